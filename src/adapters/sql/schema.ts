@@ -1,0 +1,141 @@
+/**
+ * Row types of the SQL schema (see migrations/). Same shape on SQLite and PostgreSQL:
+ * times are epoch seconds (bigint, parsed to number), booleans are integers 0/1,
+ * lists and objects are JSON text.
+ */
+export interface ClientsTable {
+  client_id: string;
+  client_name: string;
+  secret_hash: string | null;
+  token_endpoint_auth_method: string;
+  application_type: string;
+  redirect_uris: string;
+  post_logout_redirect_uris: string;
+  grant_types: string;
+  scopes: string;
+  allowed_resources: string;
+  skip_consent: number;
+  disabled: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface UsersTable {
+  id: string;
+  username: string;
+  password_hash: string | null;
+  email: string | null;
+  email_verified: number;
+  name: string | null;
+  given_name: string | null;
+  family_name: string | null;
+  disabled: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SessionsTable {
+  id_hash: string;
+  sid: string;
+  user_id: string;
+  auth_time: number;
+  amr: string;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+}
+
+export interface InteractionsTable {
+  uid: string;
+  client_id: string;
+  params: string;
+  browser_hash: string;
+  session_id_hash: string | null;
+  login_at: number | null;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface ConsentsTable {
+  user_id: string;
+  client_id: string;
+  scopes: string;
+  granted_at: number;
+}
+
+export interface AuthCodesTable {
+  code_hash: string;
+  grant_id: string;
+  client_id: string;
+  user_id: string;
+  redirect_uri: string;
+  scope: string;
+  nonce: string | null;
+  code_challenge: string;
+  resource: string | null;
+  sid: string;
+  auth_time: number;
+  amr: string;
+  created_at: number;
+  expires_at: number;
+  consumed_at: number | null;
+}
+
+export interface GrantsTable {
+  id: string;
+  client_id: string;
+  user_id: string;
+  scope: string;
+  resource: string | null;
+  sid: string | null;
+  auth_time: number | null;
+  amr: string;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+}
+
+export interface RefreshTokensTable {
+  token_hash: string;
+  grant_id: string;
+  client_id: string;
+  scope: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface AccessTokensTable {
+  jti: string;
+  grant_id: string;
+  expires_at: number;
+}
+
+export interface RevokedTokensTable {
+  jti: string;
+  expires_at: number;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  state: string;
+  public_jwk: string;
+  private_jwe: string;
+  created_at: number;
+  retired_at: number | null;
+}
+
+export interface Schema {
+  clients: ClientsTable;
+  users: UsersTable;
+  sessions: SessionsTable;
+  interactions: InteractionsTable;
+  consents: ConsentsTable;
+  auth_codes: AuthCodesTable;
+  grants: GrantsTable;
+  refresh_tokens: RefreshTokensTable;
+  access_tokens: AccessTokensTable;
+  revoked_tokens: RevokedTokensTable;
+  signing_keys: SigningKeysTable;
+}

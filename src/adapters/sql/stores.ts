@@ -1,0 +1,405 @@
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type {
+  ClientRecord, CodeRecord, ConsentRecord, GrantRecord, InteractionRecord, IssuedAccessToken, KeyState,
+  RefreshTokenRecord, RotateResult, SessionRecord, SigningKeyRecord, Stores, UserRecord,
+} from '../../ports/index.ts';
+import type { DatabaseHandle } from './database.ts';
+import type {
+  AuthCodesTable, ClientsTable, ConsentsTable, GrantsTable, InteractionsTable, RefreshTokensTable, Schema,
+  SessionsTable, SigningKeysTable, UsersTable,
+} from './schema.ts';
+
+type Db = Kysely<Schema> | Transaction<Schema>;
+type Row<T> = Selectable<T>;
+
+// ---- row <-> record mappers: one pair per table -------------------------------------------------
+
+const bool = (v: boolean) => (v ? 1 : 0);
+const json = (v: unknown) => JSON.stringify(v);
+
+const clientRow = (c: ClientRecord): ClientsTable => ({
+  client_id: c.clientId, client_name: c.clientName, secret_hash: c.secretHash,
+  token_endpoint_auth_method: c.tokenEndpointAuthMethod, application_type: c.applicationType,
+  redirect_uris: json(c.redirectUris), post_logout_redirect_uris: json(c.postLogoutRedirectUris),
+  grant_types: json(c.grantTypes), scopes: json(c.scopes), allowed_resources: json(c.allowedResources),
+  skip_consent: bool(c.skipConsent), disabled: bool(c.disabled), created_at: c.createdAt, updated_at: c.updatedAt,
+});
+const toClient = (r: Row<ClientsTable>): ClientRecord => ({
+  clientId: r.client_id, clientName: r.client_name, secretHash: r.secret_hash,
+  tokenEndpointAuthMethod: r.token_endpoint_auth_method as ClientRecord['tokenEndpointAuthMethod'],
+  applicationType: r.application_type as ClientRecord['applicationType'],
+  redirectUris: JSON.parse(r.redirect_uris), postLogoutRedirectUris: JSON.parse(r.post_logout_redirect_uris),
+  grantTypes: JSON.parse(r.grant_types), scopes: JSON.parse(r.scopes), allowedResources: JSON.parse(r.allowed_resources),
+  skipConsent: r.skip_consent === 1, disabled: r.disabled === 1, createdAt: r.created_at, updatedAt: r.updated_at,
+});
+
+const userRow = (u: UserRecord): UsersTable => ({
+  id: u.id, username: u.username, password_hash: u.passwordHash, email: u.email, email_verified: bool(u.emailVerified),
+  name: u.name, given_name: u.givenName, family_name: u.familyName, disabled: bool(u.disabled),
+  created_at: u.createdAt, updated_at: u.updatedAt,
+});
+const toUser = (r: Row<UsersTable>): UserRecord => ({
+  id: r.id, username: r.username, passwordHash: r.password_hash, email: r.email, emailVerified: r.email_verified === 1,
+  name: r.name, givenName: r.given_name, familyName: r.family_name, disabled: r.disabled === 1,
+  createdAt: r.created_at, updatedAt: r.updated_at,
+});
+
+const sessionRow = (s: SessionRecord): SessionsTable => ({
+  id_hash: s.idHash, sid: s.sid, user_id: s.userId, auth_time: s.authTime, amr: json(s.amr),
+  created_at: s.createdAt, last_seen_at: s.lastSeenAt, expires_at: s.expiresAt,
+});
+const toSession = (r: Row<SessionsTable>): SessionRecord => ({
+  idHash: r.id_hash, sid: r.sid, userId: r.user_id, authTime: r.auth_time, amr: JSON.parse(r.amr),
+  createdAt: r.created_at, lastSeenAt: r.last_seen_at, expiresAt: r.expires_at,
+});
+
+const interactionRow = (i: InteractionRecord): InteractionsTable => ({
+  uid: i.uid, client_id: i.clientId, params: json(i.params), browser_hash: i.browserHash,
+  session_id_hash: i.sessionIdHash, login_at: i.loginAt, created_at: i.createdAt, expires_at: i.expiresAt,
+});
+const toInteraction = (r: Row<InteractionsTable>): InteractionRecord => ({
+  uid: r.uid, clientId: r.client_id, params: JSON.parse(r.params), browserHash: r.browser_hash,
+  sessionIdHash: r.session_id_hash, loginAt: r.login_at, createdAt: r.created_at, expiresAt: r.expires_at,
+});
+
+const toConsent = (r: Row<ConsentsTable>): ConsentRecord => ({
+  userId: r.user_id, clientId: r.client_id, scopes: JSON.parse(r.scopes), grantedAt: r.granted_at,
+});
+
+const codeRow = (c: CodeRecord): AuthCodesTable => ({
+  code_hash: c.codeHash, grant_id: c.grantId, client_id: c.clientId, user_id: c.userId, redirect_uri: c.redirectUri,
+  scope: c.scope, nonce: c.nonce, code_challenge: c.codeChallenge, resource: c.resource, sid: c.sid,
+  auth_time: c.authTime, amr: json(c.amr), created_at: c.createdAt, expires_at: c.expiresAt, consumed_at: null,
+});
+const toCode = (r: Row<AuthCodesTable>): CodeRecord => ({
+  codeHash: r.code_hash, grantId: r.grant_id, clientId: r.client_id, userId: r.user_id, redirectUri: r.redirect_uri,
+  scope: r.scope, nonce: r.nonce, codeChallenge: r.code_challenge, resource: r.resource, sid: r.sid,
+  authTime: r.auth_time, amr: JSON.parse(r.amr), createdAt: r.created_at, expiresAt: r.expires_at,
+});
+
+const grantRow = (g: GrantRecord): GrantsTable => ({
+  id: g.id, client_id: g.clientId, user_id: g.userId, scope: g.scope, resource: g.resource, sid: g.sid,
+  auth_time: g.authTime, amr: json(g.amr), created_at: g.createdAt, expires_at: g.expiresAt, revoked_at: g.revokedAt,
+});
+const toGrant = (r: Row<GrantsTable>): GrantRecord => ({
+  id: r.id, clientId: r.client_id, userId: r.user_id, scope: r.scope, resource: r.resource, sid: r.sid,
+  authTime: r.auth_time, amr: JSON.parse(r.amr), createdAt: r.created_at, expiresAt: r.expires_at, revokedAt: r.revoked_at,
+});
+
+const refreshRow = (t: RefreshTokenRecord): RefreshTokensTable => ({
+  token_hash: t.tokenHash, grant_id: t.grantId, client_id: t.clientId, scope: t.scope,
+  created_at: t.createdAt, expires_at: t.expiresAt, used_at: t.usedAt,
+});
+const toRefresh = (r: Row<RefreshTokensTable>): RefreshTokenRecord => ({
+  tokenHash: r.token_hash, grantId: r.grant_id, clientId: r.client_id, scope: r.scope,
+  createdAt: r.created_at, expiresAt: r.expires_at, usedAt: r.used_at,
+});
+
+const keyRow = (k: SigningKeyRecord): SigningKeysTable => ({
+  kid: k.kid, alg: k.alg, state: k.state, public_jwk: json(k.publicJwk), private_jwe: k.privateJwe,
+  created_at: k.createdAt, retired_at: k.retiredAt,
+});
+const toKey = (r: Row<SigningKeysTable>): SigningKeyRecord => ({
+  kid: r.kid, alg: r.alg, state: r.state as KeyState, publicJwk: JSON.parse(r.public_jwk), privateJwe: r.private_jwe,
+  createdAt: r.created_at, retiredAt: r.retired_at,
+});
+
+// ---- shared helpers --------------------------------------------------------------------------------
+
+const count = (r: { numDeletedRows?: bigint; numUpdatedRows?: bigint; numInsertedOrUpdatedRows?: bigint }) =>
+  Number(r.numDeletedRows ?? r.numUpdatedRows ?? r.numInsertedOrUpdatedRows ?? 0n);
+
+const accessRow = (grantId: string, a: IssuedAccessToken) => ({ jti: a.jti, grant_id: grantId, expires_at: a.expiresAt });
+
+/**
+ * Revokes a grant and everything issued from it: marks the grant revoked, every refresh token of it
+ * used (so none rotates), and copies its access tokens' jtis into revoked_tokens. Returns false if
+ * the grant does not exist or was already revoked. Must run inside a transaction. The grant row is
+ * updated first, so in PostgreSQL it takes the grant's row lock before anything else, the same order
+ * as rotate(): concurrent revocations and rotations of one family serialise without deadlock.
+ */
+async function revokeGrant(tx: Transaction<Schema>, id: string, now: number): Promise<boolean> {
+  const res = await tx.updateTable('grants').set({ revoked_at: now })
+    .where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+  if (count(res) === 0) return false;
+  await tx.updateTable('refresh_tokens').set({ used_at: now })
+    .where('grant_id', '=', id).where('used_at', 'is', null).execute();
+  await tx.insertInto('revoked_tokens').columns(['jti', 'expires_at'])
+    .expression(tx.selectFrom('access_tokens').select(['jti', 'expires_at']).where('grant_id', '=', id))
+    .onConflict((oc) => oc.column('jti').doNothing())
+    .execute();
+  return true;
+}
+
+// ---- the stores ------------------------------------------------------------------------------------
+
+/** Every storage port over one SQL database (SQLite or PostgreSQL, already migrated). */
+export function createSqlStores(handle: DatabaseHandle): Stores {
+  const { db } = handle;
+  const pg = handle.dialect === 'postgres';
+  const tx = <T>(fn: (t: Transaction<Schema>) => Promise<T>) => db.transaction().execute(fn);
+
+  const getGrant = async (q: Db, id: string) => {
+    const row = await q.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toGrant(row);
+  };
+
+  return {
+    clients: {
+      async get(clientId) {
+        const row = await db.selectFrom('clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+        return row && toClient(row);
+      },
+      async list() {
+        return (await db.selectFrom('clients').selectAll().orderBy('client_id').execute()).map(toClient);
+      },
+      async put(client) {
+        const row = clientRow(client);
+        const { client_id: _, ...rest } = row;
+        await db.insertInto('clients').values(row).onConflict((oc) => oc.column('client_id').doUpdateSet(rest)).execute();
+      },
+      /** Deleting a client also revokes everything it was granted and forgets its consents. */
+      delete: (clientId) => tx(async (t) => {
+        const grants = await t.selectFrom('grants').select('id')
+          .where('client_id', '=', clientId).where('revoked_at', 'is', null).orderBy('id').execute();
+        const now = Math.floor(Date.now() / 1000);
+        for (const { id } of grants) await revokeGrant(t, id, now);
+        await t.deleteFrom('consents').where('client_id', '=', clientId).execute();
+        return count(await t.deleteFrom('clients').where('client_id', '=', clientId).executeTakeFirst()) > 0;
+      }),
+    },
+
+    users: {
+      async get(id) {
+        const row = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+        return row && toUser(row);
+      },
+      async findByUsername(username) {
+        const row = await db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
+        return row && toUser(row);
+      },
+      async list() {
+        return (await db.selectFrom('users').selectAll().orderBy('username').execute()).map(toUser);
+      },
+      async put(user) {
+        const row = userRow(user);
+        const { id: _, ...rest } = row;
+        await db.insertInto('users').values(row).onConflict((oc) => oc.column('id').doUpdateSet(rest)).execute();
+      },
+    },
+
+    sessions: {
+      async create(session) {
+        await db.insertInto('sessions').values(sessionRow(session)).execute();
+      },
+      async get(idHash) {
+        const row = await db.selectFrom('sessions').selectAll().where('id_hash', '=', idHash).executeTakeFirst();
+        return row && toSession(row);
+      },
+      async touch(idHash, now) {
+        await db.updateTable('sessions').set({ last_seen_at: now }).where('id_hash', '=', idHash).execute();
+      },
+      async delete(idHash) {
+        await db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
+      },
+      async deleteByUser(userId) {
+        return count(await db.deleteFrom('sessions').where('user_id', '=', userId).executeTakeFirst());
+      },
+    },
+
+    interactions: {
+      async create(record) {
+        await db.insertInto('interactions').values(interactionRow(record)).execute();
+      },
+      async get(uid) {
+        const row = await db.selectFrom('interactions').selectAll().where('uid', '=', uid).executeTakeFirst();
+        return row && toInteraction(row);
+      },
+      async setLogin(uid, sessionIdHash, loginAt) {
+        await db.updateTable('interactions').set({ session_id_hash: sessionIdHash, login_at: loginAt })
+          .where('uid', '=', uid).execute();
+      },
+      async consume(uid) {
+        const row = await db.deleteFrom('interactions').where('uid', '=', uid).returningAll().executeTakeFirst();
+        return row && toInteraction(row);
+      },
+    },
+
+    consents: {
+      async get(userId, clientId) {
+        const row = await db.selectFrom('consents').selectAll()
+          .where('user_id', '=', userId).where('client_id', '=', clientId).executeTakeFirst();
+        return row && toConsent(row);
+      },
+      /**
+       * Read-merge-write under the row lock (PostgreSQL) or the write lock (SQLite). If the row is
+       * missing, insert-or-nothing; losing that race to a concurrent grant means the row now exists,
+       * so go round once more and merge into it.
+       */
+      grant: (userId, clientId, scopes, now) => tx(async (t) => {
+        for (;;) {
+          const row = await t.selectFrom('consents').select('scopes')
+            .where('user_id', '=', userId).where('client_id', '=', clientId)
+            .$if(pg, (q) => q.forUpdate()).executeTakeFirst();
+          if (row) {
+            const merged = [...new Set([...JSON.parse(row.scopes) as string[], ...scopes])];
+            await t.updateTable('consents').set({ scopes: json(merged), granted_at: now })
+              .where('user_id', '=', userId).where('client_id', '=', clientId).execute();
+            return;
+          }
+          const inserted = await t.insertInto('consents')
+            .values({ user_id: userId, client_id: clientId, scopes: json([...new Set(scopes)]), granted_at: now })
+            .onConflict((oc) => oc.columns(['user_id', 'client_id']).doNothing())
+            .returning('user_id').executeTakeFirst();
+          if (inserted) return;
+        }
+      }),
+      async revoke(userId, clientId) {
+        return count(await db.deleteFrom('consents')
+          .where('user_id', '=', userId).where('client_id', '=', clientId).executeTakeFirst()) > 0;
+      },
+      async listByUser(userId) {
+        return (await db.selectFrom('consents').selectAll().where('user_id', '=', userId).orderBy('client_id').execute())
+          .map(toConsent);
+      },
+    },
+
+    codes: {
+      async create(code) {
+        await db.insertInto('auth_codes').values(codeRow(code)).execute();
+      },
+      /**
+       * One conditional UPDATE decides the winner: in PostgreSQL a concurrent UPDATE of the same row
+       * waits for the first to commit and then no longer matches `consumed_at IS NULL`; in SQLite
+       * statements are serialised. Expiry is the caller's to check.
+       */
+      async consume(codeHash, now) {
+        const won = await db.updateTable('auth_codes').set({ consumed_at: now })
+          .where('code_hash', '=', codeHash).where('consumed_at', 'is', null)
+          .returningAll().executeTakeFirst();
+        if (won) return { status: 'ok', code: toCode(won) };
+        const row = await db.selectFrom('auth_codes').selectAll().where('code_hash', '=', codeHash).executeTakeFirst();
+        return row ? { status: 'reused', code: toCode(row) } : { status: 'missing' };
+      },
+    },
+
+    grants: {
+      create: (grant, refresh, access) => tx(async (t) => {
+        await t.insertInto('grants').values(grantRow(grant)).execute();
+        if (refresh) await t.insertInto('refresh_tokens').values(refreshRow(refresh)).execute();
+        await t.insertInto('access_tokens').values(accessRow(grant.id, access)).execute();
+      }),
+      get: (id) => getGrant(db, id),
+      async getRefresh(tokenHash) {
+        const row = await db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+        if (!row) return undefined;
+        const grant = await getGrant(db, row.grant_id);
+        return grant && { refresh: toRefresh(row), grant };
+      },
+      /**
+       * Lock order (PostgreSQL): the grant row first (found through the token), then the token row —
+       * the same order as revokeGrant(), so rotations and revocations of one family queue up on the
+       * grant lock instead of deadlocking. Whoever comes second sees the first one's writes (READ
+       * COMMITTED re-reads after the lock). In SQLite, BEGIN IMMEDIATE serialises the transaction.
+       * A 'reused' outcome commits its revocation (we return, never throw, from that branch).
+       */
+      rotate: (tokenHash, now, accept, next) => tx(async (t): Promise<RotateResult> => {
+        const gRow = await t.selectFrom('grants').selectAll()
+          .where('id', '=', (eb) => eb.selectFrom('refresh_tokens').select('grant_id').where('token_hash', '=', tokenHash))
+          .$if(pg, (q) => q.forUpdate()).executeTakeFirst();
+        const rRow = gRow && await t.selectFrom('refresh_tokens').selectAll()
+          .where('token_hash', '=', tokenHash).$if(pg, (q) => q.forUpdate()).executeTakeFirst();
+        if (!gRow || !rRow || gRow.revoked_at !== null) return { status: 'invalid' };
+        const grant = toGrant(gRow);
+        const reuse = async (): Promise<RotateResult> => (await revokeGrant(t, grant.id, now))
+          ? { status: 'reused', grantId: grant.id, clientId: grant.clientId }
+          : { status: 'invalid' };
+
+        if (rRow.used_at !== null) return reuse();
+        const refresh = toRefresh(rRow);
+        if (!accept(refresh, grant)) return { status: 'invalid' };
+        const marked = await t.updateTable('refresh_tokens').set({ used_at: now })
+          .where('token_hash', '=', tokenHash).where('used_at', 'is', null).executeTakeFirst();
+        if (count(marked) !== 1) return reuse(); // cannot happen under the locks above; fail safe
+        const issued = next(refresh, grant);
+        await t.insertInto('refresh_tokens').values(refreshRow(issued.refresh)).execute();
+        await t.insertInto('access_tokens').values(accessRow(grant.id, issued.access)).execute();
+        return { status: 'rotated', grant, previous: { ...refresh, usedAt: now } };
+      }),
+      revoke: (id, now) => tx((t) => revokeGrant(t, id, now)),
+      revokeByUserAndClient: (userId, clientId, now) => tx(async (t) => {
+        const grants = await t.selectFrom('grants').select('id')
+          .where('user_id', '=', userId).where('client_id', '=', clientId).where('revoked_at', 'is', null)
+          .orderBy('id').execute(); // one lock order for concurrent callers
+        let revoked = 0;
+        for (const { id } of grants) if (await revokeGrant(t, id, now)) revoked++;
+        return revoked;
+      }),
+      async listActiveByUser(userId, now) {
+        return (await db.selectFrom('grants').selectAll()
+          .where('user_id', '=', userId).where('revoked_at', 'is', null).where('expires_at', '>', now)
+          .orderBy('created_at').orderBy('id').execute()).map(toGrant);
+      },
+    },
+
+    revocations: {
+      async revokeAccessToken(jti, expiresAt) {
+        await db.insertInto('revoked_tokens').values({ jti, expires_at: expiresAt })
+          .onConflict((oc) => oc.column('jti').doNothing()).execute();
+      },
+      async isAccessTokenRevoked(jti) {
+        return (await db.selectFrom('revoked_tokens').select('jti').where('jti', '=', jti).executeTakeFirst()) !== undefined;
+      },
+    },
+
+    keys: {
+      async list() {
+        return (await db.selectFrom('signing_keys').selectAll().orderBy('created_at').orderBy('kid').execute()).map(toKey);
+      },
+      /**
+       * A partial unique index allows one key in state 'active'. With `onlyIfNoActive` a conflict on
+       * it makes the insert a no-op (false); without, inserting a second active key throws — rotate
+       * by inserting the new key retired (or setState(old, 'retired') first), then activating it.
+       */
+      insert: (key, onlyIfNoActive) => tx(async (t) => {
+        if (!onlyIfNoActive) {
+          await t.insertInto('signing_keys').values(keyRow(key)).execute();
+          return true;
+        }
+        const active = await t.selectFrom('signing_keys').select('kid').where('state', '=', 'active').executeTakeFirst();
+        if (active) return false;
+        const inserted = await t.insertInto('signing_keys').values(keyRow(key))
+          .onConflict((oc) => oc.column('state').where('state', '=', sql.lit('active')).doNothing())
+          .returning('kid').executeTakeFirst();
+        return inserted !== undefined;
+      }),
+      /** Activating a key while another is active violates the one-active index: retire the old one first. */
+      async setState(kid, state, now) {
+        await db.updateTable('signing_keys').set({ state, retired_at: state === 'retired' ? now : null })
+          .where('kid', '=', kid).execute();
+      },
+    },
+
+    /** Each delete is its own statement (no transaction), so cleanup never holds locks across tables. */
+    async cleanup(now) {
+      const expiredGrants = db.selectFrom('grants').select('id').where('expires_at', '<=', now);
+      const results = [
+        await db.deleteFrom('auth_codes').where('expires_at', '<=', now).executeTakeFirst(),
+        await db.deleteFrom('interactions').where('expires_at', '<=', now).executeTakeFirst(),
+        await db.deleteFrom('sessions').where('expires_at', '<=', now).executeTakeFirst(),
+        await db.deleteFrom('refresh_tokens')
+          .where((eb) => eb.or([eb('expires_at', '<=', now), eb('grant_id', 'in', expiredGrants)])).executeTakeFirst(),
+        await db.deleteFrom('access_tokens')
+          .where((eb) => eb.or([eb('expires_at', '<=', now), eb('grant_id', 'in', expiredGrants)])).executeTakeFirst(),
+        await db.deleteFrom('grants').where('expires_at', '<=', now).executeTakeFirst(),
+        await db.deleteFrom('revoked_tokens').where('expires_at', '<=', now).executeTakeFirst(),
+      ];
+      return results.reduce((sum, r) => sum + count(r), 0);
+    },
+
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    close: () => handle.close(),
+  };
+}

@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import { hashPassword, verifyPassword } from '../accounts/passwords.ts';
+import type { Stores } from '../ports/index.ts';
+import type { UserRecord } from '../ports/users.ts';
+import { AdminError } from './clients.ts';
+
+export interface UserInput {
+  username: string;
+  password?: string;
+  email?: string;
+  email_verified?: boolean;
+  name?: string;
+  given_name?: string;
+  family_name?: string;
+  disabled?: boolean;
+}
+
+export const MIN_PASSWORD_LENGTH = 8;
+
+function checkPassword(password: string): void {
+  if (typeof password !== 'string' || [...password].length < MIN_PASSWORD_LENGTH) throw new AdminError(`password must be at least ${MIN_PASSWORD_LENGTH} characters`);
+  if (password.length > 1024) throw new AdminError('password must be at most 1024 characters');
+}
+
+/** Creates or updates a user by username. The password is re-hashed only when it changed. */
+export async function saveUser(stores: Stores, input: UserInput, now: number): Promise<{ user: UserRecord; created: boolean }> {
+  if (typeof input.username !== 'string' || !/^[^\s]{1,255}$/u.test(input.username)) throw new AdminError('username must be 1-255 characters without spaces');
+  if (input.email !== undefined && !/^[^\s@]+@[^\s@]+$/.test(input.email)) throw new AdminError(`email ${input.email} is not an email address`);
+  const existing = await stores.users.findByUsername(input.username);
+  let passwordHash = existing?.passwordHash ?? null;
+  if (input.password !== undefined) {
+    checkPassword(input.password);
+    if (!(await verifyPassword(input.password, passwordHash))) passwordHash = await hashPassword(input.password);
+  }
+  const user: UserRecord = {
+    id: existing?.id ?? randomUUID(), username: input.username, passwordHash,
+    email: input.email ?? existing?.email ?? null, emailVerified: input.email_verified ?? existing?.emailVerified ?? false,
+    name: input.name ?? existing?.name ?? null, givenName: input.given_name ?? existing?.givenName ?? null,
+    familyName: input.family_name ?? existing?.familyName ?? null, disabled: input.disabled ?? existing?.disabled ?? false,
+    createdAt: existing?.createdAt ?? now, updatedAt: now,
+  };
+  if (existing && JSON.stringify({ ...existing, updatedAt: 0 }) === JSON.stringify({ ...user, updatedAt: 0 })) return { user: existing, created: false };
+  await stores.users.put(user);
+  if (user.disabled && !existing?.disabled) await endUserAccess(stores, user.id, now);
+  return { user, created: !existing };
+}
+
+export async function setPassword(stores: Stores, username: string, password: string, now: number): Promise<void> {
+  const user = await stores.users.findByUsername(username);
+  if (!user) throw new AdminError(`no user ${username}`);
+  checkPassword(password);
+  await stores.users.put({ ...user, passwordHash: await hashPassword(password), updatedAt: now });
+  // A credential change ends the user's other sessions (ASVS 7.4.3).
+  await stores.sessions.deleteByUser(user.id);
+}
+
+/** Ends every session and revokes every grant of a user (ASVS 7.4.2). */
+async function endUserAccess(stores: Stores, userId: string, now: number): Promise<void> {
+  await stores.sessions.deleteByUser(userId);
+  for (const g of await stores.grants.listActiveByUser(userId, now)) await stores.grants.revoke(g.id, now);
+}
+
+export async function setDisabled(stores: Stores, username: string, disabled: boolean, now: number): Promise<void> {
+  const user = await stores.users.findByUsername(username);
+  if (!user) throw new AdminError(`no user ${username}`);
+  await stores.users.put({ ...user, disabled, updatedAt: now });
+  if (disabled) await endUserAccess(stores, user.id, now);
+}
+
+export function describeUser(u: UserRecord): Record<string, unknown> {
+  return {
+    id: u.id, username: u.username, email: u.email, email_verified: u.emailVerified, name: u.name, disabled: u.disabled,
+    has_password: u.passwordHash !== null, created_at: new Date(u.createdAt * 1000).toISOString(),
+  };
+}

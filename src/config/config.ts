@@ -1,0 +1,198 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { DEV_KEK, DEV_SECRET, settings, type Mode, type Setting } from './settings.ts';
+
+export type SigningAlg = 'ES256' | 'RS256' | 'PS256' | 'EdDSA';
+
+export interface Config {
+  readonly env: Mode;
+  readonly issuer: string;
+  readonly host: string;
+  readonly port: number;
+  readonly secret: string;
+  readonly keyEncryptionKey: string;
+  readonly databaseUrl: string;
+  readonly migrateOnStart: boolean;
+  readonly bootstrapFile: string | undefined;
+  readonly seedDemo: boolean;
+  readonly signingAlg: SigningAlg;
+  readonly accessTokenTtl: number;
+  readonly idTokenTtl: number;
+  readonly codeTtl: number;
+  readonly refreshIdleTtl: number;
+  readonly refreshAbsoluteTtl: number;
+  readonly sessionIdleTtl: number;
+  readonly sessionAbsoluteTtl: number;
+  readonly interactionTtl: number;
+  readonly defaultAudience: string;
+  readonly extraScopes: readonly string[];
+  readonly cookieSecure: boolean;
+  readonly cookieSameSite: 'lax' | 'strict';
+  readonly corsOrigins: readonly string[];
+  readonly trustProxy: readonly string[];
+  readonly bodyLimit: number;
+  readonly logLevel: string;
+  /** Warnings about development defaults, to print loudly at start-up. */
+  readonly warnings: readonly string[];
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+type Raw = Record<string, unknown>;
+
+function readFile(path: string): Raw {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`TESSERA_CONFIG_FILE: cannot read ${path}: ${(err as Error).message}`]);
+  }
+  let parsed: unknown;
+  try {
+    parsed = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new ConfigError([`TESSERA_CONFIG_FILE: ${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`]);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError([`TESSERA_CONFIG_FILE: ${path} must hold an object of settings`]);
+  }
+  const known = new Set(settings.map((s) => s.key));
+  const unknown = Object.keys(parsed).filter((k) => !known.has(k));
+  if (unknown.length) throw new ConfigError(unknown.map((k) => `${path}: unknown setting "${k}"`));
+  return parsed as Raw;
+}
+
+function coerce(s: Setting, value: unknown, where: string, problems: string[]): unknown {
+  const name = `${where} (${s.env})`;
+  switch (s.type) {
+    case 'string':
+      if (typeof value !== 'string' || value === '') { problems.push(`${name}: must be a non-empty string`); return undefined; }
+      return value;
+    case 'enum':
+      if (typeof value !== 'string' || !s.values!.includes(value)) {
+        problems.push(`${name}: must be one of ${s.values!.join(', ')}`); return undefined;
+      }
+      return value;
+    case 'int': {
+      const n = typeof value === 'number' ? value : typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : NaN;
+      if (!Number.isSafeInteger(n)) { problems.push(`${name}: must be an integer`); return undefined; }
+      if (s.min !== undefined && n < s.min) { problems.push(`${name}: must be at least ${s.min}`); return undefined; }
+      if (s.max !== undefined && n > s.max) { problems.push(`${name}: must be at most ${s.max}`); return undefined; }
+      return n;
+    }
+    case 'bool':
+      if (typeof value === 'boolean') return value;
+      if (typeof value === 'string' && /^(true|1|yes|on)$/i.test(value)) return true;
+      if (typeof value === 'string' && /^(false|0|no|off)$/i.test(value)) return false;
+      problems.push(`${name}: must be true or false`);
+      return undefined;
+    case 'list':
+      if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value;
+      if (typeof value === 'string') return value.split(/[\s,]+/).filter(Boolean);
+      problems.push(`${name}: must be a list of strings`);
+      return undefined;
+  }
+}
+
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '127.0.0.1' || host === '[::1]' || host.endsWith('.localhost');
+}
+
+/** Loads, validates and freezes the configuration. Throws ConfigError naming every bad setting. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<string, unknown>> = {}): Config {
+  const file = env.TESSERA_CONFIG_FILE ? readFile(env.TESSERA_CONFIG_FILE) : {};
+  const problems: string[] = [];
+  const raw: Record<string, unknown> = {};
+  for (const s of settings) {
+    let value: unknown;
+    let where = s.env;
+    if (s.key in overrides && overrides[s.key] !== undefined) { value = overrides[s.key]; where = s.key; }
+    else if (env[s.env] !== undefined && env[s.env] !== '') { value = env[s.env]; }
+    else if (file[s.key] !== undefined) { value = file[s.key]; where = `${env.TESSERA_CONFIG_FILE}: ${s.key}`; }
+    if (value !== undefined) raw[s.key] = coerce(s, value, where, problems);
+  }
+  const mode: Mode = (raw.env as Mode | undefined) ?? (env.NODE_ENV === 'production' ? 'production' : 'development');
+  for (const s of settings) {
+    if (raw[s.key] !== undefined) continue;
+    const d = typeof s.default === 'function' ? s.default(mode) : s.default;
+    if (d !== undefined) raw[s.key] = d;
+  }
+  raw.env = mode;
+  const warnings: string[] = [];
+  const prod = mode === 'production';
+
+  // Issuer
+  if (raw.issuer === undefined) {
+    if (prod) problems.push('TESSERA_ISSUER: required in production');
+    else raw.issuer = `http://localhost:${raw.port || 4000}`;
+  }
+  if (typeof raw.issuer === 'string') {
+    let u: URL | undefined;
+    try { u = new URL(raw.issuer); } catch { problems.push('TESSERA_ISSUER: must be an absolute URL'); }
+    if (u) {
+      if (u.search || u.hash) problems.push('TESSERA_ISSUER: must not have a query or fragment');
+      if (u.protocol !== 'https:' && !(u.protocol === 'http:' && isLoopbackHost(u.hostname))) {
+        problems.push('TESSERA_ISSUER: must use https (http is allowed only on a loopback host)');
+      } else if (prod && u.protocol === 'http:') {
+        warnings.push('TESSERA_ISSUER uses http on a loopback host: fine for a local trial, never for real users');
+      }
+      raw.issuer = String(raw.issuer).replace(/\/+$/, '');
+    }
+  }
+
+  // Secrets
+  for (const [key, envName, dev] of [['secret', 'TESSERA_SECRET', DEV_SECRET], ['keyEncryptionKey', 'TESSERA_KEY_ENCRYPTION_KEY', DEV_KEK]] as const) {
+    const v = raw[key];
+    if (v === undefined) { problems.push(`${envName}: required in production (at least 32 bytes of random data)`); continue; }
+    if (typeof v !== 'string') continue;
+    if (v === dev) {
+      if (prod) problems.push(`${envName}: the development default is refused in production`);
+      else warnings.push(`${envName} is the development default: anyone can read it in the source. Set a random value of at least 32 bytes.`);
+    } else if (Buffer.byteLength(v) < 32) {
+      problems.push(`${envName}: must be at least 32 bytes (got ${Buffer.byteLength(v)})`);
+    }
+  }
+  if (typeof raw.secret === 'string' && raw.secret === raw.keyEncryptionKey && raw.secret !== undefined && prod) {
+    problems.push('TESSERA_KEY_ENCRYPTION_KEY: must differ from TESSERA_SECRET');
+  }
+
+  // Cookies
+  if (raw.cookieSecure === false) {
+    if (prod) problems.push('TESSERA_COOKIE_SECURE: must be true in production (session cookies must not travel over plain HTTP)');
+    else warnings.push('TESSERA_COOKIE_SECURE is false: session cookies are sent over plain HTTP (development only)');
+  }
+  if (raw.cookieSecure === true && typeof raw.issuer === 'string' && raw.issuer.startsWith('http:') && !prod) {
+    warnings.push('TESSERA_COOKIE_SECURE is true with an http issuer: browsers other than on localhost will drop the session cookie');
+  }
+
+  // Token lifetimes
+  if (typeof raw.refreshIdleTtl === 'number' && typeof raw.refreshAbsoluteTtl === 'number' && raw.refreshIdleTtl > raw.refreshAbsoluteTtl) {
+    problems.push('TESSERA_REFRESH_IDLE_TTL: must not exceed TESSERA_REFRESH_ABSOLUTE_TTL');
+  }
+  if (typeof raw.sessionIdleTtl === 'number' && typeof raw.sessionAbsoluteTtl === 'number' && raw.sessionIdleTtl > raw.sessionAbsoluteTtl) {
+    problems.push('TESSERA_SESSION_IDLE_TTL: must not exceed TESSERA_SESSION_ABSOLUTE_TTL');
+  }
+
+  if (typeof raw.databaseUrl === 'string' && !/^(sqlite:|postgres:\/\/|postgresql:\/\/)/.test(raw.databaseUrl)) {
+    problems.push('DATABASE_URL: must start with sqlite: or postgres://');
+  }
+  if (typeof raw.defaultAudience === 'string') {
+    try { new URL(raw.defaultAudience); } catch { problems.push('TESSERA_DEFAULT_AUDIENCE: must be an absolute URI'); }
+  }
+  for (const scope of (raw.extraScopes as string[] | undefined) ?? []) {
+    if (!/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)) problems.push(`TESSERA_EXTRA_SCOPES: "${scope}" is not a valid scope token`);
+  }
+  if (prod && raw.seedDemo === true) problems.push('TESSERA_SEED_DEMO: demo accounts are refused in production');
+
+  if (problems.length) throw new ConfigError(problems);
+  raw.defaultAudience ??= raw.issuer;
+  raw.warnings = warnings;
+  return Object.freeze(raw) as unknown as Config;
+}

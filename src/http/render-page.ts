@@ -1,0 +1,17 @@
+import type { View } from '../protocol/provider.ts';
+import { accountPage, consentPage, errorPage, formPostPage, loggedOutPage, loginPage, logoutConfirmPage } from '../ui/pages.ts';
+
+export function renderView(view: View, nonce: string): string {
+  switch (view.name) {
+    case 'login': return loginPage({ ...view, nonce });
+    case 'consent': return consentPage({ ...view, nonce });
+    case 'error': return errorPage({ ...view, nonce });
+    case 'logout-confirm': return logoutConfirmPage({ ...view, nonce });
+    case 'logged-out': return loggedOutPage({ nonce });
+    case 'account': return accountPage({ ...view, nonce });
+  }
+}
+
+export function renderFormPost(action: string, fields: Record<string, string>, nonce: string): string {
+  return formPostPage({ nonce, action, fields });
+}

@@ -1,0 +1,249 @@
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { authorize } from '../protocol/endpoints/authorize.ts';
+import { discoveryDocument } from '../protocol/endpoints/discovery.ts';
+import { introspect } from '../protocol/endpoints/introspect.ts';
+import { logout } from '../protocol/endpoints/logout.ts';
+import { revoke } from '../protocol/endpoints/revoke.ts';
+import { NO_STORE, token } from '../protocol/endpoints/token.ts';
+import { userinfo } from '../protocol/endpoints/userinfo.ts';
+import { OAuthError, invalidRequest } from '../protocol/errors.ts';
+import { randomToken } from '../protocol/hash.ts';
+import { accountLogin, accountLogout, revokeConsent, showAccount } from '../protocol/interaction/account.ts';
+import { showInteraction, submitConsent, submitLogin } from '../protocol/interaction/interaction.ts';
+import type { OAuthResponse, Provider, ProtocolRequest } from '../protocol/provider.ts';
+import type { KeyRing } from '../protocol/tokens/keys.ts';
+import { parseCookies, serializeCookie } from './cookies.ts';
+import { corsHeaders, type CorsPolicy } from './cors.ts';
+import { renderFormPost, renderView } from './render-page.ts';
+
+/** How a route's errors are shown: OAuth JSON, Bearer challenges, or an HTML page. */
+type Kind = 'json' | 'bearer' | 'page';
+
+type Handler = (p: Provider, req: ProtocolRequest, uid: string) => Promise<OAuthResponse>;
+
+interface RouteSpec {
+  path: string;
+  methods: ('GET' | 'POST')[];
+  kind: Kind;
+  handler: Handler;
+  /** Browser clients may call it cross-origin. */
+  cors?: 'clients' | 'any';
+  /** POST bodies must be forms. */
+  form: boolean;
+}
+
+const routes: RouteSpec[] = [
+  { path: '/authorize', methods: ['GET', 'POST'], kind: 'page', handler: authorize, form: true },
+  { path: '/token', methods: ['POST'], kind: 'json', handler: token, cors: 'clients', form: true },
+  { path: '/userinfo', methods: ['GET', 'POST'], kind: 'bearer', handler: userinfo, cors: 'clients', form: false },
+  { path: '/introspect', methods: ['POST'], kind: 'json', handler: introspect, form: true },
+  { path: '/revoke', methods: ['POST'], kind: 'json', handler: revoke, cors: 'clients', form: true },
+  { path: '/logout', methods: ['GET', 'POST'], kind: 'page', handler: logout, form: true },
+  { path: '/interaction/:uid', methods: ['GET'], kind: 'page', handler: showInteraction, form: true },
+  { path: '/interaction/:uid/login', methods: ['POST'], kind: 'page', handler: submitLogin, form: true },
+  { path: '/interaction/:uid/consent', methods: ['POST'], kind: 'page', handler: submitConsent, form: true },
+  { path: '/account', methods: ['GET'], kind: 'page', handler: showAccount, form: true },
+  { path: '/account/login', methods: ['POST'], kind: 'page', handler: accountLogin, form: true },
+  { path: '/account/revoke', methods: ['POST'], kind: 'page', handler: revokeConsent, form: true },
+  { path: '/account/logout', methods: ['POST'], kind: 'page', handler: accountLogout, form: true },
+];
+
+const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
+
+const BASE_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+};
+const API_CSP = "default-src 'none'; frame-ancestors 'none'";
+
+export interface ServerOptions {
+  logger: boolean | object;
+  cors: CorsPolicy;
+  checkReady: () => Promise<Record<string, string>>;
+}
+
+/** Prepared bytes of a document that only changes with the keys. */
+interface Prepared { ring: KeyRing; body: Buffer; etag: string }
+
+export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
+  const { config } = p;
+  const secure = config.cookieSecure;
+  const basePath = new URL(config.issuer).pathname.replace(/\/$/, '');
+  const app = Fastify({
+    logger: opts.logger,
+    bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy.length ? [...config.trustProxy] : false,
+    genReqId: () => randomUUID(),
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    return503OnClosing: true,
+    routerOptions: { maxParamLength: 128, ignoreTrailingSlash: false },
+  });
+
+  // Bodies are kept as text and parsed per endpoint, so duplicate parameters can be detected.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  const hsts = config.env === 'production' ? { 'strict-transport-security': 'max-age=63072000; includeSubDomains' } : {};
+  app.addHook('onRequest', async (_req, reply) => {
+    reply.headers(BASE_HEADERS);
+    if (config.env === 'production') reply.headers(hsts);
+  });
+
+  const cookieOpts = { secure, sameSite: config.cookieSameSite };
+
+  function toProtocolRequest(req: FastifyRequest, spec: RouteSpec): ProtocolRequest {
+    let params: URLSearchParams;
+    if (req.method === 'GET') {
+      const q = req.url.indexOf('?');
+      params = new URLSearchParams(q >= 0 ? req.url.slice(q + 1) : '');
+    } else {
+      const type = req.headers['content-type'];
+      const body = typeof req.body === 'string' ? req.body : '';
+      if (type === undefined && body === '') params = new URLSearchParams();
+      else if (type !== undefined && FORM_TYPE.test(type)) params = new URLSearchParams(body);
+      else if (spec.form || body !== '') throw invalidRequest('The request body must be application/x-www-form-urlencoded.');
+      else params = new URLSearchParams();
+      if (req.url.includes('?') && spec.kind !== 'page') {
+        // Credentials and tokens never travel in the query string of a POST.
+        const q = new URLSearchParams(req.url.slice(req.url.indexOf('?') + 1));
+        for (const k of ['client_secret', 'access_token', 'refresh_token', 'code', 'token']) {
+          if (q.has(k)) throw invalidRequest(`${k} must not be sent in the query string.`);
+        }
+      }
+    }
+    return { method: req.method, params, headers: req.headers, cookies: parseCookies(req.headers.cookie, secure), ip: req.ip };
+  }
+
+  function send(reply: FastifyReply, res: OAuthResponse): FastifyReply {
+    const cookies = 'cookies' in res && res.cookies ? res.cookies.map((c) => serializeCookie(c, cookieOpts)) : [];
+    if (cookies.length) reply.header('set-cookie', cookies);
+    switch (res.kind) {
+      case 'json':
+        if (res.headers) reply.headers(res.headers);
+        return reply.code(res.status).header('content-security-policy', API_CSP).type('application/json; charset=utf-8').send(JSON.stringify(res.body));
+      case 'redirect':
+        return reply.code(303).header('cache-control', 'no-store').header('location', res.location).send();
+      case 'form_post': {
+        const nonce = randomToken(16);
+        return reply.code(200).headers({
+          'cache-control': 'no-store',
+          'content-security-policy': `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; form-action ${cspSource(res.action)}; frame-ancestors 'none'; base-uri 'none'`,
+        }).type('text/html; charset=utf-8').send(renderFormPost(res.action, res.fields, nonce));
+      }
+      case 'page': {
+        const nonce = randomToken(16);
+        const actions = ["'self'", ...(res.formActions ?? []).map(cspSource)].join(' ');
+        return reply.code(res.status).headers({
+          'cache-control': 'no-store',
+          'content-security-policy': `default-src 'none'; style-src 'nonce-${nonce}'; form-action ${actions}; frame-ancestors 'none'; base-uri 'none'`,
+        }).type('text/html; charset=utf-8').send(renderView(res.view, nonce));
+      }
+    }
+  }
+
+  function sendError(reply: FastifyReply, kind: Kind, err: OAuthError, req: FastifyRequest): FastifyReply {
+    if (kind === 'page') {
+      return send(reply, { kind: 'page', status: err.status, view: { name: 'error', title: 'Request not valid', message: err.description } });
+    }
+    if (kind === 'bearer') {
+      const challenge = err.detail === 'no token' ? 'Bearer realm="tessera"' : `Bearer realm="tessera", error="${err.code}", error_description="${err.description.replace(/["\\]/g, '')}"`;
+      reply.header('www-authenticate', challenge);
+    } else if (err.code === 'invalid_client') {
+      const usedBasic = /^basic /i.test(req.headers.authorization ?? '');
+      reply.header('www-authenticate', usedBasic ? 'Basic realm="tessera"' : 'Basic realm="tessera"');
+    }
+    return send(reply, { kind: 'json', status: err.status, body: err.toJSON(), headers: NO_STORE });
+  }
+
+  app.setErrorHandler((error, req, reply) => {
+    const kind: Kind = (req.routeOptions.config as { kind?: Kind } | undefined)?.kind ?? 'json';
+    if (error instanceof OAuthError) {
+      if (error.detail) req.log.info({ oauth_error: error.code, detail: error.detail }, 'request refused');
+      return sendError(reply, kind, error, req);
+    }
+    const status = (error as { statusCode?: number }).statusCode;
+    if (status !== undefined && status >= 400 && status < 500) {
+      const description = status === 413 ? 'The request body is too large.' : status === 415 ? 'Unsupported content type.' : 'The request could not be read.';
+      req.log.info({ err: (error as Error).message, status }, 'bad request');
+      return sendError(reply, kind, new OAuthError('invalid_request', description, { status }), req);
+    }
+    req.log.error({ err: error }, 'unhandled error');
+    return sendError(reply, kind, new OAuthError('server_error', 'The server could not complete the request.'), req);
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    sendError(reply, 'json', new OAuthError('invalid_request', 'Not found.', { status: 404 }), req);
+  });
+
+  for (const spec of routes) {
+    for (const method of spec.methods) {
+      app.route({
+        method, url: basePath + spec.path, config: { kind: spec.kind },
+        handler: async (req, reply) => {
+          if (spec.cors) reply.headers(await corsHeaders(opts.cors, spec.cors, req.headers.origin, false));
+          const res = await spec.handler(p, toProtocolRequest(req, spec), (req.params as { uid?: string }).uid ?? '');
+          return send(reply, res);
+        },
+      });
+    }
+    const allowed = [...spec.methods, 'OPTIONS'];
+    app.route({
+      method: ['PUT', 'DELETE', 'PATCH', ...(spec.methods.includes('GET') ? [] : ['GET' as const]), ...(spec.methods.includes('POST') ? [] : ['POST' as const])],
+      url: basePath + spec.path, config: { kind: 'json' },
+      handler: async (_req, reply) => reply.code(405).header('allow', allowed.join(', ')).headers(NO_STORE).type('application/json').send(JSON.stringify({ error: 'invalid_request', error_description: 'Method not allowed.' })),
+    });
+    app.route({
+      method: 'OPTIONS', url: basePath + spec.path,
+      handler: async (req, reply) => reply.code(204).headers(spec.cors ? await corsHeaders(opts.cors, spec.cors, req.headers.origin, true) : {}).send(),
+    });
+  }
+
+  // Discovery and JWKS change only with the keys: serve prepared bytes with validators.
+  const prepared = (build: (ring: KeyRing) => Buffer) => {
+    let cache: Prepared | undefined;
+    return () => {
+      const ring = p.keys();
+      if (!cache || cache.ring !== ring) {
+        const body = build(ring);
+        cache = { ring, body, etag: `"${randomToken(12)}"` };
+      }
+      return cache;
+    };
+  };
+  const discovery = prepared((ring) => Buffer.from(JSON.stringify(discoveryDocument(config, ring.algorithms))));
+  const jwks = prepared((ring) => ring.jwksBody);
+  const servePrepared = (get: () => Prepared, type: string) => async (req: FastifyRequest, reply: FastifyReply) => {
+    const doc = get();
+    reply.headers({ 'access-control-allow-origin': '*', 'cache-control': 'public, max-age=300', etag: doc.etag, 'content-security-policy': API_CSP });
+    if (req.headers['if-none-match'] === doc.etag) return reply.code(304).send();
+    return reply.type(type).send(doc.body);
+  };
+  for (const path of ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']) {
+    app.get(basePath + path, servePrepared(discovery, 'application/json'));
+  }
+  // RFC 8414 section 3: for an issuer with a path, the metadata lives at /.well-known/...{path}.
+  if (basePath) app.get(`/.well-known/oauth-authorization-server${basePath}`, servePrepared(discovery, 'application/json'));
+  app.get(basePath + '/jwks', servePrepared(jwks, 'application/jwk-set+json'));
+
+  app.get(basePath + '/health', async (_req, reply) => reply.headers(NO_STORE).send({ status: 'ok' }));
+  app.get(basePath + '/ready', async (req, reply) => {
+    const checks = await opts.checkReady();
+    const ok = Object.values(checks).every((v) => v === 'ok');
+    if (!ok) req.log.warn({ checks }, 'not ready');
+    return reply.code(ok ? 200 : 503).headers(NO_STORE).send({ status: ok ? 'ready' : 'unavailable', checks });
+  });
+  app.get(basePath + '/', async (_req, reply) => reply.send({ issuer: config.issuer, discovery: `${config.issuer}/.well-known/openid-configuration`, account: `${config.issuer}/account` }));
+  return app;
+}
+
+function cspSource(uri: string): string {
+  try {
+    const u = new URL(uri);
+    return u.origin !== 'null' ? u.origin : u.protocol;
+  } catch {
+    return "'none'";
+  }
+}

@@ -1,0 +1,29 @@
+export interface CodeRecord {
+  codeHash: string;
+  /** The grant (token family) the code will start; known up front so a replay can revoke it. */
+  grantId: string;
+  clientId: string;
+  userId: string;
+  redirectUri: string;
+  scope: string;
+  nonce: string | null;
+  codeChallenge: string;
+  resource: string | null;
+  sid: string;
+  authTime: number;
+  amr: string[];
+  createdAt: number;
+  expiresAt: number;
+}
+
+export type ConsumeResult =
+  | { status: 'ok'; code: CodeRecord }
+  /** Already redeemed: the caller must revoke code.grantId. */
+  | { status: 'reused'; code: CodeRecord }
+  | { status: 'missing' };
+
+export interface CodeStore {
+  create(code: CodeRecord): Promise<void>;
+  /** Atomic single use: exactly one caller gets 'ok' for a code. */
+  consume(codeHash: string, now: number): Promise<ConsumeResult>;
+}

@@ -1,0 +1,69 @@
+/**
+ * A grant is what one authorization produced: the family of refresh tokens and the access tokens
+ * issued from it. Revoking the grant revokes all of them at once.
+ */
+export interface GrantRecord {
+  id: string;
+  clientId: string;
+  userId: string;
+  scope: string;
+  resource: string | null;
+  sid: string | null;
+  authTime: number | null;
+  amr: string[];
+  createdAt: number;
+  /** Absolute end of the refresh-token family. */
+  expiresAt: number;
+  revokedAt: number | null;
+}
+
+export interface RefreshTokenRecord {
+  tokenHash: string;
+  grantId: string;
+  clientId: string;
+  scope: string;
+  createdAt: number;
+  /** Idle expiry (capped by the grant's absolute expiry). */
+  expiresAt: number;
+  usedAt: number | null;
+}
+
+/** An access token issued from a grant, remembered so that revoking the grant reaches it. */
+export interface IssuedAccessToken {
+  jti: string;
+  expiresAt: number;
+}
+
+export type RotateResult =
+  | { status: 'rotated'; grant: GrantRecord; previous: RefreshTokenRecord }
+  /** A rotated-out token was presented again: the family has been revoked. */
+  | { status: 'reused'; grantId: string; clientId: string }
+  | { status: 'invalid' };
+
+export interface GrantStore {
+  /** Stores the grant, its first refresh token (if any) and first access token in one transaction. */
+  create(grant: GrantRecord, refresh: RefreshTokenRecord | null, access: IssuedAccessToken): Promise<void>;
+  get(id: string): Promise<GrantRecord | undefined>;
+  getRefresh(tokenHash: string): Promise<{ refresh: RefreshTokenRecord; grant: GrantRecord } | undefined>;
+  /**
+   * Atomic rotation: marks the presented token used and stores its successor, for exactly one
+   * caller. A token already used revokes the whole family and returns 'reused'. The checks of
+   * client binding, expiry and grant state are passed in as `accept`, run inside the transaction.
+   */
+  rotate(
+    tokenHash: string,
+    now: number,
+    accept: (refresh: RefreshTokenRecord, grant: GrantRecord) => boolean,
+    next: (refresh: RefreshTokenRecord, grant: GrantRecord) => { refresh: RefreshTokenRecord; access: IssuedAccessToken },
+  ): Promise<RotateResult>;
+  /** Revokes the grant, every refresh token of it and every access token issued from it. */
+  revoke(id: string, now: number): Promise<boolean>;
+  revokeByUserAndClient(userId: string, clientId: string, now: number): Promise<number>;
+  listActiveByUser(userId: string, now: number): Promise<GrantRecord[]>;
+}
+
+export interface RevocationStore {
+  /** Revokes one access token by its jti until it would have expired anyway. */
+  revokeAccessToken(jti: string, expiresAt: number): Promise<void>;
+  isAccessTokenRevoked(jti: string): Promise<boolean>;
+}

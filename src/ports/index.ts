@@ -1,0 +1,35 @@
+import type { ClientStore } from './clients.ts';
+import type { CodeStore } from './codes.ts';
+import type { ConsentStore } from './consents.ts';
+import type { GrantStore, RevocationStore } from './grants.ts';
+import type { InteractionStore } from './interactions.ts';
+import type { KeyStore } from './keys.ts';
+import type { SessionStore } from './sessions.ts';
+import type { UserStore } from './users.ts';
+
+/** Every storage port the server needs; one backend provides them all. */
+export interface Stores {
+  clients: ClientStore;
+  users: UserStore;
+  sessions: SessionStore;
+  interactions: InteractionStore;
+  consents: ConsentStore;
+  codes: CodeStore;
+  grants: GrantStore;
+  revocations: RevocationStore;
+  keys: KeyStore;
+  /** Deletes expired rows; returns how many. */
+  cleanup(now: number): Promise<number>;
+  /** Cheap liveness probe of the database. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type * from './clients.ts';
+export type * from './codes.ts';
+export type * from './consents.ts';
+export type * from './grants.ts';
+export type * from './interactions.ts';
+export type * from './keys.ts';
+export type * from './sessions.ts';
+export type * from './users.ts';

@@ -1,0 +1,71 @@
+import type { ClientAuthMethod, ClientRecord } from '../../ports/clients.ts';
+import { OAuthError, invalidClient, invalidRequest } from '../errors.ts';
+import { header, type Provider, type ProtocolRequest } from '../provider.ts';
+import type { Params } from '../params.ts';
+import { verifyClientSecret } from './secret-hash.ts';
+
+export const CLIENT_AUTH_PARAMS = ['client_id', 'client_secret'] as const;
+export const AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none'];
+
+export interface AuthenticatedClient {
+  client: ClientRecord;
+  method: ClientAuthMethod;
+}
+
+/** Basic credentials are form-urlencoded before base64 (RFC 6749 section 2.3.1). */
+function decodeBasicPart(s: string): string {
+  return decodeURIComponent(s.replace(/\+/g, ' '));
+}
+
+function readBasic(value: string): { id: string; secret: string } {
+  const m = /^Basic ([A-Za-z0-9+/]+=*)$/i.exec(value.trim());
+  if (!m) throw invalidClient('malformed Basic authorization header');
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const i = decoded.indexOf(':');
+  if (i < 0) throw invalidClient('Basic credentials without a colon');
+  try {
+    return { id: decodeBasicPart(decoded.slice(0, i)), secret: decodeBasicPart(decoded.slice(i + 1)) };
+  } catch {
+    throw invalidClient('Basic credentials are not form-urlencoded');
+  }
+}
+
+/**
+ * Authenticates the client of a back-channel request by the one method it registered. Exactly
+ * one method may be used per request. Public clients (method none) are accepted only when the
+ * endpoint allows them.
+ */
+export async function authenticateClient(p: Provider, req: ProtocolRequest, params: Params, opts: { allowPublic: boolean }): Promise<AuthenticatedClient> {
+  const authorization = header(req, 'authorization');
+  let id: string | undefined;
+  let secret: string | undefined;
+  let method: ClientAuthMethod;
+  if (authorization !== undefined && /^basic /i.test(authorization)) {
+    if (params.client_secret !== undefined) throw invalidRequest('Use only one client authentication method.');
+    ({ id, secret } = readBasic(authorization));
+    if (params.client_id !== undefined && params.client_id !== id) throw invalidRequest('client_id does not match the authenticated client.');
+    method = 'client_secret_basic';
+  } else if (params.client_secret !== undefined) {
+    id = params.client_id;
+    secret = params.client_secret;
+    method = 'client_secret_post';
+  } else {
+    id = params.client_id;
+    method = 'none';
+  }
+  if (!id) throw new OAuthError('invalid_client', 'Client authentication is required.', { detail: 'no client_id' });
+  if (id.length > 255 || (secret !== undefined && secret.length > 1024)) throw invalidClient('oversized credentials');
+
+  const client = await p.stores.clients.get(id);
+  if (method !== 'none') {
+    const ok = verifyClientSecret(p.config.secret, secret ?? '', client?.secretHash ?? null);
+    if (!client || !ok) throw invalidClient(client ? `wrong secret for ${id}` : `unknown client ${id}`);
+  }
+  if (!client) throw invalidClient(`unknown client ${id}`);
+  if (client.disabled) throw invalidClient(`client ${id} is disabled`);
+  if (client.tokenEndpointAuthMethod !== method) {
+    throw invalidClient(`client ${id} is registered for ${client.tokenEndpointAuthMethod}, used ${method}`);
+  }
+  if (method === 'none' && !opts.allowPublic) throw invalidClient(`public client ${id} cannot use this endpoint`);
+  return { client, method };
+}

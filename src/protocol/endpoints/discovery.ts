@@ -1,0 +1,37 @@
+import { AUTH_METHODS } from '../client-auth/authenticate-client.ts';
+import { grants } from '../grants/index.ts';
+import type { Config } from '../../config/config.ts';
+import { claimsSupported, supportedScopes } from '../scopes.ts';
+
+/** The metadata document, generated from what is actually enabled. Same content for both well-known URLs. */
+export function discoveryDocument(config: Config, signingAlgs: string[]): Record<string, unknown> {
+  const i = config.issuer;
+  const confidentialMethods = AUTH_METHODS.filter((m) => m !== 'none');
+  return {
+    issuer: i,
+    authorization_endpoint: `${i}/authorize`,
+    token_endpoint: `${i}/token`,
+    userinfo_endpoint: `${i}/userinfo`,
+    jwks_uri: `${i}/jwks`,
+    end_session_endpoint: `${i}/logout`,
+    introspection_endpoint: `${i}/introspect`,
+    revocation_endpoint: `${i}/revoke`,
+    scopes_supported: supportedScopes(config.extraScopes),
+    response_types_supported: ['code'],
+    response_modes_supported: ['query', 'form_post'],
+    grant_types_supported: [...grants.keys()],
+    subject_types_supported: ['public'],
+    id_token_signing_alg_values_supported: signingAlgs,
+    token_endpoint_auth_methods_supported: [...AUTH_METHODS],
+    introspection_endpoint_auth_methods_supported: confidentialMethods,
+    revocation_endpoint_auth_methods_supported: [...AUTH_METHODS],
+    code_challenge_methods_supported: ['S256'],
+    claims_supported: claimsSupported(),
+    claims_parameter_supported: false,
+    request_parameter_supported: false,
+    request_uri_parameter_supported: false,
+    authorization_response_iss_parameter_supported: true,
+    prompt_values_supported: ['none', 'login', 'consent'],
+    service_documentation: 'https://github.com/tessera-auth/tessera#readme',
+  };
+}

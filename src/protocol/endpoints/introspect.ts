@@ -1,0 +1,47 @@
+import { authenticateClient, CLIENT_AUTH_PARAMS } from '../client-auth/authenticate-client.ts';
+import { invalidRequest } from '../errors.ts';
+import { tokenHash } from '../hash.ts';
+import { MAX_TOKEN_LENGTH, readParams } from '../params.ts';
+import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
+import { verifyAccessToken } from '../tokens/access-token.ts';
+import { NO_STORE } from './token.ts';
+
+const PARAMS = new Set(['token', 'token_type_hint', ...CLIENT_AUTH_PARAMS]);
+const INACTIVE: OAuthResponse = { kind: 'json', status: 200, body: { active: false }, headers: NO_STORE };
+
+async function introspectAccessToken(p: Provider, token: string): Promise<object | undefined> {
+  const claims = await verifyAccessToken(p.keys(), p.config.issuer, token);
+  if (!claims || (await p.stores.revocations.isAccessTokenRevoked(claims.jti))) return undefined;
+  if (claims.auth_time !== undefined) {
+    const user = await p.stores.users.get(claims.sub);
+    if (!user || user.disabled) return undefined;
+  }
+  return { active: true, token_type: 'Bearer', ...claims };
+}
+
+async function introspectRefreshToken(p: Provider, token: string, clientId: string): Promise<object | undefined> {
+  if (token.length > 256) return undefined;
+  const found = await p.stores.grants.getRefresh(tokenHash(token));
+  const now = p.now();
+  if (!found) return undefined;
+  const { refresh, grant } = found;
+  // A refresh token is described only to the client it was issued to.
+  if (refresh.clientId !== clientId || refresh.usedAt !== null || refresh.expiresAt <= now || grant.revokedAt !== null || grant.expiresAt <= now) return undefined;
+  return {
+    active: true, token_type: 'refresh_token', client_id: refresh.clientId, sub: grant.userId, scope: refresh.scope,
+    iss: p.config.issuer, iat: refresh.createdAt, exp: refresh.expiresAt,
+  };
+}
+
+/** POST /introspect (RFC 7662): confidential clients only. */
+export async function introspect(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
+  const params = readParams(req.params, PARAMS, { token: MAX_TOKEN_LENGTH });
+  const { client } = await authenticateClient(p, req, params, { allowPublic: false });
+  if (!params.token) throw invalidRequest('token is required.');
+  const order = params.token_type_hint === 'refresh_token' ? [introspectRefreshToken, introspectAccessToken] : [introspectAccessToken, introspectRefreshToken];
+  for (const f of order) {
+    const body = await f(p, params.token, client.clientId);
+    if (body) return { kind: 'json', status: 200, body, headers: NO_STORE };
+  }
+  return INACTIVE;
+}

@@ -1,0 +1,73 @@
+import { compactVerify, decodeJwt } from 'jose';
+import type { ClientRecord } from '../../ports/clients.ts';
+import { OAuthError } from '../errors.ts';
+import { checkCsrf, csrfToken, endSession, loadSession, SESSION_COOKIE } from '../interaction/session.ts';
+import { MAX_TOKEN_LENGTH, readParams } from '../params.ts';
+import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
+import { keyResolver } from '../tokens/access-token.ts';
+
+const PARAMS = new Set(['id_token_hint', 'client_id', 'post_logout_redirect_uri', 'state', 'ui_locales', 'logout_hint', 'csrf', 'confirm']);
+const LIMITS = { id_token_hint: MAX_TOKEN_LENGTH, post_logout_redirect_uri: 2048, client_id: 255, state: 4096 };
+
+const errorPage = (message: string): OAuthResponse => ({ kind: 'page', status: 400, view: { name: 'error', title: 'Sign-out request not valid', message } });
+
+/** Verifies an ID token we issued; expired ones are fine as hints (OpenID RP-Initiated Logout). */
+async function readIdTokenHint(p: Provider, hint: string): Promise<{ sub: string; aud: string[]; sid?: string } | undefined> {
+  try {
+    const ring = p.keys();
+    const { protectedHeader } = await compactVerify(hint, keyResolver(ring) as never, { algorithms: ring.algorithms });
+    if (protectedHeader.typ !== undefined && protectedHeader.typ !== 'JWT') return undefined;
+    const claims = decodeJwt(hint);
+    if (claims.iss !== p.config.issuer || typeof claims.sub !== 'string') return undefined;
+    const aud = Array.isArray(claims.aud) ? claims.aud : typeof claims.aud === 'string' ? [claims.aud] : [];
+    return { sub: claims.sub, aud, sid: typeof claims.sid === 'string' ? claims.sid : undefined };
+  } catch {
+    return undefined;
+  }
+}
+
+/** GET or POST /logout (OpenID Connect RP-Initiated Logout 1.0). */
+export async function logout(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
+  let params;
+  try {
+    params = readParams(req.params, PARAMS, LIMITS);
+  } catch (err) {
+    return errorPage((err as OAuthError).description);
+  }
+  const hint = params.id_token_hint ? await readIdTokenHint(p, params.id_token_hint) : undefined;
+  if (params.id_token_hint && !hint) return errorPage('The id_token_hint is not a valid ID token from this server.');
+  const clientId = params.client_id ?? (hint?.aud.length === 1 ? hint.aud[0] : undefined);
+  if (params.client_id && hint && !hint.aud.includes(params.client_id)) return errorPage('client_id does not match the id_token_hint.');
+  let client: ClientRecord | undefined;
+  if (clientId) {
+    client = await p.stores.clients.get(clientId);
+    if (!client) return errorPage('The application is not registered.');
+  }
+  const redirect = params.post_logout_redirect_uri;
+  if (redirect !== undefined) {
+    if (!client) return errorPage('post_logout_redirect_uri needs client_id or id_token_hint.');
+    if (!client.postLogoutRedirectUris.includes(redirect)) return errorPage('post_logout_redirect_uri is not registered for this application.');
+  }
+
+  const session = await loadSession(p, req);
+  // Log out without asking only when the hint proves the request comes from a client of this
+  // very session; otherwise ask the user to confirm (forced-logout protection, ASVS 10.6.2).
+  const trusted = !session || (hint !== undefined && hint.sub === session.userId && (hint.sid === undefined || hint.sid === session.sid));
+  const confirmed = req.method === 'POST' && params.confirm === 'yes' && checkCsrf(p, 'logout', req.cookies[SESSION_COOKIE], params.csrf);
+  if (!trusted && !confirmed) {
+    const hidden: Record<string, string> = {};
+    for (const k of ['id_token_hint', 'client_id', 'post_logout_redirect_uri', 'state'] as const) if (params[k] !== undefined) hidden[k] = params[k]!;
+    return {
+      kind: 'page', status: 200, formActions: redirect ? [new URL(redirect).origin] : [],
+      view: { name: 'logout-confirm', action: `${p.config.issuer}/logout`, csrf: csrfToken(p, 'logout', req.cookies[SESSION_COOKIE]!), clientName: client?.clientName, hidden },
+    };
+  }
+  const cookies = session ? [await endSession(p, req)] : [];
+  if (session) p.log.info({ event: 'logout', sub: session.userId, client_id: clientId }, 'session ended');
+  if (redirect !== undefined) {
+    const url = new URL(redirect);
+    if (params.state !== undefined) url.searchParams.append('state', params.state);
+    return { kind: 'redirect', location: url.href, cookies };
+  }
+  return { kind: 'page', status: 200, view: { name: 'logged-out' }, cookies };
+}

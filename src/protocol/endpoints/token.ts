@@ -1,0 +1,26 @@
+import { CLIENT_AUTH_PARAMS, authenticateClient } from '../client-auth/authenticate-client.ts';
+import { OAuthError, invalidRequest } from '../errors.ts';
+import { grants } from '../grants/index.ts';
+import { MAX_TOKEN_LENGTH, readParams } from '../params.ts';
+import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
+
+const GRANT_TYPE = new Set(['grant_type']);
+const LIMITS = { code: 256, refresh_token: 256, code_verifier: 128, redirect_uri: 2048, scope: 1024, resource: 2048, client_id: 255, client_secret: 1024 };
+const paramSets = new Map([...grants.values()].map((g) => [g.grantType, new Set([...g.parameters, ...GRANT_TYPE, ...CLIENT_AUTH_PARAMS])]));
+
+export const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
+
+/** POST /token: pick the grant, authenticate the client, let the grant issue tokens. */
+export async function token(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
+  const { grant_type: grantType } = readParams(req.params, GRANT_TYPE);
+  if (!grantType) throw invalidRequest('grant_type is required.');
+  const handler = grants.get(grantType);
+  if (!handler) throw new OAuthError('unsupported_grant_type', `grant_type ${grantType.slice(0, 64)} is not supported.`);
+  const params = readParams(req.params, paramSets.get(grantType)!, { ...LIMITS, refresh_token: Math.min(LIMITS.refresh_token, MAX_TOKEN_LENGTH) });
+  const { client } = await authenticateClient(p, req, params, { allowPublic: true });
+  if (!client.grantTypes.includes(handler.grantType as never) || (!handler.allowPublic && client.tokenEndpointAuthMethod === 'none')) {
+    throw new OAuthError('unauthorized_client', `This client may not use the ${grantType} grant.`);
+  }
+  const body = await handler.handle(p, req, params, client);
+  return { kind: 'json', status: 200, body, headers: NO_STORE };
+}

@@ -1,0 +1,47 @@
+import { createHash } from 'node:crypto';
+import type { GrantRecord } from '../../ports/grants.ts';
+import { OAuthError, invalidGrant, invalidRequest } from '../errors.ts';
+import { safeEqual, tokenHash } from '../hash.ts';
+import type { GrantHandler } from './grant.ts';
+import { issuesRefreshTokens, newRefreshToken, userAccessToken, userTokenResponse } from './user-tokens.ts';
+
+export const authorizationCode: GrantHandler = {
+  grantType: 'authorization_code',
+  parameters: new Set(['code', 'redirect_uri', 'code_verifier', 'resource']),
+  allowPublic: true,
+  async handle(p, _req, params, client) {
+    if (!params.code) throw invalidRequest('code is required.');
+    if (!params.code_verifier) throw invalidRequest('code_verifier is required.');
+    if (!/^[A-Za-z0-9._~-]{43,128}$/.test(params.code_verifier)) throw invalidRequest('code_verifier is malformed.');
+    const now = p.now();
+    const result = await p.stores.codes.consume(tokenHash(params.code), now);
+    if (result.status === 'missing') throw invalidGrant('The authorization code is invalid.', 'unknown code');
+    if (result.status === 'reused') {
+      // RFC 9700 section 4.2.4: a replayed code revokes what the first redemption issued.
+      await p.stores.grants.revoke(result.code.grantId, now);
+      p.log.warn({ event: 'code_reuse', client_id: result.code.clientId, grant: result.code.grantId }, 'authorization code replayed; grant revoked');
+      throw invalidGrant('The authorization code is invalid.', 'code already redeemed');
+    }
+    const code = result.code;
+    if (code.clientId !== client.clientId) throw invalidGrant('The authorization code is invalid.', 'code issued to another client');
+    if (code.expiresAt <= now) throw invalidGrant('The authorization code has expired.');
+    const redirectUri = params.redirect_uri ?? (client.redirectUris.length === 1 ? client.redirectUris[0] : undefined);
+    if (redirectUri !== code.redirectUri) throw invalidGrant('redirect_uri does not match the authorization request.');
+    const challenge = createHash('sha256').update(params.code_verifier).digest('base64url');
+    if (!safeEqual(challenge, code.codeChallenge)) throw invalidGrant('PKCE verification failed.');
+    if (params.resource !== undefined && params.resource !== code.resource) {
+      throw new OAuthError('invalid_target', 'resource was not part of the authorization.');
+    }
+    const user = await p.stores.users.get(code.userId);
+    if (!user || user.disabled) throw invalidGrant('The authorization code is invalid.', 'user missing or disabled');
+
+    const grant: GrantRecord = {
+      id: code.grantId, clientId: client.clientId, userId: code.userId, scope: code.scope, resource: code.resource,
+      sid: code.sid, authTime: code.authTime, amr: code.amr, createdAt: now, expiresAt: now + p.config.refreshAbsoluteTtl, revokedAt: null,
+    };
+    const access = userAccessToken(p, grant, code.scope);
+    const refresh = issuesRefreshTokens(client) ? newRefreshToken(p, grant, code.scope) : undefined;
+    await p.stores.grants.create(grant, refresh?.record ?? null, { jti: access.jti, expiresAt: access.expiresAt });
+    return userTokenResponse(p, grant, code.scope, access, refresh?.value, code.nonce);
+  },
+};

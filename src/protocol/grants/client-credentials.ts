@@ -1,0 +1,29 @@
+import { OAuthError } from '../errors.ts';
+import { checkResource } from '../endpoints/authorize.ts';
+import { isScopeToken, splitScope } from '../params.ts';
+import { mintAccessToken } from '../tokens/access-token.ts';
+import type { GrantHandler } from './grant.ts';
+
+const USER_SCOPES = new Set(['openid', 'offline_access', 'profile', 'email']);
+
+export const clientCredentials: GrantHandler = {
+  grantType: 'client_credentials',
+  parameters: new Set(['scope', 'resource']),
+  allowPublic: false,
+  async handle(p, _req, params, client) {
+    const allowed = client.scopes.filter((s) => !USER_SCOPES.has(s));
+    const requested = params.scope !== undefined ? splitScope(params.scope) : allowed;
+    for (const s of requested) {
+      if (!isScopeToken(s) || !allowed.includes(s)) throw new OAuthError('invalid_scope', `Scope ${s} is not allowed for this client.`);
+    }
+    if (params.resource !== undefined) checkResource(client, params.resource);
+    const scope = requested.join(' ');
+    const access = mintAccessToken(p.keys(), {
+      issuer: p.config.issuer, sub: client.clientId, clientId: client.clientId, audience: params.resource ?? p.config.defaultAudience,
+      scope, now: p.now(), ttl: p.config.accessTokenTtl,
+    });
+    const res = { access_token: access.token, token_type: 'Bearer' as const, expires_in: p.config.accessTokenTtl, scope: scope || undefined };
+    if (!scope) delete res.scope;
+    return res;
+  },
+};

@@ -1,0 +1,6 @@
+import { authorizationCode } from './authorization-code.ts';
+import { clientCredentials } from './client-credentials.ts';
+import type { GrantHandler } from './grant.ts';
+import { refreshToken } from './refresh-token.ts';
+
+export const grants: ReadonlyMap<string, GrantHandler> = new Map([authorizationCode, refreshToken, clientCredentials].map((g) => [g.grantType, g]));

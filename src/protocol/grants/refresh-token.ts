@@ -1,0 +1,57 @@
+import { OAuthError, invalidGrant, invalidRequest } from '../errors.ts';
+import { tokenHash } from '../hash.ts';
+import { splitScope } from '../params.ts';
+import type { GrantHandler } from './grant.ts';
+import { newRefreshToken, userAccessToken, userTokenResponse } from './user-tokens.ts';
+import type { MintedAccessToken } from '../tokens/access-token.ts';
+
+export const refreshToken: GrantHandler = {
+  grantType: 'refresh_token',
+  parameters: new Set(['refresh_token', 'scope', 'resource']),
+  allowPublic: true,
+  async handle(p, _req, params, client) {
+    if (!params.refresh_token) throw invalidRequest('refresh_token is required.');
+    const now = p.now();
+    const requested = params.scope !== undefined ? splitScope(params.scope) : undefined;
+    let scope = '';
+    let access: MintedAccessToken | undefined;
+    let refreshValue = '';
+    let problem: OAuthError | undefined;
+    const result = await p.stores.grants.rotate(
+      tokenHash(params.refresh_token), now,
+      (refresh, grant) => {
+        if (refresh.clientId !== client.clientId) return false;
+        if (refresh.expiresAt <= now || grant.expiresAt <= now || grant.revokedAt !== null) return false;
+        const granted = splitScope(refresh.scope);
+        if (requested && requested.some((s) => !granted.includes(s))) {
+          problem = new OAuthError('invalid_scope', 'The requested scope exceeds what was granted.');
+          return false;
+        }
+        if (params.resource !== undefined && params.resource !== grant.resource) {
+          problem = new OAuthError('invalid_target', 'resource was not part of the grant.');
+          return false;
+        }
+        return true;
+      },
+      (refresh, grant) => {
+        // Downscoping narrows this access token only; the family keeps what was granted.
+        scope = requested ? requested.join(' ') : refresh.scope;
+        access = userAccessToken(p, grant, scope);
+        const next = newRefreshToken(p, grant, refresh.scope);
+        refreshValue = next.value;
+        return { refresh: next.record, access: { jti: access.jti, expiresAt: access.expiresAt } };
+      },
+    );
+    if (result.status === 'reused') {
+      p.log.warn({ event: 'refresh_reuse', client_id: result.clientId, grant: result.grantId }, 'rotated refresh token replayed; family revoked');
+      throw invalidGrant('The refresh token is invalid.', 'refresh token reuse');
+    }
+    if (result.status === 'invalid') throw problem ?? invalidGrant('The refresh token is invalid or expired.');
+    const user = await p.stores.users.get(result.grant.userId);
+    if (!user || user.disabled) {
+      await p.stores.grants.revoke(result.grant.id, now);
+      throw invalidGrant('The refresh token is invalid.', 'user missing or disabled');
+    }
+    return userTokenResponse(p, result.grant, scope, access!, refreshValue, null);
+  },
+};

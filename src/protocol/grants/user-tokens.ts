@@ -1,0 +1,45 @@
+import type { ClientRecord } from '../../ports/clients.ts';
+import type { GrantRecord, RefreshTokenRecord } from '../../ports/grants.ts';
+import { randomToken, tokenHash } from '../hash.ts';
+import type { Provider } from '../provider.ts';
+import { mintAccessToken, type MintedAccessToken } from '../tokens/access-token.ts';
+import { mintIdToken } from '../tokens/id-token.ts';
+import type { TokenResponse } from './grant.ts';
+
+/** Whether this client gets refresh tokens: only when it is registered for the refresh_token grant. */
+export function issuesRefreshTokens(client: ClientRecord): boolean {
+  return client.grantTypes.includes('refresh_token');
+}
+
+export function newRefreshToken(p: Provider, grant: GrantRecord, scope: string): { value: string; record: RefreshTokenRecord } {
+  const value = randomToken(32);
+  const now = p.now();
+  return {
+    value,
+    record: {
+      tokenHash: tokenHash(value), grantId: grant.id, clientId: grant.clientId, scope,
+      createdAt: now, expiresAt: Math.min(now + p.config.refreshIdleTtl, grant.expiresAt), usedAt: null,
+    },
+  };
+}
+
+export function userAccessToken(p: Provider, grant: GrantRecord, scope: string): MintedAccessToken {
+  return mintAccessToken(p.keys(), {
+    issuer: p.config.issuer, sub: grant.userId, clientId: grant.clientId, audience: grant.resource ?? p.config.defaultAudience,
+    scope, now: p.now(), ttl: p.config.accessTokenTtl, authTime: grant.authTime,
+  });
+}
+
+/** The token response for a user grant: access token, ID token when openid was granted, refresh token. */
+export function userTokenResponse(p: Provider, grant: GrantRecord, scope: string, access: MintedAccessToken, refresh: string | undefined, nonce: string | null): TokenResponse {
+  const res: TokenResponse = { access_token: access.token, token_type: 'Bearer', expires_in: p.config.accessTokenTtl, scope };
+  if (refresh) res.refresh_token = refresh;
+  if (scope.split(' ').includes('openid')) {
+    res.id_token = mintIdToken(p.keys(), {
+      issuer: p.config.issuer, sub: grant.userId, clientId: grant.clientId, now: p.now(), ttl: p.config.idTokenTtl,
+      authTime: grant.authTime, nonce, accessToken: access.token, sid: grant.sid, amr: grant.amr,
+    });
+  }
+  return res;
+}
+

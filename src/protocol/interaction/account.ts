@@ -1,0 +1,82 @@
+import { verifyPassword } from '../../accounts/passwords.ts';
+import { OAuthError } from '../errors.ts';
+import { randomToken } from '../hash.ts';
+import { readParams } from '../params.ts';
+import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
+import { checkCsrf, csrfToken, endSession, loadSession, SESSION_COOKIE, startSession } from './session.ts';
+
+// The account page: where users review the applications they have let in, and revoke them
+// (ASVS 10.4.9, 10.7.3). Revoking a consent also revokes the tokens the application holds.
+
+const ACCOUNT_LOGIN_COOKIE = 'tessera_account_login';
+const PARAMS = new Set(['username', 'password', 'csrf', 'client_id']);
+const LIMITS = { username: 255, password: 1024, csrf: 128, client_id: 255 };
+const forbidden: OAuthResponse = { kind: 'page', status: 403, view: { name: 'error', title: 'Form expired', message: 'The form could not be verified. Reload the page and try again.' } };
+
+function form(req: ProtocolRequest) {
+  try {
+    return readParams(req.params, PARAMS, LIMITS);
+  } catch (err) {
+    if (err instanceof OAuthError) return undefined;
+    throw err;
+  }
+}
+
+function loginView(p: Provider, secret: string, error?: string, username?: string): OAuthResponse {
+  return {
+    kind: 'page', status: error ? 400 : 200,
+    view: { name: 'login', action: `${p.config.issuer}/account/login`, csrf: csrfToken(p, 'account-login', secret), clientName: 'your Tessera account', username, error },
+    cookies: [{ name: ACCOUNT_LOGIN_COOKIE, value: secret, maxAge: p.config.interactionTtl, path: `${new URL(p.config.issuer).pathname.replace(/\/$/, '')}/account` }],
+  };
+}
+
+export async function showAccount(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
+  const session = await loadSession(p, req);
+  if (!session) return loginView(p, req.cookies[ACCOUNT_LOGIN_COOKIE] ?? randomToken(32));
+  const user = (await p.stores.users.get(session.userId))!;
+  const consents = await p.stores.consents.listByUser(user.id);
+  const names = await Promise.all(consents.map(async (c) => (await p.stores.clients.get(c.clientId))?.clientName || c.clientId));
+  return {
+    kind: 'page', status: 200,
+    view: {
+      name: 'account', csrf: csrfToken(p, 'account', req.cookies[SESSION_COOKIE]!), username: user.username,
+      consents: consents.map((c, i) => ({ clientId: c.clientId, clientName: names[i]!, scopes: c.scopes, grantedAt: c.grantedAt })),
+      revokeAction: `${p.config.issuer}/account/revoke`, logoutAction: `${p.config.issuer}/account/logout`,
+    },
+  };
+}
+
+export async function accountLogin(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
+  const f = form(req);
+  const secret = req.cookies[ACCOUNT_LOGIN_COOKIE];
+  if (!f || !checkCsrf(p, 'account-login', secret, f.csrf)) return forbidden;
+  const user = f.username ? await p.stores.users.findByUsername(f.username) : undefined;
+  if (!(await verifyPassword(f.password ?? '', user?.passwordHash)) || !user || user.disabled) {
+    return loginView(p, secret!, 'Invalid username or password.', f.username);
+  }
+  const { cookie } = await startSession(p, req, user.id, ['pwd']);
+  return { kind: 'redirect', location: `${p.config.issuer}/account`, cookies: [cookie] };
+}
+
+async function withSessionForm(p: Provider, req: ProtocolRequest) {
+  const session = await loadSession(p, req);
+  const f = form(req);
+  if (!session || !f || !checkCsrf(p, 'account', req.cookies[SESSION_COOKIE], f.csrf)) return undefined;
+  return { session, f };
+}
+
+export async function revokeConsent(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
+  const ok = await withSessionForm(p, req);
+  if (!ok) return forbidden;
+  const clientId = ok.f.client_id ?? '';
+  await p.stores.consents.revoke(ok.session.userId, clientId);
+  const n = await p.stores.grants.revokeByUserAndClient(ok.session.userId, clientId, p.now());
+  p.log.info({ event: 'consent_revoked', sub: ok.session.userId, client_id: clientId, grants: n }, 'consent revoked by user');
+  return { kind: 'redirect', location: `${p.config.issuer}/account` };
+}
+
+export async function accountLogout(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
+  const ok = await withSessionForm(p, req);
+  if (!ok) return forbidden;
+  return { kind: 'page', status: 200, view: { name: 'logged-out' }, cookies: [await endSession(p, req)] };
+}

@@ -1,0 +1,51 @@
+import type { CodeRecord } from '../../ports/codes.ts';
+import type { SessionRecord } from '../../ports/sessions.ts';
+import type { OAuthError } from '../errors.ts';
+import { randomToken, tokenHash } from '../hash.ts';
+import type { CookieSpec, OAuthResponse, Provider } from '../provider.ts';
+
+/** A validated authorization request, as stored while the user logs in and consents. */
+export interface AuthorizationRequest {
+  clientId: string;
+  redirectUri: string;
+  responseMode: 'query' | 'form_post';
+  state?: string;
+  scope: string;
+  nonce?: string;
+  codeChallenge: string;
+  resource?: string;
+  prompt: string[];
+  maxAge?: number;
+  loginHint?: string;
+}
+
+export type ResponseTarget = Pick<AuthorizationRequest, 'redirectUri' | 'responseMode' | 'state'>;
+
+/** Sends parameters to the client's redirect_uri, always with state (if any) and iss (RFC 9207). */
+export function authorizationResponse(p: Provider, target: ResponseTarget, fields: Record<string, string>, cookies?: CookieSpec[]): OAuthResponse {
+  const all: Record<string, string> = { ...fields };
+  if (target.state !== undefined) all.state = target.state;
+  all.iss = p.config.issuer;
+  if (target.responseMode === 'form_post') return { kind: 'form_post', action: target.redirectUri, fields: all, cookies };
+  const url = new URL(target.redirectUri);
+  for (const [k, v] of Object.entries(all)) url.searchParams.append(k, v);
+  return { kind: 'redirect', location: url.href, cookies };
+}
+
+export function authorizationError(p: Provider, target: ResponseTarget, err: OAuthError, cookies?: CookieSpec[]): OAuthResponse {
+  return authorizationResponse(p, target, { error: err.code, error_description: err.description }, cookies);
+}
+
+/** Issues a single-use authorization code bound to the client, redirect_uri, PKCE challenge and session. */
+export async function issueCode(p: Provider, areq: AuthorizationRequest, session: SessionRecord, cookies?: CookieSpec[]): Promise<OAuthResponse> {
+  const code = randomToken(32);
+  const now = p.now();
+  const record: CodeRecord = {
+    codeHash: tokenHash(code), grantId: randomToken(16), clientId: areq.clientId, userId: session.userId,
+    redirectUri: areq.redirectUri, scope: areq.scope, nonce: areq.nonce ?? null, codeChallenge: areq.codeChallenge,
+    resource: areq.resource ?? null, sid: session.sid, authTime: session.authTime, amr: session.amr,
+    createdAt: now, expiresAt: now + p.config.codeTtl,
+  };
+  await p.stores.codes.create(record);
+  return authorizationResponse(p, areq, { code }, cookies);
+}

@@ -1,0 +1,145 @@
+import { verifyPassword } from '../../accounts/passwords.ts';
+import type { InteractionRecord } from '../../ports/interactions.ts';
+import { needsConsent, INTERACTION_COOKIE } from '../endpoints/authorize.ts';
+import { OAuthError } from '../errors.ts';
+import { tokenHash, safeEqual } from '../hash.ts';
+import { readParams } from '../params.ts';
+import type { CookieSpec, OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
+import { describeScope } from '../scopes.ts';
+import { authorizationError, issueCode, type AuthorizationRequest } from './authorization-response.ts';
+import { checkCsrf, csrfToken, startSession } from './session.ts';
+
+const FORM_PARAMS = new Set(['username', 'password', 'csrf', 'decision']);
+const LIMITS = { username: 255, password: 1024, csrf: 128, decision: 16 };
+
+const page = (title: string, message: string, status = 400): OAuthResponse => ({ kind: 'page', status, view: { name: 'error', title, message } });
+const EXPIRED = page('Sign-in request expired', 'This sign-in request has expired or was already completed. Go back to the application and start again.');
+
+interface Loaded {
+  ia: InteractionRecord;
+  areq: AuthorizationRequest;
+  browserSecret: string;
+  clientName: string;
+}
+
+/** Loads a live interaction and checks that this browser is the one that started it. */
+async function load(p: Provider, req: ProtocolRequest, uid: string): Promise<Loaded | OAuthResponse> {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(uid)) return EXPIRED;
+  const ia = await p.stores.interactions.get(uid);
+  if (!ia || ia.expiresAt <= p.now()) return EXPIRED;
+  const browserSecret = req.cookies[INTERACTION_COOKIE];
+  if (!browserSecret || !safeEqual(tokenHash(browserSecret), ia.browserHash)) {
+    return page('Sign-in request not recognised', 'This sign-in request was started in another browser or its cookie is missing. Go back to the application and start again.', 403);
+  }
+  const client = await p.stores.clients.get(ia.clientId);
+  if (!client || client.disabled) return page('Unknown application', 'The application is no longer registered.');
+  return { ia, areq: ia.params as unknown as AuthorizationRequest, browserSecret, clientName: client.clientName || client.clientId };
+}
+
+const action = (p: Provider, uid: string, step: string) => `${p.config.issuer}/interaction/${uid}/${step}`;
+
+/** Where the forms of a page may lead: here, and (through our redirect) the client's redirect_uri. */
+function formActions(l: Loaded): string[] {
+  try {
+    const u = new URL(l.areq.redirectUri);
+    return [u.origin !== 'null' ? u.origin : u.protocol];
+  } catch {
+    return [];
+  }
+}
+
+async function consentView(p: Provider, l: Loaded, status = 200): Promise<OAuthResponse> {
+  const session = l.ia.sessionIdHash ? await p.stores.sessions.get(l.ia.sessionIdHash) : undefined;
+  const user = session ? await p.stores.users.get(session.userId) : undefined;
+  if (!user) return EXPIRED;
+  return {
+    kind: 'page', status, formActions: formActions(l),
+    view: {
+      name: 'consent', action: action(p, l.ia.uid, 'consent'), csrf: csrfToken(p, `ia:${l.ia.uid}`, l.browserSecret),
+      clientName: l.clientName, username: user.username,
+      scopes: l.areq.scope.split(' ').map((name) => ({ name, description: describeScope(name) })), resource: l.areq.resource,
+    },
+  };
+}
+
+function loginView(p: Provider, l: Loaded, error?: string, username?: string): OAuthResponse {
+  return {
+    kind: 'page', status: error ? 400 : 200, formActions: formActions(l),
+    view: {
+      name: 'login', action: action(p, l.ia.uid, 'login'), csrf: csrfToken(p, `ia:${l.ia.uid}`, l.browserSecret),
+      clientName: l.clientName, username: username ?? l.areq.loginHint, error,
+    },
+  };
+}
+
+/** GET /interaction/:uid: the login page, or the consent page once the user is signed in. */
+export async function showInteraction(p: Provider, req: ProtocolRequest, uid: string): Promise<OAuthResponse> {
+  const l = await load(p, req, uid);
+  if ('kind' in l) return l;
+  return l.ia.loginAt === null ? loginView(p, l) : consentView(p, l);
+}
+
+function readForm(req: ProtocolRequest) {
+  try {
+    return readParams(req.params, FORM_PARAMS, LIMITS);
+  } catch (err) {
+    if (err instanceof OAuthError) return undefined;
+    throw err;
+  }
+}
+
+const clearInteraction = (p: Provider, uid: string): CookieSpec => ({
+  name: INTERACTION_COOKIE, value: '', maxAge: 0, path: `${new URL(p.config.issuer).pathname.replace(/\/$/, '')}/interaction/${uid}`,
+});
+
+/** Ends the interaction (once) and sends the code to the client. */
+async function finish(p: Provider, l: Loaded, cookies: CookieSpec[]): Promise<OAuthResponse> {
+  const ia = await p.stores.interactions.consume(l.ia.uid);
+  if (!ia || !ia.sessionIdHash) return EXPIRED;
+  const session = await p.stores.sessions.get(ia.sessionIdHash);
+  if (!session) return EXPIRED;
+  await p.stores.sessions.touch(session.idHash, p.now());
+  return issueCode(p, l.areq, session, [...cookies, clearInteraction(p, ia.uid)]);
+}
+
+/** POST /interaction/:uid/login */
+export async function submitLogin(p: Provider, req: ProtocolRequest, uid: string): Promise<OAuthResponse> {
+  const l = await load(p, req, uid);
+  if ('kind' in l) return l;
+  const form = readForm(req);
+  if (!form || !checkCsrf(p, `ia:${uid}`, l.browserSecret, form.csrf)) return page('Form expired', 'The form could not be verified. Go back to the application and start again.', 403);
+  if (l.ia.loginAt !== null) return { kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}` };
+  const username = form.username ?? '';
+  const user = username ? await p.stores.users.findByUsername(username) : undefined;
+  const ok = await verifyPassword(form.password ?? '', user?.passwordHash);
+  if (!user || !ok || user.disabled) {
+    p.log.info({ event: 'login_failed', client_id: l.ia.clientId, ip: req.ip }, 'login failed');
+    return loginView(p, l, 'Invalid username or password.', username);
+  }
+  const { session, cookie } = await startSession(p, req, user.id, ['pwd']);
+  await p.stores.interactions.setLogin(uid, session.idHash, session.authTime);
+  p.log.info({ event: 'login_succeeded', client_id: l.ia.clientId, sub: user.id, ip: req.ip }, 'login succeeded');
+  const client = await p.stores.clients.get(l.ia.clientId);
+  if (client && (await needsConsent(p, client, user.id, l.areq))) {
+    return { kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}`, cookies: [cookie] };
+  }
+  return finish(p, { ...l, ia: { ...l.ia, sessionIdHash: session.idHash, loginAt: session.authTime } }, [cookie]);
+}
+
+/** POST /interaction/:uid/consent */
+export async function submitConsent(p: Provider, req: ProtocolRequest, uid: string): Promise<OAuthResponse> {
+  const l = await load(p, req, uid);
+  if ('kind' in l) return l;
+  const form = readForm(req);
+  if (!form || !checkCsrf(p, `ia:${uid}`, l.browserSecret, form.csrf)) return page('Form expired', 'The form could not be verified. Go back to the application and start again.', 403);
+  if (l.ia.loginAt === null || !l.ia.sessionIdHash) return { kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}` };
+  if (form.decision === 'deny') {
+    if (!(await p.stores.interactions.consume(uid))) return EXPIRED;
+    return authorizationError(p, l.areq, new OAuthError('access_denied', 'The user denied the request.'), [clearInteraction(p, uid)]);
+  }
+  if (form.decision !== 'allow') return consentView(p, l, 400);
+  const session = await p.stores.sessions.get(l.ia.sessionIdHash);
+  if (!session) return EXPIRED;
+  await p.stores.consents.grant(session.userId, l.ia.clientId, l.areq.scope.split(' '), p.now());
+  return finish(p, l, []);
+}

@@ -1,0 +1,50 @@
+import type { SessionRecord } from '../../ports/sessions.ts';
+import { keyedHash, randomToken, safeEqual, tokenHash } from '../hash.ts';
+import type { CookieSpec, Provider, ProtocolRequest } from '../provider.ts';
+
+export const SESSION_COOKIE = 'tessera_session';
+
+/** The login session of this browser, if it has a live one. */
+export async function loadSession(p: Provider, req: ProtocolRequest): Promise<SessionRecord | undefined> {
+  const value = req.cookies[SESSION_COOKIE];
+  if (!value || value.length > 128) return undefined;
+  const session = await p.stores.sessions.get(tokenHash(value));
+  const now = p.now();
+  if (!session || session.expiresAt <= now || session.lastSeenAt + p.config.sessionIdleTtl <= now) return undefined;
+  const user = await p.stores.users.get(session.userId);
+  if (!user || user.disabled) return undefined;
+  return session;
+}
+
+/**
+ * Starts a new session for a user who just authenticated. The previous session of this browser,
+ * if any, is ended: a new session id on every authentication (ASVS 7.2.4).
+ */
+export async function startSession(p: Provider, req: ProtocolRequest, userId: string, amr: string[]): Promise<{ session: SessionRecord; cookie: CookieSpec }> {
+  const old = req.cookies[SESSION_COOKIE];
+  if (old && old.length <= 128) await p.stores.sessions.delete(tokenHash(old));
+  const value = randomToken(32);
+  const now = p.now();
+  const session: SessionRecord = {
+    idHash: tokenHash(value), sid: randomToken(16), userId, authTime: now, amr,
+    createdAt: now, lastSeenAt: now, expiresAt: now + p.config.sessionAbsoluteTtl,
+  };
+  await p.stores.sessions.create(session);
+  return { session, cookie: { name: SESSION_COOKIE, value, maxAge: p.config.sessionAbsoluteTtl, path: '/' } };
+}
+
+export async function endSession(p: Provider, req: ProtocolRequest): Promise<CookieSpec> {
+  const value = req.cookies[SESSION_COOKIE];
+  if (value && value.length <= 128) await p.stores.sessions.delete(tokenHash(value));
+  return { name: SESSION_COOKIE, value: '', maxAge: 0, path: '/' };
+}
+
+/** A CSRF token bound to a purpose and to a browser-held secret (a cookie value). */
+export function csrfToken(p: Provider, purpose: string, browserSecret: string): string {
+  return keyedHash(p.config.secret, `csrf:${purpose}:${browserSecret}`);
+}
+
+export function checkCsrf(p: Provider, purpose: string, browserSecret: string | undefined, presented: string | undefined): boolean {
+  if (!browserSecret || !presented) return false;
+  return safeEqual(csrfToken(p, purpose, browserSecret), presented);
+}

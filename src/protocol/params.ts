@@ -1,0 +1,40 @@
+import { invalidRequest } from './errors.ts';
+
+/** Longest value accepted for any parameter, unless the endpoint says otherwise. */
+export const MAX_PARAM_LENGTH = 4096;
+/** Longest token value accepted (JWTs with many claims stay well below). */
+export const MAX_TOKEN_LENGTH = 8192;
+const MAX_PARAMS = 64;
+
+export type Params = Readonly<Record<string, string>>;
+
+/**
+ * Reads form or query parameters the way RFC 6749 section 3.1 wants: a parameter sent without a
+ * value counts as omitted, unknown parameters are ignored, and a defined parameter that appears
+ * twice is an error. Values that were not valid UTF-8 and over-long values are refused.
+ */
+export function readParams(source: URLSearchParams, defined: ReadonlySet<string>, limits: Readonly<Record<string, number>> = {}): Params {
+  const out: Record<string, string> = Object.create(null);
+  let count = 0;
+  for (const [name, value] of source) {
+    if (++count > MAX_PARAMS) throw invalidRequest('Too many parameters.');
+    if (!defined.has(name) || value === '') continue;
+    if (name in out) throw invalidRequest(`Parameter ${name} is included more than once.`);
+    if (value.length > (limits[name] ?? MAX_PARAM_LENGTH)) throw invalidRequest(`Parameter ${name} is too long.`);
+    if (value.includes('\uFFFD')) throw invalidRequest(`Parameter ${name} is not valid UTF-8.`);
+    out[name] = value;
+  }
+  return out;
+}
+
+/** Splits a space-delimited scope string into unique scope tokens, in order. */
+export function splitScope(scope: string | undefined): string[] {
+  if (!scope) return [];
+  return [...new Set(scope.split(' ').filter(Boolean))];
+}
+
+/** NQCHAR per RFC 6749 appendix A.4. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+export function isScopeToken(s: string): boolean {
+  return SCOPE_TOKEN.test(s);
+}

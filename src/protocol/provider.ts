@@ -1,0 +1,59 @@
+import type { Config } from '../config/config.ts';
+import type { Stores } from '../ports/index.ts';
+import type { KeyRing } from './tokens/keys.ts';
+
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** What the protocol layer works with: configuration, storage ports, keys and a clock. */
+export interface Provider {
+  readonly config: Config;
+  readonly stores: Stores;
+  /** The current key ring (replaced when keys rotate). */
+  keys(): KeyRing;
+  /** Now, in epoch seconds. */
+  now(): number;
+  readonly log: Logger;
+}
+
+/** The transport-neutral request the HTTP layer hands to the protocol layer. */
+export interface ProtocolRequest {
+  method: string;
+  /** Query parameters (GET) or form parameters (POST), duplicates preserved. */
+  params: URLSearchParams;
+  /** Lower-cased header names. */
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+  cookies: Readonly<Record<string, string | undefined>>;
+  ip: string;
+}
+
+export interface CookieSpec {
+  /** Base name; the HTTP layer adds the __Host- prefix when cookies are Secure. */
+  name: string;
+  /** Empty value with maxAge 0 clears the cookie. */
+  value: string;
+  maxAge: number;
+  path: string;
+}
+
+export type View =
+  | { name: 'login'; action: string; csrf: string; clientName: string; username?: string; error?: string }
+  | { name: 'consent'; action: string; csrf: string; clientName: string; username: string; scopes: { name: string; description: string }[]; resource?: string }
+  | { name: 'error'; title: string; message: string }
+  | { name: 'logout-confirm'; action: string; csrf: string; clientName?: string; hidden: Record<string, string> }
+  | { name: 'logged-out' }
+  | { name: 'account'; csrf: string; username: string; consents: { clientId: string; clientName: string; scopes: string[]; grantedAt: number }[]; revokeAction: string; logoutAction: string };
+
+export type OAuthResponse =
+  | { kind: 'json'; status: number; body: object; headers?: Record<string, string> }
+  | { kind: 'redirect'; location: string; cookies?: CookieSpec[] }
+  | { kind: 'form_post'; action: string; fields: Record<string, string>; cookies?: CookieSpec[] }
+  | { kind: 'page'; status: number; view: View; cookies?: CookieSpec[]; formActions?: string[] };
+
+export function header(req: ProtocolRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}

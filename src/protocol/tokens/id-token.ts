@@ -1,0 +1,29 @@
+import { createHash } from 'node:crypto';
+import type { KeyRing } from './keys.ts';
+import { signJwt } from './signer.ts';
+
+/** at_hash: the left half of the hash of the access token, with the hash of the signing algorithm. */
+export function atHash(accessToken: string, alg: string): string {
+  const digest = createHash(alg === 'EdDSA' ? 'sha512' : 'sha256').update(accessToken).digest();
+  return digest.subarray(0, digest.length / 2).toString('base64url');
+}
+
+export function mintIdToken(
+  ring: KeyRing,
+  c: {
+    issuer: string; sub: string; clientId: string; now: number; ttl: number;
+    authTime: number | null; nonce: string | null; accessToken: string; sid: string | null; amr: string[];
+    claims?: Record<string, unknown>;
+  },
+): string {
+  const payload: Record<string, unknown> = {
+    ...c.claims,
+    iss: c.issuer, sub: c.sub, aud: c.clientId, exp: c.now + c.ttl, iat: c.now,
+  };
+  if (c.authTime != null) payload.auth_time = c.authTime;
+  if (c.nonce) payload.nonce = c.nonce;
+  payload.at_hash = atHash(c.accessToken, ring.active.alg);
+  if (c.sid) payload.sid = c.sid;
+  if (c.amr.length) payload.amr = c.amr;
+  return signJwt(ring.active, 'JWT', payload);
+}

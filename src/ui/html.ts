@@ -1,0 +1,269 @@
+/**
+ * Minimal, dependency-free HTML helpers for the server-rendered pages.
+ *
+ * Safety model: every dynamic value goes through `escapeHtml`, either directly or via
+ * the `html` tagged template, which escapes every interpolation unless it is an `Html`
+ * value (markup produced by this module). Attribute values are always double-quoted, so
+ * escaping `&<>"'` is sufficient for both text and attribute contexts. Never build markup
+ * by string concatenation of unescaped input.
+ */
+
+const ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+
+/** Escapes a string for use in HTML text and in (quoted) attribute values. */
+export function escapeHtml(s: string): string {
+  return String(s).replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+}
+
+/** A fragment of trusted markup. Only `html`, `raw` and `layout` create these. */
+export class Html {
+  readonly value: string;
+  constructor(value: string) {
+    this.value = value;
+  }
+  toString(): string {
+    return this.value;
+  }
+}
+
+/** Values accepted inside an `html` template. Strings and numbers are escaped. */
+export type HtmlValue = Html | string | number | null | undefined | false | readonly HtmlValue[];
+
+function render(v: HtmlValue): string {
+  if (v === null || v === undefined || v === false) return '';
+  if (v instanceof Html) return v.value;
+  if (Array.isArray(v)) return v.map(render).join('');
+  return escapeHtml(String(v));
+}
+
+/** Tagged template: escapes every interpolated value unless it is already `Html`. */
+export function html(strings: TemplateStringsArray, ...values: HtmlValue[]): Html {
+  let out = strings[0]!;
+  for (let i = 0; i < values.length; i++) out += render(values[i]!) + strings[i + 1]!;
+  return new Html(out);
+}
+
+/** Marks a string as trusted markup. Only for compile-time constants (e.g. the stylesheet). */
+export function raw(s: string): Html {
+  return new Html(s);
+}
+
+const STYLES = `
+:root {
+  color-scheme: light dark;
+  --bg: #f3f4f6;
+  --card: #ffffff;
+  --text: #111827;
+  --muted: #4b5563;
+  --border: #d1d5db;
+  --subtle: #f9fafb;
+  --primary: #1d4ed8;
+  --primary-hover: #1e40af;
+  --on-primary: #ffffff;
+  --focus: #2563eb;
+  --danger-bg: #fef2f2;
+  --danger-border: #fca5a5;
+  --danger-text: #991b1b;
+  --code-bg: #eef2f7;
+}
+@media (prefers-color-scheme: dark) {
+  :root {
+    --bg: #0b0f14;
+    --card: #151a21;
+    --text: #e5e7eb;
+    --muted: #a1a9b6;
+    --border: #323a46;
+    --subtle: #1b212a;
+    --primary: #7aa7ff;
+    --primary-hover: #9dbcff;
+    --on-primary: #0b1220;
+    --focus: #93b4ff;
+    --danger-bg: #2a1215;
+    --danger-border: #7f1d1d;
+    --danger-text: #fecaca;
+    --code-bg: #222a35;
+  }
+}
+*, *::before, *::after { box-sizing: border-box; }
+html { -webkit-text-size-adjust: 100%; text-size-adjust: 100%; }
+body {
+  margin: 0;
+  min-height: 100vh;
+  background: var(--bg);
+  color: var(--text);
+  font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+  display: flex;
+  flex-direction: column;
+  align-items: center;
+  padding: 2rem 1rem;
+}
+.brand {
+  display: flex;
+  align-items: center;
+  gap: .5rem;
+  margin: 0 0 1.25rem;
+  font-weight: 650;
+  font-size: 1.125rem;
+  letter-spacing: .01em;
+}
+.brand-mark {
+  width: 1.75rem;
+  height: 1.75rem;
+  border-radius: .45rem;
+  background:
+    linear-gradient(var(--card), var(--card)) 50% 50% / 2px 100% no-repeat,
+    linear-gradient(var(--card), var(--card)) 50% 50% / 100% 2px no-repeat,
+    var(--primary);
+  flex: none;
+}
+main {
+  width: 100%;
+  max-width: 26rem;
+  background: var(--card);
+  border: 1px solid var(--border);
+  border-radius: .875rem;
+  padding: 2rem 1.5rem;
+  box-shadow: 0 1px 2px rgba(0,0,0,.04), 0 8px 24px rgba(0,0,0,.06);
+}
+@media (min-width: 480px) { main { padding: 2.25rem 2rem; } }
+h1 { font-size: 1.5rem; line-height: 1.25; margin: 0 0 .375rem; font-weight: 650; }
+h2 { font-size: 1rem; margin: 1.5rem 0 .5rem; font-weight: 650; }
+p { margin: 0 0 1rem; }
+main > :last-child { margin-bottom: 0; }
+h1 + .alert { margin-top: 1rem; }
+.lead { color: var(--muted); margin-bottom: 1.5rem; overflow-wrap: anywhere; }
+.muted { color: var(--muted); }
+.small { font-size: .875rem; }
+strong { font-weight: 650; color: var(--text); overflow-wrap: anywhere; }
+code {
+  font: .875em/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
+  background: var(--code-bg);
+  border-radius: .3rem;
+  padding: .1em .35em;
+  overflow-wrap: anywhere;
+}
+form { margin: 0; }
+.field { margin-bottom: 1rem; }
+label { display: block; font-weight: 550; margin-bottom: .375rem; }
+input[type="text"], input[type="password"] {
+  display: block;
+  width: 100%;
+  min-height: 2.875rem;
+  padding: .625rem .75rem;
+  font: inherit;
+  color: var(--text);
+  background: var(--card);
+  border: 1px solid var(--border);
+  border-radius: .5rem;
+}
+input[aria-invalid="true"] { border-color: var(--danger-text); }
+button {
+  display: inline-flex;
+  align-items: center;
+  justify-content: center;
+  width: 100%;
+  min-height: 2.875rem;
+  padding: .625rem 1rem;
+  font: inherit;
+  font-weight: 600;
+  border-radius: .5rem;
+  border: 1px solid transparent;
+  cursor: pointer;
+  background: var(--primary);
+  color: var(--on-primary);
+}
+button:hover { background: var(--primary-hover); }
+button.secondary {
+  background: transparent;
+  color: var(--text);
+  border-color: var(--border);
+}
+button.secondary:hover { background: var(--subtle); }
+button.compact { width: auto; min-height: 2.75rem; padding: .5rem .875rem; font-size: .9375rem; }
+:focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
+input:focus-visible { outline-offset: 0; border-color: var(--focus); }
+.actions { display: flex; gap: .75rem; margin-top: 1.5rem; }
+.actions > * { flex: 1 1 0; }
+.alert {
+  background: var(--danger-bg);
+  border: 1px solid var(--danger-border);
+  color: var(--danger-text);
+  border-radius: .5rem;
+  padding: .75rem .875rem;
+  margin: 0 0 1.25rem;
+  overflow-wrap: anywhere;
+}
+.scopes, .apps { list-style: none; margin: 0; padding: 0; }
+.scopes li {
+  padding: .75rem 0;
+  border-top: 1px solid var(--border);
+}
+.scopes li:last-child { border-bottom: 1px solid var(--border); }
+.scope-desc { display: block; }
+.scope-name { display: inline-block; margin-top: .25rem; color: var(--muted); }
+.resource {
+  margin: 1.25rem 0 0;
+  padding: .75rem .875rem;
+  background: var(--subtle);
+  border: 1px solid var(--border);
+  border-radius: .5rem;
+  overflow-wrap: anywhere;
+}
+.apps li {
+  display: flex;
+  gap: 1rem;
+  align-items: flex-start;
+  justify-content: space-between;
+  padding: 1rem 0;
+  border-top: 1px solid var(--border);
+}
+.app-info { min-width: 0; flex: 1 1 auto; }
+.app-name { display: block; font-weight: 650; overflow-wrap: anywhere; }
+.app-meta { display: block; margin: .375rem 0 0; }
+.app-meta code { display: inline-block; margin: 0 0 .25rem; }
+.empty {
+  padding: 1rem;
+  border: 1px dashed var(--border);
+  border-radius: .5rem;
+  color: var(--muted);
+  text-align: center;
+}
+.divider { border: 0; border-top: 1px solid var(--border); margin: 1.75rem 0 1.25rem; }
+.note { margin-top: 1.25rem; }
+.status { margin-bottom: 0; }
+.noscript-hint { margin: 1rem 0 0; }
+@media (prefers-reduced-motion: no-preference) {
+  button, input { transition: background-color .12s ease, border-color .12s ease; }
+}
+`;
+
+/** Wraps a page body in a complete HTML document with the brand header and inline styles. */
+export function layout(p: { title: string; nonce: string; body: Html | string }): string {
+  // A plain string body is treated as text, never as markup.
+  const body = p.body instanceof Html ? p.body : html`<p>${p.body}</p>`;
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<meta name="referrer" content="no-referrer">
+<meta name="robots" content="noindex, nofollow">
+<title>${p.title} · Tessera</title>
+<style nonce="${p.nonce}">${raw(STYLES)}</style>
+</head>
+<body>
+<header class="brand"><span class="brand-mark" aria-hidden="true"></span><span>Tessera</span></header>
+<main>
+${body}
+</main>
+</body>
+</html>
+`.value;
+}

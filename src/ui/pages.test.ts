@@ -1,0 +1,414 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { escapeHtml, html, layout, raw } from './html.ts';
+import {
+  accountPage,
+  consentPage,
+  errorPage,
+  formPostPage,
+  loggedOutPage,
+  loginPage,
+  logoutConfirmPage,
+} from './pages.ts';
+
+const NONCE = 'bm9uY2UtdGVzdA==';
+const XSS = '<script>alert(1)</script>';
+const ATTR = '"><img src=x onerror=1>';
+const HOSTILE = `${XSS}${ATTR}'&`;
+
+// ---- tiny HTML inspection helpers (all our attribute values are double-quoted) ----
+
+type Tag = { name: string; attrs: Record<string, string> };
+
+function decode(s: string): string {
+  return s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&');
+}
+
+function tags(doc: string, name: string): Tag[] {
+  const out: Tag[] = [];
+  for (const m of doc.matchAll(new RegExp(`<${name}\\b([^>]*)>`, 'gi'))) {
+    const attrs: Record<string, string> = {};
+    for (const a of m[1]!.matchAll(/([a-zA-Z_:][-a-zA-Z0-9_:.]*)(?:="([^"]*)")?/g)) {
+      attrs[a[1]!.toLowerCase()] = decode(a[2] ?? '');
+    }
+    out.push({ name, attrs });
+  }
+  return out;
+}
+
+function forms(doc: string): { attrs: Record<string, string>; inner: string }[] {
+  return [...doc.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/g)].map((m) => ({
+    attrs: tags(`<form${m[1]}>`, 'form')[0]!.attrs,
+    inner: m[2]!,
+  }));
+}
+
+function hiddenFields(formInner: string): [string, string][] {
+  return tags(formInner, 'input')
+    .filter((t) => t.attrs.type === 'hidden')
+    .map((t) => [t.attrs.name!, t.attrs.value!]);
+}
+
+function assertDocument(doc: string, opts: { script?: boolean } = {}): void {
+  assert.match(doc, /^<!doctype html>\n<html lang="en">/);
+  assert.match(doc, /<meta charset="utf-8">/);
+  assert.ok(doc.includes('<meta name="viewport" content="width=device-width, initial-scale=1">'));
+  assert.match(doc, /<title>[^<]+<\/title>/);
+  assert.equal(tags(doc, 'style').length, 1, 'exactly one <style>');
+  assert.ok(doc.includes(`<style nonce="${NONCE}">`), 'style carries the nonce');
+  assert.equal(tags(doc, 'main').length, 1, 'one <main> landmark');
+  assert.ok(doc.includes('Tessera'));
+  assert.ok(doc.trimEnd().endsWith('</html>'));
+  // No external resources or inline event handlers.
+  for (const m of doc.matchAll(/<([a-zA-Z][a-zA-Z0-9]*)\b([^>]*)>/g)) {
+    const name = m[1]!.toLowerCase();
+    assert.ok(!['link', 'img', 'iframe', 'object', 'embed', 'base', 'a'].includes(name), `no <${name}>`);
+    for (const attr of Object.keys(tags(m[0], name)[0]!.attrs)) {
+      assert.ok(attr !== 'src' && attr !== 'href' && !attr.startsWith('on'), `no ${attr}= on <${name}>`);
+      assert.ok(attr !== 'style', 'no style attributes (CSP blocks them)');
+    }
+  }
+  const style = /<style\b[^>]*>([\s\S]*?)<\/style>/.exec(doc)![1]!;
+  assert.doesNotMatch(style, /@import|url\(/i, 'stylesheet loads nothing');
+  const scripts = tags(doc, 'script');
+  if (opts.script) {
+    assert.equal(scripts.length, 1);
+    assert.equal(scripts[0]!.attrs.nonce, NONCE);
+  } else {
+    assert.equal(scripts.length, 0, 'no scripts');
+  }
+  // Focus styles and dark mode are present.
+  assert.ok(doc.includes(':focus-visible'));
+  assert.ok(doc.includes('prefers-color-scheme: dark'));
+}
+
+function assertEscaped(doc: string): void {
+  assert.ok(!doc.includes(XSS), 'raw <script> payload must not appear');
+  assert.ok(!doc.includes(ATTR), 'attribute-breaking payload must not appear');
+  assert.ok(!doc.includes('<img'), 'no injected element');
+  assert.ok(doc.includes('&lt;script&gt;alert(1)&lt;/script&gt;'), 'payload appears escaped');
+  assert.ok(doc.includes('&quot;&gt;&lt;img src=x onerror=1&gt;'), 'attribute payload appears escaped');
+}
+
+function assertLabelledInputs(doc: string): void {
+  for (const input of tags(doc, 'input')) {
+    if (input.attrs.type === 'hidden') continue;
+    const id = input.attrs.id;
+    assert.ok(id, `visible input ${input.attrs.name} has an id`);
+    assert.ok(
+      tags(doc, 'label').some((l) => l.attrs.for === id),
+      `input #${id} has a <label for>`,
+    );
+  }
+}
+
+// ---- html.ts ----
+
+describe('escapeHtml', () => {
+  it('escapes the five significant characters', () => {
+    assert.equal(escapeHtml(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+  });
+  it('leaves ordinary text alone and does not double-decode', () => {
+    assert.equal(escapeHtml('Hello, wörld — 1 + 1'), 'Hello, wörld — 1 + 1');
+    assert.equal(escapeHtml('&amp;'), '&amp;amp;');
+  });
+});
+
+describe('html template', () => {
+  it('escapes interpolations but keeps nested Html', () => {
+    const inner = html`<b>${'<i>'}</b>`;
+    assert.equal(html`<p title="${ATTR}">${inner}${[XSS, raw('<br>')]}${undefined}${false}${0}</p>`.value,
+      '<p title="&quot;&gt;&lt;img src=x onerror=1&gt;"><b>&lt;i&gt;</b>&lt;script&gt;alert(1)&lt;/script&gt;<br>0</p>');
+  });
+});
+
+describe('layout', () => {
+  it('renders a full document and escapes title and nonce', () => {
+    const doc = layout({ title: XSS, nonce: ATTR, body: html`<p>hi</p>` });
+    assert.match(doc, /^<!doctype html>/);
+    assert.ok(doc.includes('<title>&lt;script&gt;alert(1)&lt;/script&gt; · Tessera</title>'));
+    assert.ok(doc.includes('<style nonce="&quot;&gt;&lt;img src=x onerror=1&gt;">'));
+    assert.ok(doc.includes('<main>\n<p>hi</p>\n</main>'));
+  });
+  it('treats a plain-string body as text, not markup', () => {
+    const doc = layout({ title: 't', nonce: NONCE, body: XSS });
+    assert.ok(!doc.includes(XSS));
+    assert.ok(doc.includes('&lt;script&gt;'));
+  });
+});
+
+// ---- pages ----
+
+describe('loginPage', () => {
+  const base = { nonce: NONCE, action: '/interaction/abc/login', csrf: 'csrf-123', clientName: 'Acme' };
+
+  it('renders the sign-in form', () => {
+    const doc = loginPage(base);
+    assertDocument(doc);
+    assertLabelledInputs(doc);
+    assert.match(doc, /<h1>Sign in<\/h1>/);
+    assert.ok(doc.includes('to continue to <strong>Acme</strong>'));
+    const [form] = forms(doc);
+    assert.equal(form!.attrs.method, 'post');
+    assert.equal(form!.attrs.action, '/interaction/abc/login');
+    assert.deepEqual(hiddenFields(form!.inner), [['csrf', 'csrf-123']]);
+    const inputs = tags(doc, 'input');
+    const user = inputs.find((i) => i.attrs.name === 'username')!;
+    const pass = inputs.find((i) => i.attrs.name === 'password')!;
+    assert.equal(user.attrs.autocomplete, 'username');
+    assert.equal(user.attrs.value, '');
+    assert.equal(pass.attrs.type, 'password');
+    assert.equal(pass.attrs.autocomplete, 'current-password');
+    assert.ok(!('value' in pass.attrs), 'password is never echoed');
+    assert.ok(!doc.includes('role="alert"'), 'no alert without an error');
+    assert.ok('autofocus' in user.attrs);
+  });
+
+  it('shows the error in an alert and keeps the username', () => {
+    const doc = loginPage({ ...base, username: 'alice', error: 'Invalid username or password.' });
+    assert.match(doc, /<div class="alert" role="alert" id="login-error">Invalid username or password\.<\/div>/);
+    const inputs = tags(doc, 'input');
+    const user = inputs.find((i) => i.attrs.name === 'username')!;
+    const pass = inputs.find((i) => i.attrs.name === 'password')!;
+    assert.equal(user.attrs.value, 'alice');
+    assert.equal(user.attrs['aria-invalid'], 'true');
+    assert.equal(pass.attrs['aria-describedby'], 'login-error');
+    assert.ok('autofocus' in pass.attrs && !('autofocus' in user.attrs));
+  });
+
+  it('escapes every interpolated value', () => {
+    const doc = loginPage({ nonce: NONCE, action: HOSTILE, csrf: HOSTILE, clientName: HOSTILE, username: HOSTILE, error: HOSTILE });
+    assertDocument(doc);
+    assertEscaped(doc);
+    const [form] = forms(doc);
+    assert.equal(form!.attrs.action, HOSTILE);
+    assert.deepEqual(hiddenFields(form!.inner), [['csrf', HOSTILE]]);
+    assert.equal(tags(doc, 'input').find((i) => i.attrs.name === 'username')!.attrs.value, HOSTILE);
+  });
+});
+
+describe('consentPage', () => {
+  const base = {
+    nonce: NONCE,
+    action: '/interaction/abc/consent',
+    csrf: 'csrf-456',
+    clientName: 'Acme Photos',
+    username: 'alice',
+    scopes: [
+      { name: 'openid', description: 'Confirm your identity' },
+      { name: 'photos.read', description: 'Read your photos' },
+    ],
+  };
+
+  it('renders the client, account, scopes and one form with Allow/Deny', () => {
+    const doc = consentPage(base);
+    assertDocument(doc);
+    assertLabelledInputs(doc);
+    assert.ok(doc.includes('<strong>Acme Photos</strong>'));
+    assert.ok(doc.includes('<strong>alice</strong>'));
+    for (const s of base.scopes) {
+      assert.ok(doc.includes(s.description));
+      assert.ok(doc.includes(`<code class="scope-name small">${s.name}</code>`));
+    }
+    assert.ok(!doc.includes('Access is for the API'));
+    const fs = forms(doc);
+    assert.equal(fs.length, 1);
+    assert.equal(fs[0]!.attrs.method, 'post');
+    assert.equal(fs[0]!.attrs.action, '/interaction/abc/consent');
+    assert.deepEqual(hiddenFields(fs[0]!.inner), [['csrf', 'csrf-456']]);
+    const buttons = tags(fs[0]!.inner, 'button');
+    assert.deepEqual(
+      buttons.map((b) => [b.attrs.type, b.attrs.name, b.attrs.value]).sort(),
+      [['submit', 'decision', 'allow'], ['submit', 'decision', 'deny']],
+    );
+    assert.match(doc, /<button [^>]*name="decision" value="allow">Allow<\/button>/);
+    assert.match(doc, /<button [^>]*name="decision" value="deny">Deny<\/button>/);
+  });
+
+  it('shows the resource when given', () => {
+    const doc = consentPage({ ...base, resource: 'https://api.example.com/' });
+    assert.ok(doc.includes('Access is for the API <code>https://api.example.com/</code>'));
+  });
+
+  it('handles an empty scope list', () => {
+    const doc = consentPage({ ...base, scopes: [] });
+    assertDocument(doc);
+    assert.ok(doc.includes('No specific permissions'));
+  });
+
+  it('escapes every interpolated value', () => {
+    const doc = consentPage({
+      nonce: NONCE, action: HOSTILE, csrf: HOSTILE, clientName: HOSTILE, username: HOSTILE,
+      scopes: [{ name: HOSTILE, description: HOSTILE }], resource: HOSTILE,
+    });
+    assertDocument(doc);
+    assertEscaped(doc);
+    const [form] = forms(doc);
+    assert.equal(form!.attrs.action, HOSTILE);
+    assert.deepEqual(hiddenFields(form!.inner), [['csrf', HOSTILE]]);
+  });
+});
+
+describe('errorPage', () => {
+  it('renders title and message without links or forms', () => {
+    const doc = errorPage({ nonce: NONCE, title: 'Unknown client', message: 'The application is not registered.' });
+    assertDocument(doc);
+    assert.match(doc, /<h1>Unknown client<\/h1>/);
+    assert.ok(doc.includes('role="alert">The application is not registered.</div>'));
+    assert.equal(tags(doc, 'a').length, 0, 'no links back to the client');
+    assert.equal(forms(doc).length, 0);
+  });
+
+  it('escapes every interpolated value', () => {
+    const doc = errorPage({ nonce: NONCE, title: HOSTILE, message: HOSTILE });
+    assertDocument(doc);
+    assertEscaped(doc);
+  });
+});
+
+describe('logoutConfirmPage', () => {
+  const base = {
+    nonce: NONCE,
+    action: '/logout',
+    csrf: 'csrf-789',
+    hidden: { client_id: 'acme', post_logout_redirect_uri: 'https://acme.example/bye?x=1&y=2', state: 's1' },
+  };
+
+  it('renders a confirmation form with hidden fields, csrf and confirm=yes', () => {
+    const doc = logoutConfirmPage({ ...base, clientName: 'Acme' });
+    assertDocument(doc);
+    assertLabelledInputs(doc);
+    assert.match(doc, /<h1>Sign out of Tessera\?<\/h1>/);
+    assert.ok(doc.includes('<strong>Acme</strong>'));
+    const fs = forms(doc);
+    assert.equal(fs.length, 1);
+    assert.equal(fs[0]!.attrs.method, 'post');
+    assert.equal(fs[0]!.attrs.action, '/logout');
+    assert.deepEqual(Object.fromEntries(hiddenFields(fs[0]!.inner)), { ...base.hidden, csrf: 'csrf-789', confirm: 'yes' });
+    assert.match(fs[0]!.inner, /<button type="submit">Sign out<\/button>/);
+  });
+
+  it('works without a client name', () => {
+    const doc = logoutConfirmPage(base);
+    assertDocument(doc);
+    assert.ok(doc.includes('A request was made to sign you out'));
+  });
+
+  it('does not let hidden fields duplicate csrf or confirm', () => {
+    const doc = logoutConfirmPage({ ...base, hidden: { csrf: 'evil', confirm: 'no', state: 'x' } });
+    const fields = hiddenFields(forms(doc)[0]!.inner);
+    assert.deepEqual(fields.filter(([n]) => n === 'csrf'), [['csrf', 'csrf-789']]);
+    assert.deepEqual(fields.filter(([n]) => n === 'confirm'), [['confirm', 'yes']]);
+  });
+
+  it('escapes every interpolated value, including hidden field names', () => {
+    const doc = logoutConfirmPage({ nonce: NONCE, action: HOSTILE, csrf: HOSTILE, clientName: HOSTILE, hidden: { [HOSTILE]: HOSTILE } });
+    assertDocument(doc);
+    assertEscaped(doc);
+    const [form] = forms(doc);
+    assert.equal(form!.attrs.action, HOSTILE);
+    assert.deepEqual(hiddenFields(form!.inner), [[HOSTILE, HOSTILE], ['csrf', HOSTILE], ['confirm', 'yes']]);
+  });
+});
+
+describe('loggedOutPage', () => {
+  it('renders the signed-out message', () => {
+    const doc = loggedOutPage({ nonce: NONCE });
+    assertDocument(doc);
+    assert.match(doc, /<h1>You are signed out\.<\/h1>/);
+    assert.equal(forms(doc).length, 0);
+  });
+});
+
+describe('formPostPage', () => {
+  const fields = { code: 'abc123', state: 'xyz&z=1', iss: 'https://tessera.example' };
+
+  it('renders an auto-submitting form with every field and a nonce\'d script', () => {
+    const doc = formPostPage({ nonce: NONCE, action: 'https://client.example/cb', fields });
+    assertDocument(doc, { script: true });
+    const fs = forms(doc);
+    assert.equal(fs.length, 1);
+    assert.equal(fs[0]!.attrs.method, 'post');
+    assert.equal(fs[0]!.attrs.action, 'https://client.example/cb');
+    assert.deepEqual(hiddenFields(fs[0]!.inner), Object.entries(fields));
+    assert.ok(doc.includes(`<script nonce="${NONCE}">document.forms[0].submit()</script>`));
+    assert.match(fs[0]!.inner, /<noscript>[\s\S]*<button type="submit">Continue<\/button>[\s\S]*<\/noscript>/);
+  });
+
+  it('escapes every interpolated value', () => {
+    const doc = formPostPage({ nonce: NONCE, action: HOSTILE, fields: { [HOSTILE]: HOSTILE, state: ATTR } });
+    assertDocument(doc, { script: true });
+    assertEscaped(doc);
+    const [form] = forms(doc);
+    assert.equal(form!.attrs.action, HOSTILE);
+    assert.deepEqual(hiddenFields(form!.inner), [[HOSTILE, HOSTILE], ['state', ATTR]]);
+  });
+});
+
+describe('accountPage', () => {
+  const base = {
+    nonce: NONCE,
+    csrf: 'csrf-acc',
+    username: 'alice',
+    revokeAction: '/account/revoke',
+    logoutAction: '/account/logout',
+    consents: [
+      { clientId: 'acme', clientName: 'Acme Photos', scopes: ['openid', 'photos.read'], grantedAt: Date.UTC(2025, 2, 14, 12) },
+      { clientId: 'notes', clientName: 'Notes', scopes: ['openid'], grantedAt: Date.UTC(2024, 11, 31, 23) / 1000 },
+    ],
+  };
+
+  it('lists consents with revoke forms and a sign-out form', () => {
+    const doc = accountPage(base);
+    assertDocument(doc);
+    assertLabelledInputs(doc);
+    assert.ok(doc.includes('<strong>alice</strong>'));
+    assert.ok(doc.includes('Acme Photos') && doc.includes('Notes'));
+    assert.ok(doc.includes('<code>photos.read</code>'));
+    assert.ok(doc.includes('<time datetime="2025-03-14">2025-03-14</time>'), 'ms timestamp');
+    assert.ok(doc.includes('<time datetime="2024-12-31">2024-12-31</time>'), 'seconds timestamp');
+    const fs = forms(doc);
+    assert.equal(fs.length, 3);
+    const revokes = fs.filter((f) => f.attrs.action === '/account/revoke');
+    assert.equal(revokes.length, 2);
+    assert.deepEqual(
+      revokes.map((f) => Object.fromEntries(hiddenFields(f.inner))),
+      [{ csrf: 'csrf-acc', client_id: 'acme' }, { csrf: 'csrf-acc', client_id: 'notes' }],
+    );
+    for (const f of revokes) {
+      assert.equal(f.attrs.method, 'post');
+      assert.match(f.inner, /<button type="submit"[^>]*>Revoke<\/button>/);
+    }
+    const logout = fs.find((f) => f.attrs.action === '/account/logout')!;
+    assert.equal(logout.attrs.method, 'post');
+    assert.deepEqual(hiddenFields(logout.inner), [['csrf', 'csrf-acc']]);
+    assert.match(logout.inner, />Sign out<\/button>/);
+    assert.ok(!doc.includes('class="empty"'));
+  });
+
+  it('shows an empty state', () => {
+    const doc = accountPage({ ...base, consents: [] });
+    assertDocument(doc);
+    assert.ok(doc.includes('class="empty"'));
+    assert.equal(forms(doc).length, 1, 'only the sign-out form');
+  });
+
+  it('escapes every interpolated value', () => {
+    const doc = accountPage({
+      nonce: NONCE, csrf: HOSTILE, username: HOSTILE, revokeAction: HOSTILE, logoutAction: HOSTILE,
+      consents: [{ clientId: HOSTILE, clientName: HOSTILE, scopes: [HOSTILE], grantedAt: Number.NaN }],
+    });
+    assertDocument(doc);
+    assertEscaped(doc);
+    const fs = forms(doc);
+    assert.equal(fs.length, 2);
+    for (const f of fs) assert.equal(f.attrs.action, HOSTILE);
+    assert.deepEqual(Object.fromEntries(hiddenFields(fs[0]!.inner)), { csrf: HOSTILE, client_id: HOSTILE });
+    assert.ok(doc.includes('unknown date'));
+  });
+});

@@ -1,0 +1,177 @@
+/**
+ * Server-rendered pages of the authorization server. Every function is pure and returns a
+ * complete HTML document. No JavaScript (except the form-post auto-submit, nonce'd) and no
+ * external resources; styles live in one nonce'd inline <style> (see layout()).
+ */
+import { html, layout } from './html.ts';
+import type { Html } from './html.ts';
+
+function csrfInput(csrf: string): Html {
+  return html`<input type="hidden" name="csrf" value="${csrf}">`;
+}
+
+function hiddenInputs(fields: Record<string, string>, skip: readonly string[] = []): Html[] {
+  return Object.entries(fields)
+    .filter(([name]) => !skip.includes(name))
+    .map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">\n`);
+}
+
+/** Accepts epoch seconds or epoch milliseconds; returns YYYY-MM-DD (UTC) or undefined. */
+function isoDate(t: number): string | undefined {
+  if (!Number.isFinite(t)) return undefined;
+  // Anything below 1e11 is treated as seconds (1e11 s is the year 5138; 1e11 ms is 1973).
+  const ms = Math.abs(t) < 1e11 ? t * 1000 : t;
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString().slice(0, 10);
+}
+
+export function loginPage(p: {
+  nonce: string;
+  action: string;
+  csrf: string;
+  clientName: string;
+  username?: string;
+  error?: string;
+}): string {
+  const hasError = Boolean(p.error);
+  const invalid = hasError ? html` aria-invalid="true" aria-describedby="login-error"` : '';
+  // Focus the first field that needs input (password when the username is already known).
+  const focusUser = !p.username ? html` autofocus` : '';
+  const focusPass = p.username ? html` autofocus` : '';
+  const body = html`<h1>Sign in</h1>
+<p class="lead">to continue to <strong>${p.clientName}</strong></p>
+${hasError ? html`<div class="alert" role="alert" id="login-error">${p.error}</div>` : ''}
+<form method="post" action="${p.action}">
+${csrfInput(p.csrf)}
+<div class="field">
+<label for="username">Username</label>
+<input type="text" id="username" name="username" value="${p.username ?? ''}" autocomplete="username" autocapitalize="none" autocorrect="off" spellcheck="false" required${invalid}${focusUser}>
+</div>
+<div class="field">
+<label for="password">Password</label>
+<input type="password" id="password" name="password" autocomplete="current-password" required${invalid}${focusPass}>
+</div>
+<div class="actions"><button type="submit">Sign in</button></div>
+</form>`;
+  return layout({ title: 'Sign in', nonce: p.nonce, body });
+}
+
+export function consentPage(p: {
+  nonce: string;
+  action: string;
+  csrf: string;
+  clientName: string;
+  username: string;
+  scopes: { name: string; description: string }[];
+  resource?: string;
+}): string {
+  const scopeList = p.scopes.length
+    ? html`<h2 id="scopes-heading">This will allow ${p.clientName} to:</h2>
+<ul class="scopes" aria-labelledby="scopes-heading">
+${p.scopes.map(
+  (s) => html`<li><span class="scope-desc">${s.description || s.name}</span><code class="scope-name small">${s.name}</code></li>\n`,
+)}</ul>`
+    : html`<p class="muted">No specific permissions are requested.</p>`;
+  const resource = p.resource
+    ? html`<p class="resource small">Access is for the API <code>${p.resource}</code></p>`
+    : '';
+  const body = html`<h1>Allow access?</h1>
+<p class="lead"><strong>${p.clientName}</strong> is asking for access to your account <strong>${p.username}</strong>.</p>
+${scopeList}
+${resource}
+<form method="post" action="${p.action}">
+${csrfInput(p.csrf)}
+<div class="actions">
+<button type="submit" class="secondary" name="decision" value="deny">Deny</button>
+<button type="submit" name="decision" value="allow">Allow</button>
+</div>
+</form>
+<p class="note small muted">Only allow access to applications you trust. You can revoke access later from your Tessera account.</p>`;
+  return layout({ title: `Allow access to ${p.clientName}?`, nonce: p.nonce, body });
+}
+
+export function errorPage(p: { nonce: string; title: string; message: string }): string {
+  const body = html`<h1>${p.title}</h1>
+<div class="alert" role="alert">${p.message}</div>
+<p class="muted small">For your security, you have not been sent back to the application. You can close this page.</p>`;
+  return layout({ title: p.title, nonce: p.nonce, body });
+}
+
+export function logoutConfirmPage(p: {
+  nonce: string;
+  action: string;
+  csrf: string;
+  clientName?: string;
+  hidden: Record<string, string>;
+}): string {
+  const who = p.clientName
+    ? html`<p class="lead"><strong>${p.clientName}</strong> is asking to sign you out of Tessera.</p>`
+    : html`<p class="lead">A request was made to sign you out of Tessera.</p>`;
+  const body = html`<h1>Sign out of Tessera?</h1>
+${who}
+<form method="post" action="${p.action}">
+${hiddenInputs(p.hidden, ['csrf', 'confirm'])}${csrfInput(p.csrf)}
+<input type="hidden" name="confirm" value="yes">
+<div class="actions"><button type="submit">Sign out</button></div>
+</form>
+<p class="note small muted">If you did not ask to sign out, you can close this page and stay signed in.</p>`;
+  return layout({ title: 'Sign out?', nonce: p.nonce, body });
+}
+
+export function loggedOutPage(p: { nonce: string }): string {
+  const body = html`<h1>You are signed out.</h1>
+<p class="muted">You have been signed out of Tessera. You can close this page.</p>`;
+  return layout({ title: 'Signed out', nonce: p.nonce, body });
+}
+
+export function formPostPage(p: { nonce: string; action: string; fields: Record<string, string> }): string {
+  const body = html`<h1>Continuing…</h1>
+<p class="muted status">Returning you to the application.</p>
+<form method="post" action="${p.action}">
+${hiddenInputs(p.fields)}<noscript>
+<p class="small noscript-hint">JavaScript is turned off. Select Continue to return to the application.</p>
+<div class="actions"><button type="submit">Continue</button></div>
+</noscript>
+</form>
+<script nonce="${p.nonce}">document.forms[0].submit()</script>`;
+  return layout({ title: 'Continuing', nonce: p.nonce, body });
+}
+
+export function accountPage(p: {
+  nonce: string;
+  csrf: string;
+  username: string;
+  consents: { clientId: string; clientName: string; scopes: string[]; grantedAt: number }[];
+  revokeAction: string;
+  logoutAction: string;
+}): string {
+  const apps = p.consents.length
+    ? html`<ul class="apps" aria-labelledby="apps-heading">
+${p.consents.map((c) => {
+  const date = isoDate(c.grantedAt);
+  return html`<li>
+<div class="app-info">
+<span class="app-name">${c.clientName}</span>
+<span class="app-meta small muted">${c.scopes.length ? c.scopes.map((s, i) => html`${i ? ' ' : ''}<code>${s}</code>`) : 'No scopes'}</span>
+<span class="app-meta small muted">Granted ${date ? html`<time datetime="${date}">${date}</time>` : 'on an unknown date'}</span>
+</div>
+<form method="post" action="${p.revokeAction}">
+${csrfInput(p.csrf)}
+<input type="hidden" name="client_id" value="${c.clientId}">
+<button type="submit" class="secondary compact" aria-label="Revoke access for ${c.clientName}">Revoke</button>
+</form>
+</li>
+`;
+})}</ul>`
+    : html`<p class="empty">You have not granted any applications access to your account.</p>`;
+  const body = html`<h1>Your account</h1>
+<p class="lead">Signed in as <strong>${p.username}</strong></p>
+<h2 id="apps-heading">Applications with access</h2>
+${apps}
+<hr class="divider">
+<form method="post" action="${p.logoutAction}">
+${csrfInput(p.csrf)}
+<button type="submit" class="secondary">Sign out</button>
+</form>`;
+  return layout({ title: 'Your account', nonce: p.nonce, body });
+}

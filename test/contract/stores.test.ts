@@ -1,0 +1,574 @@
+/**
+ * Contract tests for the storage ports, run against every SQL backend: in-memory SQLite, a SQLite
+ * file (WAL) and PostgreSQL (skipped with a reason when unreachable, unless CI requires it).
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
+import { openDatabase, type DatabaseHandle } from '../../src/adapters/sql/database.ts';
+import { migrate } from '../../src/adapters/sql/migrations/index.ts';
+import { createSqlStores } from '../../src/adapters/sql/stores.ts';
+import type {
+  ClientRecord, CodeRecord, GrantRecord, InteractionRecord, IssuedAccessToken, RefreshTokenRecord,
+  RotateResult, SessionRecord, SigningKeyRecord, Stores, UserRecord,
+} from '../../src/ports/index.ts';
+import { createPgDatabase, pgAdminUrlForDisplay, sqliteTempUrl } from '../fixtures/db.ts';
+
+const NOW = Math.floor(Date.now() / 1000);
+const uid = (prefix: string) => `${prefix}-${randomUUID()}`;
+const times = <T>(n: number, fn: (i: number) => Promise<T>) => Promise.all(Array.from({ length: n }, (_, i) => fn(i)));
+const tally = (results: { status: string }[]) =>
+  results.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.status]: (acc[r.status] ?? 0) + 1 }), {});
+
+// ---- record factories --------------------------------------------------------------------------
+
+const client = (over: Partial<ClientRecord> = {}): ClientRecord => ({
+  clientId: uid('client'), clientName: 'Demo app', secretHash: 'hmac:abc', tokenEndpointAuthMethod: 'client_secret_basic',
+  applicationType: 'web', redirectUris: ['https://app.example/cb', 'https://app.example/cb2'],
+  postLogoutRedirectUris: ['https://app.example/'], grantTypes: ['authorization_code', 'refresh_token'],
+  scopes: ['openid', 'profile', 'offline_access'], allowedResources: [], skipConsent: false, disabled: false,
+  createdAt: NOW, updatedAt: NOW, ...over,
+});
+
+const user = (over: Partial<UserRecord> = {}): UserRecord => ({
+  id: uid('user'), username: uid('alice'), passwordHash: '$argon2id$x', email: 'alice@example.com', emailVerified: true,
+  name: 'Alice Liddell', givenName: 'Alice', familyName: 'Liddell', disabled: false, createdAt: NOW, updatedAt: NOW, ...over,
+});
+
+const session = (over: Partial<SessionRecord> = {}): SessionRecord => ({
+  idHash: uid('sess'), sid: uid('sid'), userId: uid('user'), authTime: NOW, amr: ['pwd'],
+  createdAt: NOW, lastSeenAt: NOW, expiresAt: NOW + 3600, ...over,
+});
+
+const interaction = (over: Partial<InteractionRecord> = {}): InteractionRecord => ({
+  uid: uid('ia'), clientId: uid('client'), params: { response_type: 'code', scope: 'openid', state: 'xyz' },
+  browserHash: 'bh', sessionIdHash: null, loginAt: null, createdAt: NOW, expiresAt: NOW + 600, ...over,
+});
+
+const code = (over: Partial<CodeRecord> = {}): CodeRecord => ({
+  codeHash: uid('code'), grantId: uid('grant'), clientId: uid('client'), userId: uid('user'),
+  redirectUri: 'https://app.example/cb', scope: 'openid profile', nonce: 'n-0S6', codeChallenge: 'E9Mel',
+  resource: null, sid: uid('sid'), authTime: NOW, amr: ['pwd', 'otp'], createdAt: NOW, expiresAt: NOW + 60, ...over,
+});
+
+const grant = (over: Partial<GrantRecord> = {}): GrantRecord => ({
+  id: uid('grant'), clientId: uid('client'), userId: uid('user'), scope: 'openid offline_access',
+  resource: 'https://api.example/', sid: uid('sid'), authTime: NOW, amr: ['pwd'], createdAt: NOW,
+  expiresAt: NOW + 86400, revokedAt: null, ...over,
+});
+
+const refreshFor = (g: GrantRecord, over: Partial<RefreshTokenRecord> = {}): RefreshTokenRecord => ({
+  tokenHash: uid('rt'), grantId: g.id, clientId: g.clientId, scope: g.scope, createdAt: NOW,
+  expiresAt: NOW + 3600, usedAt: null, ...over,
+});
+
+const access = (over: Partial<IssuedAccessToken> = {}): IssuedAccessToken => ({ jti: uid('jti'), expiresAt: NOW + 300, ...over });
+
+const key = (over: Partial<SigningKeyRecord> = {}): SigningKeyRecord => ({
+  kid: uid('kid'), alg: 'ES256', state: 'active', publicJwk: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' },
+  privateJwe: 'eyJ.enc.rypt.ed.jwe', createdAt: NOW, retiredAt: null, ...over,
+});
+
+// ---- backends ----------------------------------------------------------------------------------
+
+interface Backend {
+  name: string;
+  url?: string;
+  skip?: string;
+  persistent: boolean;
+  drop(): Promise<void>;
+}
+
+const sqliteFile = sqliteTempUrl();
+const pgDb = await createPgDatabase();
+const backends: Backend[] = [
+  { name: 'sqlite (memory)', url: 'sqlite::memory:', persistent: false, drop: async () => {} },
+  {
+    name: 'sqlite (file, WAL)', url: sqliteFile, persistent: true,
+    drop: async () => rmSync(dirname(sqliteFile.slice('sqlite:'.length)), { recursive: true, force: true }),
+  },
+  pgDb
+    ? { name: 'postgresql', url: pgDb.url, persistent: true, drop: () => pgDb.drop() }
+    : { name: 'postgresql', skip: `PostgreSQL unreachable at ${pgAdminUrlForDisplay()} (set CI or TESSERA_REQUIRE_PG=1 to fail instead)`, persistent: true, drop: async () => {} },
+];
+
+for (const backend of backends) {
+  if (backend.skip) {
+    describe(`SQL stores: ${backend.name}`, () => it('contract suite', { skip: backend.skip }, () => {}));
+    continue;
+  }
+  describe(`SQL stores: ${backend.name}`, () => {
+    let handle: DatabaseHandle;
+    let stores: Stores;
+    let applied: string[];
+
+    before(async () => {
+      handle = await openDatabase(backend.url!);
+      applied = await migrate(handle.db);
+      stores = createSqlStores(handle);
+    });
+    after(async () => {
+      await stores?.close();
+      await backend.drop();
+    });
+
+    /** A grant with a first refresh and access token, as the code exchange creates it. */
+    const seedGrant = async (over: Partial<GrantRecord> = {}) => {
+      const g = grant(over);
+      const rt = refreshFor(g);
+      const at = access();
+      await stores.grants.create(g, rt, at);
+      return { g, rt, at };
+    };
+    const nextFor = (issued: IssuedAccessToken[] = []) => (prev: RefreshTokenRecord) => {
+      const a = access();
+      issued.push(a);
+      return { refresh: { ...prev, tokenHash: uid('rt'), createdAt: NOW + 1, usedAt: null }, access: a };
+    };
+
+    describe('database and migrations', () => {
+      it('applies the initial migration once, then nothing', async () => {
+        assert.deepEqual(applied, ['0001_initial']);
+        assert.deepEqual(await migrate(handle.db), []);
+      });
+      it('ping() answers', async () => {
+        await stores.ping();
+      });
+      if (backend.url?.startsWith('sqlite:') && backend.persistent) {
+        it('opens SQLite files in WAL mode with foreign keys and a busy timeout', async () => {
+          const pragma = async (name: string) =>
+            Object.values((await sql.raw<Record<string, unknown>>(`pragma ${name}`).execute(handle.db)).rows[0]!)[0];
+          assert.equal(await pragma('journal_mode'), 'wal');
+          assert.equal(await pragma('foreign_keys'), 1);
+          assert.equal(await pragma('busy_timeout'), 5000);
+        });
+      }
+      it('rejects unknown URL schemes', async () => {
+        await assert.rejects(openDatabase('mysql://localhost/x'), /sqlite: or postgres/);
+      });
+    });
+
+    describe('clients', () => {
+      it('put/get round-trips every field', async () => {
+        const c = client({ secretHash: null, tokenEndpointAuthMethod: 'none', applicationType: 'native', skipConsent: true, allowedResources: ['https://api.example/'] });
+        await stores.clients.put(c);
+        assert.deepEqual(await stores.clients.get(c.clientId), c);
+        assert.equal(await stores.clients.get(uid('nope')), undefined);
+      });
+      it('put replaces the whole client; list includes it', async () => {
+        const c = client();
+        await stores.clients.put(c);
+        const changed = { ...c, clientName: 'Renamed', redirectUris: ['https://new.example/cb'], disabled: true, updatedAt: NOW + 5 };
+        await stores.clients.put(changed);
+        assert.deepEqual(await stores.clients.get(c.clientId), changed);
+        const listed = await stores.clients.list();
+        assert.deepEqual(listed.find((x) => x.clientId === c.clientId), changed);
+        assert.equal(listed.filter((x) => x.clientId === c.clientId).length, 1);
+      });
+      it('delete removes the client, forgets its consents and revokes its grants', async () => {
+        const c = client();
+        await stores.clients.put(c);
+        const { g, at } = await seedGrant({ clientId: c.clientId });
+        await stores.consents.grant(g.userId, c.clientId, ['openid'], NOW);
+        assert.equal(await stores.clients.delete(c.clientId), true);
+        assert.equal(await stores.clients.get(c.clientId), undefined);
+        assert.equal(await stores.consents.get(g.userId, c.clientId), undefined);
+        assert.notEqual((await stores.grants.get(g.id))!.revokedAt, null);
+        assert.equal(await stores.revocations.isAccessTokenRevoked(at.jti), true);
+        assert.equal(await stores.clients.delete(c.clientId), false);
+      });
+    });
+
+    describe('users', () => {
+      it('put/get/findByUsername round-trip, with nulls', async () => {
+        const u = user();
+        const bare = user({ passwordHash: null, email: null, emailVerified: false, name: null, givenName: null, familyName: null, disabled: true });
+        await stores.users.put(u);
+        await stores.users.put(bare);
+        assert.deepEqual(await stores.users.get(u.id), u);
+        assert.deepEqual(await stores.users.get(bare.id), bare);
+        assert.deepEqual(await stores.users.findByUsername(u.username), u);
+        assert.equal(await stores.users.findByUsername(uid('ghost')), undefined);
+        assert.equal(await stores.users.get(uid('ghost')), undefined);
+      });
+      it('put replaces by id (including the username); list includes it', async () => {
+        const u = user();
+        await stores.users.put(u);
+        const renamed = { ...u, username: uid('bob'), email: 'bob@example.com', updatedAt: NOW + 1 };
+        await stores.users.put(renamed);
+        assert.deepEqual(await stores.users.get(u.id), renamed);
+        assert.equal(await stores.users.findByUsername(u.username), undefined);
+        assert.deepEqual((await stores.users.list()).filter((x) => x.id === u.id), [renamed]);
+      });
+      it('usernames are unique', async () => {
+        const u = user();
+        await stores.users.put(u);
+        await assert.rejects(stores.users.put(user({ username: u.username })));
+      });
+    });
+
+    describe('sessions', () => {
+      it('create/get/touch/delete', async () => {
+        const s = session();
+        await stores.sessions.create(s);
+        assert.deepEqual(await stores.sessions.get(s.idHash), s);
+        await stores.sessions.touch(s.idHash, NOW + 42);
+        assert.deepEqual(await stores.sessions.get(s.idHash), { ...s, lastSeenAt: NOW + 42 });
+        await stores.sessions.delete(s.idHash);
+        assert.equal(await stores.sessions.get(s.idHash), undefined);
+        await stores.sessions.delete(s.idHash); // idempotent
+      });
+      it('deleteByUser removes all sessions of that user only', async () => {
+        const userId = uid('user');
+        const mine = [session({ userId }), session({ userId }), session({ userId })];
+        const other = session();
+        for (const s of [...mine, other]) await stores.sessions.create(s);
+        assert.equal(await stores.sessions.deleteByUser(userId), 3);
+        assert.equal(await stores.sessions.get(mine[0]!.idHash), undefined);
+        assert.deepEqual(await stores.sessions.get(other.idHash), other);
+        assert.equal(await stores.sessions.deleteByUser(userId), 0);
+      });
+    });
+
+    describe('interactions', () => {
+      it('create/get/setLogin round-trip', async () => {
+        const i = interaction();
+        await stores.interactions.create(i);
+        assert.deepEqual(await stores.interactions.get(i.uid), i);
+        await stores.interactions.setLogin(i.uid, 'sess-hash', NOW + 3);
+        assert.deepEqual(await stores.interactions.get(i.uid), { ...i, sessionIdHash: 'sess-hash', loginAt: NOW + 3 });
+        assert.equal(await stores.interactions.get(uid('none')), undefined);
+      });
+      it('consume returns it once, then undefined', async () => {
+        const i = interaction();
+        await stores.interactions.create(i);
+        assert.deepEqual(await stores.interactions.consume(i.uid), i);
+        assert.equal(await stores.interactions.consume(i.uid), undefined);
+        assert.equal(await stores.interactions.get(i.uid), undefined);
+      });
+      it('consume is atomic under concurrency (8 callers, one winner)', async () => {
+        const i = interaction();
+        await stores.interactions.create(i);
+        const results = await times(8, () => stores.interactions.consume(i.uid));
+        assert.equal(results.filter((r) => r !== undefined).length, 1);
+      });
+    });
+
+    describe('consents', () => {
+      it('grant creates, merges scopes (union) and updates grantedAt', async () => {
+        const userId = uid('user');
+        const clientId = uid('client');
+        assert.equal(await stores.consents.get(userId, clientId), undefined);
+        await stores.consents.grant(userId, clientId, ['openid', 'profile'], NOW);
+        assert.deepEqual(await stores.consents.get(userId, clientId), { userId, clientId, scopes: ['openid', 'profile'], grantedAt: NOW });
+        await stores.consents.grant(userId, clientId, ['profile', 'email'], NOW + 10);
+        assert.deepEqual(await stores.consents.get(userId, clientId), { userId, clientId, scopes: ['openid', 'profile', 'email'], grantedAt: NOW + 10 });
+      });
+      it('concurrent grants lose no scope', async () => {
+        const userId = uid('user');
+        const clientId = uid('client');
+        await times(8, (i) => stores.consents.grant(userId, clientId, [`scope${i}`, 'openid'], NOW));
+        const c = await stores.consents.get(userId, clientId);
+        assert.deepEqual([...c!.scopes].sort(), ['openid', ...Array.from({ length: 8 }, (_, i) => `scope${i}`)].sort());
+      });
+      it('listByUser and revoke', async () => {
+        const userId = uid('user');
+        const [a, b] = [uid('client'), uid('client')];
+        await stores.consents.grant(userId, a, ['openid'], NOW);
+        await stores.consents.grant(userId, b, ['email'], NOW);
+        await stores.consents.grant(uid('user'), a, ['openid'], NOW);
+        const listed = await stores.consents.listByUser(userId);
+        assert.deepEqual(listed.map((c) => c.clientId).sort(), [a, b].sort());
+        assert.equal(await stores.consents.revoke(userId, a), true);
+        assert.equal(await stores.consents.revoke(userId, a), false);
+        assert.deepEqual((await stores.consents.listByUser(userId)).map((c) => c.clientId), [b]);
+      });
+    });
+
+    describe('authorization codes', () => {
+      it('consume: ok once, then reused (with the record), missing for unknown codes', async () => {
+        const c = code({ resource: 'https://api.example/' });
+        await stores.codes.create(c);
+        assert.deepEqual(await stores.codes.consume(c.codeHash, NOW), { status: 'ok', code: c });
+        assert.deepEqual(await stores.codes.consume(c.codeHash, NOW + 1), { status: 'reused', code: c });
+        assert.deepEqual(await stores.codes.consume(uid('code'), NOW), { status: 'missing' });
+      });
+      it('returns expired codes too (the caller checks expiry)', async () => {
+        const c = code({ nonce: null, expiresAt: NOW - 10 });
+        await stores.codes.create(c);
+        assert.deepEqual(await stores.codes.consume(c.codeHash, NOW), { status: 'ok', code: c });
+      });
+      it('50 concurrent consumes of one code: exactly one ok, 49 reused', async () => {
+        const c = code();
+        await stores.codes.create(c);
+        const results = await times(50, () => stores.codes.consume(c.codeHash, NOW));
+        assert.deepEqual(tally(results), { ok: 1, reused: 49 });
+      });
+    });
+
+    describe('grants', () => {
+      it('create stores the grant, its refresh token and access token; get/getRefresh read them', async () => {
+        const { g, rt, at } = await seedGrant();
+        assert.deepEqual(await stores.grants.get(g.id), g);
+        assert.deepEqual(await stores.grants.getRefresh(rt.tokenHash), { refresh: rt, grant: g });
+        assert.equal(await stores.grants.get(uid('grant')), undefined);
+        assert.equal(await stores.grants.getRefresh(uid('rt')), undefined);
+        assert.equal(await stores.revocations.isAccessTokenRevoked(at.jti), false);
+      });
+      it('create without a refresh token, and with nullable fields null', async () => {
+        const g = grant({ resource: null, sid: null, authTime: null, amr: [] });
+        const at = access();
+        await stores.grants.create(g, null, at);
+        assert.deepEqual(await stores.grants.get(g.id), g);
+        assert.equal(await stores.grants.revoke(g.id, NOW), true);
+        assert.equal(await stores.revocations.isAccessTokenRevoked(at.jti), true);
+      });
+      it('create is one transaction: a failing part leaves nothing behind', async () => {
+        const { at } = await seedGrant();
+        const g = grant();
+        await assert.rejects(stores.grants.create(g, refreshFor(g), at)); // duplicate jti
+        assert.equal(await stores.grants.get(g.id), undefined);
+      });
+
+      it('rotate: marks the token used, stores its successor and records the new access token', async () => {
+        const { g, rt } = await seedGrant();
+        const issued: IssuedAccessToken[] = [];
+        let seen: unknown;
+        let nextRefresh: RefreshTokenRecord | undefined;
+        const result = await stores.grants.rotate(rt.tokenHash, NOW + 5,
+          (r, gr) => { seen = { r, gr }; return true; },
+          (r, gr) => { const n = nextFor(issued)(r); nextRefresh = n.refresh; assert.deepEqual(gr, g); return n; });
+        assert.deepEqual(seen, { r: rt, gr: g });
+        assert.deepEqual(result, { status: 'rotated', grant: g, previous: { ...rt, usedAt: NOW + 5 } });
+        assert.deepEqual(await stores.grants.getRefresh(rt.tokenHash), { refresh: { ...rt, usedAt: NOW + 5 }, grant: g });
+        assert.deepEqual(await stores.grants.getRefresh(nextRefresh!.tokenHash), { refresh: nextRefresh, grant: g });
+        // the new access token belongs to the grant: revoking the grant reaches it
+        await stores.grants.revoke(g.id, NOW + 6);
+        assert.equal(await stores.revocations.isAccessTokenRevoked(issued[0]!.jti), true);
+      });
+      it('rotate: unknown token is invalid', async () => {
+        const r = await stores.grants.rotate(uid('rt'), NOW, () => true, nextFor());
+        assert.deepEqual(r, { status: 'invalid' });
+      });
+      it('rotate: accept() returning false changes nothing', async () => {
+        const { g, rt, at } = await seedGrant();
+        let nextCalled = false;
+        const r = await stores.grants.rotate(rt.tokenHash, NOW, () => false, (p) => { nextCalled = true; return nextFor()(p); });
+        assert.deepEqual(r, { status: 'invalid' });
+        assert.equal(nextCalled, false);
+        assert.deepEqual(await stores.grants.getRefresh(rt.tokenHash), { refresh: rt, grant: g });
+        assert.equal(await stores.revocations.isAccessTokenRevoked(at.jti), false);
+        // and it still rotates afterwards
+        assert.equal((await stores.grants.rotate(rt.tokenHash, NOW, () => true, nextFor())).status, 'rotated');
+      });
+      it('rotate: a rotated-out token presented again revokes the family and its access tokens', async () => {
+        const { g, rt, at } = await seedGrant();
+        const issued: IssuedAccessToken[] = [];
+        let second: RefreshTokenRecord | undefined;
+        const next = (p: RefreshTokenRecord) => { const n = nextFor(issued)(p); second = n.refresh; return n; };
+        assert.equal((await stores.grants.rotate(rt.tokenHash, NOW + 1, () => true, next)).status, 'rotated');
+        const replay = await stores.grants.rotate(rt.tokenHash, NOW + 2, () => true, nextFor());
+        assert.deepEqual(replay, { status: 'reused', grantId: g.id, clientId: g.clientId });
+        assert.equal((await stores.grants.get(g.id))!.revokedAt, NOW + 2);
+        for (const jti of [at.jti, issued[0]!.jti]) assert.equal(await stores.revocations.isAccessTokenRevoked(jti), true);
+        const successor = await stores.grants.getRefresh(second!.tokenHash);
+        assert.equal(successor!.refresh.usedAt, NOW + 2);
+        assert.equal(successor!.grant.revokedAt, NOW + 2);
+        // the successor no longer rotates, and further replays are merely invalid
+        assert.deepEqual(await stores.grants.rotate(second!.tokenHash, NOW + 3, () => true, nextFor()), { status: 'invalid' });
+        assert.deepEqual(await stores.grants.rotate(rt.tokenHash, NOW + 3, () => true, nextFor()), { status: 'invalid' });
+      });
+      it('50 concurrent rotations of one token: exactly one rotated; the replays revoke the family', async () => {
+        const { g, rt, at } = await seedGrant();
+        const issued: IssuedAccessToken[] = [];
+        const successors: RefreshTokenRecord[] = [];
+        const next = (p: RefreshTokenRecord) => { const n = nextFor(issued)(p); successors.push(n.refresh); return n; };
+        const results = await times(50, () => stores.grants.rotate(rt.tokenHash, NOW + 1, () => true, next));
+        assert.deepEqual(tally(results), { rotated: 1, reused: 1, invalid: 48 });
+        assert.equal(successors.length, 1);
+        const after = await stores.grants.getRefresh(successors[0]!.tokenHash);
+        assert.notEqual(after!.refresh.usedAt, null);
+        assert.notEqual(after!.grant.revokedAt, null);
+        assert.deepEqual(await stores.grants.rotate(successors[0]!.tokenHash, NOW + 2, () => true, nextFor()), { status: 'invalid' });
+        for (const jti of [at.jti, issued[0]!.jti]) assert.equal(await stores.revocations.isAccessTokenRevoked(jti), true);
+        assert.equal((await stores.grants.listActiveByUser(g.userId, NOW)).length, 0);
+      });
+      it('concurrent rotations along a chain and revocations neither deadlock nor leak a live token', async () => {
+        const { g, rt } = await seedGrant();
+        const issued: IssuedAccessToken[] = [];
+        let current = rt.tokenHash;
+        const chain = async () => {
+          for (let i = 0; i < 5; i++) {
+            const r: RotateResult = await stores.grants.rotate(current, NOW + 1, () => true, (p) => {
+              const n = nextFor(issued)(p); current = n.refresh.tokenHash; return n;
+            });
+            if (r.status !== 'rotated') return;
+          }
+        };
+        const revokes = await Promise.all([chain(), ...Array.from({ length: 8 }, () => stores.grants.revoke(g.id, NOW + 1)), chain()]);
+        assert.equal(revokes.filter((r) => r === true).length, 1);
+        assert.notEqual((await stores.grants.get(g.id))!.revokedAt, null);
+        for (const a of issued) assert.equal(await stores.revocations.isAccessTokenRevoked(a.jti), true);
+        assert.deepEqual(await stores.grants.rotate(current, NOW + 2, () => true, nextFor()), { status: 'invalid' });
+      });
+
+      it('revoke: true once, false after and for unknown grants; the family is dead', async () => {
+        const { g, rt, at } = await seedGrant();
+        assert.equal(await stores.grants.revoke(g.id, NOW + 7), true);
+        assert.equal(await stores.grants.revoke(g.id, NOW + 8), false);
+        assert.equal(await stores.grants.revoke(uid('grant'), NOW), false);
+        assert.deepEqual(await stores.grants.getRefresh(rt.tokenHash), {
+          refresh: { ...rt, usedAt: NOW + 7 }, grant: { ...g, revokedAt: NOW + 7 },
+        });
+        assert.equal(await stores.revocations.isAccessTokenRevoked(at.jti), true);
+        assert.deepEqual(await stores.grants.rotate(rt.tokenHash, NOW + 9, () => true, nextFor()), { status: 'invalid' });
+      });
+      it('revokeByUserAndClient revokes every active grant of the pair only', async () => {
+        const userId = uid('user');
+        const clientId = uid('client');
+        const a = await seedGrant({ userId, clientId });
+        const b = await seedGrant({ userId, clientId });
+        const already = await seedGrant({ userId, clientId });
+        await stores.grants.revoke(already.g.id, NOW);
+        const otherClient = await seedGrant({ userId });
+        assert.equal(await stores.grants.revokeByUserAndClient(userId, clientId, NOW + 1), 2);
+        for (const { at } of [a, b]) assert.equal(await stores.revocations.isAccessTokenRevoked(at.jti), true);
+        assert.equal(await stores.revocations.isAccessTokenRevoked(otherClient.at.jti), false);
+        assert.deepEqual((await stores.grants.listActiveByUser(userId, NOW)).map((g) => g.id), [otherClient.g.id]);
+        assert.equal(await stores.grants.revokeByUserAndClient(userId, clientId, NOW + 2), 0);
+      });
+      it('listActiveByUser excludes revoked, expired and other users\' grants', async () => {
+        const userId = uid('user');
+        const live1 = await seedGrant({ userId, createdAt: NOW - 2 });
+        const live2 = await seedGrant({ userId, createdAt: NOW - 1 });
+        await seedGrant({ userId, expiresAt: NOW });
+        const revoked = await seedGrant({ userId });
+        await stores.grants.revoke(revoked.g.id, NOW);
+        await seedGrant();
+        assert.deepEqual(await stores.grants.listActiveByUser(userId, NOW), [live1.g, live2.g]);
+      });
+    });
+
+    describe('revocations', () => {
+      it('revokeAccessToken is idempotent; isAccessTokenRevoked looks it up', async () => {
+        const jti = uid('jti');
+        assert.equal(await stores.revocations.isAccessTokenRevoked(jti), false);
+        await stores.revocations.revokeAccessToken(jti, NOW + 60);
+        await stores.revocations.revokeAccessToken(jti, NOW + 60);
+        assert.equal(await stores.revocations.isAccessTokenRevoked(jti), true);
+      });
+      it('revoking a single access token does not touch the grant', async () => {
+        const { g, at } = await seedGrant();
+        await stores.revocations.revokeAccessToken(at.jti, at.expiresAt);
+        assert.equal((await stores.grants.get(g.id))!.revokedAt, null);
+        assert.equal(await stores.grants.revoke(g.id, NOW), true); // and the grant's revocation copes with the duplicate
+      });
+    });
+
+    describe('signing keys', () => {
+      const retireAll = async () => {
+        for (const k of await stores.keys.list()) if (k.state === 'active') await stores.keys.setState(k.kid, 'retired', NOW);
+      };
+      it('insert/list round-trip; only one active key', async () => {
+        await retireAll();
+        const first = key({ createdAt: NOW - 10 });
+        assert.equal(await stores.keys.insert(first, true), true);
+        assert.equal(await stores.keys.insert(key(), true), false);
+        await assert.rejects(stores.keys.insert(key(), false)); // the database itself refuses a second active key
+        const retired = key({ state: 'retired', retiredAt: NOW - 1 });
+        assert.equal(await stores.keys.insert(retired, false), true);
+        const listed = await stores.keys.list();
+        assert.deepEqual(listed.find((k) => k.kid === first.kid), first);
+        assert.deepEqual(listed.find((k) => k.kid === retired.kid), retired);
+        assert.equal(listed.filter((k) => k.state === 'active').length, 1);
+      });
+      it('setState: retire the old key, then activate the new one', async () => {
+        await retireAll();
+        const old = key();
+        const fresh = key({ state: 'retired' });
+        await stores.keys.insert(old, true);
+        await stores.keys.insert(fresh, false);
+        await stores.keys.setState(old.kid, 'retired', NOW + 5);
+        await stores.keys.setState(fresh.kid, 'active', NOW + 5);
+        const listed = await stores.keys.list();
+        assert.deepEqual(listed.find((k) => k.kid === old.kid), { ...old, state: 'retired', retiredAt: NOW + 5 });
+        assert.deepEqual(listed.find((k) => k.kid === fresh.kid), { ...fresh, state: 'active', retiredAt: null });
+      });
+      it('10 concurrent insert(…, true): exactly one succeeds', async () => {
+        await retireAll();
+        const results = await times(10, () => stores.keys.insert(key(), true));
+        assert.equal(results.filter(Boolean).length, 1);
+        assert.equal((await stores.keys.list()).filter((k) => k.state === 'active').length, 1);
+      });
+    });
+
+    describe('cleanup', () => {
+      it('deletes expired rows of every kind and keeps live ones', async () => {
+        const T = NOW + 1_000_000; // after everything the other tests stored
+        await stores.cleanup(T - 500); // clear what the other tests left, so the count below is exact
+        const [dead, live] = [T - 1, T + 1000];
+        const codes = [code({ expiresAt: dead }), code({ expiresAt: live })];
+        const interactions = [interaction({ expiresAt: dead }), interaction({ expiresAt: live })];
+        const sessions = [session({ expiresAt: dead }), session({ expiresAt: live })];
+        for (const c of codes) await stores.codes.create(c);
+        for (const i of interactions) await stores.interactions.create(i);
+        for (const s of sessions) await stores.sessions.create(s);
+        // expired grant: it goes with its (still unexpired) refresh and access tokens: 3 rows
+        const deadGrant = grant({ expiresAt: dead });
+        await stores.grants.create(deadGrant, refreshFor(deadGrant, { expiresAt: live }), access({ expiresAt: live }));
+        // live grant whose first refresh and access tokens have expired (rotated to live ones): 2 rows
+        const liveGrant = grant({ expiresAt: live });
+        const [oldRt, oldAt] = [refreshFor(liveGrant, { expiresAt: dead }), access({ expiresAt: dead })];
+        const [newRt, newAt] = [refreshFor(liveGrant, { expiresAt: live }), access({ expiresAt: live })];
+        await stores.grants.create(liveGrant, oldRt, oldAt);
+        const rotated = await stores.grants.rotate(oldRt.tokenHash, T - 2, () => true, () => ({ refresh: newRt, access: newAt }));
+        assert.equal(rotated.status, 'rotated');
+        // revocation list: one expired entry, one live
+        const [deadJti, liveJti] = [uid('jti'), uid('jti')];
+        await stores.revocations.revokeAccessToken(deadJti, dead);
+        await stores.revocations.revokeAccessToken(liveJti, live);
+
+        assert.equal(await stores.cleanup(T), 1 + 1 + 1 + 3 + 2 + 1);
+        assert.deepEqual(await stores.codes.consume(codes[0]!.codeHash, T), { status: 'missing' });
+        assert.equal((await stores.codes.consume(codes[1]!.codeHash, T)).status, 'ok');
+        assert.equal(await stores.interactions.get(interactions[0]!.uid), undefined);
+        assert.deepEqual(await stores.interactions.get(interactions[1]!.uid), interactions[1]);
+        assert.equal(await stores.sessions.get(sessions[0]!.idHash), undefined);
+        assert.deepEqual(await stores.sessions.get(sessions[1]!.idHash), sessions[1]);
+        assert.equal(await stores.grants.get(deadGrant.id), undefined);
+        assert.deepEqual(await stores.grants.get(liveGrant.id), liveGrant);
+        assert.equal(await stores.grants.getRefresh(oldRt.tokenHash), undefined);
+        assert.deepEqual(await stores.grants.getRefresh(newRt.tokenHash), { refresh: newRt, grant: liveGrant });
+        assert.equal(await stores.revocations.isAccessTokenRevoked(deadJti), false);
+        assert.equal(await stores.revocations.isAccessTokenRevoked(liveJti), true);
+        // the live access token is still remembered, so revoking the grant reaches it
+        await stores.grants.revoke(liveGrant.id, T);
+        assert.equal(await stores.revocations.isAccessTokenRevoked(newAt.jti), true);
+        assert.equal(await stores.revocations.isAccessTokenRevoked(oldAt.jti), false); // expired, forgotten
+        assert.equal(await stores.cleanup(T), 0);
+      });
+    });
+
+    if (backend.persistent) {
+      describe('persistence', () => {
+        it('data survives closing and reopening the database', async () => {
+          const c = client();
+          await stores.clients.put(c);
+          const { g, rt } = await seedGrant();
+          const k = key({ state: 'retired' });
+          await stores.keys.insert(k, false);
+          await stores.close();
+          handle = await openDatabase(backend.url!);
+          assert.deepEqual(await migrate(handle.db), []);
+          stores = createSqlStores(handle);
+          assert.deepEqual(await stores.clients.get(c.clientId), c);
+          assert.deepEqual(await stores.grants.getRefresh(rt.tokenHash), { refresh: rt, grant: g });
+          assert.deepEqual((await stores.keys.list()).find((x) => x.kid === k.kid), k);
+        });
+      });
+    }
+  });
+}
