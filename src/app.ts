@@ -83,7 +83,7 @@ export async function buildApp(config: Config, opts: { logger?: Logger } = {}): 
   };
 
   const server = buildServer(provider, {
-    logger: { ...loggerOptions(config), stream: undefined } as object,
+    logger: log,
     cors: { configured: new Set(config.corsOrigins), clientOrigins },
     checkReady: async () => {
       const checks: Record<string, string> = {};

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { authorize } from '../protocol/endpoints/authorize.ts';
 import { discoveryDocument } from '../protocol/endpoints/discovery.ts';
@@ -58,8 +58,10 @@ const BASE_HEADERS = {
 };
 const API_CSP = "default-src 'none'; frame-ancestors 'none'";
 
+type Logger = FastifyBaseLogger;
+
 export interface ServerOptions {
-  logger: boolean | object;
+  logger: Logger;
   cors: CorsPolicy;
   checkReady: () => Promise<Record<string, string>>;
 }
@@ -72,7 +74,7 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
   const secure = config.cookieSecure;
   const basePath = new URL(config.issuer).pathname.replace(/\/$/, '');
   const app = Fastify({
-    logger: opts.logger,
+    loggerInstance: opts.logger,
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy.length ? [...config.trustProxy] : false,
     genReqId: () => randomUUID(),

@@ -1,0 +1,160 @@
+/**
+ * Helpers for the black-box flow tests: a relying party's callback server, the shared headless
+ * Chromium, and page steps that act as a user would (by labels and button names).
+ */
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as client from 'openid-client';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+// ---- relying party callback server --------------------------------------------------------------
+
+export interface Hit {
+  method: string;
+  /** Absolute URL as received (http://127.0.0.1:PORT/path?query). */
+  url: string;
+  body: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export interface CallbackServer {
+  origin: string;
+  port: number;
+  /** Absolute URL of a path on this server. */
+  url(path: string): string;
+  hits: Hit[];
+  /** The next request to a path (already recorded or still to come). */
+  next(path: string, timeoutMs?: number): Promise<Hit>;
+  close(): Promise<void>;
+}
+
+/** A tiny RP: answers 200 to everything and records every request (favicons excepted). */
+export async function startCallbackServer(): Promise<CallbackServer> {
+  const hits: Hit[] = [];
+  const consumed = new Set<Hit>();
+  const waiters: { path: string; resolve: (h: Hit) => void }[] = [];
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (d: string) => { body += d; });
+    req.on('end', () => {
+      const path = (req.url ?? '/').split('?')[0]!;
+      if (path !== '/favicon.ico') {
+        const hit: Hit = { method: req.method ?? 'GET', url: `${origin}${req.url}`, body, headers: req.headers };
+        hits.push(hit);
+        const w = waiters.findIndex((x) => x.path === path);
+        if (w >= 0) {
+          consumed.add(hit);
+          waiters.splice(w, 1)[0]!.resolve(hit);
+        }
+      }
+      res.writeHead(path === '/favicon.ico' ? 404 : 200, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+      res.end('relying party callback');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const origin = `http://127.0.0.1:${port}`;
+  return {
+    origin,
+    port,
+    hits,
+    url: (path) => `${origin}${path}`,
+    next(path, timeoutMs = 10_000) {
+      const ready = hits.find((h) => !consumed.has(h) && new URL(h.url).pathname === path);
+      if (ready) {
+        consumed.add(ready);
+        return Promise.resolve(ready);
+      }
+      return new Promise((resolve, reject) => {
+        const waiter = { path, resolve: (h: Hit) => { clearTimeout(timer); resolve(h); } };
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          reject(new Error(`no request to ${path} on the callback server within ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiters.push(waiter);
+      });
+    },
+    close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}
+
+// ---- browser ------------------------------------------------------------------------------------
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
+
+export type Screen = 'login' | 'consent' | 'logout-confirm' | 'logged-out' | 'error' | 'callback' | 'other';
+
+/** What the browser is showing now, by its URL and main heading. */
+export async function screen(page: Page, callbackOrigin: string): Promise<Screen> {
+  if (page.url().startsWith(callbackOrigin)) return 'callback';
+  const h1 = (await page.locator('h1').first().textContent({ timeout: 2000 }).catch(() => null))?.trim();
+  switch (h1) {
+    case 'Sign in': return 'login';
+    case 'Allow access?': return 'consent';
+    case 'Sign out of Tessera?': return 'logout-confirm';
+    case 'You are signed out.': return 'logged-out';
+    default: return page.url().includes('/interaction/') || page.url().includes('/authorize') ? 'error' : 'other';
+  }
+}
+
+/** Clicks something that submits a form and waits for the page the browser ends up on. */
+export async function submit(page: Page, click: () => Promise<void>): Promise<void> {
+  const loaded = page.waitForEvent('load');
+  await click();
+  await loaded;
+}
+
+/** Fills the sign-in form by its labels and submits it. */
+export async function signIn(page: Page, username: string, password: string): Promise<void> {
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await submit(page, () => page.getByRole('button', { name: 'Sign in' }).click());
+}
+
+export async function decide(page: Page, decision: 'Allow' | 'Deny'): Promise<void> {
+  await submit(page, () => page.getByRole('button', { name: decision, exact: true }).click());
+}
+
+// ---- relying party (openid-client) --------------------------------------------------------------
+
+export async function rpConfig(issuer: string, clientId: string, auth: client.ClientAuth, metadata: Partial<client.ClientMetadata> = {}): Promise<client.Configuration> {
+  return client.discovery(new URL(issuer), clientId, metadata, auth, { execute: [client.allowInsecureRequests] });
+}
+
+export interface AuthRequest {
+  url: URL;
+  state: string;
+  nonce: string;
+  verifier: string;
+}
+
+/** An authorization request as an RP builds it: state, nonce and an S256 PKCE challenge. */
+export async function authRequest(config: client.Configuration, params: Record<string, string>): Promise<AuthRequest> {
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const url = client.buildAuthorizationUrl(config, {
+    scope: 'openid profile email offline_access',
+    state, nonce,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    ...params,
+  });
+  return { url, state, nonce, verifier };
+}
+
+/** Asserts the error an openid-client call was refused with (the OAuth `error` code). */
+export function oauthError(code: string) {
+  return (err: unknown) => {
+    const e = err as { error?: string; cause?: { error?: string }; message?: string };
+    assert.equal(e.error ?? e.cause?.error, code, `expected OAuth error ${code}, got ${e.error ?? e.cause?.error ?? e.message}`);
+    return true;
+  };
+}
