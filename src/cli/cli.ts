@@ -1,0 +1,184 @@
+// The command-line framework: argument parsing, lazy configuration and database, output
+// helpers and error reporting. The commands themselves are in commands.ts.
+import { createInterface } from 'node:readline';
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
+import { AdminError } from '../admin/clients.ts';
+import type { DatabaseHandle } from '../adapters/sql/database.ts';
+import { openStores } from '../app.ts';
+import { ConfigError, loadConfig, type Config } from '../config/config.ts';
+import type { Stores } from '../ports/index.ts';
+
+/** A mistake in how the command was called: exit code 2 with the usage. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export interface Command {
+  /** Options and arguments, as shown in the usage text. */
+  synopsis?: string;
+  summary: string;
+  options?: ParseArgsOptionsConfig;
+  /** Names of the required positional arguments. */
+  positionals?: string[];
+  /** Returns the exit code (0 when nothing is returned). */
+  run(ctx: Ctx): Promise<number | void>;
+}
+
+type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+/** What a command sees: its parsed arguments, and the configuration and database, opened on first use. */
+export class Ctx {
+  readonly values: Values;
+  readonly positionals: string[];
+  #config?: Config;
+  #db?: Promise<{ handle: DatabaseHandle; stores: Stores }>;
+
+  constructor(values: Values, positionals: string[]) {
+    this.values = values;
+    this.positionals = positionals;
+  }
+
+  config(): Config {
+    return (this.#config ??= loadConfig());
+  }
+
+  /** The database, not migrated (run `tessera migrate` for that). */
+  db(): Promise<{ handle: DatabaseHandle; stores: Stores }> {
+    return (this.#db ??= openStores(this.config(), { migrate: false }));
+  }
+
+  async stores(): Promise<Stores> {
+    return (await this.db()).stores;
+  }
+
+  async close(): Promise<void> {
+    await this.#db?.then((d) => d.stores.close(), () => {});
+  }
+
+  str(name: string): string | undefined {
+    return this.values[name] as string | undefined;
+  }
+
+  /** A required option. */
+  need(name: string): string {
+    const v = this.str(name);
+    if (v === undefined || v === '') throw new UsageError(`--${name} is required`);
+    return v;
+  }
+
+  /** A repeatable option; undefined when absent, so that defaults apply. */
+  list(name: string): string[] | undefined {
+    return this.values[name] as string[] | undefined;
+  }
+
+  flag(name: string): boolean {
+    return this.values[name] === true;
+  }
+}
+
+export const print = (text: string): void => void process.stdout.write(`${text}\n`);
+export const warn = (text: string): void => void process.stderr.write(`${text}\n`);
+
+/** Left-aligned columns; the first row is the header. */
+export function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
+}
+
+/** Prints records as JSON (--json) or as a table of the given columns. */
+export function printList<T>(ctx: Ctx, items: T[], json: (item: T) => unknown, columns: Record<string, (item: T) => string>, empty: string): void {
+  if (ctx.flag('json')) print(JSON.stringify(items.map(json), null, 2));
+  else if (!items.length) print(empty);
+  else print(table([Object.keys(columns), ...items.map((it) => Object.values(columns).map((f) => f(it)))]));
+}
+
+/** Reads one line from standard input (the password of --password-stdin). */
+export async function readStdinLine(prompt: string): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write(prompt);
+  const rl = createInterface({ input: process.stdin, terminal: false });
+  try {
+    for await (const line of rl) return line;
+  } finally {
+    rl.close();
+    process.stdin.destroy();
+  }
+  throw new UsageError('nothing to read on standard input');
+}
+
+/** Text of the usage: every command with its synopsis and summary. */
+export function usage(commands: Record<string, Command>, only?: string): string {
+  const entries = Object.entries(commands).filter(([name]) => !only || name === only);
+  const lines = entries.map(([name, c]) => `  tessera ${name}${c.synopsis ? ` ${c.synopsis}` : ''}\n      ${c.summary}`);
+  if (only) return `Usage:\n${lines.join('\n')}`;
+  return [
+    'Usage: tessera <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '  tessera help',
+    '      Show this text (also --help, or --help after a command).',
+    '',
+    'Configuration comes from the same environment variables (or TESSERA_CONFIG_FILE) as the server;',
+    'see `tessera config docs`. The CLI never starts the HTTP server.',
+  ].join('\n');
+}
+
+/** Runs the command line; returns the exit code. */
+export async function run(argv: string[], commands: Record<string, Command>): Promise<number> {
+  const [first, second] = argv;
+  if (first === undefined || first === 'help' || first === '--help' || first === '-h') {
+    (first === undefined ? warn : print)(usage(commands));
+    return first === undefined ? 2 : 0;
+  }
+  const name = second !== undefined && commands[`${first} ${second}`] ? `${first} ${second}` : first;
+  const command = commands[name];
+  if (!command) {
+    const group = Object.keys(commands).some((n) => n.startsWith(`${first} `));
+    warn(`tessera: unknown command "${group && second !== undefined ? `${first} ${second}` : group ? `${first} (needs a subcommand)` : first}"\n\n${usage(commands)}`);
+    return 2;
+  }
+  let ctx: Ctx | undefined;
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv.slice(name.split(' ').length),
+      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+    });
+    if (values.help) { print(usage(commands, name)); return 0; }
+    const wanted = command.positionals ?? [];
+    if (positionals.length !== wanted.length) {
+      throw new UsageError(wanted.length ? `expected ${wanted.join(' ')}, got ${positionals.length} argument(s)` : `unexpected argument ${positionals[0]}`);
+    }
+    ctx = new Ctx(values, positionals);
+    return (await command.run(ctx)) ?? 0;
+  } catch (err) {
+    return report(err, name, commands);
+  } finally {
+    await ctx?.close();
+  }
+}
+
+function report(err: unknown, name: string, commands: Record<string, Command>): number {
+  const code = (err as { code?: string }).code;
+  if (err instanceof UsageError || code?.startsWith('ERR_PARSE_ARGS')) {
+    warn(`tessera ${name}: ${(err as Error).message}\n${usage(commands, name)}`);
+    return 2;
+  }
+  if (err instanceof ConfigError) {
+    warn(`tessera: invalid configuration: ${err.problems.join('; ')} (see \`tessera config check\`)`);
+    return 1;
+  }
+  if (err instanceof AdminError) {
+    warn(`tessera: ${err.message}`);
+    return 1;
+  }
+  // Unexpected: still one line, unless a debug log level asks for the stack.
+  const message = err instanceof Error ? err.message : String(err);
+  const hint = /no such table|relation .* does not exist/i.test(message) ? ' (is the database migrated? run `tessera migrate`)' : '';
+  warn(`tessera: ${message}${hint}`);
+  if (/^(debug|trace)$/.test(process.env.TESSERA_LOG_LEVEL ?? '') && err instanceof Error) warn(err.stack ?? '');
+  return 1;
+}

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from './config.ts';
+import { DEV_SECRET, settings } from './settings.ts';
+
+const strong = 'q'.repeat(16) + 'Z'.repeat(16) + 'x';
+const prod = { TESSERA_ENV: 'production', TESSERA_ISSUER: 'https://id.example.com', TESSERA_SECRET: strong, TESSERA_KEY_ENCRYPTION_KEY: strong + 'k' };
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err.problems;
+  }
+  return [];
+}
+
+describe('configuration', () => {
+  it('starts in development with loud warnings for each development default', () => {
+    const c = loadConfig({});
+    assert.equal(c.env, 'development');
+    assert.equal(c.issuer, 'http://localhost:4000');
+    assert.equal(c.secret, DEV_SECRET);
+    assert.equal(c.cookieSecure, false);
+    assert.equal(c.warnings.length, 3);
+    assert.ok(Object.isFrozen(c));
+  });
+  it('accepts a complete production configuration', () => {
+    const c = loadConfig(prod);
+    assert.equal(c.cookieSecure, true);
+    assert.equal(c.seedDemo, false);
+    assert.deepEqual(c.warnings, []);
+    assert.equal(c.defaultAudience, 'https://id.example.com');
+  });
+  it('production refuses missing, short and development secrets, naming the setting', () => {
+    assert.ok(problems({ TESSERA_ENV: 'production', TESSERA_ISSUER: 'https://id.example.com' }).some((p) => p.startsWith('TESSERA_SECRET')));
+    assert.ok(problems({ ...prod, TESSERA_SECRET: 'short' }).some((p) => p.startsWith('TESSERA_SECRET: must be at least 32 bytes')));
+    assert.ok(problems({ ...prod, TESSERA_SECRET: DEV_SECRET }).some((p) => p.includes('development default is refused')));
+    assert.ok(problems({ ...prod, TESSERA_KEY_ENCRYPTION_KEY: strong }).some((p) => p.startsWith('TESSERA_KEY_ENCRYPTION_KEY: must differ')));
+  });
+  it('production refuses http issuers (loopback excepted) and insecure cookies', () => {
+    assert.ok(problems({ ...prod, TESSERA_ISSUER: 'http://id.example.com' }).some((p) => p.startsWith('TESSERA_ISSUER')));
+    assert.deepEqual(problems({ ...prod, TESSERA_ISSUER: 'http://127.0.0.1:4000' }), []);
+    assert.ok(problems({ ...prod, TESSERA_COOKIE_SECURE: 'false' }).some((p) => p.startsWith('TESSERA_COOKIE_SECURE')));
+    assert.ok(problems({ ...prod, TESSERA_ISSUER: undefined as never }).some((p) => p.includes('required in production')));
+    assert.ok(problems({ ...prod, TESSERA_SEED_DEMO: 'true' }).some((p) => p.startsWith('TESSERA_SEED_DEMO')));
+  });
+  it('names every malformed value', () => {
+    const p = problems({ TESSERA_PORT: 'abc', TESSERA_CODE_TTL: '9999', TESSERA_COOKIE_SECURE: 'maybe', TESSERA_SIGNING_ALG: 'HS256', DATABASE_URL: 'mysql://x', TESSERA_ISSUER: 'https://x.example/?q=1' });
+    for (const name of ['TESSERA_PORT', 'TESSERA_CODE_TTL', 'TESSERA_COOKIE_SECURE', 'TESSERA_SIGNING_ALG', 'DATABASE_URL', 'TESSERA_ISSUER']) {
+      assert.ok(p.some((x) => x.includes(name)), name);
+    }
+  });
+  it('every setting has a unique variable and key', () => {
+    assert.equal(new Set(settings.map((s) => s.env)).size, settings.length);
+    assert.equal(new Set(settings.map((s) => s.key)).size, settings.length);
+  });
+});
