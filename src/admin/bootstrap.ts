@@ -42,9 +42,7 @@ export async function applyBootstrap(stores: Stores, config: Config, file: Boots
     if (r.secret) generatedSecrets[r.client.clientId] = r.secret;
   }
   for (const u of file.users ?? []) {
-    const before = await stores.users.findByUsername(u.username);
-    const { user } = await saveUser(stores, u, now);
-    if (!before || before.updatedAt !== user.updatedAt) users++;
+    if ((await saveUser(stores, u, now)).changed) users++;
   }
   return { clients, users, generatedSecrets };
 }

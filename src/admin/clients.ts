@@ -91,7 +91,7 @@ export async function saveClient(stores: Stores, config: Config, input: ClientIn
   const existing = await stores.clients.get(input.client_id);
   const { client, secret } = buildClient(config, input, existing, now);
   const changed = !existing || JSON.stringify({ ...existing, updatedAt: 0 }) !== JSON.stringify({ ...client, updatedAt: 0 });
-  if (changed) await stores.clients.put(changed && existing ? client : client);
+  if (changed) await stores.clients.put(client);
   return { client, secret, changed };
 }
 

@@ -23,7 +23,7 @@ function checkPassword(password: string): void {
 }
 
 /** Creates or updates a user by username. The password is re-hashed only when it changed. */
-export async function saveUser(stores: Stores, input: UserInput, now: number): Promise<{ user: UserRecord; created: boolean }> {
+export async function saveUser(stores: Stores, input: UserInput, now: number): Promise<{ user: UserRecord; created: boolean; changed: boolean }> {
   if (typeof input.username !== 'string' || !/^[^\s]{1,255}$/u.test(input.username)) throw new AdminError('username must be 1-255 characters without spaces');
   if (input.email !== undefined && !/^[^\s@]+@[^\s@]+$/.test(input.email)) throw new AdminError(`email ${input.email} is not an email address`);
   const existing = await stores.users.findByUsername(input.username);
@@ -39,10 +39,10 @@ export async function saveUser(stores: Stores, input: UserInput, now: number): P
     familyName: input.family_name ?? existing?.familyName ?? null, disabled: input.disabled ?? existing?.disabled ?? false,
     createdAt: existing?.createdAt ?? now, updatedAt: now,
   };
-  if (existing && JSON.stringify({ ...existing, updatedAt: 0 }) === JSON.stringify({ ...user, updatedAt: 0 })) return { user: existing, created: false };
+  if (existing && JSON.stringify({ ...existing, updatedAt: 0 }) === JSON.stringify({ ...user, updatedAt: 0 })) return { user: existing, created: false, changed: false };
   await stores.users.put(user);
   if (user.disabled && !existing?.disabled) await endUserAccess(stores, user.id, now);
-  return { user, created: !existing };
+  return { user, created: !existing, changed: true };
 }
 
 export async function setPassword(stores: Stores, username: string, password: string, now: number): Promise<void> {

@@ -105,7 +105,7 @@ export async function readStdinLine(prompt: string): Promise<string> {
     rl.close();
     process.stdin.destroy();
   }
-  throw new UsageError('nothing to read on standard input');
+  throw new AdminError('nothing to read on standard input');
 }
 
 /** Text of the usage: every command with its synopsis and summary. */
@@ -164,7 +164,7 @@ export async function run(argv: string[], commands: Record<string, Command>): Pr
 function report(err: unknown, name: string, commands: Record<string, Command>): number {
   const code = (err as { code?: string }).code;
   if (err instanceof UsageError || code?.startsWith('ERR_PARSE_ARGS')) {
-    warn(`tessera ${name}: ${(err as Error).message}\n${usage(commands, name)}`);
+    warn(`tessera ${name}: ${(err as Error).message.split('. To specify')[0]}\n${usage(commands, name)}`);
     return 2;
   }
   if (err instanceof ConfigError) {

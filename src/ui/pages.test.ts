@@ -358,7 +358,7 @@ describe('accountPage', () => {
     revokeAction: '/account/revoke',
     logoutAction: '/account/logout',
     consents: [
-      { clientId: 'acme', clientName: 'Acme Photos', scopes: ['openid', 'photos.read'], grantedAt: Date.UTC(2025, 2, 14, 12) },
+      { clientId: 'acme', clientName: 'Acme Photos', scopes: ['openid', 'photos.read'], grantedAt: Date.UTC(2025, 2, 14, 12) / 1000 },
       { clientId: 'notes', clientName: 'Notes', scopes: ['openid'], grantedAt: Date.UTC(2024, 11, 31, 23) / 1000 },
     ],
   };

@@ -16,12 +16,10 @@ function hiddenInputs(fields: Record<string, string>, skip: readonly string[] = 
     .map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">\n`);
 }
 
-/** Accepts epoch seconds or epoch milliseconds; returns YYYY-MM-DD (UTC) or undefined. */
+/** Epoch seconds (as everywhere in Tessera) to YYYY-MM-DD (UTC), or undefined. */
 function isoDate(t: number): string | undefined {
   if (!Number.isFinite(t)) return undefined;
-  // Anything below 1e11 is treated as seconds (1e11 s is the year 5138; 1e11 ms is 1973).
-  const ms = Math.abs(t) < 1e11 ? t * 1000 : t;
-  const d = new Date(ms);
+  const d = new Date(t * 1000);
   return Number.isNaN(d.getTime()) ? undefined : d.toISOString().slice(0, 10);
 }
 

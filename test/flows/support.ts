@@ -150,11 +150,23 @@ export async function authRequest(config: client.Configuration, params: Record<s
   return { url, state, nonce, verifier };
 }
 
-/** Asserts the error an openid-client call was refused with (the OAuth `error` code). */
-export function oauthError(code: string) {
-  return (err: unknown) => {
-    const e = err as { error?: string; cause?: { error?: string }; message?: string };
-    assert.equal(e.error ?? e.cause?.error, code, `expected OAuth error ${code}, got ${e.error ?? e.cause?.error ?? e.message}`);
-    return true;
-  };
+/**
+ * Awaits an openid-client call that must be refused with the OAuth error `code`. A 401 with a
+ * WWW-Authenticate challenge (invalid_client over Basic auth) surfaces as a challenge error whose
+ * response body still carries the error code.
+ */
+export async function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
+  let err: unknown;
+  try {
+    await promise;
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err, `expected the OAuth error ${code}, but the call succeeded`);
+  const e = err as { error?: string; cause?: { error?: string }; response?: Response; message?: string };
+  let got = e.error ?? e.cause?.error;
+  if (got === undefined && e.response && !e.response.bodyUsed) {
+    got = ((await e.response.json().catch(() => ({}))) as { error?: string }).error;
+  }
+  assert.equal(got, code, `expected the OAuth error ${code}, got ${got ?? e.message}`);
 }

@@ -125,6 +125,33 @@ for (const backend of await backends()) {
       assert.equal(new URL(more.headers.location as string).searchParams.get('error'), 'consent_required');
     });
 
+    it('requires redirect_uri for OpenID requests, and repeats it at the token endpoint when it was sent', async () => {
+      const { challenge, verifier } = pkce();
+      const noRedirect = { client_id: 'web', response_type: 'code', code_challenge: challenge, code_challenge_method: 'S256' };
+      const oidc = await app.server.inject({ url: `/authorize?${new URLSearchParams({ ...noRedirect, scope: 'openid' })}` });
+      assert.equal(oidc.statusCode, 400);
+      assert.equal(oidc.headers.location, undefined);
+      // A plain OAuth request may rely on the single registered URI; then the token request may omit it.
+      const jar = new Jar();
+      const redirect = await authorizeWithLogin(app, jar, { ...noRedirect, scope: 'profile' });
+      assert.equal(redirect.origin + redirect.pathname, WEB.redirect_uri);
+      const res = await form(app, '/token', { grant_type: 'authorization_code', code: redirect.searchParams.get('code')!, code_verifier: verifier }, { authorization: basic('web') });
+      assert.equal(res.statusCode, 200, res.body);
+      // Sent at authorize, so it must be repeated.
+      const sent = await codeFor();
+      const omitted = await form(app, '/token', { grant_type: 'authorization_code', code: sent.code, code_verifier: sent.verifier }, { authorization: basic('web') });
+      assert.equal(omitted.json().error, 'invalid_grant');
+    });
+
+    it('max_age=0 forces a new login', async () => {
+      const { jar } = await codeFor();
+      const { challenge } = pkce();
+      const res = await app.server.inject({ url: `/authorize?${new URLSearchParams({ ...WEB, scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256', max_age: '0' })}`, headers: { cookie: jar.header() } });
+      assert.match(res.headers.location as string, /\/interaction\//);
+      const silent = await app.server.inject({ url: `/authorize?${new URLSearchParams({ ...WEB, scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256', max_age: '0', prompt: 'none' })}`, headers: { cookie: jar.header() } });
+      assert.equal(new URL(silent.headers.location as string).searchParams.get('error'), 'login_required');
+    });
+
     it('renews the session id at login (no session fixation)', async () => {
       const jar = new Jar();
       jar.cookies.set('tessera_session', 'attacker-chosen-value');

@@ -23,8 +23,10 @@ const page = (title: string, message: string, status = 400): OAuthResponse => ({
 async function loadClientAndRedirect(p: Provider, params: Params): Promise<{ client: ClientRecord; redirectUri: string } | OAuthResponse> {
   const client = params.client_id ? await p.stores.clients.get(params.client_id) : undefined;
   if (!client || client.disabled) return page('Unknown application', 'The application that sent you here is not registered with this server, so you cannot sign in to it from here.');
-  const multiple = client.redirectUris.length !== 1;
-  const redirectUri = params.redirect_uri ?? (multiple ? undefined : client.redirectUris[0]);
+  // redirect_uri may be left out only by a plain OAuth client with exactly one registered URI;
+  // OpenID Connect requests must always send it.
+  const openid = splitScope(params.scope).includes('openid');
+  const redirectUri = params.redirect_uri ?? (openid || client.redirectUris.length !== 1 ? undefined : client.redirectUris[0]);
   if (!redirectUri) return page('Missing redirect address', 'The application did not say where to send you back to.');
   if (!matchRedirectUri(client, redirectUri)) return page('Unregistered redirect address', 'The application asked to send you to an address it has not registered, so this request was stopped.');
   return { client, redirectUri };
@@ -58,7 +60,7 @@ function checkRequest(p: Provider, client: ClientRecord, params: Params, redirec
   }
   if (params.resource !== undefined) checkResource(client, params.resource);
   return {
-    clientId: client.clientId, redirectUri, responseMode: target.responseMode, state: params.state, scope: scopes.join(' '),
+    clientId: client.clientId, redirectUri, redirectUriSent: params.redirect_uri !== undefined, responseMode: target.responseMode, state: params.state, scope: scopes.join(' '),
     nonce: params.nonce, codeChallenge: params.code_challenge, resource: params.resource, prompt, maxAge, loginHint: params.login_hint,
   };
 }
@@ -109,7 +111,8 @@ export { needsConsent };
 async function decide(p: Provider, req: ProtocolRequest, client: ClientRecord, areq: AuthorizationRequest): Promise<OAuthResponse> {
   const session = await loadSession(p, req);
   const now = p.now();
-  const loginNeeded = !session || areq.prompt.includes('login') || (areq.maxAge !== undefined && now - session.authTime > areq.maxAge);
+  const tooOld = session !== undefined && areq.maxAge !== undefined && (areq.maxAge === 0 || now - session.authTime > areq.maxAge);
+  const loginNeeded = !session || areq.prompt.includes('login') || tooOld;
   const consentNeeded = session ? await needsConsent(p, client, session.userId, areq) : true;
   if (areq.prompt.includes('none')) {
     if (loginNeeded) throw new OAuthError('login_required', 'The user is not signed in.');

@@ -25,8 +25,11 @@ export const authorizationCode: GrantHandler = {
     const code = result.code;
     if (code.clientId !== client.clientId) throw invalidGrant('The authorization code is invalid.', 'code issued to another client');
     if (code.expiresAt <= now) throw invalidGrant('The authorization code has expired.');
-    const redirectUri = params.redirect_uri ?? (client.redirectUris.length === 1 ? client.redirectUris[0] : undefined);
-    if (redirectUri !== code.redirectUri) throw invalidGrant('redirect_uri does not match the authorization request.');
+    // RFC 6749 section 4.1.3: redirect_uri must be repeated when the authorization request had it.
+    const redirectOk = code.redirectUri === ''
+      ? params.redirect_uri === undefined || (client.redirectUris.length === 1 && params.redirect_uri === client.redirectUris[0])
+      : params.redirect_uri === code.redirectUri;
+    if (!redirectOk) throw invalidGrant('redirect_uri does not match the authorization request.');
     const challenge = createHash('sha256').update(params.code_verifier).digest('base64url');
     if (!safeEqual(challenge, code.codeChallenge)) throw invalidGrant('PKCE verification failed.');
     if (params.resource !== undefined && params.resource !== code.resource) {

@@ -8,6 +8,8 @@ import type { CookieSpec, OAuthResponse, Provider } from '../provider.ts';
 export interface AuthorizationRequest {
   clientId: string;
   redirectUri: string;
+  /** Whether the request named its redirect_uri (then the token request must repeat it). */
+  redirectUriSent: boolean;
   responseMode: 'query' | 'form_post';
   state?: string;
   scope: string;
@@ -42,7 +44,8 @@ export async function issueCode(p: Provider, areq: AuthorizationRequest, session
   const now = p.now();
   const record: CodeRecord = {
     codeHash: tokenHash(code), grantId: randomToken(16), clientId: areq.clientId, userId: session.userId,
-    redirectUri: areq.redirectUri, scope: areq.scope, nonce: areq.nonce ?? null, codeChallenge: areq.codeChallenge,
+    // An empty redirectUri records that the request relied on the single registered URI.
+    redirectUri: areq.redirectUriSent === false ? '' : areq.redirectUri, scope: areq.scope, nonce: areq.nonce ?? null, codeChallenge: areq.codeChallenge,
     resource: areq.resource ?? null, sid: session.sid, authTime: session.authTime, amr: session.amr,
     createdAt: now, expiresAt: now + p.config.codeTtl,
   };

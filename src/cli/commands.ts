@@ -1,0 +1,219 @@
+// The tessera commands: one small function each, over the admin functions the bootstrap file uses.
+import type { ParseArgsOptionsConfig } from 'node:util';
+import { applyBootstrap, readBootstrapFile } from '../admin/bootstrap.ts';
+import { AdminError, describeClient, rotateClientSecret, saveClient, type ClientInput } from '../admin/clients.ts';
+import { describeUser, saveUser, setDisabled, setPassword } from '../admin/users.ts';
+import { migrate } from '../adapters/sql/migrations/index.ts';
+import { now } from '../app.ts';
+import { ConfigError, loadConfig } from '../config/config.ts';
+import { DEV_KEK, DEV_SECRET, settings, type Setting } from '../config/settings.ts';
+import type { ClientAuthMethod, ClientRecord, GrantType } from '../ports/clients.ts';
+import type { SigningKeyRecord } from '../ports/keys.ts';
+import type { UserRecord } from '../ports/users.ts';
+import { print, printList, readStdinLine, UsageError, warn, type Command, type Ctx } from './cli.ts';
+
+const str = { type: 'string' } as const;
+const many = { type: 'string', multiple: true } as const;
+const bool = { type: 'boolean' } as const;
+const JSON_OPT: ParseArgsOptionsConfig = { json: bool };
+const PASSWORD_OPTS: ParseArgsOptionsConfig = { 'password-stdin': bool, password: str };
+
+const iso = (epoch: number) => new Date(epoch * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+const secretLine = (secret: string, clientId?: string) => `Client secret${clientId ? ` of ${clientId}` : ''} (shown only once, store it safely): ${secret}`;
+
+function age(seconds: number): string {
+  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60]] as const) if (seconds >= size) return `${Math.floor(seconds / size)}${unit}`;
+  return `${Math.max(0, seconds)}s`;
+}
+
+/** The password of --password-stdin (recommended) or --password; undefined when neither is given and it is optional. */
+async function password(ctx: Ctx, required: boolean): Promise<string | undefined> {
+  const given = ctx.str('password');
+  if (given !== undefined && ctx.flag('password-stdin')) throw new UsageError('give --password-stdin or --password, not both');
+  if (ctx.flag('password-stdin')) return readStdinLine('Password: ');
+  if (given !== undefined) {
+    warn('warning: --password leaves the password in your shell history and the process list; prefer --password-stdin');
+    return given;
+  }
+  if (required) throw new UsageError('no password given: pipe it to --password-stdin (recommended) or use --password');
+  return undefined;
+}
+
+async function migrateCommand(ctx: Ctx): Promise<void> {
+  const applied = await migrate((await ctx.db()).handle.db);
+  print(applied.length ? applied.map((m) => `applied migration ${m}`).join('\n') : 'database schema already up to date');
+}
+
+async function clientCreate(ctx: Ctx): Promise<void> {
+  const id = ctx.need('id');
+  let method = ctx.str('auth-method') as ClientAuthMethod | undefined;
+  if (ctx.flag('public')) {
+    if (method && method !== 'none') throw new UsageError(`--public conflicts with --auth-method ${method}`);
+    method = 'none';
+  }
+  const stores = await ctx.stores();
+  if (await stores.clients.get(id)) throw new AdminError(`client ${id} already exists`);
+  const input: ClientInput = {
+    client_id: id, client_name: ctx.str('name'), token_endpoint_auth_method: method,
+    application_type: ctx.flag('native') ? 'native' : undefined, redirect_uris: ctx.list('redirect-uri'),
+    post_logout_redirect_uris: ctx.list('post-logout-redirect-uri'), grant_types: ctx.list('grant') as GrantType[] | undefined,
+    scope: ctx.str('scope'), allowed_resources: ctx.list('resource'), skip_consent: ctx.flag('skip-consent'),
+  };
+  const { client, secret } = await saveClient(stores, ctx.config(), input, now());
+  print(JSON.stringify(describeClient(client), null, 2));
+  if (secret) print(secretLine(secret));
+}
+
+async function clientList(ctx: Ctx): Promise<void> {
+  printList<ClientRecord>(ctx, await (await ctx.stores()).clients.list(), describeClient, {
+    CLIENT_ID: (c) => c.clientId,
+    NAME: (c) => c.clientName,
+    TYPE: (c) => `${c.tokenEndpointAuthMethod === 'none' ? 'public' : 'confidential'} ${c.applicationType}`,
+    AUTH_METHOD: (c) => c.tokenEndpointAuthMethod,
+    GRANTS: (c) => c.grantTypes.join(','),
+    STATUS: (c) => (c.disabled ? 'disabled' : 'enabled'),
+  }, '(no clients)');
+}
+
+async function getClient(ctx: Ctx): Promise<ClientRecord> {
+  const client = await (await ctx.stores()).clients.get(ctx.positionals[0]!);
+  if (!client) throw new AdminError(`no client ${ctx.positionals[0]}`);
+  return client;
+}
+
+async function clientShow(ctx: Ctx): Promise<void> {
+  print(JSON.stringify(describeClient(await getClient(ctx)), null, 2));
+}
+
+async function clientDelete(ctx: Ctx): Promise<void> {
+  const id = ctx.positionals[0]!;
+  if (!(await (await ctx.stores()).clients.delete(id))) throw new AdminError(`no client ${id}`);
+  print(`deleted client ${id}; its grants are revoked and its consents forgotten`);
+}
+
+async function clientRotateSecret(ctx: Ctx): Promise<void> {
+  const id = ctx.positionals[0]!;
+  print(secretLine(await rotateClientSecret(await ctx.stores(), ctx.config(), id, now()), id));
+  warn(`the previous secret of ${id} no longer works`);
+}
+
+async function userCreate(ctx: Ctx): Promise<void> {
+  const username = ctx.need('username');
+  const stores = await ctx.stores();
+  if (await stores.users.findByUsername(username)) throw new AdminError(`user ${username} already exists`);
+  const { user } = await saveUser(stores, { username, email: ctx.str('email'), name: ctx.str('name'), password: await password(ctx, false) }, now());
+  print(JSON.stringify(describeUser(user), null, 2));
+}
+
+async function userSetPassword(ctx: Ctx): Promise<void> {
+  const username = ctx.positionals[0]!;
+  await setPassword(await ctx.stores(), username, (await password(ctx, true))!, now());
+  print(`password of ${username} changed; their sessions are ended`);
+}
+
+const userSetDisabled = (disabled: boolean) => async (ctx: Ctx): Promise<void> => {
+  const username = ctx.positionals[0]!;
+  await setDisabled(await ctx.stores(), username, disabled, now());
+  print(disabled ? `user ${username} disabled; their sessions are ended and grants revoked` : `user ${username} enabled`);
+};
+
+async function userList(ctx: Ctx): Promise<void> {
+  printList<UserRecord>(ctx, await (await ctx.stores()).users.list(), describeUser, {
+    USERNAME: (u) => u.username,
+    EMAIL: (u) => u.email ?? '',
+    NAME: (u) => u.name ?? '',
+    PASSWORD: (u) => (u.passwordHash ? 'set' : 'none'),
+    STATUS: (u) => (u.disabled ? 'disabled' : 'enabled'),
+    CREATED: (u) => iso(u.createdAt),
+  }, '(no users)');
+}
+
+async function keysList(ctx: Ctx): Promise<void> {
+  const t = now();
+  // Only public facts: never the wrapped private key, nor even the public JWK.
+  const keys = (await (await ctx.stores()).keys.list()).sort((a, b) => b.createdAt - a.createdAt);
+  printList<SigningKeyRecord>(ctx, keys, (k) => ({ kid: k.kid, alg: k.alg, state: k.state, created_at: iso(k.createdAt), retired_at: k.retiredAt === null ? null : iso(k.retiredAt) }), {
+    KID: (k) => k.kid,
+    ALG: (k) => k.alg,
+    STATE: (k) => k.state,
+    CREATED: (k) => iso(k.createdAt),
+    AGE: (k) => age(t - k.createdAt),
+  }, '(no signing keys yet: the server creates one when it starts)');
+}
+
+async function bootstrap(ctx: Ctx): Promise<void> {
+  const file = readBootstrapFile(ctx.positionals[0]!);
+  const r = await applyBootstrap(await ctx.stores(), ctx.config(), file, now());
+  print(`clients changed: ${r.clients}\nusers changed: ${r.users}`);
+  for (const [id, secret] of Object.entries(r.generatedSecrets)) print(secretLine(secret, id));
+}
+
+const redact = (url: string) => url.replace(/^(\w+:\/\/[^:/@]*:)[^@]*@/, '$1***@');
+
+async function configCheck(): Promise<number> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    print(`The configuration has ${err.problems.length} problem(s):\n${err.problems.map((p) => `  - ${p}`).join('\n')}`);
+    return 2;
+  }
+  for (const w of config.warnings) print(`warning: ${w}`);
+  print(`configuration OK (${config.env} mode)\n  issuer    ${config.issuer}\n  database  ${redact(config.databaseUrl)}`);
+  return 0;
+}
+
+/** The Markdown table of every setting, for the README. */
+export function settingsMarkdown(): string {
+  const show = (v: unknown): string => v === undefined ? 'not set'
+    : v === DEV_SECRET || v === DEV_KEK ? 'built-in development value'
+    : Array.isArray(v) ? (v.length ? `\`${v.join(' ')}\`` : 'empty') : `\`${String(v)}\``;
+  const byMode = (s: Setting) => {
+    if (typeof s.default !== 'function') return show(s.default);
+    const [dev, prod] = [show(s.default('development')), show(s.default('production'))];
+    return dev === prod ? dev : `development: ${dev}; production: ${prod}`;
+  };
+  const details = (s: Setting) => s.values ? ` One of ${s.values.map((v) => `\`${v}\``).join(', ')}.`
+    : s.min !== undefined ? (s.max !== undefined ? ` Range ${s.min}–${s.max}.` : ` At least ${s.min}.`) : '';
+  const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
+  return [
+    '| Variable | File key | Default | Description |',
+    '| --- | --- | --- | --- |',
+    ...settings.map((s) => `| \`${s.env}\` | \`${s.key}\` | ${cell(byMode(s))} | ${cell(s.description + details(s))} |`),
+  ].join('\n');
+}
+
+export const commands: Record<string, Command> = {
+  migrate: { summary: 'Apply the pending database migrations.', run: migrateCommand },
+  'client create': {
+    synopsis: '--id ID [--name N] [--public] [--auth-method client_secret_basic|client_secret_post|none] [--native] [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant TYPE]... [--scope "a b"] [--resource URI]... [--skip-consent]',
+    summary: 'Register a client; prints it as JSON and its generated secret once (only a hash is stored).',
+    options: {
+      id: str, name: str, public: bool, 'auth-method': str, native: bool, 'redirect-uri': many, 'post-logout-redirect-uri': many,
+      grant: many, scope: str, resource: many, 'skip-consent': bool,
+    },
+    run: clientCreate,
+  },
+  'client list': { synopsis: '[--json]', summary: 'List the clients.', options: JSON_OPT, run: clientList },
+  'client show': { synopsis: 'ID', summary: 'Show a client as JSON (never its secret).', positionals: ['ID'], run: clientShow },
+  'client delete': { synopsis: 'ID', summary: 'Delete a client, revoking its grants.', positionals: ['ID'], run: clientDelete },
+  'client rotate-secret': { synopsis: 'ID', summary: 'Replace the secret of a client; prints the new one once.', positionals: ['ID'], run: clientRotateSecret },
+  'user create': {
+    synopsis: '--username U [--email E] [--name N] [--password-stdin | --password P]',
+    summary: 'Create a user. Pipe the password to --password-stdin; --password lands in shell history.',
+    options: { username: str, email: str, name: str, ...PASSWORD_OPTS },
+    run: userCreate,
+  },
+  'user set-password': {
+    synopsis: 'USERNAME [--password-stdin | --password P]', summary: 'Set the password of a user and end their sessions.',
+    options: PASSWORD_OPTS, positionals: ['USERNAME'], run: userSetPassword,
+  },
+  'user disable': { synopsis: 'USERNAME', summary: 'Disable a user, ending their sessions and revoking their grants.', positionals: ['USERNAME'], run: userSetDisabled(true) },
+  'user enable': { synopsis: 'USERNAME', summary: 'Enable a disabled user.', positionals: ['USERNAME'], run: userSetDisabled(false) },
+  'user list': { synopsis: '[--json]', summary: 'List the users.', options: JSON_OPT, run: userList },
+  'keys list': { synopsis: '[--json]', summary: 'List the signing keys: kid, algorithm, state and age (never private material).', options: JSON_OPT, run: keysList },
+  bootstrap: { synopsis: 'FILE', summary: 'Apply a bootstrap file of clients and users (idempotent, as at start-up).', positionals: ['FILE'], run: bootstrap },
+  'config check': { summary: 'Validate the configuration; exit code 2 when it has problems.', run: configCheck },
+  'config docs': { summary: 'Print the Markdown table of every setting.', run: async () => print(settingsMarkdown()) },
+};

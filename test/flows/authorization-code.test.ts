@@ -1,0 +1,319 @@
+/**
+ * Authorization code + PKCE through the real login and consent pages in Chromium, with tokens
+ * redeemed and checked by openid-client and jose as a relying party would.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import * as client from 'openid-client';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { startServer, type RunningServer } from '../fixtures/server.ts';
+import {
+  authRequest, decide, launchBrowser, rejectsWith, rpConfig, screen, signIn, startCallbackServer,
+  type AuthRequest, type CallbackServer,
+} from './support.ts';
+
+const SECRET = 'flow-test-client-secret-0123456789';
+const PASSWORD = 'correct horse battery staple';
+const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan'];
+
+describe('authorization code flow', () => {
+  let server: RunningServer;
+  let cb: CallbackServer;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+
+  /** A confidential web client (client_secret_basic) registered for cb /callback. */
+  const web = (clientId: string, extra: object = {}) => ({
+    client_id: clientId, client_name: `App ${clientId}`, client_secret: SECRET, token_endpoint_auth_method: 'client_secret_basic',
+    redirect_uris: [cb.url('/callback')], post_logout_redirect_uris: [cb.url('/bye')],
+    grant_types: ['authorization_code', 'refresh_token'], scope: 'openid profile email offline_access', ...extra,
+  });
+  const webConfig = (clientId: string) => rpConfig(server.issuer, clientId, client.ClientSecretBasic(SECRET));
+
+  before(async () => {
+    cb = await startCallbackServer();
+    [browser, server] = await Promise.all([
+      launchBrowser(),
+      startServer({
+        bootstrap: {
+          clients: [
+            web('web'), web('web-session'), web('web-login'), web('web-none'), web('web-consent'), web('web-deny'),
+            web('web-formpost', { redirect_uris: [cb.url('/form-post')] }),
+            web('web-replay', { skip_consent: true }), web('web-revoke', { skip_consent: true }),
+            {
+              client_id: 'native', client_name: 'Native app', token_endpoint_auth_method: 'none', application_type: 'native',
+              redirect_uris: ['http://127.0.0.1/cb'], grant_types: ['authorization_code', 'refresh_token'], scope: 'openid profile offline_access',
+            },
+          ],
+          users: USERS.map((u) => ({
+            username: u, password: PASSWORD, email: `${u}@example.com`, email_verified: true, name: `${u[0]!.toUpperCase()}${u.slice(1)} Example`,
+          })),
+        },
+      }),
+    ]);
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    await cb?.close();
+  });
+
+  // One browser for the file; a fresh context (cookie jar) per test.
+  const fresh = async () => {
+    await context?.close();
+    context = await browser.newContext();
+    context.setDefaultTimeout(10_000);
+    page = await context.newPage();
+  };
+
+  /** Sends the browser to the authorization URL; returns the screen it lands on. */
+  const visit = async (url: URL) => {
+    await page.goto(url.href);
+    return screen(page, cb.origin);
+  };
+
+  /** Runs the whole browser part: sign in and allow when asked; returns the callback URL. */
+  async function obtainCode(config: client.Configuration, username: string, params: Record<string, string> = {}) {
+    const req = await authRequest(config, { redirect_uri: cb.url('/callback'), ...params });
+    let s = await visit(req.url);
+    if (s === 'login') { await signIn(page, username, PASSWORD); s = await screen(page, cb.origin); }
+    if (s === 'consent') { await decide(page, 'Allow'); s = await screen(page, cb.origin); }
+    assert.equal(s, 'callback', `expected the callback, the browser shows ${page.url()}`);
+    return { req, callback: new URL(page.url()) };
+  }
+
+  const redeem = (config: client.Configuration, callback: URL | Request, req: AuthRequest) =>
+    client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce });
+
+  const inactive = async (config: client.Configuration, token: string) => {
+    assert.deepEqual(await client.tokenIntrospection(config, token), { active: false });
+  };
+
+  it('confidential client: login + consent pages, code exchange, JWT access token, userinfo, refresh rotation and reuse detection', async () => {
+    await fresh();
+    const config = await webConfig('web');
+    const req = await authRequest(config, { redirect_uri: cb.url('/callback') });
+
+    // The real pages: login, then consent listing the requested scopes.
+    assert.equal(await visit(req.url), 'login');
+    await signIn(page, 'alice', PASSWORD);
+    assert.equal(await screen(page, cb.origin), 'consent');
+    const consentText = await page.locator('main, body').first().innerText();
+    for (const s of ['openid', 'profile', 'email', 'offline_access']) assert.ok(consentText.includes(s), `consent page lists ${s}`);
+    await decide(page, 'Allow');
+    assert.equal(await screen(page, cb.origin), 'callback');
+
+    // The redirect reached the RP's server with code, state and iss (RFC 9207).
+    const hit = await cb.next('/callback');
+    assert.equal(hit.method, 'GET');
+    const callback = new URL(hit.url);
+    assert.equal(callback.searchParams.get('state'), req.state);
+    assert.equal(callback.searchParams.get('iss'), server.issuer);
+    assert.ok(callback.searchParams.get('code'));
+
+    // openid-client checks state, iss, the ID token (signature, iss, aud, nonce, exp) and PKCE.
+    const tokens = await redeem(config, callback, req);
+    assert.equal(tokens.token_type.toLowerCase(), 'bearer');
+    assert.ok(tokens.refresh_token);
+    const id = tokens.claims()!;
+    assert.equal(id.iss, server.issuer);
+    assert.equal(id.aud, 'web');
+    assert.equal(id.nonce, req.nonce);
+    assert.equal(typeof id.sub, 'string');
+    assert.equal(typeof id.auth_time, 'number');
+
+    // The access token is an RFC 9068 JWT verifiable with the published JWKS.
+    const jwks = createRemoteJWKSet(new URL(config.serverMetadata().jwks_uri!));
+    const { payload: at, protectedHeader } = await jwtVerify(tokens.access_token, jwks, { issuer: server.issuer, audience: server.issuer, typ: 'at+jwt' });
+    assert.equal(protectedHeader.typ, 'at+jwt');
+    assert.equal(at.client_id, 'web');
+    assert.equal(at.sub, id.sub);
+    assert.equal(at.scope, 'openid profile email offline_access');
+    assert.equal(typeof at.jti, 'string');
+    assert.ok(at.exp! > at.iat!);
+
+    // UserInfo returns the claims of the granted scopes.
+    const info = await client.fetchUserInfo(config, tokens.access_token, id.sub);
+    assert.equal(info.sub, id.sub);
+    assert.equal(info.preferred_username, 'alice');
+    assert.equal(info.name, 'Alice Example');
+    assert.equal(info.email, 'alice@example.com');
+    assert.equal(info.email_verified, true);
+
+    // Refresh (narrowed to openid): a new refresh token, an access token with fewer claims behind it.
+    const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token!, { scope: 'openid' });
+    assert.ok(refreshed.refresh_token);
+    assert.notEqual(refreshed.refresh_token, tokens.refresh_token);
+    assert.notEqual(refreshed.access_token, tokens.access_token);
+    assert.equal(refreshed.scope, 'openid');
+    assert.equal(refreshed.claims()?.sub, id.sub);
+    const narrow = await client.fetchUserInfo(config, refreshed.access_token, id.sub);
+    assert.deepEqual(narrow, { sub: id.sub });
+    assert.equal((await client.tokenIntrospection(config, refreshed.access_token)).active, true);
+
+    // Replaying the rotated-out refresh token is refused and revokes the whole family.
+    await rejectsWith(client.refreshTokenGrant(config, tokens.refresh_token!), 'invalid_grant');
+    await rejectsWith(client.refreshTokenGrant(config, refreshed.refresh_token!), 'invalid_grant');
+    await inactive(config, refreshed.access_token);
+    await inactive(config, tokens.access_token);
+    await inactive(config, refreshed.refresh_token!);
+  });
+
+  it('a second authorization request in the same browser returns a code at once (session and consent remembered)', async () => {
+    await fresh();
+    const config = await webConfig('web-session');
+    const first = await obtainCode(config, 'bob');
+    await redeem(config, first.callback, first.req);
+
+    const req = await authRequest(config, { redirect_uri: cb.url('/callback') });
+    assert.equal(await visit(req.url), 'callback', 'no login page and no consent page the second time');
+    const tokens = await redeem(config, new URL(page.url()), req);
+    assert.equal(tokens.claims()?.sub, (await client.fetchUserInfo(config, tokens.access_token, client.skipSubjectCheck)).sub);
+  });
+
+  it('prompt=login shows the login page although the browser has a session', async () => {
+    await fresh();
+    const config = await webConfig('web-login');
+    const first = await obtainCode(config, 'carol');
+    const firstTokens = await redeem(config, first.callback, first.req);
+
+    const req = await authRequest(config, { redirect_uri: cb.url('/callback'), prompt: 'login' });
+    assert.equal(await visit(req.url), 'login');
+    await signIn(page, 'carol', PASSWORD);
+    assert.equal(await screen(page, cb.origin), 'callback', 'consent is remembered, so login leads straight back');
+    const tokens = await redeem(config, new URL(page.url()), req);
+    assert.equal(tokens.claims()?.sub, firstTokens.claims()?.sub);
+    assert.ok(tokens.claims()!.auth_time! >= firstTokens.claims()!.auth_time!);
+  });
+
+  it('prompt=none without a session returns login_required (with state and iss) to the redirect_uri', async () => {
+    await fresh();
+    const config = await webConfig('web-none');
+    const req = await authRequest(config, { redirect_uri: cb.url('/callback'), prompt: 'none' });
+    assert.equal(await visit(req.url), 'callback');
+    const callback = new URL(page.url());
+    assert.equal(callback.searchParams.get('error'), 'login_required');
+    assert.equal(callback.searchParams.get('state'), req.state);
+    assert.equal(callback.searchParams.get('iss'), server.issuer);
+    assert.equal(callback.searchParams.get('code'), null);
+    await rejectsWith(redeem(config, callback, req), 'login_required');
+
+    // With a session but no consent for this client, prompt=none gives consent_required.
+    const other = await webConfig('web-consent');
+    await obtainCode(other, 'dave');
+    const again = await authRequest(config, { redirect_uri: cb.url('/callback'), prompt: 'none' });
+    assert.equal(await visit(again.url), 'callback');
+    assert.equal(new URL(page.url()).searchParams.get('error'), 'consent_required');
+  });
+
+  it('prompt=consent shows the consent page again', async () => {
+    await fresh();
+    const config = await webConfig('web-consent');
+    await obtainCode(config, 'erin');
+    const req = await authRequest(config, { redirect_uri: cb.url('/callback'), prompt: 'consent' });
+    assert.equal(await visit(req.url), 'consent', 'no login page (session), but the consent page');
+    await decide(page, 'Allow');
+    assert.equal(await screen(page, cb.origin), 'callback');
+    const tokens = await redeem(config, new URL(page.url()), req);
+    assert.ok(tokens.access_token);
+  });
+
+  it('Deny on the consent page returns access_denied (with state and iss) and no code', async () => {
+    await fresh();
+    const config = await webConfig('web-deny');
+    const req = await authRequest(config, { redirect_uri: cb.url('/callback') });
+    assert.equal(await visit(req.url), 'login');
+    await signIn(page, 'frank', PASSWORD);
+    assert.equal(await screen(page, cb.origin), 'consent');
+    await decide(page, 'Deny');
+    assert.equal(await screen(page, cb.origin), 'callback');
+    const callback = new URL(page.url());
+    assert.equal(callback.searchParams.get('error'), 'access_denied');
+    assert.equal(callback.searchParams.get('state'), req.state);
+    assert.equal(callback.searchParams.get('iss'), server.issuer);
+    assert.equal(callback.searchParams.get('code'), null);
+
+    // Nothing was remembered: the next request asks for consent again.
+    const next = await authRequest(config, { redirect_uri: cb.url('/callback') });
+    assert.equal(await visit(next.url), 'consent');
+  });
+
+  it('public native client: loopback redirect on another port (RFC 8252), PKCE, no client secret', async () => {
+    await fresh();
+    const config = await rpConfig(server.issuer, 'native', client.None());
+    const redirectUri = `http://127.0.0.1:${cb.port}/cb`; // registered as http://127.0.0.1/cb
+    const req = await authRequest(config, { redirect_uri: redirectUri, scope: 'openid profile offline_access' });
+    assert.equal(await visit(req.url), 'login');
+    await signIn(page, 'grace', PASSWORD);
+    assert.equal(await screen(page, cb.origin), 'consent');
+    await decide(page, 'Allow');
+    assert.equal(await screen(page, cb.origin), 'callback');
+    const callback = new URL(page.url());
+    assert.equal(callback.origin + callback.pathname, redirectUri);
+
+    const tokens = await redeem(config, callback, req);
+    assert.equal(tokens.claims()?.aud, 'native');
+    assert.ok(tokens.refresh_token);
+    const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token!);
+    assert.ok(refreshed.access_token);
+    assert.notEqual(refreshed.refresh_token, tokens.refresh_token);
+
+    // The code is bound to the exact redirect_uri used, port included.
+    const other = await authRequest(config, { redirect_uri: redirectUri, scope: 'openid' });
+    assert.equal(await visit(other.url), 'callback');
+    const wrongPort = new URL(page.url());
+    wrongPort.port = String(cb.port === 65535 ? 65534 : cb.port + 1);
+    await rejectsWith(redeem(config, wrongPort, other), 'invalid_grant');
+  });
+
+  it('response_mode=form_post: the browser posts code, state and iss to the redirect_uri', async () => {
+    await fresh();
+    const config = await webConfig('web-formpost');
+    const req = await authRequest(config, { redirect_uri: cb.url('/form-post'), response_mode: 'form_post' });
+    assert.equal(await visit(req.url), 'login');
+    await signIn(page, 'heidi', PASSWORD);
+    await decide(page, 'Allow');
+    const hit = await cb.next('/form-post');
+    assert.equal(hit.method, 'POST');
+    assert.equal(new URL(hit.url).search, '', 'nothing in the query string');
+    assert.match(String(hit.headers['content-type']), /^application\/x-www-form-urlencoded/);
+    const body = new URLSearchParams(hit.body);
+    assert.ok(body.get('code'));
+    assert.equal(body.get('state'), req.state);
+    assert.equal(body.get('iss'), server.issuer);
+
+    const request = new Request(hit.url, { method: 'POST', body: hit.body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const tokens = await redeem(config, request, req);
+    assert.equal(tokens.claims()?.nonce, req.nonce);
+  });
+
+  it('a replayed authorization code is refused and revokes the tokens of the first redemption', async () => {
+    await fresh();
+    const config = await webConfig('web-replay');
+    const { req, callback } = await obtainCode(config, 'ivan');
+    const tokens = await redeem(config, callback, req);
+    assert.equal((await client.tokenIntrospection(config, tokens.access_token)).active, true);
+
+    await rejectsWith(redeem(config, callback, req), 'invalid_grant');
+    await inactive(config, tokens.access_token);
+    await rejectsWith(client.refreshTokenGrant(config, tokens.refresh_token!), 'invalid_grant');
+  });
+
+  it('revoking a refresh token revokes its family: access token inactive, refresh refused', async () => {
+    await fresh();
+    const config = await webConfig('web-revoke');
+    const { req, callback } = await obtainCode(config, 'alice');
+    const tokens = await redeem(config, callback, req);
+    const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token!);
+    assert.equal((await client.tokenIntrospection(config, refreshed.access_token)).active, true);
+
+    await client.tokenRevocation(config, refreshed.refresh_token!, { token_type_hint: 'refresh_token' });
+    await inactive(config, refreshed.access_token);
+    await inactive(config, tokens.access_token);
+    await inactive(config, refreshed.refresh_token!);
+    await rejectsWith(client.refreshTokenGrant(config, refreshed.refresh_token!), 'invalid_grant');
+    await rejectsWith(client.fetchUserInfo(config, refreshed.access_token, client.skipSubjectCheck), 'invalid_token');
+  });
+});
