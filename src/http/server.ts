@@ -173,6 +173,11 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
       return sendError(reply, kind, new OAuthError('invalid_request', description, { status }), req);
     }
     req.log.error({ err: error }, 'unhandled error');
+    // RFC 7009 section 2.2.1: a revocation that could not be carried out is answered with 503,
+    // so the client knows to retry.
+    if (req.routeOptions.url?.endsWith('/revoke')) {
+      return sendError(reply, kind, new OAuthError('temporarily_unavailable', 'The token could not be revoked now; retry later.'), req);
+    }
     return sendError(reply, kind, new OAuthError('server_error', 'The server could not complete the request.'), req);
   });
 

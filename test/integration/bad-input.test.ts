@@ -210,3 +210,21 @@ for (const backend of await backends()) {
     });
   });
 }
+
+describe('revocation during a storage failure', () => {
+  it('answers 503 temporarily_unavailable (RFC 7009), other endpoints a generic server_error', async () => {
+    const app = await testApp('sqlite::memory:');
+    const cc = (await form(app, '/token', { grant_type: 'client_credentials' }, { authorization: basic('svc') })).json().access_token;
+    const original = app.stores.revocations.revokeAccessToken;
+    app.stores.revocations.revokeAccessToken = async () => { throw new Error('disk full'); };
+    const res = await form(app, '/revoke', { token: cc }, { authorization: basic('svc') });
+    assert.equal(res.statusCode, 503);
+    assert.equal(res.json().error, 'temporarily_unavailable');
+    app.stores.revocations.revokeAccessToken = original;
+    app.stores.revocations.isAccessTokenRevoked = async () => { throw new Error('disk full'); };
+    const intro = await form(app, '/introspect', { token: cc }, { authorization: basic('rs') });
+    assert.equal(intro.statusCode, 500);
+    assert.deepEqual(intro.json(), { error: 'server_error', error_description: 'The server could not complete the request.' });
+    await app.close();
+  });
+});
