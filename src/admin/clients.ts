@@ -37,7 +37,7 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
   const problems: string[] = [];
   const id = input.client_id;
   if (typeof id !== 'string' || !/^[A-Za-z0-9._~:-]{1,255}$/.test(id)) problems.push('client_id must be 1-255 characters of A-Z a-z 0-9 . _ ~ : -');
-  const method = input.token_endpoint_auth_method ?? (input.client_secret === undefined && existing?.tokenEndpointAuthMethod === 'none' ? 'none' : existing?.tokenEndpointAuthMethod ?? 'client_secret_basic');
+  const method = input.token_endpoint_auth_method ?? existing?.tokenEndpointAuthMethod ?? 'client_secret_basic';
   if (!METHODS.includes(method)) problems.push(`token_endpoint_auth_method must be one of ${METHODS.join(', ')}`);
   const appType = input.application_type ?? existing?.applicationType ?? 'web';
   if (appType !== 'web' && appType !== 'native') problems.push('application_type must be web or native');

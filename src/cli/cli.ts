@@ -4,7 +4,6 @@ import { createInterface } from 'node:readline';
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { AdminError } from '../admin/clients.ts';
 import type { DatabaseHandle } from '../adapters/sql/database.ts';
-import { openStores } from '../app.ts';
 import { ConfigError, loadConfig, type Config } from '../config/config.ts';
 import type { Stores } from '../ports/index.ts';
 
@@ -27,6 +26,8 @@ export interface Command {
   run(ctx: Ctx): Promise<number | void>;
 }
 
+interface Database { handle: DatabaseHandle; stores: Stores; now: () => number }
+
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
 /** What a command sees: its parsed arguments, and the configuration and database, opened on first use. */
@@ -34,7 +35,7 @@ export class Ctx {
   readonly values: Values;
   readonly positionals: string[];
   #config?: Config;
-  #db?: Promise<{ handle: DatabaseHandle; stores: Stores }>;
+  #db?: Promise<Database>;
 
   constructor(values: Values, positionals: string[]) {
     this.values = values;
@@ -45,13 +46,12 @@ export class Ctx {
     return (this.#config ??= loadConfig());
   }
 
-  /** The database, not migrated (run `tessera migrate` for that). */
-  db(): Promise<{ handle: DatabaseHandle; stores: Stores }> {
-    return (this.#db ??= openStores(this.config(), { migrate: false }));
-  }
-
-  async stores(): Promise<Stores> {
-    return (await this.db()).stores;
+  /**
+   * The database, not migrated (run `tessera migrate` for that), and the clock. The application
+   * module (and the HTTP layer it brings) is loaded only here, so help and config stay quick.
+   */
+  db(): Promise<Database> {
+    return (this.#db ??= import('../app.ts').then(async (app) => ({ ...(await app.openStores(this.config(), { migrate: false })), now: app.now })));
   }
 
   async close(): Promise<void> {
@@ -137,7 +137,8 @@ export async function run(argv: string[], commands: Record<string, Command>): Pr
   const command = commands[name];
   if (!command) {
     const group = Object.keys(commands).some((n) => n.startsWith(`${first} `));
-    warn(`tessera: unknown command "${group && second !== undefined ? `${first} ${second}` : group ? `${first} (needs a subcommand)` : first}"\n\n${usage(commands)}`);
+    const what = !group ? `unknown command "${first}"` : second === undefined ? `"${first}" needs a subcommand` : `unknown command "${first} ${second}"`;
+    warn(`tessera: ${what}\n\n${usage(commands)}`);
     return 2;
   }
   let ctx: Ctx | undefined;
@@ -162,7 +163,7 @@ export async function run(argv: string[], commands: Record<string, Command>): Pr
 }
 
 function report(err: unknown, name: string, commands: Record<string, Command>): number {
-  const code = (err as { code?: string }).code;
+  const code = (err as { code?: string } | undefined)?.code;
   if (err instanceof UsageError || code?.startsWith('ERR_PARSE_ARGS')) {
     warn(`tessera ${name}: ${(err as Error).message.split('. To specify')[0]}\n${usage(commands, name)}`);
     return 2;

@@ -4,7 +4,6 @@ import { applyBootstrap, readBootstrapFile } from '../admin/bootstrap.ts';
 import { AdminError, describeClient, rotateClientSecret, saveClient, type ClientInput } from '../admin/clients.ts';
 import { describeUser, saveUser, setDisabled, setPassword } from '../admin/users.ts';
 import { migrate } from '../adapters/sql/migrations/index.ts';
-import { now } from '../app.ts';
 import { ConfigError, loadConfig } from '../config/config.ts';
 import { DEV_KEK, DEV_SECRET, settings, type Setting } from '../config/settings.ts';
 import type { ClientAuthMethod, ClientRecord, GrantType } from '../ports/clients.ts';
@@ -51,7 +50,7 @@ async function clientCreate(ctx: Ctx): Promise<void> {
     if (method && method !== 'none') throw new UsageError(`--public conflicts with --auth-method ${method}`);
     method = 'none';
   }
-  const stores = await ctx.stores();
+  const { stores, now } = await ctx.db();
   if (await stores.clients.get(id)) throw new AdminError(`client ${id} already exists`);
   const input: ClientInput = {
     client_id: id, client_name: ctx.str('name'), token_endpoint_auth_method: method,
@@ -65,7 +64,7 @@ async function clientCreate(ctx: Ctx): Promise<void> {
 }
 
 async function clientList(ctx: Ctx): Promise<void> {
-  printList<ClientRecord>(ctx, await (await ctx.stores()).clients.list(), describeClient, {
+  printList<ClientRecord>(ctx, await (await ctx.db()).stores.clients.list(), describeClient, {
     CLIENT_ID: (c) => c.clientId,
     NAME: (c) => c.clientName,
     TYPE: (c) => `${c.tokenEndpointAuthMethod === 'none' ? 'public' : 'confidential'} ${c.applicationType}`,
@@ -76,7 +75,7 @@ async function clientList(ctx: Ctx): Promise<void> {
 }
 
 async function getClient(ctx: Ctx): Promise<ClientRecord> {
-  const client = await (await ctx.stores()).clients.get(ctx.positionals[0]!);
+  const client = await (await ctx.db()).stores.clients.get(ctx.positionals[0]!);
   if (!client) throw new AdminError(`no client ${ctx.positionals[0]}`);
   return client;
 }
@@ -87,19 +86,20 @@ async function clientShow(ctx: Ctx): Promise<void> {
 
 async function clientDelete(ctx: Ctx): Promise<void> {
   const id = ctx.positionals[0]!;
-  if (!(await (await ctx.stores()).clients.delete(id))) throw new AdminError(`no client ${id}`);
+  if (!(await (await ctx.db()).stores.clients.delete(id))) throw new AdminError(`no client ${id}`);
   print(`deleted client ${id}; its grants are revoked and its consents forgotten`);
 }
 
 async function clientRotateSecret(ctx: Ctx): Promise<void> {
   const id = ctx.positionals[0]!;
-  print(secretLine(await rotateClientSecret(await ctx.stores(), ctx.config(), id, now()), id));
+  const { stores, now } = await ctx.db();
+  print(secretLine(await rotateClientSecret(stores, ctx.config(), id, now()), id));
   warn(`the previous secret of ${id} no longer works`);
 }
 
 async function userCreate(ctx: Ctx): Promise<void> {
   const username = ctx.need('username');
-  const stores = await ctx.stores();
+  const { stores, now } = await ctx.db();
   if (await stores.users.findByUsername(username)) throw new AdminError(`user ${username} already exists`);
   const { user } = await saveUser(stores, { username, email: ctx.str('email'), name: ctx.str('name'), password: await password(ctx, false) }, now());
   print(JSON.stringify(describeUser(user), null, 2));
@@ -107,18 +107,21 @@ async function userCreate(ctx: Ctx): Promise<void> {
 
 async function userSetPassword(ctx: Ctx): Promise<void> {
   const username = ctx.positionals[0]!;
-  await setPassword(await ctx.stores(), username, (await password(ctx, true))!, now());
+  const pw = (await password(ctx, true))!;
+  const { stores, now } = await ctx.db();
+  await setPassword(stores, username, pw, now());
   print(`password of ${username} changed; their sessions are ended`);
 }
 
 const userSetDisabled = (disabled: boolean) => async (ctx: Ctx): Promise<void> => {
   const username = ctx.positionals[0]!;
-  await setDisabled(await ctx.stores(), username, disabled, now());
+  const { stores, now } = await ctx.db();
+  await setDisabled(stores, username, disabled, now());
   print(disabled ? `user ${username} disabled; their sessions are ended and grants revoked` : `user ${username} enabled`);
 };
 
 async function userList(ctx: Ctx): Promise<void> {
-  printList<UserRecord>(ctx, await (await ctx.stores()).users.list(), describeUser, {
+  printList<UserRecord>(ctx, await (await ctx.db()).stores.users.list(), describeUser, {
     USERNAME: (u) => u.username,
     EMAIL: (u) => u.email ?? '',
     NAME: (u) => u.name ?? '',
@@ -129,9 +132,10 @@ async function userList(ctx: Ctx): Promise<void> {
 }
 
 async function keysList(ctx: Ctx): Promise<void> {
+  const { stores, now } = await ctx.db();
   const t = now();
   // Only public facts: never the wrapped private key, nor even the public JWK.
-  const keys = (await (await ctx.stores()).keys.list()).sort((a, b) => b.createdAt - a.createdAt);
+  const keys = (await stores.keys.list()).sort((a, b) => b.createdAt - a.createdAt);
   printList<SigningKeyRecord>(ctx, keys, (k) => ({ kid: k.kid, alg: k.alg, state: k.state, created_at: iso(k.createdAt), retired_at: k.retiredAt === null ? null : iso(k.retiredAt) }), {
     KID: (k) => k.kid,
     ALG: (k) => k.alg,
@@ -143,7 +147,8 @@ async function keysList(ctx: Ctx): Promise<void> {
 
 async function bootstrap(ctx: Ctx): Promise<void> {
   const file = readBootstrapFile(ctx.positionals[0]!);
-  const r = await applyBootstrap(await ctx.stores(), ctx.config(), file, now());
+  const { stores, now } = await ctx.db();
+  const r = await applyBootstrap(stores, ctx.config(), file, now());
   print(`clients changed: ${r.clients}\nusers changed: ${r.users}`);
   for (const [id, secret] of Object.entries(r.generatedSecrets)) print(secretLine(secret, id));
 }

@@ -146,7 +146,7 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
     }
   }
 
-  function sendError(reply: FastifyReply, kind: Kind, err: OAuthError, req: FastifyRequest): FastifyReply {
+  function sendError(reply: FastifyReply, kind: Kind, err: OAuthError): FastifyReply {
     if (kind === 'page') {
       return send(reply, { kind: 'page', status: err.status, view: { name: 'error', title: 'Request not valid', message: err.description } });
     }
@@ -154,8 +154,7 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
       const challenge = err.detail === 'no token' ? 'Bearer realm="tessera"' : `Bearer realm="tessera", error="${err.code}", error_description="${err.description.replace(/["\\]/g, '')}"`;
       reply.header('www-authenticate', challenge);
     } else if (err.code === 'invalid_client') {
-      const usedBasic = /^basic /i.test(req.headers.authorization ?? '');
-      reply.header('www-authenticate', usedBasic ? 'Basic realm="tessera"' : 'Basic realm="tessera"');
+      reply.header('www-authenticate', 'Basic realm="tessera"');
     }
     return send(reply, { kind: 'json', status: err.status, body: err.toJSON(), headers: NO_STORE });
   }
@@ -164,25 +163,25 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
     const kind: Kind = (req.routeOptions.config as { kind?: Kind } | undefined)?.kind ?? 'json';
     if (error instanceof OAuthError) {
       if (error.detail) req.log.info({ oauth_error: error.code, detail: error.detail }, 'request refused');
-      return sendError(reply, kind, error, req);
+      return sendError(reply, kind, error);
     }
     const status = (error as { statusCode?: number }).statusCode;
     if (status !== undefined && status >= 400 && status < 500) {
       const description = status === 413 ? 'The request body is too large.' : status === 415 ? 'Unsupported content type.' : 'The request could not be read.';
       req.log.info({ err: (error as Error).message, status }, 'bad request');
-      return sendError(reply, kind, new OAuthError('invalid_request', description, { status }), req);
+      return sendError(reply, kind, new OAuthError('invalid_request', description, { status }));
     }
     req.log.error({ err: error }, 'unhandled error');
     // RFC 7009 section 2.2.1: a revocation that could not be carried out is answered with 503,
     // so the client knows to retry.
     if (req.routeOptions.url?.endsWith('/revoke')) {
-      return sendError(reply, kind, new OAuthError('temporarily_unavailable', 'The token could not be revoked now; retry later.'), req);
+      return sendError(reply, kind, new OAuthError('temporarily_unavailable', 'The token could not be revoked now; retry later.'));
     }
-    return sendError(reply, kind, new OAuthError('server_error', 'The server could not complete the request.'), req);
+    return sendError(reply, kind, new OAuthError('server_error', 'The server could not complete the request.'));
   });
 
   app.setNotFoundHandler((req, reply) => {
-    sendError(reply, 'json', new OAuthError('invalid_request', 'Not found.', { status: 404 }), req);
+    sendError(reply, 'json', new OAuthError('invalid_request', 'Not found.', { status: 404 }));
   });
 
   for (const spec of routes) {

@@ -3,7 +3,7 @@
  * database and PostgreSQL (skipped with a reason when unreachable, unless CI requires it).
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,11 +23,18 @@ const NOW = Math.floor(Date.now() / 1000);
 interface Result { code: number | null; out: string; err: string }
 
 /** Runs the CLI with a clean environment: only PATH, the database and what the test adds. */
-function run(script: string, args: string[], env: Record<string, string>, input = ''): Result {
-  const r = spawnSync(process.execPath, [join(ROOT, script), ...args], {
-    cwd: ROOT, encoding: 'utf8', input, env: { PATH: process.env.PATH ?? '', TESSERA_ENV: 'development', ...env },
+function run(script: string, args: string[], env: Record<string, string>, input = ''): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, script), ...args], {
+      cwd: ROOT, env: { PATH: process.env.PATH ?? '', TESSERA_ENV: 'development', ...env },
+    });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
+    child.on('error', reject).on('close', (code) => resolve({ code, out, err }));
+    child.stdin.end(input);
   });
-  return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
 const secretOf = (out: string) => /^Client secret.*: (\S+)$/m.exec(out)?.[1];
@@ -46,224 +53,228 @@ const backends = [
   { name: 'PostgreSQL', url: pg?.url ?? '', skip: pg ? false : `PostgreSQL unreachable at ${pgAdminUrlForDisplay()}` },
 ];
 
-for (const backend of backends) {
-  describe(`tessera CLI on ${backend.name}`, { skip: backend.skip }, () => {
-    const env = { DATABASE_URL: backend.url };
-    const config = loadConfig({ ...env, TESSERA_ENV: 'development' });
-    const cli = (args: string[], input?: string) => run('src/cli/main.ts', args, env, input);
-    const ok = (args: string[], input?: string) => {
-      const r = cli(args, input);
-      assert.equal(r.code, 0, `tessera ${args.join(' ')} failed: ${r.err}`);
-      return r;
-    };
-    const withStores = async <T>(fn: (s: Stores) => Promise<T>): Promise<T> => {
-      const { stores } = await openStores(config, { migrate: false });
-      try { return await fn(stores); } finally { await stores.close(); }
-    };
-    const addSession = (userId: string, idHash: string) => withStores((s) => s.sessions.create({
-      idHash, sid: `sid-${idHash}`, userId, authTime: NOW, amr: ['pwd'], createdAt: NOW, lastSeenAt: NOW, expiresAt: NOW + 3600,
-    }));
+// The backends run side by side; the steps within each run in order.
+describe('tessera CLI', { concurrency: true }, () => {
+  for (const backend of backends) {
+    describe(`on ${backend.name}`, { skip: backend.skip, concurrency: false }, () => {
+      const env = { DATABASE_URL: backend.url };
+      const config = loadConfig({ ...env, TESSERA_ENV: 'development' });
+      const cli = (args: string[], input?: string) => run('src/cli/main.ts', args, env, input);
+      const ok = async (args: string[], input?: string) => {
+        const r = await cli(args, input);
+        assert.equal(r.code, 0, `tessera ${args.join(' ')} failed: ${r.err}`);
+        return r;
+      };
+      const withStores = async <T>(fn: (s: Stores) => Promise<T>): Promise<T> => {
+        const { stores } = await openStores(config, { migrate: false });
+        try { return await fn(stores); } finally { await stores.close(); }
+      };
+      const addSession = (userId: string, idHash: string) => withStores((s) => s.sessions.create({
+        idHash, sid: `sid-${idHash}`, userId, authTime: NOW, amr: ['pwd'], createdAt: NOW, lastSeenAt: NOW, expiresAt: NOW + 3600,
+      }));
 
-    after(async () => {
-      if (backend.url.startsWith('sqlite:')) rmSync(dirname(backend.url.slice('sqlite:'.length)), { recursive: true, force: true });
-      else await pg?.drop();
+      after(async () => {
+        if (backend.url.startsWith('sqlite:')) rmSync(dirname(backend.url.slice('sqlite:'.length)), { recursive: true, force: true });
+        else await pg?.drop();
+      });
+
+      it('does not migrate by itself; migrate applies the schema once, then reports it up to date', async () => {
+        expectFail(await cli(['client', 'list']), 1, /tessera migrate/);
+        assert.match((await ok(['migrate'])).out, /applied migration 0001_initial/);
+        assert.match((await ok(['migrate'])).out, /already up to date/);
+      });
+
+      it('client create prints the client and a secret (shown once) that authenticates', async () => {
+        const r = await ok(['client', 'create', '--id', 'web', '--name', 'Web app', '--redirect-uri', 'https://app.example/cb',
+          '--redirect-uri', 'http://127.0.0.1:8080/cb', '--scope', 'openid profile', '--skip-consent']);
+        const created = jsonBefore(r.out);
+        assert.equal(created.client_id, 'web');
+        assert.equal(created.client_name, 'Web app');
+        assert.deepEqual(created.redirect_uris, ['https://app.example/cb', 'http://127.0.0.1:8080/cb']);
+        assert.equal(created.scope, 'openid profile');
+        assert.equal(created.skip_consent, true);
+        const secret = secretOf(r.out);
+        assert.ok(secret && secret.length >= 32, 'a generated secret is printed');
+        const stored = await withStores((s) => s.clients.get('web'));
+        assert.ok(stored?.secretHash && !stored.secretHash.includes(secret), 'only a hash of the secret is stored');
+        assert.ok(verifyClientSecret(config.secret, secret, stored.secretHash));
+
+        const shown = (await ok(['client', 'show', 'web'])).out;
+        assert.equal(JSON.parse(shown).client_id, 'web');
+        assert.ok(!shown.includes(secret) && !shown.includes(stored.secretHash), 'show never reveals the secret or its hash');
+        assert.deepEqual(Object.keys(JSON.parse(shown)).filter((k) => /secret|hash/.test(k)), []);
+        assert.match((await ok(['client', 'list'])).out, /^web\s+Web app\s+confidential web\s+client_secret_basic/m);
+        assert.deepEqual(JSON.parse((await ok(['client', 'list', '--json'])).out).map((c: { client_id: string }) => c.client_id), ['web']);
+      });
+
+      it('client rotate-secret prints a new secret once and invalidates the old one', async () => {
+        const old = secretOf((await ok(['client', 'create', '--id', 'rotating', '--grant', 'client_credentials'])).out)!;
+        const fresh = secretOf((await ok(['client', 'rotate-secret', 'rotating'])).out)!;
+        assert.ok(fresh && fresh !== old);
+        const { secretHash } = (await withStores((s) => s.clients.get('rotating')))!;
+        assert.ok(verifyClientSecret(config.secret, fresh, secretHash));
+        assert.ok(!verifyClientSecret(config.secret, old, secretHash), 'the old secret no longer authenticates');
+        expectFail(await cli(['client', 'rotate-secret', 'nobody']), 1, /no client nobody/);
+      });
+
+      it('client create --public makes a client without a secret', async () => {
+        const r = await ok(['client', 'create', '--id', 'mobile', '--public', '--native', '--redirect-uri', 'com.example.app:/cb']);
+        assert.equal(secretOf(r.out), undefined);
+        const c = jsonBefore(r.out);
+        assert.equal(c.token_endpoint_auth_method, 'none');
+        assert.equal(c.application_type, 'native');
+        expectFail(await cli(['client', 'rotate-secret', 'mobile']), 1, /public/);
+      });
+
+      it('client create refuses invalid redirect URIs and existing ids (exit 1), and bad usage (exit 2)', async () => {
+        expectFail(await cli(['client', 'create', '--id', 'plain', '--redirect-uri', 'http://app.example/cb']), 1, /loopback/);
+        expectFail(await cli(['client', 'create', '--id', 'frag', '--redirect-uri', 'https://app.example/cb#x']), 1, /fragment/);
+        assert.equal(await withStores(async (s) => (await s.clients.get('plain')) ?? (await s.clients.get('frag'))), undefined);
+        expectFail(await cli(['client', 'create', '--id', 'web', '--redirect-uri', 'https://other.example/cb']), 1, /already exists/);
+        assert.deepEqual(JSON.parse((await ok(['client', 'show', 'web'])).out).redirect_uris, ['https://app.example/cb', 'http://127.0.0.1:8080/cb']);
+        expectFail(await cli(['client', 'create', '--redirect-uri', 'https://app.example/cb']), 2, /--id is required/);
+        expectFail(await cli(['client', 'create', '--id', 'x', '--bogus']), 2, /--bogus/);
+        expectFail(await cli(['client', 'show']), 2, /expected ID/);
+      });
+
+      it('client delete removes the client; a second delete fails', async () => {
+        await ok(['client', 'create', '--id', 'doomed', '--redirect-uri', 'https://app.example/cb']);
+        assert.match((await ok(['client', 'delete', 'doomed'])).out, /deleted client doomed/);
+        expectFail(await cli(['client', 'show', 'doomed']), 1, /no client doomed/);
+        expectFail(await cli(['client', 'delete', 'doomed']), 1, /no client doomed/);
+      });
+
+      it('user create --password-stdin stores an argon2id hash of the password', async () => {
+        const r = await ok(['user', 'create', '--username', 'alice', '--email', 'alice@example.com', '--name', 'Alice', '--password-stdin'], 'correct horse battery\n');
+        const shown = JSON.parse(r.out);
+        assert.equal(shown.username, 'alice');
+        assert.equal(shown.has_password, true);
+        assert.ok(!r.out.includes('argon2'), 'the hash is not printed');
+        const user = (await withStores((s) => s.users.findByUsername('alice')))!;
+        assert.ok(user.passwordHash?.startsWith('$argon2id$'));
+        assert.ok(await verifyPassword('correct horse battery', user.passwordHash));
+        expectFail(await cli(['user', 'create', '--username', 'alice', '--password-stdin'], 'another password\n'), 1, /already exists/);
+        expectFail(await cli(['user', 'create', '--username', 'bob', '--password-stdin'], 'short\n'), 1, /at least 8/);
+        expectFail(await cli(['user', 'create', '--username', 'bob', '--password-stdin', '--password', 'x']), 2, /not both/);
+      });
+
+      it('user create --password works but warns about shell history', async () => {
+        const r = await ok(['user', 'create', '--username', 'bob', '--password', 'bob-password']);
+        assert.match(r.err, /shell history/);
+        assert.match((await ok(['user', 'list'])).out, /^bob\s+set\s+enabled/m);
+      });
+
+      it('user set-password replaces the hash and ends the sessions of the user', async () => {
+        const before = (await withStores((s) => s.users.findByUsername('alice')))!;
+        await addSession(before.id, 'alice-session-1');
+        await ok(['user', 'set-password', 'alice', '--password-stdin'], 'a brand new password\n');
+        const after = (await withStores((s) => s.users.findByUsername('alice')))!;
+        assert.ok(after.passwordHash?.startsWith('$argon2id$') && after.passwordHash !== before.passwordHash);
+        assert.ok(await verifyPassword('a brand new password', after.passwordHash));
+        assert.equal(await withStores((s) => s.sessions.get('alice-session-1')), undefined);
+        expectFail(await cli(['user', 'set-password', 'alice']), 2, /password-stdin/);
+        expectFail(await cli(['user', 'set-password', 'nobody', '--password-stdin'], 'whatever-password\n'), 1, /no user nobody/);
+      });
+
+      it('user disable ends the sessions of the user; user enable restores the account', async () => {
+        const alice = (await withStores((s) => s.users.findByUsername('alice')))!;
+        await addSession(alice.id, 'alice-session-2');
+        await ok(['user', 'disable', 'alice']);
+        assert.equal((await withStores((s) => s.users.findByUsername('alice')))!.disabled, true);
+        assert.equal(await withStores((s) => s.sessions.get('alice-session-2')), undefined);
+        assert.match((await ok(['user', 'list'])).out, /^alice\s+alice@example.com\s+Alice\s+set\s+disabled/m);
+        await ok(['user', 'enable', 'alice']);
+        assert.equal((await withStores((s) => s.users.findByUsername('alice')))!.disabled, false);
+        const listed = JSON.parse((await ok(['user', 'list', '--json'])).out);
+        assert.deepEqual(listed.map((u: { username: string }) => u.username), ['alice', 'bob']);
+        assert.ok(!JSON.stringify(listed).includes('argon2'));
+        expectFail(await cli(['user', 'disable', 'nobody']), 1, /no user nobody/);
+      });
+
+      it('keys list shows kid, algorithm, state and age, never private material', async () => {
+        assert.match((await ok(['keys', 'list'])).out, /no signing keys yet/);
+        const ring = await withStores((s) => loadKeyRing(s.keys, config.keyEncryptionKey, config.signingAlg, NOW - 7200));
+        const record = ring.records[0]!;
+        const table = (await ok(['keys', 'list'])).out;
+        assert.match(table, /^KID\s+ALG\s+STATE\s+CREATED\s+AGE/);
+        assert.match(table, new RegExp(`^${record.kid}\\s+ES256\\s+active\\s+\\S+\\s+2h$`, 'm'));
+        const listed = JSON.parse((await ok(['keys', 'list', '--json'])).out);
+        assert.deepEqual(listed.map((k: { kid: string; state: string }) => [k.kid, k.state]), [[record.kid, 'active']]);
+        for (const out of [table, JSON.stringify(listed)]) assert.ok(!out.includes(record.privateJwe) && !/"d"/.test(out), 'no private key material');
+      });
+
+      it('bootstrap applies a file and is idempotent', async () => {
+        const file = join(dirname(fileURLToPath(import.meta.url)), `.bootstrap-${backend.name}-${process.pid}.yaml`);
+        writeFileSync(file, [
+          'clients:', '  - client_id: svc', '    grant_types: [client_credentials]',
+          'users:', '  - username: carol', '    password: carol-password', '    email: carol@example.com',
+        ].join('\n'));
+        try {
+          const first = (await ok(['bootstrap', file])).out;
+          assert.match(first, /clients changed: 1\nusers changed: 1/);
+          const secret = secretOf(first)!;
+          assert.ok(verifyClientSecret(config.secret, secret, (await withStores((s) => s.clients.get('svc')))!.secretHash));
+          const second = (await ok(['bootstrap', file])).out;
+          assert.match(second, /clients changed: 0\nusers changed: 0/);
+          assert.equal(secretOf(second), undefined, 'no secret is generated again');
+          expectFail(await cli(['bootstrap', `${file}.missing`]), 1, /cannot read/);
+        } finally {
+          rmSync(file, { force: true });
+        }
+      });
+    });
+  }
+
+  describe('without a database', { concurrency: false }, () => {
+    const cli = (args: string[], env: Record<string, string> = {}) => run('src/cli/main.ts', args, { DATABASE_URL: 'sqlite::memory:', ...env });
+
+    it('config check passes in development, printing the warnings', async () => {
+      const r = await cli(['config', 'check']);
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /warning: TESSERA_SECRET is the development default/);
+      assert.match(r.out, /configuration OK \(development mode\)/);
     });
 
-    it('does not migrate by itself; migrate applies the schema once, then reports it up to date', () => {
-      expectFail(cli(['client', 'list']), 1, /tessera migrate/);
-      assert.match(ok(['migrate']).out, /applied migration 0001_initial/);
-      assert.match(ok(['migrate']).out, /already up to date/);
+    it('config check fails in production with missing secrets (exit 2)', async () => {
+      const r = await cli(['config', 'check'], { TESSERA_ENV: 'production', TESSERA_ISSUER: 'https://id.example.com' });
+      assert.equal(r.code, 2);
+      assert.match(r.out, /TESSERA_SECRET: required in production/);
+      assert.match(r.out, /TESSERA_KEY_ENCRYPTION_KEY/);
+      noStack(r);
     });
 
-    it('client create prints the client and a secret (shown once) that authenticates', async () => {
-      const r = ok(['client', 'create', '--id', 'web', '--name', 'Web app', '--redirect-uri', 'https://app.example/cb',
-        '--redirect-uri', 'http://127.0.0.1:8080/cb', '--scope', 'openid profile', '--skip-consent']);
-      const created = jsonBefore(r.out);
-      assert.equal(created.client_id, 'web');
-      assert.equal(created.client_name, 'Web app');
-      assert.deepEqual(created.redirect_uris, ['https://app.example/cb', 'http://127.0.0.1:8080/cb']);
-      assert.equal(created.scope, 'openid profile');
-      assert.equal(created.skip_consent, true);
-      const secret = secretOf(r.out);
-      assert.ok(secret && secret.length >= 32, 'a generated secret is printed');
-      const stored = await withStores((s) => s.clients.get('web'));
-      assert.ok(stored?.secretHash && !stored.secretHash.includes(secret), 'only a hash of the secret is stored');
-      assert.ok(verifyClientSecret(config.secret, secret, stored.secretHash));
-
-      const shown = ok(['client', 'show', 'web']).out;
-      assert.equal(JSON.parse(shown).client_id, 'web');
-      assert.ok(!shown.includes(secret) && !shown.includes(stored.secretHash) && !/secret/i.test(shown), 'show never reveals the secret or its hash');
-      assert.match(ok(['client', 'list']).out, /^web\s+Web app\s+confidential web\s+client_secret_basic/m);
-      assert.deepEqual(JSON.parse(ok(['client', 'list', '--json']).out).map((c: { client_id: string }) => c.client_id), ['web']);
+    it('other commands refuse an invalid configuration in one line (exit 1)', async () => {
+      const r = await cli(['client', 'list'], { TESSERA_ENV: 'production' });
+      expectFail(r, 1, /^tessera: invalid configuration: .*TESSERA_SECRET/);
+      assert.equal(r.err.trim().split('\n').length, 1);
     });
 
-    it('client rotate-secret prints a new secret once and invalidates the old one', async () => {
-      const old = secretOf(ok(['client', 'create', '--id', 'rotating', '--grant', 'client_credentials']).out)!;
-      const fresh = secretOf(ok(['client', 'rotate-secret', 'rotating']).out)!;
-      assert.ok(fresh && fresh !== old);
-      const { secretHash } = (await withStores((s) => s.clients.get('rotating')))!;
-      assert.ok(verifyClientSecret(config.secret, fresh, secretHash));
-      assert.ok(!verifyClientSecret(config.secret, old, secretHash), 'the old secret no longer authenticates');
-      expectFail(cli(['client', 'rotate-secret', 'nobody']), 1, /no client nobody/);
+    it('config docs prints a Markdown table of every setting', async () => {
+      const r = await cli(['config', 'docs']);
+      assert.equal(r.code, 0);
+      const lines = r.out.trim().split('\n');
+      assert.equal(lines[0], '| Variable | File key | Default | Description |');
+      assert.equal(lines.length, settings.length + 2);
+      for (const s of settings) assert.ok(lines.some((l) => l.startsWith(`| \`${s.env}\` | \`${s.key}\` |`)), `${s.env} is documented`);
     });
 
-    it('client create --public makes a client without a secret', () => {
-      const r = ok(['client', 'create', '--id', 'mobile', '--public', '--native', '--redirect-uri', 'com.example.app:/cb']);
-      assert.equal(secretOf(r.out), undefined);
-      const c = jsonBefore(r.out);
-      assert.equal(c.token_endpoint_auth_method, 'none');
-      assert.equal(c.application_type, 'native');
-      expectFail(cli(['client', 'rotate-secret', 'mobile']), 1, /public/);
-    });
-
-    it('client create refuses invalid redirect URIs and existing ids (exit 1), and bad usage (exit 2)', async () => {
-      expectFail(cli(['client', 'create', '--id', 'plain', '--redirect-uri', 'http://app.example/cb']), 1, /loopback/);
-      expectFail(cli(['client', 'create', '--id', 'frag', '--redirect-uri', 'https://app.example/cb#x']), 1, /fragment/);
-      assert.equal(await withStores(async (s) => (await s.clients.get('plain')) ?? (await s.clients.get('frag'))), undefined);
-      expectFail(cli(['client', 'create', '--id', 'web', '--redirect-uri', 'https://other.example/cb']), 1, /already exists/);
-      assert.deepEqual(JSON.parse(ok(['client', 'show', 'web']).out).redirect_uris, ['https://app.example/cb', 'http://127.0.0.1:8080/cb']);
-      expectFail(cli(['client', 'create', '--redirect-uri', 'https://app.example/cb']), 2, /--id is required/);
-      expectFail(cli(['client', 'create', '--id', 'x', '--bogus']), 2, /--bogus/);
-      expectFail(cli(['client', 'show']), 2, /expected ID/);
-    });
-
-    it('client delete removes the client; a second delete fails', () => {
-      ok(['client', 'create', '--id', 'doomed', '--redirect-uri', 'https://app.example/cb']);
-      assert.match(ok(['client', 'delete', 'doomed']).out, /deleted client doomed/);
-      expectFail(cli(['client', 'show', 'doomed']), 1, /no client doomed/);
-      expectFail(cli(['client', 'delete', 'doomed']), 1, /no client doomed/);
-    });
-
-    it('user create --password-stdin stores an argon2id hash of the password', async () => {
-      const r = ok(['user', 'create', '--username', 'alice', '--email', 'alice@example.com', '--name', 'Alice', '--password-stdin'], 'correct horse battery\n');
-      const shown = JSON.parse(r.out);
-      assert.equal(shown.username, 'alice');
-      assert.equal(shown.has_password, true);
-      assert.ok(!r.out.includes('argon2'), 'the hash is not printed');
-      const user = (await withStores((s) => s.users.findByUsername('alice')))!;
-      assert.ok(user.passwordHash?.startsWith('$argon2id$'));
-      assert.ok(await verifyPassword('correct horse battery', user.passwordHash));
-      expectFail(cli(['user', 'create', '--username', 'alice', '--password-stdin'], 'another password\n'), 1, /already exists/);
-      expectFail(cli(['user', 'create', '--username', 'bob', '--password-stdin'], 'short\n'), 1, /at least 8/);
-      expectFail(cli(['user', 'create', '--username', 'bob', '--password-stdin', '--password', 'x']), 2, /not both/);
-    });
-
-    it('user create --password works but warns about shell history', () => {
-      const r = ok(['user', 'create', '--username', 'bob', '--password', 'bob-password']);
-      assert.match(r.err, /shell history/);
-      assert.match(ok(['user', 'list']).out, /^bob\s+set\s+enabled/m);
-    });
-
-    it('user set-password replaces the hash and ends the sessions of the user', async () => {
-      const before = (await withStores((s) => s.users.findByUsername('alice')))!;
-      await addSession(before.id, 'alice-session-1');
-      ok(['user', 'set-password', 'alice', '--password-stdin'], 'a brand new password\n');
-      const after = (await withStores((s) => s.users.findByUsername('alice')))!;
-      assert.ok(after.passwordHash?.startsWith('$argon2id$') && after.passwordHash !== before.passwordHash);
-      assert.ok(await verifyPassword('a brand new password', after.passwordHash));
-      assert.equal(await withStores((s) => s.sessions.get('alice-session-1')), undefined);
-      expectFail(cli(['user', 'set-password', 'alice']), 2, /password-stdin/);
-      expectFail(cli(['user', 'set-password', 'nobody', '--password-stdin'], 'whatever-password\n'), 1, /no user nobody/);
-    });
-
-    it('user disable ends the sessions of the user; user enable restores the account', async () => {
-      const alice = (await withStores((s) => s.users.findByUsername('alice')))!;
-      await addSession(alice.id, 'alice-session-2');
-      ok(['user', 'disable', 'alice']);
-      assert.equal((await withStores((s) => s.users.findByUsername('alice')))!.disabled, true);
-      assert.equal(await withStores((s) => s.sessions.get('alice-session-2')), undefined);
-      assert.match(ok(['user', 'list']).out, /^alice\s+alice@example.com\s+Alice\s+set\s+disabled/m);
-      ok(['user', 'enable', 'alice']);
-      assert.equal((await withStores((s) => s.users.findByUsername('alice')))!.disabled, false);
-      const listed = JSON.parse(ok(['user', 'list', '--json']).out);
-      assert.deepEqual(listed.map((u: { username: string }) => u.username), ['alice', 'bob']);
-      assert.ok(!JSON.stringify(listed).includes('argon2'));
-      expectFail(cli(['user', 'disable', 'nobody']), 1, /no user nobody/);
-    });
-
-    it('keys list shows kid, algorithm, state and age, never private material', async () => {
-      assert.match(ok(['keys', 'list']).out, /no signing keys yet/);
-      const ring = await withStores((s) => loadKeyRing(s.keys, config.keyEncryptionKey, config.signingAlg, NOW - 7200));
-      const record = ring.records[0]!;
-      const table = ok(['keys', 'list']).out;
-      assert.match(table, /^KID\s+ALG\s+STATE\s+CREATED\s+AGE/);
-      assert.match(table, new RegExp(`^${record.kid}\\s+ES256\\s+active\\s+\\S+\\s+2h$`, 'm'));
-      const listed = JSON.parse(ok(['keys', 'list', '--json']).out);
-      assert.deepEqual(listed.map((k: { kid: string; state: string }) => [k.kid, k.state]), [[record.kid, 'active']]);
-      for (const out of [table, JSON.stringify(listed)]) assert.ok(!out.includes(record.privateJwe) && !/"d"/.test(out), 'no private key material');
-    });
-
-    it('bootstrap applies a file and is idempotent', async () => {
-      const file = join(dirname(fileURLToPath(import.meta.url)), `.bootstrap-${backend.name}-${process.pid}.yaml`);
-      writeFileSync(file, [
-        'clients:', '  - client_id: svc', '    grant_types: [client_credentials]',
-        'users:', '  - username: carol', '    password: carol-password', '    email: carol@example.com',
-      ].join('\n'));
-      try {
-        const first = ok(['bootstrap', file]).out;
-        assert.match(first, /clients changed: 1\nusers changed: 1/);
-        const secret = secretOf(first)!;
-        assert.ok(verifyClientSecret(config.secret, secret, (await withStores((s) => s.clients.get('svc')))!.secretHash));
-        const second = ok(['bootstrap', file]).out;
-        assert.match(second, /clients changed: 0\nusers changed: 0/);
-        assert.equal(secretOf(second), undefined, 'no secret is generated again');
-        expectFail(cli(['bootstrap', `${file}.missing`]), 1, /cannot read/);
-      } finally {
-        rmSync(file, { force: true });
+    it('help prints the usage (exit 0); an unknown command prints it with exit 2', async () => {
+      for (const args of [['help'], ['--help'], ['client', 'create', '--help']]) {
+        const r = await cli(args);
+        assert.equal(r.code, 0);
+        assert.match(r.out, /tessera client create --id ID/);
+      }
+      for (const args of [['frobnicate'], ['client', 'frobnicate'], ['client'], []]) {
+        const r = await cli(args);
+        assert.equal(r.code, 2, `tessera ${args.join(' ')}`);
+        assert.match(r.err, /Usage: tessera <command>/);
       }
     });
-  });
-}
 
-describe('tessera CLI without a database', () => {
-  const cli = (args: string[], env: Record<string, string> = {}) => run('src/cli/main.ts', args, { DATABASE_URL: 'sqlite::memory:', ...env });
-
-  it('config check passes in development, printing the warnings', () => {
-    const r = cli(['config', 'check']);
-    assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /warning: TESSERA_SECRET is the development default/);
-    assert.match(r.out, /configuration OK \(development mode\)/);
-  });
-
-  it('config check fails in production with missing secrets (exit 2)', () => {
-    const r = cli(['config', 'check'], { TESSERA_ENV: 'production', TESSERA_ISSUER: 'https://id.example.com' });
-    assert.equal(r.code, 2);
-    assert.match(r.out, /TESSERA_SECRET: required in production/);
-    assert.match(r.out, /TESSERA_KEY_ENCRYPTION_KEY/);
-    noStack(r);
-  });
-
-  it('other commands refuse an invalid configuration in one line (exit 1)', () => {
-    const r = cli(['client', 'list'], { TESSERA_ENV: 'production' });
-    expectFail(r, 1, /^tessera: invalid configuration: .*TESSERA_SECRET/);
-    assert.equal(r.err.trim().split('\n').length, 1);
-  });
-
-  it('config docs prints a Markdown table of every setting', () => {
-    const r = cli(['config', 'docs']);
-    assert.equal(r.code, 0);
-    const lines = r.out.trim().split('\n');
-    assert.equal(lines[0], '| Variable | File key | Default | Description |');
-    assert.equal(lines.length, settings.length + 2);
-    for (const s of settings) assert.ok(lines.some((l) => l.startsWith(`| \`${s.env}\` | \`${s.key}\` |`)), `${s.env} is documented`);
-  });
-
-  it('help prints the usage (exit 0); an unknown command prints it with exit 2', () => {
-    for (const args of [['help'], ['--help'], ['client', 'create', '--help']]) {
-      const r = cli(args);
-      assert.equal(r.code, 0);
-      assert.match(r.out, /tessera client create --id ID/);
-    }
-    for (const args of [['frobnicate'], ['client', 'frobnicate'], ['client'], []]) {
-      const r = cli(args);
-      assert.equal(r.code, 2, `tessera ${args.join(' ')}`);
-      assert.match(r.err, /Usage: tessera <command>/);
-    }
-  });
-
-  it('bin/tessera.js launches the CLI', () => {
-    const r = run('bin/tessera.js', ['help'], {});
-    assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /Usage: tessera <command>/);
+    it('bin/tessera.js launches the CLI', async () => {
+      const r = await run('bin/tessera.js', ['help'], {});
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /Usage: tessera <command>/);
+    });
   });
 });

@@ -3,6 +3,7 @@
  * redeemed and checked by openid-client and jose as a relying party would.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as client from 'openid-client';
@@ -12,12 +13,13 @@ import {
   authRequest, decide, launchBrowser, rejectsWith, rpConfig, screen, signIn, startCallbackServer,
   type AuthRequest, type CallbackServer,
 } from './support.ts';
+import { browserSkip } from './support.ts';
 
 const SECRET = 'flow-test-client-secret-0123456789';
 const PASSWORD = 'correct horse battery staple';
-const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan'];
+const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy'];
 
-describe('authorization code flow', () => {
+describe('authorization code flow', { skip: browserSkip }, () => {
   let server: RunningServer;
   let cb: CallbackServer;
   let browser: Browser;
@@ -42,6 +44,10 @@ describe('authorization code flow', () => {
             web('web'), web('web-session'), web('web-login'), web('web-none'), web('web-consent'), web('web-deny'),
             web('web-formpost', { redirect_uris: [cb.url('/form-post')] }),
             web('web-replay', { skip_consent: true }), web('web-revoke', { skip_consent: true }),
+            {
+              client_id: 'spa', client_name: 'Single-page app', token_endpoint_auth_method: 'none', redirect_uris: [cb.url('/spa')],
+              grant_types: ['authorization_code', 'refresh_token'], scope: 'openid profile email',
+            },
             {
               client_id: 'native', client_name: 'Native app', token_endpoint_auth_method: 'none', application_type: 'native',
               redirect_uris: ['http://127.0.0.1/cb'], grant_types: ['authorization_code', 'refresh_token'], scope: 'openid profile offline_access',
@@ -123,6 +129,9 @@ describe('authorization code flow', () => {
     assert.equal(id.nonce, req.nonce);
     assert.equal(typeof id.sub, 'string');
     assert.equal(typeof id.auth_time, 'number');
+    assert.equal(typeof id.sid, 'string');
+    const digest = createHash('sha256').update(tokens.access_token).digest();
+    assert.equal(id.at_hash, digest.subarray(0, 16).toString('base64url'), 'at_hash binds the ID token to the access token');
 
     // The access token is an RFC 9068 JWT verifiable with the published JWKS.
     const jwks = createRemoteJWKSet(new URL(config.serverMetadata().jwks_uri!));
@@ -238,6 +247,69 @@ describe('authorization code flow', () => {
     // Nothing was remembered: the next request asks for consent again.
     const next = await authRequest(config, { redirect_uri: cb.url('/callback') });
     assert.equal(await visit(next.url), 'consent');
+  });
+
+  it('a wrong password keeps the user on the login page with an error and sends nothing to the client', async () => {
+    await fresh();
+    const config = await webConfig('web-none');
+    const req = await authRequest(config, { redirect_uri: cb.url('/callback') });
+    assert.equal(await visit(req.url), 'login');
+    const hitsBefore = cb.hits.length;
+    await signIn(page, 'judy', 'not the password');
+    assert.equal(await screen(page, cb.origin), 'login');
+    assert.equal((await page.getByRole('alert').innerText()).trim(), 'Invalid username or password.');
+    assert.equal(await page.getByLabel('Username').inputValue(), 'judy', 'the username is kept');
+    await signIn(page, 'nobody-by-this-name', PASSWORD);
+    assert.equal(await screen(page, cb.origin), 'login');
+    assert.equal(cb.hits.length, hitsBefore, 'the client received nothing');
+    await signIn(page, 'judy', PASSWORD);
+    assert.equal(await screen(page, cb.origin), 'consent', 'the same interaction continues after a failed attempt');
+  });
+
+  it('public SPA client: the page itself redeems the code and calls userinfo cross-origin (CORS)', async () => {
+    await fresh();
+    const config = await rpConfig(server.issuer, 'spa', client.None());
+    const req = await authRequest(config, { redirect_uri: cb.url('/spa'), scope: 'openid profile email' });
+    assert.equal(await visit(req.url), 'login');
+    await signIn(page, 'judy', PASSWORD);
+    await decide(page, 'Allow');
+    assert.equal(await screen(page, cb.origin), 'callback');
+    const callback = new URL(page.url());
+    assert.equal(callback.searchParams.get('state'), req.state);
+    assert.equal(callback.searchParams.get('iss'), server.issuer);
+
+    // Running in the SPA's origin (the callback page): fetch the token endpoint, then userinfo
+    // with an Authorization header (a CORS preflight).
+    const meta = config.serverMetadata();
+    const result = await page.evaluate(async ({ tokenEndpoint, userinfoEndpoint, code, verifier, redirectUri }) => {
+      const tokenRes = await fetch(tokenEndpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'authorization_code', client_id: 'spa', code, code_verifier: verifier, redirect_uri: redirectUri }),
+      });
+      const tokens = await tokenRes.json();
+      const infoRes = await fetch(userinfoEndpoint, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+      return { status: tokenRes.status, tokens, info: await infoRes.json(), infoStatus: infoRes.status };
+    }, { tokenEndpoint: meta.token_endpoint!, userinfoEndpoint: meta.userinfo_endpoint!, code: callback.searchParams.get('code')!, verifier: req.verifier, redirectUri: cb.url('/spa') });
+    assert.equal(result.status, 200);
+    assert.equal(typeof result.tokens.access_token, 'string');
+    assert.equal(typeof result.tokens.id_token, 'string');
+    assert.equal(result.infoStatus, 200);
+    assert.equal(result.info.preferred_username, 'judy');
+    assert.equal(result.info.email, 'judy@example.com');
+
+    // A page of an unregistered origin cannot read the token endpoint's answers.
+    const elsewhere = await page.goto(`http://localhost:${cb.port}/elsewhere`);
+    assert.equal(elsewhere?.status(), 200, 'the page of the other origin loaded');
+    const blocked = await page.evaluate(async (tokenEndpoint) => {
+      try {
+        await fetch(tokenEndpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=refresh_token&client_id=spa&refresh_token=x' });
+        return 'readable';
+      } catch {
+        return 'blocked';
+      }
+    }, meta.token_endpoint!);
+    assert.equal(blocked, 'blocked');
   });
 
   it('public native client: loopback redirect on another port (RFC 8252), PKCE, no client secret', async () => {

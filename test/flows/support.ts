@@ -3,6 +3,7 @@
  * Chromium, and page steps that act as a user would (by labels and button names).
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as client from 'openid-client';
@@ -82,9 +83,19 @@ export async function startCallbackServer(): Promise<CallbackServer> {
 
 // ---- browser ------------------------------------------------------------------------------------
 
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+
+/**
+ * Browser suites are skipped, with the reason, when Chromium is not installed on a developer's
+ * machine; in CI they run and fail instead.
+ */
+export const browserSkip: string | false = !existsSync(CHROMIUM) && !process.env.CI
+  ? `Chromium not found at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`
+  : false;
+
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
 }
