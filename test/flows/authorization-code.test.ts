@@ -4,90 +4,57 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as client from 'openid-client';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startServer, type RunningServer } from '../fixtures/server.ts';
-import {
-  authRequest, decide, launchBrowser, rejectsWith, rpConfig, screen, signIn, startCallbackServer,
-  type AuthRequest, type CallbackServer,
-} from './support.ts';
-import { browserSkip } from './support.ts';
+import { authRequest, browserSkip, browserSuite, decide, rejectsWith, rpConfig, screen, signIn, type AuthRequest } from './support.ts';
 
 const SECRET = 'flow-test-client-secret-0123456789';
 const PASSWORD = 'correct horse battery staple';
 const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy'];
 
 describe('authorization code flow', { skip: browserSkip }, () => {
-  let server: RunningServer;
-  let cb: CallbackServer;
-  let browser: Browser;
-  let context: BrowserContext;
-  let page: Page;
+  // One browser for the file; a fresh context (cookie jar) per test (env.fresh()).
+  const env = browserSuite((cb) => ({
+    clients: [
+      ...['web', 'web-session', 'web-login', 'web-none', 'web-consent', 'web-deny'].map((id) => env.webClient(id)),
+      env.webClient('web-formpost', { redirect_uris: [cb.url('/form-post')] }),
+      env.webClient('web-replay', { skip_consent: true }), env.webClient('web-revoke', { skip_consent: true }),
+      {
+        client_id: 'spa', client_name: 'Single-page app', token_endpoint_auth_method: 'none', redirect_uris: [cb.url('/spa')],
+        grant_types: ['authorization_code', 'refresh_token'], scope: 'openid profile email',
+      },
+      {
+        client_id: 'native', client_name: 'Native app', token_endpoint_auth_method: 'none', application_type: 'native',
+        redirect_uris: ['http://127.0.0.1/cb'], grant_types: ['authorization_code', 'refresh_token'], scope: 'openid profile offline_access',
+      },
+    ],
+    users: USERS.map((u) => ({
+      username: u, password: PASSWORD, email: `${u}@example.com`, email_verified: true, name: `${u[0]!.toUpperCase()}${u.slice(1)} Example`,
+    })),
+  }), { secret: SECRET });
 
-  /** A confidential web client (client_secret_basic) registered for cb /callback. */
-  const web = (clientId: string, extra: object = {}) => ({
-    client_id: clientId, client_name: `App ${clientId}`, client_secret: SECRET, token_endpoint_auth_method: 'client_secret_basic',
-    redirect_uris: [cb.url('/callback')], post_logout_redirect_uris: [cb.url('/bye')],
-    grant_types: ['authorization_code', 'refresh_token'], scope: 'openid profile email offline_access', ...extra,
-  });
-  const webConfig = (clientId: string) => rpConfig(server.issuer, clientId, client.ClientSecretBasic(SECRET));
-
-  before(async () => {
-    cb = await startCallbackServer();
-    [browser, server] = await Promise.all([
-      launchBrowser(),
-      startServer({
-        bootstrap: {
-          clients: [
-            web('web'), web('web-session'), web('web-login'), web('web-none'), web('web-consent'), web('web-deny'),
-            web('web-formpost', { redirect_uris: [cb.url('/form-post')] }),
-            web('web-replay', { skip_consent: true }), web('web-revoke', { skip_consent: true }),
-            {
-              client_id: 'spa', client_name: 'Single-page app', token_endpoint_auth_method: 'none', redirect_uris: [cb.url('/spa')],
-              grant_types: ['authorization_code', 'refresh_token'], scope: 'openid profile email',
-            },
-            {
-              client_id: 'native', client_name: 'Native app', token_endpoint_auth_method: 'none', application_type: 'native',
-              redirect_uris: ['http://127.0.0.1/cb'], grant_types: ['authorization_code', 'refresh_token'], scope: 'openid profile offline_access',
-            },
-          ],
-          users: USERS.map((u) => ({
-            username: u, password: PASSWORD, email: `${u}@example.com`, email_verified: true, name: `${u[0]!.toUpperCase()}${u.slice(1)} Example`,
-          })),
-        },
-      }),
-    ]);
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    await cb?.close();
-  });
-
-  // One browser for the file; a fresh context (cookie jar) per test.
-  const fresh = async () => {
-    await context?.close();
-    context = await browser.newContext();
-    context.setDefaultTimeout(10_000);
-    page = await context.newPage();
-  };
+  /** A fresh browser context, and an authorization request of the web client `clientId` (to cb /callback unless `params` say otherwise). */
+  async function begin(clientId: string, params: Record<string, string> = {}) {
+    await env.fresh();
+    const config = await env.webConfig(clientId);
+    return { config, req: await authRequest(config, { redirect_uri: env.cb.url('/callback'), ...params }) };
+  }
 
   /** Sends the browser to the authorization URL; returns the screen it lands on. */
   const visit = async (url: URL) => {
-    await page.goto(url.href);
-    return screen(page, cb.origin);
+    await env.page.goto(url.href);
+    return screen(env.page, env.cb.origin);
   };
 
   /** Runs the whole browser part: sign in and allow when asked; returns the callback URL. */
   async function obtainCode(config: client.Configuration, username: string, params: Record<string, string> = {}) {
-    const req = await authRequest(config, { redirect_uri: cb.url('/callback'), ...params });
+    const req = await authRequest(config, { redirect_uri: env.cb.url('/callback'), ...params });
     let s = await visit(req.url);
-    if (s === 'login') { await signIn(page, username, PASSWORD); s = await screen(page, cb.origin); }
-    if (s === 'consent') { await decide(page, 'Allow'); s = await screen(page, cb.origin); }
-    assert.equal(s, 'callback', `expected the callback, the browser shows ${page.url()}`);
-    return { req, callback: new URL(page.url()) };
+    if (s === 'login') { await signIn(env.page, username, PASSWORD); s = await screen(env.page, env.cb.origin); }
+    if (s === 'consent') { await decide(env.page, 'Allow'); s = await screen(env.page, env.cb.origin); }
+    assert.equal(s, 'callback', `expected the callback, the browser shows ${env.page.url()}`);
+    return { req, callback: new URL(env.page.url()) };
   }
 
   const redeem = (config: client.Configuration, callback: URL | Request, req: AuthRequest) =>
@@ -98,25 +65,23 @@ describe('authorization code flow', { skip: browserSkip }, () => {
   };
 
   it('confidential client: login + consent pages, code exchange, JWT access token, userinfo, refresh rotation and reuse detection', async () => {
-    await fresh();
-    const config = await webConfig('web');
-    const req = await authRequest(config, { redirect_uri: cb.url('/callback') });
+    const { config, req } = await begin('web');
 
     // The real pages: login, then consent listing the requested scopes.
     assert.equal(await visit(req.url), 'login');
-    await signIn(page, 'alice', PASSWORD);
-    assert.equal(await screen(page, cb.origin), 'consent');
-    const consentText = await page.locator('main, body').first().innerText();
+    await signIn(env.page, 'alice', PASSWORD);
+    assert.equal(await screen(env.page, env.cb.origin), 'consent');
+    const consentText = await env.page.locator('main, body').first().innerText();
     for (const s of ['openid', 'profile', 'email', 'offline_access']) assert.ok(consentText.includes(s), `consent page lists ${s}`);
-    await decide(page, 'Allow');
-    assert.equal(await screen(page, cb.origin), 'callback');
+    await decide(env.page, 'Allow');
+    assert.equal(await screen(env.page, env.cb.origin), 'callback');
 
     // The redirect reached the RP's server with code, state and iss (RFC 9207).
-    const hit = await cb.next('/callback');
+    const hit = await env.cb.next('/callback');
     assert.equal(hit.method, 'GET');
     const callback = new URL(hit.url);
     assert.equal(callback.searchParams.get('state'), req.state);
-    assert.equal(callback.searchParams.get('iss'), server.issuer);
+    assert.equal(callback.searchParams.get('iss'), env.server.issuer);
     assert.ok(callback.searchParams.get('code'));
 
     // openid-client checks state, iss, the ID token (signature, iss, aud, nonce, exp) and PKCE.
@@ -124,7 +89,7 @@ describe('authorization code flow', { skip: browserSkip }, () => {
     assert.equal(tokens.token_type.toLowerCase(), 'bearer');
     assert.ok(tokens.refresh_token);
     const id = tokens.claims()!;
-    assert.equal(id.iss, server.issuer);
+    assert.equal(id.iss, env.server.issuer);
     assert.equal(id.aud, 'web');
     assert.equal(id.nonce, req.nonce);
     assert.equal(typeof id.sub, 'string');
@@ -135,7 +100,7 @@ describe('authorization code flow', { skip: browserSkip }, () => {
 
     // The access token is an RFC 9068 JWT verifiable with the published JWKS.
     const jwks = createRemoteJWKSet(new URL(config.serverMetadata().jwks_uri!));
-    const { payload: at, protectedHeader } = await jwtVerify(tokens.access_token, jwks, { issuer: server.issuer, audience: server.issuer, typ: 'at+jwt' });
+    const { payload: at, protectedHeader } = await jwtVerify(tokens.access_token, jwks, { issuer: env.server.issuer, audience: env.server.issuer, typ: 'at+jwt' });
     assert.equal(protectedHeader.typ, 'at+jwt');
     assert.equal(at.client_id, 'web');
     assert.equal(at.sub, id.sub);
@@ -171,117 +136,111 @@ describe('authorization code flow', { skip: browserSkip }, () => {
   });
 
   it('a second authorization request in the same browser returns a code at once (session and consent remembered)', async () => {
-    await fresh();
-    const config = await webConfig('web-session');
+    await env.fresh();
+    const config = await env.webConfig('web-session');
     const first = await obtainCode(config, 'bob');
     await redeem(config, first.callback, first.req);
 
-    const req = await authRequest(config, { redirect_uri: cb.url('/callback') });
+    const req = await authRequest(config, { redirect_uri: env.cb.url('/callback') });
     assert.equal(await visit(req.url), 'callback', 'no login page and no consent page the second time');
-    const tokens = await redeem(config, new URL(page.url()), req);
+    const tokens = await redeem(config, new URL(env.page.url()), req);
     assert.equal(tokens.claims()?.sub, (await client.fetchUserInfo(config, tokens.access_token, client.skipSubjectCheck)).sub);
   });
 
   it('prompt=login shows the login page although the browser has a session', async () => {
-    await fresh();
-    const config = await webConfig('web-login');
+    await env.fresh();
+    const config = await env.webConfig('web-login');
     const first = await obtainCode(config, 'carol');
     const firstTokens = await redeem(config, first.callback, first.req);
 
-    const req = await authRequest(config, { redirect_uri: cb.url('/callback'), prompt: 'login' });
+    const req = await authRequest(config, { redirect_uri: env.cb.url('/callback'), prompt: 'login' });
     assert.equal(await visit(req.url), 'login');
-    await signIn(page, 'carol', PASSWORD);
-    assert.equal(await screen(page, cb.origin), 'callback', 'consent is remembered, so login leads straight back');
-    const tokens = await redeem(config, new URL(page.url()), req);
+    await signIn(env.page, 'carol', PASSWORD);
+    assert.equal(await screen(env.page, env.cb.origin), 'callback', 'consent is remembered, so login leads straight back');
+    const tokens = await redeem(config, new URL(env.page.url()), req);
     assert.equal(tokens.claims()?.sub, firstTokens.claims()?.sub);
     assert.ok(tokens.claims()!.auth_time! >= firstTokens.claims()!.auth_time!);
   });
 
   it('prompt=none without a session returns login_required (with state and iss) to the redirect_uri', async () => {
-    await fresh();
-    const config = await webConfig('web-none');
-    const req = await authRequest(config, { redirect_uri: cb.url('/callback'), prompt: 'none' });
+    const { config, req } = await begin('web-none', { prompt: 'none' });
     assert.equal(await visit(req.url), 'callback');
-    const callback = new URL(page.url());
+    const callback = new URL(env.page.url());
     assert.equal(callback.searchParams.get('error'), 'login_required');
     assert.equal(callback.searchParams.get('state'), req.state);
-    assert.equal(callback.searchParams.get('iss'), server.issuer);
+    assert.equal(callback.searchParams.get('iss'), env.server.issuer);
     assert.equal(callback.searchParams.get('code'), null);
     await rejectsWith(redeem(config, callback, req), 'login_required');
 
     // With a session but no consent for this client, prompt=none gives consent_required.
-    const other = await webConfig('web-consent');
+    const other = await env.webConfig('web-consent');
     await obtainCode(other, 'dave');
-    const again = await authRequest(config, { redirect_uri: cb.url('/callback'), prompt: 'none' });
+    const again = await authRequest(config, { redirect_uri: env.cb.url('/callback'), prompt: 'none' });
     assert.equal(await visit(again.url), 'callback');
-    assert.equal(new URL(page.url()).searchParams.get('error'), 'consent_required');
+    assert.equal(new URL(env.page.url()).searchParams.get('error'), 'consent_required');
   });
 
   it('prompt=consent shows the consent page again', async () => {
-    await fresh();
-    const config = await webConfig('web-consent');
+    await env.fresh();
+    const config = await env.webConfig('web-consent');
     await obtainCode(config, 'erin');
-    const req = await authRequest(config, { redirect_uri: cb.url('/callback'), prompt: 'consent' });
+    const req = await authRequest(config, { redirect_uri: env.cb.url('/callback'), prompt: 'consent' });
     assert.equal(await visit(req.url), 'consent', 'no login page (session), but the consent page');
-    await decide(page, 'Allow');
-    assert.equal(await screen(page, cb.origin), 'callback');
-    const tokens = await redeem(config, new URL(page.url()), req);
+    await decide(env.page, 'Allow');
+    assert.equal(await screen(env.page, env.cb.origin), 'callback');
+    const tokens = await redeem(config, new URL(env.page.url()), req);
     assert.ok(tokens.access_token);
   });
 
   it('Deny on the consent page returns access_denied (with state and iss) and no code', async () => {
-    await fresh();
-    const config = await webConfig('web-deny');
-    const req = await authRequest(config, { redirect_uri: cb.url('/callback') });
+    const { config, req } = await begin('web-deny');
     assert.equal(await visit(req.url), 'login');
-    await signIn(page, 'frank', PASSWORD);
-    assert.equal(await screen(page, cb.origin), 'consent');
-    await decide(page, 'Deny');
-    assert.equal(await screen(page, cb.origin), 'callback');
-    const callback = new URL(page.url());
+    await signIn(env.page, 'frank', PASSWORD);
+    assert.equal(await screen(env.page, env.cb.origin), 'consent');
+    await decide(env.page, 'Deny');
+    assert.equal(await screen(env.page, env.cb.origin), 'callback');
+    const callback = new URL(env.page.url());
     assert.equal(callback.searchParams.get('error'), 'access_denied');
     assert.equal(callback.searchParams.get('state'), req.state);
-    assert.equal(callback.searchParams.get('iss'), server.issuer);
+    assert.equal(callback.searchParams.get('iss'), env.server.issuer);
     assert.equal(callback.searchParams.get('code'), null);
 
     // Nothing was remembered: the next request asks for consent again.
-    const next = await authRequest(config, { redirect_uri: cb.url('/callback') });
+    const next = await authRequest(config, { redirect_uri: env.cb.url('/callback') });
     assert.equal(await visit(next.url), 'consent');
   });
 
   it('a wrong password keeps the user on the login page with an error and sends nothing to the client', async () => {
-    await fresh();
-    const config = await webConfig('web-none');
-    const req = await authRequest(config, { redirect_uri: cb.url('/callback') });
+    const { config, req } = await begin('web-none');
     assert.equal(await visit(req.url), 'login');
-    const hitsBefore = cb.hits.length;
-    await signIn(page, 'judy', 'not the password');
-    assert.equal(await screen(page, cb.origin), 'login');
-    assert.equal((await page.getByRole('alert').innerText()).trim(), 'Invalid username or password.');
-    assert.equal(await page.getByLabel('Username').inputValue(), 'judy', 'the username is kept');
-    await signIn(page, 'nobody-by-this-name', PASSWORD);
-    assert.equal(await screen(page, cb.origin), 'login');
-    assert.equal(cb.hits.length, hitsBefore, 'the client received nothing');
-    await signIn(page, 'judy', PASSWORD);
-    assert.equal(await screen(page, cb.origin), 'consent', 'the same interaction continues after a failed attempt');
+    const hitsBefore = env.cb.hits.length;
+    await signIn(env.page, 'judy', 'not the password');
+    assert.equal(await screen(env.page, env.cb.origin), 'login');
+    assert.equal((await env.page.getByRole('alert').innerText()).trim(), 'Invalid username or password.');
+    assert.equal(await env.page.getByLabel('Username').inputValue(), 'judy', 'the username is kept');
+    await signIn(env.page, 'nobody-by-this-name', PASSWORD);
+    assert.equal(await screen(env.page, env.cb.origin), 'login');
+    assert.equal(env.cb.hits.length, hitsBefore, 'the client received nothing');
+    await signIn(env.page, 'judy', PASSWORD);
+    assert.equal(await screen(env.page, env.cb.origin), 'consent', 'the same interaction continues after a failed attempt');
   });
 
   it('public SPA client: the page itself redeems the code and calls userinfo cross-origin (CORS)', async () => {
-    await fresh();
-    const config = await rpConfig(server.issuer, 'spa', client.None());
-    const req = await authRequest(config, { redirect_uri: cb.url('/spa'), scope: 'openid profile email' });
+    await env.fresh();
+    const config = await rpConfig(env.server.issuer, 'spa', client.None());
+    const req = await authRequest(config, { redirect_uri: env.cb.url('/spa'), scope: 'openid profile email' });
     assert.equal(await visit(req.url), 'login');
-    await signIn(page, 'judy', PASSWORD);
-    await decide(page, 'Allow');
-    assert.equal(await screen(page, cb.origin), 'callback');
-    const callback = new URL(page.url());
+    await signIn(env.page, 'judy', PASSWORD);
+    await decide(env.page, 'Allow');
+    assert.equal(await screen(env.page, env.cb.origin), 'callback');
+    const callback = new URL(env.page.url());
     assert.equal(callback.searchParams.get('state'), req.state);
-    assert.equal(callback.searchParams.get('iss'), server.issuer);
+    assert.equal(callback.searchParams.get('iss'), env.server.issuer);
 
     // Running in the SPA's origin (the callback page): fetch the token endpoint, then userinfo
     // with an Authorization header (a CORS preflight).
     const meta = config.serverMetadata();
-    const result = await page.evaluate(async ({ tokenEndpoint, userinfoEndpoint, code, verifier, redirectUri }) => {
+    const result = await env.page.evaluate(async ({ tokenEndpoint, userinfoEndpoint, code, verifier, redirectUri }) => {
       const tokenRes = await fetch(tokenEndpoint, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -290,7 +249,7 @@ describe('authorization code flow', { skip: browserSkip }, () => {
       const tokens = await tokenRes.json();
       const infoRes = await fetch(userinfoEndpoint, { headers: { authorization: `Bearer ${tokens.access_token}` } });
       return { status: tokenRes.status, tokens, info: await infoRes.json(), infoStatus: infoRes.status };
-    }, { tokenEndpoint: meta.token_endpoint!, userinfoEndpoint: meta.userinfo_endpoint!, code: callback.searchParams.get('code')!, verifier: req.verifier, redirectUri: cb.url('/spa') });
+    }, { tokenEndpoint: meta.token_endpoint!, userinfoEndpoint: meta.userinfo_endpoint!, code: callback.searchParams.get('code')!, verifier: req.verifier, redirectUri: env.cb.url('/spa') });
     assert.equal(result.status, 200);
     assert.equal(typeof result.tokens.access_token, 'string');
     assert.equal(typeof result.tokens.id_token, 'string');
@@ -299,9 +258,9 @@ describe('authorization code flow', { skip: browserSkip }, () => {
     assert.equal(result.info.email, 'judy@example.com');
 
     // A page of an unregistered origin cannot read the token endpoint's answers.
-    const elsewhere = await page.goto(`http://localhost:${cb.port}/elsewhere`);
+    const elsewhere = await env.page.goto(`http://localhost:${env.cb.port}/elsewhere`);
     assert.equal(elsewhere?.status(), 200, 'the page of the other origin loaded');
-    const blocked = await page.evaluate(async (tokenEndpoint) => {
+    const blocked = await env.page.evaluate(async (tokenEndpoint) => {
       try {
         await fetch(tokenEndpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=refresh_token&client_id=spa&refresh_token=x' });
         return 'readable';
@@ -313,16 +272,16 @@ describe('authorization code flow', { skip: browserSkip }, () => {
   });
 
   it('public native client: loopback redirect on another port (RFC 8252), PKCE, no client secret', async () => {
-    await fresh();
-    const config = await rpConfig(server.issuer, 'native', client.None());
-    const redirectUri = `http://127.0.0.1:${cb.port}/cb`; // registered as http://127.0.0.1/cb
+    await env.fresh();
+    const config = await rpConfig(env.server.issuer, 'native', client.None());
+    const redirectUri = `http://127.0.0.1:${env.cb.port}/cb`; // registered as http://127.0.0.1/cb
     const req = await authRequest(config, { redirect_uri: redirectUri, scope: 'openid profile offline_access' });
     assert.equal(await visit(req.url), 'login');
-    await signIn(page, 'grace', PASSWORD);
-    assert.equal(await screen(page, cb.origin), 'consent');
-    await decide(page, 'Allow');
-    assert.equal(await screen(page, cb.origin), 'callback');
-    const callback = new URL(page.url());
+    await signIn(env.page, 'grace', PASSWORD);
+    assert.equal(await screen(env.page, env.cb.origin), 'consent');
+    await decide(env.page, 'Allow');
+    assert.equal(await screen(env.page, env.cb.origin), 'callback');
+    const callback = new URL(env.page.url());
     assert.equal(callback.origin + callback.pathname, redirectUri);
 
     const tokens = await redeem(config, callback, req);
@@ -335,26 +294,24 @@ describe('authorization code flow', { skip: browserSkip }, () => {
     // The code is bound to the exact redirect_uri used, port included.
     const other = await authRequest(config, { redirect_uri: redirectUri, scope: 'openid' });
     assert.equal(await visit(other.url), 'callback');
-    const wrongPort = new URL(page.url());
-    wrongPort.port = String(cb.port === 65535 ? 65534 : cb.port + 1);
+    const wrongPort = new URL(env.page.url());
+    wrongPort.port = String(env.cb.port === 65535 ? 65534 : env.cb.port + 1);
     await rejectsWith(redeem(config, wrongPort, other), 'invalid_grant');
   });
 
   it('response_mode=form_post: the browser posts code, state and iss to the redirect_uri', async () => {
-    await fresh();
-    const config = await webConfig('web-formpost');
-    const req = await authRequest(config, { redirect_uri: cb.url('/form-post'), response_mode: 'form_post' });
+    const { config, req } = await begin('web-formpost', { redirect_uri: env.cb.url('/form-post'), response_mode: 'form_post' });
     assert.equal(await visit(req.url), 'login');
-    await signIn(page, 'heidi', PASSWORD);
-    await decide(page, 'Allow');
-    const hit = await cb.next('/form-post');
+    await signIn(env.page, 'heidi', PASSWORD);
+    await decide(env.page, 'Allow');
+    const hit = await env.cb.next('/form-post');
     assert.equal(hit.method, 'POST');
     assert.equal(new URL(hit.url).search, '', 'nothing in the query string');
     assert.match(String(hit.headers['content-type']), /^application\/x-www-form-urlencoded/);
     const body = new URLSearchParams(hit.body);
     assert.ok(body.get('code'));
     assert.equal(body.get('state'), req.state);
-    assert.equal(body.get('iss'), server.issuer);
+    assert.equal(body.get('iss'), env.server.issuer);
 
     const request = new Request(hit.url, { method: 'POST', body: hit.body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     const tokens = await redeem(config, request, req);
@@ -362,8 +319,8 @@ describe('authorization code flow', { skip: browserSkip }, () => {
   });
 
   it('a replayed authorization code is refused and revokes the tokens of the first redemption', async () => {
-    await fresh();
-    const config = await webConfig('web-replay');
+    await env.fresh();
+    const config = await env.webConfig('web-replay');
     const { req, callback } = await obtainCode(config, 'ivan');
     const tokens = await redeem(config, callback, req);
     assert.equal((await client.tokenIntrospection(config, tokens.access_token)).active, true);
@@ -374,8 +331,8 @@ describe('authorization code flow', { skip: browserSkip }, () => {
   });
 
   it('revoking a refresh token revokes its family: access token inactive, refresh refused', async () => {
-    await fresh();
-    const config = await webConfig('web-revoke');
+    await env.fresh();
+    const config = await env.webConfig('web-revoke');
     const { req, callback } = await obtainCode(config, 'alice');
     const tokens = await redeem(config, callback, req);
     const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token!);

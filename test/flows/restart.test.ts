@@ -3,70 +3,50 @@
  * the database.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as client from 'openid-client';
-import type { Browser } from 'playwright-core';
-import { startServer, type RunningServer } from '../fixtures/server.ts';
-import { authRequest, decide, launchBrowser, rpConfig, screen, signIn, startCallbackServer, type CallbackServer } from './support.ts';
-import { browserSkip } from './support.ts';
+import { authRequest, browserSkip, browserSuite, decide, screen, signIn } from './support.ts';
 
 const SECRET = 'restart-test-client-secret-0123456789';
 const PASSWORD = 'correct horse battery staple';
 
 describe('restart', { skip: browserSkip }, () => {
-  let server: RunningServer;
-  let cb: CallbackServer;
-  let browser: Browser;
+  const env = browserSuite((cb) => ({
+    clients: [{ client_id: 'web', client_secret: SECRET, redirect_uris: [cb.url('/callback')], scope: 'openid profile offline_access' }],
+    users: [{ username: 'alice', password: PASSWORD, name: 'Alice' }],
+  }), { secret: SECRET });
 
-  before(async () => {
-    cb = await startCallbackServer();
-    [browser, server] = await Promise.all([
-      launchBrowser(),
-      startServer({
-        bootstrap: {
-          clients: [{ client_id: 'web', client_secret: SECRET, redirect_uris: [cb.url('/callback')], scope: 'openid profile offline_access' }],
-          users: [{ username: 'alice', password: PASSWORD, name: 'Alice' }],
-        },
-      }),
-    ]);
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    await cb?.close();
-  });
-
-  const kids = async () => ((await (await fetch(`${server.issuer}/jwks`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid).sort();
+  const kids = async () => ((await (await fetch(`${env.server.issuer}/jwks`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid).sort();
 
   it('keeps the browser session, refresh tokens and signing keys across a restart', async () => {
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     context.setDefaultTimeout(10_000);
     const page = await context.newPage();
-    const config = await rpConfig(server.issuer, 'web', client.ClientSecretBasic(SECRET));
+    const config = await env.webConfig('web');
 
-    const req = await authRequest(config, { redirect_uri: cb.url('/callback'), scope: 'openid profile offline_access' });
+    const req = await authRequest(config, { redirect_uri: env.cb.url('/callback'), scope: 'openid profile offline_access' });
     await page.goto(req.url.href);
-    assert.equal(await screen(page, cb.origin), 'login');
+    assert.equal(await screen(page, env.cb.origin), 'login');
     await signIn(page, 'alice', PASSWORD);
     await decide(page, 'Allow');
-    assert.equal(await screen(page, cb.origin), 'callback');
+    assert.equal(await screen(page, env.cb.origin), 'callback');
     const tokens = await client.authorizationCodeGrant(config, new URL(page.url()), { pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce });
     const kidsBefore = await kids();
 
-    await server.restart();
-    assert.ok(server.output().includes('tessera exited'), 'the process really was restarted');
+    await env.server.restart();
+    assert.ok(env.server.output().includes('tessera exited'), 'the process really was restarted');
 
     // Signing keys were persisted: same kid, and the old access token still verifies and is active.
     assert.deepEqual(await kids(), kidsBefore);
-    const jwks = createRemoteJWKSet(new URL(`${server.issuer}/jwks`));
-    await jwtVerify(tokens.access_token, jwks, { issuer: server.issuer, typ: 'at+jwt' });
+    const jwks = createRemoteJWKSet(new URL(`${env.server.issuer}/jwks`));
+    await jwtVerify(tokens.access_token, jwks, { issuer: env.server.issuer, typ: 'at+jwt' });
     assert.equal((await client.tokenIntrospection(config, tokens.access_token)).active, true);
 
     // The session cookie still signs the user in silently (prompt=none gives a code).
-    const silent = await authRequest(config, { redirect_uri: cb.url('/callback'), scope: 'openid profile offline_access', prompt: 'none' });
+    const silent = await authRequest(config, { redirect_uri: env.cb.url('/callback'), scope: 'openid profile offline_access', prompt: 'none' });
     await page.goto(silent.url.href);
-    assert.equal(await screen(page, cb.origin), 'callback');
+    assert.equal(await screen(page, env.cb.origin), 'callback');
     assert.ok(new URL(page.url()).searchParams.get('code'), `expected a code, got ${page.url()}`);
     const again = await client.authorizationCodeGrant(config, new URL(page.url()), { pkceCodeVerifier: silent.verifier, expectedState: silent.state, expectedNonce: silent.nonce });
     assert.equal(again.claims()?.sub, tokens.claims()?.sub);

@@ -6,8 +6,10 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { after, before } from 'node:test';
 import * as client from 'openid-client';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { startServer, type RunningServer } from '../fixtures/server.ts';
 
 // ---- relying party callback server --------------------------------------------------------------
 
@@ -131,6 +133,82 @@ export async function signIn(page: Page, username: string, password: string): Pr
 
 export async function decide(page: Page, decision: 'Allow' | 'Deny'): Promise<void> {
   await submit(page, () => page.getByRole('button', { name: decision, exact: true }).click());
+}
+
+// ---- a browser suite ----------------------------------------------------------------------------
+
+export interface BrowserSuiteOptions {
+  /** The client_secret of the clients that webClient() builds and webConfig() authenticates with. */
+  secret?: string;
+}
+
+/** What browserSuite() sets up; the values exist once the suite's before() hook has run. */
+export interface BrowserSuite {
+  readonly server: RunningServer;
+  readonly cb: CallbackServer;
+  readonly browser: Browser;
+  /** The browser context and page of the current test, made by fresh(). */
+  readonly context: BrowserContext;
+  readonly page: Page;
+  /** One browser for the file; a fresh context (cookie jar) and page per test. */
+  fresh(): Promise<void>;
+  /** A confidential web client (client_secret_basic) registered for cb /callback. */
+  webClient(clientId: string, extra?: object): object;
+  /** The relying party's configuration for a client that authenticates with the secret (Basic). */
+  webConfig(clientId: string): Promise<client.Configuration>;
+}
+
+/**
+ * Registers before/after hooks in the current describe(): a callback server, Chromium and a
+ * Tessera server started with `bootstrap(cb)`, all three closed afterwards.
+ */
+export function browserSuite(bootstrap: (cb: CallbackServer) => object, opts: BrowserSuiteOptions = {}): BrowserSuite {
+  let server: RunningServer | undefined;
+  let cb: CallbackServer | undefined;
+  let browser: Browser | undefined;
+  let context: BrowserContext | undefined;
+  let page: Page | undefined;
+  const ready = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`browserSuite: ${what} is not there yet (before() has not run${what === 'page' || what === 'context' ? ', or fresh() was not called' : ''})`);
+    return value;
+  };
+  const secret = (): string => {
+    if (opts.secret === undefined) throw new Error('browserSuite: no secret given in the options');
+    return opts.secret;
+  };
+
+  before(async () => {
+    cb = await startCallbackServer();
+    [browser, server] = await Promise.all([launchBrowser(), startServer({ bootstrap: bootstrap(cb) })]);
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    await cb?.close();
+  });
+
+  return {
+    get server() { return ready(server, 'server'); },
+    get cb() { return ready(cb, 'cb'); },
+    get browser() { return ready(browser, 'browser'); },
+    get context() { return ready(context, 'context'); },
+    get page() { return ready(page, 'page'); },
+    async fresh() {
+      await context?.close();
+      context = await ready(browser, 'browser').newContext();
+      context.setDefaultTimeout(10_000);
+      page = await context.newPage();
+    },
+    webClient(clientId, extra = {}) {
+      const rp = ready(cb, 'cb');
+      return {
+        client_id: clientId, client_name: `App ${clientId}`, client_secret: secret(), token_endpoint_auth_method: 'client_secret_basic',
+        redirect_uris: [rp.url('/callback')], post_logout_redirect_uris: [rp.url('/bye')],
+        grant_types: ['authorization_code', 'refresh_token'], scope: 'openid profile email offline_access', ...extra,
+      };
+    },
+    webConfig: (clientId) => rpConfig(ready(server, 'server').issuer, clientId, client.ClientSecretBasic(secret())),
+  };
 }
 
 // ---- relying party (openid-client) --------------------------------------------------------------
