@@ -5,6 +5,7 @@ import { seedDemo } from './admin/demo.ts';
 import { openDatabase, type DatabaseHandle } from './adapters/sql/database.ts';
 import { migrate } from './adapters/sql/migrations/index.ts';
 import { createSqlStores } from './adapters/sql/stores.ts';
+import { cachedClients } from './adapters/cache/cached-clients.ts';
 import type { Config } from './config/config.ts';
 import { buildServer } from './http/server.ts';
 import type { Stores } from './ports/index.ts';
@@ -49,7 +50,8 @@ export async function openStores(config: Config, opts: { migrate?: boolean } = {
 /** Composition root: storage, keys, bootstrap, HTTP server. Does not listen. */
 export async function buildApp(config: Config, opts: { logger?: Logger } = {}): Promise<App> {
   const log = opts.logger ?? pino(loggerOptions(config));
-  const { stores } = await openStores(config);
+  const opened = await openStores(config);
+  const stores: Stores = { ...opened.stores, clients: cachedClients(opened.stores.clients, config.clientCacheTtl * 1000) };
   let ring: KeyRing;
   let banner: string | undefined;
   try {

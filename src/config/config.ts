@@ -24,6 +24,7 @@ export interface Config {
   readonly sessionIdleTtl: number;
   readonly sessionAbsoluteTtl: number;
   readonly interactionTtl: number;
+  readonly clientCacheTtl: number;
   readonly defaultAudience: string;
   readonly extraScopes: readonly string[];
   readonly cookieSecure: boolean;

@@ -54,6 +54,8 @@ export const settings: readonly Setting[] = [
   { env: 'TESSERA_SESSION_IDLE_TTL', key: 'sessionIdleTtl', type: 'int', default: 86400, min: 60, description: 'Login session idle timeout, seconds.' },
   { env: 'TESSERA_SESSION_ABSOLUTE_TTL', key: 'sessionAbsoluteTtl', type: 'int', default: 604800, min: 60, description: 'Login session absolute lifetime, seconds.' },
   { env: 'TESSERA_INTERACTION_TTL', key: 'interactionTtl', type: 'int', default: 900, min: 60, max: 3600, description: 'How long a login/consent interaction stays valid, seconds.' },
+  { env: 'TESSERA_CLIENT_CACHE_TTL', key: 'clientCacheTtl', type: 'int', default: 2, min: 0, max: 300,
+    description: 'Seconds a client record read from the database is reused from memory (0: read every time). Changes made by another process or instance show after at most this long.' },
   { env: 'TESSERA_DEFAULT_AUDIENCE', key: 'defaultAudience', type: 'string', default: undefined,
     description: 'Access-token audience when the request names no RFC 8707 resource. Default: the issuer URL.' },
   { env: 'TESSERA_EXTRA_SCOPES', key: 'extraScopes', type: 'list', default: [],

@@ -57,6 +57,7 @@ const BASE_HEADERS = {
   'x-frame-options': 'DENY',
 };
 const API_CSP = "default-src 'none'; frame-ancestors 'none'";
+const VARY_ORIGIN = { vary: 'Origin' };
 
 type Logger = FastifyBaseLogger;
 
@@ -89,9 +90,10 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
   const hsts = config.env === 'production' ? { 'strict-transport-security': 'max-age=63072000; includeSubDomains' } : {};
-  app.addHook('onRequest', async (_req, reply) => {
-    reply.headers(BASE_HEADERS);
-    if (config.env === 'production') reply.headers(hsts);
+  const securityHeaders = { ...BASE_HEADERS, ...hsts };
+  app.addHook('onRequest', (_req, reply, done) => {
+    reply.headers(securityHeaders);
+    done();
   });
 
   const cookieOpts = { secure, sameSite: config.cookieSameSite };
@@ -189,7 +191,7 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
       app.route({
         method, url: basePath + spec.path, config: { kind: spec.kind },
         handler: async (req, reply) => {
-          if (spec.cors) reply.headers(await corsHeaders(opts.cors, spec.cors, req.headers.origin, false));
+          if (spec.cors) reply.headers(req.headers.origin === undefined ? VARY_ORIGIN : await corsHeaders(opts.cors, spec.cors, req.headers.origin, false));
           const res = await spec.handler(p, toProtocolRequest(req, spec), (req.params as { uid?: string }).uid ?? '');
           return send(reply, res);
         },

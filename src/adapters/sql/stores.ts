@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { sql, type Compilable, type CompiledQuery, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type {
   ClientRecord, CodeRecord, ConsentRecord, GrantRecord, InteractionRecord, IssuedAccessToken, KeyState,
   RefreshTokenRecord, RotateResult, SessionRecord, SigningKeyRecord, Stores, UserRecord,
@@ -139,6 +139,22 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
   const pg = handle.dialect === 'postgres';
   const tx = <T>(fn: (t: Transaction<Schema>) => Promise<T>) => db.transaction().execute(fn);
 
+  /**
+   * A hot lookup by key, built and compiled by Kysely once and then run with new parameters:
+   * saves the query-building work on every token, introspection and userinfo request.
+   */
+  const lookup = <R>(build: (k: Kysely<Schema>) => Compilable<R>) => {
+    let compiled: CompiledQuery<R> | undefined;
+    return async (...parameters: unknown[]): Promise<R | undefined> => {
+      compiled ??= build(db).compile();
+      return (await db.executeQuery<R>({ ...compiled, parameters })).rows[0];
+    };
+  };
+  const clientById = lookup((k) => k.selectFrom('clients').selectAll().where('client_id', '=', ''));
+  const userById = lookup((k) => k.selectFrom('users').selectAll().where('id', '=', ''));
+  const sessionById = lookup((k) => k.selectFrom('sessions').selectAll().where('id_hash', '=', ''));
+  const revokedJti = lookup((k) => k.selectFrom('revoked_tokens').select('jti').where('jti', '=', ''));
+
   const getGrant = async (q: Db, id: string) => {
     const row = await q.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirst();
     return row && toGrant(row);
@@ -147,7 +163,7 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
   return {
     clients: {
       async get(clientId) {
-        const row = await db.selectFrom('clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+        const row = await clientById(clientId);
         return row && toClient(row);
       },
       async list() {
@@ -171,7 +187,7 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
 
     users: {
       async get(id) {
-        const row = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+        const row = await userById(id);
         return row && toUser(row);
       },
       async findByUsername(username) {
@@ -193,7 +209,7 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
         await db.insertInto('sessions').values(sessionRow(session)).execute();
       },
       async get(idHash) {
-        const row = await db.selectFrom('sessions').selectAll().where('id_hash', '=', idHash).executeTakeFirst();
+        const row = await sessionById(idHash);
         return row && toSession(row);
       },
       async touch(idHash, now) {
@@ -348,7 +364,7 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
           .onConflict((oc) => oc.column('jti').doNothing()).execute();
       },
       async isAccessTokenRevoked(jti) {
-        return (await db.selectFrom('revoked_tokens').select('jti').where('jti', '=', jti).executeTakeFirst()) !== undefined;
+        return (await revokedJti(jti)) !== undefined;
       },
     },
 

@@ -1,5 +1,5 @@
 import { jwtVerify, errors as joseErrors, type JWTPayload, type JWTHeaderParameters } from 'jose';
-import { randomToken } from '../hash.ts';
+import { randomUUID } from 'node:crypto';
 import type { KeyRing } from './keys.ts';
 import { signJwt } from './signer.ts';
 
@@ -26,7 +26,8 @@ export function mintAccessToken(
   ring: KeyRing,
   c: { issuer: string; sub: string; clientId: string; audience: string; scope: string; now: number; ttl: number; authTime?: number | null },
 ): MintedAccessToken {
-  const jti = randomToken(16);
+  // randomUUID draws from a batched CSPRNG buffer: 122 random bits, cheaper than randomBytes per call.
+  const jti = randomUUID();
   const exp = c.now + c.ttl;
   const claims: AccessTokenClaims = { iss: c.issuer, sub: c.sub, aud: c.audience, exp, iat: c.now, jti, client_id: c.clientId };
   if (c.scope) claims.scope = c.scope;
@@ -45,11 +46,43 @@ export function keyResolver(ring: KeyRing) {
 
 const ACCESS_REQUIRED = ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'client_id'];
 
+type Verified = JWTPayload & AccessTokenClaims;
+
+/**
+ * Tokens already verified against a key ring, so that a resource server introspecting the same
+ * token on every call pays for the signature check once. Bounded; entries are dropped once the
+ * token has expired, and a new key ring starts a new memo.
+ */
+const memos = new WeakMap<KeyRing, Map<string, Verified>>();
+const MEMO_SIZE = 10_000;
+
+function memoFor(ring: KeyRing): Map<string, Verified> {
+  let m = memos.get(ring);
+  if (!m) memos.set(ring, (m = new Map()));
+  return m;
+}
+
 /**
  * Verifies an access token Tessera issued: signature by a published key, the at+jwt type, issuer
  * and lifetime. Returns undefined for anything that is not a valid, unexpired access token.
  */
-export async function verifyAccessToken(ring: KeyRing, issuer: string, token: string, opts: { allowExpired?: boolean } = {}): Promise<(JWTPayload & AccessTokenClaims) | undefined> {
+export async function verifyAccessToken(ring: KeyRing, issuer: string, token: string, opts: { allowExpired?: boolean } = {}): Promise<Verified | undefined> {
+  const memo = memoFor(ring);
+  const known = memo.get(token);
+  if (known && known.iss === issuer) {
+    if (opts.allowExpired || known.exp > Date.now() / 1000) return known;
+    memo.delete(token);
+  }
+  const verified = await verifyWithJose(ring, issuer, token, opts.allowExpired === true);
+  if (verified && verified.exp > Date.now() / 1000) {
+    if (memo.size >= MEMO_SIZE) memo.delete(memo.keys().next().value!);
+    memo.set(token, Object.freeze(verified));
+  }
+  return verified;
+}
+
+async function verifyWithJose(ring: KeyRing, issuer: string, token: string, allowExpired: boolean): Promise<Verified | undefined> {
+  const opts = { allowExpired };
   try {
     const { payload } = await jwtVerify(token, keyResolver(ring), {
       issuer,
@@ -59,7 +92,8 @@ export async function verifyAccessToken(ring: KeyRing, issuer: string, token: st
       currentDate: opts.allowExpired ? new Date(0) : undefined,
     });
     if (typeof payload.client_id !== 'string' || typeof payload.jti !== 'string') return undefined;
-    return payload as JWTPayload & AccessTokenClaims;
+    if (typeof payload.exp !== 'number' || typeof payload.sub !== 'string') return undefined;
+    return payload as Verified;
   } catch {
     return undefined;
   }

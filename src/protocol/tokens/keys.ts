@@ -54,6 +54,8 @@ export class KeyRing {
   readonly jwksBody: Buffer;
   readonly jwksEtag: string;
   readonly records: readonly SigningKeyRecord[];
+  /** Algorithms of the published keys: the allow-list when verifying. */
+  readonly algorithms: SigningAlg[];
 
   constructor(active: SigningKey, records: SigningKeyRecord[]) {
     this.active = active;
@@ -61,12 +63,11 @@ export class KeyRing {
     const published = records.filter((r) => r.state === 'active');
     this.verification = new Map(published.map((r) => [r.kid, { kid: r.kid, alg: r.alg as SigningAlg, key: createPublicKey({ key: r.publicJwk as never, format: 'jwk' }) }]));
     this.jwksBody = Buffer.from(JSON.stringify({ keys: published.map((r) => r.publicJwk) }));
+    this.algorithms = [...new Set([...this.verification.values()].map((k) => k.alg))];
     this.jwksEtag = `"${published.map((r) => r.kid).join('.').slice(0, 200)}"`;
   }
 
-  get algorithms(): SigningAlg[] {
-    return [...new Set([...this.verification.values()].map((k) => k.alg))];
-  }
+
 }
 
 /** Loads the keys from storage, creating the first one if none is active. */

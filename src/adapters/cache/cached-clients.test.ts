@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import type { ClientRecord, ClientStore } from '../../ports/clients.ts';
+import { cachedClients } from './cached-clients.ts';
+
+const record = (id: string, name = id) => ({ clientId: id, clientName: name }) as ClientRecord;
+
+function countingStore(): ClientStore & { reads: number; data: Map<string, ClientRecord> } {
+  const data = new Map<string, ClientRecord>();
+  const s = {
+    reads: 0, data,
+    async get(id: string) { s.reads++; return data.get(id); },
+    async list() { return [...data.values()]; },
+    async put(c: ClientRecord) { data.set(c.clientId, c); },
+    async delete(id: string) { return data.delete(id); },
+  };
+  return s;
+}
+
+it('serves repeated reads from memory until the TTL passes', async () => {
+  let t = 0;
+  const inner = countingStore();
+  inner.data.set('a', record('a'));
+  const c = cachedClients(inner, 1000, () => t);
+  await c.get('a'); await c.get('a');
+  assert.equal(inner.reads, 1);
+  inner.data.set('a', record('a', 'renamed elsewhere'));
+  t = 999;
+  assert.equal((await c.get('a'))!.clientName, 'a');
+  t = 1000;
+  assert.equal((await c.get('a'))!.clientName, 'renamed elsewhere');
+});
+
+it('shows its own changes and deletions at once, and never caches a miss', async () => {
+  const inner = countingStore();
+  const c = cachedClients(inner, 60_000, () => 0);
+  assert.equal(await c.get('b'), undefined);
+  await c.put(record('b'));
+  assert.equal((await c.get('b'))!.clientId, 'b');
+  await c.put(record('b', 'new name'));
+  assert.equal((await c.get('b'))!.clientName, 'new name');
+  await c.delete('b');
+  assert.equal(await c.get('b'), undefined);
+});
+
+it('is bounded', async () => {
+  const inner = countingStore();
+  for (let i = 0; i < 5; i++) inner.data.set(`c${i}`, record(`c${i}`));
+  const c = cachedClients(inner, 60_000, () => 0, 3);
+  for (let i = 0; i < 5; i++) await c.get(`c${i}`);
+  const before = inner.reads;
+  await c.get('c0');
+  assert.equal(inner.reads, before + 1);
+});

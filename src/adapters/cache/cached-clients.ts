@@ -1,0 +1,38 @@
+import type { ClientRecord, ClientStore } from '../../ports/clients.ts';
+
+/**
+ * A read-through cache in front of the client store: client records are read on every token,
+ * introspection and revocation request but change rarely. Changes made through this instance
+ * show at once; changes made elsewhere (the CLI, another instance) within `ttlMs`.
+ */
+export function cachedClients(store: ClientStore, ttlMs: number, now: () => number = Date.now, maxEntries = 10_000): ClientStore {
+  if (ttlMs <= 0) return store;
+  const cache = new Map<string, { client: ClientRecord; until: number }>();
+  return {
+    async get(clientId) {
+      const hit = cache.get(clientId);
+      const t = now();
+      if (hit && hit.until > t) return hit.client;
+      const client = await store.get(clientId);
+      if (client) {
+        if (cache.size >= maxEntries) cache.delete(cache.keys().next().value!);
+        cache.set(clientId, { client, until: t + ttlMs });
+      } else {
+        cache.delete(clientId);
+      }
+      return client;
+    },
+    list: () => store.list(),
+    async put(client) {
+      cache.delete(client.clientId);
+      await store.put(client);
+      cache.delete(client.clientId);
+    },
+    async delete(clientId) {
+      cache.delete(clientId);
+      const deleted = await store.delete(clientId);
+      cache.delete(clientId);
+      return deleted;
+    },
+  };
+}
