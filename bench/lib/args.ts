@@ -1,0 +1,96 @@
+// Command-line options of `npm run bench -- [options]`.
+import { parseArgs } from 'node:util';
+import { SCENARIOS, type ScenarioId } from './scenarios.ts';
+import type { ServerKind } from './servers.ts';
+
+export interface BenchOptions {
+  smoke: boolean;
+  durationS: number;
+  runs: number;
+  warmupS: number;
+  connections: number;
+  flowConcurrency: number;
+  scenarios: ScenarioId[];
+  servers: ServerKind[];
+  loader: 'auto' | 'wrk' | 'autocannon';
+  pin: boolean;
+  quietWaitS: number;
+  outDir: string;
+}
+
+export const USAGE = `Usage: npm run bench -- [options]
+
+  --smoke               every scenario for ~1 s, 1 run (CI: proves the harness works; no speed gate)
+  --duration S          seconds per measured run (default 10; smoke 1)
+  --runs N              measured runs per scenario; the median is reported (default 3; smoke 1)
+  --warmup S            seconds of unmeasured load before the runs (default 3; smoke 0); wrk rounds to whole seconds
+  --connections N       concurrent connections for request scenarios (default 32; smoke 16)
+  --flow-concurrency N  concurrent browsers in the code-flow scenario (default 8; smoke 4)
+  --only a,b            scenarios: ${SCENARIOS.map((s) => s.id).join(', ')}
+  --servers a,b         servers: tessera, oidc-provider, floor (default: all)
+  --loader NAME         auto (wrk when installed, else autocannon), wrk or autocannon
+  --no-pin              do not pin servers and load generators to cores with taskset
+  --quiet-wait S        before each measured run, wait up to S seconds for other work on the
+                        machine to calm down (default 60; smoke 0)
+  --out DIR             where results are written (default bench/results)
+`;
+
+function positive(name: string, v: string | undefined, dflt: number, integer = true): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new Error(`--${name} must be a positive ${integer ? 'integer' : 'number'}`);
+  return n;
+}
+
+function list<T extends string>(name: string, v: string | undefined, allowed: readonly T[], aliases: Record<string, T[]> = {}): T[] {
+  if (v === undefined) return [...allowed];
+  const out: T[] = [];
+  for (const item of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const expanded = aliases[item] ?? (allowed.includes(item as T) ? [item as T] : undefined);
+    if (!expanded) throw new Error(`--${name}: unknown ${item} (one of ${[...allowed, ...Object.keys(aliases)].join(', ')})`);
+    for (const e of expanded) if (!out.includes(e)) out.push(e);
+  }
+  if (out.length === 0) throw new Error(`--${name} is empty`);
+  return out;
+}
+
+export function parseOptions(argv: string[]): BenchOptions | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      smoke: { type: 'boolean', default: false },
+      duration: { type: 'string' },
+      runs: { type: 'string' },
+      warmup: { type: 'string' },
+      connections: { type: 'string' },
+      'flow-concurrency': { type: 'string' },
+      only: { type: 'string' },
+      servers: { type: 'string' },
+      loader: { type: 'string', default: 'auto' },
+      'no-pin': { type: 'boolean', default: false },
+      'quiet-wait': { type: 'string' },
+      out: { type: 'string', default: 'bench/results' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) return 'help';
+  const smoke = values.smoke!;
+  const loader = values.loader as BenchOptions['loader'];
+  if (!['auto', 'wrk', 'autocannon'].includes(loader)) throw new Error('--loader must be auto, wrk or autocannon');
+  const ids = SCENARIOS.map((s) => s.id);
+  return {
+    smoke,
+    durationS: positive('duration', values.duration, smoke ? 1 : 10, false),
+    runs: positive('runs', values.runs, smoke ? 1 : 3),
+    warmupS: values.warmup === '0' || (smoke && values.warmup === undefined) ? 0 : positive('warmup', values.warmup, smoke ? 0 : 3, false),
+    connections: positive('connections', values.connections, smoke ? 16 : 32),
+    flowConcurrency: positive('flow-concurrency', values['flow-concurrency'], smoke ? 4 : 8),
+    scenarios: list('only', values.only, ids, { floor: ['floor_json', 'floor_token'] }),
+    servers: list('servers', values.servers, ['tessera', 'oidc-provider', 'floor'] as ServerKind[]),
+    loader,
+    pin: !values['no-pin'],
+    quietWaitS: values['quiet-wait'] === '0' || (smoke && values['quiet-wait'] === undefined) ? 0 : positive('quiet-wait', values['quiet-wait'], 60, false),
+    outDir: values.out!,
+  };
+}

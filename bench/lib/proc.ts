@@ -1,0 +1,102 @@
+// Server-side resource accounting from /proc: CPU time (all threads of the process) and peak RSS.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+
+let clkTck: number | undefined;
+
+/** Clock ticks per second of /proc/<pid>/stat times (`getconf CLK_TCK`; 100 on Linux almost always). */
+export function clockTicks(): number {
+  if (clkTck === undefined) {
+    try {
+      clkTck = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clkTck = 100;
+    }
+  }
+  return clkTck;
+}
+
+/** User + system CPU time of a process (all its threads), in microseconds. */
+export function cpuMicros(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after "(comm)": state is field 3, utime field 14, stime field 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1_000_000) / clockTicks();
+}
+
+/**
+ * CPU time of the reaped children of a process (cutime + cstime), microseconds: after a load
+ * generator child has exited, its CPU time shows here.
+ */
+export function childrenCpuMicros(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[13]) + Number(fields[14])) * 1_000_000) / clockTicks();
+}
+
+function statusField(pid: number, name: string): number | undefined {
+  const m = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : undefined;
+}
+
+/** Peak resident set size (VmHWM), bytes. */
+export function peakRss(pid: number): number | undefined {
+  return statusField(pid, 'VmHWM');
+}
+
+/** Current resident set size (VmRSS), bytes. */
+export function currentRss(pid: number): number | undefined {
+  return statusField(pid, 'VmRSS');
+}
+
+/** Resets VmHWM to the current RSS (Linux 4.0+: write 5 to clear_refs). Returns whether it worked. */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Busy and total time of one core since boot, microseconds (from /proc/stat). */
+export interface CoreTimes {
+  busy: number;
+  total: number;
+}
+
+/** Per-core times, indexed by core number. */
+export function coreTimes(): Map<number, CoreTimes> {
+  const out = new Map<number, CoreTimes>();
+  for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+    const m = /^cpu(\d+)\s+(.*)$/.exec(line);
+    if (!m) continue;
+    // user nice system idle iowait irq softirq steal guest guest_nice (guest time is already in user)
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = m[2]!.split(/\s+/).map(Number);
+    const busy = user! + nice! + system! + irq! + softirq! + steal!;
+    const scale = 1_000_000 / clockTicks();
+    out.set(Number(m[1]), { busy: busy * scale, total: (busy + idle! + iowait!) * scale });
+  }
+  return out;
+}
+
+/** Share of all cores busy over `ms` milliseconds, percent (0-100). */
+export async function machineBusyPct(ms: number): Promise<number> {
+  const sum = (m: Map<number, CoreTimes>) => [...m.values()].reduce((a, c) => ({ busy: a.busy + c.busy, total: a.total + c.total }), { busy: 0, total: 0 });
+  const a = sum(coreTimes());
+  await new Promise((r) => setTimeout(r, ms));
+  const b = sum(coreTimes());
+  return b.total > a.total ? (100 * (b.busy - a.busy)) / (b.total - a.total) : 0;
+}
+
+/**
+ * Waits, at most `maxWaitS` seconds, until the machine is quiet (under `thresholdPct` busy while
+ * the benchmark itself is idle). Returns the last busy share seen.
+ */
+export async function waitForQuiet(maxWaitS: number, thresholdPct = 10): Promise<{ busyPct: number; waitedS: number }> {
+  const start = Date.now();
+  let busyPct = await machineBusyPct(500);
+  while (busyPct > thresholdPct && Date.now() - start < maxWaitS * 1000) busyPct = await machineBusyPct(1000);
+  return { busyPct, waitedS: (Date.now() - start) / 1000 };
+}

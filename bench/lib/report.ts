@@ -1,0 +1,184 @@
+// The results: a console table, JSON and markdown (latest and a timestamped copy).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BenchOptions } from './args.ts';
+import type { Machine } from './machine.ts';
+import type { ScenarioResult } from './runner.ts';
+import { FLOOR_FOR, SCENARIOS, type ScenarioId } from './scenarios.ts';
+import type { ServerKind } from './servers.ts';
+
+export interface Comparison {
+  scenario: ScenarioId;
+  title: string;
+  unit: 'request' | 'flow';
+  tesseraRps?: number;
+  oidcProviderRps?: number;
+  /** Tessera / node-oidc-provider throughput: above 1 means Tessera is faster. */
+  rpsRatio?: number;
+  /** Tessera / node-oidc-provider server CPU per unit: below 1 means Tessera does the work with less CPU. */
+  cpuRatio?: number;
+  floor?: { scenario: ScenarioId; rps?: number };
+}
+
+export interface ServerLogSummary {
+  warnings: number;
+  errors: number;
+  samples: string[];
+}
+
+export interface BenchReport {
+  version: 1;
+  /** full: every scenario on every server; partial: --only or --servers; smoke: --smoke. */
+  kind: 'full' | 'partial' | 'smoke';
+  startedAt: string;
+  finishedAt: string;
+  command: string;
+  options: BenchOptions;
+  machine: Machine;
+  results: ScenarioResult[];
+  comparisons: Comparison[];
+  serverLogs: Partial<Record<ServerKind, ServerLogSummary>>;
+  notes: string[];
+}
+
+export const NOTES = [
+  'node-oidc-provider runs on its default in-memory adapter (no database round trips); Tessera reads and writes a real SQLite database (WAL) on disk. This favours node-oidc-provider in every scenario that touches state (tokens, refresh, introspection, userinfo, flows).',
+  'node-oidc-provider refuses to introspect JWT access tokens and refuses tokens with an audience at userinfo, so the user access token of the introspection and userinfo scenarios is opaque there (an in-memory lookup) and an ES256 JWT at Tessera (signature check plus revocation and user lookups in SQLite). Client credentials, refresh and flows issue ES256 JWT access tokens for the same resource on both.',
+  'Logins on both servers verify the same Argon2id hash (src/accounts/passwords.ts: 19 MiB, 2 passes, 1 lane); every flow shows a login and a consent page (prompt=consent, needed by both for offline_access). A Tessera flow takes 6 HTTP requests, a node-oidc-provider flow 8 (its resume redirects).',
+  'Refresh rotation: every request presents the refresh token returned by the previous response on its chain; each chain starts from its own code flow. Replaying a rotated token is refused by both (checked before measuring).',
+  'Throughput counts successful responses only (200; for flows, completed flows with tokens). Errors are unexpected statuses, bad bodies and socket errors. Every scenario is validated before measuring (JWT signatures against the published JWKS, claims, negative checks).',
+  'Server CPU per request: utime+stime of the server process (all threads) from /proc/<pid>/stat over the measured run, divided by successful requests. Server busy %: that CPU time over the run\'s wall time; well below 100 means the server waited (on disk, locks or the load generator) rather than computed. Others %: CPU time other processes took on the server core and on the load generator core during the worst run (pinned runs), a measure of how quiet the machine was. Peak RSS: VmHWM, reset before each scenario when the kernel allows (clear_refs).',
+  'The machine is shared: anything else running during a bench run (other builds and tests) lowers the numbers. The load average at the start is recorded; compare runs only from a quiet machine.',
+  'The token floor signs with jose (WebCrypto, asynchronous); Tessera signs with node:crypto synchronously, so Tessera can beat that floor.',
+];
+
+const fmt = (x: number | null | undefined, digits = 1) => (x === null || x === undefined ? '-' : x.toFixed(digits));
+const ratio = (a?: number | null, b?: number | null) => (a && b ? Math.round((a / b) * 100) / 100 : undefined);
+
+export function compare(results: ScenarioResult[]): Comparison[] {
+  const get = (scenario: ScenarioId, server: ServerKind) => results.find((r) => r.scenario === scenario && r.server === server && r.status === 'ok');
+  const out: Comparison[] = [];
+  for (const s of SCENARIOS) {
+    if (!s.servers.includes('tessera')) continue;
+    const t = get(s.id, 'tessera');
+    const o = get(s.id, 'oidc-provider');
+    if (!results.some((r) => r.scenario === s.id)) continue;
+    const floorId = FLOOR_FOR[s.id];
+    const floor = floorId ? get(floorId, 'floor') : undefined;
+    out.push({
+      scenario: s.id, title: s.title, unit: s.unit, tesseraRps: t?.rps, oidcProviderRps: o?.rps,
+      rpsRatio: ratio(t?.rps, o?.rps), cpuRatio: ratio(t?.cpuUsPerUnit, o?.cpuUsPerUnit),
+      floor: floorId && floor ? { scenario: floorId, rps: floor.rps } : undefined,
+    });
+  }
+  return out;
+}
+
+function table(header: string[], rows: string[][], align: ('l' | 'r')[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (align[i] === 'r' ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function mdTable(header: string[], rows: string[][], align: ('l' | 'r')[]): string {
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${align.map((a) => (a === 'r' ? '---:' : ':---')).join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
+}
+
+function summaryRows(c: Comparison[]): string[][] {
+  return c.map((x) => [
+    x.scenario, x.unit === 'flow' ? 'flows/s' : 'req/s', fmt(x.tesseraRps), fmt(x.oidcProviderRps),
+    x.rpsRatio === undefined ? '-' : `${x.rpsRatio.toFixed(2)}x`, x.cpuRatio === undefined ? '-' : `${x.cpuRatio.toFixed(2)}x`,
+    x.floor ? `${fmt(x.floor.rps)} (${x.floor.scenario})` : '',
+  ]);
+}
+const SUMMARY_HEADER = ['scenario', 'unit', 'Tessera', 'node-oidc-provider', 'ratio T/O', 'CPU/unit T/O', 'floor'];
+const SUMMARY_ALIGN: ('l' | 'r')[] = ['l', 'l', 'r', 'r', 'r', 'r', 'l'];
+
+function detailRows(results: ScenarioResult[]): string[][] {
+  return results.map((r) => r.status !== 'ok'
+    ? [r.scenario, r.serverLabel, r.status.toUpperCase(), '', '', '', '', '', '', '', (r.error ?? '').slice(0, 120)]
+    : [r.scenario, r.serverLabel, fmt(r.rps), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), fmt(r.errorPct, 2), fmt(r.cpuUsPerUnit, 0),
+      fmt(r.serverCpuPct, 0), `${fmt(r.otherOnServerCorePct, 0)} / ${fmt(r.otherOnLoaderCorePct, 0)}`, fmt(r.peakRssMiB), r.runs.find((x) => x.firstError)?.firstError?.slice(0, 120) ?? '']);
+}
+const DETAIL_HEADER = ['scenario', 'server', 'rps', 'p50 ms', 'p99 ms', 'err %', 'CPU µs/unit', 'server busy %', 'others % (srv/load core)', 'peak RSS MiB', 'first error'];
+const DETAIL_ALIGN: ('l' | 'r')[] = ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'];
+
+function machineLine(m: Machine): string {
+  const pin = m.pinning.applied ? `pinned (servers core ${m.pinning.serverCore}, load core ${m.pinning.loaderCore})` : `not pinned (${m.pinning.reason})`;
+  return `${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}; load generator: ${m.loader} ${m.loaderVersion}; ${pin}; load average at start ${m.loadAverage.join(' ')}; SQLite on ${m.tempFilesystem}`;
+}
+
+/** A warning when other processes took a noticeable share of the server's core in some run. */
+export function noiseWarning(results: ScenarioResult[], thresholdPct = 5): string | undefined {
+  const other = (r: ScenarioResult) => Math.max(r.otherOnServerCorePct ?? 0, r.otherOnLoaderCorePct ?? 0);
+  const noisy = results.filter((r) => other(r) > thresholdPct);
+  if (!noisy.length) return undefined;
+  return `WARNING: the machine was not quiet: other processes took up to ${Math.max(...noisy.map(other)).toFixed(0)}% of the server's or the load generator's core in ` +
+    `${noisy.map((r) => `${r.scenario} (${r.serverLabel})`).join(', ')}. Those numbers are low and noisy; rerun on a quiet machine.`;
+}
+
+export function consoleReport(r: BenchReport): string {
+  const noise = noiseWarning(r.results);
+  return [
+    `Tessera ${r.machine.tessera.commit}${r.machine.tessera.srcModified ? ' (src/ modified)' : ''} vs node-oidc-provider ${r.machine.oidcProvider}`,
+    `Machine: ${machineLine(r.machine)}`,
+    `Runs: ${r.options.runs} x ${r.options.durationS} s (warm-up ${r.options.warmupS} s), ${r.options.connections} connections, ${r.options.flowConcurrency} concurrent flows`,
+    '',
+    table(SUMMARY_HEADER, summaryRows(r.comparisons), SUMMARY_ALIGN),
+    '',
+    table(DETAIL_HEADER, detailRows(r.results), DETAIL_ALIGN),
+    ...(noise ? ['', noise] : []),
+  ].join('\n');
+}
+
+export function markdownReport(r: BenchReport): string {
+  const logs = Object.entries(r.serverLogs).map(([k, v]) => `- ${k}: ${v.warnings} warnings, ${v.errors} errors${v.samples.length ? `; e.g. \`${v.samples[0]!.slice(0, 200)}\`` : ''}`);
+  return [
+    `# Tessera benchmark${r.kind === 'smoke' ? ' (smoke run: not a measurement)' : r.kind === 'partial' ? ' (partial run)' : ''}`,
+    '',
+    `- Started ${r.startedAt}, finished ${r.finishedAt}`,
+    `- Command: \`${r.command}\``,
+    `- Measured: Tessera ${r.machine.tessera.commit}${r.machine.tessera.srcModified ? ' (with uncommitted changes in src/)' : ''}, node-oidc-provider ${r.machine.oidcProvider}`,
+    `- Machine: ${machineLine(r.machine)}`,
+    `- Runs: median of ${r.options.runs} x ${r.options.durationS} s after ${r.options.warmupS} s of warm-up; ${r.options.connections} connections; ${r.options.flowConcurrency} concurrent flows`,
+    '',
+    '## Throughput',
+    '',
+    'Ratio T/O above 1: Tessera serves more per second than node-oidc-provider. CPU/unit T/O below 1: Tessera spends less server CPU per request.',
+    '',
+    mdTable(SUMMARY_HEADER, summaryRows(r.comparisons), SUMMARY_ALIGN),
+    '',
+    ...(noiseWarning(r.results) ? [`> ${noiseWarning(r.results)}`, ''] : []),
+    '## Details',
+    '',
+    mdTable(DETAIL_HEADER, detailRows(r.results).map((row) => row.map((c) => c.replace(/\|/g, '\\|'))), DETAIL_ALIGN),
+    '',
+    '## Server logs (warn and above during the run)',
+    '',
+    ...(logs.length ? logs : ['- none']),
+    '',
+    '## How to read this',
+    '',
+    ...r.notes.map((n) => `- ${n}`),
+    '',
+  ].join('\n');
+}
+
+export function writeReport(r: BenchReport, outDir: string): string[] {
+  mkdirSync(outDir, { recursive: true });
+  const json = `${JSON.stringify(r, null, 2)}\n`;
+  const md = markdownReport(r);
+  // Only complete runs replace latest.* and keep a timestamped copy.
+  const names = r.kind === 'full' ? ['latest', r.startedAt.replace(/[:.]/g, '-')] : [`${r.kind}-latest`];
+  const files: string[] = [];
+  for (const name of names) {
+    writeFileSync(join(outDir, `${name}.json`), json);
+    writeFileSync(join(outDir, `${name}.md`), md);
+    files.push(join(outDir, `${name}.json`), join(outDir, `${name}.md`));
+  }
+  return files;
+}

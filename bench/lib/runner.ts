@@ -1,0 +1,166 @@
+// Runs the scenarios of one server: validate, warm up, measure N runs with server CPU and peak
+// RSS from /proc, and condense the runs into medians.
+import type { LoadDriver, LoadOptions, LoadResult, Workload } from '../load/types.ts';
+import { childrenCpuMicros, coreTimes, cpuMicros, peakRss, resetPeakRss, waitForQuiet } from './proc.ts';
+import type { Scenario, ScenarioContext, ScenarioId } from './scenarios.ts';
+import { SERVER_LABELS, type ServerKind } from './servers.ts';
+
+export interface RunRecord extends LoadResult {
+  /** Successful requests (or flows) per second. */
+  rps: number;
+  /** Server CPU (user + system, all threads) per successful request or flow, microseconds. */
+  cpuUsPerUnit: number | null;
+  /** Server CPU time over wall time, percent: near 100 when the server's core is saturated. */
+  serverCpuPct: number;
+  /**
+   * CPU time that other processes took on the server's core during the run, percent of the run
+   * (pinned runs only): anything above a few percent means the machine was not quiet.
+   */
+  otherOnServerCorePct?: number;
+  /** CPU time that other processes took on the load generator's core, percent of the run (pinned runs only). */
+  otherOnLoaderCorePct?: number;
+  /** CPU the load generator process used, percent of one core. */
+  loaderCpuPct: number;
+}
+
+export interface ScenarioResult {
+  scenario: ScenarioId;
+  title: string;
+  unit: 'request' | 'flow';
+  server: ServerKind;
+  serverLabel: string;
+  /** ok: measured; invalid: the server's answers failed validation; failed: the load generator failed. */
+  status: 'ok' | 'invalid' | 'failed';
+  error?: string;
+  loader?: string;
+  runs: RunRecord[];
+  rps?: number;
+  p50Ms?: number;
+  p99Ms?: number;
+  errorPct?: number;
+  cpuUsPerUnit?: number | null;
+  serverCpuPct?: number;
+  /** Highest share of the server's core that other processes took in any run, percent. */
+  otherOnServerCorePct?: number;
+  /** Highest share of the load generator's core that other processes took in any run, percent. */
+  otherOnLoaderCorePct?: number;
+  peakRssMiB?: number;
+  /** Whether peak RSS is this scenario's own (VmHWM reset before it) or the process's so far. */
+  peakRssScope?: 'scenario' | 'process';
+}
+
+export interface RunnerOptions {
+  durationS: number;
+  runs: number;
+  warmupS: number;
+  connections: number;
+  /** Cores of the server and of the load generator, when pinned. */
+  cores?: { server: number; loader: number };
+  /** Longest wait, seconds, for other processes to calm down before each measured run. */
+  quietWaitS: number;
+  log: (line: string) => void;
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/**
+ * One measured run: the load, and around it the server's CPU time, the load generator's (reaped
+ * child processes of this one) and, when pinned, what other processes took of both cores.
+ */
+async function measure(driver: LoadDriver, workload: Workload, load: LoadOptions, pid: number, cores: RunnerOptions['cores']): Promise<RunRecord> {
+  const cores0 = coreTimes();
+  const self0 = process.cpuUsage();
+  const children0 = childrenCpuMicros(process.pid);
+  const cpu0 = cpuMicros(pid);
+  const r = await driver.run(workload, load);
+  const cpu = cpuMicros(pid) - cpu0;
+  const loaderCpu = childrenCpuMicros(process.pid) - children0;
+  const self = process.cpuUsage(self0);
+  const cores1 = coreTimes();
+  const rec: RunRecord = {
+    ...r, rps: r.ok / r.durationS, cpuUsPerUnit: r.ok > 0 ? cpu / r.ok : null,
+    serverCpuPct: (100 * cpu) / 1e6 / r.durationS, loaderCpuPct: (100 * loaderCpu) / 1e6 / r.durationS,
+  };
+  if (cores) {
+    const delta = (core: number) => {
+      const a = cores0.get(core);
+      const b = cores1.get(core);
+      return a && b && b.total > a.total ? { busy: b.busy - a.busy, total: b.total - a.total } : undefined;
+    };
+    const s = delta(cores.server);
+    const l = delta(cores.loader);
+    if (s) rec.otherOnServerCorePct = Math.max(0, (100 * (s.busy - cpu)) / s.total);
+    if (l) rec.otherOnLoaderCorePct = Math.max(0, (100 * (l.busy - loaderCpu - self.user - self.system)) / l.total);
+  }
+  return rec;
+}
+
+function describeRun(r: RunRecord, unit: string): string {
+  const errPct = (100 * r.failed) / Math.max(1, r.ok + r.failed);
+  const others = r.otherOnServerCorePct !== undefined
+    ? `; other processes: ${r.otherOnServerCorePct.toFixed(0)}% of the server core, ${(r.otherOnLoaderCorePct ?? 0).toFixed(0)}% of the load core` : '';
+  return `${r.rps.toFixed(1)} ${unit}s/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, errors ${errPct.toFixed(2)}%, ` +
+    `cpu ${r.cpuUsPerUnit === null ? '-' : r.cpuUsPerUnit.toFixed(0)} µs/${unit} (server busy ${r.serverCpuPct.toFixed(0)}%, load generator ${r.loaderCpuPct.toFixed(0)}%${others})` +
+    `${r.firstError ? ` (first error: ${r.firstError.slice(0, 160)})` : ''}`;
+}
+
+export async function runScenario(scenario: Scenario, ctx: ScenarioContext, driver: LoadDriver, o: RunnerOptions): Promise<ScenarioResult> {
+  const { server } = ctx;
+  const base = { scenario: scenario.id, title: scenario.title, unit: scenario.unit, server: server.kind, serverLabel: SERVER_LABELS[server.kind], loader: driver.name, runs: [] as RunRecord[] };
+  let nextWorkload: () => Promise<Workload>;
+  try {
+    nextWorkload = await scenario.prepare(ctx);
+  } catch (err) {
+    o.log(`  ${scenario.id}: INVALID: ${(err as Error).message}`);
+    return { ...base, status: 'invalid', error: (err as Error).message };
+  }
+  const rssScope = resetPeakRss(server.pid) ? 'scenario' : 'process';
+  const load = { durationS: o.durationS, connections: o.connections };
+  try {
+    if (o.warmupS > 0) {
+      const warm = await driver.run(await nextWorkload(), { ...load, durationS: o.warmupS });
+      if (warm.ok === 0) throw new Error(`warm-up had no successful ${scenario.unit}: ${warm.firstError ?? 'no response'}`);
+    }
+    for (let i = 0; i < o.runs; i++) {
+      const workload = await nextWorkload();
+      if (o.quietWaitS > 0) {
+        const q = await waitForQuiet(o.quietWaitS);
+        if (q.busyPct > 10) o.log(`  (machine still ${q.busyPct.toFixed(0)}% busy with other work after waiting ${q.waitedS.toFixed(0)} s; measuring anyway)`);
+        else if (q.waitedS > 2) o.log(`  (waited ${q.waitedS.toFixed(0)} s for other work on the machine to finish)`);
+      }
+      const rec = await measure(driver, workload, load, server.pid, o.cores);
+      base.runs.push(rec);
+      o.log(`  ${scenario.id} run ${i + 1}/${o.runs}: ${describeRun(rec, scenario.unit)}`);
+    }
+  } catch (err) {
+    o.log(`  ${scenario.id}: FAILED: ${(err as Error).message}`);
+    return { ...base, status: 'failed', error: (err as Error).message };
+  }
+  const runs = base.runs;
+  const ok = runs.reduce((n, r) => n + r.ok, 0);
+  const failed = runs.reduce((n, r) => n + r.failed, 0);
+  const cpu = runs.map((r) => r.cpuUsPerUnit).filter((x): x is number => x !== null);
+  const rss = peakRss(server.pid);
+  const result: ScenarioResult = {
+    ...base,
+    status: ok > 0 ? 'ok' : 'failed',
+    error: ok > 0 ? undefined : `no successful ${scenario.unit}: ${runs.find((r) => r.firstError)?.firstError ?? 'no response'}`,
+    rps: round(median(runs.map((r) => r.rps)), 1),
+    p50Ms: round(median(runs.map((r) => r.p50Ms)), 3),
+    p99Ms: round(median(runs.map((r) => r.p99Ms)), 3),
+    errorPct: round((100 * failed) / Math.max(1, ok + failed), 3),
+    cpuUsPerUnit: cpu.length ? round(median(cpu), 1) : null,
+    serverCpuPct: round(median(runs.map((r) => r.serverCpuPct)), 1),
+    otherOnServerCorePct: runs.some((r) => r.otherOnServerCorePct !== undefined) ? round(Math.max(...runs.map((r) => r.otherOnServerCorePct ?? 0)), 1) : undefined,
+    otherOnLoaderCorePct: runs.some((r) => r.otherOnLoaderCorePct !== undefined) ? round(Math.max(...runs.map((r) => r.otherOnLoaderCorePct ?? 0)), 1) : undefined,
+    peakRssMiB: rss === undefined ? undefined : round(rss / 2 ** 20, 1),
+    peakRssScope: rssScope,
+  };
+  return result;
+}

@@ -1,0 +1,179 @@
+// Starting and stopping the benchmarked servers, one at a time, each pinned to the server core.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RESOURCE, RESOURCE_SCOPE, tesseraBootstrap, type Fixtures } from './fixtures.ts';
+import { pinned, type Machine } from './machine.ts';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export type ServerKind = 'tessera' | 'oidc-provider' | 'floor';
+
+export const SERVER_LABELS: Record<ServerKind, string> = {
+  tessera: 'Tessera',
+  'oidc-provider': 'node-oidc-provider',
+  floor: 'Fastify floor',
+};
+
+export interface Endpoints {
+  discovery: string;
+  authorization: string;
+  token: string;
+  introspection: string;
+  userinfo: string;
+  jwks: string;
+  /** Floor only: the bare JSON route. */
+  json?: string;
+}
+
+export interface ServerHandle {
+  kind: ServerKind;
+  pid: number;
+  issuer: string;
+  endpoints: Endpoints;
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const secret48 = () => randomBytes(48).toString('base64');
+
+/** The environment without any Tessera setting of the caller's shell, so only ours apply. */
+function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (k.startsWith('TESSERA_') || k === 'DATABASE_URL' || k === 'NODE_ENV' || k === 'NODE_OPTIONS' || k.startsWith('BENCH_')) continue;
+    env[k] = v;
+  }
+  return { ...env, ...extra };
+}
+
+function tail(file: string, lines = 30): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+async function waitReady(child: ChildProcess, url: string, logFile: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited: string | undefined;
+  child.once('exit', (code, signal) => { exited = `exited with ${code ?? signal}`; });
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`server ${exited} before it was ready:\n${tail(logFile)}`);
+    try {
+      const res = await fetch(url);
+      await res.body?.cancel();
+      if (res.status === 200) return;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`server not ready after ${timeoutMs / 1000} s:\n${tail(logFile)}`);
+}
+
+function stopper(child: ChildProcess): () => Promise<void> {
+  return () => new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => { clearTimeout(kill); resolve(); });
+    child.kill('SIGTERM');
+  });
+}
+
+function launch(machine: Machine, script: string, env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
+  const fd = openSync(logFile, 'a');
+  const [cmd, args] = pinned(machine.pinning, 'server', process.execPath, [script]);
+  const child = spawn(cmd, args, { cwd: REPO_ROOT, env, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  return child;
+}
+
+async function discover(issuer: string): Promise<Endpoints> {
+  const discovery = `${issuer}/.well-known/openid-configuration`;
+  const res = await fetch(discovery);
+  const doc = await res.json() as Record<string, string>;
+  if (doc.issuer !== issuer) throw new Error(`discovery at ${discovery} names issuer ${doc.issuer}`);
+  const need = ['authorization_endpoint', 'token_endpoint', 'introspection_endpoint', 'userinfo_endpoint', 'jwks_uri'];
+  for (const k of need) if (typeof doc[k] !== 'string') throw new Error(`discovery at ${discovery} has no ${k}`);
+  return {
+    discovery, authorization: doc.authorization_endpoint!, token: doc.token_endpoint!, introspection: doc.introspection_endpoint!,
+    userinfo: doc.userinfo_endpoint!, jwks: doc.jwks_uri!,
+  };
+}
+
+/** Tessera in production mode on a real SQLite file, with the bench clients and user from a bootstrap file. */
+export async function startTessera(machine: Machine, fixtures: Fixtures, dir: string): Promise<ServerHandle> {
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const bootstrap = join(dir, 'tessera-bootstrap.json');
+  writeFileSync(bootstrap, JSON.stringify(tesseraBootstrap(fixtures), null, 2));
+  const logFile = join(dir, 'tessera.log');
+  const env = cleanEnv({
+    NODE_ENV: 'production',
+    TESSERA_ENV: 'production',
+    TESSERA_ISSUER: issuer,
+    TESSERA_HOST: '127.0.0.1',
+    TESSERA_PORT: String(port),
+    TESSERA_SECRET: secret48(),
+    TESSERA_KEY_ENCRYPTION_KEY: secret48(),
+    DATABASE_URL: `sqlite:${join(dir, 'bench.db')}`,
+    TESSERA_BOOTSTRAP_FILE: bootstrap,
+    TESSERA_LOG_LEVEL: 'warn',
+    TESSERA_EXTRA_SCOPES: RESOURCE_SCOPE,
+    TESSERA_DEFAULT_AUDIENCE: RESOURCE,
+  });
+  const child = launch(machine, 'src/main.ts', env, logFile);
+  await waitReady(child, `${issuer}/.well-known/openid-configuration`, logFile);
+  return { kind: 'tessera', pid: child.pid!, issuer, endpoints: await discover(issuer), logFile, stop: stopper(child) };
+}
+
+/** node-oidc-provider configured equivalently (bench/oidc-provider-server.ts). */
+export async function startOidcProvider(machine: Machine, fixtures: Fixtures, dir: string): Promise<ServerHandle> {
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const config = join(dir, 'oidc-provider.json');
+  writeFileSync(config, JSON.stringify({
+    port, issuer, fixtures, cookieKeys: [randomBytes(32).toString('base64url')], csrfSecret: randomBytes(32).toString('base64url'),
+  }));
+  const logFile = join(dir, 'oidc-provider.log');
+  const child = launch(machine, 'bench/oidc-provider-server.ts', cleanEnv({ NODE_ENV: 'production', BENCH_OP_CONFIG: config }), logFile);
+  await waitReady(child, `${issuer}/.well-known/openid-configuration`, logFile);
+  return { kind: 'oidc-provider', pid: child.pid!, issuer, endpoints: await discover(issuer), logFile, stop: stopper(child) };
+}
+
+/** The Fastify floors (bench/floor-server.ts). */
+export async function startFloor(machine: Machine, fixtures: Fixtures, dir: string): Promise<ServerHandle> {
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const config = join(dir, 'floor.json');
+  writeFileSync(config, JSON.stringify({ port, issuer, client: fixtures.cc }));
+  const logFile = join(dir, 'floor.log');
+  const child = launch(machine, 'bench/floor-server.ts', cleanEnv({ NODE_ENV: 'production', BENCH_FLOOR_CONFIG: config }), logFile);
+  await waitReady(child, `${issuer}/json`, logFile);
+  const none = `${issuer}/none`;
+  return {
+    kind: 'floor', pid: child.pid!, issuer, logFile, stop: stopper(child),
+    endpoints: { discovery: none, authorization: none, introspection: none, userinfo: none, token: `${issuer}/token`, jwks: `${issuer}/jwks`, json: `${issuer}/json` },
+  };
+}
+
+export const STARTERS: Record<ServerKind, (machine: Machine, fixtures: Fixtures, dir: string) => Promise<ServerHandle>> = {
+  tessera: startTessera,
+  'oidc-provider': startOidcProvider,
+  floor: startFloor,
+};

@@ -1,0 +1,36 @@
+// The authorization-code flow load: `concurrency` browsers, each running complete flows back to
+// back until the duration is over. Flows still running then are finished and counted, and the
+// duration is measured until the last one ends, so server CPU per flow stays consistent.
+// Argument: a JSON file of { workload, options }. Prints one JSON report.
+import { readFileSync } from 'node:fs';
+import { codeFlow } from '../lib/flow.ts';
+import { MARKER } from './child.ts';
+import type { FlowWorkload, LoadOptions } from './types.ts';
+
+const { workload: w, options: o } = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as { workload: FlowWorkload; options: LoadOptions };
+const latencies: number[] = [];
+let failed = 0;
+let httpRequests = 0;
+let firstError: string | undefined;
+const start = performance.now();
+const deadline = start + o.durationS * 1000;
+
+async function browser(): Promise<void> {
+  while (performance.now() < deadline) {
+    const t0 = performance.now();
+    try {
+      const r = await codeFlow(w.target, w.scope);
+      httpRequests += r.requests;
+      latencies.push(performance.now() - t0);
+    } catch (err) {
+      failed++;
+      firstError ??= (err as Error).message;
+    }
+  }
+}
+
+await Promise.all(Array.from({ length: w.concurrency }, browser));
+const elapsed = (performance.now() - start) / 1000;
+latencies.sort((a, b) => a - b);
+const pct = (p: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)]! : 0);
+process.stdout.write(`${MARKER}${JSON.stringify({ ok: latencies.length, failed, durationS: elapsed, p50Ms: pct(50), p99Ms: pct(99), firstError, httpRequests })}\n`);

@@ -1,0 +1,58 @@
+// What a load generator is asked to do, and what it reports.
+import type { FlowTarget } from '../lib/flow.ts';
+
+/** The same request over and over; success is exactly `expectStatus`. */
+export interface HttpWorkload {
+  kind: 'http';
+  method: 'GET' | 'POST';
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+  expectStatus: number;
+}
+
+/**
+ * Refresh-token rotation: every request presents the refresh token returned by the previous
+ * response on the same chain; chains start from `tokens` (one per connection, each from its own
+ * code flow). Success is 200 with a new refresh_token.
+ */
+export interface RefreshWorkload {
+  kind: 'refresh';
+  url: string;
+  headers: Record<string, string>;
+  tokens: string[];
+}
+
+/** Complete authorization-code + PKCE flows, `concurrency` at a time, by the JS flow driver. */
+export interface FlowWorkload {
+  kind: 'flow';
+  target: FlowTarget;
+  scope: string;
+  concurrency: number;
+}
+
+export type Workload = HttpWorkload | RefreshWorkload | FlowWorkload;
+
+export interface LoadOptions {
+  durationS: number;
+  connections: number;
+}
+
+export interface LoadResult {
+  /** Successful requests (or completed flows). */
+  ok: number;
+  /** Failed requests or flows: unexpected status, bad body, socket errors, timeouts. */
+  failed: number;
+  durationS: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** First failure seen, for the report. */
+  firstError?: string;
+  /** HTTP requests made by the flows (flow workloads only). */
+  httpRequests?: number;
+}
+
+export interface LoadDriver {
+  name: 'wrk' | 'autocannon' | 'flow-driver';
+  run(w: Workload, o: LoadOptions): Promise<LoadResult>;
+}
