@@ -95,9 +95,12 @@ function stopper(child: ChildProcess): () => Promise<void> {
   });
 }
 
+/** BENCH_PROFILE_DIR=dir writes a V8 CPU profile of each server into dir (for `node --cpu-prof`). */
+const profileArgs = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+
 function launch(machine: Machine, script: string, env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
   const fd = openSync(logFile, 'a');
-  const [cmd, args] = pinned(machine.pinning, 'server', process.execPath, [script]);
+  const [cmd, args] = pinned(machine.pinning, 'server', process.execPath, [...profileArgs, script]);
   const child = spawn(cmd, args, { cwd: REPO_ROOT, env, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   return child;

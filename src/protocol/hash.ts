@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** A new random value with `bytes` bytes of entropy from the CSPRNG, base64url-encoded. */
 export function randomToken(bytes = 32): string {
@@ -7,7 +7,7 @@ export function randomToken(bytes = 32): string {
 
 /** How tokens (codes, refresh tokens, session ids) are stored: SHA-256, base64url. */
 export function tokenHash(value: string): string {
-  return createHash('sha256').update(value).digest('base64url');
+  return hash('sha256', value, 'base64url');
 }
 
 /** Keyed hash for values that are compared to a server-side copy (client secrets, CSRF). */

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { dirname, resolve } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import {
@@ -39,16 +40,45 @@ function openSqlite(location: string): DatabaseHandle {
   if (!memory) mkdirSync(dirname(path), { recursive: true });
   const raw = new DatabaseSync(path);
   raw.exec('PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;');
+  const checkpointer = memory ? undefined : startCheckpointer(raw, path);
   const database = wrapSqlite(raw);
   const db = new Kysely<Schema>({ dialect: new ImmediateSqliteDialect(database) });
   return {
     db,
     dialect: 'sqlite',
     async close() {
+      await checkpointer?.terminate();
       await db.destroy();
-      if (raw.isOpen) raw.close(); // destroy() skips a database that never ran a query
+      if (raw.isOpen) {
+        if (!memory) raw.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+        raw.close(); // destroy() skips a database that never ran a query
+      }
     },
   };
+}
+
+// node:sqlite is synchronous, so a WAL checkpoint run by a commit (every 1000 pages by default)
+// blocks the event loop while it copies pages and fsyncs. A worker thread with its own
+// connection runs passive checkpoints instead, off the request path; the main connection keeps a
+// much larger automatic threshold only as a safety net should the worker stop.
+const CHECKPOINTER = `
+const { workerData } = require('node:worker_threads');
+const { DatabaseSync } = require('node:sqlite');
+const db = new DatabaseSync(workerData.path);
+db.exec('PRAGMA busy_timeout = 5000');
+setInterval(() => { try { db.exec('PRAGMA wal_checkpoint(PASSIVE)'); } catch {} }, workerData.intervalMs);
+`;
+
+function startCheckpointer(raw: DatabaseSync, path: string): Worker | undefined {
+  try {
+    const worker = new Worker(CHECKPOINTER, { eval: true, workerData: { path, intervalMs: 500 } });
+    worker.unref();
+    worker.on('error', () => raw.isOpen && raw.exec('PRAGMA wal_autocheckpoint = 1000'));
+    raw.exec('PRAGMA wal_autocheckpoint = 20000');
+    return worker;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -140,20 +140,33 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
   const tx = <T>(fn: (t: Transaction<Schema>) => Promise<T>) => db.transaction().execute(fn);
 
   /**
-   * A hot lookup by key, built and compiled by Kysely once and then run with new parameters:
-   * saves the query-building work on every token, introspection and userinfo request.
+   * A hot statement, built and compiled by Kysely once and then run with new parameters (in the
+   * order they appear in the SQL): saves the query-building work on the token, introspection,
+   * userinfo and refresh paths. Inserts take the row object's values in the mapper's key order.
    */
-  const lookup = <R>(build: (k: Kysely<Schema>) => Compilable<R>) => {
+  const statement = <R>(build: (k: Kysely<Schema>) => Compilable<R>) => {
     let compiled: CompiledQuery<R> | undefined;
-    return async (...parameters: unknown[]): Promise<R | undefined> => {
+    return (q: Db, parameters: readonly unknown[]) => {
       compiled ??= build(db).compile();
-      return (await db.executeQuery<R>({ ...compiled, parameters })).rows[0];
+      return q.executeQuery<R>({ ...compiled, parameters });
     };
+  };
+  const lookup = <R>(build: (k: Kysely<Schema>) => Compilable<R>) => {
+    const run = statement(build);
+    return async (...parameters: unknown[]): Promise<R | undefined> => (await run(db, parameters)).rows[0];
   };
   const clientById = lookup((k) => k.selectFrom('clients').selectAll().where('client_id', '=', ''));
   const userById = lookup((k) => k.selectFrom('users').selectAll().where('id', '=', ''));
   const sessionById = lookup((k) => k.selectFrom('sessions').selectAll().where('id_hash', '=', ''));
   const revokedJti = lookup((k) => k.selectFrom('revoked_tokens').select('jti').where('jti', '=', ''));
+  // The statements of a refresh-token rotation.
+  const grantOfRefresh = statement((k) => k.selectFrom('grants').selectAll()
+    .where('id', '=', (eb) => eb.selectFrom('refresh_tokens').select('grant_id').where('token_hash', '=', ''))
+    .$if(pg, (q) => q.forUpdate()));
+  const refreshByHash = statement((k) => k.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', '').$if(pg, (q) => q.forUpdate()));
+  const markRefreshUsed = statement((k) => k.updateTable('refresh_tokens').set({ used_at: 0 }).where('token_hash', '=', '').where('used_at', 'is', null));
+  const insertRefresh = statement((k) => k.insertInto('refresh_tokens').values(refreshRow({ tokenHash: '', grantId: '', clientId: '', scope: '', createdAt: 0, expiresAt: 0, usedAt: null })));
+  const insertAccess = statement((k) => k.insertInto('access_tokens').values(accessRow('', { jti: '', expiresAt: 0 })));
 
   const getGrant = async (q: Db, id: string) => {
     const row = await q.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirst();
@@ -320,11 +333,8 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
        * A 'reused' outcome commits its revocation (we return, never throw, from that branch).
        */
       rotate: (tokenHash, now, accept, next) => tx(async (t): Promise<RotateResult> => {
-        const gRow = await t.selectFrom('grants').selectAll()
-          .where('id', '=', (eb) => eb.selectFrom('refresh_tokens').select('grant_id').where('token_hash', '=', tokenHash))
-          .$if(pg, (q) => q.forUpdate()).executeTakeFirst();
-        const rRow = gRow && await t.selectFrom('refresh_tokens').selectAll()
-          .where('token_hash', '=', tokenHash).$if(pg, (q) => q.forUpdate()).executeTakeFirst();
+        const gRow = (await grantOfRefresh(t, [tokenHash])).rows[0];
+        const rRow = gRow && (await refreshByHash(t, [tokenHash])).rows[0];
         if (!gRow || !rRow || gRow.revoked_at !== null) return { status: 'invalid' };
         const grant = toGrant(gRow);
         const reuse = async (): Promise<RotateResult> => (await revokeGrant(t, grant.id, now))
@@ -334,12 +344,11 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
         if (rRow.used_at !== null) return reuse();
         const refresh = toRefresh(rRow);
         if (!accept(refresh, grant)) return { status: 'invalid' };
-        const marked = await t.updateTable('refresh_tokens').set({ used_at: now })
-          .where('token_hash', '=', tokenHash).where('used_at', 'is', null).executeTakeFirst();
-        if (count(marked) !== 1) return reuse(); // cannot happen under the locks above; fail safe
+        const marked = await markRefreshUsed(t, [now, tokenHash]);
+        if (Number(marked.numAffectedRows ?? 0) !== 1) return reuse(); // cannot happen under the locks above; fail safe
         const issued = next(refresh, grant);
-        await t.insertInto('refresh_tokens').values(refreshRow(issued.refresh)).execute();
-        await t.insertInto('access_tokens').values(accessRow(grant.id, issued.access)).execute();
+        await insertRefresh(t, Object.values(refreshRow(issued.refresh)));
+        await insertAccess(t, Object.values(accessRow(grant.id, issued.access)));
         return { status: 'rotated', grant, previous: { ...refresh, usedAt: now } };
       }),
       revoke: (id, now) => tx((t) => revokeGrant(t, id, now)),

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { exportJWK, generateKeyPair, importJWK, jwtVerify } from 'jose';
 import type { SigningAlg } from '../../config/config.ts';
-import { importSigningKey, signJwt } from './signer.ts';
+import { derToJose, importSigningKey, signJwt } from './signer.ts';
 
 describe('signer: node:crypto signatures that jose verifies', () => {
   for (const alg of ['ES256', 'RS256', 'PS256', 'EdDSA'] as SigningAlg[]) {
@@ -20,6 +20,26 @@ describe('signer: node:crypto signatures that jose verifies', () => {
       assert.ok(p);
     });
   }
+  it('ES256 signatures of every length convert to valid JWS signatures', async () => {
+    // About 1 in 128 ECDSA signatures has an r or s shorter than 32 bytes or a leading zero
+    // byte in DER; 1500 signatures cover both cases with near certainty.
+    const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
+    const key = importSigningKey('k', 'ES256', (await exportJWK(privateKey)) as Record<string, unknown>);
+    for (let i = 0; i < 1500; i++) {
+      const token = signJwt(key, 'JWT', { i });
+      assert.equal(Buffer.from(token.split('.')[2]!, 'base64url').length, 64);
+      await jwtVerify(token, publicKey, { algorithms: ['ES256'] });
+    }
+  });
+  it('derToJose pads short integers and strips sign bytes', () => {
+    const r = Buffer.concat([Buffer.from([0x00, 0x80]), Buffer.alloc(31, 1)]); // 33 bytes, leading zero
+    const sPart = Buffer.alloc(30, 2); // 30 bytes, needs two bytes of padding
+    const der = Buffer.concat([Buffer.from([0x30, 2 + r.length + 2 + sPart.length, 0x02, r.length]), r, Buffer.from([0x02, sPart.length]), sPart]);
+    const raw = derToJose(der, 32);
+    assert.deepEqual(raw.subarray(0, 32), r.subarray(1));
+    assert.deepEqual(raw.subarray(32), Buffer.concat([Buffer.alloc(2), sPart]));
+    assert.throws(() => derToJose(Buffer.from([0x31, 0x00]), 32));
+  });
   it('refuses to verify with a key of another type', async () => {
     const es = await generateKeyPair('ES256', { extractable: true });
     const key = importSigningKey('k', 'ES256', (await exportJWK(es.privateKey)) as Record<string, unknown>);

@@ -26,10 +26,34 @@ function encodedHeader(key: SigningKey, typ: string): string {
   return h;
 }
 
+/**
+ * An ECDSA signature from DER (SEQUENCE { INTEGER r, INTEGER s }) to the JWS form: r and s as
+ * fixed-size big-endian integers, concatenated (RFC 7518 section 3.4). node:crypto can emit
+ * that form itself (dsaEncoding 'ieee-p1363'), but passing any options object makes it prepare
+ * the key again on every call, which costs more than the signature; the plain-KeyObject call
+ * returns DER, converted here.
+ */
+export function derToJose(der: Buffer, size: number): Buffer {
+  const out = Buffer.alloc(size * 2);
+  // P-256 signatures are at most 72 bytes, so every DER length here is one byte.
+  if (der[0] !== 0x30 || der[1] !== der.length - 2) throw new Error('unexpected ECDSA signature encoding');
+  let at = 2;
+  for (let part = 0; part < 2; part++) {
+    if (der[at] !== 0x02) throw new Error('unexpected ECDSA signature encoding');
+    let len = der[at + 1]!;
+    let start = at + 2;
+    at = start + len;
+    while (len > size && der[start] === 0) { start++; len--; }
+    if (len > size) throw new Error('unexpected ECDSA signature encoding');
+    der.copy(out, part * size + size - len, start, start + len);
+  }
+  return out;
+}
+
 function signature(key: SigningKey, input: Buffer): Buffer {
   switch (key.alg) {
     case 'ES256':
-      return sign('sha256', input, { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+      return derToJose(sign('sha256', input, key.privateKey), 32);
     case 'RS256':
       return sign('sha256', input, key.privateKey);
     case 'PS256':
