@@ -2,9 +2,10 @@
 //   GET  /json   a small JSON document (compare with discovery and JWKS)
 //   POST /token  parse a form body, check Basic client credentials (HMAC, constant-time compare)
 //                and sign an ES256 JWT access token with jose (compare with client_credentials)
+//   POST /token-node  the same, signing with node:crypto's synchronous signer
 //   GET  /jwks   the public key, so the harness can verify the floor's tokens (not measured)
 // Run by bench/run.ts with BENCH_FLOOR_CONFIG naming a JSON file of { port, issuer, client }.
-import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHmac, KeyObject, randomUUID, sign, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import Fastify from 'fastify';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
@@ -46,6 +47,20 @@ app.post('/token', async (req, reply) => {
     .setIssuer(opts.issuer).setSubject(id).setAudience(RESOURCE).setIssuedAt().setExpirationTime('15m').setJti(randomUUID())
     .sign(privateKey);
   return reply.header('cache-control', 'no-store').send({ access_token: token, token_type: 'Bearer', expires_in: 900, scope: RESOURCE_SCOPE });
+});
+
+const nodeKey = KeyObject.from(privateKey as CryptoKey);
+const header = Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'at+jwt', kid })).toString('base64url');
+app.post('/token-node', async (req, reply) => {
+  const form = req.body as URLSearchParams | undefined;
+  const id = client(req.headers.authorization);
+  if (!id) return reply.code(401).header('www-authenticate', 'Basic').send({ error: 'invalid_client' });
+  if (form?.get('grant_type') !== 'client_credentials') return reply.code(400).send({ error: 'unsupported_grant_type' });
+  const now = Math.floor(Date.now() / 1000);
+  const claims = { iss: opts.issuer, sub: id, aud: RESOURCE, iat: now, exp: now + 900, jti: randomUUID(), client_id: id, scope: RESOURCE_SCOPE };
+  const input = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+  const signature = sign('sha256', Buffer.from(input), { key: nodeKey, dsaEncoding: 'ieee-p1363' }).toString('base64url');
+  return reply.header('cache-control', 'no-store').send({ access_token: `${input}.${signature}`, token_type: 'Bearer', expires_in: 900, scope: RESOURCE_SCOPE });
 });
 
 await app.listen({ host: '127.0.0.1', port: opts.port });

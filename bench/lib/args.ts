@@ -86,7 +86,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     warmupS: values.warmup === '0' || (smoke && values.warmup === undefined) ? 0 : positive('warmup', values.warmup, smoke ? 0 : 3, false),
     connections: positive('connections', values.connections, smoke ? 16 : 32),
     flowConcurrency: positive('flow-concurrency', values['flow-concurrency'], smoke ? 4 : 8),
-    scenarios: list('only', values.only, ids, { floor: ['floor_json', 'floor_token'] }),
+    scenarios: list('only', values.only, ids, { floor: ['floor_json', 'floor_token', 'floor_token_node'] }),
     servers: list('servers', values.servers, ['tessera', 'oidc-provider', 'floor'] as ServerKind[]),
     loader,
     pin: !values['no-pin'],

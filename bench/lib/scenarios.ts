@@ -9,7 +9,7 @@ import { check, checkJwks, fetchJwks, getJson, verifyAccessToken, verifyIdToken 
 
 export type ScenarioId =
   | 'client_credentials' | 'introspection' | 'jwks' | 'discovery' | 'refresh' | 'userinfo' | 'authcode_flow'
-  | 'floor_json' | 'floor_token';
+  | 'floor_json' | 'floor_token' | 'floor_token_node';
 
 export interface ScenarioContext {
   server: ServerHandle;
@@ -205,30 +205,36 @@ const floorJson: Scenario = {
   },
 };
 
-const floorToken: Scenario = {
-  id: 'floor_token',
-  title: 'floor: Fastify form + Basic (HMAC) + ES256 JWT (jose)',
-  unit: 'request',
-  servers: ['floor'],
-  async prepare(ctx) {
-    const { server, fixtures } = ctx;
-    const body = { grant_type: 'client_credentials', scope: RESOURCE_SCOPE };
-    const keys: JSONWebKeySet = await fetchJwks(server.endpoints.jwks);
-    const r = await postForm(server.endpoints.token, basicAuth(fixtures.cc), body);
-    check(r.status === 200, `floor token: ${r.status} ${JSON.stringify(r.body)}`);
-    await verifyAccessToken(r.body.access_token, keys, { issuer: server.issuer, audience: RESOURCE, clientId: fixtures.cc.id, scope: RESOURCE_SCOPE });
-    const wrong = await postForm(server.endpoints.token, basicAuth({ id: fixtures.cc.id, secret: 'wrong' }), body);
-    check(wrong.status === 401, `floor: a wrong secret got ${wrong.status}`);
-    const w: Workload = {
-      kind: 'http', method: 'POST', url: server.endpoints.token, headers: { ...FORM, authorization: basicAuth(fixtures.cc) },
-      body: new URLSearchParams(body).toString(), expectStatus: 200,
-    };
-    return async () => w;
-  },
-};
+/** The token floors: jose (WebCrypto) signing at /token, node:crypto signing at /token-node. */
+function floorTokenScenario(id: 'floor_token' | 'floor_token_node', path: string, how: string): Scenario {
+  return {
+    id,
+    title: `floor: Fastify form + Basic (HMAC) + ES256 JWT (${how})`,
+    unit: 'request',
+    servers: ['floor'],
+    async prepare(ctx) {
+      const { server, fixtures } = ctx;
+      const url = new URL(path, server.endpoints.token).href;
+      const body = { grant_type: 'client_credentials', scope: RESOURCE_SCOPE };
+      const keys: JSONWebKeySet = await fetchJwks(server.endpoints.jwks);
+      const r = await postForm(url, basicAuth(fixtures.cc), body);
+      check(r.status === 200, `floor token: ${r.status} ${JSON.stringify(r.body)}`);
+      await verifyAccessToken(r.body.access_token, keys, { issuer: server.issuer, audience: RESOURCE, clientId: fixtures.cc.id, scope: RESOURCE_SCOPE });
+      const wrong = await postForm(url, basicAuth({ id: fixtures.cc.id, secret: 'wrong' }), body);
+      check(wrong.status === 401, `floor: a wrong secret got ${wrong.status}`);
+      const w: Workload = {
+        kind: 'http', method: 'POST', url, headers: { ...FORM, authorization: basicAuth(fixtures.cc) },
+        body: new URLSearchParams(body).toString(), expectStatus: 200,
+      };
+      return async () => w;
+    },
+  };
+}
+const floorToken = floorTokenScenario('floor_token', '/token', 'jose');
+const floorTokenNode = floorTokenScenario('floor_token_node', '/token-node', 'node:crypto');
 
 export const SCENARIOS: readonly Scenario[] = [
-  clientCredentials, introspection, jwks, discovery, refresh, userinfo, authcodeFlow, floorJson, floorToken,
+  clientCredentials, introspection, jwks, discovery, refresh, userinfo, authcodeFlow, floorJson, floorToken, floorTokenNode,
 ];
 
 /** Which floor a scenario is compared with in the summary. */

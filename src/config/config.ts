@@ -31,6 +31,7 @@ export interface Config {
   readonly cookieSameSite: 'lax' | 'strict';
   readonly corsOrigins: readonly string[];
   readonly trustProxy: readonly string[];
+  readonly workers: number;
   readonly bodyLimit: number;
   readonly logLevel: string;
   /** Warnings about development defaults, to print loudly at start-up. */

@@ -68,6 +68,8 @@ export const settings: readonly Setting[] = [
     description: 'Extra browser origins allowed to call token, userinfo and revocation (origins of registered redirect URIs are always allowed).' },
   { env: 'TESSERA_TRUST_PROXY', key: 'trustProxy', type: 'list', default: [],
     description: 'Addresses or CIDRs of reverse proxies whose X-Forwarded-* headers are believed. Empty: none.' },
+  { env: 'TESSERA_WORKERS', key: 'workers', type: 'int', default: 1, min: 0, max: 64,
+    description: 'Server processes sharing the port (node:cluster); 0 starts one per CPU core. With more than one, use PostgreSQL, or SQLite on a local disk.' },
   { env: 'TESSERA_BODY_LIMIT', key: 'bodyLimit', type: 'int', default: 65536, min: 1024, max: 10485760, description: 'Largest request body accepted, bytes.' },
   { env: 'TESSERA_LOG_LEVEL', key: 'logLevel', type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info',
     description: 'Log level (JSON logs on stdout).' },

@@ -58,6 +58,7 @@ const BASE_HEADERS = {
 };
 const API_CSP = "default-src 'none'; frame-ancestors 'none'";
 const VARY_ORIGIN = { vary: 'Origin' };
+const JSON_HEADERS = { 'content-security-policy': API_CSP, 'content-type': 'application/json; charset=utf-8' };
 
 type Logger = FastifyBaseLogger;
 
@@ -89,7 +90,7 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
-  const hsts = config.env === 'production' ? { 'strict-transport-security': 'max-age=63072000; includeSubDomains' } : {};
+  const hsts: Record<string, string> = config.env === 'production' ? { 'strict-transport-security': 'max-age=63072000; includeSubDomains' } : {};
   const securityHeaders = { ...BASE_HEADERS, ...hsts };
   app.addHook('onRequest', (_req, reply, done) => {
     reply.headers(securityHeaders);
@@ -126,8 +127,9 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
     if (cookies.length) reply.header('set-cookie', cookies);
     switch (res.kind) {
       case 'json':
+        reply.headers(JSON_HEADERS);
         if (res.headers) reply.headers(res.headers);
-        return reply.code(res.status).header('content-security-policy', API_CSP).type('application/json; charset=utf-8').send(JSON.stringify(res.body));
+        return reply.code(res.status).send(JSON.stringify(res.body));
       case 'redirect':
         return reply.code(303).header('cache-control', 'no-store').header('location', res.location).send();
       case 'form_post': {
@@ -223,11 +225,23 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
   };
   const discovery = prepared((ring) => Buffer.from(JSON.stringify(discoveryDocument(config, ring.algorithms))));
   const jwks = prepared((ring) => ring.jwksBody);
-  const servePrepared = (get: () => Prepared, type: string) => async (req: FastifyRequest, reply: FastifyReply) => {
-    const doc = get();
-    reply.headers({ 'access-control-allow-origin': '*', 'cache-control': 'public, max-age=300', etag: doc.etag, 'content-security-policy': API_CSP });
-    if (req.headers['if-none-match'] === doc.etag) return reply.code(304).send();
-    return reply.type(type).send(doc.body);
+  const servePrepared = (get: () => Prepared, type: string) => {
+    let headersFor: Prepared | undefined;
+    let headers: Record<string, string | number> = {};
+    let notModified: Record<string, string> = {};
+    // These documents are the most requested and never change between key rotations: the
+    // response is written straight to Node's response object, skipping Fastify's reply pipeline.
+    return (req: FastifyRequest, reply: FastifyReply) => {
+      const doc = get();
+      if (headersFor !== doc) {
+        notModified = { ...securityHeaders, 'access-control-allow-origin': '*', 'cache-control': 'public, max-age=300', etag: doc.etag, 'content-security-policy': API_CSP };
+        headers = { ...notModified, 'content-type': type, 'content-length': doc.body.length };
+        headersFor = doc;
+      }
+      reply.hijack();
+      if (req.headers['if-none-match'] === doc.etag) reply.raw.writeHead(304, notModified).end();
+      else reply.raw.writeHead(200, headers).end(doc.body);
+    };
   };
   for (const path of ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']) {
     app.get(basePath + path, servePrepared(discovery, 'application/json'));
