@@ -49,6 +49,7 @@ describe('account page: users review and revoke what they granted', () => {
     const tokens = (await form(app, '/token', { grant_type: 'authorization_code', code: redirect.searchParams.get('code')!, code_verifier: verifier, redirect_uri: 'https://app.example/cb' }, { authorization: basic('web') })).json();
     await setDisabled(app.stores, 'alice', true, app.provider.now());
     assert.equal((await app.server.inject({ url: '/userinfo', headers: { authorization: `Bearer ${tokens.access_token}` } })).statusCode, 401);
+    assert.equal((await form(app, '/introspect', { token: tokens.access_token }, { authorization: basic('rs') })).json().active, false);
     assert.equal((await form(app, '/token', { grant_type: 'refresh_token', refresh_token: tokens.refresh_token }, { authorization: basic('web') })).json().error, 'invalid_grant');
     const silent = await app.server.inject({ url: `/authorize?${new URLSearchParams({ client_id: 'web', redirect_uri: 'https://app.example/cb', response_type: 'code', scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256', prompt: 'none' })}`, headers: { cookie: jar.header() } });
     assert.equal(new URL(silent.headers.location as string).searchParams.get('error'), 'login_required');

@@ -10,12 +10,10 @@ const PARAMS = new Set(['token', 'token_type_hint', ...CLIENT_AUTH_PARAMS]);
 const INACTIVE: OAuthResponse = { kind: 'json', status: 200, body: { active: false }, headers: NO_STORE };
 
 async function introspectAccessToken(p: Provider, token: string): Promise<object | undefined> {
+  // One lookup decides: disabling a user, revoking a consent or a refresh-token family all revoke
+  // the grant, and revoking a grant lists every access token issued from it as revoked.
   const claims = await verifyAccessToken(p.keys(), p.config.issuer, token);
   if (!claims || (await p.stores.revocations.isAccessTokenRevoked(claims.jti))) return undefined;
-  if (claims.auth_time !== undefined) {
-    const user = await p.stores.users.get(claims.sub);
-    if (!user || user.disabled) return undefined;
-  }
   return { active: true, token_type: 'Bearer', ...claims };
 }
 
