@@ -25,6 +25,10 @@ export interface Config {
   readonly sessionAbsoluteTtl: number;
   readonly interactionTtl: number;
   readonly clientCacheTtl: number;
+  readonly loginMaxFailures: number;
+  readonly loginAccountMaxFailures: number;
+  readonly loginSourceMaxFailures: number;
+  readonly loginWindow: number;
   readonly defaultAudience: string;
   readonly extraScopes: readonly string[];
   readonly cookieSecure: boolean;

@@ -140,6 +140,7 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
         }).type('text/html; charset=utf-8').send(renderFormPost(res.action, res.fields, nonce));
       }
       case 'page': {
+        if (res.headers) reply.headers(res.headers);
         const nonce = randomToken(16);
         const actions = ["'self'", ...(res.formActions ?? []).map(cspSource)].join(' ');
         return reply.code(res.status).headers({

@@ -1,5 +1,6 @@
 import type { ClientStore } from './clients.ts';
 import type { CodeStore } from './codes.ts';
+import type { CounterStore } from './counters.ts';
 import type { ConsentStore } from './consents.ts';
 import type { GrantStore, RevocationStore } from './grants.ts';
 import type { InteractionStore } from './interactions.ts';
@@ -18,6 +19,7 @@ export interface Stores {
   grants: GrantStore;
   revocations: RevocationStore;
   keys: KeyStore;
+  counters: CounterStore;
   /** Deletes expired rows; returns how many. */
   cleanup(now: number): Promise<number>;
   /** Cheap liveness probe of the database. */
@@ -27,6 +29,7 @@ export interface Stores {
 
 export type * from './clients.ts';
 export type * from './codes.ts';
+export type * from './counters.ts';
 export type * from './consents.ts';
 export type * from './grants.ts';
 export type * from './interactions.ts';

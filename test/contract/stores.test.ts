@@ -130,8 +130,8 @@ for (const backend of backends) {
     };
 
     describe('database and migrations', () => {
-      it('applies the initial migration once, then nothing', async () => {
-        assert.deepEqual(applied, ['0001_initial']);
+      it('applies every migration once, then nothing', async () => {
+        assert.deepEqual(applied, ['0001_initial', '0002_counters']);
         assert.deepEqual(await migrate(handle.db), []);
       });
       it('ping() answers', async () => {
@@ -549,6 +549,22 @@ for (const backend of backends) {
         assert.equal(await stores.revocations.isAccessTokenRevoked(newAt.jti), true);
         assert.equal(await stores.revocations.isAccessTokenRevoked(oldAt.jti), false); // expired, forgotten
         assert.equal(await stores.cleanup(T), 0);
+      });
+    });
+
+    describe('counters', () => {
+      it('counts atomically: 50 parallel hits give 50, each seeing a distinct count', async () => {
+        const results = await Promise.all(Array.from({ length: 50 }, () => stores.counters.hit('k-parallel', NOW, 60)));
+        assert.deepEqual(results.map((r) => r.count).sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i + 1));
+        assert.equal((await stores.counters.get('k-parallel', NOW))!.count, 50);
+      });
+      it('restarts once idle past its window, and resets on demand', async () => {
+        await stores.counters.hit('k-idle', NOW, 60);
+        assert.equal((await stores.counters.hit('k-idle', NOW + 30, 60)).count, 2);
+        assert.deepEqual(await stores.counters.hit('k-idle', NOW + 30 + 60, 60), { count: 1, lastAt: NOW + 90, expiresAt: NOW + 150 });
+        assert.equal(await stores.counters.get('k-idle', NOW + 150), undefined);
+        await stores.counters.reset('k-idle');
+        assert.equal(await stores.counters.get('k-idle', NOW), undefined);
       });
     });
 

@@ -126,6 +126,13 @@ export interface SigningKeysTable {
   retired_at: number | null;
 }
 
+export interface CountersTable {
+  key: string;
+  count: number;
+  last_at: number;
+  expires_at: number;
+}
+
 export interface Schema {
   clients: ClientsTable;
   users: UsersTable;
@@ -138,4 +145,5 @@ export interface Schema {
   access_tokens: AccessTokensTable;
   revoked_tokens: RevokedTokensTable;
   signing_keys: SigningKeysTable;
+  counters: CountersTable;
 }

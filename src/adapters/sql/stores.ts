@@ -405,6 +405,27 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
       },
     },
 
+    counters: {
+      async hit(key, now, windowSeconds) {
+        // One statement: a counter idle past its expiry starts again at 1.
+        const row = await db.insertInto('counters').values({ key, count: 1, last_at: now, expires_at: now + windowSeconds })
+          .onConflict((oc) => oc.column('key').doUpdateSet({
+            count: sql<number>`case when counters.expires_at <= ${now} then 1 else counters.count + 1 end`,
+            last_at: now,
+            expires_at: now + windowSeconds,
+          }))
+          .returning(['count', 'last_at', 'expires_at']).executeTakeFirstOrThrow();
+        return { count: row.count, lastAt: row.last_at, expiresAt: row.expires_at };
+      },
+      async get(key, now) {
+        const row = await db.selectFrom('counters').selectAll().where('key', '=', key).where('expires_at', '>', now).executeTakeFirst();
+        return row && { count: row.count, lastAt: row.last_at, expiresAt: row.expires_at };
+      },
+      async reset(key) {
+        await db.deleteFrom('counters').where('key', '=', key).execute();
+      },
+    },
+
     /** Each delete is its own statement (no transaction), so cleanup never holds locks across tables. */
     async cleanup(now) {
       const expiredGrants = db.selectFrom('grants').select('id').where('expires_at', '<=', now);
@@ -418,6 +439,7 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
           .where((eb) => eb.or([eb('expires_at', '<=', now), eb('grant_id', 'in', expiredGrants)])).executeTakeFirst(),
         await db.deleteFrom('grants').where('expires_at', '<=', now).executeTakeFirst(),
         await db.deleteFrom('revoked_tokens').where('expires_at', '<=', now).executeTakeFirst(),
+        await db.deleteFrom('counters').where('expires_at', '<=', now).executeTakeFirst(),
       ];
       return results.reduce((sum, r) => sum + count(r), 0);
     },

@@ -1,8 +1,8 @@
-import { verifyPassword } from '../../accounts/passwords.ts';
 import { OAuthError } from '../errors.ts';
 import { randomToken } from '../hash.ts';
 import { readParams } from '../params.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
+import { checkLogin } from './login-throttle.ts';
 import { checkCsrf, csrfToken, endSession, loadSession, SESSION_COOKIE, startSession } from './session.ts';
 
 // The account page: where users review the applications they have let in, and revoke them
@@ -22,9 +22,10 @@ function form(req: ProtocolRequest) {
   }
 }
 
-function loginView(p: Provider, secret: string, error?: string, username?: string): OAuthResponse {
+function loginView(p: Provider, secret: string, error?: string, username?: string, retryAfter?: number): OAuthResponse {
   return {
-    kind: 'page', status: error ? 400 : 200,
+    kind: 'page', status: retryAfter ? 429 : error ? 400 : 200,
+    headers: retryAfter ? { 'retry-after': String(retryAfter) } : undefined,
     view: { name: 'login', action: `${p.config.issuer}/account/login`, csrf: csrfToken(p, 'account-login', secret), clientName: 'your Tessera account', username, error },
     cookies: [{ name: ACCOUNT_LOGIN_COOKIE, value: secret, maxAge: p.config.interactionTtl, path: `${new URL(p.config.issuer).pathname.replace(/\/$/, '')}/account` }],
   };
@@ -50,11 +51,9 @@ export async function accountLogin(p: Provider, req: ProtocolRequest): Promise<O
   const f = form(req);
   const secret = req.cookies[ACCOUNT_LOGIN_COOKIE];
   if (!f || !checkCsrf(p, 'account-login', secret, f.csrf)) return forbidden;
-  const user = f.username ? await p.stores.users.findByUsername(f.username) : undefined;
-  if (!(await verifyPassword(f.password ?? '', user?.passwordHash)) || !user || user.disabled) {
-    return loginView(p, secret!, 'Invalid username or password.', f.username);
-  }
-  const { cookie } = await startSession(p, req, user.id, ['pwd']);
+  const result = await checkLogin(p, req.ip, f.username ?? '', f.password ?? '', { page: 'account' });
+  if ('error' in result) return loginView(p, secret!, result.error, f.username, result.retryAfter);
+  const { cookie } = await startSession(p, req, result.user.id, ['pwd']);
   return { kind: 'redirect', location: `${p.config.issuer}/account`, cookies: [cookie] };
 }
 

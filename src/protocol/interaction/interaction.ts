@@ -1,4 +1,3 @@
-import { verifyPassword } from '../../accounts/passwords.ts';
 import type { InteractionRecord } from '../../ports/interactions.ts';
 import { needsConsent, INTERACTION_COOKIE } from '../endpoints/authorize.ts';
 import { OAuthError } from '../errors.ts';
@@ -7,6 +6,7 @@ import { readParams } from '../params.ts';
 import type { CookieSpec, OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import { describeScope } from '../scopes.ts';
 import { authorizationError, issueCode, type AuthorizationRequest } from './authorization-response.ts';
+import { checkLogin } from './login-throttle.ts';
 import { checkCsrf, csrfToken, startSession } from './session.ts';
 
 const FORM_PARAMS = new Set(['username', 'password', 'csrf', 'decision']);
@@ -62,9 +62,10 @@ async function consentView(p: Provider, l: Loaded, status = 200): Promise<OAuthR
   };
 }
 
-function loginView(p: Provider, l: Loaded, error?: string, username?: string): OAuthResponse {
+function loginView(p: Provider, l: Loaded, error?: string, username?: string, retryAfter?: number): OAuthResponse {
   return {
-    kind: 'page', status: error ? 400 : 200, formActions: formActions(l),
+    kind: 'page', status: retryAfter ? 429 : error ? 400 : 200, formActions: formActions(l),
+    headers: retryAfter ? { 'retry-after': String(retryAfter) } : undefined,
     view: {
       name: 'login', action: action(p, l.ia.uid, 'login'), csrf: csrfToken(p, `ia:${l.ia.uid}`, l.browserSecret),
       clientName: l.clientName, username: username ?? l.areq.loginHint, error,
@@ -110,15 +111,11 @@ export async function submitLogin(p: Provider, req: ProtocolRequest, uid: string
   if (!form || !checkCsrf(p, `ia:${uid}`, l.browserSecret, form.csrf)) return page('Form expired', 'The form could not be verified. Go back to the application and start again.', 403);
   if (l.ia.loginAt !== null) return { kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}` };
   const username = form.username ?? '';
-  const user = username ? await p.stores.users.findByUsername(username) : undefined;
-  const ok = await verifyPassword(form.password ?? '', user?.passwordHash);
-  if (!user || !ok || user.disabled) {
-    p.log.info({ event: 'login_failed', client_id: l.ia.clientId, ip: req.ip }, 'login failed');
-    return loginView(p, l, 'Invalid username or password.', username);
-  }
+  const result = await checkLogin(p, req.ip, username, form.password ?? '', { client_id: l.ia.clientId });
+  if ('error' in result) return loginView(p, l, result.error, username, result.retryAfter);
+  const { user } = result;
   const { session, cookie } = await startSession(p, req, user.id, ['pwd']);
   await p.stores.interactions.setLogin(uid, session.idHash, session.authTime);
-  p.log.info({ event: 'login_succeeded', client_id: l.ia.clientId, sub: user.id, ip: req.ip }, 'login succeeded');
   const client = await p.stores.clients.get(l.ia.clientId);
   if (client && (await needsConsent(p, client, user.id, l.areq))) {
     return { kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}`, cookies: [cookie] };

@@ -1,0 +1,81 @@
+import { verifyPassword } from '../../accounts/passwords.ts';
+import type { UserRecord } from '../../ports/users.ts';
+import { tokenHash } from '../hash.ts';
+import type { Provider } from '../provider.ts';
+
+// Failed-login throttling (ASVS 6.1.1, 6.3.1). Failures are counted per account and source
+// address together, per account alone and per source alone, each with its own threshold. Past a
+// threshold every further attempt must wait, and the wait doubles with each failure (1 s, 2 s,
+// 4 s, ... up to the window). Nothing locks an account for good: a counter idle for the window
+// starts again, and because the tightest threshold is per account *and* source, an attacker
+// elsewhere does not lock the owner out of their own address; the per-account threshold is high
+// enough to stop distributed guessing without stopping the owner for long.
+
+export interface LoginThrottleConfig {
+  loginMaxFailures: number;
+  loginAccountMaxFailures: number;
+  loginSourceMaxFailures: number;
+  loginWindow: number;
+}
+
+function keys(username: string, ip: string): { key: string; max: (c: LoginThrottleConfig) => number }[] {
+  const user = tokenHash(username.toLowerCase());
+  return [
+    { key: `login:pair:${user}:${ip}`, max: (c) => c.loginMaxFailures },
+    { key: `login:user:${user}`, max: (c) => c.loginAccountMaxFailures },
+    { key: `login:ip:${ip}`, max: (c) => c.loginSourceMaxFailures },
+  ];
+}
+
+function waitFor(count: number, max: number, window: number): number {
+  return count < max ? 0 : Math.min(2 ** (count - max), window);
+}
+
+/** Seconds this login attempt must wait before it may be tried, or 0. */
+export async function loginRetryAfter(p: Provider, username: string, ip: string): Promise<number> {
+  const now = p.now();
+  let wait = 0;
+  for (const k of keys(username, ip)) {
+    const state = await p.stores.counters.get(k.key, now);
+    if (!state) continue;
+    const until = state.lastAt + waitFor(state.count, k.max(p.config), p.config.loginWindow);
+    wait = Math.max(wait, until - now);
+  }
+  return wait;
+}
+
+export async function recordLoginFailure(p: Provider, username: string, ip: string): Promise<void> {
+  for (const k of keys(username, ip)) await p.stores.counters.hit(k.key, p.now(), p.config.loginWindow);
+}
+
+/** A successful login clears the account's counters (not the source's: one valid password must not excuse a credential-stuffing run). */
+export async function recordLoginSuccess(p: Provider, username: string, ip: string): Promise<void> {
+  const [pair, user] = keys(username, ip);
+  await p.stores.counters.reset(pair!.key);
+  await p.stores.counters.reset(user!.key);
+}
+
+export type LoginResult = { user: UserRecord } | { error: string; retryAfter?: number };
+
+/**
+ * Checks a username and password as a login form submits them: throttled first, then the
+ * Argon2id check (timed the same for unknown users), counting failures and clearing them on
+ * success.
+ */
+export async function checkLogin(p: Provider, ip: string, username: string, password: string, context: Record<string, unknown>): Promise<LoginResult> {
+  const retryAfter = await loginRetryAfter(p, username, ip);
+  if (retryAfter > 0) {
+    p.log.warn({ event: 'login_throttled', ip, retry_after: retryAfter, ...context }, 'login throttled');
+    return { error: `Too many failed attempts. Try again in ${retryAfter} second${retryAfter === 1 ? '' : 's'}.`, retryAfter };
+  }
+  const user = username ? await p.stores.users.findByUsername(username) : undefined;
+  const ok = await verifyPassword(password, user?.passwordHash);
+  if (!user || !ok || user.disabled) {
+    await recordLoginFailure(p, username, ip);
+    p.log.info({ event: 'login_failed', ip, ...context }, 'login failed');
+    return { error: 'Invalid username or password.' };
+  }
+  await recordLoginSuccess(p, username, ip);
+  p.log.info({ event: 'login_succeeded', sub: user.id, ip, ...context }, 'login succeeded');
+  return { user };
+}

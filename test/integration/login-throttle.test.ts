@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { App } from '../../src/app.ts';
+import { authorizeUrl, backends, csrfOf, Jar, pkce, testApp } from '../fixtures/app.ts';
+
+const PASSWORD = 'correct horse battery';
+
+for (const backend of await backends()) {
+  describe(`failed-login throttling (${backend.name})`, { skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)' }, () => {
+    let app: App;
+    before(async () => { app = await testApp(backend.url!, { TESSERA_LOGIN_MAX_FAILURES: '3', TESSERA_LOGIN_ACCOUNT_MAX_FAILURES: '6' }); });
+    after(async () => { await app?.close(); await backend.drop?.(); });
+
+    /** Opens a login page from `ip` and returns a function that submits it. */
+    async function loginForm(ip: string) {
+      const jar = new Jar();
+      const start = await app.server.inject({ url: authorizeUrl({ client_id: 'web', redirect_uri: 'https://app.example/cb', response_type: 'code', scope: 'openid', code_challenge: pkce().challenge, code_challenge_method: 'S256' }), remoteAddress: ip });
+      jar.take(start);
+      const path = new URL(start.headers.location as string).pathname;
+      const page = await app.server.inject({ url: path, headers: { cookie: jar.header() }, remoteAddress: ip });
+      const csrf = csrfOf(page.body);
+      return (password: string) => app.server.inject({
+        method: 'POST', url: `${path}/login`, remoteAddress: ip, payload: new URLSearchParams({ username: 'alice', password, csrf }).toString(),
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: jar.header() },
+      });
+    }
+
+    it('makes further attempts wait once the failures of one account from one address pass the threshold, with a growing wait', async () => {
+      const submit = await loginForm('203.0.113.7');
+      for (let i = 0; i < 3; i++) assert.equal((await submit('wrong password')).statusCode, 400);
+      const blocked = await submit(PASSWORD); // even the right password waits
+      assert.equal(blocked.statusCode, 429);
+      assert.equal(blocked.headers['retry-after'], '1');
+      assert.match(blocked.body, /Too many failed attempts/);
+      await new Promise((r) => setTimeout(r, 1100));
+      assert.equal((await submit('wrong again')).statusCode, 400);
+      const longer = await submit(PASSWORD);
+      assert.equal(longer.statusCode, 429);
+      assert.equal(longer.headers['retry-after'], '2');
+    });
+
+    it('does not lock the owner out from another address, and a success clears the account counters', async () => {
+      const submit = await loginForm('198.51.100.20');
+      const ok = await submit(PASSWORD);
+      assert.equal(ok.statusCode, 303, ok.body);
+      // Cleared: three more failures are needed from this address before any wait.
+      const again = await loginForm('198.51.100.20');
+      for (let i = 0; i < 2; i++) assert.equal((await again('nope')).statusCode, 400);
+      assert.equal((await again(PASSWORD)).statusCode, 303);
+    });
+
+    it('throttles distributed guessing of one account across addresses', async () => {
+      for (let i = 0; i < 6; i++) assert.equal((await (await loginForm(`192.0.2.${i + 1}`))('wrong')).statusCode, 400);
+      const fresh = await loginForm('192.0.2.200');
+      assert.equal((await fresh(PASSWORD)).statusCode, 429);
+    });
+  });
+}
