@@ -8,6 +8,7 @@ import { createSqlStores } from './adapters/sql/stores.ts';
 import { cachedClients } from './adapters/cache/cached-clients.ts';
 import type { Config } from './config/config.ts';
 import { buildServer } from './http/server.ts';
+import { createMetrics, type Metrics } from './observability/metrics.ts';
 import type { Stores } from './ports/index.ts';
 import type { Provider } from './protocol/provider.ts';
 import { loadKeyRing, type KeyRing } from './protocol/tokens/keys.ts';
@@ -15,6 +16,7 @@ import { loadKeyRing, type KeyRing } from './protocol/tokens/keys.ts';
 export interface App {
   server: FastifyInstance;
   provider: Provider;
+  metrics: Metrics;
   stores: Stores;
   log: Logger;
   /** Text to print once at start-up (demo credentials), if any. */
@@ -86,7 +88,8 @@ export async function buildApp(config: Config, opts: { logger?: Logger; prepared
     throw err;
   }
 
-  const provider: Provider = { config, stores, keys: () => ring, now, log };
+  const metrics = createMetrics(() => ring, now);
+  const provider: Provider = { config, stores, keys: () => ring, now, log, events: metrics.event };
 
   // Origins of registered redirect URIs, refreshed at most every 30 s, for CORS on token/userinfo/revoke.
   let origins: { at: number; set: Set<string> } | undefined;
@@ -101,6 +104,7 @@ export async function buildApp(config: Config, opts: { logger?: Logger; prepared
 
   const server = buildServer(provider, {
     logger: log,
+    metrics,
     cors: { configured: new Set(config.corsOrigins), clientOrigins },
     checkReady: async () => {
       const checks: Record<string, string> = {};
@@ -115,7 +119,7 @@ export async function buildApp(config: Config, opts: { logger?: Logger; prepared
   }, 10 * 60_000);
   cleanup.unref();
   return {
-    server, provider, stores, log, banner,
+    server, provider, stores, log, banner, metrics,
     async close() {
       clearInterval(cleanup);
       await server.close();

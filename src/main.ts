@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { pino } from 'pino';
 import { buildApp, loggerOptions, openStores, prepareStorage, type App } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config/config.ts';
+import { buildMetricsServer } from './http/server.ts';
 
 // Process entry: configuration, app, listen, signals. With TESSERA_WORKERS > 1 this process is
 // the cluster primary: it prepares the database once, forks the workers, restarts any that
@@ -50,6 +51,17 @@ async function runServer(): Promise<void> {
   }
   if (!isWorker) for (const w of config.warnings) app.log.warn({ event: 'config_warning' }, w);
   await app.server.listen({ host: config.host, port: config.port });
+  if (config.metricsPort !== undefined) {
+    // One metrics listener per host: in cluster mode each worker's figures are its own, so the
+    // separate listener is offered only with one worker (see README, Observability).
+    if (workers > 1) app.log.warn({ event: 'config_warning' }, 'TESSERA_METRICS_PORT is ignored with TESSERA_WORKERS > 1; scrape /metrics with TESSERA_METRICS_TOKEN instead');
+    else {
+      const metricsServer = buildMetricsServer(app.metrics, app.log);
+      await metricsServer.listen({ host: config.metricsHost, port: config.metricsPort });
+      const close = app.close;
+      app.close = async () => { await metricsServer.close(); await close(); };
+    }
+  }
   const address = app.server.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   if (isWorker) process.send?.({ listening: port });

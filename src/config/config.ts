@@ -35,6 +35,9 @@ export interface Config {
   readonly cookieSameSite: 'lax' | 'strict';
   readonly corsOrigins: readonly string[];
   readonly trustProxy: readonly string[];
+  readonly metricsToken: string | undefined;
+  readonly metricsPort: number | undefined;
+  readonly metricsHost: string;
   readonly workers: number;
   readonly bodyLimit: number;
   readonly logLevel: string;
@@ -195,6 +198,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   for (const scope of (raw.extraScopes as string[] | undefined) ?? []) {
     if (!/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)) problems.push(`TESSERA_EXTRA_SCOPES: "${scope}" is not a valid scope token`);
   }
+  if (typeof raw.metricsToken === 'string' && raw.metricsToken.length < 32) problems.push('TESSERA_METRICS_TOKEN: must be at least 32 characters');
   if (prod && raw.seedDemo === true) problems.push('TESSERA_SEED_DEMO: demo accounts are refused in production');
 
   if (problems.length) throw new ConfigError(problems);

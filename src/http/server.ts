@@ -8,7 +8,7 @@ import { revoke } from '../protocol/endpoints/revoke.ts';
 import { NO_STORE, token } from '../protocol/endpoints/token.ts';
 import { userinfo } from '../protocol/endpoints/userinfo.ts';
 import { OAuthError, invalidRequest } from '../protocol/errors.ts';
-import { randomToken } from '../protocol/hash.ts';
+import { randomToken, safeEqual } from '../protocol/hash.ts';
 import { accountLogin, accountLogout, revokeConsent, showAccount } from '../protocol/interaction/account.ts';
 import { showInteraction, submitConsent, submitLogin } from '../protocol/interaction/interaction.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../protocol/provider.ts';
@@ -16,6 +16,7 @@ import type { KeyRing } from '../protocol/tokens/keys.ts';
 import { parseCookies, serializeCookie } from './cookies.ts';
 import { corsHeaders, type CorsPolicy } from './cors.ts';
 import { renderFormPost, renderView } from './render-page.ts';
+import type { Metrics } from '../observability/metrics.ts';
 
 /** How a route's errors are shown: OAuth JSON, Bearer challenges, or an HTML page. */
 type Kind = 'json' | 'bearer' | 'page';
@@ -64,6 +65,7 @@ type Logger = FastifyBaseLogger;
 
 export interface ServerOptions {
   logger: Logger;
+  metrics: Metrics;
   cors: CorsPolicy;
   checkReady: () => Promise<Record<string, string>>;
 }
@@ -94,6 +96,10 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
   const securityHeaders = { ...BASE_HEADERS, ...hsts };
   app.addHook('onRequest', (_req, reply, done) => {
     reply.headers(securityHeaders);
+    done();
+  });
+  app.addHook('onResponse', (req, reply, done) => {
+    opts.metrics.request(req.routeOptions.url ?? 'unmatched', req.method, reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
 
@@ -251,6 +257,18 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
   if (basePath) app.get(`/.well-known/oauth-authorization-server${basePath}`, servePrepared(discovery, 'application/json'));
   app.get(basePath + '/jwks', servePrepared(jwks, 'application/jwk-set+json'));
 
+  // Prometheus metrics on the main listener only with the configured bearer token (compared in
+  // constant time); TESSERA_METRICS_PORT serves them on a separate listener instead.
+  app.get(basePath + '/metrics', async (req, reply) => {
+    const token = config.metricsToken;
+    const presented = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    if (!token) return sendError(reply, 'json', new OAuthError('invalid_request', 'Not found.', { status: 404 }));
+    if (!presented || !safeEqual(presented, token)) {
+      reply.header('www-authenticate', 'Bearer realm="tessera-metrics"');
+      return sendError(reply, 'json', new OAuthError('invalid_token', 'A valid metrics token is required.'));
+    }
+    return reply.headers(NO_STORE).type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics());
+  });
   app.get(basePath + '/health', async (_req, reply) => reply.headers(NO_STORE).send({ status: 'ok' }));
   app.get(basePath + '/ready', async (req, reply) => {
     const checks = await opts.checkReady();
@@ -269,4 +287,11 @@ function cspSource(uri: string): string {
   } catch {
     return "'none'";
   }
+}
+
+/** The separate metrics listener (TESSERA_METRICS_PORT): /metrics only, for the internal network. */
+export function buildMetricsServer(metrics: Metrics, logger: Logger): FastifyInstance {
+  const app = Fastify({ loggerInstance: logger, disableRequestLogging: true });
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  return app;
 }

@@ -1,5 +1,6 @@
 import type { Config } from '../config/config.ts';
 import type { Stores } from '../ports/index.ts';
+import type { EventSink } from './events.ts';
 import type { KeyRing } from './tokens/keys.ts';
 
 export interface Logger {
@@ -17,6 +18,8 @@ export interface Provider {
   /** Now, in epoch seconds. */
   now(): number;
   readonly log: Logger;
+  /** Where the protocol reports what it did (metrics, audit). */
+  readonly events: EventSink;
 }
 
 /** The transport-neutral request the HTTP layer hands to the protocol layer. */

@@ -36,6 +36,15 @@ function readBasic(value: string): { id: string; secret: string } {
  * endpoint allows them.
  */
 export async function authenticateClient(p: Provider, req: ProtocolRequest, params: Params, opts: { allowPublic: boolean }): Promise<AuthenticatedClient> {
+  try {
+    return await authenticate(p, req, params, opts);
+  } catch (err) {
+    if (err instanceof OAuthError && err.code === 'invalid_client') p.events({ type: 'client_auth_failed', clientId: params.client_id });
+    throw err;
+  }
+}
+
+async function authenticate(p: Provider, req: ProtocolRequest, params: Params, opts: { allowPublic: boolean }): Promise<AuthenticatedClient> {
   const authorization = header(req, 'authorization');
   let id: string | undefined;
   let secret: string | undefined;

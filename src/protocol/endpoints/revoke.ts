@@ -17,6 +17,7 @@ async function revokeRefreshToken(p: Provider, token: string, clientId: string):
   if (found.refresh.clientId !== clientId) throw notYours();
   // Revoking a refresh token revokes its whole family and the access tokens issued from it.
   await p.stores.grants.revoke(found.grant.id, p.now());
+  p.events({ type: 'token_revoked', tokenType: 'refresh_token', clientId });
   p.log.info({ event: 'grant_revoked', client_id: clientId, grant: found.grant.id }, 'refresh token revoked');
   return true;
 }
@@ -25,7 +26,10 @@ async function revokeAccessToken(p: Provider, token: string, clientId: string): 
   const claims = await verifyAccessToken(p.keys(), p.config.issuer, token, { allowExpired: true });
   if (!claims) return false;
   if (claims.client_id !== clientId) throw notYours();
-  if (claims.exp > p.now()) await p.stores.revocations.revokeAccessToken(claims.jti, claims.exp);
+  if (claims.exp > p.now()) {
+    await p.stores.revocations.revokeAccessToken(claims.jti, claims.exp);
+    p.events({ type: 'token_revoked', tokenType: 'access_token', clientId });
+  }
   return true;
 }
 

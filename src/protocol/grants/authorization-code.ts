@@ -19,6 +19,7 @@ export const authorizationCode: GrantHandler = {
     if (result.status === 'reused') {
       // RFC 9700 section 4.2.4: a replayed code revokes what the first redemption issued.
       await p.stores.grants.revoke(result.code.grantId, now);
+      p.events({ type: 'code_reuse', clientId: result.code.clientId });
       p.log.warn({ event: 'code_reuse', client_id: result.code.clientId, grant: result.code.grantId }, 'authorization code replayed; grant revoked');
       throw invalidGrant('The authorization code is invalid.', 'code already redeemed');
     }

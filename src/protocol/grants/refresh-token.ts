@@ -43,6 +43,7 @@ export const refreshToken: GrantHandler = {
       },
     );
     if (result.status === 'reused') {
+      p.events({ type: 'refresh_reuse', clientId: result.clientId });
       p.log.warn({ event: 'refresh_reuse', client_id: result.clientId, grant: result.grantId }, 'rotated refresh token replayed; family revoked');
       throw invalidGrant('The refresh token is invalid.', 'refresh token reuse');
     }

@@ -1,0 +1,53 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ProtocolEvent } from '../protocol/events.ts';
+import type { KeyRing } from '../protocol/tokens/keys.ts';
+
+/** Prometheus metrics: HTTP traffic, what the protocol reports, and the signing keys' age. */
+export interface Metrics {
+  registry: Registry;
+  /** Record one HTTP request (route pattern, method, status, seconds). */
+  request(route: string, method: string, status: number, seconds: number): void;
+  event(e: ProtocolEvent): void;
+}
+
+export function createMetrics(keys: () => KeyRing, now: () => number): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'tessera_process_' });
+  const counter = (name: string, help: string, labelNames: string[] = []) => new Counter({ name, help, labelNames, registers: [registry] });
+  const requests = counter('tessera_http_requests_total', 'HTTP requests by route, method and status class.', ['route', 'method', 'status']);
+  const duration = new Histogram({
+    name: 'tessera_http_request_duration_seconds', help: 'HTTP request latency by route.', labelNames: ['route'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry],
+  });
+  const tokens = counter('tessera_tokens_issued_total', 'Token responses by grant type.', ['grant_type']);
+  const clientAuthFailures = counter('tessera_client_auth_failures_total', 'Failed client authentications.');
+  const logins = counter('tessera_logins_total', 'User login attempts by outcome.', ['outcome']);
+  const reuse = counter('tessera_reuse_detected_total', 'Replayed authorization codes and rotated refresh tokens (each revokes a grant).', ['artifact']);
+  const revocations = counter('tessera_revocations_total', 'Tokens revoked at the revocation endpoint.', ['token_type']);
+  new Gauge({
+    name: 'tessera_signing_key_age_seconds', help: 'Age of each published signing key.', labelNames: ['kid', 'alg', 'state'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of keys().records) this.set({ kid: r.kid, alg: r.alg, state: r.state }, now() - r.createdAt);
+    },
+  });
+  return {
+    registry,
+    request(route, method, status, seconds) {
+      requests.inc({ route, method, status: `${Math.floor(status / 100)}xx` });
+      duration.observe({ route }, seconds);
+    },
+    event(e) {
+      switch (e.type) {
+        case 'token_issued': tokens.inc({ grant_type: e.grantType }); break;
+        case 'client_auth_failed': clientAuthFailures.inc(); break;
+        case 'login_succeeded': logins.inc({ outcome: 'success' }); break;
+        case 'login_failed': logins.inc({ outcome: 'failure' }); break;
+        case 'login_throttled': logins.inc({ outcome: 'throttled' }); break;
+        case 'code_reuse': reuse.inc({ artifact: 'authorization_code' }); break;
+        case 'refresh_reuse': reuse.inc({ artifact: 'refresh_token' }); break;
+        case 'token_revoked': revocations.inc({ token_type: e.tokenType }); break;
+      }
+    },
+  };
+}
