@@ -6,5 +6,5 @@ table = subprocess.run([str(root / 'node_modules/.bin/node'), 'src/cli/main.ts',
 readme = root / 'README.md'
 s = readme.read_text()
 start = s.index('| Variable | File key | Default | Description |')
-end = s.index('\n\n## Bootstrap file')
+end = s.index('\n\n', start)  # the table ends at the first blank line
 readme.write_text(s[:start] + table + s[end:])

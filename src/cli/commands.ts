@@ -6,6 +6,7 @@ import { describeUser, saveUser, setDisabled, setPassword } from '../admin/users
 import { migrate } from '../adapters/sql/migrations/index.ts';
 import { ConfigError, loadConfig } from '../config/config.ts';
 import { DEV_KEK, DEV_SECRET, settings, type Setting } from '../config/settings.ts';
+import type { AuditEvent, AuditRecord } from '../ports/audit.ts';
 import type { ClientAuthMethod, ClientRecord, GrantType } from '../ports/clients.ts';
 import type { SigningKeyRecord } from '../ports/keys.ts';
 import type { UserRecord } from '../ports/users.ts';
@@ -38,6 +39,12 @@ async function password(ctx: Ctx, required: boolean): Promise<string | undefined
   return undefined;
 }
 
+/** Records an admin change in the audit trail, after the command succeeded. Never a secret or password. */
+async function audit(ctx: Ctx, type: string, details: AuditEvent['details'], clientId: string | null = null): Promise<void> {
+  const { stores } = await ctx.db();
+  await stores.audit.append([{ at: Date.now(), type, actor: 'admin', clientId, ip: null, outcome: 'success', details }]);
+}
+
 async function migrateCommand(ctx: Ctx): Promise<void> {
   const applied = await migrate((await ctx.db()).handle.db);
   print(applied.length ? applied.map((m) => `applied migration ${m}`).join('\n') : 'database schema already up to date');
@@ -59,6 +66,7 @@ async function clientCreate(ctx: Ctx): Promise<void> {
     scope: ctx.str('scope'), allowed_resources: ctx.list('resource'), skip_consent: ctx.flag('skip-consent'),
   };
   const { client, secret } = await saveClient(stores, ctx.config(), input, now());
+  await audit(ctx, 'client_created', { auth_method: client.tokenEndpointAuthMethod, grant_types: client.grantTypes.join(' ') }, client.clientId);
   print(JSON.stringify(describeClient(client), null, 2));
   if (secret) print(secretLine(secret));
 }
@@ -87,13 +95,16 @@ async function clientShow(ctx: Ctx): Promise<void> {
 async function clientDelete(ctx: Ctx): Promise<void> {
   const id = ctx.positionals[0]!;
   if (!(await (await ctx.db()).stores.clients.delete(id))) throw new AdminError(`no client ${id}`);
+  await audit(ctx, 'client_deleted', {}, id);
   print(`deleted client ${id}; its grants are revoked and its consents forgotten`);
 }
 
 async function clientRotateSecret(ctx: Ctx): Promise<void> {
   const id = ctx.positionals[0]!;
   const { stores, now } = await ctx.db();
-  print(secretLine(await rotateClientSecret(stores, ctx.config(), id, now()), id));
+  const secret = await rotateClientSecret(stores, ctx.config(), id, now());
+  await audit(ctx, 'client_secret_rotated', {}, id);
+  print(secretLine(secret, id));
   warn(`the previous secret of ${id} no longer works`);
 }
 
@@ -102,6 +113,7 @@ async function userCreate(ctx: Ctx): Promise<void> {
   const { stores, now } = await ctx.db();
   if (await stores.users.findByUsername(username)) throw new AdminError(`user ${username} already exists`);
   const { user } = await saveUser(stores, { username, email: ctx.str('email'), name: ctx.str('name'), password: await password(ctx, false) }, now());
+  await audit(ctx, 'user_created', { user_id: user.id, username });
   print(JSON.stringify(describeUser(user), null, 2));
 }
 
@@ -110,6 +122,7 @@ async function userSetPassword(ctx: Ctx): Promise<void> {
   const pw = (await password(ctx, true))!;
   const { stores, now } = await ctx.db();
   await setPassword(stores, username, pw, now());
+  await audit(ctx, 'user_password_set', { username });
   print(`password of ${username} changed; their sessions are ended`);
 }
 
@@ -117,6 +130,7 @@ const userSetDisabled = (disabled: boolean) => async (ctx: Ctx): Promise<void> =
   const username = ctx.positionals[0]!;
   const { stores, now } = await ctx.db();
   await setDisabled(stores, username, disabled, now());
+  await audit(ctx, disabled ? 'user_disabled' : 'user_enabled', { username });
   print(disabled ? `user ${username} disabled; their sessions are ended and grants revoked` : `user ${username} enabled`);
 };
 
@@ -149,8 +163,53 @@ async function bootstrap(ctx: Ctx): Promise<void> {
   const file = readBootstrapFile(ctx.positionals[0]!);
   const { stores, now } = await ctx.db();
   const r = await applyBootstrap(stores, ctx.config(), file, now());
+  if (r.clients || r.users) await audit(ctx, 'bootstrap_applied', { clients_changed: r.clients, users_changed: r.users });
   print(`clients changed: ${r.clients}\nusers changed: ${r.users}`);
   for (const [id, secret] of Object.entries(r.generatedSecrets)) print(secretLine(secret, id));
+}
+
+/** An ISO 8601 time as epoch ms, for --from and --to. */
+function isoOption(ctx: Ctx, name: string): number | undefined {
+  const v = ctx.str(name);
+  if (v === undefined) return undefined;
+  const ms = Date.parse(v);
+  if (Number.isNaN(ms)) throw new UsageError(`--${name} must be an ISO 8601 time, e.g. 2025-01-31 or 2025-01-31T12:00:00Z`);
+  return ms;
+}
+
+const AUDIT_COLUMNS = ['seq', 'at', 'type', 'actor', 'client_id', 'ip', 'outcome', 'details', 'prev_hash', 'hash'] as const;
+
+const auditJson = (r: AuditRecord) => ({
+  seq: r.seq, at: new Date(r.at).toISOString(), type: r.type, actor: r.actor, client_id: r.clientId, ip: r.ip,
+  outcome: r.outcome, details: r.details, prev_hash: r.prevHash, hash: r.hash,
+});
+
+/** One RFC 4180 field: quoted (quotes doubled) when it holds a comma, quote or line break. */
+const csvField = (v: unknown): string => {
+  const s = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+
+async function auditList(ctx: Ctx): Promise<void> {
+  const format = ctx.str('format') ?? 'json';
+  if (format !== 'json' && format !== 'csv') throw new UsageError('--format must be json or csv');
+  const limitText = ctx.str('limit');
+  const limit = limitText === undefined ? undefined : Number(limitText);
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new UsageError('--limit must be a positive integer');
+  const records = await (await ctx.db()).stores.audit.query({ from: isoOption(ctx, 'from'), to: isoOption(ctx, 'to'), type: ctx.str('type'), limit });
+  if (format === 'json') return print(JSON.stringify(records.map(auditJson), null, 2));
+  const rows = records.map((r) => { const j = auditJson(r); return AUDIT_COLUMNS.map((c) => csvField(j[c])).join(','); });
+  process.stdout.write([AUDIT_COLUMNS.join(','), ...rows].map((line) => `${line}\r\n`).join(''));
+}
+
+async function auditVerify(ctx: Ctx): Promise<number> {
+  const r = await (await ctx.db()).stores.audit.verify();
+  if (r.ok) {
+    print(`audit chain intact: ${r.checked} records`);
+    return 0;
+  }
+  warn(`audit chain broken at record ${r.firstBroken}: ${r.reason} (${r.checked} records before it are intact)`);
+  return 1;
 }
 
 const redact = (url: string) => url.replace(/^(\w+:\/\/[^:/@]*:)[^@]*@/, '$1***@');
@@ -219,6 +278,13 @@ export const commands: Record<string, Command> = {
   'user list': { synopsis: '[--json]', summary: 'List the users.', options: JSON_OPT, run: userList },
   'keys list': { synopsis: '[--json]', summary: 'List the signing keys: kid, algorithm, state and age (never private material).', options: JSON_OPT, run: keysList },
   bootstrap: { synopsis: 'FILE', summary: 'Apply a bootstrap file of clients and users (idempotent, as at start-up).', positionals: ['FILE'], run: bootstrap },
+  'audit list': {
+    synopsis: '[--from ISO] [--to ISO] [--type TYPE] [--limit N] [--format json|csv]',
+    summary: 'Export audit records (oldest first; with --limit, the latest N) as JSON or CSV.',
+    options: { from: str, to: str, type: str, limit: str, format: str },
+    run: auditList,
+  },
+  'audit verify': { summary: 'Check the audit trail\'s hash chain; exit code 1 naming the first broken record.', run: auditVerify },
   'config check': { summary: 'Validate the configuration; exit code 2 when it has problems.', run: configCheck },
   'config docs': { summary: 'Print the Markdown table of every setting.', run: async () => print(settingsMarkdown()) },
 };

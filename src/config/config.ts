@@ -38,6 +38,7 @@ export interface Config {
   readonly metricsToken: string | undefined;
   readonly metricsPort: number | undefined;
   readonly metricsHost: string;
+  readonly auditRetentionDays: number;
   readonly workers: number;
   readonly bodyLimit: number;
   readonly logLevel: string;

@@ -81,6 +81,8 @@ export const settings: readonly Setting[] = [
   { env: 'TESSERA_METRICS_PORT', key: 'metricsPort', type: 'int', default: undefined, min: 1, max: 65535,
     description: 'Serve Prometheus metrics without authentication on this port of TESSERA_METRICS_HOST (a separate listener for the internal network).' },
   { env: 'TESSERA_METRICS_HOST', key: 'metricsHost', type: 'string', default: '127.0.0.1', description: 'Address of the separate metrics listener.' },
+  { env: 'TESSERA_AUDIT_RETENTION_DAYS', key: 'auditRetentionDays', type: 'int', default: 365, min: 1,
+    description: 'Days audit records are kept; older ones are deleted by the periodic cleanup.' },
   { env: 'TESSERA_WORKERS', key: 'workers', type: 'int', default: 1, min: 0, max: 64,
     description: 'Server processes sharing the port (node:cluster); 0 starts one per CPU core. With more than one, use PostgreSQL, or SQLite on a local disk.' },
   { env: 'TESSERA_BODY_LIMIT', key: 'bodyLimit', type: 'int', default: 65536, min: 1024, max: 10485760, description: 'Largest request body accepted, bytes.' },

@@ -1,3 +1,4 @@
+import type { AuditStore } from './audit.ts';
 import type { ClientStore } from './clients.ts';
 import type { CodeStore } from './codes.ts';
 import type { CounterStore } from './counters.ts';
@@ -20,6 +21,7 @@ export interface Stores {
   revocations: RevocationStore;
   keys: KeyStore;
   counters: CounterStore;
+  audit: AuditStore;
   /** Deletes expired rows; returns how many. */
   cleanup(now: number): Promise<number>;
   /** Cheap liveness probe of the database. */
@@ -27,6 +29,7 @@ export interface Stores {
   close(): Promise<void>;
 }
 
+export type * from './audit.ts';
 export type * from './clients.ts';
 export type * from './codes.ts';
 export type * from './counters.ts';

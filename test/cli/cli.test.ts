@@ -8,6 +8,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
+import { sql } from 'kysely';
 import { verifyPassword } from '../../src/accounts/passwords.ts';
 import { openStores } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
@@ -221,6 +222,48 @@ describe('tessera CLI', { concurrency: true }, () => {
         } finally {
           rmSync(file, { force: true });
         }
+      });
+
+      it('records admin changes in the audit trail; audit list exports JSON and CSV without secrets', async () => {
+        const all = JSON.parse((await ok(['audit', 'list'])).out) as { seq: number; type: string; actor: string; client_id: string | null; details: Record<string, unknown>; at: string }[];
+        const types = all.map((r) => r.type);
+        for (const t of ['client_created', 'client_secret_rotated', 'client_deleted', 'user_created', 'user_password_set', 'user_disabled', 'user_enabled', 'bootstrap_applied']) {
+          assert.ok(types.includes(t), `${t} recorded in ${types.join(', ')}`);
+        }
+        assert.ok(all.every((r) => r.actor === 'admin'));
+        assert.deepEqual(all.filter((r) => r.type === 'client_deleted').map((r) => r.client_id), ['doomed']);
+        assert.deepEqual(all.map((r) => r.seq), all.map((_, i) => i + 1));
+        assert.ok(!JSON.stringify(all).includes('correct horse battery') && !JSON.stringify(all).includes('argon2'), 'no password or hash');
+
+        const disabled = JSON.parse((await ok(['audit', 'list', '--type', 'user_disabled'])).out);
+        assert.deepEqual(disabled.map((r: { details: { username: string } }) => r.details.username), ['alice']);
+        const latest = JSON.parse((await ok(['audit', 'list', '--limit', '2'])).out);
+        assert.deepEqual(latest.map((r: { seq: number }) => r.seq), all.slice(-2).map((r) => r.seq));
+        const future = JSON.parse((await ok(['audit', 'list', '--from', new Date(Date.now() + 3_600_000).toISOString()])).out);
+        assert.deepEqual(future, []);
+        assert.equal(JSON.parse((await ok(['audit', 'list', '--to', all[0]!.at])).out).length, 0);
+
+        const csv = (await ok(['audit', 'list', '--format', 'csv'])).out;
+        const lines = csv.split('\r\n');
+        assert.equal(lines[0], 'seq,at,type,actor,client_id,ip,outcome,details,prev_hash,hash');
+        assert.equal(lines.at(-1), '', 'every row ends with CRLF');
+        assert.equal(lines.length, all.length + 2);
+        // details is JSON with commas and quotes: quoted, quotes doubled (RFC 4180)
+        const created = lines.find((l) => l.includes(',user_created,'))!;
+        assert.match(created, /,"\{""user_id"":""[^"]+"",""username"":""alice""\}",/);
+
+        expectFail(await cli(['audit', 'list', '--format', 'xml']), 2, /json or csv/);
+        expectFail(await cli(['audit', 'list', '--from', 'yesterday']), 2, /ISO 8601/);
+        expectFail(await cli(['audit', 'list', '--limit', '0']), 2, /positive integer/);
+      });
+
+      it('audit verify reports an intact chain, and names the first broken record (exit 1)', async () => {
+        const intact = (await ok(['audit', 'verify'])).out;
+        const n = Number(/^audit chain intact: (\d+) records$/m.exec(intact)?.[1]);
+        assert.ok(n >= 8);
+        const { handle } = await openStores(config, { migrate: false });
+        try { await sql`update audit_events set actor = 'mallory' where seq = 3`.execute(handle.db); } finally { await handle.close(); }
+        expectFail(await cli(['audit', 'verify']), 1, /audit chain broken at record 3: hash does not match/);
       });
     });
   }

@@ -133,6 +133,26 @@ export interface CountersTable {
   expires_at: number;
 }
 
+export interface AuditEventsTable {
+  seq: number;
+  /** Epoch milliseconds. */
+  at: number;
+  type: string;
+  actor: string | null;
+  client_id: string | null;
+  ip: string | null;
+  outcome: string;
+  details: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditHeadTable {
+  id: number;
+  seq: number;
+  hash: string;
+}
+
 export interface Schema {
   clients: ClientsTable;
   users: UsersTable;
@@ -146,4 +166,6 @@ export interface Schema {
   revoked_tokens: RevokedTokensTable;
   signing_keys: SigningKeysTable;
   counters: CountersTable;
+  audit_events: AuditEventsTable;
+  audit_head: AuditHeadTable;
 }

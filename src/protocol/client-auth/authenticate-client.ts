@@ -39,7 +39,7 @@ export async function authenticateClient(p: Provider, req: ProtocolRequest, para
   try {
     return await authenticate(p, req, params, opts);
   } catch (err) {
-    if (err instanceof OAuthError && err.code === 'invalid_client') p.events({ type: 'client_auth_failed', clientId: params.client_id });
+    if (err instanceof OAuthError && err.code === 'invalid_client') p.events({ type: 'client_auth_failed', clientId: params.client_id, ip: req.ip });
     throw err;
   }
 }

@@ -63,7 +63,10 @@ export async function logout(p: Provider, req: ProtocolRequest): Promise<OAuthRe
     };
   }
   const cookies = session ? [await endSession(p, req)] : [];
-  if (session) p.log.info({ event: 'logout', sub: session.userId, client_id: clientId }, 'session ended');
+  if (session) {
+    p.events({ type: 'logout', userId: session.userId, clientId, ip: req.ip });
+    p.log.info({ event: 'logout', sub: session.userId, client_id: clientId }, 'session ended');
+  }
   if (redirect !== undefined) {
     const url = new URL(redirect);
     if (params.state !== undefined) url.searchParams.append('state', params.state);

@@ -10,25 +10,25 @@ const PARAMS = new Set(['token', 'token_type_hint', ...CLIENT_AUTH_PARAMS]);
 const notYours = () => new OAuthError('unauthorized_client', 'The token was not issued to this client.');
 
 /** Returns true when the value was a refresh token (and has been dealt with). */
-async function revokeRefreshToken(p: Provider, token: string, clientId: string): Promise<boolean> {
+async function revokeRefreshToken(p: Provider, token: string, clientId: string, ip: string): Promise<boolean> {
   if (token.length > 256) return false;
   const found = await p.stores.grants.getRefresh(tokenHash(token));
   if (!found) return false;
   if (found.refresh.clientId !== clientId) throw notYours();
   // Revoking a refresh token revokes its whole family and the access tokens issued from it.
   await p.stores.grants.revoke(found.grant.id, p.now());
-  p.events({ type: 'token_revoked', tokenType: 'refresh_token', clientId });
+  p.events({ type: 'token_revoked', tokenType: 'refresh_token', clientId, ip });
   p.log.info({ event: 'grant_revoked', client_id: clientId, grant: found.grant.id }, 'refresh token revoked');
   return true;
 }
 
-async function revokeAccessToken(p: Provider, token: string, clientId: string): Promise<boolean> {
+async function revokeAccessToken(p: Provider, token: string, clientId: string, ip: string): Promise<boolean> {
   const claims = await verifyAccessToken(p.keys(), p.config.issuer, token, { allowExpired: true });
   if (!claims) return false;
   if (claims.client_id !== clientId) throw notYours();
   if (claims.exp > p.now()) {
     await p.stores.revocations.revokeAccessToken(claims.jti, claims.exp);
-    p.events({ type: 'token_revoked', tokenType: 'access_token', clientId });
+    p.events({ type: 'token_revoked', tokenType: 'access_token', clientId, ip });
   }
   return true;
 }
@@ -39,6 +39,6 @@ export async function revoke(p: Provider, req: ProtocolRequest): Promise<OAuthRe
   const { client } = await authenticateClient(p, req, params, { allowPublic: true });
   if (!params.token) throw invalidRequest('token is required.');
   const order = params.token_type_hint === 'access_token' ? [revokeAccessToken, revokeRefreshToken] : [revokeRefreshToken, revokeAccessToken];
-  for (const f of order) if (await f(p, params.token, client.clientId)) break;
+  for (const f of order) if (await f(p, params.token, client.clientId, req.ip)) break;
   return { kind: 'json', status: 200, body: {}, headers: NO_STORE };
 }

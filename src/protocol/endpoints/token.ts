@@ -22,6 +22,6 @@ export async function token(p: Provider, req: ProtocolRequest): Promise<OAuthRes
     throw new OAuthError('unauthorized_client', `This client may not use the ${grantType} grant.`);
   }
   const body = await handler.handle(p, req, params, client);
-  p.events({ type: 'token_issued', grantType, clientId: client.clientId });
+  p.events({ type: 'token_issued', grantType, clientId: client.clientId, scope: body.scope, ip: req.ip });
   return { kind: 'json', status: 200, body, headers: NO_STORE };
 }

@@ -9,7 +9,7 @@ export const authorizationCode: GrantHandler = {
   grantType: 'authorization_code',
   parameters: new Set(['code', 'redirect_uri', 'code_verifier', 'resource']),
   allowPublic: true,
-  async handle(p, _req, params, client) {
+  async handle(p, req, params, client) {
     if (!params.code) throw invalidRequest('code is required.');
     if (!params.code_verifier) throw invalidRequest('code_verifier is required.');
     if (!/^[A-Za-z0-9._~-]{43,128}$/.test(params.code_verifier)) throw invalidRequest('code_verifier is malformed.');
@@ -19,7 +19,7 @@ export const authorizationCode: GrantHandler = {
     if (result.status === 'reused') {
       // RFC 9700 section 4.2.4: a replayed code revokes what the first redemption issued.
       await p.stores.grants.revoke(result.code.grantId, now);
-      p.events({ type: 'code_reuse', clientId: result.code.clientId });
+      p.events({ type: 'code_reuse', clientId: result.code.clientId, ip: req.ip });
       p.log.warn({ event: 'code_reuse', client_id: result.code.clientId, grant: result.code.grantId }, 'authorization code replayed; grant revoked');
       throw invalidGrant('The authorization code is invalid.', 'code already redeemed');
     }

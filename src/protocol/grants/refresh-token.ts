@@ -9,7 +9,7 @@ export const refreshToken: GrantHandler = {
   grantType: 'refresh_token',
   parameters: new Set(['refresh_token', 'scope', 'resource']),
   allowPublic: true,
-  async handle(p, _req, params, client) {
+  async handle(p, req, params, client) {
     if (!params.refresh_token) throw invalidRequest('refresh_token is required.');
     const now = p.now();
     const requested = params.scope !== undefined ? splitScope(params.scope) : undefined;
@@ -43,7 +43,7 @@ export const refreshToken: GrantHandler = {
       },
     );
     if (result.status === 'reused') {
-      p.events({ type: 'refresh_reuse', clientId: result.clientId });
+      p.events({ type: 'refresh_reuse', clientId: result.clientId, ip: req.ip });
       p.log.warn({ event: 'refresh_reuse', client_id: result.clientId, grant: result.grantId }, 'rotated refresh token replayed; family revoked');
       throw invalidGrant('The refresh token is invalid.', 'refresh token reuse');
     }

@@ -70,6 +70,7 @@ export async function revokeConsent(p: Provider, req: ProtocolRequest): Promise<
   const clientId = ok.f.client_id ?? '';
   await p.stores.consents.revoke(ok.session.userId, clientId);
   const n = await p.stores.grants.revokeByUserAndClient(ok.session.userId, clientId, p.now());
+  p.events({ type: 'consent_revoked', userId: ok.session.userId, clientId, ip: req.ip });
   p.log.info({ event: 'consent_revoked', sub: ok.session.userId, client_id: clientId, grants: n }, 'consent revoked by user');
   return { kind: 'redirect', location: `${p.config.issuer}/account` };
 }
@@ -77,5 +78,6 @@ export async function revokeConsent(p: Provider, req: ProtocolRequest): Promise<
 export async function accountLogout(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
   const ok = await withSessionForm(p, req);
   if (!ok) return forbidden;
+  p.events({ type: 'logout', userId: ok.session.userId, ip: req.ip });
   return { kind: 'page', status: 200, view: { name: 'logged-out' }, cookies: [await endSession(p, req)] };
 }

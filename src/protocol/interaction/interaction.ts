@@ -137,6 +137,8 @@ export async function submitConsent(p: Provider, req: ProtocolRequest, uid: stri
   if (form.decision !== 'allow') return consentView(p, l, 400);
   const session = await p.stores.sessions.get(l.ia.sessionIdHash);
   if (!session) return EXPIRED;
-  await p.stores.consents.grant(session.userId, l.ia.clientId, l.areq.scope.split(' '), p.now());
+  const scopes = l.areq.scope.split(' ');
+  await p.stores.consents.grant(session.userId, l.ia.clientId, scopes, p.now());
+  p.events({ type: 'consent_granted', userId: session.userId, clientId: l.ia.clientId, scopes, ip: req.ip });
   return finish(p, l, []);
 }

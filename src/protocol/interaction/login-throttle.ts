@@ -64,8 +64,9 @@ export type LoginResult = { user: UserRecord } | { error: string; retryAfter?: n
  */
 export async function checkLogin(p: Provider, ip: string, username: string, password: string, context: Record<string, unknown>): Promise<LoginResult> {
   const retryAfter = await loginRetryAfter(p, username, ip);
+  const clientId = typeof context.client_id === 'string' ? context.client_id : undefined;
   if (retryAfter > 0) {
-    p.events({ type: 'login_throttled' });
+    p.events({ type: 'login_throttled', clientId, ip });
     p.log.warn({ event: 'login_throttled', ip, retry_after: retryAfter, ...context }, 'login throttled');
     return { error: `Too many failed attempts. Try again in ${retryAfter} second${retryAfter === 1 ? '' : 's'}.`, retryAfter };
   }
@@ -73,12 +74,12 @@ export async function checkLogin(p: Provider, ip: string, username: string, pass
   const ok = await verifyPassword(password, user?.passwordHash);
   if (!user || !ok || user.disabled) {
     await recordLoginFailure(p, username, ip);
-    p.events({ type: 'login_failed' });
+    p.events({ type: 'login_failed', clientId, ip });
     p.log.info({ event: 'login_failed', ip, ...context }, 'login failed');
     return { error: 'Invalid username or password.' };
   }
   await recordLoginSuccess(p, username, ip);
-  p.events({ type: 'login_succeeded', userId: user.id });
+  p.events({ type: 'login_succeeded', userId: user.id, clientId, ip });
   p.log.info({ event: 'login_succeeded', sub: user.id, ip, ...context }, 'login succeeded');
   return { user };
 }

@@ -1,0 +1,21 @@
+import type { AuditEvent } from '../ports/audit.ts';
+import type { ProtocolEvent } from '../protocol/events.ts';
+
+const FAILURES = new Set(['client_auth_failed', 'login_failed', 'login_throttled', 'code_reuse', 'refresh_reuse']);
+
+/**
+ * A protocol event as an audit record: the actor is the user where there is one, else the client;
+ * details hold only non-secret facts (grant type, scopes, token type), never a token or secret.
+ */
+export function toAuditEvent(e: ProtocolEvent, at: number): AuditEvent {
+  const base = { at, type: e.type, ip: e.ip ?? null, outcome: FAILURES.has(e.type) ? 'failure' as const : 'success' as const };
+  const clientId = 'clientId' in e ? e.clientId ?? null : null;
+  const userId = 'userId' in e ? e.userId : null;
+  let details: AuditEvent['details'] = {};
+  switch (e.type) {
+    case 'token_issued': details = { grant_type: e.grantType, scope: e.scope ?? null }; break;
+    case 'token_revoked': details = { token_type: e.tokenType }; break;
+    case 'consent_granted': details = { scope: e.scopes.join(' ') }; break;
+  }
+  return { ...base, actor: userId ?? clientId, clientId, details };
+}

@@ -1,0 +1,45 @@
+/** One security-relevant action, as the audit trail records it. Never a token value or secret. */
+export interface AuditEvent {
+  /** When it happened, epoch milliseconds. */
+  at: number;
+  type: string;
+  /** Who acted: a user id, a client id, 'admin' or 'system'; null when unknown (a failed login). */
+  actor: string | null;
+  clientId: string | null;
+  ip: string | null;
+  outcome: 'success' | 'failure';
+  details: Record<string, string | number | boolean | null>;
+}
+
+/** A stored event, chained to the one before it: hash = SHA-256(prevHash + '\n' + canonical JSON of the event and its seq). */
+export type AuditRecord = AuditEvent & { seq: number; prevHash: string; hash: string };
+
+export interface AuditQuery {
+  /** Inclusive lower bound of `at`, epoch ms. */
+  from?: number;
+  /** Exclusive upper bound of `at`, epoch ms. */
+  to?: number;
+  type?: string;
+  limit?: number;
+}
+
+export type AuditVerifyResult =
+  | { ok: true; checked: number }
+  | { ok: false; checked: number; firstBroken: number; reason: string };
+
+/**
+ * The append-only, hash-chained audit trail, shared by every process. append() extends the chain
+ * atomically (one transaction holding the chain head), so concurrent writers never fork it.
+ */
+export interface AuditStore {
+  append(events: AuditEvent[]): Promise<void>;
+  /** Records in seq order (oldest first). */
+  query(q: AuditQuery): Promise<AuditRecord[]>;
+  /**
+   * Recomputes every remaining record's hash and link in seq order and names the first broken seq.
+   * The first remaining record's prevHash is taken on trust (retention deletes the records before it).
+   */
+  verify(): Promise<AuditVerifyResult>;
+  /** Retention: deletes records older than `at` (epoch ms); returns how many. */
+  deleteBefore(at: number): Promise<number>;
+}
