@@ -1,4 +1,4 @@
-import { invalidRequest } from './errors.ts';
+import { OAuthError, invalidRequest } from './errors.ts';
 
 /** Longest value accepted for any parameter, unless the endpoint says otherwise. */
 export const MAX_PARAM_LENGTH = 4096;
@@ -25,6 +25,16 @@ export function readParams(source: URLSearchParams, defined: ReadonlySet<string>
     out[name] = value;
   }
   return out;
+}
+
+/** readParams for HTML forms: undefined instead of an error, so the page can answer for itself. */
+export function readFormParams(source: URLSearchParams, defined: ReadonlySet<string>, limits: Readonly<Record<string, number>> = {}): Params | undefined {
+  try {
+    return readParams(source, defined, limits);
+  } catch (err) {
+    if (err instanceof OAuthError) return undefined;
+    throw err;
+  }
 }
 
 /** Splits a space-delimited scope string into unique scope tokens, in order. */

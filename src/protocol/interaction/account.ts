@@ -1,6 +1,5 @@
-import { OAuthError } from '../errors.ts';
 import { randomToken } from '../hash.ts';
-import { readParams } from '../params.ts';
+import { readFormParams } from '../params.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import { checkLogin } from './login-throttle.ts';
 import { checkCsrf, csrfToken, endSession, loadSession, SESSION_COOKIE, startSession } from './session.ts';
@@ -13,14 +12,7 @@ const PARAMS = new Set(['username', 'password', 'csrf', 'client_id']);
 const LIMITS = { username: 255, password: 1024, csrf: 128, client_id: 255 };
 const forbidden: OAuthResponse = { kind: 'page', status: 403, view: { name: 'error', title: 'Form expired', message: 'The form could not be verified. Reload the page and try again.' } };
 
-function form(req: ProtocolRequest) {
-  try {
-    return readParams(req.params, PARAMS, LIMITS);
-  } catch (err) {
-    if (err instanceof OAuthError) return undefined;
-    throw err;
-  }
-}
+const form = (req: ProtocolRequest) => readFormParams(req.params, PARAMS, LIMITS);
 
 function loginView(p: Provider, secret: string, error?: string, username?: string, retryAfter?: number): OAuthResponse {
   return {

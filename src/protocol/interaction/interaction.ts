@@ -2,7 +2,7 @@ import type { InteractionRecord } from '../../ports/interactions.ts';
 import { needsConsent, INTERACTION_COOKIE } from '../endpoints/authorize.ts';
 import { OAuthError } from '../errors.ts';
 import { tokenHash, safeEqual } from '../hash.ts';
-import { readParams } from '../params.ts';
+import { readFormParams } from '../params.ts';
 import type { CookieSpec, OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import { describeScope } from '../scopes.ts';
 import { authorizationError, issueCode, type AuthorizationRequest } from './authorization-response.ts';
@@ -80,14 +80,7 @@ export async function showInteraction(p: Provider, req: ProtocolRequest, uid: st
   return l.ia.loginAt === null ? loginView(p, l) : consentView(p, l);
 }
 
-function readForm(req: ProtocolRequest) {
-  try {
-    return readParams(req.params, FORM_PARAMS, LIMITS);
-  } catch (err) {
-    if (err instanceof OAuthError) return undefined;
-    throw err;
-  }
-}
+const readForm = (req: ProtocolRequest) => readFormParams(req.params, FORM_PARAMS, LIMITS);
 
 const clearInteraction = (p: Provider, uid: string): CookieSpec => ({
   name: INTERACTION_COOKIE, value: '', maxAge: 0, path: `${new URL(p.config.issuer).pathname.replace(/\/$/, '')}/interaction/${uid}`,
