@@ -13,7 +13,7 @@ import { toAuditEvent } from './observability/audit-events.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import type { Stores } from './ports/index.ts';
 import type { Provider } from './protocol/provider.ts';
-import { loadKeyRing, type KeyRing } from './protocol/tokens/keys.ts';
+import { KEY_RELOAD_MS, loadKeyRing, type KeyRing } from './protocol/tokens/keys.ts';
 
 export interface App {
   server: FastifyInstance;
@@ -25,6 +25,7 @@ export interface App {
   log: Logger;
   /** Text to print once at start-up (demo credentials), if any. */
   banner?: string;
+  reloadKeys(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -137,10 +138,23 @@ export async function buildApp(config: Config, opts: { logger?: Logger; prepared
       .then((n) => n && log.info({ removed: n }, 'audit records past retention removed'), (err) => log.warn({ err: String(err) }, 'audit retention failed'));
   }, 10 * 60_000);
   cleanup.unref();
+  // Keys rotated by another process or instance (or the CLI) are picked up within this period.
+  const reloadKeys = setInterval(() => {
+    loadKeyRing(stores.keys, config.keyEncryptionKey, config.signingAlg, now(), ring).then((next) => {
+      if (next !== ring) log.info({ event: 'keys_reloaded', active: next.active.kid, published: [...next.verification.keys()] }, 'signing keys changed');
+      ring = next;
+    }, (err) => log.warn({ err: String(err) }, 'key reload failed'));
+  }, KEY_RELOAD_MS);
+  reloadKeys.unref();
   return {
     server, provider, stores, log, banner, metrics, audit,
+    /** Re-reads the signing keys now (as the periodic reload does). */
+    async reloadKeys() {
+      ring = await loadKeyRing(stores.keys, config.keyEncryptionKey, config.signingAlg, now(), ring);
+    },
     async close() {
       clearInterval(cleanup);
+      clearInterval(reloadKeys);
       await server.close();
       await audit.close(); // after the last request, before the database goes
       await stores.close();

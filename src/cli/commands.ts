@@ -9,6 +9,8 @@ import { DEV_KEK, DEV_SECRET, settings, type Setting } from '../config/settings.
 import type { AuditEvent, AuditRecord } from '../ports/audit.ts';
 import type { ClientAuthMethod, ClientRecord, GrantType } from '../ports/clients.ts';
 import type { SigningKeyRecord } from '../ports/keys.ts';
+import type { SigningAlg } from '../config/config.ts';
+import { KEY_RELOAD_MS, retireSigningKey, rotateSigningKey } from '../protocol/tokens/keys.ts';
 import type { UserRecord } from '../ports/users.ts';
 import { print, printList, readStdinLine, UsageError, warn, type Command, type Ctx } from './cli.ts';
 
@@ -159,6 +161,30 @@ async function keysList(ctx: Ctx): Promise<void> {
   }, '(no signing keys yet: the server creates one when it starts)');
 }
 
+async function keysRotate(ctx: Ctx): Promise<void> {
+  const config = ctx.config();
+  const alg = (ctx.values.alg as string | undefined) ?? config.signingAlg;
+  if (!['ES256', 'RS256', 'PS256', 'EdDSA'].includes(alg)) throw new UsageError('--alg must be ES256, RS256, PS256 or EdDSA');
+  const { stores, now } = await ctx.db();
+  const lifetime = Math.max(config.accessTokenTtl, config.idTokenTtl);
+  const r = await rotateSigningKey(stores.keys, config.keyEncryptionKey, alg as SigningAlg, lifetime, now());
+  if (!r.rotated) throw new AdminError('another rotation happened at the same time; run keys list and try again if needed');
+  await audit(ctx, 'key_rotated', { kid: r.kid, alg });
+  print(`new active signing key ${r.kid} (${alg}); the previous one stays published for ${lifetime + 60} s. Running servers switch within ${KEY_RELOAD_MS / 1000} s.`);
+}
+
+async function keysRetire(ctx: Ctx): Promise<void> {
+  const kid = ctx.positionals[0]!;
+  const { stores, now } = await ctx.db();
+  try {
+    await retireSigningKey(stores.keys, kid, now());
+  } catch (err) {
+    throw new AdminError((err as Error).message);
+  }
+  await audit(ctx, 'key_retired', { kid });
+  print(`retired signing key ${kid}: it leaves the JWKS, and tokens it signed stop verifying`);
+}
+
 async function bootstrap(ctx: Ctx): Promise<void> {
   const file = readBootstrapFile(ctx.positionals[0]!);
   const { stores, now } = await ctx.db();
@@ -276,6 +302,8 @@ export const commands: Record<string, Command> = {
   'user disable': { synopsis: 'USERNAME', summary: 'Disable a user, ending their sessions and revoking their grants.', positionals: ['USERNAME'], run: userSetDisabled(true) },
   'user enable': { synopsis: 'USERNAME', summary: 'Enable a disabled user.', positionals: ['USERNAME'], run: userSetDisabled(false) },
   'user list': { synopsis: '[--json]', summary: 'List the users.', options: JSON_OPT, run: userList },
+  'keys rotate': { synopsis: '[--alg ALG]', summary: 'Make a new active signing key now; the old one stays published until its tokens expire.', options: { alg: str }, run: keysRotate },
+  'keys retire': { synopsis: 'KID', summary: 'Take a key that no longer signs out of the JWKS now.', positionals: ['KID'], run: keysRetire },
   'keys list': { synopsis: '[--json]', summary: 'List the signing keys: kid, algorithm, state and age (never private material).', options: JSON_OPT, run: keysList },
   bootstrap: { synopsis: 'FILE', summary: 'Apply a bootstrap file of clients and users (idempotent, as at start-up).', positionals: ['FILE'], run: bootstrap },
   'audit list': {

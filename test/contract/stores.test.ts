@@ -502,6 +502,17 @@ for (const backend of backends) {
         assert.deepEqual(listed.find((k) => k.kid === old.kid), { ...old, state: 'retired', retiredAt: NOW + 5 });
         assert.deepEqual(listed.find((k) => k.kid === fresh.kid), { ...fresh, state: 'active', retiredAt: null });
       });
+      it('rotate: the active key goes to grace, the new one becomes active; 10 concurrent rotations give exactly one', async () => {
+        await retireAll();
+        const current = key();
+        await stores.keys.insert(current, true);
+        const results = await Promise.all(Array.from({ length: 10 }, () => stores.keys.rotate(current.kid, key(), NOW + 600)));
+        assert.equal(results.filter(Boolean).length, 1);
+        const listed = await stores.keys.list();
+        assert.deepEqual(listed.find((k) => k.kid === current.kid), { ...current, state: 'grace', retiredAt: NOW + 600 });
+        assert.equal(listed.filter((k) => k.state === 'active').length, 1);
+        assert.equal(await stores.keys.rotate(current.kid, key(), NOW + 600), false); // no longer the active key
+      });
       it('10 concurrent insert(…, true): exactly one succeeds', async () => {
         await retireAll();
         const results = await times(10, () => stores.keys.insert(key(), true));

@@ -408,6 +408,13 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
           .returning('kid').executeTakeFirst();
         return inserted !== undefined;
       }),
+      rotate: (expectedActive, next, graceUntil) => tx(async (t) => {
+        const moved = await t.updateTable('signing_keys').set({ state: 'grace', retired_at: graceUntil })
+          .where('kid', '=', expectedActive).where('state', '=', 'active').executeTakeFirst();
+        if (count(moved) !== 1) return false;
+        await t.insertInto('signing_keys').values(keyRow({ ...next, state: 'active', retiredAt: null })).execute();
+        return true;
+      }),
       /** Activating a key while another is active violates the one-active index: retire the old one first. */
       async setState(kid, state, now) {
         await db.updateTable('signing_keys').set({ state, retired_at: state === 'retired' ? now : null })
