@@ -4,6 +4,8 @@ import { SCENARIOS, type ScenarioId } from './scenarios.ts';
 import type { ServerKind } from './servers.ts';
 
 export interface BenchOptions {
+  /** compare: Tessera against node-oidc-provider (the default); soak: a long constant load on Tessera; scaling: Tessera with 1 and 2 workers. */
+  mode: 'compare' | 'soak' | 'scaling';
   smoke: boolean;
   durationS: number;
   runs: number;
@@ -16,11 +18,24 @@ export interface BenchOptions {
   pin: boolean;
   quietWaitS: number;
   outDir: string;
+  /** --soak: seconds of constant load. */
+  soakSeconds: number;
+  /** --soak: the scenario held. */
+  soakScenario: ScenarioId;
 }
+
+/** What --scaling measures unless --only says otherwise. */
+export const SCALING_SCENARIOS: ScenarioId[] = ['client_credentials', 'jwks'];
 
 export const USAGE = `Usage: npm run bench -- [options]
 
   --smoke               every scenario for ~1 s, 1 run (CI: proves the harness works; no speed gate)
+  --soak                Tessera only: peak of one scenario (one run of --duration), then a constant
+                        70% of that peak for --soak-seconds, RSS, errors and latency every 10 s
+  --soak-seconds S      length of the soak (default 300)
+  --soak-scenario ID    the scenario held by the soak (default client_credentials; request scenarios only)
+  --scaling             Tessera only, with 1 and then 2 worker processes (TESSERA_WORKERS), unpinned:
+                        req/s and the 2-worker/1-worker factor (default --only ${SCALING_SCENARIOS.join(',')})
   --duration S          seconds per measured run (default 10; smoke 1)
   --runs N              measured runs per scenario; the median is reported (default 3; smoke 1)
   --warmup S            seconds of unmeasured load before the runs (default 3; smoke 0); wrk rounds to whole seconds
@@ -70,6 +85,10 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       'no-pin': { type: 'boolean', default: false },
       'quiet-wait': { type: 'string' },
       out: { type: 'string', default: 'bench/results' },
+      soak: { type: 'boolean', default: false },
+      'soak-seconds': { type: 'string' },
+      'soak-scenario': { type: 'string', default: 'client_credentials' },
+      scaling: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -79,18 +98,31 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   const loader = values.loader as BenchOptions['loader'];
   if (!['auto', 'wrk', 'autocannon'].includes(loader)) throw new Error('--loader must be auto, wrk or autocannon');
   const ids = SCENARIOS.map((s) => s.id);
+  if ([smoke, values.soak, values.scaling].filter(Boolean).length > 1) throw new Error('--smoke, --soak and --scaling exclude each other');
+  const mode = values.soak ? 'soak' : values.scaling ? 'scaling' : 'compare';
+  const tesseraRequests = SCENARIOS.filter((s) => s.servers.includes('tessera') && s.unit === 'request').map((s) => s.id);
+  const soakScenario = list('soak-scenario', values['soak-scenario'], tesseraRequests);
+  if (soakScenario.length !== 1) throw new Error('--soak-scenario takes one scenario');
+  const soakSeconds = positive('soak-seconds', values['soak-seconds'], 300);
+  if (soakSeconds < 20) throw new Error('--soak-seconds must be at least 20 (two windows of 10 s)');
+  const tesseraIds = SCENARIOS.filter((s) => s.servers.includes('tessera')).map((s) => s.id);
   return {
+    mode,
     smoke,
     durationS: positive('duration', values.duration, smoke ? 1 : 10, false),
     runs: positive('runs', values.runs, smoke ? 1 : 3),
     warmupS: values.warmup === '0' || (smoke && values.warmup === undefined) ? 0 : positive('warmup', values.warmup, smoke ? 0 : 3, false),
     connections: positive('connections', values.connections, smoke ? 16 : 32),
     flowConcurrency: positive('flow-concurrency', values['flow-concurrency'], smoke ? 4 : 8),
-    scenarios: list('only', values.only, ids, { floor: ['floor_json', 'floor_token', 'floor_token_node'] }),
+    scenarios: mode === 'scaling'
+      ? (values.only === undefined ? SCALING_SCENARIOS : list('only', values.only, tesseraIds))
+      : list('only', values.only, ids, { floor: ['floor_json', 'floor_token', 'floor_token_node'] }),
     servers: list('servers', values.servers, ['tessera', 'oidc-provider', 'floor'] as ServerKind[]),
     loader,
     pin: !values['no-pin'],
     quietWaitS: values['quiet-wait'] === '0' || (smoke && values['quiet-wait'] === undefined) ? 0 : positive('quiet-wait', values['quiet-wait'], 60, false),
     outDir: values.out!,
+    soakSeconds,
+    soakScenario: soakScenario[0]!,
   };
 }

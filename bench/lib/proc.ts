@@ -1,6 +1,7 @@
-// Server-side resource accounting from /proc: CPU time (all threads of the process) and peak RSS.
+// Server-side resource accounting from /proc: CPU time (all threads of the process, and of its
+// worker processes in cluster mode) and RSS.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 let clkTck: number | undefined;
 
@@ -16,13 +17,18 @@ export function clockTicks(): number {
   return clkTck;
 }
 
+/** The fields of /proc/<pid>/stat after "(comm)": [0] is field 3 (state), [1] the ppid, [11] utime, [12] stime, [13] cutime, [14] cstime. */
+function statFields(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+const ticksToMicros = (...ticks: (string | undefined)[]) => (ticks.reduce((n, t) => n + Number(t), 0) * 1_000_000) / clockTicks();
+
 /** User + system CPU time of a process (all its threads), in microseconds. */
 export function cpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after "(comm)": state is field 3, utime field 14, stime field 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return (ticks * 1_000_000) / clockTicks();
+  const fields = statFields(pid);
+  return ticksToMicros(fields[11], fields[12]);
 }
 
 /**
@@ -30,9 +36,37 @@ export function cpuMicros(pid: number): number {
  * generator child has exited, its CPU time shows here.
  */
 export function childrenCpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[13]) + Number(fields[14])) * 1_000_000) / clockTicks();
+  const fields = statFields(pid);
+  return ticksToMicros(fields[13], fields[14]);
+}
+
+/** The live child processes of `pid`: /proc/<pid>/task/<tid>/children when the kernel has it, else a scan of every /proc/<n>/stat for the ppid. */
+function childPids(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) => readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+  } catch { /* no CONFIG_PROC_CHILDREN: scan */ }
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (Number(statFields(Number(name))[1]) === pid) out.push(Number(name));
+    } catch { /* exited meanwhile */ }
+  }
+  return out;
+}
+
+/**
+ * CPU time of a process and everything below it, microseconds: its own threads, its reaped
+ * children, and every live descendant (a cluster primary and its workers).
+ */
+export function treeCpuMicros(pid: number): number {
+  let total = cpuMicros(pid) + childrenCpuMicros(pid);
+  for (const child of childPids(pid)) {
+    try {
+      total += treeCpuMicros(child);
+    } catch { /* exited meanwhile: its time moves to our cutime */ }
+  }
+  return total;
 }
 
 function statusField(pid: number, name: string): number | undefined {
@@ -79,6 +113,17 @@ export function coreTimes(): Map<number, CoreTimes> {
     out.set(Number(m[1]), { busy: busy * scale, total: (busy + idle! + iowait!) * scale });
   }
   return out;
+}
+
+/**
+ * CPU time that processes other than `ownMicros` took on one core between two coreTimes()
+ * readings, percent of that core's time; undefined when the core is not in both.
+ */
+export function otherCpuPct(before: Map<number, CoreTimes>, after: Map<number, CoreTimes>, core: number, ownMicros: number): number | undefined {
+  const a = before.get(core);
+  const b = after.get(core);
+  if (!a || !b || b.total <= a.total) return undefined;
+  return Math.max(0, (100 * (b.busy - a.busy - ownMicros)) / (b.total - a.total));
 }
 
 /** Share of all cores busy over `ms` milliseconds, percent (0-100). */

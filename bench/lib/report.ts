@@ -5,7 +5,7 @@ import type { BenchOptions } from './args.ts';
 import type { Machine } from './machine.ts';
 import type { ScenarioResult } from './runner.ts';
 import { FLOOR_FOR, SCENARIOS, type ScenarioId } from './scenarios.ts';
-import type { ServerKind } from './servers.ts';
+import type { ServerKind, ServerLogSummary } from './servers.ts';
 
 export interface Comparison {
   scenario: ScenarioId;
@@ -18,12 +18,6 @@ export interface Comparison {
   /** Tessera / node-oidc-provider server CPU per unit: below 1 means Tessera does the work with less CPU. */
   cpuRatio?: number;
   floor?: { scenario: ScenarioId; rps?: number };
-}
-
-export interface ServerLogSummary {
-  warnings: number;
-  errors: number;
-  samples: string[];
 }
 
 export interface BenchReport {
@@ -74,18 +68,28 @@ export function compare(results: ScenarioResult[]): Comparison[] {
   return out;
 }
 
-function table(header: string[], rows: string[][], align: ('l' | 'r')[]): string {
+export function table(header: string[], rows: string[][], align: ('l' | 'r')[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (align[i] === 'r' ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
-function mdTable(header: string[], rows: string[][], align: ('l' | 'r')[]): string {
+export function mdTable(header: string[], rows: string[][], align: ('l' | 'r')[]): string {
   return [
     `| ${header.join(' | ')} |`,
     `|${align.map((a) => (a === 'r' ? '---:' : ':---')).join('|')}|`,
-    ...rows.map((r) => `| ${r.join(' | ')} |`),
+    ...rows.map((r) => `| ${r.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`),
   ].join('\n');
+}
+
+/** What a server logged, in one line: "N warnings, N errors; e.g. `...`". */
+export function logSummary(v: ServerLogSummary): string {
+  return `${v.warnings} warnings, ${v.errors} errors${v.samples.length ? `; e.g. \`${v.samples[0]!.slice(0, 200)}\`` : ''}`;
+}
+
+/** The closing section of a markdown report. */
+export function notesSection(notes: string[]): string[] {
+  return ['## How to read this', '', ...notes.map((n) => `- ${n}`), ''];
 }
 
 function summaryRows(c: Comparison[]): string[][] {
@@ -107,7 +111,7 @@ function detailRows(results: ScenarioResult[]): string[][] {
 const DETAIL_HEADER = ['scenario', 'server', 'rps', 'p50 ms', 'p99 ms', 'err %', 'CPU µs/unit', 'server busy %', 'others % (srv/load core)', 'peak RSS MiB', 'first error'];
 const DETAIL_ALIGN: ('l' | 'r')[] = ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'];
 
-function machineLine(m: Machine): string {
+export function machineLine(m: Machine): string {
   const pin = m.pinning.applied ? `pinned (servers core ${m.pinning.serverCore}, load core ${m.pinning.loaderCore})` : `not pinned (${m.pinning.reason})`;
   return `${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}; load generator: ${m.loader} ${m.loaderVersion}; ${pin}; load average at start ${m.loadAverage.join(' ')}; SQLite on ${m.tempFilesystem}`;
 }
@@ -136,7 +140,7 @@ export function consoleReport(r: BenchReport): string {
 }
 
 export function markdownReport(r: BenchReport): string {
-  const logs = Object.entries(r.serverLogs).map(([k, v]) => `- ${k}: ${v.warnings} warnings, ${v.errors} errors${v.samples.length ? `; e.g. \`${v.samples[0]!.slice(0, 200)}\`` : ''}`);
+  const logs = Object.entries(r.serverLogs).map(([k, v]) => `- ${k}: ${logSummary(v)}`);
   return [
     `# Tessera benchmark${r.kind === 'smoke' ? ' (smoke run: not a measurement)' : r.kind === 'partial' ? ' (partial run)' : ''}`,
     '',
@@ -155,25 +159,20 @@ export function markdownReport(r: BenchReport): string {
     ...(noiseWarning(r.results) ? [`> ${noiseWarning(r.results)}`, ''] : []),
     '## Details',
     '',
-    mdTable(DETAIL_HEADER, detailRows(r.results).map((row) => row.map((c) => c.replace(/\|/g, '\\|'))), DETAIL_ALIGN),
+    mdTable(DETAIL_HEADER, detailRows(r.results), DETAIL_ALIGN),
     '',
     '## Server logs (warn and above during the run)',
     '',
     ...(logs.length ? logs : ['- none']),
     '',
-    '## How to read this',
-    '',
-    ...r.notes.map((n) => `- ${n}`),
-    '',
+    ...notesSection(r.notes),
   ].join('\n');
 }
 
-export function writeReport(r: BenchReport, outDir: string): string[] {
+/** Writes `<name>.json` and `<name>.md` for each name into outDir; returns the paths. */
+export function writeFiles(outDir: string, names: string[], data: unknown, md: string): string[] {
   mkdirSync(outDir, { recursive: true });
-  const json = `${JSON.stringify(r, null, 2)}\n`;
-  const md = markdownReport(r);
-  // Only complete runs replace latest.* and keep a timestamped copy.
-  const names = r.kind === 'full' ? ['latest', r.startedAt.replace(/[:.]/g, '-')] : [`${r.kind}-latest`];
+  const json = `${JSON.stringify(data, null, 2)}\n`;
   const files: string[] = [];
   for (const name of names) {
     writeFileSync(join(outDir, `${name}.json`), json);
@@ -181,4 +180,9 @@ export function writeReport(r: BenchReport, outDir: string): string[] {
     files.push(join(outDir, `${name}.json`), join(outDir, `${name}.md`));
   }
   return files;
+}
+
+export function writeReport(r: BenchReport, outDir: string): string[] {
+  // Only complete runs replace latest.* and keep a timestamped copy.
+  return writeFiles(outDir, r.kind === 'full' ? ['latest', r.startedAt.replace(/[:.]/g, '-')] : [`${r.kind}-latest`], r, markdownReport(r));
 }

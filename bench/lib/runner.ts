@@ -1,14 +1,14 @@
 // Runs the scenarios of one server: validate, warm up, measure N runs with server CPU and peak
 // RSS from /proc, and condense the runs into medians.
 import type { LoadDriver, LoadOptions, LoadResult, Workload } from '../load/types.ts';
-import { childrenCpuMicros, coreTimes, cpuMicros, peakRss, resetPeakRss, waitForQuiet } from './proc.ts';
+import { childrenCpuMicros, coreTimes, otherCpuPct, peakRss, resetPeakRss, treeCpuMicros, waitForQuiet } from './proc.ts';
 import type { Scenario, ScenarioContext, ScenarioId } from './scenarios.ts';
 import { SERVER_LABELS, type ServerKind } from './servers.ts';
 
 export interface RunRecord extends LoadResult {
   /** Successful requests (or flows) per second. */
   rps: number;
-  /** Server CPU (user + system, all threads) per successful request or flow, microseconds. */
+  /** Server CPU (user + system, all threads, and all worker processes in cluster mode) per successful request or flow, microseconds. */
   cpuUsPerUnit: number | null;
   /** Server CPU time over wall time, percent: near 100 when the server's core is saturated. */
   serverCpuPct: number;
@@ -67,7 +67,7 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
+export const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 /**
  * One measured run: the load, and around it the server's CPU time, the load generator's (reaped
@@ -77,9 +77,9 @@ async function measure(driver: LoadDriver, workload: Workload, load: LoadOptions
   const cores0 = coreTimes();
   const self0 = process.cpuUsage();
   const children0 = childrenCpuMicros(process.pid);
-  const cpu0 = cpuMicros(pid);
+  const cpu0 = treeCpuMicros(pid);
   const r = await driver.run(workload, load);
-  const cpu = cpuMicros(pid) - cpu0;
+  const cpu = treeCpuMicros(pid) - cpu0;
   const loaderCpu = childrenCpuMicros(process.pid) - children0;
   const self = process.cpuUsage(self0);
   const cores1 = coreTimes();
@@ -88,15 +88,8 @@ async function measure(driver: LoadDriver, workload: Workload, load: LoadOptions
     serverCpuPct: (100 * cpu) / 1e6 / r.durationS, loaderCpuPct: (100 * loaderCpu) / 1e6 / r.durationS,
   };
   if (cores) {
-    const delta = (core: number) => {
-      const a = cores0.get(core);
-      const b = cores1.get(core);
-      return a && b && b.total > a.total ? { busy: b.busy - a.busy, total: b.total - a.total } : undefined;
-    };
-    const s = delta(cores.server);
-    const l = delta(cores.loader);
-    if (s) rec.otherOnServerCorePct = Math.max(0, (100 * (s.busy - cpu)) / s.total);
-    if (l) rec.otherOnLoaderCorePct = Math.max(0, (100 * (l.busy - loaderCpu - self.user - self.system)) / l.total);
+    rec.otherOnServerCorePct = otherCpuPct(cores0, cores1, cores.server, cpu);
+    rec.otherOnLoaderCorePct = otherCpuPct(cores0, cores1, cores.loader, loaderCpu + self.user + self.system);
   }
   return rec;
 }

@@ -1,4 +1,5 @@
-// Starting and stopping the benchmarked servers, one at a time, each pinned to the server core.
+// Starting and stopping the benchmarked servers, one at a time, each pinned to the server core,
+// and what they logged.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
@@ -69,22 +70,28 @@ function tail(file: string, lines = 30): string {
   }
 }
 
-async function waitReady(child: ChildProcess, url: string, logFile: string, timeoutMs = 60_000): Promise<void> {
+/** Waits until `probe` says yes; fails when the server exits first or after `timeoutMs`. */
+async function waitReady(child: ChildProcess, logFile: string, probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let exited: string | undefined;
-  child.once('exit', (code, signal) => { exited = `exited with ${code ?? signal}`; });
   while (Date.now() < deadline) {
-    if (exited) throw new Error(`server ${exited} before it was ready:\n${tail(logFile)}`);
-    try {
-      const res = await fetch(url);
-      await res.body?.cancel();
-      if (res.status === 200) return;
-    } catch { /* not listening yet */ }
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`server exited with ${child.exitCode ?? child.signalCode} before it was ready:\n${tail(logFile)}`);
+    if (await probe()) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   child.kill('SIGKILL');
   throw new Error(`server not ready after ${timeoutMs / 1000} s:\n${tail(logFile)}`);
 }
+
+/** A probe: whether `url` answers 200. */
+const answers = (url: string) => async () => {
+  try {
+    const res = await fetch(url);
+    await res.body?.cancel();
+    return res.status === 200;
+  } catch {
+    return false; // not listening yet
+  }
+};
 
 function stopper(child: ChildProcess): () => Promise<void> {
   return () => new Promise((resolve) => {
@@ -119,14 +126,18 @@ async function discover(issuer: string): Promise<Endpoints> {
   };
 }
 
-/** Tessera in production mode on a real SQLite file, with the bench clients and user from a bootstrap file. */
-export async function startTessera(machine: Machine, fixtures: Fixtures, dir: string): Promise<ServerHandle> {
+/**
+ * Tessera in production mode on a real SQLite file, with the bench clients and user from a
+ * bootstrap file. `env` adds settings (TESSERA_WORKERS=N: ready once every worker listens).
+ */
+export async function startTessera(machine: Machine, fixtures: Fixtures, dir: string, env: Record<string, string> = {}): Promise<ServerHandle> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const bootstrap = join(dir, 'tessera-bootstrap.json');
   writeFileSync(bootstrap, JSON.stringify(tesseraBootstrap(fixtures), null, 2));
   const logFile = join(dir, 'tessera.log');
-  const env = cleanEnv({
+  const serverEnv = cleanEnv({
+    ...env,
     NODE_ENV: 'production',
     TESSERA_ENV: 'production',
     TESSERA_ISSUER: issuer,
@@ -140,8 +151,10 @@ export async function startTessera(machine: Machine, fixtures: Fixtures, dir: st
     TESSERA_EXTRA_SCOPES: RESOURCE_SCOPE,
     TESSERA_DEFAULT_AUDIENCE: RESOURCE,
   });
-  const child = launch(machine, 'src/main.ts', env, logFile);
-  await waitReady(child, `${issuer}/.well-known/openid-configuration`, logFile);
+  const child = launch(machine, 'src/main.ts', serverEnv, logFile);
+  await waitReady(child, logFile, answers(`${issuer}/.well-known/openid-configuration`));
+  // The cluster primary announces itself once all its workers listen (src/main.ts).
+  if (Number(env.TESSERA_WORKERS ?? 1) > 1) await waitReady(child, logFile, async () => /Tessera is running \(.*\d+ workers\)/.test(tail(logFile)));
   return { kind: 'tessera', pid: child.pid!, issuer, endpoints: await discover(issuer), logFile, stop: stopper(child) };
 }
 
@@ -155,7 +168,7 @@ export async function startOidcProvider(machine: Machine, fixtures: Fixtures, di
   }));
   const logFile = join(dir, 'oidc-provider.log');
   const child = launch(machine, 'bench/oidc-provider-server.ts', cleanEnv({ NODE_ENV: 'production', BENCH_OP_CONFIG: config }), logFile);
-  await waitReady(child, `${issuer}/.well-known/openid-configuration`, logFile);
+  await waitReady(child, logFile, answers(`${issuer}/.well-known/openid-configuration`));
   return { kind: 'oidc-provider', pid: child.pid!, issuer, endpoints: await discover(issuer), logFile, stop: stopper(child) };
 }
 
@@ -167,7 +180,7 @@ export async function startFloor(machine: Machine, fixtures: Fixtures, dir: stri
   writeFileSync(config, JSON.stringify({ port, issuer, client: fixtures.cc }));
   const logFile = join(dir, 'floor.log');
   const child = launch(machine, 'bench/floor-server.ts', cleanEnv({ NODE_ENV: 'production', BENCH_FLOOR_CONFIG: config }), logFile);
-  await waitReady(child, `${issuer}/json`, logFile);
+  await waitReady(child, logFile, answers(`${issuer}/json`));
   const none = `${issuer}/none`;
   return {
     kind: 'floor', pid: child.pid!, issuer, logFile, stop: stopper(child),
@@ -180,3 +193,41 @@ export const STARTERS: Record<ServerKind, (machine: Machine, fixtures: Fixtures,
   'oidc-provider': startOidcProvider,
   floor: startFloor,
 };
+
+export interface ServerLogSummary {
+  warnings: number;
+  errors: number;
+  samples: string[];
+}
+
+/**
+ * Warnings and errors a server logged while it was measured (startup notices left out).
+ * `expectedReuse`: refresh-token replays the validation made on purpose (Tessera logs each).
+ */
+export function scanLog(kind: ServerKind, file: string, expectedReuse: number): ServerLogSummary {
+  const summary: ServerLogSummary = { warnings: 0, errors: 0, samples: [] };
+  let text = '';
+  try { text = readFileSync(file, 'utf8'); } catch { return summary; }
+  for (const line of text.split('\n')) {
+    let level: 'warn' | 'error' | undefined;
+    if (kind === 'tessera' && line.startsWith('{')) {
+      try {
+        const entry = JSON.parse(line) as { level?: number; event?: string };
+        if (entry.event === 'config_warning') continue;
+        if (entry.event === 'refresh_reuse' && expectedReuse > 0) {
+          expectedReuse--;
+          continue;
+        }
+        if ((entry.level ?? 0) >= 50) level = 'error';
+        else if ((entry.level ?? 0) >= 40) level = 'warn';
+      } catch { /* not JSON */ }
+    } else if (/server_error|Error:|unhandled/i.test(line)) {
+      level = 'error';
+    }
+    if (!level) continue;
+    if (level === 'error') summary.errors++;
+    else summary.warnings++;
+    if (summary.samples.length < 5) summary.samples.push(line.slice(0, 400));
+  }
+  return summary;
+}

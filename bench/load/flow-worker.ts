@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { codeFlow } from '../lib/flow.ts';
 import { MARKER } from './child.ts';
+import { percentile } from './stats.ts';
 import type { FlowWorkload, LoadOptions } from './types.ts';
 
 const { workload: w, options: o } = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as { workload: FlowWorkload; options: LoadOptions };
@@ -32,5 +33,4 @@ async function browser(): Promise<void> {
 await Promise.all(Array.from({ length: w.concurrency }, browser));
 const elapsed = (performance.now() - start) / 1000;
 latencies.sort((a, b) => a - b);
-const pct = (p: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)]! : 0);
-process.stdout.write(`${MARKER}${JSON.stringify({ ok: latencies.length, failed, durationS: elapsed, p50Ms: pct(50), p99Ms: pct(99), firstError, httpRequests })}\n`);
+process.stdout.write(`${MARKER}${JSON.stringify({ ok: latencies.length, failed, durationS: elapsed, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), firstError, httpRequests })}\n`);

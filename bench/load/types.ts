@@ -36,6 +36,27 @@ export type Workload = HttpWorkload | RefreshWorkload | FlowWorkload;
 export interface LoadOptions {
   durationS: number;
   connections: number;
+  /** A constant overall request rate, requests per second, instead of as fast as possible (autocannon only). */
+  rate?: number;
+  /** Report a window every windowS seconds while the load runs (autocannon only). */
+  windowS?: number;
+}
+
+/** One window of a long load (LoadOptions.windowS), reported while the load runs. */
+export interface LoadWindow {
+  /** 1, 2, ... */
+  index: number;
+  /** Seconds from the start of the load to the end of this window. */
+  endS: number;
+  /** Length of this window, seconds. */
+  durationS: number;
+  ok: number;
+  failed: number;
+  /** Latency of the responses completed in this window. */
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  firstError?: string;
 }
 
 export interface LoadResult {
@@ -54,5 +75,6 @@ export interface LoadResult {
 
 export interface LoadDriver {
   name: 'wrk' | 'autocannon' | 'flow-driver';
-  run(w: Workload, o: LoadOptions): Promise<LoadResult>;
+  /** `onWindow` is called for each window when `o.windowS` is set. */
+  run(w: Workload, o: LoadOptions, onWindow?: (w: LoadWindow) => void): Promise<LoadResult>;
 }

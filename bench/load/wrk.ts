@@ -116,6 +116,7 @@ export function wrkDriver(pinning: Machine['pinning']): LoadDriver {
     name: 'wrk',
     async run(w: Workload, o: LoadOptions): Promise<LoadResult> {
       if (w.kind === 'flow') throw new Error('wrk does not run flows');
+      if (o.rate !== undefined || o.windowS !== undefined) throw new Error('wrk holds no constant rate and reports no windows: use autocannon');
       if (w.kind === 'refresh' && w.tokens.length < o.connections) throw new Error(`refresh needs ${o.connections} tokens, got ${w.tokens.length}`);
       const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-wrk-'));
       try {

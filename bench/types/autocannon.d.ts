@@ -20,6 +20,9 @@ declare module 'autocannon' {
     headers?: Record<string, string>;
     body?: string;
     requests?: AutocannonRequest[];
+    /** Requests per second over all connections (each connection gets its share per second). */
+    overallRate?: number;
+    ignoreCoordinatedOmission?: boolean;
   }
 
   export interface AutocannonResult {
@@ -32,6 +35,13 @@ declare module 'autocannon' {
     requests: { total: number; average: number };
   }
 
-  function autocannon(opts: AutocannonOptions): Promise<AutocannonResult>;
+  /** A run: awaitable for its result, and an emitter of its progress. */
+  export interface AutocannonInstance extends PromiseLike<AutocannonResult> {
+    on(event: 'response', listener: (client: unknown, status: number, bytes: number, ms: number) => void): this;
+    on(event: 'reqError', listener: (err: Error) => void): this;
+    on(event: 'done', listener: (result: AutocannonResult) => void): this;
+  }
+
+  function autocannon(opts: AutocannonOptions): AutocannonInstance;
   export default autocannon;
 }
