@@ -25,6 +25,7 @@ export interface App {
   log: Logger;
   /** Text to print once at start-up (demo credentials), if any. */
   banner?: string;
+  /** Re-reads the signing keys now (as the periodic reload does). */
   reloadKeys(): Promise<void>;
   close(): Promise<void>;
 }
@@ -139,22 +140,18 @@ export async function buildApp(config: Config, opts: { logger?: Logger; prepared
   }, 10 * 60_000);
   cleanup.unref();
   // Keys rotated by another process or instance (or the CLI) are picked up within this period.
-  const reloadKeys = setInterval(() => {
-    loadKeyRing(stores.keys, config.keyEncryptionKey, config.signingAlg, now(), ring).then((next) => {
-      if (next !== ring) log.info({ event: 'keys_reloaded', active: next.active.kid, published: [...next.verification.keys()] }, 'signing keys changed');
-      ring = next;
-    }, (err) => log.warn({ err: String(err) }, 'key reload failed'));
-  }, KEY_RELOAD_MS);
-  reloadKeys.unref();
+  const reloadKeys = async () => {
+    const next = await loadKeyRing(stores.keys, config.keyEncryptionKey, config.signingAlg, now(), ring);
+    if (next !== ring) log.info({ event: 'keys_reloaded', active: next.active.kid, published: [...next.verification.keys()] }, 'signing keys changed');
+    ring = next;
+  };
+  const keyReload = setInterval(() => reloadKeys().catch((err) => log.warn({ err: String(err) }, 'key reload failed')), KEY_RELOAD_MS);
+  keyReload.unref();
   return {
-    server, provider, stores, log, banner, metrics, audit,
-    /** Re-reads the signing keys now (as the periodic reload does). */
-    async reloadKeys() {
-      ring = await loadKeyRing(stores.keys, config.keyEncryptionKey, config.signingAlg, now(), ring);
-    },
+    server, provider, stores, log, banner, metrics, audit, reloadKeys,
     async close() {
       clearInterval(cleanup);
-      clearInterval(reloadKeys);
+      clearInterval(keyReload);
       await server.close();
       await audit.close(); // after the last request, before the database goes
       await stores.close();

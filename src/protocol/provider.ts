@@ -54,6 +54,7 @@ export type OAuthResponse =
   | { kind: 'json'; status: number; body: object; headers?: Record<string, string> }
   | { kind: 'redirect'; location: string; cookies?: CookieSpec[] }
   | { kind: 'form_post'; action: string; fields: Record<string, string>; cookies?: CookieSpec[] }
+  /** formActions: where the page's forms may lead besides here (through our redirect), e.g. the client's redirect_uri. */
   | { kind: 'page'; status: number; view: View; cookies?: CookieSpec[]; formActions?: string[]; headers?: Record<string, string> };
 
 export function header(req: ProtocolRequest, name: string): string | undefined {

@@ -98,14 +98,12 @@ export async function authorize(p: Provider, req: ProtocolRequest): Promise<OAut
   }
 }
 
-async function needsConsent(p: Provider, client: ClientRecord, userId: string, areq: AuthorizationRequest): Promise<boolean> {
+export async function needsConsent(p: Provider, client: ClientRecord, userId: string, areq: AuthorizationRequest): Promise<boolean> {
   if (areq.prompt.includes('consent')) return true;
   if (client.skipConsent) return false;
   const consent = await p.stores.consents.get(userId, client.clientId);
   return !consent || splitScope(areq.scope).some((s) => !consent.scopes.includes(s));
 }
-
-export { needsConsent };
 
 /** Decides between an immediate code, an error for prompt=none, or an interaction with the user. */
 async function decide(p: Provider, req: ProtocolRequest, client: ClientRecord, areq: AuthorizationRequest): Promise<OAuthResponse> {

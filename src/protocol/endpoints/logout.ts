@@ -58,7 +58,7 @@ export async function logout(p: Provider, req: ProtocolRequest): Promise<OAuthRe
     const hidden: Record<string, string> = {};
     for (const k of ['id_token_hint', 'client_id', 'post_logout_redirect_uri', 'state'] as const) if (params[k] !== undefined) hidden[k] = params[k]!;
     return {
-      kind: 'page', status: 200, formActions: redirect ? [new URL(redirect).origin] : [],
+      kind: 'page', status: 200, formActions: redirect ? [redirect] : [],
       view: { name: 'logout-confirm', action: `${p.config.issuer}/logout`, csrf: csrfToken(p, 'logout', req.cookies[SESSION_COOKIE]!), clientName: client?.clientName, hidden },
     };
   }

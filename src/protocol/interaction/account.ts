@@ -1,7 +1,7 @@
 import { randomToken } from '../hash.ts';
 import { readFormParams } from '../params.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
-import { checkLogin } from './login-throttle.ts';
+import { checkLogin, loginPageAnswer } from './login-throttle.ts';
 import { checkCsrf, csrfToken, endSession, loadSession, SESSION_COOKIE, startSession } from './session.ts';
 
 // The account page: where users review the applications they have let in, and revoke them
@@ -16,8 +16,7 @@ const form = (req: ProtocolRequest) => readFormParams(req.params, PARAMS, LIMITS
 
 function loginView(p: Provider, secret: string, error?: string, username?: string, retryAfter?: number): OAuthResponse {
   return {
-    kind: 'page', status: retryAfter ? 429 : error ? 400 : 200,
-    headers: retryAfter ? { 'retry-after': String(retryAfter) } : undefined,
+    kind: 'page', ...loginPageAnswer(error, retryAfter),
     view: { name: 'login', action: `${p.config.issuer}/account/login`, csrf: csrfToken(p, 'account-login', secret), clientName: 'your Tessera account', username, error },
     cookies: [{ name: ACCOUNT_LOGIN_COOKIE, value: secret, maxAge: p.config.interactionTtl, path: `${new URL(p.config.issuer).pathname.replace(/\/$/, '')}/account` }],
   };

@@ -6,7 +6,7 @@ import { readFormParams } from '../params.ts';
 import type { CookieSpec, OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import { describeScope } from '../scopes.ts';
 import { authorizationError, issueCode, type AuthorizationRequest } from './authorization-response.ts';
-import { checkLogin } from './login-throttle.ts';
+import { checkLogin, loginPageAnswer } from './login-throttle.ts';
 import { checkCsrf, csrfToken, startSession } from './session.ts';
 
 const FORM_PARAMS = new Set(['username', 'password', 'csrf', 'decision']);
@@ -38,22 +38,12 @@ async function load(p: Provider, req: ProtocolRequest, uid: string): Promise<Loa
 
 const action = (p: Provider, uid: string, step: string) => `${p.config.issuer}/interaction/${uid}/${step}`;
 
-/** Where the forms of a page may lead: here, and (through our redirect) the client's redirect_uri. */
-function formActions(l: Loaded): string[] {
-  try {
-    const u = new URL(l.areq.redirectUri);
-    return [u.origin !== 'null' ? u.origin : u.protocol];
-  } catch {
-    return [];
-  }
-}
-
 async function consentView(p: Provider, l: Loaded, status = 200): Promise<OAuthResponse> {
   const session = l.ia.sessionIdHash ? await p.stores.sessions.get(l.ia.sessionIdHash) : undefined;
   const user = session ? await p.stores.users.get(session.userId) : undefined;
   if (!user) return EXPIRED;
   return {
-    kind: 'page', status, formActions: formActions(l),
+    kind: 'page', status, formActions: [l.areq.redirectUri],
     view: {
       name: 'consent', action: action(p, l.ia.uid, 'consent'), csrf: csrfToken(p, `ia:${l.ia.uid}`, l.browserSecret),
       clientName: l.clientName, username: user.username,
@@ -64,8 +54,7 @@ async function consentView(p: Provider, l: Loaded, status = 200): Promise<OAuthR
 
 function loginView(p: Provider, l: Loaded, error?: string, username?: string, retryAfter?: number): OAuthResponse {
   return {
-    kind: 'page', status: retryAfter ? 429 : error ? 400 : 200, formActions: formActions(l),
-    headers: retryAfter ? { 'retry-after': String(retryAfter) } : undefined,
+    kind: 'page', ...loginPageAnswer(error, retryAfter), formActions: [l.areq.redirectUri],
     view: {
       name: 'login', action: action(p, l.ia.uid, 'login'), csrf: csrfToken(p, `ia:${l.ia.uid}`, l.browserSecret),
       clientName: l.clientName, username: username ?? l.areq.loginHint, error,

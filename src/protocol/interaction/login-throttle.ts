@@ -55,6 +55,12 @@ export async function recordLoginSuccess(p: Provider, username: string, ip: stri
   await p.stores.counters.reset(user!.key);
 }
 
+/** Status and headers of a login page: 200, 400 after a failure, 429 with Retry-After when throttled. */
+export function loginPageAnswer(error?: string, retryAfter?: number): { status: number; headers?: Record<string, string> } {
+  if (retryAfter) return { status: 429, headers: { 'retry-after': String(retryAfter) } };
+  return { status: error ? 400 : 200 };
+}
+
 export type LoginResult = { user: UserRecord } | { error: string; retryAfter?: number };
 
 /**
