@@ -169,6 +169,7 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
   const userById = lookup((k) => k.selectFrom('users').selectAll().where('id', '=', ''));
   const sessionById = lookup((k) => k.selectFrom('sessions').selectAll().where('id_hash', '=', ''));
   const revokedJti = lookup((k) => k.selectFrom('revoked_tokens').select('jti').where('jti', '=', ''));
+  const insertAudit = statement((k) => k.insertInto('audit_events').values(auditRow(0, '', '', { at: 0, type: '', actor: null, clientId: null, ip: null, outcome: 'success', details: {} })));
   // The statements of a refresh-token rotation.
   const grantOfRefresh = statement((k) => k.selectFrom('grants').selectAll()
     .where('id', '=', (eb) => eb.selectFrom('refresh_tokens').select('grant_id').where('token_hash', '=', ''))
@@ -463,7 +464,10 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
             prev = hash;
             return row;
           });
-          for (let i = 0; i < rows.length; i += 100) await t.insertInto('audit_events').values(rows.slice(i, i + 100)).execute();
+          // PostgreSQL: few round trips (multi-row inserts). SQLite, in-process: the compiled
+          // one-row statement per row costs less than building a multi-row query.
+          if (pg) for (let i = 0; i < rows.length; i += 100) await t.insertInto('audit_events').values(rows.slice(i, i + 100)).execute();
+          else for (const row of rows) await insertAudit(t, Object.values(row));
           await t.updateTable('audit_head').set({ seq, hash: prev }).where('id', '=', 1).execute();
         });
       },
