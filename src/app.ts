@@ -13,7 +13,7 @@ import { toAuditEvent } from './observability/audit-events.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import type { Stores } from './ports/index.ts';
 import type { Provider } from './protocol/provider.ts';
-import { KEY_RELOAD_MS, loadKeyRing, type KeyRing } from './protocol/tokens/keys.ts';
+import { loadKeyRing, type KeyRing } from './protocol/tokens/keys.ts';
 
 export interface App {
   server: FastifyInstance;
@@ -145,7 +145,7 @@ export async function buildApp(config: Config, opts: { logger?: Logger; prepared
     if (next !== ring) log.info({ event: 'keys_reloaded', active: next.active.kid, published: [...next.verification.keys()] }, 'signing keys changed');
     ring = next;
   };
-  const keyReload = setInterval(() => reloadKeys().catch((err) => log.warn({ err: String(err) }, 'key reload failed')), KEY_RELOAD_MS);
+  const keyReload = setInterval(() => reloadKeys().catch((err) => log.warn({ err: String(err) }, 'key reload failed')), config.keyReloadSeconds * 1000);
   keyReload.unref();
   return {
     server, provider, stores, log, banner, metrics, audit, reloadKeys,

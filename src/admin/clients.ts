@@ -82,6 +82,7 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
       clientId: id, clientName: input.client_name ?? existing?.clientName ?? id, secretHash, tokenEndpointAuthMethod: method,
       applicationType: appType, redirectUris, postLogoutRedirectUris: postLogout, grantTypes, scopes, allowedResources: resources,
       skipConsent: input.skip_consent ?? existing?.skipConsent ?? false, disabled: input.disabled ?? existing?.disabled ?? false,
+      metadata: existing?.metadata ?? {},
       createdAt: existing?.createdAt ?? now, updatedAt: now,
     },
   };

@@ -10,7 +10,7 @@ import type { AuditEvent, AuditRecord } from '../ports/audit.ts';
 import type { ClientAuthMethod, ClientRecord, GrantType } from '../ports/clients.ts';
 import type { SigningKeyRecord } from '../ports/keys.ts';
 import type { SigningAlg } from '../config/config.ts';
-import { KEY_RELOAD_MS, retireSigningKey, rotateSigningKey } from '../protocol/tokens/keys.ts';
+import { retireSigningKey, rotateSigningKey } from '../protocol/tokens/keys.ts';
 import type { UserRecord } from '../ports/users.ts';
 import { print, printList, readStdinLine, UsageError, warn, type Command, type Ctx } from './cli.ts';
 
@@ -170,7 +170,7 @@ async function keysRotate(ctx: Ctx): Promise<void> {
   const r = await rotateSigningKey(stores.keys, config.keyEncryptionKey, alg as SigningAlg, lifetime, now());
   if (!r.rotated) throw new AdminError('another rotation happened at the same time; run keys list and try again if needed');
   await audit(ctx, 'key_rotated', { kid: r.kid, alg });
-  print(`new active signing key ${r.kid} (${alg}); the previous one stays published for ${lifetime + 60} s. Running servers switch within ${KEY_RELOAD_MS / 1000} s.`);
+  print(`new active signing key ${r.kid} (${alg}); the previous one stays published for ${lifetime + 60} s. Running servers switch within ${config.keyReloadSeconds} s.`);
 }
 
 async function keysRetire(ctx: Ctx): Promise<void> {

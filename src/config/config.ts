@@ -25,6 +25,7 @@ export interface Config {
   readonly sessionAbsoluteTtl: number;
   readonly interactionTtl: number;
   readonly clientCacheTtl: number;
+  readonly keyReloadSeconds: number;
   readonly loginMaxFailures: number;
   readonly loginAccountMaxFailures: number;
   readonly loginSourceMaxFailures: number;

@@ -56,6 +56,8 @@ export const settings: readonly Setting[] = [
   { env: 'TESSERA_INTERACTION_TTL', key: 'interactionTtl', type: 'int', default: 900, min: 60, max: 3600, description: 'How long a login/consent interaction stays valid, seconds.' },
   { env: 'TESSERA_CLIENT_CACHE_TTL', key: 'clientCacheTtl', type: 'int', default: 2, min: 0, max: 300,
     description: 'Seconds a client record read from the database is reused from memory (0: read every time). Changes made by another process or instance show after at most this long.' },
+  { env: 'TESSERA_KEY_RELOAD_SECONDS', key: 'keyReloadSeconds', type: 'int', default: 30, min: 1, max: 3600,
+    description: 'How often every server process re-reads the signing keys, to pick up rotations made by another process, instance or the CLI.' },
   { env: 'TESSERA_LOGIN_MAX_FAILURES', key: 'loginMaxFailures', type: 'int', default: 5, min: 1, max: 1000,
     description: 'Failed logins for one account from one address before each further attempt must wait (1 s, doubling per failure, up to TESSERA_LOGIN_WINDOW).' },
   { env: 'TESSERA_LOGIN_ACCOUNT_MAX_FAILURES', key: 'loginAccountMaxFailures', type: 'int', default: 20, min: 1, max: 10000,

@@ -18,8 +18,19 @@ export interface ClientRecord {
   /** First-party clients may skip the consent screen. */
   skipConsent: boolean;
   disabled: boolean;
+  /** Further RFC 7591 metadata that features read (stored as JSON; see ClientMetadata). */
+  metadata: ClientMetadata;
   createdAt: number;
   updatedAt: number;
+}
+
+/**
+ * Optional client metadata beyond the core columns, under its RFC 7591 / OIDC registration names.
+ * Each feature that needs a client setting adds its field here (no migration needed: stored as one
+ * JSON column). Unknown keys are never accepted from input; admin/clients.ts validates each field.
+ */
+export interface ClientMetadata {
+  [key: string]: unknown;
 }
 
 export interface ClientStore {

@@ -6,6 +6,7 @@ import type { ConsentStore } from './consents.ts';
 import type { GrantStore, RevocationStore } from './grants.ts';
 import type { InteractionStore } from './interactions.ts';
 import type { KeyStore } from './keys.ts';
+import type { ReplayStore } from './replay.ts';
 import type { SessionStore } from './sessions.ts';
 import type { UserStore } from './users.ts';
 
@@ -21,6 +22,7 @@ export interface Stores {
   revocations: RevocationStore;
   keys: KeyStore;
   counters: CounterStore;
+  replay: ReplayStore;
   audit: AuditStore;
   /** Deletes expired rows; returns how many. */
   cleanup(now: number): Promise<number>;
@@ -37,5 +39,6 @@ export type * from './consents.ts';
 export type * from './grants.ts';
 export type * from './interactions.ts';
 export type * from './keys.ts';
+export type * from './replay.ts';
 export type * from './sessions.ts';
 export type * from './users.ts';

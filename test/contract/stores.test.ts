@@ -16,6 +16,7 @@ import type {
   RotateResult, SessionRecord, SigningKeyRecord, Stores, UserRecord,
 } from '../../src/ports/index.ts';
 import { createPgDatabase, pgAdminUrlForDisplay, sqliteTempUrl } from '../fixtures/db.ts';
+import { replayContract } from './replay-contract.ts';
 
 const NOW = Math.floor(Date.now() / 1000);
 const uid = (prefix: string) => `${prefix}-${randomUUID()}`;
@@ -29,7 +30,7 @@ const client = (over: Partial<ClientRecord> = {}): ClientRecord => ({
   clientId: uid('client'), clientName: 'Demo app', secretHash: 'hmac:abc', tokenEndpointAuthMethod: 'client_secret_basic',
   applicationType: 'web', redirectUris: ['https://app.example/cb', 'https://app.example/cb2'],
   postLogoutRedirectUris: ['https://app.example/'], grantTypes: ['authorization_code', 'refresh_token'],
-  scopes: ['openid', 'profile', 'offline_access'], allowedResources: [], skipConsent: false, disabled: false,
+  scopes: ['openid', 'profile', 'offline_access'], allowedResources: [], skipConsent: false, disabled: false, metadata: {},
   createdAt: NOW, updatedAt: NOW, ...over,
 });
 
@@ -136,7 +137,7 @@ for (const backend of backends) {
 
     describe('database and migrations', () => {
       it('applies every migration once, then nothing', async () => {
-        assert.deepEqual(applied, ['0001_initial', '0002_counters', '0003_audit']);
+        assert.deepEqual(applied, ['0001_initial', '0002_counters', '0003_audit', '0004_client_metadata_replay']);
         assert.deepEqual(await migrate(handle.db), []);
       });
       it('ping() answers', async () => {
@@ -581,6 +582,15 @@ for (const backend of backends) {
         assert.equal(await stores.counters.get('k-idle', NOW + 150), undefined);
         await stores.counters.reset('k-idle');
         assert.equal(await stores.counters.get('k-idle', NOW), undefined);
+      });
+    });
+
+    describe('replay cache', () => {
+      replayContract(() => stores.replay, NOW);
+      it('cleanup forgets expired keys', async () => {
+        await stores.replay.claim('test:cleanup', NOW + 5, NOW);
+        assert.ok(await stores.cleanup(NOW + 5) >= 1);
+        assert.equal(await stores.replay.claim('test:cleanup', NOW + 60, NOW), true);
       });
     });
 

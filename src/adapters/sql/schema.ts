@@ -16,6 +16,7 @@ export interface ClientsTable {
   allowed_resources: string;
   skip_consent: number;
   disabled: number;
+  metadata: string;
   created_at: number;
   updated_at: number;
 }
@@ -153,6 +154,11 @@ export interface AuditHeadTable {
   hash: string;
 }
 
+export interface ReplayEntriesTable {
+  key: string;
+  expires_at: number;
+}
+
 export interface Schema {
   clients: ClientsTable;
   users: UsersTable;
@@ -168,4 +174,5 @@ export interface Schema {
   counters: CountersTable;
   audit_events: AuditEventsTable;
   audit_head: AuditHeadTable;
+  replay_entries: ReplayEntriesTable;
 }

@@ -23,7 +23,7 @@ const clientRow = (c: ClientRecord): ClientsTable => ({
   token_endpoint_auth_method: c.tokenEndpointAuthMethod, application_type: c.applicationType,
   redirect_uris: json(c.redirectUris), post_logout_redirect_uris: json(c.postLogoutRedirectUris),
   grant_types: json(c.grantTypes), scopes: json(c.scopes), allowed_resources: json(c.allowedResources),
-  skip_consent: bool(c.skipConsent), disabled: bool(c.disabled), created_at: c.createdAt, updated_at: c.updatedAt,
+  skip_consent: bool(c.skipConsent), disabled: bool(c.disabled), metadata: json(c.metadata), created_at: c.createdAt, updated_at: c.updatedAt,
 });
 const toClient = (r: Row<ClientsTable>): ClientRecord => ({
   clientId: r.client_id, clientName: r.client_name, secretHash: r.secret_hash,
@@ -31,7 +31,7 @@ const toClient = (r: Row<ClientsTable>): ClientRecord => ({
   applicationType: r.application_type as ClientRecord['applicationType'],
   redirectUris: JSON.parse(r.redirect_uris), postLogoutRedirectUris: JSON.parse(r.post_logout_redirect_uris),
   grantTypes: JSON.parse(r.grant_types), scopes: JSON.parse(r.scopes), allowedResources: JSON.parse(r.allowed_resources),
-  skipConsent: r.skip_consent === 1, disabled: r.disabled === 1, createdAt: r.created_at, updatedAt: r.updated_at,
+  skipConsent: r.skip_consent === 1, disabled: r.disabled === 1, metadata: JSON.parse(r.metadata), createdAt: r.created_at, updatedAt: r.updated_at,
 });
 
 const userRow = (u: UserRecord): UsersTable => ({
@@ -178,6 +178,10 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
   const markRefreshUsed = statement((k) => k.updateTable('refresh_tokens').set({ used_at: 0 }).where('token_hash', '=', '').where('used_at', 'is', null));
   const insertRefresh = statement((k) => k.insertInto('refresh_tokens').values(refreshRow({ tokenHash: '', grantId: '', clientId: '', scope: '', createdAt: 0, expiresAt: 0, usedAt: null })));
   const insertAccess = statement((k) => k.insertInto('access_tokens').values(accessRow('', { jti: '', expiresAt: 0 })));
+
+  const claimReplay = statement((k) => k.insertInto('replay_entries').values({ key: '', expires_at: 0 })
+    .onConflict((oc) => oc.column('key').doUpdateSet({ expires_at: (eb) => eb.ref('excluded.expires_at') }).where('replay_entries.expires_at', '<=', 0))
+    .returning('key'));
 
   const getGrant = async (q: Db, id: string) => {
     const row = await q.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirst();
@@ -525,6 +529,15 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
       },
     },
 
+    replay: {
+      /** One upsert: a new key is inserted; an expired one is taken over; a live one returns no row. */
+      async claim(key, expiresAt, now) {
+        if (key.length > 512) throw new Error('replay key longer than 512 characters');
+        const row = await claimReplay(db, [key, expiresAt, now]);
+        return row.rows.length === 1;
+      },
+    },
+
     /** Each delete is its own statement (no transaction), so cleanup never holds locks across tables. */
     async cleanup(now) {
       const expiredGrants = db.selectFrom('grants').select('id').where('expires_at', '<=', now);
@@ -539,6 +552,7 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
         await db.deleteFrom('grants').where('expires_at', '<=', now).executeTakeFirst(),
         await db.deleteFrom('revoked_tokens').where('expires_at', '<=', now).executeTakeFirst(),
         await db.deleteFrom('counters').where('expires_at', '<=', now).executeTakeFirst(),
+        await db.deleteFrom('replay_entries').where('expires_at', '<=', now).executeTakeFirst(),
       ];
       return results.reduce((sum, r) => sum + count(r), 0);
     },

@@ -44,9 +44,6 @@ export interface VerificationKey {
   key: KeyObject;
 }
 
-/** How often every server process re-reads the signing keys, to see rotations made elsewhere. */
-export const KEY_RELOAD_MS = 30_000;
-
 /** Keys in the JWKS: the active one and those in grace until their end. */
 export function isPublished(r: SigningKeyRecord, now: number): boolean {
   return r.state === 'active' || (r.state === 'grace' && r.retiredAt !== null && r.retiredAt > now);
