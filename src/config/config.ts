@@ -30,6 +30,10 @@ export interface Config {
   readonly loginAccountMaxFailures: number;
   readonly loginSourceMaxFailures: number;
   readonly loginWindow: number;
+  readonly parTtl: number;
+  readonly requirePar: boolean;
+  readonly dpopProofWindow: number;
+  readonly dpopRequireNonce: boolean;
   readonly defaultAudience: string;
   readonly extraScopes: readonly string[];
   readonly cookieSecure: boolean;

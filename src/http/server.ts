@@ -4,6 +4,7 @@ import { authorize } from '../protocol/endpoints/authorize.ts';
 import { discoveryDocument } from '../protocol/endpoints/discovery.ts';
 import { introspect } from '../protocol/endpoints/introspect.ts';
 import { logout } from '../protocol/endpoints/logout.ts';
+import { par } from '../protocol/endpoints/par.ts';
 import { revoke } from '../protocol/endpoints/revoke.ts';
 import { NO_STORE, token } from '../protocol/endpoints/token.ts';
 import { userinfo } from '../protocol/endpoints/userinfo.ts';
@@ -37,6 +38,8 @@ interface RouteSpec {
 const routes: RouteSpec[] = [
   { path: '/authorize', methods: ['GET', 'POST'], kind: 'page', handler: authorize, form: true },
   { path: '/token', methods: ['POST'], kind: 'json', handler: token, cors: 'clients', form: true },
+  // RFC 9126: a back-channel call from the client's server; no CORS.
+  { path: '/par', methods: ['POST'], kind: 'json', handler: par, form: true },
   { path: '/userinfo', methods: ['GET', 'POST'], kind: 'bearer', handler: userinfo, cors: 'clients', form: false },
   { path: '/introspect', methods: ['POST'], kind: 'json', handler: introspect, form: true },
   { path: '/revoke', methods: ['POST'], kind: 'json', handler: revoke, cors: 'clients', form: true },
@@ -167,6 +170,7 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
     } else if (err.code === 'invalid_client') {
       reply.header('www-authenticate', 'Basic realm="tessera"');
     }
+    if (err.headers) reply.headers(err.headers);
     return send(reply, { kind: 'json', status: err.status, body: err.toJSON(), headers: NO_STORE });
   }
 

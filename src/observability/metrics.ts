@@ -23,6 +23,8 @@ export function createMetrics(keys: () => KeyRing, now: () => number): Metrics {
   const clientAuthFailures = counter('tessera_client_auth_failures_total', 'Failed client authentications.');
   const logins = counter('tessera_logins_total', 'User login attempts by outcome.', ['outcome']);
   const reuse = counter('tessera_reuse_detected_total', 'Replayed authorization codes and rotated refresh tokens (each revokes a grant).', ['artifact']);
+  const dpopRefused = counter('tessera_dpop_proofs_refused_total', 'DPoP proofs refused, by reason (replays are counted in tessera_reuse_detected_total).', ['reason']);
+  const pushed = counter('tessera_par_requests_total', 'Pushed authorization requests accepted.');
   const revocations = counter('tessera_revocations_total', 'Tokens revoked at the revocation endpoint.', ['token_type']);
   new Gauge({
     name: 'tessera_signing_key_age_seconds', help: 'Age of each published signing key.', labelNames: ['kid', 'alg', 'state'], registers: [registry],
@@ -47,6 +49,9 @@ export function createMetrics(keys: () => KeyRing, now: () => number): Metrics {
         case 'code_reuse': reuse.inc({ artifact: 'authorization_code' }); break;
         case 'refresh_reuse': reuse.inc({ artifact: 'refresh_token' }); break;
         case 'token_revoked': revocations.inc({ token_type: e.tokenType }); break;
+        case 'dpop_proof_refused': dpopRefused.inc({ reason: e.reason }); break;
+        case 'dpop_replay': reuse.inc({ artifact: 'dpop_proof' }); break;
+        case 'par_request': pushed.inc(); break;
       }
     },
   };

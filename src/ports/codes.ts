@@ -14,6 +14,8 @@ export interface CodeRecord {
   amr: string[];
   createdAt: number;
   expiresAt: number;
+  /** RFC 9449 section 10: the JWK thumbprint of the DPoP key the code is bound to (dpop_jkt). */
+  dpopJkt?: string | null;
 }
 
 export type ConsumeResult =

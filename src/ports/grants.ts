@@ -15,6 +15,8 @@ export interface GrantRecord {
   /** Absolute end of the refresh-token family. */
   expiresAt: number;
   revokedAt: number | null;
+  /** RFC 9449 section 5: the DPoP key (JWK thumbprint) the refresh tokens of a public client are bound to. */
+  dpopJkt?: string | null;
 }
 
 export interface RefreshTokenRecord {

@@ -6,6 +6,7 @@ import type { ConsentStore } from './consents.ts';
 import type { GrantStore, RevocationStore } from './grants.ts';
 import type { InteractionStore } from './interactions.ts';
 import type { KeyStore } from './keys.ts';
+import type { PushedRequestStore } from './pushed-requests.ts';
 import type { ReplayStore } from './replay.ts';
 import type { SessionStore } from './sessions.ts';
 import type { UserStore } from './users.ts';
@@ -23,6 +24,7 @@ export interface Stores {
   keys: KeyStore;
   counters: CounterStore;
   replay: ReplayStore;
+  pushedRequests: PushedRequestStore;
   audit: AuditStore;
   /** Deletes expired rows; returns how many. */
   cleanup(now: number): Promise<number>;
@@ -39,6 +41,7 @@ export type * from './consents.ts';
 export type * from './grants.ts';
 export type * from './interactions.ts';
 export type * from './keys.ts';
+export type * from './pushed-requests.ts';
 export type * from './replay.ts';
 export type * from './sessions.ts';
 export type * from './users.ts';

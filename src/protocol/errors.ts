@@ -21,7 +21,10 @@ export type OAuthErrorCode =
   | 'account_selection_required'
   | 'request_not_supported'
   | 'request_uri_not_supported'
-  | 'registration_not_supported';
+  | 'registration_not_supported'
+  | 'invalid_request_uri'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce';
 
 const defaultStatus: Partial<Record<OAuthErrorCode, number>> = {
   invalid_client: 401,
@@ -40,8 +43,10 @@ export class OAuthError extends Error {
   readonly detail: string | undefined;
   /** False when the error must not be sent to the redirect_uri (unknown client, bad redirect_uri). */
   readonly redirectable: boolean;
+  /** Extra response headers (e.g. DPoP-Nonce, or a WWW-Authenticate challenge that replaces the default one). */
+  readonly headers: Readonly<Record<string, string>> | undefined;
 
-  constructor(code: OAuthErrorCode, description: string, opts: { status?: number; detail?: string; redirectable?: boolean } = {}) {
+  constructor(code: OAuthErrorCode, description: string, opts: { status?: number; detail?: string; redirectable?: boolean; headers?: Record<string, string> } = {}) {
     super(`${code}: ${description}`);
     this.name = 'OAuthError';
     this.code = code;
@@ -49,6 +54,7 @@ export class OAuthError extends Error {
     this.status = opts.status ?? defaultStatus[code] ?? 400;
     this.detail = opts.detail;
     this.redirectable = opts.redirectable ?? true;
+    this.headers = opts.headers;
   }
 
   toJSON(): { error: string; error_description: string } {

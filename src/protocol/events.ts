@@ -15,6 +15,12 @@ export type ProtocolEvent = (
   | { type: 'consent_granted'; userId: string; clientId: string; scopes: string[] }
   | { type: 'consent_revoked'; userId: string; clientId: string }
   | { type: 'logout'; userId: string; clientId?: string }
+  /** RFC 9449: a DPoP proof was refused (reason is a fixed word such as `htu`, `iat`, `nonce`, `signature`). */
+  | { type: 'dpop_proof_refused'; reason: string; clientId?: string }
+  /** RFC 9449: a DPoP proof's jti was presented again. */
+  | { type: 'dpop_replay'; clientId?: string }
+  /** RFC 9126: an authorization request was pushed and a request_uri issued. */
+  | { type: 'par_request'; clientId: string }
 ) & { ip?: string };
 
 export type EventSink = (event: ProtocolEvent) => void;

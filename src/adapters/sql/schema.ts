@@ -80,6 +80,7 @@ export interface AuthCodesTable {
   created_at: number;
   expires_at: number;
   consumed_at: number | null;
+  dpop_jkt: string | null;
 }
 
 export interface GrantsTable {
@@ -94,6 +95,7 @@ export interface GrantsTable {
   created_at: number;
   expires_at: number;
   revoked_at: number | null;
+  dpop_jkt: string | null;
 }
 
 export interface RefreshTokensTable {
@@ -159,6 +161,14 @@ export interface ReplayEntriesTable {
   expires_at: number;
 }
 
+export interface PushedRequestsTable {
+  uri_hash: string;
+  client_id: string;
+  params: string;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface Schema {
   clients: ClientsTable;
   users: UsersTable;
@@ -175,4 +185,5 @@ export interface Schema {
   audit_events: AuditEventsTable;
   audit_head: AuditHeadTable;
   replay_entries: ReplayEntriesTable;
+  pushed_requests: PushedRequestsTable;
 }

@@ -70,21 +70,21 @@ const toConsent = (r: Row<ConsentsTable>): ConsentRecord => ({
 const codeRow = (c: CodeRecord): AuthCodesTable => ({
   code_hash: c.codeHash, grant_id: c.grantId, client_id: c.clientId, user_id: c.userId, redirect_uri: c.redirectUri,
   scope: c.scope, nonce: c.nonce, code_challenge: c.codeChallenge, resource: c.resource, sid: c.sid,
-  auth_time: c.authTime, amr: json(c.amr), created_at: c.createdAt, expires_at: c.expiresAt, consumed_at: null,
+  auth_time: c.authTime, amr: json(c.amr), created_at: c.createdAt, expires_at: c.expiresAt, consumed_at: null, dpop_jkt: c.dpopJkt ?? null,
 });
 const toCode = (r: Row<AuthCodesTable>): CodeRecord => ({
   codeHash: r.code_hash, grantId: r.grant_id, clientId: r.client_id, userId: r.user_id, redirectUri: r.redirect_uri,
   scope: r.scope, nonce: r.nonce, codeChallenge: r.code_challenge, resource: r.resource, sid: r.sid,
-  authTime: r.auth_time, amr: JSON.parse(r.amr), createdAt: r.created_at, expiresAt: r.expires_at,
+  authTime: r.auth_time, amr: JSON.parse(r.amr), createdAt: r.created_at, expiresAt: r.expires_at, dpopJkt: r.dpop_jkt,
 });
 
 const grantRow = (g: GrantRecord): GrantsTable => ({
   id: g.id, client_id: g.clientId, user_id: g.userId, scope: g.scope, resource: g.resource, sid: g.sid,
-  auth_time: g.authTime, amr: json(g.amr), created_at: g.createdAt, expires_at: g.expiresAt, revoked_at: g.revokedAt,
+  auth_time: g.authTime, amr: json(g.amr), created_at: g.createdAt, expires_at: g.expiresAt, revoked_at: g.revokedAt, dpop_jkt: g.dpopJkt ?? null,
 });
 const toGrant = (r: Row<GrantsTable>): GrantRecord => ({
   id: r.id, clientId: r.client_id, userId: r.user_id, scope: r.scope, resource: r.resource, sid: r.sid,
-  authTime: r.auth_time, amr: JSON.parse(r.amr), createdAt: r.created_at, expiresAt: r.expires_at, revokedAt: r.revoked_at,
+  authTime: r.auth_time, amr: JSON.parse(r.amr), createdAt: r.created_at, expiresAt: r.expires_at, revokedAt: r.revoked_at, dpopJkt: r.dpop_jkt,
 });
 
 const refreshRow = (t: RefreshTokenRecord): RefreshTokensTable => ({
@@ -538,6 +538,21 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
       },
     },
 
+    pushedRequests: {
+      async create(r) {
+        await db.insertInto('pushed_requests').values({
+          uri_hash: r.uriHash, client_id: r.clientId, params: json(r.params), created_at: r.createdAt, expires_at: r.expiresAt,
+        }).execute();
+      },
+      /** One conditional DELETE ... RETURNING decides the single winner on both databases. */
+      async consume(uriHash, clientId, now) {
+        const row = await db.deleteFrom('pushed_requests')
+          .where('uri_hash', '=', uriHash).where('client_id', '=', clientId).where('expires_at', '>', now)
+          .returningAll().executeTakeFirst();
+        return row && { uriHash: row.uri_hash, clientId: row.client_id, params: JSON.parse(row.params), createdAt: Number(row.created_at), expiresAt: Number(row.expires_at) };
+      },
+    },
+
     /** Each delete is its own statement (no transaction), so cleanup never holds locks across tables. */
     async cleanup(now) {
       const expiredGrants = db.selectFrom('grants').select('id').where('expires_at', '<=', now);
@@ -553,6 +568,7 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
         await db.deleteFrom('revoked_tokens').where('expires_at', '<=', now).executeTakeFirst(),
         await db.deleteFrom('counters').where('expires_at', '<=', now).executeTakeFirst(),
         await db.deleteFrom('replay_entries').where('expires_at', '<=', now).executeTakeFirst(),
+        await db.deleteFrom('pushed_requests').where('expires_at', '<=', now).executeTakeFirst(),
       ];
       return results.reduce((sum, r) => sum + count(r), 0);
     },

@@ -11,29 +11,52 @@ import { supportedScopes } from '../scopes.ts';
 export const AUTHORIZE_PARAMS = new Set([
   'client_id', 'redirect_uri', 'response_type', 'response_mode', 'scope', 'state', 'nonce', 'code_challenge',
   'code_challenge_method', 'prompt', 'max_age', 'login_hint', 'resource', 'request', 'request_uri', 'registration',
-  'display', 'ui_locales', 'claims_locales', 'id_token_hint', 'acr_values', 'claims',
+  'display', 'ui_locales', 'claims_locales', 'id_token_hint', 'acr_values', 'claims', 'dpop_jkt',
 ]);
-const LIMITS = { client_id: 255, redirect_uri: 2048, scope: 1024, nonce: 512, state: 4096, code_challenge: 128, login_hint: 255, resource: 2048 };
+export const AUTHORIZE_LIMITS = { client_id: 255, redirect_uri: 2048, scope: 1024, nonce: 512, state: 4096, code_challenge: 128, login_hint: 255, resource: 2048, request_uri: 512, dpop_jkt: 64 };
+const LIMITS = AUTHORIZE_LIMITS;
+/** RFC 9126 section 2.2: the prefix of the request_uri values /par hands out. */
+export const PAR_URN = 'urn:ietf:params:oauth:request_uri:';
 
 export const INTERACTION_COOKIE = 'tessera_interaction';
 
 const page = (title: string, message: string, status = 400): OAuthResponse => ({ kind: 'page', status, view: { name: 'error', title, message } });
 
-/** Steps that must pass before anything may be sent to the redirect_uri; failures show a page. */
-async function loadClientAndRedirect(p: Provider, params: Params): Promise<{ client: ClientRecord; redirectUri: string } | OAuthResponse> {
-  const client = params.client_id ? await p.stores.clients.get(params.client_id) : undefined;
-  if (!client || client.disabled) return page('Unknown application', 'The application that sent you here is not registered with this server, so you cannot sign in to it from here.');
+/**
+ * The redirect URI a request will be answered at, or why there is none (the title and message of
+ * the error page /authorize shows; /par answers invalid_request). Shared by /authorize and /par.
+ */
+export function resolveRedirectUri(client: ClientRecord, params: Params): string | { title: string; message: string } {
   // redirect_uri may be left out only by a plain OAuth client with exactly one registered URI;
   // OpenID Connect requests must always send it.
   const openid = splitScope(params.scope).includes('openid');
   const redirectUri = params.redirect_uri ?? (openid || client.redirectUris.length !== 1 ? undefined : client.redirectUris[0]);
-  if (!redirectUri) return page('Missing redirect address', 'The application did not say where to send you back to.');
-  if (!matchRedirectUri(client, redirectUri)) return page('Unregistered redirect address', 'The application asked to send you to an address it has not registered, so this request was stopped.');
+  if (!redirectUri) return { title: 'Missing redirect address', message: 'The application did not say where to send you back to.' };
+  if (!matchRedirectUri(client, redirectUri)) return { title: 'Unregistered redirect address', message: 'The application asked to send you to an address it has not registered, so this request was stopped.' };
+  return redirectUri;
+}
+
+/** Steps that must pass before anything may be sent to the redirect_uri; failures show a page. */
+async function loadClientAndRedirect(p: Provider, params: Params): Promise<{ client: ClientRecord; redirectUri: string } | OAuthResponse> {
+  const client = params.client_id ? await p.stores.clients.get(params.client_id) : undefined;
+  if (!client || client.disabled) return page('Unknown application', 'The application that sent you here is not registered with this server, so you cannot sign in to it from here.');
+  const redirectUri = resolveRedirectUri(client, params);
+  if (typeof redirectUri !== 'string') return page(redirectUri.title, redirectUri.message);
   return { client, redirectUri };
 }
 
-/** The remaining checks; errors from here on go back to the client's redirect_uri. */
-function checkRequest(p: Provider, client: ClientRecord, params: Params, redirectUri: string, target: ResponseTarget): AuthorizationRequest {
+/** Whether this client's authorization requests must come through /par (RFC 9126 section 6). */
+export function parRequired(p: Provider, client: ClientRecord): boolean {
+  return p.config.requirePar || client.metadata.require_pushed_authorization_requests === true;
+}
+
+/**
+ * The checks of an authorization request once its client and redirect URI are known, shared by
+ * /authorize and /par. /authorize sends the errors to the redirect_uri; /par answers them as JSON.
+ */
+export function checkRequest(p: Provider, client: ClientRecord, params: Params, redirectUri: string, target: Pick<ResponseTarget, 'responseMode'>): AuthorizationRequest {
+  const mode = params.response_mode;
+  if (mode !== undefined && mode !== 'query' && mode !== 'form_post') throw invalidRequest('response_mode must be query or form_post.');
   if (params.request !== undefined) throw new OAuthError('request_not_supported', 'Request objects are not supported.');
   if (params.request_uri !== undefined) throw new OAuthError('request_uri_not_supported', 'request_uri is not supported.');
   if (params.registration !== undefined) throw new OAuthError('registration_not_supported', 'The registration parameter is not supported.');
@@ -59,9 +82,12 @@ function checkRequest(p: Provider, client: ClientRecord, params: Params, redirec
     maxAge = Number(params.max_age);
   }
   if (params.resource !== undefined) checkResource(client, params.resource);
+  // RFC 9449 section 10: the code will be bound to this DPoP key thumbprint (base64url SHA-256).
+  if (params.dpop_jkt !== undefined && !/^[A-Za-z0-9_-]{43}$/.test(params.dpop_jkt)) throw invalidRequest('dpop_jkt is not a valid JWK thumbprint.');
   return {
     clientId: client.clientId, redirectUri, redirectUriSent: params.redirect_uri !== undefined, responseMode: target.responseMode, state: params.state, scope: scopes.join(' '),
     nonce: params.nonce, codeChallenge: params.code_challenge, resource: params.resource, prompt, maxAge, loginHint: params.login_hint,
+    ...(params.dpop_jkt !== undefined ? { dpopJkt: params.dpop_jkt } : {}),
   };
 }
 
@@ -75,6 +101,22 @@ export function checkResource(client: ClientRecord, resource: string): void {
   }
 }
 
+/**
+ * RFC 9126 section 4: an authorization request by reference to a pushed request. The stored request
+ * is consumed at once (single use, only by the client that pushed it) and only its parameters are
+ * used from here on. Failures show a page: no redirect URI from this request can be trusted.
+ */
+async function pushedParams(p: Provider, params: Params): Promise<Params | OAuthResponse> {
+  const uri = params.request_uri!;
+  if (!params.client_id) return page('Invalid request', 'client_id is required with request_uri.');
+  if (!uri.startsWith(PAR_URN) || !/^[A-Za-z0-9_-]{43}$/.test(uri.slice(PAR_URN.length))) {
+    return page('Invalid request', 'request_uri is not one this server issued.');
+  }
+  const pushed = await p.stores.pushedRequests.consume(tokenHash(uri), params.client_id, p.now());
+  if (!pushed) return page('Sign-in request expired', 'This sign-in request has expired, was already used, or belongs to another application. Go back to the application and start again.');
+  return pushed.params;
+}
+
 /** GET or POST /authorize. */
 export async function authorize(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
   let params: Params;
@@ -83,13 +125,19 @@ export async function authorize(p: Provider, req: ProtocolRequest): Promise<OAut
   } catch (err) {
     return page('Invalid request', (err as OAuthError).description);
   }
+  const pushed = params.request_uri !== undefined;
+  if (pushed) {
+    const stored = await pushedParams(p, params);
+    if ('kind' in stored) return stored as OAuthResponse;
+    params = stored;
+  }
   const loaded = await loadClientAndRedirect(p, params);
   if ('kind' in loaded) return loaded;
   const { client, redirectUri } = loaded;
   const mode = params.response_mode;
   const target: ResponseTarget = { redirectUri, responseMode: mode === 'form_post' ? 'form_post' : 'query', state: params.state };
   try {
-    if (mode !== undefined && mode !== 'query' && mode !== 'form_post') throw invalidRequest('response_mode must be query or form_post.');
+    if (!pushed && parRequired(p, client)) throw invalidRequest('This authorization request must be pushed to the pushed authorization request endpoint first (RFC 9126).');
     const areq = checkRequest(p, client, params, redirectUri, target);
     return await decide(p, req, client, areq);
   } catch (err) {

@@ -1,4 +1,5 @@
 import { AUTH_METHODS } from '../client-auth/authenticate-client.ts';
+import { DPOP_ALGS } from '../dpop.ts';
 import { grants } from '../grants/index.ts';
 import type { Config } from '../../config/config.ts';
 import { claimsSupported, supportedScopes } from '../scopes.ts';
@@ -16,6 +17,8 @@ export function discoveryDocument(config: Config, signingAlgs: string[]): Record
     end_session_endpoint: `${i}/logout`,
     introspection_endpoint: `${i}/introspect`,
     revocation_endpoint: `${i}/revoke`,
+    pushed_authorization_request_endpoint: `${i}/par`,
+    require_pushed_authorization_requests: config.requirePar,
     scopes_supported: supportedScopes(config.extraScopes),
     response_types_supported: ['code'],
     response_modes_supported: ['query', 'form_post'],
@@ -26,6 +29,7 @@ export function discoveryDocument(config: Config, signingAlgs: string[]): Record
     introspection_endpoint_auth_methods_supported: confidentialMethods,
     revocation_endpoint_auth_methods_supported: [...AUTH_METHODS],
     code_challenge_methods_supported: ['S256'],
+    dpop_signing_alg_values_supported: [...DPOP_ALGS],
     claims_supported: claimsSupported(),
     claims_parameter_supported: false,
     request_parameter_supported: false,

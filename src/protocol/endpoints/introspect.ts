@@ -14,7 +14,8 @@ async function introspectAccessToken(p: Provider, token: string): Promise<object
   // the grant, and revoking a grant lists every access token issued from it as revoked.
   const claims = await verifyAccessToken(p.keys(), p.config.issuer, token);
   if (!claims || (await p.stores.revocations.isAccessTokenRevoked(claims.jti))) return undefined;
-  return { active: true, token_type: 'Bearer', ...claims };
+  // RFC 9449 section 6.2: a DPoP-bound token is described with its cnf (in the claims) and token_type DPoP.
+  return { active: true, token_type: claims.cnf?.jkt ? 'DPoP' : 'Bearer', ...claims };
 }
 
 async function introspectRefreshToken(p: Provider, token: string, clientId: string): Promise<object | undefined> {

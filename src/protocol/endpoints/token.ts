@@ -1,4 +1,5 @@
 import { CLIENT_AUTH_PARAMS, authenticateClient } from '../client-auth/authenticate-client.ts';
+import { dpopNonceHeaders, verifyDpopProof } from '../dpop.ts';
 import { OAuthError, invalidRequest } from '../errors.ts';
 import { grants } from '../grants/index.ts';
 import { MAX_TOKEN_LENGTH, readParams } from '../params.ts';
@@ -21,7 +22,11 @@ export async function token(p: Provider, req: ProtocolRequest): Promise<OAuthRes
   if (!client.grantTypes.includes(handler.grantType as never) || (!handler.allowPublic && client.tokenEndpointAuthMethod === 'none')) {
     throw new OAuthError('unauthorized_client', `This client may not use the ${grantType} grant.`);
   }
-  const body = await handler.handle(p, req, params, client);
+  const dpop = await verifyDpopProof(p, req, { htm: 'POST', htu: `${p.config.issuer}/token`, clientId: client.clientId });
+  if (!dpop && client.metadata.dpop_bound_access_tokens === true) {
+    throw new OAuthError('invalid_dpop_proof', 'This client must send a DPoP proof.', { headers: dpopNonceHeaders(p) });
+  }
+  const body = await handler.handle(p, req, params, client, { dpop });
   p.events({ type: 'token_issued', grantType, clientId: client.clientId, scope: body.scope, ip: req.ip });
-  return { kind: 'json', status: 200, body, headers: NO_STORE };
+  return { kind: 'json', status: 200, body, headers: { ...NO_STORE, ...dpopNonceHeaders(p) } };
 }

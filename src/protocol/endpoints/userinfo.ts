@@ -1,3 +1,4 @@
+import { dpopChallenge, dpopNonceHeaders, verifyDpopProof } from '../dpop.ts';
 import { OAuthError, invalidRequest } from '../errors.ts';
 import { MAX_TOKEN_LENGTH, readParams } from '../params.ts';
 import { header, type OAuthResponse, type Provider, type ProtocolRequest } from '../provider.ts';
@@ -9,19 +10,34 @@ const BODY_PARAMS = new Set(['access_token']);
 
 /** The bearer token of a request: Authorization header or form body, never both (RFC 6750). */
 export function bearerToken(req: ProtocolRequest): string | undefined {
+  const presented = presentedToken(req);
+  return presented?.scheme === 'Bearer' ? presented.token : undefined;
+}
+
+/**
+ * The access token of a request and how it was sent: `Bearer` (RFC 6750: header or form body) or
+ * `DPoP` (RFC 9449 section 7.1: the Authorization header with the DPoP scheme). Never both ways.
+ */
+export function presentedToken(req: ProtocolRequest): { token: string; scheme: 'Bearer' | 'DPoP' } | undefined {
   const authorization = header(req, 'authorization');
   const body = req.method === 'POST' ? readParams(req.params, BODY_PARAMS, { access_token: MAX_TOKEN_LENGTH }).access_token : undefined;
   if (authorization !== undefined) {
     if (body !== undefined) throw invalidRequest('Use only one way of sending the access token.');
+    const d = /^DPoP +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(authorization);
+    if (d) {
+      if (d[1]!.length > MAX_TOKEN_LENGTH) throw new OAuthError('invalid_token', 'The access token is malformed.', { headers: { 'www-authenticate': dpopChallenge({ code: 'invalid_token', description: 'The access token is malformed.' }) } });
+      return { token: d[1]!, scheme: 'DPoP' };
+    }
+    if (/^dpop\b/i.test(authorization)) throw new OAuthError('invalid_token', 'The access token is malformed.', { headers: { 'www-authenticate': dpopChallenge({ code: 'invalid_token', description: 'The access token is malformed.' }) } });
     const m = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(authorization);
     if (!m) {
       if (/^bearer\b/i.test(authorization)) throw new OAuthError('invalid_token', 'The access token is malformed.');
       return undefined;
     }
     if (m[1]!.length > MAX_TOKEN_LENGTH) throw new OAuthError('invalid_token', 'The access token is malformed.');
-    return m[1];
+    return { token: m[1]!, scheme: 'Bearer' };
   }
-  return body;
+  return body === undefined ? undefined : { token: body, scheme: 'Bearer' };
 }
 
 export function userClaims(user: UserRecord, scopes: string[]): Record<string, unknown> {
@@ -36,11 +52,29 @@ export function userClaims(user: UserRecord, scopes: string[]): Record<string, u
 
 /** GET or POST /userinfo. */
 export async function userinfo(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
-  const token = bearerToken(req);
-  if (!token) throw new OAuthError('invalid_token', 'An access token is required.', { status: 401, detail: 'no token' });
+  const presented = presentedToken(req);
+  if (!presented) throw new OAuthError('invalid_token', 'An access token is required.', { status: 401, detail: 'no token' });
+  const { token, scheme } = presented;
   const claims = await verifyAccessToken(p.keys(), p.config.issuer, token);
-  const invalid = () => new OAuthError('invalid_token', 'The access token is invalid or expired.');
+  // Errors answer with the challenge of the scheme the token came with (RFC 9449 section 7.1).
+  const refuse = (description: string, dpopScheme = scheme === 'DPoP') => new OAuthError('invalid_token', description, {
+    headers: dpopScheme ? { 'www-authenticate': dpopChallenge({ code: 'invalid_token', description }), ...dpopNonceHeaders(p) } : undefined,
+  });
+  const invalid = () => refuse('The access token is invalid or expired.');
   if (!claims) throw invalid();
+  const jkt = claims.cnf?.jkt;
+  if (scheme === 'DPoP') {
+    const proof = await verifyDpopProof(p, req, { htm: req.method, htu: `${p.config.issuer}/userinfo`, accessToken: token, clientId: claims.client_id, resource: true });
+    if (!proof) {
+      throw new OAuthError('invalid_dpop_proof', 'A DPoP proof is required with the DPoP scheme.', {
+        status: 401, headers: { 'www-authenticate': dpopChallenge({ code: 'invalid_dpop_proof', description: 'A DPoP proof is required with the DPoP scheme.' }), ...dpopNonceHeaders(p) },
+      });
+    }
+    if (!jkt || proof.jkt !== jkt) throw refuse('The access token is not bound to this DPoP key.');
+  } else if (jkt) {
+    // RFC 9449 section 7.2: a DPoP-bound token sent as a bearer token is refused.
+    throw refuse('This access token is bound to a DPoP key; send it with the DPoP scheme and a proof.', true);
+  }
   const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
   if (!aud.includes(p.config.defaultAudience) && !aud.includes(p.config.issuer)) throw invalid();
   if (await p.stores.revocations.isAccessTokenRevoked(claims.jti)) throw invalid();
@@ -48,5 +82,5 @@ export async function userinfo(p: Provider, req: ProtocolRequest): Promise<OAuth
   if (!scopes.includes('openid')) throw new OAuthError('insufficient_scope', 'The access token does not have the openid scope.');
   const user = await p.stores.users.get(claims.sub);
   if (!user || user.disabled) throw invalid();
-  return { kind: 'json', status: 200, body: userClaims(user, scopes), headers: { 'cache-control': 'no-store' } };
+  return { kind: 'json', status: 200, body: userClaims(user, scopes), headers: { 'cache-control': 'no-store', ...(scheme === 'DPoP' ? dpopNonceHeaders(p) : {}) } };
 }

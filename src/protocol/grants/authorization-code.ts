@@ -9,7 +9,7 @@ export const authorizationCode: GrantHandler = {
   grantType: 'authorization_code',
   parameters: new Set(['code', 'redirect_uri', 'code_verifier', 'resource']),
   allowPublic: true,
-  async handle(p, req, params, client) {
+  async handle(p, req, params, client, ctx) {
     if (!params.code) throw invalidRequest('code is required.');
     if (!params.code_verifier) throw invalidRequest('code_verifier is required.');
     if (!/^[A-Za-z0-9._~-]{43,128}$/.test(params.code_verifier)) throw invalidRequest('code_verifier is malformed.');
@@ -26,6 +26,10 @@ export const authorizationCode: GrantHandler = {
     const code = result.code;
     if (code.clientId !== client.clientId) throw invalidGrant('The authorization code is invalid.', 'code issued to another client');
     if (code.expiresAt <= now) throw invalidGrant('The authorization code has expired.');
+    // RFC 9449 section 10: a code bound to a DPoP key (dpop_jkt, or a proof at PAR) is redeemed only with that key.
+    if (code.dpopJkt && ctx.dpop?.jkt !== code.dpopJkt) {
+      throw invalidGrant('The authorization code is bound to another DPoP key.', ctx.dpop ? 'dpop_jkt mismatch' : 'DPoP proof missing for a bound code');
+    }
     // RFC 6749 section 4.1.3: redirect_uri must be repeated when the authorization request had it.
     const redirectOk = code.redirectUri === ''
       ? params.redirect_uri === undefined || (client.redirectUris.length === 1 && params.redirect_uri === client.redirectUris[0])
@@ -42,8 +46,11 @@ export const authorizationCode: GrantHandler = {
     const grant: GrantRecord = {
       id: code.grantId, clientId: client.clientId, userId: code.userId, scope: code.scope, resource: code.resource,
       sid: code.sid, authTime: code.authTime, amr: code.amr, createdAt: now, expiresAt: now + p.config.refreshAbsoluteTtl, revokedAt: null,
+      // RFC 9449 section 5: refresh tokens of public clients are bound to the DPoP key; confidential
+      // clients' refresh tokens are bound to the client by its authentication.
+      dpopJkt: client.tokenEndpointAuthMethod === 'none' && ctx.dpop ? ctx.dpop.jkt : null,
     };
-    const access = userAccessToken(p, grant, code.scope);
+    const access = userAccessToken(p, grant, code.scope, ctx.dpop?.jkt);
     const refresh = issuesRefreshTokens(client) ? newRefreshToken(p, grant, code.scope) : undefined;
     await p.stores.grants.create(grant, refresh?.record ?? null, { jti: access.jti, expiresAt: access.expiresAt });
     return userTokenResponse(p, grant, code.scope, access, refresh?.value, code.nonce);

@@ -10,7 +10,7 @@ export const clientCredentials: GrantHandler = {
   grantType: 'client_credentials',
   parameters: new Set(['scope', 'resource']),
   allowPublic: false,
-  async handle(p, _req, params, client) {
+  async handle(p, _req, params, client, ctx) {
     const allowed = client.scopes.filter((s) => !USER_SCOPES.has(s));
     const requested = params.scope !== undefined ? splitScope(params.scope) : allowed;
     for (const s of requested) {
@@ -20,9 +20,9 @@ export const clientCredentials: GrantHandler = {
     const scope = requested.join(' ');
     const access = mintAccessToken(p.keys(), {
       issuer: p.config.issuer, sub: client.clientId, clientId: client.clientId, audience: params.resource ?? p.config.defaultAudience,
-      scope, now: p.now(), ttl: p.config.accessTokenTtl,
+      scope, now: p.now(), ttl: p.config.accessTokenTtl, jkt: ctx.dpop?.jkt,
     });
-    const res = { access_token: access.token, token_type: 'Bearer' as const, expires_in: p.config.accessTokenTtl, scope: scope || undefined };
+    const res = { access_token: access.token, token_type: access.jkt ? 'DPoP' as const : 'Bearer' as const, expires_in: p.config.accessTokenTtl, scope: scope || undefined };
     if (!scope) delete res.scope;
     return res;
   },

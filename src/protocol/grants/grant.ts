@@ -1,10 +1,12 @@
 import type { ClientRecord } from '../../ports/clients.ts';
+import type { DpopProof } from '../dpop.ts';
 import type { Params } from '../params.ts';
 import type { Provider, ProtocolRequest } from '../provider.ts';
 
 export interface TokenResponse {
   access_token: string;
-  token_type: 'Bearer';
+  /** DPoP when the access token is bound to a DPoP key (RFC 9449 section 5). */
+  token_type: 'Bearer' | 'DPoP';
   expires_in: number;
   scope?: string;
   refresh_token?: string;
@@ -17,5 +19,11 @@ export interface GrantHandler {
   parameters: ReadonlySet<string>;
   /** Whether public clients may use it. */
   allowPublic: boolean;
-  handle(p: Provider, req: ProtocolRequest, params: Params, client: ClientRecord): Promise<TokenResponse>;
+  handle(p: Provider, req: ProtocolRequest, params: Params, client: ClientRecord, ctx: GrantContext): Promise<TokenResponse>;
+}
+
+/** What the token endpoint established before the grant runs. */
+export interface GrantContext {
+  /** The request's verified DPoP proof (RFC 9449), when it sent one: the access token is bound to its key. */
+  dpop?: DpopProof;
 }

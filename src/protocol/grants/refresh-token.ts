@@ -9,7 +9,7 @@ export const refreshToken: GrantHandler = {
   grantType: 'refresh_token',
   parameters: new Set(['refresh_token', 'scope', 'resource']),
   allowPublic: true,
-  async handle(p, req, params, client) {
+  async handle(p, req, params, client, ctx) {
     if (!params.refresh_token) throw invalidRequest('refresh_token is required.');
     const now = p.now();
     const requested = params.scope !== undefined ? splitScope(params.scope) : undefined;
@@ -22,6 +22,12 @@ export const refreshToken: GrantHandler = {
       (refresh, grant) => {
         if (refresh.clientId !== client.clientId) return false;
         if (refresh.expiresAt <= now || grant.expiresAt <= now || grant.revokedAt !== null) return false;
+        // RFC 9449 section 5: a refresh token bound to a DPoP key needs a proof by that key; refusing
+        // leaves the token unused.
+        if (grant.dpopJkt && ctx.dpop?.jkt !== grant.dpopJkt) {
+          problem = invalidGrant('The refresh token is bound to another DPoP key.', ctx.dpop ? 'DPoP key mismatch' : 'DPoP proof missing for a bound refresh token');
+          return false;
+        }
         const granted = splitScope(refresh.scope);
         if (requested && requested.some((s) => !granted.includes(s))) {
           problem = new OAuthError('invalid_scope', 'The requested scope exceeds what was granted.');
@@ -36,7 +42,7 @@ export const refreshToken: GrantHandler = {
       (refresh, grant) => {
         // Downscoping narrows this access token only; the family keeps what was granted.
         scope = requested ? requested.join(' ') : refresh.scope;
-        access = userAccessToken(p, grant, scope);
+        access = userAccessToken(p, grant, scope, ctx.dpop?.jkt);
         const next = newRefreshToken(p, grant, refresh.scope);
         refreshValue = next.value;
         return { refresh: next.record, access: { jti: access.jti, expiresAt: access.expiresAt } };

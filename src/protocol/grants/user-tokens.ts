@@ -23,16 +23,17 @@ export function newRefreshToken(p: Provider, grant: GrantRecord, scope: string):
   };
 }
 
-export function userAccessToken(p: Provider, grant: GrantRecord, scope: string): MintedAccessToken {
+/** The access token of a user grant; bound to the DPoP key `jkt` when one is given (cnf.jkt). */
+export function userAccessToken(p: Provider, grant: GrantRecord, scope: string, jkt?: string): MintedAccessToken {
   return mintAccessToken(p.keys(), {
     issuer: p.config.issuer, sub: grant.userId, clientId: grant.clientId, audience: grant.resource ?? p.config.defaultAudience,
-    scope, now: p.now(), ttl: p.config.accessTokenTtl, authTime: grant.authTime,
+    scope, now: p.now(), ttl: p.config.accessTokenTtl, authTime: grant.authTime, jkt,
   });
 }
 
 /** The token response for a user grant: access token, ID token when openid was granted, refresh token. */
 export function userTokenResponse(p: Provider, grant: GrantRecord, scope: string, access: MintedAccessToken, refresh: string | undefined, nonce: string | null): TokenResponse {
-  const res: TokenResponse = { access_token: access.token, token_type: 'Bearer', expires_in: p.config.accessTokenTtl, scope };
+  const res: TokenResponse = { access_token: access.token, token_type: access.jkt ? 'DPoP' : 'Bearer', expires_in: p.config.accessTokenTtl, scope };
   if (refresh) res.refresh_token = refresh;
   if (scope.split(' ').includes('openid')) {
     res.id_token = mintIdToken(p.keys(), {

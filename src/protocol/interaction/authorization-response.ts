@@ -19,6 +19,8 @@ export interface AuthorizationRequest {
   prompt: string[];
   maxAge?: number;
   loginHint?: string;
+  /** RFC 9449 section 10: the DPoP key (JWK thumbprint) the code is bound to. */
+  dpopJkt?: string;
 }
 
 export type ResponseTarget = Pick<AuthorizationRequest, 'redirectUri' | 'responseMode' | 'state'>;
@@ -47,7 +49,7 @@ export async function issueCode(p: Provider, areq: AuthorizationRequest, session
     // An empty redirectUri records that the request relied on the single registered URI.
     redirectUri: areq.redirectUriSent === false ? '' : areq.redirectUri, scope: areq.scope, nonce: areq.nonce ?? null, codeChallenge: areq.codeChallenge,
     resource: areq.resource ?? null, sid: session.sid, authTime: session.authTime, amr: session.amr,
-    createdAt: now, expiresAt: now + p.config.codeTtl,
+    createdAt: now, expiresAt: now + p.config.codeTtl, dpopJkt: areq.dpopJkt ?? null,
   };
   await p.stores.codes.create(record);
   return authorizationResponse(p, areq, { code }, cookies);

@@ -14,17 +14,21 @@ export interface AccessTokenClaims {
   client_id: string;
   scope?: string;
   auth_time?: number;
+  /** RFC 9449 section 6: the DPoP key the token is bound to. */
+  cnf?: { jkt: string };
 }
 
 export interface MintedAccessToken {
   token: string;
   jti: string;
   expiresAt: number;
+  /** The DPoP key thumbprint it is bound to, if any. */
+  jkt?: string;
 }
 
 export function mintAccessToken(
   ring: KeyRing,
-  c: { issuer: string; sub: string; clientId: string; audience: string; scope: string; now: number; ttl: number; authTime?: number | null },
+  c: { issuer: string; sub: string; clientId: string; audience: string; scope: string; now: number; ttl: number; authTime?: number | null; jkt?: string },
 ): MintedAccessToken {
   // randomUUID draws from a batched CSPRNG buffer: 122 random bits, cheaper than randomBytes per call.
   const jti = randomUUID();
@@ -32,7 +36,8 @@ export function mintAccessToken(
   const claims: AccessTokenClaims = { iss: c.issuer, sub: c.sub, aud: c.audience, exp, iat: c.now, jti, client_id: c.clientId };
   if (c.scope) claims.scope = c.scope;
   if (c.authTime != null) claims.auth_time = c.authTime;
-  return { token: signJwt(ring.active, 'at+jwt', claims), jti, expiresAt: exp };
+  if (c.jkt) claims.cnf = { jkt: c.jkt };
+  return { token: signJwt(ring.active, 'at+jwt', claims), jti, expiresAt: exp, jkt: c.jkt };
 }
 
 /** Resolves the verification key for a JWS header from the key ring; refuses alg/kid mismatches. */

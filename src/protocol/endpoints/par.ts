@@ -1,0 +1,42 @@
+import { CLIENT_AUTH_PARAMS, authenticateClient } from '../client-auth/authenticate-client.ts';
+import { dpopNonceHeaders, verifyDpopProof } from '../dpop.ts';
+import { OAuthError, invalidRequest } from '../errors.ts';
+import { randomToken, tokenHash } from '../hash.ts';
+import { readParams } from '../params.ts';
+import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
+import { AUTHORIZE_LIMITS, AUTHORIZE_PARAMS, PAR_URN, checkRequest, resolveRedirectUri } from './authorize.ts';
+import { NO_STORE } from './token.ts';
+
+const PARAMS = new Set([...AUTHORIZE_PARAMS, ...CLIENT_AUTH_PARAMS]);
+const LIMITS = { ...AUTHORIZE_LIMITS, client_secret: 1024 };
+
+/**
+ * POST /par (RFC 9126): authenticate the client, validate the authorization parameters exactly as
+ * /authorize would, and keep them under a new single-use request_uri for a short time.
+ */
+export async function par(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
+  const params = readParams(req.params, PARAMS, LIMITS);
+  // Public clients may push too (RFC 9126 section 2.1); they identify themselves with client_id.
+  const { client } = await authenticateClient(p, req, params, { allowPublic: true });
+  if (params.request_uri !== undefined) throw invalidRequest('request_uri must not be sent to the pushed authorization request endpoint.');
+  const redirectUri = resolveRedirectUri(client, params);
+  if (typeof redirectUri !== 'string') throw invalidRequest(redirectUri.message);
+  // RFC 9449 section 10.1: a DPoP proof sent here binds the authorization code to its key.
+  const proof = await verifyDpopProof(p, req, { htm: 'POST', htu: `${p.config.issuer}/par`, clientId: client.clientId });
+  if (proof && params.dpop_jkt !== undefined && params.dpop_jkt !== proof.jkt) {
+    throw new OAuthError('invalid_dpop_proof', 'dpop_jkt does not match the key of the DPoP proof.');
+  }
+  const mode = params.response_mode === 'form_post' ? 'form_post' : 'query';
+  checkRequest(p, client, params, redirectUri, { responseMode: mode });
+
+  // Only authorization parameters are kept (never client_secret), with the proof's key if any.
+  const stored: Record<string, string> = {};
+  for (const [k, v] of Object.entries(params)) if (AUTHORIZE_PARAMS.has(k)) stored[k] = v;
+  stored.client_id = client.clientId;
+  if (proof) stored.dpop_jkt = proof.jkt;
+  const requestUri = PAR_URN + randomToken(32);
+  const now = p.now();
+  await p.stores.pushedRequests.create({ uriHash: tokenHash(requestUri), clientId: client.clientId, params: stored, createdAt: now, expiresAt: now + p.config.parTtl });
+  p.events({ type: 'par_request', clientId: client.clientId, ip: req.ip });
+  return { kind: 'json', status: 201, body: { request_uri: requestUri, expires_in: p.config.parTtl }, headers: { ...NO_STORE, ...dpopNonceHeaders(p) } };
+}
