@@ -1,5 +1,5 @@
 import type { Config } from '../config/config.ts';
-import type { ClientAuthMethod, ClientRecord, GrantType } from '../ports/clients.ts';
+import type { ClientAuthMethod, ClientMetadata, ClientRecord, GrantType } from '../ports/clients.ts';
 import type { Stores } from '../ports/index.ts';
 import { hashClientSecret } from '../protocol/client-auth/secret-hash.ts';
 import { randomToken } from '../protocol/hash.ts';
@@ -20,6 +20,10 @@ export interface ClientInput {
   allowed_resources?: string[];
   skip_consent?: boolean;
   disabled?: boolean;
+  /** RFC 9449: require DPoP proofs at the token endpoint. */
+  dpop_bound_access_tokens?: boolean;
+  /** RFC 9126: require pushed authorization requests. */
+  require_pushed_authorization_requests?: boolean;
 }
 
 export class AdminError extends Error {
@@ -59,6 +63,15 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
     try { new URL(r); } catch { problems.push(`allowed resource ${r} is not an absolute URI`); }
   }
 
+  const metadata: ClientMetadata = { ...(existing?.metadata ?? {}) };
+  for (const key of ['dpop_bound_access_tokens', 'require_pushed_authorization_requests'] as const) {
+    const v = input[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'boolean') problems.push(`${key} must be true or false`);
+    else if (v) metadata[key] = true;
+    else delete metadata[key];
+  }
+
   let secretHash: string | null = null;
   let secret: string | undefined;
   if (method !== 'none') {
@@ -82,7 +95,7 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
       clientId: id, clientName: input.client_name ?? existing?.clientName ?? id, secretHash, tokenEndpointAuthMethod: method,
       applicationType: appType, redirectUris, postLogoutRedirectUris: postLogout, grantTypes, scopes, allowedResources: resources,
       skipConsent: input.skip_consent ?? existing?.skipConsent ?? false, disabled: input.disabled ?? existing?.disabled ?? false,
-      metadata: existing?.metadata ?? {},
+      metadata,
       createdAt: existing?.createdAt ?? now, updatedAt: now,
     },
   };
@@ -111,6 +124,9 @@ export function describeClient(c: ClientRecord): Record<string, unknown> {
     client_id: c.clientId, client_name: c.clientName, token_endpoint_auth_method: c.tokenEndpointAuthMethod,
     application_type: c.applicationType, redirect_uris: c.redirectUris, post_logout_redirect_uris: c.postLogoutRedirectUris,
     grant_types: c.grantTypes, scope: c.scopes.join(' '), allowed_resources: c.allowedResources, skip_consent: c.skipConsent,
-    disabled: c.disabled, created_at: new Date(c.createdAt * 1000).toISOString(), updated_at: new Date(c.updatedAt * 1000).toISOString(),
+    disabled: c.disabled,
+    ...(c.metadata.dpop_bound_access_tokens ? { dpop_bound_access_tokens: true } : {}),
+    ...(c.metadata.require_pushed_authorization_requests ? { require_pushed_authorization_requests: true } : {}),
+    created_at: new Date(c.createdAt * 1000).toISOString(), updated_at: new Date(c.updatedAt * 1000).toISOString(),
   };
 }

@@ -31,6 +31,10 @@ export interface ClientRecord {
  */
 export interface ClientMetadata {
   [key: string]: unknown;
+  /** RFC 9449 section 5.2: the token endpoint refuses requests of this client without a DPoP proof. */
+  dpop_bound_access_tokens?: boolean;
+  /** RFC 9126 section 6: this client's authorization requests must be pushed to /par first. */
+  require_pushed_authorization_requests?: boolean;
 }
 
 export interface ClientStore {
