@@ -12,7 +12,7 @@ import { openDatabase, type DatabaseHandle } from '../../src/adapters/sql/databa
 import { migrate } from '../../src/adapters/sql/migrations/index.ts';
 import { createSqlStores } from '../../src/adapters/sql/stores.ts';
 import type {
-  AuditEvent, ClientRecord, CodeRecord, GrantRecord, InteractionRecord, IssuedAccessToken, RefreshTokenRecord,
+  AuditEvent, ClientRecord, CodeRecord, GrantRecord, PushedRequestRecord, InteractionRecord, IssuedAccessToken, RefreshTokenRecord,
   RotateResult, SessionRecord, SigningKeyRecord, Stores, UserRecord,
 } from '../../src/ports/index.ts';
 import { createPgDatabase, pgAdminUrlForDisplay, sqliteTempUrl } from '../fixtures/db.ts';
@@ -137,7 +137,7 @@ for (const backend of backends) {
 
     describe('database and migrations', () => {
       it('applies every migration once, then nothing', async () => {
-        assert.deepEqual(applied, ['0001_initial', '0002_counters', '0003_audit', '0004_client_metadata_replay']);
+        assert.deepEqual(applied, ['0001_initial', '0002_counters', '0003_audit', '0004_client_metadata_replay', '0006_par_dpop']);
         assert.deepEqual(await migrate(handle.db), []);
       });
       it('ping() answers', async () => {
@@ -312,6 +312,52 @@ for (const backend of backends) {
         await stores.codes.create(c);
         const results = await times(50, () => stores.codes.consume(c.codeHash, NOW));
         assert.deepEqual(tally(results), { ok: 1, reused: 49 });
+      });
+    });
+
+    describe('pushed authorization requests', () => {
+      const pushed = (over: Partial<PushedRequestRecord> = {}): PushedRequestRecord => ({
+        uriHash: uid('par'), clientId: 'c1', params: { client_id: 'c1', scope: 'openid', dpop_jkt: 'x'.repeat(43) }, createdAt: NOW, expiresAt: NOW + 60, ...over,
+      });
+      it('consume: returns the request once, to its own client only, until it expires', async () => {
+        const r = pushed();
+        await stores.pushedRequests.create(r);
+        assert.equal(await stores.pushedRequests.consume(r.uriHash, 'another-client', NOW), undefined);
+        assert.deepEqual(await stores.pushedRequests.consume(r.uriHash, 'c1', NOW), r);
+        assert.equal(await stores.pushedRequests.consume(r.uriHash, 'c1', NOW), undefined);
+        const old = pushed({ expiresAt: NOW + 5 });
+        await stores.pushedRequests.create(old);
+        assert.equal(await stores.pushedRequests.consume(old.uriHash, 'c1', NOW + 5), undefined);
+        assert.equal(await stores.pushedRequests.consume(uid('par'), 'c1', NOW), undefined);
+      });
+      it('50 concurrent consumes of one request_uri: exactly one gets it', async () => {
+        const r = pushed();
+        await stores.pushedRequests.create(r);
+        const results = await times(50, () => stores.pushedRequests.consume(r.uriHash, 'c1', NOW));
+        assert.equal(results.filter(Boolean).length, 1);
+      });
+      it('cleanup deletes expired requests', async () => {
+        const r = pushed({ expiresAt: NOW + 7 });
+        await stores.pushedRequests.create(r);
+        assert.ok(await stores.cleanup(NOW + 7) >= 1);
+        assert.equal(await stores.pushedRequests.consume(r.uriHash, 'c1', NOW), undefined);
+      });
+    });
+
+    describe('DPoP bindings', () => {
+      it('codes and grants keep the DPoP key they are bound to', async () => {
+        const jkt = 'j'.repeat(43);
+        const c = code({ dpopJkt: jkt });
+        await stores.codes.create(c);
+        assert.deepEqual(await stores.codes.consume(c.codeHash, NOW), { status: 'ok', code: c });
+        const g = grant({ dpopJkt: jkt });
+        const rt = refreshFor(g);
+        await stores.grants.create(g, rt, access());
+        assert.deepEqual(await stores.grants.get(g.id), g);
+        assert.deepEqual(await stores.grants.getRefresh(rt.tokenHash), { refresh: rt, grant: g });
+        let seen: GrantRecord | undefined;
+        await stores.grants.rotate(rt.tokenHash, NOW + 1, (_r, gr) => { seen = gr; return true; }, nextFor());
+        assert.equal(seen?.dpopJkt, jkt);
       });
     });
 

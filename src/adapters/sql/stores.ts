@@ -75,7 +75,8 @@ const codeRow = (c: CodeRecord): AuthCodesTable => ({
 const toCode = (r: Row<AuthCodesTable>): CodeRecord => ({
   codeHash: r.code_hash, grantId: r.grant_id, clientId: r.client_id, userId: r.user_id, redirectUri: r.redirect_uri,
   scope: r.scope, nonce: r.nonce, codeChallenge: r.code_challenge, resource: r.resource, sid: r.sid,
-  authTime: r.auth_time, amr: JSON.parse(r.amr), createdAt: r.created_at, expiresAt: r.expires_at, dpopJkt: r.dpop_jkt,
+  authTime: r.auth_time, amr: JSON.parse(r.amr), createdAt: r.created_at, expiresAt: r.expires_at,
+  ...(r.dpop_jkt !== null ? { dpopJkt: r.dpop_jkt } : {}),
 });
 
 const grantRow = (g: GrantRecord): GrantsTable => ({
@@ -84,7 +85,8 @@ const grantRow = (g: GrantRecord): GrantsTable => ({
 });
 const toGrant = (r: Row<GrantsTable>): GrantRecord => ({
   id: r.id, clientId: r.client_id, userId: r.user_id, scope: r.scope, resource: r.resource, sid: r.sid,
-  authTime: r.auth_time, amr: JSON.parse(r.amr), createdAt: r.created_at, expiresAt: r.expires_at, revokedAt: r.revoked_at, dpopJkt: r.dpop_jkt,
+  authTime: r.auth_time, amr: JSON.parse(r.amr), createdAt: r.created_at, expiresAt: r.expires_at, revokedAt: r.revoked_at,
+  ...(r.dpop_jkt !== null ? { dpopJkt: r.dpop_jkt } : {}),
 });
 
 const refreshRow = (t: RefreshTokenRecord): RefreshTokensTable => ({
