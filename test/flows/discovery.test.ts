@@ -31,11 +31,11 @@ describe('discovery', () => {
     assert.equal(oidc.authorization_response_iss_parameter_supported, true);
 
     // Every advertised endpoint is under the issuer and answers (not 404 / 5xx).
-    for (const key of ['authorization_endpoint', 'token_endpoint', 'userinfo_endpoint', 'jwks_uri', 'end_session_endpoint', 'introspection_endpoint', 'revocation_endpoint']) {
+    for (const key of ['authorization_endpoint', 'token_endpoint', 'userinfo_endpoint', 'jwks_uri', 'end_session_endpoint', 'introspection_endpoint', 'revocation_endpoint', 'pushed_authorization_request_endpoint']) {
       const url = oidc[key];
       assert.equal(typeof url, 'string', key);
       assert.ok((url as string).startsWith(`${server.issuer}/`), `${key} ${url} is under the issuer`);
-      const method = ['token_endpoint', 'introspection_endpoint', 'revocation_endpoint'].includes(key) ? 'POST' : 'GET';
+      const method = ['token_endpoint', 'introspection_endpoint', 'revocation_endpoint', 'pushed_authorization_request_endpoint'].includes(key) ? 'POST' : 'GET';
       const res = await fetch(url as string, { method, redirect: 'manual' });
       await res.body?.cancel();
       assert.ok(res.status !== 404 && res.status < 500, `${key} answered ${res.status}`);
