@@ -66,7 +66,10 @@ for (const backend of await backends()) {
         await redirectError({ ...GOOD, resource: 'not a uri' }, 'invalid_target');
         await redirectError({ ...GOOD, resource: 'https://api.example/#frag' }, 'invalid_target');
         await redirectError({ ...GOOD, request: 'eyJhbGciOiJub25lIn0.e30.' }, 'request_not_supported');
-        await redirectError({ ...GOOD, request_uri: 'urn:x' }, 'request_uri_not_supported');
+        // A request_uri this server did not issue (RFC 9126) gets a page: there is no pushed request to redirect for.
+        const foreignUri = await get({ ...GOOD, request_uri: 'urn:x' });
+        assert.equal(foreignUri.statusCode, 400);
+        assert.equal(foreignUri.headers.location, undefined);
         await redirectError({ ...GOOD, response_mode: 'fragment' }, 'invalid_request');
         // A client without the authorization_code grant (and so without redirect URIs) gets a page.
         const svc = await get({ ...GOOD, client_id: 'svc' });

@@ -5,6 +5,10 @@ import { safeEqual, tokenHash } from '../hash.ts';
 import type { GrantHandler } from './grant.ts';
 import { issuesRefreshTokens, newRefreshToken, userAccessToken, userTokenResponse } from './user-tokens.ts';
 
+/** Replay-store key shared by a code's redemption and its replays (see below). */
+const reuseMarker = (grantId: string) => `code-reuse:${grantId}`;
+const REUSE_MARKER_TTL = 600;
+
 export const authorizationCode: GrantHandler = {
   grantType: 'authorization_code',
   parameters: new Set(['code', 'redirect_uri', 'code_verifier', 'resource']),
@@ -17,7 +21,9 @@ export const authorizationCode: GrantHandler = {
     const result = await p.stores.codes.consume(tokenHash(params.code), now);
     if (result.status === 'missing') throw invalidGrant('The authorization code is invalid.', 'unknown code');
     if (result.status === 'reused') {
-      // RFC 9700 section 4.2.4: a replayed code revokes what the first redemption issued.
+      // RFC 9700 section 4.2.4: a replayed code revokes what the first redemption issued. The first
+      // redemption may not have stored its grant yet: the marker tells it to revoke it itself.
+      await p.stores.replay.claim(reuseMarker(result.code.grantId), now + REUSE_MARKER_TTL, now);
       await p.stores.grants.revoke(result.code.grantId, now);
       p.events({ type: 'code_reuse', clientId: result.code.clientId, ip: req.ip });
       p.log.warn({ event: 'code_reuse', client_id: result.code.clientId, grant: result.code.grantId }, 'authorization code replayed; grant revoked');
@@ -53,6 +59,13 @@ export const authorizationCode: GrantHandler = {
     const access = userAccessToken(p, grant, code.scope, ctx.dpop?.jkt);
     const refresh = issuesRefreshTokens(client) ? newRefreshToken(p, grant, code.scope) : undefined;
     await p.stores.grants.create(grant, refresh?.record ?? null, { jti: access.jti, expiresAt: access.expiresAt });
+    // Whoever claims the marker second knows the other side's step came first: a replay that
+    // marked it before the grant existed could not revoke it, so the grant is revoked here, and
+    // the tokens answered below are dead, as if the replay had come a moment later.
+    if (!(await p.stores.replay.claim(reuseMarker(grant.id), now + REUSE_MARKER_TTL, now))) {
+      await p.stores.grants.revoke(grant.id, now);
+      p.log.warn({ event: 'code_reuse', client_id: client.clientId, grant: grant.id }, 'authorization code replayed during its redemption; grant revoked');
+    }
     return userTokenResponse(p, grant, code.scope, access, refresh?.value, code.nonce);
   },
 };
