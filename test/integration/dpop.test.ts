@@ -188,6 +188,11 @@ for (const backend of await backends()) {
       assert.deepEqual(decodeJwt(cc.json().access_token).cnf, { jkt: key.jkt });
       const intro = (await form(app, '/introspect', { token: cc.json().access_token }, { authorization: basic('rs') })).json();
       assert.equal(intro.token_type, 'DPoP');
+      // Without openid the token is no good at userinfo, and the answer keeps to the DPoP scheme.
+      const token = cc.json().access_token;
+      const ui = await app.server.inject({ method: 'GET', url: '/userinfo', headers: { authorization: `DPoP ${token}`, dpop: await proof(key, 'GET', '/userinfo', { ath: ath(token) }) } });
+      assert.equal(ui.statusCode, 403);
+      assert.match(ui.headers['www-authenticate'] as string, /^DPoP .*error="insufficient_scope"/);
 
       const secret = 'bound-svc-secret-0123456789-abcdefgh';
       await saveClient(app.stores, app.provider.config, { client_id: 'bound-svc', client_secret: secret, grant_types: ['client_credentials'], scope: 'api:read', redirect_uris: [], dpop_bound_access_tokens: true }, app.provider.now());

@@ -79,7 +79,10 @@ export async function userinfo(p: Provider, req: ProtocolRequest): Promise<OAuth
   if (!aud.includes(p.config.defaultAudience) && !aud.includes(p.config.issuer)) throw invalid();
   if (await p.stores.revocations.isAccessTokenRevoked(claims.jti)) throw invalid();
   const scopes = (claims.scope ?? '').split(' ');
-  if (!scopes.includes('openid')) throw new OAuthError('insufficient_scope', 'The access token does not have the openid scope.');
+  if (!scopes.includes('openid')) {
+    const description = 'The access token does not have the openid scope.';
+    throw new OAuthError('insufficient_scope', description, scheme === 'DPoP' ? { headers: { 'www-authenticate': dpopChallenge({ code: 'insufficient_scope', description }) } } : {});
+  }
   const user = await p.stores.users.get(claims.sub);
   if (!user || user.disabled) throw invalid();
   return { kind: 'json', status: 200, body: userClaims(user, scopes), headers: { 'cache-control': 'no-store', ...(scheme === 'DPoP' ? dpopNonceHeaders(p) : {}) } };
