@@ -167,3 +167,27 @@ describe('JWKS and discovery validators', () => {
     }
   });
 });
+
+describe('KEK rotation at start-up', () => {
+  it('a server unwraps keys stored under either KEK; with neither it refuses to start, naming both settings', async () => {
+    const url = sqliteTempUrl();
+    const NEW_KEK = 'the-new-key-encryption-key-0123456789abcdef';
+    try {
+      const old = await testApp(url); // development KEK
+      const kid = old.provider.keys().active.kid;
+      await old.close();
+      const rolled = await testApp(url, { TESSERA_KEY_ENCRYPTION_KEY: NEW_KEK, TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: old.provider.config.keyEncryptionKey });
+      try {
+        assert.equal(rolled.provider.keys().active.kid, kid);
+        const res = await form(rolled, '/token', { grant_type: 'client_credentials' }, { authorization: basic('svc') });
+        assert.equal(decodeProtectedHeader(res.json().access_token).kid, kid);
+      } finally {
+        await rolled.close();
+      }
+      await assert.rejects(testApp(url, { TESSERA_KEY_ENCRYPTION_KEY: NEW_KEK }),
+        /cannot decrypt signing key .*neither TESSERA_KEY_ENCRYPTION_KEY nor TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS/);
+    } finally {
+      rmSync(dirname(url.slice('sqlite:'.length)), { recursive: true, force: true });
+    }
+  });
+});
