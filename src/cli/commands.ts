@@ -291,7 +291,7 @@ export const commands: Record<string, Command> = {
   'user enable': { synopsis: 'USERNAME', summary: 'Enable a disabled user.', positionals: ['USERNAME'], run: userSetDisabled(false) },
   'user list': { synopsis: '[--json]', summary: 'List the users.', options: JSON_OPT, run: userList },
   'keys rotate': { synopsis: '[--alg ALG]', summary: 'Rotate now (emergencies; the schedule rotates on its own): the prepublished key, else a new one, becomes active; the old one stays published until its tokens expire.', options: { alg: str }, run: keysRotate },
-  'keys retire': { synopsis: 'KID', summary: 'Take a key that does not sign (grace or prepublished) out of the JWKS now.', positionals: ['KID'], run: keysRetire },
+  'keys retire': { synopsis: 'KID', summary: 'Take a key that does not sign (grace or prepublished) out of the JWKS now. Put -- before a KID that starts with -.', positionals: ['KID'], run: keysRetire },
   'keys list': { synopsis: '[--json]', summary: 'List the signing keys: kid, algorithm, state, age and schedule (never private material).', options: JSON_OPT, run: keysList },
   'keys rewrap': { summary: 'Re-wrap every stored private key under TESSERA_KEY_ENCRYPTION_KEY (after a KEK rotation; idempotent).', run: keysRewrap },
   bootstrap: { synopsis: 'FILE', summary: 'Apply a bootstrap file of clients and users (idempotent, as at start-up).', positionals: ['FILE'], run: bootstrap },

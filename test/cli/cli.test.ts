@@ -219,11 +219,13 @@ describe('tessera CLI', { concurrency: true }, () => {
         assert.match(fresh.out, /\(EdDSA, a new key\)/);
         assert.match(fresh.err, /cached the JWKS/);
         expectFail(await cli(['keys', 'rotate', '--alg', 'HS256']), 2, /--alg must be/);
-        assert.match((await ok(['keys', 'retire', oldKid])).out, new RegExp(`retired signing key ${oldKid}`));
-        assert.match((await ok(['keys', 'retire', oldKid])).out, /was retired already/);
-        expectFail(await cli(['keys', 'retire', 'no-such-kid']), 1, /no signing key no-such-kid/);
+        assert.match((await ok(['keys', 'retire', '--', oldKid])).out, new RegExp(`retired signing key ${oldKid}`));
+        assert.match((await ok(['keys', 'retire', '--', oldKid])).out, /was retired already/);
+        expectFail(await cli(['keys', 'retire', '--', 'no-such-kid']), 1, /no signing key no-such-kid/);
+        // kids are base64url: one that starts with '-' is read as an option unless '--' comes first
+        expectFail(await cli(['keys', 'retire', '-Abc']), 2, /Unknown option '-A'/);
         const active = (await withStores((s) => s.keys.list())).find((k) => k.state === 'active')!;
-        expectFail(await cli(['keys', 'retire', active.kid]), 1, /is the active key: rotate first/);
+        expectFail(await cli(['keys', 'retire', '--', active.kid]), 1, /is the active key: rotate first/);
         const audit = JSON.parse((await ok(['audit', 'list', '--type', 'key_rotated'])).out) as { actor: string; details: Record<string, unknown> }[];
         assert.deepEqual(audit.map((r) => [r.actor, r.details.kid, r.details.trigger, r.details.prepublished]), [['admin', pre.kid, 'manual', true], ['admin', active.kid, 'manual', false]]);
         const retired = JSON.parse((await ok(['audit', 'list', '--type', 'key_retired'])).out) as { details: Record<string, unknown> }[];
