@@ -13,7 +13,8 @@ import { toAuditEvent } from './observability/audit-events.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import type { Stores } from './ports/index.ts';
 import type { Provider } from './protocol/provider.ts';
-import { loadKeyRing, type KeyRing } from './protocol/tokens/keys.ts';
+import { configKeks, loadKeyRing, runKeySchedule, type KeyRing, type KeyTransition } from './protocol/tokens/keys.ts';
+import { scheduleSettings } from './protocol/tokens/key-schedule.ts';
 
 export interface App {
   server: FastifyInstance;
@@ -27,6 +28,8 @@ export interface App {
   banner?: string;
   /** Re-reads the signing keys now (as the periodic reload does). */
   reloadKeys(): Promise<void>;
+  /** Runs the signing-key schedule now, then reloads the keys (as the periodic timer does); returns what this process changed. */
+  runKeySchedule(): Promise<KeyTransition[]>;
   close(): Promise<void>;
 }
 
@@ -67,7 +70,7 @@ export async function prepareStorage(config: Config, stores: Stores, log: Logger
   await stores.audit.append(config.warnings.map((message) => ({
     at, type: 'config_warning', actor: 'system', clientId: null, ip: null, outcome: 'success' as const, details: { message },
   })));
-  const ring = await loadKeyRing(stores.keys, config.keyEncryptionKey, config.signingAlg, now());
+  const ring = await loadKeyRing(stores.keys, configKeks(config), config.signingAlg, now());
   if (config.bootstrapFile) {
     const r = await applyBootstrap(stores, config, readBootstrapFile(config.bootstrapFile), now());
     log.info({ clients_changed: r.clients, users_changed: r.users }, 'bootstrap file applied');
@@ -88,27 +91,30 @@ export async function prepareStorage(config: Config, stores: Stores, log: Logger
  * Composition root: storage, keys, bootstrap, HTTP server. Does not listen. With `prepared`
  * (cluster workers), migrations, bootstrap and seeding were done by the primary process.
  */
-export async function buildApp(config: Config, opts: { logger?: Logger; prepared?: boolean } = {}): Promise<App> {
+export async function buildApp(config: Config, opts: { logger?: Logger; prepared?: boolean; now?: () => number } = {}): Promise<App> {
+  const clock = opts.now ?? now;
+  const keks = configKeks(config);
+  const schedule = scheduleSettings(config);
   const log = opts.logger ?? pino(loggerOptions(config));
   const opened = await openStores(config, { migrate: opts.prepared ? false : config.migrateOnStart });
   const stores: Stores = { ...opened.stores, clients: cachedClients(opened.stores.clients, config.clientCacheTtl * 1000) };
   let ring: KeyRing;
   let banner: string | undefined;
   try {
-    if (opts.prepared) ring = await loadKeyRing(stores.keys, config.keyEncryptionKey, config.signingAlg, now());
+    if (opts.prepared) ring = await loadKeyRing(stores.keys, keks, config.signingAlg, clock());
     else ({ ring, banner } = await prepareStorage(config, stores, log));
   } catch (err) {
     await stores.close();
     throw err;
   }
 
-  const metrics = createMetrics(() => ring, now);
+  const metrics = createMetrics(() => ring, clock, schedule);
   const audit = createAuditLog(stores.audit, log);
   const events: Provider['events'] = (e) => {
     metrics.event(e);
     audit.record(toAuditEvent(e, Date.now()));
   };
-  const provider: Provider = { config, stores, keys: () => ring, now, log, events };
+  const provider: Provider = { config, stores, keys: () => ring, now: clock, log, events };
 
   // Origins of registered redirect URIs, refreshed at most every 30 s, for CORS on token/userinfo/revoke.
   let origins: { at: number; set: Set<string> } | undefined;
@@ -141,14 +147,25 @@ export async function buildApp(config: Config, opts: { logger?: Logger; prepared
   cleanup.unref();
   // Keys rotated by another process or instance (or the CLI) are picked up within this period.
   const reloadKeys = async () => {
-    const next = await loadKeyRing(stores.keys, config.keyEncryptionKey, config.signingAlg, now(), ring);
+    const next = await loadKeyRing(stores.keys, keks, config.signingAlg, clock(), ring);
     if (next !== ring) log.info({ event: 'keys_reloaded', active: next.active.kid, published: [...next.verification.keys()] }, 'signing keys changed');
     ring = next;
   };
-  const keyReload = setInterval(() => reloadKeys().catch((err) => log.warn({ err: String(err) }, 'key reload failed')), config.keyReloadSeconds * 1000);
+  // The key schedule runs in every process on the reload timer; storage decides which process
+  // carries out each transition (conditional updates), so it happens once.
+  const runSchedule = async () => {
+    const done = await runKeySchedule(stores.keys, keks, config.signingAlg, schedule, clock());
+    for (const t of done) {
+      events({ ...t, trigger: 'scheduled', actor: 'system' });
+      log.info({ event: t.type, kid: t.kid, trigger: 'scheduled' }, 'signing key schedule');
+    }
+    await reloadKeys();
+    return done;
+  };
+  const keyReload = setInterval(() => runSchedule().catch((err) => log.warn({ err: String(err) }, 'key schedule or reload failed')), config.keyReloadSeconds * 1000);
   keyReload.unref();
   return {
-    server, provider, stores, log, banner, metrics, audit, reloadKeys,
+    server, provider, stores, log, banner, metrics, audit, reloadKeys, runKeySchedule: runSchedule,
     async close() {
       clearInterval(cleanup);
       clearInterval(keyReload);

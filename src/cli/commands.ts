@@ -6,11 +6,13 @@ import { describeUser, saveUser, setDisabled, setPassword } from '../admin/users
 import { migrate } from '../adapters/sql/migrations/index.ts';
 import { ConfigError, loadConfig } from '../config/config.ts';
 import { DEV_KEK, DEV_SECRET, settings, type Setting } from '../config/settings.ts';
-import type { AuditEvent, AuditRecord } from '../ports/audit.ts';
+import type { AuditEvent } from '../ports/audit.ts';
 import type { ClientAuthMethod, ClientRecord, GrantType } from '../ports/clients.ts';
-import type { SigningKeyRecord } from '../ports/keys.ts';
 import type { SigningAlg } from '../config/config.ts';
-import { retireSigningKey, rotateSigningKey } from '../protocol/tokens/keys.ts';
+import type { KeyTransition } from '../protocol/tokens/keys.ts';
+import { AuditInputError, exportAudit } from '../admin/audit.ts';
+import { describeKeys, retireKeyNow, rewrapKeys, rotateKeysNow, SIGNING_ALGS, type KeyDescription } from '../admin/keys.ts';
+import { toAuditEvent } from '../observability/audit-events.ts';
 import type { UserRecord } from '../ports/users.ts';
 import { print, printList, readStdinLine, UsageError, warn, type Command, type Ctx } from './cli.ts';
 
@@ -151,38 +153,47 @@ async function keysList(ctx: Ctx): Promise<void> {
   const { stores, now } = await ctx.db();
   const t = now();
   // Only public facts: never the wrapped private key, nor even the public JWK.
-  const keys = (await stores.keys.list()).sort((a, b) => b.createdAt - a.createdAt);
-  printList<SigningKeyRecord>(ctx, keys, (k) => ({ kid: k.kid, alg: k.alg, state: k.state, created_at: iso(k.createdAt), retired_at: k.retiredAt === null ? null : iso(k.retiredAt) }), {
+  printList<KeyDescription>(ctx, describeKeys(await stores.keys.list(), ctx.config(), t), (k) => k, {
     KID: (k) => k.kid,
     ALG: (k) => k.alg,
     STATE: (k) => k.state,
-    CREATED: (k) => iso(k.createdAt),
-    AGE: (k) => age(t - k.createdAt),
+    CREATED: (k) => k.created_at,
+    AGE: (k) => age(k.age_seconds),
+    ACTIVE_FROM: (k) => k.active_from ?? '',
+    UNTIL: (k) => k.rotates_at ?? k.published_until ?? '',
   }, '(no signing keys yet: the server creates one when it starts)');
+}
+
+/** Records a key transition asked for by an administrator (CLI: no source address). */
+async function auditKey(ctx: Ctx, t: KeyTransition): Promise<void> {
+  const { stores } = await ctx.db();
+  await stores.audit.append([toAuditEvent({ ...t, trigger: 'manual', actor: 'admin' }, Date.now())]);
 }
 
 async function keysRotate(ctx: Ctx): Promise<void> {
   const config = ctx.config();
-  const alg = (ctx.values.alg as string | undefined) ?? config.signingAlg;
-  if (!['ES256', 'RS256', 'PS256', 'EdDSA'].includes(alg)) throw new UsageError('--alg must be ES256, RS256, PS256 or EdDSA');
+  const alg = ctx.values.alg as string | undefined;
+  if (alg !== undefined && !SIGNING_ALGS.includes(alg as SigningAlg)) throw new UsageError('--alg must be ES256, RS256, PS256 or EdDSA');
   const { stores, now } = await ctx.db();
-  const lifetime = Math.max(config.accessTokenTtl, config.idTokenTtl);
-  const r = await rotateSigningKey(stores.keys, config.keyEncryptionKey, alg as SigningAlg, lifetime, now());
-  if (!r.rotated) throw new AdminError('another rotation happened at the same time; run keys list and try again if needed');
-  await audit(ctx, 'key_rotated', { kid: r.kid, alg });
-  print(`new active signing key ${r.kid} (${alg}); the previous one stays published for ${lifetime + 60} s. Running servers switch within ${config.keyReloadSeconds} s.`);
+  const r = await rotateKeysNow(stores, config, alg, now());
+  await auditKey(ctx, r);
+  print(`new active signing key ${r.kid} (${r.alg}${r.prepublished ? ', the prepublished key' : ', a new key'}); the previous one stays published for ${r.graceSeconds} s. Running servers switch within ${config.keyReloadSeconds} s.`);
+  if (!r.prepublished) warn('warning: relying parties that cached the JWKS may take up to 300 s to fetch the new key; tokens it signs may fail to verify there until then');
 }
 
 async function keysRetire(ctx: Ctx): Promise<void> {
   const kid = ctx.positionals[0]!;
   const { stores, now } = await ctx.db();
-  try {
-    await retireSigningKey(stores.keys, kid, now());
-  } catch (err) {
-    throw new AdminError((err as Error).message);
-  }
-  await audit(ctx, 'key_retired', { kid });
-  print(`retired signing key ${kid}: it leaves the JWKS, and tokens it signed stop verifying`);
+  const t = await retireKeyNow(stores, kid, now());
+  if (t) await auditKey(ctx, t);
+  print(t ? `retired signing key ${kid}: it leaves the JWKS, and tokens it signed stop verifying` : `signing key ${kid} was retired already`);
+}
+
+async function keysRewrap(ctx: Ctx): Promise<void> {
+  const { stores } = await ctx.db();
+  const r = await rewrapKeys(stores, ctx.config());
+  if (r.rewrapped) await audit(ctx, 'keys_rewrapped', { rewrapped: r.rewrapped, unchanged: r.unchanged });
+  print(`re-wrapped ${r.rewrapped} signing key(s) under TESSERA_KEY_ENCRYPTION_KEY; ${r.unchanged} already were (${r.total} in all)`);
 }
 
 async function bootstrap(ctx: Ctx): Promise<void> {
@@ -194,38 +205,15 @@ async function bootstrap(ctx: Ctx): Promise<void> {
   for (const [id, secret] of Object.entries(r.generatedSecrets)) print(secretLine(secret, id));
 }
 
-/** An ISO 8601 time as epoch ms, for --from and --to. */
-function isoOption(ctx: Ctx, name: string): number | undefined {
-  const v = ctx.str(name);
-  if (v === undefined) return undefined;
-  const ms = Date.parse(v);
-  if (Number.isNaN(ms)) throw new UsageError(`--${name} must be an ISO 8601 time, e.g. 2025-01-31 or 2025-01-31T12:00:00Z`);
-  return ms;
-}
-
-const AUDIT_COLUMNS = ['seq', 'at', 'type', 'actor', 'client_id', 'ip', 'outcome', 'details', 'prev_hash', 'hash'] as const;
-
-const auditJson = (r: AuditRecord) => ({
-  seq: r.seq, at: new Date(r.at).toISOString(), type: r.type, actor: r.actor, client_id: r.clientId, ip: r.ip,
-  outcome: r.outcome, details: r.details, prev_hash: r.prevHash, hash: r.hash,
-});
-
-/** One RFC 4180 field: quoted (quotes doubled) when it holds a comma, quote or line break. */
-const csvField = (v: unknown): string => {
-  const s = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
-
 async function auditList(ctx: Ctx): Promise<void> {
-  const format = ctx.str('format') ?? 'json';
-  if (format !== 'json' && format !== 'csv') throw new UsageError('--format must be json or csv');
-  const limitText = ctx.str('limit');
-  const limit = limitText === undefined ? undefined : Number(limitText);
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new UsageError('--limit must be a positive integer');
-  const records = await (await ctx.db()).stores.audit.query({ from: isoOption(ctx, 'from'), to: isoOption(ctx, 'to'), type: ctx.str('type'), limit });
-  if (format === 'json') return print(JSON.stringify(records.map(auditJson), null, 2));
-  const rows = records.map((r) => { const j = auditJson(r); return AUDIT_COLUMNS.map((c) => csvField(j[c])).join(','); });
-  process.stdout.write([AUDIT_COLUMNS.join(','), ...rows].map((line) => `${line}\r\n`).join(''));
+  const options = { from: ctx.str('from'), to: ctx.str('to'), type: ctx.str('type'), limit: ctx.str('limit'), format: ctx.str('format') };
+  let out;
+  try {
+    out = await exportAudit((await ctx.db()).stores, options, (o) => `--${o}`);
+  } catch (err) {
+    throw err instanceof AuditInputError ? new UsageError(err.message) : err;
+  }
+  process.stdout.write(out.body);
 }
 
 async function auditVerify(ctx: Ctx): Promise<number> {
@@ -302,9 +290,10 @@ export const commands: Record<string, Command> = {
   'user disable': { synopsis: 'USERNAME', summary: 'Disable a user, ending their sessions and revoking their grants.', positionals: ['USERNAME'], run: userSetDisabled(true) },
   'user enable': { synopsis: 'USERNAME', summary: 'Enable a disabled user.', positionals: ['USERNAME'], run: userSetDisabled(false) },
   'user list': { synopsis: '[--json]', summary: 'List the users.', options: JSON_OPT, run: userList },
-  'keys rotate': { synopsis: '[--alg ALG]', summary: 'Make a new active signing key now; the old one stays published until its tokens expire.', options: { alg: str }, run: keysRotate },
-  'keys retire': { synopsis: 'KID', summary: 'Take a key that no longer signs out of the JWKS now.', positionals: ['KID'], run: keysRetire },
-  'keys list': { synopsis: '[--json]', summary: 'List the signing keys: kid, algorithm, state and age (never private material).', options: JSON_OPT, run: keysList },
+  'keys rotate': { synopsis: '[--alg ALG]', summary: 'Rotate now (emergencies; the schedule rotates on its own): the prepublished key, else a new one, becomes active; the old one stays published until its tokens expire.', options: { alg: str }, run: keysRotate },
+  'keys retire': { synopsis: 'KID', summary: 'Take a key that does not sign (grace or prepublished) out of the JWKS now. Put -- before a KID that starts with -.', positionals: ['KID'], run: keysRetire },
+  'keys list': { synopsis: '[--json]', summary: 'List the signing keys: kid, algorithm, state, age and schedule (never private material).', options: JSON_OPT, run: keysList },
+  'keys rewrap': { summary: 'Re-wrap every stored private key under TESSERA_KEY_ENCRYPTION_KEY (after a KEK rotation; idempotent).', run: keysRewrap },
   bootstrap: { synopsis: 'FILE', summary: 'Apply a bootstrap file of clients and users (idempotent, as at start-up).', positionals: ['FILE'], run: bootstrap },
   'audit list': {
     synopsis: '[--from ISO] [--to ISO] [--type TYPE] [--limit N] [--format json|csv]',

@@ -52,6 +52,32 @@ describe('configuration', () => {
       assert.ok(p.some((x) => x.includes(name)), name);
     }
   });
+  it('the previous KEK must meet the same length rule and differ from the current one', () => {
+    assert.equal(loadConfig({ ...prod, TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: strong + 'old' }).keyEncryptionKeyPrevious, strong + 'old');
+    assert.deepEqual(problems({ ...prod, TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: 'short' }), ['TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: must be at least 32 bytes (got 5)']);
+    assert.deepEqual(problems({ ...prod, TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: strong + 'k' }), ['TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: must differ from TESSERA_KEY_ENCRYPTION_KEY']);
+    assert.deepEqual(problems({ TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: 'short' }), ['TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: must be at least 32 bytes (got 5)']);
+  });
+  it('the key schedule: prepublish lead time above the JWKS max-age plus the reload interval, below the rotation period', () => {
+    const c = loadConfig(prod);
+    assert.equal(c.keyRotationDays, 90);
+    assert.equal(c.keyPrepublishSeconds, 86400);
+    assert.deepEqual(problems({ ...prod, TESSERA_KEY_PREPUBLISH_SECONDS: '330' }), [
+      'TESSERA_KEY_PREPUBLISH_SECONDS: must exceed the JWKS max-age (300 s) plus TESSERA_KEY_RELOAD_SECONDS (30 s), i.e. be more than 330',
+    ]);
+    assert.deepEqual(problems({ ...prod, TESSERA_KEY_PREPUBLISH_SECONDS: '331' }), []);
+    assert.match(problems({ ...prod, TESSERA_KEY_PREPUBLISH_SECONDS: '400', TESSERA_KEY_RELOAD_SECONDS: '120' })[0]!, /more than 420/);
+    assert.match(problems({ ...prod, TESSERA_KEY_ROTATION_DAYS: '1', TESSERA_KEY_PREPUBLISH_SECONDS: '86400' })[0]!, /shorter than the rotation period/);
+    assert.deepEqual(problems({ ...prod, TESSERA_KEY_ROTATION_DAYS: '0' }), []);
+  });
+  it('the admin token: at least 32 characters; production refuses weak or reused ones', () => {
+    const token = 'Adm1n-t0ken-' + 'abcdefghijklmnopqrstuvwxyz0123456789';
+    assert.equal(loadConfig({ ...prod, TESSERA_ADMIN_TOKEN: token }).adminToken, token);
+    assert.deepEqual(problems({ TESSERA_ADMIN_TOKEN: 'short-token' }), ['TESSERA_ADMIN_TOKEN: must be at least 32 characters']);
+    assert.deepEqual(problems({ ...prod, TESSERA_ADMIN_TOKEN: 'a'.repeat(40) }), ['TESSERA_ADMIN_TOKEN: too weak (fewer than 16 different characters); use a random value, e.g. openssl rand -base64 48']);
+    assert.deepEqual(problems({ ...prod, TESSERA_ADMIN_TOKEN: strong }), ['TESSERA_ADMIN_TOKEN: must differ from the other secrets']);
+    assert.equal(loadConfig({ TESSERA_ADMIN_TOKEN: 'a'.repeat(40) }).adminToken, 'a'.repeat(40)); // development accepts it
+  });
   it('every setting has a unique variable and key', () => {
     assert.equal(new Set(settings.map((s) => s.env)).size, settings.length);
     assert.equal(new Set(settings.map((s) => s.key)).size, settings.length);

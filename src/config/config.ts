@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { DEV_KEK, DEV_SECRET, settings, type Mode, type Setting } from './settings.ts';
+import { keyScheduleProblems } from '../protocol/tokens/key-schedule.ts';
 
 export type SigningAlg = 'ES256' | 'RS256' | 'PS256' | 'EdDSA';
 
@@ -11,6 +12,7 @@ export interface Config {
   readonly port: number;
   readonly secret: string;
   readonly keyEncryptionKey: string;
+  readonly keyEncryptionKeyPrevious: string | undefined;
   readonly databaseUrl: string;
   readonly migrateOnStart: boolean;
   readonly bootstrapFile: string | undefined;
@@ -26,6 +28,8 @@ export interface Config {
   readonly interactionTtl: number;
   readonly clientCacheTtl: number;
   readonly keyReloadSeconds: number;
+  readonly keyRotationDays: number;
+  readonly keyPrepublishSeconds: number;
   readonly loginMaxFailures: number;
   readonly loginAccountMaxFailures: number;
   readonly loginSourceMaxFailures: number;
@@ -43,6 +47,7 @@ export interface Config {
   readonly metricsToken: string | undefined;
   readonly metricsPort: number | undefined;
   readonly metricsHost: string;
+  readonly adminToken: string | undefined;
   readonly auditRetentionDays: number;
   readonly workers: number;
   readonly bodyLimit: number;
@@ -178,6 +183,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     problems.push('TESSERA_KEY_ENCRYPTION_KEY: must differ from TESSERA_SECRET');
   }
 
+  // KEK rotation: the previous key-encryption key follows the same rules and differs from the current one.
+  if (typeof raw.keyEncryptionKeyPrevious === 'string') {
+    const v = raw.keyEncryptionKeyPrevious;
+    if (Buffer.byteLength(v) < 32) problems.push(`TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: must be at least 32 bytes (got ${Buffer.byteLength(v)})`);
+    else if (v === raw.keyEncryptionKey) problems.push('TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: must differ from TESSERA_KEY_ENCRYPTION_KEY');
+    else if (prod && v === DEV_KEK) problems.push('TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: the development default is refused in production');
+  }
+
+  // Key schedule
+  if (typeof raw.keyPrepublishSeconds === 'number' && typeof raw.keyRotationDays === 'number' && typeof raw.keyReloadSeconds === 'number') {
+    problems.push(...keyScheduleProblems({ rotationPeriod: raw.keyRotationDays * 86_400, prepublishLead: raw.keyPrepublishSeconds, keyReloadSeconds: raw.keyReloadSeconds }));
+  }
+
   // Cookies
   if (raw.cookieSecure === false) {
     if (prod) problems.push('TESSERA_COOKIE_SECURE: must be true in production (session cookies must not travel over plain HTTP)');
@@ -205,6 +223,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     if (!/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)) problems.push(`TESSERA_EXTRA_SCOPES: "${scope}" is not a valid scope token`);
   }
   if (typeof raw.metricsToken === 'string' && raw.metricsToken.length < 32) problems.push('TESSERA_METRICS_TOKEN: must be at least 32 characters');
+  if (typeof raw.adminToken === 'string') {
+    const t = raw.adminToken;
+    if (t.length < 32) problems.push('TESSERA_ADMIN_TOKEN: must be at least 32 characters');
+    else if (prod && (t === raw.secret || t === raw.keyEncryptionKey || t === raw.metricsToken)) problems.push('TESSERA_ADMIN_TOKEN: must differ from the other secrets');
+    else if (prod && new Set(t).size < 16) problems.push('TESSERA_ADMIN_TOKEN: too weak (fewer than 16 different characters); use a random value, e.g. openssl rand -base64 48');
+  }
   if (prod && raw.seedDemo === true) problems.push('TESSERA_SEED_DEMO: demo accounts are refused in production');
 
   if (problems.length) throw new ConfigError(problems);

@@ -1,5 +1,5 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { authorize } from '../protocol/endpoints/authorize.ts';
 import { discoveryDocument } from '../protocol/endpoints/discovery.ts';
 import { introspect } from '../protocol/endpoints/introspect.ts';
@@ -14,6 +14,8 @@ import { accountLogin, accountLogout, revokeConsent, showAccount } from '../prot
 import { showInteraction, submitConsent, submitLogin } from '../protocol/interaction/interaction.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../protocol/provider.ts';
 import type { KeyRing } from '../protocol/tokens/keys.ts';
+import { JWKS_MAX_AGE } from '../protocol/tokens/key-schedule.ts';
+import { registerAdminRoutes } from './admin.ts';
 import { parseCookies, serializeCookie } from './cookies.ts';
 import { corsHeaders, type CorsPolicy } from './cors.ts';
 import { renderFormPost, renderView } from './render-page.ts';
@@ -229,7 +231,8 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
       const ring = p.keys();
       if (!cache || cache.ring !== ring) {
         const body = build(ring);
-        cache = { ring, body, etag: `"${randomToken(12)}"` };
+        // Derived from the bytes, so every process and instance serves the same validator.
+        cache = { ring, body, etag: `"${createHash('sha256').update(body).digest('base64url')}"` };
       }
       return cache;
     };
@@ -245,7 +248,7 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
     return (req: FastifyRequest, reply: FastifyReply) => {
       const doc = get();
       if (headersFor !== doc) {
-        notModified = { ...securityHeaders, 'access-control-allow-origin': '*', 'cache-control': 'public, max-age=300', etag: doc.etag, 'content-security-policy': API_CSP };
+        notModified = { ...securityHeaders, 'access-control-allow-origin': '*', 'cache-control': `public, max-age=${JWKS_MAX_AGE}`, etag: doc.etag, 'content-security-policy': API_CSP };
         headers = { ...notModified, 'content-type': type, 'content-length': doc.body.length };
         headersFor = doc;
       }
@@ -273,6 +276,8 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
     }
     return reply.headers(NO_STORE).type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics());
   });
+  // The admin API (/admin/...), only when TESSERA_ADMIN_TOKEN is set.
+  if (config.adminToken) registerAdminRoutes(app, p, basePath, config.adminToken);
   app.get(basePath + '/health', async (_req, reply) => reply.headers(NO_STORE).send({ status: 'ok' }));
   app.get(basePath + '/ready', async (req, reply) => {
     const checks = await opts.checkReady();

@@ -10,13 +10,18 @@ const FAILURES = new Set(['client_auth_failed', 'login_failed', 'login_throttled
 export function toAuditEvent(e: ProtocolEvent, at: number): AuditEvent {
   const base = { at, type: e.type, ip: e.ip ?? null, outcome: FAILURES.has(e.type) ? 'failure' as const : 'success' as const };
   const clientId = 'clientId' in e ? e.clientId ?? null : null;
-  const userId = 'userId' in e ? e.userId : null;
+  const userId = 'userId' in e ? e.userId : 'actor' in e ? e.actor : null;
   let details: AuditEvent['details'] = {};
   switch (e.type) {
     case 'token_issued': details = { grant_type: e.grantType, scope: e.scope ?? null }; break;
     case 'token_revoked': details = { token_type: e.tokenType }; break;
     case 'consent_granted': details = { scope: e.scopes.join(' ') }; break;
     case 'dpop_proof_refused': details = { reason: e.reason }; break;
+    case 'key_prepublished': details = { kid: e.kid, alg: e.alg, trigger: e.trigger, activates_at: new Date(e.activatesAt * 1000).toISOString() }; break;
+    case 'key_rotated': details = { kid: e.kid, alg: e.alg, trigger: e.trigger, previous: e.previous, prepublished: e.prepublished }; break;
+    case 'key_retired': details = { kid: e.kid, alg: e.alg, trigger: e.trigger }; break;
+    case 'audit_exported': details = { format: e.format, count: e.count }; break;
+    case 'audit_verified': details = { ok: e.ok }; break;
   }
   return { ...base, actor: userId ?? clientId, clientId, details };
 }

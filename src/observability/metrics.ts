@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ProtocolEvent } from '../protocol/events.ts';
 import type { KeyRing } from '../protocol/tokens/keys.ts';
+import { nextRotationAt, type ScheduleSettings } from '../protocol/tokens/key-schedule.ts';
 
 /** Prometheus metrics: HTTP traffic, what the protocol reports, and the signing keys' age. */
 export interface Metrics {
@@ -10,7 +11,7 @@ export interface Metrics {
   event(e: ProtocolEvent): void;
 }
 
-export function createMetrics(keys: () => KeyRing, now: () => number): Metrics {
+export function createMetrics(keys: () => KeyRing, now: () => number, schedule?: ScheduleSettings): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'tessera_process_' });
   const counter = (name: string, help: string, labelNames: string[] = []) => new Counter({ name, help, labelNames, registers: [registry] });
@@ -33,6 +34,23 @@ export function createMetrics(keys: () => KeyRing, now: () => number): Metrics {
       for (const r of keys().records) this.set({ kid: r.kid, alg: r.alg, state: r.state }, now() - r.createdAt);
     },
   });
+  new Gauge({
+    name: 'tessera_signing_key_state', help: 'Signing keys by state (1 for the state each key is in): prepublished, active, grace, retired.',
+    labelNames: ['kid', 'alg', 'state'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of keys().records) this.set({ kid: r.kid, alg: r.alg, state: r.state }, 1);
+    },
+  });
+  new Gauge({
+    name: 'tessera_signing_key_next_rotation_seconds', help: 'Seconds until the next scheduled signing-key rotation (absent when none is scheduled).', registers: [registry],
+    collect() {
+      this.reset();
+      const at = schedule && nextRotationAt(keys().records, schedule);
+      if (at !== undefined) this.set(at - now());
+    },
+  });
+  const keyTransitions = counter('tessera_key_transitions_total', 'Signing-key transitions made by this process, by type and trigger (scheduled or manual).', ['type', 'trigger']);
   return {
     registry,
     request(route, method, status, seconds) {
@@ -52,6 +70,7 @@ export function createMetrics(keys: () => KeyRing, now: () => number): Metrics {
         case 'dpop_proof_refused': dpopRefused.inc({ reason: e.reason }); break;
         case 'dpop_replay': reuse.inc({ artifact: 'dpop_proof' }); break;
         case 'par_request': pushed.inc(); break;
+        case 'key_prepublished': case 'key_rotated': case 'key_retired': keyTransitions.inc({ type: e.type, trigger: e.trigger }); break;
       }
     },
   };

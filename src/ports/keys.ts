@@ -1,8 +1,9 @@
 /**
- * active: signs and is published. grace: no longer signs, still published until `retiredAt` so
- * tokens it signed keep verifying. retired: neither.
+ * The life of a signing key: prepublished (in the JWKS, not signing yet, so relying parties'
+ * caches hold it before it signs) -> active (signs, published) -> grace (no longer signs, still
+ * published until `retiredAt` so tokens it signed keep verifying) -> retired (neither).
  */
-export type KeyState = 'active' | 'grace' | 'retired';
+export type KeyState = 'prepublished' | 'active' | 'grace' | 'retired';
 
 export interface SigningKeyRecord {
   kid: string;
@@ -15,6 +16,11 @@ export interface SigningKeyRecord {
   createdAt: number;
   /** For grace keys: when they stop being published. For retired keys: when they were retired. */
   retiredAt: number | null;
+  /**
+   * Prepublished keys: when the schedule makes them active. Other keys: when they became active
+   * (null for keys made before the schedule existed: `createdAt` stands in).
+   */
+  activatesAt: number | null;
 }
 
 export interface KeyStore {
@@ -28,4 +34,23 @@ export interface KeyStore {
    * key (someone else rotated first): so concurrent rotations give exactly one.
    */
   rotate(expectedActive: string, next: SigningKeyRecord, graceUntil: number): Promise<boolean>;
+  /**
+   * Stores `key` as the prepublished key unless one exists already (false then, changing nothing):
+   * concurrent prepublishes give exactly one.
+   */
+  prepublish(key: SigningKeyRecord): Promise<boolean>;
+  /**
+   * Atomically moves the active key `expectedActive` to grace until `graceUntil` and the
+   * prepublished key `next` to active (activatesAt = `now`). Returns false, changing nothing, when
+   * either is no longer in that state: concurrent promotions give exactly one.
+   */
+  promote(expectedActive: string, next: string, graceUntil: number, now: number): Promise<boolean>;
+  /**
+   * Retires the key `kid` if it is in `from` (and, for grace, only when its end `retiredAt` has
+   * come by `now`, unless `early`). Returns whether this call retired it: exactly one of several
+   * concurrent callers gets true.
+   */
+  retire(kid: string, now: number, opts: { early: boolean }): Promise<boolean>;
+  /** Replaces the wrapped private key of `kid` only if it is still `expectedJwe` (re-wrapping under a new KEK). */
+  rewrap(kid: string, expectedJwe: string, nextJwe: string): Promise<boolean>;
 }

@@ -1,3 +1,5 @@
+import type { KeyTransition, Trigger } from './tokens/keys.ts';
+
 /**
  * What the protocol layer reports as it works, for metrics and the audit trail. The protocol only
  * emits; what listens is wired in app.ts. Events carry no token values or secrets. `ip` is the
@@ -21,6 +23,12 @@ export type ProtocolEvent = (
   | { type: 'dpop_replay'; clientId?: string }
   /** RFC 9126: an authorization request was pushed and a request_uri issued. */
   | { type: 'par_request'; clientId: string }
+  // Signing-key transitions: by the schedule (actor 'system') or asked for (CLI, admin API: actor 'admin').
+  | (KeyTransition & { trigger: Trigger; actor: 'system' | 'admin' })
+  // Reads of the audit trail through the admin API.
+  | { type: 'audit_exported'; actor: 'admin'; format: string; count: number }
+  | { type: 'audit_verified'; actor: 'admin'; ok: boolean }
+  | { type: 'admin_keys_listed'; actor: 'admin' }
 ) & { ip?: string };
 
 export type EventSink = (event: ProtocolEvent) => void;

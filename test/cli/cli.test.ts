@@ -15,7 +15,7 @@ import { loadConfig } from '../../src/config/config.ts';
 import { settings } from '../../src/config/settings.ts';
 import type { Stores } from '../../src/ports/index.ts';
 import { verifyClientSecret } from '../../src/protocol/client-auth/secret-hash.ts';
-import { loadKeyRing } from '../../src/protocol/tokens/keys.ts';
+import { generateSigningKey, loadKeyRing, unwrapPrivateJwk } from '../../src/protocol/tokens/keys.ts';
 import { createPgDatabase, pgAdminUrlForDisplay, sqliteTempUrl } from '../fixtures/db.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -197,11 +197,68 @@ describe('tessera CLI', { concurrency: true }, () => {
         const ring = await withStores((s) => loadKeyRing(s.keys, config.keyEncryptionKey, config.signingAlg, NOW - 7200));
         const record = ring.records[0]!;
         const table = (await ok(['keys', 'list'])).out;
-        assert.match(table, /^KID\s+ALG\s+STATE\s+CREATED\s+AGE/);
-        assert.match(table, new RegExp(`^${record.kid}\\s+ES256\\s+active\\s+\\S+\\s+2h$`, 'm'));
+        assert.match(table, /^KID\s+ALG\s+STATE\s+CREATED\s+AGE\s+ACTIVE_FROM\s+UNTIL/);
+        assert.match(table, new RegExp(`^${record.kid}\\s+ES256\\s+active\\s+\\S+\\s+2h\\s+\\S+\\s+\\S+$`, 'm'));
         const listed = JSON.parse((await ok(['keys', 'list', '--json'])).out);
         assert.deepEqual(listed.map((k: { kid: string; state: string }) => [k.kid, k.state]), [[record.kid, 'active']]);
         for (const out of [table, JSON.stringify(listed)]) assert.ok(!out.includes(record.privateJwe) && !/"d"/.test(out), 'no private key material');
+      });
+
+      it('keys rotate promotes the prepublished key; keys retire takes the old one out; both audited', async () => {
+        const before = await withStores((s) => s.keys.list());
+        const oldKid = before.find((k) => k.state === 'active')!.kid;
+        const pre = await generateSigningKey('ES256', config.keyEncryptionKey, NOW, NOW + 86400);
+        assert.equal(await withStores((s) => s.keys.prepublish(pre)), true);
+        const rotated = (await ok(['keys', 'rotate'])).out;
+        assert.match(rotated, new RegExp(`new active signing key ${pre.kid} \\(ES256, the prepublished key\\)`));
+        const after = await withStores((s) => s.keys.list());
+        assert.equal(after.find((k) => k.kid === pre.kid)!.state, 'active');
+        assert.equal(after.find((k) => k.kid === oldKid)!.state, 'grace');
+        // With no prepublished key, a new key is made (and the caching caveat is printed).
+        const fresh = await ok(['keys', 'rotate', '--alg', 'EdDSA']);
+        assert.match(fresh.out, /\(EdDSA, a new key\)/);
+        assert.match(fresh.err, /cached the JWKS/);
+        expectFail(await cli(['keys', 'rotate', '--alg', 'HS256']), 2, /--alg must be/);
+        assert.match((await ok(['keys', 'retire', '--', oldKid])).out, new RegExp(`retired signing key ${oldKid}`));
+        assert.match((await ok(['keys', 'retire', '--', oldKid])).out, /was retired already/);
+        expectFail(await cli(['keys', 'retire', '--', 'no-such-kid']), 1, /no signing key no-such-kid/);
+        // kids are base64url: one that starts with '-' is read as an option unless '--' comes first
+        expectFail(await cli(['keys', 'retire', '-Abc']), 2, /Unknown option '-A'/);
+        const active = (await withStores((s) => s.keys.list())).find((k) => k.state === 'active')!;
+        expectFail(await cli(['keys', 'retire', '--', active.kid]), 1, /is the active key: rotate first/);
+        const audit = JSON.parse((await ok(['audit', 'list', '--type', 'key_rotated'])).out) as { actor: string; details: Record<string, unknown> }[];
+        assert.deepEqual(audit.map((r) => [r.actor, r.details.kid, r.details.trigger, r.details.prepublished]), [['admin', pre.kid, 'manual', true], ['admin', active.kid, 'manual', false]]);
+        const retired = JSON.parse((await ok(['audit', 'list', '--type', 'key_retired'])).out) as { details: Record<string, unknown> }[];
+        assert.deepEqual(retired.map((r) => r.details.kid), [oldKid]);
+      });
+
+      it('keys rewrap re-wraps every key under a new KEK with the previous one configured; idempotent; refuses unknown KEKs', async () => {
+        const NEW_KEK = 'a-new-key-encryption-key-of-more-than-32-bytes';
+        const rolled = { ...env, TESSERA_KEY_ENCRYPTION_KEY: NEW_KEK, TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: config.keyEncryptionKey };
+        const total = (await withStores((s) => s.keys.list())).length;
+        assert.ok(total >= 3);
+        // Not configured with the old KEK: refused, nothing changed.
+        const stranger = await run('src/cli/main.ts', ['keys', 'rewrap'], { ...env, TESSERA_KEY_ENCRYPTION_KEY: NEW_KEK });
+        expectFail(stranger, 1, /cannot decrypt signing key\(s\) .* nothing was changed/);
+        const first = await run('src/cli/main.ts', ['keys', 'rewrap'], rolled);
+        assert.equal(first.code, 0, first.err);
+        assert.match(first.out, new RegExp(`re-wrapped ${total} signing key\\(s\\) under TESSERA_KEY_ENCRYPTION_KEY; 0 already were \\(${total} in all\\)`));
+        const again = await run('src/cli/main.ts', ['keys', 'rewrap'], rolled);
+        assert.match(again.out, new RegExp(`re-wrapped 0 signing key\\(s\\) .*; ${total} already were`));
+        // Every key now opens under the new KEK alone, none under the old one.
+        for (const k of await withStores((s) => s.keys.list())) {
+          await unwrapPrivateJwk(NEW_KEK, k.privateJwe);
+          await assert.rejects(unwrapPrivateJwk(config.keyEncryptionKey, k.privateJwe));
+        }
+        const same = await run('src/cli/main.ts', ['keys', 'list'], { ...env, TESSERA_KEY_ENCRYPTION_KEY: NEW_KEK, TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: NEW_KEK });
+        expectFail(same, 1, /TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: must differ/);
+        const short = await run('src/cli/main.ts', ['keys', 'list'], { ...env, TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: 'short' });
+        expectFail(short, 1, /TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: must be at least 32 bytes/);
+        // Put the development KEK back for the steps that follow.
+        const back = await run('src/cli/main.ts', ['keys', 'rewrap'], { ...env, TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: NEW_KEK });
+        assert.match(back.out, new RegExp(`re-wrapped ${total} signing key`));
+        const rewrapped = JSON.parse((await ok(['audit', 'list', '--type', 'keys_rewrapped'])).out) as { details: Record<string, unknown> }[];
+        assert.deepEqual(rewrapped.map((r) => r.details.rewrapped), [total, total]);
       });
 
       it('bootstrap applies a file and is idempotent', async () => {

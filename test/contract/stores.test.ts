@@ -75,7 +75,7 @@ const access = (over: Partial<IssuedAccessToken> = {}): IssuedAccessToken => ({ 
 
 const key = (over: Partial<SigningKeyRecord> = {}): SigningKeyRecord => ({
   kid: uid('kid'), alg: 'ES256', state: 'active', publicJwk: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' },
-  privateJwe: 'eyJ.enc.rypt.ed.jwe', createdAt: NOW, retiredAt: null, ...over,
+  privateJwe: 'eyJ.enc.rypt.ed.jwe', createdAt: NOW, retiredAt: null, activatesAt: null, ...over,
 });
 
 // ---- backends ----------------------------------------------------------------------------------
@@ -137,7 +137,7 @@ for (const backend of backends) {
 
     describe('database and migrations', () => {
       it('applies every migration once, then nothing', async () => {
-        assert.deepEqual(applied, ['0001_initial', '0002_counters', '0003_audit', '0004_client_metadata_replay', '0006_par_dpop']);
+        assert.deepEqual(applied, ['0001_initial', '0002_counters', '0003_audit', '0004_client_metadata_replay', '0005_key_schedule', '0006_par_dpop']);
         assert.deepEqual(await migrate(handle.db), []);
       });
       it('ping() answers', async () => {
@@ -559,6 +559,78 @@ for (const backend of backends) {
         assert.deepEqual(listed.find((k) => k.kid === current.kid), { ...current, state: 'grace', retiredAt: NOW + 600 });
         assert.equal(listed.filter((k) => k.state === 'active').length, 1);
         assert.equal(await stores.keys.rotate(current.kid, key(), NOW + 600), false); // no longer the active key
+      });
+      const retireOthers = async () => {
+        for (const k of await stores.keys.list()) if (k.state !== 'retired' && k.state !== 'active') await stores.keys.setState(k.kid, 'retired', NOW);
+      };
+      it('prepublish: stores one prepublished key; 20 concurrent prepublishes give exactly one', async () => {
+        await retireAll();
+        await retireOthers();
+        const active = key({ activatesAt: NOW - 100 });
+        await stores.keys.insert(active, true);
+        const candidates = Array.from({ length: 20 }, () => key({ state: 'prepublished', activatesAt: NOW + 3600 }));
+        const results = await Promise.all(candidates.map((k) => stores.keys.prepublish(k)));
+        assert.equal(results.filter(Boolean).length, 1);
+        const listed = await stores.keys.list();
+        const pre = listed.filter((k) => k.state === 'prepublished');
+        assert.equal(pre.length, 1);
+        assert.deepEqual(pre[0], candidates[results.indexOf(true)]);
+        assert.deepEqual(listed.find((k) => k.kid === active.kid), active); // the active key is untouched
+        assert.equal(await stores.keys.prepublish(key({ state: 'prepublished' })), false);
+      });
+      it('promote: 20 concurrent promotions give exactly one; the old key goes to grace, the prepublished one becomes active', async () => {
+        await retireAll();
+        await retireOthers();
+        const active = key();
+        const pre = key({ state: 'prepublished', activatesAt: NOW + 50 });
+        await stores.keys.insert(active, true);
+        assert.equal(await stores.keys.prepublish(pre), true);
+        const results = await times(20, () => stores.keys.promote(active.kid, pre.kid, NOW + 900, NOW + 60));
+        assert.equal(results.filter(Boolean).length, 1);
+        const listed = await stores.keys.list();
+        assert.deepEqual(listed.find((k) => k.kid === active.kid), { ...active, state: 'grace', retiredAt: NOW + 900 });
+        assert.deepEqual(listed.find((k) => k.kid === pre.kid), { ...pre, state: 'active', activatesAt: NOW + 60 });
+        assert.equal(listed.filter((k) => k.state === 'active').length, 1);
+        assert.equal(listed.filter((k) => k.state === 'prepublished').length, 0);
+      });
+      it('promote changes nothing when the prepublished key is gone (rolled back) or the active key moved on', async () => {
+        await retireAll();
+        await retireOthers();
+        const active = key();
+        await stores.keys.insert(active, true);
+        assert.equal(await stores.keys.promote(active.kid, uid('missing'), NOW + 900, NOW), false);
+        assert.equal((await stores.keys.list()).find((k) => k.kid === active.kid)!.state, 'active'); // the first update was rolled back
+        const pre = key({ state: 'prepublished', activatesAt: NOW });
+        await stores.keys.prepublish(pre);
+        assert.equal(await stores.keys.promote(uid('not-active'), pre.kid, NOW + 900, NOW), false);
+        assert.equal((await stores.keys.list()).find((k) => k.kid === pre.kid)!.state, 'prepublished');
+      });
+      it('retire: scheduled retirement only after the grace end; 20 concurrent retirements give exactly one', async () => {
+        await retireAll();
+        await retireOthers();
+        const graced = key({ state: 'grace', retiredAt: NOW + 100 });
+        await stores.keys.insert(graced, false);
+        assert.equal(await stores.keys.retire(graced.kid, NOW + 99, { early: false }), false); // not yet
+        const results = await times(20, () => stores.keys.retire(graced.kid, NOW + 100, { early: false }));
+        assert.equal(results.filter(Boolean).length, 1);
+        assert.deepEqual((await stores.keys.list()).find((k) => k.kid === graced.kid), { ...graced, state: 'retired', retiredAt: NOW + 100 });
+        const active = key();
+        await stores.keys.insert(active, true);
+        assert.equal(await stores.keys.retire(active.kid, NOW, { early: true }), false); // never the active key
+        const pre = key({ state: 'prepublished', activatesAt: NOW + 10 });
+        await stores.keys.prepublish(pre);
+        assert.equal(await stores.keys.retire(pre.kid, NOW + 1, { early: false }), false); // the schedule retires only grace keys
+        assert.equal(await stores.keys.retire(pre.kid, NOW + 1, { early: true }), true);
+        assert.equal((await stores.keys.list()).find((k) => k.kid === pre.kid)!.state, 'retired');
+      });
+      it('rewrap: replaces the wrapped key only if unchanged; 20 concurrent rewraps of one key give exactly one', async () => {
+        const k = key({ state: 'retired', retiredAt: NOW });
+        await stores.keys.insert(k, false);
+        const results = await times(20, (i) => stores.keys.rewrap(k.kid, k.privateJwe, `rewrapped-${i}`));
+        assert.equal(results.filter(Boolean).length, 1);
+        assert.equal((await stores.keys.list()).find((x) => x.kid === k.kid)!.privateJwe, `rewrapped-${results.indexOf(true)}`);
+        assert.equal(await stores.keys.rewrap(k.kid, k.privateJwe, 'again'), false);
+        assert.equal(await stores.keys.rewrap(uid('missing'), 'x', 'y'), false);
       });
       it('10 concurrent insert(…, true): exactly one succeeds', async () => {
         await retireAll();

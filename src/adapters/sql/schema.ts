@@ -127,6 +127,7 @@ export interface SigningKeysTable {
   private_jwe: string;
   created_at: number;
   retired_at: number | null;
+  activates_at: number | null;
 }
 
 export interface CountersTable {

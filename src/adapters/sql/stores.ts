@@ -100,11 +100,11 @@ const toRefresh = (r: Row<RefreshTokensTable>): RefreshTokenRecord => ({
 
 const keyRow = (k: SigningKeyRecord): SigningKeysTable => ({
   kid: k.kid, alg: k.alg, state: k.state, public_jwk: json(k.publicJwk), private_jwe: k.privateJwe,
-  created_at: k.createdAt, retired_at: k.retiredAt,
+  created_at: k.createdAt, retired_at: k.retiredAt, activates_at: k.activatesAt,
 });
 const toKey = (r: Row<SigningKeysTable>): SigningKeyRecord => ({
   kid: r.kid, alg: r.alg, state: r.state as KeyState, publicJwk: JSON.parse(r.public_jwk), privateJwe: r.private_jwe,
-  createdAt: r.created_at, retiredAt: r.retired_at,
+  createdAt: r.created_at, retiredAt: r.retired_at, activatesAt: r.activates_at,
 });
 
 const auditRow = (seq: number, prevHash: string, hash: string, e: AuditEvent): AuditEventsTable => ({
@@ -117,6 +117,9 @@ const toAudit = (r: Row<AuditEventsTable>): AuditRecord => ({
 });
 
 // ---- shared helpers --------------------------------------------------------------------------------
+
+/** Thrown inside a promotion's transaction to roll back the first update. */
+class NotPromoted extends Error {}
 
 const count = (r: { numDeletedRows?: bigint; numUpdatedRows?: bigint; numInsertedOrUpdatedRows?: bigint }) =>
   Number(r.numDeletedRows ?? r.numUpdatedRows ?? r.numInsertedOrUpdatedRows ?? 0n);
@@ -419,9 +422,35 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
         const moved = await t.updateTable('signing_keys').set({ state: 'grace', retired_at: graceUntil })
           .where('kid', '=', expectedActive).where('state', '=', 'active').executeTakeFirst();
         if (count(moved) !== 1) return false;
-        await t.insertInto('signing_keys').values(keyRow({ ...next, state: 'active', retiredAt: null })).execute();
+        await t.insertInto('signing_keys').values(keyRow({ ...next, state: 'active', retiredAt: null, activatesAt: next.activatesAt ?? next.createdAt })).execute();
         return true;
       }),
+      /** One prepublished key at most (partial unique index): a conflict makes the insert a no-op. */
+      async prepublish(key) {
+        const inserted = await db.insertInto('signing_keys').values(keyRow({ ...key, state: 'prepublished', retiredAt: null }))
+          .onConflict((oc) => oc.column('state').where('state', '=', sql.lit('prepublished')).doNothing())
+          .returning('kid').executeTakeFirst();
+        return inserted !== undefined;
+      },
+      promote: (expectedActive, next, graceUntil, now) => tx(async (t) => {
+        const moved = await t.updateTable('signing_keys').set({ state: 'grace', retired_at: graceUntil })
+          .where('kid', '=', expectedActive).where('state', '=', 'active').executeTakeFirst();
+        if (count(moved) !== 1) return false;
+        const promoted = await t.updateTable('signing_keys').set({ state: 'active', activates_at: now, retired_at: null })
+          .where('kid', '=', next).where('state', '=', 'prepublished').executeTakeFirst();
+        if (count(promoted) !== 1) throw new NotPromoted();
+        return true;
+      }).catch((err: unknown) => { if (err instanceof NotPromoted) return false; throw err; }),
+      async retire(kid, now, { early }) {
+        let q = db.updateTable('signing_keys').set({ state: 'retired', retired_at: now }).where('kid', '=', kid);
+        q = early ? q.where('state', 'in', ['grace', 'prepublished'])
+          : q.where('state', '=', 'grace').where('retired_at', '<=', now);
+        return count(await q.executeTakeFirst()) === 1;
+      },
+      async rewrap(kid, expectedJwe, nextJwe) {
+        return count(await db.updateTable('signing_keys').set({ private_jwe: nextJwe })
+          .where('kid', '=', kid).where('private_jwe', '=', expectedJwe).executeTakeFirst()) === 1;
+      },
       /** Activating a key while another is active violates the one-active index: retire the old one first. */
       async setState(kid, state, now) {
         await db.updateTable('signing_keys').set({ state, retired_at: state === 'retired' ? now : null })

@@ -1,9 +1,10 @@
 import { hkdfSync } from 'node:crypto';
 import { calculateJwkThumbprint, compactDecrypt, CompactEncrypt, exportJWK, generateKeyPair, type JWK } from 'jose';
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import type { SigningAlg } from '../../config/config.ts';
 import type { KeyStore, SigningKeyRecord } from '../../ports/keys.ts';
 import { importSigningKey, type SigningKey } from './signer.ts';
+import { activeRecord, dueTransitions, type ScheduleSettings } from './key-schedule.ts';
 
 const ALGS: readonly SigningAlg[] = ['ES256', 'RS256', 'PS256', 'EdDSA'];
 
@@ -23,8 +24,33 @@ export async function unwrapPrivateJwk(kek: string, jwe: string): Promise<JWK> {
   return JSON.parse(new TextDecoder().decode(plaintext)) as JWK;
 }
 
+/**
+ * The key-encryption keys: the first (TESSERA_KEY_ENCRYPTION_KEY) wraps, every one unwraps (the
+ * second is TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS during a KEK rotation). A plain string is one KEK.
+ */
+export type Keks = string | readonly string[];
+
+const kekList = (keks: Keks): readonly string[] => (typeof keks === 'string' ? [keks] : keks);
+const currentKek = (keks: Keks): string => kekList(keks)[0]!;
+
+/** The KEKs of a configuration: the current one, then the previous one when set. */
+export function configKeks(c: { keyEncryptionKey: string; keyEncryptionKeyPrevious?: string | undefined }): string[] {
+  return c.keyEncryptionKeyPrevious ? [c.keyEncryptionKey, c.keyEncryptionKeyPrevious] : [c.keyEncryptionKey];
+}
+
+/** Unwraps with the first KEK that opens the JWE; `index` says which (0: the current one). Throws when none does. */
+async function unwrapWithAny(keks: Keks, jwe: string): Promise<{ jwk: JWK; index: number }> {
+  const list = kekList(keks);
+  for (let index = 0; index < list.length; index++) {
+    try {
+      return { jwk: await unwrapPrivateJwk(list[index]!, jwe), index };
+    } catch { /* try the next */ }
+  }
+  throw new Error('no configured key-encryption key opens it');
+}
+
 /** Makes a new key pair and its stored form (private part wrapped under the KEK). */
-export async function generateSigningKey(alg: SigningAlg, kek: string, now: number): Promise<SigningKeyRecord> {
+export async function generateSigningKey(alg: SigningAlg, keks: Keks, now: number, activatesAt: number = now): Promise<SigningKeyRecord> {
   const opts = alg === 'RS256' || alg === 'PS256' ? { modulusLength: 2048, extractable: true } : alg === 'EdDSA' ? { crv: 'Ed25519', extractable: true } : { extractable: true };
   const { publicKey, privateKey } = await generateKeyPair(alg, opts);
   const pub = await exportJWK(publicKey);
@@ -33,8 +59,8 @@ export async function generateSigningKey(alg: SigningAlg, kek: string, now: numb
   return {
     kid, alg, state: 'active',
     publicJwk: { ...pub, kid, use: 'sig', alg },
-    privateJwe: await wrapPrivateJwk(kek, { ...priv, kid, alg }),
-    createdAt: now, retiredAt: null,
+    privateJwe: await wrapPrivateJwk(currentKek(keks), { ...priv, kid, alg }),
+    createdAt: now, retiredAt: null, activatesAt,
   };
 }
 
@@ -44,9 +70,9 @@ export interface VerificationKey {
   key: KeyObject;
 }
 
-/** Keys in the JWKS: the active one and those in grace until their end. */
+/** Keys in the JWKS: the prepublished one, the active one and those in grace until their end. */
 export function isPublished(r: SigningKeyRecord, now: number): boolean {
-  return r.state === 'active' || (r.state === 'grace' && r.retiredAt !== null && r.retiredAt > now);
+  return r.state === 'active' || r.state === 'prepublished' || (r.state === 'grace' && r.retiredAt !== null && r.retiredAt > now);
 }
 
 /** What identifies a key set: a ring is rebuilt only when this changes. */
@@ -72,20 +98,21 @@ export class KeyRing {
     this.active = active;
     this.records = records;
     this.fingerprint = fingerprint(records, now);
-    const published = records.filter((r) => isPublished(r, now)).sort((a, b) => (a.state === 'active' ? -1 : b.state === 'active' ? 1 : b.createdAt - a.createdAt));
+    const rank = (r: SigningKeyRecord) => (r.state === 'active' ? 0 : r.state === 'prepublished' ? 1 : 2);
+    const published = records.filter((r) => isPublished(r, now)).sort((a, b) => rank(a) - rank(b) || b.createdAt - a.createdAt || (a.kid < b.kid ? -1 : 1));
     this.verification = new Map(published.map((r) => [r.kid, { kid: r.kid, alg: r.alg as SigningAlg, key: createPublicKey({ key: r.publicJwk as never, format: 'jwk' }) }]));
     this.jwksBody = Buffer.from(JSON.stringify({ keys: published.map((r) => r.publicJwk) }));
     this.algorithms = [...new Set([...this.verification.values()].map((k) => k.alg))];
-    this.jwksEtag = `"${published.map((r) => r.kid).join('.').slice(0, 200)}"`;
+    this.jwksEtag = `"${createHash('sha256').update(this.jwksBody).digest('base64url')}"`;
   }
 }
 
-async function activeKey(kek: string, record: SigningKeyRecord): Promise<SigningKey> {
+async function activeKey(keks: Keks, record: SigningKeyRecord): Promise<SigningKey> {
   let jwk: JWK;
   try {
-    jwk = await unwrapPrivateJwk(kek, record.privateJwe);
+    ({ jwk } = await unwrapWithAny(keks, record.privateJwe));
   } catch {
-    throw new Error(`cannot decrypt signing key ${record.kid}: TESSERA_KEY_ENCRYPTION_KEY is not the key it was stored under`);
+    throw new Error(`cannot decrypt signing key ${record.kid}: neither TESSERA_KEY_ENCRYPTION_KEY nor TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS is the key it was stored under`);
   }
   return importSigningKey(record.kid, record.alg as SigningAlg, jwk as Record<string, unknown>);
 }
@@ -95,7 +122,7 @@ async function activeKey(kek: string, record: SigningKeyRecord): Promise<Signing
  * returns it unchanged when the published keys are the same (the periodic reload that lets every
  * instance see a rotation made elsewhere).
  */
-export async function loadKeyRing(store: KeyStore, kek: string, alg: SigningAlg, now: number, current?: KeyRing): Promise<KeyRing> {
+export async function loadKeyRing(store: KeyStore, kek: Keks, alg: SigningAlg, now: number, current?: KeyRing): Promise<KeyRing> {
   if (!ALGS.includes(alg)) throw new Error(`unsupported signing algorithm ${alg}`);
   let records = await store.list();
   if (!records.some((r) => r.state === 'active')) {
@@ -103,28 +130,100 @@ export async function loadKeyRing(store: KeyStore, kek: string, alg: SigningAlg,
     records = await store.list();
   }
   if (current && current.fingerprint === fingerprint(records, now)) return current;
-  const activeRecord = records.filter((r) => r.state === 'active').sort((a, b) => b.createdAt - a.createdAt)[0];
-  if (!activeRecord) throw new Error('no active signing key');
-  const active = current?.active.kid === activeRecord.kid ? current.active : await activeKey(kek, activeRecord);
+  const activeRec = activeRecord(records);
+  if (!activeRec) throw new Error('no active signing key');
+  const active = current?.active.kid === activeRec.kid ? current.active : await activeKey(kek, activeRec);
   return new KeyRing(active, records, now);
 }
 
+export type Trigger = 'scheduled' | 'manual';
+
+/** A transition this process carried out (it won the race for it), for events and the audit trail. */
+export type KeyTransition =
+  | { type: 'key_prepublished'; kid: string; alg: string; activatesAt: number }
+  | { type: 'key_rotated'; kid: string; alg: string; previous: string | null; prepublished: boolean }
+  | { type: 'key_retired'; kid: string; alg: string };
+
 /**
- * Rotates now: a new active key, the old one kept in the JWKS (grace) until every token it signed
- * has expired. Safe to run from several places at once: exactly one rotation happens.
+ * Rotates now (for emergencies; the schedule does it without anyone asking): the prepublished key
+ * becomes active when there is one of the requested algorithm (relying parties' caches already
+ * hold it, so its tokens verify at once), else a new key does; the old active key stays in the
+ * JWKS (grace) for `gracePeriod` seconds. Safe to run from several places at once: exactly one
+ * rotation happens (`rotated` false for the others).
  */
-export async function rotateSigningKey(store: KeyStore, kek: string, alg: SigningAlg, maxTokenLifetime: number, now: number): Promise<{ rotated: boolean; kid: string }> {
-  const current = (await store.list()).find((r) => r.state === 'active');
+export async function rotateSigningKey(store: KeyStore, kek: Keks, alg: SigningAlg, gracePeriod: number, now: number): Promise<{ rotated: boolean; kid: string; transition?: KeyTransition }> {
+  const records = await store.list();
+  const current = activeRecord(records);
+  const pre = records.find((r) => r.state === 'prepublished');
+  if (current && pre && pre.alg === alg) {
+    const rotated = await store.promote(current.kid, pre.kid, now + gracePeriod, now);
+    return { rotated, kid: pre.kid, transition: rotated ? { type: 'key_rotated', kid: pre.kid, alg, previous: current.kid, prepublished: true } : undefined };
+  }
   const next = await generateSigningKey(alg, kek, now);
-  if (!current) return { rotated: await store.insert(next, true), kid: next.kid };
-  const rotated = await store.rotate(current.kid, next, now + maxTokenLifetime + 60);
-  return { rotated, kid: next.kid };
+  const rotated = current ? await store.rotate(current.kid, next, now + gracePeriod) : await store.insert(next, true);
+  return { rotated, kid: next.kid, transition: rotated ? { type: 'key_rotated', kid: next.kid, alg, previous: current?.kid ?? null, prepublished: false } : undefined };
 }
 
-/** Retires a key in grace at once (it leaves the JWKS); the active key cannot be retired. */
-export async function retireSigningKey(store: KeyStore, kid: string, now: number): Promise<void> {
+export class UnknownKeyError extends Error {}
+export class KeyStateError extends Error {}
+
+/**
+ * Retires a key in grace, or a prepublished one, at once (it leaves the JWKS); the active key
+ * cannot be retired. Returns the transition, or undefined when it was retired already.
+ */
+export async function retireSigningKey(store: KeyStore, kid: string, now: number): Promise<KeyTransition | undefined> {
   const key = (await store.list()).find((r) => r.kid === kid);
-  if (!key) throw new Error(`no signing key ${kid}`);
-  if (key.state === 'active') throw new Error(`key ${kid} is the active key: rotate first`);
-  if (key.state !== 'retired') await store.setState(kid, 'retired', now);
+  if (!key) throw new UnknownKeyError(`no signing key ${kid}`);
+  if (key.state === 'active') throw new KeyStateError(`key ${kid} is the active key: rotate first`);
+  if (key.state === 'retired') return undefined;
+  return (await store.retire(kid, now, { early: true })) ? { type: 'key_retired', kid, alg: key.alg } : undefined;
+}
+
+/**
+ * Carries out the schedule's due transitions. Every process may run this at once: each storage
+ * operation is conditional, so one new key is prepublished, one promotion and one retirement of
+ * each key happen; the returned list holds what this call did.
+ */
+export async function runKeySchedule(store: KeyStore, kek: Keks, alg: SigningAlg, settings: ScheduleSettings, now: number): Promise<KeyTransition[]> {
+  const records = await store.list();
+  const done: KeyTransition[] = [];
+  for (const t of dueTransitions(records, now, settings)) {
+    if (t.type === 'prepublish') {
+      const key = await generateSigningKey(alg, kek, now, t.activatesAt);
+      if (await store.prepublish(key)) done.push({ type: 'key_prepublished', kid: key.kid, alg, activatesAt: t.activatesAt });
+    } else if (t.type === 'promote') {
+      const to = records.find((r) => r.kid === t.to)!;
+      if (await store.promote(t.from, t.to, t.graceUntil, now)) done.push({ type: 'key_rotated', kid: t.to, alg: to.alg, previous: t.from, prepublished: true });
+    } else {
+      const r = records.find((x) => x.kid === t.kid)!;
+      if (await store.retire(t.kid, now, { early: false })) done.push({ type: 'key_retired', kid: t.kid, alg: r.alg });
+    }
+  }
+  return done;
+}
+
+/**
+ * Re-wraps every stored private key under the current KEK (TESSERA_KEY_ENCRYPTION_KEY). Checks
+ * every key first and changes nothing when one opens under none of the configured KEKs. Each
+ * key is replaced by a conditional update (only if still the JWE read), so it is atomic per key
+ * and running it twice, or from two places, is harmless.
+ */
+export async function rewrapSigningKeys(store: KeyStore, keks: Keks): Promise<{ rewrapped: number; unchanged: number; total: number }> {
+  const records = await store.list();
+  const opened: { record: SigningKeyRecord; jwk: JWK; index: number }[] = [];
+  const failed: string[] = [];
+  for (const record of records) {
+    try {
+      opened.push({ record, ...(await unwrapWithAny(keks, record.privateJwe)) });
+    } catch {
+      failed.push(record.kid);
+    }
+  }
+  if (failed.length) throw new KeyStateError(`cannot decrypt signing key(s) ${failed.join(', ')} with TESSERA_KEY_ENCRYPTION_KEY or TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS; nothing was changed`);
+  let rewrapped = 0;
+  for (const { record, jwk, index } of opened) {
+    if (index === 0) continue;
+    if (await store.rewrap(record.kid, record.privateJwe, await wrapPrivateJwk(currentKek(keks), jwk))) rewrapped++;
+  }
+  return { rewrapped, unchanged: records.length - rewrapped, total: records.length };
 }

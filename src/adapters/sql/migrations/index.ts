@@ -3,6 +3,7 @@ import * as initial from './0001_initial.ts';
 import * as counters from './0002_counters.ts';
 import * as audit from './0003_audit.ts';
 import * as clientMetadataReplay from './0004_client_metadata_replay.ts';
+import * as keySchedule from './0005_key_schedule.ts';
 import * as parDpop from './0006_par_dpop.ts';
 
 /** Every migration, in order. Imported statically (no file-system provider), so bundling is safe. */
@@ -11,6 +12,7 @@ const migrations: Record<string, Migration> = {
   '0002_counters': counters,
   '0003_audit': audit,
   '0004_client_metadata_replay': clientMetadataReplay,
+  '0005_key_schedule': keySchedule,
   '0006_par_dpop': parDpop,
 };
 

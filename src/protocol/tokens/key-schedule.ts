@@ -1,0 +1,98 @@
+// The signing-key schedule as a pure function: given the stored keys, the time and the settings,
+// which transitions are due. Every server process runs it on its key-reload timer and carries out
+// what it returns with conditional storage operations (KeyStore.prepublish/promote/retire), so
+// several processes or instances running it at once make one new key and one promotion.
+import type { SigningKeyRecord } from '../../ports/keys.ts';
+
+/**
+ * Cache-Control max-age of /jwks (and discovery), seconds. A relying party's cached JWKS is at
+ * most this old, so a key published at least max-age + the key-reload interval before it signs is
+ * in every cache that is still fresh when the key starts signing (see keyScheduleProblems).
+ */
+export const JWKS_MAX_AGE = 300;
+
+/** Clock skew allowed for between issuing servers and verifiers, added to the grace period. */
+export const SKEW_SECONDS = 60;
+
+export interface ScheduleSettings {
+  /** Seconds a key signs before the next one takes over; 0: no scheduled rotation. */
+  rotationPeriod: number;
+  /** Seconds a new key is published before it signs. */
+  prepublishLead: number;
+  /** Seconds a replaced key stays published: longest token lifetime + reload interval + skew. */
+  gracePeriod: number;
+}
+
+export type Transition =
+  | { type: 'prepublish'; activatesAt: number }
+  | { type: 'promote'; from: string; to: string; graceUntil: number }
+  | { type: 'retire'; kid: string };
+
+/** When a key became (or, prepublished, becomes) active. */
+export const activeSince = (r: SigningKeyRecord): number => r.activatesAt ?? r.createdAt;
+
+/** The active key: the newest in state active (the database allows only one). */
+export const activeRecord = (records: readonly SigningKeyRecord[]): SigningKeyRecord | undefined =>
+  records.filter((r) => r.state === 'active').sort((a, b) => b.createdAt - a.createdAt)[0];
+
+/** When the active key is due to be replaced by the schedule (undefined when rotation is off or no key is active). */
+export function nextRotationAt(records: readonly SigningKeyRecord[], s: ScheduleSettings): number | undefined {
+  const active = activeRecord(records);
+  const pre = records.find((r) => r.state === 'prepublished');
+  if (pre?.activatesAt != null) return pre.activatesAt;
+  if (!active || s.rotationPeriod <= 0) return undefined;
+  return activeSince(active) + s.rotationPeriod;
+}
+
+/**
+ * The transitions due at `now`, in order:
+ * - prepublish the next key once the active one is within `prepublishLead` of its rotation; it
+ *   activates at the rotation time, or a full lead time from now when that is later (a late run
+ *   never lets a key sign before caches can hold it);
+ * - promote the prepublished key once its time has come, the active key going to grace for
+ *   `gracePeriod`;
+ * - retire grace keys whose end has passed.
+ * A prepublished key also made by hand (or left when rotation was turned off) is promoted when due.
+ */
+export function dueTransitions(records: readonly SigningKeyRecord[], now: number, s: ScheduleSettings): Transition[] {
+  const due: Transition[] = [];
+  const active = activeRecord(records);
+  const pre = records.find((r) => r.state === 'prepublished');
+  if (active && pre && now >= (pre.activatesAt ?? Infinity)) {
+    due.push({ type: 'promote', from: active.kid, to: pre.kid, graceUntil: now + s.gracePeriod });
+  } else if (active && !pre && s.rotationPeriod > 0) {
+    const rotation = activeSince(active) + s.rotationPeriod;
+    if (now >= rotation - s.prepublishLead) due.push({ type: 'prepublish', activatesAt: Math.max(rotation, now + s.prepublishLead) });
+  }
+  for (const r of records) {
+    if (r.state === 'grace' && r.retiredAt !== null && r.retiredAt <= now) due.push({ type: 'retire', kid: r.kid });
+  }
+  return due;
+}
+
+/**
+ * Start-up checks of the schedule settings, naming the setting: the prepublish lead time must
+ * exceed the JWKS max-age plus the key-reload interval (else a relying party may hold a cached
+ * JWKS without the key that signs), and must be shorter than the rotation period.
+ */
+export function keyScheduleProblems(s: { rotationPeriod: number; prepublishLead: number; keyReloadSeconds: number }): string[] {
+  const problems: string[] = [];
+  const floor = JWKS_MAX_AGE + s.keyReloadSeconds;
+  if (s.prepublishLead <= floor) {
+    problems.push(`TESSERA_KEY_PREPUBLISH_SECONDS: must exceed the JWKS max-age (${JWKS_MAX_AGE} s) plus TESSERA_KEY_RELOAD_SECONDS (${s.keyReloadSeconds} s), i.e. be more than ${floor}`);
+  }
+  if (s.rotationPeriod > 0 && s.prepublishLead >= s.rotationPeriod) {
+    problems.push('TESSERA_KEY_PREPUBLISH_SECONDS: must be shorter than the rotation period (TESSERA_KEY_ROTATION_DAYS)');
+  }
+  return problems;
+}
+
+/** The schedule settings of a configuration. */
+export function scheduleSettings(c: { keyRotationDays: number; keyPrepublishSeconds: number; accessTokenTtl: number; idTokenTtl: number; keyReloadSeconds: number }): ScheduleSettings {
+  return {
+    rotationPeriod: c.keyRotationDays * 86_400,
+    prepublishLead: c.keyPrepublishSeconds,
+    // A process may keep signing with the old key until its next reload; verifiers may be a little behind.
+    gracePeriod: Math.max(c.accessTokenTtl, c.idTokenTtl) + c.keyReloadSeconds + SKEW_SECONDS,
+  };
+}
