@@ -30,6 +30,11 @@ export interface Config {
   readonly loginAccountMaxFailures: number;
   readonly loginSourceMaxFailures: number;
   readonly loginWindow: number;
+  readonly clientJwtMaxLifetime: number;
+  readonly clockSkew: number;
+  readonly clientJwksCacheTtl: number;
+  readonly clientJwksRefetchInterval: number;
+  readonly clientJwksAllowLoopback: boolean;
   readonly defaultAudience: string;
   readonly extraScopes: readonly string[];
   readonly cookieSecure: boolean;
@@ -202,6 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   }
   if (typeof raw.metricsToken === 'string' && raw.metricsToken.length < 32) problems.push('TESSERA_METRICS_TOKEN: must be at least 32 characters');
   if (prod && raw.seedDemo === true) problems.push('TESSERA_SEED_DEMO: demo accounts are refused in production');
+  if (prod && raw.clientJwksAllowLoopback === true) problems.push('TESSERA_CLIENT_JWKS_ALLOW_LOOPBACK: client key sets over http or from loopback hosts are refused in production');
 
   if (problems.length) throw new ConfigError(problems);
   raw.defaultAudience ??= raw.issuer;

@@ -16,6 +16,7 @@ export function toAuditEvent(e: ProtocolEvent, at: number): AuditEvent {
     case 'token_issued': details = { grant_type: e.grantType, scope: e.scope ?? null }; break;
     case 'token_revoked': details = { token_type: e.tokenType }; break;
     case 'consent_granted': details = { scope: e.scopes.join(' ') }; break;
+    case 'client_auth_failed': details = { ...(e.method ? { method: e.method } : {}), ...(e.reason ? { reason: e.reason } : {}) }; break;
   }
   return { ...base, actor: userId ?? clientId, clientId, details };
 }

@@ -21,6 +21,7 @@ export type OAuthErrorCode =
   | 'account_selection_required'
   | 'request_not_supported'
   | 'request_uri_not_supported'
+  | 'invalid_request_object'
   | 'registration_not_supported';
 
 const defaultStatus: Partial<Record<OAuthErrorCode, number>> = {

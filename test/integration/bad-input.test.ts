@@ -65,7 +65,7 @@ for (const backend of await backends()) {
         await redirectError({ ...GOOD, max_age: '-1' }, 'invalid_request');
         await redirectError({ ...GOOD, resource: 'not a uri' }, 'invalid_target');
         await redirectError({ ...GOOD, resource: 'https://api.example/#frag' }, 'invalid_target');
-        await redirectError({ ...GOOD, request: 'eyJhbGciOiJub25lIn0.e30.' }, 'request_not_supported');
+        await redirectError({ ...GOOD, request: 'eyJhbGciOiJub25lIn0.e30.' }, 'invalid_request_object');
         await redirectError({ ...GOOD, request_uri: 'urn:x' }, 'request_uri_not_supported');
         await redirectError({ ...GOOD, response_mode: 'fragment' }, 'invalid_request');
         // A client without the authorization_code grant (and so without redirect URIs) gets a page.

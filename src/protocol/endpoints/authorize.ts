@@ -7,13 +7,15 @@ import { isScopeToken, readParams, splitScope, type Params } from '../params.ts'
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import { matchRedirectUri } from '../redirect-uri.ts';
 import { supportedScopes } from '../scopes.ts';
+import { MAX_REQUEST_OBJECT_LENGTH, resolveRequestObject } from './request-object.ts';
 
 export const AUTHORIZE_PARAMS = new Set([
   'client_id', 'redirect_uri', 'response_type', 'response_mode', 'scope', 'state', 'nonce', 'code_challenge',
   'code_challenge_method', 'prompt', 'max_age', 'login_hint', 'resource', 'request', 'request_uri', 'registration',
   'display', 'ui_locales', 'claims_locales', 'id_token_hint', 'acr_values', 'claims',
 ]);
-const LIMITS = { client_id: 255, redirect_uri: 2048, scope: 1024, nonce: 512, state: 4096, code_challenge: 128, login_hint: 255, resource: 2048 };
+const LIMITS = { client_id: 255, redirect_uri: 2048, scope: 1024, nonce: 512, state: 4096, code_challenge: 128, login_hint: 255, resource: 2048, request: MAX_REQUEST_OBJECT_LENGTH };
+export const AUTHORIZE_LIMITS: Readonly<Record<string, number>> = LIMITS;
 
 export const INTERACTION_COOKIE = 'tessera_interaction';
 
@@ -33,10 +35,12 @@ async function loadClientAndRedirect(p: Provider, params: Params): Promise<{ cli
 }
 
 /** The remaining checks; errors from here on go back to the client's redirect_uri. */
-function checkRequest(p: Provider, client: ClientRecord, params: Params, redirectUri: string, target: ResponseTarget): AuthorizationRequest {
-  if (params.request !== undefined) throw new OAuthError('request_not_supported', 'Request objects are not supported.');
+function checkRequest(p: Provider, client: ClientRecord, params: Params, redirectUri: string, target: ResponseTarget & { fromRequestObject?: boolean }): AuthorizationRequest {
   if (params.request_uri !== undefined) throw new OAuthError('request_uri_not_supported', 'request_uri is not supported.');
   if (params.registration !== undefined) throw new OAuthError('registration_not_supported', 'The registration parameter is not supported.');
+  if (client.metadata.require_signed_request_object === true && !target.fromRequestObject && params.request_uri === undefined) {
+    throw invalidRequest('This client must send its authorization requests as signed request objects.');
+  }
   if (params.response_type === undefined) throw invalidRequest('response_type is required.');
   if (params.response_type !== 'code') throw new OAuthError('unsupported_response_type', 'Only response_type=code is supported.');
   if (!client.grantTypes.includes('authorization_code')) throw new OAuthError('unauthorized_client', 'This client may not use the authorization code grant.');
@@ -75,6 +79,25 @@ export function checkResource(client: ClientRecord, resource: string): void {
   }
 }
 
+/**
+ * RFC 9101: the parameters inside a signed request object replace the outer ones (only client_id
+ * must be outside too). When the object is refused, the error goes to the redirect_uri only if the
+ * outer parameters name a registered one; otherwise an error page.
+ */
+async function requestObjectParams(p: Provider, outer: Params): Promise<{ params: Params } | OAuthResponse> {
+  const client = outer.client_id ? await p.stores.clients.get(outer.client_id) : undefined;
+  if (!client || client.disabled) return page('Unknown application', 'The application that sent you here is not registered with this server, so you cannot sign in to it from here.');
+  try {
+    if (outer.request_uri !== undefined) throw invalidRequest('request and request_uri cannot be used together.');
+    return { params: await resolveRequestObject(p, client, outer.request!) };
+  } catch (err) {
+    if (!(err instanceof OAuthError)) throw err;
+    const loaded = await loadClientAndRedirect(p, outer);
+    if ('kind' in loaded) return page('Invalid request', `${err.description} (${err.code})`);
+    return authorizationError(p, { redirectUri: loaded.redirectUri, responseMode: outer.response_mode === 'form_post' ? 'form_post' : 'query', state: outer.state }, err);
+  }
+}
+
 /** GET or POST /authorize. */
 export async function authorize(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
   let params: Params;
@@ -83,11 +106,18 @@ export async function authorize(p: Provider, req: ProtocolRequest): Promise<OAut
   } catch (err) {
     return page('Invalid request', (err as OAuthError).description);
   }
+  let fromRequestObject = false;
+  if (params.request !== undefined) {
+    const resolved = await requestObjectParams(p, params);
+    if ('kind' in resolved) return resolved;
+    params = resolved.params;
+    fromRequestObject = true;
+  }
   const loaded = await loadClientAndRedirect(p, params);
   if ('kind' in loaded) return loaded;
   const { client, redirectUri } = loaded;
   const mode = params.response_mode;
-  const target: ResponseTarget = { redirectUri, responseMode: mode === 'form_post' ? 'form_post' : 'query', state: params.state };
+  const target: ResponseTarget & { fromRequestObject?: boolean } = { redirectUri, responseMode: mode === 'form_post' ? 'form_post' : 'query', state: params.state, fromRequestObject };
   try {
     if (mode !== undefined && mode !== 'query' && mode !== 'form_post') throw invalidRequest('response_mode must be query or form_post.');
     const areq = checkRequest(p, client, params, redirectUri, target);
