@@ -61,7 +61,7 @@ for (const backend of await backends()) {
         assert.ok(d[key].includes('ES256') && d[key].includes('HS256') && !d[key].includes('none'), key);
       }
       assert.equal(d.request_parameter_supported, true);
-      assert.deepEqual(d.request_object_signing_alg_values_supported, ['ES256', 'PS256', 'RS256', 'EdDSA']);
+      assert.deepEqual(d.request_object_signing_alg_values_supported, ['ES256', 'PS256', 'RS256', 'EdDSA', 'Ed25519']);
       assert.equal(d.request_uri_parameter_supported, false);
     });
 

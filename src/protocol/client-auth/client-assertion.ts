@@ -10,8 +10,8 @@ import { unwrapClientSecret } from './secret-hash.ts';
 // jwks_uri) and client_secret_jwt (HMAC with the client secret).
 
 export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
-/** Asymmetric algorithms accepted for private_key_jwt and request objects. */
-export const ASYMMETRIC_ALGS = ['ES256', 'PS256', 'RS256', 'EdDSA'] as const;
+/** Asymmetric algorithms accepted for private_key_jwt and request objects (Ed25519 is RFC 9864's fully specified name for EdDSA with Ed25519). */
+export const ASYMMETRIC_ALGS = ['ES256', 'PS256', 'RS256', 'EdDSA', 'Ed25519'] as const;
 /** HMAC algorithms accepted for client_secret_jwt. */
 export const HMAC_ALGS = ['HS256', 'HS384', 'HS512'] as const;
 /** typ values accepted on an assertion: none, plain JWT, or the one draft-ietf-oauth-rfc7523bis defines. Other explicit types (at+jwt, dpop+jwt, ...) are other kinds of JWT. */
