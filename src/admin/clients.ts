@@ -167,7 +167,8 @@ export async function saveClient(stores: Stores, config: Config, input: ClientIn
 export async function rotateClientSecret(stores: Stores, config: Config, clientId: string, now: number): Promise<string> {
   const client = await stores.clients.get(clientId);
   if (!client) throw new AdminError(`no client ${clientId}`);
-  if (client.tokenEndpointAuthMethod === 'none' || client.tokenEndpointAuthMethod === 'private_key_jwt') throw new AdminError(`client ${clientId} has no secret (${client.tokenEndpointAuthMethod})`);
+  if (client.tokenEndpointAuthMethod === 'none') throw new AdminError(`client ${clientId} is public and has no secret`);
+  if (client.tokenEndpointAuthMethod === 'private_key_jwt') throw new AdminError(`client ${clientId} authenticates with its keys (private_key_jwt) and has no secret`);
   const secret = randomToken(32);
   const metadata = client.tokenEndpointAuthMethod === 'client_secret_jwt' ? { ...client.metadata, client_secret_jwe: await wrapClientSecret(config.keyEncryptionKey, secret) } : client.metadata;
   await stores.clients.put({ ...client, secretHash: hashClientSecret(config.secret, secret), metadata, updatedAt: now });
