@@ -32,6 +32,7 @@ export interface Config {
   readonly loginWindow: number;
   readonly clientJwtMaxLifetime: number;
   readonly clockSkew: number;
+  readonly assertionTokenEndpointAudience: boolean;
   readonly clientJwksCacheTtl: number;
   readonly clientJwksRefetchInterval: number;
   readonly clientJwksAllowLoopback: boolean;

@@ -68,6 +68,8 @@ export const settings: readonly Setting[] = [
     description: 'Seconds after the last failure when a failed-login counter starts again; also the longest wait.' },
   { env: 'TESSERA_CLIENT_JWT_MAX_LIFETIME', key: 'clientJwtMaxLifetime', type: 'int', default: 300, min: 10, max: 3600,
     description: 'Longest lifetime accepted for client assertions (private_key_jwt, client_secret_jwt) and request objects (JAR), seconds: exp may be at most this far ahead (and exp - iat at most this much).' },
+  { env: 'TESSERA_ASSERTION_TOKEN_ENDPOINT_AUDIENCE', key: 'assertionTokenEndpointAudience', type: 'bool', default: false,
+    description: 'Also accept the token endpoint URL (not only the issuer identifier) as the aud of client assertions, for older clients. Off by default: draft-ietf-oauth-rfc7523bis wants the issuer identifier only, which closes the audience-injection attack.' },
   { env: 'TESSERA_CLOCK_SKEW', key: 'clockSkew', type: 'int', default: 30, min: 0, max: 300,
     description: 'Seconds of clock difference tolerated when checking exp, nbf and iat of client assertions and request objects.' },
   { env: 'TESSERA_CLIENT_JWKS_CACHE_TTL', key: 'clientJwksCacheTtl', type: 'int', default: 300, min: 1, max: 86400,

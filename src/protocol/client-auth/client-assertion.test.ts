@@ -131,6 +131,18 @@ describe('client assertions (private_key_jwt, client_secret_jwt)', () => {
     assert.deepEqual(events, [{ type: 'client_auth_failed', clientId: 'pkj', method: 'jwt', reason: 'assertion_replayed', ip: '192.0.2.1' }]);
     assert.ok(!JSON.stringify(events).includes(jwt.split('.')[2]!));
   });
+  it('TESSERA_ASSERTION_TOKEN_ENDPOINT_AUDIENCE=true also accepts the token endpoint URL as aud (nothing else)', async () => {
+    const lenient = await testApp('sqlite::memory:', { TESSERA_ASSERTION_TOKEN_ENDPOINT_AUDIENCE: 'true' });
+    try {
+      await saveClient(lenient.stores, lenient.provider.config, { client_id: 'pkj', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [pub] }, grant_types: ['client_credentials'], scope: 'api:read' }, lenient.provider.now());
+      assert.ok(await verifyClientAssertion(lenient.provider, await signed(claims('pkj', { aud: `${ISSUER}/token` })), undefined));
+      assert.ok(await verifyClientAssertion(lenient.provider, await signed(claims('pkj')), undefined));
+      await assert.rejects(verifyClientAssertion(lenient.provider, await signed(claims('pkj', { aud: `${ISSUER}/introspect` })), undefined), { code: 'invalid_client' });
+      await assert.rejects(verifyClientAssertion(lenient.provider, await signed(claims('pkj', { aud: [ISSUER, `${ISSUER}/token`] })), undefined), { code: 'invalid_client' });
+    } finally {
+      await lenient.close();
+    }
+  });
   it('keeps the client_secret_jwt secret only wrapped (never in plain text) and re-applying the same input changes nothing', async () => {
     const stored = (await app.stores.clients.get('csj'))!;
     assert.ok(!JSON.stringify(stored).includes(SECRET));

@@ -41,7 +41,8 @@ export function assertionAlgorithms(client: ClientRecord): string[] {
  * shape (a JWS, not a JWE), iss = sub = client_id (and the client_id parameter, when sent, names
  * the same client), the client is registered for this JWT method, the alg is on the client's
  * allow-list (never none; never HMAC for private_key_jwt, never asymmetric for client_secret_jwt),
- * the signature, aud is the issuer identifier as a single string, exp present and at most
+ * the signature, aud is the issuer identifier as a single string (or the token endpoint URL with
+ * TESSERA_ASSERTION_TOKEN_ENDPOINT_AUDIENCE), exp present and at most
  * TESSERA_CLIENT_JWT_MAX_LIFETIME ahead, nbf and iat within TESSERA_CLOCK_SKEW, jti present and
  * not seen before (stores.replay, until the assertion expires).
  */
@@ -75,7 +76,8 @@ export async function verifyClientAssertion(p: Provider, assertion: string, clie
   const skew = p.config.clockSkew;
   let payload: JWTPayload;
   try {
-    const opts = { algorithms, issuer: id, subject: id, audience: p.config.issuer, clockTolerance: skew, requiredClaims: ['exp', 'jti'], currentDate: new Date(now * 1000) };
+    const audience = p.config.assertionTokenEndpointAudience ? [p.config.issuer, `${p.config.issuer}/token`] : p.config.issuer;
+    const opts = { algorithms, issuer: id, subject: id, audience, clockTolerance: skew, requiredClaims: ['exp', 'jti'], currentDate: new Date(now * 1000) };
     if (method === 'client_secret_jwt') {
       const wrapped = client.metadata.client_secret_jwe;
       if (typeof wrapped !== 'string') throw new ClientAuthError('no_secret', `client ${id} has no stored secret for client_secret_jwt`, id);
