@@ -143,6 +143,15 @@ describe('client assertions (private_key_jwt, client_secret_jwt)', () => {
       await lenient.close();
     }
   });
+  it('duplicate kids: each matching key is tried; no kid with several keys works the same way', async () => {
+    const a = await generateKeyPair('ES256', { extractable: true });
+    const b = await generateKeyPair('ES256', { extractable: true });
+    const keys = [{ ...(await exportJWK(a.publicKey)), kid: 'dup' }, { ...(await exportJWK(b.publicKey)), kid: 'dup' }];
+    await saveClient(app.stores, app.provider.config, { client_id: 'dup', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys }, grant_types: ['client_credentials'], scope: 'api:read' }, app.provider.now());
+    assert.equal((await verify(await signed(claims('dup'), { kid: 'dup' }, b.privateKey))).client.clientId, 'dup');
+    assert.equal((await verify(await signed(claims('dup'), { kid: undefined }, a.privateKey))).client.clientId, 'dup');
+    await refused(signed(claims('dup'), { kid: 'dup' }, other), 'no_matching_key');
+  });
   it('keeps the client_secret_jwt secret only wrapped (never in plain text) and re-applying the same input changes nothing', async () => {
     const stored = (await app.stores.clients.get('csj'))!;
     assert.ok(!JSON.stringify(stored).includes(SECRET));

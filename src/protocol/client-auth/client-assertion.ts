@@ -1,9 +1,9 @@
-import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload, type JWSHeaderParameters, type FlattenedJWSInput } from 'jose';
+import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload, type JWSHeaderParameters } from 'jose';
 import type { ClientAuthMethod, ClientRecord } from '../../ports/clients.ts';
 import { OAuthError } from '../errors.ts';
 import { MAX_TOKEN_LENGTH } from '../params.ts';
 import type { Provider } from '../provider.ts';
-import { clientKeys, ClientKeysError } from './client-keys.ts';
+import { clientKeys, ClientKeysError, verifyWithClientKeys } from './client-keys.ts';
 import { unwrapClientSecret } from './secret-hash.ts';
 
 // RFC 7523 client authentication: private_key_jwt (signed with a key of the client's jwks or
@@ -83,8 +83,7 @@ export async function verifyClientAssertion(p: Provider, assertion: string, clie
       if (typeof wrapped !== 'string') throw new ClientAuthError('no_secret', `client ${id} has no stored secret for client_secret_jwt`, id);
       ({ payload } = await jwtVerify(assertion, await unwrapClientSecret(p.config.keyEncryptionKey, wrapped), opts));
     } else {
-      const keys = clientKeys(p);
-      ({ payload } = await jwtVerify(assertion, (h: JWSHeaderParameters, t: FlattenedJWSInput) => keys.key(client, h, t), opts));
+      ({ payload } = await verifyWithClientKeys(clientKeys(p), client, assertion, opts));
     }
   } catch (err) {
     if (err instanceof ClientAuthError) throw err;

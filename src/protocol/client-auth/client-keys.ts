@@ -2,7 +2,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
-import { createLocalJWKSet, errors as joseErrors, type JSONWebKeySet, type JWSHeaderParameters, type FlattenedJWSInput } from 'jose';
+import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWSHeaderParameters, type FlattenedJWSInput, type JWTVerifyOptions, type JWTVerifyResult } from 'jose';
 import type { ClientRecord } from '../../ports/clients.ts';
 import type { Provider } from '../provider.ts';
 import { addressAllowed, isLoopbackHostName } from './public-address.ts';
@@ -22,6 +22,35 @@ export class ClientKeysError extends Error {
     super(message);
     this.name = 'ClientKeysError';
     this.reason = reason;
+  }
+}
+
+/** Several of the client's keys match a JWS header; the verifier tries each. */
+class SeveralClientKeys extends ClientKeysError {
+  readonly candidates: CryptoKey[];
+  constructor(candidates: CryptoKey[]) {
+    super('no_matching_key', `${candidates.length} registered keys match`);
+    this.candidates = candidates;
+  }
+}
+
+/**
+ * jose's jwtVerify with the client's keys: when several keys match the header (duplicate kid, or
+ * no kid), each is tried and the first that verifies the signature wins.
+ */
+export async function verifyWithClientKeys(keys: ClientKeys, client: ClientRecord, jwt: string, opts: JWTVerifyOptions): Promise<JWTVerifyResult> {
+  try {
+    return await jwtVerify(jwt, (h: JWSHeaderParameters, t: FlattenedJWSInput) => keys.key(client, h, t), opts);
+  } catch (err) {
+    if (!(err instanceof SeveralClientKeys)) throw err;
+    for (const key of err.candidates) {
+      try {
+        return await jwtVerify(jwt, key, opts);
+      } catch (e) {
+        if (!(e instanceof joseErrors.JWSSignatureVerificationFailed)) throw e;
+      }
+    }
+    throw new ClientKeysError('no_matching_key', `none of the ${err.candidates.length} matching keys verifies the signature`);
   }
 }
 
@@ -192,7 +221,12 @@ export class ClientKeys {
       return await resolver(header, token);
     } catch (err) {
       if (err instanceof joseErrors.JWKSNoMatchingKey) throw new ClientKeysError('no_matching_key', `no registered key matches kid ${header.kid ?? '(none)'} and alg ${header.alg}`);
-      if (err instanceof joseErrors.JWKSMultipleMatchingKeys) throw new ClientKeysError('no_matching_key', 'several registered keys match a JWT without kid');
+      if (err instanceof joseErrors.JWKSMultipleMatchingKeys) {
+        // Duplicate kids (or no kid) after matching kty, alg, use and crv: each candidate is tried.
+        const candidates: CryptoKey[] = [];
+        for await (const k of err as unknown as AsyncIterable<CryptoKey>) candidates.push(k);
+        throw new SeveralClientKeys(candidates);
+      }
       throw new ClientKeysError('jwks_invalid', `client key cannot be used: ${(err as Error).message}`);
     }
   }

@@ -1,7 +1,7 @@
-import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type FlattenedJWSInput, type JWSHeaderParameters, type JWTPayload } from 'jose';
+import { decodeProtectedHeader, errors as joseErrors, type JWSHeaderParameters, type JWTPayload } from 'jose';
 import type { ClientRecord } from '../../ports/clients.ts';
 import { ASYMMETRIC_ALGS } from '../client-auth/client-assertion.ts';
-import { clientKeys, ClientKeys, ClientKeysError } from '../client-auth/client-keys.ts';
+import { clientKeys, ClientKeys, ClientKeysError, verifyWithClientKeys } from '../client-auth/client-keys.ts';
 import { OAuthError } from '../errors.ts';
 import { readParams, type Params } from '../params.ts';
 import type { Provider } from '../provider.ts';
@@ -56,8 +56,7 @@ export async function resolveRequestObject(p: Provider, client: ClientRecord, jw
   const skew = p.config.clockSkew;
   let claims: JWTPayload;
   try {
-    const keys = clientKeys(p);
-    ({ payload: claims } = await jwtVerify(jwt, (h: JWSHeaderParameters, t: FlattenedJWSInput) => keys.key(client, h, t), {
+    ({ payload: claims } = await verifyWithClientKeys(clientKeys(p), client, jwt, {
       algorithms, issuer: client.clientId, audience: p.config.issuer, clockTolerance: skew, requiredClaims: ['exp', 'jti'], currentDate: new Date(now * 1000),
     }));
   } catch (err) {
