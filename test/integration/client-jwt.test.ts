@@ -109,6 +109,11 @@ for (const backend of await backends()) {
         assert.equal(res.headers['cache-control'], 'no-store');
       }
       assert.equal((await cc({ client_assertion_type: 'urn:x', client_assertion: await assertion('pkj') })).statusCode, 401);
+      const oversized = await cc(withAssertion(await assertion('pkj', { pad: 'x'.repeat(5000) })));
+      assert.equal(oversized.statusCode, 400);
+      assert.equal(oversized.json().error, 'invalid_request');
+      const json = await app.server.inject({ method: 'POST', url: '/token', payload: JSON.stringify({ grant_type: 'client_credentials', ...withAssertion(await assertion('pkj')) }), headers: { 'content-type': 'application/json' } });
+      assert.equal(json.statusCode, 400);
       assert.equal((await cc({ client_assertion: await assertion('pkj') })).json().error, 'invalid_request');
       assert.equal((await cc({ ...withAssertion(await assertion('pkj')), client_secret: 'x' })).json().error, 'invalid_request');
       assert.equal((await cc({ client_id: 'csj', ...withAssertion(await assertion('pkj')) })).statusCode, 401);
@@ -175,6 +180,9 @@ for (const backend of await backends()) {
         assert.equal(res.statusCode, 303, res.body.slice(0, 200));
         assert.equal(new URL(res.headers.location as string).searchParams.get('error'), 'invalid_request_object');
       }
+      const huge = await form(app, '/authorize', { client_id: 'jar', redirect_uri: REDIRECT, request: await requestObject('jar', inner, { pad: 'x'.repeat(20000) }) });
+      assert.equal(huge.statusCode, 400, 'an over-long parameter is refused before anything is trusted');
+      assert.equal(huge.headers.location, undefined);
       // A request object signed for another client is refused for the outer client.
       const other = await app.server.inject({ url: authorizeUrl({ client_id: 'web', request: await requestObject('jar', inner), redirect_uri: 'https://app.example/cb' }) });
       assert.equal(new URL(other.headers.location as string).searchParams.get('error'), 'invalid_request_object');
