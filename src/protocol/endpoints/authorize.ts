@@ -35,12 +35,9 @@ async function loadClientAndRedirect(p: Provider, params: Params): Promise<{ cli
 }
 
 /** The remaining checks; errors from here on go back to the client's redirect_uri. */
-function checkRequest(p: Provider, client: ClientRecord, params: Params, redirectUri: string, target: ResponseTarget & { fromRequestObject?: boolean }): AuthorizationRequest {
+function checkRequest(p: Provider, client: ClientRecord, params: Params, redirectUri: string, target: ResponseTarget): AuthorizationRequest {
   if (params.request_uri !== undefined) throw new OAuthError('request_uri_not_supported', 'request_uri is not supported.');
   if (params.registration !== undefined) throw new OAuthError('registration_not_supported', 'The registration parameter is not supported.');
-  if (client.metadata.require_signed_request_object === true && !target.fromRequestObject && params.request_uri === undefined) {
-    throw invalidRequest('This client must send its authorization requests as signed request objects.');
-  }
   if (params.response_type === undefined) throw invalidRequest('response_type is required.');
   if (params.response_type !== 'code') throw new OAuthError('unsupported_response_type', 'Only response_type=code is supported.');
   if (!client.grantTypes.includes('authorization_code')) throw new OAuthError('unauthorized_client', 'This client may not use the authorization code grant.');
@@ -117,9 +114,13 @@ export async function authorize(p: Provider, req: ProtocolRequest): Promise<OAut
   if ('kind' in loaded) return loaded;
   const { client, redirectUri } = loaded;
   const mode = params.response_mode;
-  const target: ResponseTarget & { fromRequestObject?: boolean } = { redirectUri, responseMode: mode === 'form_post' ? 'form_post' : 'query', state: params.state, fromRequestObject };
+  const target: ResponseTarget = { redirectUri, responseMode: mode === 'form_post' ? 'form_post' : 'query', state: params.state };
   try {
     if (mode !== undefined && mode !== 'query' && mode !== 'form_post') throw invalidRequest('response_mode must be query or form_post.');
+    // A request_uri (PAR) carries a request that was checked when it was pushed.
+    if (client.metadata.require_signed_request_object === true && !fromRequestObject && params.request_uri === undefined) {
+      throw invalidRequest('This client must send its authorization requests as signed request objects.');
+    }
     const areq = checkRequest(p, client, params, redirectUri, target);
     return await decide(p, req, client, areq);
   } catch (err) {
