@@ -124,7 +124,7 @@ for (const backend of await backends()) {
       const replay = records.find((r) => r.type === 'client_auth_failed' && r.details.reason === 'assertion_replayed');
       assert.ok(replay, 'the replay is in the audit trail');
       assert.equal(replay.clientId, 'pkj');
-      assert.equal(replay.details.method, 'jwt');
+      assert.equal(replay.details.method, 'private_key_jwt');
       assert.ok(!JSON.stringify(records).includes(replayed.split('.')[2]!), 'no assertion in the audit trail');
       assert.ok(records.length > 0 && issuedBefore >= 0);
     });

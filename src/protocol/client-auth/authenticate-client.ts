@@ -40,7 +40,7 @@ export async function authenticateClient(p: Provider, req: ProtocolRequest, para
   try {
     return await authenticate(p, req, params, opts);
   } catch (err) {
-    if (err instanceof ClientAuthError) p.events({ type: 'client_auth_failed', clientId: err.clientId ?? params.client_id, method: 'jwt', reason: err.reason, ip: req.ip });
+    if (err instanceof ClientAuthError) p.events({ type: 'client_auth_failed', clientId: err.clientId ?? params.client_id, method: err.method ?? 'jwt', reason: err.reason, ip: req.ip });
     else if (err instanceof OAuthError && err.code === 'invalid_client') p.events({ type: 'client_auth_failed', clientId: params.client_id, ip: req.ip });
     throw err;
   }

@@ -128,7 +128,7 @@ describe('client assertions (private_key_jwt, client_secret_jwt)', () => {
     const jwt = await signed(claims('pkj'));
     await auth({ client_assertion_type: JWT_BEARER, client_assertion: jwt });
     await assert.rejects(auth({ client_assertion_type: JWT_BEARER, client_assertion: jwt }), { code: 'invalid_client' });
-    assert.deepEqual(events, [{ type: 'client_auth_failed', clientId: 'pkj', method: 'jwt', reason: 'assertion_replayed', ip: '192.0.2.1' }]);
+    assert.deepEqual(events, [{ type: 'client_auth_failed', clientId: 'pkj', method: 'private_key_jwt', reason: 'assertion_replayed', ip: '192.0.2.1' }]);
     assert.ok(!JSON.stringify(events).includes(jwt.split('.')[2]!));
   });
   it('TESSERA_ASSERTION_TOKEN_ENDPOINT_AUDIENCE=true also accepts the token endpoint URL as aud (nothing else)', async () => {

@@ -22,6 +22,8 @@ const MAX_JTI_LENGTH = 200;
 export class ClientAuthError extends OAuthError {
   readonly reason: string;
   readonly clientId: string | undefined;
+  /** The JWT method of the client, once the client is known (private_key_jwt or client_secret_jwt). */
+  method: ClientAuthMethod | undefined;
   constructor(reason: string, detail: string, clientId?: string) {
     super('invalid_client', 'Client authentication failed.', { detail: `${reason}: ${detail}` });
     this.reason = reason;
@@ -66,6 +68,19 @@ export async function verifyClientAssertion(p: Provider, assertion: string, clie
   if (!client) throw new ClientAuthError('unknown_client', `unknown client ${id}`, id);
   const method = client.tokenEndpointAuthMethod;
   if (method !== 'private_key_jwt' && method !== 'client_secret_jwt') throw new ClientAuthError('method_not_registered', `client ${id} is registered for ${method}, used a JWT assertion`, id);
+  try {
+    await verifyFor(p, assertion, client, header);
+  } catch (err) {
+    if (err instanceof ClientAuthError) err.method = method;
+    throw err;
+  }
+  return { client, method };
+}
+
+/** The checks once the client is known: algorithm, typ, signature, claims, single use. */
+async function verifyFor(p: Provider, assertion: string, client: ClientRecord, header: JWSHeaderParameters): Promise<void> {
+  const id = client.clientId;
+  const method = client.tokenEndpointAuthMethod;
   const algorithms = assertionAlgorithms(client);
   if (typeof header.alg !== 'string' || header.alg === 'none' || !algorithms.includes(header.alg)) {
     throw new ClientAuthError('assertion_alg', `alg ${String(header.alg)} is not allowed for ${id} (allowed: ${algorithms.join(', ')})`, id);
@@ -101,5 +116,4 @@ export async function verifyClientAssertion(p: Provider, assertion: string, clie
   const jti = payload.jti;
   if (typeof jti !== 'string' || jti === '' || jti.length > MAX_JTI_LENGTH) throw new ClientAuthError('assertion_invalid', 'jti must be a string of 1-200 characters', id);
   if (!(await p.stores.replay.claim(`assertion:${id}:${jti}`, exp + skew, now))) throw new ClientAuthError('assertion_replayed', 'client assertion jti was used before', id);
-  return { client, method };
 }
