@@ -1,7 +1,9 @@
 import type { Config } from '../config/config.ts';
 import type { ClientAuthMethod, ClientMetadata, ClientRecord, GrantType } from '../ports/clients.ts';
 import type { Stores } from '../ports/index.ts';
-import { hashClientSecret } from '../protocol/client-auth/secret-hash.ts';
+import { ASYMMETRIC_ALGS, HMAC_ALGS } from '../protocol/client-auth/client-assertion.ts';
+import { jwksProblems, jwksUriProblem, MAX_JWKS_BYTES } from '../protocol/client-auth/client-keys.ts';
+import { hashClientSecret, wrapClientSecret } from '../protocol/client-auth/secret-hash.ts';
 import { randomToken } from '../protocol/hash.ts';
 import { isScopeToken } from '../protocol/params.ts';
 import { redirectUriProblem } from '../protocol/redirect-uri.ts';
@@ -24,6 +26,12 @@ export interface ClientInput {
   dpop_bound_access_tokens?: boolean;
   /** RFC 9126: require pushed authorization requests. */
   require_pushed_authorization_requests?: boolean;
+  /** Public keys of the client (private_key_jwt, request objects): inline, or where to fetch them. Never both. */
+  jwks?: { keys: Record<string, unknown>[] };
+  jwks_uri?: string;
+  token_endpoint_auth_signing_alg?: string;
+  request_object_signing_alg?: string;
+  require_signed_request_object?: boolean;
 }
 
 export class AdminError extends Error {
@@ -34,7 +42,7 @@ export class AdminError extends Error {
 }
 
 const GRANTS: readonly GrantType[] = ['authorization_code', 'refresh_token', 'client_credentials'];
-const METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none'];
+const METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none'];
 
 /** Validates client metadata and turns it into a record; returns the new secret when one was generated. */
 export function buildClient(config: Config, input: ClientInput, existing: ClientRecord | undefined, now: number): { client: ClientRecord; secret?: string } {
@@ -63,7 +71,7 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
     try { new URL(r); } catch { problems.push(`allowed resource ${r} is not an absolute URI`); }
   }
 
-  const metadata: ClientMetadata = { ...(existing?.metadata ?? {}) };
+  const metadata: ClientMetadata = buildKeyMetadata(config, input, existing, method, problems);
   for (const key of ['dpop_bound_access_tokens', 'require_pushed_authorization_requests'] as const) {
     const v = input[key];
     if (v === undefined) continue;
@@ -74,7 +82,9 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
 
   let secretHash: string | null = null;
   let secret: string | undefined;
-  if (method !== 'none') {
+  if (method === 'private_key_jwt') {
+    if (input.client_secret !== undefined) problems.push('a private_key_jwt client authenticates with its keys and has no client_secret');
+  } else if (method !== 'none') {
     if (input.client_secret !== undefined) {
       if (typeof input.client_secret !== 'string' || input.client_secret.length === 0) problems.push('client_secret must be a non-empty string');
       else if (config.env === 'production' && input.client_secret.length < 32) problems.push('client_secret must be at least 32 characters in production');
@@ -101,9 +111,65 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
   };
 }
 
+/**
+ * The key metadata of a client (jwks or jwks_uri, signing algorithms, require_signed_request_object),
+ * validated: the other metadata is kept as it was. A field left out keeps its stored value; giving
+ * jwks or jwks_uri replaces both (so a client can move from one to the other).
+ */
+function buildKeyMetadata(config: Config, input: ClientInput, existing: ClientRecord | undefined, method: ClientAuthMethod, problems: string[]): ClientMetadata {
+  const m: ClientMetadata = { ...(existing?.metadata ?? {}) };
+  if ('jwks' in input || 'jwks_uri' in input) {
+    delete m.jwks;
+    delete m.jwks_uri;
+    if (input.jwks !== undefined) m.jwks = input.jwks;
+    if (input.jwks_uri !== undefined) m.jwks_uri = input.jwks_uri;
+  }
+  for (const k of ['token_endpoint_auth_signing_alg', 'request_object_signing_alg', 'require_signed_request_object'] as const) {
+    if (k in input) {
+      if (input[k] === undefined) delete m[k];
+      else (m as Record<string, unknown>)[k] = input[k];
+    }
+  }
+  if (m.jwks !== undefined && m.jwks_uri !== undefined) problems.push('jwks and jwks_uri cannot both be given');
+  if (m.jwks !== undefined) {
+    for (const p of jwksProblems(m.jwks)) problems.push(`jwks ${p}`);
+    if (JSON.stringify(m.jwks).length > MAX_JWKS_BYTES) problems.push(`jwks is larger than ${MAX_JWKS_BYTES} bytes`);
+  }
+  if (m.jwks_uri !== undefined) {
+    const p = jwksUriProblem(m.jwks_uri, config.clientJwksAllowLoopback);
+    if (p) problems.push(p);
+  }
+  const hasKeys = m.jwks !== undefined || m.jwks_uri !== undefined;
+  if (method === 'private_key_jwt' && !hasKeys) problems.push('private_key_jwt needs jwks or jwks_uri');
+  const authAlg = m.token_endpoint_auth_signing_alg;
+  if (authAlg !== undefined) {
+    const allowed: readonly string[] = method === 'private_key_jwt' ? ASYMMETRIC_ALGS : method === 'client_secret_jwt' ? HMAC_ALGS : [];
+    if (!allowed.includes(authAlg)) {
+      problems.push(allowed.length ? `token_endpoint_auth_signing_alg must be one of ${allowed.join(', ')} for ${method}` : `token_endpoint_auth_signing_alg applies only to private_key_jwt and client_secret_jwt`);
+    }
+  }
+  const roAlg = m.request_object_signing_alg;
+  if (roAlg !== undefined && !(ASYMMETRIC_ALGS as readonly string[]).includes(roAlg)) problems.push(`request_object_signing_alg must be one of ${ASYMMETRIC_ALGS.join(', ')}`);
+  const requireSigned = m.require_signed_request_object;
+  if (requireSigned !== undefined && typeof requireSigned !== 'boolean') problems.push('require_signed_request_object must be true or false');
+  if ((roAlg !== undefined || requireSigned === true) && !hasKeys) problems.push('request objects need the client\'s keys: give jwks or jwks_uri');
+  if (method !== 'client_secret_jwt') delete m.client_secret_jwe;
+  return m;
+}
+
 export async function saveClient(stores: Stores, config: Config, input: ClientInput, now: number): Promise<{ client: ClientRecord; secret?: string; changed: boolean }> {
   const existing = await stores.clients.get(input.client_id);
-  const { client, secret } = buildClient(config, input, existing, now);
+  const built = buildClient(config, input, existing, now);
+  const { secret } = built;
+  let { client } = built;
+  if (client.tokenEndpointAuthMethod === 'client_secret_jwt') {
+    // The secret itself is kept wrapped (client_secret_jwt verifies an HMAC with it); an unchanged
+    // secret keeps its stored wrapping, so applying the same bootstrap file again changes nothing.
+    const plain = secret ?? input.client_secret;
+    const unchanged = existing?.metadata.client_secret_jwe !== undefined && existing.secretHash === client.secretHash;
+    if (plain !== undefined && !unchanged) client = { ...client, metadata: { ...client.metadata, client_secret_jwe: await wrapClientSecret(config.keyEncryptionKey, plain) } };
+    else if (!unchanged) throw new AdminError(`client ${input.client_id}: client_secret_jwt needs the secret itself: give client_secret (or rotate the secret)`);
+  }
   const changed = !existing || JSON.stringify({ ...existing, updatedAt: 0 }) !== JSON.stringify({ ...client, updatedAt: 0 });
   if (changed) await stores.clients.put(client);
   return { client, secret, changed };
@@ -113,8 +179,10 @@ export async function rotateClientSecret(stores: Stores, config: Config, clientI
   const client = await stores.clients.get(clientId);
   if (!client) throw new AdminError(`no client ${clientId}`);
   if (client.tokenEndpointAuthMethod === 'none') throw new AdminError(`client ${clientId} is public and has no secret`);
+  if (client.tokenEndpointAuthMethod === 'private_key_jwt') throw new AdminError(`client ${clientId} authenticates with its keys (private_key_jwt) and has no secret`);
   const secret = randomToken(32);
-  await stores.clients.put({ ...client, secretHash: hashClientSecret(config.secret, secret), updatedAt: now });
+  const metadata = client.tokenEndpointAuthMethod === 'client_secret_jwt' ? { ...client.metadata, client_secret_jwe: await wrapClientSecret(config.keyEncryptionKey, secret) } : client.metadata;
+  await stores.clients.put({ ...client, secretHash: hashClientSecret(config.secret, secret), metadata, updatedAt: now });
   return secret;
 }
 
@@ -124,9 +192,13 @@ export function describeClient(c: ClientRecord): Record<string, unknown> {
     client_id: c.clientId, client_name: c.clientName, token_endpoint_auth_method: c.tokenEndpointAuthMethod,
     application_type: c.applicationType, redirect_uris: c.redirectUris, post_logout_redirect_uris: c.postLogoutRedirectUris,
     grant_types: c.grantTypes, scope: c.scopes.join(' '), allowed_resources: c.allowedResources, skip_consent: c.skipConsent,
-    disabled: c.disabled,
+    ...pick(c.metadata, ['jwks', 'jwks_uri', 'token_endpoint_auth_signing_alg', 'request_object_signing_alg', 'require_signed_request_object']),
     ...(c.metadata.dpop_bound_access_tokens ? { dpop_bound_access_tokens: true } : {}),
     ...(c.metadata.require_pushed_authorization_requests ? { require_pushed_authorization_requests: true } : {}),
-    created_at: new Date(c.createdAt * 1000).toISOString(), updated_at: new Date(c.updatedAt * 1000).toISOString(),
+    disabled: c.disabled, created_at: new Date(c.createdAt * 1000).toISOString(), updated_at: new Date(c.updatedAt * 1000).toISOString(),
   };
+}
+
+function pick(m: ClientMetadata, keys: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.filter((k) => m[k] !== undefined).map((k) => [k, m[k]]));
 }

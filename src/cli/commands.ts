@@ -1,4 +1,5 @@
 // The tessera commands: one small function each, over the admin functions the bootstrap file uses.
+import { readFileSync } from 'node:fs';
 import type { ParseArgsOptionsConfig } from 'node:util';
 import { applyBootstrap, readBootstrapFile } from '../admin/bootstrap.ts';
 import { AdminError, describeClient, rotateClientSecret, saveClient, type ClientInput } from '../admin/clients.ts';
@@ -69,10 +70,25 @@ async function clientCreate(ctx: Ctx): Promise<void> {
     post_logout_redirect_uris: ctx.list('post-logout-redirect-uri'), grant_types: ctx.list('grant') as GrantType[] | undefined,
     scope: ctx.str('scope'), allowed_resources: ctx.list('resource'), skip_consent: ctx.flag('skip-consent'),
   };
+  const jwksFile = ctx.str('jwks-file');
+  if (jwksFile !== undefined) input.jwks = readJwksFile(jwksFile);
+  if (ctx.str('jwks-uri') !== undefined) input.jwks_uri = ctx.str('jwks-uri');
+  if (ctx.str('auth-signing-alg') !== undefined) input.token_endpoint_auth_signing_alg = ctx.str('auth-signing-alg');
+  if (ctx.str('request-object-alg') !== undefined) input.request_object_signing_alg = ctx.str('request-object-alg');
+  if (ctx.flag('require-signed-request-object')) input.require_signed_request_object = true;
   const { client, secret } = await saveClient(stores, ctx.config(), input, now());
   await audit(ctx, 'client_created', { auth_method: client.tokenEndpointAuthMethod, grant_types: client.grantTypes.join(' ') }, client.clientId);
   print(JSON.stringify(describeClient(client), null, 2));
   if (secret) print(secretLine(secret));
+}
+
+/** A JSON file holding a JWK set ({"keys": [...]}) of public keys. */
+function readJwksFile(path: string): { keys: Record<string, unknown>[] } {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as { keys: Record<string, unknown>[] };
+  } catch (err) {
+    throw new AdminError(`--jwks-file: cannot read ${path} as JSON: ${(err as Error).message}`);
+  }
 }
 
 async function clientList(ctx: Ctx): Promise<void> {
@@ -265,11 +281,12 @@ export function settingsMarkdown(): string {
 export const commands: Record<string, Command> = {
   migrate: { summary: 'Apply the pending database migrations.', run: migrateCommand },
   'client create': {
-    synopsis: '--id ID [--name N] [--public] [--auth-method client_secret_basic|client_secret_post|none] [--native] [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant TYPE]... [--scope "a b"] [--resource URI]... [--skip-consent]',
+    synopsis: '--id ID [--name N] [--public] [--auth-method client_secret_basic|client_secret_post|client_secret_jwt|private_key_jwt|none] [--native] [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant TYPE]... [--scope "a b"] [--resource URI]... [--skip-consent] [--jwks-file FILE | --jwks-uri URI] [--auth-signing-alg ALG] [--request-object-alg ALG] [--require-signed-request-object]',
     summary: 'Register a client; prints it as JSON and its generated secret once (only a hash is stored).',
     options: {
       id: str, name: str, public: bool, 'auth-method': str, native: bool, 'redirect-uri': many, 'post-logout-redirect-uri': many,
       grant: many, scope: str, resource: many, 'skip-consent': bool,
+      'jwks-file': str, 'jwks-uri': str, 'auth-signing-alg': str, 'request-object-alg': str, 'require-signed-request-object': bool,
     },
     run: clientCreate,
   },

@@ -46,6 +46,11 @@ describe('configuration', () => {
     assert.ok(problems({ ...prod, TESSERA_ISSUER: undefined as never }).some((p) => p.includes('required in production')));
     assert.ok(problems({ ...prod, TESSERA_SEED_DEMO: 'true' }).some((p) => p.startsWith('TESSERA_SEED_DEMO')));
   });
+  it('client key sets from loopback hosts over http: allowed by default in development, refused in production', () => {
+    assert.equal(loadConfig({ TESSERA_ENV: 'development' }).clientJwksAllowLoopback, true);
+    assert.equal(loadConfig(prod).clientJwksAllowLoopback, false);
+    assert.ok(problems({ ...prod, TESSERA_CLIENT_JWKS_ALLOW_LOOPBACK: 'true' }).some((p) => p.startsWith('TESSERA_CLIENT_JWKS_ALLOW_LOOPBACK')));
+  });
   it('names every malformed value', () => {
     const p = problems({ TESSERA_PORT: 'abc', TESSERA_CODE_TTL: '9999', TESSERA_COOKIE_SECURE: 'maybe', TESSERA_SIGNING_ALG: 'HS256', DATABASE_URL: 'mysql://x', TESSERA_ISSUER: 'https://x.example/?q=1' });
     for (const name of ['TESSERA_PORT', 'TESSERA_CODE_TTL', 'TESSERA_COOKIE_SECURE', 'TESSERA_SIGNING_ALG', 'DATABASE_URL', 'TESSERA_ISSUER']) {

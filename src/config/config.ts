@@ -38,6 +38,12 @@ export interface Config {
   readonly requirePar: boolean;
   readonly dpopProofWindow: number;
   readonly dpopRequireNonce: boolean;
+  readonly clientJwtMaxLifetime: number;
+  readonly clockSkew: number;
+  readonly assertionTokenEndpointAudience: boolean;
+  readonly clientJwksCacheTtl: number;
+  readonly clientJwksRefetchInterval: number;
+  readonly clientJwksAllowLoopback: boolean;
   readonly defaultAudience: string;
   readonly extraScopes: readonly string[];
   readonly cookieSecure: boolean;
@@ -230,6 +236,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     else if (prod && new Set(t).size < 16) problems.push('TESSERA_ADMIN_TOKEN: too weak (fewer than 16 different characters); use a random value, e.g. openssl rand -base64 48');
   }
   if (prod && raw.seedDemo === true) problems.push('TESSERA_SEED_DEMO: demo accounts are refused in production');
+  if (prod && raw.clientJwksAllowLoopback === true) problems.push('TESSERA_CLIENT_JWKS_ALLOW_LOOPBACK: client key sets over http or from loopback hosts are refused in production');
 
   if (problems.length) throw new ConfigError(problems);
   raw.defaultAudience ??= raw.issuer;

@@ -22,6 +22,7 @@ export function toAuditEvent(e: ProtocolEvent, at: number): AuditEvent {
     case 'key_retired': details = { kid: e.kid, alg: e.alg, trigger: e.trigger }; break;
     case 'audit_exported': details = { format: e.format, count: e.count }; break;
     case 'audit_verified': details = { ok: e.ok }; break;
+    case 'client_auth_failed': details = { ...(e.method ? { method: e.method } : {}), ...(e.reason ? { reason: e.reason } : {}) }; break;
   }
   return { ...base, actor: userId ?? clientId, clientId, details };
 }

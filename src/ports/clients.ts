@@ -1,4 +1,4 @@
-export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'client_secret_jwt' | 'private_key_jwt' | 'none';
 export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials';
 
 export interface ClientRecord {
@@ -35,6 +35,21 @@ export interface ClientMetadata {
   dpop_bound_access_tokens?: boolean;
   /** RFC 9126 section 6: this client's authorization requests must be pushed to /par first. */
   require_pushed_authorization_requests?: boolean;
+  /** The client's public keys inline (RFC 7591 jwks); never together with jwks_uri. */
+  jwks?: { keys: Record<string, unknown>[] };
+  /** Where the client publishes its public keys (fetched with the rules of protocol/client-auth/client-keys.ts). */
+  jwks_uri?: string;
+  /** The one JWS algorithm accepted for this client's assertions (private_key_jwt, client_secret_jwt). */
+  token_endpoint_auth_signing_alg?: string;
+  /** The one JWS algorithm accepted for this client's request objects (RFC 9101). */
+  request_object_signing_alg?: string;
+  /** Authorization requests of this client must come as signed request objects. */
+  require_signed_request_object?: boolean;
+  /**
+   * client_secret_jwt only: the client secret itself, which HMAC verification needs, wrapped under a
+   * key derived from the key-encryption key (compact JWE dir/A256GCM); never shown or logged.
+   */
+  client_secret_jwe?: string;
 }
 
 export interface ClientStore {

@@ -7,7 +7,8 @@ import type { KeyTransition, Trigger } from './tokens/keys.ts';
  */
 export type ProtocolEvent = (
   | { type: 'token_issued'; grantType: string; clientId: string; scope?: string }
-  | { type: 'client_auth_failed'; clientId?: string }
+  /** method: the authentication method tried; reason: a short non-secret code (e.g. assertion_replayed). */
+  | { type: 'client_auth_failed'; clientId?: string; method?: string; reason?: string }
   | { type: 'login_succeeded'; userId: string; clientId?: string }
   | { type: 'login_failed'; clientId?: string }
   | { type: 'login_throttled'; clientId?: string }

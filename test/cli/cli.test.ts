@@ -4,10 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
+import { exportJWK, generateKeyPair } from 'jose';
 import { sql } from 'kysely';
 import { verifyPassword } from '../../src/accounts/passwords.ts';
 import { openStores } from '../../src/app.ts';
@@ -125,6 +127,35 @@ describe('tessera CLI', { concurrency: true }, () => {
         assert.equal(c.token_endpoint_auth_method, 'none');
         assert.equal(c.application_type, 'native');
         expectFail(await cli(['client', 'rotate-secret', 'mobile']), 1, /public/);
+      });
+
+      it('client create with keys: private_key_jwt from --jwks-file (public keys only), client_secret_jwt with its secret kept wrapped', async () => {
+        const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
+        const dir = mkdtempSync(join(tmpdir(), 'tessera-cli-jwks-'));
+        const pubFile = join(dir, 'pub.json');
+        const privFile = join(dir, 'priv.json');
+        writeFileSync(pubFile, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1' }] }));
+        writeFileSync(privFile, JSON.stringify({ keys: [{ ...(await exportJWK(privateKey)), kid: 'k1' }] }));
+        try {
+          const r = await ok(['client', 'create', '--id', 'pkj', '--auth-method', 'private_key_jwt', '--jwks-file', pubFile, '--auth-signing-alg', 'ES256', '--grant', 'client_credentials']);
+          assert.equal(secretOf(r.out), undefined);
+          const c = jsonBefore(r.out);
+          assert.equal(c.token_endpoint_auth_method, 'private_key_jwt');
+          assert.equal((c.jwks as { keys: { kid: string }[] }).keys[0]!.kid, 'k1');
+          assert.equal(c.token_endpoint_auth_signing_alg, 'ES256');
+          expectFail(await cli(['client', 'create', '--id', 'pkj-priv', '--auth-method', 'private_key_jwt', '--jwks-file', privFile, '--grant', 'client_credentials']), 1, /private members/);
+          expectFail(await cli(['client', 'create', '--id', 'pkj-none', '--auth-method', 'private_key_jwt', '--grant', 'client_credentials']), 1, /needs jwks or jwks_uri/);
+          expectFail(await cli(['client', 'rotate-secret', 'pkj']), 1, /no secret/);
+          const csj = await ok(['client', 'create', '--id', 'csj', '--auth-method', 'client_secret_jwt', '--grant', 'client_credentials']);
+          const secret = secretOf(csj.out)!;
+          const stored = (await withStores((s) => s.clients.get('csj')))!;
+          assert.ok(!JSON.stringify(stored).includes(secret), 'the secret is stored only wrapped and hashed');
+          assert.ok(!(await ok(['client', 'show', 'csj'])).out.includes(stored.metadata.client_secret_jwe as string));
+          await ok(['client', 'rotate-secret', 'csj']);
+          assert.notEqual((await withStores((s) => s.clients.get('csj')))!.metadata.client_secret_jwe, stored.metadata.client_secret_jwe, 'rotation re-wraps the secret');
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
       });
 
       it('client create refuses invalid redirect URIs and existing ids (exit 1), and bad usage (exit 2)', async () => {

@@ -65,7 +65,7 @@ for (const backend of await backends()) {
         await redirectError({ ...GOOD, max_age: '-1' }, 'invalid_request');
         await redirectError({ ...GOOD, resource: 'not a uri' }, 'invalid_target');
         await redirectError({ ...GOOD, resource: 'https://api.example/#frag' }, 'invalid_target');
-        await redirectError({ ...GOOD, request: 'eyJhbGciOiJub25lIn0.e30.' }, 'request_not_supported');
+        await redirectError({ ...GOOD, request: 'eyJhbGciOiJub25lIn0.e30.' }, 'invalid_request_object');
         // A request_uri this server did not issue (RFC 9126) gets a page: there is no pushed request to redirect for.
         const foreignUri = await get({ ...GOOD, request_uri: 'urn:x' });
         assert.equal(foreignUri.statusCode, 400);

@@ -85,7 +85,7 @@ for (const backend of await backends()) {
         [{ ...params, scope: 'openid admin' }, 'invalid_scope'],
         [{ ...params, response_mode: 'fragment' }, 'invalid_request'],
         [{ ...params, dpop_jkt: 'short' }, 'invalid_request'],
-        [{ ...params, request: 'eyJhbGciOiJub25lIn0.e30.' }, 'request_not_supported'],
+        [{ ...params, request: 'eyJhbGciOiJub25lIn0.e30.' }, 'invalid_request_object'],
         [{ ...params, state: 'x'.repeat(5000) }, 'invalid_request', /too long/],
       ];
       for (const [body, error, description] of cases) {

@@ -2,10 +2,11 @@ import type { ClientAuthMethod, ClientRecord } from '../../ports/clients.ts';
 import { OAuthError, invalidClient, invalidRequest } from '../errors.ts';
 import { header, type Provider, type ProtocolRequest } from '../provider.ts';
 import type { Params } from '../params.ts';
+import { ClientAuthError, JWT_BEARER, verifyClientAssertion } from './client-assertion.ts';
 import { verifyClientSecret } from './secret-hash.ts';
 
-export const CLIENT_AUTH_PARAMS = ['client_id', 'client_secret'] as const;
-export const AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none'];
+export const CLIENT_AUTH_PARAMS = ['client_id', 'client_secret', 'client_assertion', 'client_assertion_type'] as const;
+export const AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none'];
 
 export interface AuthenticatedClient {
   client: ClientRecord;
@@ -39,13 +40,15 @@ export async function authenticateClient(p: Provider, req: ProtocolRequest, para
   try {
     return await authenticate(p, req, params, opts);
   } catch (err) {
-    if (err instanceof OAuthError && err.code === 'invalid_client') p.events({ type: 'client_auth_failed', clientId: params.client_id, ip: req.ip });
+    if (err instanceof ClientAuthError) p.events({ type: 'client_auth_failed', clientId: err.clientId ?? params.client_id, method: err.method ?? 'jwt', reason: err.reason, ip: req.ip });
+    else if (err instanceof OAuthError && err.code === 'invalid_client') p.events({ type: 'client_auth_failed', clientId: params.client_id, ip: req.ip });
     throw err;
   }
 }
 
 async function authenticate(p: Provider, req: ProtocolRequest, params: Params, opts: { allowPublic: boolean }): Promise<AuthenticatedClient> {
   const authorization = header(req, 'authorization');
+  if (params.client_assertion !== undefined || params.client_assertion_type !== undefined) return authenticateAssertion(p, authorization, params);
   let id: string | undefined;
   let secret: string | undefined;
   let method: ClientAuthMethod;
@@ -76,5 +79,16 @@ async function authenticate(p: Provider, req: ProtocolRequest, params: Params, o
     throw invalidClient(`client ${id} is registered for ${client.tokenEndpointAuthMethod}, used ${method}`);
   }
   if (method === 'none' && !opts.allowPublic) throw invalidClient(`public client ${id} cannot use this endpoint`);
+  return { client, method };
+}
+
+/** RFC 7521 / 7523: client_assertion with client_assertion_type jwt-bearer, and no other credentials. */
+async function authenticateAssertion(p: Provider, authorization: string | undefined, params: Params): Promise<AuthenticatedClient> {
+  if (authorization !== undefined && /^basic /i.test(authorization)) throw invalidRequest('Use only one client authentication method.');
+  if (params.client_secret !== undefined) throw invalidRequest('Use only one client authentication method.');
+  if (params.client_assertion === undefined || params.client_assertion_type === undefined) throw invalidRequest('client_assertion and client_assertion_type go together.');
+  if (params.client_assertion_type !== JWT_BEARER) throw new ClientAuthError('assertion_type', 'unsupported client_assertion_type', params.client_id);
+  const { client, method } = await verifyClientAssertion(p, params.client_assertion, params.client_id);
+  if (client.disabled) throw new ClientAuthError('client_disabled', `client ${client.clientId} is disabled`, client.clientId);
   return { client, method };
 }

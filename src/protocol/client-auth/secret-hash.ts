@@ -1,3 +1,5 @@
+import { hkdfSync } from 'node:crypto';
+import { compactDecrypt, CompactEncrypt } from 'jose';
 import { keyedHash, safeEqual } from '../hash.ts';
 
 // Client secrets are high-entropy random values, so a keyed fast hash is enough: a leaked
@@ -12,4 +14,22 @@ export function hashClientSecret(serverSecret: string, clientSecret: string): st
 export function verifyClientSecret(serverSecret: string, presented: string, stored: string | null): boolean {
   const computed = hashClientSecret(serverSecret, presented);
   return stored !== null && stored.startsWith(PREFIX) ? safeEqual(computed, stored) : (safeEqual(computed, computed), false);
+}
+
+// client_secret_jwt needs the secret itself (it is the HMAC key), so for clients registered for it
+// the secret is also kept wrapped with AES-256-GCM (compact JWE dir/A256GCM) under a key derived by
+// HKDF from the key-encryption key, with its own label, the way signing keys are wrapped.
+
+function secretWrappingKey(kek: string): Uint8Array {
+  return new Uint8Array(hkdfSync('sha256', Buffer.from(kek), Buffer.alloc(0), 'tessera client-secret wrap v1', 32));
+}
+
+export function wrapClientSecret(kek: string, clientSecret: string): Promise<string> {
+  return new CompactEncrypt(new TextEncoder().encode(clientSecret)).setProtectedHeader({ alg: 'dir', enc: 'A256GCM' }).encrypt(secretWrappingKey(kek));
+}
+
+/** The secret as bytes (the HMAC key of client_secret_jwt). */
+export async function unwrapClientSecret(kek: string, jwe: string): Promise<Uint8Array> {
+  const { plaintext } = await compactDecrypt(jwe, secretWrappingKey(kek), { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] });
+  return plaintext;
 }

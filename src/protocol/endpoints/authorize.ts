@@ -7,16 +7,10 @@ import { isScopeToken, readParams, splitScope, type Params } from '../params.ts'
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import { matchRedirectUri } from '../redirect-uri.ts';
 import { supportedScopes } from '../scopes.ts';
+import { AUTHORIZE_LIMITS, AUTHORIZE_PARAMS, PAR_URN } from './authorize-params.ts';
+import { resolveRequestObject } from './request-object.ts';
 
-export const AUTHORIZE_PARAMS = new Set([
-  'client_id', 'redirect_uri', 'response_type', 'response_mode', 'scope', 'state', 'nonce', 'code_challenge',
-  'code_challenge_method', 'prompt', 'max_age', 'login_hint', 'resource', 'request', 'request_uri', 'registration',
-  'display', 'ui_locales', 'claims_locales', 'id_token_hint', 'acr_values', 'claims', 'dpop_jkt',
-]);
-export const AUTHORIZE_LIMITS = { client_id: 255, redirect_uri: 2048, scope: 1024, nonce: 512, state: 4096, code_challenge: 128, login_hint: 255, resource: 2048, request_uri: 512, dpop_jkt: 64 };
 const LIMITS = AUTHORIZE_LIMITS;
-/** RFC 9126 section 2.2: the prefix of the request_uri values /par hands out. */
-export const PAR_URN = 'urn:ietf:params:oauth:request_uri:';
 
 export const INTERACTION_COOKIE = 'tessera_interaction';
 
@@ -57,7 +51,6 @@ export function parRequired(p: Provider, client: ClientRecord): boolean {
 export function checkRequest(p: Provider, client: ClientRecord, params: Params, redirectUri: string, target: Pick<ResponseTarget, 'responseMode'>): AuthorizationRequest {
   const mode = params.response_mode;
   if (mode !== undefined && mode !== 'query' && mode !== 'form_post') throw invalidRequest('response_mode must be query or form_post.');
-  if (params.request !== undefined) throw new OAuthError('request_not_supported', 'Request objects are not supported.');
   if (params.request_uri !== undefined) throw new OAuthError('request_uri_not_supported', 'request_uri is not supported.');
   if (params.registration !== undefined) throw new OAuthError('registration_not_supported', 'The registration parameter is not supported.');
   if (params.response_type === undefined) throw invalidRequest('response_type is required.');
@@ -117,6 +110,24 @@ async function pushedParams(p: Provider, params: Params): Promise<Params | OAuth
   return pushed.params;
 }
 
+/**
+ * RFC 9101: the parameters inside a signed request object replace the outer ones (only client_id
+ * must be outside too). When the object is refused, the error goes to the redirect_uri only if the
+ * outer parameters name a registered one; otherwise an error page.
+ */
+async function requestObjectParams(p: Provider, outer: Params): Promise<{ params: Params } | OAuthResponse> {
+  const client = outer.client_id ? await p.stores.clients.get(outer.client_id) : undefined;
+  if (!client || client.disabled) return page('Unknown application', 'The application that sent you here is not registered with this server, so you cannot sign in to it from here.');
+  try {
+    return { params: await resolveRequestObject(p, client, outer.request!) };
+  } catch (err) {
+    if (!(err instanceof OAuthError)) throw err;
+    const loaded = await loadClientAndRedirect(p, outer);
+    if ('kind' in loaded) return page('Invalid request', `${err.description} (${err.code})`);
+    return authorizationError(p, { redirectUri: loaded.redirectUri, responseMode: outer.response_mode === 'form_post' ? 'form_post' : 'query', state: outer.state }, err);
+  }
+}
+
 /** GET or POST /authorize. */
 export async function authorize(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
   let params: Params;
@@ -126,10 +137,17 @@ export async function authorize(p: Provider, req: ProtocolRequest): Promise<OAut
     return page('Invalid request', (err as OAuthError).description);
   }
   const pushed = params.request_uri !== undefined;
+  let fromRequestObject = false;
   if (pushed) {
+    if (params.request !== undefined) return page('Invalid request', 'request and request_uri cannot be used together.');
     const stored = await pushedParams(p, params);
     if ('kind' in stored) return stored as OAuthResponse;
     params = stored;
+  } else if (params.request !== undefined) {
+    const resolved = await requestObjectParams(p, params);
+    if ('kind' in resolved) return resolved;
+    params = resolved.params;
+    fromRequestObject = true;
   }
   const loaded = await loadClientAndRedirect(p, params);
   if ('kind' in loaded) return loaded;
@@ -138,6 +156,10 @@ export async function authorize(p: Provider, req: ProtocolRequest): Promise<OAut
   const target: ResponseTarget = { redirectUri, responseMode: mode === 'form_post' ? 'form_post' : 'query', state: params.state };
   try {
     if (!pushed && parRequired(p, client)) throw invalidRequest('This authorization request must be pushed to the pushed authorization request endpoint first (RFC 9126).');
+    // A pushed request (PAR) was checked for this when it was pushed.
+    if (!pushed && !fromRequestObject && client.metadata.require_signed_request_object === true) {
+      throw invalidRequest('This client must send its authorization requests as signed request objects.');
+    }
     const areq = checkRequest(p, client, params, redirectUri, target);
     return await decide(p, req, client, areq);
   } catch (err) {

@@ -1,5 +1,6 @@
 import { AUTH_METHODS } from '../client-auth/authenticate-client.ts';
 import { DPOP_ALGS } from '../dpop.ts';
+import { ASYMMETRIC_ALGS, HMAC_ALGS } from '../client-auth/client-assertion.ts';
 import { grants } from '../grants/index.ts';
 import type { Config } from '../../config/config.ts';
 import { claimsSupported, supportedScopes } from '../scopes.ts';
@@ -8,6 +9,7 @@ import { claimsSupported, supportedScopes } from '../scopes.ts';
 export function discoveryDocument(config: Config, signingAlgs: string[]): Record<string, unknown> {
   const i = config.issuer;
   const confidentialMethods = AUTH_METHODS.filter((m) => m !== 'none');
+  const assertionAlgs = [...ASYMMETRIC_ALGS, ...HMAC_ALGS];
   return {
     issuer: i,
     authorization_endpoint: `${i}/authorize`,
@@ -28,11 +30,15 @@ export function discoveryDocument(config: Config, signingAlgs: string[]): Record
     token_endpoint_auth_methods_supported: [...AUTH_METHODS],
     introspection_endpoint_auth_methods_supported: confidentialMethods,
     revocation_endpoint_auth_methods_supported: [...AUTH_METHODS],
+    token_endpoint_auth_signing_alg_values_supported: assertionAlgs,
+    introspection_endpoint_auth_signing_alg_values_supported: assertionAlgs,
+    revocation_endpoint_auth_signing_alg_values_supported: assertionAlgs,
     code_challenge_methods_supported: ['S256'],
     dpop_signing_alg_values_supported: [...DPOP_ALGS],
     claims_supported: claimsSupported(),
     claims_parameter_supported: false,
-    request_parameter_supported: false,
+    request_parameter_supported: true,
+    request_object_signing_alg_values_supported: [...ASYMMETRIC_ALGS],
     request_uri_parameter_supported: false,
     authorization_response_iss_parameter_supported: true,
     prompt_values_supported: ['none', 'login', 'consent'],

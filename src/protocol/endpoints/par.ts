@@ -4,7 +4,9 @@ import { OAuthError, invalidRequest } from '../errors.ts';
 import { randomToken, tokenHash } from '../hash.ts';
 import { readParams } from '../params.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
-import { AUTHORIZE_LIMITS, AUTHORIZE_PARAMS, PAR_URN, checkRequest, resolveRedirectUri } from './authorize.ts';
+import { checkRequest, resolveRedirectUri } from './authorize.ts';
+import { AUTHORIZE_LIMITS, AUTHORIZE_PARAMS, PAR_URN } from './authorize-params.ts';
+import { resolveRequestObject } from './request-object.ts';
 import { NO_STORE } from './token.ts';
 
 const PARAMS = new Set([...AUTHORIZE_PARAMS, ...CLIENT_AUTH_PARAMS]);
@@ -15,10 +17,14 @@ const LIMITS = { ...AUTHORIZE_LIMITS, client_secret: 1024 };
  * /authorize would, and keep them under a new single-use request_uri for a short time.
  */
 export async function par(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
-  const params = readParams(req.params, PARAMS, LIMITS);
+  const outer = readParams(req.params, PARAMS, LIMITS);
   // Public clients may push too (RFC 9126 section 2.1); they identify themselves with client_id.
-  const { client } = await authenticateClient(p, req, params, { allowPublic: true });
-  if (params.request_uri !== undefined) throw invalidRequest('request_uri must not be sent to the pushed authorization request endpoint.');
+  const { client } = await authenticateClient(p, req, outer, { allowPublic: true });
+  if (outer.request_uri !== undefined) throw invalidRequest('request_uri must not be sent to the pushed authorization request endpoint.');
+  // RFC 9126 section 3: a request object pushed here stands for the whole request (RFC 9101 section 5).
+  let params = outer;
+  if (outer.request !== undefined) params = await resolveRequestObject(p, client, outer.request);
+  else if (client.metadata.require_signed_request_object === true) throw invalidRequest('This client must send its authorization requests as signed request objects.');
   const redirectUri = resolveRedirectUri(client, params);
   if (typeof redirectUri !== 'string') throw invalidRequest(redirectUri.message);
   // RFC 9449 section 10.1: a DPoP proof sent here binds the authorization code to its key.

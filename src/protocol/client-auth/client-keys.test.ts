@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+import type { ClientRecord } from '../../ports/clients.ts';
+import { ClientKeys, ClientKeysError, fetchJwks, jwksProblems, jwksUriProblem, MAX_JWKS_BYTES } from './client-keys.ts';
+
+async function keyPair(kid: string) {
+  const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
+  return { kid, privateKey, jwk: { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' } as JWK, priv: await exportJWK(privateKey) };
+}
+
+const reason = (r: ClientKeysError['reason']) => (err: unknown) => err instanceof ClientKeysError && err.reason === r;
+
+describe('client key set validation', () => {
+  it('accepts public RSA/EC/OKP keys and refuses private members, symmetric keys and malformed sets', async () => {
+    const k = await keyPair('a');
+    assert.deepEqual(jwksProblems({ keys: [k.jwk] }), []);
+    assert.match(jwksProblems({ keys: [{ ...k.priv, kid: 'a' }] }).join(), /private members \(d\)/);
+    assert.match(jwksProblems({ keys: [{ kty: 'oct', k: 'c2VjcmV0' }] }).join(), /kty must be/);
+    for (const bad of [null, [], 'x', {}, { keys: [] }, { keys: 'x' }, { keys: [1] }, { keys: Array(101).fill(k.jwk) }]) assert.ok(jwksProblems(bad).length > 0, JSON.stringify(bad)?.slice(0, 40));
+  });
+  it('jwks_uri: https; http only on a loopback host with the development allowance; no credentials or fragment', () => {
+    assert.equal(jwksUriProblem('https://client.example/jwks', false), undefined);
+    assert.match(jwksUriProblem('http://client.example/jwks', false)!, /https/);
+    assert.match(jwksUriProblem('http://127.0.0.1:8080/jwks', false)!, /https/);
+    assert.equal(jwksUriProblem('http://127.0.0.1:8080/jwks', true), undefined);
+    assert.equal(jwksUriProblem('http://localhost:8080/jwks', true), undefined);
+    assert.equal(jwksUriProblem('http://[::1]:8080/jwks', true), undefined);
+    assert.match(jwksUriProblem('http://10.0.0.1/jwks', true)!, /loopback/);
+    assert.match(jwksUriProblem('http://localhost.evil.example/jwks', true)!, /loopback/);
+    assert.ok(jwksUriProblem('https://user:pw@client.example/jwks', false));
+    assert.ok(jwksUriProblem('https://client.example/jwks#x', false));
+    assert.ok(jwksUriProblem('ftp://client.example/jwks', true));
+    assert.ok(jwksUriProblem('not a url', true));
+    assert.ok(jwksUriProblem(42, true));
+  });
+});
+
+describe('fetching a jwks_uri', () => {
+  let server: Server;
+  let base: string;
+  let requests = 0;
+  let body: () => string = () => '';
+  let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  before(async () => {
+    server = createServer((req, res) => {
+      requests++;
+      if (handler) return handler(req, res);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(body());
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => { server.closeAllConnections(); await new Promise((r) => server.close(r)); });
+
+  it('fetches a key set from a loopback host with the development allowance', async () => {
+    const k = await keyPair('one');
+    body = () => JSON.stringify({ keys: [k.jwk] });
+    handler = undefined;
+    assert.deepEqual(await fetchJwks(`${base}/jwks`, true), { keys: [k.jwk] });
+  });
+  it('never connects to a loopback or private address without the allowance: IP literals and names resolving to one', async () => {
+    handler = undefined;
+    const before = requests;
+    await assert.rejects(fetchJwks(`${base}/jwks`, false), reason('jwks_uri_refused'));
+    // https passes the scheme rule; the name resolves to loopback, which is refused before any connection.
+    const port = (server.address() as AddressInfo).port;
+    await assert.rejects(fetchJwks(`https://localhost:${port}/jwks`, false), reason('jwks_uri_refused'));
+    for (const uri of ['https://127.0.0.1/jwks', 'https://10.1.2.3/jwks', 'https://169.254.169.254/latest', 'https://[::1]/jwks', 'https://[::ffff:127.0.0.1]/jwks', 'https://[fd00::1]/jwks', 'https://0.0.0.0/jwks']) {
+      await assert.rejects(fetchJwks(uri, false), reason('jwks_uri_refused'), uri);
+      await assert.rejects(fetchJwks(uri, true), (e) => e instanceof ClientKeysError && e.reason !== undefined, uri);
+    }
+    await assert.rejects(fetchJwks('https://10.1.2.3/jwks', true), reason('jwks_uri_refused'));
+    assert.equal(requests, before, 'the server was never reached');
+  });
+  it('does not follow redirects', async () => {
+    handler = (_req, res) => { res.writeHead(302, { location: `${base}/elsewhere` }); res.end(); };
+    await assert.rejects(fetchJwks(`${base}/jwks`, true), (e) => e instanceof ClientKeysError && e.reason === 'jwks_fetch_failed' && /redirects/.test(e.message));
+  });
+  it('refuses documents over 64 KiB, with or without a content-length', async () => {
+    const big = JSON.stringify({ keys: [], pad: 'x'.repeat(MAX_JWKS_BYTES) });
+    handler = (_req, res) => { res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(big) }); res.end(big); };
+    await assert.rejects(fetchJwks(`${base}/jwks`, true), reason('jwks_invalid'));
+    handler = (_req, res) => { res.writeHead(200, { 'content-type': 'application/json' }); res.write(big.slice(0, 40000)); res.end(big.slice(40000)); };
+    await assert.rejects(fetchJwks(`${base}/jwks`, true), reason('jwks_invalid'));
+  });
+  it('gives up after the timeout', async () => {
+    handler = () => { /* never answers */ };
+    const t0 = Date.now();
+    await assert.rejects(fetchJwks(`${base}/jwks`, true, 300), reason('jwks_fetch_failed'));
+    assert.ok(Date.now() - t0 < 3000);
+  });
+  it('refuses non-JSON, error statuses and key sets with private keys', async () => {
+    handler = (_req, res) => { res.writeHead(200); res.end('<html>'); };
+    await assert.rejects(fetchJwks(`${base}/jwks`, true), reason('jwks_invalid'));
+    handler = (_req, res) => { res.writeHead(500); res.end('{}'); };
+    await assert.rejects(fetchJwks(`${base}/jwks`, true), reason('jwks_fetch_failed'));
+    const k = await keyPair('p');
+    handler = (_req, res) => { res.writeHead(200); res.end(JSON.stringify({ keys: [{ ...k.priv, kid: 'p' }] })); };
+    await assert.rejects(fetchJwks(`${base}/jwks`, true), reason('jwks_invalid'));
+  });
+
+  it('caches for the TTL, refetches at once on an unknown kid but at most once per interval', async () => {
+    handler = undefined;
+    const k1 = await keyPair('k1');
+    const k2 = await keyPair('k2');
+    let published = [k1.jwk];
+    body = () => JSON.stringify({ keys: published });
+    let clock = 1_000_000;
+    let fetches = 0;
+    const keys = new ClientKeys({
+      cacheTtlSeconds: 300, refetchIntervalSeconds: 10, allowLoopback: true, nowMs: () => clock,
+      fetch: (uri) => { fetches++; return fetchJwks(uri, true); },
+    });
+    const client = { clientId: 'c', metadata: { jwks_uri: `${base}/jwks` } } as unknown as ClientRecord;
+    const header = (kid: string) => ({ alg: 'ES256', kid });
+    const token = { payload: '', signature: '' };
+    await keys.key(client, header('k1'), token);
+    await keys.key(client, header('k1'), token);
+    assert.equal(fetches, 1, 'cached');
+    // The client rotates to k2: the first JWT with k2 within the interval is refused, without a fetch.
+    published = [k2.jwk];
+    clock += 5_000;
+    await assert.rejects(keys.key(client, header('k2'), token), reason('no_matching_key'));
+    assert.equal(fetches, 1);
+    // After the interval, an unknown kid fetches again and finds the new key.
+    clock += 6_000;
+    await keys.key(client, header('k2'), token);
+    assert.equal(fetches, 2);
+    // A kid nobody publishes: refused, and no second fetch within the interval.
+    await assert.rejects(keys.key(client, header('nope'), token), reason('no_matching_key'));
+    assert.equal(fetches, 2);
+    // After the TTL the set is fetched again even for a known kid.
+    clock += 301_000;
+    await keys.key(client, header('k2'), token);
+    assert.equal(fetches, 3);
+    // Concurrent callers share one fetch.
+    clock += 301_000;
+    await Promise.all(Array.from({ length: 10 }, () => keys.key(client, header('k2'), token)));
+    assert.equal(fetches, 4);
+  });
+  it('inline jwks: picks by kid and alg; signs made with that key verify', async () => {
+    const k = await keyPair('inline');
+    const client = { clientId: 'c', metadata: { jwks: { keys: [k.jwk] } } } as unknown as ClientRecord;
+    const keys = new ClientKeys({ cacheTtlSeconds: 300, refetchIntervalSeconds: 10, allowLoopback: false });
+    const jwt = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'inline' }).sign(k.privateKey);
+    assert.ok(await keys.key(client, { alg: 'ES256', kid: 'inline' }, { payload: jwt.split('.')[1]!, signature: jwt.split('.')[2]! }));
+    await assert.rejects(keys.key(client, { alg: 'ES256', kid: 'other' }, { payload: '', signature: '' }), reason('no_matching_key'));
+    await assert.rejects(keys.key(client, { alg: 'RS256', kid: 'inline' }, { payload: '', signature: '' }), reason('no_matching_key'));
+    await assert.rejects(keys.key({ clientId: 'x', metadata: {} } as unknown as ClientRecord, { alg: 'ES256' }, { payload: '', signature: '' }), reason('no_keys'));
+  });
+});

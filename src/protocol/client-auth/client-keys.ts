@@ -1,0 +1,261 @@
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { isIP, type LookupFunction } from 'node:net';
+import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWSHeaderParameters, type FlattenedJWSInput, type JWTVerifyOptions, type JWTVerifyResult } from 'jose';
+import type { ClientRecord } from '../../ports/clients.ts';
+import type { Provider } from '../provider.ts';
+import { addressAllowed, isLoopbackHostName } from './public-address.ts';
+
+/** Largest key set document accepted from a jwks_uri. */
+export const MAX_JWKS_BYTES = 64 * 1024;
+/** How long a jwks_uri fetch may take in all. */
+export const JWKS_FETCH_TIMEOUT_MS = 5000;
+const MAX_KEYS = 100;
+/** Members that only private or symmetric keys have: refused in a client's public key set. */
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
+
+/** Why a client's keys could not be had; the message is for logs only. */
+export class ClientKeysError extends Error {
+  readonly reason: 'no_keys' | 'jwks_uri_refused' | 'jwks_fetch_failed' | 'jwks_invalid' | 'no_matching_key';
+  constructor(reason: ClientKeysError['reason'], message: string) {
+    super(message);
+    this.name = 'ClientKeysError';
+    this.reason = reason;
+  }
+}
+
+/** Several of the client's keys match a JWS header; the verifier tries each. */
+class SeveralClientKeys extends ClientKeysError {
+  readonly candidates: CryptoKey[];
+  constructor(candidates: CryptoKey[]) {
+    super('no_matching_key', `${candidates.length} registered keys match`);
+    this.candidates = candidates;
+  }
+}
+
+/**
+ * jose's jwtVerify with the client's keys: when several keys match the header (duplicate kid, or
+ * no kid), each is tried and the first that verifies the signature wins.
+ */
+export async function verifyWithClientKeys(keys: ClientKeys, client: ClientRecord, jwt: string, opts: JWTVerifyOptions): Promise<JWTVerifyResult> {
+  try {
+    return await jwtVerify(jwt, (h: JWSHeaderParameters, t: FlattenedJWSInput) => keys.key(client, h, t), opts);
+  } catch (err) {
+    if (!(err instanceof SeveralClientKeys)) throw err;
+    for (const key of err.candidates) {
+      try {
+        return await jwtVerify(jwt, key, opts);
+      } catch (e) {
+        if (!(e instanceof joseErrors.JWSSignatureVerificationFailed)) throw e;
+      }
+    }
+    throw new ClientKeysError('no_matching_key', `none of the ${err.candidates.length} matching keys verifies the signature`);
+  }
+}
+
+/** Problems of a client key set (inline or fetched): not an object with keys, private members, symmetric keys. Empty when fine. */
+export function jwksProblems(jwks: unknown): string[] {
+  if (jwks === null || typeof jwks !== 'object' || Array.isArray(jwks)) return ['must be an object with a keys array'];
+  const keys = (jwks as { keys?: unknown }).keys;
+  if (!Array.isArray(keys) || keys.length === 0) return ['must have a non-empty keys array'];
+  if (keys.length > MAX_KEYS) return [`has more than ${MAX_KEYS} keys`];
+  const problems: string[] = [];
+  keys.forEach((k: unknown, i) => {
+    if (k === null || typeof k !== 'object' || Array.isArray(k)) { problems.push(`key ${i} is not an object`); return; }
+    const key = k as Record<string, unknown>;
+    if (!['RSA', 'EC', 'OKP'].includes(key.kty as string)) problems.push(`key ${i}: kty must be RSA, EC or OKP (public keys only)`);
+    const priv = PRIVATE_MEMBERS.filter((m) => m in key);
+    if (priv.length) problems.push(`key ${i} has private members (${priv.join(', ')}): register public keys only`);
+    if (key.kid !== undefined && typeof key.kid !== 'string') problems.push(`key ${i}: kid must be a string`);
+  });
+  return problems;
+}
+
+/** Problems of a jwks_uri value (https, or http on a loopback host when allowed; no credentials or fragment). */
+export function jwksUriProblem(uri: unknown, allowLoopback: boolean): string | undefined {
+  if (typeof uri !== 'string') return 'jwks_uri must be a string';
+  let u: URL;
+  try { u = new URL(uri); } catch { return 'jwks_uri must be an absolute URL'; }
+  if (u.username || u.password || u.hash) return 'jwks_uri must not carry credentials or a fragment';
+  if (u.protocol === 'https:') return undefined;
+  if (u.protocol === 'http:' && allowLoopback && isLoopbackHostName(u.hostname.replace(/^\[|\]$/g, ''))) return undefined;
+  return allowLoopback ? 'jwks_uri must use https (http only on a loopback host)' : 'jwks_uri must use https';
+}
+
+/** A DNS lookup that fails unless every address the name resolves to may be reached. */
+function checkedLookup(allowLoopback: boolean): LookupFunction {
+  return ((hostname: string, options: { all?: boolean; family?: number }, callback: (...args: unknown[]) => void) => {
+    dnsLookup(hostname, { all: true, family: options?.family ?? 0 }, (err, addresses: LookupAddress[]) => {
+      if (err) return callback(err);
+      const bad = addresses.find((a) => !addressAllowed(a.address, allowLoopback));
+      if (bad || addresses.length === 0) {
+        return callback(Object.assign(new Error(`${hostname} resolves to a non-public address${bad ? ` (${bad.address})` : ''}`), { code: 'ENOTPUBLIC' }));
+      }
+      if (options?.all) callback(null, addresses);
+      else callback(null, addresses[0]!.address, addresses[0]!.family);
+    });
+  }) as LookupFunction;
+}
+
+/**
+ * Fetches a client's key set: https only (http to loopback only with the development allowance),
+ * connecting only to addresses checked after resolution, no redirects followed, at most
+ * MAX_JWKS_BYTES, within JWKS_FETCH_TIMEOUT_MS.
+ */
+export function fetchJwks(uri: string, allowLoopback: boolean, timeoutMs = JWKS_FETCH_TIMEOUT_MS): Promise<JSONWebKeySet> {
+  const problem = jwksUriProblem(uri, allowLoopback);
+  if (problem) return Promise.reject(new ClientKeysError('jwks_uri_refused', problem));
+  const u = new URL(uri);
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host) && !addressAllowed(host, allowLoopback)) return Promise.reject(new ClientKeysError('jwks_uri_refused', `jwks_uri host ${host} is not a public address`));
+  const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const fail = (reason: ClientKeysError['reason'], message: string) => { req.destroy(); reject(new ClientKeysError(reason, message)); };
+    const timer = setTimeout(() => fail('jwks_fetch_failed', `jwks_uri did not answer within ${timeoutMs} ms`), timeoutMs);
+    const req = send(u, {
+      method: 'GET', lookup: checkedLookup(allowLoopback), headers: { accept: 'application/jwk-set+json, application/json' },
+      agent: false,
+    }, (res: IncomingMessage) => {
+      if (res.statusCode !== 200) {
+        clearTimeout(timer);
+        return fail('jwks_fetch_failed', `jwks_uri answered ${res.statusCode}${res.statusCode! >= 300 && res.statusCode! < 400 ? ' (redirects are not followed)' : ''}`);
+      }
+      const declared = Number(res.headers['content-length'] ?? 0);
+      if (declared > MAX_JWKS_BYTES) { clearTimeout(timer); return fail('jwks_invalid', `jwks_uri document is larger than ${MAX_JWKS_BYTES} bytes`); }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > MAX_JWKS_BYTES) { clearTimeout(timer); fail('jwks_invalid', `jwks_uri document is larger than ${MAX_JWKS_BYTES} bytes`); return; }
+        chunks.push(c);
+      });
+      res.on('error', (e) => { clearTimeout(timer); fail('jwks_fetch_failed', e.message); });
+      res.on('end', () => {
+        clearTimeout(timer);
+        if (size > MAX_JWKS_BYTES) return;
+        let doc: unknown;
+        try { doc = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { return reject(new ClientKeysError('jwks_invalid', 'jwks_uri document is not JSON')); }
+        const problems = jwksProblems(doc);
+        if (problems.length) return reject(new ClientKeysError('jwks_invalid', `jwks_uri document ${problems.join('; ')}`));
+        resolve(doc as JSONWebKeySet);
+      });
+    });
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(new ClientKeysError(e.code === 'ENOTPUBLIC' ? 'jwks_uri_refused' : 'jwks_fetch_failed', `jwks_uri fetch failed: ${e.message}`));
+    });
+    req.end();
+  });
+}
+
+type KeyResolver = (header: JWSHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>;
+
+interface CachedSet {
+  resolver: KeyResolver;
+  fetchedAt: number;
+}
+
+export interface ClientKeyOptions {
+  cacheTtlSeconds: number;
+  refetchIntervalSeconds: number;
+  allowLoopback: boolean;
+  /** Milliseconds now (injectable for tests). */
+  nowMs?: () => number;
+  fetch?: (uri: string) => Promise<JSONWebKeySet>;
+}
+
+/**
+ * The keys a client signs with, for jose's jwtVerify: its inline jwks, or the set at its jwks_uri,
+ * cached for cacheTtlSeconds. A JWT whose kid the cached set lacks makes one fetch at once, but
+ * at most one per refetchIntervalSeconds for each jwks_uri (so a client that rotated its key is
+ * picked up quickly, and unknown kids cannot make Tessera hammer the client's server).
+ */
+export class ClientKeys {
+  private readonly remote = new Map<string, CachedSet>();
+  private readonly inflight = new Map<string, Promise<CachedSet>>();
+  private readonly inline = new WeakMap<object, KeyResolver>();
+  private readonly opts: ClientKeyOptions;
+  private readonly nowMs: () => number;
+  private readonly fetcher: (uri: string) => Promise<JSONWebKeySet>;
+
+  constructor(opts: ClientKeyOptions) {
+    this.opts = opts;
+    this.nowMs = opts.nowMs ?? Date.now;
+    this.fetcher = opts.fetch ?? ((uri) => fetchJwks(uri, opts.allowLoopback));
+  }
+
+  /** True when the client registered keys (jwks or jwks_uri). */
+  static has(client: ClientRecord): boolean {
+    return client.metadata.jwks !== undefined || typeof client.metadata.jwks_uri === 'string';
+  }
+
+  /** The key for a JWS header of this client; throws ClientKeysError. */
+  async key(client: ClientRecord, header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<CryptoKey> {
+    const { jwks, jwks_uri } = client.metadata;
+    if (jwks !== undefined) return this.pick(this.inlineSet(jwks), header, token);
+    if (typeof jwks_uri !== 'string') throw new ClientKeysError('no_keys', `client ${client.clientId} has no registered keys`);
+    let cached = this.remote.get(jwks_uri);
+    const now = this.nowMs();
+    if (!cached || now - cached.fetchedAt >= this.opts.cacheTtlSeconds * 1000) cached = await this.refresh(jwks_uri);
+    try {
+      return await this.pick(cached.resolver, header, token);
+    } catch (err) {
+      if (!(err instanceof ClientKeysError) || err.reason !== 'no_matching_key') throw err;
+      if (this.nowMs() - cached.fetchedAt < this.opts.refetchIntervalSeconds * 1000) throw err;
+      return this.pick((await this.refresh(jwks_uri)).resolver, header, token);
+    }
+  }
+
+  private inlineSet(jwks: object): KeyResolver {
+    let r = this.inline.get(jwks);
+    if (!r) {
+      r = createLocalJWKSet(jwks as JSONWebKeySet) as KeyResolver;
+      this.inline.set(jwks, r);
+    }
+    return r;
+  }
+
+  private async pick(resolver: KeyResolver, header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<CryptoKey> {
+    try {
+      return await resolver(header, token);
+    } catch (err) {
+      if (err instanceof joseErrors.JWKSNoMatchingKey) throw new ClientKeysError('no_matching_key', `no registered key matches kid ${header.kid ?? '(none)'} and alg ${header.alg}`);
+      if (err instanceof joseErrors.JWKSMultipleMatchingKeys) {
+        // Duplicate kids (or no kid) after matching kty, alg, use and crv: each candidate is tried.
+        const candidates: CryptoKey[] = [];
+        for await (const k of err as unknown as AsyncIterable<CryptoKey>) candidates.push(k);
+        throw new SeveralClientKeys(candidates);
+      }
+      throw new ClientKeysError('jwks_invalid', `client key cannot be used: ${(err as Error).message}`);
+    }
+  }
+
+  /** One fetch per jwks_uri at a time; a failed fetch keeps nothing. */
+  private refresh(uri: string): Promise<CachedSet> {
+    let p = this.inflight.get(uri);
+    if (!p) {
+      p = this.fetcher(uri)
+        .then((doc) => {
+          const set = { resolver: createLocalJWKSet(doc) as KeyResolver, fetchedAt: this.nowMs() };
+          this.remote.set(uri, set);
+          return set;
+        })
+        .finally(() => this.inflight.delete(uri));
+      this.inflight.set(uri, p);
+    }
+    return p;
+  }
+}
+
+const perProvider = new WeakMap<Provider, ClientKeys>();
+
+/** The ClientKeys of a provider (one cache per server process), made from its configuration on first use. */
+export function clientKeys(p: Provider): ClientKeys {
+  let k = perProvider.get(p);
+  if (!k) {
+    k = new ClientKeys({ cacheTtlSeconds: p.config.clientJwksCacheTtl, refetchIntervalSeconds: p.config.clientJwksRefetchInterval, allowLoopback: p.config.clientJwksAllowLoopback });
+    perProvider.set(p, k);
+  }
+  return k;
+}

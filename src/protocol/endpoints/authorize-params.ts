@@ -1,0 +1,20 @@
+// The parameters of an authorization request and their length limits, shared by /authorize, /par
+// (RFC 9126) and request objects (RFC 9101). A module of its own so those three import it without
+// importing each other.
+
+export const AUTHORIZE_PARAMS = new Set([
+  'client_id', 'redirect_uri', 'response_type', 'response_mode', 'scope', 'state', 'nonce', 'code_challenge',
+  'code_challenge_method', 'prompt', 'max_age', 'login_hint', 'resource', 'request', 'request_uri', 'registration',
+  'display', 'ui_locales', 'claims_locales', 'id_token_hint', 'acr_values', 'claims', 'dpop_jkt',
+]);
+
+/** Longest request object (RFC 9101) accepted. */
+export const MAX_REQUEST_OBJECT_LENGTH = 16384;
+
+export const AUTHORIZE_LIMITS: Readonly<Record<string, number>> = {
+  client_id: 255, redirect_uri: 2048, scope: 1024, nonce: 512, state: 4096, code_challenge: 128, login_hint: 255,
+  resource: 2048, request_uri: 512, dpop_jkt: 64, request: MAX_REQUEST_OBJECT_LENGTH,
+};
+
+/** RFC 9126 section 2.2: the prefix of the request_uri values /par hands out. */
+export const PAR_URN = 'urn:ietf:params:oauth:request_uri:';
