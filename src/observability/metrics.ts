@@ -8,6 +8,10 @@ export interface Metrics {
   /** Record one HTTP request (route pattern, method, status, seconds). */
   request(route: string, method: string, status: number, seconds: number): void;
   event(e: ProtocolEvent): void;
+  /** A request refused by a rate limit (policy name, what the rule counts by). */
+  rateLimited(policy: string, key: string): void;
+  /** A rate-limit hit counted in the process because the shared backend (Redis) was unreachable. */
+  rateLimitFallback(): void;
 }
 
 export function createMetrics(keys: () => KeyRing, now: () => number): Metrics {
@@ -24,6 +28,8 @@ export function createMetrics(keys: () => KeyRing, now: () => number): Metrics {
   const logins = counter('tessera_logins_total', 'User login attempts by outcome.', ['outcome']);
   const reuse = counter('tessera_reuse_detected_total', 'Replayed authorization codes and rotated refresh tokens (each revokes a grant).', ['artifact']);
   const revocations = counter('tessera_revocations_total', 'Tokens revoked at the revocation endpoint.', ['token_type']);
+  const rateLimited = counter('tessera_rate_limited_total', 'Requests refused with 429 by a rate limit, by policy and what the rule counts by.', ['policy', 'key']);
+  const rateLimitFallbacks = counter('tessera_rate_limit_fallbacks_total', 'Rate-limit hits counted in the process because Redis was unreachable.');
   new Gauge({
     name: 'tessera_signing_key_age_seconds', help: 'Age of each published signing key.', labelNames: ['kid', 'alg', 'state'], registers: [registry],
     collect() {
@@ -33,6 +39,8 @@ export function createMetrics(keys: () => KeyRing, now: () => number): Metrics {
   });
   return {
     registry,
+    rateLimited(policy, key) { rateLimited.inc({ policy, key }); },
+    rateLimitFallback() { rateLimitFallbacks.inc(); },
     request(route, method, status, seconds) {
       requests.inc({ route, method, status: `${Math.floor(status / 100)}xx` });
       duration.observe({ route }, seconds);
