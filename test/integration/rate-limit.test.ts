@@ -126,6 +126,20 @@ describe('rate limits', () => {
     assert.equal(await metric(app, /^tessera_rate_limited_total\{policy="login",key="ip"\}/), 1);
   });
 
+  it('bad input on limited endpoints still gets an RFC-shaped 4xx, never a 500', async () => {
+    for (const authorization of ['Basic', 'Basic !!!', `Basic ${Buffer.from('%E0%A4%A:x').toString('base64')}`, `Basic ${Buffer.from('x'.repeat(5000)).toString('base64')}`]) {
+      const res = await app.server.inject({ method: 'POST', url: '/token', remoteAddress: '192.0.2.210', payload: 'grant_type=client_credentials', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization } });
+      assert.equal(res.statusCode, 401, authorization.slice(0, 20));
+      assert.equal(res.json().error, 'invalid_client');
+    }
+    const wrongType = await app.server.inject({ method: 'POST', url: '/introspect', remoteAddress: '192.0.2.211', payload: '{"token":"x"}', headers: { 'content-type': 'application/json', authorization: basic('rs') } });
+    assert.equal(wrongType.statusCode, 400);
+    assert.equal(wrongType.json().error, 'invalid_request');
+    const submit = await loginForm(app, '100.64.2.1');
+    const long = (await submit('u'.repeat(4000), 'wrong')).statusCode; // an over-long field makes the form unreadable (403 page)
+    assert.ok(long >= 400 && long < 500, String(long));
+  });
+
   it('routes without a policy are not limited or annotated', async () => {
     const res = await app.server.inject({ url: '/.well-known/openid-configuration' });
     assert.equal(res.headers.ratelimit, undefined);

@@ -80,8 +80,8 @@ export async function openRedis(s: RedisSettings, log: RedisLog, waitMs = 2000):
     try {
       return await fn(client);
     } catch (err) {
-      // Redis answering with an error reply (a bug of ours, not an outage) stays a plain error.
-      if ((err as Error).name === 'ReplyError') throw err;
+      // Not connected, timed out, or refused by Redis (OOM, READONLY, LOADING, CLUSTERDOWN, ...):
+      // nothing was decided either way, so callers fail closed.
       throw new BackendUnavailableError('Redis', err);
     }
   };
