@@ -57,7 +57,7 @@ const secret48 = () => randomBytes(48).toString('base64');
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (k.startsWith('TESSERA_') || k === 'DATABASE_URL' || k === 'NODE_ENV' || k === 'NODE_OPTIONS' || k.startsWith('BENCH_')) continue;
+    if (k.startsWith('TESSERA_') || k === 'DATABASE_URL' || k === 'REDIS_URL' || k === 'NODE_ENV' || k === 'NODE_OPTIONS' || k.startsWith('BENCH_')) continue;
     env[k] = v;
   }
   return { ...env, ...extra };
