@@ -19,7 +19,7 @@ export async function corsHeaders(policy: CorsPolicy, mode: 'clients' | 'any', o
     h['access-control-allow-headers'] = 'Authorization, Content-Type, DPoP';
     h['access-control-max-age'] = '600';
   } else {
-    h['access-control-expose-headers'] = 'WWW-Authenticate';
+    h['access-control-expose-headers'] = 'WWW-Authenticate, Retry-After, RateLimit, RateLimit-Policy';
   }
   return h;
 }

@@ -187,6 +187,8 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
     reply.headers(rateLimitHeaders(outcome.counted));
     if (outcome.retryAfter === undefined) return false;
     if (outcome.firstRejection) req.log.warn({ event: 'rate_limited', policy: outcome.firstRejection.name, limit: outcome.firstRejection.rule.limit, window: outcome.firstRejection.rule.window, ip: req.ip }, 'rate limit reached');
+    // Browser clients must be able to read the refusal (the handler has not set CORS yet).
+    if (spec.cors && stage === 'headers') reply.headers(req.headers.origin === undefined ? VARY_ORIGIN : await corsHeaders(opts.cors, spec.cors, req.headers.origin, false));
     const wait = outcome.retryAfter;
     const message = `Too many requests. Try again in ${wait} second${wait === 1 ? '' : 's'}.`;
     reply.header('retry-after', String(wait));

@@ -60,6 +60,11 @@ describe('rate limits', () => {
     // Another client is not affected.
     assert.equal((await cc(app, 'rs', '198.51.100.9')).statusCode, 200);
     assert.equal(await metric(app, /^tessera_rate_limited_total\{policy="token",key="client"\}/), 1);
+    // A browser client (the origin of a registered redirect URI) can read the refusal and its fields.
+    const browser = await cc(app, 'svc', '198.51.100.10', { origin: 'https://spa.example' });
+    assert.equal(browser.statusCode, 429);
+    assert.equal(browser.headers['access-control-allow-origin'], 'https://spa.example');
+    assert.match(String(browser.headers['access-control-expose-headers']), /Retry-After, RateLimit, RateLimit-Policy/);
   });
 
   it('counts client_secret_post clients by the client_id in the body', async () => {
