@@ -187,3 +187,40 @@ describe('rate-limit key: client address behind proxies (TESSERA_TRUST_PROXY)', 
     assert.equal((await viaProxy('203.0.113.9, 198.51.100.1')).statusCode, 429);
   });
 });
+
+describe('failed-login throttling under the rate limits: never a permanent lockout', () => {
+  let app: App;
+  let offset = 0;
+  before(async () => {
+    app = await testApp('sqlite::memory:', { TESSERA_LOGIN_MAX_FAILURES: '2', TESSERA_LOGIN_ACCOUNT_MAX_FAILURES: '3', TESSERA_LOGIN_WINDOW: '60' });
+    // The protocol's clock, moved forward instead of waiting (the server reads p.now()).
+    const real = app.provider.now;
+    (app.provider as { now: () => number }).now = () => real() + offset;
+  });
+  after(async () => { await app?.close(); });
+
+  it('waits grow to TESSERA_LOGIN_WINDOW at most, and the owner gets in once the window passes', async () => {
+    const submit = await loginForm(app, '100.64.3.1');
+    const waits: number[] = [];
+    let failures = 0;
+    while (failures < 10) {
+      const res = await submit('alice', 'wrong');
+      if (res.statusCode === 429) {
+        const wait = Number(res.headers['retry-after']);
+        waits.push(wait);
+        offset += wait; // wait it out, then fail again
+      } else {
+        assert.equal(res.statusCode, 400);
+        failures++;
+      }
+    }
+    assert.ok(waits.length >= 7, waits.join());
+    assert.ok(waits.every((w) => w >= 1 && w <= 60), waits.join());
+    assert.equal(Math.max(...waits), 60, 'the wait is capped at the window');
+    // Right after the last failure even the right password waits; a window later it works.
+    assert.equal((await submit('alice', 'correct horse battery')).statusCode, 429);
+    offset += 61;
+    const ok = await submit('alice', 'correct horse battery');
+    assert.equal(ok.statusCode, 303, ok.body.slice(0, 300));
+  });
+});
