@@ -6,6 +6,10 @@ import { openDatabase, type DatabaseHandle } from './adapters/sql/database.ts';
 import { migrate } from './adapters/sql/migrations/index.ts';
 import { createSqlStores } from './adapters/sql/stores.ts';
 import { cachedClients } from './adapters/cache/cached-clients.ts';
+import { memoryRateLimits } from './adapters/memory/rate-limits.ts';
+import { openRedis, type RedisConnection } from './adapters/redis/client.ts';
+import { redisRateLimits, withFallback } from './adapters/redis/rate-limits.ts';
+import { redisReplay } from './adapters/redis/replay.ts';
 import type { Config } from './config/config.ts';
 import { buildServer } from './http/server.ts';
 import { createAuditLog, type AuditLog } from './observability/audit.ts';
@@ -30,6 +34,8 @@ export interface App {
   reloadKeys(): Promise<void>;
   /** Runs the signing-key schedule now, then reloads the keys (as the periodic timer does); returns what this process changed. */
   runKeySchedule(): Promise<KeyTransition[]>;
+  /** The Redis connection when REDIS_URL is set. */
+  redis?: RedisConnection;
   close(): Promise<void>;
 }
 
@@ -98,12 +104,25 @@ export async function buildApp(config: Config, opts: { logger?: Logger; prepared
   const log = opts.logger ?? pino(loggerOptions(config));
   const opened = await openStores(config, { migrate: opts.prepared ? false : config.migrateOnStart });
   const stores: Stores = { ...opened.stores, clients: cachedClients(opened.stores.clients, config.clientCacheTtl * 1000) };
+  // With REDIS_URL, state every instance must share at request speed lives in Redis: the replay
+  // cache (instead of the database) and the rate-limit counters (instead of each process).
+  let redis: RedisConnection | undefined;
+  try {
+    if (config.redisUrl) {
+      redis = await openRedis({ url: config.redisUrl, cluster: config.redisCluster, prefix: config.redisPrefix, timeout: config.redisTimeout }, log);
+      stores.replay = redisReplay(redis);
+    }
+  } catch (err) {
+    await stores.close();
+    throw err;
+  }
   let ring: KeyRing;
   let banner: string | undefined;
   try {
     if (opts.prepared) ring = await loadKeyRing(stores.keys, keks, config.signingAlg, clock());
     else ({ ring, banner } = await prepareStorage(config, stores, log));
   } catch (err) {
+    await redis?.close();
     await stores.close();
     throw err;
   }
@@ -127,6 +146,11 @@ export async function buildApp(config: Config, opts: { logger?: Logger; prepared
     return origins.set;
   };
 
+  // Rate-limit counters: in Redis when configured (falling back to this process while Redis is
+  // unreachable, see docs/production.md), else in this process.
+  const localLimits = memoryRateLimits();
+  const limitStore = redis ? withFallback(redis, redisRateLimits(redis), localLimits, () => metrics.rateLimitFallback()) : localLimits;
+
   const server = buildServer(provider, {
     logger: log,
     metrics,
@@ -135,8 +159,10 @@ export async function buildApp(config: Config, opts: { logger?: Logger; prepared
       const checks: Record<string, string> = {};
       try { await stores.ping(); checks.database = 'ok'; } catch { checks.database = 'unreachable'; }
       checks.signing_key = ring.active ? 'ok' : 'missing';
+      if (redis) { try { await redis.ping(); checks.redis = 'ok'; } catch { checks.redis = 'unreachable'; } }
       return checks;
     },
+    rateLimits: config.rateLimiting ? { table: config.rateLimits, store: limitStore } : undefined,
   });
   // Periodic cleanup of expired rows, and of audit records past their retention.
   const cleanup = setInterval(() => {
@@ -165,13 +191,15 @@ export async function buildApp(config: Config, opts: { logger?: Logger; prepared
   const keyReload = setInterval(() => runSchedule().catch((err) => log.warn({ err: String(err) }, 'key schedule or reload failed')), config.keyReloadSeconds * 1000);
   keyReload.unref();
   return {
-    server, provider, stores, log, banner, metrics, audit, reloadKeys, runKeySchedule: runSchedule,
+    server, provider, stores, log, banner, metrics, audit, reloadKeys, runKeySchedule: runSchedule, redis,
     async close() {
       clearInterval(cleanup);
       clearInterval(keyReload);
+      localLimits.close();
       await server.close();
       await audit.close(); // after the last request, before the database goes
       await stores.close();
+      await redis?.close();
     },
   };
 }

@@ -6,6 +6,7 @@ import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_RATE_LIMITS } from '../../src/config/rate-limits.ts';
 import { RESOURCE, RESOURCE_SCOPE, tesseraBootstrap, type Fixtures } from './fixtures.ts';
 import { pinned, type Machine } from './machine.ts';
 
@@ -56,7 +57,7 @@ const secret48 = () => randomBytes(48).toString('base64');
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (k.startsWith('TESSERA_') || k === 'DATABASE_URL' || k === 'NODE_ENV' || k === 'NODE_OPTIONS' || k.startsWith('BENCH_')) continue;
+    if (k.startsWith('TESSERA_') || k === 'DATABASE_URL' || k === 'REDIS_URL' || k === 'NODE_ENV' || k === 'NODE_OPTIONS' || k.startsWith('BENCH_')) continue;
     env[k] = v;
   }
   return { ...env, ...extra };
@@ -126,6 +127,8 @@ async function discover(issuer: string): Promise<Endpoints> {
   };
 }
 
+const BENCH_RATE_LIMITS = Object.entries(DEFAULT_RATE_LIMITS).flatMap(([policy, rules]) => Object.keys(rules).map((key) => `${policy}.${key}=999999999/1s`)).join(' ');
+
 /**
  * Tessera in production mode on a real SQLite file, with the bench clients and user from a
  * bootstrap file. `env` adds settings (TESSERA_WORKERS=N: ready once every worker listens).
@@ -150,6 +153,9 @@ export async function startTessera(machine: Machine, fixtures: Fixtures, dir: st
     TESSERA_LOG_LEVEL: 'warn',
     TESSERA_EXTRA_SCOPES: RESOURCE_SCOPE,
     TESSERA_DEFAULT_AUDIENCE: RESOURCE,
+    // Rate limiting stays on (its cost is part of what is measured) with limits no load from one
+    // address, client or user reaches.
+    TESSERA_RATE_LIMITS: BENCH_RATE_LIMITS,
   });
   const child = launch(machine, 'src/main.ts', serverEnv, logFile);
   await waitReady(child, logFile, answers(`${issuer}/.well-known/openid-configuration`));

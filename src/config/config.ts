@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { parseRateLimits, type RateLimitTable } from './rate-limits.ts';
 import { DEV_KEK, DEV_SECRET, settings, type Mode, type Setting } from './settings.ts';
 import { keyScheduleProblems } from '../protocol/tokens/key-schedule.ts';
 
@@ -50,6 +51,13 @@ export interface Config {
   readonly cookieSameSite: 'lax' | 'strict';
   readonly corsOrigins: readonly string[];
   readonly trustProxy: readonly string[];
+  readonly redisUrl: string | undefined;
+  readonly redisCluster: boolean;
+  readonly redisPrefix: string;
+  readonly redisTimeout: number;
+  readonly rateLimiting: boolean;
+  /** TESSERA_RATE_LIMITS applied to the defaults. */
+  readonly rateLimits: RateLimitTable;
   readonly metricsToken: string | undefined;
   readonly metricsPort: number | undefined;
   readonly metricsHost: string;
@@ -228,6 +236,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   for (const scope of (raw.extraScopes as string[] | undefined) ?? []) {
     if (!/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)) problems.push(`TESSERA_EXTRA_SCOPES: "${scope}" is not a valid scope token`);
   }
+  if (typeof raw.redisUrl === 'string') {
+    const urls = raw.redisCluster === true ? raw.redisUrl.split(',').map((u) => u.trim()).filter(Boolean) : [raw.redisUrl];
+    if (raw.redisCluster !== true && raw.redisUrl.includes(',')) problems.push('REDIS_URL: a list of nodes needs TESSERA_REDIS_CLUSTER=true');
+    else {
+      for (const u of urls) {
+        let url: URL | undefined;
+        try { url = new URL(u); } catch { /* reported below */ }
+        if (!url || !/^rediss?:$/.test(url.protocol) || !url.hostname) problems.push(`REDIS_URL: "${redisUrlForDisplay(u)}" must be redis://host:port or rediss://host:port`);
+        else if (prod && url.protocol === 'redis:' && !isLoopbackHost(url.hostname)) warnings.push(`REDIS_URL uses plain redis:// to ${url.hostname}: use rediss:// (TLS) unless the network between Tessera and Redis is private`);
+      }
+    }
+  }
+  if (Array.isArray(raw.rateLimits)) raw.rateLimits = parseRateLimits(raw.rateLimits as string[], problems);
   if (typeof raw.metricsToken === 'string' && raw.metricsToken.length < 32) problems.push('TESSERA_METRICS_TOKEN: must be at least 32 characters');
   if (typeof raw.adminToken === 'string') {
     const t = raw.adminToken;
@@ -242,4 +263,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   raw.defaultAudience ??= raw.issuer;
   raw.warnings = warnings;
   return Object.freeze(raw) as unknown as Config;
+}
+
+/** A Redis URL with its password replaced, for messages and logs. */
+export function redisUrlForDisplay(u: string): string {
+  try {
+    const url = new URL(u);
+    if (url.password) url.password = '***';
+    return url.href;
+  } catch {
+    return '(not a URL)';
+  }
 }

@@ -21,6 +21,8 @@ export interface Setting {
 
 export type Mode = 'development' | 'production';
 
+import { DEFAULT_RATE_LIMITS, describeRateLimits } from './rate-limits.ts';
+
 export const DEV_SECRET = 'tessera-development-secret-do-not-use-in-production';
 export const DEV_KEK = 'tessera-development-key-encryption-key-not-for-production';
 
@@ -104,6 +106,18 @@ export const settings: readonly Setting[] = [
     description: 'Extra browser origins allowed to call token, userinfo and revocation (origins of registered redirect URIs are always allowed).' },
   { env: 'TESSERA_TRUST_PROXY', key: 'trustProxy', type: 'list', default: [],
     description: 'Addresses or CIDRs of reverse proxies whose X-Forwarded-* headers are believed. Empty: none.' },
+  { env: 'REDIS_URL', key: 'redisUrl', type: 'string', default: undefined,
+    description: 'redis://[user:password@]host:port[/db] or rediss:// (TLS): Redis or Valkey for state every instance shares, the replay cache and the rate-limit counters. Unset: replay markers in the database, rate limits counted per process. With TESSERA_REDIS_CLUSTER, a comma-separated list of seed nodes.' },
+  { env: 'TESSERA_REDIS_CLUSTER', key: 'redisCluster', type: 'bool', default: false,
+    description: 'REDIS_URL names seed nodes of a Redis Cluster (one is enough; the others are discovered).' },
+  { env: 'TESSERA_REDIS_PREFIX', key: 'redisPrefix', type: 'string', default: 'tessera:',
+    description: 'Prefix of every Redis key Tessera writes, so several deployments can share one Redis.' },
+  { env: 'TESSERA_REDIS_TIMEOUT', key: 'redisTimeout', type: 'int', default: 500, min: 50, max: 10000,
+    description: 'Longest wait for one Redis command, milliseconds; a command that takes longer fails (replay checks answer 503, rate limits fall back to the process). Connection attempts wait at most 2 s or this, whichever is longer.' },
+  { env: 'TESSERA_RATE_LIMITING', key: 'rateLimiting', type: 'bool', default: true,
+    description: 'Per-endpoint rate limits (TESSERA_RATE_LIMITS); false turns them all off. Failed-login throttling stays on either way.' },
+  { env: 'TESSERA_RATE_LIMITS', key: 'rateLimits', type: 'list', default: [],
+    description: `Changes to the default rate limits, as policy.key=LIMIT/WINDOW (window in seconds, or with s, m, h) or policy.key=off, space- or comma-separated. Defaults: ${describeRateLimits(DEFAULT_RATE_LIMITS)}.` },
   { env: 'TESSERA_METRICS_TOKEN', key: 'metricsToken', type: 'string', default: undefined,
     description: 'Bearer token (at least 32 characters) that unlocks GET /metrics on the main listener. Unset: /metrics is not served there.' },
   { env: 'TESSERA_METRICS_PORT', key: 'metricsPort', type: 'int', default: undefined, min: 1, max: 65535,

@@ -19,7 +19,7 @@ export async function corsHeaders(policy: CorsPolicy, mode: 'clients' | 'any', o
     h['access-control-allow-headers'] = 'Authorization, Content-Type, DPoP';
     h['access-control-max-age'] = '600';
   } else {
-    h['access-control-expose-headers'] = 'WWW-Authenticate, DPoP-Nonce';
+    h['access-control-expose-headers'] = 'WWW-Authenticate, DPoP-Nonce, Retry-After, RateLimit, RateLimit-Policy';
   }
   return h;
 }

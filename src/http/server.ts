@@ -20,6 +20,10 @@ import { parseCookies, serializeCookie } from './cookies.ts';
 import { corsHeaders, type CorsPolicy } from './cors.ts';
 import { renderFormPost, renderView } from './render-page.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import type { RateLimitPolicy, RateLimitTable } from '../config/rate-limits.ts';
+import type { RateLimitStore } from '../ports/rate-limits.ts';
+import { BackendUnavailableError } from '../ports/unavailable.ts';
+import { createRateLimiter, rateLimitHeaders, type RateLimitOutcome, type Stage } from './rate-limit.ts';
 
 /** How a route's errors are shown: OAuth JSON, Bearer challenges, or an HTML page. */
 type Kind = 'json' | 'bearer' | 'page';
@@ -35,22 +39,24 @@ interface RouteSpec {
   cors?: 'clients' | 'any';
   /** POST bodies must be forms. */
   form: boolean;
+  /** The rate-limit policy counting this route's requests (config/rate-limits.ts). */
+  rateLimit?: RateLimitPolicy;
 }
 
 const routes: RouteSpec[] = [
-  { path: '/authorize', methods: ['GET', 'POST'], kind: 'page', handler: authorize, form: true },
-  { path: '/token', methods: ['POST'], kind: 'json', handler: token, cors: 'clients', form: true },
+  { path: '/authorize', methods: ['GET', 'POST'], kind: 'page', handler: authorize, form: true, rateLimit: 'authorization' },
+  { path: '/token', methods: ['POST'], kind: 'json', handler: token, cors: 'clients', form: true, rateLimit: 'token' },
   // RFC 9126: a back-channel call from the client's server; no CORS.
-  { path: '/par', methods: ['POST'], kind: 'json', handler: par, form: true },
+  { path: '/par', methods: ['POST'], kind: 'json', handler: par, form: true, rateLimit: 'par' },
   { path: '/userinfo', methods: ['GET', 'POST'], kind: 'bearer', handler: userinfo, cors: 'clients', form: false },
-  { path: '/introspect', methods: ['POST'], kind: 'json', handler: introspect, form: true },
-  { path: '/revoke', methods: ['POST'], kind: 'json', handler: revoke, cors: 'clients', form: true },
+  { path: '/introspect', methods: ['POST'], kind: 'json', handler: introspect, form: true, rateLimit: 'introspection' },
+  { path: '/revoke', methods: ['POST'], kind: 'json', handler: revoke, cors: 'clients', form: true, rateLimit: 'revocation' },
   { path: '/logout', methods: ['GET', 'POST'], kind: 'page', handler: logout, form: true },
   { path: '/interaction/:uid', methods: ['GET'], kind: 'page', handler: showInteraction, form: true },
-  { path: '/interaction/:uid/login', methods: ['POST'], kind: 'page', handler: submitLogin, form: true },
+  { path: '/interaction/:uid/login', methods: ['POST'], kind: 'page', handler: submitLogin, form: true, rateLimit: 'login' },
   { path: '/interaction/:uid/consent', methods: ['POST'], kind: 'page', handler: submitConsent, form: true },
   { path: '/account', methods: ['GET'], kind: 'page', handler: showAccount, form: true },
-  { path: '/account/login', methods: ['POST'], kind: 'page', handler: accountLogin, form: true },
+  { path: '/account/login', methods: ['POST'], kind: 'page', handler: accountLogin, form: true, rateLimit: 'login' },
   { path: '/account/revoke', methods: ['POST'], kind: 'page', handler: revokeConsent, form: true },
   { path: '/account/logout', methods: ['POST'], kind: 'page', handler: accountLogout, form: true },
 ];
@@ -73,6 +79,8 @@ export interface ServerOptions {
   metrics: Metrics;
   cors: CorsPolicy;
   checkReady: () => Promise<Record<string, string>>;
+  /** Per-endpoint rate limits; absent: none (TESSERA_RATE_LIMITING=false). */
+  rateLimits?: { table: RateLimitTable; store: RateLimitStore };
 }
 
 /** Prepared bytes of a document that only changes with the keys. */
@@ -176,8 +184,38 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
     return send(reply, { kind: 'json', status: err.status, body: err.toJSON(), headers: NO_STORE });
   }
 
+  const limiter = opts.rateLimits && createRateLimiter(opts.rateLimits.table, opts.rateLimits.store, { rejected: (policy, key) => opts.metrics.rateLimited(policy, key) });
+
+  /** Counts a request against its route's policy; answers 429 (and returns true) when a rule is exceeded. */
+  async function rateLimited(spec: RouteSpec, stage: Stage, req: FastifyRequest, reply: FastifyReply, params?: URLSearchParams): Promise<boolean> {
+    if (!limiter || !spec.rateLimit) return false;
+    const outcome: RateLimitOutcome = await limiter.check(spec.rateLimit, stage, req, params);
+    reply.headers(rateLimitHeaders(outcome.counted));
+    if (outcome.retryAfter === undefined) return false;
+    if (outcome.firstRejection) req.log.warn({ event: 'rate_limited', policy: outcome.firstRejection.name, limit: outcome.firstRejection.rule.limit, window: outcome.firstRejection.rule.window, ip: req.ip }, 'rate limit reached');
+    // Browser clients must be able to read the refusal (the handler has not set CORS yet).
+    if (spec.cors && stage === 'headers') reply.headers(req.headers.origin === undefined ? VARY_ORIGIN : await corsHeaders(opts.cors, spec.cors, req.headers.origin, false));
+    const wait = outcome.retryAfter;
+    const message = `Too many requests. Try again in ${wait} second${wait === 1 ? '' : 's'}.`;
+    reply.header('retry-after', String(wait));
+    if (spec.kind === 'page') send(reply, { kind: 'page', status: 429, view: { name: 'error', title: 'Too many requests', message } });
+    // No OAuth error code means "rate limited"; temporarily_unavailable is the registered code
+    // for a temporary refusal, and the 429 status with Retry-After says why and for how long.
+    else sendError(reply, spec.kind, new OAuthError('temporarily_unavailable', message, { status: 429 }));
+    return true;
+  }
+
   app.setErrorHandler((error, req, reply) => {
     const kind: Kind = (req.routeOptions.config as { kind?: Kind } | undefined)?.kind ?? 'json';
+    if (error instanceof BackendUnavailableError) {
+      // A shared backend (Redis) did not answer: nothing was decided, so fail closed with a
+      // retryable answer rather than a server error.
+      req.log.warn({ event: 'backend_unavailable', backend: error.backend, err: error.message }, 'backend unavailable');
+      reply.header('retry-after', '5');
+      const unavailable = new OAuthError('temporarily_unavailable', 'The service is temporarily unavailable. Try again shortly.');
+      if (kind === 'page') return send(reply, { kind: 'page', status: 503, view: { name: 'error', title: 'Temporarily unavailable', message: unavailable.description } });
+      return sendError(reply, kind, unavailable);
+    }
     if (error instanceof OAuthError) {
       if (error.detail) req.log.info({ oauth_error: error.code, detail: error.detail }, 'request refused');
       return sendError(reply, kind, error);
@@ -205,9 +243,13 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
     for (const method of spec.methods) {
       app.route({
         method, url: basePath + spec.path, config: { kind: spec.kind },
+        // Rules that need no body are counted before the body is read.
+        ...(limiter && spec.rateLimit ? { onRequest: async (req: FastifyRequest, reply: FastifyReply) => { if (await rateLimited(spec, 'headers', req, reply)) return reply; } } : {}),
         handler: async (req, reply) => {
           if (spec.cors) reply.headers(req.headers.origin === undefined ? VARY_ORIGIN : await corsHeaders(opts.cors, spec.cors, req.headers.origin, false));
-          const res = await spec.handler(p, toProtocolRequest(req, spec), (req.params as { uid?: string }).uid ?? '');
+          const preq = toProtocolRequest(req, spec);
+          if (await rateLimited(spec, 'body', req, reply, preq.params)) return reply;
+          const res = await spec.handler(p, preq, (req.params as { uid?: string }).uid ?? '');
           return send(reply, res);
         },
       });

@@ -9,6 +9,10 @@ export interface Metrics {
   /** Record one HTTP request (route pattern, method, status, seconds). */
   request(route: string, method: string, status: number, seconds: number): void;
   event(e: ProtocolEvent): void;
+  /** A request refused by a rate limit (policy name, what the rule counts by). */
+  rateLimited(policy: string, key: string): void;
+  /** A rate-limit hit counted in the process because the shared backend (Redis) was unreachable. */
+  rateLimitFallback(): void;
 }
 
 export function createMetrics(keys: () => KeyRing, now: () => number, schedule?: ScheduleSettings): Metrics {
@@ -27,6 +31,8 @@ export function createMetrics(keys: () => KeyRing, now: () => number, schedule?:
   const dpopRefused = counter('tessera_dpop_proofs_refused_total', 'DPoP proofs refused, by reason (replays are counted in tessera_reuse_detected_total).', ['reason']);
   const pushed = counter('tessera_par_requests_total', 'Pushed authorization requests accepted.');
   const revocations = counter('tessera_revocations_total', 'Tokens revoked at the revocation endpoint.', ['token_type']);
+  const rateLimited = counter('tessera_rate_limited_total', 'Requests refused with 429 by a rate limit, by policy and what the rule counts by.', ['policy', 'key']);
+  const rateLimitFallbacks = counter('tessera_rate_limit_fallbacks_total', 'Rate-limit hits counted in the process because Redis was unreachable.');
   new Gauge({
     name: 'tessera_signing_key_age_seconds', help: 'Age of each published signing key.', labelNames: ['kid', 'alg', 'state'], registers: [registry],
     collect() {
@@ -53,6 +59,8 @@ export function createMetrics(keys: () => KeyRing, now: () => number, schedule?:
   const keyTransitions = counter('tessera_key_transitions_total', 'Signing-key transitions made by this process, by type and trigger (scheduled or manual).', ['type', 'trigger']);
   return {
     registry,
+    rateLimited(policy, key) { rateLimited.inc({ policy, key }); },
+    rateLimitFallback() { rateLimitFallbacks.inc(); },
     request(route, method, status, seconds) {
       requests.inc({ route, method, status: `${Math.floor(status / 100)}xx` });
       duration.observe({ route }, seconds);

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { FastifyRequest } from 'fastify';
+import { memoryRateLimits } from '../adapters/memory/rate-limits.ts';
+import { parseRateLimits } from '../config/rate-limits.ts';
+import { createRateLimiter, rateLimitHeaders } from './rate-limit.ts';
+
+// The limiter reads only `ip` and `headers` of a request.
+const request = (ip: string, authorization?: string) => ({ ip, headers: authorization ? { authorization } : {} }) as unknown as FastifyRequest;
+const basic = (user: string) => `Basic ${Buffer.from(`${user}:secret`).toString('base64')}`;
+
+describe('rate limiter', () => {
+  const table = parseRateLimits(['token.ip=100/60s', 'token.client=2/60s', 'login.username=1/60s'], []);
+
+  it('counts the address and a Basic client_id from headers, a form client_id or username from the body', async () => {
+    const store = memoryRateLimits();
+    const rejected: string[] = [];
+    const limiter = createRateLimiter(table, store, { rejected: (p, k) => rejected.push(`${p}.${k}`) });
+    const viaHeader = request('192.0.2.1', basic('svc'));
+    assert.deepEqual((await limiter.check('token', 'headers', viaHeader)).counted.map((c) => c.name), ['token.ip', 'token.client']);
+    // Already counted from the header: the body's client_id is not counted again.
+    assert.equal((await limiter.check('token', 'body', viaHeader, new URLSearchParams('client_id=svc'))).counted.length, 2);
+    const viaBody = request('192.0.2.1');
+    assert.deepEqual((await limiter.check('token', 'headers', viaBody)).counted.map((c) => c.name), ['token.ip']);
+    const outcome = await limiter.check('token', 'body', viaBody, new URLSearchParams('client_id=svc'));
+    assert.equal(outcome.counted.at(-1)!.count, 2);
+    const third = await limiter.check('token', 'headers', request('192.0.2.2', basic('svc')));
+    assert.ok(third.retryAfter! >= 59 && third.retryAfter! <= 60);
+    assert.equal(third.firstRejection?.name, 'token.client');
+    assert.deepEqual(rejected, ['token.client']);
+    // Usernames are compared without case or surrounding spaces.
+    await limiter.check('login', 'body', request('192.0.2.3'), new URLSearchParams('username=Alice'));
+    assert.ok((await limiter.check('login', 'body', request('192.0.2.4'), new URLSearchParams('username=%20alice%20'))).retryAfter);
+    store.close();
+  });
+
+  it('ignores malformed Basic headers and empty values rather than failing', async () => {
+    const store = memoryRateLimits();
+    const limiter = createRateLimiter(table, store, { rejected: () => {} });
+    for (const h of ['Basic', 'Basic !!!', `Basic ${Buffer.from('no-colon').toString('base64')}`, `Basic ${Buffer.from('%E0%A4%A:x').toString('base64')}`, `Basic ${Buffer.from(':x').toString('base64')}`, 'Bearer abc']) {
+      assert.deepEqual((await limiter.check('token', 'headers', request('192.0.2.9', h))).counted.map((c) => c.name).filter((n) => n !== 'token.ip'), [], h);
+    }
+    assert.deepEqual((await limiter.check('login', 'body', request('192.0.2.9'), new URLSearchParams('username=%20%20'))).counted.filter((c) => c.name === 'login.username'), []);
+    store.close();
+  });
+
+  it('writes RateLimit-Policy and RateLimit as structured-field lists', () => {
+    const rule = { limit: 10, window: 60 };
+    assert.deepEqual(rateLimitHeaders([]), {});
+    assert.deepEqual(rateLimitHeaders([{ name: 'token.ip', rule, count: 3, resetMs: 41_200 }, { name: 'token.client', rule, count: 12, resetMs: 999 }]), {
+      'ratelimit-policy': '"token.ip";q=10;w=60, "token.client";q=10;w=60',
+      ratelimit: '"token.ip";r=7;t=42, "token.client";r=0;t=1',
+    });
+  });
+});

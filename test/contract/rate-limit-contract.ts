@@ -1,0 +1,50 @@
+/**
+ * The RateLimitStore contract, shared by every backend (in-process and Redis): call
+ * rateLimitContract() inside a describe() with a getter for the store under test.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { it } from 'node:test';
+import type { RateLimitStore } from '../../src/ports/rate-limits.ts';
+
+export function rateLimitContract(store: () => RateLimitStore): void {
+  const key = () => `test:${randomUUID()}`;
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('counts hits in a window that starts at the first hit', async () => {
+    const k = key();
+    const first = await store().hit(k, 60_000);
+    assert.equal(first.count, 1);
+    assert.ok(first.resetMs > 59_000 && first.resetMs <= 60_000, String(first.resetMs));
+    const second = await store().hit(k, 60_000);
+    assert.equal(second.count, 2);
+    assert.ok(second.resetMs <= first.resetMs);
+  });
+
+  it('50 parallel hits of one key get the counts 1..50 once each: exactly 10 fit a limit of 10', async () => {
+    const k = key();
+    const results = await Promise.all(Array.from({ length: 50 }, () => store().hit(k, 60_000)));
+    const counts = results.map((r) => r.count).sort((a, b) => a - b);
+    assert.deepEqual(counts, Array.from({ length: 50 }, (_, i) => i + 1));
+    assert.equal(results.filter((r) => r.count <= 10).length, 10);
+  });
+
+  it('a new window starts once the old one has ended', async () => {
+    const k = key();
+    await store().hit(k, 300);
+    await store().hit(k, 300);
+    assert.equal((await store().hit(k, 300)).count, 3);
+    await sleep(450);
+    const fresh = await store().hit(k, 300);
+    assert.equal(fresh.count, 1);
+    assert.ok(fresh.resetMs > 0 && fresh.resetMs <= 300);
+  });
+
+  it('keys are independent', async () => {
+    const a = key();
+    const b = key();
+    await store().hit(a, 60_000);
+    await store().hit(a, 60_000);
+    assert.equal((await store().hit(b, 60_000)).count, 1);
+  });
+}

@@ -1,0 +1,44 @@
+// The replay cache on Redis (REDIS_URL), against the ReplayStore contract every backend shares.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { pino } from 'pino';
+import { openRedis, type RedisConnection } from '../../src/adapters/redis/client.ts';
+import { redisReplay } from '../../src/adapters/redis/replay.ts';
+import { BackendUnavailableError } from '../../src/ports/unavailable.ts';
+import { deletePrefix, sharedRedis, uniquePrefix } from '../fixtures/redis.ts';
+import { replayContract } from './replay-contract.ts';
+
+const redisUrl = await sharedRedis();
+
+describe('replay store (Redis)', { skip: redisUrl ? false : 'Redis unreachable (set CI=true to require it)' }, () => {
+  const prefix = uniquePrefix('replay');
+  let redis: RedisConnection;
+  before(async () => { redis = await openRedis({ url: redisUrl!, cluster: false, prefix, timeout: 1000 }, pino({ level: 'silent' })); });
+  after(async () => { await redis?.close(); await deletePrefix(redisUrl!, prefix); });
+  replayContract(() => redisReplay(redis));
+
+  it('stores a marker that Redis expires at the claimed expiry', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    assert.equal(await redisReplay(redis).claim('dpop:probe', now + 120, now), true);
+    const ttl = await redis.client.ttl(`${prefix}replay:dpop:probe`);
+    assert.ok(ttl > 100 && ttl <= 120, String(ttl));
+  });
+
+  it('refuses keys longer than 512 characters', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    await assert.rejects(redisReplay(redis).claim('x'.repeat(513), now + 60, now));
+  });
+
+  it('fails with BackendUnavailableError, quickly, when Redis is unreachable', async () => {
+    // A port nobody listens on: the connection never becomes ready.
+    const dead = await openRedis({ url: 'redis://127.0.0.1:1', cluster: false, prefix, timeout: 200 }, pino({ level: 'silent' }), 100);
+    try {
+      const started = Date.now();
+      const now = Math.floor(Date.now() / 1000);
+      await assert.rejects(redisReplay(dead).claim('k', now + 60, now), BackendUnavailableError);
+      assert.ok(Date.now() - started < 1000);
+    } finally {
+      await dead.close();
+    }
+  });
+});
