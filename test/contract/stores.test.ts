@@ -17,6 +17,7 @@ import type {
 } from '../../src/ports/index.ts';
 import { createPgDatabase, pgAdminUrlForDisplay, sqliteTempUrl } from '../fixtures/db.ts';
 import { replayContract } from './replay-contract.ts';
+import { deviceCodesContract } from './device-codes-contract.ts';
 
 const NOW = Math.floor(Date.now() / 1000);
 const uid = (prefix: string) => `${prefix}-${randomUUID()}`;
@@ -137,7 +138,7 @@ for (const backend of backends) {
 
     describe('database and migrations', () => {
       it('applies every migration once, then nothing', async () => {
-        assert.deepEqual(applied, ['0001_initial', '0002_counters', '0003_audit', '0004_client_metadata_replay']);
+        assert.deepEqual(applied, ['0001_initial', '0002_counters', '0003_audit', '0004_client_metadata_replay', '0007_device_codes']);
         assert.deepEqual(await migrate(handle.db), []);
       });
       it('ping() answers', async () => {
@@ -313,6 +314,10 @@ for (const backend of backends) {
         const results = await times(50, () => stores.codes.consume(c.codeHash, NOW));
         assert.deepEqual(tally(results), { ok: 1, reused: 49 });
       });
+    });
+
+    describe('device codes', () => {
+      deviceCodesContract(() => stores.deviceCodes, NOW);
     });
 
     describe('grants', () => {
@@ -547,8 +552,18 @@ for (const backend of backends) {
         const [deadJti, liveJti] = [uid('jti'), uid('jti')];
         await stores.revocations.revokeAccessToken(deadJti, dead);
         await stores.revocations.revokeAccessToken(liveJti, live);
+        // device codes: one expired, one live
+        const device = (expiresAt: number) => ({
+          deviceCodeHash: uid('dc'), userCodeHash: uid('uc'), clientId: 'tv', scope: 'openid', resource: null, status: 'pending' as const,
+          interval: 5, lastPolledAt: null, approval: null, createdAt: T - 600, expiresAt,
+        });
+        const [deadDevice, liveDevice] = [device(dead), device(live)];
+        await stores.deviceCodes.create(deadDevice, T - 600);
+        await stores.deviceCodes.create(liveDevice, T - 600);
 
-        assert.equal(await stores.cleanup(T), 1 + 1 + 1 + 3 + 2 + 1);
+        assert.equal(await stores.cleanup(T), 1 + 1 + 1 + 3 + 2 + 1 + 1);
+        assert.equal(await stores.deviceCodes.get(deadDevice.deviceCodeHash), undefined);
+        assert.deepEqual(await stores.deviceCodes.get(liveDevice.deviceCodeHash), liveDevice);
         assert.deepEqual(await stores.codes.consume(codes[0]!.codeHash, T), { status: 'missing' });
         assert.equal((await stores.codes.consume(codes[1]!.codeHash, T)).status, 'ok');
         assert.equal(await stores.interactions.get(interactions[0]!.uid), undefined);

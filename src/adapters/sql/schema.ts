@@ -159,6 +159,21 @@ export interface ReplayEntriesTable {
   expires_at: number;
 }
 
+export interface DeviceCodesTable {
+  device_code_hash: string;
+  user_code_hash: string;
+  client_id: string;
+  scope: string;
+  resource: string | null;
+  status: string;
+  poll_interval: number;
+  last_polled_at: number | null;
+  slowed: number;
+  approval: string | null;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface Schema {
   clients: ClientsTable;
   users: UsersTable;
@@ -175,4 +190,5 @@ export interface Schema {
   audit_events: AuditEventsTable;
   audit_head: AuditHeadTable;
   replay_entries: ReplayEntriesTable;
+  device_codes: DeviceCodesTable;
 }

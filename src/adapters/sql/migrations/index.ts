@@ -3,6 +3,7 @@ import * as initial from './0001_initial.ts';
 import * as counters from './0002_counters.ts';
 import * as audit from './0003_audit.ts';
 import * as clientMetadataReplay from './0004_client_metadata_replay.ts';
+import * as deviceCodes from './0007_device_codes.ts';
 
 /** Every migration, in order. Imported statically (no file-system provider), so bundling is safe. */
 const migrations: Record<string, Migration> = {
@@ -10,6 +11,7 @@ const migrations: Record<string, Migration> = {
   '0002_counters': counters,
   '0003_audit': audit,
   '0004_client_metadata_replay': clientMetadataReplay,
+  '0007_device_codes': deviceCodes,
 };
 
 /** Brings the schema up to date; returns the names of the migrations applied now. */
