@@ -29,7 +29,7 @@ export class AdminError extends Error {
   }
 }
 
-const GRANTS: readonly GrantType[] = ['authorization_code', 'refresh_token', 'client_credentials'];
+const GRANTS: readonly GrantType[] = ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code'];
 const METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none'];
 
 /** Validates client metadata and turns it into a record; returns the new secret when one was generated. */
@@ -43,7 +43,9 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
   if (appType !== 'web' && appType !== 'native') problems.push('application_type must be web or native');
   const grantTypes = input.grant_types ?? existing?.grantTypes ?? ['authorization_code', 'refresh_token'];
   for (const g of grantTypes) if (!GRANTS.includes(g)) problems.push(`grant type ${g} is not supported (supported: ${GRANTS.join(', ')})`);
-  if (grantTypes.includes('refresh_token') && !grantTypes.includes('authorization_code')) problems.push('refresh_token needs the authorization_code grant');
+  if (grantTypes.includes('refresh_token') && !grantTypes.includes('authorization_code') && !grantTypes.includes('urn:ietf:params:oauth:grant-type:device_code')) {
+    problems.push('refresh_token needs the authorization_code or the device_code grant');
+  }
   if (grantTypes.includes('client_credentials') && method === 'none') problems.push('client_credentials needs a confidential client');
   const redirectUris = input.redirect_uris ?? existing?.redirectUris ?? [];
   const postLogout = input.post_logout_redirect_uris ?? existing?.postLogoutRedirectUris ?? [];

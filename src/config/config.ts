@@ -30,6 +30,10 @@ export interface Config {
   readonly loginAccountMaxFailures: number;
   readonly loginSourceMaxFailures: number;
   readonly loginWindow: number;
+  readonly deviceCodeTtl: number;
+  readonly devicePollInterval: number;
+  readonly deviceMaxFailures: number;
+  readonly deviceFailureWindow: number;
   readonly defaultAudience: string;
   readonly extraScopes: readonly string[];
   readonly cookieSecure: boolean;

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { authorize } from '../protocol/endpoints/authorize.ts';
+import { deviceAuthorization } from '../protocol/endpoints/device-authorization.ts';
 import { discoveryDocument } from '../protocol/endpoints/discovery.ts';
 import { introspect } from '../protocol/endpoints/introspect.ts';
 import { logout } from '../protocol/endpoints/logout.ts';
@@ -10,6 +11,7 @@ import { userinfo } from '../protocol/endpoints/userinfo.ts';
 import { OAuthError, invalidRequest } from '../protocol/errors.ts';
 import { randomToken, safeEqual } from '../protocol/hash.ts';
 import { accountLogin, accountLogout, revokeConsent, showAccount } from '../protocol/interaction/account.ts';
+import { deviceEntry } from '../protocol/interaction/device.ts';
 import { showInteraction, submitConsent, submitLogin } from '../protocol/interaction/interaction.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../protocol/provider.ts';
 import type { KeyRing } from '../protocol/tokens/keys.ts';
@@ -48,6 +50,8 @@ const routes: RouteSpec[] = [
   { path: '/account/login', methods: ['POST'], kind: 'page', handler: accountLogin, form: true },
   { path: '/account/revoke', methods: ['POST'], kind: 'page', handler: revokeConsent, form: true },
   { path: '/account/logout', methods: ['POST'], kind: 'page', handler: accountLogout, form: true },
+  { path: '/device_authorization', methods: ['POST'], kind: 'json', handler: deviceAuthorization, form: true },
+  { path: '/device', methods: ['GET', 'POST'], kind: 'page', handler: deviceEntry, form: true },
 ];
 
 const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;

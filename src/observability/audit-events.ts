@@ -1,7 +1,7 @@
 import type { AuditEvent } from '../ports/audit.ts';
 import type { ProtocolEvent } from '../protocol/events.ts';
 
-const FAILURES = new Set(['client_auth_failed', 'login_failed', 'login_throttled', 'code_reuse', 'refresh_reuse']);
+const FAILURES = new Set(['client_auth_failed', 'login_failed', 'login_throttled', 'code_reuse', 'refresh_reuse', 'device_user_code_failed', 'device_user_code_throttled']);
 
 /**
  * A protocol event as an audit record: the actor is the user where there is one, else the client;
@@ -16,6 +16,7 @@ export function toAuditEvent(e: ProtocolEvent, at: number): AuditEvent {
     case 'token_issued': details = { grant_type: e.grantType, scope: e.scope ?? null }; break;
     case 'token_revoked': details = { token_type: e.tokenType }; break;
     case 'consent_granted': details = { scope: e.scopes.join(' ') }; break;
+    case 'device_authorization_started': case 'device_authorization_approved': details = { scope: e.scope }; break;
   }
   return { ...base, actor: userId ?? clientId, clientId, details };
 }

@@ -23,6 +23,7 @@ export function createMetrics(keys: () => KeyRing, now: () => number): Metrics {
   const clientAuthFailures = counter('tessera_client_auth_failures_total', 'Failed client authentications.');
   const logins = counter('tessera_logins_total', 'User login attempts by outcome.', ['outcome']);
   const reuse = counter('tessera_reuse_detected_total', 'Replayed authorization codes and rotated refresh tokens (each revokes a grant).', ['artifact']);
+  const device = counter('tessera_device_authorizations_total', 'Device flow (RFC 8628) steps by outcome: started, approved, denied, and user-code entries that failed or were throttled.', ['outcome']);
   const revocations = counter('tessera_revocations_total', 'Tokens revoked at the revocation endpoint.', ['token_type']);
   new Gauge({
     name: 'tessera_signing_key_age_seconds', help: 'Age of each published signing key.', labelNames: ['kid', 'alg', 'state'], registers: [registry],
@@ -47,6 +48,11 @@ export function createMetrics(keys: () => KeyRing, now: () => number): Metrics {
         case 'code_reuse': reuse.inc({ artifact: 'authorization_code' }); break;
         case 'refresh_reuse': reuse.inc({ artifact: 'refresh_token' }); break;
         case 'token_revoked': revocations.inc({ token_type: e.tokenType }); break;
+        case 'device_authorization_started': device.inc({ outcome: 'started' }); break;
+        case 'device_authorization_approved': device.inc({ outcome: 'approved' }); break;
+        case 'device_authorization_denied': device.inc({ outcome: 'denied' }); break;
+        case 'device_user_code_failed': device.inc({ outcome: 'user_code_failed' }); break;
+        case 'device_user_code_throttled': device.inc({ outcome: 'user_code_throttled' }); break;
       }
     },
   };

@@ -1,5 +1,5 @@
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
-export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials';
+export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials' | 'urn:ietf:params:oauth:grant-type:device_code';
 
 export interface ClientRecord {
   clientId: string;

@@ -15,6 +15,11 @@ export type ProtocolEvent = (
   | { type: 'consent_granted'; userId: string; clientId: string; scopes: string[] }
   | { type: 'consent_revoked'; userId: string; clientId: string }
   | { type: 'logout'; userId: string; clientId?: string }
+  | { type: 'device_authorization_started'; clientId: string; scope: string }
+  | { type: 'device_authorization_approved'; userId: string; clientId: string; scope: string }
+  | { type: 'device_authorization_denied'; userId: string; clientId: string }
+  | { type: 'device_user_code_failed' }
+  | { type: 'device_user_code_throttled' }
 ) & { ip?: string };
 
 export type EventSink = (event: ProtocolEvent) => void;

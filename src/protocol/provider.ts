@@ -44,7 +44,9 @@ export interface CookieSpec {
 
 export type View =
   | { name: 'login'; action: string; csrf: string; clientName: string; username?: string; error?: string }
-  | { name: 'consent'; action: string; csrf: string; clientName: string; username: string; scopes: { name: string; description: string }[]; resource?: string }
+  | { name: 'consent'; action: string; csrf: string; clientName: string; username: string; scopes: { name: string; description: string }[]; resource?: string; userCode?: string }
+  | { name: 'device'; action: string; csrf: string; userCode?: string; error?: string }
+  | { name: 'device-done'; approved: boolean; clientName: string }
   | { name: 'error'; title: string; message: string }
   | { name: 'logout-confirm'; action: string; csrf: string; clientName?: string; hidden: Record<string, string> }
   | { name: 'logged-out' }

@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { keyedHash } from '../hash.ts';
 
 // User codes (RFC 8628 section 6.1): short enough to type, drawn from 20 consonants (no vowels, so
 // no words; no digits, so no 0/O or 1/I confusion), 8 characters: 20^8, about 2^34.6 values.
@@ -30,4 +31,12 @@ export function normalizeUserCode(input: string): string | undefined {
   if (code.length !== USER_CODE_LENGTH) return undefined;
   for (const c of code) if (!USER_CODE_ALPHABET.includes(c)) return undefined;
   return code;
+}
+
+/**
+ * How a user code is stored and looked up: keyed with the server secret, so a copy of the
+ * database alone does not let anyone recover live codes by hashing all 20^8 of them.
+ */
+export function userCodeHash(secret: string, code: string): string {
+  return keyedHash(secret, `user_code:${code}`);
 }

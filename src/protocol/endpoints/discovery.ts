@@ -16,6 +16,7 @@ export function discoveryDocument(config: Config, signingAlgs: string[]): Record
     end_session_endpoint: `${i}/logout`,
     introspection_endpoint: `${i}/introspect`,
     revocation_endpoint: `${i}/revoke`,
+    device_authorization_endpoint: `${i}/device_authorization`,
     scopes_supported: supportedScopes(config.extraScopes),
     response_types_supported: ['code'],
     response_modes_supported: ['query', 'form_post'],

@@ -19,6 +19,8 @@ export interface AuthorizationRequest {
   prompt: string[];
   maxAge?: number;
   loginHint?: string;
+  /** Set when this is the approval of a device authorization (RFC 8628) rather than a redirect-based request. */
+  device?: { codeHash: string; userCode: string };
 }
 
 export type ResponseTarget = Pick<AuthorizationRequest, 'redirectUri' | 'responseMode' | 'state'>;
