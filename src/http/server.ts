@@ -140,6 +140,10 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
         reply.headers(JSON_HEADERS);
         if (res.headers) reply.headers(res.headers);
         return reply.code(res.status).send(JSON.stringify(res.body));
+      case 'raw':
+        reply.headers({ 'content-security-policy': API_CSP, 'content-type': res.contentType });
+        if (res.headers) reply.headers(res.headers);
+        return reply.code(res.status).send(res.body);
       case 'redirect':
         return reply.code(303).header('cache-control', 'no-store').header('location', res.location).send();
       case 'form_post': {

@@ -13,6 +13,7 @@ import { browserSkip, decide, launchBrowser, rejectsWith, rpConfig, signIn, subm
 
 const GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const PASSWORD = 'correct horse battery staple';
+const RS_SECRET = 'resource-server-secret-0123456789-abcdef';
 
 describe('device authorization grant', { skip: browserSkip }, () => {
   let server: RunningServer;
@@ -26,6 +27,7 @@ describe('device authorization grant', { skip: browserSkip }, () => {
       bootstrap: {
         clients: [
           { client_id: 'tv', client_name: 'Living Room TV', token_endpoint_auth_method: 'none', grant_types: [GRANT, 'refresh_token'], scope: 'openid profile offline_access', redirect_uris: [] },
+          { client_id: 'api', client_secret: RS_SECRET, grant_types: ['client_credentials'], scope: '', redirect_uris: [] },
         ],
         users: ['alice', 'bob'].map((username) => ({ username, password: PASSWORD, email: `${username}@example.com`, email_verified: true, name: username })),
       },
@@ -78,6 +80,18 @@ describe('device authorization grant', { skip: browserSkip }, () => {
     assert.equal(at.payload.sub, tokens.claims()?.sub);
     const info = await client.fetchUserInfo(config, tokens.access_token, tokens.claims()!.sub);
     assert.equal(info.preferred_username, 'alice');
+
+    // A resource server introspects the device's token and asks for a signed answer (RFC 9701).
+    const introspection = await fetch(`${server.issuer}/introspect`, {
+      method: 'POST', body: new URLSearchParams({ token: tokens.access_token }),
+      headers: { authorization: `Basic ${Buffer.from(`api:${RS_SECRET}`).toString('base64')}`, accept: 'application/token-introspection+jwt' },
+    });
+    assert.equal(introspection.headers.get('content-type'), 'application/token-introspection+jwt');
+    const signed = await jwtVerify(await introspection.text(), jwks, { issuer: server.issuer, audience: 'api', typ: 'token-introspection+jwt' });
+    const described = signed.payload.token_introspection as Record<string, unknown>;
+    assert.equal(described.active, true);
+    assert.equal(described.client_id, 'tv');
+    assert.equal(described.sub, at.payload.sub);
 
     // The device code is spent; the refresh token rotates.
     await rejectsWith(client.pollDeviceAuthorizationGrant(config, device), 'invalid_grant');

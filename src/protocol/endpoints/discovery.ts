@@ -25,6 +25,7 @@ export function discoveryDocument(config: Config, signingAlgs: string[]): Record
     id_token_signing_alg_values_supported: signingAlgs,
     token_endpoint_auth_methods_supported: [...AUTH_METHODS],
     introspection_endpoint_auth_methods_supported: confidentialMethods,
+    introspection_signing_alg_values_supported: signingAlgs,
     revocation_endpoint_auth_methods_supported: [...AUTH_METHODS],
     code_challenge_methods_supported: ['S256'],
     claims_supported: claimsSupported(),
