@@ -1,5 +1,5 @@
 import type { Config } from '../config/config.ts';
-import type { ClientAuthMethod, ClientRecord, GrantType } from '../ports/clients.ts';
+import type { ClientAuthMethod, ClientRecord, GrantType, TokenExchangePolicy } from '../ports/clients.ts';
 import type { Stores } from '../ports/index.ts';
 import { hashClientSecret } from '../protocol/client-auth/secret-hash.ts';
 import { randomToken } from '../protocol/hash.ts';
@@ -20,6 +20,8 @@ export interface ClientInput {
   allowed_resources?: string[];
   skip_consent?: boolean;
   disabled?: boolean;
+  /** Token exchange policy; required with the token-exchange grant. */
+  token_exchange?: TokenExchangePolicy;
 }
 
 export class AdminError extends Error {
@@ -29,7 +31,19 @@ export class AdminError extends Error {
   }
 }
 
-const GRANTS: readonly GrantType[] = ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code'];
+const TOKEN_EXCHANGE: GrantType = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const GRANTS: readonly GrantType[] = ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code', TOKEN_EXCHANGE];
+
+/** Problems with a token exchange policy: audiences (URIs or names) and subject clients, each a non-empty list. */
+function tokenExchangeProblems(policy: unknown): string[] {
+  if (policy === null || typeof policy !== 'object' || Array.isArray(policy)) return ['token_exchange must be an object with audiences and subject_clients'];
+  const { audiences, subject_clients: subjects, ...rest } = policy as Record<string, unknown>;
+  const problems = Object.keys(rest).map((k) => `token_exchange: unknown key ${k}`);
+  const list = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && /^[\x21-\x7E]{1,2048}$/.test(x));
+  if (!list(audiences)) problems.push('token_exchange.audiences must be a non-empty list of audience names or URIs (no spaces)');
+  if (!list(subjects)) problems.push('token_exchange.subject_clients must be a non-empty list of client ids, or ["*"]');
+  return problems;
+}
 const METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none'];
 
 /** Validates client metadata and turns it into a record; returns the new secret when one was generated. */
@@ -47,6 +61,14 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
     problems.push('refresh_token needs the authorization_code or the device_code grant');
   }
   if (grantTypes.includes('client_credentials') && method === 'none') problems.push('client_credentials needs a confidential client');
+  const tokenExchange = input.token_exchange ?? existing?.metadata.token_exchange;
+  if (grantTypes.includes(TOKEN_EXCHANGE)) {
+    if (method === 'none') problems.push('token exchange needs a confidential client');
+    if (tokenExchange === undefined) problems.push('token_exchange (audiences, subject_clients) is required for the token-exchange grant');
+    else problems.push(...tokenExchangeProblems(tokenExchange));
+  } else if (input.token_exchange !== undefined) {
+    problems.push('token_exchange is only for clients registered for the token-exchange grant');
+  }
   const redirectUris = input.redirect_uris ?? existing?.redirectUris ?? [];
   const postLogout = input.post_logout_redirect_uris ?? existing?.postLogoutRedirectUris ?? [];
   if (grantTypes.includes('authorization_code') && redirectUris.length === 0) problems.push('redirect_uris: at least one is required for the authorization_code grant');
@@ -84,7 +106,7 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
       clientId: id, clientName: input.client_name ?? existing?.clientName ?? id, secretHash, tokenEndpointAuthMethod: method,
       applicationType: appType, redirectUris, postLogoutRedirectUris: postLogout, grantTypes, scopes, allowedResources: resources,
       skipConsent: input.skip_consent ?? existing?.skipConsent ?? false, disabled: input.disabled ?? existing?.disabled ?? false,
-      metadata: existing?.metadata ?? {},
+      metadata: grantTypes.includes(TOKEN_EXCHANGE) ? { ...existing?.metadata, token_exchange: tokenExchange } : Object.fromEntries(Object.entries(existing?.metadata ?? {}).filter(([k]) => k !== 'token_exchange')),
       createdAt: existing?.createdAt ?? now, updatedAt: now,
     },
   };
@@ -113,6 +135,6 @@ export function describeClient(c: ClientRecord): Record<string, unknown> {
     client_id: c.clientId, client_name: c.clientName, token_endpoint_auth_method: c.tokenEndpointAuthMethod,
     application_type: c.applicationType, redirect_uris: c.redirectUris, post_logout_redirect_uris: c.postLogoutRedirectUris,
     grant_types: c.grantTypes, scope: c.scopes.join(' '), allowed_resources: c.allowedResources, skip_consent: c.skipConsent,
-    disabled: c.disabled, created_at: new Date(c.createdAt * 1000).toISOString(), updated_at: new Date(c.updatedAt * 1000).toISOString(),
+    disabled: c.disabled, ...(c.metadata.token_exchange ? { token_exchange: c.metadata.token_exchange } : {}), created_at: new Date(c.createdAt * 1000).toISOString(), updated_at: new Date(c.updatedAt * 1000).toISOString(),
   };
 }

@@ -1,5 +1,5 @@
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
-export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials' | 'urn:ietf:params:oauth:grant-type:device_code';
+export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials' | 'urn:ietf:params:oauth:grant-type:device_code' | 'urn:ietf:params:oauth:grant-type:token-exchange';
 
 export interface ClientRecord {
   clientId: string;
@@ -31,6 +31,15 @@ export interface ClientRecord {
  */
 export interface ClientMetadata {
   [key: string]: unknown;
+  /** Token exchange (RFC 8693): what this client may exchange, and for which audiences. */
+  token_exchange?: TokenExchangePolicy;
+}
+
+export interface TokenExchangePolicy {
+  /** Audiences (RFC 8693 `audience`, or RFC 8707 `resource` URIs) the client may ask tokens for. */
+  audiences: string[];
+  /** Clients whose access tokens this client may exchange; ["*"] for any. */
+  subject_clients: string[];
 }
 
 export interface ClientStore {

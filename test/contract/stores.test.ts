@@ -321,6 +321,30 @@ for (const backend of backends) {
     });
 
     describe('grants', () => {
+      it('findByAccessToken finds the grant an access token came from; addAccessToken links one more, which revocation reaches', async () => {
+        const { g, at } = await seedGrant();
+        assert.deepEqual(await stores.grants.findByAccessToken(at.jti), g);
+        assert.equal(await stores.grants.findByAccessToken(uid('jti')), undefined);
+        const extra = access();
+        assert.equal(await stores.grants.addAccessToken(g.id, extra), true);
+        assert.deepEqual(await stores.grants.findByAccessToken(extra.jti), g);
+        assert.equal(await stores.grants.addAccessToken(uid('grant'), access()), false);
+        await stores.grants.revoke(g.id, NOW);
+        assert.equal(await stores.revocations.isAccessTokenRevoked(extra.jti), true);
+        const late = access();
+        assert.equal(await stores.grants.addAccessToken(g.id, late), false);
+        assert.equal(await stores.grants.findByAccessToken(late.jti), undefined);
+      });
+      it('addAccessToken racing a revocation: every token it linked ends up revoked', async () => {
+        const { g } = await seedGrant();
+        const tokens = Array.from({ length: 30 }, () => access());
+        const adds = tokens.map((t) => stores.grants.addAccessToken(g.id, t));
+        const [revoked, ...added] = await Promise.all([stores.grants.revoke(g.id, NOW), ...adds]);
+        assert.equal(revoked, true);
+        for (const [i, ok] of added.entries()) {
+          if (ok) assert.equal(await stores.revocations.isAccessTokenRevoked(tokens[i]!.jti), true, `token ${i} linked but not revoked`);
+        }
+      });
       it('create stores the grant, its refresh token and access token; get/getRefresh read them', async () => {
         const { g, rt, at } = await seedGrant();
         assert.deepEqual(await stores.grants.get(g.id), g);

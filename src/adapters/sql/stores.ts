@@ -440,6 +440,18 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
         for (const { id } of grants) if (await revokeGrant(t, id, now)) revoked++;
         return revoked;
       }),
+      async findByAccessToken(jti) {
+        const row = await db.selectFrom('access_tokens').select('grant_id').where('jti', '=', jti).executeTakeFirst();
+        return row ? getGrant(db, row.grant_id) : undefined;
+      },
+      /** Takes the grant row's lock (PostgreSQL) before inserting, so a revocation in flight is either waited for or sees the new row. */
+      addAccessToken: (grantId, access) => tx(async (t) => {
+        const grant = await t.selectFrom('grants').select('revoked_at').where('id', '=', grantId)
+          .$if(pg, (q) => q.forUpdate()).executeTakeFirst();
+        if (!grant || grant.revoked_at !== null) return false;
+        await t.insertInto('access_tokens').values(accessRow(grantId, access)).execute();
+        return true;
+      }),
       async listActiveByUser(userId, now) {
         return (await db.selectFrom('grants').selectAll()
           .where('user_id', '=', userId).where('revoked_at', 'is', null).where('expires_at', '>', now)
