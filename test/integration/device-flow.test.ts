@@ -9,6 +9,7 @@ import { backends, basic, csrfOf, form, ISSUER, Jar, testApp } from '../fixtures
 
 const GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const TV_SECRET = 'tv-conf-secret-0123456789-abcdefghijklmn';
+const METRICS_TOKEN = 'metrics-token-0123456789-abcdefghijklmnop';
 const ALICE = { username: 'alice', password: 'correct horse battery' };
 
 function assertOAuthError(res: LightMyRequestResponse, status: number, error: string) {
@@ -26,7 +27,7 @@ for (const backend of await backends()) {
     const nextIp = () => `198.51.100.${++ip}`;
 
     before(async () => {
-      app = await testApp(backend.url!, { TESSERA_DEVICE_MAX_FAILURES: '3' });
+      app = await testApp(backend.url!, { TESSERA_DEVICE_MAX_FAILURES: '3', TESSERA_METRICS_TOKEN: METRICS_TOKEN });
       const now = app.provider.now();
       await saveClient(app.stores, app.provider.config, { client_id: 'tv', client_name: 'Living Room TV', token_endpoint_auth_method: 'none', grant_types: [GRANT, 'refresh_token'], scope: 'openid profile offline_access', redirect_uris: [] }, now);
       await saveClient(app.stores, app.provider.config, { client_id: 'tv-conf', client_name: 'Console', client_secret: TV_SECRET, grant_types: [GRANT], scope: 'openid api:read', redirect_uris: [] }, now);
@@ -271,6 +272,11 @@ for (const backend of await backends()) {
       assert.equal(records.find((r) => r.type === 'token_issued')!.details.grant_type, GRANT);
       const text = JSON.stringify(records);
       assert.ok(!text.includes(dc) && !text.includes(uc) && !text.includes(uc.replace('-', '')));
+      // Counted over this suite (the tests above deny one code and throttle one address).
+      const metrics = (await app.server.inject({ url: '/metrics', headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).body;
+      for (const outcome of ['started', 'approved', 'denied', 'user_code_failed', 'user_code_throttled']) {
+        assert.match(metrics, new RegExp(`tessera_device_authorizations_total\\{outcome="${outcome}"\\} [1-9]`), outcome);
+      }
     });
   });
 }
