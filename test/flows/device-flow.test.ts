@@ -113,14 +113,15 @@ describe('device authorization grant', { skip: browserSkip }, () => {
     assert.ok((await firstPoll).access_token);
 
     const second = await client.initiateDeviceAuthorization(config, { scope: 'openid profile' });
-    const secondPoll = client.pollDeviceAuthorizationGrant(config, second);
+    // The expected rejection is awaited from the start, so it is handled whenever it comes.
+    const secondPoll = rejectsWith(client.pollDeviceAuthorizationGrant(config, second), 'access_denied');
     await page.goto(second.verification_uri_complete!);
     await submit(page, () => page.getByRole('button', { name: 'Continue' }).click());
     assert.equal(await heading(), 'Allow access?', 'no second sign-in');
     assert.ok((await page.locator('body').innerText()).includes(second.user_code));
     await decide(page, 'Deny');
     assert.equal(await heading(), 'Access denied');
-    await rejectsWith(secondPoll, 'access_denied');
+    await secondPoll;
   });
 
   it('a wrong code is refused on the page and the device keeps waiting', async () => {
@@ -128,7 +129,7 @@ describe('device authorization grant', { skip: browserSkip }, () => {
     const config = await rpConfig(server.issuer, 'tv', client.None());
     const device = await client.initiateDeviceAuthorization(config, { scope: 'openid' });
     const controller = new AbortController();
-    const polling = client.pollDeviceAuthorizationGrant(config, device, undefined, { signal: controller.signal });
+    const polling = assert.rejects(client.pollDeviceAuthorizationGrant(config, device, undefined, { signal: controller.signal }));
     await page.goto(device.verification_uri);
     const wrong = device.user_code === 'BCDF-GHJK' ? 'BCDF-GHJL' : 'BCDF-GHJK';
     await page.getByLabel('Code').fill(wrong);
@@ -136,6 +137,6 @@ describe('device authorization grant', { skip: browserSkip }, () => {
     assert.equal(await heading(), 'Connect a device');
     assert.ok((await page.getByRole('alert').innerText()).includes('not valid'));
     controller.abort();
-    await assert.rejects(polling);
+    await polling;
   });
 });
