@@ -1,5 +1,5 @@
 import type { Config } from '../config/config.ts';
-import type { ClientAuthMethod, ClientMetadata, ClientRecord, GrantType } from '../ports/clients.ts';
+import type { ClientAuthMethod, ClientMetadata, ClientRecord, GrantType, TokenExchangePolicy } from '../ports/clients.ts';
 import type { Stores } from '../ports/index.ts';
 import { ASYMMETRIC_ALGS, HMAC_ALGS } from '../protocol/client-auth/client-assertion.ts';
 import { jwksProblems, jwksUriProblem, MAX_JWKS_BYTES } from '../protocol/client-auth/client-keys.ts';
@@ -32,6 +32,8 @@ export interface ClientInput {
   token_endpoint_auth_signing_alg?: string;
   request_object_signing_alg?: string;
   require_signed_request_object?: boolean;
+  /** Token exchange policy; required with the token-exchange grant. */
+  token_exchange?: TokenExchangePolicy;
 }
 
 export class AdminError extends Error {
@@ -41,7 +43,19 @@ export class AdminError extends Error {
   }
 }
 
-const GRANTS: readonly GrantType[] = ['authorization_code', 'refresh_token', 'client_credentials'];
+const TOKEN_EXCHANGE: GrantType = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const GRANTS: readonly GrantType[] = ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code', TOKEN_EXCHANGE];
+
+/** Problems with a token exchange policy: audiences (URIs or names) and subject clients, each a non-empty list. */
+function tokenExchangeProblems(policy: unknown): string[] {
+  if (policy === null || typeof policy !== 'object' || Array.isArray(policy)) return ['token_exchange must be an object with audiences and subject_clients'];
+  const { audiences, subject_clients: subjects, ...rest } = policy as Record<string, unknown>;
+  const problems = Object.keys(rest).map((k) => `token_exchange: unknown key ${k}`);
+  const list = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && /^[\x21-\x7E]{1,2048}$/.test(x));
+  if (!list(audiences)) problems.push('token_exchange.audiences must be a non-empty list of audience names or URIs (no spaces)');
+  if (!list(subjects)) problems.push('token_exchange.subject_clients must be a non-empty list of client ids, or ["*"]');
+  return problems;
+}
 const METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none'];
 
 /** Validates client metadata and turns it into a record; returns the new secret when one was generated. */
@@ -55,8 +69,18 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
   if (appType !== 'web' && appType !== 'native') problems.push('application_type must be web or native');
   const grantTypes = input.grant_types ?? existing?.grantTypes ?? ['authorization_code', 'refresh_token'];
   for (const g of grantTypes) if (!GRANTS.includes(g)) problems.push(`grant type ${g} is not supported (supported: ${GRANTS.join(', ')})`);
-  if (grantTypes.includes('refresh_token') && !grantTypes.includes('authorization_code')) problems.push('refresh_token needs the authorization_code grant');
+  if (grantTypes.includes('refresh_token') && !grantTypes.includes('authorization_code') && !grantTypes.includes('urn:ietf:params:oauth:grant-type:device_code')) {
+    problems.push('refresh_token needs the authorization_code or the device_code grant');
+  }
   if (grantTypes.includes('client_credentials') && method === 'none') problems.push('client_credentials needs a confidential client');
+  const tokenExchange = input.token_exchange ?? existing?.metadata.token_exchange;
+  if (grantTypes.includes(TOKEN_EXCHANGE)) {
+    if (method === 'none') problems.push('token exchange needs a confidential client');
+    if (tokenExchange === undefined) problems.push('token_exchange (audiences, subject_clients) is required for the token-exchange grant');
+    else problems.push(...tokenExchangeProblems(tokenExchange));
+  } else if (input.token_exchange !== undefined) {
+    problems.push('token_exchange is only for clients registered for the token-exchange grant');
+  }
   const redirectUris = input.redirect_uris ?? existing?.redirectUris ?? [];
   const postLogout = input.post_logout_redirect_uris ?? existing?.postLogoutRedirectUris ?? [];
   if (grantTypes.includes('authorization_code') && redirectUris.length === 0) problems.push('redirect_uris: at least one is required for the authorization_code grant');
@@ -105,7 +129,7 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
       clientId: id, clientName: input.client_name ?? existing?.clientName ?? id, secretHash, tokenEndpointAuthMethod: method,
       applicationType: appType, redirectUris, postLogoutRedirectUris: postLogout, grantTypes, scopes, allowedResources: resources,
       skipConsent: input.skip_consent ?? existing?.skipConsent ?? false, disabled: input.disabled ?? existing?.disabled ?? false,
-      metadata,
+      metadata: grantTypes.includes(TOKEN_EXCHANGE) ? { ...metadata, token_exchange: tokenExchange } : Object.fromEntries(Object.entries(metadata).filter(([k]) => k !== 'token_exchange')),
       createdAt: existing?.createdAt ?? now, updatedAt: now,
     },
   };
@@ -192,7 +216,7 @@ export function describeClient(c: ClientRecord): Record<string, unknown> {
     client_id: c.clientId, client_name: c.clientName, token_endpoint_auth_method: c.tokenEndpointAuthMethod,
     application_type: c.applicationType, redirect_uris: c.redirectUris, post_logout_redirect_uris: c.postLogoutRedirectUris,
     grant_types: c.grantTypes, scope: c.scopes.join(' '), allowed_resources: c.allowedResources, skip_consent: c.skipConsent,
-    ...pick(c.metadata, ['jwks', 'jwks_uri', 'token_endpoint_auth_signing_alg', 'request_object_signing_alg', 'require_signed_request_object']),
+    ...pick(c.metadata, ['jwks', 'jwks_uri', 'token_endpoint_auth_signing_alg', 'request_object_signing_alg', 'require_signed_request_object', 'token_exchange']),
     ...(c.metadata.dpop_bound_access_tokens ? { dpop_bound_access_tokens: true } : {}),
     ...(c.metadata.require_pushed_authorization_requests ? { require_pushed_authorization_requests: true } : {}),
     disabled: c.disabled, created_at: new Date(c.createdAt * 1000).toISOString(), updated_at: new Date(c.updatedAt * 1000).toISOString(),

@@ -45,6 +45,10 @@ export interface Config {
   readonly clientJwksCacheTtl: number;
   readonly clientJwksRefetchInterval: number;
   readonly clientJwksAllowLoopback: boolean;
+  readonly deviceCodeTtl: number;
+  readonly devicePollInterval: number;
+  readonly deviceMaxFailures: number;
+  readonly deviceFailureWindow: number;
   readonly defaultAudience: string;
   readonly extraScopes: readonly string[];
   readonly cookieSecure: boolean;

@@ -2,7 +2,7 @@
 // default limits, and the parser of TESSERA_RATE_LIMITS. Pure data and validation; the HTTP layer
 // (http/rate-limit.ts) applies them.
 
-/** Policy names. `registration` and `device` are reserved for the endpoints that use them. */
+/** Policy names. `registration` is reserved for dynamic client registration. */
 export const RATE_LIMIT_POLICIES = ['login', 'token', 'par', 'introspection', 'revocation', 'authorization', 'registration', 'device'] as const;
 export type RateLimitPolicy = (typeof RATE_LIMIT_POLICIES)[number];
 

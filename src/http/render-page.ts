@@ -1,5 +1,5 @@
 import type { View } from '../protocol/provider.ts';
-import { accountPage, consentPage, errorPage, formPostPage, loggedOutPage, loginPage, logoutConfirmPage } from '../ui/pages.ts';
+import { accountPage, consentPage, deviceDonePage, deviceEntryPage, errorPage, formPostPage, loggedOutPage, loginPage, logoutConfirmPage } from '../ui/pages.ts';
 
 export function renderView(view: View, nonce: string): string {
   switch (view.name) {
@@ -9,6 +9,8 @@ export function renderView(view: View, nonce: string): string {
     case 'logout-confirm': return logoutConfirmPage({ ...view, nonce });
     case 'logged-out': return loggedOutPage({ nonce });
     case 'account': return accountPage({ ...view, nonce });
+    case 'device': return deviceEntryPage({ ...view, nonce });
+    case 'device-done': return deviceDonePage({ ...view, nonce });
   }
 }
 

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { createHash, randomUUID } from 'node:crypto';
 import { authorize } from '../protocol/endpoints/authorize.ts';
+import { deviceAuthorization } from '../protocol/endpoints/device-authorization.ts';
 import { discoveryDocument } from '../protocol/endpoints/discovery.ts';
 import { introspect } from '../protocol/endpoints/introspect.ts';
 import { logout } from '../protocol/endpoints/logout.ts';
@@ -11,6 +12,7 @@ import { userinfo } from '../protocol/endpoints/userinfo.ts';
 import { OAuthError, invalidRequest } from '../protocol/errors.ts';
 import { randomToken, safeEqual } from '../protocol/hash.ts';
 import { accountLogin, accountLogout, revokeConsent, showAccount } from '../protocol/interaction/account.ts';
+import { deviceEntry } from '../protocol/interaction/device.ts';
 import { showInteraction, submitConsent, submitLogin } from '../protocol/interaction/interaction.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../protocol/provider.ts';
 import type { KeyRing } from '../protocol/tokens/keys.ts';
@@ -59,6 +61,8 @@ const routes: RouteSpec[] = [
   { path: '/account/login', methods: ['POST'], kind: 'page', handler: accountLogin, form: true, rateLimit: 'login' },
   { path: '/account/revoke', methods: ['POST'], kind: 'page', handler: revokeConsent, form: true },
   { path: '/account/logout', methods: ['POST'], kind: 'page', handler: accountLogout, form: true },
+  { path: '/device_authorization', methods: ['POST'], kind: 'json', handler: deviceAuthorization, form: true, rateLimit: 'device' },
+  { path: '/device', methods: ['GET', 'POST'], kind: 'page', handler: deviceEntry, form: true, rateLimit: 'device' },
 ];
 
 const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
@@ -149,6 +153,10 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
         reply.headers(JSON_HEADERS);
         if (res.headers) reply.headers(res.headers);
         return reply.code(res.status).send(JSON.stringify(res.body));
+      case 'raw':
+        reply.headers({ 'content-security-policy': API_CSP, 'content-type': res.contentType });
+        if (res.headers) reply.headers(res.headers);
+        return reply.code(res.status).send(res.body);
       case 'redirect':
         return reply.code(303).header('cache-control', 'no-store').header('location', res.location).send();
       case 'form_post': {

@@ -1,5 +1,5 @@
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'client_secret_jwt' | 'private_key_jwt' | 'none';
-export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials';
+export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials' | 'urn:ietf:params:oauth:grant-type:device_code' | 'urn:ietf:params:oauth:grant-type:token-exchange';
 
 export interface ClientRecord {
   clientId: string;
@@ -50,6 +50,15 @@ export interface ClientMetadata {
    * key derived from the key-encryption key (compact JWE dir/A256GCM); never shown or logged.
    */
   client_secret_jwe?: string;
+  /** Token exchange (RFC 8693): what this client may exchange, and for which audiences. */
+  token_exchange?: TokenExchangePolicy;
+}
+
+export interface TokenExchangePolicy {
+  /** Audiences (RFC 8693 `audience`, or RFC 8707 `resource` URIs) the client may ask tokens for. */
+  audiences: string[];
+  /** Clients whose access tokens this client may exchange; ["*"] for any. */
+  subject_clients: string[];
 }
 
 export interface ClientStore {

@@ -62,6 +62,14 @@ export interface GrantStore {
   revoke(id: string, now: number): Promise<boolean>;
   revokeByUserAndClient(userId: string, clientId: string, now: number): Promise<number>;
   listActiveByUser(userId: string, now: number): Promise<GrantRecord[]>;
+  /** The grant an access token was issued from (by its jti), if it was issued from one. */
+  findByAccessToken(jti: string): Promise<GrantRecord | undefined>;
+  /**
+   * Remembers one more access token as issued from a grant (token exchange), so revoking the
+   * grant reaches it. False, and nothing stored, when the grant is missing or revoked; a
+   * concurrent revocation either sees the new token or makes this return false.
+   */
+  addAccessToken(grantId: string, access: IssuedAccessToken): Promise<boolean>;
 }
 
 export interface RevocationStore {

@@ -25,7 +25,10 @@ export type OAuthErrorCode =
   | 'invalid_request_uri'
   | 'invalid_dpop_proof'
   | 'use_dpop_nonce'
-  | 'invalid_request_object';
+  | 'invalid_request_object'
+  | 'authorization_pending'
+  | 'slow_down'
+  | 'expired_token';
 
 const defaultStatus: Partial<Record<OAuthErrorCode, number>> = {
   invalid_client: 401,

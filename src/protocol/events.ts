@@ -30,6 +30,11 @@ export type ProtocolEvent = (
   | { type: 'audit_exported'; actor: 'admin'; format: string; count: number }
   | { type: 'audit_verified'; actor: 'admin'; ok: boolean }
   | { type: 'admin_keys_listed'; actor: 'admin' }
+  | { type: 'device_authorization_started'; clientId: string; scope: string }
+  | { type: 'device_authorization_approved'; userId: string; clientId: string; scope: string }
+  | { type: 'device_authorization_denied'; userId: string; clientId: string }
+  | { type: 'device_user_code_failed' }
+  | { type: 'device_user_code_throttled' }
 ) & { ip?: string };
 
 export type EventSink = (event: ProtocolEvent) => void;

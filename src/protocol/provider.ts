@@ -44,7 +44,9 @@ export interface CookieSpec {
 
 export type View =
   | { name: 'login'; action: string; csrf: string; clientName: string; username?: string; error?: string }
-  | { name: 'consent'; action: string; csrf: string; clientName: string; username: string; scopes: { name: string; description: string }[]; resource?: string }
+  | { name: 'consent'; action: string; csrf: string; clientName: string; username: string; scopes: { name: string; description: string }[]; resource?: string; userCode?: string }
+  | { name: 'device'; action: string; csrf: string; userCode?: string; error?: string }
+  | { name: 'device-done'; approved: boolean; clientName: string }
   | { name: 'error'; title: string; message: string }
   | { name: 'logout-confirm'; action: string; csrf: string; clientName?: string; hidden: Record<string, string> }
   | { name: 'logged-out' }
@@ -52,6 +54,8 @@ export type View =
 
 export type OAuthResponse =
   | { kind: 'json'; status: number; body: object; headers?: Record<string, string> }
+  /** A non-JSON body, e.g. a signed JWT response (RFC 9701). */
+  | { kind: 'raw'; status: number; contentType: string; body: string; headers?: Record<string, string> }
   | { kind: 'redirect'; location: string; cookies?: CookieSpec[] }
   | { kind: 'form_post'; action: string; fields: Record<string, string>; cookies?: CookieSpec[] }
   /** formActions: where the page's forms may lead besides here (through our redirect), e.g. the client's redirect_uri. */

@@ -136,7 +136,8 @@ h1 { font-size: 1.5rem; line-height: 1.25; margin: 0 0 .375rem; font-weight: 650
 h2 { font-size: 1rem; margin: 1.5rem 0 .5rem; font-weight: 650; }
 p { margin: 0 0 1rem; }
 main > :last-child { margin-bottom: 0; }
-h1 + .alert { margin-top: 1rem; }
+h1 + .user-code { font-family: ui-monospace, monospace; font-size: 1.6rem; letter-spacing: 0.15em; margin: 0.5rem 0; }
+.alert { margin-top: 1rem; }
 .lead { color: var(--muted); margin-bottom: 1.5rem; overflow-wrap: anywhere; }
 .muted { color: var(--muted); }
 .small { font-size: .875rem; }

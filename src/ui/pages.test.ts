@@ -4,6 +4,8 @@ import { escapeHtml, html, layout, raw } from './html.ts';
 import {
   accountPage,
   consentPage,
+  deviceDonePage,
+  deviceEntryPage,
   errorPage,
   formPostPage,
   loggedOutPage,
@@ -251,6 +253,64 @@ describe('consentPage', () => {
     const [form] = forms(doc);
     assert.equal(form!.attrs.action, HOSTILE);
     assert.deepEqual(hiddenFields(form!.inner), [['csrf', HOSTILE]]);
+  });
+});
+
+describe('consentPage for a device', () => {
+  it('shows the user code to compare and warns about codes from someone else', () => {
+    const doc = consentPage({ nonce: NONCE, action: '/interaction/abc/consent', csrf: 'c', clientName: 'TV', username: 'alice', scopes: [], userCode: 'BCDF-GHJK' });
+    assertDocument(doc);
+    assert.ok(doc.includes('<strong>BCDF-GHJK</strong>'));
+    assert.match(doc, /Check that this code is the one shown on your device/);
+    assert.match(doc, /select Deny/);
+    assert.ok(!consentPage({ nonce: NONCE, action: '/a', csrf: 'c', clientName: 'TV', username: 'alice', scopes: [] }).includes('shown on your device'));
+  });
+  it('escapes the user code', () => {
+    const doc = consentPage({ nonce: NONCE, action: '/a', csrf: 'c', clientName: 'TV', username: 'alice', scopes: [], userCode: HOSTILE });
+    assertEscaped(doc);
+  });
+});
+
+describe('deviceEntryPage', () => {
+  const base = { nonce: NONCE, action: '/device', csrf: 'csrf-789' };
+  it('renders a labelled code field and one form with the CSRF token', () => {
+    const doc = deviceEntryPage(base);
+    assertDocument(doc);
+    assertLabelledInputs(doc);
+    const fs = forms(doc);
+    assert.equal(fs.length, 1);
+    assert.equal(fs[0]!.attrs.method, 'post');
+    assert.equal(fs[0]!.attrs.action, '/device');
+    assert.deepEqual(hiddenFields(fs[0]!.inner), [['csrf', 'csrf-789']]);
+    const input = tags(doc, 'input').find((t) => t.attrs.name === 'user_code')!;
+    assert.equal(input.attrs.value, '');
+    assert.ok(!doc.includes('role="alert"'));
+  });
+  it('prefills the code and shows an error tied to the field', () => {
+    const doc = deviceEntryPage({ ...base, userCode: 'BCDF-GHJK', error: 'That code is not valid.' });
+    assert.equal(tags(doc, 'input').find((t) => t.attrs.name === 'user_code')!.attrs.value, 'BCDF-GHJK');
+    assert.match(doc, /<div class="alert" role="alert" id="code-error">That code is not valid.<\/div>/);
+    assert.match(doc, /aria-describedby="code-error"/);
+  });
+  it('escapes every interpolated value', () => {
+    const doc = deviceEntryPage({ nonce: NONCE, action: HOSTILE, csrf: HOSTILE, userCode: HOSTILE, error: HOSTILE });
+    assertDocument(doc);
+    assertEscaped(doc);
+  });
+});
+
+describe('deviceDonePage', () => {
+  it('tells the user to return to the device, or that access was denied; no forms', () => {
+    const ok = deviceDonePage({ nonce: NONCE, approved: true, clientName: 'TV' });
+    assertDocument(ok);
+    assert.match(ok, /<h1>You may return to your device<\/h1>/);
+    assert.equal(forms(ok).length, 0);
+    const no = deviceDonePage({ nonce: NONCE, approved: false, clientName: 'TV' });
+    assert.match(no, /<h1>Access denied<\/h1>/);
+  });
+  it('escapes the client name', () => {
+    assertEscaped(deviceDonePage({ nonce: NONCE, approved: true, clientName: HOSTILE }));
+    assertEscaped(deviceDonePage({ nonce: NONCE, approved: false, clientName: HOSTILE }));
   });
 });
 

@@ -62,7 +62,14 @@ export function consentPage(p: {
   username: string;
   scopes: { name: string; description: string }[];
   resource?: string;
+  /** A device approval: the user code, for the user to compare with the one on their device. */
+  userCode?: string;
 }): string {
+  const device = p.userCode
+    ? html`<div class="alert device-code" role="note"><p>Check that this code is the one shown on your device:</p>
+<p class="user-code"><strong>${p.userCode}</strong></p>
+<p class="small">If it is not, or you did not start this on a device of your own, select Deny: someone may be trying to get access to your account.</p></div>`
+    : '';
   const scopeList = p.scopes.length
     ? html`<h2 id="scopes-heading">This will allow ${p.clientName} to:</h2>
 <ul class="scopes" aria-labelledby="scopes-heading">
@@ -74,7 +81,8 @@ ${p.scopes.map(
     ? html`<p class="resource small">Access is for the API <code>${p.resource}</code></p>`
     : '';
   const body = html`<h1>Allow access?</h1>
-<p class="lead"><strong>${p.clientName}</strong> is asking for access to your account <strong>${p.username}</strong>.</p>
+<p class="lead"><strong>${p.clientName}</strong> is asking for access to your account <strong>${p.username}</strong>${p.userCode ? ' on a device' : ''}.</p>
+${device}
 ${scopeList}
 ${resource}
 <form method="post" action="${p.action}">
@@ -86,6 +94,33 @@ ${csrfInput(p.csrf)}
 </form>
 <p class="note small muted">Only allow access to applications you trust. You can revoke access later from your Tessera account.</p>`;
   return layout({ title: `Allow access to ${p.clientName}?`, nonce: p.nonce, body });
+}
+
+export function deviceEntryPage(p: { nonce: string; action: string; csrf: string; userCode?: string; error?: string }): string {
+  const invalid = p.error ? html` aria-invalid="true" aria-describedby="code-error"` : '';
+  const body = html`<h1>Connect a device</h1>
+<p class="lead">Enter the code shown on your TV, console or other device.</p>
+${p.error ? html`<div class="alert" role="alert" id="code-error">${p.error}</div>` : ''}
+<form method="post" action="${p.action}">
+${csrfInput(p.csrf)}
+<div class="field">
+<label for="user_code">Code</label>
+<input type="text" id="user_code" name="user_code" value="${p.userCode ?? ''}" placeholder="XXXX-XXXX" autocomplete="one-time-code" autocapitalize="characters" autocorrect="off" spellcheck="false" maxlength="64" required autofocus${invalid}>
+</div>
+<div class="actions"><button type="submit">Continue</button></div>
+</form>
+<p class="note small muted">Only enter a code from a device you are setting up yourself. Never enter a code someone else sent you.</p>`;
+  return layout({ title: 'Connect a device', nonce: p.nonce, body });
+}
+
+export function deviceDonePage(p: { nonce: string; approved: boolean; clientName: string }): string {
+  const body = p.approved
+    ? html`<h1>You may return to your device</h1>
+<p class="lead"><strong>${p.clientName}</strong> now has the access you allowed. You can close this page and continue on your device.</p>
+<p class="note small muted">You can revoke its access at any time from your Tessera account.</p>`
+    : html`<h1>Access denied</h1>
+<p class="lead"><strong>${p.clientName}</strong> was not given access. You can close this page.</p>`;
+  return layout({ title: p.approved ? 'Device connected' : 'Access denied', nonce: p.nonce, body });
 }
 
 export function errorPage(p: { nonce: string; title: string; message: string }): string {

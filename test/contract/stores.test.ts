@@ -17,6 +17,7 @@ import type {
 } from '../../src/ports/index.ts';
 import { createPgDatabase, pgAdminUrlForDisplay, sqliteTempUrl } from '../fixtures/db.ts';
 import { replayContract } from './replay-contract.ts';
+import { deviceCodesContract } from './device-codes-contract.ts';
 
 const NOW = Math.floor(Date.now() / 1000);
 const uid = (prefix: string) => `${prefix}-${randomUUID()}`;
@@ -137,7 +138,7 @@ for (const backend of backends) {
 
     describe('database and migrations', () => {
       it('applies every migration once, then nothing', async () => {
-        assert.deepEqual(applied, ['0001_initial', '0002_counters', '0003_audit', '0004_client_metadata_replay', '0005_key_schedule', '0006_par_dpop']);
+        assert.deepEqual(applied, ['0001_initial', '0002_counters', '0003_audit', '0004_client_metadata_replay', '0005_key_schedule', '0006_par_dpop', '0007_device_codes']);
         assert.deepEqual(await migrate(handle.db), []);
       });
       it('ping() answers', async () => {
@@ -361,7 +362,35 @@ for (const backend of backends) {
       });
     });
 
+    describe('device codes', () => {
+      deviceCodesContract(() => stores.deviceCodes, NOW);
+    });
+
     describe('grants', () => {
+      it('findByAccessToken finds the grant an access token came from; addAccessToken links one more, which revocation reaches', async () => {
+        const { g, at } = await seedGrant();
+        assert.deepEqual(await stores.grants.findByAccessToken(at.jti), g);
+        assert.equal(await stores.grants.findByAccessToken(uid('jti')), undefined);
+        const extra = access();
+        assert.equal(await stores.grants.addAccessToken(g.id, extra), true);
+        assert.deepEqual(await stores.grants.findByAccessToken(extra.jti), g);
+        assert.equal(await stores.grants.addAccessToken(uid('grant'), access()), false);
+        await stores.grants.revoke(g.id, NOW);
+        assert.equal(await stores.revocations.isAccessTokenRevoked(extra.jti), true);
+        const late = access();
+        assert.equal(await stores.grants.addAccessToken(g.id, late), false);
+        assert.equal(await stores.grants.findByAccessToken(late.jti), undefined);
+      });
+      it('addAccessToken racing a revocation: every token it linked ends up revoked', async () => {
+        const { g } = await seedGrant();
+        const tokens = Array.from({ length: 30 }, () => access());
+        const adds = tokens.map((t) => stores.grants.addAccessToken(g.id, t));
+        const [revoked, ...added] = await Promise.all([stores.grants.revoke(g.id, NOW), ...adds]);
+        assert.equal(revoked, true);
+        for (const [i, ok] of added.entries()) {
+          if (ok) assert.equal(await stores.revocations.isAccessTokenRevoked(tokens[i]!.jti), true, `token ${i} linked but not revoked`);
+        }
+      });
       it('create stores the grant, its refresh token and access token; get/getRefresh read them', async () => {
         const { g, rt, at } = await seedGrant();
         assert.deepEqual(await stores.grants.get(g.id), g);
@@ -665,8 +694,18 @@ for (const backend of backends) {
         const [deadJti, liveJti] = [uid('jti'), uid('jti')];
         await stores.revocations.revokeAccessToken(deadJti, dead);
         await stores.revocations.revokeAccessToken(liveJti, live);
+        // device codes: one expired, one live
+        const device = (expiresAt: number) => ({
+          deviceCodeHash: uid('dc'), userCodeHash: uid('uc'), clientId: 'tv', scope: 'openid', resource: null, status: 'pending' as const,
+          interval: 5, lastPolledAt: null, approval: null, createdAt: T - 600, expiresAt,
+        });
+        const [deadDevice, liveDevice] = [device(dead), device(live)];
+        await stores.deviceCodes.create(deadDevice, T - 600);
+        await stores.deviceCodes.create(liveDevice, T - 600);
 
-        assert.equal(await stores.cleanup(T), 1 + 1 + 1 + 3 + 2 + 1);
+        assert.equal(await stores.cleanup(T), 1 + 1 + 1 + 3 + 2 + 1 + 1);
+        assert.equal(await stores.deviceCodes.get(deadDevice.deviceCodeHash), undefined);
+        assert.deepEqual(await stores.deviceCodes.get(liveDevice.deviceCodeHash), liveDevice);
         assert.deepEqual(await stores.codes.consume(codes[0]!.codeHash, T), { status: 'missing' });
         assert.equal((await stores.codes.consume(codes[1]!.codeHash, T)).status, 'ok');
         assert.equal(await stores.interactions.get(interactions[0]!.uid), undefined);

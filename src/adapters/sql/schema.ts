@@ -170,6 +170,21 @@ export interface PushedRequestsTable {
   expires_at: number;
 }
 
+export interface DeviceCodesTable {
+  device_code_hash: string;
+  user_code_hash: string;
+  client_id: string;
+  scope: string;
+  resource: string | null;
+  status: string;
+  poll_interval: number;
+  last_polled_at: number | null;
+  slowed: number;
+  approval: string | null;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface Schema {
   clients: ClientsTable;
   users: UsersTable;
@@ -187,4 +202,5 @@ export interface Schema {
   audit_head: AuditHeadTable;
   replay_entries: ReplayEntriesTable;
   pushed_requests: PushedRequestsTable;
+  device_codes: DeviceCodesTable;
 }

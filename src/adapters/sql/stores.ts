@@ -1,12 +1,12 @@
 import { sql, type Compilable, type CompiledQuery, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type {
-  AuditEvent, AuditRecord, AuditVerifyResult, ClientRecord, CodeRecord, ConsentRecord, GrantRecord, InteractionRecord, IssuedAccessToken, KeyState,
+  AuditEvent, AuditRecord, AuditVerifyResult, ClientRecord, CodeRecord, ConsentRecord, DeviceCodeRecord, DeviceCodeStatus, GrantRecord, InteractionRecord, IssuedAccessToken, KeyState,
   RefreshTokenRecord, RotateResult, SessionRecord, SigningKeyRecord, Stores, UserRecord,
 } from '../../ports/index.ts';
 import { chainHash, GENESIS_HASH, normalizeEvent } from './audit-chain.ts';
 import type { DatabaseHandle } from './database.ts';
 import type {
-  AuditEventsTable, AuthCodesTable, ClientsTable, ConsentsTable, GrantsTable, InteractionsTable, RefreshTokensTable, Schema,
+  AuditEventsTable, AuthCodesTable, ClientsTable, ConsentsTable, DeviceCodesTable, GrantsTable, InteractionsTable, RefreshTokensTable, Schema,
   SessionsTable, SigningKeysTable, UsersTable,
 } from './schema.ts';
 
@@ -77,6 +77,17 @@ const toCode = (r: Row<AuthCodesTable>): CodeRecord => ({
   scope: r.scope, nonce: r.nonce, codeChallenge: r.code_challenge, resource: r.resource, sid: r.sid,
   authTime: r.auth_time, amr: JSON.parse(r.amr), createdAt: r.created_at, expiresAt: r.expires_at,
   ...(r.dpop_jkt !== null ? { dpopJkt: r.dpop_jkt } : {}),
+});
+
+const deviceCodeRow = (d: DeviceCodeRecord): DeviceCodesTable => ({
+  device_code_hash: d.deviceCodeHash, user_code_hash: d.userCodeHash, client_id: d.clientId, scope: d.scope, resource: d.resource,
+  status: d.status, poll_interval: d.interval, last_polled_at: d.lastPolledAt, slowed: 0, approval: d.approval && json(d.approval),
+  created_at: d.createdAt, expires_at: d.expiresAt,
+});
+const toDeviceCode = (r: Row<DeviceCodesTable>): DeviceCodeRecord => ({
+  deviceCodeHash: r.device_code_hash, userCodeHash: r.user_code_hash, clientId: r.client_id, scope: r.scope, resource: r.resource,
+  status: r.status as DeviceCodeStatus, interval: r.poll_interval, lastPolledAt: r.last_polled_at,
+  approval: r.approval === null ? null : JSON.parse(r.approval), createdAt: r.created_at, expiresAt: r.expires_at,
 });
 
 const grantRow = (g: GrantRecord): GrantsTable => ({
@@ -332,6 +343,60 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
       },
     },
 
+    deviceCodes: {
+      /** One upsert: a user code held by an expired row is taken over; one held by a live row stores nothing. */
+      async create(record, now) {
+        const row = deviceCodeRow(record);
+        const res = await db.insertInto('device_codes').values(row)
+          .onConflict((oc) => oc.column('user_code_hash').doUpdateSet(row).where('device_codes.expires_at', '<=', now))
+          .executeTakeFirst();
+        return count(res) === 1;
+      },
+      async findPendingByUserCode(userCodeHash, now) {
+        const row = await db.selectFrom('device_codes').selectAll().where('user_code_hash', '=', userCodeHash)
+          .where('status', '=', 'pending').where('expires_at', '>', now).executeTakeFirst();
+        return row && toDeviceCode(row);
+      },
+      async get(deviceCodeHash) {
+        const row = await db.selectFrom('device_codes').selectAll().where('device_code_hash', '=', deviceCodeHash).executeTakeFirst();
+        return row && toDeviceCode(row);
+      },
+      /** Conditional UPDATEs decide: only a live pending row changes, once (see codes.consume). */
+      async approve(deviceCodeHash, approval, now) {
+        return count(await db.updateTable('device_codes').set({ status: 'approved', approval: json(approval) })
+          .where('device_code_hash', '=', deviceCodeHash).where('status', '=', 'pending').where('expires_at', '>', now)
+          .executeTakeFirst()) === 1;
+      },
+      async deny(deviceCodeHash, now) {
+        return count(await db.updateTable('device_codes').set({ status: 'denied' })
+          .where('device_code_hash', '=', deviceCodeHash).where('status', '=', 'pending').where('expires_at', '>', now)
+          .executeTakeFirst()) === 1;
+      },
+      /**
+       * One UPDATE: every SET expression reads the row as it was before this statement, so the
+       * interval check, the raise and the new poll time are one atomic step; concurrent polls
+       * queue on the row (PostgreSQL) or run one after another (SQLite).
+       */
+      async poll(deviceCodeHash, clientId, now) {
+        const early = sql<boolean>`last_polled_at is not null and last_polled_at + poll_interval > ${now}`;
+        const row = await db.updateTable('device_codes')
+          .set({
+            poll_interval: sql<number>`case when ${early} then poll_interval + 5 else poll_interval end`,
+            slowed: sql<number>`case when ${early} then 1 else 0 end`,
+            last_polled_at: now,
+          })
+          .where('device_code_hash', '=', deviceCodeHash).where('client_id', '=', clientId).where('expires_at', '>', now)
+          .returningAll().executeTakeFirst();
+        return row && { record: toDeviceCode(row), slowDown: row.slowed === 1 };
+      },
+      async consume(deviceCodeHash, clientId, _now) {
+        const row = await db.updateTable('device_codes').set({ status: 'consumed' })
+          .where('device_code_hash', '=', deviceCodeHash).where('client_id', '=', clientId).where('status', '=', 'approved')
+          .returningAll().executeTakeFirst();
+        return row && toDeviceCode(row);
+      },
+    },
+
     grants: {
       create: (grant, refresh, access) => tx(async (t) => {
         await t.insertInto('grants').values(grantRow(grant)).execute();
@@ -379,6 +444,18 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
         let revoked = 0;
         for (const { id } of grants) if (await revokeGrant(t, id, now)) revoked++;
         return revoked;
+      }),
+      async findByAccessToken(jti) {
+        const row = await db.selectFrom('access_tokens').select('grant_id').where('jti', '=', jti).executeTakeFirst();
+        return row ? getGrant(db, row.grant_id) : undefined;
+      },
+      /** Takes the grant row's lock (PostgreSQL) before inserting, so a revocation in flight is either waited for or sees the new row. */
+      addAccessToken: (grantId, access) => tx(async (t) => {
+        const grant = await t.selectFrom('grants').select('revoked_at').where('id', '=', grantId)
+          .$if(pg, (q) => q.forUpdate()).executeTakeFirst();
+        if (!grant || grant.revoked_at !== null) return false;
+        await t.insertInto('access_tokens').values(accessRow(grantId, access)).execute();
+        return true;
       }),
       async listActiveByUser(userId, now) {
         return (await db.selectFrom('grants').selectAll()
@@ -600,6 +677,7 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
         await db.deleteFrom('counters').where('expires_at', '<=', now).executeTakeFirst(),
         await db.deleteFrom('replay_entries').where('expires_at', '<=', now).executeTakeFirst(),
         await db.deleteFrom('pushed_requests').where('expires_at', '<=', now).executeTakeFirst(),
+        await db.deleteFrom('device_codes').where('expires_at', '<=', now).executeTakeFirst(),
       ];
       return results.reduce((sum, r) => sum + count(r), 0);
     },

@@ -1,4 +1,5 @@
 import type { ClientRecord } from '../../ports/clients.ts';
+import type { SessionRecord } from '../../ports/sessions.ts';
 import { OAuthError, invalidRequest } from '../errors.ts';
 import { randomToken, tokenHash } from '../hash.ts';
 import { authorizationError, issueCode, type AuthorizationRequest, type ResponseTarget } from '../interaction/authorization-response.ts';
@@ -190,6 +191,13 @@ async function decide(p: Provider, req: ProtocolRequest, client: ClientRecord, a
     await p.stores.sessions.touch(session.idHash, now);
     return issueCode(p, areq, session);
   }
+  return startInteraction(p, client, areq, loginNeeded ? undefined : session);
+}
+
+/** Stores a pending interaction bound to this browser and sends the browser to its login/consent page. */
+export async function startInteraction(p: Provider, client: ClientRecord, areq: AuthorizationRequest, session: SessionRecord | undefined): Promise<OAuthResponse> {
+  const now = p.now();
+  const loginNeeded = !session;
   const uid = randomToken(16);
   const browserSecret = randomToken(32);
   await p.stores.interactions.create({

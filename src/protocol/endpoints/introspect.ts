@@ -2,12 +2,31 @@ import { authenticateClient, CLIENT_AUTH_PARAMS } from '../client-auth/authentic
 import { invalidRequest } from '../errors.ts';
 import { tokenHash } from '../hash.ts';
 import { MAX_TOKEN_LENGTH, readParams } from '../params.ts';
-import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
+import { header, type OAuthResponse, type Provider, type ProtocolRequest } from '../provider.ts';
 import { verifyAccessToken } from '../tokens/access-token.ts';
+import { signJwt } from '../tokens/signer.ts';
 import { NO_STORE } from './token.ts';
 
 const PARAMS = new Set(['token', 'token_type_hint', ...CLIENT_AUTH_PARAMS]);
-const INACTIVE: OAuthResponse = { kind: 'json', status: 200, body: { active: false }, headers: NO_STORE };
+export const INTROSPECTION_JWT = 'application/token-introspection+jwt';
+
+/** Whether the Accept header asks for a JWT response (RFC 9701 section 4): the media type listed with a non-zero q. */
+export function wantsJwt(accept: string | undefined): boolean {
+  if (!accept || accept.length > 1024) return false;
+  return accept.split(',').some((range) => {
+    const [type, ...params] = range.split(';').map((s) => s.trim().toLowerCase());
+    if (type !== INTROSPECTION_JWT) return false;
+    const q = params.find((x) => x.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
+}
+
+/** The answer as JSON (RFC 7662), or as a JWT signed by Tessera for the calling client (RFC 9701 section 5). */
+function answer(p: Provider, req: ProtocolRequest, clientId: string, body: object): OAuthResponse {
+  if (!wantsJwt(header(req, 'accept'))) return { kind: 'json', status: 200, body, headers: NO_STORE };
+  const jwt = signJwt(p.keys().active, 'token-introspection+jwt', { iss: p.config.issuer, aud: clientId, iat: p.now(), token_introspection: body });
+  return { kind: 'raw', status: 200, contentType: INTROSPECTION_JWT, body: jwt, headers: NO_STORE };
+}
 
 async function introspectAccessToken(p: Provider, token: string): Promise<object | undefined> {
   // One lookup decides: disabling a user, revoking a consent or a refresh-token family all revoke
@@ -40,7 +59,7 @@ export async function introspect(p: Provider, req: ProtocolRequest): Promise<OAu
   const order = params.token_type_hint === 'refresh_token' ? [introspectRefreshToken, introspectAccessToken] : [introspectAccessToken, introspectRefreshToken];
   for (const f of order) {
     const body = await f(p, params.token, client.clientId);
-    if (body) return { kind: 'json', status: 200, body, headers: NO_STORE };
+    if (body) return answer(p, req, client.clientId, body);
   }
-  return INACTIVE;
+  return answer(p, req, client.clientId, { active: false });
 }

@@ -21,6 +21,8 @@ export interface AuthorizationRequest {
   loginHint?: string;
   /** RFC 9449 section 10: the DPoP key (JWK thumbprint) the code is bound to. */
   dpopJkt?: string;
+  /** Set when this is the approval of a device authorization (RFC 8628) rather than a redirect-based request. */
+  device?: { codeHash: string; userCode: string };
 }
 
 export type ResponseTarget = Pick<AuthorizationRequest, 'redirectUri' | 'responseMode' | 'state'>;

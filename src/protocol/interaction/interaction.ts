@@ -6,6 +6,7 @@ import { readFormParams } from '../params.ts';
 import type { CookieSpec, OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import { describeScope } from '../scopes.ts';
 import { authorizationError, issueCode, type AuthorizationRequest } from './authorization-response.ts';
+import { approveDevice, denyDevice } from './device.ts';
 import { checkLogin, loginPageAnswer } from './login-throttle.ts';
 import { checkCsrf, csrfToken, startSession } from './session.ts';
 
@@ -37,24 +38,27 @@ async function load(p: Provider, req: ProtocolRequest, uid: string): Promise<Loa
 }
 
 const action = (p: Provider, uid: string, step: string) => `${p.config.issuer}/interaction/${uid}/${step}`;
+/** Where the page's forms may lead: the client's redirect URI, or nowhere else for a device approval. */
+const formActions = (areq: AuthorizationRequest) => (areq.device ? [] : [areq.redirectUri]);
 
 async function consentView(p: Provider, l: Loaded, status = 200): Promise<OAuthResponse> {
   const session = l.ia.sessionIdHash ? await p.stores.sessions.get(l.ia.sessionIdHash) : undefined;
   const user = session ? await p.stores.users.get(session.userId) : undefined;
   if (!user) return EXPIRED;
   return {
-    kind: 'page', status, formActions: [l.areq.redirectUri],
+    kind: 'page', status, formActions: formActions(l.areq),
     view: {
       name: 'consent', action: action(p, l.ia.uid, 'consent'), csrf: csrfToken(p, `ia:${l.ia.uid}`, l.browserSecret),
       clientName: l.clientName, username: user.username,
       scopes: l.areq.scope.split(' ').map((name) => ({ name, description: describeScope(name) })), resource: l.areq.resource,
+      userCode: l.areq.device?.userCode,
     },
   };
 }
 
 function loginView(p: Provider, l: Loaded, error?: string, username?: string, retryAfter?: number): OAuthResponse {
   return {
-    kind: 'page', ...loginPageAnswer(error, retryAfter), formActions: [l.areq.redirectUri],
+    kind: 'page', ...loginPageAnswer(error, retryAfter), formActions: formActions(l.areq),
     view: {
       name: 'login', action: action(p, l.ia.uid, 'login'), csrf: csrfToken(p, `ia:${l.ia.uid}`, l.browserSecret),
       clientName: l.clientName, username: username ?? l.areq.loginHint, error,
@@ -75,13 +79,14 @@ const clearInteraction = (p: Provider, uid: string): CookieSpec => ({
   name: INTERACTION_COOKIE, value: '', maxAge: 0, path: `${new URL(p.config.issuer).pathname.replace(/\/$/, '')}/interaction/${uid}`,
 });
 
-/** Ends the interaction (once) and sends the code to the client. */
-async function finish(p: Provider, l: Loaded, cookies: CookieSpec[]): Promise<OAuthResponse> {
+/** Ends the interaction (once) and sends the code to the client (or approves the device). */
+async function finish(p: Provider, req: ProtocolRequest, l: Loaded, cookies: CookieSpec[]): Promise<OAuthResponse> {
   const ia = await p.stores.interactions.consume(l.ia.uid);
   if (!ia || !ia.sessionIdHash) return EXPIRED;
   const session = await p.stores.sessions.get(ia.sessionIdHash);
   if (!session) return EXPIRED;
   await p.stores.sessions.touch(session.idHash, p.now());
+  if (l.areq.device) return approveDevice(p, req, l.areq, session, l.clientName, [...cookies, clearInteraction(p, ia.uid)]);
   return issueCode(p, l.areq, session, [...cookies, clearInteraction(p, ia.uid)]);
 }
 
@@ -102,7 +107,7 @@ export async function submitLogin(p: Provider, req: ProtocolRequest, uid: string
   if (client && (await needsConsent(p, client, user.id, l.areq))) {
     return { kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}`, cookies: [cookie] };
   }
-  return finish(p, { ...l, ia: { ...l.ia, sessionIdHash: session.idHash, loginAt: session.authTime } }, [cookie]);
+  return finish(p, req, { ...l, ia: { ...l.ia, sessionIdHash: session.idHash, loginAt: session.authTime } }, [cookie]);
 }
 
 /** POST /interaction/:uid/consent */
@@ -114,6 +119,10 @@ export async function submitConsent(p: Provider, req: ProtocolRequest, uid: stri
   if (l.ia.loginAt === null || !l.ia.sessionIdHash) return { kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}` };
   if (form.decision === 'deny') {
     if (!(await p.stores.interactions.consume(uid))) return EXPIRED;
+    if (l.areq.device) {
+      const session = await p.stores.sessions.get(l.ia.sessionIdHash);
+      return denyDevice(p, req, l.areq, session?.userId ?? '', l.clientName, [clearInteraction(p, uid)]);
+    }
     return authorizationError(p, l.areq, new OAuthError('access_denied', 'The user denied the request.'), [clearInteraction(p, uid)]);
   }
   if (form.decision !== 'allow') return consentView(p, l, 400);
@@ -122,5 +131,5 @@ export async function submitConsent(p: Provider, req: ProtocolRequest, uid: stri
   const scopes = l.areq.scope.split(' ');
   await p.stores.consents.grant(session.userId, l.ia.clientId, scopes, p.now());
   p.events({ type: 'consent_granted', userId: session.userId, clientId: l.ia.clientId, scopes, ip: req.ip });
-  return finish(p, l, []);
+  return finish(p, req, l, []);
 }

@@ -5,6 +5,7 @@ import * as audit from './0003_audit.ts';
 import * as clientMetadataReplay from './0004_client_metadata_replay.ts';
 import * as keySchedule from './0005_key_schedule.ts';
 import * as parDpop from './0006_par_dpop.ts';
+import * as deviceCodes from './0007_device_codes.ts';
 
 /** Every migration, in order. Imported statically (no file-system provider), so bundling is safe. */
 const migrations: Record<string, Migration> = {
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '0004_client_metadata_replay': clientMetadataReplay,
   '0005_key_schedule': keySchedule,
   '0006_par_dpop': parDpop,
+  '0007_device_codes': deviceCodes,
 };
 
 /** Brings the schema up to date; returns the names of the migrations applied now. */

@@ -1,0 +1,62 @@
+import type { ClientRecord } from '../../ports/clients.ts';
+import type { DeviceCodeRecord } from '../../ports/device-codes.ts';
+import { CLIENT_AUTH_PARAMS, authenticateClient } from '../client-auth/authenticate-client.ts';
+import { formatUserCode, newUserCode, userCodeHash } from '../device/user-code.ts';
+import { OAuthError } from '../errors.ts';
+import { DEVICE_CODE_GRANT } from '../grants/device-code.ts';
+import { randomToken, tokenHash } from '../hash.ts';
+import { isScopeToken, readParams, splitScope } from '../params.ts';
+import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
+import { supportedScopes } from '../scopes.ts';
+import { checkResource } from './authorize.ts';
+import { NO_STORE } from './token.ts';
+
+const PARAMS = new Set(['scope', 'resource', ...CLIENT_AUTH_PARAMS]);
+const LIMITS = { scope: 1024, resource: 2048, client_id: 255, client_secret: 1024 };
+
+/** RFC 6749 section 3.3: Tessera has no default scope, so a request without one fails. */
+function checkScope(p: Provider, client: ClientRecord, scope: string | undefined): string {
+  const scopes = splitScope(scope);
+  if (scopes.length === 0) throw new OAuthError('invalid_scope', 'scope is required.');
+  const supported = supportedScopes(p.config.extraScopes);
+  for (const s of scopes) {
+    if (!isScopeToken(s) || !supported.includes(s) || !client.scopes.includes(s)) throw new OAuthError('invalid_scope', `Scope ${s} is not allowed for this client.`);
+  }
+  return scopes.join(' ');
+}
+
+/** Stores a new device code under a fresh user code (drawn again on the rare clash with a live one). */
+async function storeCodes(p: Provider, base: Omit<DeviceCodeRecord, 'deviceCodeHash' | 'userCodeHash'>): Promise<{ deviceCode: string; userCode: string }> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const deviceCode = randomToken(32);
+    const userCode = newUserCode();
+    const record: DeviceCodeRecord = { ...base, deviceCodeHash: tokenHash(deviceCode), userCodeHash: userCodeHash(p.config.secret, userCode) };
+    if (await p.stores.deviceCodes.create(record, base.createdAt)) return { deviceCode, userCode };
+  }
+  throw new OAuthError('temporarily_unavailable', 'No user code could be allocated; retry later.');
+}
+
+/** POST /device_authorization (RFC 8628 section 3.1-3.2). */
+export async function deviceAuthorization(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
+  const params = readParams(req.params, PARAMS, LIMITS);
+  const { client } = await authenticateClient(p, req, params, { allowPublic: true });
+  if (!client.grantTypes.includes(DEVICE_CODE_GRANT)) throw new OAuthError('unauthorized_client', 'This client may not use the device authorization grant.');
+  const scope = checkScope(p, client, params.scope);
+  if (params.resource !== undefined) checkResource(client, params.resource);
+  const now = p.now();
+  const { deviceCode, userCode } = await storeCodes(p, {
+    clientId: client.clientId, scope, resource: params.resource ?? null, status: 'pending', interval: p.config.devicePollInterval,
+    lastPolledAt: null, approval: null, createdAt: now, expiresAt: now + p.config.deviceCodeTtl,
+  });
+  p.events({ type: 'device_authorization_started', clientId: client.clientId, scope, ip: req.ip });
+  const shown = formatUserCode(userCode);
+  const verificationUri = `${p.config.issuer}/device`;
+  return {
+    kind: 'json', status: 200, headers: NO_STORE,
+    body: {
+      device_code: deviceCode, user_code: shown, verification_uri: verificationUri,
+      verification_uri_complete: `${verificationUri}?user_code=${encodeURIComponent(shown)}`,
+      expires_in: p.config.deviceCodeTtl, interval: p.config.devicePollInterval,
+    },
+  };
+}

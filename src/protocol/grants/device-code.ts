@@ -1,0 +1,60 @@
+import type { DeviceCodeRecord, DevicePoll } from '../../ports/device-codes.ts';
+import type { GrantRecord } from '../../ports/grants.ts';
+import { OAuthError, invalidGrant, invalidRequest } from '../errors.ts';
+import { randomToken, tokenHash } from '../hash.ts';
+import type { GrantHandler } from './grant.ts';
+import { issuesRefreshTokens, newRefreshToken, userAccessToken, userTokenResponse } from './user-tokens.ts';
+
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+/**
+ * The polling state machine (RFC 8628 section 3.5) for a poll the store has counted: what the
+ * device is told, or 'issue' when it may have its tokens.
+ */
+export function pollAnswer(poll: DevicePoll): 'issue' | OAuthError {
+  switch (poll.record.status) {
+    case 'approved': return 'issue';
+    case 'denied': return new OAuthError('access_denied', 'The user denied the authorization request.');
+    case 'consumed': return invalidGrant('The device code has already been used.', 'device code reused');
+    case 'pending':
+      return poll.slowDown
+        ? new OAuthError('slow_down', `Polling too fast: wait at least ${poll.record.interval} seconds between requests.`)
+        : new OAuthError('authorization_pending', 'The user has not yet completed the authorization.');
+  }
+}
+
+/** What a poll the store did not count is told: expired_token for this client's expired code, else invalid_grant. */
+export function missingAnswer(record: DeviceCodeRecord | undefined, clientId: string, now: number): OAuthError {
+  if (record && record.clientId === clientId && record.expiresAt <= now) return new OAuthError('expired_token', 'The device code has expired.');
+  return invalidGrant('The device code is invalid.', record ? 'device code of another client' : 'unknown device code');
+}
+
+export const deviceCode: GrantHandler = {
+  grantType: DEVICE_CODE_GRANT,
+  parameters: new Set(['device_code']),
+  allowPublic: true,
+  async handle(p, _req, params, client) {
+    if (!params.device_code) throw invalidRequest('device_code is required.');
+    const hash = tokenHash(params.device_code);
+    const now = p.now();
+    const poll = await p.stores.deviceCodes.poll(hash, client.clientId, now);
+    if (!poll) throw missingAnswer(await p.stores.deviceCodes.get(hash), client.clientId, now);
+    const answer = pollAnswer(poll);
+    if (answer !== 'issue') throw answer;
+    // Exactly one of any number of concurrent polls of an approved code gets the tokens.
+    const record = await p.stores.deviceCodes.consume(hash, client.clientId, now);
+    if (!record?.approval) throw invalidGrant('The device code has already been used.', 'device code consumed concurrently');
+    const { approval } = record;
+    const user = await p.stores.users.get(approval.userId);
+    if (!user || user.disabled) throw invalidGrant('The device code is invalid.', 'user missing or disabled');
+
+    const grant: GrantRecord = {
+      id: randomToken(16), clientId: client.clientId, userId: approval.userId, scope: record.scope, resource: record.resource,
+      sid: approval.sid, authTime: approval.authTime, amr: approval.amr, createdAt: now, expiresAt: now + p.config.refreshAbsoluteTtl, revokedAt: null,
+    };
+    const access = userAccessToken(p, grant, record.scope);
+    const refresh = issuesRefreshTokens(client) ? newRefreshToken(p, grant, record.scope) : undefined;
+    await p.stores.grants.create(grant, refresh?.record ?? null, { jti: access.jti, expiresAt: access.expiresAt });
+    return userTokenResponse(p, grant, record.scope, access, refresh?.value, null);
+  },
+};

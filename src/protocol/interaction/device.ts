@@ -1,0 +1,92 @@
+import { startInteraction } from '../endpoints/authorize.ts';
+import { formatUserCode, normalizeUserCode, userCodeHash } from '../device/user-code.ts';
+import { randomToken } from '../hash.ts';
+import { readFormParams } from '../params.ts';
+import type { CookieSpec, OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
+import type { AuthorizationRequest } from './authorization-response.ts';
+import { checkCsrf, csrfToken, loadSession } from './session.ts';
+import type { SessionRecord } from '../../ports/sessions.ts';
+
+// The user-code entry page of the device flow (RFC 8628 section 3.3) and the end of its
+// interaction. A valid code starts the ordinary login/consent interaction, marked as a device
+// approval: the consent page is always shown (with the code, for the user to compare with the
+// device, section 5.4) and its outcome approves or denies the device code instead of redirecting.
+
+const DEVICE_COOKIE = 'tessera_device';
+const PARAMS = new Set(['user_code', 'csrf']);
+const LIMITS = { user_code: 64, csrf: 128 };
+const WRONG_CODE = 'That code is not valid or has expired. Check the code shown on your device and try again.';
+
+const page = (title: string, message: string, status = 400): OAuthResponse => ({ kind: 'page', status, view: { name: 'error', title, message } });
+const basePath = (p: Provider) => new URL(p.config.issuer).pathname.replace(/\/$/, '');
+
+function entryView(p: Provider, secret: string, o: { userCode?: string; error?: string; status?: number; retryAfter?: number } = {}): OAuthResponse {
+  return {
+    kind: 'page', status: o.status ?? 200, headers: o.retryAfter ? { 'retry-after': String(o.retryAfter) } : undefined,
+    view: { name: 'device', action: `${p.config.issuer}/device`, csrf: csrfToken(p, 'device', secret), userCode: o.userCode, error: o.error },
+    cookies: [{ name: DEVICE_COOKIE, value: secret, maxAge: p.config.interactionTtl, path: `${basePath(p)}/device` }],
+  };
+}
+
+const browserSecret = (req: ProtocolRequest) => {
+  const v = req.cookies[DEVICE_COOKIE];
+  return v && v.length <= 128 ? v : undefined;
+};
+
+/** GET /device: the form; ?user_code= (from verification_uri_complete) fills it in. */
+export async function showDeviceEntry(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
+  const params = readFormParams(req.params, new Set(['user_code']), { user_code: LIMITS.user_code });
+  return entryView(p, browserSecret(req) ?? randomToken(32), { userCode: params?.user_code });
+}
+
+/** POST /device: checks the code (counting failures per address) and starts the login/consent interaction. */
+export async function submitDeviceEntry(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
+  const form = readFormParams(req.params, PARAMS, LIMITS);
+  const secret = browserSecret(req);
+  if (!form || !secret || !checkCsrf(p, 'device', secret, form.csrf)) return page('Form expired', 'The form could not be verified. Reload the page and enter the code again.', 403);
+  const now = p.now();
+  // Guessing user codes: wrong entries are counted per source address, in storage every instance shares.
+  const key = `device:ip:${req.ip}`;
+  const failures = await p.stores.counters.get(key, now);
+  if (failures && failures.count >= p.config.deviceMaxFailures) {
+    const retryAfter = Math.max(1, failures.expiresAt - now);
+    p.events({ type: 'device_user_code_throttled', ip: req.ip });
+    p.log.warn({ event: 'device_user_code_throttled', ip: req.ip, retry_after: retryAfter }, 'user-code entry throttled');
+    return entryView(p, secret, { userCode: form.user_code, error: `Too many wrong codes. Try again in ${retryAfter} second${retryAfter === 1 ? '' : 's'}.`, status: 429, retryAfter });
+  }
+  const code = normalizeUserCode(form.user_code ?? '');
+  const record = code ? await p.stores.deviceCodes.findPendingByUserCode(userCodeHash(p.config.secret, code), now) : undefined;
+  const client = record ? await p.stores.clients.get(record.clientId) : undefined;
+  if (!code || !record || !client || client.disabled) {
+    await p.stores.counters.hit(key, now, p.config.deviceFailureWindow);
+    p.events({ type: 'device_user_code_failed', ip: req.ip });
+    p.log.info({ event: 'device_user_code_failed', ip: req.ip }, 'wrong user code entered');
+    return entryView(p, secret, { userCode: form.user_code, error: WRONG_CODE, status: 400 });
+  }
+  const areq: AuthorizationRequest = {
+    clientId: client.clientId, redirectUri: '', redirectUriSent: false, responseMode: 'query', scope: record.scope, codeChallenge: '',
+    resource: record.resource ?? undefined, prompt: ['consent'], device: { codeHash: record.deviceCodeHash, userCode: formatUserCode(code) },
+  };
+  return startInteraction(p, client, areq, await loadSession(p, req));
+}
+
+/** GET or POST /device. */
+export const deviceEntry = (p: Provider, req: ProtocolRequest): Promise<OAuthResponse> => (req.method === 'POST' ? submitDeviceEntry(p, req) : showDeviceEntry(p, req));
+
+const done = (approved: boolean, clientName: string, cookies: CookieSpec[]): OAuthResponse => ({ kind: 'page', status: 200, view: { name: 'device-done', approved, clientName }, cookies });
+const expired = (cookies: CookieSpec[]): OAuthResponse => ({ kind: 'page', status: 400, view: { name: 'error', title: 'Code expired', message: 'This code has expired or was already used. Start again on your device.' }, cookies });
+
+/** The user allowed it: the device code becomes approved (once), and the device's next poll gets tokens. */
+export async function approveDevice(p: Provider, req: ProtocolRequest, areq: AuthorizationRequest, session: SessionRecord, clientName: string, cookies: CookieSpec[]): Promise<OAuthResponse> {
+  const approval = { userId: session.userId, sid: session.sid, authTime: session.authTime, amr: session.amr };
+  if (!(await p.stores.deviceCodes.approve(areq.device!.codeHash, approval, p.now()))) return expired(cookies);
+  p.events({ type: 'device_authorization_approved', userId: session.userId, clientId: areq.clientId, scope: areq.scope, ip: req.ip });
+  return done(true, clientName, cookies);
+}
+
+/** The user denied it: the device's next poll gets access_denied. */
+export async function denyDevice(p: Provider, req: ProtocolRequest, areq: AuthorizationRequest, userId: string, clientName: string, cookies: CookieSpec[]): Promise<OAuthResponse> {
+  if (!(await p.stores.deviceCodes.deny(areq.device!.codeHash, p.now()))) return expired(cookies);
+  p.events({ type: 'device_authorization_denied', userId, clientId: areq.clientId, ip: req.ip });
+  return done(false, clientName, cookies);
+}
