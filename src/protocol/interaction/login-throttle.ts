@@ -38,7 +38,11 @@ export async function loginRetryAfter(p: Provider, username: string, ip: string)
   for (const k of keys(username, ip)) {
     const state = await p.stores.counters.get(k.key, now);
     if (!state) continue;
-    const until = state.lastAt + waitFor(state.count, k.max(p.config), p.config.loginWindow);
+    const w = waitFor(state.count, k.max(p.config), p.config.loginWindow);
+    // Times are whole seconds: the last failure happened somewhere within second lastAt, so the
+    // wait ends only after second lastAt + wait has passed (at least `wait` seconds; at the cap, the
+    // window itself, after which the counter is idle and starts again).
+    const until = w > 0 ? state.lastAt + Math.min(w + 1, p.config.loginWindow) : 0;
     wait = Math.max(wait, until - now);
   }
   return wait;
