@@ -44,8 +44,8 @@ export function loggerOptions(config: Config): object {
 }
 
 /** Opens the database and the storage ports, migrating when configured. Used by the server and the CLI. */
-export async function openStores(config: Config, opts: { migrate?: boolean } = {}): Promise<{ handle: DatabaseHandle; stores: Stores }> {
-  const handle = await openDatabase(config.databaseUrl);
+export async function openStores(config: Config, opts: { migrate?: boolean; statementTimeoutMs?: number } = {}): Promise<{ handle: DatabaseHandle; stores: Stores }> {
+  const handle = await openDatabase(config.databaseUrl, { statementTimeoutMs: opts.statementTimeoutMs });
   try {
     if (opts.migrate ?? config.migrateOnStart) await migrate(handle.db);
     return { handle, stores: createSqlStores(handle) };
@@ -90,7 +90,8 @@ export async function prepareStorage(config: Config, stores: Stores, log: Logger
  */
 export async function buildApp(config: Config, opts: { logger?: Logger; prepared?: boolean } = {}): Promise<App> {
   const log = opts.logger ?? pino(loggerOptions(config));
-  const opened = await openStores(config, { migrate: opts.prepared ? false : config.migrateOnStart });
+  // No request waits on the database for longer than this (PostgreSQL statement timeout).
+  const opened = await openStores(config, { migrate: opts.prepared ? false : config.migrateOnStart, statementTimeoutMs: 10_000 });
   const stores: Stores = { ...opened.stores, clients: cachedClients(opened.stores.clients, config.clientCacheTtl * 1000) };
   let ring: KeyRing;
   let banner: string | undefined;

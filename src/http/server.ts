@@ -17,6 +17,7 @@ import { parseCookies, serializeCookie } from './cookies.ts';
 import { corsHeaders, type CorsPolicy } from './cors.ts';
 import { renderFormPost, renderView } from './render-page.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { StorageUnavailableError } from '../ports/errors.ts';
 
 /** How a route's errors are shown: OAuth JSON, Bearer challenges, or an HTML page. */
 type Kind = 'json' | 'bearer' | 'page';
@@ -62,6 +63,9 @@ const VARY_ORIGIN = { vary: 'Origin' };
 const JSON_HEADERS = { 'content-security-policy': API_CSP, 'content-type': 'application/json; charset=utf-8' };
 
 type Logger = FastifyBaseLogger;
+
+/** Retry-After on 503 answers given while the database cannot be reached. */
+const RETRY_AFTER_SECONDS = 2;
 
 export interface ServerOptions {
   logger: Logger;
@@ -159,9 +163,9 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
 
   function sendError(reply: FastifyReply, kind: Kind, err: OAuthError): FastifyReply {
     if (kind === 'page') {
-      return send(reply, { kind: 'page', status: err.status, view: { name: 'error', title: 'Request not valid', message: err.description } });
+      return send(reply, { kind: 'page', status: err.status, view: { name: 'error', title: err.status >= 500 ? 'Service unavailable' : 'Request not valid', message: err.description } });
     }
-    if (kind === 'bearer') {
+    if (kind === 'bearer' && err.status < 500) {
       const challenge = err.detail === 'no token' ? 'Bearer realm="tessera"' : `Bearer realm="tessera", error="${err.code}", error_description="${err.description.replace(/["\\]/g, '')}"`;
       reply.header('www-authenticate', challenge);
     } else if (err.code === 'invalid_client') {
@@ -181,6 +185,13 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
       const description = status === 413 ? 'The request body is too large.' : status === 415 ? 'Unsupported content type.' : 'The request could not be read.';
       req.log.info({ err: (error as Error).message, status }, 'bad request');
       return sendError(reply, kind, new OAuthError('invalid_request', description, { status }));
+    }
+    if (error instanceof StorageUnavailableError) {
+      // The database cannot be reached now (down, restarting, failing over): nothing is wrong
+      // with the request, so the client is told to retry rather than given a server_error.
+      req.log.warn({ err: error.message, event: 'storage_unavailable' }, 'database unavailable');
+      reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+      return sendError(reply, kind, new OAuthError('temporarily_unavailable', 'The service is temporarily unavailable; retry later.'));
     }
     req.log.error({ err: error }, 'unhandled error');
     // RFC 7009 section 2.2.1: a revocation that could not be carried out is answered with 503,

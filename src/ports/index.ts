@@ -42,3 +42,4 @@ export type * from './keys.ts';
 export type * from './replay.ts';
 export type * from './sessions.ts';
 export type * from './users.ts';
+export { StorageUnavailableError } from './errors.ts';
