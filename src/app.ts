@@ -45,6 +45,12 @@ export function loggerOptions(config: Config): object {
 
 /** Opens the database and the storage ports, migrating when configured. Used by the server and the CLI. */
 export async function openStores(config: Config, opts: { migrate?: boolean; statementTimeoutMs?: number } = {}): Promise<{ handle: DatabaseHandle; stores: Stores }> {
+  if ((opts.migrate ?? config.migrateOnStart) && opts.statementTimeoutMs !== undefined) {
+    // Migrations may take long on a big database: they run without the statement timeout.
+    const admin = await openDatabase(config.databaseUrl);
+    try { await migrate(admin.db); } finally { await admin.close(); }
+    opts = { ...opts, migrate: false };
+  }
   const handle = await openDatabase(config.databaseUrl, { statementTimeoutMs: opts.statementTimeoutMs });
   try {
     if (opts.migrate ?? config.migrateOnStart) await migrate(handle.db);
@@ -61,12 +67,19 @@ export async function openStores(config: Config, opts: { migrate?: boolean; stat
  * mode the primary process runs it before forking the workers.
  */
 export async function prepareStorage(config: Config, stores: Stores, log: Logger): Promise<{ ring: KeyRing; banner?: string }> {
-  let banner: string | undefined;
   // Start-up configuration warnings go to the audit trail once, from the process that prepares storage.
   const at = Date.now();
   await stores.audit.append(config.warnings.map((message) => ({
     at, type: 'config_warning', actor: 'system', clientId: null, ip: null, outcome: 'success' as const, details: { message },
   })));
+  // Instances starting together on one database take turns, so the bootstrap file and the demo
+  // seed never race each other into duplicate rows.
+  return stores.exclusive(() => prepareOnce(config, stores, log));
+}
+
+/** The steps of prepareStorage that must not run in two processes at once. */
+async function prepareOnce(config: Config, stores: Stores, log: Logger): Promise<{ ring: KeyRing; banner?: string }> {
+  let banner: string | undefined;
   const ring = await loadKeyRing(stores.keys, config.keyEncryptionKey, config.signingAlg, now());
   if (config.bootstrapFile) {
     const r = await applyBootstrap(stores, config, readBootstrapFile(config.bootstrapFile), now());

@@ -9,35 +9,20 @@
  * lost (access tokens introspect active, refresh tokens still refresh or were rotated).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import * as client from 'openid-client';
 import { sqliteTempUrl } from '../fixtures/db.ts';
 import { startPrivatePg, type PrivatePg } from '../fixtures/private-pg.ts';
 import type { RunningServer } from '../fixtures/server.ts';
 import {
-  authorize, base, clientCredentials, introspect, makeChains, pkce, refresh, refreshTokenRecord, rp,
+  authorize, base, clientCredentials, introspect, makeChains, pkce, refresh, refreshTokenRecord, rp, runCli,
   startInstance, startLoad, until, type Agent, type LoadReport,
 } from './support.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const TEST_TIMEOUT = 60_000;
-
-function runCli(args: string[], databaseUrl: string): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'src/cli/main.ts'), ...args], {
-      cwd: ROOT, env: { PATH: process.env.PATH ?? '', TESSERA_ENV: 'development', DATABASE_URL: databaseUrl },
-    });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { out += d; });
-    child.on('error', reject).on('close', (code) => resolve({ code, out }));
-  });
-}
 
 /** Runs `f` over `items`, `n` at a time. */
 async function eachLimited<T>(items: T[], n: number, f: (x: T) => Promise<void>): Promise<void> {
@@ -105,7 +90,7 @@ describe('faults', { timeout: 4 * TEST_TIMEOUT }, () => {
   });
 
   for (const mode of ['restarted', 'killed'] as const) {
-    it(`PostgreSQL ${mode} under load: 503 while it is down, recovery without a restart, nothing lost`, { timeout: TEST_TIMEOUT }, async () => {
+    it(`PostgreSQL ${mode} under load: 503 while it is down, recovery without a restart, nothing lost`, { timeout: TEST_TIMEOUT }, async (t) => {
       const url = await pg.createDatabase(`tessera_${mode}`);
       server = await startInstance(url);
       const b = base(server);
@@ -135,6 +120,7 @@ describe('faults', { timeout: 4 * TEST_TIMEOUT }, () => {
       await sleep(1500);
       const report = await load.stop();
       load = undefined;
+      t.diagnostic(`outcomes ${summary(report)}; lost rotations ${report.chains.filter((c) => c.lostRotation).length}`);
 
       assert.doesNotMatch(server.output(), /tessera exited/, 'the Tessera process kept running');
       const unexpected = report.outcomes.filter((o) => o.result === 'network' || (o.result === 'other' && !o.ambiguous));
@@ -155,7 +141,7 @@ describe('faults', { timeout: 4 * TEST_TIMEOUT }, () => {
   }
 
   for (const backend of ['PostgreSQL', 'SQLite'] as const) {
-    it(`a Tessera process killed under load on ${backend}: restarts on a consistent database, keeps sessions and tokens`, { timeout: TEST_TIMEOUT }, async () => {
+    it(`a Tessera process killed under load on ${backend}: restarts on a consistent database, keeps sessions and tokens`, { timeout: TEST_TIMEOUT }, async (t) => {
       const url = backend === 'PostgreSQL' ? await pg.createDatabase('tessera_killed_server') : sqliteTempUrl();
       try {
         server = await startInstance(url);
@@ -173,6 +159,7 @@ describe('faults', { timeout: 4 * TEST_TIMEOUT }, () => {
         await sleep(1000);
         const report = await load.stop();
         load = undefined;
+        t.diagnostic(`outcomes ${summary(report)}; lost rotations ${report.chains.filter((c) => c.lostRotation).length}`);
 
         // Requests in flight at the kill, and those sent while it was down, got no answer; every
         // other request succeeded.

@@ -4,6 +4,8 @@
  * openid-client configured against one chosen instance, and a bounded request load whose every
  * outcome is recorded.
  */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import * as client from 'openid-client';
 import { sql } from 'kysely';
 import { openDatabase } from '../../src/adapters/sql/database.ts';
@@ -273,4 +275,19 @@ export async function refreshTokenRecord(databaseUrl: string, rt: string): Promi
   } finally {
     await handle.close();
   }
+}
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Runs the tessera CLI on `databaseUrl` (development mode: the same built-in key-encryption key as the instances). */
+export function runCli(args: string[], databaseUrl: string): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['src/cli/main.ts', ...args], {
+      cwd: ROOT, env: { PATH: process.env.PATH ?? '', TESSERA_ENV: 'development', DATABASE_URL: databaseUrl },
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    child.on('error', reject).on('close', (code) => resolve({ code, out }));
+  });
 }
