@@ -27,6 +27,11 @@ export interface App {
   banner?: string;
   /** Re-reads the signing keys now (as the periodic reload does). */
   reloadKeys(): Promise<void>;
+  /**
+   * First step of a graceful shutdown: for `seconds`, /ready answers 503 and every response
+   * closes its connection, while requests are still served; close() comes after.
+   */
+  drain(seconds: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -135,14 +140,17 @@ export async function buildApp(config: Config, opts: { logger?: Logger; prepared
     return origins.set;
   };
 
+  let draining = false;
   const server = buildServer(provider, {
     logger: log,
+    draining: () => draining,
     metrics,
     cors: { configured: new Set(config.corsOrigins), clientOrigins },
     checkReady: async () => {
       const checks: Record<string, string> = {};
       try { await stores.ping(); checks.database = 'ok'; } catch { checks.database = 'unreachable'; }
       checks.signing_key = ring.active ? 'ok' : 'missing';
+      if (draining) checks.shutdown = 'draining';
       return checks;
     },
   });
@@ -163,6 +171,10 @@ export async function buildApp(config: Config, opts: { logger?: Logger; prepared
   keyReload.unref();
   return {
     server, provider, stores, log, banner, metrics, audit, reloadKeys,
+    async drain(seconds) {
+      draining = true;
+      if (seconds > 0) await new Promise((r) => setTimeout(r, seconds * 1000));
+    },
     async close() {
       clearInterval(cleanup);
       clearInterval(keyReload);

@@ -26,6 +26,7 @@ export interface Config {
   readonly interactionTtl: number;
   readonly clientCacheTtl: number;
   readonly keyReloadSeconds: number;
+  readonly shutdownDrainSeconds: number;
   readonly loginMaxFailures: number;
   readonly loginAccountMaxFailures: number;
   readonly loginSourceMaxFailures: number;

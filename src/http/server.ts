@@ -72,6 +72,8 @@ export interface ServerOptions {
   metrics: Metrics;
   cors: CorsPolicy;
   checkReady: () => Promise<Record<string, string>>;
+  /** True once a shutdown has begun: every response then closes its connection. */
+  draining?: () => boolean;
 }
 
 /** Prepared bytes of a document that only changes with the keys. */
@@ -100,6 +102,9 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
   const securityHeaders = { ...BASE_HEADERS, ...hsts };
   app.addHook('onRequest', (_req, reply, done) => {
     reply.headers(securityHeaders);
+    // Draining before shutdown: no connection is kept alive for a next request (set on the raw
+    // response, so the prepared documents written straight to it carry it too).
+    if (opts.draining?.()) reply.raw.setHeader('connection', 'close');
     done();
   });
   app.addHook('onResponse', (req, reply, done) => {
