@@ -50,8 +50,8 @@ export function loggerOptions(config: Config): object {
 
 /** Opens the database and the storage ports, migrating when configured. Used by the server and the CLI. */
 export async function openStores(config: Config, opts: { migrate?: boolean; statementTimeoutMs?: number } = {}): Promise<{ handle: DatabaseHandle; stores: Stores }> {
-  if ((opts.migrate ?? config.migrateOnStart) && opts.statementTimeoutMs !== undefined) {
-    // Migrations may take long on a big database: they run without the statement timeout.
+  if ((opts.migrate ?? config.migrateOnStart) && opts.statementTimeoutMs !== undefined && !config.databaseUrl.startsWith('sqlite:')) {
+    // Migrations may take long on a big database: they run without the (PostgreSQL) statement timeout.
     const admin = await openDatabase(config.databaseUrl);
     try { await migrate(admin.db); } finally { await admin.close(); }
     opts = { ...opts, migrate: false };
