@@ -114,7 +114,7 @@ describe('faults', { timeout: 4 * TEST_TIMEOUT }, () => {
       await sleep(1200);
 
       await pg.start();
-      await until('a token once PostgreSQL is back', async () => (await clientCredentials(b)).status === 200);
+      await until('introspection once PostgreSQL is back', async () => (await introspect(b, chains[0]!.accessTokens[0]!)).status === 200);
       const recoveredAt = Date.now();
       assert.equal((await fetch(`${b}/ready`)).status, 200);
       await sleep(1500);

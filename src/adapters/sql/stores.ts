@@ -574,12 +574,16 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
       }
       // A session-level advisory lock on a connection of its own, held while fn runs on the pool;
       // PostgreSQL releases it by itself should this process die meanwhile.
+      // Waiting for the lock is not bounded by the pool's statement timeout (another instance may
+      // hash many bootstrap passwords meanwhile); RESET restores it before the connection goes back.
       return db.connection().execute(async (conn) => {
+        await sql`set statement_timeout = 0`.execute(conn);
         await sql`select pg_advisory_lock(${EXCLUSIVE_LOCK})`.execute(conn);
         try {
           return await fn();
         } finally {
           await sql`select pg_advisory_unlock(${EXCLUSIVE_LOCK})`.execute(conn);
+          await sql`reset statement_timeout`.execute(conn);
         }
       });
     },
