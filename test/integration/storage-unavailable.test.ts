@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { App } from '../../src/app.ts';
 import { StorageUnavailableError } from '../../src/ports/errors.ts';
-import { authorizeUrl, basic, form, pkce, testApp } from '../fixtures/app.ts';
+import { tokenHash } from '../../src/protocol/hash.ts';
+import { authorizeUrl, authorizeWithLogin, basic, form, Jar, pkce, testApp } from '../fixtures/app.ts';
 
 describe('database unavailable', () => {
   let app: App;
@@ -65,5 +66,47 @@ describe('database unavailable', () => {
     assert.equal(ready.json().checks.database, 'unreachable');
     down = false;
     assert.equal((await app.server.inject('/ready')).statusCode, 200);
+  });
+});
+
+describe('refresh and the database failing mid-request', () => {
+  let app: App;
+  before(async () => { app = await testApp('sqlite::memory:'); });
+  after(async () => { await app?.close(); });
+
+  const tokens = async () => {
+    const { verifier, challenge } = pkce();
+    const redirect = await authorizeWithLogin(app, new Jar(), { client_id: 'web', redirect_uri: 'https://app.example/cb', response_type: 'code', scope: 'openid offline_access', code_challenge: challenge, code_challenge_method: 'S256' });
+    return (await form(app, '/token', { grant_type: 'authorization_code', code: redirect.searchParams.get('code')!, code_verifier: verifier, redirect_uri: 'https://app.example/cb' }, { authorization: basic('web') })).json();
+  };
+  const refresh = (rt: string) => form(app, '/token', { grant_type: 'refresh_token', refresh_token: rt }, { authorization: basic('web') });
+
+  it('a refresh answered 503 has not rotated the token: the retry succeeds instead of being taken for a replay', async () => {
+    const first = await tokens();
+    const get = app.stores.users.get;
+    app.stores.users.get = async () => { throw new StorageUnavailableError('database unavailable: Connection terminated unexpectedly'); };
+    try {
+      const failed = await refresh(first.refresh_token);
+      assert.equal(failed.statusCode, 503);
+    } finally {
+      app.stores.users.get = get;
+    }
+    const retry = await refresh(first.refresh_token);
+    assert.equal(retry.statusCode, 200, retry.body);
+    assert.equal((await refresh(retry.json().refresh_token)).statusCode, 200);
+  });
+
+  it('a refresh for a user disabled behind the grant\'s back is refused and revokes the grant', async () => {
+    const first = await tokens();
+    const alice = (await app.stores.users.findByUsername('alice'))!;
+    await app.stores.users.put({ ...alice, disabled: true });
+    try {
+      const res = await refresh(first.refresh_token);
+      assert.equal(res.json().error, 'invalid_grant');
+      const stored = await app.stores.grants.getRefresh(tokenHash(first.refresh_token));
+      assert.notEqual(stored!.grant.revokedAt, null);
+    } finally {
+      await app.stores.users.put({ ...alice, disabled: false });
+    }
   });
 });
