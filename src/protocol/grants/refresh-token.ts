@@ -17,8 +17,21 @@ export const refreshToken: GrantHandler = {
     let access: MintedAccessToken | undefined;
     let refreshValue = '';
     let problem: OAuthError | undefined;
+    const hash = tokenHash(params.refresh_token);
+    // Every read happens before the rotation commits: once it has, the answer is built in memory,
+    // so a database failing at that moment cannot swallow the new token (the client's retry
+    // would then be a replay and revoke the family). A grant's user never changes; disabling a
+    // user revokes the grant, which the rotation itself checks.
+    const found = await p.stores.grants.getRefresh(hash);
+    if (found) {
+      const user = await p.stores.users.get(found.grant.userId);
+      if (!user || user.disabled) {
+        await p.stores.grants.revoke(found.grant.id, now);
+        throw invalidGrant('The refresh token is invalid.', 'user missing or disabled');
+      }
+    }
     const result = await p.stores.grants.rotate(
-      tokenHash(params.refresh_token), now,
+      hash, now,
       (refresh, grant) => {
         if (refresh.clientId !== client.clientId) return false;
         if (refresh.expiresAt <= now || grant.expiresAt <= now || grant.revokedAt !== null) return false;
@@ -54,11 +67,6 @@ export const refreshToken: GrantHandler = {
       throw invalidGrant('The refresh token is invalid.', 'refresh token reuse');
     }
     if (result.status === 'invalid') throw problem ?? invalidGrant('The refresh token is invalid or expired.');
-    const user = await p.stores.users.get(result.grant.userId);
-    if (!user || user.disabled) {
-      await p.stores.grants.revoke(result.grant.id, now);
-      throw invalidGrant('The refresh token is invalid.', 'user missing or disabled');
-    }
     return userTokenResponse(p, result.grant, scope, access!, refreshValue, null);
   },
 };
