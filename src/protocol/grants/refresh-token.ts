@@ -59,6 +59,6 @@ export const refreshToken: GrantHandler = {
       await p.stores.grants.revoke(result.grant.id, now);
       throw invalidGrant('The refresh token is invalid.', 'user missing or disabled');
     }
-    return userTokenResponse(p, result.grant, scope, access!, refreshValue, null);
+    return userTokenResponse(p, result.grant, scope, access!, refreshValue, null, user);
   },
 };
