@@ -40,7 +40,7 @@ export function authorizationResponse(p: Provider, target: ResponseTarget, field
   if (target.state !== undefined) all.state = target.state;
   if (isJwtMode(target.responseMode)) {
     // JARM: the parameters (with state) go inside one signed JWT, whose iss stands for RFC 9207's.
-    all = { response: jarmResponseJwt(p.keys(), { issuer: p.config.issuer, clientId: target.clientId, now: p.now(), ttl: p.config.jarmTtl, fields: all }) };
+    all = { response: jarmResponseJwt(p.keys().active, { issuer: p.config.issuer, clientId: target.clientId, now: p.now(), ttl: p.config.jarmTtl, fields: all }) };
   } else {
     all.iss = p.config.issuer;
   }

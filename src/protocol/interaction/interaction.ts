@@ -116,7 +116,7 @@ export async function selectAccount(p: Provider, req: ProtocolRequest, uid: stri
     return issueCode(p, areq, session, [cleared]);
   }
   const next = await startInteraction(p, client, areq, session);
-  return next.kind === 'redirect' ? { ...next, cookies: [...(next.cookies ?? []), cleared] } : next;
+  return next.kind === 'redirect' ? { ...next, cookies: [cleared, ...(next.cookies ?? [])] } : next;
 }
 
 const readForm = (req: ProtocolRequest) => readFormParams(req.params, FORM_PARAMS, LIMITS);

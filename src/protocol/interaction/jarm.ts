@@ -2,8 +2,7 @@
 // parameters, signed by Tessera as one JWT sent in the single `response` parameter.
 import type { ClientRecord } from '../../ports/clients.ts';
 import { invalidRequest } from '../errors.ts';
-import type { KeyRing } from '../tokens/keys.ts';
-import { signJwt } from '../tokens/signer.ts';
+import { signJwt, type SigningKey } from '../tokens/signer.ts';
 
 /** Every response mode Tessera answers in (code flow only, so JARM's `jwt` is `query.jwt`). */
 export type ResponseMode = 'query' | 'form_post' | 'query.jwt' | 'form_post.jwt';
@@ -36,7 +35,7 @@ export function errorResponseModeFor(client: Pick<ClientRecord, 'metadata'>, req
  * The signed response (JARM section 2.1): iss, aud (the client), exp (TESSERA_JARM_TTL) and the
  * response parameters (code and state, or error, error_description and state), under the active key.
  */
-export function jarmResponseJwt(ring: KeyRing, c: { issuer: string; clientId: string; now: number; ttl: number; fields: Record<string, string> }): string {
+export function jarmResponseJwt(key: SigningKey, c: { issuer: string; clientId: string; now: number; ttl: number; fields: Record<string, string> }): string {
   const payload: Record<string, unknown> = { ...c.fields, iss: c.issuer, aud: c.clientId, exp: c.now + c.ttl, iat: c.now };
-  return signJwt(ring.active, 'JWT', payload);
+  return signJwt(key, 'JWT', payload);
 }
