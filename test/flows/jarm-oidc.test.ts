@@ -34,8 +34,8 @@ describe('JARM and OIDC request features (openid-client, Chromium)', { skip: bro
     assert.deepEqual(meta.authorization_signing_alg_values_supported, ['ES256']);
     assert.deepEqual(meta.acr_values_supported, [ACR_PASSWORD]);
     assert.equal(meta.claims_parameter_supported, true);
-    assert.ok(meta.prompt_values_supported?.includes('select_account'));
-    assert.ok(!meta.prompt_values_supported?.includes('create'));
+    assert.ok((meta.prompt_values_supported as string[]).includes('select_account'));
+    assert.ok(!(meta.prompt_values_supported as string[]).includes('create'));
   });
 
   it('response_mode=jwt: openid-client verifies the signed response and redeems the code; the ID token has acr and the claims asked for', async () => {

@@ -202,7 +202,7 @@ async function decide(p: Provider, req: ProtocolRequest, client: ClientRecord, a
   // means a login (login_required for prompt=none), with the hinted user's name filled in.
   let hintedOther = false;
   if (areq.idTokenHint !== undefined) {
-    const sub = await verifyIdTokenHint(p, client.clientId, areq.idTokenHint);
+    const sub = await verifyIdTokenHint(p, client.clientId, areq.idTokenHint, req.ip);
     const { idTokenHint: _, ...rest } = areq;
     areq = rest;
     hintedOther = session !== undefined && session.userId !== sub;
