@@ -188,6 +188,15 @@ for (const backend of await backends()) {
         const inObject = await verifyResponse(loc.searchParams.get('response')!, 'jar');
         assert.equal(inObject.state, 'in-object');
         assert.equal(typeof inObject.code, 'string');
+
+        // OIDC Core 6.1: claims inside a request object is a JSON object; an essential acr in it that
+        // cannot be met comes back as a signed error.
+        const unmet = await new SignJWT({ iss: 'jar', aud: ISSUER, iat: now(), exp: now() + 60, jti: randomUUID(), client_id: 'jar', response_type: 'code', redirect_uri: JARM_REDIRECT, scope: 'openid', state: 'acr', code_challenge: challenge, code_challenge_method: 'S256', response_mode: 'jwt', claims: { id_token: { acr: { essential: true, value: 'urn:example:mfa' } } } })
+          .setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'oauth-authz-req+jwt' }).sign(privateKey);
+        const refused = await get(authorizeUrl({ client_id: 'jar', request: unmet }));
+        const err = await verifyResponse(new URL(refused.headers.location as string).searchParams.get('response')!, 'jar');
+        assert.equal(err.error, 'unmet_authentication_requirements');
+        assert.equal(err.state, 'acr');
       });
     });
 
