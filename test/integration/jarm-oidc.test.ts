@@ -363,6 +363,25 @@ for (const backend of await backends()) {
         assert.match(consent.body, /your account <strong>bob<\/strong>/);
       });
 
+      it('the chooser refuses bad input without a 500: unknown or malformed uid, no browser cookie, wrong content type, unknown decision', async () => {
+        const { jar } = await signedIn();
+        const res = await get(authorizeUrl(params({ prompt: 'select_account' }).params), jar);
+        jar.take(res);
+        const ia = new URL(res.headers.location as string).pathname;
+        const csrf = csrfOf((await get(ia, jar)).body);
+        assert.equal((await form(app, '/interaction/unknown-uid/select', { decision: 'continue', csrf }, { cookie: jar.header() })).statusCode, 400);
+        assert.equal((await form(app, '/interaction/%3Cx%3E/select', { decision: 'continue', csrf }, { cookie: jar.header() })).statusCode, 400);
+        assert.equal((await form(app, `${ia}/select`, { decision: 'continue', csrf })).statusCode, 403);
+        const json = await app.server.inject({ method: 'POST', url: `${ia}/select`, payload: JSON.stringify({ decision: 'continue', csrf }), headers: { 'content-type': 'application/json', cookie: jar.header() } });
+        assert.ok(json.statusCode >= 400 && json.statusCode < 500, String(json.statusCode));
+        const odd = await form(app, `${ia}/select`, { decision: 'both', csrf }, { cookie: jar.header() });
+        assert.equal(odd.statusCode, 200);
+        assert.match(odd.body, /Choose an account/);
+        // Still usable after all that: nothing was consumed.
+        const ok = await form(app, `${ia}/select`, { decision: 'continue', csrf }, { cookie: jar.header() });
+        assert.ok(new URL(ok.headers.location as string).searchParams.get('code'));
+      });
+
       it('select_account without a session goes straight to the login page', async () => {
         const jar = new Jar();
         const res = await get(authorizeUrl(params({ prompt: 'select_account' }).params), jar);
