@@ -7,6 +7,7 @@ import { hashClientSecret, wrapClientSecret } from '../protocol/client-auth/secr
 import { randomToken } from '../protocol/hash.ts';
 import { isScopeToken } from '../protocol/params.ts';
 import { redirectUriProblem } from '../protocol/redirect-uri.ts';
+import { SIGNING_ALGS } from '../protocol/tokens/keys.ts';
 
 /** Client metadata as an operator writes it (RFC 7591 names), in the bootstrap file or the CLI. */
 export interface ClientInput {
@@ -32,6 +33,8 @@ export interface ClientInput {
   token_endpoint_auth_signing_alg?: string;
   request_object_signing_alg?: string;
   require_signed_request_object?: boolean;
+  /** JARM: authorization responses of this client are signed JWTs by default, with this algorithm. */
+  authorization_signed_response_alg?: string;
   /** Token exchange policy; required with the token-exchange grant. */
   token_exchange?: TokenExchangePolicy;
 }
@@ -102,6 +105,12 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
     if (typeof v !== 'boolean') problems.push(`${key} must be true or false`);
     else if (v) metadata[key] = true;
     else delete metadata[key];
+  }
+  if ('authorization_signed_response_alg' in input) {
+    const alg = input.authorization_signed_response_alg;
+    if (alg === undefined) delete metadata.authorization_signed_response_alg;
+    else if (!(SIGNING_ALGS as readonly unknown[]).includes(alg)) problems.push(`authorization_signed_response_alg must be one of ${SIGNING_ALGS.join(', ')} (the algorithm of Tessera's signing key)`);
+    else metadata.authorization_signed_response_alg = alg;
   }
 
   let secretHash: string | null = null;
@@ -216,7 +225,7 @@ export function describeClient(c: ClientRecord): Record<string, unknown> {
     client_id: c.clientId, client_name: c.clientName, token_endpoint_auth_method: c.tokenEndpointAuthMethod,
     application_type: c.applicationType, redirect_uris: c.redirectUris, post_logout_redirect_uris: c.postLogoutRedirectUris,
     grant_types: c.grantTypes, scope: c.scopes.join(' '), allowed_resources: c.allowedResources, skip_consent: c.skipConsent,
-    ...pick(c.metadata, ['jwks', 'jwks_uri', 'token_endpoint_auth_signing_alg', 'request_object_signing_alg', 'require_signed_request_object', 'token_exchange']),
+    ...pick(c.metadata, ['jwks', 'jwks_uri', 'token_endpoint_auth_signing_alg', 'request_object_signing_alg', 'require_signed_request_object', 'authorization_signed_response_alg', 'token_exchange']),
     ...(c.metadata.dpop_bound_access_tokens ? { dpop_bound_access_tokens: true } : {}),
     ...(c.metadata.require_pushed_authorization_requests ? { require_pushed_authorization_requests: true } : {}),
     disabled: c.disabled, created_at: new Date(c.createdAt * 1000).toISOString(), updated_at: new Date(c.updatedAt * 1000).toISOString(),

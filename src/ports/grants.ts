@@ -17,6 +17,8 @@ export interface GrantRecord {
   revokedAt: number | null;
   /** RFC 9449 section 5: the DPoP key (JWK thumbprint) the refresh tokens of a public client are bound to. */
   dpopJkt?: string | null;
+  /** OIDC Core 5.5: the user claims the authorization request's `claims` parameter asked for (ID token, userinfo). */
+  claims?: { id_token: string[]; userinfo: string[] } | null;
 }
 
 export interface RefreshTokenRecord {

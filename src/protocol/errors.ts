@@ -28,7 +28,8 @@ export type OAuthErrorCode =
   | 'invalid_request_object'
   | 'authorization_pending'
   | 'slow_down'
-  | 'expired_token';
+  | 'expired_token'
+  | 'unmet_authentication_requirements';
 
 const defaultStatus: Partial<Record<OAuthErrorCode, number>> = {
   invalid_client: 401,

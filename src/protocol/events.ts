@@ -24,6 +24,8 @@ export type ProtocolEvent = (
   | { type: 'dpop_replay'; clientId?: string }
   /** RFC 9126: an authorization request was pushed and a request_uri issued. */
   | { type: 'par_request'; clientId: string }
+  /** OIDC Core 3.1.2.1: an id_token_hint was refused (reason: jose's error code, e.g. ERR_JWS_SIGNATURE_VERIFICATION_FAILED). */
+  | { type: 'id_token_hint_refused'; clientId: string; reason: string }
   // Signing-key transitions: by the schedule (actor 'system') or asked for (CLI, admin API: actor 'admin').
   | (KeyTransition & { trigger: Trigger; actor: 'system' | 'admin' })
   // Reads of the audit trail through the admin API.

@@ -14,6 +14,8 @@ export const MAX_REQUEST_OBJECT_LENGTH = 16384;
 export const AUTHORIZE_LIMITS: Readonly<Record<string, number>> = {
   client_id: 255, redirect_uri: 2048, scope: 1024, nonce: 512, state: 4096, code_challenge: 128, login_hint: 255,
   resource: 2048, request_uri: 512, dpop_jkt: 64, request: MAX_REQUEST_OBJECT_LENGTH,
+  // OIDC Core 5.5 (its JSON is checked further by claims-request.ts) and 3.1.2.1.
+  claims: 4096, id_token_hint: 8192, acr_values: 1024, response_mode: 32,
 };
 
 /** RFC 9126 section 2.2: the prefix of the request_uri values /par hands out. */

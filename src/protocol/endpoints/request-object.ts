@@ -75,6 +75,8 @@ export async function resolveRequestObject(p: Provider, client: ClientRecord, jw
     if (JWT_CLAIMS.has(name) || name === 'request' || name === 'request_uri' || !AUTHORIZE_PARAMS.has(name)) continue;
     if (typeof value === 'string') params.append(name, value);
     else if (name === 'max_age' && Number.isSafeInteger(value)) params.append(name, String(value));
+    // OIDC Core 6.1: inside a request object, claims is a JSON object (checked like the parameter).
+    else if (name === 'claims' && typeof value === 'object' && value !== null && !Array.isArray(value)) params.append(name, JSON.stringify(value));
     else throw invalidObject(`${name} in the request object must be a single string.`);
   }
   params.set('client_id', client.clientId);

@@ -55,6 +55,7 @@ export const authorizationCode: GrantHandler = {
       // RFC 9449 section 5: refresh tokens of public clients are bound to the DPoP key; confidential
       // clients' refresh tokens are bound to the client by its authentication.
       dpopJkt: client.tokenEndpointAuthMethod === 'none' && ctx.dpop ? ctx.dpop.jkt : null,
+      ...(code.claims ? { claims: code.claims } : {}),
     };
     const access = userAccessToken(p, grant, code.scope, ctx.dpop?.jkt);
     const refresh = issuesRefreshTokens(client) ? newRefreshToken(p, grant, code.scope) : undefined;
@@ -66,6 +67,6 @@ export const authorizationCode: GrantHandler = {
       await p.stores.grants.revoke(grant.id, now);
       p.log.warn({ event: 'code_reuse', client_id: client.clientId, grant: grant.id }, 'authorization code replayed during its redemption; grant revoked');
     }
-    return userTokenResponse(p, grant, code.scope, access, refresh?.value, code.nonce);
+    return userTokenResponse(p, grant, code.scope, access, refresh?.value, code.nonce, user);
   },
 };
