@@ -22,7 +22,9 @@ const migrations: Record<string, Migration> = {
 
 /** Brings the schema up to date; returns the names of the migrations applied now. */
 export async function migrate(db: Kysely<any>): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  // Migrations are independent of each other, and features land in any order: a database that
+  // already has a later one still takes an earlier one that arrives afterwards.
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, allowUnorderedMigrations: true });
   const { error, results = [] } = await migrator.migrateToLatest();
   if (error) {
     const failed = results.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
