@@ -17,6 +17,8 @@ export interface GrantRecord {
   revokedAt: number | null;
   /** RFC 9449 section 5: the DPoP key (JWK thumbprint) the refresh tokens of a public client are bound to. */
   dpopJkt?: string | null;
+  /** RFC 8705 section 4: the client certificate (x5t#S256) the refresh tokens of a public client are bound to. */
+  certThumbprint?: string | null;
 }
 
 export interface RefreshTokenRecord {

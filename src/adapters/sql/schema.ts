@@ -96,6 +96,7 @@ export interface GrantsTable {
   expires_at: number;
   revoked_at: number | null;
   dpop_jkt: string | null;
+  cert_thumbprint: string | null;
 }
 
 export interface RefreshTokensTable {
