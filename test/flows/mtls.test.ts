@@ -11,9 +11,12 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import { certificateThumbprint } from '../../src/protocol/client-auth/mtls.ts';
 import { hasOpenssl, makePki, type TestCert, type TestPki } from '../fixtures/certs.ts';
 import { startServer, type RunningServer } from '../fixtures/server.ts';
-import { rejectsWith } from './support.ts';
+import type { Browser } from 'playwright-core';
+import { browserSkip, decide, launchBrowser, rejectsWith, signIn, submit } from './support.ts';
 
 const INTROSPECTOR_SECRET = 'introspector-secret-0123456789ab';
+const PASSWORD = 'correct horse battery';
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
 describe('mutual TLS against the HTTPS server', { skip: hasOpenssl() ? false : 'openssl CLI not installed' }, () => {
   let pki: TestPki;
@@ -38,14 +41,16 @@ describe('mutual TLS against the HTTPS server', { skip: hasOpenssl() ? false : '
     pki = makePki();
     server = await startServer({
       https: { ca: pki.ca.certPem },
-      env: { TESSERA_TLS_CERT_FILE: pki.server.certFile, TESSERA_TLS_KEY_FILE: pki.server.keyFile, TESSERA_MTLS_CA_FILE: pki.caFile },
       bootstrap: {
         clients: [
           { client_id: 'mtls-service', token_endpoint_auth_method: 'tls_client_auth', tls_client_auth_san_dns: 'client.example', tls_client_certificate_bound_access_tokens: true, grant_types: ['client_credentials'], scope: 'api.read' },
           { client_id: 'self-service', token_endpoint_auth_method: 'self_signed_tls_client_auth', jwks: { keys: [pki.selfSigned.jwk] }, tls_client_certificate_bound_access_tokens: true, grant_types: ['client_credentials'], scope: 'api.read' },
+          { client_id: 'mtls-tv', token_endpoint_auth_method: 'tls_client_auth', tls_client_auth_subject_dn: 'CN=client-a,O=Example Org,C=DE', tls_client_certificate_bound_access_tokens: true, grant_types: [DEVICE_GRANT, 'refresh_token'], scope: 'openid profile offline_access', redirect_uris: [] },
           { client_id: 'introspector', client_secret: INTROSPECTOR_SECRET, token_endpoint_auth_method: 'client_secret_post', grant_types: ['client_credentials'], scope: 'introspect' },
         ],
+        users: [{ username: 'alice', password: PASSWORD, email: 'alice@example.com', email_verified: true, name: 'Alice' }],
       },
+      env: { TESSERA_TLS_CERT_FILE: pki.server.certFile, TESSERA_TLS_KEY_FILE: pki.server.keyFile, TESSERA_MTLS_CA_FILE: pki.caFile, TESSERA_DEVICE_POLL_INTERVAL: '1' },
     });
   });
   after(async () => {
@@ -98,5 +103,42 @@ describe('mutual TLS against the HTTPS server', { skip: hasOpenssl() ? false : '
     });
     assert.equal(res.status, 401);
     assert.equal(((await res.json()) as { error: string }).error, 'invalid_client');
+  });
+
+  it('a user token from the device flow is bound to the certificate: userinfo refuses it over another certificate', { skip: browserSkip }, async () => {
+    let browser: Browser | undefined;
+    try {
+      browser = await launchBrowser();
+      const context = await browser.newContext({ ignoreHTTPSErrors: true });
+      context.setDefaultTimeout(10_000);
+      const page = await context.newPage();
+      const config = await rp('mtls-tv', client.TlsClientAuth(), pki.clientA);
+      const device = await client.initiateDeviceAuthorization(config, { scope: 'openid profile offline_access' });
+      const polling = client.pollDeviceAuthorizationGrant(config, device);
+      await page.goto(device.verification_uri_complete!);
+      await submit(page, () => page.getByRole('button', { name: 'Continue' }).click());
+      await signIn(page, 'alice', PASSWORD);
+      await decide(page, 'Allow');
+      const tokens = await polling;
+      const thumb = certificateThumbprint(pki.clientA.cert);
+      assert.deepEqual(decodeJwt(tokens.access_token).cnf, { 'x5t#S256': thumb });
+      const sub = tokens.claims()!.sub;
+      assert.equal((await client.fetchUserInfo(config, tokens.access_token, sub)).preferred_username, 'alice');
+      // The same token over a connection with another certificate, or with none, is refused.
+      for (const cert of [pki.clientB, undefined]) {
+        const elsewhere = await rp('mtls-tv', client.TlsClientAuth(), cert);
+        await assert.rejects(client.fetchUserInfo(elsewhere, tokens.access_token, sub), (err: Error & { cause?: unknown; code?: string }) => {
+          assert.match(String((err as { response?: Response }).response?.headers.get('www-authenticate') ?? err.message), /invalid_token/);
+          return true;
+        });
+      }
+      // The refresh token is the client's: refreshing needs its certificate, and the new token is bound again.
+      const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token!);
+      assert.deepEqual(decodeJwt(refreshed.access_token).cnf, { 'x5t#S256': thumb });
+      const impostor = await rp('mtls-tv', client.TlsClientAuth(), pki.rogue);
+      await rejectsWith(client.refreshTokenGrant(impostor, refreshed.refresh_token!), 'invalid_client');
+    } finally {
+      await browser?.close();
+    }
   });
 });
