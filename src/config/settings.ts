@@ -119,7 +119,7 @@ export const settings: readonly Setting[] = [
   { env: 'TESSERA_TLS_KEY_FILE', key: 'tlsKeyFile', type: 'string', default: undefined,
     description: 'PEM file with the private key of TESSERA_TLS_CERT_FILE.' },
   { env: 'TESSERA_MTLS_CERT_HEADER', key: 'mtlsCertHeader', type: 'string', default: undefined,
-    description: 'Name of the header in which a TLS-terminating reverse proxy forwards the client certificate (URL-encoded PEM, as nginx $ssl_client_escaped_cert), e.g. x-ssl-client-cert. Believed only on connections from a TESSERA_TRUST_PROXY address (the socket address); ignored otherwise. Not together with TESSERA_TLS_CERT_FILE.' },
+    description: 'Name of the header in which a TLS-terminating reverse proxy forwards the client certificate (URL-encoded PEM as nginx $ssl_client_escaped_cert, or base64 DER), e.g. x-ssl-client-cert. Believed only on connections from a TESSERA_TRUST_PROXY address (the socket address); ignored otherwise. Not together with TESSERA_TLS_CERT_FILE.' },
   { env: 'TESSERA_MTLS_CA_FILE', key: 'mtlsCaFile', type: 'string', default: undefined,
     description: 'PEM bundle of the certificate authorities whose client certificates tls_client_auth accepts. Unset: only self_signed_tls_client_auth is offered (when a client certificate source is configured).' },
   { env: 'REDIS_URL', key: 'redisUrl', type: 'string', default: undefined,
