@@ -177,7 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   // Issuer
   if (raw.issuer === undefined) {
     if (prod) problems.push('TESSERA_ISSUER: required in production');
-    else raw.issuer = `http://localhost:${raw.port || 4000}`;
+    else raw.issuer = `${raw.tlsCertFile !== undefined ? 'https' : 'http'}://localhost:${raw.port || 4000}`;
   }
   if (typeof raw.issuer === 'string') {
     let u: URL | undefined;
@@ -286,6 +286,7 @@ function mtlsProblems(raw: Record<string, unknown>, prod: boolean, warnings: str
   const certFile = raw.tlsCertFile as string | undefined;
   const keyFile = raw.tlsKeyFile as string | undefined;
   if ((certFile === undefined) !== (keyFile === undefined)) problems.push(`${certFile === undefined ? 'TESSERA_TLS_CERT_FILE' : 'TESSERA_TLS_KEY_FILE'}: TESSERA_TLS_CERT_FILE and TESSERA_TLS_KEY_FILE go together`);
+  if (certFile !== undefined && typeof raw.issuer === 'string' && raw.issuer.startsWith('http:')) problems.push('TESSERA_ISSUER: must be an https URL when Tessera serves HTTPS itself (TESSERA_TLS_CERT_FILE)');
   for (const [file, name] of [[certFile, 'TESSERA_TLS_CERT_FILE'], [keyFile, 'TESSERA_TLS_KEY_FILE']] as const) {
     if (file === undefined) continue;
     try { readFileSync(file); } catch (e) { problems.push(`${name}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`); }

@@ -41,6 +41,12 @@ describe('client certificate sources (RFC 8705) in the configuration', { skip: h
     }
   });
 
+  it('Tessera serving HTTPS itself needs an https issuer (the development default follows)', () => {
+    const tls = { TESSERA_TLS_CERT_FILE: pki.server.certFile, TESSERA_TLS_KEY_FILE: pki.server.keyFile };
+    assert.equal(loadConfig({ TESSERA_ENV: 'development', ...tls }).issuer, 'https://localhost:4000');
+    assert.ok(problems({ TESSERA_ENV: 'development', ...tls, TESSERA_ISSUER: 'http://localhost:4000' }).some((p) => p.startsWith('TESSERA_ISSUER: must be an https URL')));
+  });
+
   it('refuses bad header names, both sources at once, half a TLS pair and unreadable files', () => {
     for (const bad of ['authorization', 'x-forwarded-for', 'bad header', 'DPoP']) {
       assert.ok(problems({ ...prod, ...header, TESSERA_MTLS_CERT_HEADER: bad }).some((p) => p.startsWith('TESSERA_MTLS_CERT_HEADER')), bad);
