@@ -1,7 +1,7 @@
 // Mutual-TLS client authentication and certificate-bound tokens (RFC 8705). The HTTP layer hands
 // the client certificate over as an X509Certificate in the ProtocolRequest (from the TLS socket,
 // or from a trusted proxy's header); nothing here reads sockets or headers.
-import { X509Certificate, createHash, type KeyObject } from 'node:crypto';
+import { createHash, type KeyObject, type X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import type { Config } from '../../config/config.ts';
@@ -38,12 +38,6 @@ export function enabledMtlsMethods(config: Config): ClientAuthMethod[] {
 /** RFC 8705 section 3.1: base64url SHA-256 of the DER certificate, the x5t#S256 confirmation. */
 export function certificateThumbprint(cert: X509Certificate): string {
   return createHash('sha256').update(cert.raw).digest('base64url');
-}
-
-/** The PEM certificates of a bundle. */
-export function parseBundle(pem: string): X509Certificate[] {
-  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  return blocks.map((b) => new X509Certificate(b));
 }
 
 
@@ -85,7 +79,7 @@ export function parseDn(dn: string, order: 'rfc4514' | 'node'): { type: string; 
   const out: { type: string; value: string }[] = [];
   for (const raw of parts) {
     const part = order === 'rfc4514' ? raw.trim() : raw;
-    if (part === '' ) return undefined;
+    if (part === '') return undefined;
     // Multi-valued RDNs (a+b) are not supported: refuse rather than guess an order.
     if (/(^|[^\\])\+/.test(part)) return undefined;
     const eq = part.indexOf('=');
@@ -99,7 +93,8 @@ export function parseDn(dn: string, order: 'rfc4514' | 'node'): { type: string; 
   return order === 'rfc4514' ? out.reverse() : out;
 }
 
-const TYPE_ALIASES: Record<string, string> = { EMAILADDRESS: 'EMAILADDRESS', E: 'EMAILADDRESS', 'S': 'ST', 'STREET': 'STREET', 'DC': 'DC', 'UID': 'UID' };
+/** Attribute type names that mean the same: the e-mail attribute is `emailAddress` in OpenSSL's output, `E` in some tools. */
+const TYPE_ALIASES: Record<string, string> = { E: 'EMAILADDRESS' };
 function normalizeType(t: string): string {
   const u = t.toUpperCase();
   return TYPE_ALIASES[u] ?? u;
