@@ -31,6 +31,8 @@ export interface ProtocolRequest {
   headers: Readonly<Record<string, string | string[] | undefined>>;
   cookies: Readonly<Record<string, string | undefined>>;
   ip: string;
+  /** The parsed JSON body, on the routes that take JSON (dynamic client registration); params is then empty. */
+  json?: unknown;
 }
 
 export interface CookieSpec {

@@ -56,7 +56,7 @@ export const authorizationCode: GrantHandler = {
       // clients' refresh tokens are bound to the client by its authentication.
       dpopJkt: client.tokenEndpointAuthMethod === 'none' && ctx.dpop ? ctx.dpop.jkt : null,
     };
-    const access = userAccessToken(p, grant, code.scope, ctx.dpop?.jkt);
+    const access = userAccessToken(p, grant, code.scope, ctx.dpop?.jkt, client);
     const refresh = issuesRefreshTokens(client) ? newRefreshToken(p, grant, code.scope) : undefined;
     await p.stores.grants.create(grant, refresh?.record ?? null, { jti: access.jti, expiresAt: access.expiresAt });
     // Whoever claims the marker second knows the other side's step came first: a replay that
@@ -66,6 +66,6 @@ export const authorizationCode: GrantHandler = {
       await p.stores.grants.revoke(grant.id, now);
       p.log.warn({ event: 'code_reuse', client_id: client.clientId, grant: grant.id }, 'authorization code replayed during its redemption; grant revoked');
     }
-    return userTokenResponse(p, grant, code.scope, access, refresh?.value, code.nonce);
+    return userTokenResponse(p, grant, code.scope, access, refresh?.value, code.nonce, client);
   },
 };

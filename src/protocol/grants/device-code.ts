@@ -52,9 +52,9 @@ export const deviceCode: GrantHandler = {
       id: randomToken(16), clientId: client.clientId, userId: approval.userId, scope: record.scope, resource: record.resource,
       sid: approval.sid, authTime: approval.authTime, amr: approval.amr, createdAt: now, expiresAt: now + p.config.refreshAbsoluteTtl, revokedAt: null,
     };
-    const access = userAccessToken(p, grant, record.scope);
+    const access = userAccessToken(p, grant, record.scope, undefined, client);
     const refresh = issuesRefreshTokens(client) ? newRefreshToken(p, grant, record.scope) : undefined;
     await p.stores.grants.create(grant, refresh?.record ?? null, { jti: access.jti, expiresAt: access.expiresAt });
-    return userTokenResponse(p, grant, record.scope, access, refresh?.value, null);
+    return userTokenResponse(p, grant, record.scope, access, refresh?.value, null, client);
   },
 };

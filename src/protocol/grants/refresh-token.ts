@@ -42,7 +42,7 @@ export const refreshToken: GrantHandler = {
       (refresh, grant) => {
         // Downscoping narrows this access token only; the family keeps what was granted.
         scope = requested ? requested.join(' ') : refresh.scope;
-        access = userAccessToken(p, grant, scope, ctx.dpop?.jkt);
+        access = userAccessToken(p, grant, scope, ctx.dpop?.jkt, client);
         const next = newRefreshToken(p, grant, refresh.scope);
         refreshValue = next.value;
         return { refresh: next.record, access: { jti: access.jti, expiresAt: access.expiresAt } };
@@ -59,6 +59,6 @@ export const refreshToken: GrantHandler = {
       await p.stores.grants.revoke(result.grant.id, now);
       throw invalidGrant('The refresh token is invalid.', 'user missing or disabled');
     }
-    return userTokenResponse(p, result.grant, scope, access!, refreshValue, null);
+    return userTokenResponse(p, result.grant, scope, access!, refreshValue, null, client);
   },
 };

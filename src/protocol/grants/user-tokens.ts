@@ -4,6 +4,7 @@ import { randomToken, tokenHash } from '../hash.ts';
 import type { Provider } from '../provider.ts';
 import { mintAccessToken, type MintedAccessToken } from '../tokens/access-token.ts';
 import { mintIdToken } from '../tokens/id-token.ts';
+import { subjectFor } from '../tokens/subject.ts';
 import type { TokenResponse } from './grant.ts';
 
 /** Whether this client gets refresh tokens: only when it is registered for the refresh_token grant. */
@@ -23,21 +24,24 @@ export function newRefreshToken(p: Provider, grant: GrantRecord, scope: string):
   };
 }
 
-/** The access token of a user grant; bound to the DPoP key `jkt` when one is given (cnf.jkt). */
-export function userAccessToken(p: Provider, grant: GrantRecord, scope: string, jkt?: string): MintedAccessToken {
+/**
+ * The access token of a user grant; bound to the DPoP key `jkt` when one is given (cnf.jkt). Its
+ * `sub` is the one the client sees (pairwise for pairwise clients, OpenID Connect Core 8).
+ */
+export function userAccessToken(p: Provider, grant: GrantRecord, scope: string, jkt?: string, client?: ClientRecord): MintedAccessToken {
   return mintAccessToken(p.keys(), {
-    issuer: p.config.issuer, sub: grant.userId, clientId: grant.clientId, audience: grant.resource ?? p.config.defaultAudience,
+    issuer: p.config.issuer, sub: subjectFor(p.config.secret, client, grant.userId), clientId: grant.clientId, audience: grant.resource ?? p.config.defaultAudience,
     scope, now: p.now(), ttl: p.config.accessTokenTtl, authTime: grant.authTime, jkt,
   });
 }
 
 /** The token response for a user grant: access token, ID token when openid was granted, refresh token. */
-export function userTokenResponse(p: Provider, grant: GrantRecord, scope: string, access: MintedAccessToken, refresh: string | undefined, nonce: string | null): TokenResponse {
+export function userTokenResponse(p: Provider, grant: GrantRecord, scope: string, access: MintedAccessToken, refresh: string | undefined, nonce: string | null, client?: ClientRecord): TokenResponse {
   const res: TokenResponse = { access_token: access.token, token_type: access.jkt ? 'DPoP' : 'Bearer', expires_in: p.config.accessTokenTtl, scope };
   if (refresh) res.refresh_token = refresh;
   if (scope.split(' ').includes('openid')) {
     res.id_token = mintIdToken(p.keys(), {
-      issuer: p.config.issuer, sub: grant.userId, clientId: grant.clientId, now: p.now(), ttl: p.config.idTokenTtl,
+      issuer: p.config.issuer, sub: subjectFor(p.config.secret, client, grant.userId), clientId: grant.clientId, now: p.now(), ttl: p.config.idTokenTtl,
       authTime: grant.authTime, nonce, accessToken: access.token, sid: grant.sid, amr: grant.amr,
     });
   }
