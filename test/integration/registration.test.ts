@@ -39,7 +39,7 @@ async function codeFlow(app: App, client: { client_id: string; client_secret?: s
   }
   const code = new URL(res.headers.location as string).searchParams.get('code');
   assert.ok(code, `no code: ${res.headers.location}`);
-  const auth = client.client_secret ? { authorization: basic(client.client_id, client.client_secret) } : {};
+  const auth: Record<string, string> = client.client_secret ? { authorization: basic(client.client_id, client.client_secret) } : {};
   const tok = await form(app, '/token', { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: redirectUri, ...(client.client_secret ? {} : { client_id: client.client_id }) }, auth);
   assert.equal(tok.statusCode, 200, tok.body);
   return { tokens: tok.json(), consentShown };
