@@ -18,6 +18,7 @@ import type {
 import { createPgDatabase, pgAdminUrlForDisplay, sqliteTempUrl } from '../fixtures/db.ts';
 import { replayContract } from './replay-contract.ts';
 import { deviceCodesContract } from './device-codes-contract.ts';
+import { initialAccessTokensContract } from './initial-access-tokens-contract.ts';
 
 const NOW = Math.floor(Date.now() / 1000);
 const uid = (prefix: string) => `${prefix}-${randomUUID()}`;
@@ -364,6 +365,10 @@ for (const backend of backends) {
 
     describe('device codes', () => {
       deviceCodesContract(() => stores.deviceCodes, NOW);
+    });
+
+    describe('initial access tokens', () => {
+      initialAccessTokensContract(() => stores.initialAccessTokens, NOW);
     });
 
     describe('grants', () => {
