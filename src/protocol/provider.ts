@@ -46,10 +46,10 @@ export interface CookieSpec {
 
 export type View =
   | { name: 'login'; action: string; csrf: string; clientName: string; username?: string; error?: string }
-  | { name: 'consent'; action: string; csrf: string; clientName: string; username: string; scopes: { name: string; description: string }[]; resource?: string; userCode?: string }
+  | { name: 'consent'; action: string; csrf: string; clientName: string; username: string; scopes: { name: string; description: string }[]; resource?: string; userCode?: string; unverifiedHost?: string }
   | { name: 'device'; action: string; csrf: string; userCode?: string; error?: string }
   | { name: 'device-done'; approved: boolean; clientName: string }
-  | { name: 'error'; title: string; message: string }
+  | { name: 'error'; title: string; message: string; link?: { href: string; text: string } }
   | { name: 'logout-confirm'; action: string; csrf: string; clientName?: string; hidden: Record<string, string> }
   | { name: 'logged-out' }
   | { name: 'account'; csrf: string; username: string; consents: { clientId: string; clientName: string; scopes: string[]; grantedAt: number }[]; revokeAction: string; logoutAction: string };

@@ -62,7 +62,7 @@ describe('dynamic client registration (openid-client, Chromium)', { skip: browse
   );
 
   /** The code flow in a fresh browser context: sign in, consent, redeem with openid-client. */
-  async function codeFlow(config: client.Configuration, redirectUri: string): Promise<{ tokens: client.TokenEndpointResponse; consentShown: boolean; page: Page }> {
+  async function codeFlow(config: client.Configuration, redirectUri: string): Promise<{ tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>; consentShown: boolean; page: Page }> {
     const context = await browser.newContext();
     context.setDefaultTimeout(10_000);
     const page = await context.newPage();

@@ -119,6 +119,31 @@ for (const backend of await backends()) {
       assert.ok(tokens.id_token && tokens.refresh_token);
     });
 
+    it('RFC 9700 4.11.2: a self-registered client gets no automatic error redirects, and its consent page says its name is unverified', async () => {
+      const reg = (await post(app, { ...WEB_META, client_name: 'Totally Official Bank' })).json();
+      const { challenge } = pkce();
+      const bad = await app.server.inject({ method: 'GET', url: authorizeUrl({ client_id: reg.client_id, redirect_uri: 'https://rp.example/cb', response_type: 'code', scope: 'openid not-offered', state: 's', code_challenge: challenge, code_challenge_method: 'S256' }) });
+      assert.equal(bad.statusCode, 400, 'shown, not redirected');
+      assert.match(bad.headers['content-type'] as string, /text\/html/);
+      assert.match(bad.body, /invalid_scope/);
+      assert.match(bad.body, /href="https:\/\/rp\.example\/cb\?error=invalid_scope/);
+      // An operator-made client still gets the redirect (RFC 6749 section 4.1.2.1).
+      const trusted = await app.server.inject({ method: 'GET', url: authorizeUrl({ client_id: 'web', redirect_uri: 'https://app.example/cb', response_type: 'code', scope: 'openid not-offered', code_challenge: challenge, code_challenge_method: 'S256' }) });
+      assert.equal(trusted.statusCode, 303);
+      // The consent page says the name is the client's own claim and where the answer goes.
+      const jar = new Jar();
+      let res = await app.server.inject({ method: 'GET', url: authorizeUrl({ client_id: reg.client_id, redirect_uri: 'https://rp.example/cb', response_type: 'code', scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256' }) });
+      jar.take(res);
+      const path = new URL(res.headers.location as string).pathname;
+      const login = await app.server.inject({ method: 'GET', url: path, headers: { cookie: jar.header() } });
+      res = await form(app, `${path}/login`, { username: 'alice', password: 'correct horse battery', csrf: csrfOf(login.body) }, { cookie: jar.header() });
+      jar.take(res);
+      const consent = await app.server.inject({ method: 'GET', url: new URL(res.headers.location as string).pathname, headers: { cookie: jar.header() } });
+      assert.match(consent.body, /Allow access\?/);
+      assert.match(consent.body, /registered itself/);
+      assert.match(consent.body, /<strong>rp\.example<\/strong>/);
+    });
+
     it('registers public native clients and clients with keys; defaults follow RFC 7591', async () => {
       const res = await post(app, { application_type: 'native', token_endpoint_auth_method: 'none', redirect_uris: ['http://127.0.0.1/cb', 'com.example.rp:/cb'] });
       assert.equal(res.statusCode, 201, res.body);
