@@ -127,6 +127,10 @@ for (const backend of await backends()) {
       assert.match(bad.headers['content-type'] as string, /text\/html/);
       assert.match(bad.body, /invalid_scope/);
       assert.match(bad.body, /href="https:\/\/rp\.example\/cb\?error=invalid_scope/);
+      // Silent authentication still gets its answer (the exception RFC 9700 makes).
+      const silent = await app.server.inject({ method: 'GET', url: authorizeUrl({ client_id: reg.client_id, redirect_uri: 'https://rp.example/cb', response_type: 'code', scope: 'openid', prompt: 'none', code_challenge: challenge, code_challenge_method: 'S256' }) });
+      assert.equal(silent.statusCode, 303);
+      assert.equal(new URL(silent.headers.location as string).searchParams.get('error'), 'login_required');
       // An operator-made client still gets the redirect (RFC 6749 section 4.1.2.1).
       const trusted = await app.server.inject({ method: 'GET', url: authorizeUrl({ client_id: 'web', redirect_uri: 'https://app.example/cb', response_type: 'code', scope: 'openid not-offered', code_challenge: challenge, code_challenge_method: 'S256' }) });
       assert.equal(trusted.statusCode, 303);

@@ -169,14 +169,19 @@ export async function authorize(p: Provider, req: ProtocolRequest): Promise<OAut
   }
 }
 
+const SILENT_ERRORS = new Set(['login_required', 'consent_required', 'interaction_required', 'account_selection_required']);
+
 /**
  * RFC 9700 section 4.11.2: a self-registered client's redirect URI is not trusted, so an error
  * (which needs no user interaction) is not sent there automatically, or anyone could register a
  * client and use the authorization endpoint as an open redirector. The user sees the error and a
- * link back, and decides. Errors after the user has interacted (access_denied) still redirect.
+ * link back, and decides. Errors after the user has interacted (access_denied) and the answers to
+ * silent authentication (prompt=none) still redirect.
  */
 function guardErrorRedirect(client: ClientRecord, res: OAuthResponse, err: OAuthError): OAuthResponse {
   if (client.metadata.registration === undefined || (res.kind !== 'redirect' && res.kind !== 'form_post')) return res;
+  // Silent authentication (prompt=none) is the exception RFC 9700 names: its answers must redirect.
+  if (SILENT_ERRORS.has(err.code)) return res;
   let host = '';
   try { host = new URL(res.kind === 'redirect' ? res.location : res.action).host; } catch { /* shown without a host */ }
   return {
