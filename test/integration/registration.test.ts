@@ -5,7 +5,9 @@ import { after, before, describe, it } from 'node:test';
 import { decodeJwt, SignJWT } from 'jose';
 import type { LightMyRequestResponse } from 'fastify';
 import type { App } from '../../src/app.ts';
+import { saveClient } from '../../src/admin/clients.ts';
 import { createInitialAccessToken } from '../../src/admin/registration.ts';
+import { pairwiseSubject } from '../../src/protocol/tokens/subject.ts';
 import { authorizeUrl, authorizeWithLogin, backends, basic, csrfOf, form, ISSUER, Jar, pkce, testApp } from '../fixtures/app.ts';
 
 const JSON_TYPE = { 'content-type': 'application/json' };
@@ -354,6 +356,27 @@ for (const backend of await backends()) {
       // A public client still sees the local id.
       const pub = await codeFlow(app, (await post(app, WEB_META)).json(), 'https://rp.example/cb');
       assert.equal(decodeJwt(pub.tokens.id_token!).sub, alice.id);
+    });
+
+    it('token exchange maps a pairwise subject through the grant: the exchanging client gets its own subject for the user', async () => {
+      const source = (await post(app, { redirect_uris: ['https://src.example/cb'], subject_type: 'pairwise', scope: 'openid profile' })).json();
+      const GW_SECRET = 'gateway-secret-0123456789-abcdefghijklmnop';
+      const gateway = { client_id: 'pairwise-gateway', client_secret: GW_SECRET };
+      await saveClient(app.stores, app.provider.config, {
+        ...gateway, grant_types: ['urn:ietf:params:oauth:grant-type:token-exchange'], redirect_uris: [], scope: 'openid profile',
+        subject_type: 'pairwise', sector_identifier_uri: sectors.url('/sector.json'),
+        token_exchange: { audiences: ['https://orders.example'], subject_clients: [source.client_id] },
+      }, app.provider.now());
+      const { tokens } = await codeFlow(app, source, 'https://src.example/cb', 'openid profile');
+      const alice = (await app.stores.users.findByUsername('alice'))!;
+      const secret = app.provider.config.secret;
+      assert.equal(decodeJwt(tokens.access_token!).sub, pairwiseSubject(secret, 'src.example', alice.id));
+      const exchanged = await form(app, '/token', {
+        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token: tokens.access_token!,
+        subject_token_type: 'urn:ietf:params:oauth:token-type:access_token', audience: 'https://orders.example',
+      }, { authorization: basic(gateway.client_id, GW_SECRET) });
+      assert.equal(exchanged.statusCode, 200, exchanged.body);
+      assert.equal(decodeJwt(exchanged.json().access_token).sub, pairwiseSubject(secret, '127.0.0.1', alice.id));
     });
 
     it('pairwise registration rules: sector_identifier_uri fetched safely and must list every redirect URI', async () => {
