@@ -70,7 +70,7 @@ for (const backend of await backends()) {
     let app: App;
     let sectors: Awaited<ReturnType<typeof sectorServer>>;
     before(async () => {
-      app = await open({ TESSERA_REGISTRATION: 'open' });
+      app = await open({ TESSERA_REGISTRATION: 'open', TESSERA_METRICS_TOKEN: 'm'.repeat(40) });
       sectors = await sectorServer({
         '/sector.json': ['https://one.example/cb', 'https://two.example/cb'],
         '/partial.json': ['https://one.example/cb'],
@@ -257,6 +257,8 @@ for (const backend of await backends()) {
       const audit = await app.stores.audit.query({});
       const types = audit.filter((e) => e.clientId === reg.client_id).map((e) => e.type);
       for (const t of ['client_registered', 'client_updated', 'client_deleted']) assert.ok(types.includes(t), `audit has ${t}`);
+      const metrics = (await app.server.inject({ url: '/metrics', headers: { authorization: `Bearer ${'m'.repeat(40)}` } })).body;
+      for (const outcome of ['registered', 'updated', 'deleted', 'refused']) assert.match(metrics, new RegExp(`tessera_client_registrations_total\\{outcome="${outcome}"\\} [1-9]`), outcome);
       const text = JSON.stringify(audit);
       for (const secret of [reg.client_secret, reg.registration_access_token, updated.registration_access_token]) assert.equal(text.includes(secret), false);
     });
