@@ -48,10 +48,15 @@ describe('pairwise subjects', () => {
     assert.match((await sectorIdentifierProblem('https://s.example/', uris, false, serve([uris[0]])))!, /does not list https:\/\/b\.example\/cb/);
     assert.match((await sectorIdentifierProblem('https://s.example/', uris, false, serve({ uris })))!, /JSON array/);
     assert.match((await sectorIdentifierProblem('https://s.example/', uris, false, serve([1, 2])))!, /JSON array/);
-    const refuse = async () => { throw new ClientKeysError('jwks_uri_refused', 'sector_identifier_uri host 10.0.0.1 is not a public address'); };
-    assert.match((await sectorIdentifierProblem('https://10.0.0.1/', uris, false, refuse))!, /not a public address/);
+    // Refusals are reported without the fetcher's detail (resolved addresses are not for the registrant).
+    const refuse = async () => { throw new ClientKeysError('jwks_uri_refused', 'internal.example resolves to a non-public address (10.0.0.7)'); };
+    const refused = (await sectorIdentifierProblem('https://internal.example/', uris, false, refuse))!;
+    assert.match(refused, /public address/);
+    assert.doesNotMatch(refused, /10\.0\.0\.7/);
+    const failed = async () => { throw new ClientKeysError('jwks_fetch_failed', 'connect ECONNREFUSED 203.0.113.9:443'); };
+    assert.doesNotMatch((await sectorIdentifierProblem('https://s.example/', uris, false, failed))!, /203\.0\.113/);
     // The real fetcher applies the jwks_uri rules: no http, no private addresses.
-    assert.match((await sectorIdentifierProblem('http://s.example/', uris, false))!, /must use https/);
-    assert.match((await sectorIdentifierProblem('https://127.0.0.1/s', uris, false))!, /not a public address/);
+    assert.match((await sectorIdentifierProblem('http://s.example/', uris, false))!, /https URL on a public address/);
+    assert.match((await sectorIdentifierProblem('https://127.0.0.1/s', uris, false))!, /https URL on a public address/);
   });
 });

@@ -76,7 +76,12 @@ export async function sectorIdentifierProblem(uri: string, redirectUris: readonl
   try {
     doc = await fetch('sector_identifier_uri', uri, allowLoopback);
   } catch (err) {
-    return err instanceof ClientKeysError ? err.message : 'sector_identifier_uri could not be fetched';
+    // Deliberately vague: the answer goes to whoever registers, and the fetcher's own message (which
+    // names resolved addresses) would turn registration into a probe of the internal network.
+    const reason = err instanceof ClientKeysError ? err.reason : 'jwks_fetch_failed';
+    if (reason === 'jwks_uri_refused') return 'sector_identifier_uri must be an https URL on a public address';
+    if (reason === 'jwks_invalid') return 'sector_identifier_uri must answer with a JSON document of at most 64 KiB';
+    return 'sector_identifier_uri could not be fetched (it must answer 200 within 5 s, without redirects)';
   }
   if (!Array.isArray(doc) || !doc.every((x) => typeof x === 'string')) return 'sector_identifier_uri must hold a JSON array of redirect URIs';
   const missing = redirectUris.filter((r) => !doc.includes(r));
