@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { decodeJwt, SignJWT } from 'jose';
+import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import type { LightMyRequestResponse } from 'fastify';
 import type { App } from '../../src/app.ts';
 import { saveClient } from '../../src/admin/clients.ts';
@@ -159,6 +159,19 @@ for (const backend of await backends()) {
       assert.deepEqual(reg.grant_types, ['authorization_code']);
       const { tokens } = await codeFlow(app, reg, 'http://127.0.0.1:5555/cb', 'openid');
       assert.ok(tokens.access_token);
+      // private_key_jwt with inline public keys: no secret at all.
+      const { publicKey } = await generateKeyPair('ES256');
+      const keyed = await post(app, { ...WEB_META, token_endpoint_auth_method: 'private_key_jwt', token_endpoint_auth_signing_alg: 'ES256', jwks: { keys: [{ ...(await exportJWK(publicKey)), kid: 'k1' }] } });
+      assert.equal(keyed.statusCode, 201, keyed.body);
+      assert.equal(keyed.json().client_secret, undefined);
+      assert.equal(keyed.json().jwks.keys[0].kid, 'k1');
+      // client_secret_jwt: a generated secret, kept wrapped for HMAC verification.
+      const hmac = await post(app, { ...WEB_META, token_endpoint_auth_method: 'client_secret_jwt' });
+      assert.equal(hmac.statusCode, 201, hmac.body);
+      assert.equal(hmac.json().client_secret_expires_at, 0);
+      const stored = (await app.stores.clients.get(hmac.json().client_id))!;
+      assert.equal(typeof stored.metadata.client_secret_jwe, 'string');
+      assert.equal(hmac.json().client_secret_jwe, undefined);
     });
 
     it('refuses every bad-input class with an RFC 7591 error and stores nothing', async () => {
