@@ -2,13 +2,14 @@ import type { Config } from '../config/config.ts';
 import type { ClientAuthMethod, ClientMetadata, ClientRecord, GrantType, TokenExchangePolicy } from '../ports/clients.ts';
 import type { Stores } from '../ports/index.ts';
 import { ASYMMETRIC_ALGS, HMAC_ALGS } from '../protocol/client-auth/client-assertion.ts';
-import { jwksProblems, jwksUriProblem, MAX_JWKS_BYTES } from '../protocol/client-auth/client-keys.ts';
+import { fetchableUriProblem, jwksProblems, jwksUriProblem, MAX_JWKS_BYTES } from '../protocol/client-auth/client-keys.ts';
 import { isMtlsMethod, mtlsRegistrationProblems, TLS_CLIENT_AUTH_FIELDS } from '../protocol/client-auth/mtls.ts';
 import { hashClientSecret, wrapClientSecret } from '../protocol/client-auth/secret-hash.ts';
 import { randomToken } from '../protocol/hash.ts';
 import { isScopeToken } from '../protocol/params.ts';
 import { redirectUriProblem } from '../protocol/redirect-uri.ts';
 import { SIGNING_ALGS } from '../protocol/tokens/keys.ts';
+import { sectorIdentifierProblem, subjectProblems } from '../protocol/tokens/subject.ts';
 
 /** Client metadata as an operator writes it (RFC 7591 names), in the bootstrap file or the CLI. */
 export interface ClientInput {
@@ -46,6 +47,9 @@ export interface ClientInput {
   tls_client_auth_san_email?: string;
   /** RFC 8705 section 3: bind this client's access tokens to its TLS client certificate. */
   tls_client_certificate_bound_access_tokens?: boolean;
+  /** OpenID Connect Core 8 subject identifiers: public (default) or pairwise. */
+  subject_type?: 'public' | 'pairwise';
+  sector_identifier_uri?: string;
 }
 
 export class AdminError extends Error {
@@ -123,6 +127,17 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
   }
 
   problems.push(...buildMtlsMetadata(input, metadata, method));
+  for (const key of ['subject_type', 'sector_identifier_uri'] as const) {
+    if (!(key in input)) continue;
+    if (input[key] === undefined) delete metadata[key];
+    else (metadata as Record<string, unknown>)[key] = input[key];
+  }
+  if (metadata.subject_type === 'public') delete metadata.subject_type;
+  if (metadata.sector_identifier_uri !== undefined) {
+    const p = fetchableUriProblem('sector_identifier_uri', metadata.sector_identifier_uri, config.clientJwksAllowLoopback);
+    if (p) problems.push(p);
+  }
+  problems.push(...subjectProblems({ redirectUris, metadata }));
 
   let secretHash: string | null = null;
   let secret: string | undefined;
@@ -227,11 +242,20 @@ function buildKeyMetadata(config: Config, input: ClientInput, existing: ClientRe
   return m;
 }
 
-export async function saveClient(stores: Stores, config: Config, input: ClientInput, now: number): Promise<{ client: ClientRecord; secret?: string; changed: boolean }> {
+export async function saveClient(
+  stores: Stores, config: Config, input: ClientInput, now: number, extra: Partial<ClientMetadata> = {},
+): Promise<{ client: ClientRecord; secret?: string; changed: boolean }> {
   const existing = await stores.clients.get(input.client_id);
   const built = buildClient(config, input, existing, now);
   const { secret } = built;
   let { client } = built;
+  client = { ...client, metadata: { ...client.metadata, ...extra } };
+  const sectorUri = client.metadata.sector_identifier_uri;
+  if (typeof sectorUri === 'string' && (sectorUri !== existing?.metadata.sector_identifier_uri || JSON.stringify(client.redirectUris) !== JSON.stringify(existing?.redirectUris))) {
+    // OpenID Connect Core 8.1: the document at sector_identifier_uri must list every redirect URI.
+    const problem = await sectorIdentifierProblem(sectorUri, client.redirectUris, config.clientJwksAllowLoopback);
+    if (problem) throw new AdminError(`client ${input.client_id}: ${problem}`);
+  }
   if (client.tokenEndpointAuthMethod === 'client_secret_jwt') {
     // The secret itself is kept wrapped (client_secret_jwt verifies an HMAC with it); an unchanged
     // secret keeps its stored wrapping, so applying the same bootstrap file again changes nothing.
@@ -263,7 +287,9 @@ export function describeClient(c: ClientRecord): Record<string, unknown> {
     client_id: c.clientId, client_name: c.clientName, token_endpoint_auth_method: c.tokenEndpointAuthMethod,
     application_type: c.applicationType, redirect_uris: c.redirectUris, post_logout_redirect_uris: c.postLogoutRedirectUris,
     grant_types: c.grantTypes, scope: c.scopes.join(' '), allowed_resources: c.allowedResources, skip_consent: c.skipConsent,
-    ...pick(c.metadata, ['jwks', 'jwks_uri', 'token_endpoint_auth_signing_alg', 'request_object_signing_alg', 'require_signed_request_object', 'authorization_signed_response_alg', 'token_exchange']),
+    ...pick(c.metadata, ['jwks', 'jwks_uri', 'token_endpoint_auth_signing_alg', 'request_object_signing_alg', 'require_signed_request_object', 'authorization_signed_response_alg', 'token_exchange', 'sector_identifier_uri']),
+    subject_type: c.metadata.subject_type ?? 'public',
+    ...(c.metadata.registration ? { registered_dynamically: c.metadata.registration.mode } : {}),
     ...(c.metadata.dpop_bound_access_tokens ? { dpop_bound_access_tokens: true } : {}),
     ...pick(c.metadata, TLS_CLIENT_AUTH_FIELDS),
     ...(c.metadata.tls_client_certificate_bound_access_tokens ? { tls_client_certificate_bound_access_tokens: true } : {}),

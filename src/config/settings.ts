@@ -96,6 +96,8 @@ export const settings: readonly Setting[] = [
     description: 'A JWT naming a key id that the cached key set of its client lacks fetches the jwks_uri again at once, but at most once per this many seconds per jwks_uri.' },
   { env: 'TESSERA_CLIENT_JWKS_ALLOW_LOOPBACK', key: 'clientJwksAllowLoopback', type: 'bool', default: (m) => m === 'development',
     description: 'Let client jwks_uri values use http and loopback hosts (127.0.0.0/8, ::1, localhost), for local tests and demos. Other private addresses are always refused. Production refuses true.' },
+  { env: 'TESSERA_REGISTRATION', key: 'registration', type: 'enum', values: ['off', 'open', 'initial_access_token', 'admin_approval'], default: 'off',
+    description: 'Dynamic client registration (RFC 7591, managed per RFC 7592) at /register: `off` (no endpoint, not advertised), `open` (anyone may register), `initial_access_token` (a Bearer token minted with `tessera registration token create` is required), `admin_approval` (anyone may register, but new clients stay disabled until an operator runs `tessera client enable`).' },
   { env: 'TESSERA_DEVICE_CODE_TTL', key: 'deviceCodeTtl', type: 'int', default: 600, min: 60, max: 1800,
     description: 'Device flow (RFC 8628): how long a device code and its user code stay valid, seconds.' },
   { env: 'TESSERA_DEVICE_POLL_INTERVAL', key: 'devicePollInterval', type: 'int', default: 5, min: 1, max: 60,

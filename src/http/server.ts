@@ -8,6 +8,7 @@ import { discoveryDocument } from '../protocol/endpoints/discovery.ts';
 import { introspect } from '../protocol/endpoints/introspect.ts';
 import { logout } from '../protocol/endpoints/logout.ts';
 import { par } from '../protocol/endpoints/par.ts';
+import { manageRegistration, register } from '../protocol/endpoints/register.ts';
 import { revoke } from '../protocol/endpoints/revoke.ts';
 import { NO_STORE, token } from '../protocol/endpoints/token.ts';
 import { userinfo } from '../protocol/endpoints/userinfo.ts';
@@ -34,15 +35,21 @@ type Kind = 'json' | 'bearer' | 'page';
 
 type Handler = (p: Provider, req: ProtocolRequest, uid: string) => Promise<OAuthResponse>;
 
+type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
 interface RouteSpec {
   path: string;
-  methods: ('GET' | 'POST')[];
+  methods: Method[];
   kind: Kind;
   handler: Handler;
   /** Browser clients may call it cross-origin. */
   cors?: 'clients' | 'any';
   /** POST bodies must be forms. */
   form: boolean;
+  /** POST and PUT bodies must be JSON (application/json), parsed into ProtocolRequest.json. */
+  json?: true;
+  /** The route exists only when this holds for the configuration (else 404). */
+  enabled?: (config: Provider['config']) => boolean;
   /** The rate-limit policy counting this route's requests (config/rate-limits.ts). */
   rateLimit?: RateLimitPolicy;
 }
@@ -66,9 +73,13 @@ const routes: RouteSpec[] = [
   { path: '/account/logout', methods: ['POST'], kind: 'page', handler: accountLogout, form: true },
   { path: '/device_authorization', methods: ['POST'], kind: 'json', handler: deviceAuthorization, form: true, rateLimit: 'device' },
   { path: '/device', methods: ['GET', 'POST'], kind: 'page', handler: deviceEntry, form: true, rateLimit: 'device' },
+  // RFC 7591/7592: JSON bodies; back-channel calls from client software, so no CORS (docs/security.md).
+  { path: '/register', methods: ['POST'], kind: 'json', handler: register, form: false, json: true, rateLimit: 'registration', enabled: (c) => c.registration !== 'off' },
+  { path: '/register/:client_id', methods: ['GET', 'PUT', 'DELETE'], kind: 'json', handler: manageRegistration, form: false, json: true, rateLimit: 'registration', enabled: (c) => c.registration !== 'off' },
 ];
 
 const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
+const JSON_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 
 const BASE_HEADERS = {
   'x-content-type-options': 'nosniff',
@@ -141,6 +152,7 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
 
   function toProtocolRequest(req: FastifyRequest, spec: RouteSpec): ProtocolRequest {
     let params: URLSearchParams;
+    if (spec.json) return jsonRequest(req);
     if (req.method === 'GET') {
       const q = req.url.indexOf('?');
       params = new URLSearchParams(q >= 0 ? req.url.slice(q + 1) : '');
@@ -161,6 +173,20 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
     }
     const cert = clientCertificate(req.raw);
     return { method: req.method, params, headers: req.headers, cookies: parseCookies(req.headers.cookie, secure), ip: req.ip, ...(cert ? { clientCertificate: cert } : {}) };
+  }
+
+  /** A JSON route's request: a POST or PUT body must be one application/json object (the protocol checks its shape). */
+  function jsonRequest(req: FastifyRequest): ProtocolRequest {
+    const base = { method: req.method, params: new URLSearchParams(), headers: req.headers, cookies: {}, ip: req.ip };
+    if (req.url.includes('?')) throw invalidRequest('This endpoint takes no query parameters.');
+    if (req.method !== 'POST' && req.method !== 'PUT') return base;
+    const type = req.headers['content-type'];
+    if (type === undefined || !JSON_TYPE.test(type)) throw invalidRequest('The request body must be application/json.');
+    try {
+      return { ...base, json: JSON.parse(typeof req.body === 'string' ? req.body : '') };
+    } catch {
+      throw new OAuthError('invalid_client_metadata', 'The request body is not valid JSON.');
+    }
   }
 
   function send(reply: FastifyReply, res: OAuthResponse): FastifyReply {
@@ -264,6 +290,7 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
   });
 
   for (const spec of routes) {
+    if (spec.enabled && !spec.enabled(config)) continue;
     for (const method of spec.methods) {
       app.route({
         method, url: basePath + spec.path, config: { kind: spec.kind },
@@ -273,14 +300,14 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
           if (spec.cors) reply.headers(req.headers.origin === undefined ? VARY_ORIGIN : await corsHeaders(opts.cors, spec.cors, req.headers.origin, false));
           const preq = toProtocolRequest(req, spec);
           if (await rateLimited(spec, 'body', req, reply, preq.params)) return reply;
-          const res = await spec.handler(p, preq, (req.params as { uid?: string }).uid ?? '');
+          const res = await spec.handler(p, preq, (req.params as { uid?: string; client_id?: string }).uid ?? (req.params as { client_id?: string }).client_id ?? '');
           return send(reply, res);
         },
       });
     }
     const allowed = [...spec.methods, 'OPTIONS'];
     app.route({
-      method: ['PUT', 'DELETE', 'PATCH', ...(spec.methods.includes('GET') ? [] : ['GET' as const]), ...(spec.methods.includes('POST') ? [] : ['POST' as const])],
+      method: (['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] as const).filter((m) => !(spec.methods as string[]).includes(m)),
       url: basePath + spec.path, config: { kind: 'json' },
       handler: async (_req, reply) => reply.code(405).header('allow', allowed.join(', ')).headers(NO_STORE).type('application/json').send(JSON.stringify({ error: 'invalid_request', error_description: 'Method not allowed.' })),
     });

@@ -31,6 +31,7 @@ export function createMetrics(keys: () => KeyRing, now: () => number, schedule?:
   const dpopRefused = counter('tessera_dpop_proofs_refused_total', 'DPoP proofs refused, by reason (replays are counted in tessera_reuse_detected_total).', ['reason']);
   const pushed = counter('tessera_par_requests_total', 'Pushed authorization requests accepted.');
   const device = counter('tessera_device_authorizations_total', 'Device flow (RFC 8628) steps by outcome: started, approved, denied, and user-code entries that failed or were throttled.', ['outcome']);
+  const registrations = counter('tessera_client_registrations_total', 'Dynamic client registration (RFC 7591/7592) by outcome: registered, updated, deleted, refused (missing or wrong token).', ['outcome']);
   const revocations = counter('tessera_revocations_total', 'Tokens revoked at the revocation endpoint.', ['token_type']);
   const rateLimited = counter('tessera_rate_limited_total', 'Requests refused with 429 by a rate limit, by policy and what the rule counts by.', ['policy', 'key']);
   const rateLimitFallbacks = counter('tessera_rate_limit_fallbacks_total', 'Rate-limit hits counted in the process because Redis was unreachable.');
@@ -85,6 +86,10 @@ export function createMetrics(keys: () => KeyRing, now: () => number, schedule?:
         case 'device_authorization_denied': device.inc({ outcome: 'denied' }); break;
         case 'device_user_code_failed': device.inc({ outcome: 'user_code_failed' }); break;
         case 'device_user_code_throttled': device.inc({ outcome: 'user_code_throttled' }); break;
+        case 'client_registered': registrations.inc({ outcome: 'registered' }); break;
+        case 'client_updated': registrations.inc({ outcome: 'updated' }); break;
+        case 'client_deleted': registrations.inc({ outcome: 'deleted' }); break;
+        case 'registration_refused': registrations.inc({ outcome: 'refused' }); break;
       }
     },
   };

@@ -65,6 +65,19 @@ export interface ClientMetadata {
   tls_client_certificate_bound_access_tokens?: boolean;
   /** Token exchange (RFC 8693): what this client may exchange, and for which audiences. */
   token_exchange?: TokenExchangePolicy;
+  /** OpenID Connect Core 8: `public` (default) or `pairwise` subject identifiers for this client. */
+  subject_type?: 'public' | 'pairwise';
+  /** Pairwise clients: an https URL listing the client's redirect URIs, whose host is the sector. */
+  sector_identifier_uri?: string;
+  /** Set for clients created through dynamic registration (RFC 7591); never shown or logged. */
+  registration?: DynamicRegistration;
+}
+
+export interface DynamicRegistration {
+  /** SHA-256 of the current registration access token (RFC 7592). */
+  access_token_hash: string;
+  /** The TESSERA_REGISTRATION mode the client was registered under. */
+  mode: 'open' | 'initial_access_token' | 'admin_approval';
 }
 
 export interface TokenExchangePolicy {

@@ -39,6 +39,12 @@ export type ProtocolEvent = (
   | { type: 'device_authorization_denied'; userId: string; clientId: string }
   | { type: 'device_user_code_failed' }
   | { type: 'device_user_code_throttled' }
+  /** Dynamic client registration (RFC 7591/7592); `mode` is TESSERA_REGISTRATION, never a secret. */
+  | { type: 'client_registered'; clientId: string; mode: string; authMethod: string; disabled: boolean }
+  | { type: 'client_updated'; clientId: string; authMethod: string }
+  | { type: 'client_deleted'; clientId: string }
+  /** A registration or management request with a missing or wrong token. */
+  | { type: 'registration_refused'; clientId?: string; reason: string }
 ) & { ip?: string };
 
 export type EventSink = (event: ProtocolEvent) => void;

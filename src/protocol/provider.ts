@@ -37,6 +37,8 @@ export interface ProtocolRequest {
    * TESSERA_MTLS_CERT_HEADER on a connection from a trusted proxy. Absent otherwise.
    */
   clientCertificate?: X509Certificate;
+  /** The parsed JSON body, on the routes that take JSON (dynamic client registration); params is then empty. */
+  json?: unknown;
 }
 
 export interface CookieSpec {
@@ -50,11 +52,11 @@ export interface CookieSpec {
 
 export type View =
   | { name: 'login'; action: string; csrf: string; clientName: string; username?: string; error?: string }
-  | { name: 'consent'; action: string; csrf: string; clientName: string; username: string; scopes: { name: string; description: string }[]; resource?: string; userCode?: string; claims?: string[] }
+  | { name: 'consent'; action: string; csrf: string; clientName: string; username: string; scopes: { name: string; description: string }[]; resource?: string; userCode?: string; claims?: string[]; unverifiedHost?: string }
   | { name: 'select-account'; action: string; csrf: string; clientName: string; username: string }
   | { name: 'device'; action: string; csrf: string; userCode?: string; error?: string }
   | { name: 'device-done'; approved: boolean; clientName: string }
-  | { name: 'error'; title: string; message: string }
+  | { name: 'error'; title: string; message: string; link?: { href: string; text: string } }
   | { name: 'logout-confirm'; action: string; csrf: string; clientName?: string; hidden: Record<string, string> }
   | { name: 'logged-out' }
   | { name: 'account'; csrf: string; username: string; consents: { clientId: string; clientName: string; scopes: string[]; grantedAt: number }[]; revokeAction: string; logoutAction: string };

@@ -66,7 +66,12 @@ export function consentPage(p: {
   userCode?: string;
   /** Claims asked for by name (OIDC claims parameter) beyond what the scopes release. */
   claims?: string[];
+  /** A dynamically registered client: its name is unverified; the answer goes to this host. */
+  unverifiedHost?: string;
 }): string {
+  const unverified = p.unverifiedHost
+    ? html`<div class="alert" role="note"><p>This application registered itself with Tessera: its name has not been checked by anyone. If you continue, you will be sent to <strong>${p.unverifiedHost}</strong>.</p></div>`
+    : '';
   const device = p.userCode
     ? html`<div class="alert device-code" role="note"><p>Check that this code is the one shown on your device:</p>
 <p class="user-code"><strong>${p.userCode}</strong></p>
@@ -91,6 +96,7 @@ ${p.claims.map((c) => html`<li><code class="scope-name">${c}</code></li>
   const body = html`<h1>Allow access?</h1>
 <p class="lead"><strong>${p.clientName}</strong> is asking for access to your account <strong>${p.username}</strong>${p.userCode ? ' on a device' : ''}.</p>
 ${device}
+${unverified}
 ${scopeList}
 ${claims}
 ${resource}
@@ -146,10 +152,14 @@ export function deviceDonePage(p: { nonce: string; approved: boolean; clientName
   return layout({ title: p.approved ? 'Device connected' : 'Access denied', nonce: p.nonce, body });
 }
 
-export function errorPage(p: { nonce: string; title: string; message: string }): string {
+export function errorPage(p: { nonce: string; title: string; message: string; link?: { href: string; text: string } }): string {
+  const back = p.link
+    ? html`<p class="muted small">For your security, you have not been sent back to the application automatically. You can close this page, or go back only if you trust it:</p>
+<p><a href="${p.link.href}" rel="noreferrer">${p.link.text}</a></p>`
+    : html`<p class="muted small">For your security, you have not been sent back to the application. You can close this page.</p>`;
   const body = html`<h1>${p.title}</h1>
 <div class="alert" role="alert">${p.message}</div>
-<p class="muted small">For your security, you have not been sent back to the application. You can close this page.</p>`;
+${back}`;
   return layout({ title: p.title, nonce: p.nonce, body });
 }
 

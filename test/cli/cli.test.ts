@@ -120,6 +120,33 @@ describe('tessera CLI', { concurrency: true }, () => {
         expectFail(await cli(['client', 'rotate-secret', 'nobody']), 1, /no client nobody/);
       });
 
+      it('registration token create/list/revoke: printed once, stored hashed, with expiry and uses; client enable/disable', async () => {
+        const r = await ok(['registration', 'token', 'create', '--expires-in', '3600', '--uses', '2']);
+        const token = /^Initial access token.*: (\S+)$/m.exec(r.out)?.[1];
+        assert.ok(token && token.length >= 43);
+        const shown = JSON.parse(r.out.split(/^Initial access token/m)[0]!);
+        assert.equal(shown.uses_left, 2);
+        const stored = await withStores((s) => s.initialAccessTokens.list(Math.floor(Date.now() / 1000)));
+        const mine = stored.find((t) => t.id === shown.id)!;
+        assert.ok(mine && mine.tokenHash !== token && !JSON.stringify(stored).includes(token), 'only a hash is stored');
+        assert.ok(Math.abs(mine.expiresAt - mine.createdAt - 3600) <= 1);
+        const listed = (await ok(['registration', 'token', 'list'])).out;
+        assert.match(listed, new RegExp(`^${shown.id.replace(/[-]/g, '\\-')}\\s+2\\s`, 'm'));
+        assert.ok(!listed.includes(token));
+        expectFail(await cli(['registration', 'token', 'create', '--uses', '0']), 1, /--uses/);
+        expectFail(await cli(['registration', 'token', 'create', '--expires-in', 'soon']), 2, /whole number/);
+        await ok(['registration', 'token', 'revoke', shown.id]);
+        expectFail(await cli(['registration', 'token', 'revoke', shown.id]), 1, /no initial access token/);
+        assert.equal((await withStores((s) => s.initialAccessTokens.find(mine.tokenHash, Math.floor(Date.now() / 1000)))), undefined);
+
+        await ok(['client', 'create', '--id', 'pending', '--grant', 'client_credentials']);
+        await ok(['client', 'disable', 'pending']);
+        assert.equal((await withStores((s) => s.clients.get('pending')))!.disabled, true);
+        assert.match((await ok(['client', 'enable', 'pending'])).out, /client pending enabled/);
+        assert.equal((await withStores((s) => s.clients.get('pending')))!.disabled, false);
+        expectFail(await cli(['client', 'enable', 'nobody']), 1, /no client nobody/);
+      });
+
       it('client create --public makes a client without a secret', async () => {
         const r = await ok(['client', 'create', '--id', 'mobile', '--public', '--native', '--redirect-uri', 'com.example.app:/cb']);
         assert.equal(secretOf(r.out), undefined);

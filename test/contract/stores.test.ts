@@ -20,6 +20,7 @@ import { createPgDatabase, pgAdminUrlForDisplay, sqliteTempUrl } from '../fixtur
 import { freePort } from '../fixtures/server.ts';
 import { replayContract } from './replay-contract.ts';
 import { deviceCodesContract } from './device-codes-contract.ts';
+import { initialAccessTokensContract } from './initial-access-tokens-contract.ts';
 
 const NOW = Math.floor(Date.now() / 1000);
 const uid = (prefix: string) => `${prefix}-${randomUUID()}`;
@@ -140,7 +141,7 @@ for (const backend of backends) {
 
     describe('database and migrations', () => {
       it('applies every migration once, then nothing', async () => {
-        assert.deepEqual(applied, ['0001_initial', '0002_counters', '0003_audit', '0004_client_metadata_replay', '0005_key_schedule', '0006_par_dpop', '0007_device_codes', '0011_claims_request', '0012_grant_certificate']);
+        assert.deepEqual(applied, ['0001_initial', '0002_counters', '0003_audit', '0004_client_metadata_replay', '0005_key_schedule', '0006_par_dpop', '0007_device_codes', '0008_registration_tokens', '0011_claims_request', '0012_grant_certificate']);
         assert.deepEqual(await migrate(handle.db), []);
       });
       it('ping() answers', async () => {
@@ -438,6 +439,10 @@ for (const backend of backends) {
 
     describe('device codes', () => {
       deviceCodesContract(() => stores.deviceCodes, NOW);
+    });
+
+    describe('initial access tokens', () => {
+      initialAccessTokensContract(() => stores.initialAccessTokens, NOW);
     });
 
     describe('grants', () => {

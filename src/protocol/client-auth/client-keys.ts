@@ -74,13 +74,18 @@ export function jwksProblems(jwks: unknown): string[] {
 
 /** Problems of a jwks_uri value (https, or http on a loopback host when allowed; no credentials or fragment). */
 export function jwksUriProblem(uri: unknown, allowLoopback: boolean): string | undefined {
-  if (typeof uri !== 'string') return 'jwks_uri must be a string';
+  return fetchableUriProblem('jwks_uri', uri, allowLoopback);
+}
+
+/** Problems of a URI Tessera will fetch from a client's server (jwks_uri, sector_identifier_uri). */
+export function fetchableUriProblem(name: string, uri: unknown, allowLoopback: boolean): string | undefined {
+  if (typeof uri !== 'string') return `${name} must be a string`;
   let u: URL;
-  try { u = new URL(uri); } catch { return 'jwks_uri must be an absolute URL'; }
-  if (u.username || u.password || u.hash) return 'jwks_uri must not carry credentials or a fragment';
+  try { u = new URL(uri); } catch { return `${name} must be an absolute URL`; }
+  if (u.username || u.password || u.hash) return `${name} must not carry credentials or a fragment`;
   if (u.protocol === 'https:') return undefined;
   if (u.protocol === 'http:' && allowLoopback && isLoopbackHostName(u.hostname.replace(/^\[|\]$/g, ''))) return undefined;
-  return allowLoopback ? 'jwks_uri must use https (http only on a loopback host)' : 'jwks_uri must use https';
+  return allowLoopback ? `${name} must use https (http only on a loopback host)` : `${name} must use https`;
 }
 
 /** A DNS lookup that fails unless every address the name resolves to may be reached. */
@@ -103,47 +108,54 @@ function checkedLookup(allowLoopback: boolean): LookupFunction {
  * connecting only to addresses checked after resolution, no redirects followed, at most
  * MAX_JWKS_BYTES, within JWKS_FETCH_TIMEOUT_MS.
  */
-export function fetchJwks(uri: string, allowLoopback: boolean, timeoutMs = JWKS_FETCH_TIMEOUT_MS): Promise<JSONWebKeySet> {
-  const problem = jwksUriProblem(uri, allowLoopback);
+export async function fetchJwks(uri: string, allowLoopback: boolean, timeoutMs = JWKS_FETCH_TIMEOUT_MS): Promise<JSONWebKeySet> {
+  const doc = await fetchClientJson('jwks_uri', uri, allowLoopback, timeoutMs, 'application/jwk-set+json, application/json');
+  const problems = jwksProblems(doc);
+  if (problems.length) throw new ClientKeysError('jwks_invalid', `jwks_uri document ${problems.join('; ')}`);
+  return doc as JSONWebKeySet;
+}
+
+/**
+ * Fetches a JSON document from a client's server (its jwks_uri, its sector_identifier_uri) with the
+ * SSRF rules of fetchJwks; `name` labels the messages. Rejects with a ClientKeysError.
+ */
+export function fetchClientJson(name: string, uri: string, allowLoopback: boolean, timeoutMs = JWKS_FETCH_TIMEOUT_MS, accept = 'application/json'): Promise<unknown> {
+  const problem = fetchableUriProblem(name, uri, allowLoopback);
   if (problem) return Promise.reject(new ClientKeysError('jwks_uri_refused', problem));
   const u = new URL(uri);
   const host = u.hostname.replace(/^\[|\]$/g, '');
-  if (isIP(host) && !addressAllowed(host, allowLoopback)) return Promise.reject(new ClientKeysError('jwks_uri_refused', `jwks_uri host ${host} is not a public address`));
+  if (isIP(host) && !addressAllowed(host, allowLoopback)) return Promise.reject(new ClientKeysError('jwks_uri_refused', `${name} host ${host} is not a public address`));
   const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const fail = (reason: ClientKeysError['reason'], message: string) => { req.destroy(); reject(new ClientKeysError(reason, message)); };
-    const timer = setTimeout(() => fail('jwks_fetch_failed', `jwks_uri did not answer within ${timeoutMs} ms`), timeoutMs);
+    const timer = setTimeout(() => fail('jwks_fetch_failed', `${name} did not answer within ${timeoutMs} ms`), timeoutMs);
     const req = send(u, {
-      method: 'GET', lookup: checkedLookup(allowLoopback), headers: { accept: 'application/jwk-set+json, application/json' },
+      method: 'GET', lookup: checkedLookup(allowLoopback), headers: { accept },
       agent: false,
     }, (res: IncomingMessage) => {
       if (res.statusCode !== 200) {
         clearTimeout(timer);
-        return fail('jwks_fetch_failed', `jwks_uri answered ${res.statusCode}${res.statusCode! >= 300 && res.statusCode! < 400 ? ' (redirects are not followed)' : ''}`);
+        return fail('jwks_fetch_failed', `${name} answered ${res.statusCode}${res.statusCode! >= 300 && res.statusCode! < 400 ? ' (redirects are not followed)' : ''}`);
       }
       const declared = Number(res.headers['content-length'] ?? 0);
-      if (declared > MAX_JWKS_BYTES) { clearTimeout(timer); return fail('jwks_invalid', `jwks_uri document is larger than ${MAX_JWKS_BYTES} bytes`); }
+      if (declared > MAX_JWKS_BYTES) { clearTimeout(timer); return fail('jwks_invalid', `${name} document is larger than ${MAX_JWKS_BYTES} bytes`); }
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (c: Buffer) => {
         size += c.length;
-        if (size > MAX_JWKS_BYTES) { clearTimeout(timer); fail('jwks_invalid', `jwks_uri document is larger than ${MAX_JWKS_BYTES} bytes`); return; }
+        if (size > MAX_JWKS_BYTES) { clearTimeout(timer); fail('jwks_invalid', `${name} document is larger than ${MAX_JWKS_BYTES} bytes`); return; }
         chunks.push(c);
       });
       res.on('error', (e) => { clearTimeout(timer); fail('jwks_fetch_failed', e.message); });
       res.on('end', () => {
         clearTimeout(timer);
         if (size > MAX_JWKS_BYTES) return;
-        let doc: unknown;
-        try { doc = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { return reject(new ClientKeysError('jwks_invalid', 'jwks_uri document is not JSON')); }
-        const problems = jwksProblems(doc);
-        if (problems.length) return reject(new ClientKeysError('jwks_invalid', `jwks_uri document ${problems.join('; ')}`));
-        resolve(doc as JSONWebKeySet);
+        try { resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))); } catch { reject(new ClientKeysError('jwks_invalid', `${name} document is not JSON`)); }
       });
     });
     req.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(new ClientKeysError(e.code === 'ENOTPUBLIC' ? 'jwks_uri_refused' : 'jwks_fetch_failed', `jwks_uri fetch failed: ${e.message}`));
+      reject(new ClientKeysError(e.code === 'ENOTPUBLIC' ? 'jwks_uri_refused' : 'jwks_fetch_failed', `${name} fetch failed: ${e.message}`));
     });
     req.end();
   });

@@ -180,9 +180,30 @@ export async function authorize(p: Provider, req: ProtocolRequest): Promise<OAut
     const areq = checkRequest(p, client, params, redirectUri, target);
     return await decide(p, req, client, areq);
   } catch (err) {
-    if (err instanceof OAuthError && err.redirectable) return authorizationError(p, target, err);
+    if (err instanceof OAuthError && err.redirectable) return guardErrorRedirect(client, authorizationError(p, target, err), err);
     throw err;
   }
+}
+
+const SILENT_ERRORS = new Set(['login_required', 'consent_required', 'interaction_required', 'account_selection_required']);
+
+/**
+ * RFC 9700 section 4.11.2: a self-registered client's redirect URI is not trusted, so an error
+ * (which needs no user interaction) is not sent there automatically, or anyone could register a
+ * client and use the authorization endpoint as an open redirector. The user sees the error and a
+ * link back, and decides. Errors after the user has interacted (access_denied) and the answers to
+ * silent authentication (prompt=none) still redirect.
+ */
+function guardErrorRedirect(client: ClientRecord, res: OAuthResponse, err: OAuthError): OAuthResponse {
+  if (client.metadata.registration === undefined || (res.kind !== 'redirect' && res.kind !== 'form_post')) return res;
+  // Silent authentication (prompt=none) is the exception RFC 9700 names: its answers must redirect.
+  if (SILENT_ERRORS.has(err.code)) return res;
+  let host = '';
+  try { host = new URL(res.kind === 'redirect' ? res.location : res.action).host; } catch { /* shown without a host */ }
+  return {
+    kind: 'page', status: 400,
+    view: { name: 'error', title: 'Request not valid', message: `${err.description} (${err.code})`, ...(res.kind === 'redirect' ? { link: { href: res.location, text: `Return to ${client.clientName}${host ? ` (${host})` : ''}` } } : {}) },
+  };
 }
 
 export async function needsConsent(p: Provider, client: ClientRecord, userId: string, areq: AuthorizationRequest): Promise<boolean> {

@@ -5,6 +5,7 @@ import { checkCsrf, csrfToken, endSession, loadSession, SESSION_COOKIE } from '.
 import { MAX_TOKEN_LENGTH, readParams } from '../params.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import { keyResolver } from '../tokens/access-token.ts';
+import { subjectFor } from '../tokens/subject.ts';
 
 const PARAMS = new Set(['id_token_hint', 'client_id', 'post_logout_redirect_uri', 'state', 'ui_locales', 'logout_hint', 'csrf', 'confirm']);
 const LIMITS = { id_token_hint: MAX_TOKEN_LENGTH, post_logout_redirect_uri: 2048, client_id: 255, state: 4096 };
@@ -52,7 +53,10 @@ export async function logout(p: Provider, req: ProtocolRequest): Promise<OAuthRe
   const session = await loadSession(p, req);
   // Log out without asking only when the hint proves the request comes from a client of this
   // very session; otherwise ask the user to confirm (forced-logout protection, ASVS 10.6.2).
-  const trusted = !session || (hint !== undefined && hint.sub === session.userId && (hint.sid === undefined || hint.sid === session.sid));
+  // The hint's sub is the one its client sees: pairwise for a pairwise client (never reversed; the
+  // session's user is mapped forward and compared).
+  const hintClient = hint?.aud.length === 1 ? (client?.clientId === hint.aud[0] ? client : await p.stores.clients.get(hint.aud[0]!)) : undefined;
+  const trusted = !session || (hint !== undefined && hint.sub === subjectFor(p.config.secret, hintClient, session.userId) && (hint.sid === undefined || hint.sid === session.sid));
   const confirmed = req.method === 'POST' && params.confirm === 'yes' && checkCsrf(p, 'logout', req.cookies[SESSION_COOKIE], params.csrf);
   if (!trusted && !confirmed) {
     const hidden: Record<string, string> = {};

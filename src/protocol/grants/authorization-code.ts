@@ -59,7 +59,7 @@ export const authorizationCode: GrantHandler = {
       // RFC 8705 section 4: likewise to the TLS client certificate, when the client's tokens are bound to it.
       certThumbprint: client.tokenEndpointAuthMethod === 'none' ? boundCertificate(ctx) ?? null : null,
     };
-    const access = userAccessToken(p, grant, code.scope, ctx.dpop?.jkt, boundCertificate(ctx));
+    const access = userAccessToken(p, grant, code.scope, client, { jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx) });
     const refresh = issuesRefreshTokens(client) ? newRefreshToken(p, grant, code.scope) : undefined;
     await p.stores.grants.create(grant, refresh?.record ?? null, { jti: access.jti, expiresAt: access.expiresAt });
     // Whoever claims the marker second knows the other side's step came first: a replay that
@@ -69,6 +69,6 @@ export const authorizationCode: GrantHandler = {
       await p.stores.grants.revoke(grant.id, now);
       p.log.warn({ event: 'code_reuse', client_id: client.clientId, grant: grant.id }, 'authorization code replayed during its redemption; grant revoked');
     }
-    return userTokenResponse(p, grant, code.scope, access, refresh?.value, code.nonce, user);
+    return userTokenResponse(p, grant, code.scope, access, refresh?.value, code.nonce, client, user);
   },
 };

@@ -60,7 +60,7 @@ export const refreshToken: GrantHandler = {
       (refresh, grant) => {
         // Downscoping narrows this access token only; the family keeps what was granted.
         scope = requested ? requested.join(' ') : refresh.scope;
-        access = userAccessToken(p, grant, scope, ctx.dpop?.jkt, boundCertificate(ctx));
+        access = userAccessToken(p, grant, scope, client, { jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx) });
         const next = newRefreshToken(p, grant, refresh.scope);
         refreshValue = next.value;
         return { refresh: next.record, access: { jti: access.jti, expiresAt: access.expiresAt } };
@@ -72,6 +72,6 @@ export const refreshToken: GrantHandler = {
       throw invalidGrant('The refresh token is invalid.', 'refresh token reuse');
     }
     if (result.status === 'invalid') throw problem ?? invalidGrant('The refresh token is invalid or expired.');
-    return userTokenResponse(p, result.grant, scope, access!, refreshValue, null, user);
+    return userTokenResponse(p, result.grant, scope, access!, refreshValue, null, client, user);
   },
 };

@@ -22,6 +22,8 @@ interface Loaded {
   areq: AuthorizationRequest;
   browserSecret: string;
   clientName: string;
+  /** Registered through /register (RFC 7591): its name is unverified. */
+  selfRegistered: boolean;
 }
 
 /** Loads a live interaction and checks that this browser is the one that started it. */
@@ -35,9 +37,10 @@ async function load(p: Provider, req: ProtocolRequest, uid: string): Promise<Loa
   }
   const client = await p.stores.clients.get(ia.clientId);
   if (!client || client.disabled) return page('Unknown application', 'The application is no longer registered.');
-  return { ia, areq: ia.params as unknown as AuthorizationRequest, browserSecret, clientName: client.clientName || client.clientId };
+  return { ia, areq: ia.params as unknown as AuthorizationRequest, browserSecret, clientName: client.clientName || client.clientId, selfRegistered: client.metadata.registration !== undefined };
 }
 
+const hostOf = (uri: string) => { try { return new URL(uri).host || uri; } catch { return uri; } };
 const action = (p: Provider, uid: string, step: string) => `${p.config.issuer}/interaction/${uid}/${step}`;
 /** Where the page's forms may lead: the client's redirect URI, or nowhere else for a device approval. */
 const formActions = (areq: AuthorizationRequest) => (areq.device ? [] : [areq.redirectUri]);
@@ -53,6 +56,8 @@ async function consentView(p: Provider, l: Loaded, status = 200): Promise<OAuthR
       clientName: l.clientName, username: user.username,
       scopes: l.areq.scope.split(' ').map((name) => ({ name, description: describeScope(name) })), resource: l.areq.resource,
       userCode: l.areq.device?.userCode, claims: claimsBeyondScopes(l.areq.claims, l.areq.scope.split(' ')),
+      // RFC 9700 section 4.11.2, RFC 7591 section 5: a self-registered client's name is its own claim.
+      ...(l.selfRegistered && !l.areq.device ? { unverifiedHost: hostOf(l.areq.redirectUri) } : {}),
     },
   };
 }
