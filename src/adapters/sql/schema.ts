@@ -203,4 +203,13 @@ export interface Schema {
   replay_entries: ReplayEntriesTable;
   pushed_requests: PushedRequestsTable;
   device_codes: DeviceCodesTable;
+  session_clients: SessionClientsTable;
+}
+
+export interface SessionClientsTable {
+  sid: string;
+  client_id: string;
+  user_id: string;
+  created_at: number;
+  expires_at: number;
 }
