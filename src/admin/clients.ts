@@ -1,8 +1,10 @@
+import { isIP } from 'node:net';
 import type { Config } from '../config/config.ts';
 import type { ClientAuthMethod, ClientMetadata, ClientRecord, GrantType, TokenExchangePolicy } from '../ports/clients.ts';
 import type { Stores } from '../ports/index.ts';
 import { ASYMMETRIC_ALGS, HMAC_ALGS } from '../protocol/client-auth/client-assertion.ts';
 import { jwksProblems, jwksUriProblem, MAX_JWKS_BYTES } from '../protocol/client-auth/client-keys.ts';
+import { addressAllowed } from '../protocol/client-auth/public-address.ts';
 import { hashClientSecret, wrapClientSecret } from '../protocol/client-auth/secret-hash.ts';
 import { randomToken } from '../protocol/hash.ts';
 import { isScopeToken } from '../protocol/params.ts';
@@ -34,6 +36,11 @@ export interface ClientInput {
   require_signed_request_object?: boolean;
   /** Token exchange policy; required with the token-exchange grant. */
   token_exchange?: TokenExchangePolicy;
+  /** OpenID Connect Back-/Front-Channel Logout 1.0. */
+  backchannel_logout_uri?: string;
+  backchannel_logout_session_required?: boolean;
+  frontchannel_logout_uri?: string;
+  frontchannel_logout_session_required?: boolean;
 }
 
 export class AdminError extends Error {
@@ -104,6 +111,8 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
     else delete metadata[key];
   }
 
+  logoutMetadata(config, input, metadata, redirectUris, problems);
+
   let secretHash: string | null = null;
   let secret: string | undefined;
   if (method === 'private_key_jwt') {
@@ -133,6 +142,43 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
       createdAt: existing?.createdAt ?? now, updatedAt: now,
     },
   };
+}
+
+/**
+ * Back- and front-channel logout metadata, into `m` (a field left out keeps its stored value; null
+ * removes it). backchannel_logout_uri follows the outbound rules of jwks_uri (https, http loopback
+ * only with the development allowance, never a private address literal); frontchannel_logout_uri
+ * must share scheme, host and port with a registered redirect URI (Front-Channel Logout 1.0 section 2).
+ */
+function logoutMetadata(config: Config, input: ClientInput, m: ClientMetadata, redirectUris: string[], problems: string[]): void {
+  for (const k of ['backchannel_logout_uri', 'backchannel_logout_session_required', 'frontchannel_logout_uri', 'frontchannel_logout_session_required'] as const) {
+    if (!(k in input)) continue;
+    const v = input[k] as unknown;
+    if (v === undefined || v === null) delete m[k];
+    else (m as Record<string, unknown>)[k] = v;
+  }
+  for (const k of ['backchannel_logout_session_required', 'frontchannel_logout_session_required'] as const) {
+    if (m[k] !== undefined && typeof m[k] !== 'boolean') problems.push(`${k} must be true or false`);
+  }
+  const back = m.backchannel_logout_uri;
+  if (back !== undefined) {
+    const p = jwksUriProblem(back, config.clientJwksAllowLoopback, 'backchannel_logout_uri');
+    if (p) problems.push(p);
+    else {
+      const host = new URL(back).hostname.replace(/^\[|\]$/g, '');
+      if (isIP(host) && !addressAllowed(host, config.clientJwksAllowLoopback)) problems.push(`backchannel_logout_uri host ${host} is not a public address`);
+      else if (back.length > 2048) problems.push('backchannel_logout_uri is longer than 2048 characters');
+    }
+  }
+  const front = m.frontchannel_logout_uri;
+  if (front !== undefined) {
+    const p = jwksUriProblem(front, config.clientJwksAllowLoopback, 'frontchannel_logout_uri');
+    if (p) problems.push(p);
+    else if (front.length > 2048) problems.push('frontchannel_logout_uri is longer than 2048 characters');
+    else if (!redirectUris.some((r) => { try { return new URL(r).origin === new URL(front).origin; } catch { return false; } })) {
+      problems.push('frontchannel_logout_uri must have the scheme, host and port of a registered redirect URI');
+    }
+  }
 }
 
 /**
@@ -217,6 +263,7 @@ export function describeClient(c: ClientRecord): Record<string, unknown> {
     application_type: c.applicationType, redirect_uris: c.redirectUris, post_logout_redirect_uris: c.postLogoutRedirectUris,
     grant_types: c.grantTypes, scope: c.scopes.join(' '), allowed_resources: c.allowedResources, skip_consent: c.skipConsent,
     ...pick(c.metadata, ['jwks', 'jwks_uri', 'token_endpoint_auth_signing_alg', 'request_object_signing_alg', 'require_signed_request_object', 'token_exchange']),
+    ...pick(c.metadata, ['backchannel_logout_uri', 'backchannel_logout_session_required', 'frontchannel_logout_uri', 'frontchannel_logout_session_required']),
     ...(c.metadata.dpop_bound_access_tokens ? { dpop_bound_access_tokens: true } : {}),
     ...(c.metadata.require_pushed_authorization_requests ? { require_pushed_authorization_requests: true } : {}),
     disabled: c.disabled, created_at: new Date(c.createdAt * 1000).toISOString(), updated_at: new Date(c.updatedAt * 1000).toISOString(),

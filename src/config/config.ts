@@ -45,6 +45,8 @@ export interface Config {
   readonly clientJwksCacheTtl: number;
   readonly clientJwksRefetchInterval: number;
   readonly clientJwksAllowLoopback: boolean;
+  readonly backchannelLogoutTimeout: number;
+  readonly backchannelLogoutAttempts: number;
   readonly deviceCodeTtl: number;
   readonly devicePollInterval: number;
   readonly deviceMaxFailures: number;

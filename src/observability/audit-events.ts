@@ -1,7 +1,7 @@
 import type { AuditEvent } from '../ports/audit.ts';
 import type { ProtocolEvent } from '../protocol/events.ts';
 
-const FAILURES = new Set(['client_auth_failed', 'login_failed', 'login_throttled', 'code_reuse', 'refresh_reuse', 'dpop_proof_refused', 'dpop_replay', 'device_user_code_failed', 'device_user_code_throttled']);
+const FAILURES = new Set(['client_auth_failed', 'login_failed', 'login_throttled', 'code_reuse', 'refresh_reuse', 'dpop_proof_refused', 'dpop_replay', 'device_user_code_failed', 'device_user_code_throttled', 'backchannel_logout_failed']);
 
 /**
  * A protocol event as an audit record: the actor is the user where there is one, else the client;
@@ -24,6 +24,8 @@ export function toAuditEvent(e: ProtocolEvent, at: number): AuditEvent {
     case 'audit_verified': details = { ok: e.ok }; break;
     case 'client_auth_failed': details = { ...(e.method ? { method: e.method } : {}), ...(e.reason ? { reason: e.reason } : {}) }; break;
     case 'device_authorization_started': case 'device_authorization_approved': details = { scope: e.scope }; break;
+    case 'backchannel_logout_delivered': details = { attempts: e.attempts }; break;
+    case 'backchannel_logout_failed': details = { attempts: e.attempts, reason: e.reason }; break;
   }
   return { ...base, actor: userId ?? clientId, clientId, details };
 }

@@ -52,6 +52,14 @@ export interface ClientMetadata {
   client_secret_jwe?: string;
   /** Token exchange (RFC 8693): what this client may exchange, and for which audiences. */
   token_exchange?: TokenExchangePolicy;
+  /** OpenID Connect Back-Channel Logout: where logout tokens are POSTed (https; http loopback only with the development allowance). */
+  backchannel_logout_uri?: string;
+  /** The client needs `sid` in logout tokens (Tessera always sends sid and sub). */
+  backchannel_logout_session_required?: boolean;
+  /** OpenID Connect Front-Channel Logout: the page framed (with iss and sid) on the logged-out page. */
+  frontchannel_logout_uri?: string;
+  /** The client needs iss and sid on its frontchannel_logout_uri (Tessera always adds them). */
+  frontchannel_logout_session_required?: boolean;
 }
 
 export interface TokenExchangePolicy {

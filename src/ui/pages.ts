@@ -151,9 +151,20 @@ ${hiddenInputs(p.hidden, ['csrf', 'confirm'])}${csrfInput(p.csrf)}
   return layout({ title: 'Sign out?', nonce: p.nonce, body });
 }
 
-export function loggedOutPage(p: { nonce: string }): string {
+/**
+ * frames: OpenID Connect Front-Channel Logout iframes, one per client of the ended session;
+ * continueTo: the post_logout_redirect_uri, followed after the frames had a moment to load.
+ */
+export function loggedOutPage(p: { nonce: string; frames?: string[]; continueTo?: string }): string {
+  const frames = (p.frames ?? []).map((src) => html`<iframe class="logout-frame" src="${src}" title="Signing out of an application" sandbox="allow-scripts allow-same-origin" referrerpolicy="no-referrer"></iframe>
+`);
+  const next = p.continueTo
+    ? html`<meta http-equiv="refresh" content="2;url=${p.continueTo}">
+<p><a href="${p.continueTo}">Continue to the application</a></p>`
+    : html`<p class="muted">You have been signed out of Tessera. You can close this page.</p>`;
   const body = html`<h1>You are signed out.</h1>
-<p class="muted">You have been signed out of Tessera. You can close this page.</p>`;
+${next}
+${frames}`;
   return layout({ title: 'Signed out', nonce: p.nonce, body });
 }
 

@@ -66,6 +66,8 @@ export const authorizationCode: GrantHandler = {
       await p.stores.grants.revoke(grant.id, now);
       p.log.warn({ event: 'code_reuse', client_id: client.clientId, grant: grant.id }, 'authorization code replayed during its redemption; grant revoked');
     }
+    // Back-/front-channel logout: this client now has tokens under the session (kept at most as long as a session lives).
+    if (code.sid) await p.stores.sessions.addClient({ sid: code.sid, clientId: client.clientId, userId: code.userId, createdAt: now, expiresAt: now + p.config.sessionAbsoluteTtl });
     return userTokenResponse(p, grant, code.scope, access, refresh?.value, code.nonce);
   },
 };
