@@ -24,7 +24,7 @@ export interface DeliveryOutcome {
   clientId: string;
   delivered: boolean;
   attempts: number;
-  /** Why it was not delivered (a short fixed word: refused, status_4xx, status_5xx, network). */
+  /** Why it was not delivered (a short fixed word: refused, redirect, status_4xx, status_5xx, network). */
   reason?: string;
 }
 
@@ -74,9 +74,9 @@ export class LogoutDelivery {
           p.log.info({ event: 'backchannel_logout_delivered', client_id: client.clientId, sub, attempts }, 'back-channel logout delivered');
           return { clientId: client.clientId, delivered: true, attempts };
         }
-        reason = status < 500 ? 'status_4xx' : 'status_5xx';
+        reason = status < 400 ? 'redirect' : status < 500 ? 'status_4xx' : 'status_5xx';
         p.log.warn({ event: 'backchannel_logout_attempt_failed', client_id: client.clientId, status, attempt: n }, 'back-channel logout refused by the client');
-        if (status < 500) break; // the client refused the token: sending it again will not help
+        if (status < 500) break; // refused, or a redirect (never followed): sending it again will not help
       } catch (err) {
         const refused = err instanceof ClientKeysError && err.reason === 'jwks_uri_refused';
         reason = refused ? 'refused' : 'network';
