@@ -7,6 +7,7 @@ import { jwksProblems, jwksUriProblem, MAX_JWKS_BYTES } from '../protocol/client
 import { addressAllowed } from '../protocol/client-auth/public-address.ts';
 import { hashClientSecret, wrapClientSecret } from '../protocol/client-auth/secret-hash.ts';
 import { randomToken } from '../protocol/hash.ts';
+import { resourceScopesProblems } from '../protocol/resources.ts';
 import { isScopeToken } from '../protocol/params.ts';
 import { redirectUriProblem } from '../protocol/redirect-uri.ts';
 
@@ -36,6 +37,8 @@ export interface ClientInput {
   require_signed_request_object?: boolean;
   /** Token exchange policy; required with the token-exchange grant. */
   token_exchange?: TokenExchangePolicy;
+  /** RFC 8707: resource URI -> scopes an access token for it may carry. */
+  resource_scopes?: Record<string, string[]>;
   /** OpenID Connect Back-/Front-Channel Logout 1.0. */
   backchannel_logout_uri?: string;
   backchannel_logout_session_required?: boolean;
@@ -112,6 +115,11 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
   }
 
   logoutMetadata(config, input, metadata, redirectUris, problems);
+  if ('resource_scopes' in input) {
+    if (input.resource_scopes === undefined || input.resource_scopes === null) delete metadata.resource_scopes;
+    else metadata.resource_scopes = input.resource_scopes;
+  }
+  if (metadata.resource_scopes !== undefined) problems.push(...resourceScopesProblems(metadata.resource_scopes, resources, scopes));
 
   let secretHash: string | null = null;
   let secret: string | undefined;
@@ -263,7 +271,7 @@ export function describeClient(c: ClientRecord): Record<string, unknown> {
     application_type: c.applicationType, redirect_uris: c.redirectUris, post_logout_redirect_uris: c.postLogoutRedirectUris,
     grant_types: c.grantTypes, scope: c.scopes.join(' '), allowed_resources: c.allowedResources, skip_consent: c.skipConsent,
     ...pick(c.metadata, ['jwks', 'jwks_uri', 'token_endpoint_auth_signing_alg', 'request_object_signing_alg', 'require_signed_request_object', 'token_exchange']),
-    ...pick(c.metadata, ['backchannel_logout_uri', 'backchannel_logout_session_required', 'frontchannel_logout_uri', 'frontchannel_logout_session_required']),
+    ...pick(c.metadata, ['resource_scopes', 'backchannel_logout_uri', 'backchannel_logout_session_required', 'frontchannel_logout_uri', 'frontchannel_logout_session_required']),
     ...(c.metadata.dpop_bound_access_tokens ? { dpop_bound_access_tokens: true } : {}),
     ...(c.metadata.require_pushed_authorization_requests ? { require_pushed_authorization_requests: true } : {}),
     disabled: c.disabled, created_at: new Date(c.createdAt * 1000).toISOString(), updated_at: new Date(c.updatedAt * 1000).toISOString(),

@@ -60,6 +60,11 @@ export interface ClientMetadata {
   frontchannel_logout_uri?: string;
   /** The client needs iss and sid on its frontchannel_logout_uri (Tessera always adds them). */
   frontchannel_logout_session_required?: boolean;
+  /**
+   * RFC 8707 per-resource scopes: resource URI -> the scopes an access token for it may carry
+   * (OpenID Connect scopes are not restricted). A resource without an entry gets the granted scopes.
+   */
+  resource_scopes?: Record<string, string[]>;
 }
 
 export interface TokenExchangePolicy {

@@ -65,6 +65,11 @@ for (const backend of await backends()) {
     const refresh = (clientId: string, rt: string) => form(app, '/token', { grant_type: 'refresh_token', refresh_token: rt }, { authorization: basic(clientId, SECRET) });
     const sidOf = (idToken: string) => JSON.parse(Buffer.from(idToken.split('.')[1]!, 'base64url').toString()).sid as string;
 
+    it('discovery advertises back- and front-channel logout with session support', async () => {
+      const doc = (await app.server.inject('/.well-known/openid-configuration')).json();
+      for (const k of ['backchannel_logout_supported', 'backchannel_logout_session_supported', 'frontchannel_logout_supported', 'frontchannel_logout_session_supported']) assert.equal(doc[k], true, k);
+    });
+
     it('RP-initiated logout sends each client of the session a logout token that verifies against /jwks; frames carry iss and sid under a CSP naming exactly their origins', async () => {
       rp.received.length = 0;
       const jar = new Jar();

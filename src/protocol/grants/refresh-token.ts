@@ -4,6 +4,7 @@ import { splitScope } from '../params.ts';
 import type { GrantHandler } from './grant.ts';
 import { newRefreshToken, userAccessToken, userTokenResponse } from './user-tokens.ts';
 import type { MintedAccessToken } from '../tokens/access-token.ts';
+import { pickResource, resourceScope } from '../resources.ts';
 
 export const refreshToken: GrantHandler = {
   grantType: 'refresh_token',
@@ -17,6 +18,7 @@ export const refreshToken: GrantHandler = {
     let access: MintedAccessToken | undefined;
     let refreshValue = '';
     let problem: OAuthError | undefined;
+    let resource: string | null = null;
     const result = await p.stores.grants.rotate(
       tokenHash(params.refresh_token), now,
       (refresh, grant) => {
@@ -33,16 +35,19 @@ export const refreshToken: GrantHandler = {
           problem = new OAuthError('invalid_scope', 'The requested scope exceeds what was granted.');
           return false;
         }
-        if (params.resource !== undefined && params.resource !== grant.resource) {
-          problem = new OAuthError('invalid_target', 'resource was not part of the grant.');
+        // RFC 8707: a refresh may name one of the granted resources (never another); never more scope.
+        try {
+          resource = pickResource(grant.resource, params.resource);
+        } catch (err) {
+          problem = err as OAuthError;
           return false;
         }
         return true;
       },
       (refresh, grant) => {
         // Downscoping narrows this access token only; the family keeps what was granted.
-        scope = requested ? requested.join(' ') : refresh.scope;
-        access = userAccessToken(p, grant, scope, ctx.dpop?.jkt);
+        scope = resourceScope(client, resource, requested ? requested.join(' ') : refresh.scope);
+        access = userAccessToken(p, grant, scope, ctx.dpop?.jkt, resource);
         const next = newRefreshToken(p, grant, refresh.scope);
         refreshValue = next.value;
         return { refresh: next.record, access: { jti: access.jti, expiresAt: access.expiresAt } };

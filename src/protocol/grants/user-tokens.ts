@@ -4,6 +4,7 @@ import { randomToken, tokenHash } from '../hash.ts';
 import type { Provider } from '../provider.ts';
 import { mintAccessToken, type MintedAccessToken } from '../tokens/access-token.ts';
 import { mintIdToken } from '../tokens/id-token.ts';
+import { pickResource } from '../resources.ts';
 import type { TokenResponse } from './grant.ts';
 
 /** Whether this client gets refresh tokens: only when it is registered for the refresh_token grant. */
@@ -23,10 +24,15 @@ export function newRefreshToken(p: Provider, grant: GrantRecord, scope: string):
   };
 }
 
-/** The access token of a user grant; bound to the DPoP key `jkt` when one is given (cnf.jkt). */
-export function userAccessToken(p: Provider, grant: GrantRecord, scope: string, jkt?: string): MintedAccessToken {
+/**
+ * The access token of a user grant; bound to the DPoP key `jkt` when one is given (cnf.jkt). Its
+ * audience is `resource` (RFC 8707: one of the grant's, chosen by the token request), else the
+ * grant's only resource, else the default audience.
+ */
+export function userAccessToken(p: Provider, grant: GrantRecord, scope: string, jkt?: string, resource?: string | null): MintedAccessToken {
+  const audience = resource !== undefined ? resource : pickResource(grant.resource, undefined);
   return mintAccessToken(p.keys(), {
-    issuer: p.config.issuer, sub: grant.userId, clientId: grant.clientId, audience: grant.resource ?? p.config.defaultAudience,
+    issuer: p.config.issuer, sub: grant.userId, clientId: grant.clientId, audience: audience ?? p.config.defaultAudience,
     scope, now: p.now(), ttl: p.config.accessTokenTtl, authTime: grant.authTime, jkt,
   });
 }
