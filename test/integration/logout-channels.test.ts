@@ -160,6 +160,9 @@ for (const backend of await backends()) {
       const ok = (await app.stores.audit.query({ type: 'backchannel_logout_delivered' })).at(-1)!;
       assert.equal(ok.clientId, 'bc');
       assert.equal(ok.details.attempts, 2);
+      const series = await app.metrics.registry.getSingleMetricAsString('tessera_backchannel_logouts_total');
+      assert.match(series, /tessera_backchannel_logouts_total\{outcome="failed"\} [1-9]/);
+      assert.match(series, /tessera_backchannel_logouts_total\{outcome="delivered"\} [1-9]/);
     });
 
     it('a redirect from the logout endpoint is not followed', async () => {
