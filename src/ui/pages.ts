@@ -77,9 +77,13 @@ ${p.scopes.map(
   (s) => html`<li><span class="scope-desc">${s.description || s.name}</span><code class="scope-name small">${s.name}</code></li>\n`,
 )}</ul>`
     : html`<p class="muted">No specific permissions are requested.</p>`;
-  const resource = p.resource
-    ? html`<p class="resource small">Access is for the API <code>${p.resource}</code></p>`
-    : '';
+  // RFC 8707: several resources come space-separated.
+  const apis = p.resource ? p.resource.split(' ').filter(Boolean) : [];
+  const resource = apis.length === 1
+    ? html`<p class="resource small">Access is for the API <code>${apis[0]!}</code></p>`
+    : apis.length > 1
+      ? html`<p class="resource small">Access is for the APIs ${apis.map((a, i) => html`${i ? ', ' : ''}<code>${a}</code>`)}</p>`
+      : '';
   const body = html`<h1>Allow access?</h1>
 <p class="lead"><strong>${p.clientName}</strong> is asking for access to your account <strong>${p.username}</strong>${p.userCode ? ' on a device' : ''}.</p>
 ${device}
