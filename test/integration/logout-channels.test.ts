@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import type { App } from '../../src/app.ts';
 import { AdminError, saveClient } from '../../src/admin/clients.ts';
+import { saveUser } from '../../src/admin/users.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { BACKCHANNEL_LOGOUT_EVENT, logoutDelivery } from '../../src/protocol/logout/back-channel.ts';
 import { authorizeWithLogin, backends, basic, form, ISSUER, Jar, pkce, testApp } from '../fixtures/app.ts';
@@ -163,6 +164,31 @@ for (const backend of await backends()) {
       const series = await app.metrics.registry.getSingleMetricAsString('tessera_backchannel_logouts_total');
       assert.match(series, /tessera_backchannel_logouts_total\{outcome="failed"\} [1-9]/);
       assert.match(series, /tessera_backchannel_logouts_total\{outcome="delivered"\} [1-9]/);
+    });
+
+    it('signing in again keeps the sid for the same user; another user signing in ends the previous session for its clients', async () => {
+      rp.received.length = 0;
+      await saveUser(app.stores, { username: 'bob', password: 'another correct horse' }, app.provider.now());
+      const jar = new Jar();
+      const first = await tokensFor('bc', jar);
+      const sid = sidOf(first.id_token);
+      const again = await tokensFor('bc2', jar, 'openid'); // same browser session: the same sid
+      assert.equal(sidOf(again.id_token), sid);
+      const { verifier, challenge } = pkce();
+      const relogin = await authorizeWithLogin(app, jar, { client_id: 'plain', redirect_uri: 'https://plain.example/cb', response_type: 'code', scope: 'openid', prompt: 'login', code_challenge: challenge, code_challenge_method: 'S256' });
+      const t = (await form(app, '/token', { grant_type: 'authorization_code', code: relogin.searchParams.get('code')!, code_verifier: verifier, redirect_uri: 'https://plain.example/cb' }, { authorization: basic('plain', SECRET) })).json();
+      assert.equal(sidOf(t.id_token), sid, 'same user: the sid the clients know stays');
+      await logoutDelivery(app.provider).idle();
+      assert.equal(rp.received.length, 0);
+      // Bob signs in in the same browser: Alice's session is over for her clients.
+      const p2 = pkce();
+      const bobCode = await authorizeWithLogin(app, jar, { client_id: 'plain', redirect_uri: 'https://plain.example/cb', response_type: 'code', scope: 'openid', prompt: 'login', code_challenge: p2.challenge, code_challenge_method: 'S256' }, { username: 'bob', password: 'another correct horse' });
+      assert.ok(bobCode.searchParams.get('code'));
+      await logoutDelivery(app.provider).idle();
+      assert.deepEqual(rp.received.map((r) => r.path).sort(), ['/bc', '/bc2']);
+      const jwks = createLocalJWKSet((await app.server.inject('/jwks')).json());
+      for (const r of rp.received) assert.equal((await jwtVerify(r.body.get('logout_token')!, jwks, { issuer: ISSUER, typ: 'logout+jwt' })).payload.sid, sid);
+      assert.equal((await refresh('bc', first.refresh_token!)).json().error, 'invalid_grant');
     });
 
     it('a redirect from the logout endpoint is not followed', async () => {
