@@ -17,6 +17,10 @@ import { AuditInputError, exportAudit } from '../admin/audit.ts';
 import { describeKeys, retireKeyNow, rewrapKeys, rotateKeysNow, SIGNING_ALGS, type KeyDescription } from '../admin/keys.ts';
 import { toAuditEvent } from '../observability/audit-events.ts';
 import type { UserRecord } from '../ports/users.ts';
+import { logoutDelivery } from '../protocol/logout/back-channel.ts';
+import { endSessions } from '../protocol/logout/session-ended.ts';
+import type { Provider } from '../protocol/provider.ts';
+import { configKeks, loadKeyRing } from '../protocol/tokens/keys.ts';
 import { print, printList, readStdinLine, UsageError, warn, type Command, type Ctx } from './cli.ts';
 
 const str = { type: 'string' } as const;
@@ -182,12 +186,35 @@ async function userCreate(ctx: Ctx): Promise<void> {
   print(JSON.stringify(describeUser(user), null, 2));
 }
 
+/**
+ * The user's sessions were ended here: tell the clients of those sessions (OpenID Connect
+ * back-channel logout), waiting for the deliveries, as this process exits next. The logout tokens
+ * are signed with the server's active key; outcomes go to the audit trail.
+ */
+async function notifySessionsEnded(ctx: Ctx, username: string): Promise<void> {
+  const { stores, now } = await ctx.db();
+  const user = await stores.users.findByUsername(username);
+  if (!user) return;
+  const entries = await stores.sessions.takeClientsByUser(user.id);
+  if (entries.length === 0) return;
+  const config = ctx.config();
+  const ring = await loadKeyRing(stores.keys, configKeks(config), config.signingAlg, now());
+  const p: Provider = {
+    config, stores, keys: () => ring, now,
+    log: { info: () => {}, warn: () => {}, error: (o) => warn(`back-channel logout failed: ${JSON.stringify(o)}`) },
+    events: (e) => { void stores.audit.append([toAuditEvent(e, Date.now())]); },
+  };
+  await endSessions(p, entries);
+  await logoutDelivery(p).idle();
+}
+
 async function userSetPassword(ctx: Ctx): Promise<void> {
   const username = ctx.positionals[0]!;
   const pw = (await password(ctx, true))!;
   const { stores, now } = await ctx.db();
   await setPassword(stores, username, pw, now());
   await audit(ctx, 'user_password_set', { username });
+  await notifySessionsEnded(ctx, username);
   print(`password of ${username} changed; their sessions are ended`);
 }
 
@@ -196,6 +223,7 @@ const userSetDisabled = (disabled: boolean) => async (ctx: Ctx): Promise<void> =
   const { stores, now } = await ctx.db();
   await setDisabled(stores, username, disabled, now());
   await audit(ctx, disabled ? 'user_disabled' : 'user_enabled', { username });
+  if (disabled) await notifySessionsEnded(ctx, username);
   print(disabled ? `user ${username} disabled; their sessions are ended and grants revoked` : `user ${username} enabled`);
 };
 

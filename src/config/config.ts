@@ -49,6 +49,8 @@ export interface Config {
   readonly clientJwksRefetchInterval: number;
   readonly clientJwksAllowLoopback: boolean;
   readonly registration: 'off' | 'open' | 'initial_access_token' | 'admin_approval';
+  readonly backchannelLogoutTimeout: number;
+  readonly backchannelLogoutAttempts: number;
   readonly deviceCodeTtl: number;
   readonly devicePollInterval: number;
   readonly deviceMaxFailures: number;

@@ -8,7 +8,7 @@ export function renderView(view: View, nonce: string): string {
     case 'select-account': return selectAccountPage({ ...view, nonce });
     case 'error': return errorPage({ ...view, nonce });
     case 'logout-confirm': return logoutConfirmPage({ ...view, nonce });
-    case 'logged-out': return loggedOutPage({ nonce });
+    case 'logged-out': return loggedOutPage({ nonce, frames: view.frames, continueTo: view.continueTo });
     case 'account': return accountPage({ ...view, nonce });
     case 'device': return deviceEntryPage({ ...view, nonce });
     case 'device-done': return deviceDonePage({ ...view, nonce });

@@ -214,9 +214,10 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
         if (res.headers) reply.headers(res.headers);
         const nonce = randomToken(16);
         const actions = ["'self'", ...(res.formActions ?? []).map(cspSource)].join(' ');
+        const frames = res.frameSources?.length ? `; frame-src ${[...new Set(res.frameSources.map(cspSource))].join(' ')}` : '';
         return reply.code(res.status).headers({
           'cache-control': 'no-store',
-          'content-security-policy': `default-src 'none'; style-src 'nonce-${nonce}'; form-action ${actions}; frame-ancestors 'none'; base-uri 'none'`,
+          'content-security-policy': `default-src 'none'; style-src 'nonce-${nonce}'; form-action ${actions}; frame-ancestors 'none'; base-uri 'none'${frames}`,
         }).type('text/html; charset=utf-8').send(renderView(res.view, nonce));
       }
     }

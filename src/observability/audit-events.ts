@@ -1,7 +1,7 @@
 import type { AuditEvent } from '../ports/audit.ts';
 import type { ProtocolEvent } from '../protocol/events.ts';
 
-const FAILURES = new Set(['client_auth_failed', 'login_failed', 'login_throttled', 'code_reuse', 'refresh_reuse', 'dpop_proof_refused', 'dpop_replay', 'certificate_binding_refused', 'device_user_code_failed', 'device_user_code_throttled', 'id_token_hint_refused', 'registration_refused']);
+const FAILURES = new Set(['client_auth_failed', 'login_failed', 'login_throttled', 'code_reuse', 'refresh_reuse', 'dpop_proof_refused', 'dpop_replay', 'certificate_binding_refused', 'device_user_code_failed', 'device_user_code_throttled', 'id_token_hint_refused', 'registration_refused', 'backchannel_logout_failed']);
 
 /**
  * A protocol event as an audit record: the actor is the user where there is one, else the client;
@@ -27,6 +27,8 @@ export function toAuditEvent(e: ProtocolEvent, at: number): AuditEvent {
     case 'client_registered': details = { mode: e.mode, auth_method: e.authMethod, disabled: e.disabled }; break;
     case 'client_updated': details = { auth_method: e.authMethod }; break;
     case 'registration_refused': details = { reason: e.reason }; break;
+    case 'backchannel_logout_delivered': details = { attempts: e.attempts }; break;
+    case 'backchannel_logout_failed': details = { attempts: e.attempts, reason: e.reason }; break;
   }
   return { ...base, actor: userId ?? clientId, clientId, details };
 }

@@ -58,6 +58,7 @@ export function createMetrics(keys: () => KeyRing, now: () => number, schedule?:
       if (at !== undefined) this.set(at - now());
     },
   });
+  const backchannel = counter('tessera_backchannel_logouts_total', 'Back-channel logout deliveries by outcome (delivered, failed).', ['outcome']);
   const keyTransitions = counter('tessera_key_transitions_total', 'Signing-key transitions made by this process, by type and trigger (scheduled or manual).', ['type', 'trigger']);
   return {
     registry,
@@ -80,6 +81,8 @@ export function createMetrics(keys: () => KeyRing, now: () => number, schedule?:
         case 'dpop_proof_refused': dpopRefused.inc({ reason: e.reason }); break;
         case 'dpop_replay': reuse.inc({ artifact: 'dpop_proof' }); break;
         case 'par_request': pushed.inc(); break;
+        case 'backchannel_logout_delivered': backchannel.inc({ outcome: 'delivered' }); break;
+        case 'backchannel_logout_failed': backchannel.inc({ outcome: 'failed' }); break;
         case 'key_prepublished': case 'key_rotated': case 'key_retired': keyTransitions.inc({ type: e.type, trigger: e.trigger }); break;
         case 'device_authorization_started': device.inc({ outcome: 'started' }); break;
         case 'device_authorization_approved': device.inc({ outcome: 'approved' }); break;

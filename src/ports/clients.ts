@@ -69,6 +69,19 @@ export interface ClientMetadata {
   subject_type?: 'public' | 'pairwise';
   /** Pairwise clients: an https URL listing the client's redirect URIs, whose host is the sector. */
   sector_identifier_uri?: string;
+  /** OpenID Connect Back-Channel Logout: where logout tokens are POSTed (https; http loopback only with the development allowance). */
+  backchannel_logout_uri?: string;
+  /** The client needs `sid` in logout tokens (Tessera always sends sid and sub). */
+  backchannel_logout_session_required?: boolean;
+  /** OpenID Connect Front-Channel Logout: the page framed (with iss and sid) on the logged-out page. */
+  frontchannel_logout_uri?: string;
+  /** The client needs iss and sid on its frontchannel_logout_uri (Tessera always adds them). */
+  frontchannel_logout_session_required?: boolean;
+  /**
+   * RFC 8707 per-resource scopes: resource URI -> the scopes an access token for it may carry
+   * (OpenID Connect scopes are not restricted). A resource without an entry gets the granted scopes.
+   */
+  resource_scopes?: Record<string, string[]>;
   /** Set for clients created through dynamic registration (RFC 7591); never shown or logged. */
   registration?: DynamicRegistration;
 }

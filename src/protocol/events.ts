@@ -18,6 +18,10 @@ export type ProtocolEvent = (
   | { type: 'consent_granted'; userId: string; clientId: string; scopes: string[] }
   | { type: 'consent_revoked'; userId: string; clientId: string }
   | { type: 'logout'; userId: string; clientId?: string }
+  /** OpenID Connect Back-Channel Logout: a logout token was accepted by the client (2xx). */
+  | { type: 'backchannel_logout_delivered'; userId: string; clientId: string; attempts: number }
+  /** Not delivered after `attempts` tries; reason: refused (address or URL), status_4xx, status_5xx, network. */
+  | { type: 'backchannel_logout_failed'; userId: string; clientId: string; attempts: number; reason: string }
   /** RFC 9449: a DPoP proof was refused (reason is a fixed word such as `htu`, `iat`, `nonce`, `signature`). */
   | { type: 'dpop_proof_refused'; reason: string; clientId?: string }
   /** RFC 9449: a DPoP proof's jti was presented again. */

@@ -58,7 +58,8 @@ export type View =
   | { name: 'device-done'; approved: boolean; clientName: string }
   | { name: 'error'; title: string; message: string; link?: { href: string; text: string } }
   | { name: 'logout-confirm'; action: string; csrf: string; clientName?: string; hidden: Record<string, string> }
-  | { name: 'logged-out' }
+  /** frames: front-channel logout iframe URLs; continueTo: post_logout_redirect_uri to go on to after them. */
+  | { name: 'logged-out'; frames?: string[]; continueTo?: string }
   | { name: 'account'; csrf: string; username: string; consents: { clientId: string; clientName: string; scopes: string[]; grantedAt: number }[]; revokeAction: string; logoutAction: string };
 
 export type OAuthResponse =
@@ -67,8 +68,8 @@ export type OAuthResponse =
   | { kind: 'raw'; status: number; contentType: string; body: string; headers?: Record<string, string> }
   | { kind: 'redirect'; location: string; cookies?: CookieSpec[] }
   | { kind: 'form_post'; action: string; fields: Record<string, string>; cookies?: CookieSpec[] }
-  /** formActions: where the page's forms may lead besides here (through our redirect), e.g. the client's redirect_uri. */
-  | { kind: 'page'; status: number; view: View; cookies?: CookieSpec[]; formActions?: string[]; headers?: Record<string, string> };
+  /** formActions: where the page's forms may lead besides here (through our redirect), e.g. the client's redirect_uri. frameSources: URLs the page frames (CSP frame-src gets their origins). */
+  | { kind: 'page'; status: number; view: View; cookies?: CookieSpec[]; formActions?: string[]; headers?: Record<string, string>; frameSources?: string[] };
 
 export function header(req: ProtocolRequest, name: string): string | undefined {
   const v = req.headers[name];

@@ -242,6 +242,7 @@ input:focus-visible { outline-offset: 0; border-color: var(--focus); }
 @media (prefers-reduced-motion: no-preference) {
   button, input { transition: background-color .12s ease, border-color .12s ease; }
 }
+.logout-frame { display: block; width: 0; height: 0; border: 0; visibility: hidden; }
 `;
 
 /** Wraps a page body in a complete HTML document with the brand header and inline styles. */

@@ -247,6 +247,19 @@ describe('consentPage', () => {
     assert.ok(!consentPage(base).includes('It also asks to see'));
   });
 
+  it('lists several resources (RFC 8707), each escaped', () => {
+    const doc = consentPage({ ...base, resource: 'https://a.example/ https://b.example/?x=<1>' });
+    assert.ok(doc.includes('Access is for the APIs <code>https://a.example/</code>, <code>https://b.example/?x=&lt;1&gt;</code>'));
+  });
+
+  it('the signed-out page frames front-channel logout URLs (escaped) and links to where it goes next', () => {
+    const doc = loggedOutPage({ nonce: 'n', frames: ['https://rp.example/fc?iss=x&sid="s"'], continueTo: 'https://rp.example/bye?state=a&b' });
+    assert.ok(doc.includes('<iframe class="logout-frame" src="https://rp.example/fc?iss=x&amp;sid=&quot;s&quot;"'));
+    assert.ok(doc.includes('<a href="https://rp.example/bye?state=a&amp;b">'));
+    assert.ok(doc.includes('content="2;url=https://rp.example/bye?state=a&amp;b"'));
+    assert.ok(!loggedOutPage({ nonce: 'n' }).includes('<iframe'));
+  });
+
   it('handles an empty scope list', () => {
     const doc = consentPage({ ...base, scopes: [] });
     assertDocument(doc);

@@ -84,9 +84,13 @@ ${p.scopes.map(
   (s) => html`<li><span class="scope-desc">${s.description || s.name}</span><code class="scope-name small">${s.name}</code></li>\n`,
 )}</ul>`
     : html`<p class="muted">No specific permissions are requested.</p>`;
-  const resource = p.resource
-    ? html`<p class="resource small">Access is for the API <code>${p.resource}</code></p>`
-    : '';
+  // RFC 8707: several resources come space-separated.
+  const apis = p.resource ? p.resource.split(' ').filter(Boolean) : [];
+  const resource = apis.length === 1
+    ? html`<p class="resource small">Access is for the API <code>${apis[0]!}</code></p>`
+    : apis.length > 1
+      ? html`<p class="resource small">Access is for the APIs ${apis.map((a, i) => html`${i ? ', ' : ''}<code>${a}</code>`)}</p>`
+      : '';
   const claims = p.claims?.length
     ? html`<h2 id="claims-heading">It also asks to see:</h2>
 <ul class="scopes" aria-labelledby="claims-heading">
@@ -184,9 +188,20 @@ ${hiddenInputs(p.hidden, ['csrf', 'confirm'])}${csrfInput(p.csrf)}
   return layout({ title: 'Sign out?', nonce: p.nonce, body });
 }
 
-export function loggedOutPage(p: { nonce: string }): string {
+/**
+ * frames: OpenID Connect Front-Channel Logout iframes, one per client of the ended session;
+ * continueTo: the post_logout_redirect_uri, followed after the frames had a moment to load.
+ */
+export function loggedOutPage(p: { nonce: string; frames?: string[]; continueTo?: string }): string {
+  const frames = (p.frames ?? []).map((src) => html`<iframe class="logout-frame" src="${src}" title="Signing out of an application" sandbox="allow-scripts allow-same-origin" referrerpolicy="no-referrer"></iframe>
+`);
+  const next = p.continueTo
+    ? html`<meta http-equiv="refresh" content="2;url=${p.continueTo}">
+<p><a href="${p.continueTo}">Continue to the application</a></p>`
+    : html`<p class="muted">You have been signed out of Tessera. You can close this page.</p>`;
   const body = html`<h1>You are signed out.</h1>
-<p class="muted">You have been signed out of Tessera. You can close this page.</p>`;
+${next}
+${frames}`;
   return layout({ title: 'Signed out', nonce: p.nonce, body });
 }
 

@@ -141,7 +141,7 @@ for (const backend of backends) {
 
     describe('database and migrations', () => {
       it('applies every migration once, then nothing', async () => {
-        assert.deepEqual(applied, ['0001_initial', '0002_counters', '0003_audit', '0004_client_metadata_replay', '0005_key_schedule', '0006_par_dpop', '0007_device_codes', '0008_registration_tokens', '0011_claims_request', '0012_grant_certificate']);
+        assert.deepEqual(applied, ['0001_initial', '0002_counters', '0003_audit', '0004_client_metadata_replay', '0005_key_schedule', '0006_par_dpop', '0007_device_codes', '0008_registration_tokens', '0009_session_clients', '0011_claims_request', '0012_grant_certificate']);
         assert.deepEqual(await migrate(handle.db), []);
       });
       it('ping() answers', async () => {
@@ -277,6 +277,26 @@ for (const backend of backends) {
         assert.equal(await stores.sessions.get(mine[0]!.idHash), undefined);
         assert.deepEqual(await stores.sessions.get(other.idHash), other);
         assert.equal(await stores.sessions.deleteByUser(userId), 0);
+      });
+      it('addClient is idempotent (extends expiry); takeClients returns and removes the clients of one sid', async () => {
+        const [sid, other, userId] = [uid('sid'), uid('sid'), uid('user')];
+        const e = (clientId: string, s = sid, expiresAt = NOW + 100) => ({ sid: s, clientId, userId, createdAt: NOW, expiresAt });
+        await stores.sessions.addClient(e('rp-a'));
+        await stores.sessions.addClient(e('rp-a', sid, NOW + 200));
+        await stores.sessions.addClient(e('rp-b'));
+        await stores.sessions.addClient(e('rp-a', other));
+        const taken = await stores.sessions.takeClients(sid);
+        assert.deepEqual(taken.sort((a, b) => a.clientId.localeCompare(b.clientId)), [e('rp-a', sid, NOW + 200), e('rp-b')]);
+        assert.deepEqual(await stores.sessions.takeClients(sid), []);
+        assert.deepEqual(await stores.sessions.takeClients(uid('sid')), []);
+        assert.deepEqual(await stores.sessions.takeClientsByUser(userId), [e('rp-a', other)]);
+        assert.deepEqual(await stores.sessions.takeClientsByUser(userId), []);
+      });
+      it('50 concurrent takeClients: each client goes to exactly one caller', async () => {
+        const [sid, userId] = [uid('sid'), uid('user')];
+        for (const c of ['rp-1', 'rp-2', 'rp-3']) await stores.sessions.addClient({ sid, clientId: c, userId, createdAt: NOW, expiresAt: NOW + 100 });
+        const results = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? stores.sessions.takeClients(sid) : stores.sessions.takeClientsByUser(userId))));
+        assert.deepEqual(results.flat().map((r) => r.clientId).sort(), ['rp-1', 'rp-2', 'rp-3']);
       });
     });
 
@@ -781,8 +801,13 @@ for (const backend of backends) {
         const [deadDevice, liveDevice] = [device(dead), device(live)];
         await stores.deviceCodes.create(deadDevice, T - 600);
         await stores.deviceCodes.create(liveDevice, T - 600);
+        // session clients: one expired, one live
+        const scUser = uid('user');
+        await stores.sessions.addClient({ sid: uid('sid'), clientId: 'rp', userId: scUser, createdAt: T - 600, expiresAt: dead });
+        await stores.sessions.addClient({ sid: uid('sid'), clientId: 'rp', userId: scUser, createdAt: T - 600, expiresAt: live });
 
-        assert.equal(await stores.cleanup(T), 1 + 1 + 1 + 3 + 2 + 1 + 1);
+        assert.equal(await stores.cleanup(T), 1 + 1 + 1 + 3 + 2 + 1 + 1 + 1);
+        assert.equal((await stores.sessions.takeClientsByUser(scUser)).length, 1);
         assert.equal(await stores.deviceCodes.get(deadDevice.deviceCodeHash), undefined);
         assert.deepEqual(await stores.deviceCodes.get(liveDevice.deviceCodeHash), liveDevice);
         assert.deepEqual(await stores.codes.consume(codes[0]!.codeHash, T), { status: 'missing' });

@@ -215,4 +215,13 @@ export interface Schema {
   pushed_requests: PushedRequestsTable;
   device_codes: DeviceCodesTable;
   initial_access_tokens: InitialAccessTokensTable;
+  session_clients: SessionClientsTable;
+}
+
+export interface SessionClientsTable {
+  sid: string;
+  client_id: string;
+  user_id: string;
+  created_at: number;
+  expires_at: number;
 }

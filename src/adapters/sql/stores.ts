@@ -1,13 +1,13 @@
 import { sql, type Compilable, type CompiledQuery, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type {
   AuditEvent, AuditRecord, AuditVerifyResult, ClientRecord, CodeRecord, ConsentRecord, DeviceCodeRecord, DeviceCodeStatus, GrantRecord, InteractionRecord, IssuedAccessToken, KeyState,
-  RefreshTokenRecord, RotateResult, SessionRecord, SigningKeyRecord, Stores, UserRecord,
+  RefreshTokenRecord, RotateResult, SessionClient, SessionRecord, SigningKeyRecord, Stores, UserRecord,
 } from '../../ports/index.ts';
 import { chainHash, GENESIS_HASH, normalizeEvent } from './audit-chain.ts';
 import type { DatabaseHandle } from './database.ts';
 import type {
   AuditEventsTable, AuthCodesTable, ClientsTable, ConsentsTable, DeviceCodesTable, GrantsTable, InteractionsTable, RefreshTokensTable, Schema,
-  SessionsTable, SigningKeysTable, UsersTable,
+  SessionClientsTable, SessionsTable, SigningKeysTable, UsersTable,
 } from './schema.ts';
 
 type Db = Kysely<Schema> | Transaction<Schema>;
@@ -52,6 +52,9 @@ const sessionRow = (s: SessionRecord): SessionsTable => ({
 const toSession = (r: Row<SessionsTable>): SessionRecord => ({
   idHash: r.id_hash, sid: r.sid, userId: r.user_id, authTime: r.auth_time, amr: JSON.parse(r.amr),
   createdAt: r.created_at, lastSeenAt: r.last_seen_at, expiresAt: r.expires_at,
+});
+const toSessionClient = (r: Row<SessionClientsTable>): SessionClient => ({
+  sid: r.sid, clientId: r.client_id, userId: r.user_id, createdAt: Number(r.created_at), expiresAt: Number(r.expires_at),
 });
 
 const interactionRow = (i: InteractionRecord): InteractionsTable => ({
@@ -274,6 +277,21 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
       },
       async deleteByUser(userId) {
         return count(await db.deleteFrom('sessions').where('user_id', '=', userId).executeTakeFirst());
+      },
+      async addClient(e) {
+        await db.insertInto('session_clients')
+          .values({ sid: e.sid, client_id: e.clientId, user_id: e.userId, created_at: e.createdAt, expires_at: e.expiresAt })
+          .onConflict((oc) => oc.columns(['sid', 'client_id']).doUpdateSet((eb) => ({ expires_at: eb.ref('excluded.expires_at') })))
+          .execute();
+      },
+      /** DELETE ... RETURNING: a row goes to exactly one caller on both databases. */
+      async takeClients(sid) {
+        const rows = await db.deleteFrom('session_clients').where('sid', '=', sid).returningAll().execute();
+        return rows.map(toSessionClient);
+      },
+      async takeClientsByUser(userId) {
+        const rows = await db.deleteFrom('session_clients').where('user_id', '=', userId).returningAll().execute();
+        return rows.map(toSessionClient);
       },
     },
 
@@ -716,6 +734,7 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
         await db.deleteFrom('pushed_requests').where('expires_at', '<=', now).executeTakeFirst(),
         await db.deleteFrom('device_codes').where('expires_at', '<=', now).executeTakeFirst(),
         await db.deleteFrom('initial_access_tokens').where('expires_at', '<=', now).executeTakeFirst(),
+        await db.deleteFrom('session_clients').where('expires_at', '<=', now).executeTakeFirst(),
       ];
       return results.reduce((sum, r) => sum + count(r), 0);
     },

@@ -72,12 +72,16 @@ export function jwksProblems(jwks: unknown): string[] {
   return problems;
 }
 
-/** Problems of a jwks_uri value (https, or http on a loopback host when allowed; no credentials or fragment). */
-export function jwksUriProblem(uri: unknown, allowLoopback: boolean): string | undefined {
-  return fetchableUriProblem('jwks_uri', uri, allowLoopback);
+/**
+ * Problems of a jwks_uri value (https, or http on a loopback host when allowed; no credentials or
+ * fragment). `name` names the field in the messages: the same rules hold for every client URL the
+ * server itself fetches or posts to (sector_identifier_uri, backchannel_logout_uri).
+ */
+export function jwksUriProblem(uri: unknown, allowLoopback: boolean, name = 'jwks_uri'): string | undefined {
+  return fetchableUriProblem(name, uri, allowLoopback);
 }
 
-/** Problems of a URI Tessera will fetch from a client's server (jwks_uri, sector_identifier_uri). */
+/** Problems of a URI Tessera will fetch from or post to a client's server. */
 export function fetchableUriProblem(name: string, uri: unknown, allowLoopback: boolean): string | undefined {
   if (typeof uri !== 'string') return `${name} must be a string`;
   let u: URL;
@@ -158,6 +162,46 @@ export function fetchClientJson(name: string, uri: string, allowLoopback: boolea
       reject(new ClientKeysError(e.code === 'ENOTPUBLIC' ? 'jwks_uri_refused' : 'jwks_fetch_failed', `${name} fetch failed: ${e.message}`));
     });
     req.end();
+  });
+}
+
+/** Largest response body read back from a client endpoint the server posts to (the body is discarded). */
+export const MAX_POST_RESPONSE_BYTES = 16 * 1024;
+
+/**
+ * POSTs an application/x-www-form-urlencoded body to a client's URL under the same rules as
+ * fetchJwks: the URL checked by jwksUriProblem, addresses checked after resolution, no redirects
+ * followed, the whole exchange within timeoutMs, at most MAX_POST_RESPONSE_BYTES read back.
+ * Resolves with the HTTP status; rejects with a ClientKeysError (reason jwks_uri_refused for a
+ * refused address, jwks_fetch_failed otherwise) whose message is for logs only.
+ */
+export function postForm(uri: string, form: URLSearchParams, allowLoopback: boolean, timeoutMs: number, name: string): Promise<number> {
+  const problem = jwksUriProblem(uri, allowLoopback, name);
+  if (problem) return Promise.reject(new ClientKeysError('jwks_uri_refused', problem));
+  const u = new URL(uri);
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host) && !addressAllowed(host, allowLoopback)) return Promise.reject(new ClientKeysError('jwks_uri_refused', `${name} host ${host} is not a public address`));
+  const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
+  const body = Buffer.from(form.toString());
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { req.destroy(); reject(new ClientKeysError('jwks_fetch_failed', `${name} did not answer within ${timeoutMs} ms`)); }, timeoutMs);
+    const req = send(u, {
+      method: 'POST', lookup: checkedLookup(allowLoopback), agent: false,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': body.length, 'cache-control': 'no-store' },
+    }, (res: IncomingMessage) => {
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > MAX_POST_RESPONSE_BYTES) { clearTimeout(timer); req.destroy(); resolve(res.statusCode!); }
+      });
+      res.on('error', (e) => { clearTimeout(timer); reject(new ClientKeysError('jwks_fetch_failed', `${name}: ${e.message}`)); });
+      res.on('end', () => { clearTimeout(timer); resolve(res.statusCode!); });
+    });
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(new ClientKeysError(e.code === 'ENOTPUBLIC' ? 'jwks_uri_refused' : 'jwks_fetch_failed', `${name} request failed: ${e.message}`));
+    });
+    req.end(body);
   });
 }
 

@@ -12,6 +12,7 @@ import { matchRedirectUri } from '../redirect-uri.ts';
 import { supportedScopes } from '../scopes.ts';
 import { verifyIdTokenHint } from '../tokens/id-token-hint.ts';
 import { AUTHORIZE_LIMITS, AUTHORIZE_PARAMS, PAR_URN } from './authorize-params.ts';
+import { checkResources } from '../resources.ts';
 import { resolveRequestObject } from './request-object.ts';
 
 const LIMITS = AUTHORIZE_LIMITS;
@@ -104,12 +105,8 @@ export function checkRequest(p: Provider, client: ClientRecord, params: Params, 
 
 /** RFC 8707: an absolute URI without a fragment, and one the client may ask for. */
 export function checkResource(client: ClientRecord, resource: string): void {
-  let u: URL | undefined;
-  try { u = new URL(resource); } catch { /* reported below */ }
-  if (!u || resource.includes('#')) throw new OAuthError('invalid_target', 'resource must be an absolute URI without a fragment.');
-  if (client.allowedResources.length && !client.allowedResources.includes(resource)) {
-    throw new OAuthError('invalid_target', 'This client may not ask for that resource.');
-  }
+  // Several resources (repeated parameters, space-joined by readParams): see protocol/resources.ts.
+  checkResources(client, resource);
 }
 
 /**

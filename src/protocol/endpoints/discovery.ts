@@ -56,6 +56,11 @@ export function discoveryDocument(config: Config, signingAlgs: string[]): Record
     request_uri_parameter_supported: false,
     authorization_response_iss_parameter_supported: true,
     prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
+    // OpenID Connect Back-Channel and Front-Channel Logout 1.0 (logout tokens and frames always carry sid).
+    backchannel_logout_supported: true,
+    backchannel_logout_session_supported: true,
+    frontchannel_logout_supported: true,
+    frontchannel_logout_session_supported: true,
     service_documentation: 'https://github.com/tessera-auth/tessera#readme',
   };
 }

@@ -4,6 +4,7 @@ import { OAuthError } from '../errors.ts';
 import { checkCsrf, csrfToken, endSession, loadSession, SESSION_COOKIE } from '../interaction/session.ts';
 import { MAX_TOKEN_LENGTH, readParams } from '../params.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
+import { sessionEnded } from '../logout/session-ended.ts';
 import { keyResolver } from '../tokens/access-token.ts';
 import { subjectFor } from '../tokens/subject.ts';
 
@@ -67,14 +68,18 @@ export async function logout(p: Provider, req: ProtocolRequest): Promise<OAuthRe
     };
   }
   const cookies = session ? [await endSession(p, req)] : [];
+  // Back-channel logout goes out in the background; front-channel logout frames are on the page below.
+  const frames = session ? (await sessionEnded(p, session.sid)).map((f) => f.src) : [];
   if (session) {
     p.events({ type: 'logout', userId: session.userId, clientId, ip: req.ip });
     p.log.info({ event: 'logout', sub: session.userId, client_id: clientId }, 'session ended');
   }
+  let next: string | undefined;
   if (redirect !== undefined) {
     const url = new URL(redirect);
     if (params.state !== undefined) url.searchParams.append('state', params.state);
-    return { kind: 'redirect', location: url.href, cookies };
+    if (frames.length === 0) return { kind: 'redirect', location: url.href, cookies };
+    next = url.href;
   }
-  return { kind: 'page', status: 200, view: { name: 'logged-out' }, cookies };
+  return { kind: 'page', status: 200, view: { name: 'logged-out', frames, continueTo: next }, cookies, frameSources: frames };
 }

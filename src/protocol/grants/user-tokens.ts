@@ -8,6 +8,7 @@ import type { UserRecord } from '../../ports/users.ts';
 import { acrFor } from '../claims-request.ts';
 import { namedUserClaims } from '../endpoints/userinfo.ts';
 import { subjectFor } from '../tokens/subject.ts';
+import { pickResource } from '../resources.ts';
 import type { TokenResponse } from './grant.ts';
 
 /** Whether this client gets refresh tokens: only when it is registered for the refresh_token grant. */
@@ -30,11 +31,13 @@ export function newRefreshToken(p: Provider, grant: GrantRecord, scope: string):
 /**
  * The access token of a user grant; bound to the DPoP key `jkt` (cnf.jkt) or the certificate `x5t`
  * (cnf x5t#S256) when one is given. Its `sub` is the one the client sees (pairwise for pairwise
- * clients, OpenID Connect Core 8).
+ * clients, OpenID Connect Core 8); its audience is `resource` (RFC 8707: one of the grant's, chosen
+ * by the token request), else the grant's only resource, else the default audience.
  */
-export function userAccessToken(p: Provider, grant: GrantRecord, scope: string, client: ClientRecord, bind: { jkt?: string; x5t?: string } = {}): MintedAccessToken {
+export function userAccessToken(p: Provider, grant: GrantRecord, scope: string, client: ClientRecord, bind: { jkt?: string; x5t?: string; resource?: string | null } = {}): MintedAccessToken {
+  const audience = bind.resource !== undefined ? bind.resource : pickResource(grant.resource, undefined);
   return mintAccessToken(p.keys(), {
-    issuer: p.config.issuer, sub: subjectFor(p.config.secret, client, grant.userId), clientId: grant.clientId, audience: grant.resource ?? p.config.defaultAudience,
+    issuer: p.config.issuer, sub: subjectFor(p.config.secret, client, grant.userId), clientId: grant.clientId, audience: audience ?? p.config.defaultAudience,
     scope, now: p.now(), ttl: p.config.accessTokenTtl, authTime: grant.authTime, jkt: bind.jkt, x5t: bind.x5t,
   });
 }
