@@ -174,6 +174,28 @@ for (const backend of await backends()) {
       assert.equal(hmac.json().client_secret_jwe, undefined);
     });
 
+    it('registers JARM, logout-channel and certificate-binding metadata, validated as for operator-made clients', async () => {
+      const res = await post(app, { ...WEB_META, authorization_signed_response_alg: 'ES256', backchannel_logout_uri: 'https://app.example/bcl', backchannel_logout_session_required: true, frontchannel_logout_uri: 'https://rp.example/fcl' });
+      assert.equal(res.statusCode, 201, res.body);
+      const reg = res.json();
+      assert.equal(reg.authorization_signed_response_alg, 'ES256');
+      assert.equal(reg.backchannel_logout_uri, 'https://app.example/bcl');
+      assert.equal(reg.backchannel_logout_session_required, true);
+      assert.equal(reg.frontchannel_logout_uri, 'https://rp.example/fcl');
+      const stored = (await app.stores.clients.get(reg.client_id))!;
+      assert.equal(stored.metadata.backchannel_logout_uri, 'https://app.example/bcl');
+      for (const bad of [
+        { backchannel_logout_uri: 'http://10.0.0.1/bcl' },
+        { frontchannel_logout_uri: 'https://elsewhere.example/fcl' },
+        { authorization_signed_response_alg: 'none' },
+        { tls_client_certificate_bound_access_tokens: 'yes' },
+      ]) {
+        const refused = await post(app, { ...WEB_META, ...bad });
+        assert.equal(refused.statusCode, 400, JSON.stringify(bad));
+        assert.equal(refused.json().error, 'invalid_client_metadata', refused.body);
+      }
+    });
+
     it('refuses every bad-input class with an RFC 7591 error and stores nothing', async () => {
       const before = (await app.stores.clients.list()).length;
       const cases: [string, () => Promise<LightMyRequestResponse>, number, string][] = [

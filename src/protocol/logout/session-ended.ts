@@ -5,6 +5,7 @@
 import type { ClientRecord } from '../../ports/clients.ts';
 import type { SessionClient } from '../../ports/sessions.ts';
 import type { Provider } from '../provider.ts';
+import { subjectFor } from '../tokens/subject.ts';
 import { logoutDelivery } from './back-channel.ts';
 
 /** One front-channel logout iframe: the client's frontchannel_logout_uri with iss and sid. */
@@ -23,7 +24,8 @@ export async function endSessions(p: Provider, entries: SessionClient[]): Promis
     if (!clients.has(e.clientId)) clients.set(e.clientId, await p.stores.clients.get(e.clientId));
     const client = clients.get(e.clientId);
     if (!client || client.disabled) continue;
-    if (typeof client.metadata.backchannel_logout_uri === 'string') void logoutDelivery(p).send(client, e.userId, e.sid);
+    // The logout token names the user as this client knows them (pairwise clients: their own sub).
+    if (typeof client.metadata.backchannel_logout_uri === 'string') void logoutDelivery(p).send(client, subjectFor(p.config.secret, client, e.userId), e.sid);
     if (typeof client.metadata.frontchannel_logout_uri === 'string') {
       const u = new URL(client.metadata.frontchannel_logout_uri);
       u.searchParams.set('iss', p.config.issuer);
