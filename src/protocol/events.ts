@@ -37,6 +37,10 @@ export type ProtocolEvent = (
   | { type: 'device_authorization_denied'; userId: string; clientId: string }
   | { type: 'device_user_code_failed' }
   | { type: 'device_user_code_throttled' }
+  /** Self-registration: a new account was created by its owner on the sign-up page (no password in it). */
+  | { type: 'user_registered'; userId: string; clientId?: string }
+  /** Self-registration refused: reason `invalid` (the form's checks) or `username_taken`. */
+  | { type: 'signup_refused'; reason: 'invalid' | 'username_taken'; clientId?: string }
 ) & { ip?: string };
 
 export type EventSink = (event: ProtocolEvent) => void;

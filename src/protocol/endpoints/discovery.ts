@@ -48,7 +48,7 @@ export function discoveryDocument(config: Config, signingAlgs: string[]): Record
     request_object_signing_alg_values_supported: [...ASYMMETRIC_ALGS],
     request_uri_parameter_supported: false,
     authorization_response_iss_parameter_supported: true,
-    prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
+    prompt_values_supported: ['none', 'login', 'consent', 'select_account', ...(config.selfRegistration ? ['create'] : [])],
     service_documentation: 'https://github.com/tessera-auth/tessera#readme',
   };
 }
