@@ -7,6 +7,7 @@ import { createUser } from '../../admin/users.ts';
 import { needsConsent } from '../endpoints/authorize.ts';
 import { readFormParams } from '../params.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
+// interaction.ts imports this module too: nothing from it is used at module evaluation time.
 import { action, EXPIRED, finish, formActions, load, page, type Loaded } from './interaction.ts';
 import { checkCsrf, csrfToken, startSession } from './session.ts';
 
@@ -17,8 +18,8 @@ const LIMITS = { username: 255, email: 320, name: 512, password: 1024, confirm: 
 /** Whether this interaction asked for the sign-up page (prompt=create) and sign-up is on. */
 export const creating = (p: Provider, l: Loaded): boolean => p.config.selfRegistration && l.areq.prompt.includes('create');
 
-const NOT_AVAILABLE = page('Sign-up not available', 'New accounts cannot be created here. Ask the operator of this service for an account.', 404);
-const FORM_EXPIRED = page('Form expired', 'The form could not be verified. Go back to the application and start again.', 403);
+const notAvailable = () => page('Sign-up not available', 'New accounts cannot be created here. Ask the operator of this service for an account.', 404);
+const formExpired = () => page('Form expired', 'The form could not be verified. Go back to the application and start again.', 403);
 
 export function signupView(p: Provider, l: Loaded, opts: { values?: Partial<SignupInput>; errors?: SignupProblems; error?: string; status?: number } = {}): OAuthResponse {
   const v = opts.values ?? {};
@@ -36,7 +37,7 @@ export function signupView(p: Provider, l: Loaded, opts: { values?: Partial<Sign
 
 /** GET /interaction/:uid/signup: the sign-up page (from the login page's "Create an account"). */
 export async function showSignup(p: Provider, req: ProtocolRequest, uid: string): Promise<OAuthResponse> {
-  if (!p.config.selfRegistration) return NOT_AVAILABLE;
+  if (!p.config.selfRegistration) return notAvailable();
   const l = await load(p, req, uid);
   if ('kind' in l) return l;
   if (l.ia.loginAt !== null) return { kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}` };
@@ -45,11 +46,11 @@ export async function showSignup(p: Provider, req: ProtocolRequest, uid: string)
 
 /** POST /interaction/:uid/signup: checks the form, creates the account, signs the new user in. */
 export async function submitSignup(p: Provider, req: ProtocolRequest, uid: string): Promise<OAuthResponse> {
-  if (!p.config.selfRegistration) return NOT_AVAILABLE;
+  if (!p.config.selfRegistration) return notAvailable();
   const l = await load(p, req, uid);
   if ('kind' in l) return l;
   const csrf = req.params.getAll('csrf');
-  if (csrf.length !== 1 || !checkCsrf(p, `ia:${uid}`, l.browserSecret, csrf[0])) return FORM_EXPIRED;
+  if (csrf.length !== 1 || !checkCsrf(p, `ia:${uid}`, l.browserSecret, csrf[0])) return formExpired();
   const form = readFormParams(req.params, SIGNUP_PARAMS, LIMITS);
   if (!form) return page('Form not valid', 'The form could not be read: a field is too long or was sent twice. Go back and try again.', 400);
   if (l.ia.loginAt !== null) return { kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}` };
