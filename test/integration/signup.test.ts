@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { decodeJwt } from 'jose';
 import type { App } from '../../src/app.ts';
+import { saveClient } from '../../src/admin/clients.ts';
 import { verifyPassword } from '../../src/accounts/passwords.ts';
 import { authorizeUrl, backends, basic, csrfOf, form, ISSUER, Jar, pkce, testApp } from '../fixtures/app.ts';
 
@@ -187,6 +188,33 @@ for (const backend of await backends()) {
         old.cookies.set('tessera_session', aliceSession);
         const none = await get(app, authorizeUrl(params({ prompt: 'none' }).params), old);
         assert.equal(new URL(none.headers.location as string).searchParams.get('error'), 'login_required');
+      });
+
+      it('a device approval (RFC 8628): "Create an account" from its login page, then its consent page, and the device gets tokens of the new user', async () => {
+        const GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+        await saveClient(app.stores, app.provider.config, { client_id: 'tv', client_name: 'Living Room TV', token_endpoint_auth_method: 'none', grant_types: [GRANT], scope: 'openid profile', redirect_uris: [] }, app.provider.now());
+        const device = (await form(app, '/device_authorization', { client_id: 'tv', scope: 'openid profile' })).json() as { device_code: string; user_code: string };
+        const jar = new Jar();
+        const entry = await get(app, '/device', jar);
+        jar.take(entry);
+        const entered = await form(app, '/device', { user_code: device.user_code, csrf: csrfOf(entry.body) }, { cookie: jar.header() });
+        jar.take(entered);
+        const ia = new URL(entered.headers.location as string).pathname;
+        const login = await get(app, ia, jar);
+        assert.match(login.body, /Create an account/);
+        const su = await get(app, `${ia}/signup`, jar);
+        const username = uniqueName('tv');
+        const res = await signup(ia, jar, { username, password: PASSWORD, confirm: PASSWORD, csrf: csrfOf(su.body) });
+        assert.equal(res.statusCode, 303, res.body);
+        jar.take(res);
+        const consent = await get(app, ia, jar);
+        assert.ok(consent.body.includes(device.user_code), 'the consent page shows the code to compare');
+        const done = await form(app, `${ia}/consent`, { decision: 'allow', csrf: csrfOf(consent.body) }, { cookie: jar.header() });
+        assert.equal(done.statusCode, 200, done.body);
+        const tokens = await form(app, '/token', { grant_type: GRANT, device_code: device.device_code, client_id: 'tv' });
+        assert.equal(tokens.statusCode, 200, tokens.body);
+        const user = await app.stores.users.findByUsername(username);
+        assert.equal(decodeJwt(tokens.json().id_token).sub, user!.id);
       });
 
       it('prompt=create cannot be combined with prompt=none', async () => {
