@@ -40,6 +40,8 @@ export interface Config {
   readonly loginWindow: number;
   readonly parTtl: number;
   readonly requirePar: boolean;
+  readonly selfRegistration: boolean;
+  readonly selfRegistrationEmail: 'optional' | 'required';
   readonly dpopProofWindow: number;
   readonly dpopRequireNonce: boolean;
   readonly clientJwtMaxLifetime: number;

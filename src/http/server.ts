@@ -16,6 +16,7 @@ import { OAuthError, invalidRequest } from '../protocol/errors.ts';
 import { randomToken, safeEqual } from '../protocol/hash.ts';
 import { accountLogin, accountLogout, revokeConsent, showAccount } from '../protocol/interaction/account.ts';
 import { deviceEntry } from '../protocol/interaction/device.ts';
+import { showSignup, submitSignup } from '../protocol/interaction/signup.ts';
 import { selectAccount, showInteraction, submitConsent, submitLogin } from '../protocol/interaction/interaction.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../protocol/provider.ts';
 import type { KeyRing } from '../protocol/tokens/keys.ts';
@@ -67,6 +68,8 @@ const routes: RouteSpec[] = [
   { path: '/interaction/:uid/login', methods: ['POST'], kind: 'page', handler: submitLogin, form: true, rateLimit: 'login' },
   { path: '/interaction/:uid/consent', methods: ['POST'], kind: 'page', handler: submitConsent, form: true },
   { path: '/interaction/:uid/select', methods: ['POST'], kind: 'page', handler: selectAccount, form: true },
+  // Self-registration (TESSERA_SELF_REGISTRATION); counted with logins: per address and per username.
+  { path: '/interaction/:uid/signup', methods: ['GET', 'POST'], kind: 'page', handler: (p, req, uid) => (req.method === 'GET' ? showSignup(p, req, uid) : submitSignup(p, req, uid)), form: true, rateLimit: 'login' },
   { path: '/account', methods: ['GET'], kind: 'page', handler: showAccount, form: true },
   { path: '/account/login', methods: ['POST'], kind: 'page', handler: accountLogin, form: true, rateLimit: 'login' },
   { path: '/account/revoke', methods: ['POST'], kind: 'page', handler: revokeConsent, form: true },

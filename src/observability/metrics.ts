@@ -30,6 +30,7 @@ export function createMetrics(keys: () => KeyRing, now: () => number, schedule?:
   const reuse = counter('tessera_reuse_detected_total', 'Replayed authorization codes and rotated refresh tokens (each revokes a grant).', ['artifact']);
   const dpopRefused = counter('tessera_dpop_proofs_refused_total', 'DPoP proofs refused, by reason (replays are counted in tessera_reuse_detected_total).', ['reason']);
   const pushed = counter('tessera_par_requests_total', 'Pushed authorization requests accepted.');
+  const signups = counter('tessera_signups_total', 'Self-registration attempts by outcome: registered, invalid (the form was refused), username_taken.', ['outcome']);
   const device = counter('tessera_device_authorizations_total', 'Device flow (RFC 8628) steps by outcome: started, approved, denied, and user-code entries that failed or were throttled.', ['outcome']);
   const registrations = counter('tessera_client_registrations_total', 'Dynamic client registration (RFC 7591/7592) by outcome: registered, updated, deleted, refused (missing or wrong token).', ['outcome']);
   const revocations = counter('tessera_revocations_total', 'Tokens revoked at the revocation endpoint.', ['token_type']);
@@ -88,6 +89,8 @@ export function createMetrics(keys: () => KeyRing, now: () => number, schedule?:
         case 'device_authorization_approved': device.inc({ outcome: 'approved' }); break;
         case 'device_authorization_denied': device.inc({ outcome: 'denied' }); break;
         case 'device_user_code_failed': device.inc({ outcome: 'user_code_failed' }); break;
+        case 'user_registered': signups.inc({ outcome: 'registered' }); break;
+        case 'signup_refused': signups.inc({ outcome: e.reason }); break;
         case 'device_user_code_throttled': device.inc({ outcome: 'user_code_throttled' }); break;
         case 'client_registered': registrations.inc({ outcome: 'registered' }); break;
         case 'client_updated': registrations.inc({ outcome: 'updated' }); break;

@@ -49,6 +49,10 @@ export type ProtocolEvent = (
   | { type: 'client_deleted'; clientId: string }
   /** A registration or management request with a missing or wrong token. */
   | { type: 'registration_refused'; clientId?: string; reason: string }
+  /** Self-registration: a new account was created by its owner on the sign-up page (no password in it). */
+  | { type: 'user_registered'; userId: string; clientId?: string }
+  /** Self-registration refused: reason `invalid` (the form's checks) or `username_taken`. */
+  | { type: 'signup_refused'; reason: 'invalid' | 'username_taken'; clientId?: string }
 ) & { ip?: string };
 
 export type EventSink = (event: ProtocolEvent) => void;

@@ -51,7 +51,8 @@ export interface CookieSpec {
 }
 
 export type View =
-  | { name: 'login'; action: string; csrf: string; clientName: string; username?: string; error?: string }
+  | { name: 'login'; action: string; csrf: string; clientName: string; username?: string; error?: string; signupUrl?: string }
+  | { name: 'signup'; action: string; csrf: string; clientName: string; emailRequired: boolean; values: { username: string; email: string; name: string }; errors: Partial<Record<'username' | 'email' | 'name' | 'password' | 'confirm', string>>; error?: string; loginUrl?: string }
   | { name: 'consent'; action: string; csrf: string; clientName: string; username: string; scopes: { name: string; description: string }[]; resource?: string; userCode?: string; claims?: string[]; unverifiedHost?: string }
   | { name: 'select-account'; action: string; csrf: string; clientName: string; username: string }
   | { name: 'device'; action: string; csrf: string; userCode?: string; error?: string }

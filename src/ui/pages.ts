@@ -30,6 +30,8 @@ export function loginPage(p: {
   clientName: string;
   username?: string;
   error?: string;
+  /** Self-registration on: where "Create an account" leads. */
+  signupUrl?: string;
 }): string {
   const hasError = Boolean(p.error);
   const invalid = hasError ? html` aria-invalid="true" aria-describedby="login-error"` : '';
@@ -50,8 +52,51 @@ ${csrfInput(p.csrf)}
 <input type="password" id="password" name="password" autocomplete="current-password" required${invalid}${focusPass}>
 </div>
 <div class="actions"><button type="submit">Sign in</button></div>
-</form>`;
+</form>
+${p.signupUrl ? html`<p class="note small">New here? <a href="${p.signupUrl}">Create an account</a></p>` : ''}`;
   return layout({ title: 'Sign in', nonce: p.nonce, body });
+}
+
+type SignupField = 'username' | 'email' | 'name' | 'password' | 'confirm';
+
+/** Self-registration: the sign-up form. Passwords are never echoed back. */
+export function signupPage(p: {
+  nonce: string;
+  action: string;
+  csrf: string;
+  clientName: string;
+  emailRequired: boolean;
+  values: { username: string; email: string; name: string };
+  errors: Partial<Record<SignupField, string>>;
+  error?: string;
+  loginUrl?: string;
+}): string {
+  const firstError = (['username', 'email', 'name', 'password', 'confirm'] as const).find((f) => p.errors[f]);
+  const focus = firstError ?? 'username';
+  const field = (f: SignupField, label: string, type: string, attrs: { value?: string; autocomplete: string; required: boolean; hint?: string; extra?: Html }) => {
+    const err = p.errors[f];
+    const describedBy = [err ? `${f}-error` : '', attrs.hint ? `${f}-hint` : ''].filter(Boolean).join(' ');
+    return html`<div class="field">
+<label for="${f}">${label}${attrs.required ? '' : html` <span class="muted small">(optional)</span>`}</label>
+<input type="${type}" id="${f}" name="${f}"${attrs.value !== undefined ? html` value="${attrs.value}"` : ''} autocomplete="${attrs.autocomplete}"${attrs.required ? html` required` : ''}${attrs.extra ?? ''}${err ? html` aria-invalid="true"` : ''}${describedBy ? html` aria-describedby="${describedBy}"` : ''}${focus === f ? html` autofocus` : ''}>
+${attrs.hint ? html`<p class="hint small" id="${f}-hint">${attrs.hint}</p>` : ''}${err ? html`<p class="field-error small" id="${f}-error">${err}</p>` : ''}
+</div>
+`;
+  };
+  const body = html`<h1>Create an account</h1>
+<p class="lead">to continue to <strong>${p.clientName}</strong></p>
+${p.error ? html`<div class="alert" role="alert">${p.error}</div>` : ''}
+<form method="post" action="${p.action}" novalidate>
+${csrfInput(p.csrf)}
+${field('username', 'Username', 'text', { value: p.values.username, autocomplete: 'username', required: true, hint: '3 to 32 characters: letters, digits, dots, dashes or underscores.', extra: html` autocapitalize="none" autocorrect="off" spellcheck="false" maxlength="32"` })}
+${field('email', 'Email', 'email', { value: p.values.email, autocomplete: 'email', required: p.emailRequired, extra: html` maxlength="254"` })}
+${field('name', 'Full name', 'text', { value: p.values.name, autocomplete: 'name', required: false, extra: html` maxlength="128"` })}
+${field('password', 'Password', 'password', { autocomplete: 'new-password', required: true, hint: 'At least 8 characters. Long passphrases are welcome.' })}
+${field('confirm', 'Confirm password', 'password', { autocomplete: 'new-password', required: true })}
+<div class="actions"><button type="submit">Create account</button></div>
+</form>
+${p.loginUrl ? html`<p class="note small">Already have an account? <a href="${p.loginUrl}">Sign in</a></p>` : ''}`;
+  return layout({ title: 'Create an account', nonce: p.nonce, body });
 }
 
 export function consentPage(p: {

@@ -255,6 +255,25 @@ for (const backend of backends) {
         await stores.users.put(u);
         await assert.rejects(stores.users.put(user({ username: u.username })));
       });
+      it('create adds a new user and never replaces one (same username or same id)', async () => {
+        const u = user();
+        assert.equal(await stores.users.create(u), true);
+        assert.deepEqual(await stores.users.get(u.id), u);
+        const sameName = user({ username: u.username, passwordHash: 'other' });
+        assert.equal(await stores.users.create(sameName), false);
+        assert.equal(await stores.users.get(sameName.id), undefined);
+        assert.equal(await stores.users.create({ ...u, username: uid('other'), passwordHash: 'other' }), false);
+        assert.deepEqual(await stores.users.get(u.id), u);
+        assert.deepEqual(await stores.users.findByUsername(u.username), u);
+      });
+      it('50 parallel creations of one username: exactly one succeeds, and it is the stored one', async () => {
+        const name = uid('race');
+        const candidates = Array.from({ length: 50 }, (_, i) => user({ username: name, passwordHash: `hash-${i}` }));
+        const results = await Promise.all(candidates.map((c) => stores.users.create(c)));
+        assert.equal(results.filter(Boolean).length, 1);
+        const winner = candidates[results.indexOf(true)]!;
+        assert.deepEqual(await stores.users.findByUsername(name), winner);
+      });
     });
 
     describe('sessions', () => {

@@ -259,6 +259,11 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
         const { id: _, ...rest } = row;
         await db.insertInto('users').values(row).onConflict((oc) => oc.column('id').doUpdateSet(rest)).execute();
       },
+      async create(user) {
+        // ON CONFLICT DO NOTHING covers both unique columns (id, username) on SQLite and PostgreSQL.
+        const res = await db.insertInto('users').values(userRow(user)).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+        return Number(res.numInsertedOrUpdatedRows ?? 0n) === 1;
+      },
     },
 
     sessions: {

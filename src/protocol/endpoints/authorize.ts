@@ -79,9 +79,9 @@ export function checkRequest(p: Provider, client: ClientRecord, params: Params, 
 
   const prompt = splitScope(params.prompt);
   if (prompt.includes('none') && prompt.length > 1) throw invalidRequest('prompt=none cannot be combined with other values.');
-  // OpenID Connect Prompt Create 1.0: Tessera has no self-registration, so prompt=create is not
-  // advertised and is refused as an unsupported prompt value (its section 4.1).
-  if (prompt.includes('create')) throw invalidRequest('prompt=create is not supported: this server has no self-registration.');
+  // OpenID Connect Prompt Create 1.0: with self-registration off, prompt=create is not advertised
+  // and is refused as an unsupported prompt value (its section 4.1); on, the sign-up page is shown.
+  if (prompt.includes('create') && !p.config.selfRegistration) throw invalidRequest('prompt=create is not supported: this server has no self-registration.');
   // OIDC Core 5.5: the claims parameter; an essential acr it cannot satisfy fails the request.
   const claims: ClaimsRequest | undefined = params.claims !== undefined ? parseClaimsRequest(params.claims) : undefined;
   checkAcrRequest(claims);
@@ -230,7 +230,8 @@ async function decide(p: Provider, req: ProtocolRequest, client: ClientRecord, a
     }
   }
   const tooOld = session !== undefined && areq.maxAge !== undefined && (areq.maxAge === 0 || now - session.authTime > areq.maxAge);
-  const loginNeeded = !session || areq.prompt.includes('login') || tooOld || hintedOther;
+  // prompt=create (Prompt Create 1.0): the sign-up page instead of the login page, whatever the session.
+  const loginNeeded = !session || areq.prompt.includes('login') || tooOld || hintedOther || areq.prompt.includes('create');
   const consentNeeded = session ? await needsConsent(p, client, session.userId, areq) : true;
   if (areq.prompt.includes('none')) {
     if (loginNeeded) throw new OAuthError('login_required', 'The user is not signed in.');

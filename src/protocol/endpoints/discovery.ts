@@ -55,7 +55,7 @@ export function discoveryDocument(config: Config, signingAlgs: string[]): Record
     request_object_signing_alg_values_supported: [...ASYMMETRIC_ALGS],
     request_uri_parameter_supported: false,
     authorization_response_iss_parameter_supported: true,
-    prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
+    prompt_values_supported: ['none', 'login', 'consent', 'select_account', ...(config.selfRegistration ? ['create'] : [])],
     // OpenID Connect Back-Channel and Front-Channel Logout 1.0 (logout tokens and frames always carry sid).
     backchannel_logout_supported: true,
     backchannel_logout_session_supported: true,
