@@ -57,14 +57,22 @@ export function createMetrics(keys: () => KeyRing, now: () => number, schedule?:
       if (at !== undefined) this.set(at - now());
     },
   });
+  const children = new Map<string, { requests: { inc(): void }; duration: { observe(v: number): void } }>();
   const keyTransitions = counter('tessera_key_transitions_total', 'Signing-key transitions made by this process, by type and trigger (scheduled or manual).', ['type', 'trigger']);
   return {
     registry,
     rateLimited(policy, key) { rateLimited.inc({ policy, key }); },
     rateLimitFallback() { rateLimitFallbacks.inc(); },
     request(route, method, status, seconds) {
-      requests.inc({ route, method, status: `${Math.floor(status / 100)}xx` });
-      duration.observe({ route }, seconds);
+      // The label children of a route, method and status class are looked up once, then reused.
+      const key = `${route} ${method} ${status}`;
+      let c = children.get(key);
+      if (!c) {
+        if (children.size >= 1000) children.clear();
+        children.set(key, c = { requests: requests.labels({ route, method, status: `${Math.floor(status / 100)}xx` }), duration: duration.labels({ route }) });
+      }
+      c.requests.inc();
+      c.duration.observe(seconds);
     },
     event(e) {
       switch (e.type) {
