@@ -72,28 +72,29 @@ function keyValue(key: RateLimitKey, stage: Stage, req: FastifyRequest, params: 
 }
 
 // Keys hold a hash of the value: bounded length, and no addresses or usernames in Redis. The
-// same few values (addresses, client_ids) come back on every request, so their digests are
-// remembered (a bounded map, emptied when full).
-const digests = new Map<string, string>();
-const digest = (v: string): string => {
-  let d = digests.get(v);
-  if (d === undefined) {
-    d = createHash('sha256').update(v).digest('base64url').slice(0, 22);
-    if (v.length <= 256) {
-      if (digests.size >= 10_000) digests.clear();
-      digests.set(v, d);
+// same few values (addresses, client_ids) come back on every request, so each rule remembers
+// the keys of its recent values (a bounded map, emptied when full): the same string each time.
+const digest = (v: string): string => createHash('sha256').update(v).digest('base64url').slice(0, 22);
+
+interface PreparedRule { key: RateLimitKey; name: string; rule: RateLimitRule; windowMs: number; keys: Map<string, string> }
+
+function storeKey(r: PreparedRule, value: string): string {
+  let k = r.keys.get(value);
+  if (k === undefined) {
+    k = `${r.name}:${digest(value)}`;
+    if (value.length <= 256) {
+      if (r.keys.size >= 10_000) r.keys.clear();
+      r.keys.set(value, k);
     }
   }
-  return d;
-};
-
-interface PreparedRule { key: RateLimitKey; name: string; rule: RateLimitRule }
+  return k;
+}
 type Hit = { count: number; resetMs: number };
 
 export function createRateLimiter(table: RateLimitTable, store: RateLimitStore, hooks: RateLimitHooks): RateLimiter {
   const rulesOf = new Map<RateLimitPolicy, PreparedRule[]>();
   for (const policy of Object.keys(table) as RateLimitPolicy[]) {
-    rulesOf.set(policy, (Object.entries(table[policy]) as [RateLimitKey, RateLimitRule][]).map(([key, rule]) => ({ key, name: `${policy}.${key}`, rule })));
+    rulesOf.set(policy, (Object.entries(table[policy]) as [RateLimitKey, RateLimitRule][]).map(([key, rule]) => ({ key, name: `${policy}.${key}`, rule, windowMs: rule.window * 1000, keys: new Map() })));
   }
 
   /** Adds the hits to the request's list and decides. */
@@ -119,13 +120,17 @@ export function createRateLimiter(table: RateLimitTable, store: RateLimitStore, 
       let state = states.get(req);
       if (!state) states.set(req, state = { list: [] });
       const rules = rulesOf.get(policy) ?? [];
-      const keys = rules.map(({ key, name, rule }) => {
-        const value = keyValue(key, stage, req, params, state);
-        return value === undefined ? undefined : [`${name}:${digest(value)}`, rule.window * 1000] as const;
-      });
-      // In-process counters: counted synchronously, no promise.
-      if (store.hitNow) return decide(policy, state.list, rules, keys.map((k) => k && store.hitNow!(k[0], k[1])));
-      return Promise.all(keys.map((k) => k && store.hit(k[0], k[1]))).then((hits) => decide(policy, state.list, rules, hits));
+      const hits: (Hit | undefined)[] = [];
+      const pending: (Promise<Hit> | undefined)[] = [];
+      for (const r of rules) {
+        const value = keyValue(r.key, stage, req, params, state);
+        const k = value === undefined ? undefined : storeKey(r, value);
+        // In-process counters: counted synchronously, no promise.
+        if (store.hitNow) hits.push(k === undefined ? undefined : store.hitNow(k, r.windowMs));
+        else pending.push(k === undefined ? undefined : store.hit(k, r.windowMs));
+      }
+      if (store.hitNow) return decide(policy, state.list, rules, hits);
+      return Promise.all(pending).then((all) => decide(policy, state.list, rules, all));
     },
   };
 }
