@@ -88,7 +88,7 @@ export interface ServerOptions {
 }
 
 /** Prepared bytes of a document that only changes with the keys. */
-interface Prepared { ring: KeyRing; body: Buffer; etag: string }
+interface Prepared { ring: KeyRing; body: Buffer; text: string; etag: string }
 
 export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
   const { config } = p;
@@ -301,7 +301,7 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
       if (!cache || cache.ring !== ring) {
         const body = build(ring);
         // Derived from the bytes, so every process and instance serves the same validator.
-        cache = { ring, body, etag: `"${createHash('sha256').update(body).digest('base64url')}"` };
+        cache = { ring, body, text: body.toString('utf8'), etag: `"${createHash('sha256').update(body).digest('base64url')}"` };
       }
       return cache;
     };
@@ -323,7 +323,8 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
       }
       reply.hijack();
       if (req.headers['if-none-match'] === doc.etag) reply.raw.writeHead(304, notModified).end();
-      else reply.raw.writeHead(200, headers).end(doc.body);
+      // A string body goes out with the headers in one write; a Buffer would take a second chunk.
+      else reply.raw.writeHead(200, headers).end(doc.text);
     };
   };
   for (const path of ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']) {
