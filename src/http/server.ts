@@ -110,7 +110,7 @@ export interface ServerOptions {
 }
 
 /** Prepared bytes of a document that only changes with the keys. */
-interface Prepared { ring: KeyRing; body: Buffer; etag: string }
+interface Prepared { ring: KeyRing; body: Buffer; text: string; etag: string }
 
 export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
   const { config } = p;
@@ -242,24 +242,42 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
 
   const limiter = opts.rateLimits && createRateLimiter(opts.rateLimits.table, opts.rateLimits.store, { rejected: (policy, key) => opts.metrics.rateLimited(policy, key) });
 
-  /** Counts a request against its route's policy; answers 429 (and returns true) when a rule is exceeded. */
-  async function rateLimited(spec: RouteSpec, stage: Stage, req: FastifyRequest, reply: FastifyReply, params?: URLSearchParams): Promise<boolean> {
+  /**
+   * Counts a request against its route's policy; answers 429 (and returns true) when a rule is
+   * exceeded. Returns a plain boolean when the counters are in this process (no asynchronous hop
+   * on the way of every request), a promise when they are in Redis.
+   */
+  function rateLimited(spec: RouteSpec, stage: Stage, req: FastifyRequest, reply: FastifyReply, params?: URLSearchParams): boolean | Promise<boolean> {
     if (!limiter || !spec.rateLimit) return false;
-    const outcome: RateLimitOutcome = await limiter.check(spec.rateLimit, stage, req, params);
+    const outcome = limiter.check(spec.rateLimit, stage, req, params);
+    return outcome instanceof Promise ? outcome.then((o) => applyOutcome(spec, stage, req, reply, o)) : applyOutcome(spec, stage, req, reply, outcome);
+  }
+
+  function applyOutcome(spec: RouteSpec, stage: Stage, req: FastifyRequest, reply: FastifyReply, outcome: RateLimitOutcome): boolean | Promise<boolean> {
     reply.headers(rateLimitHeaders(outcome.counted));
     if (outcome.retryAfter === undefined) return false;
-    if (outcome.firstRejection) req.log.warn({ event: 'rate_limited', policy: outcome.firstRejection.name, limit: outcome.firstRejection.rule.limit, window: outcome.firstRejection.rule.window, ip: req.ip }, 'rate limit reached');
+    return refuse(spec, stage, req, reply, outcome.retryAfter, outcome.firstRejection).then(() => true);
+  }
+
+  async function refuse(spec: RouteSpec, stage: Stage, req: FastifyRequest, reply: FastifyReply, wait: number, first: RateLimitOutcome['firstRejection']): Promise<void> {
+    if (first) req.log.warn({ event: 'rate_limited', policy: first.name, limit: first.rule.limit, window: first.rule.window, ip: req.ip }, 'rate limit reached');
     // Browser clients must be able to read the refusal (the handler has not set CORS yet).
     if (spec.cors && stage === 'headers') reply.headers(req.headers.origin === undefined ? VARY_ORIGIN : await corsHeaders(opts.cors, spec.cors, req.headers.origin, false));
-    const wait = outcome.retryAfter;
     const message = `Too many requests. Try again in ${wait} second${wait === 1 ? '' : 's'}.`;
     reply.header('retry-after', String(wait));
     if (spec.kind === 'page') send(reply, { kind: 'page', status: 429, view: { name: 'error', title: 'Too many requests', message } });
     // No OAuth error code means "rate limited"; temporarily_unavailable is the registered code
     // for a temporary refusal, and the 429 status with Retry-After says why and for how long.
     else sendError(reply, spec.kind, new OAuthError('temporarily_unavailable', message, { status: 429 }));
-    return true;
   }
+
+  /** Route-level onRequest hook (callback style, so in-process counting adds no promise): rules counted from headers. */
+  const headerStage = (spec: RouteSpec) => (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
+    const limited = rateLimited(spec, 'headers', req, reply);
+    if (limited === false) done();
+    else if (limited !== true) limited.then((refused) => { if (!refused) done(); }, done);
+    // Refused: the 429 has been sent, and not calling done() ends the hook chain.
+  };
 
   app.setErrorHandler((error, req, reply) => {
     const kind: Kind = (req.routeOptions.config as { kind?: Kind } | undefined)?.kind ?? 'json';
@@ -299,11 +317,12 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
       app.route({
         method, url: basePath + spec.path, config: { kind: spec.kind },
         // Rules that need no body are counted before the body is read.
-        ...(limiter && spec.rateLimit ? { onRequest: async (req: FastifyRequest, reply: FastifyReply) => { if (await rateLimited(spec, 'headers', req, reply)) return reply; } } : {}),
+        ...(limiter && spec.rateLimit ? { onRequest: headerStage(spec) } : {}),
         handler: async (req, reply) => {
           if (spec.cors) reply.headers(req.headers.origin === undefined ? VARY_ORIGIN : await corsHeaders(opts.cors, spec.cors, req.headers.origin, false));
           const preq = toProtocolRequest(req, spec);
-          if (await rateLimited(spec, 'body', req, reply, preq.params)) return reply;
+          const limited = rateLimited(spec, 'body', req, reply, preq.params);
+          if (limited === true || (limited !== false && await limited)) return reply;
           const res = await spec.handler(p, preq, (req.params as { uid?: string; client_id?: string }).uid ?? (req.params as { client_id?: string }).client_id ?? '');
           return send(reply, res);
         },
@@ -329,7 +348,7 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
       if (!cache || cache.ring !== ring) {
         const body = build(ring);
         // Derived from the bytes, so every process and instance serves the same validator.
-        cache = { ring, body, etag: `"${createHash('sha256').update(body).digest('base64url')}"` };
+        cache = { ring, body, text: body.toString('utf8'), etag: `"${createHash('sha256').update(body).digest('base64url')}"` };
       }
       return cache;
     };
@@ -351,7 +370,8 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
       }
       reply.hijack();
       if (req.headers['if-none-match'] === doc.etag) reply.raw.writeHead(304, notModified).end();
-      else reply.raw.writeHead(200, headers).end(doc.body);
+      // A string body goes out with the headers in one write; a Buffer would take a second chunk.
+      else reply.raw.writeHead(200, headers).end(doc.text);
     };
   };
   for (const path of ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']) {

@@ -60,14 +60,22 @@ export function createMetrics(keys: () => KeyRing, now: () => number, schedule?:
     },
   });
   const backchannel = counter('tessera_backchannel_logouts_total', 'Back-channel logout deliveries by outcome (delivered, failed).', ['outcome']);
+  const children = new Map<string, { requests: { inc(): void }; duration: { observe(v: number): void } }>();
   const keyTransitions = counter('tessera_key_transitions_total', 'Signing-key transitions made by this process, by type and trigger (scheduled or manual).', ['type', 'trigger']);
   return {
     registry,
     rateLimited(policy, key) { rateLimited.inc({ policy, key }); },
     rateLimitFallback() { rateLimitFallbacks.inc(); },
     request(route, method, status, seconds) {
-      requests.inc({ route, method, status: `${Math.floor(status / 100)}xx` });
-      duration.observe({ route }, seconds);
+      // The label children of a route, method and status class are looked up once, then reused.
+      const key = `${route} ${method} ${status}`;
+      let c = children.get(key);
+      if (!c) {
+        if (children.size >= 1000) children.clear();
+        children.set(key, c = { requests: requests.labels({ route, method, status: `${Math.floor(status / 100)}xx` }), duration: duration.labels({ route }) });
+      }
+      c.requests.inc();
+      c.duration.observe(seconds);
     },
     event(e) {
       switch (e.type) {
