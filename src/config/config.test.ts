@@ -1,20 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig } from './config.ts';
+import { loadConfig } from './config.ts';
 import { DEV_SECRET, settings } from './settings.ts';
+import { configProblems, PRODUCTION_ENV, STRONG_SECRET } from '../../test/fixtures/config.ts';
 
-const strong = 'q'.repeat(16) + 'Z'.repeat(16) + 'x';
-const prod = { TESSERA_ENV: 'production', TESSERA_ISSUER: 'https://id.example.com', TESSERA_SECRET: strong, TESSERA_KEY_ENCRYPTION_KEY: strong + 'k' };
+const strong = STRONG_SECRET;
+const prod = PRODUCTION_ENV;
 
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    assert.ok(err instanceof ConfigError);
-    return err.problems;
-  }
-  return [];
-}
+const problems = configProblems;
 
 describe('configuration', () => {
   it('starts in development with loud warnings for each development default', () => {

@@ -3,20 +3,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { hasOpenssl, makePki } from '../../test/fixtures/certs.ts';
-import { ConfigError, loadConfig } from './config.ts';
+import { loadConfig } from './config.ts';
+import { configProblems, PRODUCTION_ENV } from '../../test/fixtures/config.ts';
 
-const strong = 'q'.repeat(16) + 'Z'.repeat(16) + 'x';
-const prod = { TESSERA_ENV: 'production', TESSERA_ISSUER: 'https://id.example.com', TESSERA_SECRET: strong, TESSERA_KEY_ENCRYPTION_KEY: strong + 'k' };
+const prod = PRODUCTION_ENV;
 
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    assert.ok(err instanceof ConfigError);
-    return err.problems;
-  }
-  return [];
-}
+const problems = configProblems;
 
 describe('client certificate sources (RFC 8705) in the configuration', { skip: hasOpenssl() ? false : 'openssl CLI not installed' }, () => {
   const pki = makePki();

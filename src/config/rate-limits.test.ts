@@ -1,17 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig } from './config.ts';
+import { loadConfig } from './config.ts';
 import { DEFAULT_RATE_LIMITS, parseRateLimits } from './rate-limits.ts';
+import { configProblems, PRODUCTION_ENV } from '../../test/fixtures/config.ts';
 
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    assert.ok(err instanceof ConfigError);
-    return err.problems;
-  }
-  return [];
-}
+const problems = configProblems;
 
 describe('rate-limit settings', () => {
   it('are on by default with the default table', () => {
@@ -56,8 +49,7 @@ describe('rate-limit settings', () => {
   });
 
   it('warn in production about plain redis:// to another host', () => {
-    const strong = 'q'.repeat(40);
-    const c = loadConfig({ TESSERA_ENV: 'production', TESSERA_ISSUER: 'https://id.example.com', TESSERA_SECRET: strong, TESSERA_KEY_ENCRYPTION_KEY: strong + 'k', REDIS_URL: 'redis://cache.internal:6379' });
+    const c = loadConfig({ ...PRODUCTION_ENV, REDIS_URL: 'redis://cache.internal:6379' });
     assert.ok(c.warnings.some((w) => w.includes('rediss://')));
   });
 });
