@@ -16,6 +16,17 @@ export interface AccessTokenClaims {
   auth_time?: number;
   /** RFC 9449 section 6: the DPoP key the token is bound to. */
   cnf?: { jkt: string };
+  /** RFC 8693 section 4.1: the actor (token exchange delegation), earlier actors nested inside. */
+  act?: ActClaim;
+}
+
+/** RFC 8693 section 4.1: who acts; `act` inside names the actor before it. */
+export interface ActClaim {
+  sub: string;
+  client_id?: string;
+  /** Set when the actor was named by an external issuer. */
+  iss?: string;
+  act?: ActClaim;
 }
 
 export interface MintedAccessToken {
@@ -28,7 +39,7 @@ export interface MintedAccessToken {
 
 export function mintAccessToken(
   ring: KeyRing,
-  c: { issuer: string; sub: string; clientId: string; audience: string; scope: string; now: number; ttl: number; authTime?: number | null; jkt?: string },
+  c: { issuer: string; sub: string; clientId: string; audience: string; scope: string; now: number; ttl: number; authTime?: number | null; jkt?: string; act?: ActClaim },
 ): MintedAccessToken {
   // randomUUID draws from a batched CSPRNG buffer: 122 random bits, cheaper than randomBytes per call.
   const jti = randomUUID();
@@ -37,6 +48,7 @@ export function mintAccessToken(
   if (c.scope) claims.scope = c.scope;
   if (c.authTime != null) claims.auth_time = c.authTime;
   if (c.jkt) claims.cnf = { jkt: c.jkt };
+  if (c.act) claims.act = c.act;
   return { token: signJwt(ring.active, 'at+jwt', claims), jti, expiresAt: exp, jkt: c.jkt };
 }
 
