@@ -198,8 +198,8 @@ async function fromRefreshToken(p: Provider, token: string, now: number): Promis
   const found = await p.stores.grants.getRefresh(tokenHash(token));
   if (!found) throw new TokenRefused('invalid_refresh_token');
   const { refresh, grant } = found;
-  if (refresh.usedAt !== null) throw new TokenRefused('rotated', 'refresh token already rotated');
   if (grant.revokedAt !== null) throw new TokenRefused('revoked', 'grant revoked');
+  if (refresh.usedAt !== null) throw new TokenRefused('rotated', 'refresh token already rotated');
   const exp = Math.min(refresh.expiresAt, grant.expiresAt);
   if (exp <= now) throw new TokenRefused('expired');
   const user = await p.stores.users.get(grant.userId);
