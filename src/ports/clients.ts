@@ -89,7 +89,7 @@ export interface TrustedIssuer {
   jwks?: ClientMetadata['jwks'];
   /** Where it publishes its public keys (fetched with the rules of protocol/client-auth/client-keys.ts). */
   jwks_uri?: string;
-  /** JWS algorithms accepted; default RS256, PS256, ES256, EdDSA. */
+  /** JWS algorithms accepted; default PS256, ES256, EdDSA. */
   algorithms?: string[];
 }
 

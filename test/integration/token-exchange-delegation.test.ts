@@ -266,6 +266,22 @@ for (const backend of await backends()) {
       assertOAuthError(twice, 400, 'invalid_request');
     });
 
+    it('audits exchanges and refusals, without token values', async () => {
+      const started = Date.now();
+      const user = await userTokens();
+      const ok = await exchange(user.access_token, AT, { actor_token: await serviceToken('svc'), actor_token_type: AT });
+      assert.equal(ok.statusCode, 200, ok.body);
+      refused(await exchange(user.access_token, AT, { actor_token: user.access_token, actor_token_type: AT }), 'actor', 'client_not_allowed');
+      await app.audit.flush();
+      const records = await app.stores.audit.query({ from: started });
+      const done = records.find((r) => r.type === 'token_exchanged');
+      assert.deepEqual(done && [done.clientId, done.outcome, done.details], ['broker', 'success', { subject_token_type: 'access_token', actor_token_type: 'access_token', audience: ORDERS }]);
+      const no = records.find((r) => r.type === 'token_exchange_refused');
+      assert.deepEqual(no && [no.clientId, no.outcome, no.details], ['broker', 'failure', { role: 'actor', reason: 'client_not_allowed' }]);
+      const text = JSON.stringify(records);
+      for (const secret of [user.access_token, user.refresh_token, ok.json().access_token]) assert.ok(!text.includes(secret.slice(-20)));
+    });
+
     it('registration validates the delegation, token type and trusted issuer parts of the policy', async () => {
       const now = app.provider.now();
       const config = app.provider.config;

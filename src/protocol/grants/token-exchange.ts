@@ -22,8 +22,8 @@ export const JWT_TOKEN_TYPE = `${URN}jwt`;
 const TYPES: ReadonlyMap<string, TokenExchangeTokenType> = new Map([
   [ACCESS_TOKEN_TYPE, 'access_token'], [REFRESH_TOKEN_TYPE, 'refresh_token'], [ID_TOKEN_TYPE, 'id_token'], [JWT_TOKEN_TYPE, 'jwt'],
 ]);
-/** Algorithms accepted from a trusted issuer that names none. */
-export const DEFAULT_EXTERNAL_ALGS = ['RS256', 'PS256', 'ES256', 'EdDSA'];
+/** Algorithms accepted from a trusted issuer that names none (RFC 8725, FAPI 2.0: no RS256 unless listed). */
+export const DEFAULT_EXTERNAL_ALGS = ['PS256', 'ES256', 'EdDSA'];
 /** Longest `act` chain accepted in a subject token, and so issued (actors nested in actors). */
 export const MAX_ACT_DEPTH = 5;
 const MAX_CLAIM_LENGTH = 255;
