@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
-import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, SignJWT, UnsecuredJWT, type JWK, type JWTPayload } from 'jose';
+import { calculateJwkThumbprint, createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, SignJWT, UnsecuredJWT, type JWK, type JWTPayload } from 'jose';
 import { AdminError, saveClient } from '../../src/admin/clients.ts';
 import type { App } from '../../src/app.ts';
 import type { ProtocolEvent } from '../../src/protocol/events.ts';
@@ -266,6 +266,26 @@ for (const backend of await backends()) {
       assertOAuthError(twice, 400, 'invalid_request');
     });
 
+    it('refuses DPoP-bound subject and actor tokens: an exchange carries no proof of their key (RFC 9449)', async () => {
+      const { privateKey, publicKey } = await generateKeyPair('ES256');
+      const jwk = await exportJWK(publicKey);
+      const dpop = (path: string) => new SignJWT({ jti: randomUUID(), htm: 'POST', htu: `${ISSUER}${path}`, iat: Math.floor(Date.now() / 1000) })
+        .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk }).sign(privateKey);
+      const bound = await form(app, '/token', { grant_type: 'client_credentials', scope: 'api:read' }, { authorization: basic('svc'), dpop: await dpop('/token') });
+      assert.equal(bound.statusCode, 200, bound.body);
+      assert.equal(decodeJwt(bound.json().access_token).cnf && (decodeJwt(bound.json().access_token).cnf as { jkt: string }).jkt, await calculateJwkThumbprint(jwk));
+      refused(await exchange(bound.json().access_token, AT), 'subject', 'sender_constrained');
+      const user = await userTokens();
+      refused(await exchange(user.access_token, AT, { actor_token: bound.json().access_token, actor_token_type: AT }), 'actor', 'sender_constrained');
+      // A public client's refresh token bound to its DPoP key (spa).
+      const { verifier, challenge } = pkce();
+      const redirect = await authorizeWithLogin(app, new Jar(), { client_id: 'spa', redirect_uri: 'https://spa.example/cb', response_type: 'code', scope: 'openid profile', code_challenge: challenge, code_challenge_method: 'S256' });
+      const spa = await form(app, '/token', { grant_type: 'authorization_code', client_id: 'spa', code: redirect.searchParams.get('code')!, code_verifier: verifier, redirect_uri: 'https://spa.example/cb' }, { dpop: await dpop('/token') });
+      assert.equal(spa.statusCode, 200, spa.body);
+      assert.ok(spa.json().refresh_token, spa.body);
+      refused(await exchange(spa.json().refresh_token, RT), 'subject', 'sender_constrained');
+    });
+
     it('audits exchanges and refusals, without token values', async () => {
       const started = Date.now();
       const user = await userTokens();
@@ -274,9 +294,9 @@ for (const backend of await backends()) {
       refused(await exchange(user.access_token, AT, { actor_token: user.access_token, actor_token_type: AT }), 'actor', 'client_not_allowed');
       await app.audit.flush();
       const records = await app.stores.audit.query({ from: started });
-      const done = records.find((r) => r.type === 'token_exchanged');
+      const done = records.findLast((r) => r.type === 'token_exchanged');
       assert.deepEqual(done && [done.clientId, done.outcome, done.details], ['broker', 'success', { subject_token_type: 'access_token', actor_token_type: 'access_token', audience: ORDERS }]);
-      const no = records.find((r) => r.type === 'token_exchange_refused');
+      const no = records.findLast((r) => r.type === 'token_exchange_refused');
       assert.deepEqual(no && [no.clientId, no.outcome, no.details], ['broker', 'failure', { role: 'actor', reason: 'client_not_allowed' }]);
       const text = JSON.stringify(records);
       for (const secret of [user.access_token, user.refresh_token, ok.json().access_token]) assert.ok(!text.includes(secret.slice(-20)));

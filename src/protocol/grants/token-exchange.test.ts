@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ClientRecord } from '../../ports/clients.ts';
 import { OAuthError } from '../errors.ts';
-import { ACCESS_TOKEN_TYPE, actClaim, actDepth, exchangeRequest, exchangeScope, exchangeTarget, ID_TOKEN_TYPE, JWT_TOKEN_TYPE, mayActAllows, MAX_ACT_DEPTH, readAct, REFRESH_TOKEN_TYPE } from './token-exchange.ts';
+import { ACCESS_TOKEN_TYPE, actClaim, actDepth, exchangeRequest, exchangeScope, ID_TOKEN_TYPE, JWT_TOKEN_TYPE, mayActAllows, MAX_ACT_DEPTH, readAct, REFRESH_TOKEN_TYPE } from './token-exchange.ts';
 
 const policy = { audiences: ['https://orders.example/', 'billing'], subject_clients: ['web'] };
 const base = { subject_token: 't', subject_token_type: ACCESS_TOKEN_TYPE };
 const client = { scopes: ['openid', 'orders:read', 'orders:write'] } as ClientRecord;
+const exchangeTarget = (p: Parameters<typeof exchangeRequest>[0], params: Parameters<typeof exchangeRequest>[1]) => exchangeRequest(p, params).audience;
 const code = (f: () => unknown) => {
   try { f(); } catch (e) { return (e as OAuthError).code; }
   return 'ok';

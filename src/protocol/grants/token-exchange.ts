@@ -86,11 +86,6 @@ export function exchangeRequest(policy: TokenExchangePolicy, params: Params): Ex
   return { audience, subjectType, actorType, issuedType: requested };
 }
 
-/** Kept for the callers of the impersonation-only version: the audience of a valid request. */
-export function exchangeTarget(policy: TokenExchangePolicy, params: Params): string {
-  return exchangeRequest(policy, params).audience;
-}
-
 /**
  * The scope of the new token: what was asked (default: all the subject token had that the client
  * and its policy allow), never more than the subject token, the client or the policy.
@@ -174,11 +169,13 @@ class TokenRefused extends Error {
   }
 }
 
-/** An access token Tessera issued: signature, typ, issuer, expiry, revocation; the grant it joins. */
+/** An access token Tessera issued: signature, typ, issuer, expiry, revocation, no DPoP binding; the grant it joins. */
 async function fromAccessToken(p: Provider, token: string): Promise<Party> {
   const claims = await verifyAccessToken(p.keys(), p.config.issuer, token);
   if (!claims) throw new TokenRefused('invalid_access_token');
   if (await p.stores.revocations.isAccessTokenRevoked(claims.jti)) throw new TokenRefused('revoked');
+  // A DPoP-bound token is only good with a proof of its key, which an exchange does not carry.
+  if (claims.cnf) throw new TokenRefused('sender_constrained');
   const act = readAct(claims.act);
   if (act === null) throw new TokenRefused('malformed_act');
   const grant = await p.stores.grants.findByAccessToken(claims.jti);
@@ -190,8 +187,8 @@ async function fromAccessToken(p: Provider, token: string): Promise<Party> {
 }
 
 /**
- * A refresh token Tessera issued, looked up by its hash: unused, unexpired, of a live grant and an
- * enabled user. Only read, never rotated or consumed: the exchange leaves the family as it was.
+ * A refresh token Tessera issued, looked up by its hash: unused, unexpired, not DPoP-bound, of a
+ * live grant and an enabled user. Only read, never rotated or consumed: the exchange leaves the family as it was.
  */
 async function fromRefreshToken(p: Provider, token: string, now: number): Promise<Party> {
   if (token.length > 256) throw new TokenRefused('invalid_refresh_token');
@@ -199,6 +196,7 @@ async function fromRefreshToken(p: Provider, token: string, now: number): Promis
   if (!found) throw new TokenRefused('invalid_refresh_token');
   const { refresh, grant } = found;
   if (grant.revokedAt !== null) throw new TokenRefused('revoked', 'grant revoked');
+  if (grant.dpopJkt) throw new TokenRefused('sender_constrained', 'DPoP-bound refresh token');
   if (refresh.usedAt !== null) throw new TokenRefused('rotated', 'refresh token already rotated');
   const exp = Math.min(refresh.expiresAt, grant.expiresAt);
   if (exp <= now) throw new TokenRefused('expired');
