@@ -14,6 +14,7 @@ import { AdminError, saveClient } from '../../src/admin/clients.ts';
 import type { App } from '../../src/app.ts';
 import type { ProtocolEvent } from '../../src/protocol/events.ts';
 import { authorizeWithLogin, backends, basic, form, ISSUER, Jar, pkce, testApp } from '../fixtures/app.ts';
+import { deletePrefix, sharedRedis, uniquePrefix } from '../fixtures/redis.ts';
 
 const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const T = (t: string) => `urn:ietf:params:oauth:token-type:${t}`;
@@ -346,3 +347,31 @@ for (const backend of await backends()) {
     });
   });
 }
+
+const redisUrl = await sharedRedis();
+describe('token exchange: external JWTs single use across instances sharing Redis', { skip: redisUrl ? false : 'Redis unreachable (set CI=true to require it)' }, () => {
+  const prefix = uniquePrefix('te');
+  let a: App;
+  let b: App;
+  before(async () => {
+    const env = { REDIS_URL: redisUrl!, TESSERA_REDIS_PREFIX: prefix };
+    [a, b] = [await testApp('sqlite::memory:', env), await testApp('sqlite::memory:', env)];
+    for (const app of [a, b]) {
+      await saveClient(app.stores, app.provider.config, {
+        client_id: 'broker', client_secret: SECRET, grant_types: [GRANT], scope: 'api:read', redirect_uris: [],
+        token_exchange: { audiences: [ORDERS], subject_clients: ['svc'], token_types: ['jwt'], trusted_issuers: [{ issuer: EXT, jwks: extJwks, algorithms: ['ES256'] }] },
+      }, app.provider.now());
+    }
+  });
+  after(async () => { await a?.close(); await b?.close(); await deletePrefix(redisUrl!, prefix); });
+
+  it('a JWT (with the longest jti accepted) exchanged at one instance is refused at the other', async () => {
+    const jwt = await externalJwt({ jti: 'j'.repeat(255) });
+    const send = (app: App) => form(app, '/token', { grant_type: GRANT, subject_token: jwt, subject_token_type: JWT, audience: ORDERS }, { authorization: basic('broker', SECRET) });
+    const first = await send(a);
+    assert.equal(first.statusCode, 200, first.body);
+    assert.equal((await a.redis!.client.keys(`${prefix}replay:token-exchange:*`)).length, 1);
+    assertOAuthError(await send(b), 400, 'invalid_request');
+    assertOAuthError(await send(a), 400, 'invalid_request');
+  });
+});
