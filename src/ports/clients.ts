@@ -62,7 +62,7 @@ export interface ClientMetadata {
 export interface TokenExchangePolicy {
   /** Audiences (RFC 8693 `audience`, or RFC 8707 `resource` URIs) the client may ask tokens for. */
   audiences: string[];
-  /** Clients whose access tokens this client may exchange; ["*"] for any. */
+  /** Clients whose Tessera tokens (access, refresh, ID) may be subject tokens; ["*"] for any. External JWTs are vouched for by `trusted_issuers`. */
   subject_clients: string[];
   /**
    * Token types accepted as subject and actor tokens (short names of the RFC 8693 URIs); default

@@ -240,6 +240,12 @@ for (const backend of await backends()) {
       ];
       for (const [token, reason] of bad) refused(await exchange(token, JWT), 'subject', reason);
       assertOAuthError(await exchange('x'.repeat(9000), JWT), 400, 'invalid_request');
+      // A chain of five actors may be exchanged by impersonation, but one more actor makes it too long.
+      let deep: Record<string, unknown> = { sub: 'a0' };
+      for (let i = 1; i < 5; i++) deep = { sub: `a${i}`, act: deep };
+      assert.equal((await exchange(await externalJwt({ act: deep }), JWT)).statusCode, 200);
+      assertOAuthError(await exchange(await externalJwt({ act: deep }), JWT, { actor_token: await serviceToken('broker'), actor_token_type: AT }), 400, 'invalid_request');
+      refused(await exchange(await externalJwt({ act: { sub: 'a5', act: deep } }), JWT), 'subject', 'malformed_act');
       // HS256 with the public key's bytes as the secret: not an allowed algorithm.
       const hs = await new SignJWT({ sub: 'partner-user-7', aud: ISSUER, jti: randomUUID() }).setProtectedHeader({ alg: 'HS256', kid: 'ext-1' })
         .setIssuer(EXT).setIssuedAt().setExpirationTime('5m').sign(new TextEncoder().encode(JSON.stringify(extJwks.keys[0])));
