@@ -22,6 +22,8 @@ export type ProtocolEvent = (
   | { type: 'dpop_proof_refused'; reason: string; clientId?: string }
   /** RFC 9449: a DPoP proof's jti was presented again. */
   | { type: 'dpop_replay'; clientId?: string }
+  /** RFC 8705: a certificate-bound access token came over a connection without its certificate. */
+  | { type: 'certificate_binding_refused'; clientId?: string }
   /** RFC 9126: an authorization request was pushed and a request_uri issued. */
   | { type: 'par_request'; clientId: string }
   /** OIDC Core 3.1.2.1: an id_token_hint was refused (reason: jose's error code, e.g. ERR_JWS_SIGNATURE_VERIFICATION_FAILED). */

@@ -273,7 +273,7 @@ for (const backend of await backends()) {
       assertOAuthError(twice, 400, 'invalid_request');
     });
 
-    it('refuses DPoP-bound subject and actor tokens: an exchange carries no proof of their key (RFC 9449)', async () => {
+    it('DPoP-bound subject and actor tokens need a proof of their key in the exchange request (RFC 9449)', async () => {
       const { privateKey, publicKey } = await generateKeyPair('ES256');
       const jwk = await exportJWK(publicKey);
       const dpop = (path: string) => new SignJWT({ jti: randomUUID(), htm: 'POST', htu: `${ISSUER}${path}`, iat: Math.floor(Date.now() / 1000) })
@@ -284,6 +284,18 @@ for (const backend of await backends()) {
       refused(await exchange(bound.json().access_token, AT), 'subject', 'sender_constrained');
       const user = await userTokens();
       refused(await exchange(user.access_token, AT, { actor_token: bound.json().access_token, actor_token_type: AT }), 'actor', 'sender_constrained');
+      // With a DPoP proof of that key the exchange goes through, and the new token is bound to the same key.
+      const proven = await form(app, '/token', { grant_type: GRANT, subject_token: bound.json().access_token, subject_token_type: AT, audience: ORDERS },
+        { authorization: basic('broker', SECRET), dpop: await dpop('/token') });
+      assert.equal(proven.statusCode, 200, proven.body);
+      assert.equal(proven.json().token_type, 'DPoP');
+      assert.deepEqual((await verify(proven.json().access_token)).cnf, { jkt: await calculateJwkThumbprint(jwk) });
+      // A proof of another key does not do.
+      const { privateKey: otherKey, publicKey: otherPub } = await generateKeyPair('ES256');
+      const otherProof = await new SignJWT({ jti: randomUUID(), htm: 'POST', htu: `${ISSUER}/token`, iat: Math.floor(Date.now() / 1000) })
+        .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: await exportJWK(otherPub) }).sign(otherKey);
+      refused(await form(app, '/token', { grant_type: GRANT, subject_token: bound.json().access_token, subject_token_type: AT, audience: ORDERS },
+        { authorization: basic('broker', SECRET), dpop: otherProof }), 'subject', 'sender_constrained');
       // A public client's refresh token bound to its DPoP key (spa).
       const { verifier, challenge } = pkce();
       const redirect = await authorizeWithLogin(app, new Jar(), { client_id: 'spa', redirect_uri: 'https://spa.example/cb', response_type: 'code', scope: 'openid profile', code_challenge: challenge, code_challenge_method: 'S256' });
@@ -291,6 +303,9 @@ for (const backend of await backends()) {
       assert.equal(spa.statusCode, 200, spa.body);
       assert.ok(spa.json().refresh_token, spa.body);
       refused(await exchange(spa.json().refresh_token, RT), 'subject', 'sender_constrained');
+      // With the proof, the binding passes and the policy decides (spa is not a subject client).
+      refused(await form(app, '/token', { grant_type: GRANT, subject_token: spa.json().refresh_token, subject_token_type: RT, audience: ORDERS },
+        { authorization: basic('broker', SECRET), dpop: await dpop('/token') }), 'subject', 'client_not_allowed');
     });
 
     it('audits exchanges and refusals, without token values', async () => {

@@ -98,6 +98,7 @@ export interface GrantsTable {
   revoked_at: number | null;
   dpop_jkt: string | null;
   claims: string | null;
+  cert_thumbprint: string | null;
 }
 
 export interface RefreshTokensTable {

@@ -96,12 +96,14 @@ const grantRow = (g: GrantRecord): GrantsTable => ({
   id: g.id, client_id: g.clientId, user_id: g.userId, scope: g.scope, resource: g.resource, sid: g.sid,
   auth_time: g.authTime, amr: json(g.amr), created_at: g.createdAt, expires_at: g.expiresAt, revoked_at: g.revokedAt, dpop_jkt: g.dpopJkt ?? null,
   claims: g.claims ? json(g.claims) : null,
+  cert_thumbprint: g.certThumbprint ?? null,
 });
 const toGrant = (r: Row<GrantsTable>): GrantRecord => ({
   id: r.id, clientId: r.client_id, userId: r.user_id, scope: r.scope, resource: r.resource, sid: r.sid,
   authTime: r.auth_time, amr: JSON.parse(r.amr), createdAt: r.created_at, expiresAt: r.expires_at, revokedAt: r.revoked_at,
   ...(r.dpop_jkt !== null ? { dpopJkt: r.dpop_jkt } : {}),
   ...(r.claims != null ? { claims: JSON.parse(r.claims) } : {}),
+  ...(r.cert_thumbprint != null ? { certThumbprint: r.cert_thumbprint } : {}),
 });
 
 const refreshRow = (t: RefreshTokenRecord): RefreshTokensTable => ({

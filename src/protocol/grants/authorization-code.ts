@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { GrantRecord } from '../../ports/grants.ts';
 import { OAuthError, invalidGrant, invalidRequest } from '../errors.ts';
 import { safeEqual, tokenHash } from '../hash.ts';
-import type { GrantHandler } from './grant.ts';
+import { boundCertificate, type GrantHandler } from './grant.ts';
 import { issuesRefreshTokens, newRefreshToken, userAccessToken, userTokenResponse } from './user-tokens.ts';
 
 /** Replay-store key shared by a code's redemption and its replays (see below). */
@@ -56,8 +56,10 @@ export const authorizationCode: GrantHandler = {
       // clients' refresh tokens are bound to the client by its authentication.
       dpopJkt: client.tokenEndpointAuthMethod === 'none' && ctx.dpop ? ctx.dpop.jkt : null,
       ...(code.claims ? { claims: code.claims } : {}),
+      // RFC 8705 section 4: likewise to the TLS client certificate, when the client's tokens are bound to it.
+      certThumbprint: client.tokenEndpointAuthMethod === 'none' ? boundCertificate(ctx) ?? null : null,
     };
-    const access = userAccessToken(p, grant, code.scope, ctx.dpop?.jkt);
+    const access = userAccessToken(p, grant, code.scope, ctx.dpop?.jkt, boundCertificate(ctx));
     const refresh = issuesRefreshTokens(client) ? newRefreshToken(p, grant, code.scope) : undefined;
     await p.stores.grants.create(grant, refresh?.record ?? null, { jti: access.jti, expiresAt: access.expiresAt });
     // Whoever claims the marker second knows the other side's step came first: a replay that

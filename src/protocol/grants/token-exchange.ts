@@ -6,7 +6,7 @@ import { tokenHash } from '../hash.ts';
 import { isScopeToken, splitScope, type Params } from '../params.ts';
 import type { Provider } from '../provider.ts';
 import { keyResolver, mintAccessToken, verifyAccessToken, type ActClaim } from '../tokens/access-token.ts';
-import type { GrantHandler } from './grant.ts';
+import { boundCertificate, type GrantContext, type GrantHandler } from './grant.ts';
 
 // Token exchange (RFC 8693): a confidential client trades a token (subject_token) for a new access
 // token with another audience and the same or fewer scopes, as its per-client policy allows.
@@ -169,13 +169,22 @@ class TokenRefused extends Error {
   }
 }
 
-/** An access token Tessera issued: signature, typ, issuer, expiry, revocation, no DPoP binding; the grant it joins. */
-async function fromAccessToken(p: Provider, token: string): Promise<Party> {
+/**
+ * A sender-constrained token (RFC 9449 DPoP key, RFC 8705 certificate) is only good with a proof of
+ * its key: the exchange request must itself carry it (its DPoP proof, or its TLS client certificate).
+ */
+export function possessionProven(ctx: GrantContext, bound: { jkt?: string | null; x5t?: string | null }): boolean {
+  if (bound.jkt && ctx.dpop?.jkt !== bound.jkt) return false;
+  if (bound.x5t && ctx.certThumbprint !== bound.x5t) return false;
+  return true;
+}
+
+/** An access token Tessera issued: signature, typ, issuer, expiry, revocation, its key binding proven; the grant it joins. */
+async function fromAccessToken(p: Provider, ctx: GrantContext, token: string): Promise<Party> {
   const claims = await verifyAccessToken(p.keys(), p.config.issuer, token);
   if (!claims) throw new TokenRefused('invalid_access_token');
   if (await p.stores.revocations.isAccessTokenRevoked(claims.jti)) throw new TokenRefused('revoked');
-  // A DPoP-bound token is only good with a proof of its key, which an exchange does not carry.
-  if (claims.cnf) throw new TokenRefused('sender_constrained');
+  if (claims.cnf && !possessionProven(ctx, { jkt: claims.cnf.jkt, x5t: claims.cnf['x5t#S256'] })) throw new TokenRefused('sender_constrained');
   const act = readAct(claims.act);
   if (act === null) throw new TokenRefused('malformed_act');
   const grant = await p.stores.grants.findByAccessToken(claims.jti);
@@ -187,16 +196,16 @@ async function fromAccessToken(p: Provider, token: string): Promise<Party> {
 }
 
 /**
- * A refresh token Tessera issued, looked up by its hash: unused, unexpired, not DPoP-bound, of a
- * live grant and an enabled user. Only read, never rotated or consumed: the exchange leaves the family as it was.
+ * A refresh token Tessera issued, looked up by its hash: unused, unexpired, its key binding proven,
+ * of a live grant and an enabled user. Only read, never rotated or consumed: the exchange leaves the family as it was.
  */
-async function fromRefreshToken(p: Provider, token: string, now: number): Promise<Party> {
+async function fromRefreshToken(p: Provider, ctx: GrantContext, token: string, now: number): Promise<Party> {
   if (token.length > 256) throw new TokenRefused('invalid_refresh_token');
   const found = await p.stores.grants.getRefresh(tokenHash(token));
   if (!found) throw new TokenRefused('invalid_refresh_token');
   const { refresh, grant } = found;
   if (grant.revokedAt !== null) throw new TokenRefused('revoked', 'grant revoked');
-  if (grant.dpopJkt) throw new TokenRefused('sender_constrained', 'DPoP-bound refresh token');
+  if (!possessionProven(ctx, { jkt: grant.dpopJkt, x5t: grant.certThumbprint })) throw new TokenRefused('sender_constrained', 'bound refresh token without its proof');
   if (refresh.usedAt !== null) throw new TokenRefused('rotated', 'refresh token already rotated');
   const exp = Math.min(refresh.expiresAt, grant.expiresAt);
   if (exp <= now) throw new TokenRefused('expired');
@@ -260,11 +269,11 @@ async function fromExternalJwt(p: Provider, issuers: readonly TrustedIssuer[], t
 }
 
 /** Verifies a subject or actor token of the given type and checks it against the policy. */
-async function party(p: Provider, policy: TokenExchangePolicy, type: TokenExchangeTokenType, token: string, role: 'subject' | 'actor', now: number): Promise<Party> {
+async function party(p: Provider, ctx: GrantContext, policy: TokenExchangePolicy, type: TokenExchangeTokenType, token: string, role: 'subject' | 'actor', now: number): Promise<Party> {
   let found: Party;
   switch (type) {
-    case 'access_token': found = await fromAccessToken(p, token); break;
-    case 'refresh_token': found = await fromRefreshToken(p, token, now); break;
+    case 'access_token': found = await fromAccessToken(p, ctx, token); break;
+    case 'refresh_token': found = await fromRefreshToken(p, ctx, token, now); break;
     case 'id_token': found = await fromIdToken(p, token, now); break;
     case 'jwt': found = await fromExternalJwt(p, policy.trusted_issuers ?? [], token, now); break;
   }
@@ -277,9 +286,9 @@ async function party(p: Provider, policy: TokenExchangePolicy, type: TokenExchan
   return found;
 }
 
-async function verifyParty(p: Provider, client: ClientRecord, policy: TokenExchangePolicy, type: TokenExchangeTokenType, token: string, role: 'subject' | 'actor', now: number, ip?: string): Promise<Party> {
+async function verifyParty(p: Provider, ctx: GrantContext, client: ClientRecord, policy: TokenExchangePolicy, type: TokenExchangeTokenType, token: string, role: 'subject' | 'actor', now: number, ip?: string): Promise<Party> {
   try {
-    return await party(p, policy, type, token, role, now);
+    return await party(p, ctx, policy, type, token, role, now);
   } catch (err) {
     if (!(err instanceof TokenRefused)) throw err;
     p.events({ type: 'token_exchange_refused', clientId: client.clientId, role, reason: err.reason, ip });
@@ -292,14 +301,14 @@ export const tokenExchange: GrantHandler = {
   grantType: TOKEN_EXCHANGE_GRANT,
   parameters: new Set(['subject_token', 'subject_token_type', 'actor_token', 'actor_token_type', 'requested_token_type', 'audience', 'resource', 'scope']),
   allowPublic: false,
-  async handle(p, req, params, client) {
+  async handle(p, req, params, client, ctx) {
     const policy = client.metadata.token_exchange;
     if (!policy) throw new OAuthError('unauthorized_client', 'This client has no token exchange policy.');
     if (!params.subject_token) throw invalidRequest('subject_token is required.');
     const request = exchangeRequest(policy, params);
     const now = p.now();
-    const subject = await verifyParty(p, client, policy, request.subjectType, params.subject_token, 'subject', now, req.ip);
-    const actor = request.actorType && await verifyParty(p, client, policy, request.actorType, params.actor_token!, 'actor', now, req.ip);
+    const subject = await verifyParty(p, ctx, client, policy, request.subjectType, params.subject_token, 'subject', now, req.ip);
+    const actor = request.actorType && await verifyParty(p, ctx, client, policy, request.actorType, params.actor_token!, 'actor', now, req.ip);
     let act = subject.act;
     if (actor) {
       if (!mayActAllows(subject.mayAct, actor)) {
@@ -315,6 +324,8 @@ export const tokenExchange: GrantHandler = {
     if (ttl <= 0) throw invalidRequest('subject_token is not an acceptable subject token.');
     const access = mintAccessToken(p.keys(), {
       issuer: p.config.issuer, sub: subject.sub, clientId: client.clientId, audience: request.audience, scope, now, ttl, authTime: subject.authTime, act,
+      // Bound like every token of this endpoint: to the request's DPoP key, or to the client's certificate.
+      jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx),
     });
     // A token from a user's grant: the new one joins that grant, so revoking the grant (consent
     // revoked, family reuse, user disabled) revokes it too.
@@ -323,7 +334,7 @@ export const tokenExchange: GrantHandler = {
     }
     p.events({ type: 'token_exchanged', clientId: client.clientId, subjectTokenType: request.subjectType, actorTokenType: request.actorType, audience: request.audience, ip: req.ip });
     p.log.info({ event: 'token_exchanged', client_id: client.clientId, subject_client: subject.clientId, subject_iss: subject.iss, actor: actor ? actor.sub : undefined, audience: request.audience, ip: req.ip }, 'token exchanged');
-    const res = { access_token: access.token, issued_token_type: request.issuedType, token_type: 'Bearer' as const, expires_in: ttl, scope: scope || undefined };
+    const res = { access_token: access.token, issued_token_type: request.issuedType, token_type: access.jkt ? 'DPoP' as const : 'Bearer' as const, expires_in: ttl, scope: scope || undefined };
     if (!scope) delete res.scope;
     return res;
   },
