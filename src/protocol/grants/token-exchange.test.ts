@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ClientRecord } from '../../ports/clients.ts';
 import { OAuthError } from '../errors.ts';
-import { ACCESS_TOKEN_TYPE, actClaim, actDepth, exchangeRequest, exchangeScope, ID_TOKEN_TYPE, JWT_TOKEN_TYPE, mayActAllows, MAX_ACT_DEPTH, readAct, REFRESH_TOKEN_TYPE } from './token-exchange.ts';
+import { ACCESS_TOKEN_TYPE, actClaim, actDepth, exchangeRequest, exchangeScope, ID_TOKEN_TYPE, JWT_TOKEN_TYPE, mayActAllows, MAX_ACT_DEPTH, possessionProven, readAct, REFRESH_TOKEN_TYPE } from './token-exchange.ts';
 
 const policy = { audiences: ['https://orders.example/', 'billing'], subject_clients: ['web'] };
 const base = { subject_token: 't', subject_token_type: ACCESS_TOKEN_TYPE };
@@ -106,5 +106,22 @@ describe('may_act (RFC 8693 section 4.4)', () => {
     assert.equal(mayActAllows({ sub: 'gateway', client_id: 'web' }, actor), false);
     assert.equal(mayActAllows({ sub: 'gateway', iss: 'https://idp.example' }, actor), false);
     for (const bad of [null, 'gateway', ['gateway'], {}, { client_id: 'gateway' }]) assert.equal(mayActAllows(bad, actor), false, JSON.stringify(bad));
+  });
+});
+
+describe('sender-constrained subject and actor tokens', () => {
+  const dpop = { jkt: 'key-1' } as NonNullable<Parameters<typeof possessionProven>[0]['dpop']>;
+  it('accepts an unbound token, and a bound one when the request proves its key', () => {
+    assert.equal(possessionProven({}, {}), true);
+    assert.equal(possessionProven({}, { jkt: null, x5t: null }), true);
+    assert.equal(possessionProven({ dpop }, { jkt: 'key-1' }), true);
+    assert.equal(possessionProven({ certThumbprint: 'cert-1' }, { x5t: 'cert-1' }), true);
+  });
+  it('refuses a bound token without the proof, or with another key or certificate', () => {
+    assert.equal(possessionProven({}, { jkt: 'key-1' }), false);
+    assert.equal(possessionProven({ dpop: { ...dpop, jkt: 'key-2' } }, { jkt: 'key-1' }), false);
+    assert.equal(possessionProven({}, { x5t: 'cert-1' }), false);
+    assert.equal(possessionProven({ certThumbprint: 'cert-2' }, { x5t: 'cert-1' }), false);
+    assert.equal(possessionProven({ dpop }, { x5t: 'cert-1' }), false);
   });
 });
