@@ -74,6 +74,9 @@ for (const backend of await backends()) {
           trusted_issuers: [{ issuer: EXT, jwks: extJwks, algorithms: ['ES256'] }, { issuer: EXT_URI, jwks_uri: keyServerUrl }],
         },
       }, now);
+      await saveClient(app.stores, app.provider.config, {
+        client_id: 'pw', client_secret: SECRET, subject_type: 'pairwise', redirect_uris: ['https://pw.example/cb'], grant_types: ['authorization_code'], scope: 'openid',
+      }, now);
     });
     after(async () => { await app?.close(); await backend.drop?.(); });
 
@@ -182,6 +185,13 @@ for (const backend of await backends()) {
       // An ID token of spa, a client the policy does not name.
       const spa = await userTokens('spa');
       refused(await exchange(spa.id_token, IDT), 'subject', 'client_not_allowed');
+      // A pairwise client's ID token: its sub is never mapped back to the user.
+      const p = pkce();
+      const pw = await authorizeWithLogin(app, new Jar(), { client_id: 'pw', redirect_uri: 'https://pw.example/cb', response_type: 'code', scope: 'openid', code_challenge: p.challenge, code_challenge_method: 'S256' });
+      const pwTokens = await form(app, '/token', { grant_type: 'authorization_code', code: pw.searchParams.get('code')!, code_verifier: p.verifier, redirect_uri: 'https://pw.example/cb' }, { authorization: basic('pw', SECRET) });
+      assert.equal(pwTokens.statusCode, 200, pwTokens.body);
+      assert.notEqual(decodeJwt(pwTokens.json().id_token).sub, decodeJwt(user.id_token).sub);
+      refused(await exchange(pwTokens.json().id_token, IDT), 'subject', 'pairwise_subject');
       // Forged: the same claims signed by another key, and unsigned (alg none).
       const payload = decodeJwt(user.id_token);
       const forged = await new SignJWT(payload).setProtectedHeader({ alg: 'ES256', kid: decodeProtectedHeader(user.id_token).kid!, typ: 'JWT' }).sign(extOther.privateKey);

@@ -4,6 +4,7 @@ import { splitScope } from '../params.ts';
 import { boundCertificate, type GrantHandler } from './grant.ts';
 import { newRefreshToken, userAccessToken, userTokenResponse } from './user-tokens.ts';
 import type { MintedAccessToken } from '../tokens/access-token.ts';
+import { pickResource, resourceScope } from '../resources.ts';
 
 export const refreshToken: GrantHandler = {
   grantType: 'refresh_token',
@@ -30,6 +31,7 @@ export const refreshToken: GrantHandler = {
         throw invalidGrant('The refresh token is invalid.', 'user missing or disabled');
       }
     }
+    let resource: string | null = null;
     const result = await p.stores.grants.rotate(
       hash, now,
       (refresh, grant) => {
@@ -51,16 +53,19 @@ export const refreshToken: GrantHandler = {
           problem = new OAuthError('invalid_scope', 'The requested scope exceeds what was granted.');
           return false;
         }
-        if (params.resource !== undefined && params.resource !== grant.resource) {
-          problem = new OAuthError('invalid_target', 'resource was not part of the grant.');
+        // RFC 8707: a refresh may name one of the granted resources (never another); never more scope.
+        try {
+          resource = pickResource(grant.resource, params.resource);
+        } catch (err) {
+          problem = err as OAuthError;
           return false;
         }
         return true;
       },
       (refresh, grant) => {
         // Downscoping narrows this access token only; the family keeps what was granted.
-        scope = requested ? requested.join(' ') : refresh.scope;
-        access = userAccessToken(p, grant, scope, ctx.dpop?.jkt, boundCertificate(ctx));
+        scope = resourceScope(client, resource, requested ? requested.join(' ') : refresh.scope);
+        access = userAccessToken(p, grant, scope, client, { jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx), resource });
         const next = newRefreshToken(p, grant, refresh.scope);
         refreshValue = next.value;
         return { refresh: next.record, access: { jti: access.jti, expiresAt: access.expiresAt } };
@@ -72,6 +77,6 @@ export const refreshToken: GrantHandler = {
       throw invalidGrant('The refresh token is invalid.', 'refresh token reuse');
     }
     if (result.status === 'invalid') throw problem ?? invalidGrant('The refresh token is invalid or expired.');
-    return userTokenResponse(p, result.grant, scope, access!, refreshValue, null, user);
+    return userTokenResponse(p, result.grant, scope, access!, refreshValue, null, client, user);
   },
 };

@@ -6,6 +6,7 @@ import { tokenHash } from '../hash.ts';
 import { isScopeToken, splitScope, type Params } from '../params.ts';
 import type { Provider } from '../provider.ts';
 import { keyResolver, mintAccessToken, verifyAccessToken, type ActClaim } from '../tokens/access-token.ts';
+import { subjectFor } from '../tokens/subject.ts';
 import { boundCertificate, type GrantContext, type GrantHandler } from './grant.ts';
 
 // Token exchange (RFC 8693): a confidential client trades a token (subject_token) for a new access
@@ -54,6 +55,8 @@ export interface Party {
   mayAct?: unknown;
   /** The user's grant it belongs to (access and refresh tokens), which the new token joins. */
   grantId?: string;
+  /** The Tessera user it names, when known (its `sub` may be that user's pairwise subject for another client). */
+  userId?: string;
 }
 
 const tokenTypes = (policy: TokenExchangePolicy) => policy.token_types ?? ['access_token'];
@@ -191,7 +194,7 @@ async function fromAccessToken(p: Provider, ctx: GrantContext, token: string): P
   if (grant && grant.revokedAt !== null) throw new TokenRefused('revoked', 'grant revoked');
   return {
     sub: claims.sub, clientId: claims.client_id, scope: claims.scope, exp: claims.exp, authTime: claims.auth_time, act,
-    mayAct: (claims as JWTPayload).may_act, grantId: grant?.id,
+    mayAct: (claims as JWTPayload).may_act, grantId: grant?.id, userId: grant?.userId,
   };
 }
 
@@ -211,7 +214,7 @@ async function fromRefreshToken(p: Provider, ctx: GrantContext, token: string, n
   if (exp <= now) throw new TokenRefused('expired');
   const user = await p.stores.users.get(grant.userId);
   if (!user || user.disabled) throw new TokenRefused('user_disabled');
-  return { sub: grant.userId, clientId: refresh.clientId, scope: refresh.scope, exp, authTime: grant.authTime ?? undefined, grantId: grant.id };
+  return { sub: grant.userId, clientId: refresh.clientId, scope: refresh.scope, exp, authTime: grant.authTime ?? undefined, grantId: grant.id, userId: grant.userId };
 }
 
 /** An ID token Tessera issued: verified with jose against its own keys, unexpired, of an enabled user. */
@@ -228,9 +231,11 @@ async function fromIdToken(p: Provider, token: string, now: number): Promise<Par
   // Tessera's ID tokens have one audience, the client; an access token (at+jwt) fails on typ above.
   const aud = Array.isArray(payload.aud) ? (payload.aud.length === 1 ? payload.aud[0] : undefined) : payload.aud;
   if (typeof payload.sub !== 'string' || typeof aud !== 'string' || typeof payload.exp !== 'number') throw new TokenRefused('invalid_id_token');
+  // A pairwise subject is never mapped back to the user: such ID tokens cannot be exchanged.
+  if ((await p.stores.clients.get(aud))?.metadata.subject_type === 'pairwise') throw new TokenRefused('pairwise_subject');
   const user = await p.stores.users.get(payload.sub);
   if (!user || user.disabled) throw new TokenRefused('user_disabled');
-  return { sub: payload.sub, clientId: aud, exp: payload.exp, authTime: typeof payload.auth_time === 'number' ? payload.auth_time : undefined };
+  return { sub: payload.sub, clientId: aud, exp: payload.exp, authTime: typeof payload.auth_time === 'number' ? payload.auth_time : undefined, userId: payload.sub };
 }
 
 /**
@@ -307,6 +312,9 @@ export const tokenExchange: GrantHandler = {
     if (!params.subject_token) throw invalidRequest('subject_token is required.');
     const request = exchangeRequest(policy, params);
     const now = p.now();
+    // A Tessera user is named as the exchanging client sees them (pairwise subjects are mapped
+    // through the user id, never reversed); anyone else keeps the sub of their token.
+    const subjectOf = (x: Party) => x.userId !== undefined ? subjectFor(p.config.secret, client, x.userId) : x.sub;
     const subject = await verifyParty(p, ctx, client, policy, request.subjectType, params.subject_token, 'subject', now, req.ip);
     const actor = request.actorType && await verifyParty(p, ctx, client, policy, request.actorType, params.actor_token!, 'actor', now, req.ip);
     let act = subject.act;
@@ -315,7 +323,7 @@ export const tokenExchange: GrantHandler = {
         p.events({ type: 'token_exchange_refused', clientId: client.clientId, role: 'actor', reason: 'may_act', ip: req.ip });
         throw invalidRequest('actor_token is not an acceptable actor token.', 'the subject token\'s may_act does not name the actor');
       }
-      act = actClaim(actor, subject.act);
+      act = actClaim({ ...actor, sub: subjectOf(actor) }, subject.act);
       if (actDepth(act) > MAX_ACT_DEPTH) throw invalidRequest('The delegation chain is too long.');
     }
     const scope = exchangeScope(client, subject.scope, params.scope, policy);
@@ -323,7 +331,7 @@ export const tokenExchange: GrantHandler = {
     const ttl = Math.min(p.config.accessTokenTtl, subject.exp - now, actor ? actor.exp - now : Infinity);
     if (ttl <= 0) throw invalidRequest('subject_token is not an acceptable subject token.');
     const access = mintAccessToken(p.keys(), {
-      issuer: p.config.issuer, sub: subject.sub, clientId: client.clientId, audience: request.audience, scope, now, ttl, authTime: subject.authTime, act,
+      issuer: p.config.issuer, sub: subjectOf(subject), clientId: client.clientId, audience: request.audience, scope, now, ttl, authTime: subject.authTime, act,
       // Bound like every token of this endpoint: to the request's DPoP key, or to the client's certificate.
       jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx),
     });
