@@ -281,6 +281,13 @@ for (const backend of await backends()) {
         payload: new URLSearchParams([['grant_type', GRANT], ['subject_token', user.access_token], ['subject_token_type', AT], ['audience', ORDERS], ['audience', 'x']]).toString(),
       });
       assertOAuthError(twice, 400, 'invalid_request');
+      // resource may repeat (RFC 8707), but an exchange issues one token for one audience.
+      const resources = await app.server.inject({
+        method: 'POST', url: '/token', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic('broker', SECRET) },
+        payload: new URLSearchParams([['grant_type', GRANT], ['subject_token', user.access_token], ['subject_token_type', AT], ['resource', ORDERS], ['resource', ORDERS]]).toString(),
+      });
+      assertOAuthError(resources, 400, 'invalid_request');
+      assert.match(resources.json().error_description, /one audience/);
     });
 
     it('DPoP-bound subject and actor tokens need a proof of their key in the exchange request (RFC 9449)', async () => {

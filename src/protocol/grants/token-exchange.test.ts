@@ -62,6 +62,8 @@ describe('token exchange token types and delegation policy', () => {
     assert.equal(code(() => exchangeRequest(all, { ...base, audience: 'billing', actor_token: 'a', actor_token_type: 'x' })), 'invalid_request');
     assert.equal(code(() => exchangeRequest(all, { ...base, audience: 'billing', requested_token_type: REFRESH_TOKEN_TYPE })), 'invalid_request');
     assert.equal(code(() => exchangeRequest(all, { ...base, audience: 'billing', requested_token_type: ID_TOKEN_TYPE })), 'invalid_request');
+    // Several resource values (RFC 8707 repeats them; the parameter reader joins them with spaces).
+    assert.equal(code(() => exchangeRequest(all, { ...base, resource: 'https://orders.example/ billing' })), 'invalid_request');
   });
   it('limits the scope to the policy\'s scopes too', () => {
     const narrow = { ...policy, scopes: ['orders:read'] };

@@ -85,6 +85,9 @@ export function exchangeRequest(policy: TokenExchangePolicy, params: Params): Ex
   if (params.audience !== undefined && params.resource !== undefined) throw invalidRequest('Send audience or resource, not both.');
   const audience = params.audience ?? params.resource;
   if (audience === undefined) throw invalidRequest('audience or resource is required.');
+  // RFC 8707 lets resource repeat (readParams joins the values with spaces); an exchange issues one
+  // token for one audience, so several values are refused.
+  if (/\s/.test(audience)) throw invalidRequest('Send one audience or resource value: an exchange issues a token for one audience.');
   if (!policy.audiences.includes(audience)) throw new OAuthError('invalid_target', 'This client may not ask for tokens for that audience.');
   return { audience, subjectType, actorType, issuedType: requested };
 }
