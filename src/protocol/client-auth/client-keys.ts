@@ -4,11 +4,11 @@ import { request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWSHeaderParameters, type FlattenedJWSInput, type JWTVerifyOptions, type JWTVerifyResult } from 'jose';
 import type { ClientRecord } from '../../ports/clients.ts';
+import type { Provider } from '../provider.ts';
+import { addressAllowed, isLoopbackHostName } from './public-address.ts';
 
 /** Whose keys: a client, or anything shaped like one (a token-exchange trusted issuer). */
 export type KeyOwner = Pick<ClientRecord, 'clientId'> & { metadata: Pick<ClientRecord['metadata'], 'jwks' | 'jwks_uri'> };
-import type { Provider } from '../provider.ts';
-import { addressAllowed, isLoopbackHostName } from './public-address.ts';
 
 /** Largest key set document accepted from a jwks_uri. */
 export const MAX_JWKS_BYTES = 64 * 1024;
