@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { Config } from '../config/config.ts';
-import type { ClientAuthMethod, ClientMetadata, ClientRecord, GrantType, TokenExchangePolicy } from '../ports/clients.ts';
+import type { ClientAuthMethod, ClientMetadata, ClientRecord, GrantType, TokenExchangePolicy, TokenExchangeTokenType } from '../ports/clients.ts';
 import type { Stores } from '../ports/index.ts';
 import { ASYMMETRIC_ALGS, HMAC_ALGS } from '../protocol/client-auth/client-assertion.ts';
 import { fetchableUriProblem, jwksProblems, jwksUriProblem, MAX_JWKS_BYTES } from '../protocol/client-auth/client-keys.ts';
@@ -72,14 +72,44 @@ export class AdminError extends Error {
 const TOKEN_EXCHANGE: GrantType = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const GRANTS: readonly GrantType[] = ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code', TOKEN_EXCHANGE];
 
-/** Problems with a token exchange policy: audiences (URIs or names) and subject clients, each a non-empty list. */
-function tokenExchangeProblems(policy: unknown): string[] {
+/** Problems with a token exchange policy: audiences (URIs or names) and subject clients, each a non-empty list; token types, scopes, delegation, trusted issuers. */
+function tokenExchangeProblems(policy: unknown, allowLoopback: boolean): string[] {
   if (policy === null || typeof policy !== 'object' || Array.isArray(policy)) return ['token_exchange must be an object with audiences and subject_clients'];
-  const { audiences, subject_clients: subjects, ...rest } = policy as Record<string, unknown>;
+  const { audiences, subject_clients: subjects, token_types: types, scopes, delegation, actor_clients: actors, trusted_issuers: issuers, ...rest } = policy as Record<string, unknown>;
   const problems = Object.keys(rest).map((k) => `token_exchange: unknown key ${k}`);
   const list = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && /^[\x21-\x7E]{1,2048}$/.test(x));
   if (!list(audiences)) problems.push('token_exchange.audiences must be a non-empty list of audience names or URIs (no spaces)');
   if (!list(subjects)) problems.push('token_exchange.subject_clients must be a non-empty list of client ids, or ["*"]');
+  if (types !== undefined && !(list(types) && (types as string[]).every((t) => TOKEN_TYPES.includes(t as TokenExchangeTokenType)))) {
+    problems.push(`token_exchange.token_types must be a non-empty list of ${TOKEN_TYPES.join(', ')}`);
+  }
+  if (scopes !== undefined && !(Array.isArray(scopes) && scopes.every((s) => typeof s === 'string' && isScopeToken(s)))) problems.push('token_exchange.scopes must be a list of scope tokens');
+  if (delegation !== undefined && typeof delegation !== 'boolean') problems.push('token_exchange.delegation must be true or false');
+  if (delegation === true && !list(actors)) problems.push('token_exchange.actor_clients must be a non-empty list of client ids, or ["*"], when delegation is true');
+  if (delegation !== true && actors !== undefined) problems.push('token_exchange.actor_clients needs delegation: true');
+  const jwt = Array.isArray(types) && types.includes('jwt');
+  if (jwt && !(Array.isArray(issuers) && issuers.length > 0)) problems.push('token_exchange.trusted_issuers must list at least one issuer when token_types has jwt');
+  if (!jwt && issuers !== undefined) problems.push('token_exchange.trusted_issuers needs jwt in token_types');
+  if (Array.isArray(issuers)) issuers.forEach((t: unknown, i) => problems.push(...trustedIssuerProblems(t, allowLoopback).map((m) => `token_exchange.trusted_issuers[${i}]: ${m}`)));
+  else if (issuers !== undefined) problems.push('token_exchange.trusted_issuers must be a list');
+  return problems;
+}
+
+const TOKEN_TYPES: readonly TokenExchangeTokenType[] = ['access_token', 'refresh_token', 'id_token', 'jwt'];
+
+/** A trusted issuer for token exchange: an https issuer, its public keys (jwks or jwks_uri, one of them), asymmetric algorithms. */
+function trustedIssuerProblems(t: unknown, allowLoopback: boolean): string[] {
+  if (t === null || typeof t !== 'object' || Array.isArray(t)) return ['must be an object with issuer and jwks or jwks_uri'];
+  const { issuer, jwks, jwks_uri: uri, algorithms, ...rest } = t as Record<string, unknown>;
+  const problems = Object.keys(rest).map((k) => `unknown key ${k}`);
+  if (typeof issuer !== 'string' || !/^[\x21-\x7E]{1,255}$/.test(issuer)) problems.push('issuer must be a string without spaces');
+  if ((jwks === undefined) === (uri === undefined)) problems.push('give jwks or jwks_uri, one of them');
+  if (jwks !== undefined) problems.push(...jwksProblems(jwks).map((m) => `jwks ${m}`));
+  if (jwks !== undefined && JSON.stringify(jwks).length > MAX_JWKS_BYTES) problems.push(`jwks is larger than ${MAX_JWKS_BYTES} bytes`);
+  if (uri !== undefined) { const problem = jwksUriProblem(uri, allowLoopback); if (problem) problems.push(problem); }
+  if (algorithms !== undefined && !(Array.isArray(algorithms) && algorithms.length > 0 && algorithms.every((a) => (ASYMMETRIC_ALGS as readonly unknown[]).includes(a)))) {
+    problems.push(`algorithms must be a non-empty list of ${ASYMMETRIC_ALGS.join(', ')}`);
+  }
   return problems;
 }
 const METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth', 'none'];
@@ -103,7 +133,7 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
   if (grantTypes.includes(TOKEN_EXCHANGE)) {
     if (method === 'none') problems.push('token exchange needs a confidential client');
     if (tokenExchange === undefined) problems.push('token_exchange (audiences, subject_clients) is required for the token-exchange grant');
-    else problems.push(...tokenExchangeProblems(tokenExchange));
+    else problems.push(...tokenExchangeProblems(tokenExchange, config.clientJwksAllowLoopback));
   } else if (input.token_exchange !== undefined) {
     problems.push('token_exchange is only for clients registered for the token-exchange grant');
   }

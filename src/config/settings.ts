@@ -93,7 +93,7 @@ export const settings: readonly Setting[] = [
   { env: 'TESSERA_ASSERTION_TOKEN_ENDPOINT_AUDIENCE', key: 'assertionTokenEndpointAudience', type: 'bool', default: false,
     description: 'Also accept the token endpoint URL (not only the issuer identifier) as the aud of client assertions, for older clients. Off by default: draft-ietf-oauth-rfc7523bis wants the issuer identifier only, which closes the audience-injection attack.' },
   { env: 'TESSERA_CLOCK_SKEW', key: 'clockSkew', type: 'int', default: 30, min: 0, max: 300,
-    description: 'Seconds of clock difference tolerated when checking exp, nbf and iat of client assertions and request objects.' },
+    description: 'Seconds of clock difference tolerated when checking exp, nbf and iat of client assertions, request objects and external JWTs in token exchange.' },
   { env: 'TESSERA_CLIENT_JWKS_CACHE_TTL', key: 'clientJwksCacheTtl', type: 'int', default: 300, min: 1, max: 86400,
     description: 'Seconds a client key set fetched from its jwks_uri is reused before it is fetched again.' },
   { env: 'TESSERA_CLIENT_JWKS_REFETCH_INTERVAL', key: 'clientJwksRefetchInterval', type: 'int', default: 30, min: 1, max: 3600,

@@ -1,7 +1,7 @@
 import type { AuditEvent } from '../ports/audit.ts';
 import type { ProtocolEvent } from '../protocol/events.ts';
 
-const FAILURES = new Set(['client_auth_failed', 'login_failed', 'login_throttled', 'code_reuse', 'refresh_reuse', 'dpop_proof_refused', 'dpop_replay', 'certificate_binding_refused', 'device_user_code_failed', 'device_user_code_throttled', 'id_token_hint_refused', 'registration_refused', 'backchannel_logout_failed', 'signup_refused']);
+const FAILURES = new Set(['client_auth_failed', 'login_failed', 'login_throttled', 'code_reuse', 'refresh_reuse', 'dpop_proof_refused', 'dpop_replay', 'certificate_binding_refused', 'device_user_code_failed', 'device_user_code_throttled', 'id_token_hint_refused', 'registration_refused', 'backchannel_logout_failed', 'signup_refused', 'token_exchange_refused']);
 
 /**
  * A protocol event as an audit record: the actor is the user where there is one, else the client;
@@ -29,6 +29,8 @@ export function toAuditEvent(e: ProtocolEvent, at: number): AuditEvent {
     case 'registration_refused': details = { reason: e.reason }; break;
     case 'backchannel_logout_delivered': details = { attempts: e.attempts }; break;
     case 'backchannel_logout_failed': details = { attempts: e.attempts, reason: e.reason }; break;
+    case 'token_exchanged': details = { subject_token_type: e.subjectTokenType, actor_token_type: e.actorTokenType ?? null, audience: e.audience }; break;
+    case 'token_exchange_refused': details = { role: e.role, reason: e.reason }; break;
   }
   return { ...base, actor: userId ?? clientId, clientId, details };
 }

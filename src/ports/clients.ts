@@ -96,8 +96,35 @@ export interface DynamicRegistration {
 export interface TokenExchangePolicy {
   /** Audiences (RFC 8693 `audience`, or RFC 8707 `resource` URIs) the client may ask tokens for. */
   audiences: string[];
-  /** Clients whose access tokens this client may exchange; ["*"] for any. */
+  /** Clients whose Tessera tokens (access, refresh, ID) may be subject tokens; ["*"] for any. External JWTs are vouched for by `trusted_issuers`. */
   subject_clients: string[];
+  /**
+   * Token types accepted as subject and actor tokens (short names of the RFC 8693 URIs); default
+   * ["access_token"]. `jwt` is a JWT of one of `trusted_issuers`.
+   */
+  token_types?: TokenExchangeTokenType[];
+  /** Scopes the exchanged tokens may carry (within the client's scopes); default: the client's scopes. */
+  scopes?: string[];
+  /** Delegation (actor_token, the `act` claim) is allowed; default false (impersonation only). */
+  delegation?: boolean;
+  /** With delegation: clients whose Tessera tokens may be actor tokens; ["*"] for any. */
+  actor_clients?: string[];
+  /** External issuers whose JWTs (token type `jwt`) may be subject or actor tokens. */
+  trusted_issuers?: TrustedIssuer[];
+}
+
+export type TokenExchangeTokenType = 'access_token' | 'refresh_token' | 'id_token' | 'jwt';
+
+/** An external JWT issuer trusted for token exchange: its keys (inline or by URI) and algorithms. */
+export interface TrustedIssuer {
+  /** The exact `iss` value of its JWTs. */
+  issuer: string;
+  /** Its public keys, inline. */
+  jwks?: ClientMetadata['jwks'];
+  /** Where it publishes its public keys (fetched with the rules of protocol/client-auth/client-keys.ts). */
+  jwks_uri?: string;
+  /** JWS algorithms accepted; default PS256, ES256, EdDSA. */
+  algorithms?: string[];
 }
 
 export interface ClientStore {

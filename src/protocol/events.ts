@@ -32,6 +32,10 @@ export type ProtocolEvent = (
   | { type: 'par_request'; clientId: string }
   /** OIDC Core 3.1.2.1: an id_token_hint was refused (reason: jose's error code, e.g. ERR_JWS_SIGNATURE_VERIFICATION_FAILED). */
   | { type: 'id_token_hint_refused'; clientId: string; reason: string }
+  /** RFC 8693: a token was exchanged (actorTokenType set for delegation). */
+  | { type: 'token_exchanged'; clientId: string; subjectTokenType: string; actorTokenType?: string; audience: string }
+  /** RFC 8693: a subject or actor token was refused (reason: a fixed word such as `expired`, `untrusted_issuer`, `replayed`). */
+  | { type: 'token_exchange_refused'; clientId: string; role: 'subject' | 'actor'; reason: string }
   // Signing-key transitions: by the schedule (actor 'system') or asked for (CLI, admin API: actor 'admin').
   | (KeyTransition & { trigger: Trigger; actor: 'system' | 'admin' })
   // Reads of the audit trail through the admin API.

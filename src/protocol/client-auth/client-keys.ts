@@ -7,6 +7,9 @@ import type { ClientRecord } from '../../ports/clients.ts';
 import type { Provider } from '../provider.ts';
 import { addressAllowed, isLoopbackHostName } from './public-address.ts';
 
+/** Whose keys: a client, or anything shaped like one (a token-exchange trusted issuer). */
+export type KeyOwner = Pick<ClientRecord, 'clientId'> & { metadata: Pick<ClientRecord['metadata'], 'jwks' | 'jwks_uri'> };
+
 /** Largest key set document accepted from a jwks_uri. */
 export const MAX_JWKS_BYTES = 64 * 1024;
 /** How long a jwks_uri fetch may take in all. */
@@ -38,7 +41,7 @@ class SeveralClientKeys extends ClientKeysError {
  * jose's jwtVerify with the client's keys: when several keys match the header (duplicate kid, or
  * no kid), each is tried and the first that verifies the signature wins.
  */
-export async function verifyWithClientKeys(keys: ClientKeys, client: ClientRecord, jwt: string, opts: JWTVerifyOptions): Promise<JWTVerifyResult> {
+export async function verifyWithClientKeys(keys: ClientKeys, client: KeyOwner, jwt: string, opts: JWTVerifyOptions): Promise<JWTVerifyResult> {
   try {
     return await jwtVerify(jwt, (h: JWSHeaderParameters, t: FlattenedJWSInput) => keys.key(client, h, t), opts);
   } catch (err) {
@@ -244,12 +247,12 @@ export class ClientKeys {
   }
 
   /** True when the client registered keys (jwks or jwks_uri). */
-  static has(client: ClientRecord): boolean {
+  static has(client: KeyOwner): boolean {
     return client.metadata.jwks !== undefined || typeof client.metadata.jwks_uri === 'string';
   }
 
   /** The key for a JWS header of this client; throws ClientKeysError. */
-  async key(client: ClientRecord, header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<CryptoKey> {
+  async key(client: KeyOwner, header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<CryptoKey> {
     const { jwks, jwks_uri } = client.metadata;
     if (jwks !== undefined) return this.pick(this.inlineSet(jwks), header, token);
     if (typeof jwks_uri !== 'string') throw new ClientKeysError('no_keys', `client ${client.clientId} has no registered keys`);

@@ -9,7 +9,7 @@ import { MAX_TOKEN_LENGTH, readParams } from '../params.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 
 const GRANT_TYPE = new Set(['grant_type']);
-const LIMITS = { code: 256, device_code: 256, subject_token: MAX_TOKEN_LENGTH, audience: 2048, refresh_token: 256, code_verifier: 128, redirect_uri: 2048, scope: 1024, resource: 2048, client_id: 255, client_secret: 1024 };
+const LIMITS = { code: 256, device_code: 256, subject_token: MAX_TOKEN_LENGTH, actor_token: MAX_TOKEN_LENGTH, audience: 2048, refresh_token: 256, code_verifier: 128, redirect_uri: 2048, scope: 1024, resource: 2048, client_id: 255, client_secret: 1024 };
 const paramSets = new Map([...grants.values()].map((g) => [g.grantType, new Set([...g.parameters, ...GRANT_TYPE, ...CLIENT_AUTH_PARAMS])]));
 
 export const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };

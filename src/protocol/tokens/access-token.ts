@@ -17,6 +17,17 @@ export interface AccessTokenClaims {
   /** RFC 9449 section 6: the DPoP key the token is bound to. */
   /** RFC 9449 section 6: the DPoP key; RFC 8705 section 3.1: the TLS client certificate (one of the two, never both). */
   cnf?: { jkt?: string; 'x5t#S256'?: string };
+  /** RFC 8693 section 4.1: the actor (token exchange delegation), earlier actors nested inside. */
+  act?: ActClaim;
+}
+
+/** RFC 8693 section 4.1: who acts; `act` inside names the actor before it. */
+export interface ActClaim {
+  sub: string;
+  client_id?: string;
+  /** Set when the actor was named by an external issuer. */
+  iss?: string;
+  act?: ActClaim;
 }
 
 export interface MintedAccessToken {
@@ -31,7 +42,7 @@ export interface MintedAccessToken {
 
 export function mintAccessToken(
   ring: KeyRing,
-  c: { issuer: string; sub: string; clientId: string; audience: string; scope: string; now: number; ttl: number; authTime?: number | null; jkt?: string; x5t?: string },
+  c: { issuer: string; sub: string; clientId: string; audience: string; scope: string; now: number; ttl: number; authTime?: number | null; jkt?: string; x5t?: string; act?: ActClaim },
 ): MintedAccessToken {
   // randomUUID draws from a batched CSPRNG buffer: 122 random bits, cheaper than randomBytes per call.
   const jti = randomUUID();
@@ -42,6 +53,7 @@ export function mintAccessToken(
   if (c.jkt && c.x5t) throw new Error('an access token is bound to a DPoP key or a certificate, not both');
   if (c.jkt) claims.cnf = { jkt: c.jkt };
   if (c.x5t) claims.cnf = { 'x5t#S256': c.x5t };
+  if (c.act) claims.act = c.act;
   return { token: signJwt(ring.active, 'at+jwt', claims), jti, expiresAt: exp, jkt: c.jkt, ...(c.x5t ? { x5t: c.x5t } : {}) };
 }
 
