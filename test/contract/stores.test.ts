@@ -608,7 +608,9 @@ for (const backend of backends) {
           }
         };
         const revokes = await Promise.all([chain(), ...Array.from({ length: 8 }, () => stores.grants.revoke(g.id, NOW + 1)), chain()]);
-        assert.equal(revokes.filter((r) => r === true).length, 1);
+        // At most one revocation wins; none does when the two chains' race made one of them present
+        // a token the other had rotated: that is a replay, and the rotation itself revoked the family.
+        assert.ok(revokes.filter((r) => r === true).length <= 1);
         assert.notEqual((await stores.grants.get(g.id))!.revokedAt, null);
         for (const a of issued) assert.equal(await stores.revocations.isAccessTokenRevoked(a.jti), true);
         assert.deepEqual(await stores.grants.rotate(current, NOW + 2, () => true, nextFor()), { status: 'invalid' });
