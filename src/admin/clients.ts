@@ -7,6 +7,7 @@ import { hashClientSecret, wrapClientSecret } from '../protocol/client-auth/secr
 import { randomToken } from '../protocol/hash.ts';
 import { isScopeToken } from '../protocol/params.ts';
 import { redirectUriProblem } from '../protocol/redirect-uri.ts';
+import { FAPI_AUTH_METHODS } from '../protocol/fapi.ts';
 
 /** Client metadata as an operator writes it (RFC 7591 names), in the bootstrap file or the CLI. */
 export interface ClientInput {
@@ -34,6 +35,10 @@ export interface ClientInput {
   require_signed_request_object?: boolean;
   /** Token exchange policy; required with the token-exchange grant. */
   token_exchange?: TokenExchangePolicy;
+  /** "2.0": the FAPI 2.0 Security Profile applies to this client (private_key_jwt required); null turns it off. */
+  fapi_profile?: '2.0' | null;
+  /** FAPI 2.0 Message Signing for this FAPI client. */
+  fapi_message_signing?: boolean;
 }
 
 export class AdminError extends Error {
@@ -102,6 +107,17 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
     if (typeof v !== 'boolean') problems.push(`${key} must be true or false`);
     else if (v) metadata[key] = true;
     else delete metadata[key];
+  }
+  if (input.fapi_profile !== undefined) {
+    if (input.fapi_profile === null) delete metadata.fapi_profile;
+    else if (input.fapi_profile !== '2.0') problems.push('fapi_profile must be "2.0" (or null)');
+    else metadata.fapi_profile = '2.0';
+  }
+  if (metadata.fapi_profile === '2.0' && !FAPI_AUTH_METHODS.includes(method)) problems.push(`a FAPI 2.0 client must authenticate with ${FAPI_AUTH_METHODS.filter((m) => (METHODS as readonly string[]).includes(m)).join(' or ')}`);
+  if (input.fapi_message_signing !== undefined) {
+    if (typeof input.fapi_message_signing !== 'boolean') problems.push('fapi_message_signing must be true or false');
+    else if (input.fapi_message_signing) metadata.fapi_message_signing = true;
+    else delete metadata.fapi_message_signing;
   }
 
   let secretHash: string | null = null;
@@ -219,6 +235,8 @@ export function describeClient(c: ClientRecord): Record<string, unknown> {
     ...pick(c.metadata, ['jwks', 'jwks_uri', 'token_endpoint_auth_signing_alg', 'request_object_signing_alg', 'require_signed_request_object', 'token_exchange']),
     ...(c.metadata.dpop_bound_access_tokens ? { dpop_bound_access_tokens: true } : {}),
     ...(c.metadata.require_pushed_authorization_requests ? { require_pushed_authorization_requests: true } : {}),
+    ...(c.metadata.fapi_profile ? { fapi_profile: c.metadata.fapi_profile } : {}),
+    ...(c.metadata.fapi_message_signing ? { fapi_message_signing: true } : {}),
     disabled: c.disabled, created_at: new Date(c.createdAt * 1000).toISOString(), updated_at: new Date(c.updatedAt * 1000).toISOString(),
   };
 }

@@ -3,6 +3,8 @@ import { parse as parseYaml } from 'yaml';
 import { parseRateLimits, type RateLimitTable } from './rate-limits.ts';
 import { DEV_KEK, DEV_SECRET, settings, type Mode, type Setting } from './settings.ts';
 import { keyScheduleProblems } from '../protocol/tokens/key-schedule.ts';
+import { FEATURE_NAMES, isFeature } from './features.ts';
+import { parseAuthorizationDetailsTypes, type AuthorizationDetailsType } from '../protocol/authorization-details.ts';
 
 export type SigningAlg = 'ES256' | 'RS256' | 'PS256' | 'EdDSA';
 
@@ -50,6 +52,12 @@ export interface Config {
   readonly deviceMaxFailures: number;
   readonly deviceFailureWindow: number;
   readonly defaultAudience: string;
+  /** TESSERA_FEATURES_DISABLED: names from config/features.ts. */
+  readonly featuresDisabled: readonly string[];
+  /** RFC 9396 types accepted in authorization_details, parsed from TESSERA_AUTHORIZATION_DETAILS_TYPES. */
+  readonly authorizationDetailsTypes: readonly AuthorizationDetailsType[];
+  readonly fapiProfile: 'none' | '2.0';
+  readonly fapiMessageSigning: boolean;
   readonly extraScopes: readonly string[];
   readonly cookieSecure: boolean;
   readonly cookieSameSite: 'lax' | 'strict';
@@ -262,6 +270,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   }
   if (prod && raw.seedDemo === true) problems.push('TESSERA_SEED_DEMO: demo accounts are refused in production');
   if (prod && raw.clientJwksAllowLoopback === true) problems.push('TESSERA_CLIENT_JWKS_ALLOW_LOOPBACK: client key sets over http or from loopback hosts are refused in production');
+
+  // Feature switches, RAR types and the FAPI 2.0 profile
+  const disabled = (raw.featuresDisabled as string[] | undefined) ?? [];
+  for (const f of disabled) if (!isFeature(f)) problems.push(`TESSERA_FEATURES_DISABLED: unknown feature "${f}" (known: ${FEATURE_NAMES.join(', ')})`);
+  if (Array.isArray(raw.authorizationDetailsTypes)) raw.authorizationDetailsTypes = parseAuthorizationDetailsTypes(raw.authorizationDetailsTypes as string[], problems);
+  if (raw.requirePar === true && disabled.includes('par')) problems.push('TESSERA_REQUIRE_PAR: cannot be true when TESSERA_FEATURES_DISABLED turns par off');
+  if (raw.fapiProfile === '2.0') {
+    const why = 'with TESSERA_FAPI_PROFILE=2.0';
+    if (typeof raw.codeTtl === 'number' && raw.codeTtl > 60) problems.push(`TESSERA_CODE_TTL: must be at most 60 ${why} (authorization codes live at most 60 s)`);
+    if (disabled.includes('par')) problems.push(`TESSERA_FEATURES_DISABLED: par cannot be turned off ${why} (pushed authorization requests are required)`);
+    // Sender-constrained tokens: DPoP is the only method until mTLS is added (then either will do).
+    if (disabled.includes('dpop')) problems.push(`TESSERA_FEATURES_DISABLED: dpop cannot be turned off ${why} (sender-constrained access tokens are required)`);
+  }
+  if (raw.fapiMessageSigning === true) {
+    if (disabled.includes('request_object')) problems.push('TESSERA_FEATURES_DISABLED: request_object cannot be turned off with TESSERA_FAPI_MESSAGE_SIGNING=true (signed request objects are required)');
+    if (disabled.includes('par')) problems.push('TESSERA_FEATURES_DISABLED: par cannot be turned off with TESSERA_FAPI_MESSAGE_SIGNING=true');
+  }
 
   if (problems.length) throw new ConfigError(problems);
   raw.defaultAudience ??= raw.issuer;

@@ -52,6 +52,10 @@ export interface ClientMetadata {
   client_secret_jwe?: string;
   /** Token exchange (RFC 8693): what this client may exchange, and for which audiences. */
   token_exchange?: TokenExchangePolicy;
+  /** FAPI 2.0 Security Profile for this client (protocol/fapi.ts), whatever TESSERA_FAPI_PROFILE says. */
+  fapi_profile?: '2.0';
+  /** FAPI 2.0 Message Signing for this FAPI client: signed request objects and JWT-secured responses. */
+  fapi_message_signing?: boolean;
 }
 
 export interface TokenExchangePolicy {

@@ -64,6 +64,8 @@ export function consentPage(p: {
   resource?: string;
   /** A device approval: the user code, for the user to compare with the one on their device. */
   userCode?: string;
+  /** RFC 9396: the authorization details asked for, one entry per type with its fields as text. */
+  authorizationDetails?: { type: string; fields: { name: string; value: string }[] }[];
 }): string {
   const device = p.userCode
     ? html`<div class="alert device-code" role="note"><p>Check that this code is the one shown on your device:</p>
@@ -80,10 +82,17 @@ ${p.scopes.map(
   const resource = p.resource
     ? html`<p class="resource small">Access is for the API <code>${p.resource}</code></p>`
     : '';
+  const details = p.authorizationDetails?.length
+    ? html`<h2 id="details-heading">In particular:</h2>
+<ul class="authorization-details" aria-labelledby="details-heading">${p.authorizationDetails.map(
+  (d) => html`<li><code class="detail-type">${d.type}</code><dl>${d.fields.map((f) => html`<dt>${f.name}</dt><dd>${f.value}</dd>`)}</dl></li>\n`,
+)}</ul>`
+    : '';
   const body = html`<h1>Allow access?</h1>
 <p class="lead"><strong>${p.clientName}</strong> is asking for access to your account <strong>${p.username}</strong>${p.userCode ? ' on a device' : ''}.</p>
 ${device}
 ${scopeList}
+${details}
 ${resource}
 <form method="post" action="${p.action}">
 ${csrfInput(p.csrf)}

@@ -81,6 +81,7 @@ export interface AuthCodesTable {
   expires_at: number;
   consumed_at: number | null;
   dpop_jkt: string | null;
+  authorization_details: string | null;
 }
 
 export interface GrantsTable {
@@ -96,6 +97,7 @@ export interface GrantsTable {
   expires_at: number;
   revoked_at: number | null;
   dpop_jkt: string | null;
+  authorization_details: string | null;
 }
 
 export interface RefreshTokensTable {

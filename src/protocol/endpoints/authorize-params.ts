@@ -6,6 +6,7 @@ export const AUTHORIZE_PARAMS = new Set([
   'client_id', 'redirect_uri', 'response_type', 'response_mode', 'scope', 'state', 'nonce', 'code_challenge',
   'code_challenge_method', 'prompt', 'max_age', 'login_hint', 'resource', 'request', 'request_uri', 'registration',
   'display', 'ui_locales', 'claims_locales', 'id_token_hint', 'acr_values', 'claims', 'dpop_jkt',
+  'authorization_details',
 ]);
 
 /** Longest request object (RFC 9101) accepted. */
@@ -14,6 +15,8 @@ export const MAX_REQUEST_OBJECT_LENGTH = 16384;
 export const AUTHORIZE_LIMITS: Readonly<Record<string, number>> = {
   client_id: 255, redirect_uri: 2048, scope: 1024, nonce: 512, state: 4096, code_challenge: 128, login_hint: 255,
   resource: 2048, request_uri: 512, dpop_jkt: 64, request: MAX_REQUEST_OBJECT_LENGTH,
+  // Larger than any body, so an oversized value reaches its own check (invalid_authorization_details).
+  authorization_details: 10485760,
 };
 
 /** RFC 9126 section 2.2: the prefix of the request_uri values /par hands out. */

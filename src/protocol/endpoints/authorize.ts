@@ -10,6 +10,9 @@ import { matchRedirectUri } from '../redirect-uri.ts';
 import { supportedScopes } from '../scopes.ts';
 import { AUTHORIZE_LIMITS, AUTHORIZE_PARAMS, PAR_URN } from './authorize-params.ts';
 import { resolveRequestObject } from './request-object.ts';
+import { featureEnabled } from '../../config/features.ts';
+import { readAuthorizationDetails } from '../authorization-details.ts';
+import { isFapiClient } from '../fapi.ts';
 
 const LIMITS = AUTHORIZE_LIMITS;
 
@@ -42,7 +45,7 @@ async function loadClientAndRedirect(p: Provider, params: Params): Promise<{ cli
 
 /** Whether this client's authorization requests must come through /par (RFC 9126 section 6). */
 export function parRequired(p: Provider, client: ClientRecord): boolean {
-  return p.config.requirePar || client.metadata.require_pushed_authorization_requests === true;
+  return p.config.requirePar || client.metadata.require_pushed_authorization_requests === true || isFapiClient(p.config, client);
 }
 
 /**
@@ -78,10 +81,14 @@ export function checkRequest(p: Provider, client: ClientRecord, params: Params, 
   if (params.resource !== undefined) checkResource(client, params.resource);
   // RFC 9449 section 10: the code will be bound to this DPoP key thumbprint (base64url SHA-256).
   if (params.dpop_jkt !== undefined && !/^[A-Za-z0-9_-]{43}$/.test(params.dpop_jkt)) throw invalidRequest('dpop_jkt is not a valid JWK thumbprint.');
+  if (params.dpop_jkt !== undefined && !featureEnabled(p.config, 'dpop')) throw invalidRequest('dpop_jkt is not supported: DPoP is disabled on this server.');
+  const authorizationDetails = params.authorization_details !== undefined ? readAuthorizationDetails(p.config, params.authorization_details) : undefined;
   return {
     clientId: client.clientId, redirectUri, redirectUriSent: params.redirect_uri !== undefined, responseMode: target.responseMode, state: params.state, scope: scopes.join(' '),
     nonce: params.nonce, codeChallenge: params.code_challenge, resource: params.resource, prompt, maxAge, loginHint: params.login_hint,
     ...(params.dpop_jkt !== undefined ? { dpopJkt: params.dpop_jkt } : {}),
+    ...(authorizationDetails !== undefined ? { authorizationDetails } : {}),
+    ...(isFapiClient(p.config, client) ? { fapi: true } : {}),
   };
 }
 
@@ -129,6 +136,14 @@ async function requestObjectParams(p: Provider, outer: Params): Promise<{ params
   }
 }
 
+/** The request parameter while request objects are disabled: request_not_supported (OIDC Core 6.2), at the redirect URI when it is known. */
+async function requestNotSupported(p: Provider, params: Params): Promise<OAuthResponse> {
+  const err = new OAuthError('request_not_supported', 'Request objects are not supported by this server.');
+  const loaded = await loadClientAndRedirect(p, params);
+  if ('kind' in loaded) return page('Invalid request', `${err.description} (${err.code})`);
+  return authorizationError(p, { redirectUri: loaded.redirectUri, responseMode: params.response_mode === 'form_post' ? 'form_post' : 'query', state: params.state }, err);
+}
+
 /** GET or POST /authorize. */
 export async function authorize(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
   let params: Params;
@@ -139,6 +154,8 @@ export async function authorize(p: Provider, req: ProtocolRequest): Promise<OAut
   }
   const pushed = params.request_uri !== undefined;
   let fromRequestObject = false;
+  if (pushed && !featureEnabled(p.config, 'par')) return page('Invalid request', 'request_uri is not supported by this server (request_uri_not_supported).');
+  if (params.request !== undefined && !featureEnabled(p.config, 'request_object')) return requestNotSupported(p, params);
   if (pushed) {
     if (params.request !== undefined) return page('Invalid request', 'request and request_uri cannot be used together.');
     const stored = await pushedParams(p, params);
@@ -171,6 +188,8 @@ export async function authorize(p: Provider, req: ProtocolRequest): Promise<OAut
 
 export async function needsConsent(p: Provider, client: ClientRecord, userId: string, areq: AuthorizationRequest): Promise<boolean> {
   if (areq.prompt.includes('consent')) return true;
+  // RFC 9396: remembered consent covers scopes only; authorization_details are always shown and approved.
+  if (areq.authorizationDetails !== undefined) return true;
   if (client.skipConsent) return false;
   const consent = await p.stores.consents.get(userId, client.clientId);
   return !consent || splitScope(areq.scope).some((s) => !consent.scopes.includes(s));

@@ -3,6 +3,8 @@ import type { GrantRecord } from '../../ports/grants.ts';
 import { OAuthError, invalidGrant, invalidRequest } from '../errors.ts';
 import { safeEqual, tokenHash } from '../hash.ts';
 import type { GrantHandler } from './grant.ts';
+import { narrowAuthorizationDetails } from '../authorization-details.ts';
+import { isFapiClient } from '../fapi.ts';
 import { issuesRefreshTokens, newRefreshToken, userAccessToken, userTokenResponse } from './user-tokens.ts';
 
 /** Replay-store key shared by a code's redemption and its replays (see below). */
@@ -11,7 +13,7 @@ const REUSE_MARKER_TTL = 600;
 
 export const authorizationCode: GrantHandler = {
   grantType: 'authorization_code',
-  parameters: new Set(['code', 'redirect_uri', 'code_verifier', 'resource']),
+  parameters: new Set(['code', 'redirect_uri', 'code_verifier', 'resource', 'authorization_details']),
   allowPublic: true,
   async handle(p, req, params, client, ctx) {
     if (!params.code) throw invalidRequest('code is required.');
@@ -46,6 +48,8 @@ export const authorizationCode: GrantHandler = {
     if (params.resource !== undefined && params.resource !== code.resource) {
       throw new OAuthError('invalid_target', 'resource was not part of the authorization.');
     }
+    // RFC 9396 section 6.1: the token may carry a subset of what the user approved.
+    const details = narrowAuthorizationDetails(p.config, params.authorization_details, code.authorizationDetails);
     const user = await p.stores.users.get(code.userId);
     if (!user || user.disabled) throw invalidGrant('The authorization code is invalid.', 'user missing or disabled');
 
@@ -54,9 +58,11 @@ export const authorizationCode: GrantHandler = {
       sid: code.sid, authTime: code.authTime, amr: code.amr, createdAt: now, expiresAt: now + p.config.refreshAbsoluteTtl, revokedAt: null,
       // RFC 9449 section 5: refresh tokens of public clients are bound to the DPoP key; confidential
       // clients' refresh tokens are bound to the client by its authentication.
-      dpopJkt: client.tokenEndpointAuthMethod === 'none' && ctx.dpop ? ctx.dpop.jkt : null,
+      // FAPI 2.0 clients' refresh tokens are not rotated, so they are bound to the DPoP key as well.
+      dpopJkt: (client.tokenEndpointAuthMethod === 'none' || isFapiClient(p.config, client)) && ctx.dpop ? ctx.dpop.jkt : null,
+      authorizationDetails: code.authorizationDetails ?? null,
     };
-    const access = userAccessToken(p, grant, code.scope, ctx.dpop?.jkt);
+    const access = userAccessToken(p, grant, code.scope, ctx.dpop?.jkt, details);
     const refresh = issuesRefreshTokens(client) ? newRefreshToken(p, grant, code.scope) : undefined;
     await p.stores.grants.create(grant, refresh?.record ?? null, { jti: access.jti, expiresAt: access.expiresAt });
     // Whoever claims the marker second knows the other side's step came first: a replay that
@@ -66,6 +72,6 @@ export const authorizationCode: GrantHandler = {
       await p.stores.grants.revoke(grant.id, now);
       p.log.warn({ event: 'code_reuse', client_id: client.clientId, grant: grant.id }, 'authorization code replayed during its redemption; grant revoked');
     }
-    return userTokenResponse(p, grant, code.scope, access, refresh?.value, code.nonce);
+    return userTokenResponse(p, grant, code.scope, access, refresh?.value, code.nonce, details);
   },
 };

@@ -4,10 +4,13 @@ import { splitScope } from '../params.ts';
 import type { GrantHandler } from './grant.ts';
 import { newRefreshToken, userAccessToken, userTokenResponse } from './user-tokens.ts';
 import type { MintedAccessToken } from '../tokens/access-token.ts';
+import type { GrantRecord, RefreshTokenRecord } from '../../ports/grants.ts';
+import { narrowAuthorizationDetails, type AuthorizationDetail } from '../authorization-details.ts';
+import { isFapiClient } from '../fapi.ts';
 
 export const refreshToken: GrantHandler = {
   grantType: 'refresh_token',
-  parameters: new Set(['refresh_token', 'scope', 'resource']),
+  parameters: new Set(['refresh_token', 'scope', 'resource', 'authorization_details']),
   allowPublic: true,
   async handle(p, req, params, client, ctx) {
     if (!params.refresh_token) throw invalidRequest('refresh_token is required.');
@@ -15,39 +18,52 @@ export const refreshToken: GrantHandler = {
     const requested = params.scope !== undefined ? splitScope(params.scope) : undefined;
     let scope = '';
     let access: MintedAccessToken | undefined;
-    let refreshValue = '';
+    let details: AuthorizationDetail[] | undefined;
+    let refreshValue: string | undefined;
     let problem: OAuthError | undefined;
-    const result = await p.stores.grants.rotate(
-      tokenHash(params.refresh_token), now,
-      (refresh, grant) => {
-        if (refresh.clientId !== client.clientId) return false;
-        if (refresh.expiresAt <= now || grant.expiresAt <= now || grant.revokedAt !== null) return false;
-        // RFC 9449 section 5: a refresh token bound to a DPoP key needs a proof by that key; refusing
-        // leaves the token unused.
-        if (grant.dpopJkt && ctx.dpop?.jkt !== grant.dpopJkt) {
-          problem = invalidGrant('The refresh token is bound to another DPoP key.', ctx.dpop ? 'DPoP key mismatch' : 'DPoP proof missing for a bound refresh token');
-          return false;
-        }
-        const granted = splitScope(refresh.scope);
-        if (requested && requested.some((s) => !granted.includes(s))) {
-          problem = new OAuthError('invalid_scope', 'The requested scope exceeds what was granted.');
-          return false;
-        }
-        if (params.resource !== undefined && params.resource !== grant.resource) {
-          problem = new OAuthError('invalid_target', 'resource was not part of the grant.');
-          return false;
-        }
-        return true;
-      },
-      (refresh, grant) => {
-        // Downscoping narrows this access token only; the family keeps what was granted.
-        scope = requested ? requested.join(' ') : refresh.scope;
-        access = userAccessToken(p, grant, scope, ctx.dpop?.jkt);
+    const accept = (refresh: RefreshTokenRecord, grant: GrantRecord): boolean => {
+      if (refresh.clientId !== client.clientId) return false;
+      if (refresh.expiresAt <= now || grant.expiresAt <= now || grant.revokedAt !== null) return false;
+      // RFC 9449 section 5: a refresh token bound to a DPoP key needs a proof by that key; refusing
+      // leaves the token unused.
+      if (grant.dpopJkt && ctx.dpop?.jkt !== grant.dpopJkt) {
+        problem = invalidGrant('The refresh token is bound to another DPoP key.', ctx.dpop ? 'DPoP key mismatch' : 'DPoP proof missing for a bound refresh token');
+        return false;
+      }
+      const granted = splitScope(refresh.scope);
+      if (requested && requested.some((s) => !granted.includes(s))) {
+        problem = new OAuthError('invalid_scope', 'The requested scope exceeds what was granted.');
+        return false;
+      }
+      if (params.resource !== undefined && params.resource !== grant.resource) {
+        problem = new OAuthError('invalid_target', 'resource was not part of the grant.');
+        return false;
+      }
+      // RFC 9396: the grant keeps its authorization details; one access token may carry a subset.
+      try {
+        details = narrowAuthorizationDetails(p.config, params.authorization_details, grant.authorizationDetails);
+      } catch (err) {
+        problem = err as OAuthError;
+        return false;
+      }
+      return true;
+    };
+    const mint = (refresh: RefreshTokenRecord, grant: GrantRecord) => {
+      // Downscoping narrows this access token only; the family keeps what was granted.
+      scope = requested ? requested.join(' ') : refresh.scope;
+      access = userAccessToken(p, grant, scope, ctx.dpop?.jkt, details);
+      return { jti: access.jti, expiresAt: access.expiresAt };
+    };
+    // FAPI 2.0 section 5.3.2.1: no rotation for these (confidential, sender-constrained) clients; the
+    // token stays bound to the client and, through the grant, to its DPoP key.
+    const result = isFapiClient(p.config, client)
+      ? await p.stores.grants.useRefresh(tokenHash(params.refresh_token), now, now + p.config.refreshIdleTtl, accept, mint)
+      : await p.stores.grants.rotate(tokenHash(params.refresh_token), now, accept, (refresh, grant) => {
+        const issued = mint(refresh, grant);
         const next = newRefreshToken(p, grant, refresh.scope);
         refreshValue = next.value;
-        return { refresh: next.record, access: { jti: access.jti, expiresAt: access.expiresAt } };
-      },
-    );
+        return { refresh: next.record, access: issued };
+      });
     if (result.status === 'reused') {
       p.events({ type: 'refresh_reuse', clientId: result.clientId, ip: req.ip });
       p.log.warn({ event: 'refresh_reuse', client_id: result.clientId, grant: result.grantId }, 'rotated refresh token replayed; family revoked');
@@ -59,6 +75,6 @@ export const refreshToken: GrantHandler = {
       await p.stores.grants.revoke(result.grant.id, now);
       throw invalidGrant('The refresh token is invalid.', 'user missing or disabled');
     }
-    return userTokenResponse(p, result.grant, scope, access!, refreshValue, null);
+    return userTokenResponse(p, result.grant, scope, access!, refreshValue, null, details);
   },
 };

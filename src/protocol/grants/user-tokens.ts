@@ -5,6 +5,7 @@ import type { Provider } from '../provider.ts';
 import { mintAccessToken, type MintedAccessToken } from '../tokens/access-token.ts';
 import { mintIdToken } from '../tokens/id-token.ts';
 import type { TokenResponse } from './grant.ts';
+import type { AuthorizationDetail } from '../authorization-details.ts';
 
 /** Whether this client gets refresh tokens: only when it is registered for the refresh_token grant. */
 export function issuesRefreshTokens(client: ClientRecord): boolean {
@@ -24,16 +25,18 @@ export function newRefreshToken(p: Provider, grant: GrantRecord, scope: string):
 }
 
 /** The access token of a user grant; bound to the DPoP key `jkt` when one is given (cnf.jkt). */
-export function userAccessToken(p: Provider, grant: GrantRecord, scope: string, jkt?: string): MintedAccessToken {
+export function userAccessToken(p: Provider, grant: GrantRecord, scope: string, jkt?: string, authorizationDetails?: AuthorizationDetail[]): MintedAccessToken {
   return mintAccessToken(p.keys(), {
     issuer: p.config.issuer, sub: grant.userId, clientId: grant.clientId, audience: grant.resource ?? p.config.defaultAudience,
-    scope, now: p.now(), ttl: p.config.accessTokenTtl, authTime: grant.authTime, jkt,
+    scope, now: p.now(), ttl: p.config.accessTokenTtl, authTime: grant.authTime, jkt, authorizationDetails,
   });
 }
 
 /** The token response for a user grant: access token, ID token when openid was granted, refresh token. */
-export function userTokenResponse(p: Provider, grant: GrantRecord, scope: string, access: MintedAccessToken, refresh: string | undefined, nonce: string | null): TokenResponse {
+export function userTokenResponse(p: Provider, grant: GrantRecord, scope: string, access: MintedAccessToken, refresh: string | undefined, nonce: string | null, authorizationDetails?: AuthorizationDetail[]): TokenResponse {
   const res: TokenResponse = { access_token: access.token, token_type: access.jkt ? 'DPoP' : 'Bearer', expires_in: p.config.accessTokenTtl, scope };
+  // RFC 9396 section 7: the token response names the authorization details the token carries.
+  if (authorizationDetails) res.authorization_details = authorizationDetails;
   if (refresh) res.refresh_token = refresh;
   if (scope.split(' ').includes('openid')) {
     res.id_token = mintIdToken(p.keys(), {

@@ -3,6 +3,7 @@ import type { SessionRecord } from '../../ports/sessions.ts';
 import type { OAuthError } from '../errors.ts';
 import { randomToken, tokenHash } from '../hash.ts';
 import type { CookieSpec, OAuthResponse, Provider } from '../provider.ts';
+import { FAPI_CODE_TTL } from '../fapi.ts';
 
 /** A validated authorization request, as stored while the user logs in and consents. */
 export interface AuthorizationRequest {
@@ -21,6 +22,10 @@ export interface AuthorizationRequest {
   loginHint?: string;
   /** RFC 9449 section 10: the DPoP key (JWK thumbprint) the code is bound to. */
   dpopJkt?: string;
+  /** RFC 9396: the validated authorization_details (canonical JSON array text). */
+  authorizationDetails?: string;
+  /** The FAPI 2.0 Security Profile applies (the code lives at most 60 s). */
+  fapi?: boolean;
   /** Set when this is the approval of a device authorization (RFC 8628) rather than a redirect-based request. */
   device?: { codeHash: string; userCode: string };
 }
@@ -51,7 +56,8 @@ export async function issueCode(p: Provider, areq: AuthorizationRequest, session
     // An empty redirectUri records that the request relied on the single registered URI.
     redirectUri: areq.redirectUriSent === false ? '' : areq.redirectUri, scope: areq.scope, nonce: areq.nonce ?? null, codeChallenge: areq.codeChallenge,
     resource: areq.resource ?? null, sid: session.sid, authTime: session.authTime, amr: session.amr,
-    createdAt: now, expiresAt: now + p.config.codeTtl, dpopJkt: areq.dpopJkt ?? null,
+    createdAt: now, expiresAt: now + (areq.fapi ? Math.min(p.config.codeTtl, FAPI_CODE_TTL) : p.config.codeTtl), dpopJkt: areq.dpopJkt ?? null,
+    authorizationDetails: areq.authorizationDetails ?? null,
   };
   await p.stores.codes.create(record);
   return authorizationResponse(p, areq, { code }, cookies);

@@ -5,6 +5,7 @@ import { tokenHash, safeEqual } from '../hash.ts';
 import { readFormParams } from '../params.ts';
 import type { CookieSpec, OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import { describeScope } from '../scopes.ts';
+import { describeAuthorizationDetails } from '../authorization-details.ts';
 import { authorizationError, issueCode, type AuthorizationRequest } from './authorization-response.ts';
 import { approveDevice, denyDevice } from './device.ts';
 import { checkLogin, loginPageAnswer } from './login-throttle.ts';
@@ -52,6 +53,7 @@ async function consentView(p: Provider, l: Loaded, status = 200): Promise<OAuthR
       clientName: l.clientName, username: user.username,
       scopes: l.areq.scope.split(' ').map((name) => ({ name, description: describeScope(name) })), resource: l.areq.resource,
       userCode: l.areq.device?.userCode,
+      ...(l.areq.authorizationDetails ? { authorizationDetails: describeAuthorizationDetails(JSON.parse(l.areq.authorizationDetails)) } : {}),
     },
   };
 }

@@ -16,6 +16,8 @@ export interface AccessTokenClaims {
   auth_time?: number;
   /** RFC 9449 section 6: the DPoP key the token is bound to. */
   cnf?: { jkt: string };
+  /** RFC 9396 section 9: the authorization details this token carries. */
+  authorization_details?: unknown[];
 }
 
 export interface MintedAccessToken {
@@ -28,7 +30,7 @@ export interface MintedAccessToken {
 
 export function mintAccessToken(
   ring: KeyRing,
-  c: { issuer: string; sub: string; clientId: string; audience: string; scope: string; now: number; ttl: number; authTime?: number | null; jkt?: string },
+  c: { issuer: string; sub: string; clientId: string; audience: string; scope: string; now: number; ttl: number; authTime?: number | null; jkt?: string; authorizationDetails?: unknown[] },
 ): MintedAccessToken {
   // randomUUID draws from a batched CSPRNG buffer: 122 random bits, cheaper than randomBytes per call.
   const jti = randomUUID();
@@ -37,6 +39,7 @@ export function mintAccessToken(
   if (c.scope) claims.scope = c.scope;
   if (c.authTime != null) claims.auth_time = c.authTime;
   if (c.jkt) claims.cnf = { jkt: c.jkt };
+  if (c.authorizationDetails) claims.authorization_details = c.authorizationDetails;
   return { token: signJwt(ring.active, 'at+jwt', claims), jti, expiresAt: exp, jkt: c.jkt };
 }
 

@@ -1,0 +1,62 @@
+import type { ClientAuthMethod, ClientRecord } from '../ports/clients.ts';
+import { OAuthError, invalidClient, invalidRequest } from './errors.ts';
+import type { Provider } from './provider.ts';
+
+// FAPI 2.0 Security Profile (and its Message Signing option): which clients it applies to and the
+// checks it adds on top of what every client gets. The profile applies to every client when
+// TESSERA_FAPI_PROFILE=2.0, else to clients registered with fapi_profile "2.0".
+
+/** Longest authorization code lifetime the profile allows, seconds (FAPI 2.0 section 5.3.2.1). */
+export const FAPI_CODE_TTL = 60;
+
+/**
+ * Client authentication methods the profile allows (FAPI 2.0 section 5.3.2.1: private_key_jwt or
+ * mutual TLS). The mTLS methods are listed so that they are allowed as soon as they exist.
+ */
+export const FAPI_AUTH_METHODS: readonly string[] = ['private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth'];
+
+type Settings = { readonly fapiProfile: 'none' | '2.0'; readonly fapiMessageSigning: boolean };
+
+/** Whether the FAPI 2.0 Security Profile applies to this client. */
+export function isFapiClient(config: Settings, client: ClientRecord): boolean {
+  return config.fapiProfile === '2.0' || client.metadata.fapi_profile === '2.0';
+}
+
+/** Whether FAPI 2.0 Message Signing applies to this client (only ever to FAPI clients). */
+export function fapiMessageSigning(config: Settings, client: ClientRecord): boolean {
+  return isFapiClient(config, client) && (config.fapiMessageSigning || client.metadata.fapi_message_signing === true);
+}
+
+/** FAPI 2.0 section 5.3.2.1: confidential clients only, authenticated by private_key_jwt or mTLS. */
+export function checkFapiClientAuth(p: Provider, client: ClientRecord, method: ClientAuthMethod | string): void {
+  if (!isFapiClient(p.config, client)) return;
+  if (!FAPI_AUTH_METHODS.includes(method)) {
+    throw invalidClient(`FAPI 2.0 client authenticated with ${method}; allowed: ${FAPI_AUTH_METHODS.join(', ')}`);
+  }
+}
+
+/** The confirmation (cnf) an access token would carry: a DPoP key thumbprint or a certificate thumbprint. */
+export interface Confirmation {
+  jkt?: string;
+  'x5t#S256'?: string;
+}
+
+/** FAPI 2.0 section 5.3.2.1: access tokens must be sender-constrained; a cnf of either kind will do. */
+export function checkSenderConstrained(p: Provider, client: ClientRecord, cnf: Confirmation): void {
+  if (!isFapiClient(p.config, client)) return;
+  if (!cnf.jkt && !cnf['x5t#S256']) {
+    throw invalidRequest('FAPI 2.0 requires sender-constrained access tokens: send a DPoP proof (or use a mutual-TLS client certificate).');
+  }
+}
+
+/**
+ * FAPI 2.0 Message Signing: authorization requests come as signed request objects (at PAR) and
+ * responses as JWTs (JARM, a response_mode ending in "jwt"; JARM is added separately).
+ */
+export function checkMessageSigning(p: Provider, client: ClientRecord, signedRequest: boolean, responseMode: string | undefined): void {
+  if (!fapiMessageSigning(p.config, client)) return;
+  if (!signedRequest) throw new OAuthError('invalid_request', 'FAPI 2.0 Message Signing requires a signed request object.');
+  if (responseMode === undefined || !responseMode.endsWith('jwt')) {
+    throw invalidRequest('FAPI 2.0 Message Signing requires a JWT-secured authorization response (a response_mode ending in jwt).');
+  }
+}
