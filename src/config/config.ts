@@ -279,6 +279,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (raw.fapiProfile === '2.0') {
     const why = 'with TESSERA_FAPI_PROFILE=2.0';
     if (typeof raw.codeTtl === 'number' && raw.codeTtl > 60) problems.push(`TESSERA_CODE_TTL: must be at most 60 ${why} (authorization codes live at most 60 s)`);
+    if (typeof raw.clockSkew === 'number' && (raw.clockSkew < 10 || raw.clockSkew > 60)) problems.push(`TESSERA_CLOCK_SKEW: must be between 10 and 60 ${why} (iat and nbf up to 10 s ahead are accepted, more than 60 s refused)`);
     if (disabled.includes('par')) problems.push(`TESSERA_FEATURES_DISABLED: par cannot be turned off ${why} (pushed authorization requests are required)`);
     // Sender-constrained tokens: DPoP is the only method until mTLS is added (then either will do).
     if (disabled.includes('dpop')) problems.push(`TESSERA_FEATURES_DISABLED: dpop cannot be turned off ${why} (sender-constrained access tokens are required)`);

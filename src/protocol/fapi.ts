@@ -1,3 +1,4 @@
+import { decodeProtectedHeader } from 'jose';
 import type { ClientAuthMethod, ClientRecord } from '../ports/clients.ts';
 import { OAuthError, invalidClient, invalidRequest } from './errors.ts';
 import type { Provider } from './provider.ts';
@@ -15,6 +16,26 @@ export const FAPI_CODE_TTL = 60;
  */
 export const FAPI_AUTH_METHODS: readonly string[] = ['private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth'];
 
+/** FAPI 2.0 section 5.4.1: the only JWS algorithms (Ed25519 is RFC 9864's name for EdDSA with Ed25519). */
+export const FAPI_ALGS: readonly string[] = ['PS256', 'ES256', 'EdDSA', 'Ed25519'];
+
+/** The alg of a JWT that was already verified (or is about to be): undefined when it has none. */
+function algOf(jwt: string): string | undefined {
+  try {
+    const alg = decodeProtectedHeader(jwt).alg;
+    return typeof alg === 'string' ? alg : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Refuses a JWT of a FAPI client signed with an algorithm outside FAPI_ALGS. */
+export function checkFapiAlg(p: Provider, client: ClientRecord, jwt: string | undefined, error: () => OAuthError): void {
+  if (jwt === undefined || !isFapiClient(p.config, client)) return;
+  const alg = algOf(jwt);
+  if (alg === undefined || !FAPI_ALGS.includes(alg)) throw error();
+}
+
 type Settings = { readonly fapiProfile: 'none' | '2.0'; readonly fapiMessageSigning: boolean };
 
 /** Whether the FAPI 2.0 Security Profile applies to this client. */
@@ -28,11 +49,12 @@ export function fapiMessageSigning(config: Settings, client: ClientRecord): bool
 }
 
 /** FAPI 2.0 section 5.3.2.1: confidential clients only, authenticated by private_key_jwt or mTLS. */
-export function checkFapiClientAuth(p: Provider, client: ClientRecord, method: ClientAuthMethod | string): void {
+export function checkFapiClientAuth(p: Provider, client: ClientRecord, method: ClientAuthMethod | string, assertion?: string): void {
   if (!isFapiClient(p.config, client)) return;
   if (!FAPI_AUTH_METHODS.includes(method)) {
     throw invalidClient(`FAPI 2.0 client authenticated with ${method}; allowed: ${FAPI_AUTH_METHODS.join(', ')}`);
   }
+  checkFapiAlg(p, client, method === 'private_key_jwt' ? assertion : undefined, () => invalidClient(`FAPI 2.0 client assertion signed with an algorithm outside ${FAPI_ALGS.join(', ')}`));
 }
 
 /** The confirmation (cnf) an access token would carry: a DPoP key thumbprint or a certificate thumbprint. */
@@ -42,8 +64,9 @@ export interface Confirmation {
 }
 
 /** FAPI 2.0 section 5.3.2.1: access tokens must be sender-constrained; a cnf of either kind will do. */
-export function checkSenderConstrained(p: Provider, client: ClientRecord, cnf: Confirmation): void {
+export function checkSenderConstrained(p: Provider, client: ClientRecord, cnf: Confirmation, dpopProof?: string): void {
   if (!isFapiClient(p.config, client)) return;
+  if (cnf.jkt) checkFapiAlg(p, client, dpopProof, () => new OAuthError('invalid_dpop_proof', `FAPI 2.0 allows only ${FAPI_ALGS.join(', ')} for DPoP proofs.`));
   if (!cnf.jkt && !cnf['x5t#S256']) {
     throw invalidRequest('FAPI 2.0 requires sender-constrained access tokens: send a DPoP proof (or use a mutual-TLS client certificate).');
   }

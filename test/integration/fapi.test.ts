@@ -14,6 +14,7 @@ import { clientAssertion, dpopProof, newKey, requestObject, type Clock, type Cli
 
 const REDIRECT = 'https://fapi.example/cb';
 const key = await newKey('fapi-1');
+const rsaKey = await newKey('fapi-rs', 'RS256');
 
 for (const backend of await backends()) {
   describe(`FAPI 2.0 profile (${backend.name})`, { skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)' }, () => {
@@ -27,7 +28,7 @@ for (const backend of await backends()) {
       perClient = await testApp(backend.url!, { TESSERA_CODE_TTL: '300' }, { now: clock });
       for (const [app, fapi] of [[global, undefined], [perClient, '2.0']] as const) {
         await saveClient(app.stores, app.provider.config, {
-          client_id: 'fapi', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [key.jwk] }, redirect_uris: [REDIRECT],
+          client_id: 'fapi', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [key.jwk, rsaKey.jwk] }, redirect_uris: [REDIRECT],
           grant_types: ['authorization_code', 'refresh_token'], scope: 'openid profile offline_access', ...(fapi ? { fapi_profile: fapi } : {}),
         }, app.provider.now());
       }
@@ -98,6 +99,26 @@ for (const backend of await backends()) {
       assert.equal(cc.statusCode, 401);
       const introspect = await form(global, '/introspect', { token: 'x' }, { authorization: basic('rs') });
       assert.equal(introspect.statusCode, 401);
+    });
+
+    it('refuses RS256 (outside PS256, ES256, EdDSA) for client assertions, DPoP proofs and request objects', async () => {
+      const { challenge } = pkce();
+      const assertion = await form(global, '/par', { ...authParams(challenge), ...(await clientAssertion('fapi', rsaKey, clock)) });
+      assert.equal(assertion.statusCode, 401, assertion.body);
+      assert.equal(assertion.json().error, 'invalid_client');
+      const proof = await form(global, '/par', { ...authParams(challenge), ...(await clientAssertion('fapi', key, clock)) }, { dpop: await dpopProof(await newKey(undefined, 'RS256'), '/par', clock) });
+      assert.equal(proof.statusCode, 400, proof.body);
+      assert.equal(proof.json().error, 'invalid_dpop_proof');
+      const ro = await form(global, '/par', { client_id: 'fapi', request: await requestObject('fapi', rsaKey, authParams(challenge), clock), ...(await clientAssertion('fapi', key, clock)) });
+      assert.equal(ro.statusCode, 400, ro.body);
+      assert.equal(ro.json().error, 'invalid_request_object');
+      const c = await code(global);
+      const token = await redeem(global, c, await newKey(undefined, 'RS256'));
+      assert.equal(token.statusCode, 400, token.body);
+      assert.equal(token.json().error, 'invalid_dpop_proof');
+      // ES256 everywhere is fine, including a signed request object.
+      const good = await form(global, '/par', { client_id: 'fapi', request: await requestObject('fapi', key, authParams(challenge), clock), ...(await clientAssertion('fapi', key, clock)) });
+      assert.equal(good.statusCode, 201, good.body);
     });
 
     it('refuses a FAPI client registered with a shared secret', async () => {

@@ -43,7 +43,7 @@ export async function deviceAuthorization(p: Provider, req: ProtocolRequest): Pr
   if (!featureEnabled(p.config, 'device_flow')) throw new OAuthError('invalid_request', 'The device authorization grant is disabled on this server.', { status: 404 });
   const params = readParams(req.params, PARAMS, LIMITS);
   const { client, method } = await authenticateClient(p, req, params, { allowPublic: true });
-  checkFapiClientAuth(p, client, method);
+  checkFapiClientAuth(p, client, method, params.client_assertion);
   if (!client.grantTypes.includes(DEVICE_CODE_GRANT)) throw new OAuthError('unauthorized_client', 'This client may not use the device authorization grant.');
   const scope = checkScope(p, client, params.scope);
   if (params.resource !== undefined) checkResource(client, params.resource);

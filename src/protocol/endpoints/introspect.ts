@@ -60,7 +60,7 @@ async function introspectRefreshToken(p: Provider, token: string, clientId: stri
 export async function introspect(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
   const params = readParams(req.params, PARAMS, { token: MAX_TOKEN_LENGTH });
   const { client, method } = await authenticateClient(p, req, params, { allowPublic: false });
-  checkFapiClientAuth(p, client, method);
+  checkFapiClientAuth(p, client, method, params.client_assertion);
   if (!params.token) throw invalidRequest('token is required.');
   const order = params.token_type_hint === 'refresh_token' ? [introspectRefreshToken, introspectAccessToken] : [introspectAccessToken, introspectRefreshToken];
   for (const f of order) {

@@ -38,7 +38,7 @@ async function revokeAccessToken(p: Provider, token: string, clientId: string, i
 export async function revoke(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
   const params = readParams(req.params, PARAMS, { token: MAX_TOKEN_LENGTH });
   const { client, method } = await authenticateClient(p, req, params, { allowPublic: true });
-  checkFapiClientAuth(p, client, method);
+  checkFapiClientAuth(p, client, method, params.client_assertion);
   if (!params.token) throw invalidRequest('token is required.');
   const order = params.token_type_hint === 'access_token' ? [revokeAccessToken, revokeRefreshToken] : [revokeRefreshToken, revokeAccessToken];
   for (const f of order) if (await f(p, params.token, client.clientId, req.ip)) break;

@@ -3,7 +3,7 @@ import { dpopNonceHeaders, verifyDpopProof } from '../dpop.ts';
 import { OAuthError, invalidRequest } from '../errors.ts';
 import { grants } from '../grants/index.ts';
 import { MAX_TOKEN_LENGTH, readParams } from '../params.ts';
-import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
+import { header, type OAuthResponse, type Provider, type ProtocolRequest } from '../provider.ts';
 import { featureEnabled, type Feature } from '../../config/features.ts';
 import { checkFapiClientAuth, checkSenderConstrained } from '../fapi.ts';
 
@@ -32,7 +32,7 @@ export async function token(p: Provider, req: ProtocolRequest): Promise<OAuthRes
   if (!handler || !grantEnabled(p, handler.grantType)) throw new OAuthError('unsupported_grant_type', `grant_type ${grantType.slice(0, 64)} is not supported.`);
   const params = readParams(req.params, paramSets.get(grantType)!, { ...LIMITS, refresh_token: Math.min(LIMITS.refresh_token, MAX_TOKEN_LENGTH) });
   const { client, method } = await authenticateClient(p, req, params, { allowPublic: true });
-  checkFapiClientAuth(p, client, method);
+  checkFapiClientAuth(p, client, method, params.client_assertion);
   if (!client.grantTypes.includes(handler.grantType as never) || (!handler.allowPublic && client.tokenEndpointAuthMethod === 'none')) {
     throw new OAuthError('unauthorized_client', `This client may not use the ${grantType} grant.`);
   }
@@ -41,7 +41,7 @@ export async function token(p: Provider, req: ProtocolRequest): Promise<OAuthRes
     throw new OAuthError('invalid_dpop_proof', 'This client must send a DPoP proof.', { headers: dpopNonceHeaders(p) });
   }
   // FAPI 2.0: the token will be sender-constrained (mTLS, once added, contributes its x5t#S256 here).
-  checkSenderConstrained(p, client, { jkt: dpop?.jkt });
+  checkSenderConstrained(p, client, { jkt: dpop?.jkt }, header(req, 'dpop'));
   const body = await handler.handle(p, req, params, client, { dpop });
   p.events({ type: 'token_issued', grantType, clientId: client.clientId, scope: body.scope, ip: req.ip });
   return { kind: 'json', status: 200, body, headers: { ...NO_STORE, ...dpopNonceHeaders(p) } };
