@@ -28,6 +28,7 @@ export function createMetrics(keys: () => KeyRing, now: () => number, schedule?:
   const clientAuthFailures = counter('tessera_client_auth_failures_total', 'Failed client authentications.');
   const logins = counter('tessera_logins_total', 'User login attempts by outcome.', ['outcome']);
   const reuse = counter('tessera_reuse_detected_total', 'Replayed authorization codes and rotated refresh tokens (each revokes a grant).', ['artifact']);
+  const fapiRefused = counter('tessera_fapi_refusals_total', 'Requests of FAPI 2.0 clients refused by a rule of the profile, by reason.', ['reason']);
   const dpopRefused = counter('tessera_dpop_proofs_refused_total', 'DPoP proofs refused, by reason (replays are counted in tessera_reuse_detected_total).', ['reason']);
   const pushed = counter('tessera_par_requests_total', 'Pushed authorization requests accepted.');
   const device = counter('tessera_device_authorizations_total', 'Device flow (RFC 8628) steps by outcome: started, approved, denied, and user-code entries that failed or were throttled.', ['outcome']);
@@ -79,6 +80,7 @@ export function createMetrics(keys: () => KeyRing, now: () => number, schedule?:
         case 'dpop_proof_refused': dpopRefused.inc({ reason: e.reason }); break;
         case 'dpop_replay': reuse.inc({ artifact: 'dpop_proof' }); break;
         case 'par_request': pushed.inc(); break;
+        case 'fapi_refused': fapiRefused.inc({ reason: e.reason }); break;
         case 'key_prepublished': case 'key_rotated': case 'key_retired': keyTransitions.inc({ type: e.type, trigger: e.trigger }); break;
         case 'device_authorization_started': device.inc({ outcome: 'started' }); break;
         case 'device_authorization_approved': device.inc({ outcome: 'approved' }); break;

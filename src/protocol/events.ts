@@ -24,6 +24,8 @@ export type ProtocolEvent = (
   | { type: 'dpop_replay'; clientId?: string }
   /** RFC 9126: an authorization request was pushed and a request_uri issued. */
   | { type: 'par_request'; clientId: string }
+  /** FAPI 2.0: a request of a FAPI client was refused by a rule of the profile (reason: auth_method, alg, sender_constraint, message_signing, redirect_uri). */
+  | { type: 'fapi_refused'; reason: string; clientId: string }
   // Signing-key transitions: by the schedule (actor 'system') or asked for (CLI, admin API: actor 'admin').
   | (KeyTransition & { trigger: Trigger; actor: 'system' | 'admin' })
   // Reads of the audit trail through the admin API.

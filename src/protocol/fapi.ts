@@ -29,11 +29,17 @@ function algOf(jwt: string): string | undefined {
   }
 }
 
+/** Reports a refusal by the profile (metrics, audit trail) and returns the error to throw. */
+function refused(p: Provider, client: ClientRecord, reason: string, err: OAuthError): OAuthError {
+  p.events({ type: 'fapi_refused', reason, clientId: client.clientId });
+  return err;
+}
+
 /** Refuses a JWT of a FAPI client signed with an algorithm outside FAPI_ALGS. */
 export function checkFapiAlg(p: Provider, client: ClientRecord, jwt: string | undefined, error: () => OAuthError): void {
   if (jwt === undefined || !isFapiClient(p.config, client)) return;
   const alg = algOf(jwt);
-  if (alg === undefined || !FAPI_ALGS.includes(alg)) throw error();
+  if (alg === undefined || !FAPI_ALGS.includes(alg)) throw refused(p, client, 'alg', error());
 }
 
 type Settings = { readonly fapiProfile: 'none' | '2.0'; readonly fapiMessageSigning: boolean };
@@ -52,7 +58,7 @@ export function fapiMessageSigning(config: Settings, client: ClientRecord): bool
 export function checkFapiClientAuth(p: Provider, client: ClientRecord, method: ClientAuthMethod | string, assertion?: string): void {
   if (!isFapiClient(p.config, client)) return;
   if (!FAPI_AUTH_METHODS.includes(method)) {
-    throw invalidClient(`FAPI 2.0 client authenticated with ${method}; allowed: ${FAPI_AUTH_METHODS.join(', ')}`);
+    throw refused(p, client, 'auth_method', invalidClient(`FAPI 2.0 client authenticated with ${method}; allowed: ${FAPI_AUTH_METHODS.join(', ')}`));
   }
   checkFapiAlg(p, client, method === 'private_key_jwt' ? assertion : undefined, () => invalidClient(`FAPI 2.0 client assertion signed with an algorithm outside ${FAPI_ALGS.join(', ')}`));
 }
@@ -68,7 +74,7 @@ export function checkSenderConstrained(p: Provider, client: ClientRecord, cnf: C
   if (!isFapiClient(p.config, client)) return;
   if (cnf.jkt) checkFapiAlg(p, client, dpopProof, () => new OAuthError('invalid_dpop_proof', `FAPI 2.0 allows only ${FAPI_ALGS.join(', ')} for DPoP proofs.`));
   if (!cnf.jkt && !cnf['x5t#S256']) {
-    throw invalidRequest('FAPI 2.0 requires sender-constrained access tokens: send a DPoP proof (or use a mutual-TLS client certificate).');
+    throw refused(p, client, 'sender_constraint', invalidRequest('FAPI 2.0 requires sender-constrained access tokens: send a DPoP proof (or use a mutual-TLS client certificate).'));
   }
 }
 
@@ -78,8 +84,8 @@ export function checkSenderConstrained(p: Provider, client: ClientRecord, cnf: C
  */
 export function checkMessageSigning(p: Provider, client: ClientRecord, signedRequest: boolean, responseMode: string | undefined): void {
   if (!fapiMessageSigning(p.config, client)) return;
-  if (!signedRequest) throw new OAuthError('invalid_request', 'FAPI 2.0 Message Signing requires a signed request object.');
+  if (!signedRequest) throw refused(p, client, 'message_signing', invalidRequest('FAPI 2.0 Message Signing requires a signed request object.'));
   if (responseMode === undefined || !responseMode.endsWith('jwt')) {
-    throw invalidRequest('FAPI 2.0 Message Signing requires a JWT-secured authorization response (a response_mode ending in jwt).');
+    throw refused(p, client, 'message_signing', invalidRequest('FAPI 2.0 Message Signing requires a JWT-secured authorization response (a response_mode ending in jwt).'));
   }
 }

@@ -99,6 +99,11 @@ for (const backend of await backends()) {
       assert.equal(cc.statusCode, 401);
       const introspect = await form(global, '/introspect', { token: 'x' }, { authorization: basic('rs') });
       assert.equal(introspect.statusCode, 401);
+      // Each refusal is in the audit trail as a failure, with its reason.
+      await global.audit.flush();
+      const records = (await global.stores.audit.query({ type: 'fapi_refused' })).filter((r) => r.clientId === 'web' || r.clientId === 'spa');
+      assert.ok(records.length >= 2);
+      for (const r of records) { assert.equal(r.outcome, 'failure'); assert.deepEqual(r.details, { reason: 'auth_method' }); }
     });
 
     it('refuses RS256 (outside PS256, ES256, EdDSA) for client assertions, DPoP proofs and request objects', async () => {
