@@ -68,7 +68,9 @@ for (const backend of await backends()) {
       assert.equal(d.require_pushed_authorization_requests, true);
       assert.deepEqual(d.token_endpoint_auth_methods_supported, ['private_key_jwt']);
       assert.deepEqual(d.introspection_endpoint_auth_methods_supported, ['private_key_jwt']);
-      assert.ok(!d.token_endpoint_auth_signing_alg_values_supported.includes('HS256'));
+      for (const k of ['token_endpoint_auth_signing_alg_values_supported', 'request_object_signing_alg_values_supported', 'dpop_signing_alg_values_supported']) {
+        assert.ok(d[k].length > 0 && d[k].every((a: string) => ['PS256', 'ES256', 'EdDSA', 'Ed25519'].includes(a)), `${k}: ${d[k]}`);
+      }
       const plain = (await perClient.server.inject('/.well-known/openid-configuration')).json();
       assert.equal(plain.require_pushed_authorization_requests, false);
       assert.ok(plain.token_endpoint_auth_methods_supported.includes('client_secret_basic'));

@@ -6,7 +6,7 @@ import type { Config } from '../../config/config.ts';
 import { claimsSupported, supportedScopes } from '../scopes.ts';
 import { featureEnabled } from '../../config/features.ts';
 import { rarEnabled } from '../authorization-details.ts';
-import { FAPI_AUTH_METHODS } from '../fapi.ts';
+import { FAPI_ALGS, FAPI_AUTH_METHODS } from '../fapi.ts';
 import { grantEnabled } from './token.ts';
 
 /** The metadata document, generated from what is actually enabled. Same content for both well-known URLs. */
@@ -71,8 +71,9 @@ function applyFeatures(config: Config, doc: Record<string, unknown>): Record<str
     for (const k of ['token_endpoint_auth_methods_supported', 'introspection_endpoint_auth_methods_supported', 'revocation_endpoint_auth_methods_supported']) {
       doc[k] = (doc[k] as string[]).filter((m) => FAPI_AUTH_METHODS.includes(m));
     }
-    for (const k of ['token_endpoint_auth_signing_alg_values_supported', 'introspection_endpoint_auth_signing_alg_values_supported', 'revocation_endpoint_auth_signing_alg_values_supported']) {
-      doc[k] = [...ASYMMETRIC_ALGS];
+    for (const k of ['token_endpoint_auth_signing_alg_values_supported', 'introspection_endpoint_auth_signing_alg_values_supported', 'revocation_endpoint_auth_signing_alg_values_supported',
+      'request_object_signing_alg_values_supported', 'dpop_signing_alg_values_supported']) {
+      if (Array.isArray(doc[k])) doc[k] = (doc[k] as string[]).filter((a) => FAPI_ALGS.includes(a));
     }
     if (config.fapiMessageSigning) doc.require_signed_request_object = true;
   }
