@@ -39,6 +39,8 @@ export interface ClientInput {
   fapi_profile?: '2.0' | null;
   /** FAPI 2.0 Message Signing for this FAPI client. */
   fapi_message_signing?: boolean;
+  /** RFC 9396: the authorization_details types this client may use; null allows every configured type. */
+  authorization_details_types?: string[] | null;
 }
 
 export class AdminError extends Error {
@@ -114,6 +116,12 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
     else metadata.fapi_profile = '2.0';
   }
   if (metadata.fapi_profile === '2.0' && !FAPI_AUTH_METHODS.includes(method)) problems.push(`a FAPI 2.0 client must authenticate with ${FAPI_AUTH_METHODS.filter((m) => (METHODS as readonly string[]).includes(m)).join(' or ')}`);
+  if (input.authorization_details_types !== undefined) {
+    const t = input.authorization_details_types;
+    if (t === null) delete metadata.authorization_details_types;
+    else if (!Array.isArray(t) || !t.every((x) => typeof x === 'string' && x.length > 0 && x.length <= 200)) problems.push('authorization_details_types must be a list of type names');
+    else metadata.authorization_details_types = [...new Set(t)];
+  }
   if (input.fapi_message_signing !== undefined) {
     if (typeof input.fapi_message_signing !== 'boolean') problems.push('fapi_message_signing must be true or false');
     else if (input.fapi_message_signing) metadata.fapi_message_signing = true;
@@ -236,6 +244,7 @@ export function describeClient(c: ClientRecord): Record<string, unknown> {
     ...(c.metadata.dpop_bound_access_tokens ? { dpop_bound_access_tokens: true } : {}),
     ...(c.metadata.require_pushed_authorization_requests ? { require_pushed_authorization_requests: true } : {}),
     ...(c.metadata.fapi_profile ? { fapi_profile: c.metadata.fapi_profile } : {}),
+    ...(c.metadata.authorization_details_types ? { authorization_details_types: c.metadata.authorization_details_types } : {}),
     ...(c.metadata.fapi_message_signing ? { fapi_message_signing: true } : {}),
     disabled: c.disabled, created_at: new Date(c.createdAt * 1000).toISOString(), updated_at: new Date(c.updatedAt * 1000).toISOString(),
   };

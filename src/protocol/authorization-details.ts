@@ -112,10 +112,15 @@ export function rarEnabled(config: RarSettings): boolean {
   return !config.featuresDisabled.includes('rar') && config.authorizationDetailsTypes.length > 0;
 }
 
-/** The authorization_details parameter of a request, validated, as canonical JSON text. */
-export function readAuthorizationDetails(config: RarSettings, value: string): string {
+/**
+ * The authorization_details parameter of a request, validated, as canonical JSON text. `clientTypes`
+ * (RFC 9396 section 10.2 client metadata) narrows the configured types for one client.
+ */
+export function readAuthorizationDetails(config: RarSettings, value: string, clientTypes?: readonly string[]): string {
   if (!rarEnabled(config)) throw invalid('authorization_details is not supported by this server.');
-  return JSON.stringify(parseAuthorizationDetails(value, config.authorizationDetailsTypes));
+  const details = parseAuthorizationDetails(value, config.authorizationDetailsTypes);
+  if (clientTypes && details.some((d) => !clientTypes.includes(d.type))) throw invalid('authorization_details has a type this client may not use.');
+  return JSON.stringify(details);
 }
 
 /**

@@ -24,7 +24,7 @@ for (const backend of await backends()) {
       app = await testApp(backend.url!, { TESSERA_AUTHORIZATION_DETAILS_TYPES: TYPES });
       await saveClient(app.stores, app.provider.config, {
         client_id: 'rar-jar', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [key.jwk] }, redirect_uris: ['https://jar.example/cb'],
-        grant_types: ['authorization_code'], scope: 'openid',
+        grant_types: ['authorization_code'], scope: 'openid', authorization_details_types: ['payment_initiation'],
       }, app.provider.now());
     });
     after(async () => { await app?.close(); await backend.drop?.(); });
@@ -97,6 +97,9 @@ for (const backend of await backends()) {
       assert.equal(narrowed.statusCode, 200, narrowed.body);
       assert.deepEqual(decodeJwt(narrowed.json().access_token).authorization_details, [ACCOUNTS]);
       assert.deepEqual(narrowed.json().authorization_details, [ACCOUNTS]);
+      const malformed = await form(app, '/token', { grant_type: 'refresh_token', refresh_token: narrowed.json().refresh_token, authorization_details: '{"type":' }, { authorization: basic('web') });
+      assert.equal(malformed.statusCode, 400);
+      assert.equal(malformed.json().error, 'invalid_authorization_details');
       const wider = await form(app, '/token', { grant_type: 'refresh_token', refresh_token: narrowed.json().refresh_token, authorization_details: JSON.stringify([{ ...PAYMENT, instructedAmount: { currency: 'EUR', amount: '9999.00' } }]) }, { authorization: basic('web') });
       assert.equal(wider.statusCode, 400);
       assert.equal(wider.json().error, 'invalid_authorization_details');
@@ -148,6 +151,10 @@ for (const backend of await backends()) {
       const tokens = await form(app, '/token', { grant_type: 'authorization_code', code: redirect.searchParams.get('code')!, code_verifier: verifier, redirect_uri: 'https://jar.example/cb', ...(await clientAssertion('rar-jar', key)) });
       assert.equal(tokens.statusCode, 200, tokens.body);
       assert.deepEqual(decodeJwt(tokens.json().access_token).authorization_details, [PAYMENT]);
+      // A type this client is not registered for (authorization_details_types) is refused.
+      const other = await app.server.inject({ method: 'GET', url: authorizeUrl({ client_id: 'rar-jar', request: await requestObject('rar-jar', key, { ...claims, authorization_details: [ACCOUNTS] }) }) });
+      assert.equal(new URL(other.headers.location as string).searchParams.get('error'), 'invalid_authorization_details');
+      assert.match(new URL(other.headers.location as string).searchParams.get('error_description')!, /this client may not use/);
       // A bad value inside a request object is refused the same way.
       const bad = await app.server.inject({ method: 'GET', url: authorizeUrl({ client_id: 'rar-jar', request: await requestObject('rar-jar', key, { ...claims, authorization_details: [{ type: 'nope' }] }) }) });
       assert.equal(new URL(bad.headers.location as string).searchParams.get('error'), 'invalid_authorization_details');
