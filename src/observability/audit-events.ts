@@ -15,7 +15,7 @@ export function toAuditEvent(e: ProtocolEvent, at: number): AuditEvent {
   switch (e.type) {
     case 'token_issued': details = { grant_type: e.grantType, scope: e.scope ?? null }; break;
     case 'token_revoked': details = { token_type: e.tokenType }; break;
-    case 'consent_granted': details = { scope: e.scopes.join(' ') }; break;
+    case 'consent_granted': details = { scope: e.scopes.join(' '), ...(e.authorizationDetailsTypes ? { authorization_details_types: e.authorizationDetailsTypes.join(' ') } : {}) }; break;
     case 'dpop_proof_refused': case 'fapi_refused': details = { reason: e.reason }; break;
     case 'key_prepublished': details = { kid: e.kid, alg: e.alg, trigger: e.trigger, activates_at: new Date(e.activatesAt * 1000).toISOString() }; break;
     case 'key_rotated': details = { kid: e.kid, alg: e.alg, trigger: e.trigger, previous: e.previous, prepublished: e.prepublished }; break;

@@ -15,7 +15,8 @@ export type ProtocolEvent = (
   | { type: 'code_reuse'; clientId: string }
   | { type: 'refresh_reuse'; clientId: string }
   | { type: 'token_revoked'; tokenType: 'access_token' | 'refresh_token'; clientId: string }
-  | { type: 'consent_granted'; userId: string; clientId: string; scopes: string[] }
+  /** authorizationDetailsTypes: the RFC 9396 types approved with it (the details themselves stay out of the audit trail). */
+  | { type: 'consent_granted'; userId: string; clientId: string; scopes: string[]; authorizationDetailsTypes?: string[] }
   | { type: 'consent_revoked'; userId: string; clientId: string }
   | { type: 'logout'; userId: string; clientId?: string }
   /** RFC 9449: a DPoP proof was refused (reason is a fixed word such as `htu`, `iat`, `nonce`, `signature`). */

@@ -79,6 +79,9 @@ for (const backend of await backends()) {
       assert.ok(!page.body.includes('<script>alert'));
       res = await form(app, `${uid}/consent`, { decision: 'allow', csrf: csrfOf(page.body) }, { cookie: jar.header() });
       const code = new URL(res.headers.location as string).searchParams.get('code')!;
+      await app.audit.flush();
+      const consent = (await app.stores.audit.query({ type: 'consent_granted' })).at(-1)!;
+      assert.deepEqual(consent.details, { scope: 'openid offline_access', authorization_details_types: 'payment_initiation account_information' });
 
       const tokens = await redeem(code, verifier);
       assert.equal(tokens.statusCode, 200, tokens.body);

@@ -132,6 +132,7 @@ export async function submitConsent(p: Provider, req: ProtocolRequest, uid: stri
   if (!session) return EXPIRED;
   const scopes = l.areq.scope.split(' ');
   await p.stores.consents.grant(session.userId, l.ia.clientId, scopes, p.now());
-  p.events({ type: 'consent_granted', userId: session.userId, clientId: l.ia.clientId, scopes, ip: req.ip });
+  const detailTypes = l.areq.authorizationDetails ? [...new Set((JSON.parse(l.areq.authorizationDetails) as { type: string }[]).map((d) => d.type))] : undefined;
+  p.events({ type: 'consent_granted', userId: session.userId, clientId: l.ia.clientId, scopes, ip: req.ip, ...(detailTypes ? { authorizationDetailsTypes: detailTypes } : {}) });
   return finish(p, req, l, []);
 }
