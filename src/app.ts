@@ -36,6 +36,11 @@ export interface App {
   runKeySchedule(): Promise<KeyTransition[]>;
   /** The Redis connection when REDIS_URL is set. */
   redis?: RedisConnection;
+  /**
+   * First step of a graceful shutdown: for `seconds`, /ready answers 503 and every response
+   * closes its connection, while requests are still served; close() comes after.
+   */
+  drain(seconds: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -53,8 +58,14 @@ export function loggerOptions(config: Config): object {
 }
 
 /** Opens the database and the storage ports, migrating when configured. Used by the server and the CLI. */
-export async function openStores(config: Config, opts: { migrate?: boolean } = {}): Promise<{ handle: DatabaseHandle; stores: Stores }> {
-  const handle = await openDatabase(config.databaseUrl);
+export async function openStores(config: Config, opts: { migrate?: boolean; statementTimeoutMs?: number } = {}): Promise<{ handle: DatabaseHandle; stores: Stores }> {
+  if ((opts.migrate ?? config.migrateOnStart) && opts.statementTimeoutMs !== undefined && !config.databaseUrl.startsWith('sqlite:')) {
+    // Migrations may take long on a big database: they run without the (PostgreSQL) statement timeout.
+    const admin = await openDatabase(config.databaseUrl);
+    try { await migrate(admin.db); } finally { await admin.close(); }
+    opts = { ...opts, migrate: false };
+  }
+  const handle = await openDatabase(config.databaseUrl, { statementTimeoutMs: opts.statementTimeoutMs });
   try {
     if (opts.migrate ?? config.migrateOnStart) await migrate(handle.db);
     return { handle, stores: createSqlStores(handle) };
@@ -70,12 +81,19 @@ export async function openStores(config: Config, opts: { migrate?: boolean } = {
  * mode the primary process runs it before forking the workers.
  */
 export async function prepareStorage(config: Config, stores: Stores, log: Logger): Promise<{ ring: KeyRing; banner?: string }> {
-  let banner: string | undefined;
   // Start-up configuration warnings go to the audit trail once, from the process that prepares storage.
   const at = Date.now();
   await stores.audit.append(config.warnings.map((message) => ({
     at, type: 'config_warning', actor: 'system', clientId: null, ip: null, outcome: 'success' as const, details: { message },
   })));
+  // Instances starting together on one database take turns, so the bootstrap file and the demo
+  // seed never race each other into duplicate rows.
+  return stores.exclusive(() => prepareOnce(config, stores, log));
+}
+
+/** The steps of prepareStorage that must not run in two processes at once. */
+async function prepareOnce(config: Config, stores: Stores, log: Logger): Promise<{ ring: KeyRing; banner?: string }> {
+  let banner: string | undefined;
   const ring = await loadKeyRing(stores.keys, configKeks(config), config.signingAlg, now());
   if (config.bootstrapFile) {
     const r = await applyBootstrap(stores, config, readBootstrapFile(config.bootstrapFile), now());
@@ -102,7 +120,8 @@ export async function buildApp(config: Config, opts: { logger?: Logger; prepared
   const keks = configKeks(config);
   const schedule = scheduleSettings(config);
   const log = opts.logger ?? pino(loggerOptions(config));
-  const opened = await openStores(config, { migrate: opts.prepared ? false : config.migrateOnStart });
+  // No request waits on the database for longer than this (PostgreSQL statement timeout).
+  const opened = await openStores(config, { migrate: opts.prepared ? false : config.migrateOnStart, statementTimeoutMs: 10_000 });
   const stores: Stores = { ...opened.stores, clients: cachedClients(opened.stores.clients, config.clientCacheTtl * 1000) };
   // With REDIS_URL, state every instance must share at request speed lives in Redis: the replay
   // cache (instead of the database) and the rate-limit counters (instead of each process).
@@ -151,8 +170,10 @@ export async function buildApp(config: Config, opts: { logger?: Logger; prepared
   const localLimits = memoryRateLimits();
   const limitStore = redis ? withFallback(redis, redisRateLimits(redis), localLimits, () => metrics.rateLimitFallback()) : localLimits;
 
+  let draining = false;
   const server = buildServer(provider, {
     logger: log,
+    draining: () => draining,
     metrics,
     cors: { configured: new Set(config.corsOrigins), clientOrigins },
     checkReady: async () => {
@@ -160,6 +181,7 @@ export async function buildApp(config: Config, opts: { logger?: Logger; prepared
       try { await stores.ping(); checks.database = 'ok'; } catch { checks.database = 'unreachable'; }
       checks.signing_key = ring.active ? 'ok' : 'missing';
       if (redis) { try { await redis.ping(); checks.redis = 'ok'; } catch { checks.redis = 'unreachable'; } }
+      if (draining) checks.shutdown = 'draining';
       return checks;
     },
     rateLimits: config.rateLimiting ? { table: config.rateLimits, store: limitStore } : undefined,
@@ -192,6 +214,10 @@ export async function buildApp(config: Config, opts: { logger?: Logger; prepared
   keyReload.unref();
   return {
     server, provider, stores, log, banner, metrics, audit, reloadKeys, runKeySchedule: runSchedule, redis,
+    async drain(seconds) {
+      draining = true;
+      if (seconds > 0) await new Promise((r) => setTimeout(r, seconds * 1000));
+    },
     async close() {
       clearInterval(cleanup);
       clearInterval(keyReload);

@@ -72,10 +72,10 @@ async function runServer(): Promise<void> {
     process.on(signal, () => {
       if (stopping) return;
       stopping = true;
-      app.log.info({ signal }, 'shutting down: draining requests');
-      const force = setTimeout(() => process.exit(1), 10_000);
+      app.log.info({ signal, drain_seconds: config.shutdownDrainSeconds }, 'shutting down: draining requests');
+      const force = setTimeout(() => process.exit(1), (config.shutdownDrainSeconds + 10) * 1000);
       force.unref();
-      app.close().then(() => process.exit(0), () => process.exit(1));
+      app.drain(config.shutdownDrainSeconds).then(() => app.close()).then(() => process.exit(0), () => process.exit(1));
     });
   }
 }
@@ -119,7 +119,7 @@ async function runPrimary(): Promise<void> {
       stopping = true;
       log.info({ signal }, 'shutting down workers');
       for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
-      setTimeout(() => process.exit(1), 12_000).unref();
+      setTimeout(() => process.exit(1), (config.shutdownDrainSeconds + 12) * 1000).unref();
     });
   }
 }

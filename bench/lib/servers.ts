@@ -151,6 +151,7 @@ export async function startTessera(machine: Machine, fixtures: Fixtures, dir: st
     DATABASE_URL: `sqlite:${join(dir, 'bench.db')}`,
     TESSERA_BOOTSTRAP_FILE: bootstrap,
     TESSERA_LOG_LEVEL: 'warn',
+    TESSERA_SHUTDOWN_DRAIN_SECONDS: '0', // no load balancer to drain from between scenarios
     TESSERA_EXTRA_SCOPES: RESOURCE_SCOPE,
     TESSERA_DEFAULT_AUDIENCE: RESOURCE,
     // Rate limiting stays on (its cost is part of what is measured) with limits no load from one

@@ -33,6 +33,7 @@ export interface Config {
   readonly keyReloadSeconds: number;
   readonly keyRotationDays: number;
   readonly keyPrepublishSeconds: number;
+  readonly shutdownDrainSeconds: number;
   readonly loginMaxFailures: number;
   readonly loginAccountMaxFailures: number;
   readonly loginSourceMaxFailures: number;

@@ -146,6 +146,8 @@ export const settings: readonly Setting[] = [
     description: 'Days audit records are kept; older ones are deleted by the periodic cleanup.' },
   { env: 'TESSERA_WORKERS', key: 'workers', type: 'int', default: 1, min: 0, max: 64,
     description: 'Server processes sharing the port (node:cluster); 0 starts one per CPU core. With more than one, use PostgreSQL, or SQLite on a local disk.' },
+  { env: 'TESSERA_SHUTDOWN_DRAIN_SECONDS', key: 'shutdownDrainSeconds', type: 'int', default: (m) => (m === 'production' ? 5 : 0), min: 0, max: 120,
+    description: 'On SIGTERM, keep serving this long with /ready answering 503 and every response closing its connection, so load balancers stop sending traffic before the listener closes; then finish the requests in flight and exit.' },
   { env: 'TESSERA_BODY_LIMIT', key: 'bodyLimit', type: 'int', default: 65536, min: 1024, max: 10485760, description: 'Largest request body accepted, bytes.' },
   { env: 'TESSERA_LOG_LEVEL', key: 'logLevel', type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info',
     description: 'Log level (JSON logs on stdout).' },

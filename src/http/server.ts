@@ -78,6 +78,9 @@ const JSON_HEADERS = { 'content-security-policy': API_CSP, 'content-type': 'appl
 
 type Logger = FastifyBaseLogger;
 
+/** Retry-After on 503 answers given while the database cannot be reached. */
+const RETRY_AFTER_SECONDS = 2;
+
 export interface ServerOptions {
   logger: Logger;
   metrics: Metrics;
@@ -85,6 +88,8 @@ export interface ServerOptions {
   checkReady: () => Promise<Record<string, string>>;
   /** Per-endpoint rate limits; absent: none (TESSERA_RATE_LIMITING=false). */
   rateLimits?: { table: RateLimitTable; store: RateLimitStore };
+  /** True once a shutdown has begun: every response then closes its connection. */
+  draining?: () => boolean;
 }
 
 /** Prepared bytes of a document that only changes with the keys. */
@@ -113,6 +118,9 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
   const securityHeaders = { ...BASE_HEADERS, ...hsts };
   app.addHook('onRequest', (_req, reply, done) => {
     reply.headers(securityHeaders);
+    // Draining before shutdown: no connection is kept alive for a next request (set on the raw
+    // response, so the prepared documents written straight to it carry it too).
+    if (opts.draining?.()) reply.raw.setHeader('connection', 'close');
     done();
   });
   app.addHook('onResponse', (req, reply, done) => {
@@ -180,9 +188,9 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
 
   function sendError(reply: FastifyReply, kind: Kind, err: OAuthError): FastifyReply {
     if (kind === 'page') {
-      return send(reply, { kind: 'page', status: err.status, view: { name: 'error', title: 'Request not valid', message: err.description } });
+      return send(reply, { kind: 'page', status: err.status, view: { name: 'error', title: err.status >= 500 ? 'Service unavailable' : 'Request not valid', message: err.description } });
     }
-    if (kind === 'bearer') {
+    if (kind === 'bearer' && err.status < 500) {
       const challenge = err.detail === 'no token' ? 'Bearer realm="tessera"' : `Bearer realm="tessera", error="${err.code}", error_description="${err.description.replace(/["\\]/g, '')}"`;
       reply.header('www-authenticate', challenge);
     } else if (err.code === 'invalid_client') {
@@ -216,13 +224,11 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
   app.setErrorHandler((error, req, reply) => {
     const kind: Kind = (req.routeOptions.config as { kind?: Kind } | undefined)?.kind ?? 'json';
     if (error instanceof BackendUnavailableError) {
-      // A shared backend (Redis) did not answer: nothing was decided, so fail closed with a
-      // retryable answer rather than a server error.
-      req.log.warn({ event: 'backend_unavailable', backend: error.backend, err: error.message }, 'backend unavailable');
-      reply.header('retry-after', '5');
-      const unavailable = new OAuthError('temporarily_unavailable', 'The service is temporarily unavailable. Try again shortly.');
-      if (kind === 'page') return send(reply, { kind: 'page', status: 503, view: { name: 'error', title: 'Temporarily unavailable', message: unavailable.description } });
-      return sendError(reply, kind, unavailable);
+      // The database or Redis cannot be reached now (down, restarting, failing over): nothing was
+      // decided and nothing is wrong with the request, so fail closed with a retryable answer.
+      req.log.warn({ event: 'backend_unavailable', backend: error.backend, err: error.message }, `${error.backend} unavailable`);
+      reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+      return sendError(reply, kind, new OAuthError('temporarily_unavailable', 'The service is temporarily unavailable; retry later.'));
     }
     if (error instanceof OAuthError) {
       if (error.detail) req.log.info({ oauth_error: error.code, detail: error.detail }, 'request refused');

@@ -32,6 +32,12 @@ export interface Stores {
   cleanup(now: number): Promise<number>;
   /** Cheap liveness probe of the database. */
   ping(): Promise<void>;
+  /**
+   * Runs `fn` while holding a lock that every process using this database shares (PostgreSQL: an
+   * advisory lock; SQLite: within the process), so that instances starting together prepare the
+   * database (bootstrap file, demo seed) one after the other.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -48,3 +54,4 @@ export type * from './pushed-requests.ts';
 export type * from './replay.ts';
 export type * from './sessions.ts';
 export type * from './users.ts';
+export { BackendUnavailableError, StorageUnavailableError } from './unavailable.ts';

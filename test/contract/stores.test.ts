@@ -11,11 +11,13 @@ import { sql } from 'kysely';
 import { openDatabase, type DatabaseHandle } from '../../src/adapters/sql/database.ts';
 import { migrate } from '../../src/adapters/sql/migrations/index.ts';
 import { createSqlStores } from '../../src/adapters/sql/stores.ts';
+import { StorageUnavailableError } from '../../src/ports/unavailable.ts';
 import type {
   AuditEvent, ClientRecord, CodeRecord, GrantRecord, PushedRequestRecord, InteractionRecord, IssuedAccessToken, RefreshTokenRecord,
   RotateResult, SessionRecord, SigningKeyRecord, Stores, UserRecord,
 } from '../../src/ports/index.ts';
 import { createPgDatabase, pgAdminUrlForDisplay, sqliteTempUrl } from '../fixtures/db.ts';
+import { freePort } from '../fixtures/server.ts';
 import { replayContract } from './replay-contract.ts';
 import { deviceCodesContract } from './device-codes-contract.ts';
 
@@ -156,6 +158,43 @@ for (const backend of backends) {
       it('rejects unknown URL schemes', async () => {
         await assert.rejects(openDatabase('mysql://localhost/x'), /sqlite: or postgres/);
       });
+      it('exclusive() runs callers one at a time (on PostgreSQL across separate connection pools, as separate processes have), and after a failure', async () => {
+        const other = backend.url!.startsWith('postgres') ? createSqlStores(await openDatabase(backend.url!)) : stores;
+        try {
+          let inside = 0;
+          let most = 0;
+          const order: number[] = [];
+          const work = (s: Stores, i: number) => s.exclusive(async () => {
+            inside++;
+            most = Math.max(most, inside);
+            await new Promise((r) => setTimeout(r, 20));
+            inside--;
+            order.push(i);
+            if (i === 0) throw new Error('first caller fails');
+            return i;
+          });
+          const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => work(i % 2 ? other : stores, i)));
+          assert.equal(most, 1, 'never two callers inside at once');
+          assert.equal(order.length, 6);
+          assert.equal(results[0]!.status, 'rejected');
+          assert.deepEqual(results.slice(1).map((r) => (r as PromiseFulfilledResult<number>).value), [1, 2, 3, 4, 5]);
+        } finally {
+          if (other !== stores) await other.close();
+        }
+      });
+      if (backend.url?.startsWith('postgres')) {
+        it('maps a refused connection to StorageUnavailableError, and other errors not', async () => {
+          const url = new URL(backend.url!);
+          url.port = String(await freePort());
+          const closed = await openDatabase(url.href);
+          try {
+            await assert.rejects(createSqlStores(closed).ping(), (err: Error) => err instanceof StorageUnavailableError);
+          } finally {
+            await closed.close();
+          }
+          await assert.rejects(sql`select * from no_such_table`.execute(handle.db), (err: Error) => !(err instanceof StorageUnavailableError));
+        });
+      }
     });
 
     describe('clients', () => {

@@ -4,9 +4,11 @@ import { dirname, resolve } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import {
   CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver,
-  type DatabaseConnection, type Driver, type SqliteDatabase,
+  type DatabaseConnection, type DatabaseIntrospector, type Dialect, type DialectAdapter, type Driver,
+  type QueryCompiler, type QueryResult, type SqliteDatabase, type TransactionSettings,
 } from 'kysely';
 import pg from 'pg';
+import { StorageUnavailableError } from '../../ports/unavailable.ts';
 import type { Schema } from './schema.ts';
 
 export type SqlDialect = 'sqlite' | 'postgres';
@@ -20,6 +22,11 @@ export interface DatabaseHandle {
 export interface OpenOptions {
   /** PostgreSQL pool size (default 10). */
   poolMax?: number;
+  /**
+   * PostgreSQL: longest a statement may run, and a transaction may sit idle, before the server
+   * ends it (ms). Default: no limit (the CLI); the server sets it so no request waits unbounded.
+   */
+  statementTimeoutMs?: number;
 }
 
 /**
@@ -28,7 +35,7 @@ export interface OpenOptions {
  */
 export async function openDatabase(url: string, options: OpenOptions = {}): Promise<DatabaseHandle> {
   if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length));
-  if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url, options.poolMax ?? 10);
+  if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url, options.poolMax ?? 10, options.statementTimeoutMs);
   throw new Error('database URL must start with sqlite: or postgres://');
 }
 
@@ -42,7 +49,7 @@ function openSqlite(location: string): DatabaseHandle {
   raw.exec('PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;');
   const checkpointer = memory ? undefined : startCheckpointer(raw, path);
   const database = wrapSqlite(raw);
-  const db = new Kysely<Schema>({ dialect: new ImmediateSqliteDialect(database) });
+  const db = new Kysely<Schema>({ dialect: new UnavailableMappingDialect(new ImmediateSqliteDialect(database), sqliteUnavailable) });
   return {
     db,
     dialect: 'sqlite',
@@ -137,10 +144,107 @@ const pgTypes = {
     oid === pg.types.builtins.INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
-function openPostgres(url: string, max: number): DatabaseHandle {
-  const pool = new pg.Pool({ connectionString: url, max, types: pgTypes });
-  // An idle client losing its connection must not crash the process; the next query reconnects.
+function openPostgres(url: string, max: number, statementTimeoutMs: number | undefined): DatabaseHandle {
+  const pool = new pg.Pool({
+    connectionString: url, max, types: pgTypes,
+    // Bounded waits: for a new connection or a free pooled one, for a statement, for the answer
+    // to a statement when the server has gone silent; dead peers found by TCP keep-alive.
+    connectionTimeoutMillis: 5000,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    ...(statementTimeoutMs ? {
+      statement_timeout: statementTimeoutMs,
+      idle_in_transaction_session_timeout: statementTimeoutMs,
+      query_timeout: statementTimeoutMs + 5000,
+    } : {}),
+  });
+  // A connection lost while idle in the pool, or while checked out between two statements
+  // (PostgreSQL stopping or crashing), must not crash the process: pg emits 'error' on the
+  // client, which without a listener would be an uncaught exception. The pool drops broken
+  // clients and the next query opens a new connection.
   pool.on('error', () => {});
-  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  pool.on('connect', (client) => { client.on('error', () => {}); });
+  const db = new Kysely<Schema>({ dialect: new UnavailableMappingDialect(new PostgresDialect({ pool }), pgUnavailable) });
   return { db, dialect: 'postgres', close: () => db.destroy() };
+}
+
+// ---- "the database cannot be reached now" --------------------------------------------------------
+
+const NET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED']);
+const PG_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout|timeout expired|Client was closed and is not queryable)/;
+
+/**
+ * PostgreSQL and pg errors that say nothing about the request: the connection was refused, lost
+ * or timed out (pg's own messages and Node's socket codes), SQLSTATE class 08 (connection
+ * exception), 57P01-57P03 (server shutting down, crashed, starting up), 53300 (too many
+ * connections), 57014 (statement timeout).
+ */
+export function pgUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && (NET_CODES.has(code) || code.startsWith('08') || /^57P0[123]$/.test(code) || code === '53300' || code === '57014')) return true;
+  return PG_MESSAGES.test(err.message);
+}
+
+/** SQLite: the database stayed locked by another process past busy_timeout (SQLITE_BUSY). */
+export function sqliteUnavailable(err: unknown): boolean {
+  const errcode = (err as { errcode?: unknown } | null)?.errcode;
+  return typeof errcode === 'number' && (errcode & 0xff) === 5;
+}
+
+/**
+ * Wraps a dialect so that errors meaning "the database cannot be reached now" leave the adapter
+ * as StorageUnavailableError (the original as `cause`); every other error passes unchanged.
+ */
+class UnavailableMappingDialect implements Dialect {
+  readonly #inner: Dialect;
+  readonly #test: (err: unknown) => boolean;
+  constructor(inner: Dialect, test: (err: unknown) => boolean) {
+    this.#inner = inner;
+    this.#test = test;
+  }
+  createDriver(): Driver { return new UnavailableMappingDriver(this.#inner.createDriver(), this.#test); }
+  createQueryCompiler(): QueryCompiler { return this.#inner.createQueryCompiler(); }
+  createAdapter(): DialectAdapter { return this.#inner.createAdapter(); }
+  createIntrospector(db: Kysely<any>): DatabaseIntrospector { return this.#inner.createIntrospector(db); }
+}
+
+class UnavailableMappingDriver implements Driver {
+  readonly #inner: Driver;
+  readonly #test: (err: unknown) => boolean;
+  readonly #wrapped = new WeakMap<DatabaseConnection, DatabaseConnection>();
+  constructor(inner: Driver, test: (err: unknown) => boolean) {
+    this.#inner = inner;
+    this.#test = test;
+  }
+
+  #map = (err: unknown): never => {
+    if (this.#test(err)) throw new StorageUnavailableError(`database unavailable: ${(err as Error).message}`, { cause: err });
+    throw err;
+  };
+  async #do<T>(f: () => Promise<T>): Promise<T> {
+    try { return await f(); } catch (err) { return this.#map(err); }
+  }
+  #unwrap(connection: DatabaseConnection): DatabaseConnection {
+    return this.#wrapped.get(connection) ?? connection;
+  }
+
+  init(): Promise<void> { return this.#do(() => this.#inner.init()); }
+  async acquireConnection(): Promise<DatabaseConnection> {
+    const inner = await this.#do(() => this.#inner.acquireConnection());
+    const map = this.#map;
+    const outer: DatabaseConnection = {
+      async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+        try { return await inner.executeQuery<R>(query); } catch (err) { return map(err); }
+      },
+      streamQuery: <R>(query: CompiledQuery, chunkSize?: number) => inner.streamQuery<R>(query, chunkSize),
+    };
+    this.#wrapped.set(outer, inner);
+    return outer;
+  }
+  beginTransaction(c: DatabaseConnection, settings: TransactionSettings): Promise<void> { return this.#do(() => this.#inner.beginTransaction(this.#unwrap(c), settings)); }
+  commitTransaction(c: DatabaseConnection): Promise<void> { return this.#do(() => this.#inner.commitTransaction(this.#unwrap(c))); }
+  rollbackTransaction(c: DatabaseConnection): Promise<void> { return this.#do(() => this.#inner.rollbackTransaction(this.#unwrap(c))); }
+  releaseConnection(c: DatabaseConnection): Promise<void> { return this.#inner.releaseConnection(this.#unwrap(c)); }
+  destroy(): Promise<void> { return this.#inner.destroy(); }
 }

@@ -164,7 +164,11 @@ async function revokeGrant(tx: Transaction<Schema>, id: string, now: number): Pr
 // ---- the stores ------------------------------------------------------------------------------------
 
 /** Every storage port over one SQL database (SQLite or PostgreSQL, already migrated). */
+/** The advisory lock key of Stores.exclusive (an arbitrary constant: "tess" in ASCII). */
+const EXCLUSIVE_LOCK = 0x74657373;
+
 export function createSqlStores(handle: DatabaseHandle): Stores {
+  let sqliteExclusive: Promise<unknown> = Promise.resolve();
   const { db } = handle;
   const pg = handle.dialect === 'postgres';
   const tx = <T>(fn: (t: Transaction<Schema>) => Promise<T>) => db.transaction().execute(fn);
@@ -705,6 +709,29 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
 
     async ping() {
       await sql`select 1`.execute(db);
+    },
+
+    async exclusive(fn) {
+      if (!pg) {
+        // One SQLite connection per process: serialise within it.
+        const run = sqliteExclusive.then(fn);
+        sqliteExclusive = run.then(() => undefined, () => undefined);
+        return run;
+      }
+      // A session-level advisory lock on a connection of its own, held while fn runs on the pool;
+      // PostgreSQL releases it by itself should this process die meanwhile.
+      // Waiting for the lock is not bounded by the pool's statement timeout (another instance may
+      // hash many bootstrap passwords meanwhile); RESET restores it before the connection goes back.
+      return db.connection().execute(async (conn) => {
+        await sql`set statement_timeout = 0`.execute(conn);
+        await sql`select pg_advisory_lock(${EXCLUSIVE_LOCK})`.execute(conn);
+        try {
+          return await fn();
+        } finally {
+          await sql`select pg_advisory_unlock(${EXCLUSIVE_LOCK})`.execute(conn);
+          await sql`reset statement_timeout`.execute(conn);
+        }
+      });
     },
     close: () => handle.close(),
   };

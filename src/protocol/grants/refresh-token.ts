@@ -21,6 +21,19 @@ export const refreshToken: GrantHandler = {
     let details: AuthorizationDetail[] | undefined;
     let refreshValue: string | undefined;
     let problem: OAuthError | undefined;
+    const hash = tokenHash(params.refresh_token);
+    // Every read happens before the rotation commits: once it has, the answer is built in memory,
+    // so a database failing at that moment cannot swallow the new token (the client's retry
+    // would then be a replay and revoke the family). A grant's user never changes; disabling a
+    // user revokes the grant, which the rotation itself checks.
+    const found = await p.stores.grants.getRefresh(hash);
+    if (found) {
+      const user = await p.stores.users.get(found.grant.userId);
+      if (!user || user.disabled) {
+        await p.stores.grants.revoke(found.grant.id, now);
+        throw invalidGrant('The refresh token is invalid.', 'user missing or disabled');
+      }
+    }
     const accept = (refresh: RefreshTokenRecord, grant: GrantRecord): boolean => {
       if (refresh.clientId !== client.clientId) return false;
       if (refresh.expiresAt <= now || grant.expiresAt <= now || grant.revokedAt !== null) return false;
@@ -57,8 +70,8 @@ export const refreshToken: GrantHandler = {
     // FAPI 2.0 section 5.3.2.1: no rotation for these (confidential, sender-constrained) clients; the
     // token stays bound to the client and, through the grant, to its DPoP key.
     const result = isFapiClient(p.config, client)
-      ? await p.stores.grants.useRefresh(tokenHash(params.refresh_token), now, now + p.config.refreshIdleTtl, accept, mint)
-      : await p.stores.grants.rotate(tokenHash(params.refresh_token), now, accept, (refresh, grant) => {
+      ? await p.stores.grants.useRefresh(hash, now, now + p.config.refreshIdleTtl, accept, mint)
+      : await p.stores.grants.rotate(hash, now, accept, (refresh, grant) => {
         const issued = mint(refresh, grant);
         const next = newRefreshToken(p, grant, refresh.scope);
         refreshValue = next.value;
@@ -70,11 +83,6 @@ export const refreshToken: GrantHandler = {
       throw invalidGrant('The refresh token is invalid.', 'refresh token reuse');
     }
     if (result.status === 'invalid') throw problem ?? invalidGrant('The refresh token is invalid or expired.');
-    const user = await p.stores.users.get(result.grant.userId);
-    if (!user || user.disabled) {
-      await p.stores.grants.revoke(result.grant.id, now);
-      throw invalidGrant('The refresh token is invalid.', 'user missing or disabled');
-    }
     return userTokenResponse(p, result.grant, scope, access!, refreshValue, null, details);
   },
 };

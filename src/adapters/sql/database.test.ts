@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { describe, it } from 'node:test';
+import { pgUnavailable, sqliteUnavailable } from './database.ts';
+
+describe('which driver errors mean "the database is unavailable"', () => {
+  it('PostgreSQL: connection failures, shutdown, start-up, too many connections, timeouts', () => {
+    const err = (message: string, code?: string) => Object.assign(new Error(message), code ? { code } : {});
+    for (const e of [
+      err('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED'), err('read ECONNRESET', 'ECONNRESET'),
+      err('Connection terminated unexpectedly'), err('timeout exceeded when trying to connect'), err('Query read timeout'),
+      err('terminating connection due to administrator command', '57P01'), err('the database system is starting up', '57P03'),
+      err('the database system is in recovery mode', '57P03'), err('sorry, too many clients already', '53300'),
+      err('connection failure', '08006'), err('canceling statement due to statement timeout', '57014'),
+    ]) assert.equal(pgUnavailable(e), true, e.message);
+    for (const e of [
+      err('duplicate key value violates unique constraint', '23505'), err('relation "x" does not exist', '42P01'),
+      err('could not serialize access', '40001'), new Error('something else'), 'not an error',
+    ]) assert.equal(pgUnavailable(e), false, String(e));
+  });
+
+  it('SQLite: a database locked by another connection past the busy timeout (SQLITE_BUSY), nothing else', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-busy-'));
+    const path = join(dir, 'x.db');
+    const a = new DatabaseSync(path);
+    const b = new DatabaseSync(path);
+    try {
+      a.exec('PRAGMA journal_mode = WAL; CREATE TABLE t (x)');
+      b.exec('PRAGMA busy_timeout = 0');
+      a.exec('BEGIN IMMEDIATE; INSERT INTO t VALUES (1)');
+      let busy: unknown;
+      try { b.exec('INSERT INTO t VALUES (2)'); } catch (e) { busy = e; }
+      assert.ok(busy, 'the second writer was refused');
+      assert.equal(sqliteUnavailable(busy), true);
+      a.exec('COMMIT');
+      let constraint: unknown;
+      try { b.exec('CREATE TABLE t (x)'); } catch (e) { constraint = e; }
+      assert.equal(sqliteUnavailable(constraint), false);
+    } finally {
+      a.close();
+      b.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

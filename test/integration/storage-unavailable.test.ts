@@ -1,0 +1,112 @@
+/**
+ * A database that cannot be reached (the SQL adapter throws StorageUnavailableError) is answered
+ * 503 temporarily_unavailable with Retry-After on every kind of route, never a 500; other
+ * failures stay a generic server_error. The real adapter's mapping is proven against a stopped
+ * and a killed PostgreSQL in test/multi-instance/faults.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { App } from '../../src/app.ts';
+import { StorageUnavailableError } from '../../src/ports/unavailable.ts';
+import { tokenHash } from '../../src/protocol/hash.ts';
+import { authorizeUrl, authorizeWithLogin, basic, form, Jar, pkce, testApp } from '../fixtures/app.ts';
+
+describe('database unavailable', () => {
+  let app: App;
+  let down = false;
+  before(async () => {
+    app = await testApp('sqlite::memory:', { TESSERA_CLIENT_CACHE_TTL: '0' });
+    // Every storage call fails while `down`, as the adapter fails while PostgreSQL is unreachable.
+    for (const store of Object.values(app.stores)) {
+      if (typeof store !== 'object' || store === null) continue;
+      for (const [name, fn] of Object.entries(store)) {
+        if (typeof fn !== 'function') continue;
+        (store as Record<string, unknown>)[name] = (...args: unknown[]) => {
+          if (down) return Promise.reject(new StorageUnavailableError('database unavailable: connect ECONNREFUSED'));
+          return (fn as (...a: unknown[]) => unknown).apply(store, args);
+        };
+      }
+    }
+    const ping = app.stores.ping;
+    app.stores.ping = () => (down ? Promise.reject(new StorageUnavailableError('down')) : ping());
+  });
+  after(async () => {
+    down = false;
+    await app?.close();
+  });
+
+  it('token, introspection, revocation and userinfo answer 503 temporarily_unavailable with Retry-After', async () => {
+    const token = (await form(app, '/token', { grant_type: 'client_credentials' }, { authorization: basic('svc') })).json().access_token as string;
+    down = true;
+    for (const res of [
+      await form(app, '/token', { grant_type: 'client_credentials' }, { authorization: basic('svc') }),
+      await form(app, '/introspect', { token }, { authorization: basic('rs') }),
+      await form(app, '/revoke', { token }, { authorization: basic('svc') }),
+      await app.server.inject({ url: '/userinfo', headers: { authorization: `Bearer ${token}` } }),
+    ]) {
+      assert.equal(res.statusCode, 503, res.body);
+      assert.deepEqual(res.json(), { error: 'temporarily_unavailable', error_description: 'The service is temporarily unavailable; retry later.' });
+      assert.equal(res.headers['retry-after'], '2');
+      assert.equal(res.headers['cache-control'], 'no-store');
+      assert.equal(res.headers['www-authenticate'], undefined, 'no challenge: the credentials were not at fault');
+    }
+    down = false;
+    assert.equal((await form(app, '/introspect', { token }, { authorization: basic('rs') })).json().active, true, 'served again once the database is back');
+  });
+
+  it('browser pages answer a 503 error page, and /ready reports the database unreachable', async () => {
+    down = true;
+    const page = await app.server.inject({ url: authorizeUrl({ client_id: 'web', redirect_uri: 'https://app.example/cb', response_type: 'code', scope: 'openid', code_challenge: pkce().challenge, code_challenge_method: 'S256' }) });
+    assert.equal(page.statusCode, 503);
+    assert.match(page.headers['content-type'] as string, /text\/html/);
+    assert.match(page.body, /Service unavailable/);
+    assert.equal(page.headers['retry-after'], '2');
+    const ready = await app.server.inject('/ready');
+    assert.equal(ready.statusCode, 503);
+    assert.equal(ready.json().checks.database, 'unreachable');
+    down = false;
+    assert.equal((await app.server.inject('/ready')).statusCode, 200);
+  });
+});
+
+describe('refresh and the database failing mid-request', () => {
+  let app: App;
+  before(async () => { app = await testApp('sqlite::memory:'); });
+  after(async () => { await app?.close(); });
+
+  const tokens = async () => {
+    const { verifier, challenge } = pkce();
+    const redirect = await authorizeWithLogin(app, new Jar(), { client_id: 'web', redirect_uri: 'https://app.example/cb', response_type: 'code', scope: 'openid offline_access', code_challenge: challenge, code_challenge_method: 'S256' });
+    return (await form(app, '/token', { grant_type: 'authorization_code', code: redirect.searchParams.get('code')!, code_verifier: verifier, redirect_uri: 'https://app.example/cb' }, { authorization: basic('web') })).json();
+  };
+  const refresh = (rt: string) => form(app, '/token', { grant_type: 'refresh_token', refresh_token: rt }, { authorization: basic('web') });
+
+  it('a refresh answered 503 has not rotated the token: the retry succeeds instead of being taken for a replay', async () => {
+    const first = await tokens();
+    const get = app.stores.users.get;
+    app.stores.users.get = async () => { throw new StorageUnavailableError('database unavailable: Connection terminated unexpectedly'); };
+    try {
+      const failed = await refresh(first.refresh_token);
+      assert.equal(failed.statusCode, 503);
+    } finally {
+      app.stores.users.get = get;
+    }
+    const retry = await refresh(first.refresh_token);
+    assert.equal(retry.statusCode, 200, retry.body);
+    assert.equal((await refresh(retry.json().refresh_token)).statusCode, 200);
+  });
+
+  it('a refresh for a user disabled behind the grant\'s back is refused and revokes the grant', async () => {
+    const first = await tokens();
+    const alice = (await app.stores.users.findByUsername('alice'))!;
+    await app.stores.users.put({ ...alice, disabled: true });
+    try {
+      const res = await refresh(first.refresh_token);
+      assert.equal(res.json().error, 'invalid_grant');
+      const stored = await app.stores.grants.getRefresh(tokenHash(first.refresh_token));
+      assert.notEqual(stored!.grant.revokedAt, null);
+    } finally {
+      await app.stores.users.put({ ...alice, disabled: false });
+    }
+  });
+});
