@@ -8,6 +8,7 @@ import { randomToken } from '../protocol/hash.ts';
 import { isScopeToken } from '../protocol/params.ts';
 import { redirectUriProblem } from '../protocol/redirect-uri.ts';
 import { FAPI_AUTH_METHODS } from '../protocol/fapi.ts';
+import { SIGNING_ALGS } from '../protocol/tokens/keys.ts';
 
 /** Client metadata as an operator writes it (RFC 7591 names), in the bootstrap file or the CLI. */
 export interface ClientInput {
@@ -33,6 +34,8 @@ export interface ClientInput {
   token_endpoint_auth_signing_alg?: string;
   request_object_signing_alg?: string;
   require_signed_request_object?: boolean;
+  /** JARM: authorization responses of this client are signed JWTs by default, with this algorithm. */
+  authorization_signed_response_alg?: string;
   /** Token exchange policy; required with the token-exchange grant. */
   token_exchange?: TokenExchangePolicy;
   /** "2.0": the FAPI 2.0 Security Profile applies to this client (private_key_jwt required); null turns it off. */
@@ -126,6 +129,12 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
     if (typeof input.fapi_message_signing !== 'boolean') problems.push('fapi_message_signing must be true or false');
     else if (input.fapi_message_signing) metadata.fapi_message_signing = true;
     else delete metadata.fapi_message_signing;
+  }
+  if ('authorization_signed_response_alg' in input) {
+    const alg = input.authorization_signed_response_alg;
+    if (alg === undefined) delete metadata.authorization_signed_response_alg;
+    else if (!(SIGNING_ALGS as readonly unknown[]).includes(alg)) problems.push(`authorization_signed_response_alg must be one of ${SIGNING_ALGS.join(', ')} (the algorithm of Tessera's signing key)`);
+    else metadata.authorization_signed_response_alg = alg;
   }
 
   let secretHash: string | null = null;
@@ -240,7 +249,7 @@ export function describeClient(c: ClientRecord): Record<string, unknown> {
     client_id: c.clientId, client_name: c.clientName, token_endpoint_auth_method: c.tokenEndpointAuthMethod,
     application_type: c.applicationType, redirect_uris: c.redirectUris, post_logout_redirect_uris: c.postLogoutRedirectUris,
     grant_types: c.grantTypes, scope: c.scopes.join(' '), allowed_resources: c.allowedResources, skip_consent: c.skipConsent,
-    ...pick(c.metadata, ['jwks', 'jwks_uri', 'token_endpoint_auth_signing_alg', 'request_object_signing_alg', 'require_signed_request_object', 'token_exchange']),
+    ...pick(c.metadata, ['jwks', 'jwks_uri', 'token_endpoint_auth_signing_alg', 'request_object_signing_alg', 'require_signed_request_object', 'authorization_signed_response_alg', 'token_exchange']),
     ...(c.metadata.dpop_bound_access_tokens ? { dpop_bound_access_tokens: true } : {}),
     ...(c.metadata.require_pushed_authorization_requests ? { require_pushed_authorization_requests: true } : {}),
     ...(c.metadata.fapi_profile ? { fapi_profile: c.metadata.fapi_profile } : {}),

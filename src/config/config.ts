@@ -23,6 +23,7 @@ export interface Config {
   readonly signingAlg: SigningAlg;
   readonly accessTokenTtl: number;
   readonly idTokenTtl: number;
+  readonly jarmTtl: number;
   readonly codeTtl: number;
   readonly refreshIdleTtl: number;
   readonly refreshAbsoluteTtl: number;

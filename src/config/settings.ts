@@ -51,6 +51,8 @@ export const settings: readonly Setting[] = [
     description: 'Algorithm of the signing key generated when none is active.' },
   { env: 'TESSERA_ACCESS_TOKEN_TTL', key: 'accessTokenTtl', type: 'int', default: 900, min: 30, max: 86400, description: 'Access token lifetime, seconds.' },
   { env: 'TESSERA_ID_TOKEN_TTL', key: 'idTokenTtl', type: 'int', default: 3600, min: 30, max: 86400, description: 'ID token lifetime, seconds.' },
+  { env: 'TESSERA_JARM_TTL', key: 'jarmTtl', type: 'int', default: 300, min: 10, max: 600,
+    description: 'Lifetime (exp) of a signed authorization response (JARM: response_mode jwt, query.jwt, form_post.jwt), seconds; at most 10 minutes.' },
   { env: 'TESSERA_CODE_TTL', key: 'codeTtl', type: 'int', default: 60, min: 10, max: 600, description: 'Authorization code lifetime, seconds (at most 600).' },
   { env: 'TESSERA_REFRESH_IDLE_TTL', key: 'refreshIdleTtl', type: 'int', default: 1209600, min: 60,
     description: 'A refresh token expires when unused for this many seconds.' },

@@ -1,10 +1,11 @@
 import type { View } from '../protocol/provider.ts';
-import { accountPage, consentPage, deviceDonePage, deviceEntryPage, errorPage, formPostPage, loggedOutPage, loginPage, logoutConfirmPage } from '../ui/pages.ts';
+import { accountPage, consentPage, deviceDonePage, deviceEntryPage, errorPage, formPostPage, loggedOutPage, loginPage, logoutConfirmPage, selectAccountPage } from '../ui/pages.ts';
 
 export function renderView(view: View, nonce: string): string {
   switch (view.name) {
     case 'login': return loginPage({ ...view, nonce });
     case 'consent': return consentPage({ ...view, nonce });
+    case 'select-account': return selectAccountPage({ ...view, nonce });
     case 'error': return errorPage({ ...view, nonce });
     case 'logout-confirm': return logoutConfirmPage({ ...view, nonce });
     case 'logged-out': return loggedOutPage({ nonce });

@@ -13,7 +13,7 @@ import { OAuthError, invalidRequest } from '../protocol/errors.ts';
 import { randomToken, safeEqual } from '../protocol/hash.ts';
 import { accountLogin, accountLogout, revokeConsent, showAccount } from '../protocol/interaction/account.ts';
 import { deviceEntry } from '../protocol/interaction/device.ts';
-import { showInteraction, submitConsent, submitLogin } from '../protocol/interaction/interaction.ts';
+import { selectAccount, showInteraction, submitConsent, submitLogin } from '../protocol/interaction/interaction.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../protocol/provider.ts';
 import type { KeyRing } from '../protocol/tokens/keys.ts';
 import { JWKS_MAX_AGE } from '../protocol/tokens/key-schedule.ts';
@@ -57,6 +57,7 @@ const routes: RouteSpec[] = [
   { path: '/interaction/:uid', methods: ['GET'], kind: 'page', handler: showInteraction, form: true },
   { path: '/interaction/:uid/login', methods: ['POST'], kind: 'page', handler: submitLogin, form: true, rateLimit: 'login' },
   { path: '/interaction/:uid/consent', methods: ['POST'], kind: 'page', handler: submitConsent, form: true },
+  { path: '/interaction/:uid/select', methods: ['POST'], kind: 'page', handler: selectAccount, form: true },
   { path: '/account', methods: ['GET'], kind: 'page', handler: showAccount, form: true },
   { path: '/account/login', methods: ['POST'], kind: 'page', handler: accountLogin, form: true, rateLimit: 'login' },
   { path: '/account/revoke', methods: ['POST'], kind: 'page', handler: revokeConsent, form: true },

@@ -50,6 +50,11 @@ export interface ClientMetadata {
    * key derived from the key-encryption key (compact JWE dir/A256GCM); never shown or logged.
    */
   client_secret_jwe?: string;
+  /**
+   * JARM: authorization responses of this client are signed JWTs (response_mode query.jwt) unless
+   * it asks for another mode; the algorithm must be the one of Tessera's active signing key.
+   */
+  authorization_signed_response_alg?: string;
   /** Token exchange (RFC 8693): what this client may exchange, and for which audiences. */
   token_exchange?: TokenExchangePolicy;
   /** RFC 9396 section 10.2: the authorization_details types this client may use (default: every configured type). */

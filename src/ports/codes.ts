@@ -18,6 +18,8 @@ export interface CodeRecord {
   dpopJkt?: string | null;
   /** RFC 9396: the authorization_details the user approved (JSON array text), if any. */
   authorizationDetails?: string | null;
+  /** OIDC Core 5.5: the user claims the authorization request's `claims` parameter asked for. */
+  claims?: { id_token: string[]; userinfo: string[] } | null;
 }
 
 export type ConsumeResult =

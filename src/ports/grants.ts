@@ -19,6 +19,8 @@ export interface GrantRecord {
   dpopJkt?: string | null;
   /** RFC 9396: the authorization_details granted (JSON array text), kept for every refresh. */
   authorizationDetails?: string | null;
+  /** OIDC Core 5.5: the user claims the authorization request's `claims` parameter asked for (ID token, userinfo). */
+  claims?: { id_token: string[]; userinfo: string[] } | null;
 }
 
 export interface RefreshTokenRecord {

@@ -29,7 +29,8 @@ export type OAuthErrorCode =
   | 'invalid_authorization_details'
   | 'authorization_pending'
   | 'slow_down'
-  | 'expired_token';
+  | 'expired_token'
+  | 'unmet_authentication_requirements';
 
 const defaultStatus: Partial<Record<OAuthErrorCode, number>> = {
   invalid_client: 401,

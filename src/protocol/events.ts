@@ -27,6 +27,8 @@ export type ProtocolEvent = (
   | { type: 'par_request'; clientId: string }
   /** FAPI 2.0: a request of a FAPI client was refused by a rule of the profile (reason: auth_method, alg, sender_constraint, message_signing, redirect_uri). */
   | { type: 'fapi_refused'; reason: string; clientId: string }
+  /** OIDC Core 3.1.2.1: an id_token_hint was refused (reason: jose's error code, e.g. ERR_JWS_SIGNATURE_VERIFICATION_FAILED). */
+  | { type: 'id_token_hint_refused'; clientId: string; reason: string }
   // Signing-key transitions: by the schedule (actor 'system') or asked for (CLI, admin API: actor 'admin').
   | (KeyTransition & { trigger: Trigger; actor: 'system' | 'admin' })
   // Reads of the audit trail through the admin API.

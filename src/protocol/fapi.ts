@@ -80,12 +80,14 @@ export function checkSenderConstrained(p: Provider, client: ClientRecord, cnf: C
 
 /**
  * FAPI 2.0 Message Signing: authorization requests come as signed request objects (at PAR) and
- * responses as JWTs (JARM, a response_mode ending in "jwt"; JARM is added separately).
+ * responses as JWTs (JARM: a response_mode ending in "jwt", or none with the client registered for
+ * signed responses, authorization_signed_response_alg).
  */
 export function checkMessageSigning(p: Provider, client: ClientRecord, signedRequest: boolean, responseMode: string | undefined): void {
   if (!fapiMessageSigning(p.config, client)) return;
   if (!signedRequest) throw refused(p, client, 'message_signing', invalidRequest('FAPI 2.0 Message Signing requires a signed request object.'));
-  if (responseMode === undefined || !responseMode.endsWith('jwt')) {
+  const jarm = responseMode === undefined ? client.metadata.authorization_signed_response_alg !== undefined : responseMode.endsWith('jwt');
+  if (!jarm) {
     throw refused(p, client, 'message_signing', invalidRequest('FAPI 2.0 Message Signing requires a JWT-secured authorization response (a response_mode ending in jwt).'));
   }
 }

@@ -44,7 +44,8 @@ export interface CookieSpec {
 
 export type View =
   | { name: 'login'; action: string; csrf: string; clientName: string; username?: string; error?: string }
-  | { name: 'consent'; action: string; csrf: string; clientName: string; username: string; scopes: { name: string; description: string }[]; resource?: string; userCode?: string; authorizationDetails?: { type: string; fields: { name: string; value: string }[] }[] }
+  | { name: 'consent'; action: string; csrf: string; clientName: string; username: string; scopes: { name: string; description: string }[]; resource?: string; userCode?: string; claims?: string[]; authorizationDetails?: { type: string; fields: { name: string; value: string }[] }[] }
+  | { name: 'select-account'; action: string; csrf: string; clientName: string; username: string }
   | { name: 'device'; action: string; csrf: string; userCode?: string; error?: string }
   | { name: 'device-done'; approved: boolean; clientName: string }
   | { name: 'error'; title: string; message: string }

@@ -11,6 +11,7 @@ import {
   loggedOutPage,
   loginPage,
   logoutConfirmPage,
+  selectAccountPage,
 } from './pages.ts';
 
 const NONCE = 'bm9uY2UtdGVzdA==';
@@ -235,6 +236,15 @@ describe('consentPage', () => {
   it('shows the resource when given', () => {
     const doc = consentPage({ ...base, resource: 'https://api.example.com/' });
     assert.ok(doc.includes('Access is for the API <code>https://api.example.com/</code>'));
+  });
+
+  it('lists the claims asked for by name beyond the scopes, escaped', () => {
+    const doc = consentPage({ ...base, claims: ['email', HOSTILE] });
+    assertDocument(doc);
+    assert.ok(doc.includes('It also asks to see:'));
+    assert.ok(doc.includes('<code class="scope-name">email</code>'));
+    assert.ok(!doc.includes(XSS));
+    assert.ok(!consentPage(base).includes('It also asks to see'));
   });
 
   it('handles an empty scope list', () => {
@@ -478,5 +488,19 @@ describe('accountPage', () => {
     for (const f of fs) assert.equal(f.attrs.action, HOSTILE);
     assert.deepEqual(Object.fromEntries(hiddenFields(fs[0]!.inner)), { csrf: HOSTILE, client_id: HOSTILE });
     assert.ok(doc.includes('unknown date'));
+  });
+});
+
+describe('selectAccountPage', () => {
+  it('offers to continue as the signed-in user or use another account, in one CSRF-protected form, escaped', () => {
+    const doc = selectAccountPage({ nonce: NONCE, action: '/interaction/abc/select', csrf: 'csrf-789', clientName: HOSTILE, username: HOSTILE });
+    assertDocument(doc);
+    assert.ok(!doc.includes(XSS) && !doc.includes(ATTR));
+    const fs = forms(doc);
+    assert.equal(fs.length, 1);
+    assert.equal(fs[0]!.attrs.action, '/interaction/abc/select');
+    assert.deepEqual(hiddenFields(fs[0]!.inner), [['csrf', 'csrf-789']]);
+    assert.deepEqual(tags(fs[0]!.inner, 'button').map((b) => b.attrs.value).sort(), ['continue', 'switch']);
+    assert.match(selectAccountPage({ nonce: NONCE, action: '/a', csrf: 'c', clientName: 'App', username: 'alice' }), />Continue as alice<\/button>/);
   });
 });

@@ -66,6 +66,8 @@ export function consentPage(p: {
   userCode?: string;
   /** RFC 9396: the authorization details asked for, one entry per type with its fields as text. */
   authorizationDetails?: { type: string; fields: { name: string; value: string }[] }[];
+  /** Claims asked for by name (OIDC claims parameter) beyond what the scopes release. */
+  claims?: string[];
 }): string {
   const device = p.userCode
     ? html`<div class="alert device-code" role="note"><p>Check that this code is the one shown on your device:</p>
@@ -88,10 +90,17 @@ ${p.scopes.map(
   (d) => html`<li><code class="detail-type">${d.type}</code><dl>${d.fields.map((f) => html`<dt>${f.name}</dt><dd>${f.value}</dd>`)}</dl></li>\n`,
 )}</ul>`
     : '';
+  const claims = p.claims?.length
+    ? html`<h2 id="claims-heading">It also asks to see:</h2>
+<ul class="scopes" aria-labelledby="claims-heading">
+${p.claims.map((c) => html`<li><code class="scope-name">${c}</code></li>
+`)}</ul>`
+    : '';
   const body = html`<h1>Allow access?</h1>
 <p class="lead"><strong>${p.clientName}</strong> is asking for access to your account <strong>${p.username}</strong>${p.userCode ? ' on a device' : ''}.</p>
 ${device}
 ${scopeList}
+${claims}
 ${details}
 ${resource}
 <form method="post" action="${p.action}">
@@ -103,6 +112,20 @@ ${csrfInput(p.csrf)}
 </form>
 <p class="note small muted">Only allow access to applications you trust. You can revoke access later from your Tessera account.</p>`;
   return layout({ title: `Allow access to ${p.clientName}?`, nonce: p.nonce, body });
+}
+
+/** prompt=select_account: continue as the signed-in user, or sign in as someone else. */
+export function selectAccountPage(p: { nonce: string; action: string; csrf: string; clientName: string; username: string }): string {
+  const body = html`<h1>Choose an account</h1>
+<p class="lead">to continue to <strong>${p.clientName}</strong></p>
+<form method="post" action="${p.action}">
+${csrfInput(p.csrf)}
+<div class="actions">
+<button type="submit" class="secondary" name="decision" value="switch">Use another account</button>
+<button type="submit" name="decision" value="continue" autofocus>Continue as ${p.username}</button>
+</div>
+</form>`;
+  return layout({ title: 'Choose an account', nonce: p.nonce, body });
 }
 
 export function deviceEntryPage(p: { nonce: string; action: string; csrf: string; userCode?: string; error?: string }): string {

@@ -140,7 +140,7 @@ for (const backend of backends) {
 
     describe('database and migrations', () => {
       it('applies every migration once, then nothing', async () => {
-        assert.deepEqual(applied, ['0001_initial', '0002_counters', '0003_audit', '0004_client_metadata_replay', '0005_key_schedule', '0006_par_dpop', '0007_device_codes', '0010_authorization_details']);
+        assert.deepEqual(applied, ['0001_initial', '0002_counters', '0003_audit', '0004_client_metadata_replay', '0005_key_schedule', '0006_par_dpop', '0007_device_codes', '0010_authorization_details', '0011_claims_request']);
         assert.deepEqual(await migrate(handle.db), []);
       });
       it('ping() answers', async () => {
@@ -398,6 +398,24 @@ for (const backend of backends) {
         let seen: GrantRecord | undefined;
         await stores.grants.rotate(rt.tokenHash, NOW + 1, (_r, gr) => { seen = gr; return true; }, nextFor());
         assert.equal(seen?.dpopJkt, jkt);
+      });
+    });
+
+    describe('claims requests (OIDC Core 5.5)', () => {
+      it('codes and grants keep the claims asked for; records without them have none', async () => {
+        const claims = { id_token: ['email', 'name'], userinfo: ['family_name'] };
+        const c = code({ claims });
+        await stores.codes.create(c);
+        assert.deepEqual(await stores.codes.consume(c.codeHash, NOW), { status: 'ok', code: c });
+        const g = grant({ claims });
+        const rt = refreshFor(g);
+        const a = access();
+        await stores.grants.create(g, rt, a);
+        assert.deepEqual(await stores.grants.get(g.id), g);
+        assert.deepEqual((await stores.grants.findByAccessToken(a.jti))?.claims, claims);
+        const plain = grant();
+        await stores.grants.create(plain, null, access());
+        assert.equal((await stores.grants.get(plain.id))?.claims, undefined);
       });
     });
 

@@ -220,6 +220,8 @@ for (const backend of await backends()) {
       const signed = await form(perClient, '/par', { client_id: 'fapi-ms', request: await requestObject('fapi-ms', key, { ...base, response_mode: 'query' }, clock), ...(await clientAssertion('fapi-ms', key, clock)) });
       assert.equal(signed.statusCode, 400);
       assert.match(signed.json().error_description, /response_mode ending in jwt/);
+      const jarm = await form(perClient, '/par', { client_id: 'fapi-ms', request: await requestObject('fapi-ms', key, { ...base, response_mode: 'jwt' }, clock), ...(await clientAssertion('fapi-ms', key, clock)) });
+      assert.equal(jarm.statusCode, 201, jarm.body);
     });
   });
 }

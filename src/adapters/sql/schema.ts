@@ -82,6 +82,7 @@ export interface AuthCodesTable {
   consumed_at: number | null;
   dpop_jkt: string | null;
   authorization_details: string | null;
+  claims: string | null;
 }
 
 export interface GrantsTable {
@@ -98,6 +99,7 @@ export interface GrantsTable {
   revoked_at: number | null;
   dpop_jkt: string | null;
   authorization_details: string | null;
+  claims: string | null;
 }
 
 export interface RefreshTokensTable {

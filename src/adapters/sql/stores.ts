@@ -72,6 +72,7 @@ const codeRow = (c: CodeRecord): AuthCodesTable => ({
   scope: c.scope, nonce: c.nonce, code_challenge: c.codeChallenge, resource: c.resource, sid: c.sid,
   auth_time: c.authTime, amr: json(c.amr), created_at: c.createdAt, expires_at: c.expiresAt, consumed_at: null, dpop_jkt: c.dpopJkt ?? null,
   authorization_details: c.authorizationDetails ?? null,
+  claims: c.claims ? json(c.claims) : null,
 });
 const toCode = (r: Row<AuthCodesTable>): CodeRecord => ({
   codeHash: r.code_hash, grantId: r.grant_id, clientId: r.client_id, userId: r.user_id, redirectUri: r.redirect_uri,
@@ -79,6 +80,7 @@ const toCode = (r: Row<AuthCodesTable>): CodeRecord => ({
   authTime: r.auth_time, amr: JSON.parse(r.amr), createdAt: r.created_at, expiresAt: r.expires_at,
   ...(r.dpop_jkt !== null ? { dpopJkt: r.dpop_jkt } : {}),
   ...(r.authorization_details !== null ? { authorizationDetails: r.authorization_details } : {}),
+  ...(r.claims != null ? { claims: JSON.parse(r.claims) } : {}),
 });
 
 const deviceCodeRow = (d: DeviceCodeRecord): DeviceCodesTable => ({
@@ -96,12 +98,14 @@ const grantRow = (g: GrantRecord): GrantsTable => ({
   id: g.id, client_id: g.clientId, user_id: g.userId, scope: g.scope, resource: g.resource, sid: g.sid,
   auth_time: g.authTime, amr: json(g.amr), created_at: g.createdAt, expires_at: g.expiresAt, revoked_at: g.revokedAt, dpop_jkt: g.dpopJkt ?? null,
   authorization_details: g.authorizationDetails ?? null,
+  claims: g.claims ? json(g.claims) : null,
 });
 const toGrant = (r: Row<GrantsTable>): GrantRecord => ({
   id: r.id, clientId: r.client_id, userId: r.user_id, scope: r.scope, resource: r.resource, sid: r.sid,
   authTime: r.auth_time, amr: JSON.parse(r.amr), createdAt: r.created_at, expiresAt: r.expires_at, revokedAt: r.revoked_at,
   ...(r.dpop_jkt !== null ? { dpopJkt: r.dpop_jkt } : {}),
   ...(r.authorization_details !== null ? { authorizationDetails: r.authorization_details } : {}),
+  ...(r.claims != null ? { claims: JSON.parse(r.claims) } : {}),
 });
 
 const refreshRow = (t: RefreshTokenRecord): RefreshTokensTable => ({

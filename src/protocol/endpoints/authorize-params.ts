@@ -17,6 +17,8 @@ export const AUTHORIZE_LIMITS: Readonly<Record<string, number>> = {
   resource: 2048, request_uri: 512, dpop_jkt: 64, request: MAX_REQUEST_OBJECT_LENGTH,
   // Larger than any body, so an oversized value reaches its own check (invalid_authorization_details).
   authorization_details: 10485760,
+  // OIDC Core 5.5 (its JSON is checked further by claims-request.ts) and 3.1.2.1.
+  claims: 4096, id_token_hint: 8192, acr_values: 1024, response_mode: 32,
 };
 
 /** RFC 9126 section 2.2: the prefix of the request_uri values /par hands out. */

@@ -1,13 +1,16 @@
 import type { ClientRecord } from '../../ports/clients.ts';
 import type { SessionRecord } from '../../ports/sessions.ts';
+import { checkAcrRequest, parseClaimsRequest, requestedClaims, claimsBeyondScopes, type ClaimsRequest } from '../claims-request.ts';
 import { OAuthError, invalidRequest } from '../errors.ts';
 import { randomToken, tokenHash } from '../hash.ts';
 import { authorizationError, issueCode, type AuthorizationRequest, type ResponseTarget } from '../interaction/authorization-response.ts';
+import { errorResponseModeFor, isJwtMode, responseModeFor } from '../interaction/jarm.ts';
 import { loadSession } from '../interaction/session.ts';
 import { isScopeToken, readParams, splitScope, type Params } from '../params.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import { matchRedirectUri } from '../redirect-uri.ts';
 import { supportedScopes } from '../scopes.ts';
+import { verifyIdTokenHint } from '../tokens/id-token-hint.ts';
 import { AUTHORIZE_LIMITS, AUTHORIZE_PARAMS, PAR_URN } from './authorize-params.ts';
 import { resolveRequestObject } from './request-object.ts';
 import { featureEnabled } from '../../config/features.ts';
@@ -53,8 +56,13 @@ export function parRequired(p: Provider, client: ClientRecord): boolean {
  * /authorize and /par. /authorize sends the errors to the redirect_uri; /par answers them as JSON.
  */
 export function checkRequest(p: Provider, client: ClientRecord, params: Params, redirectUri: string, target: Pick<ResponseTarget, 'responseMode'>): AuthorizationRequest {
-  const mode = params.response_mode;
-  if (mode !== undefined && mode !== 'query' && mode !== 'form_post') throw invalidRequest('response_mode must be query or form_post.');
+  const responseMode = responseModeFor(client, params.response_mode);
+  // JARM: responses are signed under the active key; a client registered for another algorithm
+  // cannot verify them, so nothing is sent to it (an error page instead).
+  const jarmAlg = client.metadata.authorization_signed_response_alg;
+  if (isJwtMode(responseMode) && jarmAlg !== undefined && jarmAlg !== p.keys().active.alg) {
+    throw new OAuthError('invalid_request', 'This server cannot sign authorization responses with the algorithm this application is registered for.', { redirectable: false, detail: `authorization_signed_response_alg ${String(jarmAlg)}` });
+  }
   if (params.request_uri !== undefined) throw new OAuthError('request_uri_not_supported', 'request_uri is not supported.');
   if (params.registration !== undefined) throw new OAuthError('registration_not_supported', 'The registration parameter is not supported.');
   if (params.response_type === undefined) throw invalidRequest('response_type is required.');
@@ -73,6 +81,13 @@ export function checkRequest(p: Provider, client: ClientRecord, params: Params, 
 
   const prompt = splitScope(params.prompt);
   if (prompt.includes('none') && prompt.length > 1) throw invalidRequest('prompt=none cannot be combined with other values.');
+  // OpenID Connect Prompt Create 1.0: Tessera has no self-registration, so prompt=create is not
+  // advertised and is refused as an unsupported prompt value (its section 4.1).
+  if (prompt.includes('create')) throw invalidRequest('prompt=create is not supported: this server has no self-registration.');
+  // OIDC Core 5.5: the claims parameter; an essential acr it cannot satisfy fails the request.
+  const claims: ClaimsRequest | undefined = params.claims !== undefined ? parseClaimsRequest(params.claims) : undefined;
+  checkAcrRequest(claims);
+  const requested = requestedClaims(claims);
   let maxAge: number | undefined;
   if (params.max_age !== undefined) {
     if (!/^\d{1,10}$/.test(params.max_age)) throw invalidRequest('max_age must be a non-negative integer.');
@@ -84,11 +99,13 @@ export function checkRequest(p: Provider, client: ClientRecord, params: Params, 
   if (params.dpop_jkt !== undefined && !featureEnabled(p.config, 'dpop')) throw invalidRequest('dpop_jkt is not supported: DPoP is disabled on this server.');
   const authorizationDetails = params.authorization_details !== undefined ? readAuthorizationDetails(p.config, params.authorization_details, client.metadata.authorization_details_types) : undefined;
   return {
-    clientId: client.clientId, redirectUri, redirectUriSent: params.redirect_uri !== undefined, responseMode: target.responseMode, state: params.state, scope: scopes.join(' '),
+    clientId: client.clientId, redirectUri, redirectUriSent: params.redirect_uri !== undefined, responseMode, state: params.state, scope: scopes.join(' '),
     nonce: params.nonce, codeChallenge: params.code_challenge, resource: params.resource, prompt, maxAge, loginHint: params.login_hint,
     ...(params.dpop_jkt !== undefined ? { dpopJkt: params.dpop_jkt } : {}),
     ...(authorizationDetails !== undefined ? { authorizationDetails } : {}),
     ...(isFapiClient(p.config, client) ? { fapi: true } : {}),
+    ...(requested ? { claims: requested } : {}),
+    ...(params.id_token_hint !== undefined ? { idTokenHint: params.id_token_hint } : {}),
   };
 }
 
@@ -132,7 +149,7 @@ async function requestObjectParams(p: Provider, outer: Params): Promise<{ params
     if (!(err instanceof OAuthError)) throw err;
     const loaded = await loadClientAndRedirect(p, outer);
     if ('kind' in loaded) return page('Invalid request', `${err.description} (${err.code})`);
-    return authorizationError(p, { redirectUri: loaded.redirectUri, responseMode: outer.response_mode === 'form_post' ? 'form_post' : 'query', state: outer.state }, err);
+    return authorizationError(p, { clientId: client.clientId, redirectUri: loaded.redirectUri, responseMode: errorResponseModeFor(client, outer.response_mode), state: outer.state }, err);
   }
 }
 
@@ -141,7 +158,7 @@ async function requestNotSupported(p: Provider, params: Params): Promise<OAuthRe
   const err = new OAuthError('request_not_supported', 'Request objects are not supported by this server.');
   const loaded = await loadClientAndRedirect(p, params);
   if ('kind' in loaded) return page('Invalid request', `${err.description} (${err.code})`);
-  return authorizationError(p, { redirectUri: loaded.redirectUri, responseMode: params.response_mode === 'form_post' ? 'form_post' : 'query', state: params.state }, err);
+  return authorizationError(p, { clientId: loaded.client.clientId, redirectUri: loaded.redirectUri, responseMode: errorResponseModeFor(loaded.client, params.response_mode), state: params.state }, err);
 }
 
 /** GET or POST /authorize. */
@@ -170,8 +187,7 @@ export async function authorize(p: Provider, req: ProtocolRequest): Promise<OAut
   const loaded = await loadClientAndRedirect(p, params);
   if ('kind' in loaded) return loaded;
   const { client, redirectUri } = loaded;
-  const mode = params.response_mode;
-  const target: ResponseTarget = { redirectUri, responseMode: mode === 'form_post' ? 'form_post' : 'query', state: params.state };
+  const target: ResponseTarget = { clientId: client.clientId, redirectUri, responseMode: errorResponseModeFor(client, params.response_mode), state: params.state };
   try {
     if (!pushed && parRequired(p, client)) throw invalidRequest('This authorization request must be pushed to the pushed authorization request endpoint first (RFC 9126).');
     // A pushed request (PAR) was checked for this when it was pushed.
@@ -191,6 +207,8 @@ export async function needsConsent(p: Provider, client: ClientRecord, userId: st
   // RFC 9396: remembered consent covers scopes only; authorization_details are always shown and approved.
   if (areq.authorizationDetails !== undefined) return true;
   if (client.skipConsent) return false;
+  // Claims asked for by name beyond what the scopes release are not covered by a remembered consent.
+  if (claimsBeyondScopes(areq.claims, splitScope(areq.scope)).length) return true;
   const consent = await p.stores.consents.get(userId, client.clientId);
   return !consent || splitScope(areq.scope).some((s) => !consent.scopes.includes(s));
 }
@@ -199,14 +217,30 @@ export async function needsConsent(p: Provider, client: ClientRecord, userId: st
 async function decide(p: Provider, req: ProtocolRequest, client: ClientRecord, areq: AuthorizationRequest): Promise<OAuthResponse> {
   const session = await loadSession(p, req);
   const now = p.now();
+  // OIDC Core 3.1.2.1: id_token_hint names the user the client expects; another signed-in user
+  // means a login (login_required for prompt=none), with the hinted user's name filled in.
+  let hintedOther = false;
+  if (areq.idTokenHint !== undefined) {
+    const sub = await verifyIdTokenHint(p, client.clientId, areq.idTokenHint, req.ip);
+    const { idTokenHint: _, ...rest } = areq;
+    areq = rest;
+    hintedOther = session !== undefined && session.userId !== sub;
+    if (!session || hintedOther) {
+      const hinted = await p.stores.users.get(sub);
+      if (hinted && !hinted.disabled && areq.loginHint === undefined) areq = { ...areq, loginHint: hinted.username };
+    }
+  }
   const tooOld = session !== undefined && areq.maxAge !== undefined && (areq.maxAge === 0 || now - session.authTime > areq.maxAge);
-  const loginNeeded = !session || areq.prompt.includes('login') || tooOld;
+  const loginNeeded = !session || areq.prompt.includes('login') || tooOld || hintedOther;
   const consentNeeded = session ? await needsConsent(p, client, session.userId, areq) : true;
   if (areq.prompt.includes('none')) {
     if (loginNeeded) throw new OAuthError('login_required', 'The user is not signed in.');
     if (consentNeeded) throw new OAuthError('consent_required', 'The user has not consented.');
   }
-  if (session && !loginNeeded && !consentNeeded) {
+  // prompt=select_account: the account chooser is shown only when there is a session to continue with.
+  const choose = session !== undefined && !loginNeeded && areq.prompt.includes('select_account');
+  if (!choose && areq.prompt.includes('select_account')) areq = { ...areq, prompt: areq.prompt.filter((x) => x !== 'select_account') };
+  if (session && !loginNeeded && !consentNeeded && !choose) {
     await p.stores.sessions.touch(session.idHash, now);
     return issueCode(p, areq, session);
   }

@@ -8,6 +8,8 @@ import { featureEnabled } from '../../config/features.ts';
 import { rarEnabled } from '../authorization-details.ts';
 import { FAPI_ALGS, FAPI_AUTH_METHODS } from '../fapi.ts';
 import { grantEnabled } from './token.ts';
+import { ACR_VALUES_SUPPORTED } from '../claims-request.ts';
+import { RESPONSE_MODES } from '../interaction/jarm.ts';
 
 /** The metadata document, generated from what is actually enabled. Same content for both well-known URLs. */
 export function discoveryDocument(config: Config, signingAlgs: string[]): Record<string, unknown> {
@@ -28,7 +30,9 @@ export function discoveryDocument(config: Config, signingAlgs: string[]): Record
     device_authorization_endpoint: `${i}/device_authorization`,
     scopes_supported: supportedScopes(config.extraScopes),
     response_types_supported: ['code'],
-    response_modes_supported: ['query', 'form_post'],
+    response_modes_supported: [...RESPONSE_MODES],
+    // JARM: responses are signed with the active signing key.
+    authorization_signing_alg_values_supported: signingAlgs,
     grant_types_supported: [...grants.keys()],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: signingAlgs,
@@ -41,13 +45,14 @@ export function discoveryDocument(config: Config, signingAlgs: string[]): Record
     revocation_endpoint_auth_signing_alg_values_supported: assertionAlgs,
     code_challenge_methods_supported: ['S256'],
     dpop_signing_alg_values_supported: [...DPOP_ALGS],
-    claims_supported: claimsSupported(),
-    claims_parameter_supported: false,
+    claims_supported: [...claimsSupported(), 'acr'],
+    claims_parameter_supported: true,
+    acr_values_supported: [...ACR_VALUES_SUPPORTED],
     request_parameter_supported: true,
     request_object_signing_alg_values_supported: [...ASYMMETRIC_ALGS],
     request_uri_parameter_supported: false,
     authorization_response_iss_parameter_supported: true,
-    prompt_values_supported: ['none', 'login', 'consent'],
+    prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
     service_documentation: 'https://github.com/tessera-auth/tessera#readme',
   };
   return applyFeatures(config, doc);

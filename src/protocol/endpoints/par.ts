@@ -42,8 +42,7 @@ export async function par(p: Provider, req: ProtocolRequest): Promise<OAuthRespo
   if (proof && params.dpop_jkt !== undefined && params.dpop_jkt !== proof.jkt) {
     throw new OAuthError('invalid_dpop_proof', 'dpop_jkt does not match the key of the DPoP proof.');
   }
-  const mode = params.response_mode === 'form_post' ? 'form_post' : 'query';
-  checkRequest(p, client, params, redirectUri, { responseMode: mode });
+  checkRequest(p, client, params, redirectUri, { responseMode: 'query' });
 
   // Only authorization parameters are kept (never client_secret), with the proof's key if any.
   const stored: Record<string, string> = {};

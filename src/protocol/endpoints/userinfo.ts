@@ -50,6 +50,14 @@ export function userClaims(user: UserRecord, scopes: string[]): Record<string, u
   return out;
 }
 
+/** The named standard claims of a user that the user has (OIDC Core 5.5: claims asked for by name). */
+export function namedUserClaims(user: UserRecord, names: readonly string[]): Record<string, unknown> {
+  const all = userClaims(user, Object.keys(STANDARD_SCOPES));
+  const out: Record<string, unknown> = {};
+  for (const c of names) if (c !== 'sub' && all[c] != null) out[c] = all[c];
+  return out;
+}
+
 /** GET or POST /userinfo. */
 export async function userinfo(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
   const presented = presentedToken(req);
@@ -85,5 +93,8 @@ export async function userinfo(p: Provider, req: ProtocolRequest): Promise<OAuth
   }
   const user = await p.stores.users.get(claims.sub);
   if (!user || user.disabled) throw invalid();
-  return { kind: 'json', status: 200, body: userClaims(user, scopes), headers: { 'cache-control': 'no-store', ...(scheme === 'DPoP' ? dpopNonceHeaders(p) : {}) } };
+  // OIDC Core 5.5: the claims the authorization request asked for at userinfo, kept with its grant.
+  const grant = await p.stores.grants.findByAccessToken(claims.jti);
+  const body = { ...userClaims(user, scopes), ...(grant?.claims ? namedUserClaims(user, grant.claims.userinfo) : {}) };
+  return { kind: 'json', status: 200, body, headers: { 'cache-control': 'no-store', ...(scheme === 'DPoP' ? dpopNonceHeaders(p) : {}) } };
 }

@@ -61,6 +61,7 @@ export const authorizationCode: GrantHandler = {
       // FAPI 2.0 clients' refresh tokens are not rotated, so they are bound to the DPoP key as well.
       dpopJkt: (client.tokenEndpointAuthMethod === 'none' || isFapiClient(p.config, client)) && ctx.dpop ? ctx.dpop.jkt : null,
       authorizationDetails: code.authorizationDetails ?? null,
+      ...(code.claims ? { claims: code.claims } : {}),
     };
     const access = userAccessToken(p, grant, code.scope, ctx.dpop?.jkt, details);
     const refresh = issuesRefreshTokens(client) ? newRefreshToken(p, grant, code.scope) : undefined;
@@ -72,6 +73,6 @@ export const authorizationCode: GrantHandler = {
       await p.stores.grants.revoke(grant.id, now);
       p.log.warn({ event: 'code_reuse', client_id: client.clientId, grant: grant.id }, 'authorization code replayed during its redemption; grant revoked');
     }
-    return userTokenResponse(p, grant, code.scope, access, refresh?.value, code.nonce, details);
+    return userTokenResponse(p, grant, code.scope, access, refresh?.value, code.nonce, user, details);
   },
 };

@@ -27,8 +27,8 @@ export const refreshToken: GrantHandler = {
     // would then be a replay and revoke the family). A grant's user never changes; disabling a
     // user revokes the grant, which the rotation itself checks.
     const found = await p.stores.grants.getRefresh(hash);
+    const user = found && await p.stores.users.get(found.grant.userId);
     if (found) {
-      const user = await p.stores.users.get(found.grant.userId);
       if (!user || user.disabled) {
         await p.stores.grants.revoke(found.grant.id, now);
         throw invalidGrant('The refresh token is invalid.', 'user missing or disabled');
@@ -83,6 +83,6 @@ export const refreshToken: GrantHandler = {
       throw invalidGrant('The refresh token is invalid.', 'refresh token reuse');
     }
     if (result.status === 'invalid') throw problem ?? invalidGrant('The refresh token is invalid or expired.');
-    return userTokenResponse(p, result.grant, scope, access!, refreshValue, null, details);
+    return userTokenResponse(p, result.grant, scope, access!, refreshValue, null, user, details);
   },
 };

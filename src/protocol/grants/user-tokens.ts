@@ -4,6 +4,9 @@ import { randomToken, tokenHash } from '../hash.ts';
 import type { Provider } from '../provider.ts';
 import { mintAccessToken, type MintedAccessToken } from '../tokens/access-token.ts';
 import { mintIdToken } from '../tokens/id-token.ts';
+import type { UserRecord } from '../../ports/users.ts';
+import { acrFor } from '../claims-request.ts';
+import { namedUserClaims } from '../endpoints/userinfo.ts';
 import type { TokenResponse } from './grant.ts';
 import type { AuthorizationDetail } from '../authorization-details.ts';
 
@@ -32,8 +35,12 @@ export function userAccessToken(p: Provider, grant: GrantRecord, scope: string, 
   });
 }
 
-/** The token response for a user grant: access token, ID token when openid was granted, refresh token. */
-export function userTokenResponse(p: Provider, grant: GrantRecord, scope: string, access: MintedAccessToken, refresh: string | undefined, nonce: string | null, authorizationDetails?: AuthorizationDetail[]): TokenResponse {
+/**
+ * The token response for a user grant: access token, ID token when openid was granted, refresh token.
+ * The ID token carries the acr of the authentication and, given the user, the claims the
+ * authorization request's `claims` parameter asked for in the ID token (OIDC Core 5.5).
+ */
+export function userTokenResponse(p: Provider, grant: GrantRecord, scope: string, access: MintedAccessToken, refresh: string | undefined, nonce: string | null, user?: UserRecord, authorizationDetails?: AuthorizationDetail[]): TokenResponse {
   const res: TokenResponse = { access_token: access.token, token_type: access.jkt ? 'DPoP' : 'Bearer', expires_in: p.config.accessTokenTtl, scope };
   // RFC 9396 section 7: the token response names the authorization details the token carries.
   if (authorizationDetails) res.authorization_details = authorizationDetails;
@@ -42,6 +49,7 @@ export function userTokenResponse(p: Provider, grant: GrantRecord, scope: string
     res.id_token = mintIdToken(p.keys(), {
       issuer: p.config.issuer, sub: grant.userId, clientId: grant.clientId, now: p.now(), ttl: p.config.idTokenTtl,
       authTime: grant.authTime, nonce, accessToken: access.token, sid: grant.sid, amr: grant.amr,
+      claims: { ...(user && grant.claims ? namedUserClaims(user, grant.claims.id_token) : {}), ...(acrFor(grant.amr) ? { acr: acrFor(grant.amr) } : {}) },
     });
   }
   return res;

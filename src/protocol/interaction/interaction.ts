@@ -1,5 +1,6 @@
 import type { InteractionRecord } from '../../ports/interactions.ts';
-import { needsConsent, INTERACTION_COOKIE } from '../endpoints/authorize.ts';
+import { claimsBeyondScopes } from '../claims-request.ts';
+import { needsConsent, INTERACTION_COOKIE, startInteraction } from '../endpoints/authorize.ts';
 import { OAuthError } from '../errors.ts';
 import { tokenHash, safeEqual } from '../hash.ts';
 import { readFormParams } from '../params.ts';
@@ -52,7 +53,7 @@ async function consentView(p: Provider, l: Loaded, status = 200): Promise<OAuthR
       name: 'consent', action: action(p, l.ia.uid, 'consent'), csrf: csrfToken(p, `ia:${l.ia.uid}`, l.browserSecret),
       clientName: l.clientName, username: user.username,
       scopes: l.areq.scope.split(' ').map((name) => ({ name, description: describeScope(name) })), resource: l.areq.resource,
-      userCode: l.areq.device?.userCode,
+      userCode: l.areq.device?.userCode, claims: claimsBeyondScopes(l.areq.claims, l.areq.scope.split(' ')),
       ...(l.areq.authorizationDetails ? { authorizationDetails: describeAuthorizationDetails(JSON.parse(l.areq.authorizationDetails)) } : {}),
     },
   };
@@ -68,11 +69,56 @@ function loginView(p: Provider, l: Loaded, error?: string, username?: string, re
   };
 }
 
-/** GET /interaction/:uid: the login page, or the consent page once the user is signed in. */
+/** prompt=select_account with a session: the account chooser (continue as this user, or another). */
+async function selectAccountView(p: Provider, l: Loaded): Promise<OAuthResponse> {
+  const session = l.ia.sessionIdHash ? await p.stores.sessions.get(l.ia.sessionIdHash) : undefined;
+  const user = session ? await p.stores.users.get(session.userId) : undefined;
+  if (!user) return EXPIRED;
+  return {
+    kind: 'page', status: 200, formActions: formActions(l.areq),
+    view: { name: 'select-account', action: action(p, l.ia.uid, 'select'), csrf: csrfToken(p, `ia:${l.ia.uid}`, l.browserSecret), clientName: l.clientName, username: user.username },
+  };
+}
+
+const choosing = (l: Loaded) => l.ia.loginAt !== null && l.areq.prompt.includes('select_account');
+
+/** GET /interaction/:uid: the login page, the account chooser, or the consent page once the user is signed in. */
 export async function showInteraction(p: Provider, req: ProtocolRequest, uid: string): Promise<OAuthResponse> {
   const l = await load(p, req, uid);
   if ('kind' in l) return l;
+  if (choosing(l)) return selectAccountView(p, l);
   return l.ia.loginAt === null ? loginView(p, l) : consentView(p, l);
+}
+
+/**
+ * POST /interaction/:uid/select: the account chooser's answer. This interaction ends (once); the
+ * request goes on without select_account, in a new interaction: as the signed-in user (to consent,
+ * or straight to the code), or to the login page with no session ("use another account").
+ */
+export async function selectAccount(p: Provider, req: ProtocolRequest, uid: string): Promise<OAuthResponse> {
+  const l = await load(p, req, uid);
+  if ('kind' in l) return l;
+  const form = readForm(req);
+  if (!form || !checkCsrf(p, `ia:${uid}`, l.browserSecret, form.csrf)) return page('Form expired', 'The form could not be verified. Go back to the application and start again.', 403);
+  if (!choosing(l)) return { kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}` };
+  if (form.decision !== 'continue' && form.decision !== 'switch') return selectAccountView(p, l);
+  const client = await p.stores.clients.get(l.ia.clientId);
+  if (!client || client.disabled) return page('Unknown application', 'The application is no longer registered.');
+  const ia = await p.stores.interactions.consume(uid);
+  if (!ia) return EXPIRED;
+  const areq: AuthorizationRequest = { ...l.areq, prompt: l.areq.prompt.filter((x) => x !== 'select_account') };
+  const session = form.decision === 'continue' && ia.sessionIdHash ? await p.stores.sessions.get(ia.sessionIdHash) : undefined;
+  if (form.decision === 'continue') {
+    const user = session && session.expiresAt > p.now() && session.lastSeenAt + p.config.sessionIdleTtl > p.now() ? await p.stores.users.get(session.userId) : undefined;
+    if (!user || user.disabled) return EXPIRED;
+  }
+  const cleared = clearInteraction(p, uid);
+  if (session && !(await needsConsent(p, client, session.userId, areq))) {
+    await p.stores.sessions.touch(session.idHash, p.now());
+    return issueCode(p, areq, session, [cleared]);
+  }
+  const next = await startInteraction(p, client, areq, session);
+  return next.kind === 'redirect' ? { ...next, cookies: [cleared, ...(next.cookies ?? [])] } : next;
 }
 
 const readForm = (req: ProtocolRequest) => readFormParams(req.params, FORM_PARAMS, LIMITS);

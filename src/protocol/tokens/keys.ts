@@ -6,7 +6,8 @@ import type { KeyStore, SigningKeyRecord } from '../../ports/keys.ts';
 import { importSigningKey, type SigningKey } from './signer.ts';
 import { activeRecord, dueTransitions, type ScheduleSettings } from './key-schedule.ts';
 
-const ALGS: readonly SigningAlg[] = ['ES256', 'RS256', 'PS256', 'EdDSA'];
+export const SIGNING_ALGS: readonly SigningAlg[] = ['ES256', 'RS256', 'PS256', 'EdDSA'];
+const ALGS = SIGNING_ALGS;
 
 /** Derives the AES-256-GCM wrapping key from the configured key-encryption key. */
 function wrappingKey(kek: string): Uint8Array {

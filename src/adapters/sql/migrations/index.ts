@@ -7,6 +7,7 @@ import * as keySchedule from './0005_key_schedule.ts';
 import * as parDpop from './0006_par_dpop.ts';
 import * as deviceCodes from './0007_device_codes.ts';
 import * as authorizationDetails from './0010_authorization_details.ts';
+import * as claimsRequest from './0011_claims_request.ts';
 
 /** Every migration, in order. Imported statically (no file-system provider), so bundling is safe. */
 const migrations: Record<string, Migration> = {
@@ -18,6 +19,7 @@ const migrations: Record<string, Migration> = {
   '0006_par_dpop': parDpop,
   '0007_device_codes': deviceCodes,
   '0010_authorization_details': authorizationDetails,
+  '0011_claims_request': claimsRequest,
 };
 
 /** Brings the schema up to date; returns the names of the migrations applied now. */
