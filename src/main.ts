@@ -28,7 +28,7 @@ const isWorker = cluster.isWorker;
 function announce(port: number, banner: string | undefined): void {
   if (banner) process.stdout.write(`\n${banner}\n\n`);
   const mode = workers > 1 ? `, ${workers} workers` : '';
-  process.stdout.write(`Tessera is running (${config.env} mode${mode}).\n  issuer     ${config.issuer}\n  listening  http://${config.host}:${port}\n  discovery  ${config.issuer}/.well-known/openid-configuration\n`);
+  process.stdout.write(`Tessera is running (${config.env} mode${mode}).\n  issuer     ${config.issuer}\n  listening  ${config.tlsCertFile !== undefined ? 'https' : 'http'}://${config.host}:${port}\n  discovery  ${config.issuer}/.well-known/openid-configuration\n`);
 }
 
 if (!isWorker) {

@@ -59,3 +59,29 @@ describe('client key metadata', () => {
     assert.deepEqual(buildClient(dev, { ...svc }, client, 2).client.metadata.jwks, { keys: [pub] });
   });
 });
+
+describe('mutual-TLS client metadata (RFC 8705)', () => {
+  it('tls_client_auth with one SAN: no secret, shown by describeClient; switching methods drops the SAN', () => {
+    const { client, secret } = buildClient(dev, { ...svc, token_endpoint_auth_method: 'tls_client_auth', tls_client_auth_san_uri: 'https://svc.example/id', tls_client_certificate_bound_access_tokens: true }, undefined, 1);
+    assert.equal(secret, undefined);
+    assert.equal(client.secretHash, null);
+    const shown = describeClient(client);
+    assert.equal(shown.tls_client_auth_san_uri, 'https://svc.example/id');
+    assert.equal(shown.tls_client_certificate_bound_access_tokens, true);
+    const moved = buildClient(dev, { ...svc, token_endpoint_auth_method: 'self_signed_tls_client_auth', jwks: { keys: [pub] } }, client, 2).client;
+    assert.equal(moved.metadata.tls_client_auth_san_uri, undefined);
+    assert.equal(moved.metadata.tls_client_certificate_bound_access_tokens, true);
+    const unbound = buildClient(dev, { ...svc, tls_client_certificate_bound_access_tokens: false }, moved, 3).client;
+    assert.equal(unbound.metadata.tls_client_certificate_bound_access_tokens, undefined);
+  });
+
+  it('refuses a missing or second subject, a malformed value, a secret, and DPoP binding together with certificate binding', () => {
+    assert.match(problems({ ...svc, token_endpoint_auth_method: 'tls_client_auth' }), /exactly one/);
+    assert.match(problems({ ...svc, token_endpoint_auth_method: 'tls_client_auth', tls_client_auth_subject_dn: 'CN=a', tls_client_auth_san_email: 'a@b.example' }), /exactly one/);
+    assert.match(problems({ ...svc, token_endpoint_auth_method: 'tls_client_auth', tls_client_auth_san_ip: '1.2.3' }), /IPv4 or IPv6/);
+    assert.match(problems({ ...svc, token_endpoint_auth_method: 'tls_client_auth', tls_client_auth_san_dns: 'a.example', client_secret: strong }), /no client_secret/);
+    assert.match(problems({ ...svc, token_endpoint_auth_method: 'self_signed_tls_client_auth' }), /jwks or jwks_uri/);
+    assert.match(problems({ ...svc, tls_client_certificate_bound_access_tokens: true, dpop_bound_access_tokens: true }), /cannot both be true/);
+    assert.match(problems({ ...svc, tls_client_certificate_bound_access_tokens: 'yes' as never }), /true or false/);
+  });
+});

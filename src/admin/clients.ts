@@ -3,6 +3,7 @@ import type { ClientAuthMethod, ClientMetadata, ClientRecord, GrantType, TokenEx
 import type { Stores } from '../ports/index.ts';
 import { ASYMMETRIC_ALGS, HMAC_ALGS } from '../protocol/client-auth/client-assertion.ts';
 import { jwksProblems, jwksUriProblem, MAX_JWKS_BYTES } from '../protocol/client-auth/client-keys.ts';
+import { isMtlsMethod, mtlsRegistrationProblems, TLS_CLIENT_AUTH_FIELDS } from '../protocol/client-auth/mtls.ts';
 import { hashClientSecret, wrapClientSecret } from '../protocol/client-auth/secret-hash.ts';
 import { randomToken } from '../protocol/hash.ts';
 import { isScopeToken } from '../protocol/params.ts';
@@ -44,6 +45,14 @@ export interface ClientInput {
   fapi_message_signing?: boolean;
   /** RFC 9396: the authorization_details types this client may use; null allows every configured type. */
   authorization_details_types?: string[] | null;
+  /** RFC 8705 tls_client_auth: exactly one of these names the client's certificate. */
+  tls_client_auth_subject_dn?: string;
+  tls_client_auth_san_dns?: string;
+  tls_client_auth_san_uri?: string;
+  tls_client_auth_san_ip?: string;
+  tls_client_auth_san_email?: string;
+  /** RFC 8705 section 3: bind this client's access tokens to its TLS client certificate. */
+  tls_client_certificate_bound_access_tokens?: boolean;
 }
 
 export class AdminError extends Error {
@@ -66,7 +75,7 @@ function tokenExchangeProblems(policy: unknown): string[] {
   if (!list(subjects)) problems.push('token_exchange.subject_clients must be a non-empty list of client ids, or ["*"]');
   return problems;
 }
-const METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none'];
+const METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth', 'none'];
 
 /** Validates client metadata and turns it into a record; returns the new secret when one was generated. */
 export function buildClient(config: Config, input: ClientInput, existing: ClientRecord | undefined, now: number): { client: ClientRecord; secret?: string } {
@@ -137,10 +146,12 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
     else metadata.authorization_signed_response_alg = alg;
   }
 
+  problems.push(...buildMtlsMetadata(input, metadata, method));
+
   let secretHash: string | null = null;
   let secret: string | undefined;
-  if (method === 'private_key_jwt') {
-    if (input.client_secret !== undefined) problems.push('a private_key_jwt client authenticates with its keys and has no client_secret');
+  if (method === 'private_key_jwt' || isMtlsMethod(method)) {
+    if (input.client_secret !== undefined) problems.push(`a ${method} client authenticates with its ${method === 'private_key_jwt' ? 'keys' : 'certificate'} and has no client_secret`);
   } else if (method !== 'none') {
     if (input.client_secret !== undefined) {
       if (typeof input.client_secret !== 'string' || input.client_secret.length === 0) problems.push('client_secret must be a non-empty string');
@@ -166,6 +177,32 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
       createdAt: existing?.createdAt ?? now, updatedAt: now,
     },
   };
+}
+
+/**
+ * The mutual-TLS metadata (RFC 8705): the tls_client_auth subject or SAN (a new value replaces the
+ * stored one; switching away from tls_client_auth drops it) and tls_client_certificate_bound_access_tokens.
+ */
+function buildMtlsMetadata(input: ClientInput, metadata: ClientMetadata, method: ClientAuthMethod): string[] {
+  const problems: string[] = [];
+  if (TLS_CLIENT_AUTH_FIELDS.some((f) => f in input && input[f] !== undefined)) {
+    for (const f of TLS_CLIENT_AUTH_FIELDS) delete metadata[f];
+    for (const f of TLS_CLIENT_AUTH_FIELDS) if (input[f] !== undefined) metadata[f] = input[f];
+  } else if (method !== 'tls_client_auth') {
+    for (const f of TLS_CLIENT_AUTH_FIELDS) delete metadata[f];
+  }
+  const bound = input.tls_client_certificate_bound_access_tokens;
+  if (bound !== undefined) {
+    if (typeof bound !== 'boolean') problems.push('tls_client_certificate_bound_access_tokens must be true or false');
+    else if (bound) metadata.tls_client_certificate_bound_access_tokens = true;
+    else delete metadata.tls_client_certificate_bound_access_tokens;
+  }
+  // One sender constraint per client: DPoP or the certificate, never both (docs/security.md).
+  if (metadata.tls_client_certificate_bound_access_tokens === true && metadata.dpop_bound_access_tokens === true) {
+    problems.push('dpop_bound_access_tokens and tls_client_certificate_bound_access_tokens cannot both be true: a token is bound to one key');
+  }
+  problems.push(...mtlsRegistrationProblems(method, metadata));
+  return problems;
 }
 
 /**
@@ -237,6 +274,7 @@ export async function rotateClientSecret(stores: Stores, config: Config, clientI
   if (!client) throw new AdminError(`no client ${clientId}`);
   if (client.tokenEndpointAuthMethod === 'none') throw new AdminError(`client ${clientId} is public and has no secret`);
   if (client.tokenEndpointAuthMethod === 'private_key_jwt') throw new AdminError(`client ${clientId} authenticates with its keys (private_key_jwt) and has no secret`);
+  if (isMtlsMethod(client.tokenEndpointAuthMethod)) throw new AdminError(`client ${clientId} authenticates with its TLS certificate (${client.tokenEndpointAuthMethod}) and has no secret`);
   const secret = randomToken(32);
   const metadata = client.tokenEndpointAuthMethod === 'client_secret_jwt' ? { ...client.metadata, client_secret_jwe: await wrapClientSecret(config.keyEncryptionKey, secret) } : client.metadata;
   await stores.clients.put({ ...client, secretHash: hashClientSecret(config.secret, secret), metadata, updatedAt: now });
@@ -251,6 +289,8 @@ export function describeClient(c: ClientRecord): Record<string, unknown> {
     grant_types: c.grantTypes, scope: c.scopes.join(' '), allowed_resources: c.allowedResources, skip_consent: c.skipConsent,
     ...pick(c.metadata, ['jwks', 'jwks_uri', 'token_endpoint_auth_signing_alg', 'request_object_signing_alg', 'require_signed_request_object', 'authorization_signed_response_alg', 'token_exchange']),
     ...(c.metadata.dpop_bound_access_tokens ? { dpop_bound_access_tokens: true } : {}),
+    ...pick(c.metadata, TLS_CLIENT_AUTH_FIELDS),
+    ...(c.metadata.tls_client_certificate_bound_access_tokens ? { tls_client_certificate_bound_access_tokens: true } : {}),
     ...(c.metadata.require_pushed_authorization_requests ? { require_pushed_authorization_requests: true } : {}),
     ...(c.metadata.fapi_profile ? { fapi_profile: c.metadata.fapi_profile } : {}),
     ...(c.metadata.authorization_details_types ? { authorization_details_types: c.metadata.authorization_details_types } : {}),

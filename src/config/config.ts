@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { parseRateLimits, type RateLimitTable } from './rate-limits.ts';
 import { DEV_KEK, DEV_SECRET, settings, type Mode, type Setting } from './settings.ts';
@@ -65,6 +66,13 @@ export interface Config {
   readonly cookieSameSite: 'lax' | 'strict';
   readonly corsOrigins: readonly string[];
   readonly trustProxy: readonly string[];
+  readonly tlsCertFile: string | undefined;
+  readonly tlsKeyFile: string | undefined;
+  /** Lower-cased. */
+  readonly mtlsCertHeader: string | undefined;
+  readonly mtlsCaFile: string | undefined;
+  /** The certificates of TESSERA_MTLS_CA_FILE, parsed at start-up. */
+  readonly mtlsCaCertificates: readonly X509Certificate[];
   readonly redisUrl: string | undefined;
   readonly redisCluster: boolean;
   readonly redisPrefix: string;
@@ -179,7 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   // Issuer
   if (raw.issuer === undefined) {
     if (prod) problems.push('TESSERA_ISSUER: required in production');
-    else raw.issuer = `http://localhost:${raw.port || 4000}`;
+    else raw.issuer = `${raw.tlsCertFile !== undefined ? 'https' : 'http'}://localhost:${raw.port || 4000}`;
   }
   if (typeof raw.issuer === 'string') {
     let u: URL | undefined;
@@ -273,6 +281,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (prod && raw.seedDemo === true) problems.push('TESSERA_SEED_DEMO: demo accounts are refused in production');
   if (prod && raw.clientJwksAllowLoopback === true) problems.push('TESSERA_CLIENT_JWKS_ALLOW_LOOPBACK: client key sets over http or from loopback hosts are refused in production');
 
+  problems.push(...mtlsProblems(raw, prod, warnings));
+  raw.mtlsCaCertificates = Object.freeze((raw.mtlsCaCertificates as X509Certificate[] | undefined) ?? []);
   // Feature switches, RAR types and the FAPI 2.0 profile
   const disabled = (raw.featuresDisabled as string[] | undefined) ?? [];
   for (const f of disabled) if (!isFeature(f)) problems.push(`TESSERA_FEATURES_DISABLED: unknown feature "${f}" (known: ${FEATURE_NAMES.join(', ')})`);
@@ -283,8 +293,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     if (typeof raw.codeTtl === 'number' && raw.codeTtl > 60) problems.push(`TESSERA_CODE_TTL: must be at most 60 ${why} (authorization codes live at most 60 s)`);
     if (typeof raw.clockSkew === 'number' && (raw.clockSkew < 10 || raw.clockSkew > 60)) problems.push(`TESSERA_CLOCK_SKEW: must be between 10 and 60 ${why} (iat and nbf up to 10 s ahead are accepted, more than 60 s refused)`);
     if (disabled.includes('par')) problems.push(`TESSERA_FEATURES_DISABLED: par cannot be turned off ${why} (pushed authorization requests are required)`);
-    // Sender-constrained tokens: DPoP is the only method until mTLS is added (then either will do).
-    if (disabled.includes('dpop')) problems.push(`TESSERA_FEATURES_DISABLED: dpop cannot be turned off ${why} (sender-constrained access tokens are required)`);
+    // Sender-constrained tokens: by DPoP, or by client certificates when mTLS is configured.
+    const mtls = raw.tlsCertFile !== undefined || raw.mtlsCertHeader !== undefined;
+    if (disabled.includes('dpop') && !mtls) problems.push(`TESSERA_FEATURES_DISABLED: dpop cannot be turned off ${why} without mTLS (TESSERA_TLS_CERT_FILE or TESSERA_MTLS_CERT_HEADER): sender-constrained access tokens are required`);
   }
   if (raw.fapiMessageSigning === true) {
     if (disabled.includes('request_object')) problems.push('TESSERA_FEATURES_DISABLED: request_object cannot be turned off with TESSERA_FAPI_MESSAGE_SIGNING=true (signed request objects are required)');
@@ -295,6 +306,52 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   raw.defaultAudience ??= raw.issuer;
   raw.warnings = warnings;
   return Object.freeze(raw) as unknown as Config;
+}
+
+/** Client certificate sources (RFC 8705): TLS terminated here, or a header from a trusted proxy. */
+function mtlsProblems(raw: Record<string, unknown>, prod: boolean, warnings: string[]): string[] {
+  const problems: string[] = [];
+  const certFile = raw.tlsCertFile as string | undefined;
+  const keyFile = raw.tlsKeyFile as string | undefined;
+  if ((certFile === undefined) !== (keyFile === undefined)) problems.push(`${certFile === undefined ? 'TESSERA_TLS_CERT_FILE' : 'TESSERA_TLS_KEY_FILE'}: TESSERA_TLS_CERT_FILE and TESSERA_TLS_KEY_FILE go together`);
+  if (certFile !== undefined && typeof raw.issuer === 'string' && raw.issuer.startsWith('http:')) problems.push('TESSERA_ISSUER: must be an https URL when Tessera serves HTTPS itself (TESSERA_TLS_CERT_FILE)');
+  for (const [file, name] of [[certFile, 'TESSERA_TLS_CERT_FILE'], [keyFile, 'TESSERA_TLS_KEY_FILE']] as const) {
+    if (file === undefined) continue;
+    try { readFileSync(file); } catch (e) { problems.push(`${name}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`); }
+  }
+  if (typeof raw.mtlsCertHeader === 'string') {
+    const h = raw.mtlsCertHeader.toLowerCase();
+    raw.mtlsCertHeader = h;
+    if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(h)) problems.push('TESSERA_MTLS_CERT_HEADER: must be a header name (letters, digits, dashes)');
+    else if (['authorization', 'cookie', 'host', 'content-type', 'content-length', 'dpop', 'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-real-ip'].includes(h)) problems.push(`TESSERA_MTLS_CERT_HEADER: ${h} is a standard header, not one for the client certificate`);
+    if (certFile !== undefined) problems.push('TESSERA_MTLS_CERT_HEADER: use either TESSERA_TLS_CERT_FILE (Tessera terminates TLS) or a proxy header, not both');
+    const proxies = (raw.trustProxy as string[] | undefined) ?? [];
+    const open = proxies.find((a) => /^(0\.0\.0\.0\/0|::\/0|\*|true)$/i.test(a.trim()));
+    if (proxies.length === 0) {
+      const msg = 'TESSERA_MTLS_CERT_HEADER: needs TESSERA_TRUST_PROXY (the addresses of the proxies that set it); without it the header is never believed';
+      if (prod) problems.push(msg); else warnings.push(msg);
+    } else if (open) {
+      problems.push(`TESSERA_TRUST_PROXY: ${open} trusts every address, so anyone could forge TESSERA_MTLS_CERT_HEADER; list the proxies' addresses`);
+    }
+  }
+  if (typeof raw.mtlsCaFile === 'string') {
+    if (certFile === undefined && raw.mtlsCertHeader === undefined) problems.push('TESSERA_MTLS_CA_FILE: needs a client certificate source (TESSERA_TLS_CERT_FILE or TESSERA_MTLS_CERT_HEADER)');
+    let pem: string | undefined;
+    try { pem = readFileSync(raw.mtlsCaFile, 'utf8'); } catch (e) { problems.push(`TESSERA_MTLS_CA_FILE: cannot read ${raw.mtlsCaFile} (${(e as NodeJS.ErrnoException).code ?? 'error'})`); }
+    raw.mtlsCaCertificates = [];
+    if (pem !== undefined) {
+      const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+      if (blocks.length === 0) problems.push('TESSERA_MTLS_CA_FILE: holds no PEM certificate');
+      for (const b of blocks) {
+        try {
+          const cert = new X509Certificate(b);
+          (raw.mtlsCaCertificates as X509Certificate[]).push(cert);
+          if (!cert.ca) problems.push('TESSERA_MTLS_CA_FILE: holds a certificate that is not a CA (basicConstraints CA:TRUE)');
+        } catch { problems.push('TESSERA_MTLS_CA_FILE: holds a certificate that cannot be parsed'); }
+      }
+    }
+  }
+  return problems;
 }
 
 /** A Redis URL with its password replaced, for messages and logs. */

@@ -34,7 +34,7 @@ describe('feature switches, RAR types and the FAPI 2.0 profile at start-up', () 
     assert.equal(found.length, 3, found.join('\n'));
     assert.match(found[0]!, /^TESSERA_CODE_TTL: must be at most 60 with TESSERA_FAPI_PROFILE=2.0/);
     assert.match(found[1]!, /^TESSERA_FEATURES_DISABLED: par cannot be turned off with TESSERA_FAPI_PROFILE=2.0/);
-    assert.match(found[2]!, /^TESSERA_FEATURES_DISABLED: dpop cannot be turned off/);
+    assert.match(found[2]!, /^TESSERA_FEATURES_DISABLED: dpop cannot be turned off with TESSERA_FAPI_PROFILE=2.0 without mTLS/);
     assert.match(problems({ TESSERA_FAPI_MESSAGE_SIGNING: 'true', TESSERA_FEATURES_DISABLED: 'request_object' })[0]!, /request_object cannot be turned off with TESSERA_FAPI_MESSAGE_SIGNING/);
     assert.match(problems({ TESSERA_REQUIRE_PAR: 'true', TESSERA_FEATURES_DISABLED: 'par' })[0]!, /^TESSERA_REQUIRE_PAR/);
     assert.match(problems({ TESSERA_FAPI_PROFILE: '2.0', TESSERA_CLOCK_SKEW: '120' })[0]!, /^TESSERA_CLOCK_SKEW: must be between 10 and 60 with TESSERA_FAPI_PROFILE=2.0/);

@@ -1,4 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { readFileSync } from 'node:fs';
+import { certificateReader } from './client-certificate.ts';
 import { createHash, randomUUID } from 'node:crypto';
 import { authorize } from '../protocol/endpoints/authorize.ts';
 import { deviceAuthorization } from '../protocol/endpoints/device-authorization.ts';
@@ -109,7 +111,13 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
     connectionTimeout: 60_000,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 128, ignoreTrailingSlash: false },
-  });
+    // TESSERA_TLS_CERT_FILE: serve HTTPS and ask for a client certificate without requiring one;
+    // the protocol checks it per client (RFC 8705), so the handshake accepts any certificate.
+    ...(config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined
+      ? { https: { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile), requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' as const } }
+      : {}),
+  }) as unknown as FastifyInstance;
+  const clientCertificate = certificateReader(config, p.log);
 
   // Bodies are kept as text and parsed per endpoint, so duplicate parameters can be detected.
   app.removeAllContentTypeParsers();
@@ -151,7 +159,8 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
         }
       }
     }
-    return { method: req.method, params, headers: req.headers, cookies: parseCookies(req.headers.cookie, secure), ip: req.ip };
+    const cert = clientCertificate(req.raw);
+    return { method: req.method, params, headers: req.headers, cookies: parseCookies(req.headers.cookie, secure), ip: req.ip, ...(cert ? { clientCertificate: cert } : {}) };
   }
 
   function send(reply: FastifyReply, res: OAuthResponse): FastifyReply {

@@ -1,4 +1,4 @@
-export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'client_secret_jwt' | 'private_key_jwt' | 'none';
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'client_secret_jwt' | 'private_key_jwt' | 'tls_client_auth' | 'self_signed_tls_client_auth' | 'none';
 export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials' | 'urn:ietf:params:oauth:grant-type:device_code' | 'urn:ietf:params:oauth:grant-type:token-exchange';
 
 export interface ClientRecord {
@@ -55,6 +55,14 @@ export interface ClientMetadata {
    * it asks for another mode; the algorithm must be the one of Tessera's active signing key.
    */
   authorization_signed_response_alg?: string;
+  /** RFC 8705 section 2.1.2: tls_client_auth clients register exactly one of these (subject DN in RFC 4514 form, or one SAN value). */
+  tls_client_auth_subject_dn?: string;
+  tls_client_auth_san_dns?: string;
+  tls_client_auth_san_uri?: string;
+  tls_client_auth_san_ip?: string;
+  tls_client_auth_san_email?: string;
+  /** RFC 8705 section 3.4: access tokens of this client are bound to its TLS client certificate (cnf x5t#S256). */
+  tls_client_certificate_bound_access_tokens?: boolean;
   /** Token exchange (RFC 8693): what this client may exchange, and for which audiences. */
   token_exchange?: TokenExchangePolicy;
   /** RFC 9396 section 10.2: the authorization_details types this client may use (default: every configured type). */

@@ -21,6 +21,8 @@ export interface GrantRecord {
   authorizationDetails?: string | null;
   /** OIDC Core 5.5: the user claims the authorization request's `claims` parameter asked for (ID token, userinfo). */
   claims?: { id_token: string[]; userinfo: string[] } | null;
+  /** RFC 8705 section 4: the client certificate (x5t#S256) the refresh tokens of a public client are bound to. */
+  certThumbprint?: string | null;
 }
 
 export interface RefreshTokenRecord {

@@ -23,6 +23,8 @@ export type ProtocolEvent = (
   | { type: 'dpop_proof_refused'; reason: string; clientId?: string }
   /** RFC 9449: a DPoP proof's jti was presented again. */
   | { type: 'dpop_replay'; clientId?: string }
+  /** RFC 8705: a certificate-bound access token came over a connection without its certificate. */
+  | { type: 'certificate_binding_refused'; clientId?: string }
   /** RFC 9126: an authorization request was pushed and a request_uri issued. */
   | { type: 'par_request'; clientId: string }
   /** FAPI 2.0: a request of a FAPI client was refused by a rule of the profile (reason: auth_method, alg, sender_constraint, message_signing, redirect_uri). */

@@ -12,7 +12,7 @@ export const FAPI_CODE_TTL = 60;
 
 /**
  * Client authentication methods the profile allows (FAPI 2.0 section 5.3.2.1: private_key_jwt or
- * mutual TLS). The mTLS methods are listed so that they are allowed as soon as they exist.
+ * mutual TLS, RFC 8705).
  */
 export const FAPI_AUTH_METHODS: readonly string[] = ['private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth'];
 

@@ -1,3 +1,4 @@
+import type { X509Certificate } from 'node:crypto';
 import type { Config } from '../config/config.ts';
 import type { Stores } from '../ports/index.ts';
 import type { EventSink } from './events.ts';
@@ -31,6 +32,11 @@ export interface ProtocolRequest {
   headers: Readonly<Record<string, string | string[] | undefined>>;
   cookies: Readonly<Record<string, string | undefined>>;
   ip: string;
+  /**
+   * The TLS client certificate (RFC 8705): from the connection when Tessera terminates TLS, or from
+   * TESSERA_MTLS_CERT_HEADER on a connection from a trusted proxy. Absent otherwise.
+   */
+  clientCertificate?: X509Certificate;
 }
 
 export interface CookieSpec {

@@ -140,7 +140,7 @@ for (const backend of backends) {
 
     describe('database and migrations', () => {
       it('applies every migration once, then nothing', async () => {
-        assert.deepEqual(applied, ['0001_initial', '0002_counters', '0003_audit', '0004_client_metadata_replay', '0005_key_schedule', '0006_par_dpop', '0007_device_codes', '0010_authorization_details', '0011_claims_request']);
+        assert.deepEqual(applied, ['0001_initial', '0002_counters', '0003_audit', '0004_client_metadata_replay', '0005_key_schedule', '0006_par_dpop', '0007_device_codes', '0010_authorization_details', '0011_claims_request', '0012_grant_certificate']);
         assert.deepEqual(await migrate(handle.db), []);
       });
       it('ping() answers', async () => {
@@ -416,6 +416,23 @@ for (const backend of backends) {
         const plain = grant();
         await stores.grants.create(plain, null, access());
         assert.equal((await stores.grants.get(plain.id))?.claims, undefined);
+      });
+    });
+
+    describe('certificate bindings (RFC 8705)', () => {
+      it('grants keep the certificate thumbprint they are bound to, through rotation', async () => {
+        const x5t = 'x'.repeat(43);
+        const g = grant({ certThumbprint: x5t });
+        const rt = refreshFor(g);
+        await stores.grants.create(g, rt, access());
+        assert.deepEqual(await stores.grants.get(g.id), g);
+        assert.deepEqual(await stores.grants.getRefresh(rt.tokenHash), { refresh: rt, grant: g });
+        let seen: GrantRecord | undefined;
+        await stores.grants.rotate(rt.tokenHash, NOW + 1, (_r, gr) => { seen = gr; return true; }, nextFor());
+        assert.equal(seen?.certThumbprint, x5t);
+        const plain = grant();
+        await stores.grants.create(plain, null, access());
+        assert.equal((await stores.grants.get(plain.id))?.certThumbprint, undefined);
       });
     });
 

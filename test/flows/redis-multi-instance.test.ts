@@ -33,15 +33,17 @@ describe('two instances on one PostgreSQL and one Redis', { skip }, () => {
 
   it('enforces a rate limit across both instances as one budget', { timeout: 30_000 }, async () => {
     assert.notEqual(servers[0]!.port, servers[1]!.port);
-    // 40 parallel requests, alternating between the instances.
-    const results = await Promise.all(Array.from({ length: 40 }, async (_, i) => {
+    // 40 requests, one after the other, alternating between the instances (in parallel, one
+    // instance can win every race on a loaded machine, which says nothing about the budget).
+    const results: { instance: number; status: number; remaining: string | undefined }[] = [];
+    for (let i = 0; i < 40; i++) {
       const res = await fetch(`${servers[i % 2]!.issuer}/token`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials', signal: AbortSignal.timeout(10_000) });
       await res.body?.cancel();
-      return { instance: i % 2, status: res.status, remaining: /"token.client";r=(\d+)/.exec(res.headers.get('ratelimit') ?? '')?.[1] };
-    }));
+      results.push({ instance: i % 2, status: res.status, remaining: /"token.client";r=(\d+)/.exec(res.headers.get('ratelimit') ?? '')?.[1] });
+    }
     assert.equal(results.filter((r) => r.status === 200).length, 10, JSON.stringify(results));
     assert.equal(results.filter((r) => r.status === 429).length, 30);
-    // Both instances served some of the ten, and their RateLimit fields count down one budget.
+    // Both instances served five of the ten, and their RateLimit fields count down one budget.
     const served = results.filter((r) => r.status === 200);
     assert.ok(served.some((r) => r.instance === 0) && served.some((r) => r.instance === 1), JSON.stringify(served));
     assert.deepEqual(served.map((r) => Number(r.remaining)).sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);

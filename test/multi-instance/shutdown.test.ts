@@ -27,7 +27,7 @@ describe('graceful shutdown', () => {
   });
 
   it('SIGTERM under load: a drain period, then in-flight requests complete, new connections are refused, exit code 0', { timeout: 30_000 }, async () => {
-    server = await startServer({ databaseUrl: url, bootstrap: BOOTSTRAP, env: { TESSERA_ISSUER: ISSUER, TESSERA_SHUTDOWN_DRAIN_SECONDS: '1' } });
+    server = await startServer({ databaseUrl: url, bootstrap: BOOTSTRAP, env: { TESSERA_ISSUER: ISSUER, TESSERA_SHUTDOWN_DRAIN_SECONDS: '1', TESSERA_RATE_LIMITING: 'false' } });
     const b = `http://127.0.0.1:${server.port}`;
     assert.equal((await clientCredentials(b)).status, 200);
 

@@ -100,6 +100,7 @@ export interface GrantsTable {
   dpop_jkt: string | null;
   authorization_details: string | null;
   claims: string | null;
+  cert_thumbprint: string | null;
 }
 
 export interface RefreshTokensTable {

@@ -99,6 +99,7 @@ const grantRow = (g: GrantRecord): GrantsTable => ({
   auth_time: g.authTime, amr: json(g.amr), created_at: g.createdAt, expires_at: g.expiresAt, revoked_at: g.revokedAt, dpop_jkt: g.dpopJkt ?? null,
   authorization_details: g.authorizationDetails ?? null,
   claims: g.claims ? json(g.claims) : null,
+  cert_thumbprint: g.certThumbprint ?? null,
 });
 const toGrant = (r: Row<GrantsTable>): GrantRecord => ({
   id: r.id, clientId: r.client_id, userId: r.user_id, scope: r.scope, resource: r.resource, sid: r.sid,
@@ -106,6 +107,7 @@ const toGrant = (r: Row<GrantsTable>): GrantRecord => ({
   ...(r.dpop_jkt !== null ? { dpopJkt: r.dpop_jkt } : {}),
   ...(r.authorization_details !== null ? { authorizationDetails: r.authorization_details } : {}),
   ...(r.claims != null ? { claims: JSON.parse(r.claims) } : {}),
+  ...(r.cert_thumbprint != null ? { certThumbprint: r.cert_thumbprint } : {}),
 });
 
 const refreshRow = (t: RefreshTokenRecord): RefreshTokensTable => ({

@@ -3,10 +3,11 @@ import { OAuthError, invalidClient, invalidRequest } from '../errors.ts';
 import { header, type Provider, type ProtocolRequest } from '../provider.ts';
 import type { Params } from '../params.ts';
 import { ClientAuthError, JWT_BEARER, verifyClientAssertion } from './client-assertion.ts';
+import { authenticateByCertificate, isMtlsMethod } from './mtls.ts';
 import { verifyClientSecret } from './secret-hash.ts';
 
 export const CLIENT_AUTH_PARAMS = ['client_id', 'client_secret', 'client_assertion', 'client_assertion_type'] as const;
-export const AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none'];
+export const AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth', 'none'];
 
 export interface AuthenticatedClient {
   client: ClientRecord;
@@ -75,6 +76,11 @@ async function authenticate(p: Provider, req: ProtocolRequest, params: Params, o
   }
   if (!client) throw invalidClient(`unknown client ${id}`);
   if (client.disabled) throw invalidClient(`client ${id} is disabled`);
+  // RFC 8705: a client registered for mutual TLS sends only its client_id; its certificate is the credential.
+  if (method === 'none' && isMtlsMethod(client.tokenEndpointAuthMethod)) {
+    await authenticateByCertificate(p, client, req.clientCertificate);
+    return { client, method: client.tokenEndpointAuthMethod };
+  }
   if (client.tokenEndpointAuthMethod !== method) {
     throw invalidClient(`client ${id} is registered for ${client.tokenEndpointAuthMethod}, used ${method}`);
   }

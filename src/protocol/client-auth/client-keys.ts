@@ -154,6 +154,8 @@ type KeyResolver = (header: JWSHeaderParameters, token: FlattenedJWSInput) => Pr
 interface CachedSet {
   resolver: KeyResolver;
   fetchedAt: number;
+  /** The fetched document (self_signed_tls_client_auth compares certificate keys with it). */
+  doc: JSONWebKeySet;
 }
 
 export interface ClientKeyOptions {
@@ -207,6 +209,20 @@ export class ClientKeys {
     }
   }
 
+  /**
+   * The client's whole key set (inline, or from its jwks_uri under the same cache rules); with
+   * `refetch`, a cached remote set older than the refetch interval is fetched again first.
+   */
+  async keySet(client: ClientRecord, refetch = false): Promise<JSONWebKeySet> {
+    const { jwks, jwks_uri } = client.metadata;
+    if (jwks !== undefined) return jwks as JSONWebKeySet;
+    if (typeof jwks_uri !== 'string') throw new ClientKeysError('no_keys', `client ${client.clientId} has no registered keys`);
+    const cached = this.remote.get(jwks_uri);
+    const age = cached ? this.nowMs() - cached.fetchedAt : Infinity;
+    if (!cached || age >= this.opts.cacheTtlSeconds * 1000 || (refetch && age >= this.opts.refetchIntervalSeconds * 1000)) return (await this.refresh(jwks_uri)).doc;
+    return cached.doc;
+  }
+
   private inlineSet(jwks: object): KeyResolver {
     let r = this.inline.get(jwks);
     if (!r) {
@@ -237,7 +253,7 @@ export class ClientKeys {
     if (!p) {
       p = this.fetcher(uri)
         .then((doc) => {
-          const set = { resolver: createLocalJWKSet(doc) as KeyResolver, fetchedAt: this.nowMs() };
+          const set = { resolver: createLocalJWKSet(doc) as KeyResolver, fetchedAt: this.nowMs(), doc };
           this.remote.set(uri, set);
           return set;
         })

@@ -1,4 +1,5 @@
 import { AUTH_METHODS } from '../client-auth/authenticate-client.ts';
+import { enabledMtlsMethods, isMtlsMethod } from '../client-auth/mtls.ts';
 import { DPOP_ALGS } from '../dpop.ts';
 import { ASYMMETRIC_ALGS, HMAC_ALGS } from '../client-auth/client-assertion.ts';
 import { grants } from '../grants/index.ts';
@@ -14,7 +15,10 @@ import { RESPONSE_MODES } from '../interaction/jarm.ts';
 /** The metadata document, generated from what is actually enabled. Same content for both well-known URLs. */
 export function discoveryDocument(config: Config, signingAlgs: string[]): Record<string, unknown> {
   const i = config.issuer;
-  const confidentialMethods = AUTH_METHODS.filter((m) => m !== 'none');
+  // The mTLS methods (RFC 8705) only when a client certificate source is configured.
+  const mtls = enabledMtlsMethods(config);
+  const methods = AUTH_METHODS.filter((m) => !isMtlsMethod(m) || mtls.includes(m));
+  const confidentialMethods = methods.filter((m) => m !== 'none');
   const assertionAlgs = [...ASYMMETRIC_ALGS, ...HMAC_ALGS];
   const doc: Record<string, unknown> = {
     issuer: i,
@@ -36,15 +40,16 @@ export function discoveryDocument(config: Config, signingAlgs: string[]): Record
     grant_types_supported: [...grants.keys()],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: signingAlgs,
-    token_endpoint_auth_methods_supported: [...AUTH_METHODS],
+    token_endpoint_auth_methods_supported: methods,
     introspection_endpoint_auth_methods_supported: confidentialMethods,
     introspection_signing_alg_values_supported: signingAlgs,
-    revocation_endpoint_auth_methods_supported: [...AUTH_METHODS],
+    revocation_endpoint_auth_methods_supported: methods,
     token_endpoint_auth_signing_alg_values_supported: assertionAlgs,
     introspection_endpoint_auth_signing_alg_values_supported: assertionAlgs,
     revocation_endpoint_auth_signing_alg_values_supported: assertionAlgs,
     code_challenge_methods_supported: ['S256'],
     dpop_signing_alg_values_supported: [...DPOP_ALGS],
+    ...(mtls.length ? { tls_client_certificate_bound_access_tokens: true } : {}),
     claims_supported: [...claimsSupported(), 'acr'],
     claims_parameter_supported: true,
     acr_values_supported: [...ACR_VALUES_SUPPORTED],

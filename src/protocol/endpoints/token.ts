@@ -1,5 +1,8 @@
 import { CLIENT_AUTH_PARAMS, authenticateClient } from '../client-auth/authenticate-client.ts';
+import { certificateThumbprint } from '../client-auth/mtls.ts';
 import { dpopNonceHeaders, verifyDpopProof } from '../dpop.ts';
+import type { ClientRecord } from '../../ports/clients.ts';
+import { boundCertificate, type GrantContext } from '../grants/grant.ts';
 import { OAuthError, invalidRequest } from '../errors.ts';
 import { grants } from '../grants/index.ts';
 import { MAX_TOKEN_LENGTH, readParams } from '../params.ts';
@@ -40,9 +43,24 @@ export async function token(p: Provider, req: ProtocolRequest): Promise<OAuthRes
   if (!dpop && client.metadata.dpop_bound_access_tokens === true) {
     throw new OAuthError('invalid_dpop_proof', 'This client must send a DPoP proof.', { headers: dpopNonceHeaders(p) });
   }
-  // FAPI 2.0: the token will be sender-constrained (mTLS, once added, contributes its x5t#S256 here).
-  checkSenderConstrained(p, client, { jkt: dpop?.jkt }, header(req, 'dpop'));
-  const body = await handler.handle(p, req, params, client, { dpop });
+  const certificate = certificateBinding(req, client, dpop !== undefined);
+  // FAPI 2.0: the token must be sender-constrained, by DPoP (cnf.jkt) or its TLS client certificate (cnf x5t#S256).
+  const x5t = boundCertificate(certificate);
+  checkSenderConstrained(p, client, { jkt: dpop?.jkt, ...(x5t ? { 'x5t#S256': x5t } : {}) }, header(req, 'dpop'));
+  const body = await handler.handle(p, req, params, client, { dpop, ...certificate });
   p.events({ type: 'token_issued', grantType, clientId: client.clientId, scope: body.scope, ip: req.ip });
   return { kind: 'json', status: 200, body, headers: { ...NO_STORE, ...dpopNonceHeaders(p) } };
+}
+
+/**
+ * RFC 8705 section 3: what the request's TLS client certificate means for the tokens. A client
+ * registered for certificate-bound tokens must present its certificate and send no DPoP proof (a
+ * token is bound to one key: docs/security.md); its access tokens then carry cnf x5t#S256.
+ */
+function certificateBinding(req: ProtocolRequest, client: ClientRecord, hasDpopProof: boolean): Pick<GrantContext, 'certThumbprint' | 'certificateBound'> {
+  const thumbprint = req.clientCertificate ? certificateThumbprint(req.clientCertificate) : undefined;
+  if (client.metadata.tls_client_certificate_bound_access_tokens !== true) return thumbprint ? { certThumbprint: thumbprint } : {};
+  if (hasDpopProof) throw invalidRequest('This client\'s tokens are bound to its TLS client certificate: send no DPoP proof.');
+  if (!thumbprint) throw invalidRequest('This client\'s tokens are bound to its TLS client certificate: the request came without one.');
+  return { certThumbprint: thumbprint, certificateBound: true };
 }

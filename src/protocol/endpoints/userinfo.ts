@@ -1,3 +1,5 @@
+import { certificateThumbprint } from '../client-auth/mtls.ts';
+import { safeEqual } from '../hash.ts';
 import { dpopChallenge, dpopNonceHeaders, verifyDpopProof } from '../dpop.ts';
 import { OAuthError, invalidRequest } from '../errors.ts';
 import { MAX_TOKEN_LENGTH, readParams } from '../params.ts';
@@ -82,6 +84,12 @@ export async function userinfo(p: Provider, req: ProtocolRequest): Promise<OAuth
   } else if (jkt) {
     // RFC 9449 section 7.2: a DPoP-bound token sent as a bearer token is refused.
     throw refuse('This access token is bound to a DPoP key; send it with the DPoP scheme and a proof.', true);
+  }
+  // RFC 8705 section 3: a certificate-bound token is accepted only over a connection with that certificate.
+  const x5t = claims.cnf?.['x5t#S256'];
+  if (x5t !== undefined && !(req.clientCertificate && safeEqual(certificateThumbprint(req.clientCertificate), x5t))) {
+    p.events({ type: 'certificate_binding_refused', clientId: claims.client_id, ip: req.ip });
+    throw refuse('The access token is bound to another TLS client certificate.');
   }
   const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
   if (!aud.includes(p.config.defaultAudience) && !aud.includes(p.config.issuer)) throw invalid();

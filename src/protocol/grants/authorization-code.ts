@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { GrantRecord } from '../../ports/grants.ts';
 import { OAuthError, invalidGrant, invalidRequest } from '../errors.ts';
 import { safeEqual, tokenHash } from '../hash.ts';
-import type { GrantHandler } from './grant.ts';
+import { boundCertificate, type GrantHandler } from './grant.ts';
 import { narrowAuthorizationDetails } from '../authorization-details.ts';
 import { isFapiClient } from '../fapi.ts';
 import { issuesRefreshTokens, newRefreshToken, userAccessToken, userTokenResponse } from './user-tokens.ts';
@@ -62,8 +62,10 @@ export const authorizationCode: GrantHandler = {
       dpopJkt: (client.tokenEndpointAuthMethod === 'none' || isFapiClient(p.config, client)) && ctx.dpop ? ctx.dpop.jkt : null,
       authorizationDetails: code.authorizationDetails ?? null,
       ...(code.claims ? { claims: code.claims } : {}),
+      // RFC 8705 section 4: likewise to the TLS client certificate, when the client's tokens are bound to it.
+      certThumbprint: client.tokenEndpointAuthMethod === 'none' ? boundCertificate(ctx) ?? null : null,
     };
-    const access = userAccessToken(p, grant, code.scope, ctx.dpop?.jkt, details);
+    const access = userAccessToken(p, grant, code.scope, ctx.dpop?.jkt, boundCertificate(ctx), details);
     const refresh = issuesRefreshTokens(client) ? newRefreshToken(p, grant, code.scope) : undefined;
     await p.stores.grants.create(grant, refresh?.record ?? null, { jti: access.jti, expiresAt: access.expiresAt });
     // Whoever claims the marker second knows the other side's step came first: a replay that

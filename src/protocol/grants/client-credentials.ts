@@ -2,7 +2,7 @@ import { OAuthError } from '../errors.ts';
 import { checkResource } from '../endpoints/authorize.ts';
 import { isScopeToken, splitScope } from '../params.ts';
 import { mintAccessToken } from '../tokens/access-token.ts';
-import type { GrantHandler } from './grant.ts';
+import { boundCertificate, type GrantHandler } from './grant.ts';
 
 const USER_SCOPES = new Set(['openid', 'offline_access', 'profile', 'email']);
 
@@ -20,7 +20,7 @@ export const clientCredentials: GrantHandler = {
     const scope = requested.join(' ');
     const access = mintAccessToken(p.keys(), {
       issuer: p.config.issuer, sub: client.clientId, clientId: client.clientId, audience: params.resource ?? p.config.defaultAudience,
-      scope, now: p.now(), ttl: p.config.accessTokenTtl, jkt: ctx.dpop?.jkt,
+      scope, now: p.now(), ttl: p.config.accessTokenTtl, jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx),
     });
     const res = { access_token: access.token, token_type: access.jkt ? 'DPoP' as const : 'Bearer' as const, expires_in: p.config.accessTokenTtl, scope: scope || undefined };
     if (!scope) delete res.scope;

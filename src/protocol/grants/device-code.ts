@@ -2,7 +2,7 @@ import type { DeviceCodeRecord, DevicePoll } from '../../ports/device-codes.ts';
 import type { GrantRecord } from '../../ports/grants.ts';
 import { OAuthError, invalidGrant, invalidRequest } from '../errors.ts';
 import { randomToken, tokenHash } from '../hash.ts';
-import type { GrantHandler } from './grant.ts';
+import { boundCertificate, type GrantHandler } from './grant.ts';
 import { issuesRefreshTokens, newRefreshToken, userAccessToken, userTokenResponse } from './user-tokens.ts';
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -33,7 +33,7 @@ export const deviceCode: GrantHandler = {
   grantType: DEVICE_CODE_GRANT,
   parameters: new Set(['device_code']),
   allowPublic: true,
-  async handle(p, _req, params, client) {
+  async handle(p, _req, params, client, ctx) {
     if (!params.device_code) throw invalidRequest('device_code is required.');
     const hash = tokenHash(params.device_code);
     const now = p.now();
@@ -51,8 +51,10 @@ export const deviceCode: GrantHandler = {
     const grant: GrantRecord = {
       id: randomToken(16), clientId: client.clientId, userId: approval.userId, scope: record.scope, resource: record.resource,
       sid: approval.sid, authTime: approval.authTime, amr: approval.amr, createdAt: now, expiresAt: now + p.config.refreshAbsoluteTtl, revokedAt: null,
+      // RFC 8705 section 4: a public client's refresh tokens are bound to its certificate.
+      certThumbprint: client.tokenEndpointAuthMethod === 'none' ? boundCertificate(ctx) ?? null : null,
     };
-    const access = userAccessToken(p, grant, record.scope);
+    const access = userAccessToken(p, grant, record.scope, undefined, boundCertificate(ctx));
     const refresh = issuesRefreshTokens(client) ? newRefreshToken(p, grant, record.scope) : undefined;
     await p.stores.grants.create(grant, refresh?.record ?? null, { jti: access.jti, expiresAt: access.expiresAt });
     return userTokenResponse(p, grant, record.scope, access, refresh?.value, null);

@@ -30,4 +30,13 @@ export interface GrantHandler {
 export interface GrantContext {
   /** The request's verified DPoP proof (RFC 9449), when it sent one: the access token is bound to its key. */
   dpop?: DpopProof;
+  /** RFC 8705: x5t#S256 of the TLS client certificate of the request, when it came with one. */
+  certThumbprint?: string;
+  /** The client registered tls_client_certificate_bound_access_tokens: access tokens carry cnf x5t#S256 (certThumbprint is then set). */
+  certificateBound?: boolean;
+}
+
+/** The thumbprint access tokens of this request are bound to (RFC 8705 section 3), if any. */
+export function boundCertificate(ctx: GrantContext): string | undefined {
+  return ctx.certificateBound ? ctx.certThumbprint : undefined;
 }

@@ -1,7 +1,7 @@
 import { OAuthError, invalidGrant, invalidRequest } from '../errors.ts';
 import { tokenHash } from '../hash.ts';
 import { splitScope } from '../params.ts';
-import type { GrantHandler } from './grant.ts';
+import { boundCertificate, type GrantHandler } from './grant.ts';
 import { newRefreshToken, userAccessToken, userTokenResponse } from './user-tokens.ts';
 import type { MintedAccessToken } from '../tokens/access-token.ts';
 import type { GrantRecord, RefreshTokenRecord } from '../../ports/grants.ts';
@@ -43,6 +43,11 @@ export const refreshToken: GrantHandler = {
         problem = invalidGrant('The refresh token is bound to another DPoP key.', ctx.dpop ? 'DPoP key mismatch' : 'DPoP proof missing for a bound refresh token');
         return false;
       }
+      // RFC 8705 section 4: a public client's refresh token bound to its certificate needs that certificate.
+      if (grant.certThumbprint && ctx.certThumbprint !== grant.certThumbprint) {
+        problem = invalidGrant('The refresh token is bound to another client certificate.', ctx.certThumbprint ? 'certificate mismatch' : 'certificate missing for a bound refresh token');
+        return false;
+      }
       const granted = splitScope(refresh.scope);
       if (requested && requested.some((s) => !granted.includes(s))) {
         problem = new OAuthError('invalid_scope', 'The requested scope exceeds what was granted.');
@@ -64,7 +69,7 @@ export const refreshToken: GrantHandler = {
     const mint = (refresh: RefreshTokenRecord, grant: GrantRecord) => {
       // Downscoping narrows this access token only; the family keeps what was granted.
       scope = requested ? requested.join(' ') : refresh.scope;
-      access = userAccessToken(p, grant, scope, ctx.dpop?.jkt, details);
+      access = userAccessToken(p, grant, scope, ctx.dpop?.jkt, boundCertificate(ctx), details);
       return { jti: access.jti, expiresAt: access.expiresAt };
     };
     // FAPI 2.0 section 5.3.2.1: no rotation for these (confidential, sender-constrained) clients; the

@@ -2,7 +2,7 @@ import type { ClientRecord, TokenExchangePolicy } from '../../ports/clients.ts';
 import { OAuthError, invalidRequest } from '../errors.ts';
 import { isScopeToken, splitScope, type Params } from '../params.ts';
 import { mintAccessToken, verifyAccessToken } from '../tokens/access-token.ts';
-import type { GrantHandler } from './grant.ts';
+import { boundCertificate, type GrantHandler } from './grant.ts';
 
 // Token exchange (RFC 8693), impersonation only: a confidential client trades an access token
 // Tessera issued for a new one with another audience and the same or fewer scopes, as its
@@ -40,7 +40,7 @@ export const tokenExchange: GrantHandler = {
   grantType: TOKEN_EXCHANGE_GRANT,
   parameters: new Set(['subject_token', 'subject_token_type', 'actor_token', 'actor_token_type', 'requested_token_type', 'audience', 'resource', 'scope']),
   allowPublic: false,
-  async handle(p, req, params, client) {
+  async handle(p, req, params, client, ctx) {
     const policy = client.metadata.token_exchange;
     if (!policy) throw new OAuthError('unauthorized_client', 'This client has no token exchange policy.');
     if (!params.subject_token) throw invalidRequest('subject_token is required.');
@@ -58,6 +58,7 @@ export const tokenExchange: GrantHandler = {
     if (ttl <= 0) throw invalidRequest('subject_token is not an active access token.');
     const access = mintAccessToken(p.keys(), {
       issuer: p.config.issuer, sub: subject.sub, clientId: client.clientId, audience, scope, now, ttl, authTime: subject.auth_time,
+      x5t: boundCertificate(ctx),
     });
     // A token from a user's grant: the new one joins that grant, so revoking the grant (consent
     // revoked, family reuse, user disabled) revokes it too.

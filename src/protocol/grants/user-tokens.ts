@@ -27,11 +27,11 @@ export function newRefreshToken(p: Provider, grant: GrantRecord, scope: string):
   };
 }
 
-/** The access token of a user grant; bound to the DPoP key `jkt` when one is given (cnf.jkt). */
-export function userAccessToken(p: Provider, grant: GrantRecord, scope: string, jkt?: string, authorizationDetails?: AuthorizationDetail[]): MintedAccessToken {
+/** The access token of a user grant; bound to the DPoP key `jkt` (cnf.jkt) or the certificate `x5t` (cnf x5t#S256) when one is given. */
+export function userAccessToken(p: Provider, grant: GrantRecord, scope: string, jkt?: string, x5t?: string, authorizationDetails?: AuthorizationDetail[]): MintedAccessToken {
   return mintAccessToken(p.keys(), {
     issuer: p.config.issuer, sub: grant.userId, clientId: grant.clientId, audience: grant.resource ?? p.config.defaultAudience,
-    scope, now: p.now(), ttl: p.config.accessTokenTtl, authTime: grant.authTime, jkt, authorizationDetails,
+    scope, now: p.now(), ttl: p.config.accessTokenTtl, authTime: grant.authTime, jkt, x5t, authorizationDetails,
   });
 }
 

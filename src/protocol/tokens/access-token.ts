@@ -15,7 +15,8 @@ export interface AccessTokenClaims {
   scope?: string;
   auth_time?: number;
   /** RFC 9449 section 6: the DPoP key the token is bound to. */
-  cnf?: { jkt: string };
+  /** RFC 9449 section 6: the DPoP key; RFC 8705 section 3.1: the TLS client certificate (one of the two, never both). */
+  cnf?: { jkt?: string; 'x5t#S256'?: string };
   /** RFC 9396 section 9: the authorization details this token carries. */
   authorization_details?: unknown[];
 }
@@ -26,11 +27,13 @@ export interface MintedAccessToken {
   expiresAt: number;
   /** The DPoP key thumbprint it is bound to, if any. */
   jkt?: string;
+  /** The certificate thumbprint (x5t#S256) it is bound to, if any. */
+  x5t?: string;
 }
 
 export function mintAccessToken(
   ring: KeyRing,
-  c: { issuer: string; sub: string; clientId: string; audience: string; scope: string; now: number; ttl: number; authTime?: number | null; jkt?: string; authorizationDetails?: unknown[] },
+  c: { issuer: string; sub: string; clientId: string; audience: string; scope: string; now: number; ttl: number; authTime?: number | null; jkt?: string; x5t?: string; authorizationDetails?: unknown[] },
 ): MintedAccessToken {
   // randomUUID draws from a batched CSPRNG buffer: 122 random bits, cheaper than randomBytes per call.
   const jti = randomUUID();
@@ -38,9 +41,11 @@ export function mintAccessToken(
   const claims: AccessTokenClaims = { iss: c.issuer, sub: c.sub, aud: c.audience, exp, iat: c.now, jti, client_id: c.clientId };
   if (c.scope) claims.scope = c.scope;
   if (c.authTime != null) claims.auth_time = c.authTime;
+  if (c.jkt && c.x5t) throw new Error('an access token is bound to a DPoP key or a certificate, not both');
   if (c.jkt) claims.cnf = { jkt: c.jkt };
+  if (c.x5t) claims.cnf = { 'x5t#S256': c.x5t };
   if (c.authorizationDetails) claims.authorization_details = c.authorizationDetails;
-  return { token: signJwt(ring.active, 'at+jwt', claims), jti, expiresAt: exp, jkt: c.jkt };
+  return { token: signJwt(ring.active, 'at+jwt', claims), jti, expiresAt: exp, jkt: c.jkt, ...(c.x5t ? { x5t: c.x5t } : {}) };
 }
 
 /** Resolves the verification key for a JWS header from the key ring; refuses alg/kid mismatches. */

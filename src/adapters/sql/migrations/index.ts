@@ -8,6 +8,7 @@ import * as parDpop from './0006_par_dpop.ts';
 import * as deviceCodes from './0007_device_codes.ts';
 import * as authorizationDetails from './0010_authorization_details.ts';
 import * as claimsRequest from './0011_claims_request.ts';
+import * as grantCertificate from './0012_grant_certificate.ts';
 
 /** Every migration, in order. Imported statically (no file-system provider), so bundling is safe. */
 const migrations: Record<string, Migration> = {
@@ -20,11 +21,14 @@ const migrations: Record<string, Migration> = {
   '0007_device_codes': deviceCodes,
   '0010_authorization_details': authorizationDetails,
   '0011_claims_request': claimsRequest,
+  '0012_grant_certificate': grantCertificate,
 };
 
 /** Brings the schema up to date; returns the names of the migrations applied now. */
 export async function migrate(db: Kysely<any>): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  // Migrations are independent of each other, and features land in any order: a database that
+  // already has a later one still takes an earlier one that arrives afterwards.
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, allowUnorderedMigrations: true });
   const { error, results = [] } = await migrator.migrateToLatest();
   if (error) {
     const failed = results.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
