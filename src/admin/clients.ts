@@ -1,15 +1,19 @@
+import { isIP } from 'node:net';
 import type { Config } from '../config/config.ts';
 import type { ClientAuthMethod, ClientMetadata, ClientRecord, GrantType, TokenExchangePolicy } from '../ports/clients.ts';
 import type { Stores } from '../ports/index.ts';
 import { ASYMMETRIC_ALGS, HMAC_ALGS } from '../protocol/client-auth/client-assertion.ts';
-import { jwksProblems, jwksUriProblem, MAX_JWKS_BYTES } from '../protocol/client-auth/client-keys.ts';
+import { fetchableUriProblem, jwksProblems, jwksUriProblem, MAX_JWKS_BYTES } from '../protocol/client-auth/client-keys.ts';
 import { isMtlsMethod, mtlsRegistrationProblems, TLS_CLIENT_AUTH_FIELDS } from '../protocol/client-auth/mtls.ts';
+import { addressAllowed } from '../protocol/client-auth/public-address.ts';
 import { hashClientSecret, wrapClientSecret } from '../protocol/client-auth/secret-hash.ts';
 import { randomToken } from '../protocol/hash.ts';
+import { resourceScopesProblems } from '../protocol/resources.ts';
 import { isScopeToken } from '../protocol/params.ts';
 import { redirectUriProblem } from '../protocol/redirect-uri.ts';
 import { FAPI_AUTH_METHODS } from '../protocol/fapi.ts';
 import { SIGNING_ALGS } from '../protocol/tokens/keys.ts';
+import { sectorIdentifierProblem, subjectProblems } from '../protocol/tokens/subject.ts';
 
 /** Client metadata as an operator writes it (RFC 7591 names), in the bootstrap file or the CLI. */
 export interface ClientInput {
@@ -53,6 +57,16 @@ export interface ClientInput {
   tls_client_auth_san_email?: string;
   /** RFC 8705 section 3: bind this client's access tokens to its TLS client certificate. */
   tls_client_certificate_bound_access_tokens?: boolean;
+  /** OpenID Connect Core 8 subject identifiers: public (default) or pairwise. */
+  subject_type?: 'public' | 'pairwise';
+  sector_identifier_uri?: string;
+  /** RFC 8707: resource URI -> scopes an access token for it may carry. */
+  resource_scopes?: Record<string, string[]>;
+  /** OpenID Connect Back-/Front-Channel Logout 1.0. */
+  backchannel_logout_uri?: string;
+  backchannel_logout_session_required?: boolean;
+  frontchannel_logout_uri?: string;
+  frontchannel_logout_session_required?: boolean;
 }
 
 export class AdminError extends Error {
@@ -147,6 +161,24 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
   }
 
   problems.push(...buildMtlsMetadata(input, metadata, method));
+  for (const key of ['subject_type', 'sector_identifier_uri'] as const) {
+    if (!(key in input)) continue;
+    if (input[key] === undefined) delete metadata[key];
+    else (metadata as Record<string, unknown>)[key] = input[key];
+  }
+  if (metadata.subject_type === 'public') delete metadata.subject_type;
+  if (metadata.sector_identifier_uri !== undefined) {
+    const p = fetchableUriProblem('sector_identifier_uri', metadata.sector_identifier_uri, config.clientJwksAllowLoopback);
+    if (p) problems.push(p);
+  }
+  problems.push(...subjectProblems({ redirectUris, metadata }));
+
+  logoutMetadata(config, input, metadata, redirectUris, problems);
+  if ('resource_scopes' in input) {
+    if (input.resource_scopes === undefined || input.resource_scopes === null) delete metadata.resource_scopes;
+    else metadata.resource_scopes = input.resource_scopes;
+  }
+  if (metadata.resource_scopes !== undefined) problems.push(...resourceScopesProblems(metadata.resource_scopes, resources, scopes));
 
   let secretHash: string | null = null;
   let secret: string | undefined;
@@ -206,6 +238,43 @@ function buildMtlsMetadata(input: ClientInput, metadata: ClientMetadata, method:
 }
 
 /**
+ * Back- and front-channel logout metadata, into `m` (a field left out keeps its stored value; null
+ * removes it). backchannel_logout_uri follows the outbound rules of jwks_uri (https, http loopback
+ * only with the development allowance, never a private address literal); frontchannel_logout_uri
+ * must share scheme, host and port with a registered redirect URI (Front-Channel Logout 1.0 section 2).
+ */
+function logoutMetadata(config: Config, input: ClientInput, m: ClientMetadata, redirectUris: string[], problems: string[]): void {
+  for (const k of ['backchannel_logout_uri', 'backchannel_logout_session_required', 'frontchannel_logout_uri', 'frontchannel_logout_session_required'] as const) {
+    if (!(k in input)) continue;
+    const v = input[k] as unknown;
+    if (v === undefined || v === null) delete m[k];
+    else (m as Record<string, unknown>)[k] = v;
+  }
+  for (const k of ['backchannel_logout_session_required', 'frontchannel_logout_session_required'] as const) {
+    if (m[k] !== undefined && typeof m[k] !== 'boolean') problems.push(`${k} must be true or false`);
+  }
+  const back = m.backchannel_logout_uri;
+  if (back !== undefined) {
+    const p = jwksUriProblem(back, config.clientJwksAllowLoopback, 'backchannel_logout_uri');
+    if (p) problems.push(p);
+    else {
+      const host = new URL(back).hostname.replace(/^\[|\]$/g, '');
+      if (isIP(host) && !addressAllowed(host, config.clientJwksAllowLoopback)) problems.push(`backchannel_logout_uri host ${host} is not a public address`);
+      else if (back.length > 2048) problems.push('backchannel_logout_uri is longer than 2048 characters');
+    }
+  }
+  const front = m.frontchannel_logout_uri;
+  if (front !== undefined) {
+    const p = jwksUriProblem(front, config.clientJwksAllowLoopback, 'frontchannel_logout_uri');
+    if (p) problems.push(p);
+    else if (front.length > 2048) problems.push('frontchannel_logout_uri is longer than 2048 characters');
+    else if (!redirectUris.some((r) => { try { return new URL(r).origin === new URL(front).origin; } catch { return false; } })) {
+      problems.push('frontchannel_logout_uri must have the scheme, host and port of a registered redirect URI');
+    }
+  }
+}
+
+/**
  * The key metadata of a client (jwks or jwks_uri, signing algorithms, require_signed_request_object),
  * validated: the other metadata is kept as it was. A field left out keeps its stored value; giving
  * jwks or jwks_uri replaces both (so a client can move from one to the other).
@@ -251,11 +320,20 @@ function buildKeyMetadata(config: Config, input: ClientInput, existing: ClientRe
   return m;
 }
 
-export async function saveClient(stores: Stores, config: Config, input: ClientInput, now: number): Promise<{ client: ClientRecord; secret?: string; changed: boolean }> {
+export async function saveClient(
+  stores: Stores, config: Config, input: ClientInput, now: number, extra: Partial<ClientMetadata> = {},
+): Promise<{ client: ClientRecord; secret?: string; changed: boolean }> {
   const existing = await stores.clients.get(input.client_id);
   const built = buildClient(config, input, existing, now);
   const { secret } = built;
   let { client } = built;
+  client = { ...client, metadata: { ...client.metadata, ...extra } };
+  const sectorUri = client.metadata.sector_identifier_uri;
+  if (typeof sectorUri === 'string' && (sectorUri !== existing?.metadata.sector_identifier_uri || JSON.stringify(client.redirectUris) !== JSON.stringify(existing?.redirectUris))) {
+    // OpenID Connect Core 8.1: the document at sector_identifier_uri must list every redirect URI.
+    const problem = await sectorIdentifierProblem(sectorUri, client.redirectUris, config.clientJwksAllowLoopback);
+    if (problem) throw new AdminError(`client ${input.client_id}: ${problem}`);
+  }
   if (client.tokenEndpointAuthMethod === 'client_secret_jwt') {
     // The secret itself is kept wrapped (client_secret_jwt verifies an HMAC with it); an unchanged
     // secret keeps its stored wrapping, so applying the same bootstrap file again changes nothing.
@@ -287,7 +365,10 @@ export function describeClient(c: ClientRecord): Record<string, unknown> {
     client_id: c.clientId, client_name: c.clientName, token_endpoint_auth_method: c.tokenEndpointAuthMethod,
     application_type: c.applicationType, redirect_uris: c.redirectUris, post_logout_redirect_uris: c.postLogoutRedirectUris,
     grant_types: c.grantTypes, scope: c.scopes.join(' '), allowed_resources: c.allowedResources, skip_consent: c.skipConsent,
-    ...pick(c.metadata, ['jwks', 'jwks_uri', 'token_endpoint_auth_signing_alg', 'request_object_signing_alg', 'require_signed_request_object', 'authorization_signed_response_alg', 'token_exchange']),
+    ...pick(c.metadata, ['jwks', 'jwks_uri', 'token_endpoint_auth_signing_alg', 'request_object_signing_alg', 'require_signed_request_object', 'authorization_signed_response_alg', 'token_exchange', 'sector_identifier_uri']),
+    ...pick(c.metadata, ['resource_scopes', 'backchannel_logout_uri', 'backchannel_logout_session_required', 'frontchannel_logout_uri', 'frontchannel_logout_session_required']),
+    subject_type: c.metadata.subject_type ?? 'public',
+    ...(c.metadata.registration ? { registered_dynamically: c.metadata.registration.mode } : {}),
     ...(c.metadata.dpop_bound_access_tokens ? { dpop_bound_access_tokens: true } : {}),
     ...pick(c.metadata, TLS_CLIENT_AUTH_FIELDS),
     ...(c.metadata.tls_client_certificate_bound_access_tokens ? { tls_client_certificate_bound_access_tokens: true } : {}),

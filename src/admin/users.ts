@@ -16,16 +16,37 @@ export interface UserInput {
 }
 
 export const MIN_PASSWORD_LENGTH = 8;
+export const MAX_PASSWORD_LENGTH = 1024;
 
 function checkPassword(password: string): void {
   if (typeof password !== 'string' || [...password].length < MIN_PASSWORD_LENGTH) throw new AdminError(`password must be at least ${MIN_PASSWORD_LENGTH} characters`);
-  if (password.length > 1024) throw new AdminError('password must be at most 1024 characters');
+  if (password.length > MAX_PASSWORD_LENGTH) throw new AdminError(`password must be at most ${MAX_PASSWORD_LENGTH} characters`);
+}
+
+function checkUserInput(input: UserInput): void {
+  if (typeof input.username !== 'string' || !/^[^\s]{1,255}$/u.test(input.username)) throw new AdminError('username must be 1-255 characters without spaces');
+  if (input.email !== undefined && !/^[^\s@]+@[^\s@]+$/.test(input.email)) throw new AdminError(`email ${input.email} is not an email address`);
+}
+
+/**
+ * Creates a new user, never touching an existing one: undefined when the username is taken (also
+ * when another creation of the same name wins a race). Used by self-registration.
+ */
+export async function createUser(stores: Stores, input: UserInput, now: number): Promise<UserRecord | undefined> {
+  checkUserInput(input);
+  if (input.password !== undefined) checkPassword(input.password);
+  const user: UserRecord = {
+    id: randomUUID(), username: input.username, passwordHash: input.password !== undefined ? await hashPassword(input.password) : null,
+    email: input.email ?? null, emailVerified: input.email_verified ?? false, name: input.name ?? null,
+    givenName: input.given_name ?? null, familyName: input.family_name ?? null, disabled: input.disabled ?? false,
+    createdAt: now, updatedAt: now,
+  };
+  return (await stores.users.create(user)) ? user : undefined;
 }
 
 /** Creates or updates a user by username. The password is re-hashed only when it changed. */
 export async function saveUser(stores: Stores, input: UserInput, now: number): Promise<{ user: UserRecord; created: boolean; changed: boolean }> {
-  if (typeof input.username !== 'string' || !/^[^\s]{1,255}$/u.test(input.username)) throw new AdminError('username must be 1-255 characters without spaces');
-  if (input.email !== undefined && !/^[^\s@]+@[^\s@]+$/.test(input.email)) throw new AdminError(`email ${input.email} is not an email address`);
+  checkUserInput(input);
   const existing = await stores.users.findByUsername(input.username);
   let passwordHash = existing?.passwordHash ?? null;
   if (input.password !== undefined) {

@@ -128,12 +128,13 @@ export function usage(commands: Record<string, Command>, only?: string): string 
 
 /** Runs the command line; returns the exit code. */
 export async function run(argv: string[], commands: Record<string, Command>): Promise<number> {
-  const [first, second] = argv;
+  const [first, second, third] = argv;
   if (first === undefined || first === 'help' || first === '--help' || first === '-h') {
     (first === undefined ? warn : print)(usage(commands));
     return first === undefined ? 2 : 0;
   }
-  const name = second !== undefined && commands[`${first} ${second}`] ? `${first} ${second}` : first;
+  const name = third !== undefined && commands[`${first} ${second} ${third}`] ? `${first} ${second} ${third}`
+    : second !== undefined && commands[`${first} ${second}`] ? `${first} ${second}` : first;
   const command = commands[name];
   if (!command) {
     const group = Object.keys(commands).some((n) => n.startsWith(`${first} `));

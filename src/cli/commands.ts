@@ -4,6 +4,8 @@ import type { ParseArgsOptionsConfig } from 'node:util';
 import { applyBootstrap, readBootstrapFile } from '../admin/bootstrap.ts';
 import { AdminError, describeClient, rotateClientSecret, saveClient, type ClientInput } from '../admin/clients.ts';
 import { describeUser, saveUser, setDisabled, setPassword } from '../admin/users.ts';
+import { createInitialAccessToken, describeInitialAccessToken } from '../admin/registration.ts';
+import type { InitialAccessTokenRecord } from '../ports/registration-tokens.ts';
 import { migrate } from '../adapters/sql/migrations/index.ts';
 import { ConfigError, loadConfig } from '../config/config.ts';
 import { DEV_KEK, DEV_SECRET, settings, type Setting } from '../config/settings.ts';
@@ -15,6 +17,10 @@ import { AuditInputError, exportAudit } from '../admin/audit.ts';
 import { describeKeys, retireKeyNow, rewrapKeys, rotateKeysNow, SIGNING_ALGS, type KeyDescription } from '../admin/keys.ts';
 import { toAuditEvent } from '../observability/audit-events.ts';
 import type { UserRecord } from '../ports/users.ts';
+import { logoutDelivery } from '../protocol/logout/back-channel.ts';
+import { endSessions } from '../protocol/logout/session-ended.ts';
+import type { Provider } from '../protocol/provider.ts';
+import { configKeks, loadKeyRing } from '../protocol/tokens/keys.ts';
 import { print, printList, readStdinLine, UsageError, warn, type Command, type Ctx } from './cli.ts';
 
 const str = { type: 'string' } as const;
@@ -130,6 +136,49 @@ async function clientRotateSecret(ctx: Ctx): Promise<void> {
   warn(`the previous secret of ${id} no longer works`);
 }
 
+/** client enable / disable: admin approval of dynamically registered clients, or taking a client out of service. */
+const clientSetDisabled = (disabled: boolean) => async (ctx: Ctx): Promise<void> => {
+  const client = await getClient(ctx);
+  const { stores, now } = await ctx.db();
+  if (client.disabled !== disabled) await stores.clients.put({ ...client, disabled, updatedAt: now() });
+  await audit(ctx, disabled ? 'client_disabled' : 'client_enabled', {}, client.clientId);
+  print(`client ${client.clientId} ${disabled ? 'disabled' : 'enabled'}`);
+};
+
+/** A whole number option (seconds, counts), or undefined when absent. */
+function intOption(ctx: Ctx, name: string): number | undefined {
+  const v = ctx.str(name);
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw new UsageError(`--${name} must be a whole number`);
+  return Number(v);
+}
+
+async function registrationTokenCreate(ctx: Ctx): Promise<void> {
+  const { stores, now } = await ctx.db();
+  const { token, record } = await createInitialAccessToken(stores, now(), { expiresIn: intOption(ctx, 'expires-in'), uses: intOption(ctx, 'uses') });
+  await audit(ctx, 'initial_access_token_created', { id: record.id, uses: record.usesLeft, expires_at: iso(record.expiresAt) });
+  print(JSON.stringify(describeInitialAccessToken(record), null, 2));
+  print(`Initial access token (shown only once; send it as "Authorization: Bearer" to /register): ${token}`);
+  if (ctx.config().registration !== 'initial_access_token') warn(`note: TESSERA_REGISTRATION is ${ctx.config().registration}; initial access tokens are only asked for when it is initial_access_token`);
+}
+
+async function registrationTokenList(ctx: Ctx): Promise<void> {
+  const { stores, now } = await ctx.db();
+  printList<InitialAccessTokenRecord>(ctx, await stores.initialAccessTokens.list(now()), describeInitialAccessToken, {
+    ID: (t) => t.id,
+    USES_LEFT: (t) => (t.usesLeft === null ? 'unlimited' : String(t.usesLeft)),
+    CREATED: (t) => iso(t.createdAt),
+    EXPIRES: (t) => iso(t.expiresAt),
+  }, '(no live initial access tokens)');
+}
+
+async function registrationTokenRevoke(ctx: Ctx): Promise<void> {
+  const id = ctx.positionals[0]!;
+  if (!(await (await ctx.db()).stores.initialAccessTokens.revoke(id))) throw new AdminError(`no initial access token ${id}`);
+  await audit(ctx, 'initial_access_token_revoked', { id });
+  print(`revoked initial access token ${id}`);
+}
+
 async function userCreate(ctx: Ctx): Promise<void> {
   const username = ctx.need('username');
   const { stores, now } = await ctx.db();
@@ -139,12 +188,35 @@ async function userCreate(ctx: Ctx): Promise<void> {
   print(JSON.stringify(describeUser(user), null, 2));
 }
 
+/**
+ * The user's sessions were ended here: tell the clients of those sessions (OpenID Connect
+ * back-channel logout), waiting for the deliveries, as this process exits next. The logout tokens
+ * are signed with the server's active key; outcomes go to the audit trail.
+ */
+async function notifySessionsEnded(ctx: Ctx, username: string): Promise<void> {
+  const { stores, now } = await ctx.db();
+  const user = await stores.users.findByUsername(username);
+  if (!user) return;
+  const entries = await stores.sessions.takeClientsByUser(user.id);
+  if (entries.length === 0) return;
+  const config = ctx.config();
+  const ring = await loadKeyRing(stores.keys, configKeks(config), config.signingAlg, now());
+  const p: Provider = {
+    config, stores, keys: () => ring, now,
+    log: { info: () => {}, warn: () => {}, error: (o) => warn(`back-channel logout failed: ${JSON.stringify(o)}`) },
+    events: (e) => { void stores.audit.append([toAuditEvent(e, Date.now())]); },
+  };
+  await endSessions(p, entries);
+  await logoutDelivery(p).idle();
+}
+
 async function userSetPassword(ctx: Ctx): Promise<void> {
   const username = ctx.positionals[0]!;
   const pw = (await password(ctx, true))!;
   const { stores, now } = await ctx.db();
   await setPassword(stores, username, pw, now());
   await audit(ctx, 'user_password_set', { username });
+  await notifySessionsEnded(ctx, username);
   print(`password of ${username} changed; their sessions are ended`);
 }
 
@@ -153,6 +225,7 @@ const userSetDisabled = (disabled: boolean) => async (ctx: Ctx): Promise<void> =
   const { stores, now } = await ctx.db();
   await setDisabled(stores, username, disabled, now());
   await audit(ctx, disabled ? 'user_disabled' : 'user_enabled', { username });
+  if (disabled) await notifySessionsEnded(ctx, username);
   print(disabled ? `user ${username} disabled; their sessions are ended and grants revoked` : `user ${username} enabled`);
 };
 
@@ -296,6 +369,15 @@ export const commands: Record<string, Command> = {
   'client show': { synopsis: 'ID', summary: 'Show a client as JSON (never its secret).', positionals: ['ID'], run: clientShow },
   'client delete': { synopsis: 'ID', summary: 'Delete a client, revoking its grants.', positionals: ['ID'], run: clientDelete },
   'client rotate-secret': { synopsis: 'ID', summary: 'Replace the secret of a client; prints the new one once.', positionals: ['ID'], run: clientRotateSecret },
+  'client enable': { synopsis: 'ID', summary: 'Enable a client (approves a client registered under TESSERA_REGISTRATION=admin_approval).', positionals: ['ID'], run: clientSetDisabled(false) },
+  'client disable': { synopsis: 'ID', summary: 'Disable a client: it can no longer authenticate or start authorizations.', positionals: ['ID'], run: clientSetDisabled(true) },
+  'registration token create': {
+    synopsis: '[--expires-in SECONDS] [--uses N]',
+    summary: 'Mint an initial access token for dynamic registration (default: valid 1 day, any number of uses); prints it once (only a hash is stored).',
+    options: { 'expires-in': str, uses: str }, run: registrationTokenCreate,
+  },
+  'registration token list': { synopsis: '[--json]', summary: 'List the live initial access tokens (id, uses left, expiry; never the token).', options: JSON_OPT, run: registrationTokenList },
+  'registration token revoke': { synopsis: 'ID', summary: 'Revoke an initial access token by its id.', positionals: ['ID'], run: registrationTokenRevoke },
   'user create': {
     synopsis: '--username U [--email E] [--name N] [--password-stdin | --password P]',
     summary: 'Create a user. Pipe the password to --password-stdin; --password lands in shell history.',

@@ -57,6 +57,16 @@ describe('configuration', () => {
       assert.ok(p.some((x) => x.includes(name)), name);
     }
   });
+  it('self-registration: off by default, email optional by default; bad values named', () => {
+    const c = loadConfig({});
+    assert.equal(c.selfRegistration, false);
+    assert.equal(c.selfRegistrationEmail, 'optional');
+    const on = loadConfig({ ...prod, TESSERA_SELF_REGISTRATION: 'true', TESSERA_SELF_REGISTRATION_EMAIL: 'required' });
+    assert.equal(on.selfRegistration, true);
+    assert.equal(on.selfRegistrationEmail, 'required');
+    const p = problems({ TESSERA_SELF_REGISTRATION: 'sometimes', TESSERA_SELF_REGISTRATION_EMAIL: 'verified' });
+    for (const name of ['TESSERA_SELF_REGISTRATION (', 'TESSERA_SELF_REGISTRATION_EMAIL (']) assert.ok(p.some((x) => x.startsWith(name)), name);
+  });
   it('the previous KEK must meet the same length rule and differ from the current one', () => {
     assert.equal(loadConfig({ ...prod, TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: strong + 'old' }).keyEncryptionKeyPrevious, strong + 'old');
     assert.deepEqual(problems({ ...prod, TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: 'short' }), ['TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: must be at least 32 bytes (got 5)']);

@@ -42,6 +42,8 @@ export interface Config {
   readonly loginWindow: number;
   readonly parTtl: number;
   readonly requirePar: boolean;
+  readonly selfRegistration: boolean;
+  readonly selfRegistrationEmail: 'optional' | 'required';
   readonly dpopProofWindow: number;
   readonly dpopRequireNonce: boolean;
   readonly clientJwtMaxLifetime: number;
@@ -50,6 +52,9 @@ export interface Config {
   readonly clientJwksCacheTtl: number;
   readonly clientJwksRefetchInterval: number;
   readonly clientJwksAllowLoopback: boolean;
+  readonly registration: 'off' | 'open' | 'initial_access_token' | 'admin_approval';
+  readonly backchannelLogoutTimeout: number;
+  readonly backchannelLogoutAttempts: number;
   readonly deviceCodeTtl: number;
   readonly devicePollInterval: number;
   readonly deviceMaxFailures: number;
@@ -280,6 +285,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   }
   if (prod && raw.seedDemo === true) problems.push('TESSERA_SEED_DEMO: demo accounts are refused in production');
   if (prod && raw.clientJwksAllowLoopback === true) problems.push('TESSERA_CLIENT_JWKS_ALLOW_LOOPBACK: client key sets over http or from loopback hosts are refused in production');
+  if (prod && raw.registration === 'open') warnings.push('TESSERA_REGISTRATION is open: anyone who can reach /register can create clients (rate limited; they always need user consent). Consider initial_access_token or admin_approval');
 
   problems.push(...mtlsProblems(raw, prod, warnings));
   raw.mtlsCaCertificates = Object.freeze((raw.mtlsCaCertificates as X509Certificate[] | undefined) ?? []);

@@ -44,6 +44,31 @@ describe('rate limiter', () => {
     store.close();
   });
 
+  it('counts in-process stores synchronously and asynchronous stores through a promise, with the same counts', async () => {
+    const local = memoryRateLimits();
+    const shared = memoryRateLimits();
+    // A store with only the asynchronous port method, as the Redis adapter is.
+    const remote = { hit: (key: string, windowMs: number) => shared.hit(key, windowMs) };
+    const sync = createRateLimiter(table, local, { rejected: () => {} });
+    const async = createRateLimiter(table, remote, { rejected: () => {} });
+    for (let i = 1; i <= 3; i++) {
+      const a = sync.check('token', 'headers', request('192.0.2.20', basic('svc')));
+      assert.ok(!(a instanceof Promise));
+      const b = async.check('token', 'headers', request('192.0.2.20', basic('svc')));
+      assert.ok(b instanceof Promise);
+      const [x, y] = [a as Awaited<typeof b>, await b];
+      assert.deepEqual(x.counted.map((c) => [c.name, c.count]), [['token.ip', i], ['token.client', i]]);
+      assert.deepEqual(y.counted.map((c) => [c.name, c.count]), x.counted.map((c) => [c.name, c.count]));
+      assert.equal(x.retryAfter === undefined, i <= 2);
+      assert.equal(y.retryAfter === undefined, i <= 2);
+    }
+    // hit and hitNow count the same windows.
+    assert.equal(local.hitNow('k', 60_000).count, 1);
+    assert.equal((await local.hit('k', 60_000)).count, 2);
+    local.close();
+    shared.close();
+  });
+
   it('writes RateLimit-Policy and RateLimit as structured-field lists', () => {
     const rule = { limit: 10, window: 60 };
     assert.deepEqual(rateLimitHeaders([]), {});

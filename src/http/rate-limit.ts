@@ -30,7 +30,8 @@ export interface RateLimitOutcome {
 }
 
 export interface RateLimiter {
-  check(policy: RateLimitPolicy, stage: Stage, req: FastifyRequest, params?: URLSearchParams): Promise<RateLimitOutcome>;
+  /** Synchronous (no promise) when the store counts in this process (`hitNow`). */
+  check(policy: RateLimitPolicy, stage: Stage, req: FastifyRequest, params?: URLSearchParams): RateLimitOutcome | Promise<RateLimitOutcome>;
 }
 
 export interface RateLimitHooks {
@@ -38,7 +39,9 @@ export interface RateLimitHooks {
   rejected(policy: RateLimitPolicy, key: RateLimitKey): void;
 }
 
-const counted = new WeakMap<FastifyRequest, Counted[]>();
+/** What one request has been counted for so far, and its Basic client_id (decoded once). */
+interface RequestState { list: Counted[]; basic?: string | null }
+const states = new WeakMap<FastifyRequest, RequestState>();
 
 /** The client_id of a Basic Authorization header, without looking at the secret. */
 function basicClientId(header: string | undefined): string | undefined {
@@ -55,11 +58,12 @@ function basicClientId(header: string | undefined): string | undefined {
 }
 
 /** The value a rule counts by, at this stage; undefined when it is not counted at this stage (or absent). */
-function keyValue(key: RateLimitKey, stage: Stage, req: FastifyRequest, params: URLSearchParams | undefined): string | undefined {
+function keyValue(key: RateLimitKey, stage: Stage, req: FastifyRequest, params: URLSearchParams | undefined, state: RequestState): string | undefined {
   switch (key) {
     case 'ip': return stage === 'headers' ? req.ip : undefined;
     case 'client': {
-      const fromHeader = basicClientId(req.headers.authorization);
+      if (state.basic === undefined) state.basic = basicClientId(req.headers.authorization) ?? null;
+      const fromHeader = state.basic ?? undefined;
       if (stage === 'headers') return fromHeader;
       return fromHeader === undefined ? params?.get('client_id') || undefined : undefined;
     }
@@ -67,41 +71,85 @@ function keyValue(key: RateLimitKey, stage: Stage, req: FastifyRequest, params: 
   }
 }
 
-// Keys hold a hash of the value: bounded length, and no addresses or usernames in Redis.
-const digest = (v: string) => createHash('sha256').update(v).digest('base64url').slice(0, 22);
+// Keys hold a hash of the value: bounded length, and no addresses or usernames in Redis. The
+// same few values (addresses, client_ids) come back on every request, so each rule remembers
+// the keys of its recent values (a bounded map, emptied when full): the same string each time.
+const digest = (v: string): string => createHash('sha256').update(v).digest('base64url').slice(0, 22);
+
+interface PreparedRule { key: RateLimitKey; name: string; rule: RateLimitRule; windowMs: number; keys: Map<string, string> }
+
+function storeKey(r: PreparedRule, value: string): string {
+  let k = r.keys.get(value);
+  if (k === undefined) {
+    k = `${r.name}:${digest(value)}`;
+    if (value.length <= 256) {
+      if (r.keys.size >= 10_000) r.keys.clear();
+      r.keys.set(value, k);
+    }
+  }
+  return k;
+}
+type Hit = { count: number; resetMs: number };
 
 export function createRateLimiter(table: RateLimitTable, store: RateLimitStore, hooks: RateLimitHooks): RateLimiter {
-  return {
-    async check(policy, stage, req, params) {
-      const list = counted.get(req) ?? [];
-      counted.set(req, list);
-      const rules = Object.entries(table[policy]) as [RateLimitKey, RateLimitRule][];
-      const hits = await Promise.all(rules.map(async ([key, rule]) => {
-        const value = keyValue(key, stage, req, params);
-        if (value === undefined) return undefined;
-        const r = await store.hit(`${policy}.${key}:${digest(value)}`, rule.window * 1000);
-        return { key, c: { name: `${policy}.${key}`, rule, count: r.count, resetMs: r.resetMs } };
-      }));
-      const outcome: RateLimitOutcome = { counted: list };
-      for (const h of hits) {
-        if (!h) continue;
-        list.push(h.c);
-        if (h.c.count > h.c.rule.limit) {
-          hooks.rejected(policy, h.key);
-          outcome.retryAfter = Math.max(outcome.retryAfter ?? 1, Math.ceil(h.c.resetMs / 1000));
-          if (h.c.count === h.c.rule.limit + 1) outcome.firstRejection = h.c;
-        }
+  const rulesOf = new Map<RateLimitPolicy, PreparedRule[]>();
+  for (const policy of Object.keys(table) as RateLimitPolicy[]) {
+    rulesOf.set(policy, (Object.entries(table[policy]) as [RateLimitKey, RateLimitRule][]).map(([key, rule]) => ({ key, name: `${policy}.${key}`, rule, windowMs: rule.window * 1000, keys: new Map() })));
+  }
+
+  /** Adds the hits to the request's list and decides. */
+  const decide = (policy: RateLimitPolicy, list: Counted[], rules: PreparedRule[], hits: (Hit | undefined)[]): RateLimitOutcome => {
+    const outcome: RateLimitOutcome = { counted: list };
+    for (let i = 0; i < rules.length; i++) {
+      const h = hits[i];
+      if (!h) continue;
+      const { key, name, rule } = rules[i]!;
+      const c: Counted = { name, rule, count: h.count, resetMs: h.resetMs };
+      list.push(c);
+      if (c.count > rule.limit) {
+        hooks.rejected(policy, key);
+        outcome.retryAfter = Math.max(outcome.retryAfter ?? 1, Math.ceil(c.resetMs / 1000));
+        if (c.count === rule.limit + 1) outcome.firstRejection = c;
       }
-      return outcome;
+    }
+    return outcome;
+  };
+
+  return {
+    check(policy, stage, req, params) {
+      let state = states.get(req);
+      if (!state) states.set(req, state = { list: [] });
+      const rules = rulesOf.get(policy) ?? [];
+      const hits: (Hit | undefined)[] = [];
+      const pending: (Promise<Hit> | undefined)[] = [];
+      for (const r of rules) {
+        const value = keyValue(r.key, stage, req, params, state);
+        const k = value === undefined ? undefined : storeKey(r, value);
+        // In-process counters: counted synchronously, no promise.
+        if (store.hitNow) hits.push(k === undefined ? undefined : store.hitNow(k, r.windowMs));
+        else pending.push(k === undefined ? undefined : store.hit(k, r.windowMs));
+      }
+      if (store.hitNow) return decide(policy, state.list, rules, hits);
+      return Promise.all(pending).then((all) => decide(policy, state.list, rules, all));
     },
   };
+}
+
+// A rule's RateLimit-Policy item never changes: written once per rule and name.
+const policyItems = new WeakMap<RateLimitRule, Map<string, string>>();
+function policyItem(c: Counted): string {
+  let byName = policyItems.get(c.rule);
+  if (!byName) policyItems.set(c.rule, byName = new Map());
+  let item = byName.get(c.name);
+  if (item === undefined) byName.set(c.name, item = `"${c.name}";q=${c.rule.limit};w=${c.rule.window}`);
+  return item;
 }
 
 /** The RateLimit-Policy and RateLimit fields (structured-field lists) for the rules counted. */
 export function rateLimitHeaders(list: readonly Counted[]): Record<string, string> {
   if (!list.length) return {};
   return {
-    'ratelimit-policy': list.map((c) => `"${c.name}";q=${c.rule.limit};w=${c.rule.window}`).join(', '),
+    'ratelimit-policy': list.map(policyItem).join(', '),
     ratelimit: list.map((c) => `"${c.name}";r=${Math.max(0, c.rule.limit - c.count)};t=${Math.max(0, Math.ceil(c.resetMs / 1000))}`).join(', '),
   };
 }

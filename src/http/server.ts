@@ -8,6 +8,7 @@ import { discoveryDocument } from '../protocol/endpoints/discovery.ts';
 import { introspect } from '../protocol/endpoints/introspect.ts';
 import { logout } from '../protocol/endpoints/logout.ts';
 import { par } from '../protocol/endpoints/par.ts';
+import { manageRegistration, register } from '../protocol/endpoints/register.ts';
 import { revoke } from '../protocol/endpoints/revoke.ts';
 import { NO_STORE, token } from '../protocol/endpoints/token.ts';
 import { userinfo } from '../protocol/endpoints/userinfo.ts';
@@ -15,6 +16,7 @@ import { OAuthError, invalidRequest } from '../protocol/errors.ts';
 import { randomToken, safeEqual } from '../protocol/hash.ts';
 import { accountLogin, accountLogout, revokeConsent, showAccount } from '../protocol/interaction/account.ts';
 import { deviceEntry } from '../protocol/interaction/device.ts';
+import { showSignup, submitSignup } from '../protocol/interaction/signup.ts';
 import { selectAccount, showInteraction, submitConsent, submitLogin } from '../protocol/interaction/interaction.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../protocol/provider.ts';
 import type { KeyRing } from '../protocol/tokens/keys.ts';
@@ -34,15 +36,21 @@ type Kind = 'json' | 'bearer' | 'page';
 
 type Handler = (p: Provider, req: ProtocolRequest, uid: string) => Promise<OAuthResponse>;
 
+type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
 interface RouteSpec {
   path: string;
-  methods: ('GET' | 'POST')[];
+  methods: Method[];
   kind: Kind;
   handler: Handler;
   /** Browser clients may call it cross-origin. */
   cors?: 'clients' | 'any';
   /** POST bodies must be forms. */
   form: boolean;
+  /** POST and PUT bodies must be JSON (application/json), parsed into ProtocolRequest.json. */
+  json?: true;
+  /** The route exists only when this holds for the configuration (else 404). */
+  enabled?: (config: Provider['config']) => boolean;
   /** The rate-limit policy counting this route's requests (config/rate-limits.ts). */
   rateLimit?: RateLimitPolicy;
 }
@@ -60,15 +68,21 @@ const routes: RouteSpec[] = [
   { path: '/interaction/:uid/login', methods: ['POST'], kind: 'page', handler: submitLogin, form: true, rateLimit: 'login' },
   { path: '/interaction/:uid/consent', methods: ['POST'], kind: 'page', handler: submitConsent, form: true },
   { path: '/interaction/:uid/select', methods: ['POST'], kind: 'page', handler: selectAccount, form: true },
+  // Self-registration (TESSERA_SELF_REGISTRATION); counted with logins: per address and per username.
+  { path: '/interaction/:uid/signup', methods: ['GET', 'POST'], kind: 'page', handler: (p, req, uid) => (req.method === 'GET' ? showSignup(p, req, uid) : submitSignup(p, req, uid)), form: true, rateLimit: 'login' },
   { path: '/account', methods: ['GET'], kind: 'page', handler: showAccount, form: true },
   { path: '/account/login', methods: ['POST'], kind: 'page', handler: accountLogin, form: true, rateLimit: 'login' },
   { path: '/account/revoke', methods: ['POST'], kind: 'page', handler: revokeConsent, form: true },
   { path: '/account/logout', methods: ['POST'], kind: 'page', handler: accountLogout, form: true },
   { path: '/device_authorization', methods: ['POST'], kind: 'json', handler: deviceAuthorization, form: true, rateLimit: 'device' },
   { path: '/device', methods: ['GET', 'POST'], kind: 'page', handler: deviceEntry, form: true, rateLimit: 'device' },
+  // RFC 7591/7592: JSON bodies; back-channel calls from client software, so no CORS (docs/security.md).
+  { path: '/register', methods: ['POST'], kind: 'json', handler: register, form: false, json: true, rateLimit: 'registration', enabled: (c) => c.registration !== 'off' },
+  { path: '/register/:client_id', methods: ['GET', 'PUT', 'DELETE'], kind: 'json', handler: manageRegistration, form: false, json: true, rateLimit: 'registration', enabled: (c) => c.registration !== 'off' },
 ];
 
 const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
+const JSON_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 
 const BASE_HEADERS = {
   'x-content-type-options': 'nosniff',
@@ -96,7 +110,7 @@ export interface ServerOptions {
 }
 
 /** Prepared bytes of a document that only changes with the keys. */
-interface Prepared { ring: KeyRing; body: Buffer; etag: string }
+interface Prepared { ring: KeyRing; body: Buffer; text: string; etag: string }
 
 export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
   const { config } = p;
@@ -141,6 +155,7 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
 
   function toProtocolRequest(req: FastifyRequest, spec: RouteSpec): ProtocolRequest {
     let params: URLSearchParams;
+    if (spec.json) return jsonRequest(req);
     if (req.method === 'GET') {
       const q = req.url.indexOf('?');
       params = new URLSearchParams(q >= 0 ? req.url.slice(q + 1) : '');
@@ -161,6 +176,20 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
     }
     const cert = clientCertificate(req.raw);
     return { method: req.method, params, headers: req.headers, cookies: parseCookies(req.headers.cookie, secure), ip: req.ip, ...(cert ? { clientCertificate: cert } : {}) };
+  }
+
+  /** A JSON route's request: a POST or PUT body must be one application/json object (the protocol checks its shape). */
+  function jsonRequest(req: FastifyRequest): ProtocolRequest {
+    const base = { method: req.method, params: new URLSearchParams(), headers: req.headers, cookies: {}, ip: req.ip };
+    if (req.url.includes('?')) throw invalidRequest('This endpoint takes no query parameters.');
+    if (req.method !== 'POST' && req.method !== 'PUT') return base;
+    const type = req.headers['content-type'];
+    if (type === undefined || !JSON_TYPE.test(type)) throw invalidRequest('The request body must be application/json.');
+    try {
+      return { ...base, json: JSON.parse(typeof req.body === 'string' ? req.body : '') };
+    } catch {
+      throw new OAuthError('invalid_client_metadata', 'The request body is not valid JSON.');
+    }
   }
 
   function send(reply: FastifyReply, res: OAuthResponse): FastifyReply {
@@ -188,9 +217,10 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
         if (res.headers) reply.headers(res.headers);
         const nonce = randomToken(16);
         const actions = ["'self'", ...(res.formActions ?? []).map(cspSource)].join(' ');
+        const frames = res.frameSources?.length ? `; frame-src ${[...new Set(res.frameSources.map(cspSource))].join(' ')}` : '';
         return reply.code(res.status).headers({
           'cache-control': 'no-store',
-          'content-security-policy': `default-src 'none'; style-src 'nonce-${nonce}'; form-action ${actions}; frame-ancestors 'none'; base-uri 'none'`,
+          'content-security-policy': `default-src 'none'; style-src 'nonce-${nonce}'; form-action ${actions}; frame-ancestors 'none'; base-uri 'none'${frames}`,
         }).type('text/html; charset=utf-8').send(renderView(res.view, nonce));
       }
     }
@@ -212,24 +242,42 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
 
   const limiter = opts.rateLimits && createRateLimiter(opts.rateLimits.table, opts.rateLimits.store, { rejected: (policy, key) => opts.metrics.rateLimited(policy, key) });
 
-  /** Counts a request against its route's policy; answers 429 (and returns true) when a rule is exceeded. */
-  async function rateLimited(spec: RouteSpec, stage: Stage, req: FastifyRequest, reply: FastifyReply, params?: URLSearchParams): Promise<boolean> {
+  /**
+   * Counts a request against its route's policy; answers 429 (and returns true) when a rule is
+   * exceeded. Returns a plain boolean when the counters are in this process (no asynchronous hop
+   * on the way of every request), a promise when they are in Redis.
+   */
+  function rateLimited(spec: RouteSpec, stage: Stage, req: FastifyRequest, reply: FastifyReply, params?: URLSearchParams): boolean | Promise<boolean> {
     if (!limiter || !spec.rateLimit) return false;
-    const outcome: RateLimitOutcome = await limiter.check(spec.rateLimit, stage, req, params);
+    const outcome = limiter.check(spec.rateLimit, stage, req, params);
+    return outcome instanceof Promise ? outcome.then((o) => applyOutcome(spec, stage, req, reply, o)) : applyOutcome(spec, stage, req, reply, outcome);
+  }
+
+  function applyOutcome(spec: RouteSpec, stage: Stage, req: FastifyRequest, reply: FastifyReply, outcome: RateLimitOutcome): boolean | Promise<boolean> {
     reply.headers(rateLimitHeaders(outcome.counted));
     if (outcome.retryAfter === undefined) return false;
-    if (outcome.firstRejection) req.log.warn({ event: 'rate_limited', policy: outcome.firstRejection.name, limit: outcome.firstRejection.rule.limit, window: outcome.firstRejection.rule.window, ip: req.ip }, 'rate limit reached');
+    return refuse(spec, stage, req, reply, outcome.retryAfter, outcome.firstRejection).then(() => true);
+  }
+
+  async function refuse(spec: RouteSpec, stage: Stage, req: FastifyRequest, reply: FastifyReply, wait: number, first: RateLimitOutcome['firstRejection']): Promise<void> {
+    if (first) req.log.warn({ event: 'rate_limited', policy: first.name, limit: first.rule.limit, window: first.rule.window, ip: req.ip }, 'rate limit reached');
     // Browser clients must be able to read the refusal (the handler has not set CORS yet).
     if (spec.cors && stage === 'headers') reply.headers(req.headers.origin === undefined ? VARY_ORIGIN : await corsHeaders(opts.cors, spec.cors, req.headers.origin, false));
-    const wait = outcome.retryAfter;
     const message = `Too many requests. Try again in ${wait} second${wait === 1 ? '' : 's'}.`;
     reply.header('retry-after', String(wait));
     if (spec.kind === 'page') send(reply, { kind: 'page', status: 429, view: { name: 'error', title: 'Too many requests', message } });
     // No OAuth error code means "rate limited"; temporarily_unavailable is the registered code
     // for a temporary refusal, and the 429 status with Retry-After says why and for how long.
     else sendError(reply, spec.kind, new OAuthError('temporarily_unavailable', message, { status: 429 }));
-    return true;
   }
+
+  /** Route-level onRequest hook (callback style, so in-process counting adds no promise): rules counted from headers. */
+  const headerStage = (spec: RouteSpec) => (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
+    const limited = rateLimited(spec, 'headers', req, reply);
+    if (limited === false) done();
+    else if (limited !== true) limited.then((refused) => { if (!refused) done(); }, done);
+    // Refused: the 429 has been sent, and not calling done() ends the hook chain.
+  };
 
   app.setErrorHandler((error, req, reply) => {
     const kind: Kind = (req.routeOptions.config as { kind?: Kind } | undefined)?.kind ?? 'json';
@@ -264,23 +312,25 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
   });
 
   for (const spec of routes) {
+    if (spec.enabled && !spec.enabled(config)) continue;
     for (const method of spec.methods) {
       app.route({
         method, url: basePath + spec.path, config: { kind: spec.kind },
         // Rules that need no body are counted before the body is read.
-        ...(limiter && spec.rateLimit ? { onRequest: async (req: FastifyRequest, reply: FastifyReply) => { if (await rateLimited(spec, 'headers', req, reply)) return reply; } } : {}),
+        ...(limiter && spec.rateLimit ? { onRequest: headerStage(spec) } : {}),
         handler: async (req, reply) => {
           if (spec.cors) reply.headers(req.headers.origin === undefined ? VARY_ORIGIN : await corsHeaders(opts.cors, spec.cors, req.headers.origin, false));
           const preq = toProtocolRequest(req, spec);
-          if (await rateLimited(spec, 'body', req, reply, preq.params)) return reply;
-          const res = await spec.handler(p, preq, (req.params as { uid?: string }).uid ?? '');
+          const limited = rateLimited(spec, 'body', req, reply, preq.params);
+          if (limited === true || (limited !== false && await limited)) return reply;
+          const res = await spec.handler(p, preq, (req.params as { uid?: string; client_id?: string }).uid ?? (req.params as { client_id?: string }).client_id ?? '');
           return send(reply, res);
         },
       });
     }
     const allowed = [...spec.methods, 'OPTIONS'];
     app.route({
-      method: ['PUT', 'DELETE', 'PATCH', ...(spec.methods.includes('GET') ? [] : ['GET' as const]), ...(spec.methods.includes('POST') ? [] : ['POST' as const])],
+      method: (['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] as const).filter((m) => !(spec.methods as string[]).includes(m)),
       url: basePath + spec.path, config: { kind: 'json' },
       handler: async (_req, reply) => reply.code(405).header('allow', allowed.join(', ')).headers(NO_STORE).type('application/json').send(JSON.stringify({ error: 'invalid_request', error_description: 'Method not allowed.' })),
     });
@@ -298,7 +348,7 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
       if (!cache || cache.ring !== ring) {
         const body = build(ring);
         // Derived from the bytes, so every process and instance serves the same validator.
-        cache = { ring, body, etag: `"${createHash('sha256').update(body).digest('base64url')}"` };
+        cache = { ring, body, text: body.toString('utf8'), etag: `"${createHash('sha256').update(body).digest('base64url')}"` };
       }
       return cache;
     };
@@ -320,7 +370,8 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
       }
       reply.hijack();
       if (req.headers['if-none-match'] === doc.etag) reply.raw.writeHead(304, notModified).end();
-      else reply.raw.writeHead(200, headers).end(doc.body);
+      // A string body goes out with the headers in one write; a Buffer would take a second chunk.
+      else reply.raw.writeHead(200, headers).end(doc.text);
     };
   };
   for (const path of ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']) {

@@ -1,7 +1,7 @@
 import type { AuditEvent } from '../ports/audit.ts';
 import type { ProtocolEvent } from '../protocol/events.ts';
 
-const FAILURES = new Set(['client_auth_failed', 'login_failed', 'login_throttled', 'code_reuse', 'refresh_reuse', 'dpop_proof_refused', 'dpop_replay', 'certificate_binding_refused', 'device_user_code_failed', 'device_user_code_throttled', 'id_token_hint_refused', 'fapi_refused']);
+const FAILURES = new Set(['client_auth_failed', 'login_failed', 'login_throttled', 'code_reuse', 'refresh_reuse', 'dpop_proof_refused', 'dpop_replay', 'certificate_binding_refused', 'device_user_code_failed', 'device_user_code_throttled', 'id_token_hint_refused', 'fapi_refused', 'registration_refused', 'backchannel_logout_failed', 'signup_refused']);
 
 /**
  * A protocol event as an audit record: the actor is the user where there is one, else the client;
@@ -16,7 +16,7 @@ export function toAuditEvent(e: ProtocolEvent, at: number): AuditEvent {
     case 'token_issued': details = { grant_type: e.grantType, scope: e.scope ?? null }; break;
     case 'token_revoked': details = { token_type: e.tokenType }; break;
     case 'consent_granted': details = { scope: e.scopes.join(' '), ...(e.authorizationDetailsTypes ? { authorization_details_types: e.authorizationDetailsTypes.join(' ') } : {}) }; break;
-    case 'dpop_proof_refused': case 'fapi_refused': case 'id_token_hint_refused': details = { reason: e.reason }; break;
+    case 'dpop_proof_refused': case 'fapi_refused': case 'id_token_hint_refused': case 'signup_refused': details = { reason: e.reason }; break;
     case 'key_prepublished': details = { kid: e.kid, alg: e.alg, trigger: e.trigger, activates_at: new Date(e.activatesAt * 1000).toISOString() }; break;
     case 'key_rotated': details = { kid: e.kid, alg: e.alg, trigger: e.trigger, previous: e.previous, prepublished: e.prepublished }; break;
     case 'key_retired': details = { kid: e.kid, alg: e.alg, trigger: e.trigger }; break;
@@ -24,6 +24,11 @@ export function toAuditEvent(e: ProtocolEvent, at: number): AuditEvent {
     case 'audit_verified': details = { ok: e.ok }; break;
     case 'client_auth_failed': details = { ...(e.method ? { method: e.method } : {}), ...(e.reason ? { reason: e.reason } : {}) }; break;
     case 'device_authorization_started': case 'device_authorization_approved': details = { scope: e.scope }; break;
+    case 'client_registered': details = { mode: e.mode, auth_method: e.authMethod, disabled: e.disabled }; break;
+    case 'client_updated': details = { auth_method: e.authMethod }; break;
+    case 'registration_refused': details = { reason: e.reason }; break;
+    case 'backchannel_logout_delivered': details = { attempts: e.attempts }; break;
+    case 'backchannel_logout_failed': details = { attempts: e.attempts, reason: e.reason }; break;
   }
   return { ...base, actor: userId ?? clientId, clientId, details };
 }

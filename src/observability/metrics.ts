@@ -31,7 +31,9 @@ export function createMetrics(keys: () => KeyRing, now: () => number, schedule?:
   const fapiRefused = counter('tessera_fapi_refusals_total', 'Requests of FAPI 2.0 clients refused by a rule of the profile, by reason.', ['reason']);
   const dpopRefused = counter('tessera_dpop_proofs_refused_total', 'DPoP proofs refused, by reason (replays are counted in tessera_reuse_detected_total).', ['reason']);
   const pushed = counter('tessera_par_requests_total', 'Pushed authorization requests accepted.');
+  const signups = counter('tessera_signups_total', 'Self-registration attempts by outcome: registered, invalid (the form was refused), username_taken.', ['outcome']);
   const device = counter('tessera_device_authorizations_total', 'Device flow (RFC 8628) steps by outcome: started, approved, denied, and user-code entries that failed or were throttled.', ['outcome']);
+  const registrations = counter('tessera_client_registrations_total', 'Dynamic client registration (RFC 7591/7592) by outcome: registered, updated, deleted, refused (missing or wrong token).', ['outcome']);
   const revocations = counter('tessera_revocations_total', 'Tokens revoked at the revocation endpoint.', ['token_type']);
   const rateLimited = counter('tessera_rate_limited_total', 'Requests refused with 429 by a rate limit, by policy and what the rule counts by.', ['policy', 'key']);
   const rateLimitFallbacks = counter('tessera_rate_limit_fallbacks_total', 'Rate-limit hits counted in the process because Redis was unreachable.');
@@ -58,14 +60,23 @@ export function createMetrics(keys: () => KeyRing, now: () => number, schedule?:
       if (at !== undefined) this.set(at - now());
     },
   });
+  const backchannel = counter('tessera_backchannel_logouts_total', 'Back-channel logout deliveries by outcome (delivered, failed).', ['outcome']);
+  const children = new Map<string, { requests: { inc(): void }; duration: { observe(v: number): void } }>();
   const keyTransitions = counter('tessera_key_transitions_total', 'Signing-key transitions made by this process, by type and trigger (scheduled or manual).', ['type', 'trigger']);
   return {
     registry,
     rateLimited(policy, key) { rateLimited.inc({ policy, key }); },
     rateLimitFallback() { rateLimitFallbacks.inc(); },
     request(route, method, status, seconds) {
-      requests.inc({ route, method, status: `${Math.floor(status / 100)}xx` });
-      duration.observe({ route }, seconds);
+      // The label children of a route, method and status class are looked up once, then reused.
+      const key = `${route} ${method} ${status}`;
+      let c = children.get(key);
+      if (!c) {
+        if (children.size >= 1000) children.clear();
+        children.set(key, c = { requests: requests.labels({ route, method, status: `${Math.floor(status / 100)}xx` }), duration: duration.labels({ route }) });
+      }
+      c.requests.inc();
+      c.duration.observe(seconds);
     },
     event(e) {
       switch (e.type) {
@@ -81,12 +92,20 @@ export function createMetrics(keys: () => KeyRing, now: () => number, schedule?:
         case 'dpop_replay': reuse.inc({ artifact: 'dpop_proof' }); break;
         case 'par_request': pushed.inc(); break;
         case 'fapi_refused': fapiRefused.inc({ reason: e.reason }); break;
+        case 'backchannel_logout_delivered': backchannel.inc({ outcome: 'delivered' }); break;
+        case 'backchannel_logout_failed': backchannel.inc({ outcome: 'failed' }); break;
         case 'key_prepublished': case 'key_rotated': case 'key_retired': keyTransitions.inc({ type: e.type, trigger: e.trigger }); break;
         case 'device_authorization_started': device.inc({ outcome: 'started' }); break;
         case 'device_authorization_approved': device.inc({ outcome: 'approved' }); break;
         case 'device_authorization_denied': device.inc({ outcome: 'denied' }); break;
         case 'device_user_code_failed': device.inc({ outcome: 'user_code_failed' }); break;
+        case 'user_registered': signups.inc({ outcome: 'registered' }); break;
+        case 'signup_refused': signups.inc({ outcome: e.reason }); break;
         case 'device_user_code_throttled': device.inc({ outcome: 'user_code_throttled' }); break;
+        case 'client_registered': registrations.inc({ outcome: 'registered' }); break;
+        case 'client_updated': registrations.inc({ outcome: 'updated' }); break;
+        case 'client_deleted': registrations.inc({ outcome: 'deleted' }); break;
+        case 'registration_refused': registrations.inc({ outcome: 'refused' }); break;
       }
     },
   };

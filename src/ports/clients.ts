@@ -71,6 +71,32 @@ export interface ClientMetadata {
   fapi_profile?: '2.0';
   /** FAPI 2.0 Message Signing for this FAPI client: signed request objects and JWT-secured responses. */
   fapi_message_signing?: boolean;
+  /** OpenID Connect Core 8: `public` (default) or `pairwise` subject identifiers for this client. */
+  subject_type?: 'public' | 'pairwise';
+  /** Pairwise clients: an https URL listing the client's redirect URIs, whose host is the sector. */
+  sector_identifier_uri?: string;
+  /** OpenID Connect Back-Channel Logout: where logout tokens are POSTed (https; http loopback only with the development allowance). */
+  backchannel_logout_uri?: string;
+  /** The client needs `sid` in logout tokens (Tessera always sends sid and sub). */
+  backchannel_logout_session_required?: boolean;
+  /** OpenID Connect Front-Channel Logout: the page framed (with iss and sid) on the logged-out page. */
+  frontchannel_logout_uri?: string;
+  /** The client needs iss and sid on its frontchannel_logout_uri (Tessera always adds them). */
+  frontchannel_logout_session_required?: boolean;
+  /**
+   * RFC 8707 per-resource scopes: resource URI -> the scopes an access token for it may carry
+   * (OpenID Connect scopes are not restricted). A resource without an entry gets the granted scopes.
+   */
+  resource_scopes?: Record<string, string[]>;
+  /** Set for clients created through dynamic registration (RFC 7591); never shown or logged. */
+  registration?: DynamicRegistration;
+}
+
+export interface DynamicRegistration {
+  /** SHA-256 of the current registration access token (RFC 7592). */
+  access_token_hash: string;
+  /** The TESSERA_REGISTRATION mode the client was registered under. */
+  mode: 'open' | 'initial_access_token' | 'admin_approval';
 }
 
 export interface TokenExchangePolicy {

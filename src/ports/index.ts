@@ -8,6 +8,7 @@ import type { GrantStore, RevocationStore } from './grants.ts';
 import type { InteractionStore } from './interactions.ts';
 import type { KeyStore } from './keys.ts';
 import type { PushedRequestStore } from './pushed-requests.ts';
+import type { InitialAccessTokenStore } from './registration-tokens.ts';
 import type { ReplayStore } from './replay.ts';
 import type { SessionStore } from './sessions.ts';
 import type { UserStore } from './users.ts';
@@ -27,6 +28,7 @@ export interface Stores {
   counters: CounterStore;
   replay: ReplayStore;
   pushedRequests: PushedRequestStore;
+  initialAccessTokens: InitialAccessTokenStore;
   audit: AuditStore;
   /** Deletes expired rows; returns how many. */
   cleanup(now: number): Promise<number>;
@@ -51,6 +53,7 @@ export type * from './grants.ts';
 export type * from './interactions.ts';
 export type * from './keys.ts';
 export type * from './pushed-requests.ts';
+export type * from './registration-tokens.ts';
 export type * from './replay.ts';
 export type * from './sessions.ts';
 export type * from './users.ts';

@@ -11,4 +11,9 @@ export interface RateLimitStore {
    * 1..N, each exactly once. Throws BackendUnavailableError when the backend is unreachable.
    */
   hit(key: string, windowMs: number): Promise<{ count: number; resetMs: number }>;
+  /**
+   * The same count, done synchronously: offered by in-process adapters only, so callers can skip
+   * an asynchronous hop on every request. Same semantics as `hit`.
+   */
+  hitNow?(key: string, windowMs: number): { count: number; resetMs: number };
 }

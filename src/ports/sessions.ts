@@ -18,4 +18,23 @@ export interface SessionStore {
   touch(idHash: string, now: number): Promise<void>;
   delete(idHash: string): Promise<void>;
   deleteByUser(userId: string): Promise<number>;
+  /**
+   * Remembers that a client got tokens under a session (OpenID Connect back-/front-channel
+   * logout). Idempotent; a later call extends the expiry.
+   */
+  addClient(entry: SessionClient): Promise<void>;
+  /** The clients of a session, removed as they are returned: of concurrent callers exactly one gets each. */
+  takeClients(sid: string): Promise<SessionClient[]>;
+  /** The same, for every session of a user (user disabled, credentials changed). */
+  takeClientsByUser(userId: string): Promise<SessionClient[]>;
+}
+
+/** One client that got tokens under a session. */
+export interface SessionClient {
+  sid: string;
+  clientId: string;
+  userId: string;
+  createdAt: number;
+  /** When the row may be dropped: the session's absolute end. */
+  expiresAt: number;
 }

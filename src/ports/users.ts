@@ -18,4 +18,6 @@ export interface UserStore {
   list(): Promise<UserRecord[]>;
   /** Creates the user or replaces it whole (matched by id). */
   put(user: UserRecord): Promise<void>;
+  /** Creates the user unless its id or username exists already (atomically); whether it was created. */
+  create(user: UserRecord): Promise<boolean>;
 }

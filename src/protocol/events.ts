@@ -19,6 +19,10 @@ export type ProtocolEvent = (
   | { type: 'consent_granted'; userId: string; clientId: string; scopes: string[]; authorizationDetailsTypes?: string[] }
   | { type: 'consent_revoked'; userId: string; clientId: string }
   | { type: 'logout'; userId: string; clientId?: string }
+  /** OpenID Connect Back-Channel Logout: a logout token was accepted by the client (2xx). */
+  | { type: 'backchannel_logout_delivered'; userId: string; clientId: string; attempts: number }
+  /** Not delivered after `attempts` tries; reason: refused (address or URL), status_4xx, status_5xx, network. */
+  | { type: 'backchannel_logout_failed'; userId: string; clientId: string; attempts: number; reason: string }
   /** RFC 9449: a DPoP proof was refused (reason is a fixed word such as `htu`, `iat`, `nonce`, `signature`). */
   | { type: 'dpop_proof_refused'; reason: string; clientId?: string }
   /** RFC 9449: a DPoP proof's jti was presented again. */
@@ -42,6 +46,16 @@ export type ProtocolEvent = (
   | { type: 'device_authorization_denied'; userId: string; clientId: string }
   | { type: 'device_user_code_failed' }
   | { type: 'device_user_code_throttled' }
+  /** Dynamic client registration (RFC 7591/7592); `mode` is TESSERA_REGISTRATION, never a secret. */
+  | { type: 'client_registered'; clientId: string; mode: string; authMethod: string; disabled: boolean }
+  | { type: 'client_updated'; clientId: string; authMethod: string }
+  | { type: 'client_deleted'; clientId: string }
+  /** A registration or management request with a missing or wrong token. */
+  | { type: 'registration_refused'; clientId?: string; reason: string }
+  /** Self-registration: a new account was created by its owner on the sign-up page (no password in it). */
+  | { type: 'user_registered'; userId: string; clientId?: string }
+  /** Self-registration refused: reason `invalid` (the form's checks) or `username_taken`. */
+  | { type: 'signup_refused'; reason: 'invalid' | 'username_taken'; clientId?: string }
 ) & { ip?: string };
 
 export type EventSink = (event: ProtocolEvent) => void;

@@ -8,6 +8,9 @@ const MAX_PARAMS = 64;
 
 export type Params = Readonly<Record<string, string>>;
 
+/** Parameters that may be repeated (RFC 8707 resource); readParams joins their values with spaces. */
+export const MULTI_VALUED: ReadonlySet<string> = new Set(['resource']);
+
 /**
  * Reads form or query parameters the way RFC 6749 section 3.1 wants: a parameter sent without a
  * value counts as omitted, unknown parameters are ignored, and a defined parameter that appears
@@ -19,9 +22,15 @@ export function readParams(source: URLSearchParams, defined: ReadonlySet<string>
   for (const [name, value] of source) {
     if (++count > MAX_PARAMS) throw invalidRequest('Too many parameters.');
     if (!defined.has(name) || value === '') continue;
-    if (name in out) throw invalidRequest(`Parameter ${name} is included more than once.`);
     if (value.length > (limits[name] ?? MAX_PARAM_LENGTH)) throw invalidRequest(`Parameter ${name} is too long.`);
     if (value.includes('\uFFFD')) throw invalidRequest(`Parameter ${name} is not valid UTF-8.`);
+    if (MULTI_VALUED.has(name)) {
+      // RFC 8707: resource may be repeated; the values are kept space-separated. A URI has no spaces,
+      // so a value with one is split into parts that each fail the URI check later (invalid_target).
+      out[name] = name in out ? `${out[name]} ${value}` : value;
+      continue;
+    }
+    if (name in out) throw invalidRequest(`Parameter ${name} is included more than once.`);
     out[name] = value;
   }
   return out;

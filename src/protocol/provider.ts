@@ -37,6 +37,8 @@ export interface ProtocolRequest {
    * TESSERA_MTLS_CERT_HEADER on a connection from a trusted proxy. Absent otherwise.
    */
   clientCertificate?: X509Certificate;
+  /** The parsed JSON body, on the routes that take JSON (dynamic client registration); params is then empty. */
+  json?: unknown;
 }
 
 export interface CookieSpec {
@@ -49,14 +51,16 @@ export interface CookieSpec {
 }
 
 export type View =
-  | { name: 'login'; action: string; csrf: string; clientName: string; username?: string; error?: string }
-  | { name: 'consent'; action: string; csrf: string; clientName: string; username: string; scopes: { name: string; description: string }[]; resource?: string; userCode?: string; claims?: string[]; authorizationDetails?: { type: string; fields: { name: string; value: string }[] }[] }
+  | { name: 'login'; action: string; csrf: string; clientName: string; username?: string; error?: string; signupUrl?: string }
+  | { name: 'signup'; action: string; csrf: string; clientName: string; emailRequired: boolean; values: { username: string; email: string; name: string }; errors: Partial<Record<'username' | 'email' | 'name' | 'password' | 'confirm', string>>; error?: string; loginUrl?: string }
+  | { name: 'consent'; action: string; csrf: string; clientName: string; username: string; scopes: { name: string; description: string }[]; resource?: string; userCode?: string; claims?: string[]; unverifiedHost?: string; authorizationDetails?: { type: string; fields: { name: string; value: string }[] }[] }
   | { name: 'select-account'; action: string; csrf: string; clientName: string; username: string }
   | { name: 'device'; action: string; csrf: string; userCode?: string; error?: string }
   | { name: 'device-done'; approved: boolean; clientName: string }
-  | { name: 'error'; title: string; message: string }
+  | { name: 'error'; title: string; message: string; link?: { href: string; text: string } }
   | { name: 'logout-confirm'; action: string; csrf: string; clientName?: string; hidden: Record<string, string> }
-  | { name: 'logged-out' }
+  /** frames: front-channel logout iframe URLs; continueTo: post_logout_redirect_uri to go on to after them. */
+  | { name: 'logged-out'; frames?: string[]; continueTo?: string }
   | { name: 'account'; csrf: string; username: string; consents: { clientId: string; clientName: string; scopes: string[]; grantedAt: number }[]; revokeAction: string; logoutAction: string };
 
 export type OAuthResponse =
@@ -65,8 +69,8 @@ export type OAuthResponse =
   | { kind: 'raw'; status: number; contentType: string; body: string; headers?: Record<string, string> }
   | { kind: 'redirect'; location: string; cookies?: CookieSpec[] }
   | { kind: 'form_post'; action: string; fields: Record<string, string>; cookies?: CookieSpec[] }
-  /** formActions: where the page's forms may lead besides here (through our redirect), e.g. the client's redirect_uri. */
-  | { kind: 'page'; status: number; view: View; cookies?: CookieSpec[]; formActions?: string[]; headers?: Record<string, string> };
+  /** formActions: where the page's forms may lead besides here (through our redirect), e.g. the client's redirect_uri. frameSources: URLs the page frames (CSP frame-src gets their origins). */
+  | { kind: 'page'; status: number; view: View; cookies?: CookieSpec[]; formActions?: string[]; headers?: Record<string, string>; frameSources?: string[] };
 
 export function header(req: ProtocolRequest, name: string): string | undefined {
   const v = req.headers[name];

@@ -152,7 +152,7 @@ code {
 form { margin: 0; }
 .field { margin-bottom: 1rem; }
 label { display: block; font-weight: 550; margin-bottom: .375rem; }
-input[type="text"], input[type="password"] {
+input[type="text"], input[type="password"], input[type="email"] {
   display: block;
   width: 100%;
   min-height: 2.875rem;
@@ -242,11 +242,15 @@ input:focus-visible { outline-offset: 0; border-color: var(--focus); }
 }
 .divider { border: 0; border-top: 1px solid var(--border); margin: 1.75rem 0 1.25rem; }
 .note { margin-top: 1.25rem; }
+.field-error { color: var(--danger-text); margin: .375rem 0 0; }
+.hint { color: var(--muted); margin: .375rem 0 0; }
+a { color: var(--primary); }
 .status { margin-bottom: 0; }
 .noscript-hint { margin: 1rem 0 0; }
 @media (prefers-reduced-motion: no-preference) {
   button, input { transition: background-color .12s ease, border-color .12s ease; }
 }
+.logout-frame { display: block; width: 0; height: 0; border: 0; visibility: hidden; }
 `;
 
 /** Wraps a page body in a complete HTML document with the brand header and inline styles. */

@@ -12,6 +12,7 @@ import {
   loginPage,
   logoutConfirmPage,
   selectAccountPage,
+  signupPage,
 } from './pages.ts';
 
 const NONCE = 'bm9uY2UtdGVzdA==';
@@ -57,7 +58,7 @@ function hiddenFields(formInner: string): [string, string][] {
     .map((t) => [t.attrs.name!, t.attrs.value!]);
 }
 
-function assertDocument(doc: string, opts: { script?: boolean } = {}): void {
+function assertDocument(doc: string, opts: { script?: boolean; links?: boolean } = {}): void {
   assert.match(doc, /^<!doctype html>\n<html lang="en">/);
   assert.match(doc, /<meta charset="utf-8">/);
   assert.ok(doc.includes('<meta name="viewport" content="width=device-width, initial-scale=1">'));
@@ -70,9 +71,11 @@ function assertDocument(doc: string, opts: { script?: boolean } = {}): void {
   // No external resources or inline event handlers.
   for (const m of doc.matchAll(/<([a-zA-Z][a-zA-Z0-9]*)\b([^>]*)>/g)) {
     const name = m[1]!.toLowerCase();
-    assert.ok(!['link', 'img', 'iframe', 'object', 'embed', 'base', 'a'].includes(name), `no <${name}>`);
-    for (const attr of Object.keys(tags(m[0], name)[0]!.attrs)) {
-      assert.ok(attr !== 'src' && attr !== 'href' && !attr.startsWith('on'), `no ${attr}= on <${name}>`);
+    assert.ok(!['link', 'img', 'iframe', 'object', 'embed', 'base'].includes(name) && (name !== 'a' || opts.links), `no <${name}>`);
+    for (const [attr, value] of Object.entries(tags(m[0], name)[0]!.attrs)) {
+      // Plain links (sign-up <-> sign-in) only where a page is meant to have them, never javascript:.
+      const link = opts.links && name === 'a' && attr === 'href' && !/^\s*javascript:/i.test(value);
+      assert.ok(attr !== 'src' && (attr !== 'href' || link) && !attr.startsWith('on'), `no ${attr}= on <${name}>`);
       assert.ok(attr !== 'style', 'no style attributes (CSP blocks them)');
     }
   }
@@ -245,6 +248,19 @@ describe('consentPage', () => {
     assert.ok(doc.includes('<code class="scope-name">email</code>'));
     assert.ok(!doc.includes(XSS));
     assert.ok(!consentPage(base).includes('It also asks to see'));
+  });
+
+  it('lists several resources (RFC 8707), each escaped', () => {
+    const doc = consentPage({ ...base, resource: 'https://a.example/ https://b.example/?x=<1>' });
+    assert.ok(doc.includes('Access is for the APIs <code>https://a.example/</code>, <code>https://b.example/?x=&lt;1&gt;</code>'));
+  });
+
+  it('the signed-out page frames front-channel logout URLs (escaped) and links to where it goes next', () => {
+    const doc = loggedOutPage({ nonce: 'n', frames: ['https://rp.example/fc?iss=x&sid="s"'], continueTo: 'https://rp.example/bye?state=a&b' });
+    assert.ok(doc.includes('<iframe class="logout-frame" src="https://rp.example/fc?iss=x&amp;sid=&quot;s&quot;"'));
+    assert.ok(doc.includes('<a href="https://rp.example/bye?state=a&amp;b">'));
+    assert.ok(doc.includes('content="2;url=https://rp.example/bye?state=a&amp;b"'));
+    assert.ok(!loggedOutPage({ nonce: 'n' }).includes('<iframe'));
   });
 
   it('handles an empty scope list', () => {
@@ -502,5 +518,78 @@ describe('selectAccountPage', () => {
     assert.deepEqual(hiddenFields(fs[0]!.inner), [['csrf', 'csrf-789']]);
     assert.deepEqual(tags(fs[0]!.inner, 'button').map((b) => b.attrs.value).sort(), ['continue', 'switch']);
     assert.match(selectAccountPage({ nonce: NONCE, action: '/a', csrf: 'c', clientName: 'App', username: 'alice' }), />Continue as alice<\/button>/);
+  });
+});
+
+describe('signupPage', () => {
+  const base = {
+    nonce: NONCE, action: '/interaction/abc/signup', csrf: 'csrf-123', clientName: 'Acme', emailRequired: false,
+    values: { username: '', email: '', name: '' }, errors: {},
+  };
+
+  it('renders the sign-up form: labelled fields, one CSRF form, new-password autocomplete', () => {
+    const doc = signupPage(base);
+    assertDocument(doc);
+    assertLabelledInputs(doc);
+    assert.match(doc, /<h1>Create an account<\/h1>/);
+    const all = forms(doc);
+    assert.equal(all.length, 1);
+    assert.equal(all[0]!.attrs.action, '/interaction/abc/signup');
+    assert.equal(all[0]!.attrs.method, 'post');
+    assert.deepEqual(hiddenFields(all[0]!.inner), [['csrf', 'csrf-123']]);
+    const inputs = Object.fromEntries(tags(doc, 'input').map((i) => [i.attrs.name, i.attrs]));
+    assert.deepEqual(Object.keys(inputs), ['csrf', 'username', 'email', 'name', 'password', 'confirm']);
+    assert.equal(inputs.password!.autocomplete, 'new-password');
+    assert.equal(inputs.confirm!.autocomplete, 'new-password');
+    assert.equal(inputs.email!.type, 'email');
+    assert.ok(!('required' in inputs.email!), 'email optional by default');
+    assert.ok('required' in inputs.username! && 'required' in inputs.password!);
+    assert.ok('autofocus' in inputs.username!);
+    assert.ok(doc.includes('(optional)'));
+    assert.ok(!doc.includes('role="alert"'));
+  });
+
+  it('email can be required; the sign-in link only when given', () => {
+    const doc = signupPage({ ...base, emailRequired: true, loginUrl: '/interaction/abc' });
+    assertDocument(doc, { links: true });
+    assert.ok('required' in tags(doc, 'input').find((i) => i.attrs.name === 'email')!.attrs);
+    assert.deepEqual(tags(doc, 'a').map((a) => a.attrs.href), ['/interaction/abc']);
+    assert.equal(tags(signupPage(base), 'a').length, 0);
+  });
+
+  it('marks each field in error, focuses the first, and never echoes passwords', () => {
+    const doc = signupPage({ ...base, values: { username: 'bob', email: 'b@example.com', name: 'Bob' }, error: 'Not created.', errors: { email: 'Bad email.', confirm: 'No match.' } });
+    const inputs = Object.fromEntries(tags(doc, 'input').map((i) => [i.attrs.name, i.attrs]));
+    assert.equal(inputs.username!.value, 'bob');
+    assert.equal(inputs.email!['aria-invalid'], 'true');
+    assert.equal(inputs.email!['aria-describedby'], 'email-error');
+    assert.ok('autofocus' in inputs.email! && !('autofocus' in inputs.username!));
+    assert.equal(inputs.confirm!['aria-invalid'], 'true');
+    assert.ok(!('aria-invalid' in inputs.username!));
+    assert.ok(!('value' in inputs.password!) && !('value' in inputs.confirm!));
+    assert.match(doc, /id="email-error">Bad email\.</);
+    assert.match(doc, /role="alert">Not created\.</);
+  });
+
+  it('escapes every interpolated value', () => {
+    const doc = signupPage({
+      nonce: NONCE, action: HOSTILE, csrf: HOSTILE, clientName: HOSTILE, emailRequired: false, loginUrl: HOSTILE, error: HOSTILE,
+      values: { username: HOSTILE, email: HOSTILE, name: HOSTILE }, errors: { username: HOSTILE, password: HOSTILE },
+    });
+    assertDocument(doc, { links: true });
+    assertEscaped(doc);
+    assert.equal(forms(doc)[0]!.attrs.action, HOSTILE);
+    assert.equal(tags(doc, 'input').find((i) => i.attrs.name === 'name')!.attrs.value, HOSTILE);
+  });
+});
+
+describe('loginPage with self-registration', () => {
+  it('links to the sign-up page', () => {
+    const doc = loginPage({ nonce: NONCE, action: '/interaction/abc/login', csrf: 'c', clientName: 'Acme', signupUrl: '/interaction/abc/signup' });
+    assertDocument(doc, { links: true });
+    const [a] = tags(doc, 'a');
+    assert.equal(a!.attrs.href, '/interaction/abc/signup');
+    assert.match(doc, />Create an account<\/a>/);
+    assert.equal(forms(doc).length, 1);
   });
 });

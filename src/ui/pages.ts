@@ -30,6 +30,8 @@ export function loginPage(p: {
   clientName: string;
   username?: string;
   error?: string;
+  /** Self-registration on: where "Create an account" leads. */
+  signupUrl?: string;
 }): string {
   const hasError = Boolean(p.error);
   const invalid = hasError ? html` aria-invalid="true" aria-describedby="login-error"` : '';
@@ -50,8 +52,51 @@ ${csrfInput(p.csrf)}
 <input type="password" id="password" name="password" autocomplete="current-password" required${invalid}${focusPass}>
 </div>
 <div class="actions"><button type="submit">Sign in</button></div>
-</form>`;
+</form>
+${p.signupUrl ? html`<p class="note small">New here? <a href="${p.signupUrl}">Create an account</a></p>` : ''}`;
   return layout({ title: 'Sign in', nonce: p.nonce, body });
+}
+
+type SignupField = 'username' | 'email' | 'name' | 'password' | 'confirm';
+
+/** Self-registration: the sign-up form. Passwords are never echoed back. */
+export function signupPage(p: {
+  nonce: string;
+  action: string;
+  csrf: string;
+  clientName: string;
+  emailRequired: boolean;
+  values: { username: string; email: string; name: string };
+  errors: Partial<Record<SignupField, string>>;
+  error?: string;
+  loginUrl?: string;
+}): string {
+  const firstError = (['username', 'email', 'name', 'password', 'confirm'] as const).find((f) => p.errors[f]);
+  const focus = firstError ?? 'username';
+  const field = (f: SignupField, label: string, type: string, attrs: { value?: string; autocomplete: string; required: boolean; hint?: string; extra?: Html }) => {
+    const err = p.errors[f];
+    const describedBy = [err ? `${f}-error` : '', attrs.hint ? `${f}-hint` : ''].filter(Boolean).join(' ');
+    return html`<div class="field">
+<label for="${f}">${label}${attrs.required ? '' : html` <span class="muted small">(optional)</span>`}</label>
+<input type="${type}" id="${f}" name="${f}"${attrs.value !== undefined ? html` value="${attrs.value}"` : ''} autocomplete="${attrs.autocomplete}"${attrs.required ? html` required` : ''}${attrs.extra ?? ''}${err ? html` aria-invalid="true"` : ''}${describedBy ? html` aria-describedby="${describedBy}"` : ''}${focus === f ? html` autofocus` : ''}>
+${attrs.hint ? html`<p class="hint small" id="${f}-hint">${attrs.hint}</p>` : ''}${err ? html`<p class="field-error small" id="${f}-error">${err}</p>` : ''}
+</div>
+`;
+  };
+  const body = html`<h1>Create an account</h1>
+<p class="lead">to continue to <strong>${p.clientName}</strong></p>
+${p.error ? html`<div class="alert" role="alert">${p.error}</div>` : ''}
+<form method="post" action="${p.action}" novalidate>
+${csrfInput(p.csrf)}
+${field('username', 'Username', 'text', { value: p.values.username, autocomplete: 'username', required: true, hint: '3 to 32 characters: letters, digits, dots, dashes or underscores.', extra: html` autocapitalize="none" autocorrect="off" spellcheck="false" maxlength="32"` })}
+${field('email', 'Email', 'email', { value: p.values.email, autocomplete: 'email', required: p.emailRequired, extra: html` maxlength="254"` })}
+${field('name', 'Full name', 'text', { value: p.values.name, autocomplete: 'name', required: false, extra: html` maxlength="128"` })}
+${field('password', 'Password', 'password', { autocomplete: 'new-password', required: true, hint: 'At least 8 characters. Long passphrases are welcome.' })}
+${field('confirm', 'Confirm password', 'password', { autocomplete: 'new-password', required: true })}
+<div class="actions"><button type="submit">Create account</button></div>
+</form>
+${p.loginUrl ? html`<p class="note small">Already have an account? <a href="${p.loginUrl}">Sign in</a></p>` : ''}`;
+  return layout({ title: 'Create an account', nonce: p.nonce, body });
 }
 
 export function consentPage(p: {
@@ -68,7 +113,12 @@ export function consentPage(p: {
   authorizationDetails?: { type: string; fields: { name: string; value: string }[] }[];
   /** Claims asked for by name (OIDC claims parameter) beyond what the scopes release. */
   claims?: string[];
+  /** A dynamically registered client: its name is unverified; the answer goes to this host. */
+  unverifiedHost?: string;
 }): string {
+  const unverified = p.unverifiedHost
+    ? html`<div class="alert" role="note"><p>This application registered itself with Tessera: its name has not been checked by anyone. If you continue, you will be sent to <strong>${p.unverifiedHost}</strong>.</p></div>`
+    : '';
   const device = p.userCode
     ? html`<div class="alert device-code" role="note"><p>Check that this code is the one shown on your device:</p>
 <p class="user-code"><strong>${p.userCode}</strong></p>
@@ -81,9 +131,13 @@ ${p.scopes.map(
   (s) => html`<li><span class="scope-desc">${s.description || s.name}</span><code class="scope-name small">${s.name}</code></li>\n`,
 )}</ul>`
     : html`<p class="muted">No specific permissions are requested.</p>`;
-  const resource = p.resource
-    ? html`<p class="resource small">Access is for the API <code>${p.resource}</code></p>`
-    : '';
+  // RFC 8707: several resources come space-separated.
+  const apis = p.resource ? p.resource.split(' ').filter(Boolean) : [];
+  const resource = apis.length === 1
+    ? html`<p class="resource small">Access is for the API <code>${apis[0]!}</code></p>`
+    : apis.length > 1
+      ? html`<p class="resource small">Access is for the APIs ${apis.map((a, i) => html`${i ? ', ' : ''}<code>${a}</code>`)}</p>`
+      : '';
   const details = p.authorizationDetails?.length
     ? html`<h2 id="details-heading">In particular:</h2>
 <ul class="authorization-details" aria-labelledby="details-heading">${p.authorizationDetails.map(
@@ -99,6 +153,7 @@ ${p.claims.map((c) => html`<li><code class="scope-name">${c}</code></li>
   const body = html`<h1>Allow access?</h1>
 <p class="lead"><strong>${p.clientName}</strong> is asking for access to your account <strong>${p.username}</strong>${p.userCode ? ' on a device' : ''}.</p>
 ${device}
+${unverified}
 ${scopeList}
 ${claims}
 ${details}
@@ -155,10 +210,14 @@ export function deviceDonePage(p: { nonce: string; approved: boolean; clientName
   return layout({ title: p.approved ? 'Device connected' : 'Access denied', nonce: p.nonce, body });
 }
 
-export function errorPage(p: { nonce: string; title: string; message: string }): string {
+export function errorPage(p: { nonce: string; title: string; message: string; link?: { href: string; text: string } }): string {
+  const back = p.link
+    ? html`<p class="muted small">For your security, you have not been sent back to the application automatically. You can close this page, or go back only if you trust it:</p>
+<p><a href="${p.link.href}" rel="noreferrer">${p.link.text}</a></p>`
+    : html`<p class="muted small">For your security, you have not been sent back to the application. You can close this page.</p>`;
   const body = html`<h1>${p.title}</h1>
 <div class="alert" role="alert">${p.message}</div>
-<p class="muted small">For your security, you have not been sent back to the application. You can close this page.</p>`;
+${back}`;
   return layout({ title: p.title, nonce: p.nonce, body });
 }
 
@@ -183,9 +242,20 @@ ${hiddenInputs(p.hidden, ['csrf', 'confirm'])}${csrfInput(p.csrf)}
   return layout({ title: 'Sign out?', nonce: p.nonce, body });
 }
 
-export function loggedOutPage(p: { nonce: string }): string {
+/**
+ * frames: OpenID Connect Front-Channel Logout iframes, one per client of the ended session;
+ * continueTo: the post_logout_redirect_uri, followed after the frames had a moment to load.
+ */
+export function loggedOutPage(p: { nonce: string; frames?: string[]; continueTo?: string }): string {
+  const frames = (p.frames ?? []).map((src) => html`<iframe class="logout-frame" src="${src}" title="Signing out of an application" sandbox="allow-scripts allow-same-origin" referrerpolicy="no-referrer"></iframe>
+`);
+  const next = p.continueTo
+    ? html`<meta http-equiv="refresh" content="2;url=${p.continueTo}">
+<p><a href="${p.continueTo}">Continue to the application</a></p>`
+    : html`<p class="muted">You have been signed out of Tessera. You can close this page.</p>`;
   const body = html`<h1>You are signed out.</h1>
-<p class="muted">You have been signed out of Tessera. You can close this page.</p>`;
+${next}
+${frames}`;
   return layout({ title: 'Signed out', nonce: p.nonce, body });
 }
 

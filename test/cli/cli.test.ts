@@ -9,7 +9,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
-import { exportJWK, generateKeyPair } from 'jose';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose';
+import { saveClient } from '../../src/admin/clients.ts';
 import { sql } from 'kysely';
 import { verifyPassword } from '../../src/accounts/passwords.ts';
 import { openStores } from '../../src/app.ts';
@@ -118,6 +121,33 @@ describe('tessera CLI', { concurrency: true }, () => {
         assert.ok(verifyClientSecret(config.secret, fresh, secretHash));
         assert.ok(!verifyClientSecret(config.secret, old, secretHash), 'the old secret no longer authenticates');
         expectFail(await cli(['client', 'rotate-secret', 'nobody']), 1, /no client nobody/);
+      });
+
+      it('registration token create/list/revoke: printed once, stored hashed, with expiry and uses; client enable/disable', async () => {
+        const r = await ok(['registration', 'token', 'create', '--expires-in', '3600', '--uses', '2']);
+        const token = /^Initial access token.*: (\S+)$/m.exec(r.out)?.[1];
+        assert.ok(token && token.length >= 43);
+        const shown = JSON.parse(r.out.split(/^Initial access token/m)[0]!);
+        assert.equal(shown.uses_left, 2);
+        const stored = await withStores((s) => s.initialAccessTokens.list(Math.floor(Date.now() / 1000)));
+        const mine = stored.find((t) => t.id === shown.id)!;
+        assert.ok(mine && mine.tokenHash !== token && !JSON.stringify(stored).includes(token), 'only a hash is stored');
+        assert.ok(Math.abs(mine.expiresAt - mine.createdAt - 3600) <= 1);
+        const listed = (await ok(['registration', 'token', 'list'])).out;
+        assert.match(listed, new RegExp(`^${shown.id.replace(/[-]/g, '\\-')}\\s+2\\s`, 'm'));
+        assert.ok(!listed.includes(token));
+        expectFail(await cli(['registration', 'token', 'create', '--uses', '0']), 1, /--uses/);
+        expectFail(await cli(['registration', 'token', 'create', '--expires-in', 'soon']), 2, /whole number/);
+        await ok(['registration', 'token', 'revoke', shown.id]);
+        expectFail(await cli(['registration', 'token', 'revoke', shown.id]), 1, /no initial access token/);
+        assert.equal((await withStores((s) => s.initialAccessTokens.find(mine.tokenHash, Math.floor(Date.now() / 1000)))), undefined);
+
+        await ok(['client', 'create', '--id', 'pending', '--grant', 'client_credentials']);
+        await ok(['client', 'disable', 'pending']);
+        assert.equal((await withStores((s) => s.clients.get('pending')))!.disabled, true);
+        assert.match((await ok(['client', 'enable', 'pending'])).out, /client pending enabled/);
+        assert.equal((await withStores((s) => s.clients.get('pending')))!.disabled, false);
+        expectFail(await cli(['client', 'enable', 'nobody']), 1, /no client nobody/);
       });
 
       it('client create --public makes a client without a secret', async () => {
@@ -364,6 +394,36 @@ describe('tessera CLI', { concurrency: true }, () => {
         const { handle } = await openStores(config, { migrate: false });
         try { await sql`update audit_events set actor = 'mallory' where seq = 3`.execute(handle.db); } finally { await handle.close(); }
         expectFail(await cli(['audit', 'verify']), 1, /audit chain broken at record 3: hash does not match/);
+      });
+
+      it('user disable sends a back-channel logout token to each client of the user\'s sessions, signed with the server key', async () => {
+        const received: URLSearchParams[] = [];
+        const rp = createServer((req, res) => {
+          let body = '';
+          req.on('data', (c) => { body += c; });
+          req.on('end', () => { received.push(new URLSearchParams(body)); res.writeHead(200).end(); });
+        });
+        await new Promise<void>((r) => rp.listen(0, '127.0.0.1', r));
+        try {
+          const uri = `http://127.0.0.1:${(rp.address() as AddressInfo).port}/bc`;
+          const alice = (await withStores((s) => s.users.findByUsername('alice')))!;
+          await withStores(async (s) => {
+            await saveClient(s, config, { client_id: 'bc-cli', client_secret: 'bc-cli-secret-0123456789-abcdefghijkl', redirect_uris: ['https://bc.example/cb'], backchannel_logout_uri: uri }, NOW);
+            await s.sessions.addClient({ sid: 'sid-cli-1', clientId: 'bc-cli', userId: alice.id, createdAt: NOW, expiresAt: NOW + 3600 });
+          });
+          await ok(['user', 'disable', 'alice']);
+          assert.equal(received.length, 1);
+          const token = received[0]!.get('logout_token')!;
+          const jwks = createLocalJWKSet(JSON.parse((await withStores((s) => loadKeyRing(s.keys, config.keyEncryptionKey, config.signingAlg, NOW))).jwksBody.toString()));
+          const { payload, protectedHeader } = await jwtVerify(token, jwks, { audience: 'bc-cli', typ: 'logout+jwt' });
+          assert.equal(protectedHeader.typ, 'logout+jwt');
+          assert.equal(payload.sid, 'sid-cli-1');
+          assert.equal(payload.sub, alice.id);
+          assert.deepEqual(await withStores((s) => s.sessions.takeClientsByUser(alice.id)), []);
+          await ok(['user', 'enable', 'alice']);
+        } finally {
+          rp.close();
+        }
       });
     });
   }

@@ -20,6 +20,7 @@ import { createPgDatabase, pgAdminUrlForDisplay, sqliteTempUrl } from '../fixtur
 import { freePort } from '../fixtures/server.ts';
 import { replayContract } from './replay-contract.ts';
 import { deviceCodesContract } from './device-codes-contract.ts';
+import { initialAccessTokensContract } from './initial-access-tokens-contract.ts';
 
 const NOW = Math.floor(Date.now() / 1000);
 const uid = (prefix: string) => `${prefix}-${randomUUID()}`;
@@ -140,7 +141,7 @@ for (const backend of backends) {
 
     describe('database and migrations', () => {
       it('applies every migration once, then nothing', async () => {
-        assert.deepEqual(applied, ['0001_initial', '0002_counters', '0003_audit', '0004_client_metadata_replay', '0005_key_schedule', '0006_par_dpop', '0007_device_codes', '0010_authorization_details', '0011_claims_request', '0012_grant_certificate']);
+        assert.deepEqual(applied, ['0001_initial', '0002_counters', '0003_audit', '0004_client_metadata_replay', '0005_key_schedule', '0006_par_dpop', '0007_device_codes', '0008_registration_tokens', '0009_session_clients', '0010_authorization_details', '0011_claims_request', '0012_grant_certificate']);
         assert.deepEqual(await migrate(handle.db), []);
       });
       it('ping() answers', async () => {
@@ -254,6 +255,25 @@ for (const backend of backends) {
         await stores.users.put(u);
         await assert.rejects(stores.users.put(user({ username: u.username })));
       });
+      it('create adds a new user and never replaces one (same username or same id)', async () => {
+        const u = user();
+        assert.equal(await stores.users.create(u), true);
+        assert.deepEqual(await stores.users.get(u.id), u);
+        const sameName = user({ username: u.username, passwordHash: 'other' });
+        assert.equal(await stores.users.create(sameName), false);
+        assert.equal(await stores.users.get(sameName.id), undefined);
+        assert.equal(await stores.users.create({ ...u, username: uid('other'), passwordHash: 'other' }), false);
+        assert.deepEqual(await stores.users.get(u.id), u);
+        assert.deepEqual(await stores.users.findByUsername(u.username), u);
+      });
+      it('50 parallel creations of one username: exactly one succeeds, and it is the stored one', async () => {
+        const name = uid('race');
+        const candidates = Array.from({ length: 50 }, (_, i) => user({ username: name, passwordHash: `hash-${i}` }));
+        const results = await Promise.all(candidates.map((c) => stores.users.create(c)));
+        assert.equal(results.filter(Boolean).length, 1);
+        const winner = candidates[results.indexOf(true)]!;
+        assert.deepEqual(await stores.users.findByUsername(name), winner);
+      });
     });
 
     describe('sessions', () => {
@@ -276,6 +296,26 @@ for (const backend of backends) {
         assert.equal(await stores.sessions.get(mine[0]!.idHash), undefined);
         assert.deepEqual(await stores.sessions.get(other.idHash), other);
         assert.equal(await stores.sessions.deleteByUser(userId), 0);
+      });
+      it('addClient is idempotent (extends expiry); takeClients returns and removes the clients of one sid', async () => {
+        const [sid, other, userId] = [uid('sid'), uid('sid'), uid('user')];
+        const e = (clientId: string, s = sid, expiresAt = NOW + 100) => ({ sid: s, clientId, userId, createdAt: NOW, expiresAt });
+        await stores.sessions.addClient(e('rp-a'));
+        await stores.sessions.addClient(e('rp-a', sid, NOW + 200));
+        await stores.sessions.addClient(e('rp-b'));
+        await stores.sessions.addClient(e('rp-a', other));
+        const taken = await stores.sessions.takeClients(sid);
+        assert.deepEqual(taken.sort((a, b) => a.clientId.localeCompare(b.clientId)), [e('rp-a', sid, NOW + 200), e('rp-b')]);
+        assert.deepEqual(await stores.sessions.takeClients(sid), []);
+        assert.deepEqual(await stores.sessions.takeClients(uid('sid')), []);
+        assert.deepEqual(await stores.sessions.takeClientsByUser(userId), [e('rp-a', other)]);
+        assert.deepEqual(await stores.sessions.takeClientsByUser(userId), []);
+      });
+      it('50 concurrent takeClients: each client goes to exactly one caller', async () => {
+        const [sid, userId] = [uid('sid'), uid('user')];
+        for (const c of ['rp-1', 'rp-2', 'rp-3']) await stores.sessions.addClient({ sid, clientId: c, userId, createdAt: NOW, expiresAt: NOW + 100 });
+        const results = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? stores.sessions.takeClients(sid) : stores.sessions.takeClientsByUser(userId))));
+        assert.deepEqual(results.flat().map((r) => r.clientId).sort(), ['rp-1', 'rp-2', 'rp-3']);
       });
     });
 
@@ -438,6 +478,10 @@ for (const backend of backends) {
 
     describe('device codes', () => {
       deviceCodesContract(() => stores.deviceCodes, NOW);
+    });
+
+    describe('initial access tokens', () => {
+      initialAccessTokensContract(() => stores.initialAccessTokens, NOW);
     });
 
     describe('grants', () => {
@@ -819,8 +863,13 @@ for (const backend of backends) {
         const [deadDevice, liveDevice] = [device(dead), device(live)];
         await stores.deviceCodes.create(deadDevice, T - 600);
         await stores.deviceCodes.create(liveDevice, T - 600);
+        // session clients: one expired, one live
+        const scUser = uid('user');
+        await stores.sessions.addClient({ sid: uid('sid'), clientId: 'rp', userId: scUser, createdAt: T - 600, expiresAt: dead });
+        await stores.sessions.addClient({ sid: uid('sid'), clientId: 'rp', userId: scUser, createdAt: T - 600, expiresAt: live });
 
-        assert.equal(await stores.cleanup(T), 1 + 1 + 1 + 3 + 2 + 1 + 1);
+        assert.equal(await stores.cleanup(T), 1 + 1 + 1 + 3 + 2 + 1 + 1 + 1);
+        assert.equal((await stores.sessions.takeClientsByUser(scUser)).length, 1);
         assert.equal(await stores.deviceCodes.get(deadDevice.deviceCodeHash), undefined);
         assert.deepEqual(await stores.deviceCodes.get(liveDevice.deviceCodeHash), liveDevice);
         assert.deepEqual(await stores.codes.consume(codes[0]!.codeHash, T), { status: 'missing' });

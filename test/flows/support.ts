@@ -140,6 +140,8 @@ export async function decide(page: Page, decision: 'Allow' | 'Deny'): Promise<vo
 export interface BrowserSuiteOptions {
   /** The client_secret of the clients that webClient() builds and webConfig() authenticates with. */
   secret?: string;
+  /** Extra environment variables of the Tessera server. */
+  env?: Record<string, string>;
 }
 
 /** What browserSuite() sets up; the values exist once the suite's before() hook has run. */
@@ -179,7 +181,7 @@ export function browserSuite(bootstrap: (cb: CallbackServer) => object, opts: Br
 
   before(async () => {
     cb = await startCallbackServer();
-    [browser, server] = await Promise.all([launchBrowser(), startServer({ bootstrap: bootstrap(cb) })]);
+    [browser, server] = await Promise.all([launchBrowser(), startServer({ bootstrap: bootstrap(cb), env: opts.env })]);
   });
   after(async () => {
     await browser?.close();

@@ -6,7 +6,7 @@ import type { RateLimitStore } from '../../ports/rate-limits.ts';
  * a flood of distinct keys (e.g. made-up usernames) cannot grow memory without bound; a dropped
  * key simply starts a new window.
  */
-export function memoryRateLimits(opts: { maxKeys?: number; now?: () => number } = {}): RateLimitStore & { size(): number; close(): void } {
+export function memoryRateLimits(opts: { maxKeys?: number; now?: () => number } = {}): Required<RateLimitStore> & { size(): number; close(): void } {
   const maxKeys = opts.maxKeys ?? 100_000;
   const now = opts.now ?? Date.now;
   const windows = new Map<string, { count: number; endsAt: number }>();
@@ -15,23 +15,25 @@ export function memoryRateLimits(opts: { maxKeys?: number; now?: () => number } 
     for (const [k, w] of windows) if (w.endsAt <= t) windows.delete(k);
   }, 1000);
   sweep.unref();
-  return {
-    async hit(key, windowMs) {
-      const t = now();
-      let w = windows.get(key);
-      if (!w || w.endsAt <= t) {
-        if (w) windows.delete(key);
-        else if (windows.size >= maxKeys) {
-          // Maps iterate in insertion order: the first entries are the oldest windows.
-          let drop = Math.max(1, Math.floor(maxKeys / 10));
-          for (const k of windows.keys()) { windows.delete(k); if (--drop === 0) break; }
-        }
-        w = { count: 0, endsAt: t + windowMs };
-        windows.set(key, w);
+  const hitNow = (key: string, windowMs: number) => {
+    const t = now();
+    let w = windows.get(key);
+    if (!w || w.endsAt <= t) {
+      if (w) windows.delete(key);
+      else if (windows.size >= maxKeys) {
+        // Maps iterate in insertion order: the first entries are the oldest windows.
+        let drop = Math.max(1, Math.floor(maxKeys / 10));
+        for (const k of windows.keys()) { windows.delete(k); if (--drop === 0) break; }
       }
-      w.count += 1;
-      return { count: w.count, resetMs: w.endsAt - t };
-    },
+      w = { count: 0, endsAt: t + windowMs };
+      windows.set(key, w);
+    }
+    w.count += 1;
+    return { count: w.count, resetMs: w.endsAt - t };
+  };
+  return {
+    hitNow,
+    hit: async (key, windowMs) => hitNow(key, windowMs),
     size: () => windows.size,
     close: () => clearInterval(sweep),
   };

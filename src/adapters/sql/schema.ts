@@ -190,6 +190,14 @@ export interface DeviceCodesTable {
   expires_at: number;
 }
 
+export interface InitialAccessTokensTable {
+  id: string;
+  token_hash: string;
+  uses_left: number | null;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface Schema {
   clients: ClientsTable;
   users: UsersTable;
@@ -208,4 +216,14 @@ export interface Schema {
   replay_entries: ReplayEntriesTable;
   pushed_requests: PushedRequestsTable;
   device_codes: DeviceCodesTable;
+  initial_access_tokens: InitialAccessTokensTable;
+  session_clients: SessionClientsTable;
+}
+
+export interface SessionClientsTable {
+  sid: string;
+  client_id: string;
+  user_id: string;
+  created_at: number;
+  expires_at: number;
 }

@@ -1,13 +1,13 @@
 import { sql, type Compilable, type CompiledQuery, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type {
   AuditEvent, AuditRecord, AuditVerifyResult, ClientRecord, CodeRecord, ConsentRecord, DeviceCodeRecord, DeviceCodeStatus, GrantRecord, InteractionRecord, IssuedAccessToken, KeyState,
-  RefreshTokenRecord, RotateResult, UseRefreshResult, SessionRecord, SigningKeyRecord, Stores, UserRecord,
+  RefreshTokenRecord, RotateResult, UseRefreshResult, SessionClient, SessionRecord, SigningKeyRecord, Stores, UserRecord,
 } from '../../ports/index.ts';
 import { chainHash, GENESIS_HASH, normalizeEvent } from './audit-chain.ts';
 import type { DatabaseHandle } from './database.ts';
 import type {
   AuditEventsTable, AuthCodesTable, ClientsTable, ConsentsTable, DeviceCodesTable, GrantsTable, InteractionsTable, RefreshTokensTable, Schema,
-  SessionsTable, SigningKeysTable, UsersTable,
+  SessionClientsTable, SessionsTable, SigningKeysTable, UsersTable,
 } from './schema.ts';
 
 type Db = Kysely<Schema> | Transaction<Schema>;
@@ -52,6 +52,9 @@ const sessionRow = (s: SessionRecord): SessionsTable => ({
 const toSession = (r: Row<SessionsTable>): SessionRecord => ({
   idHash: r.id_hash, sid: r.sid, userId: r.user_id, authTime: r.auth_time, amr: JSON.parse(r.amr),
   createdAt: r.created_at, lastSeenAt: r.last_seen_at, expiresAt: r.expires_at,
+});
+const toSessionClient = (r: Row<SessionClientsTable>): SessionClient => ({
+  sid: r.sid, clientId: r.client_id, userId: r.user_id, createdAt: Number(r.created_at), expiresAt: Number(r.expires_at),
 });
 
 const interactionRow = (i: InteractionRecord): InteractionsTable => ({
@@ -260,6 +263,11 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
         const { id: _, ...rest } = row;
         await db.insertInto('users').values(row).onConflict((oc) => oc.column('id').doUpdateSet(rest)).execute();
       },
+      async create(user) {
+        // ON CONFLICT DO NOTHING covers both unique columns (id, username) on SQLite and PostgreSQL.
+        const res = await db.insertInto('users').values(userRow(user)).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+        return Number(res.numInsertedOrUpdatedRows ?? 0n) === 1;
+      },
     },
 
     sessions: {
@@ -278,6 +286,21 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
       },
       async deleteByUser(userId) {
         return count(await db.deleteFrom('sessions').where('user_id', '=', userId).executeTakeFirst());
+      },
+      async addClient(e) {
+        await db.insertInto('session_clients')
+          .values({ sid: e.sid, client_id: e.clientId, user_id: e.userId, created_at: e.createdAt, expires_at: e.expiresAt })
+          .onConflict((oc) => oc.columns(['sid', 'client_id']).doUpdateSet((eb) => ({ expires_at: eb.ref('excluded.expires_at') })))
+          .execute();
+      },
+      /** DELETE ... RETURNING: a row goes to exactly one caller on both databases. */
+      async takeClients(sid) {
+        const rows = await db.deleteFrom('session_clients').where('sid', '=', sid).returningAll().execute();
+        return rows.map(toSessionClient);
+      },
+      async takeClientsByUser(userId) {
+        const rows = await db.deleteFrom('session_clients').where('user_id', '=', userId).returningAll().execute();
+        return rows.map(toSessionClient);
       },
     },
 
@@ -677,6 +700,33 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
       },
     },
 
+    initialAccessTokens: {
+      async create(t) {
+        await db.insertInto('initial_access_tokens').values({ id: t.id, token_hash: t.tokenHash, uses_left: t.usesLeft, created_at: t.createdAt, expires_at: t.expiresAt }).execute();
+      },
+      async find(tokenHash, now) {
+        const r = await db.selectFrom('initial_access_tokens').selectAll().where('token_hash', '=', tokenHash).where('expires_at', '>', now)
+          .where((eb) => eb.or([eb('uses_left', 'is', null), eb('uses_left', '>', 0)])).executeTakeFirst();
+        return r && { id: r.id, tokenHash: r.token_hash, usesLeft: r.uses_left === null ? null : Number(r.uses_left), createdAt: Number(r.created_at), expiresAt: Number(r.expires_at) };
+      },
+      /** One conditional UPDATE: a use is taken only from a live token with uses left. */
+      async consume(tokenHash, now) {
+        return count(await db.updateTable('initial_access_tokens')
+          // NULL (unlimited) stays NULL: NULL - 1 is NULL in SQL.
+          .set({ uses_left: sql<number | null>`uses_left - 1` })
+          .where('token_hash', '=', tokenHash).where('expires_at', '>', now)
+          .where((eb) => eb.or([eb('uses_left', 'is', null), eb('uses_left', '>', 0)]))
+          .executeTakeFirst()) === 1;
+      },
+      async list(now) {
+        const rows = await db.selectFrom('initial_access_tokens').selectAll().where('expires_at', '>', now).orderBy('created_at').orderBy('id').execute();
+        return rows.map((r) => ({ id: r.id, tokenHash: r.token_hash, usesLeft: r.uses_left === null ? null : Number(r.uses_left), createdAt: Number(r.created_at), expiresAt: Number(r.expires_at) }));
+      },
+      async revoke(id) {
+        return count(await db.deleteFrom('initial_access_tokens').where('id', '=', id).executeTakeFirst()) === 1;
+      },
+    },
+
     pushedRequests: {
       async create(r) {
         await db.insertInto('pushed_requests').values({
@@ -709,6 +759,8 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
         await db.deleteFrom('replay_entries').where('expires_at', '<=', now).executeTakeFirst(),
         await db.deleteFrom('pushed_requests').where('expires_at', '<=', now).executeTakeFirst(),
         await db.deleteFrom('device_codes').where('expires_at', '<=', now).executeTakeFirst(),
+        await db.deleteFrom('initial_access_tokens').where('expires_at', '<=', now).executeTakeFirst(),
+        await db.deleteFrom('session_clients').where('expires_at', '<=', now).executeTakeFirst(),
       ];
       return results.reduce((sum, r) => sum + count(r), 0);
     },

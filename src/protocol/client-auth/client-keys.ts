@@ -72,15 +72,24 @@ export function jwksProblems(jwks: unknown): string[] {
   return problems;
 }
 
-/** Problems of a jwks_uri value (https, or http on a loopback host when allowed; no credentials or fragment). */
-export function jwksUriProblem(uri: unknown, allowLoopback: boolean): string | undefined {
-  if (typeof uri !== 'string') return 'jwks_uri must be a string';
+/**
+ * Problems of a jwks_uri value (https, or http on a loopback host when allowed; no credentials or
+ * fragment). `name` names the field in the messages: the same rules hold for every client URL the
+ * server itself fetches or posts to (sector_identifier_uri, backchannel_logout_uri).
+ */
+export function jwksUriProblem(uri: unknown, allowLoopback: boolean, name = 'jwks_uri'): string | undefined {
+  return fetchableUriProblem(name, uri, allowLoopback);
+}
+
+/** Problems of a URI Tessera will fetch from or post to a client's server. */
+export function fetchableUriProblem(name: string, uri: unknown, allowLoopback: boolean): string | undefined {
+  if (typeof uri !== 'string') return `${name} must be a string`;
   let u: URL;
-  try { u = new URL(uri); } catch { return 'jwks_uri must be an absolute URL'; }
-  if (u.username || u.password || u.hash) return 'jwks_uri must not carry credentials or a fragment';
+  try { u = new URL(uri); } catch { return `${name} must be an absolute URL`; }
+  if (u.username || u.password || u.hash) return `${name} must not carry credentials or a fragment`;
   if (u.protocol === 'https:') return undefined;
   if (u.protocol === 'http:' && allowLoopback && isLoopbackHostName(u.hostname.replace(/^\[|\]$/g, ''))) return undefined;
-  return allowLoopback ? 'jwks_uri must use https (http only on a loopback host)' : 'jwks_uri must use https';
+  return allowLoopback ? `${name} must use https (http only on a loopback host)` : `${name} must use https`;
 }
 
 /** A DNS lookup that fails unless every address the name resolves to may be reached. */
@@ -103,49 +112,96 @@ function checkedLookup(allowLoopback: boolean): LookupFunction {
  * connecting only to addresses checked after resolution, no redirects followed, at most
  * MAX_JWKS_BYTES, within JWKS_FETCH_TIMEOUT_MS.
  */
-export function fetchJwks(uri: string, allowLoopback: boolean, timeoutMs = JWKS_FETCH_TIMEOUT_MS): Promise<JSONWebKeySet> {
-  const problem = jwksUriProblem(uri, allowLoopback);
+export async function fetchJwks(uri: string, allowLoopback: boolean, timeoutMs = JWKS_FETCH_TIMEOUT_MS): Promise<JSONWebKeySet> {
+  const doc = await fetchClientJson('jwks_uri', uri, allowLoopback, timeoutMs, 'application/jwk-set+json, application/json');
+  const problems = jwksProblems(doc);
+  if (problems.length) throw new ClientKeysError('jwks_invalid', `jwks_uri document ${problems.join('; ')}`);
+  return doc as JSONWebKeySet;
+}
+
+/**
+ * Fetches a JSON document from a client's server (its jwks_uri, its sector_identifier_uri) with the
+ * SSRF rules of fetchJwks; `name` labels the messages. Rejects with a ClientKeysError.
+ */
+export function fetchClientJson(name: string, uri: string, allowLoopback: boolean, timeoutMs = JWKS_FETCH_TIMEOUT_MS, accept = 'application/json'): Promise<unknown> {
+  const problem = fetchableUriProblem(name, uri, allowLoopback);
   if (problem) return Promise.reject(new ClientKeysError('jwks_uri_refused', problem));
   const u = new URL(uri);
   const host = u.hostname.replace(/^\[|\]$/g, '');
-  if (isIP(host) && !addressAllowed(host, allowLoopback)) return Promise.reject(new ClientKeysError('jwks_uri_refused', `jwks_uri host ${host} is not a public address`));
+  if (isIP(host) && !addressAllowed(host, allowLoopback)) return Promise.reject(new ClientKeysError('jwks_uri_refused', `${name} host ${host} is not a public address`));
   const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const fail = (reason: ClientKeysError['reason'], message: string) => { req.destroy(); reject(new ClientKeysError(reason, message)); };
-    const timer = setTimeout(() => fail('jwks_fetch_failed', `jwks_uri did not answer within ${timeoutMs} ms`), timeoutMs);
+    const timer = setTimeout(() => fail('jwks_fetch_failed', `${name} did not answer within ${timeoutMs} ms`), timeoutMs);
     const req = send(u, {
-      method: 'GET', lookup: checkedLookup(allowLoopback), headers: { accept: 'application/jwk-set+json, application/json' },
+      method: 'GET', lookup: checkedLookup(allowLoopback), headers: { accept },
       agent: false,
     }, (res: IncomingMessage) => {
       if (res.statusCode !== 200) {
         clearTimeout(timer);
-        return fail('jwks_fetch_failed', `jwks_uri answered ${res.statusCode}${res.statusCode! >= 300 && res.statusCode! < 400 ? ' (redirects are not followed)' : ''}`);
+        return fail('jwks_fetch_failed', `${name} answered ${res.statusCode}${res.statusCode! >= 300 && res.statusCode! < 400 ? ' (redirects are not followed)' : ''}`);
       }
       const declared = Number(res.headers['content-length'] ?? 0);
-      if (declared > MAX_JWKS_BYTES) { clearTimeout(timer); return fail('jwks_invalid', `jwks_uri document is larger than ${MAX_JWKS_BYTES} bytes`); }
+      if (declared > MAX_JWKS_BYTES) { clearTimeout(timer); return fail('jwks_invalid', `${name} document is larger than ${MAX_JWKS_BYTES} bytes`); }
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (c: Buffer) => {
         size += c.length;
-        if (size > MAX_JWKS_BYTES) { clearTimeout(timer); fail('jwks_invalid', `jwks_uri document is larger than ${MAX_JWKS_BYTES} bytes`); return; }
+        if (size > MAX_JWKS_BYTES) { clearTimeout(timer); fail('jwks_invalid', `${name} document is larger than ${MAX_JWKS_BYTES} bytes`); return; }
         chunks.push(c);
       });
       res.on('error', (e) => { clearTimeout(timer); fail('jwks_fetch_failed', e.message); });
       res.on('end', () => {
         clearTimeout(timer);
         if (size > MAX_JWKS_BYTES) return;
-        let doc: unknown;
-        try { doc = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { return reject(new ClientKeysError('jwks_invalid', 'jwks_uri document is not JSON')); }
-        const problems = jwksProblems(doc);
-        if (problems.length) return reject(new ClientKeysError('jwks_invalid', `jwks_uri document ${problems.join('; ')}`));
-        resolve(doc as JSONWebKeySet);
+        try { resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))); } catch { reject(new ClientKeysError('jwks_invalid', `${name} document is not JSON`)); }
       });
     });
     req.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(new ClientKeysError(e.code === 'ENOTPUBLIC' ? 'jwks_uri_refused' : 'jwks_fetch_failed', `jwks_uri fetch failed: ${e.message}`));
+      reject(new ClientKeysError(e.code === 'ENOTPUBLIC' ? 'jwks_uri_refused' : 'jwks_fetch_failed', `${name} fetch failed: ${e.message}`));
     });
     req.end();
+  });
+}
+
+/** Largest response body read back from a client endpoint the server posts to (the body is discarded). */
+export const MAX_POST_RESPONSE_BYTES = 16 * 1024;
+
+/**
+ * POSTs an application/x-www-form-urlencoded body to a client's URL under the same rules as
+ * fetchJwks: the URL checked by jwksUriProblem, addresses checked after resolution, no redirects
+ * followed, the whole exchange within timeoutMs, at most MAX_POST_RESPONSE_BYTES read back.
+ * Resolves with the HTTP status; rejects with a ClientKeysError (reason jwks_uri_refused for a
+ * refused address, jwks_fetch_failed otherwise) whose message is for logs only.
+ */
+export function postForm(uri: string, form: URLSearchParams, allowLoopback: boolean, timeoutMs: number, name: string): Promise<number> {
+  const problem = jwksUriProblem(uri, allowLoopback, name);
+  if (problem) return Promise.reject(new ClientKeysError('jwks_uri_refused', problem));
+  const u = new URL(uri);
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host) && !addressAllowed(host, allowLoopback)) return Promise.reject(new ClientKeysError('jwks_uri_refused', `${name} host ${host} is not a public address`));
+  const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
+  const body = Buffer.from(form.toString());
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { req.destroy(); reject(new ClientKeysError('jwks_fetch_failed', `${name} did not answer within ${timeoutMs} ms`)); }, timeoutMs);
+    const req = send(u, {
+      method: 'POST', lookup: checkedLookup(allowLoopback), agent: false,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': body.length, 'cache-control': 'no-store' },
+    }, (res: IncomingMessage) => {
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > MAX_POST_RESPONSE_BYTES) { clearTimeout(timer); req.destroy(); resolve(res.statusCode!); }
+      });
+      res.on('error', (e) => { clearTimeout(timer); reject(new ClientKeysError('jwks_fetch_failed', `${name}: ${e.message}`)); });
+      res.on('end', () => { clearTimeout(timer); resolve(res.statusCode!); });
+    });
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(new ClientKeysError(e.code === 'ENOTPUBLIC' ? 'jwks_uri_refused' : 'jwks_fetch_failed', `${name} request failed: ${e.message}`));
+    });
+    req.end(body);
   });
 }
 

@@ -12,6 +12,7 @@ import { matchRedirectUri } from '../redirect-uri.ts';
 import { supportedScopes } from '../scopes.ts';
 import { verifyIdTokenHint } from '../tokens/id-token-hint.ts';
 import { AUTHORIZE_LIMITS, AUTHORIZE_PARAMS, PAR_URN } from './authorize-params.ts';
+import { checkResources } from '../resources.ts';
 import { resolveRequestObject } from './request-object.ts';
 import { featureEnabled } from '../../config/features.ts';
 import { readAuthorizationDetails } from '../authorization-details.ts';
@@ -81,9 +82,9 @@ export function checkRequest(p: Provider, client: ClientRecord, params: Params, 
 
   const prompt = splitScope(params.prompt);
   if (prompt.includes('none') && prompt.length > 1) throw invalidRequest('prompt=none cannot be combined with other values.');
-  // OpenID Connect Prompt Create 1.0: Tessera has no self-registration, so prompt=create is not
-  // advertised and is refused as an unsupported prompt value (its section 4.1).
-  if (prompt.includes('create')) throw invalidRequest('prompt=create is not supported: this server has no self-registration.');
+  // OpenID Connect Prompt Create 1.0: with self-registration off, prompt=create is not advertised
+  // and is refused as an unsupported prompt value (its section 4.1); on, the sign-up page is shown.
+  if (prompt.includes('create') && !p.config.selfRegistration) throw invalidRequest('prompt=create is not supported: this server has no self-registration.');
   // OIDC Core 5.5: the claims parameter; an essential acr it cannot satisfy fails the request.
   const claims: ClaimsRequest | undefined = params.claims !== undefined ? parseClaimsRequest(params.claims) : undefined;
   checkAcrRequest(claims);
@@ -111,12 +112,8 @@ export function checkRequest(p: Provider, client: ClientRecord, params: Params, 
 
 /** RFC 8707: an absolute URI without a fragment, and one the client may ask for. */
 export function checkResource(client: ClientRecord, resource: string): void {
-  let u: URL | undefined;
-  try { u = new URL(resource); } catch { /* reported below */ }
-  if (!u || resource.includes('#')) throw new OAuthError('invalid_target', 'resource must be an absolute URI without a fragment.');
-  if (client.allowedResources.length && !client.allowedResources.includes(resource)) {
-    throw new OAuthError('invalid_target', 'This client may not ask for that resource.');
-  }
+  // Several resources (repeated parameters, space-joined by readParams): see protocol/resources.ts.
+  checkResources(client, resource);
 }
 
 /**
@@ -197,9 +194,30 @@ export async function authorize(p: Provider, req: ProtocolRequest): Promise<OAut
     const areq = checkRequest(p, client, params, redirectUri, target);
     return await decide(p, req, client, areq);
   } catch (err) {
-    if (err instanceof OAuthError && err.redirectable) return authorizationError(p, target, err);
+    if (err instanceof OAuthError && err.redirectable) return guardErrorRedirect(client, authorizationError(p, target, err), err);
     throw err;
   }
+}
+
+const SILENT_ERRORS = new Set(['login_required', 'consent_required', 'interaction_required', 'account_selection_required']);
+
+/**
+ * RFC 9700 section 4.11.2: a self-registered client's redirect URI is not trusted, so an error
+ * (which needs no user interaction) is not sent there automatically, or anyone could register a
+ * client and use the authorization endpoint as an open redirector. The user sees the error and a
+ * link back, and decides. Errors after the user has interacted (access_denied) and the answers to
+ * silent authentication (prompt=none) still redirect.
+ */
+function guardErrorRedirect(client: ClientRecord, res: OAuthResponse, err: OAuthError): OAuthResponse {
+  if (client.metadata.registration === undefined || (res.kind !== 'redirect' && res.kind !== 'form_post')) return res;
+  // Silent authentication (prompt=none) is the exception RFC 9700 names: its answers must redirect.
+  if (SILENT_ERRORS.has(err.code)) return res;
+  let host = '';
+  try { host = new URL(res.kind === 'redirect' ? res.location : res.action).host; } catch { /* shown without a host */ }
+  return {
+    kind: 'page', status: 400,
+    view: { name: 'error', title: 'Request not valid', message: `${err.description} (${err.code})`, ...(res.kind === 'redirect' ? { link: { href: res.location, text: `Return to ${client.clientName}${host ? ` (${host})` : ''}` } } : {}) },
+  };
 }
 
 export async function needsConsent(p: Provider, client: ClientRecord, userId: string, areq: AuthorizationRequest): Promise<boolean> {
@@ -231,7 +249,8 @@ async function decide(p: Provider, req: ProtocolRequest, client: ClientRecord, a
     }
   }
   const tooOld = session !== undefined && areq.maxAge !== undefined && (areq.maxAge === 0 || now - session.authTime > areq.maxAge);
-  const loginNeeded = !session || areq.prompt.includes('login') || tooOld || hintedOther;
+  // prompt=create (Prompt Create 1.0): the sign-up page instead of the login page, whatever the session.
+  const loginNeeded = !session || areq.prompt.includes('login') || tooOld || hintedOther || areq.prompt.includes('create');
   const consentNeeded = session ? await needsConsent(p, client, session.userId, areq) : true;
   if (areq.prompt.includes('none')) {
     if (loginNeeded) throw new OAuthError('login_required', 'The user is not signed in.');

@@ -47,6 +47,8 @@ export async function deviceAuthorization(p: Provider, req: ProtocolRequest): Pr
   if (!client.grantTypes.includes(DEVICE_CODE_GRANT)) throw new OAuthError('unauthorized_client', 'This client may not use the device authorization grant.');
   const scope = checkScope(p, client, params.scope);
   if (params.resource !== undefined) checkResource(client, params.resource);
+  // The device token request cannot name a resource: one resource at most here (RFC 8707 section 2.2).
+  if (params.resource?.includes(' ')) throw new OAuthError('invalid_target', 'The device flow takes one resource.');
   const now = p.now();
   const { deviceCode, userCode } = await storeCodes(p, {
     clientId: client.clientId, scope, resource: params.resource ?? null, status: 'pending', interval: p.config.devicePollInterval,

@@ -32,13 +32,15 @@ export function discoveryDocument(config: Config, signingAlgs: string[]): Record
     pushed_authorization_request_endpoint: `${i}/par`,
     require_pushed_authorization_requests: config.requirePar,
     device_authorization_endpoint: `${i}/device_authorization`,
+    // RFC 7591: only when dynamic registration is on (TESSERA_REGISTRATION).
+    ...(config.registration !== 'off' ? { registration_endpoint: `${i}/register` } : {}),
     scopes_supported: supportedScopes(config.extraScopes),
     response_types_supported: ['code'],
     response_modes_supported: [...RESPONSE_MODES],
     // JARM: responses are signed with the active signing key.
     authorization_signing_alg_values_supported: signingAlgs,
     grant_types_supported: [...grants.keys()],
-    subject_types_supported: ['public'],
+    subject_types_supported: ['public', 'pairwise'],
     id_token_signing_alg_values_supported: signingAlgs,
     token_endpoint_auth_methods_supported: methods,
     introspection_endpoint_auth_methods_supported: confidentialMethods,
@@ -57,7 +59,12 @@ export function discoveryDocument(config: Config, signingAlgs: string[]): Record
     request_object_signing_alg_values_supported: [...ASYMMETRIC_ALGS],
     request_uri_parameter_supported: false,
     authorization_response_iss_parameter_supported: true,
-    prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
+    prompt_values_supported: ['none', 'login', 'consent', 'select_account', ...(config.selfRegistration ? ['create'] : [])],
+    // OpenID Connect Back-Channel and Front-Channel Logout 1.0 (logout tokens and frames always carry sid).
+    backchannel_logout_supported: true,
+    backchannel_logout_session_supported: true,
+    frontchannel_logout_supported: true,
+    frontchannel_logout_session_supported: true,
     service_documentation: 'https://github.com/tessera-auth/tessera#readme',
   };
   return applyFeatures(config, doc);

@@ -1,3 +1,4 @@
+import type { ClientRecord } from '../../ports/clients.ts';
 import { authenticateClient, CLIENT_AUTH_PARAMS } from '../client-auth/authenticate-client.ts';
 import { OAuthError, invalidRequest } from '../errors.ts';
 import { featureEnabled } from '../../config/features.ts';
@@ -6,6 +7,7 @@ import { MAX_TOKEN_LENGTH, readParams } from '../params.ts';
 import { header, type OAuthResponse, type Provider, type ProtocolRequest } from '../provider.ts';
 import { verifyAccessToken } from '../tokens/access-token.ts';
 import { signJwt } from '../tokens/signer.ts';
+import { subjectFor } from '../tokens/subject.ts';
 import { NO_STORE } from './token.ts';
 import { checkFapiClientAuth } from '../fapi.ts';
 
@@ -32,7 +34,8 @@ function answer(p: Provider, req: ProtocolRequest, clientId: string, body: objec
   return { kind: 'raw', status: 200, contentType: INTROSPECTION_JWT, body: jwt, headers: NO_STORE };
 }
 
-async function introspectAccessToken(p: Provider, token: string): Promise<object | undefined> {
+async function introspectAccessToken(p: Provider, token: string, _client: ClientRecord): Promise<object | undefined> {
+  // The sub in the answer is the token's own: pairwise when the token was issued to a pairwise client.
   // One lookup decides: disabling a user, revoking a consent or a refresh-token family all revoke
   // the grant, and revoking a grant lists every access token issued from it as revoked.
   const claims = await verifyAccessToken(p.keys(), p.config.issuer, token);
@@ -41,7 +44,8 @@ async function introspectAccessToken(p: Provider, token: string): Promise<object
   return { active: true, token_type: claims.cnf?.jkt ? 'DPoP' : 'Bearer', ...claims };
 }
 
-async function introspectRefreshToken(p: Provider, token: string, clientId: string): Promise<object | undefined> {
+async function introspectRefreshToken(p: Provider, token: string, client: ClientRecord): Promise<object | undefined> {
+  const clientId = client.clientId;
   if (token.length > 256) return undefined;
   const found = await p.stores.grants.getRefresh(tokenHash(token));
   const now = p.now();
@@ -50,7 +54,7 @@ async function introspectRefreshToken(p: Provider, token: string, clientId: stri
   // A refresh token is described only to the client it was issued to.
   if (refresh.clientId !== clientId || refresh.usedAt !== null || refresh.expiresAt <= now || grant.revokedAt !== null || grant.expiresAt <= now) return undefined;
   return {
-    active: true, token_type: 'refresh_token', client_id: refresh.clientId, sub: grant.userId, scope: refresh.scope,
+    active: true, token_type: 'refresh_token', client_id: refresh.clientId, sub: subjectFor(p.config.secret, client, grant.userId), scope: refresh.scope,
     iss: p.config.issuer, iat: refresh.createdAt, exp: refresh.expiresAt,
     ...(grant.authorizationDetails ? { authorization_details: JSON.parse(grant.authorizationDetails) } : {}),
   };
@@ -64,7 +68,7 @@ export async function introspect(p: Provider, req: ProtocolRequest): Promise<OAu
   if (!params.token) throw invalidRequest('token is required.');
   const order = params.token_type_hint === 'refresh_token' ? [introspectRefreshToken, introspectAccessToken] : [introspectAccessToken, introspectRefreshToken];
   for (const f of order) {
-    const body = await f(p, params.token, client.clientId);
+    const body = await f(p, params.token, client);
     if (body) return answer(p, req, client.clientId, body);
   }
   return answer(p, req, client.clientId, { active: false });

@@ -4,7 +4,9 @@ import { OAuthError } from '../errors.ts';
 import { checkCsrf, csrfToken, endSession, loadSession, SESSION_COOKIE } from '../interaction/session.ts';
 import { MAX_TOKEN_LENGTH, readParams } from '../params.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
+import { sessionEnded } from '../logout/session-ended.ts';
 import { keyResolver } from '../tokens/access-token.ts';
+import { subjectFor } from '../tokens/subject.ts';
 
 const PARAMS = new Set(['id_token_hint', 'client_id', 'post_logout_redirect_uri', 'state', 'ui_locales', 'logout_hint', 'csrf', 'confirm']);
 const LIMITS = { id_token_hint: MAX_TOKEN_LENGTH, post_logout_redirect_uri: 2048, client_id: 255, state: 4096 };
@@ -52,7 +54,10 @@ export async function logout(p: Provider, req: ProtocolRequest): Promise<OAuthRe
   const session = await loadSession(p, req);
   // Log out without asking only when the hint proves the request comes from a client of this
   // very session; otherwise ask the user to confirm (forced-logout protection, ASVS 10.6.2).
-  const trusted = !session || (hint !== undefined && hint.sub === session.userId && (hint.sid === undefined || hint.sid === session.sid));
+  // The hint's sub is the one its client sees: pairwise for a pairwise client (never reversed; the
+  // session's user is mapped forward and compared).
+  const hintClient = hint?.aud.length === 1 ? (client?.clientId === hint.aud[0] ? client : await p.stores.clients.get(hint.aud[0]!)) : undefined;
+  const trusted = !session || (hint !== undefined && hint.sub === subjectFor(p.config.secret, hintClient, session.userId) && (hint.sid === undefined || hint.sid === session.sid));
   const confirmed = req.method === 'POST' && params.confirm === 'yes' && checkCsrf(p, 'logout', req.cookies[SESSION_COOKIE], params.csrf);
   if (!trusted && !confirmed) {
     const hidden: Record<string, string> = {};
@@ -63,14 +68,18 @@ export async function logout(p: Provider, req: ProtocolRequest): Promise<OAuthRe
     };
   }
   const cookies = session ? [await endSession(p, req)] : [];
+  // Back-channel logout goes out in the background; front-channel logout frames are on the page below.
+  const frames = session ? (await sessionEnded(p, session.sid)).map((f) => f.src) : [];
   if (session) {
     p.events({ type: 'logout', userId: session.userId, clientId, ip: req.ip });
     p.log.info({ event: 'logout', sub: session.userId, client_id: clientId }, 'session ended');
   }
+  let next: string | undefined;
   if (redirect !== undefined) {
     const url = new URL(redirect);
     if (params.state !== undefined) url.searchParams.append('state', params.state);
-    return { kind: 'redirect', location: url.href, cookies };
+    if (frames.length === 0) return { kind: 'redirect', location: url.href, cookies };
+    next = url.href;
   }
-  return { kind: 'page', status: 200, view: { name: 'logged-out' }, cookies };
+  return { kind: 'page', status: 200, view: { name: 'logged-out', frames, continueTo: next }, cookies, frameSources: frames };
 }

@@ -98,8 +98,14 @@ describe('request objects (RFC 9101)', () => {
     await refused(crit, /invalid/);
     await refused(signed(claims(), { typ: 'at+jwt' }), /typ/);
     await refused(signed(claims({ scope: ['openid'] })), /single string/);
-    await refused(signed(claims({ resource: ['https://a.example', 'https://b.example'] })), /single string/);
+    // RFC 8707: resource may be an array of strings (several resources); anything else is refused.
+    await refused(signed(claims({ resource: ['https://a.example', 42] as never })), /single string/);
+    await refused(signed(claims({ resource: [] as never })), /single string/);
     await refused(signed(claims({ max_age: '1.5' as never, prompt: { x: 1 } as never })), /single string/);
+  });
+  it('resource may be an array inside (RFC 8707): its values are kept together like repeated parameters', async () => {
+    const out = await resolve(await signed(claims({ resource: ['https://a.example/', 'https://b.example/'] })));
+    assert.equal(out.resource, 'https://a.example/ https://b.example/');
   });
   it('over-long values inside are refused like outside (invalid_request)', async () => {
     await assert.rejects(resolve(await signed(claims({ redirect_uri: `https://jar.example/${'x'.repeat(3000)}` }))), { code: 'invalid_request' });

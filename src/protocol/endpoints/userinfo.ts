@@ -7,6 +7,7 @@ import { header, type OAuthResponse, type Provider, type ProtocolRequest } from 
 import { STANDARD_SCOPES } from '../scopes.ts';
 import { verifyAccessToken } from '../tokens/access-token.ts';
 import type { UserRecord } from '../../ports/users.ts';
+import { subjectFor } from '../tokens/subject.ts';
 
 const BODY_PARAMS = new Set(['access_token']);
 
@@ -60,6 +61,19 @@ export function namedUserClaims(user: UserRecord, names: readonly string[]): Rec
   return out;
 }
 
+/**
+ * The user an access token was issued for. A pairwise client's token carries a pairwise sub, which
+ * is never reversed: the user comes from the grant the token was issued from, and the sub must be
+ * the one that client sees for that user (OpenID Connect Core 8).
+ */
+async function tokenUser(p: Provider, claims: { sub: string; jti: string; client_id: string }): Promise<UserRecord | undefined> {
+  const client = await p.stores.clients.get(claims.client_id);
+  if (client?.metadata.subject_type !== 'pairwise') return p.stores.users.get(claims.sub);
+  const grant = await p.stores.grants.findByAccessToken(claims.jti);
+  if (!grant || subjectFor(p.config.secret, client, grant.userId) !== claims.sub) return undefined;
+  return p.stores.users.get(grant.userId);
+}
+
 /** GET or POST /userinfo. */
 export async function userinfo(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
   const presented = presentedToken(req);
@@ -99,10 +113,10 @@ export async function userinfo(p: Provider, req: ProtocolRequest): Promise<OAuth
     const description = 'The access token does not have the openid scope.';
     throw new OAuthError('insufficient_scope', description, scheme === 'DPoP' ? { headers: { 'www-authenticate': dpopChallenge({ code: 'insufficient_scope', description }) } } : {});
   }
-  const user = await p.stores.users.get(claims.sub);
+  const user = await tokenUser(p, claims);
   if (!user || user.disabled) throw invalid();
   // OIDC Core 5.5: the claims the authorization request asked for at userinfo, kept with its grant.
   const grant = await p.stores.grants.findByAccessToken(claims.jti);
-  const body = { ...userClaims(user, scopes), ...(grant?.claims ? namedUserClaims(user, grant.claims.userinfo) : {}) };
+  const body = { ...userClaims(user, scopes), ...(grant?.claims ? namedUserClaims(user, grant.claims.userinfo) : {}), sub: claims.sub };
   return { kind: 'json', status: 200, body, headers: { 'cache-control': 'no-store', ...(scheme === 'DPoP' ? dpopNonceHeaders(p) : {}) } };
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
+import { pickResource, resourceScope } from '../resources.ts';
 import type { GrantRecord } from '../../ports/grants.ts';
-import { OAuthError, invalidGrant, invalidRequest } from '../errors.ts';
+import { invalidGrant, invalidRequest } from '../errors.ts';
 import { safeEqual, tokenHash } from '../hash.ts';
 import { boundCertificate, type GrantHandler } from './grant.ts';
 import { narrowAuthorizationDetails } from '../authorization-details.ts';
@@ -45,9 +46,9 @@ export const authorizationCode: GrantHandler = {
     if (!redirectOk) throw invalidGrant('redirect_uri does not match the authorization request.');
     const challenge = createHash('sha256').update(params.code_verifier).digest('base64url');
     if (!safeEqual(challenge, code.codeChallenge)) throw invalidGrant('PKCE verification failed.');
-    if (params.resource !== undefined && params.resource !== code.resource) {
-      throw new OAuthError('invalid_target', 'resource was not part of the authorization.');
-    }
+    // RFC 8707: one resource per access token, one of those authorized; its scopes per resource_scopes.
+    const resource = pickResource(code.resource, params.resource);
+    const tokenScope = resourceScope(client, resource, code.scope);
     // RFC 9396 section 6.1: the token may carry a subset of what the user approved.
     const details = narrowAuthorizationDetails(p.config, params.authorization_details, code.authorizationDetails);
     const user = await p.stores.users.get(code.userId);
@@ -65,7 +66,7 @@ export const authorizationCode: GrantHandler = {
       // RFC 8705 section 4: likewise to the TLS client certificate, when the client's tokens are bound to it.
       certThumbprint: client.tokenEndpointAuthMethod === 'none' ? boundCertificate(ctx) ?? null : null,
     };
-    const access = userAccessToken(p, grant, code.scope, ctx.dpop?.jkt, boundCertificate(ctx), details);
+    const access = userAccessToken(p, grant, tokenScope, client, { jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx), resource, authorizationDetails: details });
     const refresh = issuesRefreshTokens(client) ? newRefreshToken(p, grant, code.scope) : undefined;
     await p.stores.grants.create(grant, refresh?.record ?? null, { jti: access.jti, expiresAt: access.expiresAt });
     // Whoever claims the marker second knows the other side's step came first: a replay that
@@ -75,6 +76,8 @@ export const authorizationCode: GrantHandler = {
       await p.stores.grants.revoke(grant.id, now);
       p.log.warn({ event: 'code_reuse', client_id: client.clientId, grant: grant.id }, 'authorization code replayed during its redemption; grant revoked');
     }
-    return userTokenResponse(p, grant, code.scope, access, refresh?.value, code.nonce, user, details);
+    // Back-/front-channel logout: this client now has tokens under the session (kept at most as long as a session lives).
+    if (code.sid) await p.stores.sessions.addClient({ sid: code.sid, clientId: client.clientId, userId: code.userId, createdAt: now, expiresAt: now + p.config.sessionAbsoluteTtl });
+    return userTokenResponse(p, grant, tokenScope, access, refresh?.value, code.nonce, client, user, details);
   },
 };

@@ -3,6 +3,7 @@ import { checkResource } from '../endpoints/authorize.ts';
 import { isScopeToken, splitScope } from '../params.ts';
 import { mintAccessToken } from '../tokens/access-token.ts';
 import { boundCertificate, type GrantHandler } from './grant.ts';
+import { resourceScope } from '../resources.ts';
 
 const USER_SCOPES = new Set(['openid', 'offline_access', 'profile', 'email']);
 
@@ -17,7 +18,9 @@ export const clientCredentials: GrantHandler = {
       if (!isScopeToken(s) || !allowed.includes(s)) throw new OAuthError('invalid_scope', `Scope ${s} is not allowed for this client.`);
     }
     if (params.resource !== undefined) checkResource(client, params.resource);
-    const scope = requested.join(' ');
+    // RFC 8707: one resource per access token; its scopes per the client's resource_scopes.
+    if (params.resource !== undefined && params.resource.includes(' ')) throw new OAuthError('invalid_target', 'Name one resource per token request.');
+    const scope = resourceScope(client, params.resource ?? null, requested.join(' '));
     const access = mintAccessToken(p.keys(), {
       issuer: p.config.issuer, sub: client.clientId, clientId: client.clientId, audience: params.resource ?? p.config.defaultAudience,
       scope, now: p.now(), ttl: p.config.accessTokenTtl, jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx),

@@ -54,9 +54,9 @@ export const deviceCode: GrantHandler = {
       // RFC 8705 section 4: a public client's refresh tokens are bound to its certificate.
       certThumbprint: client.tokenEndpointAuthMethod === 'none' ? boundCertificate(ctx) ?? null : null,
     };
-    const access = userAccessToken(p, grant, record.scope, undefined, boundCertificate(ctx));
+    const access = userAccessToken(p, grant, record.scope, client, { x5t: boundCertificate(ctx) });
     const refresh = issuesRefreshTokens(client) ? newRefreshToken(p, grant, record.scope) : undefined;
     await p.stores.grants.create(grant, refresh?.record ?? null, { jti: access.jti, expiresAt: access.expiresAt });
-    return userTokenResponse(p, grant, record.scope, access, refresh?.value, null);
+    return userTokenResponse(p, grant, record.scope, access, refresh?.value, null, client);
   },
 };

@@ -7,6 +7,7 @@ import type { MintedAccessToken } from '../tokens/access-token.ts';
 import type { GrantRecord, RefreshTokenRecord } from '../../ports/grants.ts';
 import { narrowAuthorizationDetails, type AuthorizationDetail } from '../authorization-details.ts';
 import { isFapiClient } from '../fapi.ts';
+import { pickResource, resourceScope } from '../resources.ts';
 
 export const refreshToken: GrantHandler = {
   grantType: 'refresh_token',
@@ -34,6 +35,7 @@ export const refreshToken: GrantHandler = {
         throw invalidGrant('The refresh token is invalid.', 'user missing or disabled');
       }
     }
+    let resource: string | null = null;
     const accept = (refresh: RefreshTokenRecord, grant: GrantRecord): boolean => {
       if (refresh.clientId !== client.clientId) return false;
       if (refresh.expiresAt <= now || grant.expiresAt <= now || grant.revokedAt !== null) return false;
@@ -53,12 +55,10 @@ export const refreshToken: GrantHandler = {
         problem = new OAuthError('invalid_scope', 'The requested scope exceeds what was granted.');
         return false;
       }
-      if (params.resource !== undefined && params.resource !== grant.resource) {
-        problem = new OAuthError('invalid_target', 'resource was not part of the grant.');
-        return false;
-      }
-      // RFC 9396: the grant keeps its authorization details; one access token may carry a subset.
       try {
+        // RFC 8707: a refresh may name one of the granted resources (never another); never more scope.
+        resource = pickResource(grant.resource, params.resource);
+        // RFC 9396: the grant keeps its authorization details; one access token may carry a subset.
         details = narrowAuthorizationDetails(p.config, params.authorization_details, grant.authorizationDetails);
       } catch (err) {
         problem = err as OAuthError;
@@ -68,8 +68,8 @@ export const refreshToken: GrantHandler = {
     };
     const mint = (refresh: RefreshTokenRecord, grant: GrantRecord) => {
       // Downscoping narrows this access token only; the family keeps what was granted.
-      scope = requested ? requested.join(' ') : refresh.scope;
-      access = userAccessToken(p, grant, scope, ctx.dpop?.jkt, boundCertificate(ctx), details);
+      scope = resourceScope(client, resource, requested ? requested.join(' ') : refresh.scope);
+      access = userAccessToken(p, grant, scope, client, { jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx), resource, authorizationDetails: details });
       return { jti: access.jti, expiresAt: access.expiresAt };
     };
     // FAPI 2.0 section 5.3.2.1: no rotation for these (confidential, sender-constrained) clients; the
@@ -88,6 +88,6 @@ export const refreshToken: GrantHandler = {
       throw invalidGrant('The refresh token is invalid.', 'refresh token reuse');
     }
     if (result.status === 'invalid') throw problem ?? invalidGrant('The refresh token is invalid or expired.');
-    return userTokenResponse(p, result.grant, scope, access!, refreshValue, null, user, details);
+    return userTokenResponse(p, result.grant, scope, access!, refreshValue, null, client, user, details);
   },
 };

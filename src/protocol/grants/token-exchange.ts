@@ -2,6 +2,7 @@ import type { ClientRecord, TokenExchangePolicy } from '../../ports/clients.ts';
 import { OAuthError, invalidRequest } from '../errors.ts';
 import { isScopeToken, splitScope, type Params } from '../params.ts';
 import { mintAccessToken, verifyAccessToken } from '../tokens/access-token.ts';
+import { subjectFor } from '../tokens/subject.ts';
 import { boundCertificate, type GrantHandler } from './grant.ts';
 
 // Token exchange (RFC 8693), impersonation only: a confidential client trades an access token
@@ -56,13 +57,17 @@ export const tokenExchange: GrantHandler = {
     // The new token never outlives the one it was exchanged for.
     const ttl = Math.min(p.config.accessTokenTtl, subject.exp - now);
     if (ttl <= 0) throw invalidRequest('subject_token is not an active access token.');
+
+    // A token from a user's grant: the new one joins that grant, so revoking the grant (consent
+    // revoked, family reuse, user disabled) revokes it too. Its sub is the one the exchanging client
+    // sees for that user (pairwise subjects are mapped through the grant's user id, never reversed);
+    // a token without a grant (client credentials) keeps its sub, the client id.
+    const grant = await p.stores.grants.findByAccessToken(subject.jti);
+    const sub = grant ? subjectFor(p.config.secret, client, grant.userId) : subject.sub;
     const access = mintAccessToken(p.keys(), {
-      issuer: p.config.issuer, sub: subject.sub, clientId: client.clientId, audience, scope, now, ttl, authTime: subject.auth_time,
+      issuer: p.config.issuer, sub, clientId: client.clientId, audience, scope, now, ttl, authTime: subject.auth_time,
       x5t: boundCertificate(ctx),
     });
-    // A token from a user's grant: the new one joins that grant, so revoking the grant (consent
-    // revoked, family reuse, user disabled) revokes it too.
-    const grant = await p.stores.grants.findByAccessToken(subject.jti);
     if (grant && !(await p.stores.grants.addAccessToken(grant.id, { jti: access.jti, expiresAt: access.expiresAt }))) {
       throw invalidRequest('subject_token is not an active access token.', 'grant revoked');
     }

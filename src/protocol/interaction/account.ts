@@ -2,6 +2,7 @@ import { randomToken } from '../hash.ts';
 import { readFormParams } from '../params.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import { checkLogin, loginPageAnswer } from './login-throttle.ts';
+import { sessionEnded } from '../logout/session-ended.ts';
 import { checkCsrf, csrfToken, endSession, loadSession, SESSION_COOKIE, startSession } from './session.ts';
 
 // The account page: where users review the applications they have let in, and revoke them
@@ -70,5 +71,7 @@ export async function accountLogout(p: Provider, req: ProtocolRequest): Promise<
   const ok = await withSessionForm(p, req);
   if (!ok) return forbidden;
   p.events({ type: 'logout', userId: ok.session.userId, ip: req.ip });
-  return { kind: 'page', status: 200, view: { name: 'logged-out' }, cookies: [await endSession(p, req)] };
+  const cookies = [await endSession(p, req)];
+  const frames = (await sessionEnded(p, ok.session.sid)).map((f) => f.src);
+  return { kind: 'page', status: 200, view: { name: 'logged-out', frames }, cookies, frameSources: frames };
 }

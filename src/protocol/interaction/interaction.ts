@@ -11,22 +11,25 @@ import { authorizationError, issueCode, type AuthorizationRequest } from './auth
 import { approveDevice, denyDevice } from './device.ts';
 import { checkLogin, loginPageAnswer } from './login-throttle.ts';
 import { checkCsrf, csrfToken, startSession } from './session.ts';
+import { creating, signupView } from './signup.ts';
 
 const FORM_PARAMS = new Set(['username', 'password', 'csrf', 'decision']);
 const LIMITS = { username: 255, password: 1024, csrf: 128, decision: 16 };
 
-const page = (title: string, message: string, status = 400): OAuthResponse => ({ kind: 'page', status, view: { name: 'error', title, message } });
-const EXPIRED = page('Sign-in request expired', 'This sign-in request has expired or was already completed. Go back to the application and start again.');
+export const page = (title: string, message: string, status = 400): OAuthResponse => ({ kind: 'page', status, view: { name: 'error', title, message } });
+export const EXPIRED = page('Sign-in request expired', 'This sign-in request has expired or was already completed. Go back to the application and start again.');
 
-interface Loaded {
+export interface Loaded {
   ia: InteractionRecord;
   areq: AuthorizationRequest;
   browserSecret: string;
   clientName: string;
+  /** Registered through /register (RFC 7591): its name is unverified. */
+  selfRegistered: boolean;
 }
 
 /** Loads a live interaction and checks that this browser is the one that started it. */
-async function load(p: Provider, req: ProtocolRequest, uid: string): Promise<Loaded | OAuthResponse> {
+export async function load(p: Provider, req: ProtocolRequest, uid: string): Promise<Loaded | OAuthResponse> {
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(uid)) return EXPIRED;
   const ia = await p.stores.interactions.get(uid);
   if (!ia || ia.expiresAt <= p.now()) return EXPIRED;
@@ -36,12 +39,13 @@ async function load(p: Provider, req: ProtocolRequest, uid: string): Promise<Loa
   }
   const client = await p.stores.clients.get(ia.clientId);
   if (!client || client.disabled) return page('Unknown application', 'The application is no longer registered.');
-  return { ia, areq: ia.params as unknown as AuthorizationRequest, browserSecret, clientName: client.clientName || client.clientId };
+  return { ia, areq: ia.params as unknown as AuthorizationRequest, browserSecret, clientName: client.clientName || client.clientId, selfRegistered: client.metadata.registration !== undefined };
 }
 
-const action = (p: Provider, uid: string, step: string) => `${p.config.issuer}/interaction/${uid}/${step}`;
+const hostOf = (uri: string) => { try { return new URL(uri).host || uri; } catch { return uri; } };
+export const action = (p: Provider, uid: string, step: string) => `${p.config.issuer}/interaction/${uid}/${step}`;
 /** Where the page's forms may lead: the client's redirect URI, or nowhere else for a device approval. */
-const formActions = (areq: AuthorizationRequest) => (areq.device ? [] : [areq.redirectUri]);
+export const formActions = (areq: AuthorizationRequest) => (areq.device ? [] : [areq.redirectUri]);
 
 async function consentView(p: Provider, l: Loaded, status = 200): Promise<OAuthResponse> {
   const session = l.ia.sessionIdHash ? await p.stores.sessions.get(l.ia.sessionIdHash) : undefined;
@@ -55,6 +59,8 @@ async function consentView(p: Provider, l: Loaded, status = 200): Promise<OAuthR
       scopes: l.areq.scope.split(' ').map((name) => ({ name, description: describeScope(name) })), resource: l.areq.resource,
       userCode: l.areq.device?.userCode, claims: claimsBeyondScopes(l.areq.claims, l.areq.scope.split(' ')),
       ...(l.areq.authorizationDetails ? { authorizationDetails: describeAuthorizationDetails(JSON.parse(l.areq.authorizationDetails)) } : {}),
+      // RFC 9700 section 4.11.2, RFC 7591 section 5: a self-registered client's name is its own claim.
+      ...(l.selfRegistered && !l.areq.device ? { unverifiedHost: hostOf(l.areq.redirectUri) } : {}),
     },
   };
 }
@@ -65,6 +71,7 @@ function loginView(p: Provider, l: Loaded, error?: string, username?: string, re
     view: {
       name: 'login', action: action(p, l.ia.uid, 'login'), csrf: csrfToken(p, `ia:${l.ia.uid}`, l.browserSecret),
       clientName: l.clientName, username: username ?? l.areq.loginHint, error,
+      ...(p.config.selfRegistration ? { signupUrl: action(p, l.ia.uid, 'signup') } : {}),
     },
   };
 }
@@ -87,6 +94,7 @@ export async function showInteraction(p: Provider, req: ProtocolRequest, uid: st
   const l = await load(p, req, uid);
   if ('kind' in l) return l;
   if (choosing(l)) return selectAccountView(p, l);
+  if (l.ia.loginAt === null && creating(p, l)) return signupView(p, l);
   return l.ia.loginAt === null ? loginView(p, l) : consentView(p, l);
 }
 
@@ -128,7 +136,7 @@ const clearInteraction = (p: Provider, uid: string): CookieSpec => ({
 });
 
 /** Ends the interaction (once) and sends the code to the client (or approves the device). */
-async function finish(p: Provider, req: ProtocolRequest, l: Loaded, cookies: CookieSpec[]): Promise<OAuthResponse> {
+export async function finish(p: Provider, req: ProtocolRequest, l: Loaded, cookies: CookieSpec[]): Promise<OAuthResponse> {
   const ia = await p.stores.interactions.consume(l.ia.uid);
   if (!ia || !ia.sessionIdHash) return EXPIRED;
   const session = await p.stores.sessions.get(ia.sessionIdHash);

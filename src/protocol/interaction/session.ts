@@ -1,4 +1,5 @@
 import type { SessionRecord } from '../../ports/sessions.ts';
+import { sessionEnded } from '../logout/session-ended.ts';
 import { keyedHash, randomToken, safeEqual, tokenHash } from '../hash.ts';
 import type { CookieSpec, Provider, ProtocolRequest } from '../provider.ts';
 
@@ -18,15 +19,24 @@ export async function loadSession(p: Provider, req: ProtocolRequest): Promise<Se
 
 /**
  * Starts a new session for a user who just authenticated. The previous session of this browser,
- * if any, is ended: a new session id on every authentication (ASVS 7.2.4).
+ * if any, is ended: a new session id on every authentication (ASVS 7.2.4). The public `sid` the
+ * clients know stays when the same user authenticates again in this browser (their sessions go
+ * on); when another user signs in, the previous user's session ends for its clients too
+ * (back- and front-channel logout; the frames cannot be shown here, the back channel goes out).
  */
 export async function startSession(p: Provider, req: ProtocolRequest, userId: string, amr: string[]): Promise<{ session: SessionRecord; cookie: CookieSpec }> {
   const old = req.cookies[SESSION_COOKIE];
-  if (old && old.length <= 128) await p.stores.sessions.delete(tokenHash(old));
+  let sid = randomToken(16);
+  if (old && old.length <= 128) {
+    const previous = await p.stores.sessions.get(tokenHash(old));
+    await p.stores.sessions.delete(tokenHash(old));
+    if (previous && previous.userId === userId && previous.expiresAt > p.now()) sid = previous.sid;
+    else if (previous) await sessionEnded(p, previous.sid);
+  }
   const value = randomToken(32);
   const now = p.now();
   const session: SessionRecord = {
-    idHash: tokenHash(value), sid: randomToken(16), userId, authTime: now, amr,
+    idHash: tokenHash(value), sid, userId, authTime: now, amr,
     createdAt: now, lastSeenAt: now, expiresAt: now + p.config.sessionAbsoluteTtl,
   };
   await p.stores.sessions.create(session);

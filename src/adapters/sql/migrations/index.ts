@@ -6,6 +6,8 @@ import * as clientMetadataReplay from './0004_client_metadata_replay.ts';
 import * as keySchedule from './0005_key_schedule.ts';
 import * as parDpop from './0006_par_dpop.ts';
 import * as deviceCodes from './0007_device_codes.ts';
+import * as registrationTokens from './0008_registration_tokens.ts';
+import * as sessionClients from './0009_session_clients.ts';
 import * as authorizationDetails from './0010_authorization_details.ts';
 import * as claimsRequest from './0011_claims_request.ts';
 import * as grantCertificate from './0012_grant_certificate.ts';
@@ -19,6 +21,8 @@ const migrations: Record<string, Migration> = {
   '0005_key_schedule': keySchedule,
   '0006_par_dpop': parDpop,
   '0007_device_codes': deviceCodes,
+  '0008_registration_tokens': registrationTokens,
+  '0009_session_clients': sessionClients,
   '0010_authorization_details': authorizationDetails,
   '0011_claims_request': claimsRequest,
   '0012_grant_certificate': grantCertificate,

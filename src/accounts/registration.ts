@@ -1,0 +1,72 @@
+// Self-registration (sign-up) input rules. Pure checks, no storage: the caller asks the user store
+// whether the username is free. Password rules follow ASVS 6.2: at least 8 characters, long
+// passphrases allowed (up to 1024), no composition rules, no passwords from a list of common
+// ones, none equal to the username.
+import { readFileSync } from 'node:fs';
+import { MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH } from '../admin/users.ts';
+
+/** The form's fields, as submitted (missing ones empty). */
+export interface SignupInput {
+  username: string;
+  email: string;
+  name: string;
+  password: string;
+  confirm: string;
+}
+
+export type SignupField = keyof SignupInput;
+/** One message per field that is wrong; empty when the input is acceptable. */
+export type SignupProblems = Partial<Record<SignupField, string>>;
+
+/** Sign-up usernames: 3–32 characters, lower-case letters, digits and . _ - (starting with a letter or digit). */
+export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9._-]{2,31}$/;
+export const MAX_NAME_LENGTH = 128;
+export const MAX_EMAIL_LENGTH = 254;
+
+const COMMON = new Set(
+  readFileSync(new URL('./common-passwords.txt', import.meta.url), 'utf8')
+    .split('\n').map((l) => l.trim().toLowerCase()).filter((l) => l && !l.startsWith('#')),
+);
+
+/** Whether a password is on the built-in list of common passwords (case-insensitive). */
+export function isCommonPassword(password: string): boolean {
+  return COMMON.has(password.toLowerCase());
+}
+
+/** Usernames are compared and stored in lower case, so "Alice" and "alice" are one name. */
+export function normalizeUsername(username: string): string {
+  return username.trim().toLowerCase();
+}
+
+/** Why a password is not acceptable for this username, or undefined (ASVS 6.2.1, 6.2.2, 6.2.4, 6.2.5, 6.2.9, 6.2.11). */
+export function passwordProblem(password: string, username: string): string | undefined {
+  const length = [...password].length;
+  if (length === 0) return 'Choose a password.';
+  if (length < MIN_PASSWORD_LENGTH) return `The password must be at least ${MIN_PASSWORD_LENGTH} characters long.`;
+  if (password.length > MAX_PASSWORD_LENGTH) return `The password must be at most ${MAX_PASSWORD_LENGTH} characters long.`;
+  if (username !== '' && password.toLowerCase() === username.toLowerCase()) return 'The password must not be your username.';
+  if (isCommonPassword(password)) return 'This password is too common and easy to guess. Choose another one; a few unrelated words make a good one.';
+  return undefined;
+}
+
+// Control characters (C0, DEL, C1) and the Unicode line and paragraph separators.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/** Checks a sign-up form. The username is expected normalized (normalizeUsername). */
+export function validateSignup(input: SignupInput, opts: { emailRequired: boolean }): SignupProblems {
+  const problems: SignupProblems = {};
+  if (input.username === '') problems.username = 'Choose a username.';
+  else if (!USERNAME_PATTERN.test(input.username)) problems.username = 'The username must be 3 to 32 characters: letters, digits, dots, dashes or underscores, starting with a letter or digit.';
+  if (input.email === '') {
+    if (opts.emailRequired) problems.email = 'Enter your email address.';
+  } else if (input.email.length > MAX_EMAIL_LENGTH || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(input.email) || CONTROL.test(input.email)) {
+    problems.email = 'Enter a valid email address, like name@example.com.';
+  }
+  if ([...input.name].length > MAX_NAME_LENGTH) problems.name = `The name must be at most ${MAX_NAME_LENGTH} characters long.`;
+  else if (CONTROL.test(input.name)) problems.name = 'The name contains characters that are not allowed.';
+  const pw = passwordProblem(input.password, input.username);
+  if (pw) problems.password = pw;
+  else if (input.confirm !== input.password) problems.confirm = 'The two passwords do not match.';
+  return problems;
+}

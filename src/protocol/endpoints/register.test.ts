@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { buildClient } from '../../admin/clients.ts';
+import { loadConfig } from '../../config/config.ts';
+import { OAuthError } from '../errors.ts';
+import type { Provider } from '../provider.ts';
+import { registrationInput } from './register.ts';
+
+const config = loadConfig({ TESSERA_ENV: 'development', TESSERA_ISSUER: 'http://localhost:4000', TESSERA_EXTRA_SCOPES: 'api:read' });
+const p = { config } as Provider;
+const code = (body: unknown) => {
+  try {
+    const input = registrationInput(p, body, 'c1');
+    buildClient(config, input, undefined, 1);
+    return 'ok';
+  } catch (err) {
+    if (err instanceof OAuthError) return err.code;
+    return 'invalid_client_metadata';
+  }
+};
+
+describe('registration metadata (RFC 7591)', () => {
+  it('applies the RFC 7591 defaults and keeps only self-service members', () => {
+    const input = registrationInput(p, { redirect_uris: ['https://rp.example/cb'], skip_consent: true, disabled: false, allowed_resources: ['x'], token_exchange: {}, client_id: 'mine', client_secret: 'mine', logo_uri: 'https://x' }, 'c1');
+    assert.equal(input.client_id, 'c1');
+    assert.deepEqual(input.grant_types, ['authorization_code']);
+    assert.equal(input.token_endpoint_auth_method, 'client_secret_basic');
+    assert.equal(input.application_type, 'web');
+    for (const k of ['skip_consent', 'disabled', 'allowed_resources', 'token_exchange', 'client_secret', 'logo_uri']) assert.equal(k in input, false, k);
+    // Every self-service member is present, so an update resets what it leaves out (RFC 7592 section 2.2).
+    for (const k of ['jwks', 'jwks_uri', 'subject_type', 'sector_identifier_uri', 'request_object_signing_alg']) assert.ok(k in input, k);
+    assert.equal(input.dpop_bound_access_tokens, false);
+  });
+
+  it('classifies problems with the RFC 7591 error codes', () => {
+    const web = { redirect_uris: ['https://rp.example/cb'] };
+    assert.equal(code(web), 'ok');
+    assert.equal(code({ ...web, scope: 'openid api:read' }), 'ok');
+    assert.equal(code({ application_type: 'native', token_endpoint_auth_method: 'none', redirect_uris: ['com.example.app:/cb', 'http://127.0.0.1/cb'] }), 'ok');
+    assert.equal(code({ grant_types: ['client_credentials'] }), 'ok');
+    assert.equal(code([]), 'invalid_client_metadata');
+    assert.equal(code(null), 'invalid_client_metadata');
+    assert.equal(code('x'), 'invalid_client_metadata');
+    assert.equal(code({ redirect_uris: ['http://rp.example/cb'] }), 'invalid_redirect_uri');
+    assert.equal(code({ redirect_uris: ['https://rp.example/cb#f'] }), 'invalid_redirect_uri');
+    assert.equal(code({ redirect_uris: ['/relative'] }), 'invalid_redirect_uri');
+    assert.equal(code({ redirect_uris: [42] }), 'invalid_client_metadata');
+    assert.equal(code({ redirect_uris: Array.from({ length: 21 }, (_, i) => `https://rp.example/${i}`) }), 'invalid_client_metadata');
+    assert.equal(code({ ...web, grant_types: ['password'] }), 'invalid_client_metadata');
+    assert.equal(code({ ...web, response_types: ['code id_token'] }), 'invalid_client_metadata');
+    assert.equal(code({ grant_types: ['client_credentials'], response_types: ['code'] }), 'invalid_client_metadata');
+    assert.equal(code({ ...web, scope: 'openid root' }), 'invalid_client_metadata');
+    assert.equal(code({ ...web, dpop_bound_access_tokens: 'yes' }), 'invalid_client_metadata');
+    assert.equal(code({ ...web, jwks: [] }), 'invalid_client_metadata');
+    assert.equal(code({ ...web, jwks_uri: 'http://keys.example/jwks' }), 'invalid_client_metadata');
+    assert.equal(code({ ...web, token_endpoint_auth_method: 'private_key_jwt' }), 'invalid_client_metadata');
+    assert.equal(code({ ...web, application_type: 'desktop' }), 'invalid_client_metadata');
+    assert.equal(code({ ...web, software_statement: 'x.y' }), 'invalid_software_statement');
+    assert.equal(code({ ...web, software_statement: 'eyJhbGciOiJub25lIn0.eyJzb2Z0d2FyZV9pZCI6IngifQ.' }), 'unapproved_software_statement');
+  });
+});

@@ -1,0 +1,90 @@
+// Self-registration (TESSERA_SELF_REGISTRATION): the sign-up page of a pending authorization,
+// reached from its login page ("Create an account") or directly with prompt=create (OpenID Connect
+// Prompt Create 1.0). A successful sign-up signs the new user in, exactly as a login would (new
+// session id, amr pwd), and the authorization goes on to consent and the code.
+import { normalizeUsername, validateSignup, type SignupInput, type SignupProblems } from '../../accounts/registration.ts';
+import { createUser } from '../../admin/users.ts';
+import { needsConsent } from '../endpoints/authorize.ts';
+import { readFormParams } from '../params.ts';
+import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
+// interaction.ts imports this module too: nothing from it is used at module evaluation time.
+import { action, EXPIRED, finish, formActions, load, page, type Loaded } from './interaction.ts';
+import { checkCsrf, csrfToken, startSession } from './session.ts';
+
+const SIGNUP_PARAMS = new Set(['username', 'email', 'name', 'password', 'confirm', 'csrf']);
+// Longer than any acceptable value (the checks give the clear message), short enough to refuse junk.
+const LIMITS = { username: 255, email: 320, name: 512, password: 1024, confirm: 1024, csrf: 128 };
+
+/** Whether this interaction asked for the sign-up page (prompt=create) and sign-up is on. */
+export const creating = (p: Provider, l: Loaded): boolean => p.config.selfRegistration && l.areq.prompt.includes('create');
+
+const notAvailable = () => page('Sign-up not available', 'New accounts cannot be created here. Ask the operator of this service for an account.', 404);
+const formExpired = () => page('Form expired', 'The form could not be verified. Go back to the application and start again.', 403);
+
+export function signupView(p: Provider, l: Loaded, opts: { values?: Partial<SignupInput>; errors?: SignupProblems; error?: string; status?: number } = {}): OAuthResponse {
+  const v = opts.values ?? {};
+  return {
+    kind: 'page', status: opts.status ?? 200, formActions: formActions(l.areq),
+    view: {
+      name: 'signup', action: action(p, l.ia.uid, 'signup'), csrf: csrfToken(p, `ia:${l.ia.uid}`, l.browserSecret), clientName: l.clientName,
+      emailRequired: p.config.selfRegistrationEmail === 'required',
+      values: { username: v.username ?? '', email: v.email ?? '', name: v.name ?? '' }, errors: opts.errors ?? {}, error: opts.error,
+      // Reached from the login page: a way back to it. With prompt=create the client asked for sign-up.
+      ...(creating(p, l) ? {} : { loginUrl: `${p.config.issuer}/interaction/${l.ia.uid}` }),
+    },
+  };
+}
+
+/** GET /interaction/:uid/signup: the sign-up page (from the login page's "Create an account"). */
+export async function showSignup(p: Provider, req: ProtocolRequest, uid: string): Promise<OAuthResponse> {
+  if (!p.config.selfRegistration) return notAvailable();
+  const l = await load(p, req, uid);
+  if ('kind' in l) return l;
+  if (l.ia.loginAt !== null) return { kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}` };
+  return signupView(p, l);
+}
+
+/** POST /interaction/:uid/signup: checks the form, creates the account, signs the new user in. */
+export async function submitSignup(p: Provider, req: ProtocolRequest, uid: string): Promise<OAuthResponse> {
+  if (!p.config.selfRegistration) return notAvailable();
+  const l = await load(p, req, uid);
+  if ('kind' in l) return l;
+  const csrf = req.params.getAll('csrf');
+  if (csrf.length !== 1 || !checkCsrf(p, `ia:${uid}`, l.browserSecret, csrf[0])) return formExpired();
+  const form = readFormParams(req.params, SIGNUP_PARAMS, LIMITS);
+  if (!form) return page('Form not valid', 'The form could not be read: a field is too long or was sent twice. Go back and try again.', 400);
+  if (l.ia.loginAt !== null) return { kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}` };
+
+  const input: SignupInput = {
+    username: normalizeUsername(form.username ?? ''), email: (form.email ?? '').trim(), name: (form.name ?? '').trim(),
+    password: form.password ?? '', confirm: form.confirm ?? '',
+  };
+  const clientId = l.ia.clientId;
+  const refuse = (reason: 'invalid' | 'username_taken', errors: SignupProblems) => {
+    p.events({ type: 'signup_refused', reason, clientId, ip: req.ip });
+    p.log.info({ event: 'signup_refused', reason, client_id: clientId, ip: req.ip }, 'sign-up refused');
+    return signupView(p, l, { values: input, errors, status: 400, error: 'Your account was not created. Check the fields marked below.' });
+  };
+  const problems = validateSignup(input, { emailRequired: p.config.selfRegistrationEmail === 'required' });
+  if (Object.keys(problems).length) return refuse('invalid', problems);
+  // The answer "taken" tells whether an account exists; sign-up cannot avoid it (see
+  // docs/security.md). The login rate limits bound how fast it can be asked.
+  const taken = { username: 'This username is taken. Choose another one.' };
+  if (await p.stores.users.findByUsername(input.username)) return refuse('username_taken', taken);
+  const user = await createUser(p.stores, {
+    username: input.username, password: input.password, ...(input.email ? { email: input.email } : {}), ...(input.name ? { name: input.name } : {}),
+  }, p.now());
+  if (!user) return refuse('username_taken', taken); // another sign-up took it first
+
+  p.events({ type: 'user_registered', userId: user.id, clientId, ip: req.ip });
+  p.log.info({ event: 'user_registered', sub: user.id, client_id: clientId, ip: req.ip }, 'user registered');
+  // Signed in as at login: a new session (and session id), amr pwd.
+  const { session, cookie } = await startSession(p, req, user.id, ['pwd']);
+  await p.stores.interactions.setLogin(uid, session.idHash, session.authTime);
+  const client = await p.stores.clients.get(clientId);
+  if (!client) return EXPIRED;
+  if (await needsConsent(p, client, user.id, l.areq)) {
+    return { kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}`, cookies: [cookie] };
+  }
+  return finish(p, req, { ...l, ia: { ...l.ia, sessionIdHash: session.idHash, loginAt: session.authTime } }, [cookie]);
+}

@@ -1,0 +1,103 @@
+// OpenID Connect Back-Channel Logout 1.0: the logout token, and its delivery to clients off the
+// request path with bounded retries. The POST goes out under the outbound rules of client-keys.ts
+// (public addresses only, no redirects, time and size limits).
+import type { ClientRecord } from '../../ports/clients.ts';
+import { ClientKeysError, postForm } from '../client-auth/client-keys.ts';
+import { randomToken } from '../hash.ts';
+import type { Provider } from '../provider.ts';
+import { signJwt } from '../tokens/signer.ts';
+
+export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
+/** Lifetime of a logout token: it is used at once, so two minutes cover clock differences. */
+export const LOGOUT_TOKEN_TTL = 120;
+
+/** A logout token (section 2.4): iss, aud, iat, exp, jti, sub and sid, events; never a nonce. typ logout+jwt (section 2.4 / RFC 8725). */
+export function mintLogoutToken(p: Provider, clientId: string, sub: string, sid: string): string {
+  const now = p.now();
+  return signJwt(p.keys().active, 'logout+jwt', {
+    iss: p.config.issuer, aud: clientId, iat: now, exp: now + LOGOUT_TOKEN_TTL, jti: randomToken(16),
+    sub, sid, events: { [BACKCHANNEL_LOGOUT_EVENT]: {} },
+  });
+}
+
+export interface DeliveryOutcome {
+  clientId: string;
+  delivered: boolean;
+  attempts: number;
+  /** Why it was not delivered (a short fixed word: refused, redirect, status_4xx, status_5xx, network). */
+  reason?: string;
+}
+
+/** Delay before retry n (1-based): 1 s, 4 s, 16 s, ... */
+export const retryDelayMs = (n: number): number => 1000 * 4 ** (n - 1);
+
+/**
+ * The deliveries of one server process. `send` queues a delivery and returns at once; `idle`
+ * resolves when nothing is in flight (tests, shutdown). Deliveries live in memory: a restart
+ * loses those still being retried (documented in docs/security.md).
+ */
+export class LogoutDelivery {
+  private readonly pending = new Set<Promise<DeliveryOutcome>>();
+  private readonly p: Provider;
+  private readonly delay: (n: number) => number;
+
+  constructor(p: Provider, delay: (n: number) => number = retryDelayMs) {
+    this.p = p;
+    this.delay = delay;
+  }
+
+  send(client: ClientRecord, sub: string, sid: string): Promise<DeliveryOutcome> {
+    const task = this.deliver(client, sub, sid).finally(() => this.pending.delete(task));
+    this.pending.add(task);
+    return task;
+  }
+
+  async idle(): Promise<void> {
+    while (this.pending.size) await Promise.allSettled([...this.pending]);
+  }
+
+  private async deliver(client: ClientRecord, sub: string, sid: string): Promise<DeliveryOutcome> {
+    const { p } = this;
+    const uri = client.metadata.backchannel_logout_uri!;
+    const max = p.config.backchannelLogoutAttempts;
+    let reason = 'network';
+    let attempts = 0;
+    for (let n = 1; n <= max; n++) {
+      if (n > 1) await new Promise((r) => setTimeout(r, this.delay(n - 1)).unref());
+      attempts = n;
+      // A fresh token (new jti, iat) on every attempt: the client may have seen and refused a retry's predecessor.
+      const form = new URLSearchParams({ logout_token: mintLogoutToken(p, client.clientId, sub, sid) });
+      try {
+        const status = await postForm(uri, form, p.config.clientJwksAllowLoopback, p.config.backchannelLogoutTimeout * 1000, 'backchannel_logout_uri');
+        if (status >= 200 && status < 300) {
+          p.events({ type: 'backchannel_logout_delivered', clientId: client.clientId, userId: sub, attempts });
+          p.log.info({ event: 'backchannel_logout_delivered', client_id: client.clientId, sub, attempts }, 'back-channel logout delivered');
+          return { clientId: client.clientId, delivered: true, attempts };
+        }
+        reason = status < 400 ? 'redirect' : status < 500 ? 'status_4xx' : 'status_5xx';
+        p.log.warn({ event: 'backchannel_logout_attempt_failed', client_id: client.clientId, status, attempt: n }, 'back-channel logout refused by the client');
+        if (status < 500) break; // refused, or a redirect (never followed): sending it again will not help
+      } catch (err) {
+        const refused = err instanceof ClientKeysError && err.reason === 'jwks_uri_refused';
+        reason = refused ? 'refused' : 'network';
+        p.log.warn({ event: 'backchannel_logout_attempt_failed', client_id: client.clientId, attempt: n, err: (err as Error).message }, 'back-channel logout not delivered');
+        if (refused) break;
+      }
+    }
+    p.events({ type: 'backchannel_logout_failed', clientId: client.clientId, userId: sub, attempts, reason });
+    p.log.error({ event: 'backchannel_logout_failed', client_id: client.clientId, sub, attempts, reason }, 'back-channel logout failed');
+    return { clientId: client.clientId, delivered: false, attempts, reason };
+  }
+}
+
+const perProvider = new WeakMap<Provider, LogoutDelivery>();
+
+/** The delivery queue of a provider (one per server process). */
+export function logoutDelivery(p: Provider): LogoutDelivery {
+  let d = perProvider.get(p);
+  if (!d) {
+    d = new LogoutDelivery(p);
+    perProvider.set(p, d);
+  }
+  return d;
+}

@@ -1,0 +1,89 @@
+import { createHmac, hkdfSync } from 'node:crypto';
+import type { ClientRecord } from '../../ports/clients.ts';
+import { ClientKeysError, fetchClientJson } from '../client-auth/client-keys.ts';
+
+// Subject identifiers (OpenID Connect Core section 8). A `public` client sees the user's local id;
+// a `pairwise` client sees HMAC-SHA-256(key, sector || 0x00 || local id), so clients of different
+// sectors cannot correlate a user by `sub`. The key is derived from TESSERA_SECRET with HKDF, so
+// pairwise subjects stay stable as long as the secret does. The hash is never reversed: where a
+// pairwise subject has to be mapped back (userinfo, token exchange, introspection), Tessera looks
+// the user up through the grant the token was issued from.
+
+const keys = new Map<string, Buffer>();
+
+function pairwiseKey(secret: string): Buffer {
+  let k = keys.get(secret);
+  if (!k) {
+    k = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'tessera pairwise subject v1', 32));
+    keys.set(secret, k);
+  }
+  return k;
+}
+
+/** The pairwise subject of a local user id for a sector (a host name). */
+export function pairwiseSubject(secret: string, sector: string, userId: string): string {
+  return createHmac('sha256', pairwiseKey(secret)).update(sector).update('\0').update(userId).digest('base64url');
+}
+
+function hostOf(uri: string): string | undefined {
+  try {
+    const u = new URL(uri);
+    // A private-use scheme (com.example.app:/cb) has no host: the scheme names the sector.
+    return u.hostname ? u.hostname.toLowerCase() : u.protocol.slice(0, -1).toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The sector of a pairwise client: the host of its sector_identifier_uri, else the one host all
+ * its redirect URIs share; undefined when neither gives one (registration refuses such a client).
+ */
+export function sectorOf(client: Pick<ClientRecord, 'redirectUris' | 'metadata'>): string | undefined {
+  const uri = client.metadata.sector_identifier_uri;
+  if (typeof uri === 'string') return hostOf(uri);
+  const hosts = new Set(client.redirectUris.map(hostOf));
+  return hosts.size === 1 ? [...hosts][0] : undefined;
+}
+
+/** Problems of a client's subject settings (for admin/clients.ts buildClient). */
+export function subjectProblems(client: Pick<ClientRecord, 'redirectUris' | 'metadata'>): string[] {
+  const type = client.metadata.subject_type;
+  if (type !== undefined && type !== 'public' && type !== 'pairwise') return ['subject_type must be public or pairwise'];
+  if (type !== 'pairwise') return client.metadata.sector_identifier_uri !== undefined ? ['sector_identifier_uri is only for pairwise clients'] : [];
+  if (sectorOf(client) === undefined) {
+    return [client.redirectUris.length ? 'pairwise clients whose redirect_uris have several hosts need a sector_identifier_uri' : 'pairwise clients without redirect_uris need a sector_identifier_uri'];
+  }
+  return [];
+}
+
+/** The `sub` a client sees for a local user id. */
+export function subjectFor(secret: string, client: Pick<ClientRecord, 'redirectUris' | 'metadata'> | undefined, userId: string): string {
+  if (client?.metadata.subject_type !== 'pairwise') return userId;
+  const sector = sectorOf(client);
+  // subjectProblems keeps such a client from being stored; fail closed if one is anyway.
+  if (sector === undefined) throw new Error('pairwise client without a sector');
+  return pairwiseSubject(secret, sector, userId);
+}
+
+/**
+ * Checks a sector_identifier_uri (OpenID Connect Core 8.1): fetched with the SSRF rules of jwks_uri,
+ * it must be a JSON array of URIs that includes every redirect URI of the client. Returns a problem,
+ * or undefined when it holds.
+ */
+export async function sectorIdentifierProblem(uri: string, redirectUris: readonly string[], allowLoopback: boolean, fetch = fetchClientJson): Promise<string | undefined> {
+  let doc: unknown;
+  try {
+    doc = await fetch('sector_identifier_uri', uri, allowLoopback);
+  } catch (err) {
+    // Deliberately vague: the answer goes to whoever registers, and the fetcher's own message (which
+    // names resolved addresses) would turn registration into a probe of the internal network.
+    const reason = err instanceof ClientKeysError ? err.reason : 'jwks_fetch_failed';
+    if (reason === 'jwks_uri_refused') return 'sector_identifier_uri must be an https URL on a public address';
+    if (reason === 'jwks_invalid') return 'sector_identifier_uri must answer with a JSON document of at most 64 KiB';
+    return 'sector_identifier_uri could not be fetched (it must answer 200 within 5 s, without redirects)';
+  }
+  if (!Array.isArray(doc) || !doc.every((x) => typeof x === 'string')) return 'sector_identifier_uri must hold a JSON array of redirect URIs';
+  const missing = redirectUris.filter((r) => !doc.includes(r));
+  return missing.length ? `sector_identifier_uri does not list ${missing.join(', ')}` : undefined;
+}
