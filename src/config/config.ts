@@ -300,12 +300,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     if (typeof raw.clockSkew === 'number' && (raw.clockSkew < 10 || raw.clockSkew > 60)) problems.push(`TESSERA_CLOCK_SKEW: must be between 10 and 60 ${why} (iat and nbf up to 10 s ahead are accepted, more than 60 s refused)`);
     if (disabled.includes('par')) problems.push(`TESSERA_FEATURES_DISABLED: par cannot be turned off ${why} (pushed authorization requests are required)`);
     // Sender-constrained tokens: by DPoP, or by client certificates when mTLS is configured.
-    const mtls = raw.tlsCertFile !== undefined || raw.mtlsCertHeader !== undefined;
+    const mtls = (raw.tlsCertFile !== undefined || raw.mtlsCertHeader !== undefined) && !disabled.includes('mtls');
     if (disabled.includes('dpop') && !mtls) problems.push(`TESSERA_FEATURES_DISABLED: dpop cannot be turned off ${why} without mTLS (TESSERA_TLS_CERT_FILE or TESSERA_MTLS_CERT_HEADER): sender-constrained access tokens are required`);
   }
   if (raw.fapiMessageSigning === true) {
     if (disabled.includes('request_object')) problems.push('TESSERA_FEATURES_DISABLED: request_object cannot be turned off with TESSERA_FAPI_MESSAGE_SIGNING=true (signed request objects are required)');
     if (disabled.includes('par')) problems.push('TESSERA_FEATURES_DISABLED: par cannot be turned off with TESSERA_FAPI_MESSAGE_SIGNING=true');
+    if (disabled.includes('jarm')) problems.push('TESSERA_FEATURES_DISABLED: jarm cannot be turned off with TESSERA_FAPI_MESSAGE_SIGNING=true (JWT-secured responses are required)');
   }
 
   if (problems.length) throw new ConfigError(problems);

@@ -19,8 +19,8 @@ describe('feature switches, RAR types and the FAPI 2.0 profile at start-up', () 
     assert.equal(featureEnabled(c, 'par'), false);
     assert.equal(featureEnabled(c, 'device_flow'), false);
     assert.equal(featureEnabled(c, 'rar'), true);
-    const [p] = problems({ TESSERA_FEATURES_DISABLED: 'par,jarm' });
-    assert.match(p!, /^TESSERA_FEATURES_DISABLED: unknown feature "jarm" \(known: /);
+    const [p] = problems({ TESSERA_FEATURES_DISABLED: 'par,registration' });
+    assert.match(p!, /^TESSERA_FEATURES_DISABLED: unknown feature "registration" \(known: /);
     for (const f of FEATURE_NAMES) assert.ok(p!.includes(f));
   });
   it('parses RAR types and names the setting of a bad one', () => {
@@ -36,6 +36,11 @@ describe('feature switches, RAR types and the FAPI 2.0 profile at start-up', () 
     assert.match(found[1]!, /^TESSERA_FEATURES_DISABLED: par cannot be turned off with TESSERA_FAPI_PROFILE=2.0/);
     assert.match(found[2]!, /^TESSERA_FEATURES_DISABLED: dpop cannot be turned off with TESSERA_FAPI_PROFILE=2.0 without mTLS/);
     assert.match(problems({ TESSERA_FAPI_MESSAGE_SIGNING: 'true', TESSERA_FEATURES_DISABLED: 'request_object' })[0]!, /request_object cannot be turned off with TESSERA_FAPI_MESSAGE_SIGNING/);
+    assert.match(problems({ TESSERA_FAPI_MESSAGE_SIGNING: 'true', TESSERA_FEATURES_DISABLED: 'jarm' })[0]!, /jarm cannot be turned off with TESSERA_FAPI_MESSAGE_SIGNING/);
+    // mTLS configured but switched off does not stand in for DPoP.
+    const mtlsOff = problems({ TESSERA_FAPI_PROFILE: '2.0', TESSERA_MTLS_CERT_HEADER: 'x-client-cert', TESSERA_TRUST_PROXY: '192.0.2.10', TESSERA_FEATURES_DISABLED: 'dpop,mtls' });
+    assert.match(mtlsOff[0]!, /dpop cannot be turned off with TESSERA_FAPI_PROFILE=2.0 without mTLS/);
+    assert.deepEqual(problems({ TESSERA_FAPI_PROFILE: '2.0', TESSERA_MTLS_CERT_HEADER: 'x-client-cert', TESSERA_TRUST_PROXY: '192.0.2.10', TESSERA_FEATURES_DISABLED: 'dpop' }), []);
     assert.match(problems({ TESSERA_REQUIRE_PAR: 'true', TESSERA_FEATURES_DISABLED: 'par' })[0]!, /^TESSERA_REQUIRE_PAR/);
     assert.match(problems({ TESSERA_FAPI_PROFILE: '2.0', TESSERA_CLOCK_SKEW: '120' })[0]!, /^TESSERA_CLOCK_SKEW: must be between 10 and 60 with TESSERA_FAPI_PROFILE=2.0/);
     assert.match(problems({ TESSERA_FAPI_PROFILE: '1.0' })[0]!, /TESSERA_FAPI_PROFILE.*must be one of none, 2.0/);

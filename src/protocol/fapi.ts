@@ -1,3 +1,4 @@
+import { featureEnabled } from '../config/features.ts';
 import { decodeProtectedHeader } from 'jose';
 import type { ClientAuthMethod, ClientRecord } from '../ports/clients.ts';
 import { OAuthError, invalidClient, invalidRequest } from './errors.ts';
@@ -86,7 +87,7 @@ export function checkSenderConstrained(p: Provider, client: ClientRecord, cnf: C
 export function checkMessageSigning(p: Provider, client: ClientRecord, signedRequest: boolean, responseMode: string | undefined): void {
   if (!fapiMessageSigning(p.config, client)) return;
   if (!signedRequest) throw refused(p, client, 'message_signing', invalidRequest('FAPI 2.0 Message Signing requires a signed request object.'));
-  const jarm = responseMode === undefined ? client.metadata.authorization_signed_response_alg !== undefined : responseMode.endsWith('jwt');
+  const jarm = featureEnabled(p.config, 'jarm') && (responseMode === undefined ? client.metadata.authorization_signed_response_alg !== undefined : responseMode.endsWith('jwt'));
   if (!jarm) {
     throw refused(p, client, 'message_signing', invalidRequest('FAPI 2.0 Message Signing requires a JWT-secured authorization response (a response_mode ending in jwt).'));
   }

@@ -10,8 +10,34 @@ import type { App } from '../../src/app.ts';
 import { FEATURE_NAMES, type Feature } from '../../src/config/features.ts';
 import { authorizeUrl, backends, basic, form, pkce, testApp } from '../fixtures/app.ts';
 import { dpopProof, newKey } from '../fixtures/client-keys.ts';
+import { escapedPem, hasOpenssl, makePki } from '../fixtures/certs.ts';
+import { saveClient } from '../../src/admin/clients.ts';
+import { endSessions } from '../../src/protocol/logout/session-ended.ts';
+import { logoutDelivery } from '../../src/protocol/logout/back-channel.ts';
 
 const TYPES = 'account_information';
+// Client certificates come from a trusted proxy's header, so that mTLS is configured (and advertised) when on.
+const CERT_HEADER = 'x-client-cert';
+const PROXY = '192.0.2.10';
+const pki = hasOpenssl() ? makePki() : undefined;
+after(() => pki?.cleanup());
+const ENV = { TESSERA_AUTHORIZATION_DETAILS_TYPES: TYPES, TESSERA_MTLS_CERT_HEADER: CERT_HEADER, TESSERA_TRUST_PROXY: PROXY };
+
+/** Ends a session with one client of it, as a logout would; returns the front-channel frames and the events sent. */
+async function endSessionOf(app: App, clientId: string, metadata: Record<string, unknown>): Promise<{ frames: unknown[]; events: string[] }> {
+  const now = app.provider.now();
+  await saveClient(app.stores, app.provider.config, { client_id: clientId, redirect_uris: ['https://logout.example/cb'], ...metadata }, now);
+  const events: string[] = [];
+  const sink = app.provider.events;
+  (app.provider as { events: typeof sink }).events = (e) => { events.push(e.type); sink(e); };
+  try {
+    const frames = await endSessions(app.provider, [{ sid: `sid-${clientId}`, clientId, userId: 'alice', createdAt: now, expiresAt: now + 3600 }]);
+    await logoutDelivery(app.provider).idle();
+    return { frames, events };
+  } finally {
+    (app.provider as { events: typeof sink }).events = sink;
+  }
+}
 const WEB = { client_id: 'web', redirect_uri: 'https://app.example/cb', response_type: 'code', scope: 'openid', state: 'st' };
 
 function oauthError(res: LightMyRequestResponse, status: number, error: string): void {
@@ -83,13 +109,51 @@ const CASES: Record<Feature, { discovery: (d: Record<string, unknown>) => boolea
       redirectError(await app.server.inject({ method: 'GET', url: authorizeUrl(authorizeParams({ authorization_details: '[{"type":"account_information"}]' })) }), 'invalid_authorization_details');
     },
   },
+  jarm: {
+    discovery: (d) => (d.response_modes_supported as string[]).some((m) => m.endsWith('jwt')) || 'authorization_signing_alg_values_supported' in d,
+    async refused(app) {
+      // The JWT modes are unknown values; the error comes back unsigned, in the query.
+      for (const mode of ['jwt', 'query.jwt', 'form_post.jwt']) {
+        const res = await app.server.inject({ method: 'GET', url: authorizeUrl(authorizeParams({ response_mode: mode })) });
+        redirectError(res, 'invalid_request');
+        assert.equal(new URL(res.headers.location as string).searchParams.get('response'), null);
+      }
+    },
+  },
+  mtls: {
+    discovery: (d) => 'tls_client_certificate_bound_access_tokens' in d || (d.token_endpoint_auth_methods_supported as string[]).some((m) => m.includes('tls_client_auth')),
+    async refused(app) {
+      assert.ok(pki, 'openssl CLI is needed for the mtls case');
+      await saveClient(app.stores, app.provider.config, { client_id: 'self-tls', token_endpoint_auth_method: 'self_signed_tls_client_auth', jwks: { keys: [pki.selfSigned.jwk as Record<string, unknown>] }, grant_types: ['client_credentials'], scope: 'api:read', redirect_uris: [] }, app.provider.now());
+      const res = await app.server.inject({
+        method: 'POST', url: '/token', remoteAddress: PROXY, payload: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'self-tls' }).toString(),
+        headers: { 'content-type': 'application/x-www-form-urlencoded', [CERT_HEADER]: escapedPem(pki.selfSigned) },
+      });
+      oauthError(res, 401, 'invalid_client');
+    },
+  },
+  backchannel_logout: {
+    discovery: (d) => 'backchannel_logout_supported' in d || 'backchannel_logout_session_supported' in d,
+    async refused(app) {
+      // Nothing is sent: no delivery is attempted (delivered or failed) for the client's logout URI.
+      const { events } = await endSessionOf(app, 'bcl', { backchannel_logout_uri: 'https://bcl.invalid/logout' });
+      assert.deepEqual(events.filter((t) => t.startsWith('backchannel_logout')), []);
+    },
+  },
+  frontchannel_logout: {
+    discovery: (d) => 'frontchannel_logout_supported' in d || 'frontchannel_logout_session_supported' in d,
+    async refused(app) {
+      const { frames } = await endSessionOf(app, 'fcl', { frontchannel_logout_uri: 'https://logout.example/front' });
+      assert.deepEqual(frames, []);
+    },
+  },
 };
 
 for (const backend of await backends()) {
   describe(`feature switches (${backend.name})`, { skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)' }, () => {
     const apps: App[] = [];
     let all: App;
-    before(async () => { all = await testApp(backend.url!, { TESSERA_AUTHORIZATION_DETAILS_TYPES: TYPES }); apps.push(all); });
+    before(async () => { all = await testApp(backend.url!, ENV); apps.push(all); });
     after(async () => { for (const a of apps) await a.close(); await backend.drop?.(); });
 
     it('every feature has a case here', () => {
@@ -100,7 +164,7 @@ for (const backend of await backends()) {
       it(`${feature}: advertised when on; off, not advertised and refused`, async () => {
         const on = (await all.server.inject('/.well-known/openid-configuration')).json();
         assert.ok(CASES[feature].discovery(on), `${feature} is advertised by default`);
-        const app = await testApp(backend.url!, { TESSERA_AUTHORIZATION_DETAILS_TYPES: TYPES, TESSERA_FEATURES_DISABLED: feature });
+        const app = await testApp(backend.url!, { ...ENV, TESSERA_FEATURES_DISABLED: feature });
         apps.push(app);
         const off = (await app.server.inject('/.well-known/openid-configuration')).json();
         assert.ok(!CASES[feature].discovery(off), `${feature} is not advertised when disabled`);

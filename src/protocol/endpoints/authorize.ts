@@ -57,7 +57,7 @@ export function parRequired(p: Provider, client: ClientRecord): boolean {
  * /authorize and /par. /authorize sends the errors to the redirect_uri; /par answers them as JSON.
  */
 export function checkRequest(p: Provider, client: ClientRecord, params: Params, redirectUri: string, target: Pick<ResponseTarget, 'responseMode'>): AuthorizationRequest {
-  const responseMode = responseModeFor(client, params.response_mode);
+  const responseMode = responseModeFor(client, params.response_mode, featureEnabled(p.config, 'jarm'));
   // JARM: responses are signed under the active key; a client registered for another algorithm
   // cannot verify them, so nothing is sent to it (an error page instead).
   const jarmAlg = client.metadata.authorization_signed_response_alg;
@@ -146,7 +146,7 @@ async function requestObjectParams(p: Provider, outer: Params): Promise<{ params
     if (!(err instanceof OAuthError)) throw err;
     const loaded = await loadClientAndRedirect(p, outer);
     if ('kind' in loaded) return page('Invalid request', `${err.description} (${err.code})`);
-    return authorizationError(p, { clientId: client.clientId, redirectUri: loaded.redirectUri, responseMode: errorResponseModeFor(client, outer.response_mode), state: outer.state }, err);
+    return authorizationError(p, { clientId: client.clientId, redirectUri: loaded.redirectUri, responseMode: errorResponseModeFor(client, outer.response_mode, featureEnabled(p.config, 'jarm')), state: outer.state }, err);
   }
 }
 
@@ -155,7 +155,7 @@ async function requestNotSupported(p: Provider, params: Params): Promise<OAuthRe
   const err = new OAuthError('request_not_supported', 'Request objects are not supported by this server.');
   const loaded = await loadClientAndRedirect(p, params);
   if ('kind' in loaded) return page('Invalid request', `${err.description} (${err.code})`);
-  return authorizationError(p, { clientId: loaded.client.clientId, redirectUri: loaded.redirectUri, responseMode: errorResponseModeFor(loaded.client, params.response_mode), state: params.state }, err);
+  return authorizationError(p, { clientId: loaded.client.clientId, redirectUri: loaded.redirectUri, responseMode: errorResponseModeFor(loaded.client, params.response_mode, featureEnabled(p.config, 'jarm')), state: params.state }, err);
 }
 
 /** GET or POST /authorize. */
@@ -184,7 +184,7 @@ export async function authorize(p: Provider, req: ProtocolRequest): Promise<OAut
   const loaded = await loadClientAndRedirect(p, params);
   if ('kind' in loaded) return loaded;
   const { client, redirectUri } = loaded;
-  const target: ResponseTarget = { clientId: client.clientId, redirectUri, responseMode: errorResponseModeFor(client, params.response_mode), state: params.state };
+  const target: ResponseTarget = { clientId: client.clientId, redirectUri, responseMode: errorResponseModeFor(client, params.response_mode, featureEnabled(p.config, 'jarm')), state: params.state };
   try {
     if (!pushed && parRequired(p, client)) throw invalidRequest('This authorization request must be pushed to the pushed authorization request endpoint first (RFC 9126).');
     // A pushed request (PAR) was checked for this when it was pushed.

@@ -10,7 +10,7 @@ import { rarEnabled } from '../authorization-details.ts';
 import { FAPI_ALGS, FAPI_AUTH_METHODS } from '../fapi.ts';
 import { grantEnabled } from './token.ts';
 import { ACR_VALUES_SUPPORTED } from '../claims-request.ts';
-import { RESPONSE_MODES } from '../interaction/jarm.ts';
+import { PLAIN_MODES, RESPONSE_MODES } from '../interaction/jarm.ts';
 
 /** The metadata document, generated from what is actually enabled. Same content for both well-known URLs. */
 export function discoveryDocument(config: Config, signingAlgs: string[]): Record<string, unknown> {
@@ -81,6 +81,9 @@ function applyFeatures(config: Config, doc: Record<string, unknown>): Record<str
   if (!featureEnabled(config, 'request_object')) { doc.request_parameter_supported = false; drop('request_object_signing_alg_values_supported'); }
   if (!featureEnabled(config, 'device_flow')) drop('device_authorization_endpoint');
   if (!featureEnabled(config, 'jwt_introspection')) drop('introspection_signing_alg_values_supported');
+  if (!featureEnabled(config, 'jarm')) { doc.response_modes_supported = [...PLAIN_MODES]; drop('authorization_signing_alg_values_supported'); }
+  if (!featureEnabled(config, 'backchannel_logout')) drop('backchannel_logout_supported', 'backchannel_logout_session_supported');
+  if (!featureEnabled(config, 'frontchannel_logout')) drop('frontchannel_logout_supported', 'frontchannel_logout_session_supported');
   doc.grant_types_supported = (doc.grant_types_supported as string[]).filter((g) => grantEnabled({ config }, g));
   if (rarEnabled(config)) doc.authorization_details_types_supported = config.authorizationDetailsTypes.map((t) => t.type);
   if (config.fapiProfile === '2.0') {
