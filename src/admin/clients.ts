@@ -11,6 +11,7 @@ import { randomToken } from '../protocol/hash.ts';
 import { resourceScopesProblems } from '../protocol/resources.ts';
 import { isScopeToken } from '../protocol/params.ts';
 import { redirectUriProblem } from '../protocol/redirect-uri.ts';
+import { FAPI_AUTH_METHODS } from '../protocol/fapi.ts';
 import { SIGNING_ALGS } from '../protocol/tokens/keys.ts';
 import { sectorIdentifierProblem, subjectProblems } from '../protocol/tokens/subject.ts';
 
@@ -42,6 +43,12 @@ export interface ClientInput {
   authorization_signed_response_alg?: string;
   /** Token exchange policy; required with the token-exchange grant. */
   token_exchange?: TokenExchangePolicy;
+  /** "2.0": the FAPI 2.0 Security Profile applies to this client (private_key_jwt required); null turns it off. */
+  fapi_profile?: '2.0' | null;
+  /** FAPI 2.0 Message Signing for this FAPI client. */
+  fapi_message_signing?: boolean;
+  /** RFC 9396: the authorization_details types this client may use; null allows every configured type. */
+  authorization_details_types?: string[] | null;
   /** RFC 8705 tls_client_auth: exactly one of these names the client's certificate. */
   tls_client_auth_subject_dn?: string;
   tls_client_auth_san_dns?: string;
@@ -158,6 +165,23 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
     if (typeof v !== 'boolean') problems.push(`${key} must be true or false`);
     else if (v) metadata[key] = true;
     else delete metadata[key];
+  }
+  if (input.fapi_profile !== undefined) {
+    if (input.fapi_profile === null) delete metadata.fapi_profile;
+    else if (input.fapi_profile !== '2.0') problems.push('fapi_profile must be "2.0" (or null)');
+    else metadata.fapi_profile = '2.0';
+  }
+  if (metadata.fapi_profile === '2.0' && !FAPI_AUTH_METHODS.includes(method)) problems.push(`a FAPI 2.0 client must authenticate with ${FAPI_AUTH_METHODS.filter((m) => (METHODS as readonly string[]).includes(m)).join(' or ')}`);
+  if (input.authorization_details_types !== undefined) {
+    const t = input.authorization_details_types;
+    if (t === null) delete metadata.authorization_details_types;
+    else if (!Array.isArray(t) || !t.every((x) => typeof x === 'string' && x.length > 0 && x.length <= 200)) problems.push('authorization_details_types must be a list of type names');
+    else metadata.authorization_details_types = [...new Set(t)];
+  }
+  if (input.fapi_message_signing !== undefined) {
+    if (typeof input.fapi_message_signing !== 'boolean') problems.push('fapi_message_signing must be true or false');
+    else if (input.fapi_message_signing) metadata.fapi_message_signing = true;
+    else delete metadata.fapi_message_signing;
   }
   if ('authorization_signed_response_alg' in input) {
     const alg = input.authorization_signed_response_alg;
@@ -379,6 +403,9 @@ export function describeClient(c: ClientRecord): Record<string, unknown> {
     ...pick(c.metadata, TLS_CLIENT_AUTH_FIELDS),
     ...(c.metadata.tls_client_certificate_bound_access_tokens ? { tls_client_certificate_bound_access_tokens: true } : {}),
     ...(c.metadata.require_pushed_authorization_requests ? { require_pushed_authorization_requests: true } : {}),
+    ...(c.metadata.fapi_profile ? { fapi_profile: c.metadata.fapi_profile } : {}),
+    ...(c.metadata.authorization_details_types ? { authorization_details_types: c.metadata.authorization_details_types } : {}),
+    ...(c.metadata.fapi_message_signing ? { fapi_message_signing: true } : {}),
     disabled: c.disabled, created_at: new Date(c.createdAt * 1000).toISOString(), updated_at: new Date(c.updatedAt * 1000).toISOString(),
   };
 }

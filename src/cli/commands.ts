@@ -82,6 +82,8 @@ async function clientCreate(ctx: Ctx): Promise<void> {
   if (ctx.str('auth-signing-alg') !== undefined) input.token_endpoint_auth_signing_alg = ctx.str('auth-signing-alg');
   if (ctx.str('request-object-alg') !== undefined) input.request_object_signing_alg = ctx.str('request-object-alg');
   if (ctx.flag('require-signed-request-object')) input.require_signed_request_object = true;
+  if (ctx.flag('fapi')) input.fapi_profile = '2.0';
+  if (ctx.flag('fapi-message-signing')) input.fapi_message_signing = true;
   const { client, secret } = await saveClient(stores, ctx.config(), input, now());
   await audit(ctx, 'client_created', { auth_method: client.tokenEndpointAuthMethod, grant_types: client.grantTypes.join(' ') }, client.clientId);
   print(JSON.stringify(describeClient(client), null, 2));
@@ -354,12 +356,12 @@ export function settingsMarkdown(): string {
 export const commands: Record<string, Command> = {
   migrate: { summary: 'Apply the pending database migrations.', run: migrateCommand },
   'client create': {
-    synopsis: '--id ID [--name N] [--public] [--auth-method client_secret_basic|client_secret_post|client_secret_jwt|private_key_jwt|none] [--native] [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant TYPE]... [--scope "a b"] [--resource URI]... [--skip-consent] [--jwks-file FILE | --jwks-uri URI] [--auth-signing-alg ALG] [--request-object-alg ALG] [--require-signed-request-object]',
+    synopsis: '--id ID [--name N] [--public] [--auth-method client_secret_basic|client_secret_post|client_secret_jwt|private_key_jwt|none] [--native] [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant TYPE]... [--scope "a b"] [--resource URI]... [--skip-consent] [--jwks-file FILE | --jwks-uri URI] [--auth-signing-alg ALG] [--request-object-alg ALG] [--require-signed-request-object] [--fapi] [--fapi-message-signing]',
     summary: 'Register a client; prints it as JSON and its generated secret once (only a hash is stored).',
     options: {
       id: str, name: str, public: bool, 'auth-method': str, native: bool, 'redirect-uri': many, 'post-logout-redirect-uri': many,
       grant: many, scope: str, resource: many, 'skip-consent': bool,
-      'jwks-file': str, 'jwks-uri': str, 'auth-signing-alg': str, 'request-object-alg': str, 'require-signed-request-object': bool,
+      'jwks-file': str, 'jwks-uri': str, 'auth-signing-alg': str, 'request-object-alg': str, 'require-signed-request-object': bool, fapi: bool, 'fapi-message-signing': bool,
     },
     run: clientCreate,
   },

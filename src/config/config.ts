@@ -4,6 +4,8 @@ import { parse as parseYaml } from 'yaml';
 import { parseRateLimits, type RateLimitTable } from './rate-limits.ts';
 import { DEV_KEK, DEV_SECRET, settings, type Mode, type Setting } from './settings.ts';
 import { keyScheduleProblems } from '../protocol/tokens/key-schedule.ts';
+import { FEATURE_NAMES, isFeature } from './features.ts';
+import { parseAuthorizationDetailsTypes, type AuthorizationDetailsType } from '../protocol/authorization-details.ts';
 
 export type SigningAlg = 'ES256' | 'RS256' | 'PS256' | 'EdDSA';
 
@@ -58,6 +60,12 @@ export interface Config {
   readonly deviceMaxFailures: number;
   readonly deviceFailureWindow: number;
   readonly defaultAudience: string;
+  /** TESSERA_FEATURES_DISABLED: names from config/features.ts. */
+  readonly featuresDisabled: readonly string[];
+  /** RFC 9396 types accepted in authorization_details, parsed from TESSERA_AUTHORIZATION_DETAILS_TYPES. */
+  readonly authorizationDetailsTypes: readonly AuthorizationDetailsType[];
+  readonly fapiProfile: 'none' | '2.0';
+  readonly fapiMessageSigning: boolean;
   readonly extraScopes: readonly string[];
   readonly cookieSecure: boolean;
   readonly cookieSameSite: 'lax' | 'strict';
@@ -281,6 +289,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
 
   problems.push(...mtlsProblems(raw, prod, warnings));
   raw.mtlsCaCertificates = Object.freeze((raw.mtlsCaCertificates as X509Certificate[] | undefined) ?? []);
+  // Feature switches, RAR types and the FAPI 2.0 profile
+  const disabled = (raw.featuresDisabled as string[] | undefined) ?? [];
+  for (const f of disabled) if (!isFeature(f)) problems.push(`TESSERA_FEATURES_DISABLED: unknown feature "${f}" (known: ${FEATURE_NAMES.join(', ')})`);
+  if (Array.isArray(raw.authorizationDetailsTypes)) raw.authorizationDetailsTypes = parseAuthorizationDetailsTypes(raw.authorizationDetailsTypes as string[], problems);
+  if (raw.requirePar === true && disabled.includes('par')) problems.push('TESSERA_REQUIRE_PAR: cannot be true when TESSERA_FEATURES_DISABLED turns par off');
+  if (raw.fapiProfile === '2.0') {
+    const why = 'with TESSERA_FAPI_PROFILE=2.0';
+    if (typeof raw.codeTtl === 'number' && raw.codeTtl > 60) problems.push(`TESSERA_CODE_TTL: must be at most 60 ${why} (authorization codes live at most 60 s)`);
+    if (typeof raw.clockSkew === 'number' && (raw.clockSkew < 10 || raw.clockSkew > 60)) problems.push(`TESSERA_CLOCK_SKEW: must be between 10 and 60 ${why} (iat and nbf up to 10 s ahead are accepted, more than 60 s refused)`);
+    if (disabled.includes('par')) problems.push(`TESSERA_FEATURES_DISABLED: par cannot be turned off ${why} (pushed authorization requests are required)`);
+    // Sender-constrained tokens: by DPoP, or by client certificates when mTLS is configured.
+    const mtls = (raw.tlsCertFile !== undefined || raw.mtlsCertHeader !== undefined) && !disabled.includes('mtls');
+    if (disabled.includes('dpop') && !mtls) problems.push(`TESSERA_FEATURES_DISABLED: dpop cannot be turned off ${why} without mTLS (TESSERA_TLS_CERT_FILE or TESSERA_MTLS_CERT_HEADER): sender-constrained access tokens are required`);
+  }
+  if (raw.fapiMessageSigning === true) {
+    if (disabled.includes('request_object')) problems.push('TESSERA_FEATURES_DISABLED: request_object cannot be turned off with TESSERA_FAPI_MESSAGE_SIGNING=true (signed request objects are required)');
+    if (disabled.includes('par')) problems.push('TESSERA_FEATURES_DISABLED: par cannot be turned off with TESSERA_FAPI_MESSAGE_SIGNING=true');
+    if (disabled.includes('jarm')) problems.push('TESSERA_FEATURES_DISABLED: jarm cannot be turned off with TESSERA_FAPI_MESSAGE_SIGNING=true (JWT-secured responses are required)');
+  }
 
   if (problems.length) throw new ConfigError(problems);
   raw.defaultAudience ??= raw.issuer;

@@ -22,6 +22,7 @@ export interface Setting {
 export type Mode = 'development' | 'production';
 
 import { DEFAULT_RATE_LIMITS, describeRateLimits } from './rate-limits.ts';
+import { FEATURE_NAMES } from './features.ts';
 
 export const DEV_SECRET = 'tessera-development-secret-do-not-use-in-production';
 export const DEV_KEK = 'tessera-development-key-encryption-key-not-for-production';
@@ -114,6 +115,14 @@ export const settings: readonly Setting[] = [
     description: 'Wrong or expired user codes entered at /device from one address before further entries are refused (429) until TESSERA_DEVICE_FAILURE_WINDOW passes without one.' },
   { env: 'TESSERA_DEVICE_FAILURE_WINDOW', key: 'deviceFailureWindow', type: 'int', default: 900, min: 10, max: 86400,
     description: 'Seconds after the last wrong user code when the per-address counter of /device starts again.' },
+  { env: 'TESSERA_FEATURES_DISABLED', key: 'featuresDisabled', type: 'list', default: [],
+    description: `Optional protocol features turned off (space- or comma-separated): ${FEATURE_NAMES.join(', ')}. A disabled feature is not advertised in discovery and is refused where it would be used (see src/config/features.ts).` },
+  { env: 'TESSERA_AUTHORIZATION_DETAILS_TYPES', key: 'authorizationDetailsTypes', type: 'list', default: [],
+    description: 'Rich authorization requests (RFC 9396): the authorization_details types accepted, space- or comma-separated. Each is TYPE (any fields) or TYPE=FIELD|FIELD|... (only those fields besides the common ones: locations, actions, datatypes, identifier, privileges). Empty: authorization_details is refused.' },
+  { env: 'TESSERA_FAPI_PROFILE', key: 'fapiProfile', type: 'enum', values: ['none', '2.0'], default: 'none',
+    description: 'FAPI 2.0 Security Profile for every client (2.0), or only for clients registered with fapi_profile "2.0" (none). See docs/security.md for what the profile enforces.' },
+  { env: 'TESSERA_FAPI_MESSAGE_SIGNING', key: 'fapiMessageSigning', type: 'bool', default: false,
+    description: 'FAPI 2.0 Message Signing for every FAPI client: pushed requests must be signed request objects, and a response_mode ending in jwt (JARM) is required. Clients can also opt in one by one: fapi_message_signing.' },
   { env: 'TESSERA_DEFAULT_AUDIENCE', key: 'defaultAudience', type: 'string', default: undefined,
     description: 'Access-token audience when the request names no RFC 8707 resource. Default: the issuer URL.' },
   { env: 'TESSERA_EXTRA_SCOPES', key: 'extraScopes', type: 'list', default: [],

@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import { BlockList, isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Config } from '../config/config.ts';
+import { featureEnabled } from '../config/features.ts';
 import type { Logger } from '../protocol/provider.ts';
 
 /** Longest header value accepted (a URL-encoded PEM of an RSA-4096 certificate with extensions stays well below). */
@@ -66,6 +67,8 @@ export type CertificateReader = (req: IncomingMessage) => X509Certificate | unde
 
 /** The function that gives a request's client certificate under this configuration. */
 export function certificateReader(config: Config, log: Logger): CertificateReader {
+  // TESSERA_FEATURES_DISABLED=mtls: certificates are never read, so nothing can authenticate or bind by one.
+  if (!featureEnabled(config, 'mtls')) return () => undefined;
   if (config.tlsCertFile !== undefined) {
     // One handshake per connection: the certificate is read once per socket.
     const seen = new WeakMap<object, X509Certificate | null>();

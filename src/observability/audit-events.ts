@@ -1,7 +1,7 @@
 import type { AuditEvent } from '../ports/audit.ts';
 import type { ProtocolEvent } from '../protocol/events.ts';
 
-const FAILURES = new Set(['client_auth_failed', 'login_failed', 'login_throttled', 'code_reuse', 'refresh_reuse', 'dpop_proof_refused', 'dpop_replay', 'certificate_binding_refused', 'device_user_code_failed', 'device_user_code_throttled', 'id_token_hint_refused', 'registration_refused', 'backchannel_logout_failed', 'signup_refused', 'token_exchange_refused']);
+const FAILURES = new Set(['client_auth_failed', 'login_failed', 'login_throttled', 'code_reuse', 'refresh_reuse', 'dpop_proof_refused', 'dpop_replay', 'certificate_binding_refused', 'device_user_code_failed', 'device_user_code_throttled', 'id_token_hint_refused', 'registration_refused', 'backchannel_logout_failed', 'signup_refused', 'token_exchange_refused', 'fapi_refused']);
 
 /**
  * A protocol event as an audit record: the actor is the user where there is one, else the client;
@@ -15,8 +15,8 @@ export function toAuditEvent(e: ProtocolEvent, at: number): AuditEvent {
   switch (e.type) {
     case 'token_issued': details = { grant_type: e.grantType, scope: e.scope ?? null }; break;
     case 'token_revoked': details = { token_type: e.tokenType }; break;
-    case 'consent_granted': details = { scope: e.scopes.join(' ') }; break;
-    case 'dpop_proof_refused': case 'id_token_hint_refused': case 'signup_refused': details = { reason: e.reason }; break;
+    case 'consent_granted': details = { scope: e.scopes.join(' '), ...(e.authorizationDetailsTypes ? { authorization_details_types: e.authorizationDetailsTypes.join(' ') } : {}) }; break;
+    case 'dpop_proof_refused': case 'fapi_refused': case 'id_token_hint_refused': case 'signup_refused': details = { reason: e.reason }; break;
     case 'key_prepublished': details = { kid: e.kid, alg: e.alg, trigger: e.trigger, activates_at: new Date(e.activatesAt * 1000).toISOString() }; break;
     case 'key_rotated': details = { kid: e.kid, alg: e.alg, trigger: e.trigger, previous: e.previous, prepublished: e.prepublished }; break;
     case 'key_retired': details = { kid: e.kid, alg: e.alg, trigger: e.trigger }; break;

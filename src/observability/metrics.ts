@@ -28,6 +28,7 @@ export function createMetrics(keys: () => KeyRing, now: () => number, schedule?:
   const clientAuthFailures = counter('tessera_client_auth_failures_total', 'Failed client authentications.');
   const logins = counter('tessera_logins_total', 'User login attempts by outcome.', ['outcome']);
   const reuse = counter('tessera_reuse_detected_total', 'Replayed authorization codes and rotated refresh tokens (each revokes a grant).', ['artifact']);
+  const fapiRefused = counter('tessera_fapi_refusals_total', 'Requests of FAPI 2.0 clients refused by a rule of the profile, by reason.', ['reason']);
   const dpopRefused = counter('tessera_dpop_proofs_refused_total', 'DPoP proofs refused, by reason (replays are counted in tessera_reuse_detected_total).', ['reason']);
   const pushed = counter('tessera_par_requests_total', 'Pushed authorization requests accepted.');
   const signups = counter('tessera_signups_total', 'Self-registration attempts by outcome: registered, invalid (the form was refused), username_taken.', ['outcome']);
@@ -90,6 +91,7 @@ export function createMetrics(keys: () => KeyRing, now: () => number, schedule?:
         case 'dpop_proof_refused': dpopRefused.inc({ reason: e.reason }); break;
         case 'dpop_replay': reuse.inc({ artifact: 'dpop_proof' }); break;
         case 'par_request': pushed.inc(); break;
+        case 'fapi_refused': fapiRefused.inc({ reason: e.reason }); break;
         case 'backchannel_logout_delivered': backchannel.inc({ outcome: 'delivered' }); break;
         case 'backchannel_logout_failed': backchannel.inc({ outcome: 'failed' }); break;
         case 'key_prepublished': case 'key_rotated': case 'key_retired': keyTransitions.inc({ type: e.type, trigger: e.trigger }); break;

@@ -65,6 +65,12 @@ export interface ClientMetadata {
   tls_client_certificate_bound_access_tokens?: boolean;
   /** Token exchange (RFC 8693): what this client may exchange, and for which audiences. */
   token_exchange?: TokenExchangePolicy;
+  /** RFC 9396 section 10.2: the authorization_details types this client may use (default: every configured type). */
+  authorization_details_types?: string[];
+  /** FAPI 2.0 Security Profile for this client (protocol/fapi.ts), whatever TESSERA_FAPI_PROFILE says. */
+  fapi_profile?: '2.0';
+  /** FAPI 2.0 Message Signing for this FAPI client: signed request objects and JWT-secured responses. */
+  fapi_message_signing?: boolean;
   /** OpenID Connect Core 8: `public` (default) or `pairwise` subject identifiers for this client. */
   subject_type?: 'public' | 'pairwise';
   /** Pairwise clients: an https URL listing the client's redirect URIs, whose host is the sector. */

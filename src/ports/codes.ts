@@ -16,6 +16,8 @@ export interface CodeRecord {
   expiresAt: number;
   /** RFC 9449 section 10: the JWK thumbprint of the DPoP key the code is bound to (dpop_jkt). */
   dpopJkt?: string | null;
+  /** RFC 9396: the authorization_details the user approved (JSON array text), if any. */
+  authorizationDetails?: string | null;
   /** OIDC Core 5.5: the user claims the authorization request's `claims` parameter asked for. */
   claims?: { id_token: string[]; userinfo: string[] } | null;
 }

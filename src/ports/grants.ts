@@ -17,6 +17,8 @@ export interface GrantRecord {
   revokedAt: number | null;
   /** RFC 9449 section 5: the DPoP key (JWK thumbprint) the refresh tokens of a public client are bound to. */
   dpopJkt?: string | null;
+  /** RFC 9396: the authorization_details granted (JSON array text), kept for every refresh. */
+  authorizationDetails?: string | null;
   /** OIDC Core 5.5: the user claims the authorization request's `claims` parameter asked for (ID token, userinfo). */
   claims?: { id_token: string[]; userinfo: string[] } | null;
   /** RFC 8705 section 4: the client certificate (x5t#S256) the refresh tokens of a public client are bound to. */
@@ -40,6 +42,12 @@ export interface IssuedAccessToken {
   expiresAt: number;
 }
 
+export type UseRefreshResult =
+  | { status: 'used'; grant: GrantRecord; refresh: RefreshTokenRecord }
+  /** A rotated-out token was presented again: the family has been revoked (as in rotate). */
+  | { status: 'reused'; grantId: string; clientId: string }
+  | { status: 'invalid' };
+
 export type RotateResult =
   | { status: 'rotated'; grant: GrantRecord; previous: RefreshTokenRecord }
   /** A rotated-out token was presented again: the family has been revoked. */
@@ -62,6 +70,19 @@ export interface GrantStore {
     accept: (refresh: RefreshTokenRecord, grant: GrantRecord) => boolean,
     next: (refresh: RefreshTokenRecord, grant: GrantRecord) => { refresh: RefreshTokenRecord; access: IssuedAccessToken },
   ): Promise<RotateResult>;
+  /**
+   * Use without rotation (FAPI 2.0 clients): the presented token stays valid, its idle expiry moves
+   * to `idleExpiresAt` (capped by the grant's) and the new access token is recorded with the grant;
+   * the same checks as rotate() run under the same locks. A token that was rotated out earlier is
+   * still reuse: the family is revoked and 'reused' returned.
+   */
+  useRefresh(
+    tokenHash: string,
+    now: number,
+    idleExpiresAt: number,
+    accept: (refresh: RefreshTokenRecord, grant: GrantRecord) => boolean,
+    next: (refresh: RefreshTokenRecord, grant: GrantRecord) => IssuedAccessToken,
+  ): Promise<UseRefreshResult>;
   /** Revokes the grant, every refresh token of it and every access token issued from it. */
   revoke(id: string, now: number): Promise<boolean>;
   revokeByUserAndClient(userId: string, clientId: string, now: number): Promise<number>;

@@ -3,6 +3,7 @@
 // ProtocolRequest, replays are caught through the ReplayStore port.
 import { EmbeddedJWK, calculateJwkThumbprint, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import { OAuthError, type OAuthErrorCode } from './errors.ts';
+import { featureEnabled } from '../config/features.ts';
 import { keyedHash, safeEqual, tokenHash } from './hash.ts';
 import { header, type Provider, type ProtocolRequest } from './provider.ts';
 
@@ -97,6 +98,7 @@ function sameTarget(htu: string, expected: string): boolean {
 export async function verifyDpopProof(p: Provider, req: ProtocolRequest, expect: ProofExpectation): Promise<DpopProof | undefined> {
   const value = proofHeader(req);
   if (value === undefined) return undefined;
+  if (!featureEnabled(p.config, 'dpop')) throw new OAuthError('invalid_request', 'DPoP is not supported: it is disabled on this server.', { status: expect.resource ? 401 : 400 });
   const status = expect.resource ? 401 : 400;
   const nonceHeaders = dpopNonceHeaders(p);
   const refuse = (reason: string, description: string, code: OAuthErrorCode = 'invalid_dpop_proof'): OAuthError => {

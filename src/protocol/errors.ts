@@ -26,6 +26,7 @@ export type OAuthErrorCode =
   | 'invalid_dpop_proof'
   | 'use_dpop_nonce'
   | 'invalid_request_object'
+  | 'invalid_authorization_details'
   | 'authorization_pending'
   | 'slow_down'
   | 'expired_token'

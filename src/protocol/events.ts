@@ -15,7 +15,8 @@ export type ProtocolEvent = (
   | { type: 'code_reuse'; clientId: string }
   | { type: 'refresh_reuse'; clientId: string }
   | { type: 'token_revoked'; tokenType: 'access_token' | 'refresh_token'; clientId: string }
-  | { type: 'consent_granted'; userId: string; clientId: string; scopes: string[] }
+  /** authorizationDetailsTypes: the RFC 9396 types approved with it (the details themselves stay out of the audit trail). */
+  | { type: 'consent_granted'; userId: string; clientId: string; scopes: string[]; authorizationDetailsTypes?: string[] }
   | { type: 'consent_revoked'; userId: string; clientId: string }
   | { type: 'logout'; userId: string; clientId?: string }
   /** OpenID Connect Back-Channel Logout: a logout token was accepted by the client (2xx). */
@@ -30,6 +31,8 @@ export type ProtocolEvent = (
   | { type: 'certificate_binding_refused'; clientId?: string }
   /** RFC 9126: an authorization request was pushed and a request_uri issued. */
   | { type: 'par_request'; clientId: string }
+  /** FAPI 2.0: a request of a FAPI client was refused by a rule of the profile (reason: auth_method, alg, sender_constraint, message_signing, redirect_uri). */
+  | { type: 'fapi_refused'; reason: string; clientId: string }
   /** OIDC Core 3.1.2.1: an id_token_hint was refused (reason: jose's error code, e.g. ERR_JWS_SIGNATURE_VERIFICATION_FAILED). */
   | { type: 'id_token_hint_refused'; clientId: string; reason: string }
   /** RFC 8693: a token was exchanged (actorTokenType set for delegation). */

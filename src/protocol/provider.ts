@@ -53,7 +53,7 @@ export interface CookieSpec {
 export type View =
   | { name: 'login'; action: string; csrf: string; clientName: string; username?: string; error?: string; signupUrl?: string }
   | { name: 'signup'; action: string; csrf: string; clientName: string; emailRequired: boolean; values: { username: string; email: string; name: string }; errors: Partial<Record<'username' | 'email' | 'name' | 'password' | 'confirm', string>>; error?: string; loginUrl?: string }
-  | { name: 'consent'; action: string; csrf: string; clientName: string; username: string; scopes: { name: string; description: string }[]; resource?: string; userCode?: string; claims?: string[]; unverifiedHost?: string }
+  | { name: 'consent'; action: string; csrf: string; clientName: string; username: string; scopes: { name: string; description: string }[]; resource?: string; userCode?: string; claims?: string[]; unverifiedHost?: string; authorizationDetails?: { type: string; fields: { name: string; value: string }[] }[] }
   | { name: 'select-account'; action: string; csrf: string; clientName: string; username: string }
   | { name: 'device'; action: string; csrf: string; userCode?: string; error?: string }
   | { name: 'device-done'; approved: boolean; clientName: string }

@@ -208,6 +208,11 @@ input:focus-visible { outline-offset: 0; border-color: var(--focus); }
 .scopes li:last-child { border-bottom: 1px solid var(--border); }
 .scope-desc { display: block; }
 .scope-name { display: inline-block; margin-top: .25rem; color: var(--muted); }
+.authorization-details { list-style: none; padding: 0; margin: 0; }
+.authorization-details li { padding: .75rem 0; border-top: 1px solid var(--border); }
+.authorization-details dl { margin: .5rem 0 0; display: grid; grid-template-columns: max-content 1fr; gap: .25rem .75rem; }
+.authorization-details dt { color: var(--muted); }
+.authorization-details dd { margin: 0; overflow-wrap: anywhere; }
 .resource {
   margin: 1.25rem 0 0;
   padding: .75rem .875rem;

@@ -269,10 +269,18 @@ describe('consentPage', () => {
     assert.ok(doc.includes('No specific permissions'));
   });
 
+  it('lists authorization details (RFC 9396) field by field', () => {
+    const doc = consentPage({ ...base, authorizationDetails: [{ type: 'payment_initiation', fields: [{ name: 'creditorName', value: 'Merchant A' }, { name: 'actions', value: 'initiate' }] }] });
+    assertDocument(doc);
+    assert.ok(doc.includes('<code class="detail-type">payment_initiation</code><dl><dt>creditorName</dt><dd>Merchant A</dd><dt>actions</dt><dd>initiate</dd></dl>'));
+    assert.ok(!consentPage(base).includes('<ul class="authorization-details"'));
+  });
+
   it('escapes every interpolated value', () => {
     const doc = consentPage({
       nonce: NONCE, action: HOSTILE, csrf: HOSTILE, clientName: HOSTILE, username: HOSTILE,
       scopes: [{ name: HOSTILE, description: HOSTILE }], resource: HOSTILE,
+      authorizationDetails: [{ type: HOSTILE, fields: [{ name: HOSTILE, value: HOSTILE }] }],
     });
     assertDocument(doc);
     assertEscaped(doc);

@@ -109,6 +109,8 @@ export function consentPage(p: {
   resource?: string;
   /** A device approval: the user code, for the user to compare with the one on their device. */
   userCode?: string;
+  /** RFC 9396: the authorization details asked for, one entry per type with its fields as text. */
+  authorizationDetails?: { type: string; fields: { name: string; value: string }[] }[];
   /** Claims asked for by name (OIDC claims parameter) beyond what the scopes release. */
   claims?: string[];
   /** A dynamically registered client: its name is unverified; the answer goes to this host. */
@@ -136,6 +138,12 @@ ${p.scopes.map(
     : apis.length > 1
       ? html`<p class="resource small">Access is for the APIs ${apis.map((a, i) => html`${i ? ', ' : ''}<code>${a}</code>`)}</p>`
       : '';
+  const details = p.authorizationDetails?.length
+    ? html`<h2 id="details-heading">In particular:</h2>
+<ul class="authorization-details" aria-labelledby="details-heading">${p.authorizationDetails.map(
+  (d) => html`<li><code class="detail-type">${d.type}</code><dl>${d.fields.map((f) => html`<dt>${f.name}</dt><dd>${f.value}</dd>`)}</dl></li>\n`,
+)}</ul>`
+    : '';
   const claims = p.claims?.length
     ? html`<h2 id="claims-heading">It also asks to see:</h2>
 <ul class="scopes" aria-labelledby="claims-heading">
@@ -148,6 +156,7 @@ ${device}
 ${unverified}
 ${scopeList}
 ${claims}
+${details}
 ${resource}
 <form method="post" action="${p.action}">
 ${csrfInput(p.csrf)}

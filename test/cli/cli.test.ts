@@ -159,6 +159,18 @@ describe('tessera CLI', { concurrency: true }, () => {
         expectFail(await cli(['client', 'rotate-secret', 'mobile']), 1, /public/);
       });
 
+      it('client create --fapi: only with private_key_jwt; shown in the client', async () => {
+        expectFail(await cli(['client', 'create', '--id', 'fapi-secret', '--redirect-uri', 'https://bank.example/cb', '--fapi']), 1, /FAPI 2.0 client must authenticate with private_key_jwt/);
+        const { publicKey } = await generateKeyPair('ES256', { extractable: true });
+        const dir = mkdtempSync(join(tmpdir(), 'tessera-cli-fapi-'));
+        const file = join(dir, 'jwks.json');
+        writeFileSync(file, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'f1' }] }));
+        const c = jsonBefore((await ok(['client', 'create', '--id', 'fapi-bank', '--auth-method', 'private_key_jwt', '--jwks-file', file, '--redirect-uri', 'https://bank.example/cb', '--fapi', '--fapi-message-signing'])).out);
+        assert.equal(c.fapi_profile, '2.0');
+        assert.equal(c.fapi_message_signing, true);
+        rmSync(dir, { recursive: true, force: true });
+      });
+
       it('client create with keys: private_key_jwt from --jwks-file (public keys only), client_secret_jwt with its secret kept wrapped', async () => {
         const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
         const dir = mkdtempSync(join(tmpdir(), 'tessera-cli-jwks-'));

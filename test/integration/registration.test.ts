@@ -348,6 +348,51 @@ for (const backend of await backends()) {
       assert.ok(tokens.access_token);
     });
 
+    it('registers FAPI 2.0 and RFC 9396 metadata: the profile restricts the client at once; types must be offered; omitted on update, both are reset', async () => {
+      const rar = await open({ TESSERA_REGISTRATION: 'open', TESSERA_AUTHORIZATION_DETAILS_TYPES: 'payment_initiation account_information' });
+      const { publicKey } = await generateKeyPair('ES256');
+      const keyed = { ...WEB_META, token_endpoint_auth_method: 'private_key_jwt', token_endpoint_auth_signing_alg: 'ES256', jwks: { keys: [{ ...(await exportJWK(publicKey)), kid: 'k1' }] } };
+      const res = await post(rar, { ...keyed, fapi_profile: '2.0', fapi_message_signing: true, authorization_details_types: ['payment_initiation'] });
+      assert.equal(res.statusCode, 201, res.body);
+      const reg = res.json();
+      assert.equal(reg.fapi_profile, '2.0');
+      assert.equal(reg.fapi_message_signing, true);
+      assert.deepEqual(reg.authorization_details_types, ['payment_initiation']);
+      const stored = (await rar.stores.clients.get(reg.client_id))!;
+      assert.equal(stored.metadata.fapi_profile, '2.0');
+      assert.deepEqual(stored.metadata.authorization_details_types, ['payment_initiation']);
+      // The profile applies: a plain (not pushed) authorization request is refused (on a page: a
+      // self-registered client gets no automatic error redirect).
+      const plain = await rar.server.inject({ method: 'GET', url: authorizeUrl({ client_id: reg.client_id, redirect_uri: 'https://rp.example/cb', response_type: 'code', scope: 'openid', state: 's', code_challenge: pkce().challenge, code_challenge_method: 'S256' }) });
+      assert.equal(plain.statusCode, 400, plain.body);
+      assert.match(plain.body, /invalid_request/);
+      assert.match(plain.body, /pushed/);
+      // Refusals: a FAPI client with a shared secret, another profile, types not offered, not a list.
+      for (const [body, why] of [
+        [{ ...WEB_META, fapi_profile: '2.0' }, 'FAPI with client_secret_basic'],
+        [{ ...keyed, fapi_profile: '1.0' }, 'unknown profile'],
+        [{ ...keyed, fapi_profile: true }, 'profile not a string'],
+        [{ ...WEB_META, authorization_details_types: ['unknown_type'] }, 'type not offered'],
+        [{ ...WEB_META, authorization_details_types: 'payment_initiation' }, 'types not an array'],
+        [{ ...WEB_META, authorization_details_types: [1] }, 'types not strings'],
+      ] as const) {
+        const bad = await post(rar, body);
+        assert.equal(bad.statusCode, 400, `${why}: ${bad.body}`);
+        assert.equal(bad.json().error, 'invalid_client_metadata', why);
+      }
+      // Without RAR types configured, no type can be registered.
+      assert.equal((await post(app, { ...WEB_META, authorization_details_types: ['payment_initiation'] })).json().error, 'invalid_client_metadata');
+      // RFC 7592 section 2.2: an update without the members resets them.
+      const put = await manage(rar, 'PUT', reg.client_id, reg.registration_access_token, { ...keyed, client_id: reg.client_id });
+      assert.equal(put.statusCode, 200, put.body);
+      assert.equal(put.json().fapi_profile, undefined);
+      assert.equal(put.json().authorization_details_types, undefined);
+      const after = (await rar.stores.clients.get(reg.client_id))!;
+      assert.equal(after.metadata.fapi_profile, undefined);
+      assert.equal(after.metadata.fapi_message_signing, undefined);
+      assert.equal(after.metadata.authorization_details_types, undefined);
+    });
+
     it('the registration rate limit applies to /register', async () => {
       const limited = await open({ TESSERA_REGISTRATION: 'open', TESSERA_RATE_LIMITING: 'true', TESSERA_RATE_LIMITS: 'registration.ip=2/60s' });
       assert.equal((await post(limited, WEB_META)).statusCode, 201);

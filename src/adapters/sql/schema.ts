@@ -81,6 +81,7 @@ export interface AuthCodesTable {
   expires_at: number;
   consumed_at: number | null;
   dpop_jkt: string | null;
+  authorization_details: string | null;
   claims: string | null;
 }
 
@@ -97,6 +98,7 @@ export interface GrantsTable {
   expires_at: number;
   revoked_at: number | null;
   dpop_jkt: string | null;
+  authorization_details: string | null;
   claims: string | null;
   cert_thumbprint: string | null;
 }

@@ -1,7 +1,7 @@
 import { sql, type Compilable, type CompiledQuery, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type {
   AuditEvent, AuditRecord, AuditVerifyResult, ClientRecord, CodeRecord, ConsentRecord, DeviceCodeRecord, DeviceCodeStatus, GrantRecord, InteractionRecord, IssuedAccessToken, KeyState,
-  RefreshTokenRecord, RotateResult, SessionClient, SessionRecord, SigningKeyRecord, Stores, UserRecord,
+  RefreshTokenRecord, RotateResult, UseRefreshResult, SessionClient, SessionRecord, SigningKeyRecord, Stores, UserRecord,
 } from '../../ports/index.ts';
 import { chainHash, GENESIS_HASH, normalizeEvent } from './audit-chain.ts';
 import type { DatabaseHandle } from './database.ts';
@@ -74,6 +74,7 @@ const codeRow = (c: CodeRecord): AuthCodesTable => ({
   code_hash: c.codeHash, grant_id: c.grantId, client_id: c.clientId, user_id: c.userId, redirect_uri: c.redirectUri,
   scope: c.scope, nonce: c.nonce, code_challenge: c.codeChallenge, resource: c.resource, sid: c.sid,
   auth_time: c.authTime, amr: json(c.amr), created_at: c.createdAt, expires_at: c.expiresAt, consumed_at: null, dpop_jkt: c.dpopJkt ?? null,
+  authorization_details: c.authorizationDetails ?? null,
   claims: c.claims ? json(c.claims) : null,
 });
 const toCode = (r: Row<AuthCodesTable>): CodeRecord => ({
@@ -81,6 +82,7 @@ const toCode = (r: Row<AuthCodesTable>): CodeRecord => ({
   scope: r.scope, nonce: r.nonce, codeChallenge: r.code_challenge, resource: r.resource, sid: r.sid,
   authTime: r.auth_time, amr: JSON.parse(r.amr), createdAt: r.created_at, expiresAt: r.expires_at,
   ...(r.dpop_jkt !== null ? { dpopJkt: r.dpop_jkt } : {}),
+  ...(r.authorization_details !== null ? { authorizationDetails: r.authorization_details } : {}),
   ...(r.claims != null ? { claims: JSON.parse(r.claims) } : {}),
 });
 
@@ -98,6 +100,7 @@ const toDeviceCode = (r: Row<DeviceCodesTable>): DeviceCodeRecord => ({
 const grantRow = (g: GrantRecord): GrantsTable => ({
   id: g.id, client_id: g.clientId, user_id: g.userId, scope: g.scope, resource: g.resource, sid: g.sid,
   auth_time: g.authTime, amr: json(g.amr), created_at: g.createdAt, expires_at: g.expiresAt, revoked_at: g.revokedAt, dpop_jkt: g.dpopJkt ?? null,
+  authorization_details: g.authorizationDetails ?? null,
   claims: g.claims ? json(g.claims) : null,
   cert_thumbprint: g.certThumbprint ?? null,
 });
@@ -105,6 +108,7 @@ const toGrant = (r: Row<GrantsTable>): GrantRecord => ({
   id: r.id, clientId: r.client_id, userId: r.user_id, scope: r.scope, resource: r.resource, sid: r.sid,
   authTime: r.auth_time, amr: JSON.parse(r.amr), createdAt: r.created_at, expiresAt: r.expires_at, revokedAt: r.revoked_at,
   ...(r.dpop_jkt !== null ? { dpopJkt: r.dpop_jkt } : {}),
+  ...(r.authorization_details !== null ? { authorizationDetails: r.authorization_details } : {}),
   ...(r.claims != null ? { claims: JSON.parse(r.claims) } : {}),
   ...(r.cert_thumbprint != null ? { certThumbprint: r.cert_thumbprint } : {}),
 });
@@ -468,6 +472,23 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
         await insertRefresh(t, Object.values(refreshRow(issued.refresh)));
         await insertAccess(t, Object.values(accessRow(grant.id, issued.access)));
         return { status: 'rotated', grant, previous: { ...refresh, usedAt: now } };
+      }),
+      /** Same locks and order as rotate(); the token row is updated in place instead of marked used. */
+      useRefresh: (tokenHash, now, idleExpiresAt, accept, next) => tx(async (t): Promise<UseRefreshResult> => {
+        const gRow = (await grantOfRefresh(t, [tokenHash])).rows[0];
+        const rRow = gRow && (await refreshByHash(t, [tokenHash])).rows[0];
+        if (!gRow || !rRow || gRow.revoked_at !== null) return { status: 'invalid' };
+        const grant = toGrant(gRow);
+        if (rRow.used_at !== null) {
+          return (await revokeGrant(t, grant.id, now)) ? { status: 'reused', grantId: grant.id, clientId: grant.clientId } : { status: 'invalid' };
+        }
+        const refresh = toRefresh(rRow);
+        if (!accept(refresh, grant)) return { status: 'invalid' };
+        const expiresAt = Math.min(idleExpiresAt, grant.expiresAt);
+        await t.updateTable('refresh_tokens').set({ expires_at: expiresAt })
+          .where('token_hash', '=', tokenHash).where('used_at', 'is', null).execute();
+        await insertAccess(t, Object.values(accessRow(grant.id, next(refresh, grant))));
+        return { status: 'used', grant, refresh: { ...refresh, expiresAt } };
       }),
       revoke: (id, now) => tx((t) => revokeGrant(t, id, now)),
       revokeByUserAndClient: (userId, clientId, now) => tx(async (t) => {

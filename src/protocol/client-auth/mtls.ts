@@ -1,6 +1,7 @@
 // Mutual-TLS client authentication and certificate-bound tokens (RFC 8705). The HTTP layer hands
 // the client certificate over as an X509Certificate in the ProtocolRequest (from the TLS socket,
 // or from a trusted proxy's header); nothing here reads sockets or headers.
+import { featureEnabled } from '../../config/features.ts';
 import { createHash, type KeyObject, type X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { calculateJwkThumbprint, type JWK } from 'jose';
@@ -24,6 +25,8 @@ export function isMtlsMethod(m: ClientAuthMethod): boolean {
 
 /** Where client certificates come from, if anywhere: TLS terminated by Tessera, or a trusted proxy's header. */
 export function certificateSource(config: Config): 'tls' | 'header' | undefined {
+  // TESSERA_FEATURES_DISABLED=mtls: no certificate is read, so no mTLS method or bound token works.
+  if (!featureEnabled(config, 'mtls')) return undefined;
   if (config.tlsCertFile !== undefined) return 'tls';
   if (config.mtlsCertHeader !== undefined && config.trustProxy.length > 0) return 'header';
   return undefined;

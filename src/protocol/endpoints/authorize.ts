@@ -14,6 +14,9 @@ import { verifyIdTokenHint } from '../tokens/id-token-hint.ts';
 import { AUTHORIZE_LIMITS, AUTHORIZE_PARAMS, PAR_URN } from './authorize-params.ts';
 import { checkResources } from '../resources.ts';
 import { resolveRequestObject } from './request-object.ts';
+import { featureEnabled } from '../../config/features.ts';
+import { readAuthorizationDetails } from '../authorization-details.ts';
+import { isFapiClient } from '../fapi.ts';
 
 const LIMITS = AUTHORIZE_LIMITS;
 
@@ -46,7 +49,7 @@ async function loadClientAndRedirect(p: Provider, params: Params): Promise<{ cli
 
 /** Whether this client's authorization requests must come through /par (RFC 9126 section 6). */
 export function parRequired(p: Provider, client: ClientRecord): boolean {
-  return p.config.requirePar || client.metadata.require_pushed_authorization_requests === true;
+  return p.config.requirePar || client.metadata.require_pushed_authorization_requests === true || isFapiClient(p.config, client);
 }
 
 /**
@@ -54,7 +57,7 @@ export function parRequired(p: Provider, client: ClientRecord): boolean {
  * /authorize and /par. /authorize sends the errors to the redirect_uri; /par answers them as JSON.
  */
 export function checkRequest(p: Provider, client: ClientRecord, params: Params, redirectUri: string, target: Pick<ResponseTarget, 'responseMode'>): AuthorizationRequest {
-  const responseMode = responseModeFor(client, params.response_mode);
+  const responseMode = responseModeFor(client, params.response_mode, featureEnabled(p.config, 'jarm'));
   // JARM: responses are signed under the active key; a client registered for another algorithm
   // cannot verify them, so nothing is sent to it (an error page instead).
   const jarmAlg = client.metadata.authorization_signed_response_alg;
@@ -94,10 +97,14 @@ export function checkRequest(p: Provider, client: ClientRecord, params: Params, 
   if (params.resource !== undefined) checkResource(client, params.resource);
   // RFC 9449 section 10: the code will be bound to this DPoP key thumbprint (base64url SHA-256).
   if (params.dpop_jkt !== undefined && !/^[A-Za-z0-9_-]{43}$/.test(params.dpop_jkt)) throw invalidRequest('dpop_jkt is not a valid JWK thumbprint.');
+  if (params.dpop_jkt !== undefined && !featureEnabled(p.config, 'dpop')) throw invalidRequest('dpop_jkt is not supported: DPoP is disabled on this server.');
+  const authorizationDetails = params.authorization_details !== undefined ? readAuthorizationDetails(p.config, params.authorization_details, client.metadata.authorization_details_types) : undefined;
   return {
     clientId: client.clientId, redirectUri, redirectUriSent: params.redirect_uri !== undefined, responseMode, state: params.state, scope: scopes.join(' '),
     nonce: params.nonce, codeChallenge: params.code_challenge, resource: params.resource, prompt, maxAge, loginHint: params.login_hint,
     ...(params.dpop_jkt !== undefined ? { dpopJkt: params.dpop_jkt } : {}),
+    ...(authorizationDetails !== undefined ? { authorizationDetails } : {}),
+    ...(isFapiClient(p.config, client) ? { fapi: true } : {}),
     ...(requested ? { claims: requested } : {}),
     ...(params.id_token_hint !== undefined ? { idTokenHint: params.id_token_hint } : {}),
   };
@@ -139,8 +146,16 @@ async function requestObjectParams(p: Provider, outer: Params): Promise<{ params
     if (!(err instanceof OAuthError)) throw err;
     const loaded = await loadClientAndRedirect(p, outer);
     if ('kind' in loaded) return page('Invalid request', `${err.description} (${err.code})`);
-    return authorizationError(p, { clientId: client.clientId, redirectUri: loaded.redirectUri, responseMode: errorResponseModeFor(client, outer.response_mode), state: outer.state }, err);
+    return authorizationError(p, { clientId: client.clientId, redirectUri: loaded.redirectUri, responseMode: errorResponseModeFor(client, outer.response_mode, featureEnabled(p.config, 'jarm')), state: outer.state }, err);
   }
+}
+
+/** The request parameter while request objects are disabled: request_not_supported (OIDC Core 6.2), at the redirect URI when it is known. */
+async function requestNotSupported(p: Provider, params: Params): Promise<OAuthResponse> {
+  const err = new OAuthError('request_not_supported', 'Request objects are not supported by this server.');
+  const loaded = await loadClientAndRedirect(p, params);
+  if ('kind' in loaded) return page('Invalid request', `${err.description} (${err.code})`);
+  return authorizationError(p, { clientId: loaded.client.clientId, redirectUri: loaded.redirectUri, responseMode: errorResponseModeFor(loaded.client, params.response_mode, featureEnabled(p.config, 'jarm')), state: params.state }, err);
 }
 
 /** GET or POST /authorize. */
@@ -153,6 +168,8 @@ export async function authorize(p: Provider, req: ProtocolRequest): Promise<OAut
   }
   const pushed = params.request_uri !== undefined;
   let fromRequestObject = false;
+  if (pushed && !featureEnabled(p.config, 'par')) return page('Invalid request', 'request_uri is not supported by this server (request_uri_not_supported).');
+  if (params.request !== undefined && !featureEnabled(p.config, 'request_object')) return requestNotSupported(p, params);
   if (pushed) {
     if (params.request !== undefined) return page('Invalid request', 'request and request_uri cannot be used together.');
     const stored = await pushedParams(p, params);
@@ -167,7 +184,7 @@ export async function authorize(p: Provider, req: ProtocolRequest): Promise<OAut
   const loaded = await loadClientAndRedirect(p, params);
   if ('kind' in loaded) return loaded;
   const { client, redirectUri } = loaded;
-  const target: ResponseTarget = { clientId: client.clientId, redirectUri, responseMode: errorResponseModeFor(client, params.response_mode), state: params.state };
+  const target: ResponseTarget = { clientId: client.clientId, redirectUri, responseMode: errorResponseModeFor(client, params.response_mode, featureEnabled(p.config, 'jarm')), state: params.state };
   try {
     if (!pushed && parRequired(p, client)) throw invalidRequest('This authorization request must be pushed to the pushed authorization request endpoint first (RFC 9126).');
     // A pushed request (PAR) was checked for this when it was pushed.
@@ -205,6 +222,8 @@ function guardErrorRedirect(client: ClientRecord, res: OAuthResponse, err: OAuth
 
 export async function needsConsent(p: Provider, client: ClientRecord, userId: string, areq: AuthorizationRequest): Promise<boolean> {
   if (areq.prompt.includes('consent')) return true;
+  // RFC 9396: remembered consent covers scopes only; authorization_details are always shown and approved.
+  if (areq.authorizationDetails !== undefined) return true;
   if (client.skipConsent) return false;
   // Claims asked for by name beyond what the scopes release are not covered by a remembered consent.
   if (claimsBeyondScopes(areq.claims, splitScope(areq.scope)).length) return true;

@@ -10,6 +10,8 @@ import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import { supportedScopes } from '../scopes.ts';
 import { checkResource } from './authorize.ts';
 import { NO_STORE } from './token.ts';
+import { featureEnabled } from '../../config/features.ts';
+import { checkFapiClientAuth } from '../fapi.ts';
 
 const PARAMS = new Set(['scope', 'resource', ...CLIENT_AUTH_PARAMS]);
 const LIMITS = { scope: 1024, resource: 2048, client_id: 255, client_secret: 1024 };
@@ -38,8 +40,10 @@ async function storeCodes(p: Provider, base: Omit<DeviceCodeRecord, 'deviceCodeH
 
 /** POST /device_authorization (RFC 8628 section 3.1-3.2). */
 export async function deviceAuthorization(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
+  if (!featureEnabled(p.config, 'device_flow')) throw new OAuthError('invalid_request', 'The device authorization grant is disabled on this server.', { status: 404 });
   const params = readParams(req.params, PARAMS, LIMITS);
-  const { client } = await authenticateClient(p, req, params, { allowPublic: true });
+  const { client, method } = await authenticateClient(p, req, params, { allowPublic: true });
+  checkFapiClientAuth(p, client, method, params.client_assertion);
   if (!client.grantTypes.includes(DEVICE_CODE_GRANT)) throw new OAuthError('unauthorized_client', 'This client may not use the device authorization grant.');
   const scope = checkScope(p, client, params.scope);
   if (params.resource !== undefined) checkResource(client, params.resource);

@@ -5,8 +5,12 @@ import { ASYMMETRIC_ALGS, HMAC_ALGS } from '../client-auth/client-assertion.ts';
 import { grants } from '../grants/index.ts';
 import type { Config } from '../../config/config.ts';
 import { claimsSupported, supportedScopes } from '../scopes.ts';
+import { featureEnabled } from '../../config/features.ts';
+import { rarEnabled } from '../authorization-details.ts';
+import { FAPI_ALGS, FAPI_AUTH_METHODS } from '../fapi.ts';
+import { grantEnabled } from './token.ts';
 import { ACR_VALUES_SUPPORTED } from '../claims-request.ts';
-import { RESPONSE_MODES } from '../interaction/jarm.ts';
+import { PLAIN_MODES, RESPONSE_MODES } from '../interaction/jarm.ts';
 
 /** The metadata document, generated from what is actually enabled. Same content for both well-known URLs. */
 export function discoveryDocument(config: Config, signingAlgs: string[]): Record<string, unknown> {
@@ -16,7 +20,7 @@ export function discoveryDocument(config: Config, signingAlgs: string[]): Record
   const methods = AUTH_METHODS.filter((m) => !isMtlsMethod(m) || mtls.includes(m));
   const confidentialMethods = methods.filter((m) => m !== 'none');
   const assertionAlgs = [...ASYMMETRIC_ALGS, ...HMAC_ALGS];
-  return {
+  const doc: Record<string, unknown> = {
     issuer: i,
     authorization_endpoint: `${i}/authorize`,
     token_endpoint: `${i}/token`,
@@ -63,4 +67,35 @@ export function discoveryDocument(config: Config, signingAlgs: string[]): Record
     frontchannel_logout_session_supported: true,
     service_documentation: 'https://github.com/tessera-auth/tessera#readme',
   };
+  return applyFeatures(config, doc);
+}
+
+/**
+ * Removes what TESSERA_FEATURES_DISABLED turned off, adds RFC 9396 types, and narrows the document
+ * to what TESSERA_FAPI_PROFILE=2.0 allows for every client.
+ */
+function applyFeatures(config: Config, doc: Record<string, unknown>): Record<string, unknown> {
+  const drop = (...keys: string[]) => { for (const k of keys) delete doc[k]; };
+  if (!featureEnabled(config, 'par')) drop('pushed_authorization_request_endpoint', 'require_pushed_authorization_requests');
+  if (!featureEnabled(config, 'dpop')) drop('dpop_signing_alg_values_supported');
+  if (!featureEnabled(config, 'request_object')) { doc.request_parameter_supported = false; drop('request_object_signing_alg_values_supported'); }
+  if (!featureEnabled(config, 'device_flow')) drop('device_authorization_endpoint');
+  if (!featureEnabled(config, 'jwt_introspection')) drop('introspection_signing_alg_values_supported');
+  if (!featureEnabled(config, 'jarm')) { doc.response_modes_supported = [...PLAIN_MODES]; drop('authorization_signing_alg_values_supported'); }
+  if (!featureEnabled(config, 'backchannel_logout')) drop('backchannel_logout_supported', 'backchannel_logout_session_supported');
+  if (!featureEnabled(config, 'frontchannel_logout')) drop('frontchannel_logout_supported', 'frontchannel_logout_session_supported');
+  doc.grant_types_supported = (doc.grant_types_supported as string[]).filter((g) => grantEnabled({ config }, g));
+  if (rarEnabled(config)) doc.authorization_details_types_supported = config.authorizationDetailsTypes.map((t) => t.type);
+  if (config.fapiProfile === '2.0') {
+    doc.require_pushed_authorization_requests = true;
+    for (const k of ['token_endpoint_auth_methods_supported', 'introspection_endpoint_auth_methods_supported', 'revocation_endpoint_auth_methods_supported']) {
+      doc[k] = (doc[k] as string[]).filter((m) => FAPI_AUTH_METHODS.includes(m));
+    }
+    for (const k of ['token_endpoint_auth_signing_alg_values_supported', 'introspection_endpoint_auth_signing_alg_values_supported', 'revocation_endpoint_auth_signing_alg_values_supported',
+      'request_object_signing_alg_values_supported', 'dpop_signing_alg_values_supported']) {
+      if (Array.isArray(doc[k])) doc[k] = (doc[k] as string[]).filter((a) => FAPI_ALGS.includes(a));
+    }
+    if (config.fapiMessageSigning) doc.require_signed_request_object = true;
+  }
+  return doc;
 }

@@ -1,6 +1,7 @@
 import type { ClientRecord } from '../../ports/clients.ts';
 import { authenticateClient, CLIENT_AUTH_PARAMS } from '../client-auth/authenticate-client.ts';
-import { invalidRequest } from '../errors.ts';
+import { OAuthError, invalidRequest } from '../errors.ts';
+import { featureEnabled } from '../../config/features.ts';
 import { tokenHash } from '../hash.ts';
 import { MAX_TOKEN_LENGTH, readParams } from '../params.ts';
 import { header, type OAuthResponse, type Provider, type ProtocolRequest } from '../provider.ts';
@@ -8,6 +9,7 @@ import { verifyAccessToken } from '../tokens/access-token.ts';
 import { signJwt } from '../tokens/signer.ts';
 import { subjectFor } from '../tokens/subject.ts';
 import { NO_STORE } from './token.ts';
+import { checkFapiClientAuth } from '../fapi.ts';
 
 const PARAMS = new Set(['token', 'token_type_hint', ...CLIENT_AUTH_PARAMS]);
 export const INTROSPECTION_JWT = 'application/token-introspection+jwt';
@@ -26,6 +28,8 @@ export function wantsJwt(accept: string | undefined): boolean {
 /** The answer as JSON (RFC 7662), or as a JWT signed by Tessera for the calling client (RFC 9701 section 5). */
 function answer(p: Provider, req: ProtocolRequest, clientId: string, body: object): OAuthResponse {
   if (!wantsJwt(header(req, 'accept'))) return { kind: 'json', status: 200, body, headers: NO_STORE };
+  // RFC 9701 answers are an optional feature (config/features.ts): refused rather than silently replaced.
+  if (!featureEnabled(p.config, 'jwt_introspection')) throw new OAuthError('invalid_request', 'JWT introspection responses are disabled on this server.', { status: 406 });
   const jwt = signJwt(p.keys().active, 'token-introspection+jwt', { iss: p.config.issuer, aud: clientId, iat: p.now(), token_introspection: body });
   return { kind: 'raw', status: 200, contentType: INTROSPECTION_JWT, body: jwt, headers: NO_STORE };
 }
@@ -52,13 +56,15 @@ async function introspectRefreshToken(p: Provider, token: string, client: Client
   return {
     active: true, token_type: 'refresh_token', client_id: refresh.clientId, sub: subjectFor(p.config.secret, client, grant.userId), scope: refresh.scope,
     iss: p.config.issuer, iat: refresh.createdAt, exp: refresh.expiresAt,
+    ...(grant.authorizationDetails ? { authorization_details: JSON.parse(grant.authorizationDetails) } : {}),
   };
 }
 
 /** POST /introspect (RFC 7662): confidential clients only. */
 export async function introspect(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
   const params = readParams(req.params, PARAMS, { token: MAX_TOKEN_LENGTH });
-  const { client } = await authenticateClient(p, req, params, { allowPublic: false });
+  const { client, method } = await authenticateClient(p, req, params, { allowPublic: false });
+  checkFapiClientAuth(p, client, method, params.client_assertion);
   if (!params.token) throw invalidRequest('token is required.');
   const order = params.token_type_hint === 'refresh_token' ? [introspectRefreshToken, introspectAccessToken] : [introspectAccessToken, introspectRefreshToken];
   for (const f of order) {

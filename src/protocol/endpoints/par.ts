@@ -3,11 +3,13 @@ import { dpopNonceHeaders, verifyDpopProof } from '../dpop.ts';
 import { OAuthError, invalidRequest } from '../errors.ts';
 import { randomToken, tokenHash } from '../hash.ts';
 import { readParams } from '../params.ts';
-import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
+import { header, type OAuthResponse, type Provider, type ProtocolRequest } from '../provider.ts';
 import { checkRequest, resolveRedirectUri } from './authorize.ts';
 import { AUTHORIZE_LIMITS, AUTHORIZE_PARAMS, PAR_URN } from './authorize-params.ts';
 import { resolveRequestObject } from './request-object.ts';
 import { NO_STORE } from './token.ts';
+import { featureEnabled } from '../../config/features.ts';
+import { checkFapiAlg, checkFapiClientAuth, checkMessageSigning, FAPI_ALGS, isFapiClient } from '../fapi.ts';
 
 const PARAMS = new Set([...AUTHORIZE_PARAMS, ...CLIENT_AUTH_PARAMS]);
 const LIMITS = { ...AUTHORIZE_LIMITS, client_secret: 1024 };
@@ -17,18 +19,26 @@ const LIMITS = { ...AUTHORIZE_LIMITS, client_secret: 1024 };
  * /authorize would, and keep them under a new single-use request_uri for a short time.
  */
 export async function par(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
+  if (!featureEnabled(p.config, 'par')) throw new OAuthError('invalid_request', 'Pushed authorization requests are disabled on this server.', { status: 404 });
   const outer = readParams(req.params, PARAMS, LIMITS);
   // Public clients may push too (RFC 9126 section 2.1); they identify themselves with client_id.
-  const { client } = await authenticateClient(p, req, outer, { allowPublic: true });
+  const { client, method } = await authenticateClient(p, req, outer, { allowPublic: true });
+  checkFapiClientAuth(p, client, method, outer.client_assertion);
   if (outer.request_uri !== undefined) throw invalidRequest('request_uri must not be sent to the pushed authorization request endpoint.');
+  if (outer.request !== undefined && !featureEnabled(p.config, 'request_object')) throw new OAuthError('request_not_supported', 'Request objects are not supported by this server.');
   // RFC 9126 section 3: a request object pushed here stands for the whole request (RFC 9101 section 5).
   let params = outer;
   if (outer.request !== undefined) params = await resolveRequestObject(p, client, outer.request);
   else if (client.metadata.require_signed_request_object === true) throw invalidRequest('This client must send its authorization requests as signed request objects.');
+  checkFapiAlg(p, client, outer.request, () => new OAuthError('invalid_request_object', `FAPI 2.0 allows only ${FAPI_ALGS.join(', ')} for request objects.`));
+  checkMessageSigning(p, client, outer.request !== undefined, params.response_mode);
+  // FAPI 2.0 section 5.3.2.2: the redirect_uri is always named in the pushed request.
+  if (isFapiClient(p.config, client) && params.redirect_uri === undefined) throw invalidRequest('redirect_uri is required (FAPI 2.0).');
   const redirectUri = resolveRedirectUri(client, params);
   if (typeof redirectUri !== 'string') throw invalidRequest(redirectUri.message);
   // RFC 9449 section 10.1: a DPoP proof sent here binds the authorization code to its key.
   const proof = await verifyDpopProof(p, req, { htm: 'POST', htu: `${p.config.issuer}/par`, clientId: client.clientId });
+  if (proof) checkFapiAlg(p, client, header(req, 'dpop'), () => new OAuthError('invalid_dpop_proof', `FAPI 2.0 allows only ${FAPI_ALGS.join(', ')} for DPoP proofs.`));
   if (proof && params.dpop_jkt !== undefined && params.dpop_jkt !== proof.jkt) {
     throw new OAuthError('invalid_dpop_proof', 'dpop_jkt does not match the key of the DPoP proof.');
   }

@@ -7,6 +7,7 @@ import { randomToken, safeEqual, tokenHash } from '../hash.ts';
 import { header, type OAuthResponse, type Provider, type ProtocolRequest } from '../provider.ts';
 import { redirectUriProblem } from '../redirect-uri.ts';
 import { supportedScopes } from '../scopes.ts';
+import { rarEnabled } from '../authorization-details.ts';
 
 // Dynamic client registration (RFC 7591) at POST /register, and its management (RFC 7592) at
 // GET/PUT/DELETE /register/{client_id} with the registration access token issued with the client.
@@ -98,6 +99,17 @@ export function registrationInput(p: Provider, body: unknown, clientId: string):
   const jwks = m.jwks;
   if (jwks !== undefined && (jwks === null || typeof jwks !== 'object' || Array.isArray(jwks))) throw metadataError('jwks must be a JSON Web Key Set object.');
   const subjectType = str('subject_type');
+  // FAPI 2.0 only restricts the client (PAR, private_key_jwt or mTLS, sender-constrained tokens,
+  // no refresh rotation), so a client may ask for it itself; buildClient checks the rest.
+  const fapiProfile = m.fapi_profile;
+  if (fapiProfile !== undefined && fapiProfile !== '2.0') throw metadataError('fapi_profile must be "2.0".');
+  // RFC 9396 section 10.2: the types a client may use, each one this server accepts.
+  const detailTypes = m.authorization_details_types;
+  if (detailTypes !== undefined) {
+    if (!isStringArray(detailTypes) || detailTypes.length > 50) throw metadataError('authorization_details_types must be an array of at most 50 strings.');
+    const offeredTypes = rarEnabled(p.config) ? p.config.authorizationDetailsTypes.map((t) => t.type) : [];
+    for (const t of detailTypes) if (!offeredTypes.includes(t)) throw metadataError(`authorization_details_types: ${t.slice(0, 100)} is not offered by this server.`);
+  }
 
   return {
     client_id: clientId,
@@ -128,6 +140,10 @@ export function registrationInput(p: Provider, body: unknown, clientId: string):
     require_pushed_authorization_requests: bool('require_pushed_authorization_requests'),
     subject_type: subjectType as ClientInput['subject_type'],
     sector_identifier_uri: str('sector_identifier_uri'),
+    // Omitted members are reset (RFC 7592 section 2.2): no profile, every configured type.
+    fapi_profile: fapiProfile === undefined ? null : '2.0',
+    fapi_message_signing: bool('fapi_message_signing'),
+    authorization_details_types: detailTypes === undefined ? null : detailTypes,
   };
 }
 
@@ -160,10 +176,12 @@ function clientInformation(p: Provider, c: ClientRecord, issued: { secret?: stri
     subject_type: m.subject_type ?? 'public',
     ...Object.fromEntries((['sector_identifier_uri', 'jwks', 'jwks_uri', 'token_endpoint_auth_signing_alg', 'request_object_signing_alg', 'require_signed_request_object',
       'authorization_signed_response_alg', 'tls_client_auth_subject_dn', 'tls_client_auth_san_dns', 'tls_client_auth_san_uri', 'tls_client_auth_san_ip', 'tls_client_auth_san_email',
-      'tls_client_certificate_bound_access_tokens', 'backchannel_logout_uri', 'backchannel_logout_session_required', 'frontchannel_logout_uri', 'frontchannel_logout_session_required'] as const)
+      'tls_client_certificate_bound_access_tokens', 'backchannel_logout_uri', 'backchannel_logout_session_required', 'frontchannel_logout_uri', 'frontchannel_logout_session_required',
+      'authorization_details_types', 'fapi_profile'] as const)
       .filter((k) => m[k] !== undefined).map((k) => [k, m[k]])),
     ...(m.dpop_bound_access_tokens ? { dpop_bound_access_tokens: true } : {}),
     ...(m.require_pushed_authorization_requests ? { require_pushed_authorization_requests: true } : {}),
+    ...(m.fapi_message_signing ? { fapi_message_signing: true } : {}),
     // admin_approval: the client exists but cannot be used until an operator enables it.
     ...(c.disabled ? { tessera_client_status: 'pending_approval' } : {}),
   };

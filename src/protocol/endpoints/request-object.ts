@@ -74,6 +74,8 @@ export async function resolveRequestObject(p: Provider, client: ClientRecord, jw
   for (const [name, value] of Object.entries(claims)) {
     if (JWT_CLAIMS.has(name) || name === 'request' || name === 'request_uri' || !AUTHORIZE_PARAMS.has(name)) continue;
     if (typeof value === 'string') params.append(name, value);
+    // RFC 9396 section 3: inside a request object authorization_details is the JSON array itself.
+    else if (name === 'authorization_details' && Array.isArray(value)) params.append(name, JSON.stringify(value));
     else if (name === 'resource' && Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string')) for (const v of value) params.append(name, v);
     else if (name === 'max_age' && Number.isSafeInteger(value)) params.append(name, String(value));
     // OIDC Core 6.1: inside a request object, claims is a JSON object (checked like the parameter).

@@ -5,6 +5,7 @@ import { MAX_TOKEN_LENGTH, readParams } from '../params.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import { verifyAccessToken } from '../tokens/access-token.ts';
 import { NO_STORE } from './token.ts';
+import { checkFapiClientAuth } from '../fapi.ts';
 
 const PARAMS = new Set(['token', 'token_type_hint', ...CLIENT_AUTH_PARAMS]);
 const notYours = () => new OAuthError('unauthorized_client', 'The token was not issued to this client.');
@@ -36,7 +37,8 @@ async function revokeAccessToken(p: Provider, token: string, clientId: string, i
 /** POST /revoke (RFC 7009). Unknown or invalid tokens are answered with 200 as well. */
 export async function revoke(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
   const params = readParams(req.params, PARAMS, { token: MAX_TOKEN_LENGTH });
-  const { client } = await authenticateClient(p, req, params, { allowPublic: true });
+  const { client, method } = await authenticateClient(p, req, params, { allowPublic: true });
+  checkFapiClientAuth(p, client, method, params.client_assertion);
   if (!params.token) throw invalidRequest('token is required.');
   const order = params.token_type_hint === 'access_token' ? [revokeAccessToken, revokeRefreshToken] : [revokeRefreshToken, revokeAccessToken];
   for (const f of order) if (await f(p, params.token, client.clientId, req.ip)) break;

@@ -2,26 +2,40 @@ import { CLIENT_AUTH_PARAMS, authenticateClient } from '../client-auth/authentic
 import { certificateThumbprint } from '../client-auth/mtls.ts';
 import { dpopNonceHeaders, verifyDpopProof } from '../dpop.ts';
 import type { ClientRecord } from '../../ports/clients.ts';
-import type { GrantContext } from '../grants/grant.ts';
+import { boundCertificate, type GrantContext } from '../grants/grant.ts';
 import { OAuthError, invalidRequest } from '../errors.ts';
 import { grants } from '../grants/index.ts';
 import { MAX_TOKEN_LENGTH, readParams } from '../params.ts';
-import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
+import { header, type OAuthResponse, type Provider, type ProtocolRequest } from '../provider.ts';
+import { featureEnabled, type Feature } from '../../config/features.ts';
+import { checkFapiClientAuth, checkSenderConstrained } from '../fapi.ts';
 
 const GRANT_TYPE = new Set(['grant_type']);
-const LIMITS = { code: 256, device_code: 256, subject_token: MAX_TOKEN_LENGTH, actor_token: MAX_TOKEN_LENGTH, audience: 2048, refresh_token: 256, code_verifier: 128, redirect_uri: 2048, scope: 1024, resource: 2048, client_id: 255, client_secret: 1024 };
+const LIMITS = { code: 256, device_code: 256, subject_token: MAX_TOKEN_LENGTH, actor_token: MAX_TOKEN_LENGTH, audience: 2048, refresh_token: 256, code_verifier: 128, redirect_uri: 2048, scope: 1024, resource: 2048, client_id: 255, client_secret: 1024, authorization_details: 10485760 };
 const paramSets = new Map([...grants.values()].map((g) => [g.grantType, new Set([...g.parameters, ...GRANT_TYPE, ...CLIENT_AUTH_PARAMS])]));
 
 export const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
+
+/** Grant types of optional features (config/features.ts) are refused while their feature is off. */
+const GRANT_FEATURES: Readonly<Record<string, Feature>> = {
+  'urn:ietf:params:oauth:grant-type:device_code': 'device_flow',
+  'urn:ietf:params:oauth:grant-type:token-exchange': 'token_exchange',
+};
+
+export function grantEnabled(p: Pick<Provider, 'config'>, grantType: string): boolean {
+  const feature = GRANT_FEATURES[grantType];
+  return feature === undefined || featureEnabled(p.config, feature);
+}
 
 /** POST /token: pick the grant, authenticate the client, let the grant issue tokens. */
 export async function token(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
   const { grant_type: grantType } = readParams(req.params, GRANT_TYPE);
   if (!grantType) throw invalidRequest('grant_type is required.');
   const handler = grants.get(grantType);
-  if (!handler) throw new OAuthError('unsupported_grant_type', `grant_type ${grantType.slice(0, 64)} is not supported.`);
+  if (!handler || !grantEnabled(p, handler.grantType)) throw new OAuthError('unsupported_grant_type', `grant_type ${grantType.slice(0, 64)} is not supported.`);
   const params = readParams(req.params, paramSets.get(grantType)!, { ...LIMITS, refresh_token: Math.min(LIMITS.refresh_token, MAX_TOKEN_LENGTH) });
-  const { client } = await authenticateClient(p, req, params, { allowPublic: true });
+  const { client, method } = await authenticateClient(p, req, params, { allowPublic: true });
+  checkFapiClientAuth(p, client, method, params.client_assertion);
   if (!client.grantTypes.includes(handler.grantType as never) || (!handler.allowPublic && client.tokenEndpointAuthMethod === 'none')) {
     throw new OAuthError('unauthorized_client', `This client may not use the ${grantType} grant.`);
   }
@@ -30,6 +44,9 @@ export async function token(p: Provider, req: ProtocolRequest): Promise<OAuthRes
     throw new OAuthError('invalid_dpop_proof', 'This client must send a DPoP proof.', { headers: dpopNonceHeaders(p) });
   }
   const certificate = certificateBinding(req, client, dpop !== undefined);
+  // FAPI 2.0: the token must be sender-constrained, by DPoP (cnf.jkt) or its TLS client certificate (cnf x5t#S256).
+  const x5t = boundCertificate(certificate);
+  checkSenderConstrained(p, client, { jkt: dpop?.jkt, ...(x5t ? { 'x5t#S256': x5t } : {}) }, header(req, 'dpop'));
   const body = await handler.handle(p, req, params, client, { dpop, ...certificate });
   p.events({ type: 'token_issued', grantType, clientId: client.clientId, scope: body.scope, ip: req.ip });
   return { kind: 'json', status: 200, body, headers: { ...NO_STORE, ...dpopNonceHeaders(p) } };

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { pickResource, resourceScope } from '../resources.ts';
 import type { GrantRecord } from '../../ports/grants.ts';
-import { OAuthError, invalidGrant, invalidRequest } from '../errors.ts';
+import { invalidGrant, invalidRequest } from '../errors.ts';
 import { safeEqual, tokenHash } from '../hash.ts';
 import { boundCertificate, type GrantHandler } from './grant.ts';
+import { narrowAuthorizationDetails } from '../authorization-details.ts';
+import { isFapiClient } from '../fapi.ts';
 import { issuesRefreshTokens, newRefreshToken, userAccessToken, userTokenResponse } from './user-tokens.ts';
 
 /** Replay-store key shared by a code's redemption and its replays (see below). */
@@ -12,7 +14,7 @@ const REUSE_MARKER_TTL = 600;
 
 export const authorizationCode: GrantHandler = {
   grantType: 'authorization_code',
-  parameters: new Set(['code', 'redirect_uri', 'code_verifier', 'resource']),
+  parameters: new Set(['code', 'redirect_uri', 'code_verifier', 'resource', 'authorization_details']),
   allowPublic: true,
   async handle(p, req, params, client, ctx) {
     if (!params.code) throw invalidRequest('code is required.');
@@ -47,6 +49,8 @@ export const authorizationCode: GrantHandler = {
     // RFC 8707: one resource per access token, one of those authorized; its scopes per resource_scopes.
     const resource = pickResource(code.resource, params.resource);
     const tokenScope = resourceScope(client, resource, code.scope);
+    // RFC 9396 section 6.1: the token may carry a subset of what the user approved.
+    const details = narrowAuthorizationDetails(p.config, params.authorization_details, code.authorizationDetails);
     const user = await p.stores.users.get(code.userId);
     if (!user || user.disabled) throw invalidGrant('The authorization code is invalid.', 'user missing or disabled');
 
@@ -55,12 +59,14 @@ export const authorizationCode: GrantHandler = {
       sid: code.sid, authTime: code.authTime, amr: code.amr, createdAt: now, expiresAt: now + p.config.refreshAbsoluteTtl, revokedAt: null,
       // RFC 9449 section 5: refresh tokens of public clients are bound to the DPoP key; confidential
       // clients' refresh tokens are bound to the client by its authentication.
-      dpopJkt: client.tokenEndpointAuthMethod === 'none' && ctx.dpop ? ctx.dpop.jkt : null,
+      // FAPI 2.0 clients' refresh tokens are not rotated, so they are bound to the DPoP key as well.
+      dpopJkt: (client.tokenEndpointAuthMethod === 'none' || isFapiClient(p.config, client)) && ctx.dpop ? ctx.dpop.jkt : null,
+      authorizationDetails: code.authorizationDetails ?? null,
       ...(code.claims ? { claims: code.claims } : {}),
       // RFC 8705 section 4: likewise to the TLS client certificate, when the client's tokens are bound to it.
       certThumbprint: client.tokenEndpointAuthMethod === 'none' ? boundCertificate(ctx) ?? null : null,
     };
-    const access = userAccessToken(p, grant, tokenScope, client, { jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx), resource });
+    const access = userAccessToken(p, grant, tokenScope, client, { jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx), resource, authorizationDetails: details });
     const refresh = issuesRefreshTokens(client) ? newRefreshToken(p, grant, code.scope) : undefined;
     await p.stores.grants.create(grant, refresh?.record ?? null, { jti: access.jti, expiresAt: access.expiresAt });
     // Whoever claims the marker second knows the other side's step came first: a replay that
@@ -72,6 +78,6 @@ export const authorizationCode: GrantHandler = {
     }
     // Back-/front-channel logout: this client now has tokens under the session (kept at most as long as a session lives).
     if (code.sid) await p.stores.sessions.addClient({ sid: code.sid, clientId: client.clientId, userId: code.userId, createdAt: now, expiresAt: now + p.config.sessionAbsoluteTtl });
-    return userTokenResponse(p, grant, tokenScope, access, refresh?.value, code.nonce, client, user);
+    return userTokenResponse(p, grant, tokenScope, access, refresh?.value, code.nonce, client, user, details);
   },
 };

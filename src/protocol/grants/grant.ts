@@ -13,6 +13,8 @@ export interface TokenResponse {
   id_token?: string;
   /** RFC 8693: the type of the token issued by a token exchange. */
   issued_token_type?: string;
+  /** RFC 9396 section 7: the authorization details of the access token. */
+  authorization_details?: unknown[];
 }
 
 export interface GrantHandler {

@@ -4,6 +4,7 @@ import type { SessionRecord } from '../../ports/sessions.ts';
 import type { OAuthError } from '../errors.ts';
 import { randomToken, tokenHash } from '../hash.ts';
 import type { CookieSpec, OAuthResponse, Provider } from '../provider.ts';
+import { FAPI_CODE_TTL } from '../fapi.ts';
 import { isJwtMode, jarmResponseJwt, type ResponseMode } from './jarm.ts';
 
 /** A validated authorization request, as stored while the user logs in and consents. */
@@ -24,6 +25,10 @@ export interface AuthorizationRequest {
   loginHint?: string;
   /** RFC 9449 section 10: the DPoP key (JWK thumbprint) the code is bound to. */
   dpopJkt?: string;
+  /** RFC 9396: the validated authorization_details (canonical JSON array text). */
+  authorizationDetails?: string;
+  /** The FAPI 2.0 Security Profile applies (the code lives at most 60 s). */
+  fapi?: boolean;
   /** OIDC Core 5.5: the user claims the `claims` parameter asked for, per member. */
   claims?: RequestedClaims;
   /** OIDC Core 3.1.2.1: the id_token_hint as sent (verified by /authorize, never stored in an interaction). */
@@ -63,7 +68,8 @@ export async function issueCode(p: Provider, areq: AuthorizationRequest, session
     // An empty redirectUri records that the request relied on the single registered URI.
     redirectUri: areq.redirectUriSent === false ? '' : areq.redirectUri, scope: areq.scope, nonce: areq.nonce ?? null, codeChallenge: areq.codeChallenge,
     resource: areq.resource ?? null, sid: session.sid, authTime: session.authTime, amr: session.amr,
-    createdAt: now, expiresAt: now + p.config.codeTtl, dpopJkt: areq.dpopJkt ?? null,
+    createdAt: now, expiresAt: now + (areq.fapi ? Math.min(p.config.codeTtl, FAPI_CODE_TTL) : p.config.codeTtl), dpopJkt: areq.dpopJkt ?? null,
+    authorizationDetails: areq.authorizationDetails ?? null,
     ...(areq.claims ? { claims: areq.claims } : {}),
   };
   await p.stores.codes.create(record);

@@ -6,6 +6,7 @@ import type { CookieSpec, OAuthResponse, Provider, ProtocolRequest } from '../pr
 import type { AuthorizationRequest } from './authorization-response.ts';
 import { checkCsrf, csrfToken, loadSession } from './session.ts';
 import type { SessionRecord } from '../../ports/sessions.ts';
+import { featureEnabled } from '../../config/features.ts';
 
 // The user-code entry page of the device flow (RFC 8628 section 3.3) and the end of its
 // interaction. A valid code starts the ordinary login/consent interaction, marked as a device
@@ -71,7 +72,10 @@ export async function submitDeviceEntry(p: Provider, req: ProtocolRequest): Prom
 }
 
 /** GET or POST /device. */
-export const deviceEntry = (p: Provider, req: ProtocolRequest): Promise<OAuthResponse> => (req.method === 'POST' ? submitDeviceEntry(p, req) : showDeviceEntry(p, req));
+export const deviceEntry = async (p: Provider, req: ProtocolRequest): Promise<OAuthResponse> => {
+  if (!featureEnabled(p.config, 'device_flow')) return { kind: 'page', status: 404, view: { name: 'error', title: 'Not found', message: 'Device sign-in is not available on this server.' } };
+  return req.method === 'POST' ? submitDeviceEntry(p, req) : showDeviceEntry(p, req);
+};
 
 const done = (approved: boolean, clientName: string, cookies: CookieSpec[]): OAuthResponse => ({ kind: 'page', status: 200, view: { name: 'device-done', approved, clientName }, cookies });
 const expired = (cookies: CookieSpec[]): OAuthResponse => ({ kind: 'page', status: 400, view: { name: 'error', title: 'Code expired', message: 'This code has expired or was already used. Start again on your device.' }, cookies });

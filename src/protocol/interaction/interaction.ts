@@ -6,6 +6,7 @@ import { tokenHash, safeEqual } from '../hash.ts';
 import { readFormParams } from '../params.ts';
 import type { CookieSpec, OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import { describeScope } from '../scopes.ts';
+import { describeAuthorizationDetails } from '../authorization-details.ts';
 import { authorizationError, issueCode, type AuthorizationRequest } from './authorization-response.ts';
 import { approveDevice, denyDevice } from './device.ts';
 import { checkLogin, loginPageAnswer } from './login-throttle.ts';
@@ -57,6 +58,7 @@ async function consentView(p: Provider, l: Loaded, status = 200): Promise<OAuthR
       clientName: l.clientName, username: user.username,
       scopes: l.areq.scope.split(' ').map((name) => ({ name, description: describeScope(name) })), resource: l.areq.resource,
       userCode: l.areq.device?.userCode, claims: claimsBeyondScopes(l.areq.claims, l.areq.scope.split(' ')),
+      ...(l.areq.authorizationDetails ? { authorizationDetails: describeAuthorizationDetails(JSON.parse(l.areq.authorizationDetails)) } : {}),
       // RFC 9700 section 4.11.2, RFC 7591 section 5: a self-registered client's name is its own claim.
       ...(l.selfRegistered && !l.areq.device ? { unverifiedHost: hostOf(l.areq.redirectUri) } : {}),
     },
@@ -184,6 +186,7 @@ export async function submitConsent(p: Provider, req: ProtocolRequest, uid: stri
   if (!session) return EXPIRED;
   const scopes = l.areq.scope.split(' ');
   await p.stores.consents.grant(session.userId, l.ia.clientId, scopes, p.now());
-  p.events({ type: 'consent_granted', userId: session.userId, clientId: l.ia.clientId, scopes, ip: req.ip });
+  const detailTypes = l.areq.authorizationDetails ? [...new Set((JSON.parse(l.areq.authorizationDetails) as { type: string }[]).map((d) => d.type))] : undefined;
+  p.events({ type: 'consent_granted', userId: session.userId, clientId: l.ia.clientId, scopes, ip: req.ip, ...(detailTypes ? { authorizationDetailsTypes: detailTypes } : {}) });
   return finish(p, req, l, []);
 }

@@ -22,6 +22,14 @@ describe('JARM response modes', () => {
     assert.equal(responseModeFor(registered, 'form_post.jwt'), 'form_post.jwt');
     assert.equal(responseModeFor(registered, 'query'), 'query');
   });
+  it('with JARM switched off (TESSERA_FEATURES_DISABLED=jarm) the JWT modes are refused and nothing is signed', () => {
+    for (const m of ['jwt', 'query.jwt', 'form_post.jwt']) {
+      assert.throws(() => responseModeFor(plain, m, false), (e: unknown) => e instanceof OAuthError && e.code === 'invalid_request', m);
+      assert.equal(errorResponseModeFor(registered, m, false), 'query');
+    }
+    assert.equal(responseModeFor(registered, undefined, false), 'query');
+    assert.equal(responseModeFor(plain, 'form_post', false), 'form_post');
+  });
   it('refuses unknown modes (fragment modes too: code flow only) with invalid_request', () => {
     for (const m of ['fragment', 'fragment.jwt', 'JWT', 'query.JWT', '', 'web_message']) {
       assert.throws(() => responseModeFor(plain, m), (e: unknown) => e instanceof OAuthError && e.code === 'invalid_request', m);

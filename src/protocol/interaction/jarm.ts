@@ -10,6 +10,9 @@ export type ResponseMode = 'query' | 'form_post' | 'query.jwt' | 'form_post.jwt'
 /** The values of response_mode accepted at /authorize and /par, and advertised in discovery. */
 export const RESPONSE_MODES = ['query', 'form_post', 'jwt', 'query.jwt', 'form_post.jwt'] as const;
 
+/** The response modes without JARM. */
+export const PLAIN_MODES = ['query', 'form_post'] as const;
+
 export const isJwtMode = (mode: ResponseMode): boolean => mode.endsWith('.jwt');
 
 /**
@@ -17,7 +20,12 @@ export const isJwtMode = (mode: ResponseMode): boolean => mode.endsWith('.jwt');
  * the code flow), else JWT responses for a client registered with authorization_signed_response_alg
  * (JARM section 3), else query. Throws invalid_request for an unknown value.
  */
-export function responseModeFor(client: Pick<ClientRecord, 'metadata'>, requested: string | undefined): ResponseMode {
+export function responseModeFor(client: Pick<ClientRecord, 'metadata'>, requested: string | undefined, jarm = true): ResponseMode {
+  // TESSERA_FEATURES_DISABLED=jarm: the JWT modes are unknown values, and responses are never signed.
+  if (!jarm) {
+    if (requested === undefined || requested === 'query' || requested === 'form_post') return requested ?? 'query';
+    throw invalidRequest(`response_mode must be one of ${PLAIN_MODES.join(', ')}.`);
+  }
   switch (requested) {
     case undefined: return client.metadata.authorization_signed_response_alg !== undefined ? 'query.jwt' : 'query';
     case 'query': case 'form_post': case 'query.jwt': case 'form_post.jwt': return requested;
@@ -27,8 +35,8 @@ export function responseModeFor(client: Pick<ClientRecord, 'metadata'>, requeste
 }
 
 /** The response mode for an error answer when the request's own response_mode may be invalid. */
-export function errorResponseModeFor(client: Pick<ClientRecord, 'metadata'>, requested: string | undefined): ResponseMode {
-  try { return responseModeFor(client, requested); } catch { return responseModeFor(client, undefined); }
+export function errorResponseModeFor(client: Pick<ClientRecord, 'metadata'>, requested: string | undefined, jarm = true): ResponseMode {
+  try { return responseModeFor(client, requested, jarm); } catch { return responseModeFor(client, undefined, jarm); }
 }
 
 /**

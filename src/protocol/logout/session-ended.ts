@@ -5,6 +5,7 @@
 import type { ClientRecord } from '../../ports/clients.ts';
 import type { SessionClient } from '../../ports/sessions.ts';
 import type { Provider } from '../provider.ts';
+import { featureEnabled } from '../../config/features.ts';
 import { subjectFor } from '../tokens/subject.ts';
 import { logoutDelivery } from './back-channel.ts';
 
@@ -25,8 +26,9 @@ export async function endSessions(p: Provider, entries: SessionClient[]): Promis
     const client = clients.get(e.clientId);
     if (!client || client.disabled) continue;
     // The logout token names the user as this client knows them (pairwise clients: their own sub).
-    if (typeof client.metadata.backchannel_logout_uri === 'string') void logoutDelivery(p).send(client, subjectFor(p.config.secret, client, e.userId), e.sid);
-    if (typeof client.metadata.frontchannel_logout_uri === 'string') {
+    // TESSERA_FEATURES_DISABLED turns either channel off: nothing is sent or framed for it.
+    if (typeof client.metadata.backchannel_logout_uri === 'string' && featureEnabled(p.config, 'backchannel_logout')) void logoutDelivery(p).send(client, subjectFor(p.config.secret, client, e.userId), e.sid);
+    if (typeof client.metadata.frontchannel_logout_uri === 'string' && featureEnabled(p.config, 'frontchannel_logout')) {
       const u = new URL(client.metadata.frontchannel_logout_uri);
       u.searchParams.set('iss', p.config.issuer);
       u.searchParams.set('sid', e.sid);

@@ -17,6 +17,8 @@ export interface AccessTokenClaims {
   /** RFC 9449 section 6: the DPoP key the token is bound to. */
   /** RFC 9449 section 6: the DPoP key; RFC 8705 section 3.1: the TLS client certificate (one of the two, never both). */
   cnf?: { jkt?: string; 'x5t#S256'?: string };
+  /** RFC 9396 section 9: the authorization details this token carries. */
+  authorization_details?: unknown[];
   /** RFC 8693 section 4.1: the actor (token exchange delegation), earlier actors nested inside. */
   act?: ActClaim;
 }
@@ -42,7 +44,7 @@ export interface MintedAccessToken {
 
 export function mintAccessToken(
   ring: KeyRing,
-  c: { issuer: string; sub: string; clientId: string; audience: string; scope: string; now: number; ttl: number; authTime?: number | null; jkt?: string; x5t?: string; act?: ActClaim },
+  c: { issuer: string; sub: string; clientId: string; audience: string; scope: string; now: number; ttl: number; authTime?: number | null; jkt?: string; x5t?: string; act?: ActClaim; authorizationDetails?: unknown[] },
 ): MintedAccessToken {
   // randomUUID draws from a batched CSPRNG buffer: 122 random bits, cheaper than randomBytes per call.
   const jti = randomUUID();
@@ -54,6 +56,7 @@ export function mintAccessToken(
   if (c.jkt) claims.cnf = { jkt: c.jkt };
   if (c.x5t) claims.cnf = { 'x5t#S256': c.x5t };
   if (c.act) claims.act = c.act;
+  if (c.authorizationDetails) claims.authorization_details = c.authorizationDetails;
   return { token: signJwt(ring.active, 'at+jwt', claims), jti, expiresAt: exp, jkt: c.jkt, ...(c.x5t ? { x5t: c.x5t } : {}) };
 }
 

@@ -8,6 +8,7 @@ import * as parDpop from './0006_par_dpop.ts';
 import * as deviceCodes from './0007_device_codes.ts';
 import * as registrationTokens from './0008_registration_tokens.ts';
 import * as sessionClients from './0009_session_clients.ts';
+import * as authorizationDetails from './0010_authorization_details.ts';
 import * as claimsRequest from './0011_claims_request.ts';
 import * as grantCertificate from './0012_grant_certificate.ts';
 
@@ -22,6 +23,7 @@ const migrations: Record<string, Migration> = {
   '0007_device_codes': deviceCodes,
   '0008_registration_tokens': registrationTokens,
   '0009_session_clients': sessionClients,
+  '0010_authorization_details': authorizationDetails,
   '0011_claims_request': claimsRequest,
   '0012_grant_certificate': grantCertificate,
 };
