@@ -6,6 +6,7 @@ import { MAX_TOKEN_LENGTH, readParams } from '../params.ts';
 import { header, type OAuthResponse, type Provider, type ProtocolRequest } from '../provider.ts';
 import { STANDARD_SCOPES } from '../scopes.ts';
 import { verifyAccessToken } from '../tokens/access-token.ts';
+import type { GrantRecord } from '../../ports/grants.ts';
 import type { UserRecord } from '../../ports/users.ts';
 import { subjectFor } from '../tokens/subject.ts';
 
@@ -62,14 +63,33 @@ export function namedUserClaims(user: UserRecord, names: readonly string[]): Rec
 }
 
 /**
+ * What userinfo needs of the grant an access token was issued from: its user and the claims its
+ * authorization request asked for. Neither ever changes for a given token (revocation is checked
+ * on its own, every time), so it is remembered per jti until the token expires, in a bounded map:
+ * a token presented again costs no grant lookup.
+ */
+type GrantFacts = Pick<GrantRecord, 'userId' | 'claims'> | null;
+const GRANT_FACTS_SIZE = 10_000;
+const grantFacts = new Map<string, { facts: GrantFacts; exp: number }>();
+
+async function grantOfToken(p: Provider, claims: { jti: string; exp: number }): Promise<GrantFacts> {
+  const known = grantFacts.get(claims.jti);
+  if (known && known.exp > p.now()) return known.facts;
+  const grant = await p.stores.grants.findByAccessToken(claims.jti);
+  const facts: GrantFacts = grant ? { userId: grant.userId, claims: grant.claims } : null;
+  if (grantFacts.size >= GRANT_FACTS_SIZE) grantFacts.delete(grantFacts.keys().next().value!);
+  grantFacts.set(claims.jti, { facts, exp: claims.exp });
+  return facts;
+}
+
+/**
  * The user an access token was issued for. A pairwise client's token carries a pairwise sub, which
  * is never reversed: the user comes from the grant the token was issued from, and the sub must be
  * the one that client sees for that user (OpenID Connect Core 8).
  */
-async function tokenUser(p: Provider, claims: { sub: string; jti: string; client_id: string }): Promise<UserRecord | undefined> {
+async function tokenUser(p: Provider, claims: { sub: string; jti: string; exp: number; client_id: string }, grant: GrantFacts): Promise<UserRecord | undefined> {
   const client = await p.stores.clients.get(claims.client_id);
   if (client?.metadata.subject_type !== 'pairwise') return p.stores.users.get(claims.sub);
-  const grant = await p.stores.grants.findByAccessToken(claims.jti);
   if (!grant || subjectFor(p.config.secret, client, grant.userId) !== claims.sub) return undefined;
   return p.stores.users.get(grant.userId);
 }
@@ -113,10 +133,10 @@ export async function userinfo(p: Provider, req: ProtocolRequest): Promise<OAuth
     const description = 'The access token does not have the openid scope.';
     throw new OAuthError('insufficient_scope', description, scheme === 'DPoP' ? { headers: { 'www-authenticate': dpopChallenge({ code: 'insufficient_scope', description }) } } : {});
   }
-  const user = await tokenUser(p, claims);
+  const grant = await grantOfToken(p, claims);
+  const user = await tokenUser(p, claims, grant);
   if (!user || user.disabled) throw invalid();
   // OIDC Core 5.5: the claims the authorization request asked for at userinfo, kept with its grant.
-  const grant = await p.stores.grants.findByAccessToken(claims.jti);
   const body = { ...userClaims(user, scopes), ...(grant?.claims ? namedUserClaims(user, grant.claims.userinfo) : {}), sub: claims.sub };
   return { kind: 'json', status: 200, body, headers: { 'cache-control': 'no-store', ...(scheme === 'DPoP' ? dpopNonceHeaders(p) : {}) } };
 }
