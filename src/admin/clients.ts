@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { Config } from '../config/config.ts';
-import type { ClientAuthMethod, ClientMetadata, ClientRecord, GrantType, TokenExchangePolicy, TokenExchangeTokenType } from '../ports/clients.ts';
+import type { ClientAuthMethod, ClientMetadata, ClientRecord, GrantType, TokenExchangeTokenType } from '../ports/clients.ts';
 import type { Stores } from '../ports/index.ts';
 import { ASYMMETRIC_ALGS, HMAC_ALGS } from '../protocol/client-auth/client-assertion.ts';
 import { fetchableUriProblem, jwksProblems, jwksUriProblem, MAX_JWKS_BYTES } from '../protocol/client-auth/client-keys.ts';
@@ -15,8 +15,16 @@ import { FAPI_AUTH_METHODS } from '../protocol/fapi.ts';
 import { SIGNING_ALGS } from '../protocol/tokens/keys.ts';
 import { sectorIdentifierProblem, subjectProblems } from '../protocol/tokens/subject.ts';
 
+/** The client metadata an operator sets as it is stored (each field is described in ClientMetadata). */
+type MetadataInput = Pick<ClientMetadata,
+  | 'dpop_bound_access_tokens' | 'require_pushed_authorization_requests' | 'jwks' | 'jwks_uri' | 'token_endpoint_auth_signing_alg'
+  | 'request_object_signing_alg' | 'require_signed_request_object' | 'authorization_signed_response_alg' | 'token_exchange'
+  | 'fapi_message_signing' | 'tls_client_auth_subject_dn' | 'tls_client_auth_san_dns' | 'tls_client_auth_san_uri' | 'tls_client_auth_san_ip'
+  | 'tls_client_auth_san_email' | 'tls_client_certificate_bound_access_tokens' | 'subject_type' | 'sector_identifier_uri' | 'resource_scopes'
+  | 'backchannel_logout_uri' | 'backchannel_logout_session_required' | 'frontchannel_logout_uri' | 'frontchannel_logout_session_required'>;
+
 /** Client metadata as an operator writes it (RFC 7591 names), in the bootstrap file or the CLI. */
-export interface ClientInput {
+export interface ClientInput extends MetadataInput {
   client_id: string;
   client_secret?: string;
   client_name?: string;
@@ -29,44 +37,10 @@ export interface ClientInput {
   allowed_resources?: string[];
   skip_consent?: boolean;
   disabled?: boolean;
-  /** RFC 9449: require DPoP proofs at the token endpoint. */
-  dpop_bound_access_tokens?: boolean;
-  /** RFC 9126: require pushed authorization requests. */
-  require_pushed_authorization_requests?: boolean;
-  /** Public keys of the client (private_key_jwt, request objects): inline, or where to fetch them. Never both. */
-  jwks?: { keys: Record<string, unknown>[] };
-  jwks_uri?: string;
-  token_endpoint_auth_signing_alg?: string;
-  request_object_signing_alg?: string;
-  require_signed_request_object?: boolean;
-  /** JARM: authorization responses of this client are signed JWTs by default, with this algorithm. */
-  authorization_signed_response_alg?: string;
-  /** Token exchange policy; required with the token-exchange grant. */
-  token_exchange?: TokenExchangePolicy;
   /** "2.0": the FAPI 2.0 Security Profile applies to this client (private_key_jwt required); null turns it off. */
   fapi_profile?: '2.0' | null;
-  /** FAPI 2.0 Message Signing for this FAPI client. */
-  fapi_message_signing?: boolean;
   /** RFC 9396: the authorization_details types this client may use; null allows every configured type. */
   authorization_details_types?: string[] | null;
-  /** RFC 8705 tls_client_auth: exactly one of these names the client's certificate. */
-  tls_client_auth_subject_dn?: string;
-  tls_client_auth_san_dns?: string;
-  tls_client_auth_san_uri?: string;
-  tls_client_auth_san_ip?: string;
-  tls_client_auth_san_email?: string;
-  /** RFC 8705 section 3: bind this client's access tokens to its TLS client certificate. */
-  tls_client_certificate_bound_access_tokens?: boolean;
-  /** OpenID Connect Core 8 subject identifiers: public (default) or pairwise. */
-  subject_type?: 'public' | 'pairwise';
-  sector_identifier_uri?: string;
-  /** RFC 8707: resource URI -> scopes an access token for it may carry. */
-  resource_scopes?: Record<string, string[]>;
-  /** OpenID Connect Back-/Front-Channel Logout 1.0. */
-  backchannel_logout_uri?: string;
-  backchannel_logout_session_required?: boolean;
-  frontchannel_logout_uri?: string;
-  frontchannel_logout_session_required?: boolean;
 }
 
 export class AdminError extends Error {

@@ -1,17 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig } from './config.ts';
+import { loadConfig } from './config.ts';
 import { FEATURE_NAMES, featureEnabled } from './features.ts';
+import { configProblems } from '../../test/fixtures/config.ts';
 
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    assert.ok(err instanceof ConfigError);
-    return err.problems;
-  }
-  return [];
-}
+const problems = configProblems;
 
 describe('feature switches, RAR types and the FAPI 2.0 profile at start-up', () => {
   it('turns listed features off and refuses unknown names', () => {
