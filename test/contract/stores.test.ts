@@ -424,20 +424,28 @@ for (const backend of backends) {
       });
     });
 
+    /**
+     * A grant bound to a sender constraint (DPoP key or certificate): stored and read back whole,
+     * with its refresh token; returns the grant that the next rotation sees.
+     */
+    async function boundGrantRoundTrip(binding: Partial<GrantRecord>): Promise<GrantRecord | undefined> {
+      const g = grant(binding);
+      const rt = refreshFor(g);
+      await stores.grants.create(g, rt, access());
+      assert.deepEqual(await stores.grants.get(g.id), g);
+      assert.deepEqual(await stores.grants.getRefresh(rt.tokenHash), { refresh: rt, grant: g });
+      let seen: GrantRecord | undefined;
+      await stores.grants.rotate(rt.tokenHash, NOW + 1, (_r, gr) => { seen = gr; return true; }, nextFor());
+      return seen;
+    }
+
     describe('DPoP bindings', () => {
       it('codes and grants keep the DPoP key they are bound to', async () => {
         const jkt = 'j'.repeat(43);
         const c = code({ dpopJkt: jkt });
         await stores.codes.create(c);
         assert.deepEqual(await stores.codes.consume(c.codeHash, NOW), { status: 'ok', code: c });
-        const g = grant({ dpopJkt: jkt });
-        const rt = refreshFor(g);
-        await stores.grants.create(g, rt, access());
-        assert.deepEqual(await stores.grants.get(g.id), g);
-        assert.deepEqual(await stores.grants.getRefresh(rt.tokenHash), { refresh: rt, grant: g });
-        let seen: GrantRecord | undefined;
-        await stores.grants.rotate(rt.tokenHash, NOW + 1, (_r, gr) => { seen = gr; return true; }, nextFor());
-        assert.equal(seen?.dpopJkt, jkt);
+        assert.equal((await boundGrantRoundTrip({ dpopJkt: jkt }))?.dpopJkt, jkt);
       });
     });
 
@@ -462,14 +470,7 @@ for (const backend of backends) {
     describe('certificate bindings (RFC 8705)', () => {
       it('grants keep the certificate thumbprint they are bound to, through rotation', async () => {
         const x5t = 'x'.repeat(43);
-        const g = grant({ certThumbprint: x5t });
-        const rt = refreshFor(g);
-        await stores.grants.create(g, rt, access());
-        assert.deepEqual(await stores.grants.get(g.id), g);
-        assert.deepEqual(await stores.grants.getRefresh(rt.tokenHash), { refresh: rt, grant: g });
-        let seen: GrantRecord | undefined;
-        await stores.grants.rotate(rt.tokenHash, NOW + 1, (_r, gr) => { seen = gr; return true; }, nextFor());
-        assert.equal(seen?.certThumbprint, x5t);
+        assert.equal((await boundGrantRoundTrip({ certThumbprint: x5t }))?.certThumbprint, x5t);
         const plain = grant();
         await stores.grants.create(plain, null, access());
         assert.equal((await stores.grants.get(plain.id))?.certThumbprint, undefined);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { App } from '../../src/app.ts';
-import { authorizeUrl, backends, csrfOf, Jar, pkce, testApp } from '../fixtures/app.ts';
+import { backends, loginForm as sharedLoginForm, testApp } from '../fixtures/app.ts';
 
 const PASSWORD = 'correct horse battery';
 
@@ -11,19 +11,11 @@ for (const backend of await backends()) {
     before(async () => { app = await testApp(backend.url!, { TESSERA_LOGIN_MAX_FAILURES: '3', TESSERA_LOGIN_ACCOUNT_MAX_FAILURES: '6' }); });
     after(async () => { await app?.close(); await backend.drop?.(); });
 
-    /** Opens a login page from `ip` and returns a function that submits it. */
-    async function loginForm(ip: string) {
-      const jar = new Jar();
-      const start = await app.server.inject({ url: authorizeUrl({ client_id: 'web', redirect_uri: 'https://app.example/cb', response_type: 'code', scope: 'openid', code_challenge: pkce().challenge, code_challenge_method: 'S256' }), remoteAddress: ip });
-      jar.take(start);
-      const path = new URL(start.headers.location as string).pathname;
-      const page = await app.server.inject({ url: path, headers: { cookie: jar.header() }, remoteAddress: ip });
-      const csrf = csrfOf(page.body);
-      return (password: string) => app.server.inject({
-        method: 'POST', url: `${path}/login`, remoteAddress: ip, payload: new URLSearchParams({ username: 'alice', password, csrf }).toString(),
-        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: jar.header() },
-      });
-    }
+    /** A login form of alice's from `ip` (test/fixtures/app.ts loginForm). */
+    const loginForm = async (ip: string) => {
+      const submit = await sharedLoginForm(app, ip);
+      return (password: string) => submit('alice', password);
+    };
 
     it('makes further attempts wait once the failures of one account from one address pass the threshold, with a growing wait', async () => {
       const submit = await loginForm('203.0.113.7');

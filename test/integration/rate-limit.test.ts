@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { App } from '../../src/app.ts';
-import { authorizeUrl, basic, csrfOf, form, Jar, pkce, testApp } from '../fixtures/app.ts';
+import { authorizeUrl, basic, form, loginForm, pkce, testApp } from '../fixtures/app.ts';
 
 const METRICS_TOKEN = 'metrics-token-0123456789-abcdefghijklmnop';
 const cc = (app: App, client: string, ip: string, headers: Record<string, string> = {}) =>
@@ -16,19 +16,6 @@ async function metric(app: App, line: RegExp): Promise<number> {
   return m ? Number(m.split(' ').pop()) : 0;
 }
 
-/** Opens a login page from `ip` and returns a function that submits it. */
-async function loginForm(app: App, ip: string) {
-  const jar = new Jar();
-  const start = await app.server.inject({ url: authorizeUrl({ client_id: 'web', redirect_uri: 'https://app.example/cb', response_type: 'code', scope: 'openid', code_challenge: pkce().challenge, code_challenge_method: 'S256' }), remoteAddress: ip });
-  jar.take(start);
-  const path = new URL(start.headers.location as string).pathname;
-  const page = await app.server.inject({ url: path, headers: { cookie: jar.header() }, remoteAddress: ip });
-  const csrf = csrfOf(page.body);
-  return (username: string, password: string) => app.server.inject({
-    method: 'POST', url: `${path}/login`, remoteAddress: ip, payload: new URLSearchParams({ username, password, csrf }).toString(),
-    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: jar.header() },
-  });
-}
 
 describe('rate limits', () => {
   let app: App;
