@@ -11,7 +11,7 @@ import { featureEnabled, type Feature } from '../../config/features.ts';
 import { checkFapiClientAuth, checkSenderConstrained } from '../fapi.ts';
 
 const GRANT_TYPE = new Set(['grant_type']);
-const LIMITS = { code: 256, device_code: 256, subject_token: MAX_TOKEN_LENGTH, actor_token: MAX_TOKEN_LENGTH, audience: 2048, refresh_token: 256, code_verifier: 128, redirect_uri: 2048, scope: 1024, resource: 2048, client_id: 255, client_secret: 1024, authorization_details: 10485760 };
+const LIMITS = { code: 256, device_code: 256, subject_token: MAX_TOKEN_LENGTH, actor_token: MAX_TOKEN_LENGTH, audience: 2048, refresh_token: Math.min(256, MAX_TOKEN_LENGTH), code_verifier: 128, redirect_uri: 2048, scope: 1024, resource: 2048, client_id: 255, client_secret: 1024, authorization_details: 10485760 };
 const paramSets = new Map([...grants.values()].map((g) => [g.grantType, new Set([...g.parameters, ...GRANT_TYPE, ...CLIENT_AUTH_PARAMS])]));
 
 export const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
@@ -33,7 +33,7 @@ export async function token(p: Provider, req: ProtocolRequest): Promise<OAuthRes
   if (!grantType) throw invalidRequest('grant_type is required.');
   const handler = grants.get(grantType);
   if (!handler || !grantEnabled(p, handler.grantType)) throw new OAuthError('unsupported_grant_type', `grant_type ${grantType.slice(0, 64)} is not supported.`);
-  const params = readParams(req.params, paramSets.get(grantType)!, { ...LIMITS, refresh_token: Math.min(LIMITS.refresh_token, MAX_TOKEN_LENGTH) });
+  const params = readParams(req.params, paramSets.get(grantType)!, LIMITS);
   const { client, method } = await authenticateClient(p, req, params, { allowPublic: true });
   checkFapiClientAuth(p, client, method, params.client_assertion);
   if (!client.grantTypes.includes(handler.grantType as never) || (!handler.allowPublic && client.tokenEndpointAuthMethod === 'none')) {
