@@ -1,38 +1,75 @@
 // `npm run bench`: Tessera against node-oidc-provider on the same machine, with Fastify floors.
-// Starts each server in turn (pinned to core 0), validates it, then measures every scenario
-// with wrk (or autocannon) or the JS flow driver (pinned to core 1). `--soak` (lib/soak.ts) and
-// `--scaling` (lib/scaling.ts) are the other modes. See bench/README.md.
+// Starts every server (pinned to core 0), validates each scenario on each, then measures them
+// with wrk (or autocannon) or the JS flow driver (pinned to core 1), the servers' runs
+// interleaved. `--soak` (lib/soak.ts) and `--scaling` (lib/scaling.ts) are the other modes.
+// See bench/README.md.
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseOptions, USAGE } from './lib/args.ts';
 import { pinningPlan, pinSelf } from './lib/machine.ts';
 import { compare, consoleReport, NOTES, writeReport, type BenchReport } from './lib/report.ts';
-import { runScenario, type ScenarioResult } from './lib/runner.ts';
+import { openScenario, type OpenScenario, type ScenarioResult } from './lib/runner.ts';
 import { SCALING_PINNING, runScaling } from './lib/scaling.ts';
-import { SCENARIOS } from './lib/scenarios.ts';
-import { REPO_ROOT, SERVER_LABELS, STARTERS } from './lib/servers.ts';
+import { SCENARIOS, type ScenarioId } from './lib/scenarios.ts';
+import { REPO_ROOT, SERVER_LABELS, STARTERS, type ServerHandle, type ServerKind } from './lib/servers.ts';
 import { driverFor, notStarted, openSession, runnerOptions, scenarioContext, startServer, stopServer, validatedReplays, type Session } from './lib/session.ts';
 import { runSoak } from './lib/soak.ts';
 
-/** The default mode: every chosen scenario on Tessera, node-oidc-provider and the floors, one server after the other. */
+const KINDS = ['tessera', 'oidc-provider', 'floor'] as const;
+
+/** The floors measured with a scenario of the servers, when it is chosen too. */
+const FLOOR_HOME: Partial<Record<ScenarioId, ScenarioId>> = { floor_json: 'jwks', floor_token: 'client_credentials', floor_token_node: 'client_credentials' };
+
+/**
+ * Scenarios measured together, their runs interleaved: each of Tessera's scenarios with
+ * node-oidc-provider's, and the floors with the scenario they are closest to.
+ */
+function interleavedGroups(chosen: readonly ScenarioId[]): ScenarioId[][] {
+  const groups = new Map<ScenarioId, ScenarioId[]>();
+  for (const s of SCENARIOS) {
+    if (!chosen.includes(s.id)) continue;
+    const floorHome = FLOOR_HOME[s.id];
+    const home = floorHome && chosen.includes(floorHome) ? floorHome : s.id;
+    groups.set(home, [...(groups.get(home) ?? []), s.id]);
+  }
+  return [...groups.values()];
+}
+
+/**
+ * The default mode: Tessera, node-oidc-provider and the floors all started (idle ones cost
+ * nothing), then every scenario with the runs of the servers interleaved.
+ */
 async function compareServers(session: Session): Promise<number> {
   const { options: o, machine, fixtures, dir, log } = session;
   const results: ScenarioResult[] = [];
   const serverLogs: BenchReport['serverLogs'] = {};
-  for (const kind of ['tessera', 'oidc-provider', 'floor'] as const) {
-    const scenarios = SCENARIOS.filter((s) => s.servers.includes(kind) && o.scenarios.includes(s.id));
-    if (!o.servers.includes(kind) || scenarios.length === 0) continue;
-    const server = await startServer(session, SERVER_LABELS[kind], () => STARTERS[kind](machine, fixtures, dir));
-    if (server instanceof Error) {
-      results.push(...notStarted(scenarios, kind, SERVER_LABELS[kind], server));
-      continue;
+  const servers = new Map<ServerKind, ServerHandle>();
+  const wanted = (kind: ServerKind) => o.servers.includes(kind) && SCENARIOS.some((s) => s.servers.includes(kind) && o.scenarios.includes(s.id));
+  try {
+    for (const kind of KINDS.filter(wanted)) {
+      const server = await startServer(session, SERVER_LABELS[kind], () => STARTERS[kind](machine, fixtures, dir));
+      if (server instanceof Error) results.push(...notStarted(SCENARIOS.filter((s) => s.servers.includes(kind) && o.scenarios.includes(s.id)), kind, SERVER_LABELS[kind], server));
+      else servers.set(kind, server);
     }
-    try {
-      for (const s of scenarios) results.push(await runScenario(s, scenarioContext(session, server), driverFor(session, s), runnerOptions(session)));
-    } finally {
-      serverLogs[kind] = await stopServer(server, validatedReplays(results.filter((r) => r.server === kind)));
+    for (const group of interleavedGroups(o.scenarios)) {
+      log(`\n${group.join(', ')}`);
+      const open: OpenScenario[] = [];
+      for (const id of group) {
+        const s = SCENARIOS.find((x) => x.id === id)!;
+        for (const kind of KINDS) {
+          const server = servers.get(kind);
+          if (server && s.servers.includes(kind)) open.push(await openScenario(s, scenarioContext(session, server), driverFor(session, s), runnerOptions(session)));
+        }
+      }
+      for (const x of open) await x.warmup();
+      for (let i = 0; i < o.runs; i++) for (const x of open) await x.measureRun(i);
+      results.push(...open.map((x) => x.result()));
     }
+  } finally {
+    for (const [kind, server] of servers) serverLogs[kind] = await stopServer(server, validatedReplays(results.filter((r) => r.server === kind)));
   }
+  // The details table lists one server's scenarios after the other's.
+  results.sort((a, b) => KINDS.indexOf(a.server) - KINDS.indexOf(b.server) || SCENARIOS.findIndex((s) => s.id === a.scenario) - SCENARIOS.findIndex((s) => s.id === b.scenario));
 
   const report: BenchReport = {
     version: 1, kind: o.smoke ? 'smoke' : o.scenarios.length < SCENARIOS.length || o.servers.length < 3 ? 'partial' : 'full',

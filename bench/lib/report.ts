@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchOptions } from './args.ts';
 import type { Machine } from './machine.ts';
-import type { ScenarioResult } from './runner.ts';
+import { median, type RunRecord, type ScenarioResult } from './runner.ts';
 import { FLOOR_FOR, SCENARIOS, type ScenarioId } from './scenarios.ts';
 import type { ServerKind, ServerLogSummary } from './servers.ts';
 
@@ -13,7 +13,7 @@ export interface Comparison {
   unit: 'request' | 'flow';
   tesseraRps?: number;
   oidcProviderRps?: number;
-  /** Tessera / node-oidc-provider throughput: above 1 means Tessera is faster. */
+  /** Tessera / node-oidc-provider throughput (median of the paired runs' ratios): above 1 means Tessera is faster. */
   rpsRatio?: number;
   /** Tessera / node-oidc-provider server CPU per unit: below 1 means Tessera does the work with less CPU. */
   cpuRatio?: number;
@@ -43,11 +43,25 @@ export const NOTES = [
   'Throughput counts successful responses only (200; for flows, completed flows with tokens). Errors are unexpected statuses, bad bodies and socket errors. Every scenario is validated before measuring (JWT signatures against the published JWKS, claims, negative checks).',
   'Server CPU per request: utime+stime of the server process (all threads) from /proc/<pid>/stat over the measured run, divided by successful requests. Server busy %: that CPU time over the run\'s wall time; well below 100 means the server waited (on disk, locks or the load generator) rather than computed. Others %: CPU time other processes took on the server core and on the load generator core during the worst run (pinned runs), a measure of how quiet the machine was. Peak RSS: VmHWM, reset before each scenario when the kernel allows (clear_refs).',
   'The machine is shared: anything else running during a bench run (other builds and tests) lowers the numbers. The load average at the start is recorded; compare runs only from a quiet machine.',
+  'All servers are started at the start and stay up (idle ones take no CPU); each scenario is measured on every server with their runs interleaved (Tessera run 1, node-oidc-provider run 1, Tessera run 2, ...). The ratios are the medians of the ratios of those paired runs, so a virtual machine whose speed drifts during the session (seen here: the same server measured 2.5x apart minutes apart) skews both servers alike; absolute figures still move with the machine.',
   'The token floor signs with jose (WebCrypto, asynchronous); Tessera signs with node:crypto synchronously, so Tessera can beat that floor.',
 ];
 
 const fmt = (x: number | null | undefined, digits = 1) => (x === null || x === undefined ? '-' : x.toFixed(digits));
 const ratio = (a?: number | null, b?: number | null) => (a && b ? Math.round((a / b) * 100) / 100 : undefined);
+
+/**
+ * Tessera / node-oidc-provider of one figure: the median of the ratios of runs made one after
+ * the other (run i of each server, interleaved), so that a machine whose speed drifts over the
+ * session does not favour whichever server ran in its fast moments; the ratio of the medians
+ * when the runs do not pair up.
+ */
+function pairedRatio(t: ScenarioResult | undefined, o: ScenarioResult | undefined, pick: (r: RunRecord) => number | null, overall: (r: ScenarioResult) => number | null | undefined): number | undefined {
+  if (!t || !o) return undefined;
+  const pairs = t.runs.length === o.runs.length ? t.runs.map((r, i) => [pick(r), pick(o.runs[i]!)] as const).filter((p): p is readonly [number, number] => !!p[0] && !!p[1]) : [];
+  if (pairs.length === 0 || pairs.length !== t.runs.length) return ratio(overall(t), overall(o));
+  return Math.round(median(pairs.map(([a, b]) => a / b)) * 100) / 100;
+}
 
 export function compare(results: ScenarioResult[]): Comparison[] {
   const get = (scenario: ScenarioId, server: ServerKind) => results.find((r) => r.scenario === scenario && r.server === server && r.status === 'ok');
@@ -61,7 +75,7 @@ export function compare(results: ScenarioResult[]): Comparison[] {
     const floor = floorId ? get(floorId, 'floor') : undefined;
     out.push({
       scenario: s.id, title: s.title, unit: s.unit, tesseraRps: t?.rps, oidcProviderRps: o?.rps,
-      rpsRatio: ratio(t?.rps, o?.rps), cpuRatio: ratio(t?.cpuUsPerUnit, o?.cpuUsPerUnit),
+      rpsRatio: pairedRatio(t, o, (r) => r.rps, (r) => r.rps), cpuRatio: pairedRatio(t, o, (r) => r.cpuUsPerUnit, (r) => r.cpuUsPerUnit),
       floor: floorId && floor ? { scenario: floorId, rps: floor.rps } : undefined,
     });
   }

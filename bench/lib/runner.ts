@@ -103,24 +103,52 @@ function describeRun(r: RunRecord, unit: string): string {
     `${r.firstError ? ` (first error: ${r.firstError.slice(0, 160)})` : ''}`;
 }
 
-export async function runScenario(scenario: Scenario, ctx: ScenarioContext, driver: LoadDriver, o: RunnerOptions): Promise<ScenarioResult> {
+/** A scenario opened on one server: warm it up, measure it run by run, then condense the runs. */
+export interface OpenScenario {
+  warmup(): Promise<void>;
+  /** One measured run; false once the scenario has failed (later calls do nothing). */
+  measureRun(i: number): Promise<boolean>;
+  result(): ScenarioResult;
+}
+
+/**
+ * Prepares a scenario on a server. The comparison interleaves the runs of the servers it compares
+ * (Tessera run 1, node-oidc-provider run 1, Tessera run 2, ...) so that a machine whose speed
+ * drifts during the session slows both alike; soak and scaling run one server's runs in a row.
+ */
+export async function openScenario(scenario: Scenario, ctx: ScenarioContext, driver: LoadDriver, o: RunnerOptions): Promise<OpenScenario> {
   const { server } = ctx;
   const base = { scenario: scenario.id, title: scenario.title, unit: scenario.unit, server: server.kind, serverLabel: SERVER_LABELS[server.kind], loader: driver.name, runs: [] as RunRecord[] };
-  let nextWorkload: () => Promise<Workload>;
+  let failure: ScenarioResult | undefined;
+  let nextWorkload: () => Promise<Workload> = async () => { throw new Error('not prepared'); };
   try {
     nextWorkload = await scenario.prepare(ctx);
   } catch (err) {
-    o.log(`  ${scenario.id}: INVALID: ${(err as Error).message}`);
-    return { ...base, status: 'invalid', error: (err as Error).message };
+    o.log(`  ${scenario.id} (${base.serverLabel}): INVALID: ${(err as Error).message}`);
+    failure = { ...base, status: 'invalid', error: (err as Error).message };
   }
   const rssScope = resetPeakRss(server.pid) ? 'scenario' : 'process';
   const load = { durationS: o.durationS, connections: o.connections };
-  try {
-    if (o.warmupS > 0) {
-      const warm = await driver.run(await nextWorkload(), { ...load, durationS: o.warmupS });
-      if (warm.ok === 0) throw new Error(`warm-up had no successful ${scenario.unit}: ${warm.firstError ?? 'no response'}`);
+  const guard = async (step: () => Promise<void>): Promise<boolean> => {
+    if (failure) return false;
+    try {
+      await step();
+      return true;
+    } catch (err) {
+      o.log(`  ${scenario.id} (${base.serverLabel}): FAILED: ${(err as Error).message}`);
+      failure = { ...base, status: 'failed', error: (err as Error).message };
+      return false;
     }
-    for (let i = 0; i < o.runs; i++) {
+  };
+  return {
+    warmup: async () => {
+      if (o.warmupS <= 0) return;
+      await guard(async () => {
+        const warm = await driver.run(await nextWorkload(), { ...load, durationS: o.warmupS });
+        if (warm.ok === 0) throw new Error(`warm-up had no successful ${scenario.unit}: ${warm.firstError ?? 'no response'}`);
+      });
+    },
+    measureRun: (i) => guard(async () => {
       const workload = await nextWorkload();
       if (o.quietWaitS > 0) {
         const q = await waitForQuiet(o.quietWaitS);
@@ -129,21 +157,29 @@ export async function runScenario(scenario: Scenario, ctx: ScenarioContext, driv
       }
       const rec = await measure(driver, workload, load, server.pid, o.cores);
       base.runs.push(rec);
-      o.log(`  ${scenario.id} run ${i + 1}/${o.runs}: ${describeRun(rec, scenario.unit)}`);
-    }
-  } catch (err) {
-    o.log(`  ${scenario.id}: FAILED: ${(err as Error).message}`);
-    return { ...base, status: 'failed', error: (err as Error).message };
-  }
+      o.log(`  ${scenario.id} ${base.serverLabel} run ${i + 1}/${o.runs}: ${describeRun(rec, scenario.unit)}`);
+    }),
+    result: () => failure ?? summarize(base, server.pid, rssScope),
+  };
+}
+
+export async function runScenario(scenario: Scenario, ctx: ScenarioContext, driver: LoadDriver, o: RunnerOptions): Promise<ScenarioResult> {
+  const open = await openScenario(scenario, ctx, driver, o);
+  await open.warmup();
+  for (let i = 0; i < o.runs && await open.measureRun(i); i++);
+  return open.result();
+}
+
+function summarize(base: Omit<ScenarioResult, 'status'>, pid: number, rssScope: ScenarioResult['peakRssScope']): ScenarioResult {
   const runs = base.runs;
   const ok = runs.reduce((n, r) => n + r.ok, 0);
   const failed = runs.reduce((n, r) => n + r.failed, 0);
   const cpu = runs.map((r) => r.cpuUsPerUnit).filter((x): x is number => x !== null);
-  const rss = peakRss(server.pid);
-  const result: ScenarioResult = {
+  const rss = peakRss(pid);
+  return {
     ...base,
     status: ok > 0 ? 'ok' : 'failed',
-    error: ok > 0 ? undefined : `no successful ${scenario.unit}: ${runs.find((r) => r.firstError)?.firstError ?? 'no response'}`,
+    error: ok > 0 ? undefined : `no successful ${base.unit}: ${runs.find((r) => r.firstError)?.firstError ?? 'no response'}`,
     rps: round(median(runs.map((r) => r.rps)), 1),
     p50Ms: round(median(runs.map((r) => r.p50Ms)), 3),
     p99Ms: round(median(runs.map((r) => r.p99Ms)), 3),
@@ -155,5 +191,4 @@ export async function runScenario(scenario: Scenario, ctx: ScenarioContext, driv
     peakRssMiB: rss === undefined ? undefined : round(rss / 2 ** 20, 1),
     peakRssScope: rssScope,
   };
-  return result;
 }

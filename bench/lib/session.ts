@@ -35,7 +35,8 @@ function chooseLoader(o: BenchOptions): 'wrk' | 'autocannon' {
   return hasWrk() ? 'wrk' : 'autocannon';
 }
 
-let running: ServerHandle | undefined;
+/** The servers started and not yet stopped: an interrupt stops them. */
+const running = new Set<ServerHandle>();
 
 /** Describes the machine, prints it, and makes the fixtures, the drivers and the temporary directory. */
 export function openSession(o: BenchOptions, pinning: Machine['pinning'], title: string): Session {
@@ -54,8 +55,8 @@ export function openSession(o: BenchOptions, pinning: Machine['pinning'], title:
   log(`Load average at start: ${machine.loadAverage.join(' ')}; Tessera's SQLite database on ${machine.tempFilesystem} (${tmpdir()})`);
 
   const interrupt = () => {
-    log('\ninterrupted: stopping the server');
-    (running?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+    log('\ninterrupted: stopping the servers');
+    Promise.allSettled([...running].map((r) => r.stop())).finally(() => process.exit(130));
   };
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
@@ -70,20 +71,22 @@ export function openSession(o: BenchOptions, pinning: Machine['pinning'], title:
 export async function startServer(s: Session, label: string, start: () => Promise<ServerHandle>): Promise<ServerHandle | Error> {
   s.log(`\n${label}: starting`);
   const t0 = Date.now();
+  let server: ServerHandle;
   try {
-    running = await start();
+    server = await start();
   } catch (err) {
     s.log(`  could not start: ${(err as Error).message}`);
     return err as Error;
   }
-  s.log(`  ready in ${((Date.now() - t0) / 1000).toFixed(1)} s at ${running.issuer} (pid ${running.pid})`);
-  return running;
+  running.add(server);
+  s.log(`  ready in ${((Date.now() - t0) / 1000).toFixed(1)} s at ${server.issuer} (pid ${server.pid})`);
+  return server;
 }
 
 /** Stops the server and summarizes what it logged; `expectedReplays`: refresh-token replays the validations made on purpose. */
 export async function stopServer(server: ServerHandle, expectedReplays: number): Promise<ServerLogSummary> {
   await server.stop();
-  if (running === server) running = undefined;
+  running.delete(server);
   return scanLog(server.kind, server.logFile, expectedReplays);
 }
 
