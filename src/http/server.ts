@@ -2,6 +2,9 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import { readFileSync } from 'node:fs';
 import { certificateReader } from './client-certificate.ts';
 import { createHash, randomUUID } from 'node:crypto';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { performance } from 'node:perf_hooks';
 import { authorize } from '../protocol/endpoints/authorize.ts';
 import { deviceAuthorization } from '../protocol/endpoints/device-authorization.ts';
 import { discoveryDocument } from '../protocol/endpoints/discovery.ts';
@@ -95,6 +98,11 @@ const JSON_HEADERS = { 'content-security-policy': API_CSP, 'content-type': 'appl
 
 type Logger = FastifyBaseLogger;
 
+const REQUEST_TIMEOUT_MS = 30_000;
+const CONNECTION_TIMEOUT_MS = 60_000;
+/** Fastify's default. */
+const KEEP_ALIVE_TIMEOUT_MS = 72_000;
+
 /** Retry-After on 503 answers given while the database cannot be reached. */
 const RETRY_AFTER_SECONDS = 2;
 
@@ -116,20 +124,38 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
   const { config } = p;
   const secure = config.cookieSecure;
   const basePath = new URL(config.issuer).pathname.replace(/\/$/, '');
+  // Discovery and JWKS: the most requested documents, identical between key rotations. A GET of
+  // exactly their path is answered from prepared bytes before Fastify sees the request (no
+  // routing, hooks or reply object); anything else about them (HEAD, a query string, OPTIONS, a
+  // server that is closing) goes through the Fastify routes below, which answer the same bytes.
+  const fastLane = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>(); // GETs only
+  const tls = config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined
+    // TESSERA_TLS_CERT_FILE: serve HTTPS and ask for a client certificate without requiring one;
+    // the protocol checks it per client (RFC 8705), so the handshake accepts any certificate.
+    ? { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile), requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' as const }
+    : undefined;
   const app = Fastify({
     loggerInstance: opts.logger,
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy.length ? [...config.trustProxy] : false,
     genReqId: () => randomUUID(),
-    requestTimeout: 30_000,
-    connectionTimeout: 60_000,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    connectionTimeout: CONNECTION_TIMEOUT_MS,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 128, ignoreTrailingSlash: false },
-    // TESSERA_TLS_CERT_FILE: serve HTTPS and ask for a client certificate without requiring one;
-    // the protocol checks it per client (RFC 8705), so the handshake accepts any certificate.
-    ...(config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined
-      ? { https: { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile), requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' as const } }
-      : {}),
+    serverFactory: (fastify) => {
+      const handler = (req: IncomingMessage, res: ServerResponse) => {
+        const serve = req.method === 'GET' && !opts.draining?.() ? fastLane.get(req.url ?? '') : undefined;
+        if (serve) serve(req, res);
+        else fastify(req, res);
+      };
+      // What Fastify does for a server it creates itself.
+      const server = tls ? createHttpsServer(tls, handler) : createHttpServer(handler);
+      server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+      server.requestTimeout = REQUEST_TIMEOUT_MS;
+      server.setTimeout(CONNECTION_TIMEOUT_MS);
+      return server;
+    },
   }) as unknown as FastifyInstance;
   const clientCertificate = certificateReader(config, p.log);
 
@@ -355,31 +381,41 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
   };
   const discovery = prepared((ring) => Buffer.from(JSON.stringify(discoveryDocument(config, ring.algorithms))));
   const jwks = prepared((ring) => ring.jwksBody);
-  const servePrepared = (get: () => Prepared, type: string) => {
+  const servePrepared = (route: string, get: () => Prepared, type: string) => {
     let headersFor: Prepared | undefined;
     let headers: Record<string, string | number> = {};
     let notModified: Record<string, string> = {};
-    // These documents are the most requested and never change between key rotations: the
-    // response is written straight to Node's response object, skipping Fastify's reply pipeline.
-    return (req: FastifyRequest, reply: FastifyReply) => {
+    /** `count`: record the request in the metrics (the routes' onResponse hook does it for theirs). */
+    const respond = (req: IncomingMessage, res: ServerResponse, count: boolean) => {
+      const started = count ? performance.now() : 0;
       const doc = get();
       if (headersFor !== doc) {
         notModified = { ...securityHeaders, 'access-control-allow-origin': '*', 'cache-control': `public, max-age=${JWKS_MAX_AGE}`, etag: doc.etag, 'content-security-policy': API_CSP };
         headers = { ...notModified, 'content-type': type, 'content-length': doc.body.length };
         headersFor = doc;
       }
-      reply.hijack();
-      if (req.headers['if-none-match'] === doc.etag) reply.raw.writeHead(304, notModified).end();
+      const status = req.headers['if-none-match'] === doc.etag ? 304 : 200;
+      if (status === 304) res.writeHead(304, notModified).end();
       // A string body goes out with the headers in one write; a Buffer would take a second chunk.
-      else reply.raw.writeHead(200, headers).end(doc.text);
+      else res.writeHead(200, headers).end(req.method === 'HEAD' ? undefined : doc.text);
+      if (count) opts.metrics.request(route, 'GET', status, (performance.now() - started) / 1000);
     };
+    fastLane.set(route, (req, res) => respond(req, res, true));
+    app.route({
+      method: ['GET', 'HEAD'], url: route, exposeHeadRoute: false,
+      handler: (req: FastifyRequest, reply: FastifyReply) => {
+        reply.hijack();
+        // The draining hook set connection: close on the raw response already.
+        respond(req.raw, reply.raw, false);
+      },
+    });
   };
   for (const path of ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']) {
-    app.get(basePath + path, servePrepared(discovery, 'application/json'));
+    servePrepared(basePath + path, discovery, 'application/json');
   }
   // RFC 8414 section 3: for an issuer with a path, the metadata lives at /.well-known/...{path}.
-  if (basePath) app.get(`/.well-known/oauth-authorization-server${basePath}`, servePrepared(discovery, 'application/json'));
-  app.get(basePath + '/jwks', servePrepared(jwks, 'application/jwk-set+json'));
+  if (basePath) servePrepared(`/.well-known/oauth-authorization-server${basePath}`, discovery, 'application/json');
+  servePrepared(basePath + '/jwks', jwks, 'application/jwk-set+json');
 
   // Prometheus metrics on the main listener only with the configured bearer token (compared in
   // constant time); TESSERA_METRICS_PORT serves them on a separate listener instead.

@@ -6,11 +6,21 @@ import { after, before, describe, it } from 'node:test';
 import * as client from 'openid-client';
 import { startServer, type RunningServer } from '../fixtures/server.ts';
 
+const METRICS_TOKEN = 'metrics-token-0123456789abcdef-0123456789';
+
+/** The tessera_http_requests_total count of one route, method and status class. */
+async function requestCount(issuer: string, route: string, method: string, status: string): Promise<number> {
+  const text = await (await fetch(`${issuer}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+  const line = text.split('\n').find((l) => l.startsWith('tessera_http_requests_total{') && l.includes(`route="${route}"`) && l.includes(`method="${method}"`) && l.includes(`status="${status}"`));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
 describe('discovery', () => {
   let server: RunningServer;
 
   before(async () => {
     server = await startServer({
+      env: { TESSERA_METRICS_TOKEN: METRICS_TOKEN },
       bootstrap: { clients: [{ client_id: 'rp', client_secret: 'rp-secret-0123456789', redirect_uris: ['http://127.0.0.1/cb'] }] },
     });
   });
@@ -75,6 +85,33 @@ describe('discovery', () => {
       const other = await fetch(server.issuer + path, { headers: { 'if-none-match': '"something-else"' } });
       assert.equal(other.status, 200, path);
       await other.arrayBuffer();
+    }
+  });
+
+  // A GET of exactly the path is answered before Fastify routes the request; HEAD, a query string
+  // or a trailing segment go through the routes. Both ways must look the same to a client.
+  it('answers the same bytes and headers on the direct path and through the routes, and counts both in the metrics', async () => {
+    for (const path of ['/.well-known/openid-configuration', '/jwks']) {
+      const before = await requestCount(server.issuer, path, 'GET', '2xx');
+      const direct = await fetch(server.issuer + path);
+      const routed = await fetch(`${server.issuer}${path}?via=router`);
+      const head = await fetch(server.issuer + path, { method: 'HEAD' });
+      const directBody = await direct.text();
+      assert.equal(await routed.text(), directBody);
+      assert.equal(await head.text(), '');
+      for (const res of [direct, routed, head]) {
+        assert.equal(res.status, 200, path);
+        for (const name of ['content-type', 'content-length', 'etag', 'cache-control', 'access-control-allow-origin', 'x-content-type-options', 'x-frame-options', 'referrer-policy', 'content-security-policy']) {
+          assert.equal(res.headers.get(name), direct.headers.get(name), `${path} ${name}`);
+        }
+      }
+      assert.equal(Number(direct.headers.get('content-length')), Buffer.byteLength(directBody));
+      assert.equal(direct.headers.get('x-content-type-options'), 'nosniff');
+      assert.equal(await requestCount(server.issuer, path, 'GET', '2xx'), before + 2);
+      // Other methods still get the routes' answers.
+      const post = await fetch(server.issuer + path, { method: 'POST' });
+      await post.arrayBuffer();
+      assert.equal(post.status, 404, `${path} POST`);
     }
   });
 });
