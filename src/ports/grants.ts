@@ -1,3 +1,5 @@
+import type { UserRecord } from './users.ts';
+
 /**
  * A grant is what one authorization produced: the family of refresh tokens and the access tokens
  * issued from it. Revoking the grant revokes all of them at once.
@@ -62,12 +64,14 @@ export interface GrantStore {
   /**
    * Atomic rotation: marks the presented token used and stores its successor, for exactly one
    * caller. A token already used revokes the whole family and returns 'reused'. The checks of
-   * client binding, expiry and grant state are passed in as `accept`, run inside the transaction.
+   * client binding, expiry and grant state are passed in as `accept`, run inside the transaction;
+   * it is given the grant's user as read in that transaction (undefined when there is none), so
+   * that nothing has to be read after the rotation has committed.
    */
   rotate(
     tokenHash: string,
     now: number,
-    accept: (refresh: RefreshTokenRecord, grant: GrantRecord) => boolean,
+    accept: (refresh: RefreshTokenRecord, grant: GrantRecord, user: UserRecord | undefined) => boolean,
     next: (refresh: RefreshTokenRecord, grant: GrantRecord) => { refresh: RefreshTokenRecord; access: IssuedAccessToken },
   ): Promise<RotateResult>;
   /**
@@ -80,7 +84,7 @@ export interface GrantStore {
     tokenHash: string,
     now: number,
     idleExpiresAt: number,
-    accept: (refresh: RefreshTokenRecord, grant: GrantRecord) => boolean,
+    accept: (refresh: RefreshTokenRecord, grant: GrantRecord, user: UserRecord | undefined) => boolean,
     next: (refresh: RefreshTokenRecord, grant: GrantRecord) => IssuedAccessToken,
   ): Promise<UseRefreshResult>;
   /** Revokes the grant, every refresh token of it and every access token issued from it. */

@@ -605,6 +605,17 @@ for (const backend of backends) {
         const consumed = await stores.codes.consume(c.codeHash, NOW);
         assert.equal(consumed.status === 'ok' && consumed.code.authorizationDetails, details);
       });
+      it('rotate and useRefresh give accept the grant\'s user as stored (undefined when there is none)', async () => {
+        const owner = user({ disabled: true });
+        await stores.users.put(owner);
+        const seen: unknown[] = [];
+        const { rt } = await seedGrant({ userId: owner.id });
+        await stores.grants.rotate(rt.tokenHash, NOW + 1, (_r, _g, u) => { seen.push(u); return false; }, nextFor());
+        await stores.grants.useRefresh(rt.tokenHash, NOW + 1, NOW + 100, (_r, _g, u) => { seen.push(u); return false; }, () => access());
+        const { rt: orphan } = await seedGrant();
+        await stores.grants.rotate(orphan.tokenHash, NOW + 1, (_r, _g, u) => { seen.push(u); return false; }, nextFor());
+        assert.deepEqual(seen, [owner, owner, undefined]);
+      });
       it('useRefresh: keeps the token, moves its idle expiry (capped by the grant) and records the access token', async () => {
         const { g, rt } = await seedGrant();
         const issued: IssuedAccessToken[] = [];

@@ -81,15 +81,19 @@ describe('refresh and the database failing mid-request', () => {
   };
   const refresh = (rt: string) => form(app, '/token', { grant_type: 'refresh_token', refresh_token: rt }, { authorization: basic('web') });
 
-  it('a refresh answered 503 has not rotated the token: the retry succeeds instead of being taken for a replay', async () => {
+  it('a refresh whose transaction fails half-way is answered 503 and has not rotated the token: the retry succeeds instead of being taken for a replay', async () => {
     const first = await tokens();
-    const get = app.stores.users.get;
-    app.stores.users.get = async () => { throw new StorageUnavailableError('database unavailable: Connection terminated unexpectedly'); };
+    const rotate = app.stores.grants.rotate;
+    // The database fails after the presented token was marked used, before the commit.
+    app.stores.grants.rotate = (hash, now, accept, next) => rotate.call(app.stores.grants, hash, now, accept, (refresh, grant) => {
+      next(refresh, grant);
+      throw new StorageUnavailableError('database unavailable: Connection terminated unexpectedly');
+    });
     try {
       const failed = await refresh(first.refresh_token);
       assert.equal(failed.statusCode, 503);
     } finally {
-      app.stores.users.get = get;
+      app.stores.grants.rotate = rotate;
     }
     const retry = await refresh(first.refresh_token);
     assert.equal(retry.statusCode, 200, retry.body);

@@ -199,7 +199,8 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
     return async (...parameters: unknown[]): Promise<R | undefined> => (await run(db, parameters)).rows[0];
   };
   const clientById = lookup((k) => k.selectFrom('clients').selectAll().where('client_id', '=', ''));
-  const userById = lookup((k) => k.selectFrom('users').selectAll().where('id', '=', ''));
+  const selectUser = statement((k) => k.selectFrom('users').selectAll().where('id', '=', ''));
+  const userById = async (id: string) => (await selectUser(db, [id])).rows[0];
   const sessionById = lookup((k) => k.selectFrom('sessions').selectAll().where('id_hash', '=', ''));
   const revokedJti = lookup((k) => k.selectFrom('revoked_tokens').select('jti').where('jti', '=', ''));
   const insertAudit = statement((k) => k.insertInto('audit_events').values(auditRow(0, '', '', { at: 0, type: '', actor: null, clientId: null, ip: null, outcome: 'success', details: {} })));
@@ -453,19 +454,21 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
        * grant lock instead of deadlocking. Whoever comes second sees the first one's writes (READ
        * COMMITTED re-reads after the lock). In SQLite, BEGIN IMMEDIATE serialises the transaction.
        * A 'reused' outcome commits its revocation (we return, never throw, from that branch).
+       * The grant's user is read in the same transaction, for `accept` and the token response.
        */
       rotate: (tokenHash, now, accept, next) => tx(async (t): Promise<RotateResult> => {
         const gRow = (await grantOfRefresh(t, [tokenHash])).rows[0];
         const rRow = gRow && (await refreshByHash(t, [tokenHash])).rows[0];
         if (!gRow || !rRow || gRow.revoked_at !== null) return { status: 'invalid' };
         const grant = toGrant(gRow);
+        const uRow = (await selectUser(t, [grant.userId])).rows[0];
         const reuse = async (): Promise<RotateResult> => (await revokeGrant(t, grant.id, now))
           ? { status: 'reused', grantId: grant.id, clientId: grant.clientId }
           : { status: 'invalid' };
 
         if (rRow.used_at !== null) return reuse();
         const refresh = toRefresh(rRow);
-        if (!accept(refresh, grant)) return { status: 'invalid' };
+        if (!accept(refresh, grant, uRow && toUser(uRow))) return { status: 'invalid' };
         const marked = await markRefreshUsed(t, [now, tokenHash]);
         if (Number(marked.numAffectedRows ?? 0) !== 1) return reuse(); // cannot happen under the locks above; fail safe
         const issued = next(refresh, grant);
@@ -479,11 +482,12 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
         const rRow = gRow && (await refreshByHash(t, [tokenHash])).rows[0];
         if (!gRow || !rRow || gRow.revoked_at !== null) return { status: 'invalid' };
         const grant = toGrant(gRow);
+        const uRow = (await selectUser(t, [grant.userId])).rows[0];
         if (rRow.used_at !== null) {
           return (await revokeGrant(t, grant.id, now)) ? { status: 'reused', grantId: grant.id, clientId: grant.clientId } : { status: 'invalid' };
         }
         const refresh = toRefresh(rRow);
-        if (!accept(refresh, grant)) return { status: 'invalid' };
+        if (!accept(refresh, grant, uRow && toUser(uRow))) return { status: 'invalid' };
         const expiresAt = Math.min(idleExpiresAt, grant.expiresAt);
         await t.updateTable('refresh_tokens').set({ expires_at: expiresAt })
           .where('token_hash', '=', tokenHash).where('used_at', 'is', null).execute();

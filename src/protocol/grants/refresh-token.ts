@@ -5,6 +5,7 @@ import { boundCertificate, type GrantHandler } from './grant.ts';
 import { newRefreshToken, userAccessToken, userTokenResponse } from './user-tokens.ts';
 import type { MintedAccessToken } from '../tokens/access-token.ts';
 import type { GrantRecord, RefreshTokenRecord } from '../../ports/grants.ts';
+import type { UserRecord } from '../../ports/users.ts';
 import { narrowAuthorizationDetails, type AuthorizationDetail } from '../authorization-details.ts';
 import { isFapiClient } from '../fapi.ts';
 import { pickResource, resourceScope } from '../resources.ts';
@@ -23,22 +24,22 @@ export const refreshToken: GrantHandler = {
     let refreshValue: string | undefined;
     let problem: OAuthError | undefined;
     const hash = tokenHash(params.refresh_token);
-    // Every read happens before the rotation commits: once it has, the answer is built in memory,
-    // so a database failing at that moment cannot swallow the new token (the client's retry
-    // would then be a replay and revoke the family). A grant's user never changes; disabling a
-    // user revokes the grant, which the rotation itself checks.
-    const found = await p.stores.grants.getRefresh(hash);
-    const user = found && await p.stores.users.get(found.grant.userId);
-    if (found) {
-      if (!user || user.disabled) {
-        await p.stores.grants.revoke(found.grant.id, now);
-        throw invalidGrant('The refresh token is invalid.', 'user missing or disabled');
-      }
-    }
+    // Every read happens before the rotation commits (the grant's user is read in its
+    // transaction): once it has, the answer is built in memory, so a database failing at that
+    // moment cannot swallow the new token (the client's retry would then be a replay and revoke
+    // the family).
+    let user: UserRecord | undefined;
+    /** The grant whose user is missing or disabled, when that is why the token was refused. */
+    let orphaned: string | undefined;
     let resource: string | null = null;
-    const accept = (refresh: RefreshTokenRecord, grant: GrantRecord): boolean => {
+    const accept = (refresh: RefreshTokenRecord, grant: GrantRecord, owner: UserRecord | undefined): boolean => {
       if (refresh.clientId !== client.clientId) return false;
       if (refresh.expiresAt <= now || grant.expiresAt <= now || grant.revokedAt !== null) return false;
+      if (!owner || owner.disabled) {
+        orphaned = grant.id;
+        return false;
+      }
+      user = owner;
       // RFC 9449 section 5: a refresh token bound to a DPoP key needs a proof by that key; refusing
       // leaves the token unused.
       if (grant.dpopJkt && ctx.dpop?.jkt !== grant.dpopJkt) {
@@ -86,6 +87,11 @@ export const refreshToken: GrantHandler = {
       p.events({ type: 'refresh_reuse', clientId: result.clientId, ip: req.ip });
       p.log.warn({ event: 'refresh_reuse', client_id: result.clientId, grant: result.grantId }, 'rotated refresh token replayed; family revoked');
       throw invalidGrant('The refresh token is invalid.', 'refresh token reuse');
+    }
+    if (result.status === 'invalid' && orphaned) {
+      // A user deleted or disabled outside Tessera's own paths (which revoke the grants): end the family.
+      await p.stores.grants.revoke(orphaned, now);
+      throw invalidGrant('The refresh token is invalid.', 'user missing or disabled');
     }
     if (result.status === 'invalid') throw problem ?? invalidGrant('The refresh token is invalid or expired.');
     return userTokenResponse(p, result.grant, scope, access!, refreshValue, null, client, user, details);
