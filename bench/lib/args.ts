@@ -36,8 +36,9 @@ export const USAGE = `Usage: npm run bench -- [options]
   --soak-scenario ID    the scenario held by the soak (default client_credentials; request scenarios only)
   --scaling             Tessera only, with 1 and then 2 worker processes (TESSERA_WORKERS), unpinned:
                         req/s and the 2-worker/1-worker factor (default --only ${SCALING_SCENARIOS.join(',')})
-  --duration S          seconds per measured run (default 10; smoke 1)
-  --runs N              measured runs per scenario; the median is reported (default 3; smoke 1)
+  --duration S          seconds per measured run (default 4; smoke 1)
+  --runs N              measured runs per scenario, interleaved across the servers; medians are
+                        reported (default 7; smoke 1)
   --warmup S            seconds of unmeasured load before the runs (default 3; smoke 0); wrk rounds to whole seconds
   --connections N       concurrent connections for request scenarios (default 32; smoke 16)
   --flow-concurrency N  concurrent browsers in the code-flow scenario (default 8; smoke 4)
@@ -109,8 +110,8 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   return {
     mode,
     smoke,
-    durationS: positive('duration', values.duration, smoke ? 1 : 10, false),
-    runs: positive('runs', values.runs, smoke ? 1 : 3),
+    durationS: positive('duration', values.duration, smoke ? 1 : 4, false),
+    runs: positive('runs', values.runs, smoke ? 1 : 7),
     warmupS: values.warmup === '0' || (smoke && values.warmup === undefined) ? 0 : positive('warmup', values.warmup, smoke ? 0 : 3, false),
     connections: positive('connections', values.connections, smoke ? 16 : 32),
     flowConcurrency: positive('flow-concurrency', values['flow-concurrency'], smoke ? 4 : 8),
