@@ -1,6 +1,7 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ProtocolEvent } from '../protocol/events.ts';
 import type { KeyRing } from '../protocol/tokens/keys.ts';
+import { httpRequestMetrics } from './http-metrics.ts';
 import { nextRotationAt, type ScheduleSettings } from '../protocol/tokens/key-schedule.ts';
 
 /** Prometheus metrics: HTTP traffic, what the protocol reports, and the signing keys' age. */
@@ -19,11 +20,7 @@ export function createMetrics(keys: () => KeyRing, now: () => number, schedule?:
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'tessera_process_' });
   const counter = (name: string, help: string, labelNames: string[] = []) => new Counter({ name, help, labelNames, registers: [registry] });
-  const requests = counter('tessera_http_requests_total', 'HTTP requests by route, method and status class.', ['route', 'method', 'status']);
-  const duration = new Histogram({
-    name: 'tessera_http_request_duration_seconds', help: 'HTTP request latency by route.', labelNames: ['route'],
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry],
-  });
+  const request = httpRequestMetrics(registry);
   const tokens = counter('tessera_tokens_issued_total', 'Token responses by grant type.', ['grant_type']);
   const clientAuthFailures = counter('tessera_client_auth_failures_total', 'Failed client authentications.');
   const logins = counter('tessera_logins_total', 'User login attempts by outcome.', ['outcome']);
@@ -61,23 +58,12 @@ export function createMetrics(keys: () => KeyRing, now: () => number, schedule?:
     },
   });
   const backchannel = counter('tessera_backchannel_logouts_total', 'Back-channel logout deliveries by outcome (delivered, failed).', ['outcome']);
-  const children = new Map<string, { requests: { inc(): void }; duration: { observe(v: number): void } }>();
   const keyTransitions = counter('tessera_key_transitions_total', 'Signing-key transitions made by this process, by type and trigger (scheduled or manual).', ['type', 'trigger']);
   return {
     registry,
     rateLimited(policy, key) { rateLimited.inc({ policy, key }); },
     rateLimitFallback() { rateLimitFallbacks.inc(); },
-    request(route, method, status, seconds) {
-      // The label children of a route, method and status class are looked up once, then reused.
-      const key = `${route} ${method} ${status}`;
-      let c = children.get(key);
-      if (!c) {
-        if (children.size >= 1000) children.clear();
-        children.set(key, c = { requests: requests.labels({ route, method, status: `${Math.floor(status / 100)}xx` }), duration: duration.labels({ route }) });
-      }
-      c.requests.inc();
-      c.duration.observe(seconds);
-    },
+    request,
     event(e) {
       switch (e.type) {
         case 'token_issued': tokens.inc({ grant_type: e.grantType }); break;
