@@ -3,6 +3,7 @@
 // (wrk holds no rate), and at the end of every 10 s window records the server's RSS and CPU and
 // the window's requests, errors and latency. After the warm-up it judges the RSS drift (within
 // 20 MB), the errors (none) and the p99 (steady), and writes bench/results/soak-latest.*.
+import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { autocannonDriver } from '../load/autocannon.ts';
 import type { LoadResult, LoadWindow } from '../load/types.ts';
@@ -39,6 +40,14 @@ export interface SoakWindow extends LoadWindow {
   rssMB: number | null;
   /** Server CPU time over the window's wall time, percent of one core. */
   serverCpuPct: number | null;
+  /**
+   * The V8 heap in use and reserved, and the memory outside it held by JS objects (buffers), MB,
+   * from Tessera's own metrics at the end of the window: they tell whether RSS that grows is live
+   * objects, a heap V8 has not shrunk, or memory outside the heap.
+   */
+  heapUsedMB?: number;
+  heapTotalMB?: number;
+  externalMB?: number;
   /** CPU time other processes took on the server's core in the window, percent (pinned runs). */
   otherOnServerCorePct?: number;
 }
@@ -107,6 +116,27 @@ function windowSampler(server: ServerHandle, serverCore: number | undefined, war
   };
 }
 
+const HEAP_METRICS = {
+  heapUsedMB: 'tessera_process_nodejs_heap_size_used_bytes',
+  heapTotalMB: 'tessera_process_nodejs_heap_size_total_bytes',
+  externalMB: 'tessera_process_nodejs_external_memory_bytes',
+} as const;
+
+/** Tessera's heap figures from its /metrics (the soak starts it with a metrics token); empty when they cannot be read. */
+async function heapOf(server: ServerHandle, token: string): Promise<Pick<SoakWindow, keyof typeof HEAP_METRICS>> {
+  try {
+    const text = await (await fetch(`${server.issuer}/metrics`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5000) })).text();
+    const out: Pick<SoakWindow, keyof typeof HEAP_METRICS> = {};
+    for (const [field, name] of Object.entries(HEAP_METRICS) as [keyof typeof HEAP_METRICS, string][]) {
+      const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+      if (line) out[field] = round(Number(line.slice(name.length + 1)) / 1e6, 1);
+    }
+    return out;
+  } catch {
+    return {};
+  }
+}
+
 const spreadOf = (xs: number[]) => (xs.length && Math.min(...xs) > 0 ? round(Math.max(...xs) / Math.min(...xs), 2) : Infinity);
 
 export function judge(windows: SoakWindow[], total: LoadResult, serverLog: ServerLogSummary, targetRps: number): SoakVerdicts {
@@ -141,7 +171,7 @@ export function soakMarkdown(r: SoakReport): string {
   const v = r.verdicts;
   const rows = r.windows.map((w) => [
     String(w.index), fmt(w.endS, 0), w.warmup ? 'warm-up' : 'judged', fmt(w.rps), String(w.failed), fmt(w.p50Ms, 2), fmt(w.p99Ms, 2), fmt(w.maxMs, 1),
-    fmt(w.rssMB), fmt(w.serverCpuPct, 0), fmt(w.otherOnServerCorePct, 0),
+    fmt(w.rssMB), fmt(w.heapUsedMB), fmt(w.heapTotalMB), fmt(w.externalMB), fmt(w.serverCpuPct, 0), fmt(w.otherOnServerCorePct, 0),
   ]);
   return [
     `# Tessera soak: ${r.scenario} at ${Math.round(SOAK.rateFraction * 100)}% of peak for ${r.durationS} s`,
@@ -169,8 +199,8 @@ export function soakMarkdown(r: SoakReport): string {
       `${v.noise.quietP99Spread !== undefined ? ` p99 spread over the quiet windows only: ${fmt(v.noise.quietP99Spread, 2)}x.` : ''} Rerun on a quiet machine.`, ''] : []),
     '## Windows',
     '',
-    mdTable(['#', 'end s', 'phase', 'req/s', 'errors', 'p50 ms', 'p99 ms', 'max ms', 'RSS MB', 'server CPU %', 'others % (srv core)'], rows,
-      ['r', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r']),
+    mdTable(['#', 'end s', 'phase', 'req/s', 'errors', 'p50 ms', 'p99 ms', 'max ms', 'RSS MB', 'heap used MB', 'heap total MB', 'external MB', 'server CPU %', 'others % (srv core)'], rows,
+      ['r', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r']),
     '',
     `Server log: ${logSummary(r.serverLog)}`,
     ...(r.total.firstError ? ['', `First error: ${r.total.firstError}`] : []),
@@ -183,7 +213,8 @@ export async function runSoak(session: Session): Promise<number> {
   const { options: o, machine, log } = session;
   const scenario = SCENARIOS.find((s) => s.id === o.soakScenario)!;
   const warmupS = Math.min(SOAK.maxWarmupS, SOAK.warmupFraction * o.soakSeconds);
-  const server = await startServer(session, 'Tessera', () => startTessera(machine, session.fixtures, session.dir));
+  const metricsToken = randomBytes(32).toString('base64url');
+  const server = await startServer(session, 'Tessera', () => startTessera(machine, session.fixtures, session.dir, { TESSERA_METRICS_TOKEN: metricsToken }));
   if (server instanceof Error) return 1;
   const ctx = scenarioContext(session, server);
   let peak: ScenarioResult | undefined;
@@ -200,12 +231,17 @@ export async function runSoak(session: Session): Promise<number> {
       // Validated again after the peak; a fresh workload for the soak.
       const workload = await (await scenario.prepare(ctx))();
       const sample = windowSampler(server, machine.pinning.applied ? machine.pinning.serverCore : undefined, warmupS);
+      const heaps: Promise<void>[] = [];
       total = await autocannonDriver(machine.pinning).run(workload, { durationS: o.soakSeconds, connections: o.connections, rate: targetRps, windowS: SOAK.windowS }, (w) => {
         const win = sample(w);
         windows.push(win);
-        log(`  ${String(win.index).padStart(3)} ${fmt(win.endS, 0).padStart(4)} s${win.warmup ? ' (warm-up)' : '          '}: ${fmt(win.rps)} req/s, ${win.failed} errors, ` +
-          `p50 ${fmt(win.p50Ms, 2)} ms, p99 ${fmt(win.p99Ms, 2)} ms, RSS ${fmt(win.rssMB)} MB, server CPU ${fmt(win.serverCpuPct, 0)}%`);
+        heaps.push(heapOf(server, metricsToken).then((h) => {
+          Object.assign(win, h);
+          log(`  ${String(win.index).padStart(3)} ${fmt(win.endS, 0).padStart(4)} s${win.warmup ? ' (warm-up)' : '          '}: ${fmt(win.rps)} req/s, ${win.failed} errors, ` +
+            `p50 ${fmt(win.p50Ms, 2)} ms, p99 ${fmt(win.p99Ms, 2)} ms, RSS ${fmt(win.rssMB)} MB (heap ${fmt(win.heapUsedMB)} used of ${fmt(win.heapTotalMB)}, external ${fmt(win.externalMB)}), server CPU ${fmt(win.serverCpuPct, 0)}%`);
+        }));
       });
+      await Promise.all(heaps);
     }
   } catch (err) {
     log(`  soak FAILED: ${(err as Error).message}`);
