@@ -6,6 +6,7 @@ import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NODE_FLAGS } from '../../src/config/node-flags.ts';
 import { DEFAULT_RATE_LIMITS } from '../../src/config/rate-limits.ts';
 import { RESOURCE, RESOURCE_SCOPE, tesseraBootstrap, type Fixtures } from './fixtures.ts';
 import { pinned, type Machine } from './machine.ts';
@@ -108,7 +109,8 @@ const profileArgs = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-d
 
 function launch(machine: Machine, script: string, env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
   const fd = openSync(logFile, 'a');
-  const [cmd, args] = pinned(machine.pinning, 'server', process.execPath, [...profileArgs, script]);
+  // Tessera runs with the V8 flags `npm start` gives it.
+  const [cmd, args] = pinned(machine.pinning, 'server', process.execPath, [...profileArgs, ...(script === 'src/main.ts' ? NODE_FLAGS : []), script]);
   const child = spawn(cmd, args, { cwd: REPO_ROOT, env, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   return child;
