@@ -176,6 +176,51 @@ async function revokeGrant(tx: Transaction<Schema>, id: string, now: number): Pr
 /** The advisory lock key of Stores.exclusive (an arbitrary constant: "tess" in ASCII). */
 const EXCLUSIVE_LOCK = 0x74657373;
 
+/** Most keys one batched lookup asks for in one statement. */
+const BATCH_LOOKUP_MAX = 64;
+
+/**
+ * SQLite: lookups by key asked for in one turn of the event loop (the requests read from the
+ * sockets that were ready together) are answered by one SELECT ... WHERE key IN (...), compiled
+ * once per number of keys. Each SQLite statement takes and releases the WAL read lock (two
+ * system calls) and goes through Kysely's connection handling; the most requested lookups
+ * (revoked access tokens, users) pay that once per batch instead of once per request. A failed
+ * statement fails every lookup of its batch.
+ */
+export function batchedLookup<R>(db: Kysely<Schema>, build: (k: Kysely<Schema>, keys: string[]) => Compilable<R>, keyOf: (row: R) => string): (key: string) => Promise<R | undefined> {
+  const compiled = new Map<number, CompiledQuery<R>>();
+  let pending: Map<string, { resolve: (row: R | undefined) => void; reject: (err: unknown) => void }[]> | undefined;
+  const run = async (keys: string[]): Promise<Map<string, R>> => {
+    let query = compiled.get(keys.length);
+    if (!query) compiled.set(keys.length, query = build(db, keys.map(() => '')).compile());
+    const { rows } = await db.executeQuery<R>({ ...query, parameters: keys });
+    return new Map(rows.map((r) => [keyOf(r), r]));
+  };
+  const flush = async () => {
+    const batch = pending!;
+    pending = undefined;
+    const keys = [...batch.keys()];
+    for (let i = 0; i < keys.length; i += BATCH_LOOKUP_MAX) {
+      const chunk = keys.slice(i, i + BATCH_LOOKUP_MAX);
+      try {
+        const found = await run(chunk);
+        for (const k of chunk) for (const w of batch.get(k)!) w.resolve(found.get(k));
+      } catch (err) {
+        for (const k of chunk) for (const w of batch.get(k)!) w.reject(err);
+      }
+    }
+  };
+  return (key) => new Promise((resolve, reject) => {
+    if (!pending) {
+      pending = new Map();
+      setImmediate(flush);
+    }
+    const waiting = pending.get(key);
+    if (waiting) waiting.push({ resolve, reject });
+    else pending.set(key, [{ resolve, reject }]);
+  });
+}
+
 /** Most transactions one group commit takes in (a bound on how long the first one waits). */
 const GROUP_COMMIT_MAX = 32;
 
@@ -266,9 +311,13 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
   };
   const clientById = lookup((k) => k.selectFrom('clients').selectAll().where('client_id', '=', ''));
   const selectUser = statement((k) => k.selectFrom('users').selectAll().where('id', '=', ''));
-  const userById = async (id: string) => (await selectUser(db, [id])).rows[0];
+  const userById = pg
+    ? async (id: string) => (await selectUser(db, [id])).rows[0]
+    : batchedLookup(db, (k, ids) => k.selectFrom('users').selectAll().where('id', 'in', ids), (r) => r.id);
   const sessionById = lookup((k) => k.selectFrom('sessions').selectAll().where('id_hash', '=', ''));
-  const revokedJti = lookup((k) => k.selectFrom('revoked_tokens').select('jti').where('jti', '=', ''));
+  const revokedJti = pg
+    ? lookup((k) => k.selectFrom('revoked_tokens').select('jti').where('jti', '=', ''))
+    : batchedLookup(db, (k, jtis) => k.selectFrom('revoked_tokens').select('jti').where('jti', 'in', jtis), (r) => r.jti);
   const insertAudit = statement((k) => k.insertInto('audit_events').values(auditRow(0, '', '', { at: 0, type: '', actor: null, clientId: null, ip: null, outcome: 'success', details: {} })));
   // The statements of a refresh-token rotation.
   const grantOfRefresh = statement((k) => k.selectFrom('grants').selectAll()
