@@ -176,6 +176,9 @@ async function revokeGrant(tx: Transaction<Schema>, id: string, now: number): Pr
 /** The advisory lock key of Stores.exclusive (an arbitrary constant: "tess" in ASCII). */
 const EXCLUSIVE_LOCK = 0x74657373;
 
+/** Rows per multi-row insert of the audit trail (times its 10 columns: well under both engines' parameter limits). */
+const AUDIT_ROWS_PER_INSERT = 50;
+
 /** Most keys one batched lookup asks for in one statement. */
 const BATCH_LOOKUP_MAX = 64;
 
@@ -318,7 +321,15 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
   const revokedJti = pg
     ? lookup((k) => k.selectFrom('revoked_tokens').select('jti').where('jti', '=', ''))
     : batchedLookup(db, (k, jtis) => k.selectFrom('revoked_tokens').select('jti').where('jti', 'in', jtis), (r) => r.jti);
-  const insertAudit = statement((k) => k.insertInto('audit_events').values(auditRow(0, '', '', { at: 0, type: '', actor: null, clientId: null, ip: null, outcome: 'success', details: {} })));
+  // Multi-row inserts of the audit trail, compiled once per number of rows.
+  const auditTemplate = auditRow(0, '', '', { at: 0, type: '', actor: null, clientId: null, ip: null, outcome: 'success', details: {} });
+  const insertAuditRows = new Map<number, ReturnType<typeof statement>>();
+  const insertAudit = (t: Db, rows: ReturnType<typeof auditRow>[]) => {
+    let insert = insertAuditRows.get(rows.length);
+    const n = rows.length;
+    if (!insert) insertAuditRows.set(n, insert = statement((k) => k.insertInto('audit_events').values(Array.from({ length: n }, () => auditTemplate))));
+    return insert(t, rows.flatMap((row) => Object.values(row)));
+  };
   // The statements of a refresh-token rotation.
   const grantOfRefresh = statement((k) => k.selectFrom('grants').selectAll()
     .where('id', '=', (eb) => eb.selectFrom('refresh_tokens').select('grant_id').where('token_hash', '=', ''))
@@ -749,10 +760,9 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
             prev = hash;
             return row;
           });
-          // PostgreSQL: few round trips (multi-row inserts). SQLite, in-process: the compiled
-          // one-row statement per row costs less than building a multi-row query.
-          if (pg) for (let i = 0; i < rows.length; i += 100) await t.insertInto('audit_events').values(rows.slice(i, i + 100)).execute();
-          else for (const row of rows) await insertAudit(t, Object.values(row));
+          // Multi-row inserts of up to 50 rows (PostgreSQL: few round trips; SQLite: few
+          // statements), each shape compiled once.
+          for (let i = 0; i < rows.length; i += AUDIT_ROWS_PER_INSERT) await insertAudit(t, rows.slice(i, i + AUDIT_ROWS_PER_INSERT));
           await t.updateTable('audit_head').set({ seq, hash: prev }).where('id', '=', 1).execute();
         });
       },
