@@ -4,7 +4,7 @@ import type { Transaction } from 'kysely';
 import { openDatabase, type DatabaseHandle } from './database.ts';
 import { migrate } from './migrations/index.ts';
 import type { Schema } from './schema.ts';
-import { batchedLookup, groupCommit } from './stores.ts';
+import { batchedLookup, groupCommit } from './batching.ts';
 
 /** Group commit on a real SQLite database: one revoked_tokens row per job. */
 describe('SQLite group commit', () => {

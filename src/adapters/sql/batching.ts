@@ -1,0 +1,108 @@
+// Batching for SQLite, which serves a whole process through one connection: the work of one
+// event-loop turn (the requests read from the sockets that were ready together) goes to the
+// database together. See docs/architecture.md, Storage.
+import { sql, type Compilable, type CompiledQuery, type Kysely, type Transaction } from 'kysely';
+import type { Schema } from './schema.ts';
+
+/** Most keys one batched lookup asks for in one statement. */
+const BATCH_LOOKUP_MAX = 64;
+
+/**
+ * SQLite: lookups by key asked for in one turn of the event loop (the requests read from the
+ * sockets that were ready together) are answered by one SELECT ... WHERE key IN (...), compiled
+ * once per number of keys. Each SQLite statement takes and releases the WAL read lock (two
+ * system calls) and goes through Kysely's connection handling; the most requested lookups
+ * (revoked access tokens, users) pay that once per batch instead of once per request. A failed
+ * statement fails every lookup of its batch.
+ */
+export function batchedLookup<R>(db: Kysely<Schema>, build: (k: Kysely<Schema>, keys: string[]) => Compilable<R>, keyOf: (row: R) => string): (key: string) => Promise<R | undefined> {
+  const compiled = new Map<number, CompiledQuery<R>>();
+  let pending: Map<string, { resolve: (row: R | undefined) => void; reject: (err: unknown) => void }[]> | undefined;
+  const run = async (keys: string[]): Promise<Map<string, R>> => {
+    let query = compiled.get(keys.length);
+    if (!query) compiled.set(keys.length, query = build(db, keys.map(() => '')).compile());
+    const { rows } = await db.executeQuery<R>({ ...query, parameters: keys });
+    return new Map(rows.map((r) => [keyOf(r), r]));
+  };
+  const flush = async () => {
+    const batch = pending!;
+    pending = undefined;
+    const keys = [...batch.keys()];
+    for (let i = 0; i < keys.length; i += BATCH_LOOKUP_MAX) {
+      const chunk = keys.slice(i, i + BATCH_LOOKUP_MAX);
+      try {
+        const found = await run(chunk);
+        for (const k of chunk) for (const w of batch.get(k)!) w.resolve(found.get(k));
+      } catch (err) {
+        for (const k of chunk) for (const w of batch.get(k)!) w.reject(err);
+      }
+    }
+  };
+  return (key) => new Promise((resolve, reject) => {
+    if (!pending) {
+      pending = new Map();
+      setImmediate(flush);
+    }
+    const waiting = pending.get(key);
+    if (waiting) waiting.push({ resolve, reject });
+    else pending.set(key, [{ resolve, reject }]);
+  });
+}
+
+/** Most transactions one group commit takes in (a bound on how long the first one waits). */
+const GROUP_COMMIT_MAX = 32;
+
+type Tx = <T>(fn: (t: Transaction<Schema>) => Promise<T>) => Promise<T>;
+
+/**
+ * Group commit for SQLite (one connection, so its transactions run one after the other anyway):
+ * a transaction asked for while another group is running waits for the next group; a group runs
+ * the waiting ones in one BEGIN IMMEDIATE ... COMMIT, each between SAVEPOINT and RELEASE (or
+ * ROLLBACK TO on error, which undoes that one only and hands its error to its caller). Callers
+ * learn their result once the COMMIT has succeeded; if it fails, every caller of the group gets
+ * the error, and nothing of the group is stored.
+ */
+export function groupCommit(tx: Tx): Tx {
+  type Job = { fn: (t: Transaction<Schema>) => Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void };
+  let waiting: Job[] = [];
+  let running = false;
+  const runGroup = async (): Promise<void> => {
+    while (waiting.length) {
+      const group = waiting.slice(0, GROUP_COMMIT_MAX);
+      waiting = waiting.slice(group.length);
+      const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+      try {
+        await tx(async (t) => {
+          for (const job of group) {
+            await sql`savepoint tessera_job`.execute(t);
+            try {
+              outcomes.push({ ok: true, value: await job.fn(t) });
+            } catch (error) {
+              await sql`rollback to tessera_job`.execute(t);
+              outcomes.push({ ok: false, error });
+            }
+            await sql`release tessera_job`.execute(t);
+          }
+        });
+      } catch (error) {
+        for (const job of group) job.reject(error);
+        continue;
+      }
+      group.forEach((job, i) => {
+        const o = outcomes[i]!;
+        if (o.ok) job.resolve(o.value);
+        else job.reject(o.error);
+      });
+    }
+    running = false;
+  };
+  return <T>(fn: (t: Transaction<Schema>) => Promise<T>) => new Promise<T>((resolve, reject) => {
+    waiting.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+    // node:sqlite answers synchronously, so a group started at once would commit before the
+    // requests already read from other sockets reach it: start it after this turn's I/O instead.
+    if (!running) {
+      running = true;
+      setImmediate(runGroup);
+    }
+  });
+}
