@@ -4,7 +4,6 @@ const REQUESTS = 'tessera_http_requests_total';
 const DURATION = 'tessera_http_request_duration_seconds';
 /** Upper bounds of the latency histogram's buckets, seconds. */
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] as const;
-const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
 interface Count { labels: { route: string; method: string; status: string }; value: number }
 interface Latency { route: string; perBucket: number[]; sum: number; count: number }
@@ -28,7 +27,7 @@ export function httpRequestMetrics(registry: Registry): (route: string, method: 
     const statusClass = Math.floor(status / 100);
     const key = `${route} ${method} ${statusClass}`;
     let c = counts.get(key);
-    if (!c) counts.set(key, c = { labels: { route, method, status: STATUS_CLASSES[statusClass - 1] ?? `${statusClass}xx` }, value: 0 });
+    if (!c) counts.set(key, c = { labels: { route, method, status: `${statusClass}xx` }, value: 0 });
     c.value += 1;
     let l = latencies.get(route);
     if (!l) latencies.set(route, l = { route, perBucket: LATENCY_BUCKETS.map(() => 0), sum: 0, count: 0 });

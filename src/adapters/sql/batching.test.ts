@@ -71,7 +71,7 @@ describe('SQLite batched lookups', () => {
     let statements = 0;
     // A plugin sees the result of every statement run.
     const counting = handle.db.withPlugin({ transformQuery: (a) => a.node, transformResult: async (a) => { statements++; return a.result; } });
-    const lookup = batchedLookup(counting, (k, jtis) => k.selectFrom('revoked_tokens').selectAll().where('jti', 'in', jtis), (r) => r.jti);
+    const lookup = batchedLookup((jtis) => counting.selectFrom('revoked_tokens').selectAll().where('jti', 'in', jtis).execute(), (r) => r.jti);
     const keys = ['r1', 'x', 'r2', 'r1', 'y'];
     const rows = (await Promise.all(keys.map(lookup))).map((r) => r && { ...r });
     assert.deepEqual(rows, [{ jti: 'r1', expires_at: 1 }, undefined, { jti: 'r2', expires_at: 2 }, { jti: 'r1', expires_at: 1 }, undefined]);
@@ -84,10 +84,10 @@ describe('SQLite batched lookups', () => {
   });
 
   it('fails every lookup of a batch whose statement fails, and the next batch works', async () => {
-    const lookup = batchedLookup(handle.db, (k, ids) => k.selectFrom('no_such_table' as 'revoked_tokens').selectAll().where('jti', 'in', ids), (r) => r.jti);
+    const lookup = batchedLookup((ids) => handle.db.selectFrom('no_such_table' as 'revoked_tokens').selectAll().where('jti', 'in', ids).execute(), (r) => r.jti);
     const outcomes = await Promise.allSettled([lookup('a'), lookup('b')]);
     assert.deepEqual(outcomes.map((o) => o.status), ['rejected', 'rejected']);
-    const good = batchedLookup(handle.db, (k, ids) => k.selectFrom('revoked_tokens').selectAll().where('jti', 'in', ids), (r) => r.jti);
+    const good = batchedLookup((ids) => handle.db.selectFrom('revoked_tokens').selectAll().where('jti', 'in', ids).execute(), (r) => r.jti);
     assert.equal((await good('r1'))?.jti, 'r1');
   });
 });

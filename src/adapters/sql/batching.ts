@@ -1,7 +1,7 @@
 // Batching for SQLite, which serves a whole process through one connection: the work of one
 // event-loop turn (the requests read from the sockets that were ready together) goes to the
 // database together. See docs/architecture.md, Storage.
-import { sql, type Compilable, type CompiledQuery, type Kysely, type Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Schema } from './schema.ts';
 
 /** Most keys one batched lookup asks for in one statement. */
@@ -9,21 +9,15 @@ const BATCH_LOOKUP_MAX = 64;
 
 /**
  * SQLite: lookups by key asked for in one turn of the event loop (the requests read from the
- * sockets that were ready together) are answered by one SELECT ... WHERE key IN (...), compiled
- * once per number of keys. Each SQLite statement takes and releases the WAL read lock (two
- * system calls) and goes through Kysely's connection handling; the most requested lookups
- * (revoked access tokens, users) pay that once per batch instead of once per request. A failed
- * statement fails every lookup of its batch.
+ * sockets that were ready together) are answered by one `select` of many keys (SELECT ... WHERE
+ * key IN (...)). Each SQLite statement takes and releases the WAL read lock (two system calls)
+ * and goes through Kysely's connection handling; the most requested lookups (revoked access
+ * tokens, users) pay that once per batch instead of once per request. A failed statement fails
+ * every lookup of its batch.
  */
-export function batchedLookup<R>(db: Kysely<Schema>, build: (k: Kysely<Schema>, keys: string[]) => Compilable<R>, keyOf: (row: R) => string): (key: string) => Promise<R | undefined> {
-  const compiled = new Map<number, CompiledQuery<R>>();
+export function batchedLookup<R>(select: (keys: string[]) => Promise<R[]>, keyOf: (row: R) => string): (key: string) => Promise<R | undefined> {
   let pending: Map<string, { resolve: (row: R | undefined) => void; reject: (err: unknown) => void }[]> | undefined;
-  const run = async (keys: string[]): Promise<Map<string, R>> => {
-    let query = compiled.get(keys.length);
-    if (!query) compiled.set(keys.length, query = build(db, keys.map(() => '')).compile());
-    const { rows } = await db.executeQuery<R>({ ...query, parameters: keys });
-    return new Map(rows.map((r) => [keyOf(r), r]));
-  };
+  const run = async (keys: string[]): Promise<Map<string, R>> => new Map((await select(keys)).map((r) => [keyOf(r), r]));
   const flush = async () => {
     const batch = pending!;
     pending = undefined;

@@ -1,4 +1,4 @@
-import { sql, type Compilable, type CompiledQuery, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { sql, type Compilable, type CompiledQuery, type Kysely, type QueryResult, type Selectable, type Transaction } from 'kysely';
 import type {
   AuditEvent, AuditRecord, AuditVerifyResult, ClientRecord, CodeRecord, ConsentRecord, DeviceCodeRecord, DeviceCodeStatus, GrantRecord, InteractionRecord, IssuedAccessToken, KeyState,
   RefreshTokenRecord, RotateResult, UseRefreshResult, SessionClient, SessionRecord, SigningKeyRecord, Stores, UserRecord,
@@ -206,28 +206,32 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
       return q.executeQuery<R>({ ...compiled, parameters });
     };
   };
+  /** A statement whose shape depends on a count (IN lists, multi-row inserts), compiled once per count. */
+  const statementBySize = <R>(build: (k: Kysely<Schema>, n: number) => Compilable<R>) => {
+    const bySize = new Map<number, (q: Db, parameters: readonly unknown[]) => Promise<QueryResult<R>>>();
+    return (q: Db, parameters: readonly unknown[], n = parameters.length) => {
+      let run = bySize.get(n);
+      if (!run) bySize.set(n, run = statement((k) => build(k, n)));
+      return run(q, parameters);
+    };
+  };
   const lookup = <R>(build: (k: Kysely<Schema>) => Compilable<R>) => {
     const run = statement(build);
     return async (...parameters: unknown[]): Promise<R | undefined> => (await run(db, parameters)).rows[0];
   };
   const clientById = lookup((k) => k.selectFrom('clients').selectAll().where('client_id', '=', ''));
   const selectUser = statement((k) => k.selectFrom('users').selectAll().where('id', '=', ''));
+  const usersByIds = statementBySize((k, n) => k.selectFrom('users').selectAll().where('id', 'in', Array<string>(n).fill('')));
   const userById = pg
     ? async (id: string) => (await selectUser(db, [id])).rows[0]
-    : batchedLookup(db, (k, ids) => k.selectFrom('users').selectAll().where('id', 'in', ids), (r) => r.id);
+    : batchedLookup(async (ids) => (await usersByIds(db, ids)).rows, (r) => r.id);
   const sessionById = lookup((k) => k.selectFrom('sessions').selectAll().where('id_hash', '=', ''));
+  const revokedByJtis = statementBySize((k, n) => k.selectFrom('revoked_tokens').select('jti').where('jti', 'in', Array<string>(n).fill('')));
   const revokedJti = pg
     ? lookup((k) => k.selectFrom('revoked_tokens').select('jti').where('jti', '=', ''))
-    : batchedLookup(db, (k, jtis) => k.selectFrom('revoked_tokens').select('jti').where('jti', 'in', jtis), (r) => r.jti);
-  // Multi-row inserts of the audit trail, compiled once per number of rows.
+    : batchedLookup(async (jtis) => (await revokedByJtis(db, jtis)).rows, (r) => r.jti);
   const auditTemplate = auditRow(0, '', '', { at: 0, type: '', actor: null, clientId: null, ip: null, outcome: 'success', details: {} });
-  const insertAuditRows = new Map<number, ReturnType<typeof statement>>();
-  const insertAudit = (t: Db, rows: ReturnType<typeof auditRow>[]) => {
-    let insert = insertAuditRows.get(rows.length);
-    const n = rows.length;
-    if (!insert) insertAuditRows.set(n, insert = statement((k) => k.insertInto('audit_events').values(Array.from({ length: n }, () => auditTemplate))));
-    return insert(t, rows.flatMap((row) => Object.values(row)));
-  };
+  const insertAuditRows = statementBySize((k, n) => k.insertInto('audit_events').values(Array.from({ length: n }, () => auditTemplate)));
   // The statements of a refresh-token rotation.
   const grantOfRefresh = statement((k) => k.selectFrom('grants').selectAll()
     .where('id', '=', (eb) => eb.selectFrom('refresh_tokens').select('grant_id').where('token_hash', '=', ''))
@@ -660,7 +664,10 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
           });
           // Multi-row inserts of up to 50 rows (PostgreSQL: few round trips; SQLite: few
           // statements), each shape compiled once.
-          for (let i = 0; i < rows.length; i += AUDIT_ROWS_PER_INSERT) await insertAudit(t, rows.slice(i, i + AUDIT_ROWS_PER_INSERT));
+          for (let i = 0; i < rows.length; i += AUDIT_ROWS_PER_INSERT) {
+            const chunk = rows.slice(i, i + AUDIT_ROWS_PER_INSERT);
+            await insertAuditRows(t, chunk.flatMap((row) => Object.values(row)), chunk.length);
+          }
           await t.updateTable('audit_head').set({ seq, hash: prev }).where('id', '=', 1).execute();
         });
       },
