@@ -18,7 +18,7 @@ import { runSoak } from './lib/soak.ts';
 const KINDS = ['tessera', 'oidc-provider', 'floor'] as const;
 
 /** The floors measured with a scenario of the servers, when it is chosen too. */
-const FLOOR_HOME: Partial<Record<ScenarioId, ScenarioId>> = { floor_json: 'jwks', floor_token: 'client_credentials', floor_token_node: 'client_credentials' };
+const FLOOR_HOME: Partial<Record<ScenarioId, ScenarioId>> = { floor_json: 'jwks', floor_token: 'client_credentials', floor_token_node: 'client_credentials', floor_token_raw: 'client_credentials' };
 
 /**
  * Scenarios measured together, their runs interleaved: each of Tessera's scenarios with

@@ -117,7 +117,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     flowConcurrency: positive('flow-concurrency', values['flow-concurrency'], smoke ? 4 : 8),
     scenarios: mode === 'scaling'
       ? (values.only === undefined ? SCALING_SCENARIOS : list('only', values.only, tesseraIds))
-      : list('only', values.only, ids, { floor: ['floor_json', 'floor_token', 'floor_token_node'] }),
+      : list('only', values.only, ids, { floor: ['floor_json', 'floor_token', 'floor_token_node', 'floor_token_raw'] }),
     servers: list('servers', values.servers, ['tessera', 'oidc-provider', 'floor'] as ServerKind[]),
     loader,
     pin: !values['no-pin'],

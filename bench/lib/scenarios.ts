@@ -9,7 +9,7 @@ import { check, checkJwks, fetchJwks, getJson, verifyAccessToken, verifyIdToken 
 
 export type ScenarioId =
   | 'client_credentials' | 'introspection' | 'jwks' | 'discovery' | 'refresh' | 'userinfo' | 'authcode_flow'
-  | 'floor_json' | 'floor_token' | 'floor_token_node';
+  | 'floor_json' | 'floor_token' | 'floor_token_node' | 'floor_token_raw';
 
 export interface ScenarioContext {
   server: ServerHandle;
@@ -205,11 +205,14 @@ const floorJson: Scenario = {
   },
 };
 
-/** The token floors: jose (WebCrypto) signing at /token, node:crypto signing at /token-node. */
-function floorTokenScenario(id: 'floor_token' | 'floor_token_node', path: string, how: string): Scenario {
+/**
+ * The token floors: jose (WebCrypto) signing at /token, node:crypto signing at /token-node, and
+ * the same on plain node:http with no Fastify at /token-raw.
+ */
+function floorTokenScenario(id: 'floor_token' | 'floor_token_node' | 'floor_token_raw', path: string, how: string): Scenario {
   return {
     id,
-    title: `floor: Fastify form + Basic (HMAC) + ES256 JWT (${how})`,
+    title: `floor: ${how}`,
     unit: 'request',
     servers: ['floor'],
     async prepare(ctx) {
@@ -230,11 +233,12 @@ function floorTokenScenario(id: 'floor_token' | 'floor_token_node', path: string
     },
   };
 }
-const floorToken = floorTokenScenario('floor_token', '/token', 'jose');
-const floorTokenNode = floorTokenScenario('floor_token_node', '/token-node', 'node:crypto');
+const floorToken = floorTokenScenario('floor_token', '/token', 'Fastify form + Basic (HMAC) + ES256 JWT signed with jose');
+const floorTokenNode = floorTokenScenario('floor_token_node', '/token-node', 'the same, signed with node:crypto');
+const floorTokenRaw = floorTokenScenario('floor_token_raw', '/token-raw', 'the same on node:http, without Fastify');
 
 export const SCENARIOS: readonly Scenario[] = [
-  clientCredentials, introspection, jwks, discovery, refresh, userinfo, authcodeFlow, floorJson, floorToken, floorTokenNode,
+  clientCredentials, introspection, jwks, discovery, refresh, userinfo, authcodeFlow, floorJson, floorToken, floorTokenNode, floorTokenRaw,
 ];
 
 /** Which floor a scenario is compared with in the summary. */
