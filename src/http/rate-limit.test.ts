@@ -44,6 +44,39 @@ describe('rate limiter', () => {
     store.close();
   });
 
+  it('decodes each Basic header on its own (nothing carried over from a longer one before it)', async () => {
+    const store = memoryRateLimits();
+    const limiter = createRateLimiter(table, store, { rejected: () => {} });
+    const clientOf = (h: string) => (limiter.check('token', 'headers', request('192.0.2.30', h)) as { counted: { name: string }[] }).counted;
+    const long = `Basic ${Buffer.from(`${'a'.repeat(40)}:${'s'.repeat(40)}`).toString('base64')}`;
+    assert.deepEqual(clientOf(long).map((c) => c.name), ['token.ip', 'token.client']);
+    // 'ab' decodes into the bytes where the long header's id was: no colon of its own, no client.
+    assert.deepEqual(clientOf(`Basic ${Buffer.from('ab').toString('base64')}`).map((c) => c.name), ['token.ip']);
+    // Form-urlencoded ids are decoded; a header longer than the reusable buffer works too.
+    const encoded = `Basic ${Buffer.from(`my+app%2F1:${'s'.repeat(1500)}`).toString('base64')}`;
+    const viaEncoded = request('192.0.2.31', encoded);
+    limiter.check('token', 'headers', viaEncoded);
+    const plain = request('192.0.2.31', `Basic ${Buffer.from('my app/1:x').toString('base64')}`);
+    const counted = (limiter.check('token', 'headers', plain) as { counted: { name: string; count: number }[] }).counted;
+    assert.equal(counted.find((c) => c.name === 'token.client')!.count, 2); // the same client_id both times
+    store.close();
+  });
+
+  it('reports how many rules a stage added, so unchanged fields are not set again', () => {
+    const store = memoryRateLimits();
+    const limiter = createRateLimiter(table, store, { rejected: () => {} });
+    const req = request('192.0.2.40', basic('svc'));
+    const first = limiter.check('token', 'headers', req) as { added: number; counted: unknown[] };
+    assert.equal(first.added, 2);
+    const second = limiter.check('token', 'body', req, new URLSearchParams('grant_type=client_credentials')) as { added: number; counted: unknown[] };
+    assert.equal(second.added, 0);
+    assert.equal(second.counted.length, 2);
+    const bodyOnly = request('192.0.2.41');
+    limiter.check('token', 'headers', bodyOnly);
+    assert.equal((limiter.check('token', 'body', bodyOnly, new URLSearchParams('client_id=svc2')) as { added: number }).added, 1);
+    store.close();
+  });
+
   it('counts in-process stores synchronously and asynchronous stores through a promise, with the same counts', async () => {
     const local = memoryRateLimits();
     const shared = memoryRateLimits();

@@ -27,6 +27,8 @@ export interface RateLimitOutcome {
   retryAfter?: number;
   /** The exceeded rule whose count just passed its limit (first rejection in its window), for one log line per window. */
   firstRejection?: Counted;
+  /** How many rules this stage counted (0: nothing to count at this stage; `counted` is unchanged). */
+  added: number;
 }
 
 export interface RateLimiter {
@@ -41,17 +43,29 @@ export interface RateLimitHooks {
 
 /** What one request has been counted for so far, and its Basic client_id (decoded once). */
 interface RequestState { list: Counted[]; basic?: string | null }
-const states = new WeakMap<FastifyRequest, RequestState>();
+/**
+ * Where a request's state lives between its two stages: a property of the request, declared on
+ * every request by the server (`decorateRequest`) so requests keep one shape.
+ */
+export const RATE_LIMIT_STATE = Symbol('tessera.rateLimitState');
+type WithState = { [RATE_LIMIT_STATE]?: RequestState | null };
 
 /** The client_id of a Basic Authorization header, without looking at the secret. */
+const BASIC = /^Basic ([A-Za-z0-9+/]+=*)$/i;
+/** Decoding room for the usual header, reused (the request path allocates no buffer for it). */
+const scratch = Buffer.allocUnsafe(768);
 function basicClientId(header: string | undefined): string | undefined {
-  const m = header && /^Basic ([A-Za-z0-9+/]+=*)$/i.exec(header.trim());
+  const m = header && BASIC.exec(header.trim());
   if (!m) return undefined;
-  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
-  const i = decoded.indexOf(':');
+  const encoded = m[1]!;
+  const buf = encoded.length <= 1024 ? scratch : Buffer.allocUnsafe(Math.ceil(encoded.length * 3 / 4));
+  const length = buf.write(encoded, 'base64');
+  const i = buf.subarray(0, length).indexOf(0x3a); // ':'
   if (i <= 0) return undefined;
+  const id = buf.toString('utf8', 0, i);
+  if (!id.includes('%') && !id.includes('+')) return id;
   try {
-    return decodeURIComponent(decoded.slice(0, i).replace(/\+/g, ' '));
+    return decodeURIComponent(id.replace(/\+/g, ' '));
   } catch {
     return undefined;
   }
@@ -99,13 +113,14 @@ export function createRateLimiter(table: RateLimitTable, store: RateLimitStore, 
 
   /** Adds the hits to the request's list and decides. */
   const decide = (policy: RateLimitPolicy, list: Counted[], rules: PreparedRule[], hits: (Hit | undefined)[]): RateLimitOutcome => {
-    const outcome: RateLimitOutcome = { counted: list };
+    const outcome: RateLimitOutcome = { counted: list, added: 0 };
     for (let i = 0; i < rules.length; i++) {
       const h = hits[i];
       if (!h) continue;
       const { key, name, rule } = rules[i]!;
       const c: Counted = { name, rule, count: h.count, resetMs: h.resetMs };
       list.push(c);
+      outcome.added++;
       if (c.count > rule.limit) {
         hooks.rejected(policy, key);
         outcome.retryAfter = Math.max(outcome.retryAfter ?? 1, Math.ceil(c.resetMs / 1000));
@@ -117,8 +132,9 @@ export function createRateLimiter(table: RateLimitTable, store: RateLimitStore, 
 
   return {
     check(policy, stage, req, params) {
-      let state = states.get(req);
-      if (!state) states.set(req, state = { list: [] });
+      const holder = req as unknown as WithState;
+      let state = holder[RATE_LIMIT_STATE];
+      if (!state) holder[RATE_LIMIT_STATE] = state = { list: [] };
       const rules = rulesOf.get(policy) ?? [];
       const hits: (Hit | undefined)[] = [];
       const pending: (Promise<Hit> | undefined)[] = [];

@@ -32,7 +32,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import type { RateLimitPolicy, RateLimitTable } from '../config/rate-limits.ts';
 import type { RateLimitStore } from '../ports/rate-limits.ts';
 import { BackendUnavailableError } from '../ports/unavailable.ts';
-import { createRateLimiter, rateLimitHeaders, type RateLimitOutcome, type Stage } from './rate-limit.ts';
+import { RATE_LIMIT_STATE, createRateLimiter, rateLimitHeaders, type RateLimitOutcome, type Stage } from './rate-limit.ts';
 
 /** How a route's errors are shown: OAuth JSON, Bearer challenges, or an HTML page. */
 type Kind = 'json' | 'bearer' | 'page';
@@ -267,6 +267,7 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
   }
 
   const limiter = opts.rateLimits && createRateLimiter(opts.rateLimits.table, opts.rateLimits.store, { rejected: (policy, key) => opts.metrics.rateLimited(policy, key) });
+  if (limiter) app.decorateRequest(RATE_LIMIT_STATE, null);
 
   /**
    * Counts a request against its route's policy; answers 429 (and returns true) when a rule is
@@ -280,7 +281,8 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
   }
 
   function applyOutcome(spec: RouteSpec, stage: Stage, req: FastifyRequest, reply: FastifyReply, outcome: RateLimitOutcome): boolean | Promise<boolean> {
-    reply.headers(rateLimitHeaders(outcome.counted));
+    // The fields name every rule counted so far: set again only when this stage counted more.
+    if (outcome.added > 0) reply.headers(rateLimitHeaders(outcome.counted));
     if (outcome.retryAfter === undefined) return false;
     return refuse(spec, stage, req, reply, outcome.retryAfter, outcome.firstRejection).then(() => true);
   }
