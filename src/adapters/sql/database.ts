@@ -46,7 +46,7 @@ function openSqlite(location: string): DatabaseHandle {
   const path = memory ? ':memory:' : resolve(location);
   if (!memory) mkdirSync(dirname(path), { recursive: true });
   const raw = new DatabaseSync(path);
-  raw.exec('PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;');
+  raw.exec('PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;');
   const checkpointer = memory ? undefined : startCheckpointer(raw, path);
   const database = wrapSqlite(raw);
   const db = new Kysely<Schema>({ dialect: new UnavailableMappingDialect(new ImmediateSqliteDialect(database), sqliteUnavailable) });
