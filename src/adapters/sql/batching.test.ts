@@ -32,7 +32,7 @@ describe('SQLite group commit', () => {
     assert.ok(transactions < 40 && transactions >= 2, `${transactions} transactions for 40 jobs (at most 32 per group)`);
   });
 
-  it('a job that throws is rolled back alone and gets its own error; the others of its group commit', async () => {
+  it('a job that throws gets its own error; the others of its group commit', async () => {
     const run = groupCommit(tx);
     const outcomes = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => run(async (t) => {
       await insert(t, `b${i}`);
@@ -41,6 +41,23 @@ describe('SQLite group commit', () => {
     })));
     assert.deepEqual(outcomes.map((o) => (o.status === 'fulfilled' ? o.value : (o.reason as Error).message)), [0, 1, 'job 2 failed', 3, 'job 4 failed', 5]);
     assert.deepEqual(await stored('b'), ['b0', 'b1', 'b3', 'b5']);
+  });
+
+  it('after a failure in its group, each caller gets the result of the run that was committed', async () => {
+    const run = groupCommit(tx);
+    transactions = 0;
+    // Each job stores a fresh random id and returns it: a rerun stores and returns a new one.
+    const outcomes = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => run(async (t) => {
+      const id = `d${i}-${crypto.randomUUID()}`;
+      await insert(t, id);
+      if (i === 3) throw new Error('job 3 failed');
+      return id;
+    })));
+    const returned = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+    assert.equal(returned.length, 4);
+    assert.deepEqual(await stored('d'), [...returned].sort());
+    assert.equal((outcomes[3] as PromiseRejectedResult).reason.message, 'job 3 failed');
+    assert.equal(transactions, 6, 'one group transaction, then one of its own for each job');
   });
 
   it('when the commit fails, every caller of the group gets the error and nothing of it is stored', async () => {

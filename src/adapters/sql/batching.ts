@@ -1,7 +1,7 @@
 // Batching for SQLite, which serves a whole process through one connection: the work of one
 // event-loop turn (the requests read from the sockets that were ready together) goes to the
 // database together. See docs/architecture.md, Storage.
-import { sql, type Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import type { Schema } from './schema.ts';
 
 /** Most keys one batched lookup asks for in one statement. */
@@ -51,10 +51,15 @@ type Tx = <T>(fn: (t: Transaction<Schema>) => Promise<T>) => Promise<T>;
 /**
  * Group commit for SQLite (one connection, so its transactions run one after the other anyway):
  * a transaction asked for while another group is running waits for the next group; a group runs
- * the waiting ones in one BEGIN IMMEDIATE ... COMMIT, each between SAVEPOINT and RELEASE (or
- * ROLLBACK TO on error, which undoes that one only and hands its error to its caller). Callers
- * learn their result once the COMMIT has succeeded; if it fails, every caller of the group gets
- * the error, and nothing of the group is stored.
+ * the waiting ones in one BEGIN IMMEDIATE ... COMMIT, one after the other. Callers learn their
+ * result once the COMMIT has succeeded. Should any of them throw, or the commit fail, the whole
+ * group is rolled back and each of its transactions runs again in a transaction of its own, so
+ * one failure fails only its own caller: the results callers get are always those of the run
+ * that was committed. Transactions run this way must therefore be safe to run twice (they only
+ * read and write the database, and compute their results from what they read).
+ *
+ * Optimistic rather than a savepoint per transaction: SAVEPOINT and RELEASE are two statements
+ * more for every rotation, and failures are rare (storage errors).
  */
 export function groupCommit(tx: Tx): Tx {
   type Job = { fn: (t: Transaction<Schema>) => Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void };
@@ -64,29 +69,27 @@ export function groupCommit(tx: Tx): Tx {
     while (waiting.length) {
       const group = waiting.slice(0, GROUP_COMMIT_MAX);
       waiting = waiting.slice(group.length);
-      const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+      let values: unknown[];
       try {
-        await tx(async (t) => {
-          for (const job of group) {
-            await sql`savepoint tessera_job`.execute(t);
-            try {
-              outcomes.push({ ok: true, value: await job.fn(t) });
-            } catch (error) {
-              await sql`rollback to tessera_job`.execute(t);
-              outcomes.push({ ok: false, error });
-            }
-            await sql`release tessera_job`.execute(t);
-          }
+        values = await tx(async (t) => {
+          const out: unknown[] = [];
+          for (const job of group) out.push(await job.fn(t));
+          return out;
         });
       } catch (error) {
-        for (const job of group) job.reject(error);
+        if (group.length === 1) group[0]!.reject(error);
+        else {
+          for (const job of group) {
+            try {
+              job.resolve(await tx(job.fn));
+            } catch (err) {
+              job.reject(err);
+            }
+          }
+        }
         continue;
       }
-      group.forEach((job, i) => {
-        const o = outcomes[i]!;
-        if (o.ok) job.resolve(o.value);
-        else job.reject(o.error);
-      });
+      group.forEach((job, i) => job.resolve(values[i]));
     }
     running = false;
   };

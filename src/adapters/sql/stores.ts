@@ -188,8 +188,8 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
   /**
    * The hot write transactions (refresh rotation, a grant's creation). PostgreSQL: one transaction
    * each. SQLite: transactions that arrive while one is committing share the next one (group
-   * commit), each in a savepoint of its own: it commits with the others or, if it throws, rolls
-   * back alone. A commit writes every page it changed to the WAL, and concurrent rotations change
+   * commit); should one throw, the group is rolled back and each runs again on its own (so these
+   * must be safe to run twice: batching.ts). A commit writes every page it changed to the WAL, and concurrent rotations change
    * the same index pages, so one commit for several costs far less than one each.
    */
   const hotTx = pg ? tx : groupCommit(tx);
