@@ -50,10 +50,11 @@ interface RequestState { list: Counted[]; basic?: string | null }
 export const RATE_LIMIT_STATE = Symbol('tessera.rateLimitState');
 type WithState = { [RATE_LIMIT_STATE]?: RequestState | null };
 
-/** The client_id of a Basic Authorization header, without looking at the secret. */
 const BASIC = /^Basic ([A-Za-z0-9+/]+=*)$/i;
-/** Decoding room for the usual header, reused (the request path allocates no buffer for it). */
+/** Decoding room for a header of up to 1024 base64 characters, reused (no buffer per request). */
 const scratch = Buffer.allocUnsafe(768);
+
+/** The client_id of a Basic Authorization header, without looking at the secret. */
 function basicClientId(header: string | undefined): string | undefined {
   const m = header && BASIC.exec(header.trim());
   if (!m) return undefined;

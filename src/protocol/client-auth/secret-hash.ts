@@ -24,12 +24,13 @@ const verified = new Map<string, Map<string, Buffer>>();
 const VERIFIED_MAX = 10_000;
 
 export function verifyClientSecret(serverSecret: string, presented: string, stored: string | null): boolean {
+  // The same work for an unknown client as for a wrong secret, so timing does not tell them apart.
+  const digest = hash('sha256', presented, 'buffer');
   if (stored === null || !stored.startsWith(PREFIX)) {
     const computed = hashClientSecret(serverSecret, presented);
     safeEqual(computed, computed);
     return false;
   }
-  const digest = hash('sha256', presented, 'buffer');
   let known = verified.get(serverSecret);
   const remembered = known?.get(stored);
   if (remembered !== undefined && timingSafeEqual(remembered, digest)) return true;
