@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, it } from 'node:test';
-import { pgUnavailable, sqliteUnavailable } from './database.ts';
+import { openDatabase, pgUnavailable, sqliteUnavailable } from './database.ts';
+import { migrate } from './migrations/index.ts';
+import { StorageUnavailableError } from '../../ports/unavailable.ts';
 
 describe('which driver errors mean "the database is unavailable"', () => {
   it('PostgreSQL: connection failures, shutdown, start-up, too many connections, timeouts', () => {
@@ -42,6 +44,37 @@ describe('which driver errors mean "the database is unavailable"', () => {
     } finally {
       a.close();
       b.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('SQLite direct statements (inside a transaction)', () => {
+  it('answer as Kysely does, belong to the transaction (its writes seen, rolled back with it), and pass errors on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-direct-'));
+    const handle = await openDatabase(`sqlite:${join(dir, 'd.db')}`);
+    try {
+      await migrate(handle.db);
+      const direct = handle.direct!;
+      const insert = handle.db.insertInto('revoked_tokens').values({ jti: '', expires_at: 0 }).compile();
+      const select = handle.db.selectFrom('revoked_tokens').selectAll().where('jti', '=', '').compile();
+      const update = handle.db.updateTable('revoked_tokens').set({ expires_at: 0 }).where('jti', '=', '').compile();
+      await handle.db.transaction().execute(async (t) => {
+        assert.equal(direct(insert, ['a', 5]).numAffectedRows, 1n);
+        assert.deepEqual(direct(select, ['a']).rows, (await t.executeQuery({ ...select, parameters: ['a'] })).rows);
+        assert.deepEqual(direct(select, ['a']).rows.map((r) => ({ ...r })), [{ jti: 'a', expires_at: 5 }]);
+        assert.equal(direct(update, [7, 'a']).numAffectedRows, 1n);
+        assert.equal(direct(update, [7, 'nobody']).numAffectedRows, 0n);
+        assert.throws(() => direct(insert, ['a', 1]), (e: unknown) => !(e instanceof StorageUnavailableError) && /UNIQUE/.test(String(e)));
+      });
+      assert.deepEqual((await handle.db.selectFrom('revoked_tokens').selectAll().execute()).map((r) => ({ ...r })), [{ jti: 'a', expires_at: 7 }]);
+      await assert.rejects(handle.db.transaction().execute(async () => {
+        direct(insert, ['b', 1]);
+        throw new Error('undo');
+      }), /undo/);
+      assert.deepEqual((await handle.db.selectFrom('revoked_tokens').select('jti').execute()).map((r) => r.jti), ['a']);
+    } finally {
+      await handle.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -17,6 +17,12 @@ export interface DatabaseHandle {
   db: Kysely<Schema>;
   dialect: SqlDialect;
   close(): Promise<void>;
+  /**
+   * SQLite only: runs a compiled statement on the process's one connection at once, without
+   * Kysely's executor. Only for statements of a transaction in progress, which holds that
+   * connection (Kysely queues every other query until it ends); see stores.ts `statement`.
+   */
+  direct?: <R>(query: CompiledQuery, parameters: readonly unknown[]) => QueryResult<R>;
 }
 
 export interface OpenOptions {
@@ -53,6 +59,17 @@ function openSqlite(location: string): DatabaseHandle {
   return {
     db,
     dialect: 'sqlite',
+    direct<R>(query: CompiledQuery, parameters: readonly unknown[]): QueryResult<R> {
+      try {
+        const stmt = database.prepare(query.sql);
+        if (stmt.reader) return { rows: stmt.all(parameters) as R[] };
+        const { changes } = stmt.run(parameters);
+        return { numAffectedRows: BigInt(changes), rows: [] };
+      } catch (err) {
+        if (sqliteUnavailable(err)) throw new StorageUnavailableError(`database unavailable: ${(err as Error).message}`, { cause: err });
+        throw err;
+      }
+    },
     async close() {
       await checkpointer?.terminate();
       await db.destroy();

@@ -182,15 +182,16 @@ const AUDIT_ROWS_PER_INSERT = 50;
 /** Every storage port over one SQL database (SQLite or PostgreSQL, already migrated). */
 export function createSqlStores(handle: DatabaseHandle): Stores {
   let sqliteExclusive: Promise<unknown> = Promise.resolve();
-  const { db } = handle;
+  const { db, direct } = handle;
   const pg = handle.dialect === 'postgres';
   const tx = <T>(fn: (t: Transaction<Schema>) => Promise<T>) => db.transaction().execute(fn);
   /**
    * The hot write transactions (refresh rotation, a grant's creation). PostgreSQL: one transaction
    * each. SQLite: transactions that arrive while one is committing share the next one (group
    * commit); should one throw, the group is rolled back and each runs again on its own (so these
-   * must be safe to run twice: batching.ts). A commit writes every page it changed to the WAL, and concurrent rotations change
-   * the same index pages, so one commit for several costs far less than one each.
+   * must be safe to run twice: batching.ts). A commit writes every page it changed to the WAL,
+   * and concurrent rotations change the same index pages, so one commit for several costs far
+   * less than one each.
    */
   const hotTx = pg ? tx : groupCommit(tx);
 
@@ -201,8 +202,12 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
    */
   const statement = <R>(build: (k: Kysely<Schema>) => Compilable<R>) => {
     let compiled: CompiledQuery<R> | undefined;
-    return (q: Db, parameters: readonly unknown[]) => {
+    return async (q: Db, parameters: readonly unknown[]): Promise<QueryResult<R>> => {
       compiled ??= build(db).compile();
+      // SQLite, inside a transaction (a rotation, a group commit, an audit append): the
+      // transaction holds the one connection, so its statements run on it at once, without the
+      // several promise hops of Kysely's executor per statement.
+      if (direct && q.isTransaction) return direct<R>(compiled, parameters);
       return q.executeQuery<R>({ ...compiled, parameters });
     };
   };
