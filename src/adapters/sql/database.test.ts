@@ -62,7 +62,7 @@ describe('SQLite direct statements (inside a transaction)', () => {
       await handle.db.transaction().execute(async (t) => {
         assert.equal(direct(insert, ['a', 5]).numAffectedRows, 1n);
         assert.deepEqual(direct(select, ['a']).rows, (await t.executeQuery({ ...select, parameters: ['a'] })).rows);
-        assert.deepEqual(direct(select, ['a']).rows.map((r) => ({ ...r })), [{ jti: 'a', expires_at: 5 }]);
+        assert.deepEqual(direct<Record<string, unknown>>(select, ['a']).rows.map((r) => ({ ...r })), [{ jti: 'a', expires_at: 5 }]);
         assert.equal(direct(update, [7, 'a']).numAffectedRows, 1n);
         assert.equal(direct(update, [7, 'nobody']).numAffectedRows, 0n);
         assert.throws(() => direct(insert, ['a', 1]), (e: unknown) => !(e instanceof StorageUnavailableError) && /UNIQUE/.test(String(e)));

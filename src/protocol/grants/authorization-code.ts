@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { pickResource, resourceScope } from '../resources.ts';
 import type { GrantRecord } from '../../ports/grants.ts';
 import { invalidGrant, invalidRequest } from '../errors.ts';
@@ -44,7 +44,7 @@ export const authorizationCode: GrantHandler = {
       ? params.redirect_uri === undefined || (client.redirectUris.length === 1 && params.redirect_uri === client.redirectUris[0])
       : params.redirect_uri === code.redirectUri;
     if (!redirectOk) throw invalidGrant('redirect_uri does not match the authorization request.');
-    const challenge = createHash('sha256').update(params.code_verifier).digest('base64url');
+    const challenge = hash('sha256', params.code_verifier, 'base64url');
     if (!safeEqual(challenge, code.codeChallenge)) throw invalidGrant('PKCE verification failed.');
     // RFC 8707: one resource per access token, one of those authorized; its scopes per resource_scopes.
     const resource = pickResource(code.resource, params.resource);
