@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { App } from '../../src/app.ts';
-import { authorizeUrl, backends, basic, form, ISSUER, pkce, testApp } from '../fixtures/app.ts';
+import { authorizeUrl, backends, basic, form, ISSUER, pkce, SECRETS, testApp } from '../fixtures/app.ts';
 
 const { challenge } = pkce();
 const GOOD = { client_id: 'web', redirect_uri: 'https://app.example/cb', response_type: 'code', scope: 'openid', state: 'xyz', code_challenge: challenge, code_challenge_method: 'S256' };
@@ -117,6 +117,13 @@ for (const backend of await backends()) {
           assertOAuthError(res, 401, 'invalid_client');
           assert.match(res.headers['www-authenticate'] as string, /^Basic realm=/);
         }
+        // RFC 6749 2.3.1: the id and secret are form-urlencoded before base64. A percent-encoded
+        // id is decoded; a malformed encoding is a failed authentication, not an error.
+        const raw = (s: string) => `Basic ${Buffer.from(s).toString('base64')}`;
+        const encodedId = await form(app, '/token', { grant_type: 'client_credentials' }, { authorization: raw(`sv%63:${SECRETS.svc}`) });
+        assert.equal(encodedId.statusCode, 200, encodedId.body);
+        assertOAuthError(await form(app, '/token', { grant_type: 'client_credentials' }, { authorization: raw(`svc:%E0%A4%A${SECRETS.svc}`) }), 401, 'invalid_client');
+        assertOAuthError(await form(app, '/token', { grant_type: 'client_credentials' }, { authorization: raw(`svc:+${SECRETS.svc}`) }), 401, 'invalid_client');
         // Registered for client_secret_basic, so client_secret_post is refused.
         assertOAuthError(await form(app, '/token', { grant_type: 'client_credentials', client_id: 'svc', client_secret: 'svc-secret-0123456789-abcdefghijklmnopq' }), 401, 'invalid_client');
         // Two methods at once.

@@ -16,7 +16,7 @@ export interface AuthenticatedClient {
 
 /** Basic credentials are form-urlencoded before base64 (RFC 6749 section 2.3.1). */
 function decodeBasicPart(s: string): string {
-  return decodeURIComponent(s.replace(/\+/g, ' '));
+  return s.includes('%') || s.includes('+') ? decodeURIComponent(s.replace(/\+/g, ' ')) : s;
 }
 
 function readBasic(value: string): { id: string; secret: string } {
