@@ -201,13 +201,16 @@ async function notifySessionsEnded(ctx: Ctx, username: string): Promise<void> {
   if (entries.length === 0) return;
   const config = ctx.config();
   const ring = await loadKeyRing(stores.keys, configKeks(config), config.signingAlg, now());
+  // The deliveries' audit records are written before the command ends (and the database closes).
+  const written: Promise<void>[] = [];
   const p: Provider = {
     config, stores, keys: () => ring, now,
     log: { info: () => {}, warn: () => {}, error: (o) => warn(`back-channel logout failed: ${JSON.stringify(o)}`) },
-    events: (e) => { void stores.audit.append([toAuditEvent(e, Date.now())]); },
+    events: (e) => { written.push(stores.audit.append([toAuditEvent(e, Date.now())])); },
   };
   await endSessions(p, entries);
   await logoutDelivery(p).idle();
+  await Promise.all(written);
 }
 
 async function userSetPassword(ctx: Ctx): Promise<void> {

@@ -420,6 +420,9 @@ describe('tessera CLI', { concurrency: true }, () => {
           assert.equal(payload.sid, 'sid-cli-1');
           assert.equal(payload.sub, alice.id);
           assert.deepEqual(await withStores((s) => s.sessions.takeClientsByUser(alice.id)), []);
+          // The delivery's audit record was written before the command ended.
+          const delivered = await withStores((s) => s.audit.query({ type: 'backchannel_logout_delivered' }));
+          assert.ok(delivered.some((r) => r.clientId === 'bc-cli'), 'the delivery is in the audit trail');
           await ok(['user', 'enable', 'alice']);
         } finally {
           rp.close();
