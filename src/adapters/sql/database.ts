@@ -5,7 +5,7 @@ import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlit
 import {
   CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver,
   type DatabaseConnection, type DatabaseIntrospector, type Dialect, type DialectAdapter, type Driver,
-  type QueryCompiler, type QueryResult, type SqliteDatabase, type TransactionSettings,
+  type QueryCompiler, type QueryResult, type SqliteDatabase, type SqliteStatement, type TransactionSettings,
 } from 'kysely';
 import pg from 'pg';
 import { StorageUnavailableError } from '../../ports/unavailable.ts';
@@ -110,25 +110,24 @@ function startCheckpointer(raw: DatabaseSync, path: string): Worker | undefined 
  * (array parameters instead of spread ones, `reader` flag), with a small statement cache.
  */
 function wrapSqlite(raw: DatabaseSync): SqliteDatabase {
-  const cache = new Map<string, { stmt: StatementSync; reader: boolean }>();
+  const cache = new Map<string, SqliteStatement>();
+  const args = (p: ReadonlyArray<unknown>) => p as SQLInputValue[];
   return {
     close: () => raw.close(),
     prepare(sql) {
       let entry = cache.get(sql);
       if (!entry) {
         if (cache.size >= 500) cache.clear();
-        const stmt = raw.prepare(sql);
-        entry = { stmt, reader: stmt.columns().length > 0 };
+        const stmt: StatementSync = raw.prepare(sql);
+        entry = {
+          reader: stmt.columns().length > 0,
+          all: (p) => stmt.all(...args(p)),
+          run: (p) => stmt.run(...args(p)),
+          iterate: (p) => stmt.iterate(...args(p)),
+        };
         cache.set(sql, entry);
       }
-      const { stmt, reader } = entry;
-      const args = (p: ReadonlyArray<unknown>) => p as SQLInputValue[];
-      return {
-        reader,
-        all: (p) => stmt.all(...args(p)),
-        run: (p) => stmt.run(...args(p)),
-        iterate: (p) => stmt.iterate(...args(p)),
-      };
+      return entry;
     },
   };
 }

@@ -242,6 +242,29 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
     .where('id', '=', (eb) => eb.selectFrom('refresh_tokens').select('grant_id').where('token_hash', '=', ''))
     .$if(pg, (q) => q.forUpdate()));
   const refreshByHash = statement((k) => k.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', '').$if(pg, (q) => q.forUpdate()));
+  // SQLite (BEGIN IMMEDIATE serialises the writers, so there are no row locks to take in order):
+  // the token and its grant in one statement.
+  const refreshAndGrant = statement((k) => k.selectFrom('refresh_tokens as r').innerJoin('grants as g', 'g.id', 'r.grant_id')
+    .selectAll('g')
+    .select(['r.token_hash as r_token_hash', 'r.grant_id as r_grant_id', 'r.client_id as r_client_id', 'r.scope as r_scope',
+      'r.created_at as r_created_at', 'r.expires_at as r_expires_at', 'r.used_at as r_used_at'])
+    .where('r.token_hash', '=', ''));
+  /** A refresh token's row and its grant's row, in rotate()'s lock order on PostgreSQL. */
+  const tokenAndGrant = async (t: Db, tokenHash: string): Promise<{ gRow: Row<GrantsTable>; rRow: Row<RefreshTokensTable> } | undefined> => {
+    if (pg) {
+      const gRow = (await grantOfRefresh(t, [tokenHash])).rows[0];
+      const rRow = gRow && (await refreshByHash(t, [tokenHash])).rows[0];
+      return gRow && rRow ? { gRow, rRow } : undefined;
+    }
+    const row = (await refreshAndGrant(t, [tokenHash])).rows[0];
+    if (!row) return undefined;
+    // The row has every grants column under its own name (the token's are prefixed r_), so it
+    // serves as the grant's row as it is.
+    return {
+      gRow: row,
+      rRow: { token_hash: row.r_token_hash, grant_id: row.r_grant_id, client_id: row.r_client_id, scope: row.r_scope, created_at: row.r_created_at, expires_at: row.r_expires_at, used_at: row.r_used_at },
+    };
+  };
   const markRefreshUsed = statement((k) => k.updateTable('refresh_tokens').set({ used_at: 0 }).where('token_hash', '=', '').where('used_at', 'is', null));
   const insertRefresh = statement((k) => k.insertInto('refresh_tokens').values(refreshRow({ tokenHash: '', grantId: '', clientId: '', scope: '', createdAt: 0, expiresAt: 0, usedAt: null })));
   const insertAccess = statement((k) => k.insertInto('access_tokens').values(accessRow('', { jti: '', expiresAt: 0 })));
@@ -490,9 +513,9 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
        * The grant's user is read in the same transaction, for `accept` and the token response.
        */
       rotate: (tokenHash, now, accept, next) => hotTx(async (t): Promise<RotateResult> => {
-        const gRow = (await grantOfRefresh(t, [tokenHash])).rows[0];
-        const rRow = gRow && (await refreshByHash(t, [tokenHash])).rows[0];
-        if (!gRow || !rRow || gRow.revoked_at !== null) return { status: 'invalid' };
+        const found = await tokenAndGrant(t, tokenHash);
+        if (!found || found.gRow.revoked_at !== null) return { status: 'invalid' };
+        const { gRow, rRow } = found;
         const grant = toGrant(gRow);
         const uRow = (await selectUser(t, [grant.userId])).rows[0];
         const reuse = async (): Promise<RotateResult> => (await revokeGrant(t, grant.id, now))
@@ -511,9 +534,9 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
       }),
       /** Same locks and order as rotate(); the token row is updated in place instead of marked used. */
       useRefresh: (tokenHash, now, idleExpiresAt, accept, next) => hotTx(async (t): Promise<UseRefreshResult> => {
-        const gRow = (await grantOfRefresh(t, [tokenHash])).rows[0];
-        const rRow = gRow && (await refreshByHash(t, [tokenHash])).rows[0];
-        if (!gRow || !rRow || gRow.revoked_at !== null) return { status: 'invalid' };
+        const found = await tokenAndGrant(t, tokenHash);
+        if (!found || found.gRow.revoked_at !== null) return { status: 'invalid' };
+        const { gRow, rRow } = found;
         const grant = toGrant(gRow);
         const uRow = (await selectUser(t, [grant.userId])).rows[0];
         if (rRow.used_at !== null) {
