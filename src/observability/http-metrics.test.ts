@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Counter, Histogram, Registry } from 'prom-client';
-import { LATENCY_BUCKETS, httpRequestMetrics } from './http-metrics.ts';
+import { LATENCY_BUCKETS, httpRequestMetrics, plainCounter } from './http-metrics.ts';
 
 /** The same requests recorded by httpRequestMetrics and by prom-client's own Counter and Histogram. */
 function both(requests: [string, string, number, number][]) {
@@ -49,5 +49,24 @@ describe('HTTP request metrics', () => {
     const { ours } = both(requests);
     ours.resetMetrics();
     assert.doesNotMatch(await ours.metrics(), /route=/);
+  });
+});
+
+describe('plain counters', () => {
+  it('expose exactly what prom-client\'s Counter exposes for the same counts, and start again after a reset', async () => {
+    const ours = new Registry();
+    const theirs = new Registry();
+    const count = plainCounter(ours, 'tessera_tokens_issued_total', 'Token responses by grant type.', 'grant_type');
+    const counter = new Counter({ name: 'tessera_tokens_issued_total', help: 'Token responses by grant type.', labelNames: ['grant_type'], registers: [theirs] });
+    for (const g of ['client_credentials', 'refresh_token', 'client_credentials', 'authorization_code', 'client_credentials']) {
+      count(g);
+      counter.inc({ grant_type: g });
+    }
+    assert.equal(await ours.metrics(), await theirs.metrics());
+    assert.match(await ours.metrics(), /tessera_tokens_issued_total\{grant_type="client_credentials"\} 3\n/);
+    const json = async (r: Registry) => JSON.parse(JSON.stringify(await r.getMetricsAsJSON())) as unknown;
+    assert.deepEqual(await json(ours), await json(theirs));
+    ours.resetMetrics();
+    assert.doesNotMatch(await ours.metrics(), /grant_type=/);
   });
 });

@@ -39,6 +39,21 @@ export function httpRequestMetrics(registry: Registry): (route: string, method: 
   };
 }
 
+/**
+ * A counter with one label, counted in a plain map on the hot path (tokens issued, per grant
+ * type) and read by the registry at scrape time like prom-client's own Counter.
+ */
+export function plainCounter(registry: Registry, name: string, help: string, label: string): (value: string) => void {
+  const counts = new Map<string, Count1>();
+  register(registry, name, help, 'counter', () => [...counts.values()].map((c) => ({ labels: c.labels, value: c.value })), () => counts.clear());
+  return (value) => {
+    let c = counts.get(value);
+    if (!c) counts.set(value, c = { labels: { [label]: value }, value: 0 });
+    c.value += 1;
+  };
+}
+interface Count1 { labels: Record<string, string>; value: number }
+
 /** Cumulative buckets (le), +Inf, sum and count, as Prometheus histograms are exposed. */
 function histogramValues(l: Latency): Value[] {
   let cumulative = 0;

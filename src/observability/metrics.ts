@@ -1,7 +1,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ProtocolEvent } from '../protocol/events.ts';
 import type { KeyRing } from '../protocol/tokens/keys.ts';
-import { httpRequestMetrics } from './http-metrics.ts';
+import { httpRequestMetrics, plainCounter } from './http-metrics.ts';
 import { nextRotationAt, type ScheduleSettings } from '../protocol/tokens/key-schedule.ts';
 
 /** Prometheus metrics: HTTP traffic, what the protocol reports, and the signing keys' age. */
@@ -21,7 +21,7 @@ export function createMetrics(keys: () => KeyRing, now: () => number, schedule?:
   collectDefaultMetrics({ register: registry, prefix: 'tessera_process_' });
   const counter = (name: string, help: string, labelNames: string[] = []) => new Counter({ name, help, labelNames, registers: [registry] });
   const request = httpRequestMetrics(registry);
-  const tokens = counter('tessera_tokens_issued_total', 'Token responses by grant type.', ['grant_type']);
+  const tokenIssued = plainCounter(registry, 'tessera_tokens_issued_total', 'Token responses by grant type.', 'grant_type');
   const clientAuthFailures = counter('tessera_client_auth_failures_total', 'Failed client authentications.');
   const logins = counter('tessera_logins_total', 'User login attempts by outcome.', ['outcome']);
   const reuse = counter('tessera_reuse_detected_total', 'Replayed authorization codes and rotated refresh tokens (each revokes a grant).', ['artifact']);
@@ -66,7 +66,7 @@ export function createMetrics(keys: () => KeyRing, now: () => number, schedule?:
     request,
     event(e) {
       switch (e.type) {
-        case 'token_issued': tokens.inc({ grant_type: e.grantType }); break;
+        case 'token_issued': tokenIssued(e.grantType); break;
         case 'client_auth_failed': clientAuthFailures.inc(); break;
         case 'login_succeeded': logins.inc({ outcome: 'success' }); break;
         case 'login_failed': logins.inc({ outcome: 'failure' }); break;
