@@ -1,5 +1,5 @@
 import type { InitialAccessTokenRecord, Stores } from '../ports/index.ts';
-import { randomToken, tokenHash } from '../protocol/hash.ts';
+import { randomId, randomToken, tokenHash } from '../protocol/hash.ts';
 import { AdminError } from './clients.ts';
 
 /** Default lifetime of an initial access token: one day. */
@@ -14,7 +14,7 @@ export async function createInitialAccessToken(stores: Stores, now: number, opts
   if (!Number.isSafeInteger(expiresIn) || expiresIn < 60 || expiresIn > 365 * 86_400) throw new AdminError('--expires-in must be a whole number of seconds from 60 to 31536000');
   if (opts.uses !== undefined && (!Number.isSafeInteger(opts.uses) || opts.uses < 1 || opts.uses > 1_000_000)) throw new AdminError('--uses must be a whole number from 1 to 1000000');
   const token = randomToken(32);
-  const record: InitialAccessTokenRecord = { id: randomToken(6), tokenHash: tokenHash(token), usesLeft: opts.uses ?? null, createdAt: now, expiresAt: now + expiresIn };
+  const record: InitialAccessTokenRecord = { id: randomId(6), tokenHash: tokenHash(token), usesLeft: opts.uses ?? null, createdAt: now, expiresAt: now + expiresIn };
   await stores.initialAccessTokens.create(record);
   return { token, record };
 }

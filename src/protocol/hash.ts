@@ -5,6 +5,17 @@ export function randomToken(bytes = 32): string {
   return randomBytes(bytes).toString('base64url');
 }
 
+/**
+ * A random identifier that operators pass to the CLI (registration token ids, client ids made by
+ * dynamic registration): base64url like randomToken, but never starting with '-', which a
+ * command line would read as an option.
+ */
+export function randomId(bytes: number): string {
+  let id: string;
+  do id = randomToken(bytes); while (id.startsWith('-'));
+  return id;
+}
+
 /** How tokens (codes, refresh tokens, session ids) are stored: SHA-256, base64url. */
 export function tokenHash(value: string): string {
   return hash('sha256', value, 'base64url');

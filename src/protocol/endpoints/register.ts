@@ -3,7 +3,7 @@ import { AdminError, buildClient, saveClient, type ClientInput } from '../../adm
 import type { ClientAuthMethod, ClientRecord, DynamicRegistration, GrantType } from '../../ports/clients.ts';
 import { verifyClientSecret } from '../client-auth/secret-hash.ts';
 import { OAuthError, invalidRequest } from '../errors.ts';
-import { randomToken, safeEqual, tokenHash } from '../hash.ts';
+import { randomId, randomToken, safeEqual, tokenHash } from '../hash.ts';
 import { header, type OAuthResponse, type Provider, type ProtocolRequest } from '../provider.ts';
 import { redirectUriProblem } from '../redirect-uri.ts';
 import { supportedScopes } from '../scopes.ts';
@@ -198,7 +198,7 @@ export async function register(p: Provider, req: ProtocolRequest): Promise<OAuth
     initialHash = tokenHash(presented);
     if (!(await p.stores.initialAccessTokens.find(initialHash, p.now()))) throw tokenRefused(p, req, 'unknown initial access token');
   }
-  const clientId = randomToken(16);
+  const clientId = randomId(16);
   const input = registrationInput(p, req.json, clientId);
   if (mode === 'admin_approval') input.disabled = true;
   const now = p.now();
