@@ -5,7 +5,7 @@ const DURATION = 'tessera_http_request_duration_seconds';
 /** Upper bounds of the latency histogram's buckets, seconds. */
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] as const;
 
-interface Count { labels: { route: string; method: string; status: string }; value: number }
+interface Count { labels: Record<string, string>; value: number }
 interface Latency { route: string; perBucket: number[]; sum: number; count: number }
 interface Value { metricName?: string; labels: Record<string, string | number>; value: number; exemplar?: null }
 
@@ -21,7 +21,7 @@ interface Value { metricName?: string; labels: Record<string, string | number>; 
 export function httpRequestMetrics(registry: Registry): (route: string, method: string, status: number, seconds: number) => void {
   const counts = new Map<string, Count>();
   const latencies = new Map<string, Latency>();
-  register(registry, REQUESTS, 'HTTP requests by route, method and status class.', 'counter', () => [...counts.values()].map((c) => ({ labels: c.labels, value: c.value })), () => counts.clear());
+  registerCounter(registry, REQUESTS, 'HTTP requests by route, method and status class.', counts);
   register(registry, DURATION, 'HTTP request latency by route.', 'histogram', () => [...latencies.values()].flatMap(histogramValues), () => latencies.clear());
   return (route, method, status, seconds) => {
     const statusClass = Math.floor(status / 100);
@@ -44,15 +44,19 @@ export function httpRequestMetrics(registry: Registry): (route: string, method: 
  * type) and read by the registry at scrape time like prom-client's own Counter.
  */
 export function plainCounter(registry: Registry, name: string, help: string, label: string): (value: string) => void {
-  const counts = new Map<string, Count1>();
-  register(registry, name, help, 'counter', () => [...counts.values()].map((c) => ({ labels: c.labels, value: c.value })), () => counts.clear());
+  const counts = new Map<string, Count>();
+  registerCounter(registry, name, help, counts);
   return (value) => {
     let c = counts.get(value);
     if (!c) counts.set(value, c = { labels: { [label]: value }, value: 0 });
     c.value += 1;
   };
 }
-interface Count1 { labels: Record<string, string>; value: number }
+
+/** A counter whose counts (one per label set) live in `counts`. */
+function registerCounter(registry: Registry, name: string, help: string, counts: Map<string, Count>): void {
+  register(registry, name, help, 'counter', () => [...counts.values()].map((c) => ({ labels: c.labels, value: c.value })), () => counts.clear());
+}
 
 /** Cumulative buckets (le), +Inf, sum and count, as Prometheus histograms are exposed. */
 function histogramValues(l: Latency): Value[] {

@@ -66,8 +66,7 @@ function openSqlite(location: string): DatabaseHandle {
         const { changes } = stmt.run(parameters);
         return { numAffectedRows: BigInt(changes), rows: [] };
       } catch (err) {
-        if (sqliteUnavailable(err)) throw new StorageUnavailableError(`database unavailable: ${(err as Error).message}`, { cause: err });
-        throw err;
+        return rethrowMapped(err, sqliteUnavailable);
       }
     },
     async close() {
@@ -208,6 +207,12 @@ export function sqliteUnavailable(err: unknown): boolean {
   return typeof errcode === 'number' && (errcode & 0xff) === 5;
 }
 
+/** Throws `err` as StorageUnavailableError (the original as `cause`) when `test` says it means "unavailable", else as it is. */
+function rethrowMapped(err: unknown, test: (err: unknown) => boolean): never {
+  if (test(err)) throw new StorageUnavailableError(`database unavailable: ${(err as Error).message}`, { cause: err });
+  throw err;
+}
+
 /**
  * Wraps a dialect so that errors meaning "the database cannot be reached now" leave the adapter
  * as StorageUnavailableError (the original as `cause`); every other error passes unchanged.
@@ -234,10 +239,7 @@ class UnavailableMappingDriver implements Driver {
     this.#test = test;
   }
 
-  #map = (err: unknown): never => {
-    if (this.#test(err)) throw new StorageUnavailableError(`database unavailable: ${(err as Error).message}`, { cause: err });
-    throw err;
-  };
+  #map = (err: unknown): never => rethrowMapped(err, this.#test);
   async #do<T>(f: () => Promise<T>): Promise<T> {
     try { return await f(); } catch (err) { return this.#map(err); }
   }

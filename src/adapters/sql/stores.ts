@@ -237,11 +237,11 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
     : batchedLookup(async (jtis) => (await revokedByJtis(db, jtis)).rows, (r) => r.jti);
   const auditTemplate = auditRow(0, '', '', { at: 0, type: '', actor: null, clientId: null, ip: null, outcome: 'success', details: {} });
   const insertAuditRows = statementBySize((k, n) => k.insertInto('audit_events').values(Array.from({ length: n }, () => auditTemplate)));
-  // The statements of a refresh-token rotation.
+  // The statements of a refresh-token rotation. PostgreSQL: the grant row locked first, then the token row.
   const grantOfRefresh = statement((k) => k.selectFrom('grants').selectAll()
     .where('id', '=', (eb) => eb.selectFrom('refresh_tokens').select('grant_id').where('token_hash', '=', ''))
-    .$if(pg, (q) => q.forUpdate()));
-  const refreshByHash = statement((k) => k.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', '').$if(pg, (q) => q.forUpdate()));
+    .forUpdate());
+  const refreshByHash = statement((k) => k.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', '').forUpdate());
   // SQLite (BEGIN IMMEDIATE serialises the writers, so there are no row locks to take in order):
   // the token and its grant in one statement.
   const refreshAndGrant = statement((k) => k.selectFrom('refresh_tokens as r').innerJoin('grants as g', 'g.id', 'r.grant_id')
