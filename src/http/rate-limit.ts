@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { RateLimitKey, RateLimitPolicy, RateLimitRule, RateLimitTable } from '../config/rate-limits.ts';
 import type { RateLimitStore } from '../ports/rate-limits.ts';
 
@@ -12,6 +12,9 @@ import type { RateLimitStore } from '../ports/rate-limits.ts';
 // fields of draft-ietf-httpapi-ratelimit-headers.
 
 export type Stage = 'headers' | 'body';
+
+/** What the limiter reads of a request (a Fastify request, or the form lane's). */
+export interface LimitedRequest { ip: string; headers: IncomingHttpHeaders }
 
 export interface Counted {
   name: string;
@@ -33,7 +36,7 @@ export interface RateLimitOutcome {
 
 export interface RateLimiter {
   /** Synchronous (no promise) when the store counts in this process (`hitNow`). */
-  check(policy: RateLimitPolicy, stage: Stage, req: FastifyRequest, params?: URLSearchParams): RateLimitOutcome | Promise<RateLimitOutcome>;
+  check(policy: RateLimitPolicy, stage: Stage, req: LimitedRequest, params?: URLSearchParams): RateLimitOutcome | Promise<RateLimitOutcome>;
 }
 
 export interface RateLimitHooks {
@@ -73,7 +76,7 @@ function basicClientId(header: string | undefined): string | undefined {
 }
 
 /** The value a rule counts by, at this stage; undefined when it is not counted at this stage (or absent). */
-function keyValue(key: RateLimitKey, stage: Stage, req: FastifyRequest, params: URLSearchParams | undefined, state: RequestState): string | undefined {
+function keyValue(key: RateLimitKey, stage: Stage, req: LimitedRequest, params: URLSearchParams | undefined, state: RequestState): string | undefined {
   switch (key) {
     case 'ip': return stage === 'headers' ? req.ip : undefined;
     case 'client': {

@@ -34,6 +34,9 @@ import type { RateLimitPolicy, RateLimitTable } from '../config/rate-limits.ts';
 import type { RateLimitStore } from '../ports/rate-limits.ts';
 import { BackendUnavailableError } from '../ports/unavailable.ts';
 import { RATE_LIMIT_STATE, createRateLimiter, rateLimitHeaders, type RateLimitOutcome, type Stage } from './rate-limit.ts';
+import { RawReply, laneEligible, readBody, type ReplyLike } from './form-lane.ts';
+import proxyAddr from '@fastify/proxy-addr';
+import type { Logger as PinoLogger } from 'pino';
 
 /** How a route's errors are shown: OAuth JSON, Bearer challenges, or an HTML page. */
 type Kind = 'json' | 'bearer' | 'page';
@@ -41,6 +44,9 @@ type Kind = 'json' | 'bearer' | 'page';
 type Handler = (p: Provider, req: ProtocolRequest, uid: string) => Promise<OAuthResponse>;
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/** What the route pipeline needs of a request: Fastify's, or the form lane's (form-lane.ts). */
+type RequestLike = Pick<FastifyRequest, 'method' | 'url' | 'headers' | 'body' | 'ip' | 'raw' | 'log'>;
 
 interface RouteSpec {
   path: string;
@@ -137,13 +143,16 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
     : undefined;
   const requestIdPrefix = `${randomBytes(9).toString('base64url')}-`;
   let requests = 0;
+  // Unique across processes and instances by a random per-server prefix; a counter after it
+  // costs less per request than a UUID.
+  const nextRequestId = () => `${requestIdPrefix}${(++requests).toString(36)}`;
+  // POST form endpoints answered before Fastify when the request is plain (form-lane.ts).
+  const formLanes = new Map<string, (req: IncomingMessage, res: ServerResponse, fallback: () => void) => void>();
   const app = Fastify({
     loggerInstance: opts.logger,
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy.length ? [...config.trustProxy] : false,
-    // Unique across processes and instances by a random per-server prefix; a counter after it
-    // costs less per request than a UUID.
-    genReqId: () => `${requestIdPrefix}${(++requests).toString(36)}`,
+    genReqId: nextRequestId,
     childLoggerFactory: requestLogger,
     requestTimeout: REQUEST_TIMEOUT_MS,
     connectionTimeout: CONNECTION_TIMEOUT_MS,
@@ -151,8 +160,9 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
     routerOptions: { maxParamLength: 128, ignoreTrailingSlash: false },
     serverFactory: (fastify) => {
       const handler = (req: IncomingMessage, res: ServerResponse) => {
-        const serve = req.method === 'GET' && !opts.draining?.() ? fastLane.get(req.url ?? '') : undefined;
-        if (serve) serve(req, res);
+        const lanes = req.method === 'GET' ? fastLane : req.method === 'POST' ? formLanes : undefined;
+        const serve = lanes !== undefined && !opts.draining?.() ? lanes.get(req.url ?? '') : undefined;
+        if (serve) serve(req, res, () => fastify(req, res));
         else fastify(req, res);
       };
       // What Fastify does for a server it creates itself.
@@ -185,7 +195,7 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
 
   const cookieOpts = { secure, sameSite: config.cookieSameSite };
 
-  function toProtocolRequest(req: FastifyRequest, spec: RouteSpec): ProtocolRequest {
+  function toProtocolRequest(req: RequestLike, spec: RouteSpec): ProtocolRequest {
     let params: URLSearchParams;
     if (spec.json) return jsonRequest(req);
     if (req.method === 'GET') {
@@ -211,7 +221,7 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
   }
 
   /** A JSON route's request: a POST or PUT body must be one application/json object (the protocol checks its shape). */
-  function jsonRequest(req: FastifyRequest): ProtocolRequest {
+  function jsonRequest(req: RequestLike): ProtocolRequest {
     const base = { method: req.method, params: new URLSearchParams(), headers: req.headers, cookies: {}, ip: req.ip };
     if (req.url.includes('?')) throw invalidRequest('This endpoint takes no query parameters.');
     if (req.method !== 'POST' && req.method !== 'PUT') return base;
@@ -224,7 +234,7 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
     }
   }
 
-  function send(reply: FastifyReply, res: OAuthResponse): FastifyReply {
+  function send(reply: ReplyLike, res: OAuthResponse): ReplyLike {
     const cookies = 'cookies' in res && res.cookies ? res.cookies.map((c) => serializeCookie(c, cookieOpts)) : [];
     if (cookies.length) reply.header('set-cookie', cookies);
     switch (res.kind) {
@@ -258,7 +268,7 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
     }
   }
 
-  function sendError(reply: FastifyReply, kind: Kind, err: OAuthError): FastifyReply {
+  function sendError(reply: ReplyLike, kind: Kind, err: OAuthError): ReplyLike {
     if (kind === 'page') {
       return send(reply, { kind: 'page', status: err.status, view: { name: 'error', title: err.status >= 500 ? 'Service unavailable' : 'Request not valid', message: err.description } });
     }
@@ -280,20 +290,20 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
    * exceeded. Returns a plain boolean when the counters are in this process (no asynchronous hop
    * on the way of every request), a promise when they are in Redis.
    */
-  function rateLimited(spec: RouteSpec, stage: Stage, req: FastifyRequest, reply: FastifyReply, params?: URLSearchParams): boolean | Promise<boolean> {
+  function rateLimited(spec: RouteSpec, stage: Stage, req: RequestLike, reply: ReplyLike, params?: URLSearchParams): boolean | Promise<boolean> {
     if (!limiter || !spec.rateLimit) return false;
     const outcome = limiter.check(spec.rateLimit, stage, req, params);
     return outcome instanceof Promise ? outcome.then((o) => applyOutcome(spec, stage, req, reply, o)) : applyOutcome(spec, stage, req, reply, outcome);
   }
 
-  function applyOutcome(spec: RouteSpec, stage: Stage, req: FastifyRequest, reply: FastifyReply, outcome: RateLimitOutcome): boolean | Promise<boolean> {
+  function applyOutcome(spec: RouteSpec, stage: Stage, req: RequestLike, reply: ReplyLike, outcome: RateLimitOutcome): boolean | Promise<boolean> {
     // The fields name every rule counted so far: set again only when this stage counted more.
     if (outcome.added > 0) reply.headers(rateLimitHeaders(outcome.counted));
     if (outcome.retryAfter === undefined) return false;
     return refuse(spec, stage, req, reply, outcome.retryAfter, outcome.firstRejection).then(() => true);
   }
 
-  async function refuse(spec: RouteSpec, stage: Stage, req: FastifyRequest, reply: FastifyReply, wait: number, first: RateLimitOutcome['firstRejection']): Promise<void> {
+  async function refuse(spec: RouteSpec, stage: Stage, req: RequestLike, reply: ReplyLike, wait: number, first: RateLimitOutcome['firstRejection']): Promise<void> {
     if (first) req.log.warn({ event: 'rate_limited', policy: first.name, limit: first.rule.limit, window: first.rule.window, ip: req.ip }, 'rate limit reached');
     // Browser clients must be able to read the refusal (the handler has not set CORS yet).
     if (spec.cors && stage === 'headers') reply.headers(req.headers.origin === undefined ? VARY_ORIGIN : await corsHeaders(opts.cors, spec.cors, req.headers.origin, false));
@@ -314,7 +324,11 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
   };
 
   app.setErrorHandler((error, req, reply) => {
-    const kind: Kind = (req.routeOptions.config as { kind?: Kind } | undefined)?.kind ?? 'json';
+    sendFailure(error, req, reply, (req.routeOptions.config as { kind?: Kind } | undefined)?.kind ?? 'json', req.routeOptions.url);
+  });
+
+  /** The answer to a request whose route threw: `kind` of the route, `route` its path. */
+  function sendFailure(error: unknown, req: RequestLike, reply: ReplyLike, kind: Kind, route: string | undefined): ReplyLike {
     if (error instanceof BackendUnavailableError) {
       // The database or Redis cannot be reached now (down, restarting, failing over): nothing was
       // decided and nothing is wrong with the request, so fail closed with a retryable answer.
@@ -335,11 +349,59 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
     req.log.error({ err: error }, 'unhandled error');
     // RFC 7009 section 2.2.1: a revocation that could not be carried out is answered with 503,
     // so the client knows to retry.
-    if (req.routeOptions.url?.endsWith('/revoke')) {
+    if (route?.endsWith('/revoke')) {
       return sendError(reply, kind, new OAuthError('temporarily_unavailable', 'The token could not be revoked now; retry later.'));
     }
     return sendError(reply, kind, new OAuthError('server_error', 'The server could not complete the request.'));
-  });
+  }
+
+  /** A route's pipeline after its header-stage rate limits: CORS, the request, body-stage limits, the endpoint, the answer. */
+  async function serveRoute(spec: RouteSpec, req: RequestLike, reply: ReplyLike, uid: string): Promise<ReplyLike> {
+    if (spec.cors) reply.headers(req.headers.origin === undefined ? VARY_ORIGIN : await corsHeaders(opts.cors, spec.cors, req.headers.origin, false));
+    const preq = toProtocolRequest(req, spec);
+    const limited = rateLimited(spec, 'body', req, reply, preq.params);
+    if (limited === true || (limited !== false && await limited)) return reply;
+    return send(reply, await spec.handler(p, preq, uid));
+  }
+
+  const clientIp = config.trustProxy.length
+    ? ((trust) => (req: IncomingMessage) => { const all = proxyAddr.all(req, trust); return all[all.length - 1]!; })(proxyAddr.compile([...config.trustProxy]))
+    : (req: IncomingMessage) => req.socket.remoteAddress ?? '';
+
+  /**
+   * The form lane of a route (form-lane.ts): the same steps as its Fastify route, its onRequest
+   * hooks and its onResponse metrics, on the raw request. Request lines are logged as Fastify
+   * logs them.
+   */
+  const formLane = (spec: RouteSpec, route: string) => (raw: IncomingMessage, res: ServerResponse, fallback: () => void): void => {
+    if (!laneEligible(raw.headers, config.bodyLimit)) return fallback();
+    const started = performance.now();
+    const log = requestLogger(opts.logger, { reqId: nextRequestId() }, {});
+    const info = (opts.logger as unknown as PinoLogger).isLevelEnabled('info');
+    if (info) log.info({ req: { method: raw.method, url: raw.url, host: raw.headers.host, remoteAddress: raw.socket.remoteAddress, remotePort: raw.socket.remotePort } }, 'incoming request');
+    const req: RequestLike & { [RATE_LIMIT_STATE]?: null } = { method: 'POST', url: raw.url!, headers: raw.headers, body: undefined, ip: clientIp(raw), raw, log, [RATE_LIMIT_STATE]: null };
+    const reply = new RawReply(res, securityHeaders);
+    const finished = () => {
+      const seconds = (performance.now() - started) / 1000;
+      opts.metrics.request(route, 'POST', reply.statusCode, seconds);
+      if (info) log.info({ res: { statusCode: reply.statusCode }, responseTime: seconds * 1000 }, 'request completed');
+    };
+    const fail = (err: unknown) => { sendFailure(err, req, reply, spec.kind, route); finished(); };
+    const serve = (body: string | undefined) => {
+      if (body === undefined) return; // the client went away
+      req.body = body;
+      serveRoute(spec, req, reply, '').then(finished, fail);
+    };
+    let limited: boolean | Promise<boolean>;
+    try {
+      limited = rateLimited(spec, 'headers', req, reply);
+    } catch (err) {
+      return fail(err);
+    }
+    if (limited === false) readBody(raw, serve);
+    else if (limited === true) finished();
+    else limited.then((refused) => (refused ? finished() : readBody(raw, serve)), fail);
+  };
 
   app.setNotFoundHandler((req, reply) => {
     sendError(reply, 'json', new OAuthError('invalid_request', 'Not found.', { status: 404 }));
@@ -352,15 +414,9 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
         method, url: basePath + spec.path, config: { kind: spec.kind },
         // Rules that need no body are counted before the body is read.
         ...(limiter && spec.rateLimit ? { onRequest: headerStage(spec) } : {}),
-        handler: async (req, reply) => {
-          if (spec.cors) reply.headers(req.headers.origin === undefined ? VARY_ORIGIN : await corsHeaders(opts.cors, spec.cors, req.headers.origin, false));
-          const preq = toProtocolRequest(req, spec);
-          const limited = rateLimited(spec, 'body', req, reply, preq.params);
-          if (limited === true || (limited !== false && await limited)) return reply;
-          const res = await spec.handler(p, preq, (req.params as { uid?: string; client_id?: string }).uid ?? (req.params as { client_id?: string }).client_id ?? '');
-          return send(reply, res);
-        },
+        handler: (req, reply) => serveRoute(spec, req, reply, (req.params as { uid?: string; client_id?: string }).uid ?? (req.params as { client_id?: string }).client_id ?? ''),
       });
+      if (method === 'POST' && spec.kind === 'json' && spec.form && !spec.path.includes(':')) formLanes.set(basePath + spec.path, formLane(spec, basePath + spec.path));
     }
     const allowed = [...spec.methods, 'OPTIONS'];
     app.route({
