@@ -216,8 +216,10 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
         }
       }
     }
+    const out: ProtocolRequest = { method: req.method, params, headers: req.headers, cookies: parseCookies(req.headers.cookie, secure), ip: req.ip };
     const cert = clientCertificate(req.raw);
-    return { method: req.method, params, headers: req.headers, cookies: parseCookies(req.headers.cookie, secure), ip: req.ip, ...(cert ? { clientCertificate: cert } : {}) };
+    if (cert) out.clientCertificate = cert;
+    return out;
   }
 
   /** A JSON route's request: a POST or PUT body must be one application/json object (the protocol checks its shape). */

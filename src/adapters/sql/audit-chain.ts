@@ -6,13 +6,19 @@ export const GENESIS_HASH = '0'.repeat(64);
 
 /** JSON of an object with its keys sorted, so that the same details always hash the same. */
 function sortedJson(details: AuditEvent['details']): string {
-  return `{${Object.keys(details).sort().map((k) => `${JSON.stringify(k)}:${JSON.stringify(details[k])}`).join(',')}}`;
+  const keys = Object.keys(details);
+  if (keys.length > 1) keys.sort();
+  let out = '{';
+  for (let i = 0; i < keys.length; i++) out += `${i ? ',' : ''}${JSON.stringify(keys[i])}:${JSON.stringify(details[keys[i]!])}`;
+  return `${out}}`;
 }
 
 /** SHA-256 hex of prevHash + '\n' + the canonical JSON of [seq, at, type, actor, clientId, ip, outcome, details]. */
 export function chainHash(prevHash: string, seq: number, e: AuditEvent): string {
-  const canonical = `[${[seq, e.at, e.type, e.actor, e.clientId, e.ip, e.outcome].map((v) => JSON.stringify(v)).join(',')},${sortedJson(e.details)}]`;
-  return hash('sha256', `${prevHash}\n${canonical}`, 'hex');
+  // The fields are numbers, strings and nulls (normalizeEvent), which JSON.stringify writes in an
+  // array exactly as one by one; the array's closing bracket makes room for the details.
+  const fields = JSON.stringify([seq, e.at, e.type, e.actor, e.clientId, e.ip, e.outcome]);
+  return hash('sha256', `${prevHash}\n${fields.slice(0, -1)},${sortedJson(e.details)}]`, 'hex');
 }
 
 /** The event as it reads back from storage: details through JSON (undefined dropped), a whole-millisecond time. */

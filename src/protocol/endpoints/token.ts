@@ -14,7 +14,7 @@ const GRANT_TYPE = new Set(['grant_type']);
 const LIMITS = { code: 256, device_code: 256, subject_token: MAX_TOKEN_LENGTH, actor_token: MAX_TOKEN_LENGTH, audience: 2048, refresh_token: Math.min(256, MAX_TOKEN_LENGTH), code_verifier: 128, redirect_uri: 2048, scope: 1024, resource: 2048, client_id: 255, client_secret: 1024, authorization_details: 10485760 };
 const paramSets = new Map([...grants.values()].map((g) => [g.grantType, new Set([...g.parameters, ...GRANT_TYPE, ...CLIENT_AUTH_PARAMS])]));
 
-export const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
+export const NO_STORE: Readonly<Record<string, string>> = Object.freeze({ 'cache-control': 'no-store', pragma: 'no-cache' });
 
 /** Grant types of optional features (config/features.ts) are refused while their feature is off. */
 const GRANT_FEATURES: Readonly<Record<string, Feature>> = {
@@ -39,7 +39,8 @@ export async function token(p: Provider, req: ProtocolRequest): Promise<OAuthRes
   if (!client.grantTypes.includes(handler.grantType as never) || (!handler.allowPublic && client.tokenEndpointAuthMethod === 'none')) {
     throw new OAuthError('unauthorized_client', `This client may not use the ${grantType} grant.`);
   }
-  const dpop = await verifyDpopProof(p, req, { htm: 'POST', htu: `${p.config.issuer}/token`, clientId: client.clientId });
+  // No DPoP header, no proof (and no promise to wait for on the common path).
+  const dpop = req.headers.dpop === undefined ? undefined : await verifyDpopProof(p, req, { htm: 'POST', htu: `${p.config.issuer}/token`, clientId: client.clientId });
   if (!dpop && client.metadata.dpop_bound_access_tokens === true) {
     throw new OAuthError('invalid_dpop_proof', 'This client must send a DPoP proof.', { headers: dpopNonceHeaders(p) });
   }
@@ -49,7 +50,7 @@ export async function token(p: Provider, req: ProtocolRequest): Promise<OAuthRes
   checkSenderConstrained(p, client, { jkt: dpop?.jkt, ...(x5t ? { 'x5t#S256': x5t } : {}) }, header(req, 'dpop'));
   const body = await handler.handle(p, req, params, client, { dpop, ...certificate });
   p.events({ type: 'token_issued', grantType, clientId: client.clientId, scope: body.scope, ip: req.ip });
-  return { kind: 'json', status: 200, body, headers: { ...NO_STORE, ...dpopNonceHeaders(p) } };
+  return { kind: 'json', status: 200, body, headers: p.config.dpopRequireNonce ? { ...NO_STORE, ...dpopNonceHeaders(p) } : NO_STORE };
 }
 
 /**
