@@ -168,8 +168,13 @@ function policyItem(c: Counted): string {
 /** The RateLimit-Policy and RateLimit fields (structured-field lists) for the rules counted. */
 export function rateLimitHeaders(list: readonly Counted[]): Record<string, string> {
   if (!list.length) return {};
-  return {
-    'ratelimit-policy': list.map(policyItem).join(', '),
-    ratelimit: list.map((c) => `"${c.name}";r=${Math.max(0, c.rule.limit - c.count)};t=${Math.max(0, Math.ceil(c.resetMs / 1000))}`).join(', '),
-  };
+  let policy = '';
+  let remaining = '';
+  for (let i = 0; i < list.length; i++) {
+    const c = list[i]!;
+    const sep = i ? ', ' : '';
+    policy += sep + policyItem(c);
+    remaining += `${sep}"${c.name}";r=${Math.max(0, c.rule.limit - c.count)};t=${Math.max(0, Math.ceil(c.resetMs / 1000))}`;
+  }
+  return { 'ratelimit-policy': policy, ratelimit: remaining };
 }

@@ -49,6 +49,7 @@ export function readFormParams(source: URLSearchParams, defined: ReadonlySet<str
 /** Splits a space-delimited scope string into unique scope tokens, in order. */
 export function splitScope(scope: string | undefined): string[] {
   if (!scope) return [];
+  if (!scope.includes(' ')) return [scope];
   return [...new Set(scope.split(' ').filter(Boolean))];
 }
 

@@ -1,4 +1,4 @@
-import { hash, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { hash, hkdfSync } from 'node:crypto';
 import { compactDecrypt, CompactEncrypt } from 'jose';
 import { keyedHash, safeEqual } from '../hash.ts';
 
@@ -20,12 +20,13 @@ export function hashClientSecret(serverSecret: string, clientSecret: string): st
  * keyed check. The map holds digests of high-entropy secrets, never the secrets, and is emptied
  * when it reaches its bound.
  */
-const verified = new Map<string, Map<string, Buffer>>();
+const verified = new Map<string, Map<string, string>>();
 const VERIFIED_MAX = 10_000;
 
 export function verifyClientSecret(serverSecret: string, presented: string, stored: string | null): boolean {
   // The same work for an unknown client as for a wrong secret, so timing does not tell them apart.
-  const digest = hash('sha256', presented, 'buffer');
+  // A string digest: node makes a string result for less than half the cost of a Buffer.
+  const digest = hash('sha256', presented, 'base64url');
   if (stored === null || !stored.startsWith(PREFIX)) {
     const computed = hashClientSecret(serverSecret, presented);
     safeEqual(computed, computed);
@@ -33,7 +34,7 @@ export function verifyClientSecret(serverSecret: string, presented: string, stor
   }
   let known = verified.get(serverSecret);
   const remembered = known?.get(stored);
-  if (remembered !== undefined && timingSafeEqual(remembered, digest)) return true;
+  if (remembered !== undefined && safeEqual(remembered, digest)) return true;
   if (!safeEqual(hashClientSecret(serverSecret, presented), stored)) return false;
   if (!known) verified.set(serverSecret, known = new Map());
   if (known.size >= VERIFIED_MAX) known.clear();
