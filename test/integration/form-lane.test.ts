@@ -143,6 +143,23 @@ describe('form lane: the same answers as the Fastify routes', () => {
     assert.equal((await both({ url: '/token', body: 'grant_type=client_credentials', headers: { authorization: basic('rs') } })).status, 200);
   });
 
+  it('a draining server (shutdown begun) answers through Fastify, closing each connection', async () => {
+    await app.drain(0);
+    const before = throughFastify;
+    const res = await new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+      const body = 'grant_type=client_credentials';
+      const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/token', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': body.length, authorization: basic('rs') } }, (r) => {
+        r.resume();
+        r.on('end', () => resolve({ status: r.statusCode!, connection: r.headers.connection }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    assert.equal(throughFastify - before, 1);
+    assert.equal(res.status, 200);
+    assert.equal(res.connection, 'close');
+  });
+
   it('the client address behind a trusted proxy is the one Fastify reads (audit trail)', async () => {
     const proxied = await testApp('sqlite::memory:', { TESSERA_TRUST_PROXY: '127.0.0.1' });
     try {
