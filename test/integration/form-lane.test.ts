@@ -10,7 +10,7 @@ import type { App } from '../../src/app.ts';
 import { basic, testApp } from '../fixtures/app.ts';
 
 interface Answer { status: number; headers: Record<string, string>; body: string }
-interface Req { url: string; body: string; headers?: Record<string, string> }
+interface Req { url: string; body: string | Buffer; headers?: Record<string, string> }
 
 const CONNECTION_FIELDS = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding']);
 
@@ -96,6 +96,14 @@ describe('form lane: the same answers as the Fastify routes', () => {
     assert.equal(cors.headers['access-control-allow-origin'], 'https://spa.example');
     await both({ url: '/token', body: 'grant_type=refresh_token&refresh_token=x&client_id=spa', headers: { origin: 'https://evil.example' } });
     await both({ url: '/token', body: 'grant_type=client_credentials&scope=api%3Aread%20api%3Awrite', headers: { ...svc, 'content-type': 'application/x-www-form-urlencoded; charset=UTF-8' } });
+  });
+
+  it('bytes that are not UTF-8, and parameters sent twice or without a value', async () => {
+    const raw = Buffer.concat([Buffer.from('grant_type=client_credentials&scope=api'), Buffer.from([0xff, 0xfe]), Buffer.from('read')]);
+    assert.equal((await both({ url: '/token', body: raw, headers: svc })).status, 400);
+    assert.equal((await both({ url: '/token', body: 'grant_type=client_credentials&scope=%FF', headers: svc })).status, 400);
+    assert.equal((await both({ url: '/token', body: 'grant_type=client_credentials&scope=', headers: svc })).status, 200);
+    assert.equal((await both({ url: '/token', body: '', headers: svc })).status, 400);
   });
 
   it('introspection and revocation', async () => {
