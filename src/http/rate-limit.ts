@@ -115,23 +115,16 @@ export function createRateLimiter(table: RateLimitTable, store: RateLimitStore, 
     rulesOf.set(policy, (Object.entries(table[policy]) as [RateLimitKey, RateLimitRule][]).map(([key, rule]) => ({ key, name: `${policy}.${key}`, rule, windowMs: rule.window * 1000, keys: new Map() })));
   }
 
-  /** Adds the hits to the request's list and decides. */
-  const decide = (policy: RateLimitPolicy, list: Counted[], rules: PreparedRule[], hits: (Hit | undefined)[]): RateLimitOutcome => {
-    const outcome: RateLimitOutcome = { counted: list, added: 0 };
-    for (let i = 0; i < rules.length; i++) {
-      const h = hits[i];
-      if (!h) continue;
-      const { key, name, rule } = rules[i]!;
-      const c: Counted = { name, rule, count: h.count, resetMs: h.resetMs };
-      list.push(c);
-      outcome.added++;
-      if (c.count > rule.limit) {
-        hooks.rejected(policy, key);
-        outcome.retryAfter = Math.max(outcome.retryAfter ?? 1, Math.ceil(c.resetMs / 1000));
-        if (c.count === rule.limit + 1) outcome.firstRejection = c;
-      }
+  /** Adds a rule's hit to the request's list and to the outcome. */
+  const count = (policy: RateLimitPolicy, outcome: RateLimitOutcome, r: PreparedRule, h: Hit): void => {
+    const c: Counted = { name: r.name, rule: r.rule, count: h.count, resetMs: h.resetMs };
+    outcome.counted.push(c);
+    outcome.added++;
+    if (c.count > r.rule.limit) {
+      hooks.rejected(policy, r.key);
+      outcome.retryAfter = Math.max(outcome.retryAfter ?? 1, Math.ceil(c.resetMs / 1000));
+      if (c.count === r.rule.limit + 1) outcome.firstRejection = c;
     }
-    return outcome;
   };
 
   return {
@@ -140,17 +133,25 @@ export function createRateLimiter(table: RateLimitTable, store: RateLimitStore, 
       let state = holder[RATE_LIMIT_STATE];
       if (!state) holder[RATE_LIMIT_STATE] = state = { list: [] };
       const rules = rulesOf.get(policy) ?? [];
-      const hits: (Hit | undefined)[] = [];
-      const pending: (Promise<Hit> | undefined)[] = [];
-      for (const r of rules) {
-        const value = keyValue(r.key, stage, req, params, state);
-        const k = value === undefined ? undefined : storeKey(r, value);
+      if (store.hitNow) {
         // In-process counters: counted synchronously, no promise.
-        if (store.hitNow) hits.push(k === undefined ? undefined : store.hitNow(k, r.windowMs));
-        else pending.push(k === undefined ? undefined : store.hit(k, r.windowMs));
+        const outcome: RateLimitOutcome = { counted: state.list, added: 0 };
+        for (const r of rules) {
+          const value = keyValue(r.key, stage, req, params, state);
+          if (value !== undefined) count(policy, outcome, r, store.hitNow(storeKey(r, value), r.windowMs));
+        }
+        return outcome;
       }
-      if (store.hitNow) return decide(policy, state.list, rules, hits);
-      return Promise.all(pending).then((all) => decide(policy, state.list, rules, all));
+      const list = state.list;
+      const pending = rules.map((r) => {
+        const value = keyValue(r.key, stage, req, params, state);
+        return value === undefined ? undefined : store.hit(storeKey(r, value), r.windowMs);
+      });
+      return Promise.all(pending).then((hits) => {
+        const outcome: RateLimitOutcome = { counted: list, added: 0 };
+        hits.forEach((h, i) => { if (h) count(policy, outcome, rules[i]!, h); });
+        return outcome;
+      });
     },
   };
 }

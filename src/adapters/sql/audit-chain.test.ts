@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { AuditEvent } from '../../ports/audit.ts';
-import { GENESIS_HASH, chainHash } from './audit-chain.ts';
+import { GENESIS_HASH, canonicalDetails, chainHash, normalizeEvent } from './audit-chain.ts';
 
 const EVENTS: AuditEvent[] = [
   { at: 1796036853000, type: 'token_issued', actor: 'svc', clientId: 'svc', ip: '127.0.0.1', outcome: 'success', details: { scope: 'api:read', grant_type: 'client_credentials' } },
@@ -42,5 +42,26 @@ describe('audit chain hash', () => {
     assert.notEqual(chainHash(GENESIS_HASH, 1, { ...EVENTS[0]!, details: { scope: 'api:write', grant_type: 'client_credentials' } }), base);
     // Key order in details does not matter (sorted).
     assert.equal(chainHash(GENESIS_HASH, 1, { ...EVENTS[0]!, details: { grant_type: 'client_credentials', scope: 'api:read' } }), base);
+  });
+
+  it('canonical details: keys sorted, the JSON of each value', () => {
+    const details = { z: 1, b: 'x', a: null, m: true, é: 'u', A: 2 } as AuditEvent['details'];
+    const sorted = Object.fromEntries(Object.keys(details).sort().map((k) => [k, details[k]]));
+    assert.equal(canonicalDetails(details), JSON.stringify(sorted));
+    assert.equal(canonicalDetails({}), '{}');
+  });
+
+  it('normalizing gives what the event reads back as: details through JSON, nulls for absent fields', () => {
+    const cases: Record<string, unknown>[] = [
+      { grant_type: 'client_credentials', scope: null },
+      { reason: undefined, method: 'client_secret_basic' },
+      { n: Number.NaN, inf: Number.POSITIVE_INFINITY, zero: -0, ok: 1.5 },
+      { nested: { a: [1, undefined] } },
+    ];
+    for (const details of cases) {
+      const e = normalizeEvent({ at: 1.7, type: 't', actor: undefined as never, clientId: undefined as never, ip: undefined as never, outcome: 'success', details: details as never });
+      assert.deepEqual(e, { at: 1, type: 't', actor: null, clientId: null, ip: null, outcome: 'success', details: JSON.parse(JSON.stringify(details)) });
+      assert.ok(!Object.is(e.details.zero, -0));
+    }
   });
 });

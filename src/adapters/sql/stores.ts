@@ -3,7 +3,7 @@ import type {
   AuditEvent, AuditRecord, AuditVerifyResult, ClientRecord, CodeRecord, ConsentRecord, DeviceCodeRecord, DeviceCodeStatus, GrantRecord, InteractionRecord, IssuedAccessToken, KeyState,
   RefreshTokenRecord, RotateResult, UseRefreshResult, SessionClient, SessionRecord, SigningKeyRecord, Stores, UserRecord,
 } from '../../ports/index.ts';
-import { chainHash, GENESIS_HASH, normalizeEvent } from './audit-chain.ts';
+import { canonicalDetails, chainHash, GENESIS_HASH, normalizeEvent } from './audit-chain.ts';
 import { batchedLookup, groupCommit } from './batching.ts';
 import type { DatabaseHandle } from './database.ts';
 import type {
@@ -132,6 +132,7 @@ const toKey = (r: Row<SigningKeysTable>): SigningKeyRecord => ({
   createdAt: r.created_at, retiredAt: r.retired_at, activatesAt: r.activates_at,
 });
 
+/** An audit row; append() passes the values in this column order. */
 const auditRow = (seq: number, prevHash: string, hash: string, e: AuditEvent): AuditEventsTable => ({
   seq, at: e.at, type: e.type, actor: e.actor, client_id: e.clientId, ip: e.ip, outcome: e.outcome,
   details: json(e.details), prev_hash: prevHash, hash,
@@ -683,18 +684,20 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
             .$if(pg, (q) => q.forUpdate()).executeTakeFirstOrThrow();
           let seq = Number(head.seq);
           let prev = head.hash;
-          const rows = events.map((raw) => {
-            const e = normalizeEvent(raw);
-            const hash = chainHash(prev, ++seq, e);
-            const row = auditRow(seq, prev, hash, e);
-            prev = hash;
-            return row;
-          });
           // Multi-row inserts of up to 50 rows (PostgreSQL: few round trips; SQLite: few
-          // statements), each shape compiled once.
-          for (let i = 0; i < rows.length; i += AUDIT_ROWS_PER_INSERT) {
-            const chunk = rows.slice(i, i + AUDIT_ROWS_PER_INSERT);
-            await insertAuditRows(t, chunk.flatMap((row) => Object.values(row)), chunk.length);
+          // statements), each shape compiled once; the values in auditRow's column order.
+          for (let i = 0; i < events.length; i += AUDIT_ROWS_PER_INSERT) {
+            const chunk = events.slice(i, i + AUDIT_ROWS_PER_INSERT);
+            const values: unknown[] = [];
+            for (const raw of chunk) {
+              const e = normalizeEvent(raw);
+              // Stored as hashed: the details' canonical JSON (keys sorted), serialised once.
+              const details = canonicalDetails(e.details);
+              const hash = chainHash(prev, ++seq, e, details);
+              values.push(seq, e.at, e.type, e.actor, e.clientId, e.ip, e.outcome, details, prev, hash);
+              prev = hash;
+            }
+            await insertAuditRows(t, values, chunk.length);
           }
           await t.updateTable('audit_head').set({ seq, hash: prev }).where('id', '=', 1).execute();
         });
