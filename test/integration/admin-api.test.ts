@@ -138,7 +138,8 @@ for (const backend of await backends()) {
       const lines = csv.body.split('\r\n');
       assert.equal(lines[0], 'seq,at,type,actor,client_id,ip,outcome,details,prev_hash,hash');
       assert.equal(lines.length, 2 + 2);
-      assert.match(lines[1]!, /,key_rotated,admin,,127\.0\.0\.1,success,"\{""kid"":""[^"]+"",""alg"":""ES256"",""trigger"":""manual"",/);
+      // The details as stored and hashed: canonical JSON, keys sorted.
+      assert.match(lines[1]!, /,key_rotated,admin,,127\.0\.0\.1,success,"\{""alg"":""ES256"",""kid"":""[^"]+"",""prepublished"":(true|false),""previous"":""[^"]+"",""trigger"":""manual""\}",/);
 
       await app.audit.flush();
       const exports = (await admin('GET', '/admin/audit?type=audit_exported')).json() as { actor: string; ip: string; details: { format: string } }[];

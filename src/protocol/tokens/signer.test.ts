@@ -20,6 +20,15 @@ describe('signer: node:crypto signatures that jose verifies', () => {
       assert.ok(p);
     });
   }
+  it('payloads larger than the reused scratch room, between small ones, all verify', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
+    const key = importSigningKey('k', 'ES256', (await exportJWK(privateKey)) as Record<string, unknown>);
+    for (const size of [10, 20_000, 5, 100_000, 7]) {
+      const claims = { big: 'é'.repeat(size), n: size };
+      const { payload } = await jwtVerify(signJwt(key, 'JWT', claims), publicKey, { algorithms: ['ES256'] });
+      assert.deepEqual(payload, claims);
+    }
+  });
   it('ES256 signatures of every length convert to valid JWS signatures', async () => {
     // About 1 in 128 ECDSA signatures has an r or s shorter than 32 bytes or a leading zero
     // byte in DER; 1500 signatures cover both cases with near certainty.

@@ -33,8 +33,8 @@ function encodedHeader(key: SigningKey, typ: string): string {
  * the key again on every call, which costs more than the signature; the plain-KeyObject call
  * returns DER, converted here.
  */
-export function derToJose(der: Buffer, size: number): Buffer {
-  const out = Buffer.alloc(size * 2);
+export function derToJose(der: Buffer, size: number, out: Buffer = Buffer.alloc(size * 2)): Buffer {
+  out.fill(0, 0, size * 2);
   // P-256 signatures are at most 72 bytes, so every DER length here is one byte.
   if (der[0] !== 0x30 || der[1] !== der.length - 2) throw new Error('unexpected ECDSA signature encoding');
   let at = 2;
@@ -50,10 +50,24 @@ export function derToJose(der: Buffer, size: number): Buffer {
   return out;
 }
 
+// Scratch room reused by signJwt (synchronous, so one call at a time): the bytes of the payload
+// and of the signing input, and the JWS form of an ES256 signature. Each is read (encoded or
+// signed) before the next call writes it again; none leaves this module.
+let scratch = Buffer.allocUnsafe(8192);
+const es256 = Buffer.allocUnsafe(64);
+
+/** The UTF-8 bytes of `s` in the scratch buffer (grown when too small). */
+function scratchBytes(s: string): Buffer {
+  const n = Buffer.byteLength(s);
+  if (n > scratch.length) scratch = Buffer.allocUnsafe(2 * n);
+  scratch.write(s, 0, n, 'utf8');
+  return scratch.subarray(0, n);
+}
+
 function signature(key: SigningKey, input: Buffer): Buffer {
   switch (key.alg) {
     case 'ES256':
-      return derToJose(sign('sha256', input, key.privateKey), 32);
+      return derToJose(sign('sha256', input, key.privateKey), 32, es256);
     case 'RS256':
       return sign('sha256', input, key.privateKey);
     case 'PS256':
@@ -65,6 +79,6 @@ function signature(key: SigningKey, input: Buffer): Buffer {
 
 /** Signs `payload` as a compact JWS with header {alg, typ, kid}. */
 export function signJwt(key: SigningKey, typ: string, payload: object): string {
-  const input = `${encodedHeader(key, typ)}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
-  return `${input}.${signature(key, Buffer.from(input)).toString('base64url')}`;
+  const input = `${encodedHeader(key, typ)}.${scratchBytes(JSON.stringify(payload)).toString('base64url')}`;
+  return `${input}.${signature(key, scratchBytes(input)).toString('base64url')}`;
 }
