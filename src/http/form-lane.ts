@@ -81,14 +81,15 @@ export class RawReply implements ReplyLike {
   }
 }
 
-const FORM = /^application\/x-www-form-urlencoded\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
+/** A form body's content type, UTF-8 if a charset is named. */
+export const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 const DIGITS = /^\d{1,10}$/;
 
 /** Whether a request may take the lane, from its headers alone (see the head of this file). */
 export function laneEligible(headers: IncomingHttpHeaders, bodyLimit: number): boolean {
   const type = headers['content-type'];
   const length = headers['content-length'];
-  return type !== undefined && FORM.test(type)
+  return type !== undefined && FORM_TYPE.test(type)
     && length !== undefined && DIGITS.test(length) && Number(length) <= bodyLimit
     && headers['transfer-encoding'] === undefined && headers['content-encoding'] === undefined && headers.expect === undefined;
 }

@@ -34,7 +34,7 @@ import type { RateLimitPolicy, RateLimitTable } from '../config/rate-limits.ts';
 import type { RateLimitStore } from '../ports/rate-limits.ts';
 import { BackendUnavailableError } from '../ports/unavailable.ts';
 import { RATE_LIMIT_STATE, createRateLimiter, rateLimitHeaders, type RateLimitOutcome, type Stage } from './rate-limit.ts';
-import { RawReply, laneEligible, readBody, type ReplyLike } from './form-lane.ts';
+import { FORM_TYPE, RawReply, laneEligible, readBody, type ReplyLike } from './form-lane.ts';
 import proxyAddr from '@fastify/proxy-addr';
 import type { Logger as PinoLogger } from 'pino';
 
@@ -91,7 +91,6 @@ const routes: RouteSpec[] = [
   { path: '/register/:client_id', methods: ['GET', 'PUT', 'DELETE'], kind: 'json', handler: manageRegistration, form: false, json: true, rateLimit: 'registration', enabled: (c) => c.registration !== 'off' },
 ];
 
-const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 const JSON_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 
 const BASE_HEADERS = {
