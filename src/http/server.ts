@@ -318,11 +318,16 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
 
   /** Route-level onRequest hook (callback style, so in-process counting adds no promise): rules counted from headers. */
   const headerStage = (spec: RouteSpec) => (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
-    const limited = rateLimited(spec, 'headers', req, reply);
-    if (limited === false) done();
-    else if (limited !== true) limited.then((refused) => { if (!refused) done(); }, done);
     // Refused: the 429 has been sent, and not calling done() ends the hook chain.
+    afterLimit(rateLimited(spec, 'headers', req, reply), () => done(), () => {}, done);
   };
+
+  /** Goes on after a rate-limit check: `allowed`, or `refused` once its 429 is sent, or `fail` with the check's error. */
+  function afterLimit(limited: boolean | Promise<boolean>, allowed: () => void, refused: () => void, fail: (err: Error) => void): void {
+    if (limited === false) allowed();
+    else if (limited === true) refused();
+    else limited.then((r) => (r ? refused() : allowed()), fail);
+  }
 
   app.setErrorHandler((error, req, reply) => {
     sendFailure(error, req, reply, (req.routeOptions.config as { kind?: Kind } | undefined)?.kind ?? 'json', req.routeOptions.url);
@@ -399,9 +404,7 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
     } catch (err) {
       return fail(err);
     }
-    if (limited === false) readBody(raw, serve);
-    else if (limited === true) finished();
-    else limited.then((refused) => (refused ? finished() : readBody(raw, serve)), fail);
+    afterLimit(limited, () => readBody(raw, serve), finished, fail);
   };
 
   app.setNotFoundHandler((req, reply) => {
