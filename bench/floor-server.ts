@@ -3,8 +3,10 @@
 //   POST /token  parse a form body, check Basic client credentials (HMAC, constant-time compare)
 //                and sign an ES256 JWT access token with jose (compare with client_credentials)
 //   POST /token-node  the same, signing with node:crypto's synchronous signer
-//   POST /token-raw   the same as /token-node on plain node:http, answered before Fastify sees it:
-//                     what the token work costs with no web framework at all
+//   POST /token-raw   the same as /token-node on plain node:http, answered before Fastify sees it,
+//                     each response finished at the end of the event loop's turn as Tessera's
+//                     lanes do (src/http/end-of-turn.ts): what the token work costs with no web
+//                     framework at all
 //   GET  /jwks   the public key, so the harness can verify the floor's tokens (not measured)
 // Run by bench/run.ts with BENCH_FLOOR_CONFIG naming a JSON file of { port, issuer, client }.
 import { createHmac, KeyObject, randomUUID, sign, timingSafeEqual } from 'node:crypto';
@@ -14,6 +16,7 @@ import Fastify from 'fastify';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { RESOURCE, RESOURCE_SCOPE, type BenchClient } from './lib/fixtures.ts';
 import { derToJose } from '../src/protocol/tokens/signer.ts';
+import { endAtTurnEnd } from '../src/http/end-of-turn.ts';
 
 const opts = JSON.parse(readFileSync(process.env.BENCH_FLOOR_CONFIG ?? '', 'utf8')) as { port: number; issuer: string; client: BenchClient };
 const hmacKey = randomUUID();
@@ -86,7 +89,7 @@ function rawToken(req: IncomingMessage, res: ServerResponse): void {
   req.on('end', () => {
     const json = (status: number, value: object, headers: Record<string, string> = {}) => {
       const text = JSON.stringify(value);
-      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers }).end(text);
+      endAtTurnEnd(res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers }), text);
     };
     const id = client(req.headers.authorization);
     if (!id) return json(401, { error: 'invalid_client' }, { 'www-authenticate': 'Basic' });

@@ -207,7 +207,8 @@ const floorJson: Scenario = {
 
 /**
  * The token floors: jose (WebCrypto) signing at /token, node:crypto signing at /token-node, and
- * the same on plain node:http with no Fastify at /token-raw.
+ * the same on plain node:http with no Fastify at /token-raw (responses finished at the end of the
+ * event loop's turn, as Tessera's lanes do).
  */
 function floorTokenScenario(id: 'floor_token' | 'floor_token_node' | 'floor_token_raw', path: string, how: string): Scenario {
   return {
@@ -235,7 +236,7 @@ function floorTokenScenario(id: 'floor_token' | 'floor_token_node' | 'floor_toke
 }
 const floorToken = floorTokenScenario('floor_token', '/token', 'Fastify form + Basic (HMAC) + ES256 JWT signed with jose');
 const floorTokenNode = floorTokenScenario('floor_token_node', '/token-node', 'the same, signed with node:crypto');
-const floorTokenRaw = floorTokenScenario('floor_token_raw', '/token-raw', 'the same on node:http, without Fastify');
+const floorTokenRaw = floorTokenScenario('floor_token_raw', '/token-raw', 'the same on node:http, without Fastify, responses finished at the end of the loop turn');
 
 export const SCENARIOS: readonly Scenario[] = [
   clientCredentials, introspection, jwks, discovery, refresh, userinfo, authcodeFlow, floorJson, floorToken, floorTokenNode, floorTokenRaw,

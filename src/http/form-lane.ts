@@ -11,6 +11,7 @@
 // query strings) as before. Integration tests (Fastify's inject) take the Fastify path and the
 // flow tests (real HTTP) the lane; test/flows/form-lane.test.ts checks they answer alike.
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { endAtTurnEnd } from './end-of-turn.ts';
 
 /** What the route pipeline needs of a reply: Fastify's reply, or a RawReply. */
 export interface ReplyLike {
@@ -24,7 +25,8 @@ export interface ReplyLike {
 
 /**
  * A reply written straight to node's ServerResponse: the headers collected, then one writeHead
- * and one end (a string body goes out with the headers in one write).
+ * and one end (a string body goes out with the headers in one write), at the end of the event
+ * loop's turn (end-of-turn.ts).
  */
 export class RawReply implements ReplyLike {
   statusCode = 200;
@@ -76,7 +78,7 @@ export class RawReply implements ReplyLike {
       res.end('{"error":"server_error","error_description":"The server could not complete the request."}');
       return this;
     }
-    res.end(body);
+    endAtTurnEnd(res, body);
     return this;
   }
 }

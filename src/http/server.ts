@@ -35,6 +35,7 @@ import type { RateLimitStore } from '../ports/rate-limits.ts';
 import { BackendUnavailableError } from '../ports/unavailable.ts';
 import { RATE_LIMIT_STATE, createRateLimiter, rateLimitHeaders, type RateLimitOutcome, type Stage } from './rate-limit.ts';
 import { FORM_TYPE, RawReply, laneEligible, readBody, type ReplyLike } from './form-lane.ts';
+import { endAtTurnEnd } from './end-of-turn.ts';
 import proxyAddr from '@fastify/proxy-addr';
 import type { Logger as PinoLogger } from 'pino';
 
@@ -463,9 +464,10 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
         headersFor = doc;
       }
       const status = req.headers['if-none-match'] === doc.etag ? 304 : 200;
-      if (status === 304) res.writeHead(304, notModified).end();
-      // A string body goes out with the headers in one write; a Buffer would take a second chunk.
-      else res.writeHead(200, headers).end(req.method === 'HEAD' ? undefined : doc.text);
+      // Finished at the end of the loop's turn (end-of-turn.ts). A string body goes out with the
+      // headers in one write; a Buffer would take a second chunk.
+      if (status === 304) endAtTurnEnd(res.writeHead(304, notModified));
+      else endAtTurnEnd(res.writeHead(200, headers), req.method === 'HEAD' ? undefined : doc.text);
       if (count) opts.metrics.request(route, 'GET', status, (performance.now() - started) / 1000);
     };
     fastLane.set(route, (req, res) => respond(req, res, true));
