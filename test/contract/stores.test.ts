@@ -148,12 +148,14 @@ for (const backend of backends) {
         await stores.ping();
       });
       if (backend.url?.startsWith('sqlite:') && backend.persistent) {
-        it('opens SQLite files in WAL mode with foreign keys and a busy timeout', async () => {
+        it('opens SQLite files in WAL mode with foreign keys, a busy timeout, temporary tables in memory and a 32 MiB page cache', async () => {
           const pragma = async (name: string) =>
             Object.values((await sql.raw<Record<string, unknown>>(`pragma ${name}`).execute(handle.db)).rows[0]!)[0];
           assert.equal(await pragma('journal_mode'), 'wal');
           assert.equal(await pragma('foreign_keys'), 1);
           assert.equal(await pragma('busy_timeout'), 5000);
+          assert.equal(await pragma('temp_store'), 2);
+          assert.equal(await pragma('cache_size'), -32768);
         });
       }
       it('rejects unknown URL schemes', async () => {

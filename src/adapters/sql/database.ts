@@ -52,7 +52,9 @@ function openSqlite(location: string): DatabaseHandle {
   const path = memory ? ':memory:' : resolve(location);
   if (!memory) mkdirSync(dirname(path), { recursive: true });
   const raw = new DatabaseSync(path);
-  raw.exec('PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;');
+  // A 32 MiB page cache (SQLite's default is 2 MB): the random index pages that token lookups
+  // and rotations touch stay in memory instead of being read again with a system call each.
+  raw.exec('PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768;');
   const checkpointer = memory ? undefined : startCheckpointer(raw, path);
   const database = wrapSqlite(raw);
   const db = new Kysely<Schema>({ dialect: new UnavailableMappingDialect(new ImmediateSqliteDialect(database), sqliteUnavailable) });
