@@ -9,7 +9,7 @@
 // or Expect. Anything else is decided on the headers alone, before any byte of the body is read,
 // and goes through Fastify, which answers every edge case (413, 415, chunked bodies, 100-continue,
 // query strings) as before. Integration tests (Fastify's inject) take the Fastify path and the
-// flow tests (real HTTP) the lane; test/flows/form-lane.test.ts checks they answer alike.
+// flow tests (real HTTP) the lane; test/integration/form-lane.test.ts checks they answer alike.
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { endAtTurnEnd } from './end-of-turn.ts';
 
