@@ -1,5 +1,7 @@
 import { jwtVerify, errors as joseErrors, type JWTPayload, type JWTHeaderParameters } from 'jose';
 import * as nodeCrypto from 'node:crypto';
+import type { KeyRing } from './keys.ts';
+import { signJwt } from './signer.ts';
 
 /**
  * A new jti: a version 7 UUID (RFC 9562: the millisecond in its first 48 bits, then 74 random
@@ -9,8 +11,6 @@ import * as nodeCrypto from 'node:crypto';
  * of each dirtying a random one (a refresh rotation: about 20% fewer WAL bytes and 8% less CPU).
  */
 export const newJti: () => string = typeof nodeCrypto.randomUUIDv7 === 'function' ? nodeCrypto.randomUUIDv7 : nodeCrypto.randomUUID;
-import type { KeyRing } from './keys.ts';
-import { signJwt } from './signer.ts';
 
 /** Claims of an RFC 9068 access token. */
 export interface AccessTokenClaims {
