@@ -50,11 +50,14 @@ export interface CookieSpec {
   path: string;
 }
 
+/** A self-registered client's name is unverified; the pages say so, with where the answer goes (none for a device). */
+export interface Unverified { host?: string }
+
 export type View =
-  | { name: 'login'; action: string; csrf: string; clientName: string; username?: string; error?: string; signupUrl?: string }
-  | { name: 'signup'; action: string; csrf: string; clientName: string; emailRequired: boolean; values: { username: string; email: string; name: string }; errors: Partial<Record<'username' | 'email' | 'name' | 'password' | 'confirm', string>>; error?: string; loginUrl?: string }
-  | { name: 'consent'; action: string; csrf: string; clientName: string; username: string; scopes: { name: string; description: string }[]; resource?: string; userCode?: string; claims?: string[]; unverifiedHost?: string; authorizationDetails?: { type: string; fields: { name: string; value: string }[] }[] }
-  | { name: 'select-account'; action: string; csrf: string; clientName: string; username: string }
+  | { name: 'login'; action: string; csrf: string; clientName: string; username?: string; error?: string; signupUrl?: string; unverified?: Unverified }
+  | { name: 'signup'; action: string; csrf: string; clientName: string; emailRequired: boolean; values: { username: string; email: string; name: string }; errors: Partial<Record<'username' | 'email' | 'name' | 'password' | 'confirm', string>>; error?: string; loginUrl?: string; unverified?: Unverified }
+  | { name: 'consent'; action: string; csrf: string; clientName: string; username: string; scopes: { name: string; description: string }[]; resources?: { uri: string; name?: string }[]; userCode?: string; claims?: string[]; unverified?: Unverified; authorizationDetails?: { type: string; fields: { name: string; value: string }[] }[] }
+  | { name: 'select-account'; action: string; csrf: string; clientName: string; username: string; unverified?: Unverified }
   | { name: 'device'; action: string; csrf: string; userCode?: string; error?: string }
   | { name: 'device-done'; approved: boolean; clientName: string }
   | { name: 'error'; title: string; message: string; link?: { href: string; text: string } }

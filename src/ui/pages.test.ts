@@ -236,9 +236,14 @@ describe('consentPage', () => {
     assert.match(doc, /<button [^>]*name="decision" value="deny">Deny<\/button>/);
   });
 
-  it('shows the resource when given', () => {
-    const doc = consentPage({ ...base, resource: 'https://api.example.com/' });
-    assert.ok(doc.includes('Access is for the API <code>https://api.example.com/</code>'));
+  it('shows the resource when given, by its name or else in words with its host', () => {
+    const doc = consentPage({ ...base, resources: [{ uri: 'https://api.example.com/' }] });
+    assertDocument(doc);
+    assert.ok(doc.includes('This access can be used only with:'));
+    assert.ok(doc.includes('<span class="resource-name">The service at api.example.com</span><code class="resource-uri small">https://api.example.com/</code>'));
+    const named = consentPage({ ...base, resources: [{ uri: 'https://api.example.com/', name: 'Orders API' }] });
+    assert.ok(named.includes('<span class="resource-name">Orders API</span>'));
+    assert.ok(!consentPage(base).includes('class="resources"'));
   });
 
   it('lists the claims asked for by name beyond the scopes, escaped', () => {
@@ -251,8 +256,20 @@ describe('consentPage', () => {
   });
 
   it('lists several resources (RFC 8707), each escaped', () => {
-    const doc = consentPage({ ...base, resource: 'https://a.example/ https://b.example/?x=<1>' });
-    assert.ok(doc.includes('Access is for the APIs <code>https://a.example/</code>, <code>https://b.example/?x=&lt;1&gt;</code>'));
+    const doc = consentPage({ ...base, resources: [{ uri: 'https://a.example/' }, { uri: 'https://b.example/?x=<1>' }] });
+    assert.ok(doc.includes('This access can be used only with these services:'));
+    assert.ok(doc.includes('<code class="resource-uri small">https://a.example/</code>'));
+    assert.ok(doc.includes('<span class="resource-name">The service at b.example</span><code class="resource-uri small">https://b.example/?x=&lt;1&gt;</code>'));
+  });
+
+  it('warns that a self-registered client is unverified, with where the answer goes or that it goes to the device', () => {
+    const web = consentPage({ ...base, unverified: { host: 'rp.example' } });
+    assertDocument(web);
+    assert.match(web, /registered itself with Tessera: its name has not been checked by anyone\. If you continue, you will be sent to <strong>rp\.example<\/strong>/);
+    const device = consentPage({ ...base, userCode: 'BCDF-GHJK', unverified: {} });
+    assert.match(device, /registered itself with Tessera/);
+    assert.match(device, /Access would go to the device that showed you the code/);
+    assert.ok(!consentPage(base).includes('registered itself'));
   });
 
   it('the signed-out page frames front-channel logout URLs (escaped) and links to where it goes next', () => {
@@ -279,7 +296,7 @@ describe('consentPage', () => {
   it('escapes every interpolated value', () => {
     const doc = consentPage({
       nonce: NONCE, action: HOSTILE, csrf: HOSTILE, clientName: HOSTILE, username: HOSTILE,
-      scopes: [{ name: HOSTILE, description: HOSTILE }], resource: HOSTILE,
+      scopes: [{ name: HOSTILE, description: HOSTILE }], resources: [{ uri: HOSTILE, name: HOSTILE }, { uri: HOSTILE }], unverified: { host: HOSTILE },
       authorizationDetails: [{ type: HOSTILE, fields: [{ name: HOSTILE, value: HOSTILE }] }],
     });
     assertDocument(doc);
@@ -504,6 +521,24 @@ describe('accountPage', () => {
     for (const f of fs) assert.equal(f.attrs.action, HOSTILE);
     assert.deepEqual(Object.fromEntries(hiddenFields(fs[0]!.inner)), { csrf: HOSTILE, client_id: HOSTILE });
     assert.ok(doc.includes('unknown date'));
+  });
+});
+
+describe('the unverified-application warning on every page that names a self-registered client', () => {
+  it('login, sign-up and account chooser pages carry it when asked, escaped, and not otherwise', () => {
+    const u = { host: HOSTILE };
+    const pages = [
+      [loginPage({ nonce: NONCE, action: '/a', csrf: 'c', clientName: 'App', unverified: u }), loginPage({ nonce: NONCE, action: '/a', csrf: 'c', clientName: 'App' })],
+      [signupPage({ nonce: NONCE, action: '/a', csrf: 'c', clientName: 'App', emailRequired: false, values: { username: '', email: '', name: '' }, errors: {}, unverified: u }),
+        signupPage({ nonce: NONCE, action: '/a', csrf: 'c', clientName: 'App', emailRequired: false, values: { username: '', email: '', name: '' }, errors: {} })],
+      [selectAccountPage({ nonce: NONCE, action: '/a', csrf: 'c', clientName: 'App', username: 'alice', unverified: u }), selectAccountPage({ nonce: NONCE, action: '/a', csrf: 'c', clientName: 'App', username: 'alice' })],
+    ];
+    for (const [warned, plain] of pages) {
+      assertDocument(warned!);
+      assertEscaped(warned!);
+      assert.match(warned!, /<div class="alert unverified" role="note"><p>This application registered itself with Tessera/);
+      assert.ok(!plain!.includes('registered itself'));
+    }
   });
 });
 

@@ -16,6 +16,29 @@ function hiddenInputs(fields: Record<string, string>, skip: readonly string[] = 
     .map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">\n`);
 }
 
+/** Who vouches for a client's name: nobody, when it registered itself (RFC 7591 section 5, RFC 9700 section 4.11.2). */
+export interface Unverified {
+  /** Where the answer goes (the redirect URI's host); absent for a device approval. */
+  host?: string;
+}
+
+/**
+ * The warning every page that names a self-registered client shows: the code flow's login,
+ * sign-up, account chooser and consent pages, and the device flow's (RFC 8628 section 5.4).
+ */
+function unverifiedNote(u: Unverified | undefined): Html | '' {
+  if (!u) return '';
+  const where = u.host !== undefined
+    ? html`If you continue, you will be sent to <strong>${u.host}</strong>.`
+    : html`Access would go to the device that showed you the code, not to this browser.`;
+  return html`<div class="alert unverified" role="note"><p>This application registered itself with Tessera: its name has not been checked by anyone. ${where}</p></div>`;
+}
+
+/** The host of a URI, or the URI itself when it has none (shown, escaped, as text). */
+function hostOf(uri: string): string {
+  try { return new URL(uri).host || uri; } catch { return uri; }
+}
+
 /** Epoch seconds (as everywhere in Tessera) to YYYY-MM-DD (UTC), or undefined. */
 function isoDate(t: number): string | undefined {
   if (!Number.isFinite(t)) return undefined;
@@ -32,6 +55,7 @@ export function loginPage(p: {
   error?: string;
   /** Self-registration on: where "Create an account" leads. */
   signupUrl?: string;
+  unverified?: Unverified;
 }): string {
   const hasError = Boolean(p.error);
   const invalid = hasError ? html` aria-invalid="true" aria-describedby="login-error"` : '';
@@ -40,6 +64,7 @@ export function loginPage(p: {
   const focusPass = p.username ? html` autofocus` : '';
   const body = html`<h1>Sign in</h1>
 <p class="lead">to continue to <strong>${p.clientName}</strong></p>
+${unverifiedNote(p.unverified)}
 ${hasError ? html`<div class="alert" role="alert" id="login-error">${p.error}</div>` : ''}
 <form method="post" action="${p.action}">
 ${csrfInput(p.csrf)}
@@ -70,6 +95,7 @@ export function signupPage(p: {
   errors: Partial<Record<SignupField, string>>;
   error?: string;
   loginUrl?: string;
+  unverified?: Unverified;
 }): string {
   const firstError = (['username', 'email', 'name', 'password', 'confirm'] as const).find((f) => p.errors[f]);
   const focus = firstError ?? 'username';
@@ -85,6 +111,7 @@ ${attrs.hint ? html`<p class="hint small" id="${f}-hint">${attrs.hint}</p>` : ''
   };
   const body = html`<h1>Create an account</h1>
 <p class="lead">to continue to <strong>${p.clientName}</strong></p>
+${unverifiedNote(p.unverified)}
 ${p.error ? html`<div class="alert" role="alert">${p.error}</div>` : ''}
 <form method="post" action="${p.action}" novalidate>
 ${csrfInput(p.csrf)}
@@ -106,19 +133,18 @@ export function consentPage(p: {
   clientName: string;
   username: string;
   scopes: { name: string; description: string }[];
-  resource?: string;
+  /** RFC 8707: the resources (APIs) the access is for, with their display names where known. */
+  resources?: { uri: string; name?: string }[];
   /** A device approval: the user code, for the user to compare with the one on their device. */
   userCode?: string;
   /** RFC 9396: the authorization details asked for, one entry per type with its fields as text. */
   authorizationDetails?: { type: string; fields: { name: string; value: string }[] }[];
   /** Claims asked for by name (OIDC claims parameter) beyond what the scopes release. */
   claims?: string[];
-  /** A dynamically registered client: its name is unverified; the answer goes to this host. */
-  unverifiedHost?: string;
+  /** A dynamically registered client: its name is unverified. */
+  unverified?: Unverified;
 }): string {
-  const unverified = p.unverifiedHost
-    ? html`<div class="alert" role="note"><p>This application registered itself with Tessera: its name has not been checked by anyone. If you continue, you will be sent to <strong>${p.unverifiedHost}</strong>.</p></div>`
-    : '';
+  const unverified = unverifiedNote(p.unverified);
   const device = p.userCode
     ? html`<div class="alert device-code" role="note"><p>Check that this code is the one shown on your device:</p>
 <p class="user-code"><strong>${p.userCode}</strong></p>
@@ -131,13 +157,14 @@ ${p.scopes.map(
   (s) => html`<li><span class="scope-desc">${s.description || s.name}</span><code class="scope-name small">${s.name}</code></li>\n`,
 )}</ul>`
     : html`<p class="muted">No specific permissions are requested.</p>`;
-  // RFC 8707: several resources come space-separated.
-  const apis = p.resource ? p.resource.split(' ').filter(Boolean) : [];
-  const resource = apis.length === 1
-    ? html`<p class="resource small">Access is for the API <code>${apis[0]!}</code></p>`
-    : apis.length > 1
-      ? html`<p class="resource small">Access is for the APIs ${apis.map((a, i) => html`${i ? ', ' : ''}<code>${a}</code>`)}</p>`
-      : '';
+  // RFC 8707: each API by its name (from the resource registry) or its host, with the identifier.
+  const apis = p.resources ?? [];
+  const resource = apis.length
+    ? html`<h2 id="resources-heading">${apis.length === 1 ? 'This access can be used only with:' : 'This access can be used only with these services:'}</h2>
+<ul class="resources" aria-labelledby="resources-heading">
+${apis.map((a) => html`<li><span class="resource-name">${a.name ?? `The service at ${hostOf(a.uri)}`}</span><code class="resource-uri small">${a.uri}</code></li>
+`)}</ul>`
+    : '';
   const details = p.authorizationDetails?.length
     ? html`<h2 id="details-heading">In particular:</h2>
 <ul class="authorization-details" aria-labelledby="details-heading">${p.authorizationDetails.map(
@@ -170,9 +197,10 @@ ${csrfInput(p.csrf)}
 }
 
 /** prompt=select_account: continue as the signed-in user, or sign in as someone else. */
-export function selectAccountPage(p: { nonce: string; action: string; csrf: string; clientName: string; username: string }): string {
+export function selectAccountPage(p: { nonce: string; action: string; csrf: string; clientName: string; username: string; unverified?: Unverified }): string {
   const body = html`<h1>Choose an account</h1>
 <p class="lead">to continue to <strong>${p.clientName}</strong></p>
+${unverifiedNote(p.unverified)}
 <form method="post" action="${p.action}">
 ${csrfInput(p.csrf)}
 <div class="actions">

@@ -141,7 +141,7 @@ for (const backend of backends) {
 
     describe('database and migrations', () => {
       it('applies every migration once, then nothing', async () => {
-        assert.deepEqual(applied, ['0001_initial', '0002_counters', '0003_audit', '0004_client_metadata_replay', '0005_key_schedule', '0006_par_dpop', '0007_device_codes', '0008_registration_tokens', '0009_session_clients', '0010_authorization_details', '0011_claims_request', '0012_grant_certificate']);
+        assert.deepEqual(applied, ['0001_initial', '0002_counters', '0003_audit', '0004_client_metadata_replay', '0005_key_schedule', '0006_par_dpop', '0007_device_codes', '0008_registration_tokens', '0009_session_clients', '0010_authorization_details', '0011_claims_request', '0012_grant_certificate', '0015_consent_resources']);
         assert.deepEqual(await migrate(handle.db), []);
       });
       it('ping() answers', async () => {
@@ -351,9 +351,22 @@ for (const backend of backends) {
         const clientId = uid('client');
         assert.equal(await stores.consents.get(userId, clientId), undefined);
         await stores.consents.grant(userId, clientId, ['openid', 'profile'], NOW);
-        assert.deepEqual(await stores.consents.get(userId, clientId), { userId, clientId, scopes: ['openid', 'profile'], grantedAt: NOW });
+        assert.deepEqual(await stores.consents.get(userId, clientId), { userId, clientId, scopes: ['openid', 'profile'], resources: [], grantedAt: NOW });
         await stores.consents.grant(userId, clientId, ['profile', 'email'], NOW + 10);
-        assert.deepEqual(await stores.consents.get(userId, clientId), { userId, clientId, scopes: ['openid', 'profile', 'email'], grantedAt: NOW + 10 });
+        assert.deepEqual(await stores.consents.get(userId, clientId), { userId, clientId, scopes: ['openid', 'profile', 'email'], resources: [], grantedAt: NOW + 10 });
+      });
+      it('grant remembers resources (RFC 8707) and merges them (union) like scopes', async () => {
+        const userId = uid('user');
+        const clientId = uid('client');
+        await stores.consents.grant(userId, clientId, ['openid'], NOW, ['https://a.example/']);
+        assert.deepEqual(await stores.consents.get(userId, clientId), { userId, clientId, scopes: ['openid'], resources: ['https://a.example/'], grantedAt: NOW });
+        await stores.consents.grant(userId, clientId, ['openid'], NOW + 1, ['https://b.example/', 'https://a.example/']);
+        assert.deepEqual((await stores.consents.get(userId, clientId))!.resources, ['https://a.example/', 'https://b.example/']);
+        // A consent without resources adds none and keeps those remembered.
+        await stores.consents.grant(userId, clientId, ['email'], NOW + 2);
+        assert.deepEqual((await stores.consents.get(userId, clientId))!.resources, ['https://a.example/', 'https://b.example/']);
+        await times(6, (i) => stores.consents.grant(userId, clientId, ['openid'], NOW + 3, [`https://r${i}.example/`]));
+        assert.equal((await stores.consents.get(userId, clientId))!.resources.length, 8);
       });
       it('concurrent grants lose no scope', async () => {
         const userId = uid('user');

@@ -61,6 +61,8 @@ export interface ConsentsTable {
   user_id: string;
   client_id: string;
   scopes: string;
+  /** JSON array of the RFC 8707 resources consented to (migration 0015). */
+  resources: string;
   granted_at: number;
 }
 

@@ -68,7 +68,7 @@ const toInteraction = (r: Row<InteractionsTable>): InteractionRecord => ({
 });
 
 const toConsent = (r: Row<ConsentsTable>): ConsentRecord => ({
-  userId: r.user_id, clientId: r.client_id, scopes: JSON.parse(r.scopes), grantedAt: r.granted_at,
+  userId: r.user_id, clientId: r.client_id, scopes: JSON.parse(r.scopes), resources: JSON.parse(r.resources), grantedAt: r.granted_at,
 });
 
 const codeRow = (c: CodeRecord): AuthCodesTable => ({
@@ -391,19 +391,20 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
        * missing, insert-or-nothing; losing that race to a concurrent grant means the row now exists,
        * so go round once more and merge into it.
        */
-      grant: (userId, clientId, scopes, now) => tx(async (t) => {
+      grant: (userId, clientId, scopes, now, resources = []) => tx(async (t) => {
         for (;;) {
-          const row = await t.selectFrom('consents').select('scopes')
+          const row = await t.selectFrom('consents').select(['scopes', 'resources'])
             .where('user_id', '=', userId).where('client_id', '=', clientId)
             .$if(pg, (q) => q.forUpdate()).executeTakeFirst();
           if (row) {
             const merged = [...new Set([...JSON.parse(row.scopes) as string[], ...scopes])];
-            await t.updateTable('consents').set({ scopes: json(merged), granted_at: now })
+            const mergedResources = [...new Set([...JSON.parse(row.resources) as string[], ...resources])];
+            await t.updateTable('consents').set({ scopes: json(merged), resources: json(mergedResources), granted_at: now })
               .where('user_id', '=', userId).where('client_id', '=', clientId).execute();
             return;
           }
           const inserted = await t.insertInto('consents')
-            .values({ user_id: userId, client_id: clientId, scopes: json([...new Set(scopes)]), granted_at: now })
+            .values({ user_id: userId, client_id: clientId, scopes: json([...new Set(scopes)]), resources: json([...new Set(resources)]), granted_at: now })
             .onConflict((oc) => oc.columns(['user_id', 'client_id']).doNothing())
             .returning('user_id').executeTakeFirst();
           if (inserted) return;

@@ -12,7 +12,7 @@ import { matchRedirectUri } from '../redirect-uri.ts';
 import { supportedScopes } from '../scopes.ts';
 import { verifyIdTokenHint } from '../tokens/id-token-hint.ts';
 import { AUTHORIZE_LIMITS, AUTHORIZE_PARAMS, PAR_URN } from './authorize-params.ts';
-import { checkResources } from '../resources.ts';
+import { checkResources, splitResources } from '../resources.ts';
 import { resolveRequestObject } from './request-object.ts';
 import { featureEnabled } from '../../config/features.ts';
 import { readAuthorizationDetails } from '../authorization-details.ts';
@@ -228,7 +228,9 @@ export async function needsConsent(p: Provider, client: ClientRecord, userId: st
   // Claims asked for by name beyond what the scopes release are not covered by a remembered consent.
   if (claimsBeyondScopes(areq.claims, splitScope(areq.scope)).length) return true;
   const consent = await p.stores.consents.get(userId, client.clientId);
-  return !consent || splitScope(areq.scope).some((s) => !consent.scopes.includes(s));
+  // A remembered consent covers the scopes and the RFC 8707 resources it was given for, no others.
+  return !consent || splitScope(areq.scope).some((s) => !consent.scopes.includes(s))
+    || splitResources(areq.resource).some((r) => !consent.resources.includes(r));
 }
 
 /** Decides between an immediate code, an error for prompt=none, or an interaction with the user. */

@@ -4,7 +4,8 @@ import { needsConsent, INTERACTION_COOKIE, startInteraction } from '../endpoints
 import { OAuthError } from '../errors.ts';
 import { tokenHash, safeEqual } from '../hash.ts';
 import { readFormParams } from '../params.ts';
-import type { CookieSpec, OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
+import type { CookieSpec, OAuthResponse, Provider, ProtocolRequest, Unverified } from '../provider.ts';
+import { splitResources } from '../resources.ts';
 import { describeScope } from '../scopes.ts';
 import { describeAuthorizationDetails } from '../authorization-details.ts';
 import { authorizationError, issueCode, type AuthorizationRequest } from './authorization-response.ts';
@@ -43,6 +44,14 @@ export async function load(p: Provider, req: ProtocolRequest, uid: string): Prom
 }
 
 const hostOf = (uri: string) => { try { return new URL(uri).host || uri; } catch { return uri; } };
+
+/**
+ * RFC 9700 section 4.11.2, RFC 7591 section 5, RFC 8628 section 5.4: a self-registered client's
+ * name is its own claim, so every page that names it says so (with where the answer goes, or, for
+ * a device approval, that it goes to the device).
+ */
+export const unverified = (l: Loaded): { unverified?: Unverified } =>
+  l.selfRegistered ? { unverified: l.areq.device ? {} : { host: hostOf(l.areq.redirectUri) } } : {};
 export const action = (p: Provider, uid: string, step: string) => `${p.config.issuer}/interaction/${uid}/${step}`;
 /** Where the page's forms may lead: the client's redirect URI, or nowhere else for a device approval. */
 export const formActions = (areq: AuthorizationRequest) => (areq.device ? [] : [areq.redirectUri]);
@@ -56,11 +65,11 @@ async function consentView(p: Provider, l: Loaded, status = 200): Promise<OAuthR
     view: {
       name: 'consent', action: action(p, l.ia.uid, 'consent'), csrf: csrfToken(p, `ia:${l.ia.uid}`, l.browserSecret),
       clientName: l.clientName, username: user.username,
-      scopes: l.areq.scope.split(' ').map((name) => ({ name, description: describeScope(name) })), resource: l.areq.resource,
+      scopes: l.areq.scope.split(' ').map((name) => ({ name, description: describeScope(name) })),
+      ...(l.areq.resource ? { resources: splitResources(l.areq.resource).map((uri) => ({ uri })) } : {}),
       userCode: l.areq.device?.userCode, claims: claimsBeyondScopes(l.areq.claims, l.areq.scope.split(' ')),
       ...(l.areq.authorizationDetails ? { authorizationDetails: describeAuthorizationDetails(JSON.parse(l.areq.authorizationDetails)) } : {}),
-      // RFC 9700 section 4.11.2, RFC 7591 section 5: a self-registered client's name is its own claim.
-      ...(l.selfRegistered && !l.areq.device ? { unverifiedHost: hostOf(l.areq.redirectUri) } : {}),
+      ...unverified(l),
     },
   };
 }
@@ -70,7 +79,7 @@ function loginView(p: Provider, l: Loaded, error?: string, username?: string, re
     kind: 'page', ...loginPageAnswer(error, retryAfter), formActions: formActions(l.areq),
     view: {
       name: 'login', action: action(p, l.ia.uid, 'login'), csrf: csrfToken(p, `ia:${l.ia.uid}`, l.browserSecret),
-      clientName: l.clientName, username: username ?? l.areq.loginHint, error,
+      clientName: l.clientName, username: username ?? l.areq.loginHint, error, ...unverified(l),
       ...(p.config.selfRegistration ? { signupUrl: action(p, l.ia.uid, 'signup') } : {}),
     },
   };
@@ -83,7 +92,7 @@ async function selectAccountView(p: Provider, l: Loaded): Promise<OAuthResponse>
   if (!user) return EXPIRED;
   return {
     kind: 'page', status: 200, formActions: formActions(l.areq),
-    view: { name: 'select-account', action: action(p, l.ia.uid, 'select'), csrf: csrfToken(p, `ia:${l.ia.uid}`, l.browserSecret), clientName: l.clientName, username: user.username },
+    view: { name: 'select-account', action: action(p, l.ia.uid, 'select'), csrf: csrfToken(p, `ia:${l.ia.uid}`, l.browserSecret), clientName: l.clientName, username: user.username, ...unverified(l) },
   };
 }
 
@@ -185,7 +194,7 @@ export async function submitConsent(p: Provider, req: ProtocolRequest, uid: stri
   const session = await p.stores.sessions.get(l.ia.sessionIdHash);
   if (!session) return EXPIRED;
   const scopes = l.areq.scope.split(' ');
-  await p.stores.consents.grant(session.userId, l.ia.clientId, scopes, p.now());
+  await p.stores.consents.grant(session.userId, l.ia.clientId, scopes, p.now(), splitResources(l.areq.resource));
   const detailTypes = l.areq.authorizationDetails ? [...new Set((JSON.parse(l.areq.authorizationDetails) as { type: string }[]).map((d) => d.type))] : undefined;
   p.events({ type: 'consent_granted', userId: session.userId, clientId: l.ia.clientId, scopes, ip: req.ip, ...(detailTypes ? { authorizationDetailsTypes: detailTypes } : {}) });
   return finish(p, req, l, []);

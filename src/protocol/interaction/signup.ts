@@ -8,7 +8,7 @@ import { needsConsent } from '../endpoints/authorize.ts';
 import { readFormParams } from '../params.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 // interaction.ts imports this module too: nothing from it is used at module evaluation time.
-import { action, EXPIRED, finish, formActions, load, page, type Loaded } from './interaction.ts';
+import { action, EXPIRED, finish, formActions, load, page, unverified, type Loaded } from './interaction.ts';
 import { checkCsrf, csrfToken, startSession } from './session.ts';
 
 const SIGNUP_PARAMS = new Set(['username', 'email', 'name', 'password', 'confirm', 'csrf']);
@@ -28,7 +28,7 @@ export function signupView(p: Provider, l: Loaded, opts: { values?: Partial<Sign
     view: {
       name: 'signup', action: action(p, l.ia.uid, 'signup'), csrf: csrfToken(p, `ia:${l.ia.uid}`, l.browserSecret), clientName: l.clientName,
       emailRequired: p.config.selfRegistrationEmail === 'required',
-      values: { username: v.username ?? '', email: v.email ?? '', name: v.name ?? '' }, errors: opts.errors ?? {}, error: opts.error,
+      values: { username: v.username ?? '', email: v.email ?? '', name: v.name ?? '' }, errors: opts.errors ?? {}, error: opts.error, ...unverified(l),
       // Reached from the login page: a way back to it. With prompt=create the client asked for sign-up.
       ...(creating(p, l) ? {} : { loginUrl: `${p.config.issuer}/interaction/${l.ia.uid}` }),
     },
