@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { applyBootstrap, readBootstrapFile } from './admin/bootstrap.ts';
 import { seedDemo } from './admin/demo.ts';
-import { openDatabase, type DatabaseHandle } from './adapters/sql/database.ts';
+import { openDatabase, type DatabaseHandle, type FaultEvent } from './adapters/sql/database.ts';
 import { migrate } from './adapters/sql/migrations/index.ts';
 import { createSqlStores } from './adapters/sql/stores.ts';
 import { cachedClients } from './adapters/cache/cached-clients.ts';
@@ -57,15 +57,32 @@ export function loggerOptions(config: Config): object {
   };
 }
 
+/**
+ * Logs a storage fault episode once at its start, with the driver's original error (SQLite's
+ * "database or disk is full", PostgreSQL's "could not extend file ...: No space left on device"),
+ * and once at its end; the requests failing meanwhile are each logged as backend_unavailable.
+ */
+function logStorageFault(log: Logger): (event: FaultEvent) => void {
+  return (event) => {
+    if (event.fault === undefined) {
+      log.warn({ event: 'storage_recovered', fault: event.previous }, 'database accepts writes again');
+      return;
+    }
+    const e = event.error as { message?: string; code?: unknown; errcode?: unknown; errstr?: unknown };
+    log.error({ event: 'storage_fault', fault: event.fault, cause: { message: e?.message, code: e?.code, errcode: e?.errcode, errstr: e?.errstr } },
+      `database refuses writes (${event.fault}): ${e?.message}; requests that write are answered 503 until it accepts them again`);
+  };
+}
+
 /** Opens the database and the storage ports, migrating when configured. Used by the server and the CLI. */
-export async function openStores(config: Config, opts: { migrate?: boolean; statementTimeoutMs?: number } = {}): Promise<{ handle: DatabaseHandle; stores: Stores }> {
+export async function openStores(config: Config, opts: { migrate?: boolean; statementTimeoutMs?: number; onFault?: (event: FaultEvent) => void } = {}): Promise<{ handle: DatabaseHandle; stores: Stores }> {
   if ((opts.migrate ?? config.migrateOnStart) && opts.statementTimeoutMs !== undefined && !config.databaseUrl.startsWith('sqlite:')) {
     // Migrations may take long on a big database: they run without the (PostgreSQL) statement timeout.
     const admin = await openDatabase(config.databaseUrl);
     try { await migrate(admin.db); } finally { await admin.close(); }
     opts = { ...opts, migrate: false };
   }
-  const handle = await openDatabase(config.databaseUrl, { statementTimeoutMs: opts.statementTimeoutMs });
+  const handle = await openDatabase(config.databaseUrl, { statementTimeoutMs: opts.statementTimeoutMs, onFault: opts.onFault });
   try {
     if (opts.migrate ?? config.migrateOnStart) await migrate(handle.db);
     return { handle, stores: createSqlStores(handle) };
@@ -121,7 +138,7 @@ export async function buildApp(config: Config, opts: { logger?: Logger; prepared
   const schedule = scheduleSettings(config);
   const log = opts.logger ?? pino(loggerOptions(config));
   // No request waits on the database for longer than this (PostgreSQL statement timeout).
-  const opened = await openStores(config, { migrate: opts.prepared ? false : config.migrateOnStart, statementTimeoutMs: 10_000 });
+  const opened = await openStores(config, { migrate: opts.prepared ? false : config.migrateOnStart, statementTimeoutMs: 10_000, onFault: logStorageFault(log) });
   const stores: Stores = { ...opened.stores, clients: cachedClients(opened.stores.clients, config.clientCacheTtl * 1000) };
   // With REDIS_URL, state every instance must share at request speed lives in Redis: the replay
   // cache (instead of the database) and the rate-limit counters (instead of each process).
@@ -178,7 +195,8 @@ export async function buildApp(config: Config, opts: { logger?: Logger; prepared
     cors: { configured: new Set(config.corsOrigins), clientOrigins },
     checkReady: async () => {
       const checks: Record<string, string> = {};
-      try { await stores.ping(); checks.database = 'ok'; } catch { checks.database = 'unreachable'; }
+      // A database that refuses writes says why (disk_full, read_only, io_error, insufficient_resources).
+      try { await stores.ping(); checks.database = 'ok'; } catch (err) { checks.database = (err as { fault?: string }).fault ?? 'unreachable'; }
       checks.signing_key = ring.active ? 'ok' : 'missing';
       if (redis) { try { await redis.ping(); checks.redis = 'ok'; } catch { checks.redis = 'unreachable'; } }
       if (draining) checks.shutdown = 'draining';

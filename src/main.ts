@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { pino } from 'pino';
+import { DISK_HEADROOM, sqliteFreeSpace } from './adapters/sql/database.ts';
 import { buildApp, loggerOptions, openStores, prepareStorage, type App } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config/config.ts';
 import { buildMetricsServer } from './http/server.ts';
@@ -8,6 +9,10 @@ import { buildMetricsServer } from './http/server.ts';
 // Process entry: configuration, app, listen, signals. With TESSERA_WORKERS > 1 this process is
 // the cluster primary: it prepares the database once, forks the workers, restarts any that
 // crash, and passes shutdown signals on. Nothing else happens here.
+//
+// stdout carries the JSON log lines only (log shippers parse every line of it); what is meant
+// for the person starting Tessera (configuration warnings, the start-up banner, why it cannot
+// start) goes to stderr.
 
 function fail(message: string, code: number): never {
   process.stderr.write(message);
@@ -25,15 +30,54 @@ try {
 const workers = config.workers === 0 ? availableParallelism() : config.workers;
 const isWorker = cluster.isWorker;
 
-function announce(port: number, banner: string | undefined): void {
-  if (banner) process.stdout.write(`\n${banner}\n\n`);
+// A SQLite database on a file system with less free space than Tessera needs (the WAL, the
+// database growing): warned like a configuration problem (stderr, the log, the audit trail).
+if (!isWorker) {
+  const space = sqliteFreeSpace(config.databaseUrl);
+  if (space && space.free < DISK_HEADROOM) {
+    const mib = (n: number) => `${Math.floor(n / 1048576)} MiB`;
+    config = { ...config, warnings: [...config.warnings, `only ${mib(space.free)} free on the file system of the SQLite database (${space.path}); keep at least ${mib(DISK_HEADROOM)} free (see docs/production.md, Disk space), or writes will fail with 503 once it is full`] };
+  }
+}
+
+function announce(port: number, banner: string | undefined, log: { info(o: object, m: string): void }): void {
+  const scheme = config.tlsCertFile !== undefined ? 'https' : 'http';
+  // The banner holds generated secrets (shown once): never in the log records.
+  if (banner) process.stderr.write(`\n${banner}\n\n`);
   const mode = workers > 1 ? `, ${workers} workers` : '';
-  process.stdout.write(`Tessera is running (${config.env} mode${mode}).\n  issuer     ${config.issuer}\n  listening  ${config.tlsCertFile !== undefined ? 'https' : 'http'}://${config.host}:${port}\n  discovery  ${config.issuer}/.well-known/openid-configuration\n`);
+  process.stderr.write(`Tessera is running (${config.env} mode${mode}).\n  issuer     ${config.issuer}\n  listening  ${scheme}://${config.host}:${port}\n  discovery  ${config.issuer}/.well-known/openid-configuration\n`);
+  log.info({ event: 'listening', env: config.env, workers, issuer: config.issuer, address: `${scheme}://${config.host}:${port}` }, 'Tessera is running');
+}
+
+/** Why a listener could not be opened, naming the setting to change; undefined for other errors. */
+function listenProblem(err: unknown, setting: string, host: string, port: number): string | undefined {
+  const code = (err as { code?: unknown }).code;
+  if (code === 'EADDRINUSE') return `port ${port} on ${host} is already in use (${setting}=${port}). Stop the process that holds it, or set ${setting} to a free port.`;
+  if (code === 'EACCES') return `no permission to listen on port ${port} (${setting}=${port}); ports below 1024 need privileges: use a higher port behind a proxy.`;
+  if (code === 'EADDRNOTAVAIL') return `${host} is not an address of this machine (TESSERA_HOST=${host}).`;
+  return undefined;
+}
+
+/** Opens a listener; a port in use (or not allowed) ends the process with a message naming the setting. */
+async function listen(open: () => Promise<unknown>, setting: string, host: string, port: number): Promise<void> {
+  try {
+    await open();
+  } catch (err) {
+    const problem = listenProblem(err, setting, host, port);
+    if (!problem) throw err;
+    // A cluster worker tells the primary, which stops instead of restarting workers that cannot listen.
+    if (isWorker && process.send) {
+      process.send({ fatal: problem }, () => process.exit(1));
+      return new Promise(() => {});
+    }
+    fail(`Tessera cannot start: ${problem}\n`, 1);
+  }
 }
 
 if (!isWorker) {
   const label = config.env === 'production' ? 'WARNING' : 'WARNING (development default)';
-  for (const w of config.warnings) process.stderr.write(`\x1b[33m${label}: ${w}\x1b[0m\n`);
+  const [on, off] = process.stderr.isTTY ? ['\x1b[33m', '\x1b[0m'] : ['', ''];
+  for (const w of config.warnings) process.stderr.write(`${on}${label}: ${w}${off}\n`);
 }
 
 if (workers > 1 && cluster.isPrimary) {
@@ -50,14 +94,14 @@ async function runServer(): Promise<void> {
     fail(`Tessera cannot start: ${(err as Error).message}\n`, 1);
   }
   if (!isWorker) for (const w of config.warnings) app.log.warn({ event: 'config_warning' }, w);
-  await app.server.listen({ host: config.host, port: config.port });
+  await listen(() => app.server.listen({ host: config.host, port: config.port }), 'TESSERA_PORT', config.host, config.port);
   if (config.metricsPort !== undefined) {
     // One metrics listener per host: in cluster mode each worker's figures are its own, so the
     // separate listener is offered only with one worker (see README, Observability).
     if (workers > 1) app.log.warn({ event: 'config_warning' }, 'TESSERA_METRICS_PORT is ignored with TESSERA_WORKERS > 1; scrape /metrics with TESSERA_METRICS_TOKEN instead');
     else {
       const metricsServer = buildMetricsServer(app.metrics, app.log);
-      await metricsServer.listen({ host: config.metricsHost, port: config.metricsPort });
+      await listen(() => metricsServer.listen({ host: config.metricsHost, port: config.metricsPort! }), 'TESSERA_METRICS_PORT', config.metricsHost, config.metricsPort);
       const close = app.close;
       app.close = async () => { await metricsServer.close(); await close(); };
     }
@@ -65,7 +109,7 @@ async function runServer(): Promise<void> {
   const address = app.server.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   if (isWorker) process.send?.({ listening: port });
-  else announce(port, app.banner);
+  else announce(port, app.banner, app.log);
 
   let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -99,8 +143,13 @@ async function runPrimary(): Promise<void> {
   let listening = 0;
   const fork = () => {
     const worker = cluster.fork();
-    worker.on('message', (m: { listening?: number }) => {
-      if (typeof m?.listening === 'number' && ++listening === workers) announce(m.listening, banner);
+    worker.on('message', (m: { listening?: number; fatal?: string }) => {
+      if (typeof m?.listening === 'number' && ++listening === workers) announce(m.listening, banner, log);
+      if (typeof m?.fatal === 'string' && !stopping) {
+        stopping = true;
+        for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+        fail(`Tessera cannot start: ${m.fatal}\n`, 1);
+      }
     });
   };
   cluster.on('exit', (worker, code, signal) => {

@@ -2,7 +2,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import { readFileSync } from 'node:fs';
 import { certificateReader } from './client-certificate.ts';
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { STATUS_CODES, createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { createServer as createHttpsServer } from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { authorize } from '../protocol/endpoints/authorize.ts';
@@ -110,6 +111,38 @@ const CONNECTION_TIMEOUT_MS = 60_000;
 /** Fastify's default. */
 const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
+/**
+ * After a 413 or 431 the connection closes in stages (RFC 9112 section 9.6): the answer is sent,
+ * then our side of the connection is closed (FIN), and what the client still sends is read and
+ * dropped until it closes its side or this long has passed. Closing at once would make the
+ * kernel answer the client's next bytes with a reset, which may discard our answer before the
+ * client reads it.
+ */
+const LINGER_MS = 2_000;
+
+/** Closes `socket` in stages once what was written to it has gone out (see LINGER_MS). */
+function closeInStages(socket: Socket): void {
+  if (socket.destroyed) return;
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  socket.once('end', () => socket.destroy());
+  socket.on('data', () => {});
+  socket.resume();
+  socket.end();
+}
+
+/**
+ * Makes the response to `req` say Connection: close and, once it is written, close in stages
+ * rather than at once: node ends a Connection: close response with socket.destroySoon(), which
+ * is replaced for this socket.
+ */
+function closeAfterAnswer(req: IncomingMessage, reply: ReplyLike): void {
+  reply.header('connection', 'close');
+  const socket = req.socket as Socket & { destroySoon?: () => void };
+  socket.destroySoon = () => closeInStages(socket);
+}
+
 /** Retry-After on 503 answers given while the database cannot be reached. */
 const RETRY_AFTER_SECONDS = 2;
 
@@ -146,6 +179,10 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
   // Unique across processes and instances by a random per-server prefix; a counter after it
   // costs less per request than a UUID.
   const nextRequestId = () => `${requestIdPrefix}${(++requests).toString(36)}`;
+  const hsts: Record<string, string> = config.env === 'production' ? { 'strict-transport-security': 'max-age=63072000; includeSubDomains' } : {};
+  const securityHeaders = { ...BASE_HEADERS, ...hsts };
+  /** Sockets whose request node's parser refused (clientErrorHandler below). */
+  const refused = new WeakSet<Socket>();
   // POST form endpoints answered before Fastify when the request is plain (form-lane.ts).
   const formLanes = new Map<string, (req: IncomingMessage, res: ServerResponse, fallback: () => void) => void>();
   const app = Fastify({
@@ -172,6 +209,22 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
       server.setTimeout(CONNECTION_TIMEOUT_MS);
       return server;
     },
+    // Requests node's parser refuses (header fields too large: 431; malformed: 400; too slow: 408):
+    // an OAuth-shaped answer that says Connection: close, then a close in stages (LINGER_MS).
+    clientErrorHandler: (err: Error & { code?: string }, socket: Socket) => {
+      if (err.code === 'ECONNRESET' || socket.destroyed || refused.has(socket)) return;
+      refused.add(socket); // node's parser reports every later chunk of a refused request again
+      const [status, description] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'The request header fields are too large.']
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'The request took too long to arrive.'] : [400, 'The request could not be read.'];
+      opts.logger.info({ err: err.message, code: err.code, status }, 'bad request');
+      const pending = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+      if (socket.writable && (!pending || !pending.headersSent)) {
+        const body = JSON.stringify({ error: 'invalid_request', error_description: description });
+        const fields = { ...securityHeaders, 'content-security-policy': API_CSP, 'cache-control': 'no-store', 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' };
+        socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${Object.entries(fields).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n${body}`);
+      }
+      closeInStages(socket);
+    },
   }) as unknown as FastifyInstance;
   const clientCertificate = certificateReader(config, p.log);
 
@@ -179,8 +232,6 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
-  const hsts: Record<string, string> = config.env === 'production' ? { 'strict-transport-security': 'max-age=63072000; includeSubDomains' } : {};
-  const securityHeaders = { ...BASE_HEADERS, ...hsts };
   app.addHook('onRequest', (_req, reply, done) => {
     reply.headers(securityHeaders);
     // Draining before shutdown: no connection is kept alive for a next request (set on the raw
@@ -351,6 +402,8 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
     if (status !== undefined && status >= 400 && status < 500) {
       const description = status === 413 ? 'The request body is too large.' : status === 415 ? 'Unsupported content type.' : 'The request could not be read.';
       req.log.info({ err: (error as Error).message, status }, 'bad request');
+      // The client may still be sending the body: tell it the connection ends, and end it in stages.
+      if (status === 413) closeAfterAnswer(req.raw, reply);
       return sendError(reply, kind, new OAuthError('invalid_request', description, { status }));
     }
     req.log.error({ err: error }, 'unhandled error');

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, it } from 'node:test';
-import { openDatabase, pgUnavailable, sqliteUnavailable } from './database.ts';
+import { sql } from 'kysely';
+import { openDatabase, pgFault, pgUnavailable, sqliteFault, sqliteUnavailable, StorageFaultError, WAL_SIZE_LIMIT, type FaultEvent } from './database.ts';
 import { migrate } from './migrations/index.ts';
 import { StorageUnavailableError } from '../../ports/unavailable.ts';
 
@@ -44,6 +45,95 @@ describe('which driver errors mean "the database is unavailable"', () => {
     } finally {
       a.close();
       b.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('which driver errors mean "the database refuses writes" (a storage fault)', () => {
+  it('PostgreSQL: disk full, read-only transaction, I/O error, insufficient resources; not too many connections', () => {
+    const err = (code: string) => Object.assign(new Error(code), { code });
+    assert.equal(pgFault(err('53100')), 'disk_full');
+    assert.equal(pgFault(err('25006')), 'read_only');
+    assert.equal(pgFault(err('58030')), 'io_error');
+    assert.equal(pgFault(err('53200')), 'insufficient_resources');
+    assert.equal(pgFault(err('53000')), 'insufficient_resources');
+    assert.equal(pgFault(err('53400')), 'insufficient_resources');
+    for (const code of ['53300', '23505', '57P01', '08006', '40001']) assert.equal(pgFault(err(code)), undefined, code);
+    assert.equal(pgFault(new Error('x')), undefined);
+    assert.equal(pgFault(undefined), undefined);
+  });
+
+  it('SQLite: SQLITE_FULL, SQLITE_IOERR (extended codes too), SQLITE_READONLY', () => {
+    const err = (errcode: number) => Object.assign(new Error('x'), { errcode });
+    assert.equal(sqliteFault(err(13)), 'disk_full');
+    assert.equal(sqliteFault(err(10)), 'io_error');
+    assert.equal(sqliteFault(err(10 | (4 << 8))), 'io_error'); // SQLITE_IOERR_WRITE
+    assert.equal(sqliteFault(err(8)), 'read_only');
+    assert.equal(sqliteFault(err(8 | (3 << 8))), 'read_only'); // SQLITE_READONLY_ROLLBACK
+    for (const c of [5, 19, 2067, 11, 1]) assert.equal(sqliteFault(err(c)), undefined, String(c));
+  });
+
+  it('SQLite: a database that cannot grow answers StorageFaultError(disk_full), told once per episode, ended by the next write that commits', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-full-'));
+    const events: FaultEvent[] = [];
+    const handle = await openDatabase(`sqlite:${join(dir, 'd.db')}`, { onFault: (e) => events.push(e) });
+    try {
+      await migrate(handle.db);
+      const pages = (await sql<{ page_count: number }>`pragma page_count`.execute(handle.db)).rows[0]!.page_count;
+      // SQLite answers SQLITE_FULL exactly as for a full disk once the file may not grow.
+      await sql.raw(`pragma max_page_count = ${pages}`).execute(handle.db);
+      const fill = () => handle.db.transaction().execute(async (t) => {
+        for (let i = 0; i < 50; i++) await t.insertInto('revoked_tokens').values({ jti: `${i}-${'x'.repeat(3000)}`, expires_at: 0 }).execute();
+      });
+      for (let i = 0; i < 3; i++) {
+        await assert.rejects(fill(), (e: unknown) => e instanceof StorageFaultError && e.fault === 'disk_full' && /full/.test(e.message) && (e.cause as { errcode: number }).errcode === 13);
+      }
+      assert.equal(handle.fault(), 'disk_full');
+      assert.equal(events.length, 1, 'the episode is told once');
+      assert.equal(events[0]!.fault, 'disk_full');
+      assert.match(String((events[0] as { error: Error }).error.message), /database or disk is full/);
+      // A transaction that only reads proves nothing and does not end the episode.
+      await handle.db.transaction().execute((t) => t.selectFrom('counters').selectAll().execute());
+      assert.equal(handle.fault(), 'disk_full');
+      await sql.raw('pragma max_page_count = 1000000').execute(handle.db);
+      await handle.probeWrite();
+      assert.equal(handle.fault(), undefined);
+      assert.deepEqual(events[1], { fault: undefined, previous: 'disk_full' });
+      assert.equal((await handle.db.selectFrom('counters').selectAll().execute()).length, 0, 'the probe leaves nothing behind');
+      await fill();
+      assert.equal(events.length, 2);
+    } finally {
+      await handle.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('SQLite WAL size', () => {
+  it('is limited to 64 MiB by journal_size_limit, and truncated once the database is idle', { timeout: 30_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-wal-'));
+    const path = join(dir, 'w.db');
+    const handle = await openDatabase(`sqlite:${path}`);
+    try {
+      await migrate(handle.db);
+      assert.equal((await sql<{ journal_size_limit: number }>`pragma journal_size_limit`.execute(handle.db)).rows[0]!.journal_size_limit, WAL_SIZE_LIMIT);
+      // About 16 MB written in one transaction: the WAL holds all of it until a checkpoint.
+      const blob = 'x'.repeat(4000);
+      await handle.db.transaction().execute(async (t) => {
+        for (let i = 0; i < 4000; i++) await t.insertInto('revoked_tokens').values({ jti: `${i}-${blob}`, expires_at: 0 }).execute();
+      });
+      const grown = statSync(`${path}-wal`).size;
+      assert.ok(grown > 10_000_000, `the WAL grew (${grown} bytes)`);
+      let size = grown;
+      for (let i = 0; i < 40 && size > 0; i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        size = statSync(`${path}-wal`).size;
+      }
+      assert.equal(size, 0, `the idle WAL was truncated (still ${size} bytes)`);
+      assert.equal((await handle.db.selectFrom('revoked_tokens').select((eb) => eb.fn.countAll().as('n')).executeTakeFirst())!.n, 4000);
+    } finally {
+      await handle.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statfsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { dirname, resolve } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
@@ -23,6 +23,32 @@ export interface DatabaseHandle {
    * connection (Kysely queues every other query until it ends); see stores.ts `statement`.
    */
   direct?: <R>(query: CompiledQuery, parameters: readonly unknown[]) => QueryResult<R>;
+  /**
+   * The storage fault of the episode under way, if any: the database refused a write because its
+   * disk is full, it is read-only, or an I/O error occurred. Set by the first such error, cleared
+   * by the next write that commits (a request's, or `probeWrite`'s).
+   */
+  fault(): StorageFault | undefined;
+  /** Commits a write that changes nothing (a row of `counters` put and removed): ends a fault episode when it succeeds. */
+  probeWrite(): Promise<void>;
+}
+
+/** Why the database refuses writes for now (see DatabaseHandle.fault). */
+export type StorageFault = 'disk_full' | 'read_only' | 'io_error' | 'insufficient_resources';
+
+/** The start (`fault`, with the driver's original error) or the end (`fault` undefined) of a fault episode. */
+export type FaultEvent = { fault: StorageFault; error: unknown } | { fault: undefined; previous: StorageFault };
+
+/**
+ * StorageUnavailableError for a database that refuses writes (disk full, read-only, I/O error):
+ * `fault` says which, for /ready and the logs.
+ */
+export class StorageFaultError extends StorageUnavailableError {
+  readonly fault: StorageFault;
+  constructor(fault: StorageFault, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.fault = fault;
+  }
 }
 
 export interface OpenOptions {
@@ -33,6 +59,8 @@ export interface OpenOptions {
    * ends it (ms). Default: no limit (the CLI); the server sets it so no request waits unbounded.
    */
   statementTimeoutMs?: number;
+  /** Called once when a fault episode begins (with the original error) and once when it ends: for the logs. */
+  onFault?: (event: FaultEvent) => void;
 }
 
 /**
@@ -40,12 +68,24 @@ export interface OpenOptions {
  * `postgresql://…`. Does not migrate: call migrate(handle.db).
  */
 export async function openDatabase(url: string, options: OpenOptions = {}): Promise<DatabaseHandle> {
-  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length));
-  if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url, options.poolMax ?? 10, options.statementTimeoutMs);
+  const faults = new FaultEpisodes(options.onFault);
+  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length), faults);
+  if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url, options.poolMax ?? 10, options.statementTimeoutMs, faults);
   throw new Error('database URL must start with sqlite: or postgres://');
 }
 
-function openSqlite(location: string): DatabaseHandle {
+/** Largest size the SQLite WAL file keeps once a checkpoint has emptied it (journal_size_limit). */
+export const WAL_SIZE_LIMIT = 64 * 1024 * 1024;
+
+/**
+ * Free disk space a SQLite database needs beyond its own size: the WAL (up to WAL_SIZE_LIMIT,
+ * briefly about 60 MiB more under sustained writes before the safety-net checkpoint), the
+ * database file growing by what a checkpoint copies back, and room for the operator to act.
+ * Start-up warns below it (docs/production.md, Disk space).
+ */
+export const DISK_HEADROOM = 256 * 1024 * 1024;
+
+function openSqlite(location: string, faults: FaultEpisodes): DatabaseHandle {
   if (location.startsWith('//')) location = location.slice(2); // sqlite:///abs/path
   if (location === '') throw new Error('sqlite: URL needs a path (or :memory:)');
   const memory = location === ':memory:';
@@ -54,10 +94,14 @@ function openSqlite(location: string): DatabaseHandle {
   const raw = new DatabaseSync(path);
   // A 32 MiB page cache (SQLite's default is 2 MB): the random index pages that token lookups
   // and rotations touch stay in memory instead of being read again with a system call each.
-  raw.exec('PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768;');
+  // journal_size_limit: a WAL that grew under load is cut back to 64 MiB when it next restarts
+  // from its beginning (and to nothing by the checkpointer's idle TRUNCATE), instead of keeping
+  // its largest size for ever.
+  raw.exec(`PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768; PRAGMA journal_size_limit = ${WAL_SIZE_LIMIT};`);
   const checkpointer = memory ? undefined : startCheckpointer(raw, path);
   const database = wrapSqlite(raw);
-  const db = new Kysely<Schema>({ dialect: new UnavailableMappingDialect(new ImmediateSqliteDialect(database), sqliteUnavailable) });
+  const test = (err: unknown) => faults.classify(err, sqliteFault(err)) || sqliteUnavailable(err);
+  const db = new Kysely<Schema>({ dialect: new UnavailableMappingDialect(new ImmediateSqliteDialect(database, () => raw.isTransaction), test, faults) });
   return {
     db,
     dialect: 'sqlite',
@@ -66,16 +110,21 @@ function openSqlite(location: string): DatabaseHandle {
         const stmt = database.prepare(query.sql);
         if (stmt.reader) return { rows: stmt.all(parameters) as R[] };
         const { changes } = stmt.run(parameters);
+        faults.directWrite = true;
         return { numAffectedRows: BigInt(changes), rows: [] };
       } catch (err) {
-        return rethrowMapped(err, sqliteUnavailable);
+        return rethrowMapped(err, test);
       }
     },
+    fault: () => faults.current,
+    probeWrite: () => probeWrite(db),
     async close() {
       await checkpointer?.terminate();
       await db.destroy();
       if (raw.isOpen) {
-        if (!memory) raw.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+        if (!memory) {
+          try { raw.exec('PRAGMA wal_checkpoint(TRUNCATE)'); } catch { /* a full disk: the WAL stays, SQLite replays it on the next open */ }
+        }
         raw.close(); // destroy() skips a database that never ran a query
       }
     },
@@ -85,22 +134,56 @@ function openSqlite(location: string): DatabaseHandle {
 // node:sqlite is synchronous, so a WAL checkpoint run by a commit (every 1000 pages by default)
 // blocks the event loop while it copies pages and fsyncs. A worker thread with its own
 // connection runs passive checkpoints instead, off the request path; the main connection keeps a
-// much larger automatic threshold only as a safety net should the worker stop.
+// much larger automatic threshold only as a safety net should the worker stop. When a passive
+// checkpoint finds nothing written since the previous one and every frame copied back (the
+// database is idle), the worker truncates the WAL to zero bytes: a TRUNCATE checkpoint waits for
+// writers, which is harmless only then.
 const CHECKPOINTER = `
 const { workerData } = require('node:worker_threads');
 const { DatabaseSync } = require('node:sqlite');
 const db = new DatabaseSync(workerData.path);
-db.exec('PRAGMA busy_timeout = 5000');
-setInterval(() => { try { db.exec('PRAGMA wal_checkpoint(PASSIVE)'); } catch {} }, workerData.intervalMs);
+db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_size_limit = ' + workerData.walLimit);
+const passive = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
+let previous = -1;
+setInterval(() => {
+  try {
+    const r = passive.get();
+    if (r.busy === 0 && r.log > 0 && r.log === previous && r.checkpointed === r.log) {
+      db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+      previous = 0;
+    } else previous = r.log;
+  } catch {}
+}, workerData.intervalMs);
 `;
 
 function startCheckpointer(raw: DatabaseSync, path: string): Worker | undefined {
   try {
-    const worker = new Worker(CHECKPOINTER, { eval: true, workerData: { path, intervalMs: 500 } });
+    const worker = new Worker(CHECKPOINTER, { eval: true, workerData: { path, intervalMs: 500, walLimit: WAL_SIZE_LIMIT } });
     worker.unref();
     worker.on('error', () => raw.isOpen && raw.exec('PRAGMA wal_autocheckpoint = 1000'));
-    raw.exec('PRAGMA wal_autocheckpoint = 20000');
+    // About 60 MiB of 4 KiB pages: under writes faster than the worker checkpoints, the WAL
+    // restarts before it passes the 64 MiB it is cut back to.
+    raw.exec('PRAGMA wal_autocheckpoint = 15000');
     return worker;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Free bytes on the file system that holds a SQLite database (the nearest existing folder of its
+ * path); undefined for PostgreSQL, an in-memory database, or a file system that cannot tell.
+ */
+export function sqliteFreeSpace(url: string): { path: string; free: number } | undefined {
+  if (!url.startsWith('sqlite:')) return undefined;
+  let location = url.slice('sqlite:'.length);
+  if (location.startsWith('//')) location = location.slice(2);
+  if (location === '' || location === ':memory:') return undefined;
+  let dir = dirname(resolve(location));
+  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+  try {
+    const s = statfsSync(dir);
+    return { path: dir, free: s.bavail * s.bsize };
   } catch {
     return undefined;
   }
@@ -140,18 +223,33 @@ function wrapSqlite(raw: DatabaseSync): SqliteDatabase {
  */
 class ImmediateSqliteDialect extends SqliteDialect {
   #database: SqliteDatabase;
-  constructor(database: SqliteDatabase) {
+  #inTransaction: () => boolean;
+  constructor(database: SqliteDatabase, inTransaction: () => boolean) {
     super({ database });
     this.#database = database;
+    this.#inTransaction = inTransaction;
   }
   createDriver(): Driver {
-    return new ImmediateSqliteDriver({ database: this.#database });
+    return new ImmediateSqliteDriver({ database: this.#database }, this.#inTransaction);
   }
 }
 
 class ImmediateSqliteDriver extends SqliteDriver {
+  #inTransaction: () => boolean;
+  constructor(config: { database: SqliteDatabase }, inTransaction: () => boolean) {
+    super(config);
+    this.#inTransaction = inTransaction;
+  }
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+  /**
+   * After SQLITE_FULL, SQLITE_IOERR (and a few others) SQLite may have rolled the transaction
+   * back by itself; a ROLLBACK then fails with "cannot rollback - no transaction is active",
+   * which Kysely would throw in place of the error that mattered.
+   */
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (this.#inTransaction()) await super.rollbackTransaction(connection);
   }
 }
 
@@ -161,7 +259,7 @@ const pgTypes = {
     oid === pg.types.builtins.INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
-function openPostgres(url: string, max: number, statementTimeoutMs: number | undefined): DatabaseHandle {
+function openPostgres(url: string, max: number, statementTimeoutMs: number | undefined, faults: FaultEpisodes): DatabaseHandle {
   const pool = new pg.Pool({
     connectionString: url, max, types: pgTypes,
     // Bounded waits: for a new connection or a free pooled one, for a statement, for the answer
@@ -181,8 +279,9 @@ function openPostgres(url: string, max: number, statementTimeoutMs: number | und
   // clients and the next query opens a new connection.
   pool.on('error', () => {});
   pool.on('connect', (client) => { client.on('error', () => {}); });
-  const db = new Kysely<Schema>({ dialect: new UnavailableMappingDialect(new PostgresDialect({ pool }), pgUnavailable) });
-  return { db, dialect: 'postgres', close: () => db.destroy() };
+  const test = (err: unknown) => faults.classify(err, pgFault(err)) || pgUnavailable(err);
+  const db = new Kysely<Schema>({ dialect: new UnavailableMappingDialect(new PostgresDialect({ pool }), test, faults) });
+  return { db, dialect: 'postgres', close: () => db.destroy(), fault: () => faults.current, probeWrite: () => probeWrite(db) };
 }
 
 // ---- "the database cannot be reached now" --------------------------------------------------------
@@ -203,15 +302,95 @@ export function pgUnavailable(err: unknown): boolean {
   return PG_MESSAGES.test(err.message);
 }
 
+/**
+ * PostgreSQL errors that say the server refuses writes for now: 53100 disk_full, 25006
+ * read_only_sql_transaction (a standby after a failover, default_transaction_read_only, a full
+ * disk guard), 58030 io_error, and the rest of class 53 (insufficient resources: out of memory,
+ * a configuration limit; 53300 too many connections is plain "unavailable" above).
+ */
+export function pgFault(err: unknown): StorageFault | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return undefined;
+  if (code === '53100') return 'disk_full';
+  if (code === '25006') return 'read_only';
+  if (code === '58030') return 'io_error';
+  if (code.startsWith('53') && code !== '53300') return 'insufficient_resources';
+  return undefined;
+}
+
+/**
+ * SQLite errors that say the file cannot be written now: SQLITE_FULL (13, the disk is full),
+ * SQLITE_IOERR (10, and its extended codes: a write or fsync failed), SQLITE_READONLY (8: the
+ * file or its folder is read-only, or was replaced).
+ */
+export function sqliteFault(err: unknown): StorageFault | undefined {
+  const errcode = (err as { errcode?: unknown } | null)?.errcode;
+  if (typeof errcode !== 'number') return undefined;
+  switch (errcode & 0xff) {
+    case 13: return 'disk_full';
+    case 10: return 'io_error';
+    case 8: return 'read_only';
+    default: return undefined;
+  }
+}
+
+/**
+ * The fault episode of one database handle: begins with the first error that says the database
+ * refuses writes (told to `onFault` once, with the original error, however many requests fail
+ * meanwhile), ends with the next commit that succeeds (told once too).
+ */
+class FaultEpisodes {
+  current: StorageFault | undefined;
+  /** SQLite: a write ran on the connection directly (DatabaseHandle.direct) in the transaction under way. */
+  directWrite = false;
+  readonly #onFault: ((event: FaultEvent) => void) | undefined;
+  constructor(onFault?: (event: FaultEvent) => void) { this.#onFault = onFault; }
+  /** Notes the fault `fault` of `err`, if any; returns whether there was one. */
+  classify(err: unknown, fault: StorageFault | undefined): boolean {
+    if (fault === undefined) return false;
+    if (this.current !== fault) {
+      this.current = fault;
+      this.#onFault?.({ fault, error: err });
+    }
+    return true;
+  }
+  /** A write committed. */
+  written(): void {
+    const previous = this.current;
+    if (previous === undefined) return;
+    this.current = undefined;
+    this.#onFault?.({ fault: undefined, previous });
+  }
+}
+
+const PROBE_KEY = 'tessera:write-probe';
+
+/** One transaction that puts and removes a row of `counters`: a real commit, no change left behind. */
+async function probeWrite(db: Kysely<Schema>): Promise<void> {
+  await db.transaction().execute(async (t) => {
+    await t.insertInto('counters').values({ key: PROBE_KEY, count: 0, last_at: 0, expires_at: 0 })
+      .onConflict((c) => c.column('key').doUpdateSet({ count: 0 })).execute();
+    await t.deleteFrom('counters').where('key', '=', PROBE_KEY).execute();
+  });
+}
+
 /** SQLite: the database stayed locked by another process past busy_timeout (SQLITE_BUSY). */
 export function sqliteUnavailable(err: unknown): boolean {
   const errcode = (err as { errcode?: unknown } | null)?.errcode;
   return typeof errcode === 'number' && (errcode & 0xff) === 5;
 }
 
-/** Throws `err` as StorageUnavailableError (the original as `cause`) when `test` says it means "unavailable", else as it is. */
+/**
+ * Throws `err` as StorageUnavailableError (the original as `cause`) when `test` says it means
+ * "unavailable", as StorageFaultError when it says the database refuses writes, else as it is.
+ */
 function rethrowMapped(err: unknown, test: (err: unknown) => boolean): never {
-  if (test(err)) throw new StorageUnavailableError(`database unavailable: ${(err as Error).message}`, { cause: err });
+  if (err instanceof StorageUnavailableError) throw err;
+  if (test(err)) {
+    const fault = sqliteFault(err) ?? pgFault(err);
+    const message = `database unavailable: ${(err as Error).message}`;
+    throw fault ? new StorageFaultError(fault, message, { cause: err }) : new StorageUnavailableError(message, { cause: err });
+  }
   throw err;
 }
 
@@ -222,23 +401,34 @@ function rethrowMapped(err: unknown, test: (err: unknown) => boolean): never {
 class UnavailableMappingDialect implements Dialect {
   readonly #inner: Dialect;
   readonly #test: (err: unknown) => boolean;
-  constructor(inner: Dialect, test: (err: unknown) => boolean) {
+  readonly #faults: FaultEpisodes;
+  constructor(inner: Dialect, test: (err: unknown) => boolean, faults: FaultEpisodes) {
     this.#inner = inner;
     this.#test = test;
+    this.#faults = faults;
   }
-  createDriver(): Driver { return new UnavailableMappingDriver(this.#inner.createDriver(), this.#test); }
+  createDriver(): Driver { return new UnavailableMappingDriver(this.#inner.createDriver(), this.#test, this.#faults); }
   createQueryCompiler(): QueryCompiler { return this.#inner.createQueryCompiler(); }
   createAdapter(): DialectAdapter { return this.#inner.createAdapter(); }
   createIntrospector(db: Kysely<any>): DatabaseIntrospector { return this.#inner.createIntrospector(db); }
 }
 
+/** Statements that write: one that succeeds outside a transaction has committed. */
+const WRITES = new Set(['InsertQueryNode', 'UpdateQueryNode', 'DeleteQueryNode']);
+
 class UnavailableMappingDriver implements Driver {
   readonly #inner: Driver;
   readonly #test: (err: unknown) => boolean;
+  readonly #faults: FaultEpisodes;
   readonly #wrapped = new WeakMap<DatabaseConnection, DatabaseConnection>();
-  constructor(inner: Driver, test: (err: unknown) => boolean) {
+  /** Connections in a transaction: a write outside one is committed when it returns. */
+  readonly #inTransaction = new WeakSet<DatabaseConnection>();
+  /** Connections whose transaction under way has written (a commit of only reads proves nothing). */
+  readonly #wrote = new WeakSet<DatabaseConnection>();
+  constructor(inner: Driver, test: (err: unknown) => boolean, faults: FaultEpisodes) {
     this.#inner = inner;
     this.#test = test;
+    this.#faults = faults;
   }
 
   #map = (err: unknown): never => rethrowMapped(err, this.#test);
@@ -253,18 +443,42 @@ class UnavailableMappingDriver implements Driver {
   async acquireConnection(): Promise<DatabaseConnection> {
     const inner = await this.#do(() => this.#inner.acquireConnection());
     const map = this.#map;
+    const faults = this.#faults;
+    const inTransaction = this.#inTransaction;
+    const wrote = this.#wrote;
     const outer: DatabaseConnection = {
       async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-        try { return await inner.executeQuery<R>(query); } catch (err) { return map(err); }
+        let result: QueryResult<R>;
+        try { result = await inner.executeQuery<R>(query); } catch (err) { return map(err); }
+        if (faults.current !== undefined && WRITES.has(query.query.kind)) {
+          if (inTransaction.has(inner)) wrote.add(inner);
+          else faults.written();
+        }
+        return result;
       },
       streamQuery: <R>(query: CompiledQuery, chunkSize?: number) => inner.streamQuery<R>(query, chunkSize),
     };
     this.#wrapped.set(outer, inner);
     return outer;
   }
-  beginTransaction(c: DatabaseConnection, settings: TransactionSettings): Promise<void> { return this.#do(() => this.#inner.beginTransaction(this.#unwrap(c), settings)); }
-  commitTransaction(c: DatabaseConnection): Promise<void> { return this.#do(() => this.#inner.commitTransaction(this.#unwrap(c))); }
-  rollbackTransaction(c: DatabaseConnection): Promise<void> { return this.#do(() => this.#inner.rollbackTransaction(this.#unwrap(c))); }
+  async beginTransaction(c: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    const inner = this.#unwrap(c);
+    await this.#do(() => this.#inner.beginTransaction(inner, settings));
+    this.#inTransaction.add(inner);
+    this.#wrote.delete(inner);
+    this.#faults.directWrite = false;
+  }
+  async commitTransaction(c: DatabaseConnection): Promise<void> {
+    const inner = this.#unwrap(c);
+    await this.#do(() => this.#inner.commitTransaction(inner));
+    this.#inTransaction.delete(inner);
+    if (this.#wrote.has(inner) || this.#faults.directWrite) this.#faults.written();
+  }
+  async rollbackTransaction(c: DatabaseConnection): Promise<void> {
+    const inner = this.#unwrap(c);
+    this.#inTransaction.delete(inner);
+    await this.#do(() => this.#inner.rollbackTransaction(inner));
+  }
   releaseConnection(c: DatabaseConnection): Promise<void> { return this.#inner.releaseConnection(this.#unwrap(c)); }
   destroy(): Promise<void> { return this.#inner.destroy(); }
 }

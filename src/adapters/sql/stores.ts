@@ -831,8 +831,10 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
       return results.reduce((sum, r) => sum + count(r), 0);
     },
 
+    /** During a fault episode (the database refused a write) a read proves nothing: a write is tried instead. */
     async ping() {
-      await sql`select 1`.execute(db);
+      if (handle.fault()) await handle.probeWrite();
+      else await sql`select 1`.execute(db);
     },
 
     async exclusive(fn) {
