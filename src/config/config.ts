@@ -85,6 +85,8 @@ export interface Config {
   readonly rateLimiting: boolean;
   /** TESSERA_RATE_LIMITS applied to the defaults. */
   readonly rateLimits: RateLimitTable;
+  /** TESSERA_RATE_LIMIT_IPV6_PREFIX: IPv6 addresses are counted by this prefix in every per-address limit. */
+  readonly rateLimitIpv6Prefix: number;
   readonly metricsToken: string | undefined;
   readonly metricsPort: number | undefined;
   readonly metricsHost: string;

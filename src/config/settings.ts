@@ -155,6 +155,8 @@ export const settings: readonly Setting[] = [
     description: 'Per-endpoint rate limits (TESSERA_RATE_LIMITS); false turns them all off. Failed-login throttling stays on either way.' },
   { env: 'TESSERA_RATE_LIMITS', key: 'rateLimits', type: 'list', default: [],
     description: `Changes to the default rate limits, as policy.key=LIMIT/WINDOW (window in seconds, or with s, m, h) or policy.key=off, space- or comma-separated. Defaults: ${describeRateLimits(DEFAULT_RATE_LIMITS)}.` },
+  { env: 'TESSERA_RATE_LIMIT_IPV6_PREFIX', key: 'rateLimitIpv6Prefix', type: 'int', default: 64, min: 16, max: 128,
+    description: 'Prefix length by which IPv6 client addresses are counted in every per-address limit (the rate limits\' ip rules, failed-login throttling, wrong device user codes): one host usually holds a whole /64. IPv4 addresses count one by one; IPv4-mapped IPv6 addresses as their IPv4 address.' },
   { env: 'TESSERA_METRICS_TOKEN', key: 'metricsToken', type: 'string', default: undefined,
     description: 'Bearer token (at least 32 characters) that unlocks GET /metrics on the main listener. Unset: /metrics is not served there.' },
   { env: 'TESSERA_METRICS_PORT', key: 'metricsPort', type: 'int', default: undefined, min: 1, max: 65535,

@@ -7,6 +7,7 @@ import type { AuthorizationRequest } from './authorization-response.ts';
 import { checkCsrf, csrfToken, loadSession } from './session.ts';
 import type { SessionRecord } from '../../ports/sessions.ts';
 import { featureEnabled } from '../../config/features.ts';
+import { addressKey } from '../address-key.ts';
 
 // The user-code entry page of the device flow (RFC 8628 section 3.3) and the end of its
 // interaction. A valid code starts the ordinary login/consent interaction, marked as a device
@@ -46,8 +47,8 @@ export async function submitDeviceEntry(p: Provider, req: ProtocolRequest): Prom
   const secret = browserSecret(req);
   if (!form || !secret || !checkCsrf(p, 'device', secret, form.csrf)) return page('Form expired', 'The form could not be verified. Reload the page and enter the code again.', 403);
   const now = p.now();
-  // Guessing user codes: wrong entries are counted per source address, in storage every instance shares.
-  const key = `device:ip:${req.ip}`;
+  // Guessing user codes: wrong entries are counted per source address (an IPv6 address by its prefix), in storage every instance shares.
+  const key = `device:ip:${addressKey(req.ip, p.config.rateLimitIpv6Prefix)}`;
   const failures = await p.stores.counters.get(key, now);
   if (failures && failures.count >= p.config.deviceMaxFailures) {
     const retryAfter = Math.max(1, failures.expiresAt - now);
