@@ -193,7 +193,7 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
     done();
   });
 
-  const cookieOpts = { secure, sameSite: config.cookieSameSite };
+  const cookieOpts = { secure, sessionSameSite: config.cookieSameSite };
 
   function toProtocolRequest(req: RequestLike, spec: RouteSpec): ProtocolRequest {
     let params: URLSearchParams;

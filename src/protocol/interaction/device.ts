@@ -1,4 +1,4 @@
-import { startInteraction } from '../endpoints/authorize.ts';
+import { INTERACTION_COOKIE, startInteraction } from '../endpoints/authorize.ts';
 import { formatUserCode, normalizeUserCode, userCodeHash } from '../device/user-code.ts';
 import { randomToken } from '../hash.ts';
 import { readFormParams } from '../params.ts';
@@ -20,13 +20,12 @@ const LIMITS = { user_code: 64, csrf: 128 };
 const WRONG_CODE = 'That code is not valid or has expired. Check the code shown on your device and try again.';
 
 const page = (title: string, message: string, status = 400): OAuthResponse => ({ kind: 'page', status, view: { name: 'error', title, message } });
-const basePath = (p: Provider) => new URL(p.config.issuer).pathname.replace(/\/$/, '');
 
 function entryView(p: Provider, secret: string, o: { userCode?: string; error?: string; status?: number; retryAfter?: number } = {}): OAuthResponse {
   return {
     kind: 'page', status: o.status ?? 200, headers: o.retryAfter ? { 'retry-after': String(o.retryAfter) } : undefined,
     view: { name: 'device', action: `${p.config.issuer}/device`, csrf: csrfToken(p, 'device', secret), userCode: o.userCode, error: o.error },
-    cookies: [{ name: DEVICE_COOKIE, value: secret, maxAge: p.config.interactionTtl, path: `${basePath(p)}/device` }],
+    cookies: [{ name: DEVICE_COOKIE, value: secret, maxAge: p.config.interactionTtl, path: '/' }],
   };
 }
 
@@ -69,7 +68,7 @@ export async function submitDeviceEntry(p: Provider, req: ProtocolRequest): Prom
     clientId: client.clientId, redirectUri: '', redirectUriSent: false, responseMode: 'query', scope: record.scope, codeChallenge: '',
     resource: record.resource ?? undefined, prompt: ['consent'], device: { codeHash: record.deviceCodeHash, userCode: formatUserCode(code) },
   };
-  return startInteraction(p, client, areq, await loadSession(p, req));
+  return startInteraction(p, client, areq, await loadSession(p, req), req.cookies[INTERACTION_COOKIE]);
 }
 
 /** GET or POST /device. */
