@@ -39,6 +39,12 @@ describe('configuration', () => {
     assert.ok(problems({ ...prod, TESSERA_ISSUER: undefined as never }).some((p) => p.includes('required in production')));
     assert.ok(problems({ ...prod, TESSERA_SEED_DEMO: 'true' }).some((p) => p.startsWith('TESSERA_SEED_DEMO')));
   });
+  it('session cookie SameSite=None: production only (it needs Secure cookies over https)', () => {
+    assert.deepEqual(problems({ ...prod, TESSERA_COOKIE_SAMESITE: 'none' }), []);
+    assert.ok(problems({ TESSERA_COOKIE_SAMESITE: 'none' }).some((p) => p.startsWith('TESSERA_COOKIE_SAMESITE')));
+    assert.ok(problems({ TESSERA_COOKIE_SAMESITE: 'none', TESSERA_COOKIE_SECURE: 'true' }).some((p) => p.startsWith('TESSERA_COOKIE_SAMESITE')));
+    assert.deepEqual(problems({ TESSERA_COOKIE_SAMESITE: 'strict' }), []);
+  });
   it('client key sets from loopback hosts over http: allowed by default in development, refused in production', () => {
     assert.equal(loadConfig({ TESSERA_ENV: 'development' }).clientJwksAllowLoopback, true);
     assert.equal(loadConfig(prod).clientJwksAllowLoopback, false);

@@ -68,7 +68,8 @@ export interface Config {
   readonly fapiMessageSigning: boolean;
   readonly extraScopes: readonly string[];
   readonly cookieSecure: boolean;
-  readonly cookieSameSite: 'lax' | 'strict';
+  /** SameSite of the session cookie only (none: production only, with Secure). */
+  readonly cookieSameSite: 'lax' | 'strict' | 'none';
   readonly corsOrigins: readonly string[];
   readonly trustProxy: readonly string[];
   readonly tlsCertFile: string | undefined;
@@ -85,6 +86,8 @@ export interface Config {
   readonly rateLimiting: boolean;
   /** TESSERA_RATE_LIMITS applied to the defaults. */
   readonly rateLimits: RateLimitTable;
+  /** TESSERA_RATE_LIMIT_IPV6_PREFIX: IPv6 addresses are counted by this prefix in every per-address limit. */
+  readonly rateLimitIpv6Prefix: number;
   readonly metricsToken: string | undefined;
   readonly metricsPort: number | undefined;
   readonly metricsHost: string;
@@ -241,6 +244,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (raw.cookieSecure === false) {
     if (prod) problems.push('TESSERA_COOKIE_SECURE: must be true in production (session cookies must not travel over plain HTTP)');
     else warnings.push('TESSERA_COOKIE_SECURE is false: session cookies are sent over plain HTTP (development only)');
+  }
+  if (raw.cookieSameSite === 'none' && !prod) {
+    problems.push('TESSERA_COOKIE_SAMESITE: none is for production only (a SameSite=None cookie must be Secure, over https)');
   }
   if (raw.cookieSecure === true && typeof raw.issuer === 'string' && raw.issuer.startsWith('http:') && !prod) {
     warnings.push('TESSERA_COOKIE_SECURE is true with an http issuer: browsers other than on localhost will drop the session cookie');

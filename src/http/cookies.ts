@@ -1,12 +1,24 @@
 import type { CookieSpec } from '../protocol/provider.ts';
+import { SESSION_COOKIE } from '../protocol/interaction/session.ts';
 
-/** Cookie names on the wire: __Host- for path=/ cookies and __Secure- for others, when Secure. */
-export function wireName(name: string, path: string, secure: boolean): string {
-  if (!secure) return name;
-  return path === '/' ? `__Host-${name}` : `__Secure-${name}`;
+// Cookies on the wire. When Secure (always in production) every cookie is a __Host- cookie:
+// Secure, Path=/ and no Domain, so the browser accepts it only from this very host over https.
+// Only __Host- names are read back. A __Secure- cookie or an unprefixed one can be set for the
+// parent domain by any sibling subdomain (cookie tossing), which could plant a CSRF or interaction
+// secret of the attacker's choosing; neither is read when cookies are Secure.
+//
+// SameSite: the session cookie takes TESSERA_COOKIE_SAMESITE (lax by default; none for apps that
+// renew silently in a cross-site iframe, production only); every other cookie (the interaction,
+// device and account-login secrets behind the CSRF tokens) is always Lax.
+
+export type SameSite = 'lax' | 'strict' | 'none';
+
+/** Cookie names on the wire: __Host- when Secure. */
+export function wireName(name: string, secure: boolean): string {
+  return secure ? `__Host-${name}` : name;
 }
 
-/** Parses the Cookie header into base names, accepting prefixed names only when cookies are Secure. */
+/** Parses the Cookie header into base names, accepting only __Host- names when cookies are Secure. */
 export function parseCookies(header: string | undefined, secure: boolean): Record<string, string> {
   const out: Record<string, string> = {};
   if (!header || header.length > 8192) return out;
@@ -16,9 +28,8 @@ export function parseCookies(header: string | undefined, secure: boolean): Recor
     let name = part.slice(0, i).trim();
     const value = part.slice(i + 1).trim();
     if (secure) {
-      const m = /^__(?:Host|Secure)-(.+)$/.exec(name);
-      if (!m) continue;
-      name = m[1]!;
+      if (!name.startsWith('__Host-')) continue;
+      name = name.slice(7);
     } else if (name.startsWith('__')) {
       continue;
     }
@@ -28,8 +39,18 @@ export function parseCookies(header: string | undefined, secure: boolean): Recor
   return out;
 }
 
-export function serializeCookie(c: CookieSpec, opts: { secure: boolean; sameSite: 'lax' | 'strict' }): string {
-  const parts = [`${wireName(c.name, c.path, opts.secure)}=${c.value}`, `Path=${c.path}`, `Max-Age=${c.maxAge}`, 'HttpOnly', `SameSite=${opts.sameSite === 'strict' ? 'Strict' : 'Lax'}`];
+const SAME_SITE: Record<SameSite, string> = { lax: 'Lax', strict: 'Strict', none: 'None' };
+
+/**
+ * A Set-Cookie value. `sessionSameSite` applies to the session cookie only (None only with
+ * Secure: the configuration refuses it otherwise, and a cookie is never sent as None without it).
+ */
+export function serializeCookie(c: CookieSpec, opts: { secure: boolean; sessionSameSite: SameSite }): string {
+  // A __Host- cookie must have Path=/; a narrower path would need a prefix a sibling host can set.
+  if (c.path !== '/') throw new Error(`cookie ${c.name}: every cookie has Path=/ (got ${c.path})`);
+  let sameSite: SameSite = c.name === SESSION_COOKIE ? opts.sessionSameSite : 'lax';
+  if (sameSite === 'none' && !opts.secure) sameSite = 'lax';
+  const parts = [`${wireName(c.name, opts.secure)}=${c.value}`, 'Path=/', `Max-Age=${c.maxAge}`, 'HttpOnly', `SameSite=${SAME_SITE[sameSite]}`];
   if (opts.secure) parts.push('Secure');
   return parts.join('; ');
 }

@@ -2,9 +2,11 @@ import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RateLimitKey, RateLimitPolicy, RateLimitRule, RateLimitTable } from '../config/rate-limits.ts';
 import type { RateLimitStore } from '../ports/rate-limits.ts';
+import { addressKey, DEFAULT_IPV6_PREFIX } from '../protocol/address-key.ts';
 
 // Per-endpoint rate limits, applied from the route table (RouteSpec.rateLimit). Each policy has
-// rules counted by the client's address, the client_id presented and the username submitted.
+// rules counted by the client's address (an IPv6 address by its prefix, protocol/address-key.ts),
+// the client_id presented and the username submitted.
 // Rules that need only the request line and headers (the address; a client_id in a Basic
 // Authorization header) are counted before the body is read; rules that need the form (a
 // username; a client_id in the body) right after it is read, before the endpoint does any work
@@ -76,9 +78,9 @@ function basicClientId(header: string | undefined): string | undefined {
 }
 
 /** The value a rule counts by, at this stage; undefined when it is not counted at this stage (or absent). */
-function keyValue(key: RateLimitKey, stage: Stage, req: LimitedRequest, params: URLSearchParams | undefined, state: RequestState): string | undefined {
+function keyValue(key: RateLimitKey, stage: Stage, req: LimitedRequest, params: URLSearchParams | undefined, state: RequestState, ipv6Prefix: number): string | undefined {
   switch (key) {
-    case 'ip': return stage === 'headers' ? req.ip : undefined;
+    case 'ip': return stage === 'headers' ? addressKey(req.ip, ipv6Prefix) : undefined;
     case 'client': {
       if (state.basic === undefined) state.basic = basicClientId(req.headers.authorization) ?? null;
       const fromHeader = state.basic ?? undefined;
@@ -109,7 +111,8 @@ function storeKey(r: PreparedRule, value: string): string {
 }
 type Hit = { count: number; resetMs: number };
 
-export function createRateLimiter(table: RateLimitTable, store: RateLimitStore, hooks: RateLimitHooks): RateLimiter {
+/** `ipv6Prefix`: the prefix length IPv6 addresses are counted by (TESSERA_RATE_LIMIT_IPV6_PREFIX). */
+export function createRateLimiter(table: RateLimitTable, store: RateLimitStore, hooks: RateLimitHooks, ipv6Prefix: number = DEFAULT_IPV6_PREFIX): RateLimiter {
   const rulesOf = new Map<RateLimitPolicy, PreparedRule[]>();
   for (const policy of Object.keys(table) as RateLimitPolicy[]) {
     rulesOf.set(policy, (Object.entries(table[policy]) as [RateLimitKey, RateLimitRule][]).map(([key, rule]) => ({ key, name: `${policy}.${key}`, rule, windowMs: rule.window * 1000, keys: new Map() })));
@@ -137,14 +140,14 @@ export function createRateLimiter(table: RateLimitTable, store: RateLimitStore, 
         // In-process counters: counted synchronously, no promise.
         const outcome: RateLimitOutcome = { counted: state.list, added: 0 };
         for (const r of rules) {
-          const value = keyValue(r.key, stage, req, params, state);
+          const value = keyValue(r.key, stage, req, params, state, ipv6Prefix);
           if (value !== undefined) count(policy, outcome, r, store.hitNow(storeKey(r, value), r.windowMs));
         }
         return outcome;
       }
       const list = state.list;
       const pending = rules.map((r) => {
-        const value = keyValue(r.key, stage, req, params, state);
+        const value = keyValue(r.key, stage, req, params, state, ipv6Prefix);
         return value === undefined ? undefined : store.hit(storeKey(r, value), r.windowMs);
       });
       return Promise.all(pending).then((hits) => {

@@ -244,7 +244,7 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
     done();
   });
 
-  const cookieOpts = { secure, sameSite: config.cookieSameSite };
+  const cookieOpts = { secure, sessionSameSite: config.cookieSameSite };
 
   function toProtocolRequest(req: RequestLike, spec: RouteSpec): ProtocolRequest {
     let params: URLSearchParams;
@@ -335,7 +335,7 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
     return send(reply, { kind: 'json', status: err.status, body: err.toJSON(), headers: NO_STORE });
   }
 
-  const limiter = opts.rateLimits && createRateLimiter(opts.rateLimits.table, opts.rateLimits.store, { rejected: (policy, key) => opts.metrics.rateLimited(policy, key) });
+  const limiter = opts.rateLimits && createRateLimiter(opts.rateLimits.table, opts.rateLimits.store, { rejected: (policy, key) => opts.metrics.rateLimited(policy, key) }, config.rateLimitIpv6Prefix);
   if (limiter) app.decorateRequest(RATE_LIMIT_STATE, null);
 
   /**

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 import { openStores } from '../app.ts';
@@ -92,6 +93,27 @@ describe('DPoP proof verification (RFC 9449)', () => {
     const jwt = await new SignJWT({ jti: 'hs-1', htm: 'POST', htu: HTU, iat: clock })
       .setProtectedHeader({ typ: 'dpop+jwt', alg: 'HS256', jwk: { kty: 'oct', k: Buffer.from(secret).toString('base64url') } as JWK } as never).sign(secret);
     await refused(verifyDpopProof(p, request(jwt), { htm: 'POST', htu: HTU }), 'invalid_dpop_proof', 'alg');
+  });
+
+  it('refuses expensive keys before verifying anything: RSA of 16384 bits, a huge or small exponent, EC off the named curves', async () => {
+    const big = (bytes: number) => { const b = randomBytes(bytes); b[0]! |= 0x80; b[bytes - 1]! |= 1; return b.toString('base64url'); };
+    const unsigned = (jwk: object, sigBytes: number) => `${b64({ typ: 'dpop+jwt', alg: 'RS256', jwk })}.${b64({ jti: `big-${++n}`, htm: 'POST', htu: HTU, iat: clock })}.${randomBytes(sigBytes).toString('base64url')}`;
+    await refused(verifyDpopProof(p, request(unsigned({ kty: 'RSA', e: 'AQAB', n: big(2048) }, 2048)), { htm: 'POST', htu: HTU }), 'invalid_dpop_proof', 'key');
+    await refused(verifyDpopProof(p, request(unsigned({ kty: 'RSA', e: big(8), n: big(2048) }, 2048)), { htm: 'POST', htu: HTU }), 'invalid_dpop_proof', 'key');
+    await refused(verifyDpopProof(p, request(unsigned({ kty: 'RSA', e: big(383), n: big(384) }, 384)), { htm: 'POST', htu: HTU }), 'invalid_dpop_proof', 'key');
+    // A real key with e = 3 signs a proof jose would accept: refused for its exponent.
+    const e3 = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 3 });
+    const e3Proof = await new SignJWT({ jti: `e3-${++n}`, htm: 'POST', htu: HTU, iat: clock })
+      .setProtectedHeader({ typ: 'dpop+jwt', alg: 'RS256', jwk: e3.publicKey.export({ format: 'jwk' }) as JWK }).sign(e3.privateKey);
+    await refused(verifyDpopProof(p, request(e3Proof), { htm: 'POST', htu: HTU }), 'invalid_dpop_proof', 'key');
+    const k1 = generateKeyPairSync('ec', { namedCurve: 'secp256k1' });
+    const k1Proof = `${b64({ typ: 'dpop+jwt', alg: 'ES256', jwk: k1.publicKey.export({ format: 'jwk' }) })}.${b64({ jti: `k1-${++n}`, htm: 'POST', htu: HTU, iat: clock })}.${randomBytes(64).toString('base64url')}`;
+    await refused(verifyDpopProof(p, request(k1Proof), { htm: 'POST', htu: HTU }), 'invalid_dpop_proof', 'key');
+    // A 4096-bit key with e = 65537 is fine.
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 4096 });
+    const ok = await new SignJWT({ jti: `rsa-${++n}`, htm: 'POST', htu: HTU, iat: clock })
+      .setProtectedHeader({ typ: 'dpop+jwt', alg: 'PS256', jwk: rsa.publicKey.export({ format: 'jwk' }) as JWK }).sign(rsa.privateKey);
+    assert.ok(await verifyDpopProof(p, request(ok), { htm: 'POST', htu: HTU }));
   });
 
   it('refuses a jwk holding private key material', async () => {

@@ -6,6 +6,7 @@ import { OAuthError, type OAuthErrorCode } from './errors.ts';
 import { featureEnabled } from '../config/features.ts';
 import { keyedHash, safeEqual, tokenHash } from './hash.ts';
 import { header, type Provider, type ProtocolRequest } from './provider.ts';
+import { publicKeyProblem } from './tokens/key-limits.ts';
 
 /** Asymmetric JWS algorithms accepted for proofs (never `none`, never HMAC). */
 export const DPOP_ALGS: readonly string[] = ['ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512', 'EdDSA', 'Ed25519'];
@@ -122,6 +123,7 @@ export async function verifyDpopProof(p: Provider, req: ProtocolRequest, expect:
   const jwk = protectedHeader.jwk;
   if (!jwk || typeof jwk !== 'object' || Array.isArray(jwk)) throw refuse('jwk', 'The DPoP proof must carry its public key in jwk.');
   if (PRIVATE_MEMBERS.some((m) => m in jwk)) throw refuse('private_key', 'The DPoP proof key must be a public key.');
+  if (publicKeyProblem(jwk)) throw refuse('key', 'The DPoP proof key is refused: RSA keys must have e = 65537 and 2048 to 4096 bits, EC keys a P-256, P-384 or P-521 curve.');
 
   let payload: JWTPayload;
   try {

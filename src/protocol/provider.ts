@@ -47,7 +47,8 @@ export interface CookieSpec {
   /** Empty value with maxAge 0 clears the cookie. */
   value: string;
   maxAge: number;
-  path: string;
+  /** Always '/': every cookie is a __Host- cookie when Secure (http/cookies.ts). */
+  path: '/';
 }
 
 /** A self-registered client's name is unverified; the pages say so, with where the answer goes (none for a device). */

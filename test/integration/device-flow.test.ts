@@ -252,6 +252,15 @@ for (const backend of await backends()) {
       assert.equal(huge.statusCode, 403);
     });
 
+    it('counts wrong user codes from the addresses of one IPv6 /64 together', async () => {
+      const { user_code: uc } = (await start()).json();
+      const wrong = uc === 'BCDF-GHJK' ? 'BCDF-GHJL' : 'BCDF-GHJK';
+      for (let i = 1; i <= 3; i++) assert.equal((await enter(wrong, new Jar(), `2001:db8:5:5::${i}`)).statusCode, 400);
+      const throttled = await enter(uc, new Jar(), '2001:db8:5:5:ffff::1');
+      assert.equal(throttled.statusCode, 429, 'another address of the same /64');
+      assert.equal((await enter(uc, new Jar(), '2001:db8:5:6::1')).statusCode, 303, 'the next /64 is another source');
+    });
+
     it('advertises the endpoint and the grant in discovery', async () => {
       const doc = (await app.server.inject('/.well-known/openid-configuration')).json();
       assert.equal(doc.device_authorization_endpoint, `${ISSUER}/device_authorization`);

@@ -48,5 +48,13 @@ for (const backend of await backends()) {
       const fresh = await loginForm('192.0.2.200');
       assert.equal((await fresh(PASSWORD)).statusCode, 429);
     });
+
+    it('counts the addresses of one IPv6 /64 as one source', async () => {
+      // Another username (failures count for unknown ones too): alice's counters are used above.
+      const attempt = async (ip: string) => (await sharedLoginForm(app, ip))('mallory', 'wrong');
+      for (let i = 1; i <= 3; i++) assert.equal((await attempt(`2001:db8:7:7::${i}`)).statusCode, 400);
+      assert.equal((await attempt('2001:db8:7:7:abcd::4')).statusCode, 429, 'a fourth address of the /64 is the same source');
+      assert.equal((await attempt('2001:db8:7:8::1')).statusCode, 400, 'the next /64 is another source');
+    });
   });
 }

@@ -175,6 +175,43 @@ describe('rate-limit key: client address behind proxies (TESSERA_TRUST_PROXY)', 
   });
 });
 
+describe('rate-limit key: an IPv6 /64 is one address (TESSERA_RATE_LIMIT_IPV6_PREFIX)', () => {
+  let app: App;
+  let exact: App;
+  before(async () => {
+    app = await testApp('sqlite::memory:', { TESSERA_RATE_LIMITS: 'token.ip=2/60s token.client=off registration.ip=2/60s', TESSERA_REGISTRATION: 'open' });
+    exact = await testApp('sqlite::memory:', { TESSERA_RATE_LIMITS: 'token.ip=2/60s token.client=off', TESSERA_RATE_LIMIT_IPV6_PREFIX: '128' });
+  });
+  after(async () => { await app?.close(); await exact?.close(); });
+
+  it('two addresses in one /64 share a limit; the next /64 has its own', async () => {
+    assert.equal((await cc(app, 'svc', '2001:db8:aa:1::1')).statusCode, 200);
+    assert.equal((await cc(app, 'svc', '2001:db8:aa:1:ffff:ffff:ffff:fffe')).statusCode, 200);
+    const refused = await cc(app, 'svc', '2001:db8:aa:1:1234::9');
+    assert.equal(refused.statusCode, 429, 'a third address of the same /64 is over the limit of 2');
+    assert.equal((await cc(app, 'svc', '2001:db8:aa:2::1')).statusCode, 200, 'the neighbouring /64 is another source');
+  });
+
+  it('an IPv4-mapped IPv6 address counts as its IPv4 address', async () => {
+    assert.equal((await cc(app, 'svc', '192.0.2.77')).statusCode, 200);
+    assert.equal((await cc(app, 'svc', '::ffff:192.0.2.77')).statusCode, 200);
+    assert.equal((await cc(app, 'svc', '192.0.2.77')).statusCode, 429);
+  });
+
+  it('registration: the /64 shares one budget', async () => {
+    const register = (ip: string) => app.server.inject({ method: 'POST', url: '/register', remoteAddress: ip, payload: JSON.stringify({ redirect_uris: ['https://rp.example/cb'] }), headers: { 'content-type': 'application/json' } });
+    assert.equal((await register('2001:db8:bb:1::1')).statusCode, 201);
+    assert.equal((await register('2001:db8:bb:1::2')).statusCode, 201);
+    assert.equal((await register('2001:db8:bb:1::3')).statusCode, 429);
+  });
+
+  it('with a prefix of 128, every IPv6 address counts on its own', async () => {
+    for (const ip of ['2001:db8:cc:1::1', '2001:db8:cc:1::2', '2001:db8:cc:1::3']) assert.equal((await cc(exact, 'svc', ip)).statusCode, 200, ip);
+    assert.equal((await cc(exact, 'svc', '2001:db8:cc:1::1')).statusCode, 200);
+    assert.equal((await cc(exact, 'svc', '2001:db8:cc:1::1')).statusCode, 429);
+  });
+});
+
 describe('failed-login throttling under the rate limits: never a permanent lockout', () => {
   let app: App;
   let offset = 0;

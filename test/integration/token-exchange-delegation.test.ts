@@ -359,6 +359,7 @@ for (const backend of await backends()) {
         { ...te, token_types: ['jwt'], trusted_issuers: [{ issuer: EXT, jwks: extJwks, jwks_uri: keyServerUrl }] },
         { ...te, token_types: ['jwt'], trusted_issuers: [{ issuer: EXT, jwks: { keys: [{ ...(await exportJWK(ext.privateKey)), kid: 'p' }] } }] },
         { ...te, token_types: ['jwt'], trusted_issuers: [{ issuer: EXT, jwks_uri: 'http://keys.example/jwks' }] },
+        { ...te, token_types: ['jwt'], trusted_issuers: [{ issuer: EXT, jwks: { keys: [{ kty: 'RSA', kid: 'big', e: 'AQAB', n: Buffer.alloc(2048, 0xff).toString('base64url') }] } }] },
         { ...te, token_types: ['jwt'], trusted_issuers: [{ issuer: EXT, jwks: extJwks, algorithms: ['HS256'] }] },
         { ...te, token_types: ['jwt'], trusted_issuers: [{ issuer: EXT, jwks: extJwks, extra: 1 }] },
       ];

@@ -21,6 +21,12 @@ describe('client key set validation', () => {
     assert.match(jwksProblems({ keys: [{ kty: 'oct', k: 'c2VjcmV0' }] }).join(), /kty must be/);
     for (const bad of [null, [], 'x', {}, { keys: [] }, { keys: 'x' }, { keys: [1] }, { keys: Array(101).fill(k.jwk) }]) assert.ok(jwksProblems(bad).length > 0, JSON.stringify(bad)?.slice(0, 40));
   });
+  it('refuses expensive keys before they are imported: RSA outside 2048-4096 bits or with e other than 65537, EC off the named curves', () => {
+    const huge = Buffer.alloc(2048, 0xff).toString('base64url');
+    assert.match(jwksProblems({ keys: [{ kty: 'RSA', e: 'AQAB', n: huge }] }).join(), /key 0: RSA modulus must be 2048 to 4096 bits/);
+    assert.match(jwksProblems({ keys: [{ kty: 'RSA', e: 'Aw', n: Buffer.alloc(256, 0xff).toString('base64url') }] }).join(), /exponent must be 65537/);
+    assert.match(jwksProblems({ keys: [{ kty: 'EC', crv: 'secp256k1', x: 'AA', y: 'AA' }] }).join(), /curve must be one of/);
+  });
   it('jwks_uri: https; http only on a loopback host with the development allowance; no credentials or fragment', () => {
     assert.equal(jwksUriProblem('https://client.example/jwks', false), undefined);
     assert.match(jwksUriProblem('http://client.example/jwks', false)!, /https/);
@@ -101,6 +107,8 @@ describe('fetching a jwks_uri', () => {
     const k = await keyPair('p');
     handler = (_req, res) => { res.writeHead(200); res.end(JSON.stringify({ keys: [{ ...k.priv, kid: 'p' }] })); };
     await assert.rejects(fetchJwks(`${base}/jwks`, true), reason('jwks_invalid'));
+    handler = (_req, res) => { res.writeHead(200); res.end(JSON.stringify({ keys: [{ kty: 'RSA', kid: 'big', e: 'AQAB', n: Buffer.alloc(2048, 0xff).toString('base64url') }] })); };
+    await assert.rejects(fetchJwks(`${base}/jwks`, true), (err: unknown) => reason('jwks_invalid')(err) && /modulus/.test((err as Error).message));
   });
 
   it('caches for the TTL, refetches at once on an unknown kid but at most once per interval', async () => {
@@ -151,5 +159,10 @@ describe('fetching a jwks_uri', () => {
     await assert.rejects(keys.key(client, { alg: 'ES256', kid: 'other' }, { payload: '', signature: '' }), reason('no_matching_key'));
     await assert.rejects(keys.key(client, { alg: 'RS256', kid: 'inline' }, { payload: '', signature: '' }), reason('no_matching_key'));
     await assert.rejects(keys.key({ clientId: 'x', metadata: {} } as unknown as ClientRecord, { alg: 'ES256' }, { payload: '', signature: '' }), reason('no_keys'));
+  });
+  it('inline jwks stored before the key limits: a key set with an oversized RSA key is refused, never imported', async () => {
+    const client = { clientId: 'old', metadata: { jwks: { keys: [{ kty: 'RSA', kid: 'big', alg: 'RS256', e: 'AQAB', n: Buffer.alloc(2048, 0xff).toString('base64url') }] } } } as unknown as ClientRecord;
+    const keys = new ClientKeys({ cacheTtlSeconds: 300, refetchIntervalSeconds: 10, allowLoopback: false });
+    await assert.rejects(keys.key(client, { alg: 'RS256', kid: 'big' }, { payload: '', signature: '' }), (err: unknown) => reason('jwks_invalid')(err) && /modulus/.test((err as Error).message));
   });
 });

@@ -6,6 +6,7 @@ import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet,
 import type { ClientRecord } from '../../ports/clients.ts';
 import type { Provider } from '../provider.ts';
 import { addressAllowed, isLoopbackHostName } from './public-address.ts';
+import { publicKeyProblem } from '../tokens/key-limits.ts';
 
 /** Whose keys: a client, or anything shaped like one (a token-exchange trusted issuer). */
 export type KeyOwner = Pick<ClientRecord, 'clientId'> & { metadata: Pick<ClientRecord['metadata'], 'jwks' | 'jwks_uri'> };
@@ -67,7 +68,8 @@ export function jwksProblems(jwks: unknown): string[] {
   keys.forEach((k: unknown, i) => {
     if (k === null || typeof k !== 'object' || Array.isArray(k)) { problems.push(`key ${i} is not an object`); return; }
     const key = k as Record<string, unknown>;
-    if (!['RSA', 'EC', 'OKP'].includes(key.kty as string)) problems.push(`key ${i}: kty must be RSA, EC or OKP (public keys only)`);
+    const limit = publicKeyProblem(key);
+    if (limit) problems.push(`key ${i}: ${limit}${limit.startsWith('kty') ? ' (public keys only)' : ''}`);
     const priv = PRIVATE_MEMBERS.filter((m) => m in key);
     if (priv.length) problems.push(`key ${i} has private members (${priv.join(', ')}): register public keys only`);
     if (key.kid !== undefined && typeof key.kid !== 'string') problems.push(`key ${i}: kid must be a string`);
@@ -285,7 +287,11 @@ export class ClientKeys {
   private inlineSet(jwks: object): KeyResolver {
     let r = this.inline.get(jwks);
     if (!r) {
-      r = createLocalJWKSet(jwks as JSONWebKeySet) as KeyResolver;
+      // Checked here too: a client stored before the key limits were enforced is refused, not used.
+      const problems = jwksProblems(jwks);
+      r = problems.length
+        ? () => Promise.reject(new ClientKeysError('jwks_invalid', `client jwks ${problems.join('; ')}`))
+        : createLocalJWKSet(jwks as JSONWebKeySet) as KeyResolver;
       this.inline.set(jwks, r);
     }
     return r;
@@ -295,6 +301,7 @@ export class ClientKeys {
     try {
       return await resolver(header, token);
     } catch (err) {
+      if (err instanceof ClientKeysError) throw err;
       if (err instanceof joseErrors.JWKSNoMatchingKey) throw new ClientKeysError('no_matching_key', `no registered key matches kid ${header.kid ?? '(none)'} and alg ${header.alg}`);
       if (err instanceof joseErrors.JWKSMultipleMatchingKeys) {
         // Duplicate kids (or no kid) after matching kty, alg, use and crv: each candidate is tried.

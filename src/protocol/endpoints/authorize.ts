@@ -21,6 +21,8 @@ import { isFapiClient } from '../fapi.ts';
 const LIMITS = AUTHORIZE_LIMITS;
 
 export const INTERACTION_COOKIE = 'tessera_interaction';
+/** What startInteraction makes (randomToken(32)): 43 base64url characters. */
+const BROWSER_SECRET = /^[A-Za-z0-9_-]{43}$/;
 
 const page = (title: string, message: string, status = 400): OAuthResponse => ({ kind: 'page', status, view: { name: 'error', title, message } });
 
@@ -265,23 +267,27 @@ async function decide(p: Provider, req: ProtocolRequest, client: ClientRecord, a
     await p.stores.sessions.touch(session.idHash, now);
     return issueCode(p, areq, session);
   }
-  return startInteraction(p, client, areq, loginNeeded ? undefined : session);
+  return startInteraction(p, client, areq, loginNeeded ? undefined : session, req.cookies[INTERACTION_COOKIE]);
 }
 
-/** Stores a pending interaction bound to this browser and sends the browser to its login/consent page. */
-export async function startInteraction(p: Provider, client: ClientRecord, areq: AuthorizationRequest, session: SessionRecord | undefined): Promise<OAuthResponse> {
+/**
+ * Stores a pending interaction bound to this browser and sends the browser to its login/consent page.
+ * The browser's secret is one __Host- cookie (Path=/, so no sibling host can plant one: see
+ * http/cookies.ts), kept for every interaction the browser starts (`browserCookie`, the value it
+ * sent) so that sign-ins in two tabs do not overwrite each other's; a new one when it has none.
+ */
+export async function startInteraction(p: Provider, client: ClientRecord, areq: AuthorizationRequest, session: SessionRecord | undefined, browserCookie?: string): Promise<OAuthResponse> {
   const now = p.now();
   const loginNeeded = !session;
   const uid = randomToken(16);
-  const browserSecret = randomToken(32);
+  const browserSecret = browserCookie !== undefined && BROWSER_SECRET.test(browserCookie) ? browserCookie : randomToken(32);
   await p.stores.interactions.create({
     uid, clientId: client.clientId, params: areq as unknown as Record<string, string>, browserHash: tokenHash(browserSecret),
     sessionIdHash: loginNeeded ? null : session!.idHash, loginAt: loginNeeded ? null : session!.authTime,
     createdAt: now, expiresAt: now + p.config.interactionTtl,
   });
-  const path = `${new URL(p.config.issuer).pathname.replace(/\/$/, '')}/interaction/${uid}`;
   return {
     kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}`,
-    cookies: [{ name: INTERACTION_COOKIE, value: browserSecret, maxAge: p.config.interactionTtl, path }],
+    cookies: [{ name: INTERACTION_COOKIE, value: browserSecret, maxAge: p.config.interactionTtl, path: '/' }],
   };
 }

@@ -19,7 +19,7 @@ function loginView(p: Provider, secret: string, error?: string, username?: strin
   return {
     kind: 'page', ...loginPageAnswer(error, retryAfter),
     view: { name: 'login', action: `${p.config.issuer}/account/login`, csrf: csrfToken(p, 'account-login', secret), clientName: 'your Tessera account', username, error },
-    cookies: [{ name: ACCOUNT_LOGIN_COOKIE, value: secret, maxAge: p.config.interactionTtl, path: `${new URL(p.config.issuer).pathname.replace(/\/$/, '')}/account` }],
+    cookies: [{ name: ACCOUNT_LOGIN_COOKIE, value: secret, maxAge: p.config.interactionTtl, path: '/' }],
   };
 }
 

@@ -1,4 +1,4 @@
-import { startInteraction } from '../endpoints/authorize.ts';
+import { INTERACTION_COOKIE, startInteraction } from '../endpoints/authorize.ts';
 import { formatUserCode, normalizeUserCode, userCodeHash } from '../device/user-code.ts';
 import { randomToken } from '../hash.ts';
 import { readFormParams } from '../params.ts';
@@ -7,6 +7,7 @@ import type { AuthorizationRequest } from './authorization-response.ts';
 import { checkCsrf, csrfToken, loadSession } from './session.ts';
 import type { SessionRecord } from '../../ports/sessions.ts';
 import { featureEnabled } from '../../config/features.ts';
+import { addressKey } from '../address-key.ts';
 
 // The user-code entry page of the device flow (RFC 8628 section 3.3) and the end of its
 // interaction. A valid code starts the ordinary login/consent interaction, marked as a device
@@ -19,13 +20,12 @@ const LIMITS = { user_code: 64, csrf: 128 };
 const WRONG_CODE = 'That code is not valid or has expired. Check the code shown on your device and try again.';
 
 const page = (title: string, message: string, status = 400): OAuthResponse => ({ kind: 'page', status, view: { name: 'error', title, message } });
-const basePath = (p: Provider) => new URL(p.config.issuer).pathname.replace(/\/$/, '');
 
 function entryView(p: Provider, secret: string, o: { userCode?: string; error?: string; status?: number; retryAfter?: number } = {}): OAuthResponse {
   return {
     kind: 'page', status: o.status ?? 200, headers: o.retryAfter ? { 'retry-after': String(o.retryAfter) } : undefined,
     view: { name: 'device', action: `${p.config.issuer}/device`, csrf: csrfToken(p, 'device', secret), userCode: o.userCode, error: o.error },
-    cookies: [{ name: DEVICE_COOKIE, value: secret, maxAge: p.config.interactionTtl, path: `${basePath(p)}/device` }],
+    cookies: [{ name: DEVICE_COOKIE, value: secret, maxAge: p.config.interactionTtl, path: '/' }],
   };
 }
 
@@ -46,8 +46,8 @@ export async function submitDeviceEntry(p: Provider, req: ProtocolRequest): Prom
   const secret = browserSecret(req);
   if (!form || !secret || !checkCsrf(p, 'device', secret, form.csrf)) return page('Form expired', 'The form could not be verified. Reload the page and enter the code again.', 403);
   const now = p.now();
-  // Guessing user codes: wrong entries are counted per source address, in storage every instance shares.
-  const key = `device:ip:${req.ip}`;
+  // Guessing user codes: wrong entries are counted per source address (an IPv6 address by its prefix), in storage every instance shares.
+  const key = `device:ip:${addressKey(req.ip, p.config.rateLimitIpv6Prefix)}`;
   const failures = await p.stores.counters.get(key, now);
   if (failures && failures.count >= p.config.deviceMaxFailures) {
     const retryAfter = Math.max(1, failures.expiresAt - now);
@@ -68,7 +68,7 @@ export async function submitDeviceEntry(p: Provider, req: ProtocolRequest): Prom
     clientId: client.clientId, redirectUri: '', redirectUriSent: false, responseMode: 'query', scope: record.scope, codeChallenge: '',
     resource: record.resource ?? undefined, prompt: ['consent'], device: { codeHash: record.deviceCodeHash, userCode: formatUserCode(code) },
   };
-  return startInteraction(p, client, areq, await loadSession(p, req));
+  return startInteraction(p, client, areq, await loadSession(p, req), req.cookies[INTERACTION_COOKIE]);
 }
 
 /** GET or POST /device. */

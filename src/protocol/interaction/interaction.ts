@@ -129,20 +129,14 @@ export async function selectAccount(p: Provider, req: ProtocolRequest, uid: stri
     const user = session && session.expiresAt > p.now() && session.lastSeenAt + p.config.sessionIdleTtl > p.now() ? await p.stores.users.get(session.userId) : undefined;
     if (!user || user.disabled) return EXPIRED;
   }
-  const cleared = clearInteraction(p, uid);
   if (session && !(await needsConsent(p, client, session.userId, areq))) {
     await p.stores.sessions.touch(session.idHash, p.now());
-    return issueCode(p, areq, session, [cleared]);
+    return issueCode(p, areq, session);
   }
-  const next = await startInteraction(p, client, areq, session);
-  return next.kind === 'redirect' ? { ...next, cookies: [cleared, ...(next.cookies ?? [])] } : next;
+  return startInteraction(p, client, areq, session, l.browserSecret);
 }
 
 const readForm = (req: ProtocolRequest) => readFormParams(req.params, FORM_PARAMS, LIMITS);
-
-const clearInteraction = (p: Provider, uid: string): CookieSpec => ({
-  name: INTERACTION_COOKIE, value: '', maxAge: 0, path: `${new URL(p.config.issuer).pathname.replace(/\/$/, '')}/interaction/${uid}`,
-});
 
 /** Ends the interaction (once) and sends the code to the client (or approves the device). */
 export async function finish(p: Provider, req: ProtocolRequest, l: Loaded, cookies: CookieSpec[]): Promise<OAuthResponse> {
@@ -151,8 +145,9 @@ export async function finish(p: Provider, req: ProtocolRequest, l: Loaded, cooki
   const session = await p.stores.sessions.get(ia.sessionIdHash);
   if (!session) return EXPIRED;
   await p.stores.sessions.touch(session.idHash, p.now());
-  if (l.areq.device) return approveDevice(p, req, l.areq, session, l.clientName, [...cookies, clearInteraction(p, ia.uid)]);
-  return issueCode(p, l.areq, session, [...cookies, clearInteraction(p, ia.uid)]);
+  // The interaction cookie stays: it is the browser's, shared by the interactions of its other tabs (authorize.ts startInteraction).
+  if (l.areq.device) return approveDevice(p, req, l.areq, session, l.clientName, cookies);
+  return issueCode(p, l.areq, session, cookies);
 }
 
 /** POST /interaction/:uid/login */
@@ -186,9 +181,9 @@ export async function submitConsent(p: Provider, req: ProtocolRequest, uid: stri
     if (!(await p.stores.interactions.consume(uid))) return EXPIRED;
     if (l.areq.device) {
       const session = await p.stores.sessions.get(l.ia.sessionIdHash);
-      return denyDevice(p, req, l.areq, session?.userId ?? '', l.clientName, [clearInteraction(p, uid)]);
+      return denyDevice(p, req, l.areq, session?.userId ?? '', l.clientName, []);
     }
-    return authorizationError(p, l.areq, new OAuthError('access_denied', 'The user denied the request.'), [clearInteraction(p, uid)]);
+    return authorizationError(p, l.areq, new OAuthError('access_denied', 'The user denied the request.'));
   }
   if (form.decision !== 'allow') return consentView(p, l, 400);
   const session = await p.stores.sessions.get(l.ia.sessionIdHash);

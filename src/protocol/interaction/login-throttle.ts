@@ -2,6 +2,7 @@ import { verifyPassword } from '../../accounts/passwords.ts';
 import type { UserRecord } from '../../ports/users.ts';
 import { tokenHash } from '../hash.ts';
 import type { Provider } from '../provider.ts';
+import { addressKey } from '../address-key.ts';
 
 // Failed-login throttling (ASVS 6.1.1, 6.3.1). Failures are counted per account and source
 // address together, per account alone and per source alone, each with its own threshold. Past a
@@ -18,8 +19,10 @@ export interface LoginThrottleConfig {
   loginWindow: number;
 }
 
-function keys(username: string, ip: string): { key: string; max: (c: LoginThrottleConfig) => number }[] {
+/** The counters of an attempt; the source is the address's rate-limit key (an IPv6 address by its prefix). */
+function keys(p: Provider, username: string, address: string): { key: string; max: (c: LoginThrottleConfig) => number }[] {
   const user = tokenHash(username.toLowerCase());
+  const ip = addressKey(address, p.config.rateLimitIpv6Prefix);
   return [
     { key: `login:pair:${user}:${ip}`, max: (c) => c.loginMaxFailures },
     { key: `login:user:${user}`, max: (c) => c.loginAccountMaxFailures },
@@ -35,7 +38,7 @@ function waitFor(count: number, max: number, window: number): number {
 export async function loginRetryAfter(p: Provider, username: string, ip: string): Promise<number> {
   const now = p.now();
   let wait = 0;
-  for (const k of keys(username, ip)) {
+  for (const k of keys(p, username, ip)) {
     const state = await p.stores.counters.get(k.key, now);
     if (!state) continue;
     const w = waitFor(state.count, k.max(p.config), p.config.loginWindow);
@@ -49,12 +52,12 @@ export async function loginRetryAfter(p: Provider, username: string, ip: string)
 }
 
 export async function recordLoginFailure(p: Provider, username: string, ip: string): Promise<void> {
-  for (const k of keys(username, ip)) await p.stores.counters.hit(k.key, p.now(), p.config.loginWindow);
+  for (const k of keys(p, username, ip)) await p.stores.counters.hit(k.key, p.now(), p.config.loginWindow);
 }
 
 /** A successful login clears the account's counters (not the source's: one valid password must not excuse a credential-stuffing run). */
 export async function recordLoginSuccess(p: Provider, username: string, ip: string): Promise<void> {
-  const [pair, user] = keys(username, ip);
+  const [pair, user] = keys(p, username, ip);
   await p.stores.counters.reset(pair!.key);
   await p.stores.counters.reset(user!.key);
 }
