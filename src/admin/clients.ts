@@ -12,6 +12,7 @@ import { resourceScopesProblems } from '../protocol/resources.ts';
 import { isScopeToken } from '../protocol/params.ts';
 import { redirectUriProblem } from '../protocol/redirect-uri.ts';
 import { FAPI_AUTH_METHODS } from '../protocol/fapi.ts';
+import { pkceOptOutProblem } from '../protocol/pkce.ts';
 import { SIGNING_ALGS } from '../protocol/tokens/keys.ts';
 import { sectorIdentifierProblem, subjectProblems } from '../protocol/tokens/subject.ts';
 
@@ -21,7 +22,8 @@ type MetadataInput = Pick<ClientMetadata,
   | 'request_object_signing_alg' | 'require_signed_request_object' | 'authorization_signed_response_alg' | 'token_exchange'
   | 'fapi_message_signing' | 'tls_client_auth_subject_dn' | 'tls_client_auth_san_dns' | 'tls_client_auth_san_uri' | 'tls_client_auth_san_ip'
   | 'tls_client_auth_san_email' | 'tls_client_certificate_bound_access_tokens' | 'subject_type' | 'sector_identifier_uri' | 'resource_scopes'
-  | 'backchannel_logout_uri' | 'backchannel_logout_session_required' | 'frontchannel_logout_uri' | 'frontchannel_logout_session_required'>;
+  | 'backchannel_logout_uri' | 'backchannel_logout_session_required' | 'frontchannel_logout_uri' | 'frontchannel_logout_session_required'>
+  & { /** false: the PKCE opt-out (protocol/pkce.ts); true or null removes it. Operator-only. */ pkce_required?: boolean | null };
 
 /** Client metadata as an operator writes it (RFC 7591 names), in the bootstrap file or the CLI. */
 export interface ClientInput extends MetadataInput {
@@ -183,6 +185,15 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
     else metadata.resource_scopes = input.resource_scopes;
   }
   if (metadata.resource_scopes !== undefined) problems.push(...resourceScopesProblems(metadata.resource_scopes, resources, scopes));
+
+  // The PKCE opt-out (protocol/pkce.ts): confidential, operator-made, non-FAPI clients only.
+  if ('pkce_required' in input) {
+    if (input.pkce_required === false) metadata.pkce_required = false;
+    else if (input.pkce_required === true || input.pkce_required === null || input.pkce_required === undefined) delete metadata.pkce_required;
+    else problems.push('pkce_required must be true or false');
+  }
+  const pkceProblem = pkceOptOutProblem(config, { tokenEndpointAuthMethod: method, metadata });
+  if (pkceProblem) problems.push(pkceProblem);
 
   let secretHash: string | null = null;
   let secret: string | undefined;
@@ -380,6 +391,7 @@ export function describeClient(c: ClientRecord): Record<string, unknown> {
     ...(c.metadata.fapi_profile ? { fapi_profile: c.metadata.fapi_profile } : {}),
     ...(c.metadata.authorization_details_types ? { authorization_details_types: c.metadata.authorization_details_types } : {}),
     ...(c.metadata.fapi_message_signing ? { fapi_message_signing: true } : {}),
+    ...(c.metadata.pkce_required === false ? { pkce_required: false } : {}),
     disabled: c.disabled, created_at: new Date(c.createdAt * 1000).toISOString(), updated_at: new Date(c.updatedAt * 1000).toISOString(),
   };
 }

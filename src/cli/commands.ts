@@ -84,6 +84,7 @@ async function clientCreate(ctx: Ctx): Promise<void> {
   if (ctx.flag('require-signed-request-object')) input.require_signed_request_object = true;
   if (ctx.flag('fapi')) input.fapi_profile = '2.0';
   if (ctx.flag('fapi-message-signing')) input.fapi_message_signing = true;
+  if (ctx.flag('pkce-optional')) input.pkce_required = false;
   const { client, secret } = await saveClient(stores, ctx.config(), input, now());
   await audit(ctx, 'client_created', { auth_method: client.tokenEndpointAuthMethod, grant_types: client.grantTypes.join(' ') }, client.clientId);
   print(JSON.stringify(describeClient(client), null, 2));
@@ -359,12 +360,13 @@ export function settingsMarkdown(): string {
 export const commands: Record<string, Command> = {
   migrate: { summary: 'Apply the pending database migrations.', run: migrateCommand },
   'client create': {
-    synopsis: '--id ID [--name N] [--public] [--auth-method client_secret_basic|client_secret_post|client_secret_jwt|private_key_jwt|none] [--native] [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant TYPE]... [--scope "a b"] [--resource URI]... [--skip-consent] [--jwks-file FILE | --jwks-uri URI] [--auth-signing-alg ALG] [--request-object-alg ALG] [--require-signed-request-object] [--fapi] [--fapi-message-signing]',
+    synopsis: '--id ID [--name N] [--public] [--auth-method client_secret_basic|client_secret_post|client_secret_jwt|private_key_jwt|none] [--native] [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant TYPE]... [--scope "a b"] [--resource URI]... [--skip-consent] [--jwks-file FILE | --jwks-uri URI] [--auth-signing-alg ALG] [--request-object-alg ALG] [--require-signed-request-object] [--fapi] [--fapi-message-signing] [--pkce-optional]',
     summary: 'Register a client; prints it as JSON and its generated secret once (only a hash is stored).',
     options: {
       id: str, name: str, public: bool, 'auth-method': str, native: bool, 'redirect-uri': many, 'post-logout-redirect-uri': many,
       grant: many, scope: str, resource: many, 'skip-consent': bool,
       'jwks-file': str, 'jwks-uri': str, 'auth-signing-alg': str, 'request-object-alg': str, 'require-signed-request-object': bool, fapi: bool, 'fapi-message-signing': bool,
+      'pkce-optional': bool,
     },
     run: clientCreate,
   },

@@ -67,6 +67,7 @@ export interface Config {
   readonly fapiProfile: 'none' | '2.0';
   readonly fapiMessageSigning: boolean;
   readonly extraScopes: readonly string[];
+  readonly defaultScope: readonly string[];
   readonly cookieSecure: boolean;
   /** SameSite of the session cookie only (none: production only, with Secure). */
   readonly cookieSameSite: 'lax' | 'strict' | 'none';
@@ -268,6 +269,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   }
   for (const scope of (raw.extraScopes as string[] | undefined) ?? []) {
     if (!/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)) problems.push(`TESSERA_EXTRA_SCOPES: "${scope}" is not a valid scope token`);
+  }
+  for (const scope of (raw.defaultScope as string[] | undefined) ?? []) {
+    const offered = ['openid', 'profile', 'email', 'offline_access', ...((raw.extraScopes as string[] | undefined) ?? [])];
+    if (!offered.includes(scope)) problems.push(`TESSERA_DEFAULT_SCOPE: "${scope}" is not a scope this server offers`);
+    else if (scope === 'openid') problems.push('TESSERA_DEFAULT_SCOPE: openid cannot be a default: an OpenID Connect request names it');
   }
   if (typeof raw.redisUrl === 'string') {
     const urls = raw.redisCluster === true ? raw.redisUrl.split(',').map((u) => u.trim()).filter(Boolean) : [raw.redisUrl];

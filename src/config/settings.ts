@@ -127,6 +127,8 @@ export const settings: readonly Setting[] = [
     description: 'Access-token audience when the request names no RFC 8707 resource. Default: the issuer URL.' },
   { env: 'TESSERA_EXTRA_SCOPES', key: 'extraScopes', type: 'list', default: [],
     description: 'Scopes offered besides openid, profile, email and offline_access (space- or comma-separated).' },
+  { env: 'TESSERA_DEFAULT_SCOPE', key: 'defaultScope', type: 'list', default: [],
+    description: 'Scope applied to an authorization request that sends none (RFC 6749 section 3.3), within the client\'s registered scope and never openid. Empty: the client\'s registered scope (without openid).' },
   { env: 'TESSERA_COOKIE_SECURE', key: 'cookieSecure', type: 'bool', default: (m) => m === 'production',
     description: 'Mark cookies Secure (and use the __Host- prefix). Production refuses false.' },
   { env: 'TESSERA_COOKIE_SAMESITE', key: 'cookieSameSite', type: 'enum', values: ['lax', 'strict', 'none'], default: 'lax',

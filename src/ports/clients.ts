@@ -88,6 +88,11 @@ export interface ClientMetadata {
    * (OpenID Connect scopes are not restricted). A resource without an entry gets the granted scopes.
    */
   resource_scopes?: Record<string, string[]>;
+  /**
+   * false: authorization requests may go without PKCE if they are OpenID Connect requests with a
+   * nonce (protocol/pkce.ts). Operator-only; confidential clients only, never self-registered or FAPI.
+   */
+  pkce_required?: false;
   /** Set for clients created through dynamic registration (RFC 7591); never shown or logged. */
   registration?: DynamicRegistration;
 }

@@ -7,6 +7,7 @@ export interface CodeRecord {
   redirectUri: string;
   scope: string;
   nonce: string | null;
+  /** The PKCE S256 challenge; '' for a code issued without one (a client's PKCE opt-out, protocol/pkce.ts). */
   codeChallenge: string;
   resource: string | null;
   sid: string;

@@ -62,7 +62,7 @@ export type View =
   | { name: 'device'; action: string; csrf: string; userCode?: string; error?: string }
   | { name: 'device-done'; approved: boolean; clientName: string }
   | { name: 'error'; title: string; message: string; link?: { href: string; text: string } }
-  | { name: 'logout-confirm'; action: string; csrf: string; clientName?: string; hidden: Record<string, string> }
+  | { name: 'logout-confirm'; action: string; csrf: string; clientName?: string; hidden: Record<string, string>; unverifiedHost?: string }
   /** frames: front-channel logout iframe URLs; continueTo: post_logout_redirect_uri to go on to after them. */
   | { name: 'logged-out'; frames?: string[]; continueTo?: string }
   | { name: 'account'; csrf: string; username: string; consents: { clientId: string; clientName: string; scopes: string[]; grantedAt: number }[]; revokeAction: string; logoutAction: string };

@@ -255,13 +255,19 @@ export function logoutConfirmPage(p: {
   csrf: string;
   clientName?: string;
   hidden: Record<string, string>;
+  /** A self-registered client's post_logout_redirect_uri host: said before the user goes there. */
+  unverifiedHost?: string;
 }): string {
   const who = p.clientName
     ? html`<p class="lead"><strong>${p.clientName}</strong> is asking to sign you out of Tessera.</p>`
     : html`<p class="lead">A request was made to sign you out of Tessera.</p>`;
+  const next = p.unverifiedHost
+    ? html`<p class="note small">You will then be sent to <strong>${p.unverifiedHost}</strong>, an address this application registered itself. Continue only if you trust it.</p>
+`
+    : '';
   const body = html`<h1>Sign out of Tessera?</h1>
 ${who}
-<form method="post" action="${p.action}">
+${next}<form method="post" action="${p.action}">
 ${hiddenInputs(p.hidden, ['csrf', 'confirm'])}${csrfInput(p.csrf)}
 <input type="hidden" name="confirm" value="yes">
 <div class="actions"><button type="submit">Sign out</button></div>

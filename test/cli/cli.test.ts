@@ -171,6 +171,12 @@ describe('tessera CLI', { concurrency: true }, () => {
         rmSync(dir, { recursive: true, force: true });
       });
 
+      it('client create --pkce-optional: confidential clients only; shown in the client', async () => {
+        expectFail(await cli(['client', 'create', '--id', 'pkce-public', '--public', '--redirect-uri', 'https://legacy.example/cb', '--pkce-optional']), 1, /confidential clients only/);
+        const c = jsonBefore((await ok(['client', 'create', '--id', 'pkce-legacy', '--redirect-uri', 'https://legacy.example/cb', '--pkce-optional'])).out);
+        assert.equal(c.pkce_required, false);
+      });
+
       it('client create with keys: private_key_jwt from --jwks-file (public keys only), client_secret_jwt with its secret kept wrapped', async () => {
         const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
         const dir = mkdtempSync(join(tmpdir(), 'tessera-cli-jwks-'));

@@ -60,7 +60,9 @@ for (const backend of await backends()) {
         await redirectError({ ...GOOD, code_challenge_method: 'plain' }, 'invalid_request');
         await redirectError({ ...GOOD, code_challenge: 'short' }, 'invalid_request');
         await redirectError({ ...GOOD, scope: 'openid admin' }, 'invalid_scope');
-        await redirectError({ ...GOOD, scope: '' }, 'invalid_scope');
+        // An empty scope is a scope left out (RFC 6749 section 3.3): the default applies, here none for web-post.
+        const empty = await get({ ...GOOD, client_id: 'web-post', redirect_uri: 'https://post.example/cb', scope: '' });
+        assert.equal(new URL(empty.headers.location as string).searchParams.get('error'), 'invalid_scope');
         await redirectError({ ...GOOD, prompt: 'none login' }, 'invalid_request');
         await redirectError({ ...GOOD, max_age: '-1' }, 'invalid_request');
         await redirectError({ ...GOOD, resource: 'not a uri' }, 'invalid_target');

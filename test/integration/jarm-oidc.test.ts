@@ -287,7 +287,7 @@ for (const backend of await backends()) {
         assert.ok(loc?.searchParams.get('code'), loc?.href);
       });
 
-      it('a hint for another user: login_required with prompt=none, else the login page for that user', async () => {
+      it('a hint for another user: login_required with prompt=none, else the login page, never filled in from the hint', async () => {
         const { jar } = await signedIn(ALICE);
         const bob = await signedIn(BOB);
         let { loc } = await authorizeHint(jar, bob.idToken, { prompt: 'none' });
@@ -296,12 +296,55 @@ for (const backend of await backends()) {
         assert.match(loc!.pathname, /^\/interaction\//);
         const page = await get(loc!.pathname, jar);
         assert.match(page.body, /name="password"/);
-        assert.match(page.body, /name="username" value="bob"/);
-        // No session at all: the login page, with the hinted user filled in.
+        // The username is a claim the client may not have been granted: the hint does not reveal it.
+        assert.doesNotMatch(page.body, /bob/);
+        // No session at all: the login page, empty.
         const fresh = new Jar();
         const r = await get(authorizeUrl(params({ id_token_hint: bob.idToken }).params), fresh);
         fresh.take(r);
-        assert.match((await get(new URL(r.headers.location as string).pathname, fresh)).body, /name="username" value="bob"/);
+        const empty = (await get(new URL(r.headers.location as string).pathname, fresh)).body;
+        assert.match(empty, /name="password"/);
+        assert.doesNotMatch(empty, /bob/);
+        assert.doesNotMatch(empty, /name="username"[^>]*value="[^"]+"/);
+        // login_hint, which the client sends knowingly, still fills it in.
+        const hinted = new Jar();
+        const h = await get(authorizeUrl(params({ id_token_hint: bob.idToken, login_hint: 'bob' }).params), hinted);
+        hinted.take(h);
+        assert.match((await get(new URL(h.headers.location as string).pathname, hinted)).body, /name="username" value="bob"/);
+      });
+
+      it('a pairwise client\'s hint is matched to the signed-in user by mapping the user forward: prompt=none answers with a code', async () => {
+        await saveClient(app.stores, app.provider.config, {
+          client_id: 'pw', client_secret: 'pw-secret-0123456789-abcdefghijklmnopq', redirect_uris: ['https://pw.example/cb'],
+          grant_types: ['authorization_code'], scope: 'openid profile', subject_type: 'pairwise',
+        }, app.provider.now());
+        const pwParams = (extra: Record<string, string> = {}) => {
+          const { verifier, challenge } = pkce();
+          return { verifier, params: { client_id: 'pw', redirect_uri: 'https://pw.example/cb', response_type: 'code', scope: 'openid', state: 's', nonce: 'n', code_challenge: challenge, code_challenge_method: 'S256', ...extra } };
+        };
+        const pwRedeem = (code: string, verifier: string) => form(app, '/token', { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: 'https://pw.example/cb' }, { authorization: basic('pw', 'pw-secret-0123456789-abcdefghijklmnopq') });
+        const signIn = async (user: typeof ALICE) => {
+          const jar = new Jar();
+          const first = pwParams();
+          const loc = await authorizeWithLogin(app, jar, first.params, user);
+          const tokens = (await pwRedeem(loc.searchParams.get('code')!, first.verifier)).json();
+          return { jar, idToken: tokens.id_token as string };
+        };
+        const alice = await signIn(ALICE);
+        const user = (await app.stores.users.findByUsername('alice'))!;
+        const sub = decodeJwt(alice.idToken).sub!;
+        assert.notEqual(sub, user.id, 'the hint carries a pairwise sub');
+        const again = pwParams({ prompt: 'none', id_token_hint: alice.idToken });
+        const res = await get(authorizeUrl(again.params), alice.jar);
+        const loc = new URL(res.headers.location as string);
+        assert.equal(loc.searchParams.get('error'), null, loc.href);
+        const code = loc.searchParams.get('code');
+        assert.ok(code, loc.href);
+        assert.equal(decodeJwt((await pwRedeem(code, again.verifier)).json().id_token).sub, sub);
+        // Bob's pairwise hint with Alice's session is another user: login_required.
+        const bob = await signIn(BOB);
+        const other = await get(authorizeUrl(pwParams({ prompt: 'none', id_token_hint: bob.idToken }).params), alice.jar);
+        assert.equal(new URL(other.headers.location as string).searchParams.get('error'), 'login_required');
       });
 
       it('refuses hints signed by another key, unsigned (alg none), for another client, from another issuer, or not JWTs', async () => {

@@ -11,12 +11,14 @@ import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import { matchRedirectUri } from '../redirect-uri.ts';
 import { supportedScopes } from '../scopes.ts';
 import { verifyIdTokenHint } from '../tokens/id-token-hint.ts';
+import { subjectFor } from '../tokens/subject.ts';
 import { AUTHORIZE_LIMITS, AUTHORIZE_PARAMS, PAR_URN } from './authorize-params.ts';
 import { checkResources, splitResources } from '../resources.ts';
 import { resolveRequestObject } from './request-object.ts';
 import { featureEnabled } from '../../config/features.ts';
 import { readAuthorizationDetails } from '../authorization-details.ts';
 import { isFapiClient } from '../fapi.ts';
+import { pkceOptional } from '../pkce.ts';
 
 const LIMITS = AUTHORIZE_LIMITS;
 
@@ -72,15 +74,23 @@ export function checkRequest(p: Provider, client: ClientRecord, params: Params, 
   if (params.response_type !== 'code') throw new OAuthError('unsupported_response_type', 'Only response_type=code is supported.');
   if (!client.grantTypes.includes('authorization_code')) throw new OAuthError('unauthorized_client', 'This client may not use the authorization code grant.');
 
-  const scopes = splitScope(params.scope);
-  if (scopes.length === 0) throw new OAuthError('invalid_scope', 'scope is required.');
+  const sent = splitScope(params.scope);
   const supported = supportedScopes(p.config.extraScopes);
-  for (const s of scopes) {
+  for (const s of sent) {
     if (!isScopeToken(s) || !supported.includes(s) || !client.scopes.includes(s)) throw new OAuthError('invalid_scope', `Scope ${s} is not allowed for this client.`);
   }
-  if (params.code_challenge === undefined) throw invalidRequest('code_challenge is required (PKCE with S256).');
-  if (params.code_challenge_method !== 'S256') throw invalidRequest('code_challenge_method must be S256.');
-  if (!/^[A-Za-z0-9_-]{43}$/.test(params.code_challenge)) throw invalidRequest('code_challenge is not a valid S256 challenge.');
+  // RFC 6749 section 3.3: scope left out, a default applies (and the token response names it).
+  const scopes = sent.length > 0 ? sent : defaultScope(p, client);
+  if (scopes.length === 0) throw new OAuthError('invalid_scope', 'scope is required: this client has no default scope.');
+  if (params.code_challenge !== undefined || !pkceOptional(p.config, client)) {
+    if (params.code_challenge === undefined) throw invalidRequest('code_challenge is required (PKCE with S256).');
+    if (params.code_challenge_method !== 'S256') throw invalidRequest('code_challenge_method must be S256.');
+    if (!/^[A-Za-z0-9_-]{43}$/.test(params.code_challenge)) throw invalidRequest('code_challenge is not a valid S256 challenge.');
+  } else {
+    // The client's PKCE opt-out (protocol/pkce.ts): only an OpenID Connect request with a nonce (OAuth 2.1 section 7.5.1).
+    if (!sent.includes('openid') || params.nonce === undefined) throw invalidRequest('code_challenge is required (PKCE with S256), unless the request has the openid scope and a nonce.');
+    if (params.code_challenge_method !== undefined) throw invalidRequest('code_challenge_method was sent without code_challenge.');
+  }
 
   const prompt = splitScope(params.prompt);
   if (prompt.includes('none') && prompt.length > 1) throw invalidRequest('prompt=none cannot be combined with other values.');
@@ -103,13 +113,25 @@ export function checkRequest(p: Provider, client: ClientRecord, params: Params, 
   const authorizationDetails = params.authorization_details !== undefined ? readAuthorizationDetails(p.config, params.authorization_details, client.metadata.authorization_details_types) : undefined;
   return {
     clientId: client.clientId, redirectUri, redirectUriSent: params.redirect_uri !== undefined, responseMode, state: params.state, scope: scopes.join(' '),
-    nonce: params.nonce, codeChallenge: params.code_challenge, resource: params.resource, prompt, maxAge, loginHint: params.login_hint,
+    nonce: params.nonce, codeChallenge: params.code_challenge ?? '', resource: params.resource, prompt, maxAge, loginHint: params.login_hint,
     ...(params.dpop_jkt !== undefined ? { dpopJkt: params.dpop_jkt } : {}),
     ...(authorizationDetails !== undefined ? { authorizationDetails } : {}),
     ...(isFapiClient(p.config, client) ? { fapi: true } : {}),
     ...(requested ? { claims: requested } : {}),
     ...(params.id_token_hint !== undefined ? { idTokenHint: params.id_token_hint } : {}),
   };
+}
+
+/**
+ * The scope of a request that sent none (RFC 6749 section 3.3): TESSERA_DEFAULT_SCOPE when set, else
+ * the client's registered scope; either way only scopes the client may have, and never openid: a
+ * request that does not ask for openid is not an OpenID Connect request (OIDC Core 3.1.2.1), so it
+ * gets no ID token, and its redirect_uri rules stay those of plain OAuth. May be empty.
+ */
+export function defaultScope(p: Provider, client: ClientRecord): string[] {
+  const base = p.config.defaultScope.length > 0 ? p.config.defaultScope : client.scopes;
+  const supported = supportedScopes(p.config.extraScopes);
+  return [...new Set(base)].filter((s) => s !== 'openid' && isScopeToken(s) && supported.includes(s) && client.scopes.includes(s));
 }
 
 /** RFC 8707: an absolute URI without a fragment, and one the client may ask for. */
@@ -137,7 +159,7 @@ async function pushedParams(p: Provider, params: Params): Promise<Params | OAuth
 /**
  * RFC 9101: the parameters inside a signed request object replace the outer ones (only client_id
  * must be outside too). When the object is refused, the error goes to the redirect_uri only if the
- * outer parameters name a registered one; otherwise an error page.
+ * outer parameters name a registered one and authorizationError allows it; otherwise an error page.
  */
 async function requestObjectParams(p: Provider, outer: Params): Promise<{ params: Params } | OAuthResponse> {
   const client = outer.client_id ? await p.stores.clients.get(outer.client_id) : undefined;
@@ -196,30 +218,10 @@ export async function authorize(p: Provider, req: ProtocolRequest): Promise<OAut
     const areq = checkRequest(p, client, params, redirectUri, target);
     return await decide(p, req, client, areq);
   } catch (err) {
-    if (err instanceof OAuthError && err.redirectable) return guardErrorRedirect(client, authorizationError(p, target, err), err);
+    // authorizationError decides whether the error may go to the redirect URI (RFC 9700 section 4.11.2).
+    if (err instanceof OAuthError && err.redirectable) return authorizationError(p, target, err);
     throw err;
   }
-}
-
-const SILENT_ERRORS = new Set(['login_required', 'consent_required', 'interaction_required', 'account_selection_required']);
-
-/**
- * RFC 9700 section 4.11.2: a self-registered client's redirect URI is not trusted, so an error
- * (which needs no user interaction) is not sent there automatically, or anyone could register a
- * client and use the authorization endpoint as an open redirector. The user sees the error and a
- * link back, and decides. Errors after the user has interacted (access_denied) and the answers to
- * silent authentication (prompt=none) still redirect.
- */
-function guardErrorRedirect(client: ClientRecord, res: OAuthResponse, err: OAuthError): OAuthResponse {
-  if (client.metadata.registration === undefined || (res.kind !== 'redirect' && res.kind !== 'form_post')) return res;
-  // Silent authentication (prompt=none) is the exception RFC 9700 names: its answers must redirect.
-  if (SILENT_ERRORS.has(err.code)) return res;
-  let host = '';
-  try { host = new URL(res.kind === 'redirect' ? res.location : res.action).host; } catch { /* shown without a host */ }
-  return {
-    kind: 'page', status: 400,
-    view: { name: 'error', title: 'Request not valid', message: `${err.description} (${err.code})`, ...(res.kind === 'redirect' ? { link: { href: res.location, text: `Return to ${client.clientName}${host ? ` (${host})` : ''}` } } : {}) },
-  };
 }
 
 export async function needsConsent(p: Provider, client: ClientRecord, userId: string, areq: AuthorizationRequest): Promise<boolean> {
@@ -240,17 +242,17 @@ async function decide(p: Provider, req: ProtocolRequest, client: ClientRecord, a
   const session = await loadSession(p, req);
   const now = p.now();
   // OIDC Core 3.1.2.1: id_token_hint names the user the client expects; another signed-in user
-  // means a login (login_required for prompt=none), with the hinted user's name filled in.
+  // means a login (login_required for prompt=none). The hint's sub is the one this client sees
+  // (pairwise for a pairwise client): the session's user is mapped forward and compared, never the
+  // hint reversed. Nothing of the hinted user is shown: the login page is not filled in from the
+  // hint, since the username is a claim the client may not have been granted, and anyone holding
+  // an ID token could read it there (a client that knows it sends login_hint).
   let hintedOther = false;
   if (areq.idTokenHint !== undefined) {
     const sub = await verifyIdTokenHint(p, client.clientId, areq.idTokenHint, req.ip);
     const { idTokenHint: _, ...rest } = areq;
     areq = rest;
-    hintedOther = session !== undefined && session.userId !== sub;
-    if (!session || hintedOther) {
-      const hinted = await p.stores.users.get(sub);
-      if (hinted && !hinted.disabled && areq.loginHint === undefined) areq = { ...areq, loginHint: hinted.username };
-    }
+    hintedOther = session !== undefined && subjectFor(p.config.secret, client, session.userId) !== sub;
   }
   const tooOld = session !== undefined && areq.maxAge !== undefined && (areq.maxAge === 0 || now - session.authTime > areq.maxAge);
   // prompt=create (Prompt Create 1.0): the sign-up page instead of the login page, whatever the session.

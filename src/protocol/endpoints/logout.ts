@@ -57,14 +57,22 @@ export async function logout(p: Provider, req: ProtocolRequest): Promise<OAuthRe
   // The hint's sub is the one its client sees: pairwise for a pairwise client (never reversed; the
   // session's user is mapped forward and compared).
   const hintClient = hint?.aud.length === 1 ? (client?.clientId === hint.aud[0] ? client : await p.stores.clients.get(hint.aud[0]!)) : undefined;
-  const trusted = !session || (hint !== undefined && hint.sub === subjectFor(p.config.secret, hintClient, session.userId) && (hint.sid === undefined || hint.sid === session.sid));
-  const confirmed = req.method === 'POST' && params.confirm === 'yes' && checkCsrf(p, 'logout', req.cookies[SESSION_COOKIE], params.csrf);
+  // RFC 9700 section 4.11.2: a self-registered client's post_logout_redirect_uri is whatever its
+  // registrant chose; following it unasked would make /logout an open redirector, so the user is
+  // always asked first (signed in or not), and told where the answer goes.
+  const untrusted = redirect !== undefined && client?.metadata.registration !== undefined;
+  const trusted = !untrusted && (!session || (hint !== undefined && hint.sub === subjectFor(p.config.secret, hintClient, session.userId) && (hint.sid === undefined || hint.sid === session.sid)));
+  // Without a session there is nothing to end, only the redirect the user chose: no CSRF token to check.
+  const confirmed = req.method === 'POST' && params.confirm === 'yes' && (session ? checkCsrf(p, 'logout', req.cookies[SESSION_COOKIE], params.csrf) : true);
   if (!trusted && !confirmed) {
     const hidden: Record<string, string> = {};
     for (const k of ['id_token_hint', 'client_id', 'post_logout_redirect_uri', 'state'] as const) if (params[k] !== undefined) hidden[k] = params[k]!;
     return {
       kind: 'page', status: 200, formActions: redirect ? [redirect] : [],
-      view: { name: 'logout-confirm', action: `${p.config.issuer}/logout`, csrf: csrfToken(p, 'logout', req.cookies[SESSION_COOKIE]!), clientName: client?.clientName, hidden },
+      view: {
+        name: 'logout-confirm', action: `${p.config.issuer}/logout`, csrf: session ? csrfToken(p, 'logout', req.cookies[SESSION_COOKIE]!) : '', clientName: client?.clientName, hidden,
+        ...(untrusted ? { unverifiedHost: new URL(redirect).host } : {}),
+      },
     };
   }
   const cookies = session ? [await endSession(p, req)] : [];

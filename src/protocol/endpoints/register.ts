@@ -56,6 +56,8 @@ export function registrationInput(p: Provider, body: unknown, clientId: string):
     try { isJwt = typeof m.software_statement === 'string' && typeof decodeJwt(m.software_statement) === 'object'; } catch { /* not a JWT */ }
     throw new OAuthError(isJwt ? 'unapproved_software_statement' : 'invalid_software_statement', isJwt ? 'Software statements are not accepted by this server.' : 'The software statement is not a JWT.');
   }
+  // The PKCE opt-out (protocol/pkce.ts) is an operator's decision, never a registrant's.
+  if (m.pkce_required !== undefined) throw metadataError('pkce_required cannot be registered: clients registered here always use PKCE.');
   const str = (k: string, max = 2048): string | undefined => {
     const v = m[k];
     if (v === undefined) return undefined;

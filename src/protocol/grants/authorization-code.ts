@@ -6,6 +6,7 @@ import { safeEqual, tokenHash } from '../hash.ts';
 import { boundCertificate, type GrantHandler } from './grant.ts';
 import { narrowAuthorizationDetails } from '../authorization-details.ts';
 import { isFapiClient } from '../fapi.ts';
+import { pkceOptional } from '../pkce.ts';
 import { issuesRefreshTokens, newRefreshToken, userAccessToken, userTokenResponse } from './user-tokens.ts';
 
 /** Replay-store key shared by a code's redemption and its replays (see below). */
@@ -18,8 +19,10 @@ export const authorizationCode: GrantHandler = {
   allowPublic: true,
   async handle(p, req, params, client, ctx) {
     if (!params.code) throw invalidRequest('code is required.');
-    if (!params.code_verifier) throw invalidRequest('code_verifier is required.');
-    if (!/^[A-Za-z0-9._~-]{43,128}$/.test(params.code_verifier)) throw invalidRequest('code_verifier is malformed.');
+    // A client with the PKCE opt-out may redeem a code issued without a challenge with no verifier;
+    // every other client must send one (checked before the code is used up).
+    if (!params.code_verifier && !pkceOptional(p.config, client)) throw invalidRequest('code_verifier is required.');
+    if (params.code_verifier !== undefined && !/^[A-Za-z0-9._~-]{43,128}$/.test(params.code_verifier)) throw invalidRequest('code_verifier is malformed.');
     const now = p.now();
     const result = await p.stores.codes.consume(tokenHash(params.code), now);
     if (result.status === 'missing') throw invalidGrant('The authorization code is invalid.', 'unknown code');
@@ -44,8 +47,17 @@ export const authorizationCode: GrantHandler = {
       ? params.redirect_uri === undefined || (client.redirectUris.length === 1 && params.redirect_uri === client.redirectUris[0])
       : params.redirect_uri === code.redirectUri;
     if (!redirectOk) throw invalidGrant('redirect_uri does not match the authorization request.');
-    const challenge = hash('sha256', params.code_verifier, 'base64url');
-    if (!safeEqual(challenge, code.codeChallenge)) throw invalidGrant('PKCE verification failed.');
+    if (code.codeChallenge === '') {
+      // RFC 9700 section 4.8.2 (PKCE downgrade): a verifier for a code issued without a challenge
+      // means the request that made the code was not the client's own; a code without a challenge
+      // is redeemed only while the client still has the opt-out.
+      if (params.code_verifier !== undefined) throw invalidGrant('code_verifier was sent for an authorization code issued without code_challenge.', 'pkce downgrade');
+      if (!pkceOptional(p.config, client)) throw invalidGrant('The authorization code was issued without PKCE, which this client must use.', 'pkce opt-out withdrawn');
+    } else {
+      if (params.code_verifier === undefined) throw invalidGrant('PKCE verification failed.', 'code_verifier missing for a code issued with a challenge');
+      const challenge = hash('sha256', params.code_verifier, 'base64url');
+      if (!safeEqual(challenge, code.codeChallenge)) throw invalidGrant('PKCE verification failed.');
+    }
     // RFC 8707: one resource per access token, one of those authorized; its scopes per resource_scopes.
     const resource = pickResource(code.resource, params.resource);
     const tokenScope = resourceScope(client, resource, code.scope);

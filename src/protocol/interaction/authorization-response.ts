@@ -2,6 +2,7 @@ import type { CodeRecord } from '../../ports/codes.ts';
 import type { RequestedClaims } from '../claims-request.ts';
 import type { SessionRecord } from '../../ports/sessions.ts';
 import type { OAuthError } from '../errors.ts';
+import { matchRedirectUri } from '../redirect-uri.ts';
 import { randomToken, tokenHash } from '../hash.ts';
 import type { CookieSpec, OAuthResponse, Provider } from '../provider.ts';
 import { FAPI_CODE_TTL } from '../fapi.ts';
@@ -18,6 +19,7 @@ export interface AuthorizationRequest {
   state?: string;
   scope: string;
   nonce?: string;
+  /** The PKCE S256 challenge; '' when the client's PKCE opt-out let the request go without (see protocol/pkce.ts). */
   codeChallenge: string;
   resource?: string;
   prompt: string[];
@@ -39,8 +41,11 @@ export interface AuthorizationRequest {
 
 export type ResponseTarget = Pick<AuthorizationRequest, 'clientId' | 'redirectUri' | 'responseMode' | 'state'>;
 
-/** Sends parameters to the client's redirect_uri, always with state (if any) and iss (RFC 9207). */
-export function authorizationResponse(p: Provider, target: ResponseTarget, fields: Record<string, string>, cookies?: CookieSpec[]): OAuthResponse {
+/**
+ * Sends parameters to the client's redirect_uri, always with state (if any) and iss (RFC 9207).
+ * Not exported: a code goes out through issueCode, an error through authorizationError (its guard).
+ */
+function authorizationResponse(p: Provider, target: ResponseTarget, fields: Record<string, string>, cookies?: CookieSpec[]): OAuthResponse {
   let all: Record<string, string> = { ...fields };
   if (target.state !== undefined) all.state = target.state;
   if (isJwtMode(target.responseMode)) {
@@ -55,8 +60,36 @@ export function authorizationResponse(p: Provider, target: ResponseTarget, field
   return { kind: 'redirect', location: url.href, cookies };
 }
 
-export function authorizationError(p: Provider, target: ResponseTarget, err: OAuthError, cookies?: CookieSpec[]): OAuthResponse {
-  return authorizationResponse(p, target, { error: err.code, error_description: err.description }, cookies);
+/**
+ * The one place that decides whether an authorization error goes to the client's redirect URI
+ * (RFC 6749 section 4.1.2.1, RFC 9700 section 4.11.2); every error of /authorize, of a pushed
+ * request or request object replayed there, and of the interaction (a denied consent) comes here.
+ * It is sent only when the error is redirectable, the client is registered and enabled, the redirect
+ * URI is one it registered, and an operator made the client. A self-registered client's redirect URI
+ * is whatever its registrant chose, so sending it an error (which needs no user, or follows the
+ * user's refusal of that very client) would make this server an open redirector: the user gets a
+ * page with the error and a link there instead, and decides. That holds for prompt=none answers
+ * too (RFC 9700 lists silent authentication among the attacks); codes are not errors and still go.
+ */
+export async function authorizationError(p: Provider, target: ResponseTarget, err: OAuthError, cookies?: CookieSpec[]): Promise<OAuthResponse> {
+  const client = await p.stores.clients.get(target.clientId);
+  const shown = `${err.description} (${err.code})`;
+  if (!client || client.disabled || !err.redirectable || !matchRedirectUri(client, target.redirectUri)) {
+    return { kind: 'page', status: 400, view: { name: 'error', title: 'Request not valid', message: shown }, cookies };
+  }
+  const res = authorizationResponse(p, target, { error: err.code, error_description: err.description }, cookies);
+  if (client.metadata.registration === undefined) return res;
+  const denied = err.code === 'access_denied';
+  let link: { href: string; text: string } | undefined;
+  if (res.kind === 'redirect') {
+    // The query modes can be followed by a plain link; a form_post response cannot (no link then).
+    const host = new URL(res.location).host;
+    link = { href: res.location, text: `Return to ${client.clientName || client.clientId}${host ? ` (${host})` : ''}` };
+  }
+  return {
+    kind: 'page', status: denied ? 200 : 400, cookies,
+    view: { name: 'error', title: denied ? 'Access not allowed' : 'Request not valid', message: denied ? `You did not allow ${client.clientName || client.clientId} access. (${err.code})` : shown, ...(link ? { link } : {}) },
+  };
 }
 
 /** Issues a single-use authorization code bound to the client, redirect_uri, PKCE challenge and session. */

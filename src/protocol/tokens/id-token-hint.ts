@@ -8,7 +8,8 @@ import { keyResolver } from './access-token.ts';
  * the user. Verified with jose against Tessera's own published keys (alg and kid must match a key;
  * `none` and foreign keys fail), with iss and aud (this client) checked; an expired one is still a
  * good hint (the spec allows it), since its signature, iss and aud were checked before exp.
- * Returns the hinted user's id (sub); anything else is invalid_request.
+ * Returns the hint's sub, the subject this client sees (pairwise for a pairwise client: compare
+ * it with subjectFor of a known user, never look it up); anything else is invalid_request.
  */
 export async function verifyIdTokenHint(p: Provider, clientId: string, hint: string, ip?: string): Promise<string> {
   const refuse = (reason: string, detail?: string) => {
