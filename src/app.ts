@@ -138,8 +138,7 @@ export async function buildApp(config: Config, opts: { logger?: Logger; prepared
       // The replay cache's epoch lives in the database, so a Redis restarted empty is noticed.
       const replay = redisReplay(redis, {
         epochs: sqlReplayEpoch(opened.handle),
-        skew: Math.max(config.clockSkew, FUTURE_SKEW),
-        longestLifetime: Math.max(config.dpopProofWindow + FUTURE_SKEW, config.clientJwtMaxLifetime),
+        window: Math.max(config.dpopProofWindow + FUTURE_SKEW, config.clientJwtMaxLifetime + config.clockSkew),
         log,
         onLoss: () => metricsReady?.replayStoreLost(),
       });

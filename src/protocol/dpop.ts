@@ -172,7 +172,8 @@ export async function verifyDpopProof(p: Provider, req: ProtocolRequest, expect:
   // The key expires after the last moment the proof could still be accepted by its iat.
   const key = `dpop:${jkt}:${jti}`;
   const expires = Math.floor(iat) + p.config.dpopProofWindow + 1;
-  let fresh = await p.stores.replay.claim(key, expires, now, Math.floor(iat), madeIn);
+  const earliest = Math.floor(iat) - FUTURE_SKEW;
+  let fresh = await p.stores.replay.claim(key, expires, now, earliest, madeIn);
   const epoch = fresh ? undefined : p.stores.replay.epoch?.(now);
   if (epoch?.recovering) {
     // The claim found the replay cache lost (here or by another instance), and the proof, dated
@@ -180,7 +181,7 @@ export async function verifyDpopProof(p: Provider, req: ProtocolRequest, expect:
     // the new generation and retries at once. A proof whose nonce turns out to be of the new
     // generation (this process learnt of it during the claim) is newer than the loss.
     if (!nonceIsValid(p, payload.nonce)) throw nonceRequest();
-    if (epoch.generation !== madeIn) fresh = await p.stores.replay.claim(key, expires, now, Math.floor(iat), epoch.generation);
+    if (epoch.generation !== madeIn) fresh = await p.stores.replay.claim(key, expires, now, earliest, epoch.generation);
   }
   if (!fresh) {
     p.events({ type: 'dpop_replay', clientId: expect.clientId, ip: req.ip });

@@ -41,7 +41,7 @@ describe('Redis Cluster (TESSERA_REDIS_CLUSTER)', { skip: privateRedisSkip(), ti
     }
     // One seed node is enough; the others are discovered.
     redis = await openRedis({ url: nodes[0]!.url, cluster: true, prefix: uniquePrefix('cluster'), timeout: 1000 }, pino({ level: 'silent' }), 5000);
-    replay = redisReplay(redis, { epochs: sqlReplayEpoch(db), skew: 30, longestLifetime: 300 });
+    replay = redisReplay(redis, { epochs: sqlReplayEpoch(db), window: 330 });
   });
   after(async () => {
     await redis?.close();

@@ -19,7 +19,7 @@ describe('replay store (Redis)', { skip: redisUrl ? false : 'Redis unreachable (
   let redis: RedisConnection;
   let db: DatabaseHandle;
   let store: ReturnType<typeof redisReplay>;
-  const replayOn = (r: RedisConnection) => redisReplay(r, { epochs: sqlReplayEpoch(db), skew: 30, longestLifetime: 300 });
+  const replayOn = (r: RedisConnection) => redisReplay(r, { epochs: sqlReplayEpoch(db), window: 330 });
   before(async () => {
     db = await openDatabase(sqliteTempUrl());
     await migrate(db.db);

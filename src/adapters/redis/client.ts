@@ -69,28 +69,65 @@ function connectionOptions(url: URL, timeout: number) {
   };
 }
 
-/** A request's Redis budget: ms spent waiting so far, and since when commands are outstanding. */
-interface Budget { spent: number; since: number; inflight: number }
+/** A request's Redis budget: ms spent waiting so far, since when commands are outstanding (and the loop's lag then). */
+interface Budget { spent: number; since: number; sinceLag: number; inflight: number }
 const budgets = new AsyncLocalStorage<Budget>();
+
+// How late the event loop ran, in all (ms): a 10 ms ticker adds what it fired late beyond 2 ms.
+// Time the loop was busy with other work, or the process had no CPU, is not time spent waiting
+// for Redis: deadlines discount it, so a busy machine with a healthy Redis fails no command.
+const TICK_MS = 10;
+let lagCounted = 0;
+let nextTick = Infinity;
+let ticker: NodeJS.Timeout | undefined;
+let tickerUsers = 0;
+function watchLoop(): () => void {
+  if (tickerUsers++ === 0) {
+    nextTick = performance.now() + TICK_MS;
+    ticker = setInterval(() => {
+      const now = performance.now();
+      if (now - nextTick > 2) lagCounted += now - nextTick - 2;
+      nextTick = now + TICK_MS;
+    }, TICK_MS);
+    ticker.unref();
+  }
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    if (--tickerUsers === 0) { clearInterval(ticker); nextTick = Infinity; }
+  };
+}
+/** The loop's lag in all until now: what the ticker counted, and how overdue it is now. */
+const loopLag = () => lagCounted + Math.max(0, performance.now() - nextTick - 2);
+
+/** Time waited since `start` (performance.now()) when the loop's lag was `lag0`, the lag discounted. */
+const waitedSince = (start: number, lag0: number) => performance.now() - start - (loopLag() - lag0);
 
 class RedisTimeout extends Error {
   constructor(ms: number) { super(`no answer from Redis within ${ms} ms`); this.name = 'RedisTimeout'; }
 }
 
 /**
- * `p`, or a RedisTimeout once `ms` have passed without its answer. The decision waits for one
- * I/O poll after the timer: a timer that fired late because the event loop was busy elsewhere
- * (CPU starvation) first lets an answer already in the socket be read, so only time Redis really
- * took to answer fails a command, not time this process spent on other work.
+ * `p`, or a RedisTimeout once `ms` of waiting have passed without its answer. Time the event loop
+ * ran late meanwhile is not counted (the deadline is moved by it), and the decision waits for one
+ * I/O poll after the timer, so an answer already in the socket is read first: only time Redis
+ * took to answer fails a command, not time this process spent on other work or without a CPU.
  */
 function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let settled = false;
-    const timer = setTimeout(() => setImmediate(() => {
+    const start = performance.now();
+    const lag0 = loopLag();
+    let timer: NodeJS.Timeout;
+    const check = () => setImmediate(() => {
       if (settled) return;
+      const left = ms - waitedSince(start, lag0);
+      if (left >= 1) { timer = setTimeout(check, left); return; }
       settled = true;
       reject(new RedisTimeout(ms));
-    }), ms);
+    });
+    timer = setTimeout(check, ms);
     p.then((v) => { if (!settled) { settled = true; clearTimeout(timer); resolve(v); } },
       (e) => { if (!settled) { settled = true; clearTimeout(timer); reject(e); } });
   });
@@ -130,6 +167,7 @@ export async function openRedis(s: RedisSettings, log: RedisLog, waitMs = 2000, 
   });
 
   const connected = () => client.status === 'ready';
+  const unwatch = watchLoop();
 
   // ---- circuit breaker ----------------------------------------------------------------------
   // Closed: commands go to Redis. A command that times out opens it: for a back-off nothing is
@@ -170,7 +208,8 @@ export async function openRedis(s: RedisSettings, log: RedisLog, waitMs = 2000, 
   };
   function probe(): void {
     if (closed || state !== 'open') return;
-    if (!connected()) { open('not connected'); return; }
+    // Not connected (reconnecting): try again later; a 'ready' event probes at once.
+    if (!connected()) { probeTimer = setTimeout(probe, BREAKER_BACKOFF_MS.at(-1)); probeTimer.unref(); return; }
     setState('half_open', {});
     withDeadline(client.ping(), s.timeout).then(
       () => { if (state === 'half_open') setState('closed', { open_ms: Date.now() - openedAt }); },
@@ -185,9 +224,9 @@ export async function openRedis(s: RedisSettings, log: RedisLog, waitMs = 2000, 
     const started = performance.now();
     let remaining = s.timeout;
     if (budget) {
-      remaining -= budget.spent + (budget.inflight > 0 ? started - budget.since : 0);
-      if (remaining <= 0) throw new BackendUnavailableError('Redis', new Error(`this request's Redis deadline (${s.timeout} ms) is spent`));
-      if (budget.inflight++ === 0) budget.since = started;
+      remaining -= budget.spent + (budget.inflight > 0 ? waitedSince(budget.since, budget.sinceLag) : 0);
+      if (remaining < 1) throw new BackendUnavailableError('Redis', new Error(`this request's Redis deadline (${s.timeout} ms) is spent`));
+      if (budget.inflight++ === 0) { budget.since = started; budget.sinceLag = loopLag(); }
     }
     try {
       return await withDeadline(fn(client), Math.ceil(remaining));
@@ -197,7 +236,7 @@ export async function openRedis(s: RedisSettings, log: RedisLog, waitMs = 2000, 
       // nothing was decided either way, so callers fail closed.
       throw new BackendUnavailableError('Redis', err);
     } finally {
-      if (budget && --budget.inflight === 0) budget.spent += performance.now() - budget.since;
+      if (budget && --budget.inflight === 0) budget.spent += Math.max(0, waitedSince(budget.since, budget.sinceLag));
     }
   };
   const owned = new WeakMap<object, Budget>();
@@ -219,12 +258,13 @@ export async function openRedis(s: RedisSettings, log: RedisLog, waitMs = 2000, 
     run,
     scope(owner, fn) {
       let budget = owned.get(owner);
-      if (!budget) owned.set(owner, budget = { spent: 0, since: 0, inflight: 0 });
+      if (!budget) owned.set(owner, budget = { spent: 0, since: 0, sinceLag: 0, inflight: 0 });
       return budgets.run(budget, fn);
     },
     async close() {
       closed = true;
       clearTimeout(probeTimer);
+      unwatch();
       try {
         if (connected()) await withDeadline(client.quit(), s.timeout);
       } catch { /* disconnect below */ }

@@ -43,10 +43,11 @@ function bucketOf(key: string): number {
 export interface RedisReplayOptions {
   /** Where the epoch is kept (the database). */
   epochs: ReplayEpochStore;
-  /** Clock skew allowed between issuers and Tessera, seconds. */
-  skew: number;
-  /** Longest lifetime of any artifact claimed, seconds: how long after a loss DPoP needs nonces. */
-  longestLifetime: number;
+  /**
+   * How long after a loss artifacts made before it may still be accepted (the longest lifetime
+   * accepted plus the clock skew), seconds: DPoP proofs need a server nonce meanwhile.
+   */
+  window: number;
   log?: RedisLog;
   /** Told each loss this process recorded (for metrics). */
   onLoss?(generation: number): void;
@@ -55,12 +56,12 @@ export interface RedisReplayOptions {
 /**
  * The replay cache in Redis. Fails (BackendUnavailableError) when Redis is unreachable. A Redis
  * that restarted empty is seen by the first claim after it: its epoch keys are gone. The loss is
- * then recorded in the database (a new generation, dated with the database's clock), and until the
- * longest lifetime plus skew has passed, artifacts issued before the loss plus the skew are refused
- * (they may have been claimed in the markers lost); see docs/production.md.
+ * then recorded in the database (a new generation, dated with the database's clock), and
+ * artifacts that may have been made before it are refused (they may have been claimed in the
+ * markers lost); see docs/production.md.
  */
 export function redisReplay(redis: RedisConnection, opts: RedisReplayOptions): ReplayStore & { load(): Promise<ReplayEpoch> } {
-  const { epochs, skew, longestLifetime, log } = opts;
+  const { epochs, window, log } = opts;
   const epochKey = (b: number) => `${redis.prefix}replay-epoch:{b${b}}`;
   let known: { generation: number; lostAt: number } | undefined;
   let loading: Promise<{ generation: number; lostAt: number }> | undefined;
@@ -99,7 +100,7 @@ export function redisReplay(redis: RedisConnection, opts: RedisReplayOptions): R
   })();
 
   const epochOf = (k: { generation: number; lostAt: number }, now: number): ReplayEpoch => ({
-    generation: k.generation, lostAt: k.lostAt, recovering: k.lostAt > 0 && now < k.lostAt + skew + longestLifetime,
+    generation: k.generation, lostAt: k.lostAt, recovering: k.lostAt > 0 && now < k.lostAt + window,
   });
 
   return {
@@ -114,9 +115,9 @@ export function redisReplay(redis: RedisConnection, opts: RedisReplayOptions): R
       const marker = `${redis.prefix}replay:{b${b}}:${key}`;
       let e = known ?? await load();
       for (let attempt = 0; attempt < 4; attempt++) {
-        // Issued before the last loss (by the issuer's clock, give or take the skew): it may have
+        // Possibly made before the last loss (its iat less the skew is before it): it may have
         // been claimed in the markers lost, so it is refused as a replay would be.
-        if (issuedAt !== undefined && madeIn !== e.generation && e.lostAt > 0 && issuedAt < e.lostAt + skew) return false;
+        if (issuedAt !== undefined && madeIn !== e.generation && e.lostAt > 0 && issuedAt < e.lostAt) return false;
         const r = await redis.run((c) => c.eval(CLAIM, 2, marker, epochKey(b), expiresAt, now, e.generation)) as number[];
         if (r[0] === 1) return true;
         if (r[0] === 0) return false;
