@@ -41,9 +41,9 @@ describe('Redis connection: one deadline per request, circuit breaker', { skip: 
     const started = performance.now();
     await conn.scope(request, () => conn.run((c) => c.eval(SLOW, 0, 450)));
     await assert.rejects(conn.scope(request, () => conn.run((c) => c.eval(SLOW, 0, 450))), BackendUnavailableError);
-    // About 500 ms; more when the machine is so busy that this process ran late (not counted).
+    // About 500 ms; more when this process was busy meanwhile (not counted), never past 1 s.
     const took = performance.now() - started;
-    assert.ok(took >= 480 && took < 1200, `took ${took.toFixed(0)} ms`);
+    assert.ok(took >= 480 && took < 1100, `took ${took.toFixed(0)} ms`);
     // That timeout opened the breaker; it closes again once a probe is answered.
     assert.equal(conn.breaker() === 'closed', false);
     for (let i = 0; i < 40 && conn.breaker() !== 'closed'; i++) await sleep(50);
@@ -96,12 +96,13 @@ describe('Redis connection: one deadline per request, circuit breaker', { skip: 
     await closed(conn);
     const request = {};
     const pending = conn.scope(request, () => conn.run((c) => c.ping()));
-    // Blocks the loop for 800 ms, longer than the deadline; Redis answered long before.
-    const until = performance.now() + 800;
+    // Blocks the loop for 600 ms, longer than the deadline; Redis answered long before.
+    const until = performance.now() + 600;
     while (performance.now() < until) { /* busy */ }
     assert.equal(await pending, 'PONG');
-    // And the request's budget was not spent by it.
-    assert.equal(await conn.scope(request, () => conn.run((c) => c.eval(SLOW, 0, 300))), 1);
+    // And the request's budget was not spent by it (its wall-time limit, twice the deadline, was
+    // not reached either).
+    assert.equal(await conn.scope(request, () => conn.run((c) => c.eval(SLOW, 0, 250))), 1);
     assert.equal(conn.breaker(), 'closed');
   });
 });

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { performance } from 'node:perf_hooks';
 import { Cluster, Redis } from 'ioredis';
 import { BackendUnavailableError } from '../../ports/unavailable.ts';
 
@@ -69,65 +70,45 @@ function connectionOptions(url: URL, timeout: number) {
   };
 }
 
-/** A request's Redis budget: ms spent waiting so far, since when commands are outstanding (and the loop's lag then). */
-interface Budget { spent: number; since: number; sinceLag: number; inflight: number }
+/**
+ * A request's Redis budget: ms spent waiting (the loop's busy time discounted) and in wall time,
+ * and since when commands are outstanding (wall clock and the loop's busy time then).
+ */
+interface Budget { spent: number; wall: number; since: number; sinceBusy: number; inflight: number }
 const budgets = new AsyncLocalStorage<Budget>();
 
-// How late the event loop ran, in all (ms): a 10 ms ticker adds what it fired late beyond 2 ms.
-// Time the loop was busy with other work, or the process had no CPU, is not time spent waiting
-// for Redis: deadlines discount it, so a busy machine with a healthy Redis fails no command.
-const TICK_MS = 10;
-let lagCounted = 0;
-let nextTick = Infinity;
-let ticker: NodeJS.Timeout | undefined;
-let tickerUsers = 0;
-function watchLoop(): () => void {
-  if (tickerUsers++ === 0) {
-    nextTick = performance.now() + TICK_MS;
-    ticker = setInterval(() => {
-      const now = performance.now();
-      if (now - nextTick > 2) lagCounted += now - nextTick - 2;
-      nextTick = now + TICK_MS;
-    }, TICK_MS);
-    ticker.unref();
-  }
-  let done = false;
-  return () => {
-    if (done) return;
-    done = true;
-    if (--tickerUsers === 0) { clearInterval(ticker); nextTick = Infinity; }
-  };
-}
-/** The loop's lag in all until now: what the ticker counted, and how overdue it is now. */
-const loopLag = () => lagCounted + Math.max(0, performance.now() - nextTick - 2);
-
-/** Time waited since `start` (performance.now()) when the loop's lag was `lag0`, the lag discounted. */
-const waitedSince = (start: number, lag0: number) => performance.now() - start - (loopLag() - lag0);
+// Time the event loop was busy running callbacks (this process's own work, or the process waiting
+// for a CPU while running them) is not time spent waiting for Redis: an answer that arrived then
+// could not be read. Deadlines discount it, so a busy process with a healthy Redis fails no
+// command; a hard limit of twice the deadline in wall time still bounds every wait.
+const busy = () => performance.eventLoopUtilization().active;
+/** Time waited since `start` (performance.now()) when the loop's busy time was `busy0`, busy time discounted. */
+const waitedSince = (start: number, busy0: number) => Math.max(0, performance.now() - start - (busy() - busy0));
 
 class RedisTimeout extends Error {
   constructor(ms: number) { super(`no answer from Redis within ${ms} ms`); this.name = 'RedisTimeout'; }
 }
 
 /**
- * `p`, or a RedisTimeout once `ms` of waiting have passed without its answer. Time the event loop
- * ran late meanwhile is not counted (the deadline is moved by it), and the decision waits for one
- * I/O poll after the timer, so an answer already in the socket is read first: only time Redis
- * took to answer fails a command, not time this process spent on other work or without a CPU.
+ * `p`, or a RedisTimeout once `ms` of waiting (busy time discounted) or `wallMs` of wall time have
+ * passed without its answer. The decision waits for one I/O poll after the timer, so an answer
+ * already in the socket is read first: only time Redis took to answer fails a command, not time
+ * this process spent on other work.
  */
-function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+function withDeadline<T>(p: Promise<T>, ms: number, wallMs = 2 * ms): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let settled = false;
     const start = performance.now();
-    const lag0 = loopLag();
+    const busy0 = busy();
     let timer: NodeJS.Timeout;
     const check = () => setImmediate(() => {
       if (settled) return;
-      const left = ms - waitedSince(start, lag0);
+      const left = Math.min(ms - waitedSince(start, busy0), wallMs - (performance.now() - start));
       if (left >= 1) { timer = setTimeout(check, left); return; }
       settled = true;
       reject(new RedisTimeout(ms));
     });
-    timer = setTimeout(check, ms);
+    timer = setTimeout(check, Math.min(ms, wallMs));
     p.then((v) => { if (!settled) { settled = true; clearTimeout(timer); resolve(v); } },
       (e) => { if (!settled) { settled = true; clearTimeout(timer); reject(e); } });
   });
@@ -167,7 +148,6 @@ export async function openRedis(s: RedisSettings, log: RedisLog, waitMs = 2000, 
   });
 
   const connected = () => client.status === 'ready';
-  const unwatch = watchLoop();
 
   // ---- circuit breaker ----------------------------------------------------------------------
   // Closed: commands go to Redis. A command that times out opens it: for a back-off nothing is
@@ -223,20 +203,26 @@ export async function openRedis(s: RedisSettings, log: RedisLog, waitMs = 2000, 
     const budget = budgets.getStore();
     const started = performance.now();
     let remaining = s.timeout;
+    let wallRemaining = 2 * s.timeout;
     if (budget) {
-      remaining -= budget.spent + (budget.inflight > 0 ? waitedSince(budget.since, budget.sinceLag) : 0);
-      if (remaining < 1) throw new BackendUnavailableError('Redis', new Error(`this request's Redis deadline (${s.timeout} ms) is spent`));
-      if (budget.inflight++ === 0) { budget.since = started; budget.sinceLag = loopLag(); }
+      const outstanding = budget.inflight > 0;
+      remaining -= budget.spent + (outstanding ? waitedSince(budget.since, budget.sinceBusy) : 0);
+      wallRemaining -= budget.wall + (outstanding ? started - budget.since : 0);
+      if (remaining < 1 || wallRemaining < 1) throw new BackendUnavailableError('Redis', new Error(`this request's Redis deadline (${s.timeout} ms) is spent`));
+      if (budget.inflight++ === 0) { budget.since = started; budget.sinceBusy = busy(); }
     }
     try {
-      return await withDeadline(fn(client), Math.ceil(remaining));
+      return await withDeadline(fn(client), Math.ceil(remaining), Math.ceil(wallRemaining));
     } catch (err) {
       if (err instanceof RedisTimeout) open(err.message);
       // Not connected, timed out, or refused by Redis (OOM, READONLY, LOADING, CLUSTERDOWN, ...):
       // nothing was decided either way, so callers fail closed.
       throw new BackendUnavailableError('Redis', err);
     } finally {
-      if (budget && --budget.inflight === 0) budget.spent += Math.max(0, waitedSince(budget.since, budget.sinceLag));
+      if (budget && --budget.inflight === 0) {
+        budget.spent += waitedSince(budget.since, budget.sinceBusy);
+        budget.wall += performance.now() - budget.since;
+      }
     }
   };
   const owned = new WeakMap<object, Budget>();
@@ -258,13 +244,12 @@ export async function openRedis(s: RedisSettings, log: RedisLog, waitMs = 2000, 
     run,
     scope(owner, fn) {
       let budget = owned.get(owner);
-      if (!budget) owned.set(owner, budget = { spent: 0, since: 0, sinceLag: 0, inflight: 0 });
+      if (!budget) owned.set(owner, budget = { spent: 0, wall: 0, since: 0, sinceBusy: 0, inflight: 0 });
       return budgets.run(budget, fn);
     },
     async close() {
       closed = true;
       clearTimeout(probeTimer);
-      unwatch();
       try {
         if (connected()) await withDeadline(client.quit(), s.timeout);
       } catch { /* disconnect below */ }
