@@ -37,6 +37,14 @@ describe('replay store (Redis)', { skip: redisUrl ? false : 'Redis unreachable (
     assert.ok(ttl > 100 && ttl <= 120, String(ttl));
   });
 
+  it('reads a marker written before buckets existed (<prefix>replay:<key>), so an upgrade forgets nothing', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    await redis.client.set(`${prefix}replay:dpop:old`, String(now + 60), 'EXAT', now + 60);
+    assert.equal(await store.claim('dpop:old', now + 60, now), false);
+    await redis.client.set(`${prefix}replay:dpop:old-expired`, String(now - 1));
+    assert.equal(await store.claim('dpop:old-expired', now + 60, now), true);
+  });
+
   it('refuses keys longer than 512 characters', async () => {
     const now = Math.floor(Date.now() / 1000);
     await assert.rejects(store.claim('x'.repeat(513), now + 60, now));

@@ -1,5 +1,6 @@
 import type { ReplayEpoch, ReplayEpochStore, ReplayStore } from '../../ports/replay.ts';
 import { BackendUnavailableError } from '../../ports/unavailable.ts';
+import { Cluster } from 'ioredis';
 import type { RedisConnection, RedisLog } from './client.ts';
 
 /**
@@ -9,7 +10,9 @@ import type { RedisConnection, RedisLog } from './client.ts';
  */
 export const BUCKETS = 16;
 
-// KEYS[1] marker, KEYS[2] its bucket's epoch; ARGV expiry (epoch s), now, generation expected.
+// KEYS[1] marker, KEYS[2] its bucket's epoch, KEYS[3] (standalone Redis only) the marker's name
+// before buckets (`<prefix>replay:<key>`), read too so an upgrade forgets nothing; ARGV expiry
+// (epoch s), now, generation expected.
 // {-1}: the epoch key is missing (Redis lost its data); {-2, g}: Redis holds a later generation
 // (this process is behind). Otherwise the claim itself: {1} recorded, {0} a replay (a key whose
 // stored expiry is still after `now`; the key is (re)written with its expiry, which Redis enforces).
@@ -21,6 +24,7 @@ local want = tonumber(ARGV[3])
 if g > want then return {-2, g} end
 if g < want then redis.call('SET', KEYS[2], ARGV[3]) end
 local v = redis.call('GET', KEYS[1])
+if not v and KEYS[3] then v = redis.call('GET', KEYS[3]) end
 if v and tonumber(v) > tonumber(ARGV[2]) then return {0} end
 redis.call('SET', KEYS[1], ARGV[1], 'EXAT', ARGV[1])
 return {1}
@@ -63,6 +67,8 @@ export interface RedisReplayOptions {
 export function redisReplay(redis: RedisConnection, opts: RedisReplayOptions): ReplayStore & { load(): Promise<ReplayEpoch> } {
   const { epochs, window, log } = opts;
   const epochKey = (b: number) => `${redis.prefix}replay-epoch:{b${b}}`;
+  // Markers written before buckets existed, in another slot on a Redis Cluster (not read there).
+  const legacy = !(redis.client instanceof Cluster);
   let known: { generation: number; lostAt: number } | undefined;
   let loading: Promise<{ generation: number; lostAt: number }> | undefined;
   let recovering: Promise<void> | undefined;
@@ -118,7 +124,9 @@ export function redisReplay(redis: RedisConnection, opts: RedisReplayOptions): R
         // Possibly made before the last loss (its iat less the skew is before it): it may have
         // been claimed in the markers lost, so it is refused as a replay would be.
         if (issuedAt !== undefined && madeIn !== e.generation && e.lostAt > 0 && issuedAt < e.lostAt) return false;
-        const r = await redis.run((c) => c.eval(CLAIM, 2, marker, epochKey(b), expiresAt, now, e.generation)) as number[];
+        const r = await redis.run((c) => (legacy
+          ? c.eval(CLAIM, 3, marker, epochKey(b), `${redis.prefix}replay:${key}`, expiresAt, now, e.generation)
+          : c.eval(CLAIM, 2, marker, epochKey(b), expiresAt, now, e.generation))) as number[];
         if (r[0] === 1) return true;
         if (r[0] === 0) return false;
         if (r[0] === -1) {
