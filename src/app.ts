@@ -11,6 +11,8 @@ import { memoryRateLimits } from './adapters/memory/rate-limits.ts';
 import { openRedis, type RedisConnection } from './adapters/redis/client.ts';
 import { redisRateLimits, withFallback } from './adapters/redis/rate-limits.ts';
 import { redisReplay } from './adapters/redis/replay.ts';
+import { sqlReplayEpoch } from './adapters/sql/replay-epoch.ts';
+import { FUTURE_SKEW } from './protocol/dpop.ts';
 import type { Config } from './config/config.ts';
 import { buildServer } from './http/server.ts';
 import { createAuditLog, type AuditLog } from './observability/audit.ts';
@@ -151,12 +153,27 @@ export async function buildApp(config: Config, opts: { logger?: Logger; prepared
   // With REDIS_URL, state every instance must share at request speed lives in Redis: the replay
   // cache (instead of the database) and the rate-limit counters (instead of each process).
   let redis: RedisConnection | undefined;
+  // Metrics exist once the keys are loaded; Redis reports to them from then on.
+  let metricsReady: Metrics | undefined;
   try {
     if (config.redisUrl) {
-      redis = await openRedis({ url: config.redisUrl, cluster: config.redisCluster, prefix: config.redisPrefix, timeout: config.redisTimeout }, log);
-      stores.replay = redisReplay(redis);
+      redis = await openRedis({ url: config.redisUrl, cluster: config.redisCluster, prefix: config.redisPrefix, timeout: config.redisTimeout }, log, 2000, {
+        breakerChanged: (state) => metricsReady?.redisBreaker(state),
+      });
+      // The replay cache's epoch lives in the database, so a Redis restarted empty is noticed.
+      const replay = redisReplay(redis, {
+        epochs: sqlReplayEpoch(opened.handle),
+        window: Math.max(config.dpopProofWindow + FUTURE_SKEW, config.clientJwtMaxLifetime + config.clockSkew),
+        log,
+        onLoss: () => metricsReady?.replayStoreLost(),
+      });
+      stores.replay = replay;
+      // Read now, so DPoP nonces carry the generation from the first request (read again by the
+      // first claim when this fails).
+      await replay.load().catch((err) => log.warn({ err: String(err) }, 'replay cache epoch not read at start-up'));
     }
   } catch (err) {
+    await redis?.close();
     await stores.close();
     throw err;
   }
@@ -172,6 +189,7 @@ export async function buildApp(config: Config, opts: { logger?: Logger; prepared
   }
 
   const metrics = createMetrics(() => ring, clock, schedule);
+  metricsReady = metrics;
   const audit = createAuditLog(stores.audit, log);
   const events: Provider['events'] = (e) => {
     metrics.event(e);
@@ -211,6 +229,8 @@ export async function buildApp(config: Config, opts: { logger?: Logger; prepared
       return checks;
     },
     rateLimits: config.rateLimiting ? { table: config.rateLimits, store: limitStore } : undefined,
+    // One Redis deadline (TESSERA_REDIS_TIMEOUT) per request, for all of its Redis commands.
+    requestScope: redis ? ((r) => (req, fn) => r.scope(req, fn))(redis) : undefined,
   });
   // Periodic cleanup of expired rows, and of audit records past their retention.
   const cleanup = setInterval(() => {

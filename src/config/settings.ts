@@ -152,7 +152,7 @@ export const settings: readonly Setting[] = [
   { env: 'TESSERA_REDIS_PREFIX', key: 'redisPrefix', type: 'string', default: 'tessera:',
     description: 'Prefix of every Redis key Tessera writes, so several deployments can share one Redis.' },
   { env: 'TESSERA_REDIS_TIMEOUT', key: 'redisTimeout', type: 'int', default: 500, min: 50, max: 10000,
-    description: 'Longest wait for one Redis command, milliseconds; a command that takes longer fails (replay checks answer 503, rate limits fall back to the process). Connection attempts wait at most 2 s or this, whichever is longer.' },
+    description: 'Longest time one request waits for Redis, all its commands together, milliseconds (time the event loop was busy with other work is not counted, up to twice this in wall time); a command past it fails (replay checks answer 503, rate limits fall back to the process) and opens the circuit breaker for a short back-off. Connection attempts wait at most 2 s or this, whichever is longer.' },
   { env: 'TESSERA_RATE_LIMITING', key: 'rateLimiting', type: 'bool', default: true,
     description: 'Per-endpoint rate limits (TESSERA_RATE_LIMITS); false turns them all off. Failed-login throttling stays on either way.' },
   { env: 'TESSERA_RATE_LIMITS', key: 'rateLimits', type: 'list', default: [],

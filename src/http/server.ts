@@ -155,6 +155,11 @@ export interface ServerOptions {
   rateLimits?: { table: RateLimitTable; store: RateLimitStore };
   /** True once a shutdown has begun: every response then closes its connection. */
   draining?: () => boolean;
+  /**
+   * Runs a step of a request (its rate-limit checks, its endpoint) within a scope of that request,
+   * the same for every step of it: with Redis, one deadline for all the request's Redis commands.
+   */
+  requestScope?: <T>(req: object, fn: () => T) => T;
 }
 
 /** Prepared bytes of a document that only changes with the keys. */
@@ -335,6 +340,7 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
     return send(reply, { kind: 'json', status: err.status, body: err.toJSON(), headers: NO_STORE });
   }
 
+  const scope = opts.requestScope;
   const limiter = opts.rateLimits && createRateLimiter(opts.rateLimits.table, opts.rateLimits.store, { rejected: (policy, key) => opts.metrics.rateLimited(policy, key) }, config.rateLimitIpv6Prefix);
   if (limiter) app.decorateRequest(RATE_LIMIT_STATE, null);
 
@@ -345,7 +351,7 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
    */
   function rateLimited(spec: RouteSpec, stage: Stage, req: RequestLike, reply: ReplyLike, params?: URLSearchParams): boolean | Promise<boolean> {
     if (!limiter || !spec.rateLimit) return false;
-    const outcome = limiter.check(spec.rateLimit, stage, req, params);
+    const outcome = scope ? scope(req, () => limiter.check(spec.rateLimit!, stage, req, params)) : limiter.check(spec.rateLimit, stage, req, params);
     return outcome instanceof Promise ? outcome.then((o) => applyOutcome(spec, stage, req, reply, o)) : applyOutcome(spec, stage, req, reply, outcome);
   }
 
@@ -421,7 +427,7 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
     const preq = toProtocolRequest(req, spec);
     const limited = rateLimited(spec, 'body', req, reply, preq.params);
     if (limited === true || (limited !== false && await limited)) return reply;
-    return send(reply, await spec.handler(p, preq, uid));
+    return send(reply, await (scope ? scope(req, () => spec.handler(p, preq, uid)) : spec.handler(p, preq, uid)));
   }
 
   const clientIp = config.trustProxy.length

@@ -14,6 +14,10 @@ export interface Metrics {
   rateLimited(policy: string, key: string): void;
   /** A rate-limit hit counted in the process because the shared backend (Redis) was unreachable. */
   rateLimitFallback(): void;
+  /** The Redis circuit breaker changed state (closed, open, half_open). */
+  redisBreaker(state: string): void;
+  /** This process found that the Redis replay cache had lost its markers. */
+  replayStoreLost(): void;
 }
 
 export function createMetrics(keys: () => KeyRing, now: () => number, schedule?: ScheduleSettings): Metrics {
@@ -34,6 +38,9 @@ export function createMetrics(keys: () => KeyRing, now: () => number, schedule?:
   const revocations = counter('tessera_revocations_total', 'Tokens revoked at the revocation endpoint.', ['token_type']);
   const rateLimited = counter('tessera_rate_limited_total', 'Requests refused with 429 by a rate limit, by policy and what the rule counts by.', ['policy', 'key']);
   const rateLimitFallbacks = counter('tessera_rate_limit_fallbacks_total', 'Rate-limit hits counted in the process because Redis was unreachable.');
+  const breakerChanges = counter('tessera_redis_breaker_transitions_total', 'Changes of the Redis circuit breaker, by the state entered (open: Redis did not answer in time; half_open: probing; closed: answering again).', ['state']);
+  const breakerState = new Gauge({ name: 'tessera_redis_breaker_open', help: '1 while the Redis circuit breaker is open or half-open (no command sent but its probe), 0 when closed.', registers: [registry] });
+  const replayLost = counter('tessera_replay_store_losses_total', 'Losses of the Redis replay cache (restarted empty) recorded by this process.');
   new Gauge({
     name: 'tessera_signing_key_age_seconds', help: 'Age of each published signing key.', labelNames: ['kid', 'alg', 'state'], registers: [registry],
     collect() {
@@ -63,6 +70,8 @@ export function createMetrics(keys: () => KeyRing, now: () => number, schedule?:
     registry,
     rateLimited(policy, key) { rateLimited.inc({ policy, key }); },
     rateLimitFallback() { rateLimitFallbacks.inc(); },
+    redisBreaker(state) { breakerChanges.inc({ state }); breakerState.set(state === 'closed' ? 0 : 1); },
+    replayStoreLost() { replayLost.inc(); },
     request,
     event(e) {
       switch (e.type) {

@@ -37,9 +37,15 @@ export interface ProofExpectation {
   resource?: boolean;
 }
 
-/** The nonce for a time slot: an HMAC under the server secret, so every instance computes the same one. */
+/**
+ * The nonce for a time slot: an HMAC under the server secret, so every instance computes the same
+ * one. With a replay cache that can lose its markers (Redis), the nonce also depends on the
+ * cache's generation: a nonce given out before a loss is worthless after it, so a proof with a
+ * valid nonce was made after the last loss.
+ */
 function nonceFor(p: Provider, slot: number): string {
-  return keyedHash(p.config.secret, `dpop-nonce:${slot}`);
+  const epoch = p.stores.replay.epoch?.(p.now());
+  return keyedHash(p.config.secret, epoch ? `dpop-nonce:g${epoch.generation}:${slot}` : `dpop-nonce:${slot}`);
 }
 
 /** The nonce clients should use now. */
@@ -56,9 +62,18 @@ function nonceIsValid(p: Provider, nonce: unknown): boolean {
   return now || before;
 }
 
+/**
+ * Nonces are required when configured, and while the replay cache recovers from a loss (RFC 9449
+ * section 8): proofs made before the loss may have been claimed in the markers lost, and a nonce
+ * of the new generation proves a proof is newer, so honest clients get through at once.
+ */
+function nonceRequired(p: Provider): boolean {
+  return p.config.dpopRequireNonce || p.stores.replay.epoch?.(p.now())?.recovering === true;
+}
+
 /** Headers every response of a DPoP-aware endpoint carries: a fresh nonce when nonces are required. */
 export function dpopNonceHeaders(p: Provider): Record<string, string> {
-  return p.config.dpopRequireNonce ? { 'dpop-nonce': currentNonce(p) } : {};
+  return nonceRequired(p) ? { 'dpop-nonce': currentNonce(p) } : {};
 }
 
 /** The WWW-Authenticate challenge of a resource endpoint (RFC 9449 section 7.1). */
@@ -150,12 +165,26 @@ export async function verifyDpopProof(p: Provider, req: ProtocolRequest, expect:
     const ath = payload.ath;
     if (typeof ath !== 'string' || !safeEqual(ath, accessTokenHash(expect.accessToken))) throw refuse('ath', 'The DPoP proof is not bound to this access token.');
   }
-  if (p.config.dpopRequireNonce && !nonceIsValid(p, payload.nonce)) {
-    throw refuse('nonce', 'Authorization server requires nonce in DPoP proof.', 'use_dpop_nonce');
-  }
+  const nonceRequest = () => refuse('nonce', 'Authorization server requires nonce in DPoP proof.', 'use_dpop_nonce');
+  // A valid nonce is of the replay cache's current generation: the proof was made after its last loss.
+  const nonced = nonceIsValid(p, payload.nonce);
+  if (!nonced && nonceRequired(p)) throw nonceRequest();
+  const madeIn = nonced ? p.stores.replay.epoch?.(now)?.generation : undefined;
   const jkt = await calculateJwkThumbprint(jwk as JWK, 'sha256');
   // The key expires after the last moment the proof could still be accepted by its iat.
-  const fresh = await p.stores.replay.claim(`dpop:${jkt}:${jti}`, Math.floor(iat) + p.config.dpopProofWindow + 1, now);
+  const key = `dpop:${jkt}:${jti}`;
+  const expires = Math.floor(iat) + p.config.dpopProofWindow + 1;
+  const earliest = Math.floor(iat) - FUTURE_SKEW;
+  let fresh = await p.stores.replay.claim(key, expires, now, earliest, madeIn);
+  const epoch = fresh ? undefined : p.stores.replay.epoch?.(now);
+  if (epoch?.recovering) {
+    // The claim found the replay cache lost (here or by another instance), and the proof, dated
+    // before the loss and not known to be newer, was refused: an honest client gets a nonce of
+    // the new generation and retries at once. A proof whose nonce turns out to be of the new
+    // generation (this process learnt of it during the claim) is newer than the loss.
+    if (!nonceIsValid(p, payload.nonce)) throw nonceRequest();
+    if (epoch.generation !== madeIn) fresh = await p.stores.replay.claim(key, expires, now, earliest, epoch.generation);
+  }
   if (!fresh) {
     p.events({ type: 'dpop_replay', clientId: expect.clientId, ip: req.ip });
     throw new OAuthError('invalid_dpop_proof', 'The DPoP proof was already used.', {

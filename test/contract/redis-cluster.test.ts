@@ -10,6 +10,10 @@ import { pino } from 'pino';
 import { openRedis, type RedisConnection } from '../../src/adapters/redis/client.ts';
 import { redisRateLimits } from '../../src/adapters/redis/rate-limits.ts';
 import { redisReplay } from '../../src/adapters/redis/replay.ts';
+import { openDatabase, type DatabaseHandle } from '../../src/adapters/sql/database.ts';
+import { migrate } from '../../src/adapters/sql/migrations/index.ts';
+import { sqlReplayEpoch } from '../../src/adapters/sql/replay-epoch.ts';
+import { sqliteTempUrl } from '../fixtures/db.ts';
 import { privateRedisSkip, startPrivateRedis, type PrivateRedis } from '../fixtures/private-redis.ts';
 import { uniquePrefix } from '../fixtures/redis.ts';
 import { rateLimitContract } from './rate-limit-contract.ts';
@@ -22,7 +26,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('Redis Cluster (TESSERA_REDIS_CLUSTER)', { skip: privateRedisSkip(), timeout: 60_000 }, () => {
   const nodes: PrivateRedis[] = [];
   let redis: RedisConnection;
+  let db: DatabaseHandle;
+  let replay: ReturnType<typeof redisReplay>;
   before(async () => {
+    db = await openDatabase(sqliteTempUrl());
+    await migrate(db.db);
     for (let i = 0; i < 3; i++) nodes.push(await startPrivateRedis({ args: ['--cluster-enabled', 'yes', '--cluster-node-timeout', '2000'] }));
     await run(REDIS_CLI, ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: 20_000 });
     for (let i = 0; ; i++) {
@@ -33,9 +41,11 @@ describe('Redis Cluster (TESSERA_REDIS_CLUSTER)', { skip: privateRedisSkip(), ti
     }
     // One seed node is enough; the others are discovered.
     redis = await openRedis({ url: nodes[0]!.url, cluster: true, prefix: uniquePrefix('cluster'), timeout: 1000 }, pino({ level: 'silent' }), 5000);
+    replay = redisReplay(redis, { epochs: sqlReplayEpoch(db), window: 330 });
   });
   after(async () => {
     await redis?.close();
+    await db?.close();
     for (const n of nodes) await n.close();
   });
 
@@ -43,12 +53,12 @@ describe('Redis Cluster (TESSERA_REDIS_CLUSTER)', { skip: privateRedisSkip(), ti
     assert.equal(redis.ready(), true);
     await redis.ping();
   });
-  describe('replay store', () => replayContract(() => redisReplay(redis)));
+  describe('replay store', () => replayContract(() => replay));
   describe('rate-limit counters', () => rateLimitContract(() => redisRateLimits(redis)));
 
   it('spreads keys over every node', async () => {
     const now = Math.floor(Date.now() / 1000);
-    for (let i = 0; i < 60; i++) await redisReplay(redis).claim(`spread:${i}`, now + 60, now);
+    for (let i = 0; i < 60; i++) await replay.claim(`spread:${i}`, now + 60, now);
     const sizes = await Promise.all(nodes.map(async (n) => Number((await run(REDIS_CLI, ['-p', String(n.port), 'dbsize'])).stdout.trim())));
     assert.ok(sizes.every((s) => s > 0), sizes.join());
   });

@@ -115,5 +115,8 @@ async function verifyFor(p: Provider, assertion: string, client: ClientRecord, h
   }
   const jti = payload.jti;
   if (typeof jti !== 'string' || jti === '' || jti.length > MAX_JTI_LENGTH) throw new ClientAuthError('assertion_invalid', 'jti must be a string of 1-200 characters', id);
-  if (!(await p.stores.replay.claim(`assertion:${id}:${jti}`, exp + skew, now))) throw new ClientAuthError('assertion_replayed', 'client assertion jti was used before', id);
+  // Made at the earliest: its iat, or its exp less the longest lifetime accepted, less the skew
+  // (for a replay cache that lost its markers).
+  const issuedAt = Math.floor(payload.iat ?? exp - p.config.clientJwtMaxLifetime) - skew;
+  if (!(await p.stores.replay.claim(`assertion:${id}:${jti}`, exp + skew, now, issuedAt))) throw new ClientAuthError('assertion_replayed', 'client assertion jti was used before', id);
 }

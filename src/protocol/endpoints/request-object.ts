@@ -85,6 +85,7 @@ export async function resolveRequestObject(p: Provider, client: ClientRecord, jw
   params.set('client_id', client.clientId);
   const out = readParams(params, AUTHORIZE_PARAMS, AUTHORIZE_LIMITS);
   // Single use last, so that an object refused for its content can be mended and sent with a new jti.
-  if (!(await p.stores.replay.claim(`request_object:${client.clientId}:${claims.jti}`, exp + skew, now))) throw invalidObject('The request object was used before.');
+  const issuedAt = Math.floor(claims.iat ?? exp - p.config.clientJwtMaxLifetime) - skew;
+  if (!(await p.stores.replay.claim(`request_object:${client.clientId}:${claims.jti}`, exp + skew, now, issuedAt))) throw invalidObject('The request object was used before.');
   return out;
 }

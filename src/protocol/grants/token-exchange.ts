@@ -269,7 +269,7 @@ async function fromExternalJwt(p: Provider, issuers: readonly TrustedIssuer[], t
   if (payload.scope !== undefined && typeof payload.scope !== 'string') throw new TokenRefused('invalid_jwt', 'scope');
   // Single use: a JWT presented once more (as subject or actor, to any client) is refused. The key
   // is hashed to a fixed length (the Redis replay cache takes at most 512 characters).
-  if (!(await p.stores.replay.claim(`token-exchange:${tokenHash(`${trusted.issuer} ${payload.jti}`)}`, payload.exp + skew, now))) throw new TokenRefused('replayed');
+  if (!(await p.stores.replay.claim(`token-exchange:${tokenHash(`${trusted.issuer} ${payload.jti}`)}`, payload.exp + skew, now, Math.floor(payload.iat) - skew))) throw new TokenRefused('replayed');
   return {
     sub: payload.sub, iss: trusted.issuer, clientId: payload.client_id as string | undefined, scope: payload.scope as string | undefined,
     exp: payload.exp, authTime: typeof payload.auth_time === 'number' ? payload.auth_time : undefined, act, mayAct: payload.may_act,

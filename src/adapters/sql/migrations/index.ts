@@ -11,6 +11,7 @@ import * as sessionClients from './0009_session_clients.ts';
 import * as authorizationDetails from './0010_authorization_details.ts';
 import * as claimsRequest from './0011_claims_request.ts';
 import * as grantCertificate from './0012_grant_certificate.ts';
+import * as replayEpoch from './0013_replay_epoch.ts';
 import * as consentResources from './0015_consent_resources.ts';
 
 /** Every migration, in order. Imported statically (no file-system provider), so bundling is safe. */
@@ -27,6 +28,7 @@ const migrations: Record<string, Migration> = {
   '0010_authorization_details': authorizationDetails,
   '0011_claims_request': claimsRequest,
   '0012_grant_certificate': grantCertificate,
+  '0013_replay_epoch': replayEpoch,
   '0015_consent_resources': consentResources,
 };
 
