@@ -12,7 +12,7 @@ import { matchRedirectUri } from '../redirect-uri.ts';
 import { supportedScopes } from '../scopes.ts';
 import { verifyIdTokenHint } from '../tokens/id-token-hint.ts';
 import { AUTHORIZE_LIMITS, AUTHORIZE_PARAMS, PAR_URN } from './authorize-params.ts';
-import { checkResources } from '../resources.ts';
+import { checkResources, checkSelfRegisteredRequest } from '../resources.ts';
 import { resolveRequestObject } from './request-object.ts';
 import { featureEnabled } from '../../config/features.ts';
 import { readAuthorizationDetails } from '../authorization-details.ts';
@@ -192,6 +192,8 @@ export async function authorize(p: Provider, req: ProtocolRequest): Promise<OAut
       throw invalidRequest('This client must send its authorization requests as signed request objects.');
     }
     const areq = checkRequest(p, client, params, redirectUri, target);
+    // Self-registered clients: the ceiling of TESSERA_REGISTRATION_* and registry resources only.
+    await checkSelfRegisteredRequest(p, client, { grantType: 'authorization_code', scope: areq.scope, resource: areq.resource });
     return await decide(p, req, client, areq);
   } catch (err) {
     if (err instanceof OAuthError && err.redirectable) return guardErrorRedirect(client, authorizationError(p, target, err), err);
