@@ -5,6 +5,7 @@
 // Per-resource scopes: a client's `resource_scopes` metadata maps a resource to the scopes an
 // access token for it may carry; OpenID Connect scopes are not affected by the mapping.
 import type { ClientRecord } from '../ports/clients.ts';
+import type { Stores } from '../ports/index.ts';
 import type { ResourceServerRecord } from '../ports/resource-servers.ts';
 import { OAuthError } from './errors.ts';
 import { splitScope } from './params.ts';
@@ -92,20 +93,25 @@ export type ResourceRegistry = ReadonlyMap<string, ResourceServerRecord>;
 export const REGISTRY_CACHE_MS = 5000;
 const registryCache = new WeakMap<object, { at: number; value: Promise<ResourceRegistry> }>();
 
-/** The registry, read at most every REGISTRY_CACHE_MS per process (one small table; kept off the hot paths). */
+/**
+ * The registry, read at most every REGISTRY_CACHE_MS per process (one small table; kept off the hot
+ * paths). Kept per store object, which every copy of a Stores bundle shares.
+ */
 export function resourceRegistry(p: Pick<Provider, 'stores'>): Promise<ResourceRegistry> {
-  const hit = registryCache.get(p.stores);
+  const store = p.stores.resourceServers;
+  const hit = registryCache.get(store);
   const now = Date.now();
   if (hit && now - hit.at < REGISTRY_CACHE_MS) return hit.value;
-  const value = p.stores.resourceServers.list().then((list) => new Map(list.map((r) => [r.identifier, r])));
-  registryCache.set(p.stores, { at: now, value });
-  value.catch(() => { if (registryCache.get(p.stores)?.value === value) registryCache.delete(p.stores); });
+  const value = store.list().then((list) => new Map(list.map((r) => [r.identifier, r])));
+  registryCache.set(store, { at: now, value });
+  // A failed read is not kept: the next request reads again (and meanwhile fails closed with a 503).
+  value.catch(() => { if (registryCache.get(store)?.value === value) registryCache.delete(store); });
   return value;
 }
 
 /** Drops this process's copy after a change (admin/resources.ts). */
-export function forgetResourceRegistry(stores: object): void {
-  registryCache.delete(stores);
+export function forgetResourceRegistry(stores: Pick<Stores, 'resourceServers'>): void {
+  registryCache.delete(stores.resourceServers);
 }
 
 /** A client created through dynamic registration (RFC 7591), whatever the mode. */

@@ -104,14 +104,24 @@ for (const backend of await backends()) {
       assert.equal(plain.statusCode, 200, plain.body);
       assert.equal(decodeJwt(plain.json().access_token).aud, wide.provider.config.defaultAudience);
       // A registry resource: its lifetime, and its scopes.
-      await saveResourceServer(wide.stores, wide.provider.config, { identifier: ORDERS, display_name: 'Orders API', scopes: { 'orders.read': 'See your orders' }, access_token_ttl: 90 }, NOW());
-      const tok = await form(wide, '/token', { grant_type: 'client_credentials', resource: ORDERS }, { authorization: basic(reg.client_id, reg.client_secret) });
+      const WIDE = 'https://wide.example/api';
+      await saveResourceServer(wide.stores, wide.provider.config, { identifier: WIDE, display_name: 'Wide API', scopes: { 'orders.read': 'See your orders' }, access_token_ttl: 90 }, NOW());
+      const tok = await form(wide, '/token', { grant_type: 'client_credentials', resource: WIDE }, { authorization: basic(reg.client_id, reg.client_secret) });
       assert.equal(tok.statusCode, 200, tok.body);
       const at = decodeJwt(tok.json().access_token);
-      assert.equal(at.aud, ORDERS);
+      assert.equal(at.aud, WIDE);
       assert.equal(at.exp! - at.iat!, 90);
       assert.equal(tok.json().expires_in, 90);
       assert.equal(at.scope, 'orders.read');
+      // Registered under a wider setting: scopes beyond today's ceiling are neither defaulted nor granted.
+      const older = await saveClient(wide.stores, wide.provider.config, { client_id: 'older-cc', grant_types: ['client_credentials'], scope: 'orders.read api:read', redirect_uris: [] },
+        NOW(), { registration: { access_token_hash: 'y'.repeat(43), mode: 'open' } });
+      const narrowed = await form(wide, '/token', { grant_type: 'client_credentials' }, { authorization: basic('older-cc', older.secret!) });
+      assert.equal(narrowed.statusCode, 200, narrowed.body);
+      assert.equal(narrowed.json().scope, 'orders.read');
+      const beyond = await form(wide, '/token', { grant_type: 'client_credentials', scope: 'api:read' }, { authorization: basic('older-cc', older.secret!) });
+      assert.equal(beyond.statusCode, 400, beyond.body);
+      assert.equal(beyond.json().error, 'invalid_scope');
     });
 
     it('the ceiling holds for clients registered under a wider one: at the token endpoint and at every authorization (step-up)', async () => {
@@ -169,6 +179,32 @@ for (const backend of await backends()) {
       assert.deepEqual(at.cnf, { jkt: key.jkt });
       // The resource's scopes bound the token: api:write is not one of them.
       assert.equal(at.scope, 'api:read');
+    });
+
+    it('registry policy at the code exchange and at refresh: lifetime, and DPoP required without using up the refresh token', async () => {
+      const API = 'https://strict.example/api';
+      await saveResourceServer(app.stores, app.provider.config, { identifier: API, display_name: 'Strict API', scopes: {}, access_token_ttl: 60, dpop: 'required' }, NOW());
+      const web = { client_id: 'web', client_secret: SECRETS.web };
+      const refused = await codeTokens(app, web, 'https://app.example/cb', { resource: API, scope: 'openid offline_access' });
+      assert.equal(refused.statusCode, 400, refused.body);
+      assert.equal(refused.json().error, 'invalid_dpop_proof');
+      const key = await newKey();
+      const tok = await codeTokens(app, web, 'https://app.example/cb', { resource: API, scope: 'openid offline_access' }, { dpop: await dpopProof(key, '/token') });
+      assert.equal(tok.statusCode, 200, tok.body);
+      assert.equal(tok.json().token_type, 'DPoP');
+      assert.equal(tok.json().expires_in, 60);
+      const at = decodeJwt(tok.json().access_token);
+      assert.equal(at.aud, API);
+      assert.equal(at.exp! - at.iat!, 60);
+      const refresh = tok.json().refresh_token;
+      assert.ok(refresh);
+      const noProof = await form(app, '/token', { grant_type: 'refresh_token', refresh_token: refresh }, { authorization: basic('web') });
+      assert.equal(noProof.statusCode, 400, noProof.body);
+      assert.equal(noProof.json().error, 'invalid_dpop_proof');
+      const again = await form(app, '/token', { grant_type: 'refresh_token', refresh_token: refresh }, { authorization: basic('web'), dpop: await dpopProof(key, '/token') });
+      assert.equal(again.statusCode, 200, again.body);
+      assert.equal(again.json().expires_in, 60);
+      assert.equal(decodeJwt(again.json().access_token).aud, API);
     });
 
     it('the registry is stored (create, replace, list, delete), validated, fed by the bootstrap file, and described for the consent page', async () => {

@@ -3,7 +3,7 @@ import { checkResource } from '../endpoints/authorize.ts';
 import { isScopeToken, splitScope } from '../params.ts';
 import { mintAccessToken } from '../tokens/access-token.ts';
 import { boundCertificate, type GrantHandler } from './grant.ts';
-import { accessTokenPolicy, checkSelfRegisteredRequest, resourceRegistry } from '../resources.ts';
+import { accessTokenPolicy, checkSelfRegisteredRequest, isSelfRegistered, resourceRegistry } from '../resources.ts';
 
 const USER_SCOPES = new Set(['openid', 'offline_access', 'profile', 'email']);
 
@@ -12,7 +12,8 @@ export const clientCredentials: GrantHandler = {
   parameters: new Set(['scope', 'resource']),
   allowPublic: false,
   async handle(p, _req, params, client, ctx) {
-    const allowed = client.scopes.filter((s) => !USER_SCOPES.has(s));
+    // A self-registered client's scopes stop at TESSERA_REGISTRATION_SCOPES, also when it names none.
+    const allowed = client.scopes.filter((s) => !USER_SCOPES.has(s) && (!isSelfRegistered(client) || p.config.registrationScopes.includes(s)));
     const requested = params.scope !== undefined ? splitScope(params.scope) : allowed;
     for (const s of requested) {
       if (!isScopeToken(s) || !allowed.includes(s)) throw new OAuthError('invalid_scope', `Scope ${s} is not allowed for this client.`);

@@ -19,7 +19,7 @@ export const refreshToken: GrantHandler = {
     const now = p.now();
     const requested = params.scope !== undefined ? splitScope(params.scope) : undefined;
     let scope = '';
-    let access: MintedAccessToken | undefined;
+    let access: (MintedAccessToken & { ttl?: number }) | undefined;
     let details: AuthorizationDetail[] | undefined;
     let refreshValue: string | undefined;
     let problem: OAuthError | undefined;
