@@ -91,7 +91,7 @@ export type ResourceRegistry = ReadonlyMap<string, ResourceServerRecord>;
 
 /** How long a process keeps its copy of the registry; changes made in this process are seen at once. */
 export const REGISTRY_CACHE_MS = 5000;
-const registryCache = new WeakMap<object, { at: number; value: Promise<ResourceRegistry> }>();
+const registryCache = new WeakMap<object, { at: number; value: Promise<ResourceRegistry>; ready?: ResourceRegistry }>();
 
 /**
  * The registry, read at most every REGISTRY_CACHE_MS per process (one small table; kept off the hot
@@ -102,11 +102,19 @@ export function resourceRegistry(p: Pick<Provider, 'stores'>): Promise<ResourceR
   const hit = registryCache.get(store);
   const now = Date.now();
   if (hit && now - hit.at < REGISTRY_CACHE_MS) return hit.value;
-  const value = store.list().then((list) => new Map(list.map((r) => [r.identifier, r])));
-  registryCache.set(store, { at: now, value });
+  const entry: { at: number; value: Promise<ResourceRegistry>; ready?: ResourceRegistry } = { at: now, value: undefined as never };
+  const value = store.list().then((list) => (entry.ready = new Map(list.map((r) => [r.identifier, r]))));
+  entry.value = value;
+  registryCache.set(store, entry);
   // A failed read is not kept: the next request reads again (and meanwhile fails closed with a 503).
   value.catch(() => { if (registryCache.get(store)?.value === value) registryCache.delete(store); });
   return value;
+}
+
+/** The registry when a fresh copy is at hand, without waiting (the token endpoint's hot paths); else undefined. */
+export function readyResourceRegistry(p: Pick<Provider, 'stores'>): ResourceRegistry | undefined {
+  const hit = registryCache.get(p.stores.resourceServers);
+  return hit?.ready !== undefined && Date.now() - hit.at < REGISTRY_CACHE_MS ? hit.ready : undefined;
 }
 
 /** Drops this process's copy after a change (admin/resources.ts). */

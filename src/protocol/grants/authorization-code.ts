@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { accessTokenPolicy, pickResource, resourceRegistry } from '../resources.ts';
+import { accessTokenPolicy, pickResource, readyResourceRegistry, resourceRegistry } from '../resources.ts';
 import type { GrantRecord } from '../../ports/grants.ts';
 import { invalidGrant, invalidRequest } from '../errors.ts';
 import { safeEqual, tokenHash } from '../hash.ts';
@@ -49,7 +49,7 @@ export const authorizationCode: GrantHandler = {
     // RFC 8707: one resource per access token, one of those authorized; its scopes per resource_scopes.
     const resource = pickResource(code.resource, params.resource);
     // The registry resource's scopes, lifetime and DPoP policy; the ceiling of self-registered clients.
-    const policy = accessTokenPolicy(p, await resourceRegistry(p), client, resource, code.scope, ctx.dpop?.jkt);
+    const policy = accessTokenPolicy(p, readyResourceRegistry(p) ?? await resourceRegistry(p), client, resource, code.scope, ctx.dpop?.jkt);
     const tokenScope = policy.scope;
     // RFC 9396 section 6.1: the token may carry a subset of what the user approved.
     const details = narrowAuthorizationDetails(p.config, params.authorization_details, code.authorizationDetails);

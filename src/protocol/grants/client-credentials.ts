@@ -3,7 +3,7 @@ import { checkResource } from '../endpoints/authorize.ts';
 import { isScopeToken, splitScope } from '../params.ts';
 import { mintAccessToken } from '../tokens/access-token.ts';
 import { boundCertificate, type GrantHandler } from './grant.ts';
-import { accessTokenPolicy, checkSelfRegisteredRequest, isSelfRegistered, resourceRegistry } from '../resources.ts';
+import { accessTokenPolicy, checkSelfRegisteredRequest, isSelfRegistered, readyResourceRegistry, resourceRegistry } from '../resources.ts';
 
 const USER_SCOPES = new Set(['openid', 'offline_access', 'profile', 'email']);
 
@@ -22,9 +22,10 @@ export const clientCredentials: GrantHandler = {
     // RFC 8707: one resource per access token; its scopes per the client's resource_scopes.
     if (params.resource !== undefined && params.resource.includes(' ')) throw new OAuthError('invalid_target', 'Name one resource per token request.');
     // Self-registered clients: scopes within TESSERA_REGISTRATION_SCOPES, resources from the registry only.
-    await checkSelfRegisteredRequest(p, client, { grantType: 'client_credentials', scope: requested.join(' '), resource: params.resource });
+    if (isSelfRegistered(client)) await checkSelfRegisteredRequest(p, client, { grantType: 'client_credentials', scope: requested.join(' '), resource: params.resource });
     // The registry resource's scopes, lifetime and DPoP policy (protocol/resources.ts).
-    const { scope, ttl } = accessTokenPolicy(p, await resourceRegistry(p), client, params.resource ?? null, requested.join(' '), ctx.dpop?.jkt);
+    const registry = readyResourceRegistry(p) ?? await resourceRegistry(p);
+    const { scope, ttl } = accessTokenPolicy(p, registry, client, params.resource ?? null, requested.join(' '), ctx.dpop?.jkt);
     const access = mintAccessToken(p.keys(), {
       issuer: p.config.issuer, sub: client.clientId, clientId: client.clientId, audience: params.resource ?? p.config.defaultAudience,
       scope, now: p.now(), ttl, jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx),
