@@ -29,7 +29,7 @@ describe('client key metadata', () => {
     assert.deepEqual(client.metadata.jwks, { keys: [pub] });
     assert.deepEqual(describeClient(client).jwks, { keys: [pub] });
     assert.equal(describeClient(client).token_endpoint_auth_signing_alg, 'ES256');
-    assert.equal(buildClient(prod, { ...svc, token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'https://svc.example/jwks' }, undefined, 1).client.metadata.jwks_uri, 'https://svc.example/jwks');
+    assert.equal(buildClient(prod, { ...svc, token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'https://svc.example.com/jwks' }, undefined, 1).client.metadata.jwks_uri, 'https://svc.example.com/jwks');
   });
   it('refuses private keys, both jwks and jwks_uri, a missing key set, insecure jwks_uri (production: no loopback http)', () => {
     assert.match(problems({ ...svc, token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [priv] } }), /private members/);

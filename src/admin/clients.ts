@@ -1,11 +1,10 @@
-import { isIP } from 'node:net';
 import type { Config } from '../config/config.ts';
 import type { ClientAuthMethod, ClientMetadata, ClientRecord, GrantType, TokenExchangeTokenType } from '../ports/clients.ts';
 import type { Stores } from '../ports/index.ts';
 import { ASYMMETRIC_ALGS, HMAC_ALGS } from '../protocol/client-auth/client-assertion.ts';
 import { fetchableUriProblem, jwksProblems, jwksUriProblem, MAX_JWKS_BYTES } from '../protocol/client-auth/client-keys.ts';
 import { isMtlsMethod, mtlsRegistrationProblems, TLS_CLIENT_AUTH_FIELDS } from '../protocol/client-auth/mtls.ts';
-import { addressAllowed } from '../protocol/client-auth/public-address.ts';
+import { outboundHostProblem } from '../protocol/client-auth/public-address.ts';
 import { hashClientSecret, wrapClientSecret } from '../protocol/client-auth/secret-hash.ts';
 import { randomToken } from '../protocol/hash.ts';
 import { resourceScopesProblems } from '../protocol/resources.ts';
@@ -14,7 +13,7 @@ import { redirectUriProblem } from '../protocol/redirect-uri.ts';
 import { FAPI_AUTH_METHODS } from '../protocol/fapi.ts';
 import { pkceOptOutProblem } from '../protocol/pkce.ts';
 import { SIGNING_ALGS } from '../protocol/tokens/keys.ts';
-import { sectorIdentifierProblem, subjectProblems } from '../protocol/tokens/subject.ts';
+import { sectorFor, sectorIdentifierProblem, subjectProblems } from '../protocol/tokens/subject.ts';
 
 /** The client metadata an operator sets as it is stored (each field is described in ClientMetadata). */
 type MetadataInput = Pick<ClientMetadata,
@@ -89,12 +88,30 @@ function trustedIssuerProblems(t: unknown, allowLoopback: boolean): string[] {
   if ((jwks === undefined) === (uri === undefined)) problems.push('give jwks or jwks_uri, one of them');
   if (jwks !== undefined) problems.push(...jwksProblems(jwks).map((m) => `jwks ${m}`));
   if (jwks !== undefined && JSON.stringify(jwks).length > MAX_JWKS_BYTES) problems.push(`jwks is larger than ${MAX_JWKS_BYTES} bytes`);
-  if (uri !== undefined) { const problem = jwksUriProblem(uri, allowLoopback); if (problem) problems.push(problem); }
+  if (uri !== undefined) { const problem = outboundUriProblem('jwks_uri', uri, allowLoopback); if (problem) problems.push(problem); }
   if (algorithms !== undefined && !(Array.isArray(algorithms) && algorithms.length > 0 && algorithms.every((a) => (ASYMMETRIC_ALGS as readonly unknown[]).includes(a)))) {
     problems.push(`algorithms must be a non-empty list of ${ASYMMETRIC_ALGS.join(', ')}`);
   }
   return problems;
 }
+/**
+ * Characters a client name may not hold: controls (C0, DEL, C1: line breaks and terminal escapes
+ * among them), the Unicode line and paragraph separators, and the bidirectional formatting
+ * characters (U+061C, U+200E-U+200F, U+202A-U+202E, U+2066-U+2069), which could make a name shown
+ * on the consent page, in logs or in a terminal read as something else (Trojan Source, CVE-2021-42574).
+ */
+export const UNSAFE_TEXT = /[\p{Cc}\u2028\u2029\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/u;
+/** Most characters of a client name. */
+export const MAX_CLIENT_NAME = 200;
+
+/** Why a client name (or other text shown to users) is refused; undefined when it is fine. */
+export function displayTextProblem(name: string, value: unknown, max = MAX_CLIENT_NAME): string | undefined {
+  if (typeof value !== 'string' || value.trim().length === 0) return `${name} must be a non-empty string`;
+  if ([...value].length > max) return `${name} must be at most ${max} characters`;
+  if (UNSAFE_TEXT.test(value)) return `${name} must not contain control characters, line breaks or bidirectional formatting characters`;
+  return undefined;
+}
+
 const METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth', 'none'];
 
 /** Validates client metadata and turns it into a record; returns the new secret when one was generated. */
@@ -102,6 +119,10 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
   const problems: string[] = [];
   const id = input.client_id;
   if (typeof id !== 'string' || !/^[A-Za-z0-9._~:-]{1,255}$/.test(id)) problems.push('client_id must be 1-255 characters of A-Z a-z 0-9 . _ ~ : -');
+  if (input.client_name !== undefined) {
+    const problem = displayTextProblem('client_name', input.client_name);
+    if (problem) problems.push(problem);
+  }
   const method = input.token_endpoint_auth_method ?? existing?.tokenEndpointAuthMethod ?? 'client_secret_basic';
   if (!METHODS.includes(method)) problems.push(`token_endpoint_auth_method must be one of ${METHODS.join(', ')}`);
   const appType = input.application_type ?? existing?.applicationType ?? 'web';
@@ -174,10 +195,18 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
   }
   if (metadata.subject_type === 'public') delete metadata.subject_type;
   if (metadata.sector_identifier_uri !== undefined) {
-    const p = fetchableUriProblem('sector_identifier_uri', metadata.sector_identifier_uri, config.clientJwksAllowLoopback);
+    const p = outboundUriProblem('sector_identifier_uri', metadata.sector_identifier_uri, config.clientJwksAllowLoopback);
     if (p) problems.push(p);
   }
-  problems.push(...subjectProblems({ redirectUris, metadata }));
+  // OpenID Connect Core 8.1: the sector is fixed per client when it becomes pairwise. A pairwise
+  // client stored without one keeps the rule it had (its users' `sub` must not change).
+  const legacySector = existing?.metadata.subject_type === 'pairwise' && existing.metadata.sector === undefined;
+  problems.push(...subjectProblems({ clientId: id, redirectUris, metadata }, legacySector));
+  if (metadata.subject_type !== 'pairwise') delete metadata.sector;
+  else if (!legacySector) {
+    const sector = sectorFor({ clientId: id, redirectUris, metadata });
+    if (sector !== undefined) metadata.sector = sector;
+  }
 
   logoutMetadata(config, input, metadata, redirectUris, problems);
   if ('resource_scopes' in input) {
@@ -270,13 +299,9 @@ function logoutMetadata(config: Config, input: ClientInput, m: ClientMetadata, r
   }
   const back = m.backchannel_logout_uri;
   if (back !== undefined) {
-    const p = jwksUriProblem(back, config.clientJwksAllowLoopback, 'backchannel_logout_uri');
+    const p = outboundUriProblem('backchannel_logout_uri', back, config.clientJwksAllowLoopback);
     if (p) problems.push(p);
-    else {
-      const host = new URL(back).hostname.replace(/^\[|\]$/g, '');
-      if (isIP(host) && !addressAllowed(host, config.clientJwksAllowLoopback)) problems.push(`backchannel_logout_uri host ${host} is not a public address`);
-      else if (back.length > 2048) problems.push('backchannel_logout_uri is longer than 2048 characters');
-    }
+    else if (back.length > 2048) problems.push('backchannel_logout_uri is longer than 2048 characters');
   }
   const front = m.frontchannel_logout_uri;
   if (front !== undefined) {
@@ -314,7 +339,7 @@ function buildKeyMetadata(config: Config, input: ClientInput, existing: ClientRe
     if (JSON.stringify(m.jwks).length > MAX_JWKS_BYTES) problems.push(`jwks is larger than ${MAX_JWKS_BYTES} bytes`);
   }
   if (m.jwks_uri !== undefined) {
-    const p = jwksUriProblem(m.jwks_uri, config.clientJwksAllowLoopback);
+    const p = outboundUriProblem('jwks_uri', m.jwks_uri, config.clientJwksAllowLoopback);
     if (p) problems.push(p);
   }
   const hasKeys = m.jwks !== undefined || m.jwks_uri !== undefined;
@@ -333,6 +358,19 @@ function buildKeyMetadata(config: Config, input: ClientInput, existing: ClientRe
   if ((roAlg !== undefined || requireSigned === true) && !hasKeys) problems.push('request objects need the client\'s keys: give jwks or jwks_uri');
   if (method !== 'client_secret_jwt') delete m.client_secret_jwe;
   return m;
+}
+
+/**
+ * Problems of a URL Tessera will fetch from or post to (jwks_uri, sector_identifier_uri,
+ * backchannel_logout_uri): the scheme rules of client-keys.ts, then the host literal itself
+ * (public-address.ts outboundHostProblem: private, loopback or special-use addresses and names in
+ * any spelling), so such a client is refused when it is registered, not only when a fetch fails.
+ */
+function outboundUriProblem(name: string, uri: unknown, allowLoopback: boolean): string | undefined {
+  const problem = fetchableUriProblem(name, uri, allowLoopback);
+  if (problem) return problem;
+  const hostProblem = outboundHostProblem(new URL(uri as string).hostname, allowLoopback);
+  return hostProblem && `${name} ${hostProblem}`;
 }
 
 export async function saveClient(

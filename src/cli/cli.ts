@@ -79,11 +79,22 @@ export class Ctx {
   }
 }
 
-export const print = (text: string): void => void process.stdout.write(`${text}\n`);
-export const warn = (text: string): void => void process.stderr.write(`${text}\n`);
+/**
+ * Text for a terminal: control characters (terminal escape sequences, carriage returns, line breaks
+ * unless `keepNewlines`), the Unicode line separators and the bidirectional formatting characters are
+ * written as \uXXXX, so that client names and other values that came from clients cannot move the
+ * cursor, rewrite earlier lines or reorder what is shown (a JSON escape: JSON output stays valid).
+ */
+export function terminalSafe(text: string, keepNewlines = true, keep = keepNewlines ? '\n' : ''): string {
+  return text.replace(/[\p{Cc}\u2028\u2029\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/gu, (c) => (keep.includes(c) ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}
 
-/** Left-aligned columns; the first row is the header. */
+export const print = (text: string): void => void process.stdout.write(`${terminalSafe(text)}\n`);
+export const warn = (text: string): void => void process.stderr.write(`${terminalSafe(text)}\n`);
+
+/** Left-aligned columns; the first row is the header. Cells are one line each (terminalSafe). */
 export function table(rows: string[][]): string {
+  rows = rows.map((r) => r.map((c) => terminalSafe(c, false)));
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
 }

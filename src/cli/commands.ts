@@ -4,6 +4,9 @@ import type { ParseArgsOptionsConfig } from 'node:util';
 import { applyBootstrap, readBootstrapFile } from '../admin/bootstrap.ts';
 import { AdminError, describeClient, rotateClientSecret, saveClient, type ClientInput } from '../admin/clients.ts';
 import { describeUser, saveUser, setDisabled, setPassword } from '../admin/users.ts';
+import { deleteResourceServer, describeResourceServer, saveResourceServer, type ResourceInput } from '../admin/resources.ts';
+import type { ResourceServerRecord } from '../ports/resource-servers.ts';
+import { REGISTRY_CACHE_MS } from '../protocol/resources.ts';
 import { createInitialAccessToken, describeInitialAccessToken } from '../admin/registration.ts';
 import type { InitialAccessTokenRecord } from '../ports/registration-tokens.ts';
 import { migrate } from '../adapters/sql/migrations/index.ts';
@@ -21,7 +24,7 @@ import { logoutDelivery } from '../protocol/logout/back-channel.ts';
 import { endSessions } from '../protocol/logout/session-ended.ts';
 import type { Provider } from '../protocol/provider.ts';
 import { configKeks, loadKeyRing } from '../protocol/tokens/keys.ts';
-import { print, printList, readStdinLine, UsageError, warn, type Command, type Ctx } from './cli.ts';
+import { print, printList, readStdinLine, terminalSafe, UsageError, warn, type Command, type Ctx } from './cli.ts';
 
 const str = { type: 'string' } as const;
 const many = { type: 'string', multiple: true } as const;
@@ -180,6 +183,76 @@ async function registrationTokenRevoke(ctx: Ctx): Promise<void> {
   print(`revoked initial access token ${id}`);
 }
 
+/** The resource options given (--scope NAME=DESCRIPTION repeatable, --ttl, --alg, --dpop) over `base`. */
+function resourceInput(ctx: Ctx, base: ResourceInput): ResourceInput {
+  const input: ResourceInput = { ...base };
+  if (ctx.str('name') !== undefined) input.display_name = ctx.str('name')!;
+  const scopes = ctx.list('scope');
+  if (scopes !== undefined) {
+    input.scopes = {};
+    for (const s of scopes) {
+      const eq = s.indexOf('=');
+      if (eq <= 0) throw new UsageError('--scope takes NAME=DESCRIPTION');
+      input.scopes[s.slice(0, eq)] = s.slice(eq + 1);
+    }
+  }
+  const ttl = ctx.str('ttl');
+  if (ttl !== undefined) {
+    if (!/^\d{1,6}$/.test(ttl)) throw new UsageError('--ttl must be a number of seconds');
+    input.access_token_ttl = Number(ttl);
+  }
+  if (ctx.str('alg') !== undefined) input.signing_alg = ctx.str('alg');
+  if (ctx.str('dpop') !== undefined) input.dpop = ctx.str('dpop') as ResourceInput['dpop'];
+  return input;
+}
+
+async function resourceCreate(ctx: Ctx): Promise<void> {
+  const identifier = ctx.need('identifier');
+  const { stores, now } = await ctx.db();
+  if (await stores.resourceServers.get(identifier)) throw new AdminError(`resource ${identifier} already exists (use tessera resource update)`);
+  const { resource } = await saveResourceServer(stores, ctx.config(), resourceInput(ctx, { identifier, display_name: ctx.need('name') }), now());
+  await audit(ctx, 'resource_created', { identifier, dpop: resource.dpop });
+  print(JSON.stringify(describeResourceServer(resource), null, 2));
+}
+
+async function resourceUpdate(ctx: Ctx): Promise<void> {
+  const identifier = ctx.positionals[0]!;
+  const { stores, now } = await ctx.db();
+  const existing = await stores.resourceServers.get(identifier);
+  if (!existing) throw new AdminError(`no resource ${identifier}`);
+  const base: ResourceInput = {
+    identifier, display_name: existing.displayName, scopes: Object.fromEntries(existing.scopes.map((s) => [s.name, s.description])),
+    access_token_ttl: existing.accessTokenTtl, signing_alg: existing.signingAlg, dpop: existing.dpop,
+  };
+  const { resource, changed } = await saveResourceServer(stores, ctx.config(), resourceInput(ctx, base), now());
+  if (changed) await audit(ctx, 'resource_updated', { identifier, dpop: resource.dpop });
+  print(JSON.stringify(describeResourceServer(resource), null, 2));
+  print(`Running servers use the change within ${REGISTRY_CACHE_MS / 1000} s.`);
+}
+
+async function resourceList(ctx: Ctx): Promise<void> {
+  printList<ResourceServerRecord>(ctx, await (await ctx.db()).stores.resourceServers.list(), describeResourceServer, {
+    IDENTIFIER: (r) => r.identifier,
+    NAME: (r) => r.displayName,
+    SCOPES: (r) => r.scopes.map((s) => s.name).join(' '),
+    TOKEN_TTL: (r) => (r.accessTokenTtl === null ? 'default' : `${r.accessTokenTtl}s`),
+    DPOP: (r) => r.dpop,
+  }, '(no resource servers: self-registered clients get tokens for the default audience only)');
+}
+
+async function resourceShow(ctx: Ctx): Promise<void> {
+  const r = await (await ctx.db()).stores.resourceServers.get(ctx.positionals[0]!);
+  if (!r) throw new AdminError(`no resource ${ctx.positionals[0]}`);
+  print(JSON.stringify(describeResourceServer(r), null, 2));
+}
+
+async function resourceDelete(ctx: Ctx): Promise<void> {
+  const identifier = ctx.positionals[0]!;
+  await deleteResourceServer((await ctx.db()).stores, identifier);
+  await audit(ctx, 'resource_deleted', { identifier });
+  print(`deleted resource ${identifier}; self-registered clients get no more tokens for it`);
+}
+
 async function userCreate(ctx: Ctx): Promise<void> {
   const username = ctx.need('username');
   const { stores, now } = await ctx.db();
@@ -295,8 +368,8 @@ async function bootstrap(ctx: Ctx): Promise<void> {
   const file = readBootstrapFile(ctx.positionals[0]!);
   const { stores, now } = await ctx.db();
   const r = await applyBootstrap(stores, ctx.config(), file, now());
-  if (r.clients || r.users) await audit(ctx, 'bootstrap_applied', { clients_changed: r.clients, users_changed: r.users });
-  print(`clients changed: ${r.clients}\nusers changed: ${r.users}`);
+  if (r.clients || r.users || r.resources) await audit(ctx, 'bootstrap_applied', { clients_changed: r.clients, users_changed: r.users, resources_changed: r.resources });
+  print(`clients changed: ${r.clients}\nusers changed: ${r.users}\nresources changed: ${r.resources}`);
   for (const [id, secret] of Object.entries(r.generatedSecrets)) print(secretLine(secret, id));
 }
 
@@ -308,7 +381,8 @@ async function auditList(ctx: Ctx): Promise<void> {
   } catch (err) {
     throw err instanceof AuditInputError ? new UsageError(err.message) : err;
   }
-  process.stdout.write(out.body);
+  // An export piped to a file is written as it is; on a terminal, what came from clients is escaped.
+  process.stdout.write(process.stdout.isTTY ? terminalSafe(out.body, true, '\r\n') : out.body);
 }
 
 async function auditVerify(ctx: Ctx): Promise<number> {
@@ -383,6 +457,19 @@ export const commands: Record<string, Command> = {
   },
   'registration token list': { synopsis: '[--json]', summary: 'List the live initial access tokens (id, uses left, expiry; never the token).', options: JSON_OPT, run: registrationTokenList },
   'registration token revoke': { synopsis: 'ID', summary: 'Revoke an initial access token by its id.', positionals: ['ID'], run: registrationTokenRevoke },
+  'resource create': {
+    synopsis: '--identifier URI --name NAME [--scope NAME=DESCRIPTION]... [--ttl SECONDS] [--alg ALG] [--dpop required|optional]',
+    summary: 'Add a resource server to the registry: the audience URI, its display name, its scopes with descriptions, its access-token lifetime, algorithm and DPoP policy.',
+    options: { identifier: str, name: str, scope: many, ttl: str, alg: str, dpop: str }, run: resourceCreate,
+  },
+  'resource update': {
+    synopsis: 'URI [--name NAME] [--scope NAME=DESCRIPTION]... [--ttl SECONDS] [--alg ALG] [--dpop required|optional]',
+    summary: 'Change a resource server (--scope replaces the list of scopes).',
+    options: { name: str, scope: many, ttl: str, alg: str, dpop: str }, positionals: ['URI'], run: resourceUpdate,
+  },
+  'resource list': { synopsis: '[--json]', summary: 'List the resource servers of the registry.', options: JSON_OPT, run: resourceList },
+  'resource show': { synopsis: 'URI', summary: 'Show a resource server as JSON.', positionals: ['URI'], run: resourceShow },
+  'resource delete': { synopsis: 'URI', summary: 'Remove a resource server from the registry: self-registered clients get no more tokens for it.', positionals: ['URI'], run: resourceDelete },
   'user create': {
     synopsis: '--username U [--email E] [--name N] [--password-stdin | --password P]',
     summary: 'Create a user. Pipe the password to --password-stdin; --password lands in shell history.',

@@ -53,6 +53,10 @@ export interface Config {
   readonly clientJwksRefetchInterval: number;
   readonly clientJwksAllowLoopback: boolean;
   readonly registration: 'off' | 'open' | 'initial_access_token' | 'admin_approval';
+  /** The ceiling of grant types for dynamically registered clients (TESSERA_REGISTRATION_GRANT_TYPES). */
+  readonly registrationGrantTypes: readonly string[];
+  /** The ceiling of scopes for dynamically registered clients (TESSERA_REGISTRATION_SCOPES). */
+  readonly registrationScopes: readonly string[];
   readonly backchannelLogoutTimeout: number;
   readonly backchannelLogoutAttempts: number;
   readonly deviceCodeTtl: number;
@@ -297,7 +301,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   }
   if (prod && raw.seedDemo === true) problems.push('TESSERA_SEED_DEMO: demo accounts are refused in production');
   if (prod && raw.clientJwksAllowLoopback === true) problems.push('TESSERA_CLIENT_JWKS_ALLOW_LOOPBACK: client key sets over http or from loopback hosts are refused in production');
-  if (prod && raw.registration === 'open') warnings.push('TESSERA_REGISTRATION is open: anyone who can reach /register can create clients (rate limited; they always need user consent). Consider initial_access_token or admin_approval');
+  problems.push(...registrationCeilingProblems(raw));
+  if (prod && raw.registration === 'open') warnings.push(openRegistrationWarning(raw));
 
   problems.push(...mtlsProblems(raw, prod, warnings));
   raw.mtlsCaCertificates = Object.freeze((raw.mtlsCaCertificates as X509Certificate[] | undefined) ?? []);
@@ -382,4 +387,32 @@ export function redisUrlForDisplay(u: string): string {
   } catch {
     return '(not a URL)';
   }
+}
+
+/** Grant types a dynamically registered client may ever have (token exchange needs an operator-written policy). */
+export const SELF_SERVICE_GRANTS: readonly string[] = ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code'];
+const BASE_SCOPES = ['openid', 'profile', 'email', 'offline_access'];
+
+function registrationCeilingProblems(raw: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  for (const g of (raw.registrationGrantTypes as string[] | undefined) ?? []) {
+    if (!SELF_SERVICE_GRANTS.includes(g)) problems.push(`TESSERA_REGISTRATION_GRANT_TYPES: "${g}" is not a grant a client may register for itself (${SELF_SERVICE_GRANTS.join(', ')})`);
+  }
+  const offered = [...BASE_SCOPES, ...((raw.extraScopes as string[] | undefined) ?? [])];
+  for (const s of (raw.registrationScopes as string[] | undefined) ?? []) {
+    if (!offered.includes(s)) problems.push(`TESSERA_REGISTRATION_SCOPES: "${s}" is not a scope this server offers (add it to TESSERA_EXTRA_SCOPES)`);
+  }
+  return problems;
+}
+
+/** What open registration lets anyone do, in words, with the ceilings that apply. */
+function openRegistrationWarning(raw: Record<string, unknown>): string {
+  const grants = (raw.registrationGrantTypes as string[] | undefined) ?? [];
+  const scopes = (raw.registrationScopes as string[] | undefined) ?? [];
+  const machine = grants.includes('client_credentials') ? '; with client_credentials they get access tokens without any user or consent' : '';
+  const userGrants = grants.filter((g) => g !== 'client_credentials');
+  return `TESSERA_REGISTRATION is open: anyone who can reach /register can create clients (rate limited) with the grants ${grants.join(', ') || '(none)'} `
+    + `(TESSERA_REGISTRATION_GRANT_TYPES) and the scopes ${scopes.join(' ') || '(none)'} (TESSERA_REGISTRATION_SCOPES), whose tokens are only for the default audience `
+    + `and the resource servers of the registry (\`tessera resource list\`)${userGrants.length ? '; user sign-ins need the user\'s consent on a page naming the client as unverified' : ''}${machine}. `
+    + 'Consider initial_access_token or admin_approval';
 }

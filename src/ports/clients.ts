@@ -75,6 +75,12 @@ export interface ClientMetadata {
   subject_type?: 'public' | 'pairwise';
   /** Pairwise clients: an https URL listing the client's redirect URIs, whose host is the sector. */
   sector_identifier_uri?: string;
+  /**
+   * Pairwise clients: the sector their subjects are computed for, fixed when the client was made
+   * pairwise (protocol/tokens/subject.ts sectorFor). Pairwise clients stored before it existed
+   * have none and keep the sector computed from their URIs, so their `sub` values do not change.
+   */
+  sector?: string;
   /** OpenID Connect Back-Channel Logout: where logout tokens are POSTed (https; http loopback only with the development allowance). */
   backchannel_logout_uri?: string;
   /** The client needs `sid` in logout tokens (Tessera always sends sid and sub). */

@@ -10,6 +10,7 @@ import type { KeyStore } from './keys.ts';
 import type { PushedRequestStore } from './pushed-requests.ts';
 import type { InitialAccessTokenStore } from './registration-tokens.ts';
 import type { ReplayStore } from './replay.ts';
+import type { ResourceServerStore } from './resource-servers.ts';
 import type { SessionStore } from './sessions.ts';
 import type { UserStore } from './users.ts';
 
@@ -29,6 +30,8 @@ export interface Stores {
   replay: ReplayStore;
   pushedRequests: PushedRequestStore;
   initialAccessTokens: InitialAccessTokenStore;
+  /** The registry of resource servers (RFC 8707 resources with their token policy). */
+  resourceServers: ResourceServerStore;
   audit: AuditStore;
   /** Deletes expired rows; returns how many. */
   cleanup(now: number): Promise<number>;
@@ -55,6 +58,7 @@ export type * from './keys.ts';
 export type * from './pushed-requests.ts';
 export type * from './registration-tokens.ts';
 export type * from './replay.ts';
+export type * from './resource-servers.ts';
 export type * from './sessions.ts';
 export type * from './users.ts';
 export { BackendUnavailableError, StorageUnavailableError } from './unavailable.ts';

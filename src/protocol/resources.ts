@@ -5,15 +5,18 @@
 // Per-resource scopes: a client's `resource_scopes` metadata maps a resource to the scopes an
 // access token for it may carry; OpenID Connect scopes are not affected by the mapping.
 import type { ClientRecord } from '../ports/clients.ts';
+import type { Stores } from '../ports/index.ts';
+import type { ResourceServerRecord } from '../ports/resource-servers.ts';
 import { OAuthError } from './errors.ts';
 import { splitScope } from './params.ts';
+import type { Provider } from './provider.ts';
 
 /** Most resources one authorization request may name. */
 export const MAX_RESOURCES = 10;
 /** Scopes about the user's identity at this server, which a resource mapping does not restrict. */
 export const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'offline_access']);
 
-const invalidTarget = (description: string) => new OAuthError('invalid_target', description);
+const invalidTarget = (description: string, detail?: string) => new OAuthError('invalid_target', description, detail ? { detail } : {});
 
 /** Splits a resource value as readParams joined it (repeated `resource` parameters). */
 export function splitResources(value: string | null | undefined): string[] {
@@ -74,4 +77,113 @@ export function resourceScopesProblems(value: unknown, allowedResources: string[
     else for (const s of list) if (!scopes.includes(s)) problems.push(`resource_scopes: scope ${s} of ${resource} is not one of the client's scopes`);
   }
   return problems;
+}
+
+// ---- The registry of resource servers --------------------------------------------------------
+// Operators list their resource servers (bootstrap `resources:`, `tessera resource ...`): identifier,
+// display name, scopes with descriptions, access-token lifetime, algorithm and DPoP policy. A token
+// for a registry resource (or for the default audience, when it is registered) follows its policy,
+// whoever the client. Self-registered clients (metadata.registration) may obtain tokens only for the
+// default audience and registry resources, within TESSERA_REGISTRATION_GRANT_TYPES and
+// TESSERA_REGISTRATION_SCOPES, which are checked again at every authorization and token request.
+
+export type ResourceRegistry = ReadonlyMap<string, ResourceServerRecord>;
+
+/** How long a process keeps its copy of the registry; changes made in this process are seen at once. */
+export const REGISTRY_CACHE_MS = 5000;
+const registryCache = new WeakMap<object, { at: number; value: Promise<ResourceRegistry>; ready?: ResourceRegistry }>();
+
+/**
+ * The registry, read at most every REGISTRY_CACHE_MS per process (one small table; kept off the hot
+ * paths). Kept per store object, which every copy of a Stores bundle shares.
+ */
+export function resourceRegistry(p: Pick<Provider, 'stores'>): Promise<ResourceRegistry> {
+  const store = p.stores.resourceServers;
+  const hit = registryCache.get(store);
+  const now = Date.now();
+  if (hit && now - hit.at < REGISTRY_CACHE_MS) return hit.value;
+  const entry: { at: number; value: Promise<ResourceRegistry>; ready?: ResourceRegistry } = { at: now, value: undefined as never };
+  const value = store.list().then((list) => (entry.ready = new Map(list.map((r) => [r.identifier, r]))));
+  entry.value = value;
+  registryCache.set(store, entry);
+  // A failed read is not kept: the next request reads again (and meanwhile fails closed with a 503).
+  value.catch(() => { if (registryCache.get(store)?.value === value) registryCache.delete(store); });
+  return value;
+}
+
+/** The registry when a fresh copy is at hand, without waiting (the token endpoint's hot paths); else undefined. */
+export function readyResourceRegistry(p: Pick<Provider, 'stores'>): ResourceRegistry | undefined {
+  const hit = registryCache.get(p.stores.resourceServers);
+  return hit?.ready !== undefined && Date.now() - hit.at < REGISTRY_CACHE_MS ? hit.ready : undefined;
+}
+
+/** Drops this process's copy after a change (admin/resources.ts). */
+export function forgetResourceRegistry(stores: Pick<Stores, 'resourceServers'>): void {
+  registryCache.delete(stores.resourceServers);
+}
+
+/** A client created through dynamic registration (RFC 7591), whatever the mode. */
+export function isSelfRegistered(client: Pick<ClientRecord, 'metadata'>): boolean {
+  return client.metadata.registration !== undefined;
+}
+
+/** TESSERA_REGISTRATION_GRANT_TYPES is the ceiling of a self-registered client's grants, whatever it registered with earlier. */
+export function checkGrantCeiling(p: Pick<Provider, 'config'>, client: ClientRecord, grantType: string): void {
+  if (isSelfRegistered(client) && !p.config.registrationGrantTypes.includes(grantType)) {
+    throw new OAuthError('unauthorized_client', `This client may not use the ${grantType} grant.`, { detail: 'not in TESSERA_REGISTRATION_GRANT_TYPES' });
+  }
+}
+
+/**
+ * The ceiling of a self-registered client's request (authorization, PAR, device authorization,
+ * client credentials): its grant, its scopes within TESSERA_REGISTRATION_SCOPES, and resources
+ * only from the registry (never an arbitrary URI). Operator-made clients are not affected.
+ */
+export async function checkSelfRegisteredRequest(p: Pick<Provider, 'config' | 'stores'>, client: ClientRecord, req: { grantType: string; scope?: string | null; resource?: string | null }): Promise<void> {
+  if (!isSelfRegistered(client)) return;
+  checkGrantCeiling(p, client, req.grantType);
+  for (const s of splitScope(req.scope ?? undefined)) {
+    if (!p.config.registrationScopes.includes(s)) throw new OAuthError('invalid_scope', `Scope ${s} is not allowed for this client.`, { detail: 'not in TESSERA_REGISTRATION_SCOPES' });
+  }
+  const resources = splitResources(req.resource);
+  if (resources.length === 0) return;
+  const registry = await resourceRegistry(p);
+  for (const r of resources) if (!registry.has(r)) throw invalidTarget('This client may obtain tokens only for the resource servers registered with this server.');
+}
+
+export interface AccessTokenPolicy {
+  /** The scope the access token carries. */
+  scope: string;
+  /** Its lifetime in seconds. */
+  ttl: number;
+}
+
+/**
+ * The scope and lifetime of an access token for `resource` (null: the default audience): the
+ * scope narrowed by the client's resource_scopes, by the ceiling of self-registered clients and by
+ * the registry resource's scopes (OpenID Connect scopes are not resource scopes and stay); the
+ * registry resource's lifetime; its DPoP policy (`required`: no token without a proof, `jkt`).
+ */
+export function accessTokenPolicy(p: Pick<Provider, 'config' | 'keys'>, registry: ResourceRegistry, client: ClientRecord, resource: string | null, scope: string, jkt: string | undefined): AccessTokenPolicy {
+  let tokenScope = splitScope(resourceScope(client, resource, scope));
+  const self = isSelfRegistered(client);
+  const entry = registry.get(resource ?? p.config.defaultAudience);
+  // A resource taken out of the registry after the authorization: no more tokens for it.
+  if (self && resource !== null && !entry) throw invalidTarget('This client may obtain tokens only for the resource servers registered with this server.');
+  if (self) tokenScope = tokenScope.filter((s) => p.config.registrationScopes.includes(s));
+  if (!entry) return { scope: tokenScope.join(' '), ttl: p.config.accessTokenTtl };
+  const names = new Set(entry.scopes.map((s) => s.name));
+  tokenScope = tokenScope.filter((s) => OIDC_SCOPES.has(s) || names.has(s));
+  if (entry.dpop === 'required' && !jkt) throw new OAuthError('invalid_dpop_proof', 'Access tokens for this resource are DPoP-bound: send a DPoP proof.');
+  // Per-resource algorithms need a key of that algorithm; until the server has one, no token (fail closed).
+  if (entry.signingAlg !== null && entry.signingAlg !== p.keys().active.alg) {
+    throw invalidTarget('Access tokens for this resource cannot be issued now.', `resource signing_alg ${entry.signingAlg} but the active key is ${p.keys().active.alg}`);
+  }
+  return { scope: tokenScope.join(' '), ttl: entry.accessTokenTtl ?? p.config.accessTokenTtl };
+}
+
+/** A resource as the consent page shows it: its display name and the descriptions of its scopes; undefined when it is not in the registry. */
+export async function describeResource(p: Pick<Provider, 'stores'>, uri: string): Promise<{ identifier: string; displayName: string; scopes: { name: string; description: string }[] } | undefined> {
+  const entry = (await resourceRegistry(p)).get(uri);
+  return entry && { identifier: entry.identifier, displayName: entry.displayName, scopes: entry.scopes.map((s) => ({ ...s })) };
 }

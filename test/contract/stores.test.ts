@@ -21,6 +21,7 @@ import { freePort } from '../fixtures/server.ts';
 import { replayContract } from './replay-contract.ts';
 import { deviceCodesContract } from './device-codes-contract.ts';
 import { initialAccessTokensContract } from './initial-access-tokens-contract.ts';
+import { resourceServersContract } from './resource-servers-contract.ts';
 
 const NOW = Math.floor(Date.now() / 1000);
 const uid = (prefix: string) => `${prefix}-${randomUUID()}`;
@@ -141,7 +142,7 @@ for (const backend of backends) {
 
     describe('database and migrations', () => {
       it('applies every migration once, then nothing', async () => {
-        assert.deepEqual(applied, ['0001_initial', '0002_counters', '0003_audit', '0004_client_metadata_replay', '0005_key_schedule', '0006_par_dpop', '0007_device_codes', '0008_registration_tokens', '0009_session_clients', '0010_authorization_details', '0011_claims_request', '0012_grant_certificate', '0013_replay_epoch', '0015_consent_resources']);
+        assert.deepEqual(applied, ['0001_initial', '0002_counters', '0003_audit', '0004_client_metadata_replay', '0005_key_schedule', '0006_par_dpop', '0007_device_codes', '0008_registration_tokens', '0009_session_clients', '0010_authorization_details', '0011_claims_request', '0012_grant_certificate', '0013_replay_epoch', '0015_consent_resources', '0017_resource_servers']);
         assert.deepEqual(await migrate(handle.db), []);
       });
       it('ping() answers', async () => {
@@ -498,6 +499,10 @@ for (const backend of backends) {
 
     describe('initial access tokens', () => {
       initialAccessTokensContract(() => stores.initialAccessTokens, NOW);
+    });
+
+    describe('resource servers', () => {
+      resourceServersContract(() => stores.resourceServers, NOW);
     });
 
     describe('grants', () => {

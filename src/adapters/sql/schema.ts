@@ -219,6 +219,7 @@ export interface Schema {
   pushed_requests: PushedRequestsTable;
   device_codes: DeviceCodesTable;
   initial_access_tokens: InitialAccessTokensTable;
+  resource_servers: ResourceServersTable;
   session_clients: SessionClientsTable;
 }
 
@@ -228,4 +229,16 @@ export interface SessionClientsTable {
   user_id: string;
   created_at: number;
   expires_at: number;
+}
+
+export interface ResourceServersTable {
+  identifier: string;
+  display_name: string;
+  /** JSON: [{ name, description }] */
+  scopes: string;
+  access_token_ttl: number | null;
+  signing_alg: string | null;
+  dpop: string;
+  created_at: number;
+  updated_at: number;
 }

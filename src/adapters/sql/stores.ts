@@ -1,14 +1,14 @@
 import { sql, type Compilable, type CompiledQuery, type Kysely, type QueryResult, type Selectable, type Transaction } from 'kysely';
 import type {
   AuditEvent, AuditRecord, AuditVerifyResult, ClientRecord, CodeRecord, ConsentRecord, DeviceCodeRecord, DeviceCodeStatus, GrantRecord, InteractionRecord, IssuedAccessToken, KeyState,
-  RefreshTokenRecord, RotateResult, UseRefreshResult, SessionClient, SessionRecord, SigningKeyRecord, Stores, UserRecord,
+  RefreshTokenRecord, ResourceServerRecord, RotateResult, UseRefreshResult, SessionClient, SessionRecord, SigningKeyRecord, Stores, UserRecord,
 } from '../../ports/index.ts';
 import { canonicalDetails, chainHash, GENESIS_HASH, normalizeEvent } from './audit-chain.ts';
 import { batchedLookup, groupCommit } from './batching.ts';
 import type { DatabaseHandle } from './database.ts';
 import type {
   AuditEventsTable, AuthCodesTable, ClientsTable, ConsentsTable, DeviceCodesTable, GrantsTable, InteractionsTable, RefreshTokensTable, Schema,
-  SessionClientsTable, SessionsTable, SigningKeysTable, UsersTable,
+  ResourceServersTable, SessionClientsTable, SessionsTable, SigningKeysTable, UsersTable,
 } from './schema.ts';
 
 type Db = Kysely<Schema> | Transaction<Schema>;
@@ -33,6 +33,16 @@ const toClient = (r: Row<ClientsTable>): ClientRecord => ({
   redirectUris: JSON.parse(r.redirect_uris), postLogoutRedirectUris: JSON.parse(r.post_logout_redirect_uris),
   grantTypes: JSON.parse(r.grant_types), scopes: JSON.parse(r.scopes), allowedResources: JSON.parse(r.allowed_resources),
   skipConsent: r.skip_consent === 1, disabled: r.disabled === 1, metadata: JSON.parse(r.metadata), createdAt: r.created_at, updatedAt: r.updated_at,
+});
+
+const resourceServerRow = (r: ResourceServerRecord): ResourceServersTable => ({
+  identifier: r.identifier, display_name: r.displayName, scopes: json(r.scopes), access_token_ttl: r.accessTokenTtl,
+  signing_alg: r.signingAlg, dpop: r.dpop, created_at: r.createdAt, updated_at: r.updatedAt,
+});
+const toResourceServer = (r: Row<ResourceServersTable>): ResourceServerRecord => ({
+  identifier: r.identifier, displayName: r.display_name, scopes: JSON.parse(r.scopes),
+  accessTokenTtl: r.access_token_ttl === null ? null : Number(r.access_token_ttl), signingAlg: r.signing_alg,
+  dpop: r.dpop === 'required' ? 'required' : 'optional', createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
 });
 
 const userRow = (u: UserRecord): UsersTable => ({
@@ -790,6 +800,25 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
       },
       async revoke(id) {
         return count(await db.deleteFrom('initial_access_tokens').where('id', '=', id).executeTakeFirst()) === 1;
+      },
+    },
+
+    resourceServers: {
+      async get(identifier) {
+        const r = await db.selectFrom('resource_servers').selectAll().where('identifier', '=', identifier).executeTakeFirst();
+        return r && toResourceServer(r);
+      },
+      async list() {
+        return (await db.selectFrom('resource_servers').selectAll().orderBy('identifier').execute()).map(toResourceServer);
+      },
+      /** One upsert: the creation time of an existing row is kept. */
+      async put(record) {
+        const { identifier: _id, created_at: _c, ...rest } = resourceServerRow(record);
+        await db.insertInto('resource_servers').values(resourceServerRow(record))
+          .onConflict((oc) => oc.column('identifier').doUpdateSet(rest)).execute();
+      },
+      async delete(identifier) {
+        return count(await db.deleteFrom('resource_servers').where('identifier', '=', identifier).executeTakeFirst()) === 1;
       },
     },
 

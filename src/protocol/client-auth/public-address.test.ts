@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { addressAllowed, isLoopbackAddress, isLoopbackHostName, isPublicAddress } from './public-address.ts';
+import { addressAllowed, isLoopbackAddress, isLoopbackHostName, isPublicAddress, outboundHostProblem } from './public-address.ts';
 
 describe('public addresses (what a jwks_uri fetch may connect to)', () => {
   it('IPv4: public unicast yes; private, loopback, link-local, shared, reserved, documentation, multicast no', () => {
@@ -40,5 +40,20 @@ describe('public addresses (what a jwks_uri fetch may connect to)', () => {
     assert.equal(addressAllowed('::ffff:127.0.0.1', true), true);
     for (const ip of ['10.0.0.1', '192.168.0.1', '169.254.169.254', 'fd00::1', 'fe80::1', '0.0.0.0', '::']) assert.equal(addressAllowed(ip, true), false, ip);
     assert.equal(addressAllowed('8.8.8.8', false), true);
+  });
+
+  it('outboundHostProblem judges the host of a URL literally, in every spelling the URL parser folds', () => {
+    const host = (h: string) => new URL(`https://${h}/x`).hostname;
+    for (const h of ['127.1', '2130706434', '0x7f.1', '0177.0.0.1', '017700000001', '[::ffff:127.0.0.1]', '[::1]', '0', '10.1', '0x0a000001', '[::ffff:10.0.0.1]', '[64:ff9b::10.0.0.1]', '[fe80::1]', '169.254.169.254', '[::7f00:1]']) {
+      assert.match(outboundHostProblem(host(h), false) ?? '', /is not a public address/, h);
+    }
+    // The development allowance lets loopback through, never private networks.
+    for (const h of ['127.1', '2130706434', '[::ffff:127.0.0.1]', '[::1]', 'localhost', 'api.localhost']) assert.equal(outboundHostProblem(host(h), true), undefined, h);
+    for (const h of ['10.1', '192.168.0.1', '[fd00::1]']) assert.match(outboundHostProblem(host(h), true) ?? '', /not a public address/, h);
+    // Production: special-use names (RFC 6761 and friends) and single labels.
+    for (const h of ['localhost', 'LOCALHOST.', 'api.localhost', 'printer.local', 'svc.internal', 'x.test', 'x.invalid', 'www.example', 'router.home.arpa', 'abc.onion', 'x.alt', '1.0.0.127.in-addr.arpa', 'intranet']) {
+      assert.match(outboundHostProblem(host(h), false) ?? '', /special-use name|fully qualified/, h);
+    }
+    for (const h of ['rp.example.com', '8.8.8.8', '[2606:4700:4700::1111]', 'localhost.example.com', 'test.example.org']) assert.equal(outboundHostProblem(host(h), false), undefined, h);
   });
 });

@@ -91,3 +91,32 @@ export function isLoopbackHostName(host: string): boolean {
 export function addressAllowed(ip: string, allowLoopback: boolean): boolean {
   return isPublicAddress(ip) || (allowLoopback && isLoopbackAddress(ip));
 }
+
+/**
+ * Special-use domain names that never name a server on the public Internet (RFC 6761 section 6:
+ * localhost, test, invalid, example; RFC 6762: local (multicast DNS); RFC 7686: onion; RFC 8375:
+ * home.arpa; RFC 9476: alt; ICANN's 2024 reservation of internal for private use), and the reverse
+ * zones of private and special addresses.
+ */
+const SPECIAL_USE_NAMES = ['localhost', 'local', 'test', 'invalid', 'example', 'onion', 'alt', 'internal', 'home.arpa', 'in-addr.arpa', 'ip6.arpa'];
+
+/**
+ * Why a URL host (as the WHATWG URL parser gives it: IPv4 shorthands such as `127.1`, `2130706434`,
+ * `0x7f.1` or `0177.0.0.1` already folded into dotted quads, IPv6 in brackets) must not be the target
+ * of a server-side request, judged on the literal alone, before any DNS lookup: an address literal
+ * that is not public (loopback allowed under the development allowance), or, without that allowance
+ * (production), a special-use name. Undefined when the literal is fine; DNS answers are still checked
+ * at fetch time.
+ */
+export function outboundHostProblem(hostname: string, allowLoopback: boolean): string | undefined {
+  const host = bare(hostname.toLowerCase()).replace(/\.$/, '');
+  if (isIP(host)) return addressAllowed(host, allowLoopback) ? undefined : `host ${host} is not a public address`;
+  // Anything else that looks numeric is an address form the URL parser did not fold: never a name.
+  if (host === '' || /^[0-9.]+$/.test(host) || /^0x/i.test(host)) return `host ${host} is not a public address`;
+  if (allowLoopback) return undefined;
+  // These are never delegated in the public DNS: if such a name resolves at all, a local zone answers.
+  if (SPECIAL_USE_NAMES.some((n) => host === n || host.endsWith(`.${n}`))) return `host ${host} is a special-use name (RFC 6761), not a public server`;
+  // A single label is completed by the resolver's search domains: an internal name.
+  if (!host.includes('.')) return `host ${host} is not a fully qualified public name`;
+  return undefined;
+}

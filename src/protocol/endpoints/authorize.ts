@@ -13,7 +13,7 @@ import { supportedScopes } from '../scopes.ts';
 import { verifyIdTokenHint } from '../tokens/id-token-hint.ts';
 import { subjectFor } from '../tokens/subject.ts';
 import { AUTHORIZE_LIMITS, AUTHORIZE_PARAMS, PAR_URN } from './authorize-params.ts';
-import { checkResources, splitResources } from '../resources.ts';
+import { checkResources, checkSelfRegisteredRequest, splitResources } from '../resources.ts';
 import { resolveRequestObject } from './request-object.ts';
 import { featureEnabled } from '../../config/features.ts';
 import { readAuthorizationDetails } from '../authorization-details.ts';
@@ -216,6 +216,8 @@ export async function authorize(p: Provider, req: ProtocolRequest): Promise<OAut
       throw invalidRequest('This client must send its authorization requests as signed request objects.');
     }
     const areq = checkRequest(p, client, params, redirectUri, target);
+    // Self-registered clients: the ceiling of TESSERA_REGISTRATION_* and registry resources only.
+    await checkSelfRegisteredRequest(p, client, { grantType: 'authorization_code', scope: areq.scope, resource: areq.resource });
     return await decide(p, req, client, areq);
   } catch (err) {
     // authorizationError decides whether the error may go to the redirect URI (RFC 9700 section 4.11.2).

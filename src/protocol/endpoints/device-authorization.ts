@@ -9,6 +9,7 @@ import { isScopeToken, readParams, splitScope } from '../params.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import { supportedScopes } from '../scopes.ts';
 import { checkResource } from './authorize.ts';
+import { checkSelfRegisteredRequest } from '../resources.ts';
 import { NO_STORE } from './token.ts';
 import { featureEnabled } from '../../config/features.ts';
 import { checkFapiClientAuth } from '../fapi.ts';
@@ -49,6 +50,8 @@ export async function deviceAuthorization(p: Provider, req: ProtocolRequest): Pr
   if (params.resource !== undefined) checkResource(client, params.resource);
   // The device token request cannot name a resource: one resource at most here (RFC 8707 section 2.2).
   if (params.resource?.includes(' ')) throw new OAuthError('invalid_target', 'The device flow takes one resource.');
+  // Self-registered clients: the ceiling of TESSERA_REGISTRATION_* and registry resources only.
+  await checkSelfRegisteredRequest(p, client, { grantType: DEVICE_CODE_GRANT, scope, resource: params.resource });
   const now = p.now();
   const { deviceCode, userCode } = await storeCodes(p, {
     clientId: client.clientId, scope, resource: params.resource ?? null, status: 'pending', interval: p.config.devicePollInterval,

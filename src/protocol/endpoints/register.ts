@@ -18,8 +18,6 @@ import { rarEnabled } from '../authorization-details.ts';
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 const MAX_REDIRECT_URIS = 20;
 const MAX_URI_LENGTH = 2048;
-/** Grants a client may register for itself; token exchange needs an operator-written policy. */
-const SELF_SERVICE_GRANTS: readonly GrantType[] = ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code'];
 /** Members of the client information response that a client must not send back (RFC 7592 section 2.2). */
 const SERVER_MEMBERS = ['registration_access_token', 'registration_client_uri', 'client_secret_expires_at', 'client_id_issued_at'];
 
@@ -85,9 +83,12 @@ export function registrationInput(p: Provider, body: unknown, clientId: string):
     const problem = redirectUriProblem(u, applicationType);
     if (problem) throw new OAuthError('invalid_redirect_uri', problem);
   }
+  // Least privilege: the operator's ceiling (TESSERA_REGISTRATION_GRANT_TYPES, by default the
+  // authorization code and refresh tokens), never token exchange (config.ts SELF_SERVICE_GRANTS).
+  const allowedGrants = p.config.registrationGrantTypes;
   const grantTypes = list('grant_types') ?? ['authorization_code'];
   for (const g of grantTypes) {
-    if (!(SELF_SERVICE_GRANTS as readonly string[]).includes(g)) throw metadataError(`grant type ${g} cannot be registered dynamically (supported: ${SELF_SERVICE_GRANTS.join(', ')}).`);
+    if (!allowedGrants.includes(g)) throw metadataError(`grant type ${g.slice(0, 100)} cannot be registered dynamically on this server (allowed: ${allowedGrants.join(', ') || 'none'}).`);
   }
   // RFC 7591 section 2.1: response_types and grant_types must agree; only `code` is supported.
   const responseTypes = list('response_types') ?? (grantTypes.includes('authorization_code') ? ['code'] : []);
@@ -96,8 +97,9 @@ export function registrationInput(p: Provider, body: unknown, clientId: string):
     throw metadataError('response_types code and the authorization_code grant go together.');
   }
   const scope = str('scope', 4096);
-  const offered = supportedScopes(p.config.extraScopes);
-  for (const s of (scope ?? '').split(' ').filter(Boolean)) if (!offered.includes(s)) throw metadataError(`scope ${s} is not offered by this server.`);
+  // TESSERA_REGISTRATION_SCOPES is the ceiling of self-registered clients' scopes.
+  const offered = supportedScopes(p.config.extraScopes).filter((s) => p.config.registrationScopes.includes(s));
+  for (const s of (scope ?? '').split(' ').filter(Boolean)) if (!offered.includes(s)) throw metadataError(`scope ${s.slice(0, 100)} is not offered to dynamically registered clients by this server.`);
   const jwks = m.jwks;
   if (jwks !== undefined && (jwks === null || typeof jwks !== 'object' || Array.isArray(jwks))) throw metadataError('jwks must be a JSON Web Key Set object.');
   const subjectType = str('subject_type');
@@ -121,7 +123,7 @@ export function registrationInput(p: Provider, body: unknown, clientId: string):
     redirect_uris: redirectUris,
     post_logout_redirect_uris: list('post_logout_redirect_uris') ?? [],
     grant_types: grantTypes as GrantType[],
-    scope: scope ?? ['openid', 'profile', 'email', ...(grantTypes.includes('refresh_token') ? ['offline_access'] : [])].join(' '),
+    scope: scope ?? ['openid', 'profile', 'email', ...(grantTypes.includes('refresh_token') ? ['offline_access'] : [])].filter((s) => offered.includes(s)).join(' '),
     jwks: jwks as ClientInput['jwks'],
     jwks_uri: str('jwks_uri'),
     token_endpoint_auth_signing_alg: str('token_endpoint_auth_signing_alg', 20),

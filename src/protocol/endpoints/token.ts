@@ -9,6 +9,7 @@ import { MAX_TOKEN_LENGTH, readParams } from '../params.ts';
 import { header, type OAuthResponse, type Provider, type ProtocolRequest } from '../provider.ts';
 import { featureEnabled, type Feature } from '../../config/features.ts';
 import { checkFapiClientAuth, checkSenderConstrained } from '../fapi.ts';
+import { checkGrantCeiling } from '../resources.ts';
 
 const GRANT_TYPE = new Set(['grant_type']);
 const LIMITS = { code: 256, device_code: 256, subject_token: MAX_TOKEN_LENGTH, actor_token: MAX_TOKEN_LENGTH, audience: 2048, refresh_token: Math.min(256, MAX_TOKEN_LENGTH), code_verifier: 128, redirect_uri: 2048, scope: 1024, resource: 2048, client_id: 255, client_secret: 1024, authorization_details: 10485760 };
@@ -39,6 +40,8 @@ export async function token(p: Provider, req: ProtocolRequest): Promise<OAuthRes
   if (!client.grantTypes.includes(handler.grantType as never) || (!handler.allowPublic && client.tokenEndpointAuthMethod === 'none')) {
     throw new OAuthError('unauthorized_client', `This client may not use the ${grantType} grant.`);
   }
+  // Self-registered clients: TESSERA_REGISTRATION_GRANT_TYPES is the ceiling, whatever they registered with.
+  checkGrantCeiling(p, client, handler.grantType);
   // No DPoP header, no proof (and no promise to wait for on the common path).
   const dpop = req.headers.dpop === undefined ? undefined : await verifyDpopProof(p, req, { htm: 'POST', htu: `${p.config.issuer}/token`, clientId: client.clientId });
   if (!dpop && client.metadata.dpop_bound_access_tokens === true) {

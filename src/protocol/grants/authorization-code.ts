@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { pickResource, resourceScope } from '../resources.ts';
+import { accessTokenPolicy, pickResource, readyResourceRegistry, resourceRegistry } from '../resources.ts';
 import type { GrantRecord } from '../../ports/grants.ts';
 import { invalidGrant, invalidRequest } from '../errors.ts';
 import { safeEqual, tokenHash } from '../hash.ts';
@@ -60,7 +60,9 @@ export const authorizationCode: GrantHandler = {
     }
     // RFC 8707: one resource per access token, one of those authorized; its scopes per resource_scopes.
     const resource = pickResource(code.resource, params.resource);
-    const tokenScope = resourceScope(client, resource, code.scope);
+    // The registry resource's scopes, lifetime and DPoP policy; the ceiling of self-registered clients.
+    const policy = accessTokenPolicy(p, readyResourceRegistry(p) ?? await resourceRegistry(p), client, resource, code.scope, ctx.dpop?.jkt);
+    const tokenScope = policy.scope;
     // RFC 9396 section 6.1: the token may carry a subset of what the user approved.
     const details = narrowAuthorizationDetails(p.config, params.authorization_details, code.authorizationDetails);
     const user = await p.stores.users.get(code.userId);
@@ -78,7 +80,7 @@ export const authorizationCode: GrantHandler = {
       // RFC 8705 section 4: likewise to the TLS client certificate, when the client's tokens are bound to it.
       certThumbprint: client.tokenEndpointAuthMethod === 'none' ? boundCertificate(ctx) ?? null : null,
     };
-    const access = userAccessToken(p, grant, tokenScope, client, { jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx), resource, authorizationDetails: details });
+    const access = userAccessToken(p, grant, tokenScope, client, { jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx), resource, authorizationDetails: details, ttl: policy.ttl });
     const refresh = issuesRefreshTokens(client) ? newRefreshToken(p, grant, code.scope) : undefined;
     await p.stores.grants.create(grant, refresh?.record ?? null, { jti: access.jti, expiresAt: access.expiresAt });
     // Whoever claims the marker second knows the other side's step came first: a replay that

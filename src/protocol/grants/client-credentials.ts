@@ -3,7 +3,7 @@ import { checkResource } from '../endpoints/authorize.ts';
 import { isScopeToken, splitScope } from '../params.ts';
 import { mintAccessToken } from '../tokens/access-token.ts';
 import { boundCertificate, type GrantHandler } from './grant.ts';
-import { resourceScope } from '../resources.ts';
+import { accessTokenPolicy, checkSelfRegisteredRequest, isSelfRegistered, readyResourceRegistry, resourceRegistry } from '../resources.ts';
 
 const USER_SCOPES = new Set(['openid', 'offline_access', 'profile', 'email']);
 
@@ -12,7 +12,8 @@ export const clientCredentials: GrantHandler = {
   parameters: new Set(['scope', 'resource']),
   allowPublic: false,
   async handle(p, _req, params, client, ctx) {
-    const allowed = client.scopes.filter((s) => !USER_SCOPES.has(s));
+    // A self-registered client's scopes stop at TESSERA_REGISTRATION_SCOPES, also when it names none.
+    const allowed = client.scopes.filter((s) => !USER_SCOPES.has(s) && (!isSelfRegistered(client) || p.config.registrationScopes.includes(s)));
     const requested = params.scope !== undefined ? splitScope(params.scope) : allowed;
     for (const s of requested) {
       if (!isScopeToken(s) || !allowed.includes(s)) throw new OAuthError('invalid_scope', `Scope ${s} is not allowed for this client.`);
@@ -20,12 +21,16 @@ export const clientCredentials: GrantHandler = {
     if (params.resource !== undefined) checkResource(client, params.resource);
     // RFC 8707: one resource per access token; its scopes per the client's resource_scopes.
     if (params.resource !== undefined && params.resource.includes(' ')) throw new OAuthError('invalid_target', 'Name one resource per token request.');
-    const scope = resourceScope(client, params.resource ?? null, requested.join(' '));
+    // Self-registered clients: scopes within TESSERA_REGISTRATION_SCOPES, resources from the registry only.
+    if (isSelfRegistered(client)) await checkSelfRegisteredRequest(p, client, { grantType: 'client_credentials', scope: requested.join(' '), resource: params.resource });
+    // The registry resource's scopes, lifetime and DPoP policy (protocol/resources.ts).
+    const registry = readyResourceRegistry(p) ?? await resourceRegistry(p);
+    const { scope, ttl } = accessTokenPolicy(p, registry, client, params.resource ?? null, requested.join(' '), ctx.dpop?.jkt);
     const access = mintAccessToken(p.keys(), {
       issuer: p.config.issuer, sub: client.clientId, clientId: client.clientId, audience: params.resource ?? p.config.defaultAudience,
-      scope, now: p.now(), ttl: p.config.accessTokenTtl, jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx),
+      scope, now: p.now(), ttl, jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx),
     });
-    const res = { access_token: access.token, token_type: access.jkt ? 'DPoP' as const : 'Bearer' as const, expires_in: p.config.accessTokenTtl, scope: scope || undefined };
+    const res = { access_token: access.token, token_type: access.jkt ? 'DPoP' as const : 'Bearer' as const, expires_in: ttl, scope: scope || undefined };
     if (!scope) delete res.scope;
     return res;
   },

@@ -3,6 +3,7 @@ import type { GrantRecord } from '../../ports/grants.ts';
 import { OAuthError, invalidGrant, invalidRequest } from '../errors.ts';
 import { randomToken, tokenHash } from '../hash.ts';
 import { boundCertificate, type GrantHandler } from './grant.ts';
+import { accessTokenPolicy, readyResourceRegistry, resourceRegistry } from '../resources.ts';
 import { issuesRefreshTokens, newRefreshToken, userAccessToken, userTokenResponse } from './user-tokens.ts';
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -54,9 +55,11 @@ export const deviceCode: GrantHandler = {
       // RFC 8705 section 4: a public client's refresh tokens are bound to its certificate.
       certThumbprint: client.tokenEndpointAuthMethod === 'none' ? boundCertificate(ctx) ?? null : null,
     };
-    const access = userAccessToken(p, grant, record.scope, client, { x5t: boundCertificate(ctx) });
+    // The registry resource's scopes, lifetime and DPoP policy; the ceiling of self-registered clients.
+    const policy = accessTokenPolicy(p, readyResourceRegistry(p) ?? await resourceRegistry(p), client, record.resource, record.scope, ctx.dpop?.jkt);
+    const access = userAccessToken(p, grant, policy.scope, client, { jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx), ttl: policy.ttl });
     const refresh = issuesRefreshTokens(client) ? newRefreshToken(p, grant, record.scope) : undefined;
     await p.stores.grants.create(grant, refresh?.record ?? null, { jti: access.jti, expiresAt: access.expiresAt });
-    return userTokenResponse(p, grant, record.scope, access, refresh?.value, null, client);
+    return userTokenResponse(p, grant, policy.scope, access, refresh?.value, null, client);
   },
 };

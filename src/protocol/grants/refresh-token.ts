@@ -8,7 +8,7 @@ import type { GrantRecord, RefreshTokenRecord } from '../../ports/grants.ts';
 import type { UserRecord } from '../../ports/users.ts';
 import { narrowAuthorizationDetails, type AuthorizationDetail } from '../authorization-details.ts';
 import { isFapiClient } from '../fapi.ts';
-import { pickResource, resourceScope } from '../resources.ts';
+import { accessTokenPolicy, pickResource, readyResourceRegistry, resourceRegistry, type AccessTokenPolicy } from '../resources.ts';
 
 export const refreshToken: GrantHandler = {
   grantType: 'refresh_token',
@@ -19,7 +19,7 @@ export const refreshToken: GrantHandler = {
     const now = p.now();
     const requested = params.scope !== undefined ? splitScope(params.scope) : undefined;
     let scope = '';
-    let access: MintedAccessToken | undefined;
+    let access: (MintedAccessToken & { ttl?: number }) | undefined;
     let details: AuthorizationDetail[] | undefined;
     let refreshValue: string | undefined;
     let problem: OAuthError | undefined;
@@ -32,6 +32,9 @@ export const refreshToken: GrantHandler = {
     /** The grant whose user is missing or disabled, when that is why the token was refused. */
     let orphaned: string | undefined;
     let resource: string | null = null;
+    let policy: AccessTokenPolicy | undefined;
+    // Read before the rotation's transaction (a cached copy: protocol/resources.ts).
+    const registry = readyResourceRegistry(p) ?? await resourceRegistry(p);
     const accept = (refresh: RefreshTokenRecord, grant: GrantRecord, owner: UserRecord | undefined): boolean => {
       if (refresh.clientId !== client.clientId) return false;
       if (refresh.expiresAt <= now || grant.expiresAt <= now || grant.revokedAt !== null) return false;
@@ -61,6 +64,8 @@ export const refreshToken: GrantHandler = {
         resource = pickResource(grant.resource, params.resource);
         // RFC 9396: the grant keeps its authorization details; one access token may carry a subset.
         details = narrowAuthorizationDetails(p.config, params.authorization_details, grant.authorizationDetails);
+        // Downscoping narrows this access token only; the family keeps what was granted.
+        policy = accessTokenPolicy(p, registry, client, resource, requested ? requested.join(' ') : refresh.scope, ctx.dpop?.jkt);
       } catch (err) {
         problem = err as OAuthError;
         return false;
@@ -68,9 +73,8 @@ export const refreshToken: GrantHandler = {
       return true;
     };
     const mint = (refresh: RefreshTokenRecord, grant: GrantRecord) => {
-      // Downscoping narrows this access token only; the family keeps what was granted.
-      scope = resourceScope(client, resource, requested ? requested.join(' ') : refresh.scope);
-      access = userAccessToken(p, grant, scope, client, { jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx), resource, authorizationDetails: details });
+      scope = policy!.scope;
+      access = userAccessToken(p, grant, scope, client, { jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx), resource, authorizationDetails: details, ttl: policy!.ttl });
       return { jti: access.jti, expiresAt: access.expiresAt };
     };
     // FAPI 2.0 section 5.3.2.1: no rotation for these (confidential, sender-constrained) clients; the

@@ -33,15 +33,20 @@ export function newRefreshToken(p: Provider, grant: GrantRecord, scope: string):
  * The access token of a user grant; bound to the DPoP key `jkt` (cnf.jkt) or the certificate `x5t`
  * (cnf x5t#S256) when one is given. Its `sub` is the one the client sees (pairwise for pairwise
  * clients, OpenID Connect Core 8); its audience is `resource` (RFC 8707: one of the grant's, chosen
- * by the token request), else the grant's only resource, else the default audience. It carries the
+ * by the token request), else the grant's only resource, else the default audience; its lifetime
+ * `ttl` (the resource's policy, protocol/resources.ts accessTokenPolicy). It carries the
  * RFC 9396 `authorizationDetails` the token was granted with, when there are any.
  */
-export function userAccessToken(p: Provider, grant: GrantRecord, scope: string, client: ClientRecord, bind: { jkt?: string; x5t?: string; resource?: string | null; authorizationDetails?: AuthorizationDetail[] } = {}): MintedAccessToken {
+export function userAccessToken(p: Provider, grant: GrantRecord, scope: string, client: ClientRecord, bind: { jkt?: string; x5t?: string; resource?: string | null; authorizationDetails?: AuthorizationDetail[]; ttl?: number } = {}): MintedAccessToken & { ttl: number } {
   const audience = bind.resource !== undefined ? bind.resource : pickResource(grant.resource, undefined);
-  return mintAccessToken(p.keys(), {
-    issuer: p.config.issuer, sub: subjectFor(p.config.secret, client, grant.userId), clientId: grant.clientId, audience: audience ?? p.config.defaultAudience,
-    scope, now: p.now(), ttl: p.config.accessTokenTtl, authTime: grant.authTime, jkt: bind.jkt, x5t: bind.x5t, authorizationDetails: bind.authorizationDetails,
-  });
+  const ttl = bind.ttl ?? p.config.accessTokenTtl;
+  return {
+    ...mintAccessToken(p.keys(), {
+      issuer: p.config.issuer, sub: subjectFor(p.config.secret, client, grant.userId), clientId: grant.clientId, audience: audience ?? p.config.defaultAudience,
+      scope, now: p.now(), ttl, authTime: grant.authTime, jkt: bind.jkt, x5t: bind.x5t, authorizationDetails: bind.authorizationDetails,
+    }),
+    ttl,
+  };
 }
 
 /**
@@ -49,8 +54,9 @@ export function userAccessToken(p: Provider, grant: GrantRecord, scope: string, 
  * The ID token carries the client's sub for the user, the acr of the authentication and, given the
  * user, the claims the authorization request's `claims` parameter asked for (OIDC Core 5.5).
  */
-export function userTokenResponse(p: Provider, grant: GrantRecord, scope: string, access: MintedAccessToken, refresh: string | undefined, nonce: string | null, client: ClientRecord, user?: UserRecord, authorizationDetails?: AuthorizationDetail[]): TokenResponse {
-  const res: TokenResponse = { access_token: access.token, token_type: access.jkt ? 'DPoP' : 'Bearer', expires_in: p.config.accessTokenTtl, scope };
+export function userTokenResponse(p: Provider, grant: GrantRecord, scope: string, access: MintedAccessToken & { ttl?: number }, refresh: string | undefined, nonce: string | null, client: ClientRecord, user?: UserRecord, authorizationDetails?: AuthorizationDetail[]): TokenResponse {
+  // expires_in is the token's own lifetime (a registry resource may set it: protocol/resources.ts).
+  const res: TokenResponse = { access_token: access.token, token_type: access.jkt ? 'DPoP' : 'Bearer', expires_in: access.ttl ?? p.config.accessTokenTtl, scope };
   // RFC 9396 section 7: the token response names the authorization details the token carries.
   if (authorizationDetails) res.authorization_details = authorizationDetails;
   if (refresh) res.refresh_token = refresh;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { pairwiseSubject, sectorIdentifierProblem, sectorOf, subjectFor, subjectProblems } from './subject.ts';
+import { pairwiseSubject, sectorFor, sectorIdentifierProblem, sectorOf, subjectFor, subjectProblems } from './subject.ts';
 import { ClientKeysError } from '../client-auth/client-keys.ts';
 
 const SECRET = 'a-test-secret-of-at-least-32-bytes-long';
@@ -28,6 +28,28 @@ describe('pairwise subjects', () => {
     assert.equal(subjectFor(SECRET, pairwise(['https://a.example/1']), 'u'), subjectFor(SECRET, pairwise(['https://a.example/2']), 'u'));
     assert.equal(subjectFor(SECRET, { redirectUris: ['https://a.example/1'], metadata: {} }, 'u'), 'u');
     assert.equal(subjectFor(SECRET, undefined, 'u'), 'u');
+  });
+
+  it('sectorFor: loopback and private-use redirect URIs make the client its own sector; a stored sector wins over the URIs', () => {
+    const own = (uris: string[], extra: Record<string, unknown> = {}) => sectorFor({ clientId: 'c1', ...pairwise(uris, extra) });
+    assert.equal(own(['http://127.0.0.1/cb']), 'client:c1');
+    assert.equal(own(['http://[::1]/cb']), 'client:c1');
+    assert.equal(own(['http://localhost:8080/cb']), 'client:c1');
+    assert.equal(own(['com.example.app:/cb']), 'client:c1');
+    assert.equal(own(['https://a.example/cb', 'http://127.0.0.1/cb']), 'client:c1', 'one loopback URI is enough: the https host is not proven');
+    assert.equal(own(['http://127.0.0.1/cb'], { sector_identifier_uri: 'https://sector.example/s.json' }), 'sector.example');
+    assert.equal(own(['https://A.example/cb', 'https://a.example/x']), 'a.example');
+    assert.equal(own(['https://a.example/cb', 'https://b.example/cb']), undefined);
+    // The old rule, for clients stored without a sector, is unchanged.
+    assert.equal(sectorOf(pairwise(['http://127.0.0.1/cb'])), '127.0.0.1');
+    const legacy = pairwise(['http://127.0.0.1/cb']);
+    assert.equal(subjectFor(SECRET, legacy, 'u'), pairwiseSubject(SECRET, '127.0.0.1', 'u'));
+    const stored = pairwise(['http://127.0.0.1/cb'], { sector: 'client:c1' });
+    assert.equal(subjectFor(SECRET, stored, 'u'), pairwiseSubject(SECRET, 'client:c1', 'u'));
+    assert.notEqual(subjectFor(SECRET, stored, 'u'), subjectFor(SECRET, pairwise(['http://127.0.0.1/cb'], { sector: 'client:c2' }), 'u'));
+    // A new loopback-and-https client needs no sector_identifier_uri (own sector); a legacy one still does.
+    assert.deepEqual(subjectProblems({ clientId: 'c1', ...pairwise(['https://a.example/cb', 'http://127.0.0.1/cb']) }), []);
+    assert.equal(subjectProblems(pairwise(['https://a.example/cb', 'http://127.0.0.1/cb']), true).length, 1);
   });
 
   it('subjectProblems refuses unknown types, a sector without pairwise, and pairwise without a sector', () => {

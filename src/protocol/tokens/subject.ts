@@ -1,6 +1,7 @@
 import { createHmac, hkdfSync } from 'node:crypto';
 import type { ClientRecord } from '../../ports/clients.ts';
 import { ClientKeysError, fetchClientJson } from '../client-auth/client-keys.ts';
+import { isLoopbackHostName } from '../client-auth/public-address.ts';
 
 // Subject identifiers (OpenID Connect Core section 8). A `public` client sees the user's local id;
 // a `pairwise` client sees HMAC-SHA-256(key, sector || 0x00 || local id), so clients of different
@@ -36,8 +37,9 @@ function hostOf(uri: string): string | undefined {
 }
 
 /**
- * The sector of a pairwise client: the host of its sector_identifier_uri, else the one host all
- * its redirect URIs share; undefined when neither gives one (registration refuses such a client).
+ * The sector of a pairwise client stored without one (the rule before sectors were stored per
+ * client, kept so that such clients' subjects never change): the host of its sector_identifier_uri,
+ * else the one host all its redirect URIs share; undefined when neither gives one.
  */
 export function sectorOf(client: Pick<ClientRecord, 'redirectUris' | 'metadata'>): string | undefined {
   const uri = client.metadata.sector_identifier_uri;
@@ -46,12 +48,43 @@ export function sectorOf(client: Pick<ClientRecord, 'redirectUris' | 'metadata'>
   return hosts.size === 1 ? [...hosts][0] : undefined;
 }
 
-/** Problems of a client's subject settings (for admin/clients.ts buildClient). */
-export function subjectProblems(client: Pick<ClientRecord, 'redirectUris' | 'metadata'>): string[] {
+/**
+ * A redirect URI that names no shared sector: a loopback one (RFC 8252 section 7.3: any native app
+ * on any machine may listen there) or a private-use scheme (RFC 8252 section 7.1: any app may claim
+ * it). Two unrelated apps would otherwise share a sector and so see the same pairwise `sub`.
+ */
+function unsharedRedirect(uri: string): boolean {
+  try {
+    const u = new URL(uri);
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') return true;
+    return isLoopbackHostName(u.hostname.replace(/^\[|\]$/g, ''));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The sector of a client made pairwise from now on (stored in its metadata as `sector`): the host of
+ * its sector_identifier_uri; else, when any redirect URI is a loopback or private-use one, the
+ * client's own sector (`client:<client_id>`, which no host name can equal); else the one host all
+ * its redirect URIs share; undefined when there is none.
+ */
+export function sectorFor(client: Pick<ClientRecord, 'clientId' | 'redirectUris' | 'metadata'>): string | undefined {
+  const uri = client.metadata.sector_identifier_uri;
+  if (typeof uri === 'string') return hostOf(uri);
+  if (client.redirectUris.some(unsharedRedirect)) return `client:${client.clientId}`;
+  return sectorOf(client);
+}
+
+/**
+ * Problems of a client's subject settings (for admin/clients.ts buildClient); `legacy`: a pairwise
+ * client stored without a sector, which keeps the old rule (sectorOf).
+ */
+export function subjectProblems(client: Pick<ClientRecord, 'redirectUris' | 'metadata'> & { clientId?: string }, legacy = false): string[] {
   const type = client.metadata.subject_type;
   if (type !== undefined && type !== 'public' && type !== 'pairwise') return ['subject_type must be public or pairwise'];
   if (type !== 'pairwise') return client.metadata.sector_identifier_uri !== undefined ? ['sector_identifier_uri is only for pairwise clients'] : [];
-  if (sectorOf(client) === undefined) {
+  if ((legacy ? sectorOf(client) : sectorFor({ ...client, clientId: client.clientId ?? '' })) === undefined) {
     return [client.redirectUris.length ? 'pairwise clients whose redirect_uris have several hosts need a sector_identifier_uri' : 'pairwise clients without redirect_uris need a sector_identifier_uri'];
   }
   return [];
@@ -60,7 +93,9 @@ export function subjectProblems(client: Pick<ClientRecord, 'redirectUris' | 'met
 /** The `sub` a client sees for a local user id. */
 export function subjectFor(secret: string, client: Pick<ClientRecord, 'redirectUris' | 'metadata'> | undefined, userId: string): string {
   if (client?.metadata.subject_type !== 'pairwise') return userId;
-  const sector = sectorOf(client);
+  // The sector stored with the client; clients stored before sectors were keep the old rule.
+  const stored = client.metadata.sector;
+  const sector = typeof stored === 'string' ? stored : sectorOf(client);
   // subjectProblems keeps such a client from being stored; fail closed if one is anyway.
   if (sector === undefined) throw new Error('pairwise client without a sector');
   return pairwiseSubject(secret, sector, userId);

@@ -13,6 +13,7 @@ import * as claimsRequest from './0011_claims_request.ts';
 import * as grantCertificate from './0012_grant_certificate.ts';
 import * as replayEpoch from './0013_replay_epoch.ts';
 import * as consentResources from './0015_consent_resources.ts';
+import * as resourceServers from './0017_resource_servers.ts';
 
 /** Every migration, in order. Imported statically (no file-system provider), so bundling is safe. */
 const migrations: Record<string, Migration> = {
@@ -30,6 +31,7 @@ const migrations: Record<string, Migration> = {
   '0012_grant_certificate': grantCertificate,
   '0013_replay_epoch': replayEpoch,
   '0015_consent_resources': consentResources,
+  '0017_resource_servers': resourceServers,
 };
 
 /** Brings the schema up to date; returns the names of the migrations applied now. */

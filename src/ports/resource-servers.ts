@@ -1,0 +1,30 @@
+/**
+ * The registry of resource servers (RFC 8707 resources this server issues access tokens for): per
+ * resource its identifier (an absolute URI, the `aud` of its tokens), a display name and its scopes
+ * with descriptions (for the consent page), and the policy of its access tokens. Self-registered
+ * clients may obtain tokens only for these and for the default audience (protocol/resources.ts).
+ */
+export interface ResourceServerRecord {
+  /** Absolute URI without a fragment; the `aud` of the access tokens for it. */
+  identifier: string;
+  displayName: string;
+  /** The scopes this resource understands, each with a description shown to users. */
+  scopes: { name: string; description: string }[];
+  /** Lifetime of its access tokens in seconds; null: TESSERA_ACCESS_TOKEN_TTL. */
+  accessTokenTtl: number | null;
+  /** JWS algorithm of its access tokens; null: the server's signing key's. */
+  signingAlg: string | null;
+  /** `required`: its access tokens are issued only DPoP-bound (RFC 9449); `optional`: as the client asks. */
+  dpop: 'required' | 'optional';
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface ResourceServerStore {
+  get(identifier: string): Promise<ResourceServerRecord | undefined>;
+  list(): Promise<ResourceServerRecord[]>;
+  /** Inserts or replaces the resource of this identifier. */
+  put(record: ResourceServerRecord): Promise<void>;
+  /** False when there was none. */
+  delete(identifier: string): Promise<boolean>;
+}
