@@ -1,0 +1,94 @@
+/**
+ * Issue 13 point 27: instances applying one bootstrap file at once on one database give the same
+ * result as one application. Two real `tessera bootstrap` processes start together on a SQLite file
+ * and on PostgreSQL; Stores.exclusive (a lease row on SQLite, an advisory lock on PostgreSQL) makes
+ * them take turns: one applies, the other finds nothing to change. No duplicate rows, no second
+ * bootstrap_applied record, and every generated client secret printed is the stored one.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, describe, it } from 'node:test';
+import { verifyPassword } from '../../src/accounts/passwords.ts';
+import { openStores } from '../../src/app.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import { verifyClientSecret } from '../../src/protocol/client-auth/secret-hash.ts';
+import { createPgDatabase, pgAdminUrlForDisplay, sqliteTempUrl } from '../fixtures/db.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CLIENTS = 3;
+const USERS = 6;
+
+function bootstrapProcess(file: string, databaseUrl: string): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'src/cli/main.ts'), 'bootstrap', file], {
+      cwd: ROOT, env: { PATH: process.env.PATH ?? '', TESSERA_ENV: 'development', DATABASE_URL: databaseUrl },
+    });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
+    child.on('error', reject).on('close', (code) => resolve({ code, out, err }));
+    child.stdin.end();
+  });
+}
+
+const pg = await createPgDatabase();
+const backends = [
+  { name: 'SQLite file', url: sqliteTempUrl(), skip: false as string | false },
+  { name: 'PostgreSQL', url: pg?.url ?? '', skip: pg ? false : `PostgreSQL unreachable at ${pgAdminUrlForDisplay()}` },
+];
+
+describe('bootstrap applied by two processes at once', { concurrency: true }, () => {
+  for (const backend of backends) {
+    it(`on ${backend.name}: the same result as one application`, { skip: backend.skip }, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'tessera-bootstrap-'));
+      const config = loadConfig({ TESSERA_ENV: 'development', DATABASE_URL: backend.url });
+      after(async () => {
+        rmSync(dir, { recursive: true, force: true });
+        if (backend.url.startsWith('sqlite:')) rmSync(dirname(backend.url.slice('sqlite:'.length)), { recursive: true, force: true });
+        else await pg?.drop();
+      });
+      await (await openStores(config, { migrate: true })).stores.close();
+      const file = join(dir, 'bootstrap.yaml');
+      // Clients without a secret get one generated: were both processes to apply the file, the one
+      // printed first would not be the one stored.
+      writeFileSync(file, [
+        'clients:',
+        ...Array.from({ length: CLIENTS }, (_, i) => [`  - client_id: svc-${i}`, '    grant_types: [client_credentials]', '    redirect_uris: []']).flat(),
+        'users:',
+        ...Array.from({ length: USERS }, (_, i) => [`  - username: user${i}`, `    password: pass phrase number ${i}`, `    email: user${i}@example.com`]).flat(),
+      ].join('\n'));
+
+      const runs = await Promise.all([bootstrapProcess(file, backend.url), bootstrapProcess(file, backend.url)]);
+      for (const r of runs) assert.equal(r.code, 0, `a process failed: ${r.err}`);
+      const counts = runs.map((r) => /clients changed: (\d+)\nusers changed: (\d+)/.exec(r.out)!.slice(1).join('/')).sort();
+      assert.deepEqual(counts, ['0/0', `${CLIENTS}/${USERS}`], 'one process applied the file, the other found nothing to change');
+      const secrets = runs.flatMap((r) => [...r.out.matchAll(/^Client secret of (\S+) \(shown only once, store it safely\): (\S+)$/gm)].map((m) => [m[1]!, m[2]!] as const));
+      assert.equal(secrets.length, CLIENTS, 'each generated secret is printed once');
+
+      const { stores } = await openStores(config, { migrate: false });
+      try {
+        const clients = (await stores.clients.list()).filter((c) => c.clientId.startsWith('svc-'));
+        assert.equal(clients.length, CLIENTS);
+        for (const [id, secret] of secrets) assert.ok(verifyClientSecret(config.secret, secret, clients.find((c) => c.clientId === id)!.secretHash!), `the printed secret of ${id} is the stored one`);
+        const users = await stores.users.list();
+        assert.equal(users.length, USERS);
+        for (let i = 0; i < USERS; i++) assert.ok(await verifyPassword(`pass phrase number ${i}`, users.find((u) => u.username === `user${i}`)!.passwordHash));
+        const audit = await stores.audit.query({ limit: 1000 });
+        assert.equal(audit.filter((a) => a.type === 'bootstrap_applied').length, 1, 'one record of the changes, not two');
+        assert.deepEqual(audit.find((a) => a.type === 'bootstrap_applied')!.details, { clients_changed: CLIENTS, users_changed: USERS });
+        assert.equal((await stores.audit.verify()).ok, true);
+      } finally {
+        await stores.close();
+      }
+      // The lease is released: a third application runs at once and changes nothing.
+      const third = await bootstrapProcess(file, backend.url);
+      assert.equal(third.code, 0, third.err);
+      assert.match(third.out, /clients changed: 0\nusers changed: 0/);
+    });
+  }
+});
