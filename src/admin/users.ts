@@ -53,7 +53,7 @@ async function newUsernameRefusal(stores: Stores, username: string, origin: User
   if (same) return { reason: 'username_taken', other: same };
   if (origin !== 'operator' && isReservedUsername(username, issuer)) return { reason: 'username_reserved' };
   const lookalike = await stores.users.findConfusable(username);
-  if (lookalike) return { reason: 'username_confusable', other: lookalike };
+  if (lookalike) return { reason: canonicalUsername(lookalike.username) === canonicalUsername(username) ? 'username_taken' : 'username_confusable', other: lookalike };
   return undefined;
 }
 
@@ -107,6 +107,8 @@ export async function saveUser(stores: Stores, input: UserInput, now: number, at
   }
   if (!existing) {
     const lookalike = await stores.users.findConfusable(input.username);
+    // The same name, created meanwhile by another process: judge it again as an existing account.
+    if (lookalike && canonicalUsername(lookalike.username) === canonicalUsername(input.username) && attempt < 3) return saveUser(stores, input, now, attempt + 1);
     if (lookalike) throw new AdminError(`user ${input.username}: looks like the existing user ${describeOther(lookalike)}; choose a name that cannot be mistaken for it`);
   }
   let passwordHash = existing?.passwordHash ?? null;

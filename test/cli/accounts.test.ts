@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { verifyPassword } from '../../src/accounts/passwords.ts';
-import { createUser } from '../../src/admin/users.ts';
+import { createUser, usernameCollisionWarning } from '../../src/admin/users.ts';
 import * as m0014 from '../../src/adapters/sql/migrations/0014_username_canonical.ts';
 import { openStores } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
@@ -225,6 +225,11 @@ describe('account provisioning', { concurrency: true }, () => {
           const dup = (await s.users.get('u-bob-2'))!;
           await s.users.put({ ...dup, email: 'bob2@example.com' });
           assert.equal((await s.users.findByUsername('bob'))?.email, 'bob2@example.com');
+          // The warning every start-up logs (app.ts prepareStorage).
+          const warning = (await usernameCollisionWarning(s))!;
+          assert.match(warning, /^2 existing username\(s\) collide or are not valid/);
+          assert.match(warning, /bob \(id u-bob-2\) is the same name as Bob \(id u-bob-1\)/);
+          assert.match(warning, /tessera user collisions/);
         });
         const listed = await cli(['user', 'collisions', '--json']);
         assert.equal(listed.code, 1, listed.err);

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +20,8 @@ import { createPgDatabase, pgAdminUrlForDisplay, sqliteTempUrl } from '../fixtur
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLIENTS = 3;
-const USERS = 6;
+// Enough Argon2id hashing that the two applications overlap in time however the processes start.
+const USERS = 8;
 
 function bootstrapProcess(file: string, databaseUrl: string): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
@@ -36,6 +37,26 @@ function bootstrapProcess(file: string, databaseUrl: string): Promise<{ code: nu
   });
 }
 
+/** A start-up's preparation (bootstrap-worker.ts): all loaded, then released with the other at once by the gate file. */
+async function startups(file: string, databaseUrl: string, dir: string): Promise<{ clients: number; users: number; banner: string }[]> {
+  const gate = join(dir, 'gate');
+  const children = [0, 1].map((i) => new Promise<{ code: number | null; out: string; err: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'test/multi-instance/bootstrap-worker.ts'), gate, join(dir, `ready-${i}`)], {
+      cwd: ROOT, env: { PATH: process.env.PATH ?? '', TESSERA_ENV: 'development', DATABASE_URL: databaseUrl, TESSERA_BOOTSTRAP_FILE: file, TESSERA_SEED_DEMO: 'false' },
+    });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
+    child.on('error', reject).on('close', (code) => resolve({ code, out, err }));
+  }));
+  while (![0, 1].every((i) => existsSync(join(dir, `ready-${i}`)))) await new Promise((r) => setTimeout(r, 20));
+  writeFileSync(gate, '');
+  const results = await Promise.all(children);
+  for (const r of results) assert.equal(r.code, 0, `a start-up failed: ${r.err}`);
+  return results.map((r) => JSON.parse(r.out));
+}
+
 const pg = await createPgDatabase();
 const backends = [
   { name: 'SQLite file', url: sqliteTempUrl(), skip: false as string | false },
@@ -44,7 +65,7 @@ const backends = [
 
 describe('bootstrap applied by two processes at once', { concurrency: true }, () => {
   for (const backend of backends) {
-    it(`on ${backend.name}: the same result as one application`, { skip: backend.skip }, async () => {
+    it(`on ${backend.name}: two start-ups, then two bootstrap commands: each the same result as one application`, { skip: backend.skip }, async () => {
       const dir = mkdtempSync(join(tmpdir(), 'tessera-bootstrap-'));
       const config = loadConfig({ TESSERA_ENV: 'development', DATABASE_URL: backend.url });
       after(async () => {
@@ -63,6 +84,25 @@ describe('bootstrap applied by two processes at once', { concurrency: true }, ()
         ...Array.from({ length: USERS }, (_, i) => [`  - username: user${i}`, `    password: pass phrase number ${i}`, `    email: user${i}@example.com`]).flat(),
       ].join('\n'));
 
+      // Two server start-ups at once, released together after loading: one applies the file.
+      const starts = await startups(file, backend.url, dir);
+      assert.deepEqual(starts.map((r) => `${r.clients}/${r.users}`).sort(), ['0/0', `${CLIENTS}/${USERS}`], 'one start-up applied the file, the other found nothing to change');
+      const started = starts.flatMap((r) => [...r.banner.matchAll(/^ {2}(svc-\d+) {2}(\S+)$/gm)].map((m) => [m[1]!, m[2]!] as const));
+      assert.equal(started.length, CLIENTS, 'each generated secret is printed once');
+      {
+        const { stores } = await openStores(config, { migrate: false });
+        try {
+          for (const [id, secret] of started) assert.ok(verifyClientSecret(config.secret, secret, (await stores.clients.get(id))!.secretHash!), `the printed secret of ${id} is the stored one`);
+          assert.equal((await stores.users.list()).length, USERS);
+          assert.equal((await stores.audit.query({ type: 'bootstrap_applied' })).length, 1, 'one record of the changes, not two');
+          assert.equal((await stores.keys.list()).length, 1, 'one signing key');
+        } finally {
+          await stores.close();
+        }
+      }
+
+      // Then two `tessera bootstrap` commands at once, with the client and user names changed.
+      writeFileSync(file, readFileSync(file, 'utf8').replace(/svc-/g, 'cli-').replace(/username: user/g, 'username: cli-user'));
       const runs = await Promise.all([bootstrapProcess(file, backend.url), bootstrapProcess(file, backend.url)]);
       for (const r of runs) assert.equal(r.code, 0, `a process failed: ${r.err}`);
       const counts = runs.map((r) => /clients changed: (\d+)\nusers changed: (\d+)/.exec(r.out)!.slice(1).join('/')).sort();
@@ -72,15 +112,15 @@ describe('bootstrap applied by two processes at once', { concurrency: true }, ()
 
       const { stores } = await openStores(config, { migrate: false });
       try {
-        const clients = (await stores.clients.list()).filter((c) => c.clientId.startsWith('svc-'));
+        const clients = (await stores.clients.list()).filter((c) => c.clientId.startsWith('cli-'));
         assert.equal(clients.length, CLIENTS);
         for (const [id, secret] of secrets) assert.ok(verifyClientSecret(config.secret, secret, clients.find((c) => c.clientId === id)!.secretHash!), `the printed secret of ${id} is the stored one`);
-        const users = await stores.users.list();
+        const users = (await stores.users.list()).filter((u) => u.username.startsWith('cli-'));
         assert.equal(users.length, USERS);
-        for (let i = 0; i < USERS; i++) assert.ok(await verifyPassword(`pass phrase number ${i}`, users.find((u) => u.username === `user${i}`)!.passwordHash));
-        const audit = await stores.audit.query({ limit: 1000 });
-        assert.equal(audit.filter((a) => a.type === 'bootstrap_applied').length, 1, 'one record of the changes, not two');
-        assert.deepEqual(audit.find((a) => a.type === 'bootstrap_applied')!.details, { clients_changed: CLIENTS, users_changed: USERS });
+        for (let i = 0; i < USERS; i++) assert.ok(await verifyPassword(`pass phrase number ${i}`, users.find((u) => u.username === `cli-user${i}`)!.passwordHash));
+        const audit = await stores.audit.query({ type: 'bootstrap_applied' });
+        assert.equal(audit.length, 2, 'one record of the changes per file, not two');
+        assert.deepEqual(audit[1]!.details, { clients_changed: CLIENTS, users_changed: USERS });
         assert.equal((await stores.audit.verify()).ok, true);
       } finally {
         await stores.close();
