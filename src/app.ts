@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { applyBootstrap, readBootstrapFile } from './admin/bootstrap.ts';
 import { pkceOptOutClients } from './protocol/pkce.ts';
+import { usernameCollisionWarning } from './admin/users.ts';
 import { seedDemo } from './admin/demo.ts';
 import { openDatabase, type DatabaseHandle, type FaultEvent } from './adapters/sql/database.ts';
 import { migrate } from './adapters/sql/migrations/index.ts';
@@ -118,6 +119,7 @@ async function prepareOnce(config: Config, stores: Stores, log: Logger): Promise
   if (config.bootstrapFile) {
     const r = await applyBootstrap(stores, config, readBootstrapFile(config.bootstrapFile), now());
     log.info({ clients_changed: r.clients, users_changed: r.users }, 'bootstrap file applied');
+    for (const w of r.warnings) log.warn({ event: 'bootstrap_warning' }, w);
     if (r.clients || r.users) {
       await stores.audit.append([{ at: Date.now(), type: 'bootstrap_applied', actor: 'admin', clientId: null, ip: null, outcome: 'success', details: { clients_changed: r.clients, users_changed: r.users } }]);
     }
@@ -131,6 +133,9 @@ async function prepareOnce(config: Config, stores: Stores, log: Logger): Promise
     log.warn({ event: 'config_warning', clients: optedOut }, message);
     await stores.audit.append([{ at: Date.now(), type: 'config_warning', actor: 'system', clientId: null, ip: null, outcome: 'success', details: { message } }]);
   }
+  // Existing usernames that are one in canonical form, or not valid: reported, never merged.
+  const collisions = await usernameCollisionWarning(stores);
+  if (collisions) log.warn({ event: 'username_collisions' }, collisions);
   if (config.seedDemo) {
     const demo = await seedDemo(stores, config, now());
     if (demo) banner = banner ? `${banner}\n${demo}` : demo;

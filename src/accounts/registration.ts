@@ -3,7 +3,7 @@
 // passphrases allowed (up to 1024), no composition rules, no passwords from a list of common
 // ones, none equal to the username.
 import { readFileSync } from 'node:fs';
-import { MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH } from '../admin/users.ts';
+import { canonicalUsername } from './usernames.ts';
 
 /** The form's fields, as submitted (missing ones empty). */
 export interface SignupInput {
@@ -21,6 +21,8 @@ export type SignupProblems = Partial<Record<SignupField, string>>;
 /** Sign-up usernames: 3–32 characters, lower-case letters, digits and . _ - (starting with a letter or digit). */
 export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9._-]{2,31}$/;
 export const MAX_NAME_LENGTH = 128;
+export const MIN_PASSWORD_LENGTH = 8;
+export const MAX_PASSWORD_LENGTH = 1024;
 export const MAX_EMAIL_LENGTH = 254;
 
 const COMMON = new Set(
@@ -33,9 +35,14 @@ export function isCommonPassword(password: string): boolean {
   return COMMON.has(password.toLowerCase());
 }
 
-/** Usernames are compared and stored in lower case, so "Alice" and "alice" are one name. */
+/**
+ * A sign-up username as typed, in its canonical form (RFC 8265 PRECIS UsernameCaseMapped: case
+ * folded, width mapped, NFC), so "Alice", "alice" and "ａｌｉｃｅ" are one name; surrounding spaces
+ * dropped. A name with no canonical form is returned trimmed, for validateSignup to refuse.
+ */
 export function normalizeUsername(username: string): string {
-  return username.trim().toLowerCase();
+  const trimmed = username.trim();
+  return canonicalUsername(trimmed) ?? trimmed;
 }
 
 /** Why a password is not acceptable for this username, or undefined (ASVS 6.2.1, 6.2.2, 6.2.4, 6.2.5, 6.2.9, 6.2.11). */
@@ -44,7 +51,7 @@ export function passwordProblem(password: string, username: string): string | un
   if (length === 0) return 'Choose a password.';
   if (length < MIN_PASSWORD_LENGTH) return `The password must be at least ${MIN_PASSWORD_LENGTH} characters long.`;
   if (password.length > MAX_PASSWORD_LENGTH) return `The password must be at most ${MAX_PASSWORD_LENGTH} characters long.`;
-  if (username !== '' && password.toLowerCase() === username.toLowerCase()) return 'The password must not be your username.';
+  if (username !== '' && (password.toLowerCase() === username.toLowerCase() || (canonicalUsername(password) ?? password) === (canonicalUsername(username) ?? username))) return 'The password must not be your username.';
   if (isCommonPassword(password)) return 'This password is too common and easy to guess. Choose another one; a few unrelated words make a good one.';
   return undefined;
 }

@@ -13,6 +13,97 @@ export interface BootstrapFile {
   resources?: ResourceInput[];
 }
 
+// ---- the schema of the file ------------------------------------------------------------------------
+// Every key an entry accepts. Each list is checked by TypeScript against the input type it feeds
+// (`satisfies Record<keyof ...>`): a key added to ClientInput or UserInput fails the typecheck until
+// it has its line here, and a key listed here that the code does not read cannot exist. A new key
+// is one line; a new section (e.g. `resources:`) is one line in SECTIONS plus its key list.
+
+/** The keys of a client entry: ClientInput (src/admin/clients.ts). */
+const CLIENT_KEYS = {
+  client_id: 1, client_secret: 1, client_name: 1, token_endpoint_auth_method: 1, application_type: 1, redirect_uris: 1,
+  post_logout_redirect_uris: 1, grant_types: 1, scope: 1, allowed_resources: 1, skip_consent: 1, disabled: 1, fapi_profile: 1,
+  authorization_details_types: 1,
+  dpop_bound_access_tokens: 1,
+  require_pushed_authorization_requests: 1,
+  jwks: 1,
+  jwks_uri: 1,
+  token_endpoint_auth_signing_alg: 1,
+  request_object_signing_alg: 1,
+  require_signed_request_object: 1,
+  authorization_signed_response_alg: 1,
+  token_exchange: 1,
+  fapi_message_signing: 1,
+  tls_client_auth_subject_dn: 1,
+  tls_client_auth_san_dns: 1,
+  tls_client_auth_san_uri: 1,
+  tls_client_auth_san_ip: 1,
+  tls_client_auth_san_email: 1,
+  tls_client_certificate_bound_access_tokens: 1,
+  subject_type: 1,
+  sector_identifier_uri: 1,
+  resource_scopes: 1,
+  backchannel_logout_uri: 1,
+  backchannel_logout_session_required: 1,
+  frontchannel_logout_uri: 1,
+  frontchannel_logout_session_required: 1,
+  pkce_required: 1,
+} satisfies Record<keyof ClientInput, 1>;
+
+/** The keys of a user entry: UserInput (src/admin/users.ts). */
+const USER_KEYS = {
+  username: 1, password: 1, email: 1, email_verified: 1, name: 1, given_name: 1, family_name: 1, disabled: 1, adopt: 1,
+} satisfies Record<keyof UserInput, 1>;
+
+/** The keys of a resource server entry: ResourceInput (src/admin/resources.ts). */
+const RESOURCE_KEYS = {
+  identifier: 1, display_name: 1, scopes: 1, access_token_ttl: 1, signing_alg: 1, dpop: 1,
+} satisfies Record<keyof ResourceInput, 1>;
+
+/** The sections of the file, each a list of entries with these keys, named by this key in messages. */
+const SECTIONS: Record<string, { keys: Record<string, 1>; id: string }> = {
+  clients: { keys: CLIENT_KEYS, id: 'client_id' },
+  users: { keys: USER_KEYS, id: 'username' },
+  resources: { keys: RESOURCE_KEYS, id: 'identifier' },
+};
+
+/** Levenshtein distance, for naming the valid key nearest a misspelled one. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+export function nearestKey(key: string, valid: readonly string[]): string {
+  return valid.reduce((best, k) => (distance(key, k) < distance(key, best) ? k : best), valid[0]!);
+}
+
+const unknownKey = (where: string, key: string, valid: readonly string[]) => `${where}: unknown key "${key}" (did you mean "${nearestKey(key, valid)}"?)`;
+
+/** Every problem of the file's shape: sections, entries, unknown keys (each naming the nearest valid key). */
+export function bootstrapSchemaProblems(doc: unknown): string[] {
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return [`must hold an object with ${Object.keys(SECTIONS).join(' and ')}`];
+  const problems: string[] = [];
+  for (const [section, value] of Object.entries(doc)) {
+    const schema = SECTIONS[section];
+    if (!schema) { problems.push(unknownKey('top level', section, Object.keys(SECTIONS))); continue; }
+    if (value === null || value === undefined) continue;
+    if (!Array.isArray(value)) { problems.push(`${section} must be a list`); continue; }
+    const valid = Object.keys(schema.keys);
+    value.forEach((entry: unknown, i) => {
+      if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) { problems.push(`${section}[${i}] must be an object`); return; }
+      const id = (entry as Record<string, unknown>)[schema.id];
+      const where = `${section}[${i}]${typeof id === 'string' ? ` (${id})` : ''}`;
+      for (const key of Object.keys(entry)) if (!Object.hasOwn(schema.keys, key)) problems.push(unknownKey(where, key, valid));
+    });
+  }
+  return problems;
+}
+
 export function readBootstrapFile(path: string): BootstrapFile {
   let text: string;
   try {
@@ -26,18 +117,22 @@ export function readBootstrapFile(path: string): BootstrapFile {
   } catch (err) {
     throw new AdminError(`TESSERA_BOOTSTRAP_FILE: ${path} does not parse: ${(err as Error).message}`);
   }
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new AdminError(`TESSERA_BOOTSTRAP_FILE: ${path} must hold an object with clients and users`);
-  const { clients, users, resources, ...rest } = doc as Record<string, unknown>;
-  if (Object.keys(rest).length) throw new AdminError(`TESSERA_BOOTSTRAP_FILE: unknown keys ${Object.keys(rest).join(', ')}`);
-  if (clients !== undefined && !Array.isArray(clients)) throw new AdminError('TESSERA_BOOTSTRAP_FILE: clients must be a list');
-  if (users !== undefined && !Array.isArray(users)) throw new AdminError('TESSERA_BOOTSTRAP_FILE: users must be a list');
-  if (resources !== undefined && !Array.isArray(resources)) throw new AdminError('TESSERA_BOOTSTRAP_FILE: resources must be a list');
-  return { clients: clients as ClientInput[] | undefined, users: users as UserInput[] | undefined, resources: resources as ResourceInput[] | undefined };
+  // Nothing of a file with a problem is applied: a misspelled key is refused, not ignored.
+  const problems = bootstrapSchemaProblems(doc);
+  if (problems.length) throw new AdminError(`TESSERA_BOOTSTRAP_FILE: ${path}: ${problems.join('; ')}`);
+  const { clients, users, resources } = doc as Record<string, unknown>;
+  return { clients: (clients ?? undefined) as ClientInput[] | undefined, users: (users ?? undefined) as UserInput[] | undefined, resources: (resources ?? undefined) as ResourceInput[] | undefined };
 }
 
-/** Applies the file idempotently: a second run with the same file changes nothing. */
-export async function applyBootstrap(stores: Stores, config: Config, file: BootstrapFile, now: number): Promise<{ clients: number; users: number; resources: number; generatedSecrets: Record<string, string> }> {
+/**
+ * Applies the file idempotently: a second run with the same file changes nothing. Run it inside
+ * Stores.exclusive, so that instances applying it at once on one database take turns. An
+ * account taken over with `adopt: true` is audited (user_adopted); the warnings (users without a
+ * password) are for the operator.
+ */
+export async function applyBootstrap(stores: Stores, config: Config, file: BootstrapFile, now: number): Promise<{ clients: number; users: number; resources: number; generatedSecrets: Record<string, string>; warnings: string[] }> {
   const generatedSecrets: Record<string, string> = {};
+  const warnings: string[] = [];
   let clients = 0;
   let users = 0;
   let resources = 0;
@@ -50,7 +145,13 @@ export async function applyBootstrap(stores: Stores, config: Config, file: Boots
     if (r.secret) generatedSecrets[r.client.clientId] = r.secret;
   }
   for (const u of file.users ?? []) {
-    if ((await saveUser(stores, u, now)).changed) users++;
+    const r = await saveUser(stores, u, now);
+    if (r.changed) users++;
+    if (r.user.passwordHash === null) warnings.push(`user ${r.user.username} has no password: it cannot sign in with one`);
+    const audit = [];
+    if (r.adopted) audit.push({ type: 'user_adopted', details: { user_id: r.user.id, username: r.user.username, source: 'bootstrap' } });
+    if (r.passwordChanged) audit.push({ type: 'user_password_set', details: { user_id: r.user.id, username: r.user.username, source: 'bootstrap' } });
+    if (audit.length) await stores.audit.append(audit.map((a) => ({ at: Date.now(), actor: 'admin', clientId: null, ip: null, outcome: 'success' as const, ...a })));
   }
-  return { clients, users, resources, generatedSecrets };
+  return { clients, users, resources, generatedSecrets, warnings };
 }

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { ParseArgsOptionsConfig } from 'node:util';
 import { applyBootstrap, readBootstrapFile } from '../admin/bootstrap.ts';
 import { AdminError, describeClient, rotateClientSecret, saveClient, type ClientInput } from '../admin/clients.ts';
-import { describeUser, saveUser, setDisabled, setPassword } from '../admin/users.ts';
+import { describeUser, saveUser, setDisabled, setPassword, usernameCollisions, type UsernameCollision } from '../admin/users.ts';
 import { deleteResourceServer, describeResourceServer, saveResourceServer, type ResourceInput } from '../admin/resources.ts';
 import type { ResourceServerRecord } from '../ports/resource-servers.ts';
 import { REGISTRY_CACHE_MS } from '../protocol/resources.ts';
@@ -255,11 +255,36 @@ async function resourceDelete(ctx: Ctx): Promise<void> {
 
 async function userCreate(ctx: Ctx): Promise<void> {
   const username = ctx.need('username');
+  const pw = await password(ctx, false);
+  // A user without a password cannot sign in with one: only on purpose, never by omission.
+  if (pw === undefined && !ctx.flag('no-password')) throw new UsageError('no password given: pipe it to --password-stdin (recommended) or use --password; --no-password creates an account that cannot sign in with a password');
+  if (pw !== undefined && ctx.flag('no-password')) throw new UsageError('--no-password conflicts with a password');
+  const adopt = ctx.flag('adopt-existing');
   const { stores, now } = await ctx.db();
-  if (await stores.users.findByUsername(username)) throw new AdminError(`user ${username} already exists`);
-  const { user } = await saveUser(stores, { username, email: ctx.str('email'), name: ctx.str('name'), password: await password(ctx, false) }, now());
-  await audit(ctx, 'user_created', { user_id: user.id, username });
-  print(JSON.stringify(describeUser(user), null, 2));
+  const existing = await stores.users.findByUsername(username);
+  if (existing && (existing.origin ?? 'operator') === 'operator') {
+    throw new AdminError(`user ${username} already exists${existing.username !== username ? ` (as ${existing.username})` : ''}; use tessera user set-password to change its password`);
+  }
+  // An account provisioning did not create (self-registered) is refused naming it, or taken over
+  // with --adopt-existing: audited, its sessions ended and its grants revoked.
+  const r = await saveUser(stores, { username, email: ctx.str('email'), name: ctx.str('name'), password: pw, ...(adopt ? { adopt: true } : {}) }, now());
+  if (r.adopted) {
+    await audit(ctx, 'user_adopted', { user_id: r.user.id, username: r.user.username, source: 'cli' });
+    await notifySessionsEnded(ctx, r.user.username);
+    warn(`took over the existing account ${r.user.username} (id ${r.user.id}); its sessions are ended and its grants revoked`);
+  } else {
+    await audit(ctx, 'user_created', { user_id: r.user.id, username });
+  }
+  if (pw === undefined) warn(`warning: user ${username} has no password and cannot sign in with one; set one with tessera user set-password`);
+  print(JSON.stringify(describeUser(r.user), null, 2));
+}
+
+async function userCollisions(ctx: Ctx): Promise<number> {
+  const found = await usernameCollisions((await ctx.db()).stores, { withConfusables: true });
+  const why = (c: UsernameCollision) => c.kind === 'duplicate' ? `same name as ${c.with[0]!.username} (${c.with[0]!.id}); signs in by its exact name only`
+    : c.kind === 'invalid' ? 'not a valid username (RFC 8265); signs in by its exact name only' : `looks like ${c.with[0]!.username} (${c.with[0]!.id})`;
+  printList<UsernameCollision>(ctx, found, (c) => c, { USERNAME: (c) => c.username, ID: (c) => c.id, KIND: (c) => c.kind, DETAIL: why }, '(no username collisions)');
+  return found.some((c) => c.kind !== 'confusable') ? 1 : 0;
 }
 
 /**
@@ -291,10 +316,10 @@ async function userSetPassword(ctx: Ctx): Promise<void> {
   const username = ctx.positionals[0]!;
   const pw = (await password(ctx, true))!;
   const { stores, now } = await ctx.db();
-  await setPassword(stores, username, pw, now());
-  await audit(ctx, 'user_password_set', { username });
+  const user = await setPassword(stores, username, pw, now());
+  await audit(ctx, 'user_password_set', { user_id: user.id, username: user.username });
   await notifySessionsEnded(ctx, username);
-  print(`password of ${username} changed; their sessions are ended`);
+  print(`password of ${username} changed; their sessions are ended and grants revoked`);
 }
 
 const userSetDisabled = (disabled: boolean) => async (ctx: Ctx): Promise<void> => {
@@ -367,8 +392,13 @@ async function keysRewrap(ctx: Ctx): Promise<void> {
 async function bootstrap(ctx: Ctx): Promise<void> {
   const file = readBootstrapFile(ctx.positionals[0]!);
   const { stores, now } = await ctx.db();
-  const r = await applyBootstrap(stores, ctx.config(), file, now());
-  if (r.clients || r.users || r.resources) await audit(ctx, 'bootstrap_applied', { clients_changed: r.clients, users_changed: r.users, resources_changed: r.resources });
+  // As at start-up: instances (and commands) applying a file at once on one database take turns.
+  const r = await stores.exclusive(async () => {
+    const applied = await applyBootstrap(stores, ctx.config(), file, now());
+    if (applied.clients || applied.users || applied.resources) await audit(ctx, 'bootstrap_applied', { clients_changed: applied.clients, users_changed: applied.users, resources_changed: applied.resources });
+    return applied;
+  });
+  for (const w of r.warnings) warn(`warning: ${w}`);
   print(`clients changed: ${r.clients}\nusers changed: ${r.users}\nresources changed: ${r.resources}`);
   for (const [id, secret] of Object.entries(r.generatedSecrets)) print(secretLine(secret, id));
 }
@@ -471,13 +501,17 @@ export const commands: Record<string, Command> = {
   'resource show': { synopsis: 'URI', summary: 'Show a resource server as JSON.', positionals: ['URI'], run: resourceShow },
   'resource delete': { synopsis: 'URI', summary: 'Remove a resource server from the registry: self-registered clients get no more tokens for it.', positionals: ['URI'], run: resourceDelete },
   'user create': {
-    synopsis: '--username U [--email E] [--name N] [--password-stdin | --password P]',
-    summary: 'Create a user. Pipe the password to --password-stdin; --password lands in shell history.',
-    options: { username: str, email: str, name: str, ...PASSWORD_OPTS },
+    synopsis: '--username U [--email E] [--name N] (--password-stdin | --password P | --no-password) [--adopt-existing]',
+    summary: 'Create a user (the sign-up password policy applies). Pipe the password to --password-stdin; --password lands in shell history. A self-registered account of that name is refused, or taken over with --adopt-existing (audited; its sessions end, its grants are revoked).',
+    options: { username: str, email: str, name: str, 'no-password': bool, 'adopt-existing': bool, ...PASSWORD_OPTS },
     run: userCreate,
   },
+  'user collisions': {
+    synopsis: '[--json]', summary: 'List usernames to resolve: existing duplicates in canonical form (RFC 8265) or invalid names (exit 1), and look-alike names (UTS #39).',
+    options: JSON_OPT, run: userCollisions,
+  },
   'user set-password': {
-    synopsis: 'USERNAME [--password-stdin | --password P]', summary: 'Set the password of a user and end their sessions.',
+    synopsis: 'USERNAME [--password-stdin | --password P]', summary: 'Set the password of a user (the sign-up password policy applies), ending their sessions and revoking their grants.',
     options: PASSWORD_OPTS, positionals: ['USERNAME'], run: userSetPassword,
   },
   'user disable': { synopsis: 'USERNAME', summary: 'Disable a user, ending their sessions and revoking their grants.', positionals: ['USERNAME'], run: userSetDisabled(true) },

@@ -31,6 +31,8 @@ export function toAuditEvent(e: ProtocolEvent, at: number): AuditEvent {
     case 'backchannel_logout_failed': details = { attempts: e.attempts, reason: e.reason }; break;
     case 'token_exchanged': details = { subject_token_type: e.subjectTokenType, actor_token_type: e.actorTokenType ?? null, audience: e.audience }; break;
     case 'token_exchange_refused': details = { role: e.role, reason: e.reason }; break;
+    // The account a failed or throttled sign-in named: its user id, or that none has that name.
+    case 'login_failed': case 'login_throttled': details = e.targetUserId ? { user_id: e.targetUserId } : { account: 'unknown' }; break;
   }
   return { ...base, actor: userId ?? clientId, clientId, details };
 }

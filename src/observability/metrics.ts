@@ -32,7 +32,7 @@ export function createMetrics(keys: () => KeyRing, now: () => number, schedule?:
   const fapiRefused = counter('tessera_fapi_refusals_total', 'Requests of FAPI 2.0 clients refused by a rule of the profile, by reason.', ['reason']);
   const dpopRefused = counter('tessera_dpop_proofs_refused_total', 'DPoP proofs refused, by reason (replays are counted in tessera_reuse_detected_total).', ['reason']);
   const pushed = counter('tessera_par_requests_total', 'Pushed authorization requests accepted.');
-  const signups = counter('tessera_signups_total', 'Self-registration attempts by outcome: registered, invalid (the form was refused), username_taken.', ['outcome']);
+  const signups = counter('tessera_signups_total', 'Self-registration attempts by outcome: registered, invalid (the form was refused), username_taken, username_confusable, username_reserved.', ['outcome']);
   const device = counter('tessera_device_authorizations_total', 'Device flow (RFC 8628) steps by outcome: started, approved, denied, and user-code entries that failed or were throttled.', ['outcome']);
   const registrations = counter('tessera_client_registrations_total', 'Dynamic client registration (RFC 7591/7592) by outcome: registered, updated, deleted, refused (missing or wrong token).', ['outcome']);
   const revocations = counter('tessera_revocations_total', 'Tokens revoked at the revocation endpoint.', ['token_type']);

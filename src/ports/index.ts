@@ -39,7 +39,8 @@ export interface Stores {
   ping(): Promise<void>;
   /**
    * Runs `fn` while holding a lock that every process using this database shares (PostgreSQL: an
-   * advisory lock; SQLite: within the process), so that instances starting together prepare the
+   * advisory lock; SQLite: a lease row in exclusive_locks, renewed while `fn` runs and taken over
+   * 30 s after a holder dies), so that instances starting together prepare the
    * database (bootstrap file, demo seed) one after the other.
    */
   exclusive<T>(fn: () => Promise<T>): Promise<T>;

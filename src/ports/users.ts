@@ -1,5 +1,9 @@
+/** Who created an account: an operator (bootstrap file, CLI, demo seed), the user (sign-up), or an upstream sign-in. */
+export type UserOrigin = 'operator' | 'signup' | 'upstream';
+
 export interface UserRecord {
   id: string;
+  /** As the user or operator wrote it; compared by its canonical form (src/accounts/usernames.ts). */
   username: string;
   passwordHash: string | null;
   email: string | null;
@@ -10,14 +14,26 @@ export interface UserRecord {
   disabled: boolean;
   createdAt: number;
   updatedAt: number;
+  /** Absent: operator (what every account created before origins were recorded is taken to be). */
+  origin?: UserOrigin;
 }
 
 export interface UserStore {
   get(id: string): Promise<UserRecord | undefined>;
+  /**
+   * The user whose username has the same canonical form (RFC 8265) as `username`; an existing
+   * username without a canonical form (a collision left by migration 0014) matches exactly only.
+   */
   findByUsername(username: string): Promise<UserRecord | undefined>;
+  /** The user holding the canonical form of `username` (rows kept without one are not considered). */
+  findByCanonical(username: string): Promise<UserRecord | undefined>;
+  /** A user whose username has the same confusable skeleton (UTS #39) as `username`, if any. */
+  findConfusable(username: string): Promise<UserRecord | undefined>;
+  /** The users whose username has no canonical form: collisions and invalid names kept by migration 0014. */
+  listUnresolved(): Promise<UserRecord[]>;
   list(): Promise<UserRecord[]>;
-  /** Creates the user or replaces it whole (matched by id). */
+  /** Creates the user or replaces it whole (matched by id); fails if its canonical username is another user's. */
   put(user: UserRecord): Promise<void>;
-  /** Creates the user unless its id or username exists already (atomically); whether it was created. */
+  /** Creates the user unless its id or (canonical) username exists already (atomically); whether it was created. */
   create(user: UserRecord): Promise<boolean>;
 }

@@ -10,8 +10,9 @@ export type ProtocolEvent = (
   /** method: the authentication method tried; reason: a short non-secret code (e.g. assertion_replayed). */
   | { type: 'client_auth_failed'; clientId?: string; method?: string; reason?: string }
   | { type: 'login_succeeded'; userId: string; clientId?: string }
-  | { type: 'login_failed'; clientId?: string }
-  | { type: 'login_throttled'; clientId?: string }
+  /** targetUserId: the account the attempt named, when it exists (never the username typed). */
+  | { type: 'login_failed'; clientId?: string; targetUserId?: string }
+  | { type: 'login_throttled'; clientId?: string; targetUserId?: string }
   | { type: 'code_reuse'; clientId: string }
   | { type: 'refresh_reuse'; clientId: string }
   | { type: 'token_revoked'; tokenType: 'access_token' | 'refresh_token'; clientId: string }
@@ -59,7 +60,7 @@ export type ProtocolEvent = (
   /** Self-registration: a new account was created by its owner on the sign-up page (no password in it). */
   | { type: 'user_registered'; userId: string; clientId?: string }
   /** Self-registration refused: reason `invalid` (the form's checks) or `username_taken`. */
-  | { type: 'signup_refused'; reason: 'invalid' | 'username_taken'; clientId?: string }
+  | { type: 'signup_refused'; reason: 'invalid' | 'username_taken' | 'username_confusable' | 'username_reserved'; clientId?: string }
 ) & { ip?: string };
 
 export type EventSink = (event: ProtocolEvent) => void;

@@ -41,7 +41,7 @@ const client = (over: Partial<ClientRecord> = {}): ClientRecord => ({
 
 const user = (over: Partial<UserRecord> = {}): UserRecord => ({
   id: uid('user'), username: uid('alice'), passwordHash: '$argon2id$x', email: 'alice@example.com', emailVerified: true,
-  name: 'Alice Liddell', givenName: 'Alice', familyName: 'Liddell', disabled: false, createdAt: NOW, updatedAt: NOW, ...over,
+  name: 'Alice Liddell', givenName: 'Alice', familyName: 'Liddell', disabled: false, createdAt: NOW, updatedAt: NOW, origin: 'operator', ...over,
 });
 
 const session = (over: Partial<SessionRecord> = {}): SessionRecord => ({
@@ -142,7 +142,7 @@ for (const backend of backends) {
 
     describe('database and migrations', () => {
       it('applies every migration once, then nothing', async () => {
-        assert.deepEqual(applied, ['0001_initial', '0002_counters', '0003_audit', '0004_client_metadata_replay', '0005_key_schedule', '0006_par_dpop', '0007_device_codes', '0008_registration_tokens', '0009_session_clients', '0010_authorization_details', '0011_claims_request', '0012_grant_certificate', '0013_replay_epoch', '0015_consent_resources', '0017_resource_servers']);
+        assert.deepEqual(applied, ['0001_initial', '0002_counters', '0003_audit', '0004_client_metadata_replay', '0005_key_schedule', '0006_par_dpop', '0007_device_codes', '0008_registration_tokens', '0009_session_clients', '0010_authorization_details', '0011_claims_request', '0012_grant_certificate', '0013_replay_epoch', '0014_username_canonical', '0015_consent_resources', '0017_resource_servers']);
         assert.deepEqual(await migrate(handle.db), []);
       });
       it('ping() answers', async () => {
@@ -162,8 +162,8 @@ for (const backend of backends) {
       it('rejects unknown URL schemes', async () => {
         await assert.rejects(openDatabase('mysql://localhost/x'), /sqlite: or postgres/);
       });
-      it('exclusive() runs callers one at a time (on PostgreSQL across separate connection pools, as separate processes have), and after a failure', async () => {
-        const other = backend.url!.startsWith('postgres') ? createSqlStores(await openDatabase(backend.url!)) : stores;
+      it('exclusive() runs callers one at a time (on PostgreSQL and a SQLite file across separate connections, as separate processes have), and after a failure', async () => {
+        const other = backend.persistent ? createSqlStores(await openDatabase(backend.url!)) : stores;
         try {
           let inside = 0;
           let most = 0;
@@ -268,6 +268,32 @@ for (const backend of backends) {
         assert.equal(await stores.users.create({ ...u, username: uid('other'), passwordHash: 'other' }), false);
         assert.deepEqual(await stores.users.get(u.id), u);
         assert.deepEqual(await stores.users.findByUsername(u.username), u);
+      });
+      it('usernames are unique and found by their canonical form (RFC 8265): case, width and composition do not make a new name', async () => {
+        const base = uid('bob');
+        const u = user({ username: base.replace(/^bob/, 'Bob'), origin: 'signup' });
+        assert.equal(await stores.users.create(u), true);
+        for (const form of [base, base.toUpperCase(), base.replace(/^bob/, '\uFF42\uFF4F\uFF42')]) {
+          assert.deepEqual(await stores.users.findByUsername(form), u, form);
+          assert.equal(await stores.users.create(user({ username: form })), false, form);
+          await assert.rejects(stores.users.put(user({ username: form })), Error, form);
+        }
+        const name = uid('josé');
+        const composed = user({ username: name.normalize('NFC') });
+        await stores.users.put(composed);
+        assert.equal(await stores.users.create(user({ username: name.normalize('NFD') })), false);
+        assert.deepEqual(await stores.users.findByUsername(name.normalize('NFD')), composed);
+      });
+      it('findConfusable finds a look-alike name (UTS #39 skeleton); listUnresolved lists rows without a canonical form', async () => {
+        const tag = uid('x').replace(/[^a-z0-9]/g, '');
+        const u = user({ username: `paypal${tag}` });
+        await stores.users.put(u);
+        assert.equal((await stores.users.findConfusable(`paypa1${tag}`))?.id, u.id);
+        assert.equal((await stores.users.findConfusable(`\u0440aypal${tag}`))?.id, u.id);
+        assert.equal(await stores.users.findConfusable(`paypal${tag}x`), undefined);
+        assert.equal((await stores.users.findByCanonical(`PAYPAL${tag}`))?.id, u.id);
+        assert.equal(await stores.users.findByCanonical(`paypa1${tag}`), undefined);
+        assert.equal((await stores.users.listUnresolved()).some((x) => x.id === u.id), false);
       });
       it('50 parallel creations of one username: exactly one succeeds, and it is the stored one', async () => {
         const name = uid('race');

@@ -33,6 +33,12 @@ export interface UsersTable {
   disabled: number;
   created_at: number;
   updated_at: number;
+  /** The PRECIS canonical form (unique); NULL for an existing username that collides or is not valid (migration 0014). */
+  username_canonical: string | null;
+  /** The UTS #39 confusable skeleton of the username (indexed, not unique). */
+  username_skeleton: string | null;
+  /** Who created the account: operator (provisioning), signup (self-registration), upstream. */
+  origin: string;
 }
 
 export interface SessionsTable {
@@ -221,6 +227,14 @@ export interface Schema {
   initial_access_tokens: InitialAccessTokensTable;
   resource_servers: ResourceServersTable;
   session_clients: SessionClientsTable;
+  exclusive_locks: ExclusiveLocksTable;
+}
+
+/** A lease on a named lock shared by the processes of one SQLite database (Stores.exclusive). */
+export interface ExclusiveLocksTable {
+  name: string;
+  holder: string;
+  expires_at: number;
 }
 
 export interface SessionClientsTable {

@@ -1,8 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { sql, type Compilable, type CompiledQuery, type Kysely, type QueryResult, type Selectable, type Transaction } from 'kysely';
 import type {
   AuditEvent, AuditRecord, AuditVerifyResult, ClientRecord, CodeRecord, ConsentRecord, DeviceCodeRecord, DeviceCodeStatus, GrantRecord, InteractionRecord, IssuedAccessToken, KeyState,
   RefreshTokenRecord, ResourceServerRecord, RotateResult, UseRefreshResult, SessionClient, SessionRecord, SigningKeyRecord, Stores, UserRecord,
 } from '../../ports/index.ts';
+import { canonicalUsername, usernameSkeleton } from '../../accounts/usernames.ts';
+import type { UserOrigin } from '../../ports/users.ts';
 import { canonicalDetails, chainHash, GENESIS_HASH, normalizeEvent } from './audit-chain.ts';
 import { batchedLookup, groupCommit } from './batching.ts';
 import type { DatabaseHandle } from './database.ts';
@@ -49,11 +52,12 @@ const userRow = (u: UserRecord): UsersTable => ({
   id: u.id, username: u.username, password_hash: u.passwordHash, email: u.email, email_verified: bool(u.emailVerified),
   name: u.name, given_name: u.givenName, family_name: u.familyName, disabled: bool(u.disabled),
   created_at: u.createdAt, updated_at: u.updatedAt,
+  username_canonical: canonicalUsername(u.username) ?? null, username_skeleton: usernameSkeleton(u.username), origin: u.origin ?? 'operator',
 });
 const toUser = (r: Row<UsersTable>): UserRecord => ({
   id: r.id, username: r.username, passwordHash: r.password_hash, email: r.email, emailVerified: r.email_verified === 1,
   name: r.name, givenName: r.given_name, familyName: r.family_name, disabled: r.disabled === 1,
-  createdAt: r.created_at, updatedAt: r.updated_at,
+  createdAt: r.created_at, updatedAt: r.updated_at, origin: r.origin as UserOrigin,
 });
 
 const sessionRow = (s: SessionRecord): SessionsTable => ({
@@ -186,6 +190,9 @@ async function revokeGrant(tx: Transaction<Schema>, id: string, now: number): Pr
 
 /** The advisory lock key of Stores.exclusive (an arbitrary constant: "tess" in ASCII). */
 const EXCLUSIVE_LOCK = 0x74657373;
+/** SQLite: the lease row of Stores.exclusive, and how long it outlives a holder that stopped renewing it (seconds). */
+const EXCLUSIVE_LEASE = 'prepare';
+const EXCLUSIVE_LEASE_TTL = 30;
 
 /** Rows per multi-row insert of the audit trail (times its 10 columns: well under both engines' parameter limits). */
 const AUDIT_ROWS_PER_INSERT = 50;
@@ -205,6 +212,29 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
    * less than one each.
    */
   const hotTx = pg ? tx : groupCommit(tx);
+
+  /** SQLite: runs fn holding the `prepare` lease of exclusive_locks, shared by every process on the file. */
+  const withSqliteLease = async <T>(fn: () => Promise<T>): Promise<T> => {
+    const holder = randomUUID();
+    const epoch = () => Math.floor(Date.now() / 1000);
+    for (;;) {
+      await db.deleteFrom('exclusive_locks').where('name', '=', EXCLUSIVE_LEASE).where('expires_at', '<', epoch()).execute();
+      const res = await db.insertInto('exclusive_locks').values({ name: EXCLUSIVE_LEASE, holder, expires_at: epoch() + EXCLUSIVE_LEASE_TTL })
+        .onConflict((oc) => oc.column('name').doNothing()).executeTakeFirst();
+      if (Number(res.numInsertedOrUpdatedRows ?? 0n) === 1) break;
+      await new Promise((resolve) => setTimeout(resolve, 50 + Math.floor(Math.random() * 100)));
+    }
+    const renew = setInterval(() => {
+      db.updateTable('exclusive_locks').set({ expires_at: epoch() + EXCLUSIVE_LEASE_TTL }).where('name', '=', EXCLUSIVE_LEASE).where('holder', '=', holder).execute().catch(() => {});
+    }, (EXCLUSIVE_LEASE_TTL * 1000) / 3);
+    renew.unref();
+    try {
+      return await fn();
+    } finally {
+      clearInterval(renew);
+      await db.deleteFrom('exclusive_locks').where('name', '=', EXCLUSIVE_LEASE).where('holder', '=', holder).execute();
+    }
+  };
 
   /**
    * A hot statement, built and compiled by Kysely once and then run with new parameters (in the
@@ -320,8 +350,30 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
         return row && toUser(row);
       },
       async findByUsername(username) {
-        const row = await db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
+        // By canonical form; a row left without one (an existing collision) answers to its exact name
+        // only, and first, so that it keeps signing in as before the migration.
+        const canonical = canonicalUsername(username);
+        const rows = await db.selectFrom('users').selectAll()
+          .where((eb) => eb.or([
+            eb.and([eb('username', '=', username), eb('username_canonical', 'is', null)]),
+            ...(canonical !== undefined ? [eb('username_canonical', '=', canonical)] : []),
+          ]))
+          .execute();
+        const row = rows.find((r) => r.username_canonical === null) ?? rows[0];
         return row && toUser(row);
+      },
+      async findByCanonical(username) {
+        const canonical = canonicalUsername(username);
+        if (canonical === undefined) return undefined;
+        const row = await db.selectFrom('users').selectAll().where('username_canonical', '=', canonical).executeTakeFirst();
+        return row && toUser(row);
+      },
+      async findConfusable(username) {
+        const row = await db.selectFrom('users').selectAll().where('username_skeleton', '=', usernameSkeleton(username)).orderBy('created_at').limit(1).executeTakeFirst();
+        return row && toUser(row);
+      },
+      async listUnresolved() {
+        return (await db.selectFrom('users').selectAll().where('username_canonical', 'is', null).orderBy('username').execute()).map(toUser);
       },
       async list() {
         return (await db.selectFrom('users').selectAll().orderBy('username').execute()).map(toUser);
@@ -329,10 +381,15 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
       async put(user) {
         const row = userRow(user);
         const { id: _, ...rest } = row;
-        await db.insertInto('users').values(row).onConflict((oc) => oc.column('id').doUpdateSet(rest)).execute();
+        // A row kept without a canonical form (an existing collision) keeps it so while its username
+        // stays the same: updating its password or email must not collide with the other account.
+        await db.insertInto('users').values(row).onConflict((oc) => oc.column('id').doUpdateSet({
+          ...rest,
+          username_canonical: sql<string | null>`case when users.username = excluded.username then users.username_canonical else excluded.username_canonical end`,
+        })).execute();
       },
       async create(user) {
-        // ON CONFLICT DO NOTHING covers both unique columns (id, username) on SQLite and PostgreSQL.
+        // ON CONFLICT DO NOTHING covers every unique column (id, username, username_canonical) on SQLite and PostgreSQL.
         const res = await db.insertInto('users').values(userRow(user)).onConflict((oc) => oc.doNothing()).executeTakeFirst();
         return Number(res.numInsertedOrUpdatedRows ?? 0n) === 1;
       },
@@ -868,8 +925,10 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
 
     async exclusive(fn) {
       if (!pg) {
-        // One SQLite connection per process: serialise within it.
-        const run = sqliteExclusive.then(fn);
+        // One SQLite connection per process: serialise within it, and across the processes of one
+        // database file with a lease row (renewed while fn runs, taken over once it expires should
+        // its holder die).
+        const run = sqliteExclusive.then(() => withSqliteLease(fn));
         sqliteExclusive = run.then(() => undefined, () => undefined);
         return run;
       }

@@ -1,5 +1,6 @@
 import { verifyPassword } from '../../accounts/passwords.ts';
 import type { UserRecord } from '../../ports/users.ts';
+import { canonicalUsername } from '../../accounts/usernames.ts';
 import { tokenHash } from '../hash.ts';
 import type { Provider } from '../provider.ts';
 import { addressKey } from '../address-key.ts';
@@ -21,7 +22,8 @@ export interface LoginThrottleConfig {
 
 /** The counters of an attempt; the source is the address's rate-limit key (an IPv6 address by its prefix). */
 function keys(p: Provider, username: string, address: string): { key: string; max: (c: LoginThrottleConfig) => number }[] {
-  const user = tokenHash(username.toLowerCase());
+  // One account name, one counter: "Bob", "bob" and "ｂｏｂ" share it (the canonical form of RFC 8265).
+  const user = tokenHash(canonicalUsername(username) ?? username.toLowerCase());
   const ip = addressKey(address, p.config.rateLimitIpv6Prefix);
   return [
     { key: `login:pair:${user}:${ip}`, max: (c) => c.loginMaxFailures },
@@ -78,17 +80,20 @@ export type LoginResult = { user: UserRecord } | { error: string; retryAfter?: n
 export async function checkLogin(p: Provider, ip: string, username: string, password: string, context: Record<string, unknown>): Promise<LoginResult> {
   const retryAfter = await loginRetryAfter(p, username, ip);
   const clientId = typeof context.client_id === 'string' ? context.client_id : undefined;
+  // The audit records of a failed or throttled attempt name the account it targeted, by user id,
+  // when one exists (never the username typed: it may be a mistyped password).
+  const user = username ? await p.stores.users.findByUsername(username) : undefined;
+  const target = user ? { targetUserId: user.id } : {};
   if (retryAfter > 0) {
-    p.events({ type: 'login_throttled', clientId, ip });
-    p.log.warn({ event: 'login_throttled', ip, retry_after: retryAfter, ...context }, 'login throttled');
+    p.events({ type: 'login_throttled', clientId, ip, ...target });
+    p.log.warn({ event: 'login_throttled', ip, retry_after: retryAfter, ...(user ? { target_sub: user.id } : {}), ...context }, 'login throttled');
     return { error: `Too many failed attempts. Try again in ${retryAfter} second${retryAfter === 1 ? '' : 's'}.`, retryAfter };
   }
-  const user = username ? await p.stores.users.findByUsername(username) : undefined;
   const ok = await verifyPassword(password, user?.passwordHash);
   if (!user || !ok || user.disabled) {
     await recordLoginFailure(p, username, ip);
-    p.events({ type: 'login_failed', clientId, ip });
-    p.log.info({ event: 'login_failed', ip, ...context }, 'login failed');
+    p.events({ type: 'login_failed', clientId, ip, ...target });
+    p.log.info({ event: 'login_failed', ip, ...(user ? { target_sub: user.id } : {}), ...context }, 'login failed');
     return { error: 'Invalid username or password.' };
   }
   await recordLoginSuccess(p, username, ip);

@@ -3,7 +3,7 @@
 // Prompt Create 1.0). A successful sign-up signs the new user in, exactly as a login would (new
 // session id, amr pwd), and the authorization goes on to consent and the code.
 import { normalizeUsername, validateSignup, type SignupInput, type SignupProblems } from '../../accounts/registration.ts';
-import { createUser } from '../../admin/users.ts';
+import { createUser, type NewUsernameRefusal } from '../../admin/users.ts';
 import { needsConsent } from '../endpoints/authorize.ts';
 import { readFormParams } from '../params.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
@@ -17,6 +17,13 @@ const LIMITS = { username: 255, email: 320, name: 512, password: 1024, confirm: 
 
 /** Whether this interaction asked for the sign-up page (prompt=create) and sign-up is on. */
 export const creating = (p: Provider, l: Loaded): boolean => p.config.selfRegistration && l.areq.prompt.includes('create');
+
+type SignupRefusal = 'invalid' | NewUsernameRefusal;
+const REFUSALS: Record<NewUsernameRefusal, string> = {
+  username_taken: 'This username is taken. Choose another one.',
+  username_confusable: 'This username looks too much like an existing one. Choose another one.',
+  username_reserved: 'This username is reserved. Choose another one.',
+};
 
 const notAvailable = () => page('Sign-up not available', 'New accounts cannot be created here. Ask the operator of this service for an account.', 404);
 const formExpired = () => page('Form expired', 'The form could not be verified. Go back to the application and start again.', 403);
@@ -60,7 +67,7 @@ export async function submitSignup(p: Provider, req: ProtocolRequest, uid: strin
     password: form.password ?? '', confirm: form.confirm ?? '',
   };
   const clientId = l.ia.clientId;
-  const refuse = (reason: 'invalid' | 'username_taken', errors: SignupProblems) => {
+  const refuse = (reason: SignupRefusal, errors: SignupProblems) => {
     p.events({ type: 'signup_refused', reason, clientId, ip: req.ip });
     p.log.info({ event: 'signup_refused', reason, client_id: clientId, ip: req.ip }, 'sign-up refused');
     return signupView(p, l, { values: input, errors, status: 400, error: 'Your account was not created. Check the fields marked below.' });
@@ -68,13 +75,14 @@ export async function submitSignup(p: Provider, req: ProtocolRequest, uid: strin
   const problems = validateSignup(input, { emailRequired: p.config.selfRegistrationEmail === 'required' });
   if (Object.keys(problems).length) return refuse('invalid', problems);
   // The answer "taken" tells whether an account exists; sign-up cannot avoid it (see
-  // docs/security.md). The login rate limits bound how fast it can be asked.
-  const taken = { username: 'This username is taken. Choose another one.' };
-  if (await p.stores.users.findByUsername(input.username)) return refuse('username_taken', taken);
-  const user = await createUser(p.stores, {
+  // docs/security.md). The login rate limits bound how fast it can be asked. A name equal to an
+  // existing one in canonical form (RFC 8265), looking like one (UTS #39 skeleton) or reserved
+  // (admin, the issuer's host, ...) is refused.
+  const created = await createUser(p.stores, {
     username: input.username, password: input.password, ...(input.email ? { email: input.email } : {}), ...(input.name ? { name: input.name } : {}),
-  }, p.now());
-  if (!user) return refuse('username_taken', taken); // another sign-up took it first
+  }, p.now(), { origin: 'signup', issuer: p.config.issuer });
+  if ('refused' in created) return refuse(created.refused, { username: REFUSALS[created.refused] });
+  const { user } = created;
 
   p.events({ type: 'user_registered', userId: user.id, clientId, ip: req.ip });
   p.log.info({ event: 'user_registered', sub: user.id, client_id: clientId, ip: req.ip }, 'user registered');

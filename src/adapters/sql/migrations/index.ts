@@ -12,6 +12,7 @@ import * as authorizationDetails from './0010_authorization_details.ts';
 import * as claimsRequest from './0011_claims_request.ts';
 import * as grantCertificate from './0012_grant_certificate.ts';
 import * as replayEpoch from './0013_replay_epoch.ts';
+import * as usernameCanonical from './0014_username_canonical.ts';
 import * as consentResources from './0015_consent_resources.ts';
 import * as resourceServers from './0017_resource_servers.ts';
 
@@ -30,6 +31,7 @@ const migrations: Record<string, Migration> = {
   '0011_claims_request': claimsRequest,
   '0012_grant_certificate': grantCertificate,
   '0013_replay_epoch': replayEpoch,
+  '0014_username_canonical': usernameCanonical,
   '0015_consent_resources': consentResources,
   '0017_resource_servers': resourceServers,
 };

@@ -1,0 +1,176 @@
+// Usernames: one canonical form for comparison (RFC 8265 PRECIS UsernameCaseMapped), a confusable
+// skeleton for look-alike detection (UTS #39 section 4), and the names outsiders may not take.
+//
+// The display form a user or operator typed is kept as the username; uniqueness, sign-in and the
+// throttling counters use the canonical form, so "Bob", "bob" and "ｂｏｂ" are one account name.
+
+/**
+ * RFC 8265 section 3.3 (UsernameCaseMapped) enforcement: width mapping (fullwidth and halfwidth
+ * forms to their decompositions), Unicode Default Case Folding, NFC, then the IdentifierClass of
+ * RFC 8264 and the Bidi Rule. Returns undefined when the string is not a valid username.
+ */
+export function canonicalUsername(input: string): string | undefined {
+  if (typeof input !== 'string' || input.length === 0 || input.length > 1024) return undefined;
+  const widthMapped = input.replace(/[\uFF01-\uFFEE]/g, (c) => c.normalize('NFKC'));
+  // The preparation step: the input itself must be of the IdentifierClass (RFC 8265 section 3.3.2),
+  // so that no case folding turns a disallowed character (a ligature, KELVIN SIGN) into a valid one.
+  if (identifierProblem(widthMapped)) return undefined;
+  const canonical = Array.from(widthMapped, foldChar).join('').normalize('NFC');
+  if (canonical.length === 0 || identifierProblem(canonical) || !bidiRuleHolds(canonical)) return undefined;
+  return canonical;
+}
+
+/** Why a string is not a valid username under the PRECIS rules, or undefined. */
+export function usernameSyntaxProblem(input: string): string | undefined {
+  if (typeof input !== 'string' || input.length === 0) return 'username must not be empty';
+  const widthMapped = input.replace(/[\uFF01-\uFFEE]/g, (c) => c.normalize('NFKC'));
+  const problem = identifierProblem(widthMapped);
+  if (problem) return problem;
+  if (canonicalUsername(input) === undefined) return 'username mixes right-to-left and left-to-right text in a way the Bidi Rule (RFC 5893) does not allow';
+  return undefined;
+}
+
+/**
+ * Unicode Default Case Folding (full, not Turkic) of one code point. JavaScript has no casefold();
+ * lower(upper(lower(c))) equals it for every code point of Unicode 14 except DOTLESS I (folds to
+ * itself) and the Cherokee small letters (fold to the capitals): checked against Python's
+ * str.casefold() over all code points (src/accounts/usernames.test.ts keeps the listed cases).
+ * One code point at a time, so that no context rule (Final_Sigma) applies.
+ */
+function foldChar(c: string): string {
+  if (c === '\u0131') return c;
+  const folded = c.toLowerCase().toUpperCase().toLowerCase();
+  return folded.replace(/[\uAB70-\uABBF\u13F8-\u13FD]/g, (x) => x.toUpperCase());
+}
+
+// RFC 8264 section 9 (the derived property of each code point) for the IdentifierClass.
+const LETTER_DIGITS = /^[\p{Ll}\p{Lu}\p{Lo}\p{Nd}\p{Lm}\p{Mn}\p{Mc}]$/u;
+const IGNORABLE = /^[\p{Default_Ignorable_Code_Point}\p{Noncharacter_Code_Point}]$/u;
+const UNASSIGNED = /^\p{Cn}$/u;
+// RFC 5892 section 2.6 exceptions.
+const EXCEPTION_PVALID = new Set([0x00DF, 0x03C2, 0x06FD, 0x06FE, 0x0F0B, 0x3007]);
+const EXCEPTION_DISALLOWED = new Set([0x0640, 0x07FA, 0x302E, 0x302F, 0x3031, 0x3032, 0x3033, 0x3034, 0x3035, 0x303B]);
+const isOldHangulJamo = (cp: number) => (cp >= 0x1100 && cp <= 0x11FF) || (cp >= 0xA960 && cp <= 0xA97C) || (cp >= 0xD7B0 && cp <= 0xD7FB);
+const ARABIC_INDIC = (cp: number) => cp >= 0x0660 && cp <= 0x0669;
+const EXT_ARABIC_INDIC = (cp: number) => cp >= 0x06F0 && cp <= 0x06F9;
+
+/** Why `s` is not of the PRECIS IdentifierClass, or undefined. */
+function identifierProblem(s: string): string | undefined {
+  const cps = Array.from(s, (c) => c.codePointAt(0)!);
+  for (let i = 0; i < cps.length; i++) {
+    const cp = cps[i]!;
+    const c = String.fromCodePoint(cp);
+    const at = `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
+    if (EXCEPTION_PVALID.has(cp)) continue;
+    if (EXCEPTION_DISALLOWED.has(cp)) return `username contains ${at}, which is not allowed`;
+    // CONTEXTO (RFC 5892 appendix A): allowed only in their context.
+    if (cp === 0x00B7) { if (cps[i - 1] === 0x6C && cps[i + 1] === 0x6C) continue; return `username contains MIDDLE DOT (${at}) outside "l·l"`; }
+    if (cp === 0x0375) { if (i + 1 < cps.length && /\p{Script=Greek}/u.test(String.fromCodePoint(cps[i + 1]!))) continue; return `username contains GREEK KERAIA (${at}) not before a Greek letter`; }
+    if (cp === 0x05F3 || cp === 0x05F4) { if (i > 0 && /\p{Script=Hebrew}/u.test(String.fromCodePoint(cps[i - 1]!))) continue; return `username contains a Hebrew geresh (${at}) not after a Hebrew letter`; }
+    if (cp === 0x30FB) { if (/[\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Han}]/u.test(s.replace(/\u30FB/g, ''))) continue; return `username contains KATAKANA MIDDLE DOT (${at}) without Japanese text`; }
+    if (ARABIC_INDIC(cp) && cps.some(EXT_ARABIC_INDIC)) return 'username mixes Arabic-Indic and Extended Arabic-Indic digits';
+    if (EXT_ARABIC_INDIC(cp) && cps.some(ARABIC_INDIC)) return 'username mixes Arabic-Indic and Extended Arabic-Indic digits';
+    // CONTEXTJ (ZERO WIDTH JOINER / NON-JOINER): refused outright, stricter than RFC 5892, as
+    // invisible characters in a username only serve to make two names look alike.
+    if (cp === 0x200C || cp === 0x200D) return `username contains an invisible joiner (${at})`;
+    if (cp >= 0x21 && cp <= 0x7E) continue; // ASCII7: PVALID
+    if (UNASSIGNED.test(c)) return `username contains an unassigned code point (${at})`;
+    if (IGNORABLE.test(c) || /^\p{Cc}$/u.test(c)) return `username contains an invisible or control character (${at})`;
+    if (isOldHangulJamo(cp)) return `username contains an old Hangul jamo (${at})`;
+    if (c.normalize('NFKC') !== c) return `username contains ${at}, which has a compatibility equivalent (write it plainly)`;
+    if (LETTER_DIGITS.test(c)) continue;
+    if (/^\p{Zs}$/u.test(c) || cp === 0x20) return 'username must not contain spaces';
+    return `username contains ${at}, a symbol or punctuation character outside ASCII`;
+  }
+  return undefined;
+}
+
+// RFC 5893 section 2 (the Bidi Rule), with the bidirectional class approximated by script, which
+// JavaScript regular expressions can test (they have no Bidi_Class): letters of the right-to-left
+// scripts are R/AL, Arabic-Indic digits AN, ASCII and Extended Arabic-Indic digits EN, combining
+// marks NSM, other letters and digits L, ASCII punctuation ON/ES/CS/ET.
+const RTL = /[\p{Script=Hebrew}\p{Script=Arabic}\p{Script=Syriac}\p{Script=Thaana}\p{Script=Nko}\p{Script=Samaritan}\p{Script=Mandaic}\p{Script=Adlam}\p{Script=Hanifi_Rohingya}\p{Script=Mende_Kikakui}\p{Script=Imperial_Aramaic}\p{Script=Phoenician}\p{Script=Kharoshthi}\p{Script=Old_South_Arabian}\p{Script=Avestan}\p{Script=Nabataean}\p{Script=Palmyrene}\p{Script=Manichaean}\p{Script=Psalter_Pahlavi}\p{Script=Old_Hungarian}\p{Script=Yezidi}\p{Script=Sogdian}\p{Script=Old_Sogdian}\p{Script=Elymaic}\p{Script=Chorasmian}\p{Script=Old_Uyghur}]/u;
+type Bidi = 'R' | 'AN' | 'EN' | 'NSM' | 'L' | 'ON';
+function bidiClass(c: string): Bidi {
+  const cp = c.codePointAt(0)!;
+  if (/^[\p{Mn}\p{Me}]$/u.test(c)) return 'NSM';
+  if (ARABIC_INDIC(cp)) return 'AN';
+  if ((cp >= 0x30 && cp <= 0x39) || EXT_ARABIC_INDIC(cp)) return 'EN';
+  if (RTL.test(c)) return 'R';
+  if (/^[\p{L}\p{N}\p{Mc}]$/u.test(c)) return 'L';
+  return 'ON';
+}
+
+function bidiRuleHolds(s: string): boolean {
+  const classes = Array.from(s, bidiClass);
+  if (!classes.some((b) => b === 'R' || b === 'AN')) return true; // not a bidi string
+  const trimmed = classes.slice(0, classes.length - [...classes].reverse().findIndex((b) => b !== 'NSM'));
+  if (classes[0] !== 'R') return false; // a string with right-to-left text starts with a right-to-left letter
+  if (classes.includes('L')) return false;
+  if (classes.includes('EN') && classes.includes('AN')) return false;
+  const last = trimmed[trimmed.length - 1];
+  return last === 'R' || last === 'EN' || last === 'AN';
+}
+
+/**
+ * The confusable skeleton of UTS #39 section 4 over a subset of its confusables.txt data, then case
+ * folded: two usernames with equal skeletons look alike ("paypal", "paypa1", Cyrillic "рауpal").
+ *
+ * The subset (Unicode confusables.txt, version 10.0.0): every single-code-point mapping whose source
+ * is ASCII, Latin-1 to IPA Extensions (U+00A0-U+02AF), Greek or Cyrillic (U+0370-U+052F) and whose
+ * prototype is ASCII letters or digits, 128 entries. Self-registered names are ASCII, and these
+ * are the look-alikes of ASCII names in the scripts people mix into them; a name in another script
+ * is compared by its canonical form only. Each entry is "source-code-point prototype".
+ */
+const CONFUSABLES_SUBSET = [
+  '0030 O; 0031 l; 0049 l; 006D rn; 007C l; 00C6 AE; 00D7 x; 00E6 ae; 0131 i; 0132 lJ; 0133 ij; 0152 OE; 0153 oe;',
+  '017F f; 0184 b; 018D g; 0196 l; 01A6 R; 01A7 2; 01B7 3; 01BC 5; 01BD s; 01C0 l; 01C1 ll; 01C7 LJ; 01C8 Lj;',
+  '01C9 lj; 01CA NJ; 01CB Nj; 01CC nj; 01F1 DZ; 01F2 Dz; 01F3 dz; 021C 3; 0222 8; 0223 8; 0251 a; 0261 g; 0263 y;',
+  '0269 i; 026A i; 026F w; 028B u; 028F y; 02A3 dz; 02A6 ts; 02AA ls; 02AB lz; 037A i; 037F J; 0391 A; 0392 B;',
+  '0395 E; 0396 Z; 0397 H; 0399 l; 039A K; 039C M; 039D N; 039F O; 03A1 P; 03A4 T; 03A5 Y; 03A7 X; 03B1 a;',
+  '03B3 y; 03B9 i; 03BD v; 03BF o; 03C1 p; 03C3 o; 03C5 u; 03D2 Y; 03DC F; 03E8 2; 03F1 p; 03F2 c; 03F3 j;',
+  '03F9 C; 03FA M; 0405 S; 0406 l; 0408 J; 0410 A; 0412 B; 0415 E; 0417 3; 041A K; 041C M; 041D H; 041E O;',
+  '0420 P; 0421 C; 0422 T; 0423 Y; 0425 X; 042B bl; 042C b; 042E lO; 0430 a; 0431 6; 0433 r; 0435 e; 043E o;',
+  '0440 p; 0441 c; 0443 y; 0445 x; 0455 s; 0456 i; 0458 j; 0461 w; 0474 V; 0475 v; 04AE Y; 04AF y; 04BB h;',
+  '04BD e; 04C0 l; 04CF i; 04D4 AE; 04D5 ae; 04E0 3; 0501 d; 050C G; 051B q; 051C W; 051D w;',
+].join(' ');
+const CONFUSABLES = new Map(CONFUSABLES_SUBSET.split(';').map((e) => e.trim()).filter(Boolean).map((e) => {
+  const [cp, proto] = e.split(' ');
+  return [String.fromCodePoint(parseInt(cp!, 16)), proto!] as const;
+}));
+
+/** The look-alike key of a username: skeleton(X) = NFD(map(NFD(X))) of its canonical form, case folded. */
+export function usernameSkeleton(username: string): string {
+  const base = canonicalUsername(username) ?? username;
+  const mapped = Array.from(base.normalize('NFD'), (c) => CONFUSABLES.get(c) ?? c).join('').normalize('NFD');
+  return Array.from(mapped, foldChar).join('').normalize('NFC');
+}
+
+/** Names nobody may self-register (nor bring from an upstream sign-in): they read as the service's own staff or addresses. */
+export const RESERVED_USERNAMES: readonly string[] = [
+  'admin', 'administrator', 'root', 'superuser', 'sysadmin', 'system', 'operator', 'support', 'security', 'postmaster',
+  'hostmaster', 'webmaster', 'abuse', 'noc', 'info', 'help', 'helpdesk', 'staff', 'moderator', 'owner', 'billing',
+  'tessera', 'oauth', 'openid', 'auth', 'login', 'logout', 'signup', 'register', 'account', 'accounts', 'api', 'www',
+  'mail', 'email', 'noreply', 'no-reply', 'null', 'undefined', 'anonymous', 'nobody', 'everyone', 'daemon',
+];
+
+/**
+ * Whether `username` is reserved: one of RESERVED_USERNAMES, the issuer's host, a parent domain of
+ * it or its first label; compared by skeleton, so "adm1n" and Cyrillic "аdmin" are reserved too.
+ */
+export function isReservedUsername(username: string, issuer?: string): boolean {
+  const names = [...RESERVED_USERNAMES];
+  if (issuer) {
+    try {
+      const host = new URL(issuer).hostname;
+      names.push(host);
+      const labels = host.split('.');
+      if (!/^[\d.]+$|:/.test(host)) {
+        for (let i = 1; i < labels.length - 1; i++) names.push(labels.slice(i).join('.'));
+        if (labels.length > 1) names.push(labels[0]!);
+      }
+    } catch { /* not a URL: nothing more to reserve */ }
+  }
+  const key = usernameSkeleton(username);
+  return names.some((n) => usernameSkeleton(n) === key);
+}
