@@ -114,8 +114,11 @@ for (const backend of await backends()) {
         assert.match(denied.body, /access_denied/);
         assert.match(denied.body, /href="https:\/\/rp\.example\/cb\?error=access_denied[^"]*state=s1/);
         assert.match(denied.body, /Return to Totally Official Bank \(rp\.example\)/);
-        // The interaction is over: the cookie is cleared and a second answer finds nothing.
-        assert.match(String(denied.headers['set-cookie']), /tessera_interaction=;/);
+        // The interaction is over: a second answer finds nothing (the browser's interaction cookie
+        // is kept for its next sign-in: http/cookies.ts).
+        const again = await form(app, `${path}/consent`, { decision: 'deny', csrf }, { cookie: jar.header() });
+        assert.equal(again.statusCode, 400);
+        assert.match(again.body, /expired or was already completed/);
         // Operator-made client: the same errors go to its redirect URI (RFC 6749 section 4.1.2.1).
         const web = { client_id: 'web', redirect_uri: 'https://app.example/cb', response_type: 'code', state: 'w', code_challenge: pkce().challenge, code_challenge_method: 'S256' };
         for (const [extra, code] of [[{ scope: 'openid not-offered' }, 'invalid_scope'], [{ scope: 'openid', prompt: 'none' }, 'login_required']] as const) {
