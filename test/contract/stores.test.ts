@@ -378,22 +378,28 @@ for (const backend of backends) {
         const clientId = uid('client');
         assert.equal(await stores.consents.get(userId, clientId), undefined);
         await stores.consents.grant(userId, clientId, ['openid', 'profile'], NOW);
-        assert.deepEqual(await stores.consents.get(userId, clientId), { userId, clientId, scopes: ['openid', 'profile'], resources: [], grantedAt: NOW });
+        assert.deepEqual(await stores.consents.get(userId, clientId), { userId, clientId, scopes: ['openid', 'profile'], resources: { '': ['openid', 'profile'] }, grantedAt: NOW });
         await stores.consents.grant(userId, clientId, ['profile', 'email'], NOW + 10);
-        assert.deepEqual(await stores.consents.get(userId, clientId), { userId, clientId, scopes: ['openid', 'profile', 'email'], resources: [], grantedAt: NOW + 10 });
+        assert.deepEqual(await stores.consents.get(userId, clientId), { userId, clientId, scopes: ['openid', 'profile', 'email'], resources: { '': ['openid', 'profile', 'email'] }, grantedAt: NOW + 10 });
       });
-      it('grant remembers resources (RFC 8707) and merges them (union) like scopes', async () => {
+      it('grant remembers the scopes per resource (RFC 8707), merged per resource, the default audience under \'\'', async () => {
         const userId = uid('user');
         const clientId = uid('client');
-        await stores.consents.grant(userId, clientId, ['openid'], NOW, ['https://a.example/']);
-        assert.deepEqual(await stores.consents.get(userId, clientId), { userId, clientId, scopes: ['openid'], resources: ['https://a.example/'], grantedAt: NOW });
-        await stores.consents.grant(userId, clientId, ['openid'], NOW + 1, ['https://b.example/', 'https://a.example/']);
-        assert.deepEqual((await stores.consents.get(userId, clientId))!.resources, ['https://a.example/', 'https://b.example/']);
-        // A consent without resources adds none and keeps those remembered.
+        const [A, B] = ['https://a.example/', 'https://b.example/'];
+        await stores.consents.grant(userId, clientId, ['openid', 'read'], NOW, [A]);
+        assert.deepEqual(await stores.consents.get(userId, clientId), { userId, clientId, scopes: ['openid', 'read'], resources: { [A]: ['openid', 'read'] }, grantedAt: NOW });
+        // Another resource with another scope: each resource keeps its own scopes (write is not consented at A).
+        await stores.consents.grant(userId, clientId, ['openid', 'write'], NOW + 1, [B]);
+        assert.deepEqual((await stores.consents.get(userId, clientId))!.resources, { [A]: ['openid', 'read'], [B]: ['openid', 'write'] });
+        // No resource: the default audience.
         await stores.consents.grant(userId, clientId, ['email'], NOW + 2);
-        assert.deepEqual((await stores.consents.get(userId, clientId))!.resources, ['https://a.example/', 'https://b.example/']);
-        await times(6, (i) => stores.consents.grant(userId, clientId, ['openid'], NOW + 3, [`https://r${i}.example/`]));
-        assert.equal((await stores.consents.get(userId, clientId))!.resources.length, 8);
+        assert.deepEqual((await stores.consents.get(userId, clientId))!.resources, { [A]: ['openid', 'read'], [B]: ['openid', 'write'], '': ['email'] });
+        assert.deepEqual((await stores.consents.get(userId, clientId))!.scopes, ['openid', 'read', 'write', 'email']);
+        // Concurrent grants to one resource lose nothing.
+        await times(6, (i) => stores.consents.grant(userId, clientId, [`s${i}`], NOW + 3, [A, `https://r${i}.example/`]));
+        const c = (await stores.consents.get(userId, clientId))!;
+        assert.deepEqual([...c.resources[A]!].sort(), ['openid', 'read', 's0', 's1', 's2', 's3', 's4', 's5']);
+        assert.equal(Object.keys(c.resources).length, 9);
       });
       it('concurrent grants lose no scope', async () => {
         const userId = uid('user');

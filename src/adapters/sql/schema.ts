@@ -67,7 +67,7 @@ export interface ConsentsTable {
   user_id: string;
   client_id: string;
   scopes: string;
-  /** JSON array of the RFC 8707 resources consented to (migration 0015). */
+  /** JSON object: RFC 8707 resource ('' for the default audience) -> scopes consented to there (migration 0015). */
   resources: string;
   granted_at: number;
 }

@@ -6,6 +6,7 @@ import type {
 } from '../../ports/index.ts';
 import { canonicalUsername, usernameSkeleton } from '../../accounts/usernames.ts';
 import type { UserOrigin } from '../../ports/users.ts';
+import { DEFAULT_AUDIENCE } from '../../ports/consents.ts';
 import { canonicalDetails, chainHash, GENESIS_HASH, normalizeEvent } from './audit-chain.ts';
 import { batchedLookup, groupCommit } from './batching.ts';
 import type { DatabaseHandle } from './database.ts';
@@ -80,6 +81,15 @@ const toInteraction = (r: Row<InteractionsTable>): InteractionRecord => ({
   uid: r.uid, clientId: r.client_id, params: JSON.parse(r.params), browserHash: r.browser_hash,
   sessionIdHash: r.session_id_hash, loginAt: r.login_at, createdAt: r.created_at, expiresAt: r.expires_at,
 });
+
+/** Consent to `scopes` at each of `resources` (none: the default audience) added to `before`. */
+function mergeConsent(before: Record<string, string[]>, scopes: readonly string[], resources: readonly string[]): Record<string, string[]> {
+  const merged: Record<string, string[]> = { ...before };
+  for (const r of resources.length ? resources : [DEFAULT_AUDIENCE]) {
+    merged[r] = [...new Set([...(Object.hasOwn(merged, r) ? merged[r]! : []), ...scopes])];
+  }
+  return merged;
+}
 
 const toConsent = (r: Row<ConsentsTable>): ConsentRecord => ({
   userId: r.user_id, clientId: r.client_id, scopes: JSON.parse(r.scopes), resources: JSON.parse(r.resources), grantedAt: r.granted_at,
@@ -465,13 +475,12 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
             .$if(pg, (q) => q.forUpdate()).executeTakeFirst();
           if (row) {
             const merged = [...new Set([...JSON.parse(row.scopes) as string[], ...scopes])];
-            const mergedResources = [...new Set([...JSON.parse(row.resources) as string[], ...resources])];
-            await t.updateTable('consents').set({ scopes: json(merged), resources: json(mergedResources), granted_at: now })
+            await t.updateTable('consents').set({ scopes: json(merged), resources: json(mergeConsent(JSON.parse(row.resources), scopes, resources)), granted_at: now })
               .where('user_id', '=', userId).where('client_id', '=', clientId).execute();
             return;
           }
           const inserted = await t.insertInto('consents')
-            .values({ user_id: userId, client_id: clientId, scopes: json([...new Set(scopes)]), resources: json([...new Set(resources)]), granted_at: now })
+            .values({ user_id: userId, client_id: clientId, scopes: json([...new Set(scopes)]), resources: json(mergeConsent({}, scopes, resources)), granted_at: now })
             .onConflict((oc) => oc.columns(['user_id', 'client_id']).doNothing())
             .returning('user_id').executeTakeFirst();
           if (inserted) return;

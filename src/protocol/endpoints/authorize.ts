@@ -1,5 +1,6 @@
 import type { ClientRecord } from '../../ports/clients.ts';
 import type { SessionRecord } from '../../ports/sessions.ts';
+import { DEFAULT_AUDIENCE, type ConsentRecord } from '../../ports/consents.ts';
 import { checkAcrRequest, parseClaimsRequest, requestedClaims, claimsBeyondScopes, type ClaimsRequest } from '../claims-request.ts';
 import { OAuthError, invalidRequest } from '../errors.ts';
 import { randomToken, tokenHash } from '../hash.ts';
@@ -226,6 +227,14 @@ export async function authorize(p: Provider, req: ProtocolRequest): Promise<OAut
   }
 }
 
+/** Whether a remembered consent covers every scope at every resource of a request (none: the default audience). */
+export function consentCovers(consent: ConsentRecord, scopes: readonly string[], resources: readonly string[]): boolean {
+  return (resources.length ? resources : [DEFAULT_AUDIENCE]).every((r) => {
+    const granted = Object.hasOwn(consent.resources, r) ? consent.resources[r]! : [];
+    return scopes.every((s) => granted.includes(s));
+  });
+}
+
 export async function needsConsent(p: Provider, client: ClientRecord, userId: string, areq: AuthorizationRequest): Promise<boolean> {
   if (areq.prompt.includes('consent')) return true;
   // RFC 9396: remembered consent covers scopes only; authorization_details are always shown and approved.
@@ -234,9 +243,8 @@ export async function needsConsent(p: Provider, client: ClientRecord, userId: st
   // Claims asked for by name beyond what the scopes release are not covered by a remembered consent.
   if (claimsBeyondScopes(areq.claims, splitScope(areq.scope)).length) return true;
   const consent = await p.stores.consents.get(userId, client.clientId);
-  // A remembered consent covers the scopes and the RFC 8707 resources it was given for, no others.
-  return !consent || splitScope(areq.scope).some((s) => !consent.scopes.includes(s))
-    || splitResources(areq.resource).some((r) => !consent.resources.includes(r));
+  // A remembered consent covers the scopes at the RFC 8707 resources they were given for, no others.
+  return !consent || !consentCovers(consent, splitScope(areq.scope), splitResources(areq.resource));
 }
 
 /** Decides between an immediate code, an error for prompt=none, or an interaction with the user. */

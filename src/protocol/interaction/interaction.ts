@@ -5,7 +5,7 @@ import { OAuthError } from '../errors.ts';
 import { tokenHash, safeEqual } from '../hash.ts';
 import { readFormParams } from '../params.ts';
 import type { CookieSpec, OAuthResponse, Provider, ProtocolRequest, Unverified } from '../provider.ts';
-import { splitResources } from '../resources.ts';
+import { describeResource, splitResources } from '../resources.ts';
 import { describeScope } from '../scopes.ts';
 import { describeAuthorizationDetails } from '../authorization-details.ts';
 import { authorizationError, issueCode, type AuthorizationRequest } from './authorization-response.ts';
@@ -60,13 +60,17 @@ async function consentView(p: Provider, l: Loaded, status = 200): Promise<OAuthR
   const session = l.ia.sessionIdHash ? await p.stores.sessions.get(l.ia.sessionIdHash) : undefined;
   const user = session ? await p.stores.users.get(session.userId) : undefined;
   if (!user) return EXPIRED;
+  // RFC 8707: each resource by its registry name, and its scopes by the registry's descriptions.
+  const uris = splitResources(l.areq.resource);
+  const registered = await Promise.all(uris.map((uri) => describeResource(p, uri)));
+  const registryScopes = new Map(registered.flatMap((r) => r?.scopes ?? []).map((s) => [s.name, s.description]));
   return {
     kind: 'page', status, formActions: formActions(l.areq),
     view: {
       name: 'consent', action: action(p, l.ia.uid, 'consent'), csrf: csrfToken(p, `ia:${l.ia.uid}`, l.browserSecret),
       clientName: l.clientName, username: user.username,
-      scopes: l.areq.scope.split(' ').map((name) => ({ name, description: describeScope(name) })),
-      ...(l.areq.resource ? { resources: splitResources(l.areq.resource).map((uri) => ({ uri })) } : {}),
+      scopes: l.areq.scope.split(' ').map((name) => ({ name, description: registryScopes.get(name) || describeScope(name) })),
+      ...(uris.length ? { resources: uris.map((uri, i) => ({ uri, ...(registered[i] ? { name: registered[i].displayName } : {}) })) } : {}),
       userCode: l.areq.device?.userCode, claims: claimsBeyondScopes(l.areq.claims, l.areq.scope.split(' ')),
       ...(l.areq.authorizationDetails ? { authorizationDetails: describeAuthorizationDetails(JSON.parse(l.areq.authorizationDetails)) } : {}),
       ...unverified(l),
