@@ -282,7 +282,7 @@ for (const backend of await backends()) {
         let { loc } = await authorizeHint(jar, idToken, { prompt: 'none' });
         assert.ok(loc?.searchParams.get('code'), loc?.href);
         const sub = decodeJwt(idToken).sub!;
-        const expired = mintIdToken(app.provider.keys(), { issuer: ISSUER, sub, clientId: 'web', now: now() - 7200, ttl: 300, authTime: null, nonce: null, accessToken: 'x', sid: null, amr: [] });
+        const expired = mintIdToken(app.provider.keys().active, { issuer: ISSUER, sub, clientId: 'web', now: now() - 7200, ttl: 300, authTime: null, nonce: null, accessToken: 'x', sid: null, amr: [] });
         ({ loc } = await authorizeHint(jar, expired, { prompt: 'none' }));
         assert.ok(loc?.searchParams.get('code'), loc?.href);
       });
@@ -309,8 +309,8 @@ for (const backend of await backends()) {
         const claims: JWTPayload = { ...decodeJwt(idToken) };
         const foreign = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: app.provider.keys().active.kid, typ: 'JWT' }).sign(privateKey);
         const none = new UnsecuredJWT(claims).encode();
-        const spaToken = mintIdToken(app.provider.keys(), { issuer: ISSUER, sub: claims.sub!, clientId: 'spa', now: now(), ttl: 300, authTime: null, nonce: null, accessToken: 'x', sid: null, amr: [] });
-        const otherIss = mintIdToken(app.provider.keys(), { issuer: 'https://other.example', sub: claims.sub!, clientId: 'web', now: now(), ttl: 300, authTime: null, nonce: null, accessToken: 'x', sid: null, amr: [] });
+        const spaToken = mintIdToken(app.provider.keys().active, { issuer: ISSUER, sub: claims.sub!, clientId: 'spa', now: now(), ttl: 300, authTime: null, nonce: null, accessToken: 'x', sid: null, amr: [] });
+        const otherIss = mintIdToken(app.provider.keys().active, { issuer: 'https://other.example', sub: claims.sub!, clientId: 'web', now: now(), ttl: 300, authTime: null, nonce: null, accessToken: 'x', sid: null, amr: [] });
         for (const [name, hint] of [['foreign key', foreign], ['alg none', none], ['wrong aud', spaToken], ['wrong iss', otherIss], ['garbage', 'not.a.jwt'], ['access token', (await signedIn()).accessToken]] as const) {
           const { res, loc } = await authorizeHint(jar, hint, { prompt: 'none' });
           assert.equal(res.statusCode, 303, name);

@@ -57,6 +57,6 @@ export const deviceCode: GrantHandler = {
     const access = userAccessToken(p, grant, record.scope, client, { x5t: boundCertificate(ctx) });
     const refresh = issuesRefreshTokens(client) ? newRefreshToken(p, grant, record.scope) : undefined;
     await p.stores.grants.create(grant, refresh?.record ?? null, { jti: access.jti, expiresAt: access.expiresAt });
-    return userTokenResponse(p, grant, record.scope, access, refresh?.value, null, client);
+    return userTokenResponse(p, grant, record.scope, access, refresh?.value, null, client, user);
   },
 };

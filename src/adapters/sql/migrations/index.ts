@@ -11,6 +11,7 @@ import * as sessionClients from './0009_session_clients.ts';
 import * as authorizationDetails from './0010_authorization_details.ts';
 import * as claimsRequest from './0011_claims_request.ts';
 import * as grantCertificate from './0012_grant_certificate.ts';
+import * as signingAlgs from './0016_signing_algs.ts';
 
 /** Every migration, in order. Imported statically (no file-system provider), so bundling is safe. */
 const migrations: Record<string, Migration> = {
@@ -26,6 +27,7 @@ const migrations: Record<string, Migration> = {
   '0010_authorization_details': authorizationDetails,
   '0011_claims_request': claimsRequest,
   '0012_grant_certificate': grantCertificate,
+  '0016_signing_algs': signingAlgs,
 };
 
 /** Brings the schema up to date; returns the names of the migrations applied now. */
