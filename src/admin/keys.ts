@@ -4,7 +4,7 @@
 import type { Config, SigningAlg } from '../config/config.ts';
 import type { SigningKeyRecord } from '../ports/keys.ts';
 import type { Stores } from '../ports/index.ts';
-import { activeSince, nextRotationAt, scheduleSettings } from '../protocol/tokens/key-schedule.ts';
+import { activeAlgorithms, activeSince, nextRotationAt, scheduleSettings } from '../protocol/tokens/key-schedule.ts';
 import { configKeks, retireSigningKey, rewrapSigningKeys, rotateSigningKey, UnknownKeyError, type KeyTransition } from '../protocol/tokens/keys.ts';
 import { AdminError } from './clients.ts';
 
@@ -49,7 +49,9 @@ export class RotationConflictError extends AdminError {}
  */
 export async function rotateKeysNow(stores: Stores, config: Config, alg: string | undefined, now: number): Promise<KeyTransition & { type: 'key_rotated'; graceSeconds: number }> {
   const chosen = (alg ?? config.signingAlg) as SigningAlg;
-  if (!SIGNING_ALGS.includes(chosen)) throw new AdminError(`alg must be one of ${SIGNING_ALGS.join(', ')}`);
+  // The configured algorithms, and one taken out of the configuration whose key still signs.
+  const rotatable = [...new Set([...config.signingAlgs, ...activeAlgorithms(await stores.keys.list())])].filter((a) => SIGNING_ALGS.includes(a as SigningAlg));
+  if (!rotatable.includes(chosen)) throw new AdminError(`alg must be one of ${rotatable.join(', ')} (TESSERA_SIGNING_ALGS)`);
   const { gracePeriod } = scheduleSettings(config);
   const r = await rotateSigningKey(stores.keys, configKeks(config), chosen, gracePeriod, now);
   if (!r.rotated || r.transition?.type !== 'key_rotated') throw new RotationConflictError('another rotation happened at the same time; list the keys and try again if needed');
