@@ -72,7 +72,8 @@ export class LogoutDelivery {
       key = responseSigner(p, client, 'logout_token');
     } catch {
       // No active key has the client's algorithm (taken out of TESSERA_SIGNING_ALGS): nothing it could verify.
-      p.log.warn({ event: 'backchannel_logout_attempt_failed', client_id: client.clientId, attempt: 0, err: 'no active key of the client\'s id_token_signed_response_alg' }, 'back-channel logout not delivered');
+      p.events({ type: 'backchannel_logout_failed', clientId: client.clientId, userId: sub, attempts: 0, reason: 'no_key' });
+      p.log.error({ event: 'backchannel_logout_failed', client_id: client.clientId, sub, attempts: 0, reason: 'no_key' }, 'back-channel logout failed: no active key has the client\'s id_token_signed_response_alg');
       return { clientId: client.clientId, delivered: false, attempts: 0, reason: 'no_key' };
     }
     for (let n = 1; n <= max; n++) {

@@ -201,7 +201,7 @@ export async function retireSigningKey(store: KeyStore, kid: string, now: number
   const key = (await store.list()).find((r) => r.kid === kid);
   if (!key) throw new UnknownKeyError(`no signing key ${kid}`);
   if (key.state === 'active') {
-    if (opts.configured === undefined || opts.configured.includes(key.alg)) throw new KeyStateError(`key ${kid} is the ${key.alg} active key: rotate first`);
+    if (opts.configured === undefined || opts.configured.includes(key.alg)) throw new KeyStateError(`key ${kid} is the active key: rotate first`);
     return (await store.demote(kid, now + (opts.gracePeriod ?? 0))) ? { type: 'key_retired', kid, alg: key.alg } : undefined;
   }
   if (key.state === 'retired') return undefined;
