@@ -48,7 +48,7 @@ export const settings: readonly Setting[] = [
   { env: 'TESSERA_SEED_DEMO', key: 'seedDemo', type: 'bool', default: (m) => m === 'development',
     description: 'On an empty database, create a demo user and demo clients and print their credentials once.' },
   { env: 'TESSERA_SIGNING_ALG', key: 'signingAlg', type: 'enum', values: ['ES256', 'RS256', 'PS256', 'EdDSA'], default: 'ES256',
-    description: 'The primary signing algorithm: access tokens are signed with its key (per resource otherwise in the resource registry). Always one of the signing algorithms (added to TESSERA_SIGNING_ALGS when missing).' },
+    description: 'The primary signing algorithm: access tokens are signed with its key (ES256: the fast node:crypto path). Always one of the signing algorithms (added to TESSERA_SIGNING_ALGS when missing).' },
   { env: 'TESSERA_SIGNING_ALGS', key: 'signingAlgs', type: 'list', default: ['ES256', 'RS256'],
     description: 'Algorithms Tessera signs with, each with an active key and its own rotation schedule, all in the JWKS and in discovery (ES256, RS256, PS256, EdDSA). ID tokens use the client\'s id_token_signed_response_alg (RS256 when a registration names none, OpenID Connect Registration 2). Every instance must have the same list; an algorithm taken out keeps its keys until `tessera keys retire` retires its active key.' },
   { env: 'TESSERA_ACCESS_TOKEN_TTL', key: 'accessTokenTtl', type: 'int', default: 900, min: 30, max: 86400, description: 'Access token lifetime, seconds.' },
