@@ -115,7 +115,7 @@ export async function prepareStorage(config: Config, stores: Stores, log: Logger
 /** The steps of prepareStorage that must not run in two processes at once. */
 async function prepareOnce(config: Config, stores: Stores, log: Logger): Promise<{ ring: KeyRing; banner?: string }> {
   let banner: string | undefined;
-  const ring = await loadKeyRing(stores.keys, configKeks(config), config.signingAlg, now());
+  const ring = await loadKeyRing(stores.keys, configKeks(config), config.signingAlgs, now());
   if (config.bootstrapFile) {
     const r = await applyBootstrap(stores, config, readBootstrapFile(config.bootstrapFile), now());
     log.info({ clients_changed: r.clients, users_changed: r.users }, 'bootstrap file applied');
@@ -185,7 +185,7 @@ export async function buildApp(config: Config, opts: { logger?: Logger; prepared
   let ring: KeyRing;
   let banner: string | undefined;
   try {
-    if (opts.prepared) ring = await loadKeyRing(stores.keys, keks, config.signingAlg, clock());
+    if (opts.prepared) ring = await loadKeyRing(stores.keys, keks, config.signingAlgs, clock());
     else ({ ring, banner } = await prepareStorage(config, stores, log));
   } catch (err) {
     await redis?.close();
@@ -246,14 +246,14 @@ export async function buildApp(config: Config, opts: { logger?: Logger; prepared
   cleanup.unref();
   // Keys rotated by another process or instance (or the CLI) are picked up within this period.
   const reloadKeys = async () => {
-    const next = await loadKeyRing(stores.keys, keks, config.signingAlg, clock(), ring);
+    const next = await loadKeyRing(stores.keys, keks, config.signingAlgs, clock(), ring);
     if (next !== ring) log.info({ event: 'keys_reloaded', active: next.active.kid, published: [...next.verification.keys()] }, 'signing keys changed');
     ring = next;
   };
   // The key schedule runs in every process on the reload timer; storage decides which process
   // carries out each transition (conditional updates), so it happens once.
   const runSchedule = async () => {
-    const done = await runKeySchedule(stores.keys, keks, config.signingAlg, schedule, clock());
+    const done = await runKeySchedule(stores.keys, keks, config.signingAlgs, schedule, clock());
     for (const t of done) {
       events({ ...t, trigger: 'scheduled', actor: 'system' });
       log.info({ event: t.type, kid: t.kid, trigger: 'scheduled' }, 'signing key schedule');

@@ -44,7 +44,9 @@ export function tesseraBootstrap(f: Fixtures): object {
       { client_id: f.rs.id, client_name: 'Bench resource server', client_secret: f.rs.secret, token_endpoint_auth_method: 'client_secret_basic',
         grant_types: [], scope: '', redirect_uris: [] },
       { client_id: f.web.id, client_name: 'Bench web', client_secret: f.web.secret, token_endpoint_auth_method: 'client_secret_basic',
-        application_type: 'web', grant_types: ['authorization_code', 'refresh_token'], redirect_uris: [REDIRECT_URI], scope: FLOW_SCOPE },
+        application_type: 'web', grant_types: ['authorization_code', 'refresh_token'], redirect_uris: [REDIRECT_URI], scope: FLOW_SCOPE,
+        // Like node-oidc-provider's client below: ES256 ID tokens on both sides (the default is RS256).
+        id_token_signed_response_alg: 'ES256' },
     ],
     users: [
       { username: f.user.username, password: f.user.password, email: f.user.email, email_verified: true, name: f.user.name },

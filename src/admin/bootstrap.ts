@@ -48,6 +48,10 @@ const CLIENT_KEYS = {
   frontchannel_logout_uri: 1,
   frontchannel_logout_session_required: 1,
   pkce_required: 1,
+  id_token_signed_response_alg: 1,
+  userinfo_signed_response_alg: 1,
+  introspection_signed_response_alg: 1,
+  id_token_scope_claims: 1,
 } satisfies Record<keyof ClientInput, 1>;
 
 /** The keys of a user entry: UserInput (src/admin/users.ts). */

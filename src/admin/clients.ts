@@ -10,9 +10,9 @@ import { randomToken } from '../protocol/hash.ts';
 import { resourceScopesProblems } from '../protocol/resources.ts';
 import { isScopeToken } from '../protocol/params.ts';
 import { redirectUriProblem } from '../protocol/redirect-uri.ts';
-import { FAPI_AUTH_METHODS } from '../protocol/fapi.ts';
+import { FAPI_ALGS, FAPI_AUTH_METHODS, isFapiClient } from '../protocol/fapi.ts';
 import { pkceOptOutProblem } from '../protocol/pkce.ts';
-import { SIGNING_ALGS } from '../protocol/tokens/keys.ts';
+import { offeredAlgs } from '../protocol/tokens/response-algs.ts';
 import { sectorFor, sectorIdentifierProblem, subjectProblems } from '../protocol/tokens/subject.ts';
 
 /** The client metadata an operator sets as it is stored (each field is described in ClientMetadata). */
@@ -21,7 +21,8 @@ type MetadataInput = Pick<ClientMetadata,
   | 'request_object_signing_alg' | 'require_signed_request_object' | 'authorization_signed_response_alg' | 'token_exchange'
   | 'fapi_message_signing' | 'tls_client_auth_subject_dn' | 'tls_client_auth_san_dns' | 'tls_client_auth_san_uri' | 'tls_client_auth_san_ip'
   | 'tls_client_auth_san_email' | 'tls_client_certificate_bound_access_tokens' | 'subject_type' | 'sector_identifier_uri' | 'resource_scopes'
-  | 'backchannel_logout_uri' | 'backchannel_logout_session_required' | 'frontchannel_logout_uri' | 'frontchannel_logout_session_required'>
+  | 'backchannel_logout_uri' | 'backchannel_logout_session_required' | 'frontchannel_logout_uri' | 'frontchannel_logout_session_required'
+  | 'id_token_signed_response_alg' | 'userinfo_signed_response_alg' | 'introspection_signed_response_alg' | 'id_token_scope_claims'>
   & { /** false: the PKCE opt-out (protocol/pkce.ts); true or null removes it. Operator-only. */ pkce_required?: boolean | null };
 
 /** Client metadata as an operator writes it (RFC 7591 names), in the bootstrap file or the CLI. */
@@ -180,12 +181,7 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
     else if (input.fapi_message_signing) metadata.fapi_message_signing = true;
     else delete metadata.fapi_message_signing;
   }
-  if ('authorization_signed_response_alg' in input) {
-    const alg = input.authorization_signed_response_alg;
-    if (alg === undefined) delete metadata.authorization_signed_response_alg;
-    else if (!(SIGNING_ALGS as readonly unknown[]).includes(alg)) problems.push(`authorization_signed_response_alg must be one of ${SIGNING_ALGS.join(', ')} (the algorithm of Tessera's signing key)`);
-    else metadata.authorization_signed_response_alg = alg;
-  }
+  problems.push(...responseAlgMetadata(config, input, metadata));
 
   problems.push(...buildMtlsMetadata(input, metadata, method));
   for (const key of ['subject_type', 'sector_identifier_uri'] as const) {
@@ -253,6 +249,34 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
       createdAt: existing?.createdAt ?? now, updatedAt: now,
     },
   };
+}
+
+/**
+ * The algorithms of what Tessera signs for the client (ID tokens, userinfo, JARM, JWT introspection)
+ * and id_token_scope_claims, into `m` (left out: kept; null: removed, back to the default of
+ * protocol/tokens/response-algs.ts). An algorithm must be one Tessera signs with
+ * (TESSERA_SIGNING_ALGS); a FAPI 2.0 client is refused RS256 (FAPI 2.0 section 5.4.1).
+ */
+function responseAlgMetadata(config: Config, input: ClientInput, m: ClientMetadata): string[] {
+  const problems: string[] = [];
+  const offered = offeredAlgs(config);
+  const fapi = isFapiClient(config, { metadata: m } as ClientRecord);
+  if (fapi && !offered.some((a) => FAPI_ALGS.includes(a))) problems.push('a FAPI 2.0 client needs ES256, PS256 or EdDSA in TESSERA_SIGNING_ALGS (its ID tokens may not use RS256)');
+  for (const k of ['id_token_signed_response_alg', 'userinfo_signed_response_alg', 'authorization_signed_response_alg', 'introspection_signed_response_alg'] as const) {
+    if (!(k in input)) continue;
+    const alg = input[k] as unknown;
+    if (alg === undefined || alg === null) delete m[k];
+    else if (typeof alg !== 'string' || !offered.includes(alg)) problems.push(`${k} must be one of ${offered.join(', ')} (the algorithms Tessera signs with, TESSERA_SIGNING_ALGS)`);
+    else if (fapi && !FAPI_ALGS.includes(alg)) problems.push(`${k} must be one of ${offered.filter((a) => FAPI_ALGS.includes(a)).join(', ')} for a FAPI 2.0 client (RS256 is not allowed)`);
+    else m[k] = alg;
+  }
+  if ('id_token_scope_claims' in input) {
+    const v = input.id_token_scope_claims as unknown;
+    if (v === undefined || v === null || v === true) delete m.id_token_scope_claims;
+    else if (v === false) m.id_token_scope_claims = false;
+    else problems.push('id_token_scope_claims must be true or false');
+  }
+  return problems;
 }
 
 /**
@@ -420,6 +444,7 @@ export function describeClient(c: ClientRecord): Record<string, unknown> {
     grant_types: c.grantTypes, scope: c.scopes.join(' '), allowed_resources: c.allowedResources, skip_consent: c.skipConsent,
     ...pick(c.metadata, ['jwks', 'jwks_uri', 'token_endpoint_auth_signing_alg', 'request_object_signing_alg', 'require_signed_request_object', 'authorization_signed_response_alg', 'token_exchange', 'sector_identifier_uri']),
     ...pick(c.metadata, ['resource_scopes', 'backchannel_logout_uri', 'backchannel_logout_session_required', 'frontchannel_logout_uri', 'frontchannel_logout_session_required']),
+    ...pick(c.metadata, ['id_token_signed_response_alg', 'userinfo_signed_response_alg', 'introspection_signed_response_alg', 'id_token_scope_claims']),
     subject_type: c.metadata.subject_type ?? 'public',
     ...(c.metadata.registration ? { registered_dynamically: c.metadata.registration.mode } : {}),
     ...(c.metadata.dpop_bound_access_tokens ? { dpop_bound_access_tokens: true } : {}),

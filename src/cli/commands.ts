@@ -299,7 +299,7 @@ async function notifySessionsEnded(ctx: Ctx, username: string): Promise<void> {
   const entries = await stores.sessions.takeClientsByUser(user.id);
   if (entries.length === 0) return;
   const config = ctx.config();
-  const ring = await loadKeyRing(stores.keys, configKeks(config), config.signingAlg, now());
+  const ring = await loadKeyRing(stores.keys, configKeks(config), config.signingAlgs, now());
   // The deliveries' audit records are written before the command ends (and the database closes).
   const written: Promise<void>[] = [];
   const p: Provider = {
@@ -377,9 +377,11 @@ async function keysRotate(ctx: Ctx): Promise<void> {
 async function keysRetire(ctx: Ctx): Promise<void> {
   const kid = ctx.positionals[0]!;
   const { stores, now } = await ctx.db();
-  const t = await retireKeyNow(stores, kid, now());
+  const t = await retireKeyNow(stores, kid, now(), ctx.config());
   if (t) await auditKey(ctx, t);
-  print(t ? `retired signing key ${kid}: it leaves the JWKS, and tokens it signed stop verifying` : `signing key ${kid} was retired already`);
+  const state = (await stores.keys.list()).find((k) => k.kid === kid)?.state;
+  if (t && state === 'grace') print(`signing key ${kid} no longer signs (its algorithm is not in TESSERA_SIGNING_ALGS); it stays in the JWKS until the tokens it signed expire`);
+  else print(t ? `retired signing key ${kid}: it leaves the JWKS, and tokens it signed stop verifying` : `signing key ${kid} was retired already`);
 }
 
 async function keysRewrap(ctx: Ctx): Promise<void> {
@@ -518,7 +520,7 @@ export const commands: Record<string, Command> = {
   'user enable': { synopsis: 'USERNAME', summary: 'Enable a disabled user.', positionals: ['USERNAME'], run: userSetDisabled(false) },
   'user list': { synopsis: '[--json]', summary: 'List the users.', options: JSON_OPT, run: userList },
   'keys rotate': { synopsis: '[--alg ALG]', summary: 'Rotate now (emergencies; the schedule rotates on its own): the prepublished key, else a new one, becomes active; the old one stays published until its tokens expire.', options: { alg: str }, run: keysRotate },
-  'keys retire': { synopsis: 'KID', summary: 'Take a key that does not sign (grace or prepublished) out of the JWKS now. Put -- before a KID that starts with -.', positionals: ['KID'], run: keysRetire },
+  'keys retire': { synopsis: 'KID', summary: 'Take a key that does not sign (grace or prepublished) out of the JWKS now; the active key of an algorithm no longer in TESSERA_SIGNING_ALGS stops signing and stays published until its tokens expire. Put -- before a KID that starts with -.', positionals: ['KID'], run: keysRetire },
   'keys list': { synopsis: '[--json]', summary: 'List the signing keys: kid, algorithm, state, age and schedule (never private material).', options: JSON_OPT, run: keysList },
   'keys rewrap': { summary: 'Re-wrap every stored private key under TESSERA_KEY_ENCRYPTION_KEY (after a KEK rotation; idempotent).', run: keysRewrap },
   bootstrap: { synopsis: 'FILE', summary: 'Apply a bootstrap file of clients and users (idempotent, as at start-up).', positionals: ['FILE'], run: bootstrap },

@@ -26,6 +26,15 @@ describe('configuration', () => {
     assert.deepEqual(c.warnings, []);
     assert.equal(c.defaultAudience, 'https://id.example.com');
   });
+  it('signing algorithms: ES256 and RS256 by default, the primary one first and always included, unknown ones named, FAPI needs a FAPI algorithm', () => {
+    assert.deepEqual(loadConfig({}).signingAlgs, ['ES256', 'RS256']);
+    assert.deepEqual(loadConfig({ TESSERA_SIGNING_ALG: 'PS256' }).signingAlgs, ['PS256', 'ES256', 'RS256']);
+    assert.deepEqual(loadConfig({ TESSERA_SIGNING_ALGS: 'RS256, EdDSA' }).signingAlgs, ['ES256', 'RS256', 'EdDSA']);
+    assert.deepEqual(loadConfig({ TESSERA_SIGNING_ALGS: 'ES256' }).signingAlgs, ['ES256']);
+    assert.ok(problems({ TESSERA_SIGNING_ALGS: 'ES256,HS256' }).some((p) => p.startsWith('TESSERA_SIGNING_ALGS: unknown algorithm "HS256"')));
+    assert.ok(problems({ TESSERA_SIGNING_ALGS: 'none' }).some((p) => p.startsWith('TESSERA_SIGNING_ALGS: unknown algorithm "none"')));
+    assert.ok(problems({ TESSERA_FAPI_PROFILE: '2.0', TESSERA_SIGNING_ALG: 'RS256', TESSERA_SIGNING_ALGS: 'RS256' }).some((p) => p.startsWith('TESSERA_SIGNING_ALGS: must include ES256, PS256 or EdDSA')));
+  });
   it('production refuses missing, short and development secrets, naming the setting', () => {
     assert.ok(problems({ TESSERA_ENV: 'production', TESSERA_ISSUER: 'https://id.example.com' }).some((p) => p.startsWith('TESSERA_SECRET')));
     assert.ok(problems({ ...prod, TESSERA_SECRET: 'short' }).some((p) => p.startsWith('TESSERA_SECRET: must be at least 32 bytes')));

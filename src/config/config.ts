@@ -22,6 +22,8 @@ export interface Config {
   readonly bootstrapFile: string | undefined;
   readonly seedDemo: boolean;
   readonly signingAlg: SigningAlg;
+  /** Every algorithm Tessera signs with, the primary one (signingAlg) first. */
+  readonly signingAlgs: readonly SigningAlg[];
   readonly accessTokenTtl: number;
   readonly idTokenTtl: number;
   readonly jarmTtl: number;
@@ -306,6 +308,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
 
   problems.push(...mtlsProblems(raw, prod, warnings));
   raw.mtlsCaCertificates = Object.freeze((raw.mtlsCaCertificates as X509Certificate[] | undefined) ?? []);
+  // Signing algorithms: the primary one first, each once.
+  const algNames = ['ES256', 'RS256', 'PS256', 'EdDSA'];
+  const listed = (raw.signingAlgs as string[] | undefined) ?? [];
+  for (const a of listed) if (!algNames.includes(a)) problems.push(`TESSERA_SIGNING_ALGS: unknown algorithm "${a}" (known: ${algNames.join(', ')})`);
+  raw.signingAlgs = Object.freeze([...new Set([raw.signingAlg as string, ...listed.filter((a) => algNames.includes(a))])]);
   // Feature switches, RAR types and the FAPI 2.0 profile
   const disabled = (raw.featuresDisabled as string[] | undefined) ?? [];
   for (const f of disabled) if (!isFeature(f)) problems.push(`TESSERA_FEATURES_DISABLED: unknown feature "${f}" (known: ${FEATURE_NAMES.join(', ')})`);
@@ -313,6 +320,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (raw.requirePar === true && disabled.includes('par')) problems.push('TESSERA_REQUIRE_PAR: cannot be true when TESSERA_FEATURES_DISABLED turns par off');
   if (raw.fapiProfile === '2.0') {
     const why = 'with TESSERA_FAPI_PROFILE=2.0';
+    if (!(raw.signingAlgs as string[]).some((a) => a === 'ES256' || a === 'PS256' || a === 'EdDSA')) problems.push(`TESSERA_SIGNING_ALGS: must include ES256, PS256 or EdDSA ${why} (ID tokens and signed responses may not use RS256)`);
     if (typeof raw.codeTtl === 'number' && raw.codeTtl > 60) problems.push(`TESSERA_CODE_TTL: must be at most 60 ${why} (authorization codes live at most 60 s)`);
     if (typeof raw.clockSkew === 'number' && (raw.clockSkew < 10 || raw.clockSkew > 60)) problems.push(`TESSERA_CLOCK_SKEW: must be between 10 and 60 ${why} (iat and nbf up to 10 s ahead are accepted, more than 60 s refused)`);
     if (disabled.includes('par')) problems.push(`TESSERA_FEATURES_DISABLED: par cannot be turned off ${why} (pushed authorization requests are required)`);

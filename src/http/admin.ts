@@ -117,9 +117,11 @@ export function registerAdminRoutes(app: FastifyInstance, p: Provider, basePath:
 
   route('POST', '/keys/:kid/retire', async (req) => {
     const { kid } = req.params as { kid: string };
-    const t = await retireKeyNow(p.stores, kid, p.now());
+    const t = await retireKeyNow(p.stores, kid, p.now(), p.config);
     if (t) p.events({ ...t, trigger: 'manual', actor: 'admin', ip: req.ip });
-    return { body: { kid, state: 'retired', changed: t !== undefined } };
+    // An active key of an algorithm taken out of TESSERA_SIGNING_ALGS goes to grace, not retired.
+    const state = (await p.stores.keys.list()).find((k) => k.kid === kid)?.state ?? 'retired';
+    return { body: { kid, state, changed: t !== undefined } };
   });
 
   route('GET', '/audit', async (req) => {

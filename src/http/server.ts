@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { authorize } from '../protocol/endpoints/authorize.ts';
 import { deviceAuthorization } from '../protocol/endpoints/device-authorization.ts';
 import { discoveryDocument } from '../protocol/endpoints/discovery.ts';
+import { offeredAlgs } from '../protocol/tokens/response-algs.ts';
 import { introspect } from '../protocol/endpoints/introspect.ts';
 import { logout } from '../protocol/endpoints/logout.ts';
 import { par } from '../protocol/endpoints/par.ts';
@@ -507,7 +508,7 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
       return cache;
     };
   };
-  const discovery = prepared((ring) => Buffer.from(JSON.stringify(discoveryDocument(config, ring.algorithms))));
+  const discovery = prepared((ring) => Buffer.from(JSON.stringify(discoveryDocument(config, offeredAlgs(config, ring)))));
   const jwks = prepared((ring) => ring.jwksBody);
   const servePrepared = (route: string, get: () => Prepared, type: string) => {
     let headersFor: Prepared | undefined;

@@ -55,6 +55,17 @@ export interface ClientMetadata {
    * it asks for another mode; the algorithm must be the one of Tessera's active signing key.
    */
   authorization_signed_response_alg?: string;
+  /** OpenID Connect Registration 2: the algorithm of this client's ID tokens (and logout tokens); default RS256, FAPI clients ES256 (protocol/tokens/response-algs.ts). */
+  id_token_signed_response_alg?: string;
+  /** OpenID Connect Registration 2: userinfo answers are JWTs signed with this algorithm (application/jwt); plain JSON when absent. */
+  userinfo_signed_response_alg?: string;
+  /** RFC 9701 section 6: the algorithm of JWT introspection responses to this client; default RS256. */
+  introspection_signed_response_alg?: string;
+  /**
+   * false: the ID token from the token endpoint carries no profile or email claims from the granted
+   * scopes, only those the claims parameter names (OIDC Core 5.4: userinfo only). Default true.
+   */
+  id_token_scope_claims?: boolean;
   /** RFC 8705 section 2.1.2: tls_client_auth clients register exactly one of these (subject DN in RFC 4514 form, or one SAN value). */
   tls_client_auth_subject_dn?: string;
   tls_client_auth_san_dns?: string;

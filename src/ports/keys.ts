@@ -25,26 +25,35 @@ export interface SigningKeyRecord {
 
 export interface KeyStore {
   list(): Promise<SigningKeyRecord[]>;
-  /** Inserts the key; if `onlyIfNoActive`, does so only when no active key exists (returns false then). */
+  /**
+   * Inserts the key; if `onlyIfNoActive`, does so only when no active key of its algorithm exists
+   * (returns false then). Each algorithm has its own active key, prepublished key and schedule.
+   */
   insert(key: SigningKeyRecord, onlyIfNoActive: boolean): Promise<boolean>;
   setState(kid: string, state: KeyState, now: number): Promise<void>;
   /**
    * Atomically moves the active key `expectedActive` to grace until `graceUntil` and makes `next`
-   * the active key. Returns false, changing nothing, when `expectedActive` is no longer the active
-   * key (someone else rotated first): so concurrent rotations give exactly one.
+   * the active key. Returns false, changing nothing, when `expectedActive` is no longer an active
+   * key of `next`'s algorithm (someone else rotated first): so concurrent rotations give exactly one.
    */
   rotate(expectedActive: string, next: SigningKeyRecord, graceUntil: number): Promise<boolean>;
   /**
-   * Stores `key` as the prepublished key unless one exists already (false then, changing nothing):
-   * concurrent prepublishes give exactly one.
+   * Stores `key` as the prepublished key of its algorithm unless one exists already (false then,
+   * changing nothing): concurrent prepublishes give exactly one per algorithm.
    */
   prepublish(key: SigningKeyRecord): Promise<boolean>;
   /**
    * Atomically moves the active key `expectedActive` to grace until `graceUntil` and the
-   * prepublished key `next` to active (activatesAt = `now`). Returns false, changing nothing, when
-   * either is no longer in that state: concurrent promotions give exactly one.
+   * prepublished key `next` (of the same algorithm) to active (activatesAt = `now`). Returns false,
+   * changing nothing, when either is no longer in that state or their algorithms differ:
+   * concurrent promotions give exactly one.
    */
   promote(expectedActive: string, next: string, graceUntil: number, now: number): Promise<boolean>;
+  /**
+   * Moves the active key `kid` to grace until `graceUntil` with no successor (its algorithm is no
+   * longer configured). Returns whether this call did it: exactly one of concurrent callers.
+   */
+  demote(kid: string, graceUntil: number): Promise<boolean>;
   /**
    * Retires the key `kid` if it is in `from` (and, for grace, only when its end `retiredAt` has
    * come by `now`, unless `early`). Returns whether this call retired it: exactly one of several

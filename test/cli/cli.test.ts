@@ -294,9 +294,11 @@ describe('tessera CLI', { concurrency: true }, () => {
         assert.equal(after.find((k) => k.kid === pre.kid)!.state, 'active');
         assert.equal(after.find((k) => k.kid === oldKid)!.state, 'grace');
         // With no prepublished key, a new key is made (and the caching caveat is printed).
-        const fresh = await ok(['keys', 'rotate', '--alg', 'EdDSA']);
-        assert.match(fresh.out, /\(EdDSA, a new key\)/);
+        const fresh = await ok(['keys', 'rotate', '--alg', 'ES256']);
+        assert.match(fresh.out, /\(ES256, a new key\)/);
         assert.match(fresh.err, /cached the JWKS/);
+        // Only an algorithm Tessera signs with (TESSERA_SIGNING_ALGS) is rotated.
+        expectFail(await cli(['keys', 'rotate', '--alg', 'EdDSA']), 1, /alg must be one of ES256, RS256 \(TESSERA_SIGNING_ALGS\)/);
         expectFail(await cli(['keys', 'rotate', '--alg', 'HS256']), 2, /--alg must be/);
         assert.match((await ok(['keys', 'retire', '--', oldKid])).out, new RegExp(`retired signing key ${oldKid}`));
         assert.match((await ok(['keys', 'retire', '--', oldKid])).out, /was retired already/);

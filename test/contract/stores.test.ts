@@ -142,7 +142,7 @@ for (const backend of backends) {
 
     describe('database and migrations', () => {
       it('applies every migration once, then nothing', async () => {
-        assert.deepEqual(applied, ['0001_initial', '0002_counters', '0003_audit', '0004_client_metadata_replay', '0005_key_schedule', '0006_par_dpop', '0007_device_codes', '0008_registration_tokens', '0009_session_clients', '0010_authorization_details', '0011_claims_request', '0012_grant_certificate', '0013_replay_epoch', '0014_username_canonical', '0015_consent_resources', '0017_resource_servers']);
+        assert.deepEqual(applied, ['0001_initial', '0002_counters', '0003_audit', '0004_client_metadata_replay', '0005_key_schedule', '0006_par_dpop', '0007_device_codes', '0008_registration_tokens', '0009_session_clients', '0010_authorization_details', '0011_claims_request', '0012_grant_certificate', '0013_replay_epoch', '0014_username_canonical', '0015_consent_resources', '0016_signing_algs', '0017_resource_servers']);
         assert.deepEqual(await migrate(handle.db), []);
       });
       it('ping() answers', async () => {
@@ -889,6 +889,48 @@ for (const backend of backends) {
         assert.equal((await stores.keys.list()).find((x) => x.kid === k.kid)!.privateJwe, `rewrapped-${results.indexOf(true)}`);
         assert.equal(await stores.keys.rewrap(k.kid, k.privateJwe, 'again'), false);
         assert.equal(await stores.keys.rewrap(uid('missing'), 'x', 'y'), false);
+      });
+      it('per algorithm: one active and one prepublished key of each; 20-way races on each transition give one per algorithm', async () => {
+        const retireEvery = async () => {
+          for (const k of await stores.keys.list()) if (k.state !== 'retired') await stores.keys.setState(k.kid, 'retired', NOW);
+        };
+        await retireEvery();
+        const ALGS = ['ES256', 'RS256'];
+        // Start-up on several processes at once: one active key per algorithm.
+        const inserted = await times(20, (i) => stores.keys.insert(key({ alg: ALGS[i % 2]! }), true));
+        assert.equal(inserted.filter(Boolean).length, 2);
+        const active = Object.fromEntries((await stores.keys.list()).filter((k) => k.state === 'active').map((k) => [k.alg, k]));
+        assert.deepEqual(Object.keys(active).sort(), ALGS);
+        await assert.rejects(stores.keys.insert(key({ alg: 'RS256' }), false)); // the database refuses a second active RS256 key
+        // Prepublish: 20 candidates per algorithm, racing together: one each.
+        const candidates = Array.from({ length: 40 }, (_, i) => key({ alg: ALGS[i % 2]!, state: 'prepublished', activatesAt: NOW + 3600 }));
+        const pre = await Promise.all(candidates.map((k) => stores.keys.prepublish(k)));
+        assert.deepEqual(ALGS.map((a) => candidates.filter((k, i) => pre[i] && k.alg === a).length), [1, 1]);
+        const prepublished = Object.fromEntries((await stores.keys.list()).filter((k) => k.state === 'prepublished').map((k) => [k.alg, k]));
+        assert.deepEqual(Object.keys(prepublished).sort(), ALGS);
+        // A prepublished key never takes the place of another algorithm's active key.
+        assert.equal(await stores.keys.promote(active.ES256!.kid, prepublished.RS256!.kid, NOW + 900, NOW), false);
+        assert.equal(await stores.keys.rotate(active.ES256!.kid, key({ alg: 'RS256' }), NOW + 900), false);
+        assert.equal((await stores.keys.list()).find((k) => k.kid === active.ES256!.kid)!.state, 'active');
+        // Promote: 20 racers per algorithm, all at once: one promotion each.
+        const promoted = await times(40, (i) => stores.keys.promote(active[ALGS[i % 2]!]!.kid, prepublished[ALGS[i % 2]!]!.kid, NOW + 900, NOW + 60));
+        assert.deepEqual(ALGS.map((_, a) => promoted.filter((r, i) => r && i % 2 === a).length), [1, 1]);
+        const listed = await stores.keys.list();
+        for (const a of ALGS) {
+          assert.deepEqual(listed.filter((k) => k.state === 'active' && k.alg === a).map((k) => k.kid), [prepublished[a]!.kid]);
+          assert.equal(listed.find((k) => k.kid === active[a]!.kid)!.state, 'grace');
+        }
+        // Rotate: 20 racers per algorithm: one rotation each, the other algorithm's key untouched.
+        const rotated = await times(40, (i) => stores.keys.rotate(prepublished[ALGS[i % 2]!]!.kid, key({ alg: ALGS[i % 2]! }), NOW + 900));
+        assert.deepEqual(ALGS.map((_, a) => rotated.filter((r, i) => r && i % 2 === a).length), [1, 1]);
+        assert.deepEqual((await stores.keys.list()).filter((k) => k.state === 'active').map((k) => k.alg).sort(), ALGS);
+        // Demote (an algorithm taken out of the configuration): 20 racers, one; the key goes to grace.
+        const rsActive = (await stores.keys.list()).find((k) => k.state === 'active' && k.alg === 'RS256')!;
+        const demoted = await times(20, () => stores.keys.demote(rsActive.kid, NOW + 900));
+        assert.equal(demoted.filter(Boolean).length, 1);
+        assert.deepEqual((await stores.keys.list()).find((k) => k.kid === rsActive.kid), { ...rsActive, state: 'grace', retiredAt: NOW + 900 });
+        assert.deepEqual((await stores.keys.list()).filter((k) => k.state === 'active').map((k) => k.alg), ['ES256']);
+        await retireEvery();
       });
       it('10 concurrent insert(…, true): exactly one succeeds', async () => {
         await retireAll();

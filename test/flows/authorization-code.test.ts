@@ -95,6 +95,11 @@ describe('authorization code flow', { skip: browserSkip }, () => {
     assert.equal(typeof id.sub, 'string');
     assert.equal(typeof id.auth_time, 'number');
     assert.equal(typeof id.sid, 'string');
+    // The profile and email of the granted scopes are in the ID token (relying parties such as
+    // Auth.js's generic provider and express-openid-connect read the profile from it).
+    assert.equal(id.name, 'Alice Example');
+    assert.equal(id.preferred_username, 'alice');
+    assert.equal(id.email, 'alice@example.com');
     const digest = createHash('sha256').update(tokens.access_token).digest();
     assert.equal(id.at_hash, digest.subarray(0, 16).toString('base64url'), 'at_hash binds the ID token to the access token');
 

@@ -32,8 +32,9 @@ describe('cluster mode (TESSERA_WORKERS=2)', () => {
       kids.add(protectedHeader.kid!);
     }
     assert.equal(kids.size, 1);
-    const keys = await (await fetch(`${server.issuer}/jwks`)).json() as { keys: unknown[] };
-    assert.equal(keys.keys.length, 1);
+    // One key per signing algorithm (TESSERA_SIGNING_ALGS: ES256 and RS256), made once by the primary.
+    const keys = await (await fetch(`${server.issuer}/jwks`)).json() as { keys: { alg: string }[] };
+    assert.deepEqual(keys.keys.map((k) => k.alg).sort(), ['ES256', 'RS256']);
   });
 
   it('a token revoked through one worker is inactive everywhere', async () => {

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { decodeJwt } from 'jose';
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as client from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
 import { sqliteTempUrl } from '../fixtures/db.ts';
@@ -92,8 +92,14 @@ describe('dynamic client registration (openid-client, Chromium)', { skip: browse
     assert.equal(meta.client_secret_expires_at, 0);
     assert.equal(typeof meta.registration_access_token, 'string');
 
+    // OpenID Connect Registration 2: a client that names no ID-token algorithm gets RS256, which
+    // openid-client then requires of its ID tokens (it checks the alg against the registration).
+    assert.equal(meta.id_token_signed_response_alg, 'RS256');
     const { tokens, consentShown } = await codeFlow(config, cb.url('/callback'));
     assert.ok(consentShown, 'a dynamically registered client gets a consent page');
+    assert.equal(decodeProtectedHeader(tokens.id_token!).alg, 'RS256');
+    await jwtVerify(tokens.id_token!, createRemoteJWKSet(new URL(`${server.issuer}/jwks`)), { issuer: server.issuer, audience: meta.client_id, algorithms: ['RS256'] });
+    assert.equal(decodeProtectedHeader(tokens.access_token).alg, 'ES256'); // access tokens keep the server's algorithm
     const sub = tokens.claims()!.sub;
     const info = await client.fetchUserInfo(config, tokens.access_token, sub);
     assert.equal(info.name, 'Alice Example');

@@ -25,7 +25,8 @@ const expectError = (res: LightMyRequestResponse, status: number, error: string,
 for (const backend of await backends()) {
   describe(`admin API (${backend.name})`, { skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)' }, () => {
     let app: App;
-    before(async () => { app = await testApp(backend.url!, { TESSERA_ADMIN_TOKEN: TOKEN }); });
+    // One signing algorithm: the key operations below follow one key's lifecycle (key-schedule.test.ts has several).
+    before(async () => { app = await testApp(backend.url!, { TESSERA_ADMIN_TOKEN: TOKEN, TESSERA_SIGNING_ALGS: 'ES256' }); });
     after(async () => { await app?.close(); await backend.drop?.(); });
 
     const admin = (method: 'GET' | 'POST', url: string, opts: { payload?: string; headers?: Record<string, string> } = {}) =>
@@ -69,9 +70,11 @@ for (const backend of await backends()) {
       assert.equal(res.statusCode, 200, res.body);
       assert.equal(res.headers['cache-control'], 'no-store');
       assert.deepEqual(res.json(), { kid: pre.kid, alg: 'ES256', previous: old, prepublished: true, grace_seconds: 3600 + 30 + 60, reload_seconds: 30 });
-      const ed = await admin('POST', '/admin/keys/rotate', { payload: JSON.stringify({ alg: 'EdDSA' }), headers: { 'content-type': 'application/json' } });
+      // Only an algorithm Tessera signs with (TESSERA_SIGNING_ALGS) can be rotated.
+      expectError(await admin('POST', '/admin/keys/rotate', { payload: JSON.stringify({ alg: 'EdDSA' }), headers: { 'content-type': 'application/json' } }), 400, 'invalid_request', /alg must be one of ES256 \(TESSERA_SIGNING_ALGS\)/);
+      const ed = await admin('POST', '/admin/keys/rotate', { payload: JSON.stringify({ alg: 'ES256' }), headers: { 'content-type': 'application/json' } });
       assert.equal(ed.statusCode, 200, ed.body);
-      assert.equal(ed.json().alg, 'EdDSA');
+      assert.equal(ed.json().alg, 'ES256');
       assert.equal(ed.json().prepublished, false);
       assert.deepEqual((await keys()).map((k) => [k.kid, k.state]).filter(([, s]) => s !== 'retired').sort(),
         [[ed.json().kid, 'active'], [pre.kid, 'grace'], [old, 'grace']].sort());

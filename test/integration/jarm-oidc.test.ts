@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { createLocalJWKSet, decodeJwt, exportJWK, generateKeyPair, jwtVerify, SignJWT, UnsecuredJWT, type JSONWebKeySet, type JWTPayload } from 'jose';
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, SignJWT, UnsecuredJWT, type JSONWebKeySet, type JWTPayload } from 'jose';
 import type { LightMyRequestResponse } from 'fastify';
 import type { App } from '../../src/app.ts';
 import { saveClient } from '../../src/admin/clients.ts';
@@ -56,8 +56,10 @@ for (const backend of await backends()) {
     };
     const get = (url: string, jar?: Jar) => app.server.inject({ method: 'GET', url, headers: jar ? { cookie: jar.header() } : {} });
     const verifyResponse = async (jwt: string, clientId = 'web') => {
-      const { payload, protectedHeader } = await jwtVerify(jwt, jwks, { issuer: ISSUER, audience: clientId, algorithms: ['ES256'] });
-      assert.equal(protectedHeader.kid, app.provider.keys().active.kid);
+      // RS256 unless the client registered another algorithm (JARM section 3): `jarm` registered ES256.
+      const alg = clientId === 'jarm' ? 'ES256' : 'RS256';
+      const { payload, protectedHeader } = await jwtVerify(jwt, jwks, { issuer: ISSUER, audience: clientId, algorithms: [alg] });
+      assert.equal(protectedHeader.kid, app.provider.keys().signer(alg)!.kid);
       assert.ok(payload.exp! - payload.iat! <= 600 && payload.exp! > now());
       return payload;
     };
@@ -78,7 +80,7 @@ for (const backend of await backends()) {
       it('discovery advertises the JWT response modes, the signing algorithms, acr values and the claims parameter', async () => {
         const d = (await get('/.well-known/openid-configuration')).json();
         assert.deepEqual(d.response_modes_supported, ['query', 'form_post', 'jwt', 'query.jwt', 'form_post.jwt']);
-        assert.deepEqual(d.authorization_signing_alg_values_supported, ['ES256']);
+        assert.deepEqual(d.authorization_signing_alg_values_supported, ['ES256', 'RS256']);
         assert.equal(d.claims_parameter_supported, true);
         assert.deepEqual(d.acr_values_supported, [ACR_PASSWORD]);
         assert.ok(d.claims_supported.includes('acr'));
@@ -158,8 +160,15 @@ for (const backend of await backends()) {
         assert.match(res.headers['content-type'] as string, /text\/html/);
       });
 
-      it('a client registered for an algorithm the active key does not have gets an error page, nothing at its redirect URI', async () => {
-        const res = await get(authorizeUrl(params({ client_id: 'jarm-rs', redirect_uri: JARM_REDIRECT, scope: 'openid' }).params));
+      it('a client registered for an algorithm no active key has gets an error page, nothing at its redirect URI', async () => {
+        // jarm-rs registered RS256: signed with the RS256 key.
+        let res = await get(authorizeUrl(params({ client_id: 'jarm-rs', redirect_uri: JARM_REDIRECT, scope: 'openid', prompt: 'none' }).params));
+        assert.equal(res.statusCode, 303);
+        assert.equal(decodeProtectedHeader(new URL(res.headers.location as string).searchParams.get('response')!).alg, 'RS256');
+        // An algorithm taken out of TESSERA_SIGNING_ALGS (no active key) after the client registered it.
+        const client = (await app.stores.clients.get('jarm-rs'))!;
+        await app.stores.clients.put({ ...client, clientId: 'jarm-ps', metadata: { ...client.metadata, authorization_signed_response_alg: 'PS256' } });
+        res = await get(authorizeUrl(params({ client_id: 'jarm-ps', redirect_uri: JARM_REDIRECT, scope: 'openid' }).params));
         assert.equal(res.statusCode, 400);
         assert.equal(res.headers.location, undefined);
         assert.match(res.body, /cannot sign authorization responses/);
@@ -209,9 +218,9 @@ for (const backend of await backends()) {
         assert.equal(id.email, 'alice@example.com');
         assert.equal(id.name, 'Alice Example');
         assert.equal(id.acr, ACR_PASSWORD);
-        assert.equal(id.preferred_username, undefined); // in scope, but not asked for in the ID token
+        assert.equal(id.preferred_username, 'alice'); // covered by the granted profile scope (id_token_scope_claims, default true)
         const plain = await signedIn();
-        assert.equal(decodeJwt(plain.idToken).email, undefined);
+        assert.equal(decodeJwt(plain.idToken).email, 'alice@example.com'); // the email scope's claims, without asking by name
         assert.equal(decodeJwt(plain.idToken).acr, ACR_PASSWORD);
       });
 
@@ -282,7 +291,7 @@ for (const backend of await backends()) {
         let { loc } = await authorizeHint(jar, idToken, { prompt: 'none' });
         assert.ok(loc?.searchParams.get('code'), loc?.href);
         const sub = decodeJwt(idToken).sub!;
-        const expired = mintIdToken(app.provider.keys(), { issuer: ISSUER, sub, clientId: 'web', now: now() - 7200, ttl: 300, authTime: null, nonce: null, accessToken: 'x', sid: null, amr: [] });
+        const expired = mintIdToken(app.provider.keys().active, { issuer: ISSUER, sub, clientId: 'web', now: now() - 7200, ttl: 300, authTime: null, nonce: null, accessToken: 'x', sid: null, amr: [] });
         ({ loc } = await authorizeHint(jar, expired, { prompt: 'none' }));
         assert.ok(loc?.searchParams.get('code'), loc?.href);
       });
@@ -352,8 +361,8 @@ for (const backend of await backends()) {
         const claims: JWTPayload = { ...decodeJwt(idToken) };
         const foreign = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: app.provider.keys().active.kid, typ: 'JWT' }).sign(privateKey);
         const none = new UnsecuredJWT(claims).encode();
-        const spaToken = mintIdToken(app.provider.keys(), { issuer: ISSUER, sub: claims.sub!, clientId: 'spa', now: now(), ttl: 300, authTime: null, nonce: null, accessToken: 'x', sid: null, amr: [] });
-        const otherIss = mintIdToken(app.provider.keys(), { issuer: 'https://other.example', sub: claims.sub!, clientId: 'web', now: now(), ttl: 300, authTime: null, nonce: null, accessToken: 'x', sid: null, amr: [] });
+        const spaToken = mintIdToken(app.provider.keys().active, { issuer: ISSUER, sub: claims.sub!, clientId: 'spa', now: now(), ttl: 300, authTime: null, nonce: null, accessToken: 'x', sid: null, amr: [] });
+        const otherIss = mintIdToken(app.provider.keys().active, { issuer: 'https://other.example', sub: claims.sub!, clientId: 'web', now: now(), ttl: 300, authTime: null, nonce: null, accessToken: 'x', sid: null, amr: [] });
         for (const [name, hint] of [['foreign key', foreign], ['alg none', none], ['wrong aud', spaToken], ['wrong iss', otherIss], ['garbage', 'not.a.jwt'], ['access token', (await signedIn()).accessToken]] as const) {
           const { res, loc } = await authorizeHint(jar, hint, { prompt: 'none' });
           assert.equal(res.statusCode, 303, name);

@@ -9,16 +9,18 @@ import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import type { App } from '../../src/app.ts';
-import { configKeks, runKeySchedule } from '../../src/protocol/tokens/keys.ts';
+import { configKeks, rotateSigningKey, runKeySchedule } from '../../src/protocol/tokens/keys.ts';
 import { JWKS_MAX_AGE, scheduleSettings } from '../../src/protocol/tokens/key-schedule.ts';
-import { backends, basic, form, ISSUER, testApp } from '../fixtures/app.ts';
+import { authorizeWithLogin, backends, basic, form, ISSUER, Jar, pkce, testApp } from '../fixtures/app.ts';
 import { sqliteTempUrl } from '../fixtures/db.ts';
 
 const DAY = 86_400;
 const LEAD = 3600;
-const ENV = { TESSERA_KEY_ROTATION_DAYS: '1', TESSERA_KEY_PREPUBLISH_SECONDS: String(LEAD) };
+const SCHEDULE = { TESSERA_KEY_ROTATION_DAYS: '1', TESSERA_KEY_PREPUBLISH_SECONDS: String(LEAD) };
+// The single-algorithm lifecycle (as before several algorithms were signed with at once).
+const ENV = { ...SCHEDULE, TESSERA_SIGNING_ALGS: 'ES256' };
 
 for (const backend of await backends()) {
   describe(`signing-key schedule (${backend.name})`, { skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)' }, () => {
@@ -143,6 +145,108 @@ for (const backend of await backends()) {
       const text = await app.metrics.registry.metrics();
       assert.match(text, /tessera_key_transitions_total\{type="key_prepublished",trigger="scheduled"\} 1/);
       assert.match(text, /tessera_key_transitions_total\{type="key_rotated",trigger="scheduled"\} 1/);
+    });
+  });
+}
+
+for (const backend of await backends()) {
+  describe(`signing-key schedule, one lifecycle per algorithm (${backend.name})`, { skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)' }, () => {
+    let app: App;
+    let t = Math.floor(Date.now() / 1000);
+    const clock = () => t;
+    before(async () => { app = await testApp(backend.url!, SCHEDULE, { now: clock }); });
+    after(async () => { await app?.close(); await backend.drop?.(); });
+
+    const kidOf = (tok: string) => decodeProtectedHeader(tok).kid!;
+    const jwks = async () => (await app.server.inject({ url: '/jwks' })).json() as JSONWebKeySet;
+    const accessToken = async () => (await form(app, '/token', { grant_type: 'client_credentials' }, { authorization: basic('svc') })).json().access_token as string;
+    /** An ID token for `web` (which registered no algorithm: RS256, OpenID Connect Registration 2). */
+    const idToken = async () => {
+      const { verifier, challenge } = pkce();
+      const redirect = await authorizeWithLogin(app, new Jar(), { client_id: 'web', redirect_uri: 'https://app.example/cb', response_type: 'code', scope: 'openid profile', nonce: 'n', code_challenge: challenge, code_challenge_method: 'S256' });
+      const res = await form(app, '/token', { grant_type: 'authorization_code', code: redirect.searchParams.get('code')!, code_verifier: verifier, redirect_uri: 'https://app.example/cb' }, { authorization: basic('web') });
+      assert.equal(res.statusCode, 200, res.body);
+      return res.json().id_token as string;
+    };
+    const activeOf = async (alg: string) => (await app.stores.keys.list()).find((k) => k.state === 'active' && k.alg === alg)!;
+    /** 20 schedulers at once (processes, instances) with the configured algorithms. */
+    const race = async () => (await Promise.all(Array.from({ length: 20 }, () =>
+      runKeySchedule(app.stores.keys, configKeks(app.provider.config), app.provider.config.signingAlgs, scheduleSettings(app.provider.config), t)))).flat();
+
+    it('ES256 and RS256 each have an active key, in the JWKS and in discovery; access tokens ES256, ID tokens RS256 verified with jose through the JWKS', async () => {
+      const es = await activeOf('ES256');
+      const rs = await activeOf('RS256');
+      assert.ok(es && rs);
+      assert.deepEqual((await jwks()).keys.map((k) => [k.kid, k.alg]).sort(), [[es.kid, 'ES256'], [rs.kid, 'RS256']].sort());
+      const d = (await app.server.inject({ url: '/.well-known/openid-configuration' })).json();
+      assert.deepEqual(d.id_token_signing_alg_values_supported, ['ES256', 'RS256']);
+      assert.deepEqual(d.userinfo_signing_alg_values_supported, ['ES256', 'RS256']);
+      const at = await accessToken();
+      assert.deepEqual(decodeProtectedHeader(at), { alg: 'ES256', typ: 'at+jwt', kid: es.kid });
+      const id = await idToken();
+      assert.deepEqual(decodeProtectedHeader(id), { alg: 'RS256', typ: 'JWT', kid: rs.kid });
+      const { payload } = await jwtVerify(id, createLocalJWKSet(await jwks()), { issuer: ISSUER, audience: 'web', algorithms: ['RS256'], currentDate: new Date(t * 1000) });
+      assert.equal(payload.nonce, 'n');
+    });
+
+    it('each algorithm prepublishes, promotes and retires on its own schedule, exactly once per transition however many run it', async () => {
+      const s = scheduleSettings(app.provider.config);
+      const es1 = await activeOf('ES256');
+      const rs0 = await activeOf('RS256');
+      // RS256 rotated by hand six hours in: its schedule now runs six hours behind ES256's.
+      t = es1.createdAt + 6 * 3600;
+      const manual = await rotateSigningKey(app.stores.keys, configKeks(app.provider.config), 'RS256', s.gracePeriod, t);
+      assert.equal(manual.rotated, true);
+      const rs1 = await activeOf('RS256');
+      assert.equal(rs1.kid, manual.kid);
+      await app.reloadKeys();
+      assert.equal((await activeOf('ES256')).kid, es1.kid); // the other algorithm's key is untouched
+
+      // ES256's lead time: one ES256 key is prepublished, nothing for RS256.
+      t = es1.createdAt + DAY - LEAD;
+      const first = await race();
+      // (The RS256 key replaced by hand has come to the end of its grace: retired, once.)
+      assert.deepEqual(first.filter((x) => x.type === 'key_retired').map((x) => [x.alg, x.kid]), [['RS256', rs0.kid]]);
+      const pre1 = first.filter((x) => x.type !== 'key_retired');
+      assert.deepEqual(pre1.map((x) => [x.type, x.alg]), [['key_prepublished', 'ES256']]);
+      assert.deepEqual(await race(), []);
+      // ES256's rotation: one promotion; access tokens move to the new ES256 key, ID tokens stay on RS256's.
+      t = es1.createdAt + DAY;
+      assert.deepEqual((await race()).map((x) => [x.type, x.alg, x.kid]), [['key_rotated', 'ES256', pre1[0]!.kid]]);
+      await app.reloadKeys();
+      assert.equal(kidOf(await accessToken()), pre1[0]!.kid);
+      const idBefore = await idToken();
+      assert.equal(kidOf(idBefore), rs1.kid);
+
+      // RS256's lead time, then its rotation: one of each, ES256's keys untouched.
+      t = rs1.activatesAt! + DAY - LEAD;
+      const second = await race();
+      // (ES256's replaced key has come to the end of its grace: retired, once.)
+      assert.deepEqual(second.filter((x) => x.type === 'key_retired').map((x) => [x.alg, x.kid]), [['ES256', es1.kid]]);
+      const pre2 = second.filter((x) => x.type !== 'key_retired');
+      assert.deepEqual(pre2.map((x) => [x.type, x.alg]), [['key_prepublished', 'RS256']]);
+      await app.reloadKeys();
+      const cached = await jwks(); // a relying party's cache, holding the prepublished RS256 key
+      assert.ok(cached.keys.some((k) => k.kid === pre2[0]!.kid));
+      t = rs1.activatesAt! + DAY;
+      assert.deepEqual((await race()).map((x) => [x.type, x.alg, x.kid]), [['key_rotated', 'RS256', pre2[0]!.kid]]);
+      await app.reloadKeys();
+      const idAfter = await idToken();
+      assert.equal(kidOf(idAfter), pre2[0]!.kid);
+      assert.equal(kidOf(await accessToken()), pre1[0]!.kid);
+      // The cached JWKS verifies the new RS256 ID token; the current one still verifies the old one (grace).
+      const opts = { issuer: ISSUER, audience: 'web', algorithms: ['RS256'], currentDate: new Date(t * 1000) };
+      await jwtVerify(idAfter, createLocalJWKSet(cached), opts);
+      // (checked at a time it had not expired: what matters is that its key is still published)
+      await jwtVerify(idBefore, createLocalJWKSet(await jwks()), { ...opts, currentDate: new Date((decodeJwt(idBefore).iat! + 1) * 1000) });
+      const states = (await app.stores.keys.list()).map((k) => [k.alg, k.state]);
+      assert.equal(states.filter(([, st]) => st === 'active').length, 2);
+      assert.equal(states.filter(([, st]) => st === 'prepublished').length, 0);
+      // RS256's old key leaves the JWKS when its grace ends.
+      t += s.gracePeriod;
+      assert.ok((await race()).some((x) => x.type === 'key_retired' && x.kid === rs1.kid));
+      await app.reloadKeys();
+      assert.deepEqual((await jwks()).keys.map((k) => k.kid).sort(), [pre1[0]!.kid, pre2[0]!.kid].sort());
     });
   });
 }

@@ -51,7 +51,7 @@ for (const backend of await backends()) {
         scope: 'openid offline_access', ...extra,
       }, now);
       await client('bc', { backchannel_logout_uri: `${rp.base}/bc`, backchannel_logout_session_required: true, frontchannel_logout_uri: 'https://bc.example/fc?x=1', frontchannel_logout_session_required: true });
-      await client('bc2', { backchannel_logout_uri: `${rp.base}/bc2`, frontchannel_logout_uri: 'https://bc2.example/front' });
+      await client('bc2', { backchannel_logout_uri: `${rp.base}/bc2`, frontchannel_logout_uri: 'https://bc2.example/front', id_token_signed_response_alg: 'ES256' });
       await client('plain', {});
     });
     after(async () => { await logoutDelivery(app.provider).idle(); await app?.close(); rp.server.close(); await backend.drop?.(); });
@@ -101,6 +101,9 @@ for (const backend of await backends()) {
         const clientId = r.path.slice(1);
         const { payload } = await jwtVerify(token, jwks, { issuer: ISSUER, audience: clientId, typ: 'logout+jwt', maxTokenAge: 120 });
         assert.equal(decodeProtectedHeader(token).typ, 'logout+jwt');
+        // Signed like the client's ID tokens: bc registered no algorithm (RS256), bc2 ES256.
+        assert.equal(decodeProtectedHeader(token).alg, clientId === 'bc2' ? 'ES256' : 'RS256');
+        assert.equal(decodeProtectedHeader(token).alg, decodeProtectedHeader(clientId === 'bc2' ? b.id_token : a.id_token).alg);
         assert.equal(payload.sid, sid);
         assert.equal(typeof payload.sub, 'string');
         assert.equal(typeof payload.jti, 'string');

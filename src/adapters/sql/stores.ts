@@ -671,45 +671,50 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
         return (await db.selectFrom('signing_keys').selectAll().orderBy('created_at').orderBy('kid').execute()).map(toKey);
       },
       /**
-       * A partial unique index allows one key in state 'active'. With `onlyIfNoActive` a conflict on
-       * it makes the insert a no-op (false); without, inserting a second active key throws — rotate
-       * by inserting the new key retired (or setState(old, 'retired') first), then activating it.
+       * A partial unique index allows one key in state 'active' per algorithm. With `onlyIfNoActive`
+       * a conflict on it makes the insert a no-op (false); without, inserting a second active key of
+       * an algorithm throws — rotate by inserting the new key retired (or setState(old, 'retired')
+       * first), then activating it.
        */
       insert: (key, onlyIfNoActive) => tx(async (t) => {
         if (!onlyIfNoActive) {
           await t.insertInto('signing_keys').values(keyRow(key)).execute();
           return true;
         }
-        const active = await t.selectFrom('signing_keys').select('kid').where('state', '=', 'active').executeTakeFirst();
+        const active = await t.selectFrom('signing_keys').select('kid').where('state', '=', 'active').where('alg', '=', key.alg).executeTakeFirst();
         if (active) return false;
         const inserted = await t.insertInto('signing_keys').values(keyRow(key))
-          .onConflict((oc) => oc.column('state').where('state', '=', sql.lit('active')).doNothing())
+          .onConflict((oc) => oc.columns(['alg', 'state']).where('state', '=', sql.lit('active')).doNothing())
           .returning('kid').executeTakeFirst();
         return inserted !== undefined;
       }),
       rotate: (expectedActive, next, graceUntil) => tx(async (t) => {
         const moved = await t.updateTable('signing_keys').set({ state: 'grace', retired_at: graceUntil })
-          .where('kid', '=', expectedActive).where('state', '=', 'active').executeTakeFirst();
+          .where('kid', '=', expectedActive).where('state', '=', 'active').where('alg', '=', next.alg).executeTakeFirst();
         if (count(moved) !== 1) return false;
         await t.insertInto('signing_keys').values(keyRow({ ...next, state: 'active', retiredAt: null, activatesAt: next.activatesAt ?? next.createdAt })).execute();
         return true;
       }),
-      /** One prepublished key at most (partial unique index): a conflict makes the insert a no-op. */
+      /** One prepublished key per algorithm at most (partial unique index): a conflict makes the insert a no-op. */
       async prepublish(key) {
         const inserted = await db.insertInto('signing_keys').values(keyRow({ ...key, state: 'prepublished', retiredAt: null }))
-          .onConflict((oc) => oc.column('state').where('state', '=', sql.lit('prepublished')).doNothing())
+          .onConflict((oc) => oc.columns(['alg', 'state']).where('state', '=', sql.lit('prepublished')).doNothing())
           .returning('kid').executeTakeFirst();
         return inserted !== undefined;
       },
       promote: (expectedActive, next, graceUntil, now) => tx(async (t) => {
         const moved = await t.updateTable('signing_keys').set({ state: 'grace', retired_at: graceUntil })
-          .where('kid', '=', expectedActive).where('state', '=', 'active').executeTakeFirst();
-        if (count(moved) !== 1) return false;
+          .where('kid', '=', expectedActive).where('state', '=', 'active').returning('alg').executeTakeFirst();
+        if (!moved) return false;
         const promoted = await t.updateTable('signing_keys').set({ state: 'active', activates_at: now, retired_at: null })
-          .where('kid', '=', next).where('state', '=', 'prepublished').executeTakeFirst();
+          .where('kid', '=', next).where('state', '=', 'prepublished').where('alg', '=', moved.alg).executeTakeFirst();
         if (count(promoted) !== 1) throw new NotPromoted();
         return true;
       }).catch((err: unknown) => { if (err instanceof NotPromoted) return false; throw err; }),
+      async demote(kid, graceUntil) {
+        return count(await db.updateTable('signing_keys').set({ state: 'grace', retired_at: graceUntil })
+          .where('kid', '=', kid).where('state', '=', 'active').executeTakeFirst()) === 1;
+      },
       async retire(kid, now, { early }) {
         let q = db.updateTable('signing_keys').set({ state: 'retired', retired_at: now }).where('kid', '=', kid);
         q = early ? q.where('state', 'in', ['grace', 'prepublished'])

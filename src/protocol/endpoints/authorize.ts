@@ -5,7 +5,7 @@ import { checkAcrRequest, parseClaimsRequest, requestedClaims, claimsBeyondScope
 import { OAuthError, invalidRequest } from '../errors.ts';
 import { randomToken, tokenHash } from '../hash.ts';
 import { authorizationError, issueCode, type AuthorizationRequest, type ResponseTarget } from '../interaction/authorization-response.ts';
-import { errorResponseModeFor, isJwtMode, responseModeFor } from '../interaction/jarm.ts';
+import { errorResponseModeFor, isJwtMode, jarmAlgFor, jarmSigner, responseModeFor } from '../interaction/jarm.ts';
 import { loadSession } from '../interaction/session.ts';
 import { isScopeToken, readParams, splitScope, type Params } from '../params.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
@@ -63,12 +63,10 @@ export function parRequired(p: Provider, client: ClientRecord): boolean {
  */
 export function checkRequest(p: Provider, client: ClientRecord, params: Params, redirectUri: string, target: Pick<ResponseTarget, 'responseMode'>): AuthorizationRequest {
   const responseMode = responseModeFor(client, params.response_mode, featureEnabled(p.config, 'jarm'));
-  // JARM: responses are signed under the active key; a client registered for another algorithm
-  // cannot verify them, so nothing is sent to it (an error page instead).
-  const jarmAlg = client.metadata.authorization_signed_response_alg;
-  if (isJwtMode(responseMode) && jarmAlg !== undefined && jarmAlg !== p.keys().active.alg) {
-    throw new OAuthError('invalid_request', 'This server cannot sign authorization responses with the algorithm this application is registered for.', { redirectable: false, detail: `authorization_signed_response_alg ${String(jarmAlg)}` });
-  }
+  // JARM: responses are signed with the client's algorithm; when no key has it, the client could
+  // not verify them, so nothing is sent to it (an error page instead).
+  const responseAlg = jarmAlgFor(p, client);
+  if (isJwtMode(responseMode)) jarmSigner(p, responseAlg);
   if (params.request_uri !== undefined) throw new OAuthError('request_uri_not_supported', 'request_uri is not supported.');
   if (params.registration !== undefined) throw new OAuthError('registration_not_supported', 'The registration parameter is not supported.');
   if (params.response_type === undefined) throw invalidRequest('response_type is required.');
@@ -113,7 +111,7 @@ export function checkRequest(p: Provider, client: ClientRecord, params: Params, 
   if (params.dpop_jkt !== undefined && !featureEnabled(p.config, 'dpop')) throw invalidRequest('dpop_jkt is not supported: DPoP is disabled on this server.');
   const authorizationDetails = params.authorization_details !== undefined ? readAuthorizationDetails(p.config, params.authorization_details, client.metadata.authorization_details_types) : undefined;
   return {
-    clientId: client.clientId, redirectUri, redirectUriSent: params.redirect_uri !== undefined, responseMode, state: params.state, scope: scopes.join(' '),
+    clientId: client.clientId, redirectUri, redirectUriSent: params.redirect_uri !== undefined, responseMode, responseAlg, state: params.state, scope: scopes.join(' '),
     nonce: params.nonce, codeChallenge: params.code_challenge ?? '', resource: params.resource, prompt, maxAge, loginHint: params.login_hint,
     ...(params.dpop_jkt !== undefined ? { dpopJkt: params.dpop_jkt } : {}),
     ...(authorizationDetails !== undefined ? { authorizationDetails } : {}),
@@ -171,7 +169,7 @@ async function requestObjectParams(p: Provider, outer: Params): Promise<{ params
     if (!(err instanceof OAuthError)) throw err;
     const loaded = await loadClientAndRedirect(p, outer);
     if ('kind' in loaded) return page('Invalid request', `${err.description} (${err.code})`);
-    return authorizationError(p, { clientId: client.clientId, redirectUri: loaded.redirectUri, responseMode: errorResponseModeFor(client, outer.response_mode, featureEnabled(p.config, 'jarm')), state: outer.state }, err);
+    return authorizationError(p, { clientId: client.clientId, redirectUri: loaded.redirectUri, responseMode: errorResponseModeFor(client, outer.response_mode, featureEnabled(p.config, 'jarm')), responseAlg: jarmAlgFor(p, client), state: outer.state }, err);
   }
 }
 
@@ -180,7 +178,7 @@ async function requestNotSupported(p: Provider, params: Params): Promise<OAuthRe
   const err = new OAuthError('request_not_supported', 'Request objects are not supported by this server.');
   const loaded = await loadClientAndRedirect(p, params);
   if ('kind' in loaded) return page('Invalid request', `${err.description} (${err.code})`);
-  return authorizationError(p, { clientId: loaded.client.clientId, redirectUri: loaded.redirectUri, responseMode: errorResponseModeFor(loaded.client, params.response_mode, featureEnabled(p.config, 'jarm')), state: params.state }, err);
+  return authorizationError(p, { clientId: loaded.client.clientId, redirectUri: loaded.redirectUri, responseMode: errorResponseModeFor(loaded.client, params.response_mode, featureEnabled(p.config, 'jarm')), responseAlg: jarmAlgFor(p, loaded.client), state: params.state }, err);
 }
 
 /** GET or POST /authorize. */
@@ -209,7 +207,7 @@ export async function authorize(p: Provider, req: ProtocolRequest): Promise<OAut
   const loaded = await loadClientAndRedirect(p, params);
   if ('kind' in loaded) return loaded;
   const { client, redirectUri } = loaded;
-  const target: ResponseTarget = { clientId: client.clientId, redirectUri, responseMode: errorResponseModeFor(client, params.response_mode, featureEnabled(p.config, 'jarm')), state: params.state };
+  const target: ResponseTarget = { clientId: client.clientId, redirectUri, responseMode: errorResponseModeFor(client, params.response_mode, featureEnabled(p.config, 'jarm')), responseAlg: jarmAlgFor(p, client), state: params.state };
   try {
     if (!pushed && parRequired(p, client)) throw invalidRequest('This authorization request must be pushed to the pushed authorization request endpoint first (RFC 9126).');
     // A pushed request (PAR) was checked for this when it was pushed.

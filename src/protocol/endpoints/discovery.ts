@@ -12,7 +12,11 @@ import { grantEnabled } from './token.ts';
 import { ACR_VALUES_SUPPORTED } from '../claims-request.ts';
 import { PLAIN_MODES, RESPONSE_MODES } from '../interaction/jarm.ts';
 
-/** The metadata document, generated from what is actually enabled. Same content for both well-known URLs. */
+/**
+ * The metadata document, generated from what is actually enabled. Same content for both well-known
+ * URLs. `signingAlgs`: the algorithms Tessera signs with that have an active key (offeredAlgs in
+ * tokens/response-algs.ts), which ID tokens, userinfo, JARM and JWT introspection answers may use.
+ */
 export function discoveryDocument(config: Config, signingAlgs: string[]): Record<string, unknown> {
   const i = config.issuer;
   // The mTLS methods (RFC 8705) only when a client certificate source is configured.
@@ -37,11 +41,13 @@ export function discoveryDocument(config: Config, signingAlgs: string[]): Record
     scopes_supported: supportedScopes(config.extraScopes),
     response_types_supported: ['code'],
     response_modes_supported: [...RESPONSE_MODES],
-    // JARM: responses are signed with the active signing key.
+    // JARM: responses are signed with the client's authorization_signed_response_alg (default RS256).
     authorization_signing_alg_values_supported: signingAlgs,
     grant_types_supported: [...grants.keys()],
     subject_types_supported: ['public', 'pairwise'],
     id_token_signing_alg_values_supported: signingAlgs,
+    // Signed userinfo answers (application/jwt) for clients registered with userinfo_signed_response_alg.
+    userinfo_signing_alg_values_supported: signingAlgs,
     token_endpoint_auth_methods_supported: methods,
     introspection_endpoint_auth_methods_supported: confidentialMethods,
     introspection_signing_alg_values_supported: signingAlgs,

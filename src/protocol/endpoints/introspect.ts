@@ -6,6 +6,7 @@ import { tokenHash } from '../hash.ts';
 import { MAX_TOKEN_LENGTH, readParams } from '../params.ts';
 import { header, type OAuthResponse, type Provider, type ProtocolRequest } from '../provider.ts';
 import { verifyAccessToken } from '../tokens/access-token.ts';
+import { responseSigner } from '../tokens/response-algs.ts';
 import { signJwt } from '../tokens/signer.ts';
 import { subjectFor } from '../tokens/subject.ts';
 import { NO_STORE } from './token.ts';
@@ -26,11 +27,13 @@ export function wantsJwt(accept: string | undefined): boolean {
 }
 
 /** The answer as JSON (RFC 7662), or as a JWT signed by Tessera for the calling client (RFC 9701 section 5). */
-function answer(p: Provider, req: ProtocolRequest, clientId: string, body: object): OAuthResponse {
+function answer(p: Provider, req: ProtocolRequest, client: ClientRecord, body: object): OAuthResponse {
+  const clientId = client.clientId;
   if (!wantsJwt(header(req, 'accept'))) return { kind: 'json', status: 200, body, headers: NO_STORE };
   // RFC 9701 answers are an optional feature (config/features.ts): refused rather than silently replaced.
   if (!featureEnabled(p.config, 'jwt_introspection')) throw new OAuthError('invalid_request', 'JWT introspection responses are disabled on this server.', { status: 406 });
-  const jwt = signJwt(p.keys().active, 'token-introspection+jwt', { iss: p.config.issuer, aud: clientId, iat: p.now(), token_introspection: body });
+  // Signed with the client's introspection_signed_response_alg, default RS256 (RFC 9701 section 6).
+  const jwt = signJwt(responseSigner(p, client, 'introspection'), 'token-introspection+jwt', { iss: p.config.issuer, aud: clientId, iat: p.now(), token_introspection: body });
   return { kind: 'raw', status: 200, contentType: INTROSPECTION_JWT, body: jwt, headers: NO_STORE };
 }
 
@@ -69,7 +72,7 @@ export async function introspect(p: Provider, req: ProtocolRequest): Promise<OAu
   const order = params.token_type_hint === 'refresh_token' ? [introspectRefreshToken, introspectAccessToken] : [introspectAccessToken, introspectRefreshToken];
   for (const f of order) {
     const body = await f(p, params.token, client);
-    if (body) return answer(p, req, client.clientId, body);
+    if (body) return answer(p, req, client, body);
   }
-  return answer(p, req, client.clientId, { active: false });
+  return answer(p, req, client, { active: false });
 }

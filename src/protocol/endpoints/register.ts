@@ -5,6 +5,7 @@ import { verifyClientSecret } from '../client-auth/secret-hash.ts';
 import { OAuthError, invalidRequest } from '../errors.ts';
 import { randomId, randomToken, safeEqual, tokenHash } from '../hash.ts';
 import { header, type OAuthResponse, type Provider, type ProtocolRequest } from '../provider.ts';
+import { responseAlg } from '../tokens/response-algs.ts';
 import { redirectUriProblem } from '../redirect-uri.ts';
 import { supportedScopes } from '../scopes.ts';
 import { rarEnabled } from '../authorization-details.ts';
@@ -131,6 +132,11 @@ export function registrationInput(p: Provider, body: unknown, clientId: string):
     require_signed_request_object: m.require_signed_request_object === undefined ? undefined : bool('require_signed_request_object'),
     dpop_bound_access_tokens: bool('dpop_bound_access_tokens'),
     authorization_signed_response_alg: str('authorization_signed_response_alg', 20),
+    // OpenID Connect Registration 2; omitted: RS256 for ID tokens (FAPI clients ES256), userinfo unsigned.
+    id_token_signed_response_alg: str('id_token_signed_response_alg', 20),
+    userinfo_signed_response_alg: str('userinfo_signed_response_alg', 20),
+    introspection_signed_response_alg: str('introspection_signed_response_alg', 20),
+    id_token_scope_claims: m.id_token_scope_claims === undefined ? undefined : bool('id_token_scope_claims'),
     tls_client_auth_subject_dn: str('tls_client_auth_subject_dn', 1024),
     tls_client_auth_san_dns: str('tls_client_auth_san_dns', 255),
     tls_client_auth_san_uri: str('tls_client_auth_san_uri', 2048),
@@ -186,6 +192,9 @@ function clientInformation(p: Provider, c: ClientRecord, issued: { secret?: stri
     ...(m.dpop_bound_access_tokens ? { dpop_bound_access_tokens: true } : {}),
     ...(m.require_pushed_authorization_requests ? { require_pushed_authorization_requests: true } : {}),
     ...(m.fapi_message_signing ? { fapi_message_signing: true } : {}),
+    // The algorithms in use, defaults included (RFC 7591 section 3.2.1: every registered value).
+    id_token_signed_response_alg: responseAlg(p.config, c, 'id_token'),
+    ...Object.fromEntries((['userinfo_signed_response_alg', 'introspection_signed_response_alg', 'id_token_scope_claims'] as const).filter((k) => m[k] !== undefined).map((k) => [k, m[k]])),
     // admin_approval: the client exists but cannot be used until an operator enables it.
     ...(c.disabled ? { tessera_client_status: 'pending_approval' } : {}),
   };

@@ -9,6 +9,9 @@ import { verifyAccessToken } from '../tokens/access-token.ts';
 import type { GrantRecord } from '../../ports/grants.ts';
 import type { UserRecord } from '../../ports/users.ts';
 import { subjectFor } from '../tokens/subject.ts';
+import { responseAlg, responseSigner } from '../tokens/response-algs.ts';
+import { signJwt } from '../tokens/signer.ts';
+import type { ClientRecord } from '../../ports/clients.ts';
 
 const BODY_PARAMS = new Set(['access_token']);
 
@@ -87,8 +90,7 @@ async function grantOfToken(p: Provider, claims: { jti: string; exp: number }): 
  * is never reversed: the user comes from the grant the token was issued from, and the sub must be
  * the one that client sees for that user (OpenID Connect Core 8).
  */
-async function tokenUser(p: Provider, claims: { sub: string; jti: string; exp: number; client_id: string }, grant: GrantFacts): Promise<UserRecord | undefined> {
-  const client = await p.stores.clients.get(claims.client_id);
+async function tokenUser(p: Provider, claims: { sub: string; jti: string; exp: number; client_id: string }, grant: GrantFacts, client: ClientRecord | undefined): Promise<UserRecord | undefined> {
   if (client?.metadata.subject_type !== 'pairwise') return p.stores.users.get(claims.sub);
   if (!grant || subjectFor(p.config.secret, client, grant.userId) !== claims.sub) return undefined;
   return p.stores.users.get(grant.userId);
@@ -134,9 +136,16 @@ export async function userinfo(p: Provider, req: ProtocolRequest): Promise<OAuth
     throw new OAuthError('insufficient_scope', description, scheme === 'DPoP' ? { headers: { 'www-authenticate': dpopChallenge({ code: 'insufficient_scope', description }) } } : {});
   }
   const grant = await grantOfToken(p, claims);
-  const user = await tokenUser(p, claims, grant);
+  const client = await p.stores.clients.get(claims.client_id);
+  const user = await tokenUser(p, claims, grant, client);
   if (!user || user.disabled) throw invalid();
   // OIDC Core 5.5: the claims the authorization request asked for at userinfo, kept with its grant.
   const body = { ...userClaims(user, scopes), ...(grant?.claims ? namedUserClaims(user, grant.claims.userinfo) : {}), sub: claims.sub };
-  return { kind: 'json', status: 200, body, headers: { 'cache-control': 'no-store', ...(scheme === 'DPoP' ? dpopNonceHeaders(p) : {}) } };
+  const headers = { 'cache-control': 'no-store', ...(scheme === 'DPoP' ? dpopNonceHeaders(p) : {}) };
+  // OIDC Core 5.3.2: a client registered with userinfo_signed_response_alg gets a JWT (with iss and aud).
+  if (client && responseAlg(p.config, client, 'userinfo') !== undefined) {
+    const jwt = signJwt(responseSigner(p, client, 'userinfo'), 'JWT', { ...body, iss: p.config.issuer, aud: client.clientId });
+    return { kind: 'raw', status: 200, contentType: 'application/jwt', body: jwt, headers };
+  }
+  return { kind: 'json', status: 200, body, headers };
 }

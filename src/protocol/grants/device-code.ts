@@ -60,6 +60,6 @@ export const deviceCode: GrantHandler = {
     const access = userAccessToken(p, grant, policy.scope, client, { jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx), ttl: policy.ttl });
     const refresh = issuesRefreshTokens(client) ? newRefreshToken(p, grant, record.scope) : undefined;
     await p.stores.grants.create(grant, refresh?.record ?? null, { jti: access.jti, expiresAt: access.expiresAt });
-    return userTokenResponse(p, grant, policy.scope, access, refresh?.value, null, client);
+    return userTokenResponse(p, grant, policy.scope, access, refresh?.value, null, client, user);
   },
 };

@@ -6,7 +6,8 @@ import { mintAccessToken, type MintedAccessToken } from '../tokens/access-token.
 import { mintIdToken } from '../tokens/id-token.ts';
 import type { UserRecord } from '../../ports/users.ts';
 import { acrFor } from '../claims-request.ts';
-import { namedUserClaims } from '../endpoints/userinfo.ts';
+import { namedUserClaims, userClaims } from '../endpoints/userinfo.ts';
+import { responseSigner } from '../tokens/response-algs.ts';
 import { subjectFor } from '../tokens/subject.ts';
 import { pickResource } from '../resources.ts';
 import type { TokenResponse } from './grant.ts';
@@ -50,9 +51,23 @@ export function userAccessToken(p: Provider, grant: GrantRecord, scope: string, 
 }
 
 /**
+ * The claims of the user an ID token carries: by default those the granted `profile` and `email`
+ * scopes cover (as Keycloak does: relying parties that read the profile from the ID token find it
+ * there), unless the client is registered with `id_token_scope_claims: false` (OIDC Core 5.4: such
+ * claims only at userinfo); then those the `claims` parameter asked for in the ID token by name
+ * (OIDC Core 5.5; the only way to get any other claim there).
+ */
+export function idTokenUserClaims(client: ClientRecord, grant: Pick<GrantRecord, 'claims'>, scope: string, user: UserRecord | undefined): Record<string, unknown> {
+  if (!user) return {};
+  const { sub: _sub, ...byScope } = client.metadata.id_token_scope_claims === false ? { sub: undefined } : userClaims(user, scope.split(' '));
+  return { ...byScope, ...(grant.claims ? namedUserClaims(user, grant.claims.id_token) : {}) };
+}
+
+/**
  * The token response for a user grant: access token, ID token when openid was granted, refresh token.
  * The ID token carries the client's sub for the user, the acr of the authentication and, given the
- * user, the claims the authorization request's `claims` parameter asked for (OIDC Core 5.5).
+ * user, the claims of idTokenUserClaims. It is signed with the algorithm the client gets for ID
+ * tokens (tokens/response-algs.ts), the access token with the server's own.
  */
 export function userTokenResponse(p: Provider, grant: GrantRecord, scope: string, access: MintedAccessToken & { ttl?: number }, refresh: string | undefined, nonce: string | null, client: ClientRecord, user?: UserRecord, authorizationDetails?: AuthorizationDetail[]): TokenResponse {
   // expires_in is the token's own lifetime (a registry resource may set it: protocol/resources.ts).
@@ -61,10 +76,10 @@ export function userTokenResponse(p: Provider, grant: GrantRecord, scope: string
   if (authorizationDetails) res.authorization_details = authorizationDetails;
   if (refresh) res.refresh_token = refresh;
   if (scope.split(' ').includes('openid')) {
-    res.id_token = mintIdToken(p.keys(), {
+    res.id_token = mintIdToken(responseSigner(p, client, 'id_token'), {
       issuer: p.config.issuer, sub: subjectFor(p.config.secret, client, grant.userId), clientId: grant.clientId, now: p.now(), ttl: p.config.idTokenTtl,
       authTime: grant.authTime, nonce, accessToken: access.token, sid: grant.sid, amr: grant.amr,
-      claims: { ...(user && grant.claims ? namedUserClaims(user, grant.claims.id_token) : {}), ...(acrFor(grant.amr) ? { acr: acrFor(grant.amr) } : {}) },
+      claims: { ...idTokenUserClaims(client, grant, scope, user), ...(acrFor(grant.amr) ? { acr: acrFor(grant.amr) } : {}) },
     });
   }
   return res;

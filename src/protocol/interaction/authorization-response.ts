@@ -6,7 +6,7 @@ import { matchRedirectUri } from '../redirect-uri.ts';
 import { randomToken, tokenHash } from '../hash.ts';
 import type { CookieSpec, OAuthResponse, Provider } from '../provider.ts';
 import { FAPI_CODE_TTL } from '../fapi.ts';
-import { isJwtMode, jarmResponseJwt, type ResponseMode } from './jarm.ts';
+import { isJwtMode, jarmResponseJwt, jarmSigner, type ResponseMode } from './jarm.ts';
 
 /** A validated authorization request, as stored while the user logs in and consents. */
 export interface AuthorizationRequest {
@@ -16,6 +16,8 @@ export interface AuthorizationRequest {
   redirectUriSent: boolean;
   /** query or form_post; the `.jwt` modes sign the response (JARM). */
   responseMode: ResponseMode;
+  /** JARM: the algorithm of this client's signed responses, decided with the request (tokens/response-algs.ts). */
+  responseAlg?: string;
   state?: string;
   scope: string;
   nonce?: string;
@@ -39,7 +41,7 @@ export interface AuthorizationRequest {
   device?: { codeHash: string; userCode: string };
 }
 
-export type ResponseTarget = Pick<AuthorizationRequest, 'clientId' | 'redirectUri' | 'responseMode' | 'state'>;
+export type ResponseTarget = Pick<AuthorizationRequest, 'clientId' | 'redirectUri' | 'responseMode' | 'responseAlg' | 'state'>;
 
 /**
  * Sends parameters to the client's redirect_uri, always with state (if any) and iss (RFC 9207).
@@ -50,7 +52,7 @@ function authorizationResponse(p: Provider, target: ResponseTarget, fields: Reco
   if (target.state !== undefined) all.state = target.state;
   if (isJwtMode(target.responseMode)) {
     // JARM: the parameters (with state) go inside one signed JWT, whose iss stands for RFC 9207's.
-    all = { response: jarmResponseJwt(p.keys().active, { issuer: p.config.issuer, clientId: target.clientId, now: p.now(), ttl: p.config.jarmTtl, fields: all }) };
+    all = { response: jarmResponseJwt(jarmSigner(p, target.responseAlg), { issuer: p.config.issuer, clientId: target.clientId, now: p.now(), ttl: p.config.jarmTtl, fields: all }) };
   } else {
     all.iss = p.config.issuer;
   }

@@ -1,7 +1,9 @@
 // JWT Secured Authorization Response Mode (JARM, OpenID Foundation): the authorization response
 // parameters, signed by Tessera as one JWT sent in the single `response` parameter.
 import type { ClientRecord } from '../../ports/clients.ts';
-import { invalidRequest } from '../errors.ts';
+import { OAuthError, invalidRequest } from '../errors.ts';
+import type { KeyRing } from '../tokens/keys.ts';
+import { responseAlg, unavailableAlg } from '../tokens/response-algs.ts';
 import { signJwt, type SigningKey } from '../tokens/signer.ts';
 
 /** Every response mode Tessera answers in (code flow only, so JARM's `jwt` is `query.jwt`). */
@@ -39,9 +41,31 @@ export function errorResponseModeFor(client: Pick<ClientRecord, 'metadata'>, req
   try { return responseModeFor(client, requested, jarm); } catch { return responseModeFor(client, undefined, jarm); }
 }
 
+type AlgProvider = { config: Parameters<typeof responseAlg>[0]; keys(): KeyRing };
+
+/** The algorithm of this client's signed authorization responses: the registered one, else RS256 (JARM section 3; FAPI clients ES256). */
+export function jarmAlgFor(p: AlgProvider, client: Pick<ClientRecord, 'metadata'>): string {
+  return responseAlg(p.config, client, 'authorization')!;
+}
+
+/**
+ * The key that signs a JARM response in `alg` (decided with the request; a request stored before
+ * that was recorded gets the default). Nothing is sent to the client when no key has that algorithm:
+ * it could not verify the response (an error page instead).
+ */
+export function jarmSigner(p: AlgProvider, alg: string | undefined): SigningKey {
+  const chosen = alg ?? jarmAlgFor(p, { metadata: {} });
+  const key = p.keys().signer(chosen);
+  if (!key) {
+    const err = unavailableAlg('authorization', chosen);
+    throw new OAuthError('invalid_request', 'This server cannot sign authorization responses with the algorithm this application is registered for.', { redirectable: false, detail: err.detail });
+  }
+  return key;
+}
+
 /**
  * The signed response (JARM section 2.1): iss, aud (the client), exp (TESSERA_JARM_TTL) and the
- * response parameters (code and state, or error, error_description and state), under the active key.
+ * response parameters (code and state, or error, error_description and state), under `key` (jarmSigner).
  */
 export function jarmResponseJwt(key: SigningKey, c: { issuer: string; clientId: string; now: number; ttl: number; fields: Record<string, string> }): string {
   const payload: Record<string, unknown> = { ...c.fields, iss: c.issuer, aud: c.clientId, exp: c.now + c.ttl, iat: c.now };

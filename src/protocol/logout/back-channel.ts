@@ -5,16 +5,21 @@ import type { ClientRecord } from '../../ports/clients.ts';
 import { ClientKeysError, postForm } from '../client-auth/client-keys.ts';
 import { randomToken } from '../hash.ts';
 import type { Provider } from '../provider.ts';
-import { signJwt } from '../tokens/signer.ts';
+import { responseSigner } from '../tokens/response-algs.ts';
+import { signJwt, type SigningKey } from '../tokens/signer.ts';
 
 export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 /** Lifetime of a logout token: it is used at once, so two minutes cover clock differences. */
 export const LOGOUT_TOKEN_TTL = 120;
 
-/** A logout token (section 2.4): iss, aud, iat, exp, jti, sub and sid, events; never a nonce. typ logout+jwt (section 2.4 / RFC 8725). */
-export function mintLogoutToken(p: Provider, clientId: string, sub: string, sid: string): string {
+/**
+ * A logout token (section 2.4): iss, aud, iat, exp, jti, sub and sid, events; never a nonce. typ
+ * logout+jwt (section 2.4 / RFC 8725). Signed like the client's ID tokens (id_token_signed_response_alg,
+ * default RS256): `key` is responseSigner(p, client, 'logout_token').
+ */
+export function mintLogoutToken(p: Provider, key: SigningKey, clientId: string, sub: string, sid: string): string {
   const now = p.now();
-  return signJwt(p.keys().active, 'logout+jwt', {
+  return signJwt(key, 'logout+jwt', {
     iss: p.config.issuer, aud: clientId, iat: now, exp: now + LOGOUT_TOKEN_TTL, jti: randomToken(16),
     sub, sid, events: { [BACKCHANNEL_LOGOUT_EVENT]: {} },
   });
@@ -24,7 +29,7 @@ export interface DeliveryOutcome {
   clientId: string;
   delivered: boolean;
   attempts: number;
-  /** Why it was not delivered (a short fixed word: refused, redirect, status_4xx, status_5xx, network). */
+  /** Why it was not delivered (a short fixed word: refused, redirect, status_4xx, status_5xx, network, no_key). */
   reason?: string;
 }
 
@@ -62,11 +67,20 @@ export class LogoutDelivery {
     const max = p.config.backchannelLogoutAttempts;
     let reason = 'network';
     let attempts = 0;
+    let key: SigningKey;
+    try {
+      key = responseSigner(p, client, 'logout_token');
+    } catch {
+      // No active key has the client's algorithm (taken out of TESSERA_SIGNING_ALGS): nothing it could verify.
+      p.events({ type: 'backchannel_logout_failed', clientId: client.clientId, userId: sub, attempts: 0, reason: 'no_key' });
+      p.log.error({ event: 'backchannel_logout_failed', client_id: client.clientId, sub, attempts: 0, reason: 'no_key' }, 'back-channel logout failed: no active key has the client\'s id_token_signed_response_alg');
+      return { clientId: client.clientId, delivered: false, attempts: 0, reason: 'no_key' };
+    }
     for (let n = 1; n <= max; n++) {
       if (n > 1) await new Promise((r) => setTimeout(r, this.delay(n - 1)).unref());
       attempts = n;
       // A fresh token (new jti, iat) on every attempt: the client may have seen and refused a retry's predecessor.
-      const form = new URLSearchParams({ logout_token: mintLogoutToken(p, client.clientId, sub, sid) });
+      const form = new URLSearchParams({ logout_token: mintLogoutToken(p, key, client.clientId, sub, sid) });
       try {
         const status = await postForm(uri, form, p.config.clientJwksAllowLoopback, p.config.backchannelLogoutTimeout * 1000, 'backchannel_logout_uri');
         if (status >= 200 && status < 300) {

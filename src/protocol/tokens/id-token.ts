@@ -1,6 +1,5 @@
 import { hash } from 'node:crypto';
-import type { KeyRing } from './keys.ts';
-import { signJwt } from './signer.ts';
+import { signJwt, type SigningKey } from './signer.ts';
 
 /** at_hash: the left half of the hash of the access token, with the hash of the signing algorithm. */
 export function atHash(accessToken: string, alg: string): string {
@@ -8,8 +7,12 @@ export function atHash(accessToken: string, alg: string): string {
   return digest.subarray(0, digest.length / 2).toString('base64url');
 }
 
+/**
+ * An ID token signed with `key`: the active key of the algorithm the client gets for ID tokens
+ * (tokens/response-algs.ts); at_hash uses that algorithm's hash.
+ */
 export function mintIdToken(
-  ring: KeyRing,
+  key: SigningKey,
   c: {
     issuer: string; sub: string; clientId: string; now: number; ttl: number;
     authTime: number | null; nonce: string | null; accessToken: string; sid: string | null; amr: string[];
@@ -22,8 +25,8 @@ export function mintIdToken(
   };
   if (c.authTime != null) payload.auth_time = c.authTime;
   if (c.nonce) payload.nonce = c.nonce;
-  payload.at_hash = atHash(c.accessToken, ring.active.alg);
+  payload.at_hash = atHash(c.accessToken, key.alg);
   if (c.sid) payload.sid = c.sid;
   if (c.amr.length) payload.amr = c.amr;
-  return signJwt(ring.active, 'JWT', payload);
+  return signJwt(key, 'JWT', payload);
 }

@@ -17,18 +17,18 @@ describe('key schedule: dueTransitions', () => {
     assert.deepEqual(dueTransitions([active], T0 + 89 * DAY - 1, S), []);
   });
   it('prepublishes the next key one lead time before the rotation, activating at the rotation', () => {
-    assert.deepEqual(dueTransitions([active], T0 + 89 * DAY, S), [{ type: 'prepublish', activatesAt: T0 + 90 * DAY }]);
+    assert.deepEqual(dueTransitions([active], T0 + 89 * DAY, S), [{ type: 'prepublish', alg: 'ES256', activatesAt: T0 + 90 * DAY }]);
   });
   it('a late run still gives the new key a full lead time in the JWKS before it signs', () => {
-    assert.deepEqual(dueTransitions([active], T0 + 200 * DAY, S), [{ type: 'prepublish', activatesAt: T0 + 200 * DAY + DAY }]);
+    assert.deepEqual(dueTransitions([active], T0 + 200 * DAY, S), [{ type: 'prepublish', alg: 'ES256', activatesAt: T0 + 200 * DAY + DAY }]);
   });
   it('keys from before the schedule count from their creation', () => {
-    assert.deepEqual(dueTransitions([rec('a', { activatesAt: null, createdAt: T0 - 90 * DAY })], T0, S), [{ type: 'prepublish', activatesAt: T0 + DAY }]);
+    assert.deepEqual(dueTransitions([rec('a', { activatesAt: null, createdAt: T0 - 90 * DAY })], T0, S), [{ type: 'prepublish', alg: 'ES256', activatesAt: T0 + DAY }]);
   });
   it('does not prepublish twice, and promotes when the prepublished key is due', () => {
     const pre = rec('b', { state: 'prepublished', createdAt: T0 + 89 * DAY, activatesAt: T0 + 90 * DAY });
     assert.deepEqual(dueTransitions([active, pre], T0 + 90 * DAY - 1, S), []);
-    assert.deepEqual(dueTransitions([active, pre], T0 + 90 * DAY, S), [{ type: 'promote', from: 'a', to: 'b', graceUntil: T0 + 90 * DAY + S.gracePeriod }]);
+    assert.deepEqual(dueTransitions([active, pre], T0 + 90 * DAY, S), [{ type: 'promote', alg: 'ES256', from: 'a', to: 'b', graceUntil: T0 + 90 * DAY + S.gracePeriod }]);
   });
   it('retires grace keys once their end has come, not before', () => {
     const grace = rec('g', { state: 'grace', retiredAt: T0 + 100 });
@@ -44,6 +44,19 @@ describe('key schedule: dueTransitions', () => {
   });
   it('no active key: nothing to do (start-up creates one)', () => {
     assert.deepEqual(dueTransitions([], T0, S), []);
+  });
+  it('each algorithm has its own lifecycle: one prepublishes while the other is young, promotions pair keys of one algorithm', () => {
+    const es = rec('es', {});
+    const rs = rec('rs', { alg: 'RS256', activatesAt: T0 + 30 * DAY });
+    assert.deepEqual(dueTransitions([es, rs], T0 + 89 * DAY, S, ['ES256', 'RS256']), [{ type: 'prepublish', alg: 'ES256', activatesAt: T0 + 90 * DAY }]);
+    const esNext = rec('es2', { state: 'prepublished', activatesAt: T0 + 90 * DAY });
+    // A prepublished ES256 key never stands in for RS256's, nor is RS256's active key replaced by it.
+    assert.deepEqual(dueTransitions([es, rs, esNext], T0 + 90 * DAY, S, ['ES256', 'RS256']), [{ type: 'promote', alg: 'ES256', from: 'es', to: 'es2', graceUntil: T0 + 90 * DAY + S.gracePeriod }]);
+    assert.deepEqual(dueTransitions([es, rs, esNext], T0 + 119 * DAY, S, ['ES256', 'RS256']).map((t) => [t.type, 'alg' in t ? t.alg : '']), [['promote', 'ES256'], ['prepublish', 'RS256']]);
+    // Without the list, the algorithms with an active key are scheduled.
+    assert.deepEqual(dueTransitions([es, rs], T0 + 119 * DAY, S).map((t) => [t.type, 'alg' in t ? t.alg : '']), [['prepublish', 'ES256'], ['prepublish', 'RS256']]);
+    assert.equal(nextRotationAt([es, rs], S), T0 + 90 * DAY);
+    assert.equal(nextRotationAt([es, rs], S, 'RS256'), T0 + 120 * DAY);
   });
   it('nextRotationAt: the prepublished key\'s time, else the active key\'s age limit, else none', () => {
     assert.equal(nextRotationAt([active], S), T0 + 90 * DAY);

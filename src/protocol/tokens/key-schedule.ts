@@ -24,45 +24,62 @@ export interface ScheduleSettings {
 }
 
 export type Transition =
-  | { type: 'prepublish'; activatesAt: number }
-  | { type: 'promote'; from: string; to: string; graceUntil: number }
+  | { type: 'prepublish'; alg: string; activatesAt: number }
+  | { type: 'promote'; alg: string; from: string; to: string; graceUntil: number }
   | { type: 'retire'; kid: string };
 
 /** When a key became (or, prepublished, becomes) active. */
 export const activeSince = (r: SigningKeyRecord): number => r.activatesAt ?? r.createdAt;
 
-/** The active key: the newest in state active (the database allows only one). */
-export const activeRecord = (records: readonly SigningKeyRecord[]): SigningKeyRecord | undefined =>
-  records.filter((r) => r.state === 'active').sort((a, b) => b.createdAt - a.createdAt)[0];
+/** The active key of `alg` (of any algorithm when none is named): the newest in state active (the database allows one per algorithm). */
+export const activeRecord = (records: readonly SigningKeyRecord[], alg?: string): SigningKeyRecord | undefined =>
+  records.filter((r) => r.state === 'active' && (alg === undefined || r.alg === alg)).sort((a, b) => b.createdAt - a.createdAt)[0];
 
-/** When the active key is due to be replaced by the schedule (undefined when rotation is off or no key is active). */
-export function nextRotationAt(records: readonly SigningKeyRecord[], s: ScheduleSettings): number | undefined {
-  const active = activeRecord(records);
-  const pre = records.find((r) => r.state === 'prepublished');
+/** The algorithms that have an active key, in the order of their keys' creation. */
+export const activeAlgorithms = (records: readonly SigningKeyRecord[]): string[] =>
+  [...new Set(records.filter((r) => r.state === 'active').map((r) => r.alg))];
+
+/**
+ * When the active key of `alg` is due to be replaced by the schedule; without `alg`, the earliest
+ * such time over every algorithm (undefined when rotation is off or no key is active).
+ */
+export function nextRotationAt(records: readonly SigningKeyRecord[], s: ScheduleSettings, alg?: string): number | undefined {
+  if (alg === undefined) {
+    const times = activeAlgorithms(records).map((a) => nextRotationAt(records, s, a)).filter((t): t is number => t !== undefined);
+    return times.length ? Math.min(...times) : undefined;
+  }
+  const active = activeRecord(records, alg);
+  const pre = records.find((r) => r.state === 'prepublished' && r.alg === alg);
   if (pre?.activatesAt != null) return pre.activatesAt;
   if (!active || s.rotationPeriod <= 0) return undefined;
   return activeSince(active) + s.rotationPeriod;
 }
 
 /**
- * The transitions due at `now`, in order:
+ * The transitions due at `now`, in order, for each algorithm of `algs` (default: those with an
+ * active key; the server passes its configured algorithms and those with an active key), each
+ * algorithm on its own lifecycle:
  * - prepublish the next key once the active one is within `prepublishLead` of its rotation; it
  *   activates at the rotation time, or a full lead time from now when that is later (a late run
  *   never lets a key sign before caches can hold it);
  * - promote the prepublished key once its time has come, the active key going to grace for
  *   `gracePeriod`;
- * - retire grace keys whose end has passed.
+ * then grace keys whose end has passed are retired, whatever their algorithm. An algorithm taken
+ * out of the configuration keeps its keys (and rotates) until an operator retires its active key
+ * (`tessera keys retire`): instances that briefly disagree on the list never undo each other.
  * A prepublished key also made by hand (or left when rotation was turned off) is promoted when due.
  */
-export function dueTransitions(records: readonly SigningKeyRecord[], now: number, s: ScheduleSettings): Transition[] {
+export function dueTransitions(records: readonly SigningKeyRecord[], now: number, s: ScheduleSettings, algs: readonly string[] = activeAlgorithms(records)): Transition[] {
   const due: Transition[] = [];
-  const active = activeRecord(records);
-  const pre = records.find((r) => r.state === 'prepublished');
-  if (active && pre && now >= (pre.activatesAt ?? Infinity)) {
-    due.push({ type: 'promote', from: active.kid, to: pre.kid, graceUntil: now + s.gracePeriod });
-  } else if (active && !pre && s.rotationPeriod > 0) {
-    const rotation = activeSince(active) + s.rotationPeriod;
-    if (now >= rotation - s.prepublishLead) due.push({ type: 'prepublish', activatesAt: Math.max(rotation, now + s.prepublishLead) });
+  for (const alg of algs) {
+    const active = activeRecord(records, alg);
+    const pre = records.find((r) => r.state === 'prepublished' && r.alg === alg);
+    if (active && pre && now >= (pre.activatesAt ?? Infinity)) {
+      due.push({ type: 'promote', alg, from: active.kid, to: pre.kid, graceUntil: now + s.gracePeriod });
+    } else if (active && !pre && s.rotationPeriod > 0) {
+      const rotation = activeSince(active) + s.rotationPeriod;
+      if (now >= rotation - s.prepublishLead) due.push({ type: 'prepublish', alg, activatesAt: Math.max(rotation, now + s.prepublishLead) });
+    }
   }
   for (const r of records) {
     if (r.state === 'grace' && r.retiredAt !== null && r.retiredAt <= now) due.push({ type: 'retire', kid: r.kid });

@@ -4,7 +4,7 @@ import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import type { SigningAlg } from '../../config/config.ts';
 import type { KeyStore, SigningKeyRecord } from '../../ports/keys.ts';
 import { importSigningKey, type SigningKey } from './signer.ts';
-import { activeRecord, dueTransitions, type ScheduleSettings } from './key-schedule.ts';
+import { activeAlgorithms, activeRecord, dueTransitions, type ScheduleSettings } from './key-schedule.ts';
 
 export const SIGNING_ALGS: readonly SigningAlg[] = ['ES256', 'RS256', 'PS256', 'EdDSA'];
 const ALGS = SIGNING_ALGS;
@@ -82,11 +82,16 @@ function fingerprint(records: readonly SigningKeyRecord[], now: number): string 
 }
 
 /**
- * The signing keys as the server uses them: the active key ready to sign, every published key
- * ready to verify, and the JWKS document prepared once as bytes with its ETag.
+ * The signing keys as the server uses them: an active key per algorithm ready to sign, every
+ * published key ready to verify, and the JWKS document prepared once as bytes with its ETag.
+ * `active` is the primary algorithm's key (TESSERA_SIGNING_ALG): access tokens are signed with it,
+ * read as a plain field so the access-token path does no per-token lookup; the other artifacts
+ * (ID tokens, JARM, JWT introspection, logout tokens, signed userinfo) pick theirs with `signer`.
  */
 export class KeyRing {
   readonly active: SigningKey;
+  /** The active key of each algorithm that has one. */
+  readonly signers: ReadonlyMap<string, SigningKey>;
   readonly verification: Map<string, VerificationKey>;
   readonly jwksBody: Buffer;
   readonly jwksEtag: string;
@@ -95,8 +100,9 @@ export class KeyRing {
   /** Algorithms of the published keys: the allow-list when verifying. */
   readonly algorithms: SigningAlg[];
 
-  constructor(active: SigningKey, records: SigningKeyRecord[], now: number) {
+  constructor(active: SigningKey, records: SigningKeyRecord[], now: number, signers: ReadonlyMap<string, SigningKey> = new Map([[active.alg, active]])) {
     this.active = active;
+    this.signers = signers;
     this.records = records;
     this.fingerprint = fingerprint(records, now);
     const rank = (r: SigningKeyRecord) => (r.state === 'active' ? 0 : r.state === 'prepublished' ? 1 : 2);
@@ -105,6 +111,11 @@ export class KeyRing {
     this.jwksBody = Buffer.from(JSON.stringify({ keys: published.map((r) => r.publicJwk) }));
     this.algorithms = [...new Set([...this.verification.values()].map((k) => k.alg))];
     this.jwksEtag = `"${createHash('sha256').update(this.jwksBody).digest('base64url')}"`;
+  }
+
+  /** The active key of `alg`, undefined when no key of that algorithm is active. */
+  signer(alg: string): SigningKey | undefined {
+    return this.signers.get(alg);
   }
 }
 
@@ -119,22 +130,33 @@ async function activeKey(keks: Keks, record: SigningKeyRecord): Promise<SigningK
 }
 
 /**
- * Loads the keys from storage, creating the first one if none is active. Given the ring in use,
- * returns it unchanged when the published keys are the same (the periodic reload that lets every
- * instance see a rotation made elsewhere).
+ * Loads the keys from storage, creating an active key for each algorithm of `algs` that has none
+ * (the first algorithm is the primary one, `KeyRing.active`). Given the ring in use, returns it
+ * unchanged when the published keys are the same (the periodic reload that lets every instance see
+ * a rotation made elsewhere). Active keys of algorithms not in `algs` (taken out of the
+ * configuration, not yet retired) still sign for clients registered with them.
  */
-export async function loadKeyRing(store: KeyStore, kek: Keks, alg: SigningAlg, now: number, current?: KeyRing): Promise<KeyRing> {
-  if (!ALGS.includes(alg)) throw new Error(`unsupported signing algorithm ${alg}`);
+export async function loadKeyRing(store: KeyStore, kek: Keks, algs: SigningAlg | readonly SigningAlg[], now: number, current?: KeyRing): Promise<KeyRing> {
+  const list = typeof algs === 'string' ? [algs] : algs;
+  for (const alg of list) if (!ALGS.includes(alg)) throw new Error(`unsupported signing algorithm ${alg}`);
+  const primary = list[0];
+  if (primary === undefined) throw new Error('no signing algorithm configured');
   let records = await store.list();
-  if (!records.some((r) => r.state === 'active')) {
-    await store.insert(await generateSigningKey(alg, kek, now), true);
+  const missing = list.filter((alg) => !records.some((r) => r.state === 'active' && r.alg === alg));
+  if (missing.length) {
+    for (const alg of missing) await store.insert(await generateSigningKey(alg, kek, now), true);
     records = await store.list();
   }
-  if (current && current.fingerprint === fingerprint(records, now)) return current;
-  const activeRec = activeRecord(records);
-  if (!activeRec) throw new Error('no active signing key');
-  const active = current?.active.kid === activeRec.kid ? current.active : await activeKey(kek, activeRec);
-  return new KeyRing(active, records, now);
+  if (current && current.fingerprint === fingerprint(records, now) && current.active.alg === primary) return current;
+  const signers = new Map<string, SigningKey>();
+  for (const alg of activeAlgorithms(records)) {
+    const rec = activeRecord(records, alg)!;
+    const known = current?.signers.get(alg);
+    signers.set(alg, known?.kid === rec.kid ? known : await activeKey(kek, rec));
+  }
+  const active = signers.get(primary);
+  if (!active) throw new Error(`no active ${primary} signing key`);
+  return new KeyRing(active, records, now, signers);
 }
 
 export type Trigger = 'scheduled' | 'manual';
@@ -146,17 +168,18 @@ export type KeyTransition =
   | { type: 'key_retired'; kid: string; alg: string };
 
 /**
- * Rotates now (for emergencies; the schedule does it without anyone asking): the prepublished key
- * becomes active when there is one of the requested algorithm (relying parties' caches already
- * hold it, so its tokens verify at once), else a new key does; the old active key stays in the
- * JWKS (grace) for `gracePeriod` seconds. Safe to run from several places at once: exactly one
- * rotation happens (`rotated` false for the others).
+ * Rotates the key of `alg` now (for emergencies; the schedule does it without anyone asking): the
+ * prepublished key of that algorithm becomes active when there is one (relying parties' caches
+ * already hold it, so its tokens verify at once), else a new key does; the old active key of that
+ * algorithm stays in the JWKS (grace) for `gracePeriod` seconds. Keys of other algorithms are left
+ * alone. Safe to run from several places at once: exactly one rotation happens (`rotated` false for
+ * the others).
  */
 export async function rotateSigningKey(store: KeyStore, kek: Keks, alg: SigningAlg, gracePeriod: number, now: number): Promise<{ rotated: boolean; kid: string; transition?: KeyTransition }> {
   const records = await store.list();
-  const current = activeRecord(records);
-  const pre = records.find((r) => r.state === 'prepublished');
-  if (current && pre && pre.alg === alg) {
+  const current = activeRecord(records, alg);
+  const pre = records.find((r) => r.state === 'prepublished' && r.alg === alg);
+  if (current && pre) {
     const rotated = await store.promote(current.kid, pre.kid, now + gracePeriod, now);
     return { rotated, kid: pre.kid, transition: rotated ? { type: 'key_rotated', kid: pre.kid, alg, previous: current.kid, prepublished: true } : undefined };
   }
@@ -169,32 +192,38 @@ export class UnknownKeyError extends Error {}
 export class KeyStateError extends Error {}
 
 /**
- * Retires a key in grace, or a prepublished one, at once (it leaves the JWKS); the active key
- * cannot be retired. Returns the transition, or undefined when it was retired already.
+ * Retires a key in grace, or a prepublished one, at once (it leaves the JWKS). An active key cannot
+ * be retired, except one of an algorithm no longer configured (`opts.configured`): it stops
+ * signing and stays published for `opts.gracePeriod` seconds, so what it signed still verifies.
+ * Returns the transition, or undefined when it was retired already.
  */
-export async function retireSigningKey(store: KeyStore, kid: string, now: number): Promise<KeyTransition | undefined> {
+export async function retireSigningKey(store: KeyStore, kid: string, now: number, opts: { configured?: readonly string[]; gracePeriod?: number } = {}): Promise<KeyTransition | undefined> {
   const key = (await store.list()).find((r) => r.kid === kid);
   if (!key) throw new UnknownKeyError(`no signing key ${kid}`);
-  if (key.state === 'active') throw new KeyStateError(`key ${kid} is the active key: rotate first`);
+  if (key.state === 'active') {
+    if (opts.configured === undefined || opts.configured.includes(key.alg)) throw new KeyStateError(`key ${kid} is the active key: rotate first`);
+    return (await store.demote(kid, now + (opts.gracePeriod ?? 0))) ? { type: 'key_retired', kid, alg: key.alg } : undefined;
+  }
   if (key.state === 'retired') return undefined;
   return (await store.retire(kid, now, { early: true })) ? { type: 'key_retired', kid, alg: key.alg } : undefined;
 }
 
 /**
- * Carries out the schedule's due transitions. Every process may run this at once: each storage
- * operation is conditional, so one new key is prepublished, one promotion and one retirement of
- * each key happen; the returned list holds what this call did.
+ * Carries out the schedule's due transitions for the algorithms of `algs` and those that still
+ * have an active key (each on its own lifecycle). Every process may run this at once: each storage
+ * operation is conditional, so one new key is prepublished per algorithm, one promotion and one
+ * retirement of each key happen; the returned list holds what this call did.
  */
-export async function runKeySchedule(store: KeyStore, kek: Keks, alg: SigningAlg, settings: ScheduleSettings, now: number): Promise<KeyTransition[]> {
+export async function runKeySchedule(store: KeyStore, kek: Keks, algs: SigningAlg | readonly SigningAlg[], settings: ScheduleSettings, now: number): Promise<KeyTransition[]> {
   const records = await store.list();
+  const scheduled = [...new Set([...(typeof algs === 'string' ? [algs] : algs), ...activeAlgorithms(records)])];
   const done: KeyTransition[] = [];
-  for (const t of dueTransitions(records, now, settings)) {
+  for (const t of dueTransitions(records, now, settings, scheduled)) {
     if (t.type === 'prepublish') {
-      const key = await generateSigningKey(alg, kek, now, t.activatesAt);
-      if (await store.prepublish(key)) done.push({ type: 'key_prepublished', kid: key.kid, alg, activatesAt: t.activatesAt });
+      const key = await generateSigningKey(t.alg as SigningAlg, kek, now, t.activatesAt);
+      if (await store.prepublish(key)) done.push({ type: 'key_prepublished', kid: key.kid, alg: t.alg, activatesAt: t.activatesAt });
     } else if (t.type === 'promote') {
-      const to = records.find((r) => r.kid === t.to)!;
-      if (await store.promote(t.from, t.to, t.graceUntil, now)) done.push({ type: 'key_rotated', kid: t.to, alg: to.alg, previous: t.from, prepublished: true });
+      if (await store.promote(t.from, t.to, t.graceUntil, now)) done.push({ type: 'key_rotated', kid: t.to, alg: t.alg, previous: t.from, prepublished: true });
     } else {
       const r = records.find((x) => x.kid === t.kid)!;
       if (await store.retire(t.kid, now, { early: false })) done.push({ type: 'key_retired', kid: t.kid, alg: r.alg });

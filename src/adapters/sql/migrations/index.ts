@@ -14,6 +14,7 @@ import * as grantCertificate from './0012_grant_certificate.ts';
 import * as replayEpoch from './0013_replay_epoch.ts';
 import * as usernameCanonical from './0014_username_canonical.ts';
 import * as consentResources from './0015_consent_resources.ts';
+import * as signingAlgs from './0016_signing_algs.ts';
 import * as resourceServers from './0017_resource_servers.ts';
 
 /** Every migration, in order. Imported statically (no file-system provider), so bundling is safe. */
@@ -33,6 +34,7 @@ const migrations: Record<string, Migration> = {
   '0013_replay_epoch': replayEpoch,
   '0014_username_canonical': usernameCanonical,
   '0015_consent_resources': consentResources,
+  '0016_signing_algs': signingAlgs,
   '0017_resource_servers': resourceServers,
 };
 
