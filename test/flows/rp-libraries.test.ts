@@ -89,7 +89,8 @@ describe('relying-party libraries on their defaults', { skip: browserSkip }, () 
         clients: [
           web('authjs', `${rps.authjs.origin}/auth/callback/tessera`),
           web('eoc', `${rps.eoc.origin}/callback`),
-          web('passport', `${rps.passport.origin}/callback`, { pkce_required: false }),
+          // passport-openidconnect sends its secret in the form body (client_secret_post) and cannot send PKCE.
+          web('passport', `${rps.passport.origin}/callback`, { pkce_required: false, token_endpoint_auth_method: 'client_secret_post' }),
           {
             client_id: 'spa', client_name: 'RP SPA', token_endpoint_auth_method: 'none', redirect_uris: [`${rps.spa.origin}/callback.html`],
             grant_types: ['authorization_code', 'refresh_token'], scope: 'openid profile email offline_access',
