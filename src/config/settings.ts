@@ -164,7 +164,7 @@ export const settings: readonly Setting[] = [
   { env: 'TESSERA_RATE_LIMITS', key: 'rateLimits', type: 'list', default: [],
     description: `Changes to the default rate limits, as policy.key=LIMIT/WINDOW (window in seconds, or with s, m, h) or policy.key=off, space- or comma-separated. Defaults: ${describeRateLimits(DEFAULT_RATE_LIMITS)}.` },
   { env: 'TESSERA_RATE_LIMIT_IPV6_PREFIX', key: 'rateLimitIpv6Prefix', type: 'int', default: 64, min: 16, max: 128,
-    description: 'Prefix length by which IPv6 client addresses are counted in every per-address limit (the rate limits\' ip rules, failed-login throttling, wrong device user codes): one host usually holds a whole /64. IPv4 addresses count one by one; IPv4-mapped IPv6 addresses as their IPv4 address.' },
+    description: 'Prefix length by which IPv6 client addresses are counted in every per-address limit (the rate limits\' ip rules, failed-login throttling, wrong device user codes): one host usually holds a whole /64. IPv4 addresses count one by one; IPv6 addresses that stand for an IPv4 host (IPv4-mapped, NAT64 64:ff9b::/96, 6to4, Teredo) as that IPv4 address.' },
   { env: 'TESSERA_METRICS_TOKEN', key: 'metricsToken', type: 'string', default: undefined,
     description: 'Bearer token (at least 32 characters) that unlocks GET /metrics on the main listener. Unset: /metrics is not served there.' },
   { env: 'TESSERA_METRICS_PORT', key: 'metricsPort', type: 'int', default: undefined, min: 1, max: 65535,

@@ -34,4 +34,30 @@ describe('cookies', () => {
     assert.deepEqual(parseCookies('tessera_session=a; __Host-tessera_session=b', false), { tessera_session: 'a' });
     assert.deepEqual(parseCookies('tessera_session=<script>', false), {});
   });
+
+  it('a name with a character outside RFC 6265 tokens (U+00A0 read as latin1 among them) is not the __Host- cookie it looks like', () => {
+    // JS trim() would strip the NBSP and make the first (plantable, unprefixed) cookie win.
+    assert.deepEqual(parseCookies('\xa0__Host-tessera_interaction=A; __Host-tessera_interaction=B', true), { tessera_interaction: 'B' });
+    for (const odd of ['\u2003', '\u3000', '\ufeff', '\v', '\f', '\r', '\n', '\x85']) {
+      assert.deepEqual(parseCookies(`${odd}__Host-tessera_session=A; __Host-tessera_session=B`, true), { tessera_session: 'B' }, JSON.stringify(odd));
+      assert.deepEqual(parseCookies(`__Host-tessera_session${odd}=A`, true), {}, JSON.stringify(odd));
+    }
+    assert.deepEqual(parseCookies('\xa0tessera_session=A; tessera_session=B', false), { tessera_session: 'B' });
+    assert.deepEqual(parseCookies('tessera(session)=A; tes sera=B; "q"=C', false), {});
+    // Only SP and HTAB are trimmed, around names and values.
+    assert.deepEqual(parseCookies(' \t__Host-tessera_session=abc\t ;\t__Host-tessera_device= d-1 ', true), { tessera_session: 'abc', tessera_device: 'd-1' });
+    assert.deepEqual(parseCookies('__Host-tessera_session=abc\xa0', true), {});
+  });
+
+  it('a name sent twice counts as absent: a planted duplicate neither wins nor shadows the real cookie', () => {
+    assert.deepEqual(parseCookies('__Host-tessera_interaction=A; __Host-tessera_interaction=B', true), {});
+    assert.deepEqual(parseCookies('__Host-tessera_interaction=A; __Host-tessera_device=D; __Host-tessera_interaction=A', true), { tessera_device: 'D' });
+    assert.deepEqual(parseCookies('tessera_session=a; tessera_session=b; tessera_device=d', false), { tessera_device: 'd' });
+    // Even when one of them has a value that would be refused on its own.
+    assert.deepEqual(parseCookies('__Host-tessera_session=good; __Host-tessera_session=<bad>', true), {});
+    assert.deepEqual(parseCookies('__Host-tessera_session=<bad>; __Host-tessera_session=good', true), {});
+    // Names not read at all (unprefixed when Secure, __-prefixed otherwise) do not count.
+    assert.deepEqual(parseCookies('tessera_session=evil; __Host-tessera_session=good; __Secure-tessera_session=x', true), { tessera_session: 'good' });
+    assert.deepEqual(parseCookies('tessera_session=a; __Host-tessera_session=b', false), { tessera_session: 'a' });
+  });
 });

@@ -18,24 +18,39 @@ export function wireName(name: string, secure: boolean): string {
   return secure ? `__Host-${name}` : name;
 }
 
-/** Parses the Cookie header into base names, accepting only __Host- names when cookies are Secure. */
+/** RFC 6265 section 4.1.1: a cookie name is an RFC 7230 token. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,256}$/;
+/** Only SP and HTAB are whitespace around a name or value (RFC 6265 OWS); JS trim() would also take U+00A0 and others. */
+const trimOws = (s: string) => s.replace(/^[ \t]+|[ \t]+$/g, '');
+
+/**
+ * Parses the Cookie header into base names, accepting only __Host- names when cookies are Secure.
+ * Names that are not RFC 6265 tokens are skipped (so "\xa0__Host-x", which a sibling domain may
+ * set, is not __Host-x), and a name sent twice counts as absent: the browser's order is no proof
+ * of which one this host set, so a planted duplicate must neither win nor shadow the real one.
+ */
 export function parseCookies(header: string | undefined, secure: boolean): Record<string, string> {
   const out: Record<string, string> = {};
   if (!header || header.length > 8192) return out;
+  const seen = new Set<string>();
+  const twice = new Set<string>();
   for (const part of header.split(';')) {
     const i = part.indexOf('=');
     if (i < 0) continue;
-    let name = part.slice(0, i).trim();
-    const value = part.slice(i + 1).trim();
+    let name = trimOws(part.slice(0, i));
+    const value = trimOws(part.slice(i + 1));
+    if (!TOKEN.test(name)) continue;
     if (secure) {
       if (!name.startsWith('__Host-')) continue;
       name = name.slice(7);
     } else if (name.startsWith('__')) {
       continue;
     }
-    if (!/^[A-Za-z0-9_-]{1,512}$/.test(value)) continue;
-    if (!(name in out)) out[name] = value;
+    if (seen.has(name)) { twice.add(name); continue; }
+    seen.add(name);
+    if (/^[A-Za-z0-9_-]{1,512}$/.test(value)) out[name] = value;
   }
+  for (const name of twice) delete out[name];
   return out;
 }
 

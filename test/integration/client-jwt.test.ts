@@ -129,6 +129,35 @@ for (const backend of await backends()) {
       assert.ok(records.length > 0 && issuedBefore >= 0);
     });
 
+    it('a JWT without kid that more than 3 of the client\'s keys match is refused unverified: invalid_client / invalid_request_object asking for a kid', async () => {
+      const n = app.provider.now();
+      const cfg = app.provider.config;
+      const noKid = ({ kid: _kid, ...jwk }: Record<string, unknown>) => jwk;
+      const others = await Promise.all([1, 2, 3].map(async () => (await exportJWK((await generateKeyPair('ES256')).publicKey))));
+      await saveClient(app.stores, cfg, {
+        client_id: 'many-keys', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [...others, noKid(PUB)] }, redirect_uris: [REDIRECT],
+        grant_types: ['authorization_code', 'client_credentials'], scope: 'openid api:read',
+      }, n);
+      await saveClient(app.stores, cfg, { client_id: 'two-keys', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [others[0]!, noKid(PUB)] }, grant_types: ['client_credentials'], scope: 'api:read' }, n);
+      const kidless = (clientId: string, claims: JWTPayload, typ?: string) => new SignJWT({ iss: clientId, aud: ISSUER, iat: now(), exp: now() + 60, jti: randomUUID(), ...claims })
+        .setProtectedHeader({ alg: 'ES256', ...(typ ? { typ } : {}) }).sign(privateKey);
+      // Two matching keys: both are tried, the right one verifies.
+      const two = await cc(withAssertion(await kidless('two-keys', { sub: 'two-keys' })));
+      assert.equal(two.statusCode, 200, two.body);
+      // Four: refused although the signature is good, with a description naming the fix.
+      const many = await cc(withAssertion(await kidless('many-keys', { sub: 'many-keys' })));
+      assert.equal(many.statusCode, 401, many.body);
+      assert.equal(many.json().error, 'invalid_client');
+      assert.match(many.json().error_description, /kid/);
+      const { challenge } = pkce();
+      const inner = { response_type: 'code', redirect_uri: REDIRECT, scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256', client_id: 'many-keys' };
+      const ro = await app.server.inject({ url: authorizeUrl({ client_id: 'many-keys', request: await kidless('many-keys', inner, 'oauth-authz-req+jwt'), redirect_uri: REDIRECT }) });
+      assert.equal(ro.statusCode, 303, ro.body.slice(0, 200));
+      const loc = new URL(ro.headers.location as string);
+      assert.equal(loc.searchParams.get('error'), 'invalid_request_object');
+      assert.match(loc.searchParams.get('error_description') ?? '', /kid/);
+    });
+
     it('50 parallel uses of one assertion: exactly one token', async () => {
       const jwt = await assertion('pkj');
       const results = await Promise.all(Array.from({ length: 50 }, () => cc(withAssertion(jwt))));

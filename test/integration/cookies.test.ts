@@ -90,6 +90,26 @@ for (const backend of await backends()) {
       assert.equal((await app.server.inject({ url: path, headers: { cookie: `__Host-tessera_interaction=${secret}` } })).statusCode, 200);
     });
 
+    it('an interaction secret planted under a look-alike name (U+00A0 before __Host-) or as a second __Host- cookie is never used', async () => {
+      const theirs = await start(app);
+      const path = interactionPath(theirs);
+      const secret = valueOf(theirs, '__Host-tessera_interaction');
+      const own = await start(app, '');
+      const mine = valueOf(own, '__Host-tessera_interaction');
+      assert.notEqual(mine, secret);
+      // Sent first, the planted cookie used to win (JS trim() strips U+00A0, a raw 0xA0 byte read as latin1).
+      const lookalike = await app.server.inject({ url: path, headers: { cookie: `\xa0__Host-tessera_interaction=${secret}; __Host-tessera_interaction=${mine}` } });
+      assert.equal(lookalike.statusCode, 403);
+      assert.match(lookalike.body, /started in another browser/);
+      // The look-alike is ignored and the browser's own cookie still works on its own sign-in.
+      assert.equal((await app.server.inject({ url: interactionPath(own), headers: { cookie: `\xa0__Host-tessera_interaction=${secret}; __Host-tessera_interaction=${mine}` } })).statusCode, 200);
+      // Two __Host- cookies of one name: neither is believed, in either order.
+      for (const cookie of [`__Host-tessera_interaction=${secret}; __Host-tessera_interaction=${mine}`, `__Host-tessera_interaction=${mine}; __Host-tessera_interaction=${secret}`]) {
+        const page = await app.server.inject({ url: path, headers: { cookie } });
+        assert.equal(page.statusCode, 403, cookie);
+      }
+    });
+
     it('sign-ins started in two tabs share the browser\'s one interaction cookie: finishing one leaves the other working', async () => {
       const jar = new Jar();
       const first = await start(app);

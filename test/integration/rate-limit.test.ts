@@ -173,6 +173,17 @@ describe('rate-limit key: client address behind proxies (TESSERA_TRUST_PROXY)', 
     // A client-supplied entry ahead of the proxy's is not believed: the proxy's own view counts.
     assert.equal((await viaProxy('203.0.113.9, 198.51.100.1')).statusCode, 429);
   });
+
+  it('an X-Forwarded-For entry the proxy writes with a port (a.b.c.d:port, [v6]:port) counts without it: a new connection is no new budget', async () => {
+    const viaProxy = (client: string) => cc(app, 'svc', '10.0.0.1', { 'x-forwarded-for': client });
+    assert.equal((await viaProxy('198.51.100.20:50001')).statusCode, 200);
+    assert.equal((await viaProxy('198.51.100.20:50002')).statusCode, 200);
+    assert.equal((await viaProxy('198.51.100.20:50003')).statusCode, 429);
+    assert.equal((await viaProxy('198.51.100.20')).statusCode, 429, 'the same budget as without a port');
+    assert.equal((await viaProxy('[2001:db8:ee:1::1]:50001')).statusCode, 200);
+    assert.equal((await viaProxy('[2001:db8:ee:1::2]:50002')).statusCode, 200);
+    assert.equal((await viaProxy('[2001:db8:ee:1::3]:50003')).statusCode, 429, 'the /64, whatever the port');
+  });
 });
 
 describe('rate-limit key: an IPv6 /64 is one address (TESSERA_RATE_LIMIT_IPV6_PREFIX)', () => {
@@ -196,6 +207,22 @@ describe('rate-limit key: an IPv6 /64 is one address (TESSERA_RATE_LIMIT_IPV6_PR
     assert.equal((await cc(app, 'svc', '192.0.2.77')).statusCode, 200);
     assert.equal((await cc(app, 'svc', '::ffff:192.0.2.77')).statusCode, 200);
     assert.equal((await cc(app, 'svc', '192.0.2.77')).statusCode, 429);
+  });
+
+  it('NAT64, 6to4 and Teredo addresses count as the IPv4 host they stand for', async () => {
+    // Two IPv4 clients behind one NAT64 translator (64:ff9b::/96) are two sources, not one /64.
+    assert.equal((await cc(app, 'svc', '64:ff9b::198.51.100.30')).statusCode, 200);
+    assert.equal((await cc(app, 'svc', '64:ff9b::198.51.100.30')).statusCode, 200);
+    assert.equal((await cc(app, 'svc', '64:ff9b::198.51.100.31')).statusCode, 200, 'another IPv4 client of the translator has its own budget');
+    assert.equal((await cc(app, 'svc', '198.51.100.30')).statusCode, 429, 'the same IPv4 host');
+    // One 6to4 host: its whole /48 and its IPv4 address are one source.
+    assert.equal((await cc(app, 'svc', '2002:c633:6428::1')).statusCode, 200);
+    assert.equal((await cc(app, 'svc', '2002:c633:6428:ffff::2')).statusCode, 200);
+    assert.equal((await cc(app, 'svc', '198.51.100.40')).statusCode, 429);
+    // Teredo: clients of one Teredo server (one /64) have their own budgets.
+    assert.equal((await cc(app, 'svc', '2001:0:4136:e378:8000:63bf:399c:9bd7')).statusCode, 200);
+    assert.equal((await cc(app, 'svc', '2001:0:4136:e378:8000:63bf:399c:9bd7')).statusCode, 200);
+    assert.equal((await cc(app, 'svc', '2001:0:4136:e378:8000:63bf:399c:9bd6')).statusCode, 200, 'another client of the same Teredo server');
   });
 
   it('registration: the /64 shares one budget', async () => {

@@ -286,6 +286,28 @@ for (const backend of await backends()) {
       assert.equal(decodeJwt(second.json().id_token).sub, expected);
     });
 
+    // ---- review: many keys ---------------------------------------------------------------------
+    it('a self-registered client may register at most 10 keys inline (each key a kid-less JWT matches may cost a signature check)', async () => {
+      const keys = await Promise.all(Array.from({ length: 11 }, (_, i) => newKey(`k${i}`)));
+      const before = (await app.stores.clients.list()).length;
+      const refused = await register(app, { redirect_uris: ['https://rp.example/cb'], token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: keys.map((k) => k.jwk) } });
+      assert.equal(refused.statusCode, 400, refused.body);
+      assert.equal(refused.json().error, 'invalid_client_metadata');
+      assert.match(refused.json().error_description, /at most 10 keys/);
+      assert.equal((await app.stores.clients.list()).length, before, 'nothing stored');
+      const accepted = await register(app, { redirect_uris: ['https://rp.example/cb'], token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: keys.slice(0, 10).map((k) => k.jwk) } });
+      assert.equal(accepted.statusCode, 201, accepted.body);
+      // The update (RFC 7592) holds to the same bound.
+      const { client_id, registration_access_token } = accepted.json();
+      const put = await app.server.inject({
+        method: 'PUT', url: `/register/${client_id}`, headers: { ...JSON_TYPE, authorization: `Bearer ${registration_access_token}` },
+        payload: JSON.stringify({ client_id, redirect_uris: ['https://rp.example/cb'], token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: keys.map((k) => k.jwk) } }),
+      });
+      assert.equal(put.statusCode, 400, put.body);
+      assert.equal(put.json().error, 'invalid_client_metadata');
+      assert.equal((await app.stores.clients.get(client_id))!.metadata.jwks!.keys.length, 10, 'the stored keys are unchanged');
+    });
+
     // ---- point 15: outbound URL literals --------------------------------------------------------
     it('refuses jwks_uri, sector_identifier_uri and backchannel_logout_uri naming private addresses in any spelling', async () => {
       for (const [key, url] of [

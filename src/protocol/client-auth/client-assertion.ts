@@ -24,8 +24,8 @@ export class ClientAuthError extends OAuthError {
   readonly clientId: string | undefined;
   /** The JWT method of the client, once the client is known (private_key_jwt or client_secret_jwt). */
   method: ClientAuthMethod | undefined;
-  constructor(reason: string, detail: string, clientId?: string) {
-    super('invalid_client', 'Client authentication failed.', { detail: `${reason}: ${detail}` });
+  constructor(reason: string, detail: string, clientId?: string, description = 'Client authentication failed.') {
+    super('invalid_client', description, { detail: `${reason}: ${detail}` });
     this.reason = reason;
     this.clientId = clientId;
   }
@@ -102,7 +102,9 @@ async function verifyFor(p: Provider, assertion: string, client: ClientRecord, h
     }
   } catch (err) {
     if (err instanceof ClientAuthError) throw err;
-    if (err instanceof ClientKeysError) throw new ClientAuthError(err.reason, err.message, id);
+    if (err instanceof ClientKeysError) {
+      throw new ClientAuthError(err.reason, err.message, id, err.reason === 'ambiguous_key' ? 'Client authentication failed: several of the client\'s keys match the assertion; name the signing key with kid in its header.' : undefined);
+    }
     if (err instanceof joseErrors.JWTExpired) throw new ClientAuthError('assertion_expired', 'client assertion has expired', id);
     if (err instanceof joseErrors.JOSEError) throw new ClientAuthError('assertion_invalid', `client assertion rejected: ${err.code}: ${err.message}`, id);
     throw err;

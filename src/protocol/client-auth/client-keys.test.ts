@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import type { ClientRecord } from '../../ports/clients.ts';
-import { ClientKeys, ClientKeysError, fetchJwks, jwksProblems, jwksUriProblem, MAX_JWKS_BYTES } from './client-keys.ts';
+import { ClientKeys, ClientKeysError, fetchJwks, jwksProblems, jwksUriProblem, MAX_JWKS_BYTES, MAX_KEY_CANDIDATES, verifyWithClientKeys } from './client-keys.ts';
 
 async function keyPair(kid: string) {
   const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
@@ -164,5 +164,24 @@ describe('fetching a jwks_uri', () => {
     const client = { clientId: 'old', metadata: { jwks: { keys: [{ kty: 'RSA', kid: 'big', alg: 'RS256', e: 'AQAB', n: Buffer.alloc(2048, 0xff).toString('base64url') }] } } } as unknown as ClientRecord;
     const keys = new ClientKeys({ cacheTtlSeconds: 300, refetchIntervalSeconds: 10, allowLoopback: false });
     await assert.rejects(keys.key(client, { alg: 'RS256', kid: 'big' }, { payload: '', signature: '' }), (err: unknown) => reason('jwks_invalid')(err) && /modulus/.test((err as Error).message));
+  });
+  it(`several matching keys: at most ${MAX_KEY_CANDIDATES} are tried; with more, the JWT is refused (ambiguous_key) before any signature check`, async () => {
+    const pairs = await Promise.all(Array.from({ length: MAX_KEY_CANDIDATES + 1 }, (_, i) => keyPair(`k${i}`)));
+    const noKid = pairs.map((k) => { const { kid: _kid, ...jwk } = k.jwk; return jwk; });
+    const keys = new ClientKeys({ cacheTtlSeconds: 300, refetchIntervalSeconds: 10, allowLoopback: false });
+    const sign = (i: number, kid?: string) => new SignJWT({ iss: 'c' }).setProtectedHeader({ alg: 'ES256', ...(kid ? { kid } : {}) }).sign(pairs[i]!.privateKey);
+    const verify = (client: ClientRecord, jwt: string) => verifyWithClientKeys(keys, client, jwt, { algorithms: ['ES256'] });
+    // Up to the bound, each matching key is tried: the last one verifies.
+    const few = { clientId: 'few', metadata: { jwks: { keys: noKid.slice(0, MAX_KEY_CANDIDATES) } } } as unknown as ClientRecord;
+    assert.equal((await verify(few, await sign(MAX_KEY_CANDIDATES - 1))).payload.iss, 'c');
+    await assert.rejects(verify(few, await sign(MAX_KEY_CANDIDATES)), reason('no_matching_key'));
+    // One key more and no kid: refused, even with a good signature by one of them.
+    const many = { clientId: 'many', metadata: { jwks: { keys: noKid } } } as unknown as ClientRecord;
+    await assert.rejects(verify(many, await sign(0)), (err: unknown) => reason('ambiguous_key')(err) && /without kid/.test((err as Error).message));
+    // The same when they share one kid; a kid naming one key still works.
+    const shared = { clientId: 'shared', metadata: { jwks: { keys: pairs.map((k) => ({ ...k.jwk, kid: 'same' })) } } } as unknown as ClientRecord;
+    await assert.rejects(verify(shared, await sign(0, 'same')), reason('ambiguous_key'));
+    const named = { clientId: 'named', metadata: { jwks: { keys: pairs.map((k) => k.jwk) } } } as unknown as ClientRecord;
+    assert.equal((await verify(named, await sign(MAX_KEY_CANDIDATES, `k${MAX_KEY_CANDIDATES}`))).payload.iss, 'c');
   });
 });

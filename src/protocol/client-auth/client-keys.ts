@@ -16,12 +16,24 @@ export const MAX_JWKS_BYTES = 64 * 1024;
 /** How long a jwks_uri fetch may take in all. */
 export const JWKS_FETCH_TIMEOUT_MS = 5000;
 const MAX_KEYS = 100;
+/**
+ * Most keys a dynamically registered client may register inline (RFC 7591 jwks): a signing key and
+ * its successor during a rotation need two; ten leaves room for several algorithms.
+ */
+export const MAX_REGISTERED_KEYS = 10;
+/**
+ * Most of a client's keys tried for one JWS: when more match its header (no kid, or a kid shared by
+ * several keys), the JWT is refused without verifying anything. Each try is a signature check (an
+ * RSA-4096 one costs about 0.2 ms, and a failed one is not cheaper), so without a bound a client with
+ * many keys could make every JWT it sends (or one sent in its name) cost a hundred checks.
+ */
+export const MAX_KEY_CANDIDATES = 3;
 /** Members that only private or symmetric keys have: refused in a client's public key set. */
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 
 /** Why a client's keys could not be had; the message is for logs only. */
 export class ClientKeysError extends Error {
-  readonly reason: 'no_keys' | 'jwks_uri_refused' | 'jwks_fetch_failed' | 'jwks_invalid' | 'no_matching_key';
+  readonly reason: 'no_keys' | 'jwks_uri_refused' | 'jwks_fetch_failed' | 'jwks_invalid' | 'no_matching_key' | 'ambiguous_key';
   constructor(reason: ClientKeysError['reason'], message: string) {
     super(message);
     this.name = 'ClientKeysError';
@@ -40,7 +52,8 @@ class SeveralClientKeys extends ClientKeysError {
 
 /**
  * jose's jwtVerify with the client's keys: when several keys match the header (duplicate kid, or
- * no kid), each is tried and the first that verifies the signature wins.
+ * no kid), each is tried and the first that verifies the signature wins; when more than
+ * MAX_KEY_CANDIDATES match, none is tried (ClientKeysError ambiguous_key: the JWT must name its key).
  */
 export async function verifyWithClientKeys(keys: ClientKeys, client: KeyOwner, jwt: string, opts: JWTVerifyOptions): Promise<JWTVerifyResult> {
   try {
@@ -304,9 +317,15 @@ export class ClientKeys {
       if (err instanceof ClientKeysError) throw err;
       if (err instanceof joseErrors.JWKSNoMatchingKey) throw new ClientKeysError('no_matching_key', `no registered key matches kid ${header.kid ?? '(none)'} and alg ${header.alg}`);
       if (err instanceof joseErrors.JWKSMultipleMatchingKeys) {
-        // Duplicate kids (or no kid) after matching kty, alg, use and crv: each candidate is tried.
+        // Duplicate kids (or no kid) after matching kty, alg, use and crv: each candidate is tried,
+        // but only a few (jose imports them one by one: stop as soon as there are too many).
         const candidates: CryptoKey[] = [];
-        for await (const k of err as unknown as AsyncIterable<CryptoKey>) candidates.push(k);
+        for await (const k of err as unknown as AsyncIterable<CryptoKey>) {
+          candidates.push(k);
+          if (candidates.length > MAX_KEY_CANDIDATES) {
+            throw new ClientKeysError('ambiguous_key', `more than ${MAX_KEY_CANDIDATES} registered keys match ${header.kid === undefined ? 'a JWS header without kid' : `kid ${String(header.kid).slice(0, 100)}`} and alg ${String(header.alg).slice(0, 20)}: the header must name one key by its kid`);
+          }
+        }
         throw new SeveralClientKeys(candidates);
       }
       throw new ClientKeysError('jwks_invalid', `client key cannot be used: ${(err as Error).message}`);

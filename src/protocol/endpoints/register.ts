@@ -1,6 +1,7 @@
 import { decodeJwt } from 'jose';
 import { AdminError, buildClient, saveClient, type ClientInput } from '../../admin/clients.ts';
 import type { ClientAuthMethod, ClientRecord, DynamicRegistration, GrantType } from '../../ports/clients.ts';
+import { MAX_REGISTERED_KEYS } from '../client-auth/client-keys.ts';
 import { verifyClientSecret } from '../client-auth/secret-hash.ts';
 import { OAuthError, invalidRequest } from '../errors.ts';
 import { randomId, randomToken, safeEqual, tokenHash } from '../hash.ts';
@@ -103,6 +104,9 @@ export function registrationInput(p: Provider, body: unknown, clientId: string):
   for (const s of (scope ?? '').split(' ').filter(Boolean)) if (!offered.includes(s)) throw metadataError(`scope ${s.slice(0, 100)} is not offered to dynamically registered clients by this server.`);
   const jwks = m.jwks;
   if (jwks !== undefined && (jwks === null || typeof jwks !== 'object' || Array.isArray(jwks))) throw metadataError('jwks must be a JSON Web Key Set object.');
+  // Fewer keys than an operator may register (each key a JWT matches may cost a signature check).
+  const keyCount = (jwks as { keys?: unknown } | undefined)?.keys;
+  if (Array.isArray(keyCount) && keyCount.length > MAX_REGISTERED_KEYS) throw metadataError(`jwks may hold at most ${MAX_REGISTERED_KEYS} keys for a dynamically registered client.`);
   const subjectType = str('subject_type');
   // FAPI 2.0 only restricts the client (PAR, private_key_jwt or mTLS, sender-constrained tokens,
   // no refresh rotation), so a client may ask for it itself; buildClient checks the rest.

@@ -58,6 +58,7 @@ export async function resolveRequestObject(p: Provider, client: ClientRecord, jw
       algorithms, issuer: client.clientId, audience: p.config.issuer, clockTolerance: skew, requiredClaims: ['exp', 'jti'], currentDate: new Date(now * 1000),
     }));
   } catch (err) {
+    if (err instanceof ClientKeysError && err.reason === 'ambiguous_key') throw invalidObject('Several of the client\'s keys match the request object; name the signing key with kid in its header.', `${err.reason}: ${err.message}`);
     if (err instanceof ClientKeysError) throw invalidObject('The request object could not be verified with the client\'s keys.', `${err.reason}: ${err.message}`);
     if (err instanceof joseErrors.JWTExpired) throw invalidObject('The request object has expired.');
     if (err instanceof joseErrors.JOSEError) throw invalidObject('The request object is invalid.', `${err.code}: ${err.message}`);
