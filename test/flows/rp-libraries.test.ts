@@ -216,7 +216,7 @@ describe('relying-party libraries on their defaults', { skip: browserSkip }, () 
     passport.use('tessera', new OidcStrategy({
       issuer: meta.issuer!, authorizationURL: meta.authorization_endpoint!, tokenURL: meta.token_endpoint!, userInfoURL: meta.userinfo_endpoint!,
       clientID: 'passport', clientSecret: SECRET, callbackURL: `${rps.passport.origin}/callback`, scope: ['profile', 'email'], nonce: 'true',
-    } as any, (_issuer: string, profile: any, done: (e: unknown, u?: unknown) => void) => done(null, { id: profile.id, name: profile.displayName, email: profile.emails?.[0]?.value })));
+    } as any, (_issuer: string, profile: any, done: (e: Error | null, u?: object) => void) => done(null, { id: profile.id, name: profile.displayName, email: profile.emails?.[0]?.value })));
     app.get('/login', passport.authenticate('tessera'));
     app.get('/callback', passport.authenticate('tessera', { failureRedirect: '/failed', failureMessage: true }), (_req, res) => { res.redirect('/'); });
     app.get('/failed', (req, res) => { res.status(401).type('text').send(`rp failed: ${JSON.stringify((req.session as any).messages)}`); });
