@@ -38,16 +38,28 @@ function readBasic(value: string): { id: string; secret: string } {
  * endpoint allows them.
  */
 export async function authenticateClient(p: Provider, req: ProtocolRequest, params: Params, opts: { allowPublic: boolean }): Promise<AuthenticatedClient> {
+  const attempt: { id?: string } = {};
   try {
-    return await authenticate(p, req, params, opts);
+    return await authenticate(p, req, params, opts, attempt);
   } catch (err) {
-    if (err instanceof ClientAuthError) p.events({ type: 'client_auth_failed', clientId: err.clientId ?? params.client_id, method: err.method ?? 'jwt', reason: err.reason, ip: req.ip });
-    else if (err instanceof OAuthError && err.code === 'invalid_client') p.events({ type: 'client_auth_failed', clientId: params.client_id, ip: req.ip });
+    if (err instanceof ClientAuthError) p.events({ type: 'client_auth_failed', ...(await whose(p, err.clientId ?? params.client_id)), method: err.method ?? 'jwt', reason: err.reason, ip: req.ip });
+    else if (err instanceof OAuthError && err.code === 'invalid_client') p.events({ type: 'client_auth_failed', ...(await whose(p, attempt.id ?? params.client_id)), ip: req.ip });
     throw err;
   }
 }
 
-async function authenticate(p: Provider, req: ProtocolRequest, params: Params, opts: { allowPublic: boolean }): Promise<AuthenticatedClient> {
+/**
+ * The client a failed authentication names, for the event: its id when such a client exists, else
+ * the id only as `unknownClient` (the audit trail keeps a short hash of it), so that anyone can
+ * send failures but not choose text for the audit trail.
+ */
+async function whose(p: Provider, id: string | undefined): Promise<{ clientId?: string; unknownClient?: string }> {
+  if (id === undefined) return {};
+  const known = id.length <= 255 && await p.stores.clients.get(id).then((c) => c !== undefined, () => false);
+  return known ? { clientId: id } : { unknownClient: id };
+}
+
+async function authenticate(p: Provider, req: ProtocolRequest, params: Params, opts: { allowPublic: boolean }, attempt: { id?: string }): Promise<AuthenticatedClient> {
   const authorization = header(req, 'authorization');
   if (params.client_assertion !== undefined || params.client_assertion_type !== undefined) return authenticateAssertion(p, authorization, params);
   let id: string | undefined;
@@ -66,6 +78,7 @@ async function authenticate(p: Provider, req: ProtocolRequest, params: Params, o
     id = params.client_id;
     method = 'none';
   }
+  attempt.id = id;
   if (!id) throw new OAuthError('invalid_client', 'Client authentication is required.', { detail: 'no client_id' });
   if (id.length > 255 || (secret !== undefined && secret.length > 1024)) throw invalidClient('oversized credentials');
 
