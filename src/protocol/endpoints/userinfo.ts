@@ -127,7 +127,8 @@ export async function userinfo(p: Provider, req: ProtocolRequest): Promise<OAuth
   }
   const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
   if (!aud.includes(p.config.defaultAudience) && !aud.includes(p.config.issuer)) throw invalid();
-  if (await p.stores.revocations.isAccessTokenRevoked(claims.jti)) throw invalid();
+  // Revoked, or its client or user disabled (now, or since the token was issued): one fresh lookup.
+  if (await p.stores.revocations.isTokenRevoked(claims)) throw invalid();
   const scopes = (claims.scope ?? '').split(' ');
   if (!scopes.includes('openid')) {
     const description = 'The access token does not have the openid scope.';

@@ -189,7 +189,7 @@ export function possessionProven(ctx: GrantContext, bound: { jkt?: string | null
 async function fromAccessToken(p: Provider, ctx: GrantContext, token: string): Promise<Party> {
   const claims = await verifyAccessToken(p.keys(), p.config.issuer, token);
   if (!claims) throw new TokenRefused('invalid_access_token');
-  if (await p.stores.revocations.isAccessTokenRevoked(claims.jti)) throw new TokenRefused('revoked');
+  if (await p.stores.revocations.isTokenRevoked(claims)) throw new TokenRefused('revoked');
   if (claims.cnf && !possessionProven(ctx, { jkt: claims.cnf.jkt, x5t: claims.cnf['x5t#S256'] })) throw new TokenRefused('sender_constrained');
   const act = readAct(claims.act);
   if (act === null) throw new TokenRefused('malformed_act');
