@@ -4,7 +4,7 @@ import { header, type Provider, type ProtocolRequest } from '../provider.ts';
 import type { Params } from '../params.ts';
 import { ClientAuthError, JWT_BEARER, verifyClientAssertion } from './client-assertion.ts';
 import { authenticateByCertificate, isMtlsMethod } from './mtls.ts';
-import { verifyClientSecret } from './secret-hash.ts';
+import { hashClientSecret, verifyClientSecretRotating } from './secret-hash.ts';
 
 export const CLIENT_AUTH_PARAMS = ['client_id', 'client_secret', 'client_assertion', 'client_assertion_type'] as const;
 export const AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth', 'none'];
@@ -82,10 +82,13 @@ async function authenticate(p: Provider, req: ProtocolRequest, params: Params, o
   if (!id) throw new OAuthError('invalid_client', 'Client authentication is required.', { detail: 'no client_id' });
   if (id.length > 255 || (secret !== undefined && secret.length > 1024)) throw invalidClient('oversized credentials');
 
-  const client = await p.stores.clients.get(id);
+  let client = await p.stores.clients.get(id);
   if (method !== 'none') {
-    const ok = verifyClientSecret(p.config.secret, secret ?? '', client?.secretHash ?? null);
+    const ok = verifyClientSecretRotating(p.config.secret, p.config.secretPrevious, secret ?? '', client?.secretHash ?? null);
     if (!client || !ok) throw invalidClient(client ? `wrong secret for ${id}` : `unknown client ${id}`);
+    // TESSERA_SECRET rotation: a secret that verified under the previous server secret is stored
+    // again under the current one, once, so the previous secret can be dropped (docs/production.md).
+    if (ok === 'previous') client = await rehashSecret(p, client, secret!);
   }
   if (!client) throw invalidClient(`unknown client ${id}`);
   if (client.disabled) throw invalidClient(`client ${id} is disabled`);
@@ -99,6 +102,16 @@ async function authenticate(p: Provider, req: ProtocolRequest, params: Params, o
   }
   if (method === 'none' && !opts.allowPublic) throw invalidClient(`public client ${id} cannot use this endpoint`);
   return { client, method };
+}
+
+/** Stores a client's secret hash under the current server secret (the record is re-read, so nothing else it holds is overwritten). */
+async function rehashSecret(p: Provider, client: ClientRecord, secret: string): Promise<ClientRecord> {
+  const fresh = await p.stores.clients.get(client.clientId);
+  if (!fresh || fresh.secretHash !== client.secretHash) return client;
+  const updated = { ...fresh, secretHash: hashClientSecret(p.config.secret, secret) };
+  await p.stores.clients.put(updated);
+  p.log.info({ event: 'client_secret_rehashed', client_id: client.clientId }, 'client secret hash moved to the current TESSERA_SECRET');
+  return updated;
 }
 
 /** RFC 7521 / 7523: client_assertion with client_assertion_type jwt-bearer, and no other credentials. */

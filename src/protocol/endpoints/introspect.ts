@@ -55,7 +55,7 @@ async function introspectRefreshToken(p: Provider, token: string, client: Client
   // A refresh token is described only to the client it was issued to.
   if (refresh.clientId !== clientId || refresh.usedAt !== null || refresh.expiresAt <= now || grant.revokedAt !== null || grant.expiresAt <= now) return undefined;
   return {
-    active: true, token_type: 'refresh_token', client_id: refresh.clientId, sub: subjectFor(p.config.secret, client, grant.userId), scope: refresh.scope,
+    active: true, token_type: 'refresh_token', client_id: refresh.clientId, sub: subjectFor(p.config.pairwiseSecret, client, grant.userId), scope: refresh.scope,
     iss: p.config.issuer, iat: refresh.createdAt, exp: refresh.expiresAt,
     ...(grant.authorizationDetails ? { authorization_details: JSON.parse(grant.authorizationDetails) } : {}),
   };

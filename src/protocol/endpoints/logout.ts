@@ -57,7 +57,7 @@ export async function logout(p: Provider, req: ProtocolRequest): Promise<OAuthRe
   // The hint's sub is the one its client sees: pairwise for a pairwise client (never reversed; the
   // session's user is mapped forward and compared).
   const hintClient = hint?.aud.length === 1 ? (client?.clientId === hint.aud[0] ? client : await p.stores.clients.get(hint.aud[0]!)) : undefined;
-  const trusted = !session || (hint !== undefined && hint.sub === subjectFor(p.config.secret, hintClient, session.userId) && (hint.sid === undefined || hint.sid === session.sid));
+  const trusted = !session || (hint !== undefined && hint.sub === subjectFor(p.config.pairwiseSecret, hintClient, session.userId) && (hint.sid === undefined || hint.sid === session.sid));
   const confirmed = req.method === 'POST' && params.confirm === 'yes' && checkCsrf(p, 'logout', req.cookies[SESSION_COOKIE], params.csrf);
   if (!trusted && !confirmed) {
     const hidden: Record<string, string> = {};

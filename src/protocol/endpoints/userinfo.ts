@@ -90,7 +90,7 @@ async function grantOfToken(p: Provider, claims: { jti: string; exp: number }): 
 async function tokenUser(p: Provider, claims: { sub: string; jti: string; exp: number; client_id: string }, grant: GrantFacts): Promise<UserRecord | undefined> {
   const client = await p.stores.clients.get(claims.client_id);
   if (client?.metadata.subject_type !== 'pairwise') return p.stores.users.get(claims.sub);
-  if (!grant || subjectFor(p.config.secret, client, grant.userId) !== claims.sub) return undefined;
+  if (!grant || subjectFor(p.config.pairwiseSecret, client, grant.userId) !== claims.sub) return undefined;
   return p.stores.users.get(grant.userId);
 }
 

@@ -317,7 +317,7 @@ export const tokenExchange: GrantHandler = {
     const now = p.now();
     // A Tessera user is named as the exchanging client sees them (pairwise subjects are mapped
     // through the user id, never reversed); anyone else keeps the sub of their token.
-    const subjectOf = (x: Party) => x.userId !== undefined ? subjectFor(p.config.secret, client, x.userId) : x.sub;
+    const subjectOf = (x: Party) => x.userId !== undefined ? subjectFor(p.config.pairwiseSecret, client, x.userId) : x.sub;
     const subject = await verifyParty(p, ctx, client, policy, request.subjectType, params.subject_token, 'subject', now, req.ip);
     const actor = request.actorType && await verifyParty(p, ctx, client, policy, request.actorType, params.actor_token!, 'actor', now, req.ip);
     let act = subject.act;

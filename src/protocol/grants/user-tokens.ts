@@ -39,7 +39,7 @@ export function newRefreshToken(p: Provider, grant: GrantRecord, scope: string):
 export function userAccessToken(p: Provider, grant: GrantRecord, scope: string, client: ClientRecord, bind: { jkt?: string; x5t?: string; resource?: string | null; authorizationDetails?: AuthorizationDetail[] } = {}): MintedAccessToken {
   const audience = bind.resource !== undefined ? bind.resource : pickResource(grant.resource, undefined);
   return mintAccessToken(p.keys(), {
-    issuer: p.config.issuer, sub: subjectFor(p.config.secret, client, grant.userId), clientId: grant.clientId, audience: audience ?? p.config.defaultAudience,
+    issuer: p.config.issuer, sub: subjectFor(p.config.pairwiseSecret, client, grant.userId), clientId: grant.clientId, audience: audience ?? p.config.defaultAudience,
     scope, now: p.now(), ttl: p.config.accessTokenTtl, authTime: grant.authTime, jkt: bind.jkt, x5t: bind.x5t, authorizationDetails: bind.authorizationDetails,
   });
 }
@@ -56,7 +56,7 @@ export function userTokenResponse(p: Provider, grant: GrantRecord, scope: string
   if (refresh) res.refresh_token = refresh;
   if (scope.split(' ').includes('openid')) {
     res.id_token = mintIdToken(p.keys(), {
-      issuer: p.config.issuer, sub: subjectFor(p.config.secret, client, grant.userId), clientId: grant.clientId, now: p.now(), ttl: p.config.idTokenTtl,
+      issuer: p.config.issuer, sub: subjectFor(p.config.pairwiseSecret, client, grant.userId), clientId: grant.clientId, now: p.now(), ttl: p.config.idTokenTtl,
       authTime: grant.authTime, nonce, accessToken: access.token, sid: grant.sid, amr: grant.amr,
       claims: { ...(user && grant.claims ? namedUserClaims(user, grant.claims.id_token) : {}), ...(acrFor(grant.amr) ? { acr: acrFor(grant.amr) } : {}) },
     });
