@@ -38,12 +38,16 @@ function readBasic(value: string): { id: string; secret: string } {
  * endpoint allows them.
  */
 export async function authenticateClient(p: Provider, req: ProtocolRequest, params: Params, opts: { allowPublic: boolean }): Promise<AuthenticatedClient> {
-  const attempt: { id?: string } = {};
+  const attempt: { id?: string; known?: boolean } = {};
   try {
     return await authenticate(p, req, params, opts, attempt);
   } catch (err) {
     if (err instanceof ClientAuthError) p.events({ type: 'client_auth_failed', ...(await whose(p, err.clientId ?? params.client_id)), method: err.method ?? 'jwt', reason: err.reason, ip: req.ip });
-    else if (err instanceof OAuthError && err.code === 'invalid_client') p.events({ type: 'client_auth_failed', ...(await whose(p, attempt.id ?? params.client_id)), ip: req.ip });
+    else if (err instanceof OAuthError && err.code === 'invalid_client') {
+      // The client was looked up already (or never named): no second lookup on the failure path.
+      const id = attempt.id ?? params.client_id;
+      p.events({ type: 'client_auth_failed', ...(id === undefined ? {} : attempt.known ? { clientId: id } : { unknownClient: id }), ip: req.ip });
+    }
     throw err;
   }
 }
@@ -59,7 +63,7 @@ async function whose(p: Provider, id: string | undefined): Promise<{ clientId?: 
   return known ? { clientId: id } : { unknownClient: id };
 }
 
-async function authenticate(p: Provider, req: ProtocolRequest, params: Params, opts: { allowPublic: boolean }, attempt: { id?: string }): Promise<AuthenticatedClient> {
+async function authenticate(p: Provider, req: ProtocolRequest, params: Params, opts: { allowPublic: boolean }, attempt: { id?: string; known?: boolean }): Promise<AuthenticatedClient> {
   const authorization = header(req, 'authorization');
   if (params.client_assertion !== undefined || params.client_assertion_type !== undefined) return authenticateAssertion(p, authorization, params);
   let id: string | undefined;
@@ -83,6 +87,7 @@ async function authenticate(p: Provider, req: ProtocolRequest, params: Params, o
   if (id.length > 255 || (secret !== undefined && secret.length > 1024)) throw invalidClient('oversized credentials');
 
   let client = await p.stores.clients.get(id);
+  attempt.known = client !== undefined;
   if (method !== 'none') {
     const ok = verifyClientSecretRotating(p.config.secret, p.config.secretPrevious, secret ?? '', client?.secretHash ?? null);
     if (!client || !ok) throw invalidClient(client ? `wrong secret for ${id}` : `unknown client ${id}`);
