@@ -348,6 +348,8 @@ export async function saveClient(
   }
   const changed = !existing || JSON.stringify({ ...existing, updatedAt: 0 }) !== JSON.stringify({ ...client, updatedAt: 0 });
   if (changed) await stores.clients.put(client);
+  // A bootstrap file that disables or enables an existing client does what `client disable/enable` does.
+  if (existing && existing.disabled !== client.disabled) await setClientDisabled(stores, client.clientId, client.disabled, now);
   return { client, secret, changed };
 }
 

@@ -10,7 +10,8 @@ import { setClientDisabled } from '../../src/admin/clients.ts';
 import { setDisabled } from '../../src/admin/users.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import type { Stores } from '../../src/ports/index.ts';
-import { authorizeWithLogin, backends, basic, form, Jar, pkce, testApp } from '../fixtures/app.ts';
+import { applyBootstrap } from '../../src/admin/bootstrap.ts';
+import { authorizeWithLogin, backends, basic, FIXTURE, form, Jar, pkce, testApp } from '../fixtures/app.ts';
 import { sqliteTempUrl } from '../fixtures/db.ts';
 
 const WEB = { client_id: 'web', redirect_uri: 'https://app.example/cb', response_type: 'code' };
@@ -55,6 +56,18 @@ for (const backend of await backends()) {
       // The server's cache still says enabled... and after it learns, new tokens work.
       const fresh = await cc();
       assert.equal(await introspect(fresh), true);
+    });
+
+    it('a bootstrap file that disables a client does what client disable does', async () => {
+      await new Promise((r) => setTimeout(r, 1100)); // a second after the enable above
+      const token = await cc();
+      assert.equal(await introspect(token), true);
+      const svc = FIXTURE.clients!.find((c) => c.client_id === 'svc')!;
+      await applyBootstrap(operator.stores, app.provider.config, { clients: [{ ...svc, disabled: true }] }, now());
+      assert.equal(await introspect(token), false);
+      await applyBootstrap(operator.stores, app.provider.config, { clients: [{ ...svc, disabled: false }] }, now());
+      assert.equal(await introspect(token), false, 'not back after the enable');
+      assert.equal((await operator.stores.clients.get('svc'))!.disabled, false);
     });
 
     it('a disabled client: its users\' access tokens are refused by introspection and userinfo, its refresh tokens revoked for good', async () => {
