@@ -109,14 +109,23 @@ async function authenticate(p: Provider, req: ProtocolRequest, params: Params, o
   return { client, method };
 }
 
-/** Stores a client's secret hash under the current server secret (the record is re-read, so nothing else it holds is overwritten). */
+/**
+ * Stores a client's secret hash under the current server secret (the record is re-read, so nothing
+ * else it holds is overwritten). Best effort: should the write fail, the client is still
+ * authenticated, and the next use tries again.
+ */
 async function rehashSecret(p: Provider, client: ClientRecord, secret: string): Promise<ClientRecord> {
-  const fresh = await p.stores.clients.get(client.clientId);
-  if (!fresh || fresh.secretHash !== client.secretHash) return client;
-  const updated = { ...fresh, secretHash: hashClientSecret(p.config.secret, secret) };
-  await p.stores.clients.put(updated);
-  p.log.info({ event: 'client_secret_rehashed', client_id: client.clientId }, 'client secret hash moved to the current TESSERA_SECRET');
-  return updated;
+  try {
+    const fresh = await p.stores.clients.get(client.clientId);
+    if (!fresh || fresh.secretHash !== client.secretHash) return client;
+    const updated = { ...fresh, secretHash: hashClientSecret(p.config.secret, secret) };
+    await p.stores.clients.put(updated);
+    p.log.info({ event: 'client_secret_rehashed', client_id: client.clientId }, 'client secret hash moved to the current TESSERA_SECRET');
+    return updated;
+  } catch (err) {
+    p.log.warn({ event: 'client_secret_rehash_failed', client_id: client.clientId, err: String(err) }, 'client secret hash not moved; will retry on next use');
+    return client;
+  }
 }
 
 /** RFC 7521 / 7523: client_assertion with client_assertion_type jwt-bearer, and no other credentials. */
