@@ -63,6 +63,7 @@ export async function saveUser(stores: Stores, input: UserInput, now: number): P
   if (existing && JSON.stringify({ ...existing, updatedAt: 0 }) === JSON.stringify({ ...user, updatedAt: 0 })) return { user: existing, created: false, changed: false };
   await stores.users.put(user);
   if (user.disabled && !existing?.disabled) await endUserAccess(stores, user.id, now);
+  if (!user.disabled && existing?.disabled) await restoreUserAccess(stores, user.id, now);
   return { user, created: !existing, changed: true };
 }
 
@@ -98,9 +99,14 @@ export async function setDisabled(stores: Stores, username: string, disabled: bo
     await endUserAccess(stores, user.id, now);
     return;
   }
-  await stores.grants.revokeByUser(user.id, now);
-  await stores.revocations.setHolderDisabled(`user:${user.id}`, false, now);
+  await restoreUserAccess(stores, user.id, now);
   await stores.users.put({ ...user, disabled, updatedAt: now });
+}
+
+/** Before a user is enabled again: grants made while disabled are revoked, tokens issued up to now stay refused. */
+async function restoreUserAccess(stores: Stores, userId: string, now: number): Promise<void> {
+  await stores.grants.revokeByUser(userId, now);
+  await stores.revocations.setHolderDisabled(`user:${userId}`, false, now);
 }
 
 export function describeUser(u: UserRecord): Record<string, unknown> {

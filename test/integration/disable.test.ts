@@ -103,6 +103,19 @@ for (const backend of await backends()) {
       assert.equal(await userinfo(again.access_token), 200);
     });
 
+    it('a bootstrap file that disables and enables a user does what user disable/enable does', async () => {
+      await new Promise((r) => setTimeout(r, 1100));
+      const tokens = await userTokens();
+      const alice = FIXTURE.users![0]!;
+      await applyBootstrap(operator.stores, app.provider.config, { users: [{ ...alice, disabled: true }] }, now());
+      assert.equal(await introspect(tokens.access_token), false);
+      await applyBootstrap(operator.stores, app.provider.config, { users: [{ ...alice, disabled: false }] }, now());
+      assert.equal(await introspect(tokens.access_token), false, 'not back after the enable');
+      await new Promise((r) => setTimeout(r, 1100));
+      const again = await userTokens();
+      assert.equal(await introspect(again.access_token), true, 'the enabled user gets working tokens');
+    });
+
     it('grants created while a user was disabled (a request in flight) are revoked by the enable', async () => {
       const tokens = await userTokens();
       await setDisabled(operator.stores, 'alice', true, now());
