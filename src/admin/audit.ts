@@ -35,9 +35,14 @@ const asJson = (r: AuditRecord) => ({
   outcome: r.outcome, details: r.details, prev_hash: r.prevHash, hash: r.hash,
 });
 
-/** One RFC 4180 field: quoted (quotes doubled) when it holds a comma, quote or line break. */
-const csvField = (v: unknown): string => {
+/**
+ * One RFC 4180 field: quoted (quotes doubled) when it holds a comma, quote or line break. A value
+ * a spreadsheet would read as a formula (OWASP CSV injection: starting with =, +, -, @, tab or
+ * carriage return) is prefixed with an apostrophe and quoted, so it opens as text.
+ */
+export const csvField = (v: unknown): string => {
   const s = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  if (/^[=+\-@\t\r]/.test(s)) return `"'${s.replace(/"/g, '""')}"`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 

@@ -421,6 +421,8 @@ export async function saveClient(
   }
   const changed = !existing || JSON.stringify({ ...existing, updatedAt: 0 }) !== JSON.stringify({ ...client, updatedAt: 0 });
   if (changed) await stores.clients.put(client);
+  // A bootstrap file that disables or enables an existing client does what `client disable/enable` does.
+  if (existing && existing.disabled !== client.disabled) await setClientDisabled(stores, client.clientId, client.disabled, now);
   return { client, secret, changed };
 }
 
@@ -434,6 +436,30 @@ export async function rotateClientSecret(stores: Stores, config: Config, clientI
   const metadata = client.tokenEndpointAuthMethod === 'client_secret_jwt' ? { ...client.metadata, client_secret_jwe: await wrapClientSecret(config.keyEncryptionKey, secret) } : client.metadata;
   await stores.clients.put({ ...client, secretHash: hashClientSecret(config.secret, secret), metadata, updatedAt: now });
   return secret;
+}
+
+/**
+ * Takes a client out of service, or back in (the incident-response step, and the approval of a
+ * client registered under admin_approval). Disabling refuses every access token of the client at
+ * introspection and userinfo at once on every instance (its cut-off in revoked_tokens, read fresh),
+ * and revokes its grants: refresh tokens and the access tokens issued from them. Enabling revokes
+ * whatever grants were created meanwhile by instances whose client cache had not yet seen the
+ * change, and moves the cut-off to now, so no token or grant issued before comes back. Returns the
+ * number of grants revoked.
+ */
+export async function setClientDisabled(stores: Stores, clientId: string, disabled: boolean, now: number): Promise<number> {
+  const client = await stores.clients.get(clientId);
+  if (!client) throw new AdminError(`no client ${clientId}`);
+  if (disabled) {
+    await stores.revocations.setHolderDisabled(`client:${clientId}`, true, now);
+    if (!client.disabled) await stores.clients.put({ ...client, disabled, updatedAt: now });
+    return stores.grants.revokeByClient(clientId, now);
+  }
+  // A disabled client's active grants can only come from stale caches: revoke them before enabling.
+  const revoked = await stores.grants.revokeByClient(clientId, now);
+  await stores.revocations.setHolderDisabled(`client:${clientId}`, false, now);
+  if (client.disabled) await stores.clients.put({ ...client, disabled, updatedAt: now });
+  return revoked;
 }
 
 /** The client as shown to operators: never the secret or its hash. */

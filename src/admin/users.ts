@@ -140,6 +140,7 @@ export async function saveUser(stores: Stores, input: UserInput, now: number, at
   // A credential change or a takeover ends the user's sessions and revokes their grants (ASVS 7.4.3);
   // so does disabling (ASVS 7.4.2).
   if (adopted || passwordChanged || (user.disabled && !existing.disabled)) await endUserAccess(stores, user.id, now);
+  if (!user.disabled && existing.disabled) await restoreUserAccess(stores, user.id, now);
   return { user, created: false, changed: true, adopted, passwordChanged };
 }
 
@@ -153,17 +154,37 @@ export async function setPassword(stores: Stores, username: string, password: st
   return user;
 }
 
-/** Ends every session and revokes every grant of a user (ASVS 7.4.2). */
+/**
+ * Ends every session and revokes every grant of a user (ASVS 7.4.2), and refuses their access
+ * tokens at introspection and userinfo at once (the user's cut-off in revoked_tokens).
+ */
 async function endUserAccess(stores: Stores, userId: string, now: number): Promise<void> {
+  await stores.revocations.setHolderDisabled(`user:${userId}`, true, now);
   await stores.sessions.deleteByUser(userId);
-  for (const g of await stores.grants.listActiveByUser(userId, now)) await stores.grants.revoke(g.id, now);
+  await stores.grants.revokeByUser(userId, now);
 }
 
+/**
+ * Disables a user (ending what they hold: sessions, grants, access tokens) or enables them again.
+ * Enabling first revokes any grant created while they were disabled (a request in flight at the
+ * time), then moves their cut-off to now: nothing issued before comes back.
+ */
 export async function setDisabled(stores: Stores, username: string, disabled: boolean, now: number): Promise<void> {
   const user = await stores.users.findByUsername(username);
   if (!user) throw new AdminError(`no user ${username}`);
+  if (disabled) {
+    await stores.users.put({ ...user, disabled, updatedAt: now });
+    await endUserAccess(stores, user.id, now);
+    return;
+  }
+  await restoreUserAccess(stores, user.id, now);
   await stores.users.put({ ...user, disabled, updatedAt: now });
-  if (disabled) await endUserAccess(stores, user.id, now);
+}
+
+/** Before a user is enabled again: grants made while disabled are revoked, tokens issued up to now stay refused. */
+async function restoreUserAccess(stores: Stores, userId: string, now: number): Promise<void> {
+  await stores.grants.revokeByUser(userId, now);
+  await stores.revocations.setHolderDisabled(`user:${userId}`, false, now);
 }
 
 export function describeUser(u: UserRecord): Record<string, unknown> {

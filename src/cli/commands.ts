@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { ParseArgsOptionsConfig } from 'node:util';
 import { applyBootstrap, readBootstrapFile } from '../admin/bootstrap.ts';
-import { AdminError, describeClient, rotateClientSecret, saveClient, type ClientInput } from '../admin/clients.ts';
+import { AdminError, describeClient, rotateClientSecret, saveClient, setClientDisabled, type ClientInput } from '../admin/clients.ts';
 import { describeUser, saveUser, setDisabled, setPassword, usernameCollisions, type UsernameCollision } from '../admin/users.ts';
 import { deleteResourceServer, describeResourceServer, saveResourceServer, type ResourceInput } from '../admin/resources.ts';
 import type { ResourceServerRecord } from '../ports/resource-servers.ts';
@@ -142,11 +142,11 @@ async function clientRotateSecret(ctx: Ctx): Promise<void> {
 
 /** client enable / disable: admin approval of dynamically registered clients, or taking a client out of service. */
 const clientSetDisabled = (disabled: boolean) => async (ctx: Ctx): Promise<void> => {
-  const client = await getClient(ctx);
+  const id = ctx.positionals[0]!;
   const { stores, now } = await ctx.db();
-  if (client.disabled !== disabled) await stores.clients.put({ ...client, disabled, updatedAt: now() });
-  await audit(ctx, disabled ? 'client_disabled' : 'client_enabled', {}, client.clientId);
-  print(`client ${client.clientId} ${disabled ? 'disabled' : 'enabled'}`);
+  const revoked = await setClientDisabled(stores, id, disabled, now());
+  await audit(ctx, disabled ? 'client_disabled' : 'client_enabled', { grants_revoked: revoked }, id);
+  print(disabled ? `client ${id} disabled; its access tokens are refused and its grants (${revoked}) revoked` : `client ${id} enabled`);
 };
 
 /** A whole number option (seconds, counts), or undefined when absent. */
@@ -481,7 +481,7 @@ export const commands: Record<string, Command> = {
   'client delete': { synopsis: 'ID', summary: 'Delete a client, revoking its grants.', positionals: ['ID'], run: clientDelete },
   'client rotate-secret': { synopsis: 'ID', summary: 'Replace the secret of a client; prints the new one once.', positionals: ['ID'], run: clientRotateSecret },
   'client enable': { synopsis: 'ID', summary: 'Enable a client (approves a client registered under TESSERA_REGISTRATION=admin_approval).', positionals: ['ID'], run: clientSetDisabled(false) },
-  'client disable': { synopsis: 'ID', summary: 'Disable a client: it can no longer authenticate or start authorizations.', positionals: ['ID'], run: clientSetDisabled(true) },
+  'client disable': { synopsis: 'ID', summary: 'Disable a client: it can no longer authenticate or start authorizations; its access tokens are refused and its grants revoked.', positionals: ['ID'], run: clientSetDisabled(true) },
   'registration token create': {
     synopsis: '[--expires-in SECONDS] [--uses N]',
     summary: 'Mint an initial access token for dynamic registration (default: valid 1 day, any number of uses); prints it once (only a hash is stored).',

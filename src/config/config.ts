@@ -17,6 +17,10 @@ export interface Config {
   readonly secret: string;
   readonly keyEncryptionKey: string;
   readonly keyEncryptionKeyPrevious: string | undefined;
+  /** The server secret being replaced (TESSERA_SECRET_PREVIOUS): accepted, never used to make anything new. */
+  readonly secretPrevious: string | undefined;
+  /** The key of pairwise subjects: TESSERA_PAIRWISE_SECRET, else TESSERA_SECRET (filled in by the loader). */
+  readonly pairwiseSecret: string;
   readonly databaseUrl: string;
   readonly migrateOnStart: boolean;
   readonly bootstrapFile: string | undefined;
@@ -241,6 +245,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     else if (v === raw.keyEncryptionKey) problems.push('TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: must differ from TESSERA_KEY_ENCRYPTION_KEY');
     else if (prod && v === DEV_KEK) problems.push('TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: the development default is refused in production');
   }
+
+  // Server-secret rotation: the previous secret follows the same rules and differs from the current
+  // one; pairwise subjects must not follow the rotation, so their key is pinned while it runs.
+  if (typeof raw.secretPrevious === 'string') {
+    const v = raw.secretPrevious;
+    if (Buffer.byteLength(v) < 32) problems.push(`TESSERA_SECRET_PREVIOUS: must be at least 32 bytes (got ${Buffer.byteLength(v)})`);
+    else if (v === raw.secret) problems.push('TESSERA_SECRET_PREVIOUS: must differ from TESSERA_SECRET');
+    else if (prod && v === DEV_SECRET) problems.push('TESSERA_SECRET_PREVIOUS: the development default is refused in production');
+    if (raw.pairwiseSecret === undefined) {
+      const message = 'TESSERA_PAIRWISE_SECRET: must be set during a TESSERA_SECRET rotation (to the secret the pairwise subjects were made with, usually TESSERA_SECRET_PREVIOUS), or every pairwise sub changes';
+      if (prod) problems.push(message);
+      else warnings.push(message);
+    }
+  }
+  if (typeof raw.pairwiseSecret === 'string') {
+    if (Buffer.byteLength(raw.pairwiseSecret) < 32) problems.push(`TESSERA_PAIRWISE_SECRET: must be at least 32 bytes (got ${Buffer.byteLength(raw.pairwiseSecret)})`);
+    else if (prod && raw.pairwiseSecret === DEV_SECRET) problems.push('TESSERA_PAIRWISE_SECRET: the development default is refused in production');
+  }
+  raw.pairwiseSecret ??= raw.secretPrevious ?? raw.secret;
 
   // Key schedule
   if (typeof raw.keyPrepublishSeconds === 'number' && typeof raw.keyRotationDays === 'number' && typeof raw.keyReloadSeconds === 'number') {

@@ -1,7 +1,17 @@
+import { hash } from 'node:crypto';
 import type { AuditEvent } from '../ports/audit.ts';
 import type { ProtocolEvent } from '../protocol/events.ts';
 
 const FAILURES = new Set(['client_auth_failed', 'login_failed', 'login_throttled', 'code_reuse', 'refresh_reuse', 'dpop_proof_refused', 'dpop_replay', 'certificate_binding_refused', 'device_user_code_failed', 'device_user_code_throttled', 'id_token_hint_refused', 'registration_refused', 'backchannel_logout_failed', 'signup_refused', 'token_exchange_refused', 'fapi_refused']);
+
+/**
+ * How the audit trail names a client id that no client has (a failed authentication, a refused
+ * registration management request): the first 12 hex digits of its SHA-256, never the text the
+ * sender chose. An operator can compute it for an id they suspect (`printf %s ID | sha256sum`).
+ */
+export function unknownClientRef(clientId: string): string {
+  return hash('sha256', clientId, 'hex').slice(0, 12);
+}
 
 /**
  * A protocol event as an audit record: the actor is the user where there is one, else the client;
@@ -9,7 +19,7 @@ const FAILURES = new Set(['client_auth_failed', 'login_failed', 'login_throttled
  */
 export function toAuditEvent(e: ProtocolEvent, at: number): AuditEvent {
   const base = { at, type: e.type, ip: e.ip ?? null, outcome: FAILURES.has(e.type) ? 'failure' as const : 'success' as const };
-  const clientId = 'clientId' in e ? e.clientId ?? null : null;
+  const clientId = e.type !== 'registration_refused' && 'clientId' in e ? e.clientId ?? null : null;
   const userId = 'userId' in e ? e.userId : 'actor' in e ? e.actor : null;
   let details: AuditEvent['details'] = {};
   switch (e.type) {
@@ -22,11 +32,12 @@ export function toAuditEvent(e: ProtocolEvent, at: number): AuditEvent {
     case 'key_retired': details = { kid: e.kid, alg: e.alg, trigger: e.trigger }; break;
     case 'audit_exported': details = { format: e.format, count: e.count }; break;
     case 'audit_verified': details = { ok: e.ok }; break;
-    case 'client_auth_failed': details = { ...(e.method ? { method: e.method } : {}), ...(e.reason ? { reason: e.reason } : {}) }; break;
+    case 'client_auth_failed': details = { ...(e.method ? { method: e.method } : {}), ...(e.reason ? { reason: e.reason } : {}), ...(e.unknownClient !== undefined ? { unknown_client: unknownClientRef(e.unknownClient) } : {}) }; break;
     case 'device_authorization_started': case 'device_authorization_approved': details = { scope: e.scope }; break;
     case 'client_registered': details = { mode: e.mode, auth_method: e.authMethod, disabled: e.disabled }; break;
     case 'client_updated': details = { auth_method: e.authMethod }; break;
-    case 'registration_refused': details = { reason: e.reason }; break;
+    // The client id of a management request comes from its URL, refused before any client is found.
+    case 'registration_refused': details = { reason: e.reason, ...(e.clientId !== undefined ? { unknown_client: unknownClientRef(e.clientId) } : {}) }; break;
     case 'backchannel_logout_delivered': details = { attempts: e.attempts }; break;
     case 'backchannel_logout_failed': details = { attempts: e.attempts, reason: e.reason }; break;
     case 'token_exchanged': details = { subject_token_type: e.subjectTokenType, actor_token_type: e.actorTokenType ?? null, audience: e.audience }; break;

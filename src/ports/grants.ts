@@ -90,6 +90,10 @@ export interface GrantStore {
   /** Revokes the grant, every refresh token of it and every access token issued from it. */
   revoke(id: string, now: number): Promise<boolean>;
   revokeByUserAndClient(userId: string, clientId: string, now: number): Promise<number>;
+  /** Revokes every active grant of a client (disabling it), in one transaction; returns how many. */
+  revokeByClient(clientId: string, now: number): Promise<number>;
+  /** Revokes every active grant of a user (disabling them), in one transaction; returns how many. */
+  revokeByUser(userId: string, now: number): Promise<number>;
   listActiveByUser(userId: string, now: number): Promise<GrantRecord[]>;
   /** The grant an access token was issued from (by its jti), if it was issued from one. */
   findByAccessToken(jti: string): Promise<GrantRecord | undefined>;
@@ -101,8 +105,37 @@ export interface GrantStore {
   addAccessToken(grantId: string, access: IssuedAccessToken): Promise<boolean>;
 }
 
+/**
+ * A holder of access tokens that can be taken out of service as a whole: a client (`client:<id>`,
+ * matched against a token's client_id) or a user (`user:<id>`, matched against its sub).
+ */
+export type TokenHolder = `client:${string}` | `user:${string}`;
+
+/**
+ * How long after a holder is enabled again its cut-off is kept: the longest access-token lifetime
+ * (TESSERA_ACCESS_TOKEN_TTL at most 86 400 s) and an hour of margin. A holder's row in
+ * revoked_tokens is keyed by the holder and its expires_at is the cut-off plus this span (the
+ * far future while disabled), so the periodic cleanup forgets it once every token it could refuse
+ * has expired.
+ */
+export const HOLDER_CUTOFF_SPAN = 86_400 + 3600;
+/** expires_at of a disabled holder's row (9999-12-31): every token it issued or holds is refused. */
+export const HOLDER_DISABLED = 253_402_300_799;
+
 export interface RevocationStore {
   /** Revokes one access token by its jti until it would have expired anyway. */
   revokeAccessToken(jti: string, expiresAt: number): Promise<void>;
   isAccessTokenRevoked(jti: string): Promise<boolean>;
+  /**
+   * Whether an access token is revoked: its jti, or its client or user (by sub) disabled now or
+   * since it was issued. One lookup of three keys, read fresh from the database (no cache), so a
+   * disable counts at once on every instance.
+   */
+  isTokenRevoked(token: { jti: string; iat: number; client_id: string; sub: string }): Promise<boolean>;
+  /**
+   * Disabling a holder refuses every token of it from now on; enabling it again refuses only the
+   * tokens issued up to `now`, that second included (so none issued earlier comes back; iat has
+   * whole seconds), until they have all expired.
+   */
+  setHolderDisabled(holder: TokenHolder, disabled: boolean, now: number): Promise<void>;
 }

@@ -7,8 +7,11 @@ import type { KeyTransition, Trigger } from './tokens/keys.ts';
  */
 export type ProtocolEvent = (
   | { type: 'token_issued'; grantType: string; clientId: string; scope?: string }
-  /** method: the authentication method tried; reason: a short non-secret code (e.g. assertion_replayed). */
-  | { type: 'client_auth_failed'; clientId?: string; method?: string; reason?: string }
+  /**
+   * method: the authentication method tried; reason: a short non-secret code (e.g. assertion_replayed).
+   * clientId only when such a client exists; the id otherwise is `unknownClient` (the audit trail keeps a short hash of it).
+   */
+  | { type: 'client_auth_failed'; clientId?: string; unknownClient?: string; method?: string; reason?: string }
   | { type: 'login_succeeded'; userId: string; clientId?: string }
   /** targetUserId: the account the attempt named, when it exists (never the username typed). */
   | { type: 'login_failed'; clientId?: string; targetUserId?: string }

@@ -233,7 +233,7 @@ describe('revocation during a storage failure', () => {
     assert.equal(res.statusCode, 503);
     assert.equal(res.json().error, 'temporarily_unavailable');
     app.stores.revocations.revokeAccessToken = original;
-    app.stores.revocations.isAccessTokenRevoked = async () => { throw new Error('disk full'); };
+    app.stores.revocations.isTokenRevoked = async () => { throw new Error('disk full'); };
     const intro = await form(app, '/introspect', { token: cc }, { authorization: basic('rs') });
     assert.equal(intro.statusCode, 500);
     assert.deepEqual(intro.json(), { error: 'server_error', error_description: 'The server could not complete the request.' });

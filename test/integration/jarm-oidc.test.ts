@@ -371,7 +371,8 @@ for (const backend of await backends()) {
         }
         await app.audit.flush();
         const refused = await app.stores.audit.query({ type: 'id_token_hint_refused' });
-        assert.ok(refused.length >= 6);
+        // Repeats of one kind are folded into one record with their count (observability/audit.ts).
+        assert.ok(refused.reduce((n, r) => n + (r.details.repeated === undefined ? 1 : Number(r.details.repeated)), 0) >= 6);
         assert.ok(refused.every((r) => r.outcome === 'failure' && r.clientId === 'web' && typeof r.details.reason === 'string'));
         assert.ok(refused.some((r) => r.details.reason === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED'), JSON.stringify(refused.map((r) => r.details)));
         assert.ok(!JSON.stringify(refused).includes(idToken.split('.')[2]!), 'no token in the audit trail');

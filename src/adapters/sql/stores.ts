@@ -10,6 +10,7 @@ import { DEFAULT_AUDIENCE } from '../../ports/consents.ts';
 import { canonicalDetails, chainHash, GENESIS_HASH, normalizeEvent } from './audit-chain.ts';
 import { batchedLookup, groupCommit } from './batching.ts';
 import type { DatabaseHandle } from './database.ts';
+import { HOLDER_CUTOFF_SPAN, HOLDER_DISABLED } from '../../ports/grants.ts';
 import type {
   AuditEventsTable, AuthCodesTable, ClientsTable, ConsentsTable, DeviceCodesTable, GrantsTable, InteractionsTable, RefreshTokensTable, Schema,
   ResourceServersTable, SessionClientsTable, SessionsTable, SigningKeysTable, UsersTable,
@@ -282,10 +283,17 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
     ? async (id: string) => (await selectUser(db, [id])).rows[0]
     : batchedLookup(async (ids) => (await usersByIds(db, ids)).rows, (r) => r.id);
   const sessionById = lookup((k) => k.selectFrom('sessions').selectAll().where('id_hash', '=', ''));
-  const revokedByJtis = statementBySize((k, n) => k.selectFrom('revoked_tokens').select('jti').where('jti', 'in', Array<string>(n).fill('')));
+  const revokedByJtis = statementBySize((k, n) => k.selectFrom('revoked_tokens').select(['jti', 'expires_at']).where('jti', 'in', Array<string>(n).fill('')));
   const revokedJti = pg
-    ? lookup((k) => k.selectFrom('revoked_tokens').select('jti').where('jti', '=', ''))
+    ? lookup((k) => k.selectFrom('revoked_tokens').select(['jti', 'expires_at']).where('jti', '=', ''))
     : batchedLookup(async (jtis) => (await revokedByJtis(db, jtis)).rows, (r) => r.jti);
+  /**
+   * A token's jti and its holders (client, user) in revoked_tokens: one statement on PostgreSQL;
+   * on SQLite the three keys join the batched IN lookup of the turn.
+   */
+  const revokedOrHolders = pg
+    ? async (keys: string[]) => (await revokedByJtis(db, keys)).rows
+    : async (keys: string[]) => (await Promise.all(keys.map(revokedJti))).filter((r) => r !== undefined);
   const auditTemplate = auditRow(0, '', '', { at: 0, type: '', actor: null, clientId: null, ip: null, outcome: 'success', details: {} });
   const insertAuditRows = statementBySize((k, n) => k.insertInto('audit_events').values(Array.from({ length: n }, () => auditTemplate)));
   // The statements of a refresh-token rotation. PostgreSQL: the grant row locked first, then the token row.
@@ -323,6 +331,14 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
   const claimReplay = statement((k) => k.insertInto('replay_entries').values({ key: '', expires_at: 0 })
     .onConflict((oc) => oc.column('key').doUpdateSet({ expires_at: (eb) => eb.ref('excluded.expires_at') }).where('replay_entries.expires_at', '<=', 0))
     .returning('key'));
+
+  /** Revokes every active grant of a client or a user in one transaction, in id order (one lock order for concurrent callers). */
+  const revokeWhere = (column: 'client_id' | 'user_id', value: string, now: number) => tx(async (t) => {
+    const grants = await t.selectFrom('grants').select('id').where(column, '=', value).where('revoked_at', 'is', null).orderBy('id').execute();
+    let revoked = 0;
+    for (const { id } of grants) if (await revokeGrant(t, id, now)) revoked++;
+    return revoked;
+  });
 
   const getGrant = async (q: Db, id: string) => {
     const row = await q.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirst();
@@ -637,6 +653,8 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
         for (const { id } of grants) if (await revokeGrant(t, id, now)) revoked++;
         return revoked;
       }),
+      revokeByClient: (clientId, now) => revokeWhere('client_id', clientId, now),
+      revokeByUser: (userId, now) => revokeWhere('user_id', userId, now),
       async findByAccessToken(jti) {
         const row = await db.selectFrom('access_tokens').select('grant_id').where('jti', '=', jti).executeTakeFirst();
         return row ? getGrant(db, row.grant_id) : undefined;
@@ -663,6 +681,19 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
       },
       async isAccessTokenRevoked(jti) {
         return (await revokedJti(jti)) !== undefined;
+      },
+      async isTokenRevoked(t) {
+        const rows = await revokedOrHolders([t.jti, `client:${t.client_id}`, `user:${t.sub}`]);
+        // A holder's row refuses the tokens issued up to its cut-off (expires_at - span), that second included.
+        return rows.some((r) => r.jti === t.jti || t.iat <= Number(r.expires_at) - HOLDER_CUTOFF_SPAN);
+      },
+      async setHolderDisabled(holder, disabled, now) {
+        if (disabled) {
+          await db.insertInto('revoked_tokens').values({ jti: holder, expires_at: HOLDER_DISABLED })
+            .onConflict((oc) => oc.column('jti').doUpdateSet({ expires_at: HOLDER_DISABLED })).execute();
+        } else {
+          await db.updateTable('revoked_tokens').set({ expires_at: now + HOLDER_CUTOFF_SPAN }).where('jti', '=', holder).execute();
+        }
       },
     },
 

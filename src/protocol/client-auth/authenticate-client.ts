@@ -4,7 +4,7 @@ import { header, type Provider, type ProtocolRequest } from '../provider.ts';
 import type { Params } from '../params.ts';
 import { ClientAuthError, JWT_BEARER, verifyClientAssertion } from './client-assertion.ts';
 import { authenticateByCertificate, isMtlsMethod } from './mtls.ts';
-import { verifyClientSecret } from './secret-hash.ts';
+import { hashClientSecret, verifyClientSecretRotating } from './secret-hash.ts';
 
 export const CLIENT_AUTH_PARAMS = ['client_id', 'client_secret', 'client_assertion', 'client_assertion_type'] as const;
 export const AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth', 'none'];
@@ -38,16 +38,32 @@ function readBasic(value: string): { id: string; secret: string } {
  * endpoint allows them.
  */
 export async function authenticateClient(p: Provider, req: ProtocolRequest, params: Params, opts: { allowPublic: boolean }): Promise<AuthenticatedClient> {
+  const attempt: { id?: string; known?: boolean } = {};
   try {
-    return await authenticate(p, req, params, opts);
+    return await authenticate(p, req, params, opts, attempt);
   } catch (err) {
-    if (err instanceof ClientAuthError) p.events({ type: 'client_auth_failed', clientId: err.clientId ?? params.client_id, method: err.method ?? 'jwt', reason: err.reason, ip: req.ip });
-    else if (err instanceof OAuthError && err.code === 'invalid_client') p.events({ type: 'client_auth_failed', clientId: params.client_id, ip: req.ip });
+    if (err instanceof ClientAuthError) p.events({ type: 'client_auth_failed', ...(await whose(p, err.clientId ?? params.client_id)), method: err.method ?? 'jwt', reason: err.reason, ip: req.ip });
+    else if (err instanceof OAuthError && err.code === 'invalid_client') {
+      // The client was looked up already (or never named): no second lookup on the failure path.
+      const id = attempt.id ?? params.client_id;
+      p.events({ type: 'client_auth_failed', ...(id === undefined ? {} : attempt.known ? { clientId: id } : { unknownClient: id }), ip: req.ip });
+    }
     throw err;
   }
 }
 
-async function authenticate(p: Provider, req: ProtocolRequest, params: Params, opts: { allowPublic: boolean }): Promise<AuthenticatedClient> {
+/**
+ * The client a failed authentication names, for the event: its id when such a client exists, else
+ * the id only as `unknownClient` (the audit trail keeps a short hash of it), so that anyone can
+ * send failures but not choose text for the audit trail.
+ */
+async function whose(p: Provider, id: string | undefined): Promise<{ clientId?: string; unknownClient?: string }> {
+  if (id === undefined) return {};
+  const known = id.length <= 255 && await p.stores.clients.get(id).then((c) => c !== undefined, () => false);
+  return known ? { clientId: id } : { unknownClient: id };
+}
+
+async function authenticate(p: Provider, req: ProtocolRequest, params: Params, opts: { allowPublic: boolean }, attempt: { id?: string; known?: boolean }): Promise<AuthenticatedClient> {
   const authorization = header(req, 'authorization');
   if (params.client_assertion !== undefined || params.client_assertion_type !== undefined) return authenticateAssertion(p, authorization, params);
   let id: string | undefined;
@@ -66,13 +82,18 @@ async function authenticate(p: Provider, req: ProtocolRequest, params: Params, o
     id = params.client_id;
     method = 'none';
   }
+  attempt.id = id;
   if (!id) throw new OAuthError('invalid_client', 'Client authentication is required.', { detail: 'no client_id' });
   if (id.length > 255 || (secret !== undefined && secret.length > 1024)) throw invalidClient('oversized credentials');
 
-  const client = await p.stores.clients.get(id);
+  let client = await p.stores.clients.get(id);
+  attempt.known = client !== undefined;
   if (method !== 'none') {
-    const ok = verifyClientSecret(p.config.secret, secret ?? '', client?.secretHash ?? null);
+    const ok = verifyClientSecretRotating(p.config.secret, p.config.secretPrevious, secret ?? '', client?.secretHash ?? null);
     if (!client || !ok) throw invalidClient(client ? `wrong secret for ${id}` : `unknown client ${id}`);
+    // TESSERA_SECRET rotation: a secret that verified under the previous server secret is stored
+    // again under the current one, once, so the previous secret can be dropped (docs/production.md).
+    if (ok === 'previous') client = await rehashSecret(p, client, secret!);
   }
   if (!client) throw invalidClient(`unknown client ${id}`);
   if (client.disabled) throw invalidClient(`client ${id} is disabled`);
@@ -86,6 +107,25 @@ async function authenticate(p: Provider, req: ProtocolRequest, params: Params, o
   }
   if (method === 'none' && !opts.allowPublic) throw invalidClient(`public client ${id} cannot use this endpoint`);
   return { client, method };
+}
+
+/**
+ * Stores a client's secret hash under the current server secret (the record is re-read, so nothing
+ * else it holds is overwritten). Best effort: should the write fail, the client is still
+ * authenticated, and the next use tries again.
+ */
+async function rehashSecret(p: Provider, client: ClientRecord, secret: string): Promise<ClientRecord> {
+  try {
+    const fresh = await p.stores.clients.get(client.clientId);
+    if (!fresh || fresh.secretHash !== client.secretHash) return client;
+    const updated = { ...fresh, secretHash: hashClientSecret(p.config.secret, secret) };
+    await p.stores.clients.put(updated);
+    p.log.info({ event: 'client_secret_rehashed', client_id: client.clientId }, 'client secret hash moved to the current TESSERA_SECRET');
+    return updated;
+  } catch (err) {
+    p.log.warn({ event: 'client_secret_rehash_failed', client_id: client.clientId, err: String(err) }, 'client secret hash not moved; will retry on next use');
+    return client;
+  }
 }
 
 /** RFC 7521 / 7523: client_assertion with client_assertion_type jwt-bearer, and no other credentials. */

@@ -23,6 +23,17 @@ export function hashClientSecret(serverSecret: string, clientSecret: string): st
 const verified = new Map<string, Map<string, string>>();
 const VERIFIED_MAX = 10_000;
 
+/**
+ * Verifies a client secret under the current server secret, then (during a rotation of
+ * TESSERA_SECRET) under the previous one: 'previous' tells the caller to store the hash under the
+ * current secret. An unknown client costs as many keyed hashes as a wrong secret.
+ */
+export function verifyClientSecretRotating(serverSecret: string, previous: string | undefined, presented: string, stored: string | null): false | 'current' | 'previous' {
+  if (verifyClientSecret(serverSecret, presented, stored)) return 'current';
+  if (previous === undefined) return false;
+  return verifyClientSecret(previous, presented, stored) ? 'previous' : false;
+}
+
 export function verifyClientSecret(serverSecret: string, presented: string, stored: string | null): boolean {
   // The same work for an unknown client as for a wrong secret, so timing does not tell them apart.
   // A string digest: node makes a string result for less than half the cost of a Buffer.

@@ -61,7 +61,7 @@ export async function logout(p: Provider, req: ProtocolRequest): Promise<OAuthRe
   // registrant chose; following it unasked would make /logout an open redirector, so the user is
   // always asked first (signed in or not), and told where the answer goes.
   const untrusted = redirect !== undefined && client?.metadata.registration !== undefined;
-  const trusted = !untrusted && (!session || (hint !== undefined && hint.sub === subjectFor(p.config.secret, hintClient, session.userId) && (hint.sid === undefined || hint.sid === session.sid)));
+  const trusted = !untrusted && (!session || (hint !== undefined && hint.sub === subjectFor(p.config.pairwiseSecret, hintClient, session.userId) && (hint.sid === undefined || hint.sid === session.sid)));
   // Without a session there is nothing to end, only the redirect the user chose: no CSRF token to check.
   const confirmed = req.method === 'POST' && params.confirm === 'yes' && (session ? checkCsrf(p, 'logout', req.cookies[SESSION_COOKIE], params.csrf) : true);
   if (!trusted && !confirmed) {

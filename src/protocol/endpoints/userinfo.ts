@@ -92,7 +92,7 @@ async function grantOfToken(p: Provider, claims: { jti: string; exp: number }): 
  */
 async function tokenUser(p: Provider, claims: { sub: string; jti: string; exp: number; client_id: string }, grant: GrantFacts, client: ClientRecord | undefined): Promise<UserRecord | undefined> {
   if (client?.metadata.subject_type !== 'pairwise') return p.stores.users.get(claims.sub);
-  if (!grant || subjectFor(p.config.secret, client, grant.userId) !== claims.sub) return undefined;
+  if (!grant || subjectFor(p.config.pairwiseSecret, client, grant.userId) !== claims.sub) return undefined;
   return p.stores.users.get(grant.userId);
 }
 
@@ -129,7 +129,8 @@ export async function userinfo(p: Provider, req: ProtocolRequest): Promise<OAuth
   }
   const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
   if (!aud.includes(p.config.defaultAudience) && !aud.includes(p.config.issuer)) throw invalid();
-  if (await p.stores.revocations.isAccessTokenRevoked(claims.jti)) throw invalid();
+  // Revoked, or its client or user disabled (now, or since the token was issued): one fresh lookup.
+  if (await p.stores.revocations.isTokenRevoked(claims)) throw invalid();
   const scopes = (claims.scope ?? '').split(' ');
   if (!scopes.includes('openid')) {
     const description = 'The access token does not have the openid scope.';

@@ -56,7 +56,10 @@ export async function submitDeviceEntry(p: Provider, req: ProtocolRequest): Prom
     return entryView(p, secret, { userCode: form.user_code, error: `Too many wrong codes. Try again in ${retryAfter} second${retryAfter === 1 ? '' : 's'}.`, status: 429, retryAfter });
   }
   const code = normalizeUserCode(form.user_code ?? '');
-  const record = code ? await p.stores.deviceCodes.findPendingByUserCode(userCodeHash(p.config.secret, code), now) : undefined;
+  // A user code issued under the previous TESSERA_SECRET (during a rotation) is found by that hash.
+  const previous = p.config.secretPrevious;
+  const record = code ? await p.stores.deviceCodes.findPendingByUserCode(userCodeHash(p.config.secret, code), now)
+    ?? (previous !== undefined ? await p.stores.deviceCodes.findPendingByUserCode(userCodeHash(previous, code), now) : undefined) : undefined;
   const client = record ? await p.stores.clients.get(record.clientId) : undefined;
   if (!code || !record || !client || client.disabled) {
     await p.stores.counters.hit(key, now, p.config.deviceFailureWindow);

@@ -5,8 +5,9 @@ import { isLoopbackHostName } from '../client-auth/public-address.ts';
 
 // Subject identifiers (OpenID Connect Core section 8). A `public` client sees the user's local id;
 // a `pairwise` client sees HMAC-SHA-256(key, sector || 0x00 || local id), so clients of different
-// sectors cannot correlate a user by `sub`. The key is derived from TESSERA_SECRET with HKDF, so
-// pairwise subjects stay stable as long as the secret does. The hash is never reversed: where a
+// sectors cannot correlate a user by `sub`. The key is derived with HKDF from the pairwise secret
+// (config.pairwiseSecret: TESSERA_PAIRWISE_SECRET, else TESSERA_SECRET), which is pinned before a
+// rotation of TESSERA_SECRET, so pairwise subjects stay stable across rotations. The hash is never reversed: where a
 // pairwise subject has to be mapped back (userinfo, token exchange, introspection), Tessera looks
 // the user up through the grant the token was issued from.
 

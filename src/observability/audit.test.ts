@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { pino } from 'pino';
+import type { AuditEvent, AuditStore } from '../ports/audit.ts';
+import { createAuditLog } from './audit.ts';
+
+function memoryStore(): AuditStore & { rows: AuditEvent[] } {
+  const rows: AuditEvent[] = [];
+  return { rows, async append(e) { rows.push(...e); }, async query() { return []; }, async verify() { return { ok: true, checked: 0 }; }, async deleteBefore() { return 0; } };
+}
+
+const failure = (ip: string, details: AuditEvent['details'] = { reason: 'x' }): AuditEvent => ({ at: Date.now(), type: 'client_auth_failed', actor: null, clientId: null, ip, outcome: 'failure', details });
+
+it('writes the first failure of a kind at once and the repeats as one counted record when the window ends', async () => {
+  const store = memoryStore();
+  const log = createAuditLog(store, pino({ level: 'silent' }), { flushMs: 5, aggregateMs: 100 });
+  for (let i = 0; i < 50; i++) log.record(failure('192.0.2.1', { reason: 'x', unknown_client: `h${i}` }));
+  log.record({ ...failure('192.0.2.1'), outcome: 'success', type: 'token_issued' });
+  await new Promise((r) => setTimeout(r, 40));
+  assert.deepEqual(store.rows.map((r) => r.type), ['client_auth_failed', 'token_issued'], 'successes are never folded');
+  await new Promise((r) => setTimeout(r, 150));
+  assert.equal(store.rows.length, 3);
+  assert.deepEqual(store.rows[2]!.details, { reason: 'x', unknown_client: 'h0', repeated: 49 });
+  await log.close();
+});
+
+it('bounds the kinds per window and stores no source that is not an IP address', async () => {
+  const store = memoryStore();
+  const log = createAuditLog(store, pino({ level: 'silent' }), { maxAggregates: 10 });
+  for (let i = 0; i < 100; i++) log.record(failure(`198.51.100.${i}`));
+  log.record(failure('<script>not an address</script>'));
+  await log.flush();
+  assert.equal(store.rows.length, 10 + 1 + 1);
+  assert.ok(store.rows.every((r) => r.ip === null || /^198\.51\.100\.\d+$/.test(r.ip)));
+  assert.deepEqual(store.rows.at(-1)!.details, { overflow: true, repeated: 90 });
+  await log.close();
+});
