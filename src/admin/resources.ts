@@ -61,8 +61,8 @@ export function buildResourceServer(config: Config, input: ResourceInput, existi
   const alg = input.signing_alg ?? null;
   if (alg !== null) {
     if (!(SIGNING_ALGS as readonly unknown[]).includes(alg)) problems.push(`signing_alg must be one of ${SIGNING_ALGS.join(', ')}`);
-    // One signing key signs everything for now: another algorithm could not be honoured.
-    else if (alg !== config.signingAlg) problems.push(`signing_alg ${alg}: access tokens are signed with the server's key (TESSERA_SIGNING_ALG ${config.signingAlg}); per-resource algorithms are not available yet`);
+    // Tokens for the resource are signed by the active key of that algorithm: it must be one Tessera signs with.
+    else if (!config.signingAlgs.includes(alg as never)) problems.push(`signing_alg ${alg} is not one of the algorithms Tessera signs with (TESSERA_SIGNING_ALGS: ${config.signingAlgs.join(', ')})`);
   }
   const dpop = input.dpop ?? 'optional';
   if (dpop !== 'required' && dpop !== 'optional') problems.push('dpop must be required or optional');

@@ -10,6 +10,7 @@ import type { ResourceServerRecord } from '../ports/resource-servers.ts';
 import { OAuthError } from './errors.ts';
 import { splitScope } from './params.ts';
 import type { Provider } from './provider.ts';
+import type { SigningKey } from './tokens/signer.ts';
 
 /** Most resources one authorization request may name. */
 export const MAX_RESOURCES = 10;
@@ -156,6 +157,8 @@ export interface AccessTokenPolicy {
   scope: string;
   /** Its lifetime in seconds. */
   ttl: number;
+  /** The key of the resource's own algorithm (registry `signing_alg`); absent: the server's (TESSERA_SIGNING_ALG). */
+  signer?: SigningKey;
 }
 
 /**
@@ -175,11 +178,13 @@ export function accessTokenPolicy(p: Pick<Provider, 'config' | 'keys'>, registry
   const names = new Set(entry.scopes.map((s) => s.name));
   tokenScope = tokenScope.filter((s) => OIDC_SCOPES.has(s) || names.has(s));
   if (entry.dpop === 'required' && !jkt) throw new OAuthError('invalid_dpop_proof', 'Access tokens for this resource are DPoP-bound: send a DPoP proof.');
-  // Per-resource algorithms need a key of that algorithm; until the server has one, no token (fail closed).
+  // A per-resource algorithm needs an active key of that algorithm (TESSERA_SIGNING_ALGS); without one, no token (fail closed).
+  let signer: SigningKey | undefined;
   if (entry.signingAlg !== null && entry.signingAlg !== p.keys().active.alg) {
-    throw invalidTarget('Access tokens for this resource cannot be issued now.', `resource signing_alg ${entry.signingAlg} but the active key is ${p.keys().active.alg}`);
+    signer = p.keys().signer(entry.signingAlg);
+    if (!signer) throw invalidTarget('Access tokens for this resource cannot be issued now.', `resource signing_alg ${entry.signingAlg} has no active key`);
   }
-  return { scope: tokenScope.join(' '), ttl: entry.accessTokenTtl ?? p.config.accessTokenTtl };
+  return { scope: tokenScope.join(' '), ttl: entry.accessTokenTtl ?? p.config.accessTokenTtl, ...(signer ? { signer } : {}) };
 }
 
 /** A resource as the consent page shows it: its display name and the descriptions of its scopes; undefined when it is not in the registry. */

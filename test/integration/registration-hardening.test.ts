@@ -3,7 +3,7 @@
 // of resource servers (point 7), per-client pairwise sectors (point 9), outbound URL literals (point 15).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { decodeJwt } from 'jose';
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import type { LightMyRequestResponse } from 'fastify';
 import { buildApp, type App } from '../../src/app.ts';
 import { AdminError, saveClient } from '../../src/admin/clients.ts';
@@ -207,6 +207,25 @@ for (const backend of await backends()) {
       assert.equal(decodeJwt(again.json().access_token).aud, API);
     });
 
+    it('a registry resource with its own signing algorithm gets access tokens signed by the active key of that algorithm', async () => {
+      const RS = 'https://rsa-only.example/api';
+      await saveResourceServer(app.stores, app.provider.config, { identifier: RS, display_name: 'RSA-only API', signing_alg: 'RS256' }, NOW());
+      await saveClient(app.stores, app.provider.config, { client_id: 'rs-svc', client_secret: 'rs-svc-secret-0123456789-abcdefghijklmnop', grant_types: ['client_credentials'], scope: 'api:read', allowed_resources: [RS] }, NOW());
+      const auth = { authorization: basic('rs-svc', 'rs-svc-secret-0123456789-abcdefghijklmnop') };
+      const jwks = createLocalJWKSet((await app.server.inject('/jwks')).json());
+      const forRs = await form(app, '/token', { grant_type: 'client_credentials', scope: 'api:read', resource: RS }, auth);
+      assert.equal(forRs.statusCode, 200, forRs.body);
+      const { protectedHeader, payload } = await jwtVerify(forRs.json().access_token, jwks, { typ: 'at+jwt', audience: RS });
+      assert.equal(protectedHeader.alg, 'RS256');
+      assert.equal(payload.aud, RS);
+      // Introspection accepts it like any other of Tessera's access tokens.
+      const intro = await form(app, '/introspect', { token: forRs.json().access_token }, auth);
+      assert.equal(intro.json().active, true, intro.body);
+      // The default audience keeps the server's algorithm.
+      const plain = await form(app, '/token', { grant_type: 'client_credentials', scope: 'api:read' }, auth);
+      assert.equal(decodeProtectedHeader(plain.json().access_token).alg, app.provider.config.signingAlg);
+    });
+
     it('the registry is stored (create, replace, list, delete), validated, fed by the bootstrap file, and described for the consent page', async () => {
       const file = { resources: [
         { identifier: 'https://boot.example/api', display_name: 'Boot API', scopes: { 'api:read': 'Read things', 'api:write': 'Change things' }, access_token_ttl: 300, signing_alg: 'ES256', dpop: 'required' as const },
@@ -234,9 +253,9 @@ for (const backend of await backends()) {
         [{ identifier: 'https://x.example/', display_name: 'x', scopes: { 'api:read': 'line\nbreak' } }, /must not contain/],
         [{ identifier: 'https://x.example/', display_name: 'x', access_token_ttl: 5 }, /access_token_ttl/],
         [{ identifier: 'https://x.example/', display_name: 'x', signing_alg: 'HS256' }, /signing_alg must be one of/],
-        [{ identifier: 'https://x.example/', display_name: 'x', signing_alg: 'PS256' }, /per-resource algorithms are not available yet/],
+        [{ identifier: 'https://x.example/', display_name: 'x', signing_alg: 'PS256' }, /is not one of the algorithms Tessera signs with/],
         [{ identifier: 'https://x.example/', display_name: 'x', dpop: 'sometimes' }, /dpop must be required or optional/],
-        [{ identifier: 'https://x.example/', display_name: 'x', audience: 'y' }, /unknown key audience/],
+        [{ identifier: 'https://x.example/', display_name: 'x', audience: 'y' }, /unknown key "?audience/],
       ] as const) {
         await assert.rejects(applyBootstrap(app.stores, app.provider.config, { resources: [bad as never] }, NOW()), (err: Error) => err instanceof AdminError && why.test(err.message), JSON.stringify(bad));
       }

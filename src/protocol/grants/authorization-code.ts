@@ -80,7 +80,7 @@ export const authorizationCode: GrantHandler = {
       // RFC 8705 section 4: likewise to the TLS client certificate, when the client's tokens are bound to it.
       certThumbprint: client.tokenEndpointAuthMethod === 'none' ? boundCertificate(ctx) ?? null : null,
     };
-    const access = userAccessToken(p, grant, tokenScope, client, { jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx), resource, authorizationDetails: details, ttl: policy.ttl });
+    const access = userAccessToken(p, grant, tokenScope, client, { jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx), resource, authorizationDetails: details, ttl: policy.ttl, signer: policy.signer });
     const refresh = issuesRefreshTokens(client) ? newRefreshToken(p, grant, code.scope) : undefined;
     await p.stores.grants.create(grant, refresh?.record ?? null, { jti: access.jti, expiresAt: access.expiresAt });
     // Whoever claims the marker second knows the other side's step came first: a replay that

@@ -25,10 +25,10 @@ export const clientCredentials: GrantHandler = {
     if (isSelfRegistered(client)) await checkSelfRegisteredRequest(p, client, { grantType: 'client_credentials', scope: requested.join(' '), resource: params.resource });
     // The registry resource's scopes, lifetime and DPoP policy (protocol/resources.ts).
     const registry = readyResourceRegistry(p) ?? await resourceRegistry(p);
-    const { scope, ttl } = accessTokenPolicy(p, registry, client, params.resource ?? null, requested.join(' '), ctx.dpop?.jkt);
+    const { scope, ttl, signer } = accessTokenPolicy(p, registry, client, params.resource ?? null, requested.join(' '), ctx.dpop?.jkt);
     const access = mintAccessToken(p.keys(), {
       issuer: p.config.issuer, sub: client.clientId, clientId: client.clientId, audience: params.resource ?? p.config.defaultAudience,
-      scope, now: p.now(), ttl, jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx),
+      scope, now: p.now(), ttl, jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx), signer,
     });
     const res = { access_token: access.token, token_type: access.jkt ? 'DPoP' as const : 'Bearer' as const, expires_in: ttl, scope: scope || undefined };
     if (!scope) delete res.scope;

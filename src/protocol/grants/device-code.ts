@@ -57,7 +57,7 @@ export const deviceCode: GrantHandler = {
     };
     // The registry resource's scopes, lifetime and DPoP policy; the ceiling of self-registered clients.
     const policy = accessTokenPolicy(p, readyResourceRegistry(p) ?? await resourceRegistry(p), client, record.resource, record.scope, ctx.dpop?.jkt);
-    const access = userAccessToken(p, grant, policy.scope, client, { jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx), ttl: policy.ttl });
+    const access = userAccessToken(p, grant, policy.scope, client, { jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx), ttl: policy.ttl, signer: policy.signer });
     const refresh = issuesRefreshTokens(client) ? newRefreshToken(p, grant, record.scope) : undefined;
     await p.stores.grants.create(grant, refresh?.record ?? null, { jti: access.jti, expiresAt: access.expiresAt });
     return userTokenResponse(p, grant, policy.scope, access, refresh?.value, null, client, user);

@@ -74,7 +74,7 @@ export const refreshToken: GrantHandler = {
     };
     const mint = (refresh: RefreshTokenRecord, grant: GrantRecord) => {
       scope = policy!.scope;
-      access = userAccessToken(p, grant, scope, client, { jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx), resource, authorizationDetails: details, ttl: policy!.ttl });
+      access = userAccessToken(p, grant, scope, client, { jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx), resource, authorizationDetails: details, ttl: policy!.ttl, signer: policy!.signer });
       return { jti: access.jti, expiresAt: access.expiresAt };
     };
     // FAPI 2.0 section 5.3.2.1: no rotation for these (confidential, sender-constrained) clients; the

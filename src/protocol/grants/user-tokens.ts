@@ -4,6 +4,7 @@ import { randomToken, tokenHash } from '../hash.ts';
 import type { Provider } from '../provider.ts';
 import { mintAccessToken, type MintedAccessToken } from '../tokens/access-token.ts';
 import { mintIdToken } from '../tokens/id-token.ts';
+import type { SigningKey } from '../tokens/signer.ts';
 import type { UserRecord } from '../../ports/users.ts';
 import { acrFor } from '../claims-request.ts';
 import { namedUserClaims, userClaims } from '../endpoints/userinfo.ts';
@@ -38,13 +39,13 @@ export function newRefreshToken(p: Provider, grant: GrantRecord, scope: string):
  * `ttl` (the resource's policy, protocol/resources.ts accessTokenPolicy). It carries the
  * RFC 9396 `authorizationDetails` the token was granted with, when there are any.
  */
-export function userAccessToken(p: Provider, grant: GrantRecord, scope: string, client: ClientRecord, bind: { jkt?: string; x5t?: string; resource?: string | null; authorizationDetails?: AuthorizationDetail[]; ttl?: number } = {}): MintedAccessToken & { ttl: number } {
+export function userAccessToken(p: Provider, grant: GrantRecord, scope: string, client: ClientRecord, bind: { jkt?: string; x5t?: string; resource?: string | null; authorizationDetails?: AuthorizationDetail[]; ttl?: number; signer?: SigningKey } = {}): MintedAccessToken & { ttl: number } {
   const audience = bind.resource !== undefined ? bind.resource : pickResource(grant.resource, undefined);
   const ttl = bind.ttl ?? p.config.accessTokenTtl;
   return {
     ...mintAccessToken(p.keys(), {
       issuer: p.config.issuer, sub: subjectFor(p.config.pairwiseSecret, client, grant.userId), clientId: grant.clientId, audience: audience ?? p.config.defaultAudience,
-      scope, now: p.now(), ttl, authTime: grant.authTime, jkt: bind.jkt, x5t: bind.x5t, authorizationDetails: bind.authorizationDetails,
+      scope, now: p.now(), ttl, authTime: grant.authTime, jkt: bind.jkt, x5t: bind.x5t, authorizationDetails: bind.authorizationDetails, signer: bind.signer,
     }),
     ttl,
   };

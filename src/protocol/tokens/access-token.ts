@@ -1,7 +1,7 @@
 import { jwtVerify, errors as joseErrors, type JWTPayload, type JWTHeaderParameters } from 'jose';
 import * as nodeCrypto from 'node:crypto';
 import type { KeyRing } from './keys.ts';
-import { signJwt } from './signer.ts';
+import { signJwt, type SigningKey } from './signer.ts';
 
 /**
  * A new jti: a version 7 UUID (RFC 9562: the millisecond in its first 48 bits, then 74 random
@@ -53,7 +53,7 @@ export interface MintedAccessToken {
 
 export function mintAccessToken(
   ring: KeyRing,
-  c: { issuer: string; sub: string; clientId: string; audience: string; scope: string; now: number; ttl: number; authTime?: number | null; jkt?: string; x5t?: string; act?: ActClaim; authorizationDetails?: unknown[] },
+  c: { issuer: string; sub: string; clientId: string; audience: string; scope: string; now: number; ttl: number; authTime?: number | null; jkt?: string; x5t?: string; act?: ActClaim; authorizationDetails?: unknown[]; signer?: SigningKey },
 ): MintedAccessToken {
   const jti = newJti();
   const exp = c.now + c.ttl;
@@ -65,7 +65,7 @@ export function mintAccessToken(
   if (c.x5t) claims.cnf = { 'x5t#S256': c.x5t };
   if (c.act) claims.act = c.act;
   if (c.authorizationDetails) claims.authorization_details = c.authorizationDetails;
-  return { token: signJwt(ring.active, 'at+jwt', claims), jti, expiresAt: exp, jkt: c.jkt, ...(c.x5t ? { x5t: c.x5t } : {}) };
+  return { token: signJwt(c.signer ?? ring.active, 'at+jwt', claims), jti, expiresAt: exp, jkt: c.jkt, ...(c.x5t ? { x5t: c.x5t } : {}) };
 }
 
 /** Resolves the verification key for a JWS header from the key ring; refuses alg/kid mismatches. */
