@@ -3,11 +3,9 @@
  * process and the bootstrap file, on a SQLite file and on PostgreSQL (required in CI).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { verifyPassword } from '../../src/accounts/passwords.ts';
 import { createUser, usernameCollisionWarning } from '../../src/admin/users.ts';
@@ -15,29 +13,11 @@ import * as m0014 from '../../src/adapters/sql/migrations/0014_username_canonica
 import { openStores } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import type { Stores, UserRecord } from '../../src/ports/index.ts';
-import { createPgDatabase, pgAdminUrlForDisplay, sqliteTempUrl } from '../fixtures/db.ts';
+import { cliBackends, runCli, type CliResult } from '../fixtures/cli.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const NOW = Math.floor(Date.now() / 1000);
-interface Result { code: number | null; out: string; err: string }
 
-function run(args: string[], env: Record<string, string>, input = ''): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', TESSERA_ENV: 'development', ...env } });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
-    child.on('error', reject).on('close', (code) => resolve({ code, out, err }));
-    child.stdin.end(input);
-  });
-}
-
-const pg = await createPgDatabase();
-const backends = [
-  { name: 'SQLite', url: sqliteTempUrl(), skip: false as string | false },
-  { name: 'PostgreSQL', url: pg?.url ?? '', skip: pg ? false : `PostgreSQL unreachable at ${pgAdminUrlForDisplay()}` },
-];
+const backends = await cliBackends();
 
 describe('account provisioning', { concurrency: true }, () => {
   for (const backend of backends) {
@@ -45,7 +25,7 @@ describe('account provisioning', { concurrency: true }, () => {
       const env = { DATABASE_URL: backend.url };
       const config = loadConfig({ ...env, TESSERA_ENV: 'development' });
       const dir = mkdtempSync(join(tmpdir(), 'tessera-accounts-'));
-      const cli = (args: string[], input?: string) => run(args, env, input);
+      const cli = (args: string[], input?: string) => runCli(args, env, input);
       const withStores = async <T>(fn: (s: Stores) => Promise<T>): Promise<T> => {
         const { stores } = await openStores(config, { migrate: false });
         try { return await fn(stores); } finally { await stores.close(); }
@@ -78,7 +58,7 @@ describe('account provisioning', { concurrency: true }, () => {
       after(async () => {
         rmSync(dir, { recursive: true, force: true });
         if (backend.url.startsWith('sqlite:')) rmSync(dirname(backend.url.slice('sqlite:'.length)), { recursive: true, force: true });
-        else await pg?.drop();
+        else await backend.drop?.();
       });
 
       it('migrates', async () => {

@@ -3,7 +3,6 @@
  * database and PostgreSQL (skipped with a reason when unreachable, unless CI requires it).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -21,43 +20,25 @@ import { settings } from '../../src/config/settings.ts';
 import type { Stores } from '../../src/ports/index.ts';
 import { verifyClientSecret } from '../../src/protocol/client-auth/secret-hash.ts';
 import { generateSigningKey, loadKeyRing, unwrapPrivateJwk } from '../../src/protocol/tokens/keys.ts';
-import { createPgDatabase, pgAdminUrlForDisplay, sqliteTempUrl } from '../fixtures/db.ts';
+import { cliBackends, runCli, type CliResult } from '../fixtures/cli.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const NOW = Math.floor(Date.now() / 1000);
 
-interface Result { code: number | null; out: string; err: string }
 
-/** Runs the CLI with a clean environment: only PATH, the database and what the test adds. */
-function run(script: string, args: string[], env: Record<string, string>, input = ''): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, script), ...args], {
-      cwd: ROOT, env: { PATH: process.env.PATH ?? '', TESSERA_ENV: 'development', ...env },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
-    child.on('error', reject).on('close', (code) => resolve({ code, out, err }));
-    child.stdin.end(input);
-  });
-}
+/** Runs `script` (the CLI unless named) as runCli does. */
+const run = (script: string, args: string[], env: Record<string, string>, input = '') => runCli(args, env, input, script);
 
 const secretOf = (out: string) => /^Client secret.*: (\S+)$/m.exec(out)?.[1];
 const jsonBefore = (out: string) => JSON.parse(out.split(/^Client secret/m)[0]!);
-const noStack = (r: Result) => assert.doesNotMatch(r.err, /^\s+at /m, `a stack trace was printed:\n${r.err}`);
+const noStack = (r: CliResult) => assert.doesNotMatch(r.err, /^\s+at /m, `a stack trace was printed:\n${r.err}`);
 
-function expectFail(r: Result, code: number, message: RegExp): void {
+function expectFail(r: CliResult, code: number, message: RegExp): void {
   assert.equal(r.code, code, `exit code; stderr: ${r.err}`);
   assert.match(r.err, message);
   noStack(r);
 }
 
-const pg = await createPgDatabase();
-const backends = [
-  { name: 'SQLite', url: sqliteTempUrl(), skip: false as string | false },
-  { name: 'PostgreSQL', url: pg?.url ?? '', skip: pg ? false : `PostgreSQL unreachable at ${pgAdminUrlForDisplay()}` },
-];
+const backends = await cliBackends();
 
 // The backends run side by side; the steps within each run in order.
 describe('tessera CLI', { concurrency: true }, () => {
@@ -81,7 +62,7 @@ describe('tessera CLI', { concurrency: true }, () => {
 
       after(async () => {
         if (backend.url.startsWith('sqlite:')) rmSync(dirname(backend.url.slice('sqlite:'.length)), { recursive: true, force: true });
-        else await pg?.drop();
+        else await backend.drop?.();
       });
 
       it('does not migrate by itself; migrate applies the schema once, then reports it up to date', async () => {

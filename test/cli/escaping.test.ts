@@ -5,56 +5,34 @@
  * and PostgreSQL.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { openStores } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import type { Stores } from '../../src/ports/index.ts';
-import { createPgDatabase, pgAdminUrlForDisplay, sqliteTempUrl } from '../fixtures/db.ts';
+import { cliBackends, runCli, type CliResult } from '../fixtures/cli.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const NOW = Math.floor(Date.now() / 1000);
 // Characters that must never reach a terminal raw.
 const RAW = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
-interface Result { code: number | null; out: string; err: string }
 
-function run(args: string[], env: Record<string, string>): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'src/cli/main.ts'), ...args], {
-      cwd: ROOT, env: { PATH: process.env.PATH ?? '', TESSERA_ENV: 'development', TESSERA_EXTRA_SCOPES: 'orders.read orders.write', ...env },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
-    child.on('error', reject).on('close', (code) => resolve({ code, out, err }));
-    child.stdin.end();
-  });
-}
-
-const pg = await createPgDatabase();
-const backends = [
-  { name: 'SQLite', url: sqliteTempUrl(), skip: false as string | false },
-  { name: 'PostgreSQL', url: pg?.url ?? '', skip: pg ? false : `PostgreSQL unreachable at ${pgAdminUrlForDisplay()}` },
-];
+const backends = await cliBackends();
 
 describe('tessera CLI: client text and the resource registry', { concurrency: true }, () => {
   for (const backend of backends) {
     describe(`on ${backend.name}`, { skip: backend.skip, concurrency: false }, () => {
       const env = { DATABASE_URL: backend.url };
       const config = loadConfig({ ...env, TESSERA_ENV: 'development' });
-      const cli = (args: string[]) => run(args, env);
+      const cli = (args: string[]) => runCli(args, { TESSERA_EXTRA_SCOPES: 'orders.read orders.write', ...env });
       const withStores = async <T>(fn: (s: Stores) => Promise<T>): Promise<T> => {
         const { stores } = await openStores(config, { migrate: false });
         try { return await fn(stores); } finally { await stores.close(); }
       };
       after(async () => {
         if (backend.url.startsWith('sqlite:')) rmSync(dirname(backend.url.slice('sqlite:'.length)), { recursive: true, force: true });
-        else await pg?.drop();
+        else await backend.drop?.();
       });
 
       it('refuses a client name with a bidi override or a line break', async () => {
@@ -104,7 +82,7 @@ describe('tessera CLI: client text and the resource registry', { concurrency: tr
           [['--name', 'bad\u202Ename'], /display_name must not contain/],
           [['--name', 'x', '--dpop', 'maybe'], /dpop must be required or optional/],
           [['--name', 'x', '--scope', 'nope=x'], /not offered by this server/],
-          [['--name', 'x', '--alg', 'PS256'], /per-resource algorithms are not available yet/],
+          [['--name', 'x', '--alg', 'PS256'], /is not one of the algorithms Tessera signs with/],
         ] as const) {
           const r = await cli(['resource', 'create', '--identifier', 'https://bad.example/', ...args]);
           assert.equal(r.code, 1, r.out);

@@ -16,7 +16,7 @@ import { verifyPassword } from '../../src/accounts/passwords.ts';
 import { openStores } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { verifyClientSecret } from '../../src/protocol/client-auth/secret-hash.ts';
-import { createPgDatabase, pgAdminUrlForDisplay, sqliteTempUrl } from '../fixtures/db.ts';
+import { cliBackends } from '../fixtures/cli.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLIENTS = 3;
@@ -57,11 +57,7 @@ async function startups(file: string, databaseUrl: string, dir: string): Promise
   return results.map((r) => JSON.parse(r.out));
 }
 
-const pg = await createPgDatabase();
-const backends = [
-  { name: 'SQLite file', url: sqliteTempUrl(), skip: false as string | false },
-  { name: 'PostgreSQL', url: pg?.url ?? '', skip: pg ? false : `PostgreSQL unreachable at ${pgAdminUrlForDisplay()}` },
-];
+const backends = await cliBackends('SQLite file');
 
 describe('bootstrap applied by two processes at once', { concurrency: true }, () => {
   for (const backend of backends) {
@@ -71,7 +67,7 @@ describe('bootstrap applied by two processes at once', { concurrency: true }, ()
       after(async () => {
         rmSync(dir, { recursive: true, force: true });
         if (backend.url.startsWith('sqlite:')) rmSync(dirname(backend.url.slice('sqlite:'.length)), { recursive: true, force: true });
-        else await pg?.drop();
+        else await backend.drop?.();
       });
       await (await openStores(config, { migrate: true })).stores.close();
       const file = join(dir, 'bootstrap.yaml');
@@ -95,7 +91,9 @@ describe('bootstrap applied by two processes at once', { concurrency: true }, ()
           for (const [id, secret] of started) assert.ok(verifyClientSecret(config.secret, secret, (await stores.clients.get(id))!.secretHash!), `the printed secret of ${id} is the stored one`);
           assert.equal((await stores.users.list()).length, USERS);
           assert.equal((await stores.audit.query({ type: 'bootstrap_applied' })).length, 1, 'one record of the changes, not two');
-          assert.equal((await stores.keys.list()).length, 1, 'one signing key');
+          // One signing key per configured algorithm (TESSERA_SIGNING_ALGS), not one per start-up.
+          const keys = await stores.keys.list();
+          assert.deepEqual(keys.map((k) => k.alg).sort(), [...config.signingAlgs].sort(), 'one signing key per algorithm');
         } finally {
           await stores.close();
         }
@@ -120,7 +118,7 @@ describe('bootstrap applied by two processes at once', { concurrency: true }, ()
         for (let i = 0; i < USERS; i++) assert.ok(await verifyPassword(`pass phrase number ${i}`, users.find((u) => u.username === `cli-user${i}`)!.passwordHash));
         const audit = await stores.audit.query({ type: 'bootstrap_applied' });
         assert.equal(audit.length, 2, 'one record of the changes per file, not two');
-        assert.deepEqual(audit[1]!.details, { clients_changed: CLIENTS, users_changed: USERS });
+        assert.deepEqual(audit[1]!.details, { clients_changed: CLIENTS, users_changed: USERS, resources_changed: 0 });
         assert.equal((await stores.audit.verify()).ok, true);
       } finally {
         await stores.close();
