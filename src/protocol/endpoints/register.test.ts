@@ -8,10 +8,14 @@ import { registrationInput } from './register.ts';
 
 const config = loadConfig({ TESSERA_ENV: 'development', TESSERA_ISSUER: 'http://localhost:4000', TESSERA_EXTRA_SCOPES: 'api:read' });
 const p = { config } as Provider;
-const code = (body: unknown) => {
+const wider = loadConfig({
+  TESSERA_ENV: 'development', TESSERA_ISSUER: 'http://localhost:4000', TESSERA_EXTRA_SCOPES: 'api:read',
+  TESSERA_REGISTRATION_SCOPES: 'openid profile email offline_access api:read', TESSERA_REGISTRATION_GRANT_TYPES: 'authorization_code refresh_token client_credentials',
+});
+const code = (body: unknown, c = config) => {
   try {
-    const input = registrationInput(p, body, 'c1');
-    buildClient(config, input, undefined, 1);
+    const input = registrationInput({ config: c } as Provider, body, 'c1');
+    buildClient(c, input, undefined, 1);
     return 'ok';
   } catch (err) {
     if (err instanceof OAuthError) return err.code;
@@ -35,9 +39,12 @@ describe('registration metadata (RFC 7591)', () => {
   it('classifies problems with the RFC 7591 error codes', () => {
     const web = { redirect_uris: ['https://rp.example/cb'] };
     assert.equal(code(web), 'ok');
-    assert.equal(code({ ...web, scope: 'openid api:read' }), 'ok');
     assert.equal(code({ application_type: 'native', token_endpoint_auth_method: 'none', redirect_uris: ['com.example.app:/cb', 'http://127.0.0.1/cb'] }), 'ok');
-    assert.equal(code({ grant_types: ['client_credentials'] }), 'ok');
+    // Least privilege (issue 13 point 7): other scopes and grants only when the operator allows them.
+    assert.equal(code({ ...web, scope: 'openid api:read' }), 'invalid_client_metadata');
+    assert.equal(code({ grant_types: ['client_credentials'] }), 'invalid_client_metadata');
+    assert.equal(code({ ...web, scope: 'openid api:read' }, wider), 'ok');
+    assert.equal(code({ grant_types: ['client_credentials'] }, wider), 'ok');
     assert.equal(code([]), 'invalid_client_metadata');
     assert.equal(code(null), 'invalid_client_metadata');
     assert.equal(code('x'), 'invalid_client_metadata');
