@@ -45,6 +45,11 @@ describe('usernames: confusable skeleton (UTS #39)', () => {
       assert.equal(usernameSkeleton(a), usernameSkeleton(b), `${a} / ${b}`);
     }
   });
+  it('uses the whole confusables table, not only Latin, Greek and Cyrillic: Armenian and Cherokee', () => {
+    for (const [a, b] of [['bob', 'b\u0585b'], ['sam', '\u13DAam'], ['paul', 'pa\u057Dl']]) {
+      assert.equal(usernameSkeleton(a), usernameSkeleton(b), `${a} / ${b}`);
+    }
+  });
   it('different names have different skeletons', () => {
     for (const [a, b] of [['bob', 'rob'], ['alice', 'alicia'], ['jose', 'josé']]) assert.notEqual(usernameSkeleton(a), usernameSkeleton(b));
   });

@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module';
+
 // Usernames: one canonical form for comparison (RFC 8265 PRECIS UsernameCaseMapped), a confusable
 // skeleton for look-alike detection (UTS #39 section 4), and the names outsiders may not take.
 //
@@ -113,31 +115,12 @@ function bidiRuleHolds(s: string): boolean {
 }
 
 /**
- * The confusable skeleton of UTS #39 section 4 over a subset of its confusables.txt data, then case
- * folded: two usernames with equal skeletons look alike ("paypal", "paypa1", Cyrillic "рауpal").
- *
- * The subset (Unicode confusables.txt, version 10.0.0): every single-code-point mapping whose source
- * is ASCII, Latin-1 to IPA Extensions (U+00A0-U+02AF), Greek or Cyrillic (U+0370-U+052F) and whose
- * prototype is ASCII letters or digits, 128 entries. Self-registered names are ASCII, and these
- * are the look-alikes of ASCII names in the scripts people mix into them; a name in another script
- * is compared by its canonical form only. Each entry is "source-code-point prototype".
+ * The confusable skeleton of UTS #39 section 4, then case folded: two usernames with equal
+ * skeletons look alike ("paypal", "paypa1", Cyrillic "рауpal"). The mapping is Unicode's whole
+ * confusables.txt (version 13.0.0, 6,311 source characters), as the `unhomoglyph` package ships it
+ * in data.json (source character -> prototype); only the data is used, the skeleton is computed here.
  */
-const CONFUSABLES_SUBSET = [
-  '0030 O; 0031 l; 0049 l; 006D rn; 007C l; 00C6 AE; 00D7 x; 00E6 ae; 0131 i; 0132 lJ; 0133 ij; 0152 OE; 0153 oe;',
-  '017F f; 0184 b; 018D g; 0196 l; 01A6 R; 01A7 2; 01B7 3; 01BC 5; 01BD s; 01C0 l; 01C1 ll; 01C7 LJ; 01C8 Lj;',
-  '01C9 lj; 01CA NJ; 01CB Nj; 01CC nj; 01F1 DZ; 01F2 Dz; 01F3 dz; 021C 3; 0222 8; 0223 8; 0251 a; 0261 g; 0263 y;',
-  '0269 i; 026A i; 026F w; 028B u; 028F y; 02A3 dz; 02A6 ts; 02AA ls; 02AB lz; 037A i; 037F J; 0391 A; 0392 B;',
-  '0395 E; 0396 Z; 0397 H; 0399 l; 039A K; 039C M; 039D N; 039F O; 03A1 P; 03A4 T; 03A5 Y; 03A7 X; 03B1 a;',
-  '03B3 y; 03B9 i; 03BD v; 03BF o; 03C1 p; 03C3 o; 03C5 u; 03D2 Y; 03DC F; 03E8 2; 03F1 p; 03F2 c; 03F3 j;',
-  '03F9 C; 03FA M; 0405 S; 0406 l; 0408 J; 0410 A; 0412 B; 0415 E; 0417 3; 041A K; 041C M; 041D H; 041E O;',
-  '0420 P; 0421 C; 0422 T; 0423 Y; 0425 X; 042B bl; 042C b; 042E lO; 0430 a; 0431 6; 0433 r; 0435 e; 043E o;',
-  '0440 p; 0441 c; 0443 y; 0445 x; 0455 s; 0456 i; 0458 j; 0461 w; 0474 V; 0475 v; 04AE Y; 04AF y; 04BB h;',
-  '04BD e; 04C0 l; 04CF i; 04D4 AE; 04D5 ae; 04E0 3; 0501 d; 050C G; 051B q; 051C W; 051D w;',
-].join(' ');
-const CONFUSABLES = new Map(CONFUSABLES_SUBSET.split(';').map((e) => e.trim()).filter(Boolean).map((e) => {
-  const [cp, proto] = e.split(' ');
-  return [String.fromCodePoint(parseInt(cp!, 16)), proto!] as const;
-}));
+const CONFUSABLES: ReadonlyMap<string, string> = new Map(Object.entries(createRequire(import.meta.url)('unhomoglyph/data.json') as Record<string, string>));
 
 /** The look-alike key of a username: skeleton(X) = NFD(map(NFD(X))) of its canonical form, case folded. */
 export function usernameSkeleton(username: string): string {
