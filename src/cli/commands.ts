@@ -126,7 +126,10 @@ async function clientShow(ctx: Ctx): Promise<void> {
 
 async function clientDelete(ctx: Ctx): Promise<void> {
   const id = ctx.positionals[0]!;
-  if (!(await (await ctx.db()).stores.clients.delete(id))) throw new AdminError(`no client ${id}`);
+  const { stores, now } = await ctx.db();
+  if (!(await stores.clients.delete(id))) throw new AdminError(`no client ${id}`);
+  // Its client_credentials tokens (no grant behind them) stop at introspection too.
+  await stores.revocations.cutOffHolder(`client:${id}`, now());
   await audit(ctx, 'client_deleted', {}, id);
   print(`deleted client ${id}; its grants are revoked and its consents forgotten`);
 }

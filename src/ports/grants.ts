@@ -138,4 +138,10 @@ export interface RevocationStore {
    * whole seconds), until they have all expired.
    */
   setHolderDisabled(holder: TokenHolder, disabled: boolean, now: number): Promise<void>;
+  /**
+   * Refuses every token the holder was issued up to `now` (that second included), whether or not
+   * it was disabled: what a deleted client's tokens need, so they stop at introspection and
+   * userinfo at once; a client created later under the same id starts clean.
+   */
+  cutOffHolder(holder: TokenHolder, now: number): Promise<void>;
 }

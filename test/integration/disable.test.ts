@@ -6,7 +6,7 @@ import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openStores, type App } from '../../src/app.ts';
-import { setClientDisabled } from '../../src/admin/clients.ts';
+import { saveClient, setClientDisabled } from '../../src/admin/clients.ts';
 import { setDisabled } from '../../src/admin/users.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import type { Stores } from '../../src/ports/index.ts';
@@ -44,6 +44,22 @@ for (const backend of await backends()) {
       return res.json();
     }
     const refresh = (token: string) => form(app, '/token', { grant_type: 'refresh_token', refresh_token: token }, { authorization: basic('web') });
+
+    it('a deleted client: its client_credentials tokens (no grant behind them) are inactive at once; a client made again under its id starts clean', async () => {
+      const secret = 'deleted-client-secret-0123456789-abcdefghij';
+      await saveClient(operator.stores, app.provider.config, { client_id: 'gone', client_secret: secret, grant_types: ['client_credentials'], scope: 'api:read', redirect_uris: [] }, now());
+      const tokenOf = async () => (await form(app, '/token', { grant_type: 'client_credentials', scope: 'api:read' }, { authorization: basic('gone', secret) })).json().access_token as string;
+      const token = await tokenOf();
+      assert.equal(await introspect(token), true);
+      // As `tessera client delete` does.
+      assert.equal(await operator.stores.clients.delete('gone'), true);
+      await operator.stores.revocations.cutOffHolder('client:gone', now());
+      assert.equal(await introspect(token), false, 'inactive at once, although the server still has the client cached');
+      await new Promise((r) => setTimeout(r, 1100));
+      await saveClient(operator.stores, app.provider.config, { client_id: 'gone', client_secret: secret, grant_types: ['client_credentials'], scope: 'api:read', redirect_uris: [] }, now());
+      assert.equal(await introspect(token), false, 'the old token stays refused');
+      assert.equal(await introspect(await tokenOf()), true, 'a new token of the new client is active');
+    });
 
     it('a disabled client: its client_credentials tokens are inactive at once on an instance that cached it, and stay so after enable', async () => {
       const token = await cc();

@@ -695,6 +695,10 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
           await db.updateTable('revoked_tokens').set({ expires_at: now + HOLDER_CUTOFF_SPAN }).where('jti', '=', holder).execute();
         }
       },
+      async cutOffHolder(holder, now) {
+        await db.insertInto('revoked_tokens').values({ jti: holder, expires_at: now + HOLDER_CUTOFF_SPAN })
+          .onConflict((oc) => oc.column('jti').doUpdateSet({ expires_at: now + HOLDER_CUTOFF_SPAN })).execute();
+      },
     },
 
     keys: {

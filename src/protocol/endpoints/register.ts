@@ -254,6 +254,8 @@ export async function manageRegistration(p: Provider, req: ProtocolRequest, clie
     case 'DELETE': {
       // Deleting the client revokes its grants (and so every token issued from them) and forgets its consents.
       await p.stores.clients.delete(clientId);
+      // Its client_credentials tokens (no grant behind them) stop at introspection too.
+      await p.stores.revocations.cutOffHolder(`client:${clientId}`, p.now());
       p.events({ type: 'client_deleted', clientId, ip: req.ip });
       p.log.info({ event: 'client_deleted', client_id: clientId, ip: req.ip }, 'registered client deleted');
       return { kind: 'json', status: 204, body: {}, headers: NO_STORE };
