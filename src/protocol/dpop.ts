@@ -43,9 +43,9 @@ export interface ProofExpectation {
  * cache's generation: a nonce given out before a loss is worthless after it, so a proof with a
  * valid nonce was made after the last loss.
  */
-function nonceFor(p: Provider, slot: number): string {
+function nonceFor(p: Provider, slot: number, secret = p.config.secret): string {
   const epoch = p.stores.replay.epoch?.(p.now());
-  return keyedHash(p.config.secret, epoch ? `dpop-nonce:g${epoch.generation}:${slot}` : `dpop-nonce:${slot}`);
+  return keyedHash(secret, epoch ? `dpop-nonce:g${epoch.generation}:${slot}` : `dpop-nonce:${slot}`);
 }
 
 /** The nonce clients should use now. */
@@ -63,9 +63,9 @@ function nonceIsValid(p: Provider, nonce: unknown): boolean {
   // During a rotation of TESSERA_SECRET, nonces issued under the previous secret are still good.
   const previous = p.config.secretPrevious;
   if (previous === undefined) return false;
-  const old = (s: number) => keyedHash(previous, `dpop-nonce:${s}`);
-  const prevNow = safeEqual(nonce, old(slot));
-  const prevBefore = safeEqual(nonce, old(slot - 1));
+  // The same nonce as nonceFor makes (with the replay cache's generation), under the previous secret.
+  const prevNow = safeEqual(nonce, nonceFor(p, slot, previous));
+  const prevBefore = safeEqual(nonce, nonceFor(p, slot - 1, previous));
   return prevNow || prevBefore;
 }
 
