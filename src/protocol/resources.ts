@@ -118,6 +118,11 @@ export function readyResourceRegistry(p: Pick<Provider, 'stores'>): ResourceRegi
   return hit?.ready !== undefined && Date.now() - hit.at < REGISTRY_CACHE_MS ? hit.ready : undefined;
 }
 
+/** The registry: this process's copy when it is fresh (no await on the token path), else read now. */
+export function currentRegistry(p: Pick<Provider, 'stores'>): ResourceRegistry | Promise<ResourceRegistry> {
+  return readyResourceRegistry(p) ?? resourceRegistry(p);
+}
+
 /** Drops this process's copy after a change (admin/resources.ts). */
 export function forgetResourceRegistry(stores: Pick<Stores, 'resourceServers'>): void {
   registryCache.delete(stores.resourceServers);
@@ -180,8 +185,9 @@ export function accessTokenPolicy(p: Pick<Provider, 'config' | 'keys'>, registry
   if (entry.dpop === 'required' && !jkt) throw new OAuthError('invalid_dpop_proof', 'Access tokens for this resource are DPoP-bound: send a DPoP proof.');
   // A per-resource algorithm needs an active key of that algorithm (TESSERA_SIGNING_ALGS); without one, no token (fail closed).
   let signer: SigningKey | undefined;
-  if (entry.signingAlg !== null && entry.signingAlg !== p.keys().active.alg) {
-    signer = p.keys().signer(entry.signingAlg);
+  const ring = p.keys();
+  if (entry.signingAlg !== null && entry.signingAlg !== ring.active.alg) {
+    signer = ring.signer(entry.signingAlg);
     if (!signer) throw invalidTarget('Access tokens for this resource cannot be issued now.', `resource signing_alg ${entry.signingAlg} has no active key`);
   }
   return { scope: tokenScope.join(' '), ttl: entry.accessTokenTtl ?? p.config.accessTokenTtl, ...(signer ? { signer } : {}) };

@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { accessTokenPolicy, pickResource, readyResourceRegistry, resourceRegistry } from '../resources.ts';
+import { accessTokenPolicy, currentRegistry, pickResource } from '../resources.ts';
 import type { GrantRecord } from '../../ports/grants.ts';
 import { invalidGrant, invalidRequest } from '../errors.ts';
 import { safeEqual, tokenHash } from '../hash.ts';
@@ -24,6 +24,8 @@ export const authorizationCode: GrantHandler = {
     if (!params.code_verifier && !pkceOptional(p.config, client)) throw invalidRequest('code_verifier is required.');
     if (params.code_verifier !== undefined && !/^[A-Za-z0-9._~-]{43,128}$/.test(params.code_verifier)) throw invalidRequest('code_verifier is malformed.');
     const now = p.now();
+    // Read before the code is used up: a failure here leaves the code for the client's retry.
+    const registry = await currentRegistry(p);
     const result = await p.stores.codes.consume(tokenHash(params.code), now);
     if (result.status === 'missing') throw invalidGrant('The authorization code is invalid.', 'unknown code');
     if (result.status === 'reused') {
@@ -61,7 +63,7 @@ export const authorizationCode: GrantHandler = {
     // RFC 8707: one resource per access token, one of those authorized; its scopes per resource_scopes.
     const resource = pickResource(code.resource, params.resource);
     // The registry resource's scopes, lifetime and DPoP policy; the ceiling of self-registered clients.
-    const policy = accessTokenPolicy(p, readyResourceRegistry(p) ?? await resourceRegistry(p), client, resource, code.scope, ctx.dpop?.jkt);
+    const policy = accessTokenPolicy(p, registry, client, resource, code.scope, ctx.dpop?.jkt);
     const tokenScope = policy.scope;
     // RFC 9396 section 6.1: the token may carry a subset of what the user approved.
     const details = narrowAuthorizationDetails(p.config, params.authorization_details, code.authorizationDetails);

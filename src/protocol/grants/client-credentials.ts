@@ -3,7 +3,7 @@ import { checkResource } from '../endpoints/authorize.ts';
 import { isScopeToken, splitScope } from '../params.ts';
 import { mintAccessToken } from '../tokens/access-token.ts';
 import { boundCertificate, type GrantHandler } from './grant.ts';
-import { accessTokenPolicy, checkSelfRegisteredRequest, isSelfRegistered, readyResourceRegistry, resourceRegistry } from '../resources.ts';
+import { accessTokenPolicy, checkSelfRegisteredRequest, isSelfRegistered, currentRegistry } from '../resources.ts';
 
 const USER_SCOPES = new Set(['openid', 'offline_access', 'profile', 'email']);
 
@@ -24,7 +24,7 @@ export const clientCredentials: GrantHandler = {
     // Self-registered clients: scopes within TESSERA_REGISTRATION_SCOPES, resources from the registry only.
     if (isSelfRegistered(client)) await checkSelfRegisteredRequest(p, client, { grantType: 'client_credentials', scope: requested.join(' '), resource: params.resource });
     // The registry resource's scopes, lifetime and DPoP policy (protocol/resources.ts).
-    const registry = readyResourceRegistry(p) ?? await resourceRegistry(p);
+    const registry = await currentRegistry(p);
     const { scope, ttl, signer } = accessTokenPolicy(p, registry, client, params.resource ?? null, requested.join(' '), ctx.dpop?.jkt);
     const access = mintAccessToken(p.keys(), {
       issuer: p.config.issuer, sub: client.clientId, clientId: client.clientId, audience: params.resource ?? p.config.defaultAudience,

@@ -3,7 +3,7 @@ import type { GrantRecord } from '../../ports/grants.ts';
 import { OAuthError, invalidGrant, invalidRequest } from '../errors.ts';
 import { randomToken, tokenHash } from '../hash.ts';
 import { boundCertificate, type GrantHandler } from './grant.ts';
-import { accessTokenPolicy, readyResourceRegistry, resourceRegistry } from '../resources.ts';
+import { accessTokenPolicy, currentRegistry } from '../resources.ts';
 import { issuesRefreshTokens, newRefreshToken, userAccessToken, userTokenResponse } from './user-tokens.ts';
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -43,6 +43,8 @@ export const deviceCode: GrantHandler = {
     const answer = pollAnswer(poll);
     if (answer !== 'issue') throw answer;
     // Exactly one of any number of concurrent polls of an approved code gets the tokens.
+    // Read before the device code is used up: a failure here leaves it for the device's next poll.
+    const registry = await currentRegistry(p);
     const record = await p.stores.deviceCodes.consume(hash, client.clientId, now);
     if (!record?.approval) throw invalidGrant('The device code has already been used.', 'device code consumed concurrently');
     const { approval } = record;
@@ -56,7 +58,7 @@ export const deviceCode: GrantHandler = {
       certThumbprint: client.tokenEndpointAuthMethod === 'none' ? boundCertificate(ctx) ?? null : null,
     };
     // The registry resource's scopes, lifetime and DPoP policy; the ceiling of self-registered clients.
-    const policy = accessTokenPolicy(p, readyResourceRegistry(p) ?? await resourceRegistry(p), client, record.resource, record.scope, ctx.dpop?.jkt);
+    const policy = accessTokenPolicy(p, registry, client, record.resource, record.scope, ctx.dpop?.jkt);
     const access = userAccessToken(p, grant, policy.scope, client, { jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx), ttl: policy.ttl, signer: policy.signer });
     const refresh = issuesRefreshTokens(client) ? newRefreshToken(p, grant, record.scope) : undefined;
     await p.stores.grants.create(grant, refresh?.record ?? null, { jti: access.jti, expiresAt: access.expiresAt });

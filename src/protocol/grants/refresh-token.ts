@@ -8,7 +8,7 @@ import type { GrantRecord, RefreshTokenRecord } from '../../ports/grants.ts';
 import type { UserRecord } from '../../ports/users.ts';
 import { narrowAuthorizationDetails, type AuthorizationDetail } from '../authorization-details.ts';
 import { isFapiClient } from '../fapi.ts';
-import { accessTokenPolicy, pickResource, readyResourceRegistry, resourceRegistry, type AccessTokenPolicy } from '../resources.ts';
+import { accessTokenPolicy, pickResource, currentRegistry, type AccessTokenPolicy } from '../resources.ts';
 
 export const refreshToken: GrantHandler = {
   grantType: 'refresh_token',
@@ -34,7 +34,7 @@ export const refreshToken: GrantHandler = {
     let resource: string | null = null;
     let policy: AccessTokenPolicy | undefined;
     // Read before the rotation's transaction (a cached copy: protocol/resources.ts).
-    const registry = readyResourceRegistry(p) ?? await resourceRegistry(p);
+    const registry = await currentRegistry(p);
     const accept = (refresh: RefreshTokenRecord, grant: GrantRecord, owner: UserRecord | undefined): boolean => {
       if (refresh.clientId !== client.clientId) return false;
       if (refresh.expiresAt <= now || grant.expiresAt <= now || grant.revokedAt !== null) return false;
