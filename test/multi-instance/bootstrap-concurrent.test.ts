@@ -16,30 +16,19 @@ import { verifyPassword } from '../../src/accounts/passwords.ts';
 import { openStores } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { verifyClientSecret } from '../../src/protocol/client-auth/secret-hash.ts';
-import { cliBackends } from '../fixtures/cli.ts';
+import { cliBackends, runCli } from '../fixtures/cli.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLIENTS = 3;
 // Enough Argon2id hashing that the two applications overlap in time however the processes start.
 const USERS = 8;
 
-function bootstrapProcess(file: string, databaseUrl: string): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'src/cli/main.ts'), 'bootstrap', file], {
-      cwd: ROOT, env: { PATH: process.env.PATH ?? '', TESSERA_ENV: 'development', DATABASE_URL: databaseUrl },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
-    child.on('error', reject).on('close', (code) => resolve({ code, out, err }));
-    child.stdin.end();
-  });
-}
+const bootstrapProcess = (file: string, databaseUrl: string) => runCli(['bootstrap', file], { DATABASE_URL: databaseUrl });
 
 /** A start-up's preparation (bootstrap-worker.ts): all loaded, then released with the other at once by the gate file. */
 async function startups(file: string, databaseUrl: string, dir: string): Promise<{ clients: number; users: number; banner: string }[]> {
   const gate = join(dir, 'gate');
+  let exited = 0;
   const children = [0, 1].map((i) => new Promise<{ code: number | null; out: string; err: string }>((resolve, reject) => {
     const child = spawn(process.execPath, [join(ROOT, 'test/multi-instance/bootstrap-worker.ts'), gate, join(dir, `ready-${i}`)], {
       cwd: ROOT, env: { PATH: process.env.PATH ?? '', TESSERA_ENV: 'development', DATABASE_URL: databaseUrl, TESSERA_BOOTSTRAP_FILE: file, TESSERA_SEED_DEMO: 'false' },
@@ -48,9 +37,18 @@ async function startups(file: string, databaseUrl: string, dir: string): Promise
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
     child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
-    child.on('error', reject).on('close', (code) => resolve({ code, out, err }));
+    child.on('error', reject).on('close', (code) => { exited++; resolve({ code, out, err }); });
   }));
-  while (![0, 1].every((i) => existsSync(join(dir, `ready-${i}`)))) await new Promise((r) => setTimeout(r, 20));
+  // A worker that dies before it is ready (a bad database, a failed migration) ends the wait with its error, not a hang.
+  const deadline = Date.now() + 60_000;
+  while (![0, 1].every((i) => existsSync(join(dir, `ready-${i}`)))) {
+    if (exited > 0 || Date.now() > deadline) {
+      writeFileSync(gate, '');
+      const done = await Promise.all(children);
+      assert.fail(`a start-up never got ready: ${done.map((r) => `exit ${r.code}: ${r.err}`).join(' | ')}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
   writeFileSync(gate, '');
   const results = await Promise.all(children);
   for (const r of results) assert.equal(r.code, 0, `a start-up failed: ${r.err}`);
