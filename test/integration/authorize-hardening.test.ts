@@ -147,6 +147,16 @@ for (const backend of await backends()) {
         const confirmed = await form(app, '/logout', { client_id: reg.client_id, post_logout_redirect_uri: RP_BYE, state: 'x', confirm: 'yes' });
         assert.equal(confirmed.statusCode, 303);
         assert.equal(confirmed.headers.location, `${RP_BYE}?state=x`);
+        // The same confirmation forged by another site (a signed-in user's Lax cookie is not sent on a
+        // cross-site POST, so it looks like "no session"): the page again, never the redirect.
+        for (const headers of [{ 'sec-fetch-site': 'cross-site' }, { origin: 'https://evil.example' }] as Record<string, string>[]) {
+          const forged = await form(app, '/logout', { client_id: reg.client_id, post_logout_redirect_uri: RP_BYE, state: 'x', confirm: 'yes' }, headers);
+          assert.equal(forged.statusCode, 200, JSON.stringify(headers));
+          assert.equal(forged.headers.location, undefined);
+          assert.match(forged.body, /Sign out of Tessera\?/);
+        }
+        const sameOrigin = await form(app, '/logout', { client_id: reg.client_id, post_logout_redirect_uri: RP_BYE, state: 'x', confirm: 'yes' }, { 'sec-fetch-site': 'same-origin', origin: new URL(ISSUER).origin });
+        assert.equal(sameOrigin.statusCode, 303);
         // With a session and the client's own ID token as hint: still asked; the session stays until confirmed.
         const jar = new Jar();
         const { verifier, challenge } = pkce();

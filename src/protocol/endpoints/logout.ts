@@ -3,7 +3,7 @@ import type { ClientRecord } from '../../ports/clients.ts';
 import { OAuthError } from '../errors.ts';
 import { checkCsrf, csrfToken, endSession, loadSession, SESSION_COOKIE } from '../interaction/session.ts';
 import { MAX_TOKEN_LENGTH, readParams } from '../params.ts';
-import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
+import { header, type OAuthResponse, type Provider, type ProtocolRequest } from '../provider.ts';
 import { sessionEnded } from '../logout/session-ended.ts';
 import { keyResolver } from '../tokens/access-token.ts';
 import { subjectFor } from '../tokens/subject.ts';
@@ -29,6 +29,18 @@ async function readIdTokenHint(p: Provider, hint: string): Promise<{ sub: string
 }
 
 /** GET or POST /logout (OpenID Connect RP-Initiated Logout 1.0). */
+/**
+ * Whether the browser says the request came from another site: Sec-Fetch-Site other than
+ * same-origin, or an Origin other than the issuer's. A client that sends neither (not a browser,
+ * or an old one) is taken at its word.
+ */
+function crossSite(p: Provider, req: ProtocolRequest): boolean {
+  const site = header(req, 'sec-fetch-site');
+  if (site !== undefined) return site !== 'same-origin';
+  const origin = header(req, 'origin');
+  return origin !== undefined && origin !== new URL(p.config.issuer).origin;
+}
+
 export async function logout(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
   let params;
   try {
@@ -62,8 +74,11 @@ export async function logout(p: Provider, req: ProtocolRequest): Promise<OAuthRe
   // always asked first (signed in or not), and told where the answer goes.
   const untrusted = redirect !== undefined && client?.metadata.registration !== undefined;
   const trusted = !untrusted && (!session || (hint !== undefined && hint.sub === subjectFor(p.config.pairwiseSecret, hintClient, session.userId) && (hint.sid === undefined || hint.sid === session.sid)));
-  // Without a session there is nothing to end, only the redirect the user chose: no CSRF token to check.
-  const confirmed = req.method === 'POST' && params.confirm === 'yes' && (session ? checkCsrf(p, 'logout', req.cookies[SESSION_COOKIE], params.csrf) : true);
+  // Without a session there is nothing to end, only the redirect the user chose, and no cookie to
+  // bind a CSRF token to: the confirmation must not come from another site. A signed-in user's Lax
+  // session cookie is not sent on a cross-site POST, so such a POST would otherwise pass as "no
+  // session" and turn /logout into an open redirector for a self-registered client.
+  const confirmed = req.method === 'POST' && params.confirm === 'yes' && (session ? checkCsrf(p, 'logout', req.cookies[SESSION_COOKIE], params.csrf) : !crossSite(p, req));
   if (!trusted && !confirmed) {
     const hidden: Record<string, string> = {};
     for (const k of ['id_token_hint', 'client_id', 'post_logout_redirect_uri', 'state'] as const) if (params[k] !== undefined) hidden[k] = params[k]!;
