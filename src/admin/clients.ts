@@ -201,7 +201,12 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
   if (metadata.subject_type !== 'pairwise') delete metadata.sector;
   else if (!legacySector) {
     const sector = sectorFor({ clientId: id, redirectUris, metadata });
-    if (sector !== undefined) metadata.sector = sector;
+    const stored = existing?.metadata.subject_type === 'pairwise' ? existing.metadata.sector : undefined;
+    // A change of sector would change every user's `sub` at this client (and, for a self-registered
+    // client, let it move to another host's sector): refused, not applied.
+    if (stored !== undefined && sector !== undefined && sector !== stored) {
+      problems.push(`this change would move the pairwise sector from ${stored} to ${sector}, changing every user's sub at this client: keep the redirect URIs within the sector, or give a sector_identifier_uri on ${stored}`);
+    } else if (sector !== undefined) metadata.sector = sector;
   }
 
   logoutMetadata(config, input, metadata, redirectUris, problems);

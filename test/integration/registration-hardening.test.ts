@@ -305,6 +305,19 @@ for (const backend of await backends()) {
       assert.equal(decodeJwt(second.json().id_token).sub, expected);
     });
 
+    it('pairwise: an update that would move a client to another sector is refused, so no user\'s sub changes', async () => {
+      await saveClient(app.stores, app.provider.config, { client_id: 'pw-fixed', client_secret: 'pw-fixed-secret-0123456789-abcdefghijklmn', redirect_uris: ['https://fixed.example/cb'], subject_type: 'pairwise', scope: 'openid' }, NOW());
+      assert.equal((await app.stores.clients.get('pw-fixed'))?.metadata.sector, 'fixed.example');
+      // A loopback redirect URI would make it its own sector (client:pw-fixed); another host another one.
+      for (const uris of [['https://fixed.example/cb', 'http://127.0.0.1/cb'], ['https://elsewhere.example/cb']]) {
+        await assert.rejects(saveClient(app.stores, app.provider.config, { client_id: 'pw-fixed', redirect_uris: uris, subject_type: 'pairwise', scope: 'openid' }, NOW()),
+          (err: Error) => err instanceof AdminError && /would move the pairwise sector from fixed\.example/.test(err.message), JSON.stringify(uris));
+      }
+      // Within the sector: accepted, the sector kept.
+      await saveClient(app.stores, app.provider.config, { client_id: 'pw-fixed', redirect_uris: ['https://fixed.example/cb', 'https://fixed.example/other'], subject_type: 'pairwise', scope: 'openid' }, NOW());
+      assert.equal((await app.stores.clients.get('pw-fixed'))?.metadata.sector, 'fixed.example');
+    });
+
     // ---- review: many keys ---------------------------------------------------------------------
     it('a self-registered client may register at most 10 keys inline (each key a kid-less JWT matches may cost a signature check)', async () => {
       const keys = await Promise.all(Array.from({ length: 11 }, (_, i) => newKey(`k${i}`)));
