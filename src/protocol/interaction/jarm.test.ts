@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import { OAuthError } from '../errors.ts';
 import { importSigningKey } from '../tokens/signer.ts';
-import { errorResponseModeFor, isJwtMode, jarmResponseJwt, responseModeFor } from './jarm.ts';
+import { errorResponseModeFor, isJwtMode, jarmAlgFor, jarmResponseJwt, jarmSigner, responseModeFor } from './jarm.ts';
+import { KeyRing } from '../tokens/keys.ts';
 
 const plain = { metadata: {} };
 const registered = { metadata: { authorization_signed_response_alg: 'ES256' } };
@@ -60,5 +61,19 @@ describe('JARM response JWT', () => {
     await assert.rejects(jwtVerify(jwt, jwks, { audience: 'c2' }));
     const old = jarmResponseJwt(key, { issuer: 'https://as.example', clientId: 'c1', now: now - 1000, ttl: 300, fields: { code: 'x' } });
     await assert.rejects(jwtVerify(old, jwks, { audience: 'c1' }), /exp/);
+  });
+});
+
+describe('JARM signing algorithm', () => {
+  it('a FAPI client on a server with no FAPI algorithm is refused, never answered in RS256', async () => {
+    const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+    const rs = importSigningKey('rs1', 'RS256', (await exportJWK(privateKey)) as Record<string, unknown>);
+    const ring = new KeyRing(rs, [], 0);
+    const p = { config: { signingAlg: 'RS256', signingAlgs: ['RS256'], fapiProfile: 'none' as const, fapiMessageSigning: false }, keys: () => ring };
+    const fapi = { metadata: { fapi_profile: '2.0' as const } };
+    assert.throws(() => jarmSigner(p, jarmAlgFor(p, fapi)), (err: unknown) => err instanceof OAuthError && err.code === 'invalid_request' && !err.redirectable);
+    // Other clients get RS256; a request stored before the algorithm was recorded gets the default.
+    assert.equal(jarmSigner(p, jarmAlgFor(p, plain)).alg, 'RS256');
+    assert.equal(jarmSigner(p, undefined).alg, 'RS256');
   });
 });

@@ -43,9 +43,13 @@ export function errorResponseModeFor(client: Pick<ClientRecord, 'metadata'>, req
 
 type AlgProvider = { config: Parameters<typeof responseAlg>[0]; keys(): KeyRing };
 
-/** The algorithm of this client's signed authorization responses: the registered one, else RS256 (JARM section 3; FAPI clients ES256). */
+/**
+ * The algorithm of this client's signed authorization responses: the registered one, else RS256
+ * (JARM section 3; FAPI clients ES256). '' when none fits (a FAPI client on a server that signs
+ * with no FAPI algorithm): no key has it, so jarmSigner refuses rather than falling back to RS256.
+ */
 export function jarmAlgFor(p: AlgProvider, client: Pick<ClientRecord, 'metadata'>): string {
-  return responseAlg(p.config, client, 'authorization')!;
+  return responseAlg(p.config, client, 'authorization') ?? '';
 }
 
 /**
