@@ -25,7 +25,7 @@ export function pkceOptOutProblem(config: Settings, client: Pick<ClientRecord, '
   if (client.metadata.pkce_required !== false) return undefined;
   if (client.tokenEndpointAuthMethod === 'none') return 'pkce_required: false is for confidential clients only: a public client needs PKCE against stolen codes';
   if (client.metadata.registration !== undefined) return 'pkce_required: false cannot be set on a dynamically registered client';
-  if (config.fapiProfile === '2.0' || client.metadata.fapi_profile === '2.0') return 'pkce_required: false is not allowed under FAPI 2.0 (PKCE is required)';
+  if (isFapiClient(config, client as ClientRecord)) return 'pkce_required: false is not allowed under FAPI 2.0 (PKCE is required)';
   return undefined;
 }
 
