@@ -683,7 +683,8 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
         return (await revokedJti(jti)) !== undefined;
       },
       async isTokenRevoked(t) {
-        const rows = await revokedOrHolders([t.jti, `client:${t.client_id}`, `user:${t.sub}`]);
+        // A client's own token (client_credentials: sub is the client id) has no user to look up.
+        const rows = await revokedOrHolders(t.sub === t.client_id ? [t.jti, `client:${t.client_id}`] : [t.jti, `client:${t.client_id}`, `user:${t.sub}`]);
         // A holder's row refuses the tokens issued up to its cut-off (expires_at - span), that second included.
         return rows.some((r) => r.jti === t.jti || t.iat <= Number(r.expires_at) - HOLDER_CUTOFF_SPAN);
       },

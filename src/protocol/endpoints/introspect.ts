@@ -40,8 +40,9 @@ function answer(p: Provider, req: ProtocolRequest, client: ClientRecord, body: o
 async function introspectAccessToken(p: Provider, token: string, _client: ClientRecord): Promise<object | undefined> {
   // The sub in the answer is the token's own: pairwise when the token was issued to a pairwise client.
   // One lookup decides: revoking a consent or a refresh-token family revokes the grant, and revoking
-  // a grant lists every access token issued from it as revoked; a disabled client or user (by sub)
-  // refuses every token issued before it was enabled again. Read fresh, never from a cache.
+  // a grant lists every access token issued from it as revoked; a disabled client, or user (by a
+  // public sub: a pairwise token is refused through its grant, which the disable revoked), refuses
+  // every token issued before it was enabled again. Read fresh, never from a cache.
   const claims = await verifyAccessToken(p.keys(), p.config.issuer, token);
   if (!claims || (await p.stores.revocations.isTokenRevoked(claims))) return undefined;
   // RFC 9449 section 6.2: a DPoP-bound token is described with its cnf (in the claims) and token_type DPoP.
