@@ -161,4 +161,9 @@ export interface ClientStore {
   /** Creates the client or replaces it whole. */
   put(client: ClientRecord): Promise<void>;
   delete(clientId: string): Promise<boolean>;
+  /**
+   * Replaces the client's secret hash `from` with `to`, and nothing else of the record (one
+   * conditional update); false when the stored hash is no longer `from`.
+   */
+  replaceSecretHash(clientId: string, from: string, to: string): Promise<boolean>;
 }

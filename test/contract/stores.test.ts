@@ -202,6 +202,17 @@ for (const backend of backends) {
     });
 
     describe('clients', () => {
+      it('replaceSecretHash changes only the hash, and only from the expected one (one of 10 racing wins)', async () => {
+        const c = client({ secretHash: 'hmac:old', clientName: 'kept' });
+        await stores.clients.put(c);
+        assert.equal(await stores.clients.replaceSecretHash(c.clientId, 'hmac:other', 'hmac:new'), false);
+        const wins = await Promise.all(Array.from({ length: 10 }, (_, i) => stores.clients.replaceSecretHash(c.clientId, 'hmac:old', `hmac:new${i}`)));
+        assert.equal(wins.filter(Boolean).length, 1);
+        const stored = (await stores.clients.get(c.clientId))!;
+        assert.equal(stored.secretHash, `hmac:new${wins.indexOf(true)}`);
+        assert.deepEqual({ ...stored, secretHash: c.secretHash }, c);
+        assert.equal(await stores.clients.replaceSecretHash(uid('client'), 'hmac:old', 'hmac:x'), false);
+      });
       it('put/get round-trips every field', async () => {
         const c = client({ secretHash: null, tokenEndpointAuthMethod: 'none', applicationType: 'native', skipConsent: true, allowedResources: ['https://api.example/'] });
         await stores.clients.put(c);

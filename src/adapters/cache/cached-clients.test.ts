@@ -13,6 +13,12 @@ function countingStore(): ClientStore & { reads: number; data: Map<string, Clien
     async list() { return [...data.values()]; },
     async put(c: ClientRecord) { data.set(c.clientId, c); },
     async delete(id: string) { return data.delete(id); },
+    async replaceSecretHash(id: string, from: string, to: string) {
+      const c = data.get(id);
+      if (c?.secretHash !== from) return false;
+      data.set(id, { ...c, secretHash: to });
+      return true;
+    },
   };
   return s;
 }

@@ -28,6 +28,12 @@ export function cachedClients(store: ClientStore, ttlMs: number, now: () => numb
       await store.put(client);
       cache.delete(client.clientId);
     },
+    async replaceSecretHash(clientId, from, to) {
+      cache.delete(clientId);
+      const replaced = await store.replaceSecretHash(clientId, from, to);
+      cache.delete(clientId);
+      return replaced;
+    },
     async delete(clientId) {
       cache.delete(clientId);
       const deleted = await store.delete(clientId);

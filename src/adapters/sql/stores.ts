@@ -359,6 +359,10 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
         const { client_id: _, ...rest } = row;
         await db.insertInto('clients').values(row).onConflict((oc) => oc.column('client_id').doUpdateSet(rest)).execute();
       },
+      async replaceSecretHash(clientId, from, to) {
+        return count(await db.updateTable('clients').set({ secret_hash: to })
+          .where('client_id', '=', clientId).where('secret_hash', '=', from).executeTakeFirst()) > 0;
+      },
       /** Deleting a client also revokes everything it was granted and forgets its consents. */
       delete: (clientId) => tx(async (t) => {
         const grants = await t.selectFrom('grants').select('id')

@@ -110,16 +110,16 @@ async function authenticate(p: Provider, req: ProtocolRequest, params: Params, o
 }
 
 /**
- * Stores a client's secret hash under the current server secret (the record is re-read, so nothing
- * else it holds is overwritten). Best effort: should the write fail, the client is still
+ * Stores a client's secret hash under the current server secret (a conditional update of the hash
+ * alone, so nothing else of the record is overwritten). Best effort: should the write fail, the client is still
  * authenticated, and the next use tries again.
  */
 async function rehashSecret(p: Provider, client: ClientRecord, secret: string): Promise<ClientRecord> {
   try {
-    const fresh = await p.stores.clients.get(client.clientId);
-    if (!fresh || fresh.secretHash !== client.secretHash) return client;
-    const updated = { ...fresh, secretHash: hashClientSecret(p.config.secret, secret) };
-    await p.stores.clients.put(updated);
+    // Only the hash changes, and only if it is still the one verified (the client record may be a
+    // cached copy: writing it back whole could undo a change made meanwhile).
+    const updated = { ...client, secretHash: hashClientSecret(p.config.secret, secret) };
+    if (!client.secretHash || !(await p.stores.clients.replaceSecretHash(client.clientId, client.secretHash, updated.secretHash))) return client;
     p.log.info({ event: 'client_secret_rehashed', client_id: client.clientId }, 'client secret hash moved to the current TESSERA_SECRET');
     return updated;
   } catch (err) {
