@@ -18,7 +18,7 @@ export interface ResourceInput {
   display_name: string;
   /** Scope name -> description shown to users. Each scope must be offered by the server (TESSERA_EXTRA_SCOPES). */
   scopes?: Record<string, string>;
-  /** Access-token lifetime in seconds (30-86400); omitted or null: TESSERA_ACCESS_TOKEN_TTL. */
+  /** Access-token lifetime in seconds (30 up to the longer of TESSERA_ACCESS_TOKEN_TTL and TESSERA_ID_TOKEN_TTL); omitted or null: TESSERA_ACCESS_TOKEN_TTL. */
   access_token_ttl?: number | null;
   /** JWS algorithm of its access tokens (one of the signing algorithms); omitted or null: the server's. */
   signing_alg?: string | null;
@@ -57,7 +57,10 @@ export function buildResourceServer(config: Config, input: ResourceInput, existi
     }
   }
   const ttl = input.access_token_ttl ?? null;
-  if (ttl !== null && !(Number.isInteger(ttl) && ttl >= 30 && ttl <= 86400)) problems.push('access_token_ttl must be a whole number of seconds from 30 to 86400');
+  // At most the longest lifetime the signing-key schedule keeps a retired key published for
+  // (key-schedule.ts scheduleSettings): a longer-lived token would outlive the key that verifies it.
+  const longest = Math.max(config.accessTokenTtl, config.idTokenTtl);
+  if (ttl !== null && !(Number.isInteger(ttl) && ttl >= 30 && ttl <= longest)) problems.push(`access_token_ttl must be a whole number of seconds from 30 to ${longest} (TESSERA_ACCESS_TOKEN_TTL or TESSERA_ID_TOKEN_TTL, the longer: old signing keys stay published that long after a rotation)`);
   const alg = input.signing_alg ?? null;
   if (alg !== null) {
     if (!(SIGNING_ALGS as readonly unknown[]).includes(alg)) problems.push(`signing_alg must be one of ${SIGNING_ALGS.join(', ')}`);

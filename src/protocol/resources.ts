@@ -190,7 +190,10 @@ export function accessTokenPolicy(p: Pick<Provider, 'config' | 'keys'>, registry
     signer = ring.signer(entry.signingAlg);
     if (!signer) throw invalidTarget('Access tokens for this resource cannot be issued now.', `resource signing_alg ${entry.signingAlg} has no active key`);
   }
-  return { scope: tokenScope.join(' '), ttl: entry.accessTokenTtl ?? p.config.accessTokenTtl, ...(signer ? { signer } : {}) };
+  // Never longer than the signing-key schedule keeps a rotated key published (a resource saved before
+  // the lifetimes were lowered keeps working, with shorter tokens).
+  const ttl = Math.min(entry.accessTokenTtl ?? p.config.accessTokenTtl, Math.max(p.config.accessTokenTtl, p.config.idTokenTtl));
+  return { scope: tokenScope.join(' '), ttl, ...(signer ? { signer } : {}) };
 }
 
 /** A resource as the consent page shows it: its display name and the descriptions of its scopes; undefined when it is not in the registry. */

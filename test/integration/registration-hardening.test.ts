@@ -252,6 +252,8 @@ for (const backend of await backends()) {
         [{ identifier: 'https://x.example/', display_name: 'x', scopes: { 'nope.scope': 'x' } }, /not offered by this server/],
         [{ identifier: 'https://x.example/', display_name: 'x', scopes: { 'api:read': 'line\nbreak' } }, /must not contain/],
         [{ identifier: 'https://x.example/', display_name: 'x', access_token_ttl: 5 }, /access_token_ttl/],
+        // Longer than old signing keys stay published after a rotation (the longer of the access and ID token lifetimes).
+        [{ identifier: 'https://x.example/', display_name: 'x', access_token_ttl: 7200 }, /access_token_ttl must be a whole number of seconds from 30 to 3600/],
         [{ identifier: 'https://x.example/', display_name: 'x', signing_alg: 'HS256' }, /signing_alg must be one of/],
         [{ identifier: 'https://x.example/', display_name: 'x', signing_alg: 'PS256' }, /is not one of the algorithms Tessera signs with/],
         [{ identifier: 'https://x.example/', display_name: 'x', dpop: 'sometimes' }, /dpop must be required or optional/],
