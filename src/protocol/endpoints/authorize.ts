@@ -58,6 +58,16 @@ export function parRequired(p: Provider, client: ClientRecord): boolean {
 }
 
 /**
+ * checkRequest, then the ceiling of self-registered clients (TESSERA_REGISTRATION_* and registry
+ * resources only): every way in (/authorize, /par) runs both.
+ */
+export async function checkAuthorizationRequest(p: Provider, client: ClientRecord, params: Params, redirectUri: string, target: Pick<ResponseTarget, 'responseMode'>): Promise<AuthorizationRequest> {
+  const areq = checkRequest(p, client, params, redirectUri, target);
+  await checkSelfRegisteredRequest(p, client, { grantType: 'authorization_code', scope: areq.scope, resource: areq.resource });
+  return areq;
+}
+
+/**
  * The checks of an authorization request once its client and redirect URI are known, shared by
  * /authorize and /par. /authorize sends the errors to the redirect_uri; /par answers them as JSON.
  */
@@ -214,9 +224,7 @@ export async function authorize(p: Provider, req: ProtocolRequest): Promise<OAut
     if (!pushed && !fromRequestObject && client.metadata.require_signed_request_object === true) {
       throw invalidRequest('This client must send its authorization requests as signed request objects.');
     }
-    const areq = checkRequest(p, client, params, redirectUri, target);
-    // Self-registered clients: the ceiling of TESSERA_REGISTRATION_* and registry resources only.
-    await checkSelfRegisteredRequest(p, client, { grantType: 'authorization_code', scope: areq.scope, resource: areq.resource });
+    const areq = await checkAuthorizationRequest(p, client, params, redirectUri, target);
     return await decide(p, req, client, areq);
   } catch (err) {
     // authorizationError decides whether the error may go to the redirect URI (RFC 9700 section 4.11.2).

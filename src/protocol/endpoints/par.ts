@@ -4,8 +4,7 @@ import { OAuthError, invalidRequest } from '../errors.ts';
 import { randomToken, tokenHash } from '../hash.ts';
 import { readParams } from '../params.ts';
 import { header, type OAuthResponse, type Provider, type ProtocolRequest } from '../provider.ts';
-import { checkRequest, resolveRedirectUri } from './authorize.ts';
-import { checkSelfRegisteredRequest } from '../resources.ts';
+import { checkAuthorizationRequest, resolveRedirectUri } from './authorize.ts';
 import { AUTHORIZE_LIMITS, AUTHORIZE_PARAMS, PAR_URN } from './authorize-params.ts';
 import { resolveRequestObject } from './request-object.ts';
 import { NO_STORE } from './token.ts';
@@ -43,8 +42,7 @@ export async function par(p: Provider, req: ProtocolRequest): Promise<OAuthRespo
   if (proof && params.dpop_jkt !== undefined && params.dpop_jkt !== proof.jkt) {
     throw new OAuthError('invalid_dpop_proof', 'dpop_jkt does not match the key of the DPoP proof.');
   }
-  const areq = checkRequest(p, client, params, redirectUri, { responseMode: 'query' });
-  await checkSelfRegisteredRequest(p, client, { grantType: 'authorization_code', scope: areq.scope, resource: areq.resource });
+  const areq = await checkAuthorizationRequest(p, client, params, redirectUri, { responseMode: 'query' });
 
   // Only authorization parameters are kept (never client_secret), with the proof's key if any.
   const stored: Record<string, string> = {};
