@@ -14,7 +14,7 @@ import { supportedScopes } from '../scopes.ts';
 import { verifyIdTokenHint } from '../tokens/id-token-hint.ts';
 import { subjectFor } from '../tokens/subject.ts';
 import { AUTHORIZE_LIMITS, AUTHORIZE_PARAMS, PAR_URN } from './authorize-params.ts';
-import { checkResources, checkSelfRegisteredRequest, splitResources } from '../resources.ts';
+import { checkResources, checkSelfRegisteredRequest, isSelfRegistered, splitResources } from '../resources.ts';
 import { resolveRequestObject } from './request-object.ts';
 import { featureEnabled } from '../../config/features.ts';
 import { readAuthorizationDetails } from '../authorization-details.ts';
@@ -140,7 +140,9 @@ export function checkRequest(p: Provider, client: ClientRecord, params: Params, 
 export function defaultScope(p: Provider, client: ClientRecord): string[] {
   const base = p.config.defaultScope.length > 0 ? p.config.defaultScope : client.scopes;
   const supported = supportedScopes(p.config.extraScopes);
-  return [...new Set(base)].filter((s) => s !== 'openid' && isScopeToken(s) && supported.includes(s) && client.scopes.includes(s));
+  // A self-registered client's default stays within the ceiling it is held to (TESSERA_REGISTRATION_SCOPES).
+  const ceiling = isSelfRegistered(client) ? p.config.registrationScopes : undefined;
+  return [...new Set(base)].filter((s) => s !== 'openid' && isScopeToken(s) && supported.includes(s) && client.scopes.includes(s) && (!ceiling || ceiling.includes(s)));
 }
 
 /** RFC 8707: an absolute URI without a fragment, and one the client may ask for. */
