@@ -1,28 +1,13 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { readFileSync } from 'node:fs';
 import { certificateReader } from './client-certificate.ts';
 import { createHash, randomBytes } from 'node:crypto';
-import { STATUS_CODES, createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
-import { createServer as createHttpsServer } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { authorize } from '../protocol/endpoints/authorize.ts';
-import { deviceAuthorization } from '../protocol/endpoints/device-authorization.ts';
 import { discoveryDocument } from '../protocol/endpoints/discovery.ts';
 import { offeredAlgs } from '../protocol/tokens/response-algs.ts';
-import { introspect } from '../protocol/endpoints/introspect.ts';
-import { logout } from '../protocol/endpoints/logout.ts';
-import { par } from '../protocol/endpoints/par.ts';
-import { manageRegistration, register } from '../protocol/endpoints/register.ts';
-import { revoke } from '../protocol/endpoints/revoke.ts';
-import { NO_STORE, token } from '../protocol/endpoints/token.ts';
-import { userinfo } from '../protocol/endpoints/userinfo.ts';
+import { NO_STORE } from '../protocol/endpoints/token.ts';
 import { OAuthError, invalidRequest } from '../protocol/errors.ts';
 import { randomToken, safeEqual } from '../protocol/hash.ts';
-import { accountLogin, accountLogout, revokeConsent, showAccount } from '../protocol/interaction/account.ts';
-import { deviceEntry } from '../protocol/interaction/device.ts';
-import { showSignup, submitSignup } from '../protocol/interaction/signup.ts';
-import { selectAccount, showInteraction, submitConsent, submitLogin } from '../protocol/interaction/interaction.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../protocol/provider.ts';
 import type { KeyRing } from '../protocol/tokens/keys.ts';
 import { JWKS_MAX_AGE } from '../protocol/tokens/key-schedule.ts';
@@ -32,117 +17,27 @@ import { corsHeaders, type CorsPolicy } from './cors.ts';
 import { renderFormPost, renderView } from './render-page.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { requestLogger } from '../observability/request-logger.ts';
-import type { RateLimitPolicy, RateLimitTable } from '../config/rate-limits.ts';
+import type { RateLimitTable } from '../config/rate-limits.ts';
 import type { RateLimitStore } from '../ports/rate-limits.ts';
 import { BackendUnavailableError } from '../ports/unavailable.ts';
 import { RATE_LIMIT_STATE, createRateLimiter, rateLimitHeaders, type RateLimitOutcome, type Stage } from './rate-limit.ts';
 import { FORM_TYPE, RawReply, laneEligible, readBody, type ReplyLike } from './form-lane.ts';
 import { endAtTurnEnd } from './end-of-turn.ts';
+import { API_CSP, JSON_HEADERS, VARY_ORIGIN, securityHeadersFor } from './headers.ts';
+import {
+  CONNECTION_TIMEOUT_MS, REQUEST_TIMEOUT_MS, closeAfterAnswer, nodeServerFactory, parserRefusals, tlsOptions,
+  type LaneHandler,
+} from './node-server.ts';
+import { routes, type Kind, type RouteSpec } from './routes.ts';
 import proxyAddr from '@fastify/proxy-addr';
 import type { Logger as PinoLogger } from 'pino';
-
-/** How a route's errors are shown: OAuth JSON, Bearer challenges, or an HTML page. */
-type Kind = 'json' | 'bearer' | 'page';
-
-type Handler = (p: Provider, req: ProtocolRequest, uid: string) => Promise<OAuthResponse>;
-
-type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 /** What the route pipeline needs of a request: Fastify's, or the form lane's (form-lane.ts). */
 type RequestLike = Pick<FastifyRequest, 'method' | 'url' | 'headers' | 'body' | 'ip' | 'raw' | 'log'>;
 
-interface RouteSpec {
-  path: string;
-  methods: Method[];
-  kind: Kind;
-  handler: Handler;
-  /** Browser clients may call it cross-origin. */
-  cors?: 'clients' | 'any';
-  /** POST bodies must be forms. */
-  form: boolean;
-  /** POST and PUT bodies must be JSON (application/json), parsed into ProtocolRequest.json. */
-  json?: true;
-  /** The route exists only when this holds for the configuration (else 404). */
-  enabled?: (config: Provider['config']) => boolean;
-  /** The rate-limit policy counting this route's requests (config/rate-limits.ts). */
-  rateLimit?: RateLimitPolicy;
-}
-
-const routes: RouteSpec[] = [
-  { path: '/authorize', methods: ['GET', 'POST'], kind: 'page', handler: authorize, form: true, rateLimit: 'authorization' },
-  { path: '/token', methods: ['POST'], kind: 'json', handler: token, cors: 'clients', form: true, rateLimit: 'token' },
-  // RFC 9126: a back-channel call from the client's server; no CORS.
-  { path: '/par', methods: ['POST'], kind: 'json', handler: par, form: true, rateLimit: 'par' },
-  { path: '/userinfo', methods: ['GET', 'POST'], kind: 'bearer', handler: userinfo, cors: 'clients', form: false },
-  { path: '/introspect', methods: ['POST'], kind: 'json', handler: introspect, form: true, rateLimit: 'introspection' },
-  { path: '/revoke', methods: ['POST'], kind: 'json', handler: revoke, cors: 'clients', form: true, rateLimit: 'revocation' },
-  { path: '/logout', methods: ['GET', 'POST'], kind: 'page', handler: logout, form: true },
-  { path: '/interaction/:uid', methods: ['GET'], kind: 'page', handler: showInteraction, form: true },
-  { path: '/interaction/:uid/login', methods: ['POST'], kind: 'page', handler: submitLogin, form: true, rateLimit: 'login' },
-  { path: '/interaction/:uid/consent', methods: ['POST'], kind: 'page', handler: submitConsent, form: true },
-  { path: '/interaction/:uid/select', methods: ['POST'], kind: 'page', handler: selectAccount, form: true },
-  // Self-registration (TESSERA_SELF_REGISTRATION); counted with logins: per address and per username.
-  { path: '/interaction/:uid/signup', methods: ['GET', 'POST'], kind: 'page', handler: (p, req, uid) => (req.method === 'GET' ? showSignup(p, req, uid) : submitSignup(p, req, uid)), form: true, rateLimit: 'login' },
-  { path: '/account', methods: ['GET'], kind: 'page', handler: showAccount, form: true },
-  { path: '/account/login', methods: ['POST'], kind: 'page', handler: accountLogin, form: true, rateLimit: 'login' },
-  { path: '/account/revoke', methods: ['POST'], kind: 'page', handler: revokeConsent, form: true },
-  { path: '/account/logout', methods: ['POST'], kind: 'page', handler: accountLogout, form: true },
-  { path: '/device_authorization', methods: ['POST'], kind: 'json', handler: deviceAuthorization, form: true, rateLimit: 'device' },
-  { path: '/device', methods: ['GET', 'POST'], kind: 'page', handler: deviceEntry, form: true, rateLimit: 'device' },
-  // RFC 7591/7592: JSON bodies; back-channel calls from client software, so no CORS (docs/security.md).
-  { path: '/register', methods: ['POST'], kind: 'json', handler: register, form: false, json: true, rateLimit: 'registration', enabled: (c) => c.registration !== 'off' },
-  { path: '/register/:client_id', methods: ['GET', 'PUT', 'DELETE'], kind: 'json', handler: manageRegistration, form: false, json: true, rateLimit: 'registration', enabled: (c) => c.registration !== 'off' },
-];
-
 const JSON_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 
-const BASE_HEADERS = {
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'x-frame-options': 'DENY',
-};
-const API_CSP = "default-src 'none'; frame-ancestors 'none'";
-const VARY_ORIGIN = { vary: 'Origin' };
-const JSON_HEADERS = { 'content-security-policy': API_CSP, 'content-type': 'application/json; charset=utf-8' };
-
 type Logger = FastifyBaseLogger;
-
-const REQUEST_TIMEOUT_MS = 30_000;
-const CONNECTION_TIMEOUT_MS = 60_000;
-/** Fastify's default. */
-const KEEP_ALIVE_TIMEOUT_MS = 72_000;
-
-/**
- * After a 413 or 431 the connection closes in stages (RFC 9112 section 9.6): the answer is sent,
- * then our side of the connection is closed (FIN), and what the client still sends is read and
- * dropped until it closes its side or this long has passed. Closing at once would make the
- * kernel answer the client's next bytes with a reset, which may discard our answer before the
- * client reads it.
- */
-const LINGER_MS = 2_000;
-
-/** Closes `socket` in stages once what was written to it has gone out (see LINGER_MS). */
-function closeInStages(socket: Socket): void {
-  if (socket.destroyed) return;
-  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
-  timer.unref();
-  socket.once('close', () => clearTimeout(timer));
-  socket.once('end', () => socket.destroy());
-  socket.on('data', () => {});
-  socket.resume();
-  socket.end();
-}
-
-/**
- * Makes the response to `req` say Connection: close and, once it is written, close in stages
- * rather than at once: node ends a Connection: close response with socket.destroySoon(), which
- * is replaced for this socket.
- */
-function closeAfterAnswer(req: IncomingMessage, reply: ReplyLike): void {
-  reply.header('connection', 'close');
-  const socket = req.socket as Socket & { destroySoon?: () => void };
-  socket.destroySoon = () => closeInStages(socket);
-}
 
 /** Retry-After on 503 answers given while the database cannot be reached. */
 const RETRY_AFTER_SECONDS = 2;
@@ -174,23 +69,16 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
   // exactly their path is answered from prepared bytes before Fastify sees the request (no
   // routing, hooks or reply object); anything else about them (HEAD, a query string, OPTIONS, a
   // server that is closing) goes through the Fastify routes below, which answer the same bytes.
-  const fastLane = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>(); // GETs only
-  const tls = config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined
-    // TESSERA_TLS_CERT_FILE: serve HTTPS and ask for a client certificate without requiring one;
-    // the protocol checks it per client (RFC 8705), so the handshake accepts any certificate.
-    ? { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile), requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' as const }
-    : undefined;
+  const fastLane = new Map<string, LaneHandler>(); // GETs only
+  const tls = tlsOptions(config);
   const requestIdPrefix = `${randomBytes(9).toString('base64url')}-`;
   let requests = 0;
   // Unique across processes and instances by a random per-server prefix; a counter after it
   // costs less per request than a UUID.
   const nextRequestId = () => `${requestIdPrefix}${(++requests).toString(36)}`;
-  const hsts: Record<string, string> = config.env === 'production' ? { 'strict-transport-security': 'max-age=63072000; includeSubDomains' } : {};
-  const securityHeaders = { ...BASE_HEADERS, ...hsts };
-  /** Sockets whose request node's parser refused (clientErrorHandler below). */
-  const refused = new WeakSet<Socket>();
+  const securityHeaders = securityHeadersFor(config);
   // POST form endpoints answered before Fastify when the request is plain (form-lane.ts).
-  const formLanes = new Map<string, (req: IncomingMessage, res: ServerResponse, fallback: () => void) => void>();
+  const formLanes = new Map<string, LaneHandler>();
   const app = Fastify({
     loggerInstance: opts.logger,
     bodyLimit: config.bodyLimit,
@@ -201,36 +89,8 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
     connectionTimeout: CONNECTION_TIMEOUT_MS,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 128, ignoreTrailingSlash: false },
-    serverFactory: (fastify) => {
-      const handler = (req: IncomingMessage, res: ServerResponse) => {
-        const lanes = req.method === 'GET' ? fastLane : req.method === 'POST' ? formLanes : undefined;
-        const serve = lanes !== undefined && !opts.draining?.() ? lanes.get(req.url ?? '') : undefined;
-        if (serve) serve(req, res, () => fastify(req, res));
-        else fastify(req, res);
-      };
-      // What Fastify does for a server it creates itself.
-      const server = tls ? createHttpsServer(tls, handler) : createHttpServer(handler);
-      server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-      server.requestTimeout = REQUEST_TIMEOUT_MS;
-      server.setTimeout(CONNECTION_TIMEOUT_MS);
-      return server;
-    },
-    // Requests node's parser refuses (header fields too large: 431; malformed: 400; too slow: 408):
-    // an OAuth-shaped answer that says Connection: close, then a close in stages (LINGER_MS).
-    clientErrorHandler: (err: Error & { code?: string }, socket: Socket) => {
-      if (err.code === 'ECONNRESET' || socket.destroyed || refused.has(socket)) return;
-      refused.add(socket); // node's parser reports every later chunk of a refused request again
-      const [status, description] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'The request header fields are too large.']
-        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'The request took too long to arrive.'] : [400, 'The request could not be read.'];
-      opts.logger.info({ err: err.message, code: err.code, status }, 'bad request');
-      const pending = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
-      if (socket.writable && (!pending || !pending.headersSent)) {
-        const body = JSON.stringify({ error: 'invalid_request', error_description: description });
-        const fields = { ...securityHeaders, 'content-security-policy': API_CSP, 'cache-control': 'no-store', 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' };
-        socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${Object.entries(fields).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n${body}`);
-      }
-      closeInStages(socket);
-    },
+    serverFactory: nodeServerFactory(tls, { get: fastLane, post: formLanes }, opts.draining),
+    clientErrorHandler: parserRefusals(securityHeaders, opts.logger),
   }) as unknown as FastifyInstance;
   const clientCertificate = certificateReader(config, p.log);
 

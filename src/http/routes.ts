@@ -1,0 +1,97 @@
+// The route table: every protocol endpoint, its path, methods, how its errors are shown, its body
+// and CORS rules and its rate-limit policy. server.ts mounts each entry on Fastify (and the JSON
+// form endpoints on the form lane, form-lane.ts); every request to one runs pipeline.ts.
+import { authorize } from '../protocol/endpoints/authorize.ts';
+import { deviceAuthorization } from '../protocol/endpoints/device-authorization.ts';
+import { introspect } from '../protocol/endpoints/introspect.ts';
+import { logout } from '../protocol/endpoints/logout.ts';
+import { par } from '../protocol/endpoints/par.ts';
+import { manageRegistration, register } from '../protocol/endpoints/register.ts';
+import { revoke } from '../protocol/endpoints/revoke.ts';
+import { token } from '../protocol/endpoints/token.ts';
+import { userinfo } from '../protocol/endpoints/userinfo.ts';
+import { accountLogin, accountLogout, revokeConsent, showAccount } from '../protocol/interaction/account.ts';
+import { deviceEntry } from '../protocol/interaction/device.ts';
+import { showSignup, submitSignup } from '../protocol/interaction/signup.ts';
+import { selectAccount, showInteraction, submitConsent, submitLogin } from '../protocol/interaction/interaction.ts';
+import type { OAuthResponse, Provider, ProtocolRequest } from '../protocol/provider.ts';
+import type { RateLimitPolicy } from '../config/rate-limits.ts';
+
+/** How a route's errors are shown: OAuth JSON, Bearer challenges, or an HTML page. */
+export type Kind = 'json' | 'bearer' | 'page';
+
+export type Handler = (p: Provider, req: ProtocolRequest, uid: string) => Promise<OAuthResponse>;
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+export interface RouteSpec {
+  path: string;
+  methods: Method[];
+  kind: Kind;
+  handler: Handler;
+  /** Browser clients may call it cross-origin. */
+  cors?: 'clients' | 'any';
+  /** POST bodies must be forms. */
+  form: boolean;
+  /** POST and PUT bodies must be JSON (application/json), parsed into ProtocolRequest.json. */
+  json?: true;
+  /** The route exists only when this holds for the configuration (else 404). */
+  enabled?: (config: Provider['config']) => boolean;
+  /** The rate-limit policy counting this route's requests (config/rate-limits.ts). */
+  rateLimit?: RateLimitPolicy;
+}
+
+/** Self-registration (TESSERA_SELF_REGISTRATION): the form, and its submission. */
+const signup: Handler = (p, req, uid) => (req.method === 'GET' ? showSignup(p, req, uid) : submitSignup(p, req, uid));
+const registrationOn = (c: Provider['config']) => c.registration !== 'off';
+
+export const routes: readonly RouteSpec[] = [
+  {
+    path: '/authorize', methods: ['GET', 'POST'], kind: 'page', handler: authorize, form: true,
+    rateLimit: 'authorization',
+  },
+  { path: '/token', methods: ['POST'], kind: 'json', handler: token, cors: 'clients', form: true, rateLimit: 'token' },
+  // RFC 9126: a back-channel call from the client's server; no CORS.
+  { path: '/par', methods: ['POST'], kind: 'json', handler: par, form: true, rateLimit: 'par' },
+  { path: '/userinfo', methods: ['GET', 'POST'], kind: 'bearer', handler: userinfo, cors: 'clients', form: false },
+  {
+    path: '/introspect', methods: ['POST'], kind: 'json', handler: introspect, form: true, rateLimit: 'introspection',
+  },
+  {
+    path: '/revoke', methods: ['POST'], kind: 'json', handler: revoke, cors: 'clients', form: true,
+    rateLimit: 'revocation',
+  },
+  { path: '/logout', methods: ['GET', 'POST'], kind: 'page', handler: logout, form: true },
+  { path: '/interaction/:uid', methods: ['GET'], kind: 'page', handler: showInteraction, form: true },
+  {
+    path: '/interaction/:uid/login', methods: ['POST'], kind: 'page', handler: submitLogin, form: true,
+    rateLimit: 'login',
+  },
+  { path: '/interaction/:uid/consent', methods: ['POST'], kind: 'page', handler: submitConsent, form: true },
+  { path: '/interaction/:uid/select', methods: ['POST'], kind: 'page', handler: selectAccount, form: true },
+  // Counted with logins: per address and per username.
+  {
+    path: '/interaction/:uid/signup', methods: ['GET', 'POST'], kind: 'page', handler: signup, form: true,
+    rateLimit: 'login',
+  },
+  { path: '/account', methods: ['GET'], kind: 'page', handler: showAccount, form: true },
+  { path: '/account/login', methods: ['POST'], kind: 'page', handler: accountLogin, form: true, rateLimit: 'login' },
+  { path: '/account/revoke', methods: ['POST'], kind: 'page', handler: revokeConsent, form: true },
+  { path: '/account/logout', methods: ['POST'], kind: 'page', handler: accountLogout, form: true },
+  {
+    path: '/device_authorization', methods: ['POST'], kind: 'json', handler: deviceAuthorization, form: true,
+    rateLimit: 'device',
+  },
+  {
+    path: '/device', methods: ['GET', 'POST'], kind: 'page', handler: deviceEntry, form: true, rateLimit: 'device',
+  },
+  // RFC 7591/7592: JSON bodies; back-channel calls from client software, so no CORS (docs/security.md).
+  {
+    path: '/register', methods: ['POST'], kind: 'json', handler: register, form: false, json: true,
+    rateLimit: 'registration', enabled: registrationOn,
+  },
+  {
+    path: '/register/:client_id', methods: ['GET', 'PUT', 'DELETE'], kind: 'json', handler: manageRegistration,
+    form: false, json: true, rateLimit: 'registration', enabled: registrationOn,
+  },
+];
