@@ -1,6 +1,6 @@
 // The form lane: POST requests to the JSON form endpoints (/token, /introspect, /revoke, /par,
 // /device_authorization) answered on the raw node:http request, before Fastify sees them, by
-// the same route pipeline the Fastify routes run (server.ts). It exists for speed: these are the
+// the same route pipeline the Fastify routes run (pipeline.ts). It exists for speed: these are the
 // machine-to-machine endpoints on every request path of a deployment, and Fastify's request and
 // reply objects, hooks and content-type parsing cost about a tenth of a token request's CPU.
 //
@@ -11,17 +11,16 @@
 // query strings) as before. Integration tests (Fastify's inject) take the Fastify path and the
 // flow tests (real HTTP) the lane; test/integration/form-lane.test.ts checks they answer alike.
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { Logger as PinoLogger } from 'pino';
+import { requestLogger } from '../observability/request-logger.ts';
 import { endAtTurnEnd } from './end-of-turn.ts';
-
-/** What the route pipeline needs of a reply: Fastify's reply, or a RawReply. */
-export interface ReplyLike {
-  statusCode: number;
-  header(name: string, value: string | string[]): ReplyLike;
-  headers(values: Readonly<Record<string, string | string[]>>): ReplyLike;
-  code(status: number): ReplyLike;
-  type(contentType: string): ReplyLike;
-  send(payload?: string | Buffer): ReplyLike;
-}
+import type { LaneHandler } from './node-server.ts';
+import { afterLimit, rateLimited, serveRoute, type ServerContext } from './pipeline.ts';
+import { RATE_LIMIT_STATE } from './rate-limit.ts';
+import { sendFailure, type ReplyLike } from './reply.ts';
+import { FORM_TYPE, type RequestLike } from './request.ts';
+import type { RouteSpec } from './routes.ts';
 
 /**
  * A reply written straight to node's ServerResponse: the headers collected, then one writeHead
@@ -83,8 +82,6 @@ export class RawReply implements ReplyLike {
   }
 }
 
-/** A form body's content type, UTF-8 if a charset is named. */
-export const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 const DIGITS = /^\d{1,10}$/;
 
 /** Whether a request may take the lane, from its headers alone (see the head of this file). */
@@ -117,4 +114,55 @@ export function readBody(req: IncomingMessage, done: (body: string | undefined) 
   req.on('end', () => settle(more ? Buffer.concat(more).toString('utf8') : first ? first.toString('utf8') : ''));
   req.on('error', () => settle(undefined));
   req.on('close', () => { if (!req.complete) settle(undefined); });
+}
+
+/** Whether a route of the table takes the form lane for its POSTs. */
+export function takesFormLane(spec: RouteSpec): boolean {
+  return spec.methods.includes('POST') && spec.kind === 'json' && spec.form && !spec.path.includes(':');
+}
+
+/**
+ * The form lane of a route at `route` (its full path): the same steps as its Fastify route, its
+ * onRequest hooks and its onResponse metrics, on the raw request. Request lines are logged as
+ * Fastify logs them.
+ */
+export function formLane(ctx: ServerContext, spec: RouteSpec, route: string): LaneHandler {
+  const { logger, metrics } = ctx;
+  const bodyLimit = ctx.p.config.bodyLimit;
+  return (raw, res, fallback) => {
+    if (!laneEligible(raw.headers, bodyLimit)) return fallback();
+    const started = performance.now();
+    const log = requestLogger(logger, { reqId: ctx.nextRequestId() }, {});
+    const info = (logger as unknown as PinoLogger).isLevelEnabled('info');
+    if (info) {
+      const { method, url, headers: { host }, socket: { remoteAddress, remotePort } } = raw;
+      log.info({ req: { method, url, host, remoteAddress, remotePort } }, 'incoming request');
+    }
+    const req: RequestLike & { [RATE_LIMIT_STATE]?: null } = {
+      method: 'POST', url: raw.url!, headers: raw.headers, body: undefined, ip: ctx.clientIp(raw), raw, log,
+      [RATE_LIMIT_STATE]: null,
+    };
+    const reply = new RawReply(res, ctx.securityHeaders);
+    const finished = () => {
+      const seconds = (performance.now() - started) / 1000;
+      metrics.request(route, 'POST', reply.statusCode, seconds);
+      if (info) log.info({ res: { statusCode: reply.statusCode }, responseTime: seconds * 1000 }, 'request completed');
+    };
+    const fail = (err: unknown) => {
+      sendFailure(err, req, reply, spec.kind, route);
+      finished();
+    };
+    const serve = (body: string | undefined) => {
+      if (body === undefined) return; // the client went away
+      req.body = body;
+      serveRoute(ctx, spec, req, reply, '').then(finished, fail);
+    };
+    let limited: boolean | Promise<boolean>;
+    try {
+      limited = rateLimited(ctx, spec, 'headers', req, reply);
+    } catch (err) {
+      return fail(err);
+    }
+    afterLimit(limited, () => readBody(raw, serve), finished, fail);
+  };
 }
