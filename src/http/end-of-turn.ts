@@ -1,4 +1,4 @@
-// Responses of the lanes (form-lane.ts, and the prepared documents in server.ts) are finished at
+// Responses of the lanes (form-lane.ts, and the prepared documents of prepared.ts) are finished at
 // the end of the event loop's turn instead of the moment each is ready: every response completed
 // while the loop handled one round of ready sockets goes out in one burst, from one setImmediate
 // (the check phase, right after the poll phase that read the requests).
