@@ -272,7 +272,7 @@ export async function buildApp(config: Config, opts: { logger?: Logger; prepared
       if (seconds > 0) await new Promise((r) => setTimeout(r, seconds * 1000));
     },
     async close() {
-      // Closing implies draining: the lanes that answer before Fastify (http/server.ts) stand
+      // Closing implies draining: the lanes that answer before Fastify (http/node-server.ts) stand
       // aside, so Fastify answers 503 to requests arriving on open connections from now on.
       draining = true;
       clearInterval(cleanup);
