@@ -55,7 +55,7 @@ function main(args: string[]): number {
     return 1;
   }
   console.log(
-    `line length: no line over ${MAX_WIDTH} columns but ${allowed} that only a literal or a single word makes long`,
+    `line length: no line over ${MAX_WIDTH} columns except ${allowed} made long by a literal or a one-word comment`,
   );
   return 0;
 }
