@@ -102,4 +102,4 @@ function rawToken(req: IncomingMessage, res: ServerResponse): void {
 
 await app.listen({ host: '127.0.0.1', port: opts.port });
 process.stdout.write(`floor listening on ${opts.issuer}\n`);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => { app.close().then(() => process.exit(0)); });
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => { void app.close().then(() => process.exit(0)); });

@@ -56,7 +56,7 @@ export function openSession(o: BenchOptions, pinning: Machine['pinning'], title:
 
   const interrupt = () => {
     log('\ninterrupted: stopping the servers');
-    Promise.allSettled([...running].map((r) => r.stop())).finally(() => process.exit(130));
+    void Promise.allSettled([...running].map((r) => r.stop())).finally(() => process.exit(130));
   };
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);

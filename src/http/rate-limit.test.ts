@@ -55,7 +55,7 @@ describe('rate limiter', () => {
     // Form-urlencoded ids are decoded; a header longer than the reusable buffer works too.
     const encoded = `Basic ${Buffer.from(`my+app%2F1:${'s'.repeat(1500)}`).toString('base64')}`;
     const viaEncoded = request('192.0.2.31', encoded);
-    limiter.check('token', 'headers', viaEncoded);
+    void limiter.check('token', 'headers', viaEncoded);
     const plain = request('192.0.2.31', `Basic ${Buffer.from('my app/1:x').toString('base64')}`);
     const counted = (limiter.check('token', 'headers', plain) as { counted: { name: string; count: number }[] }).counted;
     assert.equal(counted.find((c) => c.name === 'token.client')!.count, 2); // the same client_id both times
@@ -72,7 +72,7 @@ describe('rate limiter', () => {
     assert.equal(second.added, 0);
     assert.equal(second.counted.length, 2);
     const bodyOnly = request('192.0.2.41');
-    limiter.check('token', 'headers', bodyOnly);
+    void limiter.check('token', 'headers', bodyOnly);
     assert.equal((limiter.check('token', 'body', bodyOnly, new URLSearchParams('client_id=svc2')) as { added: number }).added, 1);
     store.close();
   });

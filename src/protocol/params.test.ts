@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { OAuthError } from './errors.ts';
+import type { OAuthError } from './errors.ts';
 import { readParams, splitScope } from './params.ts';
 
 const defined = new Set(['a', 'b']);

@@ -13,7 +13,7 @@ import * as m0014 from '../../src/adapters/sql/migrations/0014_username_canonica
 import { openStores } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import type { Stores, UserRecord } from '../../src/ports/index.ts';
-import { cliBackends, runCli, type CliResult } from '../fixtures/cli.ts';
+import { cliBackends, runCli } from '../fixtures/cli.ts';
 
 const NOW = Math.floor(Date.now() / 1000);
 

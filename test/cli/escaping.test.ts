@@ -11,7 +11,7 @@ import { after, describe, it } from 'node:test';
 import { openStores } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import type { Stores } from '../../src/ports/index.ts';
-import { cliBackends, runCli, type CliResult } from '../fixtures/cli.ts';
+import { cliBackends, runCli } from '../fixtures/cli.ts';
 
 const NOW = Math.floor(Date.now() / 1000);
 // Characters that must never reach a terminal raw.

@@ -216,7 +216,7 @@ describe('authorization code flow', { skip: browserSkip }, () => {
   });
 
   it('a wrong password keeps the user on the login page with an error and sends nothing to the client', async () => {
-    const { config, req } = await begin('web-none');
+    const { req } = await begin('web-none');
     assert.equal(await visit(req.url), 'login');
     const hitsBefore = env.cb.hits.length;
     await signIn(env.page, 'judy', 'not the password');

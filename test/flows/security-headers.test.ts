@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import * as client from 'openid-client';
+import type * as client from 'openid-client';
 import type { Response } from 'playwright-core';
 import { authRequest, browserSkip, browserSuite, screen, signIn } from './support.ts';
 

@@ -17,7 +17,7 @@ const setCookies = (res: LightMyRequestResponse): string[] => {
   const set = res.headers['set-cookie'];
   return Array.isArray(set) ? set : set ? [set] : [];
 };
-const valueOf = (res: LightMyRequestResponse, wire: string): string => {
+const cookieValue = (res: LightMyRequestResponse, wire: string): string => {
   const c = setCookies(res).find((x) => x.startsWith(`${wire}=`));
   assert.ok(c, `no ${wire} cookie in ${setCookies(res).join(' | ')}`);
   return c.slice(wire.length + 1, c.indexOf(';'));
@@ -52,7 +52,7 @@ for (const backend of await backends()) {
     it('a device-form secret planted for the parent domain (unprefixed or __Secure-) does not satisfy the CSRF check', async () => {
       // The attacker loads the form in their own browser: a secret and its CSRF token.
       const theirs = await app.server.inject({ url: '/device' });
-      const secret = valueOf(theirs, '__Host-tessera_device');
+      const secret = cookieValue(theirs, '__Host-tessera_device');
       const csrf = csrfOf(theirs.body);
       for (const planted of [`tessera_device=${secret}`, `__Secure-tessera_device=${secret}`]) {
         const res = await form(app, '/device', { user_code: 'BCDF-GHJK', csrf }, { cookie: planted });
@@ -67,7 +67,7 @@ for (const backend of await backends()) {
 
     it('an account-login secret planted for the parent domain cannot log the victim into the attacker\'s account', async () => {
       const theirs = await app.server.inject({ url: '/account' });
-      const secret = valueOf(theirs, '__Host-tessera_account_login');
+      const secret = cookieValue(theirs, '__Host-tessera_account_login');
       const csrf = csrfOf(theirs.body);
       for (const planted of [`tessera_account_login=${secret}`, `__Secure-tessera_account_login=${secret}`]) {
         const res = await form(app, '/account/login', { ...ALICE, csrf }, { cookie: planted });
@@ -81,7 +81,7 @@ for (const backend of await backends()) {
     it('an interaction secret planted for the parent domain does not bind the victim\'s browser to the attacker\'s sign-in', async () => {
       const theirs = await start(app);
       const path = interactionPath(theirs);
-      const secret = valueOf(theirs, '__Host-tessera_interaction');
+      const secret = cookieValue(theirs, '__Host-tessera_interaction');
       for (const planted of [`tessera_interaction=${secret}`, `__Secure-tessera_interaction=${secret}`]) {
         const page = await app.server.inject({ url: path, headers: { cookie: planted } });
         assert.equal(page.statusCode, 403, planted);
@@ -93,9 +93,9 @@ for (const backend of await backends()) {
     it('an interaction secret planted under a look-alike name (U+00A0 before __Host-) or as a second __Host- cookie is never used', async () => {
       const theirs = await start(app);
       const path = interactionPath(theirs);
-      const secret = valueOf(theirs, '__Host-tessera_interaction');
+      const secret = cookieValue(theirs, '__Host-tessera_interaction');
       const own = await start(app, '');
-      const mine = valueOf(own, '__Host-tessera_interaction');
+      const mine = cookieValue(own, '__Host-tessera_interaction');
       assert.notEqual(mine, secret);
       // Sent first, the planted cookie used to win (JS trim() strips U+00A0, a raw 0xA0 byte read as latin1).
       const lookalike = await app.server.inject({ url: path, headers: { cookie: `\xa0__Host-tessera_interaction=${secret}; __Host-tessera_interaction=${mine}` } });
@@ -116,7 +116,7 @@ for (const backend of await backends()) {
       jar.take(first);
       const second = await start(app, jar.header());
       jar.take(second);
-      assert.equal(valueOf(second, '__Host-tessera_interaction'), valueOf(first, '__Host-tessera_interaction'), 'the browser keeps its secret');
+      assert.equal(cookieValue(second, '__Host-tessera_interaction'), cookieValue(first, '__Host-tessera_interaction'), 'the browser keeps its secret');
       const [a, b] = [interactionPath(first), interactionPath(second)];
       assert.notEqual(a, b);
       for (const path of [a, b]) {

@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, SignJWT, UnsecuredJWT, type JSONWebKeySet, type JWTPayload } from 'jose';
-import type { LightMyRequestResponse } from 'fastify';
 import type { App } from '../../src/app.ts';
 import { saveClient } from '../../src/admin/clients.ts';
 import { saveUser } from '../../src/admin/users.ts';

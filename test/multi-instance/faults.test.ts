@@ -17,7 +17,7 @@ import { sqliteTempUrl } from '../fixtures/db.ts';
 import { startPrivatePg, type PrivatePg } from '../fixtures/private-pg.ts';
 import type { RunningServer } from '../fixtures/server.ts';
 import {
-  authorize, base, clientCredentials, introspect, makeChains, pkce, refresh, refreshTokenRecord, rp, runCli,
+  authorize, base, introspect, makeChains, pkce, refresh, refreshTokenRecord, rp, runCli,
   startInstance, startLoad, until, type Agent, type LoadReport,
 } from './support.ts';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ClientRecord } from '../../ports/clients.ts';
-import { OAuthError } from '../errors.ts';
+import type { OAuthError } from '../errors.ts';
 import { ACCESS_TOKEN_TYPE, actClaim, actDepth, exchangeRequest, exchangeScope, ID_TOKEN_TYPE, JWT_TOKEN_TYPE, mayActAllows, MAX_ACT_DEPTH, possessionProven, readAct, REFRESH_TOKEN_TYPE } from './token-exchange.ts';
 
 const policy = { audiences: ['https://orders.example/', 'billing'], subject_clients: ['web'] };
