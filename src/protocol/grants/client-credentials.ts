@@ -2,12 +2,19 @@ import { OAuthError } from '../errors.ts';
 import { checkResource } from '../endpoints/authorize.ts';
 import { isScopeToken, splitScope } from '../params.ts';
 import { mintAccessToken } from '../tokens/access-token.ts';
-import { boundCertificate, type GrantHandler } from './grant.ts';
+import { boundCertificate, type DepsOf, type GrantHandler, type PolicyDeps, type RegistryDeps } from './grant.ts';
+import type { Config } from '../../config/config.ts';
+import type { Provider } from '../provider.ts';
 import { accessTokenPolicy, checkSelfRegisteredRequest, isSelfRegistered, currentRegistry } from '../resources.ts';
 
 const USER_SCOPES = new Set(['openid', 'offline_access', 'profile', 'email']);
 
-export const clientCredentials: GrantHandler = {
+/** What the client-credentials grant uses of the provider. */
+export type ClientCredentialsDeps = Pick<Provider, 'now' | 'keys'>
+  & { readonly config: Pick<Config, 'issuer' | 'defaultAudience' | 'registrationScopes'> }
+  & DepsOf<typeof checkSelfRegisteredRequest> & RegistryDeps & PolicyDeps;
+
+export const clientCredentials: GrantHandler<ClientCredentialsDeps> = {
   grantType: 'client_credentials',
   parameters: new Set(['scope', 'resource']),
   allowPublic: false,

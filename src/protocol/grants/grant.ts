@@ -1,7 +1,8 @@
 import type { ClientRecord } from '../../ports/clients.ts';
 import type { DpopProof } from '../dpop.ts';
 import type { Params } from '../params.ts';
-import type { Provider, ProtocolRequest } from '../provider.ts';
+import type { ProtocolRequest } from '../provider.ts';
+import type { accessTokenPolicy, currentRegistry } from '../resources.ts';
 
 export interface TokenResponse {
   access_token: string;
@@ -17,14 +18,30 @@ export interface TokenResponse {
   authorization_details?: unknown[];
 }
 
-export interface GrantHandler {
+/**
+ * A grant type at the token endpoint. `D` is what the grant uses of the provider (its deps type,
+ * declared beside it); the token endpoint hands it the whole Provider, which has all of that.
+ */
+export interface GrantHandler<D> {
   grantType: string;
   /** Parameters this grant reads, besides grant_type and client authentication. */
   parameters: ReadonlySet<string>;
   /** Whether public clients may use it. */
   allowPublic: boolean;
-  handle(p: Provider, req: ProtocolRequest, params: Params, client: ClientRecord, ctx: GrantContext): Promise<TokenResponse>;
+  handle: (
+    p: D, req: ProtocolRequest, params: Params, client: ClientRecord, ctx: GrantContext,
+  ) => Promise<TokenResponse>;
 }
+
+/**
+ * What a function outside grants/ needs of the provider, as its own signature declares it: deps
+ * types name it instead of repeating it, so they follow when that function's needs change.
+ */
+export type DepsOf<F extends (p: never, ...rest: never[]) => unknown> = Parameters<F>[0];
+/** The resource registry as the grants read it (protocol/resources.ts). */
+export type RegistryDeps = DepsOf<typeof currentRegistry>;
+/** The access-token policy of a client, resource and scope (protocol/resources.ts). */
+export type PolicyDeps = DepsOf<typeof accessTokenPolicy>;
 
 /** What the token endpoint established before the grant runs. */
 export interface GrantContext {

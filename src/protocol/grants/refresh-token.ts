@@ -1,8 +1,11 @@
 import { OAuthError, invalidGrant, invalidRequest } from '../errors.ts';
 import { tokenHash } from '../hash.ts';
 import { splitScope } from '../params.ts';
-import { boundCertificate, type GrantHandler } from './grant.ts';
-import { newRefreshToken, userAccessToken, userTokenResponse } from './user-tokens.ts';
+import { boundCertificate, type DepsOf, type GrantHandler, type PolicyDeps, type RegistryDeps } from './grant.ts';
+import { newRefreshToken, userAccessToken, userTokenResponse, type UserTokenDeps } from './user-tokens.ts';
+import type { Stores } from '../../ports/index.ts';
+import type { Config } from '../../config/config.ts';
+import type { Provider } from '../provider.ts';
 import type { MintedAccessToken } from '../tokens/access-token.ts';
 import type { GrantRecord, RefreshTokenRecord } from '../../ports/grants.ts';
 import type { UserRecord } from '../../ports/users.ts';
@@ -10,7 +13,16 @@ import { narrowAuthorizationDetails, type AuthorizationDetail } from '../authori
 import { isFapiClient } from '../fapi.ts';
 import { accessTokenPolicy, pickResource, currentRegistry, type AccessTokenPolicy } from '../resources.ts';
 
-export const refreshToken: GrantHandler = {
+/** What the refresh-token grant uses of the provider. */
+export type RefreshTokenDeps = Pick<Provider, 'now' | 'events' | 'log'>
+  & {
+    readonly config: Pick<Config, 'refreshIdleTtl'>
+      & DepsOf<typeof isFapiClient> & DepsOf<typeof narrowAuthorizationDetails>;
+    readonly stores: Pick<Stores, 'grants'>;
+  }
+  & RegistryDeps & PolicyDeps & UserTokenDeps;
+
+export const refreshToken: GrantHandler<RefreshTokenDeps> = {
   grantType: 'refresh_token',
   parameters: new Set(['refresh_token', 'scope', 'resource', 'authorization_details']),
   allowPublic: true,
