@@ -3,6 +3,7 @@ import type { DpopProof } from '../dpop.ts';
 import type { Params } from '../params.ts';
 import type { ProtocolRequest } from '../provider.ts';
 import type { accessTokenPolicy, currentRegistry } from '../resources.ts';
+import type { MintedAccessToken } from '../tokens/access-token.ts';
 
 export interface TokenResponse {
   access_token: string;
@@ -16,6 +17,37 @@ export interface TokenResponse {
   issued_token_type?: string;
   /** RFC 9396 section 7: the authorization details of the access token. */
   authorization_details?: unknown[];
+}
+
+/** What a grant adds to the access token in its token response; each member is sent only when given. */
+export interface TokenResponseMembers {
+  /** RFC 8693 section 2.2.1: the type of the token a token exchange issued. */
+  issuedTokenType?: string;
+  /** The user grants always name the scope (also when empty); the client grants only when there is one. */
+  scope?: string;
+  authorizationDetails?: unknown[];
+  refreshToken?: string;
+  idToken?: string;
+}
+
+/**
+ * The token response (RFC 6749 section 5.1) every grant answers with: the access token, its type
+ * (DPoP when it is bound to a DPoP key, RFC 9449 section 5) and lifetime, then what the grant adds.
+ * The members always come in this order (issued_token_type right after access_token), so a grant's
+ * answer has the same bytes whichever grant built it before.
+ */
+export function tokenResponse(
+  access: Pick<MintedAccessToken, 'token' | 'jkt'>, expiresIn: number, more: TokenResponseMembers,
+): TokenResponse {
+  const type = access.jkt ? 'DPoP' : 'Bearer';
+  const res: TokenResponse = more.issuedTokenType === undefined
+    ? { access_token: access.token, token_type: type, expires_in: expiresIn }
+    : { access_token: access.token, issued_token_type: more.issuedTokenType, token_type: type, expires_in: expiresIn };
+  if (more.scope !== undefined) res.scope = more.scope;
+  if (more.authorizationDetails) res.authorization_details = more.authorizationDetails;
+  if (more.refreshToken) res.refresh_token = more.refreshToken;
+  if (more.idToken) res.id_token = more.idToken;
+  return res;
 }
 
 /**

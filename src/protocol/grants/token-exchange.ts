@@ -9,7 +9,7 @@ import type { Stores } from '../../ports/index.ts';
 import type { Config } from '../../config/config.ts';
 import { keyResolver, mintAccessToken, verifyAccessToken, type ActClaim } from '../tokens/access-token.ts';
 import { subjectFor } from '../tokens/subject.ts';
-import { boundCertificate, type DepsOf, type GrantContext, type GrantHandler } from './grant.ts';
+import { boundCertificate, tokenResponse, type DepsOf, type GrantContext, type GrantHandler } from './grant.ts';
 
 // Token exchange (RFC 8693): a confidential client trades a token (subject_token) for a new access
 // token with another audience and the same or fewer scopes, as its per-client policy allows.
@@ -363,8 +363,6 @@ export const tokenExchange: GrantHandler<TokenExchangeDeps> = {
     }
     p.events({ type: 'token_exchanged', clientId: client.clientId, subjectTokenType: request.subjectType, actorTokenType: request.actorType, audience: request.audience, ip: req.ip });
     p.log.info({ event: 'token_exchanged', client_id: client.clientId, subject_client: subject.clientId, subject_iss: subject.iss, actor: actor ? actor.sub : undefined, audience: request.audience, ip: req.ip }, 'token exchanged');
-    const res = { access_token: access.token, issued_token_type: request.issuedType, token_type: access.jkt ? 'DPoP' as const : 'Bearer' as const, expires_in: ttl, scope: scope || undefined };
-    if (!scope) delete res.scope;
-    return res;
+    return tokenResponse(access, ttl, { issuedTokenType: request.issuedType, scope: scope || undefined });
   },
 };

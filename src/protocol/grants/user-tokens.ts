@@ -12,7 +12,7 @@ import { namedUserClaims, userClaims } from '../endpoints/userinfo.ts';
 import { responseSigner } from '../tokens/response-algs.ts';
 import { subjectFor } from '../tokens/subject.ts';
 import { pickResource } from '../resources.ts';
-import type { DepsOf, TokenResponse } from './grant.ts';
+import { tokenResponse, type DepsOf, type TokenResponse } from './grant.ts';
 import type { AuthorizationDetail } from '../authorization-details.ts';
 
 /**
@@ -96,18 +96,18 @@ export function userTokenResponse(
   refresh: string | undefined, nonce: string | null, client: ClientRecord, user?: UserRecord,
   authorizationDetails?: AuthorizationDetail[],
 ): TokenResponse {
-  // expires_in is the token's own lifetime (a registry resource may set it: protocol/resources.ts).
-  const res: TokenResponse = { access_token: access.token, token_type: access.jkt ? 'DPoP' : 'Bearer', expires_in: access.ttl ?? p.config.accessTokenTtl, scope };
-  // RFC 9396 section 7: the token response names the authorization details the token carries.
-  if (authorizationDetails) res.authorization_details = authorizationDetails;
-  if (refresh) res.refresh_token = refresh;
+  let idToken: string | undefined;
   if (scope.split(' ').includes('openid')) {
-    res.id_token = mintIdToken(responseSigner(p, client, 'id_token'), {
-      issuer: p.config.issuer, sub: subjectFor(p.config.pairwiseSecret, client, grant.userId), clientId: grant.clientId, now: p.now(), ttl: p.config.idTokenTtl,
-      authTime: grant.authTime, nonce, accessToken: access.token, sid: grant.sid, amr: grant.amr,
-      claims: { ...idTokenUserClaims(client, grant, scope, user), ...(acrFor(grant.amr) ? { acr: acrFor(grant.amr) } : {}) },
+    const acr = acrFor(grant.amr);
+    idToken = mintIdToken(responseSigner(p, client, 'id_token'), {
+      issuer: p.config.issuer, sub: subjectFor(p.config.pairwiseSecret, client, grant.userId), clientId: grant.clientId,
+      now: p.now(), ttl: p.config.idTokenTtl, authTime: grant.authTime, nonce, accessToken: access.token,
+      sid: grant.sid, amr: grant.amr, claims: { ...idTokenUserClaims(client, grant, scope, user), ...(acr ? { acr } : {}) },
     });
   }
-  return res;
+  // expires_in is the token's own lifetime (a registry resource may set it: protocol/resources.ts).
+  // RFC 9396 section 7: the token response names the authorization details the token carries.
+  const expiresIn = access.ttl ?? p.config.accessTokenTtl;
+  return tokenResponse(access, expiresIn, { scope, authorizationDetails, refreshToken: refresh, idToken });
 }
 
