@@ -44,17 +44,38 @@ export interface IssuedAccessToken {
   expiresAt: number;
 }
 
-export type UseRefreshResult =
-  | { status: 'used'; grant: GrantRecord; refresh: RefreshTokenRecord }
+/**
+ * What `accept` decided about a presented refresh token: go on, with `value` (what the decision
+ * found, handed to `next` and returned in the store's result), or refuse, with members of the
+ * caller's own (`R`) that the store returns as they are.
+ */
+export type Verdict<A, R extends object = object> = { ok: true; value: A } | ({ ok: false } & R);
+
+/** The records a rotation stores: the presented token's successor and the new access token. */
+export interface Rotation {
+  refresh: RefreshTokenRecord;
+  access: IssuedAccessToken;
+}
+
+/**
+ * Refused: the token is unknown, of a revoked grant, or `accept` refused it, in which case the
+ * refusal's members (`R`) are here.
+ */
+export type RefusedRefresh<R extends object> = { status: 'invalid' } & Partial<R>;
+
+export type UseRefreshResult<A = unknown, R extends object = object, N extends IssuedAccessToken = IssuedAccessToken> =
+  /** `accepted` is the value of accept's verdict, `issued` what next returned (of the run that was committed). */
+  | { status: 'used'; grant: GrantRecord; refresh: RefreshTokenRecord; accepted: A; issued: N }
   /** A rotated-out token was presented again: the family has been revoked (as in rotate). */
   | { status: 'reused'; grantId: string; clientId: string }
-  | { status: 'invalid' };
+  | RefusedRefresh<R>;
 
-export type RotateResult =
-  | { status: 'rotated'; grant: GrantRecord; previous: RefreshTokenRecord }
+export type RotateResult<A = unknown, R extends object = object, N extends Rotation = Rotation> =
+  /** `accepted` is the value of accept's verdict, `issued` what next returned (of the run that was committed). */
+  | { status: 'rotated'; grant: GrantRecord; previous: RefreshTokenRecord; accepted: A; issued: N }
   /** A rotated-out token was presented again: the family has been revoked. */
   | { status: 'reused'; grantId: string; clientId: string }
-  | { status: 'invalid' };
+  | RefusedRefresh<R>;
 
 export interface GrantStore {
   /** Stores the grant, its first refresh token (if any) and first access token in one transaction. */
@@ -66,27 +87,37 @@ export interface GrantStore {
    * caller. A token already used revokes the whole family and returns 'reused'. The checks of
    * client binding, expiry and grant state are passed in as `accept`, run inside the transaction;
    * it is given the grant's user as read in that transaction (undefined when there is none), so
-   * that nothing has to be read after the rotation has committed.
+   * that nothing has to be read after the rotation has committed. `next` makes the records to
+   * store from the accepted token, its grant and the verdict's value.
+   *
+   * The callbacks may run more than once for one call: when a group commit fails (SQLite, see
+   * adapters/sql/batching.ts) each transaction of the group is run again on its own, and a
+   * transaction may be retried. So they must be pure functions of their arguments: no writes to
+   * anything outside them, their results reaching the caller only through the result of rotate(),
+   * which carries the verdict's value (`accepted`) and next's output (`issued`) of the run that was
+   * committed. They may draw fresh random values (a new token each run): only the committed run's
+   * are stored and returned.
    */
-  rotate(
+  rotate<A, R extends object, N extends Rotation>(
     tokenHash: string,
     now: number,
-    accept: (refresh: RefreshTokenRecord, grant: GrantRecord, user: UserRecord | undefined) => boolean,
-    next: (refresh: RefreshTokenRecord, grant: GrantRecord) => { refresh: RefreshTokenRecord; access: IssuedAccessToken },
-  ): Promise<RotateResult>;
+    accept: (refresh: RefreshTokenRecord, grant: GrantRecord, user: UserRecord | undefined) => Verdict<A, R>,
+    next: (refresh: RefreshTokenRecord, grant: GrantRecord, accepted: A) => N,
+  ): Promise<RotateResult<A, R, N>>;
   /**
    * Use without rotation (FAPI 2.0 clients): the presented token stays valid, its idle expiry moves
-   * to `idleExpiresAt` (capped by the grant's) and the new access token is recorded with the grant;
-   * the same checks as rotate() run under the same locks. A token that was rotated out earlier is
-   * still reuse: the family is revoked and 'reused' returned.
+   * to `idleExpiresAt` (capped by the grant's) and the new access token `next` returns is recorded
+   * with the grant; the same checks as rotate() run under the same locks, and its callbacks may be
+   * run more than once just as rotate's (they must be pure). A token that was rotated out earlier
+   * is still reuse: the family is revoked and 'reused' returned.
    */
-  useRefresh(
+  useRefresh<A, R extends object, N extends IssuedAccessToken>(
     tokenHash: string,
     now: number,
     idleExpiresAt: number,
-    accept: (refresh: RefreshTokenRecord, grant: GrantRecord, user: UserRecord | undefined) => boolean,
-    next: (refresh: RefreshTokenRecord, grant: GrantRecord) => IssuedAccessToken,
-  ): Promise<UseRefreshResult>;
+    accept: (refresh: RefreshTokenRecord, grant: GrantRecord, user: UserRecord | undefined) => Verdict<A, R>,
+    next: (refresh: RefreshTokenRecord, grant: GrantRecord, accepted: A) => N,
+  ): Promise<UseRefreshResult<A, R, N>>;
   /** Revokes the grant, every refresh token of it and every access token issued from it. */
   revoke(id: string, now: number): Promise<boolean>;
   revokeByUserAndClient(userId: string, clientId: string, now: number): Promise<number>;

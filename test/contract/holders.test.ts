@@ -69,7 +69,8 @@ for (const backend of backends) {
       const clientId = uid('client');
       const families = await Promise.all(Array.from({ length: 20 }, () => seed(clientId, uid('user'))));
       const issued: string[] = [];
-      const rotations = families.map(({ rt }) => stores.grants.rotate(rt.tokenHash, NOW, () => true, (prev) => {
+      const accepted = () => ({ ok: true, value: undefined }) as const;
+      const rotations = families.map(({ rt }) => stores.grants.rotate(rt.tokenHash, NOW, accepted, (prev) => {
         const jti = uid('jti');
         issued.push(jti);
         return { refresh: { ...prev, tokenHash: uid('rt'), usedAt: null }, access: { jti, expiresAt: NOW + 300 } };

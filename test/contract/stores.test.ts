@@ -134,6 +134,9 @@ for (const backend of backends) {
       await stores.grants.create(g, rt, at);
       return { g, rt, at };
     };
+    /** Verdicts of grants.rotate/useRefresh's accept() for the tests that need only a yes or a no. */
+    const accepted = () => ({ ok: true, value: undefined }) as const;
+    const refused = () => ({ ok: false }) as const;
     const nextFor = (issued: IssuedAccessToken[] = []) => (prev: RefreshTokenRecord) => {
       const a = access();
       issued.push(a);
@@ -494,7 +497,7 @@ for (const backend of backends) {
       assert.deepEqual(await stores.grants.get(g.id), g);
       assert.deepEqual(await stores.grants.getRefresh(rt.tokenHash), { refresh: rt, grant: g });
       let seen: GrantRecord | undefined;
-      await stores.grants.rotate(rt.tokenHash, NOW + 1, (_r, gr) => { seen = gr; return true; }, nextFor());
+      await stores.grants.rotate(rt.tokenHash, NOW + 1, (_r, gr) => { seen = gr; return accepted(); }, nextFor());
       return seen;
     }
 
@@ -602,10 +605,20 @@ for (const backend of backends) {
         let seen: unknown;
         let nextRefresh: RefreshTokenRecord | undefined;
         const result = await stores.grants.rotate(rt.tokenHash, NOW + 5,
-          (r, gr) => { seen = { r, gr }; return true; },
-          (r, gr) => { const n = nextFor(issued)(r); nextRefresh = n.refresh; assert.deepEqual(gr, g); return n; });
+          (r, gr) => { seen = { r, gr }; return { ok: true, value: 'checked' }; },
+          (r, gr, value) => {
+            const n = nextFor(issued)(r);
+            nextRefresh = n.refresh;
+            assert.deepEqual(gr, g);
+            assert.equal(value, 'checked');
+            return n;
+          });
         assert.deepEqual(seen, { r: rt, gr: g });
-        assert.deepEqual(result, { status: 'rotated', grant: g, previous: { ...rt, usedAt: NOW + 5 } });
+        // The result carries the verdict's value and what next() made.
+        assert.deepEqual(result, {
+          status: 'rotated', grant: g, previous: { ...rt, usedAt: NOW + 5 },
+          accepted: 'checked', issued: { refresh: nextRefresh, access: issued[0] },
+        });
         assert.deepEqual(await stores.grants.getRefresh(rt.tokenHash), { refresh: { ...rt, usedAt: NOW + 5 }, grant: g });
         assert.deepEqual(await stores.grants.getRefresh(nextRefresh!.tokenHash), { refresh: nextRefresh, grant: g });
         // the new access token belongs to the grant: revoking the grant reaches it
@@ -613,27 +626,27 @@ for (const backend of backends) {
         assert.equal(await stores.revocations.isAccessTokenRevoked(issued[0]!.jti), true);
       });
       it('rotate: unknown token is invalid', async () => {
-        const r = await stores.grants.rotate(uid('rt'), NOW, () => true, nextFor());
+        const r = await stores.grants.rotate(uid('rt'), NOW, accepted, nextFor());
         assert.deepEqual(r, { status: 'invalid' });
       });
       it('rotate: accept() returning false changes nothing', async () => {
         const { g, rt, at } = await seedGrant();
         let nextCalled = false;
-        const r = await stores.grants.rotate(rt.tokenHash, NOW, () => false, (p) => { nextCalled = true; return nextFor()(p); });
+        const r = await stores.grants.rotate(rt.tokenHash, NOW, refused, (p) => { nextCalled = true; return nextFor()(p); });
         assert.deepEqual(r, { status: 'invalid' });
         assert.equal(nextCalled, false);
         assert.deepEqual(await stores.grants.getRefresh(rt.tokenHash), { refresh: rt, grant: g });
         assert.equal(await stores.revocations.isAccessTokenRevoked(at.jti), false);
         // and it still rotates afterwards
-        assert.equal((await stores.grants.rotate(rt.tokenHash, NOW, () => true, nextFor())).status, 'rotated');
+        assert.equal((await stores.grants.rotate(rt.tokenHash, NOW, accepted, nextFor())).status, 'rotated');
       });
       it('rotate: a rotated-out token presented again revokes the family and its access tokens', async () => {
         const { g, rt, at } = await seedGrant();
         const issued: IssuedAccessToken[] = [];
         let second: RefreshTokenRecord | undefined;
         const next = (p: RefreshTokenRecord) => { const n = nextFor(issued)(p); second = n.refresh; return n; };
-        assert.equal((await stores.grants.rotate(rt.tokenHash, NOW + 1, () => true, next)).status, 'rotated');
-        const replay = await stores.grants.rotate(rt.tokenHash, NOW + 2, () => true, nextFor());
+        assert.equal((await stores.grants.rotate(rt.tokenHash, NOW + 1, accepted, next)).status, 'rotated');
+        const replay = await stores.grants.rotate(rt.tokenHash, NOW + 2, accepted, nextFor());
         assert.deepEqual(replay, { status: 'reused', grantId: g.id, clientId: g.clientId });
         assert.equal((await stores.grants.get(g.id))!.revokedAt, NOW + 2);
         for (const jti of [at.jti, issued[0]!.jti]) assert.equal(await stores.revocations.isAccessTokenRevoked(jti), true);
@@ -641,21 +654,21 @@ for (const backend of backends) {
         assert.equal(successor!.refresh.usedAt, NOW + 2);
         assert.equal(successor!.grant.revokedAt, NOW + 2);
         // the successor no longer rotates, and further replays are merely invalid
-        assert.deepEqual(await stores.grants.rotate(second!.tokenHash, NOW + 3, () => true, nextFor()), { status: 'invalid' });
-        assert.deepEqual(await stores.grants.rotate(rt.tokenHash, NOW + 3, () => true, nextFor()), { status: 'invalid' });
+        assert.deepEqual(await stores.grants.rotate(second!.tokenHash, NOW + 3, accepted, nextFor()), { status: 'invalid' });
+        assert.deepEqual(await stores.grants.rotate(rt.tokenHash, NOW + 3, accepted, nextFor()), { status: 'invalid' });
       });
       it('50 concurrent rotations of one token: exactly one rotated; the replays revoke the family', async () => {
         const { g, rt, at } = await seedGrant();
         const issued: IssuedAccessToken[] = [];
         const successors: RefreshTokenRecord[] = [];
         const next = (p: RefreshTokenRecord) => { const n = nextFor(issued)(p); successors.push(n.refresh); return n; };
-        const results = await times(50, () => stores.grants.rotate(rt.tokenHash, NOW + 1, () => true, next));
+        const results = await times(50, () => stores.grants.rotate(rt.tokenHash, NOW + 1, accepted, next));
         assert.deepEqual(tally(results), { rotated: 1, reused: 1, invalid: 48 });
         assert.equal(successors.length, 1);
         const after = await stores.grants.getRefresh(successors[0]!.tokenHash);
         assert.notEqual(after!.refresh.usedAt, null);
         assert.notEqual(after!.grant.revokedAt, null);
-        assert.deepEqual(await stores.grants.rotate(successors[0]!.tokenHash, NOW + 2, () => true, nextFor()), { status: 'invalid' });
+        assert.deepEqual(await stores.grants.rotate(successors[0]!.tokenHash, NOW + 2, accepted, nextFor()), { status: 'invalid' });
         for (const jti of [at.jti, issued[0]!.jti]) assert.equal(await stores.revocations.isAccessTokenRevoked(jti), true);
         assert.equal((await stores.grants.listActiveByUser(g.userId, NOW)).length, 0);
       });
@@ -673,32 +686,32 @@ for (const backend of backends) {
         await stores.users.put(owner);
         const seen: unknown[] = [];
         const { rt } = await seedGrant({ userId: owner.id });
-        await stores.grants.rotate(rt.tokenHash, NOW + 1, (_r, _g, u) => { seen.push(u); return false; }, nextFor());
-        await stores.grants.useRefresh(rt.tokenHash, NOW + 1, NOW + 100, (_r, _g, u) => { seen.push(u); return false; }, () => access());
+        await stores.grants.rotate(rt.tokenHash, NOW + 1, (_r, _g, u) => { seen.push(u); return refused(); }, nextFor());
+        await stores.grants.useRefresh(rt.tokenHash, NOW + 1, NOW + 100, (_r, _g, u) => { seen.push(u); return refused(); }, () => access());
         const { rt: orphan } = await seedGrant();
-        await stores.grants.rotate(orphan.tokenHash, NOW + 1, (_r, _g, u) => { seen.push(u); return false; }, nextFor());
+        await stores.grants.rotate(orphan.tokenHash, NOW + 1, (_r, _g, u) => { seen.push(u); return refused(); }, nextFor());
         assert.deepEqual(seen, [owner, owner, undefined]);
       });
       it('useRefresh: keeps the token, moves its idle expiry (capped by the grant) and records the access token', async () => {
         const { g, rt } = await seedGrant();
         const issued: IssuedAccessToken[] = [];
         let seen: unknown;
-        const r = await stores.grants.useRefresh(rt.tokenHash, NOW + 5, NOW + 5 + 7200, (rr, gr) => { seen = { rr, gr }; return true; }, () => { const a = access(); issued.push(a); return a; });
+        const r = await stores.grants.useRefresh(rt.tokenHash, NOW + 5, NOW + 5 + 7200, (rr, gr) => { seen = { rr, gr }; return accepted(); }, () => { const a = access(); issued.push(a); return a; });
         assert.deepEqual(seen, { rr: rt, gr: g });
-        assert.deepEqual(r, { status: 'used', grant: g, refresh: { ...rt, expiresAt: NOW + 5 + 7200 } });
+        assert.deepEqual(r, { status: 'used', grant: g, refresh: { ...rt, expiresAt: NOW + 5 + 7200 }, accepted: undefined, issued: issued[0] });
         assert.deepEqual(await stores.grants.getRefresh(rt.tokenHash), { refresh: { ...rt, expiresAt: NOW + 5 + 7200 }, grant: g });
-        const capped = await stores.grants.useRefresh(rt.tokenHash, NOW + 6, NOW + 10 * 86400, () => true, () => access());
+        const capped = await stores.grants.useRefresh(rt.tokenHash, NOW + 6, NOW + 10 * 86400, accepted, () => access());
         assert.equal(capped.status === 'used' && capped.refresh.expiresAt, g.expiresAt);
-        assert.deepEqual(await stores.grants.useRefresh(rt.tokenHash, NOW, NOW + 1, () => false, () => assert.fail('next must not run')), { status: 'invalid' });
+        assert.deepEqual(await stores.grants.useRefresh(rt.tokenHash, NOW, NOW + 1, refused, () => assert.fail('next must not run')), { status: 'invalid' });
         await stores.grants.revoke(g.id, NOW + 7);
         assert.equal(await stores.revocations.isAccessTokenRevoked(issued[0]!.jti), true);
-        assert.deepEqual(await stores.grants.useRefresh(rt.tokenHash, NOW + 8, NOW + 100, () => true, () => access()), { status: 'invalid' });
-        assert.deepEqual(await stores.grants.useRefresh(uid('rt'), NOW, NOW + 1, () => true, () => access()), { status: 'invalid' });
+        assert.deepEqual(await stores.grants.useRefresh(rt.tokenHash, NOW + 8, NOW + 100, accepted, () => access()), { status: 'invalid' });
+        assert.deepEqual(await stores.grants.useRefresh(uid('rt'), NOW, NOW + 1, accepted, () => access()), { status: 'invalid' });
       });
       it('useRefresh: a token rotated out earlier is still reuse and revokes the family', async () => {
         const { g, rt, at } = await seedGrant();
-        assert.equal((await stores.grants.rotate(rt.tokenHash, NOW + 1, () => true, nextFor())).status, 'rotated');
-        const r = await stores.grants.useRefresh(rt.tokenHash, NOW + 2, NOW + 100, () => true, () => access());
+        assert.equal((await stores.grants.rotate(rt.tokenHash, NOW + 1, accepted, nextFor())).status, 'rotated');
+        const r = await stores.grants.useRefresh(rt.tokenHash, NOW + 2, NOW + 100, accepted, () => access());
         assert.deepEqual(r, { status: 'reused', grantId: g.id, clientId: g.clientId });
         assert.equal(await stores.revocations.isAccessTokenRevoked(at.jti), true);
       });
@@ -707,7 +720,7 @@ for (const backend of backends) {
         const issued: IssuedAccessToken[] = [];
         const results = await times(50, (i) => i === 25
           ? stores.grants.revoke(g.id, NOW + 2).then(() => ({ status: 'revoke' }))
-          : stores.grants.useRefresh(rt.tokenHash, NOW + 1, NOW + 100, () => true, () => { const a = access(); issued.push(a); return a; }));
+          : stores.grants.useRefresh(rt.tokenHash, NOW + 1, NOW + 100, accepted, () => { const a = access(); issued.push(a); return a; }));
         const t = tally(results);
         assert.equal((t.used ?? 0) + (t.invalid ?? 0), 49);
         assert.equal(issued.length, t.used ?? 0);
@@ -722,7 +735,7 @@ for (const backend of backends) {
         let reuseRevocations = 0;
         const chain = async () => {
           for (let i = 0; i < 5; i++) {
-            const r: RotateResult = await stores.grants.rotate(current, NOW + 1, () => true, (p) => {
+            const r: RotateResult = await stores.grants.rotate(current, NOW + 1, accepted, (p) => {
               const n = nextFor(issued)(p); current = n.refresh.tokenHash; return n;
             });
             if (r.status === 'reused') reuseRevocations++;
@@ -733,7 +746,7 @@ for (const backend of backends) {
         assert.equal(revokes.filter((r) => r === true).length + reuseRevocations, 1, 'the grant is revoked exactly once, by revoke() or by reuse detection');
         assert.notEqual((await stores.grants.get(g.id))!.revokedAt, null);
         for (const a of issued) assert.equal(await stores.revocations.isAccessTokenRevoked(a.jti), true);
-        assert.deepEqual(await stores.grants.rotate(current, NOW + 2, () => true, nextFor()), { status: 'invalid' });
+        assert.deepEqual(await stores.grants.rotate(current, NOW + 2, accepted, nextFor()), { status: 'invalid' });
       });
 
       it('revoke: true once, false after and for unknown grants; the family is dead', async () => {
@@ -745,7 +758,7 @@ for (const backend of backends) {
           refresh: { ...rt, usedAt: NOW + 7 }, grant: { ...g, revokedAt: NOW + 7 },
         });
         assert.equal(await stores.revocations.isAccessTokenRevoked(at.jti), true);
-        assert.deepEqual(await stores.grants.rotate(rt.tokenHash, NOW + 9, () => true, nextFor()), { status: 'invalid' });
+        assert.deepEqual(await stores.grants.rotate(rt.tokenHash, NOW + 9, accepted, nextFor()), { status: 'invalid' });
       });
       it('revokeByUserAndClient revokes every active grant of the pair only', async () => {
         const userId = uid('user');
@@ -970,7 +983,7 @@ for (const backend of backends) {
         const [oldRt, oldAt] = [refreshFor(liveGrant, { expiresAt: dead }), access({ expiresAt: dead })];
         const [newRt, newAt] = [refreshFor(liveGrant, { expiresAt: live }), access({ expiresAt: live })];
         await stores.grants.create(liveGrant, oldRt, oldAt);
-        const rotated = await stores.grants.rotate(oldRt.tokenHash, T - 2, () => true, () => ({ refresh: newRt, access: newAt }));
+        const rotated = await stores.grants.rotate(oldRt.tokenHash, T - 2, accepted, () => ({ refresh: newRt, access: newAt }));
         assert.equal(rotated.status, 'rotated');
         // revocation list: one expired entry, one live
         const [deadJti, liveJti] = [uid('jti'), uid('jti')];

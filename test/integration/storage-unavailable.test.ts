@@ -84,9 +84,10 @@ describe('refresh and the database failing mid-request', () => {
   it('a refresh whose transaction fails half-way is answered 503 and has not rotated the token: the retry succeeds instead of being taken for a replay', async () => {
     const first = await tokens();
     const rotate = app.stores.grants.rotate;
+    const rotateNow = rotate.bind(app.stores.grants);
     // The database fails after the presented token was marked used, before the commit.
-    app.stores.grants.rotate = (hash, now, accept, next) => rotate.call(app.stores.grants, hash, now, accept, (refresh, grant) => {
-      next(refresh, grant);
+    app.stores.grants.rotate = (hash, now, accept, next) => rotateNow(hash, now, accept, (refresh, grant, accepted) => {
+      next(refresh, grant, accepted);
       throw new StorageUnavailableError('database unavailable: Connection terminated unexpectedly');
     });
     try {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Compilable, type CompiledQuery, type Kysely, type QueryResult, type Selectable, type Transaction } from 'kysely';
 import type {
   AuditEvent, AuditRecord, AuditVerifyResult, ClientRecord, CodeRecord, ConsentRecord, DeviceCodeRecord, DeviceCodeStatus, GrantRecord, InteractionRecord, IssuedAccessToken, KeyState,
-  RefreshTokenRecord, ResourceServerRecord, RotateResult, UseRefreshResult, SessionClient, SessionRecord, SigningKeyRecord, Stores, UserRecord,
+  RefreshTokenRecord, RefusedRefresh, ResourceServerRecord, SessionClient, SessionRecord, SigningKeyRecord, Stores, UserRecord,
 } from '../../ports/index.ts';
 import { canonicalUsername, usernameSkeleton } from '../../accounts/usernames.ts';
 import type { UserOrigin } from '../../ports/users.ts';
@@ -176,6 +176,11 @@ const count = (r: { numDeletedRows?: bigint; numUpdatedRows?: bigint; numInserte
   Number(r.numDeletedRows ?? r.numUpdatedRows ?? r.numInsertedOrUpdatedRows ?? 0n);
 
 const accessRow = (grantId: string, a: IssuedAccessToken) => ({ jti: a.jti, grant_id: grantId, expires_at: a.expiresAt });
+
+/** rotate() and useRefresh() refusing a token; an `accept` that refused it has its refusal's members returned too. */
+const INVALID = { status: 'invalid' } as const;
+const refused = <R extends object>({ ok: _, ...refusal }: { ok: false } & R): RefusedRefresh<R> =>
+  ({ status: 'invalid', ...refusal }) as RefusedRefresh<R>;
 
 /**
  * Revokes a grant and everything issued from it: marks the grant revoked, every refresh token of it
@@ -610,43 +615,48 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
        * A 'reused' outcome commits its revocation (we return, never throw, from that branch).
        * The grant's user is read in the same transaction, for `accept` and the token response.
        */
-      rotate: (tokenHash, now, accept, next) => hotTx(async (t): Promise<RotateResult> => {
+      rotate: (tokenHash, now, accept, next) => hotTx(async (t) => {
         const found = await tokenAndGrant(t, tokenHash);
-        if (!found || found.gRow.revoked_at !== null) return { status: 'invalid' };
+        if (!found || found.gRow.revoked_at !== null) return INVALID;
         const { gRow, rRow } = found;
         const grant = toGrant(gRow);
         const uRow = (await selectUser(t, [grant.userId])).rows[0];
-        const reuse = async (): Promise<RotateResult> => (await revokeGrant(t, grant.id, now))
-          ? { status: 'reused', grantId: grant.id, clientId: grant.clientId }
-          : { status: 'invalid' };
+        const reuse = async () => (await revokeGrant(t, grant.id, now))
+          ? { status: 'reused' as const, grantId: grant.id, clientId: grant.clientId }
+          : INVALID;
 
         if (rRow.used_at !== null) return reuse();
         const refresh = toRefresh(rRow);
-        if (!accept(refresh, grant, uRow && toUser(uRow))) return { status: 'invalid' };
+        const verdict = accept(refresh, grant, uRow && toUser(uRow));
+        if (!verdict.ok) return refused(verdict);
         const marked = await markRefreshUsed(t, [now, tokenHash]);
         if (Number(marked.numAffectedRows ?? 0) !== 1) return reuse(); // cannot happen under the locks above; fail safe
-        const issued = next(refresh, grant);
+        const issued = next(refresh, grant, verdict.value);
         await insertRefresh(t, Object.values(refreshRow(issued.refresh)));
         await insertAccess(t, Object.values(accessRow(grant.id, issued.access)));
-        return { status: 'rotated', grant, previous: { ...refresh, usedAt: now } };
+        const previous = { ...refresh, usedAt: now };
+        return { status: 'rotated' as const, grant, previous, accepted: verdict.value, issued };
       }),
       /** Same locks and order as rotate(); the token row is updated in place instead of marked used. */
-      useRefresh: (tokenHash, now, idleExpiresAt, accept, next) => hotTx(async (t): Promise<UseRefreshResult> => {
+      useRefresh: (tokenHash, now, idleExpiresAt, accept, next) => hotTx(async (t) => {
         const found = await tokenAndGrant(t, tokenHash);
-        if (!found || found.gRow.revoked_at !== null) return { status: 'invalid' };
+        if (!found || found.gRow.revoked_at !== null) return INVALID;
         const { gRow, rRow } = found;
         const grant = toGrant(gRow);
         const uRow = (await selectUser(t, [grant.userId])).rows[0];
         if (rRow.used_at !== null) {
-          return (await revokeGrant(t, grant.id, now)) ? { status: 'reused', grantId: grant.id, clientId: grant.clientId } : { status: 'invalid' };
+          const revoked = await revokeGrant(t, grant.id, now);
+          return revoked ? { status: 'reused' as const, grantId: grant.id, clientId: grant.clientId } : INVALID;
         }
         const refresh = toRefresh(rRow);
-        if (!accept(refresh, grant, uRow && toUser(uRow))) return { status: 'invalid' };
+        const verdict = accept(refresh, grant, uRow && toUser(uRow));
+        if (!verdict.ok) return refused(verdict);
         const expiresAt = Math.min(idleExpiresAt, grant.expiresAt);
         await t.updateTable('refresh_tokens').set({ expires_at: expiresAt })
           .where('token_hash', '=', tokenHash).where('used_at', 'is', null).execute();
-        await insertAccess(t, Object.values(accessRow(grant.id, next(refresh, grant))));
-        return { status: 'used', grant, refresh: { ...refresh, expiresAt } };
+        const issued = next(refresh, grant, verdict.value);
+        await insertAccess(t, Object.values(accessRow(grant.id, issued)));
+        return { status: 'used' as const, grant, refresh: { ...refresh, expiresAt }, accepted: verdict.value, issued };
       }),
       revoke: (id, now) => tx((t) => revokeGrant(t, id, now)),
       revokeByUserAndClient: (userId, clientId, now) => tx(async (t) => {

@@ -2,12 +2,13 @@ import { CLIENT_AUTH_PARAMS, authenticateClient } from '../client-auth/authentic
 import { certificateThumbprint } from '../client-auth/mtls.ts';
 import { dpopNonceHeaders, verifyDpopProof } from '../dpop.ts';
 import type { ClientRecord } from '../../ports/clients.ts';
-import { boundCertificate, type GrantContext } from '../grants/grant.ts';
+import { boundCertificate, type DepsOf, type GrantContext } from '../grants/grant.ts';
 import { OAuthError, invalidRequest } from '../errors.ts';
-import { grants } from '../grants/index.ts';
+import { grants, type GrantDeps } from '../grants/index.ts';
 import { MAX_TOKEN_LENGTH, readParams } from '../params.ts';
 import { header, type OAuthResponse, type Provider, type ProtocolRequest } from '../provider.ts';
 import { featureEnabled, type Feature } from '../../config/features.ts';
+import type { Config } from '../../config/config.ts';
 import { checkFapiClientAuth, checkSenderConstrained } from '../fapi.ts';
 import { checkGrantCeiling } from '../resources.ts';
 
@@ -23,13 +24,23 @@ const GRANT_FEATURES: Readonly<Record<string, Feature>> = {
   'urn:ietf:params:oauth:grant-type:token-exchange': 'token_exchange',
 };
 
-export function grantEnabled(p: Pick<Provider, 'config'>, grantType: string): boolean {
+export function grantEnabled(p: { readonly config: DepsOf<typeof featureEnabled> }, grantType: string): boolean {
   const feature = GRANT_FEATURES[grantType];
   return feature === undefined || featureEnabled(p.config, feature);
 }
 
+/**
+ * What the token endpoint uses of the provider: its own reads, what client authentication, DPoP and
+ * the FAPI and ceiling checks declare they need, and what the grants need (GrantDeps).
+ */
+export type TokenDeps = Pick<Provider, 'events'>
+  & { readonly config: Pick<Config, 'issuer' | 'dpopRequireNonce' | 'featuresDisabled'> }
+  & DepsOf<typeof authenticateClient> & DepsOf<typeof verifyDpopProof> & DepsOf<typeof dpopNonceHeaders>
+  & DepsOf<typeof checkFapiClientAuth> & DepsOf<typeof checkSenderConstrained> & DepsOf<typeof checkGrantCeiling>
+  & GrantDeps;
+
 /** POST /token: pick the grant, authenticate the client, let the grant issue tokens. */
-export async function token(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
+export async function token(p: TokenDeps, req: ProtocolRequest): Promise<OAuthResponse> {
   const { grant_type: grantType } = readParams(req.params, GRANT_TYPE);
   if (!grantType) throw invalidRequest('grant_type is required.');
   const handler = grants.get(grantType);

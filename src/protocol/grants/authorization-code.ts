@@ -1,19 +1,33 @@
 import { hash } from 'node:crypto';
 import { accessTokenPolicy, currentRegistry, pickResource } from '../resources.ts';
 import type { GrantRecord } from '../../ports/grants.ts';
+import type { Stores } from '../../ports/index.ts';
+import type { Config } from '../../config/config.ts';
+import type { Provider } from '../provider.ts';
 import { invalidGrant, invalidRequest } from '../errors.ts';
 import { safeEqual, tokenHash } from '../hash.ts';
-import { boundCertificate, type GrantHandler } from './grant.ts';
+import { boundCertificate, type DepsOf, type GrantHandler, type PolicyDeps, type RegistryDeps } from './grant.ts';
 import { narrowAuthorizationDetails } from '../authorization-details.ts';
 import { isFapiClient } from '../fapi.ts';
 import { pkceOptional } from '../pkce.ts';
-import { issuesRefreshTokens, newRefreshToken, userAccessToken, userTokenResponse } from './user-tokens.ts';
+import {
+  issuesRefreshTokens, newRefreshToken, userAccessToken, userTokenResponse, type UserTokenDeps,
+} from './user-tokens.ts';
 
 /** Replay-store key shared by a code's redemption and its replays (see below). */
 const reuseMarker = (grantId: string) => `code-reuse:${grantId}`;
 const REUSE_MARKER_TTL = 600;
 
-export const authorizationCode: GrantHandler = {
+/** What the authorization-code grant uses of the provider. */
+export type AuthorizationCodeDeps = Pick<Provider, 'now' | 'events' | 'log'>
+  & {
+    readonly config: Pick<Config, 'refreshAbsoluteTtl' | 'sessionAbsoluteTtl'>
+      & DepsOf<typeof pkceOptional> & DepsOf<typeof narrowAuthorizationDetails>;
+    readonly stores: Pick<Stores, 'codes' | 'replay' | 'grants' | 'users' | 'sessions'>;
+  }
+  & RegistryDeps & PolicyDeps & UserTokenDeps;
+
+export const authorizationCode: GrantHandler<AuthorizationCodeDeps> = {
   grantType: 'authorization_code',
   parameters: new Set(['code', 'redirect_uri', 'code_verifier', 'resource', 'authorization_details']),
   allowPublic: true,

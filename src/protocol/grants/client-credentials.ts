@@ -2,12 +2,21 @@ import { OAuthError } from '../errors.ts';
 import { checkResource } from '../endpoints/authorize.ts';
 import { isScopeToken, splitScope } from '../params.ts';
 import { mintAccessToken } from '../tokens/access-token.ts';
-import { boundCertificate, type GrantHandler } from './grant.ts';
+import {
+  boundCertificate, tokenResponse, type DepsOf, type GrantHandler, type PolicyDeps, type RegistryDeps,
+} from './grant.ts';
+import type { Config } from '../../config/config.ts';
+import type { Provider } from '../provider.ts';
 import { accessTokenPolicy, checkSelfRegisteredRequest, isSelfRegistered, currentRegistry } from '../resources.ts';
 
 const USER_SCOPES = new Set(['openid', 'offline_access', 'profile', 'email']);
 
-export const clientCredentials: GrantHandler = {
+/** What the client-credentials grant uses of the provider. */
+export type ClientCredentialsDeps = Pick<Provider, 'now' | 'keys'>
+  & { readonly config: Pick<Config, 'issuer' | 'defaultAudience' | 'registrationScopes'> }
+  & DepsOf<typeof checkSelfRegisteredRequest> & RegistryDeps & PolicyDeps;
+
+export const clientCredentials: GrantHandler<ClientCredentialsDeps> = {
   grantType: 'client_credentials',
   parameters: new Set(['scope', 'resource']),
   allowPublic: false,
@@ -30,8 +39,6 @@ export const clientCredentials: GrantHandler = {
       issuer: p.config.issuer, sub: client.clientId, clientId: client.clientId, audience: params.resource ?? p.config.defaultAudience,
       scope, now: p.now(), ttl, jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx), signer,
     });
-    const res = { access_token: access.token, token_type: access.jkt ? 'DPoP' as const : 'Bearer' as const, expires_in: ttl, scope: scope || undefined };
-    if (!scope) delete res.scope;
-    return res;
+    return tokenResponse(access, ttl, { scope: scope || undefined });
   },
 };

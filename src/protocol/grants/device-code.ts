@@ -1,10 +1,15 @@
 import type { DeviceCodeRecord, DevicePoll } from '../../ports/device-codes.ts';
 import type { GrantRecord } from '../../ports/grants.ts';
+import type { Stores } from '../../ports/index.ts';
+import type { Config } from '../../config/config.ts';
+import type { Provider } from '../provider.ts';
 import { OAuthError, invalidGrant, invalidRequest } from '../errors.ts';
 import { randomToken, tokenHash } from '../hash.ts';
-import { boundCertificate, type GrantHandler } from './grant.ts';
+import { boundCertificate, type GrantHandler, type PolicyDeps, type RegistryDeps } from './grant.ts';
 import { accessTokenPolicy, currentRegistry } from '../resources.ts';
-import { issuesRefreshTokens, newRefreshToken, userAccessToken, userTokenResponse } from './user-tokens.ts';
+import {
+  issuesRefreshTokens, newRefreshToken, userAccessToken, userTokenResponse, type UserTokenDeps,
+} from './user-tokens.ts';
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
@@ -30,7 +35,15 @@ export function missingAnswer(record: DeviceCodeRecord | undefined, clientId: st
   return invalidGrant('The device code is invalid.', record ? 'device code of another client' : 'unknown device code');
 }
 
-export const deviceCode: GrantHandler = {
+/** What the device-code grant uses of the provider. */
+export type DeviceCodeDeps = Pick<Provider, 'now'>
+  & {
+    readonly config: Pick<Config, 'refreshAbsoluteTtl'>;
+    readonly stores: Pick<Stores, 'deviceCodes' | 'users' | 'grants'>;
+  }
+  & RegistryDeps & PolicyDeps & UserTokenDeps;
+
+export const deviceCode: GrantHandler<DeviceCodeDeps> = {
   grantType: DEVICE_CODE_GRANT,
   parameters: new Set(['device_code']),
   allowPublic: true,

@@ -1,16 +1,46 @@
 import { OAuthError, invalidGrant, invalidRequest } from '../errors.ts';
 import { tokenHash } from '../hash.ts';
 import { splitScope } from '../params.ts';
-import { boundCertificate, type GrantHandler } from './grant.ts';
-import { newRefreshToken, userAccessToken, userTokenResponse } from './user-tokens.ts';
-import type { MintedAccessToken } from '../tokens/access-token.ts';
-import type { GrantRecord, RefreshTokenRecord } from '../../ports/grants.ts';
+import { boundCertificate, type DepsOf, type GrantHandler, type PolicyDeps, type RegistryDeps } from './grant.ts';
+import { newRefreshToken, userAccessToken, userTokenResponse, type UserTokenDeps } from './user-tokens.ts';
+import type { Stores } from '../../ports/index.ts';
+import type { Config } from '../../config/config.ts';
+import type { Provider } from '../provider.ts';
+import type { GrantRecord, RefreshTokenRecord, Verdict } from '../../ports/grants.ts';
 import type { UserRecord } from '../../ports/users.ts';
 import { narrowAuthorizationDetails, type AuthorizationDetail } from '../authorization-details.ts';
 import { isFapiClient } from '../fapi.ts';
 import { accessTokenPolicy, pickResource, currentRegistry, type AccessTokenPolicy } from '../resources.ts';
 
-export const refreshToken: GrantHandler = {
+/** What the refresh-token grant uses of the provider. */
+export type RefreshTokenDeps = Pick<Provider, 'now' | 'events' | 'log'>
+  & {
+    readonly config: Pick<Config, 'refreshIdleTtl'>
+      & DepsOf<typeof isFapiClient> & DepsOf<typeof narrowAuthorizationDetails>;
+    readonly stores: Pick<Stores, 'grants'>;
+  }
+  & RegistryDeps & PolicyDeps & UserTokenDeps;
+
+/** What accept() found a presented refresh token good for: the token response is built from it. */
+interface Accepted {
+  /** The grant's user, as read in the rotation's transaction. */
+  user: UserRecord;
+  /** RFC 8707: the one resource of the new access token. */
+  resource: string | null;
+  /** RFC 9396: the authorization details the new access token carries. */
+  details: AuthorizationDetail[] | undefined;
+  /** The new access token's scope, lifetime and signer. */
+  policy: AccessTokenPolicy;
+}
+
+/** Why accept() refused a presented refresh token, when it is more than "invalid or expired". */
+interface Refusal {
+  problem?: OAuthError;
+  /** The grant whose user is missing or disabled, when that is why the token was refused. */
+  orphaned?: string;
+}
+
+export const refreshToken: GrantHandler<RefreshTokenDeps> = {
   grantType: 'refresh_token',
   parameters: new Set(['refresh_token', 'scope', 'resource', 'authorization_details']),
   allowPublic: true,
@@ -18,86 +48,78 @@ export const refreshToken: GrantHandler = {
     if (!params.refresh_token) throw invalidRequest('refresh_token is required.');
     const now = p.now();
     const requested = params.scope !== undefined ? splitScope(params.scope) : undefined;
-    let scope = '';
-    let access: (MintedAccessToken & { ttl?: number }) | undefined;
-    let details: AuthorizationDetail[] | undefined;
-    let refreshValue: string | undefined;
-    let problem: OAuthError | undefined;
     const hash = tokenHash(params.refresh_token);
     // Every read happens before the rotation commits (the grant's user is read in its
     // transaction): once it has, the answer is built in memory, so a database failing at that
     // moment cannot swallow the new token (the client's retry would then be a replay and revoke
     // the family).
-    let user: UserRecord | undefined;
-    /** The grant whose user is missing or disabled, when that is why the token was refused. */
-    let orphaned: string | undefined;
-    let resource: string | null = null;
-    let policy: AccessTokenPolicy | undefined;
     // Read before the rotation's transaction (a cached copy: protocol/resources.ts).
     const registry = await currentRegistry(p);
-    const accept = (refresh: RefreshTokenRecord, grant: GrantRecord, owner: UserRecord | undefined): boolean => {
-      if (refresh.clientId !== client.clientId) return false;
-      if (refresh.expiresAt <= now || grant.expiresAt <= now || grant.revokedAt !== null) return false;
-      if (!owner || owner.disabled) {
-        orphaned = grant.id;
-        return false;
-      }
-      user = owner;
+    // The store may run accept and next more than once (ports/grants.ts): both only compute from
+    // their arguments and what this request brought, and what they decide comes back in its result.
+    const accept = (
+      refresh: RefreshTokenRecord, grant: GrantRecord, owner: UserRecord | undefined,
+    ): Verdict<Accepted, Refusal> => {
+      if (refresh.clientId !== client.clientId) return { ok: false };
+      if (refresh.expiresAt <= now || grant.expiresAt <= now || grant.revokedAt !== null) return { ok: false };
+      if (!owner || owner.disabled) return { ok: false, orphaned: grant.id };
       // RFC 9449 section 5: a refresh token bound to a DPoP key needs a proof by that key; refusing
       // leaves the token unused.
       if (grant.dpopJkt && ctx.dpop?.jkt !== grant.dpopJkt) {
-        problem = invalidGrant('The refresh token is bound to another DPoP key.', ctx.dpop ? 'DPoP key mismatch' : 'DPoP proof missing for a bound refresh token');
-        return false;
+        const detail = ctx.dpop ? 'DPoP key mismatch' : 'DPoP proof missing for a bound refresh token';
+        return { ok: false, problem: invalidGrant('The refresh token is bound to another DPoP key.', detail) };
       }
       // RFC 8705 section 4: a public client's refresh token bound to its certificate needs that certificate.
       if (grant.certThumbprint && ctx.certThumbprint !== grant.certThumbprint) {
-        problem = invalidGrant('The refresh token is bound to another client certificate.', ctx.certThumbprint ? 'certificate mismatch' : 'certificate missing for a bound refresh token');
-        return false;
+        const detail = ctx.certThumbprint ? 'certificate mismatch' : 'certificate missing for a bound refresh token';
+        const problem = invalidGrant('The refresh token is bound to another client certificate.', detail);
+        return { ok: false, problem };
       }
       const granted = splitScope(refresh.scope);
       if (requested && requested.some((s) => !granted.includes(s))) {
-        problem = new OAuthError('invalid_scope', 'The requested scope exceeds what was granted.');
-        return false;
+        return { ok: false, problem: new OAuthError('invalid_scope', 'The requested scope exceeds what was granted.') };
       }
       try {
         // RFC 8707: a refresh may name one of the granted resources (never another); never more scope.
-        resource = pickResource(grant.resource, params.resource);
+        const resource = pickResource(grant.resource, params.resource);
         // RFC 9396: the grant keeps its authorization details; one access token may carry a subset.
-        details = narrowAuthorizationDetails(p.config, params.authorization_details, grant.authorizationDetails);
+        const details = narrowAuthorizationDetails(p.config, params.authorization_details, grant.authorizationDetails);
         // Downscoping narrows this access token only; the family keeps what was granted.
-        policy = accessTokenPolicy(p, registry, client, resource, requested ? requested.join(' ') : refresh.scope, ctx.dpop?.jkt);
+        const scope = requested ? requested.join(' ') : refresh.scope;
+        const policy = accessTokenPolicy(p, registry, client, resource, scope, ctx.dpop?.jkt);
+        return { ok: true, value: { user: owner, resource, details, policy } };
       } catch (err) {
-        problem = err as OAuthError;
-        return false;
+        return { ok: false, problem: err as OAuthError };
       }
-      return true;
     };
-    const mint = (refresh: RefreshTokenRecord, grant: GrantRecord) => {
-      scope = policy!.scope;
-      access = userAccessToken(p, grant, scope, client, { jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx), resource, authorizationDetails: details, ttl: policy!.ttl, signer: policy!.signer });
-      return { jti: access.jti, expiresAt: access.expiresAt };
+    // The new access token (next's part in both ways), as accept decided it.
+    const accessToken = ({ resource, details, policy }: Accepted, grant: GrantRecord) => {
+      const bind = { jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx), resource, authorizationDetails: details };
+      return userAccessToken(p, grant, policy.scope, client, { ...bind, ttl: policy.ttl, signer: policy.signer });
     };
     // FAPI 2.0 section 5.3.2.1: no rotation for these (confidential, sender-constrained) clients; the
     // token stays bound to the client and, through the grant, to its DPoP key.
     const result = isFapiClient(p.config, client)
-      ? await p.stores.grants.useRefresh(hash, now, now + p.config.refreshIdleTtl, accept, mint)
-      : await p.stores.grants.rotate(hash, now, accept, (refresh, grant) => {
-        const issued = mint(refresh, grant);
-        const next = newRefreshToken(p, grant, refresh.scope);
-        refreshValue = next.value;
-        return { refresh: next.record, access: issued };
+      ? await p.stores.grants.useRefresh(hash, now, now + p.config.refreshIdleTtl, accept,
+        (_refresh, grant, accepted) => accessToken(accepted, grant))
+      : await p.stores.grants.rotate(hash, now, accept, (refresh, grant, accepted) => {
+        const successor = newRefreshToken(p, grant, refresh.scope);
+        return { refresh: successor.record, access: accessToken(accepted, grant), refreshToken: successor.value };
       });
     if (result.status === 'reused') {
       p.events({ type: 'refresh_reuse', clientId: result.clientId, ip: req.ip });
       p.log.warn({ event: 'refresh_reuse', client_id: result.clientId, grant: result.grantId }, 'rotated refresh token replayed; family revoked');
       throw invalidGrant('The refresh token is invalid.', 'refresh token reuse');
     }
-    if (result.status === 'invalid' && orphaned) {
+    if (result.status === 'invalid' && result.orphaned) {
       // A user deleted or disabled outside Tessera's own paths (which revoke the grants): end the family.
-      await p.stores.grants.revoke(orphaned, now);
+      await p.stores.grants.revoke(result.orphaned, now);
       throw invalidGrant('The refresh token is invalid.', 'user missing or disabled');
     }
-    if (result.status === 'invalid') throw problem ?? invalidGrant('The refresh token is invalid or expired.');
-    return userTokenResponse(p, result.grant, scope, access!, refreshValue, null, client, user, details);
+    if (result.status === 'invalid') throw result.problem ?? invalidGrant('The refresh token is invalid or expired.');
+    const { user, details, policy } = result.accepted;
+    const access = result.status === 'rotated' ? result.issued.access : result.issued;
+    const successor = result.status === 'rotated' ? result.issued.refreshToken : undefined;
+    return userTokenResponse(p, result.grant, policy.scope, access, successor, null, client, user, details);
   },
 };

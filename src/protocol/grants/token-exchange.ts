@@ -5,9 +5,11 @@ import { OAuthError, invalidRequest } from '../errors.ts';
 import { tokenHash } from '../hash.ts';
 import { isScopeToken, splitScope, type Params } from '../params.ts';
 import type { Provider } from '../provider.ts';
+import type { Stores } from '../../ports/index.ts';
+import type { Config } from '../../config/config.ts';
 import { keyResolver, mintAccessToken, verifyAccessToken, type ActClaim } from '../tokens/access-token.ts';
 import { subjectFor } from '../tokens/subject.ts';
-import { boundCertificate, type GrantContext, type GrantHandler } from './grant.ts';
+import { boundCertificate, tokenResponse, type DepsOf, type GrantContext, type GrantHandler } from './grant.ts';
 
 // Token exchange (RFC 8693): a confidential client trades a token (subject_token) for a new access
 // token with another audience and the same or fewer scopes, as its per-client policy allows.
@@ -16,6 +18,14 @@ import { boundCertificate, type GrantContext, type GrantHandler } from './grant.
 
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const URN = 'urn:ietf:params:oauth:token-type:';
+
+/** What the token-exchange grant uses of the provider, and the client key sets of trusted issuers. */
+export type TokenExchangeDeps = Pick<Provider, 'now' | 'keys' | 'events' | 'log'>
+  & {
+    readonly config: Pick<Config, 'issuer' | 'pairwiseSecret' | 'accessTokenTtl' | 'clockSkew'>;
+    readonly stores: Pick<Stores, 'revocations' | 'grants' | 'users' | 'clients' | 'replay'>;
+  }
+  & DepsOf<typeof clientKeys>;
 export const ACCESS_TOKEN_TYPE = `${URN}access_token`;
 export const REFRESH_TOKEN_TYPE = `${URN}refresh_token`;
 export const ID_TOKEN_TYPE = `${URN}id_token`;
@@ -186,7 +196,7 @@ export function possessionProven(ctx: GrantContext, bound: { jkt?: string | null
 }
 
 /** An access token Tessera issued: signature, typ, issuer, expiry, revocation, its key binding proven; the grant it joins. */
-async function fromAccessToken(p: Provider, ctx: GrantContext, token: string): Promise<Party> {
+async function fromAccessToken(p: TokenExchangeDeps, ctx: GrantContext, token: string): Promise<Party> {
   const claims = await verifyAccessToken(p.keys(), p.config.issuer, token);
   if (!claims) throw new TokenRefused('invalid_access_token');
   if (await p.stores.revocations.isTokenRevoked(claims)) throw new TokenRefused('revoked');
@@ -205,7 +215,7 @@ async function fromAccessToken(p: Provider, ctx: GrantContext, token: string): P
  * A refresh token Tessera issued, looked up by its hash: unused, unexpired, its key binding proven,
  * of a live grant and an enabled user. Only read, never rotated or consumed: the exchange leaves the family as it was.
  */
-async function fromRefreshToken(p: Provider, ctx: GrantContext, token: string, now: number): Promise<Party> {
+async function fromRefreshToken(p: TokenExchangeDeps, ctx: GrantContext, token: string, now: number): Promise<Party> {
   if (token.length > 256) throw new TokenRefused('invalid_refresh_token');
   const found = await p.stores.grants.getRefresh(tokenHash(token));
   if (!found) throw new TokenRefused('invalid_refresh_token');
@@ -221,7 +231,7 @@ async function fromRefreshToken(p: Provider, ctx: GrantContext, token: string, n
 }
 
 /** An ID token Tessera issued: verified with jose against its own keys, unexpired, of an enabled user. */
-async function fromIdToken(p: Provider, token: string, now: number): Promise<Party> {
+async function fromIdToken(p: TokenExchangeDeps, token: string, now: number): Promise<Party> {
   const ring = p.keys();
   let payload: JWTPayload;
   try {
@@ -246,7 +256,9 @@ async function fromIdToken(p: Provider, token: string, now: number): Promise<Par
  * of client-keys.ts), the issuer's algorithms, audience Tessera, exp/nbf/iat within the clock
  * skew, and a jti presented once (the replay cache, until the JWT expires).
  */
-async function fromExternalJwt(p: Provider, issuers: readonly TrustedIssuer[], token: string, now: number): Promise<Party> {
+async function fromExternalJwt(
+  p: TokenExchangeDeps, issuers: readonly TrustedIssuer[], token: string, now: number,
+): Promise<Party> {
   let iss: unknown;
   try { iss = decodeJwt(token).iss; } catch { throw new TokenRefused('malformed'); }
   const trusted = issuers.find((t) => t.issuer === iss);
@@ -277,7 +289,10 @@ async function fromExternalJwt(p: Provider, issuers: readonly TrustedIssuer[], t
 }
 
 /** Verifies a subject or actor token of the given type and checks it against the policy. */
-async function party(p: Provider, ctx: GrantContext, policy: TokenExchangePolicy, type: TokenExchangeTokenType, token: string, role: 'subject' | 'actor', now: number): Promise<Party> {
+async function party(
+  p: TokenExchangeDeps, ctx: GrantContext, policy: TokenExchangePolicy, type: TokenExchangeTokenType, token: string,
+  role: 'subject' | 'actor', now: number,
+): Promise<Party> {
   let found: Party;
   switch (type) {
     case 'access_token': found = await fromAccessToken(p, ctx, token); break;
@@ -294,7 +309,10 @@ async function party(p: Provider, ctx: GrantContext, policy: TokenExchangePolicy
   return found;
 }
 
-async function verifyParty(p: Provider, ctx: GrantContext, client: ClientRecord, policy: TokenExchangePolicy, type: TokenExchangeTokenType, token: string, role: 'subject' | 'actor', now: number, ip?: string): Promise<Party> {
+async function verifyParty(
+  p: TokenExchangeDeps, ctx: GrantContext, client: ClientRecord, policy: TokenExchangePolicy,
+  type: TokenExchangeTokenType, token: string, role: 'subject' | 'actor', now: number, ip?: string,
+): Promise<Party> {
   try {
     return await party(p, ctx, policy, type, token, role, now);
   } catch (err) {
@@ -305,7 +323,7 @@ async function verifyParty(p: Provider, ctx: GrantContext, client: ClientRecord,
   }
 }
 
-export const tokenExchange: GrantHandler = {
+export const tokenExchange: GrantHandler<TokenExchangeDeps> = {
   grantType: TOKEN_EXCHANGE_GRANT,
   parameters: new Set(['subject_token', 'subject_token_type', 'actor_token', 'actor_token_type', 'requested_token_type', 'audience', 'resource', 'scope']),
   allowPublic: false,
@@ -345,8 +363,6 @@ export const tokenExchange: GrantHandler = {
     }
     p.events({ type: 'token_exchanged', clientId: client.clientId, subjectTokenType: request.subjectType, actorTokenType: request.actorType, audience: request.audience, ip: req.ip });
     p.log.info({ event: 'token_exchanged', client_id: client.clientId, subject_client: subject.clientId, subject_iss: subject.iss, actor: actor ? actor.sub : undefined, audience: request.audience, ip: req.ip }, 'token exchanged');
-    const res = { access_token: access.token, issued_token_type: request.issuedType, token_type: access.jkt ? 'DPoP' as const : 'Bearer' as const, expires_in: ttl, scope: scope || undefined };
-    if (!scope) delete res.scope;
-    return res;
+    return tokenResponse(access, ttl, { issuedTokenType: request.issuedType, scope: scope || undefined });
   },
 };

@@ -2,6 +2,7 @@ import type { ClientRecord } from '../../ports/clients.ts';
 import type { GrantRecord, RefreshTokenRecord } from '../../ports/grants.ts';
 import { randomToken, tokenHash } from '../hash.ts';
 import type { Provider } from '../provider.ts';
+import type { Config } from '../../config/config.ts';
 import { mintAccessToken, type MintedAccessToken } from '../tokens/access-token.ts';
 import { mintIdToken } from '../tokens/id-token.ts';
 import type { SigningKey } from '../tokens/signer.ts';
@@ -11,15 +12,29 @@ import { namedUserClaims, userClaims } from '../endpoints/userinfo.ts';
 import { responseSigner } from '../tokens/response-algs.ts';
 import { subjectFor } from '../tokens/subject.ts';
 import { pickResource } from '../resources.ts';
-import type { TokenResponse } from './grant.ts';
+import { tokenResponse, type DepsOf, type TokenResponse } from './grant.ts';
 import type { AuthorizationDetail } from '../authorization-details.ts';
+
+/**
+ * What the user grants' shared steps use: the clock, the key ring, these settings, and what the
+ * ID token's signer needs.
+ */
+export type UserTokenDeps = Pick<Provider, 'now' | 'keys'>
+  & {
+    readonly config: Pick<
+      Config, 'issuer' | 'pairwiseSecret' | 'defaultAudience' | 'accessTokenTtl' | 'idTokenTtl' | 'refreshIdleTtl'
+    >;
+  }
+  & DepsOf<typeof responseSigner>;
 
 /** Whether this client gets refresh tokens: only when it is registered for the refresh_token grant. */
 export function issuesRefreshTokens(client: ClientRecord): boolean {
   return client.grantTypes.includes('refresh_token');
 }
 
-export function newRefreshToken(p: Provider, grant: GrantRecord, scope: string): { value: string; record: RefreshTokenRecord } {
+export function newRefreshToken(
+  p: UserTokenDeps, grant: GrantRecord, scope: string,
+): { value: string; record: RefreshTokenRecord } {
   const value = randomToken(32);
   const now = p.now();
   return {
@@ -39,7 +54,13 @@ export function newRefreshToken(p: Provider, grant: GrantRecord, scope: string):
  * `ttl` (the resource's policy, protocol/resources.ts accessTokenPolicy). It carries the
  * RFC 9396 `authorizationDetails` the token was granted with, when there are any.
  */
-export function userAccessToken(p: Provider, grant: GrantRecord, scope: string, client: ClientRecord, bind: { jkt?: string; x5t?: string; resource?: string | null; authorizationDetails?: AuthorizationDetail[]; ttl?: number; signer?: SigningKey } = {}): MintedAccessToken & { ttl: number } {
+export function userAccessToken(
+  p: UserTokenDeps, grant: GrantRecord, scope: string, client: ClientRecord,
+  bind: {
+    jkt?: string; x5t?: string; resource?: string | null; authorizationDetails?: AuthorizationDetail[]; ttl?: number;
+    signer?: SigningKey;
+  } = {},
+): MintedAccessToken & { ttl: number } {
   const audience = bind.resource !== undefined ? bind.resource : pickResource(grant.resource, undefined);
   const ttl = bind.ttl ?? p.config.accessTokenTtl;
   return {
@@ -70,19 +91,23 @@ export function idTokenUserClaims(client: ClientRecord, grant: Pick<GrantRecord,
  * user, the claims of idTokenUserClaims. It is signed with the algorithm the client gets for ID
  * tokens (tokens/response-algs.ts), the access token with the server's own.
  */
-export function userTokenResponse(p: Provider, grant: GrantRecord, scope: string, access: MintedAccessToken & { ttl?: number }, refresh: string | undefined, nonce: string | null, client: ClientRecord, user?: UserRecord, authorizationDetails?: AuthorizationDetail[]): TokenResponse {
-  // expires_in is the token's own lifetime (a registry resource may set it: protocol/resources.ts).
-  const res: TokenResponse = { access_token: access.token, token_type: access.jkt ? 'DPoP' : 'Bearer', expires_in: access.ttl ?? p.config.accessTokenTtl, scope };
-  // RFC 9396 section 7: the token response names the authorization details the token carries.
-  if (authorizationDetails) res.authorization_details = authorizationDetails;
-  if (refresh) res.refresh_token = refresh;
+export function userTokenResponse(
+  p: UserTokenDeps, grant: GrantRecord, scope: string, access: MintedAccessToken & { ttl?: number },
+  refresh: string | undefined, nonce: string | null, client: ClientRecord, user?: UserRecord,
+  authorizationDetails?: AuthorizationDetail[],
+): TokenResponse {
+  let idToken: string | undefined;
   if (scope.split(' ').includes('openid')) {
-    res.id_token = mintIdToken(responseSigner(p, client, 'id_token'), {
-      issuer: p.config.issuer, sub: subjectFor(p.config.pairwiseSecret, client, grant.userId), clientId: grant.clientId, now: p.now(), ttl: p.config.idTokenTtl,
-      authTime: grant.authTime, nonce, accessToken: access.token, sid: grant.sid, amr: grant.amr,
-      claims: { ...idTokenUserClaims(client, grant, scope, user), ...(acrFor(grant.amr) ? { acr: acrFor(grant.amr) } : {}) },
+    const acr = acrFor(grant.amr);
+    idToken = mintIdToken(responseSigner(p, client, 'id_token'), {
+      issuer: p.config.issuer, sub: subjectFor(p.config.pairwiseSecret, client, grant.userId), clientId: grant.clientId,
+      now: p.now(), ttl: p.config.idTokenTtl, authTime: grant.authTime, nonce, accessToken: access.token,
+      sid: grant.sid, amr: grant.amr, claims: { ...idTokenUserClaims(client, grant, scope, user), ...(acr ? { acr } : {}) },
     });
   }
-  return res;
+  // expires_in is the token's own lifetime (a registry resource may set it: protocol/resources.ts).
+  // RFC 9396 section 7: the token response names the authorization details the token carries.
+  const expiresIn = access.ttl ?? p.config.accessTokenTtl;
+  return tokenResponse(access, expiresIn, { scope, authorizationDetails, refreshToken: refresh, idToken });
 }
 
