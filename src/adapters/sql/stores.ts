@@ -8,7 +8,8 @@ import { canonicalUsername, usernameSkeleton } from '../../accounts/usernames.ts
 import type { UserOrigin } from '../../ports/users.ts';
 import { DEFAULT_AUDIENCE } from '../../ports/consents.ts';
 import { canonicalDetails, chainHash, GENESIS_HASH, normalizeEvent } from './audit-chain.ts';
-import { batchedLookup, groupCommit } from './batching.ts';
+import { batchedLookup } from './batched-lookups.ts';
+import { groupCommit } from './group-commit.ts';
 import type { DatabaseHandle } from './database.ts';
 import { HOLDER_CUTOFF_SPAN, HOLDER_DISABLED } from '../../ports/grants.ts';
 import type {
@@ -218,7 +219,7 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
    * The hot write transactions (refresh rotation, a grant's creation). PostgreSQL: one transaction
    * each. SQLite: transactions that arrive while one is committing share the next one (group
    * commit); should one throw, the group is rolled back and each runs again on its own (so these
-   * must be safe to run twice: batching.ts). A commit writes every page it changed to the WAL,
+   * must be safe to run twice: group-commit.ts). A commit writes every page it changed to the WAL,
    * and concurrent rotations change the same index pages, so one commit for several costs far
    * less than one each.
    */
