@@ -11,6 +11,7 @@ import { sql } from 'kysely';
 import { openDatabase, type DatabaseHandle } from '../../src/adapters/sql/database.ts';
 import { migrate } from '../../src/adapters/sql/migrations/index.ts';
 import { createSqlStores } from '../../src/adapters/sql/stores.ts';
+import { usernameKeys } from '../../src/accounts/usernames.ts';
 import { StorageUnavailableError } from '../../src/ports/unavailable.ts';
 import type {
   AuditEvent, ClientRecord, CodeRecord, GrantRecord, PushedRequestRecord, InteractionRecord, IssuedAccessToken, RefreshTokenRecord,
@@ -119,7 +120,7 @@ for (const backend of backends) {
     before(async () => {
       handle = await openDatabase(backend.url!);
       applied = await migrate(handle.db);
-      stores = createSqlStores(handle);
+      stores = createSqlStores(handle, usernameKeys);
     });
     after(async () => {
       await stores?.close();
@@ -163,7 +164,7 @@ for (const backend of backends) {
         await assert.rejects(openDatabase('mysql://localhost/x'), /sqlite: or postgres/);
       });
       it('exclusive() runs callers one at a time (on PostgreSQL and a SQLite file across separate connections, as separate processes have), and after a failure', async () => {
-        const other = backend.persistent ? createSqlStores(await openDatabase(backend.url!)) : stores;
+        const other = backend.persistent ? createSqlStores(await openDatabase(backend.url!), usernameKeys) : stores;
         try {
           let inside = 0;
           let most = 0;
@@ -192,7 +193,7 @@ for (const backend of backends) {
           url.port = String(await freePort());
           const closed = await openDatabase(url.href);
           try {
-            await assert.rejects(createSqlStores(closed).ping(), (err: Error) => err instanceof StorageUnavailableError);
+            await assert.rejects(createSqlStores(closed, usernameKeys).ping(), (err: Error) => err instanceof StorageUnavailableError);
           } finally {
             await closed.close();
           }
@@ -1132,7 +1133,7 @@ for (const backend of backends) {
           await stores.close();
           handle = await openDatabase(backend.url!);
           assert.deepEqual(await migrate(handle.db), []);
-          stores = createSqlStores(handle);
+          stores = createSqlStores(handle, usernameKeys);
           assert.deepEqual(await stores.clients.get(c.clientId), c);
           assert.deepEqual(await stores.grants.getRefresh(rt.tokenHash), { refresh: rt, grant: g });
           assert.deepEqual((await stores.keys.list()).find((x) => x.kid === k.kid), k);

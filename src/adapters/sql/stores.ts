@@ -4,8 +4,7 @@ import type {
   AuditEvent, AuditRecord, AuditVerifyResult, ClientRecord, CodeRecord, ConsentRecord, DeviceCodeRecord, DeviceCodeStatus, GrantRecord, InteractionRecord, IssuedAccessToken, KeyState,
   RefreshTokenRecord, ResourceServerRecord, RotateResult, UseRefreshResult, SessionClient, SessionRecord, SigningKeyRecord, Stores, UserRecord,
 } from '../../ports/index.ts';
-import { canonicalUsername, usernameSkeleton } from '../../accounts/usernames.ts';
-import type { UserOrigin } from '../../ports/users.ts';
+import type { UserOrigin, UsernameKeys } from '../../ports/users.ts';
 import { DEFAULT_AUDIENCE } from '../../ports/consents.ts';
 import { canonicalDetails, chainHash, GENESIS_HASH, normalizeEvent } from './audit-chain.ts';
 import { batchedLookup } from './batched-lookups.ts';
@@ -51,11 +50,12 @@ const toResourceServer = (r: Row<ResourceServersTable>): ResourceServerRecord =>
   dpop: r.dpop === 'required' ? 'required' : 'optional', createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
 });
 
-const userRow = (u: UserRecord): UsersTable => ({
+/** The row of a user: its username's canonical form and skeleton computed by `keys`. */
+const userRow = (u: UserRecord, keys: UsernameKeys): UsersTable => ({
   id: u.id, username: u.username, password_hash: u.passwordHash, email: u.email, email_verified: bool(u.emailVerified),
   name: u.name, given_name: u.givenName, family_name: u.familyName, disabled: bool(u.disabled),
   created_at: u.createdAt, updated_at: u.updatedAt,
-  username_canonical: canonicalUsername(u.username) ?? null, username_skeleton: usernameSkeleton(u.username), origin: u.origin ?? 'operator',
+  username_canonical: keys.canonical(u.username) ?? null, username_skeleton: keys.skeleton(u.username), origin: u.origin ?? 'operator',
 });
 const toUser = (r: Row<UsersTable>): UserRecord => ({
   id: r.id, username: r.username, passwordHash: r.password_hash, email: r.email, emailVerified: r.email_verified === 1,
@@ -209,8 +209,11 @@ const EXCLUSIVE_LEASE_TTL = 30;
 /** Rows per multi-row insert of the audit trail (times its 10 columns: well under both engines' parameter limits). */
 const AUDIT_ROWS_PER_INSERT = 50;
 
-/** Every storage port over one SQL database (SQLite or PostgreSQL, already migrated). */
-export function createSqlStores(handle: DatabaseHandle): Stores {
+/**
+ * Every storage port over one SQL database (SQLite or PostgreSQL, already migrated). `usernames`
+ * defines the keys that the user store compares usernames by (accounts/usernames.ts: `usernameKeys`).
+ */
+export function createSqlStores(handle: DatabaseHandle, usernames: UsernameKeys): Stores {
   let sqliteExclusive: Promise<unknown> = Promise.resolve();
   const { db, direct } = handle;
   const pg = handle.dialect === 'postgres';
@@ -383,7 +386,7 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
       async findByUsername(username) {
         // By canonical form; a row left without one (an existing collision) answers to its exact name
         // only, and first, so that it keeps signing in as before the migration.
-        const canonical = canonicalUsername(username);
+        const canonical = usernames.canonical(username);
         const rows = await db.selectFrom('users').selectAll()
           .where((eb) => eb.or([
             eb.and([eb('username', '=', username), eb('username_canonical', 'is', null)]),
@@ -394,13 +397,13 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
         return row && toUser(row);
       },
       async findByCanonical(username) {
-        const canonical = canonicalUsername(username);
+        const canonical = usernames.canonical(username);
         if (canonical === undefined) return undefined;
         const row = await db.selectFrom('users').selectAll().where('username_canonical', '=', canonical).executeTakeFirst();
         return row && toUser(row);
       },
       async findConfusable(username) {
-        const row = await db.selectFrom('users').selectAll().where('username_skeleton', '=', usernameSkeleton(username)).orderBy('created_at').limit(1).executeTakeFirst();
+        const row = await db.selectFrom('users').selectAll().where('username_skeleton', '=', usernames.skeleton(username)).orderBy('created_at').limit(1).executeTakeFirst();
         return row && toUser(row);
       },
       async listUnresolved() {
@@ -410,7 +413,7 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
         return (await db.selectFrom('users').selectAll().orderBy('username').execute()).map(toUser);
       },
       async put(user) {
-        const row = userRow(user);
+        const row = userRow(user, usernames);
         const { id: _, ...rest } = row;
         // A row kept without a canonical form (an existing collision) keeps it so while its username
         // stays the same: updating its password or email must not collide with the other account.
@@ -421,7 +424,7 @@ export function createSqlStores(handle: DatabaseHandle): Stores {
       },
       async create(user) {
         // ON CONFLICT DO NOTHING covers every unique column (id, username, username_canonical) on SQLite and PostgreSQL.
-        const res = await db.insertInto('users').values(userRow(user)).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+        const res = await db.insertInto('users').values(userRow(user, usernames)).onConflict((oc) => oc.doNothing()).executeTakeFirst();
         return Number(res.numInsertedOrUpdatedRows ?? 0n) === 1;
       },
     },
