@@ -7,6 +7,7 @@ import { seedDemo } from './admin/demo.ts';
 import { openDatabase, type DatabaseHandle, type FaultEvent } from './adapters/sql/database.ts';
 import { migrate } from './adapters/sql/migrations/index.ts';
 import { createSqlStores } from './adapters/sql/stores.ts';
+import { usernameKeys } from './accounts/usernames.ts';
 import { cachedClients } from './adapters/cache/cached-clients.ts';
 import { memoryRateLimits } from './adapters/memory/rate-limits.ts';
 import { openRedis, type RedisConnection } from './adapters/redis/client.ts';
@@ -89,7 +90,7 @@ export async function openStores(config: Config, opts: { migrate?: boolean; stat
   const handle = await openDatabase(config.databaseUrl, { statementTimeoutMs: opts.statementTimeoutMs, onFault: opts.onFault });
   try {
     if (opts.migrate ?? config.migrateOnStart) await migrate(handle.db);
-    return { handle, stores: createSqlStores(handle) };
+    return { handle, stores: createSqlStores(handle, usernameKeys) };
   } catch (err) {
     await handle.close();
     throw err;

@@ -129,6 +129,9 @@ export function usernameSkeleton(username: string): string {
   return Array.from(mapped, foldChar).join('').normalize('NFC');
 }
 
+/** The keys a user store compares usernames by (ports/users.ts, UsernameKeys). */
+export const usernameKeys = { canonical: canonicalUsername, skeleton: usernameSkeleton };
+
 /** Names nobody may self-register (nor bring from an upstream sign-in): they read as the service's own staff or addresses. */
 export const RESERVED_USERNAMES: readonly string[] = [
   'admin', 'administrator', 'root', 'superuser', 'sysadmin', 'system', 'operator', 'support', 'security', 'postmaster',

@@ -18,6 +18,16 @@ export interface UserRecord {
   origin?: UserOrigin;
 }
 
+/**
+ * The keys a user store compares usernames by: the canonical form (RFC 8265; undefined for a name
+ * that is not a valid username) and the confusable skeleton (UTS #39). accounts/usernames.ts
+ * defines them (`usernameKeys`); the composition root gives them to the storage adapter.
+ */
+export interface UsernameKeys {
+  canonical(username: string): string | undefined;
+  skeleton(username: string): string;
+}
+
 export interface UserStore {
   get(id: string): Promise<UserRecord | undefined>;
   /**

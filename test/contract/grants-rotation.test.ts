@@ -15,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { openDatabase, type DatabaseHandle } from '../../src/adapters/sql/database.ts';
 import { migrate } from '../../src/adapters/sql/migrations/index.ts';
 import { createSqlStores } from '../../src/adapters/sql/stores.ts';
+import { usernameKeys } from '../../src/accounts/usernames.ts';
 import type { GrantRecord, IssuedAccessToken, RefreshTokenRecord, Stores, UserRecord } from '../../src/ports/index.ts';
 import { createPgDatabase, sqliteTempUrl } from '../fixtures/db.ts';
 
@@ -40,7 +41,7 @@ for (const backend of backends) {
     before(async () => {
       handle = await openDatabase(backend.url!);
       await migrate(handle.db);
-      stores = createSqlStores(handle);
+      stores = createSqlStores(handle, usernameKeys);
     });
     after(async () => { await stores?.close(); await backend.drop(); });
 

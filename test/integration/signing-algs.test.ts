@@ -15,6 +15,7 @@ import type { App } from '../../src/app.ts';
 import { AdminError, saveClient } from '../../src/admin/clients.ts';
 import { openDatabase } from '../../src/adapters/sql/database.ts';
 import { createSqlStores } from '../../src/adapters/sql/stores.ts';
+import { usernameKeys } from '../../src/accounts/usernames.ts';
 import { migrate } from '../../src/adapters/sql/migrations/index.ts';
 import * as signingAlgs from '../../src/adapters/sql/migrations/0016_signing_algs.ts';
 import type { ClientRecord } from '../../src/ports/clients.ts';
@@ -49,7 +50,7 @@ async function upgraded(engine: 'sqlite' | 'postgres', keys: [string, 'active' |
     // Back to the schema before 0016 (one active key in all), as an older Tessera left it.
     await signingAlgs.down(handle.db);
     await handle.db.deleteFrom('kysely_migration' as never).where('name' as never, '=', '0016_signing_algs' as never).execute();
-    const stores = createSqlStores(handle);
+    const stores = createSqlStores(handle, usernameKeys);
     for (const [alg, state] of keys) await stores.keys.insert({ ...(await generateSigningKey(alg as 'ES256', KEK, NOW)), state, retiredAt: state === 'grace' ? NOW + 60 : null }, false);
     await stores.clients.put(clientRecord('plain'));
     await stores.clients.put(clientRecord('chosen', { id_token_signed_response_alg: 'PS256' }));

@@ -20,7 +20,7 @@ export interface DatabaseHandle {
   /**
    * SQLite only: runs a compiled statement on the process's one connection at once, without
    * Kysely's executor. Only for statements of a transaction in progress, which holds that
-   * connection (Kysely queues every other query until it ends); see stores.ts `statement`.
+   * connection (Kysely queues every other query until it ends); see statements.ts `statement`.
    */
   direct?: <R>(query: CompiledQuery, parameters: readonly unknown[]) => QueryResult<R>;
   /**

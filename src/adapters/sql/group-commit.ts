@@ -1,47 +1,8 @@
-// Batching for SQLite, which serves a whole process through one connection: the work of one
-// event-loop turn (the requests read from the sockets that were ready together) goes to the
-// database together. See docs/architecture.md, Storage.
+// Group commit for SQLite, which serves a whole process through one connection: the write
+// transactions of one event-loop turn (the requests read from the sockets that were ready
+// together) share one commit. See docs/architecture.md, Storage.
 import type { Transaction } from 'kysely';
 import type { Schema } from './schema.ts';
-
-/** Most keys one batched lookup asks for in one statement. */
-const BATCH_LOOKUP_MAX = 64;
-
-/**
- * SQLite: lookups by key asked for in one turn of the event loop (the requests read from the
- * sockets that were ready together) are answered by one `select` of many keys (SELECT ... WHERE
- * key IN (...)). Each SQLite statement takes and releases the WAL read lock (two system calls)
- * and goes through Kysely's connection handling; the most requested lookups (revoked access
- * tokens, users) pay that once per batch instead of once per request. A failed statement fails
- * every lookup of its batch.
- */
-export function batchedLookup<R>(select: (keys: string[]) => Promise<R[]>, keyOf: (row: R) => string): (key: string) => Promise<R | undefined> {
-  let pending: Map<string, { resolve: (row: R | undefined) => void; reject: (err: unknown) => void }[]> | undefined;
-  const run = async (keys: string[]): Promise<Map<string, R>> => new Map((await select(keys)).map((r) => [keyOf(r), r]));
-  const flush = async () => {
-    const batch = pending!;
-    pending = undefined;
-    const keys = [...batch.keys()];
-    for (let i = 0; i < keys.length; i += BATCH_LOOKUP_MAX) {
-      const chunk = keys.slice(i, i + BATCH_LOOKUP_MAX);
-      try {
-        const found = await run(chunk);
-        for (const k of chunk) for (const w of batch.get(k)!) w.resolve(found.get(k));
-      } catch (err) {
-        for (const k of chunk) for (const w of batch.get(k)!) w.reject(err);
-      }
-    }
-  };
-  return (key) => new Promise((resolve, reject) => {
-    if (!pending) {
-      pending = new Map();
-      setImmediate(flush);
-    }
-    const waiting = pending.get(key);
-    if (waiting) waiting.push({ resolve, reject });
-    else pending.set(key, [{ resolve, reject }]);
-  });
-}
 
 /** Most transactions one group commit takes in (a bound on how long the first one waits). */
 const GROUP_COMMIT_MAX = 32;
@@ -62,7 +23,9 @@ type Tx = <T>(fn: (t: Transaction<Schema>) => Promise<T>) => Promise<T>;
  * more for every rotation, and failures are rare (storage errors).
  */
 export function groupCommit(tx: Tx): Tx {
-  type Job = { fn: (t: Transaction<Schema>) => Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void };
+  type Job = {
+    fn: (t: Transaction<Schema>) => Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void;
+  };
   let waiting: Job[] = [];
   let running = false;
   const runGroup = async (): Promise<void> => {

@@ -1,0 +1,56 @@
+import type { SessionClient, SessionRecord, SessionStore } from '../../ports/sessions.ts';
+import type { SessionClientsTable, SessionsTable } from './schema.ts';
+import { count, json, type Row, type SqlContext } from './statements.ts';
+
+const sessionRow = (s: SessionRecord): SessionsTable => ({
+  id_hash: s.idHash, sid: s.sid, user_id: s.userId, auth_time: s.authTime, amr: json(s.amr),
+  created_at: s.createdAt, last_seen_at: s.lastSeenAt, expires_at: s.expiresAt,
+});
+const toSession = (r: Row<SessionsTable>): SessionRecord => ({
+  idHash: r.id_hash, sid: r.sid, userId: r.user_id, authTime: r.auth_time, amr: JSON.parse(r.amr),
+  createdAt: r.created_at, lastSeenAt: r.last_seen_at, expiresAt: r.expires_at,
+});
+const toSessionClient = (r: Row<SessionClientsTable>): SessionClient => ({
+  sid: r.sid, clientId: r.client_id, userId: r.user_id,
+  createdAt: Number(r.created_at), expiresAt: Number(r.expires_at),
+});
+
+export function createSqlSessionStore({ db, lookup }: SqlContext): SessionStore {
+  const sessionById = lookup((k) => k.selectFrom('sessions').selectAll().where('id_hash', '=', ''));
+  return {
+    async create(session) {
+      await db.insertInto('sessions').values(sessionRow(session)).execute();
+    },
+    async get(idHash) {
+      const row = await sessionById(idHash);
+      return row && toSession(row);
+    },
+    async touch(idHash, now) {
+      await db.updateTable('sessions').set({ last_seen_at: now }).where('id_hash', '=', idHash).execute();
+    },
+    async delete(idHash) {
+      await db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
+    },
+    async deleteByUser(userId) {
+      return count(await db.deleteFrom('sessions').where('user_id', '=', userId).executeTakeFirst());
+    },
+    async addClient(e) {
+      await db.insertInto('session_clients')
+        .values({
+          sid: e.sid, client_id: e.clientId, user_id: e.userId, created_at: e.createdAt, expires_at: e.expiresAt,
+        })
+        .onConflict((oc) => oc.columns(['sid', 'client_id'])
+          .doUpdateSet((eb) => ({ expires_at: eb.ref('excluded.expires_at') })))
+        .execute();
+    },
+    /** DELETE ... RETURNING: a row goes to exactly one caller on both databases. */
+    async takeClients(sid) {
+      const rows = await db.deleteFrom('session_clients').where('sid', '=', sid).returningAll().execute();
+      return rows.map(toSessionClient);
+    },
+    async takeClientsByUser(userId) {
+      const rows = await db.deleteFrom('session_clients').where('user_id', '=', userId).returningAll().execute();
+      return rows.map(toSessionClient);
+    },
+  };
+}

@@ -1,0 +1,116 @@
+// What the SQL stores share: the context each is built over (one per database handle: the
+// transaction runners and the compiled-once statements), the column helpers, and the few row
+// mappers and statements that more than one store uses. Each store of a port is in
+// <port>-store.ts; stores.ts assembles them.
+import type { Compilable, CompiledQuery, Kysely, QueryResult, Selectable, Transaction } from 'kysely';
+import type { UserOrigin, UserRecord } from '../../ports/users.ts';
+import type { DatabaseHandle } from './database.ts';
+import { groupCommit } from './group-commit.ts';
+import type { Schema, UsersTable } from './schema.ts';
+
+export type Db = Kysely<Schema> | Transaction<Schema>;
+export type Row<T> = Selectable<T>;
+type Tx = <T>(fn: (t: Transaction<Schema>) => Promise<T>) => Promise<T>;
+type Statement<R> = (q: Db, parameters: readonly unknown[]) => Promise<QueryResult<R>>;
+
+// ---- columns ---------------------------------------------------------------------------------------
+
+/** Booleans are stored as 0/1 on both databases. */
+export const bool = (v: boolean) => (v ? 1 : 0);
+/** JSON columns are text on both databases. */
+export const json = (v: unknown) => JSON.stringify(v);
+
+/** The rows a delete, update or upsert changed. */
+export const count = (r: { numDeletedRows?: bigint; numUpdatedRows?: bigint; numInsertedOrUpdatedRows?: bigint }) =>
+  Number(r.numDeletedRows ?? r.numUpdatedRows ?? r.numInsertedOrUpdatedRows ?? 0n);
+
+// ---- the context -------------------------------------------------------------------------------------
+
+/** What every SQL store is built over: one per database handle, shared by all the stores of it. */
+export interface SqlContext {
+  handle: DatabaseHandle;
+  db: Kysely<Schema>;
+  pg: boolean;
+  /** A transaction of its own. */
+  tx: Tx;
+  /**
+   * The hot write transactions (refresh rotation, a grant's creation). PostgreSQL: one transaction
+   * each. SQLite: transactions that arrive while one is committing share the next one (group
+   * commit); should one throw, the group is rolled back and each runs again on its own (so these
+   * must be safe to run twice: group-commit.ts). A commit writes every page it changed to the WAL,
+   * and concurrent rotations change the same index pages, so one commit for several costs far
+   * less than one each.
+   */
+  hotTx: Tx;
+  /**
+   * A hot statement, built and compiled by Kysely once and then run with new parameters (in the
+   * order they appear in the SQL): saves the query-building work on the token, introspection,
+   * userinfo and refresh paths. Inserts take the row object's values in the mapper's key order.
+   */
+  statement<R>(build: (k: Kysely<Schema>) => Compilable<R>): Statement<R>;
+  /** A statement whose shape depends on a count (IN lists, multi-row inserts), compiled once per count. */
+  statementBySize<R>(build: (k: Kysely<Schema>, n: number) => Compilable<R>):
+    (q: Db, parameters: readonly unknown[], n?: number) => Promise<QueryResult<R>>;
+  /** A compiled-once statement run outside any transaction, answering its first row. */
+  lookup<R>(build: (k: Kysely<Schema>) => Compilable<R>): (...parameters: unknown[]) => Promise<R | undefined>;
+}
+
+export function sqlContext(handle: DatabaseHandle): SqlContext {
+  const { db, direct } = handle;
+  const pg = handle.dialect === 'postgres';
+  const tx: Tx = (fn) => db.transaction().execute(fn);
+  const statement = <R>(build: (k: Kysely<Schema>) => Compilable<R>): Statement<R> => {
+    let compiled: CompiledQuery<R> | undefined;
+    return async (q, parameters) => {
+      compiled ??= build(db).compile();
+      // SQLite, inside a transaction (a rotation, a group commit, an audit append): the
+      // transaction holds the one connection, so its statements run on it at once, without the
+      // several promise hops of Kysely's executor per statement.
+      if (direct && q.isTransaction) return direct<R>(compiled, parameters);
+      return q.executeQuery<R>({ ...compiled, parameters });
+    };
+  };
+  const statementBySize = <R>(build: (k: Kysely<Schema>, n: number) => Compilable<R>) => {
+    const bySize = new Map<number, Statement<R>>();
+    return (q: Db, parameters: readonly unknown[], n = parameters.length) => {
+      let run = bySize.get(n);
+      if (!run) bySize.set(n, run = statement((k) => build(k, n)));
+      return run(q, parameters);
+    };
+  };
+  const lookup = <R>(build: (k: Kysely<Schema>) => Compilable<R>) => {
+    const run = statement(build);
+    return async (...parameters: unknown[]): Promise<R | undefined> => (await run(db, parameters)).rows[0];
+  };
+  return { handle, db, pg, tx, hotTx: pg ? tx : groupCommit(tx), statement, statementBySize, lookup };
+}
+
+// ---- shared by several stores ---------------------------------------------------------------------------
+
+/** A users row as a record: read by the user store, and by the grant store's rotations (the grant's user). */
+export const toUser = (r: Row<UsersTable>): UserRecord => ({
+  id: r.id, username: r.username, passwordHash: r.password_hash, email: r.email, emailVerified: r.email_verified === 1,
+  name: r.name, givenName: r.given_name, familyName: r.family_name, disabled: r.disabled === 1,
+  createdAt: r.created_at, updatedAt: r.updated_at, origin: r.origin as UserOrigin,
+});
+
+/**
+ * Revokes a grant and everything issued from it: marks the grant revoked, every refresh token of it
+ * used (so none rotates), and copies its access tokens' jtis into revoked_tokens. Returns false if
+ * the grant does not exist or was already revoked. Must run inside a transaction. The grant row is
+ * updated first, so in PostgreSQL it takes the grant's row lock before anything else, the same order
+ * as rotate(): concurrent revocations and rotations of one family serialise without deadlock.
+ * Used by the grant store and by the client store (deleting a client).
+ */
+export async function revokeGrant(tx: Transaction<Schema>, id: string, now: number): Promise<boolean> {
+  const res = await tx.updateTable('grants').set({ revoked_at: now })
+    .where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+  if (count(res) === 0) return false;
+  await tx.updateTable('refresh_tokens').set({ used_at: now })
+    .where('grant_id', '=', id).where('used_at', 'is', null).execute();
+  await tx.insertInto('revoked_tokens').columns(['jti', 'expires_at'])
+    .expression(tx.selectFrom('access_tokens').select(['jti', 'expires_at']).where('grant_id', '=', id))
+    .onConflict((oc) => oc.column('jti').doNothing())
+    .execute();
+  return true;
+}

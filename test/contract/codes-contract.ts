@@ -1,0 +1,31 @@
+/**
+ * The contract of the authorization code store (ports/codes.ts). stores.test.ts declares it for
+ * every SQL backend (backends.ts), with `stores` the open backend's stores.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Stores } from '../../src/ports/index.ts';
+import { NOW, uid, times, tally, code } from './factories.ts';
+
+export function codesContract(stores: Stores): void {
+  describe('authorization codes', () => {
+    it('consume: ok once, then reused (with the record), missing for unknown codes', async () => {
+      const c = code({ resource: 'https://api.example/' });
+      await stores.codes.create(c);
+      assert.deepEqual(await stores.codes.consume(c.codeHash, NOW), { status: 'ok', code: c });
+      assert.deepEqual(await stores.codes.consume(c.codeHash, NOW + 1), { status: 'reused', code: c });
+      assert.deepEqual(await stores.codes.consume(uid('code'), NOW), { status: 'missing' });
+    });
+    it('returns expired codes too (the caller checks expiry)', async () => {
+      const c = code({ nonce: null, expiresAt: NOW - 10 });
+      await stores.codes.create(c);
+      assert.deepEqual(await stores.codes.consume(c.codeHash, NOW), { status: 'ok', code: c });
+    });
+    it('50 concurrent consumes of one code: exactly one ok, 49 reused', async () => {
+      const c = code();
+      await stores.codes.create(c);
+      const results = await times(50, () => stores.codes.consume(c.codeHash, NOW));
+      assert.deepEqual(tally(results), { ok: 1, reused: 49 });
+    });
+  });
+}

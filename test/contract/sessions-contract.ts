@@ -1,0 +1,53 @@
+/**
+ * The contract of the session store (ports/sessions.ts). stores.test.ts declares it for every SQL
+ * backend (backends.ts), with `stores` the open backend's stores.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Stores } from '../../src/ports/index.ts';
+import { NOW, uid, session } from './factories.ts';
+
+export function sessionsContract(stores: Stores): void {
+  describe('sessions', () => {
+    it('create/get/touch/delete', async () => {
+      const s = session();
+      await stores.sessions.create(s);
+      assert.deepEqual(await stores.sessions.get(s.idHash), s);
+      await stores.sessions.touch(s.idHash, NOW + 42);
+      assert.deepEqual(await stores.sessions.get(s.idHash), { ...s, lastSeenAt: NOW + 42 });
+      await stores.sessions.delete(s.idHash);
+      assert.equal(await stores.sessions.get(s.idHash), undefined);
+      await stores.sessions.delete(s.idHash); // idempotent
+    });
+    it('deleteByUser removes all sessions of that user only', async () => {
+      const userId = uid('user');
+      const mine = [session({ userId }), session({ userId }), session({ userId })];
+      const other = session();
+      for (const s of [...mine, other]) await stores.sessions.create(s);
+      assert.equal(await stores.sessions.deleteByUser(userId), 3);
+      assert.equal(await stores.sessions.get(mine[0]!.idHash), undefined);
+      assert.deepEqual(await stores.sessions.get(other.idHash), other);
+      assert.equal(await stores.sessions.deleteByUser(userId), 0);
+    });
+    it('addClient is idempotent (extends expiry); takeClients returns and removes the clients of one sid', async () => {
+      const [sid, other, userId] = [uid('sid'), uid('sid'), uid('user')];
+      const e = (clientId: string, s = sid, expiresAt = NOW + 100) => ({ sid: s, clientId, userId, createdAt: NOW, expiresAt });
+      await stores.sessions.addClient(e('rp-a'));
+      await stores.sessions.addClient(e('rp-a', sid, NOW + 200));
+      await stores.sessions.addClient(e('rp-b'));
+      await stores.sessions.addClient(e('rp-a', other));
+      const taken = await stores.sessions.takeClients(sid);
+      assert.deepEqual(taken.sort((a, b) => a.clientId.localeCompare(b.clientId)), [e('rp-a', sid, NOW + 200), e('rp-b')]);
+      assert.deepEqual(await stores.sessions.takeClients(sid), []);
+      assert.deepEqual(await stores.sessions.takeClients(uid('sid')), []);
+      assert.deepEqual(await stores.sessions.takeClientsByUser(userId), [e('rp-a', other)]);
+      assert.deepEqual(await stores.sessions.takeClientsByUser(userId), []);
+    });
+    it('50 concurrent takeClients: each client goes to exactly one caller', async () => {
+      const [sid, userId] = [uid('sid'), uid('user')];
+      for (const c of ['rp-1', 'rp-2', 'rp-3']) await stores.sessions.addClient({ sid, clientId: c, userId, createdAt: NOW, expiresAt: NOW + 100 });
+      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? stores.sessions.takeClients(sid) : stores.sessions.takeClientsByUser(userId))));
+      assert.deepEqual(results.flat().map((r) => r.clientId).sort(), ['rp-1', 'rp-2', 'rp-3']);
+    });
+  });
+}
