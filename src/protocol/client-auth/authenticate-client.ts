@@ -89,7 +89,7 @@ async function authenticate(p: Provider, req: ProtocolRequest, params: Params, o
   let client = await p.stores.clients.get(id);
   attempt.known = client !== undefined;
   if (method !== 'none') {
-    const ok = verifyClientSecretRotating(p.config.secret, p.config.secretPrevious, secret ?? '', client?.secretHash ?? null);
+    const ok = verifyClientSecretRotating(p.config.secret, p.config.secretPrevious, secret ?? '', client?.secretHash ?? null, p.verifiedSecrets);
     if (!client || !ok) throw invalidClient(client ? `wrong secret for ${id}` : `unknown client ${id}`);
     // TESSERA_SECRET rotation: a secret that verified under the previous server secret is stored
     // again under the current one, once, so the previous secret can be dropped (docs/production.md).

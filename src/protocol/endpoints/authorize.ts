@@ -270,7 +270,7 @@ async function decide(p: Provider, req: ProtocolRequest, client: ClientRecord, a
     const sub = await verifyIdTokenHint(p, client.clientId, areq.idTokenHint, req.ip);
     const { idTokenHint: _, ...rest } = areq;
     areq = rest;
-    hintedOther = session !== undefined && subjectFor(p.config.pairwiseSecret, client, session.userId) !== sub;
+    hintedOther = session !== undefined && subjectFor(p.config.pairwiseSecret, client, session.userId, p.pairwiseKeys) !== sub;
   }
   const tooOld = session !== undefined && areq.maxAge !== undefined && (areq.maxAge === 0 || now - session.authTime > areq.maxAge);
   // prompt=create (Prompt Create 1.0): the sign-up page instead of the login page, whatever the session.

@@ -43,7 +43,7 @@ async function introspectAccessToken(p: Provider, token: string, _client: Client
   // a grant lists every access token issued from it as revoked; a disabled client, or user (by a
   // public sub: a pairwise token is refused through its grant, which the disable revoked), refuses
   // every token issued before it was enabled again. Read fresh, never from a cache.
-  const claims = await verifyAccessToken(p.keys(), p.config.issuer, token);
+  const claims = await verifyAccessToken(p, token);
   if (!claims || (await p.stores.revocations.isTokenRevoked(claims))) return undefined;
   // RFC 9449 section 6.2: a DPoP-bound token is described with its cnf (in the claims) and token_type DPoP.
   return { active: true, token_type: claims.cnf?.jkt ? 'DPoP' : 'Bearer', ...claims };
@@ -59,7 +59,7 @@ async function introspectRefreshToken(p: Provider, token: string, client: Client
   // A refresh token is described only to the client it was issued to.
   if (refresh.clientId !== clientId || refresh.usedAt !== null || refresh.expiresAt <= now || grant.revokedAt !== null || grant.expiresAt <= now) return undefined;
   return {
-    active: true, token_type: 'refresh_token', client_id: refresh.clientId, sub: subjectFor(p.config.pairwiseSecret, client, grant.userId), scope: refresh.scope,
+    active: true, token_type: 'refresh_token', client_id: refresh.clientId, sub: subjectFor(p.config.pairwiseSecret, client, grant.userId, p.pairwiseKeys), scope: refresh.scope,
     iss: p.config.issuer, iat: refresh.createdAt, exp: refresh.expiresAt,
     ...(grant.authorizationDetails ? { authorization_details: JSON.parse(grant.authorizationDetails) } : {}),
   };

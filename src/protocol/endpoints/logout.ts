@@ -73,7 +73,7 @@ export async function logout(p: Provider, req: ProtocolRequest): Promise<OAuthRe
   // registrant chose; following it unasked would make /logout an open redirector, so the user is
   // always asked first (signed in or not), and told where the answer goes.
   const untrusted = redirect !== undefined && client?.metadata.registration !== undefined;
-  const trusted = !untrusted && (!session || (hint !== undefined && hint.sub === subjectFor(p.config.pairwiseSecret, hintClient, session.userId) && (hint.sid === undefined || hint.sid === session.sid)));
+  const trusted = !untrusted && (!session || (hint !== undefined && hint.sub === subjectFor(p.config.pairwiseSecret, hintClient, session.userId, p.pairwiseKeys) && (hint.sid === undefined || hint.sid === session.sid)));
   // Without a session there is nothing to end, only the redirect the user chose, and no cookie to
   // bind a CSRF token to: the confirmation must not come from another site. A signed-in user's Lax
   // session cookie is not sent on a cross-site POST, so such a POST would otherwise pass as "no

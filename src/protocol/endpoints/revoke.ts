@@ -24,7 +24,7 @@ async function revokeRefreshToken(p: Provider, token: string, clientId: string, 
 }
 
 async function revokeAccessToken(p: Provider, token: string, clientId: string, ip: string): Promise<boolean> {
-  const claims = await verifyAccessToken(p.keys(), p.config.issuer, token, { allowExpired: true });
+  const claims = await verifyAccessToken(p, token, { allowExpired: true });
   if (!claims) return false;
   if (claims.client_id !== clientId) throw notYours();
   if (claims.exp > p.now()) {

@@ -187,7 +187,7 @@ export function possessionProven(ctx: GrantContext, bound: { jkt?: string | null
 
 /** An access token Tessera issued: signature, typ, issuer, expiry, revocation, its key binding proven; the grant it joins. */
 async function fromAccessToken(p: Provider, ctx: GrantContext, token: string): Promise<Party> {
-  const claims = await verifyAccessToken(p.keys(), p.config.issuer, token);
+  const claims = await verifyAccessToken(p, token);
   if (!claims) throw new TokenRefused('invalid_access_token');
   if (await p.stores.revocations.isTokenRevoked(claims)) throw new TokenRefused('revoked');
   if (claims.cnf && !possessionProven(ctx, { jkt: claims.cnf.jkt, x5t: claims.cnf['x5t#S256'] })) throw new TokenRefused('sender_constrained');
@@ -317,7 +317,7 @@ export const tokenExchange: GrantHandler = {
     const now = p.now();
     // A Tessera user is named as the exchanging client sees them (pairwise subjects are mapped
     // through the user id, never reversed); anyone else keeps the sub of their token.
-    const subjectOf = (x: Party) => x.userId !== undefined ? subjectFor(p.config.pairwiseSecret, client, x.userId) : x.sub;
+    const subjectOf = (x: Party) => x.userId !== undefined ? subjectFor(p.config.pairwiseSecret, client, x.userId, p.pairwiseKeys) : x.sub;
     const subject = await verifyParty(p, ctx, client, policy, request.subjectType, params.subject_token, 'subject', now, req.ip);
     const actor = request.actorType && await verifyParty(p, ctx, client, policy, request.actorType, params.actor_token!, 'actor', now, req.ip);
     let act = subject.act;

@@ -44,7 +44,7 @@ export function userAccessToken(p: Provider, grant: GrantRecord, scope: string, 
   const ttl = bind.ttl ?? p.config.accessTokenTtl;
   return {
     ...mintAccessToken(p.keys(), {
-      issuer: p.config.issuer, sub: subjectFor(p.config.pairwiseSecret, client, grant.userId), clientId: grant.clientId, audience: audience ?? p.config.defaultAudience,
+      issuer: p.config.issuer, sub: subjectFor(p.config.pairwiseSecret, client, grant.userId, p.pairwiseKeys), clientId: grant.clientId, audience: audience ?? p.config.defaultAudience,
       scope, now: p.now(), ttl, authTime: grant.authTime, jkt: bind.jkt, x5t: bind.x5t, authorizationDetails: bind.authorizationDetails, signer: bind.signer,
     }),
     ttl,
@@ -78,7 +78,7 @@ export function userTokenResponse(p: Provider, grant: GrantRecord, scope: string
   if (refresh) res.refresh_token = refresh;
   if (scope.split(' ').includes('openid')) {
     res.id_token = mintIdToken(responseSigner(p, client, 'id_token'), {
-      issuer: p.config.issuer, sub: subjectFor(p.config.pairwiseSecret, client, grant.userId), clientId: grant.clientId, now: p.now(), ttl: p.config.idTokenTtl,
+      issuer: p.config.issuer, sub: subjectFor(p.config.pairwiseSecret, client, grant.userId, p.pairwiseKeys), clientId: grant.clientId, now: p.now(), ttl: p.config.idTokenTtl,
       authTime: grant.authTime, nonce, accessToken: access.token, sid: grant.sid, amr: grant.amr,
       claims: { ...idTokenUserClaims(client, grant, scope, user), ...(acrFor(grant.amr) ? { acr: acrFor(grant.amr) } : {}) },
     });
