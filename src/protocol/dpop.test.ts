@@ -26,7 +26,8 @@ describe('DPoP proof verification (RFC 9449)', () => {
   const provider = (env: Record<string, string> = {}): Provider => ({
     config: loadConfig({ TESSERA_ENV: 'development', TESSERA_ISSUER: ISSUER, DATABASE_URL: 'sqlite::memory:', TESSERA_SEED_DEMO: 'false', ...env }),
     stores, keys: () => { throw new Error('no keys in this test'); }, now: () => clock,
-    log: { info() {}, warn() {}, error() {} }, events: (e) => events.push(e), ...protocolServices({ stores, now: () => clock }),
+    log: { info() {}, warn() {}, error() {} }, events: (e) => events.push(e),
+    ...protocolServices({ stores, now: () => clock }),
   });
   let p: Provider;
   const request = (proof?: string | string[], method = 'POST'): ProtocolRequest => ({

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ResourceServerRecord, ResourceServerStore } from '../ports/resource-servers.ts';
-import { derivePairwiseKey, forgettingWrites, grantFactsCache, pairwiseKeys, protocolServices, REGISTRY_CACHE_MS, resourceRegistryCache } from './services.ts';
+import {
+  derivePairwiseKey, forgettingWrites, grantFactsCache, pairwiseKeys, protocolServices, REGISTRY_CACHE_MS, resourceRegistryCache,
+} from './services.ts';
 
 const resource = (identifier: string): ResourceServerRecord => ({
-  identifier, displayName: identifier, scopes: [], accessTokenTtl: null, signingAlg: null, dpop: 'optional', createdAt: 0, updatedAt: 0,
+  identifier, displayName: identifier, scopes: [], accessTokenTtl: null, signingAlg: null, dpop: 'optional',
+  createdAt: 0, updatedAt: 0,
 });
 
 /** A resource-server store in memory that counts its reads; `fail` makes the next read fail. */
@@ -50,7 +53,7 @@ describe('protocol services', () => {
     assert.deepEqual(cache.get('b'), { userId: 'v', claims: null });
   });
 
-  it('resource registry: one read per REGISTRY_CACHE_MS of the provider\'s clock, shared by concurrent callers', async () => {
+  it('resource registry: one read per REGISTRY_CACHE_MS of the provider\'s clock, shared by callers', async () => {
     let clock = 1000;
     const store = memoryStore();
     await store.put(resource('https://a.example/'));

@@ -84,15 +84,17 @@ export interface ResourceRegistryCache {
   forget(): void;
 }
 
+type RegistryEntry = { at: number; value: Promise<ResourceRegistry>; ready?: ResourceRegistry };
+
 export function resourceRegistryCache(store: Pick<ResourceServerStore, 'list'>, now: () => number): ResourceRegistryCache {
   const ttl = REGISTRY_CACHE_MS / 1000;
-  let entry: { at: number; value: Promise<ResourceRegistry>; ready?: ResourceRegistry } | undefined;
+  let entry: RegistryEntry | undefined;
   return {
     ready: () => (entry?.ready !== undefined && now() - entry.at < ttl ? entry.ready : undefined),
     read() {
       const t = now();
       if (entry && t - entry.at < ttl) return entry.value;
-      const e: { at: number; value: Promise<ResourceRegistry>; ready?: ResourceRegistry } = { at: t, value: undefined as never };
+      const e: RegistryEntry = { at: t, value: undefined as never };
       const value = store.list().then((list) => (e.ready = new Map(list.map((r) => [r.identifier, r]))));
       e.value = value;
       entry = e;
@@ -107,7 +109,10 @@ export function resourceRegistryCache(store: Pick<ResourceServerStore, 'list'>, 
 }
 
 /** `store` whose successful writes drop `registry`'s copy, so a change made through it is seen at once. */
-export function forgettingWrites(store: ResourceServerStore, registry: Pick<ResourceRegistryCache, 'forget'>): ResourceServerStore {
+export function forgettingWrites(
+  store: ResourceServerStore,
+  registry: Pick<ResourceRegistryCache, 'forget'>,
+): ResourceServerStore {
   return {
     get: (identifier) => store.get(identifier),
     list: () => store.list(),

@@ -47,14 +47,18 @@ export function secretMemo(max = VERIFIED_MAX): SecretMemo {
  * TESSERA_SECRET) under the previous one: 'previous' tells the caller to store the hash under the
  * current secret. An unknown client costs as many keyed hashes as a wrong secret.
  */
-export function verifyClientSecretRotating(serverSecret: string, previous: string | undefined, presented: string, stored: string | null, memo?: SecretMemo): false | 'current' | 'previous' {
+export function verifyClientSecretRotating(
+  serverSecret: string, previous: string | undefined, presented: string, stored: string | null, memo?: SecretMemo,
+): false | 'current' | 'previous' {
   if (verifyClientSecret(serverSecret, presented, stored, memo)) return 'current';
   if (previous === undefined) return false;
   return verifyClientSecret(previous, presented, stored, memo) ? 'previous' : false;
 }
 
 /** Verifies a client secret against its stored hash; with a memo, a secret that matched before costs one digest. */
-export function verifyClientSecret(serverSecret: string, presented: string, stored: string | null, memo?: SecretMemo): boolean {
+export function verifyClientSecret(
+  serverSecret: string, presented: string, stored: string | null, memo?: SecretMemo,
+): boolean {
   // The same work for an unknown client as for a wrong secret, so timing does not tell them apart.
   // A string digest: node makes a string result for less than half the cost of a Buffer.
   const digest = hash('sha256', presented, 'base64url');

@@ -88,7 +88,7 @@ export type VerifiedAccessToken = JWTPayload & AccessTokenClaims;
  * Provider: `verifiedTokens`). Expiry is judged by the provider's clock.
  */
 export interface AccessTokenMemo {
-  /** The claims remembered for `token` under `ring`: unexpired ones, or any with `allowExpired`; an expired one is forgotten. */
+  /** The claims remembered for `token` under `ring`: if unexpired, or any with `allowExpired`; expired ones are forgotten. */
   recall(ring: KeyRing, token: string, allowExpired: boolean): VerifiedAccessToken | undefined;
   /** Remembers the claims of a token just verified under `ring`, unless it has expired. */
   remember(ring: KeyRing, token: string, claims: VerifiedAccessToken): void;
@@ -138,7 +138,11 @@ export interface AccessTokenVerifierDeps {
  * Verifies an access token Tessera issued: signature by a published key, the at+jwt type, issuer
  * and lifetime. Returns undefined for anything that is not a valid, unexpired access token.
  */
-export async function verifyAccessToken(p: AccessTokenVerifierDeps, token: string, opts: { allowExpired?: boolean } = {}): Promise<VerifiedAccessToken | undefined> {
+export async function verifyAccessToken(
+  p: AccessTokenVerifierDeps,
+  token: string,
+  opts: { allowExpired?: boolean } = {},
+): Promise<VerifiedAccessToken | undefined> {
   const ring = p.keys();
   const issuer = p.config.issuer;
   const allowExpired = opts.allowExpired === true;

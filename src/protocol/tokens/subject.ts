@@ -12,11 +12,11 @@ import { derivePairwiseKey, type PairwiseKeys } from '../services.ts';
 // pairwise subject has to be mapped back (userinfo, token exchange, introspection), Tessera looks
 // the user up through the grant the token was issued from.
 
-/** Derives the key each time: for callers without a Provider (tests, tools); the protocol passes the provider's `pairwiseKeys`. */
+/** Derives the key each time, for callers without a Provider (tests, tools); the protocol passes its `pairwiseKeys`. */
 const underived: PairwiseKeys = { keyFor: derivePairwiseKey };
 
 /** The pairwise subject of a local user id for a sector (a host name). */
-export function pairwiseSubject(secret: string, sector: string, userId: string, keys: PairwiseKeys = underived): string {
+export function pairwiseSubject(secret: string, sector: string, userId: string, keys = underived): string {
   return createHmac('sha256', keys.keyFor(secret)).update(sector).update('\0').update(userId).digest('base64url');
 }
 
