@@ -105,7 +105,7 @@ export function readyResourceRegistry(p: Pick<Provider, 'resourceRegistry'>): Re
 
 /** The registry: this process's copy when it is fresh (no await on the token path), else read now. */
 export function currentRegistry(p: Pick<Provider, 'resourceRegistry'>): ResourceRegistry | Promise<ResourceRegistry> {
-  return p.resourceRegistry.ready() ?? p.resourceRegistry.read();
+  return readyResourceRegistry(p) ?? resourceRegistry(p);
 }
 
 /** A client created through dynamic registration (RFC 7591), whatever the mode. */
