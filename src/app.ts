@@ -22,6 +22,7 @@ import { toAuditEvent } from './observability/audit-events.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import type { Stores } from './ports/index.ts';
 import type { Provider } from './protocol/provider.ts';
+import { forgettingWrites, protocolServices } from './protocol/services.ts';
 import { configKeks, loadKeyRing, runKeySchedule, type KeyRing, type KeyTransition } from './protocol/tokens/keys.ts';
 import { scheduleSettings } from './protocol/tokens/key-schedule.ts';
 
@@ -157,7 +158,14 @@ export async function buildApp(config: Config, opts: { logger?: Logger; prepared
   const log = opts.logger ?? pino(loggerOptions(config));
   // No request waits on the database for longer than this (PostgreSQL statement timeout).
   const opened = await openStores(config, { migrate: opts.prepared ? false : config.migrateOnStart, statementTimeoutMs: 10_000, onFault: logStorageFault(log) });
-  const stores: Stores = { ...opened.stores, clients: cachedClients(opened.stores.clients, config.clientCacheTtl * 1000) };
+  // The protocol's memos and caches, on the provider's clock (read through the provider, which tests may re-clock).
+  const services = protocolServices({ stores: opened.stores, now: () => provider.now() });
+  const stores: Stores = {
+    ...opened.stores,
+    clients: cachedClients(opened.stores.clients, config.clientCacheTtl * 1000),
+    // Resource servers saved or deleted in this process are seen by its registry copy at once.
+    resourceServers: forgettingWrites(opened.stores.resourceServers, services.resourceRegistry),
+  };
   // With REDIS_URL, state every instance must share at request speed lives in Redis: the replay
   // cache (instead of the database) and the rate-limit counters (instead of each process).
   let redis: RedisConnection | undefined;
@@ -203,7 +211,7 @@ export async function buildApp(config: Config, opts: { logger?: Logger; prepared
     metrics.event(e);
     audit.record(toAuditEvent(e, Date.now()));
   };
-  const provider: Provider = { config, stores, keys: () => ring, now: clock, log, events };
+  const provider: Provider = { config, stores, keys: () => ring, now: clock, log, events, ...services };
 
   // Origins of registered redirect URIs, refreshed at most every 30 s, for CORS on token/userinfo/revoke.
   let origins: { at: number; set: Set<string> } | undefined;

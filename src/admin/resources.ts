@@ -5,7 +5,6 @@ import type { Config } from '../config/config.ts';
 import type { ResourceServerRecord } from '../ports/resource-servers.ts';
 import type { Stores } from '../ports/index.ts';
 import { isScopeToken } from '../protocol/params.ts';
-import { forgetResourceRegistry } from '../protocol/resources.ts';
 import { supportedScopes } from '../protocol/scopes.ts';
 import { SIGNING_ALGS } from '../protocol/tokens/keys.ts';
 import { AdminError, displayTextProblem } from './clients.ts';
@@ -81,16 +80,12 @@ export async function saveResourceServer(stores: Stores, config: Config, input: 
   const existing = typeof input?.identifier === 'string' ? await stores.resourceServers.get(input.identifier) : undefined;
   const resource = buildResourceServer(config, input, existing, now);
   const changed = !existing || JSON.stringify({ ...existing, updatedAt: 0 }) !== JSON.stringify({ ...resource, updatedAt: 0 });
-  if (changed) {
-    await stores.resourceServers.put(resource);
-    forgetResourceRegistry(stores);
-  }
+  if (changed) await stores.resourceServers.put(resource);
   return { resource, changed };
 }
 
 export async function deleteResourceServer(stores: Stores, identifier: string): Promise<void> {
   if (!(await stores.resourceServers.delete(identifier))) throw new AdminError(`no resource ${identifier}`);
-  forgetResourceRegistry(stores);
 }
 
 /** A resource server as shown to operators (the names of the bootstrap file). */

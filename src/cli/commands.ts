@@ -7,6 +7,7 @@ import { describeUser, saveUser, setDisabled, setPassword, usernameCollisions, t
 import { deleteResourceServer, describeResourceServer, saveResourceServer, type ResourceInput } from '../admin/resources.ts';
 import type { ResourceServerRecord } from '../ports/resource-servers.ts';
 import { REGISTRY_CACHE_MS } from '../protocol/resources.ts';
+import { protocolServices } from '../protocol/services.ts';
 import { createInitialAccessToken, describeInitialAccessToken } from '../admin/registration.ts';
 import type { InitialAccessTokenRecord } from '../ports/registration-tokens.ts';
 import { migrate } from '../adapters/sql/migrations/index.ts';
@@ -309,6 +310,7 @@ async function notifySessionsEnded(ctx: Ctx, username: string): Promise<void> {
     config, stores, keys: () => ring, now,
     log: { info: () => {}, warn: () => {}, error: (o) => warn(`back-channel logout failed: ${JSON.stringify(o)}`) },
     events: (e) => { written.push(stores.audit.append([toAuditEvent(e, Date.now())])); },
+    ...protocolServices({ stores, now }),
   };
   await endSessions(p, entries);
   await logoutDelivery(p).idle();

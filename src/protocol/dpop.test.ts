@@ -9,6 +9,7 @@ import { OAuthError } from './errors.ts';
 import { accessTokenHash, currentNonce, DPOP_ALGS, dpopChallenge, MAX_PROOF_LENGTH, NONCE_SLOT, verifyDpopProof } from './dpop.ts';
 import type { ProtocolEvent } from './events.ts';
 import type { Provider, ProtocolRequest } from './provider.ts';
+import { protocolServices } from './services.ts';
 
 const ISSUER = 'http://localhost:4999';
 const HTU = `${ISSUER}/token`;
@@ -26,6 +27,7 @@ describe('DPoP proof verification (RFC 9449)', () => {
     config: loadConfig({ TESSERA_ENV: 'development', TESSERA_ISSUER: ISSUER, DATABASE_URL: 'sqlite::memory:', TESSERA_SEED_DEMO: 'false', ...env }),
     stores, keys: () => { throw new Error('no keys in this test'); }, now: () => clock,
     log: { info() {}, warn() {}, error() {} }, events: (e) => events.push(e),
+    ...protocolServices({ stores, now: () => clock }),
   });
   let p: Provider;
   const request = (proof?: string | string[], method = 'POST'): ProtocolRequest => ({

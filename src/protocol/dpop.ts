@@ -5,8 +5,14 @@ import { EmbeddedJWK, calculateJwkThumbprint, decodeProtectedHeader, errors as j
 import { OAuthError, type OAuthErrorCode } from './errors.ts';
 import { featureEnabled } from '../config/features.ts';
 import { keyedHash, safeEqual, tokenHash } from './hash.ts';
+import type { Stores } from '../ports/index.ts';
 import { header, type Provider, type ProtocolRequest } from './provider.ts';
 import { publicKeyProblem } from './tokens/key-limits.ts';
+
+/** What the nonces use of the Provider: its secrets, clock and the replay cache's generation. */
+export type DpopNonceDeps = Pick<Provider, 'config' | 'now'> & { readonly stores: Pick<Stores, 'replay'> };
+/** What proof verification uses: the nonces' deps, and where refusals are reported. */
+export type DpopProofDeps = DpopNonceDeps & Pick<Provider, 'events'>;
 
 /** Asymmetric JWS algorithms accepted for proofs (never `none`, never HMAC). */
 export const DPOP_ALGS: readonly string[] = ['ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512', 'EdDSA', 'Ed25519'];
@@ -43,17 +49,17 @@ export interface ProofExpectation {
  * cache's generation: a nonce given out before a loss is worthless after it, so a proof with a
  * valid nonce was made after the last loss.
  */
-function nonceFor(p: Provider, slot: number, secret = p.config.secret): string {
+function nonceFor(p: DpopNonceDeps, slot: number, secret = p.config.secret): string {
   const epoch = p.stores.replay.epoch?.(p.now());
   return keyedHash(secret, epoch ? `dpop-nonce:g${epoch.generation}:${slot}` : `dpop-nonce:${slot}`);
 }
 
 /** The nonce clients should use now. */
-export function currentNonce(p: Provider): string {
+export function currentNonce(p: DpopNonceDeps): string {
   return nonceFor(p, Math.floor(p.now() / NONCE_SLOT));
 }
 
-function nonceIsValid(p: Provider, nonce: unknown): boolean {
+function nonceIsValid(p: DpopNonceDeps, nonce: unknown): boolean {
   if (typeof nonce !== 'string' || nonce.length > 64) return false;
   const slot = Math.floor(p.now() / NONCE_SLOT);
   // Both comparisons always run, so the time taken does not tell which slot matched.
@@ -74,12 +80,12 @@ function nonceIsValid(p: Provider, nonce: unknown): boolean {
  * section 8): proofs made before the loss may have been claimed in the markers lost, and a nonce
  * of the new generation proves a proof is newer, so honest clients get through at once.
  */
-function nonceRequired(p: Provider): boolean {
+function nonceRequired(p: DpopNonceDeps): boolean {
   return p.config.dpopRequireNonce || p.stores.replay.epoch?.(p.now())?.recovering === true;
 }
 
 /** Headers every response of a DPoP-aware endpoint carries: a fresh nonce when nonces are required. */
-export function dpopNonceHeaders(p: Provider): Record<string, string> {
+export function dpopNonceHeaders(p: DpopNonceDeps): Record<string, string> {
   return nonceRequired(p) ? { 'dpop-nonce': currentNonce(p) } : {};
 }
 
@@ -118,7 +124,7 @@ function sameTarget(htu: string, expected: string): boolean {
  * is valid, and throws `invalid_dpop_proof` or `use_dpop_nonce` otherwise. A valid proof's jti is
  * recorded in the replay store, so each proof is accepted once across every process and instance.
  */
-export async function verifyDpopProof(p: Provider, req: ProtocolRequest, expect: ProofExpectation): Promise<DpopProof | undefined> {
+export async function verifyDpopProof(p: DpopProofDeps, req: ProtocolRequest, expect: ProofExpectation): Promise<DpopProof | undefined> {
   const value = proofHeader(req);
   if (value === undefined) return undefined;
   if (!featureEnabled(p.config, 'dpop')) throw new OAuthError('invalid_request', 'DPoP is not supported: it is disabled on this server.', { status: expect.resource ? 401 : 400 });

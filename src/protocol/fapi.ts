@@ -8,6 +8,9 @@ import type { Provider } from './provider.ts';
 // checks it adds on top of what every client gets. The profile applies to every client when
 // TESSERA_FAPI_PROFILE=2.0, else to clients registered with fapi_profile "2.0".
 
+/** What the FAPI checks use of the Provider: the profile setting, and where refusals are reported. */
+export type FapiDeps = Pick<Provider, 'config' | 'events'>;
+
 /** Longest authorization code lifetime the profile allows, seconds (FAPI 2.0 section 5.3.2.1). */
 export const FAPI_CODE_TTL = 60;
 
@@ -31,13 +34,13 @@ function algOf(jwt: string): string | undefined {
 }
 
 /** Reports a refusal by the profile (metrics, audit trail) and returns the error to throw. */
-function refused(p: Provider, client: ClientRecord, reason: string, err: OAuthError): OAuthError {
+function refused(p: FapiDeps, client: ClientRecord, reason: string, err: OAuthError): OAuthError {
   p.events({ type: 'fapi_refused', reason, clientId: client.clientId });
   return err;
 }
 
 /** Refuses a JWT of a FAPI client signed with an algorithm outside FAPI_ALGS. */
-export function checkFapiAlg(p: Provider, client: ClientRecord, jwt: string | undefined, error: () => OAuthError): void {
+export function checkFapiAlg(p: FapiDeps, client: ClientRecord, jwt: string | undefined, error: () => OAuthError): void {
   if (jwt === undefined || !isFapiClient(p.config, client)) return;
   const alg = algOf(jwt);
   if (alg === undefined || !FAPI_ALGS.includes(alg)) throw refused(p, client, 'alg', error());
@@ -56,7 +59,7 @@ export function fapiMessageSigning(config: Settings, client: ClientRecord): bool
 }
 
 /** FAPI 2.0 section 5.3.2.1: confidential clients only, authenticated by private_key_jwt or mTLS. */
-export function checkFapiClientAuth(p: Provider, client: ClientRecord, method: ClientAuthMethod | string, assertion?: string): void {
+export function checkFapiClientAuth(p: FapiDeps, client: ClientRecord, method: ClientAuthMethod | string, assertion?: string): void {
   if (!isFapiClient(p.config, client)) return;
   if (!FAPI_AUTH_METHODS.includes(method)) {
     throw refused(p, client, 'auth_method', invalidClient(`FAPI 2.0 client authenticated with ${method}; allowed: ${FAPI_AUTH_METHODS.join(', ')}`));
@@ -71,7 +74,7 @@ export interface Confirmation {
 }
 
 /** FAPI 2.0 section 5.3.2.1: access tokens must be sender-constrained; a cnf of either kind will do. */
-export function checkSenderConstrained(p: Provider, client: ClientRecord, cnf: Confirmation, dpopProof?: string): void {
+export function checkSenderConstrained(p: FapiDeps, client: ClientRecord, cnf: Confirmation, dpopProof?: string): void {
   if (!isFapiClient(p.config, client)) return;
   if (cnf.jkt) checkFapiAlg(p, client, dpopProof, () => new OAuthError('invalid_dpop_proof', `FAPI 2.0 allows only ${FAPI_ALGS.join(', ')} for DPoP proofs.`));
   if (!cnf.jkt && !cnf['x5t#S256']) {
@@ -84,7 +87,7 @@ export function checkSenderConstrained(p: Provider, client: ClientRecord, cnf: C
  * responses as JWTs (JARM: a response_mode ending in "jwt", or none with the client registered for
  * signed responses, authorization_signed_response_alg).
  */
-export function checkMessageSigning(p: Provider, client: ClientRecord, signedRequest: boolean, responseMode: string | undefined): void {
+export function checkMessageSigning(p: FapiDeps, client: ClientRecord, signedRequest: boolean, responseMode: string | undefined): void {
   if (!fapiMessageSigning(p.config, client)) return;
   if (!signedRequest) throw refused(p, client, 'message_signing', invalidRequest('FAPI 2.0 Message Signing requires a signed request object.'));
   const jarm = featureEnabled(p.config, 'jarm') && (responseMode === undefined ? client.metadata.authorization_signed_response_alg !== undefined : responseMode.endsWith('jwt'));

@@ -1,7 +1,10 @@
 import type { X509Certificate } from 'node:crypto';
 import type { Config } from '../config/config.ts';
 import type { Stores } from '../ports/index.ts';
+import type { SecretMemo } from './client-auth/secret-hash.ts';
 import type { EventSink } from './events.ts';
+import type { GrantFactsCache, PairwiseKeys, ResourceRegistryCache } from './services.ts';
+import type { AccessTokenMemo } from './tokens/access-token.ts';
 import type { KeyRing } from './tokens/keys.ts';
 
 export interface Logger {
@@ -21,6 +24,19 @@ export interface Provider {
   readonly log: Logger;
   /** Where the protocol reports what it did (metrics, audit). */
   readonly events: EventSink;
+
+  // ---- Protocol services: this Provider's memos and caches (services.ts), built once by
+  // protocolServices() and timed by now() above.
+  /** Access tokens already verified against the current key ring (verifyAccessToken). */
+  readonly verifiedTokens: AccessTokenMemo;
+  /** Client secrets that passed the keyed check (verifyClientSecret). */
+  readonly verifiedSecrets: SecretMemo;
+  /** The keys of pairwise subjects (subjectFor). */
+  readonly pairwiseKeys: PairwiseKeys;
+  /** userinfo: the user and requested claims of an access token's grant, by jti. */
+  readonly grantFacts: GrantFactsCache;
+  /** This process's copy of the resource-server registry (resourceRegistry, currentRegistry). */
+  readonly resourceRegistry: ResourceRegistryCache;
 }
 
 /** The transport-neutral request the HTTP layer hands to the protocol layer. */

@@ -5,11 +5,10 @@
 // Per-resource scopes: a client's `resource_scopes` metadata maps a resource to the scopes an
 // access token for it may carry; OpenID Connect scopes are not affected by the mapping.
 import type { ClientRecord } from '../ports/clients.ts';
-import type { Stores } from '../ports/index.ts';
-import type { ResourceServerRecord } from '../ports/resource-servers.ts';
 import { OAuthError } from './errors.ts';
 import { splitScope } from './params.ts';
 import type { Provider } from './provider.ts';
+import type { ResourceRegistry } from './services.ts';
 import type { SigningKey } from './tokens/signer.ts';
 
 /** Most resources one authorization request may name. */
@@ -88,44 +87,25 @@ export function resourceScopesProblems(value: unknown, allowedResources: string[
 // default audience and registry resources, within TESSERA_REGISTRATION_GRANT_TYPES and
 // TESSERA_REGISTRATION_SCOPES, which are checked again at every authorization and token request.
 
-export type ResourceRegistry = ReadonlyMap<string, ResourceServerRecord>;
-
-/** How long a process keeps its copy of the registry; changes made in this process are seen at once. */
-export const REGISTRY_CACHE_MS = 5000;
-const registryCache = new WeakMap<object, { at: number; value: Promise<ResourceRegistry>; ready?: ResourceRegistry }>();
+export type { ResourceRegistry } from './services.ts';
+export { REGISTRY_CACHE_MS } from './services.ts';
 
 /**
- * The registry, read at most every REGISTRY_CACHE_MS per process (one small table; kept off the hot
- * paths). Kept per store object, which every copy of a Stores bundle shares.
+ * The registry, read at most every REGISTRY_CACHE_MS per Provider (one small table; kept off the
+ * hot paths): the provider's `resourceRegistry` copy.
  */
-export function resourceRegistry(p: Pick<Provider, 'stores'>): Promise<ResourceRegistry> {
-  const store = p.stores.resourceServers;
-  const hit = registryCache.get(store);
-  const now = Date.now();
-  if (hit && now - hit.at < REGISTRY_CACHE_MS) return hit.value;
-  const entry: { at: number; value: Promise<ResourceRegistry>; ready?: ResourceRegistry } = { at: now, value: undefined as never };
-  const value = store.list().then((list) => (entry.ready = new Map(list.map((r) => [r.identifier, r]))));
-  entry.value = value;
-  registryCache.set(store, entry);
-  // A failed read is not kept: the next request reads again (and meanwhile fails closed with a 503).
-  value.catch(() => { if (registryCache.get(store)?.value === value) registryCache.delete(store); });
-  return value;
+export function resourceRegistry(p: Pick<Provider, 'resourceRegistry'>): Promise<ResourceRegistry> {
+  return p.resourceRegistry.read();
 }
 
 /** The registry when a fresh copy is at hand, without waiting (the token endpoint's hot paths); else undefined. */
-export function readyResourceRegistry(p: Pick<Provider, 'stores'>): ResourceRegistry | undefined {
-  const hit = registryCache.get(p.stores.resourceServers);
-  return hit?.ready !== undefined && Date.now() - hit.at < REGISTRY_CACHE_MS ? hit.ready : undefined;
+export function readyResourceRegistry(p: Pick<Provider, 'resourceRegistry'>): ResourceRegistry | undefined {
+  return p.resourceRegistry.ready();
 }
 
 /** The registry: this process's copy when it is fresh (no await on the token path), else read now. */
-export function currentRegistry(p: Pick<Provider, 'stores'>): ResourceRegistry | Promise<ResourceRegistry> {
+export function currentRegistry(p: Pick<Provider, 'resourceRegistry'>): ResourceRegistry | Promise<ResourceRegistry> {
   return readyResourceRegistry(p) ?? resourceRegistry(p);
-}
-
-/** Drops this process's copy after a change (admin/resources.ts). */
-export function forgetResourceRegistry(stores: Pick<Stores, 'resourceServers'>): void {
-  registryCache.delete(stores.resourceServers);
 }
 
 /** A client created through dynamic registration (RFC 7591), whatever the mode. */
@@ -145,7 +125,7 @@ export function checkGrantCeiling(p: Pick<Provider, 'config'>, client: ClientRec
  * client credentials): its grant, its scopes within TESSERA_REGISTRATION_SCOPES, and resources
  * only from the registry (never an arbitrary URI). Operator-made clients are not affected.
  */
-export async function checkSelfRegisteredRequest(p: Pick<Provider, 'config' | 'stores'>, client: ClientRecord, req: { grantType: string; scope?: string | null; resource?: string | null }): Promise<void> {
+export async function checkSelfRegisteredRequest(p: Pick<Provider, 'config' | 'resourceRegistry'>, client: ClientRecord, req: { grantType: string; scope?: string | null; resource?: string | null }): Promise<void> {
   if (!isSelfRegistered(client)) return;
   checkGrantCeiling(p, client, req.grantType);
   for (const s of splitScope(req.scope ?? undefined)) {
@@ -197,7 +177,7 @@ export function accessTokenPolicy(p: Pick<Provider, 'config' | 'keys'>, registry
 }
 
 /** A resource as the consent page shows it: its display name and the descriptions of its scopes; undefined when it is not in the registry. */
-export async function describeResource(p: Pick<Provider, 'stores'>, uri: string): Promise<{ identifier: string; displayName: string; scopes: { name: string; description: string }[] } | undefined> {
+export async function describeResource(p: Pick<Provider, 'resourceRegistry'>, uri: string): Promise<{ identifier: string; displayName: string; scopes: { name: string; description: string }[] } | undefined> {
   const entry = (await resourceRegistry(p)).get(uri);
   return entry && { identifier: entry.identifier, displayName: entry.displayName, scopes: entry.scopes.map((s) => ({ ...s })) };
 }

@@ -1,10 +1,19 @@
 import type { ClientAuthMethod, ClientRecord } from '../../ports/clients.ts';
 import { OAuthError, invalidClient, invalidRequest } from '../errors.ts';
+import type { Stores } from '../../ports/index.ts';
 import { header, type Provider, type ProtocolRequest } from '../provider.ts';
 import type { Params } from '../params.ts';
-import { ClientAuthError, JWT_BEARER, verifyClientAssertion } from './client-assertion.ts';
+import { ClientAuthError, JWT_BEARER, verifyClientAssertion, type ClientAssertionDeps } from './client-assertion.ts';
 import { authenticateByCertificate, isMtlsMethod } from './mtls.ts';
 import { hashClientSecret, verifyClientSecretRotating } from './secret-hash.ts';
+
+/**
+ * What client authentication uses of the Provider: the server secrets and the secret memo, the
+ * clients store, its log and events, and what assertions and certificates are checked with.
+ */
+export type ClientAuthDeps = Pick<Provider, 'config' | 'log' | 'events' | 'verifiedSecrets'> & ClientStoreDeps
+  & ClientAssertionDeps & Parameters<typeof authenticateByCertificate>[0];
+type ClientStoreDeps = { readonly stores: Pick<Stores, 'clients'> };
 
 export const CLIENT_AUTH_PARAMS = ['client_id', 'client_secret', 'client_assertion', 'client_assertion_type'] as const;
 export const AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth', 'none'];
@@ -37,7 +46,7 @@ function readBasic(value: string): { id: string; secret: string } {
  * one method may be used per request. Public clients (method none) are accepted only when the
  * endpoint allows them.
  */
-export async function authenticateClient(p: Provider, req: ProtocolRequest, params: Params, opts: { allowPublic: boolean }): Promise<AuthenticatedClient> {
+export async function authenticateClient(p: ClientAuthDeps, req: ProtocolRequest, params: Params, opts: { allowPublic: boolean }): Promise<AuthenticatedClient> {
   const attempt: { id?: string; known?: boolean } = {};
   try {
     return await authenticate(p, req, params, opts, attempt);
@@ -57,13 +66,13 @@ export async function authenticateClient(p: Provider, req: ProtocolRequest, para
  * the id only as `unknownClient` (the audit trail keeps a short hash of it), so that anyone can
  * send failures but not choose text for the audit trail.
  */
-async function whose(p: Provider, id: string | undefined): Promise<{ clientId?: string; unknownClient?: string }> {
+async function whose(p: ClientStoreDeps, id: string | undefined): Promise<{ clientId?: string; unknownClient?: string }> {
   if (id === undefined) return {};
   const known = id.length <= 255 && await p.stores.clients.get(id).then((c) => c !== undefined, () => false);
   return known ? { clientId: id } : { unknownClient: id };
 }
 
-async function authenticate(p: Provider, req: ProtocolRequest, params: Params, opts: { allowPublic: boolean }, attempt: { id?: string; known?: boolean }): Promise<AuthenticatedClient> {
+async function authenticate(p: ClientAuthDeps, req: ProtocolRequest, params: Params, opts: { allowPublic: boolean }, attempt: { id?: string; known?: boolean }): Promise<AuthenticatedClient> {
   const authorization = header(req, 'authorization');
   if (params.client_assertion !== undefined || params.client_assertion_type !== undefined) return authenticateAssertion(p, authorization, params);
   let id: string | undefined;
@@ -89,7 +98,7 @@ async function authenticate(p: Provider, req: ProtocolRequest, params: Params, o
   let client = await p.stores.clients.get(id);
   attempt.known = client !== undefined;
   if (method !== 'none') {
-    const ok = verifyClientSecretRotating(p.config.secret, p.config.secretPrevious, secret ?? '', client?.secretHash ?? null);
+    const ok = verifyClientSecretRotating(p.config.secret, p.config.secretPrevious, secret ?? '', client?.secretHash ?? null, p.verifiedSecrets);
     if (!client || !ok) throw invalidClient(client ? `wrong secret for ${id}` : `unknown client ${id}`);
     // TESSERA_SECRET rotation: a secret that verified under the previous server secret is stored
     // again under the current one, once, so the previous secret can be dropped (docs/production.md).
@@ -114,7 +123,7 @@ async function authenticate(p: Provider, req: ProtocolRequest, params: Params, o
  * alone, so nothing else of the record is overwritten). Best effort: should the write fail, the client is still
  * authenticated, and the next use tries again.
  */
-async function rehashSecret(p: Provider, client: ClientRecord, secret: string): Promise<ClientRecord> {
+async function rehashSecret(p: Pick<Provider, 'config' | 'log'> & ClientStoreDeps, client: ClientRecord, secret: string): Promise<ClientRecord> {
   try {
     // Only the hash changes, and only if it is still the one verified (the client record may be a
     // cached copy: writing it back whole could undo a change made meanwhile).
@@ -129,7 +138,7 @@ async function rehashSecret(p: Provider, client: ClientRecord, secret: string): 
 }
 
 /** RFC 7521 / 7523: client_assertion with client_assertion_type jwt-bearer, and no other credentials. */
-async function authenticateAssertion(p: Provider, authorization: string | undefined, params: Params): Promise<AuthenticatedClient> {
+async function authenticateAssertion(p: ClientAssertionDeps, authorization: string | undefined, params: Params): Promise<AuthenticatedClient> {
   if (authorization !== undefined && /^basic /i.test(authorization)) throw invalidRequest('Use only one client authentication method.');
   if (params.client_secret !== undefined) throw invalidRequest('Use only one client authentication method.');
   if (params.client_assertion === undefined || params.client_assertion_type === undefined) throw invalidRequest('client_assertion and client_assertion_type go together.');

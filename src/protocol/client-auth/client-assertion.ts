@@ -2,12 +2,17 @@ import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type
 import type { ClientAuthMethod, ClientRecord } from '../../ports/clients.ts';
 import { OAuthError } from '../errors.ts';
 import { MAX_TOKEN_LENGTH } from '../params.ts';
+import type { Stores } from '../../ports/index.ts';
 import type { Provider } from '../provider.ts';
 import { clientKeys, ClientKeysError, verifyWithClientKeys } from './client-keys.ts';
 import { unwrapClientSecret } from './secret-hash.ts';
 
 // RFC 7523 client authentication: private_key_jwt (signed with a key of the client's jwks or
 // jwks_uri) and client_secret_jwt (HMAC with the client secret).
+
+/** What assertion verification uses of the Provider: its clock, the clients and replay stores, the client key sets. */
+export type ClientAssertionDeps = Pick<Provider, 'config' | 'now'> & { readonly stores: Pick<Stores, 'clients' | 'replay'> }
+  & Parameters<typeof clientKeys>[0];
 
 export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 /** Asymmetric algorithms accepted for private_key_jwt and request objects (Ed25519 is RFC 9864's fully specified name for EdDSA with Ed25519). */
@@ -48,7 +53,7 @@ export function assertionAlgorithms(client: ClientRecord): string[] {
  * TESSERA_CLIENT_JWT_MAX_LIFETIME ahead, nbf and iat within TESSERA_CLOCK_SKEW, jti present and
  * not seen before (stores.replay, until the assertion expires).
  */
-export async function verifyClientAssertion(p: Provider, assertion: string, clientIdParam: string | undefined): Promise<{ client: ClientRecord; method: ClientAuthMethod }> {
+export async function verifyClientAssertion(p: ClientAssertionDeps, assertion: string, clientIdParam: string | undefined): Promise<{ client: ClientRecord; method: ClientAuthMethod }> {
   if (assertion.length > MAX_TOKEN_LENGTH) throw new ClientAuthError('assertion_malformed', 'oversized client assertion', clientIdParam);
   let header: JWSHeaderParameters;
   let unverified: JWTPayload;
@@ -78,7 +83,7 @@ export async function verifyClientAssertion(p: Provider, assertion: string, clie
 }
 
 /** The checks once the client is known: algorithm, typ, signature, claims, single use. */
-async function verifyFor(p: Provider, assertion: string, client: ClientRecord, header: JWSHeaderParameters): Promise<void> {
+async function verifyFor(p: ClientAssertionDeps, assertion: string, client: ClientRecord, header: JWSHeaderParameters): Promise<void> {
   const id = client.clientId;
   const method = client.tokenEndpointAuthMethod;
   const algorithms = assertionAlgorithms(client);

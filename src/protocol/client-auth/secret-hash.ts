@@ -13,28 +13,52 @@ export function hashClientSecret(serverSecret: string, clientSecret: string): st
 
 /**
  * Secrets that passed the keyed check, remembered by their SHA-256 under the server secret and
- * the stored hash they matched. A client that authenticates again with the same secret (every
+ * the stored hash they matched (the seam of the client-secret memo, one per Provider:
+ * `verifiedSecrets`). A client that authenticates again with the same secret (every
  * client_credentials or introspection call) is then checked with one unkeyed digest compared in
  * constant time, instead of an HMAC, whose set-up costs about 15 µs on the token path. Anything
  * else (another secret, a changed stored hash, a server secret rotated) misses and takes the
- * keyed check. The map holds digests of high-entropy secrets, never the secrets, and is emptied
- * when it reaches its bound.
+ * keyed check. It holds digests of high-entropy secrets, never the secrets.
  */
-const verified = new Map<string, Map<string, string>>();
+export interface SecretMemo {
+  /** The digest of the secret that last matched `stored` under `serverSecret`, if remembered. */
+  recall(serverSecret: string, stored: string): string | undefined;
+  remember(serverSecret: string, stored: string, digest: string): void;
+}
+
 const VERIFIED_MAX = 10_000;
+
+/** The client-secret memo: per server secret, a map emptied when it reaches its bound. */
+export function secretMemo(max = VERIFIED_MAX): SecretMemo {
+  const verified = new Map<string, Map<string, string>>();
+  return {
+    recall: (serverSecret, stored) => verified.get(serverSecret)?.get(stored),
+    remember(serverSecret, stored, digest) {
+      let known = verified.get(serverSecret);
+      if (!known) verified.set(serverSecret, known = new Map());
+      if (known.size >= max) known.clear();
+      known.set(stored, digest);
+    },
+  };
+}
 
 /**
  * Verifies a client secret under the current server secret, then (during a rotation of
  * TESSERA_SECRET) under the previous one: 'previous' tells the caller to store the hash under the
  * current secret. An unknown client costs as many keyed hashes as a wrong secret.
  */
-export function verifyClientSecretRotating(serverSecret: string, previous: string | undefined, presented: string, stored: string | null): false | 'current' | 'previous' {
-  if (verifyClientSecret(serverSecret, presented, stored)) return 'current';
+export function verifyClientSecretRotating(
+  serverSecret: string, previous: string | undefined, presented: string, stored: string | null, memo?: SecretMemo,
+): false | 'current' | 'previous' {
+  if (verifyClientSecret(serverSecret, presented, stored, memo)) return 'current';
   if (previous === undefined) return false;
-  return verifyClientSecret(previous, presented, stored) ? 'previous' : false;
+  return verifyClientSecret(previous, presented, stored, memo) ? 'previous' : false;
 }
 
-export function verifyClientSecret(serverSecret: string, presented: string, stored: string | null): boolean {
+/** Verifies a client secret against its stored hash; with a memo, a secret that matched before costs one digest. */
+export function verifyClientSecret(
+  serverSecret: string, presented: string, stored: string | null, memo?: SecretMemo,
+): boolean {
   // The same work for an unknown client as for a wrong secret, so timing does not tell them apart.
   // A string digest: node makes a string result for less than half the cost of a Buffer.
   const digest = hash('sha256', presented, 'base64url');
@@ -43,13 +67,10 @@ export function verifyClientSecret(serverSecret: string, presented: string, stor
     safeEqual(computed, computed);
     return false;
   }
-  let known = verified.get(serverSecret);
-  const remembered = known?.get(stored);
+  const remembered = memo?.recall(serverSecret, stored);
   if (remembered !== undefined && safeEqual(remembered, digest)) return true;
   if (!safeEqual(hashClientSecret(serverSecret, presented), stored)) return false;
-  if (!known) verified.set(serverSecret, known = new Map());
-  if (known.size >= VERIFIED_MAX) known.clear();
-  known.set(stored, digest);
+  memo?.remember(serverSecret, stored, digest);
   return true;
 }
 

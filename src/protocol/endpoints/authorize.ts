@@ -1,4 +1,5 @@
 import type { ClientRecord } from '../../ports/clients.ts';
+import type { Stores } from '../../ports/index.ts';
 import type { SessionRecord } from '../../ports/sessions.ts';
 import { DEFAULT_AUDIENCE, type ConsentRecord } from '../../ports/consents.ts';
 import { checkAcrRequest, parseClaimsRequest, requestedClaims, claimsBeyondScopes, type ClaimsRequest } from '../claims-request.ts';
@@ -15,11 +16,29 @@ import { verifyIdTokenHint } from '../tokens/id-token-hint.ts';
 import { subjectFor } from '../tokens/subject.ts';
 import { AUTHORIZE_LIMITS, AUTHORIZE_PARAMS, PAR_URN } from './authorize-params.ts';
 import { checkResources, checkSelfRegisteredRequest, isSelfRegistered, splitResources } from '../resources.ts';
-import { resolveRequestObject } from './request-object.ts';
+import { resolveRequestObject, type RequestObjectDeps } from './request-object.ts';
 import { featureEnabled } from '../../config/features.ts';
 import { readAuthorizationDetails } from '../authorization-details.ts';
 import { isFapiClient } from '../fapi.ts';
 import { pkceOptional } from '../pkce.ts';
+
+/** What checkRequest uses of the Provider: settings, and the keys a JARM response would be signed with. */
+export type RequestCheckDeps = Pick<Provider, 'config'> & Parameters<typeof jarmAlgFor>[0]
+  & Parameters<typeof jarmSigner>[0];
+/** What checkAuthorizationRequest uses: checkRequest's, and the registry for self-registered clients. */
+export type AuthorizationRequestDeps = RequestCheckDeps & Parameters<typeof checkSelfRegisteredRequest>[0];
+/** What starting an interaction uses: the interactions store, its clock and settings. */
+export type StartInteractionDeps = Pick<Provider, 'config' | 'now'> & { readonly stores: Pick<Stores, 'interactions'> };
+/**
+ * What /authorize uses of the Provider: the request checks, pushed requests and request objects,
+ * sessions and consents, subjects, and what the answer (a code, an error, an interaction) needs.
+ */
+export type AuthorizeDeps = AuthorizationRequestDeps & StartInteractionDeps & RequestObjectDeps
+  & Pick<Provider, 'now' | 'pairwiseKeys'> & { readonly stores: Pick<Stores, 'clients' | 'pushedRequests' | 'consents' | 'sessions'> }
+  & Parameters<typeof verifyIdTokenHint>[0] & Parameters<typeof loadSession>[0]
+  & Parameters<typeof issueCode>[0] & Parameters<typeof authorizationError>[0];
+
+type StoreDeps<K extends keyof Stores> = { readonly stores: Pick<Stores, K> };
 
 const LIMITS = AUTHORIZE_LIMITS;
 
@@ -44,7 +63,7 @@ export function resolveRedirectUri(client: ClientRecord, params: Params): string
 }
 
 /** Steps that must pass before anything may be sent to the redirect_uri; failures show a page. */
-async function loadClientAndRedirect(p: Provider, params: Params): Promise<{ client: ClientRecord; redirectUri: string } | OAuthResponse> {
+async function loadClientAndRedirect(p: StoreDeps<'clients'>, params: Params): Promise<{ client: ClientRecord; redirectUri: string } | OAuthResponse> {
   const client = params.client_id ? await p.stores.clients.get(params.client_id) : undefined;
   if (!client || client.disabled) return page('Unknown application', 'The application that sent you here is not registered with this server, so you cannot sign in to it from here.');
   const redirectUri = resolveRedirectUri(client, params);
@@ -53,7 +72,7 @@ async function loadClientAndRedirect(p: Provider, params: Params): Promise<{ cli
 }
 
 /** Whether this client's authorization requests must come through /par (RFC 9126 section 6). */
-export function parRequired(p: Provider, client: ClientRecord): boolean {
+export function parRequired(p: Pick<Provider, 'config'>, client: ClientRecord): boolean {
   return p.config.requirePar || client.metadata.require_pushed_authorization_requests === true || isFapiClient(p.config, client);
 }
 
@@ -61,7 +80,7 @@ export function parRequired(p: Provider, client: ClientRecord): boolean {
  * checkRequest, then the ceiling of self-registered clients (TESSERA_REGISTRATION_* and registry
  * resources only): every way in (/authorize, /par) runs both.
  */
-export async function checkAuthorizationRequest(p: Provider, client: ClientRecord, params: Params, redirectUri: string, target: Pick<ResponseTarget, 'responseMode'>): Promise<AuthorizationRequest> {
+export async function checkAuthorizationRequest(p: AuthorizationRequestDeps, client: ClientRecord, params: Params, redirectUri: string, target: Pick<ResponseTarget, 'responseMode'>): Promise<AuthorizationRequest> {
   const areq = checkRequest(p, client, params, redirectUri, target);
   await checkSelfRegisteredRequest(p, client, { grantType: 'authorization_code', scope: areq.scope, resource: areq.resource });
   return areq;
@@ -71,7 +90,7 @@ export async function checkAuthorizationRequest(p: Provider, client: ClientRecor
  * The checks of an authorization request once its client and redirect URI are known, shared by
  * /authorize and /par. /authorize sends the errors to the redirect_uri; /par answers them as JSON.
  */
-export function checkRequest(p: Provider, client: ClientRecord, params: Params, redirectUri: string, target: Pick<ResponseTarget, 'responseMode'>): AuthorizationRequest {
+export function checkRequest(p: RequestCheckDeps, client: ClientRecord, params: Params, redirectUri: string, target: Pick<ResponseTarget, 'responseMode'>): AuthorizationRequest {
   const responseMode = responseModeFor(client, params.response_mode, featureEnabled(p.config, 'jarm'));
   // JARM: responses are signed with the client's algorithm; when no key has it, the client could
   // not verify them, so nothing is sent to it (an error page instead).
@@ -137,7 +156,7 @@ export function checkRequest(p: Provider, client: ClientRecord, params: Params, 
  * request that does not ask for openid is not an OpenID Connect request (OIDC Core 3.1.2.1), so it
  * gets no ID token, and its redirect_uri rules stay those of plain OAuth. May be empty.
  */
-export function defaultScope(p: Provider, client: ClientRecord): string[] {
+export function defaultScope(p: Pick<Provider, 'config'>, client: ClientRecord): string[] {
   const base = p.config.defaultScope.length > 0 ? p.config.defaultScope : client.scopes;
   const supported = supportedScopes(p.config.extraScopes);
   // A self-registered client's default stays within the ceiling it is held to (TESSERA_REGISTRATION_SCOPES).
@@ -156,7 +175,7 @@ export function checkResource(client: ClientRecord, resource: string): void {
  * is consumed at once (single use, only by the client that pushed it) and only its parameters are
  * used from here on. Failures show a page: no redirect URI from this request can be trusted.
  */
-async function pushedParams(p: Provider, params: Params): Promise<Params | OAuthResponse> {
+async function pushedParams(p: Pick<Provider, 'now'> & StoreDeps<'pushedRequests'>, params: Params): Promise<Params | OAuthResponse> {
   const uri = params.request_uri!;
   if (!params.client_id) return page('Invalid request', 'client_id is required with request_uri.');
   if (!uri.startsWith(PAR_URN) || !/^[A-Za-z0-9_-]{43}$/.test(uri.slice(PAR_URN.length))) {
@@ -172,7 +191,7 @@ async function pushedParams(p: Provider, params: Params): Promise<Params | OAuth
  * must be outside too). When the object is refused, the error goes to the redirect_uri only if the
  * outer parameters name a registered one and authorizationError allows it; otherwise an error page.
  */
-async function requestObjectParams(p: Provider, outer: Params): Promise<{ params: Params } | OAuthResponse> {
+async function requestObjectParams(p: AuthorizeDeps, outer: Params): Promise<{ params: Params } | OAuthResponse> {
   const client = outer.client_id ? await p.stores.clients.get(outer.client_id) : undefined;
   if (!client || client.disabled) return page('Unknown application', 'The application that sent you here is not registered with this server, so you cannot sign in to it from here.');
   try {
@@ -186,7 +205,7 @@ async function requestObjectParams(p: Provider, outer: Params): Promise<{ params
 }
 
 /** The request parameter while request objects are disabled: request_not_supported (OIDC Core 6.2), at the redirect URI when it is known. */
-async function requestNotSupported(p: Provider, params: Params): Promise<OAuthResponse> {
+async function requestNotSupported(p: AuthorizeDeps, params: Params): Promise<OAuthResponse> {
   const err = new OAuthError('request_not_supported', 'Request objects are not supported by this server.');
   const loaded = await loadClientAndRedirect(p, params);
   if ('kind' in loaded) return page('Invalid request', `${err.description} (${err.code})`);
@@ -194,7 +213,7 @@ async function requestNotSupported(p: Provider, params: Params): Promise<OAuthRe
 }
 
 /** GET or POST /authorize. */
-export async function authorize(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
+export async function authorize(p: AuthorizeDeps, req: ProtocolRequest): Promise<OAuthResponse> {
   let params: Params;
   try {
     params = readParams(req.params, AUTHORIZE_PARAMS, LIMITS);
@@ -243,7 +262,7 @@ export function consentCovers(consent: ConsentRecord, scopes: readonly string[],
   });
 }
 
-export async function needsConsent(p: Provider, client: ClientRecord, userId: string, areq: AuthorizationRequest): Promise<boolean> {
+export async function needsConsent(p: StoreDeps<'consents'>, client: ClientRecord, userId: string, areq: AuthorizationRequest): Promise<boolean> {
   if (areq.prompt.includes('consent')) return true;
   // RFC 9396: remembered consent covers scopes only; authorization_details are always shown and approved.
   if (areq.authorizationDetails !== undefined) return true;
@@ -256,7 +275,7 @@ export async function needsConsent(p: Provider, client: ClientRecord, userId: st
 }
 
 /** Decides between an immediate code, an error for prompt=none, or an interaction with the user. */
-async function decide(p: Provider, req: ProtocolRequest, client: ClientRecord, areq: AuthorizationRequest): Promise<OAuthResponse> {
+async function decide(p: AuthorizeDeps, req: ProtocolRequest, client: ClientRecord, areq: AuthorizationRequest): Promise<OAuthResponse> {
   const session = await loadSession(p, req);
   const now = p.now();
   // OIDC Core 3.1.2.1: id_token_hint names the user the client expects; another signed-in user
@@ -270,7 +289,7 @@ async function decide(p: Provider, req: ProtocolRequest, client: ClientRecord, a
     const sub = await verifyIdTokenHint(p, client.clientId, areq.idTokenHint, req.ip);
     const { idTokenHint: _, ...rest } = areq;
     areq = rest;
-    hintedOther = session !== undefined && subjectFor(p.config.pairwiseSecret, client, session.userId) !== sub;
+    hintedOther = session !== undefined && subjectFor(p.config.pairwiseSecret, client, session.userId, p.pairwiseKeys) !== sub;
   }
   const tooOld = session !== undefined && areq.maxAge !== undefined && (areq.maxAge === 0 || now - session.authTime > areq.maxAge);
   // prompt=create (Prompt Create 1.0): the sign-up page instead of the login page, whatever the session.
@@ -296,7 +315,7 @@ async function decide(p: Provider, req: ProtocolRequest, client: ClientRecord, a
  * http/cookies.ts), kept for every interaction the browser starts (`browserCookie`, the value it
  * sent) so that sign-ins in two tabs do not overwrite each other's; a new one when it has none.
  */
-export async function startInteraction(p: Provider, client: ClientRecord, areq: AuthorizationRequest, session: SessionRecord | undefined, browserCookie?: string): Promise<OAuthResponse> {
+export async function startInteraction(p: StartInteractionDeps, client: ClientRecord, areq: AuthorizationRequest, session: SessionRecord | undefined, browserCookie?: string): Promise<OAuthResponse> {
   const now = p.now();
   const loginNeeded = !session;
   const uid = randomToken(16);

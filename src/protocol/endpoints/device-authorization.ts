@@ -1,6 +1,7 @@
 import type { ClientRecord } from '../../ports/clients.ts';
 import type { DeviceCodeRecord } from '../../ports/device-codes.ts';
-import { CLIENT_AUTH_PARAMS, authenticateClient } from '../client-auth/authenticate-client.ts';
+import type { Stores } from '../../ports/index.ts';
+import { CLIENT_AUTH_PARAMS, authenticateClient, type ClientAuthDeps } from '../client-auth/authenticate-client.ts';
 import { formatUserCode, newUserCode, userCodeHash } from '../device/user-code.ts';
 import { OAuthError } from '../errors.ts';
 import { DEVICE_CODE_GRANT } from '../grants/device-code.ts';
@@ -12,13 +13,19 @@ import { checkResource } from './authorize.ts';
 import { checkSelfRegisteredRequest } from '../resources.ts';
 import { NO_STORE } from './token.ts';
 import { featureEnabled } from '../../config/features.ts';
-import { checkFapiClientAuth } from '../fapi.ts';
+import { checkFapiClientAuth, type FapiDeps } from '../fapi.ts';
+
+/** What /device_authorization uses of the Provider: the device-codes store, client authentication, the registry. */
+export type DeviceAuthorizationDeps = Pick<Provider, 'config' | 'now' | 'events'> & DeviceCodeStoreDeps
+  & ClientAuthDeps & FapiDeps & Parameters<typeof checkSelfRegisteredRequest>[0];
+
+type DeviceCodeStoreDeps = { readonly stores: Pick<Stores, 'deviceCodes'> };
 
 const PARAMS = new Set(['scope', 'resource', ...CLIENT_AUTH_PARAMS]);
 const LIMITS = { scope: 1024, resource: 2048, client_id: 255, client_secret: 1024 };
 
 /** RFC 6749 section 3.3: Tessera has no default scope, so a request without one fails. */
-function checkScope(p: Provider, client: ClientRecord, scope: string | undefined): string {
+function checkScope(p: Pick<Provider, 'config'>, client: ClientRecord, scope: string | undefined): string {
   const scopes = splitScope(scope);
   if (scopes.length === 0) throw new OAuthError('invalid_scope', 'scope is required.');
   const supported = supportedScopes(p.config.extraScopes);
@@ -29,7 +36,7 @@ function checkScope(p: Provider, client: ClientRecord, scope: string | undefined
 }
 
 /** Stores a new device code under a fresh user code (drawn again on the rare clash with a live one). */
-async function storeCodes(p: Provider, base: Omit<DeviceCodeRecord, 'deviceCodeHash' | 'userCodeHash'>): Promise<{ deviceCode: string; userCode: string }> {
+async function storeCodes(p: Pick<Provider, 'config'> & DeviceCodeStoreDeps, base: Omit<DeviceCodeRecord, 'deviceCodeHash' | 'userCodeHash'>): Promise<{ deviceCode: string; userCode: string }> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const deviceCode = randomToken(32);
     const userCode = newUserCode();
@@ -40,7 +47,7 @@ async function storeCodes(p: Provider, base: Omit<DeviceCodeRecord, 'deviceCodeH
 }
 
 /** POST /device_authorization (RFC 8628 section 3.1-3.2). */
-export async function deviceAuthorization(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
+export async function deviceAuthorization(p: DeviceAuthorizationDeps, req: ProtocolRequest): Promise<OAuthResponse> {
   if (!featureEnabled(p.config, 'device_flow')) throw new OAuthError('invalid_request', 'The device authorization grant is disabled on this server.', { status: 404 });
   const params = readParams(req.params, PARAMS, LIMITS);
   const { client, method } = await authenticateClient(p, req, params, { allowPublic: true });

@@ -1,6 +1,7 @@
 import { compactVerify, decodeJwt } from 'jose';
 import type { ClientRecord } from '../../ports/clients.ts';
-import type { OAuthError } from '../errors.ts';
+import type { Stores } from '../../ports/index.ts';
+import { OAuthError } from '../errors.ts';
 import { checkCsrf, csrfToken, endSession, loadSession, SESSION_COOKIE } from '../interaction/session.ts';
 import { MAX_TOKEN_LENGTH, readParams } from '../params.ts';
 import { header, type OAuthResponse, type Provider, type ProtocolRequest } from '../provider.ts';
@@ -8,13 +9,22 @@ import { sessionEnded } from '../logout/session-ended.ts';
 import { keyResolver } from '../tokens/access-token.ts';
 import { subjectFor } from '../tokens/subject.ts';
 
+/**
+ * What /logout uses of the Provider: keys and clients (the hint), subjects, and the session steps
+ * (loading, CSRF, ending it and telling its clients).
+ */
+export type LogoutDeps = Pick<Provider, 'config' | 'keys' | 'events' | 'log' | 'pairwiseKeys'>
+  & { readonly stores: Pick<Stores, 'clients'> }
+  & Parameters<typeof loadSession>[0] & Parameters<typeof checkCsrf>[0] & Parameters<typeof csrfToken>[0]
+  & Parameters<typeof endSession>[0] & Parameters<typeof sessionEnded>[0];
+
 const PARAMS = new Set(['id_token_hint', 'client_id', 'post_logout_redirect_uri', 'state', 'ui_locales', 'logout_hint', 'csrf', 'confirm']);
 const LIMITS = { id_token_hint: MAX_TOKEN_LENGTH, post_logout_redirect_uri: 2048, client_id: 255, state: 4096 };
 
 const errorPage = (message: string): OAuthResponse => ({ kind: 'page', status: 400, view: { name: 'error', title: 'Sign-out request not valid', message } });
 
 /** Verifies an ID token we issued; expired ones are fine as hints (OpenID RP-Initiated Logout). */
-async function readIdTokenHint(p: Provider, hint: string): Promise<{ sub: string; aud: string[]; sid?: string } | undefined> {
+async function readIdTokenHint(p: Pick<Provider, 'config' | 'keys'>, hint: string): Promise<{ sub: string; aud: string[]; sid?: string } | undefined> {
   try {
     const ring = p.keys();
     const { protectedHeader } = await compactVerify(hint, keyResolver(ring) as never, { algorithms: ring.algorithms });
@@ -34,14 +44,14 @@ async function readIdTokenHint(p: Provider, hint: string): Promise<{ sub: string
  * same-origin, or an Origin other than the issuer's. A client that sends neither (not a browser,
  * or an old one) is taken at its word.
  */
-function crossSite(p: Provider, req: ProtocolRequest): boolean {
+function crossSite(p: Pick<Provider, 'config'>, req: ProtocolRequest): boolean {
   const site = header(req, 'sec-fetch-site');
   if (site !== undefined) return site !== 'same-origin';
   const origin = header(req, 'origin');
   return origin !== undefined && origin !== new URL(p.config.issuer).origin;
 }
 
-export async function logout(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
+export async function logout(p: LogoutDeps, req: ProtocolRequest): Promise<OAuthResponse> {
   let params;
   try {
     params = readParams(req.params, PARAMS, LIMITS);
@@ -73,7 +83,7 @@ export async function logout(p: Provider, req: ProtocolRequest): Promise<OAuthRe
   // registrant chose; following it unasked would make /logout an open redirector, so the user is
   // always asked first (signed in or not), and told where the answer goes.
   const untrusted = redirect !== undefined && client?.metadata.registration !== undefined;
-  const trusted = !untrusted && (!session || (hint !== undefined && hint.sub === subjectFor(p.config.pairwiseSecret, hintClient, session.userId) && (hint.sid === undefined || hint.sid === session.sid)));
+  const trusted = !untrusted && (!session || (hint !== undefined && hint.sub === subjectFor(p.config.pairwiseSecret, hintClient, session.userId, p.pairwiseKeys) && (hint.sid === undefined || hint.sid === session.sid)));
   // Without a session there is nothing to end, only the redirect the user chose, and no cookie to
   // bind a CSRF token to: the confirmation must not come from another site. A signed-in user's Lax
   // session cookie is not sent on a cross-site POST, so such a POST would otherwise pass as "no

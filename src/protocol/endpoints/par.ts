@@ -1,15 +1,20 @@
-import { CLIENT_AUTH_PARAMS, authenticateClient } from '../client-auth/authenticate-client.ts';
-import { dpopNonceHeaders, verifyDpopProof } from '../dpop.ts';
+import type { Stores } from '../../ports/index.ts';
+import { CLIENT_AUTH_PARAMS, authenticateClient, type ClientAuthDeps } from '../client-auth/authenticate-client.ts';
+import { dpopNonceHeaders, verifyDpopProof, type DpopProofDeps } from '../dpop.ts';
 import { OAuthError, invalidRequest } from '../errors.ts';
 import { randomToken, tokenHash } from '../hash.ts';
 import { readParams } from '../params.ts';
 import { header, type OAuthResponse, type Provider, type ProtocolRequest } from '../provider.ts';
-import { checkAuthorizationRequest, resolveRedirectUri } from './authorize.ts';
+import { checkAuthorizationRequest, resolveRedirectUri, type AuthorizationRequestDeps } from './authorize.ts';
 import { AUTHORIZE_LIMITS, AUTHORIZE_PARAMS, PAR_URN } from './authorize-params.ts';
-import { resolveRequestObject } from './request-object.ts';
+import { resolveRequestObject, type RequestObjectDeps } from './request-object.ts';
 import { NO_STORE } from './token.ts';
 import { featureEnabled } from '../../config/features.ts';
-import { checkFapiAlg, checkFapiClientAuth, checkMessageSigning, FAPI_ALGS, isFapiClient } from '../fapi.ts';
+import { checkFapiAlg, checkFapiClientAuth, checkMessageSigning, FAPI_ALGS, isFapiClient, type FapiDeps } from '../fapi.ts';
+
+/** What /par uses of the Provider: the pushed-requests store, and the steps it shares with /authorize and /token. */
+export type ParDeps = Pick<Provider, 'config' | 'now' | 'events'> & { readonly stores: Pick<Stores, 'pushedRequests'> }
+  & ClientAuthDeps & FapiDeps & RequestObjectDeps & DpopProofDeps & AuthorizationRequestDeps;
 
 const PARAMS = new Set([...AUTHORIZE_PARAMS, ...CLIENT_AUTH_PARAMS]);
 const LIMITS = { ...AUTHORIZE_LIMITS, client_secret: 1024 };
@@ -18,7 +23,7 @@ const LIMITS = { ...AUTHORIZE_LIMITS, client_secret: 1024 };
  * POST /par (RFC 9126): authenticate the client, validate the authorization parameters exactly as
  * /authorize would, and keep them under a new single-use request_uri for a short time.
  */
-export async function par(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
+export async function par(p: ParDeps, req: ProtocolRequest): Promise<OAuthResponse> {
   if (!featureEnabled(p.config, 'par')) throw new OAuthError('invalid_request', 'Pushed authorization requests are disabled on this server.', { status: 404 });
   const outer = readParams(req.params, PARAMS, LIMITS);
   // Public clients may push too (RFC 9126 section 2.1); they identify themselves with client_id.

@@ -4,11 +4,16 @@ import { ASYMMETRIC_ALGS } from '../client-auth/client-assertion.ts';
 import { clientKeys, ClientKeys, ClientKeysError, verifyWithClientKeys } from '../client-auth/client-keys.ts';
 import { OAuthError } from '../errors.ts';
 import { readParams, type Params } from '../params.ts';
+import type { Stores } from '../../ports/index.ts';
 import type { Provider } from '../provider.ts';
 import { AUTHORIZE_LIMITS, AUTHORIZE_PARAMS, MAX_REQUEST_OBJECT_LENGTH } from './authorize-params.ts';
 
 // RFC 9101 (JAR): authorization request parameters sent as a JWT signed by the client. Called by
 // /authorize for the `request` parameter, and by PAR for a request object pushed there.
+
+/** What request objects use of the Provider: its clock, the replay cache, and the client key sets. */
+export type RequestObjectDeps = Pick<Provider, 'config' | 'now'> & { readonly stores: Pick<Stores, 'replay'> }
+  & Parameters<typeof clientKeys>[0];
 
 /** typ values accepted: none, plain JWT, or RFC 9101's oauth-authz-req+jwt. */
 const REQUEST_TYPES = new Set([undefined, 'JWT', 'jwt', 'oauth-authz-req+jwt', 'application/oauth-authz-req+jwt']);
@@ -33,7 +38,7 @@ export function requestObjectAlgorithms(client: ClientRecord): string[] {
  * missing or used before (stores.replay), a client_id claim naming another client, and claims
  * that are not single string (or, for max_age, integer) values.
  */
-export async function resolveRequestObject(p: Provider, client: ClientRecord, jwt: string): Promise<Params> {
+export async function resolveRequestObject(p: RequestObjectDeps, client: ClientRecord, jwt: string): Promise<Params> {
   if (jwt.length > MAX_REQUEST_OBJECT_LENGTH) throw invalidObject('The request object is too large.');
   const parts = jwt.split('.');
   if (parts.length === 5) throw invalidObject('Encrypted request objects are not supported.');

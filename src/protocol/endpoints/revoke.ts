@@ -1,17 +1,23 @@
-import { authenticateClient, CLIENT_AUTH_PARAMS } from '../client-auth/authenticate-client.ts';
+import { authenticateClient, CLIENT_AUTH_PARAMS, type ClientAuthDeps } from '../client-auth/authenticate-client.ts';
 import { OAuthError, invalidRequest } from '../errors.ts';
 import { tokenHash } from '../hash.ts';
 import { MAX_TOKEN_LENGTH, readParams } from '../params.ts';
+import type { Stores } from '../../ports/index.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
-import { verifyAccessToken } from '../tokens/access-token.ts';
+import { verifyAccessToken, type AccessTokenVerifierDeps } from '../tokens/access-token.ts';
 import { NO_STORE } from './token.ts';
-import { checkFapiClientAuth } from '../fapi.ts';
+import { checkFapiClientAuth, type FapiDeps } from '../fapi.ts';
+
+/** What revocation uses of the Provider: grants and revocations, the verifier, client authentication. */
+export type RevokeDeps = Pick<Provider, 'now' | 'events' | 'log'>
+  & { readonly stores: Pick<Stores, 'grants' | 'revocations'> }
+  & AccessTokenVerifierDeps & ClientAuthDeps & FapiDeps;
 
 const PARAMS = new Set(['token', 'token_type_hint', ...CLIENT_AUTH_PARAMS]);
 const notYours = () => new OAuthError('unauthorized_client', 'The token was not issued to this client.');
 
 /** Returns true when the value was a refresh token (and has been dealt with). */
-async function revokeRefreshToken(p: Provider, token: string, clientId: string, ip: string): Promise<boolean> {
+async function revokeRefreshToken(p: RevokeDeps, token: string, clientId: string, ip: string): Promise<boolean> {
   if (token.length > 256) return false;
   const found = await p.stores.grants.getRefresh(tokenHash(token));
   if (!found) return false;
@@ -23,8 +29,8 @@ async function revokeRefreshToken(p: Provider, token: string, clientId: string, 
   return true;
 }
 
-async function revokeAccessToken(p: Provider, token: string, clientId: string, ip: string): Promise<boolean> {
-  const claims = await verifyAccessToken(p.keys(), p.config.issuer, token, { allowExpired: true });
+async function revokeAccessToken(p: RevokeDeps, token: string, clientId: string, ip: string): Promise<boolean> {
+  const claims = await verifyAccessToken(p, token, { allowExpired: true });
   if (!claims) return false;
   if (claims.client_id !== clientId) throw notYours();
   if (claims.exp > p.now()) {
@@ -35,7 +41,7 @@ async function revokeAccessToken(p: Provider, token: string, clientId: string, i
 }
 
 /** POST /revoke (RFC 7009). Unknown or invalid tokens are answered with 200 as well. */
-export async function revoke(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
+export async function revoke(p: RevokeDeps, req: ProtocolRequest): Promise<OAuthResponse> {
   const params = readParams(req.params, PARAMS, { token: MAX_TOKEN_LENGTH });
   const { client, method } = await authenticateClient(p, req, params, { allowPublic: true });
   checkFapiClientAuth(p, client, method, params.client_assertion);

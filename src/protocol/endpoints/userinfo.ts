@@ -1,17 +1,25 @@
 import { certificateThumbprint } from '../client-auth/mtls.ts';
 import { safeEqual } from '../hash.ts';
-import { dpopChallenge, dpopNonceHeaders, verifyDpopProof } from '../dpop.ts';
+import { dpopChallenge, dpopNonceHeaders, verifyDpopProof, type DpopProofDeps } from '../dpop.ts';
 import { OAuthError, invalidRequest } from '../errors.ts';
 import { MAX_TOKEN_LENGTH, readParams } from '../params.ts';
 import { header, type OAuthResponse, type Provider, type ProtocolRequest } from '../provider.ts';
 import { STANDARD_SCOPES } from '../scopes.ts';
-import { verifyAccessToken } from '../tokens/access-token.ts';
-import type { GrantRecord } from '../../ports/grants.ts';
+import { verifyAccessToken, type AccessTokenVerifierDeps } from '../tokens/access-token.ts';
 import type { UserRecord } from '../../ports/users.ts';
 import { subjectFor } from '../tokens/subject.ts';
 import { responseAlg, responseSigner } from '../tokens/response-algs.ts';
 import { signJwt } from '../tokens/signer.ts';
 import type { ClientRecord } from '../../ports/clients.ts';
+import type { Stores } from '../../ports/index.ts';
+import type { GrantFacts } from '../services.ts';
+
+/** What userinfo uses of the Provider: users, clients, grants, revocations, keys, the verifier and its caches, DPoP. */
+export type UserinfoDeps = Pick<Provider, 'config' | 'keys' | 'events' | 'grantFacts' | 'pairwiseKeys'>
+  & { readonly stores: Pick<Stores, 'users' | 'clients' | 'grants' | 'revocations'> }
+  & AccessTokenVerifierDeps & DpopProofDeps;
+
+type StoreDeps<K extends keyof Stores> = { readonly stores: Pick<Stores, K> };
 
 const BODY_PARAMS = new Set(['access_token']);
 
@@ -67,21 +75,15 @@ export function namedUserClaims(user: UserRecord, names: readonly string[]): Rec
 
 /**
  * What userinfo needs of the grant an access token was issued from: its user and the claims its
- * authorization request asked for. Neither ever changes for a given token (revocation is checked
- * on its own, every time), so it is remembered per jti until the token expires, in a bounded map:
- * a token presented again costs no grant lookup.
+ * authorization request asked for, remembered per jti until the token expires (`grantFacts`), so
+ * that a token presented again costs no grant lookup.
  */
-type GrantFacts = Pick<GrantRecord, 'userId' | 'claims'> | null;
-const GRANT_FACTS_SIZE = 10_000;
-const grantFacts = new Map<string, { facts: GrantFacts; exp: number }>();
-
-async function grantOfToken(p: Provider, claims: { jti: string; exp: number }): Promise<GrantFacts> {
-  const known = grantFacts.get(claims.jti);
-  if (known && known.exp > p.now()) return known.facts;
+async function grantOfToken(p: Pick<Provider, 'grantFacts'> & StoreDeps<'grants'>, claims: { jti: string; exp: number }): Promise<GrantFacts> {
+  const known = p.grantFacts.get(claims.jti);
+  if (known !== undefined) return known;
   const grant = await p.stores.grants.findByAccessToken(claims.jti);
   const facts: GrantFacts = grant ? { userId: grant.userId, claims: grant.claims } : null;
-  if (grantFacts.size >= GRANT_FACTS_SIZE) grantFacts.delete(grantFacts.keys().next().value!);
-  grantFacts.set(claims.jti, { facts, exp: claims.exp });
+  p.grantFacts.set(claims.jti, facts, claims.exp);
   return facts;
 }
 
@@ -90,18 +92,18 @@ async function grantOfToken(p: Provider, claims: { jti: string; exp: number }): 
  * is never reversed: the user comes from the grant the token was issued from, and the sub must be
  * the one that client sees for that user (OpenID Connect Core 8).
  */
-async function tokenUser(p: Provider, claims: { sub: string; jti: string; exp: number; client_id: string }, grant: GrantFacts, client: ClientRecord | undefined): Promise<UserRecord | undefined> {
+async function tokenUser(p: Pick<Provider, 'config' | 'pairwiseKeys'> & StoreDeps<'users'>, claims: { sub: string; jti: string; exp: number; client_id: string }, grant: GrantFacts, client: ClientRecord | undefined): Promise<UserRecord | undefined> {
   if (client?.metadata.subject_type !== 'pairwise') return p.stores.users.get(claims.sub);
-  if (!grant || subjectFor(p.config.pairwiseSecret, client, grant.userId) !== claims.sub) return undefined;
+  if (!grant || subjectFor(p.config.pairwiseSecret, client, grant.userId, p.pairwiseKeys) !== claims.sub) return undefined;
   return p.stores.users.get(grant.userId);
 }
 
 /** GET or POST /userinfo. */
-export async function userinfo(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
+export async function userinfo(p: UserinfoDeps, req: ProtocolRequest): Promise<OAuthResponse> {
   const presented = presentedToken(req);
   if (!presented) throw new OAuthError('invalid_token', 'An access token is required.', { status: 401, detail: 'no token' });
   const { token, scheme } = presented;
-  const claims = await verifyAccessToken(p.keys(), p.config.issuer, token);
+  const claims = await verifyAccessToken(p, token);
   // Errors answer with the challenge of the scheme the token came with (RFC 9449 section 7.1).
   const refuse = (description: string, dpopScheme = scheme === 'DPoP') => new OAuthError('invalid_token', description, {
     headers: dpopScheme ? { 'www-authenticate': dpopChallenge({ code: 'invalid_token', description }), ...dpopNonceHeaders(p) } : undefined,

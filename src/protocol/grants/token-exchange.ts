@@ -20,12 +20,13 @@ export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exch
 const URN = 'urn:ietf:params:oauth:token-type:';
 
 /** What the token-exchange grant uses of the provider, and the client key sets of trusted issuers. */
-export type TokenExchangeDeps = Pick<Provider, 'now' | 'keys' | 'events' | 'log'>
+export type TokenExchangeDeps = Pick<Provider, 'now' | 'keys' | 'events' | 'log' | 'pairwiseKeys'>
   & {
     readonly config: Pick<Config, 'issuer' | 'pairwiseSecret' | 'accessTokenTtl' | 'clockSkew'>;
     readonly stores: Pick<Stores, 'revocations' | 'grants' | 'users' | 'clients' | 'replay'>;
   }
-  & DepsOf<typeof clientKeys>;
+  & DepsOf<typeof clientKeys>
+  & DepsOf<typeof verifyAccessToken>;
 export const ACCESS_TOKEN_TYPE = `${URN}access_token`;
 export const REFRESH_TOKEN_TYPE = `${URN}refresh_token`;
 export const ID_TOKEN_TYPE = `${URN}id_token`;
@@ -197,7 +198,7 @@ export function possessionProven(ctx: GrantContext, bound: { jkt?: string | null
 
 /** An access token Tessera issued: signature, typ, issuer, expiry, revocation, its key binding proven; the grant it joins. */
 async function fromAccessToken(p: TokenExchangeDeps, ctx: GrantContext, token: string): Promise<Party> {
-  const claims = await verifyAccessToken(p.keys(), p.config.issuer, token);
+  const claims = await verifyAccessToken(p, token);
   if (!claims) throw new TokenRefused('invalid_access_token');
   if (await p.stores.revocations.isTokenRevoked(claims)) throw new TokenRefused('revoked');
   if (claims.cnf && !possessionProven(ctx, { jkt: claims.cnf.jkt, x5t: claims.cnf['x5t#S256'] })) throw new TokenRefused('sender_constrained');
@@ -335,7 +336,7 @@ export const tokenExchange: GrantHandler<TokenExchangeDeps> = {
     const now = p.now();
     // A Tessera user is named as the exchanging client sees them (pairwise subjects are mapped
     // through the user id, never reversed); anyone else keeps the sub of their token.
-    const subjectOf = (x: Party) => x.userId !== undefined ? subjectFor(p.config.pairwiseSecret, client, x.userId) : x.sub;
+    const subjectOf = (x: Party) => x.userId !== undefined ? subjectFor(p.config.pairwiseSecret, client, x.userId, p.pairwiseKeys) : x.sub;
     const subject = await verifyParty(p, ctx, client, policy, request.subjectType, params.subject_token, 'subject', now, req.ip);
     const actor = request.actorType && await verifyParty(p, ctx, client, policy, request.actorType, params.actor_token!, 'actor', now, req.ip);
     let act = subject.act;

@@ -19,7 +19,7 @@ import type { AuthorizationDetail } from '../authorization-details.ts';
  * What the user grants' shared steps use: the clock, the key ring, these settings, and what the
  * ID token's signer needs.
  */
-export type UserTokenDeps = Pick<Provider, 'now' | 'keys'>
+export type UserTokenDeps = Pick<Provider, 'now' | 'keys' | 'pairwiseKeys'>
   & {
     readonly config: Pick<
       Config, 'issuer' | 'pairwiseSecret' | 'defaultAudience' | 'accessTokenTtl' | 'idTokenTtl' | 'refreshIdleTtl'
@@ -65,7 +65,7 @@ export function userAccessToken(
   const ttl = bind.ttl ?? p.config.accessTokenTtl;
   return {
     ...mintAccessToken(p.keys(), {
-      issuer: p.config.issuer, sub: subjectFor(p.config.pairwiseSecret, client, grant.userId), clientId: grant.clientId, audience: audience ?? p.config.defaultAudience,
+      issuer: p.config.issuer, sub: subjectFor(p.config.pairwiseSecret, client, grant.userId, p.pairwiseKeys), clientId: grant.clientId, audience: audience ?? p.config.defaultAudience,
       scope, now: p.now(), ttl, authTime: grant.authTime, jkt: bind.jkt, x5t: bind.x5t, authorizationDetails: bind.authorizationDetails, signer: bind.signer,
     }),
     ttl,
@@ -100,7 +100,7 @@ export function userTokenResponse(
   if (scope.split(' ').includes('openid')) {
     const acr = acrFor(grant.amr);
     idToken = mintIdToken(responseSigner(p, client, 'id_token'), {
-      issuer: p.config.issuer, sub: subjectFor(p.config.pairwiseSecret, client, grant.userId), clientId: grant.clientId,
+      issuer: p.config.issuer, sub: subjectFor(p.config.pairwiseSecret, client, grant.userId, p.pairwiseKeys), clientId: grant.clientId,
       now: p.now(), ttl: p.config.idTokenTtl, authTime: grant.authTime, nonce, accessToken: access.token,
       sid: grant.sid, amr: grant.amr, claims: { ...idTokenUserClaims(client, grant, scope, user), ...(acr ? { acr } : {}) },
     });

@@ -79,42 +79,81 @@ export function keyResolver(ring: KeyRing) {
 
 const ACCESS_REQUIRED = ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'client_id'];
 
-type Verified = JWTPayload & AccessTokenClaims;
+/** The claims of an access token that passed verification. */
+export type VerifiedAccessToken = JWTPayload & AccessTokenClaims;
 
 /**
  * Tokens already verified against a key ring, so that a resource server introspecting the same
- * token on every call pays for the signature check once. Bounded; entries are dropped once the
- * token has expired, and a new key ring starts a new memo.
+ * token on every call pays for the signature check once (the seam of the verification memo, one per
+ * Provider: `verifiedTokens`). Expiry is judged by the provider's clock.
  */
-const memos = new WeakMap<KeyRing, Map<string, Verified>>();
+export interface AccessTokenMemo {
+  /** The claims remembered for `token` under `ring`: if unexpired, or any with `allowExpired`; expired ones are forgotten. */
+  recall(ring: KeyRing, token: string, allowExpired: boolean): VerifiedAccessToken | undefined;
+  /** Remembers the claims of a token just verified under `ring`, unless it has expired. */
+  remember(ring: KeyRing, token: string, claims: VerifiedAccessToken): void;
+}
+
 const MEMO_SIZE = 10_000;
 
-function memoFor(ring: KeyRing): Map<string, Verified> {
-  let m = memos.get(ring);
-  if (!m) memos.set(ring, (m = new Map()));
-  return m;
+/**
+ * The verification memo: bounded (the oldest entry goes first), entries dropped once their token
+ * has expired by `now` (epoch seconds), and a new key ring starts a new memo.
+ */
+export function accessTokenMemo(now: () => number, size = MEMO_SIZE): AccessTokenMemo {
+  let memoRing: KeyRing | undefined;
+  let memo = new Map<string, VerifiedAccessToken>();
+  const memoFor = (ring: KeyRing) => {
+    if (ring !== memoRing) {
+      memoRing = ring;
+      memo = new Map();
+    }
+    return memo;
+  };
+  return {
+    recall(ring, token, allowExpired) {
+      const m = memoFor(ring);
+      const known = m.get(token);
+      if (known === undefined || allowExpired || known.exp > now()) return known;
+      m.delete(token);
+      return undefined;
+    },
+    remember(ring, token, claims) {
+      if (claims.exp <= now()) return;
+      const m = memoFor(ring);
+      if (m.size >= size) m.delete(m.keys().next().value!);
+      m.set(token, Object.freeze(claims));
+    },
+  };
+}
+
+/** What verifyAccessToken uses of the Provider. */
+export interface AccessTokenVerifierDeps {
+  keys(): KeyRing;
+  readonly config: { readonly issuer: string };
+  readonly verifiedTokens: AccessTokenMemo;
 }
 
 /**
  * Verifies an access token Tessera issued: signature by a published key, the at+jwt type, issuer
  * and lifetime. Returns undefined for anything that is not a valid, unexpired access token.
  */
-export async function verifyAccessToken(ring: KeyRing, issuer: string, token: string, opts: { allowExpired?: boolean } = {}): Promise<Verified | undefined> {
-  const memo = memoFor(ring);
-  const known = memo.get(token);
-  if (known && known.iss === issuer) {
-    if (opts.allowExpired || known.exp > Date.now() / 1000) return known;
-    memo.delete(token);
-  }
-  const verified = await verifyWithJose(ring, issuer, token, opts.allowExpired === true);
-  if (verified && verified.exp > Date.now() / 1000) {
-    if (memo.size >= MEMO_SIZE) memo.delete(memo.keys().next().value!);
-    memo.set(token, Object.freeze(verified));
-  }
+export async function verifyAccessToken(
+  p: AccessTokenVerifierDeps,
+  token: string,
+  opts: { allowExpired?: boolean } = {},
+): Promise<VerifiedAccessToken | undefined> {
+  const ring = p.keys();
+  const issuer = p.config.issuer;
+  const allowExpired = opts.allowExpired === true;
+  const known = p.verifiedTokens.recall(ring, token, allowExpired);
+  if (known && known.iss === issuer) return known;
+  const verified = await verifyWithJose(ring, issuer, token, allowExpired);
+  if (verified) p.verifiedTokens.remember(ring, token, verified);
   return verified;
 }
 
-async function verifyWithJose(ring: KeyRing, issuer: string, token: string, allowExpired: boolean): Promise<Verified | undefined> {
+async function verifyWithJose(ring: KeyRing, issuer: string, token: string, allowExpired: boolean): Promise<VerifiedAccessToken | undefined> {
   const opts = { allowExpired };
   try {
     const { payload } = await jwtVerify(token, keyResolver(ring), {
@@ -126,7 +165,7 @@ async function verifyWithJose(ring: KeyRing, issuer: string, token: string, allo
     });
     if (typeof payload.client_id !== 'string' || typeof payload.jti !== 'string') return undefined;
     if (typeof payload.exp !== 'number' || typeof payload.sub !== 'string') return undefined;
-    return payload as Verified;
+    return payload as VerifiedAccessToken;
   } catch {
     return undefined;
   }

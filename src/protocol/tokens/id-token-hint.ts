@@ -11,7 +11,7 @@ import { keyResolver } from './access-token.ts';
  * Returns the hint's sub, the subject this client sees (pairwise for a pairwise client: compare
  * it with subjectFor of a known user, never look it up); anything else is invalid_request.
  */
-export async function verifyIdTokenHint(p: Provider, clientId: string, hint: string, ip?: string): Promise<string> {
+export async function verifyIdTokenHint(p: Pick<Provider, 'config' | 'keys' | 'events'>, clientId: string, hint: string, ip?: string): Promise<string> {
   const refuse = (reason: string, detail?: string) => {
     p.events({ type: 'id_token_hint_refused', clientId, reason, ip });
     return invalidRequest('id_token_hint is not a valid ID token issued by this server to this client.', detail);

@@ -1,7 +1,8 @@
-import { createHmac, hkdfSync } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { ClientRecord } from '../../ports/clients.ts';
 import { ClientKeysError, fetchClientJson } from '../client-auth/client-keys.ts';
 import { isLoopbackHostName } from '../client-auth/public-address.ts';
+import { derivePairwiseKey, type PairwiseKeys } from '../services.ts';
 
 // Subject identifiers (OpenID Connect Core section 8). A `public` client sees the user's local id;
 // a `pairwise` client sees HMAC-SHA-256(key, sector || 0x00 || local id), so clients of different
@@ -11,20 +12,12 @@ import { isLoopbackHostName } from '../client-auth/public-address.ts';
 // pairwise subject has to be mapped back (userinfo, token exchange, introspection), Tessera looks
 // the user up through the grant the token was issued from.
 
-const keys = new Map<string, Buffer>();
-
-function pairwiseKey(secret: string): Buffer {
-  let k = keys.get(secret);
-  if (!k) {
-    k = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'tessera pairwise subject v1', 32));
-    keys.set(secret, k);
-  }
-  return k;
-}
+/** Derives the key each time, for callers without a Provider (tests, tools); the protocol passes its `pairwiseKeys`. */
+const underived: PairwiseKeys = { keyFor: derivePairwiseKey };
 
 /** The pairwise subject of a local user id for a sector (a host name). */
-export function pairwiseSubject(secret: string, sector: string, userId: string): string {
-  return createHmac('sha256', pairwiseKey(secret)).update(sector).update('\0').update(userId).digest('base64url');
+export function pairwiseSubject(secret: string, sector: string, userId: string, keys = underived): string {
+  return createHmac('sha256', keys.keyFor(secret)).update(sector).update('\0').update(userId).digest('base64url');
 }
 
 function hostOf(uri: string): string | undefined {
@@ -91,15 +84,15 @@ export function subjectProblems(client: Pick<ClientRecord, 'redirectUris' | 'met
   return [];
 }
 
-/** The `sub` a client sees for a local user id. */
-export function subjectFor(secret: string, client: Pick<ClientRecord, 'redirectUris' | 'metadata'> | undefined, userId: string): string {
+/** The `sub` a client sees for a local user id (`keys`: the provider's `pairwiseKeys`). */
+export function subjectFor(secret: string, client: Pick<ClientRecord, 'redirectUris' | 'metadata'> | undefined, userId: string, keys?: PairwiseKeys): string {
   if (client?.metadata.subject_type !== 'pairwise') return userId;
   // The sector stored with the client; clients stored before sectors were keep the old rule.
   const stored = client.metadata.sector;
   const sector = typeof stored === 'string' ? stored : sectorOf(client);
   // subjectProblems keeps such a client from being stored; fail closed if one is anyway.
   if (sector === undefined) throw new Error('pairwise client without a sector');
-  return pairwiseSubject(secret, sector, userId);
+  return pairwiseSubject(secret, sector, userId, keys);
 }
 
 /**

@@ -151,7 +151,7 @@ describe('verifyAccessToken, introspection and userinfo', () => {
   for (const row of rows) {
     it(row.name, async () => {
       const token = await row.token();
-      const claims = await verifyAccessToken(t.keys(), t.config.issuer, token, { allowExpired: row.allowExpired });
+      const claims = await verifyAccessToken(t.p, token, { allowExpired: row.allowExpired });
       assert.equal(claims !== undefined, row.expect.verified, 'verifyAccessToken');
       if (claims) assert.equal(claims.client_id, 'web');
 
