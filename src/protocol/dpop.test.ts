@@ -26,6 +26,8 @@ describe('DPoP proof verification (RFC 9449)', () => {
     config: loadConfig({ TESSERA_ENV: 'development', TESSERA_ISSUER: ISSUER, DATABASE_URL: 'sqlite::memory:', TESSERA_SEED_DEMO: 'false', ...env }),
     stores, keys: () => { throw new Error('no keys in this test'); }, now: () => clock,
     log: { info() {}, warn() {}, error() {} }, events: (e) => events.push(e),
+    // DPoP reaches no client's server.
+    ...({} as Pick<Provider, 'outbound' | 'clientKeys' | 'logoutDelivery'>),
   });
   let p: Provider;
   const request = (proof?: string | string[], method = 'POST'): ProtocolRequest => ({

@@ -7,7 +7,7 @@ import { createUser, type NewUsernameRefusal } from '../../accounts/users.ts';
 import { needsConsent } from '../endpoints/authorize.ts';
 import { readFormParams } from '../params.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
-import { creating, EXPIRED, finish, load, page, signupView } from './interaction.ts';
+import { EXPIRED, finish, load, page, signupView } from './interaction.ts';
 import { checkCsrf, startSession } from './session.ts';
 
 const SIGNUP_PARAMS = new Set(['username', 'email', 'name', 'password', 'confirm', 'csrf']);
