@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ipv4Bytes, ipv6Groups, ipVersion, samePrefix } from './ip.ts';
 
-// The expected versions are node:net isIP's answers for the same strings (checked when this module
+// The expected versions are net.isIP's answers for the same strings (checked when this module
 // replaced it in the protocol room).
-describe('IP literals without node:net', () => {
-  it('tells IPv4 and IPv6 literals apart as node:net isIP does', () => {
+describe('IP literals without the net module', () => {
+  it('tells IPv4 and IPv6 literals apart as net.isIP does', () => {
     const cases: [string, 0 | 4 | 6][] = [
       ['1.2.3.4', 4], ['255.255.255.255', 4], ['01.2.3.4', 0], ['1.2.3.04', 0], ['256.1.1.1', 0], ['1.2.3', 0], ['1.2.3.4.', 0], ['0x1.2.3.4', 0],
       ['1.2.3.4 ', 0], ['::', 6], ['1::', 6], ['1:2:3:4:5:6:7:8', 6], ['1:2:3:4:5:6:7:8:9', 0], ['1:2:3:4:5:6:7::', 6], ['::1:2:3:4:5:6:7', 6],

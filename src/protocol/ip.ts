@@ -1,11 +1,11 @@
-// IP address literals, read without node:net (the protocol room does no networking): which strings
-// are IPv4 or IPv6 addresses, as node:net's isIP judges them, and their numeric form. IPv6 is read
+// IP address literals, read without node's net module (the protocol room does no networking): which strings
+// are IPv4 or IPv6 addresses, as net.isIP judges them, and their numeric form. IPv6 is read
 // by the WHATWG URL parser, which folds every spelling (:: runs, upper case, an IPv4 tail) into one.
 
 const OCTET = '(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
 /** Dotted quad, each part 0-255 without leading zeros (no shorthands such as 127.1 or 0x7f.0.0.1). */
 const IPV4 = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}$`);
-/** A zone index (fe80::1%eth0): node:net accepts these characters after the %. */
+/** A zone index (fe80::1%eth0): net.isIPv6 accepts these characters after the %. */
 const ZONE = /^%[0-9A-Za-z.:-]+$/;
 
 export function isIPv4(s: string): boolean {
@@ -44,7 +44,7 @@ export function isIPv6(s: string): boolean {
   return ipv6Groups(zone >= 0 ? s.slice(0, zone) : s) !== undefined;
 }
 
-/** 4 or 6 for an IPv4 or IPv6 literal, else 0 (node:net's isIP). */
+/** 4 or 6 for an IPv4 or IPv6 literal, else 0 (net.isIP). */
 export function ipVersion(s: string): 0 | 4 | 6 {
   return isIPv4(s) ? 4 : isIPv6(s) ? 6 : 0;
 }
