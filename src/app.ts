@@ -4,7 +4,7 @@ import { applyBootstrap, readBootstrapFile } from './admin/bootstrap.ts';
 import { pkceOptOutClients } from './protocol/pkce.ts';
 import { usernameCollisionWarning } from './admin/users.ts';
 import { seedDemo } from './admin/demo.ts';
-import { openDatabase, type DatabaseHandle, type FaultEvent } from './adapters/sql/database.ts';
+import { DISK_HEADROOM, openDatabase, sqliteFreeSpace, type DatabaseHandle, type FaultEvent } from './adapters/sql/database.ts';
 import { migrate } from './adapters/sql/migrations/index.ts';
 import { createSqlStores } from './adapters/sql/stores.ts';
 import { usernameKeys } from './accounts/usernames.ts';
@@ -22,9 +22,11 @@ import { toAuditEvent } from './observability/audit-events.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import type { Stores } from './ports/index.ts';
 import type { Provider } from './protocol/provider.ts';
-import { forgettingWrites, protocolServices } from './protocol/services.ts';
+import { forgettingWrites, outboundServices as protocolOutboundServices, protocolServices } from './protocol/services.ts';
 import { configKeks, loadKeyRing, runKeySchedule, type KeyRing, type KeyTransition } from './protocol/tokens/keys.ts';
 import { scheduleSettings } from './protocol/tokens/key-schedule.ts';
+// Outbound HTTP and the protocol's services over it.
+import { outboundHttp } from './adapters/outbound/http-client.ts';
 
 export interface App {
   server: FastifyInstance;
@@ -85,17 +87,30 @@ export async function openStores(config: Config, opts: { migrate?: boolean; stat
   if ((opts.migrate ?? config.migrateOnStart) && opts.statementTimeoutMs !== undefined && !config.databaseUrl.startsWith('sqlite:')) {
     // Migrations may take long on a big database: they run without the (PostgreSQL) statement timeout.
     const admin = await openDatabase(config.databaseUrl);
-    try { await migrate(admin.db); } finally { await admin.close(); }
+    try { await migrate(admin.db, usernameKeys); } finally { await admin.close(); }
     opts = { ...opts, migrate: false };
   }
   const handle = await openDatabase(config.databaseUrl, { statementTimeoutMs: opts.statementTimeoutMs, onFault: opts.onFault });
   try {
-    if (opts.migrate ?? config.migrateOnStart) await migrate(handle.db);
+    if (opts.migrate ?? config.migrateOnStart) await migrate(handle.db, usernameKeys);
     return { handle, stores: createSqlStores(handle, usernameKeys) };
   } catch (err) {
     await handle.close();
     throw err;
   }
+}
+
+/** The start-up warning for a SQLite database on a file system with less free space than Tessera needs, if any. */
+export function diskSpaceWarning(config: Config): string | undefined {
+  const space = sqliteFreeSpace(config.databaseUrl);
+  if (!space || space.free >= DISK_HEADROOM) return undefined;
+  const mib = (n: number) => `${Math.floor(n / 1048576)} MiB`;
+  return `only ${mib(space.free)} free on the file system of the SQLite database (${space.path}); keep at least ${mib(DISK_HEADROOM)} free (see docs/production.md, Disk space), or writes will fail with 503 once it is full`;
+}
+
+/** Applies the pending migrations to an open database (the CLI's `tessera migrate`); returns their names. */
+export function migrateStorage(handle: DatabaseHandle): Promise<string[]> {
+  return migrate(handle.db, usernameKeys);
 }
 
 /**
@@ -119,7 +134,7 @@ async function prepareOnce(config: Config, stores: Stores, log: Logger): Promise
   let banner: string | undefined;
   const ring = await loadKeyRing(stores.keys, configKeks(config), config.signingAlgs, now());
   if (config.bootstrapFile) {
-    const r = await applyBootstrap(stores, config, readBootstrapFile(config.bootstrapFile), now());
+    const r = await applyBootstrap(stores, config, readBootstrapFile(config.bootstrapFile), now(), outboundHttp());
     const changed = { clients_changed: r.clients, users_changed: r.users, resources_changed: r.resources };
     log.info(changed, 'bootstrap file applied');
     for (const w of r.warnings) log.warn({ event: 'bootstrap_warning' }, w);
@@ -145,6 +160,15 @@ async function prepareOnce(config: Config, stores: Stores, log: Logger): Promise
     if (demo) banner = banner ? `${banner}\n${demo}` : demo;
   }
   return { ring, banner };
+}
+
+/**
+ * The protocol's services that reach clients' servers, one of each per process: the outbound HTTP
+ * client (SSRF-safe), the client key set cache over it, and the back-channel logout deliveries.
+ * Their clock is the provider's.
+ */
+export function outboundServices(config: Config, clock: () => number): Pick<Provider, 'outbound' | 'clientKeys' | 'logoutDelivery'> {
+  return protocolOutboundServices(config, clock, outboundHttp());
 }
 
 /**
@@ -211,7 +235,11 @@ export async function buildApp(config: Config, opts: { logger?: Logger; prepared
     metrics.event(e);
     audit.record(toAuditEvent(e, Date.now()));
   };
-  const provider: Provider = { config, stores, keys: () => ring, now: clock, log, events, ...services };
+  const provider: Provider = {
+    config, stores, keys: () => ring, now: clock, log, events,
+    ...services,
+    ...outboundServices(config, clock),
+  };
 
   // Origins of registered redirect URIs, refreshed at most every 30 s, for CORS on token/userinfo/revoke.
   let origins: { at: number; set: Set<string> } | undefined;

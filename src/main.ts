@@ -1,8 +1,7 @@
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { pino } from 'pino';
-import { DISK_HEADROOM, sqliteFreeSpace } from './adapters/sql/database.ts';
-import { buildApp, loggerOptions, openStores, prepareStorage, type App } from './app.ts';
+import { buildApp, diskSpaceWarning, loggerOptions, openStores, prepareStorage, type App } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config/config.ts';
 import { buildMetricsServer } from './http/server.ts';
 
@@ -33,11 +32,8 @@ const isWorker = cluster.isWorker;
 // A SQLite database on a file system with less free space than Tessera needs (the WAL, the
 // database growing): warned like a configuration problem (stderr, the log, the audit trail).
 if (!isWorker) {
-  const space = sqliteFreeSpace(config.databaseUrl);
-  if (space && space.free < DISK_HEADROOM) {
-    const mib = (n: number) => `${Math.floor(n / 1048576)} MiB`;
-    config = { ...config, warnings: [...config.warnings, `only ${mib(space.free)} free on the file system of the SQLite database (${space.path}); keep at least ${mib(DISK_HEADROOM)} free (see docs/production.md, Disk space), or writes will fail with 503 once it is full`] };
-  }
+  const warning = diskSpaceWarning(config);
+  if (warning) config = { ...config, warnings: [...config.warnings, warning] };
 }
 
 function announce(port: number, banner: string | undefined, log: { info(o: object, m: string): void }): void {

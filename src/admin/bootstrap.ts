@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { Config } from '../config/config.ts';
 import type { Stores } from '../ports/index.ts';
+import type { OutboundHttp } from '../ports/outbound.ts';
 import { AdminError, saveClient, type ClientInput } from './clients.ts';
 import { saveUser, type UserInput } from './users.ts';
 import { saveResourceServer, type ResourceInput } from './resources.ts';
@@ -132,9 +133,9 @@ export function readBootstrapFile(path: string): BootstrapFile {
  * Applies the file idempotently: a second run with the same file changes nothing. Run it inside
  * Stores.exclusive, so that instances applying it at once on one database take turns. An
  * account taken over with `adopt: true` is audited (user_adopted); the warnings (users without a
- * password) are for the operator.
+ * password) are for the operator. `outbound` fetches sector_identifier_uri documents (admin/clients.ts saveClient).
  */
-export async function applyBootstrap(stores: Stores, config: Config, file: BootstrapFile, now: number): Promise<{ clients: number; users: number; resources: number; generatedSecrets: Record<string, string>; warnings: string[] }> {
+export async function applyBootstrap(stores: Stores, config: Config, file: BootstrapFile, now: number, outbound?: OutboundHttp): Promise<{ clients: number; users: number; resources: number; generatedSecrets: Record<string, string>; warnings: string[] }> {
   const generatedSecrets: Record<string, string> = {};
   const warnings: string[] = [];
   let clients = 0;
@@ -144,7 +145,7 @@ export async function applyBootstrap(stores: Stores, config: Config, file: Boots
     if ((await saveResourceServer(stores, config, r, now)).changed) resources++;
   }
   for (const c of file.clients ?? []) {
-    const r = await saveClient(stores, config, c, now);
+    const r = await saveClient(stores, config, c, now, {}, outbound);
     if (r.changed) clients++;
     if (r.secret) generatedSecrets[r.client.clientId] = r.secret;
   }

@@ -7,7 +7,8 @@ import type { Stores } from '../ports/index.ts';
 import { isScopeToken } from '../protocol/params.ts';
 import { supportedScopes } from '../protocol/scopes.ts';
 import { SIGNING_ALGS } from '../protocol/tokens/keys.ts';
-import { AdminError, displayTextProblem } from './clients.ts';
+import { displayTextProblem } from '../protocol/clients/metadata.ts';
+import { AdminError } from './clients.ts';
 
 /** A resource server as an operator writes it. */
 export interface ResourceInput {

@@ -1,81 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import { hashPassword, verifyPassword } from '../accounts/passwords.ts';
-import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, passwordProblem } from '../accounts/registration.ts';
-import { canonicalUsername, isReservedUsername, usernameSkeleton, usernameSyntaxProblem } from '../accounts/usernames.ts';
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../accounts/registration.ts';
+import { checkPassword as checkPasswordRule, checkUserInput as checkUserInputRule, UserInputError, type UserInput } from '../accounts/users.ts';
+import { canonicalUsername, usernameSkeleton } from '../accounts/usernames.ts';
 import type { Stores } from '../ports/index.ts';
-import type { UserOrigin, UserRecord } from '../ports/users.ts';
+import type { UserRecord } from '../ports/users.ts';
 import { AdminError } from './clients.ts';
 
 export { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH };
+export type { UserInput } from '../accounts/users.ts';
 
-export interface UserInput {
-  username: string;
-  password?: string;
-  email?: string;
-  email_verified?: boolean;
-  name?: string;
-  given_name?: string;
-  family_name?: string;
-  disabled?: boolean;
-  /**
-   * Take over an existing account of this name that provisioning did not create (self-registered):
-   * explicit and audited; the account's sessions end and its grants are revoked. Without it,
-   * provisioning refuses such an account.
-   */
-  adopt?: boolean;
-}
-
-/** The one password policy (sign-up, CLI, bootstrap file, set-password): ASVS 6.2, see accounts/registration.ts. */
-function checkPassword(password: unknown, username: string): void {
-  if (typeof password !== 'string') throw new AdminError(`user ${username}: password must be a string`);
-  const problem = passwordProblem(password, username);
-  if (problem) throw new AdminError(`user ${username}: ${problem.replace(/^The password/, 'password').replace(/ your username/, ' the username')}`);
-}
-
-function checkUserInput(input: UserInput): void {
-  if (typeof input.username !== 'string' || input.username.length === 0 || input.username.length > 255) throw new AdminError('username must be 1-255 characters');
-  const problem = usernameSyntaxProblem(input.username);
-  if (problem) throw new AdminError(`user ${input.username}: ${problem}`);
-  if (input.email !== undefined && (typeof input.email !== 'string' || !/^[^\s@]+@[^\s@]+$/.test(input.email))) throw new AdminError(`email ${input.email} is not an email address`);
-  for (const k of ['email_verified', 'disabled', 'adopt'] as const) {
-    if (input[k] !== undefined && typeof input[k] !== 'boolean') throw new AdminError(`user ${input.username}: ${k} must be true or false`);
-  }
-  for (const k of ['name', 'given_name', 'family_name'] as const) {
-    if (input[k] !== undefined && typeof input[k] !== 'string') throw new AdminError(`user ${input.username}: ${k} must be a string`);
+/** Runs an accounts/users.ts check, refusing with an AdminError (same message) as every operator operation does. */
+function asAdmin(check: () => void): void {
+  try {
+    check();
+  } catch (err) {
+    throw err instanceof UserInputError ? new AdminError(err.message) : err;
   }
 }
 
-/** Why a new account may not have this name: taken, looks like an existing one, or reserved (only for origins other than operator). */
-export type NewUsernameRefusal = 'username_taken' | 'username_confusable' | 'username_reserved';
-
-async function newUsernameRefusal(stores: Stores, username: string, origin: UserOrigin, issuer: string | undefined): Promise<{ reason: NewUsernameRefusal; other?: UserRecord } | undefined> {
-  const same = await stores.users.findByUsername(username);
-  if (same) return { reason: 'username_taken', other: same };
-  if (origin !== 'operator' && isReservedUsername(username, issuer)) return { reason: 'username_reserved' };
-  const lookalike = await stores.users.findConfusable(username);
-  if (lookalike) return { reason: canonicalUsername(lookalike.username) === canonicalUsername(username) ? 'username_taken' : 'username_confusable', other: lookalike };
-  return undefined;
-}
-
-/**
- * Creates a new user, never touching an existing one. Used by self-registration (origin signup)
- * and, later, upstream sign-in: the name must be free in canonical form, not look like an
- * existing one (UTS #39 skeleton) and not be reserved. Another creation of the same name winning
- * a race is `username_taken` too.
- */
-export async function createUser(stores: Stores, input: UserInput, now: number, opts: { origin: UserOrigin; issuer?: string }): Promise<{ user: UserRecord } | { refused: NewUsernameRefusal }> {
-  checkUserInput(input);
-  if (input.password !== undefined) checkPassword(input.password, input.username);
-  const refusal = await newUsernameRefusal(stores, input.username, opts.origin, opts.issuer);
-  if (refusal) return { refused: refusal.reason };
-  const user: UserRecord = {
-    id: randomUUID(), username: input.username, passwordHash: input.password !== undefined ? await hashPassword(input.password) : null,
-    email: input.email ?? null, emailVerified: input.email_verified ?? false, name: input.name ?? null,
-    givenName: input.given_name ?? null, familyName: input.family_name ?? null, disabled: input.disabled ?? false,
-    createdAt: now, updatedAt: now, origin: opts.origin,
-  };
-  return (await stores.users.create(user)) ? { user } : { refused: 'username_taken' };
-}
+const checkPassword = (password: unknown, username: string) => asAdmin(() => checkPasswordRule(password, username));
+const checkUserInput = (input: UserInput) => asAdmin(() => checkUserInputRule(input));
 
 const describeOther = (u: UserRecord) => `${u.username} (id ${u.id}, ${u.origin === 'signup' ? 'self-registered' : `created by ${u.origin ?? 'operator'}`} ${new Date(u.createdAt * 1000).toISOString()})`;
 

@@ -3,9 +3,9 @@
 import { createInterface } from 'node:readline';
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { AdminError } from '../admin/clients.ts';
-import type { DatabaseHandle } from '../adapters/sql/database.ts';
 import { ConfigError, loadConfig, type Config } from '../config/config.ts';
 import type { Stores } from '../ports/index.ts';
+import type { Provider } from '../protocol/provider.ts';
 
 /** A mistake in how the command was called: exit code 2 with the usage. */
 export class UsageError extends Error {
@@ -26,7 +26,15 @@ export interface Command {
   run(ctx: Ctx): Promise<number | void>;
 }
 
-interface Database { handle: DatabaseHandle; stores: Stores; now: () => number }
+/** Storage and what else commands need of the application (app.ts), opened on first use. */
+interface Database {
+  stores: Stores;
+  now: () => number;
+  /** Applies the pending migrations; returns their names. */
+  migrate(): Promise<string[]>;
+  /** The protocol's outbound services (sector_identifier_uri checks, back-channel logout). */
+  services: Pick<Provider, 'outbound' | 'clientKeys' | 'logoutDelivery'>;
+}
 
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
@@ -47,11 +55,15 @@ export class Ctx {
   }
 
   /**
-   * The database, not migrated (run `tessera migrate` for that), and the clock. The application
-   * module (and the HTTP layer it brings) is loaded only here, so help and config stay quick.
+   * The database, not migrated (run `tessera migrate` for that: `migrate()`), the clock and the
+   * protocol's outbound services. The application module (and the HTTP layer it brings) is loaded
+   * only here, so help and config stay quick.
    */
   db(): Promise<Database> {
-    return (this.#db ??= import('../app.ts').then(async (app) => ({ ...(await app.openStores(this.config(), { migrate: false })), now: app.now })));
+    return (this.#db ??= import('../app.ts').then(async (app) => {
+      const { handle, stores } = await app.openStores(this.config(), { migrate: false });
+      return { stores, now: app.now, migrate: () => app.migrateStorage(handle), services: app.outboundServices(this.config(), app.now) };
+    }));
   }
 
   async close(): Promise<void> {

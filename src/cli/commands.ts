@@ -10,7 +10,6 @@ import { REGISTRY_CACHE_MS } from '../protocol/resources.ts';
 import { protocolServices } from '../protocol/services.ts';
 import { createInitialAccessToken, describeInitialAccessToken } from '../admin/registration.ts';
 import type { InitialAccessTokenRecord } from '../ports/registration-tokens.ts';
-import { migrate } from '../adapters/sql/migrations/index.ts';
 import { ConfigError, loadConfig } from '../config/config.ts';
 import { DEV_KEK, DEV_SECRET, settings, type Setting } from '../config/settings.ts';
 import type { AuditEvent } from '../ports/audit.ts';
@@ -61,7 +60,7 @@ async function audit(ctx: Ctx, type: string, details: AuditEvent['details'], cli
 }
 
 async function migrateCommand(ctx: Ctx): Promise<void> {
-  const applied = await migrate((await ctx.db()).handle.db);
+  const applied = await (await ctx.db()).migrate();
   print(applied.length ? applied.map((m) => `applied migration ${m}`).join('\n') : 'database schema already up to date');
 }
 
@@ -297,7 +296,7 @@ async function userCollisions(ctx: Ctx): Promise<number> {
  * are signed with the server's active key; outcomes go to the audit trail.
  */
 async function notifySessionsEnded(ctx: Ctx, username: string): Promise<void> {
-  const { stores, now } = await ctx.db();
+  const { stores, now, services } = await ctx.db();
   const user = await stores.users.findByUsername(username);
   if (!user) return;
   const entries = await stores.sessions.takeClientsByUser(user.id);
@@ -311,6 +310,7 @@ async function notifySessionsEnded(ctx: Ctx, username: string): Promise<void> {
     log: { info: () => {}, warn: () => {}, error: (o) => warn(`back-channel logout failed: ${JSON.stringify(o)}`) },
     events: (e) => { written.push(stores.audit.append([toAuditEvent(e, Date.now())])); },
     ...protocolServices({ stores, now }),
+    ...services,
   };
   await endSessions(p, entries);
   await logoutDelivery(p).idle();
@@ -398,10 +398,10 @@ async function keysRewrap(ctx: Ctx): Promise<void> {
 
 async function bootstrap(ctx: Ctx): Promise<void> {
   const file = readBootstrapFile(ctx.positionals[0]!);
-  const { stores, now } = await ctx.db();
+  const { stores, now, services } = await ctx.db();
   // As at start-up: instances (and commands) applying a file at once on one database take turns.
   const r = await stores.exclusive(async () => {
-    const applied = await applyBootstrap(stores, ctx.config(), file, now());
+    const applied = await applyBootstrap(stores, ctx.config(), file, now(), services.outbound);
     if (applied.clients || applied.users || applied.resources) await audit(ctx, 'bootstrap_applied', { clients_changed: applied.clients, users_changed: applied.users, resources_changed: applied.resources });
     return applied;
   });

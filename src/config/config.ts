@@ -3,9 +3,9 @@ import { X509Certificate } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { parseRateLimits, type RateLimitTable } from './rate-limits.ts';
 import { DEV_KEK, DEV_SECRET, settings, type Mode, type Setting } from './settings.ts';
-import { keyScheduleProblems } from '../protocol/tokens/key-schedule.ts';
+import { keyScheduleProblems } from './key-schedule.ts';
 import { FEATURE_NAMES, isFeature } from './features.ts';
-import { parseAuthorizationDetailsTypes, type AuthorizationDetailsType } from '../protocol/authorization-details.ts';
+import { parseAuthorizationDetailsTypes, type AuthorizationDetailsType } from './authorization-details-types.ts';
 
 export type SigningAlg = 'ES256' | 'RS256' | 'PS256' | 'EdDSA';
 

@@ -1,4 +1,4 @@
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv4, isIPv6 } from './ip.ts';
 
 // The key every per-address limit counts by (the rate limits' ip rules, the failed-login source
 // and pair counters, wrong device user codes). An IPv6 host usually holds a whole /64 (SLAAC,

@@ -1,18 +1,14 @@
 import { isDeepStrictEqual } from 'node:util';
+import { parseAuthorizationDetailsTypes, type AuthorizationDetailsType } from '../config/authorization-details-types.ts';
 import { OAuthError } from './errors.ts';
 
 // Rich authorization requests (RFC 9396): the authorization_details parameter, a JSON array of
 // objects each with a `type`. Which types are accepted, and for each optionally which fields, is
-// configured by TESSERA_AUTHORIZATION_DETAILS_TYPES; this module parses that setting, validates
-// requests against it, compares a token request's subset with what was granted and describes the
-// entries for the consent page.
+// configured by TESSERA_AUTHORIZATION_DETAILS_TYPES (parsed by the configuration:
+// config/authorization-details-types.ts); this module validates requests against it, compares a
+// token request's subset with what was granted and describes the entries for the consent page.
 
-/** One accepted type: any fields, or only the common fields plus `fields`. */
-export interface AuthorizationDetailsType {
-  type: string;
-  /** Type-specific fields allowed besides the common ones; undefined allows any field. */
-  fields?: readonly string[];
-}
+export { parseAuthorizationDetailsTypes, type AuthorizationDetailsType };
 
 export type AuthorizationDetail = { type: string } & Record<string, unknown>;
 
@@ -25,25 +21,6 @@ export const MAX_AUTHORIZATION_DETAILS_ENTRIES = 10;
 const COMMON_FIELDS: Readonly<Record<string, 'strings' | 'string'>> = {
   locations: 'strings', actions: 'strings', datatypes: 'strings', privileges: 'strings', identifier: 'string',
 };
-
-const TYPE_NAME = /^[\x21-\x7E]{1,200}$/;
-const FIELD_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
-
-/** Parses TESSERA_AUTHORIZATION_DETAILS_TYPES entries (TYPE or TYPE=FIELD|FIELD), collecting problems. */
-export function parseAuthorizationDetailsTypes(entries: readonly string[], problems: string[]): AuthorizationDetailsType[] {
-  const out: AuthorizationDetailsType[] = [];
-  for (const entry of entries) {
-    const eq = entry.indexOf('=');
-    const type = eq === -1 ? entry : entry.slice(0, eq);
-    const fields = eq === -1 ? undefined : entry.slice(eq + 1).split('|').filter(Boolean);
-    if (!TYPE_NAME.test(type) || type.includes('=')) { problems.push(`TESSERA_AUTHORIZATION_DETAILS_TYPES: "${entry}" does not start with a valid type name`); continue; }
-    if (out.some((t) => t.type === type)) { problems.push(`TESSERA_AUTHORIZATION_DETAILS_TYPES: type "${type}" is listed twice`); continue; }
-    const bad = fields?.find((f) => !FIELD_NAME.test(f) || f === 'type');
-    if (bad !== undefined) { problems.push(`TESSERA_AUTHORIZATION_DETAILS_TYPES: "${bad}" in "${entry}" is not a valid field name`); continue; }
-    out.push(fields === undefined ? { type } : { type, fields });
-  }
-  return out;
-}
 
 const invalid = (description: string) => new OAuthError('invalid_authorization_details', description);
 

@@ -28,6 +28,8 @@ describe('DPoP proof verification (RFC 9449)', () => {
     stores, keys: () => { throw new Error('no keys in this test'); }, now: () => clock,
     log: { info() {}, warn() {}, error() {} }, events: (e) => events.push(e),
     ...protocolServices({ stores, now: () => clock }),
+    // DPoP reaches no client's server.
+    ...({} as Pick<Provider, 'outbound' | 'clientKeys' | 'logoutDelivery'>),
   });
   let p: Provider;
   const request = (proof?: string | string[], method = 'POST'): ProtocolRequest => ({

@@ -1,10 +1,13 @@
 import type { X509Certificate } from 'node:crypto';
 import type { Config } from '../config/config.ts';
 import type { Stores } from '../ports/index.ts';
-import type { SecretMemo } from './client-auth/secret-hash.ts';
+import type { AccessTokenMemo } from './tokens/access-token.ts';
+import type { ClientKeys } from './client-auth/client-keys.ts';
 import type { EventSink } from './events.ts';
 import type { GrantFactsCache, PairwiseKeys, ResourceRegistryCache } from './services.ts';
-import type { AccessTokenMemo } from './tokens/access-token.ts';
+import type { LogoutDelivery } from './logout/back-channel.ts';
+import type { OutboundHttp } from '../ports/outbound.ts';
+import type { SecretMemo } from './client-auth/secret-hash.ts';
 import type { KeyRing } from './tokens/keys.ts';
 
 export interface Logger {
@@ -37,6 +40,14 @@ export interface Provider {
   readonly grantFacts: GrantFactsCache;
   /** This process's copy of the resource-server registry (resourceRegistry, currentRegistry). */
   readonly resourceRegistry: ResourceRegistryCache;
+
+  // Outbound requests to clients' servers, and the services over them (built in app.ts, one per process).
+  /** HTTP to URLs clients registered (ports/outbound.ts). */
+  readonly outbound: OutboundHttp;
+  /** Clients' key sets: inline, or fetched from jwks_uri and cached. */
+  readonly clientKeys: ClientKeys;
+  /** Back-channel logout deliveries in flight. */
+  readonly logoutDelivery: LogoutDelivery;
 }
 
 /** The transport-neutral request the HTTP layer hands to the protocol layer. */

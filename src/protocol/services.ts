@@ -7,7 +7,11 @@ import { hkdfSync } from 'node:crypto';
 import type { GrantRecord } from '../ports/grants.ts';
 import type { Stores } from '../ports/index.ts';
 import type { ResourceServerRecord, ResourceServerStore } from '../ports/resource-servers.ts';
+import type { Config } from '../config/config.ts';
+import type { OutboundHttp } from '../ports/outbound.ts';
+import { ClientKeys } from './client-auth/client-keys.ts';
 import { secretMemo } from './client-auth/secret-hash.ts';
+import { LogoutDelivery } from './logout/back-channel.ts';
 import { accessTokenMemo } from './tokens/access-token.ts';
 
 /**
@@ -140,4 +144,17 @@ export function protocolServices(deps: { stores: Pick<Stores, 'resourceServers'>
     grantFacts: grantFactsCache(deps.now),
     resourceRegistry: resourceRegistryCache(deps.stores.resourceServers, deps.now),
   };
+}
+
+/**
+ * The services over outbound HTTP to clients' servers: their key sets (fetched from jwks_uri and
+ * cached on the provider's clock) and back-channel logout deliveries. `outbound` is the adapter
+ * (adapters/outbound), chosen by the composition root.
+ */
+export function outboundServices(config: Pick<Config, 'clientJwksCacheTtl' | 'clientJwksRefetchInterval' | 'clientJwksAllowLoopback'>, now: () => number, outbound: OutboundHttp) {
+  const clientKeys = new ClientKeys({
+    cacheTtlSeconds: config.clientJwksCacheTtl, refetchIntervalSeconds: config.clientJwksRefetchInterval,
+    allowLoopback: config.clientJwksAllowLoopback, nowMs: () => now() * 1000, outbound,
+  });
+  return { outbound, clientKeys, logoutDelivery: new LogoutDelivery() };
 }

@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { verifyPassword } from '../../src/accounts/passwords.ts';
-import { createUser, usernameCollisionWarning } from '../../src/admin/users.ts';
+import { createUser } from '../../src/accounts/users.ts';
+import { usernameKeys } from '../../src/accounts/usernames.ts';
+import { usernameCollisionWarning } from '../../src/admin/users.ts';
 import * as m0014 from '../../src/adapters/sql/migrations/0014_username_canonical.ts';
 import { openStores } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
@@ -191,7 +193,7 @@ describe('account provisioning', { concurrency: true }, () => {
             for (const [id, username, at] of [['u-bob-1', 'Bob', NOW - 10], ['u-bob-2', 'bob', NOW - 5], ['u-bad', 'bad\u2122name', NOW]] as const) {
               await handle.db.insertInto('users').values({ id, username, password_hash: null, email: null, email_verified: 0, name: null, given_name: null, family_name: null, disabled: 0, created_at: at, updated_at: at } as never).execute();
             }
-            await m0014.up(handle.db);
+            await m0014.usernameCanonical(usernameKeys).up(handle.db);
           } finally { await handle.close(); }
           void s;
         });

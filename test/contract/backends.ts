@@ -71,7 +71,7 @@ export function forEachBackend(name: string, body: (stores: Stores, backend: Ope
         async reopen() {
           await stores?.close();
           handle = await openDatabase(backend.url);
-          const reapplied = await migrate(handle.db);
+          const reapplied = await migrate(handle.db, usernameKeys);
           stores = createSqlStores(handle, usernameKeys);
           return reapplied;
         },
@@ -87,7 +87,7 @@ export function forEachBackend(name: string, body: (stores: Stores, backend: Ope
 
       before(async () => {
         handle = await openDatabase(backend.url);
-        applied = await migrate(handle.db);
+        applied = await migrate(handle.db, usernameKeys);
         stores = createSqlStores(handle, usernameKeys);
       });
       after(async () => {

@@ -33,7 +33,7 @@ for (const backend of backends) {
     let stores: Stores;
     before(async () => {
       handle = await openDatabase(backend.url!);
-      await migrate(handle.db);
+      await migrate(handle.db, usernameKeys);
       stores = createSqlStores(handle, usernameKeys);
     });
     after(async () => { await stores?.close(); await backend.drop(); });

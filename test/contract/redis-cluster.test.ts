@@ -18,6 +18,7 @@ import { privateRedisSkip, startPrivateRedis, type PrivateRedis } from '../fixtu
 import { uniquePrefix } from '../fixtures/redis.ts';
 import { rateLimitContract } from './rate-limit-contract.ts';
 import { replayContract } from './replay-contract.ts';
+import { usernameKeys } from '../../src/accounts/usernames.ts';
 
 const run = promisify(execFile);
 const REDIS_CLI = '/usr/bin/redis-cli';
@@ -30,7 +31,7 @@ describe('Redis Cluster (TESSERA_REDIS_CLUSTER)', { skip: privateRedisSkip(), ti
   let replay: ReturnType<typeof redisReplay>;
   before(async () => {
     db = await openDatabase(sqliteTempUrl());
-    await migrate(db.db);
+    await migrate(db.db, usernameKeys);
     for (let i = 0; i < 3; i++) nodes.push(await startPrivateRedis({ args: ['--cluster-enabled', 'yes', '--cluster-node-timeout', '2000'] }));
     await run(REDIS_CLI, ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: 20_000 });
     for (let i = 0; ; i++) {

@@ -11,6 +11,7 @@ import { createPgDatabase, sqliteTempUrl } from '../fixtures/db.ts';
 import { BackendUnavailableError } from '../../src/ports/unavailable.ts';
 import { deletePrefix, sharedRedis, uniquePrefix } from '../fixtures/redis.ts';
 import { replayContract } from './replay-contract.ts';
+import { usernameKeys } from '../../src/accounts/usernames.ts';
 
 const redisUrl = await sharedRedis();
 
@@ -22,7 +23,7 @@ describe('replay store (Redis)', { skip: redisUrl ? false : 'Redis unreachable (
   const replayOn = (r: RedisConnection) => redisReplay(r, { epochs: sqlReplayEpoch(db), window: 330 });
   before(async () => {
     db = await openDatabase(sqliteTempUrl());
-    await migrate(db.db);
+    await migrate(db.db, usernameKeys);
     redis = await openRedis({ url: redisUrl!, cluster: false, prefix, timeout: 1000 }, pino({ level: 'silent' }));
     store = replayOn(redis);
   });
@@ -79,7 +80,7 @@ for (const backend of [{ name: 'SQLite', url: sqliteTempUrl() }, { name: 'Postgr
     };
     before(async () => {
       db = await openDatabase(backend.url!);
-      await migrate(db.db);
+      await migrate(db.db, usernameKeys);
       redis = await openRedis({ url: redisUrl!, cluster: false, prefix, timeout: 1000 }, pino({ level: 'silent' }));
     });
     after(async () => {

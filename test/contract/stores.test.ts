@@ -39,7 +39,7 @@ forEachBackend('SQL stores', (stores, backend) => {
   describe('database and migrations', () => {
     it('applies every migration once, then nothing', async () => {
       assert.deepEqual(backend.applied, ['0001_initial', '0002_counters', '0003_audit', '0004_client_metadata_replay', '0005_key_schedule', '0006_par_dpop', '0007_device_codes', '0008_registration_tokens', '0009_session_clients', '0010_authorization_details', '0011_claims_request', '0012_grant_certificate', '0013_replay_epoch', '0014_username_canonical', '0015_consent_resources', '0016_signing_algs', '0017_resource_servers']);
-      assert.deepEqual(await migrate(backend.handle.db), []);
+      assert.deepEqual(await migrate(backend.handle.db, usernameKeys), []);
     });
     it('ping() answers', async () => {
       await stores.ping();

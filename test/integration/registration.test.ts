@@ -451,7 +451,7 @@ for (const backend of await backends()) {
         ...gateway, grant_types: ['urn:ietf:params:oauth:grant-type:token-exchange'], redirect_uris: [], scope: 'openid profile',
         subject_type: 'pairwise', sector_identifier_uri: sectors.url('/sector.json'),
         token_exchange: { audiences: ['https://orders.example'], subject_clients: [source.client_id] },
-      }, app.provider.now());
+      }, app.provider.now(), {}, app.provider.outbound);
       const { tokens } = await codeFlow(app, source, 'https://src.example/cb', 'openid profile');
       const alice = (await app.stores.users.findByUsername('alice'))!;
       const secret = app.provider.config.secret;

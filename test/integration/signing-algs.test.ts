@@ -46,7 +46,7 @@ async function upgraded(engine: 'sqlite' | 'postgres', keys: [string, 'active' |
   }
   const handle = await openDatabase(url);
   try {
-    await migrate(handle.db);
+    await migrate(handle.db, usernameKeys);
     // Back to the schema before 0016 (one active key in all), as an older Tessera left it.
     await signingAlgs.down(handle.db);
     await handle.db.deleteFrom('kysely_migration' as never).where('name' as never, '=', '0016_signing_algs' as never).execute();
@@ -55,7 +55,7 @@ async function upgraded(engine: 'sqlite' | 'postgres', keys: [string, 'active' |
     await stores.clients.put(clientRecord('plain'));
     await stores.clients.put(clientRecord('chosen', { id_token_signed_response_alg: 'PS256' }));
     await stores.clients.put(clientRecord('fapi', { fapi_profile: '2.0' }));
-    assert.deepEqual(await migrate(handle.db), ['0016_signing_algs']);
+    assert.deepEqual(await migrate(handle.db, usernameKeys), ['0016_signing_algs']);
     // The indexes are per algorithm now: a second algorithm gets its own active key.
     assert.equal(await stores.keys.insert(await generateSigningKey('EdDSA', KEK, NOW), true), true);
     return Object.fromEntries((await stores.clients.list()).map((c) => [c.clientId, c.metadata]));

@@ -3,12 +3,13 @@ import { after, before, describe, it } from 'node:test';
 import { openDatabase, type DatabaseHandle } from './database.ts';
 import { migrate } from './migrations/index.ts';
 import { batchedLookup } from './batched-lookups.ts';
+import { usernameKeys } from '../../accounts/usernames.ts';
 
 describe('SQLite batched lookups', () => {
   let handle: DatabaseHandle;
   before(async () => {
     handle = await openDatabase('sqlite::memory:');
-    await migrate(handle.db);
+    await migrate(handle.db, usernameKeys);
     await handle.db.insertInto('revoked_tokens').values([{ jti: 'r1', expires_at: 1 }, { jti: 'r2', expires_at: 2 }]).execute();
   });
   after(async () => { await handle?.close(); });

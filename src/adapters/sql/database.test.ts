@@ -8,6 +8,7 @@ import { sql } from 'kysely';
 import { openDatabase, pgFault, pgUnavailable, sqliteFault, sqliteUnavailable, StorageFaultError, WAL_SIZE_LIMIT, type FaultEvent } from './database.ts';
 import { migrate } from './migrations/index.ts';
 import { StorageUnavailableError } from '../../ports/unavailable.ts';
+import { usernameKeys } from '../../accounts/usernames.ts';
 
 describe('which driver errors mean "the database is unavailable"', () => {
   it('PostgreSQL: connection failures, shutdown, start-up, too many connections, timeouts', () => {
@@ -79,7 +80,7 @@ describe('which driver errors mean "the database refuses writes" (a storage faul
     const events: FaultEvent[] = [];
     const handle = await openDatabase(`sqlite:${join(dir, 'd.db')}`, { onFault: (e) => events.push(e) });
     try {
-      await migrate(handle.db);
+      await migrate(handle.db, usernameKeys);
       const pages = (await sql<{ page_count: number }>`pragma page_count`.execute(handle.db)).rows[0]!.page_count;
       // SQLite answers SQLITE_FULL exactly as for a full disk once the file may not grow.
       await sql.raw(`pragma max_page_count = ${pages}`).execute(handle.db);
@@ -116,7 +117,7 @@ describe('SQLite WAL size', () => {
     const path = join(dir, 'w.db');
     const handle = await openDatabase(`sqlite:${path}`);
     try {
-      await migrate(handle.db);
+      await migrate(handle.db, usernameKeys);
       assert.equal((await sql<{ journal_size_limit: number }>`pragma journal_size_limit`.execute(handle.db)).rows[0]!.journal_size_limit, WAL_SIZE_LIMIT);
       // About 16 MB written in one transaction: the WAL holds all of it until a checkpoint.
       const blob = 'x'.repeat(4000);
@@ -144,7 +145,7 @@ describe('SQLite direct statements (inside a transaction)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tessera-direct-'));
     const handle = await openDatabase(`sqlite:${join(dir, 'd.db')}`);
     try {
-      await migrate(handle.db);
+      await migrate(handle.db, usernameKeys);
       const direct = handle.direct!;
       const insert = handle.db.insertInto('revoked_tokens').values({ jti: '', expires_at: 0 }).compile();
       const select = handle.db.selectFrom('revoked_tokens').selectAll().where('jti', '=', '').compile();

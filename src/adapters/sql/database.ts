@@ -65,7 +65,7 @@ export interface OpenOptions {
 
 /**
  * Opens `sqlite:PATH` (`sqlite::memory:` for a throwaway database) or `postgres://…` /
- * `postgresql://…`. Does not migrate: call migrate(handle.db).
+ * `postgresql://…`. Does not migrate: call migrate(handle.db, usernameKeys).
  */
 export async function openDatabase(url: string, options: OpenOptions = {}): Promise<DatabaseHandle> {
   const faults = new FaultEpisodes(options.onFault);

@@ -5,6 +5,7 @@ import { openDatabase, type DatabaseHandle } from './database.ts';
 import { migrate } from './migrations/index.ts';
 import type { Schema } from './schema.ts';
 import { groupCommit } from './group-commit.ts';
+import { usernameKeys } from '../../accounts/usernames.ts';
 
 /** Group commit on a real SQLite database: one revoked_tokens row per job. */
 describe('SQLite group commit', () => {
@@ -19,7 +20,7 @@ describe('SQLite group commit', () => {
 
   before(async () => {
     handle = await openDatabase('sqlite::memory:');
-    await migrate(handle.db);
+    await migrate(handle.db, usernameKeys);
   });
   after(async () => { await handle?.close(); });
 

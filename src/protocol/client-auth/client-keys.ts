@@ -1,11 +1,8 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { isIP, type LookupFunction } from 'node:net';
 import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWSHeaderParameters, type FlattenedJWSInput, type JWTVerifyOptions, type JWTVerifyResult } from 'jose';
 import type { ClientRecord } from '../../ports/clients.ts';
+import { OutboundError, type OutboundHttp } from '../../ports/outbound.ts';
 import type { Provider } from '../provider.ts';
-import { addressAllowed, isLoopbackHostName } from './public-address.ts';
+import { fetchableUriProblem } from './public-address.ts';
 import { publicKeyProblem } from '../tokens/key-limits.ts';
 
 /** Whose keys: a client, or anything shaped like one (a token-exchange trusted issuer). */
@@ -99,39 +96,18 @@ export function jwksUriProblem(uri: unknown, allowLoopback: boolean, name = 'jwk
   return fetchableUriProblem(name, uri, allowLoopback);
 }
 
-/** Problems of a URI Tessera will fetch from or post to a client's server. */
-export function fetchableUriProblem(name: string, uri: unknown, allowLoopback: boolean): string | undefined {
-  if (typeof uri !== 'string') return `${name} must be a string`;
-  let u: URL;
-  try { u = new URL(uri); } catch { return `${name} must be an absolute URL`; }
-  if (u.username || u.password || u.hash) return `${name} must not carry credentials or a fragment`;
-  if (u.protocol === 'https:') return undefined;
-  if (u.protocol === 'http:' && allowLoopback && isLoopbackHostName(u.hostname.replace(/^\[|\]$/g, ''))) return undefined;
-  return allowLoopback ? `${name} must use https (http only on a loopback host)` : `${name} must use https`;
-}
 
-/** A DNS lookup that fails unless every address the name resolves to may be reached. */
-function checkedLookup(allowLoopback: boolean): LookupFunction {
-  return ((hostname: string, options: { all?: boolean; family?: number }, callback: (...args: unknown[]) => void) => {
-    dnsLookup(hostname, { all: true, family: options?.family ?? 0 }, (err, addresses: LookupAddress[]) => {
-      if (err) return callback(err);
-      const bad = addresses.find((a) => !addressAllowed(a.address, allowLoopback));
-      if (bad || addresses.length === 0) {
-        return callback(Object.assign(new Error(`${hostname} resolves to a non-public address${bad ? ` (${bad.address})` : ''}`), { code: 'ENOTPUBLIC' }));
-      }
-      if (options?.all) callback(null, addresses);
-      else callback(null, addresses[0]!.address, addresses[0]!.family);
-    });
-  }) as LookupFunction;
-}
+/** The outbound port's failures as the ClientKeysErrors callers know (same message): refused, failed, invalid. */
+const REASONS = { refused: 'jwks_uri_refused', failed: 'jwks_fetch_failed', invalid: 'jwks_invalid' } as const;
+const asClientKeysError = (err: unknown): unknown => (err instanceof OutboundError ? new ClientKeysError(REASONS[err.reason], err.message) : err);
 
 /**
- * Fetches a client's key set: https only (http to loopback only with the development allowance),
- * connecting only to addresses checked after resolution, no redirects followed, at most
- * MAX_JWKS_BYTES, within JWKS_FETCH_TIMEOUT_MS.
+ * Fetches a client's key set through the outbound port: https only (http to loopback only with the
+ * development allowance), connecting only to addresses checked after resolution, no redirects
+ * followed, at most MAX_JWKS_BYTES, within JWKS_FETCH_TIMEOUT_MS.
  */
-export async function fetchJwks(uri: string, allowLoopback: boolean, timeoutMs = JWKS_FETCH_TIMEOUT_MS): Promise<JSONWebKeySet> {
-  const doc = await fetchClientJson('jwks_uri', uri, allowLoopback, timeoutMs, 'application/jwk-set+json, application/json');
+export async function fetchJwks(outbound: OutboundHttp, uri: string, allowLoopback: boolean, timeoutMs = JWKS_FETCH_TIMEOUT_MS): Promise<JSONWebKeySet> {
+  const doc = await fetchClientJson(outbound, 'jwks_uri', uri, allowLoopback, timeoutMs, 'application/jwk-set+json, application/json');
   const problems = jwksProblems(doc);
   if (problems.length) throw new ClientKeysError('jwks_invalid', `jwks_uri document ${problems.join('; ')}`);
   return doc as JSONWebKeySet;
@@ -139,88 +115,22 @@ export async function fetchJwks(uri: string, allowLoopback: boolean, timeoutMs =
 
 /**
  * Fetches a JSON document from a client's server (its jwks_uri, its sector_identifier_uri) with the
- * SSRF rules of fetchJwks; `name` labels the messages. Rejects with a ClientKeysError.
+ * rules of fetchJwks; `name` labels the messages. Rejects with a ClientKeysError.
  */
-export function fetchClientJson(name: string, uri: string, allowLoopback: boolean, timeoutMs = JWKS_FETCH_TIMEOUT_MS, accept = 'application/json'): Promise<unknown> {
-  const problem = fetchableUriProblem(name, uri, allowLoopback);
-  if (problem) return Promise.reject(new ClientKeysError('jwks_uri_refused', problem));
-  const u = new URL(uri);
-  const host = u.hostname.replace(/^\[|\]$/g, '');
-  if (isIP(host) && !addressAllowed(host, allowLoopback)) return Promise.reject(new ClientKeysError('jwks_uri_refused', `${name} host ${host} is not a public address`));
-  const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
-    const fail = (reason: ClientKeysError['reason'], message: string) => { req.destroy(); reject(new ClientKeysError(reason, message)); };
-    const timer = setTimeout(() => fail('jwks_fetch_failed', `${name} did not answer within ${timeoutMs} ms`), timeoutMs);
-    const req = send(u, {
-      method: 'GET', lookup: checkedLookup(allowLoopback), headers: { accept },
-      agent: false,
-    }, (res: IncomingMessage) => {
-      if (res.statusCode !== 200) {
-        clearTimeout(timer);
-        return fail('jwks_fetch_failed', `${name} answered ${res.statusCode}${res.statusCode! >= 300 && res.statusCode! < 400 ? ' (redirects are not followed)' : ''}`);
-      }
-      const declared = Number(res.headers['content-length'] ?? 0);
-      if (declared > MAX_JWKS_BYTES) { clearTimeout(timer); return fail('jwks_invalid', `${name} document is larger than ${MAX_JWKS_BYTES} bytes`); }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > MAX_JWKS_BYTES) { clearTimeout(timer); fail('jwks_invalid', `${name} document is larger than ${MAX_JWKS_BYTES} bytes`); return; }
-        chunks.push(c);
-      });
-      res.on('error', (e) => { clearTimeout(timer); fail('jwks_fetch_failed', e.message); });
-      res.on('end', () => {
-        clearTimeout(timer);
-        if (size > MAX_JWKS_BYTES) return;
-        try { resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))); } catch { reject(new ClientKeysError('jwks_invalid', `${name} document is not JSON`)); }
-      });
-    });
-    req.on('error', (e: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      reject(new ClientKeysError(e.code === 'ENOTPUBLIC' ? 'jwks_uri_refused' : 'jwks_fetch_failed', `${name} fetch failed: ${e.message}`));
-    });
-    req.end();
-  });
+export function fetchClientJson(
+  outbound: OutboundHttp, name: string, uri: string, allowLoopback: boolean, timeoutMs = JWKS_FETCH_TIMEOUT_MS, accept = 'application/json',
+): Promise<unknown> {
+  return outbound.getJson(uri, { name, allowLoopback, timeoutMs, accept, maxBytes: MAX_JWKS_BYTES }).catch((err: unknown) => { throw asClientKeysError(err); });
 }
 
-/** Largest response body read back from a client endpoint the server posts to (the body is discarded). */
-export const MAX_POST_RESPONSE_BYTES = 16 * 1024;
-
 /**
- * POSTs an application/x-www-form-urlencoded body to a client's URL under the same rules as
- * fetchJwks: the URL checked by jwksUriProblem, addresses checked after resolution, no redirects
- * followed, the whole exchange within timeoutMs, at most MAX_POST_RESPONSE_BYTES read back.
- * Resolves with the HTTP status; rejects with a ClientKeysError (reason jwks_uri_refused for a
- * refused address, jwks_fetch_failed otherwise) whose message is for logs only.
+ * POSTs an application/x-www-form-urlencoded body to a client's URL under the rules of fetchJwks,
+ * the whole exchange within timeoutMs. Resolves with the HTTP status; rejects with a ClientKeysError
+ * (reason jwks_uri_refused for a refused address, jwks_fetch_failed otherwise) whose message is for
+ * logs only.
  */
-export function postForm(uri: string, form: URLSearchParams, allowLoopback: boolean, timeoutMs: number, name: string): Promise<number> {
-  const problem = jwksUriProblem(uri, allowLoopback, name);
-  if (problem) return Promise.reject(new ClientKeysError('jwks_uri_refused', problem));
-  const u = new URL(uri);
-  const host = u.hostname.replace(/^\[|\]$/g, '');
-  if (isIP(host) && !addressAllowed(host, allowLoopback)) return Promise.reject(new ClientKeysError('jwks_uri_refused', `${name} host ${host} is not a public address`));
-  const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
-  const body = Buffer.from(form.toString());
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { req.destroy(); reject(new ClientKeysError('jwks_fetch_failed', `${name} did not answer within ${timeoutMs} ms`)); }, timeoutMs);
-    const req = send(u, {
-      method: 'POST', lookup: checkedLookup(allowLoopback), agent: false,
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': body.length, 'cache-control': 'no-store' },
-    }, (res: IncomingMessage) => {
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > MAX_POST_RESPONSE_BYTES) { clearTimeout(timer); req.destroy(); resolve(res.statusCode!); }
-      });
-      res.on('error', (e) => { clearTimeout(timer); reject(new ClientKeysError('jwks_fetch_failed', `${name}: ${e.message}`)); });
-      res.on('end', () => { clearTimeout(timer); resolve(res.statusCode!); });
-    });
-    req.on('error', (e: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      reject(new ClientKeysError(e.code === 'ENOTPUBLIC' ? 'jwks_uri_refused' : 'jwks_fetch_failed', `${name} request failed: ${e.message}`));
-    });
-    req.end(body);
-  });
+export function postForm(outbound: OutboundHttp, uri: string, form: URLSearchParams, allowLoopback: boolean, timeoutMs: number, name: string): Promise<number> {
+  return outbound.postForm(uri, form, { name, allowLoopback, timeoutMs }).catch((err: unknown) => { throw asClientKeysError(err); });
 }
 
 type KeyResolver = (header: JWSHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>;
@@ -236,8 +146,10 @@ export interface ClientKeyOptions {
   cacheTtlSeconds: number;
   refetchIntervalSeconds: number;
   allowLoopback: boolean;
-  /** Milliseconds now (injectable for tests). */
+  /** Milliseconds now (the provider's clock in app.ts). */
   nowMs?: () => number;
+  /** Where remote key sets come from: the outbound port (fetchJwks), or `fetch` in its place (tests). */
+  outbound?: OutboundHttp;
   fetch?: (uri: string) => Promise<JSONWebKeySet>;
 }
 
@@ -258,7 +170,10 @@ export class ClientKeys {
   constructor(opts: ClientKeyOptions) {
     this.opts = opts;
     this.nowMs = opts.nowMs ?? Date.now;
-    this.fetcher = opts.fetch ?? ((uri) => fetchJwks(uri, opts.allowLoopback));
+    const { outbound } = opts;
+    this.fetcher = opts.fetch ?? (outbound
+      ? (uri) => fetchJwks(outbound, uri, opts.allowLoopback)
+      : () => Promise.reject(new ClientKeysError('jwks_fetch_failed', 'no outbound HTTP client to fetch a jwks_uri with')));
   }
 
   /** True when the client registered keys (jwks or jwks_uri). */
@@ -349,14 +264,7 @@ export class ClientKeys {
   }
 }
 
-const perProvider = new WeakMap<Provider, ClientKeys>();
-
-/** The ClientKeys of a provider (one cache per server process), made from its configuration on first use. */
-export function clientKeys(p: Provider): ClientKeys {
-  let k = perProvider.get(p);
-  if (!k) {
-    k = new ClientKeys({ cacheTtlSeconds: p.config.clientJwksCacheTtl, refetchIntervalSeconds: p.config.clientJwksRefetchInterval, allowLoopback: p.config.clientJwksAllowLoopback });
-    perProvider.set(p, k);
-  }
-  return k;
+/** The client key sets of a provider (one cache per server process, built in app.ts). */
+export function clientKeys(p: Pick<Provider, 'clientKeys'>): ClientKeys {
+  return p.clientKeys;
 }

@@ -3,10 +3,10 @@
 // or from a trusted proxy's header); nothing here reads sockets or headers.
 import { featureEnabled } from '../../config/features.ts';
 import { createHash, type KeyObject, type X509Certificate } from 'node:crypto';
-import { isIP } from 'node:net';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import type { Config } from '../../config/config.ts';
 import type { ClientAuthMethod, ClientMetadata, ClientRecord } from '../../ports/clients.ts';
+import { ipVersion } from '../ip.ts';
 import type { Provider } from '../provider.ts';
 import { ClientAuthError } from './client-assertion.ts';
 import { clientKeys, ClientKeysError } from './client-keys.ts';
@@ -159,7 +159,7 @@ export function subjectAltNames(cert: X509Certificate): { type: string; value: s
 }
 
 function canonicalIp(ip: string): string | undefined {
-  const kind = isIP(ip);
+  const kind = ipVersion(ip);
   if (kind === 4) return ip.split('.').map((o) => String(Number(o))).join('.');
   if (kind === 6) {
     try { return new URL(`http://[${ip}]/`).hostname; } catch { return undefined; }

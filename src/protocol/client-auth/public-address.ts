@@ -1,46 +1,34 @@
-import { BlockList, isIP } from 'node:net';
+import { ipv4Bytes, ipv6Groups, ipVersion, samePrefix } from '../ip.ts';
 
 // Which IP addresses a server-side fetch of a client-supplied URL (jwks_uri) may connect to.
 // Only globally routable unicast addresses: anything private, loopback, link-local, shared,
 // reserved, documentation, benchmarking, multicast or otherwise special is refused, so a client
-// cannot make the server reach into its own network (SSRF).
+// cannot make the server reach into its own network (SSRF). These rules are read by the outbound
+// adapter (adapters/outbound, for the addresses it connects to) and by the protocol (for the URLs
+// clients register), so both refuse alike.
 
-const v4Special = new BlockList();
-for (const [net, prefix] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.88.99.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24],
-  ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) v4Special.addSubnet(net, prefix, 'ipv4');
+type Subnet = { parts: number[]; bits: number };
+const v4 = (net: string, bits: number): Subnet => ({ parts: ipv4Bytes(net)!, bits });
+const v6 = (net: string, bits: number): Subnet => ({ parts: ipv6Groups(net)!, bits });
+
+const v4Special = [
+  v4('0.0.0.0', 8), v4('10.0.0.0', 8), v4('100.64.0.0', 10), v4('127.0.0.0', 8), v4('169.254.0.0', 16), v4('172.16.0.0', 12),
+  v4('192.0.0.0', 24), v4('192.0.2.0', 24), v4('192.88.99.0', 24), v4('192.168.0.0', 16), v4('198.18.0.0', 15), v4('198.51.100.0', 24),
+  v4('203.0.113.0', 24), v4('224.0.0.0', 4), v4('240.0.0.0', 4),
+];
 
 // IPv6: only global unicast (2000::/3) is considered at all; within it these are special.
-const v6Special = new BlockList();
-for (const [net, prefix] of [
-  ['2001::', 23], // IETF protocol assignments, Teredo (2001::/32) among them
-  ['2001:db8::', 32], // documentation
-  ['2002::', 16], // 6to4: the embedded IPv4 address could be anything
-  ['3fff::', 20], // documentation (RFC 9637)
-] as const) v6Special.addSubnet(net, prefix, 'ipv6');
-const v6Global = new BlockList();
-v6Global.addSubnet('2000::', 3, 'ipv6');
+const v6Special = [
+  v6('2001::', 23), // IETF protocol assignments, Teredo (2001::/32) among them
+  v6('2001:db8::', 32), // documentation
+  v6('2002::', 16), // 6to4: the embedded IPv4 address could be anything
+  v6('3fff::', 20), // documentation (RFC 9637)
+];
+const v6Global = v6('2000::', 3);
+const v4Loopback = v4('127.0.0.0', 8);
 
-const loopback = new BlockList();
-loopback.addSubnet('127.0.0.0', 8, 'ipv4');
-loopback.addAddress('::1', 'ipv6');
-
-/** The IPv6 address written out as 8 hextets, or undefined when it does not parse. */
-function hextets(ip: string): number[] | undefined {
-  let host: string;
-  try {
-    host = new URL(`http://[${ip}]/`).hostname.slice(1, -1); // canonical form, dotted quads folded into hex
-  } catch {
-    return undefined;
-  }
-  const [head, tail] = host.includes('::') ? host.split('::') as [string, string] : [host, undefined];
-  const a = head ? head.split(':') : [];
-  const b = tail !== undefined && tail !== '' ? tail.split(':') : [];
-  const parts = tail === undefined ? a : [...a, ...Array(8 - a.length - b.length).fill('0'), ...b];
-  return parts.length === 8 ? parts.map((h) => parseInt(h, 16)) : undefined;
-}
+const inV4 = (ip: string, nets: Subnet[]) => nets.some((n) => samePrefix(ipv4Bytes(ip)!, n.parts, n.bits, 8));
+const inV6 = (h: number[], nets: Subnet[]) => nets.some((n) => samePrefix(h, n.parts, n.bits, 16));
 
 /** Strips the brackets of an IPv6 URL host and a zone index. */
 function bare(ip: string): string {
@@ -59,26 +47,26 @@ function embeddedV4(h: number[]): string | undefined {
 export function isPublicAddress(ip: string): boolean {
   const addr = bare(ip);
   if (addr.includes('%')) return false; // zone index: link-local by nature
-  const family = isIP(addr);
-  if (family === 4) return !v4Special.check(addr, 'ipv4');
+  const family = ipVersion(addr);
+  if (family === 4) return !inV4(addr, v4Special);
   if (family !== 6) return false;
-  const h = hextets(addr);
+  const h = ipv6Groups(addr);
   if (!h) return false;
   const v4 = embeddedV4(h);
-  if (v4 !== undefined) return !v4Special.check(v4, 'ipv4');
-  return v6Global.check(addr, 'ipv6') && !v6Special.check(addr, 'ipv6');
+  if (v4 !== undefined) return !inV4(v4, v4Special);
+  return inV6(h, [v6Global]) && !inV6(h, v6Special);
 }
 
 /** True when `ip` is a loopback address (127.0.0.0/8, ::1, or IPv4 loopback mapped into IPv6). */
 export function isLoopbackAddress(ip: string): boolean {
   const addr = bare(ip);
-  const family = isIP(addr);
-  if (family === 4) return loopback.check(addr, 'ipv4');
+  const family = ipVersion(addr);
+  if (family === 4) return inV4(addr, [v4Loopback]);
   if (family !== 6) return false;
-  const h = hextets(addr);
+  const h = ipv6Groups(addr);
   if (!h) return false;
   const v4 = embeddedV4(h);
-  return v4 !== undefined ? loopback.check(v4, 'ipv4') : h.slice(0, 7).every((x) => x === 0) && h[7] === 1;
+  return v4 !== undefined ? inV4(v4, [v4Loopback]) : h.slice(0, 7).every((x) => x === 0) && h[7] === 1;
 }
 
 /** Host names that always mean this machine. */
@@ -110,7 +98,7 @@ const SPECIAL_USE_NAMES = ['localhost', 'local', 'test', 'invalid', 'example', '
  */
 export function outboundHostProblem(hostname: string, allowLoopback: boolean): string | undefined {
   const host = bare(hostname.toLowerCase()).replace(/\.$/, '');
-  if (isIP(host)) return addressAllowed(host, allowLoopback) ? undefined : `host ${host} is not a public address`;
+  if (ipVersion(host)) return addressAllowed(host, allowLoopback) ? undefined : `host ${host} is not a public address`;
   // Anything else that looks numeric is an address form the URL parser did not fold: never a name.
   if (host === '' || /^[0-9.]+$/.test(host) || /^0x/i.test(host)) return `host ${host} is not a public address`;
   if (allowLoopback) return undefined;
@@ -119,4 +107,19 @@ export function outboundHostProblem(hostname: string, allowLoopback: boolean): s
   // A single label is completed by the resolver's search domains: an internal name.
   if (!host.includes('.')) return `host ${host} is not a fully qualified public name`;
   return undefined;
+}
+
+/**
+ * Problems of a URI Tessera will fetch from or post to a client's server (jwks_uri,
+ * sector_identifier_uri, backchannel_logout_uri): https, or http on a loopback host under the
+ * development allowance; no credentials or fragment. `name` names the field in the messages.
+ */
+export function fetchableUriProblem(name: string, uri: unknown, allowLoopback: boolean): string | undefined {
+  if (typeof uri !== 'string') return `${name} must be a string`;
+  let u: URL;
+  try { u = new URL(uri); } catch { return `${name} must be an absolute URL`; }
+  if (u.username || u.password || u.hash) return `${name} must not carry credentials or a fragment`;
+  if (u.protocol === 'https:') return undefined;
+  if (u.protocol === 'http:' && allowLoopback && isLoopbackHostName(u.hostname.replace(/^\[|\]$/g, ''))) return undefined;
+  return allowLoopback ? `${name} must use https (http only on a loopback host)` : `${name} must use https`;
 }

@@ -1,7 +1,7 @@
 import { decodeJwt } from 'jose';
-import { AdminError, buildClient, saveClient, type ClientInput } from '../../admin/clients.ts';
 import type { ClientAuthMethod, ClientRecord, DynamicRegistration, GrantType } from '../../ports/clients.ts';
 import { MAX_REGISTERED_KEYS } from '../client-auth/client-keys.ts';
+import { buildClient, ClientMetadataError, storeClient, type ClientInput } from '../clients/metadata.ts';
 import { verifyClientSecret } from '../client-auth/secret-hash.ts';
 import { OAuthError, invalidRequest } from '../errors.ts';
 import { randomId, randomToken, safeEqual, tokenHash } from '../hash.ts';
@@ -13,7 +13,7 @@ import { rarEnabled } from '../authorization-details.ts';
 
 // Dynamic client registration (RFC 7591) at POST /register, and its management (RFC 7592) at
 // GET/PUT/DELETE /register/{client_id} with the registration access token issued with the client.
-// Validation is admin/clients.ts buildClient's: this module only maps the RFC 7591 JSON onto it,
+// Validation is clients/metadata.ts buildClient's: this module only maps the RFC 7591 JSON onto it,
 // keeps operator-only settings (skip_consent, allowed_resources, token exchange, disabled) out of
 // reach, and refuses what dynamic clients may not ask for.
 
@@ -162,8 +162,8 @@ export function registrationInput(p: Provider, body: unknown, clientId: string):
 }
 
 /** buildClient's refusals as RFC 7591 errors. */
-function asRegistrationError(err: unknown, clientId: string): never {
-  if (err instanceof AdminError) throw metadataError(err.message.replace(`client ${clientId}: `, ''));
+function asRegistrationError(err: unknown): never {
+  if (err instanceof ClientMetadataError) throw metadataError(err.problems.join('; '));
   throw err;
 }
 
@@ -220,12 +220,12 @@ export async function register(p: Provider, req: ProtocolRequest): Promise<OAuth
   if (mode === 'admin_approval') input.disabled = true;
   const now = p.now();
   // Validate before a use of the initial access token is taken.
-  try { buildClient(p.config, input, undefined, now); } catch (err) { asRegistrationError(err, clientId); }
+  try { buildClient(p.config, input, undefined, now); } catch (err) { asRegistrationError(err); }
   if (initialHash !== undefined && !(await p.stores.initialAccessTokens.consume(initialHash, p.now()))) throw tokenRefused(p, req, 'initial access token used up');
   const registrationAccessToken = randomToken(32);
   const registration: DynamicRegistration = { access_token_hash: tokenHash(registrationAccessToken), mode };
   let saved;
-  try { saved = await saveClient(p.stores, p.config, input, now, { registration }); } catch (err) { asRegistrationError(err, clientId); }
+  try { saved = await storeClient(p, input, now, { registration }); } catch (err) { asRegistrationError(err); }
   const { client, secret } = saved;
   p.events({ type: 'client_registered', clientId, mode, authMethod: client.tokenEndpointAuthMethod, disabled: client.disabled, ip: req.ip });
   p.log.info({ event: 'client_registered', client_id: clientId, mode, ip: req.ip }, 'client registered');
@@ -284,7 +284,7 @@ async function updateClient(p: Provider, req: ProtocolRequest, client: ClientRec
   const registrationAccessToken = randomToken(32);
   const registration: DynamicRegistration = { ...client.metadata.registration!, access_token_hash: tokenHash(registrationAccessToken) };
   let saved;
-  try { saved = await saveClient(p.stores, p.config, input, p.now(), { registration }); } catch (err) { asRegistrationError(err, client.clientId); }
+  try { saved = await storeClient(p, input, p.now(), { registration }); } catch (err) { asRegistrationError(err); }
   p.events({ type: 'client_updated', clientId: client.clientId, authMethod: saved.client.tokenEndpointAuthMethod, ip: req.ip });
   p.log.info({ event: 'client_updated', client_id: client.clientId, ip: req.ip }, 'registered client updated');
   return { kind: 'json', status: 200, body: clientInformation(p, saved.client, { secret: saved.secret, registrationAccessToken }), headers: NO_STORE };

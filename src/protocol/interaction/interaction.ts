@@ -1,3 +1,4 @@
+import type { SignupInput, SignupProblems } from '../../accounts/registration.ts';
 import type { InteractionRecord } from '../../ports/interactions.ts';
 import { claimsBeyondScopes } from '../claims-request.ts';
 import { needsConsent, INTERACTION_COOKIE, startInteraction } from '../endpoints/authorize.ts';
@@ -12,7 +13,6 @@ import { authorizationError, issueCode, type AuthorizationRequest } from './auth
 import { approveDevice, denyDevice } from './device.ts';
 import { checkLogin, loginPageAnswer } from './login-throttle.ts';
 import { checkCsrf, csrfToken, startSession } from './session.ts';
-import { creating, signupView } from './signup.ts';
 
 const FORM_PARAMS = new Set(['username', 'password', 'csrf', 'decision']);
 const LIMITS = { username: 255, password: 1024, csrf: 128, decision: 16 };
@@ -97,6 +97,24 @@ async function selectAccountView(p: Provider, l: Loaded): Promise<OAuthResponse>
   return {
     kind: 'page', status: 200, formActions: formActions(l.areq),
     view: { name: 'select-account', action: action(p, l.ia.uid, 'select'), csrf: csrfToken(p, `ia:${l.ia.uid}`, l.browserSecret), clientName: l.clientName, username: user.username, ...unverified(l) },
+  };
+}
+
+/** Whether this interaction asked for the sign-up page (prompt=create) and sign-up is on. */
+export const creating = (p: Provider, l: Loaded): boolean => p.config.selfRegistration && l.areq.prompt.includes('create');
+
+/** The sign-up page (signup.ts handles its form). */
+export function signupView(p: Provider, l: Loaded, opts: { values?: Partial<SignupInput>; errors?: SignupProblems; error?: string; status?: number } = {}): OAuthResponse {
+  const v = opts.values ?? {};
+  return {
+    kind: 'page', status: opts.status ?? 200, formActions: formActions(l.areq),
+    view: {
+      name: 'signup', action: action(p, l.ia.uid, 'signup'), csrf: csrfToken(p, `ia:${l.ia.uid}`, l.browserSecret), clientName: l.clientName,
+      emailRequired: p.config.selfRegistrationEmail === 'required',
+      values: { username: v.username ?? '', email: v.email ?? '', name: v.name ?? '' }, errors: opts.errors ?? {}, error: opts.error, ...unverified(l),
+      // Reached from the login page: a way back to it. With prompt=create the client asked for sign-up.
+      ...(creating(p, l) ? {} : { loginUrl: `${p.config.issuer}/interaction/${l.ia.uid}` }),
+    },
   };
 }
 

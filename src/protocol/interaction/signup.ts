@@ -3,20 +3,16 @@
 // Prompt Create 1.0). A successful sign-up signs the new user in, exactly as a login would (new
 // session id, amr pwd), and the authorization goes on to consent and the code.
 import { normalizeUsername, validateSignup, type SignupInput, type SignupProblems } from '../../accounts/registration.ts';
-import { createUser, type NewUsernameRefusal } from '../../admin/users.ts';
+import { createUser, type NewUsernameRefusal } from '../../accounts/users.ts';
 import { needsConsent } from '../endpoints/authorize.ts';
 import { readFormParams } from '../params.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
-// interaction.ts imports this module too: nothing from it is used at module evaluation time.
-import { action, EXPIRED, finish, formActions, load, page, unverified, type Loaded } from './interaction.ts';
-import { checkCsrf, csrfToken, startSession } from './session.ts';
+import { EXPIRED, finish, load, page, signupView } from './interaction.ts';
+import { checkCsrf, startSession } from './session.ts';
 
 const SIGNUP_PARAMS = new Set(['username', 'email', 'name', 'password', 'confirm', 'csrf']);
 // Longer than any acceptable value (the checks give the clear message), short enough to refuse junk.
 const LIMITS = { username: 255, email: 320, name: 512, password: 1024, confirm: 1024, csrf: 128 };
-
-/** Whether this interaction asked for the sign-up page (prompt=create) and sign-up is on. */
-export const creating = (p: Provider, l: Loaded): boolean => p.config.selfRegistration && l.areq.prompt.includes('create');
 
 type SignupRefusal = 'invalid' | NewUsernameRefusal;
 const REFUSALS: Record<NewUsernameRefusal, string> = {
@@ -27,20 +23,6 @@ const REFUSALS: Record<NewUsernameRefusal, string> = {
 
 const notAvailable = () => page('Sign-up not available', 'New accounts cannot be created here. Ask the operator of this service for an account.', 404);
 const formExpired = () => page('Form expired', 'The form could not be verified. Go back to the application and start again.', 403);
-
-export function signupView(p: Provider, l: Loaded, opts: { values?: Partial<SignupInput>; errors?: SignupProblems; error?: string; status?: number } = {}): OAuthResponse {
-  const v = opts.values ?? {};
-  return {
-    kind: 'page', status: opts.status ?? 200, formActions: formActions(l.areq),
-    view: {
-      name: 'signup', action: action(p, l.ia.uid, 'signup'), csrf: csrfToken(p, `ia:${l.ia.uid}`, l.browserSecret), clientName: l.clientName,
-      emailRequired: p.config.selfRegistrationEmail === 'required',
-      values: { username: v.username ?? '', email: v.email ?? '', name: v.name ?? '' }, errors: opts.errors ?? {}, error: opts.error, ...unverified(l),
-      // Reached from the login page: a way back to it. With prompt=create the client asked for sign-up.
-      ...(creating(p, l) ? {} : { loginUrl: `${p.config.issuer}/interaction/${l.ia.uid}` }),
-    },
-  };
-}
 
 /** GET /interaction/:uid/signup: the sign-up page (from the login page's "Create an account"). */
 export async function showSignup(p: Provider, req: ProtocolRequest, uid: string): Promise<OAuthResponse> {

@@ -1,6 +1,6 @@
 // OpenID Connect Back-Channel Logout 1.0: the logout token, and its delivery to clients off the
-// request path with bounded retries. The POST goes out under the outbound rules of client-keys.ts
-// (public addresses only, no redirects, time and size limits).
+// request path with bounded retries. The POST goes out through the outbound port (client-keys.ts
+// postForm: public addresses only, no redirects, time and size limits).
 import type { ClientRecord } from '../../ports/clients.ts';
 import { ClientKeysError, postForm } from '../client-auth/client-keys.ts';
 import { randomToken } from '../hash.ts';
@@ -17,7 +17,7 @@ export const LOGOUT_TOKEN_TTL = 120;
  * logout+jwt (section 2.4 / RFC 8725). Signed like the client's ID tokens (id_token_signed_response_alg,
  * default RS256): `key` is responseSigner(p, client, 'logout_token').
  */
-export function mintLogoutToken(p: Provider, key: SigningKey, clientId: string, sub: string, sid: string): string {
+export function mintLogoutToken(p: Pick<Provider, 'config' | 'now'>, key: SigningKey, clientId: string, sub: string, sid: string): string {
   const now = p.now();
   return signJwt(key, 'logout+jwt', {
     iss: p.config.issuer, aud: clientId, iat: now, exp: now + LOGOUT_TOKEN_TTL, jti: randomToken(16),
@@ -36,23 +36,25 @@ export interface DeliveryOutcome {
 /** Delay before retry n (1-based): 1 s, 4 s, 16 s, ... */
 export const retryDelayMs = (n: number): number => 1000 * 4 ** (n - 1);
 
+/** What a delivery uses of the provider: its settings, keys and clock, where it reports, and the outbound port. */
+export type LogoutDeps = Pick<Provider, 'config' | 'keys' | 'now' | 'log' | 'events' | 'outbound'>;
+
 /**
- * The deliveries of one server process. `send` queues a delivery and returns at once; `idle`
- * resolves when nothing is in flight (tests, shutdown). Deliveries live in memory: a restart
- * loses those still being retried (documented in docs/security.md).
+ * The deliveries of one server process (built in app.ts, reached as `provider.logoutDelivery`).
+ * `send` queues a delivery and returns at once; `idle` resolves when nothing is in flight (tests,
+ * shutdown). Deliveries live in memory: a restart loses those still being retried (documented in
+ * docs/security.md).
  */
 export class LogoutDelivery {
   private readonly pending = new Set<Promise<DeliveryOutcome>>();
-  private readonly p: Provider;
   private readonly delay: (n: number) => number;
 
-  constructor(p: Provider, delay: (n: number) => number = retryDelayMs) {
-    this.p = p;
+  constructor(delay: (n: number) => number = retryDelayMs) {
     this.delay = delay;
   }
 
-  send(client: ClientRecord, sub: string, sid: string): Promise<DeliveryOutcome> {
-    const task = this.deliver(client, sub, sid).finally(() => this.pending.delete(task));
+  send(p: LogoutDeps, client: ClientRecord, sub: string, sid: string): Promise<DeliveryOutcome> {
+    const task = this.deliver(p, client, sub, sid).finally(() => this.pending.delete(task));
     this.pending.add(task);
     return task;
   }
@@ -61,8 +63,7 @@ export class LogoutDelivery {
     while (this.pending.size) await Promise.allSettled([...this.pending]);
   }
 
-  private async deliver(client: ClientRecord, sub: string, sid: string): Promise<DeliveryOutcome> {
-    const { p } = this;
+  private async deliver(p: LogoutDeps, client: ClientRecord, sub: string, sid: string): Promise<DeliveryOutcome> {
     const uri = client.metadata.backchannel_logout_uri!;
     const max = p.config.backchannelLogoutAttempts;
     let reason = 'network';
@@ -82,7 +83,7 @@ export class LogoutDelivery {
       // A fresh token (new jti, iat) on every attempt: the client may have seen and refused a retry's predecessor.
       const form = new URLSearchParams({ logout_token: mintLogoutToken(p, key, client.clientId, sub, sid) });
       try {
-        const status = await postForm(uri, form, p.config.clientJwksAllowLoopback, p.config.backchannelLogoutTimeout * 1000, 'backchannel_logout_uri');
+        const status = await postForm(p.outbound, uri, form, p.config.clientJwksAllowLoopback, p.config.backchannelLogoutTimeout * 1000, 'backchannel_logout_uri');
         if (status >= 200 && status < 300) {
           p.events({ type: 'backchannel_logout_delivered', clientId: client.clientId, userId: sub, attempts });
           p.log.info({ event: 'backchannel_logout_delivered', client_id: client.clientId, sub, attempts }, 'back-channel logout delivered');
@@ -104,14 +105,7 @@ export class LogoutDelivery {
   }
 }
 
-const perProvider = new WeakMap<Provider, LogoutDelivery>();
-
-/** The delivery queue of a provider (one per server process). */
-export function logoutDelivery(p: Provider): LogoutDelivery {
-  let d = perProvider.get(p);
-  if (!d) {
-    d = new LogoutDelivery(p);
-    perProvider.set(p, d);
-  }
-  return d;
+/** The delivery queue of a provider (one per server process, built in app.ts). */
+export function logoutDelivery(p: Pick<Provider, 'logoutDelivery'>): LogoutDelivery {
+  return p.logoutDelivery;
 }

@@ -27,7 +27,7 @@ export async function endSessions(p: Provider, entries: SessionClient[]): Promis
     if (!client || client.disabled) continue;
     // The logout token names the user as this client knows them (pairwise clients: their own sub).
     // TESSERA_FEATURES_DISABLED turns either channel off: nothing is sent or framed for it.
-    if (typeof client.metadata.backchannel_logout_uri === 'string' && featureEnabled(p.config, 'backchannel_logout')) void logoutDelivery(p).send(client, subjectFor(p.config.pairwiseSecret, client, e.userId, p.pairwiseKeys), e.sid);
+    if (typeof client.metadata.backchannel_logout_uri === 'string' && featureEnabled(p.config, 'backchannel_logout')) void logoutDelivery(p).send(p, client, subjectFor(p.config.pairwiseSecret, client, e.userId, p.pairwiseKeys), e.sid);
     if (typeof client.metadata.frontchannel_logout_uri === 'string' && featureEnabled(p.config, 'frontchannel_logout')) {
       const u = new URL(client.metadata.frontchannel_logout_uri);
       u.searchParams.set('iss', p.config.issuer);

@@ -4,12 +4,9 @@
 // several processes or instances running it at once make one new key and one promotion.
 import type { SigningKeyRecord } from '../../ports/keys.ts';
 
-/**
- * Cache-Control max-age of /jwks (and discovery), seconds. A relying party's cached JWKS is at
- * most this old, so a key published at least max-age + the key-reload interval before it signs is
- * in every cache that is still fresh when the key starts signing (see keyScheduleProblems).
- */
-export const JWKS_MAX_AGE = 300;
+// The JWKS max-age and the start-up checks of the schedule settings belong to the configuration,
+// which validates them; the schedule and its callers read them here too.
+export { JWKS_MAX_AGE, keyScheduleProblems } from '../../config/key-schedule.ts';
 
 /** Clock skew allowed for between issuing servers and verifiers, added to the grace period. */
 export const SKEW_SECONDS = 60;
@@ -85,23 +82,6 @@ export function dueTransitions(records: readonly SigningKeyRecord[], now: number
     if (r.state === 'grace' && r.retiredAt !== null && r.retiredAt <= now) due.push({ type: 'retire', kid: r.kid });
   }
   return due;
-}
-
-/**
- * Start-up checks of the schedule settings, naming the setting: the prepublish lead time must
- * exceed the JWKS max-age plus the key-reload interval (else a relying party may hold a cached
- * JWKS without the key that signs), and must be shorter than the rotation period.
- */
-export function keyScheduleProblems(s: { rotationPeriod: number; prepublishLead: number; keyReloadSeconds: number }): string[] {
-  const problems: string[] = [];
-  const floor = JWKS_MAX_AGE + s.keyReloadSeconds;
-  if (s.prepublishLead <= floor) {
-    problems.push(`TESSERA_KEY_PREPUBLISH_SECONDS: must exceed the JWKS max-age (${JWKS_MAX_AGE} s) plus TESSERA_KEY_RELOAD_SECONDS (${s.keyReloadSeconds} s), i.e. be more than ${floor}`);
-  }
-  if (s.rotationPeriod > 0 && s.prepublishLead >= s.rotationPeriod) {
-    problems.push('TESSERA_KEY_PREPUBLISH_SECONDS: must be shorter than the rotation period (TESSERA_KEY_ROTATION_DAYS)');
-  }
-  return problems;
 }
 
 /** The schedule settings of a configuration. */

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pairwiseSubject, sectorFor, sectorIdentifierProblem, sectorOf, subjectFor, subjectProblems } from './subject.ts';
-import { ClientKeysError } from '../client-auth/client-keys.ts';
+import { ClientKeysError, fetchClientJson } from '../client-auth/client-keys.ts';
+import { outboundHttp } from '../../adapters/outbound/http-client.ts';
+
+/** The server's own fetcher: the outbound adapter under client-keys.ts's rules. */
+const realFetch = (name: string, uri: string, allowLoopback: boolean) => fetchClientJson(outboundHttp(), name, uri, allowLoopback);
 
 const SECRET = 'a-test-secret-of-at-least-32-bytes-long';
 const pairwise = (redirectUris: string[], extra: Record<string, unknown> = {}) => ({ redirectUris, metadata: { subject_type: 'pairwise' as const, ...extra } });
@@ -78,7 +82,7 @@ describe('pairwise subjects', () => {
     const failed = async () => { throw new ClientKeysError('jwks_fetch_failed', 'connect ECONNREFUSED 203.0.113.9:443'); };
     assert.doesNotMatch((await sectorIdentifierProblem('https://s.example/', uris, false, failed))!, /203\.0\.113/);
     // The real fetcher applies the jwks_uri rules: no http, no private addresses.
-    assert.match((await sectorIdentifierProblem('http://s.example/', uris, false))!, /https URL on a public address/);
-    assert.match((await sectorIdentifierProblem('https://127.0.0.1/s', uris, false))!, /https URL on a public address/);
+    assert.match((await sectorIdentifierProblem('http://s.example/', uris, false, realFetch))!, /https URL on a public address/);
+    assert.match((await sectorIdentifierProblem('https://127.0.0.1/s', uris, false, realFetch))!, /https URL on a public address/);
   });
 });

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { ClientRecord } from '../../ports/clients.ts';
-import { ClientKeysError, fetchClientJson } from '../client-auth/client-keys.ts';
+import { ClientKeysError } from '../client-auth/client-keys.ts';
 import { isLoopbackHostName } from '../client-auth/public-address.ts';
 import { derivePairwiseKey, type PairwiseKeys } from '../services.ts';
 
@@ -96,11 +96,13 @@ export function subjectFor(secret: string, client: Pick<ClientRecord, 'redirectU
 }
 
 /**
- * Checks a sector_identifier_uri (OpenID Connect Core 8.1): fetched with the SSRF rules of jwks_uri,
- * it must be a JSON array of URIs that includes every redirect URI of the client. Returns a problem,
- * or undefined when it holds.
+ * Checks a sector_identifier_uri (OpenID Connect Core 8.1): fetched with the SSRF rules of jwks_uri
+ * (`fetch`: client-keys.ts fetchClientJson over the outbound port), it must be a JSON array of URIs
+ * that includes every redirect URI of the client. Returns a problem, or undefined when it holds.
  */
-export async function sectorIdentifierProblem(uri: string, redirectUris: readonly string[], allowLoopback: boolean, fetch = fetchClientJson): Promise<string | undefined> {
+export async function sectorIdentifierProblem(
+  uri: string, redirectUris: readonly string[], allowLoopback: boolean, fetch: (name: string, uri: string, allowLoopback: boolean) => Promise<unknown>,
+): Promise<string | undefined> {
   let doc: unknown;
   try {
     doc = await fetch('sector_identifier_uri', uri, allowLoopback);

@@ -1,5 +1,5 @@
-import type { Kysely } from 'kysely';
-import { canonicalUsername, usernameSkeleton } from '../../../accounts/usernames.ts';
+import type { Kysely, Migration } from 'kysely';
+import type { UsernameKeys } from '../../../ports/users.ts';
 
 /**
  * Usernames compared by their PRECIS canonical form (RFC 8265), unique regardless of case and
@@ -12,7 +12,11 @@ import { canonicalUsername, usernameSkeleton } from '../../../accounts/usernames
  * nothing is merged and the migration does not fail. Those rows still sign in by their exact name,
  * and are reported at start-up and by `tessera user collisions` until an operator resolves them.
  */
-export async function up(db: Kysely<any>): Promise<void> {
+export const usernameCanonical = (keys: UsernameKeys): Migration => ({ up: (db) => up(db, keys) });
+
+// The canonical form and skeleton come from the caller (accounts/usernames.ts through migrate()), the
+// same functions the user store is given, so the adapter holds no rules of its own about usernames.
+async function up(db: Kysely<any>, keys: UsernameKeys): Promise<void> {
   await db.schema.alterTable('users').addColumn('username_canonical', 'text').execute();
   await db.schema.alterTable('users').addColumn('username_skeleton', 'text').execute();
   await db.schema.alterTable('users').addColumn('origin', 'text', (c) => c.notNull().defaultTo('operator')).execute();
@@ -20,10 +24,10 @@ export async function up(db: Kysely<any>): Promise<void> {
   const rows = await db.selectFrom('users').select(['id', 'username']).orderBy('created_at').orderBy('id').execute() as { id: string; username: string }[];
   const taken = new Set<string>();
   for (const r of rows) {
-    const canonical = canonicalUsername(r.username);
+    const canonical = keys.canonical(r.username);
     const keep = canonical !== undefined && !taken.has(canonical);
     if (keep) taken.add(canonical);
-    await db.updateTable('users').set({ username_canonical: keep ? canonical : null, username_skeleton: usernameSkeleton(r.username) }).where('id', '=', r.id).execute();
+    await db.updateTable('users').set({ username_canonical: keep ? canonical : null, username_skeleton: keys.skeleton(r.username) }).where('id', '=', r.id).execute();
   }
   await db.schema.createIndex('users_username_canonical').on('users').column('username_canonical').unique().execute();
   await db.schema.createIndex('users_username_skeleton').on('users').column('username_skeleton').execute();

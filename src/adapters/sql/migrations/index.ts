@@ -12,13 +12,14 @@ import * as authorizationDetails from './0010_authorization_details.ts';
 import * as claimsRequest from './0011_claims_request.ts';
 import * as grantCertificate from './0012_grant_certificate.ts';
 import * as replayEpoch from './0013_replay_epoch.ts';
-import * as usernameCanonical from './0014_username_canonical.ts';
+import { usernameCanonical } from './0014_username_canonical.ts';
+import type { UsernameKeys } from '../../../ports/users.ts';
 import * as consentResources from './0015_consent_resources.ts';
 import * as signingAlgs from './0016_signing_algs.ts';
 import * as resourceServers from './0017_resource_servers.ts';
 
 /** Every migration, in order. Imported statically (no file-system provider), so bundling is safe. */
-const migrations: Record<string, Migration> = {
+const migrations = (usernames: UsernameKeys): Record<string, Migration> => ({
   '0001_initial': initial,
   '0002_counters': counters,
   '0003_audit': audit,
@@ -32,17 +33,21 @@ const migrations: Record<string, Migration> = {
   '0011_claims_request': claimsRequest,
   '0012_grant_certificate': grantCertificate,
   '0013_replay_epoch': replayEpoch,
-  '0014_username_canonical': usernameCanonical,
+  '0014_username_canonical': usernameCanonical(usernames),
   '0015_consent_resources': consentResources,
   '0016_signing_algs': signingAlgs,
   '0017_resource_servers': resourceServers,
-};
+});
 
 /** Brings the schema up to date; returns the names of the migrations applied now. */
-export async function migrate(db: Kysely<any>): Promise<string[]> {
+/**
+ * Applies every migration not yet applied. `usernames` are the canonical-form and skeleton functions
+ * of accounts/usernames.ts (usernameKeys), which migration 0014 fills existing rows with.
+ */
+export async function migrate(db: Kysely<any>, usernames: UsernameKeys): Promise<string[]> {
   // Migrations are independent of each other, and features land in any order: a database that
   // already has a later one still takes an earlier one that arrives afterwards.
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, allowUnorderedMigrations: true });
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations(usernames) }, allowUnorderedMigrations: true });
   const { error, results = [] } = await migrator.migrateToLatest();
   if (error) {
     const failed = results.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';

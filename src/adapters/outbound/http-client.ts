@@ -1,0 +1,111 @@
+// The outbound HTTP port (ports/outbound.ts) over node:http and node:https, safe to point at any
+// URL a client registers: the URL rules and address rules of protocol/client-auth/public-address.ts
+// are applied before anything is sent, to an address literal in the URL, and to every address a
+// host name resolves to (inside the DNS lookup handed to node, so the address checked is the address
+// connected to: no window for DNS rebinding). No redirects are followed; each exchange has a timeout
+// and a size limit.
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { isIP, type LookupFunction } from 'node:net';
+import { OutboundError, type OutboundHttp, type OutboundRequest } from '../../ports/outbound.ts';
+import { addressAllowed, fetchableUriProblem } from '../../protocol/client-auth/public-address.ts';
+
+/** Largest answer read back from a client endpoint the server posts to (the body is discarded). */
+export const MAX_POST_RESPONSE_BYTES = 16 * 1024;
+
+/** A DNS lookup that fails unless every address the name resolves to may be reached. */
+function checkedLookup(allowLoopback: boolean): LookupFunction {
+  return ((hostname: string, options: { all?: boolean; family?: number }, callback: (...args: unknown[]) => void) => {
+    dnsLookup(hostname, { all: true, family: options?.family ?? 0 }, (err, addresses: LookupAddress[]) => {
+      if (err) return callback(err);
+      const bad = addresses.find((a) => !addressAllowed(a.address, allowLoopback));
+      if (bad || addresses.length === 0) {
+        return callback(Object.assign(new Error(`${hostname} resolves to a non-public address${bad ? ` (${bad.address})` : ''}`), { code: 'ENOTPUBLIC' }));
+      }
+      if (options?.all) callback(null, addresses);
+      else callback(null, addresses[0]!.address, addresses[0]!.family);
+    });
+  }) as LookupFunction;
+}
+
+/** The URL to send to, or why it may not be reached (an OutboundError, reason refused). */
+function target(uri: string, { name, allowLoopback }: OutboundRequest): URL | OutboundError {
+  const problem = fetchableUriProblem(name, uri, allowLoopback);
+  if (problem) return new OutboundError('refused', problem);
+  const u = new URL(uri);
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host) && !addressAllowed(host, allowLoopback)) return new OutboundError('refused', `${name} host ${host} is not a public address`);
+  return u;
+}
+
+function getJson(uri: string, { name, allowLoopback, timeoutMs, accept, maxBytes }: OutboundRequest & { accept: string; maxBytes: number }): Promise<unknown> {
+  const u = target(uri, { name, allowLoopback, timeoutMs });
+  if (u instanceof OutboundError) return Promise.reject(u);
+  const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const fail = (reason: OutboundError['reason'], message: string) => { req.destroy(); reject(new OutboundError(reason, message)); };
+    const timer = setTimeout(() => fail('failed', `${name} did not answer within ${timeoutMs} ms`), timeoutMs);
+    const req = send(u, {
+      method: 'GET', lookup: checkedLookup(allowLoopback), headers: { accept },
+      agent: false,
+    }, (res: IncomingMessage) => {
+      if (res.statusCode !== 200) {
+        clearTimeout(timer);
+        return fail('failed', `${name} answered ${res.statusCode}${res.statusCode! >= 300 && res.statusCode! < 400 ? ' (redirects are not followed)' : ''}`);
+      }
+      const declared = Number(res.headers['content-length'] ?? 0);
+      if (declared > maxBytes) { clearTimeout(timer); return fail('invalid', `${name} document is larger than ${maxBytes} bytes`); }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > maxBytes) { clearTimeout(timer); fail('invalid', `${name} document is larger than ${maxBytes} bytes`); return; }
+        chunks.push(c);
+      });
+      res.on('error', (e) => { clearTimeout(timer); fail('failed', e.message); });
+      res.on('end', () => {
+        clearTimeout(timer);
+        if (size > maxBytes) return;
+        try { resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))); } catch { reject(new OutboundError('invalid', `${name} document is not JSON`)); }
+      });
+    });
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(new OutboundError(e.code === 'ENOTPUBLIC' ? 'refused' : 'failed', `${name} fetch failed: ${e.message}`));
+    });
+    req.end();
+  });
+}
+
+function postForm(uri: string, form: URLSearchParams, { name, allowLoopback, timeoutMs }: OutboundRequest): Promise<number> {
+  const u = target(uri, { name, allowLoopback, timeoutMs });
+  if (u instanceof OutboundError) return Promise.reject(u);
+  const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
+  const body = Buffer.from(form.toString());
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { req.destroy(); reject(new OutboundError('failed', `${name} did not answer within ${timeoutMs} ms`)); }, timeoutMs);
+    const req = send(u, {
+      method: 'POST', lookup: checkedLookup(allowLoopback), agent: false,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': body.length, 'cache-control': 'no-store' },
+    }, (res: IncomingMessage) => {
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > MAX_POST_RESPONSE_BYTES) { clearTimeout(timer); req.destroy(); resolve(res.statusCode!); }
+      });
+      res.on('error', (e) => { clearTimeout(timer); reject(new OutboundError('failed', `${name}: ${e.message}`)); });
+      res.on('end', () => { clearTimeout(timer); resolve(res.statusCode!); });
+    });
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(new OutboundError(e.code === 'ENOTPUBLIC' ? 'refused' : 'failed', `${name} request failed: ${e.message}`));
+    });
+    req.end(body);
+  });
+}
+
+/** The outbound HTTP client (stateless: every request opens its own connection, agent: false). */
+export function outboundHttp(): OutboundHttp {
+  return { getJson, postForm };
+}

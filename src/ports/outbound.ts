@@ -1,0 +1,40 @@
+// Outbound HTTP: the requests Tessera itself makes to a client's server (its jwks_uri, its
+// sector_identifier_uri, its backchannel_logout_uri), whose URLs the client chose. Every
+// implementation must be safe to point at any URL: it refuses URLs and addresses that
+// protocol/client-auth/public-address.ts refuses (checking the address it connects to, after name
+// resolution), follows no redirect, and holds each exchange to a time and a size limit.
+
+/** Why an outbound request failed; the message is for logs only (it may name resolved addresses). */
+export class OutboundError extends Error {
+  /**
+   * refused: the URL or an address it resolves to may not be reached (nothing was sent);
+   * failed: no answer, a network error, a timeout or an unexpected status;
+   * invalid: an answer that is too large or not JSON.
+   */
+  readonly reason: 'refused' | 'failed' | 'invalid';
+  constructor(reason: OutboundError['reason'], message: string) {
+    super(message);
+    this.name = 'OutboundError';
+    this.reason = reason;
+  }
+}
+
+export interface OutboundRequest {
+  /** The client metadata field the URL comes from, which labels the error messages (jwks_uri, ...). */
+  name: string;
+  /** The development allowance: http and loopback addresses (never other private ones) may be reached. */
+  allowLoopback: boolean;
+  /** The whole exchange, in milliseconds. */
+  timeoutMs: number;
+}
+
+export interface OutboundHttp {
+  /** GETs a JSON document (status 200, at most `maxBytes`); rejects with an OutboundError. */
+  getJson(uri: string, request: OutboundRequest & { accept: string; maxBytes: number }): Promise<unknown>;
+  /**
+   * POSTs an application/x-www-form-urlencoded body and resolves with the answer's status (a
+   * redirect's too, never followed); the answer's body is read only up to a small limit and
+   * discarded. Rejects with an OutboundError.
+   */
+  postForm(uri: string, form: URLSearchParams, request: OutboundRequest): Promise<number>;
+}
