@@ -6,7 +6,7 @@ import { OAuthError, type OAuthErrorCode } from './errors.ts';
 import { featureEnabled } from '../config/features.ts';
 import { keyedHash, safeEqual, tokenHash } from './hash.ts';
 import type { Stores } from '../ports/index.ts';
-import { header, type Provider, type ProtocolRequest } from './provider.ts';
+import type { Provider, ProtocolRequest } from './provider.ts';
 import { publicKeyProblem } from './tokens/key-limits.ts';
 
 /** What the nonces use of the Provider: its secrets, clock and the replay cache's generation. */

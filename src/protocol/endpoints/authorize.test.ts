@@ -174,7 +174,7 @@ describe('checkRequest', () => {
       const p = read(params({ client_id: client.clientId, ...row.change }));
       let got: AuthorizationRequest | OAuthError;
       try {
-        got = checkRequest(t.p, client, p, client.redirectUris[0]!, { responseMode: 'query' });
+        got = checkRequest(t.p, client, p, client.redirectUris[0]!);
       } catch (err) {
         assert.ok(err instanceof OAuthError, String(err));
         got = err;

@@ -80,8 +80,8 @@ export function parRequired(p: Pick<Provider, 'config'>, client: ClientRecord): 
  * checkRequest, then the ceiling of self-registered clients (TESSERA_REGISTRATION_* and registry
  * resources only): every way in (/authorize, /par) runs both.
  */
-export async function checkAuthorizationRequest(p: AuthorizationRequestDeps, client: ClientRecord, params: Params, redirectUri: string, target: Pick<ResponseTarget, 'responseMode'>): Promise<AuthorizationRequest> {
-  const areq = checkRequest(p, client, params, redirectUri, target);
+export async function checkAuthorizationRequest(p: AuthorizationRequestDeps, client: ClientRecord, params: Params, redirectUri: string): Promise<AuthorizationRequest> {
+  const areq = checkRequest(p, client, params, redirectUri);
   await checkSelfRegisteredRequest(p, client, { grantType: 'authorization_code', scope: areq.scope, resource: areq.resource });
   return areq;
 }
@@ -90,7 +90,7 @@ export async function checkAuthorizationRequest(p: AuthorizationRequestDeps, cli
  * The checks of an authorization request once its client and redirect URI are known, shared by
  * /authorize and /par. /authorize sends the errors to the redirect_uri; /par answers them as JSON.
  */
-export function checkRequest(p: RequestCheckDeps, client: ClientRecord, params: Params, redirectUri: string, target: Pick<ResponseTarget, 'responseMode'>): AuthorizationRequest {
+export function checkRequest(p: RequestCheckDeps, client: ClientRecord, params: Params, redirectUri: string): AuthorizationRequest {
   const responseMode = responseModeFor(client, params.response_mode, featureEnabled(p.config, 'jarm'));
   // JARM: responses are signed with the client's algorithm; when no key has it, the client could
   // not verify them, so nothing is sent to it (an error page instead).
@@ -245,7 +245,7 @@ export async function authorize(p: AuthorizeDeps, req: ProtocolRequest): Promise
     if (!pushed && !fromRequestObject && client.metadata.require_signed_request_object === true) {
       throw invalidRequest('This client must send its authorization requests as signed request objects.');
     }
-    const areq = await checkAuthorizationRequest(p, client, params, redirectUri, target);
+    const areq = await checkAuthorizationRequest(p, client, params, redirectUri);
     return await decide(p, req, client, areq);
   } catch (err) {
     // authorizationError decides whether the error may go to the redirect URI (RFC 9700 section 4.11.2).

@@ -1,7 +1,7 @@
 import { compactVerify, decodeJwt } from 'jose';
 import type { ClientRecord } from '../../ports/clients.ts';
 import type { Stores } from '../../ports/index.ts';
-import { OAuthError } from '../errors.ts';
+import type { OAuthError } from '../errors.ts';
 import { checkCsrf, csrfToken, endSession, loadSession, SESSION_COOKIE } from '../interaction/session.ts';
 import { MAX_TOKEN_LENGTH, readParams } from '../params.ts';
 import { header, type OAuthResponse, type Provider, type ProtocolRequest } from '../provider.ts';

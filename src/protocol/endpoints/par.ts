@@ -47,7 +47,7 @@ export async function par(p: ParDeps, req: ProtocolRequest): Promise<OAuthRespon
   if (proof && params.dpop_jkt !== undefined && params.dpop_jkt !== proof.jkt) {
     throw new OAuthError('invalid_dpop_proof', 'dpop_jkt does not match the key of the DPoP proof.');
   }
-  const areq = await checkAuthorizationRequest(p, client, params, redirectUri, { responseMode: 'query' });
+  await checkAuthorizationRequest(p, client, params, redirectUri);
 
   // Only authorization parameters are kept (never client_secret), with the proof's key if any.
   const stored: Record<string, string> = {};

@@ -16,7 +16,7 @@ interface Row {
   params: Record<string, string | string[]>;
   headers?: Record<string, string>;
   expect: Expected;
-  then?: (t: TestProvider, o: Outcome) => void;
+  check?: (t: TestProvider, o: Outcome) => void;
 }
 
 const rows: Row[] = [
@@ -25,7 +25,7 @@ const rows: Row[] = [
     params: { grant_type: 'client_credentials' },
     headers: BASIC,
     expect: answered({ scope: 'api:read api:write' }),
-    then: (t, o) => {
+    check: (t, o) => {
       assert.ok(o.response?.kind === 'json');
       assert.deepEqual(o.response.headers, { 'cache-control': 'no-store', pragma: 'no-cache' });
       assert.deepEqual(t.events.at(-1), {
@@ -84,7 +84,7 @@ const rows: Row[] = [
     params: { grant_type: 'client_credentials' },
     headers: { authorization: basicAuth('nobody', SECRET) },
     expect: refused('invalid_client', 401),
-    then: (t) => {
+    check: (t) => {
       assert.deepEqual(t.events.at(-1), { type: 'client_auth_failed', unknownClient: 'nobody', ip: '192.0.2.1' });
     },
   },
@@ -122,7 +122,7 @@ describe('token(): the steps around the grant', () => {
         await t.addClient({ client_id: 'cert-svc', ...cc, metadata: certificateBound });
         const o = await t.outcome(() => token(t.p, t.request(row.params, { headers: row.headers })));
         assertOutcome(o, row.expect);
-        row.then?.(t, o);
+        row.check?.(t, o);
       } finally {
         await t.close();
       }

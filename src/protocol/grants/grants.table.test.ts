@@ -61,7 +61,7 @@ interface Row<S> {
   request: (s: S) => [Record<string, string>, As];
   expect: Expected;
   /** More to check once the row's request has been answered. */
-  then?: (t: TestProvider, s: S, o: Outcome) => Promise<void>;
+  check?: (t: TestProvider, s: S, o: Outcome) => Promise<void>;
 }
 
 function table<S>(rows: Row<S>[]): void {
@@ -72,7 +72,7 @@ function table<S>(rows: Row<S>[]): void {
         const s = (await row.setup?.(t)) as S;
         const o = await t.token(...row.request(s));
         assertOutcome(o, row.expect);
-        await row.then?.(t, s, o);
+        await row.check?.(t, s, o);
       } finally {
         await t.close();
       }
@@ -122,7 +122,7 @@ describe('authorization_code grant, through token()', () => {
       setup: codeOf(),
       request: (c) => [redeem(c), as('web')],
       expect: answered({ token_type: 'Bearer', scope: 'openid profile' }, ALL_TOKENS),
-      then: async (t, c, o) => {
+      check: async (t, c, o) => {
         assert.equal(claimsOf(o).sub, c.userId);
         assert.equal(claimsOf(o).client_id, 'web');
         const issued = t.events.filter((e) => e.type === 'token_issued');
@@ -152,7 +152,7 @@ describe('authorization_code grant, through token()', () => {
       setup: codeOf(),
       request: (c) => [without(redeem(c), 'code_verifier'), as('web')],
       expect: refused('invalid_request'),
-      then: async (t, c) => assertOutcome(await t.token(redeem(c), as('web')), answered({}, ['access_token'])),
+      check: async (t, c) => assertOutcome(await t.token(redeem(c), as('web')), answered({}, ['access_token'])),
     },
     {
       name: 'PKCE: a malformed verifier (too short)',
@@ -169,7 +169,7 @@ describe('authorization_code grant, through token()', () => {
       },
       request: (c) => [redeem(c), as('web')],
       expect: refused('invalid_grant'),
-      then: async (t, c) => {
+      check: async (t, c) => {
         assert.ok(t.events.some((e) => e.type === 'code_reuse'));
         const refreshToken = (c as Code & { refreshToken: string }).refreshToken;
         const refresh = await t.token({ grant_type: 'refresh_token', refresh_token: refreshToken }, as('web'));
@@ -256,7 +256,7 @@ describe('refresh_token grant, through token()', () => {
       setup: tokens,
       request: (s) => [refresh(s), as('web')],
       expect: answered({ token_type: 'Bearer', scope: 'openid profile' }, ALL_TOKENS),
-      then: async (_t, s, o) => assert.notEqual(bodyOf(o).refresh_token, s.refreshToken),
+      check: async (_t, s, o) => assert.notEqual(bodyOf(o).refresh_token, s.refreshToken),
     },
     {
       name: 'reuse of a rotated token revokes the family: the successor fails too',
@@ -267,7 +267,7 @@ describe('refresh_token grant, through token()', () => {
       },
       request: (s) => [refresh(s), as('web')],
       expect: refused('invalid_grant'),
-      then: async (t, s) => {
+      check: async (t, s) => {
         assert.ok(t.events.some((e) => e.type === 'refresh_reuse'));
         const next = (s as Tokens & { next: string }).next;
         const successor = await t.token({ grant_type: 'refresh_token', refresh_token: next }, as('web'));
@@ -279,7 +279,7 @@ describe('refresh_token grant, through token()', () => {
       setup: tokens,
       request: (s) => [refresh(s, { scope: 'openid' }), as('web')],
       expect: answered({ scope: 'openid' }),
-      then: async (t, _s, o) => {
+      check: async (t, _s, o) => {
         const successor = bodyOf(o).refresh_token as string;
         const next = await t.token({ grant_type: 'refresh_token', refresh_token: successor }, as('web'));
         assertOutcome(next, answered({ scope: 'openid profile' }));
@@ -290,21 +290,21 @@ describe('refresh_token grant, through token()', () => {
       setup: tokens,
       request: (s) => [refresh(s, { scope: 'openid email' }), as('web')],
       expect: refused('invalid_scope'),
-      then: stillGood,
+      check: stillGood,
     },
     {
       name: 'another client that holds the refresh_token grant: refused by the client binding, the token left unused',
       setup: tokens,
       request: (s) => [refresh(s), as('web2')],
       expect: refused('invalid_grant'),
-      then: stillGood,
+      check: stillGood,
     },
     {
       name: 'another client without the refresh_token grant: refused before the token is looked at',
       setup: tokens,
       request: (s) => [refresh(s), as('post')],
       expect: refused('unauthorized_client'),
-      then: stillGood,
+      check: stillGood,
     },
     {
       name: 'expired: the clock moved to the end of its idle lifetime',
@@ -327,7 +327,7 @@ describe('refresh_token grant, through token()', () => {
       },
       request: (s) => [refresh(s), as('web')],
       expect: refused('invalid_grant'),
-      then: async (t, s) => {
+      check: async (t, s) => {
         await disableUser(t, s.userId, false);
         assertOutcome(await t.token(refresh(s), as('web')), refused('invalid_grant'));
       },
@@ -362,7 +362,7 @@ describe('client_credentials grant, through token()', () => {
       expect: answered(
         { token_type: 'Bearer', scope: 'api:read api:write' }, ['access_token'], ['refresh_token', 'id_token'],
       ),
-      then: async (_t, _s, o) => {
+      check: async (_t, _s, o) => {
         assert.equal(claimsOf(o).sub, 'svc');
         assert.equal(claimsOf(o).client_id, 'svc');
       },
@@ -386,7 +386,7 @@ describe('client_credentials grant, through token()', () => {
       name: 'an allowed resource becomes the audience',
       request: () => [cc({ resource: ORDERS }), as('svc')],
       expect: answered({}, ['access_token']),
-      then: async (_t, _s, o) => assert.equal(claimsOf(o).aud, ORDERS),
+      check: async (_t, _s, o) => assert.equal(claimsOf(o).aud, ORDERS),
     },
     {
       name: 'a resource the client may not ask for',
@@ -468,7 +468,7 @@ describe('device_code grant, through token()', () => {
       setup: approved,
       request: poll,
       expect: answered({ token_type: 'Bearer', scope: 'openid profile' }, ALL_TOKENS),
-      then: async (t, s) => assertOutcome(await t.token(...poll(s)), refused('invalid_grant')),
+      check: async (t, s) => assertOutcome(await t.token(...poll(s)), refused('invalid_grant')),
     },
     {
       name: 'denied: access_denied',
@@ -481,7 +481,7 @@ describe('device_code grant, through token()', () => {
       setup: approved,
       request: (s) => poll(s, 'tv2'),
       expect: refused('invalid_grant'),
-      then: async (t, s) => assertOutcome(await t.token(...poll(s)), answered({}, ['access_token'])),
+      check: async (t, s) => assertOutcome(await t.token(...poll(s)), answered({}, ['access_token'])),
     },
     {
       name: 'a client without the device_code grant',
@@ -512,7 +512,7 @@ describe('token exchange grant, through token()', () => {
       expect: answered(
         { issued_token_type: ACCESS_TOKEN_TYPE, token_type: 'Bearer', scope: 'openid profile' }, [], ['refresh_token'],
       ),
-      then: async (_t, s, o) => {
+      check: async (_t, s, o) => {
         assert.equal(claimsOf(o).aud, ORDERS);
         assert.equal(claimsOf(o).client_id, 'gateway');
         assert.equal(claimsOf(o).sub, s.userId);
@@ -540,7 +540,7 @@ describe('token exchange grant, through token()', () => {
       },
       request: (s) => [exchange(s), as('gateway')],
       expect: refused('invalid_request'),
-      then: async (t) => assert.ok(t.events.some((e) => e.type === 'token_exchange_refused' && e.reason === 'revoked')),
+      check: async (t) => assert.ok(t.events.some((e) => e.type === 'token_exchange_refused' && e.reason === 'revoked')),
     },
     {
       name: 'a subject token of a client the policy does not list',
