@@ -18,7 +18,11 @@ import { RESOURCE, RESOURCE_SCOPE, type BenchClient } from './lib/fixtures.ts';
 import { derToJose } from '../src/protocol/tokens/signer.ts';
 import { endAtTurnEnd } from '../src/http/end-of-turn.ts';
 
-const opts = JSON.parse(readFileSync(process.env.BENCH_FLOOR_CONFIG ?? '', 'utf8')) as { port: number; issuer: string; client: BenchClient };
+const opts = JSON.parse(readFileSync(process.env.BENCH_FLOOR_CONFIG ?? '', 'utf8')) as {
+  port: number;
+  issuer: string;
+  client: BenchClient;
+};
 const hmacKey = randomUUID();
 const mac = (s: string) => createHmac('sha256', hmacKey).update(s).digest();
 const stored = new Map([[opts.client.id, mac(opts.client.secret)]]);
@@ -29,9 +33,14 @@ const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'ES256', use:
 const app = Fastify({
   logger: false,
   // POST /token-raw is answered here, before Fastify; everything else goes to Fastify.
-  serverFactory: (fastify) => createServer((req, res) => (req.method === 'POST' && req.url === '/token-raw' ? rawToken(req, res) : fastify(req, res))),
+  serverFactory: (fastify) =>
+    createServer((req, res) =>
+      req.method === 'POST' && req.url === '/token-raw' ? rawToken(req, res) : fastify(req, res),
+    ),
 });
-app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, new URLSearchParams(body as string)));
+app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
+  done(null, new URLSearchParams(body as string)),
+);
 
 app.get('/json', async () => ({ status: 'ok', issuer: opts.issuer }));
 app.get('/jwks', async () => jwks);
@@ -52,12 +61,20 @@ app.post('/token', async (req, reply) => {
   const form = req.body as URLSearchParams | undefined;
   const id = client(req.headers.authorization);
   if (!id) return reply.code(401).header('www-authenticate', 'Basic').send({ error: 'invalid_client' });
-  if (form?.get('grant_type') !== 'client_credentials') return reply.code(400).send({ error: 'unsupported_grant_type' });
+  if (form?.get('grant_type') !== 'client_credentials')
+    return reply.code(400).send({ error: 'unsupported_grant_type' });
   const token = await new SignJWT({ client_id: id, scope: RESOURCE_SCOPE })
     .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid })
-    .setIssuer(opts.issuer).setSubject(id).setAudience(RESOURCE).setIssuedAt().setExpirationTime('15m').setJti(randomUUID())
+    .setIssuer(opts.issuer)
+    .setSubject(id)
+    .setAudience(RESOURCE)
+    .setIssuedAt()
+    .setExpirationTime('15m')
+    .setJti(randomUUID())
     .sign(privateKey);
-  return reply.header('cache-control', 'no-store').send({ access_token: token, token_type: 'Bearer', expires_in: 900, scope: RESOURCE_SCOPE });
+  return reply
+    .header('cache-control', 'no-store')
+    .send({ access_token: token, token_type: 'Bearer', expires_in: 900, scope: RESOURCE_SCOPE });
 });
 
 const nodeKey = KeyObject.from(privateKey as CryptoKey);
@@ -69,7 +86,16 @@ const header = Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'at+jwt', kid }))
  */
 function nodeToken(id: string): string {
   const now = Math.floor(Date.now() / 1000);
-  const claims = { iss: opts.issuer, sub: id, aud: RESOURCE, iat: now, exp: now + 900, jti: randomUUID(), client_id: id, scope: RESOURCE_SCOPE };
+  const claims = {
+    iss: opts.issuer,
+    sub: id,
+    aud: RESOURCE,
+    iat: now,
+    exp: now + 900,
+    jti: randomUUID(),
+    client_id: id,
+    scope: RESOURCE_SCOPE,
+  };
   const input = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
   return `${input}.${derToJose(sign('sha256', Buffer.from(input), nodeKey), 32).toString('base64url')}`;
 }
@@ -78,28 +104,50 @@ app.post('/token-node', async (req, reply) => {
   const form = req.body as URLSearchParams | undefined;
   const id = client(req.headers.authorization);
   if (!id) return reply.code(401).header('www-authenticate', 'Basic').send({ error: 'invalid_client' });
-  if (form?.get('grant_type') !== 'client_credentials') return reply.code(400).send({ error: 'unsupported_grant_type' });
-  return reply.header('cache-control', 'no-store').send({ access_token: nodeToken(id), token_type: 'Bearer', expires_in: 900, scope: RESOURCE_SCOPE });
+  if (form?.get('grant_type') !== 'client_credentials')
+    return reply.code(400).send({ error: 'unsupported_grant_type' });
+  return reply
+    .header('cache-control', 'no-store')
+    .send({ access_token: nodeToken(id), token_type: 'Bearer', expires_in: 900, scope: RESOURCE_SCOPE });
 });
 
 function rawToken(req: IncomingMessage, res: ServerResponse): void {
   let body = '';
   req.setEncoding('utf8');
-  req.on('data', (chunk: string) => { body += chunk; });
+  req.on('data', (chunk: string) => {
+    body += chunk;
+  });
   req.on('end', () => {
     const json = (status: number, value: object, headers: Record<string, string> = {}) => {
       const text = JSON.stringify(value);
-      endAtTurnEnd(res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers }), text);
+      endAtTurnEnd(
+        res.writeHead(status, {
+          'content-type': 'application/json; charset=utf-8',
+          'content-length': Buffer.byteLength(text),
+          ...headers,
+        }),
+        text,
+      );
     };
     const id = client(req.headers.authorization);
     if (!id) return json(401, { error: 'invalid_client' }, { 'www-authenticate': 'Basic' });
-    if (!/^application\/x-www-form-urlencoded/.test(req.headers['content-type'] ?? '') || new URLSearchParams(body).get('grant_type') !== 'client_credentials') {
+    if (
+      !/^application\/x-www-form-urlencoded/.test(req.headers['content-type'] ?? '') ||
+      new URLSearchParams(body).get('grant_type') !== 'client_credentials'
+    ) {
       return json(400, { error: 'unsupported_grant_type' });
     }
-    json(200, { access_token: nodeToken(id), token_type: 'Bearer', expires_in: 900, scope: RESOURCE_SCOPE }, { 'cache-control': 'no-store' });
+    json(
+      200,
+      { access_token: nodeToken(id), token_type: 'Bearer', expires_in: 900, scope: RESOURCE_SCOPE },
+      { 'cache-control': 'no-store' },
+    );
   });
 }
 
 await app.listen({ host: '127.0.0.1', port: opts.port });
 process.stdout.write(`floor listening on ${opts.issuer}\n`);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => { void app.close().then(() => process.exit(0)); });
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.on(signal, () => {
+    void app.close().then(() => process.exit(0));
+  });

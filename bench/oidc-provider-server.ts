@@ -38,7 +38,9 @@ const resourceServer = {
   jwt: { sign: { alg: 'ES256' } },
 };
 
-interface Ctx { oidc: { route: string; params: Record<string, unknown> } }
+interface Ctx {
+  oidc: { route: string; params: Record<string, unknown> };
+}
 
 const provider = new Provider(opts.issuer, {
   clients: oidcProviderClients(fixtures),
@@ -58,12 +60,21 @@ const provider = new Provider(opts.issuer, {
   },
   pkce: { required: () => true },
   rotateRefreshToken: true,
-  issueRefreshToken: async (_ctx: unknown, client: { clientId: string; grantTypeAllowed(g: string): boolean }, code: { scopes: Set<string> }) =>
-    client.clientId === fixtures.web.id && client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+  issueRefreshToken: async (
+    _ctx: unknown,
+    client: { clientId: string; grantTypeAllowed(g: string): boolean },
+    code: { scopes: Set<string> },
+  ) =>
+    client.clientId === fixtures.web.id &&
+    client.grantTypeAllowed('refresh_token') &&
+    code.scopes.has('offline_access'),
   features: {
     devInteractions: { enabled: false },
     // As Tessera: any confidential client may introspect.
-    introspection: { enabled: true, allowedPolicy: async (_ctx: unknown, client: { clientAuthMethod: string }) => client.clientAuthMethod !== 'none' },
+    introspection: {
+      enabled: true,
+      allowedPolicy: async (_ctx: unknown, client: { clientAuthMethod: string }) => client.clientAuthMethod !== 'none',
+    },
     revocation: { enabled: true },
     clientCredentials: { enabled: true },
     userinfo: { enabled: true },
@@ -75,7 +86,13 @@ const provider = new Provider(opts.issuer, {
         if (oneOf) return oneOf;
         const { route, params } = ctx.oidc;
         if (route === 'token' && params.grant_type === 'client_credentials') return RESOURCE;
-        if (route === 'authorization' && String(params.scope ?? '').split(' ').includes(RESOURCE_SCOPE)) return RESOURCE;
+        if (
+          route === 'authorization' &&
+          String(params.scope ?? '')
+            .split(' ')
+            .includes(RESOURCE_SCOPE)
+        )
+          return RESOURCE;
         return undefined;
       },
       // Code and refresh grants keep using the resource granted at authorization.
@@ -101,7 +118,13 @@ const provider = new Provider(opts.issuer, {
     if (sub !== user.id) return undefined;
     return {
       accountId: user.id,
-      claims: async () => ({ sub: user.id, name: user.name, preferred_username: user.username, email: user.email, email_verified: true }),
+      claims: async () => ({
+        sub: user.id,
+        name: user.name,
+        preferred_username: user.username,
+        email: user.email,
+        email_verified: true,
+      }),
     };
   },
 });
@@ -118,30 +141,49 @@ const csrfOk = (uid: string, presented: string | undefined) => {
 
 function page(res: ServerResponse, status: number, title: string, body: string): void {
   const doc = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body><main>${body}</main></body></html>`;
-  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'x-frame-options': 'DENY' });
+  res.writeHead(status, {
+    'content-type': 'text/html; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-frame-options': 'DENY',
+  });
   res.end(doc);
 }
 
 function loginPage(res: ServerResponse, uid: string, error?: string): void {
-  page(res, error ? 400 : 200, 'Sign in', `<h1>Sign in</h1>${error ? `<p role="alert">${escapeHtml(error)}</p>` : ''}
+  page(
+    res,
+    error ? 400 : 200,
+    'Sign in',
+    `<h1>Sign in</h1>${error ? `<p role="alert">${escapeHtml(error)}</p>` : ''}
 <form method="post" action="/interaction/${escapeHtml(uid)}/login">
 <input type="hidden" name="csrf" value="${csrfFor(uid)}">
 <label>Username <input type="text" name="username" required></label>
 <label>Password <input type="password" name="password" required></label>
 <button type="submit">Sign in</button>
-</form>`);
+</form>`,
+  );
 }
 
 function consentPage(res: ServerResponse, uid: string, scope: string): void {
-  page(res, 200, 'Allow access?', `<h1>Allow access?</h1><p>Scopes: ${escapeHtml(scope)}</p>
+  page(
+    res,
+    200,
+    'Allow access?',
+    `<h1>Allow access?</h1><p>Scopes: ${escapeHtml(scope)}</p>
 <form method="post" action="/interaction/${escapeHtml(uid)}/consent">
 <input type="hidden" name="csrf" value="${csrfFor(uid)}">
 <button type="submit" name="decision" value="deny">Deny</button>
 <button type="submit" name="decision" value="allow">Allow</button>
-</form>`);
+</form>`,
+  );
 }
 
-async function interaction(req: IncomingMessage, res: ServerResponse, uid: string, step: string | undefined): Promise<void> {
+async function interaction(
+  req: IncomingMessage,
+  res: ServerResponse,
+  uid: string,
+  step: string | undefined,
+): Promise<void> {
   const details = await provider.interactionDetails(req, res);
   if (details.uid !== uid) return page(res, 400, 'Error', 'interaction mismatch');
   if (req.method === 'GET' && step === undefined) {
@@ -150,28 +192,53 @@ async function interaction(req: IncomingMessage, res: ServerResponse, uid: strin
   }
   if (req.method !== 'POST') return page(res, 405, 'Error', 'method not allowed');
   const form = await readForm(req);
-  if (!csrfOk(uid, form.get('csrf') ?? undefined)) return page(res, 403, 'Form expired', 'The form could not be verified.');
+  if (!csrfOk(uid, form.get('csrf') ?? undefined))
+    return page(res, 403, 'Form expired', 'The form could not be verified.');
 
   if (step === 'login') {
     if (details.prompt.name !== 'login') return page(res, 400, 'Error', 'not a login prompt');
     const username = form.get('username') ?? '';
-    const ok = await verifyPassword(form.get('password') ?? '', username === user.username ? user.passwordHash : undefined);
+    const ok = await verifyPassword(
+      form.get('password') ?? '',
+      username === user.username ? user.passwordHash : undefined,
+    );
     if (!ok) return loginPage(res, uid, 'Invalid username or password.');
-    return provider.interactionFinished(req, res, { login: { accountId: user.id, amr: ['pwd'] } }, { mergeWithLastSubmission: false });
+    return provider.interactionFinished(
+      req,
+      res,
+      { login: { accountId: user.id, amr: ['pwd'] } },
+      { mergeWithLastSubmission: false },
+    );
   }
   if (step === 'consent') {
     if (details.prompt.name !== 'consent' || !details.session) return page(res, 400, 'Error', 'not a consent prompt');
     if (form.get('decision') !== 'allow') {
-      return provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'The user denied the request.' }, { mergeWithLastSubmission: false });
+      return provider.interactionFinished(
+        req,
+        res,
+        { error: 'access_denied', error_description: 'The user denied the request.' },
+        { mergeWithLastSubmission: false },
+      );
     }
-    const grant = (details.grantId ? await provider.Grant.find(details.grantId) : undefined)
-      ?? new provider.Grant({ accountId: details.session.accountId, clientId: String(details.params.client_id) });
-    const d = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+    const grant =
+      (details.grantId ? await provider.Grant.find(details.grantId) : undefined) ??
+      new provider.Grant({ accountId: details.session.accountId, clientId: String(details.params.client_id) });
+    const d = details.prompt.details as {
+      missingOIDCScope?: string[];
+      missingOIDCClaims?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
     if (d.missingOIDCScope) grant.addOIDCScope(d.missingOIDCScope.join(' '));
     if (d.missingOIDCClaims) grant.addOIDCClaims(d.missingOIDCClaims);
-    for (const [indicator, scopes] of Object.entries(d.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+    for (const [indicator, scopes] of Object.entries(d.missingResourceScopes ?? {}))
+      grant.addResourceScope(indicator, scopes.join(' '));
     const grantId = await grant.save();
-    return provider.interactionFinished(req, res, { consent: details.grantId ? {} : { grantId } }, { mergeWithLastSubmission: true });
+    return provider.interactionFinished(
+      req,
+      res,
+      { consent: details.grantId ? {} : { grantId } },
+      { mergeWithLastSubmission: true },
+    );
   }
   return page(res, 404, 'Error', 'not found');
 }

@@ -12,13 +12,28 @@ import { openScenario, type OpenScenario, type ScenarioResult } from './lib/runn
 import { SCALING_PINNING, runScaling } from './lib/scaling.ts';
 import { SCENARIOS, type ScenarioId } from './lib/scenarios.ts';
 import { REPO_ROOT, SERVER_LABELS, STARTERS, type ServerHandle, type ServerKind } from './lib/servers.ts';
-import { driverFor, notStarted, openSession, runnerOptions, scenarioContext, startServer, stopServer, validatedReplays, type Session } from './lib/session.ts';
+import {
+  driverFor,
+  notStarted,
+  openSession,
+  runnerOptions,
+  scenarioContext,
+  startServer,
+  stopServer,
+  validatedReplays,
+  type Session,
+} from './lib/session.ts';
 import { runSoak } from './lib/soak.ts';
 
 const KINDS = ['tessera', 'oidc-provider', 'floor'] as const;
 
 /** The floors measured with a scenario of the servers, when it is chosen too. */
-const FLOOR_HOME: Partial<Record<ScenarioId, ScenarioId>> = { floor_json: 'jwks', floor_token: 'client_credentials', floor_token_node: 'client_credentials', floor_token_raw: 'client_credentials' };
+const FLOOR_HOME: Partial<Record<ScenarioId, ScenarioId>> = {
+  floor_json: 'jwks',
+  floor_token: 'client_credentials',
+  floor_token_node: 'client_credentials',
+  floor_token_raw: 'client_credentials',
+};
 
 /**
  * Scenarios measured together, their runs interleaved: each of Tessera's scenarios with
@@ -44,11 +59,20 @@ async function compareServers(session: Session): Promise<number> {
   const results: ScenarioResult[] = [];
   const serverLogs: BenchReport['serverLogs'] = {};
   const servers = new Map<ServerKind, ServerHandle>();
-  const wanted = (kind: ServerKind) => o.servers.includes(kind) && SCENARIOS.some((s) => s.servers.includes(kind) && o.scenarios.includes(s.id));
+  const wanted = (kind: ServerKind) =>
+    o.servers.includes(kind) && SCENARIOS.some((s) => s.servers.includes(kind) && o.scenarios.includes(s.id));
   try {
     for (const kind of KINDS.filter(wanted)) {
       const server = await startServer(session, SERVER_LABELS[kind], () => STARTERS[kind](machine, fixtures, dir));
-      if (server instanceof Error) results.push(...notStarted(SCENARIOS.filter((s) => s.servers.includes(kind) && o.scenarios.includes(s.id)), kind, SERVER_LABELS[kind], server));
+      if (server instanceof Error)
+        results.push(
+          ...notStarted(
+            SCENARIOS.filter((s) => s.servers.includes(kind) && o.scenarios.includes(s.id)),
+            kind,
+            SERVER_LABELS[kind],
+            server,
+          ),
+        );
       else servers.set(kind, server);
     }
     for (const group of interleavedGroups(o.scenarios)) {
@@ -58,7 +82,10 @@ async function compareServers(session: Session): Promise<number> {
         const s = SCENARIOS.find((x) => x.id === id)!;
         for (const kind of KINDS) {
           const server = servers.get(kind);
-          if (server && s.servers.includes(kind)) open.push(await openScenario(s, scenarioContext(session, server), driverFor(session, s), runnerOptions(session)));
+          if (server && s.servers.includes(kind))
+            open.push(
+              await openScenario(s, scenarioContext(session, server), driverFor(session, s), runnerOptions(session)),
+            );
         }
       }
       for (const x of open) await x.warmup();
@@ -66,19 +93,33 @@ async function compareServers(session: Session): Promise<number> {
       results.push(...open.map((x) => x.result()));
     }
   } finally {
-    for (const [kind, server] of servers) serverLogs[kind] = await stopServer(server, validatedReplays(results.filter((r) => r.server === kind)));
+    for (const [kind, server] of servers)
+      serverLogs[kind] = await stopServer(server, validatedReplays(results.filter((r) => r.server === kind)));
   }
   // The details table lists one server's scenarios after the other's.
-  results.sort((a, b) => KINDS.indexOf(a.server) - KINDS.indexOf(b.server) || SCENARIOS.findIndex((s) => s.id === a.scenario) - SCENARIOS.findIndex((s) => s.id === b.scenario));
+  results.sort(
+    (a, b) =>
+      KINDS.indexOf(a.server) - KINDS.indexOf(b.server) ||
+      SCENARIOS.findIndex((s) => s.id === a.scenario) - SCENARIOS.findIndex((s) => s.id === b.scenario),
+  );
 
   const report: BenchReport = {
-    version: 1, kind: o.smoke ? 'smoke' : o.scenarios.length < SCENARIOS.length || o.servers.length < 3 ? 'partial' : 'full',
-    startedAt: session.startedAt, finishedAt: new Date().toISOString(), command: session.command,
-    options: o, machine, results, comparisons: compare(results), serverLogs, notes: NOTES,
+    version: 1,
+    kind: o.smoke ? 'smoke' : o.scenarios.length < SCENARIOS.length || o.servers.length < 3 ? 'partial' : 'full',
+    startedAt: session.startedAt,
+    finishedAt: new Date().toISOString(),
+    command: session.command,
+    options: o,
+    machine,
+    results,
+    comparisons: compare(results),
+    serverLogs,
+    notes: NOTES,
   };
   log(`\n${consoleReport(report)}\n`);
   for (const [kind, s] of Object.entries(serverLogs)) {
-    if (s.warnings || s.errors) log(`${kind} logged ${s.warnings} warnings and ${s.errors} errors, e.g. ${s.samples[0]}`);
+    if (s.warnings || s.errors)
+      log(`${kind} logged ${s.warnings} warnings and ${s.errors} errors, e.g. ${s.samples[0]}`);
   }
   const files = writeReport(report, resolve(REPO_ROOT, o.outDir));
   log(`Written: ${files.map((f) => f.replace(REPO_ROOT, '')).join(', ')}`);
@@ -101,7 +142,11 @@ async function main(): Promise<number> {
   const o = parsed;
   const pinning = o.mode === 'scaling' ? SCALING_PINNING : pinningPlan(o.pin);
   pinSelf(pinning);
-  const title = { compare: `Tessera benchmark${o.smoke ? ' (smoke)' : ''}`, soak: 'Tessera soak', scaling: 'Tessera worker scaling' }[o.mode];
+  const title = {
+    compare: `Tessera benchmark${o.smoke ? ' (smoke)' : ''}`,
+    soak: 'Tessera soak',
+    scaling: 'Tessera worker scaling',
+  }[o.mode];
   const session = openSession(o, pinning, title);
   const run = { compare: compareServers, soak: runSoak, scaling: runScaling }[o.mode];
   const code = await run(session);
@@ -109,7 +154,10 @@ async function main(): Promise<number> {
   return code;
 }
 
-main().then((code) => process.exit(code), (err: unknown) => {
-  process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(2);
-});
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(2);
+  },
+);

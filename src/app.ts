@@ -4,7 +4,13 @@ import { applyBootstrap, readBootstrapFile } from './admin/bootstrap.ts';
 import { pkceOptOutClients } from './protocol/pkce.ts';
 import { usernameCollisionWarning } from './admin/users.ts';
 import { seedDemo } from './admin/demo.ts';
-import { DISK_HEADROOM, openDatabase, sqliteFreeSpace, type DatabaseHandle, type FaultEvent } from './adapters/sql/database.ts';
+import {
+  DISK_HEADROOM,
+  openDatabase,
+  sqliteFreeSpace,
+  type DatabaseHandle,
+  type FaultEvent,
+} from './adapters/sql/database.ts';
 import { migrate } from './adapters/sql/migrations/index.ts';
 import { createSqlStores } from './adapters/sql/stores.ts';
 import { usernameKeys } from './accounts/usernames.ts';
@@ -22,7 +28,11 @@ import { toAuditEvent } from './observability/audit-events.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import type { Stores } from './ports/index.ts';
 import type { Provider } from './protocol/provider.ts';
-import { forgettingWrites, outboundServices as protocolOutboundServices, protocolServices } from './protocol/services.ts';
+import {
+  forgettingWrites,
+  outboundServices as protocolOutboundServices,
+  protocolServices,
+} from './protocol/services.ts';
 import { configKeks, loadKeyRing, runKeySchedule, type KeyRing, type KeyTransition } from './protocol/tokens/keys.ts';
 import { scheduleSettings } from './protocol/tokens/key-schedule.ts';
 // Outbound HTTP and the protocol's services over it.
@@ -40,7 +50,10 @@ export interface App {
   banner?: string;
   /** Re-reads the signing keys now (as the periodic reload does). */
   reloadKeys(): Promise<void>;
-  /** Runs the signing-key schedule now, then reloads the keys (as the periodic timer does); returns what this process changed. */
+  /**
+   * Runs the signing-key schedule now, then reloads the keys (as the periodic timer does); returns what this process
+   * changed.
+   */
   runKeySchedule(): Promise<KeyTransition[]>;
   /** The Redis connection when REDIS_URL is set. */
   redis?: RedisConnection;
@@ -58,9 +71,17 @@ export const now = (): number => Math.floor(Date.now() / 1000);
 export function loggerOptions(config: Config): object {
   return {
     level: config.logLevel,
-    redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', 'res.headers.location'], censor: '[redacted]' },
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', 'res.headers.location'],
+      censor: '[redacted]',
+    },
     serializers: {
-      req: (req: { method: string; url: string; id: string; ip?: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0], ip: req.ip }),
+      req: (req: { method: string; url: string; id: string; ip?: string }) => ({
+        id: req.id,
+        method: req.method,
+        path: req.url.split('?')[0],
+        ip: req.ip,
+      }),
     },
   };
 }
@@ -77,20 +98,40 @@ function logStorageFault(log: Logger): (event: FaultEvent) => void {
       return;
     }
     const e = event.error as { message?: string; code?: unknown; errcode?: unknown; errstr?: unknown };
-    log.error({ event: 'storage_fault', fault: event.fault, cause: { message: e?.message, code: e?.code, errcode: e?.errcode, errstr: e?.errstr } },
-      `database refuses writes (${event.fault}): ${e?.message}; requests that write are answered 503 until it accepts them again`);
+    log.error(
+      {
+        event: 'storage_fault',
+        fault: event.fault,
+        cause: { message: e?.message, code: e?.code, errcode: e?.errcode, errstr: e?.errstr },
+      },
+      `database refuses writes (${event.fault}): ${e?.message}; requests that write are answered 503 until it accepts them again`,
+    );
   };
 }
 
 /** Opens the database and the storage ports, migrating when configured. Used by the server and the CLI. */
-export async function openStores(config: Config, opts: { migrate?: boolean; statementTimeoutMs?: number; onFault?: (event: FaultEvent) => void } = {}): Promise<{ handle: DatabaseHandle; stores: Stores }> {
-  if ((opts.migrate ?? config.migrateOnStart) && opts.statementTimeoutMs !== undefined && !config.databaseUrl.startsWith('sqlite:')) {
+export async function openStores(
+  config: Config,
+  opts: { migrate?: boolean; statementTimeoutMs?: number; onFault?: (event: FaultEvent) => void } = {},
+): Promise<{ handle: DatabaseHandle; stores: Stores }> {
+  if (
+    (opts.migrate ?? config.migrateOnStart) &&
+    opts.statementTimeoutMs !== undefined &&
+    !config.databaseUrl.startsWith('sqlite:')
+  ) {
     // Migrations may take long on a big database: they run without the (PostgreSQL) statement timeout.
     const admin = await openDatabase(config.databaseUrl);
-    try { await migrate(admin.db, usernameKeys); } finally { await admin.close(); }
+    try {
+      await migrate(admin.db, usernameKeys);
+    } finally {
+      await admin.close();
+    }
     opts = { ...opts, migrate: false };
   }
-  const handle = await openDatabase(config.databaseUrl, { statementTimeoutMs: opts.statementTimeoutMs, onFault: opts.onFault });
+  const handle = await openDatabase(config.databaseUrl, {
+    statementTimeoutMs: opts.statementTimeoutMs,
+    onFault: opts.onFault,
+  });
   try {
     if (opts.migrate ?? config.migrateOnStart) await migrate(handle.db, usernameKeys);
     return { handle, stores: createSqlStores(handle, usernameKeys) };
@@ -118,12 +159,24 @@ export function migrateStorage(handle: DatabaseHandle): Promise<string[]> {
  * seed. Returns the text to print once (generated secrets, demo credentials), if any. In cluster
  * mode the primary process runs it before forking the workers.
  */
-export async function prepareStorage(config: Config, stores: Stores, log: Logger): Promise<{ ring: KeyRing; banner?: string }> {
+export async function prepareStorage(
+  config: Config,
+  stores: Stores,
+  log: Logger,
+): Promise<{ ring: KeyRing; banner?: string }> {
   // Start-up configuration warnings go to the audit trail once, from the process that prepares storage.
   const at = Date.now();
-  await stores.audit.append(config.warnings.map((message) => ({
-    at, type: 'config_warning', actor: 'system', clientId: null, ip: null, outcome: 'success' as const, details: { message },
-  })));
+  await stores.audit.append(
+    config.warnings.map((message) => ({
+      at,
+      type: 'config_warning',
+      actor: 'system',
+      clientId: null,
+      ip: null,
+      outcome: 'success' as const,
+      details: { message },
+    })),
+  );
   // Instances starting together on one database take turns, so the bootstrap file and the demo
   // seed never race each other into duplicate rows.
   return stores.exclusive(() => prepareOnce(config, stores, log));
@@ -140,17 +193,41 @@ async function prepareOnce(config: Config, stores: Stores, log: Logger): Promise
     for (const w of r.warnings) log.warn({ event: 'bootstrap_warning' }, w);
     // As `tessera bootstrap` does: a file that changes only resource servers is audited too.
     if (r.clients || r.users || r.resources) {
-      await stores.audit.append([{ at: Date.now(), type: 'bootstrap_applied', actor: 'admin', clientId: null, ip: null, outcome: 'success', details: changed }]);
+      await stores.audit.append([
+        {
+          at: Date.now(),
+          type: 'bootstrap_applied',
+          actor: 'admin',
+          clientId: null,
+          ip: null,
+          outcome: 'success',
+          details: changed,
+        },
+      ]);
     }
     const generated = Object.entries(r.generatedSecrets);
-    if (generated.length) banner = ['Client secrets generated by the bootstrap file (shown once):', ...generated.map(([id, s]) => `  ${id}  ${s}`)].join('\n');
+    if (generated.length)
+      banner = [
+        'Client secrets generated by the bootstrap file (shown once):',
+        ...generated.map(([id, s]) => `  ${id}  ${s}`),
+      ].join('\n');
   }
   // The PKCE opt-out (protocol/pkce.ts) weakens a client's protection: said at every start.
   const optedOut = pkceOptOutClients(config, await stores.clients.list());
   if (optedOut.length) {
     const message = `PKCE is not required of these clients (pkce_required: false; only OpenID Connect requests with a nonce may omit it): ${optedOut.join(', ')}`;
     log.warn({ event: 'config_warning', clients: optedOut }, message);
-    await stores.audit.append([{ at: Date.now(), type: 'config_warning', actor: 'system', clientId: null, ip: null, outcome: 'success', details: { message } }]);
+    await stores.audit.append([
+      {
+        at: Date.now(),
+        type: 'config_warning',
+        actor: 'system',
+        clientId: null,
+        ip: null,
+        outcome: 'success',
+        details: { message },
+      },
+    ]);
   }
   // Existing usernames that are one in canonical form, or not valid: reported, never merged.
   const collisions = await usernameCollisionWarning(stores);
@@ -167,7 +244,10 @@ async function prepareOnce(config: Config, stores: Stores, log: Logger): Promise
  * client (SSRF-safe), the client key set cache over it, and the back-channel logout deliveries.
  * Their clock is the provider's.
  */
-export function outboundServices(config: Config, clock: () => number): Pick<Provider, 'outbound' | 'clientKeys' | 'logoutDelivery'> {
+export function outboundServices(
+  config: Config,
+  clock: () => number,
+): Pick<Provider, 'outbound' | 'clientKeys' | 'logoutDelivery'> {
   return protocolOutboundServices(config, clock, outboundHttp());
 }
 
@@ -175,13 +255,20 @@ export function outboundServices(config: Config, clock: () => number): Pick<Prov
  * Composition root: storage, keys, bootstrap, HTTP server. Does not listen. With `prepared`
  * (cluster workers), migrations, bootstrap and seeding were done by the primary process.
  */
-export async function buildApp(config: Config, opts: { logger?: Logger; prepared?: boolean; now?: () => number } = {}): Promise<App> {
+export async function buildApp(
+  config: Config,
+  opts: { logger?: Logger; prepared?: boolean; now?: () => number } = {},
+): Promise<App> {
   const clock = opts.now ?? now;
   const keks = configKeks(config);
   const schedule = scheduleSettings(config);
   const log = opts.logger ?? pino(loggerOptions(config));
   // No request waits on the database for longer than this (PostgreSQL statement timeout).
-  const opened = await openStores(config, { migrate: opts.prepared ? false : config.migrateOnStart, statementTimeoutMs: 10_000, onFault: logStorageFault(log) });
+  const opened = await openStores(config, {
+    migrate: opts.prepared ? false : config.migrateOnStart,
+    statementTimeoutMs: 10_000,
+    onFault: logStorageFault(log),
+  });
   // The protocol's memos and caches, on the provider's clock (read through the provider, which tests may re-clock).
   const services = protocolServices({ stores: opened.stores, now: () => provider.now() });
   const stores: Stores = {
@@ -197,9 +284,19 @@ export async function buildApp(config: Config, opts: { logger?: Logger; prepared
   let metricsReady: Metrics | undefined;
   try {
     if (config.redisUrl) {
-      redis = await openRedis({ url: config.redisUrl, cluster: config.redisCluster, prefix: config.redisPrefix, timeout: config.redisTimeout }, log, 2000, {
-        breakerChanged: (state) => metricsReady?.redisBreaker(state),
-      });
+      redis = await openRedis(
+        {
+          url: config.redisUrl,
+          cluster: config.redisCluster,
+          prefix: config.redisPrefix,
+          timeout: config.redisTimeout,
+        },
+        log,
+        2000,
+        {
+          breakerChanged: (state) => metricsReady?.redisBreaker(state),
+        },
+      );
       // The replay cache's epoch lives in the database, so a Redis restarted empty is noticed.
       const replay = redisReplay(redis, {
         epochs: sqlReplayEpoch(opened.handle),
@@ -236,7 +333,12 @@ export async function buildApp(config: Config, opts: { logger?: Logger; prepared
     audit.record(toAuditEvent(e, Date.now()));
   };
   const provider: Provider = {
-    config, stores, keys: () => ring, now: clock, log, events,
+    config,
+    stores,
+    keys: () => ring,
+    now: clock,
+    log,
+    events,
     ...services,
     ...outboundServices(config, clock),
   };
@@ -246,7 +348,15 @@ export async function buildApp(config: Config, opts: { logger?: Logger; prepared
   const clientOrigins = async () => {
     if (!origins || origins.at + 30 < now()) {
       const set = new Set<string>();
-      for (const c of await stores.clients.list()) for (const u of c.redirectUris) { try { const o = new URL(u).origin; if (o !== 'null') set.add(o); } catch { /* skip */ } }
+      for (const c of await stores.clients.list())
+        for (const u of c.redirectUris) {
+          try {
+            const o = new URL(u).origin;
+            if (o !== 'null') set.add(o);
+          } catch {
+            /* skip */
+          }
+        }
       origins = { at: now(), set };
     }
     return origins.set;
@@ -255,7 +365,9 @@ export async function buildApp(config: Config, opts: { logger?: Logger; prepared
   // Rate-limit counters: in Redis when configured (falling back to this process while Redis is
   // unreachable, see docs/production.md), else in this process.
   const localLimits = memoryRateLimits();
-  const limitStore = redis ? withFallback(redis, redisRateLimits(redis), localLimits, () => metrics.rateLimitFallback()) : localLimits;
+  const limitStore = redis
+    ? withFallback(redis, redisRateLimits(redis), localLimits, () => metrics.rateLimitFallback())
+    : localLimits;
 
   let draining = false;
   const server = buildServer(provider, {
@@ -266,27 +378,53 @@ export async function buildApp(config: Config, opts: { logger?: Logger; prepared
     checkReady: async () => {
       const checks: Record<string, string> = {};
       // A database that refuses writes says why (disk_full, read_only, io_error, insufficient_resources).
-      try { await stores.ping(); checks.database = 'ok'; } catch (err) { checks.database = (err as { fault?: string }).fault ?? 'unreachable'; }
+      try {
+        await stores.ping();
+        checks.database = 'ok';
+      } catch (err) {
+        checks.database = (err as { fault?: string }).fault ?? 'unreachable';
+      }
       checks.signing_key = ring.active ? 'ok' : 'missing';
-      if (redis) { try { await redis.ping(); checks.redis = 'ok'; } catch { checks.redis = 'unreachable'; } }
+      if (redis) {
+        try {
+          await redis.ping();
+          checks.redis = 'ok';
+        } catch {
+          checks.redis = 'unreachable';
+        }
+      }
       if (draining) checks.shutdown = 'draining';
       return checks;
     },
     rateLimits: config.rateLimiting ? { table: config.rateLimits, store: limitStore } : undefined,
     // One Redis deadline (TESSERA_REDIS_TIMEOUT) per request, for all of its Redis commands.
-    requestScope: redis ? ((r) => (req, fn) => r.scope(req, fn))(redis) : undefined,
+    requestScope: redis
+      ? (
+          (r) => (req, fn) =>
+            r.scope(req, fn)
+        )(redis)
+      : undefined,
   });
   // Periodic cleanup of expired rows, and of audit records past their retention.
   const cleanup = setInterval(() => {
-    stores.cleanup(now()).then((n) => n && log.info({ removed: n }, 'expired rows removed'), (err) => log.warn({ err: String(err) }, 'cleanup failed'));
-    stores.audit.deleteBefore(Date.now() - config.auditRetentionDays * 86_400_000)
-      .then((n) => n && log.info({ removed: n }, 'audit records past retention removed'), (err) => log.warn({ err: String(err) }, 'audit retention failed'));
+    stores.cleanup(now()).then(
+      (n) => n && log.info({ removed: n }, 'expired rows removed'),
+      (err) => log.warn({ err: String(err) }, 'cleanup failed'),
+    );
+    stores.audit.deleteBefore(Date.now() - config.auditRetentionDays * 86_400_000).then(
+      (n) => n && log.info({ removed: n }, 'audit records past retention removed'),
+      (err) => log.warn({ err: String(err) }, 'audit retention failed'),
+    );
   }, 10 * 60_000);
   cleanup.unref();
   // Keys rotated by another process or instance (or the CLI) are picked up within this period.
   const reloadKeys = async () => {
     const next = await loadKeyRing(stores.keys, keks, config.signingAlgs, clock(), ring);
-    if (next !== ring) log.info({ event: 'keys_reloaded', active: next.active.kid, published: [...next.verification.keys()] }, 'signing keys changed');
+    if (next !== ring)
+      log.info(
+        { event: 'keys_reloaded', active: next.active.kid, published: [...next.verification.keys()] },
+        'signing keys changed',
+      );
     ring = next;
   };
   // The key schedule runs in every process on the reload timer; storage decides which process
@@ -300,10 +438,22 @@ export async function buildApp(config: Config, opts: { logger?: Logger; prepared
     await reloadKeys();
     return done;
   };
-  const keyReload = setInterval(() => runSchedule().catch((err) => log.warn({ err: String(err) }, 'key schedule or reload failed')), config.keyReloadSeconds * 1000);
+  const keyReload = setInterval(
+    () => runSchedule().catch((err) => log.warn({ err: String(err) }, 'key schedule or reload failed')),
+    config.keyReloadSeconds * 1000,
+  );
   keyReload.unref();
   return {
-    server, provider, stores, log, banner, metrics, audit, reloadKeys, runKeySchedule: runSchedule, redis,
+    server,
+    provider,
+    stores,
+    log,
+    banner,
+    metrics,
+    audit,
+    reloadKeys,
+    runKeySchedule: runSchedule,
+    redis,
     async drain(seconds) {
       draining = true;
       if (seconds > 0) await new Promise((r) => setTimeout(r, seconds * 1000));

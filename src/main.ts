@@ -41,15 +41,28 @@ function announce(port: number, banner: string | undefined, log: { info(o: objec
   // The banner holds generated secrets (shown once): never in the log records.
   if (banner) process.stderr.write(`\n${banner}\n\n`);
   const mode = workers > 1 ? `, ${workers} workers` : '';
-  process.stderr.write(`Tessera is running (${config.env} mode${mode}).\n  issuer     ${config.issuer}\n  listening  ${scheme}://${config.host}:${port}\n  discovery  ${config.issuer}/.well-known/openid-configuration\n`);
-  log.info({ event: 'listening', env: config.env, workers, issuer: config.issuer, address: `${scheme}://${config.host}:${port}` }, 'Tessera is running');
+  process.stderr.write(
+    `Tessera is running (${config.env} mode${mode}).\n  issuer     ${config.issuer}\n  listening  ${scheme}://${config.host}:${port}\n  discovery  ${config.issuer}/.well-known/openid-configuration\n`,
+  );
+  log.info(
+    {
+      event: 'listening',
+      env: config.env,
+      workers,
+      issuer: config.issuer,
+      address: `${scheme}://${config.host}:${port}`,
+    },
+    'Tessera is running',
+  );
 }
 
 /** Why a listener could not be opened, naming the setting to change; undefined for other errors. */
 function listenProblem(err: unknown, setting: string, host: string, port: number): string | undefined {
   const code = (err as { code?: unknown }).code;
-  if (code === 'EADDRINUSE') return `port ${port} on ${host} is already in use (${setting}=${port}). Stop the process that holds it, or set ${setting} to a free port.`;
-  if (code === 'EACCES') return `no permission to listen on port ${port} (${setting}=${port}); ports below 1024 need privileges: use a higher port behind a proxy.`;
+  if (code === 'EADDRINUSE')
+    return `port ${port} on ${host} is already in use (${setting}=${port}). Stop the process that holds it, or set ${setting} to a free port.`;
+  if (code === 'EACCES')
+    return `no permission to listen on port ${port} (${setting}=${port}); ports below 1024 need privileges: use a higher port behind a proxy.`;
   if (code === 'EADDRNOTAVAIL') return `${host} is not an address of this machine (TESSERA_HOST=${host}).`;
   return undefined;
 }
@@ -90,16 +103,33 @@ async function runServer(): Promise<void> {
     fail(`Tessera cannot start: ${(err as Error).message}\n`, 1);
   }
   if (!isWorker) for (const w of config.warnings) app.log.warn({ event: 'config_warning' }, w);
-  await listen(() => app.server.listen({ host: config.host, port: config.port }), 'TESSERA_PORT', config.host, config.port);
+  await listen(
+    () => app.server.listen({ host: config.host, port: config.port }),
+    'TESSERA_PORT',
+    config.host,
+    config.port,
+  );
   if (config.metricsPort !== undefined) {
     // One metrics listener per host: in cluster mode each worker's figures are its own, so the
     // separate listener is offered only with one worker (see README, Observability).
-    if (workers > 1) app.log.warn({ event: 'config_warning' }, 'TESSERA_METRICS_PORT is ignored with TESSERA_WORKERS > 1; scrape /metrics with TESSERA_METRICS_TOKEN instead');
+    if (workers > 1)
+      app.log.warn(
+        { event: 'config_warning' },
+        'TESSERA_METRICS_PORT is ignored with TESSERA_WORKERS > 1; scrape /metrics with TESSERA_METRICS_TOKEN instead',
+      );
     else {
       const metricsServer = buildMetricsServer(app.metrics, app.log);
-      await listen(() => metricsServer.listen({ host: config.metricsHost, port: config.metricsPort! }), 'TESSERA_METRICS_PORT', config.metricsHost, config.metricsPort);
+      await listen(
+        () => metricsServer.listen({ host: config.metricsHost, port: config.metricsPort! }),
+        'TESSERA_METRICS_PORT',
+        config.metricsHost,
+        config.metricsPort,
+      );
       const close = app.close;
-      app.close = async () => { await metricsServer.close(); await close(); };
+      app.close = async () => {
+        await metricsServer.close();
+        await close();
+      };
     }
   }
   const address = app.server.server.address();
@@ -115,7 +145,13 @@ async function runServer(): Promise<void> {
       app.log.info({ signal, drain_seconds: config.shutdownDrainSeconds }, 'shutting down: draining requests');
       const force = setTimeout(() => process.exit(1), (config.shutdownDrainSeconds + 10) * 1000);
       force.unref();
-      app.drain(config.shutdownDrainSeconds).then(() => app.close()).then(() => process.exit(0), () => process.exit(1));
+      app
+        .drain(config.shutdownDrainSeconds)
+        .then(() => app.close())
+        .then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
     });
   }
 }

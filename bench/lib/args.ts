@@ -4,7 +4,10 @@ import { SCENARIOS, type ScenarioId } from './scenarios.ts';
 import type { ServerKind } from './servers.ts';
 
 export interface BenchOptions {
-  /** compare: Tessera against node-oidc-provider (the default); soak: a long constant load on Tessera; scaling: Tessera with 1 and 2 workers. */
+  /**
+   * compare: Tessera against node-oidc-provider (the default); soak: a long constant load on Tessera; scaling: Tessera
+   * with 1 and 2 workers.
+   */
   mode: 'compare' | 'soak' | 'scaling';
   smoke: boolean;
   durationS: number;
@@ -54,16 +57,26 @@ export const USAGE = `Usage: npm run bench -- [options]
 function positive(name: string, v: string | undefined, dflt: number, integer = true): number {
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new Error(`--${name} must be a positive ${integer ? 'integer' : 'number'}`);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))
+    throw new Error(`--${name} must be a positive ${integer ? 'integer' : 'number'}`);
   return n;
 }
 
-function list<T extends string>(name: string, v: string | undefined, allowed: readonly T[], aliases: Record<string, T[]> = {}): T[] {
+function list<T extends string>(
+  name: string,
+  v: string | undefined,
+  allowed: readonly T[],
+  aliases: Record<string, T[]> = {},
+): T[] {
   if (v === undefined) return [...allowed];
   const out: T[] = [];
-  for (const item of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const expanded = aliases[item] ?? (allowed.includes(item as T) ? [item as T] : undefined);
-    if (!expanded) throw new Error(`--${name}: unknown ${item} (one of ${[...allowed, ...Object.keys(aliases)].join(', ')})`);
+    if (!expanded)
+      throw new Error(`--${name}: unknown ${item} (one of ${[...allowed, ...Object.keys(aliases)].join(', ')})`);
     for (const e of expanded) if (!out.includes(e)) out.push(e);
   }
   if (out.length === 0) throw new Error(`--${name} is empty`);
@@ -99,9 +112,12 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   const loader = values.loader as BenchOptions['loader'];
   if (!['auto', 'wrk', 'autocannon'].includes(loader)) throw new Error('--loader must be auto, wrk or autocannon');
   const ids = SCENARIOS.map((s) => s.id);
-  if ([smoke, values.soak, values.scaling].filter(Boolean).length > 1) throw new Error('--smoke, --soak and --scaling exclude each other');
+  if ([smoke, values.soak, values.scaling].filter(Boolean).length > 1)
+    throw new Error('--smoke, --soak and --scaling exclude each other');
   const mode = values.soak ? 'soak' : values.scaling ? 'scaling' : 'compare';
-  const tesseraRequests = SCENARIOS.filter((s) => s.servers.includes('tessera') && s.unit === 'request').map((s) => s.id);
+  const tesseraRequests = SCENARIOS.filter((s) => s.servers.includes('tessera') && s.unit === 'request').map(
+    (s) => s.id,
+  );
   const soakScenario = list('soak-scenario', values['soak-scenario'], tesseraRequests);
   if (soakScenario.length !== 1) throw new Error('--soak-scenario takes one scenario');
   const soakSeconds = positive('soak-seconds', values['soak-seconds'], 300);
@@ -112,16 +128,27 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     smoke,
     durationS: positive('duration', values.duration, smoke ? 1 : 4, false),
     runs: positive('runs', values.runs, smoke ? 1 : 7),
-    warmupS: values.warmup === '0' || (smoke && values.warmup === undefined) ? 0 : positive('warmup', values.warmup, smoke ? 0 : 3, false),
+    warmupS:
+      values.warmup === '0' || (smoke && values.warmup === undefined)
+        ? 0
+        : positive('warmup', values.warmup, smoke ? 0 : 3, false),
     connections: positive('connections', values.connections, smoke ? 16 : 32),
     flowConcurrency: positive('flow-concurrency', values['flow-concurrency'], smoke ? 4 : 8),
-    scenarios: mode === 'scaling'
-      ? (values.only === undefined ? SCALING_SCENARIOS : list('only', values.only, tesseraIds))
-      : list('only', values.only, ids, { floor: ['floor_json', 'floor_token', 'floor_token_node', 'floor_token_raw'] }),
+    scenarios:
+      mode === 'scaling'
+        ? values.only === undefined
+          ? SCALING_SCENARIOS
+          : list('only', values.only, tesseraIds)
+        : list('only', values.only, ids, {
+            floor: ['floor_json', 'floor_token', 'floor_token_node', 'floor_token_raw'],
+          }),
     servers: list('servers', values.servers, ['tessera', 'oidc-provider', 'floor'] as ServerKind[]),
     loader,
     pin: !values['no-pin'],
-    quietWaitS: values['quiet-wait'] === '0' || (smoke && values['quiet-wait'] === undefined) ? 0 : positive('quiet-wait', values['quiet-wait'], 60, false),
+    quietWaitS:
+      values['quiet-wait'] === '0' || (smoke && values['quiet-wait'] === undefined)
+        ? 0
+        : positive('quiet-wait', values['quiet-wait'], 60, false),
     outDir: values.out!,
     soakSeconds,
     soakScenario: soakScenario[0]!,

@@ -31,7 +31,13 @@ export function makeFixtures(): Fixtures {
     cc: { id: 'bench-service', secret: secret() },
     rs: { id: 'bench-resource-server', secret: secret() },
     web: { id: 'bench-web', secret: secret() },
-    user: { id: randomUUID(), username: 'bench-user', password: `pw-${randomBytes(12).toString('base64url')}`, email: 'bench-user@example.com', name: 'Bench User' },
+    user: {
+      id: randomUUID(),
+      username: 'bench-user',
+      password: `pw-${randomBytes(12).toString('base64url')}`,
+      email: 'bench-user@example.com',
+      name: 'Bench User',
+    },
   };
 }
 
@@ -39,17 +45,45 @@ export function makeFixtures(): Fixtures {
 export function tesseraBootstrap(f: Fixtures): object {
   return {
     clients: [
-      { client_id: f.cc.id, client_name: 'Bench service', client_secret: f.cc.secret, token_endpoint_auth_method: 'client_secret_basic',
-        grant_types: ['client_credentials'], scope: RESOURCE_SCOPE, redirect_uris: [] },
-      { client_id: f.rs.id, client_name: 'Bench resource server', client_secret: f.rs.secret, token_endpoint_auth_method: 'client_secret_basic',
-        grant_types: [], scope: '', redirect_uris: [] },
-      { client_id: f.web.id, client_name: 'Bench web', client_secret: f.web.secret, token_endpoint_auth_method: 'client_secret_basic',
-        application_type: 'web', grant_types: ['authorization_code', 'refresh_token'], redirect_uris: [REDIRECT_URI], scope: FLOW_SCOPE,
+      {
+        client_id: f.cc.id,
+        client_name: 'Bench service',
+        client_secret: f.cc.secret,
+        token_endpoint_auth_method: 'client_secret_basic',
+        grant_types: ['client_credentials'],
+        scope: RESOURCE_SCOPE,
+        redirect_uris: [],
+      },
+      {
+        client_id: f.rs.id,
+        client_name: 'Bench resource server',
+        client_secret: f.rs.secret,
+        token_endpoint_auth_method: 'client_secret_basic',
+        grant_types: [],
+        scope: '',
+        redirect_uris: [],
+      },
+      {
+        client_id: f.web.id,
+        client_name: 'Bench web',
+        client_secret: f.web.secret,
+        token_endpoint_auth_method: 'client_secret_basic',
+        application_type: 'web',
+        grant_types: ['authorization_code', 'refresh_token'],
+        redirect_uris: [REDIRECT_URI],
+        scope: FLOW_SCOPE,
         // Like node-oidc-provider's client below: ES256 ID tokens on both sides (the default is RS256).
-        id_token_signed_response_alg: 'ES256' },
+        id_token_signed_response_alg: 'ES256',
+      },
     ],
     users: [
-      { username: f.user.username, password: f.user.password, email: f.user.email, email_verified: true, name: f.user.name },
+      {
+        username: f.user.username,
+        password: f.user.password,
+        email: f.user.email,
+        email_verified: true,
+        name: f.user.name,
+      },
     ],
   };
 }
@@ -57,13 +91,34 @@ export function tesseraBootstrap(f: Fixtures): object {
 /** The same clients as node-oidc-provider client metadata. */
 export function oidcProviderClients(f: Fixtures): object[] {
   return [
-    { client_id: f.cc.id, client_secret: f.cc.secret, token_endpoint_auth_method: 'client_secret_basic',
-      grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: RESOURCE_SCOPE },
-    { client_id: f.rs.id, client_secret: f.rs.secret, token_endpoint_auth_method: 'client_secret_basic',
-      grant_types: [], response_types: [], redirect_uris: [] },
-    { client_id: f.web.id, client_secret: f.web.secret, token_endpoint_auth_method: 'client_secret_basic', application_type: 'web',
-      grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], redirect_uris: [REDIRECT_URI],
-      scope: FLOW_SCOPE, id_token_signed_response_alg: 'ES256' },
+    {
+      client_id: f.cc.id,
+      client_secret: f.cc.secret,
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      scope: RESOURCE_SCOPE,
+    },
+    {
+      client_id: f.rs.id,
+      client_secret: f.rs.secret,
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: [],
+      response_types: [],
+      redirect_uris: [],
+    },
+    {
+      client_id: f.web.id,
+      client_secret: f.web.secret,
+      token_endpoint_auth_method: 'client_secret_basic',
+      application_type: 'web',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      redirect_uris: [REDIRECT_URI],
+      scope: FLOW_SCOPE,
+      id_token_signed_response_alg: 'ES256',
+    },
   ];
 }
 

@@ -16,7 +16,14 @@ export interface FlowTarget {
 
 export interface FlowResult {
   /** The parsed token response. */
-  tokens: { access_token: string; refresh_token?: string; id_token?: string; token_type: string; expires_in?: number; scope?: string };
+  tokens: {
+    access_token: string;
+    refresh_token?: string;
+    id_token?: string;
+    token_type: string;
+    expires_in?: number;
+    scope?: string;
+  };
   nonce: string;
   /** HTTP requests the flow made. */
   requests: number;
@@ -60,7 +67,8 @@ export class CookieJar {
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 function decodeEntities(s: string): string {
   return s.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e: string) => {
-    if (e[0] === '#') return String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : Number(e.slice(1)));
+    if (e[0] === '#')
+      return String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : Number(e.slice(1)));
     return ENTITIES[e.toLowerCase()] ?? m;
   });
 }
@@ -78,7 +86,9 @@ export interface ParsedForm {
   decisions: string[];
 }
 
-/** The first POST form of a page: its action, hidden inputs, whether it asks for a password, and its decision buttons. */
+/**
+ * The first POST form of a page: its action, hidden inputs, whether it asks for a password, and its decision buttons.
+ */
 export function parseForm(html: string): ParsedForm | undefined {
   const m = /<form\b[^>]*>([\s\S]*?)<\/form>/i.exec(html);
   if (!m) return undefined;
@@ -111,8 +121,14 @@ export async function codeFlow(t: FlowTarget, scope: string, opts: { resource?: 
   const nonce = randomBytes(16).toString('base64url');
   const auth = new URL(t.authorizationEndpoint);
   const q: Record<string, string> = {
-    response_type: 'code', client_id: t.client.id, redirect_uri: t.redirectUri, scope, state, nonce,
-    code_challenge: challenge, code_challenge_method: 'S256',
+    response_type: 'code',
+    client_id: t.client.id,
+    redirect_uri: t.redirectUri,
+    scope,
+    state,
+    nonce,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
     // OIDC: offline_access needs prompt=consent; both servers then show login and consent.
     prompt: 'consent',
   };
@@ -147,7 +163,8 @@ export async function codeFlow(t: FlowTarget, scope: string, opts: { resource?: 
       continue;
     }
     const text = await res.text();
-    if (res.status !== 200) throw new FlowError(step, `status ${res.status}: ${text.slice(0, 200).replace(/\s+/g, ' ')}`);
+    if (res.status !== 200)
+      throw new FlowError(step, `status ${res.status}: ${text.slice(0, 200).replace(/\s+/g, ' ')}`);
     const form = parseForm(text);
     if (!form) throw new FlowError(step, 'page without a form');
     const fields = new URLSearchParams(form.hidden);
@@ -168,26 +185,35 @@ export async function codeFlow(t: FlowTarget, scope: string, opts: { resource?: 
     body = fields.toString();
   }
   if (!callback) throw new FlowError('authorize', 'too many redirects');
-  if (!loggedIn || !consented) throw new FlowError('authorize', `code issued without ${loggedIn ? 'consent' : 'login'}`);
+  if (!loggedIn || !consented)
+    throw new FlowError('authorize', `code issued without ${loggedIn ? 'consent' : 'login'}`);
   const p = callback.searchParams;
   if (p.get('error')) throw new FlowError('callback', `${p.get('error')}: ${p.get('error_description')}`);
   if (p.get('state') !== state) throw new FlowError('callback', 'state does not match');
-  if (p.has('iss') && p.get('iss') !== t.issuer) throw new FlowError('callback', `iss ${p.get('iss')} is not ${t.issuer}`);
+  if (p.has('iss') && p.get('iss') !== t.issuer)
+    throw new FlowError('callback', `iss ${p.get('iss')} is not ${t.issuer}`);
   const code = p.get('code');
   if (!code) throw new FlowError('callback', 'no code');
 
   const res = await fetch(t.tokenEndpoint, {
     method: 'POST',
     headers: { authorization: basicAuth(t.client), 'content-type': FORM },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: t.redirectUri, code_verifier: verifier }).toString(),
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: t.redirectUri,
+      code_verifier: verifier,
+    }).toString(),
   });
   requests++;
   const text = await res.text();
   if (res.status !== 200) throw new FlowError('token', `status ${res.status}: ${text.slice(0, 200)}`);
   const tokens = JSON.parse(text) as FlowResult['tokens'];
   if (typeof tokens.access_token !== 'string' || !tokens.access_token) throw new FlowError('token', 'no access_token');
-  if (scope.split(' ').includes('offline_access') && typeof tokens.refresh_token !== 'string') throw new FlowError('token', 'no refresh_token');
-  if (scope.split(' ').includes('openid') && typeof tokens.id_token !== 'string') throw new FlowError('token', 'no id_token');
+  if (scope.split(' ').includes('offline_access') && typeof tokens.refresh_token !== 'string')
+    throw new FlowError('token', 'no refresh_token');
+  if (scope.split(' ').includes('openid') && typeof tokens.id_token !== 'string')
+    throw new FlowError('token', 'no id_token');
   return { tokens, nonce, requests };
 }
 

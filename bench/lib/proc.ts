@@ -17,13 +17,17 @@ export function clockTicks(): number {
   return clkTck;
 }
 
-/** The fields of /proc/<pid>/stat after "(comm)": [0] is field 3 (state), [1] the ppid, [11] utime, [12] stime, [13] cutime, [14] cstime. */
+/**
+ * The fields of /proc/<pid>/stat after "(comm)": [0] is field 3 (state), [1] the ppid, [11] utime, [12] stime, [13]
+ * cutime, [14] cstime.
+ */
 function statFields(pid: number): string[] {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
-const ticksToMicros = (...ticks: (string | undefined)[]) => (ticks.reduce((n, t) => n + Number(t), 0) * 1_000_000) / clockTicks();
+const ticksToMicros = (...ticks: (string | undefined)[]) =>
+  (ticks.reduce((n, t) => n + Number(t), 0) * 1_000_000) / clockTicks();
 
 /** User + system CPU time of a process (all its threads), in microseconds. */
 export function cpuMicros(pid: number): number {
@@ -40,17 +44,26 @@ export function childrenCpuMicros(pid: number): number {
   return ticksToMicros(fields[13], fields[14]);
 }
 
-/** The live child processes of `pid`: /proc/<pid>/task/<tid>/children when the kernel has it, else a scan of every /proc/<n>/stat for the ppid. */
+/**
+ * The live child processes of `pid`: /proc/<pid>/task/<tid>/children when the kernel has it, else a scan of every
+ * /proc/<n>/stat for the ppid.
+ */
 function childPids(pid: number): number[] {
   try {
-    return readdirSync(`/proc/${pid}/task`).flatMap((tid) => readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
-  } catch { /* no CONFIG_PROC_CHILDREN: scan */ }
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+      readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+    );
+  } catch {
+    /* no CONFIG_PROC_CHILDREN: scan */
+  }
   const out: number[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       if (Number(statFields(Number(name))[1]) === pid) out.push(Number(name));
-    } catch { /* exited meanwhile */ }
+    } catch {
+      /* exited meanwhile */
+    }
   }
   return out;
 }
@@ -64,7 +77,9 @@ export function treeCpuMicros(pid: number): number {
   for (const child of childPids(pid)) {
     try {
       total += treeCpuMicros(child);
-    } catch { /* exited meanwhile: its time moves to our cutime */ }
+    } catch {
+      /* exited meanwhile: its time moves to our cutime */
+    }
   }
   return total;
 }
@@ -119,7 +134,12 @@ export function coreTimes(): Map<number, CoreTimes> {
  * CPU time that processes other than `ownMicros` took on one core between two coreTimes()
  * readings, percent of that core's time; undefined when the core is not in both.
  */
-export function otherCpuPct(before: Map<number, CoreTimes>, after: Map<number, CoreTimes>, core: number, ownMicros: number): number | undefined {
+export function otherCpuPct(
+  before: Map<number, CoreTimes>,
+  after: Map<number, CoreTimes>,
+  core: number,
+  ownMicros: number,
+): number | undefined {
   const a = before.get(core);
   const b = after.get(core);
   if (!a || !b || b.total <= a.total) return undefined;
@@ -128,7 +148,8 @@ export function otherCpuPct(before: Map<number, CoreTimes>, after: Map<number, C
 
 /** Share of all cores busy over `ms` milliseconds, percent (0-100). */
 export async function machineBusyPct(ms: number): Promise<number> {
-  const sum = (m: Map<number, CoreTimes>) => [...m.values()].reduce((a, c) => ({ busy: a.busy + c.busy, total: a.total + c.total }), { busy: 0, total: 0 });
+  const sum = (m: Map<number, CoreTimes>) =>
+    [...m.values()].reduce((a, c) => ({ busy: a.busy + c.busy, total: a.total + c.total }), { busy: 0, total: 0 });
   const a = sum(coreTimes());
   await new Promise((r) => setTimeout(r, ms));
   const b = sum(coreTimes());

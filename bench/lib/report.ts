@@ -41,7 +41,7 @@ export const NOTES = [
   'Logins on both servers verify the same Argon2id hash (src/accounts/passwords.ts: 19 MiB, 2 passes, 1 lane); every flow shows a login and a consent page (prompt=consent, needed by both for offline_access). A Tessera flow takes 6 HTTP requests, a node-oidc-provider flow 8 (its resume redirects).',
   'Refresh rotation: every request presents the refresh token returned by the previous response on its chain; each chain starts from its own code flow. Replaying a rotated token is refused by both (checked before measuring).',
   'Throughput counts successful responses only (200; for flows, completed flows with tokens). Errors are unexpected statuses, bad bodies and socket errors. Every scenario is validated before measuring (JWT signatures against the published JWKS, claims, negative checks).',
-  'Server CPU per request: utime+stime of the server process (all threads) from /proc/<pid>/stat over the measured run, divided by successful requests. Server busy %: that CPU time over the run\'s wall time; well below 100 means the server waited (on disk, locks or the load generator) rather than computed. Others %: CPU time other processes took on the server core and on the load generator core during the worst run (pinned runs), a measure of how quiet the machine was. Peak RSS: VmHWM, reset before each scenario when the kernel allows (clear_refs).',
+  "Server CPU per request: utime+stime of the server process (all threads) from /proc/<pid>/stat over the measured run, divided by successful requests. Server busy %: that CPU time over the run's wall time; well below 100 means the server waited (on disk, locks or the load generator) rather than computed. Others %: CPU time other processes took on the server core and on the load generator core during the worst run (pinned runs), a measure of how quiet the machine was. Peak RSS: VmHWM, reset before each scenario when the kernel allows (clear_refs).",
   'The machine is shared: anything else running during a bench run (other builds and tests) lowers the numbers. The load average at the start is recorded; compare runs only from a quiet machine.',
   'All servers are started at the start and stay up (idle ones take no CPU); each scenario is measured on every server with their runs interleaved (Tessera run 1, node-oidc-provider run 1, Tessera run 2, ...). The ratios are the medians of the ratios of those paired runs, so a virtual machine whose speed drifts during the session (seen here: the same server measured 2.5x apart minutes apart) skews both servers alike; absolute figures still move with the machine.',
   'The token floor signs with jose (WebCrypto, asynchronous); Tessera signs with node:crypto synchronously, so Tessera can beat that floor.',
@@ -56,15 +56,26 @@ const ratio = (a?: number | null, b?: number | null) => (a && b ? Math.round((a 
  * session does not favour whichever server ran in its fast moments; the ratio of the medians
  * when the runs do not pair up.
  */
-function pairedRatio(t: ScenarioResult | undefined, o: ScenarioResult | undefined, pick: (r: RunRecord) => number | null, overall: (r: ScenarioResult) => number | null | undefined): number | undefined {
+function pairedRatio(
+  t: ScenarioResult | undefined,
+  o: ScenarioResult | undefined,
+  pick: (r: RunRecord) => number | null,
+  overall: (r: ScenarioResult) => number | null | undefined,
+): number | undefined {
   if (!t || !o) return undefined;
-  const pairs = t.runs.length === o.runs.length ? t.runs.map((r, i) => [pick(r), pick(o.runs[i]!)] as const).filter((p): p is readonly [number, number] => !!p[0] && !!p[1]) : [];
+  const pairs =
+    t.runs.length === o.runs.length
+      ? t.runs
+          .map((r, i) => [pick(r), pick(o.runs[i]!)] as const)
+          .filter((p): p is readonly [number, number] => !!p[0] && !!p[1])
+      : [];
   if (pairs.length === 0 || pairs.length !== t.runs.length) return ratio(overall(t), overall(o));
   return Math.round(median(pairs.map(([a, b]) => a / b)) * 100) / 100;
 }
 
 export function compare(results: ScenarioResult[]): Comparison[] {
-  const get = (scenario: ScenarioId, server: ServerKind) => results.find((r) => r.scenario === scenario && r.server === server && r.status === 'ok');
+  const get = (scenario: ScenarioId, server: ServerKind) =>
+    results.find((r) => r.scenario === scenario && r.server === server && r.status === 'ok');
   const out: Comparison[] = [];
   for (const s of SCENARIOS) {
     if (!s.servers.includes('tessera')) continue;
@@ -74,8 +85,23 @@ export function compare(results: ScenarioResult[]): Comparison[] {
     const floorId = FLOOR_FOR[s.id];
     const floor = floorId ? get(floorId, 'floor') : undefined;
     out.push({
-      scenario: s.id, title: s.title, unit: s.unit, tesseraRps: t?.rps, oidcProviderRps: o?.rps,
-      rpsRatio: pairedRatio(t, o, (r) => r.rps, (r) => r.rps), cpuRatio: pairedRatio(t, o, (r) => r.cpuUsPerUnit, (r) => r.cpuUsPerUnit),
+      scenario: s.id,
+      title: s.title,
+      unit: s.unit,
+      tesseraRps: t?.rps,
+      oidcProviderRps: o?.rps,
+      rpsRatio: pairedRatio(
+        t,
+        o,
+        (r) => r.rps,
+        (r) => r.rps,
+      ),
+      cpuRatio: pairedRatio(
+        t,
+        o,
+        (r) => r.cpuUsPerUnit,
+        (r) => r.cpuUsPerUnit,
+      ),
       floor: floorId && floor ? { scenario: floorId, rps: floor.rps } : undefined,
     });
   }
@@ -84,7 +110,8 @@ export function compare(results: ScenarioResult[]): Comparison[] {
 
 export function table(header: string[], rows: string[][], align: ('l' | 'r')[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (align[i] === 'r' ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (align[i] === 'r' ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
@@ -108,8 +135,12 @@ export function notesSection(notes: string[]): string[] {
 
 function summaryRows(c: Comparison[]): string[][] {
   return c.map((x) => [
-    x.scenario, x.unit === 'flow' ? 'flows/s' : 'req/s', fmt(x.tesseraRps), fmt(x.oidcProviderRps),
-    x.rpsRatio === undefined ? '-' : `${x.rpsRatio.toFixed(2)}x`, x.cpuRatio === undefined ? '-' : `${x.cpuRatio.toFixed(2)}x`,
+    x.scenario,
+    x.unit === 'flow' ? 'flows/s' : 'req/s',
+    fmt(x.tesseraRps),
+    fmt(x.oidcProviderRps),
+    x.rpsRatio === undefined ? '-' : `${x.rpsRatio.toFixed(2)}x`,
+    x.cpuRatio === undefined ? '-' : `${x.cpuRatio.toFixed(2)}x`,
     x.floor ? `${fmt(x.floor.rps)} (${x.floor.scenario})` : '',
   ]);
 }
@@ -117,16 +148,43 @@ const SUMMARY_HEADER = ['scenario', 'unit', 'Tessera', 'node-oidc-provider', 'ra
 const SUMMARY_ALIGN: ('l' | 'r')[] = ['l', 'l', 'r', 'r', 'r', 'r', 'l'];
 
 function detailRows(results: ScenarioResult[]): string[][] {
-  return results.map((r) => r.status !== 'ok'
-    ? [r.scenario, r.serverLabel, r.status.toUpperCase(), '', '', '', '', '', '', '', (r.error ?? '').slice(0, 120)]
-    : [r.scenario, r.serverLabel, fmt(r.rps), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), fmt(r.errorPct, 2), fmt(r.cpuUsPerUnit, 0),
-      fmt(r.serverCpuPct, 0), `${fmt(r.otherOnServerCorePct, 0)} / ${fmt(r.otherOnLoaderCorePct, 0)}`, fmt(r.peakRssMiB), r.runs.find((x) => x.firstError)?.firstError?.slice(0, 120) ?? '']);
+  return results.map((r) =>
+    r.status !== 'ok'
+      ? [r.scenario, r.serverLabel, r.status.toUpperCase(), '', '', '', '', '', '', '', (r.error ?? '').slice(0, 120)]
+      : [
+          r.scenario,
+          r.serverLabel,
+          fmt(r.rps),
+          fmt(r.p50Ms, 2),
+          fmt(r.p99Ms, 2),
+          fmt(r.errorPct, 2),
+          fmt(r.cpuUsPerUnit, 0),
+          fmt(r.serverCpuPct, 0),
+          `${fmt(r.otherOnServerCorePct, 0)} / ${fmt(r.otherOnLoaderCorePct, 0)}`,
+          fmt(r.peakRssMiB),
+          r.runs.find((x) => x.firstError)?.firstError?.slice(0, 120) ?? '',
+        ],
+  );
 }
-const DETAIL_HEADER = ['scenario', 'server', 'rps', 'p50 ms', 'p99 ms', 'err %', 'CPU µs/unit', 'server busy %', 'others % (srv/load core)', 'peak RSS MiB', 'first error'];
+const DETAIL_HEADER = [
+  'scenario',
+  'server',
+  'rps',
+  'p50 ms',
+  'p99 ms',
+  'err %',
+  'CPU µs/unit',
+  'server busy %',
+  'others % (srv/load core)',
+  'peak RSS MiB',
+  'first error',
+];
 const DETAIL_ALIGN: ('l' | 'r')[] = ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'];
 
 export function machineLine(m: Machine): string {
-  const pin = m.pinning.applied ? `pinned (servers core ${m.pinning.serverCore}, load core ${m.pinning.loaderCore})` : `not pinned (${m.pinning.reason})`;
+  const pin = m.pinning.applied
+    ? `pinned (servers core ${m.pinning.serverCore}, load core ${m.pinning.loaderCore})`
+    : `not pinned (${m.pinning.reason})`;
   return `${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}; load generator: ${m.loader} ${m.loaderVersion}; ${pin}; load average at start ${m.loadAverage.join(' ')}; SQLite on ${m.tempFilesystem}`;
 }
 
@@ -135,8 +193,10 @@ export function noiseWarning(results: ScenarioResult[], thresholdPct = 5): strin
   const other = (r: ScenarioResult) => Math.max(r.otherOnServerCorePct ?? 0, r.otherOnLoaderCorePct ?? 0);
   const noisy = results.filter((r) => other(r) > thresholdPct);
   if (!noisy.length) return undefined;
-  return `WARNING: the machine was not quiet: other processes took up to ${Math.max(...noisy.map(other)).toFixed(0)}% of the server's or the load generator's core in ` +
-    `${noisy.map((r) => `${r.scenario} (${r.serverLabel})`).join(', ')}. Those numbers are low and noisy; rerun on a quiet machine.`;
+  return (
+    `WARNING: the machine was not quiet: other processes took up to ${Math.max(...noisy.map(other)).toFixed(0)}% of the server's or the load generator's core in ` +
+    `${noisy.map((r) => `${r.scenario} (${r.serverLabel})`).join(', ')}. Those numbers are low and noisy; rerun on a quiet machine.`
+  );
 }
 
 export function consoleReport(r: BenchReport): string {
@@ -198,5 +258,10 @@ export function writeFiles(outDir: string, names: string[], data: unknown, md: s
 
 export function writeReport(r: BenchReport, outDir: string): string[] {
   // Only complete runs replace latest.* and keep a timestamped copy.
-  return writeFiles(outDir, r.kind === 'full' ? ['latest', r.startedAt.replace(/[:.]/g, '-')] : [`${r.kind}-latest`], r, markdownReport(r));
+  return writeFiles(
+    outDir,
+    r.kind === 'full' ? ['latest', r.startedAt.replace(/[:.]/g, '-')] : [`${r.kind}-latest`],
+    r,
+    markdownReport(r),
+  );
 }

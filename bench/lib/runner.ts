@@ -1,14 +1,25 @@
 // Runs the scenarios of one server: validate, warm up, measure N runs with server CPU and peak
 // RSS from /proc, and condense the runs into medians.
 import type { LoadDriver, LoadOptions, LoadResult, Workload } from '../load/types.ts';
-import { childrenCpuMicros, coreTimes, otherCpuPct, peakRss, resetPeakRss, treeCpuMicros, waitForQuiet } from './proc.ts';
+import {
+  childrenCpuMicros,
+  coreTimes,
+  otherCpuPct,
+  peakRss,
+  resetPeakRss,
+  treeCpuMicros,
+  waitForQuiet,
+} from './proc.ts';
 import type { Scenario, ScenarioContext, ScenarioId } from './scenarios.ts';
 import { SERVER_LABELS, type ServerKind } from './servers.ts';
 
 export interface RunRecord extends LoadResult {
   /** Successful requests (or flows) per second. */
   rps: number;
-  /** Server CPU (user + system, all threads, and all worker processes in cluster mode) per successful request or flow, microseconds. */
+  /**
+   * Server CPU (user + system, all threads, and all worker processes in cluster mode) per successful request or flow,
+   * microseconds.
+   */
   cpuUsPerUnit: number | null;
   /** Server CPU time over wall time, percent: near 100 when the server's core is saturated. */
   serverCpuPct: number;
@@ -73,7 +84,13 @@ export const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 1
  * One measured run: the load, and around it the server's CPU time, the load generator's (reaped
  * child processes of this one) and, when pinned, what other processes took of both cores.
  */
-async function measure(driver: LoadDriver, workload: Workload, load: LoadOptions, pid: number, cores: RunnerOptions['cores']): Promise<RunRecord> {
+async function measure(
+  driver: LoadDriver,
+  workload: Workload,
+  load: LoadOptions,
+  pid: number,
+  cores: RunnerOptions['cores'],
+): Promise<RunRecord> {
   const cores0 = coreTimes();
   const self0 = process.cpuUsage();
   const children0 = childrenCpuMicros(process.pid);
@@ -84,8 +101,11 @@ async function measure(driver: LoadDriver, workload: Workload, load: LoadOptions
   const self = process.cpuUsage(self0);
   const cores1 = coreTimes();
   const rec: RunRecord = {
-    ...r, rps: r.ok / r.durationS, cpuUsPerUnit: r.ok > 0 ? cpu / r.ok : null,
-    serverCpuPct: (100 * cpu) / 1e6 / r.durationS, loaderCpuPct: (100 * loaderCpu) / 1e6 / r.durationS,
+    ...r,
+    rps: r.ok / r.durationS,
+    cpuUsPerUnit: r.ok > 0 ? cpu / r.ok : null,
+    serverCpuPct: (100 * cpu) / 1e6 / r.durationS,
+    loaderCpuPct: (100 * loaderCpu) / 1e6 / r.durationS,
   };
   if (cores) {
     rec.otherOnServerCorePct = otherCpuPct(cores0, cores1, cores.server, cpu);
@@ -96,11 +116,15 @@ async function measure(driver: LoadDriver, workload: Workload, load: LoadOptions
 
 function describeRun(r: RunRecord, unit: string): string {
   const errPct = (100 * r.failed) / Math.max(1, r.ok + r.failed);
-  const others = r.otherOnServerCorePct !== undefined
-    ? `; other processes: ${r.otherOnServerCorePct.toFixed(0)}% of the server core, ${(r.otherOnLoaderCorePct ?? 0).toFixed(0)}% of the load core` : '';
-  return `${r.rps.toFixed(1)} ${unit}s/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, errors ${errPct.toFixed(2)}%, ` +
+  const others =
+    r.otherOnServerCorePct !== undefined
+      ? `; other processes: ${r.otherOnServerCorePct.toFixed(0)}% of the server core, ${(r.otherOnLoaderCorePct ?? 0).toFixed(0)}% of the load core`
+      : '';
+  return (
+    `${r.rps.toFixed(1)} ${unit}s/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, errors ${errPct.toFixed(2)}%, ` +
     `cpu ${r.cpuUsPerUnit === null ? '-' : r.cpuUsPerUnit.toFixed(0)} µs/${unit} (server busy ${r.serverCpuPct.toFixed(0)}%, load generator ${r.loaderCpuPct.toFixed(0)}%${others})` +
-    `${r.firstError ? ` (first error: ${r.firstError.slice(0, 160)})` : ''}`;
+    `${r.firstError ? ` (first error: ${r.firstError.slice(0, 160)})` : ''}`
+  );
 }
 
 /** A scenario opened on one server: warm it up, measure it run by run, then condense the runs. */
@@ -116,11 +140,26 @@ export interface OpenScenario {
  * (Tessera run 1, node-oidc-provider run 1, Tessera run 2, ...) so that a machine whose speed
  * drifts during the session slows both alike; soak and scaling run one server's runs in a row.
  */
-export async function openScenario(scenario: Scenario, ctx: ScenarioContext, driver: LoadDriver, o: RunnerOptions): Promise<OpenScenario> {
+export async function openScenario(
+  scenario: Scenario,
+  ctx: ScenarioContext,
+  driver: LoadDriver,
+  o: RunnerOptions,
+): Promise<OpenScenario> {
   const { server } = ctx;
-  const base = { scenario: scenario.id, title: scenario.title, unit: scenario.unit, server: server.kind, serverLabel: SERVER_LABELS[server.kind], loader: driver.name, runs: [] as RunRecord[] };
+  const base = {
+    scenario: scenario.id,
+    title: scenario.title,
+    unit: scenario.unit,
+    server: server.kind,
+    serverLabel: SERVER_LABELS[server.kind],
+    loader: driver.name,
+    runs: [] as RunRecord[],
+  };
   let failure: ScenarioResult | undefined;
-  let nextWorkload: () => Promise<Workload> = async () => { throw new Error('not prepared'); };
+  let nextWorkload: () => Promise<Workload> = async () => {
+    throw new Error('not prepared');
+  };
   try {
     nextWorkload = await scenario.prepare(ctx);
   } catch (err) {
@@ -145,32 +184,46 @@ export async function openScenario(scenario: Scenario, ctx: ScenarioContext, dri
       if (o.warmupS <= 0) return;
       await guard(async () => {
         const warm = await driver.run(await nextWorkload(), { ...load, durationS: o.warmupS });
-        if (warm.ok === 0) throw new Error(`warm-up had no successful ${scenario.unit}: ${warm.firstError ?? 'no response'}`);
+        if (warm.ok === 0)
+          throw new Error(`warm-up had no successful ${scenario.unit}: ${warm.firstError ?? 'no response'}`);
       });
     },
-    measureRun: (i) => guard(async () => {
-      const workload = await nextWorkload();
-      if (o.quietWaitS > 0) {
-        const q = await waitForQuiet(o.quietWaitS);
-        if (q.busyPct > 10) o.log(`  (machine still ${q.busyPct.toFixed(0)}% busy with other work after waiting ${q.waitedS.toFixed(0)} s; measuring anyway)`);
-        else if (q.waitedS > 2) o.log(`  (waited ${q.waitedS.toFixed(0)} s for other work on the machine to finish)`);
-      }
-      const rec = await measure(driver, workload, load, server.pid, o.cores);
-      base.runs.push(rec);
-      o.log(`  ${scenario.id} ${base.serverLabel} run ${i + 1}/${o.runs}: ${describeRun(rec, scenario.unit)}`);
-    }),
+    measureRun: (i) =>
+      guard(async () => {
+        const workload = await nextWorkload();
+        if (o.quietWaitS > 0) {
+          const q = await waitForQuiet(o.quietWaitS);
+          if (q.busyPct > 10)
+            o.log(
+              `  (machine still ${q.busyPct.toFixed(0)}% busy with other work after waiting ${q.waitedS.toFixed(0)} s; measuring anyway)`,
+            );
+          else if (q.waitedS > 2) o.log(`  (waited ${q.waitedS.toFixed(0)} s for other work on the machine to finish)`);
+        }
+        const rec = await measure(driver, workload, load, server.pid, o.cores);
+        base.runs.push(rec);
+        o.log(`  ${scenario.id} ${base.serverLabel} run ${i + 1}/${o.runs}: ${describeRun(rec, scenario.unit)}`);
+      }),
     result: () => failure ?? summarize(base, server.pid, rssScope),
   };
 }
 
-export async function runScenario(scenario: Scenario, ctx: ScenarioContext, driver: LoadDriver, o: RunnerOptions): Promise<ScenarioResult> {
+export async function runScenario(
+  scenario: Scenario,
+  ctx: ScenarioContext,
+  driver: LoadDriver,
+  o: RunnerOptions,
+): Promise<ScenarioResult> {
   const open = await openScenario(scenario, ctx, driver, o);
   await open.warmup();
-  for (let i = 0; i < o.runs && await open.measureRun(i); i++);
+  for (let i = 0; i < o.runs && (await open.measureRun(i)); i++);
   return open.result();
 }
 
-function summarize(base: Omit<ScenarioResult, 'status'>, pid: number, rssScope: ScenarioResult['peakRssScope']): ScenarioResult {
+function summarize(
+  base: Omit<ScenarioResult, 'status'>,
+  pid: number,
+  rssScope: ScenarioResult['peakRssScope'],
+): ScenarioResult {
   const runs = base.runs;
   const ok = runs.reduce((n, r) => n + r.ok, 0);
   const failed = runs.reduce((n, r) => n + r.failed, 0);
@@ -179,15 +232,20 @@ function summarize(base: Omit<ScenarioResult, 'status'>, pid: number, rssScope: 
   return {
     ...base,
     status: ok > 0 ? 'ok' : 'failed',
-    error: ok > 0 ? undefined : `no successful ${base.unit}: ${runs.find((r) => r.firstError)?.firstError ?? 'no response'}`,
+    error:
+      ok > 0 ? undefined : `no successful ${base.unit}: ${runs.find((r) => r.firstError)?.firstError ?? 'no response'}`,
     rps: round(median(runs.map((r) => r.rps)), 1),
     p50Ms: round(median(runs.map((r) => r.p50Ms)), 3),
     p99Ms: round(median(runs.map((r) => r.p99Ms)), 3),
     errorPct: round((100 * failed) / Math.max(1, ok + failed), 3),
     cpuUsPerUnit: cpu.length ? round(median(cpu), 1) : null,
     serverCpuPct: round(median(runs.map((r) => r.serverCpuPct)), 1),
-    otherOnServerCorePct: runs.some((r) => r.otherOnServerCorePct !== undefined) ? round(Math.max(...runs.map((r) => r.otherOnServerCorePct ?? 0)), 1) : undefined,
-    otherOnLoaderCorePct: runs.some((r) => r.otherOnLoaderCorePct !== undefined) ? round(Math.max(...runs.map((r) => r.otherOnLoaderCorePct ?? 0)), 1) : undefined,
+    otherOnServerCorePct: runs.some((r) => r.otherOnServerCorePct !== undefined)
+      ? round(Math.max(...runs.map((r) => r.otherOnServerCorePct ?? 0)), 1)
+      : undefined,
+    otherOnLoaderCorePct: runs.some((r) => r.otherOnLoaderCorePct !== undefined)
+      ? round(Math.max(...runs.map((r) => r.otherOnLoaderCorePct ?? 0)), 1)
+      : undefined,
     peakRssMiB: rss === undefined ? undefined : round(rss / 2 ** 20, 1),
     peakRssScope: rssScope,
   };

@@ -9,13 +9,23 @@ import { logSummary, machineLine, mdTable, notesSection, table, writeFiles } fro
 import { median, round, runScenario, type ScenarioResult } from './runner.ts';
 import { SCENARIOS, type ScenarioId } from './scenarios.ts';
 import { REPO_ROOT, startTessera, type ServerLogSummary } from './servers.ts';
-import { driverFor, notStarted, runnerOptions, scenarioContext, startServer, stopServer, validatedReplays, type Session } from './session.ts';
+import {
+  driverFor,
+  notStarted,
+  runnerOptions,
+  scenarioContext,
+  startServer,
+  stopServer,
+  validatedReplays,
+  type Session,
+} from './session.ts';
 
 export const SCALING_WORKERS = [1, 2];
 
 export const SCALING_PINNING: Machine['pinning'] = {
   applied: false,
-  reason: 'scaling mode: Tessera\'s workers may use every core; the load generator and the harness run unpinned on the same cores',
+  reason:
+    "scaling mode: Tessera's workers may use every core; the load generator and the harness run unpinned on the same cores",
 };
 
 export interface ScalingResult extends ScenarioResult {
@@ -65,25 +75,58 @@ export function scalingRows(results: ScalingResult[], workers: number[]): Scalin
     const rps = workers.map((n) => results.find((r) => r.scenario === id && r.workers === n && r.status === 'ok')?.rps);
     const first = rps[0];
     const last = rps.at(-1);
-    return { scenario: id, unit: results.find((r) => r.scenario === id)!.unit, rps, factor: first && last ? round(last / first, 2) : undefined };
+    return {
+      scenario: id,
+      unit: results.find((r) => r.scenario === id)!.unit,
+      rps,
+      factor: first && last ? round(last / first, 2) : undefined,
+    };
   });
 }
 
 function summary(r: ScalingReport): [string[], string[][], ('l' | 'r')[]] {
   return [
     ['scenario', 'unit', ...r.workers.map(label), `${r.workers.at(-1)}w / ${r.workers[0]}w`],
-    r.rows.map((x) => [x.scenario, x.unit === 'flow' ? 'flows/s' : 'req/s', ...x.rps.map((v) => fmt(v)), x.factor === undefined ? '-' : `${x.factor.toFixed(2)}x`]),
+    r.rows.map((x) => [
+      x.scenario,
+      x.unit === 'flow' ? 'flows/s' : 'req/s',
+      ...x.rps.map((v) => fmt(v)),
+      x.factor === undefined ? '-' : `${x.factor.toFixed(2)}x`,
+    ]),
     ['l', 'l', ...r.workers.map(() => 'r' as const), 'r'],
   ];
 }
 
 function details(r: ScalingReport): [string[], string[][], ('l' | 'r')[]] {
   return [
-    ['scenario', 'workers', 'rps', 'p50 ms', 'p99 ms', 'err %', 'CPU µs/unit', 'server CPU %', 'load generator CPU %', 'first error'],
-    r.results.map((x) => x.status !== 'ok'
-      ? [x.scenario, String(x.workers), x.status.toUpperCase(), '', '', '', '', '', '', (x.error ?? '').slice(0, 120)]
-      : [x.scenario, String(x.workers), fmt(x.rps), fmt(x.p50Ms, 2), fmt(x.p99Ms, 2), fmt(x.errorPct, 2), fmt(x.cpuUsPerUnit, 0), fmt(x.serverCpuPct, 0),
-        fmt(x.loaderCpuPct, 0), x.runs.find((run) => run.firstError)?.firstError?.slice(0, 120) ?? '']),
+    [
+      'scenario',
+      'workers',
+      'rps',
+      'p50 ms',
+      'p99 ms',
+      'err %',
+      'CPU µs/unit',
+      'server CPU %',
+      'load generator CPU %',
+      'first error',
+    ],
+    r.results.map((x) =>
+      x.status !== 'ok'
+        ? [x.scenario, String(x.workers), x.status.toUpperCase(), '', '', '', '', '', '', (x.error ?? '').slice(0, 120)]
+        : [
+            x.scenario,
+            String(x.workers),
+            fmt(x.rps),
+            fmt(x.p50Ms, 2),
+            fmt(x.p99Ms, 2),
+            fmt(x.errorPct, 2),
+            fmt(x.cpuUsPerUnit, 0),
+            fmt(x.serverCpuPct, 0),
+            fmt(x.loaderCpuPct, 0),
+            x.runs.find((run) => run.firstError)?.firstError?.slice(0, 120) ?? '',
+          ],
+    ),
     ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
   ];
 }
@@ -134,7 +177,9 @@ export async function runScaling(session: Session): Promise<number> {
     const dir = join(session.dir, `workers-${workers}`);
     mkdirSync(dir);
     const serverLabel = `Tessera, ${label(workers)}`;
-    const server = await startServer(session, serverLabel, () => startTessera(machine, session.fixtures, dir, { TESSERA_WORKERS: String(workers) }));
+    const server = await startServer(session, serverLabel, () =>
+      startTessera(machine, session.fixtures, dir, { TESSERA_WORKERS: String(workers) }),
+    );
     if (server instanceof Error) {
       results.push(...notStarted(scenarios, 'tessera', serverLabel, server).map((r) => ({ ...r, workers })));
       continue;
@@ -143,7 +188,12 @@ export async function runScaling(session: Session): Promise<number> {
     try {
       for (const s of scenarios) {
         const r = await runScenario(s, scenarioContext(session, server), driverFor(session, s), runnerOptions(session));
-        own.push({ ...r, serverLabel, workers, loaderCpuPct: r.runs.length ? round(median(r.runs.map((x) => x.loaderCpuPct)), 1) : undefined });
+        own.push({
+          ...r,
+          serverLabel,
+          workers,
+          loaderCpuPct: r.runs.length ? round(median(r.runs.map((x) => x.loaderCpuPct)), 1) : undefined,
+        });
       }
     } finally {
       serverLogs[workers] = await stopServer(server, validatedReplays(own));
@@ -152,12 +202,25 @@ export async function runScaling(session: Session): Promise<number> {
   }
 
   const report: ScalingReport = {
-    version: 1, kind: 'scaling', startedAt: session.startedAt, finishedAt: new Date().toISOString(), command: session.command,
-    options: o, machine, workers: SCALING_WORKERS, rows: scalingRows(results, SCALING_WORKERS), results, serverLogs, notes: NOTES,
+    version: 1,
+    kind: 'scaling',
+    startedAt: session.startedAt,
+    finishedAt: new Date().toISOString(),
+    command: session.command,
+    options: o,
+    machine,
+    workers: SCALING_WORKERS,
+    rows: scalingRows(results, SCALING_WORKERS),
+    results,
+    serverLogs,
+    notes: NOTES,
   };
   log(`\n${scalingConsole(report)}\n`);
   for (const [n, s] of Object.entries(serverLogs)) {
-    if (s.warnings || s.errors) log(`Tessera with ${label(Number(n))} logged ${s.warnings} warnings and ${s.errors} errors, e.g. ${s.samples[0]}`);
+    if (s.warnings || s.errors)
+      log(
+        `Tessera with ${label(Number(n))} logged ${s.warnings} warnings and ${s.errors} errors, e.g. ${s.samples[0]}`,
+      );
   }
   const files = writeFiles(resolve(REPO_ROOT, o.outDir), ['scaling-latest'], report, scalingMarkdown(report));
   log(`Written: ${files.map((f) => f.replace(REPO_ROOT, '')).join(', ')}`);

@@ -2,14 +2,31 @@
 // before anything is measured.
 import type { JSONWebKeySet } from 'jose';
 import type { Workload } from '../load/types.ts';
-import { basicAuth, FLOW_SCOPE, REDIRECT_URI, RESOURCE, RESOURCE_SCOPE, USER_SCOPE, type Fixtures } from './fixtures.ts';
+import {
+  basicAuth,
+  FLOW_SCOPE,
+  REDIRECT_URI,
+  RESOURCE,
+  RESOURCE_SCOPE,
+  USER_SCOPE,
+  type Fixtures,
+} from './fixtures.ts';
 import { codeFlow, codeFlows, type FlowTarget } from './flow.ts';
 import type { ServerHandle, ServerKind } from './servers.ts';
 import { check, checkJwks, fetchJwks, getJson, verifyAccessToken, verifyIdToken } from './validate.ts';
 
 export type ScenarioId =
-  | 'client_credentials' | 'introspection' | 'jwks' | 'discovery' | 'refresh' | 'userinfo' | 'authcode_flow'
-  | 'floor_json' | 'floor_token' | 'floor_token_node' | 'floor_token_raw';
+  | 'client_credentials'
+  | 'introspection'
+  | 'jwks'
+  | 'discovery'
+  | 'refresh'
+  | 'userinfo'
+  | 'authcode_flow'
+  | 'floor_json'
+  | 'floor_token'
+  | 'floor_token_node'
+  | 'floor_token_raw';
 
 export interface ScenarioContext {
   server: ServerHandle;
@@ -37,13 +54,21 @@ const BOTH = ['tessera', 'oidc-provider'] as const;
 function flowTarget(ctx: ScenarioContext): FlowTarget {
   const { server, fixtures } = ctx;
   return {
-    issuer: server.issuer, authorizationEndpoint: server.endpoints.authorization, tokenEndpoint: server.endpoints.token,
-    client: fixtures.web, redirectUri: REDIRECT_URI, user: fixtures.user,
+    issuer: server.issuer,
+    authorizationEndpoint: server.endpoints.authorization,
+    tokenEndpoint: server.endpoints.token,
+    client: fixtures.web,
+    redirectUri: REDIRECT_URI,
+    user: fixtures.user,
   };
 }
 
 async function postForm(url: string, authorization: string, body: Record<string, string>) {
-  return getJson(url, { method: 'POST', headers: { ...FORM, authorization }, body: new URLSearchParams(body).toString() });
+  return getJson(url, {
+    method: 'POST',
+    headers: { ...FORM, authorization },
+    body: new URLSearchParams(body).toString(),
+  });
 }
 
 /** The token with its last characters changed: same shape, not valid. */
@@ -67,12 +92,29 @@ const clientCredentials: Scenario = {
     check(r.status === 200, `token: status ${r.status}: ${JSON.stringify(r.body)}`);
     check(String(r.body.token_type).toLowerCase() === 'bearer', `token_type ${String(r.body.token_type)}`);
     check(r.headers.get('cache-control')?.includes('no-store'), 'token response without Cache-Control: no-store');
-    await verifyAccessToken(r.body.access_token, jwks, { issuer: server.issuer, audience: RESOURCE, clientId: fixtures.cc.id, scope: RESOURCE_SCOPE, sub: fixtures.cc.id });
-    const wrong = await postForm(server.endpoints.token, basicAuth({ id: fixtures.cc.id, secret: `${fixtures.cc.secret}x` }), body);
-    check(wrong.status === 401 && wrong.body.error === 'invalid_client', `a wrong secret got ${wrong.status} ${JSON.stringify(wrong.body)}`);
+    await verifyAccessToken(r.body.access_token, jwks, {
+      issuer: server.issuer,
+      audience: RESOURCE,
+      clientId: fixtures.cc.id,
+      scope: RESOURCE_SCOPE,
+      sub: fixtures.cc.id,
+    });
+    const wrong = await postForm(
+      server.endpoints.token,
+      basicAuth({ id: fixtures.cc.id, secret: `${fixtures.cc.secret}x` }),
+      body,
+    );
+    check(
+      wrong.status === 401 && wrong.body.error === 'invalid_client',
+      `a wrong secret got ${wrong.status} ${JSON.stringify(wrong.body)}`,
+    );
     const w: Workload = {
-      kind: 'http', method: 'POST', url: server.endpoints.token, headers: { ...FORM, authorization: basicAuth(fixtures.cc) },
-      body: new URLSearchParams(body).toString(), expectStatus: 200,
+      kind: 'http',
+      method: 'POST',
+      url: server.endpoints.token,
+      headers: { ...FORM, authorization: basicAuth(fixtures.cc) },
+      body: new URLSearchParams(body).toString(),
+      expectStatus: 200,
     };
     return async () => w;
   },
@@ -91,11 +133,21 @@ const introspection: Scenario = {
     check(r.status === 200 && r.body.active === true, `introspection: ${r.status} ${JSON.stringify(r.body)}`);
     check(r.body.client_id === fixtures.web.id, `introspection client_id ${String(r.body.client_id)}`);
     check(typeof r.body.sub === 'string' && typeof r.body.exp === 'number', 'introspection without sub or exp');
-    const bogus = await postForm(server.endpoints.introspection, auth, { token: forge(token), token_type_hint: 'access_token' });
-    check(bogus.status === 200 && bogus.body.active === false, `a forged token got ${bogus.status} ${JSON.stringify(bogus.body)}`);
+    const bogus = await postForm(server.endpoints.introspection, auth, {
+      token: forge(token),
+      token_type_hint: 'access_token',
+    });
+    check(
+      bogus.status === 200 && bogus.body.active === false,
+      `a forged token got ${bogus.status} ${JSON.stringify(bogus.body)}`,
+    );
     return async () => ({
-      kind: 'http', method: 'POST', url: server.endpoints.introspection, headers: { ...FORM, authorization: auth },
-      body: new URLSearchParams({ token: await userAccessToken(ctx), token_type_hint: 'access_token' }).toString(), expectStatus: 200,
+      kind: 'http',
+      method: 'POST',
+      url: server.endpoints.introspection,
+      headers: { ...FORM, authorization: auth },
+      body: new URLSearchParams({ token: await userAccessToken(ctx), token_type_hint: 'access_token' }).toString(),
+      expectStatus: 200,
     });
   },
 };
@@ -122,10 +174,25 @@ const discovery: Scenario = {
   async prepare(ctx) {
     const { server } = ctx;
     const r = await getJson(server.endpoints.discovery);
-    check(r.status === 200 && r.body.issuer === server.issuer, `discovery: ${r.status}, issuer ${String(r.body.issuer)}`);
-    check(r.body.token_endpoint === server.endpoints.token && r.body.jwks_uri === server.endpoints.jwks, 'discovery endpoints changed');
-    check((r.body.code_challenge_methods_supported as string[] | undefined)?.includes('S256'), 'discovery does not list S256');
-    const w: Workload = { kind: 'http', method: 'GET', url: server.endpoints.discovery, headers: {}, expectStatus: 200 };
+    check(
+      r.status === 200 && r.body.issuer === server.issuer,
+      `discovery: ${r.status}, issuer ${String(r.body.issuer)}`,
+    );
+    check(
+      r.body.token_endpoint === server.endpoints.token && r.body.jwks_uri === server.endpoints.jwks,
+      'discovery endpoints changed',
+    );
+    check(
+      (r.body.code_challenge_methods_supported as string[] | undefined)?.includes('S256'),
+      'discovery does not list S256',
+    );
+    const w: Workload = {
+      kind: 'http',
+      method: 'GET',
+      url: server.endpoints.discovery,
+      headers: {},
+      expectStatus: 200,
+    };
     return async () => w;
   },
 };
@@ -142,13 +209,26 @@ const refresh: Scenario = {
     const first = (await codeFlow(flowTarget(ctx), FLOW_SCOPE)).tokens.refresh_token!;
     const r = await postForm(server.endpoints.token, auth, { grant_type: 'refresh_token', refresh_token: first });
     check(r.status === 200, `refresh: ${r.status} ${JSON.stringify(r.body)}`);
-    check(typeof r.body.refresh_token === 'string' && r.body.refresh_token !== first, 'refresh did not rotate the refresh token');
-    await verifyAccessToken(r.body.access_token, jwks, { issuer: server.issuer, audience: RESOURCE, clientId: fixtures.web.id, scope: RESOURCE_SCOPE });
+    check(
+      typeof r.body.refresh_token === 'string' && r.body.refresh_token !== first,
+      'refresh did not rotate the refresh token',
+    );
+    await verifyAccessToken(r.body.access_token, jwks, {
+      issuer: server.issuer,
+      audience: RESOURCE,
+      clientId: fixtures.web.id,
+      scope: RESOURCE_SCOPE,
+    });
     await verifyIdToken(r.body.id_token, jwks, { issuer: server.issuer, clientId: fixtures.web.id });
     const replay = await postForm(server.endpoints.token, auth, { grant_type: 'refresh_token', refresh_token: first });
-    check(replay.status === 400 && replay.body.error === 'invalid_grant', `a replayed refresh token got ${replay.status} ${JSON.stringify(replay.body)}`);
+    check(
+      replay.status === 400 && replay.body.error === 'invalid_grant',
+      `a replayed refresh token got ${replay.status} ${JSON.stringify(replay.body)}`,
+    );
     return async () => ({
-      kind: 'refresh', url: server.endpoints.token, headers: { ...FORM, authorization: auth },
+      kind: 'refresh',
+      url: server.endpoints.token,
+      headers: { ...FORM, authorization: auth },
       tokens: (await codeFlows(flowTarget(ctx), FLOW_SCOPE, ctx.connections)).map((f) => f.tokens.refresh_token!),
     });
   },
@@ -164,12 +244,19 @@ const userinfo: Scenario = {
     const token = await userAccessToken(ctx);
     const r = await getJson(server.endpoints.userinfo, { headers: { authorization: `Bearer ${token}` } });
     check(r.status === 200, `userinfo: ${r.status} ${JSON.stringify(r.body)}`);
-    check(typeof r.body.sub === 'string' && r.body.email === fixtures.user.email, `userinfo claims ${JSON.stringify(r.body)}`);
+    check(
+      typeof r.body.sub === 'string' && r.body.email === fixtures.user.email,
+      `userinfo claims ${JSON.stringify(r.body)}`,
+    );
     const bad = await fetch(server.endpoints.userinfo, { headers: { authorization: `Bearer ${forge(token)}` } });
     await bad.body?.cancel();
     check(bad.status === 401, `a forged token got ${bad.status} at userinfo`);
     return async () => ({
-      kind: 'http', method: 'GET', url: server.endpoints.userinfo, headers: { authorization: `Bearer ${await userAccessToken(ctx)}` }, expectStatus: 200,
+      kind: 'http',
+      method: 'GET',
+      url: server.endpoints.userinfo,
+      headers: { authorization: `Bearer ${await userAccessToken(ctx)}` },
+      expectStatus: 200,
     });
   },
 };
@@ -183,7 +270,12 @@ const authcodeFlow: Scenario = {
     const { server, fixtures } = ctx;
     const jwks = await fetchJwks(server.endpoints.jwks);
     const r = await codeFlow(flowTarget(ctx), FLOW_SCOPE);
-    await verifyAccessToken(r.tokens.access_token, jwks, { issuer: server.issuer, audience: RESOURCE, clientId: fixtures.web.id, scope: RESOURCE_SCOPE });
+    await verifyAccessToken(r.tokens.access_token, jwks, {
+      issuer: server.issuer,
+      audience: RESOURCE,
+      clientId: fixtures.web.id,
+      scope: RESOURCE_SCOPE,
+    });
     await verifyIdToken(r.tokens.id_token, jwks, { issuer: server.issuer, clientId: fixtures.web.id, nonce: r.nonce });
     check(typeof r.tokens.refresh_token === 'string', 'the flow issued no refresh token');
     const w: Workload = { kind: 'flow', target: flowTarget(ctx), scope: FLOW_SCOPE, concurrency: ctx.flowConcurrency };
@@ -210,7 +302,11 @@ const floorJson: Scenario = {
  * the same on plain node:http with no Fastify at /token-raw (responses finished at the end of the
  * event loop's turn, as Tessera's lanes do).
  */
-function floorTokenScenario(id: 'floor_token' | 'floor_token_node' | 'floor_token_raw', path: string, how: string): Scenario {
+function floorTokenScenario(
+  id: 'floor_token' | 'floor_token_node' | 'floor_token_raw',
+  path: string,
+  how: string,
+): Scenario {
   return {
     id,
     title: `floor: ${how}`,
@@ -223,23 +319,50 @@ function floorTokenScenario(id: 'floor_token' | 'floor_token_node' | 'floor_toke
       const keys: JSONWebKeySet = await fetchJwks(server.endpoints.jwks);
       const r = await postForm(url, basicAuth(fixtures.cc), body);
       check(r.status === 200, `floor token: ${r.status} ${JSON.stringify(r.body)}`);
-      await verifyAccessToken(r.body.access_token, keys, { issuer: server.issuer, audience: RESOURCE, clientId: fixtures.cc.id, scope: RESOURCE_SCOPE });
+      await verifyAccessToken(r.body.access_token, keys, {
+        issuer: server.issuer,
+        audience: RESOURCE,
+        clientId: fixtures.cc.id,
+        scope: RESOURCE_SCOPE,
+      });
       const wrong = await postForm(url, basicAuth({ id: fixtures.cc.id, secret: 'wrong' }), body);
       check(wrong.status === 401, `floor: a wrong secret got ${wrong.status}`);
       const w: Workload = {
-        kind: 'http', method: 'POST', url, headers: { ...FORM, authorization: basicAuth(fixtures.cc) },
-        body: new URLSearchParams(body).toString(), expectStatus: 200,
+        kind: 'http',
+        method: 'POST',
+        url,
+        headers: { ...FORM, authorization: basicAuth(fixtures.cc) },
+        body: new URLSearchParams(body).toString(),
+        expectStatus: 200,
       };
       return async () => w;
     },
   };
 }
-const floorToken = floorTokenScenario('floor_token', '/token', 'Fastify form + Basic (HMAC) + ES256 JWT signed with jose');
+const floorToken = floorTokenScenario(
+  'floor_token',
+  '/token',
+  'Fastify form + Basic (HMAC) + ES256 JWT signed with jose',
+);
 const floorTokenNode = floorTokenScenario('floor_token_node', '/token-node', 'the same, signed with node:crypto');
-const floorTokenRaw = floorTokenScenario('floor_token_raw', '/token-raw', 'the same on node:http, without Fastify, responses finished at the end of the loop turn');
+const floorTokenRaw = floorTokenScenario(
+  'floor_token_raw',
+  '/token-raw',
+  'the same on node:http, without Fastify, responses finished at the end of the loop turn',
+);
 
 export const SCENARIOS: readonly Scenario[] = [
-  clientCredentials, introspection, jwks, discovery, refresh, userinfo, authcodeFlow, floorJson, floorToken, floorTokenNode, floorTokenRaw,
+  clientCredentials,
+  introspection,
+  jwks,
+  discovery,
+  refresh,
+  userinfo,
+  authcodeFlow,
+  floorJson,
+  floorToken,
+  floorTokenNode,
+  floorTokenRaw,
 ];
 
 /** Which floor a scenario is compared with in the summary. */

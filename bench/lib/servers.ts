@@ -58,7 +58,15 @@ const secret48 = () => randomBytes(48).toString('base64');
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (k.startsWith('TESSERA_') || k === 'DATABASE_URL' || k === 'REDIS_URL' || k === 'NODE_ENV' || k === 'NODE_OPTIONS' || k.startsWith('BENCH_')) continue;
+    if (
+      k.startsWith('TESSERA_') ||
+      k === 'DATABASE_URL' ||
+      k === 'REDIS_URL' ||
+      k === 'NODE_ENV' ||
+      k === 'NODE_OPTIONS' ||
+      k.startsWith('BENCH_')
+    )
+      continue;
     env[k] = v;
   }
   return { ...env, ...extra };
@@ -73,10 +81,18 @@ function tail(file: string, lines = 30): string {
 }
 
 /** Waits until `probe` says yes; fails when the server exits first or after `timeoutMs`. */
-async function waitReady(child: ChildProcess, logFile: string, probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+async function waitReady(
+  child: ChildProcess,
+  logFile: string,
+  probe: () => Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`server exited with ${child.exitCode ?? child.signalCode} before it was ready:\n${tail(logFile)}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(
+        `server exited with ${child.exitCode ?? child.signalCode} before it was ready:\n${tail(logFile)}`,
+      );
     if (await probe()) return;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -96,21 +112,31 @@ const answers = (url: string) => async () => {
 };
 
 function stopper(child: ChildProcess): () => Promise<void> {
-  return () => new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', () => { clearTimeout(kill); resolve(); });
-    child.kill('SIGTERM');
-  });
+  return () =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      child.once('exit', () => {
+        clearTimeout(kill);
+        resolve();
+      });
+      child.kill('SIGTERM');
+    });
 }
 
 /** BENCH_PROFILE_DIR=dir writes a V8 CPU profile of each server into dir (for `node --cpu-prof`). */
-const profileArgs = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+const profileArgs = process.env.BENCH_PROFILE_DIR
+  ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
+  : [];
 
 function launch(machine: Machine, script: string, env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
   const fd = openSync(logFile, 'a');
   // Tessera runs with the V8 flags `npm start` gives it.
-  const [cmd, args] = pinned(machine.pinning, 'server', process.execPath, [...profileArgs, ...(script === 'src/main.ts' ? NODE_FLAGS : []), script]);
+  const [cmd, args] = pinned(machine.pinning, 'server', process.execPath, [
+    ...profileArgs,
+    ...(script === 'src/main.ts' ? NODE_FLAGS : []),
+    script,
+  ]);
   const child = spawn(cmd, args, { cwd: REPO_ROOT, env, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   return child;
@@ -119,23 +145,34 @@ function launch(machine: Machine, script: string, env: NodeJS.ProcessEnv, logFil
 async function discover(issuer: string): Promise<Endpoints> {
   const discovery = `${issuer}/.well-known/openid-configuration`;
   const res = await fetch(discovery);
-  const doc = await res.json() as Record<string, string>;
+  const doc = (await res.json()) as Record<string, string>;
   if (doc.issuer !== issuer) throw new Error(`discovery at ${discovery} names issuer ${doc.issuer}`);
   const need = ['authorization_endpoint', 'token_endpoint', 'introspection_endpoint', 'userinfo_endpoint', 'jwks_uri'];
   for (const k of need) if (typeof doc[k] !== 'string') throw new Error(`discovery at ${discovery} has no ${k}`);
   return {
-    discovery, authorization: doc.authorization_endpoint!, token: doc.token_endpoint!, introspection: doc.introspection_endpoint!,
-    userinfo: doc.userinfo_endpoint!, jwks: doc.jwks_uri!,
+    discovery,
+    authorization: doc.authorization_endpoint!,
+    token: doc.token_endpoint!,
+    introspection: doc.introspection_endpoint!,
+    userinfo: doc.userinfo_endpoint!,
+    jwks: doc.jwks_uri!,
   };
 }
 
-const BENCH_RATE_LIMITS = Object.entries(DEFAULT_RATE_LIMITS).flatMap(([policy, rules]) => Object.keys(rules).map((key) => `${policy}.${key}=999999999/1s`)).join(' ');
+const BENCH_RATE_LIMITS = Object.entries(DEFAULT_RATE_LIMITS)
+  .flatMap(([policy, rules]) => Object.keys(rules).map((key) => `${policy}.${key}=999999999/1s`))
+  .join(' ');
 
 /**
  * Tessera in production mode on a real SQLite file, with the bench clients and user from a
  * bootstrap file. `env` adds settings (TESSERA_WORKERS=N: ready once every worker listens).
  */
-export async function startTessera(machine: Machine, fixtures: Fixtures, dir: string, env: Record<string, string> = {}): Promise<ServerHandle> {
+export async function startTessera(
+  machine: Machine,
+  fixtures: Fixtures,
+  dir: string,
+  env: Record<string, string> = {},
+): Promise<ServerHandle> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const bootstrap = join(dir, 'tessera-bootstrap.json');
@@ -163,7 +200,8 @@ export async function startTessera(machine: Machine, fixtures: Fixtures, dir: st
   const child = launch(machine, 'src/main.ts', serverEnv, logFile);
   await waitReady(child, logFile, answers(`${issuer}/.well-known/openid-configuration`));
   // The cluster primary announces itself once all its workers listen (src/main.ts).
-  if (Number(env.TESSERA_WORKERS ?? 1) > 1) await waitReady(child, logFile, async () => /Tessera is running \(.*\d+ workers\)/.test(tail(logFile)));
+  if (Number(env.TESSERA_WORKERS ?? 1) > 1)
+    await waitReady(child, logFile, async () => /Tessera is running \(.*\d+ workers\)/.test(tail(logFile)));
   return { kind: 'tessera', pid: child.pid!, issuer, endpoints: await discover(issuer), logFile, stop: stopper(child) };
 }
 
@@ -172,13 +210,32 @@ export async function startOidcProvider(machine: Machine, fixtures: Fixtures, di
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const config = join(dir, 'oidc-provider.json');
-  writeFileSync(config, JSON.stringify({
-    port, issuer, fixtures, cookieKeys: [randomBytes(32).toString('base64url')], csrfSecret: randomBytes(32).toString('base64url'),
-  }));
+  writeFileSync(
+    config,
+    JSON.stringify({
+      port,
+      issuer,
+      fixtures,
+      cookieKeys: [randomBytes(32).toString('base64url')],
+      csrfSecret: randomBytes(32).toString('base64url'),
+    }),
+  );
   const logFile = join(dir, 'oidc-provider.log');
-  const child = launch(machine, 'bench/oidc-provider-server.ts', cleanEnv({ NODE_ENV: 'production', BENCH_OP_CONFIG: config }), logFile);
+  const child = launch(
+    machine,
+    'bench/oidc-provider-server.ts',
+    cleanEnv({ NODE_ENV: 'production', BENCH_OP_CONFIG: config }),
+    logFile,
+  );
   await waitReady(child, logFile, answers(`${issuer}/.well-known/openid-configuration`));
-  return { kind: 'oidc-provider', pid: child.pid!, issuer, endpoints: await discover(issuer), logFile, stop: stopper(child) };
+  return {
+    kind: 'oidc-provider',
+    pid: child.pid!,
+    issuer,
+    endpoints: await discover(issuer),
+    logFile,
+    stop: stopper(child),
+  };
 }
 
 /** The Fastify floors (bench/floor-server.ts). */
@@ -188,16 +245,36 @@ export async function startFloor(machine: Machine, fixtures: Fixtures, dir: stri
   const config = join(dir, 'floor.json');
   writeFileSync(config, JSON.stringify({ port, issuer, client: fixtures.cc }));
   const logFile = join(dir, 'floor.log');
-  const child = launch(machine, 'bench/floor-server.ts', cleanEnv({ NODE_ENV: 'production', BENCH_FLOOR_CONFIG: config }), logFile);
+  const child = launch(
+    machine,
+    'bench/floor-server.ts',
+    cleanEnv({ NODE_ENV: 'production', BENCH_FLOOR_CONFIG: config }),
+    logFile,
+  );
   await waitReady(child, logFile, answers(`${issuer}/json`));
   const none = `${issuer}/none`;
   return {
-    kind: 'floor', pid: child.pid!, issuer, logFile, stop: stopper(child),
-    endpoints: { discovery: none, authorization: none, introspection: none, userinfo: none, token: `${issuer}/token`, jwks: `${issuer}/jwks`, json: `${issuer}/json` },
+    kind: 'floor',
+    pid: child.pid!,
+    issuer,
+    logFile,
+    stop: stopper(child),
+    endpoints: {
+      discovery: none,
+      authorization: none,
+      introspection: none,
+      userinfo: none,
+      token: `${issuer}/token`,
+      jwks: `${issuer}/jwks`,
+      json: `${issuer}/json`,
+    },
   };
 }
 
-export const STARTERS: Record<ServerKind, (machine: Machine, fixtures: Fixtures, dir: string) => Promise<ServerHandle>> = {
+export const STARTERS: Record<
+  ServerKind,
+  (machine: Machine, fixtures: Fixtures, dir: string) => Promise<ServerHandle>
+> = {
   tessera: startTessera,
   'oidc-provider': startOidcProvider,
   floor: startFloor,
@@ -216,7 +293,11 @@ export interface ServerLogSummary {
 export function scanLog(kind: ServerKind, file: string, expectedReuse: number): ServerLogSummary {
   const summary: ServerLogSummary = { warnings: 0, errors: 0, samples: [] };
   let text = '';
-  try { text = readFileSync(file, 'utf8'); } catch { return summary; }
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return summary;
+  }
   for (const line of text.split('\n')) {
     let level: 'warn' | 'error' | undefined;
     if (kind === 'tessera' && line.startsWith('{')) {
@@ -229,7 +310,9 @@ export function scanLog(kind: ServerKind, file: string, expectedReuse: number): 
         }
         if ((entry.level ?? 0) >= 50) level = 'error';
         else if ((entry.level ?? 0) >= 40) level = 'warn';
-      } catch { /* not JSON */ }
+      } catch {
+        /* not JSON */
+      }
     } else if (/server_error|Error:|unhandled/i.test(line)) {
       level = 'error';
     }

@@ -9,7 +9,16 @@ import type { LoadDriver } from '../load/types.ts';
 import { wrkDriver } from '../load/wrk.ts';
 import type { BenchOptions } from './args.ts';
 import { makeFixtures, type Fixtures } from './fixtures.ts';
-import { cpuModel, filesystemType, hasWrk, memoryGiB, packageVersion, tesseraRevision, wrkVersion, type Machine } from './machine.ts';
+import {
+  cpuModel,
+  filesystemType,
+  hasWrk,
+  memoryGiB,
+  packageVersion,
+  tesseraRevision,
+  wrkVersion,
+  type Machine,
+} from './machine.ts';
 import { clockTicks } from './proc.ts';
 import type { RunnerOptions, ScenarioResult } from './runner.ts';
 import type { Scenario, ScenarioContext } from './scenarios.ts';
@@ -43,16 +52,29 @@ export function openSession(o: BenchOptions, pinning: Machine['pinning'], title:
   const log = (line: string) => process.stdout.write(`${line}\n`);
   const loaderName = chooseLoader(o);
   const machine: Machine = {
-    cpuModel: cpuModel(), cores: os.cpus().length, memoryGiB: memoryGiB(), kernel: os.release(), node: process.version,
-    loader: loaderName, loaderVersion: loaderName === 'wrk' ? wrkVersion() : packageVersion('autocannon'), pinning, clockTicks: clockTicks(),
-    loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100), tempFilesystem: filesystemType(tmpdir()),
-    tessera: tesseraRevision(REPO_ROOT), oidcProvider: packageVersion('oidc-provider'),
+    cpuModel: cpuModel(),
+    cores: os.cpus().length,
+    memoryGiB: memoryGiB(),
+    kernel: os.release(),
+    node: process.version,
+    loader: loaderName,
+    loaderVersion: loaderName === 'wrk' ? wrkVersion() : packageVersion('autocannon'),
+    pinning,
+    clockTicks: clockTicks(),
+    loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100),
+    tempFilesystem: filesystemType(tmpdir()),
+    tessera: tesseraRevision(REPO_ROOT),
+    oidcProvider: packageVersion('oidc-provider'),
   };
   log(`${title}: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}`);
-  log(`Tessera ${machine.tessera.commit}${machine.tessera.srcModified ? ' with uncommitted changes in src/' : ''}${o.mode === 'compare' ? ` against node-oidc-provider ${machine.oidcProvider}` : ''}`);
+  log(
+    `Tessera ${machine.tessera.commit}${machine.tessera.srcModified ? ' with uncommitted changes in src/' : ''}${o.mode === 'compare' ? ` against node-oidc-provider ${machine.oidcProvider}` : ''}`,
+  );
   log(`Load generator: ${loaderName} ${machine.loaderVersion}; code flows: JS flow driver`);
   log(`Pinning: ${pinning.applied ? 'applied' : 'NOT applied'} (${pinning.reason})`);
-  log(`Load average at start: ${machine.loadAverage.join(' ')}; Tessera's SQLite database on ${machine.tempFilesystem} (${tmpdir()})`);
+  log(
+    `Load average at start: ${machine.loadAverage.join(' ')}; Tessera's SQLite database on ${machine.tempFilesystem} (${tmpdir()})`,
+  );
 
   const interrupt = () => {
     log('\ninterrupted: stopping the servers');
@@ -61,14 +83,24 @@ export function openSession(o: BenchOptions, pinning: Machine['pinning'], title:
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
   return {
-    options: o, machine, fixtures: makeFixtures(), dir: mkdtempSync(join(tmpdir(), 'tessera-bench-')), log,
-    startedAt: new Date().toISOString(), command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
-    requestDriver: loaderName === 'wrk' ? wrkDriver(pinning) : autocannonDriver(pinning), flowDriver: flowDriver(pinning),
+    options: o,
+    machine,
+    fixtures: makeFixtures(),
+    dir: mkdtempSync(join(tmpdir(), 'tessera-bench-')),
+    log,
+    startedAt: new Date().toISOString(),
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    requestDriver: loaderName === 'wrk' ? wrkDriver(pinning) : autocannonDriver(pinning),
+    flowDriver: flowDriver(pinning),
   };
 }
 
 /** Starts a server (an interrupt stops it); the error when it does not start. */
-export async function startServer(s: Session, label: string, start: () => Promise<ServerHandle>): Promise<ServerHandle | Error> {
+export async function startServer(
+  s: Session,
+  label: string,
+  start: () => Promise<ServerHandle>,
+): Promise<ServerHandle | Error> {
   s.log(`\n${label}: starting`);
   const t0 = Date.now();
   let server: ServerHandle;
@@ -83,18 +115,29 @@ export async function startServer(s: Session, label: string, start: () => Promis
   return server;
 }
 
-/** Stops the server and summarizes what it logged; `expectedReplays`: refresh-token replays the validations made on purpose. */
+/**
+ * Stops the server and summarizes what it logged; `expectedReplays`: refresh-token replays the validations made on
+ * purpose.
+ */
 export async function stopServer(server: ServerHandle, expectedReplays: number): Promise<ServerLogSummary> {
   await server.stop();
   running.delete(server);
   return scanLog(server.kind, server.logFile, expectedReplays);
 }
 
-/** Refresh-token replays made on purpose by the validations behind these results (one per validated refresh scenario). */
-export const validatedReplays = (results: ScenarioResult[]) => results.filter((r) => r.scenario === 'refresh' && r.status !== 'invalid').length;
+/**
+ * Refresh-token replays made on purpose by the validations behind these results (one per validated refresh scenario).
+ */
+export const validatedReplays = (results: ScenarioResult[]) =>
+  results.filter((r) => r.scenario === 'refresh' && r.status !== 'invalid').length;
 
 export function scenarioContext(s: Session, server: ServerHandle): ScenarioContext {
-  return { server, fixtures: s.fixtures, connections: s.options.connections, flowConcurrency: s.options.flowConcurrency };
+  return {
+    server,
+    fixtures: s.fixtures,
+    connections: s.options.connections,
+    flowConcurrency: s.options.flowConcurrency,
+  };
 }
 
 export function driverFor(s: Session, scenario: Scenario): LoadDriver {
@@ -102,17 +145,37 @@ export function driverFor(s: Session, scenario: Scenario): LoadDriver {
 }
 
 export function runnerOptions(s: Session, overrides: Partial<RunnerOptions> = {}): RunnerOptions {
-  const { options: o, machine: { pinning } } = s;
+  const {
+    options: o,
+    machine: { pinning },
+  } = s;
   return {
-    durationS: o.durationS, runs: o.runs, warmupS: o.warmupS, connections: o.connections, log: s.log, quietWaitS: o.quietWaitS,
-    cores: pinning.applied ? { server: pinning.serverCore!, loader: pinning.loaderCore! } : undefined, ...overrides,
+    durationS: o.durationS,
+    runs: o.runs,
+    warmupS: o.warmupS,
+    connections: o.connections,
+    log: s.log,
+    quietWaitS: o.quietWaitS,
+    cores: pinning.applied ? { server: pinning.serverCore!, loader: pinning.loaderCore! } : undefined,
+    ...overrides,
   };
 }
 
 /** A failed result for each scenario of a server that did not start. */
-export function notStarted(scenarios: readonly Scenario[], server: ServerHandle['kind'], serverLabel: string, err: Error): ScenarioResult[] {
+export function notStarted(
+  scenarios: readonly Scenario[],
+  server: ServerHandle['kind'],
+  serverLabel: string,
+  err: Error,
+): ScenarioResult[] {
   return scenarios.map((sc) => ({
-    scenario: sc.id, title: sc.title, unit: sc.unit, server, serverLabel, status: 'failed' as const,
-    error: `server did not start: ${err.message.split('\n')[0]}`, runs: [],
+    scenario: sc.id,
+    title: sc.title,
+    unit: sc.unit,
+    server,
+    serverLabel,
+    status: 'failed' as const,
+    error: `server did not start: ${err.message.split('\n')[0]}`,
+    runs: [],
   }));
 }

@@ -58,7 +58,9 @@ export interface SoakVerdicts {
   errors: { failedRequests: number; serverLoggedErrors: number; none: boolean };
   /** trend: median p99 of the second half of the judged windows over the first half. */
   p99: { minMs: number; maxMs: number; spread: number; spreadLimit: number; trend: number; steady: boolean };
-  /** Judged windows where other processes took a noticeable share of the server's core, and the p99 spread without them. */
+  /**
+   * Judged windows where other processes took a noticeable share of the server's core, and the p99 spread without them.
+   */
   noise: { noisyWindows: number; maxOtherPct: number; quietP99Spread?: number };
   rate: { targetRps: number; achievedRps: number; reached: boolean };
 }
@@ -89,8 +91,8 @@ export interface SoakReport {
 }
 
 const NOTES = [
-  'The constant rate is autocannon\'s overallRate: each connection gets its share of requests per second and sends it at the start of each second as fast as the answers come back, then waits for the next second. The load therefore comes in bursts with every connection busy, then a pause; a window\'s p99 is that of the bursts (close to the p99 at peak), not that of evenly spaced requests. The p99 verdict is about steadiness from window to window.',
-  'Window latency: every response completed in the window (autocannon\'s response times, without its correction for coordinated omission). Errors: unexpected statuses, bad bodies, socket errors and timeouts over the whole soak, plus the errors Tessera logged (level error and above) during the whole run.',
+  "The constant rate is autocannon's overallRate: each connection gets its share of requests per second and sends it at the start of each second as fast as the answers come back, then waits for the next second. The load therefore comes in bursts with every connection busy, then a pause; a window's p99 is that of the bursts (close to the p99 at peak), not that of evenly spaced requests. The p99 verdict is about steadiness from window to window.",
+  "Window latency: every response completed in the window (autocannon's response times, without its correction for coordinated omission). Errors: unexpected statuses, bad bodies, socket errors and timeouts over the whole soak, plus the errors Tessera logged (level error and above) during the whole run.",
   'RSS: VmRSS of the Tessera process at the end of each window, in MB of 10^6 bytes. The warm-up windows are shown but not judged. Server CPU: utime+stime of the server (all threads) over the window.',
   'The peak is one run of --duration seconds with the usual load generator (wrk when installed), after the usual warm-up; servers are pinned to core 0 and load generators to core 1 when pinning applies, as in the comparison.',
 ];
@@ -102,7 +104,13 @@ function windowSampler(server: ServerHandle, serverCore: number | undefined, war
   let cpu0 = treeCpuMicros(server.pid);
   let cores0 = coreTimes();
   return (w: LoadWindow): SoakWindow => {
-    const out: SoakWindow = { ...w, warmup: w.index * SOAK.windowS <= warmupS, rps: w.ok / w.durationS, rssMB: null, serverCpuPct: null };
+    const out: SoakWindow = {
+      ...w,
+      warmup: w.index * SOAK.windowS <= warmupS,
+      rps: w.ok / w.durationS,
+      rssMB: null,
+      serverCpuPct: null,
+    };
     try {
       const cpu = treeCpuMicros(server.pid);
       const cores = coreTimes();
@@ -111,7 +119,9 @@ function windowSampler(server: ServerHandle, serverCore: number | undefined, war
       out.serverCpuPct = round((100 * (cpu - cpu0)) / 1e6 / w.durationS, 1);
       if (serverCore !== undefined) out.otherOnServerCorePct = otherCpuPct(cores0, cores, serverCore, cpu - cpu0);
       [cpu0, cores0] = [cpu, cores];
-    } catch { /* the server is gone: the window says so with nulls */ }
+    } catch {
+      /* the server is gone: the window says so with nulls */
+    }
     return out;
   };
 }
@@ -122,10 +132,17 @@ const HEAP_METRICS = {
   externalMB: 'tessera_process_nodejs_external_memory_bytes',
 } as const;
 
-/** Tessera's heap figures from its /metrics (the soak starts it with a metrics token); empty when they cannot be read. */
+/**
+ * Tessera's heap figures from its /metrics (the soak starts it with a metrics token); empty when they cannot be read.
+ */
 async function heapOf(server: ServerHandle, token: string): Promise<Pick<SoakWindow, keyof typeof HEAP_METRICS>> {
   try {
-    const text = await (await fetch(`${server.issuer}/metrics`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5000) })).text();
+    const text = await (
+      await fetch(`${server.issuer}/metrics`, {
+        headers: { authorization: `Bearer ${token}` },
+        signal: AbortSignal.timeout(5000),
+      })
+    ).text();
     const out: Pick<SoakWindow, keyof typeof HEAP_METRICS> = {};
     for (const [field, name] of Object.entries(HEAP_METRICS) as [keyof typeof HEAP_METRICS, string][]) {
       const line = text.split('\n').find((l) => l.startsWith(`${name} `));
@@ -137,32 +154,62 @@ async function heapOf(server: ServerHandle, token: string): Promise<Pick<SoakWin
   }
 }
 
-const spreadOf = (xs: number[]) => (xs.length && Math.min(...xs) > 0 ? round(Math.max(...xs) / Math.min(...xs), 2) : Infinity);
+const spreadOf = (xs: number[]) =>
+  xs.length && Math.min(...xs) > 0 ? round(Math.max(...xs) / Math.min(...xs), 2) : Infinity;
 
-export function judge(windows: SoakWindow[], total: LoadResult, serverLog: ServerLogSummary, targetRps: number): SoakVerdicts {
+export function judge(
+  windows: SoakWindow[],
+  total: LoadResult,
+  serverLog: ServerLogSummary,
+  targetRps: number,
+): SoakVerdicts {
   const judged = windows.filter((w) => !w.warmup);
   const rss = judged.map((w) => w.rssMB).filter((x): x is number => x !== null);
   const p99 = judged.map((w) => w.p99Ms);
   const half = Math.floor(p99.length / 2);
-  const failedRequests = Math.max(total.failed, windows.reduce((n, w) => n + w.failed, 0));
+  const failedRequests = Math.max(
+    total.failed,
+    windows.reduce((n, w) => n + w.failed, 0),
+  );
   const [minRss, maxRss] = [Math.min(...rss), Math.max(...rss)];
-  const achieved = judged.reduce((n, w) => n + w.ok, 0) / Math.max(1e-9, judged.reduce((n, w) => n + w.durationS, 0));
+  const achieved =
+    judged.reduce((n, w) => n + w.ok, 0) /
+    Math.max(
+      1e-9,
+      judged.reduce((n, w) => n + w.durationS, 0),
+    );
   const spread = spreadOf(p99);
   const noisy = judged.filter((w) => (w.otherOnServerCorePct ?? 0) > SOAK.noisyOtherPct);
   return {
     rss: {
-      minMB: minRss, maxMB: maxRss, driftMB: round(maxRss - minRss, 1), netMB: round(rss.at(-1)! - rss[0]!, 1), limitMB: SOAK.rssLimitMB,
+      minMB: minRss,
+      maxMB: maxRss,
+      driftMB: round(maxRss - minRss, 1),
+      netMB: round(rss.at(-1)! - rss[0]!, 1),
+      limitMB: SOAK.rssLimitMB,
       stable: rss.length > 0 && rss.length === judged.length && maxRss - minRss <= SOAK.rssLimitMB,
     },
-    errors: { failedRequests, serverLoggedErrors: serverLog.errors, none: failedRequests === 0 && serverLog.errors === 0 },
+    errors: {
+      failedRequests,
+      serverLoggedErrors: serverLog.errors,
+      none: failedRequests === 0 && serverLog.errors === 0,
+    },
     p99: {
-      minMs: round(Math.min(...p99), 2), maxMs: round(Math.max(...p99), 2), spread, spreadLimit: SOAK.p99SpreadLimit,
-      trend: half > 0 ? round(median(p99.slice(-half)) / median(p99.slice(0, half)), 2) : 1, steady: spread <= SOAK.p99SpreadLimit,
+      minMs: round(Math.min(...p99), 2),
+      maxMs: round(Math.max(...p99), 2),
+      spread,
+      spreadLimit: SOAK.p99SpreadLimit,
+      trend: half > 0 ? round(median(p99.slice(-half)) / median(p99.slice(0, half)), 2) : 1,
+      steady: spread <= SOAK.p99SpreadLimit,
     },
     rate: { targetRps, achievedRps: round(achieved, 1), reached: achieved >= SOAK.rateTolerance * targetRps },
     noise: {
-      noisyWindows: noisy.length, maxOtherPct: round(Math.max(0, ...judged.map((w) => w.otherOnServerCorePct ?? 0)), 0),
-      quietP99Spread: noisy.length && noisy.length < judged.length ? spreadOf(judged.filter((w) => !noisy.includes(w)).map((w) => w.p99Ms)) : undefined,
+      noisyWindows: noisy.length,
+      maxOtherPct: round(Math.max(0, ...judged.map((w) => w.otherOnServerCorePct ?? 0)), 0),
+      quietP99Spread:
+        noisy.length && noisy.length < judged.length
+          ? spreadOf(judged.filter((w) => !noisy.includes(w)).map((w) => w.p99Ms))
+          : undefined,
     },
   };
 }
@@ -170,8 +217,20 @@ export function judge(windows: SoakWindow[], total: LoadResult, serverLog: Serve
 export function soakMarkdown(r: SoakReport): string {
   const v = r.verdicts;
   const rows = r.windows.map((w) => [
-    String(w.index), fmt(w.endS, 0), w.warmup ? 'warm-up' : 'judged', fmt(w.rps), String(w.failed), fmt(w.p50Ms, 2), fmt(w.p99Ms, 2), fmt(w.maxMs, 1),
-    fmt(w.rssMB), fmt(w.heapUsedMB), fmt(w.heapTotalMB), fmt(w.externalMB), fmt(w.serverCpuPct, 0), fmt(w.otherOnServerCorePct, 0),
+    String(w.index),
+    fmt(w.endS, 0),
+    w.warmup ? 'warm-up' : 'judged',
+    fmt(w.rps),
+    String(w.failed),
+    fmt(w.p50Ms, 2),
+    fmt(w.p99Ms, 2),
+    fmt(w.maxMs, 1),
+    fmt(w.rssMB),
+    fmt(w.heapUsedMB),
+    fmt(w.heapTotalMB),
+    fmt(w.externalMB),
+    fmt(w.serverCpuPct, 0),
+    fmt(w.otherOnServerCorePct, 0),
   ]);
   return [
     `# Tessera soak: ${r.scenario} at ${Math.round(SOAK.rateFraction * 100)}% of peak for ${r.durationS} s`,
@@ -181,26 +240,70 @@ export function soakMarkdown(r: SoakReport): string {
     `- Measured: Tessera ${r.machine.tessera.commit}${r.machine.tessera.srcModified ? ' (with uncommitted changes in src/)' : ''}, one process`,
     `- Machine: ${machineLine(r.machine)}`,
     `- Peak: ${fmt(r.peak.rps)} req/s (${r.peak.loader}, ${r.options.durationS} s after ${r.options.warmupS} s of warm-up, ${r.options.connections} connections; p99 ${fmt(r.peak.p99Ms, 2)} ms)`,
-    ...(noiseWarning([r.peak]) ? [`- ${noiseWarning([r.peak])} The target rate is then below 70% of what a quiet machine gives.`] : []),
+    ...(noiseWarning([r.peak])
+      ? [`- ${noiseWarning([r.peak])} The target rate is then below 70% of what a quiet machine gives.`]
+      : []),
     `- Soak: ${r.targetRps} req/s (${Math.round(SOAK.rateFraction * 100)}% of the peak) for ${r.durationS} s with ${r.soakLoader}, ${r.connections} connections; windows of ${r.windowS} s; the first ${r.warmupS} s are warm-up`,
     '',
     '## Verdicts (after the warm-up)',
     '',
-    mdTable(['check', 'measured', 'verdict'], [
-      ['RSS', `min ${fmt(v.rss.minMB)} MB, max ${fmt(v.rss.maxMB)} MB, drift ${fmt(v.rss.driftMB)} MB (limit ${v.rss.limitMB} MB); last - first ${fmt(v.rss.netMB)} MB`, v.rss.stable ? 'stable' : 'DRIFTS'],
-      ['errors', `${v.errors.failedRequests} failed of ${r.total.ok + r.total.failed} requests; ${v.errors.serverLoggedErrors} errors logged by Tessera`, v.errors.none ? 'none' : 'ERRORS'],
-      ['p99', `min ${fmt(v.p99.minMs, 2)} ms, max ${fmt(v.p99.maxMs, 2)} ms, spread ${fmt(v.p99.spread, 2)}x (limit ${v.p99.spreadLimit}x); second half / first half ${fmt(v.p99.trend, 2)}x`, v.p99.steady ? 'steady' : 'UNSTEADY'],
-      ['rate', `${fmt(v.rate.achievedRps)} req/s of ${v.rate.targetRps} targeted`, v.rate.reached ? 'held' : 'NOT HELD (the server or the load generator fell behind)'],
-    ], ['l', 'l', 'l']),
+    mdTable(
+      ['check', 'measured', 'verdict'],
+      [
+        [
+          'RSS',
+          `min ${fmt(v.rss.minMB)} MB, max ${fmt(v.rss.maxMB)} MB, drift ${fmt(v.rss.driftMB)} MB (limit ${v.rss.limitMB} MB); last - first ${fmt(v.rss.netMB)} MB`,
+          v.rss.stable ? 'stable' : 'DRIFTS',
+        ],
+        [
+          'errors',
+          `${v.errors.failedRequests} failed of ${r.total.ok + r.total.failed} requests; ${v.errors.serverLoggedErrors} errors logged by Tessera`,
+          v.errors.none ? 'none' : 'ERRORS',
+        ],
+        [
+          'p99',
+          `min ${fmt(v.p99.minMs, 2)} ms, max ${fmt(v.p99.maxMs, 2)} ms, spread ${fmt(v.p99.spread, 2)}x (limit ${v.p99.spreadLimit}x); second half / first half ${fmt(v.p99.trend, 2)}x`,
+          v.p99.steady ? 'steady' : 'UNSTEADY',
+        ],
+        [
+          'rate',
+          `${fmt(v.rate.achievedRps)} req/s of ${v.rate.targetRps} targeted`,
+          v.rate.reached ? 'held' : 'NOT HELD (the server or the load generator fell behind)',
+        ],
+      ],
+      ['l', 'l', 'l'],
+    ),
     '',
-    ...(v.noise.noisyWindows ? [
-      `> WARNING: the machine was not quiet: in ${v.noise.noisyWindows} of ${r.windows.filter((w) => !w.warmup).length} judged windows other processes took more than ` +
-      `${SOAK.noisyOtherPct}% of the server's core (up to ${v.noise.maxOtherPct}%); latency and RSS in those windows reflect that.` +
-      `${v.noise.quietP99Spread !== undefined ? ` p99 spread over the quiet windows only: ${fmt(v.noise.quietP99Spread, 2)}x.` : ''} Rerun on a quiet machine.`, ''] : []),
+    ...(v.noise.noisyWindows
+      ? [
+          `> WARNING: the machine was not quiet: in ${v.noise.noisyWindows} of ${r.windows.filter((w) => !w.warmup).length} judged windows other processes took more than ` +
+            `${SOAK.noisyOtherPct}% of the server's core (up to ${v.noise.maxOtherPct}%); latency and RSS in those windows reflect that.` +
+            `${v.noise.quietP99Spread !== undefined ? ` p99 spread over the quiet windows only: ${fmt(v.noise.quietP99Spread, 2)}x.` : ''} Rerun on a quiet machine.`,
+          '',
+        ]
+      : []),
     '## Windows',
     '',
-    mdTable(['#', 'end s', 'phase', 'req/s', 'errors', 'p50 ms', 'p99 ms', 'max ms', 'RSS MB', 'heap used MB', 'heap total MB', 'external MB', 'server CPU %', 'others % (srv core)'], rows,
-      ['r', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r']),
+    mdTable(
+      [
+        '#',
+        'end s',
+        'phase',
+        'req/s',
+        'errors',
+        'p50 ms',
+        'p99 ms',
+        'max ms',
+        'RSS MB',
+        'heap used MB',
+        'heap total MB',
+        'external MB',
+        'server CPU %',
+        'others % (srv core)',
+      ],
+      rows,
+      ['r', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ),
     '',
     `Server log: ${logSummary(r.serverLog)}`,
     ...(r.total.firstError ? ['', `First error: ${r.total.firstError}`] : []),
@@ -214,7 +317,9 @@ export async function runSoak(session: Session): Promise<number> {
   const scenario = SCENARIOS.find((s) => s.id === o.soakScenario)!;
   const warmupS = Math.min(SOAK.maxWarmupS, SOAK.warmupFraction * o.soakSeconds);
   const metricsToken = randomBytes(32).toString('base64url');
-  const server = await startServer(session, 'Tessera', () => startTessera(machine, session.fixtures, session.dir, { TESSERA_METRICS_TOKEN: metricsToken }));
+  const server = await startServer(session, 'Tessera', () =>
+    startTessera(machine, session.fixtures, session.dir, { TESSERA_METRICS_TOKEN: metricsToken }),
+  );
   if (server instanceof Error) return 1;
   const ctx = scenarioContext(session, server);
   let peak: ScenarioResult | undefined;
@@ -227,20 +332,30 @@ export async function runSoak(session: Session): Promise<number> {
     peak = await runScenario(scenario, ctx, session.requestDriver, runnerOptions(session, { runs: 1 }));
     if (peak.status === 'ok') {
       targetRps = Math.max(1, Math.round(SOAK.rateFraction * peak.rps!));
-      log(`  soak: ${targetRps} req/s for ${o.soakSeconds} s (autocannon, ${o.connections} connections); warm-up ${warmupS} s`);
+      log(
+        `  soak: ${targetRps} req/s for ${o.soakSeconds} s (autocannon, ${o.connections} connections); warm-up ${warmupS} s`,
+      );
       // Validated again after the peak; a fresh workload for the soak.
       const workload = await (await scenario.prepare(ctx))();
       const sample = windowSampler(server, machine.pinning.applied ? machine.pinning.serverCore : undefined, warmupS);
       const heaps: Promise<void>[] = [];
-      total = await autocannonDriver(machine.pinning).run(workload, { durationS: o.soakSeconds, connections: o.connections, rate: targetRps, windowS: SOAK.windowS }, (w) => {
-        const win = sample(w);
-        windows.push(win);
-        heaps.push(heapOf(server, metricsToken).then((h) => {
-          Object.assign(win, h);
-          log(`  ${String(win.index).padStart(3)} ${fmt(win.endS, 0).padStart(4)} s${win.warmup ? ' (warm-up)' : '          '}: ${fmt(win.rps)} req/s, ${win.failed} errors, ` +
-            `p50 ${fmt(win.p50Ms, 2)} ms, p99 ${fmt(win.p99Ms, 2)} ms, RSS ${fmt(win.rssMB)} MB (heap ${fmt(win.heapUsedMB)} used of ${fmt(win.heapTotalMB)}, external ${fmt(win.externalMB)}), server CPU ${fmt(win.serverCpuPct, 0)}%`);
-        }));
-      });
+      total = await autocannonDriver(machine.pinning).run(
+        workload,
+        { durationS: o.soakSeconds, connections: o.connections, rate: targetRps, windowS: SOAK.windowS },
+        (w) => {
+          const win = sample(w);
+          windows.push(win);
+          heaps.push(
+            heapOf(server, metricsToken).then((h) => {
+              Object.assign(win, h);
+              log(
+                `  ${String(win.index).padStart(3)} ${fmt(win.endS, 0).padStart(4)} s${win.warmup ? ' (warm-up)' : '          '}: ${fmt(win.rps)} req/s, ${win.failed} errors, ` +
+                  `p50 ${fmt(win.p50Ms, 2)} ms, p99 ${fmt(win.p99Ms, 2)} ms, RSS ${fmt(win.rssMB)} MB (heap ${fmt(win.heapUsedMB)} used of ${fmt(win.heapTotalMB)}, external ${fmt(win.externalMB)}), server CPU ${fmt(win.serverCpuPct, 0)}%`,
+              );
+            }),
+          );
+        },
+      );
       await Promise.all(heaps);
     }
   } catch (err) {
@@ -254,9 +369,26 @@ export async function runSoak(session: Session): Promise<number> {
   }
 
   const report: SoakReport = {
-    version: 1, kind: 'soak', startedAt: session.startedAt, finishedAt: new Date().toISOString(), command: session.command,
-    options: o, machine, scenario: scenario.id, peak, soakLoader: `autocannon ${packageVersion('autocannon')}`, targetRps, durationS: o.soakSeconds,
-    warmupS, windowS: SOAK.windowS, connections: o.connections, windows, total, verdicts: judge(windows, total, serverLog, targetRps), serverLog, notes: NOTES,
+    version: 1,
+    kind: 'soak',
+    startedAt: session.startedAt,
+    finishedAt: new Date().toISOString(),
+    command: session.command,
+    options: o,
+    machine,
+    scenario: scenario.id,
+    peak,
+    soakLoader: `autocannon ${packageVersion('autocannon')}`,
+    targetRps,
+    durationS: o.soakSeconds,
+    warmupS,
+    windowS: SOAK.windowS,
+    connections: o.connections,
+    windows,
+    total,
+    verdicts: judge(windows, total, serverLog, targetRps),
+    serverLog,
+    notes: NOTES,
   };
   const md = soakMarkdown(report);
   log(`\n${md}`);

@@ -14,7 +14,10 @@ export function check(condition: unknown, message: string): asserts condition {
   if (!condition) throw new ValidationError(message);
 }
 
-export async function getJson(url: string, init?: RequestInit): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+export async function getJson(
+  url: string,
+  init?: RequestInit,
+): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
   const res = await fetch(url, init);
   const text = await res.text();
   let body: Record<string, unknown>;
@@ -37,8 +40,14 @@ export async function fetchJwks(url: string): Promise<JSONWebKeySet> {
 export function checkJwks(body: Record<string, unknown>): void {
   const keys = body.keys as Record<string, unknown>[] | undefined;
   check(Array.isArray(keys) && keys.length > 0, 'JWKS has no keys');
-  check(keys.some((k) => k.kty === 'EC' && k.crv === 'P-256' && typeof k.kid === 'string'), 'JWKS has no P-256 key with a kid');
-  check(keys.every((k) => !('d' in k) && !('p' in k)), 'JWKS publishes private key material');
+  check(
+    keys.some((k) => k.kty === 'EC' && k.crv === 'P-256' && typeof k.kid === 'string'),
+    'JWKS has no P-256 key with a kid',
+  );
+  check(
+    keys.every((k) => !('d' in k) && !('p' in k)),
+    'JWKS publishes private key material',
+  );
 }
 
 export interface AccessTokenExpectation {
@@ -49,32 +58,62 @@ export interface AccessTokenExpectation {
   sub?: string;
 }
 
-/** Verifies an RFC 9068 access token: ES256 signature by a published key, typ at+jwt, iss, aud, client_id, scope, exp. */
-export async function verifyAccessToken(token: unknown, jwks: JSONWebKeySet, e: AccessTokenExpectation): Promise<JWTPayload> {
+/**
+ * Verifies an RFC 9068 access token: ES256 signature by a published key, typ at+jwt, iss, aud, client_id, scope, exp.
+ */
+export async function verifyAccessToken(
+  token: unknown,
+  jwks: JSONWebKeySet,
+  e: AccessTokenExpectation,
+): Promise<JWTPayload> {
   check(typeof token === 'string' && token.split('.').length === 3, 'access token is not a compact JWT');
   const header = decodeProtectedHeader(token);
   check(header.alg === 'ES256', `access token alg is ${header.alg}, expected ES256`);
-  check(typeof header.typ === 'string' && /^(application\/)?at\+jwt$/i.test(header.typ), `access token typ is ${header.typ}, expected at+jwt`);
+  check(
+    typeof header.typ === 'string' && /^(application\/)?at\+jwt$/i.test(header.typ),
+    `access token typ is ${header.typ}, expected at+jwt`,
+  );
   let payload: JWTPayload;
   try {
-    ({ payload } = await jwtVerify(token, createLocalJWKSet(jwks), { issuer: e.issuer, audience: e.audience, algorithms: ['ES256'] }));
+    ({ payload } = await jwtVerify(token, createLocalJWKSet(jwks), {
+      issuer: e.issuer,
+      audience: e.audience,
+      algorithms: ['ES256'],
+    }));
   } catch (err) {
     throw new ValidationError(`access token does not verify: ${(err as Error).message}`);
   }
-  check(payload.client_id === e.clientId, `access token client_id is ${String(payload.client_id)}, expected ${e.clientId}`);
+  check(
+    payload.client_id === e.clientId,
+    `access token client_id is ${String(payload.client_id)}, expected ${e.clientId}`,
+  );
   check(typeof payload.exp === 'number' && payload.exp > Date.now() / 1000, 'access token is expired');
   check(typeof payload.jti === 'string', 'access token has no jti');
-  if (e.scope) check(String(payload.scope ?? '').split(' ').includes(e.scope), `access token scope "${String(payload.scope)}" lacks ${e.scope}`);
+  if (e.scope)
+    check(
+      String(payload.scope ?? '')
+        .split(' ')
+        .includes(e.scope),
+      `access token scope "${String(payload.scope)}" lacks ${e.scope}`,
+    );
   if (e.sub) check(payload.sub === e.sub, `access token sub is ${payload.sub}, expected ${e.sub}`);
   return payload;
 }
 
 /** Verifies an ID token: ES256 signature, iss, aud = the client, nonce when given. */
-export async function verifyIdToken(token: unknown, jwks: JSONWebKeySet, e: { issuer: string; clientId: string; nonce?: string }): Promise<JWTPayload> {
+export async function verifyIdToken(
+  token: unknown,
+  jwks: JSONWebKeySet,
+  e: { issuer: string; clientId: string; nonce?: string },
+): Promise<JWTPayload> {
   check(typeof token === 'string', 'no id_token');
   let payload: JWTPayload;
   try {
-    ({ payload } = await jwtVerify(token, createLocalJWKSet(jwks), { issuer: e.issuer, audience: e.clientId, algorithms: ['ES256'] }));
+    ({ payload } = await jwtVerify(token, createLocalJWKSet(jwks), {
+      issuer: e.issuer,
+      audience: e.clientId,
+      algorithms: ['ES256'],
+    }));
   } catch (err) {
     throw new ValidationError(`id_token does not verify: ${(err as Error).message}`);
   }

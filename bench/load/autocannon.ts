@@ -12,13 +12,19 @@ export function autocannonDriver(pinning: Machine['pinning']): LoadDriver {
     name: 'autocannon',
     async run(w: Workload, o: LoadOptions, onWindow?: (w: LoadWindow) => void): Promise<LoadResult> {
       if (w.kind === 'flow') throw new Error('autocannon does not run flows');
-      if (w.kind === 'refresh' && w.tokens.length < o.connections) throw new Error(`refresh needs ${o.connections} tokens, got ${w.tokens.length}`);
+      if (w.kind === 'refresh' && w.tokens.length < o.connections)
+        throw new Error(`refresh needs ${o.connections} tokens, got ${w.tokens.length}`);
       const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-ac-'));
       try {
         const file = join(dir, 'job.json');
         writeFileSync(file, JSON.stringify({ workload: w, options: o }));
-        const { json } = await runPinned(pinning, process.execPath, ['bench/load/autocannon-worker.ts', file], (o.durationS + 60) * 1000,
-          onWindow as ((json: unknown) => void) | undefined);
+        const { json } = await runPinned(
+          pinning,
+          process.execPath,
+          ['bench/load/autocannon-worker.ts', file],
+          (o.durationS + 60) * 1000,
+          onWindow as ((json: unknown) => void) | undefined,
+        );
         return json as LoadResult;
       } finally {
         rmSync(dir, { recursive: true, force: true });

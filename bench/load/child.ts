@@ -9,7 +9,11 @@ export const MARKER = 'BENCH_JSON ';
 export const WINDOW_MARKER = 'BENCH_WINDOW ';
 
 export function runPinned(
-  pinning: Machine['pinning'], cmd: string, args: string[], timeoutMs: number, onWindow?: (json: unknown) => void,
+  pinning: Machine['pinning'],
+  cmd: string,
+  args: string[],
+  timeoutMs: number,
+  onWindow?: (json: unknown) => void,
 ): Promise<{ json: unknown; stdout: string; stderr: string }> {
   const [c, a] = pinned(pinning, 'loader', cmd, args);
   return new Promise((resolve, reject) => {
@@ -31,13 +35,23 @@ export function runPinned(
         }
       }
     });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', (err) => { clearTimeout(timer); reject(err); });
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       const line = stdout.split('\n').find((l) => l.startsWith(MARKER));
-      if (!line) return reject(new Error(`${cmd} ended (${code ?? signal}) without a report:\n${stderr.slice(-2000)}\n${stdout.slice(-2000)}`));
+      if (!line)
+        return reject(
+          new Error(
+            `${cmd} ended (${code ?? signal}) without a report:\n${stderr.slice(-2000)}\n${stdout.slice(-2000)}`,
+          ),
+        );
       try {
         resolve({ json: JSON.parse(line.slice(MARKER.length)), stdout, stderr });
       } catch (err) {

@@ -15,7 +15,12 @@ export function flowDriver(pinning: Machine['pinning']): LoadDriver {
       try {
         const file = join(dir, 'job.json');
         writeFileSync(file, JSON.stringify({ workload: w, options: o }));
-        const { json } = await runPinned(pinning, process.execPath, ['bench/load/flow-worker.ts', file], (o.durationS + 120) * 1000);
+        const { json } = await runPinned(
+          pinning,
+          process.execPath,
+          ['bench/load/flow-worker.ts', file],
+          (o.durationS + 120) * 1000,
+        );
         return json as LoadResult;
       } finally {
         rmSync(dir, { recursive: true, force: true });

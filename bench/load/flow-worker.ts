@@ -8,7 +8,10 @@ import { MARKER } from './child.ts';
 import { percentile } from './stats.ts';
 import type { FlowWorkload, LoadOptions } from './types.ts';
 
-const { workload: w, options: o } = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as { workload: FlowWorkload; options: LoadOptions };
+const { workload: w, options: o } = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as {
+  workload: FlowWorkload;
+  options: LoadOptions;
+};
 const latencies: number[] = [];
 let failed = 0;
 let httpRequests = 0;
@@ -33,4 +36,6 @@ async function browser(): Promise<void> {
 await Promise.all(Array.from({ length: w.concurrency }, browser));
 const elapsed = (performance.now() - start) / 1000;
 latencies.sort((a, b) => a - b);
-process.stdout.write(`${MARKER}${JSON.stringify({ ok: latencies.length, failed, durationS: elapsed, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), firstError, httpRequests })}\n`);
+process.stdout.write(
+  `${MARKER}${JSON.stringify({ ok: latencies.length, failed, durationS: elapsed, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), firstError, httpRequests })}\n`,
+);

@@ -17,7 +17,9 @@ function lua(s: string): string {
 }
 
 function luaTable(h: Record<string, string>): string {
-  return `{ ${Object.entries(h).map(([k, v]) => `[${lua(k)}] = ${lua(v)}`).join(', ')} }`;
+  return `{ ${Object.entries(h)
+    .map(([k, v]) => `[${lua(k)}] = ${lua(v)}`)
+    .join(', ')} }`;
 }
 
 const COMMON = `
@@ -107,8 +109,16 @@ ${COMMON}`;
 }
 
 interface WrkReport {
-  requests: number; duration_us: number; bad: number; connect: number; read: number; write: number; timeout: number;
-  p50_us: number; p99_us: number; first_bad: string;
+  requests: number;
+  duration_us: number;
+  bad: number;
+  connect: number;
+  read: number;
+  write: number;
+  timeout: number;
+  p50_us: number;
+  p99_us: number;
+  first_bad: string;
 }
 
 export function wrkDriver(pinning: Machine['pinning']): LoadDriver {
@@ -116,14 +126,28 @@ export function wrkDriver(pinning: Machine['pinning']): LoadDriver {
     name: 'wrk',
     async run(w: Workload, o: LoadOptions): Promise<LoadResult> {
       if (w.kind === 'flow') throw new Error('wrk does not run flows');
-      if (o.rate !== undefined || o.windowS !== undefined) throw new Error('wrk holds no constant rate and reports no windows: use autocannon');
-      if (w.kind === 'refresh' && w.tokens.length < o.connections) throw new Error(`refresh needs ${o.connections} tokens, got ${w.tokens.length}`);
+      if (o.rate !== undefined || o.windowS !== undefined)
+        throw new Error('wrk holds no constant rate and reports no windows: use autocannon');
+      if (w.kind === 'refresh' && w.tokens.length < o.connections)
+        throw new Error(`refresh needs ${o.connections} tokens, got ${w.tokens.length}`);
       const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-wrk-'));
       try {
         const script = join(dir, 'script.lua');
         writeFileSync(script, w.kind === 'http' ? staticScript(w) : refreshScript(w, o.connections));
         // wrk takes whole seconds only.
-        const args = ['-t', String(THREADS), '-c', String(o.connections), '-d', `${Math.max(1, Math.round(o.durationS))}s`, '--timeout', '10s', '-s', script, w.url];
+        const args = [
+          '-t',
+          String(THREADS),
+          '-c',
+          String(o.connections),
+          '-d',
+          `${Math.max(1, Math.round(o.durationS))}s`,
+          '--timeout',
+          '10s',
+          '-s',
+          script,
+          w.url,
+        ];
         const { json } = await runPinned(pinning, 'wrk', args, (o.durationS + 60) * 1000);
         const r = json as WrkReport;
         const socketErrors = r.connect + r.read + r.write + r.timeout;
@@ -133,7 +157,11 @@ export function wrkDriver(pinning: Machine['pinning']): LoadDriver {
           durationS: r.duration_us / 1e6,
           p50Ms: r.p50_us / 1000,
           p99Ms: r.p99_us / 1000,
-          firstError: r.first_bad || (socketErrors ? `socket errors: connect ${r.connect}, read ${r.read}, write ${r.write}, timeout ${r.timeout}` : undefined),
+          firstError:
+            r.first_bad ||
+            (socketErrors
+              ? `socket errors: connect ${r.connect}, read ${r.read}, write ${r.write}, timeout ${r.timeout}`
+              : undefined),
         };
       } finally {
         rmSync(dir, { recursive: true, force: true });

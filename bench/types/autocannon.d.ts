@@ -5,8 +5,16 @@ declare module 'autocannon' {
     path?: string;
     headers?: Record<string, string>;
     body?: string;
-    setupRequest?: (req: AutocannonRequest & { state?: Record<string, unknown> }, context: Record<string, unknown>) => AutocannonRequest;
-    onResponse?: (this: AutocannonRequest & { state: Record<string, unknown> }, status: number, body: string, context: Record<string, unknown>) => void;
+    setupRequest?: (
+      req: AutocannonRequest & { state?: Record<string, unknown> },
+      context: Record<string, unknown>,
+    ) => AutocannonRequest;
+    onResponse?: (
+      this: AutocannonRequest & { state: Record<string, unknown> },
+      status: number,
+      body: string,
+      context: Record<string, unknown>,
+    ) => void;
     state?: Record<string, unknown>;
   }
 

@@ -1,9 +1,22 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isCommonPassword, normalizeUsername, passwordProblem, validateSignup, type SignupInput } from './registration.ts';
+import {
+  isCommonPassword,
+  normalizeUsername,
+  passwordProblem,
+  validateSignup,
+  type SignupInput,
+} from './registration.ts';
 
-const ok: SignupInput = { username: 'new.user_1', email: 'new@example.com', name: 'New User', password: 'tessellated lanterns', confirm: 'tessellated lanterns' };
-const check = (over: Partial<SignupInput>, emailRequired = false) => validateSignup({ ...ok, ...over }, { emailRequired });
+const ok: SignupInput = {
+  username: 'new.user_1',
+  email: 'new@example.com',
+  name: 'New User',
+  password: 'tessellated lanterns',
+  confirm: 'tessellated lanterns',
+};
+const check = (over: Partial<SignupInput>, emailRequired = false) =>
+  validateSignup({ ...ok, ...over }, { emailRequired });
 
 describe('sign-up validation', () => {
   it('accepts a well-formed form, with or without the optional fields', () => {
@@ -13,7 +26,19 @@ describe('sign-up validation', () => {
 
   it('usernames: 3-32 of a-z 0-9 . _ -, starting with a letter or digit', () => {
     for (const u of ['abc', 'a'.repeat(32), 'x.y-z_0', '007']) assert.deepEqual(check({ username: u }), {}, u);
-    for (const u of ['ab', 'a'.repeat(33), '.abc', '-abc', '_abc', 'has space', 'Upper', 'ünï', 'a@b', 'a/b', 'a\u0000b']) {
+    for (const u of [
+      'ab',
+      'a'.repeat(33),
+      '.abc',
+      '-abc',
+      '_abc',
+      'has space',
+      'Upper',
+      'ünï',
+      'a@b',
+      'a/b',
+      'a\u0000b',
+    ]) {
       assert.match(check({ username: u }).username ?? '', /3 to 32 characters/, u);
     }
     assert.equal(check({ username: '' }).username, 'Choose a username.');
@@ -26,7 +51,14 @@ describe('sign-up validation', () => {
   it('email: optional or required by the setting, and well-formed when given', () => {
     assert.deepEqual(check({ email: '' }, false), {});
     assert.equal(check({ email: '' }, true).email, 'Enter your email address.');
-    for (const e of ['nope', 'a@b', 'a b@example.com', '@example.com', `${'a'.repeat(250)}@example.com`, 'a@exa\u0000mple.com']) {
+    for (const e of [
+      'nope',
+      'a@b',
+      'a b@example.com',
+      '@example.com',
+      `${'a'.repeat(250)}@example.com`,
+      'a@exa\u0000mple.com',
+    ]) {
       assert.match(check({ email: e }).email ?? '', /valid email/, e);
     }
   });
@@ -65,7 +97,10 @@ describe('sign-up validation', () => {
     });
     it('refuses the username as the password (6.2.11)', () => {
       assert.match(passwordProblem('verylonguser', 'verylonguser') ?? '', /not be your username/);
-      assert.match(check({ username: 'verylonguser', password: 'VeryLongUser', confirm: 'VeryLongUser' }).password ?? '', /not be your username/);
+      assert.match(
+        check({ username: 'verylonguser', password: 'VeryLongUser', confirm: 'VeryLongUser' }).password ?? '',
+        /not be your username/,
+      );
     });
     it('the confirmation must match exactly', () => {
       assert.equal(check({ confirm: 'tessellated lantern' }).confirm, 'The two passwords do not match.');

@@ -27,7 +27,9 @@ export const MAX_EMAIL_LENGTH = 254;
 
 const COMMON = new Set(
   readFileSync(new URL('./common-passwords.txt', import.meta.url), 'utf8')
-    .split('\n').map((l) => l.trim().toLowerCase()).filter((l) => l && !l.startsWith('#')),
+    .split('\n')
+    .map((l) => l.trim().toLowerCase())
+    .filter((l) => l && !l.startsWith('#')),
 );
 
 /** Whether a password is on the built-in list of common passwords (case-insensitive). */
@@ -45,14 +47,23 @@ export function normalizeUsername(username: string): string {
   return canonicalUsername(trimmed) ?? trimmed;
 }
 
-/** Why a password is not acceptable for this username, or undefined (ASVS 6.2.1, 6.2.2, 6.2.4, 6.2.5, 6.2.9, 6.2.11). */
+/**
+ * Why a password is not acceptable for this username, or undefined (ASVS 6.2.1, 6.2.2, 6.2.4, 6.2.5, 6.2.9, 6.2.11).
+ */
 export function passwordProblem(password: string, username: string): string | undefined {
   const length = [...password].length;
   if (length === 0) return 'Choose a password.';
   if (length < MIN_PASSWORD_LENGTH) return `The password must be at least ${MIN_PASSWORD_LENGTH} characters long.`;
-  if (password.length > MAX_PASSWORD_LENGTH) return `The password must be at most ${MAX_PASSWORD_LENGTH} characters long.`;
-  if (username !== '' && (password.toLowerCase() === username.toLowerCase() || (canonicalUsername(password) ?? password) === (canonicalUsername(username) ?? username))) return 'The password must not be your username.';
-  if (isCommonPassword(password)) return 'This password is too common and easy to guess. Choose another one; a few unrelated words make a good one.';
+  if (password.length > MAX_PASSWORD_LENGTH)
+    return `The password must be at most ${MAX_PASSWORD_LENGTH} characters long.`;
+  if (
+    username !== '' &&
+    (password.toLowerCase() === username.toLowerCase() ||
+      (canonicalUsername(password) ?? password) === (canonicalUsername(username) ?? username))
+  )
+    return 'The password must not be your username.';
+  if (isCommonPassword(password))
+    return 'This password is too common and easy to guess. Choose another one; a few unrelated words make a good one.';
   return undefined;
 }
 
@@ -64,13 +75,20 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 export function validateSignup(input: SignupInput, opts: { emailRequired: boolean }): SignupProblems {
   const problems: SignupProblems = {};
   if (input.username === '') problems.username = 'Choose a username.';
-  else if (!USERNAME_PATTERN.test(input.username)) problems.username = 'The username must be 3 to 32 characters: letters, digits, dots, dashes or underscores, starting with a letter or digit.';
+  else if (!USERNAME_PATTERN.test(input.username))
+    problems.username =
+      'The username must be 3 to 32 characters: letters, digits, dots, dashes or underscores, starting with a letter or digit.';
   if (input.email === '') {
     if (opts.emailRequired) problems.email = 'Enter your email address.';
-  } else if (input.email.length > MAX_EMAIL_LENGTH || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(input.email) || CONTROL.test(input.email)) {
+  } else if (
+    input.email.length > MAX_EMAIL_LENGTH ||
+    !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(input.email) ||
+    CONTROL.test(input.email)
+  ) {
     problems.email = 'Enter a valid email address, like name@example.com.';
   }
-  if ([...input.name].length > MAX_NAME_LENGTH) problems.name = `The name must be at most ${MAX_NAME_LENGTH} characters long.`;
+  if ([...input.name].length > MAX_NAME_LENGTH)
+    problems.name = `The name must be at most ${MAX_NAME_LENGTH} characters long.`;
   else if (CONTROL.test(input.name)) problems.name = 'The name contains characters that are not allowed.';
   const pw = passwordProblem(input.password, input.username);
   if (pw) problems.password = pw;

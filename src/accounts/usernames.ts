@@ -28,7 +28,8 @@ export function usernameSyntaxProblem(input: string): string | undefined {
   const widthMapped = input.replace(/[\uFF01-\uFFEE]/g, (c) => c.normalize('NFKC'));
   const problem = identifierProblem(widthMapped);
   if (problem) return problem;
-  if (canonicalUsername(input) === undefined) return 'username mixes right-to-left and left-to-right text in a way the Bidi Rule (RFC 5893) does not allow';
+  if (canonicalUsername(input) === undefined)
+    return 'username mixes right-to-left and left-to-right text in a way the Bidi Rule (RFC 5893) does not allow';
   return undefined;
 }
 
@@ -50,11 +51,12 @@ const LETTER_DIGITS = /^[\p{Ll}\p{Lu}\p{Lo}\p{Nd}\p{Lm}\p{Mn}\p{Mc}]$/u;
 const IGNORABLE = /^[\p{Default_Ignorable_Code_Point}\p{Noncharacter_Code_Point}]$/u;
 const UNASSIGNED = /^\p{Cn}$/u;
 // RFC 5892 section 2.6 exceptions.
-const EXCEPTION_PVALID = new Set([0x00DF, 0x03C2, 0x06FD, 0x06FE, 0x0F0B, 0x3007]);
-const EXCEPTION_DISALLOWED = new Set([0x0640, 0x07FA, 0x302E, 0x302F, 0x3031, 0x3032, 0x3033, 0x3034, 0x3035, 0x303B]);
-const isOldHangulJamo = (cp: number) => (cp >= 0x1100 && cp <= 0x11FF) || (cp >= 0xA960 && cp <= 0xA97C) || (cp >= 0xD7B0 && cp <= 0xD7FB);
+const EXCEPTION_PVALID = new Set([0x00df, 0x03c2, 0x06fd, 0x06fe, 0x0f0b, 0x3007]);
+const EXCEPTION_DISALLOWED = new Set([0x0640, 0x07fa, 0x302e, 0x302f, 0x3031, 0x3032, 0x3033, 0x3034, 0x3035, 0x303b]);
+const isOldHangulJamo = (cp: number) =>
+  (cp >= 0x1100 && cp <= 0x11ff) || (cp >= 0xa960 && cp <= 0xa97c) || (cp >= 0xd7b0 && cp <= 0xd7fb);
 const ARABIC_INDIC = (cp: number) => cp >= 0x0660 && cp <= 0x0669;
-const EXT_ARABIC_INDIC = (cp: number) => cp >= 0x06F0 && cp <= 0x06F9;
+const EXT_ARABIC_INDIC = (cp: number) => cp >= 0x06f0 && cp <= 0x06f9;
 
 /** Why `s` is not of the PRECIS IdentifierClass, or undefined. */
 function identifierProblem(s: string): string | undefined {
@@ -66,20 +68,35 @@ function identifierProblem(s: string): string | undefined {
     if (EXCEPTION_PVALID.has(cp)) continue;
     if (EXCEPTION_DISALLOWED.has(cp)) return `username contains ${at}, which is not allowed`;
     // CONTEXTO (RFC 5892 appendix A): allowed only in their context.
-    if (cp === 0x00B7) { if (cps[i - 1] === 0x6C && cps[i + 1] === 0x6C) continue; return `username contains MIDDLE DOT (${at}) outside "l·l"`; }
-    if (cp === 0x0375) { if (i + 1 < cps.length && /\p{Script=Greek}/u.test(String.fromCodePoint(cps[i + 1]!))) continue; return `username contains GREEK KERAIA (${at}) not before a Greek letter`; }
-    if (cp === 0x05F3 || cp === 0x05F4) { if (i > 0 && /\p{Script=Hebrew}/u.test(String.fromCodePoint(cps[i - 1]!))) continue; return `username contains a Hebrew geresh (${at}) not after a Hebrew letter`; }
-    if (cp === 0x30FB) { if (/[\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Han}]/u.test(s.replace(/\u30FB/g, ''))) continue; return `username contains KATAKANA MIDDLE DOT (${at}) without Japanese text`; }
-    if (ARABIC_INDIC(cp) && cps.some(EXT_ARABIC_INDIC)) return 'username mixes Arabic-Indic and Extended Arabic-Indic digits';
-    if (EXT_ARABIC_INDIC(cp) && cps.some(ARABIC_INDIC)) return 'username mixes Arabic-Indic and Extended Arabic-Indic digits';
+    if (cp === 0x00b7) {
+      if (cps[i - 1] === 0x6c && cps[i + 1] === 0x6c) continue;
+      return `username contains MIDDLE DOT (${at}) outside "l·l"`;
+    }
+    if (cp === 0x0375) {
+      if (i + 1 < cps.length && /\p{Script=Greek}/u.test(String.fromCodePoint(cps[i + 1]!))) continue;
+      return `username contains GREEK KERAIA (${at}) not before a Greek letter`;
+    }
+    if (cp === 0x05f3 || cp === 0x05f4) {
+      if (i > 0 && /\p{Script=Hebrew}/u.test(String.fromCodePoint(cps[i - 1]!))) continue;
+      return `username contains a Hebrew geresh (${at}) not after a Hebrew letter`;
+    }
+    if (cp === 0x30fb) {
+      if (/[\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Han}]/u.test(s.replace(/\u30FB/g, ''))) continue;
+      return `username contains KATAKANA MIDDLE DOT (${at}) without Japanese text`;
+    }
+    if (ARABIC_INDIC(cp) && cps.some(EXT_ARABIC_INDIC))
+      return 'username mixes Arabic-Indic and Extended Arabic-Indic digits';
+    if (EXT_ARABIC_INDIC(cp) && cps.some(ARABIC_INDIC))
+      return 'username mixes Arabic-Indic and Extended Arabic-Indic digits';
     // CONTEXTJ (ZERO WIDTH JOINER / NON-JOINER): refused outright, stricter than RFC 5892, as
     // invisible characters in a username only serve to make two names look alike.
-    if (cp === 0x200C || cp === 0x200D) return `username contains an invisible joiner (${at})`;
-    if (cp >= 0x21 && cp <= 0x7E) continue; // ASCII7: PVALID
+    if (cp === 0x200c || cp === 0x200d) return `username contains an invisible joiner (${at})`;
+    if (cp >= 0x21 && cp <= 0x7e) continue; // ASCII7: PVALID
     if (UNASSIGNED.test(c)) return `username contains an unassigned code point (${at})`;
     if (IGNORABLE.test(c) || /^\p{Cc}$/u.test(c)) return `username contains an invisible or control character (${at})`;
     if (isOldHangulJamo(cp)) return `username contains an old Hangul jamo (${at})`;
-    if (c.normalize('NFKC') !== c) return `username contains ${at}, which has a compatibility equivalent (write it plainly)`;
+    if (c.normalize('NFKC') !== c)
+      return `username contains ${at}, which has a compatibility equivalent (write it plainly)`;
     if (LETTER_DIGITS.test(c)) continue;
     if (/^\p{Zs}$/u.test(c) || cp === 0x20) return 'username must not contain spaces';
     return `username contains ${at}, a symbol or punctuation character outside ASCII`;
@@ -91,7 +108,8 @@ function identifierProblem(s: string): string | undefined {
 // JavaScript regular expressions can test (they have no Bidi_Class): letters of the right-to-left
 // scripts are R/AL, Arabic-Indic digits AN, ASCII and Extended Arabic-Indic digits EN, combining
 // marks NSM, other letters and digits L, ASCII punctuation ON/ES/CS/ET.
-const RTL = /[\p{Script=Hebrew}\p{Script=Arabic}\p{Script=Syriac}\p{Script=Thaana}\p{Script=Nko}\p{Script=Samaritan}\p{Script=Mandaic}\p{Script=Adlam}\p{Script=Hanifi_Rohingya}\p{Script=Mende_Kikakui}\p{Script=Imperial_Aramaic}\p{Script=Phoenician}\p{Script=Kharoshthi}\p{Script=Old_South_Arabian}\p{Script=Avestan}\p{Script=Nabataean}\p{Script=Palmyrene}\p{Script=Manichaean}\p{Script=Psalter_Pahlavi}\p{Script=Old_Hungarian}\p{Script=Yezidi}\p{Script=Sogdian}\p{Script=Old_Sogdian}\p{Script=Elymaic}\p{Script=Chorasmian}\p{Script=Old_Uyghur}]/u;
+const RTL =
+  /[\p{Script=Hebrew}\p{Script=Arabic}\p{Script=Syriac}\p{Script=Thaana}\p{Script=Nko}\p{Script=Samaritan}\p{Script=Mandaic}\p{Script=Adlam}\p{Script=Hanifi_Rohingya}\p{Script=Mende_Kikakui}\p{Script=Imperial_Aramaic}\p{Script=Phoenician}\p{Script=Kharoshthi}\p{Script=Old_South_Arabian}\p{Script=Avestan}\p{Script=Nabataean}\p{Script=Palmyrene}\p{Script=Manichaean}\p{Script=Psalter_Pahlavi}\p{Script=Old_Hungarian}\p{Script=Yezidi}\p{Script=Sogdian}\p{Script=Old_Sogdian}\p{Script=Elymaic}\p{Script=Chorasmian}\p{Script=Old_Uyghur}]/u;
 type Bidi = 'R' | 'AN' | 'EN' | 'NSM' | 'L' | 'ON';
 function bidiClass(c: string): Bidi {
   const cp = c.codePointAt(0)!;
@@ -120,24 +138,70 @@ function bidiRuleHolds(s: string): boolean {
  * confusables.txt (version 13.0.0, 6,311 source characters), as the `unhomoglyph` package ships it
  * in data.json (source character -> prototype); only the data is used, the skeleton is computed here.
  */
-const CONFUSABLES: ReadonlyMap<string, string> = new Map(Object.entries(createRequire(import.meta.url)('unhomoglyph/data.json') as Record<string, string>));
+const CONFUSABLES: ReadonlyMap<string, string> = new Map(
+  Object.entries(createRequire(import.meta.url)('unhomoglyph/data.json') as Record<string, string>),
+);
 
 /** The look-alike key of a username: skeleton(X) = NFD(map(NFD(X))) of its canonical form, case folded. */
 export function usernameSkeleton(username: string): string {
   const base = canonicalUsername(username) ?? username;
-  const mapped = Array.from(base.normalize('NFD'), (c) => CONFUSABLES.get(c) ?? c).join('').normalize('NFD');
+  const mapped = Array.from(base.normalize('NFD'), (c) => CONFUSABLES.get(c) ?? c)
+    .join('')
+    .normalize('NFD');
   return Array.from(mapped, foldChar).join('').normalize('NFC');
 }
 
 /** The keys a user store compares usernames by (ports/users.ts, UsernameKeys). */
 export const usernameKeys = { canonical: canonicalUsername, skeleton: usernameSkeleton };
 
-/** Names nobody may self-register (nor bring from an upstream sign-in): they read as the service's own staff or addresses. */
+/**
+ * Names nobody may self-register (nor bring from an upstream sign-in): they read as the service's own staff or
+ * addresses.
+ */
 export const RESERVED_USERNAMES: readonly string[] = [
-  'admin', 'administrator', 'root', 'superuser', 'sysadmin', 'system', 'operator', 'support', 'security', 'postmaster',
-  'hostmaster', 'webmaster', 'abuse', 'noc', 'info', 'help', 'helpdesk', 'staff', 'moderator', 'owner', 'billing',
-  'tessera', 'oauth', 'openid', 'auth', 'login', 'logout', 'signup', 'register', 'account', 'accounts', 'api', 'www',
-  'mail', 'email', 'noreply', 'no-reply', 'null', 'undefined', 'anonymous', 'nobody', 'everyone', 'daemon',
+  'admin',
+  'administrator',
+  'root',
+  'superuser',
+  'sysadmin',
+  'system',
+  'operator',
+  'support',
+  'security',
+  'postmaster',
+  'hostmaster',
+  'webmaster',
+  'abuse',
+  'noc',
+  'info',
+  'help',
+  'helpdesk',
+  'staff',
+  'moderator',
+  'owner',
+  'billing',
+  'tessera',
+  'oauth',
+  'openid',
+  'auth',
+  'login',
+  'logout',
+  'signup',
+  'register',
+  'account',
+  'accounts',
+  'api',
+  'www',
+  'mail',
+  'email',
+  'noreply',
+  'no-reply',
+  'null',
+  'undefined',
+  'anonymous',
+  'nobody',
+  'everyone',
+  'daemon',
 ];
 
 /**
@@ -155,7 +219,9 @@ export function isReservedUsername(username: string, issuer?: string): boolean {
         for (let i = 1; i < labels.length - 1; i++) names.push(labels.slice(i).join('.'));
         if (labels.length > 1) names.push(labels[0]!);
       }
-    } catch { /* not a URL: nothing more to reserve */ }
+    } catch {
+      /* not a URL: nothing more to reserve */
+    }
   }
   const key = usernameSkeleton(username);
   return names.some((n) => usernameSkeleton(n) === key);

@@ -36,32 +36,54 @@ export interface UserInput {
 export function checkPassword(password: unknown, username: string): void {
   if (typeof password !== 'string') throw new UserInputError(`user ${username}: password must be a string`);
   const problem = passwordProblem(password, username);
-  if (problem) throw new UserInputError(`user ${username}: ${problem.replace(/^The password/, 'password').replace(/ your username/, ' the username')}`);
+  if (problem)
+    throw new UserInputError(
+      `user ${username}: ${problem.replace(/^The password/, 'password').replace(/ your username/, ' the username')}`,
+    );
 }
 
 /** The shape of a user's fields (username syntax, email, flags, names). */
 export function checkUserInput(input: UserInput): void {
-  if (typeof input.username !== 'string' || input.username.length === 0 || input.username.length > 255) throw new UserInputError('username must be 1-255 characters');
+  if (typeof input.username !== 'string' || input.username.length === 0 || input.username.length > 255)
+    throw new UserInputError('username must be 1-255 characters');
   const problem = usernameSyntaxProblem(input.username);
   if (problem) throw new UserInputError(`user ${input.username}: ${problem}`);
-  if (input.email !== undefined && (typeof input.email !== 'string' || !/^[^\s@]+@[^\s@]+$/.test(input.email))) throw new UserInputError(`email ${input.email} is not an email address`);
+  if (input.email !== undefined && (typeof input.email !== 'string' || !/^[^\s@]+@[^\s@]+$/.test(input.email)))
+    throw new UserInputError(`email ${input.email} is not an email address`);
   for (const k of ['email_verified', 'disabled', 'adopt'] as const) {
-    if (input[k] !== undefined && typeof input[k] !== 'boolean') throw new UserInputError(`user ${input.username}: ${k} must be true or false`);
+    if (input[k] !== undefined && typeof input[k] !== 'boolean')
+      throw new UserInputError(`user ${input.username}: ${k} must be true or false`);
   }
   for (const k of ['name', 'given_name', 'family_name'] as const) {
-    if (input[k] !== undefined && typeof input[k] !== 'string') throw new UserInputError(`user ${input.username}: ${k} must be a string`);
+    if (input[k] !== undefined && typeof input[k] !== 'string')
+      throw new UserInputError(`user ${input.username}: ${k} must be a string`);
   }
 }
 
-/** Why a new account may not have this name: taken, looks like an existing one, or reserved (only for origins other than operator). */
+/**
+ * Why a new account may not have this name: taken, looks like an existing one, or reserved (only for origins other than
+ * operator).
+ */
 export type NewUsernameRefusal = 'username_taken' | 'username_confusable' | 'username_reserved';
 
-async function newUsernameRefusal(stores: Stores, username: string, origin: UserOrigin, issuer: string | undefined): Promise<{ reason: NewUsernameRefusal; other?: UserRecord } | undefined> {
+async function newUsernameRefusal(
+  stores: Stores,
+  username: string,
+  origin: UserOrigin,
+  issuer: string | undefined,
+): Promise<{ reason: NewUsernameRefusal; other?: UserRecord } | undefined> {
   const same = await stores.users.findByUsername(username);
   if (same) return { reason: 'username_taken', other: same };
   if (origin !== 'operator' && isReservedUsername(username, issuer)) return { reason: 'username_reserved' };
   const lookalike = await stores.users.findConfusable(username);
-  if (lookalike) return { reason: canonicalUsername(lookalike.username) === canonicalUsername(username) ? 'username_taken' : 'username_confusable', other: lookalike };
+  if (lookalike)
+    return {
+      reason:
+        canonicalUsername(lookalike.username) === canonicalUsername(username)
+          ? 'username_taken'
+          : 'username_confusable',
+      other: lookalike,
+    };
   return undefined;
 }
 
@@ -72,16 +94,29 @@ async function newUsernameRefusal(stores: Stores, username: string, origin: User
  * existing one (UTS #39 skeleton) and not be reserved. Another creation of the same name winning
  * a race is `username_taken` too.
  */
-export async function createUser(stores: Stores, input: UserInput, now: number, opts: { origin: UserOrigin; issuer?: string }): Promise<{ user: UserRecord } | { refused: NewUsernameRefusal }> {
+export async function createUser(
+  stores: Stores,
+  input: UserInput,
+  now: number,
+  opts: { origin: UserOrigin; issuer?: string },
+): Promise<{ user: UserRecord } | { refused: NewUsernameRefusal }> {
   checkUserInput(input);
   if (input.password !== undefined) checkPassword(input.password, input.username);
   const refusal = await newUsernameRefusal(stores, input.username, opts.origin, opts.issuer);
   if (refusal) return { refused: refusal.reason };
   const user: UserRecord = {
-    id: randomUUID(), username: input.username, passwordHash: input.password !== undefined ? await hashPassword(input.password) : null,
-    email: input.email ?? null, emailVerified: input.email_verified ?? false, name: input.name ?? null,
-    givenName: input.given_name ?? null, familyName: input.family_name ?? null, disabled: input.disabled ?? false,
-    createdAt: now, updatedAt: now, origin: opts.origin,
+    id: randomUUID(),
+    username: input.username,
+    passwordHash: input.password !== undefined ? await hashPassword(input.password) : null,
+    email: input.email ?? null,
+    emailVerified: input.email_verified ?? false,
+    name: input.name ?? null,
+    givenName: input.given_name ?? null,
+    familyName: input.family_name ?? null,
+    disabled: input.disabled ?? false,
+    createdAt: now,
+    updatedAt: now,
+    origin: opts.origin,
   };
   return (await stores.users.create(user)) ? { user } : { refused: 'username_taken' };
 }

@@ -22,8 +22,19 @@ export interface BootstrapFile {
 
 /** The keys of a client entry: ClientInput (src/admin/clients.ts). */
 const CLIENT_KEYS = {
-  client_id: 1, client_secret: 1, client_name: 1, token_endpoint_auth_method: 1, application_type: 1, redirect_uris: 1,
-  post_logout_redirect_uris: 1, grant_types: 1, scope: 1, allowed_resources: 1, skip_consent: 1, disabled: 1, fapi_profile: 1,
+  client_id: 1,
+  client_secret: 1,
+  client_name: 1,
+  token_endpoint_auth_method: 1,
+  application_type: 1,
+  redirect_uris: 1,
+  post_logout_redirect_uris: 1,
+  grant_types: 1,
+  scope: 1,
+  allowed_resources: 1,
+  skip_consent: 1,
+  disabled: 1,
+  fapi_profile: 1,
   authorization_details_types: 1,
   dpop_bound_access_tokens: 1,
   require_pushed_authorization_requests: 1,
@@ -57,12 +68,25 @@ const CLIENT_KEYS = {
 
 /** The keys of a user entry: UserInput (src/admin/users.ts). */
 const USER_KEYS = {
-  username: 1, password: 1, email: 1, email_verified: 1, name: 1, given_name: 1, family_name: 1, disabled: 1, adopt: 1,
+  username: 1,
+  password: 1,
+  email: 1,
+  email_verified: 1,
+  name: 1,
+  given_name: 1,
+  family_name: 1,
+  disabled: 1,
+  adopt: 1,
 } satisfies Record<keyof UserInput, 1>;
 
 /** The keys of a resource server entry: ResourceInput (src/admin/resources.ts). */
 const RESOURCE_KEYS = {
-  identifier: 1, display_name: 1, scopes: 1, access_token_ttl: 1, signing_alg: 1, dpop: 1,
+  identifier: 1,
+  display_name: 1,
+  scopes: 1,
+  access_token_ttl: 1,
+  signing_alg: 1,
+  dpop: 1,
 } satisfies Record<keyof ResourceInput, 1>;
 
 /** The sections of the file, each a list of entries with these keys, named by this key in messages. */
@@ -77,7 +101,8 @@ function distance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
     prev = row;
   }
   return prev[b.length]!;
@@ -87,23 +112,35 @@ export function nearestKey(key: string, valid: readonly string[]): string {
   return valid.reduce((best, k) => (distance(key, k) < distance(key, best) ? k : best), valid[0]!);
 }
 
-const unknownKey = (where: string, key: string, valid: readonly string[]) => `${where}: unknown key "${key}" (did you mean "${nearestKey(key, valid)}"?)`;
+const unknownKey = (where: string, key: string, valid: readonly string[]) =>
+  `${where}: unknown key "${key}" (did you mean "${nearestKey(key, valid)}"?)`;
 
 /** Every problem of the file's shape: sections, entries, unknown keys (each naming the nearest valid key). */
 export function bootstrapSchemaProblems(doc: unknown): string[] {
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return [`must hold an object with ${Object.keys(SECTIONS).join(' and ')}`];
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
+    return [`must hold an object with ${Object.keys(SECTIONS).join(' and ')}`];
   const problems: string[] = [];
   for (const [section, value] of Object.entries(doc)) {
     const schema = SECTIONS[section];
-    if (!schema) { problems.push(unknownKey('top level', section, Object.keys(SECTIONS))); continue; }
+    if (!schema) {
+      problems.push(unknownKey('top level', section, Object.keys(SECTIONS)));
+      continue;
+    }
     if (value === null || value === undefined) continue;
-    if (!Array.isArray(value)) { problems.push(`${section} must be a list`); continue; }
+    if (!Array.isArray(value)) {
+      problems.push(`${section} must be a list`);
+      continue;
+    }
     const valid = Object.keys(schema.keys);
     value.forEach((entry: unknown, i) => {
-      if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) { problems.push(`${section}[${i}] must be an object`); return; }
+      if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
+        problems.push(`${section}[${i}] must be an object`);
+        return;
+      }
       const id = (entry as Record<string, unknown>)[schema.id];
       const where = `${section}[${i}]${typeof id === 'string' ? ` (${id})` : ''}`;
-      for (const key of Object.keys(entry)) if (!Object.hasOwn(schema.keys, key)) problems.push(unknownKey(where, key, valid));
+      for (const key of Object.keys(entry))
+        if (!Object.hasOwn(schema.keys, key)) problems.push(unknownKey(where, key, valid));
     });
   }
   return problems;
@@ -126,7 +163,11 @@ export function readBootstrapFile(path: string): BootstrapFile {
   const problems = bootstrapSchemaProblems(doc);
   if (problems.length) throw new AdminError(`TESSERA_BOOTSTRAP_FILE: ${path}: ${problems.join('; ')}`);
   const { clients, users, resources } = doc as Record<string, unknown>;
-  return { clients: (clients ?? undefined) as ClientInput[] | undefined, users: (users ?? undefined) as UserInput[] | undefined, resources: (resources ?? undefined) as ResourceInput[] | undefined };
+  return {
+    clients: (clients ?? undefined) as ClientInput[] | undefined,
+    users: (users ?? undefined) as UserInput[] | undefined,
+    resources: (resources ?? undefined) as ResourceInput[] | undefined,
+  };
 }
 
 /**
@@ -135,7 +176,19 @@ export function readBootstrapFile(path: string): BootstrapFile {
  * account taken over with `adopt: true` is audited (user_adopted); the warnings (users without a
  * password) are for the operator. `outbound` fetches sector_identifier_uri documents (admin/clients.ts saveClient).
  */
-export async function applyBootstrap(stores: Stores, config: Config, file: BootstrapFile, now: number, outbound?: OutboundHttp): Promise<{ clients: number; users: number; resources: number; generatedSecrets: Record<string, string>; warnings: string[] }> {
+export async function applyBootstrap(
+  stores: Stores,
+  config: Config,
+  file: BootstrapFile,
+  now: number,
+  outbound?: OutboundHttp,
+): Promise<{
+  clients: number;
+  users: number;
+  resources: number;
+  generatedSecrets: Record<string, string>;
+  warnings: string[];
+}> {
   const generatedSecrets: Record<string, string> = {};
   const warnings: string[] = [];
   let clients = 0;
@@ -152,11 +205,30 @@ export async function applyBootstrap(stores: Stores, config: Config, file: Boots
   for (const u of file.users ?? []) {
     const r = await saveUser(stores, u, now);
     if (r.changed) users++;
-    if (r.user.passwordHash === null) warnings.push(`user ${r.user.username} has no password: it cannot sign in with one`);
+    if (r.user.passwordHash === null)
+      warnings.push(`user ${r.user.username} has no password: it cannot sign in with one`);
     const audit = [];
-    if (r.adopted) audit.push({ type: 'user_adopted', details: { user_id: r.user.id, username: r.user.username, source: 'bootstrap' } });
-    if (r.passwordChanged) audit.push({ type: 'user_password_set', details: { user_id: r.user.id, username: r.user.username, source: 'bootstrap' } });
-    if (audit.length) await stores.audit.append(audit.map((a) => ({ at: Date.now(), actor: 'admin', clientId: null, ip: null, outcome: 'success' as const, ...a })));
+    if (r.adopted)
+      audit.push({
+        type: 'user_adopted',
+        details: { user_id: r.user.id, username: r.user.username, source: 'bootstrap' },
+      });
+    if (r.passwordChanged)
+      audit.push({
+        type: 'user_password_set',
+        details: { user_id: r.user.id, username: r.user.username, source: 'bootstrap' },
+      });
+    if (audit.length)
+      await stores.audit.append(
+        audit.map((a) => ({
+          at: Date.now(),
+          actor: 'admin',
+          clientId: null,
+          ip: null,
+          outcome: 'success' as const,
+          ...a,
+        })),
+      );
   }
   return { clients, users, resources, generatedSecrets, warnings };
 }

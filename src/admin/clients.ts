@@ -8,7 +8,10 @@ import type { OutboundHttp } from '../ports/outbound.ts';
 import { isMtlsMethod, TLS_CLIENT_AUTH_FIELDS } from '../protocol/client-auth/mtls.ts';
 import { hashClientSecret, wrapClientSecret } from '../protocol/client-auth/secret-hash.ts';
 import {
-  buildClient as buildClientRecord, ClientMetadataError, storeClient, type ClientInput,
+  buildClient as buildClientRecord,
+  ClientMetadataError,
+  storeClient,
+  type ClientInput,
 } from '../protocol/clients/metadata.ts';
 import { randomToken } from '../protocol/hash.ts';
 
@@ -21,7 +24,10 @@ export class AdminError extends Error {
   }
 }
 
-/** Runs `fn`, refusing client metadata that breaks the rules with an AdminError (same message), as every operator operation refuses. */
+/**
+ * Runs `fn`, refusing client metadata that breaks the rules with an AdminError (same message), as every operator
+ * operation refuses.
+ */
 async function asAdmin<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
@@ -31,7 +37,12 @@ async function asAdmin<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 /** protocol/clients/metadata.ts buildClient, refusing with an AdminError. */
-export function buildClient(config: Config, input: ClientInput, existing: ClientRecord | undefined, now: number): { client: ClientRecord; secret?: string } {
+export function buildClient(
+  config: Config,
+  input: ClientInput,
+  existing: ClientRecord | undefined,
+  now: number,
+): { client: ClientRecord; secret?: string } {
   try {
     return buildClientRecord(config, input, existing, now);
   } catch (err) {
@@ -45,23 +56,48 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
  * client whose sector_identifier_uri must be checked is refused without it.
  */
 export async function saveClient(
-  stores: Stores, config: Config, input: ClientInput, now: number, extra: Partial<ClientMetadata> = {}, outbound?: OutboundHttp,
+  stores: Stores,
+  config: Config,
+  input: ClientInput,
+  now: number,
+  extra: Partial<ClientMetadata> = {},
+  outbound?: OutboundHttp,
 ): Promise<{ client: ClientRecord; secret?: string; changed: boolean }> {
-  const { client, secret, changed, existing } = await asAdmin(() => storeClient({ stores, config, outbound }, input, now, extra));
+  const { client, secret, changed, existing } = await asAdmin(() =>
+    storeClient({ stores, config, outbound }, input, now, extra),
+  );
   // A bootstrap file that disables or enables an existing client does what `client disable/enable` does.
-  if (existing && existing.disabled !== client.disabled) await setClientDisabled(stores, client.clientId, client.disabled, now);
+  if (existing && existing.disabled !== client.disabled)
+    await setClientDisabled(stores, client.clientId, client.disabled, now);
   return { client, secret, changed };
 }
 
-export async function rotateClientSecret(stores: Stores, config: Config, clientId: string, now: number): Promise<string> {
+export async function rotateClientSecret(
+  stores: Stores,
+  config: Config,
+  clientId: string,
+  now: number,
+): Promise<string> {
   const client = await stores.clients.get(clientId);
   if (!client) throw new AdminError(`no client ${clientId}`);
   if (client.tokenEndpointAuthMethod === 'none') throw new AdminError(`client ${clientId} is public and has no secret`);
-  if (client.tokenEndpointAuthMethod === 'private_key_jwt') throw new AdminError(`client ${clientId} authenticates with its keys (private_key_jwt) and has no secret`);
-  if (isMtlsMethod(client.tokenEndpointAuthMethod)) throw new AdminError(`client ${clientId} authenticates with its TLS certificate (${client.tokenEndpointAuthMethod}) and has no secret`);
+  if (client.tokenEndpointAuthMethod === 'private_key_jwt')
+    throw new AdminError(`client ${clientId} authenticates with its keys (private_key_jwt) and has no secret`);
+  if (isMtlsMethod(client.tokenEndpointAuthMethod))
+    throw new AdminError(
+      `client ${clientId} authenticates with its TLS certificate (${client.tokenEndpointAuthMethod}) and has no secret`,
+    );
   const secret = randomToken(32);
-  const metadata = client.tokenEndpointAuthMethod === 'client_secret_jwt' ? { ...client.metadata, client_secret_jwe: await wrapClientSecret(config.keyEncryptionKey, secret) } : client.metadata;
-  await stores.clients.put({ ...client, secretHash: hashClientSecret(config.secret, secret), metadata, updatedAt: now });
+  const metadata =
+    client.tokenEndpointAuthMethod === 'client_secret_jwt'
+      ? { ...client.metadata, client_secret_jwe: await wrapClientSecret(config.keyEncryptionKey, secret) }
+      : client.metadata;
+  await stores.clients.put({
+    ...client,
+    secretHash: hashClientSecret(config.secret, secret),
+    metadata,
+    updatedAt: now,
+  });
   return secret;
 }
 
@@ -74,7 +110,12 @@ export async function rotateClientSecret(stores: Stores, config: Config, clientI
  * change, and moves the cut-off to now, so no token or grant issued before comes back. Returns the
  * number of grants revoked.
  */
-export async function setClientDisabled(stores: Stores, clientId: string, disabled: boolean, now: number): Promise<number> {
+export async function setClientDisabled(
+  stores: Stores,
+  clientId: string,
+  disabled: boolean,
+  now: number,
+): Promise<number> {
   const client = await stores.clients.get(clientId);
   if (!client) throw new AdminError(`no client ${clientId}`);
   if (disabled) {
@@ -92,23 +133,56 @@ export async function setClientDisabled(stores: Stores, clientId: string, disabl
 /** The client as shown to operators: never the secret or its hash. */
 export function describeClient(c: ClientRecord): Record<string, unknown> {
   return {
-    client_id: c.clientId, client_name: c.clientName, token_endpoint_auth_method: c.tokenEndpointAuthMethod,
-    application_type: c.applicationType, redirect_uris: c.redirectUris, post_logout_redirect_uris: c.postLogoutRedirectUris,
-    grant_types: c.grantTypes, scope: c.scopes.join(' '), allowed_resources: c.allowedResources, skip_consent: c.skipConsent,
-    ...pick(c.metadata, ['jwks', 'jwks_uri', 'token_endpoint_auth_signing_alg', 'request_object_signing_alg', 'require_signed_request_object', 'authorization_signed_response_alg', 'token_exchange', 'sector_identifier_uri']),
-    ...pick(c.metadata, ['resource_scopes', 'backchannel_logout_uri', 'backchannel_logout_session_required', 'frontchannel_logout_uri', 'frontchannel_logout_session_required']),
-    ...pick(c.metadata, ['id_token_signed_response_alg', 'userinfo_signed_response_alg', 'introspection_signed_response_alg', 'id_token_scope_claims']),
+    client_id: c.clientId,
+    client_name: c.clientName,
+    token_endpoint_auth_method: c.tokenEndpointAuthMethod,
+    application_type: c.applicationType,
+    redirect_uris: c.redirectUris,
+    post_logout_redirect_uris: c.postLogoutRedirectUris,
+    grant_types: c.grantTypes,
+    scope: c.scopes.join(' '),
+    allowed_resources: c.allowedResources,
+    skip_consent: c.skipConsent,
+    ...pick(c.metadata, [
+      'jwks',
+      'jwks_uri',
+      'token_endpoint_auth_signing_alg',
+      'request_object_signing_alg',
+      'require_signed_request_object',
+      'authorization_signed_response_alg',
+      'token_exchange',
+      'sector_identifier_uri',
+    ]),
+    ...pick(c.metadata, [
+      'resource_scopes',
+      'backchannel_logout_uri',
+      'backchannel_logout_session_required',
+      'frontchannel_logout_uri',
+      'frontchannel_logout_session_required',
+    ]),
+    ...pick(c.metadata, [
+      'id_token_signed_response_alg',
+      'userinfo_signed_response_alg',
+      'introspection_signed_response_alg',
+      'id_token_scope_claims',
+    ]),
     subject_type: c.metadata.subject_type ?? 'public',
     ...(c.metadata.registration ? { registered_dynamically: c.metadata.registration.mode } : {}),
     ...(c.metadata.dpop_bound_access_tokens ? { dpop_bound_access_tokens: true } : {}),
     ...pick(c.metadata, TLS_CLIENT_AUTH_FIELDS),
-    ...(c.metadata.tls_client_certificate_bound_access_tokens ? { tls_client_certificate_bound_access_tokens: true } : {}),
+    ...(c.metadata.tls_client_certificate_bound_access_tokens
+      ? { tls_client_certificate_bound_access_tokens: true }
+      : {}),
     ...(c.metadata.require_pushed_authorization_requests ? { require_pushed_authorization_requests: true } : {}),
     ...(c.metadata.fapi_profile ? { fapi_profile: c.metadata.fapi_profile } : {}),
-    ...(c.metadata.authorization_details_types ? { authorization_details_types: c.metadata.authorization_details_types } : {}),
+    ...(c.metadata.authorization_details_types
+      ? { authorization_details_types: c.metadata.authorization_details_types }
+      : {}),
     ...(c.metadata.fapi_message_signing ? { fapi_message_signing: true } : {}),
     ...(c.metadata.pkce_required === false ? { pkce_required: false } : {}),
-    disabled: c.disabled, created_at: new Date(c.createdAt * 1000).toISOString(), updated_at: new Date(c.updatedAt * 1000).toISOString(),
+    disabled: c.disabled,
+    created_at: new Date(c.createdAt * 1000).toISOString(),
+    updated_at: new Date(c.updatedAt * 1000).toISOString(),
   };
 }
 

@@ -5,12 +5,20 @@ import type { Config, SigningAlg } from '../config/config.ts';
 import type { SigningKeyRecord } from '../ports/keys.ts';
 import type { Stores } from '../ports/index.ts';
 import { activeAlgorithms, activeSince, nextRotationAt, scheduleSettings } from '../protocol/tokens/key-schedule.ts';
-import { configKeks, retireSigningKey, rewrapSigningKeys, rotateSigningKey, UnknownKeyError, type KeyTransition } from '../protocol/tokens/keys.ts';
+import {
+  configKeks,
+  retireSigningKey,
+  rewrapSigningKeys,
+  rotateSigningKey,
+  UnknownKeyError,
+  type KeyTransition,
+} from '../protocol/tokens/keys.ts';
 import { AdminError } from './clients.ts';
 
 export const SIGNING_ALGS: readonly SigningAlg[] = ['ES256', 'RS256', 'PS256', 'EdDSA'];
 
-const iso = (epoch: number | null | undefined) => (epoch === null || epoch === undefined ? null : new Date(epoch * 1000).toISOString().replace(/\.\d+Z$/, 'Z'));
+const iso = (epoch: number | null | undefined) =>
+  epoch === null || epoch === undefined ? null : new Date(epoch * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
 
 export interface KeyDescription {
   kid: string;
@@ -29,12 +37,18 @@ export interface KeyDescription {
 /** Public facts about the keys, newest first: never the wrapped private key, nor the public JWK. */
 export function describeKeys(records: readonly SigningKeyRecord[], config: Config, now: number): KeyDescription[] {
   const schedule = scheduleSettings(config);
-  return [...records].sort((a, b) => b.createdAt - a.createdAt || (a.kid < b.kid ? -1 : 1)).map((k) => ({
-    kid: k.kid, alg: k.alg, state: k.state, created_at: iso(k.createdAt)!, age_seconds: Math.max(0, now - k.createdAt),
-    active_from: k.state === 'retired' && k.activatesAt === null ? null : iso(activeSince(k)),
-    rotates_at: k.state === 'active' ? iso(nextRotationAt(records, schedule, k.alg)) : null,
-    published_until: k.state === 'grace' || k.state === 'retired' ? iso(k.retiredAt) : null,
-  }));
+  return [...records]
+    .sort((a, b) => b.createdAt - a.createdAt || (a.kid < b.kid ? -1 : 1))
+    .map((k) => ({
+      kid: k.kid,
+      alg: k.alg,
+      state: k.state,
+      created_at: iso(k.createdAt)!,
+      age_seconds: Math.max(0, now - k.createdAt),
+      active_from: k.state === 'retired' && k.activatesAt === null ? null : iso(activeSince(k)),
+      rotates_at: k.state === 'active' ? iso(nextRotationAt(records, schedule, k.alg)) : null,
+      published_until: k.state === 'grace' || k.state === 'retired' ? iso(k.retiredAt) : null,
+    }));
 }
 
 /** Thrown for a key id that does not exist (the admin API answers 404). */
@@ -47,14 +61,25 @@ export class RotationConflictError extends AdminError {}
  * primary algorithm, TESSERA_SIGNING_ALG): the prepublished key of that algorithm becomes active
  * when there is one, else a new key. Refuses when another rotation won a race.
  */
-export async function rotateKeysNow(stores: Stores, config: Config, alg: string | undefined, now: number): Promise<KeyTransition & { type: 'key_rotated'; graceSeconds: number }> {
+export async function rotateKeysNow(
+  stores: Stores,
+  config: Config,
+  alg: string | undefined,
+  now: number,
+): Promise<KeyTransition & { type: 'key_rotated'; graceSeconds: number }> {
   const chosen = (alg ?? config.signingAlg) as SigningAlg;
   // The configured algorithms, and one taken out of the configuration whose key still signs.
-  const rotatable = [...new Set([...config.signingAlgs, ...activeAlgorithms(await stores.keys.list())])].filter((a) => SIGNING_ALGS.includes(a as SigningAlg));
-  if (!rotatable.includes(chosen)) throw new AdminError(`alg must be one of ${rotatable.join(', ')} (TESSERA_SIGNING_ALGS)`);
+  const rotatable = [...new Set([...config.signingAlgs, ...activeAlgorithms(await stores.keys.list())])].filter((a) =>
+    SIGNING_ALGS.includes(a as SigningAlg),
+  );
+  if (!rotatable.includes(chosen))
+    throw new AdminError(`alg must be one of ${rotatable.join(', ')} (TESSERA_SIGNING_ALGS)`);
   const { gracePeriod } = scheduleSettings(config);
   const r = await rotateSigningKey(stores.keys, configKeks(config), chosen, gracePeriod, now);
-  if (!r.rotated || r.transition?.type !== 'key_rotated') throw new RotationConflictError('another rotation happened at the same time; list the keys and try again if needed');
+  if (!r.rotated || r.transition?.type !== 'key_rotated')
+    throw new RotationConflictError(
+      'another rotation happened at the same time; list the keys and try again if needed',
+    );
   return { ...r.transition, graceSeconds: gracePeriod };
 }
 
@@ -63,17 +88,33 @@ export async function rotateKeysNow(stores: Stores, config: Config, alg: string 
  * of an algorithm no longer in TESSERA_SIGNING_ALGS may be retired too: it stops signing and stays
  * published for the grace period. Undefined when it was retired already.
  */
-export async function retireKeyNow(stores: Stores, kid: string, now: number, config?: Config): Promise<KeyTransition | undefined> {
+export async function retireKeyNow(
+  stores: Stores,
+  kid: string,
+  now: number,
+  config?: Config,
+): Promise<KeyTransition | undefined> {
   try {
-    return await retireSigningKey(stores.keys, kid, now, config ? { configured: config.signingAlgs, gracePeriod: scheduleSettings(config).gracePeriod } : {});
+    return await retireSigningKey(
+      stores.keys,
+      kid,
+      now,
+      config ? { configured: config.signingAlgs, gracePeriod: scheduleSettings(config).gracePeriod } : {},
+    );
   } catch (err) {
     if (err instanceof UnknownKeyError) throw new UnknownKeyAdminError(err.message);
     throw new AdminError((err as Error).message);
   }
 }
 
-/** Re-wraps every stored private key under TESSERA_KEY_ENCRYPTION_KEY; refuses (changing nothing) when one opens under no configured KEK. */
-export async function rewrapKeys(stores: Stores, config: Config): Promise<{ rewrapped: number; unchanged: number; total: number }> {
+/**
+ * Re-wraps every stored private key under TESSERA_KEY_ENCRYPTION_KEY; refuses (changing nothing) when one opens under
+ * no configured KEK.
+ */
+export async function rewrapKeys(
+  stores: Stores,
+  config: Config,
+): Promise<{ rewrapped: number; unchanged: number; total: number }> {
   try {
     return await rewrapSigningKeys(stores.keys, configKeks(config));
   } catch (err) {

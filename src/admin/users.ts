@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { hashPassword, verifyPassword } from '../accounts/passwords.ts';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../accounts/registration.ts';
-import { checkPassword as checkPasswordRule, checkUserInput as checkUserInputRule, UserInputError, type UserInput } from '../accounts/users.ts';
+import {
+  checkPassword as checkPasswordRule,
+  checkUserInput as checkUserInputRule,
+  UserInputError,
+  type UserInput,
+} from '../accounts/users.ts';
 import { canonicalUsername, usernameSkeleton } from '../accounts/usernames.ts';
 import type { Stores } from '../ports/index.ts';
 import type { UserRecord } from '../ports/users.ts';
@@ -22,7 +27,8 @@ function asAdmin(check: () => void): void {
 const checkPassword = (password: unknown, username: string) => asAdmin(() => checkPasswordRule(password, username));
 const checkUserInput = (input: UserInput) => asAdmin(() => checkUserInputRule(input));
 
-const describeOther = (u: UserRecord) => `${u.username} (id ${u.id}, ${u.origin === 'signup' ? 'self-registered' : `created by ${u.origin ?? 'operator'}`} ${new Date(u.createdAt * 1000).toISOString()})`;
+const describeOther = (u: UserRecord) =>
+  `${u.username} (id ${u.id}, ${u.origin === 'signup' ? 'self-registered' : `created by ${u.origin ?? 'operator'}`} ${new Date(u.createdAt * 1000).toISOString()})`;
 
 export interface SaveUserResult {
   user: UserRecord;
@@ -47,14 +53,20 @@ export async function saveUser(stores: Stores, input: UserInput, now: number, at
   const existing = await stores.users.findByUsername(input.username);
   const adopted = existing !== undefined && (existing.origin ?? 'operator') !== 'operator';
   if (adopted && input.adopt !== true) {
-    throw new AdminError(`user ${input.username}: an account with this name exists that provisioning did not create: ${describeOther(existing)}. `
-      + 'It is left as it is. To take it over (its sessions end and its grants are revoked), set adopt: true for it in the bootstrap file, or use tessera user create --adopt-existing');
+    throw new AdminError(
+      `user ${input.username}: an account with this name exists that provisioning did not create: ${describeOther(existing)}. ` +
+        'It is left as it is. To take it over (its sessions end and its grants are revoked), set adopt: true for it in the bootstrap file, or use tessera user create --adopt-existing',
+    );
   }
   if (!existing) {
     const lookalike = await stores.users.findConfusable(input.username);
     // The same name, created meanwhile by another process: judge it again as an existing account.
-    if (lookalike && canonicalUsername(lookalike.username) === canonicalUsername(input.username) && attempt < 3) return saveUser(stores, input, now, attempt + 1);
-    if (lookalike) throw new AdminError(`user ${input.username}: looks like the existing user ${describeOther(lookalike)}; choose a name that cannot be mistaken for it`);
+    if (lookalike && canonicalUsername(lookalike.username) === canonicalUsername(input.username) && attempt < 3)
+      return saveUser(stores, input, now, attempt + 1);
+    if (lookalike)
+      throw new AdminError(
+        `user ${input.username}: looks like the existing user ${describeOther(lookalike)}; choose a name that cannot be mistaken for it`,
+      );
   }
   let passwordHash = existing?.passwordHash ?? null;
   let passwordChanged = false;
@@ -63,13 +75,24 @@ export async function saveUser(stores: Stores, input: UserInput, now: number, at
     passwordChanged = existing !== undefined;
   }
   const user: UserRecord = {
-    id: existing?.id ?? randomUUID(), username: input.username, passwordHash,
-    email: input.email ?? existing?.email ?? null, emailVerified: input.email_verified ?? existing?.emailVerified ?? false,
-    name: input.name ?? existing?.name ?? null, givenName: input.given_name ?? existing?.givenName ?? null,
-    familyName: input.family_name ?? existing?.familyName ?? null, disabled: input.disabled ?? existing?.disabled ?? false,
-    createdAt: existing?.createdAt ?? now, updatedAt: now, origin: 'operator',
+    id: existing?.id ?? randomUUID(),
+    username: input.username,
+    passwordHash,
+    email: input.email ?? existing?.email ?? null,
+    emailVerified: input.email_verified ?? existing?.emailVerified ?? false,
+    name: input.name ?? existing?.name ?? null,
+    givenName: input.given_name ?? existing?.givenName ?? null,
+    familyName: input.family_name ?? existing?.familyName ?? null,
+    disabled: input.disabled ?? existing?.disabled ?? false,
+    createdAt: existing?.createdAt ?? now,
+    updatedAt: now,
+    origin: 'operator',
   };
-  if (existing && !adopted && JSON.stringify({ ...existing, updatedAt: 0 }) === JSON.stringify({ ...user, updatedAt: 0 })) {
+  if (
+    existing &&
+    !adopted &&
+    JSON.stringify({ ...existing, updatedAt: 0 }) === JSON.stringify({ ...user, updatedAt: 0 })
+  ) {
     return { user: existing, created: false, changed: false, adopted: false, passwordChanged: false };
   }
   if (!existing) {
@@ -90,7 +113,12 @@ export async function saveUser(stores: Stores, input: UserInput, now: number, at
 }
 
 /** Sets a user's password (the policy applies) and ends their sessions and grants (ASVS 7.4.3). */
-export async function setPassword(stores: Stores, username: string, password: string, now: number): Promise<UserRecord> {
+export async function setPassword(
+  stores: Stores,
+  username: string,
+  password: string,
+  now: number,
+): Promise<UserRecord> {
   const user = await stores.users.findByUsername(username);
   if (!user) throw new AdminError(`no user ${username}`);
   checkPassword(password, user.username);
@@ -134,12 +162,21 @@ async function restoreUserAccess(stores: Stores, userId: string, now: number): P
 
 export function describeUser(u: UserRecord): Record<string, unknown> {
   return {
-    id: u.id, username: u.username, email: u.email, email_verified: u.emailVerified, name: u.name, disabled: u.disabled,
-    has_password: u.passwordHash !== null, created_at: new Date(u.createdAt * 1000).toISOString(),
+    id: u.id,
+    username: u.username,
+    email: u.email,
+    email_verified: u.emailVerified,
+    name: u.name,
+    disabled: u.disabled,
+    has_password: u.passwordHash !== null,
+    created_at: new Date(u.createdAt * 1000).toISOString(),
   };
 }
 
-/** A username that needs an operator's decision: a canonical duplicate or invalid name kept by migration 0014, or look-alikes. */
+/**
+ * A username that needs an operator's decision: a canonical duplicate or invalid name kept by migration 0014, or
+ * look-alikes.
+ */
 export interface UsernameCollision {
   kind: 'duplicate' | 'invalid' | 'confusable';
   username: string;
@@ -153,14 +190,19 @@ export interface UsernameCollision {
  * form (RFC 8265) or not valid (they sign in by their exact name only), and accounts whose names
  * look alike (UTS #39 skeleton). `withConfusables` reads every user (for the CLI listing).
  */
-export async function usernameCollisions(stores: Stores, opts: { withConfusables: boolean }): Promise<UsernameCollision[]> {
+export async function usernameCollisions(
+  stores: Stores,
+  opts: { withConfusables: boolean },
+): Promise<UsernameCollision[]> {
   const out: UsernameCollision[] = [];
   for (const u of await stores.users.listUnresolved()) {
     const canonical = canonicalUsername(u.username);
     const holder = canonical === undefined ? undefined : await stores.users.findByCanonical(canonical);
-    out.push(canonical === undefined || !holder || holder.id === u.id
-      ? { kind: 'invalid', username: u.username, id: u.id, with: [] }
-      : { kind: 'duplicate', username: u.username, id: u.id, with: [{ username: holder.username, id: holder.id }] });
+    out.push(
+      canonical === undefined || !holder || holder.id === u.id
+        ? { kind: 'invalid', username: u.username, id: u.id, with: [] }
+        : { kind: 'duplicate', username: u.username, id: u.id, with: [{ username: holder.username, id: holder.id }] },
+    );
   }
   if (opts.withConfusables) {
     const bySkeleton = new Map<string, UserRecord[]>();
@@ -173,7 +215,12 @@ export async function usernameCollisions(stores: Stores, opts: { withConfusables
       const [first, ...rest] = group.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
       for (const u of rest) {
         if (out.some((c) => c.id === u.id && c.kind === 'duplicate')) continue;
-        out.push({ kind: 'confusable', username: u.username, id: u.id, with: [{ username: first!.username, id: first!.id }] });
+        out.push({
+          kind: 'confusable',
+          username: u.username,
+          id: u.id,
+          with: [{ username: first!.username, id: first!.id }],
+        });
       }
     }
   }
@@ -184,6 +231,10 @@ export async function usernameCollisions(stores: Stores, opts: { withConfusables
 export async function usernameCollisionWarning(stores: Stores): Promise<string | undefined> {
   const found = await usernameCollisions(stores, { withConfusables: false });
   if (found.length === 0) return undefined;
-  const list = found.map((c) => c.kind === 'duplicate' ? `${c.username} (id ${c.id}) is the same name as ${c.with[0]!.username} (id ${c.with[0]!.id})` : `${c.username} (id ${c.id}) is not a valid username`);
+  const list = found.map((c) =>
+    c.kind === 'duplicate'
+      ? `${c.username} (id ${c.id}) is the same name as ${c.with[0]!.username} (id ${c.with[0]!.id})`
+      : `${c.username} (id ${c.id}) is not a valid username`,
+  );
   return `${found.length} existing username(s) collide or are not valid; they sign in by their exact name only until resolved (tessera user collisions): ${list.join('; ')}`;
 }

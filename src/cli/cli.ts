@@ -62,12 +62,20 @@ export class Ctx {
   db(): Promise<Database> {
     return (this.#db ??= import('../app.ts').then(async (app) => {
       const { handle, stores } = await app.openStores(this.config(), { migrate: false });
-      return { stores, now: app.now, migrate: () => app.migrateStorage(handle), services: app.outboundServices(this.config(), app.now) };
+      return {
+        stores,
+        now: app.now,
+        migrate: () => app.migrateStorage(handle),
+        services: app.outboundServices(this.config(), app.now),
+      };
     }));
   }
 
   async close(): Promise<void> {
-    await this.#db?.then((d) => d.stores.close(), () => {});
+    await this.#db?.then(
+      (d) => d.stores.close(),
+      () => {},
+    );
   }
 
   str(name: string): string | undefined {
@@ -98,7 +106,9 @@ export class Ctx {
  * cursor, rewrite earlier lines or reorder what is shown (a JSON escape: JSON output stays valid).
  */
 export function terminalSafe(text: string, keepNewlines = true, keep = keepNewlines ? '\n' : ''): string {
-  return text.replace(/[\p{Cc}\u2028\u2029\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/gu, (c) => (keep.includes(c) ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  return text.replace(/[\p{Cc}\u2028\u2029\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/gu, (c) =>
+    keep.includes(c) ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 export const print = (text: string): void => void process.stdout.write(`${terminalSafe(text)}\n`);
@@ -112,7 +122,13 @@ export function table(rows: string[][]): string {
 }
 
 /** Prints records as JSON (--json) or as a table of the given columns. */
-export function printList<T>(ctx: Ctx, items: T[], json: (item: T) => unknown, columns: Record<string, (item: T) => string>, empty: string): void {
+export function printList<T>(
+  ctx: Ctx,
+  items: T[],
+  json: (item: T) => unknown,
+  columns: Record<string, (item: T) => string>,
+  empty: string,
+): void {
   if (ctx.flag('json')) print(JSON.stringify(items.map(json), null, 2));
   else if (!items.length) print(empty);
   else print(table([Object.keys(columns), ...items.map((it) => Object.values(columns).map((f) => f(it)))]));
@@ -134,7 +150,9 @@ export async function readStdinLine(prompt: string): Promise<string> {
 /** Text of the usage: every command with its synopsis and summary. */
 export function usage(commands: Record<string, Command>, only?: string): string {
   const entries = Object.entries(commands).filter(([name]) => !only || name === only);
-  const lines = entries.map(([name, c]) => `  tessera ${name}${c.synopsis ? ` ${c.synopsis}` : ''}\n      ${c.summary}`);
+  const lines = entries.map(
+    ([name, c]) => `  tessera ${name}${c.synopsis ? ` ${c.synopsis}` : ''}\n      ${c.summary}`,
+  );
   if (only) return `Usage:\n${lines.join('\n')}`;
   return [
     'Usage: tessera <command> [options]',
@@ -156,12 +174,20 @@ export async function run(argv: string[], commands: Record<string, Command>): Pr
     (first === undefined ? warn : print)(usage(commands));
     return first === undefined ? 2 : 0;
   }
-  const name = third !== undefined && commands[`${first} ${second} ${third}`] ? `${first} ${second} ${third}`
-    : second !== undefined && commands[`${first} ${second}`] ? `${first} ${second}` : first;
+  const name =
+    third !== undefined && commands[`${first} ${second} ${third}`]
+      ? `${first} ${second} ${third}`
+      : second !== undefined && commands[`${first} ${second}`]
+        ? `${first} ${second}`
+        : first;
   const command = commands[name];
   if (!command) {
     const group = Object.keys(commands).some((n) => n.startsWith(`${first} `));
-    const what = !group ? `unknown command "${first}"` : second === undefined ? `"${first}" needs a subcommand` : `unknown command "${first} ${second}"`;
+    const what = !group
+      ? `unknown command "${first}"`
+      : second === undefined
+        ? `"${first}" needs a subcommand`
+        : `unknown command "${first} ${second}"`;
     warn(`tessera: ${what}\n\n${usage(commands)}`);
     return 2;
   }
@@ -172,10 +198,17 @@ export async function run(argv: string[], commands: Record<string, Command>): Pr
       options: { ...command.options, help: { type: 'boolean', short: 'h' } },
       allowPositionals: true,
     });
-    if (values.help) { print(usage(commands, name)); return 0; }
+    if (values.help) {
+      print(usage(commands, name));
+      return 0;
+    }
     const wanted = command.positionals ?? [];
     if (positionals.length !== wanted.length) {
-      throw new UsageError(wanted.length ? `expected ${wanted.join(' ')}, got ${positionals.length} argument(s)` : `unexpected argument ${positionals[0]}`);
+      throw new UsageError(
+        wanted.length
+          ? `expected ${wanted.join(' ')}, got ${positionals.length} argument(s)`
+          : `unexpected argument ${positionals[0]}`,
+      );
     }
     ctx = new Ctx(values, positionals);
     return (await command.run(ctx)) ?? 0;
@@ -202,7 +235,9 @@ function report(err: unknown, name: string, commands: Record<string, Command>): 
   }
   // Unexpected: still one line, unless a debug log level asks for the stack.
   const message = err instanceof Error ? err.message : String(err);
-  const hint = /no such table|relation .* does not exist/i.test(message) ? ' (is the database migrated? run `tessera migrate`)' : '';
+  const hint = /no such table|relation .* does not exist/i.test(message)
+    ? ' (is the database migrated? run `tessera migrate`)'
+    : '';
   warn(`tessera: ${message}${hint}`);
   if (/^(debug|trace)$/.test(process.env.TESSERA_LOG_LEVEL ?? '') && err instanceof Error) warn(err.stack ?? '');
   return 1;

@@ -2,9 +2,28 @@
 import { readFileSync } from 'node:fs';
 import type { ParseArgsOptionsConfig } from 'node:util';
 import { applyBootstrap, readBootstrapFile } from '../admin/bootstrap.ts';
-import { AdminError, describeClient, rotateClientSecret, saveClient, setClientDisabled, type ClientInput } from '../admin/clients.ts';
-import { describeUser, saveUser, setDisabled, setPassword, usernameCollisions, type UsernameCollision } from '../admin/users.ts';
-import { deleteResourceServer, describeResourceServer, saveResourceServer, type ResourceInput } from '../admin/resources.ts';
+import {
+  AdminError,
+  describeClient,
+  rotateClientSecret,
+  saveClient,
+  setClientDisabled,
+  type ClientInput,
+} from '../admin/clients.ts';
+import {
+  describeUser,
+  saveUser,
+  setDisabled,
+  setPassword,
+  usernameCollisions,
+  type UsernameCollision,
+} from '../admin/users.ts';
+import {
+  deleteResourceServer,
+  describeResourceServer,
+  saveResourceServer,
+  type ResourceInput,
+} from '../admin/resources.ts';
 import type { ResourceServerRecord } from '../ports/resource-servers.ts';
 import { REGISTRY_CACHE_MS } from '../protocol/resources.ts';
 import { protocolServices } from '../protocol/services.ts';
@@ -17,7 +36,14 @@ import type { ClientAuthMethod, ClientRecord, GrantType } from '../ports/clients
 import type { SigningAlg } from '../config/config.ts';
 import type { KeyTransition } from '../protocol/tokens/keys.ts';
 import { AuditInputError, exportAudit } from '../admin/audit.ts';
-import { describeKeys, retireKeyNow, rewrapKeys, rotateKeysNow, SIGNING_ALGS, type KeyDescription } from '../admin/keys.ts';
+import {
+  describeKeys,
+  retireKeyNow,
+  rewrapKeys,
+  rotateKeysNow,
+  SIGNING_ALGS,
+  type KeyDescription,
+} from '../admin/keys.ts';
 import { toAuditEvent } from '../observability/audit-events.ts';
 import type { UserRecord } from '../ports/users.ts';
 import { logoutDelivery } from '../protocol/logout/back-channel.ts';
@@ -33,17 +59,24 @@ const JSON_OPT: ParseArgsOptionsConfig = { json: bool };
 const PASSWORD_OPTS: ParseArgsOptionsConfig = { 'password-stdin': bool, password: str };
 
 const iso = (epoch: number) => new Date(epoch * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
-const secretLine = (secret: string, clientId?: string) => `Client secret${clientId ? ` of ${clientId}` : ''} (shown only once, store it safely): ${secret}`;
+const secretLine = (secret: string, clientId?: string) =>
+  `Client secret${clientId ? ` of ${clientId}` : ''} (shown only once, store it safely): ${secret}`;
 
 function age(seconds: number): string {
-  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60]] as const) if (seconds >= size) return `${Math.floor(seconds / size)}${unit}`;
+  for (const [unit, size] of [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+  ] as const)
+    if (seconds >= size) return `${Math.floor(seconds / size)}${unit}`;
   return `${Math.max(0, seconds)}s`;
 }
 
 /** The password of --password-stdin (recommended) or --password; undefined when neither is given and it is optional. */
 async function password(ctx: Ctx, required: boolean): Promise<string | undefined> {
   const given = ctx.str('password');
-  if (given !== undefined && ctx.flag('password-stdin')) throw new UsageError('give --password-stdin or --password, not both');
+  if (given !== undefined && ctx.flag('password-stdin'))
+    throw new UsageError('give --password-stdin or --password, not both');
   if (ctx.flag('password-stdin')) return readStdinLine('Password: ');
   if (given !== undefined) {
     warn('warning: --password leaves the password in your shell history and the process list; prefer --password-stdin');
@@ -54,14 +87,23 @@ async function password(ctx: Ctx, required: boolean): Promise<string | undefined
 }
 
 /** Records an admin change in the audit trail, after the command succeeded. Never a secret or password. */
-async function audit(ctx: Ctx, type: string, details: AuditEvent['details'], clientId: string | null = null): Promise<void> {
+async function audit(
+  ctx: Ctx,
+  type: string,
+  details: AuditEvent['details'],
+  clientId: string | null = null,
+): Promise<void> {
   const { stores } = await ctx.db();
-  await stores.audit.append([{ at: Date.now(), type, actor: 'admin', clientId, ip: null, outcome: 'success', details }]);
+  await stores.audit.append([
+    { at: Date.now(), type, actor: 'admin', clientId, ip: null, outcome: 'success', details },
+  ]);
 }
 
 async function migrateCommand(ctx: Ctx): Promise<void> {
   const applied = await (await ctx.db()).migrate();
-  print(applied.length ? applied.map((m) => `applied migration ${m}`).join('\n') : 'database schema already up to date');
+  print(
+    applied.length ? applied.map((m) => `applied migration ${m}`).join('\n') : 'database schema already up to date',
+  );
 }
 
 async function clientCreate(ctx: Ctx): Promise<void> {
@@ -74,10 +116,16 @@ async function clientCreate(ctx: Ctx): Promise<void> {
   const { stores, now } = await ctx.db();
   if (await stores.clients.get(id)) throw new AdminError(`client ${id} already exists`);
   const input: ClientInput = {
-    client_id: id, client_name: ctx.str('name'), token_endpoint_auth_method: method,
-    application_type: ctx.flag('native') ? 'native' : undefined, redirect_uris: ctx.list('redirect-uri'),
-    post_logout_redirect_uris: ctx.list('post-logout-redirect-uri'), grant_types: ctx.list('grant') as GrantType[] | undefined,
-    scope: ctx.str('scope'), allowed_resources: ctx.list('resource'), skip_consent: ctx.flag('skip-consent'),
+    client_id: id,
+    client_name: ctx.str('name'),
+    token_endpoint_auth_method: method,
+    application_type: ctx.flag('native') ? 'native' : undefined,
+    redirect_uris: ctx.list('redirect-uri'),
+    post_logout_redirect_uris: ctx.list('post-logout-redirect-uri'),
+    grant_types: ctx.list('grant') as GrantType[] | undefined,
+    scope: ctx.str('scope'),
+    allowed_resources: ctx.list('resource'),
+    skip_consent: ctx.flag('skip-consent'),
   };
   const jwksFile = ctx.str('jwks-file');
   if (jwksFile !== undefined) input.jwks = readJwksFile(jwksFile);
@@ -89,7 +137,12 @@ async function clientCreate(ctx: Ctx): Promise<void> {
   if (ctx.flag('fapi-message-signing')) input.fapi_message_signing = true;
   if (ctx.flag('pkce-optional')) input.pkce_required = false;
   const { client, secret } = await saveClient(stores, ctx.config(), input, now());
-  await audit(ctx, 'client_created', { auth_method: client.tokenEndpointAuthMethod, grant_types: client.grantTypes.join(' ') }, client.clientId);
+  await audit(
+    ctx,
+    'client_created',
+    { auth_method: client.tokenEndpointAuthMethod, grant_types: client.grantTypes.join(' ') },
+    client.clientId,
+  );
   print(JSON.stringify(describeClient(client), null, 2));
   if (secret) print(secretLine(secret));
 }
@@ -104,14 +157,20 @@ function readJwksFile(path: string): { keys: Record<string, unknown>[] } {
 }
 
 async function clientList(ctx: Ctx): Promise<void> {
-  printList<ClientRecord>(ctx, await (await ctx.db()).stores.clients.list(), describeClient, {
-    CLIENT_ID: (c) => c.clientId,
-    NAME: (c) => c.clientName,
-    TYPE: (c) => `${c.tokenEndpointAuthMethod === 'none' ? 'public' : 'confidential'} ${c.applicationType}`,
-    AUTH_METHOD: (c) => c.tokenEndpointAuthMethod,
-    GRANTS: (c) => c.grantTypes.join(','),
-    STATUS: (c) => (c.disabled ? 'disabled' : 'enabled'),
-  }, '(no clients)');
+  printList<ClientRecord>(
+    ctx,
+    await (await ctx.db()).stores.clients.list(),
+    describeClient,
+    {
+      CLIENT_ID: (c) => c.clientId,
+      NAME: (c) => c.clientName,
+      TYPE: (c) => `${c.tokenEndpointAuthMethod === 'none' ? 'public' : 'confidential'} ${c.applicationType}`,
+      AUTH_METHOD: (c) => c.tokenEndpointAuthMethod,
+      GRANTS: (c) => c.grantTypes.join(','),
+      STATUS: (c) => (c.disabled ? 'disabled' : 'enabled'),
+    },
+    '(no clients)',
+  );
 }
 
 async function getClient(ctx: Ctx): Promise<ClientRecord> {
@@ -144,13 +203,19 @@ async function clientRotateSecret(ctx: Ctx): Promise<void> {
 }
 
 /** client enable / disable: admin approval of dynamically registered clients, or taking a client out of service. */
-const clientSetDisabled = (disabled: boolean) => async (ctx: Ctx): Promise<void> => {
-  const id = ctx.positionals[0]!;
-  const { stores, now } = await ctx.db();
-  const revoked = await setClientDisabled(stores, id, disabled, now());
-  await audit(ctx, disabled ? 'client_disabled' : 'client_enabled', { grants_revoked: revoked }, id);
-  print(disabled ? `client ${id} disabled; its access tokens are refused and its grants (${revoked}) revoked` : `client ${id} enabled`);
-};
+const clientSetDisabled =
+  (disabled: boolean) =>
+  async (ctx: Ctx): Promise<void> => {
+    const id = ctx.positionals[0]!;
+    const { stores, now } = await ctx.db();
+    const revoked = await setClientDisabled(stores, id, disabled, now());
+    await audit(ctx, disabled ? 'client_disabled' : 'client_enabled', { grants_revoked: revoked }, id);
+    print(
+      disabled
+        ? `client ${id} disabled; its access tokens are refused and its grants (${revoked}) revoked`
+        : `client ${id} enabled`,
+    );
+  };
 
 /** A whole number option (seconds, counts), or undefined when absent. */
 function intOption(ctx: Ctx, name: string): number | undefined {
@@ -162,26 +227,43 @@ function intOption(ctx: Ctx, name: string): number | undefined {
 
 async function registrationTokenCreate(ctx: Ctx): Promise<void> {
   const { stores, now } = await ctx.db();
-  const { token, record } = await createInitialAccessToken(stores, now(), { expiresIn: intOption(ctx, 'expires-in'), uses: intOption(ctx, 'uses') });
-  await audit(ctx, 'initial_access_token_created', { id: record.id, uses: record.usesLeft, expires_at: iso(record.expiresAt) });
+  const { token, record } = await createInitialAccessToken(stores, now(), {
+    expiresIn: intOption(ctx, 'expires-in'),
+    uses: intOption(ctx, 'uses'),
+  });
+  await audit(ctx, 'initial_access_token_created', {
+    id: record.id,
+    uses: record.usesLeft,
+    expires_at: iso(record.expiresAt),
+  });
   print(JSON.stringify(describeInitialAccessToken(record), null, 2));
   print(`Initial access token (shown only once; send it as "Authorization: Bearer" to /register): ${token}`);
-  if (ctx.config().registration !== 'initial_access_token') warn(`note: TESSERA_REGISTRATION is ${ctx.config().registration}; initial access tokens are only asked for when it is initial_access_token`);
+  if (ctx.config().registration !== 'initial_access_token')
+    warn(
+      `note: TESSERA_REGISTRATION is ${ctx.config().registration}; initial access tokens are only asked for when it is initial_access_token`,
+    );
 }
 
 async function registrationTokenList(ctx: Ctx): Promise<void> {
   const { stores, now } = await ctx.db();
-  printList<InitialAccessTokenRecord>(ctx, await stores.initialAccessTokens.list(now()), describeInitialAccessToken, {
-    ID: (t) => t.id,
-    USES_LEFT: (t) => (t.usesLeft === null ? 'unlimited' : String(t.usesLeft)),
-    CREATED: (t) => iso(t.createdAt),
-    EXPIRES: (t) => iso(t.expiresAt),
-  }, '(no live initial access tokens)');
+  printList<InitialAccessTokenRecord>(
+    ctx,
+    await stores.initialAccessTokens.list(now()),
+    describeInitialAccessToken,
+    {
+      ID: (t) => t.id,
+      USES_LEFT: (t) => (t.usesLeft === null ? 'unlimited' : String(t.usesLeft)),
+      CREATED: (t) => iso(t.createdAt),
+      EXPIRES: (t) => iso(t.expiresAt),
+    },
+    '(no live initial access tokens)',
+  );
 }
 
 async function registrationTokenRevoke(ctx: Ctx): Promise<void> {
   const id = ctx.positionals[0]!;
-  if (!(await (await ctx.db()).stores.initialAccessTokens.revoke(id))) throw new AdminError(`no initial access token ${id}`);
+  if (!(await (await ctx.db()).stores.initialAccessTokens.revoke(id)))
+    throw new AdminError(`no initial access token ${id}`);
   await audit(ctx, 'initial_access_token_revoked', { id });
   print(`revoked initial access token ${id}`);
 }
@@ -212,8 +294,14 @@ function resourceInput(ctx: Ctx, base: ResourceInput): ResourceInput {
 async function resourceCreate(ctx: Ctx): Promise<void> {
   const identifier = ctx.need('identifier');
   const { stores, now } = await ctx.db();
-  if (await stores.resourceServers.get(identifier)) throw new AdminError(`resource ${identifier} already exists (use tessera resource update)`);
-  const { resource } = await saveResourceServer(stores, ctx.config(), resourceInput(ctx, { identifier, display_name: ctx.need('name') }), now());
+  if (await stores.resourceServers.get(identifier))
+    throw new AdminError(`resource ${identifier} already exists (use tessera resource update)`);
+  const { resource } = await saveResourceServer(
+    stores,
+    ctx.config(),
+    resourceInput(ctx, { identifier, display_name: ctx.need('name') }),
+    now(),
+  );
   await audit(ctx, 'resource_created', { identifier, dpop: resource.dpop });
   print(JSON.stringify(describeResourceServer(resource), null, 2));
 }
@@ -224,8 +312,12 @@ async function resourceUpdate(ctx: Ctx): Promise<void> {
   const existing = await stores.resourceServers.get(identifier);
   if (!existing) throw new AdminError(`no resource ${identifier}`);
   const base: ResourceInput = {
-    identifier, display_name: existing.displayName, scopes: Object.fromEntries(existing.scopes.map((s) => [s.name, s.description])),
-    access_token_ttl: existing.accessTokenTtl, signing_alg: existing.signingAlg, dpop: existing.dpop,
+    identifier,
+    display_name: existing.displayName,
+    scopes: Object.fromEntries(existing.scopes.map((s) => [s.name, s.description])),
+    access_token_ttl: existing.accessTokenTtl,
+    signing_alg: existing.signingAlg,
+    dpop: existing.dpop,
   };
   const { resource, changed } = await saveResourceServer(stores, ctx.config(), resourceInput(ctx, base), now());
   if (changed) await audit(ctx, 'resource_updated', { identifier, dpop: resource.dpop });
@@ -234,13 +326,19 @@ async function resourceUpdate(ctx: Ctx): Promise<void> {
 }
 
 async function resourceList(ctx: Ctx): Promise<void> {
-  printList<ResourceServerRecord>(ctx, await (await ctx.db()).stores.resourceServers.list(), describeResourceServer, {
-    IDENTIFIER: (r) => r.identifier,
-    NAME: (r) => r.displayName,
-    SCOPES: (r) => r.scopes.map((s) => s.name).join(' '),
-    TOKEN_TTL: (r) => (r.accessTokenTtl === null ? 'default' : `${r.accessTokenTtl}s`),
-    DPOP: (r) => r.dpop,
-  }, '(no resource servers: self-registered clients get tokens for the default audience only)');
+  printList<ResourceServerRecord>(
+    ctx,
+    await (await ctx.db()).stores.resourceServers.list(),
+    describeResourceServer,
+    {
+      IDENTIFIER: (r) => r.identifier,
+      NAME: (r) => r.displayName,
+      SCOPES: (r) => r.scopes.map((s) => s.name).join(' '),
+      TOKEN_TTL: (r) => (r.accessTokenTtl === null ? 'default' : `${r.accessTokenTtl}s`),
+      DPOP: (r) => r.dpop,
+    },
+    '(no resource servers: self-registered clients get tokens for the default audience only)',
+  );
 }
 
 async function resourceShow(ctx: Ctx): Promise<void> {
@@ -260,33 +358,57 @@ async function userCreate(ctx: Ctx): Promise<void> {
   const username = ctx.need('username');
   const pw = await password(ctx, false);
   // A user without a password cannot sign in with one: only on purpose, never by omission.
-  if (pw === undefined && !ctx.flag('no-password')) throw new UsageError('no password given: pipe it to --password-stdin (recommended) or use --password; --no-password creates an account that cannot sign in with a password');
+  if (pw === undefined && !ctx.flag('no-password'))
+    throw new UsageError(
+      'no password given: pipe it to --password-stdin (recommended) or use --password; --no-password creates an account that cannot sign in with a password',
+    );
   if (pw !== undefined && ctx.flag('no-password')) throw new UsageError('--no-password conflicts with a password');
   const adopt = ctx.flag('adopt-existing');
   const { stores, now } = await ctx.db();
   const existing = await stores.users.findByUsername(username);
   if (existing && (existing.origin ?? 'operator') === 'operator') {
-    throw new AdminError(`user ${username} already exists${existing.username !== username ? ` (as ${existing.username})` : ''}; use tessera user set-password to change its password`);
+    throw new AdminError(
+      `user ${username} already exists${existing.username !== username ? ` (as ${existing.username})` : ''}; use tessera user set-password to change its password`,
+    );
   }
   // An account provisioning did not create (self-registered) is refused naming it, or taken over
   // with --adopt-existing: audited, its sessions ended and its grants revoked.
-  const r = await saveUser(stores, { username, email: ctx.str('email'), name: ctx.str('name'), password: pw, ...(adopt ? { adopt: true } : {}) }, now());
+  const r = await saveUser(
+    stores,
+    { username, email: ctx.str('email'), name: ctx.str('name'), password: pw, ...(adopt ? { adopt: true } : {}) },
+    now(),
+  );
   if (r.adopted) {
     await audit(ctx, 'user_adopted', { user_id: r.user.id, username: r.user.username, source: 'cli' });
     await notifySessionsEnded(ctx, r.user.username);
-    warn(`took over the existing account ${r.user.username} (id ${r.user.id}); its sessions are ended and its grants revoked`);
+    warn(
+      `took over the existing account ${r.user.username} (id ${r.user.id}); its sessions are ended and its grants revoked`,
+    );
   } else {
     await audit(ctx, 'user_created', { user_id: r.user.id, username });
   }
-  if (pw === undefined) warn(`warning: user ${username} has no password and cannot sign in with one; set one with tessera user set-password`);
+  if (pw === undefined)
+    warn(
+      `warning: user ${username} has no password and cannot sign in with one; set one with tessera user set-password`,
+    );
   print(JSON.stringify(describeUser(r.user), null, 2));
 }
 
 async function userCollisions(ctx: Ctx): Promise<number> {
   const found = await usernameCollisions((await ctx.db()).stores, { withConfusables: true });
-  const why = (c: UsernameCollision) => c.kind === 'duplicate' ? `same name as ${c.with[0]!.username} (${c.with[0]!.id}); signs in by its exact name only`
-    : c.kind === 'invalid' ? 'not a valid username (RFC 8265); signs in by its exact name only' : `looks like ${c.with[0]!.username} (${c.with[0]!.id})`;
-  printList<UsernameCollision>(ctx, found, (c) => c, { USERNAME: (c) => c.username, ID: (c) => c.id, KIND: (c) => c.kind, DETAIL: why }, '(no username collisions)');
+  const why = (c: UsernameCollision) =>
+    c.kind === 'duplicate'
+      ? `same name as ${c.with[0]!.username} (${c.with[0]!.id}); signs in by its exact name only`
+      : c.kind === 'invalid'
+        ? 'not a valid username (RFC 8265); signs in by its exact name only'
+        : `looks like ${c.with[0]!.username} (${c.with[0]!.id})`;
+  printList<UsernameCollision>(
+    ctx,
+    found,
+    (c) => c,
+    { USERNAME: (c) => c.username, ID: (c) => c.id, KIND: (c) => c.kind, DETAIL: why },
+    '(no username collisions)',
+  );
   return found.some((c) => c.kind !== 'confusable') ? 1 : 0;
 }
 
@@ -306,9 +428,14 @@ async function notifySessionsEnded(ctx: Ctx, username: string): Promise<void> {
   // The deliveries' audit records are written before the command ends (and the database closes).
   const written: Promise<void>[] = [];
   const p: Provider = {
-    config, stores, keys: () => ring, now,
+    config,
+    stores,
+    keys: () => ring,
+    now,
     log: { info: () => {}, warn: () => {}, error: (o) => warn(`back-channel logout failed: ${JSON.stringify(o)}`) },
-    events: (e) => { written.push(stores.audit.append([toAuditEvent(e, Date.now())])); },
+    events: (e) => {
+      written.push(stores.audit.append([toAuditEvent(e, Date.now())]));
+    },
     ...protocolServices({ stores, now }),
     ...services,
   };
@@ -327,39 +454,55 @@ async function userSetPassword(ctx: Ctx): Promise<void> {
   print(`password of ${username} changed; their sessions are ended and grants revoked`);
 }
 
-const userSetDisabled = (disabled: boolean) => async (ctx: Ctx): Promise<void> => {
-  const username = ctx.positionals[0]!;
-  const { stores, now } = await ctx.db();
-  await setDisabled(stores, username, disabled, now());
-  await audit(ctx, disabled ? 'user_disabled' : 'user_enabled', { username });
-  if (disabled) await notifySessionsEnded(ctx, username);
-  print(disabled ? `user ${username} disabled; their sessions are ended and grants revoked` : `user ${username} enabled`);
-};
+const userSetDisabled =
+  (disabled: boolean) =>
+  async (ctx: Ctx): Promise<void> => {
+    const username = ctx.positionals[0]!;
+    const { stores, now } = await ctx.db();
+    await setDisabled(stores, username, disabled, now());
+    await audit(ctx, disabled ? 'user_disabled' : 'user_enabled', { username });
+    if (disabled) await notifySessionsEnded(ctx, username);
+    print(
+      disabled ? `user ${username} disabled; their sessions are ended and grants revoked` : `user ${username} enabled`,
+    );
+  };
 
 async function userList(ctx: Ctx): Promise<void> {
-  printList<UserRecord>(ctx, await (await ctx.db()).stores.users.list(), describeUser, {
-    USERNAME: (u) => u.username,
-    EMAIL: (u) => u.email ?? '',
-    NAME: (u) => u.name ?? '',
-    PASSWORD: (u) => (u.passwordHash ? 'set' : 'none'),
-    STATUS: (u) => (u.disabled ? 'disabled' : 'enabled'),
-    CREATED: (u) => iso(u.createdAt),
-  }, '(no users)');
+  printList<UserRecord>(
+    ctx,
+    await (await ctx.db()).stores.users.list(),
+    describeUser,
+    {
+      USERNAME: (u) => u.username,
+      EMAIL: (u) => u.email ?? '',
+      NAME: (u) => u.name ?? '',
+      PASSWORD: (u) => (u.passwordHash ? 'set' : 'none'),
+      STATUS: (u) => (u.disabled ? 'disabled' : 'enabled'),
+      CREATED: (u) => iso(u.createdAt),
+    },
+    '(no users)',
+  );
 }
 
 async function keysList(ctx: Ctx): Promise<void> {
   const { stores, now } = await ctx.db();
   const t = now();
   // Only public facts: never the wrapped private key, nor even the public JWK.
-  printList<KeyDescription>(ctx, describeKeys(await stores.keys.list(), ctx.config(), t), (k) => k, {
-    KID: (k) => k.kid,
-    ALG: (k) => k.alg,
-    STATE: (k) => k.state,
-    CREATED: (k) => k.created_at,
-    AGE: (k) => age(k.age_seconds),
-    ACTIVE_FROM: (k) => k.active_from ?? '',
-    UNTIL: (k) => k.rotates_at ?? k.published_until ?? '',
-  }, '(no signing keys yet: the server creates one when it starts)');
+  printList<KeyDescription>(
+    ctx,
+    describeKeys(await stores.keys.list(), ctx.config(), t),
+    (k) => k,
+    {
+      KID: (k) => k.kid,
+      ALG: (k) => k.alg,
+      STATE: (k) => k.state,
+      CREATED: (k) => k.created_at,
+      AGE: (k) => age(k.age_seconds),
+      ACTIVE_FROM: (k) => k.active_from ?? '',
+      UNTIL: (k) => k.rotates_at ?? k.published_until ?? '',
+    },
+    '(no signing keys yet: the server creates one when it starts)',
+  );
 }
 
 /** Records a key transition asked for by an administrator (CLI: no source address). */
@@ -371,12 +514,18 @@ async function auditKey(ctx: Ctx, t: KeyTransition): Promise<void> {
 async function keysRotate(ctx: Ctx): Promise<void> {
   const config = ctx.config();
   const alg = ctx.values.alg as string | undefined;
-  if (alg !== undefined && !SIGNING_ALGS.includes(alg as SigningAlg)) throw new UsageError('--alg must be ES256, RS256, PS256 or EdDSA');
+  if (alg !== undefined && !SIGNING_ALGS.includes(alg as SigningAlg))
+    throw new UsageError('--alg must be ES256, RS256, PS256 or EdDSA');
   const { stores, now } = await ctx.db();
   const r = await rotateKeysNow(stores, config, alg, now());
   await auditKey(ctx, r);
-  print(`new active signing key ${r.kid} (${r.alg}${r.prepublished ? ', the prepublished key' : ', a new key'}); the previous one stays published for ${r.graceSeconds} s. Running servers switch within ${config.keyReloadSeconds} s.`);
-  if (!r.prepublished) warn('warning: relying parties that cached the JWKS may take up to 300 s to fetch the new key; tokens it signs may fail to verify there until then');
+  print(
+    `new active signing key ${r.kid} (${r.alg}${r.prepublished ? ', the prepublished key' : ', a new key'}); the previous one stays published for ${r.graceSeconds} s. Running servers switch within ${config.keyReloadSeconds} s.`,
+  );
+  if (!r.prepublished)
+    warn(
+      'warning: relying parties that cached the JWKS may take up to 300 s to fetch the new key; tokens it signs may fail to verify there until then',
+    );
 }
 
 async function keysRetire(ctx: Ctx): Promise<void> {
@@ -385,15 +534,25 @@ async function keysRetire(ctx: Ctx): Promise<void> {
   const t = await retireKeyNow(stores, kid, now(), ctx.config());
   if (t) await auditKey(ctx, t);
   const state = (await stores.keys.list()).find((k) => k.kid === kid)?.state;
-  if (t && state === 'grace') print(`signing key ${kid} no longer signs (its algorithm is not in TESSERA_SIGNING_ALGS); it stays in the JWKS until the tokens it signed expire`);
-  else print(t ? `retired signing key ${kid}: it leaves the JWKS, and tokens it signed stop verifying` : `signing key ${kid} was retired already`);
+  if (t && state === 'grace')
+    print(
+      `signing key ${kid} no longer signs (its algorithm is not in TESSERA_SIGNING_ALGS); it stays in the JWKS until the tokens it signed expire`,
+    );
+  else
+    print(
+      t
+        ? `retired signing key ${kid}: it leaves the JWKS, and tokens it signed stop verifying`
+        : `signing key ${kid} was retired already`,
+    );
 }
 
 async function keysRewrap(ctx: Ctx): Promise<void> {
   const { stores } = await ctx.db();
   const r = await rewrapKeys(stores, ctx.config());
   if (r.rewrapped) await audit(ctx, 'keys_rewrapped', { rewrapped: r.rewrapped, unchanged: r.unchanged });
-  print(`re-wrapped ${r.rewrapped} signing key(s) under TESSERA_KEY_ENCRYPTION_KEY; ${r.unchanged} already were (${r.total} in all)`);
+  print(
+    `re-wrapped ${r.rewrapped} signing key(s) under TESSERA_KEY_ENCRYPTION_KEY; ${r.unchanged} already were (${r.total} in all)`,
+  );
 }
 
 async function bootstrap(ctx: Ctx): Promise<void> {
@@ -402,7 +561,12 @@ async function bootstrap(ctx: Ctx): Promise<void> {
   // As at start-up: instances (and commands) applying a file at once on one database take turns.
   const r = await stores.exclusive(async () => {
     const applied = await applyBootstrap(stores, ctx.config(), file, now(), services.outbound);
-    if (applied.clients || applied.users || applied.resources) await audit(ctx, 'bootstrap_applied', { clients_changed: applied.clients, users_changed: applied.users, resources_changed: applied.resources });
+    if (applied.clients || applied.users || applied.resources)
+      await audit(ctx, 'bootstrap_applied', {
+        clients_changed: applied.clients,
+        users_changed: applied.users,
+        resources_changed: applied.resources,
+      });
     return applied;
   });
   for (const w of r.warnings) warn(`warning: ${w}`);
@@ -411,7 +575,13 @@ async function bootstrap(ctx: Ctx): Promise<void> {
 }
 
 async function auditList(ctx: Ctx): Promise<void> {
-  const options = { from: ctx.str('from'), to: ctx.str('to'), type: ctx.str('type'), limit: ctx.str('limit'), format: ctx.str('format') };
+  const options = {
+    from: ctx.str('from'),
+    to: ctx.str('to'),
+    type: ctx.str('type'),
+    limit: ctx.str('limit'),
+    format: ctx.str('format'),
+  };
   let out;
   try {
     out = await exportAudit((await ctx.db()).stores, options, (o) => `--${o}`);
@@ -440,102 +610,242 @@ async function configCheck(): Promise<number> {
     config = loadConfig();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    print(`The configuration has ${err.problems.length} problem(s):\n${err.problems.map((p) => `  - ${p}`).join('\n')}`);
+    print(
+      `The configuration has ${err.problems.length} problem(s):\n${err.problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
     return 2;
   }
   for (const w of config.warnings) print(`warning: ${w}`);
-  print(`configuration OK (${config.env} mode)\n  issuer    ${config.issuer}\n  database  ${redact(config.databaseUrl)}`);
+  print(
+    `configuration OK (${config.env} mode)\n  issuer    ${config.issuer}\n  database  ${redact(config.databaseUrl)}`,
+  );
   return 0;
 }
 
 /** The Markdown table of every setting, for the README. */
 export function settingsMarkdown(): string {
-  const show = (v: unknown): string => v === undefined ? 'not set'
-    : v === DEV_SECRET || v === DEV_KEK ? 'built-in development value'
-    : Array.isArray(v) ? (v.length ? `\`${v.join(' ')}\`` : 'empty') : `\`${String(v)}\``;
+  const show = (v: unknown): string =>
+    v === undefined
+      ? 'not set'
+      : v === DEV_SECRET || v === DEV_KEK
+        ? 'built-in development value'
+        : Array.isArray(v)
+          ? v.length
+            ? `\`${v.join(' ')}\``
+            : 'empty'
+          : `\`${String(v)}\``;
   const byMode = (s: Setting) => {
     if (typeof s.default !== 'function') return show(s.default);
     const [dev, prod] = [show(s.default('development')), show(s.default('production'))];
     return dev === prod ? dev : `development: ${dev}; production: ${prod}`;
   };
-  const details = (s: Setting) => s.values ? ` One of ${s.values.map((v) => `\`${v}\``).join(', ')}.`
-    : s.min !== undefined ? (s.max !== undefined ? ` Range ${s.min}–${s.max}.` : ` At least ${s.min}.`) : '';
+  const details = (s: Setting) =>
+    s.values
+      ? ` One of ${s.values.map((v) => `\`${v}\``).join(', ')}.`
+      : s.min !== undefined
+        ? s.max !== undefined
+          ? ` Range ${s.min}–${s.max}.`
+          : ` At least ${s.min}.`
+        : '';
   const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
   return [
     '| Variable | File key | Default | Description |',
     '| --- | --- | --- | --- |',
-    ...settings.map((s) => `| \`${s.env}\` | \`${s.key}\` | ${cell(byMode(s))} | ${cell(s.description + details(s))} |`),
+    ...settings.map(
+      (s) => `| \`${s.env}\` | \`${s.key}\` | ${cell(byMode(s))} | ${cell(s.description + details(s))} |`,
+    ),
   ].join('\n');
 }
 
 export const commands: Record<string, Command> = {
   migrate: { summary: 'Apply the pending database migrations.', run: migrateCommand },
   'client create': {
-    synopsis: '--id ID [--name N] [--public] [--auth-method client_secret_basic|client_secret_post|client_secret_jwt|private_key_jwt|none] [--native] [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant TYPE]... [--scope "a b"] [--resource URI]... [--skip-consent] [--jwks-file FILE | --jwks-uri URI] [--auth-signing-alg ALG] [--request-object-alg ALG] [--require-signed-request-object] [--fapi] [--fapi-message-signing] [--pkce-optional]',
+    synopsis:
+      '--id ID [--name N] [--public] [--auth-method client_secret_basic|client_secret_post|client_secret_jwt|private_key_jwt|none] [--native] [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant TYPE]... [--scope "a b"] [--resource URI]... [--skip-consent] [--jwks-file FILE | --jwks-uri URI] [--auth-signing-alg ALG] [--request-object-alg ALG] [--require-signed-request-object] [--fapi] [--fapi-message-signing] [--pkce-optional]',
     summary: 'Register a client; prints it as JSON and its generated secret once (only a hash is stored).',
     options: {
-      id: str, name: str, public: bool, 'auth-method': str, native: bool, 'redirect-uri': many, 'post-logout-redirect-uri': many,
-      grant: many, scope: str, resource: many, 'skip-consent': bool,
-      'jwks-file': str, 'jwks-uri': str, 'auth-signing-alg': str, 'request-object-alg': str, 'require-signed-request-object': bool, fapi: bool, 'fapi-message-signing': bool,
+      id: str,
+      name: str,
+      public: bool,
+      'auth-method': str,
+      native: bool,
+      'redirect-uri': many,
+      'post-logout-redirect-uri': many,
+      grant: many,
+      scope: str,
+      resource: many,
+      'skip-consent': bool,
+      'jwks-file': str,
+      'jwks-uri': str,
+      'auth-signing-alg': str,
+      'request-object-alg': str,
+      'require-signed-request-object': bool,
+      fapi: bool,
+      'fapi-message-signing': bool,
       'pkce-optional': bool,
     },
     run: clientCreate,
   },
   'client list': { synopsis: '[--json]', summary: 'List the clients.', options: JSON_OPT, run: clientList },
-  'client show': { synopsis: 'ID', summary: 'Show a client as JSON (never its secret).', positionals: ['ID'], run: clientShow },
-  'client delete': { synopsis: 'ID', summary: 'Delete a client, revoking its grants.', positionals: ['ID'], run: clientDelete },
-  'client rotate-secret': { synopsis: 'ID', summary: 'Replace the secret of a client; prints the new one once.', positionals: ['ID'], run: clientRotateSecret },
-  'client enable': { synopsis: 'ID', summary: 'Enable a client (approves a client registered under TESSERA_REGISTRATION=admin_approval).', positionals: ['ID'], run: clientSetDisabled(false) },
-  'client disable': { synopsis: 'ID', summary: 'Disable a client: it can no longer authenticate or start authorizations; its access tokens are refused and its grants revoked.', positionals: ['ID'], run: clientSetDisabled(true) },
+  'client show': {
+    synopsis: 'ID',
+    summary: 'Show a client as JSON (never its secret).',
+    positionals: ['ID'],
+    run: clientShow,
+  },
+  'client delete': {
+    synopsis: 'ID',
+    summary: 'Delete a client, revoking its grants.',
+    positionals: ['ID'],
+    run: clientDelete,
+  },
+  'client rotate-secret': {
+    synopsis: 'ID',
+    summary: 'Replace the secret of a client; prints the new one once.',
+    positionals: ['ID'],
+    run: clientRotateSecret,
+  },
+  'client enable': {
+    synopsis: 'ID',
+    summary: 'Enable a client (approves a client registered under TESSERA_REGISTRATION=admin_approval).',
+    positionals: ['ID'],
+    run: clientSetDisabled(false),
+  },
+  'client disable': {
+    synopsis: 'ID',
+    summary:
+      'Disable a client: it can no longer authenticate or start authorizations; its access tokens are refused and its grants revoked.',
+    positionals: ['ID'],
+    run: clientSetDisabled(true),
+  },
   'registration token create': {
     synopsis: '[--expires-in SECONDS] [--uses N]',
-    summary: 'Mint an initial access token for dynamic registration (default: valid 1 day, any number of uses); prints it once (only a hash is stored).',
-    options: { 'expires-in': str, uses: str }, run: registrationTokenCreate,
+    summary:
+      'Mint an initial access token for dynamic registration (default: valid 1 day, any number of uses); prints it once (only a hash is stored).',
+    options: { 'expires-in': str, uses: str },
+    run: registrationTokenCreate,
   },
-  'registration token list': { synopsis: '[--json]', summary: 'List the live initial access tokens (id, uses left, expiry; never the token).', options: JSON_OPT, run: registrationTokenList },
-  'registration token revoke': { synopsis: 'ID', summary: 'Revoke an initial access token by its id.', positionals: ['ID'], run: registrationTokenRevoke },
+  'registration token list': {
+    synopsis: '[--json]',
+    summary: 'List the live initial access tokens (id, uses left, expiry; never the token).',
+    options: JSON_OPT,
+    run: registrationTokenList,
+  },
+  'registration token revoke': {
+    synopsis: 'ID',
+    summary: 'Revoke an initial access token by its id.',
+    positionals: ['ID'],
+    run: registrationTokenRevoke,
+  },
   'resource create': {
-    synopsis: '--identifier URI --name NAME [--scope NAME=DESCRIPTION]... [--ttl SECONDS] [--alg ALG] [--dpop required|optional]',
-    summary: 'Add a resource server to the registry: the audience URI, its display name, its scopes with descriptions, its access-token lifetime, algorithm and DPoP policy.',
-    options: { identifier: str, name: str, scope: many, ttl: str, alg: str, dpop: str }, run: resourceCreate,
+    synopsis:
+      '--identifier URI --name NAME [--scope NAME=DESCRIPTION]... [--ttl SECONDS] [--alg ALG] [--dpop required|optional]',
+    summary:
+      'Add a resource server to the registry: the audience URI, its display name, its scopes with descriptions, its access-token lifetime, algorithm and DPoP policy.',
+    options: { identifier: str, name: str, scope: many, ttl: str, alg: str, dpop: str },
+    run: resourceCreate,
   },
   'resource update': {
     synopsis: 'URI [--name NAME] [--scope NAME=DESCRIPTION]... [--ttl SECONDS] [--alg ALG] [--dpop required|optional]',
     summary: 'Change a resource server (--scope replaces the list of scopes).',
-    options: { name: str, scope: many, ttl: str, alg: str, dpop: str }, positionals: ['URI'], run: resourceUpdate,
+    options: { name: str, scope: many, ttl: str, alg: str, dpop: str },
+    positionals: ['URI'],
+    run: resourceUpdate,
   },
-  'resource list': { synopsis: '[--json]', summary: 'List the resource servers of the registry.', options: JSON_OPT, run: resourceList },
-  'resource show': { synopsis: 'URI', summary: 'Show a resource server as JSON.', positionals: ['URI'], run: resourceShow },
-  'resource delete': { synopsis: 'URI', summary: 'Remove a resource server from the registry: self-registered clients get no more tokens for it.', positionals: ['URI'], run: resourceDelete },
+  'resource list': {
+    synopsis: '[--json]',
+    summary: 'List the resource servers of the registry.',
+    options: JSON_OPT,
+    run: resourceList,
+  },
+  'resource show': {
+    synopsis: 'URI',
+    summary: 'Show a resource server as JSON.',
+    positionals: ['URI'],
+    run: resourceShow,
+  },
+  'resource delete': {
+    synopsis: 'URI',
+    summary: 'Remove a resource server from the registry: self-registered clients get no more tokens for it.',
+    positionals: ['URI'],
+    run: resourceDelete,
+  },
   'user create': {
-    synopsis: '--username U [--email E] [--name N] (--password-stdin | --password P | --no-password) [--adopt-existing]',
-    summary: 'Create a user (the sign-up password policy applies). Pipe the password to --password-stdin; --password lands in shell history. A self-registered account of that name is refused, or taken over with --adopt-existing (audited; its sessions end, its grants are revoked).',
+    synopsis:
+      '--username U [--email E] [--name N] (--password-stdin | --password P | --no-password) [--adopt-existing]',
+    summary:
+      'Create a user (the sign-up password policy applies). Pipe the password to --password-stdin; --password lands in shell history. A self-registered account of that name is refused, or taken over with --adopt-existing (audited; its sessions end, its grants are revoked).',
     options: { username: str, email: str, name: str, 'no-password': bool, 'adopt-existing': bool, ...PASSWORD_OPTS },
     run: userCreate,
   },
   'user collisions': {
-    synopsis: '[--json]', summary: 'List usernames to resolve: existing duplicates in canonical form (RFC 8265) or invalid names (exit 1), and look-alike names (UTS #39).',
-    options: JSON_OPT, run: userCollisions,
+    synopsis: '[--json]',
+    summary:
+      'List usernames to resolve: existing duplicates in canonical form (RFC 8265) or invalid names (exit 1), and look-alike names (UTS #39).',
+    options: JSON_OPT,
+    run: userCollisions,
   },
   'user set-password': {
-    synopsis: 'USERNAME [--password-stdin | --password P]', summary: 'Set the password of a user (the sign-up password policy applies), ending their sessions and revoking their grants.',
-    options: PASSWORD_OPTS, positionals: ['USERNAME'], run: userSetPassword,
+    synopsis: 'USERNAME [--password-stdin | --password P]',
+    summary:
+      'Set the password of a user (the sign-up password policy applies), ending their sessions and revoking their grants.',
+    options: PASSWORD_OPTS,
+    positionals: ['USERNAME'],
+    run: userSetPassword,
   },
-  'user disable': { synopsis: 'USERNAME', summary: 'Disable a user, ending their sessions and revoking their grants.', positionals: ['USERNAME'], run: userSetDisabled(true) },
-  'user enable': { synopsis: 'USERNAME', summary: 'Enable a disabled user.', positionals: ['USERNAME'], run: userSetDisabled(false) },
+  'user disable': {
+    synopsis: 'USERNAME',
+    summary: 'Disable a user, ending their sessions and revoking their grants.',
+    positionals: ['USERNAME'],
+    run: userSetDisabled(true),
+  },
+  'user enable': {
+    synopsis: 'USERNAME',
+    summary: 'Enable a disabled user.',
+    positionals: ['USERNAME'],
+    run: userSetDisabled(false),
+  },
   'user list': { synopsis: '[--json]', summary: 'List the users.', options: JSON_OPT, run: userList },
-  'keys rotate': { synopsis: '[--alg ALG]', summary: 'Rotate now (emergencies; the schedule rotates on its own): the prepublished key, else a new one, becomes active; the old one stays published until its tokens expire.', options: { alg: str }, run: keysRotate },
-  'keys retire': { synopsis: 'KID', summary: 'Take a key that does not sign (grace or prepublished) out of the JWKS now; the active key of an algorithm no longer in TESSERA_SIGNING_ALGS stops signing and stays published until its tokens expire. Put -- before a KID that starts with -.', positionals: ['KID'], run: keysRetire },
-  'keys list': { synopsis: '[--json]', summary: 'List the signing keys: kid, algorithm, state, age and schedule (never private material).', options: JSON_OPT, run: keysList },
-  'keys rewrap': { summary: 'Re-wrap every stored private key under TESSERA_KEY_ENCRYPTION_KEY (after a KEK rotation; idempotent).', run: keysRewrap },
-  bootstrap: { synopsis: 'FILE', summary: 'Apply a bootstrap file of clients and users (idempotent, as at start-up).', positionals: ['FILE'], run: bootstrap },
+  'keys rotate': {
+    synopsis: '[--alg ALG]',
+    summary:
+      'Rotate now (emergencies; the schedule rotates on its own): the prepublished key, else a new one, becomes active; the old one stays published until its tokens expire.',
+    options: { alg: str },
+    run: keysRotate,
+  },
+  'keys retire': {
+    synopsis: 'KID',
+    summary:
+      'Take a key that does not sign (grace or prepublished) out of the JWKS now; the active key of an algorithm no longer in TESSERA_SIGNING_ALGS stops signing and stays published until its tokens expire. Put -- before a KID that starts with -.',
+    positionals: ['KID'],
+    run: keysRetire,
+  },
+  'keys list': {
+    synopsis: '[--json]',
+    summary: 'List the signing keys: kid, algorithm, state, age and schedule (never private material).',
+    options: JSON_OPT,
+    run: keysList,
+  },
+  'keys rewrap': {
+    summary: 'Re-wrap every stored private key under TESSERA_KEY_ENCRYPTION_KEY (after a KEK rotation; idempotent).',
+    run: keysRewrap,
+  },
+  bootstrap: {
+    synopsis: 'FILE',
+    summary: 'Apply a bootstrap file of clients and users (idempotent, as at start-up).',
+    positionals: ['FILE'],
+    run: bootstrap,
+  },
   'audit list': {
     synopsis: '[--from ISO] [--to ISO] [--type TYPE] [--limit N] [--format json|csv]',
     summary: 'Export audit records (oldest first; with --limit, the latest N) as JSON or CSV.',
     options: { from: str, to: str, type: str, limit: str, format: str },
     run: auditList,
   },
-  'audit verify': { summary: 'Check the audit trail\'s hash chain; exit code 1 naming the first broken record.', run: auditVerify },
+  'audit verify': {
+    summary: "Check the audit trail's hash chain; exit code 1 naming the first broken record.",
+    run: auditVerify,
+  },
   'config check': { summary: 'Validate the configuration; exit code 2 when it has problems.', run: configCheck },
   'config docs': { summary: 'Print the Markdown table of every setting.', run: async () => print(settingsMarkdown()) },
 };

@@ -5,5 +5,8 @@ import { settingsMarkdown } from './commands.ts';
 
 it('the README configuration table is the one `tessera config docs` prints', () => {
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-  assert.ok(readme.includes(settingsMarkdown().trim()), 'README.md is out of date: run `python3 scripts/readme-config.py`');
+  assert.ok(
+    readme.includes(settingsMarkdown().trim()),
+    'README.md is out of date: run `python3 scripts/readme-config.py`',
+  );
 });

@@ -133,7 +133,9 @@ function readFile(path: string): Raw {
   try {
     parsed = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
-    throw new ConfigError([`TESSERA_CONFIG_FILE: ${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`]);
+    throw new ConfigError([
+      `TESSERA_CONFIG_FILE: ${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`,
+    ]);
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new ConfigError([`TESSERA_CONFIG_FILE: ${path} must hold an object of settings`]);
@@ -148,18 +150,36 @@ function coerce(s: Setting, value: unknown, where: string, problems: string[]): 
   const name = `${where} (${s.env})`;
   switch (s.type) {
     case 'string':
-      if (typeof value !== 'string' || value === '') { problems.push(`${name}: must be a non-empty string`); return undefined; }
+      if (typeof value !== 'string' || value === '') {
+        problems.push(`${name}: must be a non-empty string`);
+        return undefined;
+      }
       return value;
     case 'enum':
       if (typeof value !== 'string' || !s.values!.includes(value)) {
-        problems.push(`${name}: must be one of ${s.values!.join(', ')}`); return undefined;
+        problems.push(`${name}: must be one of ${s.values!.join(', ')}`);
+        return undefined;
       }
       return value;
     case 'int': {
-      const n = typeof value === 'number' ? value : typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : NaN;
-      if (!Number.isSafeInteger(n)) { problems.push(`${name}: must be an integer`); return undefined; }
-      if (s.min !== undefined && n < s.min) { problems.push(`${name}: must be at least ${s.min}`); return undefined; }
-      if (s.max !== undefined && n > s.max) { problems.push(`${name}: must be at most ${s.max}`); return undefined; }
+      const n =
+        typeof value === 'number'
+          ? value
+          : typeof value === 'string' && /^-?\d+$/.test(value.trim())
+            ? Number(value)
+            : NaN;
+      if (!Number.isSafeInteger(n)) {
+        problems.push(`${name}: must be an integer`);
+        return undefined;
+      }
+      if (s.min !== undefined && n < s.min) {
+        problems.push(`${name}: must be at least ${s.min}`);
+        return undefined;
+      }
+      if (s.max !== undefined && n > s.max) {
+        problems.push(`${name}: must be at most ${s.max}`);
+        return undefined;
+      }
       return n;
     }
     case 'bool':
@@ -181,16 +201,25 @@ function isLoopbackHost(host: string): boolean {
 }
 
 /** Loads, validates and freezes the configuration. Throws ConfigError naming every bad setting. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<string, unknown>> = {}): Config {
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<Record<string, unknown>> = {},
+): Config {
   const file = env.TESSERA_CONFIG_FILE ? readFile(env.TESSERA_CONFIG_FILE) : {};
   const problems: string[] = [];
   const raw: Record<string, unknown> = {};
   for (const s of settings) {
     let value: unknown;
     let where = s.env;
-    if (s.key in overrides && overrides[s.key] !== undefined) { value = overrides[s.key]; where = s.key; }
-    else if (env[s.env] !== undefined && env[s.env] !== '') { value = env[s.env]; }
-    else if (file[s.key] !== undefined) { value = file[s.key]; where = `${env.TESSERA_CONFIG_FILE}: ${s.key}`; }
+    if (s.key in overrides && overrides[s.key] !== undefined) {
+      value = overrides[s.key];
+      where = s.key;
+    } else if (env[s.env] !== undefined && env[s.env] !== '') {
+      value = env[s.env];
+    } else if (file[s.key] !== undefined) {
+      value = file[s.key];
+      where = `${env.TESSERA_CONFIG_FILE}: ${s.key}`;
+    }
     if (value !== undefined) raw[s.key] = coerce(s, value, where, problems);
   }
   const mode: Mode = (raw.env as Mode | undefined) ?? (env.NODE_ENV === 'production' ? 'production' : 'development');
@@ -210,7 +239,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   }
   if (typeof raw.issuer === 'string') {
     let u: URL | undefined;
-    try { u = new URL(raw.issuer); } catch { problems.push('TESSERA_ISSUER: must be an absolute URL'); }
+    try {
+      u = new URL(raw.issuer);
+    } catch {
+      problems.push('TESSERA_ISSUER: must be an absolute URL');
+    }
     if (u) {
       if (u.search || u.hash) problems.push('TESSERA_ISSUER: must not have a query or fragment');
       if (u.protocol !== 'https:' && !(u.protocol === 'http:' && isLoopbackHost(u.hostname))) {
@@ -223,13 +256,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   }
 
   // Secrets
-  for (const [key, envName, dev] of [['secret', 'TESSERA_SECRET', DEV_SECRET], ['keyEncryptionKey', 'TESSERA_KEY_ENCRYPTION_KEY', DEV_KEK]] as const) {
+  for (const [key, envName, dev] of [
+    ['secret', 'TESSERA_SECRET', DEV_SECRET],
+    ['keyEncryptionKey', 'TESSERA_KEY_ENCRYPTION_KEY', DEV_KEK],
+  ] as const) {
     const v = raw[key];
-    if (v === undefined) { problems.push(`${envName}: required in production (at least 32 bytes of random data)`); continue; }
+    if (v === undefined) {
+      problems.push(`${envName}: required in production (at least 32 bytes of random data)`);
+      continue;
+    }
     if (typeof v !== 'string') continue;
     if (v === dev) {
       if (prod) problems.push(`${envName}: the development default is refused in production`);
-      else warnings.push(`${envName} is the development default: anyone can read it in the source. Set a random value of at least 32 bytes.`);
+      else
+        warnings.push(
+          `${envName} is the development default: anyone can read it in the source. Set a random value of at least 32 bytes.`,
+        );
     } else if (Buffer.byteLength(v) < 32) {
       problems.push(`${envName}: must be at least 32 bytes (got ${Buffer.byteLength(v)})`);
     }
@@ -241,52 +283,87 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   // KEK rotation: the previous key-encryption key follows the same rules and differs from the current one.
   if (typeof raw.keyEncryptionKeyPrevious === 'string') {
     const v = raw.keyEncryptionKeyPrevious;
-    if (Buffer.byteLength(v) < 32) problems.push(`TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: must be at least 32 bytes (got ${Buffer.byteLength(v)})`);
-    else if (v === raw.keyEncryptionKey) problems.push('TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: must differ from TESSERA_KEY_ENCRYPTION_KEY');
-    else if (prod && v === DEV_KEK) problems.push('TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: the development default is refused in production');
+    if (Buffer.byteLength(v) < 32)
+      problems.push(`TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: must be at least 32 bytes (got ${Buffer.byteLength(v)})`);
+    else if (v === raw.keyEncryptionKey)
+      problems.push('TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: must differ from TESSERA_KEY_ENCRYPTION_KEY');
+    else if (prod && v === DEV_KEK)
+      problems.push('TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: the development default is refused in production');
   }
 
   // Server-secret rotation: the previous secret follows the same rules and differs from the current
   // one; pairwise subjects must not follow the rotation, so their key is pinned while it runs.
   if (typeof raw.secretPrevious === 'string') {
     const v = raw.secretPrevious;
-    if (Buffer.byteLength(v) < 32) problems.push(`TESSERA_SECRET_PREVIOUS: must be at least 32 bytes (got ${Buffer.byteLength(v)})`);
+    if (Buffer.byteLength(v) < 32)
+      problems.push(`TESSERA_SECRET_PREVIOUS: must be at least 32 bytes (got ${Buffer.byteLength(v)})`);
     else if (v === raw.secret) problems.push('TESSERA_SECRET_PREVIOUS: must differ from TESSERA_SECRET');
-    else if (prod && v === DEV_SECRET) problems.push('TESSERA_SECRET_PREVIOUS: the development default is refused in production');
+    else if (prod && v === DEV_SECRET)
+      problems.push('TESSERA_SECRET_PREVIOUS: the development default is refused in production');
     if (raw.pairwiseSecret === undefined) {
-      const message = 'TESSERA_PAIRWISE_SECRET: must be set during a TESSERA_SECRET rotation (to the secret the pairwise subjects were made with, usually TESSERA_SECRET_PREVIOUS), or every pairwise sub changes';
+      const message =
+        'TESSERA_PAIRWISE_SECRET: must be set during a TESSERA_SECRET rotation (to the secret the pairwise subjects were made with, usually TESSERA_SECRET_PREVIOUS), or every pairwise sub changes';
       if (prod) problems.push(message);
       else warnings.push(message);
     }
   }
   if (typeof raw.pairwiseSecret === 'string') {
-    if (Buffer.byteLength(raw.pairwiseSecret) < 32) problems.push(`TESSERA_PAIRWISE_SECRET: must be at least 32 bytes (got ${Buffer.byteLength(raw.pairwiseSecret)})`);
-    else if (prod && raw.pairwiseSecret === DEV_SECRET) problems.push('TESSERA_PAIRWISE_SECRET: the development default is refused in production');
+    if (Buffer.byteLength(raw.pairwiseSecret) < 32)
+      problems.push(
+        `TESSERA_PAIRWISE_SECRET: must be at least 32 bytes (got ${Buffer.byteLength(raw.pairwiseSecret)})`,
+      );
+    else if (prod && raw.pairwiseSecret === DEV_SECRET)
+      problems.push('TESSERA_PAIRWISE_SECRET: the development default is refused in production');
   }
   raw.pairwiseSecret ??= raw.secretPrevious ?? raw.secret;
 
   // Key schedule
-  if (typeof raw.keyPrepublishSeconds === 'number' && typeof raw.keyRotationDays === 'number' && typeof raw.keyReloadSeconds === 'number') {
-    problems.push(...keyScheduleProblems({ rotationPeriod: raw.keyRotationDays * 86_400, prepublishLead: raw.keyPrepublishSeconds, keyReloadSeconds: raw.keyReloadSeconds }));
+  if (
+    typeof raw.keyPrepublishSeconds === 'number' &&
+    typeof raw.keyRotationDays === 'number' &&
+    typeof raw.keyReloadSeconds === 'number'
+  ) {
+    problems.push(
+      ...keyScheduleProblems({
+        rotationPeriod: raw.keyRotationDays * 86_400,
+        prepublishLead: raw.keyPrepublishSeconds,
+        keyReloadSeconds: raw.keyReloadSeconds,
+      }),
+    );
   }
 
   // Cookies
   if (raw.cookieSecure === false) {
-    if (prod) problems.push('TESSERA_COOKIE_SECURE: must be true in production (session cookies must not travel over plain HTTP)');
+    if (prod)
+      problems.push(
+        'TESSERA_COOKIE_SECURE: must be true in production (session cookies must not travel over plain HTTP)',
+      );
     else warnings.push('TESSERA_COOKIE_SECURE is false: session cookies are sent over plain HTTP (development only)');
   }
   if (raw.cookieSameSite === 'none' && !prod) {
-    problems.push('TESSERA_COOKIE_SAMESITE: none is for production only (a SameSite=None cookie must be Secure, over https)');
+    problems.push(
+      'TESSERA_COOKIE_SAMESITE: none is for production only (a SameSite=None cookie must be Secure, over https)',
+    );
   }
   if (raw.cookieSecure === true && typeof raw.issuer === 'string' && raw.issuer.startsWith('http:') && !prod) {
-    warnings.push('TESSERA_COOKIE_SECURE is true with an http issuer: browsers other than on localhost will drop the session cookie');
+    warnings.push(
+      'TESSERA_COOKIE_SECURE is true with an http issuer: browsers other than on localhost will drop the session cookie',
+    );
   }
 
   // Token lifetimes
-  if (typeof raw.refreshIdleTtl === 'number' && typeof raw.refreshAbsoluteTtl === 'number' && raw.refreshIdleTtl > raw.refreshAbsoluteTtl) {
+  if (
+    typeof raw.refreshIdleTtl === 'number' &&
+    typeof raw.refreshAbsoluteTtl === 'number' &&
+    raw.refreshIdleTtl > raw.refreshAbsoluteTtl
+  ) {
     problems.push('TESSERA_REFRESH_IDLE_TTL: must not exceed TESSERA_REFRESH_ABSOLUTE_TTL');
   }
-  if (typeof raw.sessionIdleTtl === 'number' && typeof raw.sessionAbsoluteTtl === 'number' && raw.sessionIdleTtl > raw.sessionAbsoluteTtl) {
+  if (
+    typeof raw.sessionIdleTtl === 'number' &&
+    typeof raw.sessionAbsoluteTtl === 'number' &&
+    raw.sessionIdleTtl > raw.sessionAbsoluteTtl
+  ) {
     problems.push('TESSERA_SESSION_IDLE_TTL: must not exceed TESSERA_SESSION_ABSOLUTE_TTL');
   }
 
@@ -294,38 +371,73 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     problems.push('DATABASE_URL: must start with sqlite: or postgres://');
   }
   if (typeof raw.defaultAudience === 'string') {
-    try { new URL(raw.defaultAudience); } catch { problems.push('TESSERA_DEFAULT_AUDIENCE: must be an absolute URI'); }
+    try {
+      new URL(raw.defaultAudience);
+    } catch {
+      problems.push('TESSERA_DEFAULT_AUDIENCE: must be an absolute URI');
+    }
   }
   for (const scope of (raw.extraScopes as string[] | undefined) ?? []) {
-    if (!/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)) problems.push(`TESSERA_EXTRA_SCOPES: "${scope}" is not a valid scope token`);
+    if (!/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope))
+      problems.push(`TESSERA_EXTRA_SCOPES: "${scope}" is not a valid scope token`);
   }
   for (const scope of (raw.defaultScope as string[] | undefined) ?? []) {
-    const offered = ['openid', 'profile', 'email', 'offline_access', ...((raw.extraScopes as string[] | undefined) ?? [])];
+    const offered = [
+      'openid',
+      'profile',
+      'email',
+      'offline_access',
+      ...((raw.extraScopes as string[] | undefined) ?? []),
+    ];
     if (!offered.includes(scope)) problems.push(`TESSERA_DEFAULT_SCOPE: "${scope}" is not a scope this server offers`);
-    else if (scope === 'openid') problems.push('TESSERA_DEFAULT_SCOPE: openid cannot be a default: an OpenID Connect request names it');
+    else if (scope === 'openid')
+      problems.push('TESSERA_DEFAULT_SCOPE: openid cannot be a default: an OpenID Connect request names it');
   }
   if (typeof raw.redisUrl === 'string') {
-    const urls = raw.redisCluster === true ? raw.redisUrl.split(',').map((u) => u.trim()).filter(Boolean) : [raw.redisUrl];
-    if (raw.redisCluster !== true && raw.redisUrl.includes(',')) problems.push('REDIS_URL: a list of nodes needs TESSERA_REDIS_CLUSTER=true');
+    const urls =
+      raw.redisCluster === true
+        ? raw.redisUrl
+            .split(',')
+            .map((u) => u.trim())
+            .filter(Boolean)
+        : [raw.redisUrl];
+    if (raw.redisCluster !== true && raw.redisUrl.includes(','))
+      problems.push('REDIS_URL: a list of nodes needs TESSERA_REDIS_CLUSTER=true');
     else {
       for (const u of urls) {
         let url: URL | undefined;
-        try { url = new URL(u); } catch { /* reported below */ }
-        if (!url || !/^rediss?:$/.test(url.protocol) || !url.hostname) problems.push(`REDIS_URL: "${redisUrlForDisplay(u)}" must be redis://host:port or rediss://host:port`);
-        else if (prod && url.protocol === 'redis:' && !isLoopbackHost(url.hostname)) warnings.push(`REDIS_URL uses plain redis:// to ${url.hostname}: use rediss:// (TLS) unless the network between Tessera and Redis is private`);
+        try {
+          url = new URL(u);
+        } catch {
+          /* reported below */
+        }
+        if (!url || !/^rediss?:$/.test(url.protocol) || !url.hostname)
+          problems.push(`REDIS_URL: "${redisUrlForDisplay(u)}" must be redis://host:port or rediss://host:port`);
+        else if (prod && url.protocol === 'redis:' && !isLoopbackHost(url.hostname))
+          warnings.push(
+            `REDIS_URL uses plain redis:// to ${url.hostname}: use rediss:// (TLS) unless the network between Tessera and Redis is private`,
+          );
       }
     }
   }
   if (Array.isArray(raw.rateLimits)) raw.rateLimits = parseRateLimits(raw.rateLimits as string[], problems);
-  if (typeof raw.metricsToken === 'string' && raw.metricsToken.length < 32) problems.push('TESSERA_METRICS_TOKEN: must be at least 32 characters');
+  if (typeof raw.metricsToken === 'string' && raw.metricsToken.length < 32)
+    problems.push('TESSERA_METRICS_TOKEN: must be at least 32 characters');
   if (typeof raw.adminToken === 'string') {
     const t = raw.adminToken;
     if (t.length < 32) problems.push('TESSERA_ADMIN_TOKEN: must be at least 32 characters');
-    else if (prod && (t === raw.secret || t === raw.keyEncryptionKey || t === raw.metricsToken)) problems.push('TESSERA_ADMIN_TOKEN: must differ from the other secrets');
-    else if (prod && new Set(t).size < 16) problems.push('TESSERA_ADMIN_TOKEN: too weak (fewer than 16 different characters); use a random value, e.g. openssl rand -base64 48');
+    else if (prod && (t === raw.secret || t === raw.keyEncryptionKey || t === raw.metricsToken))
+      problems.push('TESSERA_ADMIN_TOKEN: must differ from the other secrets');
+    else if (prod && new Set(t).size < 16)
+      problems.push(
+        'TESSERA_ADMIN_TOKEN: too weak (fewer than 16 different characters); use a random value, e.g. openssl rand -base64 48',
+      );
   }
   if (prod && raw.seedDemo === true) problems.push('TESSERA_SEED_DEMO: demo accounts are refused in production');
-  if (prod && raw.clientJwksAllowLoopback === true) problems.push('TESSERA_CLIENT_JWKS_ALLOW_LOOPBACK: client key sets over http or from loopback hosts are refused in production');
+  if (prod && raw.clientJwksAllowLoopback === true)
+    problems.push(
+      'TESSERA_CLIENT_JWKS_ALLOW_LOOPBACK: client key sets over http or from loopback hosts are refused in production',
+    );
   problems.push(...registrationCeilingProblems(raw));
   if (prod && raw.registration === 'open') warnings.push(openRegistrationWarning(raw));
 
@@ -334,27 +446,55 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   // Signing algorithms: the primary one first, each once.
   const algNames = ['ES256', 'RS256', 'PS256', 'EdDSA'];
   const listed = (raw.signingAlgs as string[] | undefined) ?? [];
-  for (const a of listed) if (!algNames.includes(a)) problems.push(`TESSERA_SIGNING_ALGS: unknown algorithm "${a}" (known: ${algNames.join(', ')})`);
-  raw.signingAlgs = Object.freeze([...new Set([raw.signingAlg as string, ...listed.filter((a) => algNames.includes(a))])]);
+  for (const a of listed)
+    if (!algNames.includes(a))
+      problems.push(`TESSERA_SIGNING_ALGS: unknown algorithm "${a}" (known: ${algNames.join(', ')})`);
+  raw.signingAlgs = Object.freeze([
+    ...new Set([raw.signingAlg as string, ...listed.filter((a) => algNames.includes(a))]),
+  ]);
   // Feature switches, RAR types and the FAPI 2.0 profile
   const disabled = (raw.featuresDisabled as string[] | undefined) ?? [];
-  for (const f of disabled) if (!isFeature(f)) problems.push(`TESSERA_FEATURES_DISABLED: unknown feature "${f}" (known: ${FEATURE_NAMES.join(', ')})`);
-  if (Array.isArray(raw.authorizationDetailsTypes)) raw.authorizationDetailsTypes = parseAuthorizationDetailsTypes(raw.authorizationDetailsTypes as string[], problems);
-  if (raw.requirePar === true && disabled.includes('par')) problems.push('TESSERA_REQUIRE_PAR: cannot be true when TESSERA_FEATURES_DISABLED turns par off');
+  for (const f of disabled)
+    if (!isFeature(f))
+      problems.push(`TESSERA_FEATURES_DISABLED: unknown feature "${f}" (known: ${FEATURE_NAMES.join(', ')})`);
+  if (Array.isArray(raw.authorizationDetailsTypes))
+    raw.authorizationDetailsTypes = parseAuthorizationDetailsTypes(raw.authorizationDetailsTypes as string[], problems);
+  if (raw.requirePar === true && disabled.includes('par'))
+    problems.push('TESSERA_REQUIRE_PAR: cannot be true when TESSERA_FEATURES_DISABLED turns par off');
   if (raw.fapiProfile === '2.0') {
     const why = 'with TESSERA_FAPI_PROFILE=2.0';
-    if (!(raw.signingAlgs as string[]).some((a) => a === 'ES256' || a === 'PS256' || a === 'EdDSA')) problems.push(`TESSERA_SIGNING_ALGS: must include ES256, PS256 or EdDSA ${why} (ID tokens and signed responses may not use RS256)`);
-    if (typeof raw.codeTtl === 'number' && raw.codeTtl > 60) problems.push(`TESSERA_CODE_TTL: must be at most 60 ${why} (authorization codes live at most 60 s)`);
-    if (typeof raw.clockSkew === 'number' && (raw.clockSkew < 10 || raw.clockSkew > 60)) problems.push(`TESSERA_CLOCK_SKEW: must be between 10 and 60 ${why} (iat and nbf up to 10 s ahead are accepted, more than 60 s refused)`);
-    if (disabled.includes('par')) problems.push(`TESSERA_FEATURES_DISABLED: par cannot be turned off ${why} (pushed authorization requests are required)`);
+    if (!(raw.signingAlgs as string[]).some((a) => a === 'ES256' || a === 'PS256' || a === 'EdDSA'))
+      problems.push(
+        `TESSERA_SIGNING_ALGS: must include ES256, PS256 or EdDSA ${why} (ID tokens and signed responses may not use RS256)`,
+      );
+    if (typeof raw.codeTtl === 'number' && raw.codeTtl > 60)
+      problems.push(`TESSERA_CODE_TTL: must be at most 60 ${why} (authorization codes live at most 60 s)`);
+    if (typeof raw.clockSkew === 'number' && (raw.clockSkew < 10 || raw.clockSkew > 60))
+      problems.push(
+        `TESSERA_CLOCK_SKEW: must be between 10 and 60 ${why} (iat and nbf up to 10 s ahead are accepted, more than 60 s refused)`,
+      );
+    if (disabled.includes('par'))
+      problems.push(
+        `TESSERA_FEATURES_DISABLED: par cannot be turned off ${why} (pushed authorization requests are required)`,
+      );
     // Sender-constrained tokens: by DPoP, or by client certificates when mTLS is configured.
     const mtls = (raw.tlsCertFile !== undefined || raw.mtlsCertHeader !== undefined) && !disabled.includes('mtls');
-    if (disabled.includes('dpop') && !mtls) problems.push(`TESSERA_FEATURES_DISABLED: dpop cannot be turned off ${why} without mTLS (TESSERA_TLS_CERT_FILE or TESSERA_MTLS_CERT_HEADER): sender-constrained access tokens are required`);
+    if (disabled.includes('dpop') && !mtls)
+      problems.push(
+        `TESSERA_FEATURES_DISABLED: dpop cannot be turned off ${why} without mTLS (TESSERA_TLS_CERT_FILE or TESSERA_MTLS_CERT_HEADER): sender-constrained access tokens are required`,
+      );
   }
   if (raw.fapiMessageSigning === true) {
-    if (disabled.includes('request_object')) problems.push('TESSERA_FEATURES_DISABLED: request_object cannot be turned off with TESSERA_FAPI_MESSAGE_SIGNING=true (signed request objects are required)');
-    if (disabled.includes('par')) problems.push('TESSERA_FEATURES_DISABLED: par cannot be turned off with TESSERA_FAPI_MESSAGE_SIGNING=true');
-    if (disabled.includes('jarm')) problems.push('TESSERA_FEATURES_DISABLED: jarm cannot be turned off with TESSERA_FAPI_MESSAGE_SIGNING=true (JWT-secured responses are required)');
+    if (disabled.includes('request_object'))
+      problems.push(
+        'TESSERA_FEATURES_DISABLED: request_object cannot be turned off with TESSERA_FAPI_MESSAGE_SIGNING=true (signed request objects are required)',
+      );
+    if (disabled.includes('par'))
+      problems.push('TESSERA_FEATURES_DISABLED: par cannot be turned off with TESSERA_FAPI_MESSAGE_SIGNING=true');
+    if (disabled.includes('jarm'))
+      problems.push(
+        'TESSERA_FEATURES_DISABLED: jarm cannot be turned off with TESSERA_FAPI_MESSAGE_SIGNING=true (JWT-secured responses are required)',
+      );
   }
 
   if (problems.length) throw new ConfigError(problems);
@@ -368,31 +508,74 @@ function mtlsProblems(raw: Record<string, unknown>, prod: boolean, warnings: str
   const problems: string[] = [];
   const certFile = raw.tlsCertFile as string | undefined;
   const keyFile = raw.tlsKeyFile as string | undefined;
-  if ((certFile === undefined) !== (keyFile === undefined)) problems.push(`${certFile === undefined ? 'TESSERA_TLS_CERT_FILE' : 'TESSERA_TLS_KEY_FILE'}: TESSERA_TLS_CERT_FILE and TESSERA_TLS_KEY_FILE go together`);
-  if (certFile !== undefined && typeof raw.issuer === 'string' && raw.issuer.startsWith('http:')) problems.push('TESSERA_ISSUER: must be an https URL when Tessera serves HTTPS itself (TESSERA_TLS_CERT_FILE)');
-  for (const [file, name] of [[certFile, 'TESSERA_TLS_CERT_FILE'], [keyFile, 'TESSERA_TLS_KEY_FILE']] as const) {
+  if ((certFile === undefined) !== (keyFile === undefined))
+    problems.push(
+      `${certFile === undefined ? 'TESSERA_TLS_CERT_FILE' : 'TESSERA_TLS_KEY_FILE'}: TESSERA_TLS_CERT_FILE and TESSERA_TLS_KEY_FILE go together`,
+    );
+  if (certFile !== undefined && typeof raw.issuer === 'string' && raw.issuer.startsWith('http:'))
+    problems.push('TESSERA_ISSUER: must be an https URL when Tessera serves HTTPS itself (TESSERA_TLS_CERT_FILE)');
+  for (const [file, name] of [
+    [certFile, 'TESSERA_TLS_CERT_FILE'],
+    [keyFile, 'TESSERA_TLS_KEY_FILE'],
+  ] as const) {
     if (file === undefined) continue;
-    try { readFileSync(file); } catch (e) { problems.push(`${name}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`); }
+    try {
+      readFileSync(file);
+    } catch (e) {
+      problems.push(`${name}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
   }
   if (typeof raw.mtlsCertHeader === 'string') {
     const h = raw.mtlsCertHeader.toLowerCase();
     raw.mtlsCertHeader = h;
-    if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(h)) problems.push('TESSERA_MTLS_CERT_HEADER: must be a header name (letters, digits, dashes)');
-    else if (['authorization', 'cookie', 'host', 'content-type', 'content-length', 'dpop', 'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-real-ip'].includes(h)) problems.push(`TESSERA_MTLS_CERT_HEADER: ${h} is a standard header, not one for the client certificate`);
-    if (certFile !== undefined) problems.push('TESSERA_MTLS_CERT_HEADER: use either TESSERA_TLS_CERT_FILE (Tessera terminates TLS) or a proxy header, not both');
+    if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(h))
+      problems.push('TESSERA_MTLS_CERT_HEADER: must be a header name (letters, digits, dashes)');
+    else if (
+      [
+        'authorization',
+        'cookie',
+        'host',
+        'content-type',
+        'content-length',
+        'dpop',
+        'forwarded',
+        'x-forwarded-for',
+        'x-forwarded-proto',
+        'x-forwarded-host',
+        'x-real-ip',
+      ].includes(h)
+    )
+      problems.push(`TESSERA_MTLS_CERT_HEADER: ${h} is a standard header, not one for the client certificate`);
+    if (certFile !== undefined)
+      problems.push(
+        'TESSERA_MTLS_CERT_HEADER: use either TESSERA_TLS_CERT_FILE (Tessera terminates TLS) or a proxy header, not both',
+      );
     const proxies = (raw.trustProxy as string[] | undefined) ?? [];
     const open = proxies.find((a) => /^(0\.0\.0\.0\/0|::\/0|\*|true)$/i.test(a.trim()));
     if (proxies.length === 0) {
-      const msg = 'TESSERA_MTLS_CERT_HEADER: needs TESSERA_TRUST_PROXY (the addresses of the proxies that set it); without it the header is never believed';
-      if (prod) problems.push(msg); else warnings.push(msg);
+      const msg =
+        'TESSERA_MTLS_CERT_HEADER: needs TESSERA_TRUST_PROXY (the addresses of the proxies that set it); without it the header is never believed';
+      if (prod) problems.push(msg);
+      else warnings.push(msg);
     } else if (open) {
-      problems.push(`TESSERA_TRUST_PROXY: ${open} trusts every address, so anyone could forge TESSERA_MTLS_CERT_HEADER; list the proxies' addresses`);
+      problems.push(
+        `TESSERA_TRUST_PROXY: ${open} trusts every address, so anyone could forge TESSERA_MTLS_CERT_HEADER; list the proxies' addresses`,
+      );
     }
   }
   if (typeof raw.mtlsCaFile === 'string') {
-    if (certFile === undefined && raw.mtlsCertHeader === undefined) problems.push('TESSERA_MTLS_CA_FILE: needs a client certificate source (TESSERA_TLS_CERT_FILE or TESSERA_MTLS_CERT_HEADER)');
+    if (certFile === undefined && raw.mtlsCertHeader === undefined)
+      problems.push(
+        'TESSERA_MTLS_CA_FILE: needs a client certificate source (TESSERA_TLS_CERT_FILE or TESSERA_MTLS_CERT_HEADER)',
+      );
     let pem: string | undefined;
-    try { pem = readFileSync(raw.mtlsCaFile, 'utf8'); } catch (e) { problems.push(`TESSERA_MTLS_CA_FILE: cannot read ${raw.mtlsCaFile} (${(e as NodeJS.ErrnoException).code ?? 'error'})`); }
+    try {
+      pem = readFileSync(raw.mtlsCaFile, 'utf8');
+    } catch (e) {
+      problems.push(
+        `TESSERA_MTLS_CA_FILE: cannot read ${raw.mtlsCaFile} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
+    }
     raw.mtlsCaCertificates = [];
     if (pem !== undefined) {
       const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
@@ -401,8 +584,11 @@ function mtlsProblems(raw: Record<string, unknown>, prod: boolean, warnings: str
         try {
           const cert = new X509Certificate(b);
           (raw.mtlsCaCertificates as X509Certificate[]).push(cert);
-          if (!cert.ca) problems.push('TESSERA_MTLS_CA_FILE: holds a certificate that is not a CA (basicConstraints CA:TRUE)');
-        } catch { problems.push('TESSERA_MTLS_CA_FILE: holds a certificate that cannot be parsed'); }
+          if (!cert.ca)
+            problems.push('TESSERA_MTLS_CA_FILE: holds a certificate that is not a CA (basicConstraints CA:TRUE)');
+        } catch {
+          problems.push('TESSERA_MTLS_CA_FILE: holds a certificate that cannot be parsed');
+        }
       }
     }
   }
@@ -421,17 +607,28 @@ export function redisUrlForDisplay(u: string): string {
 }
 
 /** Grant types a dynamically registered client may ever have (token exchange needs an operator-written policy). */
-export const SELF_SERVICE_GRANTS: readonly string[] = ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code'];
+export const SELF_SERVICE_GRANTS: readonly string[] = [
+  'authorization_code',
+  'refresh_token',
+  'client_credentials',
+  'urn:ietf:params:oauth:grant-type:device_code',
+];
 const BASE_SCOPES = ['openid', 'profile', 'email', 'offline_access'];
 
 function registrationCeilingProblems(raw: Record<string, unknown>): string[] {
   const problems: string[] = [];
   for (const g of (raw.registrationGrantTypes as string[] | undefined) ?? []) {
-    if (!SELF_SERVICE_GRANTS.includes(g)) problems.push(`TESSERA_REGISTRATION_GRANT_TYPES: "${g}" is not a grant a client may register for itself (${SELF_SERVICE_GRANTS.join(', ')})`);
+    if (!SELF_SERVICE_GRANTS.includes(g))
+      problems.push(
+        `TESSERA_REGISTRATION_GRANT_TYPES: "${g}" is not a grant a client may register for itself (${SELF_SERVICE_GRANTS.join(', ')})`,
+      );
   }
   const offered = [...BASE_SCOPES, ...((raw.extraScopes as string[] | undefined) ?? [])];
   for (const s of (raw.registrationScopes as string[] | undefined) ?? []) {
-    if (!offered.includes(s)) problems.push(`TESSERA_REGISTRATION_SCOPES: "${s}" is not a scope this server offers (add it to TESSERA_EXTRA_SCOPES)`);
+    if (!offered.includes(s))
+      problems.push(
+        `TESSERA_REGISTRATION_SCOPES: "${s}" is not a scope this server offers (add it to TESSERA_EXTRA_SCOPES)`,
+      );
   }
   return problems;
 }
@@ -440,10 +637,14 @@ function registrationCeilingProblems(raw: Record<string, unknown>): string[] {
 function openRegistrationWarning(raw: Record<string, unknown>): string {
   const grants = (raw.registrationGrantTypes as string[] | undefined) ?? [];
   const scopes = (raw.registrationScopes as string[] | undefined) ?? [];
-  const machine = grants.includes('client_credentials') ? '; with client_credentials they get access tokens without any user or consent' : '';
+  const machine = grants.includes('client_credentials')
+    ? '; with client_credentials they get access tokens without any user or consent'
+    : '';
   const userGrants = grants.filter((g) => g !== 'client_credentials');
-  return `TESSERA_REGISTRATION is open: anyone who can reach /register can create clients (rate limited) with the grants ${grants.join(', ') || '(none)'} `
-    + `(TESSERA_REGISTRATION_GRANT_TYPES) and the scopes ${scopes.join(' ') || '(none)'} (TESSERA_REGISTRATION_SCOPES), whose tokens are only for the default audience `
-    + `and the resource servers of the registry (\`tessera resource list\`)${userGrants.length ? '; user sign-ins need the user\'s consent on a page naming the client as unverified' : ''}${machine}. `
-    + 'Consider initial_access_token or admin_approval';
+  return (
+    `TESSERA_REGISTRATION is open: anyone who can reach /register can create clients (rate limited) with the grants ${grants.join(', ') || '(none)'} ` +
+    `(TESSERA_REGISTRATION_GRANT_TYPES) and the scopes ${scopes.join(' ') || '(none)'} (TESSERA_REGISTRATION_SCOPES), whose tokens are only for the default audience ` +
+    `and the resource servers of the registry (\`tessera resource list\`)${userGrants.length ? "; user sign-ins need the user's consent on a page naming the client as unverified" : ''}${machine}. ` +
+    'Consider initial_access_token or admin_approval'
+  );
 }

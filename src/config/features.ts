@@ -13,7 +13,8 @@ export const FEATURES = {
   request_object: 'Request objects (RFC 9101, JAR): the request parameter at /authorize and /par.',
   device_flow: 'Device authorization grant (RFC 8628): /device_authorization, /device and its grant type.',
   token_exchange: 'Token exchange (RFC 8693): its grant type at /token.',
-  jwt_introspection: 'JWT introspection responses (RFC 9701): Accept: application/token-introspection+jwt at /introspect.',
+  jwt_introspection:
+    'JWT introspection responses (RFC 9701): Accept: application/token-introspection+jwt at /introspect.',
   rar: 'Rich authorization requests (RFC 9396): the authorization_details parameter.',
   jarm: 'JWT-secured authorization responses (JARM): the jwt response modes, and signed responses for clients registered with authorization_signed_response_alg.',
   mtls: 'Mutual TLS (RFC 8705): tls_client_auth, self_signed_tls_client_auth and certificate-bound access tokens.',

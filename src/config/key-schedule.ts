@@ -13,14 +13,22 @@ export const JWKS_MAX_AGE = 300;
  * exceed the JWKS max-age plus the key-reload interval (else a relying party may hold a cached
  * JWKS without the key that signs), and must be shorter than the rotation period.
  */
-export function keyScheduleProblems(s: { rotationPeriod: number; prepublishLead: number; keyReloadSeconds: number }): string[] {
+export function keyScheduleProblems(s: {
+  rotationPeriod: number;
+  prepublishLead: number;
+  keyReloadSeconds: number;
+}): string[] {
   const problems: string[] = [];
   const floor = JWKS_MAX_AGE + s.keyReloadSeconds;
   if (s.prepublishLead <= floor) {
-    problems.push(`TESSERA_KEY_PREPUBLISH_SECONDS: must exceed the JWKS max-age (${JWKS_MAX_AGE} s) plus TESSERA_KEY_RELOAD_SECONDS (${s.keyReloadSeconds} s), i.e. be more than ${floor}`);
+    problems.push(
+      `TESSERA_KEY_PREPUBLISH_SECONDS: must exceed the JWKS max-age (${JWKS_MAX_AGE} s) plus TESSERA_KEY_RELOAD_SECONDS (${s.keyReloadSeconds} s), i.e. be more than ${floor}`,
+    );
   }
   if (s.rotationPeriod > 0 && s.prepublishLead >= s.rotationPeriod) {
-    problems.push('TESSERA_KEY_PREPUBLISH_SECONDS: must be shorter than the rotation period (TESSERA_KEY_ROTATION_DAYS)');
+    problems.push(
+      'TESSERA_KEY_PREPUBLISH_SECONDS: must be shorter than the rotation period (TESSERA_KEY_ROTATION_DAYS)',
+    );
   }
   return problems;
 }

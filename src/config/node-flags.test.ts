@@ -13,12 +13,22 @@ describe('Node flags of the server', () => {
   });
 
   it('the container image runs src/main.ts with them', () => {
-    const cmd = readFileSync(new URL('deploy/Dockerfile', root), 'utf8').split('\n').find((l) => l.startsWith('CMD '));
+    const cmd = readFileSync(new URL('deploy/Dockerfile', root), 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('CMD '));
     assert.deepEqual(JSON.parse(cmd!.slice(4)), ['node', ...NODE_FLAGS, 'src/main.ts']);
   });
 
   it('this Node takes them: the young generation starts at its full size', () => {
-    const out = execFileSync(process.execPath, [...NODE_FLAGS, '-e', "process.stdout.write(String(require('v8').getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size))"], { encoding: 'utf8' });
+    const out = execFileSync(
+      process.execPath,
+      [
+        ...NODE_FLAGS,
+        '-e',
+        "process.stdout.write(String(require('v8').getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size))",
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(Number(out), 16 * 2 ** 20);
   });
 });

@@ -3,7 +3,16 @@
 // (http/rate-limit.ts) applies them.
 
 /** Policy names. `registration` is reserved for dynamic client registration. */
-export const RATE_LIMIT_POLICIES = ['login', 'token', 'par', 'introspection', 'revocation', 'authorization', 'registration', 'device'] as const;
+export const RATE_LIMIT_POLICIES = [
+  'login',
+  'token',
+  'par',
+  'introspection',
+  'revocation',
+  'authorization',
+  'registration',
+  'device',
+] as const;
 export type RateLimitPolicy = (typeof RATE_LIMIT_POLICIES)[number];
 
 /** What a rule counts by: the client's address, the client_id presented, the username submitted. */
@@ -45,21 +54,38 @@ export function parseRateLimits(entries: readonly string[], problems: string[]):
   for (const p of RATE_LIMIT_POLICIES) table[p] = { ...DEFAULT_RATE_LIMITS[p] };
   for (const entry of entries) {
     const m = /^([a-z]+)\.([a-z]+)=(.*)$/.exec(entry);
-    if (!m) { problems.push(`TESSERA_RATE_LIMITS: "${entry}" must look like policy.key=LIMIT/WINDOW (e.g. token.client=3000/60s) or policy.key=off`); continue; }
+    if (!m) {
+      problems.push(
+        `TESSERA_RATE_LIMITS: "${entry}" must look like policy.key=LIMIT/WINDOW (e.g. token.client=3000/60s) or policy.key=off`,
+      );
+      continue;
+    }
     const [, policy, key, value] = m as unknown as [string, string, string, string];
     if (!(RATE_LIMIT_POLICIES as readonly string[]).includes(policy)) {
-      problems.push(`TESSERA_RATE_LIMITS: unknown policy "${policy}" in "${entry}" (known: ${RATE_LIMIT_POLICIES.join(', ')})`); continue;
+      problems.push(
+        `TESSERA_RATE_LIMITS: unknown policy "${policy}" in "${entry}" (known: ${RATE_LIMIT_POLICIES.join(', ')})`,
+      );
+      continue;
     }
     const keys = Object.keys(DEFAULT_RATE_LIMITS[policy as RateLimitPolicy]);
     if (!keys.includes(key)) {
-      problems.push(`TESSERA_RATE_LIMITS: policy "${policy}" counts by ${keys.join(' or ')}, not "${key}" (in "${entry}")`); continue;
+      problems.push(
+        `TESSERA_RATE_LIMITS: policy "${policy}" counts by ${keys.join(' or ')}, not "${key}" (in "${entry}")`,
+      );
+      continue;
     }
-    if (value === 'off') { delete table[policy]![key as RateLimitKey]; continue; }
+    if (value === 'off') {
+      delete table[policy]![key as RateLimitKey];
+      continue;
+    }
     const v = /^(\d{1,9})\/(\d{1,7})([smh]?)$/.exec(value);
     const limit = v ? Number(v[1]) : NaN;
     const window = v ? Number(v[2]) * UNITS[v[3]!]! : NaN;
     if (!v || limit < 1 || window < 1 || window > 86400) {
-      problems.push(`TESSERA_RATE_LIMITS: "${entry}": the value must be LIMIT/WINDOW with a limit of at least 1 and a window from 1 s to 24 h (e.g. 30/60s, 1000/1h), or off`); continue;
+      problems.push(
+        `TESSERA_RATE_LIMITS: "${entry}": the value must be LIMIT/WINDOW with a limit of at least 1 and a window from 1 s to 24 h (e.g. 30/60s, 1000/1h), or off`,
+      );
+      continue;
     }
     table[policy]![key as RateLimitKey] = { limit, window };
   }
@@ -68,5 +94,7 @@ export function parseRateLimits(entries: readonly string[], problems: string[]):
 
 /** The table as TESSERA_RATE_LIMITS entries, for documentation. */
 export function describeRateLimits(table: RateLimitTable): string {
-  return RATE_LIMIT_POLICIES.flatMap((p) => Object.entries(table[p]).map(([k, r]) => `${p}.${k}=${r!.limit}/${r!.window}s`)).join(' ');
+  return RATE_LIMIT_POLICIES.flatMap((p) =>
+    Object.entries(table[p]).map(([k, r]) => `${p}.${k}=${r!.limit}/${r!.window}s`),
+  ).join(' ');
 }

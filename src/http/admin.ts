@@ -6,7 +6,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AuditInputError, exportAudit } from '../admin/audit.ts';
 import { AdminError } from '../admin/clients.ts';
-import { describeKeys, retireKeyNow, rotateKeysNow, RotationConflictError, UnknownKeyAdminError } from '../admin/keys.ts';
+import {
+  describeKeys,
+  retireKeyNow,
+  rotateKeysNow,
+  RotationConflictError,
+  UnknownKeyAdminError,
+} from '../admin/keys.ts';
 import { safeEqual } from '../protocol/hash.ts';
 import type { Provider } from '../protocol/provider.ts';
 
@@ -17,7 +23,11 @@ const HEADERS = {
 };
 const REALM = 'tessera-admin';
 
-interface Answer { status?: number; body: object | string; contentType?: string }
+interface Answer {
+  status?: number;
+  body: object | string;
+  contentType?: string;
+}
 
 class AdminHttpError extends Error {
   readonly status: number;
@@ -31,19 +41,33 @@ class AdminHttpError extends Error {
   }
 }
 
-function sendJson(reply: FastifyReply, status: number, body: object | string, contentType = 'application/json; charset=utf-8'): FastifyReply {
-  return reply.code(status).headers(HEADERS).type(contentType).send(typeof body === 'string' ? body : JSON.stringify(body));
+function sendJson(
+  reply: FastifyReply,
+  status: number,
+  body: object | string,
+  contentType = 'application/json; charset=utf-8',
+): FastifyReply {
+  return reply
+    .code(status)
+    .headers(HEADERS)
+    .type(contentType)
+    .send(typeof body === 'string' ? body : JSON.stringify(body));
 }
 
 /** RFC 6750 section 3: no error code when no token was presented, invalid_token for a wrong one. */
-function authenticate(req: FastifyRequest, token: string): AdminHttpError & { challenge: string } | undefined {
+function authenticate(req: FastifyRequest, token: string): (AdminHttpError & { challenge: string }) | undefined {
   const header = req.headers.authorization;
   if (header === undefined || !/^Bearer\s/i.test(header)) {
-    return Object.assign(new AdminHttpError(401, 'invalid_token', 'An admin token is required (Authorization: Bearer).'), { challenge: `Bearer realm="${REALM}"` });
+    return Object.assign(
+      new AdminHttpError(401, 'invalid_token', 'An admin token is required (Authorization: Bearer).'),
+      { challenge: `Bearer realm="${REALM}"` },
+    );
   }
   const presented = /^Bearer ([\x21-\x7E]+)$/i.exec(header)?.[1];
   if (!presented || !safeEqual(presented, token)) {
-    return Object.assign(new AdminHttpError(401, 'invalid_token', 'The admin token is not valid.'), { challenge: `Bearer realm="${REALM}", error="invalid_token", error_description="The admin token is not valid."` });
+    return Object.assign(new AdminHttpError(401, 'invalid_token', 'The admin token is not valid.'), {
+      challenge: `Bearer realm="${REALM}", error="invalid_token", error_description="The admin token is not valid."`,
+    });
   }
   return undefined;
 }
@@ -52,13 +76,21 @@ function authenticate(req: FastifyRequest, token: string): AdminHttpError & { ch
 function rotateBody(req: FastifyRequest): { alg?: string } {
   const text = typeof req.body === 'string' ? req.body : '';
   if (text.trim() === '') return {};
-  if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) throw new AdminHttpError(415, 'invalid_request', 'The request body must be application/json.');
+  if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? ''))
+    throw new AdminHttpError(415, 'invalid_request', 'The request body must be application/json.');
   let parsed: unknown;
-  try { parsed = JSON.parse(text); } catch { throw new AdminHttpError(400, 'invalid_request', 'The request body is not valid JSON.'); }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new AdminHttpError(400, 'invalid_request', 'The request body must be a JSON object.');
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new AdminHttpError(400, 'invalid_request', 'The request body is not valid JSON.');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new AdminHttpError(400, 'invalid_request', 'The request body must be a JSON object.');
   const { alg, ...rest } = parsed as Record<string, unknown>;
-  if (Object.keys(rest).length) throw new AdminHttpError(400, 'invalid_request', `Unknown field ${Object.keys(rest)[0]}.`);
-  if (alg !== undefined && typeof alg !== 'string') throw new AdminHttpError(400, 'invalid_request', 'alg must be a string.');
+  if (Object.keys(rest).length)
+    throw new AdminHttpError(400, 'invalid_request', `Unknown field ${Object.keys(rest)[0]}.`);
+  if (alg !== undefined && typeof alg !== 'string')
+    throw new AdminHttpError(400, 'invalid_request', 'alg must be a string.');
   return { alg };
 }
 
@@ -72,7 +104,9 @@ function single(params: URLSearchParams, name: string): string | undefined {
 export function registerAdminRoutes(app: FastifyInstance, p: Provider, basePath: string, token: string): void {
   const route = (method: 'GET' | 'POST', path: string, handler: (req: FastifyRequest) => Promise<Answer>) => {
     app.route({
-      method, url: `${basePath}/admin${path}`, config: { kind: 'json' },
+      method,
+      url: `${basePath}/admin${path}`,
+      config: { kind: 'json' },
       handler: async (req, reply) => {
         const refused = authenticate(req, token);
         if (refused) {
@@ -84,18 +118,24 @@ export function registerAdminRoutes(app: FastifyInstance, p: Provider, basePath:
           const a = await handler(req);
           return sendJson(reply, a.status ?? 200, a.body, a.contentType);
         } catch (err) {
-          const e = err instanceof AdminHttpError ? err
-            : err instanceof UnknownKeyAdminError ? new AdminHttpError(404, 'invalid_request', err.message)
-            : err instanceof RotationConflictError ? new AdminHttpError(409, 'invalid_request', err.message)
-            : err instanceof AuditInputError || err instanceof AdminError ? new AdminHttpError(400, 'invalid_request', err.message)
-            : undefined;
+          const e =
+            err instanceof AdminHttpError
+              ? err
+              : err instanceof UnknownKeyAdminError
+                ? new AdminHttpError(404, 'invalid_request', err.message)
+                : err instanceof RotationConflictError
+                  ? new AdminHttpError(409, 'invalid_request', err.message)
+                  : err instanceof AuditInputError || err instanceof AdminError
+                    ? new AdminHttpError(400, 'invalid_request', err.message)
+                    : undefined;
           if (!e) throw err; // the server's error handler answers 500 server_error
           return sendJson(reply, e.status, { error: e.code, error_description: e.description });
         }
       },
     });
   };
-  const query = (req: FastifyRequest) => new URLSearchParams(req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '');
+  const query = (req: FastifyRequest) =>
+    new URLSearchParams(req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '');
 
   route('GET', '/keys', async (req) => {
     const keys = describeKeys(await p.stores.keys.list(), p.config, p.now());
@@ -106,10 +146,23 @@ export function registerAdminRoutes(app: FastifyInstance, p: Provider, basePath:
   route('POST', '/keys/rotate', async (req) => {
     const { alg } = rotateBody(req);
     const t = await rotateKeysNow(p.stores, p.config, alg, p.now());
-    p.events({ type: 'key_rotated', kid: t.kid, alg: t.alg, previous: t.previous, prepublished: t.prepublished, trigger: 'manual', actor: 'admin', ip: req.ip });
+    p.events({
+      type: 'key_rotated',
+      kid: t.kid,
+      alg: t.alg,
+      previous: t.previous,
+      prepublished: t.prepublished,
+      trigger: 'manual',
+      actor: 'admin',
+      ip: req.ip,
+    });
     return {
       body: {
-        kid: t.kid, alg: t.alg, previous: t.previous, prepublished: t.prepublished, grace_seconds: t.graceSeconds,
+        kid: t.kid,
+        alg: t.alg,
+        previous: t.previous,
+        prepublished: t.prepublished,
+        grace_seconds: t.graceSeconds,
         reload_seconds: p.config.keyReloadSeconds,
       },
     };
@@ -135,6 +188,10 @@ export function registerAdminRoutes(app: FastifyInstance, p: Provider, basePath:
   route('GET', '/audit/verify', async (req) => {
     const r = await p.stores.audit.verify();
     p.events({ type: 'audit_verified', actor: 'admin', ok: r.ok, ip: req.ip });
-    return { body: r.ok ? { ok: true, checked: r.checked } : { ok: false, checked: r.checked, first_broken: r.firstBroken, reason: r.reason } };
+    return {
+      body: r.ok
+        ? { ok: true, checked: r.checked }
+        : { ok: false, checked: r.checked, first_broken: r.firstBroken, reason: r.reason },
+    };
   });
 }

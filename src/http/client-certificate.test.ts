@@ -3,7 +3,9 @@ import { after, describe, it } from 'node:test';
 import { hasOpenssl, makePki } from '../../test/fixtures/certs.ts';
 import { MAX_CERT_HEADER_LENGTH, parseForwardedCertificate, trustedProxies } from './client-certificate.ts';
 
-describe('client certificates forwarded by a proxy', { skip: hasOpenssl() ? false : 'openssl CLI not installed' }, () => {
+describe('client certificates forwarded by a proxy', {
+  skip: hasOpenssl() ? false : 'openssl CLI not installed',
+}, () => {
   const pki = makePki();
   after(() => pki.cleanup());
 
@@ -16,8 +18,16 @@ describe('client certificates forwarded by a proxy', { skip: hasOpenssl() ? fals
 
   it('refuses what is not exactly one certificate', () => {
     const pem = pki.clientA.certPem;
-    for (const bad of ['', 'garbage', '%E0%A4%A', encodeURIComponent(`${pem.slice(0, 200)}\n-----END CERTIFICATE-----`), encodeURIComponent(pem + pki.ca.certPem),
-      encodeURIComponent(pki.clientA.keyPem), 'QUJD', 'A'.repeat(MAX_CERT_HEADER_LENGTH + 1)]) {
+    for (const bad of [
+      '',
+      'garbage',
+      '%E0%A4%A',
+      encodeURIComponent(`${pem.slice(0, 200)}\n-----END CERTIFICATE-----`),
+      encodeURIComponent(pem + pki.ca.certPem),
+      encodeURIComponent(pki.clientA.keyPem),
+      'QUJD',
+      'A'.repeat(MAX_CERT_HEADER_LENGTH + 1),
+    ]) {
       assert.equal(parseForwardedCertificate(bad), undefined, bad.slice(0, 40));
     }
   });

@@ -16,17 +16,33 @@ export const MAX_CERT_HEADER_LENGTH = 16 * 1024;
 
 /** The names proxy-addr (Fastify's trustProxy) understands, as ranges. */
 const NAMED: Record<string, [string, number, 'ipv4' | 'ipv6'][]> = {
-  loopback: [['127.0.0.1', 8, 'ipv4'], ['::1', 128, 'ipv6']],
-  linklocal: [['169.254.0.0', 16, 'ipv4'], ['fe80::', 10, 'ipv6']],
-  uniquelocal: [['10.0.0.0', 8, 'ipv4'], ['172.16.0.0', 12, 'ipv4'], ['192.168.0.0', 16, 'ipv4'], ['fc00::', 7, 'ipv6']],
+  loopback: [
+    ['127.0.0.1', 8, 'ipv4'],
+    ['::1', 128, 'ipv6'],
+  ],
+  linklocal: [
+    ['169.254.0.0', 16, 'ipv4'],
+    ['fe80::', 10, 'ipv6'],
+  ],
+  uniquelocal: [
+    ['10.0.0.0', 8, 'ipv4'],
+    ['172.16.0.0', 12, 'ipv4'],
+    ['192.168.0.0', 16, 'ipv4'],
+    ['fc00::', 7, 'ipv6'],
+  ],
 };
 
-/** The TESSERA_TRUST_PROXY addresses as a BlockList (addresses, CIDRs, and the names loopback, linklocal, uniquelocal). */
+/**
+ * The TESSERA_TRUST_PROXY addresses as a BlockList (addresses, CIDRs, and the names loopback, linklocal, uniquelocal).
+ */
 export function trustedProxies(entries: readonly string[]): BlockList {
   const list = new BlockList();
   for (const raw of entries) {
     const e = raw.trim();
-    if (NAMED[e]) { for (const [a, bits, t] of NAMED[e]) list.addSubnet(a, bits, t); continue; }
+    if (NAMED[e]) {
+      for (const [a, bits, t] of NAMED[e]) list.addSubnet(a, bits, t);
+      continue;
+    }
     const [addr, bits] = e.split('/');
     const kind = isIP(addr ?? '');
     if (!kind) continue;
@@ -45,11 +61,18 @@ function fromTrusted(list: BlockList, address: string | undefined): boolean {
   return kind !== 0 && list.check(a, kind === 4 ? 'ipv4' : 'ipv6');
 }
 
-/** A forwarded certificate: URL-encoded PEM (nginx $ssl_client_escaped_cert), or base64 DER (Caddy's certificate_der_base64). */
+/**
+ * A forwarded certificate: URL-encoded PEM (nginx $ssl_client_escaped_cert), or base64 DER (Caddy's
+ * certificate_der_base64).
+ */
 export function parseForwardedCertificate(value: string): X509Certificate | undefined {
   if (value.length === 0 || value.length > MAX_CERT_HEADER_LENGTH) return undefined;
   let text: string;
-  try { text = decodeURIComponent(value); } catch { return undefined; }
+  try {
+    text = decodeURIComponent(value);
+  } catch {
+    return undefined;
+  }
   text = text.trim();
   try {
     if (text.startsWith('-----BEGIN CERTIFICATE-----')) {
@@ -95,7 +118,10 @@ export function certificateReader(config: Config, log: Logger): CertificateReade
     const value = req.headers[name];
     if (value === undefined) return undefined;
     if (!fromTrusted(proxies, req.socket.remoteAddress)) {
-      log.warn({ event: 'mtls_header_untrusted', ip: req.socket.remoteAddress }, `${name} from an address not in TESSERA_TRUST_PROXY ignored`);
+      log.warn(
+        { event: 'mtls_header_untrusted', ip: req.socket.remoteAddress },
+        `${name} from an address not in TESSERA_TRUST_PROXY ignored`,
+      );
       return undefined;
     }
     if (Array.isArray(value)) {

@@ -20,7 +20,9 @@ export function wireName(name: string, secure: boolean): string {
 
 /** RFC 6265 section 4.1.1: a cookie name is an RFC 7230 token. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,256}$/;
-/** Only SP and HTAB are whitespace around a name or value (RFC 6265 OWS); JS trim() would also take U+00A0 and others. */
+/**
+ * Only SP and HTAB are whitespace around a name or value (RFC 6265 OWS); JS trim() would also take U+00A0 and others.
+ */
 const trimOws = (s: string) => s.replace(/^[ \t]+|[ \t]+$/g, '');
 
 /**
@@ -46,7 +48,10 @@ export function parseCookies(header: string | undefined, secure: boolean): Recor
     } else if (name.startsWith('__')) {
       continue;
     }
-    if (seen.has(name)) { twice.add(name); continue; }
+    if (seen.has(name)) {
+      twice.add(name);
+      continue;
+    }
     seen.add(name);
     if (/^[A-Za-z0-9_-]{1,512}$/.test(value)) out[name] = value;
   }
@@ -65,7 +70,13 @@ export function serializeCookie(c: CookieSpec, opts: { secure: boolean; sessionS
   if (c.path !== '/') throw new Error(`cookie ${c.name}: every cookie has Path=/ (got ${c.path})`);
   let sameSite: SameSite = c.name === SESSION_COOKIE ? opts.sessionSameSite : 'lax';
   if (sameSite === 'none' && !opts.secure) sameSite = 'lax';
-  const parts = [`${wireName(c.name, opts.secure)}=${c.value}`, 'Path=/', `Max-Age=${c.maxAge}`, 'HttpOnly', `SameSite=${SAME_SITE[sameSite]}`];
+  const parts = [
+    `${wireName(c.name, opts.secure)}=${c.value}`,
+    'Path=/',
+    `Max-Age=${c.maxAge}`,
+    'HttpOnly',
+    `SameSite=${SAME_SITE[sameSite]}`,
+  ];
   if (opts.secure) parts.push('Secure');
   return parts.join('; ');
 }

@@ -8,11 +8,17 @@ export interface CorsPolicy {
   clientOrigins(): Promise<ReadonlySet<string>>;
 }
 
-export async function corsHeaders(policy: CorsPolicy, mode: 'clients' | 'any', origin: string | undefined, preflight: boolean): Promise<Record<string, string>> {
+export async function corsHeaders(
+  policy: CorsPolicy,
+  mode: 'clients' | 'any',
+  origin: string | undefined,
+  preflight: boolean,
+): Promise<Record<string, string>> {
   const h: Record<string, string> = { vary: 'Origin' };
   if (!origin) return h;
   if (mode === 'any') h['access-control-allow-origin'] = '*';
-  else if (policy.configured.has(origin) || (await policy.clientOrigins()).has(origin)) h['access-control-allow-origin'] = origin;
+  else if (policy.configured.has(origin) || (await policy.clientOrigins()).has(origin))
+    h['access-control-allow-origin'] = origin;
   else return h;
   if (preflight) {
     h['access-control-allow-methods'] = 'GET, POST';

@@ -16,7 +16,10 @@ describe('endAtTurnEnd', () => {
       const id = new URL(req.url!, 'http://x').searchParams.get('id') ?? '';
       if (id === 'head') return endAtTurnEnd(res.writeHead(204, { 'x-id': id }));
       // A response whose client has gone by the time the turn ends.
-      if (id === 'gone') { req.socket.destroy(); return endAtTurnEnd(res.writeHead(200, { 'content-type': 'text/plain' }), 'lost'); }
+      if (id === 'gone') {
+        req.socket.destroy();
+        return endAtTurnEnd(res.writeHead(200, { 'content-type': 'text/plain' }), 'lost');
+      }
       endAtTurnEnd(res.writeHead(200, { 'content-type': 'text/plain', 'x-id': id }), `body-${id}`);
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -24,12 +27,20 @@ describe('endAtTurnEnd', () => {
   });
   after(() => new Promise<void>((r) => server.close(() => r())));
 
-  const get = (path: string, agent: Agent) => new Promise<{ status: number; id: string | undefined; body: string }>((resolve, reject) => {
-    request(`${base}${path}`, { agent }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (c) => { body += c; }).on('end', () => resolve({ status: res.statusCode!, id: res.headers['x-id'] as string | undefined, body }));
-    }).on('error', reject).end();
-  });
+  const get = (path: string, agent: Agent) =>
+    new Promise<{ status: number; id: string | undefined; body: string }>((resolve, reject) => {
+      request(`${base}${path}`, { agent }, (res) => {
+        let body = '';
+        res
+          .setEncoding('utf8')
+          .on('data', (c) => {
+            body += c;
+          })
+          .on('end', () => resolve({ status: res.statusCode!, id: res.headers['x-id'] as string | undefined, body }));
+      })
+        .on('error', reject)
+        .end();
+    });
 
   it('answers many concurrent requests, each with its own status, headers and body', async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 16 });
@@ -54,7 +65,9 @@ describe('endAtTurnEnd', () => {
     const seen = new Promise<boolean[]>((r) => local.once('seen', r));
     const agent = new Agent();
     const port = (local.address() as { port: number }).port;
-    await new Promise<void>((r) => request(`http://127.0.0.1:${port}/`, { agent }, (x) => x.resume().on('end', r)).end());
+    await new Promise<void>((r) =>
+      request(`http://127.0.0.1:${port}/`, { agent }, (x) => x.resume().on('end', r)).end(),
+    );
     agent.destroy();
     await new Promise<void>((r) => local.close(() => r()));
     assert.deepEqual(await seen, [false, true]);
@@ -68,7 +81,10 @@ describe('endAtTurnEnd', () => {
       socket.setEncoding('utf8');
       socket.on('data', (c) => {
         data += c;
-        if ((data.match(/body-p\d/g) ?? []).length === 3) { socket.end(); resolve(data); }
+        if ((data.match(/body-p\d/g) ?? []).length === 3) {
+          socket.end();
+          resolve(data);
+        }
       });
       socket.on('error', reject);
       socket.write(['p1', 'p2', 'p3'].map((id) => `GET /?id=${id} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''));
@@ -79,7 +95,10 @@ describe('endAtTurnEnd', () => {
   it('a client gone before the end of the turn does not stop the others in the same burst', async () => {
     const before = handled;
     const agent = new Agent({ keepAlive: true, maxSockets: 8 });
-    const gone = get('/?id=gone', agent).then(() => 'answered', () => 'closed');
+    const gone = get('/?id=gone', agent).then(
+      () => 'answered',
+      () => 'closed',
+    );
     const rest = Array.from({ length: 7 }, (_, i) => get(`/?id=g${i}`, agent));
     assert.equal(await gone, 'closed');
     const answers = await Promise.all(rest);

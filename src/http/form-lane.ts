@@ -43,7 +43,10 @@ export class RawReply implements ReplyLike {
     const key = name.toLowerCase();
     const before = this.#headers[key];
     // As in Fastify: Set-Cookie accumulates, any other field is replaced.
-    this.#headers[key] = key === 'set-cookie' && before !== undefined ? [...(Array.isArray(before) ? before : [String(before)]), ...(Array.isArray(value) ? value : [value])] : value;
+    this.#headers[key] =
+      key === 'set-cookie' && before !== undefined
+        ? [...(Array.isArray(before) ? before : [String(before)]), ...(Array.isArray(value) ? value : [value])]
+        : value;
     return this;
   }
 
@@ -88,9 +91,16 @@ const DIGITS = /^\d{1,10}$/;
 export function laneEligible(headers: IncomingHttpHeaders, bodyLimit: number): boolean {
   const type = headers['content-type'];
   const length = headers['content-length'];
-  return type !== undefined && FORM_TYPE.test(type)
-    && length !== undefined && DIGITS.test(length) && Number(length) <= bodyLimit
-    && headers['transfer-encoding'] === undefined && headers['content-encoding'] === undefined && headers.expect === undefined;
+  return (
+    type !== undefined &&
+    FORM_TYPE.test(type) &&
+    length !== undefined &&
+    DIGITS.test(length) &&
+    Number(length) <= bodyLimit &&
+    headers['transfer-encoding'] === undefined &&
+    headers['content-encoding'] === undefined &&
+    headers.expect === undefined
+  );
 }
 
 /**
@@ -113,7 +123,9 @@ export function readBody(req: IncomingMessage, done: (body: string | undefined) 
   });
   req.on('end', () => settle(more ? Buffer.concat(more).toString('utf8') : first ? first.toString('utf8') : ''));
   req.on('error', () => settle(undefined));
-  req.on('close', () => { if (!req.complete) settle(undefined); });
+  req.on('close', () => {
+    if (!req.complete) settle(undefined);
+  });
 }
 
 /** Whether a route of the table takes the form lane for its POSTs. */
@@ -135,11 +147,22 @@ export function formLane(ctx: ServerContext, spec: RouteSpec, route: string): La
     const log = requestLogger(logger, { reqId: ctx.nextRequestId() }, {});
     const info = (logger as unknown as PinoLogger).isLevelEnabled('info');
     if (info) {
-      const { method, url, headers: { host }, socket: { remoteAddress, remotePort } } = raw;
+      const {
+        method,
+        url,
+        headers: { host },
+        socket: { remoteAddress, remotePort },
+      } = raw;
       log.info({ req: { method, url, host, remoteAddress, remotePort } }, 'incoming request');
     }
     const req: RequestLike & { [RATE_LIMIT_STATE]?: null } = {
-      method: 'POST', url: raw.url!, headers: raw.headers, body: undefined, ip: ctx.clientIp(raw), raw, log,
+      method: 'POST',
+      url: raw.url!,
+      headers: raw.headers,
+      body: undefined,
+      ip: ctx.clientIp(raw),
+      raw,
+      log,
       [RATE_LIMIT_STATE]: null,
     };
     const reply = new RawReply(res, ctx.securityHeaders);

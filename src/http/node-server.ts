@@ -62,8 +62,11 @@ export interface Lanes {
 export function tlsOptions(config: Provider['config']): TlsServerOptions | undefined {
   if (config.tlsCertFile === undefined || config.tlsKeyFile === undefined) return undefined;
   return {
-    cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile),
-    requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2',
+    cert: readFileSync(config.tlsCertFile),
+    key: readFileSync(config.tlsKeyFile),
+    requestCert: true,
+    rejectUnauthorized: false,
+    minVersion: 'TLSv1.2',
   };
 }
 
@@ -73,7 +76,9 @@ export function tlsOptions(config: Provider['config']): TlsServerOptions | undef
  * connection).
  */
 export function nodeServerFactory(
-  tls: TlsServerOptions | undefined, lanes: Lanes, draining: (() => boolean) | undefined,
+  tls: TlsServerOptions | undefined,
+  lanes: Lanes,
+  draining: (() => boolean) | undefined,
 ) {
   return (fastify: (req: IncomingMessage, res: ServerResponse) => void) => {
     const handler = (req: IncomingMessage, res: ServerResponse) => {
@@ -102,19 +107,27 @@ export function parserRefusals(securityHeaders: Readonly<Record<string, string>>
   return (err: Error & { code?: string }, socket: Socket): void => {
     if (err.code === 'ECONNRESET' || socket.destroyed || refused.has(socket)) return;
     refused.add(socket); // node's parser reports every later chunk of a refused request again
-    const [status, description] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'The request header fields are too large.']
-      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'The request took too long to arrive.']
-      : [400, 'The request could not be read.'];
+    const [status, description] =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'The request header fields are too large.']
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'The request took too long to arrive.']
+          : [400, 'The request could not be read.'];
     logger.info({ err: err.message, code: err.code, status }, 'bad request');
     const pending = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
     if (socket.writable && (!pending || !pending.headersSent)) {
       const body = JSON.stringify({ error: 'invalid_request', error_description: description });
       const fields = {
-        ...securityHeaders, 'content-security-policy': API_CSP, 'cache-control': 'no-store',
-        'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body),
+        ...securityHeaders,
+        'content-security-policy': API_CSP,
+        'cache-control': 'no-store',
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
         connection: 'close',
       };
-      const head = Object.entries(fields).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+      const head = Object.entries(fields)
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('');
       socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${head}\r\n${body}`);
     }
     closeInStages(socket);

@@ -44,7 +44,11 @@ export interface ServerContext extends RequestMapping {
  * endpoint, the answer.
  */
 export async function serveRoute(
-  ctx: ServerContext, spec: RouteSpec, req: RequestLike, reply: ReplyLike, uid: string,
+  ctx: ServerContext,
+  spec: RouteSpec,
+  req: RequestLike,
+  reply: ReplyLike,
+  uid: string,
 ): Promise<ReplyLike> {
   if (spec.cors) {
     const origin = req.headers.origin;
@@ -52,7 +56,7 @@ export async function serveRoute(
   }
   const preq = toProtocolRequest(ctx, req, spec);
   const limited = rateLimited(ctx, spec, 'body', req, reply, preq.params);
-  if (limited === true || (limited !== false && await limited)) return reply;
+  if (limited === true || (limited !== false && (await limited))) return reply;
   const { p, scope } = ctx;
   const res = await (scope ? scope(req, () => spec.handler(p, preq, uid)) : spec.handler(p, preq, uid));
   return send(reply, res, ctx.cookieOpts);
@@ -64,7 +68,12 @@ export async function serveRoute(
  * on the way of every request), a promise when they are in Redis.
  */
 export function rateLimited(
-  ctx: ServerContext, spec: RouteSpec, stage: Stage, req: RequestLike, reply: ReplyLike, params?: URLSearchParams,
+  ctx: ServerContext,
+  spec: RouteSpec,
+  stage: Stage,
+  req: RequestLike,
+  reply: ReplyLike,
+  params?: URLSearchParams,
 ): boolean | Promise<boolean> {
   const { limiter, scope } = ctx;
   if (!limiter || !spec.rateLimit) return false;
@@ -77,7 +86,12 @@ export function rateLimited(
 }
 
 function applyOutcome(
-  ctx: ServerContext, spec: RouteSpec, stage: Stage, req: RequestLike, reply: ReplyLike, outcome: RateLimitOutcome,
+  ctx: ServerContext,
+  spec: RouteSpec,
+  stage: Stage,
+  req: RequestLike,
+  reply: ReplyLike,
+  outcome: RateLimitOutcome,
 ): boolean | Promise<boolean> {
   // The fields name every rule counted so far: set again only when this stage counted more.
   if (outcome.added > 0) reply.headers(rateLimitHeaders(outcome.counted));
@@ -86,7 +100,12 @@ function applyOutcome(
 }
 
 async function refuse(
-  ctx: ServerContext, spec: RouteSpec, stage: Stage, req: RequestLike, reply: ReplyLike, wait: number,
+  ctx: ServerContext,
+  spec: RouteSpec,
+  stage: Stage,
+  req: RequestLike,
+  reply: ReplyLike,
+  wait: number,
   first: RateLimitOutcome['firstRejection'],
 ): Promise<void> {
   if (first) {
@@ -115,7 +134,10 @@ async function refuse(
  * the check's error.
  */
 export function afterLimit(
-  limited: boolean | Promise<boolean>, allowed: () => void, refused: () => void, fail: (err: Error) => void,
+  limited: boolean | Promise<boolean>,
+  allowed: () => void,
+  refused: () => void,
+  fail: (err: Error) => void,
 ): void {
   if (limited === false) allowed();
   else if (limited === true) refused();
@@ -129,6 +151,11 @@ export function afterLimit(
 export function headerStage(ctx: ServerContext, spec: RouteSpec) {
   return (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void => {
     // Refused: the 429 has been sent, and not calling done() ends the hook chain.
-    afterLimit(rateLimited(ctx, spec, 'headers', req, reply), () => done(), () => {}, done);
+    afterLimit(
+      rateLimited(ctx, spec, 'headers', req, reply),
+      () => done(),
+      () => {},
+      done,
+    );
   };
 }

@@ -17,7 +17,12 @@ import type { LaneHandler } from './node-server.ts';
 import type { ServerContext } from './pipeline.ts';
 
 /** Prepared bytes of a document that only changes with the keys. */
-interface Prepared { ring: KeyRing; body: Buffer; text: string; etag: string }
+interface Prepared {
+  ring: KeyRing;
+  body: Buffer;
+  text: string;
+  etag: string;
+}
 
 type Context = Pick<ServerContext, 'p' | 'metrics' | 'securityHeaders'>;
 
@@ -26,7 +31,10 @@ type Context = Pick<ServerContext, 'p' | 'metrics' | 'securityHeaders'>;
  * their GETs on `lanes`.
  */
 export function mountPreparedDocuments(
-  app: FastifyInstance, ctx: Context, basePath: string, lanes: Map<string, LaneHandler>,
+  app: FastifyInstance,
+  ctx: Context,
+  basePath: string,
+  lanes: Map<string, LaneHandler>,
 ): void {
   const { config } = ctx.p;
   const discovery = prepared(ctx, (ring) => {
@@ -59,7 +67,12 @@ function prepared(ctx: Context, build: (ring: KeyRing) => Buffer): () => Prepare
 }
 
 function servePrepared(
-  app: FastifyInstance, ctx: Context, lanes: Map<string, LaneHandler>, route: string, get: () => Prepared, type: string,
+  app: FastifyInstance,
+  ctx: Context,
+  lanes: Map<string, LaneHandler>,
+  route: string,
+  get: () => Prepared,
+  type: string,
 ): void {
   const { metrics, securityHeaders } = ctx;
   let headersFor: Prepared | undefined;
@@ -71,8 +84,11 @@ function servePrepared(
     const doc = get();
     if (headersFor !== doc) {
       notModified = {
-        ...securityHeaders, 'access-control-allow-origin': '*', 'cache-control': `public, max-age=${JWKS_MAX_AGE}`,
-        etag: doc.etag, 'content-security-policy': API_CSP,
+        ...securityHeaders,
+        'access-control-allow-origin': '*',
+        'cache-control': `public, max-age=${JWKS_MAX_AGE}`,
+        etag: doc.etag,
+        'content-security-policy': API_CSP,
       };
       headers = { ...notModified, 'content-type': type, 'content-length': doc.body.length };
       headersFor = doc;
@@ -86,7 +102,9 @@ function servePrepared(
   };
   lanes.set(route, (req, res) => respond(req, res, true));
   app.route({
-    method: ['GET', 'HEAD'], url: route, exposeHeadRoute: false,
+    method: ['GET', 'HEAD'],
+    url: route,
+    exposeHeadRoute: false,
     handler: (req: FastifyRequest, reply: FastifyReply) => {
       reply.hijack();
       // The draining hook set connection: close on the raw response already.

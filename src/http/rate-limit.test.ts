@@ -6,7 +6,8 @@ import { parseRateLimits } from '../config/rate-limits.ts';
 import { createRateLimiter, rateLimitHeaders } from './rate-limit.ts';
 
 // The limiter reads only `ip` and `headers` of a request.
-const request = (ip: string, authorization?: string) => ({ ip, headers: authorization ? { authorization } : {} }) as unknown as FastifyRequest;
+const request = (ip: string, authorization?: string) =>
+  ({ ip, headers: authorization ? { authorization } : {} }) as unknown as FastifyRequest;
 const basic = (user: string) => `Basic ${Buffer.from(`${user}:secret`).toString('base64')}`;
 
 describe('rate limiter', () => {
@@ -17,11 +18,20 @@ describe('rate limiter', () => {
     const rejected: string[] = [];
     const limiter = createRateLimiter(table, store, { rejected: (p, k) => rejected.push(`${p}.${k}`) });
     const viaHeader = request('192.0.2.1', basic('svc'));
-    assert.deepEqual((await limiter.check('token', 'headers', viaHeader)).counted.map((c) => c.name), ['token.ip', 'token.client']);
+    assert.deepEqual(
+      (await limiter.check('token', 'headers', viaHeader)).counted.map((c) => c.name),
+      ['token.ip', 'token.client'],
+    );
     // Already counted from the header: the body's client_id is not counted again.
-    assert.equal((await limiter.check('token', 'body', viaHeader, new URLSearchParams('client_id=svc'))).counted.length, 2);
+    assert.equal(
+      (await limiter.check('token', 'body', viaHeader, new URLSearchParams('client_id=svc'))).counted.length,
+      2,
+    );
     const viaBody = request('192.0.2.1');
-    assert.deepEqual((await limiter.check('token', 'headers', viaBody)).counted.map((c) => c.name), ['token.ip']);
+    assert.deepEqual(
+      (await limiter.check('token', 'headers', viaBody)).counted.map((c) => c.name),
+      ['token.ip'],
+    );
     const outcome = await limiter.check('token', 'body', viaBody, new URLSearchParams('client_id=svc'));
     assert.equal(outcome.counted.at(-1)!.count, 2);
     const third = await limiter.check('token', 'headers', request('192.0.2.2', basic('svc')));
@@ -30,34 +40,63 @@ describe('rate limiter', () => {
     assert.deepEqual(rejected, ['token.client']);
     // Usernames are compared without case or surrounding spaces.
     await limiter.check('login', 'body', request('192.0.2.3'), new URLSearchParams('username=Alice'));
-    assert.ok((await limiter.check('login', 'body', request('192.0.2.4'), new URLSearchParams('username=%20alice%20'))).retryAfter);
+    assert.ok(
+      (await limiter.check('login', 'body', request('192.0.2.4'), new URLSearchParams('username=%20alice%20')))
+        .retryAfter,
+    );
     store.close();
   });
 
   it('ignores malformed Basic headers and empty values rather than failing', async () => {
     const store = memoryRateLimits();
     const limiter = createRateLimiter(table, store, { rejected: () => {} });
-    for (const h of ['Basic', 'Basic !!!', `Basic ${Buffer.from('no-colon').toString('base64')}`, `Basic ${Buffer.from('%E0%A4%A:x').toString('base64')}`, `Basic ${Buffer.from(':x').toString('base64')}`, 'Bearer abc']) {
-      assert.deepEqual((await limiter.check('token', 'headers', request('192.0.2.9', h))).counted.map((c) => c.name).filter((n) => n !== 'token.ip'), [], h);
+    for (const h of [
+      'Basic',
+      'Basic !!!',
+      `Basic ${Buffer.from('no-colon').toString('base64')}`,
+      `Basic ${Buffer.from('%E0%A4%A:x').toString('base64')}`,
+      `Basic ${Buffer.from(':x').toString('base64')}`,
+      'Bearer abc',
+    ]) {
+      assert.deepEqual(
+        (await limiter.check('token', 'headers', request('192.0.2.9', h))).counted
+          .map((c) => c.name)
+          .filter((n) => n !== 'token.ip'),
+        [],
+        h,
+      );
     }
-    assert.deepEqual((await limiter.check('login', 'body', request('192.0.2.9'), new URLSearchParams('username=%20%20'))).counted.filter((c) => c.name === 'login.username'), []);
+    assert.deepEqual(
+      (
+        await limiter.check('login', 'body', request('192.0.2.9'), new URLSearchParams('username=%20%20'))
+      ).counted.filter((c) => c.name === 'login.username'),
+      [],
+    );
     store.close();
   });
 
   it('decodes each Basic header on its own (nothing carried over from a longer one before it)', async () => {
     const store = memoryRateLimits();
     const limiter = createRateLimiter(table, store, { rejected: () => {} });
-    const clientOf = (h: string) => (limiter.check('token', 'headers', request('192.0.2.30', h)) as { counted: { name: string }[] }).counted;
+    const clientOf = (h: string) =>
+      (limiter.check('token', 'headers', request('192.0.2.30', h)) as { counted: { name: string }[] }).counted;
     const long = `Basic ${Buffer.from(`${'a'.repeat(40)}:${'s'.repeat(40)}`).toString('base64')}`;
-    assert.deepEqual(clientOf(long).map((c) => c.name), ['token.ip', 'token.client']);
+    assert.deepEqual(
+      clientOf(long).map((c) => c.name),
+      ['token.ip', 'token.client'],
+    );
     // 'ab' decodes into the bytes where the long header's id was: no colon of its own, no client.
-    assert.deepEqual(clientOf(`Basic ${Buffer.from('ab').toString('base64')}`).map((c) => c.name), ['token.ip']);
+    assert.deepEqual(
+      clientOf(`Basic ${Buffer.from('ab').toString('base64')}`).map((c) => c.name),
+      ['token.ip'],
+    );
     // Form-urlencoded ids are decoded; a header longer than the reusable buffer works too.
     const encoded = `Basic ${Buffer.from(`my+app%2F1:${'s'.repeat(1500)}`).toString('base64')}`;
     const viaEncoded = request('192.0.2.31', encoded);
     void limiter.check('token', 'headers', viaEncoded);
     const plain = request('192.0.2.31', `Basic ${Buffer.from('my app/1:x').toString('base64')}`);
-    const counted = (limiter.check('token', 'headers', plain) as { counted: { name: string; count: number }[] }).counted;
+    const counted = (limiter.check('token', 'headers', plain) as { counted: { name: string; count: number }[] })
+      .counted;
     assert.equal(counted.find((c) => c.name === 'token.client')!.count, 2); // the same client_id both times
     store.close();
   });
@@ -68,12 +107,18 @@ describe('rate limiter', () => {
     const req = request('192.0.2.40', basic('svc'));
     const first = limiter.check('token', 'headers', req) as { added: number; counted: unknown[] };
     assert.equal(first.added, 2);
-    const second = limiter.check('token', 'body', req, new URLSearchParams('grant_type=client_credentials')) as { added: number; counted: unknown[] };
+    const second = limiter.check('token', 'body', req, new URLSearchParams('grant_type=client_credentials')) as {
+      added: number;
+      counted: unknown[];
+    };
     assert.equal(second.added, 0);
     assert.equal(second.counted.length, 2);
     const bodyOnly = request('192.0.2.41');
     void limiter.check('token', 'headers', bodyOnly);
-    assert.equal((limiter.check('token', 'body', bodyOnly, new URLSearchParams('client_id=svc2')) as { added: number }).added, 1);
+    assert.equal(
+      (limiter.check('token', 'body', bodyOnly, new URLSearchParams('client_id=svc2')) as { added: number }).added,
+      1,
+    );
     store.close();
   });
 
@@ -90,8 +135,17 @@ describe('rate limiter', () => {
       const b = async.check('token', 'headers', request('192.0.2.20', basic('svc')));
       assert.ok(b instanceof Promise);
       const [x, y] = [a as Awaited<typeof b>, await b];
-      assert.deepEqual(x.counted.map((c) => [c.name, c.count]), [['token.ip', i], ['token.client', i]]);
-      assert.deepEqual(y.counted.map((c) => [c.name, c.count]), x.counted.map((c) => [c.name, c.count]));
+      assert.deepEqual(
+        x.counted.map((c) => [c.name, c.count]),
+        [
+          ['token.ip', i],
+          ['token.client', i],
+        ],
+      );
+      assert.deepEqual(
+        y.counted.map((c) => [c.name, c.count]),
+        x.counted.map((c) => [c.name, c.count]),
+      );
       assert.equal(x.retryAfter === undefined, i <= 2);
       assert.equal(y.retryAfter === undefined, i <= 2);
     }
@@ -105,9 +159,15 @@ describe('rate limiter', () => {
   it('writes RateLimit-Policy and RateLimit as structured-field lists', () => {
     const rule = { limit: 10, window: 60 };
     assert.deepEqual(rateLimitHeaders([]), {});
-    assert.deepEqual(rateLimitHeaders([{ name: 'token.ip', rule, count: 3, resetMs: 41_200 }, { name: 'token.client', rule, count: 12, resetMs: 999 }]), {
-      'ratelimit-policy': '"token.ip";q=10;w=60, "token.client";q=10;w=60',
-      ratelimit: '"token.ip";r=7;t=42, "token.client";r=0;t=1',
-    });
+    assert.deepEqual(
+      rateLimitHeaders([
+        { name: 'token.ip', rule, count: 3, resetMs: 41_200 },
+        { name: 'token.client', rule, count: 12, resetMs: 999 },
+      ]),
+      {
+        'ratelimit-policy': '"token.ip";q=10;w=60, "token.client";q=10;w=60',
+        ratelimit: '"token.ip";r=7;t=42, "token.client";r=0;t=1',
+      },
+    );
   });
 });

@@ -16,7 +16,10 @@ import { addressKey, DEFAULT_IPV6_PREFIX } from '../protocol/address-key.ts';
 export type Stage = 'headers' | 'body';
 
 /** What the limiter reads of a request (a Fastify request, or the form lane's). */
-export interface LimitedRequest { ip: string; headers: IncomingHttpHeaders }
+export interface LimitedRequest {
+  ip: string;
+  headers: IncomingHttpHeaders;
+}
 
 export interface Counted {
   name: string;
@@ -30,7 +33,9 @@ export interface RateLimitOutcome {
   counted: Counted[];
   /** Seconds to wait when a rule is exceeded; undefined when the request may go on. */
   retryAfter?: number;
-  /** The exceeded rule whose count just passed its limit (first rejection in its window), for one log line per window. */
+  /**
+   * The exceeded rule whose count just passed its limit (first rejection in its window), for one log line per window.
+   */
   firstRejection?: Counted;
   /** How many rules this stage counted (0: nothing to count at this stage; `counted` is unchanged). */
   added: number;
@@ -38,7 +43,12 @@ export interface RateLimitOutcome {
 
 export interface RateLimiter {
   /** Synchronous (no promise) when the store counts in this process (`hitNow`). */
-  check(policy: RateLimitPolicy, stage: Stage, req: LimitedRequest, params?: URLSearchParams): RateLimitOutcome | Promise<RateLimitOutcome>;
+  check(
+    policy: RateLimitPolicy,
+    stage: Stage,
+    req: LimitedRequest,
+    params?: URLSearchParams,
+  ): RateLimitOutcome | Promise<RateLimitOutcome>;
 }
 
 export interface RateLimitHooks {
@@ -47,7 +57,10 @@ export interface RateLimitHooks {
 }
 
 /** What one request has been counted for so far, and its Basic client_id (decoded once). */
-interface RequestState { list: Counted[]; basic?: string | null }
+interface RequestState {
+  list: Counted[];
+  basic?: string | null;
+}
 /**
  * Where a request's state lives between its two stages: a property of the request, declared on
  * every request by the server (`decorateRequest`) so requests keep one shape.
@@ -64,7 +77,7 @@ function basicClientId(header: string | undefined): string | undefined {
   const m = header && BASIC.exec(header.trim());
   if (!m) return undefined;
   const encoded = m[1]!;
-  const buf = encoded.length <= 1024 ? scratch : Buffer.allocUnsafe(Math.ceil(encoded.length * 3 / 4));
+  const buf = encoded.length <= 1024 ? scratch : Buffer.allocUnsafe(Math.ceil((encoded.length * 3) / 4));
   const length = buf.write(encoded, 'base64');
   const i = buf.subarray(0, length).indexOf(0x3a); // ':'
   if (i <= 0) return undefined;
@@ -78,16 +91,25 @@ function basicClientId(header: string | undefined): string | undefined {
 }
 
 /** The value a rule counts by, at this stage; undefined when it is not counted at this stage (or absent). */
-function keyValue(key: RateLimitKey, stage: Stage, req: LimitedRequest, params: URLSearchParams | undefined, state: RequestState, ipv6Prefix: number): string | undefined {
+function keyValue(
+  key: RateLimitKey,
+  stage: Stage,
+  req: LimitedRequest,
+  params: URLSearchParams | undefined,
+  state: RequestState,
+  ipv6Prefix: number,
+): string | undefined {
   switch (key) {
-    case 'ip': return stage === 'headers' ? addressKey(req.ip, ipv6Prefix) : undefined;
+    case 'ip':
+      return stage === 'headers' ? addressKey(req.ip, ipv6Prefix) : undefined;
     case 'client': {
       if (state.basic === undefined) state.basic = basicClientId(req.headers.authorization) ?? null;
       const fromHeader = state.basic ?? undefined;
       if (stage === 'headers') return fromHeader;
       return fromHeader === undefined ? params?.get('client_id') || undefined : undefined;
     }
-    case 'username': return stage === 'body' ? params?.get('username')?.trim().toLowerCase() || undefined : undefined;
+    case 'username':
+      return stage === 'body' ? params?.get('username')?.trim().toLowerCase() || undefined : undefined;
   }
 }
 
@@ -96,7 +118,13 @@ function keyValue(key: RateLimitKey, stage: Stage, req: LimitedRequest, params: 
 // the keys of its recent values (a bounded map, emptied when full): the same string each time.
 const digest = (v: string): string => createHash('sha256').update(v).digest('base64url').slice(0, 22);
 
-interface PreparedRule { key: RateLimitKey; name: string; rule: RateLimitRule; windowMs: number; keys: Map<string, string> }
+interface PreparedRule {
+  key: RateLimitKey;
+  name: string;
+  rule: RateLimitRule;
+  windowMs: number;
+  keys: Map<string, string>;
+}
 
 function storeKey(r: PreparedRule, value: string): string {
   let k = r.keys.get(value);
@@ -112,10 +140,24 @@ function storeKey(r: PreparedRule, value: string): string {
 type Hit = { count: number; resetMs: number };
 
 /** `ipv6Prefix`: the prefix length IPv6 addresses are counted by (TESSERA_RATE_LIMIT_IPV6_PREFIX). */
-export function createRateLimiter(table: RateLimitTable, store: RateLimitStore, hooks: RateLimitHooks, ipv6Prefix: number = DEFAULT_IPV6_PREFIX): RateLimiter {
+export function createRateLimiter(
+  table: RateLimitTable,
+  store: RateLimitStore,
+  hooks: RateLimitHooks,
+  ipv6Prefix: number = DEFAULT_IPV6_PREFIX,
+): RateLimiter {
   const rulesOf = new Map<RateLimitPolicy, PreparedRule[]>();
   for (const policy of Object.keys(table) as RateLimitPolicy[]) {
-    rulesOf.set(policy, (Object.entries(table[policy]) as [RateLimitKey, RateLimitRule][]).map(([key, rule]) => ({ key, name: `${policy}.${key}`, rule, windowMs: rule.window * 1000, keys: new Map() })));
+    rulesOf.set(
+      policy,
+      (Object.entries(table[policy]) as [RateLimitKey, RateLimitRule][]).map(([key, rule]) => ({
+        key,
+        name: `${policy}.${key}`,
+        rule,
+        windowMs: rule.window * 1000,
+        keys: new Map(),
+      })),
+    );
   }
 
   /** Adds a rule's hit to the request's list and to the outcome. */
@@ -152,7 +194,9 @@ export function createRateLimiter(table: RateLimitTable, store: RateLimitStore, 
       });
       return Promise.all(pending).then((hits) => {
         const outcome: RateLimitOutcome = { counted: list, added: 0 };
-        hits.forEach((h, i) => { if (h) count(policy, outcome, rules[i]!, h); });
+        hits.forEach((h, i) => {
+          if (h) count(policy, outcome, rules[i]!, h);
+        });
         return outcome;
       });
     },
@@ -163,9 +207,9 @@ export function createRateLimiter(table: RateLimitTable, store: RateLimitStore, 
 const policyItems = new WeakMap<RateLimitRule, Map<string, string>>();
 function policyItem(c: Counted): string {
   let byName = policyItems.get(c.rule);
-  if (!byName) policyItems.set(c.rule, byName = new Map());
+  if (!byName) policyItems.set(c.rule, (byName = new Map()));
   let item = byName.get(c.name);
-  if (item === undefined) byName.set(c.name, item = `"${c.name}";q=${c.rule.limit};w=${c.rule.window}`);
+  if (item === undefined) byName.set(c.name, (item = `"${c.name}";q=${c.rule.limit};w=${c.rule.window}`));
   return item;
 }
 

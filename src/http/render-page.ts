@@ -1,18 +1,40 @@
 import type { View } from '../protocol/provider.ts';
-import { accountPage, consentPage, deviceDonePage, deviceEntryPage, errorPage, formPostPage, loggedOutPage, loginPage, logoutConfirmPage, selectAccountPage, signupPage } from '../ui/pages.ts';
+import {
+  accountPage,
+  consentPage,
+  deviceDonePage,
+  deviceEntryPage,
+  errorPage,
+  formPostPage,
+  loggedOutPage,
+  loginPage,
+  logoutConfirmPage,
+  selectAccountPage,
+  signupPage,
+} from '../ui/pages.ts';
 
 export function renderView(view: View, nonce: string): string {
   switch (view.name) {
-    case 'login': return loginPage({ ...view, nonce });
-    case 'consent': return consentPage({ ...view, nonce });
-    case 'signup': return signupPage({ ...view, nonce });
-    case 'select-account': return selectAccountPage({ ...view, nonce });
-    case 'error': return errorPage({ ...view, nonce });
-    case 'logout-confirm': return logoutConfirmPage({ ...view, nonce });
-    case 'logged-out': return loggedOutPage({ nonce, frames: view.frames, continueTo: view.continueTo });
-    case 'account': return accountPage({ ...view, nonce });
-    case 'device': return deviceEntryPage({ ...view, nonce });
-    case 'device-done': return deviceDonePage({ ...view, nonce });
+    case 'login':
+      return loginPage({ ...view, nonce });
+    case 'consent':
+      return consentPage({ ...view, nonce });
+    case 'signup':
+      return signupPage({ ...view, nonce });
+    case 'select-account':
+      return selectAccountPage({ ...view, nonce });
+    case 'error':
+      return errorPage({ ...view, nonce });
+    case 'logout-confirm':
+      return logoutConfirmPage({ ...view, nonce });
+    case 'logged-out':
+      return loggedOutPage({ nonce, frames: view.frames, continueTo: view.continueTo });
+    case 'account':
+      return accountPage({ ...view, nonce });
+    case 'device':
+      return deviceEntryPage({ ...view, nonce });
+    case 'device-done':
+      return deviceDonePage({ ...view, nonce });
   }
 }
 

@@ -52,21 +52,30 @@ export function render(reply: ReplyLike, res: OAuthResponse): ReplyLike {
       return reply.code(303).header('cache-control', 'no-store').header('location', res.location).send();
     case 'form_post': {
       const nonce = randomToken(16);
-      const csp = `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; `
-        + `form-action ${cspSource(res.action)}; frame-ancestors 'none'; base-uri 'none'`;
-      return reply.code(200).headers({ 'cache-control': 'no-store', 'content-security-policy': csp })
-        .type('text/html; charset=utf-8').send(renderFormPost(res.action, res.fields, nonce));
+      const csp =
+        `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; ` +
+        `form-action ${cspSource(res.action)}; frame-ancestors 'none'; base-uri 'none'`;
+      return reply
+        .code(200)
+        .headers({ 'cache-control': 'no-store', 'content-security-policy': csp })
+        .type('text/html; charset=utf-8')
+        .send(renderFormPost(res.action, res.fields, nonce));
     }
     case 'page': {
       if (res.headers) reply.headers(res.headers);
       const nonce = randomToken(16);
       const actions = ["'self'", ...(res.formActions ?? []).map(cspSource)].join(' ');
       const frames = res.frameSources?.length
-        ? `; frame-src ${[...new Set(res.frameSources.map(cspSource))].join(' ')}` : '';
-      const csp = `default-src 'none'; style-src 'nonce-${nonce}'; form-action ${actions}; frame-ancestors 'none'; `
-        + `base-uri 'none'${frames}`;
-      return reply.code(res.status).headers({ 'cache-control': 'no-store', 'content-security-policy': csp })
-        .type('text/html; charset=utf-8').send(renderView(res.view, nonce));
+        ? `; frame-src ${[...new Set(res.frameSources.map(cspSource))].join(' ')}`
+        : '';
+      const csp =
+        `default-src 'none'; style-src 'nonce-${nonce}'; form-action ${actions}; frame-ancestors 'none'; ` +
+        `base-uri 'none'${frames}`;
+      return reply
+        .code(res.status)
+        .headers({ 'cache-control': 'no-store', 'content-security-policy': csp })
+        .type('text/html; charset=utf-8')
+        .send(renderView(res.view, nonce));
     }
   }
 }
@@ -79,8 +88,10 @@ export function sendError(reply: ReplyLike, kind: Kind, err: OAuthError): ReplyL
     return render(reply, { kind: 'page', status: err.status, view });
   }
   if (kind === 'bearer' && err.status < 500) {
-    const challenge = err.detail === 'no token' ? 'Bearer realm="tessera"'
-      : `Bearer realm="tessera", error="${err.code}", error_description="${err.description.replace(/["\\]/g, '')}"`;
+    const challenge =
+      err.detail === 'no token'
+        ? 'Bearer realm="tessera"'
+        : `Bearer realm="tessera", error="${err.code}", error_description="${err.description.replace(/["\\]/g, '')}"`;
     reply.header('www-authenticate', challenge);
   } else if (err.code === 'invalid_client') {
     reply.header('www-authenticate', 'Basic realm="tessera"');
@@ -91,7 +102,11 @@ export function sendError(reply: ReplyLike, kind: Kind, err: OAuthError): ReplyL
 
 /** The answer to a request whose route threw: `kind` of the route, `route` its path. */
 export function sendFailure(
-  error: unknown, req: RequestLike, reply: ReplyLike, kind: Kind, route: string | undefined,
+  error: unknown,
+  req: RequestLike,
+  reply: ReplyLike,
+  kind: Kind,
+  route: string | undefined,
 ): ReplyLike {
   if (error instanceof BackendUnavailableError) {
     // The database or Redis cannot be reached now (down, restarting, failing over): nothing was
@@ -108,8 +123,12 @@ export function sendFailure(
   }
   const status = (error as { statusCode?: number }).statusCode;
   if (status !== undefined && status >= 400 && status < 500) {
-    const description = status === 413 ? 'The request body is too large.'
-      : status === 415 ? 'Unsupported content type.' : 'The request could not be read.';
+    const description =
+      status === 413
+        ? 'The request body is too large.'
+        : status === 415
+          ? 'Unsupported content type.'
+          : 'The request could not be read.';
     req.log.info({ err: (error as Error).message, status }, 'bad request');
     // The client may still be sending the body: tell it the connection ends, and end it in stages.
     if (status === 413) closeAfterAnswer(req.raw, reply);

@@ -31,7 +31,7 @@ function refusal(req: RequestLike, spec: Spec): { code: string; description: str
 }
 
 describe('request mapping (ProtocolRequest)', () => {
-  it('takes a GET\'s parameters from the query string, duplicates kept', () => {
+  it("takes a GET's parameters from the query string, duplicates kept", () => {
     const out = toProtocolRequest(plain, request('GET', '/authorize?scope=a&scope=b&state=x'), PAGE);
     assert.deepEqual(out.params.getAll('scope'), ['a', 'b']);
     assert.equal(out.params.get('state'), 'x');
@@ -40,7 +40,7 @@ describe('request mapping (ProtocolRequest)', () => {
     assert.equal('clientCertificate' in out, false);
   });
 
-  it('takes a POST\'s parameters from a form body, with or without a UTF-8 charset', () => {
+  it("takes a POST's parameters from a form body, with or without a UTF-8 charset", () => {
     for (const type of ['application/x-www-form-urlencoded', 'application/x-www-form-urlencoded; charset="UTF-8"']) {
       const out = toProtocolRequest(plain, request('POST', '/token', { 'content-type': type }, 'a=1&a=2'), FORM);
       assert.deepEqual(out.params.getAll('a'), ['1', '2'], type);
@@ -80,7 +80,7 @@ describe('request mapping (ProtocolRequest)', () => {
     assert.equal(toProtocolRequest(withCert, request('GET', '/userinfo'), NOT_FORM).clientCertificate, cert);
   });
 
-  it('parses a JSON route\'s POST or PUT body into json, and refuses query strings, other types and bad JSON', () => {
+  it("parses a JSON route's POST or PUT body into json, and refuses query strings, other types and bad JSON", () => {
     const json = { 'content-type': 'application/json; charset=utf-8' };
     const post = toProtocolRequest(plain, request('POST', '/register', json, '{"a":1}'), JSON_ROUTE);
     assert.deepEqual(post.json, { a: 1 });
@@ -97,10 +97,12 @@ describe('request mapping (ProtocolRequest)', () => {
 });
 
 describe('client address of a raw request', () => {
-  const raw = (remoteAddress: string, forwarded?: string) => ({
-    socket: { remoteAddress }, headers: forwarded ? { 'x-forwarded-for': forwarded } : {},
-    connection: { remoteAddress },
-  }) as unknown as IncomingMessage;
+  const raw = (remoteAddress: string, forwarded?: string) =>
+    ({
+      socket: { remoteAddress },
+      headers: forwarded ? { 'x-forwarded-for': forwarded } : {},
+      connection: { remoteAddress },
+    }) as unknown as IncomingMessage;
 
   it('is the peer without trusted proxies, whatever X-Forwarded-For says', () => {
     assert.equal(clientIpReader([])(raw('192.0.2.1', '198.51.100.7')), '192.0.2.1');

@@ -29,7 +29,9 @@ export interface RequestMapping {
 
 /** The ProtocolRequest of `req` to a route of `spec`; an OAuthError when its body or query is refused. */
 export function toProtocolRequest(
-  m: RequestMapping, req: RequestLike, spec: Pick<RouteSpec, 'kind' | 'form' | 'json'>,
+  m: RequestMapping,
+  req: RequestLike,
+  spec: Pick<RouteSpec, 'kind' | 'form' | 'json'>,
 ): ProtocolRequest {
   let params: URLSearchParams;
   if (spec.json) return jsonRequest(req);
@@ -43,8 +45,7 @@ export function toProtocolRequest(
     else if (type !== undefined && FORM_TYPE.test(type)) params = new URLSearchParams(body);
     else if (spec.form || body !== '') {
       throw invalidRequest('The request body must be application/x-www-form-urlencoded.');
-    }
-    else params = new URLSearchParams();
+    } else params = new URLSearchParams();
     if (req.url.includes('?') && spec.kind !== 'page') {
       const q = new URLSearchParams(req.url.slice(req.url.indexOf('?') + 1));
       for (const k of BODY_ONLY) {
@@ -53,7 +54,11 @@ export function toProtocolRequest(
     }
   }
   const out: ProtocolRequest = {
-    method: req.method, params, headers: req.headers, cookies: parseCookies(req.headers.cookie, m.secure), ip: req.ip,
+    method: req.method,
+    params,
+    headers: req.headers,
+    cookies: parseCookies(req.headers.cookie, m.secure),
+    ip: req.ip,
   };
   const cert = m.clientCertificate(req.raw);
   if (cert) out.clientCertificate = cert;

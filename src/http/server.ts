@@ -18,7 +18,12 @@ import { corsHeaders, type CorsPolicy } from './cors.ts';
 import { formLane, takesFormLane } from './form-lane.ts';
 import { securityHeadersFor } from './headers.ts';
 import {
-  CONNECTION_TIMEOUT_MS, REQUEST_TIMEOUT_MS, nodeServerFactory, parserRefusals, tlsOptions, type LaneHandler,
+  CONNECTION_TIMEOUT_MS,
+  REQUEST_TIMEOUT_MS,
+  nodeServerFactory,
+  parserRefusals,
+  tlsOptions,
+  type LaneHandler,
 } from './node-server.ts';
 import { headerStage, serveRoute, type RequestScope, type ServerContext } from './pipeline.ts';
 import { mountPreparedDocuments } from './prepared.ts';
@@ -89,16 +94,27 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
     done();
   });
 
-  const limiter = opts.rateLimits && createRateLimiter(
-    opts.rateLimits.table, opts.rateLimits.store,
-    { rejected: (policy, key) => opts.metrics.rateLimited(policy, key) }, config.rateLimitIpv6Prefix,
-  );
+  const limiter =
+    opts.rateLimits &&
+    createRateLimiter(
+      opts.rateLimits.table,
+      opts.rateLimits.store,
+      { rejected: (policy, key) => opts.metrics.rateLimited(policy, key) },
+      config.rateLimitIpv6Prefix,
+    );
   if (limiter) app.decorateRequest(RATE_LIMIT_STATE, null);
   const ctx: ServerContext = {
-    p, cors: opts.cors, secure: config.cookieSecure, clientCertificate,
+    p,
+    cors: opts.cors,
+    secure: config.cookieSecure,
+    clientCertificate,
     cookieOpts: { secure: config.cookieSecure, sessionSameSite: config.cookieSameSite },
-    limiter, scope: opts.requestScope,
-    logger: opts.logger, metrics: opts.metrics, securityHeaders, nextRequestId,
+    limiter,
+    scope: opts.requestScope,
+    logger: opts.logger,
+    metrics: opts.metrics,
+    securityHeaders,
+    nextRequestId,
     clientIp: clientIpReader(config.trustProxy),
   };
 
@@ -125,7 +141,10 @@ const ALL_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] as const;
  * of the routes that take it.
  */
 function mountRoutes(
-  app: FastifyInstance, ctx: ServerContext, basePath: string, formLanes: Map<string, LaneHandler>,
+  app: FastifyInstance,
+  ctx: ServerContext,
+  basePath: string,
+  formLanes: Map<string, LaneHandler>,
 ): void {
   for (const spec of routes) {
     if (spec.enabled && !spec.enabled(ctx.p.config)) continue;
@@ -134,7 +153,10 @@ function mountRoutes(
     const onRequest = ctx.limiter && spec.rateLimit ? { onRequest: headerStage(ctx, spec) } : {};
     for (const method of spec.methods) {
       app.route({
-        method, url, config: { kind: spec.kind }, ...onRequest,
+        method,
+        url,
+        config: { kind: spec.kind },
+        ...onRequest,
         handler: (req, reply) => {
           const params = req.params as { uid?: string; client_id?: string };
           return serveRoute(ctx, spec, req, reply, params.uid ?? params.client_id ?? '');
@@ -146,13 +168,15 @@ function mountRoutes(
     const notAllowed = JSON.stringify({ error: 'invalid_request', error_description: 'Method not allowed.' });
     app.route({
       method: ALL_METHODS.filter((m) => !(spec.methods as string[]).includes(m)),
-      url, config: { kind: 'json' },
+      url,
+      config: { kind: 'json' },
       handler: async (_req, reply) => {
         return reply.code(405).header('allow', allowed).headers(NO_STORE).type('application/json').send(notAllowed);
       },
     });
     app.route({
-      method: 'OPTIONS', url,
+      method: 'OPTIONS',
+      url,
       handler: async (req, reply) => {
         const cors = spec.cors ? await corsHeaders(ctx.cors, spec.cors, req.headers.origin, true) : {};
         return reply.code(204).headers(cors).send();
@@ -174,7 +198,10 @@ function mountOperationalRoutes(app: FastifyInstance, p: Provider, opts: ServerO
       reply.header('www-authenticate', 'Bearer realm="tessera-metrics"');
       return sendError(reply, 'json', new OAuthError('invalid_token', 'A valid metrics token is required.'));
     }
-    return reply.headers(NO_STORE).type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics());
+    return reply
+      .headers(NO_STORE)
+      .type(opts.metrics.registry.contentType)
+      .send(await opts.metrics.registry.metrics());
   });
   // The admin API (/admin/...), only when TESSERA_ADMIN_TOKEN is set.
   if (config.adminToken) registerAdminRoutes(app, p, basePath, config.adminToken);
@@ -183,10 +210,14 @@ function mountOperationalRoutes(app: FastifyInstance, p: Provider, opts: ServerO
     const checks = await opts.checkReady();
     const ok = Object.values(checks).every((v) => v === 'ok');
     if (!ok) req.log.warn({ checks }, 'not ready');
-    return reply.code(ok ? 200 : 503).headers(NO_STORE).send({ status: ok ? 'ready' : 'unavailable', checks });
+    return reply
+      .code(ok ? 200 : 503)
+      .headers(NO_STORE)
+      .send({ status: ok ? 'ready' : 'unavailable', checks });
   });
   const index = {
-    issuer: config.issuer, discovery: `${config.issuer}/.well-known/openid-configuration`,
+    issuer: config.issuer,
+    discovery: `${config.issuer}/.well-known/openid-configuration`,
     account: `${config.issuer}/account`,
   };
   app.get(basePath + '/', async (_req, reply) => reply.send(index));

@@ -2,7 +2,24 @@ import { hash } from 'node:crypto';
 import type { AuditEvent } from '../ports/audit.ts';
 import type { ProtocolEvent } from '../protocol/events.ts';
 
-const FAILURES = new Set(['client_auth_failed', 'login_failed', 'login_throttled', 'code_reuse', 'refresh_reuse', 'dpop_proof_refused', 'dpop_replay', 'certificate_binding_refused', 'device_user_code_failed', 'device_user_code_throttled', 'id_token_hint_refused', 'registration_refused', 'backchannel_logout_failed', 'signup_refused', 'token_exchange_refused', 'fapi_refused']);
+const FAILURES = new Set([
+  'client_auth_failed',
+  'login_failed',
+  'login_throttled',
+  'code_reuse',
+  'refresh_reuse',
+  'dpop_proof_refused',
+  'dpop_replay',
+  'certificate_binding_refused',
+  'device_user_code_failed',
+  'device_user_code_throttled',
+  'id_token_hint_refused',
+  'registration_refused',
+  'backchannel_logout_failed',
+  'signup_refused',
+  'token_exchange_refused',
+  'fapi_refused',
+]);
 
 /**
  * How the audit trail names a client id that no client has (a failed authentication, a refused
@@ -18,32 +35,99 @@ export function unknownClientRef(clientId: string): string {
  * details hold only non-secret facts (grant type, scopes, token type), never a token or secret.
  */
 export function toAuditEvent(e: ProtocolEvent, at: number): AuditEvent {
-  const base = { at, type: e.type, ip: e.ip ?? null, outcome: FAILURES.has(e.type) ? 'failure' as const : 'success' as const };
-  const clientId = e.type !== 'registration_refused' && 'clientId' in e ? e.clientId ?? null : null;
+  const base = {
+    at,
+    type: e.type,
+    ip: e.ip ?? null,
+    outcome: FAILURES.has(e.type) ? ('failure' as const) : ('success' as const),
+  };
+  const clientId = e.type !== 'registration_refused' && 'clientId' in e ? (e.clientId ?? null) : null;
   const userId = 'userId' in e ? e.userId : 'actor' in e ? e.actor : null;
   let details: AuditEvent['details'] = {};
   switch (e.type) {
-    case 'token_issued': details = { grant_type: e.grantType, scope: e.scope ?? null }; break;
-    case 'token_revoked': details = { token_type: e.tokenType }; break;
-    case 'consent_granted': details = { scope: e.scopes.join(' '), ...(e.authorizationDetailsTypes ? { authorization_details_types: e.authorizationDetailsTypes.join(' ') } : {}) }; break;
-    case 'dpop_proof_refused': case 'fapi_refused': case 'id_token_hint_refused': case 'signup_refused': details = { reason: e.reason }; break;
-    case 'key_prepublished': details = { kid: e.kid, alg: e.alg, trigger: e.trigger, activates_at: new Date(e.activatesAt * 1000).toISOString() }; break;
-    case 'key_rotated': details = { kid: e.kid, alg: e.alg, trigger: e.trigger, previous: e.previous, prepublished: e.prepublished }; break;
-    case 'key_retired': details = { kid: e.kid, alg: e.alg, trigger: e.trigger }; break;
-    case 'audit_exported': details = { format: e.format, count: e.count }; break;
-    case 'audit_verified': details = { ok: e.ok }; break;
-    case 'client_auth_failed': details = { ...(e.method ? { method: e.method } : {}), ...(e.reason ? { reason: e.reason } : {}), ...(e.unknownClient !== undefined ? { unknown_client: unknownClientRef(e.unknownClient) } : {}) }; break;
-    case 'device_authorization_started': case 'device_authorization_approved': details = { scope: e.scope }; break;
-    case 'client_registered': details = { mode: e.mode, auth_method: e.authMethod, disabled: e.disabled }; break;
-    case 'client_updated': details = { auth_method: e.authMethod }; break;
+    case 'token_issued':
+      details = { grant_type: e.grantType, scope: e.scope ?? null };
+      break;
+    case 'token_revoked':
+      details = { token_type: e.tokenType };
+      break;
+    case 'consent_granted':
+      details = {
+        scope: e.scopes.join(' '),
+        ...(e.authorizationDetailsTypes ? { authorization_details_types: e.authorizationDetailsTypes.join(' ') } : {}),
+      };
+      break;
+    case 'dpop_proof_refused':
+    case 'fapi_refused':
+    case 'id_token_hint_refused':
+    case 'signup_refused':
+      details = { reason: e.reason };
+      break;
+    case 'key_prepublished':
+      details = {
+        kid: e.kid,
+        alg: e.alg,
+        trigger: e.trigger,
+        activates_at: new Date(e.activatesAt * 1000).toISOString(),
+      };
+      break;
+    case 'key_rotated':
+      details = { kid: e.kid, alg: e.alg, trigger: e.trigger, previous: e.previous, prepublished: e.prepublished };
+      break;
+    case 'key_retired':
+      details = { kid: e.kid, alg: e.alg, trigger: e.trigger };
+      break;
+    case 'audit_exported':
+      details = { format: e.format, count: e.count };
+      break;
+    case 'audit_verified':
+      details = { ok: e.ok };
+      break;
+    case 'client_auth_failed':
+      details = {
+        ...(e.method ? { method: e.method } : {}),
+        ...(e.reason ? { reason: e.reason } : {}),
+        ...(e.unknownClient !== undefined ? { unknown_client: unknownClientRef(e.unknownClient) } : {}),
+      };
+      break;
+    case 'device_authorization_started':
+    case 'device_authorization_approved':
+      details = { scope: e.scope };
+      break;
+    case 'client_registered':
+      details = { mode: e.mode, auth_method: e.authMethod, disabled: e.disabled };
+      break;
+    case 'client_updated':
+      details = { auth_method: e.authMethod };
+      break;
     // The client id of a management request comes from its URL, refused before any client is found.
-    case 'registration_refused': details = { reason: e.reason, ...(e.clientId !== undefined ? { unknown_client: unknownClientRef(e.clientId) } : {}) }; break;
-    case 'backchannel_logout_delivered': details = { attempts: e.attempts }; break;
-    case 'backchannel_logout_failed': details = { attempts: e.attempts, reason: e.reason }; break;
-    case 'token_exchanged': details = { subject_token_type: e.subjectTokenType, actor_token_type: e.actorTokenType ?? null, audience: e.audience }; break;
-    case 'token_exchange_refused': details = { role: e.role, reason: e.reason }; break;
+    case 'registration_refused':
+      details = {
+        reason: e.reason,
+        ...(e.clientId !== undefined ? { unknown_client: unknownClientRef(e.clientId) } : {}),
+      };
+      break;
+    case 'backchannel_logout_delivered':
+      details = { attempts: e.attempts };
+      break;
+    case 'backchannel_logout_failed':
+      details = { attempts: e.attempts, reason: e.reason };
+      break;
+    case 'token_exchanged':
+      details = {
+        subject_token_type: e.subjectTokenType,
+        actor_token_type: e.actorTokenType ?? null,
+        audience: e.audience,
+      };
+      break;
+    case 'token_exchange_refused':
+      details = { role: e.role, reason: e.reason };
+      break;
     // The account a failed or throttled sign-in named: its user id, or that none has that name.
-    case 'login_failed': case 'login_throttled': details = e.targetUserId ? { user_id: e.targetUserId } : { account: 'unknown' }; break;
+    case 'login_failed':
+    case 'login_throttled':
+      details = e.targetUserId ? { user_id: e.targetUserId } : { account: 'unknown' };
+      break;
   }
   return { ...base, actor: userId ?? clientId, clientId, details };
 }

@@ -6,10 +6,32 @@ import { createAuditLog } from './audit.ts';
 
 function memoryStore(): AuditStore & { rows: AuditEvent[] } {
   const rows: AuditEvent[] = [];
-  return { rows, async append(e) { rows.push(...e); }, async query() { return []; }, async verify() { return { ok: true, checked: 0 }; }, async deleteBefore() { return 0; } };
+  return {
+    rows,
+    async append(e) {
+      rows.push(...e);
+    },
+    async query() {
+      return [];
+    },
+    async verify() {
+      return { ok: true, checked: 0 };
+    },
+    async deleteBefore() {
+      return 0;
+    },
+  };
 }
 
-const failure = (ip: string, details: AuditEvent['details'] = { reason: 'x' }): AuditEvent => ({ at: Date.now(), type: 'client_auth_failed', actor: null, clientId: null, ip, outcome: 'failure', details });
+const failure = (ip: string, details: AuditEvent['details'] = { reason: 'x' }): AuditEvent => ({
+  at: Date.now(),
+  type: 'client_auth_failed',
+  actor: null,
+  clientId: null,
+  ip,
+  outcome: 'failure',
+  details,
+});
 
 it('writes the first failure of a kind at once and the repeats as one counted record when the window ends', async () => {
   const store = memoryStore();
@@ -17,7 +39,11 @@ it('writes the first failure of a kind at once and the repeats as one counted re
   for (let i = 0; i < 50; i++) log.record(failure('192.0.2.1', { reason: 'x', unknown_client: `h${i}` }));
   log.record({ ...failure('192.0.2.1'), outcome: 'success', type: 'token_issued' });
   await new Promise((r) => setTimeout(r, 40));
-  assert.deepEqual(store.rows.map((r) => r.type), ['client_auth_failed', 'token_issued'], 'successes are never folded');
+  assert.deepEqual(
+    store.rows.map((r) => r.type),
+    ['client_auth_failed', 'token_issued'],
+    'successes are never folded',
+  );
   await new Promise((r) => setTimeout(r, 150));
   assert.equal(store.rows.length, 3);
   assert.deepEqual(store.rows[2]!.details, { reason: 'x', unknown_client: 'h0', repeated: 49 });
@@ -27,7 +53,8 @@ it('writes the first failure of a kind at once and the repeats as one counted re
 it('bounds the kinds per window and stores no source that is not an IP address', async () => {
   const store = memoryStore();
   const log = createAuditLog(store, pino({ level: 'silent' }), { maxAggregates: 10 });
-  // The non-address first: it is one of the 10 kinds tracked, so its stored source is auditIp's doing, not the overflow's.
+  // The non-address first: it is one of the 10 kinds tracked, so its stored source is auditIp's doing, not the
+  // overflow's.
   log.record(failure('<script>not an address</script>'));
   for (let i = 0; i < 100; i++) log.record(failure(`198.51.100.${i}`));
   await log.flush();

@@ -20,7 +20,10 @@ export interface AuditLogOptions {
   maxBuffer?: number;
   /** Window over which repeated failures are counted instead of written one by one, ms (default 60 000). */
   aggregateMs?: number;
-  /** Most distinct failures (type, source, client, details) counted per window (default 500); the rest share one record per type. */
+  /**
+   * Most distinct failures (type, source, client, details) counted per window (default 500); the rest share one record
+   * per type.
+   */
   maxAggregates?: number;
 }
 
@@ -36,7 +39,11 @@ export interface AuditLogOptions {
  * `details.overflow`. So a flood, even from many addresses, adds a bounded number of rows per
  * window, never one per request.
  */
-interface Aggregate { first: AuditEvent; repeated: number; last: number }
+interface Aggregate {
+  first: AuditEvent;
+  repeated: number;
+  last: number;
+}
 
 /** The source address of an event as stored: an IP address, or null (never raw header text). */
 export function auditIp(ip: string | null | undefined): string | null {
@@ -60,7 +67,10 @@ export function createAuditLog(store: AuditStore, log: Logger, opts: AuditLogOpt
 
   const schedule = (delay: number) => {
     if (timer || closed || !buffer.length) return;
-    timer = setTimeout(() => { timer = undefined; void write(); }, delay);
+    timer = setTimeout(() => {
+      timer = undefined;
+      void write();
+    }, delay);
     timer.unref();
   };
 
@@ -71,7 +81,10 @@ export function createAuditLog(store: AuditStore, log: Logger, opts: AuditLogOpt
       try {
         await store.append(batch);
       } catch (err) {
-        log.error({ event: 'audit_append_failed', err: String(err), queued: buffer.length }, 'audit events could not be written; will retry');
+        log.error(
+          { event: 'audit_append_failed', err: String(err), queued: buffer.length },
+          'audit events could not be written; will retry',
+        );
         return false;
       }
       buffer = buffer.slice(batch.length);
@@ -82,14 +95,20 @@ export function createAuditLog(store: AuditStore, log: Logger, opts: AuditLogOpt
   // One writer at a time keeps the batches in order: each flush queues behind the one before.
   // After a failure the next attempt waits longer, so an unavailable database is not hammered.
   function write(): Promise<void> {
-    if (timer) { clearTimeout(timer); timer = undefined; }
+    if (timer) {
+      clearTimeout(timer);
+      timer = undefined;
+    }
     chain = chain.then(drain).then((ok) => schedule(ok ? flushMs : Math.max(flushMs, 5000)));
     return chain;
   }
 
   /** Ends the counting window: one record per failure kind that repeated, with the count. */
   const endWindow = () => {
-    if (windowTimer) { clearTimeout(windowTimer); windowTimer = undefined; }
+    if (windowTimer) {
+      clearTimeout(windowTimer);
+      windowTimer = undefined;
+    }
     const ended = aggregates;
     aggregates = new Map();
     for (const a of ended.values()) {
@@ -117,7 +136,10 @@ export function createAuditLog(store: AuditStore, log: Logger, opts: AuditLogOpt
     }
     aggregates.set(key, { first: event, repeated: 0, last: e.at });
     if (!windowTimer) {
-      windowTimer = setTimeout(() => { windowTimer = undefined; endWindow(); }, aggregateMs);
+      windowTimer = setTimeout(() => {
+        windowTimer = undefined;
+        endWindow();
+      }, aggregateMs);
       windowTimer.unref();
     }
     return event;
@@ -128,7 +150,11 @@ export function createAuditLog(store: AuditStore, log: Logger, opts: AuditLogOpt
     if (buffer.length > maxBuffer) {
       const over = buffer.length - maxBuffer;
       buffer.splice(0, over);
-      if (dropped === 0) setTimeout(() => { log.error({ event: 'audit_events_dropped', dropped }, 'audit buffer full: oldest events dropped'); dropped = 0; }, 1000).unref();
+      if (dropped === 0)
+        setTimeout(() => {
+          log.error({ event: 'audit_events_dropped', dropped }, 'audit buffer full: oldest events dropped');
+          dropped = 0;
+        }, 1000).unref();
       dropped += over;
     }
     if (buffer.length === maxBatch) void write();
@@ -152,8 +178,12 @@ export function createAuditLog(store: AuditStore, log: Logger, opts: AuditLogOpt
       endWindow();
       closed = true;
       await write();
-      if (timer) { clearTimeout(timer); timer = undefined; }
-      if (buffer.length) log.error({ event: 'audit_events_lost', lost: buffer.length }, 'audit events not written at shutdown');
+      if (timer) {
+        clearTimeout(timer);
+        timer = undefined;
+      }
+      if (buffer.length)
+        log.error({ event: 'audit_events_lost', lost: buffer.length }, 'audit events not written at shutdown');
       if (dropped) log.error({ event: 'audit_events_dropped', dropped }, 'audit buffer full: oldest events dropped');
     },
   };

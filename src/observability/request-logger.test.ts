@@ -7,12 +7,20 @@ import { requestLogger } from './request-logger.ts';
 /** A real pino logger writing JSON lines into an array, and how many children it has made. */
 function logger(level: string) {
   const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({ write(chunk, _enc, done) { lines.push(JSON.parse(String(chunk))); done(); } });
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(JSON.parse(String(chunk)));
+      done();
+    },
+  });
   const parent = pino({ level }, stream);
   const made = { children: 0 };
   const child = parent.child;
   // Counted on the parent only (its children inherit this method and count too).
-  parent.child = function (this: typeof parent, ...args: Parameters<typeof child>) { if (this === parent) made.children++; return child.apply(this, args); } as typeof parent.child;
+  parent.child = function (this: typeof parent, ...args: Parameters<typeof child>) {
+    if (this === parent) made.children++;
+    return child.apply(this, args);
+  } as typeof parent.child;
   return { parent, lines, made };
 }
 
@@ -35,7 +43,13 @@ describe('request logger', () => {
     log.debug('not at this level');
     await new Promise((r) => setImmediate(r));
     assert.equal(made.children, 1);
-    assert.deepEqual(lines.map((l) => [l.reqId, l.msg, l.level]), [['r2', 'request refused', 30], ['r2', 'second', 40]]);
+    assert.deepEqual(
+      lines.map((l) => [l.reqId, l.msg, l.level]),
+      [
+        ['r2', 'request refused', 30],
+        ['r2', 'second', 40],
+      ],
+    );
     assert.equal(lines[0]!.oauth_error, 'invalid_client');
     const sub = log.child({ part: 'x' });
     sub.warn('from a grandchild');

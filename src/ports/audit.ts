@@ -11,7 +11,10 @@ export interface AuditEvent {
   details: Record<string, string | number | boolean | null>;
 }
 
-/** A stored event, chained to the one before it: hash = SHA-256(prevHash + '\n' + canonical JSON of the event and its seq). */
+/**
+ * A stored event, chained to the one before it: hash = SHA-256(prevHash + '\n' + canonical JSON of the event and its
+ * seq).
+ */
 export type AuditRecord = AuditEvent & { seq: number; prevHash: string; hash: string };
 
 export interface AuditQuery {

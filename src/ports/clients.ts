@@ -1,5 +1,17 @@
-export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'client_secret_jwt' | 'private_key_jwt' | 'tls_client_auth' | 'self_signed_tls_client_auth' | 'none';
-export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials' | 'urn:ietf:params:oauth:grant-type:device_code' | 'urn:ietf:params:oauth:grant-type:token-exchange';
+export type ClientAuthMethod =
+  | 'client_secret_basic'
+  | 'client_secret_post'
+  | 'client_secret_jwt'
+  | 'private_key_jwt'
+  | 'tls_client_auth'
+  | 'self_signed_tls_client_auth'
+  | 'none';
+export type GrantType =
+  | 'authorization_code'
+  | 'refresh_token'
+  | 'client_credentials'
+  | 'urn:ietf:params:oauth:grant-type:device_code'
+  | 'urn:ietf:params:oauth:grant-type:token-exchange';
 
 export interface ClientRecord {
   clientId: string;
@@ -55,9 +67,15 @@ export interface ClientMetadata {
    * it asks for another mode; the algorithm must be the one of Tessera's active signing key.
    */
   authorization_signed_response_alg?: string;
-  /** OpenID Connect Registration 2: the algorithm of this client's ID tokens (and logout tokens); default RS256, FAPI clients ES256 (protocol/tokens/response-algs.ts). */
+  /**
+   * OpenID Connect Registration 2: the algorithm of this client's ID tokens (and logout tokens); default RS256, FAPI
+   * clients ES256 (protocol/tokens/response-algs.ts).
+   */
   id_token_signed_response_alg?: string;
-  /** OpenID Connect Registration 2: userinfo answers are JWTs signed with this algorithm (application/jwt); plain JSON when absent. */
+  /**
+   * OpenID Connect Registration 2: userinfo answers are JWTs signed with this algorithm (application/jwt); plain JSON
+   * when absent.
+   */
   userinfo_signed_response_alg?: string;
   /** RFC 9701 section 6: the algorithm of JWT introspection responses to this client; default RS256. */
   introspection_signed_response_alg?: string;
@@ -66,7 +84,10 @@ export interface ClientMetadata {
    * scopes, only those the claims parameter names (OIDC Core 5.4: userinfo only). Default true.
    */
   id_token_scope_claims?: boolean;
-  /** RFC 8705 section 2.1.2: tls_client_auth clients register exactly one of these (subject DN in RFC 4514 form, or one SAN value). */
+  /**
+   * RFC 8705 section 2.1.2: tls_client_auth clients register exactly one of these (subject DN in RFC 4514 form, or one
+   * SAN value).
+   */
   tls_client_auth_subject_dn?: string;
   tls_client_auth_san_dns?: string;
   tls_client_auth_san_uri?: string;
@@ -92,7 +113,10 @@ export interface ClientMetadata {
    * have none and keep the sector computed from their URIs, so their `sub` values do not change.
    */
   sector?: string;
-  /** OpenID Connect Back-Channel Logout: where logout tokens are POSTed (https; http loopback only with the development allowance). */
+  /**
+   * OpenID Connect Back-Channel Logout: where logout tokens are POSTed (https; http loopback only with the development
+   * allowance).
+   */
   backchannel_logout_uri?: string;
   /** The client needs `sid` in logout tokens (Tessera always sends sid and sub). */
   backchannel_logout_session_required?: boolean;
@@ -124,7 +148,10 @@ export interface DynamicRegistration {
 export interface TokenExchangePolicy {
   /** Audiences (RFC 8693 `audience`, or RFC 8707 `resource` URIs) the client may ask tokens for. */
   audiences: string[];
-  /** Clients whose Tessera tokens (access, refresh, ID) may be subject tokens; ["*"] for any. External JWTs are vouched for by `trusted_issuers`. */
+  /**
+   * Clients whose Tessera tokens (access, refresh, ID) may be subject tokens; ["*"] for any. External JWTs are vouched
+   * for by `trusted_issuers`.
+   */
   subject_clients: string[];
   /**
    * Token types accepted as subject and actor tokens (short names of the RFC 8693 URIs); default

@@ -35,7 +35,10 @@ export interface DevicePoll {
 }
 
 export interface DeviceCodeStore {
-  /** Stores a new code; false (nothing stored) when its user code is taken by a live code. An expired holder is replaced. */
+  /**
+   * Stores a new code; false (nothing stored) when its user code is taken by a live code. An expired holder is
+   * replaced.
+   */
   create(record: DeviceCodeRecord, now: number): Promise<boolean>;
   /** The live pending code with this user code. */
   findPendingByUserCode(userCodeHash: string, now: number): Promise<DeviceCodeRecord | undefined>;

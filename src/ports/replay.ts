@@ -10,11 +10,11 @@ export interface ReplayStore {
    * not expired (a replay). Keys are namespaced by the caller (e.g. `dpop:<jkt>:<jti>`), at most
    * 512 characters. Fails (throws) when the backend is unreachable: callers fail closed.
    *
-   * `issuedAt`: the earliest time the artifact may have been made: its `iat` (or, without one, its
-   * `exp` minus the longest lifetime accepted) less the clock skew allowed to its issuer. A store
-   * that lost its markers (see `epoch`) answers false for an artifact that may have been made
-   * before the loss: it may have been claimed in the markers lost. `madeIn`: the generation the artifact is known to have been made
-   * in (a DPoP proof with a server nonce of that generation): no date check while it is current.
+   * `issuedAt`: the earliest time the artifact may have been made: its `iat` (or, without one, its `exp` minus the
+   * longest lifetime accepted) less the clock skew allowed to its issuer. A store that lost its markers (see `epoch`)
+   * answers false for an artifact that may have been made before the loss: it may have been claimed in the markers
+   * lost. `madeIn`: the generation the artifact is known to have been made in (a DPoP proof with a server nonce of that
+   * generation): no date check while it is current.
    */
   claim(key: string, expiresAt: number, now: number, issuedAt?: number, madeIn?: number): Promise<boolean>;
   /**

@@ -13,7 +13,13 @@ describe('rate-limit key of a client address', () => {
   it('IPv6 masked to /64 by default: every address of one /64 has one key, its neighbours others', () => {
     const key = addressKey('2001:db8:1:2::1');
     assert.equal(key, '2001:db8:1:2:0:0:0:0/64');
-    for (const a of ['2001:db8:1:2:ffff:ffff:ffff:ffff', '2001:0db8:0001:0002:a:b:c:d', '2001:DB8:1:2::', '2001:db8:1:2:3:4:1.2.3.4', '2001:db8:1:2::1%eth0']) {
+    for (const a of [
+      '2001:db8:1:2:ffff:ffff:ffff:ffff',
+      '2001:0db8:0001:0002:a:b:c:d',
+      '2001:DB8:1:2::',
+      '2001:db8:1:2:3:4:1.2.3.4',
+      '2001:db8:1:2::1%eth0',
+    ]) {
       assert.equal(addressKey(a), key, a);
     }
     assert.notEqual(addressKey('2001:db8:1:3::1'), key);
@@ -51,9 +57,11 @@ describe('rate-limit key of a client address', () => {
     assert.equal(addressKey('64:ff9b:1::203.0.113.7'), '64:ff9b:1:0:0:0:cb00:7107/128');
     assert.notEqual(addressKey('64:ff9b:1:cb00:71:700::'), addressKey('64:ff9b:1:cb00:71:800::'));
     // 6to4: the /48 of one IPv4 host, in any of its addresses.
-    for (const a of ['2002:cb00:7107::1', '2002:cb00:7107:1:2:3:4:5', '2002:CB00:7107:ffff::']) assert.equal(addressKey(a), '203.0.113.7', a);
+    for (const a of ['2002:cb00:7107::1', '2002:cb00:7107:1:2:3:4:5', '2002:CB00:7107:ffff::'])
+      assert.equal(addressKey(a), '203.0.113.7', a);
     assert.equal(addressKey('2002:cb00:7108::1'), '203.0.113.8');
-    // Teredo: the client's address is the last 32 bits inverted (RFC 4380 section 4); server, flags and port do not matter.
+    // Teredo: the client's address is the last 32 bits inverted (RFC 4380 section 4); server, flags and port do not
+    // matter.
     assert.equal(addressKey('2001:0:4136:e378:8000:63bf:3fff:fdd2'), '192.0.2.45');
     assert.equal(addressKey('2001:0:4136:e379:0:1234:3fff:fdd2'), '192.0.2.45');
     assert.equal(addressKey('2001::ffff:ffff'), '0.0.0.0');
@@ -75,6 +83,15 @@ describe('rate-limit key of a client address', () => {
     // A bare IPv6 address never loses its last group (2001:db8::1:443 is an address, not a port).
     assert.equal(addressKey('2001:db8:1:2::1:443', 128), '2001:db8:1:2:0:0:1:443/128');
     // What is not one of those forms stays as it is.
-    for (const v of ['[203.0.113.7]:80', '[nope]:80', '203.0.113.7:', '203.0.113.7:123456', '1.2.3:80', '[2001:db8::1]:x', 'host:80']) assert.equal(addressKey(v), v, v);
+    for (const v of [
+      '[203.0.113.7]:80',
+      '[nope]:80',
+      '203.0.113.7:',
+      '203.0.113.7:123456',
+      '1.2.3:80',
+      '[2001:db8::1]:x',
+      'host:80',
+    ])
+      assert.equal(addressKey(v), v, v);
   });
 });

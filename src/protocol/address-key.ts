@@ -29,7 +29,10 @@ function groups(address: string): number[] {
   if (text.includes('.')) {
     // An embedded IPv4 address in the last 32 bits.
     const colon = text.lastIndexOf(':');
-    const [a, b, c, d] = text.slice(colon + 1).split('.').map(Number) as [number, number, number, number];
+    const [a, b, c, d] = text
+      .slice(colon + 1)
+      .split('.')
+      .map(Number) as [number, number, number, number];
     tail = [(a << 8) | b, (c << 8) | d];
     text = text.slice(0, colon + 1);
     if (!text.endsWith('::')) text = text.slice(0, -1);

@@ -2,23 +2,45 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { OAuthError } from './errors.ts';
 import {
-  describeAuthorizationDetails, isSubsetOf, MAX_AUTHORIZATION_DETAILS_LENGTH, narrowAuthorizationDetails, parseAuthorizationDetails,
-  parseAuthorizationDetailsTypes, readAuthorizationDetails,
+  describeAuthorizationDetails,
+  isSubsetOf,
+  MAX_AUTHORIZATION_DETAILS_LENGTH,
+  narrowAuthorizationDetails,
+  parseAuthorizationDetails,
+  parseAuthorizationDetailsTypes,
+  readAuthorizationDetails,
 } from './authorization-details.ts';
 
-const TYPES = parseAuthorizationDetailsTypes(['payment_initiation=instructedAmount|creditorName', 'account_information'], []);
+const TYPES = parseAuthorizationDetailsTypes(
+  ['payment_initiation=instructedAmount|creditorName', 'account_information'],
+  [],
+);
 const config = { featuresDisabled: [] as string[], authorizationDetailsTypes: TYPES };
-const PAYMENT = { type: 'payment_initiation', actions: ['initiate'], instructedAmount: { currency: 'EUR', amount: '12.00' }, creditorName: 'Merchant' };
+const PAYMENT = {
+  type: 'payment_initiation',
+  actions: ['initiate'],
+  instructedAmount: { currency: 'EUR', amount: '12.00' },
+  creditorName: 'Merchant',
+};
 const ACCOUNTS = { type: 'account_information', actions: ['list_accounts'], locations: ['https://bank.example/'] };
 
 function refused(f: () => unknown, pattern: RegExp): void {
-  assert.throws(f, (err: unknown) => err instanceof OAuthError && err.code === 'invalid_authorization_details' && pattern.test(err.description));
+  assert.throws(
+    f,
+    (err: unknown) =>
+      err instanceof OAuthError && err.code === 'invalid_authorization_details' && pattern.test(err.description),
+  );
 }
 
 describe('TESSERA_AUTHORIZATION_DETAILS_TYPES', () => {
   it('parses TYPE and TYPE=FIELD|FIELD entries', () => {
-    assert.deepEqual(TYPES, [{ type: 'payment_initiation', fields: ['instructedAmount', 'creditorName'] }, { type: 'account_information' }]);
-    assert.deepEqual(parseAuthorizationDetailsTypes(['https://api.example/types/payment'], []), [{ type: 'https://api.example/types/payment' }]);
+    assert.deepEqual(TYPES, [
+      { type: 'payment_initiation', fields: ['instructedAmount', 'creditorName'] },
+      { type: 'account_information' },
+    ]);
+    assert.deepEqual(parseAuthorizationDetailsTypes(['https://api.example/types/payment'], []), [
+      { type: 'https://api.example/types/payment' },
+    ]);
   });
   it('reports bad entries by name', () => {
     const problems: string[] = [];
@@ -43,21 +65,46 @@ describe('parseAuthorizationDetails', () => {
     refused(() => parseAuthorizationDetails('[{"type":"wire_transfer"}]', TYPES), /does not support/);
     refused(() => parseAuthorizationDetails('[{"actions":["x"]}]', TYPES), /has no type/);
     refused(() => parseAuthorizationDetails('[{"type":7}]', TYPES), /has no type/);
-    refused(() => parseAuthorizationDetails(JSON.stringify([{ ...PAYMENT, debtorAccount: 'x' }]), TYPES), /does not allow/);
+    refused(
+      () => parseAuthorizationDetails(JSON.stringify([{ ...PAYMENT, debtorAccount: 'x' }]), TYPES),
+      /does not allow/,
+    );
   });
   it('checks the shapes of the common fields', () => {
-    refused(() => parseAuthorizationDetails('[{"type":"account_information","actions":"read"}]', TYPES), /actions must be an array of strings/);
-    refused(() => parseAuthorizationDetails('[{"type":"account_information","locations":[1]}]', TYPES), /locations must be an array/);
-    refused(() => parseAuthorizationDetails('[{"type":"account_information","identifier":["x"]}]', TYPES), /identifier must be a string/);
+    refused(
+      () => parseAuthorizationDetails('[{"type":"account_information","actions":"read"}]', TYPES),
+      /actions must be an array of strings/,
+    );
+    refused(
+      () => parseAuthorizationDetails('[{"type":"account_information","locations":[1]}]', TYPES),
+      /locations must be an array/,
+    );
+    refused(
+      () => parseAuthorizationDetails('[{"type":"account_information","identifier":["x"]}]', TYPES),
+      /identifier must be a string/,
+    );
   });
   it('refuses oversized values and too many entries', () => {
-    const big = JSON.stringify([{ type: 'account_information', identifier: 'x'.repeat(MAX_AUTHORIZATION_DETAILS_LENGTH) }]);
+    const big = JSON.stringify([
+      { type: 'account_information', identifier: 'x'.repeat(MAX_AUTHORIZATION_DETAILS_LENGTH) },
+    ]);
     refused(() => parseAuthorizationDetails(big, TYPES), /longer than/);
     refused(() => parseAuthorizationDetails(JSON.stringify(Array(11).fill(ACCOUNTS)), TYPES), /at most 10/);
   });
   it('is refused altogether when the feature is off or no type is configured', () => {
-    refused(() => readAuthorizationDetails({ featuresDisabled: ['rar'], authorizationDetailsTypes: TYPES }, JSON.stringify([ACCOUNTS])), /not supported/);
-    refused(() => readAuthorizationDetails({ featuresDisabled: [], authorizationDetailsTypes: [] }, JSON.stringify([ACCOUNTS])), /not supported/);
+    refused(
+      () =>
+        readAuthorizationDetails(
+          { featuresDisabled: ['rar'], authorizationDetailsTypes: TYPES },
+          JSON.stringify([ACCOUNTS]),
+        ),
+      /not supported/,
+    );
+    refused(
+      () =>
+        readAuthorizationDetails({ featuresDisabled: [], authorizationDetailsTypes: [] }, JSON.stringify([ACCOUNTS])),
+      /not supported/,
+    );
   });
 });
 
@@ -68,21 +115,40 @@ describe('narrowing at the token endpoint', () => {
     assert.equal(narrowAuthorizationDetails(config, undefined, null), undefined);
   });
   it('accepts a subset, compared as JSON values (key order does not matter)', () => {
-    const reordered = { creditorName: 'Merchant', instructedAmount: { amount: '12.00', currency: 'EUR' }, actions: ['initiate'], type: 'payment_initiation' };
+    const reordered = {
+      creditorName: 'Merchant',
+      instructedAmount: { amount: '12.00', currency: 'EUR' },
+      actions: ['initiate'],
+      type: 'payment_initiation',
+    };
     assert.deepEqual(narrowAuthorizationDetails(config, JSON.stringify([reordered]), granted), [reordered]);
     assert.ok(isSubsetOf([ACCOUNTS], [PAYMENT, ACCOUNTS]));
   });
   it('refuses anything wider or altered, or details when none were granted', () => {
-    refused(() => narrowAuthorizationDetails(config, JSON.stringify([{ ...PAYMENT, instructedAmount: { currency: 'EUR', amount: '999.00' } }]), granted), /more than was authorized/);
+    refused(
+      () =>
+        narrowAuthorizationDetails(
+          config,
+          JSON.stringify([{ ...PAYMENT, instructedAmount: { currency: 'EUR', amount: '999.00' } }]),
+          granted,
+        ),
+      /more than was authorized/,
+    );
     refused(() => narrowAuthorizationDetails(config, JSON.stringify([ACCOUNTS]), null), /more than was authorized/);
   });
 });
 
 describe('describeAuthorizationDetails', () => {
   it('renders each field as text', () => {
-    assert.deepEqual(describeAuthorizationDetails([PAYMENT]), [{
-      type: 'payment_initiation',
-      fields: [{ name: 'actions', value: 'initiate' }, { name: 'instructedAmount', value: '{"currency":"EUR","amount":"12.00"}' }, { name: 'creditorName', value: 'Merchant' }],
-    }]);
+    assert.deepEqual(describeAuthorizationDetails([PAYMENT]), [
+      {
+        type: 'payment_initiation',
+        fields: [
+          { name: 'actions', value: 'initiate' },
+          { name: 'instructedAmount', value: '{"currency":"EUR","amount":"12.00"}' },
+          { name: 'creditorName', value: 'Merchant' },
+        ],
+      },
+    ]);
   });
 });

@@ -1,19 +1,40 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ACR_PASSWORD, acrFor, checkAcrRequest, claimsBeyondScopes, MAX_CLAIMS_LENGTH, parseClaimsRequest, requestedClaims } from './claims-request.ts';
+import {
+  ACR_PASSWORD,
+  acrFor,
+  checkAcrRequest,
+  claimsBeyondScopes,
+  MAX_CLAIMS_LENGTH,
+  parseClaimsRequest,
+  requestedClaims,
+} from './claims-request.ts';
 import { OAuthError } from './errors.ts';
 
 const invalid = (code: string) => (e: unknown) => e instanceof OAuthError && e.code === code;
 
 describe('claims request parameter (OIDC Core 5.5)', () => {
   it('parses userinfo and id_token members, null and {essential, value, values}', () => {
-    const c = parseClaimsRequest(JSON.stringify({
-      userinfo: { email: { essential: true }, name: null },
-      id_token: { acr: { essential: true, values: [ACR_PASSWORD, 'urn:other'] }, auth_time: { essential: true }, email: { value: 'a@b.c' } },
-      other: 'ignored',
-    }));
+    const c = parseClaimsRequest(
+      JSON.stringify({
+        userinfo: { email: { essential: true }, name: null },
+        id_token: {
+          acr: { essential: true, values: [ACR_PASSWORD, 'urn:other'] },
+          auth_time: { essential: true },
+          email: { value: 'a@b.c' },
+        },
+        other: 'ignored',
+      }),
+    );
     assert.deepEqual({ ...c.userinfo }, { email: { essential: true }, name: null });
-    assert.deepEqual({ ...c.id_token }, { acr: { essential: true, values: [ACR_PASSWORD, 'urn:other'] }, auth_time: { essential: true }, email: { value: 'a@b.c' } });
+    assert.deepEqual(
+      { ...c.id_token },
+      {
+        acr: { essential: true, values: [ACR_PASSWORD, 'urn:other'] },
+        auth_time: { essential: true },
+        email: { value: 'a@b.c' },
+      },
+    );
     assert.deepEqual(parseClaimsRequest('{}'), { userinfo: {}, id_token: {} });
   });
   it('ignores unknown members inside a claim request and keeps __proto__ as a plain claim name', () => {
@@ -24,10 +45,23 @@ describe('claims request parameter (OIDC Core 5.5)', () => {
   });
   it('refuses malformed, mistyped and oversized requests with invalid_request', () => {
     const bad = [
-      '', 'not json', '{"userinfo":', '[]', '"x"', 'null', '42',
-      '{"userinfo":[]}', '{"userinfo":"email"}', '{"id_token":{"email":true}}', '{"id_token":{"email":[1]}}',
-      '{"id_token":{"acr":{"essential":"yes"}}}', '{"id_token":{"acr":{"values":"a"}}}', '{"id_token":{"acr":{"values":[]}}}',
-      '{"id_token":{"acr":{"values":[{"x":1}]}}}', '{"id_token":{"acr":{"value":{"x":1}}}}', '{"id_token":{"acr":{"value":"a","values":["a"]}}}',
+      '',
+      'not json',
+      '{"userinfo":',
+      '[]',
+      '"x"',
+      'null',
+      '42',
+      '{"userinfo":[]}',
+      '{"userinfo":"email"}',
+      '{"id_token":{"email":true}}',
+      '{"id_token":{"email":[1]}}',
+      '{"id_token":{"acr":{"essential":"yes"}}}',
+      '{"id_token":{"acr":{"values":"a"}}}',
+      '{"id_token":{"acr":{"values":[]}}}',
+      '{"id_token":{"acr":{"values":[{"x":1}]}}}',
+      '{"id_token":{"acr":{"value":{"x":1}}}}',
+      '{"id_token":{"acr":{"value":"a","values":["a"]}}}',
       JSON.stringify({ id_token: { acr: { value: 'x'.repeat(257) } } }),
       JSON.stringify({ id_token: { acr: { values: Array.from({ length: 17 }, (_, i) => `v${i}`) } } }),
       JSON.stringify({ userinfo: Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`c${i}`, null])) }),
@@ -38,7 +72,9 @@ describe('claims request parameter (OIDC Core 5.5)', () => {
     for (const raw of bad) assert.throws(() => parseClaimsRequest(raw), invalid('invalid_request'), raw.slice(0, 80));
   });
   it('keeps only the user claims Tessera can release, per member', () => {
-    const c = parseClaimsRequest('{"id_token":{"email":null,"acr":null,"sub":null,"x-unknown":null},"userinfo":{"family_name":null}}');
+    const c = parseClaimsRequest(
+      '{"id_token":{"email":null,"acr":null,"sub":null,"x-unknown":null},"userinfo":{"family_name":null}}',
+    );
     assert.deepEqual(requestedClaims(c), { id_token: ['email'], userinfo: ['family_name'] });
     assert.equal(requestedClaims(parseClaimsRequest('{"id_token":{"acr":null}}')), undefined);
     assert.equal(requestedClaims(undefined), undefined);
@@ -58,8 +94,14 @@ describe('acr', () => {
   });
   it('an essential acr request Tessera cannot satisfy fails with unmet_authentication_requirements; voluntary ones do not', () => {
     const check = (raw: string) => checkAcrRequest(parseClaimsRequest(raw));
-    assert.throws(() => check('{"id_token":{"acr":{"essential":true,"values":["urn:mfa"]}}}'), invalid('unmet_authentication_requirements'));
-    assert.throws(() => check('{"id_token":{"acr":{"essential":true,"value":"urn:mfa"}}}'), invalid('unmet_authentication_requirements'));
+    assert.throws(
+      () => check('{"id_token":{"acr":{"essential":true,"values":["urn:mfa"]}}}'),
+      invalid('unmet_authentication_requirements'),
+    );
+    assert.throws(
+      () => check('{"id_token":{"acr":{"essential":true,"value":"urn:mfa"}}}'),
+      invalid('unmet_authentication_requirements'),
+    );
     check(`{"id_token":{"acr":{"essential":true,"values":["urn:mfa","${ACR_PASSWORD}"]}}}`);
     check(`{"id_token":{"acr":{"essential":true,"value":"${ACR_PASSWORD}"}}}`);
     check('{"id_token":{"acr":{"essential":true}}}');

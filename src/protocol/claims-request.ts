@@ -23,7 +23,11 @@ export function acrFor(amr: readonly string[]): string | undefined {
 }
 
 type Scalar = string | number | boolean;
-export interface ClaimRequest { essential?: boolean; value?: Scalar; values?: Scalar[] }
+export interface ClaimRequest {
+  essential?: boolean;
+  value?: Scalar;
+  values?: Scalar[];
+}
 
 /** A parsed `claims` parameter: per member, the claims asked for (null: no further requirement). */
 export interface ClaimsRequest {
@@ -31,7 +35,8 @@ export interface ClaimsRequest {
   id_token: Record<string, ClaimRequest | null>;
 }
 
-const isScalar = (v: unknown): v is Scalar => (typeof v === 'string' && v.length <= MAX_VALUE_LENGTH) || typeof v === 'number' || typeof v === 'boolean';
+const isScalar = (v: unknown): v is Scalar =>
+  (typeof v === 'string' && v.length <= MAX_VALUE_LENGTH) || typeof v === 'number' || typeof v === 'boolean';
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function claimRequest(member: string, name: string, v: unknown): ClaimRequest | null {
@@ -43,16 +48,25 @@ function claimRequest(member: string, name: string, v: unknown): ClaimRequest | 
     out.essential = v.essential;
   }
   if (v.value !== undefined) {
-    if (!isScalar(v.value)) throw invalidRequest(`claims.${member}.${name}.value must be a short string, a number or a boolean.`);
+    if (!isScalar(v.value))
+      throw invalidRequest(`claims.${member}.${name}.value must be a short string, a number or a boolean.`);
     out.value = v.value;
   }
   if (v.values !== undefined) {
-    if (!Array.isArray(v.values) || v.values.length === 0 || v.values.length > MAX_VALUES || !v.values.every(isScalar)) {
-      throw invalidRequest(`claims.${member}.${name}.values must be a non-empty array of at most ${MAX_VALUES} short strings, numbers or booleans.`);
+    if (
+      !Array.isArray(v.values) ||
+      v.values.length === 0 ||
+      v.values.length > MAX_VALUES ||
+      !v.values.every(isScalar)
+    ) {
+      throw invalidRequest(
+        `claims.${member}.${name}.values must be a non-empty array of at most ${MAX_VALUES} short strings, numbers or booleans.`,
+      );
     }
     out.values = v.values;
   }
-  if (out.value !== undefined && out.values !== undefined) throw invalidRequest(`claims.${member}.${name} cannot have both value and values.`);
+  if (out.value !== undefined && out.values !== undefined)
+    throw invalidRequest(`claims.${member}.${name} cannot have both value and values.`);
   return out;
 }
 
@@ -61,10 +75,12 @@ function member(raw: Record<string, unknown>, name: 'userinfo' | 'id_token'): Re
   if (m === undefined) return {};
   if (!isObject(m)) throw invalidRequest(`claims.${name} must be an object.`);
   const entries = Object.entries(m);
-  if (entries.length > MAX_CLAIMS_PER_MEMBER) throw invalidRequest(`claims.${name} asks for more than ${MAX_CLAIMS_PER_MEMBER} claims.`);
+  if (entries.length > MAX_CLAIMS_PER_MEMBER)
+    throw invalidRequest(`claims.${name} asks for more than ${MAX_CLAIMS_PER_MEMBER} claims.`);
   const out: Record<string, ClaimRequest | null> = Object.create(null);
   for (const [claim, v] of entries) {
-    if (claim.length === 0 || claim.length > MAX_CLAIM_NAME) throw invalidRequest(`claims.${name} has a claim name that is empty or too long.`);
+    if (claim.length === 0 || claim.length > MAX_CLAIM_NAME)
+      throw invalidRequest(`claims.${name} has a claim name that is empty or too long.`);
     out[claim] = claimRequest(name, claim, v);
   }
   return out;
@@ -78,7 +94,11 @@ function member(raw: Record<string, unknown>, name: 'userinfo' | 'id_token'): Re
 export function parseClaimsRequest(raw: string): ClaimsRequest {
   if (raw.length > MAX_CLAIMS_LENGTH) throw invalidRequest(`claims is longer than ${MAX_CLAIMS_LENGTH} characters.`);
   let parsed: unknown;
-  try { parsed = JSON.parse(raw); } catch { throw invalidRequest('claims is not valid JSON.'); }
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw invalidRequest('claims is not valid JSON.');
+  }
   if (!isObject(parsed)) throw invalidRequest('claims must be a JSON object.');
   return { userinfo: member(parsed, 'userinfo'), id_token: member(parsed, 'id_token') };
 }
@@ -94,19 +114,32 @@ export function checkAcrRequest(claims: ClaimsRequest | undefined): void {
   if (!acr?.essential) return;
   const wanted = acr.values ?? (acr.value !== undefined ? [acr.value] : undefined);
   if (wanted && !wanted.some((v) => (ACR_VALUES_SUPPORTED as readonly Scalar[]).includes(v))) {
-    throw new OAuthError('unmet_authentication_requirements', 'The authentication context class asked for as essential cannot be satisfied by this server.');
+    throw new OAuthError(
+      'unmet_authentication_requirements',
+      'The authentication context class asked for as essential cannot be satisfied by this server.',
+    );
   }
 }
 
 /** The standard claims Tessera can release (those of its standard scopes, sub excepted). */
-const RELEASABLE = new Set(Object.values(STANDARD_SCOPES).flatMap((s) => s.claims).filter((c) => c !== 'sub'));
+const RELEASABLE = new Set(
+  Object.values(STANDARD_SCOPES)
+    .flatMap((s) => s.claims)
+    .filter((c) => c !== 'sub'),
+);
 
 /** What a grant keeps of a claims request: the names of the user claims asked for, per member. */
-export interface RequestedClaims { id_token: string[]; userinfo: string[] }
+export interface RequestedClaims {
+  id_token: string[];
+  userinfo: string[];
+}
 
 export function requestedClaims(claims: ClaimsRequest | undefined): RequestedClaims | undefined {
   if (!claims) return undefined;
-  const names = (m: Record<string, unknown>) => Object.keys(m).filter((c) => RELEASABLE.has(c)).sort();
+  const names = (m: Record<string, unknown>) =>
+    Object.keys(m)
+      .filter((c) => RELEASABLE.has(c))
+      .sort();
   const out = { id_token: names(claims.id_token), userinfo: names(claims.userinfo) };
   return out.id_token.length || out.userinfo.length ? out : undefined;
 }

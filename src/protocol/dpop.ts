@@ -1,7 +1,15 @@
 // DPoP (RFC 9449): verification of the proofs clients send in the DPoP header, and the server
 // nonces they may be asked to include. No HTTP or SQL here: the request comes in as a
 // ProtocolRequest, replays are caught through the ReplayStore port.
-import { EmbeddedJWK, calculateJwkThumbprint, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import {
+  EmbeddedJWK,
+  calculateJwkThumbprint,
+  decodeProtectedHeader,
+  errors as joseErrors,
+  jwtVerify,
+  type JWK,
+  type JWTPayload,
+} from 'jose';
 import { OAuthError, type OAuthErrorCode } from './errors.ts';
 import { featureEnabled } from '../config/features.ts';
 import { keyedHash, safeEqual, tokenHash } from './hash.ts';
@@ -15,7 +23,19 @@ export type DpopNonceDeps = Pick<Provider, 'config' | 'now'> & { readonly stores
 export type DpopProofDeps = DpopNonceDeps & Pick<Provider, 'events'>;
 
 /** Asymmetric JWS algorithms accepted for proofs (never `none`, never HMAC). */
-export const DPOP_ALGS: readonly string[] = ['ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512', 'EdDSA', 'Ed25519'];
+export const DPOP_ALGS: readonly string[] = [
+  'ES256',
+  'ES384',
+  'ES512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'EdDSA',
+  'Ed25519',
+];
 /** Longest DPoP header accepted (an RSA-4096 key with its claims stays well below). */
 export const MAX_PROOF_LENGTH = 8192;
 /** How far in the future a proof's iat may lie (clock skew), seconds. */
@@ -112,9 +132,16 @@ function proofHeader(req: ProtocolRequest): string | undefined {
 /** Compares htu with the endpoint URL, both without query and fragment (RFC 9449 section 4.3). */
 function sameTarget(htu: string, expected: string): boolean {
   let a: URL;
-  try { a = new URL(htu); } catch { return false; }
+  try {
+    a = new URL(htu);
+  } catch {
+    return false;
+  }
   const b = new URL(expected);
-  a.search = ''; a.hash = ''; b.search = ''; b.hash = '';
+  a.search = '';
+  a.hash = '';
+  b.search = '';
+  b.hash = '';
   return a.href === b.href;
 }
 
@@ -124,10 +151,17 @@ function sameTarget(htu: string, expected: string): boolean {
  * is valid, and throws `invalid_dpop_proof` or `use_dpop_nonce` otherwise. A valid proof's jti is
  * recorded in the replay store, so each proof is accepted once across every process and instance.
  */
-export async function verifyDpopProof(p: DpopProofDeps, req: ProtocolRequest, expect: ProofExpectation): Promise<DpopProof | undefined> {
+export async function verifyDpopProof(
+  p: DpopProofDeps,
+  req: ProtocolRequest,
+  expect: ProofExpectation,
+): Promise<DpopProof | undefined> {
   const value = proofHeader(req);
   if (value === undefined) return undefined;
-  if (!featureEnabled(p.config, 'dpop')) throw new OAuthError('invalid_request', 'DPoP is not supported: it is disabled on this server.', { status: expect.resource ? 401 : 400 });
+  if (!featureEnabled(p.config, 'dpop'))
+    throw new OAuthError('invalid_request', 'DPoP is not supported: it is disabled on this server.', {
+      status: expect.resource ? 401 : 400,
+    });
   const status = expect.resource ? 401 : 400;
   const nonceHeaders = dpopNonceHeaders(p);
   const refuse = (reason: string, description: string, code: OAuthErrorCode = 'invalid_dpop_proof'): OAuthError => {
@@ -138,7 +172,8 @@ export async function verifyDpopProof(p: DpopProofDeps, req: ProtocolRequest, ex
     return new OAuthError(code, description, { status, detail: `DPoP proof refused: ${reason}`, headers });
   };
 
-  if (value.length === 0 || value.length > MAX_PROOF_LENGTH) throw refuse('size', 'The DPoP proof is missing or too large.');
+  if (value.length === 0 || value.length > MAX_PROOF_LENGTH)
+    throw refuse('size', 'The DPoP proof is missing or too large.');
   let protectedHeader: ReturnType<typeof decodeProtectedHeader>;
   try {
     protectedHeader = decodeProtectedHeader(value);
@@ -147,36 +182,49 @@ export async function verifyDpopProof(p: DpopProofDeps, req: ProtocolRequest, ex
   }
   if (value.split('.').length !== 3) throw refuse('malformed', 'The DPoP proof is not a valid JWT.');
   if (protectedHeader.typ !== 'dpop+jwt') throw refuse('typ', 'The DPoP proof must have typ dpop+jwt.');
-  if (typeof protectedHeader.alg !== 'string' || !DPOP_ALGS.includes(protectedHeader.alg)) throw refuse('alg', 'The DPoP proof must be signed with an asymmetric algorithm.');
+  if (typeof protectedHeader.alg !== 'string' || !DPOP_ALGS.includes(protectedHeader.alg))
+    throw refuse('alg', 'The DPoP proof must be signed with an asymmetric algorithm.');
   const jwk = protectedHeader.jwk;
-  if (!jwk || typeof jwk !== 'object' || Array.isArray(jwk)) throw refuse('jwk', 'The DPoP proof must carry its public key in jwk.');
+  if (!jwk || typeof jwk !== 'object' || Array.isArray(jwk))
+    throw refuse('jwk', 'The DPoP proof must carry its public key in jwk.');
   if (PRIVATE_MEMBERS.some((m) => m in jwk)) throw refuse('private_key', 'The DPoP proof key must be a public key.');
-  if (publicKeyProblem(jwk)) throw refuse('key', 'The DPoP proof key is refused: RSA keys must have e = 65537 and 2048 to 4096 bits, EC keys a P-256, P-384 or P-521 curve.');
+  if (publicKeyProblem(jwk))
+    throw refuse(
+      'key',
+      'The DPoP proof key is refused: RSA keys must have e = 65537 and 2048 to 4096 bits, EC keys a P-256, P-384 or P-521 curve.',
+    );
 
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(value, EmbeddedJWK, {
-      typ: 'dpop+jwt', algorithms: [...DPOP_ALGS], requiredClaims: ['jti', 'htm', 'htu', 'iat'],
+      typ: 'dpop+jwt',
+      algorithms: [...DPOP_ALGS],
+      requiredClaims: ['jti', 'htm', 'htu', 'iat'],
       currentDate: new Date(p.now() * 1000),
       // iat is checked below against the configured window, with the server's clock.
       clockTolerance: Number.MAX_SAFE_INTEGER,
     }));
   } catch (err) {
-    if (err instanceof joseErrors.JWSSignatureVerificationFailed) throw refuse('signature', 'The DPoP proof signature is invalid.');
-    if (err instanceof joseErrors.JWTClaimValidationFailed) throw refuse('claims', 'The DPoP proof lacks a required claim.');
+    if (err instanceof joseErrors.JWSSignatureVerificationFailed)
+      throw refuse('signature', 'The DPoP proof signature is invalid.');
+    if (err instanceof joseErrors.JWTClaimValidationFailed)
+      throw refuse('claims', 'The DPoP proof lacks a required claim.');
     throw refuse('malformed', 'The DPoP proof could not be verified.');
   }
   const { jti, htm, htu, iat } = payload as { jti: unknown; htm: unknown; htu: unknown; iat: unknown };
-  if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI_LENGTH) throw refuse('jti', 'The DPoP proof jti is missing or too long.');
+  if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI_LENGTH)
+    throw refuse('jti', 'The DPoP proof jti is missing or too long.');
   if (htm !== expect.htm) throw refuse('htm', 'The DPoP proof is for another HTTP method.');
-  if (typeof htu !== 'string' || !sameTarget(htu, expect.htu)) throw refuse('htu', 'The DPoP proof is for another URL.');
+  if (typeof htu !== 'string' || !sameTarget(htu, expect.htu))
+    throw refuse('htu', 'The DPoP proof is for another URL.');
   const now = p.now();
   if (typeof iat !== 'number' || !Number.isFinite(iat)) throw refuse('iat', 'The DPoP proof iat is invalid.');
   if (now - iat > p.config.dpopProofWindow) throw refuse('iat', 'The DPoP proof is too old.');
   if (iat - now > FUTURE_SKEW) throw refuse('iat', 'The DPoP proof is dated in the future.');
   if (expect.accessToken !== undefined) {
     const ath = payload.ath;
-    if (typeof ath !== 'string' || !safeEqual(ath, accessTokenHash(expect.accessToken))) throw refuse('ath', 'The DPoP proof is not bound to this access token.');
+    if (typeof ath !== 'string' || !safeEqual(ath, accessTokenHash(expect.accessToken)))
+      throw refuse('ath', 'The DPoP proof is not bound to this access token.');
   }
   const nonceRequest = () => refuse('nonce', 'Authorization server requires nonce in DPoP proof.', 'use_dpop_nonce');
   // A valid nonce is of the replay cache's current generation: the proof was made after its last loss.
@@ -201,8 +249,19 @@ export async function verifyDpopProof(p: DpopProofDeps, req: ProtocolRequest, ex
   if (!fresh) {
     p.events({ type: 'dpop_replay', clientId: expect.clientId, ip: req.ip });
     throw new OAuthError('invalid_dpop_proof', 'The DPoP proof was already used.', {
-      status, detail: 'DPoP proof replayed',
-      headers: { ...nonceHeaders, ...(expect.resource ? { 'www-authenticate': dpopChallenge({ code: 'invalid_dpop_proof', description: 'The DPoP proof was already used.' }) } : {}) },
+      status,
+      detail: 'DPoP proof replayed',
+      headers: {
+        ...nonceHeaders,
+        ...(expect.resource
+          ? {
+              'www-authenticate': dpopChallenge({
+                code: 'invalid_dpop_proof',
+                description: 'The DPoP proof was already used.',
+              }),
+            }
+          : {}),
+      },
     });
   }
   return { jkt, jwk: jwk as JWK };

@@ -57,7 +57,11 @@ export class OAuthError extends Error {
   /** Extra response headers (e.g. DPoP-Nonce, or a WWW-Authenticate challenge that replaces the default one). */
   readonly headers: Readonly<Record<string, string>> | undefined;
 
-  constructor(code: OAuthErrorCode, description: string, opts: { status?: number; detail?: string; redirectable?: boolean; headers?: Record<string, string> } = {}) {
+  constructor(
+    code: OAuthErrorCode,
+    description: string,
+    opts: { status?: number; detail?: string; redirectable?: boolean; headers?: Record<string, string> } = {},
+  ) {
     super(`${code}: ${description}`);
     this.name = 'OAuthError';
     this.code = code;
@@ -73,6 +77,9 @@ export class OAuthError extends Error {
   }
 }
 
-export const invalidRequest = (description: string, detail?: string) => new OAuthError('invalid_request', description, { detail });
-export const invalidGrant = (description: string, detail?: string) => new OAuthError('invalid_grant', description, { detail });
-export const invalidClient = (detail?: string) => new OAuthError('invalid_client', 'Client authentication failed.', { detail });
+export const invalidRequest = (description: string, detail?: string) =>
+  new OAuthError('invalid_request', description, { detail });
+export const invalidGrant = (description: string, detail?: string) =>
+  new OAuthError('invalid_grant', description, { detail });
+export const invalidClient = (detail?: string) =>
+  new OAuthError('invalid_client', 'Client authentication failed.', { detail });

@@ -8,8 +8,8 @@ import type { KeyTransition, Trigger } from './tokens/keys.ts';
 export type ProtocolEvent = (
   | { type: 'token_issued'; grantType: string; clientId: string; scope?: string }
   /**
-   * method: the authentication method tried; reason: a short non-secret code (e.g. assertion_replayed).
-   * clientId only when such a client exists; the id otherwise is `unknownClient` (the audit trail keeps a short hash of it).
+   * method: the authentication method tried; reason: a short non-secret code (e.g. assertion_replayed). clientId only
+   * when such a client exists; the id otherwise is `unknownClient` (the audit trail keeps a short hash of it).
    */
   | { type: 'client_auth_failed'; clientId?: string; unknownClient?: string; method?: string; reason?: string }
   | { type: 'login_succeeded'; userId: string; clientId?: string }
@@ -19,8 +19,17 @@ export type ProtocolEvent = (
   | { type: 'code_reuse'; clientId: string }
   | { type: 'refresh_reuse'; clientId: string }
   | { type: 'token_revoked'; tokenType: 'access_token' | 'refresh_token'; clientId: string }
-  /** authorizationDetailsTypes: the RFC 9396 types approved with it (the details themselves stay out of the audit trail). */
-  | { type: 'consent_granted'; userId: string; clientId: string; scopes: string[]; authorizationDetailsTypes?: string[] }
+  /**
+   * authorizationDetailsTypes: the RFC 9396 types approved with it (the details themselves stay out of the audit
+   * trail).
+   */
+  | {
+      type: 'consent_granted';
+      userId: string;
+      clientId: string;
+      scopes: string[];
+      authorizationDetailsTypes?: string[];
+    }
   | { type: 'consent_revoked'; userId: string; clientId: string }
   | { type: 'logout'; userId: string; clientId?: string }
   /** OpenID Connect Back-Channel Logout: a logout token was accepted by the client (2xx). */
@@ -35,13 +44,22 @@ export type ProtocolEvent = (
   | { type: 'certificate_binding_refused'; clientId?: string }
   /** RFC 9126: an authorization request was pushed and a request_uri issued. */
   | { type: 'par_request'; clientId: string }
-  /** FAPI 2.0: a request of a FAPI client was refused by a rule of the profile (reason: auth_method, alg, sender_constraint, message_signing, redirect_uri). */
+  /**
+   * FAPI 2.0: a request of a FAPI client was refused by a rule of the profile (reason: auth_method, alg,
+   * sender_constraint, message_signing, redirect_uri).
+   */
   | { type: 'fapi_refused'; reason: string; clientId: string }
-  /** OIDC Core 3.1.2.1: an id_token_hint was refused (reason: jose's error code, e.g. ERR_JWS_SIGNATURE_VERIFICATION_FAILED). */
+  /**
+   * OIDC Core 3.1.2.1: an id_token_hint was refused (reason: jose's error code, e.g.
+   * ERR_JWS_SIGNATURE_VERIFICATION_FAILED).
+   */
   | { type: 'id_token_hint_refused'; clientId: string; reason: string }
   /** RFC 8693: a token was exchanged (actorTokenType set for delegation). */
   | { type: 'token_exchanged'; clientId: string; subjectTokenType: string; actorTokenType?: string; audience: string }
-  /** RFC 8693: a subject or actor token was refused (reason: a fixed word such as `expired`, `untrusted_issuer`, `replayed`). */
+  /**
+   * RFC 8693: a subject or actor token was refused (reason: a fixed word such as `expired`, `untrusted_issuer`,
+   * `replayed`).
+   */
   | { type: 'token_exchange_refused'; clientId: string; role: 'subject' | 'actor'; reason: string }
   // Signing-key transitions: by the schedule (actor 'system') or asked for (CLI, admin API: actor 'admin').
   | (KeyTransition & { trigger: Trigger; actor: 'system' | 'admin' })
@@ -63,7 +81,11 @@ export type ProtocolEvent = (
   /** Self-registration: a new account was created by its owner on the sign-up page (no password in it). */
   | { type: 'user_registered'; userId: string; clientId?: string }
   /** Self-registration refused: reason `invalid` (the form's checks) or `username_taken`. */
-  | { type: 'signup_refused'; reason: 'invalid' | 'username_taken' | 'username_confusable' | 'username_reserved'; clientId?: string }
+  | {
+      type: 'signup_refused';
+      reason: 'invalid' | 'username_taken' | 'username_confusable' | 'username_reserved';
+      clientId?: string;
+    }
 ) & { ip?: string };
 
 export type EventSink = (event: ProtocolEvent) => void;

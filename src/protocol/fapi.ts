@@ -18,7 +18,11 @@ export const FAPI_CODE_TTL = 60;
  * Client authentication methods the profile allows (FAPI 2.0 section 5.3.2.1: private_key_jwt or
  * mutual TLS, RFC 8705).
  */
-export const FAPI_AUTH_METHODS: readonly string[] = ['private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth'];
+export const FAPI_AUTH_METHODS: readonly string[] = [
+  'private_key_jwt',
+  'tls_client_auth',
+  'self_signed_tls_client_auth',
+];
 
 /** FAPI 2.0 section 5.4.1: the only JWS algorithms (Ed25519 is RFC 9864's name for EdDSA with Ed25519). */
 export const FAPI_ALGS: readonly string[] = ['PS256', 'ES256', 'EdDSA', 'Ed25519'];
@@ -40,7 +44,12 @@ function refused(p: FapiDeps, client: ClientRecord, reason: string, err: OAuthEr
 }
 
 /** Refuses a JWT of a FAPI client signed with an algorithm outside FAPI_ALGS. */
-export function checkFapiAlg(p: FapiDeps, client: ClientRecord, jwt: string | undefined, error: () => OAuthError): void {
+export function checkFapiAlg(
+  p: FapiDeps,
+  client: ClientRecord,
+  jwt: string | undefined,
+  error: () => OAuthError,
+): void {
   if (jwt === undefined || !isFapiClient(p.config, client)) return;
   const alg = algOf(jwt);
   if (alg === undefined || !FAPI_ALGS.includes(alg)) throw refused(p, client, 'alg', error());
@@ -59,12 +68,24 @@ export function fapiMessageSigning(config: Settings, client: ClientRecord): bool
 }
 
 /** FAPI 2.0 section 5.3.2.1: confidential clients only, authenticated by private_key_jwt or mTLS. */
-export function checkFapiClientAuth(p: FapiDeps, client: ClientRecord, method: ClientAuthMethod | string, assertion?: string): void {
+export function checkFapiClientAuth(
+  p: FapiDeps,
+  client: ClientRecord,
+  method: ClientAuthMethod | string,
+  assertion?: string,
+): void {
   if (!isFapiClient(p.config, client)) return;
   if (!FAPI_AUTH_METHODS.includes(method)) {
-    throw refused(p, client, 'auth_method', invalidClient(`FAPI 2.0 client authenticated with ${method}; allowed: ${FAPI_AUTH_METHODS.join(', ')}`));
+    throw refused(
+      p,
+      client,
+      'auth_method',
+      invalidClient(`FAPI 2.0 client authenticated with ${method}; allowed: ${FAPI_AUTH_METHODS.join(', ')}`),
+    );
   }
-  checkFapiAlg(p, client, method === 'private_key_jwt' ? assertion : undefined, () => invalidClient(`FAPI 2.0 client assertion signed with an algorithm outside ${FAPI_ALGS.join(', ')}`));
+  checkFapiAlg(p, client, method === 'private_key_jwt' ? assertion : undefined, () =>
+    invalidClient(`FAPI 2.0 client assertion signed with an algorithm outside ${FAPI_ALGS.join(', ')}`),
+  );
 }
 
 /** The confirmation (cnf) an access token would carry: a DPoP key thumbprint or a certificate thumbprint. */
@@ -76,9 +97,22 @@ export interface Confirmation {
 /** FAPI 2.0 section 5.3.2.1: access tokens must be sender-constrained; a cnf of either kind will do. */
 export function checkSenderConstrained(p: FapiDeps, client: ClientRecord, cnf: Confirmation, dpopProof?: string): void {
   if (!isFapiClient(p.config, client)) return;
-  if (cnf.jkt) checkFapiAlg(p, client, dpopProof, () => new OAuthError('invalid_dpop_proof', `FAPI 2.0 allows only ${FAPI_ALGS.join(', ')} for DPoP proofs.`));
+  if (cnf.jkt)
+    checkFapiAlg(
+      p,
+      client,
+      dpopProof,
+      () => new OAuthError('invalid_dpop_proof', `FAPI 2.0 allows only ${FAPI_ALGS.join(', ')} for DPoP proofs.`),
+    );
   if (!cnf.jkt && !cnf['x5t#S256']) {
-    throw refused(p, client, 'sender_constraint', invalidRequest('FAPI 2.0 requires sender-constrained access tokens: send a DPoP proof (or use a mutual-TLS client certificate).'));
+    throw refused(
+      p,
+      client,
+      'sender_constraint',
+      invalidRequest(
+        'FAPI 2.0 requires sender-constrained access tokens: send a DPoP proof (or use a mutual-TLS client certificate).',
+      ),
+    );
   }
 }
 
@@ -87,11 +121,33 @@ export function checkSenderConstrained(p: FapiDeps, client: ClientRecord, cnf: C
  * responses as JWTs (JARM: a response_mode ending in "jwt", or none with the client registered for
  * signed responses, authorization_signed_response_alg).
  */
-export function checkMessageSigning(p: FapiDeps, client: ClientRecord, signedRequest: boolean, responseMode: string | undefined): void {
+export function checkMessageSigning(
+  p: FapiDeps,
+  client: ClientRecord,
+  signedRequest: boolean,
+  responseMode: string | undefined,
+): void {
   if (!fapiMessageSigning(p.config, client)) return;
-  if (!signedRequest) throw refused(p, client, 'message_signing', invalidRequest('FAPI 2.0 Message Signing requires a signed request object.'));
-  const jarm = featureEnabled(p.config, 'jarm') && (responseMode === undefined ? client.metadata.authorization_signed_response_alg !== undefined : responseMode.endsWith('jwt'));
+  if (!signedRequest)
+    throw refused(
+      p,
+      client,
+      'message_signing',
+      invalidRequest('FAPI 2.0 Message Signing requires a signed request object.'),
+    );
+  const jarm =
+    featureEnabled(p.config, 'jarm') &&
+    (responseMode === undefined
+      ? client.metadata.authorization_signed_response_alg !== undefined
+      : responseMode.endsWith('jwt'));
   if (!jarm) {
-    throw refused(p, client, 'message_signing', invalidRequest('FAPI 2.0 Message Signing requires a JWT-secured authorization response (a response_mode ending in jwt).'));
+    throw refused(
+      p,
+      client,
+      'message_signing',
+      invalidRequest(
+        'FAPI 2.0 Message Signing requires a JWT-secured authorization response (a response_mode ending in jwt).',
+      ),
+    );
   }
 }

@@ -12,7 +12,8 @@ export function randomToken(bytes = 32): string {
  */
 export function randomId(bytes: number): string {
   let id: string;
-  do id = randomToken(bytes); while (id.startsWith('-'));
+  do id = randomToken(bytes);
+  while (id.startsWith('-'));
   return id;
 }
 

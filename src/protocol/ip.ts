@@ -30,7 +30,7 @@ export function ipv6Groups(s: string): number[] | undefined {
   } catch {
     return undefined;
   }
-  const [head, tail] = host.includes('::') ? host.split('::') as [string, string] : [host, undefined];
+  const [head, tail] = host.includes('::') ? (host.split('::') as [string, string]) : [host, undefined];
   const a = head ? head.split(':') : [];
   const b = tail !== undefined && tail !== '' ? tail.split(':') : [];
   const parts = tail === undefined ? a : [...a, ...Array<string>(8 - a.length - b.length).fill('0'), ...b];

@@ -11,7 +11,10 @@ describe('parameters (RFC 6749 section 3.1)', () => {
     assert.deepEqual({ ...read('a=1&c=2&c=3&b=') }, { a: '1' });
   });
   it('refuses a defined parameter sent twice, even with one empty', () => {
-    assert.throws(() => read('a=1&a=2'), (e: OAuthError) => e.code === 'invalid_request');
+    assert.throws(
+      () => read('a=1&a=2'),
+      (e: OAuthError) => e.code === 'invalid_request',
+    );
     assert.deepEqual({ ...read('a=&a=2') }, { a: '2' });
   });
   it('refuses over-long values and invalid UTF-8', () => {

@@ -16,7 +16,11 @@ export const MULTI_VALUED: ReadonlySet<string> = new Set(['resource']);
  * value counts as omitted, unknown parameters are ignored, and a defined parameter that appears
  * twice is an error. Values that were not valid UTF-8 and over-long values are refused.
  */
-export function readParams(source: URLSearchParams, defined: ReadonlySet<string>, limits: Readonly<Record<string, number>> = {}): Params {
+export function readParams(
+  source: URLSearchParams,
+  defined: ReadonlySet<string>,
+  limits: Readonly<Record<string, number>> = {},
+): Params {
   const out: Record<string, string> = Object.create(null);
   let count = 0;
   for (const [name, value] of source) {
@@ -37,7 +41,11 @@ export function readParams(source: URLSearchParams, defined: ReadonlySet<string>
 }
 
 /** readParams for HTML forms: undefined instead of an error, so the page can answer for itself. */
-export function readFormParams(source: URLSearchParams, defined: ReadonlySet<string>, limits: Readonly<Record<string, number>> = {}): Params | undefined {
+export function readFormParams(
+  source: URLSearchParams,
+  defined: ReadonlySet<string>,
+  limits: Readonly<Record<string, number>> = {},
+): Params | undefined {
   try {
     return readParams(source, defined, limits);
   } catch (err) {

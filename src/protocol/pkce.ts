@@ -16,20 +16,32 @@ type Settings = { readonly fapiProfile: 'none' | '2.0'; readonly fapiMessageSign
  * Checked on every request, so a client that later becomes public or FAPI loses the opt-out at once.
  */
 export function pkceOptional(config: Settings, client: ClientRecord): boolean {
-  return client.metadata.pkce_required === false && client.tokenEndpointAuthMethod !== 'none'
-    && client.metadata.registration === undefined && !isFapiClient(config, client);
+  return (
+    client.metadata.pkce_required === false &&
+    client.tokenEndpointAuthMethod !== 'none' &&
+    client.metadata.registration === undefined &&
+    !isFapiClient(config, client)
+  );
 }
 
 /** Why `client` may not carry `pkce_required: false` (for admin/clients.ts buildClient), if it may not. */
-export function pkceOptOutProblem(config: Settings, client: Pick<ClientRecord, 'tokenEndpointAuthMethod' | 'metadata'>): string | undefined {
+export function pkceOptOutProblem(
+  config: Settings,
+  client: Pick<ClientRecord, 'tokenEndpointAuthMethod' | 'metadata'>,
+): string | undefined {
   if (client.metadata.pkce_required !== false) return undefined;
-  if (client.tokenEndpointAuthMethod === 'none') return 'pkce_required: false is for confidential clients only: a public client needs PKCE against stolen codes';
-  if (client.metadata.registration !== undefined) return 'pkce_required: false cannot be set on a dynamically registered client';
-  if (isFapiClient(config, client as ClientRecord)) return 'pkce_required: false is not allowed under FAPI 2.0 (PKCE is required)';
+  if (client.tokenEndpointAuthMethod === 'none')
+    return 'pkce_required: false is for confidential clients only: a public client needs PKCE against stolen codes';
+  if (client.metadata.registration !== undefined)
+    return 'pkce_required: false cannot be set on a dynamically registered client';
+  if (isFapiClient(config, client as ClientRecord))
+    return 'pkce_required: false is not allowed under FAPI 2.0 (PKCE is required)';
   return undefined;
 }
 
 /** The clients with the PKCE opt-out, for the start-up warning. */
 export function pkceOptOutClients(config: Settings, clients: readonly ClientRecord[]): string[] {
-  return clients.filter((c) => c.metadata.pkce_required === false).map((c) => c.clientId + (pkceOptional(config, c) ? '' : ' (ignored: public, self-registered or FAPI)'));
+  return clients
+    .filter((c) => c.metadata.pkce_required === false)
+    .map((c) => c.clientId + (pkceOptional(config, c) ? '' : ' (ignored: public, self-registered or FAPI)'));
 }

@@ -79,20 +79,75 @@ export interface CookieSpec {
 }
 
 /** A self-registered client's name is unverified; the pages say so, with where the answer goes (none for a device). */
-export interface Unverified { host?: string }
+export interface Unverified {
+  host?: string;
+}
 
 export type View =
-  | { name: 'login'; action: string; csrf: string; clientName: string; username?: string; error?: string; signupUrl?: string; unverified?: Unverified }
-  | { name: 'signup'; action: string; csrf: string; clientName: string; emailRequired: boolean; values: { username: string; email: string; name: string }; errors: Partial<Record<'username' | 'email' | 'name' | 'password' | 'confirm', string>>; error?: string; loginUrl?: string; unverified?: Unverified }
-  | { name: 'consent'; action: string; csrf: string; clientName: string; username: string; scopes: { name: string; description: string }[]; resources?: { uri: string; name?: string }[]; userCode?: string; claims?: string[]; unverified?: Unverified; authorizationDetails?: { type: string; fields: { name: string; value: string }[] }[] }
-  | { name: 'select-account'; action: string; csrf: string; clientName: string; username: string; unverified?: Unverified }
+  | {
+      name: 'login';
+      action: string;
+      csrf: string;
+      clientName: string;
+      username?: string;
+      error?: string;
+      signupUrl?: string;
+      unverified?: Unverified;
+    }
+  | {
+      name: 'signup';
+      action: string;
+      csrf: string;
+      clientName: string;
+      emailRequired: boolean;
+      values: { username: string; email: string; name: string };
+      errors: Partial<Record<'username' | 'email' | 'name' | 'password' | 'confirm', string>>;
+      error?: string;
+      loginUrl?: string;
+      unverified?: Unverified;
+    }
+  | {
+      name: 'consent';
+      action: string;
+      csrf: string;
+      clientName: string;
+      username: string;
+      scopes: { name: string; description: string }[];
+      resources?: { uri: string; name?: string }[];
+      userCode?: string;
+      claims?: string[];
+      unverified?: Unverified;
+      authorizationDetails?: { type: string; fields: { name: string; value: string }[] }[];
+    }
+  | {
+      name: 'select-account';
+      action: string;
+      csrf: string;
+      clientName: string;
+      username: string;
+      unverified?: Unverified;
+    }
   | { name: 'device'; action: string; csrf: string; userCode?: string; error?: string }
   | { name: 'device-done'; approved: boolean; clientName: string }
   | { name: 'error'; title: string; message: string; link?: { href: string; text: string } }
-  | { name: 'logout-confirm'; action: string; csrf: string; clientName?: string; hidden: Record<string, string>; unverifiedHost?: string }
+  | {
+      name: 'logout-confirm';
+      action: string;
+      csrf: string;
+      clientName?: string;
+      hidden: Record<string, string>;
+      unverifiedHost?: string;
+    }
   /** frames: front-channel logout iframe URLs; continueTo: post_logout_redirect_uri to go on to after them. */
   | { name: 'logged-out'; frames?: string[]; continueTo?: string }
-  | { name: 'account'; csrf: string; username: string; consents: { clientId: string; clientName: string; scopes: string[]; grantedAt: number }[]; revokeAction: string; logoutAction: string };
+  | {
+      name: 'account';
+      csrf: string;
+      username: string;
+      consents: { clientId: string; clientName: string; scopes: string[]; grantedAt: number }[];
+      revokeAction: string;
+      logoutAction: string;
+    };
 
 export type OAuthResponse =
   | { kind: 'json'; status: number; body: object; headers?: Record<string, string> }
@@ -100,8 +155,19 @@ export type OAuthResponse =
   | { kind: 'raw'; status: number; contentType: string; body: string; headers?: Record<string, string> }
   | { kind: 'redirect'; location: string; cookies?: CookieSpec[] }
   | { kind: 'form_post'; action: string; fields: Record<string, string>; cookies?: CookieSpec[] }
-  /** formActions: where the page's forms may lead besides here (through our redirect), e.g. the client's redirect_uri. frameSources: URLs the page frames (CSP frame-src gets their origins). */
-  | { kind: 'page'; status: number; view: View; cookies?: CookieSpec[]; formActions?: string[]; headers?: Record<string, string>; frameSources?: string[] };
+  /**
+   * formActions: where the page's forms may lead besides here (through our redirect), e.g. the client's redirect_uri.
+   * frameSources: URLs the page frames (CSP frame-src gets their origins).
+   */
+  | {
+      kind: 'page';
+      status: number;
+      view: View;
+      cookies?: CookieSpec[];
+      formActions?: string[];
+      headers?: Record<string, string>;
+      frameSources?: string[];
+    };
 
 export function header(req: ProtocolRequest, name: string): string | undefined {
   const v = req.headers[name];

@@ -25,10 +25,13 @@ export function redirectUriProblem(uri: string, applicationType: 'web' | 'native
   if (u.hash || uri.includes('#')) return `${uri} must not contain a fragment`;
   if (u.username || u.password) return `${uri} must not contain user information`;
   if (u.protocol === 'https:') return undefined;
-  if (u.protocol === 'http:') return isLoopbackHost(u.hostname) ? undefined : `${uri}: http is allowed only for loopback hosts`;
-  if (/^(javascript|data|vbscript|file|blob|about|ftp|ws|wss):$/i.test(u.protocol)) return `${uri} uses a forbidden scheme`;
+  if (u.protocol === 'http:')
+    return isLoopbackHost(u.hostname) ? undefined : `${uri}: http is allowed only for loopback hosts`;
+  if (/^(javascript|data|vbscript|file|blob|about|ftp|ws|wss):$/i.test(u.protocol))
+    return `${uri} uses a forbidden scheme`;
   if (applicationType !== 'native') return `${uri}: custom schemes are allowed only for native clients`;
-  if (!u.protocol.slice(0, -1).includes('.')) return `${uri}: a private-use scheme must be a reverse domain name (RFC 8252 section 7.1)`;
+  if (!u.protocol.slice(0, -1).includes('.'))
+    return `${uri}: a private-use scheme must be a reverse domain name (RFC 8252 section 7.1)`;
   return undefined;
 }
 
@@ -36,7 +39,10 @@ export function redirectUriProblem(uri: string, applicationType: 'web' | 'native
  * Exact string comparison with the registered URIs, except that a native client's loopback
  * redirect URI may use any port (RFC 8252 section 7.3, RFC 9700 section 4.1.3).
  */
-export function matchRedirectUri(client: Pick<ClientRecord, 'redirectUris' | 'applicationType'>, requested: string): boolean {
+export function matchRedirectUri(
+  client: Pick<ClientRecord, 'redirectUris' | 'applicationType'>,
+  requested: string,
+): boolean {
   if (client.redirectUris.includes(requested)) return true;
   if (client.applicationType !== 'native') return false;
   const r = parse(requested);

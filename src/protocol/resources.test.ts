@@ -4,8 +4,14 @@ import type { ClientRecord } from '../ports/clients.ts';
 import { OAuthError } from './errors.ts';
 import { checkResources, MAX_RESOURCES, pickResource, resourceScope, resourceScopesProblems } from './resources.ts';
 
-const client = (allowedResources: string[], resource_scopes?: Record<string, string[]>) => ({ clientId: 'c', allowedResources, metadata: resource_scopes ? { resource_scopes } : {} }) as unknown as ClientRecord;
-const target = (fn: () => unknown) => assert.throws(fn, (e: unknown) => e instanceof OAuthError && e.code === 'invalid_target');
+const client = (allowedResources: string[], resource_scopes?: Record<string, string[]>) =>
+  ({
+    clientId: 'c',
+    allowedResources,
+    metadata: resource_scopes ? { resource_scopes } : {},
+  }) as unknown as ClientRecord;
+const target = (fn: () => unknown) =>
+  assert.throws(fn, (e: unknown) => e instanceof OAuthError && e.code === 'invalid_target');
 
 describe('resource indicators', () => {
   it('checkResources: absolute URIs without fragments, allowed for the client, at most MAX_RESOURCES; duplicates folded', () => {
@@ -15,8 +21,12 @@ describe('resource indicators', () => {
     target(() => checkResources(client([]), 'https://a/#x'));
     target(() => checkResources(client([]), 'not-a-uri'));
     target(() => checkResources(client([]), ''));
-    target(() => checkResources(client([]), Array.from({ length: MAX_RESOURCES + 1 }, (_, i) => `https://r${i}/`).join(' ')));
-    assert.doesNotThrow(() => checkResources(client([]), Array.from({ length: MAX_RESOURCES }, (_, i) => `https://r${i}/`).join(' ')));
+    target(() =>
+      checkResources(client([]), Array.from({ length: MAX_RESOURCES + 1 }, (_, i) => `https://r${i}/`).join(' ')),
+    );
+    assert.doesNotThrow(() =>
+      checkResources(client([]), Array.from({ length: MAX_RESOURCES }, (_, i) => `https://r${i}/`).join(' ')),
+    );
   });
   it('pickResource: the named one if granted, else the only one, else null; several need naming', () => {
     assert.equal(pickResource(null, undefined), null);

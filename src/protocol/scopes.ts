@@ -1,7 +1,10 @@
 /** The standard scopes Tessera knows, what the consent page says of them, and the claims they release. */
 export const STANDARD_SCOPES: Readonly<Record<string, { description: string; claims: readonly string[] }>> = {
   openid: { description: 'Sign you in and know your user id', claims: ['sub'] },
-  profile: { description: 'Your name and username', claims: ['name', 'given_name', 'family_name', 'preferred_username', 'updated_at'] },
+  profile: {
+    description: 'Your name and username',
+    claims: ['name', 'given_name', 'family_name', 'preferred_username', 'updated_at'],
+  },
   email: { description: 'Your email address', claims: ['email', 'email_verified'] },
   offline_access: { description: 'Stay connected when you are not using it', claims: [] },
 };
@@ -15,5 +18,16 @@ export function describeScope(scope: string): string {
 }
 
 export function claimsSupported(): string[] {
-  return ['iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'at_hash', 'sid', 'amr', ...new Set(Object.values(STANDARD_SCOPES).flatMap((s) => s.claims))];
+  return [
+    'iss',
+    'aud',
+    'exp',
+    'iat',
+    'auth_time',
+    'nonce',
+    'at_hash',
+    'sid',
+    'amr',
+    ...new Set(Object.values(STANDARD_SCOPES).flatMap((s) => s.claims)),
+  ];
 }

@@ -2,12 +2,24 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ResourceServerRecord, ResourceServerStore } from '../ports/resource-servers.ts';
 import {
-  derivePairwiseKey, forgettingWrites, grantFactsCache, pairwiseKeys, protocolServices, REGISTRY_CACHE_MS, resourceRegistryCache,
+  derivePairwiseKey,
+  forgettingWrites,
+  grantFactsCache,
+  pairwiseKeys,
+  protocolServices,
+  REGISTRY_CACHE_MS,
+  resourceRegistryCache,
 } from './services.ts';
 
 const resource = (identifier: string): ResourceServerRecord => ({
-  identifier, displayName: identifier, scopes: [], accessTokenTtl: null, signingAlg: null, dpop: 'optional',
-  createdAt: 0, updatedAt: 0,
+  identifier,
+  displayName: identifier,
+  scopes: [],
+  accessTokenTtl: null,
+  signingAlg: null,
+  dpop: 'optional',
+  createdAt: 0,
+  updatedAt: 0,
 });
 
 /** A resource-server store in memory that counts its reads; `fail` makes the next read fail. */
@@ -19,11 +31,18 @@ function memoryStore() {
     get: async (id: string) => rows.get(id),
     async list() {
       store.reads++;
-      if (store.fail) { store.fail = false; throw new Error('database down'); }
+      if (store.fail) {
+        store.fail = false;
+        throw new Error('database down');
+      }
       return [...rows.values()];
     },
-    async put(r: ResourceServerRecord) { rows.set(r.identifier, r); },
-    async delete(id: string) { return rows.delete(id); },
+    async put(r: ResourceServerRecord) {
+      rows.set(r.identifier, r);
+    },
+    async delete(id: string) {
+      return rows.delete(id);
+    },
   } satisfies ResourceServerStore & { reads: number; fail: boolean };
   return store;
 }
@@ -37,7 +56,7 @@ describe('protocol services', () => {
     assert.notDeepEqual(keys.keyFor('another-secret-of-at-least-32-bytes-long'), k);
   });
 
-  it('grant facts: kept until the token expires by the provider\'s clock, bounded', () => {
+  it("grant facts: kept until the token expires by the provider's clock, bounded", () => {
     let clock = 1000;
     const cache = grantFactsCache(() => clock, 2);
     cache.set('a', { userId: 'u', claims: null }, 1010);
@@ -53,7 +72,7 @@ describe('protocol services', () => {
     assert.deepEqual(cache.get('b'), { userId: 'v', claims: null });
   });
 
-  it('resource registry: one read per REGISTRY_CACHE_MS of the provider\'s clock, shared by callers', async () => {
+  it("resource registry: one read per REGISTRY_CACHE_MS of the provider's clock, shared by callers", async () => {
     let clock = 1000;
     const store = memoryStore();
     await store.put(resource('https://a.example/'));

@@ -32,7 +32,7 @@ export function pairwiseKeys(): PairwiseKeys {
   return {
     keyFor(secret) {
       let k = keys.get(secret);
-      if (!k) keys.set(secret, k = derivePairwiseKey(secret));
+      if (!k) keys.set(secret, (k = derivePairwiseKey(secret)));
       return k;
     },
   };
@@ -90,7 +90,10 @@ export interface ResourceRegistryCache {
 
 type RegistryEntry = { at: number; value: Promise<ResourceRegistry>; ready?: ResourceRegistry };
 
-export function resourceRegistryCache(store: Pick<ResourceServerStore, 'list'>, now: () => number): ResourceRegistryCache {
+export function resourceRegistryCache(
+  store: Pick<ResourceServerStore, 'list'>,
+  now: () => number,
+): ResourceRegistryCache {
   const ttl = REGISTRY_CACHE_MS / 1000;
   let entry: RegistryEntry | undefined;
   return {
@@ -103,7 +106,9 @@ export function resourceRegistryCache(store: Pick<ResourceServerStore, 'list'>, 
       e.value = value;
       entry = e;
       // A failed read is not kept: the next request reads again (and meanwhile fails closed with a 503).
-      value.catch(() => { if (entry === e) entry = undefined; });
+      value.catch(() => {
+        if (entry === e) entry = undefined;
+      });
       return value;
     },
     forget() {
@@ -151,10 +156,17 @@ export function protocolServices(deps: { stores: Pick<Stores, 'resourceServers'>
  * cached on the provider's clock) and back-channel logout deliveries. `outbound` is the adapter
  * (adapters/outbound), chosen by the composition root.
  */
-export function outboundServices(config: Pick<Config, 'clientJwksCacheTtl' | 'clientJwksRefetchInterval' | 'clientJwksAllowLoopback'>, now: () => number, outbound: OutboundHttp) {
+export function outboundServices(
+  config: Pick<Config, 'clientJwksCacheTtl' | 'clientJwksRefetchInterval' | 'clientJwksAllowLoopback'>,
+  now: () => number,
+  outbound: OutboundHttp,
+) {
   const clientKeys = new ClientKeys({
-    cacheTtlSeconds: config.clientJwksCacheTtl, refetchIntervalSeconds: config.clientJwksRefetchInterval,
-    allowLoopback: config.clientJwksAllowLoopback, nowMs: () => now() * 1000, outbound,
+    cacheTtlSeconds: config.clientJwksCacheTtl,
+    refetchIntervalSeconds: config.clientJwksRefetchInterval,
+    allowLoopback: config.clientJwksAllowLoopback,
+    nowMs: () => now() * 1000,
+    outbound,
   });
   return { outbound, clientKeys, logoutDelivery: new LogoutDelivery() };
 }

@@ -71,7 +71,10 @@ function assertDocument(doc: string, opts: { script?: boolean; links?: boolean }
   // No external resources or inline event handlers.
   for (const m of doc.matchAll(/<([a-zA-Z][a-zA-Z0-9]*)\b([^>]*)>/g)) {
     const name = m[1]!.toLowerCase();
-    assert.ok(!['link', 'img', 'iframe', 'object', 'embed', 'base'].includes(name) && (name !== 'a' || opts.links), `no <${name}>`);
+    assert.ok(
+      !['link', 'img', 'iframe', 'object', 'embed', 'base'].includes(name) && (name !== 'a' || opts.links),
+      `no <${name}>`,
+    );
     for (const [attr, value] of Object.entries(tags(m[0], name)[0]!.attrs)) {
       // Plain links (sign-up <-> sign-in) only where a page is meant to have them, never javascript:.
       const link = opts.links && name === 'a' && attr === 'href' && !/^\s*javascript:/i.test(value);
@@ -128,8 +131,10 @@ describe('escapeHtml', () => {
 describe('html template', () => {
   it('escapes interpolations but keeps nested Html', () => {
     const inner = html`<b>${'<i>'}</b>`;
-    assert.equal(html`<p title="${ATTR}">${inner}${[XSS, raw('<br>')]}${undefined}${false}${0}</p>`.value,
-      '<p title="&quot;&gt;&lt;img src=x onerror=1&gt;"><b>&lt;i&gt;</b>&lt;script&gt;alert(1)&lt;/script&gt;<br>0</p>');
+    assert.equal(
+      html`<p title="${ATTR}">${inner}${[XSS, raw('<br>')]}${undefined}${false}${0}</p>`.value,
+      '<p title="&quot;&gt;&lt;img src=x onerror=1&gt;"><b>&lt;i&gt;</b>&lt;script&gt;alert(1)&lt;/script&gt;<br>0</p>',
+    );
   });
 });
 
@@ -188,7 +193,14 @@ describe('loginPage', () => {
   });
 
   it('escapes every interpolated value', () => {
-    const doc = loginPage({ nonce: NONCE, action: HOSTILE, csrf: HOSTILE, clientName: HOSTILE, username: HOSTILE, error: HOSTILE });
+    const doc = loginPage({
+      nonce: NONCE,
+      action: HOSTILE,
+      csrf: HOSTILE,
+      clientName: HOSTILE,
+      username: HOSTILE,
+      error: HOSTILE,
+    });
     assertDocument(doc);
     assertEscaped(doc);
     const [form] = forms(doc);
@@ -228,10 +240,10 @@ describe('consentPage', () => {
     assert.equal(fs[0]!.attrs.action, '/interaction/abc/consent');
     assert.deepEqual(hiddenFields(fs[0]!.inner), [['csrf', 'csrf-456']]);
     const buttons = tags(fs[0]!.inner, 'button');
-    assert.deepEqual(
-      buttons.map((b) => [b.attrs.type, b.attrs.name, b.attrs.value]).sort(),
-      [['submit', 'decision', 'allow'], ['submit', 'decision', 'deny']],
-    );
+    assert.deepEqual(buttons.map((b) => [b.attrs.type, b.attrs.name, b.attrs.value]).sort(), [
+      ['submit', 'decision', 'allow'],
+      ['submit', 'decision', 'deny'],
+    ]);
     assert.match(doc, /<button [^>]*name="decision" value="allow">Allow<\/button>/);
     assert.match(doc, /<button [^>]*name="decision" value="deny">Deny<\/button>/);
   });
@@ -240,7 +252,11 @@ describe('consentPage', () => {
     const doc = consentPage({ ...base, resources: [{ uri: 'https://api.example.com/' }] });
     assertDocument(doc);
     assert.ok(doc.includes('This access can be used only with:'));
-    assert.ok(doc.includes('<span class="resource-name">The service at api.example.com</span><code class="resource-uri small">https://api.example.com/</code>'));
+    assert.ok(
+      doc.includes(
+        '<span class="resource-name">The service at api.example.com</span><code class="resource-uri small">https://api.example.com/</code>',
+      ),
+    );
     const named = consentPage({ ...base, resources: [{ uri: 'https://api.example.com/', name: 'Orders API' }] });
     assert.ok(named.includes('<span class="resource-name">Orders API</span>'));
     assert.ok(!consentPage(base).includes('class="resources"'));
@@ -256,16 +272,26 @@ describe('consentPage', () => {
   });
 
   it('lists several resources (RFC 8707), each escaped', () => {
-    const doc = consentPage({ ...base, resources: [{ uri: 'https://a.example/' }, { uri: 'https://b.example/?x=<1>' }] });
+    const doc = consentPage({
+      ...base,
+      resources: [{ uri: 'https://a.example/' }, { uri: 'https://b.example/?x=<1>' }],
+    });
     assert.ok(doc.includes('This access can be used only with these services:'));
     assert.ok(doc.includes('<code class="resource-uri small">https://a.example/</code>'));
-    assert.ok(doc.includes('<span class="resource-name">The service at b.example</span><code class="resource-uri small">https://b.example/?x=&lt;1&gt;</code>'));
+    assert.ok(
+      doc.includes(
+        '<span class="resource-name">The service at b.example</span><code class="resource-uri small">https://b.example/?x=&lt;1&gt;</code>',
+      ),
+    );
   });
 
   it('warns that a self-registered client is unverified, with where the answer goes or that it goes to the device', () => {
     const web = consentPage({ ...base, unverified: { host: 'rp.example' } });
     assertDocument(web);
-    assert.match(web, /registered itself with Tessera: its name has not been checked by anyone\. If you continue, you will be sent to <strong>rp\.example<\/strong>/);
+    assert.match(
+      web,
+      /registered itself with Tessera: its name has not been checked by anyone\. If you continue, you will be sent to <strong>rp\.example<\/strong>/,
+    );
     const device = consentPage({ ...base, userCode: 'BCDF-GHJK', unverified: {} });
     assert.match(device, /registered itself with Tessera/);
     assert.match(device, /Access would go to the device that showed you the code/);
@@ -273,7 +299,11 @@ describe('consentPage', () => {
   });
 
   it('the signed-out page frames front-channel logout URLs (escaped) and links to where it goes next', () => {
-    const doc = loggedOutPage({ nonce: 'n', frames: ['https://rp.example/fc?iss=x&sid="s"'], continueTo: 'https://rp.example/bye?state=a&b' });
+    const doc = loggedOutPage({
+      nonce: 'n',
+      frames: ['https://rp.example/fc?iss=x&sid="s"'],
+      continueTo: 'https://rp.example/bye?state=a&b',
+    });
     assert.ok(doc.includes('<iframe class="logout-frame" src="https://rp.example/fc?iss=x&amp;sid=&quot;s&quot;"'));
     assert.ok(doc.includes('<a href="https://rp.example/bye?state=a&amp;b">'));
     assert.ok(doc.includes('content="2;url=https://rp.example/bye?state=a&amp;b"'));
@@ -287,16 +317,37 @@ describe('consentPage', () => {
   });
 
   it('lists authorization details (RFC 9396) field by field', () => {
-    const doc = consentPage({ ...base, authorizationDetails: [{ type: 'payment_initiation', fields: [{ name: 'creditorName', value: 'Merchant A' }, { name: 'actions', value: 'initiate' }] }] });
+    const doc = consentPage({
+      ...base,
+      authorizationDetails: [
+        {
+          type: 'payment_initiation',
+          fields: [
+            { name: 'creditorName', value: 'Merchant A' },
+            { name: 'actions', value: 'initiate' },
+          ],
+        },
+      ],
+    });
     assertDocument(doc);
-    assert.ok(doc.includes('<code class="detail-type">payment_initiation</code><dl><dt>creditorName</dt><dd>Merchant A</dd><dt>actions</dt><dd>initiate</dd></dl>'));
+    assert.ok(
+      doc.includes(
+        '<code class="detail-type">payment_initiation</code><dl><dt>creditorName</dt><dd>Merchant A</dd><dt>actions</dt><dd>initiate</dd></dl>',
+      ),
+    );
     assert.ok(!consentPage(base).includes('<ul class="authorization-details"'));
   });
 
   it('escapes every interpolated value', () => {
     const doc = consentPage({
-      nonce: NONCE, action: HOSTILE, csrf: HOSTILE, clientName: HOSTILE, username: HOSTILE,
-      scopes: [{ name: HOSTILE, description: HOSTILE }], resources: [{ uri: HOSTILE, name: HOSTILE }, { uri: HOSTILE }], unverified: { host: HOSTILE },
+      nonce: NONCE,
+      action: HOSTILE,
+      csrf: HOSTILE,
+      clientName: HOSTILE,
+      username: HOSTILE,
+      scopes: [{ name: HOSTILE, description: HOSTILE }],
+      resources: [{ uri: HOSTILE, name: HOSTILE }, { uri: HOSTILE }],
+      unverified: { host: HOSTILE },
       authorizationDetails: [{ type: HOSTILE, fields: [{ name: HOSTILE, value: HOSTILE }] }],
     });
     assertDocument(doc);
@@ -309,15 +360,35 @@ describe('consentPage', () => {
 
 describe('consentPage for a device', () => {
   it('shows the user code to compare and warns about codes from someone else', () => {
-    const doc = consentPage({ nonce: NONCE, action: '/interaction/abc/consent', csrf: 'c', clientName: 'TV', username: 'alice', scopes: [], userCode: 'BCDF-GHJK' });
+    const doc = consentPage({
+      nonce: NONCE,
+      action: '/interaction/abc/consent',
+      csrf: 'c',
+      clientName: 'TV',
+      username: 'alice',
+      scopes: [],
+      userCode: 'BCDF-GHJK',
+    });
     assertDocument(doc);
     assert.ok(doc.includes('<strong>BCDF-GHJK</strong>'));
     assert.match(doc, /Check that this code is the one shown on your device/);
     assert.match(doc, /select Deny/);
-    assert.ok(!consentPage({ nonce: NONCE, action: '/a', csrf: 'c', clientName: 'TV', username: 'alice', scopes: [] }).includes('shown on your device'));
+    assert.ok(
+      !consentPage({ nonce: NONCE, action: '/a', csrf: 'c', clientName: 'TV', username: 'alice', scopes: [] }).includes(
+        'shown on your device',
+      ),
+    );
   });
   it('escapes the user code', () => {
-    const doc = consentPage({ nonce: NONCE, action: '/a', csrf: 'c', clientName: 'TV', username: 'alice', scopes: [], userCode: HOSTILE });
+    const doc = consentPage({
+      nonce: NONCE,
+      action: '/a',
+      csrf: 'c',
+      clientName: 'TV',
+      username: 'alice',
+      scopes: [],
+      userCode: HOSTILE,
+    });
     assertEscaped(doc);
   });
 });
@@ -400,7 +471,11 @@ describe('logoutConfirmPage', () => {
     assert.equal(fs.length, 1);
     assert.equal(fs[0]!.attrs.method, 'post');
     assert.equal(fs[0]!.attrs.action, '/logout');
-    assert.deepEqual(Object.fromEntries(hiddenFields(fs[0]!.inner)), { ...base.hidden, csrf: 'csrf-789', confirm: 'yes' });
+    assert.deepEqual(Object.fromEntries(hiddenFields(fs[0]!.inner)), {
+      ...base.hidden,
+      csrf: 'csrf-789',
+      confirm: 'yes',
+    });
     assert.match(fs[0]!.inner, /<button type="submit">Sign out<\/button>/);
   });
 
@@ -413,17 +488,33 @@ describe('logoutConfirmPage', () => {
   it('does not let hidden fields duplicate csrf or confirm', () => {
     const doc = logoutConfirmPage({ ...base, hidden: { csrf: 'evil', confirm: 'no', state: 'x' } });
     const fields = hiddenFields(forms(doc)[0]!.inner);
-    assert.deepEqual(fields.filter(([n]) => n === 'csrf'), [['csrf', 'csrf-789']]);
-    assert.deepEqual(fields.filter(([n]) => n === 'confirm'), [['confirm', 'yes']]);
+    assert.deepEqual(
+      fields.filter(([n]) => n === 'csrf'),
+      [['csrf', 'csrf-789']],
+    );
+    assert.deepEqual(
+      fields.filter(([n]) => n === 'confirm'),
+      [['confirm', 'yes']],
+    );
   });
 
   it('escapes every interpolated value, including hidden field names', () => {
-    const doc = logoutConfirmPage({ nonce: NONCE, action: HOSTILE, csrf: HOSTILE, clientName: HOSTILE, hidden: { [HOSTILE]: HOSTILE } });
+    const doc = logoutConfirmPage({
+      nonce: NONCE,
+      action: HOSTILE,
+      csrf: HOSTILE,
+      clientName: HOSTILE,
+      hidden: { [HOSTILE]: HOSTILE },
+    });
     assertDocument(doc);
     assertEscaped(doc);
     const [form] = forms(doc);
     assert.equal(form!.attrs.action, HOSTILE);
-    assert.deepEqual(hiddenFields(form!.inner), [[HOSTILE, HOSTILE], ['csrf', HOSTILE], ['confirm', 'yes']]);
+    assert.deepEqual(hiddenFields(form!.inner), [
+      [HOSTILE, HOSTILE],
+      ['csrf', HOSTILE],
+      ['confirm', 'yes'],
+    ]);
   });
 });
 
@@ -439,7 +530,7 @@ describe('loggedOutPage', () => {
 describe('formPostPage', () => {
   const fields = { code: 'abc123', state: 'xyz&z=1', iss: 'https://tessera.example' };
 
-  it('renders an auto-submitting form with every field and a nonce\'d script', () => {
+  it("renders an auto-submitting form with every field and a nonce'd script", () => {
     const doc = formPostPage({ nonce: NONCE, action: 'https://client.example/cb', fields });
     assertDocument(doc, { script: true });
     const fs = forms(doc);
@@ -457,7 +548,10 @@ describe('formPostPage', () => {
     assertEscaped(doc);
     const [form] = forms(doc);
     assert.equal(form!.attrs.action, HOSTILE);
-    assert.deepEqual(hiddenFields(form!.inner), [[HOSTILE, HOSTILE], ['state', ATTR]]);
+    assert.deepEqual(hiddenFields(form!.inner), [
+      [HOSTILE, HOSTILE],
+      ['state', ATTR],
+    ]);
   });
 });
 
@@ -469,7 +563,12 @@ describe('accountPage', () => {
     revokeAction: '/account/revoke',
     logoutAction: '/account/logout',
     consents: [
-      { clientId: 'acme', clientName: 'Acme Photos', scopes: ['openid', 'photos.read'], grantedAt: Date.UTC(2025, 2, 14, 12) / 1000 },
+      {
+        clientId: 'acme',
+        clientName: 'Acme Photos',
+        scopes: ['openid', 'photos.read'],
+        grantedAt: Date.UTC(2025, 2, 14, 12) / 1000,
+      },
       { clientId: 'notes', clientName: 'Notes', scopes: ['openid'], grantedAt: Date.UTC(2024, 11, 31, 23) / 1000 },
     ],
   };
@@ -489,7 +588,10 @@ describe('accountPage', () => {
     assert.equal(revokes.length, 2);
     assert.deepEqual(
       revokes.map((f) => Object.fromEntries(hiddenFields(f.inner))),
-      [{ csrf: 'csrf-acc', client_id: 'acme' }, { csrf: 'csrf-acc', client_id: 'notes' }],
+      [
+        { csrf: 'csrf-acc', client_id: 'acme' },
+        { csrf: 'csrf-acc', client_id: 'notes' },
+      ],
     );
     for (const f of revokes) {
       assert.equal(f.attrs.method, 'post');
@@ -511,7 +613,11 @@ describe('accountPage', () => {
 
   it('escapes every interpolated value', () => {
     const doc = accountPage({
-      nonce: NONCE, csrf: HOSTILE, username: HOSTILE, revokeAction: HOSTILE, logoutAction: HOSTILE,
+      nonce: NONCE,
+      csrf: HOSTILE,
+      username: HOSTILE,
+      revokeAction: HOSTILE,
+      logoutAction: HOSTILE,
       consents: [{ clientId: HOSTILE, clientName: HOSTILE, scopes: [HOSTILE], grantedAt: Number.NaN }],
     });
     assertDocument(doc);
@@ -528,15 +634,50 @@ describe('the unverified-application warning on every page that names a self-reg
   it('login, sign-up and account chooser pages carry it when asked, escaped, and not otherwise', () => {
     const u = { host: HOSTILE };
     const pages = [
-      [loginPage({ nonce: NONCE, action: '/a', csrf: 'c', clientName: 'App', unverified: u }), loginPage({ nonce: NONCE, action: '/a', csrf: 'c', clientName: 'App' })],
-      [signupPage({ nonce: NONCE, action: '/a', csrf: 'c', clientName: 'App', emailRequired: false, values: { username: '', email: '', name: '' }, errors: {}, unverified: u }),
-        signupPage({ nonce: NONCE, action: '/a', csrf: 'c', clientName: 'App', emailRequired: false, values: { username: '', email: '', name: '' }, errors: {} })],
-      [selectAccountPage({ nonce: NONCE, action: '/a', csrf: 'c', clientName: 'App', username: 'alice', unverified: u }), selectAccountPage({ nonce: NONCE, action: '/a', csrf: 'c', clientName: 'App', username: 'alice' })],
+      [
+        loginPage({ nonce: NONCE, action: '/a', csrf: 'c', clientName: 'App', unverified: u }),
+        loginPage({ nonce: NONCE, action: '/a', csrf: 'c', clientName: 'App' }),
+      ],
+      [
+        signupPage({
+          nonce: NONCE,
+          action: '/a',
+          csrf: 'c',
+          clientName: 'App',
+          emailRequired: false,
+          values: { username: '', email: '', name: '' },
+          errors: {},
+          unverified: u,
+        }),
+        signupPage({
+          nonce: NONCE,
+          action: '/a',
+          csrf: 'c',
+          clientName: 'App',
+          emailRequired: false,
+          values: { username: '', email: '', name: '' },
+          errors: {},
+        }),
+      ],
+      [
+        selectAccountPage({
+          nonce: NONCE,
+          action: '/a',
+          csrf: 'c',
+          clientName: 'App',
+          username: 'alice',
+          unverified: u,
+        }),
+        selectAccountPage({ nonce: NONCE, action: '/a', csrf: 'c', clientName: 'App', username: 'alice' }),
+      ],
     ];
     for (const [warned, plain] of pages) {
       assertDocument(warned!);
       assertEscaped(warned!);
-      assert.match(warned!, /<div class="alert unverified" role="note"><p>This application registered itself with Tessera/);
+      assert.match(
+        warned!,
+        /<div class="alert unverified" role="note"><p>This application registered itself with Tessera/,
+      );
       assert.ok(!plain!.includes('registered itself'));
     }
   });
@@ -544,22 +685,41 @@ describe('the unverified-application warning on every page that names a self-reg
 
 describe('selectAccountPage', () => {
   it('offers to continue as the signed-in user or use another account, in one CSRF-protected form, escaped', () => {
-    const doc = selectAccountPage({ nonce: NONCE, action: '/interaction/abc/select', csrf: 'csrf-789', clientName: HOSTILE, username: HOSTILE });
+    const doc = selectAccountPage({
+      nonce: NONCE,
+      action: '/interaction/abc/select',
+      csrf: 'csrf-789',
+      clientName: HOSTILE,
+      username: HOSTILE,
+    });
     assertDocument(doc);
     assert.ok(!doc.includes(XSS) && !doc.includes(ATTR));
     const fs = forms(doc);
     assert.equal(fs.length, 1);
     assert.equal(fs[0]!.attrs.action, '/interaction/abc/select');
     assert.deepEqual(hiddenFields(fs[0]!.inner), [['csrf', 'csrf-789']]);
-    assert.deepEqual(tags(fs[0]!.inner, 'button').map((b) => b.attrs.value).sort(), ['continue', 'switch']);
-    assert.match(selectAccountPage({ nonce: NONCE, action: '/a', csrf: 'c', clientName: 'App', username: 'alice' }), />Continue as alice<\/button>/);
+    assert.deepEqual(
+      tags(fs[0]!.inner, 'button')
+        .map((b) => b.attrs.value)
+        .sort(),
+      ['continue', 'switch'],
+    );
+    assert.match(
+      selectAccountPage({ nonce: NONCE, action: '/a', csrf: 'c', clientName: 'App', username: 'alice' }),
+      />Continue as alice<\/button>/,
+    );
   });
 });
 
 describe('signupPage', () => {
   const base = {
-    nonce: NONCE, action: '/interaction/abc/signup', csrf: 'csrf-123', clientName: 'Acme', emailRequired: false,
-    values: { username: '', email: '', name: '' }, errors: {},
+    nonce: NONCE,
+    action: '/interaction/abc/signup',
+    csrf: 'csrf-123',
+    clientName: 'Acme',
+    emailRequired: false,
+    values: { username: '', email: '', name: '' },
+    errors: {},
   };
 
   it('renders the sign-up form: labelled fields, one CSRF form, new-password autocomplete', () => {
@@ -588,12 +748,20 @@ describe('signupPage', () => {
     const doc = signupPage({ ...base, emailRequired: true, loginUrl: '/interaction/abc' });
     assertDocument(doc, { links: true });
     assert.ok('required' in tags(doc, 'input').find((i) => i.attrs.name === 'email')!.attrs);
-    assert.deepEqual(tags(doc, 'a').map((a) => a.attrs.href), ['/interaction/abc']);
+    assert.deepEqual(
+      tags(doc, 'a').map((a) => a.attrs.href),
+      ['/interaction/abc'],
+    );
     assert.equal(tags(signupPage(base), 'a').length, 0);
   });
 
   it('marks each field in error, focuses the first, and never echoes passwords', () => {
-    const doc = signupPage({ ...base, values: { username: 'bob', email: 'b@example.com', name: 'Bob' }, error: 'Not created.', errors: { email: 'Bad email.', confirm: 'No match.' } });
+    const doc = signupPage({
+      ...base,
+      values: { username: 'bob', email: 'b@example.com', name: 'Bob' },
+      error: 'Not created.',
+      errors: { email: 'Bad email.', confirm: 'No match.' },
+    });
     const inputs = Object.fromEntries(tags(doc, 'input').map((i) => [i.attrs.name, i.attrs]));
     assert.equal(inputs.username!.value, 'bob');
     assert.equal(inputs.email!['aria-invalid'], 'true');
@@ -608,8 +776,15 @@ describe('signupPage', () => {
 
   it('escapes every interpolated value', () => {
     const doc = signupPage({
-      nonce: NONCE, action: HOSTILE, csrf: HOSTILE, clientName: HOSTILE, emailRequired: false, loginUrl: HOSTILE, error: HOSTILE,
-      values: { username: HOSTILE, email: HOSTILE, name: HOSTILE }, errors: { username: HOSTILE, password: HOSTILE },
+      nonce: NONCE,
+      action: HOSTILE,
+      csrf: HOSTILE,
+      clientName: HOSTILE,
+      emailRequired: false,
+      loginUrl: HOSTILE,
+      error: HOSTILE,
+      values: { username: HOSTILE, email: HOSTILE, name: HOSTILE },
+      errors: { username: HOSTILE, password: HOSTILE },
     });
     assertDocument(doc, { links: true });
     assertEscaped(doc);
@@ -620,7 +795,13 @@ describe('signupPage', () => {
 
 describe('loginPage with self-registration', () => {
   it('links to the sign-up page', () => {
-    const doc = loginPage({ nonce: NONCE, action: '/interaction/abc/login', csrf: 'c', clientName: 'Acme', signupUrl: '/interaction/abc/signup' });
+    const doc = loginPage({
+      nonce: NONCE,
+      action: '/interaction/abc/login',
+      csrf: 'c',
+      clientName: 'Acme',
+      signupUrl: '/interaction/abc/signup',
+    });
     assertDocument(doc, { links: true });
     const [a] = tags(doc, 'a');
     assert.equal(a!.attrs.href, '/interaction/abc/signup');

@@ -28,15 +28,20 @@ export interface Unverified {
  */
 function unverifiedNote(u: Unverified | undefined): Html | '' {
   if (!u) return '';
-  const where = u.host !== undefined
-    ? html`If you continue, you will be sent to <strong>${u.host}</strong>.`
-    : html`Access would go to the device that showed you the code, not to this browser.`;
+  const where =
+    u.host !== undefined
+      ? html`If you continue, you will be sent to <strong>${u.host}</strong>.`
+      : html`Access would go to the device that showed you the code, not to this browser.`;
   return html`<div class="alert unverified" role="note"><p>This application registered itself with Tessera: its name has not been checked by anyone. ${where}</p></div>`;
 }
 
 /** The host of a URI, or the URI itself when it has none (shown, escaped, as text). */
 function hostOf(uri: string): string {
-  try { return new URL(uri).host || uri; } catch { return uri; }
+  try {
+    return new URL(uri).host || uri;
+  } catch {
+    return uri;
+  }
 }
 
 /** Epoch seconds (as everywhere in Tessera) to YYYY-MM-DD (UTC), or undefined. */
@@ -99,7 +104,12 @@ export function signupPage(p: {
 }): string {
   const firstError = (['username', 'email', 'name', 'password', 'confirm'] as const).find((f) => p.errors[f]);
   const focus = firstError ?? 'username';
-  const field = (f: SignupField, label: string, type: string, attrs: { value?: string; autocomplete: string; required: boolean; hint?: string; extra?: Html }) => {
+  const field = (
+    f: SignupField,
+    label: string,
+    type: string,
+    attrs: { value?: string; autocomplete: string; required: boolean; hint?: string; extra?: Html },
+  ) => {
     const err = p.errors[f];
     const describedBy = [err ? `${f}-error` : '', attrs.hint ? `${f}-hint` : ''].filter(Boolean).join(' ');
     return html`<div class="field">
@@ -154,7 +164,8 @@ export function consentPage(p: {
     ? html`<h2 id="scopes-heading">This will allow ${p.clientName} to:</h2>
 <ul class="scopes" aria-labelledby="scopes-heading">
 ${p.scopes.map(
-  (s) => html`<li><span class="scope-desc">${s.description || s.name}</span><code class="scope-name small">${s.name}</code></li>\n`,
+  (s) =>
+    html`<li><span class="scope-desc">${s.description || s.name}</span><code class="scope-name small">${s.name}</code></li>\n`,
 )}</ul>`
     : html`<p class="muted">No specific permissions are requested.</p>`;
   // RFC 8707: each API by its name (from the resource registry) or its host, with the identifier.
@@ -162,20 +173,27 @@ ${p.scopes.map(
   const resource = apis.length
     ? html`<h2 id="resources-heading">${apis.length === 1 ? 'This access can be used only with:' : 'This access can be used only with these services:'}</h2>
 <ul class="resources" aria-labelledby="resources-heading">
-${apis.map((a) => html`<li><span class="resource-name">${a.name ?? `The service at ${hostOf(a.uri)}`}</span><code class="resource-uri small">${a.uri}</code></li>
-`)}</ul>`
+${apis.map(
+  (
+    a,
+  ) => html`<li><span class="resource-name">${a.name ?? `The service at ${hostOf(a.uri)}`}</span><code class="resource-uri small">${a.uri}</code></li>
+`,
+)}</ul>`
     : '';
   const details = p.authorizationDetails?.length
     ? html`<h2 id="details-heading">In particular:</h2>
 <ul class="authorization-details" aria-labelledby="details-heading">${p.authorizationDetails.map(
-  (d) => html`<li><code class="detail-type">${d.type}</code><dl>${d.fields.map((f) => html`<dt>${f.name}</dt><dd>${f.value}</dd>`)}</dl></li>\n`,
-)}</ul>`
+        (d) =>
+          html`<li><code class="detail-type">${d.type}</code><dl>${d.fields.map((f) => html`<dt>${f.name}</dt><dd>${f.value}</dd>`)}</dl></li>\n`,
+      )}</ul>`
     : '';
   const claims = p.claims?.length
     ? html`<h2 id="claims-heading">It also asks to see:</h2>
 <ul class="scopes" aria-labelledby="claims-heading">
-${p.claims.map((c) => html`<li><code class="scope-name">${c}</code></li>
-`)}</ul>`
+${p.claims.map(
+  (c) => html`<li><code class="scope-name">${c}</code></li>
+`,
+)}</ul>`
     : '';
   const body = html`<h1>Allow access?</h1>
 <p class="lead"><strong>${p.clientName}</strong> is asking for access to your account <strong>${p.username}</strong>${p.userCode ? ' on a device' : ''}.</p>
@@ -197,7 +215,14 @@ ${csrfInput(p.csrf)}
 }
 
 /** prompt=select_account: continue as the signed-in user, or sign in as someone else. */
-export function selectAccountPage(p: { nonce: string; action: string; csrf: string; clientName: string; username: string; unverified?: Unverified }): string {
+export function selectAccountPage(p: {
+  nonce: string;
+  action: string;
+  csrf: string;
+  clientName: string;
+  username: string;
+  unverified?: Unverified;
+}): string {
   const body = html`<h1>Choose an account</h1>
 <p class="lead">to continue to <strong>${p.clientName}</strong></p>
 ${unverifiedNote(p.unverified)}
@@ -211,7 +236,13 @@ ${csrfInput(p.csrf)}
   return layout({ title: 'Choose an account', nonce: p.nonce, body });
 }
 
-export function deviceEntryPage(p: { nonce: string; action: string; csrf: string; userCode?: string; error?: string }): string {
+export function deviceEntryPage(p: {
+  nonce: string;
+  action: string;
+  csrf: string;
+  userCode?: string;
+  error?: string;
+}): string {
   const invalid = p.error ? html` aria-invalid="true" aria-describedby="code-error"` : '';
   const body = html`<h1>Connect a device</h1>
 <p class="lead">Enter the code shown on your TV, console or other device.</p>
@@ -238,7 +269,12 @@ export function deviceDonePage(p: { nonce: string; approved: boolean; clientName
   return layout({ title: p.approved ? 'Device connected' : 'Access denied', nonce: p.nonce, body });
 }
 
-export function errorPage(p: { nonce: string; title: string; message: string; link?: { href: string; text: string } }): string {
+export function errorPage(p: {
+  nonce: string;
+  title: string;
+  message: string;
+  link?: { href: string; text: string };
+}): string {
   const back = p.link
     ? html`<p class="muted small">For your security, you have not been sent back to the application automatically. You can close this page, or go back only if you trust it:</p>
 <p><a href="${p.link.href}" rel="noreferrer">${p.link.text}</a></p>`
@@ -281,8 +317,12 @@ ${hiddenInputs(p.hidden, ['csrf', 'confirm'])}${csrfInput(p.csrf)}
  * continueTo: the post_logout_redirect_uri, followed after the frames had a moment to load.
  */
 export function loggedOutPage(p: { nonce: string; frames?: string[]; continueTo?: string }): string {
-  const frames = (p.frames ?? []).map((src) => html`<iframe class="logout-frame" src="${src}" title="Signing out of an application" sandbox="allow-scripts allow-same-origin" referrerpolicy="no-referrer"></iframe>
-`);
+  const frames = (p.frames ?? []).map(
+    (
+      src,
+    ) => html`<iframe class="logout-frame" src="${src}" title="Signing out of an application" sandbox="allow-scripts allow-same-origin" referrerpolicy="no-referrer"></iframe>
+`,
+  );
   const next = p.continueTo
     ? html`<meta http-equiv="refresh" content="2;url=${p.continueTo}">
 <p><a href="${p.continueTo}">Continue to the application</a></p>`

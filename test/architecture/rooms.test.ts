@@ -20,7 +20,8 @@ function sources(): Map<string, string> {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, e.name);
       if (e.isDirectory()) walk(path);
-      else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')) files.set(relative(src, path).split(sep).join('/'), readFileSync(path, 'utf8'));
+      else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts'))
+        files.set(relative(src, path).split(sep).join('/'), readFileSync(path, 'utf8'));
     }
   };
   walk(src);
@@ -32,41 +33,65 @@ const rules = () => parseRoomTable(readFileSync(join(root, 'docs/architecture.md
 describe('rooms (docs/architecture.md, "## Rooms")', () => {
   it('every import in src/ is one the Rooms table allows; no cycles between rooms or between files', () => {
     const violations = checkRooms(sources(), rules(), TEMPORARY_EXCEPTIONS);
-    assert.equal(violations.length, 0, `${violations.length} import(s) break the rooms of docs/architecture.md:\n${violations.map(formatViolation).join('\n')}`);
+    assert.equal(
+      violations.length,
+      0,
+      `${violations.length} import(s) break the rooms of docs/architecture.md:\n${violations.map(formatViolation).join('\n')}`,
+    );
   });
 
   it('every temporary exception is still needed: it silences an import the table refuses', () => {
     const refused = checkRooms(sources(), rules());
     for (const e of TEMPORARY_EXCEPTIONS) {
       const found = refused.some((v) => v.file === e.file && v.specifier === e.specifier);
-      assert.ok(found, `src/${e.file} no longer makes a refused import of ${e.specifier}: delete its entry from TEMPORARY_EXCEPTIONS`);
+      assert.ok(
+        found,
+        `src/${e.file} no longer makes a refused import of ${e.specifier}: delete its entry from TEMPORARY_EXCEPTIONS`,
+      );
     }
   });
 
   it('the table has a row for every room of src/', () => {
     const table = rules();
-    const rooms = new Set([...sources().keys()].map((f) => (f.startsWith('adapters/') ? f.split('/').slice(0, 2).join('/') : f.includes('/') ? f.split('/')[0]! : f)));
+    const rooms = new Set(
+      [...sources().keys()].map((f) =>
+        f.startsWith('adapters/') ? f.split('/').slice(0, 2).join('/') : f.includes('/') ? f.split('/')[0]! : f,
+      ),
+    );
     for (const room of rooms) assert.ok(table.has(room), `no row for src/${room}${room.endsWith('.ts') ? '' : '/'}`);
   });
 });
 
 describe('the room checker (on planted files)', () => {
-  const table = parseRoomTable([
-    '## Rooms', '', '| folder | holds | may import |', '|---|---|---|',
-    '| `src/ports/` | interfaces | nothing of ours |',
-    '| `src/protocol/` | rules | `ports/`, `jose`, `node:crypto` |',
-    '| `src/adapters/web/` | a fetcher | `ports/`, `protocol/rules/address.ts`, `node:http` |',
-    '| `src/app.ts` | composition | `*` and `pino` |',
-    '', '## Next', '',
-  ].join('\n'));
-  const planted = (extra: Record<string, string>) => new Map(Object.entries({
-    'ports/clients.ts': 'export interface Client { id: string }\n',
-    'protocol/rules/address.ts': "import { createHash } from 'node:crypto';\nexport const x = createHash;\n",
-    'protocol/token.ts': "import type { Client } from '../ports/clients.ts';\nimport { jwtVerify } from 'jose';\nexport const t = jwtVerify;\n",
-    'adapters/web/fetch.ts': "import { request } from 'node:http';\nimport { x } from '../../protocol/rules/address.ts';\nexport const f = [request, x];\n",
-    'app.ts': "import { pino } from 'pino';\nimport { t } from './protocol/token.ts';\nimport { f } from './adapters/web/fetch.ts';\nexport const a = [pino, t, f];\n",
-    ...extra,
-  }));
+  const table = parseRoomTable(
+    [
+      '## Rooms',
+      '',
+      '| folder | holds | may import |',
+      '|---|---|---|',
+      '| `src/ports/` | interfaces | nothing of ours |',
+      '| `src/protocol/` | rules | `ports/`, `jose`, `node:crypto` |',
+      '| `src/adapters/web/` | a fetcher | `ports/`, `protocol/rules/address.ts`, `node:http` |',
+      '| `src/app.ts` | composition | `*` and `pino` |',
+      '',
+      '## Next',
+      '',
+    ].join('\n'),
+  );
+  const planted = (extra: Record<string, string>) =>
+    new Map(
+      Object.entries({
+        'ports/clients.ts': 'export interface Client { id: string }\n',
+        'protocol/rules/address.ts': "import { createHash } from 'node:crypto';\nexport const x = createHash;\n",
+        'protocol/token.ts':
+          "import type { Client } from '../ports/clients.ts';\nimport { jwtVerify } from 'jose';\nexport const t = jwtVerify;\n",
+        'adapters/web/fetch.ts':
+          "import { request } from 'node:http';\nimport { x } from '../../protocol/rules/address.ts';\nexport const f = [request, x];\n",
+        'app.ts':
+          "import { pino } from 'pino';\nimport { t } from './protocol/token.ts';\nimport { f } from './adapters/web/fetch.ts';\nexport const a = [pino, t, f];\n",
+        ...extra,
+      }),
+    );
 
   it('reads the table: rooms, single files, packages and the wildcard', () => {
     assert.deepEqual([...table.keys()], ['ports', 'protocol', 'adapters/web', 'app.ts']);
@@ -81,62 +106,136 @@ describe('the room checker (on planted files)', () => {
   });
 
   it('reports an import of a room that is not listed, with file, line and rule', () => {
-    const all = checkRooms(planted({ 'protocol/fetch.ts': "// a comment: import x from '../adapters/web/fetch.ts'\nimport { f } from '../adapters/web/fetch.ts';\nexport const g = f;\n" }), table);
+    const all = checkRooms(
+      planted({
+        'protocol/fetch.ts':
+          "// a comment: import x from '../adapters/web/fetch.ts'\nimport { f } from '../adapters/web/fetch.ts';\nexport const g = f;\n",
+      }),
+      table,
+    );
     // The import also closes a loop (adapters/web imports protocol): reported as well.
-    assert.deepEqual(all.map((x) => x.rule), ['room', 'room-cycle']);
+    assert.deepEqual(
+      all.map((x) => x.rule),
+      ['room', 'room-cycle'],
+    );
     const v = all.filter((x) => x.rule === 'room');
-    assert.deepEqual({ file: v[0]!.file, line: v[0]!.line, rule: v[0]!.rule, specifier: v[0]!.specifier }, { file: 'protocol/fetch.ts', line: 2, rule: 'room', specifier: '../adapters/web/fetch.ts' });
-    assert.match(formatViolation(v[0]!), /^src\/protocol\/fetch\.ts:2 {2}import '\.\.\/adapters\/web\/fetch\.ts' {2}\[room\] {2}protocol may not import adapters\/web/);
+    assert.deepEqual(
+      { file: v[0]!.file, line: v[0]!.line, rule: v[0]!.rule, specifier: v[0]!.specifier },
+      { file: 'protocol/fetch.ts', line: 2, rule: 'room', specifier: '../adapters/web/fetch.ts' },
+    );
+    assert.match(
+      formatViolation(v[0]!),
+      /^src\/protocol\/fetch\.ts:2 {2}import '\.\.\/adapters\/web\/fetch\.ts' {2}\[room\] {2}protocol may not import adapters\/web/,
+    );
   });
 
   it('reports packages that are not listed: node builtins and npm packages, subpaths by their package', () => {
-    const v = checkRooms(planted({ 'protocol/net.ts': "import { isIP } from 'node:net';\nimport type { Kysely } from 'kysely/dist/index.js';\nexport const n = isIP;\n" }), table);
-    assert.deepEqual(v.map((x) => [x.rule, x.specifier]), [['package', 'node:net'], ['package', 'kysely/dist/index.js']]);
+    const v = checkRooms(
+      planted({
+        'protocol/net.ts':
+          "import { isIP } from 'node:net';\nimport type { Kysely } from 'kysely/dist/index.js';\nexport const n = isIP;\n",
+      }),
+      table,
+    );
+    assert.deepEqual(
+      v.map((x) => [x.rule, x.specifier]),
+      [
+        ['package', 'node:net'],
+        ['package', 'kysely/dist/index.js'],
+      ],
+    );
   });
 
   it('a single file of another room allows that file, not its neighbours', () => {
-    const v = checkRooms(planted({
-      'protocol/rules/other.ts': 'export const o = 1;\n',
-      'adapters/web/more.ts': "import { o } from '../../protocol/rules/other.ts';\nexport const m = o;\n",
-    }), table);
-    assert.deepEqual(v.map((x) => [x.file, x.rule]), [['adapters/web/more.ts', 'room']]);
+    const v = checkRooms(
+      planted({
+        'protocol/rules/other.ts': 'export const o = 1;\n',
+        'adapters/web/more.ts': "import { o } from '../../protocol/rules/other.ts';\nexport const m = o;\n",
+      }),
+      table,
+    );
+    assert.deepEqual(
+      v.map((x) => [x.file, x.rule]),
+      [['adapters/web/more.ts', 'room']],
+    );
   });
 
   it('sees dynamic imports, re-exports and side-effect imports', () => {
-    const v = checkRooms(planted({
-      'ports/a.ts': "export * from '../protocol/token.ts';\n",
-      'ports/b.ts': "export const load = () => import('../app.ts');\n",
-      'ports/c.ts': "import 'node:fs';\n",
-    }), table);
-    assert.deepEqual(v.filter((x) => x.rule !== 'room-cycle').map((x) => [x.file, x.rule]), [['ports/a.ts', 'room'], ['ports/b.ts', 'room'], ['ports/c.ts', 'package']]);
+    const v = checkRooms(
+      planted({
+        'ports/a.ts': "export * from '../protocol/token.ts';\n",
+        'ports/b.ts': "export const load = () => import('../app.ts');\n",
+        'ports/c.ts': "import 'node:fs';\n",
+      }),
+      table,
+    );
+    assert.deepEqual(
+      v.filter((x) => x.rule !== 'room-cycle').map((x) => [x.file, x.rule]),
+      [
+        ['ports/a.ts', 'room'],
+        ['ports/b.ts', 'room'],
+        ['ports/c.ts', 'package'],
+      ],
+    );
   });
 
   it('reports a cycle between rooms even when each import is allowed', () => {
     const cyclic = new Map(table);
     cyclic.set('ports', { ...table.get('ports')!, rooms: new Set(['protocol']) });
-    const v = checkRooms(planted({ 'ports/tokens.ts': "import type { t } from '../protocol/token.ts';\nexport type T = typeof t;\n" }), cyclic);
-    assert.deepEqual(v.map((x) => x.rule), ['room-cycle']);
+    const v = checkRooms(
+      planted({ 'ports/tokens.ts': "import type { t } from '../protocol/token.ts';\nexport type T = typeof t;\n" }),
+      cyclic,
+    );
+    assert.deepEqual(
+      v.map((x) => x.rule),
+      ['room-cycle'],
+    );
     assert.match(v[0]!.message, /ports -> protocol -> ports/);
   });
 
   it('reports a cycle between files of one room at run time; import type does not make one', () => {
-    const v = checkRooms(planted({
-      'protocol/a.ts': "import { b } from './b.ts';\nexport const a = () => b;\n",
-      'protocol/b.ts': "import { a } from './a.ts';\nexport const b = () => a;\n",
-      'protocol/c.ts': "import type { d } from './d.ts';\nexport const c = 1;\nexport type C = typeof d;\n",
-      'protocol/d.ts': "import { c } from './c.ts';\nexport const d = c;\n",
-    }), table);
-    assert.deepEqual(v.map((x) => [x.rule, x.message]), [['file-cycle', 'files import each other at run time: protocol/a.ts -> protocol/b.ts -> protocol/a.ts']]);
+    const v = checkRooms(
+      planted({
+        'protocol/a.ts': "import { b } from './b.ts';\nexport const a = () => b;\n",
+        'protocol/b.ts': "import { a } from './a.ts';\nexport const b = () => a;\n",
+        'protocol/c.ts': "import type { d } from './d.ts';\nexport const c = 1;\nexport type C = typeof d;\n",
+        'protocol/d.ts': "import { c } from './c.ts';\nexport const d = c;\n",
+      }),
+      table,
+    );
+    assert.deepEqual(
+      v.map((x) => [x.rule, x.message]),
+      [['file-cycle', 'files import each other at run time: protocol/a.ts -> protocol/b.ts -> protocol/a.ts']],
+    );
   });
 
   it('reports a file without a row in the table, and an import that names no source file', () => {
-    const v = checkRooms(planted({ 'stray/x.ts': "import { a } from '../app.ts';\n", 'protocol/y.ts': "import { z } from './missing.ts';\n" }), table);
-    assert.deepEqual(v.map((x) => [x.file, x.rule]).sort(), [['protocol/y.ts', 'missing-file'], ['stray/x.ts', 'unknown-room']]);
+    const v = checkRooms(
+      planted({
+        'stray/x.ts': "import { a } from '../app.ts';\n",
+        'protocol/y.ts': "import { z } from './missing.ts';\n",
+      }),
+      table,
+    );
+    assert.deepEqual(v.map((x) => [x.file, x.rule]).sort(), [
+      ['protocol/y.ts', 'missing-file'],
+      ['stray/x.ts', 'unknown-room'],
+    ]);
   });
 
   it('an exception silences exactly one import', () => {
-    const files = planted({ 'protocol/fetch.ts': "import { f } from '../adapters/web/fetch.ts';\nexport const g = f;\n" });
-    assert.equal(checkRooms(files, table, [{ file: 'protocol/fetch.ts', specifier: '../adapters/web/fetch.ts' }]).length, 0);
-    assert.deepEqual(checkRooms(files, table, [{ file: 'protocol/other.ts', specifier: '../adapters/web/fetch.ts' }]).map((x) => x.rule), ['room', 'room-cycle']);
+    const files = planted({
+      'protocol/fetch.ts': "import { f } from '../adapters/web/fetch.ts';\nexport const g = f;\n",
+    });
+    assert.equal(
+      checkRooms(files, table, [{ file: 'protocol/fetch.ts', specifier: '../adapters/web/fetch.ts' }]).length,
+      0,
+    );
+    assert.deepEqual(
+      checkRooms(files, table, [{ file: 'protocol/other.ts', specifier: '../adapters/web/fetch.ts' }]).map(
+        (x) => x.rule,
+      ),
+      ['room', 'room-cycle'],
+    );
   });
 });

@@ -38,7 +38,10 @@ export interface Violation {
 }
 
 /** One accepted import that the table does not allow, to be removed (the test lists each with its reason). */
-export interface Exception { file: string; specifier: string }
+export interface Exception {
+  file: string;
+  specifier: string;
+}
 
 /** Replaces comments with spaces (keeping line breaks), leaving strings as they are. */
 export function stripComments(source: string): string {
@@ -50,14 +53,26 @@ export function stripComments(source: string): string {
     const next = source[i + 1];
     if (quote) {
       out += c;
-      if (c === '\\') { out += next ?? ''; i += 2; continue; }
+      if (c === '\\') {
+        out += next ?? '';
+        i += 2;
+        continue;
+      }
       if (c === quote) quote = undefined;
       i++;
       continue;
     }
-    if (c === "'" || c === '"' || c === '`') { quote = c; out += c; i++; continue; }
+    if (c === "'" || c === '"' || c === '`') {
+      quote = c;
+      out += c;
+      i++;
+      continue;
+    }
     if (c === '/' && next === '/') {
-      while (i < source.length && source[i] !== '\n') { out += ' '; i++; }
+      while (i < source.length && source[i] !== '\n') {
+        out += ' ';
+        i++;
+      }
       continue;
     }
     if (c === '/' && next === '*') {
@@ -128,11 +143,17 @@ export function resolve(from: string, specifier: string): string {
 export function parseRoomTable(markdown: string): Map<string, RoomRule> {
   const section = markdown.split(/^## /m).find((s) => s.startsWith('Rooms\n'));
   if (!section) throw new Error('docs/architecture.md has no "## Rooms" section');
-  const rows = section.split('\n').filter((l) => l.startsWith('|')).slice(2);
+  const rows = section
+    .split('\n')
+    .filter((l) => l.startsWith('|'))
+    .slice(2);
   if (rows.length === 0) throw new Error('the Rooms section has no table');
   const rules = new Map<string, RoomRule>();
   for (const row of rows) {
-    const cells = row.split('|').slice(1, -1).map((c) => c.trim());
+    const cells = row
+      .split('|')
+      .slice(1, -1)
+      .map((c) => c.trim());
     const name = /^`src\/([^`]+)`$/.exec(cells[0]!)?.[1];
     if (!name) throw new Error(`Rooms table: the first cell must be a backticked src/ path: ${row}`);
     const room = name.replace(/\/$/, '');
@@ -163,13 +184,19 @@ function cycles(graph: Map<string, Set<string>>): string[][] {
     stack.push(v);
     onStack.add(v);
     for (const w of graph.get(v) ?? []) {
-      if (!idx.has(w)) { visit(w); low.set(v, Math.min(low.get(v)!, low.get(w)!)); }
-      else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, idx.get(w)!));
+      if (!idx.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, idx.get(w)!));
     }
     if (low.get(v) === idx.get(v)) {
       const scc: string[] = [];
       let w: string;
-      do { w = stack.pop()!; onStack.delete(w); scc.push(w); } while (w !== v);
+      do {
+        w = stack.pop()!;
+        onStack.delete(w);
+        scc.push(w);
+      } while (w !== v);
       if (scc.length > 1) found.push(scc.sort());
     }
   };
@@ -192,7 +219,10 @@ function loopThrough(graph: Map<string, Set<string>>, members: string[]): string
         while (path[0] !== start) path.unshift(prev.get(path[0]!)!);
         return [...path, start];
       }
-      if (!prev.has(w)) { prev.set(w, v); queue.push(w); }
+      if (!prev.has(w)) {
+        prev.set(w, v);
+        queue.push(w);
+      }
     }
   }
   return [...members, start];
@@ -205,7 +235,9 @@ function loopThrough(graph: Map<string, Set<string>>, members: string[]): string
  * `import type` and `export type ... from` are erased and do not count).
  */
 export function checkRooms(
-  files: Map<string, string>, rules: Map<string, RoomRule>, exceptions: readonly Exception[] = [],
+  files: Map<string, string>,
+  rules: Map<string, RoomRule>,
+  exceptions: readonly Exception[] = [],
 ): Violation[] {
   const violations: Violation[] = [];
   const roomGraph = new Map<string, Set<string>>();
@@ -255,7 +287,8 @@ export function checkRooms(
     const edges = loop.slice(0, -1).map((r, i) => firstEdge.get(`${r} ${loop[i + 1]}`)!);
     const first = edges[0]!;
     violations.push({
-      ...first, rule: 'room-cycle',
+      ...first,
+      rule: 'room-cycle',
       message: `rooms import each other: ${loop.join(' -> ')} (${edges.map((e) => `${e.file}:${e.line} ${e.specifier}`).join('; ')})`,
     });
   }

@@ -24,9 +24,9 @@ import { cliBackends, runCli, type CliResult } from '../fixtures/cli.ts';
 
 const NOW = Math.floor(Date.now() / 1000);
 
-
 /** Runs `script` (the CLI unless named) as runCli does. */
-const run = (script: string, args: string[], env: Record<string, string>, input = '') => runCli(args, env, input, script);
+const run = (script: string, args: string[], env: Record<string, string>, input = '') =>
+  runCli(args, env, input, script);
 
 const secretOf = (out: string) => /^Client secret.*: (\S+)$/m.exec(out)?.[1];
 const jsonBefore = (out: string) => JSON.parse(out.split(/^Client secret/m)[0]!);
@@ -54,14 +54,29 @@ describe('tessera CLI', { concurrency: true }, () => {
       };
       const withStores = async <T>(fn: (s: Stores) => Promise<T>): Promise<T> => {
         const { stores } = await openStores(config, { migrate: false });
-        try { return await fn(stores); } finally { await stores.close(); }
+        try {
+          return await fn(stores);
+        } finally {
+          await stores.close();
+        }
       };
-      const addSession = (userId: string, idHash: string) => withStores((s) => s.sessions.create({
-        idHash, sid: `sid-${idHash}`, userId, authTime: NOW, amr: ['pwd'], createdAt: NOW, lastSeenAt: NOW, expiresAt: NOW + 3600,
-      }));
+      const addSession = (userId: string, idHash: string) =>
+        withStores((s) =>
+          s.sessions.create({
+            idHash,
+            sid: `sid-${idHash}`,
+            userId,
+            authTime: NOW,
+            amr: ['pwd'],
+            createdAt: NOW,
+            lastSeenAt: NOW,
+            expiresAt: NOW + 3600,
+          }),
+        );
 
       after(async () => {
-        if (backend.url.startsWith('sqlite:')) rmSync(dirname(backend.url.slice('sqlite:'.length)), { recursive: true, force: true });
+        if (backend.url.startsWith('sqlite:'))
+          rmSync(dirname(backend.url.slice('sqlite:'.length)), { recursive: true, force: true });
         else await backend.drop?.();
       });
 
@@ -72,8 +87,21 @@ describe('tessera CLI', { concurrency: true }, () => {
       });
 
       it('client create prints the client and a secret (shown once) that authenticates', async () => {
-        const r = await ok(['client', 'create', '--id', 'web', '--name', 'Web app', '--redirect-uri', 'https://app.example/cb',
-          '--redirect-uri', 'http://127.0.0.1:8080/cb', '--scope', 'openid profile', '--skip-consent']);
+        const r = await ok([
+          'client',
+          'create',
+          '--id',
+          'web',
+          '--name',
+          'Web app',
+          '--redirect-uri',
+          'https://app.example/cb',
+          '--redirect-uri',
+          'http://127.0.0.1:8080/cb',
+          '--scope',
+          'openid profile',
+          '--skip-consent',
+        ]);
         const created = jsonBefore(r.out);
         assert.equal(created.client_id, 'web');
         assert.equal(created.client_name, 'Web app');
@@ -88,14 +116,25 @@ describe('tessera CLI', { concurrency: true }, () => {
 
         const shown = (await ok(['client', 'show', 'web'])).out;
         assert.equal(JSON.parse(shown).client_id, 'web');
-        assert.ok(!shown.includes(secret) && !shown.includes(stored.secretHash), 'show never reveals the secret or its hash');
-        assert.deepEqual(Object.keys(JSON.parse(shown)).filter((k) => /secret|hash/.test(k)), []);
+        assert.ok(
+          !shown.includes(secret) && !shown.includes(stored.secretHash),
+          'show never reveals the secret or its hash',
+        );
+        assert.deepEqual(
+          Object.keys(JSON.parse(shown)).filter((k) => /secret|hash/.test(k)),
+          [],
+        );
         assert.match((await ok(['client', 'list'])).out, /^web\s+Web app\s+confidential web\s+client_secret_basic/m);
-        assert.deepEqual(JSON.parse((await ok(['client', 'list', '--json'])).out).map((c: { client_id: string }) => c.client_id), ['web']);
+        assert.deepEqual(
+          JSON.parse((await ok(['client', 'list', '--json'])).out).map((c: { client_id: string }) => c.client_id),
+          ['web'],
+        );
       });
 
       it('client rotate-secret prints a new secret once and invalidates the old one', async () => {
-        const old = secretOf((await ok(['client', 'create', '--id', 'rotating', '--grant', 'client_credentials'])).out)!;
+        const old = secretOf(
+          (await ok(['client', 'create', '--id', 'rotating', '--grant', 'client_credentials'])).out,
+        )!;
         const fresh = secretOf((await ok(['client', 'rotate-secret', 'rotating'])).out)!;
         assert.ok(fresh && fresh !== old);
         const { secretHash } = (await withStores((s) => s.clients.get('rotating')))!;
@@ -121,7 +160,10 @@ describe('tessera CLI', { concurrency: true }, () => {
         expectFail(await cli(['registration', 'token', 'create', '--expires-in', 'soon']), 2, /whole number/);
         await ok(['registration', 'token', 'revoke', shown.id]);
         expectFail(await cli(['registration', 'token', 'revoke', shown.id]), 1, /no initial access token/);
-        assert.equal((await withStores((s) => s.initialAccessTokens.find(mine.tokenHash, Math.floor(Date.now() / 1000)))), undefined);
+        assert.equal(
+          await withStores((s) => s.initialAccessTokens.find(mine.tokenHash, Math.floor(Date.now() / 1000))),
+          undefined,
+        );
 
         await ok(['client', 'create', '--id', 'pending', '--grant', 'client_credentials']);
         await ok(['client', 'disable', 'pending']);
@@ -132,7 +174,16 @@ describe('tessera CLI', { concurrency: true }, () => {
       });
 
       it('client create --public makes a client without a secret', async () => {
-        const r = await ok(['client', 'create', '--id', 'mobile', '--public', '--native', '--redirect-uri', 'com.example.app:/cb']);
+        const r = await ok([
+          'client',
+          'create',
+          '--id',
+          'mobile',
+          '--public',
+          '--native',
+          '--redirect-uri',
+          'com.example.app:/cb',
+        ]);
         assert.equal(secretOf(r.out), undefined);
         const c = jsonBefore(r.out);
         assert.equal(c.token_endpoint_auth_method, 'none');
@@ -141,20 +192,66 @@ describe('tessera CLI', { concurrency: true }, () => {
       });
 
       it('client create --fapi: only with private_key_jwt; shown in the client', async () => {
-        expectFail(await cli(['client', 'create', '--id', 'fapi-secret', '--redirect-uri', 'https://bank.example/cb', '--fapi']), 1, /FAPI 2.0 client must authenticate with private_key_jwt/);
+        expectFail(
+          await cli(['client', 'create', '--id', 'fapi-secret', '--redirect-uri', 'https://bank.example/cb', '--fapi']),
+          1,
+          /FAPI 2.0 client must authenticate with private_key_jwt/,
+        );
         const { publicKey } = await generateKeyPair('ES256', { extractable: true });
         const dir = mkdtempSync(join(tmpdir(), 'tessera-cli-fapi-'));
         const file = join(dir, 'jwks.json');
         writeFileSync(file, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'f1' }] }));
-        const c = jsonBefore((await ok(['client', 'create', '--id', 'fapi-bank', '--auth-method', 'private_key_jwt', '--jwks-file', file, '--redirect-uri', 'https://bank.example/cb', '--fapi', '--fapi-message-signing'])).out);
+        const c = jsonBefore(
+          (
+            await ok([
+              'client',
+              'create',
+              '--id',
+              'fapi-bank',
+              '--auth-method',
+              'private_key_jwt',
+              '--jwks-file',
+              file,
+              '--redirect-uri',
+              'https://bank.example/cb',
+              '--fapi',
+              '--fapi-message-signing',
+            ])
+          ).out,
+        );
         assert.equal(c.fapi_profile, '2.0');
         assert.equal(c.fapi_message_signing, true);
         rmSync(dir, { recursive: true, force: true });
       });
 
       it('client create --pkce-optional: confidential clients only; shown in the client', async () => {
-        expectFail(await cli(['client', 'create', '--id', 'pkce-public', '--public', '--redirect-uri', 'https://legacy.example/cb', '--pkce-optional']), 1, /confidential clients only/);
-        const c = jsonBefore((await ok(['client', 'create', '--id', 'pkce-legacy', '--redirect-uri', 'https://legacy.example/cb', '--pkce-optional'])).out);
+        expectFail(
+          await cli([
+            'client',
+            'create',
+            '--id',
+            'pkce-public',
+            '--public',
+            '--redirect-uri',
+            'https://legacy.example/cb',
+            '--pkce-optional',
+          ]),
+          1,
+          /confidential clients only/,
+        );
+        const c = jsonBefore(
+          (
+            await ok([
+              'client',
+              'create',
+              '--id',
+              'pkce-legacy',
+              '--redirect-uri',
+              'https://legacy.example/cb',
+              '--pkce-optional',
+            ])
+          ).out,
+        );
         assert.equal(c.pkce_required, false);
       });
 
@@ -166,33 +263,105 @@ describe('tessera CLI', { concurrency: true }, () => {
         writeFileSync(pubFile, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1' }] }));
         writeFileSync(privFile, JSON.stringify({ keys: [{ ...(await exportJWK(privateKey)), kid: 'k1' }] }));
         try {
-          const r = await ok(['client', 'create', '--id', 'pkj', '--auth-method', 'private_key_jwt', '--jwks-file', pubFile, '--auth-signing-alg', 'ES256', '--grant', 'client_credentials']);
+          const r = await ok([
+            'client',
+            'create',
+            '--id',
+            'pkj',
+            '--auth-method',
+            'private_key_jwt',
+            '--jwks-file',
+            pubFile,
+            '--auth-signing-alg',
+            'ES256',
+            '--grant',
+            'client_credentials',
+          ]);
           assert.equal(secretOf(r.out), undefined);
           const c = jsonBefore(r.out);
           assert.equal(c.token_endpoint_auth_method, 'private_key_jwt');
           assert.equal((c.jwks as { keys: { kid: string }[] }).keys[0]!.kid, 'k1');
           assert.equal(c.token_endpoint_auth_signing_alg, 'ES256');
-          expectFail(await cli(['client', 'create', '--id', 'pkj-priv', '--auth-method', 'private_key_jwt', '--jwks-file', privFile, '--grant', 'client_credentials']), 1, /private members/);
-          expectFail(await cli(['client', 'create', '--id', 'pkj-none', '--auth-method', 'private_key_jwt', '--grant', 'client_credentials']), 1, /needs jwks or jwks_uri/);
+          expectFail(
+            await cli([
+              'client',
+              'create',
+              '--id',
+              'pkj-priv',
+              '--auth-method',
+              'private_key_jwt',
+              '--jwks-file',
+              privFile,
+              '--grant',
+              'client_credentials',
+            ]),
+            1,
+            /private members/,
+          );
+          expectFail(
+            await cli([
+              'client',
+              'create',
+              '--id',
+              'pkj-none',
+              '--auth-method',
+              'private_key_jwt',
+              '--grant',
+              'client_credentials',
+            ]),
+            1,
+            /needs jwks or jwks_uri/,
+          );
           expectFail(await cli(['client', 'rotate-secret', 'pkj']), 1, /no secret/);
-          const csj = await ok(['client', 'create', '--id', 'csj', '--auth-method', 'client_secret_jwt', '--grant', 'client_credentials']);
+          const csj = await ok([
+            'client',
+            'create',
+            '--id',
+            'csj',
+            '--auth-method',
+            'client_secret_jwt',
+            '--grant',
+            'client_credentials',
+          ]);
           const secret = secretOf(csj.out)!;
           const stored = (await withStores((s) => s.clients.get('csj')))!;
           assert.ok(!JSON.stringify(stored).includes(secret), 'the secret is stored only wrapped and hashed');
           assert.ok(!(await ok(['client', 'show', 'csj'])).out.includes(stored.metadata.client_secret_jwe as string));
           await ok(['client', 'rotate-secret', 'csj']);
-          assert.notEqual((await withStores((s) => s.clients.get('csj')))!.metadata.client_secret_jwe, stored.metadata.client_secret_jwe, 'rotation re-wraps the secret');
+          assert.notEqual(
+            (await withStores((s) => s.clients.get('csj')))!.metadata.client_secret_jwe,
+            stored.metadata.client_secret_jwe,
+            'rotation re-wraps the secret',
+          );
         } finally {
           rmSync(dir, { recursive: true, force: true });
         }
       });
 
       it('client create refuses invalid redirect URIs and existing ids (exit 1), and bad usage (exit 2)', async () => {
-        expectFail(await cli(['client', 'create', '--id', 'plain', '--redirect-uri', 'http://app.example/cb']), 1, /loopback/);
-        expectFail(await cli(['client', 'create', '--id', 'frag', '--redirect-uri', 'https://app.example/cb#x']), 1, /fragment/);
-        assert.equal(await withStores(async (s) => (await s.clients.get('plain')) ?? (await s.clients.get('frag'))), undefined);
-        expectFail(await cli(['client', 'create', '--id', 'web', '--redirect-uri', 'https://other.example/cb']), 1, /already exists/);
-        assert.deepEqual(JSON.parse((await ok(['client', 'show', 'web'])).out).redirect_uris, ['https://app.example/cb', 'http://127.0.0.1:8080/cb']);
+        expectFail(
+          await cli(['client', 'create', '--id', 'plain', '--redirect-uri', 'http://app.example/cb']),
+          1,
+          /loopback/,
+        );
+        expectFail(
+          await cli(['client', 'create', '--id', 'frag', '--redirect-uri', 'https://app.example/cb#x']),
+          1,
+          /fragment/,
+        );
+        assert.equal(
+          await withStores(async (s) => (await s.clients.get('plain')) ?? (await s.clients.get('frag'))),
+          undefined,
+        );
+        expectFail(
+          await cli(['client', 'create', '--id', 'web', '--redirect-uri', 'https://other.example/cb']),
+          1,
+          /already exists/,
+        );
+        assert.deepEqual(JSON.parse((await ok(['client', 'show', 'web'])).out).redirect_uris, [
+          'https://app.example/cb',
+          'http://127.0.0.1:8080/cb',
+        ]);
         expectFail(await cli(['client', 'create', '--redirect-uri', 'https://app.example/cb']), 2, /--id is required/);
         expectFail(await cli(['client', 'create', '--id', 'x', '--bogus']), 2, /--bogus/);
         expectFail(await cli(['client', 'show']), 2, /expected ID/);
@@ -206,7 +375,20 @@ describe('tessera CLI', { concurrency: true }, () => {
       });
 
       it('user create --password-stdin stores an argon2id hash of the password', async () => {
-        const r = await ok(['user', 'create', '--username', 'alice', '--email', 'alice@example.com', '--name', 'Alice', '--password-stdin'], 'correct horse battery\n');
+        const r = await ok(
+          [
+            'user',
+            'create',
+            '--username',
+            'alice',
+            '--email',
+            'alice@example.com',
+            '--name',
+            'Alice',
+            '--password-stdin',
+          ],
+          'correct horse battery\n',
+        );
         const shown = JSON.parse(r.out);
         assert.equal(shown.username, 'alice');
         assert.equal(shown.has_password, true);
@@ -214,9 +396,17 @@ describe('tessera CLI', { concurrency: true }, () => {
         const user = (await withStores((s) => s.users.findByUsername('alice')))!;
         assert.ok(user.passwordHash?.startsWith('$argon2id$'));
         assert.ok(await verifyPassword('correct horse battery', user.passwordHash));
-        expectFail(await cli(['user', 'create', '--username', 'alice', '--password-stdin'], 'another password\n'), 1, /already exists/);
+        expectFail(
+          await cli(['user', 'create', '--username', 'alice', '--password-stdin'], 'another password\n'),
+          1,
+          /already exists/,
+        );
         expectFail(await cli(['user', 'create', '--username', 'bob', '--password-stdin'], 'short\n'), 1, /at least 8/);
-        expectFail(await cli(['user', 'create', '--username', 'bob', '--password-stdin', '--password', 'x']), 2, /not both/);
+        expectFail(
+          await cli(['user', 'create', '--username', 'bob', '--password-stdin', '--password', 'x']),
+          2,
+          /not both/,
+        );
       });
 
       it('user create --password works but warns about shell history', async () => {
@@ -234,7 +424,11 @@ describe('tessera CLI', { concurrency: true }, () => {
         assert.ok(await verifyPassword('a brand new password', after.passwordHash));
         assert.equal(await withStores((s) => s.sessions.get('alice-session-1')), undefined);
         expectFail(await cli(['user', 'set-password', 'alice']), 2, /password-stdin/);
-        expectFail(await cli(['user', 'set-password', 'nobody', '--password-stdin'], 'whatever-password\n'), 1, /no user nobody/);
+        expectFail(
+          await cli(['user', 'set-password', 'nobody', '--password-stdin'], 'whatever-password\n'),
+          1,
+          /no user nobody/,
+        );
       });
 
       it('user disable ends the sessions of the user; user enable restores the account', async () => {
@@ -247,21 +441,30 @@ describe('tessera CLI', { concurrency: true }, () => {
         await ok(['user', 'enable', 'alice']);
         assert.equal((await withStores((s) => s.users.findByUsername('alice')))!.disabled, false);
         const listed = JSON.parse((await ok(['user', 'list', '--json'])).out);
-        assert.deepEqual(listed.map((u: { username: string }) => u.username), ['alice', 'bob']);
+        assert.deepEqual(
+          listed.map((u: { username: string }) => u.username),
+          ['alice', 'bob'],
+        );
         assert.ok(!JSON.stringify(listed).includes('argon2'));
         expectFail(await cli(['user', 'disable', 'nobody']), 1, /no user nobody/);
       });
 
       it('keys list shows kid, algorithm, state and age, never private material', async () => {
         assert.match((await ok(['keys', 'list'])).out, /no signing keys yet/);
-        const ring = await withStores((s) => loadKeyRing(s.keys, config.keyEncryptionKey, config.signingAlg, NOW - 7200));
+        const ring = await withStores((s) =>
+          loadKeyRing(s.keys, config.keyEncryptionKey, config.signingAlg, NOW - 7200),
+        );
         const record = ring.records[0]!;
         const table = (await ok(['keys', 'list'])).out;
         assert.match(table, /^KID\s+ALG\s+STATE\s+CREATED\s+AGE\s+ACTIVE_FROM\s+UNTIL/);
         assert.match(table, new RegExp(`^${record.kid}\\s+ES256\\s+active\\s+\\S+\\s+2h\\s+\\S+\\s+\\S+$`, 'm'));
         const listed = JSON.parse((await ok(['keys', 'list', '--json'])).out);
-        assert.deepEqual(listed.map((k: { kid: string; state: string }) => [k.kid, k.state]), [[record.kid, 'active']]);
-        for (const out of [table, JSON.stringify(listed)]) assert.ok(!out.includes(record.privateJwe) && !/"d"/.test(out), 'no private key material');
+        assert.deepEqual(
+          listed.map((k: { kid: string; state: string }) => [k.kid, k.state]),
+          [[record.kid, 'active']],
+        );
+        for (const out of [table, JSON.stringify(listed)])
+          assert.ok(!out.includes(record.privateJwe) && !/"d"/.test(out), 'no private key material');
       });
 
       it('keys rotate promotes the prepublished key; keys retire takes the old one out; both audited', async () => {
@@ -279,7 +482,11 @@ describe('tessera CLI', { concurrency: true }, () => {
         assert.match(fresh.out, /\(ES256, a new key\)/);
         assert.match(fresh.err, /cached the JWKS/);
         // Only an algorithm Tessera signs with (TESSERA_SIGNING_ALGS) is rotated.
-        expectFail(await cli(['keys', 'rotate', '--alg', 'EdDSA']), 1, /alg must be one of ES256, RS256 \(TESSERA_SIGNING_ALGS\)/);
+        expectFail(
+          await cli(['keys', 'rotate', '--alg', 'EdDSA']),
+          1,
+          /alg must be one of ES256, RS256 \(TESSERA_SIGNING_ALGS\)/,
+        );
         expectFail(await cli(['keys', 'rotate', '--alg', 'HS256']), 2, /--alg must be/);
         assert.match((await ok(['keys', 'retire', '--', oldKid])).out, new RegExp(`retired signing key ${oldKid}`));
         assert.match((await ok(['keys', 'retire', '--', oldKid])).out, /was retired already/);
@@ -288,23 +495,49 @@ describe('tessera CLI', { concurrency: true }, () => {
         expectFail(await cli(['keys', 'retire', '-Abc']), 2, /Unknown option '-A'/);
         const active = (await withStores((s) => s.keys.list())).find((k) => k.state === 'active')!;
         expectFail(await cli(['keys', 'retire', '--', active.kid]), 1, /is the active key: rotate first/);
-        const audit = JSON.parse((await ok(['audit', 'list', '--type', 'key_rotated'])).out) as { actor: string; details: Record<string, unknown> }[];
-        assert.deepEqual(audit.map((r) => [r.actor, r.details.kid, r.details.trigger, r.details.prepublished]), [['admin', pre.kid, 'manual', true], ['admin', active.kid, 'manual', false]]);
-        const retired = JSON.parse((await ok(['audit', 'list', '--type', 'key_retired'])).out) as { details: Record<string, unknown> }[];
-        assert.deepEqual(retired.map((r) => r.details.kid), [oldKid]);
+        const audit = JSON.parse((await ok(['audit', 'list', '--type', 'key_rotated'])).out) as {
+          actor: string;
+          details: Record<string, unknown>;
+        }[];
+        assert.deepEqual(
+          audit.map((r) => [r.actor, r.details.kid, r.details.trigger, r.details.prepublished]),
+          [
+            ['admin', pre.kid, 'manual', true],
+            ['admin', active.kid, 'manual', false],
+          ],
+        );
+        const retired = JSON.parse((await ok(['audit', 'list', '--type', 'key_retired'])).out) as {
+          details: Record<string, unknown>;
+        }[];
+        assert.deepEqual(
+          retired.map((r) => r.details.kid),
+          [oldKid],
+        );
       });
 
       it('keys rewrap re-wraps every key under a new KEK with the previous one configured; idempotent; refuses unknown KEKs', async () => {
         const NEW_KEK = 'a-new-key-encryption-key-of-more-than-32-bytes';
-        const rolled = { ...env, TESSERA_KEY_ENCRYPTION_KEY: NEW_KEK, TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: config.keyEncryptionKey };
+        const rolled = {
+          ...env,
+          TESSERA_KEY_ENCRYPTION_KEY: NEW_KEK,
+          TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: config.keyEncryptionKey,
+        };
         const total = (await withStores((s) => s.keys.list())).length;
         assert.ok(total >= 3);
         // Not configured with the old KEK: refused, nothing changed.
-        const stranger = await run('src/cli/main.ts', ['keys', 'rewrap'], { ...env, TESSERA_KEY_ENCRYPTION_KEY: NEW_KEK });
+        const stranger = await run('src/cli/main.ts', ['keys', 'rewrap'], {
+          ...env,
+          TESSERA_KEY_ENCRYPTION_KEY: NEW_KEK,
+        });
         expectFail(stranger, 1, /cannot decrypt signing key\(s\) .* nothing was changed/);
         const first = await run('src/cli/main.ts', ['keys', 'rewrap'], rolled);
         assert.equal(first.code, 0, first.err);
-        assert.match(first.out, new RegExp(`re-wrapped ${total} signing key\\(s\\) under TESSERA_KEY_ENCRYPTION_KEY; 0 already were \\(${total} in all\\)`));
+        assert.match(
+          first.out,
+          new RegExp(
+            `re-wrapped ${total} signing key\\(s\\) under TESSERA_KEY_ENCRYPTION_KEY; 0 already were \\(${total} in all\\)`,
+          ),
+        );
         const again = await run('src/cli/main.ts', ['keys', 'rewrap'], rolled);
         assert.match(again.out, new RegExp(`re-wrapped 0 signing key\\(s\\) .*; ${total} already were`));
         // Every key now opens under the new KEK alone, none under the old one.
@@ -312,28 +545,53 @@ describe('tessera CLI', { concurrency: true }, () => {
           await unwrapPrivateJwk(NEW_KEK, k.privateJwe);
           await assert.rejects(unwrapPrivateJwk(config.keyEncryptionKey, k.privateJwe));
         }
-        const same = await run('src/cli/main.ts', ['keys', 'list'], { ...env, TESSERA_KEY_ENCRYPTION_KEY: NEW_KEK, TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: NEW_KEK });
+        const same = await run('src/cli/main.ts', ['keys', 'list'], {
+          ...env,
+          TESSERA_KEY_ENCRYPTION_KEY: NEW_KEK,
+          TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: NEW_KEK,
+        });
         expectFail(same, 1, /TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: must differ/);
-        const short = await run('src/cli/main.ts', ['keys', 'list'], { ...env, TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: 'short' });
+        const short = await run('src/cli/main.ts', ['keys', 'list'], {
+          ...env,
+          TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: 'short',
+        });
         expectFail(short, 1, /TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: must be at least 32 bytes/);
         // Put the development KEK back for the steps that follow.
-        const back = await run('src/cli/main.ts', ['keys', 'rewrap'], { ...env, TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: NEW_KEK });
+        const back = await run('src/cli/main.ts', ['keys', 'rewrap'], {
+          ...env,
+          TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: NEW_KEK,
+        });
         assert.match(back.out, new RegExp(`re-wrapped ${total} signing key`));
-        const rewrapped = JSON.parse((await ok(['audit', 'list', '--type', 'keys_rewrapped'])).out) as { details: Record<string, unknown> }[];
-        assert.deepEqual(rewrapped.map((r) => r.details.rewrapped), [total, total]);
+        const rewrapped = JSON.parse((await ok(['audit', 'list', '--type', 'keys_rewrapped'])).out) as {
+          details: Record<string, unknown>;
+        }[];
+        assert.deepEqual(
+          rewrapped.map((r) => r.details.rewrapped),
+          [total, total],
+        );
       });
 
       it('bootstrap applies a file and is idempotent', async () => {
         const file = join(dirname(fileURLToPath(import.meta.url)), `.bootstrap-${backend.name}-${process.pid}.yaml`);
-        writeFileSync(file, [
-          'clients:', '  - client_id: svc', '    grant_types: [client_credentials]',
-          'users:', '  - username: carol', '    password: carol-password', '    email: carol@example.com',
-        ].join('\n'));
+        writeFileSync(
+          file,
+          [
+            'clients:',
+            '  - client_id: svc',
+            '    grant_types: [client_credentials]',
+            'users:',
+            '  - username: carol',
+            '    password: carol-password',
+            '    email: carol@example.com',
+          ].join('\n'),
+        );
         try {
           const first = (await ok(['bootstrap', file])).out;
           assert.match(first, /clients changed: 1\nusers changed: 1/);
           const secret = secretOf(first)!;
-          assert.ok(verifyClientSecret(config.secret, secret, (await withStores((s) => s.clients.get('svc')))!.secretHash));
+          assert.ok(
+            verifyClientSecret(config.secret, secret, (await withStores((s) => s.clients.get('svc')))!.secretHash),
+          );
           const second = (await ok(['bootstrap', file])).out;
           assert.match(second, /clients changed: 0\nusers changed: 0/);
           assert.equal(secretOf(second), undefined, 'no secret is generated again');
@@ -344,21 +602,54 @@ describe('tessera CLI', { concurrency: true }, () => {
       });
 
       it('records admin changes in the audit trail; audit list exports JSON and CSV without secrets', async () => {
-        const all = JSON.parse((await ok(['audit', 'list'])).out) as { seq: number; type: string; actor: string; client_id: string | null; details: Record<string, unknown>; at: string }[];
+        const all = JSON.parse((await ok(['audit', 'list'])).out) as {
+          seq: number;
+          type: string;
+          actor: string;
+          client_id: string | null;
+          details: Record<string, unknown>;
+          at: string;
+        }[];
         const types = all.map((r) => r.type);
-        for (const t of ['client_created', 'client_secret_rotated', 'client_deleted', 'user_created', 'user_password_set', 'user_disabled', 'user_enabled', 'bootstrap_applied']) {
+        for (const t of [
+          'client_created',
+          'client_secret_rotated',
+          'client_deleted',
+          'user_created',
+          'user_password_set',
+          'user_disabled',
+          'user_enabled',
+          'bootstrap_applied',
+        ]) {
           assert.ok(types.includes(t), `${t} recorded in ${types.join(', ')}`);
         }
         assert.ok(all.every((r) => r.actor === 'admin'));
-        assert.deepEqual(all.filter((r) => r.type === 'client_deleted').map((r) => r.client_id), ['doomed']);
-        assert.deepEqual(all.map((r) => r.seq), all.map((_, i) => i + 1));
-        assert.ok(!JSON.stringify(all).includes('correct horse battery') && !JSON.stringify(all).includes('argon2'), 'no password or hash');
+        assert.deepEqual(
+          all.filter((r) => r.type === 'client_deleted').map((r) => r.client_id),
+          ['doomed'],
+        );
+        assert.deepEqual(
+          all.map((r) => r.seq),
+          all.map((_, i) => i + 1),
+        );
+        assert.ok(
+          !JSON.stringify(all).includes('correct horse battery') && !JSON.stringify(all).includes('argon2'),
+          'no password or hash',
+        );
 
         const disabled = JSON.parse((await ok(['audit', 'list', '--type', 'user_disabled'])).out);
-        assert.deepEqual(disabled.map((r: { details: { username: string } }) => r.details.username), ['alice']);
+        assert.deepEqual(
+          disabled.map((r: { details: { username: string } }) => r.details.username),
+          ['alice'],
+        );
         const latest = JSON.parse((await ok(['audit', 'list', '--limit', '2'])).out);
-        assert.deepEqual(latest.map((r: { seq: number }) => r.seq), all.slice(-2).map((r) => r.seq));
-        const future = JSON.parse((await ok(['audit', 'list', '--from', new Date(Date.now() + 3_600_000).toISOString()])).out);
+        assert.deepEqual(
+          latest.map((r: { seq: number }) => r.seq),
+          all.slice(-2).map((r) => r.seq),
+        );
+        const future = JSON.parse(
+          (await ok(['audit', 'list', '--from', new Date(Date.now() + 3_600_000).toISOString()])).out,
+        );
         assert.deepEqual(future, []);
         assert.equal(JSON.parse((await ok(['audit', 'list', '--to', all[0]!.at])).out).length, 0);
 
@@ -381,29 +672,60 @@ describe('tessera CLI', { concurrency: true }, () => {
         const n = Number(/^audit chain intact: (\d+) records$/m.exec(intact)?.[1]);
         assert.ok(n >= 8);
         const { handle } = await openStores(config, { migrate: false });
-        try { await sql`update audit_events set actor = 'mallory' where seq = 3`.execute(handle.db); } finally { await handle.close(); }
+        try {
+          await sql`update audit_events set actor = 'mallory' where seq = 3`.execute(handle.db);
+        } finally {
+          await handle.close();
+        }
         expectFail(await cli(['audit', 'verify']), 1, /audit chain broken at record 3: hash does not match/);
       });
 
-      it('user disable sends a back-channel logout token to each client of the user\'s sessions, signed with the server key', async () => {
+      it("user disable sends a back-channel logout token to each client of the user's sessions, signed with the server key", async () => {
         const received: URLSearchParams[] = [];
         const rp = createServer((req, res) => {
           let body = '';
-          req.on('data', (c) => { body += c; });
-          req.on('end', () => { received.push(new URLSearchParams(body)); res.writeHead(200).end(); });
+          req.on('data', (c) => {
+            body += c;
+          });
+          req.on('end', () => {
+            received.push(new URLSearchParams(body));
+            res.writeHead(200).end();
+          });
         });
         await new Promise<void>((r) => rp.listen(0, '127.0.0.1', r));
         try {
           const uri = `http://127.0.0.1:${(rp.address() as AddressInfo).port}/bc`;
           const alice = (await withStores((s) => s.users.findByUsername('alice')))!;
           await withStores(async (s) => {
-            await saveClient(s, config, { client_id: 'bc-cli', client_secret: 'bc-cli-secret-0123456789-abcdefghijkl', redirect_uris: ['https://bc.example/cb'], backchannel_logout_uri: uri }, NOW);
-            await s.sessions.addClient({ sid: 'sid-cli-1', clientId: 'bc-cli', userId: alice.id, createdAt: NOW, expiresAt: NOW + 3600 });
+            await saveClient(
+              s,
+              config,
+              {
+                client_id: 'bc-cli',
+                client_secret: 'bc-cli-secret-0123456789-abcdefghijkl',
+                redirect_uris: ['https://bc.example/cb'],
+                backchannel_logout_uri: uri,
+              },
+              NOW,
+            );
+            await s.sessions.addClient({
+              sid: 'sid-cli-1',
+              clientId: 'bc-cli',
+              userId: alice.id,
+              createdAt: NOW,
+              expiresAt: NOW + 3600,
+            });
           });
           await ok(['user', 'disable', 'alice']);
           assert.equal(received.length, 1);
           const token = received[0]!.get('logout_token')!;
-          const jwks = createLocalJWKSet(JSON.parse((await withStores((s) => loadKeyRing(s.keys, config.keyEncryptionKey, config.signingAlg, NOW))).jwksBody.toString()));
+          const jwks = createLocalJWKSet(
+            JSON.parse(
+              (
+                await withStores((s) => loadKeyRing(s.keys, config.keyEncryptionKey, config.signingAlg, NOW))
+              ).jwksBody.toString(),
+            ),
+          );
           const { payload, protectedHeader } = await jwtVerify(token, jwks, { audience: 'bc-cli', typ: 'logout+jwt' });
           assert.equal(protectedHeader.typ, 'logout+jwt');
           assert.equal(payload.sid, 'sid-cli-1');
@@ -411,7 +733,10 @@ describe('tessera CLI', { concurrency: true }, () => {
           assert.deepEqual(await withStores((s) => s.sessions.takeClientsByUser(alice.id)), []);
           // The delivery's audit record was written before the command ended.
           const delivered = await withStores((s) => s.audit.query({ type: 'backchannel_logout_delivered' }));
-          assert.ok(delivered.some((r) => r.clientId === 'bc-cli'), 'the delivery is in the audit trail');
+          assert.ok(
+            delivered.some((r) => r.clientId === 'bc-cli'),
+            'the delivery is in the audit trail',
+          );
           await ok(['user', 'enable', 'alice']);
         } finally {
           rp.close();
@@ -421,7 +746,8 @@ describe('tessera CLI', { concurrency: true }, () => {
   }
 
   describe('without a database', { concurrency: false }, () => {
-    const cli = (args: string[], env: Record<string, string> = {}) => run('src/cli/main.ts', args, { DATABASE_URL: 'sqlite::memory:', ...env });
+    const cli = (args: string[], env: Record<string, string> = {}) =>
+      run('src/cli/main.ts', args, { DATABASE_URL: 'sqlite::memory:', ...env });
 
     it('config check passes in development, printing the warnings', async () => {
       const r = await cli(['config', 'check']);
@@ -450,7 +776,11 @@ describe('tessera CLI', { concurrency: true }, () => {
       const lines = r.out.trim().split('\n');
       assert.equal(lines[0], '| Variable | File key | Default | Description |');
       assert.equal(lines.length, settings.length + 2);
-      for (const s of settings) assert.ok(lines.some((l) => l.startsWith(`| \`${s.env}\` | \`${s.key}\` |`)), `${s.env} is documented`);
+      for (const s of settings)
+        assert.ok(
+          lines.some((l) => l.startsWith(`| \`${s.env}\` | \`${s.key}\` |`)),
+          `${s.env} is documented`,
+        );
     });
 
     it('help prints the usage (exit 0); an unknown command prints it with exit 2', async () => {

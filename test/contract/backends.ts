@@ -35,15 +35,20 @@ const pgDb = await createPgDatabase();
 const backends: (Backend & { skip?: string; drop(): Promise<void> })[] = [
   { name: 'sqlite (memory)', url: 'sqlite::memory:', persistent: false, drop: async () => {} },
   {
-    name: 'sqlite (file, WAL)', url: sqliteFile, persistent: true,
+    name: 'sqlite (file, WAL)',
+    url: sqliteFile,
+    persistent: true,
     drop: async () => rmSync(dirname(sqliteFile.slice('sqlite:'.length)), { recursive: true, force: true }),
   },
   pgDb
     ? { name: 'postgresql', url: pgDb.url, persistent: true, drop: () => pgDb.drop() }
     : {
-      name: 'postgresql', url: '', persistent: true, drop: async () => {},
-      skip: `PostgreSQL unreachable at ${pgAdminUrlForDisplay()} (set CI or TESSERA_REQUIRE_PG=1 to fail instead)`,
-    },
+        name: 'postgresql',
+        url: '',
+        persistent: true,
+        drop: async () => {},
+        skip: `PostgreSQL unreachable at ${pgAdminUrlForDisplay()} (set CI or TESSERA_REQUIRE_PG=1 to fail instead)`,
+      },
 ];
 let declared = false;
 
@@ -66,8 +71,12 @@ export function forEachBackend(name: string, body: (stores: Stores, backend: Ope
       let applied: string[] = [];
       const open: OpenBackend = {
         ...backend,
-        get handle() { return handle!; },
-        get applied() { return applied; },
+        get handle() {
+          return handle!;
+        },
+        get applied() {
+          return applied;
+        },
         async reopen() {
           await stores?.close();
           handle = await openDatabase(backend.url);

@@ -13,7 +13,9 @@ export function clientsContract(stores: Stores): void {
       const c = client({ secretHash: 'hmac:old', clientName: 'kept' });
       await stores.clients.put(c);
       assert.equal(await stores.clients.replaceSecretHash(c.clientId, 'hmac:other', 'hmac:new'), false);
-      const wins = await Promise.all(Array.from({ length: 10 }, (_, i) => stores.clients.replaceSecretHash(c.clientId, 'hmac:old', `hmac:new${i}`)));
+      const wins = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => stores.clients.replaceSecretHash(c.clientId, 'hmac:old', `hmac:new${i}`)),
+      );
       assert.equal(wins.filter(Boolean).length, 1);
       const stored = (await stores.clients.get(c.clientId))!;
       assert.equal(stored.secretHash, `hmac:new${wins.indexOf(true)}`);
@@ -21,7 +23,13 @@ export function clientsContract(stores: Stores): void {
       assert.equal(await stores.clients.replaceSecretHash(uid('client'), 'hmac:old', 'hmac:x'), false);
     });
     it('put/get round-trips every field', async () => {
-      const c = client({ secretHash: null, tokenEndpointAuthMethod: 'none', applicationType: 'native', skipConsent: true, allowedResources: ['https://api.example/'] });
+      const c = client({
+        secretHash: null,
+        tokenEndpointAuthMethod: 'none',
+        applicationType: 'native',
+        skipConsent: true,
+        allowedResources: ['https://api.example/'],
+      });
       await stores.clients.put(c);
       assert.deepEqual(await stores.clients.get(c.clientId), c);
       assert.equal(await stores.clients.get(uid('nope')), undefined);
@@ -29,11 +37,20 @@ export function clientsContract(stores: Stores): void {
     it('put replaces the whole client; list includes it', async () => {
       const c = client();
       await stores.clients.put(c);
-      const changed = { ...c, clientName: 'Renamed', redirectUris: ['https://new.example/cb'], disabled: true, updatedAt: NOW + 5 };
+      const changed = {
+        ...c,
+        clientName: 'Renamed',
+        redirectUris: ['https://new.example/cb'],
+        disabled: true,
+        updatedAt: NOW + 5,
+      };
       await stores.clients.put(changed);
       assert.deepEqual(await stores.clients.get(c.clientId), changed);
       const listed = await stores.clients.list();
-      assert.deepEqual(listed.find((x) => x.clientId === c.clientId), changed);
+      assert.deepEqual(
+        listed.find((x) => x.clientId === c.clientId),
+        changed,
+      );
       assert.equal(listed.filter((x) => x.clientId === c.clientId).length, 1);
     });
     it('delete removes the client, forgets its consents and revokes its grants', async () => {

@@ -14,22 +14,47 @@ export function consentsContract(stores: Stores): void {
       const clientId = uid('client');
       assert.equal(await stores.consents.get(userId, clientId), undefined);
       await stores.consents.grant(userId, clientId, ['openid', 'profile'], NOW);
-      assert.deepEqual(await stores.consents.get(userId, clientId), { userId, clientId, scopes: ['openid', 'profile'], resources: { '': ['openid', 'profile'] }, grantedAt: NOW });
+      assert.deepEqual(await stores.consents.get(userId, clientId), {
+        userId,
+        clientId,
+        scopes: ['openid', 'profile'],
+        resources: { '': ['openid', 'profile'] },
+        grantedAt: NOW,
+      });
       await stores.consents.grant(userId, clientId, ['profile', 'email'], NOW + 10);
-      assert.deepEqual(await stores.consents.get(userId, clientId), { userId, clientId, scopes: ['openid', 'profile', 'email'], resources: { '': ['openid', 'profile', 'email'] }, grantedAt: NOW + 10 });
+      assert.deepEqual(await stores.consents.get(userId, clientId), {
+        userId,
+        clientId,
+        scopes: ['openid', 'profile', 'email'],
+        resources: { '': ['openid', 'profile', 'email'] },
+        grantedAt: NOW + 10,
+      });
     });
-    it('grant remembers the scopes per resource (RFC 8707), merged per resource, the default audience under \'\'', async () => {
+    it("grant remembers the scopes per resource (RFC 8707), merged per resource, the default audience under ''", async () => {
       const userId = uid('user');
       const clientId = uid('client');
       const [A, B] = ['https://a.example/', 'https://b.example/'];
       await stores.consents.grant(userId, clientId, ['openid', 'read'], NOW, [A]);
-      assert.deepEqual(await stores.consents.get(userId, clientId), { userId, clientId, scopes: ['openid', 'read'], resources: { [A]: ['openid', 'read'] }, grantedAt: NOW });
+      assert.deepEqual(await stores.consents.get(userId, clientId), {
+        userId,
+        clientId,
+        scopes: ['openid', 'read'],
+        resources: { [A]: ['openid', 'read'] },
+        grantedAt: NOW,
+      });
       // Another resource with another scope: each resource keeps its own scopes (write is not consented at A).
       await stores.consents.grant(userId, clientId, ['openid', 'write'], NOW + 1, [B]);
-      assert.deepEqual((await stores.consents.get(userId, clientId))!.resources, { [A]: ['openid', 'read'], [B]: ['openid', 'write'] });
+      assert.deepEqual((await stores.consents.get(userId, clientId))!.resources, {
+        [A]: ['openid', 'read'],
+        [B]: ['openid', 'write'],
+      });
       // No resource: the default audience.
       await stores.consents.grant(userId, clientId, ['email'], NOW + 2);
-      assert.deepEqual((await stores.consents.get(userId, clientId))!.resources, { [A]: ['openid', 'read'], [B]: ['openid', 'write'], '': ['email'] });
+      assert.deepEqual((await stores.consents.get(userId, clientId))!.resources, {
+        [A]: ['openid', 'read'],
+        [B]: ['openid', 'write'],
+        '': ['email'],
+      });
       assert.deepEqual((await stores.consents.get(userId, clientId))!.scopes, ['openid', 'read', 'write', 'email']);
       // Concurrent grants to one resource lose nothing.
       await times(6, (i) => stores.consents.grant(userId, clientId, [`s${i}`], NOW + 3, [A, `https://r${i}.example/`]));
@@ -54,7 +79,10 @@ export function consentsContract(stores: Stores): void {
       assert.deepEqual(listed.map((c) => c.clientId).sort(), [a, b].sort());
       assert.equal(await stores.consents.revoke(userId, a), true);
       assert.equal(await stores.consents.revoke(userId, a), false);
-      assert.deepEqual((await stores.consents.listByUser(userId)).map((c) => c.clientId), [b]);
+      assert.deepEqual(
+        (await stores.consents.listByUser(userId)).map((c) => c.clientId),
+        [b],
+      );
     });
   });
 }

@@ -11,13 +11,20 @@ export function countersContract(stores: Stores): void {
   describe('counters', () => {
     it('counts atomically: 50 parallel hits give 50, each seeing a distinct count', async () => {
       const results = await Promise.all(Array.from({ length: 50 }, () => stores.counters.hit('k-parallel', NOW, 60)));
-      assert.deepEqual(results.map((r) => r.count).sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i + 1));
+      assert.deepEqual(
+        results.map((r) => r.count).sort((a, b) => a - b),
+        Array.from({ length: 50 }, (_, i) => i + 1),
+      );
       assert.equal((await stores.counters.get('k-parallel', NOW))!.count, 50);
     });
     it('restarts once idle past its window, and resets on demand', async () => {
       await stores.counters.hit('k-idle', NOW, 60);
       assert.equal((await stores.counters.hit('k-idle', NOW + 30, 60)).count, 2);
-      assert.deepEqual(await stores.counters.hit('k-idle', NOW + 30 + 60, 60), { count: 1, lastAt: NOW + 90, expiresAt: NOW + 150 });
+      assert.deepEqual(await stores.counters.hit('k-idle', NOW + 30 + 60, 60), {
+        count: 1,
+        lastAt: NOW + 90,
+        expiresAt: NOW + 150,
+      });
       assert.equal(await stores.counters.get('k-idle', NOW + 150), undefined);
       await stores.counters.reset('k-idle');
       assert.equal(await stores.counters.get('k-idle', NOW), undefined);

@@ -10,8 +10,18 @@ import type { DeviceApproval, DeviceCodeRecord, DeviceCodeStore } from '../../sr
 export function deviceCodesContract(store: () => DeviceCodeStore, now: number): void {
   const id = (p: string) => `${p}-${randomUUID()}`;
   const record = (over: Partial<DeviceCodeRecord> = {}): DeviceCodeRecord => ({
-    deviceCodeHash: id('dc'), userCodeHash: id('uc'), clientId: 'tv', scope: 'openid profile', resource: null, status: 'pending',
-    interval: 5, lastPolledAt: null, approval: null, createdAt: now, expiresAt: now + 600, ...over,
+    deviceCodeHash: id('dc'),
+    userCodeHash: id('uc'),
+    clientId: 'tv',
+    scope: 'openid profile',
+    resource: null,
+    status: 'pending',
+    interval: 5,
+    lastPolledAt: null,
+    approval: null,
+    createdAt: now,
+    expiresAt: now + 600,
+    ...over,
   });
   const approval: DeviceApproval = { userId: 'user-1', sid: 'sid-1', authTime: now, amr: ['pwd'] };
   const times = <T>(n: number, fn: () => Promise<T>) => Promise.all(Array.from({ length: n }, fn));
@@ -68,7 +78,11 @@ export function deviceCodesContract(store: () => DeviceCodeStore, now: number): 
   it('50 concurrent approvals (and denials) of one code: exactly one wins', async () => {
     const r = record();
     await store().create(r, now);
-    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? store().deny(r.deviceCodeHash, now) : store().approve(r.deviceCodeHash, approval, now))));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        i % 2 ? store().deny(r.deviceCodeHash, now) : store().approve(r.deviceCodeHash, approval, now),
+      ),
+    );
     assert.equal(results.filter(Boolean).length, 1);
   });
 

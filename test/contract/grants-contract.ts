@@ -5,8 +5,28 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { GrantRecord, IssuedAccessToken, RefreshTokenRecord, RotateResult, Stores } from '../../src/ports/index.ts';
-import { NOW, uid, times, tally, user, code, grant, refreshFor, access, seedGrant, nextFor, accepted, refused } from './factories.ts';
+import type {
+  GrantRecord,
+  IssuedAccessToken,
+  RefreshTokenRecord,
+  RotateResult,
+  Stores,
+} from '../../src/ports/index.ts';
+import {
+  NOW,
+  uid,
+  times,
+  tally,
+  user,
+  code,
+  grant,
+  refreshFor,
+  access,
+  seedGrant,
+  nextFor,
+  accepted,
+  refused,
+} from './factories.ts';
 
 export function grantsContract(stores: Stores): void {
   /**
@@ -20,7 +40,15 @@ export function grantsContract(stores: Stores): void {
     assert.deepEqual(await stores.grants.get(g.id), g);
     assert.deepEqual(await stores.grants.getRefresh(rt.tokenHash), { refresh: rt, grant: g });
     let seen: GrantRecord | undefined;
-    await stores.grants.rotate(rt.tokenHash, NOW + 1, (_r, gr) => { seen = gr; return accepted(); }, nextFor());
+    await stores.grants.rotate(
+      rt.tokenHash,
+      NOW + 1,
+      (_r, gr) => {
+        seen = gr;
+        return accepted();
+      },
+      nextFor(),
+    );
     return seen;
   }
 
@@ -84,7 +112,12 @@ export function grantsContract(stores: Stores): void {
       const [revoked, ...added] = await Promise.all([stores.grants.revoke(g.id, NOW), ...adds]);
       assert.equal(revoked, true);
       for (const [i, ok] of added.entries()) {
-        if (ok) assert.equal(await stores.revocations.isAccessTokenRevoked(tokens[i]!.jti), true, `token ${i} linked but not revoked`);
+        if (ok)
+          assert.equal(
+            await stores.revocations.isAccessTokenRevoked(tokens[i]!.jti),
+            true,
+            `token ${i} linked but not revoked`,
+          );
       }
     });
     it('create stores the grant, its refresh token and access token; get/getRefresh read them', async () => {
@@ -115,20 +148,29 @@ export function grantsContract(stores: Stores): void {
       const issued: IssuedAccessToken[] = [];
       let seen: unknown;
       let nextRefresh: RefreshTokenRecord | undefined;
-      const result = await stores.grants.rotate(rt.tokenHash, NOW + 5,
-        (r, gr) => { seen = { r, gr }; return { ok: true, value: 'checked' }; },
+      const result = await stores.grants.rotate(
+        rt.tokenHash,
+        NOW + 5,
+        (r, gr) => {
+          seen = { r, gr };
+          return { ok: true, value: 'checked' };
+        },
         (r, gr, value) => {
           const n = nextFor(issued)(r);
           nextRefresh = n.refresh;
           assert.deepEqual(gr, g);
           assert.equal(value, 'checked');
           return n;
-        });
+        },
+      );
       assert.deepEqual(seen, { r: rt, gr: g });
       // The result carries the verdict's value and what next() made.
       assert.deepEqual(result, {
-        status: 'rotated', grant: g, previous: { ...rt, usedAt: NOW + 5 },
-        accepted: 'checked', issued: { refresh: nextRefresh, access: issued[0] },
+        status: 'rotated',
+        grant: g,
+        previous: { ...rt, usedAt: NOW + 5 },
+        accepted: 'checked',
+        issued: { refresh: nextRefresh, access: issued[0] },
       });
       assert.deepEqual(await stores.grants.getRefresh(rt.tokenHash), { refresh: { ...rt, usedAt: NOW + 5 }, grant: g });
       assert.deepEqual(await stores.grants.getRefresh(nextRefresh!.tokenHash), { refresh: nextRefresh, grant: g });
@@ -143,7 +185,10 @@ export function grantsContract(stores: Stores): void {
     it('rotate: accept() returning false changes nothing', async () => {
       const { g, rt, at } = await seedGrant(stores);
       let nextCalled = false;
-      const r = await stores.grants.rotate(rt.tokenHash, NOW, refused, (p) => { nextCalled = true; return nextFor()(p); });
+      const r = await stores.grants.rotate(rt.tokenHash, NOW, refused, (p) => {
+        nextCalled = true;
+        return nextFor()(p);
+      });
       assert.deepEqual(r, { status: 'invalid' });
       assert.equal(nextCalled, false);
       assert.deepEqual(await stores.grants.getRefresh(rt.tokenHash), { refresh: rt, grant: g });
@@ -155,32 +200,46 @@ export function grantsContract(stores: Stores): void {
       const { g, rt, at } = await seedGrant(stores);
       const issued: IssuedAccessToken[] = [];
       let second: RefreshTokenRecord | undefined;
-      const next = (p: RefreshTokenRecord) => { const n = nextFor(issued)(p); second = n.refresh; return n; };
+      const next = (p: RefreshTokenRecord) => {
+        const n = nextFor(issued)(p);
+        second = n.refresh;
+        return n;
+      };
       assert.equal((await stores.grants.rotate(rt.tokenHash, NOW + 1, accepted, next)).status, 'rotated');
       const replay = await stores.grants.rotate(rt.tokenHash, NOW + 2, accepted, nextFor());
       assert.deepEqual(replay, { status: 'reused', grantId: g.id, clientId: g.clientId });
       assert.equal((await stores.grants.get(g.id))!.revokedAt, NOW + 2);
-      for (const jti of [at.jti, issued[0]!.jti]) assert.equal(await stores.revocations.isAccessTokenRevoked(jti), true);
+      for (const jti of [at.jti, issued[0]!.jti])
+        assert.equal(await stores.revocations.isAccessTokenRevoked(jti), true);
       const successor = await stores.grants.getRefresh(second!.tokenHash);
       assert.equal(successor!.refresh.usedAt, NOW + 2);
       assert.equal(successor!.grant.revokedAt, NOW + 2);
       // the successor no longer rotates, and further replays are merely invalid
-      assert.deepEqual(await stores.grants.rotate(second!.tokenHash, NOW + 3, accepted, nextFor()), { status: 'invalid' });
+      assert.deepEqual(await stores.grants.rotate(second!.tokenHash, NOW + 3, accepted, nextFor()), {
+        status: 'invalid',
+      });
       assert.deepEqual(await stores.grants.rotate(rt.tokenHash, NOW + 3, accepted, nextFor()), { status: 'invalid' });
     });
     it('50 concurrent rotations of one token: exactly one rotated; the replays revoke the family', async () => {
       const { g, rt, at } = await seedGrant(stores);
       const issued: IssuedAccessToken[] = [];
       const successors: RefreshTokenRecord[] = [];
-      const next = (p: RefreshTokenRecord) => { const n = nextFor(issued)(p); successors.push(n.refresh); return n; };
+      const next = (p: RefreshTokenRecord) => {
+        const n = nextFor(issued)(p);
+        successors.push(n.refresh);
+        return n;
+      };
       const results = await times(50, () => stores.grants.rotate(rt.tokenHash, NOW + 1, accepted, next));
       assert.deepEqual(tally(results), { rotated: 1, reused: 1, invalid: 48 });
       assert.equal(successors.length, 1);
       const after = await stores.grants.getRefresh(successors[0]!.tokenHash);
       assert.notEqual(after!.refresh.usedAt, null);
       assert.notEqual(after!.grant.revokedAt, null);
-      assert.deepEqual(await stores.grants.rotate(successors[0]!.tokenHash, NOW + 2, accepted, nextFor()), { status: 'invalid' });
-      for (const jti of [at.jti, issued[0]!.jti]) assert.equal(await stores.revocations.isAccessTokenRevoked(jti), true);
+      assert.deepEqual(await stores.grants.rotate(successors[0]!.tokenHash, NOW + 2, accepted, nextFor()), {
+        status: 'invalid',
+      });
+      for (const jti of [at.jti, issued[0]!.jti])
+        assert.equal(await stores.revocations.isAccessTokenRevoked(jti), true);
       assert.equal((await stores.grants.listActiveByUser(g.userId, NOW)).length, 0);
     });
     it('grants and codes keep their authorization_details (RFC 9396)', async () => {
@@ -192,32 +251,86 @@ export function grantsContract(stores: Stores): void {
       const consumed = await stores.codes.consume(c.codeHash, NOW);
       assert.equal(consumed.status === 'ok' && consumed.code.authorizationDetails, details);
     });
-    it('rotate and useRefresh give accept the grant\'s user as stored (undefined when there is none)', async () => {
+    it("rotate and useRefresh give accept the grant's user as stored (undefined when there is none)", async () => {
       const owner = user({ disabled: true });
       await stores.users.put(owner);
       const seen: unknown[] = [];
       const { rt } = await seedGrant(stores, { userId: owner.id });
-      await stores.grants.rotate(rt.tokenHash, NOW + 1, (_r, _g, u) => { seen.push(u); return refused(); }, nextFor());
-      await stores.grants.useRefresh(rt.tokenHash, NOW + 1, NOW + 100, (_r, _g, u) => { seen.push(u); return refused(); }, () => access());
+      await stores.grants.rotate(
+        rt.tokenHash,
+        NOW + 1,
+        (_r, _g, u) => {
+          seen.push(u);
+          return refused();
+        },
+        nextFor(),
+      );
+      await stores.grants.useRefresh(
+        rt.tokenHash,
+        NOW + 1,
+        NOW + 100,
+        (_r, _g, u) => {
+          seen.push(u);
+          return refused();
+        },
+        () => access(),
+      );
       const { rt: orphan } = await seedGrant(stores);
-      await stores.grants.rotate(orphan.tokenHash, NOW + 1, (_r, _g, u) => { seen.push(u); return refused(); }, nextFor());
+      await stores.grants.rotate(
+        orphan.tokenHash,
+        NOW + 1,
+        (_r, _g, u) => {
+          seen.push(u);
+          return refused();
+        },
+        nextFor(),
+      );
       assert.deepEqual(seen, [owner, owner, undefined]);
     });
     it('useRefresh: keeps the token, moves its idle expiry (capped by the grant) and records the access token', async () => {
       const { g, rt } = await seedGrant(stores);
       const issued: IssuedAccessToken[] = [];
       let seen: unknown;
-      const r = await stores.grants.useRefresh(rt.tokenHash, NOW + 5, NOW + 5 + 7200, (rr, gr) => { seen = { rr, gr }; return accepted(); }, () => { const a = access(); issued.push(a); return a; });
+      const r = await stores.grants.useRefresh(
+        rt.tokenHash,
+        NOW + 5,
+        NOW + 5 + 7200,
+        (rr, gr) => {
+          seen = { rr, gr };
+          return accepted();
+        },
+        () => {
+          const a = access();
+          issued.push(a);
+          return a;
+        },
+      );
       assert.deepEqual(seen, { rr: rt, gr: g });
-      assert.deepEqual(r, { status: 'used', grant: g, refresh: { ...rt, expiresAt: NOW + 5 + 7200 }, accepted: undefined, issued: issued[0] });
-      assert.deepEqual(await stores.grants.getRefresh(rt.tokenHash), { refresh: { ...rt, expiresAt: NOW + 5 + 7200 }, grant: g });
+      assert.deepEqual(r, {
+        status: 'used',
+        grant: g,
+        refresh: { ...rt, expiresAt: NOW + 5 + 7200 },
+        accepted: undefined,
+        issued: issued[0],
+      });
+      assert.deepEqual(await stores.grants.getRefresh(rt.tokenHash), {
+        refresh: { ...rt, expiresAt: NOW + 5 + 7200 },
+        grant: g,
+      });
       const capped = await stores.grants.useRefresh(rt.tokenHash, NOW + 6, NOW + 10 * 86400, accepted, () => access());
       assert.equal(capped.status === 'used' && capped.refresh.expiresAt, g.expiresAt);
-      assert.deepEqual(await stores.grants.useRefresh(rt.tokenHash, NOW, NOW + 1, refused, () => assert.fail('next must not run')), { status: 'invalid' });
+      assert.deepEqual(
+        await stores.grants.useRefresh(rt.tokenHash, NOW, NOW + 1, refused, () => assert.fail('next must not run')),
+        { status: 'invalid' },
+      );
       await stores.grants.revoke(g.id, NOW + 7);
       assert.equal(await stores.revocations.isAccessTokenRevoked(issued[0]!.jti), true);
-      assert.deepEqual(await stores.grants.useRefresh(rt.tokenHash, NOW + 8, NOW + 100, accepted, () => access()), { status: 'invalid' });
-      assert.deepEqual(await stores.grants.useRefresh(uid('rt'), NOW, NOW + 1, accepted, () => access()), { status: 'invalid' });
+      assert.deepEqual(await stores.grants.useRefresh(rt.tokenHash, NOW + 8, NOW + 100, accepted, () => access()), {
+        status: 'invalid',
+      });
+      assert.deepEqual(await stores.grants.useRefresh(uid('rt'), NOW, NOW + 1, accepted, () => access()), {
+        status: 'invalid',
+      });
     });
     it('useRefresh: a token rotated out earlier is still reuse and revokes the family', async () => {
       const { g, rt, at } = await seedGrant(stores);
@@ -229,13 +342,24 @@ export function grantsContract(stores: Stores): void {
     it('50 concurrent uses without rotation all succeed and each access token is recorded; a revocation racing them leaves none live', async () => {
       const { g, rt } = await seedGrant(stores);
       const issued: IssuedAccessToken[] = [];
-      const results = await times(50, (i) => i === 25
-        ? stores.grants.revoke(g.id, NOW + 2).then(() => ({ status: 'revoke' }))
-        : stores.grants.useRefresh(rt.tokenHash, NOW + 1, NOW + 100, accepted, () => { const a = access(); issued.push(a); return a; }));
+      const results = await times(50, (i) =>
+        i === 25
+          ? stores.grants.revoke(g.id, NOW + 2).then(() => ({ status: 'revoke' }))
+          : stores.grants.useRefresh(rt.tokenHash, NOW + 1, NOW + 100, accepted, () => {
+              const a = access();
+              issued.push(a);
+              return a;
+            }),
+      );
       const t = tally(results);
       assert.equal((t.used ?? 0) + (t.invalid ?? 0), 49);
       assert.equal(issued.length, t.used ?? 0);
-      for (const a of issued) assert.equal(await stores.revocations.isAccessTokenRevoked(a.jti), true, 'every access token issued before the revocation is revoked');
+      for (const a of issued)
+        assert.equal(
+          await stores.revocations.isAccessTokenRevoked(a.jti),
+          true,
+          'every access token issued before the revocation is revoked',
+        );
     });
     it('concurrent rotations along a chain and revocations neither deadlock nor leak a live token', async () => {
       const { g, rt } = await seedGrant(stores);
@@ -247,14 +371,24 @@ export function grantsContract(stores: Stores): void {
       const chain = async () => {
         for (let i = 0; i < 5; i++) {
           const r: RotateResult = await stores.grants.rotate(current, NOW + 1, accepted, (p) => {
-            const n = nextFor(issued)(p); current = n.refresh.tokenHash; return n;
+            const n = nextFor(issued)(p);
+            current = n.refresh.tokenHash;
+            return n;
           });
           if (r.status === 'reused') reuseRevocations++;
           if (r.status !== 'rotated') return;
         }
       };
-      const revokes = await Promise.all([chain(), ...Array.from({ length: 8 }, () => stores.grants.revoke(g.id, NOW + 1)), chain()]);
-      assert.equal(revokes.filter((r) => r === true).length + reuseRevocations, 1, 'the grant is revoked exactly once, by revoke() or by reuse detection');
+      const revokes = await Promise.all([
+        chain(),
+        ...Array.from({ length: 8 }, () => stores.grants.revoke(g.id, NOW + 1)),
+        chain(),
+      ]);
+      assert.equal(
+        revokes.filter((r) => r === true).length + reuseRevocations,
+        1,
+        'the grant is revoked exactly once, by revoke() or by reuse detection',
+      );
       assert.notEqual((await stores.grants.get(g.id))!.revokedAt, null);
       for (const a of issued) assert.equal(await stores.revocations.isAccessTokenRevoked(a.jti), true);
       assert.deepEqual(await stores.grants.rotate(current, NOW + 2, accepted, nextFor()), { status: 'invalid' });
@@ -266,7 +400,8 @@ export function grantsContract(stores: Stores): void {
       assert.equal(await stores.grants.revoke(g.id, NOW + 8), false);
       assert.equal(await stores.grants.revoke(uid('grant'), NOW), false);
       assert.deepEqual(await stores.grants.getRefresh(rt.tokenHash), {
-        refresh: { ...rt, usedAt: NOW + 7 }, grant: { ...g, revokedAt: NOW + 7 },
+        refresh: { ...rt, usedAt: NOW + 7 },
+        grant: { ...g, revokedAt: NOW + 7 },
       });
       assert.equal(await stores.revocations.isAccessTokenRevoked(at.jti), true);
       assert.deepEqual(await stores.grants.rotate(rt.tokenHash, NOW + 9, accepted, nextFor()), { status: 'invalid' });
@@ -282,10 +417,13 @@ export function grantsContract(stores: Stores): void {
       assert.equal(await stores.grants.revokeByUserAndClient(userId, clientId, NOW + 1), 2);
       for (const { at } of [a, b]) assert.equal(await stores.revocations.isAccessTokenRevoked(at.jti), true);
       assert.equal(await stores.revocations.isAccessTokenRevoked(otherClient.at.jti), false);
-      assert.deepEqual((await stores.grants.listActiveByUser(userId, NOW)).map((g) => g.id), [otherClient.g.id]);
+      assert.deepEqual(
+        (await stores.grants.listActiveByUser(userId, NOW)).map((g) => g.id),
+        [otherClient.g.id],
+      );
       assert.equal(await stores.grants.revokeByUserAndClient(userId, clientId, NOW + 2), 0);
     });
-    it('listActiveByUser excludes revoked, expired and other users\' grants', async () => {
+    it("listActiveByUser excludes revoked, expired and other users' grants", async () => {
       const userId = uid('user');
       const live1 = await seedGrant(stores, { userId, createdAt: NOW - 2 });
       const live2 = await seedGrant(stores, { userId, createdAt: NOW - 1 });

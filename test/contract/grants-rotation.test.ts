@@ -27,7 +27,9 @@ const pgDb = await createPgDatabase();
 const backends = [
   { name: 'sqlite (memory)', url: 'sqlite::memory:', grouped: true, drop: async () => {} },
   {
-    name: 'sqlite (file, WAL)', url: sqliteFile, grouped: true,
+    name: 'sqlite (file, WAL)',
+    url: sqliteFile,
+    grouped: true,
     drop: async () => rmSync(dirname(sqliteFile.slice('sqlite:'.length)), { recursive: true, force: true }),
   },
   { name: 'postgresql', url: pgDb?.url, grouped: false, drop: async () => pgDb?.drop() },
@@ -43,14 +45,31 @@ for (const backend of backends) {
       await migrate(handle.db, usernameKeys);
       stores = createSqlStores(handle, usernameKeys);
     });
-    after(async () => { await stores?.close(); await backend.drop(); });
+    after(async () => {
+      await stores?.close();
+      await backend.drop();
+    });
 
     const grant = (): GrantRecord => ({
-      id: uid('grant'), clientId: uid('client'), userId: uid('user'), scope: 'openid offline_access', resource: null,
-      sid: null, authTime: NOW, amr: ['pwd'], createdAt: NOW, expiresAt: NOW + 86400, revokedAt: null,
+      id: uid('grant'),
+      clientId: uid('client'),
+      userId: uid('user'),
+      scope: 'openid offline_access',
+      resource: null,
+      sid: null,
+      authTime: NOW,
+      amr: ['pwd'],
+      createdAt: NOW,
+      expiresAt: NOW + 86400,
+      revokedAt: null,
     });
     const refreshFor = (g: GrantRecord): RefreshTokenRecord => ({
-      tokenHash: uid('rt'), grantId: g.id, clientId: g.clientId, scope: g.scope, createdAt: NOW, expiresAt: NOW + 3600,
+      tokenHash: uid('rt'),
+      grantId: g.id,
+      clientId: g.clientId,
+      scope: g.scope,
+      createdAt: NOW,
+      expiresAt: NOW + 3600,
       usedAt: null,
     });
     const access = (): IssuedAccessToken => ({ jti: uid('jti'), expiresAt: NOW + 300 });

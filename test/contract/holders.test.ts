@@ -23,12 +23,18 @@ const sqliteFile = sqliteTempUrl();
 const pgDb = await createPgDatabase();
 const backends = [
   { name: 'sqlite (memory)', url: 'sqlite::memory:', drop: async () => {} },
-  { name: 'sqlite (file, WAL)', url: sqliteFile, drop: async () => rmSync(dirname(sqliteFile.slice('sqlite:'.length)), { recursive: true, force: true }) },
+  {
+    name: 'sqlite (file, WAL)',
+    url: sqliteFile,
+    drop: async () => rmSync(dirname(sqliteFile.slice('sqlite:'.length)), { recursive: true, force: true }),
+  },
   { name: 'postgresql', url: pgDb?.url, drop: async () => pgDb?.drop() },
 ];
 
 for (const backend of backends) {
-  describe(`disabling holders: ${backend.name}`, { skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)' }, () => {
+  describe(`disabling holders: ${backend.name}`, {
+    skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)',
+  }, () => {
     let handle: DatabaseHandle;
     let stores: Stores;
     before(async () => {
@@ -36,11 +42,34 @@ for (const backend of backends) {
       await migrate(handle.db, usernameKeys);
       stores = createSqlStores(handle, usernameKeys);
     });
-    after(async () => { await stores?.close(); await backend.drop(); });
+    after(async () => {
+      await stores?.close();
+      await backend.drop();
+    });
 
     const seed = async (clientId: string, userId: string) => {
-      const g: GrantRecord = { id: uid('grant'), clientId, userId, scope: 'openid offline_access', resource: null, sid: null, authTime: NOW, amr: ['pwd'], createdAt: NOW, expiresAt: NOW + 86400, revokedAt: null };
-      const rt = { tokenHash: uid('rt'), grantId: g.id, clientId, scope: g.scope, createdAt: NOW, expiresAt: NOW + 3600, usedAt: null };
+      const g: GrantRecord = {
+        id: uid('grant'),
+        clientId,
+        userId,
+        scope: 'openid offline_access',
+        resource: null,
+        sid: null,
+        authTime: NOW,
+        amr: ['pwd'],
+        createdAt: NOW,
+        expiresAt: NOW + 86400,
+        revokedAt: null,
+      };
+      const rt = {
+        tokenHash: uid('rt'),
+        grantId: g.id,
+        clientId,
+        scope: g.scope,
+        createdAt: NOW,
+        expiresAt: NOW + 3600,
+        usedAt: null,
+      };
       const at = { jti: uid('jti'), expiresAt: NOW + 300 };
       await stores.grants.create(g, rt, at);
       return { g, rt, at };
@@ -66,37 +95,67 @@ for (const backend of backends) {
       assert.equal(await stores.revocations.isAccessTokenRevoked(elsewhere.at.jti), false);
     });
 
-    it('a revocation racing 20 rotations of the client\'s tokens leaves no access token or refresh token alive', async () => {
+    it("a revocation racing 20 rotations of the client's tokens leaves no access token or refresh token alive", async () => {
       const clientId = uid('client');
       const families = await Promise.all(Array.from({ length: 20 }, () => seed(clientId, uid('user'))));
       const issued: string[] = [];
       const accepted = () => ({ ok: true, value: undefined }) as const;
-      const rotations = families.map(({ rt }) => stores.grants.rotate(rt.tokenHash, NOW, accepted, (prev) => {
-        const jti = uid('jti');
-        issued.push(jti);
-        return { refresh: { ...prev, tokenHash: uid('rt'), usedAt: null }, access: { jti, expiresAt: NOW + 300 } };
-      }));
+      const rotations = families.map(({ rt }) =>
+        stores.grants.rotate(rt.tokenHash, NOW, accepted, (prev) => {
+          const jti = uid('jti');
+          issued.push(jti);
+          return { refresh: { ...prev, tokenHash: uid('rt'), usedAt: null }, access: { jti, expiresAt: NOW + 300 } };
+        }),
+      );
       const [revoked, ...results] = await Promise.all([stores.grants.revokeByClient(clientId, NOW), ...rotations]);
       assert.equal(revoked, 20);
-      for (const r of results) if (r.status === 'rotated') assert.notEqual((await stores.grants.get(r.grant.id))!.revokedAt, null);
-      for (const jti of issued) assert.equal(await stores.revocations.isAccessTokenRevoked(jti), true, 'every access token a rotation stored is revoked');
+      for (const r of results)
+        if (r.status === 'rotated') assert.notEqual((await stores.grants.get(r.grant.id))!.revokedAt, null);
+      for (const jti of issued)
+        assert.equal(
+          await stores.revocations.isAccessTokenRevoked(jti),
+          true,
+          'every access token a rotation stored is revoked',
+        );
     });
 
     it('a disabled holder refuses every token of its client or user; enabled again, only tokens issued up to that second', async () => {
       const clientId = uid('client');
       const userId = uid('user');
-      const token = (iat: number, over: Partial<{ client_id: string; sub: string }> = {}) => ({ jti: uid('jti'), iat, client_id: clientId, sub: userId, ...over });
+      const token = (iat: number, over: Partial<{ client_id: string; sub: string }> = {}) => ({
+        jti: uid('jti'),
+        iat,
+        client_id: clientId,
+        sub: userId,
+        ...over,
+      });
       assert.equal(await stores.revocations.isTokenRevoked(token(NOW)), false);
       await stores.revocations.setHolderDisabled(`client:${clientId}`, false, NOW);
-      assert.equal(await stores.revocations.isTokenRevoked(token(NOW - 10)), false, 'enabling a holder never disabled refuses nothing');
+      assert.equal(
+        await stores.revocations.isTokenRevoked(token(NOW - 10)),
+        false,
+        'enabling a holder never disabled refuses nothing',
+      );
 
       await stores.revocations.setHolderDisabled(`client:${clientId}`, true, NOW);
       await stores.revocations.setHolderDisabled(`client:${clientId}`, true, NOW); // idempotent
       assert.equal(await stores.revocations.isTokenRevoked(token(NOW - 100)), true);
-      assert.equal(await stores.revocations.isTokenRevoked(token(NOW + 100_000)), true, 'while disabled, whenever issued');
-      assert.equal(await stores.revocations.isTokenRevoked(token(NOW, { client_id: uid('client'), sub: uid('user') })), false, 'other holders unaffected');
+      assert.equal(
+        await stores.revocations.isTokenRevoked(token(NOW + 100_000)),
+        true,
+        'while disabled, whenever issued',
+      );
+      assert.equal(
+        await stores.revocations.isTokenRevoked(token(NOW, { client_id: uid('client'), sub: uid('user') })),
+        false,
+        'other holders unaffected',
+      );
       await stores.revocations.setHolderDisabled(`client:${clientId}`, false, NOW + 50);
-      assert.equal(await stores.revocations.isTokenRevoked(token(NOW + 50)), true, 'issued in the second of the enable');
+      assert.equal(
+        await stores.revocations.isTokenRevoked(token(NOW + 50)),
+        true,
+        'issued in the second of the enable',
+      );
       assert.equal(await stores.revocations.isTokenRevoked(token(NOW + 51)), false);
 
       await stores.revocations.setHolderDisabled(`user:${userId}`, true, NOW);
@@ -111,13 +170,28 @@ for (const backend of backends) {
       assert.equal(await stores.revocations.isTokenRevoked(token(NOW, { sub: uid('user') })), false);
     });
 
-    it('a holder\'s revoked-token lookup joins the jti\'s: a revoked jti is refused whatever its holders', async () => {
+    it("a holder's revoked-token lookup joins the jti's: a revoked jti is refused whatever its holders", async () => {
       const jti = uid('jti');
       await stores.revocations.revokeAccessToken(jti, NOW + 300);
-      assert.equal(await stores.revocations.isTokenRevoked({ jti, iat: NOW, client_id: uid('client'), sub: uid('user') }), true);
+      assert.equal(
+        await stores.revocations.isTokenRevoked({ jti, iat: NOW, client_id: uid('client'), sub: uid('user') }),
+        true,
+      );
       // 50 concurrent lookups (batched on SQLite) each get their own answer.
-      const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => stores.revocations.isTokenRevoked({ jti: i % 2 ? jti : uid('jti'), iat: NOW, client_id: uid('client'), sub: uid('user') })));
-      assert.deepEqual(answers, Array.from({ length: 50 }, (_, i) => i % 2 === 1));
+      const answers = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          stores.revocations.isTokenRevoked({
+            jti: i % 2 ? jti : uid('jti'),
+            iat: NOW,
+            client_id: uid('client'),
+            sub: uid('user'),
+          }),
+        ),
+      );
+      assert.deepEqual(
+        answers,
+        Array.from({ length: 50 }, (_, i) => i % 2 === 1),
+      );
     });
   });
 }

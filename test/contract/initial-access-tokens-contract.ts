@@ -9,7 +9,12 @@ import type { InitialAccessTokenRecord, InitialAccessTokenStore } from '../../sr
 
 export function initialAccessTokensContract(store: () => InitialAccessTokenStore, now: number): void {
   const record = (over: Partial<InitialAccessTokenRecord> = {}): InitialAccessTokenRecord => ({
-    id: randomUUID().slice(0, 8), tokenHash: `h-${randomUUID()}`, usesLeft: null, createdAt: now, expiresAt: now + 600, ...over,
+    id: randomUUID().slice(0, 8),
+    tokenHash: `h-${randomUUID()}`,
+    usesLeft: null,
+    createdAt: now,
+    expiresAt: now + 600,
+    ...over,
   });
   const times = <T>(n: number, fn: () => Promise<T>) => Promise.all(Array.from({ length: n }, fn));
 
@@ -29,7 +34,10 @@ export function initialAccessTokensContract(store: () => InitialAccessTokenStore
     await store().create(r);
     assert.equal(await store().find(r.tokenHash, now + 5), undefined);
     assert.equal(await store().consume(r.tokenHash, now + 5), false);
-    assert.equal((await store().list(now + 5)).some((t) => t.id === r.id), false);
+    assert.equal(
+      (await store().list(now + 5)).some((t) => t.id === r.id),
+      false,
+    );
     assert.equal(await store().consume(r.tokenHash, now), true);
   });
 

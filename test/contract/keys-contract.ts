@@ -10,7 +10,8 @@ import { NOW, uid, times, key } from './factories.ts';
 export function keysContract(stores: Stores): void {
   describe('signing keys', () => {
     const retireAll = async () => {
-      for (const k of await stores.keys.list()) if (k.state === 'active') await stores.keys.setState(k.kid, 'retired', NOW);
+      for (const k of await stores.keys.list())
+        if (k.state === 'active') await stores.keys.setState(k.kid, 'retired', NOW);
     };
     it('insert/list round-trip; only one active key', async () => {
       await retireAll();
@@ -21,8 +22,14 @@ export function keysContract(stores: Stores): void {
       const retired = key({ state: 'retired', retiredAt: NOW - 1 });
       assert.equal(await stores.keys.insert(retired, false), true);
       const listed = await stores.keys.list();
-      assert.deepEqual(listed.find((k) => k.kid === first.kid), first);
-      assert.deepEqual(listed.find((k) => k.kid === retired.kid), retired);
+      assert.deepEqual(
+        listed.find((k) => k.kid === first.kid),
+        first,
+      );
+      assert.deepEqual(
+        listed.find((k) => k.kid === retired.kid),
+        retired,
+      );
       assert.equal(listed.filter((k) => k.state === 'active').length, 1);
     });
     it('setState: retire the old key, then activate the new one', async () => {
@@ -34,22 +41,34 @@ export function keysContract(stores: Stores): void {
       await stores.keys.setState(old.kid, 'retired', NOW + 5);
       await stores.keys.setState(fresh.kid, 'active', NOW + 5);
       const listed = await stores.keys.list();
-      assert.deepEqual(listed.find((k) => k.kid === old.kid), { ...old, state: 'retired', retiredAt: NOW + 5 });
-      assert.deepEqual(listed.find((k) => k.kid === fresh.kid), { ...fresh, state: 'active', retiredAt: null });
+      assert.deepEqual(
+        listed.find((k) => k.kid === old.kid),
+        { ...old, state: 'retired', retiredAt: NOW + 5 },
+      );
+      assert.deepEqual(
+        listed.find((k) => k.kid === fresh.kid),
+        { ...fresh, state: 'active', retiredAt: null },
+      );
     });
     it('rotate: the active key goes to grace, the new one becomes active; 10 concurrent rotations give exactly one', async () => {
       await retireAll();
       const current = key();
       await stores.keys.insert(current, true);
-      const results = await Promise.all(Array.from({ length: 10 }, () => stores.keys.rotate(current.kid, key(), NOW + 600)));
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () => stores.keys.rotate(current.kid, key(), NOW + 600)),
+      );
       assert.equal(results.filter(Boolean).length, 1);
       const listed = await stores.keys.list();
-      assert.deepEqual(listed.find((k) => k.kid === current.kid), { ...current, state: 'grace', retiredAt: NOW + 600 });
+      assert.deepEqual(
+        listed.find((k) => k.kid === current.kid),
+        { ...current, state: 'grace', retiredAt: NOW + 600 },
+      );
       assert.equal(listed.filter((k) => k.state === 'active').length, 1);
       assert.equal(await stores.keys.rotate(current.kid, key(), NOW + 600), false); // no longer the active key
     });
     const retireOthers = async () => {
-      for (const k of await stores.keys.list()) if (k.state !== 'retired' && k.state !== 'active') await stores.keys.setState(k.kid, 'retired', NOW);
+      for (const k of await stores.keys.list())
+        if (k.state !== 'retired' && k.state !== 'active') await stores.keys.setState(k.kid, 'retired', NOW);
     };
     it('prepublish: stores one prepublished key; 20 concurrent prepublishes give exactly one', async () => {
       await retireAll();
@@ -63,7 +82,10 @@ export function keysContract(stores: Stores): void {
       const pre = listed.filter((k) => k.state === 'prepublished');
       assert.equal(pre.length, 1);
       assert.deepEqual(pre[0], candidates[results.indexOf(true)]);
-      assert.deepEqual(listed.find((k) => k.kid === active.kid), active); // the active key is untouched
+      assert.deepEqual(
+        listed.find((k) => k.kid === active.kid),
+        active,
+      ); // the active key is untouched
       assert.equal(await stores.keys.prepublish(key({ state: 'prepublished' })), false);
     });
     it('promote: 20 concurrent promotions give exactly one; the old key goes to grace, the prepublished one becomes active', async () => {
@@ -76,8 +98,14 @@ export function keysContract(stores: Stores): void {
       const results = await times(20, () => stores.keys.promote(active.kid, pre.kid, NOW + 900, NOW + 60));
       assert.equal(results.filter(Boolean).length, 1);
       const listed = await stores.keys.list();
-      assert.deepEqual(listed.find((k) => k.kid === active.kid), { ...active, state: 'grace', retiredAt: NOW + 900 });
-      assert.deepEqual(listed.find((k) => k.kid === pre.kid), { ...pre, state: 'active', activatesAt: NOW + 60 });
+      assert.deepEqual(
+        listed.find((k) => k.kid === active.kid),
+        { ...active, state: 'grace', retiredAt: NOW + 900 },
+      );
+      assert.deepEqual(
+        listed.find((k) => k.kid === pre.kid),
+        { ...pre, state: 'active', activatesAt: NOW + 60 },
+      );
       assert.equal(listed.filter((k) => k.state === 'active').length, 1);
       assert.equal(listed.filter((k) => k.state === 'prepublished').length, 0);
     });
@@ -87,7 +115,8 @@ export function keysContract(stores: Stores): void {
       const active = key();
       await stores.keys.insert(active, true);
       assert.equal(await stores.keys.promote(active.kid, uid('missing'), NOW + 900, NOW), false);
-      assert.equal((await stores.keys.list()).find((k) => k.kid === active.kid)!.state, 'active'); // the first update was rolled back
+      // the first update was rolled back
+      assert.equal((await stores.keys.list()).find((k) => k.kid === active.kid)!.state, 'active');
       const pre = key({ state: 'prepublished', activatesAt: NOW });
       await stores.keys.prepublish(pre);
       assert.equal(await stores.keys.promote(uid('not-active'), pre.kid, NOW + 900, NOW), false);
@@ -101,13 +130,17 @@ export function keysContract(stores: Stores): void {
       assert.equal(await stores.keys.retire(graced.kid, NOW + 99, { early: false }), false); // not yet
       const results = await times(20, () => stores.keys.retire(graced.kid, NOW + 100, { early: false }));
       assert.equal(results.filter(Boolean).length, 1);
-      assert.deepEqual((await stores.keys.list()).find((k) => k.kid === graced.kid), { ...graced, state: 'retired', retiredAt: NOW + 100 });
+      assert.deepEqual(
+        (await stores.keys.list()).find((k) => k.kid === graced.kid),
+        { ...graced, state: 'retired', retiredAt: NOW + 100 },
+      );
       const active = key();
       await stores.keys.insert(active, true);
       assert.equal(await stores.keys.retire(active.kid, NOW, { early: true }), false); // never the active key
       const pre = key({ state: 'prepublished', activatesAt: NOW + 10 });
       await stores.keys.prepublish(pre);
-      assert.equal(await stores.keys.retire(pre.kid, NOW + 1, { early: false }), false); // the schedule retires only grace keys
+      // the schedule retires only grace keys
+      assert.equal(await stores.keys.retire(pre.kid, NOW + 1, { early: false }), false);
       assert.equal(await stores.keys.retire(pre.kid, NOW + 1, { early: true }), true);
       assert.equal((await stores.keys.list()).find((k) => k.kid === pre.kid)!.state, 'retired');
     });
@@ -116,50 +149,89 @@ export function keysContract(stores: Stores): void {
       await stores.keys.insert(k, false);
       const results = await times(20, (i) => stores.keys.rewrap(k.kid, k.privateJwe, `rewrapped-${i}`));
       assert.equal(results.filter(Boolean).length, 1);
-      assert.equal((await stores.keys.list()).find((x) => x.kid === k.kid)!.privateJwe, `rewrapped-${results.indexOf(true)}`);
+      assert.equal(
+        (await stores.keys.list()).find((x) => x.kid === k.kid)!.privateJwe,
+        `rewrapped-${results.indexOf(true)}`,
+      );
       assert.equal(await stores.keys.rewrap(k.kid, k.privateJwe, 'again'), false);
       assert.equal(await stores.keys.rewrap(uid('missing'), 'x', 'y'), false);
     });
     it('per algorithm: one active and one prepublished key of each; 20-way races on each transition give one per algorithm', async () => {
       const retireEvery = async () => {
-        for (const k of await stores.keys.list()) if (k.state !== 'retired') await stores.keys.setState(k.kid, 'retired', NOW);
+        for (const k of await stores.keys.list())
+          if (k.state !== 'retired') await stores.keys.setState(k.kid, 'retired', NOW);
       };
       await retireEvery();
       const ALGS = ['ES256', 'RS256'];
       // Start-up on several processes at once: one active key per algorithm.
       const inserted = await times(20, (i) => stores.keys.insert(key({ alg: ALGS[i % 2]! }), true));
       assert.equal(inserted.filter(Boolean).length, 2);
-      const active = Object.fromEntries((await stores.keys.list()).filter((k) => k.state === 'active').map((k) => [k.alg, k]));
+      const active = Object.fromEntries(
+        (await stores.keys.list()).filter((k) => k.state === 'active').map((k) => [k.alg, k]),
+      );
       assert.deepEqual(Object.keys(active).sort(), ALGS);
-      await assert.rejects(stores.keys.insert(key({ alg: 'RS256' }), false)); // the database refuses a second active RS256 key
+      // the database refuses a second active RS256 key
+      await assert.rejects(stores.keys.insert(key({ alg: 'RS256' }), false));
       // Prepublish: 20 candidates per algorithm, racing together: one each.
-      const candidates = Array.from({ length: 40 }, (_, i) => key({ alg: ALGS[i % 2]!, state: 'prepublished', activatesAt: NOW + 3600 }));
+      const candidates = Array.from({ length: 40 }, (_, i) =>
+        key({ alg: ALGS[i % 2]!, state: 'prepublished', activatesAt: NOW + 3600 }),
+      );
       const pre = await Promise.all(candidates.map((k) => stores.keys.prepublish(k)));
-      assert.deepEqual(ALGS.map((a) => candidates.filter((k, i) => pre[i] && k.alg === a).length), [1, 1]);
-      const prepublished = Object.fromEntries((await stores.keys.list()).filter((k) => k.state === 'prepublished').map((k) => [k.alg, k]));
+      assert.deepEqual(
+        ALGS.map((a) => candidates.filter((k, i) => pre[i] && k.alg === a).length),
+        [1, 1],
+      );
+      const prepublished = Object.fromEntries(
+        (await stores.keys.list()).filter((k) => k.state === 'prepublished').map((k) => [k.alg, k]),
+      );
       assert.deepEqual(Object.keys(prepublished).sort(), ALGS);
       // A prepublished key never takes the place of another algorithm's active key.
       assert.equal(await stores.keys.promote(active.ES256!.kid, prepublished.RS256!.kid, NOW + 900, NOW), false);
       assert.equal(await stores.keys.rotate(active.ES256!.kid, key({ alg: 'RS256' }), NOW + 900), false);
       assert.equal((await stores.keys.list()).find((k) => k.kid === active.ES256!.kid)!.state, 'active');
       // Promote: 20 racers per algorithm, all at once: one promotion each.
-      const promoted = await times(40, (i) => stores.keys.promote(active[ALGS[i % 2]!]!.kid, prepublished[ALGS[i % 2]!]!.kid, NOW + 900, NOW + 60));
-      assert.deepEqual(ALGS.map((_, a) => promoted.filter((r, i) => r && i % 2 === a).length), [1, 1]);
+      const promoted = await times(40, (i) =>
+        stores.keys.promote(active[ALGS[i % 2]!]!.kid, prepublished[ALGS[i % 2]!]!.kid, NOW + 900, NOW + 60),
+      );
+      assert.deepEqual(
+        ALGS.map((_, a) => promoted.filter((r, i) => r && i % 2 === a).length),
+        [1, 1],
+      );
       const listed = await stores.keys.list();
       for (const a of ALGS) {
-        assert.deepEqual(listed.filter((k) => k.state === 'active' && k.alg === a).map((k) => k.kid), [prepublished[a]!.kid]);
+        assert.deepEqual(
+          listed.filter((k) => k.state === 'active' && k.alg === a).map((k) => k.kid),
+          [prepublished[a]!.kid],
+        );
         assert.equal(listed.find((k) => k.kid === active[a]!.kid)!.state, 'grace');
       }
       // Rotate: 20 racers per algorithm: one rotation each, the other algorithm's key untouched.
-      const rotated = await times(40, (i) => stores.keys.rotate(prepublished[ALGS[i % 2]!]!.kid, key({ alg: ALGS[i % 2]! }), NOW + 900));
-      assert.deepEqual(ALGS.map((_, a) => rotated.filter((r, i) => r && i % 2 === a).length), [1, 1]);
-      assert.deepEqual((await stores.keys.list()).filter((k) => k.state === 'active').map((k) => k.alg).sort(), ALGS);
+      const rotated = await times(40, (i) =>
+        stores.keys.rotate(prepublished[ALGS[i % 2]!]!.kid, key({ alg: ALGS[i % 2]! }), NOW + 900),
+      );
+      assert.deepEqual(
+        ALGS.map((_, a) => rotated.filter((r, i) => r && i % 2 === a).length),
+        [1, 1],
+      );
+      assert.deepEqual(
+        (await stores.keys.list())
+          .filter((k) => k.state === 'active')
+          .map((k) => k.alg)
+          .sort(),
+        ALGS,
+      );
       // Demote (an algorithm taken out of the configuration): 20 racers, one; the key goes to grace.
       const rsActive = (await stores.keys.list()).find((k) => k.state === 'active' && k.alg === 'RS256')!;
       const demoted = await times(20, () => stores.keys.demote(rsActive.kid, NOW + 900));
       assert.equal(demoted.filter(Boolean).length, 1);
-      assert.deepEqual((await stores.keys.list()).find((k) => k.kid === rsActive.kid), { ...rsActive, state: 'grace', retiredAt: NOW + 900 });
-      assert.deepEqual((await stores.keys.list()).filter((k) => k.state === 'active').map((k) => k.alg), ['ES256']);
+      assert.deepEqual(
+        (await stores.keys.list()).find((k) => k.kid === rsActive.kid),
+        { ...rsActive, state: 'grace', retiredAt: NOW + 900 },
+      );
+      assert.deepEqual(
+        (await stores.keys.list()).filter((k) => k.state === 'active').map((k) => k.alg),
+        ['ES256'],
+      );
       await retireEvery();
     });
     it('10 concurrent insert(…, true): exactly one succeeds', async () => {

@@ -11,7 +11,12 @@ import { NOW, uid, times } from './factories.ts';
 export function pushedRequestsContract(stores: Stores): void {
   describe('pushed authorization requests', () => {
     const pushed = (over: Partial<PushedRequestRecord> = {}): PushedRequestRecord => ({
-      uriHash: uid('par'), clientId: 'c1', params: { client_id: 'c1', scope: 'openid', dpop_jkt: 'x'.repeat(43) }, createdAt: NOW, expiresAt: NOW + 60, ...over,
+      uriHash: uid('par'),
+      clientId: 'c1',
+      params: { client_id: 'c1', scope: 'openid', dpop_jkt: 'x'.repeat(43) },
+      createdAt: NOW,
+      expiresAt: NOW + 60,
+      ...over,
     });
     it('consume: returns the request once, to its own client only, until it expires', async () => {
       const r = pushed();
@@ -33,7 +38,7 @@ export function pushedRequestsContract(stores: Stores): void {
     it('cleanup deletes expired requests', async () => {
       const r = pushed({ expiresAt: NOW + 7 });
       await stores.pushedRequests.create(r);
-      assert.ok(await stores.cleanup(NOW + 7) >= 1);
+      assert.ok((await stores.cleanup(NOW + 7)) >= 1);
       assert.equal(await stores.pushedRequests.consume(r.uriHash, 'c1', NOW), undefined);
     });
   });

@@ -25,7 +25,10 @@ export function rateLimitContract(store: () => RateLimitStore): void {
     const k = key();
     const results = await Promise.all(Array.from({ length: 50 }, () => store().hit(k, 60_000)));
     const counts = results.map((r) => r.count).sort((a, b) => a - b);
-    assert.deepEqual(counts, Array.from({ length: 50 }, (_, i) => i + 1));
+    assert.deepEqual(
+      counts,
+      Array.from({ length: 50 }, (_, i) => i + 1),
+    );
     assert.equal(results.filter((r) => r.count <= 10).length, 10);
   });
 

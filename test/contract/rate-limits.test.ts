@@ -26,11 +26,18 @@ describe('rate-limit counters (in-process)', () => {
   });
 });
 
-describe('rate-limit counters (Redis)', { skip: redisUrl ? false : 'Redis unreachable (set CI=true to require it)' }, () => {
+describe('rate-limit counters (Redis)', {
+  skip: redisUrl ? false : 'Redis unreachable (set CI=true to require it)',
+}, () => {
   const prefix = uniquePrefix('rl');
   let redis: RedisConnection;
-  before(async () => { redis = await openRedis({ url: redisUrl!, cluster: false, prefix, timeout: 1000 }, silent); });
-  after(async () => { await redis?.close(); await deletePrefix(redisUrl!, prefix); });
+  before(async () => {
+    redis = await openRedis({ url: redisUrl!, cluster: false, prefix, timeout: 1000 }, silent);
+  });
+  after(async () => {
+    await redis?.close();
+    await deletePrefix(redisUrl!, prefix);
+  });
   rateLimitContract(() => redisRateLimits(redis));
 
   it('writes only under its prefix, with an expiry', async () => {

@@ -32,8 +32,13 @@ describe('Redis Cluster (TESSERA_REDIS_CLUSTER)', { skip: privateRedisSkip(), ti
   before(async () => {
     db = await openDatabase(sqliteTempUrl());
     await migrate(db.db, usernameKeys);
-    for (let i = 0; i < 3; i++) nodes.push(await startPrivateRedis({ args: ['--cluster-enabled', 'yes', '--cluster-node-timeout', '2000'] }));
-    await run(REDIS_CLI, ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: 20_000 });
+    for (let i = 0; i < 3; i++)
+      nodes.push(await startPrivateRedis({ args: ['--cluster-enabled', 'yes', '--cluster-node-timeout', '2000'] }));
+    await run(
+      REDIS_CLI,
+      ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'],
+      { timeout: 20_000 },
+    );
     for (let i = 0; ; i++) {
       const { stdout } = await run(REDIS_CLI, ['-p', String(nodes[0]!.port), 'cluster', 'info']);
       if (stdout.includes('cluster_state:ok')) break;
@@ -41,7 +46,11 @@ describe('Redis Cluster (TESSERA_REDIS_CLUSTER)', { skip: privateRedisSkip(), ti
       await sleep(100);
     }
     // One seed node is enough; the others are discovered.
-    redis = await openRedis({ url: nodes[0]!.url, cluster: true, prefix: uniquePrefix('cluster'), timeout: 1000 }, pino({ level: 'silent' }), 5000);
+    redis = await openRedis(
+      { url: nodes[0]!.url, cluster: true, prefix: uniquePrefix('cluster'), timeout: 1000 },
+      pino({ level: 'silent' }),
+      5000,
+    );
     replay = redisReplay(redis, { epochs: sqlReplayEpoch(db), window: 330 });
   });
   after(async () => {
@@ -60,7 +69,12 @@ describe('Redis Cluster (TESSERA_REDIS_CLUSTER)', { skip: privateRedisSkip(), ti
   it('spreads keys over every node', async () => {
     const now = Math.floor(Date.now() / 1000);
     for (let i = 0; i < 60; i++) await replay.claim(`spread:${i}`, now + 60, now);
-    const sizes = await Promise.all(nodes.map(async (n) => Number((await run(REDIS_CLI, ['-p', String(n.port), 'dbsize'])).stdout.trim())));
-    assert.ok(sizes.every((s) => s > 0), sizes.join());
+    const sizes = await Promise.all(
+      nodes.map(async (n) => Number((await run(REDIS_CLI, ['-p', String(n.port), 'dbsize'])).stdout.trim())),
+    );
+    assert.ok(
+      sizes.every((s) => s > 0),
+      sizes.join(),
+    );
   });
 });

@@ -27,7 +27,11 @@ describe('replay store (Redis)', { skip: redisUrl ? false : 'Redis unreachable (
     redis = await openRedis({ url: redisUrl!, cluster: false, prefix, timeout: 1000 }, pino({ level: 'silent' }));
     store = replayOn(redis);
   });
-  after(async () => { await redis?.close(); await db?.close(); await deletePrefix(redisUrl!, prefix); });
+  after(async () => {
+    await redis?.close();
+    await db?.close();
+    await deletePrefix(redisUrl!, prefix);
+  });
   replayContract(() => store);
 
   it('stores a marker that Redis expires at the claimed expiry', async () => {
@@ -53,7 +57,11 @@ describe('replay store (Redis)', { skip: redisUrl ? false : 'Redis unreachable (
 
   it('fails with BackendUnavailableError, quickly, when Redis is unreachable', async () => {
     // A port nobody listens on: the connection never becomes ready.
-    const dead = await openRedis({ url: 'redis://127.0.0.1:1', cluster: false, prefix, timeout: 200 }, pino({ level: 'silent' }), 100);
+    const dead = await openRedis(
+      { url: 'redis://127.0.0.1:1', cluster: false, prefix, timeout: 200 },
+      pino({ level: 'silent' }),
+      100,
+    );
     try {
       const started = Date.now();
       const now = Math.floor(Date.now() / 1000);
@@ -68,8 +76,13 @@ describe('replay store (Redis)', { skip: redisUrl ? false : 'Redis unreachable (
 // The epoch in the database: a Redis that lost the markers under this prefix (keys deleted here, as
 // a restart without persistence loses them) is found by the next claim, on either database.
 const pgDb = await createPgDatabase();
-for (const backend of [{ name: 'SQLite', url: sqliteTempUrl() }, { name: 'PostgreSQL', url: pgDb?.url }]) {
-  describe(`replay store (Redis): markers lost, epoch in ${backend.name}`, { skip: !redisUrl ? 'Redis unreachable' : !backend.url ? 'PostgreSQL unreachable (set CI=true to require it)' : false }, () => {
+for (const backend of [
+  { name: 'SQLite', url: sqliteTempUrl() },
+  { name: 'PostgreSQL', url: pgDb?.url },
+]) {
+  describe(`replay store (Redis): markers lost, epoch in ${backend.name}`, {
+    skip: !redisUrl ? 'Redis unreachable' : !backend.url ? 'PostgreSQL unreachable (set CI=true to require it)' : false,
+  }, () => {
     const prefix = uniquePrefix('epoch');
     let redis: RedisConnection;
     let db: DatabaseHandle;

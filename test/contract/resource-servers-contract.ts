@@ -9,8 +9,18 @@ import type { ResourceServerRecord, ResourceServerStore } from '../../src/ports/
 
 export function resourceServersContract(store: () => ResourceServerStore, now: number): void {
   const record = (over: Partial<ResourceServerRecord> = {}): ResourceServerRecord => ({
-    identifier: `https://${randomUUID()}.example.com/api`, displayName: 'Orders — API', scopes: [{ name: 'orders:read', description: 'See your orders' }, { name: 'b', description: 'ß ✓' }],
-    accessTokenTtl: 300, signingAlg: 'ES256', dpop: 'required', createdAt: now, updatedAt: now, ...over,
+    identifier: `https://${randomUUID()}.example.com/api`,
+    displayName: 'Orders — API',
+    scopes: [
+      { name: 'orders:read', description: 'See your orders' },
+      { name: 'b', description: 'ß ✓' },
+    ],
+    accessTokenTtl: 300,
+    signingAlg: 'ES256',
+    dpop: 'required',
+    createdAt: now,
+    updatedAt: now,
+    ...over,
   });
 
   it('put, get, list and delete keep every field as it was', async () => {
@@ -21,8 +31,14 @@ export function resourceServersContract(store: () => ResourceServerStore, now: n
     await store().put(nulls);
     assert.deepEqual(await store().get(nulls.identifier), nulls);
     const listed = await store().list();
-    assert.ok(listed.some((x) => x.identifier === r.identifier) && listed.some((x) => x.identifier === nulls.identifier));
-    assert.deepEqual(listed.map((x) => x.identifier), [...listed.map((x) => x.identifier)].sort(), 'ordered by identifier');
+    assert.ok(
+      listed.some((x) => x.identifier === r.identifier) && listed.some((x) => x.identifier === nulls.identifier),
+    );
+    assert.deepEqual(
+      listed.map((x) => x.identifier),
+      [...listed.map((x) => x.identifier)].sort(),
+      'ordered by identifier',
+    );
     assert.equal(await store().get(`https://${randomUUID()}.example.com/`), undefined);
     assert.equal(await store().delete(r.identifier), true);
     assert.equal(await store().delete(r.identifier), false);
@@ -33,8 +49,15 @@ export function resourceServersContract(store: () => ResourceServerStore, now: n
     const r = record();
     await store().put(r);
     await store().put({ ...r, displayName: 'Renamed', dpop: 'optional', createdAt: now + 50, updatedAt: now + 50 });
-    assert.deepEqual(await store().get(r.identifier), { ...r, displayName: 'Renamed', dpop: 'optional', updatedAt: now + 50 });
-    await Promise.all(Array.from({ length: 20 }, (_, i) => store().put({ ...r, displayName: `n${i}`, updatedAt: now + i })));
+    assert.deepEqual(await store().get(r.identifier), {
+      ...r,
+      displayName: 'Renamed',
+      dpop: 'optional',
+      updatedAt: now + 50,
+    });
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => store().put({ ...r, displayName: `n${i}`, updatedAt: now + i })),
+    );
     assert.equal((await store().list()).filter((x) => x.identifier === r.identifier).length, 1);
   });
 }

@@ -31,13 +31,22 @@ export function sessionsContract(stores: Stores): void {
     });
     it('addClient is idempotent (extends expiry); takeClients returns and removes the clients of one sid', async () => {
       const [sid, other, userId] = [uid('sid'), uid('sid'), uid('user')];
-      const e = (clientId: string, s = sid, expiresAt = NOW + 100) => ({ sid: s, clientId, userId, createdAt: NOW, expiresAt });
+      const e = (clientId: string, s = sid, expiresAt = NOW + 100) => ({
+        sid: s,
+        clientId,
+        userId,
+        createdAt: NOW,
+        expiresAt,
+      });
       await stores.sessions.addClient(e('rp-a'));
       await stores.sessions.addClient(e('rp-a', sid, NOW + 200));
       await stores.sessions.addClient(e('rp-b'));
       await stores.sessions.addClient(e('rp-a', other));
       const taken = await stores.sessions.takeClients(sid);
-      assert.deepEqual(taken.sort((a, b) => a.clientId.localeCompare(b.clientId)), [e('rp-a', sid, NOW + 200), e('rp-b')]);
+      assert.deepEqual(
+        taken.sort((a, b) => a.clientId.localeCompare(b.clientId)),
+        [e('rp-a', sid, NOW + 200), e('rp-b')],
+      );
       assert.deepEqual(await stores.sessions.takeClients(sid), []);
       assert.deepEqual(await stores.sessions.takeClients(uid('sid')), []);
       assert.deepEqual(await stores.sessions.takeClientsByUser(userId), [e('rp-a', other)]);
@@ -45,9 +54,20 @@ export function sessionsContract(stores: Stores): void {
     });
     it('50 concurrent takeClients: each client goes to exactly one caller', async () => {
       const [sid, userId] = [uid('sid'), uid('user')];
-      for (const c of ['rp-1', 'rp-2', 'rp-3']) await stores.sessions.addClient({ sid, clientId: c, userId, createdAt: NOW, expiresAt: NOW + 100 });
-      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? stores.sessions.takeClients(sid) : stores.sessions.takeClientsByUser(userId))));
-      assert.deepEqual(results.flat().map((r) => r.clientId).sort(), ['rp-1', 'rp-2', 'rp-3']);
+      for (const c of ['rp-1', 'rp-2', 'rp-3'])
+        await stores.sessions.addClient({ sid, clientId: c, userId, createdAt: NOW, expiresAt: NOW + 100 });
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          i % 2 ? stores.sessions.takeClients(sid) : stores.sessions.takeClientsByUser(userId),
+        ),
+      );
+      assert.deepEqual(
+        results
+          .flat()
+          .map((r) => r.clientId)
+          .sort(),
+        ['rp-1', 'rp-2', 'rp-3'],
+      );
     });
   });
 }

@@ -32,13 +32,42 @@ import { deviceCodesContract } from './device-codes-contract.ts';
 import { initialAccessTokensContract } from './initial-access-tokens-contract.ts';
 import { resourceServersContract } from './resource-servers-contract.ts';
 import {
-  NOW, uid, client, session, interaction, code, grant, refreshFor, access, key, seedGrant, accepted,
+  NOW,
+  uid,
+  client,
+  session,
+  interaction,
+  code,
+  grant,
+  refreshFor,
+  access,
+  key,
+  seedGrant,
+  accepted,
 } from './factories.ts';
 
 forEachBackend('SQL stores', (stores, backend) => {
   describe('database and migrations', () => {
     it('applies every migration once, then nothing', async () => {
-      assert.deepEqual(backend.applied, ['0001_initial', '0002_counters', '0003_audit', '0004_client_metadata_replay', '0005_key_schedule', '0006_par_dpop', '0007_device_codes', '0008_registration_tokens', '0009_session_clients', '0010_authorization_details', '0011_claims_request', '0012_grant_certificate', '0013_replay_epoch', '0014_username_canonical', '0015_consent_resources', '0016_signing_algs', '0017_resource_servers']);
+      assert.deepEqual(backend.applied, [
+        '0001_initial',
+        '0002_counters',
+        '0003_audit',
+        '0004_client_metadata_replay',
+        '0005_key_schedule',
+        '0006_par_dpop',
+        '0007_device_codes',
+        '0008_registration_tokens',
+        '0009_session_clients',
+        '0010_authorization_details',
+        '0011_claims_request',
+        '0012_grant_certificate',
+        '0013_replay_epoch',
+        '0014_username_canonical',
+        '0015_consent_resources',
+        '0016_signing_algs',
+        '0017_resource_servers',
+      ]);
       assert.deepEqual(await migrate(backend.handle.db, usernameKeys), []);
     });
     it('ping() answers', async () => {
@@ -47,7 +76,9 @@ forEachBackend('SQL stores', (stores, backend) => {
     if (backend.url.startsWith('sqlite:') && backend.persistent) {
       it('opens SQLite files in WAL mode with foreign keys, a busy timeout, temporary tables in memory and a 32 MiB page cache', async () => {
         const pragma = async (name: string) =>
-          Object.values((await sql.raw<Record<string, unknown>>(`pragma ${name}`).execute(backend.handle.db)).rows[0]!)[0];
+          Object.values(
+            (await sql.raw<Record<string, unknown>>(`pragma ${name}`).execute(backend.handle.db)).rows[0]!,
+          )[0];
         assert.equal(await pragma('journal_mode'), 'wal');
         assert.equal(await pragma('foreign_keys'), 1);
         assert.equal(await pragma('busy_timeout'), 5000);
@@ -64,20 +95,24 @@ forEachBackend('SQL stores', (stores, backend) => {
         let inside = 0;
         let most = 0;
         const order: number[] = [];
-        const work = (s: Stores, i: number) => s.exclusive(async () => {
-          inside++;
-          most = Math.max(most, inside);
-          await new Promise((r) => setTimeout(r, 20));
-          inside--;
-          order.push(i);
-          if (i === 0) throw new Error('first caller fails');
-          return i;
-        });
+        const work = (s: Stores, i: number) =>
+          s.exclusive(async () => {
+            inside++;
+            most = Math.max(most, inside);
+            await new Promise((r) => setTimeout(r, 20));
+            inside--;
+            order.push(i);
+            if (i === 0) throw new Error('first caller fails');
+            return i;
+          });
         const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => work(i % 2 ? other : stores, i)));
         assert.equal(most, 1, 'never two callers inside at once');
         assert.equal(order.length, 6);
         assert.equal(results[0]!.status, 'rejected');
-        assert.deepEqual(results.slice(1).map((r) => (r as PromiseFulfilledResult<number>).value), [1, 2, 3, 4, 5]);
+        assert.deepEqual(
+          results.slice(1).map((r) => (r as PromiseFulfilledResult<number>).value),
+          [1, 2, 3, 4, 5],
+        );
       } finally {
         if (other !== stores) await other.close();
       }
@@ -88,11 +123,17 @@ forEachBackend('SQL stores', (stores, backend) => {
         url.port = String(await freePort());
         const closed = await openDatabase(url.href);
         try {
-          await assert.rejects(createSqlStores(closed, usernameKeys).ping(), (err: Error) => err instanceof StorageUnavailableError);
+          await assert.rejects(
+            createSqlStores(closed, usernameKeys).ping(),
+            (err: Error) => err instanceof StorageUnavailableError,
+          );
         } finally {
           await closed.close();
         }
-        await assert.rejects(sql`select * from no_such_table`.execute(backend.handle.db), (err: Error) => !(err instanceof StorageUnavailableError));
+        await assert.rejects(
+          sql`select * from no_such_table`.execute(backend.handle.db),
+          (err: Error) => !(err instanceof StorageUnavailableError),
+        );
       });
     }
   });
@@ -139,7 +180,10 @@ forEachBackend('SQL stores', (stores, backend) => {
       const [oldRt, oldAt] = [refreshFor(liveGrant, { expiresAt: dead }), access({ expiresAt: dead })];
       const [newRt, newAt] = [refreshFor(liveGrant, { expiresAt: live }), access({ expiresAt: live })];
       await stores.grants.create(liveGrant, oldRt, oldAt);
-      const rotated = await stores.grants.rotate(oldRt.tokenHash, T - 2, accepted, () => ({ refresh: newRt, access: newAt }));
+      const rotated = await stores.grants.rotate(oldRt.tokenHash, T - 2, accepted, () => ({
+        refresh: newRt,
+        access: newAt,
+      }));
       assert.equal(rotated.status, 'rotated');
       // revocation list: one expired entry, one live
       const [deadJti, liveJti] = [uid('jti'), uid('jti')];
@@ -147,16 +191,37 @@ forEachBackend('SQL stores', (stores, backend) => {
       await stores.revocations.revokeAccessToken(liveJti, live);
       // device codes: one expired, one live
       const device = (expiresAt: number) => ({
-        deviceCodeHash: uid('dc'), userCodeHash: uid('uc'), clientId: 'tv', scope: 'openid', resource: null, status: 'pending' as const,
-        interval: 5, lastPolledAt: null, approval: null, createdAt: T - 600, expiresAt,
+        deviceCodeHash: uid('dc'),
+        userCodeHash: uid('uc'),
+        clientId: 'tv',
+        scope: 'openid',
+        resource: null,
+        status: 'pending' as const,
+        interval: 5,
+        lastPolledAt: null,
+        approval: null,
+        createdAt: T - 600,
+        expiresAt,
       });
       const [deadDevice, liveDevice] = [device(dead), device(live)];
       await stores.deviceCodes.create(deadDevice, T - 600);
       await stores.deviceCodes.create(liveDevice, T - 600);
       // session clients: one expired, one live
       const scUser = uid('user');
-      await stores.sessions.addClient({ sid: uid('sid'), clientId: 'rp', userId: scUser, createdAt: T - 600, expiresAt: dead });
-      await stores.sessions.addClient({ sid: uid('sid'), clientId: 'rp', userId: scUser, createdAt: T - 600, expiresAt: live });
+      await stores.sessions.addClient({
+        sid: uid('sid'),
+        clientId: 'rp',
+        userId: scUser,
+        createdAt: T - 600,
+        expiresAt: dead,
+      });
+      await stores.sessions.addClient({
+        sid: uid('sid'),
+        clientId: 'rp',
+        userId: scUser,
+        createdAt: T - 600,
+        expiresAt: live,
+      });
 
       assert.equal(await stores.cleanup(T), 1 + 1 + 1 + 3 + 2 + 1 + 1 + 1);
       assert.equal((await stores.sessions.takeClientsByUser(scUser)).length, 1);
@@ -188,7 +253,7 @@ forEachBackend('SQL stores', (stores, backend) => {
     replayContract(() => stores.replay, NOW);
     it('cleanup forgets expired keys', async () => {
       await stores.replay.claim('test:cleanup', NOW + 5, NOW);
-      assert.ok(await stores.cleanup(NOW + 5) >= 1);
+      assert.ok((await stores.cleanup(NOW + 5)) >= 1);
       assert.equal(await stores.replay.claim('test:cleanup', NOW + 60, NOW), true);
     });
   });
@@ -206,7 +271,10 @@ forEachBackend('SQL stores', (stores, backend) => {
         assert.deepEqual(await backend.reopen(), []);
         assert.deepEqual(await stores.clients.get(c.clientId), c);
         assert.deepEqual(await stores.grants.getRefresh(rt.tokenHash), { refresh: rt, grant: g });
-        assert.deepEqual((await stores.keys.list()).find((x) => x.kid === k.kid), k);
+        assert.deepEqual(
+          (await stores.keys.list()).find((x) => x.kid === k.kid),
+          k,
+        );
       });
     });
   }

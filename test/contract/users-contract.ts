@@ -11,7 +11,15 @@ export function usersContract(stores: Stores): void {
   describe('users', () => {
     it('put/get/findByUsername round-trip, with nulls', async () => {
       const u = user();
-      const bare = user({ passwordHash: null, email: null, emailVerified: false, name: null, givenName: null, familyName: null, disabled: true });
+      const bare = user({
+        passwordHash: null,
+        email: null,
+        emailVerified: false,
+        name: null,
+        givenName: null,
+        familyName: null,
+        disabled: true,
+      });
       await stores.users.put(u);
       await stores.users.put(bare);
       assert.deepEqual(await stores.users.get(u.id), u);
@@ -27,7 +35,10 @@ export function usersContract(stores: Stores): void {
       await stores.users.put(renamed);
       assert.deepEqual(await stores.users.get(u.id), renamed);
       assert.equal(await stores.users.findByUsername(u.username), undefined);
-      assert.deepEqual((await stores.users.list()).filter((x) => x.id === u.id), [renamed]);
+      assert.deepEqual(
+        (await stores.users.list()).filter((x) => x.id === u.id),
+        [renamed],
+      );
     });
     it('usernames are unique', async () => {
       const u = user();
@@ -69,7 +80,10 @@ export function usersContract(stores: Stores): void {
       assert.equal(await stores.users.findConfusable(`paypal${tag}x`), undefined);
       assert.equal((await stores.users.findByCanonical(`PAYPAL${tag}`))?.id, u.id);
       assert.equal(await stores.users.findByCanonical(`paypa1${tag}`), undefined);
-      assert.equal((await stores.users.listUnresolved()).some((x) => x.id === u.id), false);
+      assert.equal(
+        (await stores.users.listUnresolved()).some((x) => x.id === u.id),
+        false,
+      );
     });
     it('50 parallel creations of one username: exactly one succeeds, and it is the stored one', async () => {
       const name = uid('race');

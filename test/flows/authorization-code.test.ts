@@ -7,7 +7,17 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as client from 'openid-client';
-import { authRequest, browserSkip, browserSuite, decide, rejectsWith, rpConfig, screen, signIn, type AuthRequest } from './support.ts';
+import {
+  authRequest,
+  browserSkip,
+  browserSuite,
+  decide,
+  rejectsWith,
+  rpConfig,
+  screen,
+  signIn,
+  type AuthRequest,
+} from './support.ts';
 
 const SECRET = 'flow-test-client-secret-0123456789';
 const PASSWORD = 'correct horse battery staple';
@@ -15,26 +25,46 @@ const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi
 
 describe('authorization code flow', { skip: browserSkip }, () => {
   // One browser for the file; a fresh context (cookie jar) per test (env.fresh()).
-  const env = browserSuite((cb) => ({
-    clients: [
-      ...['web', 'web-session', 'web-login', 'web-none', 'web-consent', 'web-deny'].map((id) => env.webClient(id)),
-      env.webClient('web-formpost', { redirect_uris: [cb.url('/form-post')] }),
-      env.webClient('web-replay', { skip_consent: true }), env.webClient('web-revoke', { skip_consent: true }),
-      {
-        client_id: 'spa', client_name: 'Single-page app', token_endpoint_auth_method: 'none', redirect_uris: [cb.url('/spa')],
-        grant_types: ['authorization_code', 'refresh_token'], scope: 'openid profile email',
-      },
-      {
-        client_id: 'native', client_name: 'Native app', token_endpoint_auth_method: 'none', application_type: 'native',
-        redirect_uris: ['http://127.0.0.1/cb'], grant_types: ['authorization_code', 'refresh_token'], scope: 'openid profile offline_access',
-      },
-    ],
-    users: USERS.map((u) => ({
-      username: u, password: PASSWORD, email: `${u}@example.com`, email_verified: true, name: `${u[0]!.toUpperCase()}${u.slice(1)} Example`,
-    })),
-  }), { secret: SECRET });
+  const env = browserSuite(
+    (cb) => ({
+      clients: [
+        ...['web', 'web-session', 'web-login', 'web-none', 'web-consent', 'web-deny'].map((id) => env.webClient(id)),
+        env.webClient('web-formpost', { redirect_uris: [cb.url('/form-post')] }),
+        env.webClient('web-replay', { skip_consent: true }),
+        env.webClient('web-revoke', { skip_consent: true }),
+        {
+          client_id: 'spa',
+          client_name: 'Single-page app',
+          token_endpoint_auth_method: 'none',
+          redirect_uris: [cb.url('/spa')],
+          grant_types: ['authorization_code', 'refresh_token'],
+          scope: 'openid profile email',
+        },
+        {
+          client_id: 'native',
+          client_name: 'Native app',
+          token_endpoint_auth_method: 'none',
+          application_type: 'native',
+          redirect_uris: ['http://127.0.0.1/cb'],
+          grant_types: ['authorization_code', 'refresh_token'],
+          scope: 'openid profile offline_access',
+        },
+      ],
+      users: USERS.map((u) => ({
+        username: u,
+        password: PASSWORD,
+        email: `${u}@example.com`,
+        email_verified: true,
+        name: `${u[0]!.toUpperCase()}${u.slice(1)} Example`,
+      })),
+    }),
+    { secret: SECRET },
+  );
 
-  /** A fresh browser context, and an authorization request of the web client `clientId` (to cb /callback unless `params` say otherwise). */
+  /**
+   * A fresh browser context, and an authorization request of the web client `clientId` (to cb /callback unless `params`
+   * say otherwise).
+   */
   async function begin(clientId: string, params: Record<string, string> = {}) {
     await env.fresh();
     const config = await env.webConfig(clientId);
@@ -51,14 +81,24 @@ describe('authorization code flow', { skip: browserSkip }, () => {
   async function obtainCode(config: client.Configuration, username: string, params: Record<string, string> = {}) {
     const req = await authRequest(config, { redirect_uri: env.cb.url('/callback'), ...params });
     let s = await visit(req.url);
-    if (s === 'login') { await signIn(env.page, username, PASSWORD); s = await screen(env.page, env.cb.origin); }
-    if (s === 'consent') { await decide(env.page, 'Allow'); s = await screen(env.page, env.cb.origin); }
+    if (s === 'login') {
+      await signIn(env.page, username, PASSWORD);
+      s = await screen(env.page, env.cb.origin);
+    }
+    if (s === 'consent') {
+      await decide(env.page, 'Allow');
+      s = await screen(env.page, env.cb.origin);
+    }
     assert.equal(s, 'callback', `expected the callback, the browser shows ${env.page.url()}`);
     return { req, callback: new URL(env.page.url()) };
   }
 
   const redeem = (config: client.Configuration, callback: URL | Request, req: AuthRequest) =>
-    client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce });
+    client.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: req.verifier,
+      expectedState: req.state,
+      expectedNonce: req.nonce,
+    });
 
   const inactive = async (config: client.Configuration, token: string) => {
     assert.deepEqual(await client.tokenIntrospection(config, token), { active: false });
@@ -72,7 +112,8 @@ describe('authorization code flow', { skip: browserSkip }, () => {
     await signIn(env.page, 'alice', PASSWORD);
     assert.equal(await screen(env.page, env.cb.origin), 'consent');
     const consentText = await env.page.locator('main, body').first().innerText();
-    for (const s of ['openid', 'profile', 'email', 'offline_access']) assert.ok(consentText.includes(s), `consent page lists ${s}`);
+    for (const s of ['openid', 'profile', 'email', 'offline_access'])
+      assert.ok(consentText.includes(s), `consent page lists ${s}`);
     await decide(env.page, 'Allow');
     assert.equal(await screen(env.page, env.cb.origin), 'callback');
 
@@ -101,11 +142,19 @@ describe('authorization code flow', { skip: browserSkip }, () => {
     assert.equal(id.preferred_username, 'alice');
     assert.equal(id.email, 'alice@example.com');
     const digest = createHash('sha256').update(tokens.access_token).digest();
-    assert.equal(id.at_hash, digest.subarray(0, 16).toString('base64url'), 'at_hash binds the ID token to the access token');
+    assert.equal(
+      id.at_hash,
+      digest.subarray(0, 16).toString('base64url'),
+      'at_hash binds the ID token to the access token',
+    );
 
     // The access token is an RFC 9068 JWT verifiable with the published JWKS.
     const jwks = createRemoteJWKSet(new URL(config.serverMetadata().jwks_uri!));
-    const { payload: at, protectedHeader } = await jwtVerify(tokens.access_token, jwks, { issuer: env.server.issuer, audience: env.server.issuer, typ: 'at+jwt' });
+    const { payload: at, protectedHeader } = await jwtVerify(tokens.access_token, jwks, {
+      issuer: env.server.issuer,
+      audience: env.server.issuer,
+      typ: 'at+jwt',
+    });
     assert.equal(protectedHeader.typ, 'at+jwt');
     assert.equal(at.client_id, 'web');
     assert.equal(at.sub, id.sub);
@@ -149,7 +198,10 @@ describe('authorization code flow', { skip: browserSkip }, () => {
     const req = await authRequest(config, { redirect_uri: env.cb.url('/callback') });
     assert.equal(await visit(req.url), 'callback', 'no login page and no consent page the second time');
     const tokens = await redeem(config, new URL(env.page.url()), req);
-    assert.equal(tokens.claims()?.sub, (await client.fetchUserInfo(config, tokens.access_token, client.skipSubjectCheck)).sub);
+    assert.equal(
+      tokens.claims()?.sub,
+      (await client.fetchUserInfo(config, tokens.access_token, client.skipSubjectCheck)).sub,
+    );
   });
 
   it('prompt=login shows the login page although the browser has a session', async () => {
@@ -161,7 +213,11 @@ describe('authorization code flow', { skip: browserSkip }, () => {
     const req = await authRequest(config, { redirect_uri: env.cb.url('/callback'), prompt: 'login' });
     assert.equal(await visit(req.url), 'login');
     await signIn(env.page, 'carol', PASSWORD);
-    assert.equal(await screen(env.page, env.cb.origin), 'callback', 'consent is remembered, so login leads straight back');
+    assert.equal(
+      await screen(env.page, env.cb.origin),
+      'callback',
+      'consent is remembered, so login leads straight back',
+    );
     const tokens = await redeem(config, new URL(env.page.url()), req);
     assert.equal(tokens.claims()?.sub, firstTokens.claims()?.sub);
     assert.ok(tokens.claims()!.auth_time! >= firstTokens.claims()!.auth_time!);
@@ -227,7 +283,11 @@ describe('authorization code flow', { skip: browserSkip }, () => {
     assert.equal(await screen(env.page, env.cb.origin), 'login');
     assert.equal(env.cb.hits.length, hitsBefore, 'the client received nothing');
     await signIn(env.page, 'judy', PASSWORD);
-    assert.equal(await screen(env.page, env.cb.origin), 'consent', 'the same interaction continues after a failed attempt');
+    assert.equal(
+      await screen(env.page, env.cb.origin),
+      'consent',
+      'the same interaction continues after a failed attempt',
+    );
   });
 
   it('public SPA client: the page itself redeems the code and calls userinfo cross-origin (CORS)', async () => {
@@ -245,16 +305,31 @@ describe('authorization code flow', { skip: browserSkip }, () => {
     // Running in the SPA's origin (the callback page): fetch the token endpoint, then userinfo
     // with an Authorization header (a CORS preflight).
     const meta = config.serverMetadata();
-    const result = await env.page.evaluate(async ({ tokenEndpoint, userinfoEndpoint, code, verifier, redirectUri }) => {
-      const tokenRes = await fetch(tokenEndpoint, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'authorization_code', client_id: 'spa', code, code_verifier: verifier, redirect_uri: redirectUri }),
-      });
-      const tokens = await tokenRes.json();
-      const infoRes = await fetch(userinfoEndpoint, { headers: { authorization: `Bearer ${tokens.access_token}` } });
-      return { status: tokenRes.status, tokens, info: await infoRes.json(), infoStatus: infoRes.status };
-    }, { tokenEndpoint: meta.token_endpoint!, userinfoEndpoint: meta.userinfo_endpoint!, code: callback.searchParams.get('code')!, verifier: req.verifier, redirectUri: env.cb.url('/spa') });
+    const result = await env.page.evaluate(
+      async ({ tokenEndpoint, userinfoEndpoint, code, verifier, redirectUri }) => {
+        const tokenRes = await fetch(tokenEndpoint, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({
+            grant_type: 'authorization_code',
+            client_id: 'spa',
+            code,
+            code_verifier: verifier,
+            redirect_uri: redirectUri,
+          }),
+        });
+        const tokens = await tokenRes.json();
+        const infoRes = await fetch(userinfoEndpoint, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+        return { status: tokenRes.status, tokens, info: await infoRes.json(), infoStatus: infoRes.status };
+      },
+      {
+        tokenEndpoint: meta.token_endpoint!,
+        userinfoEndpoint: meta.userinfo_endpoint!,
+        code: callback.searchParams.get('code')!,
+        verifier: req.verifier,
+        redirectUri: env.cb.url('/spa'),
+      },
+    );
     assert.equal(result.status, 200);
     assert.equal(typeof result.tokens.access_token, 'string');
     assert.equal(typeof result.tokens.id_token, 'string');
@@ -267,7 +342,11 @@ describe('authorization code flow', { skip: browserSkip }, () => {
     assert.equal(elsewhere?.status(), 200, 'the page of the other origin loaded');
     const blocked = await env.page.evaluate(async (tokenEndpoint) => {
       try {
-        await fetch(tokenEndpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=refresh_token&client_id=spa&refresh_token=x' });
+        await fetch(tokenEndpoint, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'grant_type=refresh_token&client_id=spa&refresh_token=x',
+        });
         return 'readable';
       } catch {
         return 'blocked';
@@ -305,7 +384,10 @@ describe('authorization code flow', { skip: browserSkip }, () => {
   });
 
   it('response_mode=form_post: the browser posts code, state and iss to the redirect_uri', async () => {
-    const { config, req } = await begin('web-formpost', { redirect_uri: env.cb.url('/form-post'), response_mode: 'form_post' });
+    const { config, req } = await begin('web-formpost', {
+      redirect_uri: env.cb.url('/form-post'),
+      response_mode: 'form_post',
+    });
     assert.equal(await visit(req.url), 'login');
     await signIn(env.page, 'heidi', PASSWORD);
     await decide(env.page, 'Allow');
@@ -318,7 +400,11 @@ describe('authorization code flow', { skip: browserSkip }, () => {
     assert.equal(body.get('state'), req.state);
     assert.equal(body.get('iss'), env.server.issuer);
 
-    const request = new Request(hit.url, { method: 'POST', body: hit.body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const request = new Request(hit.url, {
+      method: 'POST',
+      body: hit.body,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     const tokens = await redeem(config, request, req);
     assert.equal(tokens.claims()?.nonce, req.nonce);
   });

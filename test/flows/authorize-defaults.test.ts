@@ -15,13 +15,32 @@ const PASSWORD = 'correct horse battery staple';
 const MCP = 'https://mcp.example/';
 
 describe('scope left out and the PKCE opt-out (openid-client)', { skip: browserSkip }, () => {
-  const env = browserSuite((cb) => ({
-    clients: [
-      { client_id: 'mcp', client_name: 'MCP client', client_secret: SECRET, redirect_uris: [cb.url('/callback')], grant_types: ['authorization_code', 'refresh_token'], scope: 'mcp:tools', allowed_resources: [MCP] },
-      { client_id: 'legacy', client_name: 'Legacy app', client_secret: SECRET, redirect_uris: [cb.url('/callback')], grant_types: ['authorization_code'], scope: 'openid profile', pkce_required: false },
-    ],
-    users: [{ username: 'alice', password: PASSWORD }],
-  }), { secret: SECRET, env: { TESSERA_EXTRA_SCOPES: 'mcp:tools' } });
+  const env = browserSuite(
+    (cb) => ({
+      clients: [
+        {
+          client_id: 'mcp',
+          client_name: 'MCP client',
+          client_secret: SECRET,
+          redirect_uris: [cb.url('/callback')],
+          grant_types: ['authorization_code', 'refresh_token'],
+          scope: 'mcp:tools',
+          allowed_resources: [MCP],
+        },
+        {
+          client_id: 'legacy',
+          client_name: 'Legacy app',
+          client_secret: SECRET,
+          redirect_uris: [cb.url('/callback')],
+          grant_types: ['authorization_code'],
+          scope: 'openid profile',
+          pkce_required: false,
+        },
+      ],
+      users: [{ username: 'alice', password: PASSWORD }],
+    }),
+    { secret: SECRET, env: { TESSERA_EXTRA_SCOPES: 'mcp:tools' } },
+  );
 
   /** Signs in through the pages and returns the callback URL. */
   const through = async (url: URL): Promise<URL> => {
@@ -38,11 +57,19 @@ describe('scope left out and the PKCE opt-out (openid-client)', { skip: browserS
     const verifier = client.randomPKCECodeVerifier();
     const state = client.randomState();
     const url = client.buildAuthorizationUrl(config, {
-      redirect_uri: env.cb.url('/callback'), state, resource: MCP,
-      code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+      redirect_uri: env.cb.url('/callback'),
+      state,
+      resource: MCP,
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
     });
     assert.equal(url.searchParams.get('scope'), null, 'openid-client sends no scope unless given one');
-    const tokens = await client.authorizationCodeGrant(config, await through(url), { pkceCodeVerifier: verifier, expectedState: state }, { resource: MCP });
+    const tokens = await client.authorizationCodeGrant(
+      config,
+      await through(url),
+      { pkceCodeVerifier: verifier, expectedState: state },
+      { resource: MCP },
+    );
     assert.equal(tokens.scope, 'mcp:tools');
     assert.equal(tokens.id_token, undefined);
     assert.ok(tokens.refresh_token);
@@ -54,17 +81,38 @@ describe('scope left out and the PKCE opt-out (openid-client)', { skip: browserS
     const request = () => {
       const state = client.randomState();
       const nonce = client.randomNonce();
-      return { state, nonce, url: client.buildAuthorizationUrl(config, { redirect_uri: env.cb.url('/callback'), scope: 'openid profile', state, nonce }) };
+      return {
+        state,
+        nonce,
+        url: client.buildAuthorizationUrl(config, {
+          redirect_uri: env.cb.url('/callback'),
+          scope: 'openid profile',
+          state,
+          nonce,
+        }),
+      };
     };
     const first = request();
-    const tokens = await client.authorizationCodeGrant(config, await through(first.url), { expectedState: first.state, expectedNonce: first.nonce });
+    const tokens = await client.authorizationCodeGrant(config, await through(first.url), {
+      expectedState: first.state,
+      expectedNonce: first.nonce,
+    });
     assert.equal(tokens.claims()?.nonce, first.nonce);
     // RFC 9700 section 4.8.2: the same kind of code with a code_verifier is a downgrade.
     const second = request();
-    await rejectsWith(client.authorizationCodeGrant(config, await through(second.url), { pkceCodeVerifier: client.randomPKCECodeVerifier(), expectedState: second.state, expectedNonce: second.nonce }), 'invalid_grant');
+    await rejectsWith(
+      client.authorizationCodeGrant(config, await through(second.url), {
+        pkceCodeVerifier: client.randomPKCECodeVerifier(),
+        expectedState: second.state,
+        expectedNonce: second.nonce,
+      }),
+      'invalid_grant',
+    );
     // Without a nonce the request is refused at the redirect URI.
     const state = client.randomState();
-    await env.page.goto(client.buildAuthorizationUrl(config, { redirect_uri: env.cb.url('/callback'), scope: 'openid', state }).href);
+    await env.page.goto(
+      client.buildAuthorizationUrl(config, { redirect_uri: env.cb.url('/callback'), scope: 'openid', state }).href,
+    );
     assert.equal(await screen(env.page, env.cb.origin), 'callback');
     assert.equal(new URL(env.page.url()).searchParams.get('error'), 'invalid_request');
   });

@@ -22,8 +22,21 @@ describe('client credentials', () => {
     server = await startServer({
       bootstrap: {
         clients: [
-          { client_id: 'service', client_secret: SERVICE_SECRET, token_endpoint_auth_method: 'client_secret_basic', grant_types: ['client_credentials'], scope: 'api.read api.write', allowed_resources: [API] },
-          { client_id: 'introspector', client_secret: INTROSPECTOR_SECRET, token_endpoint_auth_method: 'client_secret_post', grant_types: ['client_credentials'], scope: 'introspect' },
+          {
+            client_id: 'service',
+            client_secret: SERVICE_SECRET,
+            token_endpoint_auth_method: 'client_secret_basic',
+            grant_types: ['client_credentials'],
+            scope: 'api.read api.write',
+            allowed_resources: [API],
+          },
+          {
+            client_id: 'introspector',
+            client_secret: INTROSPECTOR_SECRET,
+            token_endpoint_auth_method: 'client_secret_post',
+            grant_types: ['client_credentials'],
+            scope: 'introspect',
+          },
         ],
       },
     });
@@ -31,7 +44,9 @@ describe('client credentials', () => {
     introspector = await rpConfig(server.issuer, 'introspector', client.ClientSecretPost(INTROSPECTOR_SECRET));
     jwks = createRemoteJWKSet(new URL(service.serverMetadata().jwks_uri!));
   });
-  after(async () => { await server?.stop(); });
+  after(async () => {
+    await server?.stop();
+  });
 
   it('issues a JWT access token for the client itself, audience the issuer by default or the requested resource', async () => {
     const tokens = await client.clientCredentialsGrant(service, { scope: 'api.read' });
@@ -39,7 +54,11 @@ describe('client credentials', () => {
     assert.equal(tokens.refresh_token, undefined);
     assert.equal(tokens.id_token, undefined);
     assert.ok(tokens.expires_in! > 0);
-    const { payload } = await jwtVerify(tokens.access_token, jwks, { issuer: server.issuer, audience: server.issuer, typ: 'at+jwt' });
+    const { payload } = await jwtVerify(tokens.access_token, jwks, {
+      issuer: server.issuer,
+      audience: server.issuer,
+      typ: 'at+jwt',
+    });
     assert.equal(payload.sub, 'service');
     assert.equal(payload.client_id, 'service');
     assert.equal(payload.scope, 'api.read');
@@ -51,12 +70,22 @@ describe('client credentials', () => {
 
     // RFC 8707 resource: becomes the audience.
     const forApi = await client.clientCredentialsGrant(service, { scope: 'api.write', resource: API });
-    const { payload: apiClaims } = await jwtVerify(forApi.access_token, jwks, { issuer: server.issuer, audience: API, typ: 'at+jwt' });
+    const { payload: apiClaims } = await jwtVerify(forApi.access_token, jwks, {
+      issuer: server.issuer,
+      audience: API,
+      typ: 'at+jwt',
+    });
     assert.equal(apiClaims.aud, API);
 
-    await rejectsWith(client.clientCredentialsGrant(service, { resource: 'https://other.example.com' }), 'invalid_target');
+    await rejectsWith(
+      client.clientCredentialsGrant(service, { resource: 'https://other.example.com' }),
+      'invalid_target',
+    );
     await rejectsWith(client.clientCredentialsGrant(service, { scope: 'api.admin' }), 'invalid_scope');
-    await rejectsWith(client.clientCredentialsGrant(await rpConfig(server.issuer, 'service', client.ClientSecretBasic('wrong-secret'))), 'invalid_client');
+    await rejectsWith(
+      client.clientCredentialsGrant(await rpConfig(server.issuer, 'service', client.ClientSecretBasic('wrong-secret'))),
+      'invalid_client',
+    );
   });
 
   it('another confidential client introspects the token; after revocation it is inactive', async () => {

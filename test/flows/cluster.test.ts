@@ -13,10 +13,22 @@ describe('cluster mode (TESSERA_WORKERS=2)', () => {
   before(async () => {
     server = await startServer({
       env: { TESSERA_WORKERS: '2' },
-      bootstrap: { clients: [{ client_id: 'svc', client_secret: SECRET, grant_types: ['client_credentials'], scope: 'api', redirect_uris: [] }] },
+      bootstrap: {
+        clients: [
+          {
+            client_id: 'svc',
+            client_secret: SECRET,
+            grant_types: ['client_credentials'],
+            scope: 'api',
+            redirect_uris: [],
+          },
+        ],
+      },
     });
   });
-  after(async () => { await server?.stop(); });
+  after(async () => {
+    await server?.stop();
+  });
 
   it('starts the workers, and every response is signed by the one key the primary created', async () => {
     // /health answers as soon as one worker listens; the primary announces once both do.
@@ -25,24 +37,44 @@ describe('cluster mode (TESSERA_WORKERS=2)', () => {
     const jwks = createRemoteJWKSet(new URL(`${server.issuer}/jwks`));
     const kids = new Set<string>();
     for (let i = 0; i < 40; i++) {
-      const res = await fetch(`${server.issuer}/token`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded', connection: 'close' }, body: 'grant_type=client_credentials' });
+      const res = await fetch(`${server.issuer}/token`, {
+        method: 'POST',
+        headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded', connection: 'close' },
+        body: 'grant_type=client_credentials',
+      });
       assert.equal(res.status, 200);
-      const { access_token } = await res.json() as { access_token: string };
+      const { access_token } = (await res.json()) as { access_token: string };
       const { protectedHeader } = await jwtVerify(access_token, jwks, { issuer: server.issuer });
       kids.add(protectedHeader.kid!);
     }
     assert.equal(kids.size, 1);
     // One key per signing algorithm (TESSERA_SIGNING_ALGS: ES256 and RS256), made once by the primary.
-    const keys = await (await fetch(`${server.issuer}/jwks`)).json() as { keys: { alg: string }[] };
+    const keys = (await (await fetch(`${server.issuer}/jwks`)).json()) as { keys: { alg: string }[] };
     assert.deepEqual(keys.keys.map((k) => k.alg).sort(), ['ES256', 'RS256']);
   });
 
   it('a token revoked through one worker is inactive everywhere', async () => {
-    const token = (await (await fetch(`${server.issuer}/token`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials' })).json() as { access_token: string }).access_token;
-    const revoked = await fetch(`${server.issuer}/revoke`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded', connection: 'close' }, body: `token=${token}` });
+    const token = (
+      (await (
+        await fetch(`${server.issuer}/token`, {
+          method: 'POST',
+          headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'grant_type=client_credentials',
+        })
+      ).json()) as { access_token: string }
+    ).access_token;
+    const revoked = await fetch(`${server.issuer}/revoke`, {
+      method: 'POST',
+      headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded', connection: 'close' },
+      body: `token=${token}`,
+    });
     assert.equal(revoked.status, 200);
     for (let i = 0; i < 10; i++) {
-      const intro = await fetch(`${server.issuer}/introspect`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded', connection: 'close' }, body: `token=${token}` });
+      const intro = await fetch(`${server.issuer}/introspect`, {
+        method: 'POST',
+        headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded', connection: 'close' },
+        body: `token=${token}`,
+      });
       assert.deepEqual(await intro.json(), { active: false });
     }
   });

@@ -22,16 +22,38 @@ describe('device authorization grant', { skip: browserSkip }, () => {
   let page: Page;
 
   before(async () => {
-    [browser, server] = await Promise.all([launchBrowser(), startServer({
-      env: { TESSERA_DEVICE_POLL_INTERVAL: '1' },
-      bootstrap: {
-        clients: [
-          { client_id: 'tv', client_name: 'Living Room TV', token_endpoint_auth_method: 'none', grant_types: [GRANT, 'refresh_token'], scope: 'openid profile offline_access', redirect_uris: [] },
-          { client_id: 'api', client_secret: RS_SECRET, grant_types: ['client_credentials'], scope: '', redirect_uris: [] },
-        ],
-        users: ['alice', 'bob'].map((username) => ({ username, password: PASSWORD, email: `${username}@example.com`, email_verified: true, name: username })),
-      },
-    })]);
+    [browser, server] = await Promise.all([
+      launchBrowser(),
+      startServer({
+        env: { TESSERA_DEVICE_POLL_INTERVAL: '1' },
+        bootstrap: {
+          clients: [
+            {
+              client_id: 'tv',
+              client_name: 'Living Room TV',
+              token_endpoint_auth_method: 'none',
+              grant_types: [GRANT, 'refresh_token'],
+              scope: 'openid profile offline_access',
+              redirect_uris: [],
+            },
+            {
+              client_id: 'api',
+              client_secret: RS_SECRET,
+              grant_types: ['client_credentials'],
+              scope: '',
+              redirect_uris: [],
+            },
+          ],
+          users: ['alice', 'bob'].map((username) => ({
+            username,
+            password: PASSWORD,
+            email: `${username}@example.com`,
+            email_verified: true,
+            name: username,
+          })),
+        },
+      }),
+    ]);
   });
   after(async () => {
     await browser?.close();
@@ -83,11 +105,19 @@ describe('device authorization grant', { skip: browserSkip }, () => {
 
     // A resource server introspects the device's token and asks for a signed answer (RFC 9701).
     const introspection = await fetch(`${server.issuer}/introspect`, {
-      method: 'POST', body: new URLSearchParams({ token: tokens.access_token }),
-      headers: { authorization: `Basic ${Buffer.from(`api:${RS_SECRET}`).toString('base64')}`, accept: 'application/token-introspection+jwt' },
+      method: 'POST',
+      body: new URLSearchParams({ token: tokens.access_token }),
+      headers: {
+        authorization: `Basic ${Buffer.from(`api:${RS_SECRET}`).toString('base64')}`,
+        accept: 'application/token-introspection+jwt',
+      },
     });
     assert.equal(introspection.headers.get('content-type'), 'application/token-introspection+jwt');
-    const signed = await jwtVerify(await introspection.text(), jwks, { issuer: server.issuer, audience: 'api', typ: 'token-introspection+jwt' });
+    const signed = await jwtVerify(await introspection.text(), jwks, {
+      issuer: server.issuer,
+      audience: 'api',
+      typ: 'token-introspection+jwt',
+    });
     const described = signed.payload.token_introspection as Record<string, unknown>;
     assert.equal(described.active, true);
     assert.equal(described.client_id, 'tv');
@@ -129,7 +159,9 @@ describe('device authorization grant', { skip: browserSkip }, () => {
     const config = await rpConfig(server.issuer, 'tv', client.None());
     const device = await client.initiateDeviceAuthorization(config, { scope: 'openid' });
     const controller = new AbortController();
-    const polling = assert.rejects(client.pollDeviceAuthorizationGrant(config, device, undefined, { signal: controller.signal }));
+    const polling = assert.rejects(
+      client.pollDeviceAuthorizationGrant(config, device, undefined, { signal: controller.signal }),
+    );
     await page.goto(device.verification_uri);
     const wrong = device.user_code === 'BCDF-GHJK' ? 'BCDF-GHJL' : 'BCDF-GHJK';
     await page.getByLabel('Code').fill(wrong);

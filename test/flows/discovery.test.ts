@@ -10,8 +10,18 @@ const METRICS_TOKEN = 'metrics-token-0123456789abcdef-0123456789';
 
 /** The tessera_http_requests_total count of one route, method and status class. */
 async function requestCount(issuer: string, route: string, method: string, status: string): Promise<number> {
-  const text = await (await fetch(`${issuer}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
-  const line = text.split('\n').find((l) => l.startsWith('tessera_http_requests_total{') && l.includes(`route="${route}"`) && l.includes(`method="${method}"`) && l.includes(`status="${status}"`));
+  const text = await (
+    await fetch(`${issuer}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
+  ).text();
+  const line = text
+    .split('\n')
+    .find(
+      (l) =>
+        l.startsWith('tessera_http_requests_total{') &&
+        l.includes(`route="${route}"`) &&
+        l.includes(`method="${method}"`) &&
+        l.includes(`status="${status}"`),
+    );
   return line ? Number(line.split(' ').at(-1)) : 0;
 }
 
@@ -21,10 +31,14 @@ describe('discovery', () => {
   before(async () => {
     server = await startServer({
       env: { TESSERA_METRICS_TOKEN: METRICS_TOKEN },
-      bootstrap: { clients: [{ client_id: 'rp', client_secret: 'rp-secret-0123456789', redirect_uris: ['http://127.0.0.1/cb'] }] },
+      bootstrap: {
+        clients: [{ client_id: 'rp', client_secret: 'rp-secret-0123456789', redirect_uris: ['http://127.0.0.1/cb'] }],
+      },
     });
   });
-  after(async () => { await server?.stop(); });
+  after(async () => {
+    await server?.stop();
+  });
 
   it('serves the same metadata at both well-known URLs, for this issuer, with reachable endpoints', async () => {
     const oidcRes = await fetch(`${server.issuer}/.well-known/openid-configuration`);
@@ -32,8 +46,8 @@ describe('discovery', () => {
     assert.equal(oidcRes.status, 200);
     assert.equal(oauthRes.status, 200);
     assert.match(oidcRes.headers.get('content-type') ?? '', /^application\/json/);
-    const oidc = await oidcRes.json() as Record<string, unknown>;
-    const oauth = await oauthRes.json() as Record<string, unknown>;
+    const oidc = (await oidcRes.json()) as Record<string, unknown>;
+    const oauth = (await oauthRes.json()) as Record<string, unknown>;
     assert.deepEqual(oauth, oidc);
     assert.equal(oidc.issuer, server.issuer);
     assert.deepEqual(oidc.response_types_supported, ['code']);
@@ -41,34 +55,56 @@ describe('discovery', () => {
     assert.equal(oidc.authorization_response_iss_parameter_supported, true);
 
     // Every advertised endpoint is under the issuer and answers (not 404 / 5xx).
-    for (const key of ['authorization_endpoint', 'token_endpoint', 'userinfo_endpoint', 'jwks_uri', 'end_session_endpoint', 'introspection_endpoint', 'revocation_endpoint', 'pushed_authorization_request_endpoint']) {
+    for (const key of [
+      'authorization_endpoint',
+      'token_endpoint',
+      'userinfo_endpoint',
+      'jwks_uri',
+      'end_session_endpoint',
+      'introspection_endpoint',
+      'revocation_endpoint',
+      'pushed_authorization_request_endpoint',
+    ]) {
       const url = oidc[key];
       assert.equal(typeof url, 'string', key);
       assert.ok((url as string).startsWith(`${server.issuer}/`), `${key} ${url} is under the issuer`);
-      const method = ['token_endpoint', 'introspection_endpoint', 'revocation_endpoint', 'pushed_authorization_request_endpoint'].includes(key) ? 'POST' : 'GET';
+      const method = [
+        'token_endpoint',
+        'introspection_endpoint',
+        'revocation_endpoint',
+        'pushed_authorization_request_endpoint',
+      ].includes(key)
+        ? 'POST'
+        : 'GET';
       const res = await fetch(url as string, { method, redirect: 'manual' });
       await res.body?.cancel();
       assert.ok(res.status !== 404 && res.status < 500, `${key} answered ${res.status}`);
     }
 
     // openid-client accepts the document (issuer check included).
-    const config = await client.discovery(new URL(server.issuer), 'rp', 'rp-secret-0123456789', undefined, { execute: [client.allowInsecureRequests] });
+    const config = await client.discovery(new URL(server.issuer), 'rp', 'rp-secret-0123456789', undefined, {
+      execute: [client.allowInsecureRequests],
+    });
     assert.equal(config.serverMetadata().issuer, server.issuer);
     assert.ok(config.serverMetadata().supportsPKCE());
   });
 
   it('publishes signing keys with kid, use and alg', async () => {
-    const meta = await (await fetch(`${server.issuer}/.well-known/openid-configuration`)).json() as { jwks_uri: string; id_token_signing_alg_values_supported: string[] };
+    const meta = (await (await fetch(`${server.issuer}/.well-known/openid-configuration`)).json()) as {
+      jwks_uri: string;
+      id_token_signing_alg_values_supported: string[];
+    };
     const res = await fetch(meta.jwks_uri);
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^application\/jwk-set\+json/);
-    const { keys } = await res.json() as { keys: Record<string, unknown>[] };
+    const { keys } = (await res.json()) as { keys: Record<string, unknown>[] };
     assert.ok(keys.length >= 1);
     for (const k of keys) {
       assert.equal(typeof k.kid, 'string');
       assert.equal(k.use, 'sig');
       assert.ok(meta.id_token_signing_alg_values_supported.includes(k.alg as string), `alg ${k.alg} is advertised`);
-      for (const priv of ['d', 'p', 'q', 'dp', 'dq', 'qi']) assert.equal(k[priv], undefined, `no private member ${priv}`);
+      for (const priv of ['d', 'p', 'q', 'dp', 'dq', 'qi'])
+        assert.equal(k[priv], undefined, `no private member ${priv}`);
     }
   });
 
@@ -101,7 +137,17 @@ describe('discovery', () => {
       assert.equal(await head.text(), '');
       for (const res of [direct, routed, head]) {
         assert.equal(res.status, 200, path);
-        for (const name of ['content-type', 'content-length', 'etag', 'cache-control', 'access-control-allow-origin', 'x-content-type-options', 'x-frame-options', 'referrer-policy', 'content-security-policy']) {
+        for (const name of [
+          'content-type',
+          'content-length',
+          'etag',
+          'cache-control',
+          'access-control-allow-origin',
+          'x-content-type-options',
+          'x-frame-options',
+          'referrer-policy',
+          'content-security-policy',
+        ]) {
           assert.equal(res.headers.get(name), direct.headers.get(name), `${path} ${name}`);
         }
       }

@@ -9,11 +9,26 @@ import { calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair, type JWK
 import * as client from 'openid-client';
 import type { Browser } from 'playwright-core';
 import { startServer, type RunningServer } from '../fixtures/server.ts';
-import { browserSkip, decide, launchBrowser, rejectsWith, rpConfig, screen, signIn, startCallbackServer, type CallbackServer } from './support.ts';
+import {
+  browserSkip,
+  decide,
+  launchBrowser,
+  rejectsWith,
+  rpConfig,
+  screen,
+  signIn,
+  startCallbackServer,
+  type CallbackServer,
+} from './support.ts';
 
 const PASSWORD = 'correct horse battery staple';
 const SECRET = 'plain-client-secret-0123456789-abcdefgh';
-const PAYMENT = { type: 'payment_initiation', actions: ['initiate'], instructedAmount: { currency: 'EUR', amount: '42.00' }, creditorName: 'Bäckerei <Müller> & Söhne' };
+const PAYMENT = {
+  type: 'payment_initiation',
+  actions: ['initiate'],
+  instructedAmount: { currency: 'EUR', amount: '42.00' },
+  creditorName: 'Bäckerei <Müller> & Söhne',
+};
 
 describe('FAPI 2.0: PAR + private_key_jwt + DPoP + PKCE + RAR (openid-client, Chromium)', { skip: browserSkip }, () => {
   let server: RunningServer;
@@ -27,18 +42,46 @@ describe('FAPI 2.0: PAR + private_key_jwt + DPoP + PKCE + RAR (openid-client, Ch
     const pair = await generateKeyPair('ES256', { extractable: true });
     key = pair.privateKey;
     jwk = { ...(await exportJWK(pair.publicKey)), kid: 'bank-1', alg: 'ES256', use: 'sig' };
-    [browser, server] = await Promise.all([launchBrowser(), startServer({
-      env: { TESSERA_FAPI_PROFILE: '2.0', TESSERA_DPOP_REQUIRE_NONCE: 'true', TESSERA_AUTHORIZATION_DETAILS_TYPES: 'payment_initiation=instructedAmount|creditorName' },
-      bootstrap: {
-        clients: [
-          { client_id: 'bank', client_name: 'Bank app', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [jwk] }, redirect_uris: [cb.url('/bank')],
-            grant_types: ['authorization_code', 'refresh_token'], scope: 'openid profile offline_access' },
-          { client_id: 'plain', client_name: 'Plain app', client_secret: SECRET, redirect_uris: [cb.url('/plain')],
-            grant_types: ['authorization_code'], scope: 'openid' },
-        ],
-        users: [{ username: 'alice', password: PASSWORD, email: 'alice@example.com', email_verified: true, name: 'Alice Example' }],
-      },
-    })]);
+    [browser, server] = await Promise.all([
+      launchBrowser(),
+      startServer({
+        env: {
+          TESSERA_FAPI_PROFILE: '2.0',
+          TESSERA_DPOP_REQUIRE_NONCE: 'true',
+          TESSERA_AUTHORIZATION_DETAILS_TYPES: 'payment_initiation=instructedAmount|creditorName',
+        },
+        bootstrap: {
+          clients: [
+            {
+              client_id: 'bank',
+              client_name: 'Bank app',
+              token_endpoint_auth_method: 'private_key_jwt',
+              jwks: { keys: [jwk] },
+              redirect_uris: [cb.url('/bank')],
+              grant_types: ['authorization_code', 'refresh_token'],
+              scope: 'openid profile offline_access',
+            },
+            {
+              client_id: 'plain',
+              client_name: 'Plain app',
+              client_secret: SECRET,
+              redirect_uris: [cb.url('/plain')],
+              grant_types: ['authorization_code'],
+              scope: 'openid',
+            },
+          ],
+          users: [
+            {
+              username: 'alice',
+              password: PASSWORD,
+              email: 'alice@example.com',
+              email_verified: true,
+              name: 'Alice Example',
+            },
+          ],
+        },
+      }),
+    ]);
   });
   after(async () => {
     await browser?.close();
@@ -59,11 +102,19 @@ describe('FAPI 2.0: PAR + private_key_jwt + DPoP + PKCE + RAR (openid-client, Ch
     const verifier = client.randomPKCECodeVerifier();
     const state = client.randomState();
     const nonce = client.randomNonce();
-    const url = await client.buildAuthorizationUrlWithPAR(config, {
-      redirect_uri: cb.url('/bank'), scope: 'openid profile offline_access', state, nonce,
-      code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
-      authorization_details: JSON.stringify([PAYMENT]),
-    }, { DPoP });
+    const url = await client.buildAuthorizationUrlWithPAR(
+      config,
+      {
+        redirect_uri: cb.url('/bank'),
+        scope: 'openid profile offline_access',
+        state,
+        nonce,
+        code_challenge: await client.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        authorization_details: JSON.stringify([PAYMENT]),
+      },
+      { DPoP },
+    );
     assert.deepEqual([...url.searchParams.keys()].sort(), ['client_id', 'request_uri']);
 
     const context = await browser.newContext();
@@ -81,7 +132,10 @@ describe('FAPI 2.0: PAR + private_key_jwt + DPoP + PKCE + RAR (openid-client, Ch
       assert.match(details, /creditorName\s+Bäckerei <Müller> & Söhne/);
       assert.match(details, /"amount":"42.00"/);
       const html = await page.content();
-      assert.ok(html.includes('Bäckerei &lt;Müller&gt; &amp; Söhne') && !html.includes('<Müller>'), 'the value is escaped in the markup');
+      assert.ok(
+        html.includes('Bäckerei &lt;Müller&gt; &amp; Söhne') && !html.includes('<Müller>'),
+        'the value is escaped in the markup',
+      );
       await decide(page, 'Allow');
       assert.equal(await screen(page, cb.origin), 'callback');
       callback = new URL(page.url());
@@ -91,8 +145,21 @@ describe('FAPI 2.0: PAR + private_key_jwt + DPoP + PKCE + RAR (openid-client, Ch
     assert.equal(callback.searchParams.get('iss'), server.issuer);
 
     // A bearer (unbound) token request is refused; the same code then works with DPoP.
-    await rejectsWith(client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce }), 'invalid_request');
-    const tokens = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce }, undefined, { DPoP });
+    await rejectsWith(
+      client.authorizationCodeGrant(config, callback, {
+        pkceCodeVerifier: verifier,
+        expectedState: state,
+        expectedNonce: nonce,
+      }),
+      'invalid_request',
+    );
+    const tokens = await client.authorizationCodeGrant(
+      config,
+      callback,
+      { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce },
+      undefined,
+      { DPoP },
+    );
     assert.equal(tokens.token_type.toLowerCase(), 'dpop');
     const claims = decodeJwt(tokens.access_token);
     assert.deepEqual(claims.cnf, { jkt });
@@ -111,17 +178,29 @@ describe('FAPI 2.0: PAR + private_key_jwt + DPoP + PKCE + RAR (openid-client, Ch
       assert.deepEqual(decodeJwt(refreshed.access_token).authorization_details, [PAYMENT]);
     }
     const thief = client.getDPoPHandle(config, await client.randomDPoPKeyPair('ES256'));
-    await rejectsWith(client.refreshTokenGrant(config, tokens.refresh_token!, undefined, { DPoP: thief }), 'invalid_grant');
+    await rejectsWith(
+      client.refreshTokenGrant(config, tokens.refresh_token!, undefined, { DPoP: thief }),
+      'invalid_grant',
+    );
   });
 
   it('refuses a client_secret_basic client and a plain (not pushed) authorization request', async () => {
     const plain = await rpConfig(server.issuer, 'plain', client.ClientSecretBasic(SECRET));
-    await rejectsWith(client.buildAuthorizationUrlWithPAR(plain, {
-      redirect_uri: cb.url('/plain'), scope: 'openid', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256',
-    }), 'invalid_client');
+    await rejectsWith(
+      client.buildAuthorizationUrlWithPAR(plain, {
+        redirect_uri: cb.url('/plain'),
+        scope: 'openid',
+        code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
+      }),
+      'invalid_client',
+    );
     const bank = await rpConfig(server.issuer, 'bank', client.PrivateKeyJwt({ key, kid: 'bank-1' }));
     const direct = client.buildAuthorizationUrl(bank, {
-      redirect_uri: cb.url('/bank'), scope: 'openid', code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+      redirect_uri: cb.url('/bank'),
+      scope: 'openid',
+      code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+      code_challenge_method: 'S256',
     });
     const res = await fetch(direct, { redirect: 'manual' });
     const to = new URL(res.headers.get('location')!);

@@ -13,13 +13,25 @@ const PASSWORD = 'correct horse battery staple';
 const ACR_PASSWORD = 'urn:tessera:acr:password';
 
 describe('JARM and OIDC request features (openid-client, Chromium)', { skip: browserSkip }, () => {
-  const env = browserSuite((cb) => ({
-    clients: [
-      env.webClient('jarm', { authorization_signed_response_alg: 'ES256', redirect_uris: [cb.url('/callback'), cb.url('/form-post')] }),
-      env.webClient('oidc'),
-    ],
-    users: ['alice', 'bob', 'carol', 'dave'].map((u) => ({ username: u, password: PASSWORD, email: `${u}@example.com`, email_verified: true, name: `${u} example` })),
-  }), { secret: SECRET });
+  const env = browserSuite(
+    (cb) => ({
+      clients: [
+        env.webClient('jarm', {
+          authorization_signed_response_alg: 'ES256',
+          redirect_uris: [cb.url('/callback'), cb.url('/form-post')],
+        }),
+        env.webClient('oidc'),
+      ],
+      users: ['alice', 'bob', 'carol', 'dave'].map((u) => ({
+        username: u,
+        password: PASSWORD,
+        email: `${u}@example.com`,
+        email_verified: true,
+        name: `${u} example`,
+      })),
+    }),
+    { secret: SECRET },
+  );
 
   const jarmConfig = async () => {
     const config = await env.webConfig('jarm');
@@ -41,7 +53,10 @@ describe('JARM and OIDC request features (openid-client, Chromium)', { skip: bro
   it('response_mode=jwt: openid-client verifies the signed response and redeems the code; the ID token has acr and the claims asked for', async () => {
     await env.fresh();
     const config = await jarmConfig();
-    const req = await authRequest(config, { redirect_uri: env.cb.url('/callback'), claims: JSON.stringify({ id_token: { email: { essential: true } } }) });
+    const req = await authRequest(config, {
+      redirect_uri: env.cb.url('/callback'),
+      claims: JSON.stringify({ id_token: { email: { essential: true } } }),
+    });
     assert.equal(req.url.searchParams.get('response_mode'), 'jwt');
     await env.page.goto(req.url.href);
     await signIn(env.page, 'alice', PASSWORD);
@@ -49,7 +64,11 @@ describe('JARM and OIDC request features (openid-client, Chromium)', { skip: bro
     const hit = await env.cb.next('/callback');
     const callback = new URL(hit.url);
     assert.deepEqual([...callback.searchParams.keys()], ['response'], 'only the signed response in the query');
-    const tokens = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce });
+    const tokens = await client.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: req.verifier,
+      expectedState: req.state,
+      expectedNonce: req.nonce,
+    });
     const id = tokens.claims()!;
     assert.equal(id.acr, ACR_PASSWORD);
     assert.equal(id.email, 'alice@example.com');
@@ -57,8 +76,13 @@ describe('JARM and OIDC request features (openid-client, Chromium)', { skip: bro
     const [h, p, s] = callback.searchParams.get('response')!.split('.');
     const payload = JSON.parse(Buffer.from(p!, 'base64url').toString());
     const forged = new URL(callback);
-    forged.searchParams.set('response', `${h}.${Buffer.from(JSON.stringify({ ...payload, state: 'other' })).toString('base64url')}.${s}`);
-    await assert.rejects(client.authorizationCodeGrant(config, forged, { pkceCodeVerifier: req.verifier, expectedState: 'other' }));
+    forged.searchParams.set(
+      'response',
+      `${h}.${Buffer.from(JSON.stringify({ ...payload, state: 'other' })).toString('base64url')}.${s}`,
+    );
+    await assert.rejects(
+      client.authorizationCodeGrant(config, forged, { pkceCodeVerifier: req.verifier, expectedState: 'other' }),
+    );
   });
 
   it('response_mode=form_post.jwt: the signed response is posted to the relying party', async () => {
@@ -74,8 +98,16 @@ describe('JARM and OIDC request features (openid-client, Chromium)', { skip: bro
     assert.equal(hit.method, 'POST');
     assert.equal(new URL(hit.url).search, '');
     assert.deepEqual([...new URLSearchParams(hit.body).keys()], ['response']);
-    const request = new Request(hit.url, { method: 'POST', body: hit.body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
-    const tokens = await client.authorizationCodeGrant(config, request, { pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce });
+    const request = new Request(hit.url, {
+      method: 'POST',
+      body: hit.body,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    const tokens = await client.authorizationCodeGrant(config, request, {
+      pkceCodeVerifier: req.verifier,
+      expectedState: req.state,
+      expectedNonce: req.nonce,
+    });
     assert.equal(tokens.claims()?.acr, ACR_PASSWORD);
   });
 
@@ -88,7 +120,10 @@ describe('JARM and OIDC request features (openid-client, Chromium)', { skip: bro
     await decide(env.page, 'Deny');
     const callback = new URL((await env.cb.next('/callback')).url);
     assert.deepEqual([...callback.searchParams.keys()], ['response']);
-    await rejectsWith(client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: req.verifier, expectedState: req.state }), 'access_denied');
+    await rejectsWith(
+      client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: req.verifier, expectedState: req.state }),
+      'access_denied',
+    );
   });
 
   it('prompt=select_account shows the account chooser; id_token_hint with prompt=none answers silently for the same user', async () => {
@@ -98,20 +133,36 @@ describe('JARM and OIDC request features (openid-client, Chromium)', { skip: bro
     await env.page.goto(first.url.href);
     await signIn(env.page, 'dave', PASSWORD);
     await decide(env.page, 'Allow');
-    const tokens = await client.authorizationCodeGrant(config, new URL((await env.cb.next('/callback')).url), { pkceCodeVerifier: first.verifier, expectedState: first.state, expectedNonce: first.nonce });
+    const tokens = await client.authorizationCodeGrant(config, new URL((await env.cb.next('/callback')).url), {
+      pkceCodeVerifier: first.verifier,
+      expectedState: first.state,
+      expectedNonce: first.nonce,
+    });
 
     const chooser = await authRequest(config, { redirect_uri: env.cb.url('/callback'), prompt: 'select_account' });
     await env.page.goto(chooser.url.href);
     assert.equal(await heading(), 'Choose an account');
     await submit(env.page, () => env.page.getByRole('button', { name: 'Continue as dave' }).click());
     assert.equal(await screen(env.page, env.cb.origin), 'callback');
-    const again = await client.authorizationCodeGrant(config, new URL((await env.cb.next('/callback')).url), { pkceCodeVerifier: chooser.verifier, expectedState: chooser.state, expectedNonce: chooser.nonce });
+    const again = await client.authorizationCodeGrant(config, new URL((await env.cb.next('/callback')).url), {
+      pkceCodeVerifier: chooser.verifier,
+      expectedState: chooser.state,
+      expectedNonce: chooser.nonce,
+    });
     assert.equal(again.claims()?.sub, tokens.claims()?.sub);
 
-    const silent = await authRequest(config, { redirect_uri: env.cb.url('/callback'), prompt: 'none', id_token_hint: tokens.id_token! });
+    const silent = await authRequest(config, {
+      redirect_uri: env.cb.url('/callback'),
+      prompt: 'none',
+      id_token_hint: tokens.id_token!,
+    });
     await env.page.goto(silent.url.href);
     assert.equal(await screen(env.page, env.cb.origin), 'callback');
-    const hinted = await client.authorizationCodeGrant(config, new URL((await env.cb.next('/callback')).url), { pkceCodeVerifier: silent.verifier, expectedState: silent.state, expectedNonce: silent.nonce });
+    const hinted = await client.authorizationCodeGrant(config, new URL((await env.cb.next('/callback')).url), {
+      pkceCodeVerifier: silent.verifier,
+      expectedState: silent.state,
+      expectedNonce: silent.nonce,
+    });
     assert.equal(hinted.claims()?.sub, tokens.claims()?.sub);
 
     // "Use another account" leads to the login page.

@@ -11,21 +11,39 @@ const SECRET = 'logout-test-client-secret-0123456789';
 const PASSWORD = 'correct horse battery staple';
 
 describe('logout', { skip: browserSkip }, () => {
-  const env = browserSuite((cb) => ({
-    clients: [{
-      client_id: 'web', client_name: 'Logout app', client_secret: SECRET, redirect_uris: [cb.url('/callback')],
-      post_logout_redirect_uris: [cb.url('/bye')], scope: 'openid profile email offline_access',
-    }, {
-      // OpenID Connect Back- and Front-Channel Logout: the relying party is the callback server.
-      client_id: 'channels', client_name: 'Channels app', client_secret: SECRET, redirect_uris: [cb.url('/callback')],
-      post_logout_redirect_uris: [cb.url('/bye')], scope: 'openid profile',
-      backchannel_logout_uri: cb.url('/backchannel'), backchannel_logout_session_required: true,
-      frontchannel_logout_uri: cb.url('/frontchannel'), frontchannel_logout_session_required: true,
-    }],
-    users: ['alice', 'bob', 'carol'].map((username) => ({ username, password: PASSWORD })),
-  }), { secret: SECRET });
+  const env = browserSuite(
+    (cb) => ({
+      clients: [
+        {
+          client_id: 'web',
+          client_name: 'Logout app',
+          client_secret: SECRET,
+          redirect_uris: [cb.url('/callback')],
+          post_logout_redirect_uris: [cb.url('/bye')],
+          scope: 'openid profile email offline_access',
+        },
+        {
+          // OpenID Connect Back- and Front-Channel Logout: the relying party is the callback server.
+          client_id: 'channels',
+          client_name: 'Channels app',
+          client_secret: SECRET,
+          redirect_uris: [cb.url('/callback')],
+          post_logout_redirect_uris: [cb.url('/bye')],
+          scope: 'openid profile',
+          backchannel_logout_uri: cb.url('/backchannel'),
+          backchannel_logout_session_required: true,
+          frontchannel_logout_uri: cb.url('/frontchannel'),
+          frontchannel_logout_session_required: true,
+        },
+      ],
+      users: ['alice', 'bob', 'carol'].map((username) => ({ username, password: PASSWORD })),
+    }),
+    { secret: SECRET },
+  );
   let config: client.Configuration;
-  before(async () => { config = await env.webConfig('web'); });
+  before(async () => {
+    config = await env.webConfig('web');
+  });
 
   /** Signs in through the pages and redeems the code; returns the token response. */
   async function signInAndRedeem(username: string) {
@@ -35,7 +53,11 @@ describe('logout', { skip: browserSkip }, () => {
     await signIn(env.page, username, PASSWORD);
     if ((await screen(env.page, env.cb.origin)) === 'consent') await decide(env.page, 'Allow');
     assert.equal(await screen(env.page, env.cb.origin), 'callback');
-    return client.authorizationCodeGrant(config, new URL(env.page.url()), { pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce });
+    return client.authorizationCodeGrant(config, new URL(env.page.url()), {
+      pkceCodeVerifier: req.verifier,
+      expectedState: req.state,
+      expectedNonce: req.nonce,
+    });
   }
 
   /** Where a prompt=none request leads: a code while signed in, login_required once signed out. */
@@ -47,14 +69,19 @@ describe('logout', { skip: browserSkip }, () => {
     return u.searchParams.get('code') ? 'code' : u.searchParams.get('error')!;
   }
 
-  const sessionCookie = async () => (await env.context.cookies(env.server.issuer)).find((c) => c.name === 'tessera_session');
+  const sessionCookie = async () =>
+    (await env.context.cookies(env.server.issuer)).find((c) => c.name === 'tessera_session');
 
   it('with id_token_hint: signs out at once and returns to the post_logout_redirect_uri with state', async () => {
     await env.fresh();
     const tokens = await signInAndRedeem('alice');
     assert.ok(await sessionCookie());
     const state = client.randomState();
-    const url = client.buildEndSessionUrl(config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: env.cb.url('/bye'), state });
+    const url = client.buildEndSessionUrl(config, {
+      id_token_hint: tokens.id_token!,
+      post_logout_redirect_uri: env.cb.url('/bye'),
+      state,
+    });
     assert.equal(url.origin + url.pathname, `${env.server.issuer}/logout`);
     await env.page.goto(url.href);
 
@@ -74,7 +101,11 @@ describe('logout', { skip: browserSkip }, () => {
     await env.fresh();
     await signInAndRedeem('bob');
     const state = client.randomState();
-    const url = client.buildEndSessionUrl(config, { client_id: 'web', post_logout_redirect_uri: env.cb.url('/bye'), state });
+    const url = client.buildEndSessionUrl(config, {
+      client_id: 'web',
+      post_logout_redirect_uri: env.cb.url('/bye'),
+      state,
+    });
     await env.page.goto(url.href);
     assert.equal(await screen(env.page, env.cb.origin), 'logout-confirm');
     assert.ok((await env.page.locator('body').innerText()).includes('Logout app'), 'names the application');
@@ -99,19 +130,34 @@ describe('logout', { skip: browserSkip }, () => {
     await signIn(env.page, 'alice', PASSWORD);
     if ((await screen(env.page, env.cb.origin)) === 'consent') await decide(env.page, 'Allow');
     assert.equal(await screen(env.page, env.cb.origin), 'callback');
-    const tokens = await client.authorizationCodeGrant(channels, new URL(env.page.url()), { pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce });
+    const tokens = await client.authorizationCodeGrant(channels, new URL(env.page.url()), {
+      pkceCodeVerifier: req.verifier,
+      expectedState: req.state,
+      expectedNonce: req.nonce,
+    });
     const sid = tokens.claims()!.sid as string;
     assert.ok(sid);
 
     const state = client.randomState();
-    await env.page.goto(client.buildEndSessionUrl(channels, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: env.cb.url('/bye'), state }).href);
+    await env.page.goto(
+      client.buildEndSessionUrl(channels, {
+        id_token_hint: tokens.id_token!,
+        post_logout_redirect_uri: env.cb.url('/bye'),
+        state,
+      }).href,
+    );
     // The back channel: a POST from the server itself, not the browser.
     const hit = await env.cb.next('/backchannel');
     assert.equal(hit.method, 'POST');
     assert.match(String(hit.headers['content-type']), /^application\/x-www-form-urlencoded/);
     const logoutToken = new URLSearchParams(hit.body).get('logout_token')!;
     const jwks = createRemoteJWKSet(new URL(`${env.server.issuer}/jwks`));
-    const { payload, protectedHeader } = await jwtVerify(logoutToken, jwks, { issuer: env.server.issuer, audience: 'channels', typ: 'logout+jwt', maxTokenAge: 120 });
+    const { payload, protectedHeader } = await jwtVerify(logoutToken, jwks, {
+      issuer: env.server.issuer,
+      audience: 'channels',
+      typ: 'logout+jwt',
+      maxTokenAge: 120,
+    });
     assert.equal(protectedHeader.typ, 'logout+jwt');
     assert.equal(payload.sid, sid);
     assert.equal(payload.sub, tokens.claims()!.sub);

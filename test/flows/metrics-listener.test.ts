@@ -9,7 +9,9 @@ describe('separate metrics listener (TESSERA_METRICS_PORT)', () => {
     port = await freePort();
     server = await startServer({ env: { TESSERA_METRICS_PORT: String(port) } });
   });
-  after(async () => { await server?.stop(); });
+  after(async () => {
+    await server?.stop();
+  });
 
   it('serves /metrics on its own port, and not on the main one', async () => {
     await fetch(`${server.issuer}/jwks`);

@@ -25,14 +25,19 @@ describe('mutual TLS against the HTTPS server', { skip: hasOpenssl() ? false : '
 
   /** A fetch that connects with this client certificate (or none), trusting the test CA for the server. */
   function fetchWith(cert?: TestCert): client.CustomFetch {
-    const agent = new Agent({ connect: { ca: pki.ca.certPem, ...(cert ? { cert: cert.certPem, key: cert.keyPem } : {}) } });
+    const agent = new Agent({
+      connect: { ca: pki.ca.certPem, ...(cert ? { cert: cert.certPem, key: cert.keyPem } : {}) },
+    });
     agents.push(agent);
-    return ((url: string, options: object) => undiciFetch(url, { ...options, dispatcher: agent })) as unknown as client.CustomFetch;
+    return ((url: string, options: object) =>
+      undiciFetch(url, { ...options, dispatcher: agent })) as unknown as client.CustomFetch;
   }
 
   async function rp(clientId: string, auth: client.ClientAuth, cert?: TestCert): Promise<client.Configuration> {
     const f = fetchWith(cert);
-    const config = await client.discovery(new URL(server.issuer), clientId, { use_mtls_endpoint_aliases: true }, auth, { [client.customFetch]: f });
+    const config = await client.discovery(new URL(server.issuer), clientId, { use_mtls_endpoint_aliases: true }, auth, {
+      [client.customFetch]: f,
+    });
     config[client.customFetch] = f;
     return config;
   }
@@ -43,14 +48,49 @@ describe('mutual TLS against the HTTPS server', { skip: hasOpenssl() ? false : '
       https: { ca: pki.ca.certPem },
       bootstrap: {
         clients: [
-          { client_id: 'mtls-service', token_endpoint_auth_method: 'tls_client_auth', tls_client_auth_san_dns: 'client.example', tls_client_certificate_bound_access_tokens: true, grant_types: ['client_credentials'], scope: 'api.read' },
-          { client_id: 'self-service', token_endpoint_auth_method: 'self_signed_tls_client_auth', jwks: { keys: [pki.selfSigned.jwk] }, tls_client_certificate_bound_access_tokens: true, grant_types: ['client_credentials'], scope: 'api.read' },
-          { client_id: 'mtls-tv', token_endpoint_auth_method: 'tls_client_auth', tls_client_auth_subject_dn: 'CN=client-a,O=Example Org,C=DE', tls_client_certificate_bound_access_tokens: true, grant_types: [DEVICE_GRANT, 'refresh_token'], scope: 'openid profile offline_access', redirect_uris: [] },
-          { client_id: 'introspector', client_secret: INTROSPECTOR_SECRET, token_endpoint_auth_method: 'client_secret_post', grant_types: ['client_credentials'], scope: 'introspect' },
+          {
+            client_id: 'mtls-service',
+            token_endpoint_auth_method: 'tls_client_auth',
+            tls_client_auth_san_dns: 'client.example',
+            tls_client_certificate_bound_access_tokens: true,
+            grant_types: ['client_credentials'],
+            scope: 'api.read',
+          },
+          {
+            client_id: 'self-service',
+            token_endpoint_auth_method: 'self_signed_tls_client_auth',
+            jwks: { keys: [pki.selfSigned.jwk] },
+            tls_client_certificate_bound_access_tokens: true,
+            grant_types: ['client_credentials'],
+            scope: 'api.read',
+          },
+          {
+            client_id: 'mtls-tv',
+            token_endpoint_auth_method: 'tls_client_auth',
+            tls_client_auth_subject_dn: 'CN=client-a,O=Example Org,C=DE',
+            tls_client_certificate_bound_access_tokens: true,
+            grant_types: [DEVICE_GRANT, 'refresh_token'],
+            scope: 'openid profile offline_access',
+            redirect_uris: [],
+          },
+          {
+            client_id: 'introspector',
+            client_secret: INTROSPECTOR_SECRET,
+            token_endpoint_auth_method: 'client_secret_post',
+            grant_types: ['client_credentials'],
+            scope: 'introspect',
+          },
         ],
-        users: [{ username: 'alice', password: PASSWORD, email: 'alice@example.com', email_verified: true, name: 'Alice' }],
+        users: [
+          { username: 'alice', password: PASSWORD, email: 'alice@example.com', email_verified: true, name: 'Alice' },
+        ],
       },
-      env: { TESSERA_TLS_CERT_FILE: pki.server.certFile, TESSERA_TLS_KEY_FILE: pki.server.keyFile, TESSERA_MTLS_CA_FILE: pki.caFile, TESSERA_DEVICE_POLL_INTERVAL: '1' },
+      env: {
+        TESSERA_TLS_CERT_FILE: pki.server.certFile,
+        TESSERA_TLS_KEY_FILE: pki.server.keyFile,
+        TESSERA_MTLS_CA_FILE: pki.caFile,
+        TESSERA_DEVICE_POLL_INTERVAL: '1',
+      },
     });
   });
   after(async () => {
@@ -98,14 +138,20 @@ describe('mutual TLS against the HTTPS server', { skip: hasOpenssl() ? false : '
   it('ignores a forwarded-certificate header on the TLS listener', async () => {
     const f = fetchWith();
     const res = await (f as unknown as (u: string, o: object) => Promise<Response>)(`${server.issuer}/token`, {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-ssl-client-cert': encodeURIComponent(pki.clientA.certPem) },
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-ssl-client-cert': encodeURIComponent(pki.clientA.certPem),
+      },
       body: 'grant_type=client_credentials&client_id=mtls-service',
     });
     assert.equal(res.status, 401);
     assert.equal(((await res.json()) as { error: string }).error, 'invalid_client');
   });
 
-  it('a user token from the device flow is bound to the certificate: userinfo refuses it over another certificate', { skip: browserSkip }, async () => {
+  it('a user token from the device flow is bound to the certificate: userinfo refuses it over another certificate', {
+    skip: browserSkip,
+  }, async () => {
     let browser: Browser | undefined;
     try {
       browser = await launchBrowser();
@@ -127,10 +173,16 @@ describe('mutual TLS against the HTTPS server', { skip: hasOpenssl() ? false : '
       // The same token over a connection with another certificate, or with none, is refused.
       for (const cert of [pki.clientB, undefined]) {
         const elsewhere = await rp('mtls-tv', client.TlsClientAuth(), cert);
-        await assert.rejects(client.fetchUserInfo(elsewhere, tokens.access_token, sub), (err: Error & { cause?: unknown; code?: string }) => {
-          assert.match(String((err as { response?: Response }).response?.headers.get('www-authenticate') ?? err.message), /invalid_token/);
-          return true;
-        });
+        await assert.rejects(
+          client.fetchUserInfo(elsewhere, tokens.access_token, sub),
+          (err: Error & { cause?: unknown; code?: string }) => {
+            assert.match(
+              String((err as { response?: Response }).response?.headers.get('www-authenticate') ?? err.message),
+              /invalid_token/,
+            );
+            return true;
+          },
+        );
       }
       // The refresh token is the client's: refreshing needs its certificate, and the new token is bound again.
       const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token!);

@@ -9,7 +9,17 @@ import { calculateJwkThumbprint, decodeJwt, exportJWK } from 'jose';
 import * as client from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
 import { startServer, type RunningServer } from '../fixtures/server.ts';
-import { browserSkip, decide, launchBrowser, rejectsWith, rpConfig, screen, signIn, startCallbackServer, type CallbackServer } from './support.ts';
+import {
+  browserSkip,
+  decide,
+  launchBrowser,
+  rejectsWith,
+  rpConfig,
+  screen,
+  signIn,
+  startCallbackServer,
+  type CallbackServer,
+} from './support.ts';
 
 const PASSWORD = 'correct horse battery staple';
 const SECRET = 'fapi-client-secret-0123456789-abcdefgh';
@@ -21,19 +31,43 @@ describe('PAR + PKCE + DPoP flows (openid-client, Chromium)', { skip: browserSki
 
   before(async () => {
     cb = await startCallbackServer();
-    [browser, server] = await Promise.all([launchBrowser(), startServer({
-      // Every authorization request must be pushed, and every DPoP proof must carry a server nonce.
-      env: { TESSERA_REQUIRE_PAR: 'true', TESSERA_DPOP_REQUIRE_NONCE: 'true' },
-      bootstrap: {
-        clients: [
-          { client_id: 'spa', client_name: 'Single-page app', token_endpoint_auth_method: 'none', redirect_uris: [cb.url('/spa')],
-            grant_types: ['authorization_code', 'refresh_token'], scope: 'openid profile email' },
-          { client_id: 'fapi', client_name: 'Bank app', client_secret: SECRET, redirect_uris: [cb.url('/fapi')],
-            grant_types: ['authorization_code', 'refresh_token'], scope: 'openid profile offline_access', dpop_bound_access_tokens: true },
-        ],
-        users: [{ username: 'alice', password: PASSWORD, email: 'alice@example.com', email_verified: true, name: 'Alice Example' }],
-      },
-    })]);
+    [browser, server] = await Promise.all([
+      launchBrowser(),
+      startServer({
+        // Every authorization request must be pushed, and every DPoP proof must carry a server nonce.
+        env: { TESSERA_REQUIRE_PAR: 'true', TESSERA_DPOP_REQUIRE_NONCE: 'true' },
+        bootstrap: {
+          clients: [
+            {
+              client_id: 'spa',
+              client_name: 'Single-page app',
+              token_endpoint_auth_method: 'none',
+              redirect_uris: [cb.url('/spa')],
+              grant_types: ['authorization_code', 'refresh_token'],
+              scope: 'openid profile email',
+            },
+            {
+              client_id: 'fapi',
+              client_name: 'Bank app',
+              client_secret: SECRET,
+              redirect_uris: [cb.url('/fapi')],
+              grant_types: ['authorization_code', 'refresh_token'],
+              scope: 'openid profile offline_access',
+              dpop_bound_access_tokens: true,
+            },
+          ],
+          users: [
+            {
+              username: 'alice',
+              password: PASSWORD,
+              email: 'alice@example.com',
+              email_verified: true,
+              name: 'Alice Example',
+            },
+          ],
+        },
+      }),
+    ]);
   });
   after(async () => {
     await browser?.close();
@@ -49,8 +83,14 @@ describe('PAR + PKCE + DPoP flows (openid-client, Chromium)', { skip: browserSki
       const page: Page = await context.newPage();
       await page.goto(url.href);
       let s = await screen(page, cb.origin);
-      if (s === 'login') { await signIn(page, 'alice', PASSWORD); s = await screen(page, cb.origin); }
-      if (s === 'consent') { await decide(page, 'Allow'); s = await screen(page, cb.origin); }
+      if (s === 'login') {
+        await signIn(page, 'alice', PASSWORD);
+        s = await screen(page, cb.origin);
+      }
+      if (s === 'consent') {
+        await decide(page, 'Allow');
+        s = await screen(page, cb.origin);
+      }
       assert.equal(s, 'callback', `expected the callback, the browser shows ${page.url()}`);
       return new URL(page.url());
     } finally {
@@ -58,14 +98,27 @@ describe('PAR + PKCE + DPoP flows (openid-client, Chromium)', { skip: browserSki
     }
   }
 
-  async function pushedRequest(config: client.Configuration, redirectUri: string, scope: string, DPoP: client.DPoPHandle) {
+  async function pushedRequest(
+    config: client.Configuration,
+    redirectUri: string,
+    scope: string,
+    DPoP: client.DPoPHandle,
+  ) {
     const verifier = client.randomPKCECodeVerifier();
     const state = client.randomState();
     const nonce = client.randomNonce();
-    const url = await client.buildAuthorizationUrlWithPAR(config, {
-      redirect_uri: redirectUri, scope, state, nonce,
-      code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
-    }, { DPoP });
+    const url = await client.buildAuthorizationUrlWithPAR(
+      config,
+      {
+        redirect_uri: redirectUri,
+        scope,
+        state,
+        nonce,
+        code_challenge: await client.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+      },
+      { DPoP },
+    );
     return { url, verifier, state, nonce };
   }
 
@@ -85,7 +138,13 @@ describe('PAR + PKCE + DPoP flows (openid-client, Chromium)', { skip: browserSki
     const callback = await signInAndAllow(req.url);
     assert.equal(callback.searchParams.get('iss'), server.issuer);
 
-    const tokens = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce }, undefined, { DPoP });
+    const tokens = await client.authorizationCodeGrant(
+      config,
+      callback,
+      { pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce },
+      undefined,
+      { DPoP },
+    );
     assert.equal(tokens.token_type.toLowerCase(), 'dpop');
     assert.deepEqual(decodeJwt(tokens.access_token).cnf, { jkt });
     assert.ok(tokens.refresh_token);
@@ -95,7 +154,9 @@ describe('PAR + PKCE + DPoP flows (openid-client, Chromium)', { skip: browserSki
     const info = await client.fetchUserInfo(config, tokens.access_token, sub, { DPoP });
     assert.equal(info.email, 'alice@example.com');
     // The same token as a bearer token is refused with a DPoP challenge.
-    const bearer = await fetch(`${server.issuer}/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    const bearer = await fetch(`${server.issuer}/userinfo`, {
+      headers: { authorization: `Bearer ${tokens.access_token}` },
+    });
     assert.equal(bearer.status, 401);
     assert.match(bearer.headers.get('www-authenticate')!, /^DPoP .*error="invalid_token"/);
     // Without the key, the token is useless: another key's proofs are refused.
@@ -103,7 +164,10 @@ describe('PAR + PKCE + DPoP flows (openid-client, Chromium)', { skip: browserSki
     await assert.rejects(client.fetchUserInfo(config, tokens.access_token, sub, { DPoP: thief }));
 
     // The refresh token of a public client is bound to the key: another key cannot use it.
-    await rejectsWith(client.refreshTokenGrant(config, tokens.refresh_token!, undefined, { DPoP: thief }), 'invalid_grant');
+    await rejectsWith(
+      client.refreshTokenGrant(config, tokens.refresh_token!, undefined, { DPoP: thief }),
+      'invalid_grant',
+    );
     const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token!, undefined, { DPoP });
     assert.equal(refreshed.token_type.toLowerCase(), 'dpop');
     assert.deepEqual(decodeJwt(refreshed.access_token).cnf, { jkt });
@@ -118,8 +182,11 @@ describe('PAR + PKCE + DPoP flows (openid-client, Chromium)', { skip: browserSki
     try {
       const page = await context.newPage();
       const plain = client.buildAuthorizationUrl(config, {
-        redirect_uri: cb.url('/fapi'), scope: 'openid', state: 'plain-state',
-        code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+        redirect_uri: cb.url('/fapi'),
+        scope: 'openid',
+        state: 'plain-state',
+        code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
       });
       await page.goto(plain.href);
       const refused = new URL(page.url());

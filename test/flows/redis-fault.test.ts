@@ -21,24 +21,47 @@ describe('Redis outage under load (real server, private Redis)', { skip: private
   before(async () => {
     redis = await startPrivateRedis();
     server = await startServer({
-      env: { REDIS_URL: redis.url, TESSERA_REDIS_TIMEOUT: '300', TESSERA_RATE_LIMITS: 'introspection.client=5/60s token.ip=1000000/60s token.client=1000000/60s' },
-      bootstrap: { clients: [
-        { client_id: 'svc', client_secret: SVC, grant_types: ['client_credentials'], scope: 'api', redirect_uris: [] },
-        { client_id: 'rs', client_secret: RS, grant_types: ['client_credentials'], scope: '', redirect_uris: [] },
-      ] },
+      env: {
+        REDIS_URL: redis.url,
+        TESSERA_REDIS_TIMEOUT: '300',
+        TESSERA_RATE_LIMITS: 'introspection.client=5/60s token.ip=1000000/60s token.client=1000000/60s',
+      },
+      bootstrap: {
+        clients: [
+          {
+            client_id: 'svc',
+            client_secret: SVC,
+            grant_types: ['client_credentials'],
+            scope: 'api',
+            redirect_uris: [],
+          },
+          { client_id: 'rs', client_secret: RS, grant_types: ['client_credentials'], scope: '', redirect_uris: [] },
+        ],
+      },
     });
   });
-  after(async () => { await server?.stop(); await redis?.close(); });
+  after(async () => {
+    await server?.stop();
+    await redis?.close();
+  });
 
   const ready = async () => {
     const res = await fetch(`${server.issuer}/ready`, { signal: AbortSignal.timeout(3000) });
-    return { status: res.status, body: await res.json() as { checks: Record<string, string> } };
+    return { status: res.status, body: (await res.json()) as { checks: Record<string, string> } };
   };
-  const introspect = async (token: string) => (await fetch(`${server.issuer}/introspect`, {
-    method: 'POST', headers: { authorization: auth('rs', RS), 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${token}`, signal: AbortSignal.timeout(3000),
-  })).status;
+  const introspect = async (token: string) =>
+    (
+      await fetch(`${server.issuer}/introspect`, {
+        method: 'POST',
+        headers: { authorization: auth('rs', RS), 'content-type': 'application/x-www-form-urlencoded' },
+        body: `token=${token}`,
+        signal: AbortSignal.timeout(3000),
+      })
+    ).status;
 
-  it('keeps serving through the outage, reports it in /ready, and recovers without a restart', { timeout: 45_000 }, async () => {
+  it('keeps serving through the outage, reports it in /ready, and recovers without a restart', {
+    timeout: 45_000,
+  }, async () => {
     const statuses = new Map<string, number>();
     let stop = false;
     let token = '';
@@ -49,10 +72,13 @@ describe('Redis outage under load (real server, private Redis)', { skip: private
         let key: string;
         try {
           const res = await fetch(`${server.issuer}/token`, {
-            method: 'POST', headers: { authorization: auth('svc', SVC), 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials', signal: AbortSignal.timeout(5000),
+            method: 'POST',
+            headers: { authorization: auth('svc', SVC), 'content-type': 'application/x-www-form-urlencoded' },
+            body: 'grant_type=client_credentials',
+            signal: AbortSignal.timeout(5000),
           });
           key = String(res.status);
-          const body = await res.json() as { access_token?: string };
+          const body = (await res.json()) as { access_token?: string };
           if (body.access_token) token = body.access_token;
         } catch (err) {
           key = (err as Error).name; // TimeoutError: a hang; anything else: a broken connection
@@ -98,7 +124,11 @@ describe('Redis outage under load (real server, private Redis)', { skip: private
     }
     const total = [...statuses.values()].reduce((a, b) => a + b, 0);
     assert.ok(total > 50, `load ran (${total} requests)`);
-    assert.deepEqual([...statuses.keys()], ['200'], `every token request succeeded: ${JSON.stringify(Object.fromEntries(statuses))}`);
+    assert.deepEqual(
+      [...statuses.keys()],
+      ['200'],
+      `every token request succeeded: ${JSON.stringify(Object.fromEntries(statuses))}`,
+    );
     assert.doesNotMatch(server.output(), /tessera exited/, 'the server was never restarted');
     assert.match(server.output(), /redis_unavailable/);
   });

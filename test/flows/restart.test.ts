@@ -12,12 +12,25 @@ const SECRET = 'restart-test-client-secret-0123456789';
 const PASSWORD = 'correct horse battery staple';
 
 describe('restart', { skip: browserSkip }, () => {
-  const env = browserSuite((cb) => ({
-    clients: [{ client_id: 'web', client_secret: SECRET, redirect_uris: [cb.url('/callback')], scope: 'openid profile offline_access' }],
-    users: [{ username: 'alice', password: PASSWORD, name: 'Alice' }],
-  }), { secret: SECRET });
+  const env = browserSuite(
+    (cb) => ({
+      clients: [
+        {
+          client_id: 'web',
+          client_secret: SECRET,
+          redirect_uris: [cb.url('/callback')],
+          scope: 'openid profile offline_access',
+        },
+      ],
+      users: [{ username: 'alice', password: PASSWORD, name: 'Alice' }],
+    }),
+    { secret: SECRET },
+  );
 
-  const kids = async () => ((await (await fetch(`${env.server.issuer}/jwks`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid).sort();
+  const kids = async () =>
+    ((await (await fetch(`${env.server.issuer}/jwks`)).json()) as { keys: { kid: string }[] }).keys
+      .map((k) => k.kid)
+      .sort();
 
   it('keeps the browser session, refresh tokens and signing keys across a restart', async () => {
     const context = await env.browser.newContext();
@@ -25,13 +38,20 @@ describe('restart', { skip: browserSkip }, () => {
     const page = await context.newPage();
     const config = await env.webConfig('web');
 
-    const req = await authRequest(config, { redirect_uri: env.cb.url('/callback'), scope: 'openid profile offline_access' });
+    const req = await authRequest(config, {
+      redirect_uri: env.cb.url('/callback'),
+      scope: 'openid profile offline_access',
+    });
     await page.goto(req.url.href);
     assert.equal(await screen(page, env.cb.origin), 'login');
     await signIn(page, 'alice', PASSWORD);
     await decide(page, 'Allow');
     assert.equal(await screen(page, env.cb.origin), 'callback');
-    const tokens = await client.authorizationCodeGrant(config, new URL(page.url()), { pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce });
+    const tokens = await client.authorizationCodeGrant(config, new URL(page.url()), {
+      pkceCodeVerifier: req.verifier,
+      expectedState: req.state,
+      expectedNonce: req.nonce,
+    });
     const kidsBefore = await kids();
 
     await env.server.restart();
@@ -44,11 +64,19 @@ describe('restart', { skip: browserSkip }, () => {
     assert.equal((await client.tokenIntrospection(config, tokens.access_token)).active, true);
 
     // The session cookie still signs the user in silently (prompt=none gives a code).
-    const silent = await authRequest(config, { redirect_uri: env.cb.url('/callback'), scope: 'openid profile offline_access', prompt: 'none' });
+    const silent = await authRequest(config, {
+      redirect_uri: env.cb.url('/callback'),
+      scope: 'openid profile offline_access',
+      prompt: 'none',
+    });
     await page.goto(silent.url.href);
     assert.equal(await screen(page, env.cb.origin), 'callback');
     assert.ok(new URL(page.url()).searchParams.get('code'), `expected a code, got ${page.url()}`);
-    const again = await client.authorizationCodeGrant(config, new URL(page.url()), { pkceCodeVerifier: silent.verifier, expectedState: silent.state, expectedNonce: silent.nonce });
+    const again = await client.authorizationCodeGrant(config, new URL(page.url()), {
+      pkceCodeVerifier: silent.verifier,
+      expectedState: silent.state,
+      expectedNonce: silent.nonce,
+    });
     assert.equal(again.claims()?.sub, tokens.claims()?.sub);
     assert.equal(again.claims()?.auth_time, tokens.claims()?.auth_time, 'the same login session');
 

@@ -13,12 +13,19 @@ const PASSWORD = 'correct horse battery staple';
 const FIXED = 'attacker-chosen-session-id-0123456789';
 
 describe('browser-facing security', { skip: browserSkip }, () => {
-  const env = browserSuite((cb) => ({
-    clients: [{ client_id: 'web', client_secret: SECRET, redirect_uris: [cb.url('/callback')], scope: 'openid profile' }],
-    users: ['alice', 'bob'].map((username) => ({ username, password: PASSWORD })),
-  }), { secret: SECRET });
+  const env = browserSuite(
+    (cb) => ({
+      clients: [
+        { client_id: 'web', client_secret: SECRET, redirect_uris: [cb.url('/callback')], scope: 'openid profile' },
+      ],
+      users: ['alice', 'bob'].map((username) => ({ username, password: PASSWORD })),
+    }),
+    { secret: SECRET },
+  );
   let config: client.Configuration;
-  before(async () => { config = await env.webConfig('web'); });
+  before(async () => {
+    config = await env.webConfig('web');
+  });
 
   /** The page's CSP: present, nonce'd, no framing, and its nonce is the one on the inline style. */
   async function checkPageHeaders(res: Response, what: string): Promise<string> {
@@ -35,10 +42,17 @@ describe('browser-facing security', { skip: browserSkip }, () => {
     assert.equal(h['referrer-policy'], 'no-referrer', `${what}: Referrer-Policy`);
     assert.match(h['cache-control'] ?? '', /no-store/, `${what}: not cached`);
     // Chromium hides nonce attributes from the DOM; the IDL property keeps the value.
-    const styleNonce = await env.page.locator('style').first().evaluate((e) => (e as HTMLElement).nonce);
+    const styleNonce = await env.page
+      .locator('style')
+      .first()
+      .evaluate((e) => (e as HTMLElement).nonce);
     assert.equal(styleNonce, nonce, `${what}: the inline style uses the CSP nonce`);
     // ...and the browser applied it (a blocked stylesheet would leave display: block).
-    assert.equal(await env.page.evaluate(() => getComputedStyle(document.body).display), 'flex', `${what}: stylesheet applied under the CSP`);
+    assert.equal(
+      await env.page.evaluate(() => getComputedStyle(document.body).display),
+      'flex',
+      `${what}: stylesheet applied under the CSP`,
+    );
     return nonce;
   }
 
@@ -49,13 +63,19 @@ describe('browser-facing security', { skip: browserSkip }, () => {
     assert.equal(await screen(env.page, env.cb.origin), 'login');
     const nonce1 = await checkPageHeaders(loginRes!, 'login page');
     const csp = await loginRes!.headerValue('content-security-policy');
-    assert.match(csp ?? '', /form-action 'self' http:\/\/127\.0\.0\.1:\d+/, 'form-action allows only here and the redirect_uri origin');
+    assert.match(
+      csp ?? '',
+      /form-action 'self' http:\/\/127\.0\.0\.1:\d+/,
+      'form-action allows only here and the redirect_uri origin',
+    );
 
     const reload = await env.page.reload();
     const nonce2 = await checkPageHeaders(reload!, 'reloaded login page');
     assert.notEqual(nonce2, nonce1);
 
-    const consentRes = env.page.waitForResponse((r) => r.request().method() === 'GET' && new URL(r.url()).pathname.startsWith('/interaction/'));
+    const consentRes = env.page.waitForResponse(
+      (r) => r.request().method() === 'GET' && new URL(r.url()).pathname.startsWith('/interaction/'),
+    );
     await signIn(env.page, 'alice', PASSWORD);
     assert.equal(await screen(env.page, env.cb.origin), 'consent');
     await checkPageHeaders(await consentRes, 'consent page');
@@ -69,8 +89,12 @@ describe('browser-facing security', { skip: browserSkip }, () => {
     const frame = await framed;
     await env.page.waitForLoadState('load');
     assert.ok(!frame.url().startsWith(env.server.issuer), `the frame shows ${frame.url()}, not Tessera`);
-    for (let i = 0; i < 20 && !messages.some((m) => m.includes('frame-ancestors')); i++) await env.page.waitForTimeout(50);
-    assert.ok(messages.some((m) => m.includes("frame-ancestors 'none'")), `Chromium reported the CSP block: ${messages.join(' | ')}`);
+    for (let i = 0; i < 20 && !messages.some((m) => m.includes('frame-ancestors')); i++)
+      await env.page.waitForTimeout(50);
+    assert.ok(
+      messages.some((m) => m.includes("frame-ancestors 'none'")),
+      `Chromium reported the CSP block: ${messages.join(' | ')}`,
+    );
   });
 
   it('session cookie is HttpOnly and SameSite=Lax, and a cookie planted before login is replaced', async () => {
@@ -104,11 +128,16 @@ describe('browser-facing security', { skip: browserSkip }, () => {
     const first = await authRequest(config, { redirect_uri: env.cb.url('/callback'), scope: 'openid profile' });
     await env.page.goto(first.url.href);
     await signIn(env.page, 'bob', PASSWORD);
-    if ((await screen(env.page, env.cb.origin)) === 'consent') await env.page.getByRole('button', { name: 'Allow', exact: true }).click();
+    if ((await screen(env.page, env.cb.origin)) === 'consent')
+      await env.page.getByRole('button', { name: 'Allow', exact: true }).click();
     await env.page.waitForURL((u) => u.href.startsWith(env.cb.origin));
     const before = (await env.context.cookies(env.server.issuer)).find((c) => c.name === 'tessera_session')!;
 
-    const again = await authRequest(config, { redirect_uri: env.cb.url('/callback'), scope: 'openid profile', prompt: 'login' });
+    const again = await authRequest(config, {
+      redirect_uri: env.cb.url('/callback'),
+      scope: 'openid profile',
+      prompt: 'login',
+    });
     await env.page.goto(again.url.href);
     assert.equal(await screen(env.page, env.cb.origin), 'login');
     await signIn(env.page, 'bob', PASSWORD);
@@ -121,7 +150,11 @@ describe('browser-facing security', { skip: browserSkip }, () => {
     try {
       await other.addCookies([{ name: 'tessera_session', value: before.value, url: env.server.issuer }]);
       const p2 = await other.newPage();
-      const silent = await authRequest(config, { redirect_uri: env.cb.url('/callback'), scope: 'openid profile', prompt: 'none' });
+      const silent = await authRequest(config, {
+        redirect_uri: env.cb.url('/callback'),
+        scope: 'openid profile',
+        prompt: 'none',
+      });
       await p2.goto(silent.url.href);
       assert.equal(new URL(p2.url()).searchParams.get('error'), 'login_required');
     } finally {
@@ -130,7 +163,11 @@ describe('browser-facing security', { skip: browserSkip }, () => {
   });
 
   it('JSON endpoints send a restrictive CSP and no-store', async () => {
-    const res = await fetch(`${env.server.issuer}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=authorization_code' });
+    const res = await fetch(`${env.server.issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=authorization_code',
+    });
     await res.arrayBuffer();
     assert.equal(res.headers.get('content-security-policy'), "default-src 'none'; frame-ancestors 'none'");
     assert.match(res.headers.get('cache-control') ?? '', /no-store/);

@@ -9,7 +9,19 @@ import { after, before, describe, it } from 'node:test';
 import * as client from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startServer, type RunningServer } from '../fixtures/server.ts';
-import { authRequest, browserSkip, decide, launchBrowser, rpConfig, screen, signIn, startCallbackServer, submit, type AuthRequest, type CallbackServer } from './support.ts';
+import {
+  authRequest,
+  browserSkip,
+  decide,
+  launchBrowser,
+  rpConfig,
+  screen,
+  signIn,
+  startCallbackServer,
+  submit,
+  type AuthRequest,
+  type CallbackServer,
+} from './support.ts';
 
 const SECRET = 'flow-test-client-secret-0123456789';
 const PASSWORD = 'a long and memorable passphrase';
@@ -23,16 +35,34 @@ describe('self-registration (prompt=create)', { skip: browserSkip }, () => {
 
   before(async () => {
     cb = await startCallbackServer();
-    [browser, server] = await Promise.all([launchBrowser(), startServer({
-      env: { TESSERA_SELF_REGISTRATION: 'true' },
-      bootstrap: {
-        clients: [{
-          client_id: 'web', client_name: 'Sign-up App', client_secret: SECRET, token_endpoint_auth_method: 'client_secret_basic',
-          redirect_uris: [cb.url('/callback')], grant_types: ['authorization_code', 'refresh_token'], scope: 'openid profile email',
-        }],
-        users: [{ username: 'alice', password: 'correct horse battery staple', email: 'alice@example.com', email_verified: true, name: 'Alice' }],
-      },
-    })]);
+    [browser, server] = await Promise.all([
+      launchBrowser(),
+      startServer({
+        env: { TESSERA_SELF_REGISTRATION: 'true' },
+        bootstrap: {
+          clients: [
+            {
+              client_id: 'web',
+              client_name: 'Sign-up App',
+              client_secret: SECRET,
+              token_endpoint_auth_method: 'client_secret_basic',
+              redirect_uris: [cb.url('/callback')],
+              grant_types: ['authorization_code', 'refresh_token'],
+              scope: 'openid profile email',
+            },
+          ],
+          users: [
+            {
+              username: 'alice',
+              password: 'correct horse battery staple',
+              email: 'alice@example.com',
+              email_verified: true,
+              name: 'Alice',
+            },
+          ],
+        },
+      }),
+    ]);
   });
   after(async () => {
     await browser?.close();
@@ -48,9 +78,14 @@ describe('self-registration (prompt=create)', { skip: browserSkip }, () => {
   }
   const heading = async () => (await page.locator('h1').first().textContent())?.trim();
   const config = () => rpConfig(server.issuer, 'web', client.ClientSecretBasic(SECRET));
-  const request = (c: client.Configuration, params: Record<string, string> = {}) => authRequest(c, { redirect_uri: cb.url('/callback'), scope: 'openid profile email', ...params });
+  const request = (c: client.Configuration, params: Record<string, string> = {}) =>
+    authRequest(c, { redirect_uri: cb.url('/callback'), scope: 'openid profile email', ...params });
   const redeem = (c: client.Configuration, req: AuthRequest) =>
-    client.authorizationCodeGrant(c, new URL(page.url()), { pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce });
+    client.authorizationCodeGrant(c, new URL(page.url()), {
+      pkceCodeVerifier: req.verifier,
+      expectedState: req.state,
+      expectedNonce: req.nonce,
+    });
 
   /** Fills the sign-up form by its labels and submits it. */
   async function fillSignup(f: { username: string; email?: string; name?: string; password: string; confirm: string }) {
@@ -73,7 +108,13 @@ describe('self-registration (prompt=create)', { skip: browserSkip }, () => {
     assert.equal(await page.getByRole('link', { name: 'Sign in' }).count(), 0);
 
     // A mistake first: the page comes back with the message, the fields kept, no passwords.
-    await fillSignup({ username: 'newcomer', email: 'newcomer@example.com', name: 'New Comer', password: PASSWORD, confirm: `${PASSWORD}!` });
+    await fillSignup({
+      username: 'newcomer',
+      email: 'newcomer@example.com',
+      name: 'New Comer',
+      password: PASSWORD,
+      confirm: `${PASSWORD}!`,
+    });
     assert.equal(await heading(), 'Create an account');
     assert.match(await page.locator('main').innerText(), /The two passwords do not match/);
     assert.equal(await page.getByLabel('Username').inputValue(), 'newcomer');

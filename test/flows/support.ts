@@ -40,7 +40,9 @@ export async function startCallbackServer(): Promise<CallbackServer> {
   const server: Server = createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8');
-    req.on('data', (d: string) => { body += d; });
+    req.on('data', (d: string) => {
+      body += d;
+    });
     req.on('end', () => {
       const path = (req.url ?? '/').split('?')[0]!;
       if (path !== '/favicon.ico') {
@@ -52,7 +54,10 @@ export async function startCallbackServer(): Promise<CallbackServer> {
           waiters.splice(w, 1)[0]!.resolve(hit);
         }
       }
-      res.writeHead(path === '/favicon.ico' ? 404 : 200, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+      res.writeHead(path === '/favicon.ico' ? 404 : 200, {
+        'content-type': 'text/plain; charset=utf-8',
+        connection: 'close',
+      });
       res.end('relying party callback');
     });
   });
@@ -71,7 +76,13 @@ export async function startCallbackServer(): Promise<CallbackServer> {
         return Promise.resolve(ready);
       }
       return new Promise((resolve, reject) => {
-        const waiter = { path, resolve: (h: Hit) => { clearTimeout(timer); resolve(h); } };
+        const waiter = {
+          path,
+          resolve: (h: Hit) => {
+            clearTimeout(timer);
+            resolve(h);
+          },
+        };
         const timer = setTimeout(() => {
           waiters.splice(waiters.indexOf(waiter), 1);
           reject(new Error(`no request to ${path} on the callback server within ${timeoutMs} ms`));
@@ -79,7 +90,11 @@ export async function startCallbackServer(): Promise<CallbackServer> {
         waiters.push(waiter);
       });
     },
-    close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -91,14 +106,23 @@ const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
  * Browser suites are skipped, with the reason, when Chromium is not installed on a developer's
  * machine; in CI they run and fail instead.
  */
-export const browserSkip: string | false = !existsSync(CHROMIUM) && !process.env.CI
-  ? `Chromium not found at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`
-  : false;
+export const browserSkip: string | false =
+  !existsSync(CHROMIUM) && !process.env.CI
+    ? `Chromium not found at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`
+    : false;
 
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 }
 
@@ -107,13 +131,24 @@ export type Screen = 'login' | 'consent' | 'logout-confirm' | 'logged-out' | 'er
 /** What the browser is showing now, by its URL and main heading. */
 export async function screen(page: Page, callbackOrigin: string): Promise<Screen> {
   if (page.url().startsWith(callbackOrigin)) return 'callback';
-  const h1 = (await page.locator('h1').first().textContent({ timeout: 2000 }).catch(() => null))?.trim();
+  const h1 = (
+    await page
+      .locator('h1')
+      .first()
+      .textContent({ timeout: 2000 })
+      .catch(() => null)
+  )?.trim();
   switch (h1) {
-    case 'Sign in': return 'login';
-    case 'Allow access?': return 'consent';
-    case 'Sign out of Tessera?': return 'logout-confirm';
-    case 'You are signed out.': return 'logged-out';
-    default: return page.url().includes('/interaction/') || page.url().includes('/authorize') ? 'error' : 'other';
+    case 'Sign in':
+      return 'login';
+    case 'Allow access?':
+      return 'consent';
+    case 'Sign out of Tessera?':
+      return 'logout-confirm';
+    case 'You are signed out.':
+      return 'logged-out';
+    default:
+      return page.url().includes('/interaction/') || page.url().includes('/authorize') ? 'error' : 'other';
   }
 }
 
@@ -171,7 +206,10 @@ export function browserSuite(bootstrap: (cb: CallbackServer) => object, opts: Br
   let context: BrowserContext | undefined;
   let page: Page | undefined;
   const ready = <T>(value: T | undefined, what: string): T => {
-    if (value === undefined) throw new Error(`browserSuite: ${what} is not there yet (before() has not run${what === 'page' || what === 'context' ? ', or fresh() was not called' : ''})`);
+    if (value === undefined)
+      throw new Error(
+        `browserSuite: ${what} is not there yet (before() has not run${what === 'page' || what === 'context' ? ', or fresh() was not called' : ''})`,
+      );
     return value;
   };
   const secret = (): string => {
@@ -190,11 +228,21 @@ export function browserSuite(bootstrap: (cb: CallbackServer) => object, opts: Br
   });
 
   return {
-    get server() { return ready(server, 'server'); },
-    get cb() { return ready(cb, 'cb'); },
-    get browser() { return ready(browser, 'browser'); },
-    get context() { return ready(context, 'context'); },
-    get page() { return ready(page, 'page'); },
+    get server() {
+      return ready(server, 'server');
+    },
+    get cb() {
+      return ready(cb, 'cb');
+    },
+    get browser() {
+      return ready(browser, 'browser');
+    },
+    get context() {
+      return ready(context, 'context');
+    },
+    get page() {
+      return ready(page, 'page');
+    },
     async fresh() {
       await context?.close();
       context = await ready(browser, 'browser').newContext();
@@ -204,9 +252,15 @@ export function browserSuite(bootstrap: (cb: CallbackServer) => object, opts: Br
     webClient(clientId, extra = {}) {
       const rp = ready(cb, 'cb');
       return {
-        client_id: clientId, client_name: `App ${clientId}`, client_secret: secret(), token_endpoint_auth_method: 'client_secret_basic',
-        redirect_uris: [rp.url('/callback')], post_logout_redirect_uris: [rp.url('/bye')],
-        grant_types: ['authorization_code', 'refresh_token'], scope: 'openid profile email offline_access', ...extra,
+        client_id: clientId,
+        client_name: `App ${clientId}`,
+        client_secret: secret(),
+        token_endpoint_auth_method: 'client_secret_basic',
+        redirect_uris: [rp.url('/callback')],
+        post_logout_redirect_uris: [rp.url('/bye')],
+        grant_types: ['authorization_code', 'refresh_token'],
+        scope: 'openid profile email offline_access',
+        ...extra,
       };
     },
     webConfig: (clientId) => rpConfig(ready(server, 'server').issuer, clientId, client.ClientSecretBasic(secret())),
@@ -215,7 +269,12 @@ export function browserSuite(bootstrap: (cb: CallbackServer) => object, opts: Br
 
 // ---- relying party (openid-client) --------------------------------------------------------------
 
-export async function rpConfig(issuer: string, clientId: string, auth: client.ClientAuth, metadata: Partial<client.ClientMetadata> = {}): Promise<client.Configuration> {
+export async function rpConfig(
+  issuer: string,
+  clientId: string,
+  auth: client.ClientAuth,
+  metadata: Partial<client.ClientMetadata> = {},
+): Promise<client.Configuration> {
   return client.discovery(new URL(issuer), clientId, metadata, auth, { execute: [client.allowInsecureRequests] });
 }
 
@@ -233,7 +292,8 @@ export async function authRequest(config: client.Configuration, params: Record<s
   const nonce = client.randomNonce();
   const url = client.buildAuthorizationUrl(config, {
     scope: 'openid profile email offline_access',
-    state, nonce,
+    state,
+    nonce,
     code_challenge: await client.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
     ...params,

@@ -19,32 +19,77 @@ describe('token exchange', () => {
     server = await startServer({
       bootstrap: {
         clients: [
-          { client_id: 'frontend-svc', client_secret: SECRET, grant_types: ['client_credentials'], scope: 'orders:read orders:write', redirect_uris: [] },
-          { client_id: 'agent', client_secret: SECRET, grant_types: ['client_credentials'], scope: 'orders:read', redirect_uris: [] },
           {
-            client_id: 'gateway', client_secret: SECRET, grant_types: [GRANT], scope: 'orders:read', redirect_uris: [],
-            token_exchange: { audiences: ['https://orders.example/'], subject_clients: ['frontend-svc'], delegation: true, actor_clients: ['agent'] },
+            client_id: 'frontend-svc',
+            client_secret: SECRET,
+            grant_types: ['client_credentials'],
+            scope: 'orders:read orders:write',
+            redirect_uris: [],
+          },
+          {
+            client_id: 'agent',
+            client_secret: SECRET,
+            grant_types: ['client_credentials'],
+            scope: 'orders:read',
+            redirect_uris: [],
+          },
+          {
+            client_id: 'gateway',
+            client_secret: SECRET,
+            grant_types: [GRANT],
+            scope: 'orders:read',
+            redirect_uris: [],
+            token_exchange: {
+              audiences: ['https://orders.example/'],
+              subject_clients: ['frontend-svc'],
+              delegation: true,
+              actor_clients: ['agent'],
+            },
           },
         ],
       },
       env: { TESSERA_EXTRA_SCOPES: 'orders:read orders:write' },
     });
   });
-  after(async () => { await server?.stop(); });
+  after(async () => {
+    await server?.stop();
+  });
 
   it('a gateway trades a service token for one meant for the orders API, with fewer scopes', async () => {
     const frontend = await rpConfig(server.issuer, 'frontend-svc', client.ClientSecretBasic(SECRET));
     const gateway = await rpConfig(server.issuer, 'gateway', client.ClientSecretBasic(SECRET));
     assert.ok(gateway.serverMetadata().grant_types_supported?.includes(GRANT));
     const subject = await client.clientCredentialsGrant(frontend, { scope: 'orders:read orders:write' });
-    const exchanged = await client.genericGrantRequest(gateway, GRANT, { subject_token: subject.access_token, subject_token_type: AT, audience: 'https://orders.example/' });
+    const exchanged = await client.genericGrantRequest(gateway, GRANT, {
+      subject_token: subject.access_token,
+      subject_token_type: AT,
+      audience: 'https://orders.example/',
+    });
     assert.equal(exchanged.issued_token_type, AT);
     assert.equal(exchanged.scope, 'orders:read');
-    const { payload } = await jwtVerify(exchanged.access_token, createRemoteJWKSet(new URL(`${server.issuer}/jwks`)), { issuer: server.issuer, audience: 'https://orders.example/', typ: 'at+jwt' });
+    const { payload } = await jwtVerify(exchanged.access_token, createRemoteJWKSet(new URL(`${server.issuer}/jwks`)), {
+      issuer: server.issuer,
+      audience: 'https://orders.example/',
+      typ: 'at+jwt',
+    });
     assert.equal(payload.sub, 'frontend-svc');
     assert.equal(payload.client_id, 'gateway');
-    await rejectsWith(client.genericGrantRequest(gateway, GRANT, { subject_token: subject.access_token, subject_token_type: AT, audience: 'https://elsewhere.example/' }), 'invalid_target');
-    await rejectsWith(client.genericGrantRequest(frontend, GRANT, { subject_token: subject.access_token, subject_token_type: AT, audience: 'https://orders.example/' }), 'unauthorized_client');
+    await rejectsWith(
+      client.genericGrantRequest(gateway, GRANT, {
+        subject_token: subject.access_token,
+        subject_token_type: AT,
+        audience: 'https://elsewhere.example/',
+      }),
+      'invalid_target',
+    );
+    await rejectsWith(
+      client.genericGrantRequest(frontend, GRANT, {
+        subject_token: subject.access_token,
+        subject_token_type: AT,
+        audience: 'https://orders.example/',
+      }),
+      'unauthorized_client',
+    );
   });
 
   it('delegation: an agent acts for the service; the new token names it in act (RFC 8693 section 4.1)', async () => {
@@ -54,15 +99,30 @@ describe('token exchange', () => {
     const subject = await client.clientCredentialsGrant(frontend, { scope: 'orders:read orders:write' });
     const actor = await client.clientCredentialsGrant(agent, { scope: 'orders:read' });
     const exchanged = await client.genericGrantRequest(gateway, GRANT, {
-      subject_token: subject.access_token, subject_token_type: AT, actor_token: actor.access_token, actor_token_type: AT, audience: 'https://orders.example/',
+      subject_token: subject.access_token,
+      subject_token_type: AT,
+      actor_token: actor.access_token,
+      actor_token_type: AT,
+      audience: 'https://orders.example/',
     });
     assert.equal(exchanged.issued_token_type, AT);
-    const { payload } = await jwtVerify(exchanged.access_token, createRemoteJWKSet(new URL(`${server.issuer}/jwks`)), { issuer: server.issuer, audience: 'https://orders.example/', typ: 'at+jwt' });
+    const { payload } = await jwtVerify(exchanged.access_token, createRemoteJWKSet(new URL(`${server.issuer}/jwks`)), {
+      issuer: server.issuer,
+      audience: 'https://orders.example/',
+      typ: 'at+jwt',
+    });
     assert.equal(payload.sub, 'frontend-svc');
     assert.deepEqual(payload.act, { sub: 'agent', client_id: 'agent' });
     // The subject token as its own actor: frontend-svc is not an actor client.
-    await rejectsWith(client.genericGrantRequest(gateway, GRANT, {
-      subject_token: subject.access_token, subject_token_type: AT, actor_token: subject.access_token, actor_token_type: AT, audience: 'https://orders.example/',
-    }), 'invalid_request');
+    await rejectsWith(
+      client.genericGrantRequest(gateway, GRANT, {
+        subject_token: subject.access_token,
+        subject_token_type: AT,
+        actor_token: subject.access_token,
+        actor_token_type: AT,
+        audience: 'https://orders.example/',
+      }),
+      'invalid_request',
+    );
   });
 });

@@ -20,44 +20,119 @@ const PUB = { ...(await exportJWK(publicKey)), kid: 'k1', use: 'sig' };
 const now = () => Math.floor(Date.now() / 1000);
 function assertion(clientId: string, over: JWTPayload = {}, key: CryptoKey | Uint8Array = privateKey): Promise<string> {
   const alg = key instanceof Uint8Array ? 'HS256' : 'ES256';
-  return new SignJWT({ iss: clientId, sub: clientId, aud: ISSUER, iat: now(), exp: now() + 60, jti: randomUUID(), ...over })
-    .setProtectedHeader({ alg, ...(alg === 'ES256' ? { kid: 'k1' } : {}) }).sign(key);
+  return new SignJWT({
+    iss: clientId,
+    sub: clientId,
+    aud: ISSUER,
+    iat: now(),
+    exp: now() + 60,
+    jti: randomUUID(),
+    ...over,
+  })
+    .setProtectedHeader({ alg, ...(alg === 'ES256' ? { kid: 'k1' } : {}) })
+    .sign(key);
 }
 function requestObject(clientId: string, params: Record<string, string>, over: JWTPayload = {}): Promise<string> {
-  return new SignJWT({ iss: clientId, aud: ISSUER, iat: now(), exp: now() + 60, jti: randomUUID(), client_id: clientId, ...params, ...over })
-    .setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'oauth-authz-req+jwt' }).sign(privateKey);
+  return new SignJWT({
+    iss: clientId,
+    aud: ISSUER,
+    iat: now(),
+    exp: now() + 60,
+    jti: randomUUID(),
+    client_id: clientId,
+    ...params,
+    ...over,
+  })
+    .setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'oauth-authz-req+jwt' })
+    .sign(privateKey);
 }
 const secretKey = new TextEncoder().encode(CSJ_SECRET);
 
 for (const backend of await backends()) {
-  describe(`private_key_jwt, client_secret_jwt and request objects (${backend.name})`, { skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)' }, () => {
+  describe(`private_key_jwt, client_secret_jwt and request objects (${backend.name})`, {
+    skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)',
+  }, () => {
     let app: App;
     before(async () => {
       app = await testApp(backend.url!);
       const n = app.provider.now();
       const cfg = app.provider.config;
-      await saveClient(app.stores, cfg, { client_id: 'pkj', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [PUB] }, grant_types: ['client_credentials'], scope: 'api:read' }, n);
-      await saveClient(app.stores, cfg, { client_id: 'csj', token_endpoint_auth_method: 'client_secret_jwt', client_secret: CSJ_SECRET, grant_types: ['client_credentials'], scope: 'api:read' }, n);
-      await saveClient(app.stores, cfg, {
-        client_id: 'jar', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [PUB] }, redirect_uris: [REDIRECT],
-        grant_types: ['authorization_code', 'refresh_token'], scope: 'openid profile offline_access', request_object_signing_alg: 'ES256',
-      }, n);
-      await saveClient(app.stores, cfg, {
-        client_id: 'jar-only', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [PUB] }, redirect_uris: [REDIRECT],
-        grant_types: ['authorization_code'], scope: 'openid', require_signed_request_object: true,
-      }, n);
+      await saveClient(
+        app.stores,
+        cfg,
+        {
+          client_id: 'pkj',
+          token_endpoint_auth_method: 'private_key_jwt',
+          jwks: { keys: [PUB] },
+          grant_types: ['client_credentials'],
+          scope: 'api:read',
+        },
+        n,
+      );
+      await saveClient(
+        app.stores,
+        cfg,
+        {
+          client_id: 'csj',
+          token_endpoint_auth_method: 'client_secret_jwt',
+          client_secret: CSJ_SECRET,
+          grant_types: ['client_credentials'],
+          scope: 'api:read',
+        },
+        n,
+      );
+      await saveClient(
+        app.stores,
+        cfg,
+        {
+          client_id: 'jar',
+          token_endpoint_auth_method: 'private_key_jwt',
+          jwks: { keys: [PUB] },
+          redirect_uris: [REDIRECT],
+          grant_types: ['authorization_code', 'refresh_token'],
+          scope: 'openid profile offline_access',
+          request_object_signing_alg: 'ES256',
+        },
+        n,
+      );
+      await saveClient(
+        app.stores,
+        cfg,
+        {
+          client_id: 'jar-only',
+          token_endpoint_auth_method: 'private_key_jwt',
+          jwks: { keys: [PUB] },
+          redirect_uris: [REDIRECT],
+          grant_types: ['authorization_code'],
+          scope: 'openid',
+          require_signed_request_object: true,
+        },
+        n,
+      );
     });
-    after(async () => { await app?.close(); await backend.drop?.(); });
+    after(async () => {
+      await app?.close();
+      await backend.drop?.();
+    });
 
-    const cc = async (params: Record<string, string>) => form(app, '/token', { grant_type: 'client_credentials', ...params });
+    const cc = async (params: Record<string, string>) =>
+      form(app, '/token', { grant_type: 'client_credentials', ...params });
     const withAssertion = (jwt: string) => ({ client_assertion_type: JWT_BEARER, client_assertion: jwt });
 
     it('discovery lists the methods, algorithms and request object support', async () => {
       const d = (await app.server.inject('/.well-known/openid-configuration')).json();
-      for (const key of ['token_endpoint_auth_methods_supported', 'introspection_endpoint_auth_methods_supported', 'revocation_endpoint_auth_methods_supported']) {
+      for (const key of [
+        'token_endpoint_auth_methods_supported',
+        'introspection_endpoint_auth_methods_supported',
+        'revocation_endpoint_auth_methods_supported',
+      ]) {
         assert.ok(d[key].includes('private_key_jwt') && d[key].includes('client_secret_jwt'), key);
       }
-      for (const key of ['token_endpoint_auth_signing_alg_values_supported', 'introspection_endpoint_auth_signing_alg_values_supported', 'revocation_endpoint_auth_signing_alg_values_supported']) {
+      for (const key of [
+        'token_endpoint_auth_signing_alg_values_supported',
+        'introspection_endpoint_auth_signing_alg_values_supported',
+        'revocation_endpoint_auth_signing_alg_values_supported',
+      ]) {
         assert.ok(d[key].includes('ES256') && d[key].includes('HS256') && !d[key].includes('none'), key);
       }
       assert.equal(d.request_parameter_supported, true);
@@ -108,14 +183,25 @@ for (const backend of await backends()) {
         assert.equal(res.json().error, 'invalid_client');
         assert.equal(res.headers['cache-control'], 'no-store');
       }
-      assert.equal((await cc({ client_assertion_type: 'urn:x', client_assertion: await assertion('pkj') })).statusCode, 401);
+      assert.equal(
+        (await cc({ client_assertion_type: 'urn:x', client_assertion: await assertion('pkj') })).statusCode,
+        401,
+      );
       const oversized = await cc(withAssertion(await assertion('pkj', { pad: 'x'.repeat(5000) })));
       assert.equal(oversized.statusCode, 400);
       assert.equal(oversized.json().error, 'invalid_request');
-      const json = await app.server.inject({ method: 'POST', url: '/token', payload: JSON.stringify({ grant_type: 'client_credentials', ...withAssertion(await assertion('pkj')) }), headers: { 'content-type': 'application/json' } });
+      const json = await app.server.inject({
+        method: 'POST',
+        url: '/token',
+        payload: JSON.stringify({ grant_type: 'client_credentials', ...withAssertion(await assertion('pkj')) }),
+        headers: { 'content-type': 'application/json' },
+      });
       assert.equal(json.statusCode, 400);
       assert.equal((await cc({ client_assertion: await assertion('pkj') })).json().error, 'invalid_request');
-      assert.equal((await cc({ ...withAssertion(await assertion('pkj')), client_secret: 'x' })).json().error, 'invalid_request');
+      assert.equal(
+        (await cc({ ...withAssertion(await assertion('pkj')), client_secret: 'x' })).json().error,
+        'invalid_request',
+      );
       assert.equal((await cc({ client_id: 'csj', ...withAssertion(await assertion('pkj')) })).statusCode, 401);
       await app.audit.flush();
       const records = await app.stores.audit.query({ from: started });
@@ -129,18 +215,42 @@ for (const backend of await backends()) {
       assert.ok(records.length > 0 && issuedBefore >= 0);
     });
 
-    it('a JWT without kid that more than 3 of the client\'s keys match is refused unverified: invalid_client / invalid_request_object asking for a kid', async () => {
+    it("a JWT without kid that more than 3 of the client's keys match is refused unverified: invalid_client / invalid_request_object asking for a kid", async () => {
       const n = app.provider.now();
       const cfg = app.provider.config;
       const noKid = ({ kid: _kid, ...jwk }: Record<string, unknown>) => jwk;
-      const others = await Promise.all([1, 2, 3].map(async () => (await exportJWK((await generateKeyPair('ES256')).publicKey))));
-      await saveClient(app.stores, cfg, {
-        client_id: 'many-keys', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [...others, noKid(PUB)] }, redirect_uris: [REDIRECT],
-        grant_types: ['authorization_code', 'client_credentials'], scope: 'openid api:read',
-      }, n);
-      await saveClient(app.stores, cfg, { client_id: 'two-keys', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [others[0]!, noKid(PUB)] }, grant_types: ['client_credentials'], scope: 'api:read' }, n);
-      const kidless = (clientId: string, claims: JWTPayload, typ?: string) => new SignJWT({ iss: clientId, aud: ISSUER, iat: now(), exp: now() + 60, jti: randomUUID(), ...claims })
-        .setProtectedHeader({ alg: 'ES256', ...(typ ? { typ } : {}) }).sign(privateKey);
+      const others = await Promise.all(
+        [1, 2, 3].map(async () => await exportJWK((await generateKeyPair('ES256')).publicKey)),
+      );
+      await saveClient(
+        app.stores,
+        cfg,
+        {
+          client_id: 'many-keys',
+          token_endpoint_auth_method: 'private_key_jwt',
+          jwks: { keys: [...others, noKid(PUB)] },
+          redirect_uris: [REDIRECT],
+          grant_types: ['authorization_code', 'client_credentials'],
+          scope: 'openid api:read',
+        },
+        n,
+      );
+      await saveClient(
+        app.stores,
+        cfg,
+        {
+          client_id: 'two-keys',
+          token_endpoint_auth_method: 'private_key_jwt',
+          jwks: { keys: [others[0]!, noKid(PUB)] },
+          grant_types: ['client_credentials'],
+          scope: 'api:read',
+        },
+        n,
+      );
+      const kidless = (clientId: string, claims: JWTPayload, typ?: string) =>
+        new SignJWT({ iss: clientId, aud: ISSUER, iat: now(), exp: now() + 60, jti: randomUUID(), ...claims })
+          .setProtectedHeader({ alg: 'ES256', ...(typ ? { typ } : {}) })
+          .sign(privateKey);
       // Two matching keys: both are tried, the right one verifies.
       const two = await cc(withAssertion(await kidless('two-keys', { sub: 'two-keys' })));
       assert.equal(two.statusCode, 200, two.body);
@@ -150,8 +260,21 @@ for (const backend of await backends()) {
       assert.equal(many.json().error, 'invalid_client');
       assert.match(many.json().error_description, /kid/);
       const { challenge } = pkce();
-      const inner = { response_type: 'code', redirect_uri: REDIRECT, scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256', client_id: 'many-keys' };
-      const ro = await app.server.inject({ url: authorizeUrl({ client_id: 'many-keys', request: await kidless('many-keys', inner, 'oauth-authz-req+jwt'), redirect_uri: REDIRECT }) });
+      const inner = {
+        response_type: 'code',
+        redirect_uri: REDIRECT,
+        scope: 'openid',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+        client_id: 'many-keys',
+      };
+      const ro = await app.server.inject({
+        url: authorizeUrl({
+          client_id: 'many-keys',
+          request: await kidless('many-keys', inner, 'oauth-authz-req+jwt'),
+          redirect_uri: REDIRECT,
+        }),
+      });
       assert.equal(ro.statusCode, 303, ro.body.slice(0, 200));
       const loc = new URL(ro.headers.location as string);
       assert.equal(loc.searchParams.get('error'), 'invalid_request_object');
@@ -167,19 +290,40 @@ for (const backend of await backends()) {
 
     it('a code flow with a request object and private_key_jwt at the token endpoint; only the parameters inside count', async () => {
       const { verifier, challenge } = pkce();
-      const inner = { response_type: 'code', redirect_uri: REDIRECT, scope: 'openid profile', state: 'inner-state', nonce: 'n1', code_challenge: challenge, code_challenge_method: 'S256' };
+      const inner = {
+        response_type: 'code',
+        redirect_uri: REDIRECT,
+        scope: 'openid profile',
+        state: 'inner-state',
+        nonce: 'n1',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      };
       const request = await requestObject('jar', inner);
       // The outer scope and state are ignored (RFC 9101 section 5).
-      const redirect = await authorizeWithLogin(app, new Jar(), { client_id: 'jar', request, scope: 'openid offline_access', state: 'outer' });
+      const redirect = await authorizeWithLogin(app, new Jar(), {
+        client_id: 'jar',
+        request,
+        scope: 'openid offline_access',
+        state: 'outer',
+      });
       assert.equal(`${redirect.origin}${redirect.pathname}`, REDIRECT);
       assert.equal(redirect.searchParams.get('state'), 'inner-state');
       const code = redirect.searchParams.get('code')!;
-      const res = await form(app, '/token', { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT, ...withAssertion(await assertion('jar')) });
+      const res = await form(app, '/token', {
+        grant_type: 'authorization_code',
+        code,
+        code_verifier: verifier,
+        redirect_uri: REDIRECT,
+        ...withAssertion(await assertion('jar')),
+      });
       assert.equal(res.statusCode, 200, res.body);
       assert.equal(res.json().scope, 'openid profile');
       assert.equal(decodeJwt(res.json().id_token).nonce, 'n1');
       // The same request object again: refused as a replay (to the registered outer redirect_uri when there is one).
-      const again = await app.server.inject({ url: authorizeUrl({ client_id: 'jar', request, redirect_uri: REDIRECT, state: 'o' }) });
+      const again = await app.server.inject({
+        url: authorizeUrl({ client_id: 'jar', request, redirect_uri: REDIRECT, state: 'o' }),
+      });
       assert.equal(again.statusCode, 303);
       const loc = new URL(again.headers.location as string);
       assert.equal(loc.searchParams.get('error'), 'invalid_request_object');
@@ -188,15 +332,43 @@ for (const backend of await backends()) {
 
     it('a request object pushed to /par (RFC 9126 section 3): only its parameters are stored; a bad one is refused as JSON', async () => {
       const { verifier, challenge } = pkce();
-      const inner = { response_type: 'code', redirect_uri: REDIRECT, scope: 'openid profile', state: 'pushed-state', nonce: 'n2', code_challenge: challenge, code_challenge_method: 'S256' };
-      const pushed = await form(app, '/par', { request: await requestObject('jar', inner), scope: 'openid offline_access', state: 'outer', ...withAssertion(await assertion('jar')) });
+      const inner = {
+        response_type: 'code',
+        redirect_uri: REDIRECT,
+        scope: 'openid profile',
+        state: 'pushed-state',
+        nonce: 'n2',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      };
+      const pushed = await form(app, '/par', {
+        request: await requestObject('jar', inner),
+        scope: 'openid offline_access',
+        state: 'outer',
+        ...withAssertion(await assertion('jar')),
+      });
       assert.equal(pushed.statusCode, 201, pushed.body);
-      const redirect = await authorizeWithLogin(app, new Jar(), { client_id: 'jar', request_uri: pushed.json().request_uri });
+      const redirect = await authorizeWithLogin(app, new Jar(), {
+        client_id: 'jar',
+        request_uri: pushed.json().request_uri,
+      });
       assert.equal(redirect.searchParams.get('state'), 'pushed-state');
-      const res = await form(app, '/token', { grant_type: 'authorization_code', code: redirect.searchParams.get('code')!, code_verifier: verifier, redirect_uri: REDIRECT, ...withAssertion(await assertion('jar')) });
+      const res = await form(app, '/token', {
+        grant_type: 'authorization_code',
+        code: redirect.searchParams.get('code')!,
+        code_verifier: verifier,
+        redirect_uri: REDIRECT,
+        ...withAssertion(await assertion('jar')),
+      });
       assert.equal(res.statusCode, 200, res.body);
       assert.equal(res.json().scope, 'openid profile');
-      const unsigned = new UnsecuredJWT({ iss: 'jar', aud: ISSUER, exp: now() + 60, jti: randomUUID(), ...inner }).encode();
+      const unsigned = new UnsecuredJWT({
+        iss: 'jar',
+        aud: ISSUER,
+        exp: now() + 60,
+        jti: randomUUID(),
+        ...inner,
+      }).encode();
       const refused = await form(app, '/par', { request: unsigned, ...withAssertion(await assertion('jar')) });
       assert.equal(refused.statusCode, 400);
       assert.equal(refused.json().error, 'invalid_request_object');
@@ -204,14 +376,30 @@ for (const backend of await backends()) {
 
     it('refused request objects: an error page unless the outer request names a registered redirect_uri', async () => {
       const { challenge } = pkce();
-      const inner = { response_type: 'code', redirect_uri: REDIRECT, scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256' };
-      const unsigned = new UnsecuredJWT({ iss: 'jar', aud: ISSUER, exp: now() + 60, jti: randomUUID(), ...inner }).encode();
+      const inner = {
+        response_type: 'code',
+        redirect_uri: REDIRECT,
+        scope: 'openid',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      };
+      const unsigned = new UnsecuredJWT({
+        iss: 'jar',
+        aud: ISSUER,
+        exp: now() + 60,
+        jti: randomUUID(),
+        ...inner,
+      }).encode();
       // (An OpenID request must name its redirect_uri; without one nothing is redirected.)
-      const page = await app.server.inject({ url: authorizeUrl({ client_id: 'jar', request: unsigned, scope: 'openid' }) });
+      const page = await app.server.inject({
+        url: authorizeUrl({ client_id: 'jar', request: unsigned, scope: 'openid' }),
+      });
       assert.equal(page.statusCode, 400);
       assert.equal(page.headers.location, undefined);
       assert.match(page.body, /invalid_request_object/);
-      const evil = await app.server.inject({ url: authorizeUrl({ client_id: 'jar', request: unsigned, redirect_uri: 'https://evil.example/cb' }) });
+      const evil = await app.server.inject({
+        url: authorizeUrl({ client_id: 'jar', request: unsigned, redirect_uri: 'https://evil.example/cb' }),
+      });
       assert.equal(evil.statusCode, 400);
       assert.equal(evil.headers.location, undefined);
       for (const request of [
@@ -221,42 +409,77 @@ for (const backend of await backends()) {
         await requestObject('jar', inner, { exp: now() + 7200 }),
         'garbage',
       ]) {
-        const res = await app.server.inject({ url: authorizeUrl({ client_id: 'jar', request, redirect_uri: REDIRECT }) });
+        const res = await app.server.inject({
+          url: authorizeUrl({ client_id: 'jar', request, redirect_uri: REDIRECT }),
+        });
         assert.equal(res.statusCode, 303, res.body.slice(0, 200));
         assert.equal(new URL(res.headers.location as string).searchParams.get('error'), 'invalid_request_object');
       }
-      const huge = await form(app, '/authorize', { client_id: 'jar', redirect_uri: REDIRECT, request: await requestObject('jar', inner, { pad: 'x'.repeat(20000) }) });
+      const huge = await form(app, '/authorize', {
+        client_id: 'jar',
+        redirect_uri: REDIRECT,
+        request: await requestObject('jar', inner, { pad: 'x'.repeat(20000) }),
+      });
       assert.equal(huge.statusCode, 400, 'an over-long parameter is refused before anything is trusted');
       assert.equal(huge.headers.location, undefined);
       // A request object signed for another client is refused for the outer client.
-      const other = await app.server.inject({ url: authorizeUrl({ client_id: 'web', request: await requestObject('jar', inner), redirect_uri: 'https://app.example/cb' }) });
+      const other = await app.server.inject({
+        url: authorizeUrl({
+          client_id: 'web',
+          request: await requestObject('jar', inner),
+          redirect_uri: 'https://app.example/cb',
+        }),
+      });
       assert.equal(new URL(other.headers.location as string).searchParams.get('error'), 'invalid_request_object');
       // Unknown client: a page.
-      const unknown = await app.server.inject({ url: authorizeUrl({ client_id: 'nobody', request: await requestObject('jar', inner) }) });
+      const unknown = await app.server.inject({
+        url: authorizeUrl({ client_id: 'nobody', request: await requestObject('jar', inner) }),
+      });
       assert.equal(unknown.statusCode, 400);
       // request and request_uri together, and a request_uri this server did not issue at /par (request
       // objects by reference are not fetched): an error page, since no redirect URI can be trusted.
-      const both = await app.server.inject({ url: authorizeUrl({ client_id: 'jar', request: await requestObject('jar', inner), request_uri: 'urn:x', redirect_uri: REDIRECT }) });
+      const both = await app.server.inject({
+        url: authorizeUrl({
+          client_id: 'jar',
+          request: await requestObject('jar', inner),
+          request_uri: 'urn:x',
+          redirect_uri: REDIRECT,
+        }),
+      });
       assert.equal(both.statusCode, 400);
       assert.equal(both.headers.location, undefined);
-      const byRef = await app.server.inject({ url: authorizeUrl({ client_id: 'jar', request_uri: 'https://jar.example/ro', ...inner }) });
+      const byRef = await app.server.inject({
+        url: authorizeUrl({ client_id: 'jar', request_uri: 'https://jar.example/ro', ...inner }),
+      });
       assert.equal(byRef.statusCode, 400);
       assert.equal(byRef.headers.location, undefined);
     });
 
     it('require_signed_request_object: plain requests are refused, signed ones accepted', async () => {
       const { challenge } = pkce();
-      const inner = { response_type: 'code', redirect_uri: REDIRECT, scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256', state: 'st' };
+      const inner = {
+        response_type: 'code',
+        redirect_uri: REDIRECT,
+        scope: 'openid',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+        state: 'st',
+      };
       const plain = await app.server.inject({ url: authorizeUrl({ client_id: 'jar-only', ...inner }) });
       assert.equal(plain.statusCode, 303);
       const loc = new URL(plain.headers.location as string);
       assert.equal(loc.searchParams.get('error'), 'invalid_request');
       assert.equal(loc.searchParams.get('state'), 'st');
-      const signed = await app.server.inject({ url: authorizeUrl({ client_id: 'jar-only', request: await requestObject('jar-only', inner) }) });
+      const signed = await app.server.inject({
+        url: authorizeUrl({ client_id: 'jar-only', request: await requestObject('jar-only', inner) }),
+      });
       assert.equal(signed.statusCode, 303);
       assert.match(signed.headers.location as string, /\/interaction\//);
       // POST with a form body works too.
-      const post = await form(app, '/authorize', { client_id: 'jar-only', request: await requestObject('jar-only', inner) });
+      const post = await form(app, '/authorize', {
+        client_id: 'jar-only',
+        request: await requestObject('jar-only', inner),
+      });
       assert.equal(post.statusCode, 303);
       assert.match(post.headers.location as string, /\/interaction\//);
     });

@@ -15,25 +15,52 @@ const [A, B, C] = ['https://orders.api.example/', 'https://billing.api.example/'
 const CB = 'https://consent-coverage.example/cb';
 
 for (const backend of await backends()) {
-  describe(`remembered consent covers its resources (${backend.name})`, { skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)' }, () => {
+  describe(`remembered consent covers its resources (${backend.name})`, {
+    skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)',
+  }, () => {
     let app: App;
     before(async () => {
       app = await testApp(backend.url!);
-      await saveClient(app.stores, app.provider.config, {
-        client_id: 'cover', client_secret: 'consent-coverage-secret-0123456789abcdef', redirect_uris: [CB],
-        grant_types: ['authorization_code', 'refresh_token'], scope: 'openid api:read api:write', allowed_resources: [A, B, C],
-      }, app.provider.now());
+      await saveClient(
+        app.stores,
+        app.provider.config,
+        {
+          client_id: 'cover',
+          client_secret: 'consent-coverage-secret-0123456789abcdef',
+          redirect_uris: [CB],
+          grant_types: ['authorization_code', 'refresh_token'],
+          scope: 'openid api:read api:write',
+          allowed_resources: [A, B, C],
+        },
+        app.provider.now(),
+      );
     });
-    after(async () => { await app?.close(); await backend.drop?.(); });
+    after(async () => {
+      await app?.close();
+      await backend.drop?.();
+    });
 
     const jar = new Jar();
     const params = (resource?: string, scope = 'openid api:read') => ({
-      client_id: 'cover', redirect_uri: CB, response_type: 'code', scope, state: 's',
-      code_challenge: pkce().challenge, code_challenge_method: 'S256', ...(resource ? { resource } : {}),
+      client_id: 'cover',
+      redirect_uri: CB,
+      response_type: 'code',
+      scope,
+      state: 's',
+      code_challenge: pkce().challenge,
+      code_challenge_method: 'S256',
+      ...(resource ? { resource } : {}),
     });
-    const get = async (url: string) => { const r = await app.server.inject({ url, headers: { cookie: jar.header() } }); jar.take(r); return r; };
+    const get = async (url: string) => {
+      const r = await app.server.inject({ url, headers: { cookie: jar.header() } });
+      jar.take(r);
+      return r;
+    };
 
-    /** Follows /authorize; signs in when asked; returns the consent page's HTML if one is shown, else undefined (a code came back). */
+    /**
+     * Follows /authorize; signs in when asked; returns the consent page's HTML if one is shown, else undefined (a code
+     * came back).
+     */
     async function consentShown(resource?: string, scope?: string): Promise<string | undefined> {
       let res = await get(authorizeUrl(params(resource, scope)));
       for (let i = 0; i < 4; i++) {
@@ -45,14 +72,24 @@ for (const backend of await backends()) {
         }
         const page = await get(location.pathname);
         if (!page.body.includes('name="password"')) return page.body;
-        res = await form(app, `${location.pathname}/login`, { username: 'alice', password: 'correct horse battery', csrf: csrfOf(page.body) }, { cookie: jar.header() });
+        res = await form(
+          app,
+          `${location.pathname}/login`,
+          { username: 'alice', password: 'correct horse battery', csrf: csrfOf(page.body) },
+          { cookie: jar.header() },
+        );
         jar.take(res);
       }
       throw new Error('too many steps');
     }
     async function allow(pageHtml: string) {
       const action = /<form method="post" action="([^"]+)"/.exec(pageHtml)![1]!;
-      const res = await form(app, new URL(action).pathname, { decision: 'allow', csrf: csrfOf(pageHtml) }, { cookie: jar.header() });
+      const res = await form(
+        app,
+        new URL(action).pathname,
+        { decision: 'allow', csrf: csrfOf(pageHtml) },
+        { cookie: jar.header() },
+      );
       jar.take(res);
       assert.equal(res.statusCode, 303);
       assert.ok(new URL(res.headers.location as string).searchParams.get('code'));
@@ -77,13 +114,24 @@ for (const backend of await backends()) {
       await allow(none);
       assert.equal(await consentShown(), undefined);
       const stored = await app.stores.consents.listByUser((await app.stores.users.findByUsername('alice'))!.id);
-      assert.deepEqual(stored.find((c) => c.clientId === 'cover')!.resources, { [A]: ['openid', 'api:read'], [B]: ['openid', 'api:read'], '': ['openid', 'api:read'] });
+      assert.deepEqual(stored.find((c) => c.clientId === 'cover')!.resources, {
+        [A]: ['openid', 'api:read'],
+        [B]: ['openid', 'api:read'],
+        '': ['openid', 'api:read'],
+      });
     });
 
     it('names a resource of the registry by its display name, and its scopes by their descriptions', async () => {
-      await saveResourceServer(app.stores, app.provider.config, {
-        identifier: C, display_name: 'Payroll records', scopes: { 'api:read': 'Read your payslips' },
-      }, app.provider.now());
+      await saveResourceServer(
+        app.stores,
+        app.provider.config,
+        {
+          identifier: C,
+          display_name: 'Payroll records',
+          scopes: { 'api:read': 'Read your payslips' },
+        },
+        app.provider.now(),
+      );
       const page = await consentShown(C);
       assert.ok(page, 'C was never consented to');
       assert.ok(page.includes('<span class="resource-name">Payroll records</span>'), page);

@@ -20,7 +20,9 @@ function assertOAuthError(res: LightMyRequestResponse, status: number, error: st
 }
 
 for (const backend of await backends()) {
-  describe(`device authorization grant (${backend.name})`, { skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)' }, () => {
+  describe(`device authorization grant (${backend.name})`, {
+    skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)',
+  }, () => {
     let app: App;
     let ip = 0;
     /** A fresh source address per test, so the per-address failure counter of one test does not reach another. */
@@ -29,19 +31,57 @@ for (const backend of await backends()) {
     before(async () => {
       app = await testApp(backend.url!, { TESSERA_DEVICE_MAX_FAILURES: '3', TESSERA_METRICS_TOKEN: METRICS_TOKEN });
       const now = app.provider.now();
-      await saveClient(app.stores, app.provider.config, { client_id: 'tv', client_name: 'Living Room TV', token_endpoint_auth_method: 'none', grant_types: [GRANT, 'refresh_token'], scope: 'openid profile offline_access', redirect_uris: [] }, now);
-      await saveClient(app.stores, app.provider.config, { client_id: 'tv-conf', client_name: 'Console', client_secret: TV_SECRET, grant_types: [GRANT], scope: 'openid api:read', redirect_uris: [] }, now);
+      await saveClient(
+        app.stores,
+        app.provider.config,
+        {
+          client_id: 'tv',
+          client_name: 'Living Room TV',
+          token_endpoint_auth_method: 'none',
+          grant_types: [GRANT, 'refresh_token'],
+          scope: 'openid profile offline_access',
+          redirect_uris: [],
+        },
+        now,
+      );
+      await saveClient(
+        app.stores,
+        app.provider.config,
+        {
+          client_id: 'tv-conf',
+          client_name: 'Console',
+          client_secret: TV_SECRET,
+          grant_types: [GRANT],
+          scope: 'openid api:read',
+          redirect_uris: [],
+        },
+        now,
+      );
     });
-    after(async () => { await app?.close(); await backend.drop?.(); });
+    after(async () => {
+      await app?.close();
+      await backend.drop?.();
+    });
 
-    const start = (body: Record<string, string> = { client_id: 'tv', scope: 'openid profile offline_access' }, headers: Record<string, string> = {}) =>
-      form(app, '/device_authorization', body, headers);
-    const poll = (deviceCode: string, client: Record<string, string> = { client_id: 'tv' }, headers: Record<string, string> = {}) =>
-      form(app, '/token', { grant_type: GRANT, device_code: deviceCode, ...client }, headers);
+    const start = (
+      body: Record<string, string> = { client_id: 'tv', scope: 'openid profile offline_access' },
+      headers: Record<string, string> = {},
+    ) => form(app, '/device_authorization', body, headers);
+    const poll = (
+      deviceCode: string,
+      client: Record<string, string> = { client_id: 'tv' },
+      headers: Record<string, string> = {},
+    ) => form(app, '/token', { grant_type: GRANT, device_code: deviceCode, ...client }, headers);
     const get = (url: string, jar: Jar, remoteAddress: string) =>
       app.server.inject({ method: 'GET', url, headers: { cookie: jar.header() }, remoteAddress } as InjectOptions);
     const post = (url: string, body: Record<string, string>, jar: Jar, remoteAddress: string) =>
-      app.server.inject({ method: 'POST', url, payload: new URLSearchParams(body).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: jar.header() }, remoteAddress } as InjectOptions);
+      app.server.inject({
+        method: 'POST',
+        url,
+        payload: new URLSearchParams(body).toString(),
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: jar.header() },
+        remoteAddress,
+      } as InjectOptions);
 
     /** Enters a user code at /device as a browser would; returns the answer to the POST. */
     async function enter(userCode: string, jar = new Jar(), remoteAddress = nextIp()) {
@@ -53,7 +93,9 @@ for (const backend of await backends()) {
       return res;
     }
 
-    /** Enters the code, signs in if asked, and answers the consent page; returns the consent page and the final page. */
+    /**
+     * Enters the code, signs in if asked, and answers the consent page; returns the consent page and the final page.
+     */
     async function approve(userCode: string, decision: 'allow' | 'deny' = 'allow', jar = new Jar()) {
       const remoteAddress = nextIp();
       const entered = await enter(userCode, jar, remoteAddress);
@@ -62,13 +104,23 @@ for (const backend of await backends()) {
       assert.ok(location.href.startsWith(`${ISSUER}/interaction/`));
       let page = await get(location.pathname, jar, remoteAddress);
       if (page.body.includes('name="password"')) {
-        const login = await post(`${location.pathname}/login`, { ...ALICE, csrf: csrfOf(page.body) }, jar, remoteAddress);
+        const login = await post(
+          `${location.pathname}/login`,
+          { ...ALICE, csrf: csrfOf(page.body) },
+          jar,
+          remoteAddress,
+        );
         jar.take(login);
         assert.equal(login.statusCode, 303, login.body);
         page = await get(location.pathname, jar, remoteAddress);
       }
       assert.equal(page.statusCode, 200, page.body);
-      const done = await post(`${location.pathname}/consent`, { decision, csrf: csrfOf(page.body) }, jar, remoteAddress);
+      const done = await post(
+        `${location.pathname}/consent`,
+        { decision, csrf: csrfOf(page.body) },
+        jar,
+        remoteAddress,
+      );
       jar.take(done);
       return { consent: page, done };
     }
@@ -78,7 +130,14 @@ for (const backend of await backends()) {
       assert.equal(res.statusCode, 200, res.body);
       assert.equal(res.headers['cache-control'], 'no-store');
       const body = res.json();
-      assert.deepEqual(Object.keys(body).sort(), ['device_code', 'expires_in', 'interval', 'user_code', 'verification_uri', 'verification_uri_complete']);
+      assert.deepEqual(Object.keys(body).sort(), [
+        'device_code',
+        'expires_in',
+        'interval',
+        'user_code',
+        'verification_uri',
+        'verification_uri_complete',
+      ]);
       assert.match(body.device_code, /^[A-Za-z0-9_-]{43}$/); // 256 bits
       assert.match(body.user_code, /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/);
       assert.equal(body.verification_uri, `${ISSUER}/device`);
@@ -130,7 +189,11 @@ for (const backend of await backends()) {
 
       // Once only.
       assertOAuthError(await poll(dc), 400, 'invalid_grant');
-      const refreshed = await form(app, '/token', { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: 'tv' });
+      const refreshed = await form(app, '/token', {
+        grant_type: 'refresh_token',
+        refresh_token: tokens.refresh_token,
+        client_id: 'tv',
+      });
       assert.equal(refreshed.statusCode, 200, refreshed.body);
       assert.ok(refreshed.json().refresh_token && refreshed.json().refresh_token !== tokens.refresh_token);
       // The consent is remembered, and shows on the account page.
@@ -139,9 +202,13 @@ for (const backend of await backends()) {
     });
 
     it('50 parallel polls of an approved code give tokens exactly once', async () => {
-      const { device_code: dc, user_code: uc } = (await start({ scope: 'api:read' }, { authorization: basic('tv-conf', TV_SECRET) })).json();
+      const { device_code: dc, user_code: uc } = (
+        await start({ scope: 'api:read' }, { authorization: basic('tv-conf', TV_SECRET) })
+      ).json();
       assert.equal((await approve(uc)).done.statusCode, 200);
-      const results = await Promise.all(Array.from({ length: 50 }, () => poll(dc, {}, { authorization: basic('tv-conf', TV_SECRET) })));
+      const results = await Promise.all(
+        Array.from({ length: 50 }, () => poll(dc, {}, { authorization: basic('tv-conf', TV_SECRET) })),
+      );
       const ok = results.filter((r) => r.statusCode === 200);
       assert.equal(ok.length, 1);
       for (const r of results.filter((x) => x.statusCode !== 200)) assertOAuthError(r, 400, 'invalid_grant');
@@ -177,27 +244,58 @@ for (const backend of await backends()) {
     it('expired_token for an expired code; a live code again after the interval has passed', async () => {
       const now = app.provider.now();
       const expired = 'expired-device-code-0123456789-abcdefghijklmno';
-      const base = { userCodeHash: `x-${Math.random()}`, clientId: 'tv', scope: 'openid', resource: null, status: 'pending' as const, interval: 5, approval: null };
-      await app.stores.deviceCodes.create({ ...base, deviceCodeHash: tokenHash(expired), lastPolledAt: null, createdAt: now - 700, expiresAt: now - 100 }, now);
+      const base = {
+        userCodeHash: `x-${Math.random()}`,
+        clientId: 'tv',
+        scope: 'openid',
+        resource: null,
+        status: 'pending' as const,
+        interval: 5,
+        approval: null,
+      };
+      await app.stores.deviceCodes.create(
+        { ...base, deviceCodeHash: tokenHash(expired), lastPolledAt: null, createdAt: now - 700, expiresAt: now - 100 },
+        now,
+      );
       assertOAuthError(await poll(expired), 400, 'expired_token');
       const rested = 'rested-device-code-0123456789-abcdefghijklmnopq';
-      await app.stores.deviceCodes.create({ ...base, userCodeHash: `y-${Math.random()}`, deviceCodeHash: tokenHash(rested), interval: 10, lastPolledAt: now - 10, createdAt: now - 20, expiresAt: now + 600 }, now);
+      await app.stores.deviceCodes.create(
+        {
+          ...base,
+          userCodeHash: `y-${Math.random()}`,
+          deviceCodeHash: tokenHash(rested),
+          interval: 10,
+          lastPolledAt: now - 10,
+          createdAt: now - 20,
+          expiresAt: now + 600,
+        },
+        now,
+      );
       assertOAuthError(await poll(rested), 400, 'authorization_pending');
       assert.equal((await app.stores.deviceCodes.get(tokenHash(rested)))!.interval, 10);
     });
 
-    it('refuses unknown, malformed, oversized and other clients\' device codes without changing them', async () => {
+    it("refuses unknown, malformed, oversized and other clients' device codes without changing them", async () => {
       const { device_code: dc } = (await start()).json();
       const before = await app.stores.deviceCodes.get(tokenHash(dc));
       assertOAuthError(await poll('no-such-device-code'), 400, 'invalid_grant');
       assertOAuthError(await poll(dc, {}, { authorization: basic('tv-conf', TV_SECRET) }), 400, 'invalid_grant');
       assertOAuthError(await poll('x'.repeat(257)), 400, 'invalid_request');
       assertOAuthError(await form(app, '/token', { grant_type: GRANT, client_id: 'tv' }), 400, 'invalid_request');
-      assertOAuthError(await form(app, '/token', { grant_type: GRANT, client_id: 'tv', device_code: [dc, dc] }), 400, 'invalid_request');
+      assertOAuthError(
+        await form(app, '/token', { grant_type: GRANT, client_id: 'tv', device_code: [dc, dc] }),
+        400,
+        'invalid_request',
+      );
       assertOAuthError(await poll(dc, { client_id: 'tv-conf', client_secret: 'wrong-secret' }), 401, 'invalid_client');
       // A client not registered for the grant.
       assertOAuthError(await poll(dc, { client_id: 'spa' }), 400, 'unauthorized_client');
-      const json = await app.server.inject({ method: 'POST', url: '/token', payload: JSON.stringify({ grant_type: GRANT, device_code: dc, client_id: 'tv' }), headers: { 'content-type': 'application/json' } });
+      const json = await app.server.inject({
+        method: 'POST',
+        url: '/token',
+        payload: JSON.stringify({ grant_type: GRANT, device_code: dc, client_id: 'tv' }),
+        headers: { 'content-type': 'application/json' },
+      });
       assertOAuthError(json, 400, 'invalid_request');
       assert.deepEqual(await app.stores.deviceCodes.get(tokenHash(dc)), before);
     });
@@ -210,12 +308,30 @@ for (const backend of await backends()) {
       assertOAuthError(await start({ client_id: 'tv', scope: 'openid', resource: 'not a uri' }), 400, 'invalid_target');
       assertOAuthError(await start({ scope: 'openid' }), 401, 'invalid_client');
       assertOAuthError(await start({ client_id: 'nobody', scope: 'openid' }), 401, 'invalid_client');
-      assertOAuthError(await start({ scope: 'openid' }, { authorization: basic('tv-conf', 'wrong') }), 401, 'invalid_client');
+      assertOAuthError(
+        await start({ scope: 'openid' }, { authorization: basic('tv-conf', 'wrong') }),
+        401,
+        'invalid_client',
+      );
       assertOAuthError(await start({ client_id: 'tv', scope: 'x'.repeat(1025) }), 400, 'invalid_request');
-      assertOAuthError(await form(app, '/device_authorization', { client_id: ['tv', 'tv'], scope: 'openid' }), 400, 'invalid_request');
-      const json = await app.server.inject({ method: 'POST', url: '/device_authorization', payload: '{"client_id":"tv","scope":"openid"}', headers: { 'content-type': 'application/json' } });
+      assertOAuthError(
+        await form(app, '/device_authorization', { client_id: ['tv', 'tv'], scope: 'openid' }),
+        400,
+        'invalid_request',
+      );
+      const json = await app.server.inject({
+        method: 'POST',
+        url: '/device_authorization',
+        payload: '{"client_id":"tv","scope":"openid"}',
+        headers: { 'content-type': 'application/json' },
+      });
       assertOAuthError(json, 400, 'invalid_request');
-      const big = await app.server.inject({ method: 'POST', url: '/device_authorization', payload: `client_id=tv&scope=openid&pad=${'x'.repeat(70_000)}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      const big = await app.server.inject({
+        method: 'POST',
+        url: '/device_authorization',
+        payload: `client_id=tv&scope=openid&pad=${'x'.repeat(70_000)}`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
       assert.equal(big.statusCode, 413);
       assert.equal(big.json().error, 'invalid_request');
       const getRes = await app.server.inject({ method: 'GET', url: '/device_authorization' });
@@ -229,7 +345,12 @@ for (const backend of await backends()) {
       jar.take(page);
       const noCsrf = await post('/device', { user_code: 'BCDF-GHJK' }, jar, remoteAddress);
       assert.equal(noCsrf.statusCode, 403);
-      const noCookie = await post('/device', { user_code: 'BCDF-GHJK', csrf: csrfOf(page.body) }, new Jar(), remoteAddress);
+      const noCookie = await post(
+        '/device',
+        { user_code: 'BCDF-GHJK', csrf: csrfOf(page.body) },
+        new Jar(),
+        remoteAddress,
+      );
       assert.equal(noCookie.statusCode, 403);
 
       const { device_code: dc, user_code: uc } = (await start()).json();
@@ -276,15 +397,27 @@ for (const backend of await backends()) {
       await app.audit.flush();
       const records = await app.stores.audit.query({ from: started });
       const types = records.map((r) => r.type);
-      for (const t of ['device_authorization_started', 'device_user_code_failed', 'device_authorization_approved', 'token_issued']) assert.ok(types.includes(t), `${t} in ${types.join(', ')}`);
+      for (const t of [
+        'device_authorization_started',
+        'device_user_code_failed',
+        'device_authorization_approved',
+        'token_issued',
+      ])
+        assert.ok(types.includes(t), `${t} in ${types.join(', ')}`);
       assert.equal(records.find((r) => r.type === 'device_user_code_failed')!.outcome, 'failure');
       assert.equal(records.find((r) => r.type === 'token_issued')!.details.grant_type, GRANT);
       const text = JSON.stringify(records);
       assert.ok(!text.includes(dc) && !text.includes(uc) && !text.includes(uc.replace('-', '')));
       // Counted over this suite (the tests above deny one code and throttle one address).
-      const metrics = (await app.server.inject({ url: '/metrics', headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).body;
+      const metrics = (
+        await app.server.inject({ url: '/metrics', headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
+      ).body;
       for (const outcome of ['started', 'approved', 'denied', 'user_code_failed', 'user_code_throttled']) {
-        assert.match(metrics, new RegExp(`tessera_device_authorizations_total\\{outcome="${outcome}"\\} [1-9]`), outcome);
+        assert.match(
+          metrics,
+          new RegExp(`tessera_device_authorizations_total\\{outcome="${outcome}"\\} [1-9]`),
+          outcome,
+        );
       }
     });
   });

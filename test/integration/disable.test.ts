@@ -17,7 +17,9 @@ import { sqliteTempUrl } from '../fixtures/db.ts';
 const WEB = { client_id: 'web', redirect_uri: 'https://app.example/cb', response_type: 'code' };
 
 for (const backend of await backends()) {
-  describe(`disabling a client or a user (${backend.name})`, { skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)' }, () => {
+  describe(`disabling a client or a user (${backend.name})`, {
+    skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)',
+  }, () => {
     let app: App;
     let operator: { stores: Stores; handle: { close(): Promise<void> } };
     const url = backend.name === 'sqlite' ? sqliteTempUrl() : backend.url!;
@@ -33,22 +35,62 @@ for (const backend of await backends()) {
     });
 
     const now = () => Math.floor(Date.now() / 1000);
-    const introspect = async (token: string) => (await form(app, '/introspect', { token }, { authorization: basic('rs') })).json().active as boolean;
-    const userinfo = async (token: string) => (await app.server.inject({ url: '/userinfo', headers: { authorization: `Bearer ${token}` } })).statusCode;
-    const cc = async () => (await form(app, '/token', { grant_type: 'client_credentials' }, { authorization: basic('svc') })).json().access_token as string;
+    const introspect = async (token: string) =>
+      (await form(app, '/introspect', { token }, { authorization: basic('rs') })).json().active as boolean;
+    const userinfo = async (token: string) =>
+      (await app.server.inject({ url: '/userinfo', headers: { authorization: `Bearer ${token}` } })).statusCode;
+    const cc = async () =>
+      (await form(app, '/token', { grant_type: 'client_credentials' }, { authorization: basic('svc') })).json()
+        .access_token as string;
     async function userTokens(): Promise<{ access_token: string; refresh_token: string }> {
       const { verifier, challenge } = pkce();
-      const redirect = await authorizeWithLogin(app, new Jar(), { ...WEB, scope: 'openid profile offline_access', state: 's', code_challenge: challenge, code_challenge_method: 'S256' });
-      const res = await form(app, '/token', { grant_type: 'authorization_code', code: redirect.searchParams.get('code')!, code_verifier: verifier, redirect_uri: WEB.redirect_uri }, { authorization: basic('web') });
+      const redirect = await authorizeWithLogin(app, new Jar(), {
+        ...WEB,
+        scope: 'openid profile offline_access',
+        state: 's',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      });
+      const res = await form(
+        app,
+        '/token',
+        {
+          grant_type: 'authorization_code',
+          code: redirect.searchParams.get('code')!,
+          code_verifier: verifier,
+          redirect_uri: WEB.redirect_uri,
+        },
+        { authorization: basic('web') },
+      );
       assert.equal(res.statusCode, 200, res.body);
       return res.json();
     }
-    const refresh = (token: string) => form(app, '/token', { grant_type: 'refresh_token', refresh_token: token }, { authorization: basic('web') });
+    const refresh = (token: string) =>
+      form(app, '/token', { grant_type: 'refresh_token', refresh_token: token }, { authorization: basic('web') });
 
     it('a deleted client: its client_credentials tokens (no grant behind them) are inactive at once; a client made again under its id starts clean', async () => {
       const secret = 'deleted-client-secret-0123456789-abcdefghij';
-      await saveClient(operator.stores, app.provider.config, { client_id: 'gone', client_secret: secret, grant_types: ['client_credentials'], scope: 'api:read', redirect_uris: [] }, now());
-      const tokenOf = async () => (await form(app, '/token', { grant_type: 'client_credentials', scope: 'api:read' }, { authorization: basic('gone', secret) })).json().access_token as string;
+      await saveClient(
+        operator.stores,
+        app.provider.config,
+        {
+          client_id: 'gone',
+          client_secret: secret,
+          grant_types: ['client_credentials'],
+          scope: 'api:read',
+          redirect_uris: [],
+        },
+        now(),
+      );
+      const tokenOf = async () =>
+        (
+          await form(
+            app,
+            '/token',
+            { grant_type: 'client_credentials', scope: 'api:read' },
+            { authorization: basic('gone', secret) },
+          )
+        ).json().access_token as string;
       const token = await tokenOf();
       assert.equal(await introspect(token), true);
       // As `tessera client delete` does.
@@ -56,7 +98,18 @@ for (const backend of await backends()) {
       await operator.stores.revocations.cutOffHolder('client:gone', now());
       assert.equal(await introspect(token), false, 'inactive at once, although the server still has the client cached');
       await new Promise((r) => setTimeout(r, 1100));
-      await saveClient(operator.stores, app.provider.config, { client_id: 'gone', client_secret: secret, grant_types: ['client_credentials'], scope: 'api:read', redirect_uris: [] }, now());
+      await saveClient(
+        operator.stores,
+        app.provider.config,
+        {
+          client_id: 'gone',
+          client_secret: secret,
+          grant_types: ['client_credentials'],
+          scope: 'api:read',
+          redirect_uris: [],
+        },
+        now(),
+      );
       assert.equal(await introspect(token), false, 'the old token stays refused');
       assert.equal(await introspect(await tokenOf()), true, 'a new token of the new client is active');
     });
@@ -86,7 +139,7 @@ for (const backend of await backends()) {
       assert.equal((await operator.stores.clients.get('svc'))!.disabled, false);
     });
 
-    it('a disabled client: its users\' access tokens are refused by introspection and userinfo, its refresh tokens revoked for good', async () => {
+    it("a disabled client: its users' access tokens are refused by introspection and userinfo, its refresh tokens revoked for good", async () => {
       const tokens = await userTokens();
       assert.equal(await introspect(tokens.access_token), true);
       assert.equal(await userinfo(tokens.access_token), 200);
@@ -98,7 +151,11 @@ for (const backend of await backends()) {
       await setClientDisabled(operator.stores, 'web', false, now());
       assert.equal(await introspect(tokens.access_token), false);
       assert.equal(await userinfo(tokens.access_token), 401);
-      assert.equal((await refresh(tokens.refresh_token)).json().error, 'invalid_grant', 'the refresh token stays revoked');
+      assert.equal(
+        (await refresh(tokens.refresh_token)).json().error,
+        'invalid_grant',
+        'the refresh token stays revoked',
+      );
     });
 
     it('a disabled user: access tokens refused at once, refresh tokens revoked, nothing back after enable', async () => {
@@ -136,10 +193,22 @@ for (const backend of await backends()) {
       const tokens = await userTokens();
       await setDisabled(operator.stores, 'alice', true, now());
       // As if a code exchange that had read the user before the disable committed its grant after the sweep:
-      const grant = (await operator.stores.grants.findByAccessToken(JSON.parse(Buffer.from(tokens.access_token.split('.')[1]!, 'base64url').toString()).jti))!;
-      await operator.stores.grants.create({ ...grant, id: `late-${grant.id}`, revokedAt: null, createdAt: now() },
-        { tokenHash: `late-${grant.id}`, grantId: `late-${grant.id}`, clientId: 'web', scope: grant.scope, createdAt: now(), expiresAt: now() + 3600, usedAt: null },
-        { jti: `late-${grant.id}`, expiresAt: now() + 600 });
+      const grant = (await operator.stores.grants.findByAccessToken(
+        JSON.parse(Buffer.from(tokens.access_token.split('.')[1]!, 'base64url').toString()).jti,
+      ))!;
+      await operator.stores.grants.create(
+        { ...grant, id: `late-${grant.id}`, revokedAt: null, createdAt: now() },
+        {
+          tokenHash: `late-${grant.id}`,
+          grantId: `late-${grant.id}`,
+          clientId: 'web',
+          scope: grant.scope,
+          createdAt: now(),
+          expiresAt: now() + 3600,
+          usedAt: null,
+        },
+        { jti: `late-${grant.id}`, expiresAt: now() + 600 },
+      );
       await setDisabled(operator.stores, 'alice', false, now());
       assert.notEqual((await operator.stores.grants.get(`late-${grant.id}`))!.revokedAt, null);
     });

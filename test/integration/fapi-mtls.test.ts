@@ -20,27 +20,71 @@ after(() => pki?.cleanup());
 
 function token(app: App, clientId: string, cert: TestCert): Promise<LightMyRequestResponse> {
   return app.server.inject({
-    method: 'POST', url: '/token', payload: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, scope: 'api:read' }).toString(),
-    headers: { 'content-type': 'application/x-www-form-urlencoded', [HEADER]: escapedPem(cert) }, remoteAddress: PROXY,
+    method: 'POST',
+    url: '/token',
+    payload: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: clientId,
+      scope: 'api:read',
+    }).toString(),
+    headers: { 'content-type': 'application/x-www-form-urlencoded', [HEADER]: escapedPem(cert) },
+    remoteAddress: PROXY,
   } as InjectOptions);
 }
 
 for (const backend of await backends()) {
-  const skip = !pki ? 'openssl CLI not installed' : backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)';
+  const skip = !pki
+    ? 'openssl CLI not installed'
+    : backend.url
+      ? false
+      : 'PostgreSQL unreachable (set CI=true to require it)';
   describe(`FAPI 2.0 with mutual TLS (${backend.name})`, { skip }, () => {
     let app: App;
     before(async () => {
-      app = await testApp(backend.url!, { TESSERA_FAPI_PROFILE: '2.0', TESSERA_MTLS_CERT_HEADER: HEADER, TESSERA_TRUST_PROXY: PROXY, TESSERA_MTLS_CA_FILE: pki!.caFile });
+      app = await testApp(backend.url!, {
+        TESSERA_FAPI_PROFILE: '2.0',
+        TESSERA_MTLS_CERT_HEADER: HEADER,
+        TESSERA_TRUST_PROXY: PROXY,
+        TESSERA_MTLS_CA_FILE: pki!.caFile,
+      });
       const cc = { grant_types: ['client_credentials' as const], scope: 'api:read', redirect_uris: [] };
       const n = app.provider.now();
-      await saveClient(app.stores, app.provider.config, { client_id: 'bound', token_endpoint_auth_method: 'tls_client_auth', tls_client_auth_san_dns: 'client.example', tls_client_certificate_bound_access_tokens: true, ...cc }, n);
-      await saveClient(app.stores, app.provider.config, { client_id: 'unbound', token_endpoint_auth_method: 'tls_client_auth', tls_client_auth_san_dns: 'client.example', ...cc }, n);
+      await saveClient(
+        app.stores,
+        app.provider.config,
+        {
+          client_id: 'bound',
+          token_endpoint_auth_method: 'tls_client_auth',
+          tls_client_auth_san_dns: 'client.example',
+          tls_client_certificate_bound_access_tokens: true,
+          ...cc,
+        },
+        n,
+      );
+      await saveClient(
+        app.stores,
+        app.provider.config,
+        {
+          client_id: 'unbound',
+          token_endpoint_auth_method: 'tls_client_auth',
+          tls_client_auth_san_dns: 'client.example',
+          ...cc,
+        },
+        n,
+      );
     });
-    after(async () => { await app?.close(); await backend.drop?.(); });
+    after(async () => {
+      await app?.close();
+      await backend.drop?.();
+    });
 
     it('discovery lists the mTLS methods with private_key_jwt', async () => {
       const d = (await app.server.inject('/.well-known/openid-configuration')).json();
-      assert.deepEqual([...d.token_endpoint_auth_methods_supported].sort(), ['private_key_jwt', 'self_signed_tls_client_auth', 'tls_client_auth']);
+      assert.deepEqual([...d.token_endpoint_auth_methods_supported].sort(), [
+        'private_key_jwt',
+        'self_signed_tls_client_auth',
+        'tls_client_auth',
+      ]);
     });
 
     it('a certificate-bound token satisfies the sender-constraint rule; an unbound one is refused', async () => {

@@ -9,8 +9,16 @@ import { after, before, describe, it } from 'node:test';
 import type { App } from '../../src/app.ts';
 import { basic, testApp } from '../fixtures/app.ts';
 
-interface Answer { status: number; headers: Record<string, string>; body: string }
-interface Req { url: string; body: string | Buffer; headers?: Record<string, string> }
+interface Answer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+interface Req {
+  url: string;
+  body: string | Buffer;
+  headers?: Record<string, string>;
+}
 
 const CONNECTION_FIELDS = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding']);
 
@@ -24,22 +32,40 @@ function comparable(status: number, raw: Record<string, unknown>, body: string):
   let text = body;
   try {
     const json = JSON.parse(body) as Record<string, unknown>;
-    for (const k of ['access_token', 'refresh_token', 'id_token', 'request_uri', 'device_code', 'user_code', 'jti', 'iat', 'exp']) if (k in json) json[k] = '<varies>';
+    for (const k of [
+      'access_token',
+      'refresh_token',
+      'id_token',
+      'request_uri',
+      'device_code',
+      'user_code',
+      'jti',
+      'iat',
+      'exp',
+    ])
+      if (k in json) json[k] = '<varies>';
     text = JSON.stringify(json);
     if ('content-length' in headers && body !== text) headers['content-length'] = '<varies>';
-  } catch { /* not JSON: compared as is */ }
+  } catch {
+    /* not JSON: compared as is */
+  }
   return { status, headers, body: text };
 }
 
 /** Over a real connection; `chunked`: no Content-Length (Transfer-Encoding: chunked). */
 function viaHttp(port: number, r: Req, chunked = false): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string | number> = { 'content-type': 'application/x-www-form-urlencoded', ...r.headers };
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/x-www-form-urlencoded',
+      ...r.headers,
+    };
     if (!chunked) headers['content-length'] = Buffer.byteLength(r.body);
     const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: r.url, headers }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
+      res.on('data', (c: string) => {
+        body += c;
+      });
       res.on('end', () => resolve(comparable(res.statusCode!, res.headers, body)));
     });
     req.on('error', reject);
@@ -50,7 +76,13 @@ function viaHttp(port: number, r: Req, chunked = false): Promise<Answer> {
 }
 
 async function viaInject(app: App, r: Req): Promise<Answer> {
-  const res = await app.server.inject({ method: 'POST', url: r.url, payload: r.body, remoteAddress: '127.0.0.1', headers: { 'content-type': 'application/x-www-form-urlencoded', ...r.headers } });
+  const res = await app.server.inject({
+    method: 'POST',
+    url: r.url,
+    payload: r.body,
+    remoteAddress: '127.0.0.1',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...r.headers },
+  });
   return comparable(res.statusCode, res.headers, res.body);
 }
 
@@ -59,12 +91,20 @@ describe('form lane: the same answers as the Fastify routes', () => {
   let port: number;
   let throughFastify = 0;
   before(async () => {
-    app = await testApp('sqlite::memory:', { TESSERA_RATE_LIMITS: 'token.client=24/60s', TESSERA_CORS_ORIGINS: 'https://spa.example' });
-    app.server.addHook('onRequest', (_req, _reply, done) => { throughFastify++; done(); });
+    app = await testApp('sqlite::memory:', {
+      TESSERA_RATE_LIMITS: 'token.client=24/60s',
+      TESSERA_CORS_ORIGINS: 'https://spa.example',
+    });
+    app.server.addHook('onRequest', (_req, _reply, done) => {
+      throughFastify++;
+      done();
+    });
     await app.server.listen({ port: 0, host: '127.0.0.1' });
     port = (app.server.server.address() as { port: number }).port;
   });
-  after(async () => { await app?.close(); });
+  after(async () => {
+    await app?.close();
+  });
 
   /** Sends `r` both ways; returns the lane's answer. `lane`: whether the HTTP request must bypass Fastify. */
   async function both(r: Req, lane = true, chunked = false): Promise<Answer> {
@@ -82,47 +122,152 @@ describe('form lane: the same answers as the Fastify routes', () => {
     const ok = await both({ url: '/token', body: 'grant_type=client_credentials&scope=api%3Aread', headers: svc });
     assert.equal(ok.status, 200);
     assert.match(ok.headers.ratelimit!, /token\.client/);
-    assert.equal((await both({ url: '/token', body: 'grant_type=client_credentials', headers: { authorization: basic('svc', 'wrong-secret-0123456789-abcdefghijkl') } })).status, 401);
+    assert.equal(
+      (
+        await both({
+          url: '/token',
+          body: 'grant_type=client_credentials',
+          headers: { authorization: basic('svc', 'wrong-secret-0123456789-abcdefghijkl') },
+        })
+      ).status,
+      401,
+    );
     assert.equal((await both({ url: '/token', body: 'scope=x', headers: { authorization: basic('rs') } })).status, 400);
-    assert.equal((await both({ url: '/token', body: 'grant_type=password&username=a&password=b', headers: { authorization: basic('rs') } })).status, 400);
-    assert.equal((await both({ url: '/token', body: 'grant_type=client_credentials&grant_type=client_credentials', headers: { authorization: basic('rs') } })).status, 400);
-    assert.equal((await both({ url: '/token', body: 'grant_type=authorization_code&code=nope&redirect_uri=https%3A%2F%2Fpost.example%2Fcb&client_id=web-post&client_secret=post-secret-0123456789-abcdefghijklmnop' })).status, 400);
-    assert.equal((await both({ url: '/token', body: 'grant_type=refresh_token&refresh_token=nope', headers: { authorization: basic('web') } })).status, 400);
-    assert.equal((await both({ url: '/token', body: 'grant_type=client_credentials&scope=openid', headers: { authorization: basic('rs') } })).status, 400);
+    assert.equal(
+      (
+        await both({
+          url: '/token',
+          body: 'grant_type=password&username=a&password=b',
+          headers: { authorization: basic('rs') },
+        })
+      ).status,
+      400,
+    );
+    assert.equal(
+      (
+        await both({
+          url: '/token',
+          body: 'grant_type=client_credentials&grant_type=client_credentials',
+          headers: { authorization: basic('rs') },
+        })
+      ).status,
+      400,
+    );
+    assert.equal(
+      (
+        await both({
+          url: '/token',
+          body: 'grant_type=authorization_code&code=nope&redirect_uri=https%3A%2F%2Fpost.example%2Fcb&client_id=web-post&client_secret=post-secret-0123456789-abcdefghijklmnop',
+        })
+      ).status,
+      400,
+    );
+    assert.equal(
+      (
+        await both({
+          url: '/token',
+          body: 'grant_type=refresh_token&refresh_token=nope',
+          headers: { authorization: basic('web') },
+        })
+      ).status,
+      400,
+    );
+    assert.equal(
+      (
+        await both({
+          url: '/token',
+          body: 'grant_type=client_credentials&scope=openid',
+          headers: { authorization: basic('rs') },
+        })
+      ).status,
+      400,
+    );
   });
 
   it('token: CORS for a browser origin, the charset parameter, a percent-encoded body', async () => {
-    const cors = await both({ url: '/token', body: 'grant_type=refresh_token&refresh_token=x&client_id=spa', headers: { origin: 'https://spa.example' } });
+    const cors = await both({
+      url: '/token',
+      body: 'grant_type=refresh_token&refresh_token=x&client_id=spa',
+      headers: { origin: 'https://spa.example' },
+    });
     assert.equal(cors.headers['access-control-allow-origin'], 'https://spa.example');
-    await both({ url: '/token', body: 'grant_type=refresh_token&refresh_token=x&client_id=spa', headers: { origin: 'https://evil.example' } });
-    await both({ url: '/token', body: 'grant_type=client_credentials&scope=api%3Aread%20api%3Awrite', headers: { ...svc, 'content-type': 'application/x-www-form-urlencoded; charset=UTF-8' } });
+    await both({
+      url: '/token',
+      body: 'grant_type=refresh_token&refresh_token=x&client_id=spa',
+      headers: { origin: 'https://evil.example' },
+    });
+    await both({
+      url: '/token',
+      body: 'grant_type=client_credentials&scope=api%3Aread%20api%3Awrite',
+      headers: { ...svc, 'content-type': 'application/x-www-form-urlencoded; charset=UTF-8' },
+    });
   });
 
   it('bytes that are not UTF-8, and parameters sent twice or without a value', async () => {
-    const raw = Buffer.concat([Buffer.from('grant_type=client_credentials&scope=api'), Buffer.from([0xff, 0xfe]), Buffer.from('read')]);
+    const raw = Buffer.concat([
+      Buffer.from('grant_type=client_credentials&scope=api'),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('read'),
+    ]);
     assert.equal((await both({ url: '/token', body: raw, headers: svc })).status, 400);
-    assert.equal((await both({ url: '/token', body: 'grant_type=client_credentials&scope=%FF', headers: svc })).status, 400);
-    assert.equal((await both({ url: '/token', body: 'grant_type=client_credentials&scope=', headers: svc })).status, 200);
+    assert.equal(
+      (await both({ url: '/token', body: 'grant_type=client_credentials&scope=%FF', headers: svc })).status,
+      400,
+    );
+    assert.equal(
+      (await both({ url: '/token', body: 'grant_type=client_credentials&scope=', headers: svc })).status,
+      200,
+    );
     assert.equal((await both({ url: '/token', body: '', headers: svc })).status, 400);
   });
 
   it('introspection and revocation', async () => {
-    const token = JSON.parse((await viaInject(app, { url: '/token', body: 'grant_type=client_credentials&scope=api%3Aread', headers: { authorization: basic('rs') } })).body) as { error?: string };
+    const token = JSON.parse(
+      (
+        await viaInject(app, {
+          url: '/token',
+          body: 'grant_type=client_credentials&scope=api%3Aread',
+          headers: { authorization: basic('rs') },
+        })
+      ).body,
+    ) as { error?: string };
     assert.ok(token.error);
-    const issued = await app.server.inject({ method: 'POST', url: '/token', payload: 'grant_type=client_credentials', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic('rs') } });
+    const issued = await app.server.inject({
+      method: 'POST',
+      url: '/token',
+      payload: 'grant_type=client_credentials',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic('rs') },
+    });
     const at = (JSON.parse(issued.body) as { access_token: string }).access_token;
     const active = await both({ url: '/introspect', body: `token=${at}`, headers: { authorization: basic('rs') } });
     assert.equal((JSON.parse(active.body) as { active: boolean }).active, true);
-    assert.equal((JSON.parse((await both({ url: '/introspect', body: 'token=forged', headers: { authorization: basic('rs') } })).body) as { active: boolean }).active, false);
+    assert.equal(
+      (
+        JSON.parse(
+          (await both({ url: '/introspect', body: 'token=forged', headers: { authorization: basic('rs') } })).body,
+        ) as { active: boolean }
+      ).active,
+      false,
+    );
     assert.equal((await both({ url: '/introspect', body: 'token=x' })).status, 401);
-    assert.equal((await both({ url: '/revoke', body: 'token=forged', headers: { authorization: basic('rs') } })).status, 200);
-    assert.equal((await both({ url: '/par', body: 'response_type=code', headers: { authorization: basic('web') } })).status, 400);
+    assert.equal(
+      (await both({ url: '/revoke', body: 'token=forged', headers: { authorization: basic('rs') } })).status,
+      200,
+    );
+    assert.equal(
+      (await both({ url: '/par', body: 'response_type=code', headers: { authorization: basic('web') } })).status,
+      400,
+    );
   });
 
   it('rate limits: the same 429 with Retry-After on both paths', async () => {
     let refused: Answer | undefined;
     for (let i = 0; i < 13 && !refused; i++) {
-      const a = await both({ url: '/token', body: 'grant_type=client_credentials', headers: { authorization: basic('svc') } });
+      const a = await both({
+        url: '/token',
+        body: 'grant_type=client_credentials',
+        headers: { authorization: basic('svc') },
+      });
       if (a.status === 429) refused = a;
     }
     assert.ok(refused, 'the client limit was reached');
@@ -131,24 +276,64 @@ describe('form lane: the same answers as the Fastify routes', () => {
   });
 
   it('anything but a plain form POST goes through Fastify, with its answers', async () => {
-    await both({ url: '/token?x=1', body: 'grant_type=client_credentials', headers: { authorization: basic('rs') } }, false);
-    await both({ url: '/token', body: 'grant_type=client_credentials', headers: { authorization: basic('rs'), 'content-type': 'text/plain' } }, false);
-    await both({ url: '/token', body: '{"grant_type":"client_credentials"}', headers: { authorization: basic('rs'), 'content-type': 'application/json' } }, false);
+    await both(
+      { url: '/token?x=1', body: 'grant_type=client_credentials', headers: { authorization: basic('rs') } },
+      false,
+    );
+    await both(
+      {
+        url: '/token',
+        body: 'grant_type=client_credentials',
+        headers: { authorization: basic('rs'), 'content-type': 'text/plain' },
+      },
+      false,
+    );
+    await both(
+      {
+        url: '/token',
+        body: '{"grant_type":"client_credentials"}',
+        headers: { authorization: basic('rs'), 'content-type': 'application/json' },
+      },
+      false,
+    );
     await both({ url: '/token', body: 'x='.padEnd(2_000_000, 'a'), headers: { authorization: basic('rs') } }, false);
     // Chunked (no Content-Length): Fastify reads it; inject cannot send chunked, so compare the answer only.
     const before = throughFastify;
-    const chunked = await viaHttp(port, { url: '/token', body: 'grant_type=client_credentials', headers: { authorization: basic('rs') } }, true);
+    const chunked = await viaHttp(
+      port,
+      { url: '/token', body: 'grant_type=client_credentials', headers: { authorization: basic('rs') } },
+      true,
+    );
     assert.equal(throughFastify - before, 1);
     assert.equal(chunked.status, 200, chunked.body);
   });
 
   it('a client that goes away before its body arrives leaves the server serving', async () => {
     await new Promise<void>((resolve) => {
-      const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/token', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': 100, authorization: basic('rs') } });
+      const req = httpRequest({
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/token',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'content-length': 100,
+          authorization: basic('rs'),
+        },
+      });
       req.on('error', () => resolve());
-      req.write('grant_type=client', () => setTimeout(() => { req.destroy(); resolve(); }, 20));
+      req.write('grant_type=client', () =>
+        setTimeout(() => {
+          req.destroy();
+          resolve();
+        }, 20),
+      );
     });
-    assert.equal((await both({ url: '/token', body: 'grant_type=client_credentials', headers: { authorization: basic('rs') } })).status, 200);
+    assert.equal(
+      (await both({ url: '/token', body: 'grant_type=client_credentials', headers: { authorization: basic('rs') } }))
+        .status,
+      200,
+    );
   });
 
   it('a draining server (shutdown begun) answers through Fastify, closing each connection', async () => {
@@ -156,10 +341,23 @@ describe('form lane: the same answers as the Fastify routes', () => {
     const before = throughFastify;
     const res = await new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
       const body = 'grant_type=client_credentials';
-      const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/token', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': body.length, authorization: basic('rs') } }, (r) => {
-        r.resume();
-        r.on('end', () => resolve({ status: r.statusCode!, connection: r.headers.connection }));
-      });
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/token',
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            'content-length': body.length,
+            authorization: basic('rs'),
+          },
+        },
+        (r) => {
+          r.resume();
+          r.on('end', () => resolve({ status: r.statusCode!, connection: r.headers.connection }));
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -175,11 +373,20 @@ describe('form lane: the same answers as the Fastify routes', () => {
       const at = (proxied.server.server.address() as { port: number }).port;
       const headers = { authorization: basic('svc'), 'x-forwarded-for': '203.0.113.7, 198.51.100.4' };
       assert.equal((await viaHttp(at, { url: '/token', body: 'grant_type=client_credentials', headers })).status, 200);
-      const injected = await proxied.server.inject({ method: 'POST', url: '/token', payload: 'grant_type=client_credentials', remoteAddress: '127.0.0.1', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } });
+      const injected = await proxied.server.inject({
+        method: 'POST',
+        url: '/token',
+        payload: 'grant_type=client_credentials',
+        remoteAddress: '127.0.0.1',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      });
       assert.equal(injected.statusCode, 200);
       await proxied.audit.flush();
       const issued = await proxied.stores.audit.query({ type: 'token_issued' });
-      assert.deepEqual(issued.map((e) => e.ip), ['198.51.100.4', '198.51.100.4']);
+      assert.deepEqual(
+        issued.map((e) => e.ip),
+        ['198.51.100.4', '198.51.100.4'],
+      );
     } finally {
       await proxied.close();
     }

@@ -7,13 +7,28 @@ import { backends, basic, form, ISSUER, testApp } from '../fixtures/app.ts';
 const JWT_TYPE = 'application/token-introspection+jwt';
 
 for (const backend of await backends()) {
-  describe(`JWT introspection responses, RFC 9701 (${backend.name})`, { skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)' }, () => {
+  describe(`JWT introspection responses, RFC 9701 (${backend.name})`, {
+    skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)',
+  }, () => {
     let app: App;
-    before(async () => { app = await testApp(backend.url!); });
-    after(async () => { await app?.close(); await backend.drop?.(); });
+    before(async () => {
+      app = await testApp(backend.url!);
+    });
+    after(async () => {
+      await app?.close();
+      await backend.drop?.();
+    });
 
     const jwks = async () => createLocalJWKSet((await app.server.inject('/jwks')).json());
-    const serviceToken = async () => (await form(app, '/token', { grant_type: 'client_credentials', scope: 'api:read' }, { authorization: basic('svc') })).json().access_token as string;
+    const serviceToken = async () =>
+      (
+        await form(
+          app,
+          '/token',
+          { grant_type: 'client_credentials', scope: 'api:read' },
+          { authorization: basic('svc') },
+        )
+      ).json().access_token as string;
     const introspect = (token: string, accept?: string, client = 'rs') =>
       form(app, '/introspect', { token }, { authorization: basic(client), ...(accept ? { accept } : {}) });
 
@@ -24,7 +39,12 @@ for (const backend of await backends()) {
       assert.equal(res.headers['content-type'], JWT_TYPE);
       assert.equal(res.headers['cache-control'], 'no-store');
       assert.equal(decodeProtectedHeader(res.body).typ, 'token-introspection+jwt');
-      const { payload } = await jwtVerify(res.body, await jwks(), { issuer: ISSUER, audience: 'rs', typ: 'token-introspection+jwt', maxTokenAge: 60 });
+      const { payload } = await jwtVerify(res.body, await jwks(), {
+        issuer: ISSUER,
+        audience: 'rs',
+        typ: 'token-introspection+jwt',
+        maxTokenAge: 60,
+      });
       assert.ok(typeof payload.iat === 'number');
       const inner = payload.token_introspection as Record<string, unknown>;
       // The same content as the JSON answer.
@@ -37,13 +57,20 @@ for (const backend of await backends()) {
       assert.deepEqual(Object.keys(payload).sort(), ['aud', 'iat', 'iss', 'token_introspection']);
       // ... nor be used as one: introspection and userinfo refuse it (typ is not at+jwt).
       assert.equal((await introspect(res.body)).json().active, false);
-      assert.equal((await app.server.inject({ url: '/userinfo', headers: { authorization: `Bearer ${res.body}` } })).statusCode, 401);
+      assert.equal(
+        (await app.server.inject({ url: '/userinfo', headers: { authorization: `Bearer ${res.body}` } })).statusCode,
+        401,
+      );
     });
 
     it('inactive and unknown tokens: a signed {active: false}', async () => {
       const res = await introspect('not-a-token', `application/json;q=0.5, ${JWT_TYPE}`);
       assert.equal(res.headers['content-type'], JWT_TYPE);
-      const { payload } = await jwtVerify(res.body, await jwks(), { issuer: ISSUER, audience: 'rs', typ: 'token-introspection+jwt' });
+      const { payload } = await jwtVerify(res.body, await jwks(), {
+        issuer: ISSUER,
+        audience: 'rs',
+        typ: 'token-introspection+jwt',
+      });
       assert.deepEqual(payload.token_introspection, { active: false });
     });
 
@@ -51,7 +78,9 @@ for (const backend of await backends()) {
       const res = await introspect(await serviceToken(), JWT_TYPE);
       await assert.rejects(jwtVerify(res.body, await jwks(), { issuer: ISSUER, audience: 'svc' }));
       const [h, p, s] = res.body.split('.');
-      const changed = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), aud: 'rs2' })).toString('base64url');
+      const changed = Buffer.from(
+        JSON.stringify({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), aud: 'rs2' }),
+      ).toString('base64url');
       await assert.rejects(jwtVerify(`${h}.${changed}.${s}`, await jwks(), { issuer: ISSUER }));
     });
 
@@ -62,7 +91,12 @@ for (const backend of await backends()) {
         assert.match(res.headers['content-type'] as string, /^application\/json/);
         assert.equal(res.json().active, true);
       }
-      const bad = await form(app, '/introspect', { token }, { authorization: basic('rs', 'wrong-secret'), accept: JWT_TYPE });
+      const bad = await form(
+        app,
+        '/introspect',
+        { token },
+        { authorization: basic('rs', 'wrong-secret'), accept: JWT_TYPE },
+      );
       assert.equal(bad.statusCode, 401);
       assert.equal(bad.json().error, 'invalid_client');
       const missing = await form(app, '/introspect', {}, { authorization: basic('rs'), accept: JWT_TYPE });

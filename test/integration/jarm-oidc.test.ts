@@ -3,13 +3,35 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, SignJWT, UnsecuredJWT, type JSONWebKeySet, type JWTPayload } from 'jose';
+import {
+  createLocalJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  exportJWK,
+  generateKeyPair,
+  jwtVerify,
+  SignJWT,
+  UnsecuredJWT,
+  type JSONWebKeySet,
+  type JWTPayload,
+} from 'jose';
 import type { App } from '../../src/app.ts';
 import { saveClient } from '../../src/admin/clients.ts';
 import { saveUser } from '../../src/admin/users.ts';
 import { ACR_PASSWORD } from '../../src/protocol/claims-request.ts';
 import { mintIdToken } from '../../src/protocol/tokens/id-token.ts';
-import { authorizeUrl, authorizeWithLogin, backends, basic, csrfOf, form, ISSUER, Jar, pkce, testApp } from '../fixtures/app.ts';
+import {
+  authorizeUrl,
+  authorizeWithLogin,
+  backends,
+  basic,
+  csrfOf,
+  form,
+  ISSUER,
+  Jar,
+  pkce,
+  testApp,
+} from '../fixtures/app.ts';
 
 const WEB = { client_id: 'web', redirect_uri: 'https://app.example/cb', response_type: 'code' };
 const JARM_REDIRECT = 'https://jarm.example/cb';
@@ -21,51 +43,112 @@ const BOB = { username: 'bob', password: 'bob password 12345' };
 
 const hiddenField = (html: string, name: string) => {
   const m = new RegExp(`<input type="hidden" name="${name}" value="([^"]*)"`).exec(html);
-  return m ? m[1]!.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>') : undefined;
+  return m
+    ? m[1]!
+        .replace(/&amp;/g, '&')
+        .replace(/&quot;/g, '"')
+        .replace(/&#39;/g, "'")
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+    : undefined;
 };
 
 for (const backend of await backends()) {
-  describe(`JARM and OIDC request features (${backend.name})`, { skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)' }, () => {
+  describe(`JARM and OIDC request features (${backend.name})`, {
+    skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)',
+  }, () => {
     let app: App;
     let jwks: ReturnType<typeof createLocalJWKSet>;
     before(async () => {
       app = await testApp(backend.url!);
       const n = app.provider.now();
       const cfg = app.provider.config;
-      await saveClient(app.stores, cfg, {
-        client_id: 'jarm', client_secret: 'jarm-secret-0123456789-abcdefghijklmn', redirect_uris: [JARM_REDIRECT],
-        grant_types: ['authorization_code'], scope: 'openid profile email', authorization_signed_response_alg: 'ES256',
-      }, n);
-      await saveClient(app.stores, cfg, {
-        client_id: 'jarm-rs', client_secret: 'jarm-secret-0123456789-abcdefghijklmn', redirect_uris: [JARM_REDIRECT],
-        grant_types: ['authorization_code'], scope: 'openid', authorization_signed_response_alg: 'RS256',
-      }, n);
-      await saveClient(app.stores, cfg, {
-        client_id: 'jar', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [PUB] }, redirect_uris: [JARM_REDIRECT],
-        grant_types: ['authorization_code'], scope: 'openid', request_object_signing_alg: 'ES256',
-      }, n);
+      await saveClient(
+        app.stores,
+        cfg,
+        {
+          client_id: 'jarm',
+          client_secret: 'jarm-secret-0123456789-abcdefghijklmn',
+          redirect_uris: [JARM_REDIRECT],
+          grant_types: ['authorization_code'],
+          scope: 'openid profile email',
+          authorization_signed_response_alg: 'ES256',
+        },
+        n,
+      );
+      await saveClient(
+        app.stores,
+        cfg,
+        {
+          client_id: 'jarm-rs',
+          client_secret: 'jarm-secret-0123456789-abcdefghijklmn',
+          redirect_uris: [JARM_REDIRECT],
+          grant_types: ['authorization_code'],
+          scope: 'openid',
+          authorization_signed_response_alg: 'RS256',
+        },
+        n,
+      );
+      await saveClient(
+        app.stores,
+        cfg,
+        {
+          client_id: 'jar',
+          token_endpoint_auth_method: 'private_key_jwt',
+          jwks: { keys: [PUB] },
+          redirect_uris: [JARM_REDIRECT],
+          grant_types: ['authorization_code'],
+          scope: 'openid',
+          request_object_signing_alg: 'ES256',
+        },
+        n,
+      );
       await saveUser(app.stores, { ...BOB, email: 'bob@example.com' }, n);
       jwks = createLocalJWKSet((await app.server.inject({ method: 'GET', url: '/jwks' })).json() as JSONWebKeySet);
     });
-    after(async () => { await app?.close(); await backend.drop?.(); });
+    after(async () => {
+      await app?.close();
+      await backend.drop?.();
+    });
 
     const params = (extra: Record<string, string> = {}) => {
       const { verifier, challenge } = pkce();
-      return { verifier, params: { ...WEB, scope: 'openid profile email', state: 'st-1', nonce: 'n-1', code_challenge: challenge, code_challenge_method: 'S256', ...extra } };
+      return {
+        verifier,
+        params: {
+          ...WEB,
+          scope: 'openid profile email',
+          state: 'st-1',
+          nonce: 'n-1',
+          code_challenge: challenge,
+          code_challenge_method: 'S256',
+          ...extra,
+        },
+      };
     };
-    const get = (url: string, jar?: Jar) => app.server.inject({ method: 'GET', url, headers: jar ? { cookie: jar.header() } : {} });
+    const get = (url: string, jar?: Jar) =>
+      app.server.inject({ method: 'GET', url, headers: jar ? { cookie: jar.header() } : {} });
     const verifyResponse = async (jwt: string, clientId = 'web') => {
       // RS256 unless the client registered another algorithm (JARM section 3): `jarm` registered ES256.
       const alg = clientId === 'jarm' ? 'ES256' : 'RS256';
-      const { payload, protectedHeader } = await jwtVerify(jwt, jwks, { issuer: ISSUER, audience: clientId, algorithms: [alg] });
+      const { payload, protectedHeader } = await jwtVerify(jwt, jwks, {
+        issuer: ISSUER,
+        audience: clientId,
+        algorithms: [alg],
+      });
       assert.equal(protectedHeader.kid, app.provider.keys().signer(alg)!.kid);
       assert.ok(payload.exp! - payload.iat! <= 600 && payload.exp! > now());
       return payload;
     };
     const redeem = (code: string, verifier: string, clientId = 'web', redirectUri = WEB.redirect_uri) =>
-      form(app, '/token', { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: redirectUri }, {
-        authorization: clientId === 'web' ? basic('web') : basic(clientId, 'jarm-secret-0123456789-abcdefghijklmn'),
-      });
+      form(
+        app,
+        '/token',
+        { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: redirectUri },
+        {
+          authorization: clientId === 'web' ? basic('web') : basic(clientId, 'jarm-secret-0123456789-abcdefghijklmn'),
+        },
+      );
     /** Signs in (and consents) in a fresh jar; returns the jar with its session and the ID token. */
     const signedIn = async (user = ALICE) => {
       const jar = new Jar();
@@ -113,14 +196,24 @@ for (const backend of await backends()) {
       });
 
       it('a client registered with authorization_signed_response_alg gets JWT responses by default, errors included (access_denied)', async () => {
-        const { verifier, params: p } = params({ client_id: 'jarm', redirect_uri: JARM_REDIRECT, scope: 'openid email' });
+        const { verifier, params: p } = params({
+          client_id: 'jarm',
+          redirect_uri: JARM_REDIRECT,
+          scope: 'openid email',
+        });
         const loc = await authorizeWithLogin(app, new Jar(), p);
         const payload = await verifyResponse(loc.searchParams.get('response')!, 'jarm');
         assert.equal((await redeem(payload.code as string, verifier, 'jarm', JARM_REDIRECT)).statusCode, 200);
 
         // The user denies: the error is a signed response too.
         const jar = new Jar();
-        const { params: p2 } = params({ client_id: 'jarm', redirect_uri: JARM_REDIRECT, scope: 'openid profile', prompt: 'consent', state: 'deny-me' });
+        const { params: p2 } = params({
+          client_id: 'jarm',
+          redirect_uri: JARM_REDIRECT,
+          scope: 'openid profile',
+          prompt: 'consent',
+          state: 'deny-me',
+        });
         let res = await get(authorizeUrl(p2), jar);
         jar.take(res);
         const ia = new URL(res.headers.location as string).pathname;
@@ -150,7 +243,11 @@ for (const backend of await backends()) {
         loc = new URL(res.headers.location as string);
         assert.equal(loc.searchParams.get('error'), 'invalid_request');
         assert.equal(loc.searchParams.get('iss'), ISSUER);
-        res = await get(authorizeUrl(params({ client_id: 'jarm', redirect_uri: JARM_REDIRECT, response_mode: 'fragment.jwt' }).params));
+        res = await get(
+          authorizeUrl(
+            params({ client_id: 'jarm', redirect_uri: JARM_REDIRECT, response_mode: 'fragment.jwt' }).params,
+          ),
+        );
         loc = new URL(res.headers.location as string);
         assert.equal((await verifyResponse(loc.searchParams.get('response')!, 'jarm')).error, 'invalid_request');
         // An unknown client or redirect URI still gets a page, never a signed redirect.
@@ -161,13 +258,26 @@ for (const backend of await backends()) {
 
       it('a client registered for an algorithm no active key has gets an error page, nothing at its redirect URI', async () => {
         // jarm-rs registered RS256: signed with the RS256 key.
-        let res = await get(authorizeUrl(params({ client_id: 'jarm-rs', redirect_uri: JARM_REDIRECT, scope: 'openid', prompt: 'none' }).params));
+        let res = await get(
+          authorizeUrl(
+            params({ client_id: 'jarm-rs', redirect_uri: JARM_REDIRECT, scope: 'openid', prompt: 'none' }).params,
+          ),
+        );
         assert.equal(res.statusCode, 303);
-        assert.equal(decodeProtectedHeader(new URL(res.headers.location as string).searchParams.get('response')!).alg, 'RS256');
+        assert.equal(
+          decodeProtectedHeader(new URL(res.headers.location as string).searchParams.get('response')!).alg,
+          'RS256',
+        );
         // An algorithm taken out of TESSERA_SIGNING_ALGS (no active key) after the client registered it.
         const client = (await app.stores.clients.get('jarm-rs'))!;
-        await app.stores.clients.put({ ...client, clientId: 'jarm-ps', metadata: { ...client.metadata, authorization_signed_response_alg: 'PS256' } });
-        res = await get(authorizeUrl(params({ client_id: 'jarm-ps', redirect_uri: JARM_REDIRECT, scope: 'openid' }).params));
+        await app.stores.clients.put({
+          ...client,
+          clientId: 'jarm-ps',
+          metadata: { ...client.metadata, authorization_signed_response_alg: 'PS256' },
+        });
+        res = await get(
+          authorizeUrl(params({ client_id: 'jarm-ps', redirect_uri: JARM_REDIRECT, scope: 'openid' }).params),
+        );
         assert.equal(res.statusCode, 400);
         assert.equal(res.headers.location, undefined);
         assert.match(res.body, /cannot sign authorization responses/);
@@ -185,13 +295,30 @@ for (const backend of await backends()) {
         assert.equal(payload.state, 'pushed');
         assert.equal((await redeem(payload.code as string, verifier)).statusCode, 200);
         // PAR refuses an unknown mode as JSON.
-        const bad = await form(app, '/par', params({ response_mode: 'fragment.jwt' }).params, { authorization: basic('web') });
+        const bad = await form(app, '/par', params({ response_mode: 'fragment.jwt' }).params, {
+          authorization: basic('web'),
+        });
         assert.equal(bad.statusCode, 400);
         assert.equal(bad.json().error, 'invalid_request');
 
         const { challenge } = pkce();
-        const request = await new SignJWT({ iss: 'jar', aud: ISSUER, iat: now(), exp: now() + 60, jti: randomUUID(), client_id: 'jar', response_type: 'code', redirect_uri: JARM_REDIRECT, scope: 'openid', state: 'in-object', code_challenge: challenge, code_challenge_method: 'S256', response_mode: 'jwt' })
-          .setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'oauth-authz-req+jwt' }).sign(privateKey);
+        const request = await new SignJWT({
+          iss: 'jar',
+          aud: ISSUER,
+          iat: now(),
+          exp: now() + 60,
+          jti: randomUUID(),
+          client_id: 'jar',
+          response_type: 'code',
+          redirect_uri: JARM_REDIRECT,
+          scope: 'openid',
+          state: 'in-object',
+          code_challenge: challenge,
+          code_challenge_method: 'S256',
+          response_mode: 'jwt',
+        })
+          .setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'oauth-authz-req+jwt' })
+          .sign(privateKey);
         const loc = await authorizeWithLogin(app, new Jar(), { client_id: 'jar', request });
         const inObject = await verifyResponse(loc.searchParams.get('response')!, 'jar');
         assert.equal(inObject.state, 'in-object');
@@ -199,10 +326,29 @@ for (const backend of await backends()) {
 
         // OIDC Core 6.1: claims inside a request object is a JSON object; an essential acr in it that
         // cannot be met comes back as a signed error.
-        const unmet = await new SignJWT({ iss: 'jar', aud: ISSUER, iat: now(), exp: now() + 60, jti: randomUUID(), client_id: 'jar', response_type: 'code', redirect_uri: JARM_REDIRECT, scope: 'openid', state: 'acr', code_challenge: challenge, code_challenge_method: 'S256', response_mode: 'jwt', claims: { id_token: { acr: { essential: true, value: 'urn:example:mfa' } } } })
-          .setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'oauth-authz-req+jwt' }).sign(privateKey);
+        const unmet = await new SignJWT({
+          iss: 'jar',
+          aud: ISSUER,
+          iat: now(),
+          exp: now() + 60,
+          jti: randomUUID(),
+          client_id: 'jar',
+          response_type: 'code',
+          redirect_uri: JARM_REDIRECT,
+          scope: 'openid',
+          state: 'acr',
+          code_challenge: challenge,
+          code_challenge_method: 'S256',
+          response_mode: 'jwt',
+          claims: { id_token: { acr: { essential: true, value: 'urn:example:mfa' } } },
+        })
+          .setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'oauth-authz-req+jwt' })
+          .sign(privateKey);
         const refused = await get(authorizeUrl({ client_id: 'jar', request: unmet }));
-        const err = await verifyResponse(new URL(refused.headers.location as string).searchParams.get('response')!, 'jar');
+        const err = await verifyResponse(
+          new URL(refused.headers.location as string).searchParams.get('response')!,
+          'jar',
+        );
         assert.equal(err.error, 'unmet_authentication_requirements');
         assert.equal(err.state, 'acr');
       });
@@ -210,38 +356,70 @@ for (const backend of await backends()) {
 
     describe('claims parameter and acr', () => {
       it('id_token claims asked for are in the ID token; every ID token carries the password acr', async () => {
-        const { verifier, params: p } = params({ claims: JSON.stringify({ id_token: { email: { essential: true }, name: null, acr: { values: ['urn:mfa', ACR_PASSWORD] } } }) });
+        const { verifier, params: p } = params({
+          claims: JSON.stringify({
+            id_token: { email: { essential: true }, name: null, acr: { values: ['urn:mfa', ACR_PASSWORD] } },
+          }),
+        });
         const loc = await authorizeWithLogin(app, new Jar(), p);
         const tokens = (await redeem(loc.searchParams.get('code')!, verifier)).json();
         const id = decodeJwt(tokens.id_token);
         assert.equal(id.email, 'alice@example.com');
         assert.equal(id.name, 'Alice Example');
         assert.equal(id.acr, ACR_PASSWORD);
-        assert.equal(id.preferred_username, 'alice'); // covered by the granted profile scope (id_token_scope_claims, default true)
+        // covered by the granted profile scope (id_token_scope_claims, default true)
+        assert.equal(id.preferred_username, 'alice');
         const plain = await signedIn();
-        assert.equal(decodeJwt(plain.idToken).email, 'alice@example.com'); // the email scope's claims, without asking by name
+        // the email scope's claims, without asking by name
+        assert.equal(decodeJwt(plain.idToken).email, 'alice@example.com');
         assert.equal(decodeJwt(plain.idToken).acr, ACR_PASSWORD);
       });
 
       it('userinfo claims beyond the scopes need consent (shown on the page) and then appear at userinfo only', async () => {
         const jar = new Jar();
         await authorizeWithLogin(app, jar, params({ scope: 'openid' }).params); // consent to openid alone
-        const { verifier, params: p } = params({ scope: 'openid', claims: JSON.stringify({ userinfo: { email: { essential: true } } }) });
+        const { verifier, params: p } = params({
+          scope: 'openid',
+          claims: JSON.stringify({ userinfo: { email: { essential: true } } }),
+        });
         let res = await get(authorizeUrl(p), jar);
         jar.take(res);
         assert.equal(res.statusCode, 303);
         const ia = new URL(res.headers.location as string).pathname;
-        assert.match(ia, /^\/interaction\//, 'a remembered consent for openid does not cover a claim asked for by name');
+        assert.match(
+          ia,
+          /^\/interaction\//,
+          'a remembered consent for openid does not cover a claim asked for by name',
+        );
         const page = await get(ia, jar);
         assert.match(page.body, /It also asks to see:[\s\S]*<code class="scope-name">email<\/code>/);
-        res = await form(app, `${ia}/consent`, { decision: 'allow', csrf: csrfOf(page.body) }, { cookie: jar.header() });
-        const tokens = (await redeem(new URL(res.headers.location as string).searchParams.get('code')!, verifier)).json();
+        res = await form(
+          app,
+          `${ia}/consent`,
+          { decision: 'allow', csrf: csrfOf(page.body) },
+          { cookie: jar.header() },
+        );
+        const tokens = (
+          await redeem(new URL(res.headers.location as string).searchParams.get('code')!, verifier)
+        ).json();
         assert.equal(decodeJwt(tokens.id_token).email, undefined);
-        const info = (await app.server.inject({ method: 'GET', url: '/userinfo', headers: { authorization: `Bearer ${tokens.access_token}` } })).json();
+        const info = (
+          await app.server.inject({
+            method: 'GET',
+            url: '/userinfo',
+            headers: { authorization: `Bearer ${tokens.access_token}` },
+          })
+        ).json();
         assert.equal(info.email, 'alice@example.com');
         assert.equal(info.name, undefined);
         // A token from a request without the claims parameter gets the scope's claims only.
-        const plain = (await app.server.inject({ method: 'GET', url: '/userinfo', headers: { authorization: `Bearer ${(await signedIn()).accessToken}` } })).json();
+        const plain = (
+          await app.server.inject({
+            method: 'GET',
+            url: '/userinfo',
+            headers: { authorization: `Bearer ${(await signedIn()).accessToken}` },
+          })
+        ).json();
         assert.equal(plain.email, 'alice@example.com'); // email scope
       });
 
@@ -260,18 +438,25 @@ for (const backend of await backends()) {
         const pushed = await form(app, '/par', params({ claims: big }).params, { authorization: basic('web') });
         assert.equal(pushed.statusCode, 400);
         assert.equal(pushed.json().error, 'invalid_request');
-        const pushedBad = await form(app, '/par', params({ claims: '{"id_token":' }).params, { authorization: basic('web') });
+        const pushedBad = await form(app, '/par', params({ claims: '{"id_token":' }).params, {
+          authorization: basic('web'),
+        });
         assert.equal(pushedBad.json().error, 'invalid_request');
       });
 
       it('an essential acr Tessera cannot satisfy: unmet_authentication_requirements; acr_values and voluntary acr are answered with the real acr', async () => {
         const jar = (await signedIn()).jar;
-        const { params: p } = params({ claims: JSON.stringify({ id_token: { acr: { essential: true, values: ['urn:example:mfa'] } } }) });
+        const { params: p } = params({
+          claims: JSON.stringify({ id_token: { acr: { essential: true, values: ['urn:example:mfa'] } } }),
+        });
         const res = await get(authorizeUrl(p), jar);
         const loc = new URL(res.headers.location as string);
         assert.equal(loc.searchParams.get('error'), 'unmet_authentication_requirements');
         assert.equal(loc.searchParams.get('code'), null);
-        const { verifier, params: p2 } = params({ acr_values: 'urn:example:mfa', claims: JSON.stringify({ id_token: { acr: { values: ['urn:example:mfa'] } } }) });
+        const { verifier, params: p2 } = params({
+          acr_values: 'urn:example:mfa',
+          claims: JSON.stringify({ id_token: { acr: { values: ['urn:example:mfa'] } } }),
+        });
         const ok = new URL((await get(authorizeUrl(p2), jar)).headers.location as string);
         const tokens = (await redeem(ok.searchParams.get('code')!, verifier)).json();
         assert.equal(decodeJwt(tokens.id_token).acr, ACR_PASSWORD);
@@ -285,12 +470,23 @@ for (const backend of await backends()) {
         return { res, loc: res.headers.location ? new URL(res.headers.location as string) : undefined };
       };
 
-      it('the signed-in user\'s own ID token (even expired) lets prompt=none answer with a code', async () => {
+      it("the signed-in user's own ID token (even expired) lets prompt=none answer with a code", async () => {
         const { jar, idToken } = await signedIn();
         let { loc } = await authorizeHint(jar, idToken, { prompt: 'none' });
         assert.ok(loc?.searchParams.get('code'), loc?.href);
         const sub = decodeJwt(idToken).sub!;
-        const expired = mintIdToken(app.provider.keys().active, { issuer: ISSUER, sub, clientId: 'web', now: now() - 7200, ttl: 300, authTime: null, nonce: null, accessToken: 'x', sid: null, amr: [] });
+        const expired = mintIdToken(app.provider.keys().active, {
+          issuer: ISSUER,
+          sub,
+          clientId: 'web',
+          now: now() - 7200,
+          ttl: 300,
+          authTime: null,
+          nonce: null,
+          accessToken: 'x',
+          sid: null,
+          amr: [],
+        });
         ({ loc } = await authorizeHint(jar, expired, { prompt: 'none' }));
         assert.ok(loc?.searchParams.get('code'), loc?.href);
       });
@@ -318,19 +514,50 @@ for (const backend of await backends()) {
         const hinted = new Jar();
         const h = await get(authorizeUrl(params({ id_token_hint: bob.idToken, login_hint: 'bob' }).params), hinted);
         hinted.take(h);
-        assert.match((await get(new URL(h.headers.location as string).pathname, hinted)).body, /name="username" value="bob"/);
+        assert.match(
+          (await get(new URL(h.headers.location as string).pathname, hinted)).body,
+          /name="username" value="bob"/,
+        );
       });
 
-      it('a pairwise client\'s hint is matched to the signed-in user by mapping the user forward: prompt=none answers with a code', async () => {
-        await saveClient(app.stores, app.provider.config, {
-          client_id: 'pw', client_secret: 'pw-secret-0123456789-abcdefghijklmnopq', redirect_uris: ['https://pw.example/cb'],
-          grant_types: ['authorization_code'], scope: 'openid profile', subject_type: 'pairwise',
-        }, app.provider.now());
+      it("a pairwise client's hint is matched to the signed-in user by mapping the user forward: prompt=none answers with a code", async () => {
+        await saveClient(
+          app.stores,
+          app.provider.config,
+          {
+            client_id: 'pw',
+            client_secret: 'pw-secret-0123456789-abcdefghijklmnopq',
+            redirect_uris: ['https://pw.example/cb'],
+            grant_types: ['authorization_code'],
+            scope: 'openid profile',
+            subject_type: 'pairwise',
+          },
+          app.provider.now(),
+        );
         const pwParams = (extra: Record<string, string> = {}) => {
           const { verifier, challenge } = pkce();
-          return { verifier, params: { client_id: 'pw', redirect_uri: 'https://pw.example/cb', response_type: 'code', scope: 'openid', state: 's', nonce: 'n', code_challenge: challenge, code_challenge_method: 'S256', ...extra } };
+          return {
+            verifier,
+            params: {
+              client_id: 'pw',
+              redirect_uri: 'https://pw.example/cb',
+              response_type: 'code',
+              scope: 'openid',
+              state: 's',
+              nonce: 'n',
+              code_challenge: challenge,
+              code_challenge_method: 'S256',
+              ...extra,
+            },
+          };
         };
-        const pwRedeem = (code: string, verifier: string) => form(app, '/token', { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: 'https://pw.example/cb' }, { authorization: basic('pw', 'pw-secret-0123456789-abcdefghijklmnopq') });
+        const pwRedeem = (code: string, verifier: string) =>
+          form(
+            app,
+            '/token',
+            { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: 'https://pw.example/cb' },
+            { authorization: basic('pw', 'pw-secret-0123456789-abcdefghijklmnopq') },
+          );
         const signIn = async (user: typeof ALICE) => {
           const jar = new Jar();
           const first = pwParams();
@@ -351,18 +578,52 @@ for (const backend of await backends()) {
         assert.equal(decodeJwt((await pwRedeem(code, again.verifier)).json().id_token).sub, sub);
         // Bob's pairwise hint with Alice's session is another user: login_required.
         const bob = await signIn(BOB);
-        const other = await get(authorizeUrl(pwParams({ prompt: 'none', id_token_hint: bob.idToken }).params), alice.jar);
+        const other = await get(
+          authorizeUrl(pwParams({ prompt: 'none', id_token_hint: bob.idToken }).params),
+          alice.jar,
+        );
         assert.equal(new URL(other.headers.location as string).searchParams.get('error'), 'login_required');
       });
 
       it('refuses hints signed by another key, unsigned (alg none), for another client, from another issuer, or not JWTs', async () => {
         const { jar, idToken } = await signedIn();
         const claims: JWTPayload = { ...decodeJwt(idToken) };
-        const foreign = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: app.provider.keys().active.kid, typ: 'JWT' }).sign(privateKey);
+        const foreign = await new SignJWT(claims)
+          .setProtectedHeader({ alg: 'ES256', kid: app.provider.keys().active.kid, typ: 'JWT' })
+          .sign(privateKey);
         const none = new UnsecuredJWT(claims).encode();
-        const spaToken = mintIdToken(app.provider.keys().active, { issuer: ISSUER, sub: claims.sub!, clientId: 'spa', now: now(), ttl: 300, authTime: null, nonce: null, accessToken: 'x', sid: null, amr: [] });
-        const otherIss = mintIdToken(app.provider.keys().active, { issuer: 'https://other.example', sub: claims.sub!, clientId: 'web', now: now(), ttl: 300, authTime: null, nonce: null, accessToken: 'x', sid: null, amr: [] });
-        for (const [name, hint] of [['foreign key', foreign], ['alg none', none], ['wrong aud', spaToken], ['wrong iss', otherIss], ['garbage', 'not.a.jwt'], ['access token', (await signedIn()).accessToken]] as const) {
+        const spaToken = mintIdToken(app.provider.keys().active, {
+          issuer: ISSUER,
+          sub: claims.sub!,
+          clientId: 'spa',
+          now: now(),
+          ttl: 300,
+          authTime: null,
+          nonce: null,
+          accessToken: 'x',
+          sid: null,
+          amr: [],
+        });
+        const otherIss = mintIdToken(app.provider.keys().active, {
+          issuer: 'https://other.example',
+          sub: claims.sub!,
+          clientId: 'web',
+          now: now(),
+          ttl: 300,
+          authTime: null,
+          nonce: null,
+          accessToken: 'x',
+          sid: null,
+          amr: [],
+        });
+        for (const [name, hint] of [
+          ['foreign key', foreign],
+          ['alg none', none],
+          ['wrong aud', spaToken],
+          ['wrong iss', otherIss],
+          ['garbage', 'not.a.jwt'],
+          ['access token', (await signedIn()).accessToken],
+        ] as const) {
           const { res, loc } = await authorizeHint(jar, hint, { prompt: 'none' });
           assert.equal(res.statusCode, 303, name);
           assert.equal(loc?.searchParams.get('error'), 'invalid_request', name);
@@ -371,9 +632,16 @@ for (const backend of await backends()) {
         await app.audit.flush();
         const refused = await app.stores.audit.query({ type: 'id_token_hint_refused' });
         // Repeats of one kind are folded into one record with their count (observability/audit.ts).
-        assert.ok(refused.reduce((n, r) => n + (r.details.repeated === undefined ? 1 : Number(r.details.repeated)), 0) >= 6);
-        assert.ok(refused.every((r) => r.outcome === 'failure' && r.clientId === 'web' && typeof r.details.reason === 'string'));
-        assert.ok(refused.some((r) => r.details.reason === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED'), JSON.stringify(refused.map((r) => r.details)));
+        assert.ok(
+          refused.reduce((n, r) => n + (r.details.repeated === undefined ? 1 : Number(r.details.repeated)), 0) >= 6,
+        );
+        assert.ok(
+          refused.every((r) => r.outcome === 'failure' && r.clientId === 'web' && typeof r.details.reason === 'string'),
+        );
+        assert.ok(
+          refused.some((r) => r.details.reason === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED'),
+          JSON.stringify(refused.map((r) => r.details)),
+        );
         assert.ok(!JSON.stringify(refused).includes(idToken.split('.')[2]!), 'no token in the audit trail');
       });
     });
@@ -391,7 +659,12 @@ for (const backend of await backends()) {
           return { ia, csrf: csrfOf(page.body) };
         };
         let { ia, csrf } = await start();
-        const forged = await form(app, `${ia}/select`, { decision: 'continue', csrf: 'x'.repeat(43) }, { cookie: jar.header() });
+        const forged = await form(
+          app,
+          `${ia}/select`,
+          { decision: 'continue', csrf: 'x'.repeat(43) },
+          { cookie: jar.header() },
+        );
         assert.equal(forged.statusCode, 403);
         let res = await form(app, `${ia}/select`, { decision: 'continue', csrf }, { cookie: jar.header() });
         jar.take(res);
@@ -399,7 +672,10 @@ for (const backend of await backends()) {
         assert.equal(loc.origin + loc.pathname, WEB.redirect_uri);
         assert.ok(loc.searchParams.get('code'));
         // The chooser's interaction is used up.
-        assert.equal((await form(app, `${ia}/select`, { decision: 'continue', csrf }, { cookie: jar.header() })).statusCode, 400);
+        assert.equal(
+          (await form(app, `${ia}/select`, { decision: 'continue', csrf }, { cookie: jar.header() })).statusCode,
+          400,
+        );
 
         // The other prompt values stay: after signing in as someone else, the consent page (prompt=consent).
         ({ ia, csrf } = await start('select_account consent'));
@@ -421,10 +697,23 @@ for (const backend of await backends()) {
         jar.take(res);
         const ia = new URL(res.headers.location as string).pathname;
         const csrf = csrfOf((await get(ia, jar)).body);
-        assert.equal((await form(app, '/interaction/unknown-uid/select', { decision: 'continue', csrf }, { cookie: jar.header() })).statusCode, 400);
-        assert.equal((await form(app, '/interaction/%3Cx%3E/select', { decision: 'continue', csrf }, { cookie: jar.header() })).statusCode, 400);
+        assert.equal(
+          (await form(app, '/interaction/unknown-uid/select', { decision: 'continue', csrf }, { cookie: jar.header() }))
+            .statusCode,
+          400,
+        );
+        assert.equal(
+          (await form(app, '/interaction/%3Cx%3E/select', { decision: 'continue', csrf }, { cookie: jar.header() }))
+            .statusCode,
+          400,
+        );
         assert.equal((await form(app, `${ia}/select`, { decision: 'continue', csrf })).statusCode, 403);
-        const json = await app.server.inject({ method: 'POST', url: `${ia}/select`, payload: JSON.stringify({ decision: 'continue', csrf }), headers: { 'content-type': 'application/json', cookie: jar.header() } });
+        const json = await app.server.inject({
+          method: 'POST',
+          url: `${ia}/select`,
+          payload: JSON.stringify({ decision: 'continue', csrf }),
+          headers: { 'content-type': 'application/json', cookie: jar.header() },
+        });
         assert.ok(json.statusCode >= 400 && json.statusCode < 500, String(json.statusCode));
         const odd = await form(app, `${ia}/select`, { decision: 'both', csrf }, { cookie: jar.header() });
         assert.equal(odd.statusCode, 200);

@@ -23,18 +23,33 @@ const SCHEDULE = { TESSERA_KEY_ROTATION_DAYS: '1', TESSERA_KEY_PREPUBLISH_SECOND
 const ENV = { ...SCHEDULE, TESSERA_SIGNING_ALGS: 'ES256' };
 
 for (const backend of await backends()) {
-  describe(`signing-key schedule (${backend.name})`, { skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)' }, () => {
+  describe(`signing-key schedule (${backend.name})`, {
+    skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)',
+  }, () => {
     let app: App;
     let t = Math.floor(Date.now() / 1000);
     const clock = () => t;
-    before(async () => { app = await testApp(backend.url!, ENV, { now: clock }); });
-    after(async () => { await app?.close(); await backend.drop?.(); });
+    before(async () => {
+      app = await testApp(backend.url!, ENV, { now: clock });
+    });
+    after(async () => {
+      await app?.close();
+      await backend.drop?.();
+    });
 
-    const token = async () => (await form(app, '/token', { grant_type: 'client_credentials' }, { authorization: basic('svc') })).json().access_token as string;
-    const introspected = async (tok: string) => (await form(app, '/introspect', { token: tok }, { authorization: basic('rs') })).json().active as boolean;
+    const token = async () =>
+      (await form(app, '/token', { grant_type: 'client_credentials' }, { authorization: basic('svc') })).json()
+        .access_token as string;
+    const introspected = async (tok: string) =>
+      (await form(app, '/introspect', { token: tok }, { authorization: basic('rs') })).json().active as boolean;
     const jwks = async () => {
       const res = await app.server.inject({ url: '/jwks' });
-      return { set: res.json() as JSONWebKeySet, etag: res.headers.etag as string, cacheControl: res.headers['cache-control'], body: res.body };
+      return {
+        set: res.json() as JSONWebKeySet,
+        etag: res.headers.etag as string,
+        cacheControl: res.headers['cache-control'],
+        body: res.body,
+      };
     };
     const kids = async () => (await jwks()).set.keys.map((k) => k.kid);
     /** A relying party verifying with a JWKS it fetched (at the fake time). */
@@ -61,15 +76,25 @@ for (const backend of await backends()) {
 
       // One lead time before the rotation: 20 schedulers at once (processes, instances) make one key.
       t = first.createdAt + DAY - LEAD;
-      const raced = await Promise.all(Array.from({ length: 20 }, () => runKeySchedule(app.stores.keys, configKeks(app.provider.config), 'ES256', s, t)));
+      const raced = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          runKeySchedule(app.stores.keys, configKeks(app.provider.config), 'ES256', s, t),
+        ),
+      );
       const made = raced.flat();
       assert.equal(made.length, 1);
       assert.equal(made[0]!.type, 'key_prepublished');
       const b = made[0]!.kid;
       assert.deepEqual(await app.runKeySchedule(), []); // nothing more is due
-      assert.deepEqual((await app.stores.keys.list()).filter((k) => k.state === 'prepublished').map((k) => k.kid), [b]);
+      assert.deepEqual(
+        (await app.stores.keys.list()).filter((k) => k.state === 'prepublished').map((k) => k.kid),
+        [b],
+      );
       const published = await jwks();
-      assert.deepEqual(published.set.keys.map((k) => k.kid), [a, b]); // in the JWKS before it signs
+      assert.deepEqual(
+        published.set.keys.map((k) => k.kid),
+        [a, b],
+      ); // in the JWKS before it signs
       assert.notEqual(published.etag, before.etag);
       const oldToken = await token();
       assert.equal(kidOf(oldToken), a); // still signed by the active key
@@ -82,8 +107,17 @@ for (const backend of await backends()) {
 
       // The rotation time: exactly one promotion among 20.
       t = first.createdAt + DAY;
-      const promoted = (await Promise.all(Array.from({ length: 20 }, () => runKeySchedule(app.stores.keys, configKeks(app.provider.config), 'ES256', s, t)))).flat();
-      assert.deepEqual(promoted.map((x) => [x.type, x.kid]), [['key_rotated', b]]);
+      const promoted = (
+        await Promise.all(
+          Array.from({ length: 20 }, () =>
+            runKeySchedule(app.stores.keys, configKeks(app.provider.config), 'ES256', s, t),
+          ),
+        )
+      ).flat();
+      assert.deepEqual(
+        promoted.map((x) => [x.type, x.kid]),
+        [['key_rotated', b]],
+      );
       await app.runKeySchedule();
       assert.deepEqual(await kids(), [b, a]);
       const newToken = await token();
@@ -94,7 +128,8 @@ for (const backend of await backends()) {
       // A relying party that cached the JWKS while B was only prepublished verifies B's tokens.
       assert.equal(await rpVerifies(published.set, newToken), true);
 
-      // Through the grace period the old key's last token verifies until it expires, at the server and for relying parties.
+      // Through the grace period the old key's last token verifies until it expires, at the server and for relying
+      // parties.
       t = lastOldExp - 1;
       assert.deepEqual(await app.runKeySchedule(), []);
       assert.equal(await introspected(lastOld), true);
@@ -107,7 +142,10 @@ for (const backend of await backends()) {
       // The grace period ends: A is retired and leaves the JWKS.
       t = first.createdAt + DAY + s.gracePeriod;
       const retired = await app.runKeySchedule();
-      assert.deepEqual(retired.map((x) => [x.type, x.kid]), [['key_retired', a]]);
+      assert.deepEqual(
+        retired.map((x) => [x.type, x.kid]),
+        [['key_retired', a]],
+      );
       assert.deepEqual(await kids(), [b]);
       // Even at a time when it had not expired, the old key's token no longer verifies: its key is gone.
       assert.equal(await rpVerifies(published.set, lastOld, lastOldExp - 1), true);
@@ -118,7 +156,10 @@ for (const backend of await backends()) {
       // racing schedulers called directly, outside the app's event sink).
       await app.audit.flush();
       const audited = (await app.stores.audit.query({})).filter((r) => r.type.startsWith('key_'));
-      assert.deepEqual(audited.map((r) => [r.type, r.actor, r.details.kid, r.details.trigger]), [['key_retired', 'system', a, 'scheduled']]);
+      assert.deepEqual(
+        audited.map((r) => [r.type, r.actor, r.details.kid, r.details.trigger]),
+        [['key_retired', 'system', a, 'scheduled']],
+      );
 
       // Metrics: each key's state, and the time to the next rotation (B's age limit).
       const text = await app.metrics.registry.metrics();
@@ -127,21 +168,35 @@ for (const backend of await backends()) {
       assert.match(text, new RegExp(`tessera_signing_key_next_rotation_seconds ${first.createdAt + 2 * DAY - t}\\n`));
     });
 
-    it('the app\'s own schedule run records the prepublish and the rotation as scheduled, by the system', async () => {
+    it("the app's own schedule run records the prepublish and the rotation as scheduled, by the system", async () => {
       const active = (await app.stores.keys.list()).find((k) => k.state === 'active')!;
       t = active.activatesAt! + DAY - LEAD;
       const done = await app.runKeySchedule();
-      assert.deepEqual(done.map((x) => x.type), ['key_prepublished']);
+      assert.deepEqual(
+        done.map((x) => x.type),
+        ['key_prepublished'],
+      );
       assert.equal((await kids()).includes(done[0]!.kid), true);
       t = active.activatesAt! + DAY;
-      assert.deepEqual((await app.runKeySchedule()).map((x) => [x.type, x.kid]), [['key_rotated', done[0]!.kid]]);
+      assert.deepEqual(
+        (await app.runKeySchedule()).map((x) => [x.type, x.kid]),
+        [['key_rotated', done[0]!.kid]],
+      );
       assert.equal(kidOf(await token()), done[0]!.kid);
       await app.audit.flush();
       const pre = (await app.stores.audit.query({ type: 'key_prepublished' })).at(-1)!;
       assert.equal(pre.actor, 'system');
-      assert.deepEqual(pre.details, { kid: done[0]!.kid, alg: 'ES256', trigger: 'scheduled', activates_at: new Date((active.activatesAt! + DAY) * 1000).toISOString() });
+      assert.deepEqual(pre.details, {
+        kid: done[0]!.kid,
+        alg: 'ES256',
+        trigger: 'scheduled',
+        activates_at: new Date((active.activatesAt! + DAY) * 1000).toISOString(),
+      });
       const rotated = (await app.stores.audit.query({ type: 'key_rotated' })).at(-1)!;
-      assert.deepEqual([rotated.actor, rotated.details], ['system', { kid: done[0]!.kid, alg: 'ES256', trigger: 'scheduled', previous: active.kid, prepublished: true }]);
+      assert.deepEqual(
+        [rotated.actor, rotated.details],
+        ['system', { kid: done[0]!.kid, alg: 'ES256', trigger: 'scheduled', previous: active.kid, prepublished: true }],
+      );
       const text = await app.metrics.registry.metrics();
       assert.match(text, /tessera_key_transitions_total\{type="key_prepublished",trigger="scheduled"\} 1/);
       assert.match(text, /tessera_key_transitions_total\{type="key_rotated",trigger="scheduled"\} 1/);
@@ -150,34 +205,80 @@ for (const backend of await backends()) {
 }
 
 for (const backend of await backends()) {
-  describe(`signing-key schedule, one lifecycle per algorithm (${backend.name})`, { skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)' }, () => {
+  describe(`signing-key schedule, one lifecycle per algorithm (${backend.name})`, {
+    skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)',
+  }, () => {
     let app: App;
     let t = Math.floor(Date.now() / 1000);
     const clock = () => t;
-    before(async () => { app = await testApp(backend.url!, SCHEDULE, { now: clock }); });
-    after(async () => { await app?.close(); await backend.drop?.(); });
+    before(async () => {
+      app = await testApp(backend.url!, SCHEDULE, { now: clock });
+    });
+    after(async () => {
+      await app?.close();
+      await backend.drop?.();
+    });
 
     const kidOf = (tok: string) => decodeProtectedHeader(tok).kid!;
     const jwks = async () => (await app.server.inject({ url: '/jwks' })).json() as JSONWebKeySet;
-    const accessToken = async () => (await form(app, '/token', { grant_type: 'client_credentials' }, { authorization: basic('svc') })).json().access_token as string;
+    const accessToken = async () =>
+      (await form(app, '/token', { grant_type: 'client_credentials' }, { authorization: basic('svc') })).json()
+        .access_token as string;
     /** An ID token for `web` (which registered no algorithm: RS256, OpenID Connect Registration 2). */
     const idToken = async () => {
       const { verifier, challenge } = pkce();
-      const redirect = await authorizeWithLogin(app, new Jar(), { client_id: 'web', redirect_uri: 'https://app.example/cb', response_type: 'code', scope: 'openid profile', nonce: 'n', code_challenge: challenge, code_challenge_method: 'S256' });
-      const res = await form(app, '/token', { grant_type: 'authorization_code', code: redirect.searchParams.get('code')!, code_verifier: verifier, redirect_uri: 'https://app.example/cb' }, { authorization: basic('web') });
+      const redirect = await authorizeWithLogin(app, new Jar(), {
+        client_id: 'web',
+        redirect_uri: 'https://app.example/cb',
+        response_type: 'code',
+        scope: 'openid profile',
+        nonce: 'n',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      });
+      const res = await form(
+        app,
+        '/token',
+        {
+          grant_type: 'authorization_code',
+          code: redirect.searchParams.get('code')!,
+          code_verifier: verifier,
+          redirect_uri: 'https://app.example/cb',
+        },
+        { authorization: basic('web') },
+      );
       assert.equal(res.statusCode, 200, res.body);
       return res.json().id_token as string;
     };
-    const activeOf = async (alg: string) => (await app.stores.keys.list()).find((k) => k.state === 'active' && k.alg === alg)!;
+    const activeOf = async (alg: string) =>
+      (await app.stores.keys.list()).find((k) => k.state === 'active' && k.alg === alg)!;
     /** 20 schedulers at once (processes, instances) with the configured algorithms. */
-    const race = async () => (await Promise.all(Array.from({ length: 20 }, () =>
-      runKeySchedule(app.stores.keys, configKeks(app.provider.config), app.provider.config.signingAlgs, scheduleSettings(app.provider.config), t)))).flat();
+    const race = async () =>
+      (
+        await Promise.all(
+          Array.from({ length: 20 }, () =>
+            runKeySchedule(
+              app.stores.keys,
+              configKeks(app.provider.config),
+              app.provider.config.signingAlgs,
+              scheduleSettings(app.provider.config),
+              t,
+            ),
+          ),
+        )
+      ).flat();
 
     it('ES256 and RS256 each have an active key, in the JWKS and in discovery; access tokens ES256, ID tokens RS256 verified with jose through the JWKS', async () => {
       const es = await activeOf('ES256');
       const rs = await activeOf('RS256');
       assert.ok(es && rs);
-      assert.deepEqual((await jwks()).keys.map((k) => [k.kid, k.alg]).sort(), [[es.kid, 'ES256'], [rs.kid, 'RS256']].sort());
+      assert.deepEqual(
+        (await jwks()).keys.map((k) => [k.kid, k.alg]).sort(),
+        [
+          [es.kid, 'ES256'],
+          [rs.kid, 'RS256'],
+        ].sort(),
+      );
       const d = (await app.server.inject({ url: '/.well-known/openid-configuration' })).json();
       assert.deepEqual(d.id_token_signing_alg_values_supported, ['ES256', 'RS256']);
       assert.deepEqual(d.userinfo_signing_alg_values_supported, ['ES256', 'RS256']);
@@ -185,7 +286,12 @@ for (const backend of await backends()) {
       assert.deepEqual(decodeProtectedHeader(at), { alg: 'ES256', typ: 'at+jwt', kid: es.kid });
       const id = await idToken();
       assert.deepEqual(decodeProtectedHeader(id), { alg: 'RS256', typ: 'JWT', kid: rs.kid });
-      const { payload } = await jwtVerify(id, createLocalJWKSet(await jwks()), { issuer: ISSUER, audience: 'web', algorithms: ['RS256'], currentDate: new Date(t * 1000) });
+      const { payload } = await jwtVerify(id, createLocalJWKSet(await jwks()), {
+        issuer: ISSUER,
+        audience: 'web',
+        algorithms: ['RS256'],
+        currentDate: new Date(t * 1000),
+      });
       assert.equal(payload.nonce, 'n');
     });
 
@@ -195,7 +301,13 @@ for (const backend of await backends()) {
       const rs0 = await activeOf('RS256');
       // RS256 rotated by hand six hours in: its schedule now runs six hours behind ES256's.
       t = es1.createdAt + 6 * 3600;
-      const manual = await rotateSigningKey(app.stores.keys, configKeks(app.provider.config), 'RS256', s.gracePeriod, t);
+      const manual = await rotateSigningKey(
+        app.stores.keys,
+        configKeks(app.provider.config),
+        'RS256',
+        s.gracePeriod,
+        t,
+      );
       assert.equal(manual.rotated, true);
       const rs1 = await activeOf('RS256');
       assert.equal(rs1.kid, manual.kid);
@@ -206,13 +318,22 @@ for (const backend of await backends()) {
       t = es1.createdAt + DAY - LEAD;
       const first = await race();
       // (The RS256 key replaced by hand has come to the end of its grace: retired, once.)
-      assert.deepEqual(first.filter((x) => x.type === 'key_retired').map((x) => [x.alg, x.kid]), [['RS256', rs0.kid]]);
+      assert.deepEqual(
+        first.filter((x) => x.type === 'key_retired').map((x) => [x.alg, x.kid]),
+        [['RS256', rs0.kid]],
+      );
       const pre1 = first.filter((x) => x.type !== 'key_retired');
-      assert.deepEqual(pre1.map((x) => [x.type, x.alg]), [['key_prepublished', 'ES256']]);
+      assert.deepEqual(
+        pre1.map((x) => [x.type, x.alg]),
+        [['key_prepublished', 'ES256']],
+      );
       assert.deepEqual(await race(), []);
       // ES256's rotation: one promotion; access tokens move to the new ES256 key, ID tokens stay on RS256's.
       t = es1.createdAt + DAY;
-      assert.deepEqual((await race()).map((x) => [x.type, x.alg, x.kid]), [['key_rotated', 'ES256', pre1[0]!.kid]]);
+      assert.deepEqual(
+        (await race()).map((x) => [x.type, x.alg, x.kid]),
+        [['key_rotated', 'ES256', pre1[0]!.kid]],
+      );
       await app.reloadKeys();
       assert.equal(kidOf(await accessToken()), pre1[0]!.kid);
       const idBefore = await idToken();
@@ -222,14 +343,23 @@ for (const backend of await backends()) {
       t = rs1.activatesAt! + DAY - LEAD;
       const second = await race();
       // (ES256's replaced key has come to the end of its grace: retired, once.)
-      assert.deepEqual(second.filter((x) => x.type === 'key_retired').map((x) => [x.alg, x.kid]), [['ES256', es1.kid]]);
+      assert.deepEqual(
+        second.filter((x) => x.type === 'key_retired').map((x) => [x.alg, x.kid]),
+        [['ES256', es1.kid]],
+      );
       const pre2 = second.filter((x) => x.type !== 'key_retired');
-      assert.deepEqual(pre2.map((x) => [x.type, x.alg]), [['key_prepublished', 'RS256']]);
+      assert.deepEqual(
+        pre2.map((x) => [x.type, x.alg]),
+        [['key_prepublished', 'RS256']],
+      );
       await app.reloadKeys();
       const cached = await jwks(); // a relying party's cache, holding the prepublished RS256 key
       assert.ok(cached.keys.some((k) => k.kid === pre2[0]!.kid));
       t = rs1.activatesAt! + DAY;
-      assert.deepEqual((await race()).map((x) => [x.type, x.alg, x.kid]), [['key_rotated', 'RS256', pre2[0]!.kid]]);
+      assert.deepEqual(
+        (await race()).map((x) => [x.type, x.alg, x.kid]),
+        [['key_rotated', 'RS256', pre2[0]!.kid]],
+      );
       await app.reloadKeys();
       const idAfter = await idToken();
       assert.equal(kidOf(idAfter), pre2[0]!.kid);
@@ -238,7 +368,10 @@ for (const backend of await backends()) {
       const opts = { issuer: ISSUER, audience: 'web', algorithms: ['RS256'], currentDate: new Date(t * 1000) };
       await jwtVerify(idAfter, createLocalJWKSet(cached), opts);
       // (checked at a time it had not expired: what matters is that its key is still published)
-      await jwtVerify(idBefore, createLocalJWKSet(await jwks()), { ...opts, currentDate: new Date((decodeJwt(idBefore).iat! + 1) * 1000) });
+      await jwtVerify(idBefore, createLocalJWKSet(await jwks()), {
+        ...opts,
+        currentDate: new Date((decodeJwt(idBefore).iat! + 1) * 1000),
+      });
       const states = (await app.stores.keys.list()).map((k) => [k.alg, k.state]);
       assert.equal(states.filter(([, st]) => st === 'active').length, 2);
       assert.equal(states.filter(([, st]) => st === 'prepublished').length, 0);
@@ -262,7 +395,10 @@ describe('JWKS and discovery validators', () => {
         assert.equal(r1.body, r2.body);
         assert.equal(r1.headers.etag, r2.headers.etag);
         assert.equal(r1.headers.etag, `"${createHash('sha256').update(r1.body).digest('base64url')}"`);
-        assert.equal((await two.server.inject({ url: path, headers: { 'if-none-match': r1.headers.etag as string } })).statusCode, 304);
+        assert.equal(
+          (await two.server.inject({ url: path, headers: { 'if-none-match': r1.headers.etag as string } })).statusCode,
+          304,
+        );
       }
     } finally {
       await one.close();
@@ -280,7 +416,10 @@ describe('KEK rotation at start-up', () => {
       const old = await testApp(url); // development KEK
       const kid = old.provider.keys().active.kid;
       await old.close();
-      const rolled = await testApp(url, { TESSERA_KEY_ENCRYPTION_KEY: NEW_KEK, TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: old.provider.config.keyEncryptionKey });
+      const rolled = await testApp(url, {
+        TESSERA_KEY_ENCRYPTION_KEY: NEW_KEK,
+        TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: old.provider.config.keyEncryptionKey,
+      });
       try {
         assert.equal(rolled.provider.keys().active.kid, kid);
         const res = await form(rolled, '/token', { grant_type: 'client_credentials' }, { authorization: basic('svc') });
@@ -288,8 +427,10 @@ describe('KEK rotation at start-up', () => {
       } finally {
         await rolled.close();
       }
-      await assert.rejects(testApp(url, { TESSERA_KEY_ENCRYPTION_KEY: NEW_KEK }),
-        /cannot decrypt signing key .*neither TESSERA_KEY_ENCRYPTION_KEY nor TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS/);
+      await assert.rejects(
+        testApp(url, { TESSERA_KEY_ENCRYPTION_KEY: NEW_KEK }),
+        /cannot decrypt signing key .*neither TESSERA_KEY_ENCRYPTION_KEY nor TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS/,
+      );
     } finally {
       rmSync(dirname(url.slice('sqlite:'.length)), { recursive: true, force: true });
     }

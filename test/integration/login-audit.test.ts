@@ -11,14 +11,19 @@ import { backends, loginForm, testApp } from '../fixtures/app.ts';
 const PASSWORD = 'correct horse battery';
 
 for (const backend of await backends()) {
-  describe(`sign-in audit and canonical usernames (${backend.name})`, { skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)' }, () => {
+  describe(`sign-in audit and canonical usernames (${backend.name})`, {
+    skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)',
+  }, () => {
     let app: App;
     let aliceId: string;
     before(async () => {
       app = await testApp(backend.url!, { TESSERA_LOGIN_MAX_FAILURES: '2' });
       aliceId = (await app.stores.users.findByUsername('alice'))!.id;
     });
-    after(async () => { await app?.close(); await backend.drop?.(); });
+    after(async () => {
+      await app?.close();
+      await backend.drop?.();
+    });
 
     const records = async (type: string, from: number) => {
       await app.audit.flush();

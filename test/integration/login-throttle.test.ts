@@ -6,10 +6,17 @@ import { backends, loginForm as sharedLoginForm, testApp } from '../fixtures/app
 const PASSWORD = 'correct horse battery';
 
 for (const backend of await backends()) {
-  describe(`failed-login throttling (${backend.name})`, { skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)' }, () => {
+  describe(`failed-login throttling (${backend.name})`, {
+    skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)',
+  }, () => {
     let app: App;
-    before(async () => { app = await testApp(backend.url!, { TESSERA_LOGIN_MAX_FAILURES: '3', TESSERA_LOGIN_ACCOUNT_MAX_FAILURES: '6' }); });
-    after(async () => { await app?.close(); await backend.drop?.(); });
+    before(async () => {
+      app = await testApp(backend.url!, { TESSERA_LOGIN_MAX_FAILURES: '3', TESSERA_LOGIN_ACCOUNT_MAX_FAILURES: '6' });
+    });
+    after(async () => {
+      await app?.close();
+      await backend.drop?.();
+    });
 
     /** A login form of alice's from `ip` (test/fixtures/app.ts loginForm). */
     const loginForm = async (ip: string) => {
@@ -53,7 +60,11 @@ for (const backend of await backends()) {
       // Another username (failures count for unknown ones too): alice's counters are used above.
       const attempt = async (ip: string) => (await sharedLoginForm(app, ip))('mallory', 'wrong');
       for (let i = 1; i <= 3; i++) assert.equal((await attempt(`2001:db8:7:7::${i}`)).statusCode, 400);
-      assert.equal((await attempt('2001:db8:7:7:abcd::4')).statusCode, 429, 'a fourth address of the /64 is the same source');
+      assert.equal(
+        (await attempt('2001:db8:7:7:abcd::4')).statusCode,
+        429,
+        'a fourth address of the /64 is the same source',
+      );
       assert.equal((await attempt('2001:db8:7:8::1')).statusCode, 400, 'the next /64 is another source');
     });
   });

@@ -12,8 +12,12 @@ function value(text: string, series: string): number {
 
 describe('Prometheus metrics', () => {
   let app: App;
-  before(async () => { app = await testApp('sqlite::memory:', { TESSERA_METRICS_TOKEN: TOKEN }); });
-  after(async () => { await app?.close(); });
+  before(async () => {
+    app = await testApp('sqlite::memory:', { TESSERA_METRICS_TOKEN: TOKEN });
+  });
+  after(async () => {
+    await app?.close();
+  });
   const scrape = async () => {
     const res = await app.server.inject({ url: '/metrics', headers: { authorization: `Bearer ${TOKEN}` } });
     assert.equal(res.statusCode, 200);
@@ -25,12 +29,17 @@ describe('Prometheus metrics', () => {
     const none = await app.server.inject({ url: '/metrics' });
     assert.equal(none.statusCode, 401);
     assert.match(none.headers['www-authenticate'] as string, /^Bearer/);
-    assert.equal((await app.server.inject({ url: '/metrics', headers: { authorization: 'Bearer wrong' } })).statusCode, 401);
+    assert.equal(
+      (await app.server.inject({ url: '/metrics', headers: { authorization: 'Bearer wrong' } })).statusCode,
+      401,
+    );
   });
 
   it('counts tokens by grant, failed client authentication, revocations and HTTP traffic', async () => {
     const before = await scrape();
-    const token = (await form(app, '/token', { grant_type: 'client_credentials' }, { authorization: basic('svc') })).json().access_token;
+    const token = (
+      await form(app, '/token', { grant_type: 'client_credentials' }, { authorization: basic('svc') })
+    ).json().access_token;
     await form(app, '/token', { grant_type: 'client_credentials' }, { authorization: basic('svc', 'wrong') });
     await form(app, '/revoke', { token }, { authorization: basic('svc') });
     const text = await scrape();

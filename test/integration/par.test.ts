@@ -3,23 +3,53 @@ import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import type { App } from '../../src/app.ts';
 import { saveClient } from '../../src/admin/clients.ts';
-import { authorizeUrl, authorizeWithLogin, backends, basic, form, ISSUER, Jar, pkce, testApp } from '../fixtures/app.ts';
+import {
+  authorizeUrl,
+  authorizeWithLogin,
+  backends,
+  basic,
+  form,
+  ISSUER,
+  Jar,
+  pkce,
+  testApp,
+} from '../fixtures/app.ts';
 
 const WEB = { client_id: 'web', redirect_uri: 'https://app.example/cb', response_type: 'code' };
 const URN = 'urn:ietf:params:oauth:request_uri:';
 
 for (const backend of await backends()) {
-  describe(`pushed authorization requests (${backend.name})`, { skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)' }, () => {
+  describe(`pushed authorization requests (${backend.name})`, {
+    skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)',
+  }, () => {
     let app: App;
-    before(async () => { app = await testApp(backend.url!); });
-    after(async () => { await app?.close(); await backend.drop?.(); });
+    before(async () => {
+      app = await testApp(backend.url!);
+    });
+    after(async () => {
+      await app?.close();
+      await backend.drop?.();
+    });
 
     const authParams = (extra: Record<string, string> = {}) => {
       const { verifier, challenge } = pkce();
-      return { verifier, params: { ...WEB, scope: 'openid profile email', state: 'pushed-state', nonce: 'pushed-nonce', code_challenge: challenge, code_challenge_method: 'S256', ...extra } };
+      return {
+        verifier,
+        params: {
+          ...WEB,
+          scope: 'openid profile email',
+          state: 'pushed-state',
+          nonce: 'pushed-nonce',
+          code_challenge: challenge,
+          code_challenge_method: 'S256',
+          ...extra,
+        },
+      };
     };
-    const push = (params: Record<string, string>, headers: Record<string, string> = { authorization: basic('web') }) => form(app, '/par', params, headers);
-    const authorizeGet = (params: Record<string, string>) => app.server.inject({ method: 'GET', url: authorizeUrl(params) });
+    const push = (params: Record<string, string>, headers: Record<string, string> = { authorization: basic('web') }) =>
+      form(app, '/par', params, headers);
+    const authorizeGet = (params: Record<string, string>) =>
+      app.server.inject({ method: 'GET', url: authorizeUrl(params) });
 
     it('answers 201 with a single-use request_uri; /authorize uses only the pushed parameters', async () => {
       const { verifier, params } = authParams();
@@ -31,11 +61,26 @@ for (const backend of await backends()) {
       assert.match(requestUri, /^urn:ietf:params:oauth:request_uri:[A-Za-z0-9_-]{43}$/);
       assert.equal(expiresIn, 60);
       // Parameters sent beside request_uri are ignored: the pushed state, scope and nonce win.
-      const redirect = await authorizeWithLogin(app, new Jar(), { client_id: 'web', request_uri: requestUri, state: 'front-channel', scope: 'openid' });
+      const redirect = await authorizeWithLogin(app, new Jar(), {
+        client_id: 'web',
+        request_uri: requestUri,
+        state: 'front-channel',
+        scope: 'openid',
+      });
       assert.equal(redirect.origin + redirect.pathname, WEB.redirect_uri);
       assert.equal(redirect.searchParams.get('state'), 'pushed-state');
       assert.equal(redirect.searchParams.get('iss'), ISSUER);
-      const tokens = await form(app, '/token', { grant_type: 'authorization_code', code: redirect.searchParams.get('code')!, code_verifier: verifier, redirect_uri: WEB.redirect_uri }, { authorization: basic('web') });
+      const tokens = await form(
+        app,
+        '/token',
+        {
+          grant_type: 'authorization_code',
+          code: redirect.searchParams.get('code')!,
+          code_verifier: verifier,
+          redirect_uri: WEB.redirect_uri,
+        },
+        { authorization: basic('web') },
+      );
       assert.equal(tokens.statusCode, 200, tokens.body);
       assert.equal(tokens.json().scope, 'openid profile email');
       assert.equal(decodeJwt(tokens.json().id_token).nonce, 'pushed-nonce');
@@ -49,7 +94,9 @@ for (const backend of await backends()) {
     it('50 parallel uses of one request_uri: exactly one starts the sign-in', async () => {
       const { params } = authParams();
       const { request_uri: requestUri } = (await push(params)).json();
-      const results = await Promise.all(Array.from({ length: 50 }, () => authorizeGet({ client_id: 'web', request_uri: requestUri })));
+      const results = await Promise.all(
+        Array.from({ length: 50 }, () => authorizeGet({ client_id: 'web', request_uri: requestUri })),
+      );
       assert.equal(results.filter((r) => r.statusCode === 303).length, 1);
       assert.equal(results.filter((r) => r.statusCode === 400).length, 49);
     });
@@ -58,7 +105,10 @@ for (const backend of await backends()) {
       const { params } = authParams({ client_id: 'spa', redirect_uri: 'https://spa.example/cb', scope: 'openid' });
       const res = await push(params, {});
       assert.equal(res.statusCode, 201, res.body);
-      const redirect = await authorizeWithLogin(app, new Jar(), { client_id: 'spa', request_uri: res.json().request_uri });
+      const redirect = await authorizeWithLogin(app, new Jar(), {
+        client_id: 'spa',
+        request_uri: res.json().request_uri,
+      });
       assert.ok(redirect.searchParams.get('code'));
     });
 
@@ -95,7 +145,12 @@ for (const backend of await backends()) {
         assert.equal(res.json().error, error, res.body);
         if (description) assert.match(res.json().error_description, description);
       }
-      const twice = await form(app, '/par', { ...params, scope: ['openid', 'profile'] }, { authorization: basic('web') });
+      const twice = await form(
+        app,
+        '/par',
+        { ...params, scope: ['openid', 'profile'] },
+        { authorization: basic('web') },
+      );
       assert.equal(twice.json().error, 'invalid_request');
     });
 
@@ -103,13 +158,22 @@ for (const backend of await backends()) {
       const huge = await push({ ...authParams().params, nonce: 'n'.repeat(70_000) });
       assert.equal(huge.statusCode, 413);
       assert.equal(huge.json().error, 'invalid_request');
-      const json = await app.server.inject({ method: 'POST', url: '/par', payload: JSON.stringify(authParams().params), headers: { 'content-type': 'application/json', authorization: basic('web') } });
+      const json = await app.server.inject({
+        method: 'POST',
+        url: '/par',
+        payload: JSON.stringify(authParams().params),
+        headers: { 'content-type': 'application/json', authorization: basic('web') },
+      });
       assert.equal(json.statusCode, 400);
       assert.equal(json.json().error, 'invalid_request');
       const get = await app.server.inject({ method: 'GET', url: '/par' });
       assert.equal(get.statusCode, 405);
       // No CORS at /par: a preflight from a registered client origin gets no allow-origin.
-      const preflight = await app.server.inject({ method: 'OPTIONS', url: '/par', headers: { origin: 'https://spa.example', 'access-control-request-method': 'POST' } });
+      const preflight = await app.server.inject({
+        method: 'OPTIONS',
+        url: '/par',
+        headers: { origin: 'https://spa.example', 'access-control-request-method': 'POST' },
+      });
       assert.equal(preflight.headers['access-control-allow-origin'], undefined);
     });
 
@@ -147,10 +211,19 @@ for (const backend of await backends()) {
     });
 
     it('a client registered with require_pushed_authorization_requests gets an RFC-shaped error for plain requests', async () => {
-      await saveClient(app.stores, app.provider.config, {
-        client_id: 'par-only', client_secret: 'par-only-secret-0123456789-abcdefgh', redirect_uris: ['https://par.example/cb'],
-        grant_types: ['authorization_code'], scope: 'openid', require_pushed_authorization_requests: true,
-      }, app.provider.now());
+      await saveClient(
+        app.stores,
+        app.provider.config,
+        {
+          client_id: 'par-only',
+          client_secret: 'par-only-secret-0123456789-abcdefgh',
+          redirect_uris: ['https://par.example/cb'],
+          grant_types: ['authorization_code'],
+          scope: 'openid',
+          require_pushed_authorization_requests: true,
+        },
+        app.provider.now(),
+      );
       const { params } = authParams({ client_id: 'par-only', redirect_uri: 'https://par.example/cb', scope: 'openid' });
       const plain = await authorizeGet(params);
       assert.equal(plain.statusCode, 303);
@@ -178,8 +251,12 @@ for (const backend of await backends()) {
 
 describe('TESSERA_REQUIRE_PAR', () => {
   let app: App;
-  before(async () => { app = await testApp('sqlite::memory:', { TESSERA_REQUIRE_PAR: 'true' }); });
-  after(async () => { await app?.close(); });
+  before(async () => {
+    app = await testApp('sqlite::memory:', { TESSERA_REQUIRE_PAR: 'true' });
+  });
+  after(async () => {
+    await app?.close();
+  });
 
   it('refuses every plain authorization request and says so in discovery', async () => {
     const { challenge } = pkce();
@@ -190,8 +267,14 @@ describe('TESSERA_REQUIRE_PAR', () => {
     assert.equal(location.searchParams.get('state'), 's');
     const pushed = await form(app, '/par', params, { authorization: basic('web') });
     assert.equal(pushed.statusCode, 201);
-    const ok = await app.server.inject({ method: 'GET', url: authorizeUrl({ client_id: 'web', request_uri: pushed.json().request_uri }) });
+    const ok = await app.server.inject({
+      method: 'GET',
+      url: authorizeUrl({ client_id: 'web', request_uri: pushed.json().request_uri }),
+    });
     assert.match(ok.headers.location as string, /\/interaction\//);
-    assert.equal((await app.server.inject('/.well-known/openid-configuration')).json().require_pushed_authorization_requests, true);
+    assert.equal(
+      (await app.server.inject('/.well-known/openid-configuration')).json().require_pushed_authorization_requests,
+      true,
+    );
   });
 });

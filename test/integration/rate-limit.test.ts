@@ -8,7 +8,13 @@ import { authorizeUrl, basic, form, loginForm, pkce, testApp } from '../fixtures
 
 const METRICS_TOKEN = 'metrics-token-0123456789-abcdefghijklmnop';
 const cc = (app: App, client: string, ip: string, headers: Record<string, string> = {}) =>
-  app.server.inject({ method: 'POST', url: '/token', remoteAddress: ip, payload: 'grant_type=client_credentials', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(client), ...headers } });
+  app.server.inject({
+    method: 'POST',
+    url: '/token',
+    remoteAddress: ip,
+    payload: 'grant_type=client_credentials',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(client), ...headers },
+  });
 
 async function metric(app: App, line: RegExp): Promise<number> {
   const res = await app.server.inject({ url: '/metrics', headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
@@ -16,23 +22,28 @@ async function metric(app: App, line: RegExp): Promise<number> {
   return m ? Number(m.split(' ').pop()) : 0;
 }
 
-
 describe('rate limits', () => {
   let app: App;
   before(async () => {
     app = await testApp('sqlite::memory:', {
       TESSERA_METRICS_TOKEN: METRICS_TOKEN,
-      TESSERA_RATE_LIMITS: 'token.client=3/60s token.ip=5/1m introspection.client=2/60 revocation.ip=2/60 authorization.ip=3/60 login.username=2/60s login.ip=4/60s',
+      TESSERA_RATE_LIMITS:
+        'token.client=3/60s token.ip=5/1m introspection.client=2/60 revocation.ip=2/60 authorization.ip=3/60 login.username=2/60s login.ip=4/60s',
     });
   });
-  after(async () => { await app?.close(); });
+  after(async () => {
+    await app?.close();
+  });
 
   it('token endpoint: per client_id, with RateLimit fields and an OAuth JSON 429 with Retry-After', async () => {
     for (let i = 0; i < 3; i++) {
       const ok = await cc(app, 'svc', `198.51.100.${i + 1}`);
       assert.equal(ok.statusCode, 200, ok.body);
       assert.equal(ok.headers['ratelimit-policy'], '"token.ip";q=5;w=60, "token.client";q=3;w=60');
-      assert.match(String(ok.headers.ratelimit), new RegExp(`^"token.ip";r=4;t=(60|59), "token.client";r=${2 - i};t=(60|59)$`));
+      assert.match(
+        String(ok.headers.ratelimit),
+        new RegExp(`^"token.ip";r=4;t=(60|59), "token.client";r=${2 - i};t=(60|59)$`),
+      );
     }
     const refused = await cc(app, 'svc', '198.51.100.9');
     assert.equal(refused.statusCode, 429);
@@ -55,8 +66,22 @@ describe('rate limits', () => {
   });
 
   it('counts client_secret_post clients by the client_id in the body', async () => {
-    const body = new URLSearchParams({ grant_type: 'authorization_code', code: 'nope', redirect_uri: 'https://post.example/cb', code_verifier: 'x'.repeat(43), client_id: 'web-post', client_secret: 'wrong' }).toString();
-    const post = (ip: string) => app.server.inject({ method: 'POST', url: '/token', remoteAddress: ip, payload: body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const body = new URLSearchParams({
+      grant_type: 'authorization_code',
+      code: 'nope',
+      redirect_uri: 'https://post.example/cb',
+      code_verifier: 'x'.repeat(43),
+      client_id: 'web-post',
+      client_secret: 'wrong',
+    }).toString();
+    const post = (ip: string) =>
+      app.server.inject({
+        method: 'POST',
+        url: '/token',
+        remoteAddress: ip,
+        payload: body,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
     for (let i = 0; i < 3; i++) assert.equal((await post(`203.0.113.${i}`)).statusCode, 401);
     const refused = await post('203.0.113.99');
     assert.equal(refused.statusCode, 429);
@@ -65,20 +90,42 @@ describe('rate limits', () => {
   it('token endpoint: per address, before the client is authenticated', async () => {
     const ip = '192.0.2.77';
     const clients = ['web', 'web-post', 'spa', 'native', 'rs'];
-    for (const c of clients) await app.server.inject({ method: 'POST', url: '/token', remoteAddress: ip, payload: `grant_type=client_credentials&client_id=${c}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
-    const refused = await app.server.inject({ method: 'POST', url: '/token', remoteAddress: ip, payload: 'grant_type=client_credentials&client_id=svc', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    for (const c of clients)
+      await app.server.inject({
+        method: 'POST',
+        url: '/token',
+        remoteAddress: ip,
+        payload: `grant_type=client_credentials&client_id=${c}`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
+    const refused = await app.server.inject({
+      method: 'POST',
+      url: '/token',
+      remoteAddress: ip,
+      payload: 'grant_type=client_credentials&client_id=svc',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     assert.equal(refused.statusCode, 429);
-    assert.match(String(refused.headers.ratelimit), /^"token.ip";r=0;t=\d+$/); // refused before the body was read: only the address counted
+    // refused before the body was read: only the address counted
+    assert.match(String(refused.headers.ratelimit), /^"token.ip";r=0;t=\d+$/);
     assert.equal(await metric(app, /^tessera_rate_limited_total\{policy="token",key="ip"\}/), 1);
   });
 
   it('introspection and revocation answer OAuth JSON 429s', async () => {
     const token = (await cc(app, 'rs', '192.0.2.200')).json().access_token as string;
-    for (let i = 0; i < 2; i++) assert.equal((await form(app, '/introspect', { token }, { authorization: basic('svc') })).statusCode, 200);
+    for (let i = 0; i < 2; i++)
+      assert.equal((await form(app, '/introspect', { token }, { authorization: basic('svc') })).statusCode, 200);
     const intro = await form(app, '/introspect', { token }, { authorization: basic('svc') });
     assert.equal(intro.statusCode, 429);
     assert.equal(intro.json().error, 'temporarily_unavailable');
-    const revoke = (ip: string) => app.server.inject({ method: 'POST', url: '/revoke', remoteAddress: ip, payload: 'token=unknown', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic('rs') } });
+    const revoke = (ip: string) =>
+      app.server.inject({
+        method: 'POST',
+        url: '/revoke',
+        remoteAddress: ip,
+        payload: 'token=unknown',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic('rs') },
+      });
     for (let i = 0; i < 2; i++) assert.equal((await revoke('192.0.2.201')).statusCode, 200);
     const refused = await revoke('192.0.2.201');
     assert.equal(refused.statusCode, 429);
@@ -87,8 +134,16 @@ describe('rate limits', () => {
   });
 
   it('authorization endpoint: per address, an HTML page', async () => {
-    const url = authorizeUrl({ client_id: 'web', redirect_uri: 'https://app.example/cb', response_type: 'code', scope: 'openid', code_challenge: pkce().challenge, code_challenge_method: 'S256' });
-    for (let i = 0; i < 3; i++) assert.equal((await app.server.inject({ url, remoteAddress: '192.0.2.150' })).statusCode, 303);
+    const url = authorizeUrl({
+      client_id: 'web',
+      redirect_uri: 'https://app.example/cb',
+      response_type: 'code',
+      scope: 'openid',
+      code_challenge: pkce().challenge,
+      code_challenge_method: 'S256',
+    });
+    for (let i = 0; i < 3; i++)
+      assert.equal((await app.server.inject({ url, remoteAddress: '192.0.2.150' })).statusCode, 303);
     const refused = await app.server.inject({ url, remoteAddress: '192.0.2.150' });
     assert.equal(refused.statusCode, 429);
     assert.match(String(refused.headers['content-type']), /^text\/html/);
@@ -99,7 +154,8 @@ describe('rate limits', () => {
 
   it('login: per username across addresses, refused before the password is checked', async () => {
     const failures = await metric(app, /^tessera_logins_total\{outcome="failure"\}/);
-    for (let i = 0; i < 2; i++) assert.equal((await (await loginForm(app, `100.64.0.${i + 1}`))('Alice', 'wrong')).statusCode, 400);
+    for (let i = 0; i < 2; i++)
+      assert.equal((await (await loginForm(app, `100.64.0.${i + 1}`))('Alice', 'wrong')).statusCode, 400);
     const refused = await (await loginForm(app, '100.64.0.3'))('alice', 'correct horse battery');
     assert.equal(refused.statusCode, 429);
     assert.match(refused.body, /Too many requests/);
@@ -119,30 +175,56 @@ describe('rate limits', () => {
   });
 
   it('bad input on limited endpoints still gets an RFC-shaped 4xx, never a 500', async () => {
-    for (const authorization of ['Basic', 'Basic !!!', `Basic ${Buffer.from('%E0%A4%A:x').toString('base64')}`, `Basic ${Buffer.from('x'.repeat(5000)).toString('base64')}`]) {
-      const res = await app.server.inject({ method: 'POST', url: '/token', remoteAddress: '192.0.2.210', payload: 'grant_type=client_credentials', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization } });
+    for (const authorization of [
+      'Basic',
+      'Basic !!!',
+      `Basic ${Buffer.from('%E0%A4%A:x').toString('base64')}`,
+      `Basic ${Buffer.from('x'.repeat(5000)).toString('base64')}`,
+    ]) {
+      const res = await app.server.inject({
+        method: 'POST',
+        url: '/token',
+        remoteAddress: '192.0.2.210',
+        payload: 'grant_type=client_credentials',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization },
+      });
       assert.equal(res.statusCode, 401, authorization.slice(0, 20));
       assert.equal(res.json().error, 'invalid_client');
     }
-    const wrongType = await app.server.inject({ method: 'POST', url: '/introspect', remoteAddress: '192.0.2.211', payload: '{"token":"x"}', headers: { 'content-type': 'application/json', authorization: basic('rs') } });
+    const wrongType = await app.server.inject({
+      method: 'POST',
+      url: '/introspect',
+      remoteAddress: '192.0.2.211',
+      payload: '{"token":"x"}',
+      headers: { 'content-type': 'application/json', authorization: basic('rs') },
+    });
     assert.equal(wrongType.statusCode, 400);
     assert.equal(wrongType.json().error, 'invalid_request');
     const submit = await loginForm(app, '100.64.2.1');
-    const long = (await submit('u'.repeat(4000), 'wrong')).statusCode; // an over-long field makes the form unreadable (403 page)
+    // an over-long field makes the form unreadable (403 page)
+    const long = (await submit('u'.repeat(4000), 'wrong')).statusCode;
     assert.ok(long >= 400 && long < 500, String(long));
   });
 
   it('routes without a policy are not limited or annotated', async () => {
     const res = await app.server.inject({ url: '/.well-known/openid-configuration' });
     assert.equal(res.headers.ratelimit, undefined);
-    for (let i = 0; i < 10; i++) assert.equal((await app.server.inject({ url: '/jwks', remoteAddress: '192.0.2.150' })).statusCode, 200);
+    for (let i = 0; i < 10; i++)
+      assert.equal((await app.server.inject({ url: '/jwks', remoteAddress: '192.0.2.150' })).statusCode, 200);
   });
 });
 
 describe('rate limits turned off (TESSERA_RATE_LIMITING=false)', () => {
   let app: App;
-  before(async () => { app = await testApp('sqlite::memory:', { TESSERA_RATE_LIMITING: 'false', TESSERA_RATE_LIMITS: 'token.client=1/60s token.ip=1/60s' }); });
-  after(async () => { await app?.close(); });
+  before(async () => {
+    app = await testApp('sqlite::memory:', {
+      TESSERA_RATE_LIMITING: 'false',
+      TESSERA_RATE_LIMITS: 'token.client=1/60s token.ip=1/60s',
+    });
+  });
+  after(async () => {
+    await app?.close();
+  });
 
   it('never refuses or annotates', async () => {
     for (let i = 0; i < 5; i++) {
@@ -155,11 +237,19 @@ describe('rate limits turned off (TESSERA_RATE_LIMITING=false)', () => {
 
 describe('rate-limit key: client address behind proxies (TESSERA_TRUST_PROXY)', () => {
   let app: App;
-  before(async () => { app = await testApp('sqlite::memory:', { TESSERA_TRUST_PROXY: '10.0.0.1', TESSERA_RATE_LIMITS: 'token.ip=2/60s token.client=off' }); });
-  after(async () => { await app?.close(); });
+  before(async () => {
+    app = await testApp('sqlite::memory:', {
+      TESSERA_TRUST_PROXY: '10.0.0.1',
+      TESSERA_RATE_LIMITS: 'token.ip=2/60s token.client=off',
+    });
+  });
+  after(async () => {
+    await app?.close();
+  });
 
   it('a spoofed X-Forwarded-For from an untrusted address does not change the key', async () => {
-    for (const spoof of ['203.0.113.1', '203.0.113.2']) assert.equal((await cc(app, 'svc', '192.0.2.50', { 'x-forwarded-for': spoof })).statusCode, 200);
+    for (const spoof of ['203.0.113.1', '203.0.113.2'])
+      assert.equal((await cc(app, 'svc', '192.0.2.50', { 'x-forwarded-for': spoof })).statusCode, 200);
     const refused = await cc(app, 'svc', '192.0.2.50', { 'x-forwarded-for': '203.0.113.3' });
     assert.equal(refused.statusCode, 429, 'every spoofed address counted against the real peer');
   });
@@ -168,7 +258,11 @@ describe('rate-limit key: client address behind proxies (TESSERA_TRUST_PROXY)', 
     const viaProxy = (client: string) => cc(app, 'svc', '10.0.0.1', { 'x-forwarded-for': client });
     assert.equal((await viaProxy('198.51.100.1')).statusCode, 200);
     assert.equal((await viaProxy('198.51.100.1')).statusCode, 200);
-    assert.equal((await viaProxy('198.51.100.2')).statusCode, 200, 'another client behind the proxy has its own budget');
+    assert.equal(
+      (await viaProxy('198.51.100.2')).statusCode,
+      200,
+      'another client behind the proxy has its own budget',
+    );
     assert.equal((await viaProxy('198.51.100.1')).statusCode, 429);
     // A client-supplied entry ahead of the proxy's is not believed: the proxy's own view counts.
     assert.equal((await viaProxy('203.0.113.9, 198.51.100.1')).statusCode, 429);
@@ -190,10 +284,19 @@ describe('rate-limit key: an IPv6 /64 is one address (TESSERA_RATE_LIMIT_IPV6_PR
   let app: App;
   let exact: App;
   before(async () => {
-    app = await testApp('sqlite::memory:', { TESSERA_RATE_LIMITS: 'token.ip=2/60s token.client=off registration.ip=2/60s', TESSERA_REGISTRATION: 'open' });
-    exact = await testApp('sqlite::memory:', { TESSERA_RATE_LIMITS: 'token.ip=2/60s token.client=off', TESSERA_RATE_LIMIT_IPV6_PREFIX: '128' });
+    app = await testApp('sqlite::memory:', {
+      TESSERA_RATE_LIMITS: 'token.ip=2/60s token.client=off registration.ip=2/60s',
+      TESSERA_REGISTRATION: 'open',
+    });
+    exact = await testApp('sqlite::memory:', {
+      TESSERA_RATE_LIMITS: 'token.ip=2/60s token.client=off',
+      TESSERA_RATE_LIMIT_IPV6_PREFIX: '128',
+    });
   });
-  after(async () => { await app?.close(); await exact?.close(); });
+  after(async () => {
+    await app?.close();
+    await exact?.close();
+  });
 
   it('two addresses in one /64 share a limit; the next /64 has its own', async () => {
     assert.equal((await cc(app, 'svc', '2001:db8:aa:1::1')).statusCode, 200);
@@ -213,7 +316,11 @@ describe('rate-limit key: an IPv6 /64 is one address (TESSERA_RATE_LIMIT_IPV6_PR
     // Two IPv4 clients behind one NAT64 translator (64:ff9b::/96) are two sources, not one /64.
     assert.equal((await cc(app, 'svc', '64:ff9b::198.51.100.30')).statusCode, 200);
     assert.equal((await cc(app, 'svc', '64:ff9b::198.51.100.30')).statusCode, 200);
-    assert.equal((await cc(app, 'svc', '64:ff9b::198.51.100.31')).statusCode, 200, 'another IPv4 client of the translator has its own budget');
+    assert.equal(
+      (await cc(app, 'svc', '64:ff9b::198.51.100.31')).statusCode,
+      200,
+      'another IPv4 client of the translator has its own budget',
+    );
     assert.equal((await cc(app, 'svc', '198.51.100.30')).statusCode, 429, 'the same IPv4 host');
     // One 6to4 host: its whole /48 and its IPv4 address are one source.
     assert.equal((await cc(app, 'svc', '2002:c633:6428::1')).statusCode, 200);
@@ -222,18 +329,30 @@ describe('rate-limit key: an IPv6 /64 is one address (TESSERA_RATE_LIMIT_IPV6_PR
     // Teredo: clients of one Teredo server (one /64) have their own budgets.
     assert.equal((await cc(app, 'svc', '2001:0:4136:e378:8000:63bf:399c:9bd7')).statusCode, 200);
     assert.equal((await cc(app, 'svc', '2001:0:4136:e378:8000:63bf:399c:9bd7')).statusCode, 200);
-    assert.equal((await cc(app, 'svc', '2001:0:4136:e378:8000:63bf:399c:9bd6')).statusCode, 200, 'another client of the same Teredo server');
+    assert.equal(
+      (await cc(app, 'svc', '2001:0:4136:e378:8000:63bf:399c:9bd6')).statusCode,
+      200,
+      'another client of the same Teredo server',
+    );
   });
 
   it('registration: the /64 shares one budget', async () => {
-    const register = (ip: string) => app.server.inject({ method: 'POST', url: '/register', remoteAddress: ip, payload: JSON.stringify({ redirect_uris: ['https://rp.example/cb'] }), headers: { 'content-type': 'application/json' } });
+    const register = (ip: string) =>
+      app.server.inject({
+        method: 'POST',
+        url: '/register',
+        remoteAddress: ip,
+        payload: JSON.stringify({ redirect_uris: ['https://rp.example/cb'] }),
+        headers: { 'content-type': 'application/json' },
+      });
     assert.equal((await register('2001:db8:bb:1::1')).statusCode, 201);
     assert.equal((await register('2001:db8:bb:1::2')).statusCode, 201);
     assert.equal((await register('2001:db8:bb:1::3')).statusCode, 429);
   });
 
   it('with a prefix of 128, every IPv6 address counts on its own', async () => {
-    for (const ip of ['2001:db8:cc:1::1', '2001:db8:cc:1::2', '2001:db8:cc:1::3']) assert.equal((await cc(exact, 'svc', ip)).statusCode, 200, ip);
+    for (const ip of ['2001:db8:cc:1::1', '2001:db8:cc:1::2', '2001:db8:cc:1::3'])
+      assert.equal((await cc(exact, 'svc', ip)).statusCode, 200, ip);
     assert.equal((await cc(exact, 'svc', '2001:db8:cc:1::1')).statusCode, 200);
     assert.equal((await cc(exact, 'svc', '2001:db8:cc:1::1')).statusCode, 429);
   });
@@ -243,12 +362,18 @@ describe('failed-login throttling under the rate limits: never a permanent locko
   let app: App;
   let offset = 0;
   before(async () => {
-    app = await testApp('sqlite::memory:', { TESSERA_LOGIN_MAX_FAILURES: '2', TESSERA_LOGIN_ACCOUNT_MAX_FAILURES: '3', TESSERA_LOGIN_WINDOW: '60' });
+    app = await testApp('sqlite::memory:', {
+      TESSERA_LOGIN_MAX_FAILURES: '2',
+      TESSERA_LOGIN_ACCOUNT_MAX_FAILURES: '3',
+      TESSERA_LOGIN_WINDOW: '60',
+    });
     // The protocol's clock, moved forward instead of waiting (the server reads p.now()).
     const real = app.provider.now;
     (app.provider as { now: () => number }).now = () => real() + offset;
   });
-  after(async () => { await app?.close(); });
+  after(async () => {
+    await app?.close();
+  });
 
   it('waits grow to TESSERA_LOGIN_WINDOW at most, and the owner gets in once the window passes', async () => {
     const submit = await loginForm(app, '100.64.3.1');
@@ -266,7 +391,10 @@ describe('failed-login throttling under the rate limits: never a permanent locko
       }
     }
     assert.ok(waits.length >= 7, waits.join());
-    assert.ok(waits.every((w) => w >= 1 && w <= 60), waits.join());
+    assert.ok(
+      waits.every((w) => w >= 1 && w <= 60),
+      waits.join(),
+    );
     assert.equal(Math.max(...waits), 60, 'the wait is capped at the window');
     // Right after the last failure even the right password waits; a window later it works.
     assert.equal((await submit('alice', 'correct horse battery')).statusCode, 429);

@@ -14,7 +14,13 @@ import { deletePrefix, sharedRedis, uniquePrefix } from '../fixtures/redis.ts';
 const redisUrl = await sharedRedis();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const cc = (app: App, client = 'svc', ip = '198.51.100.1') =>
-  app.server.inject({ method: 'POST', url: '/token', remoteAddress: ip, payload: 'grant_type=client_credentials', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(client) } });
+  app.server.inject({
+    method: 'POST',
+    url: '/token',
+    remoteAddress: ip,
+    payload: 'grant_type=client_credentials',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(client) },
+  });
 
 /** Adds POST /test/replay?jti=..., which claims `jti:<jti>` for 60 s through app.stores.replay. */
 function addReplayRoute(app: App): void {
@@ -22,11 +28,15 @@ function addReplayRoute(app: App): void {
     const jti = new URL(req.url, 'http://x').searchParams.get('jti')!;
     const now = app.provider.now();
     const fresh = await app.stores.replay.claim(`jti:${jti}`, now + 60, now);
-    return reply.code(fresh ? 200 : 400).send(fresh ? { accepted: true } : { error: 'invalid_request', error_description: 'replayed' });
+    return reply
+      .code(fresh ? 200 : 400)
+      .send(fresh ? { accepted: true } : { error: 'invalid_request', error_description: 'replayed' });
   });
 }
 
-describe('REDIS_URL: shared Redis backends', { skip: redisUrl ? false : 'Redis unreachable (set CI=true to require it)' }, () => {
+describe('REDIS_URL: shared Redis backends', {
+  skip: redisUrl ? false : 'Redis unreachable (set CI=true to require it)',
+}, () => {
   const prefix = uniquePrefix('app');
   const env = { REDIS_URL: redisUrl!, TESSERA_REDIS_PREFIX: prefix, TESSERA_RATE_LIMITS: 'token.client=6/60s' };
   let a: App;
@@ -37,13 +47,21 @@ describe('REDIS_URL: shared Redis backends', { skip: redisUrl ? false : 'Redis u
     addReplayRoute(a);
     addReplayRoute(b);
   });
-  after(async () => { await a?.close(); await b?.close(); await deletePrefix(redisUrl!, prefix); });
+  after(async () => {
+    await a?.close();
+    await b?.close();
+    await deletePrefix(redisUrl!, prefix);
+  });
 
   it('keeps replay markers in Redis, shared by every instance', async () => {
     const jti = randomUUID();
     assert.equal((await a.server.inject({ method: 'POST', url: `/test/replay?jti=${jti}` })).statusCode, 200);
     // The two apps have separate databases: only Redis can have told b.
-    assert.equal((await b.server.inject({ method: 'POST', url: `/test/replay?jti=${jti}` })).statusCode, 400, 'a replay at another instance is refused');
+    assert.equal(
+      (await b.server.inject({ method: 'POST', url: `/test/replay?jti=${jti}` })).statusCode,
+      400,
+      'a replay at another instance is refused',
+    );
     assert.equal((await a.redis!.client.keys(`${prefix}replay:{b*}:jti:${jti}`)).length, 1);
   });
 
@@ -65,10 +83,17 @@ describe('REDIS_URL: while Redis is down', { skip: privateRedisSkip() }, () => {
   let app: App;
   before(async () => {
     redis = await startPrivateRedis();
-    app = await testApp('sqlite::memory:', { REDIS_URL: redis.url, TESSERA_REDIS_TIMEOUT: '300', TESSERA_RATE_LIMITS: 'token.client=4/60s' });
+    app = await testApp('sqlite::memory:', {
+      REDIS_URL: redis.url,
+      TESSERA_REDIS_TIMEOUT: '300',
+      TESSERA_RATE_LIMITS: 'token.client=4/60s',
+    });
     addReplayRoute(app);
   });
-  after(async () => { await app?.close(); await redis?.close(); });
+  after(async () => {
+    await app?.close();
+    await redis?.close();
+  });
 
   it('replay checks fail closed with 503 temporarily_unavailable and Retry-After; rate limits fall back to the process; /ready says so; all recover without a restart', async () => {
     const before = randomUUID();

@@ -17,33 +17,75 @@ const SECRET = 'multi-secret-0123456789-abcdefghijklmnop';
 const CB = 'https://multi.example/cb';
 
 for (const backend of await backends()) {
-  describe(`resource indicators (${backend.name})`, { skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)' }, () => {
+  describe(`resource indicators (${backend.name})`, {
+    skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)',
+  }, () => {
     let app: App;
     let jwks: ReturnType<typeof createLocalJWKSet>;
     before(async () => {
       app = await testApp(backend.url!);
-      await saveClient(app.stores, app.provider.config, {
-        client_id: 'multi', client_secret: SECRET, redirect_uris: [CB], grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
-        scope: 'openid offline_access api:read api:write', allowed_resources: [A, B, C], resource_scopes: { [A]: ['api:read'], [B]: ['api:write'] },
-      }, app.provider.now());
+      await saveClient(
+        app.stores,
+        app.provider.config,
+        {
+          client_id: 'multi',
+          client_secret: SECRET,
+          redirect_uris: [CB],
+          grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+          scope: 'openid offline_access api:read api:write',
+          allowed_resources: [A, B, C],
+          resource_scopes: { [A]: ['api:read'], [B]: ['api:write'] },
+        },
+        app.provider.now(),
+      );
       jwks = createLocalJWKSet((await app.server.inject('/jwks')).json());
     });
-    after(async () => { await app?.close(); await backend.drop?.(); });
+    after(async () => {
+      await app?.close();
+      await backend.drop?.();
+    });
 
     const auth = { authorization: basic('multi', SECRET) };
     /** authorizeWithLogin takes a record, so repeated parameters go through the raw query here. */
     async function codeFor(resources: string[]) {
       const { verifier, challenge } = pkce();
-      const q = new URLSearchParams({ client_id: 'multi', redirect_uri: CB, response_type: 'code', scope: 'openid api:read api:write', code_challenge: challenge, code_challenge_method: 'S256' });
+      const q = new URLSearchParams({
+        client_id: 'multi',
+        redirect_uri: CB,
+        response_type: 'code',
+        scope: 'openid api:read api:write',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      });
       for (const r of resources) q.append('resource', r);
-      const pushed = await form(app, '/par', Object.fromEntries([...new Set(q.keys())].map((k) => [k, q.getAll(k)])), auth);
+      const pushed = await form(
+        app,
+        '/par',
+        Object.fromEntries([...new Set(q.keys())].map((k) => [k, q.getAll(k)])),
+        auth,
+      );
       assert.equal(pushed.statusCode, 201, pushed.body);
-      const redirect = await authorizeWithLogin(app, new Jar(), { client_id: 'multi', request_uri: pushed.json().request_uri });
+      const redirect = await authorizeWithLogin(app, new Jar(), {
+        client_id: 'multi',
+        request_uri: pushed.json().request_uri,
+      });
       return { verifier, code: redirect.searchParams.get('code')! };
     }
     const redeem = (c: { verifier: string; code: string }, resource?: string | string[]) =>
-      form(app, '/token', { grant_type: 'authorization_code', code: c.code, code_verifier: c.verifier, redirect_uri: CB, ...(resource ? { resource } : {}) }, auth);
-    const refresh = (rt: string, extra: Record<string, string | string[]> = {}) => form(app, '/token', { grant_type: 'refresh_token', refresh_token: rt, ...extra }, auth);
+      form(
+        app,
+        '/token',
+        {
+          grant_type: 'authorization_code',
+          code: c.code,
+          code_verifier: c.verifier,
+          redirect_uri: CB,
+          ...(resource ? { resource } : {}),
+        },
+        auth,
+      );
+    const refresh = (rt: string, extra: Record<string, string | string[]> = {}) =>
+      form(app, '/token', { grant_type: 'refresh_token', refresh_token: rt, ...extra }, auth);
     const claims = async (at: string) => (await jwtVerify(at, jwks, { issuer: ISSUER, typ: 'at+jwt' })).payload;
 
     it('several resources through PAR; the token request picks one: aud is that resource and the scope is its own', async () => {
@@ -95,7 +137,14 @@ for (const backend of await backends()) {
 
     it('repeated resource parameters at /authorize are kept together through the flow', async () => {
       const { verifier, challenge } = pkce();
-      const q = new URLSearchParams({ client_id: 'multi', redirect_uri: CB, response_type: 'code', scope: 'openid api:read api:write', code_challenge: challenge, code_challenge_method: 'S256' });
+      const q = new URLSearchParams({
+        client_id: 'multi',
+        redirect_uri: CB,
+        response_type: 'code',
+        scope: 'openid api:read api:write',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      });
       q.append('resource', A);
       q.append('resource', C);
       // authorizeWithLogin builds the query with new URLSearchParams(params), which copies repeated names too.
@@ -108,14 +157,29 @@ for (const backend of await backends()) {
       assert.equal(at.scope, 'openid api:read api:write'); // no resource_scopes entry for C
       const r = await refresh(res.json().refresh_token, { resource: A });
       assert.equal((await claims(r.json().access_token)).aud, A);
-      assert.equal((await refresh(r.json().refresh_token, { resource: B })).json().error, 'invalid_target'); // B was not authorized here
+      // B was not authorized here
+      assert.equal((await refresh(r.json().refresh_token, { resource: B })).json().error, 'invalid_target');
     });
 
     it('refuses unknown resources, too many, and malformed ones with invalid_target at /authorize and /par', async () => {
       const { challenge } = pkce();
-      const base = { client_id: 'multi', redirect_uri: CB, response_type: 'code', scope: 'openid', state: 's', code_challenge: challenge, code_challenge_method: 'S256' };
+      const base = {
+        client_id: 'multi',
+        redirect_uri: CB,
+        response_type: 'code',
+        scope: 'openid',
+        state: 's',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      };
       const many = Array.from({ length: MAX_RESOURCES + 1 }, (_, i) => `https://r${i}.example/`);
-      const bad: string[][] = [['https://unknown.example/'], [A, 'https://unknown.example/'], [`${A}#frag`], ['relative/path'], many];
+      const bad: string[][] = [
+        ['https://unknown.example/'],
+        [A, 'https://unknown.example/'],
+        [`${A}#frag`],
+        ['relative/path'],
+        many,
+      ];
       for (const resources of bad) {
         const q = new URLSearchParams(base);
         for (const r of resources) q.append('resource', r);
@@ -140,7 +204,12 @@ for (const backend of await backends()) {
       const two = await form(app, '/token', { grant_type: 'client_credentials', resource: [A, B] }, auth);
       assert.equal(two.statusCode, 400);
       assert.equal(two.json().error, 'invalid_target');
-      const other = await form(app, '/token', { grant_type: 'client_credentials', resource: 'https://unknown.example/' }, auth);
+      const other = await form(
+        app,
+        '/token',
+        { grant_type: 'client_credentials', resource: 'https://unknown.example/' },
+        auth,
+      );
       assert.equal(other.json().error, 'invalid_target');
     });
 
@@ -165,10 +234,21 @@ for (const backend of await backends()) {
         [{ [A]: ['api:admin'] }, /not one of the client's scopes/],
         [{ [A]: 'api:read' }, /list of strings/],
       ] as const) {
-        await assert.rejects(saveClient(app.stores, app.provider.config, { client_id: 'multi', resource_scopes: resource_scopes as never }, now),
-          (err: Error) => err instanceof AdminError && message.test(err.message), JSON.stringify(resource_scopes));
+        await assert.rejects(
+          saveClient(
+            app.stores,
+            app.provider.config,
+            { client_id: 'multi', resource_scopes: resource_scopes as never },
+            now,
+          ),
+          (err: Error) => err instanceof AdminError && message.test(err.message),
+          JSON.stringify(resource_scopes),
+        );
       }
-      assert.deepEqual((await app.stores.clients.get('multi'))!.metadata.resource_scopes, { [A]: ['api:read'], [B]: ['api:write'] });
+      assert.deepEqual((await app.stores.clients.get('multi'))!.metadata.resource_scopes, {
+        [A]: ['api:read'],
+        [B]: ['api:write'],
+      });
     });
   });
 }

@@ -18,11 +18,24 @@ const uniqueName = (prefix = 'user') => `${prefix}${process.pid}x${++counter}`;
 
 function params(extra: Record<string, string> = {}) {
   const { verifier, challenge } = pkce();
-  return { verifier, params: { ...WEB, scope: 'openid profile email', state: 'st', nonce: 'n', code_challenge: challenge, code_challenge_method: 'S256', ...extra } };
+  return {
+    verifier,
+    params: {
+      ...WEB,
+      scope: 'openid profile email',
+      state: 'st',
+      nonce: 'n',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      ...extra,
+    },
+  };
 }
 
 for (const backend of await backends()) {
-  describe(`self-registration (${backend.name})`, { skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)' }, () => {
+  describe(`self-registration (${backend.name})`, {
+    skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)',
+  }, () => {
     let app: App;
     let off: App;
     before(async () => {
@@ -30,9 +43,14 @@ for (const backend of await backends()) {
       // A second app on the same database, with sign-up off (the default).
       off = await testApp(backend.url!);
     });
-    after(async () => { await app?.close(); await off?.close(); await backend.drop?.(); });
+    after(async () => {
+      await app?.close();
+      await off?.close();
+      await backend.drop?.();
+    });
 
-    const get = (a: App, url: string, jar?: Jar) => a.server.inject({ method: 'GET', url, headers: jar ? { cookie: jar.header() } : {} });
+    const get = (a: App, url: string, jar?: Jar) =>
+      a.server.inject({ method: 'GET', url, headers: jar ? { cookie: jar.header() } : {} });
     const userCount = async () => (await app.stores.users.list()).length;
 
     /** Starts an authorization and returns the interaction path and the page it shows. */
@@ -55,10 +73,16 @@ for (const backend of await backends()) {
       return { ...s, jar, csrf: csrfOf(s.page.body) };
     }
 
-    const signup = (ia: string, jar: Jar, body: Record<string, string | string[]>) => form(app, `${ia}/signup`, body, { cookie: jar.header() });
+    const signup = (ia: string, jar: Jar, body: Record<string, string | string[]>) =>
+      form(app, `${ia}/signup`, body, { cookie: jar.header() });
 
     async function redeem(code: string, verifier: string) {
-      const res = await form(app, '/token', { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: WEB.redirect_uri }, { authorization: basic('web') });
+      const res = await form(
+        app,
+        '/token',
+        { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: WEB.redirect_uri },
+        { authorization: basic('web') },
+      );
       assert.equal(res.statusCode, 200, res.body);
       return res.json() as { access_token: string; id_token: string };
     }
@@ -81,7 +105,12 @@ for (const backend of await backends()) {
         const before = await userCount();
         assert.equal((await get(off, `${s.ia}/signup`, jar)).statusCode, 404);
         const csrf = csrfOf(s.page.body);
-        const res = await form(off, `${s.ia}/signup`, { username: uniqueName(), password: PASSWORD, confirm: PASSWORD, csrf }, { cookie: jar.header() });
+        const res = await form(
+          off,
+          `${s.ia}/signup`,
+          { username: uniqueName(), password: PASSWORD, confirm: PASSWORD, csrf },
+          { cookie: jar.header() },
+        );
         assert.equal(res.statusCode, 404);
         assert.match(res.body, /Sign-up not available/);
         assert.equal(await userCount(), before);
@@ -107,7 +136,14 @@ for (const backend of await backends()) {
         assert.doesNotMatch(page.body, /Already have an account/);
 
         const username = uniqueName('new');
-        const res = await signup(ia, jar, { username: username.toUpperCase(), email: 'new@example.com', name: 'New Person', password: PASSWORD, confirm: PASSWORD, csrf });
+        const res = await signup(ia, jar, {
+          username: username.toUpperCase(),
+          email: 'new@example.com',
+          name: 'New Person',
+          password: PASSWORD,
+          confirm: PASSWORD,
+          csrf,
+        });
         assert.equal(res.statusCode, 303, res.body);
         assert.equal(res.headers.location, `${ISSUER}${ia}`);
         jar.take(res);
@@ -122,7 +158,12 @@ for (const backend of await backends()) {
         const consent = await get(app, ia, jar);
         assert.match(consent.body, /Allow access\?/);
         assert.match(consent.body, new RegExp(username));
-        const done = await form(app, `${ia}/consent`, { decision: 'allow', csrf: csrfOf(consent.body) }, { cookie: jar.header() });
+        const done = await form(
+          app,
+          `${ia}/consent`,
+          { decision: 'allow', csrf: csrfOf(consent.body) },
+          { cookie: jar.header() },
+        );
         const loc = new URL(done.headers.location as string);
         assert.equal(loc.origin + loc.pathname, WEB.redirect_uri);
         const tokens = await redeem(loc.searchParams.get('code')!, verifier);
@@ -161,7 +202,12 @@ for (const backend of await backends()) {
         assert.equal(res.statusCode, 303, res.body);
         jar.take(res);
         const consent = await get(app, ia, jar);
-        const done = await form(app, `${ia}/consent`, { decision: 'allow', csrf: csrfOf(consent.body) }, { cookie: jar.header() });
+        const done = await form(
+          app,
+          `${ia}/consent`,
+          { decision: 'allow', csrf: csrfOf(consent.body) },
+          { cookie: jar.header() },
+        );
         const tokens = await redeem(new URL(done.headers.location as string).searchParams.get('code')!, verifier);
         const user = await app.stores.users.findByUsername(username);
         assert.equal(decodeJwt(tokens.id_token).sub, user!.id);
@@ -172,13 +218,23 @@ for (const backend of await backends()) {
         const jar = new Jar();
         // Sign in as alice first.
         const first = await start(app, jar);
-        const login = await form(app, `${first.ia}/login`, { username: 'alice', password: 'correct horse battery', csrf: csrfOf(first.page.body) }, { cookie: jar.header() });
+        const login = await form(
+          app,
+          `${first.ia}/login`,
+          { username: 'alice', password: 'correct horse battery', csrf: csrfOf(first.page.body) },
+          { cookie: jar.header() },
+        );
         jar.take(login);
         const aliceSession = jar.cookies.get('tessera_session');
         assert.ok(aliceSession);
         // prompt=create with a session still shows the sign-up page.
         const { ia, csrf } = await signupPage(jar);
-        const res = await signup(ia, jar, { username: uniqueName('fresh'), password: PASSWORD, confirm: PASSWORD, csrf });
+        const res = await signup(ia, jar, {
+          username: uniqueName('fresh'),
+          password: PASSWORD,
+          confirm: PASSWORD,
+          csrf,
+        });
         assert.equal(res.statusCode, 303, res.body);
         jar.take(res);
         const fresh = jar.cookies.get('tessera_session');
@@ -192,12 +248,31 @@ for (const backend of await backends()) {
 
       it('a device approval (RFC 8628): "Create an account" from its login page, then its consent page, and the device gets tokens of the new user', async () => {
         const GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
-        await saveClient(app.stores, app.provider.config, { client_id: 'tv', client_name: 'Living Room TV', token_endpoint_auth_method: 'none', grant_types: [GRANT], scope: 'openid profile', redirect_uris: [] }, app.provider.now());
-        const device = (await form(app, '/device_authorization', { client_id: 'tv', scope: 'openid profile' })).json() as { device_code: string; user_code: string };
+        await saveClient(
+          app.stores,
+          app.provider.config,
+          {
+            client_id: 'tv',
+            client_name: 'Living Room TV',
+            token_endpoint_auth_method: 'none',
+            grant_types: [GRANT],
+            scope: 'openid profile',
+            redirect_uris: [],
+          },
+          app.provider.now(),
+        );
+        const device = (
+          await form(app, '/device_authorization', { client_id: 'tv', scope: 'openid profile' })
+        ).json() as { device_code: string; user_code: string };
         const jar = new Jar();
         const entry = await get(app, '/device', jar);
         jar.take(entry);
-        const entered = await form(app, '/device', { user_code: device.user_code, csrf: csrfOf(entry.body) }, { cookie: jar.header() });
+        const entered = await form(
+          app,
+          '/device',
+          { user_code: device.user_code, csrf: csrfOf(entry.body) },
+          { cookie: jar.header() },
+        );
         jar.take(entered);
         const ia = new URL(entered.headers.location as string).pathname;
         const login = await get(app, ia, jar);
@@ -209,9 +284,18 @@ for (const backend of await backends()) {
         jar.take(res);
         const consent = await get(app, ia, jar);
         assert.ok(consent.body.includes(device.user_code), 'the consent page shows the code to compare');
-        const done = await form(app, `${ia}/consent`, { decision: 'allow', csrf: csrfOf(consent.body) }, { cookie: jar.header() });
+        const done = await form(
+          app,
+          `${ia}/consent`,
+          { decision: 'allow', csrf: csrfOf(consent.body) },
+          { cookie: jar.header() },
+        );
         assert.equal(done.statusCode, 200, done.body);
-        const tokens = await form(app, '/token', { grant_type: GRANT, device_code: device.device_code, client_id: 'tv' });
+        const tokens = await form(app, '/token', {
+          grant_type: GRANT,
+          device_code: device.device_code,
+          client_id: 'tv',
+        });
         assert.equal(tokens.statusCode, 200, tokens.body);
         const user = await app.stores.users.findByUsername(username);
         assert.equal(decodeJwt(tokens.json().id_token).sub, user!.id);
@@ -224,23 +308,103 @@ for (const backend of await backends()) {
 
       describe('bad input: a 4xx page and no user created', () => {
         const cases: [string, (csrf: string, name: string) => Record<string, string | string[]>, number, RegExp][] = [
-          ['missing CSRF token', (_c, u) => ({ username: u, password: PASSWORD, confirm: PASSWORD }), 403, /Form expired/],
-          ['wrong CSRF token', (_c, u) => ({ username: u, password: PASSWORD, confirm: PASSWORD, csrf: 'x'.repeat(43) }), 403, /Form expired/],
-          ['two CSRF tokens', (c, u) => ({ username: u, password: PASSWORD, confirm: PASSWORD, csrf: [c, c] }), 403, /Form expired/],
-          ['mismatched passwords', (c, u) => ({ username: u, password: PASSWORD, confirm: `${PASSWORD}!`, csrf: c }), 400, /The two passwords do not match/],
-          ['short password', (c, u) => ({ username: u, password: 'short12', confirm: 'short12', csrf: c }), 400, /at least 8 characters/],
-          ['common password', (c, u) => ({ username: u, password: 'Password123', confirm: 'Password123', csrf: c }), 400, /too common/],
-          ['password equal to the username', (c, u) => ({ username: u, password: u, confirm: u, csrf: c }), 400, /must not be your username/],
-          ['taken username', (c) => ({ username: 'alice', password: PASSWORD, confirm: PASSWORD, csrf: c }), 400, /This username is taken/],
-          ['taken username in another case', (c) => ({ username: 'ALICE', password: PASSWORD, confirm: PASSWORD, csrf: c }), 400, /This username is taken/],
-          ['bad username', (c) => ({ username: 'no spaces allowed', password: PASSWORD, confirm: PASSWORD, csrf: c }), 400, /3 to 32 characters/],
+          [
+            'missing CSRF token',
+            (_c, u) => ({ username: u, password: PASSWORD, confirm: PASSWORD }),
+            403,
+            /Form expired/,
+          ],
+          [
+            'wrong CSRF token',
+            (_c, u) => ({ username: u, password: PASSWORD, confirm: PASSWORD, csrf: 'x'.repeat(43) }),
+            403,
+            /Form expired/,
+          ],
+          [
+            'two CSRF tokens',
+            (c, u) => ({ username: u, password: PASSWORD, confirm: PASSWORD, csrf: [c, c] }),
+            403,
+            /Form expired/,
+          ],
+          [
+            'mismatched passwords',
+            (c, u) => ({ username: u, password: PASSWORD, confirm: `${PASSWORD}!`, csrf: c }),
+            400,
+            /The two passwords do not match/,
+          ],
+          [
+            'short password',
+            (c, u) => ({ username: u, password: 'short12', confirm: 'short12', csrf: c }),
+            400,
+            /at least 8 characters/,
+          ],
+          [
+            'common password',
+            (c, u) => ({ username: u, password: 'Password123', confirm: 'Password123', csrf: c }),
+            400,
+            /too common/,
+          ],
+          [
+            'password equal to the username',
+            (c, u) => ({ username: u, password: u, confirm: u, csrf: c }),
+            400,
+            /must not be your username/,
+          ],
+          [
+            'taken username',
+            (c) => ({ username: 'alice', password: PASSWORD, confirm: PASSWORD, csrf: c }),
+            400,
+            /This username is taken/,
+          ],
+          [
+            'taken username in another case',
+            (c) => ({ username: 'ALICE', password: PASSWORD, confirm: PASSWORD, csrf: c }),
+            400,
+            /This username is taken/,
+          ],
+          [
+            'bad username',
+            (c) => ({ username: 'no spaces allowed', password: PASSWORD, confirm: PASSWORD, csrf: c }),
+            400,
+            /3 to 32 characters/,
+          ],
           ['missing username', (c) => ({ password: PASSWORD, confirm: PASSWORD, csrf: c }), 400, /Choose a username/],
-          ['bad email', (c, u) => ({ username: u, email: 'not-an-email', password: PASSWORD, confirm: PASSWORD, csrf: c }), 400, /valid email address/],
-          ['oversized username', (c) => ({ username: 'a'.repeat(300), password: PASSWORD, confirm: PASSWORD, csrf: c }), 400, /too long or was sent twice/],
-          ['oversized password', (c, u) => ({ username: u, password: 'p'.repeat(1100), confirm: 'p'.repeat(1100), csrf: c }), 400, /too long or was sent twice/],
-          ['oversized name', (c, u) => ({ username: u, name: 'n'.repeat(600), password: PASSWORD, confirm: PASSWORD, csrf: c }), 400, /too long or was sent twice/],
-          ['name too long for the rules', (c, u) => ({ username: u, name: 'n'.repeat(200), password: PASSWORD, confirm: PASSWORD, csrf: c }), 400, /at most 128 characters/],
-          ['duplicated field', (c, u) => ({ username: [u, `${u}x`], password: PASSWORD, confirm: PASSWORD, csrf: c }), 400, /too long or was sent twice/],
+          [
+            'bad email',
+            (c, u) => ({ username: u, email: 'not-an-email', password: PASSWORD, confirm: PASSWORD, csrf: c }),
+            400,
+            /valid email address/,
+          ],
+          [
+            'oversized username',
+            (c) => ({ username: 'a'.repeat(300), password: PASSWORD, confirm: PASSWORD, csrf: c }),
+            400,
+            /too long or was sent twice/,
+          ],
+          [
+            'oversized password',
+            (c, u) => ({ username: u, password: 'p'.repeat(1100), confirm: 'p'.repeat(1100), csrf: c }),
+            400,
+            /too long or was sent twice/,
+          ],
+          [
+            'oversized name',
+            (c, u) => ({ username: u, name: 'n'.repeat(600), password: PASSWORD, confirm: PASSWORD, csrf: c }),
+            400,
+            /too long or was sent twice/,
+          ],
+          [
+            'name too long for the rules',
+            (c, u) => ({ username: u, name: 'n'.repeat(200), password: PASSWORD, confirm: PASSWORD, csrf: c }),
+            400,
+            /at most 128 characters/,
+          ],
+          [
+            'duplicated field',
+            (c, u) => ({ username: [u, `${u}x`], password: PASSWORD, confirm: PASSWORD, csrf: c }),
+            400,
+            /too long or was sent twice/,
+          ],
         ];
         for (const [name, body, status, message] of cases) {
           it(name, async () => {
@@ -263,7 +427,14 @@ for (const backend of await backends()) {
 
         it('a refused form is shown again with the fields kept (never the passwords) and the errors marked', async () => {
           const { ia, jar, csrf } = await signupPage();
-          const res = await signup(ia, jar, { username: 'alice', email: 'x@example.com', name: 'A <b>name</b>', password: PASSWORD, confirm: PASSWORD, csrf });
+          const res = await signup(ia, jar, {
+            username: 'alice',
+            email: 'x@example.com',
+            name: 'A <b>name</b>',
+            password: PASSWORD,
+            confirm: PASSWORD,
+            csrf,
+          });
           assert.equal(res.statusCode, 400);
           assert.match(res.body, /id="username" name="username" value="alice"/);
           assert.match(res.body, /value="x@example.com"/);
@@ -277,14 +448,21 @@ for (const backend of await backends()) {
           const before = await userCount();
           const username = uniqueName('json');
           const json = await app.server.inject({
-            method: 'POST', url: `${ia}/signup`, headers: { cookie: jar.header(), 'content-type': 'application/json' },
+            method: 'POST',
+            url: `${ia}/signup`,
+            headers: { cookie: jar.header(), 'content-type': 'application/json' },
             payload: JSON.stringify({ username, password: PASSWORD, confirm: PASSWORD, csrf }),
           } as InjectOptions);
           assert.equal(json.statusCode, 400);
           assert.match(json.headers['content-type'] as string, /^text\/html/);
           const other = await form(app, `${ia}/signup`, { username, password: PASSWORD, confirm: PASSWORD, csrf });
           assert.equal(other.statusCode, 403);
-          const unknown = await form(app, '/interaction/unknown-interaction/signup', { username, password: PASSWORD, confirm: PASSWORD, csrf }, { cookie: jar.header() });
+          const unknown = await form(
+            app,
+            '/interaction/unknown-interaction/signup',
+            { username, password: PASSWORD, confirm: PASSWORD, csrf },
+            { cookie: jar.header() },
+          );
           assert.equal(unknown.statusCode, 400);
           assert.match(unknown.body, /expired/);
           assert.equal(await userCount(), before);
@@ -305,8 +483,11 @@ for (const backend of await backends()) {
       it('10 parallel sign-ups of one username in one interaction: exactly one account, one success', async () => {
         const { ia, jar, csrf } = await signupPage();
         const username = uniqueName('race');
-        const results = await Promise.all(Array.from({ length: 10 }, (_, i) =>
-          signup(ia, jar, { username, password: `${PASSWORD} ${i}`, confirm: `${PASSWORD} ${i}`, csrf })));
+        const results = await Promise.all(
+          Array.from({ length: 10 }, (_, i) =>
+            signup(ia, jar, { username, password: `${PASSWORD} ${i}`, confirm: `${PASSWORD} ${i}`, csrf }),
+          ),
+        );
         const created = results.filter((r) => r.statusCode === 303 && r.headers['set-cookie']);
         assert.equal(created.length, 1, results.map((r) => r.statusCode).join(','));
         const user = await app.stores.users.findByUsername(username);
@@ -320,8 +501,16 @@ for (const backend of await backends()) {
 
 describe('self-registration settings', () => {
   let app: App;
-  before(async () => { app = await testApp('sqlite::memory:', { TESSERA_SELF_REGISTRATION: 'true', TESSERA_SELF_REGISTRATION_EMAIL: 'required', TESSERA_RATE_LIMITS: 'login.ip=4/60s' }); });
-  after(async () => { await app?.close(); });
+  before(async () => {
+    app = await testApp('sqlite::memory:', {
+      TESSERA_SELF_REGISTRATION: 'true',
+      TESSERA_SELF_REGISTRATION_EMAIL: 'required',
+      TESSERA_RATE_LIMITS: 'login.ip=4/60s',
+    });
+  });
+  after(async () => {
+    await app?.close();
+  });
 
   async function signupPage(jar: Jar): Promise<{ ia: string; csrf: string; res: LightMyRequestResponse }> {
     const res = await app.server.inject({ method: 'GET', url: authorizeUrl(params({ prompt: 'create' }).params) });
@@ -336,7 +525,12 @@ describe('self-registration settings', () => {
     const { ia, csrf, res } = await signupPage(jar);
     assert.match(res.body, /type="email" id="email" name="email" value="" autocomplete="email" required/);
     const before = (await app.stores.users.list()).length;
-    const r = await form(app, `${ia}/signup`, { username: 'needsmail', password: PASSWORD, confirm: PASSWORD, csrf }, { cookie: jar.header() });
+    const r = await form(
+      app,
+      `${ia}/signup`,
+      { username: 'needsmail', password: PASSWORD, confirm: PASSWORD, csrf },
+      { cookie: jar.header() },
+    );
     assert.equal(r.statusCode, 400);
     assert.match(r.body, /Enter your email address/);
     assert.equal((await app.stores.users.list()).length, before);
@@ -347,13 +541,23 @@ describe('self-registration settings', () => {
     const { ia, csrf } = await signupPage(jar);
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) {
-      const r = await form(app, `${ia}/signup`, { username: 'a', password: 'x', confirm: 'x', csrf }, { cookie: jar.header() });
+      const r = await form(
+        app,
+        `${ia}/signup`,
+        { username: 'a', password: 'x', confirm: 'x', csrf },
+        { cookie: jar.header() },
+      );
       statuses.push(r.statusCode);
       if (r.statusCode === 429) assert.ok(Number(r.headers['retry-after']) > 0);
     }
     assert.ok(statuses.includes(429), statuses.join(','));
     const before = (await app.stores.users.list()).length;
-    const limited = await form(app, `${ia}/signup`, { username: 'limited', email: 'l@example.com', password: PASSWORD, confirm: PASSWORD, csrf }, { cookie: jar.header() });
+    const limited = await form(
+      app,
+      `${ia}/signup`,
+      { username: 'limited', email: 'l@example.com', password: PASSWORD, confirm: PASSWORD, csrf },
+      { cookie: jar.header() },
+    );
     assert.equal(limited.statusCode, 429);
     assert.equal((await app.stores.users.list()).length, before);
   });

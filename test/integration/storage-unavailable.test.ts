@@ -36,7 +36,9 @@ describe('database unavailable', () => {
   });
 
   it('token, introspection, revocation and userinfo answer 503 temporarily_unavailable with Retry-After', async () => {
-    const token = (await form(app, '/token', { grant_type: 'client_credentials' }, { authorization: basic('svc') })).json().access_token as string;
+    const token = (
+      await form(app, '/token', { grant_type: 'client_credentials' }, { authorization: basic('svc') })
+    ).json().access_token as string;
     down = true;
     for (const res of [
       await form(app, '/token', { grant_type: 'client_credentials' }, { authorization: basic('svc') }),
@@ -45,18 +47,34 @@ describe('database unavailable', () => {
       await app.server.inject({ url: '/userinfo', headers: { authorization: `Bearer ${token}` } }),
     ]) {
       assert.equal(res.statusCode, 503, res.body);
-      assert.deepEqual(res.json(), { error: 'temporarily_unavailable', error_description: 'The service is temporarily unavailable; retry later.' });
+      assert.deepEqual(res.json(), {
+        error: 'temporarily_unavailable',
+        error_description: 'The service is temporarily unavailable; retry later.',
+      });
       assert.equal(res.headers['retry-after'], '2');
       assert.equal(res.headers['cache-control'], 'no-store');
       assert.equal(res.headers['www-authenticate'], undefined, 'no challenge: the credentials were not at fault');
     }
     down = false;
-    assert.equal((await form(app, '/introspect', { token }, { authorization: basic('rs') })).json().active, true, 'served again once the database is back');
+    assert.equal(
+      (await form(app, '/introspect', { token }, { authorization: basic('rs') })).json().active,
+      true,
+      'served again once the database is back',
+    );
   });
 
   it('browser pages answer a 503 error page, and /ready reports the database unreachable', async () => {
     down = true;
-    const page = await app.server.inject({ url: authorizeUrl({ client_id: 'web', redirect_uri: 'https://app.example/cb', response_type: 'code', scope: 'openid', code_challenge: pkce().challenge, code_challenge_method: 'S256' }) });
+    const page = await app.server.inject({
+      url: authorizeUrl({
+        client_id: 'web',
+        redirect_uri: 'https://app.example/cb',
+        response_type: 'code',
+        scope: 'openid',
+        code_challenge: pkce().challenge,
+        code_challenge_method: 'S256',
+      }),
+    });
     assert.equal(page.statusCode, 503);
     assert.match(page.headers['content-type'] as string, /text\/html/);
     assert.match(page.body, /Service unavailable/);
@@ -71,25 +89,50 @@ describe('database unavailable', () => {
 
 describe('refresh and the database failing mid-request', () => {
   let app: App;
-  before(async () => { app = await testApp('sqlite::memory:'); });
-  after(async () => { await app?.close(); });
+  before(async () => {
+    app = await testApp('sqlite::memory:');
+  });
+  after(async () => {
+    await app?.close();
+  });
 
   const tokens = async () => {
     const { verifier, challenge } = pkce();
-    const redirect = await authorizeWithLogin(app, new Jar(), { client_id: 'web', redirect_uri: 'https://app.example/cb', response_type: 'code', scope: 'openid offline_access', code_challenge: challenge, code_challenge_method: 'S256' });
-    return (await form(app, '/token', { grant_type: 'authorization_code', code: redirect.searchParams.get('code')!, code_verifier: verifier, redirect_uri: 'https://app.example/cb' }, { authorization: basic('web') })).json();
+    const redirect = await authorizeWithLogin(app, new Jar(), {
+      client_id: 'web',
+      redirect_uri: 'https://app.example/cb',
+      response_type: 'code',
+      scope: 'openid offline_access',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    });
+    return (
+      await form(
+        app,
+        '/token',
+        {
+          grant_type: 'authorization_code',
+          code: redirect.searchParams.get('code')!,
+          code_verifier: verifier,
+          redirect_uri: 'https://app.example/cb',
+        },
+        { authorization: basic('web') },
+      )
+    ).json();
   };
-  const refresh = (rt: string) => form(app, '/token', { grant_type: 'refresh_token', refresh_token: rt }, { authorization: basic('web') });
+  const refresh = (rt: string) =>
+    form(app, '/token', { grant_type: 'refresh_token', refresh_token: rt }, { authorization: basic('web') });
 
   it('a refresh whose transaction fails half-way is answered 503 and has not rotated the token: the retry succeeds instead of being taken for a replay', async () => {
     const first = await tokens();
     const rotate = app.stores.grants.rotate;
     const rotateNow = rotate.bind(app.stores.grants);
     // The database fails after the presented token was marked used, before the commit.
-    app.stores.grants.rotate = (hash, now, accept, next) => rotateNow(hash, now, accept, (refresh, grant, accepted) => {
-      next(refresh, grant, accepted);
-      throw new StorageUnavailableError('database unavailable: Connection terminated unexpectedly');
-    });
+    app.stores.grants.rotate = (hash, now, accept, next) =>
+      rotateNow(hash, now, accept, (refresh, grant, accepted) => {
+        next(refresh, grant, accepted);
+        throw new StorageUnavailableError('database unavailable: Connection terminated unexpectedly');
+      });
     try {
       const failed = await refresh(first.refresh_token);
       assert.equal(failed.statusCode, 503);
@@ -101,7 +144,7 @@ describe('refresh and the database failing mid-request', () => {
     assert.equal((await refresh(retry.json().refresh_token)).statusCode, 200);
   });
 
-  it('a refresh for a user disabled behind the grant\'s back is refused and revokes the grant', async () => {
+  it("a refresh for a user disabled behind the grant's back is refused and revokes the grant", async () => {
     const first = await tokens();
     const alice = (await app.stores.users.findByUsername('alice'))!;
     await app.stores.users.put({ ...alice, disabled: true });

@@ -24,32 +24,88 @@ const SECRET = 'broker-secret-0123456789-abcdefghijklmnop';
 const pki = hasOpenssl() ? makePki() : undefined;
 after(() => pki?.cleanup());
 
-function post(app: App, body: Record<string, string>, cert?: TestCert, authorization?: string): Promise<LightMyRequestResponse> {
+function post(
+  app: App,
+  body: Record<string, string>,
+  cert?: TestCert,
+  authorization?: string,
+): Promise<LightMyRequestResponse> {
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
   if (cert) headers[HEADER] = escapedPem(cert);
   if (authorization) headers.authorization = authorization;
-  return app.server.inject({ method: 'POST', url: '/token', payload: new URLSearchParams(body).toString(), headers, remoteAddress: PROXY } as InjectOptions);
+  return app.server.inject({
+    method: 'POST',
+    url: '/token',
+    payload: new URLSearchParams(body).toString(),
+    headers,
+    remoteAddress: PROXY,
+  } as InjectOptions);
 }
 
 for (const backend of await backends()) {
-  const skip = !pki ? 'openssl CLI not installed' : backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)';
+  const skip = !pki
+    ? 'openssl CLI not installed'
+    : backend.url
+      ? false
+      : 'PostgreSQL unreachable (set CI=true to require it)';
   describe(`token exchange with certificate-bound tokens, RFC 8705 (${backend.name})`, { skip }, () => {
     let app: App;
     const events: ProtocolEvent[] = [];
     before(async () => {
-      app = await testApp(backend.url!, { TESSERA_MTLS_CERT_HEADER: HEADER, TESSERA_TRUST_PROXY: PROXY, TESSERA_MTLS_CA_FILE: pki!.caFile });
+      app = await testApp(backend.url!, {
+        TESSERA_MTLS_CERT_HEADER: HEADER,
+        TESSERA_TRUST_PROXY: PROXY,
+        TESSERA_MTLS_CA_FILE: pki!.caFile,
+      });
       const n = app.provider.now();
       const cfg = app.provider.config;
       const cc = { grant_types: ['client_credentials' as const], scope: 'api:read', redirect_uris: [] };
-      await saveClient(app.stores, cfg, { client_id: 'pki-bound', token_endpoint_auth_method: 'tls_client_auth', tls_client_auth_san_dns: 'client.example', tls_client_certificate_bound_access_tokens: true, ...cc }, n);
-      await saveClient(app.stores, cfg, { client_id: 'pki-plain', token_endpoint_auth_method: 'tls_client_auth', tls_client_auth_san_dns: 'client.example', ...cc }, n);
-      const te = { grant_types: [GRANT as 'urn:ietf:params:oauth:grant-type:token-exchange'], scope: 'api:read', redirect_uris: [], token_exchange: { audiences: [ORDERS], subject_clients: ['pki-bound', 'pki-plain'] } };
+      await saveClient(
+        app.stores,
+        cfg,
+        {
+          client_id: 'pki-bound',
+          token_endpoint_auth_method: 'tls_client_auth',
+          tls_client_auth_san_dns: 'client.example',
+          tls_client_certificate_bound_access_tokens: true,
+          ...cc,
+        },
+        n,
+      );
+      await saveClient(
+        app.stores,
+        cfg,
+        {
+          client_id: 'pki-plain',
+          token_endpoint_auth_method: 'tls_client_auth',
+          tls_client_auth_san_dns: 'client.example',
+          ...cc,
+        },
+        n,
+      );
+      const te = {
+        grant_types: [GRANT as 'urn:ietf:params:oauth:grant-type:token-exchange'],
+        scope: 'api:read',
+        redirect_uris: [],
+        token_exchange: { audiences: [ORDERS], subject_clients: ['pki-bound', 'pki-plain'] },
+      };
       await saveClient(app.stores, cfg, { client_id: 'broker', client_secret: SECRET, ...te }, n);
-      await saveClient(app.stores, cfg, { client_id: 'broker-bound', client_secret: SECRET, tls_client_certificate_bound_access_tokens: true, ...te }, n);
+      await saveClient(
+        app.stores,
+        cfg,
+        { client_id: 'broker-bound', client_secret: SECRET, tls_client_certificate_bound_access_tokens: true, ...te },
+        n,
+      );
       const sink = app.provider.events;
-      (app.provider as { events: typeof sink }).events = (e) => { events.push(e); sink(e); };
+      (app.provider as { events: typeof sink }).events = (e) => {
+        events.push(e);
+        sink(e);
+      };
     });
-    after(async () => { await app?.close(); await backend.drop?.(); });
+    after(async () => {
+      await app?.close();
+      await backend.drop?.();
+    });
 
     const serviceToken = async (clientId: string) => {
       const res = await post(app, { grant_type: 'client_credentials', client_id: clientId }, pki!.clientA);
@@ -57,7 +113,12 @@ for (const backend of await backends()) {
       return res.json().access_token as string;
     };
     const exchange = (subject: string, broker: string, cert?: TestCert) =>
-      post(app, { grant_type: GRANT, subject_token: subject, subject_token_type: AT, audience: ORDERS }, cert, basic(broker, SECRET));
+      post(
+        app,
+        { grant_type: GRANT, subject_token: subject, subject_token_type: AT, audience: ORDERS },
+        cert,
+        basic(broker, SECRET),
+      );
     const refusedFor = (res: LightMyRequestResponse, reason: string) => {
       assert.equal(res.statusCode, 400, res.body);
       assert.equal(res.json().error, 'invalid_request');
@@ -67,7 +128,10 @@ for (const backend of await backends()) {
 
     it('a certificate-bound subject token is exchanged only over a request with its certificate', async () => {
       const bound = await serviceToken('pki-bound');
-      assert.equal((decodeJwt(bound).cnf as Record<string, string>)['x5t#S256'], certificateThumbprint(pki!.clientA.cert));
+      assert.equal(
+        (decodeJwt(bound).cnf as Record<string, string>)['x5t#S256'],
+        certificateThumbprint(pki!.clientA.cert),
+      );
       refusedFor(await exchange(bound, 'broker'), 'sender_constrained');
       refusedFor(await exchange(bound, 'broker', pki!.clientB), 'sender_constrained');
       const ok = await exchange(bound, 'broker', pki!.clientA);
@@ -82,7 +146,9 @@ for (const backend of await backends()) {
       assert.equal(decodeJwt(plain).cnf, undefined);
       const res = await exchange(plain, 'broker-bound', pki!.clientB);
       assert.equal(res.statusCode, 200, res.body);
-      assert.deepEqual(decodeJwt(res.json().access_token).cnf, { 'x5t#S256': certificateThumbprint(pki!.clientB.cert) });
+      assert.deepEqual(decodeJwt(res.json().access_token).cnf, {
+        'x5t#S256': certificateThumbprint(pki!.clientB.cert),
+      });
       // Without its certificate, that client gets nothing.
       const bare = await exchange(plain, 'broker-bound');
       assert.equal(bare.statusCode, 400, bare.body);

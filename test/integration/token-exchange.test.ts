@@ -18,30 +18,67 @@ function assertOAuthError(res: LightMyRequestResponse, status: number, error: st
 }
 
 for (const backend of await backends()) {
-  describe(`token exchange, RFC 8693 (${backend.name})`, { skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)' }, () => {
+  describe(`token exchange, RFC 8693 (${backend.name})`, {
+    skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)',
+  }, () => {
     let app: App;
     before(async () => {
       app = await testApp(backend.url!);
       const now = app.provider.now();
-      await saveClient(app.stores, app.provider.config, {
-        client_id: 'gateway', client_secret: GW_SECRET, grant_types: [GRANT], scope: 'openid profile api:read', redirect_uris: [],
-        token_exchange: { audiences: [ORDERS, 'billing'], subject_clients: ['web', 'svc'] },
-      }, now);
+      await saveClient(
+        app.stores,
+        app.provider.config,
+        {
+          client_id: 'gateway',
+          client_secret: GW_SECRET,
+          grant_types: [GRANT],
+          scope: 'openid profile api:read',
+          redirect_uris: [],
+          token_exchange: { audiences: [ORDERS, 'billing'], subject_clients: ['web', 'svc'] },
+        },
+        now,
+      );
     });
-    after(async () => { await app?.close(); await backend.drop?.(); });
+    after(async () => {
+      await app?.close();
+      await backend.drop?.();
+    });
 
     const exchange = (subject: string, extra: Record<string, string> = {}, auth = basic('gateway', GW_SECRET)) =>
-      form(app, '/token', { grant_type: GRANT, subject_token: subject, subject_token_type: AT, audience: ORDERS, ...extra }, { authorization: auth });
-    const introspect = async (token: string) => (await form(app, '/introspect', { token }, { authorization: basic('rs') })).json();
+      form(
+        app,
+        '/token',
+        { grant_type: GRANT, subject_token: subject, subject_token_type: AT, audience: ORDERS, ...extra },
+        { authorization: auth },
+      );
+    const introspect = async (token: string) =>
+      (await form(app, '/introspect', { token }, { authorization: basic('rs') })).json();
 
     async function userTokens() {
       const { verifier, challenge } = pkce();
-      const redirect = await authorizeWithLogin(app, new Jar(), { client_id: 'web', redirect_uri: 'https://app.example/cb', response_type: 'code', scope: 'openid profile offline_access', code_challenge: challenge, code_challenge_method: 'S256' });
-      const res = await form(app, '/token', { grant_type: 'authorization_code', code: redirect.searchParams.get('code')!, code_verifier: verifier, redirect_uri: 'https://app.example/cb' }, { authorization: basic('web') });
+      const redirect = await authorizeWithLogin(app, new Jar(), {
+        client_id: 'web',
+        redirect_uri: 'https://app.example/cb',
+        response_type: 'code',
+        scope: 'openid profile offline_access',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      });
+      const res = await form(
+        app,
+        '/token',
+        {
+          grant_type: 'authorization_code',
+          code: redirect.searchParams.get('code')!,
+          code_verifier: verifier,
+          redirect_uri: 'https://app.example/cb',
+        },
+        { authorization: basic('web') },
+      );
       return res.json() as { access_token: string; refresh_token: string };
     }
 
-    it('exchanges a user\'s access token for one with the allowed audience; revoking the user\'s grant revokes it', async () => {
+    it("exchanges a user's access token for one with the allowed audience; revoking the user's grant revokes it", async () => {
       const user = await userTokens();
       const res = await exchange(user.access_token);
       assert.equal(res.statusCode, 200, res.body);
@@ -60,13 +97,23 @@ for (const backend of await backends()) {
       assert.ok(payload.exp! <= subject.exp!);
       assert.equal((await introspect(body.access_token)).active, true);
       // Revoking the refresh token revokes the family: the exchanged token goes with it.
-      assert.equal((await form(app, '/revoke', { token: user.refresh_token }, { authorization: basic('web') })).statusCode, 200);
+      assert.equal(
+        (await form(app, '/revoke', { token: user.refresh_token }, { authorization: basic('web') })).statusCode,
+        200,
+      );
       assert.equal((await introspect(body.access_token)).active, false);
       assertOAuthError(await exchange(user.access_token), 400, 'invalid_request');
     });
 
     it('exchanges a service token, narrowing the scope when asked', async () => {
-      const svc = (await form(app, '/token', { grant_type: 'client_credentials', scope: 'api:read api:write' }, { authorization: basic('svc') })).json();
+      const svc = (
+        await form(
+          app,
+          '/token',
+          { grant_type: 'client_credentials', scope: 'api:read api:write' },
+          { authorization: basic('svc') },
+        )
+      ).json();
       const res = await exchange(svc.access_token, { audience: 'billing', scope: 'api:read' });
       assert.equal(res.statusCode, 200, res.body);
       assert.equal(res.json().scope, 'api:read');
@@ -79,12 +126,28 @@ for (const backend of await backends()) {
     it('refuses what the policy or RFC 8693 do not allow', async () => {
       const user = await userTokens();
       assertOAuthError(await exchange(user.access_token, { audience: 'https://evil.example/' }), 400, 'invalid_target');
-      assertOAuthError(await exchange(user.access_token, { audience: '', resource: 'https://evil.example/' }), 400, 'invalid_target');
+      assertOAuthError(
+        await exchange(user.access_token, { audience: '', resource: 'https://evil.example/' }),
+        400,
+        'invalid_target',
+      );
       assertOAuthError(await exchange(user.access_token, { audience: '' }), 400, 'invalid_request');
       assertOAuthError(await exchange(user.access_token, { resource: ORDERS }), 400, 'invalid_request');
-      assertOAuthError(await exchange(user.access_token, { subject_token_type: 'urn:ietf:params:oauth:token-type:id_token' }), 400, 'invalid_request');
-      assertOAuthError(await exchange(user.access_token, { actor_token: user.access_token, actor_token_type: AT }), 400, 'invalid_request');
-      assertOAuthError(await exchange(user.access_token, { requested_token_type: 'urn:ietf:params:oauth:token-type:refresh_token' }), 400, 'invalid_request');
+      assertOAuthError(
+        await exchange(user.access_token, { subject_token_type: 'urn:ietf:params:oauth:token-type:id_token' }),
+        400,
+        'invalid_request',
+      );
+      assertOAuthError(
+        await exchange(user.access_token, { actor_token: user.access_token, actor_token_type: AT }),
+        400,
+        'invalid_request',
+      );
+      assertOAuthError(
+        await exchange(user.access_token, { requested_token_type: 'urn:ietf:params:oauth:token-type:refresh_token' }),
+        400,
+        'invalid_request',
+      );
       assertOAuthError(await exchange('not-a-token'), 400, 'invalid_request');
       assertOAuthError(await exchange(user.refresh_token), 400, 'invalid_request');
       assertOAuthError(await exchange(`${user.access_token.slice(0, -4)}AAAA`), 400, 'invalid_request');
@@ -94,9 +157,24 @@ for (const backend of await backends()) {
       assertOAuthError(await exchange(exchanged), 400, 'invalid_request');
       // Only confidential clients registered for the grant.
       assertOAuthError(await exchange(user.access_token, {}, basic('web')), 400, 'unauthorized_client');
-      assertOAuthError(await form(app, '/token', { grant_type: GRANT, client_id: 'spa', subject_token: user.access_token, subject_token_type: AT, audience: ORDERS }), 400, 'unauthorized_client');
+      assertOAuthError(
+        await form(app, '/token', {
+          grant_type: GRANT,
+          client_id: 'spa',
+          subject_token: user.access_token,
+          subject_token_type: AT,
+          audience: ORDERS,
+        }),
+        400,
+        'unauthorized_client',
+      );
       assertOAuthError(await exchange(user.access_token, {}, basic('gateway', 'wrong')), 401, 'invalid_client');
-      const json = await app.server.inject({ method: 'POST', url: '/token', payload: JSON.stringify({ grant_type: GRANT }), headers: { 'content-type': 'application/json', authorization: basic('gateway', GW_SECRET) } });
+      const json = await app.server.inject({
+        method: 'POST',
+        url: '/token',
+        payload: JSON.stringify({ grant_type: GRANT }),
+        headers: { 'content-type': 'application/json', authorization: basic('gateway', GW_SECRET) },
+      });
       assertOAuthError(json, 400, 'invalid_request');
       assertOAuthError(await exchange('x'.repeat(9000)), 400, 'invalid_request');
     });
@@ -106,17 +184,64 @@ for (const backend of await backends()) {
       const config = app.provider.config;
       const bad = [
         { client_id: 'te1', client_secret: GW_SECRET, grant_types: [GRANT], redirect_uris: [] },
-        { client_id: 'te2', token_endpoint_auth_method: 'none', grant_types: [GRANT], redirect_uris: [], token_exchange: { audiences: [ORDERS], subject_clients: ['*'] } },
-        { client_id: 'te3', client_secret: GW_SECRET, grant_types: [GRANT], redirect_uris: [], token_exchange: { audiences: [], subject_clients: ['*'] } },
-        { client_id: 'te4', client_secret: GW_SECRET, grant_types: [GRANT], redirect_uris: [], token_exchange: { audiences: ['a b'], subject_clients: ['*'] } },
-        { client_id: 'te5', client_secret: GW_SECRET, grant_types: [GRANT], redirect_uris: [], token_exchange: { audiences: [ORDERS], subject_clients: ['*'], extra: 1 } },
-        { client_id: 'te6', client_secret: GW_SECRET, grant_types: ['client_credentials'], redirect_uris: [], token_exchange: { audiences: [ORDERS], subject_clients: ['*'] } },
+        {
+          client_id: 'te2',
+          token_endpoint_auth_method: 'none',
+          grant_types: [GRANT],
+          redirect_uris: [],
+          token_exchange: { audiences: [ORDERS], subject_clients: ['*'] },
+        },
+        {
+          client_id: 'te3',
+          client_secret: GW_SECRET,
+          grant_types: [GRANT],
+          redirect_uris: [],
+          token_exchange: { audiences: [], subject_clients: ['*'] },
+        },
+        {
+          client_id: 'te4',
+          client_secret: GW_SECRET,
+          grant_types: [GRANT],
+          redirect_uris: [],
+          token_exchange: { audiences: ['a b'], subject_clients: ['*'] },
+        },
+        {
+          client_id: 'te5',
+          client_secret: GW_SECRET,
+          grant_types: [GRANT],
+          redirect_uris: [],
+          token_exchange: { audiences: [ORDERS], subject_clients: ['*'], extra: 1 },
+        },
+        {
+          client_id: 'te6',
+          client_secret: GW_SECRET,
+          grant_types: ['client_credentials'],
+          redirect_uris: [],
+          token_exchange: { audiences: [ORDERS], subject_clients: ['*'] },
+        },
       ] as Parameters<typeof saveClient>[2][];
-      for (const input of bad) await assert.rejects(saveClient(app.stores, config, input, now), AdminError, input.client_id);
-      const ok = await saveClient(app.stores, config, { client_id: 'te7', client_secret: GW_SECRET, grant_types: [GRANT], redirect_uris: [], token_exchange: { audiences: [ORDERS], subject_clients: ['*'] } }, now);
+      for (const input of bad)
+        await assert.rejects(saveClient(app.stores, config, input, now), AdminError, input.client_id);
+      const ok = await saveClient(
+        app.stores,
+        config,
+        {
+          client_id: 'te7',
+          client_secret: GW_SECRET,
+          grant_types: [GRANT],
+          redirect_uris: [],
+          token_exchange: { audiences: [ORDERS], subject_clients: ['*'] },
+        },
+        now,
+      );
       assert.deepEqual(ok.client.metadata.token_exchange, { audiences: [ORDERS], subject_clients: ['*'] });
       // Dropping the grant drops the policy.
-      const dropped = await saveClient(app.stores, config, { client_id: 'te7', grant_types: ['client_credentials'] }, now);
+      const dropped = await saveClient(
+        app.stores,
+        config,
+        { client_id: 'te7', grant_types: ['client_credentials'] },
+        now,
+      );
       assert.equal(dropped.client.metadata.token_exchange, undefined);
     });
 

@@ -11,18 +11,32 @@ import type { App } from '../../src/app.ts';
 import { authorizeUrl, backends, csrfOf, form, ISSUER, Jar, pkce, testApp } from '../fixtures/app.ts';
 
 const GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
-const WARNING = /<div class="alert unverified" role="note"><p>This application registered itself with Tessera: its name has not been checked by anyone\./;
+const WARNING =
+  /<div class="alert unverified" role="note"><p>This application registered itself with Tessera: its name has not been checked by anyone\./;
 
 for (const backend of await backends()) {
-  describe(`unverified-application warning in every flow (${backend.name})`, { skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)' }, () => {
+  describe(`unverified-application warning in every flow (${backend.name})`, {
+    skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)',
+  }, () => {
     let app: App;
     before(async () => {
-      app = await testApp(backend.url!, { TESSERA_REGISTRATION: 'open', TESSERA_REGISTRATION_GRANT_TYPES: `authorization_code refresh_token ${GRANT}` });
+      app = await testApp(backend.url!, {
+        TESSERA_REGISTRATION: 'open',
+        TESSERA_REGISTRATION_GRANT_TYPES: `authorization_code refresh_token ${GRANT}`,
+      });
     });
-    after(async () => { await app?.close(); await backend.drop?.(); });
+    after(async () => {
+      await app?.close();
+      await backend.drop?.();
+    });
 
     const register = async (meta: Record<string, unknown>) => {
-      const res = await app.server.inject({ method: 'POST', url: '/register', payload: JSON.stringify(meta), headers: { 'content-type': 'application/json' } });
+      const res = await app.server.inject({
+        method: 'POST',
+        url: '/register',
+        payload: JSON.stringify(meta),
+        headers: { 'content-type': 'application/json' },
+      });
       assert.equal(res.statusCode, 201, res.body);
       return res.json() as { client_id: string };
     };
@@ -34,7 +48,12 @@ for (const backend of await backends()) {
     };
 
     it('device flow: the consent page warns, says access goes to the device, and shows the code', async () => {
-      const reg = await register({ client_name: 'Living Room TV (official)', token_endpoint_auth_method: 'none', grant_types: [GRANT], scope: 'openid' });
+      const reg = await register({
+        client_name: 'Living Room TV (official)',
+        token_endpoint_auth_method: 'none',
+        grant_types: [GRANT],
+        scope: 'openid',
+      });
       const started = await form(app, '/device_authorization', { client_id: reg.client_id, scope: 'openid' });
       assert.equal(started.statusCode, 200, started.body);
       const userCode: string = started.json().user_code;
@@ -48,7 +67,11 @@ for (const backend of await backends()) {
       assert.match(login.body, /name="password"/);
       assert.match(login.body, WARNING, 'the login page names the client, so it warns');
       assert.match(login.body, /Access would go to the device that showed you the code/);
-      await post(`${path}/login`, { username: 'alice', password: 'correct horse battery', csrf: csrfOf(login.body) }, jar);
+      await post(
+        `${path}/login`,
+        { username: 'alice', password: 'correct horse battery', csrf: csrfOf(login.body) },
+        jar,
+      );
       const consent = await get(path, jar);
       assert.match(consent.body, /Allow access\?/);
       assert.match(consent.body, WARNING);
@@ -57,9 +80,24 @@ for (const backend of await backends()) {
     });
 
     it('code flow: the login page warns with the host the answer goes to, as the consent page does', async () => {
-      const reg = await register({ client_name: 'Totally Official Bank', redirect_uris: ['https://rp.example/cb'], grant_types: ['authorization_code'], scope: 'openid' });
+      const reg = await register({
+        client_name: 'Totally Official Bank',
+        redirect_uris: ['https://rp.example/cb'],
+        grant_types: ['authorization_code'],
+        scope: 'openid',
+      });
       const jar = new Jar();
-      const res = await get(authorizeUrl({ client_id: reg.client_id, redirect_uri: 'https://rp.example/cb', response_type: 'code', scope: 'openid', code_challenge: pkce().challenge, code_challenge_method: 'S256' }), jar);
+      const res = await get(
+        authorizeUrl({
+          client_id: reg.client_id,
+          redirect_uri: 'https://rp.example/cb',
+          response_type: 'code',
+          scope: 'openid',
+          code_challenge: pkce().challenge,
+          code_challenge_method: 'S256',
+        }),
+        jar,
+      );
       jar.take(res);
       assert.ok((res.headers.location as string).startsWith(`${ISSUER}/interaction/`));
       const login = await get(new URL(res.headers.location as string).pathname, jar);
@@ -69,7 +107,17 @@ for (const backend of await backends()) {
 
     it('an operator-made client gets no warning', async () => {
       const jar = new Jar();
-      const res = await get(authorizeUrl({ client_id: 'web', redirect_uri: 'https://app.example/cb', response_type: 'code', scope: 'openid', code_challenge: pkce().challenge, code_challenge_method: 'S256' }), jar);
+      const res = await get(
+        authorizeUrl({
+          client_id: 'web',
+          redirect_uri: 'https://app.example/cb',
+          response_type: 'code',
+          scope: 'openid',
+          code_challenge: pkce().challenge,
+          code_challenge_method: 'S256',
+        }),
+        jar,
+      );
       jar.take(res);
       const login = await get(new URL(res.headers.location as string).pathname, jar);
       assert.match(login.body, /name="password"/);

@@ -12,8 +12,17 @@ const { stores } = await openStores(config, { migrate: false });
 writeFileSync(ready, '');
 while (!existsSync(gate)) await new Promise((r) => setTimeout(r, 2));
 const logged: Record<string, unknown>[] = [];
-const log = pino({ level: 'info' }, { write: (line: string) => { logged.push(JSON.parse(line)); } });
+const log = pino(
+  { level: 'info' },
+  {
+    write: (line: string) => {
+      logged.push(JSON.parse(line));
+    },
+  },
+);
 const { banner } = await prepareStorage(config, stores, log);
 const applied = logged.find((l) => l.msg === 'bootstrap file applied')!;
-process.stdout.write(JSON.stringify({ clients: applied.clients_changed, users: applied.users_changed, banner: banner ?? '' }));
+process.stdout.write(
+  JSON.stringify({ clients: applied.clients_changed, users: applied.users_changed, banner: banner ?? '' }),
+);
 await stores.close();

@@ -18,7 +18,19 @@ import { after, describe, it } from 'node:test';
 import pg from 'pg';
 import { createPgDatabase, pgAdminUrl } from '../fixtures/db.ts';
 import type { RunningServer } from '../fixtures/server.ts';
-import { base, Agent, clientCredentials, introspect, makeChains, pkce, REDIRECT, refresh, startInstance, until, type Answer } from './support.ts';
+import {
+  base,
+  Agent,
+  clientCredentials,
+  introspect,
+  makeChains,
+  pkce,
+  REDIRECT,
+  refresh,
+  startInstance,
+  until,
+  type Answer,
+} from './support.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -30,7 +42,9 @@ function fillUp(file: string): number {
     for (const size of [1 << 20, 4096, 512]) {
       const chunk = Buffer.alloc(size, 1);
       for (;;) {
-        try { written += writeSync(fd, chunk); } catch (err) {
+        try {
+          written += writeSync(fd, chunk);
+        } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
           break;
         }
@@ -42,12 +56,23 @@ function fillUp(file: string): number {
   return written;
 }
 
-const UNAVAILABLE = { error: 'temporarily_unavailable', error_description: 'The service is temporarily unavailable; retry later.' };
+const UNAVAILABLE = {
+  error: 'temporarily_unavailable',
+  error_description: 'The service is temporarily unavailable; retry later.',
+};
 const count = (text: string, re: RegExp) => (text.match(new RegExp(re, 'g')) ?? []).length;
 
 async function authorizePage(b: string): Promise<Response> {
   const p = await pkce();
-  const q = new URLSearchParams({ client_id: 'web', response_type: 'code', redirect_uri: REDIRECT, scope: 'openid', state: p.state, code_challenge: p.challenge, code_challenge_method: 'S256' });
+  const q = new URLSearchParams({
+    client_id: 'web',
+    response_type: 'code',
+    redirect_uri: REDIRECT,
+    scope: 'openid',
+    state: p.state,
+    code_challenge: p.challenge,
+    code_challenge_method: 'S256',
+  });
   return new Agent().request(`${b}/authorize?${q}`);
 }
 
@@ -64,16 +89,23 @@ function assertUnavailable(a: Answer, what: string): void {
 
 describe('storage faults', { timeout: 120_000 }, () => {
   let server: RunningServer | undefined;
-  after(async () => { await server?.stop(); });
+  after(async () => {
+    await server?.stop();
+  });
 
-  it('SQLite on a full disk: 503 temporarily_unavailable, the disk-full error logged once, /ready says disk_full, recovery once space is freed', { timeout: 60_000 }, async () => {
+  it('SQLite on a full disk: 503 temporarily_unavailable, the disk-full error logged once, /ready says disk_full, recovery once space is freed', {
+    timeout: 60_000,
+  }, async () => {
     const mnt = mkdtempSync(join(tmpdir(), 'tessera-full-'));
     // 16 MiB: room for the database and its WAL, far below the headroom start-up asks for.
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', mnt]);
     try {
       server = await startInstance(`sqlite:${join(mnt, 'tessera.db')}`);
       const b = base(server);
-      assert.match(server.output(), /WARNING[^:]*: only \d+ MiB free on the file system of the SQLite database \(.*\); keep at least 256 MiB free/);
+      assert.match(
+        server.output(),
+        /WARNING[^:]*: only \d+ MiB free on the file system of the SQLite database \(.*\); keep at least 256 MiB free/,
+      );
       const { chains } = await makeChains(b, 2);
       const cc = await clientCredentials(b);
       assert.equal(cc.status, 200);
@@ -90,7 +122,11 @@ describe('storage faults', { timeout: 120_000 }, () => {
         const chain = chains[i % chains.length]!;
         const r = await refresh(b, chain.rt);
         statuses.push(r.status);
-        if (r.status === 200) { chain.rt = r.body.refresh_token as string; chain.lastConfirmed = chain.rt; chain.accessTokens.push(r.body.access_token as string); } else failed = r;
+        if (r.status === 200) {
+          chain.rt = r.body.refresh_token as string;
+          chain.lastConfirmed = chain.rt;
+          chain.accessTokens.push(r.body.access_token as string);
+        } else failed = r;
       }
       assert.ok(failed, `a refresh failed once the disk was full (${statuses.join(' ')})`);
       assertUnavailable(failed, 'refresh on a full disk');
@@ -116,8 +152,13 @@ describe('storage faults', { timeout: 120_000 }, () => {
       assert.equal((await ready(b)).checks.database, 'ok');
       for (const chain of chains) {
         const again = await refresh(b, chain.rt);
-        assert.equal(again.status, 200, `the refresh token answered last still refreshes: ${JSON.stringify(again.body)}`);
-        for (const at of chain.accessTokens) assert.equal((await introspect(b, at)).body.active, true, 'an access token answered 200 is still active');
+        assert.equal(
+          again.status,
+          200,
+          `the refresh token answered last still refreshes: ${JSON.stringify(again.body)}`,
+        );
+        for (const at of chain.accessTokens)
+          assert.equal((await introspect(b, at)).body.active, true, 'an access token answered 200 is still active');
       }
       assert.equal((await authorizePage(b)).status, 303);
       assert.match(server.output(), /"event":"storage_recovered","fault":"disk_full"/);
@@ -132,13 +173,19 @@ describe('storage faults', { timeout: 120_000 }, () => {
     }
   });
 
-  it('PostgreSQL turned read-only: 503 temporarily_unavailable, read_only_sql_transaction logged once, /ready says read_only, recovery', { timeout: 60_000 }, async () => {
+  it('PostgreSQL turned read-only: 503 temporarily_unavailable, read_only_sql_transaction logged once, /ready says read_only, recovery', {
+    timeout: 60_000,
+  }, async () => {
     const database = await createPgDatabase();
     assert.ok(database, 'PostgreSQL is required (run with CI=true)');
     const name = new URL(database.url).pathname.slice(1);
     const admin = new pg.Client({ connectionString: pgAdminUrl() });
     await admin.connect();
-    const reconnectAll = () => admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
+    const reconnectAll = () =>
+      admin.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+        [name],
+      );
     try {
       server = await startInstance(database.url);
       const b = base(server);

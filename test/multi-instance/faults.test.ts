@@ -17,8 +17,20 @@ import { sqliteTempUrl } from '../fixtures/db.ts';
 import { startPrivatePg, type PrivatePg } from '../fixtures/private-pg.ts';
 import type { RunningServer } from '../fixtures/server.ts';
 import {
-  authorize, base, introspect, makeChains, pkce, refresh, refreshTokenRecord, rp, runCli,
-  startInstance, startLoad, until, type Agent, type LoadReport,
+  authorize,
+  base,
+  introspect,
+  makeChains,
+  pkce,
+  refresh,
+  refreshTokenRecord,
+  rp,
+  runCli,
+  startInstance,
+  startLoad,
+  until,
+  type Agent,
+  type LoadReport,
 } from './support.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -27,7 +39,11 @@ const TEST_TIMEOUT = 60_000;
 /** Runs `f` over `items`, `n` at a time. */
 async function eachLimited<T>(items: T[], n: number, f: (x: T) => Promise<void>): Promise<void> {
   let i = 0;
-  await Promise.all(Array.from({ length: n }, async () => { while (i < items.length) await f(items[i++]!); }));
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (i < items.length) await f(items[i++]!);
+    }),
+  );
 }
 
 const summary = (r: LoadReport) => {
@@ -56,9 +72,18 @@ async function assertNothingLost(b: string, databaseUrl: string, report: LoadRep
       assert.ok(record.used, `chain ${i}: its retry was refused, so the token must have been rotated`);
       continue;
     }
-    for (const at of chain.accessTokens) assert.equal((await introspect(b, at)).body.active, true, `chain ${i}: an access token of a valid family is inactive`);
+    for (const at of chain.accessTokens)
+      assert.equal(
+        (await introspect(b, at)).body.active,
+        true,
+        `chain ${i}: an access token of a valid family is inactive`,
+      );
     const r = await refresh(b, chain.rt);
-    assert.equal(r.status, 200, `chain ${i}: the refresh token answered last stopped working: ${JSON.stringify(r.body)}`);
+    assert.equal(
+      r.status,
+      200,
+      `chain ${i}: the refresh token answered last stopped working: ${JSON.stringify(r.body)}`,
+    );
   }
 }
 
@@ -67,7 +92,10 @@ async function assertSessionSurvived(b: string, agent: Agent): Promise<void> {
   const p = await pkce();
   const callback = await authorize(b, agent, p, { prompt: 'none' });
   assert.ok(callback.searchParams.get('code'), `expected a code without a login, got ${callback.href}`);
-  const tokens = await client.authorizationCodeGrant(await rp(b), callback, { pkceCodeVerifier: p.verifier, expectedState: p.state });
+  const tokens = await client.authorizationCodeGrant(await rp(b), callback, {
+    pkceCodeVerifier: p.verifier,
+    expectedState: p.state,
+  });
   assert.ok(tokens.access_token);
 }
 
@@ -81,16 +109,22 @@ describe('faults', { timeout: 4 * TEST_TIMEOUT }, () => {
     load = undefined;
     await server?.stop();
     server = undefined;
-    await pg.start().catch(() => { /* already running */ });
+    await pg.start().catch(() => {
+      /* already running */
+    });
   });
-  before(async () => { pg = await startPrivatePg({ fsync: true }); });
+  before(async () => {
+    pg = await startPrivatePg({ fsync: true });
+  });
   after(async () => {
     await server?.stop();
     await pg?.cleanup();
   });
 
   for (const mode of ['restarted', 'killed'] as const) {
-    it(`PostgreSQL ${mode} under load: 503 while it is down, recovery without a restart, nothing lost`, { timeout: TEST_TIMEOUT }, async (t) => {
+    it(`PostgreSQL ${mode} under load: 503 while it is down, recovery without a restart, nothing lost`, {
+      timeout: TEST_TIMEOUT,
+    }, async (t) => {
       const url = await pg.createDatabase(`tessera_${mode}`);
       server = await startInstance(url);
       const b = base(server);
@@ -104,17 +138,26 @@ describe('faults', { timeout: 4 * TEST_TIMEOUT }, () => {
       await sleep(300);
       const ready = await fetch(`${b}/ready`, { signal: AbortSignal.timeout(10_000) });
       assert.equal(ready.status, 503);
-      assert.deepEqual(((await ready.json()) as { checks: unknown }).checks, { database: 'unreachable', signing_key: 'ok' });
+      assert.deepEqual(((await ready.json()) as { checks: unknown }).checks, {
+        database: 'unreachable',
+        signing_key: 'ok',
+      });
       // Client credentials may still be served from the client cache (TESSERA_CLIENT_CACHE_TTL);
       // introspection always reads the revocation list.
       const direct = await introspect(b, chains[0]!.accessTokens[0]!);
       assert.equal(direct.status, 503, JSON.stringify(direct.body));
-      assert.deepEqual(direct.body, { error: 'temporarily_unavailable', error_description: 'The service is temporarily unavailable; retry later.' });
+      assert.deepEqual(direct.body, {
+        error: 'temporarily_unavailable',
+        error_description: 'The service is temporarily unavailable; retry later.',
+      });
       assert.equal(direct.headers.get('retry-after'), '2');
       await sleep(1200);
 
       await pg.start();
-      await until('introspection once PostgreSQL is back', async () => (await introspect(b, chains[0]!.accessTokens[0]!)).status === 200);
+      await until(
+        'introspection once PostgreSQL is back',
+        async () => (await introspect(b, chains[0]!.accessTokens[0]!)).status === 200,
+      );
       const recoveredAt = Date.now();
       assert.equal((await fetch(`${b}/ready`)).status, 200);
       await sleep(1500);
@@ -123,15 +166,28 @@ describe('faults', { timeout: 4 * TEST_TIMEOUT }, () => {
       t.diagnostic(`outcomes ${summary(report)}; lost rotations ${report.chains.filter((c) => c.lostRotation).length}`);
 
       assert.doesNotMatch(server.output(), /tessera exited/, 'the Tessera process kept running');
-      const unexpected = report.outcomes.filter((o) => o.result === 'network' || (o.result === 'other' && !o.ambiguous));
+      const unexpected = report.outcomes.filter(
+        (o) => o.result === 'network' || (o.result === 'other' && !o.ambiguous),
+      );
       assert.deepEqual(unexpected, [], `only 200s and 503s were expected; ${summary(report)}`);
       const unavailable = report.outcomes.filter((o) => o.result === 'unavailable');
       assert.ok(unavailable.length > 0, `the load saw the outage; ${summary(report)}`);
-      for (const o of unavailable) assert.ok(o.at >= downAt && o.at <= recoveredAt + 1000, `a 503 outside the outage (${o.at - downAt} ms after it began)`);
+      for (const o of unavailable)
+        assert.ok(
+          o.at >= downAt && o.at <= recoveredAt + 1000,
+          `a 503 outside the outage (${o.at - downAt} ms after it began)`,
+        );
       const afterwards = report.outcomes.filter((o) => o.at > recoveredAt + 1000);
-      assert.ok(afterwards.length > 20 && afterwards.every((o) => o.result === 'ok'), `every request after recovery succeeds; ${summary(report)}`);
+      assert.ok(
+        afterwards.length > 20 && afterwards.every((o) => o.result === 'ok'),
+        `every request after recovery succeeds; ${summary(report)}`,
+      );
       // A clean stop ends transactions before they commit: no answer is lost, so no rotation is.
-      if (mode === 'restarted') assert.ok(report.chains.every((c) => !c.lostRotation), 'no rotation was lost');
+      if (mode === 'restarted')
+        assert.ok(
+          report.chains.every((c) => !c.lostRotation),
+          'no rotation was lost',
+        );
 
       await assertNothingLost(b, url, report);
       await assertSessionSurvived(b, agent);
@@ -141,7 +197,9 @@ describe('faults', { timeout: 4 * TEST_TIMEOUT }, () => {
   }
 
   for (const backend of ['PostgreSQL', 'SQLite'] as const) {
-    it(`a Tessera process killed under load on ${backend}: restarts on a consistent database, keeps sessions and tokens`, { timeout: TEST_TIMEOUT }, async (t) => {
+    it(`a Tessera process killed under load on ${backend}: restarts on a consistent database, keeps sessions and tokens`, {
+      timeout: TEST_TIMEOUT,
+    }, async (t) => {
       const url = backend === 'PostgreSQL' ? await pg.createDatabase('tessera_killed_server') : sqliteTempUrl();
       try {
         server = await startInstance(url);
@@ -159,13 +217,23 @@ describe('faults', { timeout: 4 * TEST_TIMEOUT }, () => {
         await sleep(1000);
         const report = await load.stop();
         load = undefined;
-        t.diagnostic(`outcomes ${summary(report)}; lost rotations ${report.chains.filter((c) => c.lostRotation).length}`);
+        t.diagnostic(
+          `outcomes ${summary(report)}; lost rotations ${report.chains.filter((c) => c.lostRotation).length}`,
+        );
 
         // Requests in flight at the kill, and those sent while it was down, got no answer; every
         // other request succeeded.
-        const unexpected = report.outcomes.filter((o) => (o.result === 'network' && (o.at < killAt || o.at > upAt)) || o.result === 'unavailable' || (o.result === 'other' && !o.ambiguous));
+        const unexpected = report.outcomes.filter(
+          (o) =>
+            (o.result === 'network' && (o.at < killAt || o.at > upAt)) ||
+            o.result === 'unavailable' ||
+            (o.result === 'other' && !o.ambiguous),
+        );
         assert.deepEqual(unexpected, [], summary(report));
-        assert.ok(report.outcomes.some((o) => o.result === 'network'), `the load saw the process die; ${summary(report)}`);
+        assert.ok(
+          report.outcomes.some((o) => o.result === 'network'),
+          `the load saw the process die; ${summary(report)}`,
+        );
         assert.ok(report.outcomes.filter((o) => o.at > upAt && o.result === 'ok').length > 20, summary(report));
 
         // The database is consistent: migrations have nothing to do, the audit chain verifies.

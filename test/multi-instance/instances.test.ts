@@ -11,12 +11,29 @@ import * as client from 'openid-client';
 import { createPgDatabase, pgAdminUrlForDisplay } from '../fixtures/db.ts';
 import type { RunningServer } from '../fixtures/server.ts';
 import {
-  Agent, authorize, base, clientCredentials, introspect, ISSUER, login, pkce, refresh, rp, runCli, startInstance, SVC_AUTH, until, WEB_AUTH,
+  Agent,
+  authorize,
+  base,
+  clientCredentials,
+  introspect,
+  ISSUER,
+  login,
+  pkce,
+  refresh,
+  rp,
+  runCli,
+  startInstance,
+  SVC_AUTH,
+  until,
+  WEB_AUTH,
 } from './support.ts';
 
 const pg = await createPgDatabase();
 
-describe('several instances on one PostgreSQL database', { skip: pg ? false : `PostgreSQL unreachable at ${pgAdminUrlForDisplay()}`, timeout: 120_000 }, () => {
+describe('several instances on one PostgreSQL database', {
+  skip: pg ? false : `PostgreSQL unreachable at ${pgAdminUrlForDisplay()}`,
+  timeout: 120_000,
+}, () => {
   let a: RunningServer;
   let b: RunningServer;
   let A: string;
@@ -45,7 +62,11 @@ describe('several instances on one PostgreSQL database', { skip: pg ? false : `P
   it('start together on an empty database and agree on one signing key per algorithm', async () => {
     for (const s of [A, B]) assert.equal((await fetch(`${s}/ready`)).status, 200);
     const [ka, kb] = [await kids(A), await kids(B)];
-    assert.deepEqual((await jwks(A)).keys.map((k) => k.alg).sort(), ['ES256', 'RS256'], 'one key per algorithm, not one per instance');
+    assert.deepEqual(
+      (await jwks(A)).keys.map((k) => k.alg).sort(),
+      ['ES256', 'RS256'],
+      'one key per algorithm, not one per instance',
+    );
     assert.deepEqual(ka, kb);
   });
 
@@ -58,13 +79,22 @@ describe('several instances on one PostgreSQL database', { skip: pg ? false : `P
     const p = await pkce();
     const callback = await authorize(B, agent, p, { prompt: 'none' });
     assert.ok(callback.searchParams.get('code'), `expected a code, got ${callback.href}`);
-    const again = await client.authorizationCodeGrant(await rp(A), callback, { pkceCodeVerifier: p.verifier, expectedState: p.state });
+    const again = await client.authorizationCodeGrant(await rp(A), callback, {
+      pkceCodeVerifier: p.verifier,
+      expectedState: p.state,
+    });
     assert.equal(again.claims()?.sub, tokens.claims()?.sub);
     assert.equal(again.claims()?.auth_time, tokens.claims()?.auth_time, 'the same login session');
     // A code is single use across instances too.
     const replay = await fetch(`${B}/token`, {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: WEB_AUTH },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code: callback.searchParams.get('code')!, code_verifier: p.verifier, redirect_uri: 'https://app.example/cb' }),
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: WEB_AUTH },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code: callback.searchParams.get('code')!,
+        code_verifier: p.verifier,
+        redirect_uri: 'https://app.example/cb',
+      }),
     });
     assert.equal(replay.status, 400);
     assert.equal(((await replay.json()) as { error: string }).error, 'invalid_grant');
@@ -87,7 +117,9 @@ describe('several instances on one PostgreSQL database', { skip: pg ? false : `P
 
   it('24 concurrent refreshes of one token spread over both instances: at most one succeeds', async () => {
     const tokens = await login(A, B);
-    const results = await Promise.all(Array.from({ length: 24 }, (_, i) => refresh(i % 2 ? A : B, tokens.refresh_token!)));
+    const results = await Promise.all(
+      Array.from({ length: 24 }, (_, i) => refresh(i % 2 ? A : B, tokens.refresh_token!)),
+    );
     const ok = results.filter((r) => r.status === 200);
     assert.ok(ok.length <= 1, `${ok.length} refreshes succeeded`);
     for (const r of results.filter((x) => x.status !== 200)) {
@@ -104,7 +136,10 @@ describe('several instances on one PostgreSQL database', { skip: pg ? false : `P
   it('a revocation on A is honoured by introspection and userinfo on B', async () => {
     const tokens = await login(A, A);
     const onB = await rp(B);
-    assert.equal((await client.fetchUserInfo(onB, tokens.access_token, tokens.claims()!.sub)).sub, tokens.claims()!.sub);
+    assert.equal(
+      (await client.fetchUserInfo(onB, tokens.access_token, tokens.claims()!.sub)).sub,
+      tokens.claims()!.sub,
+    );
     await client.tokenRevocation(await rp(A), tokens.refresh_token!);
     assert.equal((await client.tokenIntrospection(onB, tokens.access_token)).active, false);
     const ui = await fetch(`${B}/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
@@ -114,7 +149,8 @@ describe('several instances on one PostgreSQL database', { skip: pg ? false : `P
     const cc = (await clientCredentials(B)).body.access_token as string;
     assert.equal((await introspect(A, cc)).body.active, true);
     const revoked = await fetch(`${B}/revoke`, {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: SVC_AUTH },
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: SVC_AUTH },
       body: new URLSearchParams({ token: cc }),
     });
     assert.equal(revoked.status, 200);
@@ -131,19 +167,31 @@ describe('several instances on one PostgreSQL database', { skip: pg ? false : `P
     const started = Date.now();
     for (const s of [A, B]) {
       await until(`the new key on ${s}`, async () => (await kids(s)).includes(newKid!), 5000);
-      await until(`tokens signed with the new key on ${s}`, async () => decodeProtectedHeader((await clientCredentials(s)).body.access_token as string).kid === newKid, 5000);
+      await until(
+        `tokens signed with the new key on ${s}`,
+        async () => decodeProtectedHeader((await clientCredentials(s)).body.access_token as string).kid === newKid,
+        5000,
+      );
     }
     assert.ok(Date.now() - started < 5000, 'picked up within a few reload periods');
     // (ES256 rotated; the RS256 key, on its own lifecycle, is untouched.)
-    const es256 = async (s: string) => (await jwks(s)).keys.filter((k) => k.alg === 'ES256').map((k) => k.kid!).sort();
-    for (const s of [A, B]) assert.deepEqual(await es256(s), [oldKid, newKid].sort(), 'the old key stays published for its tokens');
+    const es256 = async (s: string) =>
+      (await jwks(s)).keys
+        .filter((k) => k.alg === 'ES256')
+        .map((k) => k.kid!)
+        .sort();
+    for (const s of [A, B])
+      assert.deepEqual(await es256(s), [oldKid, newKid].sort(), 'the old key stays published for its tokens');
 
     // Tokens signed by the new key on A verify against B's JWKS and are honoured by B, and the
     // other way round; a token signed before the rotation still is.
     const fromA = await client.refreshTokenGrant(await rp(A), before.refresh_token!);
     assert.equal(decodeProtectedHeader(fromA.access_token).kid, newKid);
     await jwtVerify(fromA.access_token, createLocalJWKSet(await jwks(B)), { issuer: ISSUER, typ: 'at+jwt' });
-    assert.equal((await client.fetchUserInfo(await rp(B), fromA.access_token, fromA.claims()!.sub)).sub, fromA.claims()!.sub);
+    assert.equal(
+      (await client.fetchUserInfo(await rp(B), fromA.access_token, fromA.claims()!.sub)).sub,
+      fromA.claims()!.sub,
+    );
     const fromB = (await clientCredentials(B)).body.access_token as string;
     assert.equal(decodeProtectedHeader(fromB).kid, newKid);
     await jwtVerify(fromB, createLocalJWKSet(await jwks(A)), { issuer: ISSUER, typ: 'at+jwt' });

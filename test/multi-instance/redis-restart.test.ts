@@ -11,7 +11,19 @@ import { afterEach, describe, it } from 'node:test';
 import { createPgDatabase } from '../fixtures/db.ts';
 import { privateRedisSkip, startPrivateRedis, type PrivateRedis } from '../fixtures/private-redis.ts';
 import { startServer, type RunningServer } from '../fixtures/server.ts';
-import { LIMITS, SVC, basic, bootstrap, FORM, assertion, dpopProof, newKey, readyRedis, sleep, until } from './redis-support.ts';
+import {
+  LIMITS,
+  SVC,
+  basic,
+  bootstrap,
+  FORM,
+  assertion,
+  dpopProof,
+  newKey,
+  readyRedis,
+  sleep,
+  until,
+} from './redis-support.ts';
 
 describe('Redis restarted empty (real server, private Redis)', { skip: privateRedisSkip() }, () => {
   let redis: PrivateRedis | undefined;
@@ -24,7 +36,9 @@ describe('Redis restarted empty (real server, private Redis)', { skip: privateRe
   });
 
   for (const backend of ['SQLite', 'PostgreSQL'] as const) {
-    it(`Redis restarted empty (${backend}): the 40 DPoP proofs and client assertions used before are all refused when replayed; an honest DPoP client gets through with a nonce`, { timeout: 60_000 }, async (t) => {
+    it(`Redis restarted empty (${backend}): the 40 DPoP proofs and client assertions used before are all refused when replayed; an honest DPoP client gets through with a nonce`, {
+      timeout: 60_000,
+    }, async (t) => {
       const pg = backend === 'PostgreSQL' ? await createPgDatabase() : undefined;
       if (backend === 'PostgreSQL' && !pg) {
         if (process.env.CI) throw new Error('PostgreSQL is required (CI is set)');
@@ -36,11 +50,26 @@ describe('Redis restarted empty (real server, private Redis)', { skip: privateRe
         const dpopKey = await newKey('dpop-1');
         redis = await startPrivateRedis({ persist: false });
         // No clock skew for client assertions: a fresh one is accepted right after the loss.
-        server = await startServer({ databaseUrl: pg?.url, env: { REDIS_URL: redis.url, TESSERA_RATE_LIMITS: LIMITS, TESSERA_CLOCK_SKEW: '0' }, bootstrap: bootstrap(pkjKey) });
+        server = await startServer({
+          databaseUrl: pg?.url,
+          env: { REDIS_URL: redis.url, TESSERA_RATE_LIMITS: LIMITS, TESSERA_CLOCK_SKEW: '0' },
+          bootstrap: bootstrap(pkjKey),
+        });
         const issuer = server.issuer;
         const tokenUrl = `${issuer}/token`;
-        const post = (body: string, headers: Record<string, string> = {}) => fetch(tokenUrl, { method: 'POST', headers: { 'content-type': FORM, ...headers }, body, signal: AbortSignal.timeout(10_000) });
-        const pkjBody = (a: string) => new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: a }).toString();
+        const post = (body: string, headers: Record<string, string> = {}) =>
+          fetch(tokenUrl, {
+            method: 'POST',
+            headers: { 'content-type': FORM, ...headers },
+            body,
+            signal: AbortSignal.timeout(10_000),
+          });
+        const pkjBody = (a: string) =>
+          new URLSearchParams({
+            grant_type: 'client_credentials',
+            client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+            client_assertion: a,
+          }).toString();
 
         // 20 DPoP proofs and 20 client assertions, each used once, successfully.
         const proofs: string[] = [];
@@ -68,8 +97,11 @@ describe('Redis restarted empty (real server, private Redis)', { skip: privateRe
         // Every artifact replayed: none accepted.
         const answers: number[] = [];
         for (let i = 0; i < 20; i++) {
-          const r1 = await post('grant_type=client_credentials', { authorization: basic('svc', SVC), dpop: proofs[i]! });
-          const b1 = await r1.json() as { error?: string };
+          const r1 = await post('grant_type=client_credentials', {
+            authorization: basic('svc', SVC),
+            dpop: proofs[i]!,
+          });
+          const b1 = (await r1.json()) as { error?: string };
           answers.push(r1.status);
           assert.equal(r1.status, 400, JSON.stringify(b1));
           assert.ok(b1.error === 'use_dpop_nonce' || b1.error === 'invalid_dpop_proof', JSON.stringify(b1));
@@ -82,12 +114,18 @@ describe('Redis restarted empty (real server, private Redis)', { skip: privateRe
         assert.match(server.output(), /replay_store_lost/, 'the first request after the restart found the loss');
 
         // An honest DPoP client: asked for a nonce (RFC 9449 section 8), then served.
-        const first = await post('grant_type=client_credentials', { authorization: basic('svc', SVC), dpop: await dpopProof(dpopKey, tokenUrl) });
+        const first = await post('grant_type=client_credentials', {
+          authorization: basic('svc', SVC),
+          dpop: await dpopProof(dpopKey, tokenUrl),
+        });
         assert.equal(first.status, 400);
         assert.equal(((await first.json()) as { error: string }).error, 'use_dpop_nonce');
         const nonce = first.headers.get('dpop-nonce');
         assert.ok(nonce, 'a DPoP-Nonce is given');
-        const second = await post('grant_type=client_credentials', { authorization: basic('svc', SVC), dpop: await dpopProof(dpopKey, tokenUrl, nonce) });
+        const second = await post('grant_type=client_credentials', {
+          authorization: basic('svc', SVC),
+          dpop: await dpopProof(dpopKey, tokenUrl, nonce),
+        });
         assert.equal(second.status, 200, await second.text());
         // A client assertion made after the loss is accepted (clock skew 0 here).
         await sleep(1100);
@@ -95,8 +133,14 @@ describe('Redis restarted empty (real server, private Redis)', { skip: privateRe
         assert.equal(fresh.status, 200, await fresh.text());
         // And the replay protection works again on the new generation.
         const proof = await dpopProof(dpopKey, tokenUrl, nonce);
-        assert.equal((await post('grant_type=client_credentials', { authorization: basic('svc', SVC), dpop: proof })).status, 200);
-        assert.equal((await post('grant_type=client_credentials', { authorization: basic('svc', SVC), dpop: proof })).status, 400);
+        assert.equal(
+          (await post('grant_type=client_credentials', { authorization: basic('svc', SVC), dpop: proof })).status,
+          200,
+        );
+        assert.equal(
+          (await post('grant_type=client_credentials', { authorization: basic('svc', SVC), dpop: proof })).status,
+          400,
+        );
       } finally {
         await server?.stop();
         server = undefined;
@@ -104,5 +148,4 @@ describe('Redis restarted empty (real server, private Redis)', { skip: privateRe
       }
     });
   }
-
 });

@@ -1,4 +1,7 @@
-/** Shared pieces of the Redis fault tests (redis-faults.test.ts, redis-restart.test.ts): clients, keys, proofs, a recorded load. */
+/**
+ * Shared pieces of the Redis fault tests (redis-faults.test.ts, redis-restart.test.ts): clients, keys, proofs, a
+ * recorded load.
+ */
 import { randomUUID } from 'node:crypto';
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 
@@ -9,82 +12,135 @@ export const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const FORM = 'application/x-www-form-urlencoded';
 // Limits far above what the load sends: the rules are still counted in Redis on every request.
-export const LIMITS = 'token.ip=1000000/60s token.client=1000000/60s introspection.ip=1000000/60s introspection.client=1000000/60s';
+export const LIMITS =
+  'token.ip=1000000/60s token.client=1000000/60s introspection.ip=1000000/60s introspection.client=1000000/60s';
 
-export interface Key { privateKey: CryptoKey; jwk: JWK; jkt: string }
+export interface Key {
+  privateKey: CryptoKey;
+  jwk: JWK;
+  jkt: string;
+}
 export async function newKey(kid: string): Promise<Key> {
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
   const jwk = await exportJWK(publicKey);
-  return { privateKey, jwk: { ...jwk, kid, use: 'sig', alg: 'ES256' }, jkt: await calculateJwkThumbprint(jwk, 'sha256') };
+  return {
+    privateKey,
+    jwk: { ...jwk, kid, use: 'sig', alg: 'ES256' },
+    jkt: await calculateJwkThumbprint(jwk, 'sha256'),
+  };
 }
 export const wall = () => Math.floor(Date.now() / 1000);
 export function dpopProof(k: Key, htu: string, nonce?: string): Promise<string> {
   const { kid: _kid, use: _use, alg: _alg, ...jwk } = k.jwk;
   return new SignJWT({ jti: randomUUID(), htm: 'POST', htu, iat: wall(), ...(nonce ? { nonce } : {}) })
-    .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk }).sign(k.privateKey);
+    .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk })
+    .sign(k.privateKey);
 }
 export function assertion(k: Key, clientId: string, aud: string): Promise<string> {
   const now = wall();
   return new SignJWT({ iss: clientId, sub: clientId, aud, iat: now, exp: now + 60, jti: randomUUID() })
-    .setProtectedHeader({ alg: 'ES256', kid: k.jwk.kid }).sign(k.privateKey);
+    .setProtectedHeader({ alg: 'ES256', kid: k.jwk.kid })
+    .sign(k.privateKey);
 }
 
 export const bootstrap = (pkjKey: Key) => ({
   clients: [
     { client_id: 'svc', client_secret: SVC, grant_types: ['client_credentials'], scope: 'api', redirect_uris: [] },
     { client_id: 'rs', client_secret: RS, grant_types: ['client_credentials'], scope: '', redirect_uris: [] },
-    { client_id: 'pkj', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [pkjKey.jwk] }, grant_types: ['client_credentials'], scope: 'api', redirect_uris: [] },
+    {
+      client_id: 'pkj',
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: { keys: [pkjKey.jwk] },
+      grant_types: ['client_credentials'],
+      scope: 'api',
+      redirect_uris: [],
+    },
   ],
 });
 
 export type Kind = 'client_credentials' | 'introspection' | 'dpop' | 'private_key_jwt' | 'health';
-export interface Sample { kind: Kind; start: number; end: number; ms: number; status: number | string; error?: string }
+export interface Sample {
+  kind: Kind;
+  start: number;
+  end: number;
+  ms: number;
+  status: number | string;
+  error?: string;
+}
 
 /** The requests of each kind; each returns the response (its body read). */
 export function requests(issuer: string, pkjKey: Key, dpopKey: Key, introspected: () => string) {
   const post = (body: string, headers: Record<string, string>, path = '/token') =>
-    fetch(`${issuer}${path}`, { method: 'POST', headers: { 'content-type': FORM, ...headers }, body, signal: AbortSignal.timeout(20_000) });
+    fetch(`${issuer}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': FORM, ...headers },
+      body,
+      signal: AbortSignal.timeout(20_000),
+    });
   return {
     client_credentials: () => post('grant_type=client_credentials', { authorization: basic('svc', SVC) }),
     introspection: () => post(`token=${introspected()}`, { authorization: basic('rs', RS) }, '/introspect'),
-    dpop: async () => post('grant_type=client_credentials', { authorization: basic('svc', SVC), dpop: await dpopProof(dpopKey, `${issuer}/token`) }),
-    private_key_jwt: async () => post(new URLSearchParams({
-      grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: await assertion(pkjKey, 'pkj', issuer),
-    }).toString(), {}),
+    dpop: async () =>
+      post('grant_type=client_credentials', {
+        authorization: basic('svc', SVC),
+        dpop: await dpopProof(dpopKey, `${issuer}/token`),
+      }),
+    private_key_jwt: async () =>
+      post(
+        new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+          client_assertion: await assertion(pkjKey, 'pkj', issuer),
+        }).toString(),
+        {},
+      ),
     health: () => fetch(`${issuer}/health`, { signal: AbortSignal.timeout(20_000) }),
   } satisfies Record<Kind, () => Promise<Response>>;
 }
 
 /** Loops of each kind (`workers` of each) recording every request, until stop(). */
-export function startLoad(send: Record<Kind, () => Promise<Response>>, workers: Partial<Record<Kind, number>>, pauseMs = 20) {
+export function startLoad(
+  send: Record<Kind, () => Promise<Response>>,
+  workers: Partial<Record<Kind, number>>,
+  pauseMs = 20,
+) {
   const samples: Sample[] = [];
   let running = true;
   const loops: Promise<void>[] = [];
   for (const [kind, n] of Object.entries(workers) as [Kind, number][]) {
     for (let i = 0; i < n; i++) {
-      loops.push((async () => {
-        while (running) {
-          const start = performance.now();
-          const at = Date.now();
-          let status: number | string;
-          let error: string | undefined;
-          try {
-            const res = await send[kind]();
-            status = res.status;
-            const text = await res.text();
-            if (res.status !== 200) error = text.slice(0, 200);
-          } catch (err) {
-            status = (err as Error).name;
-            error = String((err as Error).cause ?? err);
+      loops.push(
+        (async () => {
+          while (running) {
+            const start = performance.now();
+            const at = Date.now();
+            let status: number | string;
+            let error: string | undefined;
+            try {
+              const res = await send[kind]();
+              status = res.status;
+              const text = await res.text();
+              if (res.status !== 200) error = text.slice(0, 200);
+            } catch (err) {
+              status = (err as Error).name;
+              error = String((err as Error).cause ?? err);
+            }
+            const ms = performance.now() - start;
+            samples.push({ kind, start: at, end: at + ms, ms, status, error });
+            await sleep(kind === 'health' ? 100 : pauseMs);
           }
-          const ms = performance.now() - start;
-          samples.push({ kind, start: at, end: at + ms, ms, status, error });
-          await sleep(kind === 'health' ? 100 : pauseMs);
-        }
-      })());
+        })(),
+      );
     }
   }
-  return { samples, async stop() { running = false; await Promise.all(loops); return samples; } };
+  return {
+    samples,
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      return samples;
+    },
+  };
 }
 
 export const quantile = (xs: number[], q: number) => {
@@ -110,9 +166,12 @@ export async function readyRedis(issuer: string): Promise<boolean> {
 export async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    try { if (await check()) return; } catch { /* not yet */ }
+    try {
+      if (await check()) return;
+    } catch {
+      /* not yet */
+    }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(100);
   }
 }
-

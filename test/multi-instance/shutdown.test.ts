@@ -12,11 +12,15 @@ import { sqliteTempUrl } from '../fixtures/db.ts';
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-const refused = (port: number) => new Promise<boolean>((resolve) => {
-  const socket = connect(port, '127.0.0.1');
-  socket.once('connect', () => { socket.destroy(); resolve(false); });
-  socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
-});
+const refused = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
+  });
 
 describe('graceful shutdown', () => {
   const url = sqliteTempUrl();
@@ -26,18 +30,39 @@ describe('graceful shutdown', () => {
     rmSync(dirname(url.slice('sqlite:'.length)), { recursive: true, force: true });
   });
 
-  it('SIGTERM under load: a drain period, then in-flight requests complete, new connections are refused, exit code 0', { timeout: 30_000 }, async () => {
-    server = await startServer({ databaseUrl: url, bootstrap: BOOTSTRAP, env: { TESSERA_ISSUER: ISSUER, TESSERA_SHUTDOWN_DRAIN_SECONDS: '1', TESSERA_RATE_LIMITING: 'false' } });
+  it('SIGTERM under load: a drain period, then in-flight requests complete, new connections are refused, exit code 0', {
+    timeout: 30_000,
+  }, async () => {
+    server = await startServer({
+      databaseUrl: url,
+      bootstrap: BOOTSTRAP,
+      env: { TESSERA_ISSUER: ISSUER, TESSERA_SHUTDOWN_DRAIN_SECONDS: '1', TESSERA_RATE_LIMITING: 'false' },
+    });
     const b = `http://127.0.0.1:${server.port}`;
     assert.equal((await clientCredentials(b)).status, 200);
 
     // A request the server has begun: headers and half of the body sent, the rest withheld.
     const body = 'grant_type=client_credentials&scope=api';
-    const slow = request({ host: '127.0.0.1', port: server.port, method: 'POST', path: '/token', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': body.length, authorization: SVC_AUTH } });
+    const slow = request({
+      host: '127.0.0.1',
+      port: server.port,
+      method: 'POST',
+      path: '/token',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'content-length': body.length,
+        authorization: SVC_AUTH,
+      },
+    });
     const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
       slow.on('response', (res) => {
         let text = '';
-        res.setEncoding('utf8').on('data', (d: string) => { text += d; }).on('end', () => resolve({ status: res.statusCode!, text }));
+        res
+          .setEncoding('utf8')
+          .on('data', (d: string) => {
+            text += d;
+          })
+          .on('end', () => resolve({ status: res.statusCode!, text }));
       });
       slow.on('error', reject);
     });
@@ -50,7 +75,11 @@ describe('graceful shutdown', () => {
     const statuses: (number | string)[] = [];
     const load = Array.from({ length: 4 }, async () => {
       while (running) {
-        try { statuses.push((await clientCredentials(b)).status); } catch (err) { statuses.push(String((err as Error).cause ?? err)); }
+        try {
+          statuses.push((await clientCredentials(b)).status);
+        } catch (err) {
+          statuses.push(String((err as Error).cause ?? err));
+        }
       }
     });
     await new Promise((r) => setTimeout(r, 300));
@@ -58,10 +87,14 @@ describe('graceful shutdown', () => {
     server.signal('SIGTERM');
     const signalledAt = Date.now();
     let ready: Response | undefined;
-    await until('/ready to report the drain', async () => {
-      ready = await fetch(`${b}/ready`);
-      return ready.status === 503;
-    }, 5000);
+    await until(
+      '/ready to report the drain',
+      async () => {
+        ready = await fetch(`${b}/ready`);
+        return ready.status === 503;
+      },
+      5000,
+    );
     assert.deepEqual(((await ready!.json()) as { checks: Record<string, string> }).checks.shutdown, 'draining');
     assert.equal(ready!.headers.get('connection'), 'close', 'no connection is kept alive while draining');
     running = false;
@@ -81,7 +114,10 @@ describe('graceful shutdown', () => {
     assert.deepEqual(await server.exited(), { code: 0, signal: null });
 
     // Every request of the load was answered: none reset, none refused.
-    assert.deepEqual(statuses.filter((s) => s !== 200), []);
+    assert.deepEqual(
+      statuses.filter((s) => s !== 200),
+      [],
+    );
     assert.ok(statuses.length > 10);
 
     // The audit records queued at shutdown were written, and the token issued while draining is valid.

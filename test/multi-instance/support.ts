@@ -21,10 +21,21 @@ export const PASSWORD = 'correct horse battery staple';
 
 export const BOOTSTRAP = {
   clients: [
-    { client_id: 'svc', client_secret: SVC_SECRET, grant_types: ['client_credentials'], scope: 'api', redirect_uris: [] },
     {
-      client_id: 'web', client_secret: WEB_SECRET, token_endpoint_auth_method: 'client_secret_basic',
-      redirect_uris: [REDIRECT], grant_types: ['authorization_code', 'refresh_token'], scope: 'openid profile offline_access', skip_consent: true,
+      client_id: 'svc',
+      client_secret: SVC_SECRET,
+      grant_types: ['client_credentials'],
+      scope: 'api',
+      redirect_uris: [],
+    },
+    {
+      client_id: 'web',
+      client_secret: WEB_SECRET,
+      token_endpoint_auth_method: 'client_secret_basic',
+      redirect_uris: [REDIRECT],
+      grant_types: ['authorization_code', 'refresh_token'],
+      scope: 'openid profile offline_access',
+      skip_consent: true,
     },
   ],
   users: [{ username: 'alice', password: PASSWORD, name: 'Alice' }],
@@ -34,20 +45,34 @@ export const BOOTSTRAP = {
 export function startInstance(databaseUrl: string, env: Record<string, string> = {}): Promise<RunningServer> {
   // The load loops send far more than the default per-address limits allow from one address:
   // these suites are about storage and faults, so rate limiting is off (its own suites test it).
-  return startServer({ databaseUrl, bootstrap: BOOTSTRAP, env: { TESSERA_ISSUER: ISSUER, TESSERA_KEY_RELOAD_SECONDS: '1', TESSERA_RATE_LIMITING: 'false', ...env } });
+  return startServer({
+    databaseUrl,
+    bootstrap: BOOTSTRAP,
+    env: { TESSERA_ISSUER: ISSUER, TESSERA_KEY_RELOAD_SECONDS: '1', TESSERA_RATE_LIMITING: 'false', ...env },
+  });
 }
 
 export const base = (s: RunningServer) => `http://127.0.0.1:${s.port}`;
 const toBase = (url: string, b: string) => (url.startsWith(ISSUER) ? b + url.slice(ISSUER.length) : url);
 
-export interface Answer { status: number; headers: Headers; body: Record<string, unknown> }
+export interface Answer {
+  status: number;
+  headers: Headers;
+  body: Record<string, unknown>;
+}
 
 const basicOf = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 export const SVC_AUTH = basicOf('svc', SVC_SECRET);
 export const WEB_AUTH = basicOf('web', WEB_SECRET);
 
 /** POSTs a form; a request that takes longer than `timeoutMs` throws (a hang is a failure). */
-export async function post(b: string, path: string, params: Record<string, string>, authorization?: string, timeoutMs = 15_000): Promise<Answer> {
+export async function post(
+  b: string,
+  path: string,
+  params: Record<string, string>,
+  authorization?: string,
+  timeoutMs = 15_000,
+): Promise<Answer> {
   const res = await fetch(b + path, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...(authorization ? { authorization } : {}) },
@@ -56,12 +81,17 @@ export async function post(b: string, path: string, params: Record<string, strin
   });
   const text = await res.text();
   let body: Record<string, unknown> = {};
-  try { body = JSON.parse(text); } catch { body = { raw: text.slice(0, 200) }; }
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = { raw: text.slice(0, 200) };
+  }
   return { status: res.status, headers: res.headers, body };
 }
 
 export const clientCredentials = (b: string) => post(b, '/token', { grant_type: 'client_credentials' }, SVC_AUTH);
-export const refresh = (b: string, rt: string) => post(b, '/token', { grant_type: 'refresh_token', refresh_token: rt }, WEB_AUTH);
+export const refresh = (b: string, rt: string) =>
+  post(b, '/token', { grant_type: 'refresh_token', refresh_token: rt }, WEB_AUTH);
 export const introspect = (b: string, token: string) => post(b, '/introspect', { token }, SVC_AUTH);
 
 // ---- a user agent over plain HTTP ----------------------------------------------------------------
@@ -80,13 +110,25 @@ export class Agent {
     }
   }
   async request(url: string, init: RequestInit = {}): Promise<Response> {
-    const res = await fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(15_000), headers: { ...(init.headers as Record<string, string>), cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') } });
+    const res = await fetch(url, {
+      ...init,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(15_000),
+      headers: {
+        ...(init.headers as Record<string, string>),
+        cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+      },
+    });
     this.take(res);
     return res;
   }
 }
 
-export interface Pkce { verifier: string; challenge: string; state: string }
+export interface Pkce {
+  verifier: string;
+  challenge: string;
+  state: string;
+}
 export async function pkce(): Promise<Pkce> {
   const verifier = client.randomPKCECodeVerifier();
   return { verifier, challenge: await client.calculatePKCECodeChallenge(verifier), state: client.randomState() };
@@ -97,10 +139,20 @@ export async function pkce(): Promise<Pkce> {
  * the redirect to the client (whatever it carries: a code or an error).
  */
 export async function authorize(b: string, agent: Agent, p: Pkce, extra: Record<string, string> = {}): Promise<URL> {
-  const q = new URLSearchParams({ client_id: 'web', response_type: 'code', redirect_uri: REDIRECT, scope: 'openid profile offline_access', state: p.state, code_challenge: p.challenge, code_challenge_method: 'S256', ...extra });
+  const q = new URLSearchParams({
+    client_id: 'web',
+    response_type: 'code',
+    redirect_uri: REDIRECT,
+    scope: 'openid profile offline_access',
+    state: p.state,
+    code_challenge: p.challenge,
+    code_challenge_method: 'S256',
+    ...extra,
+  });
   let res = await agent.request(`${b}/authorize?${q}`);
   for (let i = 0; i < 4; i++) {
-    if (res.status !== 303) throw new Error(`expected a redirect, got ${res.status}: ${(await res.text()).slice(0, 300)}`);
+    if (res.status !== 303)
+      throw new Error(`expected a redirect, got ${res.status}: ${(await res.text()).slice(0, 300)}`);
     const location = res.headers.get('location')!;
     if (!location.startsWith(`${ISSUER}/interaction/`)) return new URL(location);
     const pageUrl = toBase(location, b);
@@ -108,26 +160,45 @@ export async function authorize(b: string, agent: Agent, p: Pkce, extra: Record<
     const csrf = /name="csrf"[^>]*value="([^"]+)"/.exec(page)?.[1];
     if (!csrf) throw new Error(`no form on the interaction page: ${page.slice(0, 300)}`);
     const step = page.includes('name="password"') ? 'login' : 'consent';
-    const fields: Record<string, string> = step === 'login' ? { username: 'alice', password: PASSWORD, csrf } : { decision: 'allow', csrf };
-    res = await agent.request(`${pageUrl}/${step}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
+    const fields: Record<string, string> =
+      step === 'login' ? { username: 'alice', password: PASSWORD, csrf } : { decision: 'allow', csrf };
+    res = await agent.request(`${pageUrl}/${step}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(fields).toString(),
+    });
   }
   throw new Error('too many interaction steps');
 }
 
 /** openid-client's view of the server, with every endpoint on instance `b` (the issuer stays the shared one). */
 export async function rp(b: string): Promise<client.Configuration> {
-  const doc = await (await fetch(`${b}/.well-known/openid-configuration`)).json() as Record<string, unknown>;
-  const meta = Object.fromEntries(Object.entries(doc).map(([k, v]) => [k, k !== 'issuer' && typeof v === 'string' ? toBase(v, b) : v]));
-  const config = new client.Configuration(meta as client.ServerMetadata, 'web', {}, client.ClientSecretBasic(WEB_SECRET));
+  const doc = (await (await fetch(`${b}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+  const meta = Object.fromEntries(
+    Object.entries(doc).map(([k, v]) => [k, k !== 'issuer' && typeof v === 'string' ? toBase(v, b) : v]),
+  );
+  const config = new client.Configuration(
+    meta as client.ServerMetadata,
+    'web',
+    {},
+    client.ClientSecretBasic(WEB_SECRET),
+  );
   client.allowInsecureRequests(config);
   return config;
 }
 
 /** A code from instance `codeFrom`, redeemed with openid-client on instance `redeemAt`. */
-export async function login(codeFrom: string, redeemAt: string, agent = new Agent()): Promise<client.TokenEndpointResponse & client.TokenEndpointResponseHelpers> {
+export async function login(
+  codeFrom: string,
+  redeemAt: string,
+  agent = new Agent(),
+): Promise<client.TokenEndpointResponse & client.TokenEndpointResponseHelpers> {
   const p = await pkce();
   const callback = await authorize(codeFrom, agent, p);
-  return client.authorizationCodeGrant(await rp(redeemAt), callback, { pkceCodeVerifier: p.verifier, expectedState: p.state });
+  return client.authorizationCodeGrant(await rp(redeemAt), callback, {
+    pkceCodeVerifier: p.verifier,
+    expectedState: p.state,
+  });
 }
 
 // ---- a bounded load ------------------------------------------------------------------------------
@@ -136,7 +207,10 @@ export type Kind = 'client_credentials' | 'refresh' | 'introspect';
 export interface Outcome {
   kind: Kind;
   at: number;
-  /** 'ok' (200, as expected), 'unavailable' (503 temporarily_unavailable with Retry-After), 'network' (no answer), 'other'. */
+  /**
+   * 'ok' (200, as expected), 'unavailable' (503 temporarily_unavailable with Retry-After), 'network' (no answer),
+   * 'other'.
+   */
   result: 'ok' | 'unavailable' | 'network' | 'other';
   detail?: string;
   /** Refresh: the grant was refused right after a request on the same token got no answer (see Chain). */
@@ -157,15 +231,25 @@ export interface Chain {
   accessTokens: string[];
 }
 
-export interface LoadReport { outcomes: Outcome[]; ccTokens: string[]; chains: Chain[] }
+export interface LoadReport {
+  outcomes: Outcome[];
+  ccTokens: string[];
+  chains: Chain[];
+}
 
 function classify(kind: Kind, a: Answer, expectActive = false): Outcome {
   const at = Date.now();
   if (a.status === 200) {
-    if (expectActive && a.body.active !== true) return { kind, at, result: 'other', detail: `introspection: ${JSON.stringify(a.body)}` };
+    if (expectActive && a.body.active !== true)
+      return { kind, at, result: 'other', detail: `introspection: ${JSON.stringify(a.body)}` };
     return { kind, at, result: 'ok' };
   }
-  if (a.status === 503 && a.body.error === 'temporarily_unavailable' && a.headers.get('retry-after') && a.headers.get('content-type')?.startsWith('application/json')) {
+  if (
+    a.status === 503 &&
+    a.body.error === 'temporarily_unavailable' &&
+    a.headers.get('retry-after') &&
+    a.headers.get('content-type')?.startsWith('application/json')
+  ) {
     return { kind, at, result: 'unavailable' };
   }
   return { kind, at, result: 'other', detail: `${a.status} ${JSON.stringify(a.body)}` };
@@ -180,7 +264,10 @@ export function startLoad(bases: () => string[], chains: Chain[], workers = 2): 
   const ccTokens: string[] = [];
   let running = true;
   let turn = 0;
-  const pick = () => { const list = bases(); return list[turn++ % list.length]!; };
+  const pick = () => {
+    const list = bases();
+    return list[turn++ % list.length]!;
+  };
   const pause = () => new Promise((r) => setTimeout(r, 5));
   const attempt = async (kind: Kind, f: () => Promise<Answer>, expectActive = false): Promise<Answer | undefined> => {
     try {
@@ -195,39 +282,46 @@ export function startLoad(bases: () => string[], chains: Chain[], workers = 2): 
   };
   const loops: Promise<void>[] = [];
   for (let w = 0; w < workers; w++) {
-    loops.push((async () => {
-      while (running) {
-        const a = await attempt('client_credentials', () => clientCredentials(pick()));
-        if (a?.status === 200) ccTokens.push(a.body.access_token as string);
-        await pause();
-      }
-    })());
-    loops.push((async () => {
-      while (running) {
-        const pool = ccTokens.length ? ccTokens : chains.flatMap((c) => c.accessTokens);
-        if (pool.length) await attempt('introspect', () => introspect(pick(), pool[Math.floor(Math.random() * pool.length)]!), true);
-        await pause();
-      }
-    })());
+    loops.push(
+      (async () => {
+        while (running) {
+          const a = await attempt('client_credentials', () => clientCredentials(pick()));
+          if (a?.status === 200) ccTokens.push(a.body.access_token as string);
+          await pause();
+        }
+      })(),
+    );
+    loops.push(
+      (async () => {
+        while (running) {
+          const pool = ccTokens.length ? ccTokens : chains.flatMap((c) => c.accessTokens);
+          if (pool.length)
+            await attempt('introspect', () => introspect(pick(), pool[Math.floor(Math.random() * pool.length)]!), true);
+          await pause();
+        }
+      })(),
+    );
   }
   for (const chain of chains) {
-    loops.push((async () => {
-      let unanswered = false;
-      while (running && !chain.lostRotation) {
-        const a = await attempt('refresh', () => refresh(pick(), chain.rt));
-        if (a?.status === 200) {
-          chain.rt = chain.lastConfirmed = a.body.refresh_token as string;
-          chain.accessTokens.push(a.body.access_token as string);
-          unanswered = false;
-        } else if (a?.status === 400 && a.body.error === 'invalid_grant' && unanswered) {
-          chain.lostRotation = true;
-          outcomes[outcomes.length - 1] = { ...outcomes[outcomes.length - 1]!, ambiguous: true };
-        } else if (!a || a.status === 503) {
-          unanswered = true;
+    loops.push(
+      (async () => {
+        let unanswered = false;
+        while (running && !chain.lostRotation) {
+          const a = await attempt('refresh', () => refresh(pick(), chain.rt));
+          if (a?.status === 200) {
+            chain.rt = chain.lastConfirmed = a.body.refresh_token as string;
+            chain.accessTokens.push(a.body.access_token as string);
+            unanswered = false;
+          } else if (a?.status === 400 && a.body.error === 'invalid_grant' && unanswered) {
+            chain.lostRotation = true;
+            outcomes[outcomes.length - 1] = { ...outcomes[outcomes.length - 1]!, ambiguous: true };
+          } else if (!a || a.status === 503) {
+            unanswered = true;
+          }
+          await pause();
         }
-        await pause();
-      }
-    })());
+      })(),
+    );
   }
   return {
     async stop() {
@@ -246,8 +340,16 @@ export async function makeChains(b: string, n: number): Promise<{ chains: Chain[
   for (let i = 0; i < n; i++) {
     const p = await pkce();
     const callback = await authorize(b, agent, p, i === 0 ? {} : { prompt: 'none' });
-    const t = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: p.verifier, expectedState: p.state });
-    chains.push({ rt: t.refresh_token!, lastConfirmed: t.refresh_token!, lostRotation: false, accessTokens: [t.access_token] });
+    const t = await client.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: p.verifier,
+      expectedState: p.state,
+    });
+    chains.push({
+      rt: t.refresh_token!,
+      lastConfirmed: t.refresh_token!,
+      lostRotation: false,
+      accessTokens: [t.access_token],
+    });
   }
   return { chains, agent };
 }
@@ -256,7 +358,11 @@ export async function makeChains(b: string, n: number): Promise<{ chains: Chain[
 export async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    try { if (await check()) return; } catch { /* not yet */ }
+    try {
+      if (await check()) return;
+    } catch {
+      /* not yet */
+    }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -266,14 +372,35 @@ export async function until(what: string, check: () => Promise<boolean>, timeout
  * What the database holds for a refresh token (by its hash): nothing, or its state and whether
  * its family is still valid with an unused token in it.
  */
-export async function refreshTokenRecord(databaseUrl: string, rt: string): Promise<{ found: boolean; used: boolean; familyRevoked: boolean; familyHasUnused: boolean }> {
+export async function refreshTokenRecord(
+  databaseUrl: string,
+  rt: string,
+): Promise<{ found: boolean; used: boolean; familyRevoked: boolean; familyHasUnused: boolean }> {
   const handle = await openDatabase(databaseUrl);
   try {
-    const row = await handle.db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash(rt)).executeTakeFirst();
+    const row = await handle.db
+      .selectFrom('refresh_tokens')
+      .selectAll()
+      .where('token_hash', '=', tokenHash(rt))
+      .executeTakeFirst();
     if (!row) return { found: false, used: false, familyRevoked: false, familyHasUnused: false };
-    const grant = await handle.db.selectFrom('grants').select('revoked_at').where('id', '=', row.grant_id).executeTakeFirstOrThrow();
-    const unused = await handle.db.selectFrom('refresh_tokens').select(sql<number>`count(*)`.as('n')).where('grant_id', '=', row.grant_id).where('used_at', 'is', null).executeTakeFirstOrThrow();
-    return { found: true, used: row.used_at !== null, familyRevoked: grant.revoked_at !== null, familyHasUnused: Number(unused.n) > 0 };
+    const grant = await handle.db
+      .selectFrom('grants')
+      .select('revoked_at')
+      .where('id', '=', row.grant_id)
+      .executeTakeFirstOrThrow();
+    const unused = await handle.db
+      .selectFrom('refresh_tokens')
+      .select(sql<number>`count(*)`.as('n'))
+      .where('grant_id', '=', row.grant_id)
+      .where('used_at', 'is', null)
+      .executeTakeFirstOrThrow();
+    return {
+      found: true,
+      used: row.used_at !== null,
+      familyRevoked: grant.revoked_at !== null,
+      familyHasUnused: Number(unused.n) > 0,
+    };
   } finally {
     await handle.close();
   }
@@ -285,11 +412,16 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export function runCli(args: string[], databaseUrl: string): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['src/cli/main.ts', ...args], {
-      cwd: ROOT, env: { PATH: process.env.PATH ?? '', TESSERA_ENV: 'development', DATABASE_URL: databaseUrl },
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', TESSERA_ENV: 'development', DATABASE_URL: databaseUrl },
     });
     let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
     child.on('error', reject).on('close', (code) => resolve({ code, out }));
   });
 }

@@ -8,11 +8,21 @@ const record = (id: string, name = id) => ({ clientId: id, clientName: name }) a
 function countingStore(): ClientStore & { reads: number; data: Map<string, ClientRecord> } {
   const data = new Map<string, ClientRecord>();
   const s = {
-    reads: 0, data,
-    async get(id: string) { s.reads++; return data.get(id); },
-    async list() { return [...data.values()]; },
-    async put(c: ClientRecord) { data.set(c.clientId, c); },
-    async delete(id: string) { return data.delete(id); },
+    reads: 0,
+    data,
+    async get(id: string) {
+      s.reads++;
+      return data.get(id);
+    },
+    async list() {
+      return [...data.values()];
+    },
+    async put(c: ClientRecord) {
+      data.set(c.clientId, c);
+    },
+    async delete(id: string) {
+      return data.delete(id);
+    },
     async replaceSecretHash(id: string, from: string, to: string) {
       const c = data.get(id);
       if (c?.secretHash !== from) return false;
@@ -28,7 +38,8 @@ it('serves repeated reads from memory until the TTL passes', async () => {
   const inner = countingStore();
   inner.data.set('a', record('a'));
   const c = cachedClients(inner, 1000, () => t);
-  await c.get('a'); await c.get('a');
+  await c.get('a');
+  await c.get('a');
   assert.equal(inner.reads, 1);
   inner.data.set('a', record('a', 'renamed elsewhere'));
   t = 999;

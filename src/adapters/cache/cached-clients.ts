@@ -5,7 +5,12 @@ import type { ClientRecord, ClientStore } from '../../ports/clients.ts';
  * introspection and revocation request but change rarely. Changes made through this instance
  * show at once; changes made elsewhere (the CLI, another instance) within `ttlMs`.
  */
-export function cachedClients(store: ClientStore, ttlMs: number, now: () => number = Date.now, maxEntries = 10_000): ClientStore {
+export function cachedClients(
+  store: ClientStore,
+  ttlMs: number,
+  now: () => number = Date.now,
+  maxEntries = 10_000,
+): ClientStore {
   if (ttlMs <= 0) return store;
   const cache = new Map<string, { client: ClientRecord; until: number }>();
   return {

@@ -6,7 +6,9 @@ import type { RateLimitStore } from '../../ports/rate-limits.ts';
  * a flood of distinct keys (e.g. made-up usernames) cannot grow memory without bound; a dropped
  * key simply starts a new window.
  */
-export function memoryRateLimits(opts: { maxKeys?: number; now?: () => number } = {}): Required<RateLimitStore> & { size(): number; close(): void } {
+export function memoryRateLimits(
+  opts: { maxKeys?: number; now?: () => number } = {},
+): Required<RateLimitStore> & { size(): number; close(): void } {
   const maxKeys = opts.maxKeys ?? 100_000;
   const now = opts.now ?? Date.now;
   const windows = new Map<string, { count: number; endsAt: number }>();
@@ -23,7 +25,10 @@ export function memoryRateLimits(opts: { maxKeys?: number; now?: () => number } 
       else if (windows.size >= maxKeys) {
         // Maps iterate in insertion order: the first entries are the oldest windows.
         let drop = Math.max(1, Math.floor(maxKeys / 10));
-        for (const k of windows.keys()) { windows.delete(k); if (--drop === 0) break; }
+        for (const k of windows.keys()) {
+          windows.delete(k);
+          if (--drop === 0) break;
+        }
       }
       w = { count: 0, endsAt: t + windowMs };
       windows.set(key, w);

@@ -5,7 +5,13 @@ import { after, before, describe, it } from 'node:test';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import type { ClientRecord } from '../../ports/clients.ts';
 import {
-  ClientKeys, ClientKeysError, fetchJwks as fetchJwksWith, MAX_JWKS_BYTES, MAX_KEY_CANDIDATES, postForm as postFormWith, verifyWithClientKeys,
+  ClientKeys,
+  ClientKeysError,
+  fetchJwks as fetchJwksWith,
+  MAX_JWKS_BYTES,
+  MAX_KEY_CANDIDATES,
+  postForm as postFormWith,
+  verifyWithClientKeys,
 } from '../../protocol/client-auth/client-keys.ts';
 import { outboundHttp } from './http-client.ts';
 
@@ -13,12 +19,19 @@ import { outboundHttp } from './http-client.ts';
 // server uses it: these tests came here with the fetcher from protocol/client-auth and
 // protocol/logout, under their names there.
 const outbound = outboundHttp();
-const fetchJwks = (uri: string, allowLoopback: boolean, timeoutMs?: number) => fetchJwksWith(outbound, uri, allowLoopback, timeoutMs);
-const postForm = (uri: string, form: URLSearchParams, allowLoopback: boolean, timeoutMs: number, name: string) => postFormWith(outbound, uri, form, allowLoopback, timeoutMs, name);
+const fetchJwks = (uri: string, allowLoopback: boolean, timeoutMs?: number) =>
+  fetchJwksWith(outbound, uri, allowLoopback, timeoutMs);
+const postForm = (uri: string, form: URLSearchParams, allowLoopback: boolean, timeoutMs: number, name: string) =>
+  postFormWith(outbound, uri, form, allowLoopback, timeoutMs, name);
 
 async function keyPair(kid: string) {
   const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
-  return { kid, privateKey, jwk: { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' } as JWK, priv: await exportJWK(privateKey) };
+  return {
+    kid,
+    privateKey,
+    jwk: { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' } as JWK,
+    priv: await exportJWK(privateKey),
+  };
 }
 
 const reason = (r: ClientKeysError['reason']) => (err: unknown) => err instanceof ClientKeysError && err.reason === r;
@@ -39,7 +52,10 @@ describe('fetching a jwks_uri', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  after(async () => { server.closeAllConnections(); await new Promise((r) => server.close(r)); });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
 
   it('fetches a key set from a loopback host with the development allowance', async () => {
     const k = await keyPair('one');
@@ -54,7 +70,15 @@ describe('fetching a jwks_uri', () => {
     // https passes the scheme rule; the name resolves to loopback, which is refused before any connection.
     const port = (server.address() as AddressInfo).port;
     await assert.rejects(fetchJwks(`https://localhost:${port}/jwks`, false), reason('jwks_uri_refused'));
-    for (const uri of ['https://127.0.0.1/jwks', 'https://10.1.2.3/jwks', 'https://169.254.169.254/latest', 'https://[::1]/jwks', 'https://[::ffff:127.0.0.1]/jwks', 'https://[fd00::1]/jwks', 'https://0.0.0.0/jwks']) {
+    for (const uri of [
+      'https://127.0.0.1/jwks',
+      'https://10.1.2.3/jwks',
+      'https://169.254.169.254/latest',
+      'https://[::1]/jwks',
+      'https://[::ffff:127.0.0.1]/jwks',
+      'https://[fd00::1]/jwks',
+      'https://0.0.0.0/jwks',
+    ]) {
       await assert.rejects(fetchJwks(uri, false), reason('jwks_uri_refused'), uri);
       await assert.rejects(fetchJwks(uri, true), (e) => e instanceof ClientKeysError && e.reason !== undefined, uri);
     }
@@ -62,32 +86,66 @@ describe('fetching a jwks_uri', () => {
     assert.equal(requests, before, 'the server was never reached');
   });
   it('does not follow redirects', async () => {
-    handler = (_req, res) => { res.writeHead(302, { location: `${base}/elsewhere` }); res.end(); };
-    await assert.rejects(fetchJwks(`${base}/jwks`, true), (e) => e instanceof ClientKeysError && e.reason === 'jwks_fetch_failed' && /redirects/.test(e.message));
+    handler = (_req, res) => {
+      res.writeHead(302, { location: `${base}/elsewhere` });
+      res.end();
+    };
+    await assert.rejects(
+      fetchJwks(`${base}/jwks`, true),
+      (e) => e instanceof ClientKeysError && e.reason === 'jwks_fetch_failed' && /redirects/.test(e.message),
+    );
   });
   it('refuses documents over 64 KiB, with or without a content-length', async () => {
     const big = JSON.stringify({ keys: [], pad: 'x'.repeat(MAX_JWKS_BYTES) });
-    handler = (_req, res) => { res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(big) }); res.end(big); };
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(big) });
+      res.end(big);
+    };
     await assert.rejects(fetchJwks(`${base}/jwks`, true), reason('jwks_invalid'));
-    handler = (_req, res) => { res.writeHead(200, { 'content-type': 'application/json' }); res.write(big.slice(0, 40000)); res.end(big.slice(40000)); };
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write(big.slice(0, 40000));
+      res.end(big.slice(40000));
+    };
     await assert.rejects(fetchJwks(`${base}/jwks`, true), reason('jwks_invalid'));
   });
   it('gives up after the timeout', async () => {
-    handler = () => { /* never answers */ };
+    handler = () => {
+      /* never answers */
+    };
     const t0 = Date.now();
     await assert.rejects(fetchJwks(`${base}/jwks`, true, 300), reason('jwks_fetch_failed'));
     assert.ok(Date.now() - t0 < 3000);
   });
   it('refuses non-JSON, error statuses and key sets with private keys', async () => {
-    handler = (_req, res) => { res.writeHead(200); res.end('<html>'); };
+    handler = (_req, res) => {
+      res.writeHead(200);
+      res.end('<html>');
+    };
     await assert.rejects(fetchJwks(`${base}/jwks`, true), reason('jwks_invalid'));
-    handler = (_req, res) => { res.writeHead(500); res.end('{}'); };
+    handler = (_req, res) => {
+      res.writeHead(500);
+      res.end('{}');
+    };
     await assert.rejects(fetchJwks(`${base}/jwks`, true), reason('jwks_fetch_failed'));
     const k = await keyPair('p');
-    handler = (_req, res) => { res.writeHead(200); res.end(JSON.stringify({ keys: [{ ...k.priv, kid: 'p' }] })); };
+    handler = (_req, res) => {
+      res.writeHead(200);
+      res.end(JSON.stringify({ keys: [{ ...k.priv, kid: 'p' }] }));
+    };
     await assert.rejects(fetchJwks(`${base}/jwks`, true), reason('jwks_invalid'));
-    handler = (_req, res) => { res.writeHead(200); res.end(JSON.stringify({ keys: [{ kty: 'RSA', kid: 'big', e: 'AQAB', n: Buffer.alloc(2048, 0xff).toString('base64url') }] })); };
-    await assert.rejects(fetchJwks(`${base}/jwks`, true), (err: unknown) => reason('jwks_invalid')(err) && /modulus/.test((err as Error).message));
+    handler = (_req, res) => {
+      res.writeHead(200);
+      res.end(
+        JSON.stringify({
+          keys: [{ kty: 'RSA', kid: 'big', e: 'AQAB', n: Buffer.alloc(2048, 0xff).toString('base64url') }],
+        }),
+      );
+    };
+    await assert.rejects(
+      fetchJwks(`${base}/jwks`, true),
+      (err: unknown) => reason('jwks_invalid')(err) && /modulus/.test((err as Error).message),
+    );
   });
 
   it('caches for the TTL, refetches at once on an unknown kid but at most once per interval', async () => {
@@ -99,8 +157,14 @@ describe('fetching a jwks_uri', () => {
     let clock = 1_000_000;
     let fetches = 0;
     const keys = new ClientKeys({
-      cacheTtlSeconds: 300, refetchIntervalSeconds: 10, allowLoopback: true, nowMs: () => clock,
-      fetch: (uri) => { fetches++; return fetchJwks(uri, true); },
+      cacheTtlSeconds: 300,
+      refetchIntervalSeconds: 10,
+      allowLoopback: true,
+      nowMs: () => clock,
+      fetch: (uri) => {
+        fetches++;
+        return fetchJwks(uri, true);
+      },
     });
     const client = { clientId: 'c', metadata: { jwks_uri: `${base}/jwks` } } as unknown as ClientRecord;
     const header = (kid: string) => ({ alg: 'ES256', kid });
@@ -134,64 +198,148 @@ describe('fetching a jwks_uri', () => {
     const client = { clientId: 'c', metadata: { jwks: { keys: [k.jwk] } } } as unknown as ClientRecord;
     const keys = new ClientKeys({ cacheTtlSeconds: 300, refetchIntervalSeconds: 10, allowLoopback: false });
     const jwt = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'inline' }).sign(k.privateKey);
-    assert.ok(await keys.key(client, { alg: 'ES256', kid: 'inline' }, { payload: jwt.split('.')[1]!, signature: jwt.split('.')[2]! }));
-    await assert.rejects(keys.key(client, { alg: 'ES256', kid: 'other' }, { payload: '', signature: '' }), reason('no_matching_key'));
-    await assert.rejects(keys.key(client, { alg: 'RS256', kid: 'inline' }, { payload: '', signature: '' }), reason('no_matching_key'));
-    await assert.rejects(keys.key({ clientId: 'x', metadata: {} } as unknown as ClientRecord, { alg: 'ES256' }, { payload: '', signature: '' }), reason('no_keys'));
+    assert.ok(
+      await keys.key(
+        client,
+        { alg: 'ES256', kid: 'inline' },
+        { payload: jwt.split('.')[1]!, signature: jwt.split('.')[2]! },
+      ),
+    );
+    await assert.rejects(
+      keys.key(client, { alg: 'ES256', kid: 'other' }, { payload: '', signature: '' }),
+      reason('no_matching_key'),
+    );
+    await assert.rejects(
+      keys.key(client, { alg: 'RS256', kid: 'inline' }, { payload: '', signature: '' }),
+      reason('no_matching_key'),
+    );
+    await assert.rejects(
+      keys.key(
+        { clientId: 'x', metadata: {} } as unknown as ClientRecord,
+        { alg: 'ES256' },
+        { payload: '', signature: '' },
+      ),
+      reason('no_keys'),
+    );
   });
   it('inline jwks stored before the key limits: a key set with an oversized RSA key is refused, never imported', async () => {
-    const client = { clientId: 'old', metadata: { jwks: { keys: [{ kty: 'RSA', kid: 'big', alg: 'RS256', e: 'AQAB', n: Buffer.alloc(2048, 0xff).toString('base64url') }] } } } as unknown as ClientRecord;
+    const client = {
+      clientId: 'old',
+      metadata: {
+        jwks: {
+          keys: [
+            { kty: 'RSA', kid: 'big', alg: 'RS256', e: 'AQAB', n: Buffer.alloc(2048, 0xff).toString('base64url') },
+          ],
+        },
+      },
+    } as unknown as ClientRecord;
     const keys = new ClientKeys({ cacheTtlSeconds: 300, refetchIntervalSeconds: 10, allowLoopback: false });
-    await assert.rejects(keys.key(client, { alg: 'RS256', kid: 'big' }, { payload: '', signature: '' }), (err: unknown) => reason('jwks_invalid')(err) && /modulus/.test((err as Error).message));
+    await assert.rejects(
+      keys.key(client, { alg: 'RS256', kid: 'big' }, { payload: '', signature: '' }),
+      (err: unknown) => reason('jwks_invalid')(err) && /modulus/.test((err as Error).message),
+    );
   });
   it(`several matching keys: at most ${MAX_KEY_CANDIDATES} are tried; with more, the JWT is refused (ambiguous_key) before any signature check`, async () => {
     const pairs = await Promise.all(Array.from({ length: MAX_KEY_CANDIDATES + 1 }, (_, i) => keyPair(`k${i}`)));
-    const noKid = pairs.map((k) => { const { kid: _kid, ...jwk } = k.jwk; return jwk; });
+    const noKid = pairs.map((k) => {
+      const { kid: _kid, ...jwk } = k.jwk;
+      return jwk;
+    });
     const keys = new ClientKeys({ cacheTtlSeconds: 300, refetchIntervalSeconds: 10, allowLoopback: false });
-    const sign = (i: number, kid?: string) => new SignJWT({ iss: 'c' }).setProtectedHeader({ alg: 'ES256', ...(kid ? { kid } : {}) }).sign(pairs[i]!.privateKey);
-    const verify = (client: ClientRecord, jwt: string) => verifyWithClientKeys(keys, client, jwt, { algorithms: ['ES256'] });
+    const sign = (i: number, kid?: string) =>
+      new SignJWT({ iss: 'c' })
+        .setProtectedHeader({ alg: 'ES256', ...(kid ? { kid } : {}) })
+        .sign(pairs[i]!.privateKey);
+    const verify = (client: ClientRecord, jwt: string) =>
+      verifyWithClientKeys(keys, client, jwt, { algorithms: ['ES256'] });
     // Up to the bound, each matching key is tried: the last one verifies.
-    const few = { clientId: 'few', metadata: { jwks: { keys: noKid.slice(0, MAX_KEY_CANDIDATES) } } } as unknown as ClientRecord;
+    const few = {
+      clientId: 'few',
+      metadata: { jwks: { keys: noKid.slice(0, MAX_KEY_CANDIDATES) } },
+    } as unknown as ClientRecord;
     assert.equal((await verify(few, await sign(MAX_KEY_CANDIDATES - 1))).payload.iss, 'c');
     await assert.rejects(verify(few, await sign(MAX_KEY_CANDIDATES)), reason('no_matching_key'));
     // One key more and no kid: refused, even with a good signature by one of them.
     const many = { clientId: 'many', metadata: { jwks: { keys: noKid } } } as unknown as ClientRecord;
-    await assert.rejects(verify(many, await sign(0)), (err: unknown) => reason('ambiguous_key')(err) && /without kid/.test((err as Error).message));
+    await assert.rejects(
+      verify(many, await sign(0)),
+      (err: unknown) => reason('ambiguous_key')(err) && /without kid/.test((err as Error).message),
+    );
     // The same when they share one kid; a kid naming one key still works.
-    const shared = { clientId: 'shared', metadata: { jwks: { keys: pairs.map((k) => ({ ...k.jwk, kid: 'same' })) } } } as unknown as ClientRecord;
+    const shared = {
+      clientId: 'shared',
+      metadata: { jwks: { keys: pairs.map((k) => ({ ...k.jwk, kid: 'same' })) } },
+    } as unknown as ClientRecord;
     await assert.rejects(verify(shared, await sign(0, 'same')), reason('ambiguous_key'));
-    const named = { clientId: 'named', metadata: { jwks: { keys: pairs.map((k) => k.jwk) } } } as unknown as ClientRecord;
+    const named = {
+      clientId: 'named',
+      metadata: { jwks: { keys: pairs.map((k) => k.jwk) } },
+    } as unknown as ClientRecord;
     assert.equal((await verify(named, await sign(MAX_KEY_CANDIDATES, `k${MAX_KEY_CANDIDATES}`))).payload.iss, 'c');
   });
 });
 
 describe('back-channel logout delivery', () => {
   it('postForm refuses private and special addresses before connecting, and plain http off loopback', async () => {
-    for (const uri of ['https://10.1.2.3/x', 'https://192.168.0.1/x', 'https://[fe80::1]/x', 'https://169.254.169.254/x', 'https://[::ffff:10.0.0.1]/x', 'https://0.0.0.0/x']) {
-      await assert.rejects(postForm(uri, new URLSearchParams({ a: 'b' }), true, 1000, 'backchannel_logout_uri'), (e: Error & { reason?: string }) => e.reason === 'jwks_uri_refused', uri);
+    for (const uri of [
+      'https://10.1.2.3/x',
+      'https://192.168.0.1/x',
+      'https://[fe80::1]/x',
+      'https://169.254.169.254/x',
+      'https://[::ffff:10.0.0.1]/x',
+      'https://0.0.0.0/x',
+    ]) {
+      await assert.rejects(
+        postForm(uri, new URLSearchParams({ a: 'b' }), true, 1000, 'backchannel_logout_uri'),
+        (e: Error & { reason?: string }) => e.reason === 'jwks_uri_refused',
+        uri,
+      );
     }
-    await assert.rejects(postForm('http://127.0.0.1:9/x', new URLSearchParams(), false, 1000, 'backchannel_logout_uri'), /must use https/);
-    await assert.rejects(postForm('https://localhost:9/x', new URLSearchParams(), false, 1000, 'backchannel_logout_uri'), (e: Error & { reason?: string }) => e.reason === 'jwks_uri_refused');
+    await assert.rejects(
+      postForm('http://127.0.0.1:9/x', new URLSearchParams(), false, 1000, 'backchannel_logout_uri'),
+      /must use https/,
+    );
+    await assert.rejects(
+      postForm('https://localhost:9/x', new URLSearchParams(), false, 1000, 'backchannel_logout_uri'),
+      (e: Error & { reason?: string }) => e.reason === 'jwks_uri_refused',
+    );
   });
   it('postForm posts the form, answers the status, never follows a redirect, and gives up at the timeout', async () => {
     const seen: string[] = [];
     const server = createServer((req, res) => {
       let body = '';
-      req.on('data', (c) => { body += c; });
+      req.on('data', (c) => {
+        body += c;
+      });
       req.on('end', () => {
         seen.push(`${req.method} ${req.url} ${req.headers['content-type']} ${body}`);
         if (req.url === '/slow') return; // never answers
-        if (req.url === '/redirect') { res.writeHead(307, { location: '/ok' }).end(); return; }
+        if (req.url === '/redirect') {
+          res.writeHead(307, { location: '/ok' }).end();
+          return;
+        }
         res.writeHead(200).end('x'.repeat(100_000)); // a large answer is cut off, not read whole
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
-      assert.equal(await postForm(`${base}/ok`, new URLSearchParams({ logout_token: 't' }), true, 2000, 'backchannel_logout_uri'), 200);
-      assert.equal(await postForm(`${base}/redirect`, new URLSearchParams(), true, 2000, 'backchannel_logout_uri'), 307);
-      await assert.rejects(postForm(`${base}/slow`, new URLSearchParams(), true, 300, 'backchannel_logout_uri'), /did not answer within 300 ms/);
-      assert.deepEqual(seen.slice(0, 2), [`POST /ok application/x-www-form-urlencoded logout_token=t`, 'POST /redirect application/x-www-form-urlencoded ']);
+      assert.equal(
+        await postForm(`${base}/ok`, new URLSearchParams({ logout_token: 't' }), true, 2000, 'backchannel_logout_uri'),
+        200,
+      );
+      assert.equal(
+        await postForm(`${base}/redirect`, new URLSearchParams(), true, 2000, 'backchannel_logout_uri'),
+        307,
+      );
+      await assert.rejects(
+        postForm(`${base}/slow`, new URLSearchParams(), true, 300, 'backchannel_logout_uri'),
+        /did not answer within 300 ms/,
+      );
+      assert.deepEqual(seen.slice(0, 2), [
+        `POST /ok application/x-www-form-urlencoded logout_token=t`,
+        'POST /redirect application/x-www-form-urlencoded ',
+      ]);
       assert.equal(seen.filter((s) => s.startsWith('POST /ok')).length, 1, 'the redirect was not followed');
     } finally {
       server.closeAllConnections();

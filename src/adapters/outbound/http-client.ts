@@ -21,7 +21,11 @@ function checkedLookup(allowLoopback: boolean): LookupFunction {
       if (err) return callback(err);
       const bad = addresses.find((a) => !addressAllowed(a.address, allowLoopback));
       if (bad || addresses.length === 0) {
-        return callback(Object.assign(new Error(`${hostname} resolves to a non-public address${bad ? ` (${bad.address})` : ''}`), { code: 'ENOTPUBLIC' }));
+        return callback(
+          Object.assign(new Error(`${hostname} resolves to a non-public address${bad ? ` (${bad.address})` : ''}`), {
+            code: 'ENOTPUBLIC',
+          }),
+        );
       }
       if (options?.all) callback(null, addresses);
       else callback(null, addresses[0]!.address, addresses[0]!.family);
@@ -35,41 +39,71 @@ function target(uri: string, { name, allowLoopback }: OutboundRequest): URL | Ou
   if (problem) return new OutboundError('refused', problem);
   const u = new URL(uri);
   const host = u.hostname.replace(/^\[|\]$/g, '');
-  if (isIP(host) && !addressAllowed(host, allowLoopback)) return new OutboundError('refused', `${name} host ${host} is not a public address`);
+  if (isIP(host) && !addressAllowed(host, allowLoopback))
+    return new OutboundError('refused', `${name} host ${host} is not a public address`);
   return u;
 }
 
-function getJson(uri: string, { name, allowLoopback, timeoutMs, accept, maxBytes }: OutboundRequest & { accept: string; maxBytes: number }): Promise<unknown> {
+function getJson(
+  uri: string,
+  { name, allowLoopback, timeoutMs, accept, maxBytes }: OutboundRequest & { accept: string; maxBytes: number },
+): Promise<unknown> {
   const u = target(uri, { name, allowLoopback, timeoutMs });
   if (u instanceof OutboundError) return Promise.reject(u);
   const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const fail = (reason: OutboundError['reason'], message: string) => { req.destroy(); reject(new OutboundError(reason, message)); };
+    const fail = (reason: OutboundError['reason'], message: string) => {
+      req.destroy();
+      reject(new OutboundError(reason, message));
+    };
     const timer = setTimeout(() => fail('failed', `${name} did not answer within ${timeoutMs} ms`), timeoutMs);
-    const req = send(u, {
-      method: 'GET', lookup: checkedLookup(allowLoopback), headers: { accept },
-      agent: false,
-    }, (res: IncomingMessage) => {
-      if (res.statusCode !== 200) {
-        clearTimeout(timer);
-        return fail('failed', `${name} answered ${res.statusCode}${res.statusCode! >= 300 && res.statusCode! < 400 ? ' (redirects are not followed)' : ''}`);
-      }
-      const declared = Number(res.headers['content-length'] ?? 0);
-      if (declared > maxBytes) { clearTimeout(timer); return fail('invalid', `${name} document is larger than ${maxBytes} bytes`); }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > maxBytes) { clearTimeout(timer); fail('invalid', `${name} document is larger than ${maxBytes} bytes`); return; }
-        chunks.push(c);
-      });
-      res.on('error', (e) => { clearTimeout(timer); fail('failed', e.message); });
-      res.on('end', () => {
-        clearTimeout(timer);
-        if (size > maxBytes) return;
-        try { resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))); } catch { reject(new OutboundError('invalid', `${name} document is not JSON`)); }
-      });
-    });
+    const req = send(
+      u,
+      {
+        method: 'GET',
+        lookup: checkedLookup(allowLoopback),
+        headers: { accept },
+        agent: false,
+      },
+      (res: IncomingMessage) => {
+        if (res.statusCode !== 200) {
+          clearTimeout(timer);
+          return fail(
+            'failed',
+            `${name} answered ${res.statusCode}${res.statusCode! >= 300 && res.statusCode! < 400 ? ' (redirects are not followed)' : ''}`,
+          );
+        }
+        const declared = Number(res.headers['content-length'] ?? 0);
+        if (declared > maxBytes) {
+          clearTimeout(timer);
+          return fail('invalid', `${name} document is larger than ${maxBytes} bytes`);
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > maxBytes) {
+            clearTimeout(timer);
+            fail('invalid', `${name} document is larger than ${maxBytes} bytes`);
+            return;
+          }
+          chunks.push(c);
+        });
+        res.on('error', (e) => {
+          clearTimeout(timer);
+          fail('failed', e.message);
+        });
+        res.on('end', () => {
+          clearTimeout(timer);
+          if (size > maxBytes) return;
+          try {
+            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+          } catch {
+            reject(new OutboundError('invalid', `${name} document is not JSON`));
+          }
+        });
+      },
+    );
     req.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       reject(new OutboundError(e.code === 'ENOTPUBLIC' ? 'refused' : 'failed', `${name} fetch failed: ${e.message}`));
@@ -78,25 +112,52 @@ function getJson(uri: string, { name, allowLoopback, timeoutMs, accept, maxBytes
   });
 }
 
-function postForm(uri: string, form: URLSearchParams, { name, allowLoopback, timeoutMs }: OutboundRequest): Promise<number> {
+function postForm(
+  uri: string,
+  form: URLSearchParams,
+  { name, allowLoopback, timeoutMs }: OutboundRequest,
+): Promise<number> {
   const u = target(uri, { name, allowLoopback, timeoutMs });
   if (u instanceof OutboundError) return Promise.reject(u);
   const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
   const body = Buffer.from(form.toString());
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { req.destroy(); reject(new OutboundError('failed', `${name} did not answer within ${timeoutMs} ms`)); }, timeoutMs);
-    const req = send(u, {
-      method: 'POST', lookup: checkedLookup(allowLoopback), agent: false,
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': body.length, 'cache-control': 'no-store' },
-    }, (res: IncomingMessage) => {
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > MAX_POST_RESPONSE_BYTES) { clearTimeout(timer); req.destroy(); resolve(res.statusCode!); }
-      });
-      res.on('error', (e) => { clearTimeout(timer); reject(new OutboundError('failed', `${name}: ${e.message}`)); });
-      res.on('end', () => { clearTimeout(timer); resolve(res.statusCode!); });
-    });
+    const timer = setTimeout(() => {
+      req.destroy();
+      reject(new OutboundError('failed', `${name} did not answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const req = send(
+      u,
+      {
+        method: 'POST',
+        lookup: checkedLookup(allowLoopback),
+        agent: false,
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'content-length': body.length,
+          'cache-control': 'no-store',
+        },
+      },
+      (res: IncomingMessage) => {
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_POST_RESPONSE_BYTES) {
+            clearTimeout(timer);
+            req.destroy();
+            resolve(res.statusCode!);
+          }
+        });
+        res.on('error', (e) => {
+          clearTimeout(timer);
+          reject(new OutboundError('failed', `${name}: ${e.message}`));
+        });
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve(res.statusCode!);
+        });
+      },
+    );
     req.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       reject(new OutboundError(e.code === 'ENOTPUBLIC' ? 'refused' : 'failed', `${name} request failed: ${e.message}`));

@@ -28,7 +28,9 @@ describe('Redis connection: one deadline per request, circuit breaker', { skip: 
   const states: BreakerState[] = [];
   before(async () => {
     redis = await startPrivateRedis({ persist: false });
-    conn = await openRedis({ url: redis.url, cluster: false, prefix: 't:', timeout: 500 }, log, 5000, { breakerChanged: (s) => states.push(s) });
+    conn = await openRedis({ url: redis.url, cluster: false, prefix: 't:', timeout: 500 }, log, 5000, {
+      breakerChanged: (s) => states.push(s),
+    });
   });
   after(async () => {
     redis?.resume();
@@ -40,7 +42,10 @@ describe('Redis connection: one deadline per request, circuit breaker', { skip: 
     const request = {};
     const started = performance.now();
     await conn.scope(request, () => conn.run((c) => c.eval(SLOW, 0, 450)));
-    await assert.rejects(conn.scope(request, () => conn.run((c) => c.eval(SLOW, 0, 450))), BackendUnavailableError);
+    await assert.rejects(
+      conn.scope(request, () => conn.run((c) => c.eval(SLOW, 0, 450))),
+      BackendUnavailableError,
+    );
     // About 500 ms; more when this process was busy meanwhile (not counted), never past 1 s.
     const took = performance.now() - started;
     assert.ok(took >= 480 && took < 1100, `took ${took.toFixed(0)} ms`);
@@ -67,12 +72,19 @@ describe('Redis connection: one deadline per request, circuit breaker', { skip: 
     redis.pause();
     try {
       let started = performance.now();
-      await assert.rejects(conn.run((c) => c.ping()), BackendUnavailableError);
+      await assert.rejects(
+        conn.run((c) => c.ping()),
+        BackendUnavailableError,
+      );
       const first = performance.now() - started;
       assert.ok(first >= 480 && first < 900, `first ${first.toFixed(0)} ms`);
       assert.equal(conn.ready(), false);
       started = performance.now();
-      for (let i = 0; i < 20; i++) await assert.rejects(conn.run((c) => c.ping()), BackendUnavailableError);
+      for (let i = 0; i < 20; i++)
+        await assert.rejects(
+          conn.run((c) => c.ping()),
+          BackendUnavailableError,
+        );
       assert.ok(performance.now() - started < 50, 'failed at once while open');
       await sleep(1500); // probes go unanswered meanwhile
       assert.notEqual(conn.breaker(), 'closed');
@@ -98,7 +110,9 @@ describe('Redis connection: one deadline per request, circuit breaker', { skip: 
     const pending = conn.scope(request, () => conn.run((c) => c.ping()));
     // Blocks the loop for 600 ms, longer than the deadline; Redis answered long before.
     const until = performance.now() + 600;
-    while (performance.now() < until) { /* busy */ }
+    while (performance.now() < until) {
+      /* busy */
+    }
     assert.equal(await pending, 'PONG');
     // And the request's budget was not spent by it (its wall-time limit, twice the deadline, was
     // not reached either).

@@ -74,7 +74,13 @@ function connectionOptions(url: URL, timeout: number) {
  * A request's Redis budget: ms spent waiting (the loop's busy time discounted) and in wall time,
  * and since when commands are outstanding (wall clock and the loop's busy time then).
  */
-interface Budget { spent: number; wall: number; since: number; sinceBusy: number; inflight: number }
+interface Budget {
+  spent: number;
+  wall: number;
+  since: number;
+  sinceBusy: number;
+  inflight: number;
+}
 const budgets = new AsyncLocalStorage<Budget>();
 
 // Time the event loop was busy running callbacks (this process's own work, or the process waiting
@@ -86,7 +92,10 @@ const busy = () => performance.eventLoopUtilization().active;
 const waitedSince = (start: number, busy0: number) => Math.max(0, performance.now() - start - (busy() - busy0));
 
 class RedisTimeout extends Error {
-  constructor(ms: number) { super(`no answer from Redis within ${ms} ms`); this.name = 'RedisTimeout'; }
+  constructor(ms: number) {
+    super(`no answer from Redis within ${ms} ms`);
+    this.name = 'RedisTimeout';
+  }
 }
 
 /**
@@ -101,16 +110,34 @@ function withDeadline<T>(p: Promise<T>, ms: number, wallMs = 2 * ms): Promise<T>
     const start = performance.now();
     const busy0 = busy();
     let timer: NodeJS.Timeout;
-    const check = () => setImmediate(() => {
-      if (settled) return;
-      const left = Math.min(ms - waitedSince(start, busy0), wallMs - (performance.now() - start));
-      if (left >= 1) { timer = setTimeout(check, left); return; }
-      settled = true;
-      reject(new RedisTimeout(ms));
-    });
+    const check = () =>
+      setImmediate(() => {
+        if (settled) return;
+        const left = Math.min(ms - waitedSince(start, busy0), wallMs - (performance.now() - start));
+        if (left >= 1) {
+          timer = setTimeout(check, left);
+          return;
+        }
+        settled = true;
+        reject(new RedisTimeout(ms));
+      });
     timer = setTimeout(check, Math.min(ms, wallMs));
-    p.then((v) => { if (!settled) { settled = true; clearTimeout(timer); resolve(v); } },
-      (e) => { if (!settled) { settled = true; clearTimeout(timer); reject(e); } });
+    p.then(
+      (v) => {
+        if (!settled) {
+          settled = true;
+          clearTimeout(timer);
+          resolve(v);
+        }
+      },
+      (e) => {
+        if (!settled) {
+          settled = true;
+          clearTimeout(timer);
+          reject(e);
+        }
+      },
+    );
   });
 }
 
@@ -118,33 +145,51 @@ function withDeadline<T>(p: Promise<T>, ms: number, wallMs = 2 * ms): Promise<T>
  * Opens the connection and waits up to `waitMs` for it to become ready. Tessera starts even when
  * Redis is down (replay checks answer 503 and /ready reports it until Redis is back).
  */
-export async function openRedis(s: RedisSettings, log: RedisLog, waitMs = 2000, hooks: RedisHooks = {}): Promise<RedisConnection> {
+export async function openRedis(
+  s: RedisSettings,
+  log: RedisLog,
+  waitMs = 2000,
+  hooks: RedisHooks = {},
+): Promise<RedisConnection> {
   let client: Redis | Cluster;
   if (s.cluster) {
     const urls = s.url.split(',').map((u) => new URL(u.trim()));
     const first = urls[0]!;
-    client = new Cluster(urls.map((u) => ({ host: u.hostname, port: Number(u.port || 6379) })), {
-      redisOptions: connectionOptions(first, s.timeout),
-      enableOfflineQueue: false,
-      clusterRetryStrategy: reconnectDelay,
-      slotsRefreshTimeout: Math.max(1000, s.timeout),
-    });
+    client = new Cluster(
+      urls.map((u) => ({ host: u.hostname, port: Number(u.port || 6379) })),
+      {
+        redisOptions: connectionOptions(first, s.timeout),
+        enableOfflineQueue: false,
+        clusterRetryStrategy: reconnectDelay,
+        slotsRefreshTimeout: Math.max(1000, s.timeout),
+      },
+    );
   } else {
     const url = new URL(s.url);
-    client = new Redis(s.url, { ...connectionOptions(url, s.timeout), enableOfflineQueue: false, retryStrategy: reconnectDelay });
+    client = new Redis(s.url, {
+      ...connectionOptions(url, s.timeout),
+      enableOfflineQueue: false,
+      retryStrategy: reconnectDelay,
+    });
   }
   let down = false;
   let closed = false;
   client.on('error', (err: Error) => {
     if (down) return; // one line per outage, not one per reconnect attempt
     down = true;
-    log.warn({ event: 'redis_unavailable', err: err.message }, 'Redis is unreachable; replay checks answer 503 and rate limits fall back to this process until it is back');
+    log.warn(
+      { event: 'redis_unavailable', err: err.message },
+      'Redis is unreachable; replay checks answer 503 and rate limits fall back to this process until it is back',
+    );
   });
   client.on('ready', () => {
     if (down) log.info({ event: 'redis_available' }, 'Redis is reachable again');
     down = false;
     // A breaker waiting for its back-off probes at once: the connection is new.
-    if (state === 'open' && !closed) { clearTimeout(probeTimer); probe(); }
+    if (state === 'open' && !closed) {
+      clearTimeout(probeTimer);
+      probe();
+    }
   });
 
   const connected = () => client.status === 'ready';
@@ -165,12 +210,19 @@ export async function openRedis(s: RedisSettings, log: RedisLog, waitMs = 2000, 
     state = next;
     hooks.breakerChanged?.(next);
     const entry = { event: `redis_breaker_${next}`, from, ...fields };
-    if (next === 'open' && from === 'closed') log.warn(entry, 'Redis did not answer in time: no command is sent to it for a short back-off (replay checks answer 503, rate limits count in the process)');
+    if (next === 'open' && from === 'closed')
+      log.warn(
+        entry,
+        'Redis did not answer in time: no command is sent to it for a short back-off (replay checks answer 503, rate limits count in the process)',
+      );
     else log.info(entry, `Redis circuit breaker ${next.replace('_', '-')}`);
   };
   const open = (reason: string) => {
     if (state === 'open' || closed) return;
-    if (state === 'closed') { openedAt = Date.now(); failures = 0; }
+    if (state === 'closed') {
+      openedAt = Date.now();
+      failures = 0;
+    }
     const backoff = BREAKER_BACKOFF_MS[Math.min(failures, BREAKER_BACKOFF_MS.length - 1)]!;
     failures++;
     setState('open', { reason, backoff_ms: backoff });
@@ -189,11 +241,19 @@ export async function openRedis(s: RedisSettings, log: RedisLog, waitMs = 2000, 
   function probe(): void {
     if (closed || state !== 'open') return;
     // Not connected (reconnecting): try again later; a 'ready' event probes at once.
-    if (!connected()) { probeTimer = setTimeout(probe, BREAKER_BACKOFF_MS.at(-1)); probeTimer.unref(); return; }
+    if (!connected()) {
+      probeTimer = setTimeout(probe, BREAKER_BACKOFF_MS.at(-1));
+      probeTimer.unref();
+      return;
+    }
     setState('half_open', {});
     withDeadline(client.ping(), s.timeout).then(
-      () => { if (state === 'half_open') setState('closed', { open_ms: Date.now() - openedAt }); },
-      (err: Error) => { if (state === 'half_open') open(`probe: ${err.message}`); },
+      () => {
+        if (state === 'half_open') setState('closed', { open_ms: Date.now() - openedAt });
+      },
+      (err: Error) => {
+        if (state === 'half_open') open(`probe: ${err.message}`);
+      },
     );
   }
 
@@ -208,8 +268,15 @@ export async function openRedis(s: RedisSettings, log: RedisLog, waitMs = 2000, 
       const outstanding = budget.inflight > 0;
       remaining -= budget.spent + (outstanding ? waitedSince(budget.since, budget.sinceBusy) : 0);
       wallRemaining -= budget.wall + (outstanding ? started - budget.since : 0);
-      if (remaining < 1 || wallRemaining < 1) throw new BackendUnavailableError('Redis', new Error(`this request's Redis deadline (${s.timeout} ms) is spent`));
-      if (budget.inflight++ === 0) { budget.since = started; budget.sinceBusy = busy(); }
+      if (remaining < 1 || wallRemaining < 1)
+        throw new BackendUnavailableError(
+          'Redis',
+          new Error(`this request's Redis deadline (${s.timeout} ms) is spent`),
+        );
+      if (budget.inflight++ === 0) {
+        budget.since = started;
+        budget.sinceBusy = busy();
+      }
     }
     try {
       return await withDeadline(fn(client), Math.ceil(remaining), Math.ceil(wallRemaining));
@@ -230,7 +297,11 @@ export async function openRedis(s: RedisSettings, log: RedisLog, waitMs = 2000, 
   if (!connected()) {
     await new Promise<void>((res) => {
       const timer = setTimeout(done, waitMs);
-      function done() { clearTimeout(timer); client.off('ready', done); res(); }
+      function done() {
+        clearTimeout(timer);
+        client.off('ready', done);
+        res();
+      }
       client.once('ready', done);
     });
   }
@@ -240,11 +311,13 @@ export async function openRedis(s: RedisSettings, log: RedisLog, waitMs = 2000, 
     prefix: s.prefix,
     ready,
     breaker: () => state,
-    async ping() { await run((c) => c.ping()); },
+    async ping() {
+      await run((c) => c.ping());
+    },
     run,
     scope(owner, fn) {
       let budget = owned.get(owner);
-      if (!budget) owned.set(owner, budget = { spent: 0, wall: 0, since: 0, sinceBusy: 0, inflight: 0 });
+      if (!budget) owned.set(owner, (budget = { spent: 0, wall: 0, since: 0, sinceBusy: 0, inflight: 0 }));
       return budgets.run(budget, fn);
     },
     async close() {
@@ -252,7 +325,9 @@ export async function openRedis(s: RedisSettings, log: RedisLog, waitMs = 2000, 
       clearTimeout(probeTimer);
       try {
         if (connected()) await withDeadline(client.quit(), s.timeout);
-      } catch { /* disconnect below */ }
+      } catch {
+        /* disconnect below */
+      }
       client.disconnect();
     },
   };

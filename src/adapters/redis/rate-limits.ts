@@ -16,7 +16,10 @@ return {c, t}
 export function redisRateLimits(redis: RedisConnection): RateLimitStore {
   return {
     async hit(key, windowMs) {
-      const [count, resetMs] = await redis.run((c) => c.eval(HIT, 1, `${redis.prefix}rl:${key}`, windowMs)) as [number, number];
+      const [count, resetMs] = (await redis.run((c) => c.eval(HIT, 1, `${redis.prefix}rl:${key}`, windowMs))) as [
+        number,
+        number,
+      ];
       return { count, resetMs };
     },
   };
@@ -27,13 +30,20 @@ export function redisRateLimits(redis: RedisConnection): RateLimitStore {
  * docs/production.md: limits keep bounding each instance during an outage, and no request fails
  * because of the limiter). `onFallback` is told each time a hit is counted locally.
  */
-export function withFallback(redis: RedisConnection, primary: RateLimitStore, local: RateLimitStore, onFallback: () => void): RateLimitStore {
+export function withFallback(
+  redis: RedisConnection,
+  primary: RateLimitStore,
+  local: RateLimitStore,
+  onFallback: () => void,
+): RateLimitStore {
   return {
     async hit(key, windowMs) {
       if (redis.ready()) {
         try {
           return await primary.hit(key, windowMs);
-        } catch { /* counted locally below */ }
+        } catch {
+          /* counted locally below */
+        }
       }
       onFallback();
       return local.hit(key, windowMs);

@@ -64,7 +64,10 @@ export interface RedisReplayOptions {
  * artifacts that may have been made before it are refused (they may have been claimed in the
  * markers lost); see docs/production.md.
  */
-export function redisReplay(redis: RedisConnection, opts: RedisReplayOptions): ReplayStore & { load(): Promise<ReplayEpoch> } {
+export function redisReplay(
+  redis: RedisConnection,
+  opts: RedisReplayOptions,
+): ReplayStore & { load(): Promise<ReplayEpoch> } {
   const { epochs, window, log } = opts;
   const epochKey = (b: number) => `${redis.prefix}replay-epoch:{b${b}}`;
   // Markers written before buckets existed, in another slot on a Redis Cluster (not read there).
@@ -74,39 +77,50 @@ export function redisReplay(redis: RedisConnection, opts: RedisReplayOptions): R
   let recovering: Promise<void> | undefined;
 
   /** Sets every bucket's epoch to `generation` (those holding a later one keep it). */
-  const raiseAll = (generation: number) => Promise.all(Array.from({ length: BUCKETS }, (_, b) => redis.run((c) => c.eval(RAISE, 1, epochKey(b), generation))));
+  const raiseAll = (generation: number) =>
+    Promise.all(Array.from({ length: BUCKETS }, (_, b) => redis.run((c) => c.eval(RAISE, 1, epochKey(b), generation))));
 
-  const load = () => loading ??= (async () => {
-    try {
-      const e = await epochs.read();
-      // The first process to use this database with Redis starts the epoch: nothing is lost yet.
-      if (e.created) await raiseAll(e.generation).catch(() => { /* a missing key is then taken as a loss */ });
-      if (!known || e.generation > known.generation) known = { generation: e.generation, lostAt: e.lostAt };
-      return known;
-    } finally {
-      loading = undefined;
-    }
-  })();
+  const load = () =>
+    (loading ??= (async () => {
+      try {
+        const e = await epochs.read();
+        // The first process to use this database with Redis starts the epoch: nothing is lost yet.
+        if (e.created)
+          await raiseAll(e.generation).catch(() => {
+            /* a missing key is then taken as a loss */
+          });
+        if (!known || e.generation > known.generation) known = { generation: e.generation, lostAt: e.lostAt };
+        return known;
+      } finally {
+        loading = undefined;
+      }
+    })());
 
   /** Records the loss seen while claiming with `seen`, once per process at a time. */
-  const recover = (seen: number, atLeast: number) => recovering ??= (async () => {
-    try {
-      // Already moved past `seen` here: the retry with the newer generation decides.
-      if (known && known.generation > seen) return;
-      const e = await epochs.advance(seen, atLeast);
-      if (e.advanced) {
-        log?.warn({ event: 'replay_store_lost', generation: e.generation, lost_at: e.lostAt }, 'the Redis replay cache lost its markers (restarted empty?): artifacts issued before now are refused until they expire, DPoP proofs need a server nonce meanwhile');
-        opts.onLoss?.(e.generation);
+  const recover = (seen: number, atLeast: number) =>
+    (recovering ??= (async () => {
+      try {
+        // Already moved past `seen` here: the retry with the newer generation decides.
+        if (known && known.generation > seen) return;
+        const e = await epochs.advance(seen, atLeast);
+        if (e.advanced) {
+          log?.warn(
+            { event: 'replay_store_lost', generation: e.generation, lost_at: e.lostAt },
+            'the Redis replay cache lost its markers (restarted empty?): artifacts issued before now are refused until they expire, DPoP proofs need a server nonce meanwhile',
+          );
+          opts.onLoss?.(e.generation);
+        }
+        known = { generation: e.generation, lostAt: e.lostAt };
+        if (e.advanced) await raiseAll(e.generation);
+      } finally {
+        recovering = undefined;
       }
-      known = { generation: e.generation, lostAt: e.lostAt };
-      if (e.advanced) await raiseAll(e.generation);
-    } finally {
-      recovering = undefined;
-    }
-  })();
+    })());
 
   const epochOf = (k: { generation: number; lostAt: number }, now: number): ReplayEpoch => ({
-    generation: k.generation, lostAt: k.lostAt, recovering: k.lostAt > 0 && now < k.lostAt + window,
+    generation: k.generation,
+    lostAt: k.lostAt,
+    recovering: k.lostAt > 0 && now < k.lostAt + window,
   });
 
   return {
@@ -114,19 +128,22 @@ export function redisReplay(redis: RedisConnection, opts: RedisReplayOptions): R
     epoch: (now) => (known ? epochOf(known, now) : undefined),
     async claim(key, expiresAt, now, issuedAt, madeIn) {
       if (key.length > 512) throw new Error('replay key longer than 512 characters');
-      if (!Number.isSafeInteger(expiresAt) || !Number.isSafeInteger(now)) throw new Error('replay expiry and time must be integers (epoch seconds)');
+      if (!Number.isSafeInteger(expiresAt) || !Number.isSafeInteger(now))
+        throw new Error('replay expiry and time must be integers (epoch seconds)');
       // Already expired: nothing to remember (as the SQL store, a later claim succeeds again).
       if (expiresAt <= now) return true;
       const b = bucketOf(key);
       const marker = `${redis.prefix}replay:{b${b}}:${key}`;
-      let e = known ?? await load();
+      let e = known ?? (await load());
       for (let attempt = 0; attempt < 4; attempt++) {
         // Possibly made before the last loss (its iat less the skew is before it): it may have
         // been claimed in the markers lost, so it is refused as a replay would be.
         if (issuedAt !== undefined && madeIn !== e.generation && e.lostAt > 0 && issuedAt < e.lostAt) return false;
-        const r = await redis.run((c) => (legacy
-          ? c.eval(CLAIM, 3, marker, epochKey(b), `${redis.prefix}replay:${key}`, expiresAt, now, e.generation)
-          : c.eval(CLAIM, 2, marker, epochKey(b), expiresAt, now, e.generation))) as number[];
+        const r = (await redis.run((c) =>
+          legacy
+            ? c.eval(CLAIM, 3, marker, epochKey(b), `${redis.prefix}replay:${key}`, expiresAt, now, e.generation)
+            : c.eval(CLAIM, 2, marker, epochKey(b), expiresAt, now, e.generation),
+        )) as number[];
         if (r[0] === 1) return true;
         if (r[0] === 0) return false;
         if (r[0] === -1) {

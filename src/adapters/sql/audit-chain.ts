@@ -14,11 +14,15 @@ export function canonicalDetails(details: AuditEvent['details']): string {
   for (let i = 1; i < keys.length; i++) {
     const k = keys[i]!;
     let j = i - 1;
-    while (j >= 0 && keys[j]! > k) { keys[j + 1] = keys[j]!; j--; }
+    while (j >= 0 && keys[j]! > k) {
+      keys[j + 1] = keys[j]!;
+      j--;
+    }
     keys[j + 1] = k;
   }
   let out = '{';
-  for (let i = 0; i < keys.length; i++) out += `${i ? ',' : ''}${JSON.stringify(keys[i])}:${JSON.stringify(details[keys[i]!])}`;
+  for (let i = 0; i < keys.length; i++)
+    out += `${i ? ',' : ''}${JSON.stringify(keys[i])}:${JSON.stringify(details[keys[i]!])}`;
   return `${out}}`;
 }
 
@@ -33,7 +37,11 @@ export function chainHash(prevHash: string, seq: number, e: AuditEvent, details 
   return hash('sha256', `${prevHash}\n${fields.slice(0, -1)},${details}]`, 'hex');
 }
 
-const flat = (v: unknown) => v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v) && !Object.is(v, -0));
+const flat = (v: unknown) =>
+  v === null ||
+  typeof v === 'string' ||
+  typeof v === 'boolean' ||
+  (typeof v === 'number' && Number.isFinite(v) && !Object.is(v, -0));
 
 /** The event as it reads back from storage: details through JSON (undefined dropped), a whole-millisecond time. */
 export function normalizeEvent(e: AuditEvent): AuditEvent {
@@ -47,5 +55,13 @@ export function normalizeEvent(e: AuditEvent): AuditEvent {
   } else {
     details = JSON.parse(JSON.stringify(d));
   }
-  return { at: Math.trunc(e.at), type: e.type, actor: e.actor ?? null, clientId: e.clientId ?? null, ip: e.ip ?? null, outcome: e.outcome, details };
+  return {
+    at: Math.trunc(e.at),
+    type: e.type,
+    actor: e.actor ?? null,
+    clientId: e.clientId ?? null,
+    ip: e.ip ?? null,
+    outcome: e.outcome,
+    details,
+  };
 }

@@ -5,12 +5,28 @@ import { count, json, type Row, type SqlContext } from './statements.ts';
 
 /** An audit row; append() passes the values in this column order. */
 const auditRow = (seq: number, prevHash: string, hash: string, e: AuditEvent): AuditEventsTable => ({
-  seq, at: e.at, type: e.type, actor: e.actor, client_id: e.clientId, ip: e.ip, outcome: e.outcome,
-  details: json(e.details), prev_hash: prevHash, hash,
+  seq,
+  at: e.at,
+  type: e.type,
+  actor: e.actor,
+  client_id: e.clientId,
+  ip: e.ip,
+  outcome: e.outcome,
+  details: json(e.details),
+  prev_hash: prevHash,
+  hash,
 });
 const toAudit = (r: Row<AuditEventsTable>): AuditRecord => ({
-  seq: Number(r.seq), at: Number(r.at), type: r.type, actor: r.actor, clientId: r.client_id, ip: r.ip,
-  outcome: r.outcome as AuditRecord['outcome'], details: JSON.parse(r.details), prevHash: r.prev_hash, hash: r.hash,
+  seq: Number(r.seq),
+  at: Number(r.at),
+  type: r.type,
+  actor: r.actor,
+  clientId: r.client_id,
+  ip: r.ip,
+  outcome: r.outcome as AuditRecord['outcome'],
+  details: JSON.parse(r.details),
+  prevHash: r.prev_hash,
+  hash: r.hash,
 });
 
 /** Rows per multi-row insert of the audit trail (times its 10 columns: well under both engines' parameter limits). */
@@ -18,10 +34,17 @@ const AUDIT_ROWS_PER_INSERT = 50;
 
 export function createSqlAuditStore({ db, pg, tx, statementBySize }: SqlContext): AuditStore {
   const auditTemplate = auditRow(0, '', '', {
-    at: 0, type: '', actor: null, clientId: null, ip: null, outcome: 'success', details: {},
+    at: 0,
+    type: '',
+    actor: null,
+    clientId: null,
+    ip: null,
+    outcome: 'success',
+    details: {},
   });
-  const insertAuditRows = statementBySize((k, n) => k.insertInto('audit_events')
-    .values(Array.from({ length: n }, () => auditTemplate)));
+  const insertAuditRows = statementBySize((k, n) =>
+    k.insertInto('audit_events').values(Array.from({ length: n }, () => auditTemplate)),
+  );
   return {
     /**
      * One transaction holds the chain head (row lock in PostgreSQL; BEGIN IMMEDIATE in SQLite)
@@ -31,8 +54,12 @@ export function createSqlAuditStore({ db, pg, tx, statementBySize }: SqlContext)
     append: async (events) => {
       if (!events.length) return;
       await tx(async (t) => {
-        const head = await t.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1)
-          .$if(pg, (q) => q.forUpdate()).executeTakeFirstOrThrow();
+        const head = await t
+          .selectFrom('audit_head')
+          .select(['seq', 'hash'])
+          .where('id', '=', 1)
+          .$if(pg, (q) => q.forUpdate())
+          .executeTakeFirstOrThrow();
         let seq = Number(head.seq);
         let prev = head.hash;
         // Multi-row inserts of up to 50 rows (PostgreSQL: few round trips; SQLite: few
@@ -55,7 +82,9 @@ export function createSqlAuditStore({ db, pg, tx, statementBySize }: SqlContext)
     },
     /** In seq order; with a limit, the latest records of the selection. */
     async query(q) {
-      const rows = await db.selectFrom('audit_events').selectAll()
+      const rows = await db
+        .selectFrom('audit_events')
+        .selectAll()
         .$if(q.from !== undefined, (b) => b.where('at', '>=', q.from!))
         .$if(q.to !== undefined, (b) => b.where('at', '<', q.to!))
         .$if(q.type !== undefined, (b) => b.where('type', '=', q.type!))
@@ -72,24 +101,38 @@ export function createSqlAuditStore({ db, pg, tx, statementBySize }: SqlContext)
      * retention removes the records before it.
      */
     async verify(): Promise<AuditVerifyResult> {
-      const head = await db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1)
+      const head = await db
+        .selectFrom('audit_head')
+        .select(['seq', 'hash'])
+        .where('id', '=', 1)
         .executeTakeFirstOrThrow();
       const headSeq = Number(head.seq);
       let last: AuditRecord | undefined;
       let checked = 0;
-      const broken = (firstBroken: number, reason: string): AuditVerifyResult =>
-        ({ ok: false, checked, firstBroken, reason });
+      const broken = (firstBroken: number, reason: string): AuditVerifyResult => ({
+        ok: false,
+        checked,
+        firstBroken,
+        reason,
+      });
       for (;;) {
-        const page = (await db.selectFrom('audit_events').selectAll()
-          .where('seq', '>', last?.seq ?? 0).where('seq', '<=', headSeq).orderBy('seq').limit(1000).execute())
-          .map(toAudit);
+        const page = (
+          await db
+            .selectFrom('audit_events')
+            .selectAll()
+            .where('seq', '>', last?.seq ?? 0)
+            .where('seq', '<=', headSeq)
+            .orderBy('seq')
+            .limit(1000)
+            .execute()
+        ).map(toAudit);
         for (const r of page) {
           if (last && r.seq !== last.seq + 1) return broken(last.seq + 1, `record ${last.seq + 1} is missing`);
           if (last && r.prevHash !== last.hash) {
             return broken(r.seq, 'prev_hash does not match the hash of the record before it');
           }
           if (chainHash(r.prevHash, r.seq, r) !== r.hash) {
-            return broken(r.seq, 'hash does not match the record\'s contents');
+            return broken(r.seq, "hash does not match the record's contents");
           }
           last = r;
           checked++;
@@ -108,11 +151,15 @@ export function createSqlAuditStore({ db, pg, tx, statementBySize }: SqlContext)
      * could leave holes that verify() would report.)
      */
     async deleteBefore(at) {
-      const keep = await db.selectFrom('audit_events').select((eb) => eb.fn.min('seq').as('seq')).where('at', '>=', at)
+      const keep = await db
+        .selectFrom('audit_events')
+        .select((eb) => eb.fn.min('seq').as('seq'))
+        .where('at', '>=', at)
         .executeTakeFirst();
-      const res = keep?.seq !== null && keep?.seq !== undefined
-        ? await db.deleteFrom('audit_events').where('seq', '<', Number(keep.seq)).executeTakeFirst()
-        : await db.deleteFrom('audit_events').where('at', '<', at).executeTakeFirst();
+      const res =
+        keep?.seq !== null && keep?.seq !== undefined
+          ? await db.deleteFrom('audit_events').where('seq', '<', Number(keep.seq)).executeTakeFirst()
+          : await db.deleteFrom('audit_events').where('at', '<', at).executeTakeFirst();
       return count(res);
     },
   };

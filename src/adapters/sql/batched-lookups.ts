@@ -14,7 +14,8 @@ const BATCH_LOOKUP_MAX = 64;
  * every lookup of its batch.
  */
 export function batchedLookup<R>(
-  select: (keys: string[]) => Promise<R[]>, keyOf: (row: R) => string,
+  select: (keys: string[]) => Promise<R[]>,
+  keyOf: (row: R) => string,
 ): (key: string) => Promise<R | undefined> {
   let pending: Map<string, { resolve: (row: R | undefined) => void; reject: (err: unknown) => void }[]> | undefined;
   const run = async (keys: string[]): Promise<Map<string, R>> =>
@@ -33,13 +34,14 @@ export function batchedLookup<R>(
       }
     }
   };
-  return (key) => new Promise((resolve, reject) => {
-    if (!pending) {
-      pending = new Map();
-      setImmediate(flush);
-    }
-    const waiting = pending.get(key);
-    if (waiting) waiting.push({ resolve, reject });
-    else pending.set(key, [{ resolve, reject }]);
-  });
+  return (key) =>
+    new Promise((resolve, reject) => {
+      if (!pending) {
+        pending = new Map();
+        setImmediate(flush);
+      }
+      const waiting = pending.get(key);
+      if (waiting) waiting.push({ resolve, reject });
+      else pending.set(key, [{ resolve, reject }]);
+    });
 }

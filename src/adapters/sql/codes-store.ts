@@ -3,17 +3,40 @@ import type { AuthCodesTable } from './schema.ts';
 import { json, type Row, type SqlContext } from './statements.ts';
 
 const codeRow = (c: CodeRecord): AuthCodesTable => ({
-  code_hash: c.codeHash, grant_id: c.grantId, client_id: c.clientId, user_id: c.userId, redirect_uri: c.redirectUri,
-  scope: c.scope, nonce: c.nonce, code_challenge: c.codeChallenge, resource: c.resource, sid: c.sid,
-  auth_time: c.authTime, amr: json(c.amr), created_at: c.createdAt, expires_at: c.expiresAt, consumed_at: null,
+  code_hash: c.codeHash,
+  grant_id: c.grantId,
+  client_id: c.clientId,
+  user_id: c.userId,
+  redirect_uri: c.redirectUri,
+  scope: c.scope,
+  nonce: c.nonce,
+  code_challenge: c.codeChallenge,
+  resource: c.resource,
+  sid: c.sid,
+  auth_time: c.authTime,
+  amr: json(c.amr),
+  created_at: c.createdAt,
+  expires_at: c.expiresAt,
+  consumed_at: null,
   dpop_jkt: c.dpopJkt ?? null,
   authorization_details: c.authorizationDetails ?? null,
   claims: c.claims ? json(c.claims) : null,
 });
 const toCode = (r: Row<AuthCodesTable>): CodeRecord => ({
-  codeHash: r.code_hash, grantId: r.grant_id, clientId: r.client_id, userId: r.user_id, redirectUri: r.redirect_uri,
-  scope: r.scope, nonce: r.nonce, codeChallenge: r.code_challenge, resource: r.resource, sid: r.sid,
-  authTime: r.auth_time, amr: JSON.parse(r.amr), createdAt: r.created_at, expiresAt: r.expires_at,
+  codeHash: r.code_hash,
+  grantId: r.grant_id,
+  clientId: r.client_id,
+  userId: r.user_id,
+  redirectUri: r.redirect_uri,
+  scope: r.scope,
+  nonce: r.nonce,
+  codeChallenge: r.code_challenge,
+  resource: r.resource,
+  sid: r.sid,
+  authTime: r.auth_time,
+  amr: JSON.parse(r.amr),
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
   ...(r.dpop_jkt !== null ? { dpopJkt: r.dpop_jkt } : {}),
   ...(r.authorization_details !== null ? { authorizationDetails: r.authorization_details } : {}),
   ...(r.claims != null ? { claims: JSON.parse(r.claims) } : {}),
@@ -30,9 +53,13 @@ export function createSqlCodeStore({ db }: SqlContext): CodeStore {
      * statements are serialised. Expiry is the caller's to check.
      */
     async consume(codeHash, now) {
-      const won = await db.updateTable('auth_codes').set({ consumed_at: now })
-        .where('code_hash', '=', codeHash).where('consumed_at', 'is', null)
-        .returningAll().executeTakeFirst();
+      const won = await db
+        .updateTable('auth_codes')
+        .set({ consumed_at: now })
+        .where('code_hash', '=', codeHash)
+        .where('consumed_at', 'is', null)
+        .returningAll()
+        .executeTakeFirst();
       if (won) return { status: 'ok', code: toCode(won) };
       const row = await db.selectFrom('auth_codes').selectAll().where('code_hash', '=', codeHash).executeTakeFirst();
       return row ? { status: 'reused', code: toCode(row) } : { status: 'missing' };

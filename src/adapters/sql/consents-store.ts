@@ -4,7 +4,9 @@ import { count, json, type Row, type SqlContext } from './statements.ts';
 
 /** Consent to `scopes` at each of `resources` (none: the default audience) added to `before`. */
 function mergeConsent(
-  before: Record<string, string[]>, scopes: readonly string[], resources: readonly string[],
+  before: Record<string, string[]>,
+  scopes: readonly string[],
+  resources: readonly string[],
 ): Record<string, string[]> {
   const merged: Record<string, string[]> = { ...before };
   for (const r of resources.length ? resources : [DEFAULT_AUDIENCE]) {
@@ -14,15 +16,22 @@ function mergeConsent(
 }
 
 const toConsent = (r: Row<ConsentsTable>): ConsentRecord => ({
-  userId: r.user_id, clientId: r.client_id, scopes: JSON.parse(r.scopes), resources: JSON.parse(r.resources),
+  userId: r.user_id,
+  clientId: r.client_id,
+  scopes: JSON.parse(r.scopes),
+  resources: JSON.parse(r.resources),
   grantedAt: r.granted_at,
 });
 
 export function createSqlConsentStore({ db, pg, tx }: SqlContext): ConsentStore {
   return {
     async get(userId, clientId) {
-      const row = await db.selectFrom('consents').selectAll()
-        .where('user_id', '=', userId).where('client_id', '=', clientId).executeTakeFirst();
+      const row = await db
+        .selectFrom('consents')
+        .selectAll()
+        .where('user_id', '=', userId)
+        .where('client_id', '=', clientId)
+        .executeTakeFirst();
       return row && toConsent(row);
     },
     /**
@@ -30,36 +39,57 @@ export function createSqlConsentStore({ db, pg, tx }: SqlContext): ConsentStore 
      * missing, insert-or-nothing; losing that race to a concurrent grant means the row now exists,
      * so go round once more and merge into it.
      */
-    grant: (userId, clientId, scopes, now, resources = []) => tx(async (t) => {
-      for (;;) {
-        const row = await t.selectFrom('consents').select(['scopes', 'resources'])
-          .where('user_id', '=', userId).where('client_id', '=', clientId)
-          .$if(pg, (q) => q.forUpdate()).executeTakeFirst();
-        if (row) {
-          const merged = [...new Set([...JSON.parse(row.scopes) as string[], ...scopes])];
-          const mergedResources = mergeConsent(JSON.parse(row.resources), scopes, resources);
-          await t.updateTable('consents')
-            .set({ scopes: json(merged), resources: json(mergedResources), granted_at: now })
-            .where('user_id', '=', userId).where('client_id', '=', clientId).execute();
-          return;
+    grant: (userId, clientId, scopes, now, resources = []) =>
+      tx(async (t) => {
+        for (;;) {
+          const row = await t
+            .selectFrom('consents')
+            .select(['scopes', 'resources'])
+            .where('user_id', '=', userId)
+            .where('client_id', '=', clientId)
+            .$if(pg, (q) => q.forUpdate())
+            .executeTakeFirst();
+          if (row) {
+            const merged = [...new Set([...(JSON.parse(row.scopes) as string[]), ...scopes])];
+            const mergedResources = mergeConsent(JSON.parse(row.resources), scopes, resources);
+            await t
+              .updateTable('consents')
+              .set({ scopes: json(merged), resources: json(mergedResources), granted_at: now })
+              .where('user_id', '=', userId)
+              .where('client_id', '=', clientId)
+              .execute();
+            return;
+          }
+          const inserted = await t
+            .insertInto('consents')
+            .values({
+              user_id: userId,
+              client_id: clientId,
+              scopes: json([...new Set(scopes)]),
+              resources: json(mergeConsent({}, scopes, resources)),
+              granted_at: now,
+            })
+            .onConflict((oc) => oc.columns(['user_id', 'client_id']).doNothing())
+            .returning('user_id')
+            .executeTakeFirst();
+          if (inserted) return;
         }
-        const inserted = await t.insertInto('consents')
-          .values({
-            user_id: userId, client_id: clientId, scopes: json([...new Set(scopes)]),
-            resources: json(mergeConsent({}, scopes, resources)), granted_at: now,
-          })
-          .onConflict((oc) => oc.columns(['user_id', 'client_id']).doNothing())
-          .returning('user_id').executeTakeFirst();
-        if (inserted) return;
-      }
-    }),
+      }),
     async revoke(userId, clientId) {
-      return count(await db.deleteFrom('consents')
-        .where('user_id', '=', userId).where('client_id', '=', clientId).executeTakeFirst()) > 0;
+      return (
+        count(
+          await db
+            .deleteFrom('consents')
+            .where('user_id', '=', userId)
+            .where('client_id', '=', clientId)
+            .executeTakeFirst(),
+        ) > 0
+      );
     },
     async listByUser(userId) {
-      return (await db.selectFrom('consents').selectAll().where('user_id', '=', userId).orderBy('client_id').execute())
-        .map(toConsent);
+      return (
+        await db.selectFrom('consents').selectAll().where('user_id', '=', userId).orderBy('client_id').execute()
+      ).map(toConsent);
     },
   };
 }

@@ -5,7 +5,16 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, it } from 'node:test';
 import { sql } from 'kysely';
-import { openDatabase, pgFault, pgUnavailable, sqliteFault, sqliteUnavailable, StorageFaultError, WAL_SIZE_LIMIT, type FaultEvent } from './database.ts';
+import {
+  openDatabase,
+  pgFault,
+  pgUnavailable,
+  sqliteFault,
+  sqliteUnavailable,
+  StorageFaultError,
+  WAL_SIZE_LIMIT,
+  type FaultEvent,
+} from './database.ts';
 import { migrate } from './migrations/index.ts';
 import { StorageUnavailableError } from '../../ports/unavailable.ts';
 import { usernameKeys } from '../../accounts/usernames.ts';
@@ -14,16 +23,27 @@ describe('which driver errors mean "the database is unavailable"', () => {
   it('PostgreSQL: connection failures, shutdown, start-up, too many connections, timeouts', () => {
     const err = (message: string, code?: string) => Object.assign(new Error(message), code ? { code } : {});
     for (const e of [
-      err('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED'), err('read ECONNRESET', 'ECONNRESET'),
-      err('Connection terminated unexpectedly'), err('timeout exceeded when trying to connect'), err('Query read timeout'),
-      err('terminating connection due to administrator command', '57P01'), err('the database system is starting up', '57P03'),
-      err('the database system is in recovery mode', '57P03'), err('sorry, too many clients already', '53300'),
-      err('connection failure', '08006'), err('canceling statement due to statement timeout', '57014'),
-    ]) assert.equal(pgUnavailable(e), true, e.message);
+      err('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED'),
+      err('read ECONNRESET', 'ECONNRESET'),
+      err('Connection terminated unexpectedly'),
+      err('timeout exceeded when trying to connect'),
+      err('Query read timeout'),
+      err('terminating connection due to administrator command', '57P01'),
+      err('the database system is starting up', '57P03'),
+      err('the database system is in recovery mode', '57P03'),
+      err('sorry, too many clients already', '53300'),
+      err('connection failure', '08006'),
+      err('canceling statement due to statement timeout', '57014'),
+    ])
+      assert.equal(pgUnavailable(e), true, e.message);
     for (const e of [
-      err('duplicate key value violates unique constraint', '23505'), err('relation "x" does not exist', '42P01'),
-      err('could not serialize access', '40001'), new Error('something else'), 'not an error',
-    ]) assert.equal(pgUnavailable(e), false, String(e));
+      err('duplicate key value violates unique constraint', '23505'),
+      err('relation "x" does not exist', '42P01'),
+      err('could not serialize access', '40001'),
+      new Error('something else'),
+      'not an error',
+    ])
+      assert.equal(pgUnavailable(e), false, String(e));
   });
 
   it('SQLite: a database locked by another connection past the busy timeout (SQLITE_BUSY), nothing else', () => {
@@ -36,12 +56,20 @@ describe('which driver errors mean "the database is unavailable"', () => {
       b.exec('PRAGMA busy_timeout = 0');
       a.exec('BEGIN IMMEDIATE; INSERT INTO t VALUES (1)');
       let busy: unknown;
-      try { b.exec('INSERT INTO t VALUES (2)'); } catch (e) { busy = e; }
+      try {
+        b.exec('INSERT INTO t VALUES (2)');
+      } catch (e) {
+        busy = e;
+      }
       assert.ok(busy, 'the second writer was refused');
       assert.equal(sqliteUnavailable(busy), true);
       a.exec('COMMIT');
       let constraint: unknown;
-      try { b.exec('CREATE TABLE t (x)'); } catch (e) { constraint = e; }
+      try {
+        b.exec('CREATE TABLE t (x)');
+      } catch (e) {
+        constraint = e;
+      }
       assert.equal(sqliteUnavailable(constraint), false);
     } finally {
       a.close();
@@ -84,11 +112,23 @@ describe('which driver errors mean "the database refuses writes" (a storage faul
       const pages = (await sql<{ page_count: number }>`pragma page_count`.execute(handle.db)).rows[0]!.page_count;
       // SQLite answers SQLITE_FULL exactly as for a full disk once the file may not grow.
       await sql.raw(`pragma max_page_count = ${pages}`).execute(handle.db);
-      const fill = () => handle.db.transaction().execute(async (t) => {
-        for (let i = 0; i < 50; i++) await t.insertInto('revoked_tokens').values({ jti: `${i}-${'x'.repeat(3000)}`, expires_at: 0 }).execute();
-      });
+      const fill = () =>
+        handle.db.transaction().execute(async (t) => {
+          for (let i = 0; i < 50; i++)
+            await t
+              .insertInto('revoked_tokens')
+              .values({ jti: `${i}-${'x'.repeat(3000)}`, expires_at: 0 })
+              .execute();
+        });
       for (let i = 0; i < 3; i++) {
-        await assert.rejects(fill(), (e: unknown) => e instanceof StorageFaultError && e.fault === 'disk_full' && /full/.test(e.message) && (e.cause as { errcode: number }).errcode === 13);
+        await assert.rejects(
+          fill(),
+          (e: unknown) =>
+            e instanceof StorageFaultError &&
+            e.fault === 'disk_full' &&
+            /full/.test(e.message) &&
+            (e.cause as { errcode: number }).errcode === 13,
+        );
       }
       assert.equal(handle.fault(), 'disk_full');
       assert.equal(events.length, 1, 'the episode is told once');
@@ -101,7 +141,11 @@ describe('which driver errors mean "the database refuses writes" (a storage faul
       await handle.probeWrite();
       assert.equal(handle.fault(), undefined);
       assert.deepEqual(events[1], { fault: undefined, previous: 'disk_full' });
-      assert.equal((await handle.db.selectFrom('counters').selectAll().execute()).length, 0, 'the probe leaves nothing behind');
+      assert.equal(
+        (await handle.db.selectFrom('counters').selectAll().execute()).length,
+        0,
+        'the probe leaves nothing behind',
+      );
       await fill();
       assert.equal(events.length, 2);
     } finally {
@@ -112,17 +156,27 @@ describe('which driver errors mean "the database refuses writes" (a storage faul
 });
 
 describe('SQLite WAL size', () => {
-  it('is limited to 64 MiB by journal_size_limit, and truncated once the database is idle', { timeout: 30_000 }, async () => {
+  it('is limited to 64 MiB by journal_size_limit, and truncated once the database is idle', {
+    timeout: 30_000,
+  }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tessera-wal-'));
     const path = join(dir, 'w.db');
     const handle = await openDatabase(`sqlite:${path}`);
     try {
       await migrate(handle.db, usernameKeys);
-      assert.equal((await sql<{ journal_size_limit: number }>`pragma journal_size_limit`.execute(handle.db)).rows[0]!.journal_size_limit, WAL_SIZE_LIMIT);
+      assert.equal(
+        (await sql<{ journal_size_limit: number }>`pragma journal_size_limit`.execute(handle.db)).rows[0]!
+          .journal_size_limit,
+        WAL_SIZE_LIMIT,
+      );
       // About 16 MB written in one transaction: the WAL holds all of it until a checkpoint.
       const blob = 'x'.repeat(4000);
       await handle.db.transaction().execute(async (t) => {
-        for (let i = 0; i < 4000; i++) await t.insertInto('revoked_tokens').values({ jti: `${i}-${blob}`, expires_at: 0 }).execute();
+        for (let i = 0; i < 4000; i++)
+          await t
+            .insertInto('revoked_tokens')
+            .values({ jti: `${i}-${blob}`, expires_at: 0 })
+            .execute();
       });
       const grown = statSync(`${path}-wal`).size;
       assert.ok(grown > 10_000_000, `the WAL grew (${grown} bytes)`);
@@ -132,7 +186,13 @@ describe('SQLite WAL size', () => {
         size = statSync(`${path}-wal`).size;
       }
       assert.equal(size, 0, `the idle WAL was truncated (still ${size} bytes)`);
-      assert.equal((await handle.db.selectFrom('revoked_tokens').select((eb) => eb.fn.countAll().as('n')).executeTakeFirst())!.n, 4000);
+      assert.equal(
+        (await handle.db
+          .selectFrom('revoked_tokens')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirst())!.n,
+        4000,
+      );
     } finally {
       await handle.close();
       rmSync(dir, { recursive: true, force: true });
@@ -153,17 +213,32 @@ describe('SQLite direct statements (inside a transaction)', () => {
       await handle.db.transaction().execute(async (t) => {
         assert.equal(direct(insert, ['a', 5]).numAffectedRows, 1n);
         assert.deepEqual(direct(select, ['a']).rows, (await t.executeQuery({ ...select, parameters: ['a'] })).rows);
-        assert.deepEqual(direct<Record<string, unknown>>(select, ['a']).rows.map((r) => ({ ...r })), [{ jti: 'a', expires_at: 5 }]);
+        assert.deepEqual(
+          direct<Record<string, unknown>>(select, ['a']).rows.map((r) => ({ ...r })),
+          [{ jti: 'a', expires_at: 5 }],
+        );
         assert.equal(direct(update, [7, 'a']).numAffectedRows, 1n);
         assert.equal(direct(update, [7, 'nobody']).numAffectedRows, 0n);
-        assert.throws(() => direct(insert, ['a', 1]), (e: unknown) => !(e instanceof StorageUnavailableError) && /UNIQUE/.test(String(e)));
+        assert.throws(
+          () => direct(insert, ['a', 1]),
+          (e: unknown) => !(e instanceof StorageUnavailableError) && /UNIQUE/.test(String(e)),
+        );
       });
-      assert.deepEqual((await handle.db.selectFrom('revoked_tokens').selectAll().execute()).map((r) => ({ ...r })), [{ jti: 'a', expires_at: 7 }]);
-      await assert.rejects(handle.db.transaction().execute(async () => {
-        direct(insert, ['b', 1]);
-        throw new Error('undo');
-      }), /undo/);
-      assert.deepEqual((await handle.db.selectFrom('revoked_tokens').select('jti').execute()).map((r) => r.jti), ['a']);
+      assert.deepEqual(
+        (await handle.db.selectFrom('revoked_tokens').selectAll().execute()).map((r) => ({ ...r })),
+        [{ jti: 'a', expires_at: 7 }],
+      );
+      await assert.rejects(
+        handle.db.transaction().execute(async () => {
+          direct(insert, ['b', 1]);
+          throw new Error('undo');
+        }),
+        /undo/,
+      );
+      assert.deepEqual(
+        (await handle.db.selectFrom('revoked_tokens').select('jti').execute()).map((r) => r.jti),
+        ['a'],
+      );
     } finally {
       await handle.close();
       rmSync(dir, { recursive: true, force: true });

@@ -3,9 +3,21 @@ import { Worker } from 'node:worker_threads';
 import { dirname, resolve } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import {
-  CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver,
-  type DatabaseConnection, type DatabaseIntrospector, type Dialect, type DialectAdapter, type Driver,
-  type QueryCompiler, type QueryResult, type SqliteDatabase, type SqliteStatement, type TransactionSettings,
+  CompiledQuery,
+  Kysely,
+  PostgresDialect,
+  SqliteDialect,
+  SqliteDriver,
+  type DatabaseConnection,
+  type DatabaseIntrospector,
+  type Dialect,
+  type DialectAdapter,
+  type Driver,
+  type QueryCompiler,
+  type QueryResult,
+  type SqliteDatabase,
+  type SqliteStatement,
+  type TransactionSettings,
 } from 'kysely';
 import pg from 'pg';
 import { StorageUnavailableError } from '../../ports/unavailable.ts';
@@ -29,7 +41,9 @@ export interface DatabaseHandle {
    * by the next write that commits (a request's, or `probeWrite`'s).
    */
   fault(): StorageFault | undefined;
-  /** Commits a write that changes nothing (a row of `counters` put and removed): ends a fault episode when it succeeds. */
+  /**
+   * Commits a write that changes nothing (a row of `counters` put and removed): ends a fault episode when it succeeds.
+   */
   probeWrite(): Promise<void>;
 }
 
@@ -70,7 +84,8 @@ export interface OpenOptions {
 export async function openDatabase(url: string, options: OpenOptions = {}): Promise<DatabaseHandle> {
   const faults = new FaultEpisodes(options.onFault);
   if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length), faults);
-  if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url, options.poolMax ?? 10, options.statementTimeoutMs, faults);
+  if (/^postgres(ql)?:\/\//.test(url))
+    return openPostgres(url, options.poolMax ?? 10, options.statementTimeoutMs, faults);
   throw new Error('database URL must start with sqlite: or postgres://');
 }
 
@@ -97,11 +112,15 @@ function openSqlite(location: string, faults: FaultEpisodes): DatabaseHandle {
   // journal_size_limit: a WAL that grew under load is cut back to 64 MiB when it next restarts
   // from its beginning (and to nothing by the checkpointer's idle TRUNCATE), instead of keeping
   // its largest size for ever.
-  raw.exec(`PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768; PRAGMA journal_size_limit = ${WAL_SIZE_LIMIT};`);
+  raw.exec(
+    `PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768; PRAGMA journal_size_limit = ${WAL_SIZE_LIMIT};`,
+  );
   const checkpointer = memory ? undefined : startCheckpointer(raw, path);
   const database = wrapSqlite(raw);
   const test = (err: unknown) => faults.classify(err, sqliteFault(err)) || sqliteUnavailable(err);
-  const db = new Kysely<Schema>({ dialect: new UnavailableMappingDialect(new ImmediateSqliteDialect(database, () => raw.isTransaction), test, faults) });
+  const db = new Kysely<Schema>({
+    dialect: new UnavailableMappingDialect(new ImmediateSqliteDialect(database, () => raw.isTransaction), test, faults),
+  });
   return {
     db,
     dialect: 'sqlite',
@@ -123,7 +142,11 @@ function openSqlite(location: string, faults: FaultEpisodes): DatabaseHandle {
       await db.destroy();
       if (raw.isOpen) {
         if (!memory) {
-          try { raw.exec('PRAGMA wal_checkpoint(TRUNCATE)'); } catch { /* a full disk: the WAL stays, SQLite replays it on the next open */ }
+          try {
+            raw.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+          } catch {
+            /* a full disk: the WAL stays, SQLite replays it on the next open */
+          }
         }
         raw.close(); // destroy() skips a database that never ran a query
       }
@@ -158,7 +181,10 @@ setInterval(() => {
 
 function startCheckpointer(raw: DatabaseSync, path: string): Worker | undefined {
   try {
-    const worker = new Worker(CHECKPOINTER, { eval: true, workerData: { path, intervalMs: 500, walLimit: WAL_SIZE_LIMIT } });
+    const worker = new Worker(CHECKPOINTER, {
+      eval: true,
+      workerData: { path, intervalMs: 500, walLimit: WAL_SIZE_LIMIT },
+    });
     worker.unref();
     worker.on('error', () => raw.isOpen && raw.exec('PRAGMA wal_autocheckpoint = 1000'));
     // About 60 MiB of 4 KiB pages: under writes faster than the worker checkpoints, the WAL
@@ -256,38 +282,70 @@ class ImmediateSqliteDriver extends SqliteDriver {
 /** int8 (bigint columns, count(*)) as JS numbers: every value stored is an epoch second or a count. */
 const pgTypes = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === pg.types.builtins.INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    oid === pg.types.builtins.INT8
+      ? (v: string) => Number(v)
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
-function openPostgres(url: string, max: number, statementTimeoutMs: number | undefined, faults: FaultEpisodes): DatabaseHandle {
+function openPostgres(
+  url: string,
+  max: number,
+  statementTimeoutMs: number | undefined,
+  faults: FaultEpisodes,
+): DatabaseHandle {
   const pool = new pg.Pool({
-    connectionString: url, max, types: pgTypes,
+    connectionString: url,
+    max,
+    types: pgTypes,
     // Bounded waits: for a new connection or a free pooled one, for a statement, for the answer
     // to a statement when the server has gone silent; dead peers found by TCP keep-alive.
     connectionTimeoutMillis: 5000,
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
-    ...(statementTimeoutMs ? {
-      statement_timeout: statementTimeoutMs,
-      idle_in_transaction_session_timeout: statementTimeoutMs,
-      query_timeout: statementTimeoutMs + 5000,
-    } : {}),
+    ...(statementTimeoutMs
+      ? {
+          statement_timeout: statementTimeoutMs,
+          idle_in_transaction_session_timeout: statementTimeoutMs,
+          query_timeout: statementTimeoutMs + 5000,
+        }
+      : {}),
   });
   // A connection lost while idle in the pool, or while checked out between two statements
   // (PostgreSQL stopping or crashing), must not crash the process: pg emits 'error' on the
   // client, which without a listener would be an uncaught exception. The pool drops broken
   // clients and the next query opens a new connection.
   pool.on('error', () => {});
-  pool.on('connect', (client) => { client.on('error', () => {}); });
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   const test = (err: unknown) => faults.classify(err, pgFault(err)) || pgUnavailable(err);
-  const db = new Kysely<Schema>({ dialect: new UnavailableMappingDialect(new PostgresDialect({ pool }), test, faults) });
-  return { db, dialect: 'postgres', close: () => db.destroy(), fault: () => faults.current, probeWrite: () => probeWrite(db) };
+  const db = new Kysely<Schema>({
+    dialect: new UnavailableMappingDialect(new PostgresDialect({ pool }), test, faults),
+  });
+  return {
+    db,
+    dialect: 'postgres',
+    close: () => db.destroy(),
+    fault: () => faults.current,
+    probeWrite: () => probeWrite(db),
+  };
 }
 
 // ---- "the database cannot be reached now" --------------------------------------------------------
 
-const NET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED']);
-const PG_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout|timeout expired|Client was closed and is not queryable)/;
+const NET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+]);
+const PG_MESSAGES =
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout|timeout expired|Client was closed and is not queryable)/;
 
 /**
  * PostgreSQL and pg errors that say nothing about the request: the connection was refused, lost
@@ -298,7 +356,11 @@ const PG_MESSAGES = /^(Connection terminated|timeout exceeded when trying to con
 export function pgUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && (NET_CODES.has(code) || code.startsWith('08') || /^57P0[123]$/.test(code) || code === '53300' || code === '57014')) return true;
+  if (
+    typeof code === 'string' &&
+    (NET_CODES.has(code) || code.startsWith('08') || /^57P0[123]$/.test(code) || code === '53300' || code === '57014')
+  )
+    return true;
   return PG_MESSAGES.test(err.message);
 }
 
@@ -327,10 +389,14 @@ export function sqliteFault(err: unknown): StorageFault | undefined {
   const errcode = (err as { errcode?: unknown } | null)?.errcode;
   if (typeof errcode !== 'number') return undefined;
   switch (errcode & 0xff) {
-    case 13: return 'disk_full';
-    case 10: return 'io_error';
-    case 8: return 'read_only';
-    default: return undefined;
+    case 13:
+      return 'disk_full';
+    case 10:
+      return 'io_error';
+    case 8:
+      return 'read_only';
+    default:
+      return undefined;
   }
 }
 
@@ -344,7 +410,9 @@ class FaultEpisodes {
   /** SQLite: a write ran on the connection directly (DatabaseHandle.direct) in the transaction under way. */
   directWrite = false;
   readonly #onFault: ((event: FaultEvent) => void) | undefined;
-  constructor(onFault?: (event: FaultEvent) => void) { this.#onFault = onFault; }
+  constructor(onFault?: (event: FaultEvent) => void) {
+    this.#onFault = onFault;
+  }
   /** Notes the fault `fault` of `err`, if any; returns whether there was one. */
   classify(err: unknown, fault: StorageFault | undefined): boolean {
     if (fault === undefined) return false;
@@ -368,8 +436,11 @@ const PROBE_KEY = 'tessera:write-probe';
 /** One transaction that puts and removes a row of `counters`: a real commit, no change left behind. */
 async function probeWrite(db: Kysely<Schema>): Promise<void> {
   await db.transaction().execute(async (t) => {
-    await t.insertInto('counters').values({ key: PROBE_KEY, count: 0, last_at: 0, expires_at: 0 })
-      .onConflict((c) => c.column('key').doUpdateSet({ count: 0 })).execute();
+    await t
+      .insertInto('counters')
+      .values({ key: PROBE_KEY, count: 0, last_at: 0, expires_at: 0 })
+      .onConflict((c) => c.column('key').doUpdateSet({ count: 0 }))
+      .execute();
     await t.deleteFrom('counters').where('key', '=', PROBE_KEY).execute();
   });
 }
@@ -389,7 +460,9 @@ function rethrowMapped(err: unknown, test: (err: unknown) => boolean): never {
   if (test(err)) {
     const fault = sqliteFault(err) ?? pgFault(err);
     const message = `database unavailable: ${(err as Error).message}`;
-    throw fault ? new StorageFaultError(fault, message, { cause: err }) : new StorageUnavailableError(message, { cause: err });
+    throw fault
+      ? new StorageFaultError(fault, message, { cause: err })
+      : new StorageUnavailableError(message, { cause: err });
   }
   throw err;
 }
@@ -407,10 +480,18 @@ class UnavailableMappingDialect implements Dialect {
     this.#test = test;
     this.#faults = faults;
   }
-  createDriver(): Driver { return new UnavailableMappingDriver(this.#inner.createDriver(), this.#test, this.#faults); }
-  createQueryCompiler(): QueryCompiler { return this.#inner.createQueryCompiler(); }
-  createAdapter(): DialectAdapter { return this.#inner.createAdapter(); }
-  createIntrospector(db: Kysely<any>): DatabaseIntrospector { return this.#inner.createIntrospector(db); }
+  createDriver(): Driver {
+    return new UnavailableMappingDriver(this.#inner.createDriver(), this.#test, this.#faults);
+  }
+  createQueryCompiler(): QueryCompiler {
+    return this.#inner.createQueryCompiler();
+  }
+  createAdapter(): DialectAdapter {
+    return this.#inner.createAdapter();
+  }
+  createIntrospector(db: Kysely<any>): DatabaseIntrospector {
+    return this.#inner.createIntrospector(db);
+  }
 }
 
 /** Statements that write: one that succeeds outside a transaction has committed. */
@@ -433,13 +514,19 @@ class UnavailableMappingDriver implements Driver {
 
   #map = (err: unknown): never => rethrowMapped(err, this.#test);
   async #do<T>(f: () => Promise<T>): Promise<T> {
-    try { return await f(); } catch (err) { return this.#map(err); }
+    try {
+      return await f();
+    } catch (err) {
+      return this.#map(err);
+    }
   }
   #unwrap(connection: DatabaseConnection): DatabaseConnection {
     return this.#wrapped.get(connection) ?? connection;
   }
 
-  init(): Promise<void> { return this.#do(() => this.#inner.init()); }
+  init(): Promise<void> {
+    return this.#do(() => this.#inner.init());
+  }
   async acquireConnection(): Promise<DatabaseConnection> {
     const inner = await this.#do(() => this.#inner.acquireConnection());
     const map = this.#map;
@@ -449,7 +536,11 @@ class UnavailableMappingDriver implements Driver {
     const outer: DatabaseConnection = {
       async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
         let result: QueryResult<R>;
-        try { result = await inner.executeQuery<R>(query); } catch (err) { return map(err); }
+        try {
+          result = await inner.executeQuery<R>(query);
+        } catch (err) {
+          return map(err);
+        }
         if (faults.current !== undefined && WRITES.has(query.query.kind)) {
           if (inTransaction.has(inner)) wrote.add(inner);
           else faults.written();
@@ -479,6 +570,10 @@ class UnavailableMappingDriver implements Driver {
     this.#inTransaction.delete(inner);
     await this.#do(() => this.#inner.rollbackTransaction(inner));
   }
-  releaseConnection(c: DatabaseConnection): Promise<void> { return this.#inner.releaseConnection(this.#unwrap(c)); }
-  destroy(): Promise<void> { return this.#inner.destroy(); }
+  releaseConnection(c: DatabaseConnection): Promise<void> {
+    return this.#inner.releaseConnection(this.#unwrap(c));
+  }
+  destroy(): Promise<void> {
+    return this.#inner.destroy();
+  }
 }

@@ -18,18 +18,30 @@ export function createSqlExclusive({ db, pg }: SqlContext): Stores['exclusive'] 
     const holder = randomUUID();
     const epoch = () => Math.floor(Date.now() / 1000);
     for (;;) {
-      await db.deleteFrom('exclusive_locks').where('name', '=', EXCLUSIVE_LEASE).where('expires_at', '<', epoch())
+      await db
+        .deleteFrom('exclusive_locks')
+        .where('name', '=', EXCLUSIVE_LEASE)
+        .where('expires_at', '<', epoch())
         .execute();
-      const res = await db.insertInto('exclusive_locks')
+      const res = await db
+        .insertInto('exclusive_locks')
         .values({ name: EXCLUSIVE_LEASE, holder, expires_at: epoch() + EXCLUSIVE_LEASE_TTL })
-        .onConflict((oc) => oc.column('name').doNothing()).executeTakeFirst();
+        .onConflict((oc) => oc.column('name').doNothing())
+        .executeTakeFirst();
       if (Number(res.numInsertedOrUpdatedRows ?? 0n) === 1) break;
       await new Promise((resolve) => setTimeout(resolve, 50 + Math.floor(Math.random() * 100)));
     }
-    const renew = setInterval(() => {
-      db.updateTable('exclusive_locks').set({ expires_at: epoch() + EXCLUSIVE_LEASE_TTL })
-        .where('name', '=', EXCLUSIVE_LEASE).where('holder', '=', holder).execute().catch(() => {});
-    }, (EXCLUSIVE_LEASE_TTL * 1000) / 3);
+    const renew = setInterval(
+      () => {
+        db.updateTable('exclusive_locks')
+          .set({ expires_at: epoch() + EXCLUSIVE_LEASE_TTL })
+          .where('name', '=', EXCLUSIVE_LEASE)
+          .where('holder', '=', holder)
+          .execute()
+          .catch(() => {});
+      },
+      (EXCLUSIVE_LEASE_TTL * 1000) / 3,
+    );
     renew.unref();
     try {
       return await fn();
@@ -45,7 +57,10 @@ export function createSqlExclusive({ db, pg }: SqlContext): Stores['exclusive'] 
       // database file with a lease row (renewed while fn runs, taken over once it expires should
       // its holder die).
       const run = sqliteExclusive.then(() => withSqliteLease(fn));
-      sqliteExclusive = run.then(() => undefined, () => undefined);
+      sqliteExclusive = run.then(
+        () => undefined,
+        () => undefined,
+      );
       return run;
     }
     // A session-level advisory lock on a connection of its own, held while fn runs on the pool;

@@ -1,20 +1,41 @@
 import type {
-  GrantRecord, GrantStore, IssuedAccessToken, RefreshTokenRecord, RefusedRefresh,
+  GrantRecord,
+  GrantStore,
+  IssuedAccessToken,
+  RefreshTokenRecord,
+  RefusedRefresh,
 } from '../../ports/grants.ts';
 import type { GrantsTable, RefreshTokensTable } from './schema.ts';
 import { json, revokeGrant, toUser, type Db, type Row, type SqlContext } from './statements.ts';
 
 const grantRow = (g: GrantRecord): GrantsTable => ({
-  id: g.id, client_id: g.clientId, user_id: g.userId, scope: g.scope, resource: g.resource, sid: g.sid,
-  auth_time: g.authTime, amr: json(g.amr), created_at: g.createdAt, expires_at: g.expiresAt, revoked_at: g.revokedAt,
+  id: g.id,
+  client_id: g.clientId,
+  user_id: g.userId,
+  scope: g.scope,
+  resource: g.resource,
+  sid: g.sid,
+  auth_time: g.authTime,
+  amr: json(g.amr),
+  created_at: g.createdAt,
+  expires_at: g.expiresAt,
+  revoked_at: g.revokedAt,
   dpop_jkt: g.dpopJkt ?? null,
   authorization_details: g.authorizationDetails ?? null,
   claims: g.claims ? json(g.claims) : null,
   cert_thumbprint: g.certThumbprint ?? null,
 });
 const toGrant = (r: Row<GrantsTable>): GrantRecord => ({
-  id: r.id, clientId: r.client_id, userId: r.user_id, scope: r.scope, resource: r.resource, sid: r.sid,
-  authTime: r.auth_time, amr: JSON.parse(r.amr), createdAt: r.created_at, expiresAt: r.expires_at,
+  id: r.id,
+  clientId: r.client_id,
+  userId: r.user_id,
+  scope: r.scope,
+  resource: r.resource,
+  sid: r.sid,
+  authTime: r.auth_time,
+  amr: JSON.parse(r.amr),
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
   revokedAt: r.revoked_at,
   ...(r.dpop_jkt !== null ? { dpopJkt: r.dpop_jkt } : {}),
   ...(r.authorization_details !== null ? { authorizationDetails: r.authorization_details } : {}),
@@ -23,16 +44,29 @@ const toGrant = (r: Row<GrantsTable>): GrantRecord => ({
 });
 
 const refreshRow = (t: RefreshTokenRecord): RefreshTokensTable => ({
-  token_hash: t.tokenHash, grant_id: t.grantId, client_id: t.clientId, scope: t.scope,
-  created_at: t.createdAt, expires_at: t.expiresAt, used_at: t.usedAt,
+  token_hash: t.tokenHash,
+  grant_id: t.grantId,
+  client_id: t.clientId,
+  scope: t.scope,
+  created_at: t.createdAt,
+  expires_at: t.expiresAt,
+  used_at: t.usedAt,
 });
 const toRefresh = (r: Row<RefreshTokensTable>): RefreshTokenRecord => ({
-  tokenHash: r.token_hash, grantId: r.grant_id, clientId: r.client_id, scope: r.scope,
-  createdAt: r.created_at, expiresAt: r.expires_at, usedAt: r.used_at,
+  tokenHash: r.token_hash,
+  grantId: r.grant_id,
+  clientId: r.client_id,
+  scope: r.scope,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  usedAt: r.used_at,
 });
 
-const accessRow = (grantId: string, a: IssuedAccessToken) =>
-  ({ jti: a.jti, grant_id: grantId, expires_at: a.expiresAt });
+const accessRow = (grantId: string, a: IssuedAccessToken) => ({
+  jti: a.jti,
+  grant_id: grantId,
+  expires_at: a.expiresAt,
+});
 
 /** rotate() and useRefresh() refusing a token; an `accept` that refused it has its refusal's members returned too. */
 const INVALID = { status: 'invalid' } as const;
@@ -43,22 +77,39 @@ const refused = <R extends object>({ ok: _, ...refusal }: { ok: false } & R): Re
 export function createSqlGrantStore({ db, pg, tx, hotTx, statement }: SqlContext): GrantStore {
   const selectUser = statement((k) => k.selectFrom('users').selectAll().where('id', '=', ''));
   // The statements of a refresh-token rotation. PostgreSQL: the grant row locked first, then the token row.
-  const grantOfRefresh = statement((k) => k.selectFrom('grants').selectAll()
-    .where('id', '=', (eb) => eb.selectFrom('refresh_tokens').select('grant_id').where('token_hash', '=', ''))
-    .forUpdate());
-  const refreshByHash = statement((k) => k.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', '')
-    .forUpdate());
+  const grantOfRefresh = statement((k) =>
+    k
+      .selectFrom('grants')
+      .selectAll()
+      .where('id', '=', (eb) => eb.selectFrom('refresh_tokens').select('grant_id').where('token_hash', '=', ''))
+      .forUpdate(),
+  );
+  const refreshByHash = statement((k) =>
+    k.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', '').forUpdate(),
+  );
   // SQLite (BEGIN IMMEDIATE serialises the writers, so there are no row locks to take in order):
   // the token and its grant in one statement.
-  const refreshAndGrant = statement((k) => k.selectFrom('refresh_tokens as r')
-    .innerJoin('grants as g', 'g.id', 'r.grant_id')
-    .selectAll('g')
-    .select(['r.token_hash as r_token_hash', 'r.grant_id as r_grant_id', 'r.client_id as r_client_id',
-      'r.scope as r_scope', 'r.created_at as r_created_at', 'r.expires_at as r_expires_at', 'r.used_at as r_used_at'])
-    .where('r.token_hash', '=', ''));
+  const refreshAndGrant = statement((k) =>
+    k
+      .selectFrom('refresh_tokens as r')
+      .innerJoin('grants as g', 'g.id', 'r.grant_id')
+      .selectAll('g')
+      .select([
+        'r.token_hash as r_token_hash',
+        'r.grant_id as r_grant_id',
+        'r.client_id as r_client_id',
+        'r.scope as r_scope',
+        'r.created_at as r_created_at',
+        'r.expires_at as r_expires_at',
+        'r.used_at as r_used_at',
+      ])
+      .where('r.token_hash', '=', ''),
+  );
   /** A refresh token's row and its grant's row, in rotate()'s lock order on PostgreSQL. */
-  const tokenAndGrant = async (t: Db, tokenHash: string):
-    Promise<{ gRow: Row<GrantsTable>; rRow: Row<RefreshTokensTable> } | undefined> => {
+  const tokenAndGrant = async (
+    t: Db,
+    tokenHash: string,
+  ): Promise<{ gRow: Row<GrantsTable>; rRow: Row<RefreshTokensTable> } | undefined> => {
     if (pg) {
       const gRow = (await grantOfRefresh(t, [tokenHash])).rows[0];
       const rRow = gRow && (await refreshByHash(t, [tokenHash])).rows[0];
@@ -71,30 +122,51 @@ export function createSqlGrantStore({ db, pg, tx, hotTx, statement }: SqlContext
     return {
       gRow: row,
       rRow: {
-        token_hash: row.r_token_hash, grant_id: row.r_grant_id, client_id: row.r_client_id, scope: row.r_scope,
-        created_at: row.r_created_at, expires_at: row.r_expires_at, used_at: row.r_used_at,
+        token_hash: row.r_token_hash,
+        grant_id: row.r_grant_id,
+        client_id: row.r_client_id,
+        scope: row.r_scope,
+        created_at: row.r_created_at,
+        expires_at: row.r_expires_at,
+        used_at: row.r_used_at,
       },
     };
   };
-  const markRefreshUsed = statement((k) => k.updateTable('refresh_tokens').set({ used_at: 0 })
-    .where('token_hash', '=', '').where('used_at', 'is', null));
-  const insertRefresh = statement((k) => k.insertInto('refresh_tokens')
-    .values(refreshRow({
-      tokenHash: '', grantId: '', clientId: '', scope: '', createdAt: 0, expiresAt: 0, usedAt: null,
-    })));
+  const markRefreshUsed = statement((k) =>
+    k.updateTable('refresh_tokens').set({ used_at: 0 }).where('token_hash', '=', '').where('used_at', 'is', null),
+  );
+  const insertRefresh = statement((k) =>
+    k.insertInto('refresh_tokens').values(
+      refreshRow({
+        tokenHash: '',
+        grantId: '',
+        clientId: '',
+        scope: '',
+        createdAt: 0,
+        expiresAt: 0,
+        usedAt: null,
+      }),
+    ),
+  );
   const insertAccess = statement((k) => k.insertInto('access_tokens').values(accessRow('', { jti: '', expiresAt: 0 })));
 
   /**
    * Revokes every active grant of a client or a user in one transaction, in id order (one lock
    * order for concurrent callers).
    */
-  const revokeWhere = (column: 'client_id' | 'user_id', value: string, now: number) => tx(async (t) => {
-    const grants = await t.selectFrom('grants').select('id').where(column, '=', value).where('revoked_at', 'is', null)
-      .orderBy('id').execute();
-    let revoked = 0;
-    for (const { id } of grants) if (await revokeGrant(t, id, now)) revoked++;
-    return revoked;
-  });
+  const revokeWhere = (column: 'client_id' | 'user_id', value: string, now: number) =>
+    tx(async (t) => {
+      const grants = await t
+        .selectFrom('grants')
+        .select('id')
+        .where(column, '=', value)
+        .where('revoked_at', 'is', null)
+        .orderBy('id')
+        .execute();
+      let revoked = 0;
+      for (const { id } of grants) if (await revokeGrant(t, id, now)) revoked++;
+      return revoked;
+    });
 
   const getGrant = async (q: Db, id: string) => {
     const row = await q.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirst();
@@ -102,14 +174,18 @@ export function createSqlGrantStore({ db, pg, tx, hotTx, statement }: SqlContext
   };
 
   return {
-    create: (grant, refresh, access) => hotTx(async (t) => {
-      await t.insertInto('grants').values(grantRow(grant)).execute();
-      if (refresh) await t.insertInto('refresh_tokens').values(refreshRow(refresh)).execute();
-      await t.insertInto('access_tokens').values(accessRow(grant.id, access)).execute();
-    }),
+    create: (grant, refresh, access) =>
+      hotTx(async (t) => {
+        await t.insertInto('grants').values(grantRow(grant)).execute();
+        if (refresh) await t.insertInto('refresh_tokens').values(refreshRow(refresh)).execute();
+        await t.insertInto('access_tokens').values(accessRow(grant.id, access)).execute();
+      }),
     get: (id) => getGrant(db, id),
     async getRefresh(tokenHash) {
-      const row = await db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash)
+      const row = await db
+        .selectFrom('refresh_tokens')
+        .selectAll()
+        .where('token_hash', '=', tokenHash)
         .executeTakeFirst();
       if (!row) return undefined;
       const grant = await getGrant(db, row.grant_id);
@@ -123,59 +199,72 @@ export function createSqlGrantStore({ db, pg, tx, hotTx, statement }: SqlContext
      * A 'reused' outcome commits its revocation (we return, never throw, from that branch).
      * The grant's user is read in the same transaction, for `accept` and the token response.
      */
-    rotate: (tokenHash, now, accept, next) => hotTx(async (t) => {
-      const found = await tokenAndGrant(t, tokenHash);
-      if (!found || found.gRow.revoked_at !== null) return INVALID;
-      const { gRow, rRow } = found;
-      const grant = toGrant(gRow);
-      const uRow = (await selectUser(t, [grant.userId])).rows[0];
-      const reuse = async () => (await revokeGrant(t, grant.id, now))
-        ? { status: 'reused' as const, grantId: grant.id, clientId: grant.clientId }
-        : INVALID;
+    rotate: (tokenHash, now, accept, next) =>
+      hotTx(async (t) => {
+        const found = await tokenAndGrant(t, tokenHash);
+        if (!found || found.gRow.revoked_at !== null) return INVALID;
+        const { gRow, rRow } = found;
+        const grant = toGrant(gRow);
+        const uRow = (await selectUser(t, [grant.userId])).rows[0];
+        const reuse = async () =>
+          (await revokeGrant(t, grant.id, now))
+            ? { status: 'reused' as const, grantId: grant.id, clientId: grant.clientId }
+            : INVALID;
 
-      if (rRow.used_at !== null) return reuse();
-      const refresh = toRefresh(rRow);
-      const verdict = accept(refresh, grant, uRow && toUser(uRow));
-      if (!verdict.ok) return refused(verdict);
-      const marked = await markRefreshUsed(t, [now, tokenHash]);
-      if (Number(marked.numAffectedRows ?? 0) !== 1) return reuse(); // cannot happen under the locks above; fail safe
-      const issued = next(refresh, grant, verdict.value);
-      await insertRefresh(t, Object.values(refreshRow(issued.refresh)));
-      await insertAccess(t, Object.values(accessRow(grant.id, issued.access)));
-      const previous = { ...refresh, usedAt: now };
-      return { status: 'rotated' as const, grant, previous, accepted: verdict.value, issued };
-    }),
+        if (rRow.used_at !== null) return reuse();
+        const refresh = toRefresh(rRow);
+        const verdict = accept(refresh, grant, uRow && toUser(uRow));
+        if (!verdict.ok) return refused(verdict);
+        const marked = await markRefreshUsed(t, [now, tokenHash]);
+        if (Number(marked.numAffectedRows ?? 0) !== 1) return reuse(); // cannot happen under the locks above; fail safe
+        const issued = next(refresh, grant, verdict.value);
+        await insertRefresh(t, Object.values(refreshRow(issued.refresh)));
+        await insertAccess(t, Object.values(accessRow(grant.id, issued.access)));
+        const previous = { ...refresh, usedAt: now };
+        return { status: 'rotated' as const, grant, previous, accepted: verdict.value, issued };
+      }),
     /** Same locks and order as rotate(); the token row is updated in place instead of marked used. */
-    useRefresh: (tokenHash, now, idleExpiresAt, accept, next) => hotTx(async (t) => {
-      const found = await tokenAndGrant(t, tokenHash);
-      if (!found || found.gRow.revoked_at !== null) return INVALID;
-      const { gRow, rRow } = found;
-      const grant = toGrant(gRow);
-      const uRow = (await selectUser(t, [grant.userId])).rows[0];
-      if (rRow.used_at !== null) {
-        return (await revokeGrant(t, grant.id, now))
-          ? { status: 'reused' as const, grantId: grant.id, clientId: grant.clientId }
-          : INVALID;
-      }
-      const refresh = toRefresh(rRow);
-      const verdict = accept(refresh, grant, uRow && toUser(uRow));
-      if (!verdict.ok) return refused(verdict);
-      const expiresAt = Math.min(idleExpiresAt, grant.expiresAt);
-      await t.updateTable('refresh_tokens').set({ expires_at: expiresAt })
-        .where('token_hash', '=', tokenHash).where('used_at', 'is', null).execute();
-      const issued = next(refresh, grant, verdict.value);
-      await insertAccess(t, Object.values(accessRow(grant.id, issued)));
-      return { status: 'used' as const, grant, refresh: { ...refresh, expiresAt }, accepted: verdict.value, issued };
-    }),
+    useRefresh: (tokenHash, now, idleExpiresAt, accept, next) =>
+      hotTx(async (t) => {
+        const found = await tokenAndGrant(t, tokenHash);
+        if (!found || found.gRow.revoked_at !== null) return INVALID;
+        const { gRow, rRow } = found;
+        const grant = toGrant(gRow);
+        const uRow = (await selectUser(t, [grant.userId])).rows[0];
+        if (rRow.used_at !== null) {
+          return (await revokeGrant(t, grant.id, now))
+            ? { status: 'reused' as const, grantId: grant.id, clientId: grant.clientId }
+            : INVALID;
+        }
+        const refresh = toRefresh(rRow);
+        const verdict = accept(refresh, grant, uRow && toUser(uRow));
+        if (!verdict.ok) return refused(verdict);
+        const expiresAt = Math.min(idleExpiresAt, grant.expiresAt);
+        await t
+          .updateTable('refresh_tokens')
+          .set({ expires_at: expiresAt })
+          .where('token_hash', '=', tokenHash)
+          .where('used_at', 'is', null)
+          .execute();
+        const issued = next(refresh, grant, verdict.value);
+        await insertAccess(t, Object.values(accessRow(grant.id, issued)));
+        return { status: 'used' as const, grant, refresh: { ...refresh, expiresAt }, accepted: verdict.value, issued };
+      }),
     revoke: (id, now) => tx((t) => revokeGrant(t, id, now)),
-    revokeByUserAndClient: (userId, clientId, now) => tx(async (t) => {
-      const grants = await t.selectFrom('grants').select('id')
-        .where('user_id', '=', userId).where('client_id', '=', clientId).where('revoked_at', 'is', null)
-        .orderBy('id').execute(); // one lock order for concurrent callers
-      let revoked = 0;
-      for (const { id } of grants) if (await revokeGrant(t, id, now)) revoked++;
-      return revoked;
-    }),
+    revokeByUserAndClient: (userId, clientId, now) =>
+      tx(async (t) => {
+        const grants = await t
+          .selectFrom('grants')
+          .select('id')
+          .where('user_id', '=', userId)
+          .where('client_id', '=', clientId)
+          .where('revoked_at', 'is', null)
+          .orderBy('id')
+          .execute(); // one lock order for concurrent callers
+        let revoked = 0;
+        for (const { id } of grants) if (await revokeGrant(t, id, now)) revoked++;
+        return revoked;
+      }),
     revokeByClient: (clientId, now) => revokeWhere('client_id', clientId, now),
     revokeByUser: (userId, now) => revokeWhere('user_id', userId, now),
     async findByAccessToken(jti) {
@@ -186,17 +275,30 @@ export function createSqlGrantStore({ db, pg, tx, hotTx, statement }: SqlContext
      * Takes the grant row's lock (PostgreSQL) before inserting, so a revocation in flight is either
      * waited for or sees the new row.
      */
-    addAccessToken: (grantId, access) => tx(async (t) => {
-      const grant = await t.selectFrom('grants').select('revoked_at').where('id', '=', grantId)
-        .$if(pg, (q) => q.forUpdate()).executeTakeFirst();
-      if (!grant || grant.revoked_at !== null) return false;
-      await t.insertInto('access_tokens').values(accessRow(grantId, access)).execute();
-      return true;
-    }),
+    addAccessToken: (grantId, access) =>
+      tx(async (t) => {
+        const grant = await t
+          .selectFrom('grants')
+          .select('revoked_at')
+          .where('id', '=', grantId)
+          .$if(pg, (q) => q.forUpdate())
+          .executeTakeFirst();
+        if (!grant || grant.revoked_at !== null) return false;
+        await t.insertInto('access_tokens').values(accessRow(grantId, access)).execute();
+        return true;
+      }),
     async listActiveByUser(userId, now) {
-      return (await db.selectFrom('grants').selectAll()
-        .where('user_id', '=', userId).where('revoked_at', 'is', null).where('expires_at', '>', now)
-        .orderBy('created_at').orderBy('id').execute()).map(toGrant);
+      return (
+        await db
+          .selectFrom('grants')
+          .selectAll()
+          .where('user_id', '=', userId)
+          .where('revoked_at', 'is', null)
+          .where('expires_at', '>', now)
+          .orderBy('created_at')
+          .orderBy('id')
+          .execute()
+      ).map(toGrant);
     },
   };
 }

@@ -24,7 +24,9 @@ type Tx = <T>(fn: (t: Transaction<Schema>) => Promise<T>) => Promise<T>;
  */
 export function groupCommit(tx: Tx): Tx {
   type Job = {
-    fn: (t: Transaction<Schema>) => Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void;
+    fn: (t: Transaction<Schema>) => Promise<unknown>;
+    resolve: (v: unknown) => void;
+    reject: (e: unknown) => void;
   };
   let waiting: Job[] = [];
   let running = false;
@@ -56,13 +58,14 @@ export function groupCommit(tx: Tx): Tx {
     }
     running = false;
   };
-  return <T>(fn: (t: Transaction<Schema>) => Promise<T>) => new Promise<T>((resolve, reject) => {
-    waiting.push({ fn, resolve: resolve as (v: unknown) => void, reject });
-    // node:sqlite answers synchronously, so a group started at once would commit before the
-    // requests already read from other sockets reach it: start it after this turn's I/O instead.
-    if (!running) {
-      running = true;
-      setImmediate(runGroup);
-    }
-  });
+  return <T>(fn: (t: Transaction<Schema>) => Promise<T>) =>
+    new Promise<T>((resolve, reject) => {
+      waiting.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      // node:sqlite answers synchronously, so a group started at once would commit before the
+      // requests already read from other sockets reach it: start it after this turn's I/O instead.
+      if (!running) {
+        running = true;
+        setImmediate(runGroup);
+      }
+    });
 }

@@ -33,7 +33,9 @@ export interface UsersTable {
   disabled: number;
   created_at: number;
   updated_at: number;
-  /** The PRECIS canonical form (unique); NULL for an existing username that collides or is not valid (migration 0014). */
+  /**
+   * The PRECIS canonical form (unique); NULL for an existing username that collides or is not valid (migration 0014).
+   */
   username_canonical: string | null;
   /** The UTS #39 confusable skeleton of the username (indexed, not unique). */
   username_skeleton: string | null;

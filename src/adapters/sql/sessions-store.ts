@@ -3,16 +3,31 @@ import type { SessionClientsTable, SessionsTable } from './schema.ts';
 import { count, json, type Row, type SqlContext } from './statements.ts';
 
 const sessionRow = (s: SessionRecord): SessionsTable => ({
-  id_hash: s.idHash, sid: s.sid, user_id: s.userId, auth_time: s.authTime, amr: json(s.amr),
-  created_at: s.createdAt, last_seen_at: s.lastSeenAt, expires_at: s.expiresAt,
+  id_hash: s.idHash,
+  sid: s.sid,
+  user_id: s.userId,
+  auth_time: s.authTime,
+  amr: json(s.amr),
+  created_at: s.createdAt,
+  last_seen_at: s.lastSeenAt,
+  expires_at: s.expiresAt,
 });
 const toSession = (r: Row<SessionsTable>): SessionRecord => ({
-  idHash: r.id_hash, sid: r.sid, userId: r.user_id, authTime: r.auth_time, amr: JSON.parse(r.amr),
-  createdAt: r.created_at, lastSeenAt: r.last_seen_at, expiresAt: r.expires_at,
+  idHash: r.id_hash,
+  sid: r.sid,
+  userId: r.user_id,
+  authTime: r.auth_time,
+  amr: JSON.parse(r.amr),
+  createdAt: r.created_at,
+  lastSeenAt: r.last_seen_at,
+  expiresAt: r.expires_at,
 });
 const toSessionClient = (r: Row<SessionClientsTable>): SessionClient => ({
-  sid: r.sid, clientId: r.client_id, userId: r.user_id,
-  createdAt: Number(r.created_at), expiresAt: Number(r.expires_at),
+  sid: r.sid,
+  clientId: r.client_id,
+  userId: r.user_id,
+  createdAt: Number(r.created_at),
+  expiresAt: Number(r.expires_at),
 });
 
 export function createSqlSessionStore({ db, lookup }: SqlContext): SessionStore {
@@ -35,12 +50,18 @@ export function createSqlSessionStore({ db, lookup }: SqlContext): SessionStore 
       return count(await db.deleteFrom('sessions').where('user_id', '=', userId).executeTakeFirst());
     },
     async addClient(e) {
-      await db.insertInto('session_clients')
+      await db
+        .insertInto('session_clients')
         .values({
-          sid: e.sid, client_id: e.clientId, user_id: e.userId, created_at: e.createdAt, expires_at: e.expiresAt,
+          sid: e.sid,
+          client_id: e.clientId,
+          user_id: e.userId,
+          created_at: e.createdAt,
+          expires_at: e.expiresAt,
         })
-        .onConflict((oc) => oc.columns(['sid', 'client_id'])
-          .doUpdateSet((eb) => ({ expires_at: eb.ref('excluded.expires_at') })))
+        .onConflict((oc) =>
+          oc.columns(['sid', 'client_id']).doUpdateSet((eb) => ({ expires_at: eb.ref('excluded.expires_at') })),
+        )
         .execute();
     },
     /** DELETE ... RETURNING: a row goes to exactly one caller on both databases. */

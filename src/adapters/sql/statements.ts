@@ -49,8 +49,9 @@ export interface SqlContext {
    */
   statement<R>(build: (k: Kysely<Schema>) => Compilable<R>): Statement<R>;
   /** A statement whose shape depends on a count (IN lists, multi-row inserts), compiled once per count. */
-  statementBySize<R>(build: (k: Kysely<Schema>, n: number) => Compilable<R>):
-    (q: Db, parameters: readonly unknown[], n?: number) => Promise<QueryResult<R>>;
+  statementBySize<R>(
+    build: (k: Kysely<Schema>, n: number) => Compilable<R>,
+  ): (q: Db, parameters: readonly unknown[], n?: number) => Promise<QueryResult<R>>;
   /** A compiled-once statement run outside any transaction, answering its first row. */
   lookup<R>(build: (k: Kysely<Schema>) => Compilable<R>): (...parameters: unknown[]) => Promise<R | undefined>;
 }
@@ -74,7 +75,7 @@ export function sqlContext(handle: DatabaseHandle): SqlContext {
     const bySize = new Map<number, Statement<R>>();
     return (q: Db, parameters: readonly unknown[], n = parameters.length) => {
       let run = bySize.get(n);
-      if (!run) bySize.set(n, run = statement((k) => build(k, n)));
+      if (!run) bySize.set(n, (run = statement((k) => build(k, n))));
       return run(q, parameters);
     };
   };
@@ -89,9 +90,18 @@ export function sqlContext(handle: DatabaseHandle): SqlContext {
 
 /** A users row as a record: read by the user store, and by the grant store's rotations (the grant's user). */
 export const toUser = (r: Row<UsersTable>): UserRecord => ({
-  id: r.id, username: r.username, passwordHash: r.password_hash, email: r.email, emailVerified: r.email_verified === 1,
-  name: r.name, givenName: r.given_name, familyName: r.family_name, disabled: r.disabled === 1,
-  createdAt: r.created_at, updatedAt: r.updated_at, origin: r.origin as UserOrigin,
+  id: r.id,
+  username: r.username,
+  passwordHash: r.password_hash,
+  email: r.email,
+  emailVerified: r.email_verified === 1,
+  name: r.name,
+  givenName: r.given_name,
+  familyName: r.family_name,
+  disabled: r.disabled === 1,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  origin: r.origin as UserOrigin,
 });
 
 /**
@@ -103,12 +113,22 @@ export const toUser = (r: Row<UsersTable>): UserRecord => ({
  * Used by the grant store and by the client store (deleting a client).
  */
 export async function revokeGrant(tx: Transaction<Schema>, id: string, now: number): Promise<boolean> {
-  const res = await tx.updateTable('grants').set({ revoked_at: now })
-    .where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+  const res = await tx
+    .updateTable('grants')
+    .set({ revoked_at: now })
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
   if (count(res) === 0) return false;
-  await tx.updateTable('refresh_tokens').set({ used_at: now })
-    .where('grant_id', '=', id).where('used_at', 'is', null).execute();
-  await tx.insertInto('revoked_tokens').columns(['jti', 'expires_at'])
+  await tx
+    .updateTable('refresh_tokens')
+    .set({ used_at: now })
+    .where('grant_id', '=', id)
+    .where('used_at', 'is', null)
+    .execute();
+  await tx
+    .insertInto('revoked_tokens')
+    .columns(['jti', 'expires_at'])
     .expression(tx.selectFrom('access_tokens').select(['jti', 'expires_at']).where('grant_id', '=', id))
     .onConflict((oc) => oc.column('jti').doNothing())
     .execute();

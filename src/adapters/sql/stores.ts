@@ -53,10 +53,14 @@ export function createSqlStores(handle: DatabaseHandle, usernames: UsernameKeys)
         await db.deleteFrom('auth_codes').where('expires_at', '<=', now).executeTakeFirst(),
         await db.deleteFrom('interactions').where('expires_at', '<=', now).executeTakeFirst(),
         await db.deleteFrom('sessions').where('expires_at', '<=', now).executeTakeFirst(),
-        await db.deleteFrom('refresh_tokens')
-          .where((eb) => eb.or([eb('expires_at', '<=', now), eb('grant_id', 'in', expiredGrants)])).executeTakeFirst(),
-        await db.deleteFrom('access_tokens')
-          .where((eb) => eb.or([eb('expires_at', '<=', now), eb('grant_id', 'in', expiredGrants)])).executeTakeFirst(),
+        await db
+          .deleteFrom('refresh_tokens')
+          .where((eb) => eb.or([eb('expires_at', '<=', now), eb('grant_id', 'in', expiredGrants)]))
+          .executeTakeFirst(),
+        await db
+          .deleteFrom('access_tokens')
+          .where((eb) => eb.or([eb('expires_at', '<=', now), eb('grant_id', 'in', expiredGrants)]))
+          .executeTakeFirst(),
         await db.deleteFrom('grants').where('expires_at', '<=', now).executeTakeFirst(),
         await db.deleteFrom('revoked_tokens').where('expires_at', '<=', now).executeTakeFirst(),
         await db.deleteFrom('counters').where('expires_at', '<=', now).executeTakeFirst(),

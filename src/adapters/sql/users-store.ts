@@ -6,21 +6,34 @@ import { bool, toUser, type SqlContext } from './statements.ts';
 
 /** The row of a user: its username's canonical form and skeleton computed by `keys`. */
 const userRow = (u: UserRecord, keys: UsernameKeys): UsersTable => ({
-  id: u.id, username: u.username, password_hash: u.passwordHash, email: u.email, email_verified: bool(u.emailVerified),
-  name: u.name, given_name: u.givenName, family_name: u.familyName, disabled: bool(u.disabled),
-  created_at: u.createdAt, updated_at: u.updatedAt,
-  username_canonical: keys.canonical(u.username) ?? null, username_skeleton: keys.skeleton(u.username),
+  id: u.id,
+  username: u.username,
+  password_hash: u.passwordHash,
+  email: u.email,
+  email_verified: bool(u.emailVerified),
+  name: u.name,
+  given_name: u.givenName,
+  family_name: u.familyName,
+  disabled: bool(u.disabled),
+  created_at: u.createdAt,
+  updated_at: u.updatedAt,
+  username_canonical: keys.canonical(u.username) ?? null,
+  username_skeleton: keys.skeleton(u.username),
   origin: u.origin ?? 'operator',
 });
 
 /** The user store; `keys` defines the canonical form and the skeleton that usernames are compared by. */
 export function createSqlUserStore({ db, pg, statement, statementBySize }: SqlContext, keys: UsernameKeys): UserStore {
   const selectUser = statement((k) => k.selectFrom('users').selectAll().where('id', '=', ''));
-  const usersByIds = statementBySize((k, n) => k.selectFrom('users').selectAll()
-    .where('id', 'in', Array<string>(n).fill('')));
+  const usersByIds = statementBySize((k, n) =>
+    k.selectFrom('users').selectAll().where('id', 'in', Array<string>(n).fill('')),
+  );
   const userById = pg
     ? async (id: string) => (await selectUser(db, [id])).rows[0]
-    : batchedLookup(async (ids) => (await usersByIds(db, ids)).rows, (r) => r.id);
+    : batchedLookup(
+        async (ids) => (await usersByIds(db, ids)).rows,
+        (r) => r.id,
+      );
   return {
     async get(id) {
       const row = await userById(id);
@@ -30,11 +43,15 @@ export function createSqlUserStore({ db, pg, statement, statementBySize }: SqlCo
       // By canonical form; a row left without one (an existing collision) answers to its exact name
       // only, and first, so that it keeps signing in as before the migration.
       const canonical = keys.canonical(username);
-      const rows = await db.selectFrom('users').selectAll()
-        .where((eb) => eb.or([
-          eb.and([eb('username', '=', username), eb('username_canonical', 'is', null)]),
-          ...(canonical !== undefined ? [eb('username_canonical', '=', canonical)] : []),
-        ]))
+      const rows = await db
+        .selectFrom('users')
+        .selectAll()
+        .where((eb) =>
+          eb.or([
+            eb.and([eb('username', '=', username), eb('username_canonical', 'is', null)]),
+            ...(canonical !== undefined ? [eb('username_canonical', '=', canonical)] : []),
+          ]),
+        )
         .execute();
       const row = rows.find((r) => r.username_canonical === null) ?? rows[0];
       return row && toUser(row);
@@ -42,18 +59,27 @@ export function createSqlUserStore({ db, pg, statement, statementBySize }: SqlCo
     async findByCanonical(username) {
       const canonical = keys.canonical(username);
       if (canonical === undefined) return undefined;
-      const row = await db.selectFrom('users').selectAll().where('username_canonical', '=', canonical)
+      const row = await db
+        .selectFrom('users')
+        .selectAll()
+        .where('username_canonical', '=', canonical)
         .executeTakeFirst();
       return row && toUser(row);
     },
     async findConfusable(username) {
-      const row = await db.selectFrom('users').selectAll().where('username_skeleton', '=', keys.skeleton(username))
-        .orderBy('created_at').limit(1).executeTakeFirst();
+      const row = await db
+        .selectFrom('users')
+        .selectAll()
+        .where('username_skeleton', '=', keys.skeleton(username))
+        .orderBy('created_at')
+        .limit(1)
+        .executeTakeFirst();
       return row && toUser(row);
     },
     async listUnresolved() {
-      return (await db.selectFrom('users').selectAll().where('username_canonical', 'is', null)
-        .orderBy('username').execute()).map(toUser);
+      return (
+        await db.selectFrom('users').selectAll().where('username_canonical', 'is', null).orderBy('username').execute()
+      ).map(toUser);
     },
     async list() {
       return (await db.selectFrom('users').selectAll().orderBy('username').execute()).map(toUser);
@@ -63,14 +89,25 @@ export function createSqlUserStore({ db, pg, statement, statementBySize }: SqlCo
       const { id: _, ...rest } = row;
       // A row kept without a canonical form (an existing collision) keeps it so while its username
       // stays the same: updating its password or email must not collide with the other account.
-      await db.insertInto('users').values(row).onConflict((oc) => oc.column('id').doUpdateSet({
-        ...rest,
-        username_canonical: sql<string | null>`case when users.username = excluded.username then users.username_canonical else excluded.username_canonical end`,
-      })).execute();
+      await db
+        .insertInto('users')
+        .values(row)
+        .onConflict((oc) =>
+          oc.column('id').doUpdateSet({
+            ...rest,
+            username_canonical: sql<
+              string | null
+            >`case when users.username = excluded.username then users.username_canonical else excluded.username_canonical end`,
+          }),
+        )
+        .execute();
     },
     async create(user) {
       // ON CONFLICT DO NOTHING covers every unique column (id, username, username_canonical) on SQLite and PostgreSQL.
-      const res = await db.insertInto('users').values(userRow(user, keys)).onConflict((oc) => oc.doNothing())
+      const res = await db
+        .insertInto('users')
+        .values(userRow(user, keys))
+        .onConflict((oc) => oc.doNothing())
         .executeTakeFirst();
       return Number(res.numInsertedOrUpdatedRows ?? 0n) === 1;
     },

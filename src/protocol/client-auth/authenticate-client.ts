@@ -11,12 +11,22 @@ import { hashClientSecret, verifyClientSecretRotating } from './secret-hash.ts';
  * What client authentication uses of the Provider: the server secrets and the secret memo, the
  * clients store, its log and events, and what assertions and certificates are checked with.
  */
-export type ClientAuthDeps = Pick<Provider, 'config' | 'log' | 'events' | 'verifiedSecrets'> & ClientStoreDeps
-  & ClientAssertionDeps & Parameters<typeof authenticateByCertificate>[0];
+export type ClientAuthDeps = Pick<Provider, 'config' | 'log' | 'events' | 'verifiedSecrets'> &
+  ClientStoreDeps &
+  ClientAssertionDeps &
+  Parameters<typeof authenticateByCertificate>[0];
 type ClientStoreDeps = { readonly stores: Pick<Stores, 'clients'> };
 
 export const CLIENT_AUTH_PARAMS = ['client_id', 'client_secret', 'client_assertion', 'client_assertion_type'] as const;
-export const AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth', 'none'];
+export const AUTH_METHODS: readonly ClientAuthMethod[] = [
+  'client_secret_basic',
+  'client_secret_post',
+  'client_secret_jwt',
+  'private_key_jwt',
+  'tls_client_auth',
+  'self_signed_tls_client_auth',
+  'none',
+];
 
 export interface AuthenticatedClient {
   client: ClientRecord;
@@ -46,16 +56,32 @@ function readBasic(value: string): { id: string; secret: string } {
  * one method may be used per request. Public clients (method none) are accepted only when the
  * endpoint allows them.
  */
-export async function authenticateClient(p: ClientAuthDeps, req: ProtocolRequest, params: Params, opts: { allowPublic: boolean }): Promise<AuthenticatedClient> {
+export async function authenticateClient(
+  p: ClientAuthDeps,
+  req: ProtocolRequest,
+  params: Params,
+  opts: { allowPublic: boolean },
+): Promise<AuthenticatedClient> {
   const attempt: { id?: string; known?: boolean } = {};
   try {
     return await authenticate(p, req, params, opts, attempt);
   } catch (err) {
-    if (err instanceof ClientAuthError) p.events({ type: 'client_auth_failed', ...(await whose(p, err.clientId ?? params.client_id)), method: err.method ?? 'jwt', reason: err.reason, ip: req.ip });
+    if (err instanceof ClientAuthError)
+      p.events({
+        type: 'client_auth_failed',
+        ...(await whose(p, err.clientId ?? params.client_id)),
+        method: err.method ?? 'jwt',
+        reason: err.reason,
+        ip: req.ip,
+      });
     else if (err instanceof OAuthError && err.code === 'invalid_client') {
       // The client was looked up already (or never named): no second lookup on the failure path.
       const id = attempt.id ?? params.client_id;
-      p.events({ type: 'client_auth_failed', ...(id === undefined ? {} : attempt.known ? { clientId: id } : { unknownClient: id }), ip: req.ip });
+      p.events({
+        type: 'client_auth_failed',
+        ...(id === undefined ? {} : attempt.known ? { clientId: id } : { unknownClient: id }),
+        ip: req.ip,
+      });
     }
     throw err;
   }
@@ -66,22 +92,38 @@ export async function authenticateClient(p: ClientAuthDeps, req: ProtocolRequest
  * the id only as `unknownClient` (the audit trail keeps a short hash of it), so that anyone can
  * send failures but not choose text for the audit trail.
  */
-async function whose(p: ClientStoreDeps, id: string | undefined): Promise<{ clientId?: string; unknownClient?: string }> {
+async function whose(
+  p: ClientStoreDeps,
+  id: string | undefined,
+): Promise<{ clientId?: string; unknownClient?: string }> {
   if (id === undefined) return {};
-  const known = id.length <= 255 && await p.stores.clients.get(id).then((c) => c !== undefined, () => false);
+  const known =
+    id.length <= 255 &&
+    (await p.stores.clients.get(id).then(
+      (c) => c !== undefined,
+      () => false,
+    ));
   return known ? { clientId: id } : { unknownClient: id };
 }
 
-async function authenticate(p: ClientAuthDeps, req: ProtocolRequest, params: Params, opts: { allowPublic: boolean }, attempt: { id?: string; known?: boolean }): Promise<AuthenticatedClient> {
+async function authenticate(
+  p: ClientAuthDeps,
+  req: ProtocolRequest,
+  params: Params,
+  opts: { allowPublic: boolean },
+  attempt: { id?: string; known?: boolean },
+): Promise<AuthenticatedClient> {
   const authorization = header(req, 'authorization');
-  if (params.client_assertion !== undefined || params.client_assertion_type !== undefined) return authenticateAssertion(p, authorization, params);
+  if (params.client_assertion !== undefined || params.client_assertion_type !== undefined)
+    return authenticateAssertion(p, authorization, params);
   let id: string | undefined;
   let secret: string | undefined;
   let method: ClientAuthMethod;
   if (authorization !== undefined && /^basic /i.test(authorization)) {
     if (params.client_secret !== undefined) throw invalidRequest('Use only one client authentication method.');
     ({ id, secret } = readBasic(authorization));
-    if (params.client_id !== undefined && params.client_id !== id) throw invalidRequest('client_id does not match the authenticated client.');
+    if (params.client_id !== undefined && params.client_id !== id)
+      throw invalidRequest('client_id does not match the authenticated client.');
     method = 'client_secret_basic';
   } else if (params.client_secret !== undefined) {
     id = params.client_id;
@@ -98,7 +140,13 @@ async function authenticate(p: ClientAuthDeps, req: ProtocolRequest, params: Par
   let client = await p.stores.clients.get(id);
   attempt.known = client !== undefined;
   if (method !== 'none') {
-    const ok = verifyClientSecretRotating(p.config.secret, p.config.secretPrevious, secret ?? '', client?.secretHash ?? null, p.verifiedSecrets);
+    const ok = verifyClientSecretRotating(
+      p.config.secret,
+      p.config.secretPrevious,
+      secret ?? '',
+      client?.secretHash ?? null,
+      p.verifiedSecrets,
+    );
     if (!client || !ok) throw invalidClient(client ? `wrong secret for ${id}` : `unknown client ${id}`);
     // TESSERA_SECRET rotation: a secret that verified under the previous server secret is stored
     // again under the current one, once, so the previous secret can be dropped (docs/production.md).
@@ -123,27 +171,49 @@ async function authenticate(p: ClientAuthDeps, req: ProtocolRequest, params: Par
  * alone, so nothing else of the record is overwritten). Best effort: should the write fail, the client is still
  * authenticated, and the next use tries again.
  */
-async function rehashSecret(p: Pick<Provider, 'config' | 'log'> & ClientStoreDeps, client: ClientRecord, secret: string): Promise<ClientRecord> {
+async function rehashSecret(
+  p: Pick<Provider, 'config' | 'log'> & ClientStoreDeps,
+  client: ClientRecord,
+  secret: string,
+): Promise<ClientRecord> {
   try {
     // Only the hash changes, and only if it is still the one verified (the client record may be a
     // cached copy: writing it back whole could undo a change made meanwhile).
     const updated = { ...client, secretHash: hashClientSecret(p.config.secret, secret) };
-    if (!client.secretHash || !(await p.stores.clients.replaceSecretHash(client.clientId, client.secretHash, updated.secretHash))) return client;
-    p.log.info({ event: 'client_secret_rehashed', client_id: client.clientId }, 'client secret hash moved to the current TESSERA_SECRET');
+    if (
+      !client.secretHash ||
+      !(await p.stores.clients.replaceSecretHash(client.clientId, client.secretHash, updated.secretHash))
+    )
+      return client;
+    p.log.info(
+      { event: 'client_secret_rehashed', client_id: client.clientId },
+      'client secret hash moved to the current TESSERA_SECRET',
+    );
     return updated;
   } catch (err) {
-    p.log.warn({ event: 'client_secret_rehash_failed', client_id: client.clientId, err: String(err) }, 'client secret hash not moved; will retry on next use');
+    p.log.warn(
+      { event: 'client_secret_rehash_failed', client_id: client.clientId, err: String(err) },
+      'client secret hash not moved; will retry on next use',
+    );
     return client;
   }
 }
 
 /** RFC 7521 / 7523: client_assertion with client_assertion_type jwt-bearer, and no other credentials. */
-async function authenticateAssertion(p: ClientAssertionDeps, authorization: string | undefined, params: Params): Promise<AuthenticatedClient> {
-  if (authorization !== undefined && /^basic /i.test(authorization)) throw invalidRequest('Use only one client authentication method.');
+async function authenticateAssertion(
+  p: ClientAssertionDeps,
+  authorization: string | undefined,
+  params: Params,
+): Promise<AuthenticatedClient> {
+  if (authorization !== undefined && /^basic /i.test(authorization))
+    throw invalidRequest('Use only one client authentication method.');
   if (params.client_secret !== undefined) throw invalidRequest('Use only one client authentication method.');
-  if (params.client_assertion === undefined || params.client_assertion_type === undefined) throw invalidRequest('client_assertion and client_assertion_type go together.');
-  if (params.client_assertion_type !== JWT_BEARER) throw new ClientAuthError('assertion_type', 'unsupported client_assertion_type', params.client_id);
+  if (params.client_assertion === undefined || params.client_assertion_type === undefined)
+    throw invalidRequest('client_assertion and client_assertion_type go together.');
+  if (params.client_assertion_type !== JWT_BEARER)
+    throw new ClientAuthError('assertion_type', 'unsupported client_assertion_type', params.client_id);
   const { client, method } = await verifyClientAssertion(p, params.client_assertion, params.client_id);
-  if (client.disabled) throw new ClientAuthError('client_disabled', `client ${client.clientId} is disabled`, client.clientId);
+  if (client.disabled)
+    throw new ClientAuthError('client_disabled', `client ${client.clientId} is disabled`, client.clientId);
   return { client, method };
 }

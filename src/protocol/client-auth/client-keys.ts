@@ -1,4 +1,13 @@
-import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWSHeaderParameters, type FlattenedJWSInput, type JWTVerifyOptions, type JWTVerifyResult } from 'jose';
+import {
+  createLocalJWKSet,
+  errors as joseErrors,
+  jwtVerify,
+  type JSONWebKeySet,
+  type JWSHeaderParameters,
+  type FlattenedJWSInput,
+  type JWTVerifyOptions,
+  type JWTVerifyResult,
+} from 'jose';
 import type { ClientRecord } from '../../ports/clients.ts';
 import { OutboundError, type OutboundHttp } from '../../ports/outbound.ts';
 import type { Provider } from '../provider.ts';
@@ -6,7 +15,9 @@ import { fetchableUriProblem } from './public-address.ts';
 import { publicKeyProblem } from '../tokens/key-limits.ts';
 
 /** Whose keys: a client, or anything shaped like one (a token-exchange trusted issuer). */
-export type KeyOwner = Pick<ClientRecord, 'clientId'> & { metadata: Pick<ClientRecord['metadata'], 'jwks' | 'jwks_uri'> };
+export type KeyOwner = Pick<ClientRecord, 'clientId'> & {
+  metadata: Pick<ClientRecord['metadata'], 'jwks' | 'jwks_uri'>;
+};
 
 /** Largest key set document accepted from a jwks_uri. */
 export const MAX_JWKS_BYTES = 64 * 1024;
@@ -30,7 +41,13 @@ const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 
 /** Why a client's keys could not be had; the message is for logs only. */
 export class ClientKeysError extends Error {
-  readonly reason: 'no_keys' | 'jwks_uri_refused' | 'jwks_fetch_failed' | 'jwks_invalid' | 'no_matching_key' | 'ambiguous_key';
+  readonly reason:
+    | 'no_keys'
+    | 'jwks_uri_refused'
+    | 'jwks_fetch_failed'
+    | 'jwks_invalid'
+    | 'no_matching_key'
+    | 'ambiguous_key';
   constructor(reason: ClientKeysError['reason'], message: string) {
     super(message);
     this.name = 'ClientKeysError';
@@ -52,7 +69,12 @@ class SeveralClientKeys extends ClientKeysError {
  * no kid), each is tried and the first that verifies the signature wins; when more than
  * MAX_KEY_CANDIDATES match, none is tried (ClientKeysError ambiguous_key: the JWT must name its key).
  */
-export async function verifyWithClientKeys(keys: ClientKeys, client: KeyOwner, jwt: string, opts: JWTVerifyOptions): Promise<JWTVerifyResult> {
+export async function verifyWithClientKeys(
+  keys: ClientKeys,
+  client: KeyOwner,
+  jwt: string,
+  opts: JWTVerifyOptions,
+): Promise<JWTVerifyResult> {
   try {
     return await jwtVerify(jwt, (h: JWSHeaderParameters, t: FlattenedJWSInput) => keys.key(client, h, t), opts);
   } catch (err) {
@@ -64,11 +86,17 @@ export async function verifyWithClientKeys(keys: ClientKeys, client: KeyOwner, j
         if (!(e instanceof joseErrors.JWSSignatureVerificationFailed)) throw e;
       }
     }
-    throw new ClientKeysError('no_matching_key', `none of the ${err.candidates.length} matching keys verifies the signature`);
+    throw new ClientKeysError(
+      'no_matching_key',
+      `none of the ${err.candidates.length} matching keys verifies the signature`,
+    );
   }
 }
 
-/** Problems of a client key set (inline or fetched): not an object with keys, private members, symmetric keys. Empty when fine. */
+/**
+ * Problems of a client key set (inline or fetched): not an object with keys, private members, symmetric keys. Empty
+ * when fine.
+ */
 export function jwksProblems(jwks: unknown): string[] {
   if (jwks === null || typeof jwks !== 'object' || Array.isArray(jwks)) return ['must be an object with a keys array'];
   const keys = (jwks as { keys?: unknown }).keys;
@@ -76,7 +104,10 @@ export function jwksProblems(jwks: unknown): string[] {
   if (keys.length > MAX_KEYS) return [`has more than ${MAX_KEYS} keys`];
   const problems: string[] = [];
   keys.forEach((k: unknown, i) => {
-    if (k === null || typeof k !== 'object' || Array.isArray(k)) { problems.push(`key ${i} is not an object`); return; }
+    if (k === null || typeof k !== 'object' || Array.isArray(k)) {
+      problems.push(`key ${i} is not an object`);
+      return;
+    }
     const key = k as Record<string, unknown>;
     const limit = publicKeyProblem(key);
     if (limit) problems.push(`key ${i}: ${limit}${limit.startsWith('kty') ? ' (public keys only)' : ''}`);
@@ -96,18 +127,30 @@ export function jwksUriProblem(uri: unknown, allowLoopback: boolean, name = 'jwk
   return fetchableUriProblem(name, uri, allowLoopback);
 }
 
-
 /** The outbound port's failures as the ClientKeysErrors callers know (same message): refused, failed, invalid. */
 const REASONS = { refused: 'jwks_uri_refused', failed: 'jwks_fetch_failed', invalid: 'jwks_invalid' } as const;
-const asClientKeysError = (err: unknown): unknown => (err instanceof OutboundError ? new ClientKeysError(REASONS[err.reason], err.message) : err);
+const asClientKeysError = (err: unknown): unknown =>
+  err instanceof OutboundError ? new ClientKeysError(REASONS[err.reason], err.message) : err;
 
 /**
  * Fetches a client's key set through the outbound port: https only (http to loopback only with the
  * development allowance), connecting only to addresses checked after resolution, no redirects
  * followed, at most MAX_JWKS_BYTES, within JWKS_FETCH_TIMEOUT_MS.
  */
-export async function fetchJwks(outbound: OutboundHttp, uri: string, allowLoopback: boolean, timeoutMs = JWKS_FETCH_TIMEOUT_MS): Promise<JSONWebKeySet> {
-  const doc = await fetchClientJson(outbound, 'jwks_uri', uri, allowLoopback, timeoutMs, 'application/jwk-set+json, application/json');
+export async function fetchJwks(
+  outbound: OutboundHttp,
+  uri: string,
+  allowLoopback: boolean,
+  timeoutMs = JWKS_FETCH_TIMEOUT_MS,
+): Promise<JSONWebKeySet> {
+  const doc = await fetchClientJson(
+    outbound,
+    'jwks_uri',
+    uri,
+    allowLoopback,
+    timeoutMs,
+    'application/jwk-set+json, application/json',
+  );
   const problems = jwksProblems(doc);
   if (problems.length) throw new ClientKeysError('jwks_invalid', `jwks_uri document ${problems.join('; ')}`);
   return doc as JSONWebKeySet;
@@ -118,9 +161,18 @@ export async function fetchJwks(outbound: OutboundHttp, uri: string, allowLoopba
  * rules of fetchJwks; `name` labels the messages. Rejects with a ClientKeysError.
  */
 export function fetchClientJson(
-  outbound: OutboundHttp, name: string, uri: string, allowLoopback: boolean, timeoutMs = JWKS_FETCH_TIMEOUT_MS, accept = 'application/json',
+  outbound: OutboundHttp,
+  name: string,
+  uri: string,
+  allowLoopback: boolean,
+  timeoutMs = JWKS_FETCH_TIMEOUT_MS,
+  accept = 'application/json',
 ): Promise<unknown> {
-  return outbound.getJson(uri, { name, allowLoopback, timeoutMs, accept, maxBytes: MAX_JWKS_BYTES }).catch((err: unknown) => { throw asClientKeysError(err); });
+  return outbound
+    .getJson(uri, { name, allowLoopback, timeoutMs, accept, maxBytes: MAX_JWKS_BYTES })
+    .catch((err: unknown) => {
+      throw asClientKeysError(err);
+    });
 }
 
 /**
@@ -129,8 +181,17 @@ export function fetchClientJson(
  * (reason jwks_uri_refused for a refused address, jwks_fetch_failed otherwise) whose message is for
  * logs only.
  */
-export function postForm(outbound: OutboundHttp, uri: string, form: URLSearchParams, allowLoopback: boolean, timeoutMs: number, name: string): Promise<number> {
-  return outbound.postForm(uri, form, { name, allowLoopback, timeoutMs }).catch((err: unknown) => { throw asClientKeysError(err); });
+export function postForm(
+  outbound: OutboundHttp,
+  uri: string,
+  form: URLSearchParams,
+  allowLoopback: boolean,
+  timeoutMs: number,
+  name: string,
+): Promise<number> {
+  return outbound.postForm(uri, form, { name, allowLoopback, timeoutMs }).catch((err: unknown) => {
+    throw asClientKeysError(err);
+  });
 }
 
 type KeyResolver = (header: JWSHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>;
@@ -171,9 +232,14 @@ export class ClientKeys {
     this.opts = opts;
     this.nowMs = opts.nowMs ?? Date.now;
     const { outbound } = opts;
-    this.fetcher = opts.fetch ?? (outbound
-      ? (uri) => fetchJwks(outbound, uri, opts.allowLoopback)
-      : () => Promise.reject(new ClientKeysError('jwks_fetch_failed', 'no outbound HTTP client to fetch a jwks_uri with')));
+    this.fetcher =
+      opts.fetch ??
+      (outbound
+        ? (uri) => fetchJwks(outbound, uri, opts.allowLoopback)
+        : () =>
+            Promise.reject(
+              new ClientKeysError('jwks_fetch_failed', 'no outbound HTTP client to fetch a jwks_uri with'),
+            ));
   }
 
   /** True when the client registered keys (jwks or jwks_uri). */
@@ -185,7 +251,8 @@ export class ClientKeys {
   async key(client: KeyOwner, header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<CryptoKey> {
     const { jwks, jwks_uri } = client.metadata;
     if (jwks !== undefined) return this.pick(this.inlineSet(jwks), header, token);
-    if (typeof jwks_uri !== 'string') throw new ClientKeysError('no_keys', `client ${client.clientId} has no registered keys`);
+    if (typeof jwks_uri !== 'string')
+      throw new ClientKeysError('no_keys', `client ${client.clientId} has no registered keys`);
     let cached = this.remote.get(jwks_uri);
     const now = this.nowMs();
     if (!cached || now - cached.fetchedAt >= this.opts.cacheTtlSeconds * 1000) cached = await this.refresh(jwks_uri);
@@ -205,10 +272,16 @@ export class ClientKeys {
   async keySet(client: ClientRecord, refetch = false): Promise<JSONWebKeySet> {
     const { jwks, jwks_uri } = client.metadata;
     if (jwks !== undefined) return jwks as JSONWebKeySet;
-    if (typeof jwks_uri !== 'string') throw new ClientKeysError('no_keys', `client ${client.clientId} has no registered keys`);
+    if (typeof jwks_uri !== 'string')
+      throw new ClientKeysError('no_keys', `client ${client.clientId} has no registered keys`);
     const cached = this.remote.get(jwks_uri);
     const age = cached ? this.nowMs() - cached.fetchedAt : Infinity;
-    if (!cached || age >= this.opts.cacheTtlSeconds * 1000 || (refetch && age >= this.opts.refetchIntervalSeconds * 1000)) return (await this.refresh(jwks_uri)).doc;
+    if (
+      !cached ||
+      age >= this.opts.cacheTtlSeconds * 1000 ||
+      (refetch && age >= this.opts.refetchIntervalSeconds * 1000)
+    )
+      return (await this.refresh(jwks_uri)).doc;
     return cached.doc;
   }
 
@@ -219,7 +292,7 @@ export class ClientKeys {
       const problems = jwksProblems(jwks);
       r = problems.length
         ? () => Promise.reject(new ClientKeysError('jwks_invalid', `client jwks ${problems.join('; ')}`))
-        : createLocalJWKSet(jwks as JSONWebKeySet) as KeyResolver;
+        : (createLocalJWKSet(jwks as JSONWebKeySet) as KeyResolver);
       this.inline.set(jwks, r);
     }
     return r;
@@ -230,7 +303,11 @@ export class ClientKeys {
       return await resolver(header, token);
     } catch (err) {
       if (err instanceof ClientKeysError) throw err;
-      if (err instanceof joseErrors.JWKSNoMatchingKey) throw new ClientKeysError('no_matching_key', `no registered key matches kid ${header.kid ?? '(none)'} and alg ${header.alg}`);
+      if (err instanceof joseErrors.JWKSNoMatchingKey)
+        throw new ClientKeysError(
+          'no_matching_key',
+          `no registered key matches kid ${header.kid ?? '(none)'} and alg ${header.alg}`,
+        );
       if (err instanceof joseErrors.JWKSMultipleMatchingKeys) {
         // Duplicate kids (or no kid) after matching kty, alg, use and crv: each candidate is tried,
         // but only a few (jose imports them one by one: stop as soon as there are too many).
@@ -238,7 +315,10 @@ export class ClientKeys {
         for await (const k of err as unknown as AsyncIterable<CryptoKey>) {
           candidates.push(k);
           if (candidates.length > MAX_KEY_CANDIDATES) {
-            throw new ClientKeysError('ambiguous_key', `more than ${MAX_KEY_CANDIDATES} registered keys match ${header.kid === undefined ? 'a JWS header without kid' : `kid ${String(header.kid).slice(0, 100)}`} and alg ${String(header.alg).slice(0, 20)}: the header must name one key by its kid`);
+            throw new ClientKeysError(
+              'ambiguous_key',
+              `more than ${MAX_KEY_CANDIDATES} registered keys match ${header.kid === undefined ? 'a JWS header without kid' : `kid ${String(header.kid).slice(0, 100)}`} and alg ${String(header.alg).slice(0, 20)}: the header must name one key by its kid`,
+            );
           }
         }
         throw new SeveralClientKeys(candidates);

@@ -2,9 +2,19 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { hasOpenssl, makePki, type TestPki } from '../../../test/fixtures/certs.ts';
-import { certificateMatches, certificateThumbprint, chainProblem, mtlsRegistrationProblems, parseDn, subjectAltNames, subjectMatches } from './mtls.ts';
+import {
+  certificateMatches,
+  certificateThumbprint,
+  chainProblem,
+  mtlsRegistrationProblems,
+  parseDn,
+  subjectAltNames,
+  subjectMatches,
+} from './mtls.ts';
 
-describe('mutual-TLS certificate checks (RFC 8705)', { skip: hasOpenssl() ? false : 'openssl CLI not installed' }, () => {
+describe('mutual-TLS certificate checks (RFC 8705)', {
+  skip: hasOpenssl() ? false : 'openssl CLI not installed',
+}, () => {
   const pki: TestPki = makePki();
   after(() => pki.cleanup());
   const now = Math.floor(Date.now() / 1000);
@@ -25,7 +35,7 @@ describe('mutual-TLS certificate checks (RFC 8705)', { skip: hasOpenssl() ? fals
     assert.equal(chainProblem(pki.clientA.cert, [], now), 'certificate is not issued by a trusted CA');
   });
 
-  it('refuses a certificate whose issuer has the trusted CA\'s name but another key', () => {
+  it("refuses a certificate whose issuer has the trusted CA's name but another key", () => {
     assert.equal(pki.impostor.cert.issuer, pki.ca.cert.subject);
     assert.equal(chainProblem(pki.impostor.cert, anchors, now), 'certificate is not issued by a trusted CA');
   });
@@ -49,15 +59,20 @@ describe('mutual-TLS certificate checks (RFC 8705)', { skip: hasOpenssl() ? fals
   });
 
   it('parses escaped DN values and refuses malformed DNs', () => {
-    assert.deepEqual(parseDn('CN=a\\,b,O=x', 'rfc4514'), [{ type: 'O', value: 'x' }, { type: 'CN', value: 'a,b' }]);
+    assert.deepEqual(parseDn('CN=a\\,b,O=x', 'rfc4514'), [
+      { type: 'O', value: 'x' },
+      { type: 'CN', value: 'a,b' },
+    ]);
     assert.deepEqual(parseDn('CN=caf\\C3\\A9', 'rfc4514'), [{ type: 'CN', value: 'café' }]);
     for (const bad of ['', 'CN', '=x', 'CN=a,,O=b', 'CN=a+O=b']) assert.equal(parseDn(bad, 'rfc4514'), undefined, bad);
   });
 
   it('reads the subjectAltName entries', () => {
     assert.deepEqual(subjectAltNames(pki.clientA.cert), [
-      { type: 'DNS', value: 'client.example' }, { type: 'URI', value: 'https://client.example/id' },
-      { type: 'IP Address', value: '192.0.2.7' }, { type: 'email', value: 'ops@client.example' },
+      { type: 'DNS', value: 'client.example' },
+      { type: 'URI', value: 'https://client.example/id' },
+      { type: 'IP Address', value: '192.0.2.7' },
+      { type: 'email', value: 'ops@client.example' },
     ]);
     assert.deepEqual(subjectAltNames(pki.selfSigned.cert), []);
   });
@@ -82,19 +97,45 @@ describe('mutual-TLS certificate checks (RFC 8705)', { skip: hasOpenssl() ? fals
 
   it('thumbprints the DER certificate with SHA-256 (x5t#S256)', () => {
     const c = pki.clientA.cert;
-    assert.equal(certificateThumbprint(c), Buffer.from(c.fingerprint256.replace(/:/g, ''), 'hex').toString('base64url'));
+    assert.equal(
+      certificateThumbprint(c),
+      Buffer.from(c.fingerprint256.replace(/:/g, ''), 'hex').toString('base64url'),
+    );
     assert.notEqual(certificateThumbprint(c), certificateThumbprint(new X509Certificate(pki.clientB.certPem)));
   });
 
   it('validates registrations: exactly one subject or SAN for tls_client_auth, keys for the self-signed method', () => {
     assert.deepEqual(mtlsRegistrationProblems('tls_client_auth', { tls_client_auth_san_dns: 'client.example' }), []);
     assert.match(mtlsRegistrationProblems('tls_client_auth', {}).join(), /exactly one/);
-    assert.match(mtlsRegistrationProblems('tls_client_auth', { tls_client_auth_san_dns: 'a', tls_client_auth_san_uri: 'https://a' }).join(), /exactly one/);
-    assert.match(mtlsRegistrationProblems('tls_client_auth', { tls_client_auth_subject_dn: 'not a dn' }).join(), /RFC 4514/);
-    assert.match(mtlsRegistrationProblems('tls_client_auth', { tls_client_auth_san_ip: '300.1.1.1' }).join(), /IPv4 or IPv6/);
-    assert.match(mtlsRegistrationProblems('tls_client_auth', { tls_client_auth_san_uri: 'relative' }).join(), /absolute URI/);
-    assert.match(mtlsRegistrationProblems('client_secret_basic', { tls_client_auth_san_dns: 'a' }).join(), /only to tls_client_auth/);
+    assert.match(
+      mtlsRegistrationProblems('tls_client_auth', {
+        tls_client_auth_san_dns: 'a',
+        tls_client_auth_san_uri: 'https://a',
+      }).join(),
+      /exactly one/,
+    );
+    assert.match(
+      mtlsRegistrationProblems('tls_client_auth', { tls_client_auth_subject_dn: 'not a dn' }).join(),
+      /RFC 4514/,
+    );
+    assert.match(
+      mtlsRegistrationProblems('tls_client_auth', { tls_client_auth_san_ip: '300.1.1.1' }).join(),
+      /IPv4 or IPv6/,
+    );
+    assert.match(
+      mtlsRegistrationProblems('tls_client_auth', { tls_client_auth_san_uri: 'relative' }).join(),
+      /absolute URI/,
+    );
+    assert.match(
+      mtlsRegistrationProblems('client_secret_basic', { tls_client_auth_san_dns: 'a' }).join(),
+      /only to tls_client_auth/,
+    );
     assert.match(mtlsRegistrationProblems('self_signed_tls_client_auth', {}).join(), /jwks or jwks_uri/);
-    assert.deepEqual(mtlsRegistrationProblems('self_signed_tls_client_auth', { jwks: { keys: [pki.selfSigned.jwk as Record<string, unknown>] } }), []);
+    assert.deepEqual(
+      mtlsRegistrationProblems('self_signed_tls_client_auth', {
+        jwks: { keys: [pki.selfSigned.jwk as Record<string, unknown>] },
+      }),
+      [],
+    );
   });
 });

@@ -15,9 +15,13 @@ export const MTLS_METHODS: readonly ClientAuthMethod[] = ['tls_client_auth', 'se
 
 /** The registration fields of tls_client_auth, of which a client registers exactly one (RFC 8705 section 2.1.2). */
 export const TLS_CLIENT_AUTH_FIELDS = [
-  'tls_client_auth_subject_dn', 'tls_client_auth_san_dns', 'tls_client_auth_san_uri', 'tls_client_auth_san_ip', 'tls_client_auth_san_email',
+  'tls_client_auth_subject_dn',
+  'tls_client_auth_san_dns',
+  'tls_client_auth_san_uri',
+  'tls_client_auth_san_ip',
+  'tls_client_auth_san_email',
 ] as const;
-export type TlsClientAuthField = typeof TLS_CLIENT_AUTH_FIELDS[number];
+export type TlsClientAuthField = (typeof TLS_CLIENT_AUTH_FIELDS)[number];
 
 export function isMtlsMethod(m: ClientAuthMethod): boolean {
   return MTLS_METHODS.includes(m);
@@ -35,14 +39,15 @@ export function certificateSource(config: Config): 'tls' | 'header' | undefined 
 /** The mTLS methods this configuration offers: self-signed with any source, PKI only with a CA bundle. */
 export function enabledMtlsMethods(config: Config): ClientAuthMethod[] {
   if (!certificateSource(config)) return [];
-  return config.mtlsCaFile !== undefined ? ['tls_client_auth', 'self_signed_tls_client_auth'] : ['self_signed_tls_client_auth'];
+  return config.mtlsCaFile !== undefined
+    ? ['tls_client_auth', 'self_signed_tls_client_auth']
+    : ['self_signed_tls_client_auth'];
 }
 
 /** RFC 8705 section 3.1: base64url SHA-256 of the DER certificate, the x5t#S256 confirmation. */
 export function certificateThumbprint(cert: X509Certificate): string {
   return createHash('sha256').update(cert.raw).digest('base64url');
 }
-
 
 function inValidity(cert: X509Certificate, nowSeconds: number): boolean {
   const from = Date.parse(cert.validFrom) / 1000;
@@ -55,7 +60,11 @@ function inValidity(cert: X509Certificate, nowSeconds: number): boolean {
  * must be within its validity dates, not a CA itself, and issued and signed by an anchor that is a
  * CA within its own dates. Intermediates are trusted only when they are in the bundle.
  */
-export function chainProblem(cert: X509Certificate, anchors: readonly X509Certificate[], nowSeconds: number): string | undefined {
+export function chainProblem(
+  cert: X509Certificate,
+  anchors: readonly X509Certificate[],
+  nowSeconds: number,
+): string | undefined {
   if (!inValidity(cert, nowSeconds)) return 'certificate is expired or not yet valid';
   if (cert.ca) return 'certificate is a CA certificate';
   for (const ca of anchors) {
@@ -74,8 +83,16 @@ export function parseDn(dn: string, order: 'rfc4514' | 'node'): { type: string; 
   const sep = order === 'node' ? '\n' : ',';
   for (let i = 0; i < dn.length; i++) {
     const c = dn[i]!;
-    if (c === '\\' && i + 1 < dn.length) { cur += c + dn[i + 1]; i++; continue; }
-    if (c === sep || (order === 'rfc4514' && c === ';')) { parts.push(cur); cur = ''; continue; }
+    if (c === '\\' && i + 1 < dn.length) {
+      cur += c + dn[i + 1];
+      i++;
+      continue;
+    }
+    if (c === sep || (order === 'rfc4514' && c === ';')) {
+      parts.push(cur);
+      cur = '';
+      continue;
+    }
     cur += c;
   }
   parts.push(cur);
@@ -96,7 +113,10 @@ export function parseDn(dn: string, order: 'rfc4514' | 'node'): { type: string; 
   return order === 'rfc4514' ? out.reverse() : out;
 }
 
-/** Attribute type names that mean the same: the e-mail attribute is `emailAddress` in OpenSSL's output, `E` in some tools. */
+/**
+ * Attribute type names that mean the same: the e-mail attribute is `emailAddress` in OpenSSL's output, `E` in some
+ * tools.
+ */
 const TYPE_ALIASES: Record<string, string> = { E: 'EMAILADDRESS' };
 function normalizeType(t: string): string {
   const u = t.toUpperCase();
@@ -106,12 +126,25 @@ function normalizeType(t: string): string {
 function unescapeDnValue(v: string): string | undefined {
   let out = '';
   const bytes: number[] = [];
-  const flush = () => { if (bytes.length) { out += Buffer.from(bytes).toString('utf8'); bytes.length = 0; } };
+  const flush = () => {
+    if (bytes.length) {
+      out += Buffer.from(bytes).toString('utf8');
+      bytes.length = 0;
+    }
+  };
   for (let i = 0; i < v.length; i++) {
     const c = v[i]!;
-    if (c !== '\\') { flush(); out += c; continue; }
+    if (c !== '\\') {
+      flush();
+      out += c;
+      continue;
+    }
     const hex = v.slice(i + 1, i + 3);
-    if (/^[0-9A-Fa-f]{2}$/.test(hex)) { bytes.push(parseInt(hex, 16)); i += 2; continue; }
+    if (/^[0-9A-Fa-f]{2}$/.test(hex)) {
+      bytes.push(parseInt(hex, 16));
+      i += 2;
+      continue;
+    }
     if (i + 1 >= v.length) return undefined;
     flush();
     out += v[i + 1];
@@ -144,7 +177,11 @@ export function subjectAltNames(cert: X509Certificate): { type: string; value: s
     if (s[j] === '"') {
       let k = j + 1;
       while (k < s.length && s[k] !== '"') k += s[k] === '\\' ? 2 : 1;
-      try { value = JSON.parse(s.slice(j, k + 1)) as string; } catch { return out; }
+      try {
+        value = JSON.parse(s.slice(j, k + 1)) as string;
+      } catch {
+        return out;
+      }
       j = k + 1;
     } else {
       const end = s.indexOf(', ', j);
@@ -160,14 +197,25 @@ export function subjectAltNames(cert: X509Certificate): { type: string; value: s
 
 function canonicalIp(ip: string): string | undefined {
   const kind = ipVersion(ip);
-  if (kind === 4) return ip.split('.').map((o) => String(Number(o))).join('.');
+  if (kind === 4)
+    return ip
+      .split('.')
+      .map((o) => String(Number(o)))
+      .join('.');
   if (kind === 6) {
-    try { return new URL(`http://[${ip}]/`).hostname; } catch { return undefined; }
+    try {
+      return new URL(`http://[${ip}]/`).hostname;
+    } catch {
+      return undefined;
+    }
   }
   return undefined;
 }
 
-/** Whether the certificate carries the value registered in `field`, compared exactly (DNS names and IP addresses in canonical form). */
+/**
+ * Whether the certificate carries the value registered in `field`, compared exactly (DNS names and IP addresses in
+ * canonical form).
+ */
 export function certificateMatches(cert: X509Certificate, field: TlsClientAuthField, registered: string): boolean {
   if (field === 'tls_client_auth_subject_dn') return subjectMatches(cert, registered);
   const sans = subjectAltNames(cert);
@@ -198,15 +246,32 @@ export function mtlsRegistrationProblems(method: ClientAuthMethod, metadata: Cli
   const problems: string[] = [];
   for (const f of present) {
     const v = metadata[f];
-    if (typeof v !== 'string' || v.length === 0 || v.length > 1024) { problems.push(`${f} must be a non-empty string of at most 1024 characters`); continue; }
-    if (f === 'tls_client_auth_subject_dn' && !parseDn(v, 'rfc4514')) problems.push('tls_client_auth_subject_dn must be an RFC 4514 distinguished name (e.g. CN=client,O=Example,C=DE)');
-    if (f === 'tls_client_auth_san_ip' && canonicalIp(v) === undefined) problems.push('tls_client_auth_san_ip must be an IPv4 or IPv6 address');
-    if (f === 'tls_client_auth_san_uri') { try { new URL(v); } catch { problems.push('tls_client_auth_san_uri must be an absolute URI'); } }
-    if (f === 'tls_client_auth_san_email' && !/^[^@\s]+@[^@\s]+$/.test(v)) problems.push('tls_client_auth_san_email must be an e-mail address');
+    if (typeof v !== 'string' || v.length === 0 || v.length > 1024) {
+      problems.push(`${f} must be a non-empty string of at most 1024 characters`);
+      continue;
+    }
+    if (f === 'tls_client_auth_subject_dn' && !parseDn(v, 'rfc4514'))
+      problems.push(
+        'tls_client_auth_subject_dn must be an RFC 4514 distinguished name (e.g. CN=client,O=Example,C=DE)',
+      );
+    if (f === 'tls_client_auth_san_ip' && canonicalIp(v) === undefined)
+      problems.push('tls_client_auth_san_ip must be an IPv4 or IPv6 address');
+    if (f === 'tls_client_auth_san_uri') {
+      try {
+        new URL(v);
+      } catch {
+        problems.push('tls_client_auth_san_uri must be an absolute URI');
+      }
+    }
+    if (f === 'tls_client_auth_san_email' && !/^[^@\s]+@[^@\s]+$/.test(v))
+      problems.push('tls_client_auth_san_email must be an e-mail address');
   }
-  if (method === 'tls_client_auth' && present.length !== 1) problems.push(`tls_client_auth needs exactly one of ${TLS_CLIENT_AUTH_FIELDS.join(', ')}`);
-  if (method !== 'tls_client_auth' && present.length > 0) problems.push(`${present.join(', ')} appl${present.length > 1 ? 'y' : 'ies'} only to tls_client_auth`);
-  if (method === 'self_signed_tls_client_auth' && metadata.jwks === undefined && metadata.jwks_uri === undefined) problems.push('self_signed_tls_client_auth needs jwks or jwks_uri (the certificate\'s public key)');
+  if (method === 'tls_client_auth' && present.length !== 1)
+    problems.push(`tls_client_auth needs exactly one of ${TLS_CLIENT_AUTH_FIELDS.join(', ')}`);
+  if (method !== 'tls_client_auth' && present.length > 0)
+    problems.push(`${present.join(', ')} appl${present.length > 1 ? 'y' : 'ies'} only to tls_client_auth`);
+  if (method === 'self_signed_tls_client_auth' && metadata.jwks === undefined && metadata.jwks_uri === undefined)
+    problems.push("self_signed_tls_client_auth needs jwks or jwks_uri (the certificate's public key)");
   return problems;
 }
 
@@ -219,17 +284,24 @@ async function keyThumbprint(key: KeyObject): Promise<string> {
  * Authenticates a client registered for tls_client_auth or self_signed_tls_client_auth by the
  * request's certificate. Throws ClientAuthError (invalid_client) on any mismatch.
  */
-export async function authenticateByCertificate(p: Provider, client: ClientRecord, cert: X509Certificate | undefined): Promise<void> {
+export async function authenticateByCertificate(
+  p: Provider,
+  client: ClientRecord,
+  cert: X509Certificate | undefined,
+): Promise<void> {
   const method = client.tokenEndpointAuthMethod;
-  const fail = (reason: string, message: string) => Object.assign(new ClientAuthError(reason, message, client.clientId), { method });
-  if (!enabledMtlsMethods(p.config).includes(method)) throw fail('mtls_disabled', `${method} is not enabled on this server`);
+  const fail = (reason: string, message: string) =>
+    Object.assign(new ClientAuthError(reason, message, client.clientId), { method });
+  if (!enabledMtlsMethods(p.config).includes(method))
+    throw fail('mtls_disabled', `${method} is not enabled on this server`);
   if (!cert) throw fail('no_certificate', `client ${client.clientId} presented no certificate`);
   if (method === 'tls_client_auth') {
     const problem = chainProblem(cert, p.config.mtlsCaCertificates, p.now());
     if (problem) throw fail('certificate_chain', problem);
     const reg = registeredField(client.metadata);
     if (!reg) throw fail('no_registration', `client ${client.clientId} has no tls_client_auth subject or SAN`);
-    if (!certificateMatches(cert, reg.field, reg.value)) throw fail('certificate_mismatch', `certificate does not carry the registered ${reg.field}`);
+    if (!certificateMatches(cert, reg.field, reg.value))
+      throw fail('certificate_mismatch', `certificate does not carry the registered ${reg.field}`);
     return;
   }
   if (!inValidity(cert, p.now())) throw fail('certificate_expired', 'certificate is expired or not yet valid');
@@ -246,10 +318,14 @@ export async function authenticateByCertificate(p: Provider, client: ClientRecor
     }
     for (const k of keys) {
       let t: string;
-      try { t = await calculateJwkThumbprint(k as JWK, 'sha256'); } catch { continue; }
+      try {
+        t = await calculateJwkThumbprint(k as JWK, 'sha256');
+      } catch {
+        continue;
+      }
       if (t === presented) return;
     }
     if (client.metadata.jwks !== undefined) break;
   }
-  throw fail('certificate_mismatch', 'the certificate\'s key is not one of the client\'s registered keys');
+  throw fail('certificate_mismatch', "the certificate's key is not one of the client's registered keys");
 }

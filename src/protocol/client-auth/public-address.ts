@@ -12,9 +12,21 @@ const v4 = (net: string, bits: number): Subnet => ({ parts: ipv4Bytes(net)!, bit
 const v6 = (net: string, bits: number): Subnet => ({ parts: ipv6Groups(net)!, bits });
 
 const v4Special = [
-  v4('0.0.0.0', 8), v4('10.0.0.0', 8), v4('100.64.0.0', 10), v4('127.0.0.0', 8), v4('169.254.0.0', 16), v4('172.16.0.0', 12),
-  v4('192.0.0.0', 24), v4('192.0.2.0', 24), v4('192.88.99.0', 24), v4('192.168.0.0', 16), v4('198.18.0.0', 15), v4('198.51.100.0', 24),
-  v4('203.0.113.0', 24), v4('224.0.0.0', 4), v4('240.0.0.0', 4),
+  v4('0.0.0.0', 8),
+  v4('10.0.0.0', 8),
+  v4('100.64.0.0', 10),
+  v4('127.0.0.0', 8),
+  v4('169.254.0.0', 16),
+  v4('172.16.0.0', 12),
+  v4('192.0.0.0', 24),
+  v4('192.0.2.0', 24),
+  v4('192.88.99.0', 24),
+  v4('192.168.0.0', 16),
+  v4('198.18.0.0', 15),
+  v4('198.51.100.0', 24),
+  v4('203.0.113.0', 24),
+  v4('224.0.0.0', 4),
+  v4('240.0.0.0', 4),
 ];
 
 // IPv6: only global unicast (2000::/3) is considered at all; within it these are special.
@@ -86,7 +98,19 @@ export function addressAllowed(ip: string, allowLoopback: boolean): boolean {
  * home.arpa; RFC 9476: alt; ICANN's 2024 reservation of internal for private use), and the reverse
  * zones of private and special addresses.
  */
-const SPECIAL_USE_NAMES = ['localhost', 'local', 'test', 'invalid', 'example', 'onion', 'alt', 'internal', 'home.arpa', 'in-addr.arpa', 'ip6.arpa'];
+const SPECIAL_USE_NAMES = [
+  'localhost',
+  'local',
+  'test',
+  'invalid',
+  'example',
+  'onion',
+  'alt',
+  'internal',
+  'home.arpa',
+  'in-addr.arpa',
+  'ip6.arpa',
+];
 
 /**
  * Why a URL host (as the WHATWG URL parser gives it: IPv4 shorthands such as `127.1`, `2130706434`,
@@ -103,7 +127,8 @@ export function outboundHostProblem(hostname: string, allowLoopback: boolean): s
   if (host === '' || /^[0-9.]+$/.test(host) || /^0x/i.test(host)) return `host ${host} is not a public address`;
   if (allowLoopback) return undefined;
   // These are never delegated in the public DNS: if such a name resolves at all, a local zone answers.
-  if (SPECIAL_USE_NAMES.some((n) => host === n || host.endsWith(`.${n}`))) return `host ${host} is a special-use name (RFC 6761), not a public server`;
+  if (SPECIAL_USE_NAMES.some((n) => host === n || host.endsWith(`.${n}`)))
+    return `host ${host} is a special-use name (RFC 6761), not a public server`;
   // A single label is completed by the resolver's search domains: an internal name.
   if (!host.includes('.')) return `host ${host} is not a fully qualified public name`;
   return undefined;
@@ -117,9 +142,14 @@ export function outboundHostProblem(hostname: string, allowLoopback: boolean): s
 export function fetchableUriProblem(name: string, uri: unknown, allowLoopback: boolean): string | undefined {
   if (typeof uri !== 'string') return `${name} must be a string`;
   let u: URL;
-  try { u = new URL(uri); } catch { return `${name} must be an absolute URL`; }
+  try {
+    u = new URL(uri);
+  } catch {
+    return `${name} must be an absolute URL`;
+  }
   if (u.username || u.password || u.hash) return `${name} must not carry credentials or a fragment`;
   if (u.protocol === 'https:') return undefined;
-  if (u.protocol === 'http:' && allowLoopback && isLoopbackHostName(u.hostname.replace(/^\[|\]$/g, ''))) return undefined;
+  if (u.protocol === 'http:' && allowLoopback && isLoopbackHostName(u.hostname.replace(/^\[|\]$/g, '')))
+    return undefined;
   return allowLoopback ? `${name} must use https (http only on a loopback host)` : `${name} must use https`;
 }

@@ -32,13 +32,21 @@ describe('client secret hashes', () => {
   it('refuses clients without a usable stored hash', () => {
     const secret = randomToken(32);
     assert.equal(verifyClientSecret(serverSecret, secret, null), false);
-    assert.equal(verifyClientSecret(serverSecret, secret, hashClientSecret(serverSecret, secret).replace('hs256$', 'argon2$')), false);
+    assert.equal(
+      verifyClientSecret(serverSecret, secret, hashClientSecret(serverSecret, secret).replace('hs256$', 'argon2$')),
+      false,
+    );
   });
 
   it('forgets nothing it must not: many clients in turn all still verify', () => {
-    const pairs = Array.from({ length: 50 }, () => { const s = randomToken(24); return [s, hashClientSecret(serverSecret, s)] as const; });
-    for (let round = 0; round < 2; round++) for (const [s, stored] of pairs) assert.equal(verifyClientSecret(serverSecret, s, stored), true);
-    for (const [, stored] of pairs) assert.equal(verifyClientSecret(serverSecret, pairs[0]![0], stored), stored === pairs[0]![1]);
+    const pairs = Array.from({ length: 50 }, () => {
+      const s = randomToken(24);
+      return [s, hashClientSecret(serverSecret, s)] as const;
+    });
+    for (let round = 0; round < 2; round++)
+      for (const [s, stored] of pairs) assert.equal(verifyClientSecret(serverSecret, s, stored), true);
+    for (const [, stored] of pairs)
+      assert.equal(verifyClientSecret(serverSecret, pairs[0]![0], stored), stored === pairs[0]![1]);
   });
 
   it('with a memo: a remembered digest answers its secret, only under the server secret and stored hash it matched', () => {
@@ -69,6 +77,7 @@ describe('client secret hashes', () => {
     }
     assert.equal(memo.recall(serverSecret, pairs[0]![1]), undefined, 'emptied when it reached three');
     const [last, lastStored] = pairs[4]!;
-    for (const [, stored] of pairs) assert.equal(verifyClientSecret(serverSecret, last, stored, memo), stored === lastStored);
+    for (const [, stored] of pairs)
+      assert.equal(verifyClientSecret(serverSecret, last, stored, memo), stored === lastStored);
   });
 });

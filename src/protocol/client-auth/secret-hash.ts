@@ -35,7 +35,7 @@ export function secretMemo(max = VERIFIED_MAX): SecretMemo {
     recall: (serverSecret, stored) => verified.get(serverSecret)?.get(stored),
     remember(serverSecret, stored, digest) {
       let known = verified.get(serverSecret);
-      if (!known) verified.set(serverSecret, known = new Map());
+      if (!known) verified.set(serverSecret, (known = new Map()));
       if (known.size >= max) known.clear();
       known.set(stored, digest);
     },
@@ -48,7 +48,11 @@ export function secretMemo(max = VERIFIED_MAX): SecretMemo {
  * current secret. An unknown client costs as many keyed hashes as a wrong secret.
  */
 export function verifyClientSecretRotating(
-  serverSecret: string, previous: string | undefined, presented: string, stored: string | null, memo?: SecretMemo,
+  serverSecret: string,
+  previous: string | undefined,
+  presented: string,
+  stored: string | null,
+  memo?: SecretMemo,
 ): false | 'current' | 'previous' {
   if (verifyClientSecret(serverSecret, presented, stored, memo)) return 'current';
   if (previous === undefined) return false;
@@ -57,7 +61,10 @@ export function verifyClientSecretRotating(
 
 /** Verifies a client secret against its stored hash; with a memo, a secret that matched before costs one digest. */
 export function verifyClientSecret(
-  serverSecret: string, presented: string, stored: string | null, memo?: SecretMemo,
+  serverSecret: string,
+  presented: string,
+  stored: string | null,
+  memo?: SecretMemo,
 ): boolean {
   // The same work for an unknown client as for a wrong secret, so timing does not tell them apart.
   // A string digest: node makes a string result for less than half the cost of a Buffer.
@@ -83,11 +90,16 @@ function secretWrappingKey(kek: string): Uint8Array {
 }
 
 export function wrapClientSecret(kek: string, clientSecret: string): Promise<string> {
-  return new CompactEncrypt(new TextEncoder().encode(clientSecret)).setProtectedHeader({ alg: 'dir', enc: 'A256GCM' }).encrypt(secretWrappingKey(kek));
+  return new CompactEncrypt(new TextEncoder().encode(clientSecret))
+    .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
+    .encrypt(secretWrappingKey(kek));
 }
 
 /** The secret as bytes (the HMAC key of client_secret_jwt). */
 export async function unwrapClientSecret(kek: string, jwe: string): Promise<Uint8Array> {
-  const { plaintext } = await compactDecrypt(jwe, secretWrappingKey(kek), { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] });
+  const { plaintext } = await compactDecrypt(jwe, secretWrappingKey(kek), {
+    keyManagementAlgorithms: ['dir'],
+    contentEncryptionAlgorithms: ['A256GCM'],
+  });
   return plaintext;
 }

@@ -4,7 +4,13 @@
 // tools (admin/clients.ts: CLI, bootstrap file, demo seed) both validate and store clients here, so
 // a registered client obeys exactly the rules of an operator-made one.
 import type { Config } from '../../config/config.ts';
-import type { ClientAuthMethod, ClientMetadata, ClientRecord, GrantType, TokenExchangeTokenType } from '../../ports/clients.ts';
+import type {
+  ClientAuthMethod,
+  ClientMetadata,
+  ClientRecord,
+  GrantType,
+  TokenExchangeTokenType,
+} from '../../ports/clients.ts';
 import type { Stores } from '../../ports/index.ts';
 import type { OutboundHttp } from '../../ports/outbound.ts';
 import { ASYMMETRIC_ALGS, HMAC_ALGS } from '../client-auth/client-assertion.ts';
@@ -22,14 +28,40 @@ import { offeredAlgs } from '../tokens/response-algs.ts';
 import { sectorFor, sectorIdentifierProblem, subjectProblems } from '../tokens/subject.ts';
 
 /** The client metadata an operator sets as it is stored (each field is described in ClientMetadata). */
-type MetadataInput = Pick<ClientMetadata,
-  | 'dpop_bound_access_tokens' | 'require_pushed_authorization_requests' | 'jwks' | 'jwks_uri' | 'token_endpoint_auth_signing_alg'
-  | 'request_object_signing_alg' | 'require_signed_request_object' | 'authorization_signed_response_alg' | 'token_exchange'
-  | 'fapi_message_signing' | 'tls_client_auth_subject_dn' | 'tls_client_auth_san_dns' | 'tls_client_auth_san_uri' | 'tls_client_auth_san_ip'
-  | 'tls_client_auth_san_email' | 'tls_client_certificate_bound_access_tokens' | 'subject_type' | 'sector_identifier_uri' | 'resource_scopes'
-  | 'backchannel_logout_uri' | 'backchannel_logout_session_required' | 'frontchannel_logout_uri' | 'frontchannel_logout_session_required'
-  | 'id_token_signed_response_alg' | 'userinfo_signed_response_alg' | 'introspection_signed_response_alg' | 'id_token_scope_claims'>
-  & { /** false: the PKCE opt-out (protocol/pkce.ts); true or null removes it. Operator-only. */ pkce_required?: boolean | null };
+type MetadataInput = Pick<
+  ClientMetadata,
+  | 'dpop_bound_access_tokens'
+  | 'require_pushed_authorization_requests'
+  | 'jwks'
+  | 'jwks_uri'
+  | 'token_endpoint_auth_signing_alg'
+  | 'request_object_signing_alg'
+  | 'require_signed_request_object'
+  | 'authorization_signed_response_alg'
+  | 'token_exchange'
+  | 'fapi_message_signing'
+  | 'tls_client_auth_subject_dn'
+  | 'tls_client_auth_san_dns'
+  | 'tls_client_auth_san_uri'
+  | 'tls_client_auth_san_ip'
+  | 'tls_client_auth_san_email'
+  | 'tls_client_certificate_bound_access_tokens'
+  | 'subject_type'
+  | 'sector_identifier_uri'
+  | 'resource_scopes'
+  | 'backchannel_logout_uri'
+  | 'backchannel_logout_session_required'
+  | 'frontchannel_logout_uri'
+  | 'frontchannel_logout_session_required'
+  | 'id_token_signed_response_alg'
+  | 'userinfo_signed_response_alg'
+  | 'introspection_signed_response_alg'
+  | 'id_token_scope_claims'
+> & {
+  /** false: the PKCE opt-out (protocol/pkce.ts); true or null removes it. Operator-only. */ pkce_required?:
+    | boolean
+    | null;
+};
 
 /** Client metadata as an operator writes it (RFC 7591 names), in the bootstrap file or the CLI. */
 export interface ClientInput extends MetadataInput {
@@ -64,44 +96,95 @@ export class ClientMetadataError extends Error {
 }
 
 const TOKEN_EXCHANGE: GrantType = 'urn:ietf:params:oauth:grant-type:token-exchange';
-const GRANTS: readonly GrantType[] = ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code', TOKEN_EXCHANGE];
+const GRANTS: readonly GrantType[] = [
+  'authorization_code',
+  'refresh_token',
+  'client_credentials',
+  'urn:ietf:params:oauth:grant-type:device_code',
+  TOKEN_EXCHANGE,
+];
 
-/** Problems with a token exchange policy: audiences (URIs or names) and subject clients, each a non-empty list; token types, scopes, delegation, trusted issuers. */
+/**
+ * Problems with a token exchange policy: audiences (URIs or names) and subject clients, each a non-empty list; token
+ * types, scopes, delegation, trusted issuers.
+ */
 function tokenExchangeProblems(policy: unknown, allowLoopback: boolean): string[] {
-  if (policy === null || typeof policy !== 'object' || Array.isArray(policy)) return ['token_exchange must be an object with audiences and subject_clients'];
-  const { audiences, subject_clients: subjects, token_types: types, scopes, delegation, actor_clients: actors, trusted_issuers: issuers, ...rest } = policy as Record<string, unknown>;
+  if (policy === null || typeof policy !== 'object' || Array.isArray(policy))
+    return ['token_exchange must be an object with audiences and subject_clients'];
+  const {
+    audiences,
+    subject_clients: subjects,
+    token_types: types,
+    scopes,
+    delegation,
+    actor_clients: actors,
+    trusted_issuers: issuers,
+    ...rest
+  } = policy as Record<string, unknown>;
   const problems = Object.keys(rest).map((k) => `token_exchange: unknown key ${k}`);
-  const list = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && /^[\x21-\x7E]{1,2048}$/.test(x));
-  if (!list(audiences)) problems.push('token_exchange.audiences must be a non-empty list of audience names or URIs (no spaces)');
+  const list = (v: unknown) =>
+    Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && /^[\x21-\x7E]{1,2048}$/.test(x));
+  if (!list(audiences))
+    problems.push('token_exchange.audiences must be a non-empty list of audience names or URIs (no spaces)');
   if (!list(subjects)) problems.push('token_exchange.subject_clients must be a non-empty list of client ids, or ["*"]');
-  if (types !== undefined && !(list(types) && (types as string[]).every((t) => TOKEN_TYPES.includes(t as TokenExchangeTokenType)))) {
+  if (
+    types !== undefined &&
+    !(list(types) && (types as string[]).every((t) => TOKEN_TYPES.includes(t as TokenExchangeTokenType)))
+  ) {
     problems.push(`token_exchange.token_types must be a non-empty list of ${TOKEN_TYPES.join(', ')}`);
   }
-  if (scopes !== undefined && !(Array.isArray(scopes) && scopes.every((s) => typeof s === 'string' && isScopeToken(s)))) problems.push('token_exchange.scopes must be a list of scope tokens');
-  if (delegation !== undefined && typeof delegation !== 'boolean') problems.push('token_exchange.delegation must be true or false');
-  if (delegation === true && !list(actors)) problems.push('token_exchange.actor_clients must be a non-empty list of client ids, or ["*"], when delegation is true');
+  if (scopes !== undefined && !(Array.isArray(scopes) && scopes.every((s) => typeof s === 'string' && isScopeToken(s))))
+    problems.push('token_exchange.scopes must be a list of scope tokens');
+  if (delegation !== undefined && typeof delegation !== 'boolean')
+    problems.push('token_exchange.delegation must be true or false');
+  if (delegation === true && !list(actors))
+    problems.push(
+      'token_exchange.actor_clients must be a non-empty list of client ids, or ["*"], when delegation is true',
+    );
   if (delegation !== true && actors !== undefined) problems.push('token_exchange.actor_clients needs delegation: true');
   const jwt = Array.isArray(types) && types.includes('jwt');
-  if (jwt && !(Array.isArray(issuers) && issuers.length > 0)) problems.push('token_exchange.trusted_issuers must list at least one issuer when token_types has jwt');
+  if (jwt && !(Array.isArray(issuers) && issuers.length > 0))
+    problems.push('token_exchange.trusted_issuers must list at least one issuer when token_types has jwt');
   if (!jwt && issuers !== undefined) problems.push('token_exchange.trusted_issuers needs jwt in token_types');
-  if (Array.isArray(issuers)) issuers.forEach((t: unknown, i) => problems.push(...trustedIssuerProblems(t, allowLoopback).map((m) => `token_exchange.trusted_issuers[${i}]: ${m}`)));
+  if (Array.isArray(issuers))
+    issuers.forEach((t: unknown, i) =>
+      problems.push(
+        ...trustedIssuerProblems(t, allowLoopback).map((m) => `token_exchange.trusted_issuers[${i}]: ${m}`),
+      ),
+    );
   else if (issuers !== undefined) problems.push('token_exchange.trusted_issuers must be a list');
   return problems;
 }
 
 const TOKEN_TYPES: readonly TokenExchangeTokenType[] = ['access_token', 'refresh_token', 'id_token', 'jwt'];
 
-/** A trusted issuer for token exchange: an https issuer, its public keys (jwks or jwks_uri, one of them), asymmetric algorithms. */
+/**
+ * A trusted issuer for token exchange: an https issuer, its public keys (jwks or jwks_uri, one of them), asymmetric
+ * algorithms.
+ */
 function trustedIssuerProblems(t: unknown, allowLoopback: boolean): string[] {
-  if (t === null || typeof t !== 'object' || Array.isArray(t)) return ['must be an object with issuer and jwks or jwks_uri'];
+  if (t === null || typeof t !== 'object' || Array.isArray(t))
+    return ['must be an object with issuer and jwks or jwks_uri'];
   const { issuer, jwks, jwks_uri: uri, algorithms, ...rest } = t as Record<string, unknown>;
   const problems = Object.keys(rest).map((k) => `unknown key ${k}`);
-  if (typeof issuer !== 'string' || !/^[\x21-\x7E]{1,255}$/.test(issuer)) problems.push('issuer must be a string without spaces');
+  if (typeof issuer !== 'string' || !/^[\x21-\x7E]{1,255}$/.test(issuer))
+    problems.push('issuer must be a string without spaces');
   if ((jwks === undefined) === (uri === undefined)) problems.push('give jwks or jwks_uri, one of them');
   if (jwks !== undefined) problems.push(...jwksProblems(jwks).map((m) => `jwks ${m}`));
-  if (jwks !== undefined && JSON.stringify(jwks).length > MAX_JWKS_BYTES) problems.push(`jwks is larger than ${MAX_JWKS_BYTES} bytes`);
-  if (uri !== undefined) { const problem = outboundUriProblem('jwks_uri', uri, allowLoopback); if (problem) problems.push(problem); }
-  if (algorithms !== undefined && !(Array.isArray(algorithms) && algorithms.length > 0 && algorithms.every((a) => (ASYMMETRIC_ALGS as readonly unknown[]).includes(a)))) {
+  if (jwks !== undefined && JSON.stringify(jwks).length > MAX_JWKS_BYTES)
+    problems.push(`jwks is larger than ${MAX_JWKS_BYTES} bytes`);
+  if (uri !== undefined) {
+    const problem = outboundUriProblem('jwks_uri', uri, allowLoopback);
+    if (problem) problems.push(problem);
+  }
+  if (
+    algorithms !== undefined &&
+    !(
+      Array.isArray(algorithms) &&
+      algorithms.length > 0 &&
+      algorithms.every((a) => (ASYMMETRIC_ALGS as readonly unknown[]).includes(a))
+    )
+  ) {
     problems.push(`algorithms must be a non-empty list of ${ASYMMETRIC_ALGS.join(', ')}`);
   }
   return problems;
@@ -120,20 +203,35 @@ export const MAX_CLIENT_NAME = 200;
 export function displayTextProblem(name: string, value: unknown, max = MAX_CLIENT_NAME): string | undefined {
   if (typeof value !== 'string' || value.trim().length === 0) return `${name} must be a non-empty string`;
   if ([...value].length > max) return `${name} must be at most ${max} characters`;
-  if (UNSAFE_TEXT.test(value)) return `${name} must not contain control characters, line breaks or bidirectional formatting characters`;
+  if (UNSAFE_TEXT.test(value))
+    return `${name} must not contain control characters, line breaks or bidirectional formatting characters`;
   return undefined;
 }
 
-const METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth', 'none'];
+const METHODS: readonly ClientAuthMethod[] = [
+  'client_secret_basic',
+  'client_secret_post',
+  'client_secret_jwt',
+  'private_key_jwt',
+  'tls_client_auth',
+  'self_signed_tls_client_auth',
+  'none',
+];
 
 /**
  * Validates client metadata and turns it into a record; returns the new secret when one was
  * generated. Throws a ClientMetadataError listing every problem.
  */
-export function buildClient(config: Config, input: ClientInput, existing: ClientRecord | undefined, now: number): { client: ClientRecord; secret?: string } {
+export function buildClient(
+  config: Config,
+  input: ClientInput,
+  existing: ClientRecord | undefined,
+  now: number,
+): { client: ClientRecord; secret?: string } {
   const problems: string[] = [];
   const id = input.client_id;
-  if (typeof id !== 'string' || !/^[A-Za-z0-9._~:-]{1,255}$/.test(id)) problems.push('client_id must be 1-255 characters of A-Z a-z 0-9 . _ ~ : -');
+  if (typeof id !== 'string' || !/^[A-Za-z0-9._~:-]{1,255}$/.test(id))
+    problems.push('client_id must be 1-255 characters of A-Z a-z 0-9 . _ ~ : -');
   if (input.client_name !== undefined) {
     const problem = displayTextProblem('client_name', input.client_name);
     if (problem) problems.push(problem);
@@ -143,31 +241,45 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
   const appType = input.application_type ?? existing?.applicationType ?? 'web';
   if (appType !== 'web' && appType !== 'native') problems.push('application_type must be web or native');
   const grantTypes = input.grant_types ?? existing?.grantTypes ?? ['authorization_code', 'refresh_token'];
-  for (const g of grantTypes) if (!GRANTS.includes(g)) problems.push(`grant type ${g} is not supported (supported: ${GRANTS.join(', ')})`);
-  if (grantTypes.includes('refresh_token') && !grantTypes.includes('authorization_code') && !grantTypes.includes('urn:ietf:params:oauth:grant-type:device_code')) {
+  for (const g of grantTypes)
+    if (!GRANTS.includes(g)) problems.push(`grant type ${g} is not supported (supported: ${GRANTS.join(', ')})`);
+  if (
+    grantTypes.includes('refresh_token') &&
+    !grantTypes.includes('authorization_code') &&
+    !grantTypes.includes('urn:ietf:params:oauth:grant-type:device_code')
+  ) {
     problems.push('refresh_token needs the authorization_code or the device_code grant');
   }
-  if (grantTypes.includes('client_credentials') && method === 'none') problems.push('client_credentials needs a confidential client');
+  if (grantTypes.includes('client_credentials') && method === 'none')
+    problems.push('client_credentials needs a confidential client');
   const tokenExchange = input.token_exchange ?? existing?.metadata.token_exchange;
   if (grantTypes.includes(TOKEN_EXCHANGE)) {
     if (method === 'none') problems.push('token exchange needs a confidential client');
-    if (tokenExchange === undefined) problems.push('token_exchange (audiences, subject_clients) is required for the token-exchange grant');
+    if (tokenExchange === undefined)
+      problems.push('token_exchange (audiences, subject_clients) is required for the token-exchange grant');
     else problems.push(...tokenExchangeProblems(tokenExchange, config.clientJwksAllowLoopback));
   } else if (input.token_exchange !== undefined) {
     problems.push('token_exchange is only for clients registered for the token-exchange grant');
   }
   const redirectUris = input.redirect_uris ?? existing?.redirectUris ?? [];
   const postLogout = input.post_logout_redirect_uris ?? existing?.postLogoutRedirectUris ?? [];
-  if (grantTypes.includes('authorization_code') && redirectUris.length === 0) problems.push('redirect_uris: at least one is required for the authorization_code grant');
+  if (grantTypes.includes('authorization_code') && redirectUris.length === 0)
+    problems.push('redirect_uris: at least one is required for the authorization_code grant');
   for (const u of [...redirectUris, ...postLogout]) {
     const problem = typeof u === 'string' ? redirectUriProblem(u, appType) : 'redirect URIs must be strings';
     if (problem) problems.push(problem);
   }
-  const scopes = (input.scope ?? existing?.scopes.join(' ') ?? 'openid profile email offline_access').split(/\s+/).filter(Boolean);
+  const scopes = (input.scope ?? existing?.scopes.join(' ') ?? 'openid profile email offline_access')
+    .split(/\s+/)
+    .filter(Boolean);
   for (const s of scopes) if (!isScopeToken(s)) problems.push(`scope ${s} is not a valid scope token`);
   const resources = input.allowed_resources ?? existing?.allowedResources ?? [];
   for (const r of resources) {
-    try { new URL(r); } catch { problems.push(`allowed resource ${r} is not an absolute URI`); }
+    try {
+      new URL(r);
+    } catch {
+      problems.push(`allowed resource ${r} is not an absolute URI`);
+    }
   }
 
   const metadata: ClientMetadata = buildKeyMetadata(config, input, existing, method, problems);
@@ -183,11 +295,15 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
     else if (input.fapi_profile !== '2.0') problems.push('fapi_profile must be "2.0" (or null)');
     else metadata.fapi_profile = '2.0';
   }
-  if (metadata.fapi_profile === '2.0' && !FAPI_AUTH_METHODS.includes(method)) problems.push(`a FAPI 2.0 client must authenticate with ${FAPI_AUTH_METHODS.filter((m) => (METHODS as readonly string[]).includes(m)).join(' or ')}`);
+  if (metadata.fapi_profile === '2.0' && !FAPI_AUTH_METHODS.includes(method))
+    problems.push(
+      `a FAPI 2.0 client must authenticate with ${FAPI_AUTH_METHODS.filter((m) => (METHODS as readonly string[]).includes(m)).join(' or ')}`,
+    );
   if (input.authorization_details_types !== undefined) {
     const t = input.authorization_details_types;
     if (t === null) delete metadata.authorization_details_types;
-    else if (!Array.isArray(t) || !t.every((x) => typeof x === 'string' && x.length > 0 && x.length <= 200)) problems.push('authorization_details_types must be a list of type names');
+    else if (!Array.isArray(t) || !t.every((x) => typeof x === 'string' && x.length > 0 && x.length <= 200))
+      problems.push('authorization_details_types must be a list of type names');
     else metadata.authorization_details_types = [...new Set(t)];
   }
   if (input.fapi_message_signing !== undefined) {
@@ -205,7 +321,11 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
   }
   if (metadata.subject_type === 'public') delete metadata.subject_type;
   if (metadata.sector_identifier_uri !== undefined) {
-    const p = outboundUriProblem('sector_identifier_uri', metadata.sector_identifier_uri, config.clientJwksAllowLoopback);
+    const p = outboundUriProblem(
+      'sector_identifier_uri',
+      metadata.sector_identifier_uri,
+      config.clientJwksAllowLoopback,
+    );
     if (p) problems.push(p);
   }
   // OpenID Connect Core 8.1: the sector is fixed per client when it becomes pairwise. A pairwise
@@ -219,7 +339,9 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
     // A change of sector would change every user's `sub` at this client (and, for a self-registered
     // client, let it move to another host's sector): refused, not applied.
     if (stored !== undefined && sector !== undefined && sector !== stored) {
-      problems.push(`this change would move the pairwise sector from ${stored} to ${sector}, changing every user's sub at this client: keep the redirect URIs within the sector, or give a sector_identifier_uri on ${stored}`);
+      problems.push(
+        `this change would move the pairwise sector from ${stored} to ${sector}, changing every user's sub at this client: keep the redirect URIs within the sector, or give a sector_identifier_uri on ${stored}`,
+      );
     } else if (sector !== undefined) metadata.sector = sector;
   }
 
@@ -228,12 +350,14 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
     if (input.resource_scopes === undefined || input.resource_scopes === null) delete metadata.resource_scopes;
     else metadata.resource_scopes = input.resource_scopes;
   }
-  if (metadata.resource_scopes !== undefined) problems.push(...resourceScopesProblems(metadata.resource_scopes, resources, scopes));
+  if (metadata.resource_scopes !== undefined)
+    problems.push(...resourceScopesProblems(metadata.resource_scopes, resources, scopes));
 
   // The PKCE opt-out (protocol/pkce.ts): confidential, operator-made, non-FAPI clients only.
   if ('pkce_required' in input) {
     if (input.pkce_required === false) metadata.pkce_required = false;
-    else if (input.pkce_required === true || input.pkce_required === null || input.pkce_required === undefined) delete metadata.pkce_required;
+    else if (input.pkce_required === true || input.pkce_required === null || input.pkce_required === undefined)
+      delete metadata.pkce_required;
     else problems.push('pkce_required must be true or false');
   }
   const pkceProblem = pkceOptOutProblem(config, { tokenEndpointAuthMethod: method, metadata });
@@ -242,11 +366,16 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
   let secretHash: string | null = null;
   let secret: string | undefined;
   if (method === 'private_key_jwt' || isMtlsMethod(method)) {
-    if (input.client_secret !== undefined) problems.push(`a ${method} client authenticates with its ${method === 'private_key_jwt' ? 'keys' : 'certificate'} and has no client_secret`);
+    if (input.client_secret !== undefined)
+      problems.push(
+        `a ${method} client authenticates with its ${method === 'private_key_jwt' ? 'keys' : 'certificate'} and has no client_secret`,
+      );
   } else if (method !== 'none') {
     if (input.client_secret !== undefined) {
-      if (typeof input.client_secret !== 'string' || input.client_secret.length === 0) problems.push('client_secret must be a non-empty string');
-      else if (config.env === 'production' && input.client_secret.length < 32) problems.push('client_secret must be at least 32 characters in production');
+      if (typeof input.client_secret !== 'string' || input.client_secret.length === 0)
+        problems.push('client_secret must be a non-empty string');
+      else if (config.env === 'production' && input.client_secret.length < 32)
+        problems.push('client_secret must be at least 32 characters in production');
       else secretHash = hashClientSecret(config.secret, input.client_secret);
     } else if (existing?.secretHash) {
       secretHash = existing.secretHash;
@@ -261,11 +390,23 @@ export function buildClient(config: Config, input: ClientInput, existing: Client
   return {
     secret,
     client: {
-      clientId: id, clientName: input.client_name ?? existing?.clientName ?? id, secretHash, tokenEndpointAuthMethod: method,
-      applicationType: appType, redirectUris, postLogoutRedirectUris: postLogout, grantTypes, scopes, allowedResources: resources,
-      skipConsent: input.skip_consent ?? existing?.skipConsent ?? false, disabled: input.disabled ?? existing?.disabled ?? false,
-      metadata: grantTypes.includes(TOKEN_EXCHANGE) ? { ...metadata, token_exchange: tokenExchange } : Object.fromEntries(Object.entries(metadata).filter(([k]) => k !== 'token_exchange')),
-      createdAt: existing?.createdAt ?? now, updatedAt: now,
+      clientId: id,
+      clientName: input.client_name ?? existing?.clientName ?? id,
+      secretHash,
+      tokenEndpointAuthMethod: method,
+      applicationType: appType,
+      redirectUris,
+      postLogoutRedirectUris: postLogout,
+      grantTypes,
+      scopes,
+      allowedResources: resources,
+      skipConsent: input.skip_consent ?? existing?.skipConsent ?? false,
+      disabled: input.disabled ?? existing?.disabled ?? false,
+      metadata: grantTypes.includes(TOKEN_EXCHANGE)
+        ? { ...metadata, token_exchange: tokenExchange }
+        : Object.fromEntries(Object.entries(metadata).filter(([k]) => k !== 'token_exchange')),
+      createdAt: existing?.createdAt ?? now,
+      updatedAt: now,
     },
   };
 }
@@ -280,13 +421,27 @@ function responseAlgMetadata(config: Config, input: ClientInput, m: ClientMetada
   const problems: string[] = [];
   const offered = offeredAlgs(config);
   const fapi = isFapiClient(config, { metadata: m } as ClientRecord);
-  if (fapi && !offered.some((a) => FAPI_ALGS.includes(a))) problems.push('a FAPI 2.0 client needs ES256, PS256 or EdDSA in TESSERA_SIGNING_ALGS (its ID tokens may not use RS256)');
-  for (const k of ['id_token_signed_response_alg', 'userinfo_signed_response_alg', 'authorization_signed_response_alg', 'introspection_signed_response_alg'] as const) {
+  if (fapi && !offered.some((a) => FAPI_ALGS.includes(a)))
+    problems.push(
+      'a FAPI 2.0 client needs ES256, PS256 or EdDSA in TESSERA_SIGNING_ALGS (its ID tokens may not use RS256)',
+    );
+  for (const k of [
+    'id_token_signed_response_alg',
+    'userinfo_signed_response_alg',
+    'authorization_signed_response_alg',
+    'introspection_signed_response_alg',
+  ] as const) {
     if (!(k in input)) continue;
     const alg = input[k] as unknown;
     if (alg === undefined || alg === null) delete m[k];
-    else if (typeof alg !== 'string' || !offered.includes(alg)) problems.push(`${k} must be one of ${offered.join(', ')} (the algorithms Tessera signs with, TESSERA_SIGNING_ALGS)`);
-    else if (fapi && !FAPI_ALGS.includes(alg)) problems.push(`${k} must be one of ${offered.filter((a) => FAPI_ALGS.includes(a)).join(', ')} for a FAPI 2.0 client (RS256 is not allowed)`);
+    else if (typeof alg !== 'string' || !offered.includes(alg))
+      problems.push(
+        `${k} must be one of ${offered.join(', ')} (the algorithms Tessera signs with, TESSERA_SIGNING_ALGS)`,
+      );
+    else if (fapi && !FAPI_ALGS.includes(alg))
+      problems.push(
+        `${k} must be one of ${offered.filter((a) => FAPI_ALGS.includes(a)).join(', ')} for a FAPI 2.0 client (RS256 is not allowed)`,
+      );
     else m[k] = alg;
   }
   if ('id_token_scope_claims' in input) {
@@ -318,7 +473,9 @@ function buildMtlsMetadata(input: ClientInput, metadata: ClientMetadata, method:
   }
   // One sender constraint per client: DPoP or the certificate, never both (docs/security.md).
   if (metadata.tls_client_certificate_bound_access_tokens === true && metadata.dpop_bound_access_tokens === true) {
-    problems.push('dpop_bound_access_tokens and tls_client_certificate_bound_access_tokens cannot both be true: a token is bound to one key');
+    problems.push(
+      'dpop_bound_access_tokens and tls_client_certificate_bound_access_tokens cannot both be true: a token is bound to one key',
+    );
   }
   problems.push(...mtlsRegistrationProblems(method, metadata));
   return problems;
@@ -330,8 +487,19 @@ function buildMtlsMetadata(input: ClientInput, metadata: ClientMetadata, method:
  * only with the development allowance, never a private address literal); frontchannel_logout_uri
  * must share scheme, host and port with a registered redirect URI (Front-Channel Logout 1.0 section 2).
  */
-function logoutMetadata(config: Config, input: ClientInput, m: ClientMetadata, redirectUris: string[], problems: string[]): void {
-  for (const k of ['backchannel_logout_uri', 'backchannel_logout_session_required', 'frontchannel_logout_uri', 'frontchannel_logout_session_required'] as const) {
+function logoutMetadata(
+  config: Config,
+  input: ClientInput,
+  m: ClientMetadata,
+  redirectUris: string[],
+  problems: string[],
+): void {
+  for (const k of [
+    'backchannel_logout_uri',
+    'backchannel_logout_session_required',
+    'frontchannel_logout_uri',
+    'frontchannel_logout_session_required',
+  ] as const) {
     if (!(k in input)) continue;
     const v = input[k] as unknown;
     if (v === undefined || v === null) delete m[k];
@@ -351,7 +519,15 @@ function logoutMetadata(config: Config, input: ClientInput, m: ClientMetadata, r
     const p = jwksUriProblem(front, config.clientJwksAllowLoopback, 'frontchannel_logout_uri');
     if (p) problems.push(p);
     else if (front.length > 2048) problems.push('frontchannel_logout_uri is longer than 2048 characters');
-    else if (!redirectUris.some((r) => { try { return new URL(r).origin === new URL(front).origin; } catch { return false; } })) {
+    else if (
+      !redirectUris.some((r) => {
+        try {
+          return new URL(r).origin === new URL(front).origin;
+        } catch {
+          return false;
+        }
+      })
+    ) {
       problems.push('frontchannel_logout_uri must have the scheme, host and port of a registered redirect URI');
     }
   }
@@ -362,7 +538,13 @@ function logoutMetadata(config: Config, input: ClientInput, m: ClientMetadata, r
  * validated: the other metadata is kept as it was. A field left out keeps its stored value; giving
  * jwks or jwks_uri replaces both (so a client can move from one to the other).
  */
-function buildKeyMetadata(config: Config, input: ClientInput, existing: ClientRecord | undefined, method: ClientAuthMethod, problems: string[]): ClientMetadata {
+function buildKeyMetadata(
+  config: Config,
+  input: ClientInput,
+  existing: ClientRecord | undefined,
+  method: ClientAuthMethod,
+  problems: string[],
+): ClientMetadata {
   const m: ClientMetadata = { ...(existing?.metadata ?? {}) };
   if ('jwks' in input || 'jwks_uri' in input) {
     delete m.jwks;
@@ -370,7 +552,11 @@ function buildKeyMetadata(config: Config, input: ClientInput, existing: ClientRe
     if (input.jwks !== undefined) m.jwks = input.jwks;
     if (input.jwks_uri !== undefined) m.jwks_uri = input.jwks_uri;
   }
-  for (const k of ['token_endpoint_auth_signing_alg', 'request_object_signing_alg', 'require_signed_request_object'] as const) {
+  for (const k of [
+    'token_endpoint_auth_signing_alg',
+    'request_object_signing_alg',
+    'require_signed_request_object',
+  ] as const) {
     if (k in input) {
       if (input[k] === undefined) delete m[k];
       else (m as Record<string, unknown>)[k] = input[k];
@@ -389,16 +575,24 @@ function buildKeyMetadata(config: Config, input: ClientInput, existing: ClientRe
   if (method === 'private_key_jwt' && !hasKeys) problems.push('private_key_jwt needs jwks or jwks_uri');
   const authAlg = m.token_endpoint_auth_signing_alg;
   if (authAlg !== undefined) {
-    const allowed: readonly string[] = method === 'private_key_jwt' ? ASYMMETRIC_ALGS : method === 'client_secret_jwt' ? HMAC_ALGS : [];
+    const allowed: readonly string[] =
+      method === 'private_key_jwt' ? ASYMMETRIC_ALGS : method === 'client_secret_jwt' ? HMAC_ALGS : [];
     if (!allowed.includes(authAlg)) {
-      problems.push(allowed.length ? `token_endpoint_auth_signing_alg must be one of ${allowed.join(', ')} for ${method}` : `token_endpoint_auth_signing_alg applies only to private_key_jwt and client_secret_jwt`);
+      problems.push(
+        allowed.length
+          ? `token_endpoint_auth_signing_alg must be one of ${allowed.join(', ')} for ${method}`
+          : `token_endpoint_auth_signing_alg applies only to private_key_jwt and client_secret_jwt`,
+      );
     }
   }
   const roAlg = m.request_object_signing_alg;
-  if (roAlg !== undefined && !(ASYMMETRIC_ALGS as readonly string[]).includes(roAlg)) problems.push(`request_object_signing_alg must be one of ${ASYMMETRIC_ALGS.join(', ')}`);
+  if (roAlg !== undefined && !(ASYMMETRIC_ALGS as readonly string[]).includes(roAlg))
+    problems.push(`request_object_signing_alg must be one of ${ASYMMETRIC_ALGS.join(', ')}`);
   const requireSigned = m.require_signed_request_object;
-  if (requireSigned !== undefined && typeof requireSigned !== 'boolean') problems.push('require_signed_request_object must be true or false');
-  if ((roAlg !== undefined || requireSigned === true) && !hasKeys) problems.push('request objects need the client\'s keys: give jwks or jwks_uri');
+  if (requireSigned !== undefined && typeof requireSigned !== 'boolean')
+    problems.push('require_signed_request_object must be true or false');
+  if ((roAlg !== undefined || requireSigned === true) && !hasKeys)
+    problems.push("request objects need the client's keys: give jwks or jwks_uri");
   if (method !== 'client_secret_jwt') delete m.client_secret_jwe;
   return m;
 }
@@ -433,7 +627,10 @@ export interface ClientStoreDeps {
  * client, the secret when one was generated, whether the record changed, and the record before.
  */
 export async function storeClient(
-  deps: ClientStoreDeps, input: ClientInput, now: number, extra: Partial<ClientMetadata> = {},
+  deps: ClientStoreDeps,
+  input: ClientInput,
+  now: number,
+  extra: Partial<ClientMetadata> = {},
 ): Promise<{ client: ClientRecord; secret?: string; changed: boolean; existing?: ClientRecord }> {
   const { stores, config } = deps;
   const existing = await stores.clients.get(input.client_id);
@@ -442,12 +639,25 @@ export async function storeClient(
   let { client } = built;
   client = { ...client, metadata: { ...client.metadata, ...extra } };
   const sectorUri = client.metadata.sector_identifier_uri;
-  if (typeof sectorUri === 'string' && (sectorUri !== existing?.metadata.sector_identifier_uri || JSON.stringify(client.redirectUris) !== JSON.stringify(existing?.redirectUris))) {
+  if (
+    typeof sectorUri === 'string' &&
+    (sectorUri !== existing?.metadata.sector_identifier_uri ||
+      JSON.stringify(client.redirectUris) !== JSON.stringify(existing?.redirectUris))
+  ) {
     // OpenID Connect Core 8.1: the document at sector_identifier_uri must list every redirect URI.
     const { outbound } = deps;
-    if (!outbound) throw new ClientMetadataError(input.client_id, ['sector_identifier_uri cannot be checked here (no outbound HTTP client)']);
-    const fetch = (name: string, uri: string, allowLoopback: boolean) => fetchClientJson(outbound, name, uri, allowLoopback);
-    const problem = await sectorIdentifierProblem(sectorUri, client.redirectUris, config.clientJwksAllowLoopback, fetch);
+    if (!outbound)
+      throw new ClientMetadataError(input.client_id, [
+        'sector_identifier_uri cannot be checked here (no outbound HTTP client)',
+      ]);
+    const fetch = (name: string, uri: string, allowLoopback: boolean) =>
+      fetchClientJson(outbound, name, uri, allowLoopback);
+    const problem = await sectorIdentifierProblem(
+      sectorUri,
+      client.redirectUris,
+      config.clientJwksAllowLoopback,
+      fetch,
+    );
     if (problem) throw new ClientMetadataError(input.client_id, [problem]);
   }
   if (client.tokenEndpointAuthMethod === 'client_secret_jwt') {
@@ -455,10 +665,18 @@ export async function storeClient(
     // secret keeps its stored wrapping, so applying the same bootstrap file again changes nothing.
     const plain = secret ?? input.client_secret;
     const unchanged = existing?.metadata.client_secret_jwe !== undefined && existing.secretHash === client.secretHash;
-    if (plain !== undefined && !unchanged) client = { ...client, metadata: { ...client.metadata, client_secret_jwe: await wrapClientSecret(config.keyEncryptionKey, plain) } };
-    else if (!unchanged) throw new ClientMetadataError(input.client_id, ['client_secret_jwt needs the secret itself: give client_secret (or rotate the secret)']);
+    if (plain !== undefined && !unchanged)
+      client = {
+        ...client,
+        metadata: { ...client.metadata, client_secret_jwe: await wrapClientSecret(config.keyEncryptionKey, plain) },
+      };
+    else if (!unchanged)
+      throw new ClientMetadataError(input.client_id, [
+        'client_secret_jwt needs the secret itself: give client_secret (or rotate the secret)',
+      ]);
   }
-  const changed = !existing || JSON.stringify({ ...existing, updatedAt: 0 }) !== JSON.stringify({ ...client, updatedAt: 0 });
+  const changed =
+    !existing || JSON.stringify({ ...existing, updatedAt: 0 }) !== JSON.stringify({ ...client, updatedAt: 0 });
   if (changed) await stores.clients.put(client);
   return { client, secret, changed, existing };
 }

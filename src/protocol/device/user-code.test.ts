@@ -36,7 +36,17 @@ describe('user codes', () => {
   });
 
   it('refuse wrong lengths, vowels, digits and other characters', () => {
-    for (const typed of ['', 'BCDF-GHJ', 'BCDF-GHJKL', 'BCDF-GHJA', 'BCDF-GHJ0', 'BCDF_GHJK', 'BCDF-GHJ\u00C9', 'B'.repeat(40), 'BCDF%GHJK']) {
+    for (const typed of [
+      '',
+      'BCDF-GHJ',
+      'BCDF-GHJKL',
+      'BCDF-GHJA',
+      'BCDF-GHJ0',
+      'BCDF_GHJK',
+      'BCDF-GHJ\u00C9',
+      'B'.repeat(40),
+      'BCDF%GHJK',
+    ]) {
       assert.equal(normalizeUserCode(typed), undefined, typed);
     }
   });

@@ -3,9 +3,29 @@
 // importing each other.
 
 export const AUTHORIZE_PARAMS = new Set([
-  'client_id', 'redirect_uri', 'response_type', 'response_mode', 'scope', 'state', 'nonce', 'code_challenge',
-  'code_challenge_method', 'prompt', 'max_age', 'login_hint', 'resource', 'request', 'request_uri', 'registration',
-  'display', 'ui_locales', 'claims_locales', 'id_token_hint', 'acr_values', 'claims', 'dpop_jkt',
+  'client_id',
+  'redirect_uri',
+  'response_type',
+  'response_mode',
+  'scope',
+  'state',
+  'nonce',
+  'code_challenge',
+  'code_challenge_method',
+  'prompt',
+  'max_age',
+  'login_hint',
+  'resource',
+  'request',
+  'request_uri',
+  'registration',
+  'display',
+  'ui_locales',
+  'claims_locales',
+  'id_token_hint',
+  'acr_values',
+  'claims',
+  'dpop_jkt',
   'authorization_details',
 ]);
 
@@ -13,12 +33,24 @@ export const AUTHORIZE_PARAMS = new Set([
 export const MAX_REQUEST_OBJECT_LENGTH = 16384;
 
 export const AUTHORIZE_LIMITS: Readonly<Record<string, number>> = {
-  client_id: 255, redirect_uri: 2048, scope: 1024, nonce: 512, state: 4096, code_challenge: 128, login_hint: 255,
-  resource: 2048, request_uri: 512, dpop_jkt: 64, request: MAX_REQUEST_OBJECT_LENGTH,
+  client_id: 255,
+  redirect_uri: 2048,
+  scope: 1024,
+  nonce: 512,
+  state: 4096,
+  code_challenge: 128,
+  login_hint: 255,
+  resource: 2048,
+  request_uri: 512,
+  dpop_jkt: 64,
+  request: MAX_REQUEST_OBJECT_LENGTH,
   // Larger than any body, so an oversized value reaches its own check (invalid_authorization_details).
   authorization_details: 10485760,
   // OIDC Core 5.5 (its JSON is checked further by claims-request.ts) and 3.1.2.1.
-  claims: 4096, id_token_hint: 8192, acr_values: 1024, response_mode: 32,
+  claims: 4096,
+  id_token_hint: 8192,
+  acr_values: 1024,
+  response_mode: 32,
 };
 
 /** RFC 9126 section 2.2: the prefix of the request_uri values /par hands out. */

@@ -20,21 +20,30 @@ const CLIENTS: TestClient[] = [
   { client_id: 'two', redirect_uris: ['https://two.example/a', 'https://two.example/b'], scope: 'openid profile' },
   { client_id: 'native', application_type: 'native', redirect_uris: ['http://127.0.0.1/cb'], scope: 'openid' },
   {
-    client_id: 'svc', client_secret: 'svc-secret-0123456789-abcdefghijklmnop', grant_types: ['client_credentials'],
+    client_id: 'svc',
+    client_secret: 'svc-secret-0123456789-abcdefghijklmnop',
+    grant_types: ['client_credentials'],
     scope: 'api:read',
   },
   { client_id: 'oidc-only', scope: 'openid' },
   { client_id: 'off', disabled: true },
   {
-    client_id: 'selfmade', redirect_uris: ['https://selfmade.example/cb'], scope: 'openid profile',
+    client_id: 'selfmade',
+    redirect_uris: ['https://selfmade.example/cb'],
+    scope: 'openid profile',
     metadata: { registration: { access_token_hash: 'h', mode: 'open' } },
   },
 ];
 
 /** The parameters of a valid request of `web`; a row overrides some (undefined: left out). */
 const BASE: Record<string, string> = {
-  client_id: 'web', redirect_uri: WEB_CB, response_type: 'code', scope: 'openid profile', state: 'st',
-  code_challenge: CHALLENGE, code_challenge_method: 'S256',
+  client_id: 'web',
+  redirect_uri: WEB_CB,
+  response_type: 'code',
+  scope: 'openid profile',
+  state: 'st',
+  code_challenge: CHALLENGE,
+  code_challenge_method: 'S256',
 };
 
 function params(change: Record<string, string | undefined> = {}): Record<string, string> {
@@ -63,33 +72,47 @@ describe('resolveRedirectUri', () => {
   const rows: { name: string; client: string; change: Record<string, string | undefined>; expect: string }[] = [
     { name: 'a registered redirect_uri', client: 'web', change: {}, expect: WEB_CB },
     {
-      name: 'an unregistered one', client: 'web', change: { redirect_uri: 'https://web.example/other' },
+      name: 'an unregistered one',
+      client: 'web',
+      change: { redirect_uri: 'https://web.example/other' },
       expect: UNREGISTERED,
     },
     {
-      name: 'one differing only by a trailing slash', client: 'web', change: { redirect_uri: `${WEB_CB}/` },
+      name: 'one differing only by a trailing slash',
+      client: 'web',
+      change: { redirect_uri: `${WEB_CB}/` },
       expect: UNREGISTERED,
     },
     { name: 'left out by an OpenID request', client: 'web', change: { redirect_uri: undefined }, expect: MISSING },
     {
-      name: 'left out by a plain OAuth request of a one-URI client', client: 'web',
-      change: { redirect_uri: undefined, scope: 'profile' }, expect: WEB_CB,
+      name: 'left out by a plain OAuth request of a one-URI client',
+      client: 'web',
+      change: { redirect_uri: undefined, scope: 'profile' },
+      expect: WEB_CB,
     },
     {
-      name: 'left out by a plain OAuth request of a two-URI client', client: 'two',
-      change: { redirect_uri: undefined, scope: 'profile' }, expect: MISSING,
+      name: 'left out by a plain OAuth request of a two-URI client',
+      client: 'two',
+      change: { redirect_uri: undefined, scope: 'profile' },
+      expect: MISSING,
     },
     {
-      name: 'either URI of a two-URI client', client: 'two', change: { redirect_uri: 'https://two.example/b' },
+      name: 'either URI of a two-URI client',
+      client: 'two',
+      change: { redirect_uri: 'https://two.example/b' },
       expect: 'https://two.example/b',
     },
     {
-      name: 'a native client\'s loopback URI on another port',
-      client: 'native', change: { redirect_uri: 'http://127.0.0.1:51234/cb' }, expect: 'http://127.0.0.1:51234/cb',
+      name: "a native client's loopback URI on another port",
+      client: 'native',
+      change: { redirect_uri: 'http://127.0.0.1:51234/cb' },
+      expect: 'http://127.0.0.1:51234/cb',
     },
     {
-      name: 'a native client\'s loopback URI on another path', client: 'native',
-      change: { redirect_uri: 'http://127.0.0.1:5/x' }, expect: UNREGISTERED,
+      name: "a native client's loopback URI on another path",
+      client: 'native',
+      change: { redirect_uri: 'http://127.0.0.1:5/x' },
+      expect: UNREGISTERED,
     },
   ];
   for (const row of rows) {
@@ -102,7 +125,9 @@ describe('resolveRedirectUri', () => {
 
 describe('checkRequest', () => {
   let t: TestProvider;
-  before(async () => { t = await withClients(); });
+  before(async () => {
+    t = await withClients();
+  });
   after(() => t.close());
   type Expect = { error: string } | Partial<AuthorizationRequest>;
   const rows: { name: string; client?: string; change: Record<string, string | undefined>; expect: Expect }[] = [
@@ -110,59 +135,76 @@ describe('checkRequest', () => {
       name: 'a valid request: its scope, challenge, state and prompt',
       change: { prompt: 'consent', max_age: '60' },
       expect: {
-        scope: 'openid profile', codeChallenge: CHALLENGE, state: 'st', prompt: ['consent'], maxAge: 60,
+        scope: 'openid profile',
+        codeChallenge: CHALLENGE,
+        state: 'st',
+        prompt: ['consent'],
+        maxAge: 60,
         redirectUriSent: true,
       },
     },
     { name: 'no response_type', change: { response_type: undefined }, expect: { error: 'invalid_request' } },
     { name: 'response_type token', change: { response_type: 'token' }, expect: { error: 'unsupported_response_type' } },
     {
-      name: 'response_type code id_token', change: { response_type: 'code id_token' },
+      name: 'response_type code id_token',
+      change: { response_type: 'code id_token' },
       expect: { error: 'unsupported_response_type' },
     },
     {
-      name: 'a client without the authorization_code grant', client: 'svc', change: {},
+      name: 'a client without the authorization_code grant',
+      client: 'svc',
+      change: {},
       expect: { error: 'unauthorized_client' },
     },
     {
       name: 'no code_challenge (PKCE is required)',
-      change: { code_challenge: undefined, code_challenge_method: undefined }, expect: { error: 'invalid_request' },
-    },
-    {
-      name: 'code_challenge_method plain', change: { code_challenge_method: 'plain' },
+      change: { code_challenge: undefined, code_challenge_method: undefined },
       expect: { error: 'invalid_request' },
     },
     {
-      name: 'code_challenge_method left out', change: { code_challenge_method: undefined },
+      name: 'code_challenge_method plain',
+      change: { code_challenge_method: 'plain' },
+      expect: { error: 'invalid_request' },
+    },
+    {
+      name: 'code_challenge_method left out',
+      change: { code_challenge_method: undefined },
       expect: { error: 'invalid_request' },
     },
     { name: 'a malformed code_challenge', change: { code_challenge: 'abc' }, expect: { error: 'invalid_request' } },
     {
-      name: 'a scope the client does not hold', change: { scope: 'openid api:read' },
+      name: 'a scope the client does not hold',
+      change: { scope: 'openid api:read' },
       expect: { error: 'invalid_scope' },
     },
     { name: 'an unknown scope', change: { scope: 'openid unheard' }, expect: { error: 'invalid_scope' } },
     {
-      name: 'no scope: the client\'s scopes without openid', change: { scope: undefined },
+      name: "no scope: the client's scopes without openid",
+      change: { scope: undefined },
       expect: { scope: 'profile email offline_access' },
     },
     {
-      name: 'no scope, and no default for this client', client: 'oidc-only', change: { scope: undefined },
+      name: 'no scope, and no default for this client',
+      client: 'oidc-only',
+      change: { scope: undefined },
       expect: { error: 'invalid_scope' },
     },
     { name: 'prompt=none with another value', change: { prompt: 'none login' }, expect: { error: 'invalid_request' } },
     {
-      name: 'prompt=create without self-registration', change: { prompt: 'create' },
+      name: 'prompt=create without self-registration',
+      change: { prompt: 'create' },
       expect: { error: 'invalid_request' },
     },
     { name: 'a max_age that is not a number', change: { max_age: '-1' }, expect: { error: 'invalid_request' } },
     { name: 'request_uri here', change: { request_uri: 'urn:x' }, expect: { error: 'request_uri_not_supported' } },
     {
-      name: 'the registration parameter', change: { registration: '{}' },
+      name: 'the registration parameter',
+      change: { registration: '{}' },
       expect: { error: 'registration_not_supported' },
     },
     {
-      name: 'a resource with a fragment', change: { resource: 'https://api.example/#x' },
+      name: 'a resource with a fragment',
+      change: { resource: 'https://api.example/#x' },
       expect: { error: 'invalid_target' },
     },
     { name: 'a malformed dpop_jkt', change: { dpop_jkt: 'short' }, expect: { error: 'invalid_request' } },
@@ -215,84 +257,120 @@ describe('authorize()', () => {
   /** How the browser arrives: no session, or signed in, with or without a remembered consent. */
   type Browser = 'anonymous' | 'signed in' | 'signed in, consented';
   type Row = {
-    name: string; env?: Record<string, string>; browser: Browser;
-    change: Record<string, string | undefined>; expect: string;
+    name: string;
+    env?: Record<string, string>;
+    browser: Browser;
+    change: Record<string, string | undefined>;
+    expect: string;
   };
   const rows: Row[] = [
     { name: 'an unknown client: a page', browser: 'anonymous', change: { client_id: 'nobody' }, expect: 'page 400' },
     { name: 'a disabled client: a page', browser: 'anonymous', change: { client_id: 'off' }, expect: 'page 400' },
     {
-      name: 'an unregistered redirect_uri: a page', browser: 'anonymous',
-      change: { redirect_uri: 'https://evil.example/cb' }, expect: 'page 400',
-    },
-    {
-      name: 'no redirect_uri in an OpenID request: a page', browser: 'anonymous', change: { redirect_uri: undefined },
+      name: 'an unregistered redirect_uri: a page',
+      browser: 'anonymous',
+      change: { redirect_uri: 'https://evil.example/cb' },
       expect: 'page 400',
     },
     {
-      name: 'a bad response_type goes to the client', browser: 'anonymous', change: { response_type: 'token' },
+      name: 'no redirect_uri in an OpenID request: a page',
+      browser: 'anonymous',
+      change: { redirect_uri: undefined },
+      expect: 'page 400',
+    },
+    {
+      name: 'a bad response_type goes to the client',
+      browser: 'anonymous',
+      change: { response_type: 'token' },
       expect: 'error unsupported_response_type',
     },
     {
-      name: 'no PKCE goes to the client', browser: 'anonymous', change: { code_challenge: undefined },
+      name: 'no PKCE goes to the client',
+      browser: 'anonymous',
+      change: { code_challenge: undefined },
       expect: 'error invalid_request',
     },
     {
-      name: 'a scope not allowed goes to the client', browser: 'anonymous', change: { scope: 'openid api:read' },
+      name: 'a scope not allowed goes to the client',
+      browser: 'anonymous',
+      change: { scope: 'openid api:read' },
       expect: 'error invalid_scope',
     },
     {
-      name: 'a client without the grant: unauthorized_client', browser: 'anonymous',
-      change: { client_id: 'svc', redirect_uri: 'https://svc.example/cb' }, expect: 'error unauthorized_client',
+      name: 'a client without the grant: unauthorized_client',
+      browser: 'anonymous',
+      change: { client_id: 'svc', redirect_uri: 'https://svc.example/cb' },
+      expect: 'error unauthorized_client',
     },
     {
-      name: 'a self-registered client\'s error is shown, not redirected',
+      name: "a self-registered client's error is shown, not redirected",
       browser: 'anonymous',
       change: { client_id: 'selfmade', redirect_uri: 'https://selfmade.example/cb', response_type: 'token' },
       expect: 'page 400',
     },
     {
-      name: 'prompt=none without a session: login_required', browser: 'anonymous', change: { prompt: 'none' },
+      name: 'prompt=none without a session: login_required',
+      browser: 'anonymous',
+      change: { prompt: 'none' },
       expect: 'error login_required',
     },
     {
-      name: 'prompt=none without consent: consent_required', browser: 'signed in', change: { prompt: 'none' },
+      name: 'prompt=none without consent: consent_required',
+      browser: 'signed in',
+      change: { prompt: 'none' },
       expect: 'error consent_required',
     },
     {
-      name: 'prompt=none with session and consent: a code', browser: 'signed in, consented', change: { prompt: 'none' },
+      name: 'prompt=none with session and consent: a code',
+      browser: 'signed in, consented',
+      change: { prompt: 'none' },
       expect: 'code',
     },
     { name: 'session and consent: a code at once', browser: 'signed in, consented', change: {}, expect: 'code' },
     { name: 'no session: the login interaction', browser: 'anonymous', change: {}, expect: 'interaction' },
     {
-      name: 'a session without consent: the consent interaction', browser: 'signed in', change: {},
+      name: 'a session without consent: the consent interaction',
+      browser: 'signed in',
+      change: {},
       expect: 'interaction',
     },
     {
-      name: 'prompt=login despite a session', browser: 'signed in, consented', change: { prompt: 'login' },
+      name: 'prompt=login despite a session',
+      browser: 'signed in, consented',
+      change: { prompt: 'login' },
       expect: 'interaction',
     },
     {
-      name: 'max_age=0 despite a session', browser: 'signed in, consented', change: { max_age: '0' },
+      name: 'max_age=0 despite a session',
+      browser: 'signed in, consented',
+      change: { max_age: '0' },
       expect: 'interaction',
     },
     {
-      name: 'a scope beyond the remembered consent', browser: 'signed in, consented', change: { scope: 'openid email' },
+      name: 'a scope beyond the remembered consent',
+      browser: 'signed in, consented',
+      change: { scope: 'openid email' },
       expect: 'interaction',
     },
     {
-      name: 'TESSERA_REQUIRE_PAR: a request not pushed', env: { TESSERA_REQUIRE_PAR: 'true' }, browser: 'anonymous',
-      change: {}, expect: 'error invalid_request',
+      name: 'TESSERA_REQUIRE_PAR: a request not pushed',
+      env: { TESSERA_REQUIRE_PAR: 'true' },
+      browser: 'anonymous',
+      change: {},
+      expect: 'error invalid_request',
     },
     {
-      name: 'a request_uri this server did not issue: a page', browser: 'anonymous',
-      change: { request_uri: 'urn:example:x' }, expect: 'page 400',
+      name: 'a request_uri this server did not issue: a page',
+      browser: 'anonymous',
+      change: { request_uri: 'urn:example:x' },
+      expect: 'page 400',
     },
     {
       name: 'request objects disabled: request_not_supported to the client',
       env: { TESSERA_FEATURES_DISABLED: 'request_object' },
-      browser: 'anonymous', change: { request: 'e30.e30.' }, expect: 'error request_not_supported',
+      browser: 'anonymous',
+      change: { request: 'e30.e30.' },
+      expect: 'error request_not_supported',
     },
   ];
   for (const row of rows) {

@@ -2,10 +2,21 @@ import type { ClientRecord } from '../../ports/clients.ts';
 import type { Stores } from '../../ports/index.ts';
 import type { SessionRecord } from '../../ports/sessions.ts';
 import { DEFAULT_AUDIENCE, type ConsentRecord } from '../../ports/consents.ts';
-import { checkAcrRequest, parseClaimsRequest, requestedClaims, claimsBeyondScopes, type ClaimsRequest } from '../claims-request.ts';
+import {
+  checkAcrRequest,
+  parseClaimsRequest,
+  requestedClaims,
+  claimsBeyondScopes,
+  type ClaimsRequest,
+} from '../claims-request.ts';
 import { OAuthError, invalidRequest } from '../errors.ts';
 import { randomToken, tokenHash } from '../hash.ts';
-import { authorizationError, issueCode, type AuthorizationRequest, type ResponseTarget } from '../interaction/authorization-response.ts';
+import {
+  authorizationError,
+  issueCode,
+  type AuthorizationRequest,
+  type ResponseTarget,
+} from '../interaction/authorization-response.ts';
 import { errorResponseModeFor, isJwtMode, jarmAlgFor, jarmSigner, responseModeFor } from '../interaction/jarm.ts';
 import { loadSession } from '../interaction/session.ts';
 import { isScopeToken, readParams, splitScope, type Params } from '../params.ts';
@@ -23,8 +34,9 @@ import { isFapiClient } from '../fapi.ts';
 import { pkceOptional } from '../pkce.ts';
 
 /** What checkRequest uses of the Provider: settings, and the keys a JARM response would be signed with. */
-export type RequestCheckDeps = Pick<Provider, 'config'> & Parameters<typeof jarmAlgFor>[0]
-  & Parameters<typeof jarmSigner>[0];
+export type RequestCheckDeps = Pick<Provider, 'config'> &
+  Parameters<typeof jarmAlgFor>[0] &
+  Parameters<typeof jarmSigner>[0];
 /** What checkAuthorizationRequest uses: checkRequest's, and the registry for self-registered clients. */
 export type AuthorizationRequestDeps = RequestCheckDeps & Parameters<typeof checkSelfRegisteredRequest>[0];
 /** What starting an interaction uses: the interactions store, its clock and settings. */
@@ -33,10 +45,15 @@ export type StartInteractionDeps = Pick<Provider, 'config' | 'now'> & { readonly
  * What /authorize uses of the Provider: the request checks, pushed requests and request objects,
  * sessions and consents, subjects, and what the answer (a code, an error, an interaction) needs.
  */
-export type AuthorizeDeps = AuthorizationRequestDeps & StartInteractionDeps & RequestObjectDeps
-  & Pick<Provider, 'now' | 'pairwiseKeys'> & { readonly stores: Pick<Stores, 'clients' | 'pushedRequests' | 'consents' | 'sessions'> }
-  & Parameters<typeof verifyIdTokenHint>[0] & Parameters<typeof loadSession>[0]
-  & Parameters<typeof issueCode>[0] & Parameters<typeof authorizationError>[0];
+export type AuthorizeDeps = AuthorizationRequestDeps &
+  StartInteractionDeps &
+  RequestObjectDeps &
+  Pick<Provider, 'now' | 'pairwiseKeys'> & {
+    readonly stores: Pick<Stores, 'clients' | 'pushedRequests' | 'consents' | 'sessions'>;
+  } & Parameters<typeof verifyIdTokenHint>[0] &
+  Parameters<typeof loadSession>[0] &
+  Parameters<typeof issueCode>[0] &
+  Parameters<typeof authorizationError>[0];
 
 type StoreDeps<K extends keyof Stores> = { readonly stores: Pick<Stores, K> };
 
@@ -46,7 +63,11 @@ export const INTERACTION_COOKIE = 'tessera_interaction';
 /** What startInteraction makes (randomToken(32)): 43 base64url characters. */
 const BROWSER_SECRET = /^[A-Za-z0-9_-]{43}$/;
 
-const page = (title: string, message: string, status = 400): OAuthResponse => ({ kind: 'page', status, view: { name: 'error', title, message } });
+const page = (title: string, message: string, status = 400): OAuthResponse => ({
+  kind: 'page',
+  status,
+  view: { name: 'error', title, message },
+});
 
 /**
  * The redirect URI a request will be answered at, or why there is none (the title and message of
@@ -56,16 +77,29 @@ export function resolveRedirectUri(client: ClientRecord, params: Params): string
   // redirect_uri may be left out only by a plain OAuth client with exactly one registered URI;
   // OpenID Connect requests must always send it.
   const openid = splitScope(params.scope).includes('openid');
-  const redirectUri = params.redirect_uri ?? (openid || client.redirectUris.length !== 1 ? undefined : client.redirectUris[0]);
-  if (!redirectUri) return { title: 'Missing redirect address', message: 'The application did not say where to send you back to.' };
-  if (!matchRedirectUri(client, redirectUri)) return { title: 'Unregistered redirect address', message: 'The application asked to send you to an address it has not registered, so this request was stopped.' };
+  const redirectUri =
+    params.redirect_uri ?? (openid || client.redirectUris.length !== 1 ? undefined : client.redirectUris[0]);
+  if (!redirectUri)
+    return { title: 'Missing redirect address', message: 'The application did not say where to send you back to.' };
+  if (!matchRedirectUri(client, redirectUri))
+    return {
+      title: 'Unregistered redirect address',
+      message: 'The application asked to send you to an address it has not registered, so this request was stopped.',
+    };
   return redirectUri;
 }
 
 /** Steps that must pass before anything may be sent to the redirect_uri; failures show a page. */
-async function loadClientAndRedirect(p: StoreDeps<'clients'>, params: Params): Promise<{ client: ClientRecord; redirectUri: string } | OAuthResponse> {
+async function loadClientAndRedirect(
+  p: StoreDeps<'clients'>,
+  params: Params,
+): Promise<{ client: ClientRecord; redirectUri: string } | OAuthResponse> {
   const client = params.client_id ? await p.stores.clients.get(params.client_id) : undefined;
-  if (!client || client.disabled) return page('Unknown application', 'The application that sent you here is not registered with this server, so you cannot sign in to it from here.');
+  if (!client || client.disabled)
+    return page(
+      'Unknown application',
+      'The application that sent you here is not registered with this server, so you cannot sign in to it from here.',
+    );
   const redirectUri = resolveRedirectUri(client, params);
   if (typeof redirectUri !== 'string') return page(redirectUri.title, redirectUri.message);
   return { client, redirectUri };
@@ -73,16 +107,29 @@ async function loadClientAndRedirect(p: StoreDeps<'clients'>, params: Params): P
 
 /** Whether this client's authorization requests must come through /par (RFC 9126 section 6). */
 export function parRequired(p: Pick<Provider, 'config'>, client: ClientRecord): boolean {
-  return p.config.requirePar || client.metadata.require_pushed_authorization_requests === true || isFapiClient(p.config, client);
+  return (
+    p.config.requirePar ||
+    client.metadata.require_pushed_authorization_requests === true ||
+    isFapiClient(p.config, client)
+  );
 }
 
 /**
  * checkRequest, then the ceiling of self-registered clients (TESSERA_REGISTRATION_* and registry
  * resources only): every way in (/authorize, /par) runs both.
  */
-export async function checkAuthorizationRequest(p: AuthorizationRequestDeps, client: ClientRecord, params: Params, redirectUri: string): Promise<AuthorizationRequest> {
+export async function checkAuthorizationRequest(
+  p: AuthorizationRequestDeps,
+  client: ClientRecord,
+  params: Params,
+  redirectUri: string,
+): Promise<AuthorizationRequest> {
   const areq = checkRequest(p, client, params, redirectUri);
-  await checkSelfRegisteredRequest(p, client, { grantType: 'authorization_code', scope: areq.scope, resource: areq.resource });
+  await checkSelfRegisteredRequest(p, client, {
+    grantType: 'authorization_code',
+    scope: areq.scope,
+    resource: areq.resource,
+  });
   return areq;
 }
 
@@ -90,41 +137,60 @@ export async function checkAuthorizationRequest(p: AuthorizationRequestDeps, cli
  * The checks of an authorization request once its client and redirect URI are known, shared by
  * /authorize and /par. /authorize sends the errors to the redirect_uri; /par answers them as JSON.
  */
-export function checkRequest(p: RequestCheckDeps, client: ClientRecord, params: Params, redirectUri: string): AuthorizationRequest {
+export function checkRequest(
+  p: RequestCheckDeps,
+  client: ClientRecord,
+  params: Params,
+  redirectUri: string,
+): AuthorizationRequest {
   const responseMode = responseModeFor(client, params.response_mode, featureEnabled(p.config, 'jarm'));
   // JARM: responses are signed with the client's algorithm; when no key has it, the client could
   // not verify them, so nothing is sent to it (an error page instead).
   const responseAlg = jarmAlgFor(p, client);
   if (isJwtMode(responseMode)) jarmSigner(p, responseAlg);
-  if (params.request_uri !== undefined) throw new OAuthError('request_uri_not_supported', 'request_uri is not supported.');
-  if (params.registration !== undefined) throw new OAuthError('registration_not_supported', 'The registration parameter is not supported.');
+  if (params.request_uri !== undefined)
+    throw new OAuthError('request_uri_not_supported', 'request_uri is not supported.');
+  if (params.registration !== undefined)
+    throw new OAuthError('registration_not_supported', 'The registration parameter is not supported.');
   if (params.response_type === undefined) throw invalidRequest('response_type is required.');
-  if (params.response_type !== 'code') throw new OAuthError('unsupported_response_type', 'Only response_type=code is supported.');
-  if (!client.grantTypes.includes('authorization_code')) throw new OAuthError('unauthorized_client', 'This client may not use the authorization code grant.');
+  if (params.response_type !== 'code')
+    throw new OAuthError('unsupported_response_type', 'Only response_type=code is supported.');
+  if (!client.grantTypes.includes('authorization_code'))
+    throw new OAuthError('unauthorized_client', 'This client may not use the authorization code grant.');
 
   const sent = splitScope(params.scope);
   const supported = supportedScopes(p.config.extraScopes);
   for (const s of sent) {
-    if (!isScopeToken(s) || !supported.includes(s) || !client.scopes.includes(s)) throw new OAuthError('invalid_scope', `Scope ${s} is not allowed for this client.`);
+    if (!isScopeToken(s) || !supported.includes(s) || !client.scopes.includes(s))
+      throw new OAuthError('invalid_scope', `Scope ${s} is not allowed for this client.`);
   }
   // RFC 6749 section 3.3: scope left out, a default applies (and the token response names it).
   const scopes = sent.length > 0 ? sent : defaultScope(p, client);
-  if (scopes.length === 0) throw new OAuthError('invalid_scope', 'scope is required: this client has no default scope.');
+  if (scopes.length === 0)
+    throw new OAuthError('invalid_scope', 'scope is required: this client has no default scope.');
   if (params.code_challenge !== undefined || !pkceOptional(p.config, client)) {
     if (params.code_challenge === undefined) throw invalidRequest('code_challenge is required (PKCE with S256).');
     if (params.code_challenge_method !== 'S256') throw invalidRequest('code_challenge_method must be S256.');
-    if (!/^[A-Za-z0-9_-]{43}$/.test(params.code_challenge)) throw invalidRequest('code_challenge is not a valid S256 challenge.');
+    if (!/^[A-Za-z0-9_-]{43}$/.test(params.code_challenge))
+      throw invalidRequest('code_challenge is not a valid S256 challenge.');
   } else {
-    // The client's PKCE opt-out (protocol/pkce.ts): only an OpenID Connect request with a nonce (OAuth 2.1 section 7.5.1).
-    if (!sent.includes('openid') || params.nonce === undefined) throw invalidRequest('code_challenge is required (PKCE with S256), unless the request has the openid scope and a nonce.');
-    if (params.code_challenge_method !== undefined) throw invalidRequest('code_challenge_method was sent without code_challenge.');
+    // The client's PKCE opt-out (protocol/pkce.ts): only an OpenID Connect request with a nonce (OAuth 2.1 section
+    // 7.5.1).
+    if (!sent.includes('openid') || params.nonce === undefined)
+      throw invalidRequest(
+        'code_challenge is required (PKCE with S256), unless the request has the openid scope and a nonce.',
+      );
+    if (params.code_challenge_method !== undefined)
+      throw invalidRequest('code_challenge_method was sent without code_challenge.');
   }
 
   const prompt = splitScope(params.prompt);
-  if (prompt.includes('none') && prompt.length > 1) throw invalidRequest('prompt=none cannot be combined with other values.');
+  if (prompt.includes('none') && prompt.length > 1)
+    throw invalidRequest('prompt=none cannot be combined with other values.');
   // OpenID Connect Prompt Create 1.0: with self-registration off, prompt=create is not advertised
   // and is refused as an unsupported prompt value (its section 4.1); on, the sign-up page is shown.
-  if (prompt.includes('create') && !p.config.selfRegistration) throw invalidRequest('prompt=create is not supported: this server has no self-registration.');
+  if (prompt.includes('create') && !p.config.selfRegistration)
+    throw invalidRequest('prompt=create is not supported: this server has no self-registration.');
   // OIDC Core 5.5: the claims parameter; an essential acr it cannot satisfy fails the request.
   const claims: ClaimsRequest | undefined = params.claims !== undefined ? parseClaimsRequest(params.claims) : undefined;
   checkAcrRequest(claims);
@@ -136,12 +202,28 @@ export function checkRequest(p: RequestCheckDeps, client: ClientRecord, params: 
   }
   if (params.resource !== undefined) checkResource(client, params.resource);
   // RFC 9449 section 10: the code will be bound to this DPoP key thumbprint (base64url SHA-256).
-  if (params.dpop_jkt !== undefined && !/^[A-Za-z0-9_-]{43}$/.test(params.dpop_jkt)) throw invalidRequest('dpop_jkt is not a valid JWK thumbprint.');
-  if (params.dpop_jkt !== undefined && !featureEnabled(p.config, 'dpop')) throw invalidRequest('dpop_jkt is not supported: DPoP is disabled on this server.');
-  const authorizationDetails = params.authorization_details !== undefined ? readAuthorizationDetails(p.config, params.authorization_details, client.metadata.authorization_details_types) : undefined;
+  if (params.dpop_jkt !== undefined && !/^[A-Za-z0-9_-]{43}$/.test(params.dpop_jkt))
+    throw invalidRequest('dpop_jkt is not a valid JWK thumbprint.');
+  if (params.dpop_jkt !== undefined && !featureEnabled(p.config, 'dpop'))
+    throw invalidRequest('dpop_jkt is not supported: DPoP is disabled on this server.');
+  const authorizationDetails =
+    params.authorization_details !== undefined
+      ? readAuthorizationDetails(p.config, params.authorization_details, client.metadata.authorization_details_types)
+      : undefined;
   return {
-    clientId: client.clientId, redirectUri, redirectUriSent: params.redirect_uri !== undefined, responseMode, responseAlg, state: params.state, scope: scopes.join(' '),
-    nonce: params.nonce, codeChallenge: params.code_challenge ?? '', resource: params.resource, prompt, maxAge, loginHint: params.login_hint,
+    clientId: client.clientId,
+    redirectUri,
+    redirectUriSent: params.redirect_uri !== undefined,
+    responseMode,
+    responseAlg,
+    state: params.state,
+    scope: scopes.join(' '),
+    nonce: params.nonce,
+    codeChallenge: params.code_challenge ?? '',
+    resource: params.resource,
+    prompt,
+    maxAge,
+    loginHint: params.login_hint,
     ...(params.dpop_jkt !== undefined ? { dpopJkt: params.dpop_jkt } : {}),
     ...(authorizationDetails !== undefined ? { authorizationDetails } : {}),
     ...(isFapiClient(p.config, client) ? { fapi: true } : {}),
@@ -161,7 +243,14 @@ export function defaultScope(p: Pick<Provider, 'config'>, client: ClientRecord):
   const supported = supportedScopes(p.config.extraScopes);
   // A self-registered client's default stays within the ceiling it is held to (TESSERA_REGISTRATION_SCOPES).
   const ceiling = isSelfRegistered(client) ? p.config.registrationScopes : undefined;
-  return [...new Set(base)].filter((s) => s !== 'openid' && isScopeToken(s) && supported.includes(s) && client.scopes.includes(s) && (!ceiling || ceiling.includes(s)));
+  return [...new Set(base)].filter(
+    (s) =>
+      s !== 'openid' &&
+      isScopeToken(s) &&
+      supported.includes(s) &&
+      client.scopes.includes(s) &&
+      (!ceiling || ceiling.includes(s)),
+  );
 }
 
 /** RFC 8707: an absolute URI without a fragment, and one the client may ask for. */
@@ -175,14 +264,21 @@ export function checkResource(client: ClientRecord, resource: string): void {
  * is consumed at once (single use, only by the client that pushed it) and only its parameters are
  * used from here on. Failures show a page: no redirect URI from this request can be trusted.
  */
-async function pushedParams(p: Pick<Provider, 'now'> & StoreDeps<'pushedRequests'>, params: Params): Promise<Params | OAuthResponse> {
+async function pushedParams(
+  p: Pick<Provider, 'now'> & StoreDeps<'pushedRequests'>,
+  params: Params,
+): Promise<Params | OAuthResponse> {
   const uri = params.request_uri!;
   if (!params.client_id) return page('Invalid request', 'client_id is required with request_uri.');
   if (!uri.startsWith(PAR_URN) || !/^[A-Za-z0-9_-]{43}$/.test(uri.slice(PAR_URN.length))) {
     return page('Invalid request', 'request_uri is not one this server issued.');
   }
   const pushed = await p.stores.pushedRequests.consume(tokenHash(uri), params.client_id, p.now());
-  if (!pushed) return page('Sign-in request expired', 'This sign-in request has expired, was already used, or belongs to another application. Go back to the application and start again.');
+  if (!pushed)
+    return page(
+      'Sign-in request expired',
+      'This sign-in request has expired, was already used, or belongs to another application. Go back to the application and start again.',
+    );
   return pushed.params;
 }
 
@@ -193,23 +289,50 @@ async function pushedParams(p: Pick<Provider, 'now'> & StoreDeps<'pushedRequests
  */
 async function requestObjectParams(p: AuthorizeDeps, outer: Params): Promise<{ params: Params } | OAuthResponse> {
   const client = outer.client_id ? await p.stores.clients.get(outer.client_id) : undefined;
-  if (!client || client.disabled) return page('Unknown application', 'The application that sent you here is not registered with this server, so you cannot sign in to it from here.');
+  if (!client || client.disabled)
+    return page(
+      'Unknown application',
+      'The application that sent you here is not registered with this server, so you cannot sign in to it from here.',
+    );
   try {
     return { params: await resolveRequestObject(p, client, outer.request!) };
   } catch (err) {
     if (!(err instanceof OAuthError)) throw err;
     const loaded = await loadClientAndRedirect(p, outer);
     if ('kind' in loaded) return page('Invalid request', `${err.description} (${err.code})`);
-    return authorizationError(p, { clientId: client.clientId, redirectUri: loaded.redirectUri, responseMode: errorResponseModeFor(client, outer.response_mode, featureEnabled(p.config, 'jarm')), responseAlg: jarmAlgFor(p, client), state: outer.state }, err);
+    return authorizationError(
+      p,
+      {
+        clientId: client.clientId,
+        redirectUri: loaded.redirectUri,
+        responseMode: errorResponseModeFor(client, outer.response_mode, featureEnabled(p.config, 'jarm')),
+        responseAlg: jarmAlgFor(p, client),
+        state: outer.state,
+      },
+      err,
+    );
   }
 }
 
-/** The request parameter while request objects are disabled: request_not_supported (OIDC Core 6.2), at the redirect URI when it is known. */
+/**
+ * The request parameter while request objects are disabled: request_not_supported (OIDC Core 6.2), at the redirect URI
+ * when it is known.
+ */
 async function requestNotSupported(p: AuthorizeDeps, params: Params): Promise<OAuthResponse> {
   const err = new OAuthError('request_not_supported', 'Request objects are not supported by this server.');
   const loaded = await loadClientAndRedirect(p, params);
   if ('kind' in loaded) return page('Invalid request', `${err.description} (${err.code})`);
-  return authorizationError(p, { clientId: loaded.client.clientId, redirectUri: loaded.redirectUri, responseMode: errorResponseModeFor(loaded.client, params.response_mode, featureEnabled(p.config, 'jarm')), responseAlg: jarmAlgFor(p, loaded.client), state: params.state }, err);
+  return authorizationError(
+    p,
+    {
+      clientId: loaded.client.clientId,
+      redirectUri: loaded.redirectUri,
+      responseMode: errorResponseModeFor(loaded.client, params.response_mode, featureEnabled(p.config, 'jarm')),
+      responseAlg: jarmAlgFor(p, loaded.client),
+      state: params.state,
+    },
+    err,
+  );
 }
 
 /** GET or POST /authorize. */
@@ -222,10 +345,13 @@ export async function authorize(p: AuthorizeDeps, req: ProtocolRequest): Promise
   }
   const pushed = params.request_uri !== undefined;
   let fromRequestObject = false;
-  if (pushed && !featureEnabled(p.config, 'par')) return page('Invalid request', 'request_uri is not supported by this server (request_uri_not_supported).');
-  if (params.request !== undefined && !featureEnabled(p.config, 'request_object')) return requestNotSupported(p, params);
+  if (pushed && !featureEnabled(p.config, 'par'))
+    return page('Invalid request', 'request_uri is not supported by this server (request_uri_not_supported).');
+  if (params.request !== undefined && !featureEnabled(p.config, 'request_object'))
+    return requestNotSupported(p, params);
   if (pushed) {
-    if (params.request !== undefined) return page('Invalid request', 'request and request_uri cannot be used together.');
+    if (params.request !== undefined)
+      return page('Invalid request', 'request and request_uri cannot be used together.');
     const stored = await pushedParams(p, params);
     if ('kind' in stored) return stored as OAuthResponse;
     params = stored;
@@ -238,9 +364,18 @@ export async function authorize(p: AuthorizeDeps, req: ProtocolRequest): Promise
   const loaded = await loadClientAndRedirect(p, params);
   if ('kind' in loaded) return loaded;
   const { client, redirectUri } = loaded;
-  const target: ResponseTarget = { clientId: client.clientId, redirectUri, responseMode: errorResponseModeFor(client, params.response_mode, featureEnabled(p.config, 'jarm')), responseAlg: jarmAlgFor(p, client), state: params.state };
+  const target: ResponseTarget = {
+    clientId: client.clientId,
+    redirectUri,
+    responseMode: errorResponseModeFor(client, params.response_mode, featureEnabled(p.config, 'jarm')),
+    responseAlg: jarmAlgFor(p, client),
+    state: params.state,
+  };
   try {
-    if (!pushed && parRequired(p, client)) throw invalidRequest('This authorization request must be pushed to the pushed authorization request endpoint first (RFC 9126).');
+    if (!pushed && parRequired(p, client))
+      throw invalidRequest(
+        'This authorization request must be pushed to the pushed authorization request endpoint first (RFC 9126).',
+      );
     // A pushed request (PAR) was checked for this when it was pushed.
     if (!pushed && !fromRequestObject && client.metadata.require_signed_request_object === true) {
       throw invalidRequest('This client must send its authorization requests as signed request objects.');
@@ -255,14 +390,23 @@ export async function authorize(p: AuthorizeDeps, req: ProtocolRequest): Promise
 }
 
 /** Whether a remembered consent covers every scope at every resource of a request (none: the default audience). */
-export function consentCovers(consent: ConsentRecord, scopes: readonly string[], resources: readonly string[]): boolean {
+export function consentCovers(
+  consent: ConsentRecord,
+  scopes: readonly string[],
+  resources: readonly string[],
+): boolean {
   return (resources.length ? resources : [DEFAULT_AUDIENCE]).every((r) => {
     const granted = Object.hasOwn(consent.resources, r) ? consent.resources[r]! : [];
     return scopes.every((s) => granted.includes(s));
   });
 }
 
-export async function needsConsent(p: StoreDeps<'consents'>, client: ClientRecord, userId: string, areq: AuthorizationRequest): Promise<boolean> {
+export async function needsConsent(
+  p: StoreDeps<'consents'>,
+  client: ClientRecord,
+  userId: string,
+  areq: AuthorizationRequest,
+): Promise<boolean> {
   if (areq.prompt.includes('consent')) return true;
   // RFC 9396: remembered consent covers scopes only; authorization_details are always shown and approved.
   if (areq.authorizationDetails !== undefined) return true;
@@ -275,7 +419,12 @@ export async function needsConsent(p: StoreDeps<'consents'>, client: ClientRecor
 }
 
 /** Decides between an immediate code, an error for prompt=none, or an interaction with the user. */
-async function decide(p: AuthorizeDeps, req: ProtocolRequest, client: ClientRecord, areq: AuthorizationRequest): Promise<OAuthResponse> {
+async function decide(
+  p: AuthorizeDeps,
+  req: ProtocolRequest,
+  client: ClientRecord,
+  areq: AuthorizationRequest,
+): Promise<OAuthResponse> {
   const session = await loadSession(p, req);
   const now = p.now();
   // OIDC Core 3.1.2.1: id_token_hint names the user the client expects; another signed-in user
@@ -289,11 +438,14 @@ async function decide(p: AuthorizeDeps, req: ProtocolRequest, client: ClientReco
     const sub = await verifyIdTokenHint(p, client.clientId, areq.idTokenHint, req.ip);
     const { idTokenHint: _, ...rest } = areq;
     areq = rest;
-    hintedOther = session !== undefined && subjectFor(p.config.pairwiseSecret, client, session.userId, p.pairwiseKeys) !== sub;
+    hintedOther =
+      session !== undefined && subjectFor(p.config.pairwiseSecret, client, session.userId, p.pairwiseKeys) !== sub;
   }
-  const tooOld = session !== undefined && areq.maxAge !== undefined && (areq.maxAge === 0 || now - session.authTime > areq.maxAge);
+  const tooOld =
+    session !== undefined && areq.maxAge !== undefined && (areq.maxAge === 0 || now - session.authTime > areq.maxAge);
   // prompt=create (Prompt Create 1.0): the sign-up page instead of the login page, whatever the session.
-  const loginNeeded = !session || areq.prompt.includes('login') || tooOld || hintedOther || areq.prompt.includes('create');
+  const loginNeeded =
+    !session || areq.prompt.includes('login') || tooOld || hintedOther || areq.prompt.includes('create');
   const consentNeeded = session ? await needsConsent(p, client, session.userId, areq) : true;
   if (areq.prompt.includes('none')) {
     if (loginNeeded) throw new OAuthError('login_required', 'The user is not signed in.');
@@ -301,7 +453,8 @@ async function decide(p: AuthorizeDeps, req: ProtocolRequest, client: ClientReco
   }
   // prompt=select_account: the account chooser is shown only when there is a session to continue with.
   const choose = session !== undefined && !loginNeeded && areq.prompt.includes('select_account');
-  if (!choose && areq.prompt.includes('select_account')) areq = { ...areq, prompt: areq.prompt.filter((x) => x !== 'select_account') };
+  if (!choose && areq.prompt.includes('select_account'))
+    areq = { ...areq, prompt: areq.prompt.filter((x) => x !== 'select_account') };
   if (session && !loginNeeded && !consentNeeded && !choose) {
     await p.stores.sessions.touch(session.idHash, now);
     return issueCode(p, areq, session);
@@ -315,18 +468,31 @@ async function decide(p: AuthorizeDeps, req: ProtocolRequest, client: ClientReco
  * http/cookies.ts), kept for every interaction the browser starts (`browserCookie`, the value it
  * sent) so that sign-ins in two tabs do not overwrite each other's; a new one when it has none.
  */
-export async function startInteraction(p: StartInteractionDeps, client: ClientRecord, areq: AuthorizationRequest, session: SessionRecord | undefined, browserCookie?: string): Promise<OAuthResponse> {
+export async function startInteraction(
+  p: StartInteractionDeps,
+  client: ClientRecord,
+  areq: AuthorizationRequest,
+  session: SessionRecord | undefined,
+  browserCookie?: string,
+): Promise<OAuthResponse> {
   const now = p.now();
   const loginNeeded = !session;
   const uid = randomToken(16);
-  const browserSecret = browserCookie !== undefined && BROWSER_SECRET.test(browserCookie) ? browserCookie : randomToken(32);
+  const browserSecret =
+    browserCookie !== undefined && BROWSER_SECRET.test(browserCookie) ? browserCookie : randomToken(32);
   await p.stores.interactions.create({
-    uid, clientId: client.clientId, params: areq as unknown as Record<string, string>, browserHash: tokenHash(browserSecret),
-    sessionIdHash: loginNeeded ? null : session!.idHash, loginAt: loginNeeded ? null : session!.authTime,
-    createdAt: now, expiresAt: now + p.config.interactionTtl,
+    uid,
+    clientId: client.clientId,
+    params: areq as unknown as Record<string, string>,
+    browserHash: tokenHash(browserSecret),
+    sessionIdHash: loginNeeded ? null : session!.idHash,
+    loginAt: loginNeeded ? null : session!.authTime,
+    createdAt: now,
+    expiresAt: now + p.config.interactionTtl,
   });
   return {
-    kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}`,
+    kind: 'redirect',
+    location: `${p.config.issuer}/interaction/${uid}`,
     cookies: [{ name: INTERACTION_COOKIE, value: browserSecret, maxAge: p.config.interactionTtl, path: '/' }],
   };
 }

@@ -16,8 +16,11 @@ import { featureEnabled } from '../../config/features.ts';
 import { checkFapiClientAuth, type FapiDeps } from '../fapi.ts';
 
 /** What /device_authorization uses of the Provider: the device-codes store, client authentication, the registry. */
-export type DeviceAuthorizationDeps = Pick<Provider, 'config' | 'now' | 'events'> & DeviceCodeStoreDeps
-  & ClientAuthDeps & FapiDeps & Parameters<typeof checkSelfRegisteredRequest>[0];
+export type DeviceAuthorizationDeps = Pick<Provider, 'config' | 'now' | 'events'> &
+  DeviceCodeStoreDeps &
+  ClientAuthDeps &
+  FapiDeps &
+  Parameters<typeof checkSelfRegisteredRequest>[0];
 
 type DeviceCodeStoreDeps = { readonly stores: Pick<Stores, 'deviceCodes'> };
 
@@ -30,17 +33,25 @@ function checkScope(p: Pick<Provider, 'config'>, client: ClientRecord, scope: st
   if (scopes.length === 0) throw new OAuthError('invalid_scope', 'scope is required.');
   const supported = supportedScopes(p.config.extraScopes);
   for (const s of scopes) {
-    if (!isScopeToken(s) || !supported.includes(s) || !client.scopes.includes(s)) throw new OAuthError('invalid_scope', `Scope ${s} is not allowed for this client.`);
+    if (!isScopeToken(s) || !supported.includes(s) || !client.scopes.includes(s))
+      throw new OAuthError('invalid_scope', `Scope ${s} is not allowed for this client.`);
   }
   return scopes.join(' ');
 }
 
 /** Stores a new device code under a fresh user code (drawn again on the rare clash with a live one). */
-async function storeCodes(p: Pick<Provider, 'config'> & DeviceCodeStoreDeps, base: Omit<DeviceCodeRecord, 'deviceCodeHash' | 'userCodeHash'>): Promise<{ deviceCode: string; userCode: string }> {
+async function storeCodes(
+  p: Pick<Provider, 'config'> & DeviceCodeStoreDeps,
+  base: Omit<DeviceCodeRecord, 'deviceCodeHash' | 'userCodeHash'>,
+): Promise<{ deviceCode: string; userCode: string }> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const deviceCode = randomToken(32);
     const userCode = newUserCode();
-    const record: DeviceCodeRecord = { ...base, deviceCodeHash: tokenHash(deviceCode), userCodeHash: userCodeHash(p.config.secret, userCode) };
+    const record: DeviceCodeRecord = {
+      ...base,
+      deviceCodeHash: tokenHash(deviceCode),
+      userCodeHash: userCodeHash(p.config.secret, userCode),
+    };
     if (await p.stores.deviceCodes.create(record, base.createdAt)) return { deviceCode, userCode };
   }
   throw new OAuthError('temporarily_unavailable', 'No user code could be allocated; retry later.');
@@ -48,11 +59,15 @@ async function storeCodes(p: Pick<Provider, 'config'> & DeviceCodeStoreDeps, bas
 
 /** POST /device_authorization (RFC 8628 section 3.1-3.2). */
 export async function deviceAuthorization(p: DeviceAuthorizationDeps, req: ProtocolRequest): Promise<OAuthResponse> {
-  if (!featureEnabled(p.config, 'device_flow')) throw new OAuthError('invalid_request', 'The device authorization grant is disabled on this server.', { status: 404 });
+  if (!featureEnabled(p.config, 'device_flow'))
+    throw new OAuthError('invalid_request', 'The device authorization grant is disabled on this server.', {
+      status: 404,
+    });
   const params = readParams(req.params, PARAMS, LIMITS);
   const { client, method } = await authenticateClient(p, req, params, { allowPublic: true });
   checkFapiClientAuth(p, client, method, params.client_assertion);
-  if (!client.grantTypes.includes(DEVICE_CODE_GRANT)) throw new OAuthError('unauthorized_client', 'This client may not use the device authorization grant.');
+  if (!client.grantTypes.includes(DEVICE_CODE_GRANT))
+    throw new OAuthError('unauthorized_client', 'This client may not use the device authorization grant.');
   const scope = checkScope(p, client, params.scope);
   if (params.resource !== undefined) checkResource(client, params.resource);
   // The device token request cannot name a resource: one resource at most here (RFC 8707 section 2.2).
@@ -61,18 +76,30 @@ export async function deviceAuthorization(p: DeviceAuthorizationDeps, req: Proto
   await checkSelfRegisteredRequest(p, client, { grantType: DEVICE_CODE_GRANT, scope, resource: params.resource });
   const now = p.now();
   const { deviceCode, userCode } = await storeCodes(p, {
-    clientId: client.clientId, scope, resource: params.resource ?? null, status: 'pending', interval: p.config.devicePollInterval,
-    lastPolledAt: null, approval: null, createdAt: now, expiresAt: now + p.config.deviceCodeTtl,
+    clientId: client.clientId,
+    scope,
+    resource: params.resource ?? null,
+    status: 'pending',
+    interval: p.config.devicePollInterval,
+    lastPolledAt: null,
+    approval: null,
+    createdAt: now,
+    expiresAt: now + p.config.deviceCodeTtl,
   });
   p.events({ type: 'device_authorization_started', clientId: client.clientId, scope, ip: req.ip });
   const shown = formatUserCode(userCode);
   const verificationUri = `${p.config.issuer}/device`;
   return {
-    kind: 'json', status: 200, headers: NO_STORE,
+    kind: 'json',
+    status: 200,
+    headers: NO_STORE,
     body: {
-      device_code: deviceCode, user_code: shown, verification_uri: verificationUri,
+      device_code: deviceCode,
+      user_code: shown,
+      verification_uri: verificationUri,
       verification_uri_complete: `${verificationUri}?user_code=${encodeURIComponent(shown)}`,
-      expires_in: p.config.deviceCodeTtl, interval: p.config.devicePollInterval,
+      expires_in: p.config.deviceCodeTtl,
+      interval: p.config.devicePollInterval,
     },
   };
 }

@@ -65,7 +65,13 @@ export function discoveryDocument(config: Config, signingAlgs: string[]): Record
     request_object_signing_alg_values_supported: [...ASYMMETRIC_ALGS],
     request_uri_parameter_supported: false,
     authorization_response_iss_parameter_supported: true,
-    prompt_values_supported: ['none', 'login', 'consent', 'select_account', ...(config.selfRegistration ? ['create'] : [])],
+    prompt_values_supported: [
+      'none',
+      'login',
+      'consent',
+      'select_account',
+      ...(config.selfRegistration ? ['create'] : []),
+    ],
     // OpenID Connect Back-Channel and Front-Channel Logout 1.0 (logout tokens and frames always carry sid).
     backchannel_logout_supported: true,
     backchannel_logout_session_supported: true,
@@ -81,24 +87,45 @@ export function discoveryDocument(config: Config, signingAlgs: string[]): Record
  * to what TESSERA_FAPI_PROFILE=2.0 allows for every client.
  */
 function applyFeatures(config: Config, doc: Record<string, unknown>): Record<string, unknown> {
-  const drop = (...keys: string[]) => { for (const k of keys) delete doc[k]; };
-  if (!featureEnabled(config, 'par')) drop('pushed_authorization_request_endpoint', 'require_pushed_authorization_requests');
+  const drop = (...keys: string[]) => {
+    for (const k of keys) delete doc[k];
+  };
+  if (!featureEnabled(config, 'par'))
+    drop('pushed_authorization_request_endpoint', 'require_pushed_authorization_requests');
   if (!featureEnabled(config, 'dpop')) drop('dpop_signing_alg_values_supported');
-  if (!featureEnabled(config, 'request_object')) { doc.request_parameter_supported = false; drop('request_object_signing_alg_values_supported'); }
+  if (!featureEnabled(config, 'request_object')) {
+    doc.request_parameter_supported = false;
+    drop('request_object_signing_alg_values_supported');
+  }
   if (!featureEnabled(config, 'device_flow')) drop('device_authorization_endpoint');
   if (!featureEnabled(config, 'jwt_introspection')) drop('introspection_signing_alg_values_supported');
-  if (!featureEnabled(config, 'jarm')) { doc.response_modes_supported = [...PLAIN_MODES]; drop('authorization_signing_alg_values_supported'); }
-  if (!featureEnabled(config, 'backchannel_logout')) drop('backchannel_logout_supported', 'backchannel_logout_session_supported');
-  if (!featureEnabled(config, 'frontchannel_logout')) drop('frontchannel_logout_supported', 'frontchannel_logout_session_supported');
+  if (!featureEnabled(config, 'jarm')) {
+    doc.response_modes_supported = [...PLAIN_MODES];
+    drop('authorization_signing_alg_values_supported');
+  }
+  if (!featureEnabled(config, 'backchannel_logout'))
+    drop('backchannel_logout_supported', 'backchannel_logout_session_supported');
+  if (!featureEnabled(config, 'frontchannel_logout'))
+    drop('frontchannel_logout_supported', 'frontchannel_logout_session_supported');
   doc.grant_types_supported = (doc.grant_types_supported as string[]).filter((g) => grantEnabled({ config }, g));
-  if (rarEnabled(config)) doc.authorization_details_types_supported = config.authorizationDetailsTypes.map((t) => t.type);
+  if (rarEnabled(config))
+    doc.authorization_details_types_supported = config.authorizationDetailsTypes.map((t) => t.type);
   if (config.fapiProfile === '2.0') {
     doc.require_pushed_authorization_requests = true;
-    for (const k of ['token_endpoint_auth_methods_supported', 'introspection_endpoint_auth_methods_supported', 'revocation_endpoint_auth_methods_supported']) {
+    for (const k of [
+      'token_endpoint_auth_methods_supported',
+      'introspection_endpoint_auth_methods_supported',
+      'revocation_endpoint_auth_methods_supported',
+    ]) {
       doc[k] = (doc[k] as string[]).filter((m) => FAPI_AUTH_METHODS.includes(m));
     }
-    for (const k of ['token_endpoint_auth_signing_alg_values_supported', 'introspection_endpoint_auth_signing_alg_values_supported', 'revocation_endpoint_auth_signing_alg_values_supported',
-      'request_object_signing_alg_values_supported', 'dpop_signing_alg_values_supported']) {
+    for (const k of [
+      'token_endpoint_auth_signing_alg_values_supported',
+      'introspection_endpoint_auth_signing_alg_values_supported',
+      'revocation_endpoint_auth_signing_alg_values_supported',
+      'request_object_signing_alg_values_supported',
+      'dpop_signing_alg_values_supported',
+    ]) {
       if (Array.isArray(doc[k])) doc[k] = (doc[k] as string[]).filter((a) => FAPI_ALGS.includes(a));
     }
     if (config.fapiMessageSigning) doc.require_signed_request_object = true;

@@ -10,12 +10,20 @@ describe('introspection Accept negotiation (RFC 9701 section 4)', () => {
       'application/json, application/token-introspection+jwt',
       'application/token-introspection+jwt; q=0.5, application/json; q=0.1',
       'text/html,application/token-introspection+jwt;charset=utf-8',
-    ]) assert.equal(wantsJwt(accept), true, accept);
+    ])
+      assert.equal(wantsJwt(accept), true, accept);
   });
   it('otherwise answers JSON', () => {
     for (const accept of [
-      undefined, '', 'application/json', '*/*', 'application/jwt', 'application/token-introspection+jwt; q=0',
-      'application/token-introspection+jwtx', `application/json, ${'x'.repeat(1100)}, application/token-introspection+jwt`,
-    ]) assert.equal(wantsJwt(accept), false, String(accept));
+      undefined,
+      '',
+      'application/json',
+      '*/*',
+      'application/jwt',
+      'application/token-introspection+jwt; q=0',
+      'application/token-introspection+jwtx',
+      `application/json, ${'x'.repeat(1100)}, application/token-introspection+jwt`,
+    ])
+      assert.equal(wantsJwt(accept), false, String(accept));
   });
 });

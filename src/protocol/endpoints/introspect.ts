@@ -13,10 +13,14 @@ import { subjectFor } from '../tokens/subject.ts';
 import { NO_STORE } from './token.ts';
 import { checkFapiClientAuth, type FapiDeps } from '../fapi.ts';
 
-/** What introspection uses of the Provider: grants, revocations, keys and the verifier, subjects, client authentication. */
-export type IntrospectDeps = Pick<Provider, 'config' | 'keys' | 'now' | 'pairwiseKeys'>
-  & { readonly stores: Pick<Stores, 'grants' | 'revocations'> }
-  & AccessTokenVerifierDeps & ClientAuthDeps & FapiDeps;
+/**
+ * What introspection uses of the Provider: grants, revocations, keys and the verifier, subjects, client authentication.
+ */
+export type IntrospectDeps = Pick<Provider, 'config' | 'keys' | 'now' | 'pairwiseKeys'> & {
+  readonly stores: Pick<Stores, 'grants' | 'revocations'>;
+} & AccessTokenVerifierDeps &
+  ClientAuthDeps &
+  FapiDeps;
 
 const PARAMS = new Set(['token', 'token_type_hint', ...CLIENT_AUTH_PARAMS]);
 export const INTROSPECTION_JWT = 'application/token-introspection+jwt';
@@ -33,17 +37,34 @@ export function wantsJwt(accept: string | undefined): boolean {
 }
 
 /** The answer as JSON (RFC 7662), or as a JWT signed by Tessera for the calling client (RFC 9701 section 5). */
-function answer(p: Pick<Provider, 'config' | 'keys' | 'now'>, req: ProtocolRequest, client: ClientRecord, body: object): OAuthResponse {
+function answer(
+  p: Pick<Provider, 'config' | 'keys' | 'now'>,
+  req: ProtocolRequest,
+  client: ClientRecord,
+  body: object,
+): OAuthResponse {
   const clientId = client.clientId;
   if (!wantsJwt(header(req, 'accept'))) return { kind: 'json', status: 200, body, headers: NO_STORE };
   // RFC 9701 answers are an optional feature (config/features.ts): refused rather than silently replaced.
-  if (!featureEnabled(p.config, 'jwt_introspection')) throw new OAuthError('invalid_request', 'JWT introspection responses are disabled on this server.', { status: 406 });
+  if (!featureEnabled(p.config, 'jwt_introspection'))
+    throw new OAuthError('invalid_request', 'JWT introspection responses are disabled on this server.', {
+      status: 406,
+    });
   // Signed with the client's introspection_signed_response_alg, default RS256 (RFC 9701 section 6).
-  const jwt = signJwt(responseSigner(p, client, 'introspection'), 'token-introspection+jwt', { iss: p.config.issuer, aud: clientId, iat: p.now(), token_introspection: body });
+  const jwt = signJwt(responseSigner(p, client, 'introspection'), 'token-introspection+jwt', {
+    iss: p.config.issuer,
+    aud: clientId,
+    iat: p.now(),
+    token_introspection: body,
+  });
   return { kind: 'raw', status: 200, contentType: INTROSPECTION_JWT, body: jwt, headers: NO_STORE };
 }
 
-async function introspectAccessToken(p: IntrospectDeps, token: string, _client: ClientRecord): Promise<object | undefined> {
+async function introspectAccessToken(
+  p: IntrospectDeps,
+  token: string,
+  _client: ClientRecord,
+): Promise<object | undefined> {
   // The sub in the answer is the token's own: pairwise when the token was issued to a pairwise client.
   // One lookup decides: revoking a consent or a refresh-token family revokes the grant, and revoking
   // a grant lists every access token issued from it as revoked; a disabled client, or user (by a
@@ -55,7 +76,11 @@ async function introspectAccessToken(p: IntrospectDeps, token: string, _client: 
   return { active: true, token_type: claims.cnf?.jkt ? 'DPoP' : 'Bearer', ...claims };
 }
 
-async function introspectRefreshToken(p: IntrospectDeps, token: string, client: ClientRecord): Promise<object | undefined> {
+async function introspectRefreshToken(
+  p: IntrospectDeps,
+  token: string,
+  client: ClientRecord,
+): Promise<object | undefined> {
   const clientId = client.clientId;
   if (token.length > 256) return undefined;
   const found = await p.stores.grants.getRefresh(tokenHash(token));
@@ -63,10 +88,23 @@ async function introspectRefreshToken(p: IntrospectDeps, token: string, client: 
   if (!found) return undefined;
   const { refresh, grant } = found;
   // A refresh token is described only to the client it was issued to.
-  if (refresh.clientId !== clientId || refresh.usedAt !== null || refresh.expiresAt <= now || grant.revokedAt !== null || grant.expiresAt <= now) return undefined;
+  if (
+    refresh.clientId !== clientId ||
+    refresh.usedAt !== null ||
+    refresh.expiresAt <= now ||
+    grant.revokedAt !== null ||
+    grant.expiresAt <= now
+  )
+    return undefined;
   return {
-    active: true, token_type: 'refresh_token', client_id: refresh.clientId, sub: subjectFor(p.config.pairwiseSecret, client, grant.userId, p.pairwiseKeys), scope: refresh.scope,
-    iss: p.config.issuer, iat: refresh.createdAt, exp: refresh.expiresAt,
+    active: true,
+    token_type: 'refresh_token',
+    client_id: refresh.clientId,
+    sub: subjectFor(p.config.pairwiseSecret, client, grant.userId, p.pairwiseKeys),
+    scope: refresh.scope,
+    iss: p.config.issuer,
+    iat: refresh.createdAt,
+    exp: refresh.expiresAt,
     ...(grant.authorizationDetails ? { authorization_details: JSON.parse(grant.authorizationDetails) } : {}),
   };
 }
@@ -77,7 +115,10 @@ export async function introspect(p: IntrospectDeps, req: ProtocolRequest): Promi
   const { client, method } = await authenticateClient(p, req, params, { allowPublic: false });
   checkFapiClientAuth(p, client, method, params.client_assertion);
   if (!params.token) throw invalidRequest('token is required.');
-  const order = params.token_type_hint === 'refresh_token' ? [introspectRefreshToken, introspectAccessToken] : [introspectAccessToken, introspectRefreshToken];
+  const order =
+    params.token_type_hint === 'refresh_token'
+      ? [introspectRefreshToken, introspectAccessToken]
+      : [introspectAccessToken, introspectRefreshToken];
   for (const f of order) {
     const body = await f(p, params.token, client);
     if (body) return answer(p, req, client, body);

@@ -13,18 +13,37 @@ import { subjectFor } from '../tokens/subject.ts';
  * What /logout uses of the Provider: keys and clients (the hint), subjects, and the session steps
  * (loading, CSRF, ending it and telling its clients).
  */
-export type LogoutDeps = Pick<Provider, 'config' | 'keys' | 'events' | 'log' | 'pairwiseKeys'>
-  & { readonly stores: Pick<Stores, 'clients'> }
-  & Parameters<typeof loadSession>[0] & Parameters<typeof checkCsrf>[0] & Parameters<typeof csrfToken>[0]
-  & Parameters<typeof endSession>[0] & Parameters<typeof sessionEnded>[0];
+export type LogoutDeps = Pick<Provider, 'config' | 'keys' | 'events' | 'log' | 'pairwiseKeys'> & {
+  readonly stores: Pick<Stores, 'clients'>;
+} & Parameters<typeof loadSession>[0] &
+  Parameters<typeof checkCsrf>[0] &
+  Parameters<typeof csrfToken>[0] &
+  Parameters<typeof endSession>[0] &
+  Parameters<typeof sessionEnded>[0];
 
-const PARAMS = new Set(['id_token_hint', 'client_id', 'post_logout_redirect_uri', 'state', 'ui_locales', 'logout_hint', 'csrf', 'confirm']);
+const PARAMS = new Set([
+  'id_token_hint',
+  'client_id',
+  'post_logout_redirect_uri',
+  'state',
+  'ui_locales',
+  'logout_hint',
+  'csrf',
+  'confirm',
+]);
 const LIMITS = { id_token_hint: MAX_TOKEN_LENGTH, post_logout_redirect_uri: 2048, client_id: 255, state: 4096 };
 
-const errorPage = (message: string): OAuthResponse => ({ kind: 'page', status: 400, view: { name: 'error', title: 'Sign-out request not valid', message } });
+const errorPage = (message: string): OAuthResponse => ({
+  kind: 'page',
+  status: 400,
+  view: { name: 'error', title: 'Sign-out request not valid', message },
+});
 
 /** Verifies an ID token we issued; expired ones are fine as hints (OpenID RP-Initiated Logout). */
-async function readIdTokenHint(p: Pick<Provider, 'config' | 'keys'>, hint: string): Promise<{ sub: string; aud: string[]; sid?: string } | undefined> {
+async function readIdTokenHint(
+  p: Pick<Provider, 'config' | 'keys'>,
+  hint: string,
+): Promise<{ sub: string; aud: string[]; sid?: string } | undefined> {
   try {
     const ring = p.keys();
     const { protectedHeader } = await compactVerify(hint, keyResolver(ring) as never, { algorithms: ring.algorithms });
@@ -61,7 +80,8 @@ export async function logout(p: LogoutDeps, req: ProtocolRequest): Promise<OAuth
   const hint = params.id_token_hint ? await readIdTokenHint(p, params.id_token_hint) : undefined;
   if (params.id_token_hint && !hint) return errorPage('The id_token_hint is not a valid ID token from this server.');
   const clientId = params.client_id ?? (hint?.aud.length === 1 ? hint.aud[0] : undefined);
-  if (params.client_id && hint && !hint.aud.includes(params.client_id)) return errorPage('client_id does not match the id_token_hint.');
+  if (params.client_id && hint && !hint.aud.includes(params.client_id))
+    return errorPage('client_id does not match the id_token_hint.');
   let client: ClientRecord | undefined;
   if (clientId) {
     client = await p.stores.clients.get(clientId);
@@ -70,7 +90,8 @@ export async function logout(p: LogoutDeps, req: ProtocolRequest): Promise<OAuth
   const redirect = params.post_logout_redirect_uri;
   if (redirect !== undefined) {
     if (!client) return errorPage('post_logout_redirect_uri needs client_id or id_token_hint.');
-    if (!client.postLogoutRedirectUris.includes(redirect)) return errorPage('post_logout_redirect_uri is not registered for this application.');
+    if (!client.postLogoutRedirectUris.includes(redirect))
+      return errorPage('post_logout_redirect_uri is not registered for this application.');
   }
 
   const session = await loadSession(p, req);
@@ -78,24 +99,44 @@ export async function logout(p: LogoutDeps, req: ProtocolRequest): Promise<OAuth
   // very session; otherwise ask the user to confirm (forced-logout protection, ASVS 10.6.2).
   // The hint's sub is the one its client sees: pairwise for a pairwise client (never reversed; the
   // session's user is mapped forward and compared).
-  const hintClient = hint?.aud.length === 1 ? (client?.clientId === hint.aud[0] ? client : await p.stores.clients.get(hint.aud[0]!)) : undefined;
+  const hintClient =
+    hint?.aud.length === 1
+      ? client?.clientId === hint.aud[0]
+        ? client
+        : await p.stores.clients.get(hint.aud[0]!)
+      : undefined;
   // RFC 9700 section 4.11.2: a self-registered client's post_logout_redirect_uri is whatever its
   // registrant chose; following it unasked would make /logout an open redirector, so the user is
   // always asked first (signed in or not), and told where the answer goes.
   const untrusted = redirect !== undefined && client?.metadata.registration !== undefined;
-  const trusted = !untrusted && (!session || (hint !== undefined && hint.sub === subjectFor(p.config.pairwiseSecret, hintClient, session.userId, p.pairwiseKeys) && (hint.sid === undefined || hint.sid === session.sid)));
+  const trusted =
+    !untrusted &&
+    (!session ||
+      (hint !== undefined &&
+        hint.sub === subjectFor(p.config.pairwiseSecret, hintClient, session.userId, p.pairwiseKeys) &&
+        (hint.sid === undefined || hint.sid === session.sid)));
   // Without a session there is nothing to end, only the redirect the user chose, and no cookie to
   // bind a CSRF token to: the confirmation must not come from another site. A signed-in user's Lax
   // session cookie is not sent on a cross-site POST, so such a POST would otherwise pass as "no
   // session" and turn /logout into an open redirector for a self-registered client.
-  const confirmed = req.method === 'POST' && params.confirm === 'yes' && (session ? checkCsrf(p, 'logout', req.cookies[SESSION_COOKIE], params.csrf) : !crossSite(p, req));
+  const confirmed =
+    req.method === 'POST' &&
+    params.confirm === 'yes' &&
+    (session ? checkCsrf(p, 'logout', req.cookies[SESSION_COOKIE], params.csrf) : !crossSite(p, req));
   if (!trusted && !confirmed) {
     const hidden: Record<string, string> = {};
-    for (const k of ['id_token_hint', 'client_id', 'post_logout_redirect_uri', 'state'] as const) if (params[k] !== undefined) hidden[k] = params[k]!;
+    for (const k of ['id_token_hint', 'client_id', 'post_logout_redirect_uri', 'state'] as const)
+      if (params[k] !== undefined) hidden[k] = params[k]!;
     return {
-      kind: 'page', status: 200, formActions: redirect ? [redirect] : [],
+      kind: 'page',
+      status: 200,
+      formActions: redirect ? [redirect] : [],
       view: {
-        name: 'logout-confirm', action: `${p.config.issuer}/logout`, csrf: session ? csrfToken(p, 'logout', req.cookies[SESSION_COOKIE]!) : '', clientName: client?.clientName, hidden,
+        name: 'logout-confirm',
+        action: `${p.config.issuer}/logout`,
+        csrf: session ? csrfToken(p, 'logout', req.cookies[SESSION_COOKIE]!) : '',
+        clientName: client?.clientName,
+        hidden,
         ...(untrusted ? { unverifiedHost: new URL(redirect).host } : {}),
       },
     };
@@ -114,5 +155,11 @@ export async function logout(p: LogoutDeps, req: ProtocolRequest): Promise<OAuth
     if (frames.length === 0) return { kind: 'redirect', location: url.href, cookies };
     next = url.href;
   }
-  return { kind: 'page', status: 200, view: { name: 'logged-out', frames, continueTo: next }, cookies, frameSources: frames };
+  return {
+    kind: 'page',
+    status: 200,
+    view: { name: 'logged-out', frames, continueTo: next },
+    cookies,
+    frameSources: frames,
+  };
 }

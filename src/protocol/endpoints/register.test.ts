@@ -6,11 +6,18 @@ import { OAuthError } from '../errors.ts';
 import type { Provider } from '../provider.ts';
 import { registrationInput } from './register.ts';
 
-const config = loadConfig({ TESSERA_ENV: 'development', TESSERA_ISSUER: 'http://localhost:4000', TESSERA_EXTRA_SCOPES: 'api:read' });
+const config = loadConfig({
+  TESSERA_ENV: 'development',
+  TESSERA_ISSUER: 'http://localhost:4000',
+  TESSERA_EXTRA_SCOPES: 'api:read',
+});
 const p = { config } as Provider;
 const wider = loadConfig({
-  TESSERA_ENV: 'development', TESSERA_ISSUER: 'http://localhost:4000', TESSERA_EXTRA_SCOPES: 'api:read',
-  TESSERA_REGISTRATION_SCOPES: 'openid profile email offline_access api:read', TESSERA_REGISTRATION_GRANT_TYPES: 'authorization_code refresh_token client_credentials',
+  TESSERA_ENV: 'development',
+  TESSERA_ISSUER: 'http://localhost:4000',
+  TESSERA_EXTRA_SCOPES: 'api:read',
+  TESSERA_REGISTRATION_SCOPES: 'openid profile email offline_access api:read',
+  TESSERA_REGISTRATION_GRANT_TYPES: 'authorization_code refresh_token client_credentials',
 });
 const code = (body: unknown, c = config) => {
   try {
@@ -25,21 +32,43 @@ const code = (body: unknown, c = config) => {
 
 describe('registration metadata (RFC 7591)', () => {
   it('applies the RFC 7591 defaults and keeps only self-service members', () => {
-    const input = registrationInput(p, { redirect_uris: ['https://rp.example/cb'], skip_consent: true, disabled: false, allowed_resources: ['x'], token_exchange: {}, client_id: 'mine', client_secret: 'mine', logo_uri: 'https://x' }, 'c1');
+    const input = registrationInput(
+      p,
+      {
+        redirect_uris: ['https://rp.example/cb'],
+        skip_consent: true,
+        disabled: false,
+        allowed_resources: ['x'],
+        token_exchange: {},
+        client_id: 'mine',
+        client_secret: 'mine',
+        logo_uri: 'https://x',
+      },
+      'c1',
+    );
     assert.equal(input.client_id, 'c1');
     assert.deepEqual(input.grant_types, ['authorization_code']);
     assert.equal(input.token_endpoint_auth_method, 'client_secret_basic');
     assert.equal(input.application_type, 'web');
-    for (const k of ['skip_consent', 'disabled', 'allowed_resources', 'token_exchange', 'client_secret', 'logo_uri']) assert.equal(k in input, false, k);
+    for (const k of ['skip_consent', 'disabled', 'allowed_resources', 'token_exchange', 'client_secret', 'logo_uri'])
+      assert.equal(k in input, false, k);
     // Every self-service member is present, so an update resets what it leaves out (RFC 7592 section 2.2).
-    for (const k of ['jwks', 'jwks_uri', 'subject_type', 'sector_identifier_uri', 'request_object_signing_alg']) assert.ok(k in input, k);
+    for (const k of ['jwks', 'jwks_uri', 'subject_type', 'sector_identifier_uri', 'request_object_signing_alg'])
+      assert.ok(k in input, k);
     assert.equal(input.dpop_bound_access_tokens, false);
   });
 
   it('classifies problems with the RFC 7591 error codes', () => {
     const web = { redirect_uris: ['https://rp.example/cb'] };
     assert.equal(code(web), 'ok');
-    assert.equal(code({ application_type: 'native', token_endpoint_auth_method: 'none', redirect_uris: ['com.example.app:/cb', 'http://127.0.0.1/cb'] }), 'ok');
+    assert.equal(
+      code({
+        application_type: 'native',
+        token_endpoint_auth_method: 'none',
+        redirect_uris: ['com.example.app:/cb', 'http://127.0.0.1/cb'],
+      }),
+      'ok',
+    );
     // Least privilege (issue 13 point 7): other scopes and grants only when the operator allows them.
     assert.equal(code({ ...web, scope: 'openid api:read' }), 'invalid_client_metadata');
     assert.equal(code({ grant_types: ['client_credentials'] }), 'invalid_client_metadata');
@@ -52,7 +81,10 @@ describe('registration metadata (RFC 7591)', () => {
     assert.equal(code({ redirect_uris: ['https://rp.example/cb#f'] }), 'invalid_redirect_uri');
     assert.equal(code({ redirect_uris: ['/relative'] }), 'invalid_redirect_uri');
     assert.equal(code({ redirect_uris: [42] }), 'invalid_client_metadata');
-    assert.equal(code({ redirect_uris: Array.from({ length: 21 }, (_, i) => `https://rp.example/${i}`) }), 'invalid_client_metadata');
+    assert.equal(
+      code({ redirect_uris: Array.from({ length: 21 }, (_, i) => `https://rp.example/${i}`) }),
+      'invalid_client_metadata',
+    );
     assert.equal(code({ ...web, grant_types: ['password'] }), 'invalid_client_metadata');
     assert.equal(code({ ...web, response_types: ['code id_token'] }), 'invalid_client_metadata');
     assert.equal(code({ grant_types: ['client_credentials'], response_types: ['code'] }), 'invalid_client_metadata');
@@ -63,6 +95,9 @@ describe('registration metadata (RFC 7591)', () => {
     assert.equal(code({ ...web, token_endpoint_auth_method: 'private_key_jwt' }), 'invalid_client_metadata');
     assert.equal(code({ ...web, application_type: 'desktop' }), 'invalid_client_metadata');
     assert.equal(code({ ...web, software_statement: 'x.y' }), 'invalid_software_statement');
-    assert.equal(code({ ...web, software_statement: 'eyJhbGciOiJub25lIn0.eyJzb2Z0d2FyZV9pZCI6IngifQ.' }), 'unapproved_software_statement');
+    assert.equal(
+      code({ ...web, software_statement: 'eyJhbGciOiJub25lIn0.eyJzb2Z0d2FyZV9pZCI6IngifQ.' }),
+      'unapproved_software_statement',
+    );
   });
 });

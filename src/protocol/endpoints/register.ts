@@ -21,7 +21,12 @@ const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 const MAX_REDIRECT_URIS = 20;
 const MAX_URI_LENGTH = 2048;
 /** Members of the client information response that a client must not send back (RFC 7592 section 2.2). */
-const SERVER_MEMBERS = ['registration_access_token', 'registration_client_uri', 'client_secret_expires_at', 'client_id_issued_at'];
+const SERVER_MEMBERS = [
+  'registration_access_token',
+  'registration_client_uri',
+  'client_secret_expires_at',
+  'client_id_issued_at',
+];
 
 const metadataError = (description: string) => new OAuthError('invalid_client_metadata', description);
 
@@ -30,8 +35,12 @@ function tokenRefused(p: Provider, req: ProtocolRequest, reason: string, clientI
   p.events({ type: 'registration_refused', clientId, reason, ip: req.ip });
   const description = reason === 'no token' ? 'A Bearer token is required.' : 'The token is invalid or expired.';
   return new OAuthError('invalid_token', description, {
-    status: 401, detail: reason,
-    headers: { 'www-authenticate': reason === 'no token' ? 'Bearer realm="tessera"' : 'Bearer realm="tessera", error="invalid_token"' },
+    status: 401,
+    detail: reason,
+    headers: {
+      'www-authenticate':
+        reason === 'no token' ? 'Bearer realm="tessera"' : 'Bearer realm="tessera", error="invalid_token"',
+    },
   });
 }
 
@@ -48,20 +57,30 @@ const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every
  * Unknown members are ignored (RFC 7591 section 2) and never stored.
  */
 export function registrationInput(p: Provider, body: unknown, clientId: string): ClientInput {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw metadataError('The request body must be a JSON object of client metadata.');
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw metadataError('The request body must be a JSON object of client metadata.');
   const m = body as Record<string, unknown>;
   if (m.software_statement !== undefined) {
     // Tessera trusts no software statement issuer, so none can be approved; a malformed one is invalid.
     let isJwt = false;
-    try { isJwt = typeof m.software_statement === 'string' && typeof decodeJwt(m.software_statement) === 'object'; } catch { /* not a JWT */ }
-    throw new OAuthError(isJwt ? 'unapproved_software_statement' : 'invalid_software_statement', isJwt ? 'Software statements are not accepted by this server.' : 'The software statement is not a JWT.');
+    try {
+      isJwt = typeof m.software_statement === 'string' && typeof decodeJwt(m.software_statement) === 'object';
+    } catch {
+      /* not a JWT */
+    }
+    throw new OAuthError(
+      isJwt ? 'unapproved_software_statement' : 'invalid_software_statement',
+      isJwt ? 'Software statements are not accepted by this server.' : 'The software statement is not a JWT.',
+    );
   }
   // The PKCE opt-out (protocol/pkce.ts) is an operator's decision, never a registrant's.
-  if (m.pkce_required !== undefined) throw metadataError('pkce_required cannot be registered: clients registered here always use PKCE.');
+  if (m.pkce_required !== undefined)
+    throw metadataError('pkce_required cannot be registered: clients registered here always use PKCE.');
   const str = (k: string, max = 2048): string | undefined => {
     const v = m[k];
     if (v === undefined) return undefined;
-    if (typeof v !== 'string' || v.length === 0 || v.length > max) throw metadataError(`${k} must be a non-empty string of at most ${max} characters.`);
+    if (typeof v !== 'string' || v.length === 0 || v.length > max)
+      throw metadataError(`${k} must be a non-empty string of at most ${max} characters.`);
     return v;
   };
   const bool = (k: string): boolean => {
@@ -73,12 +92,14 @@ export function registrationInput(p: Provider, body: unknown, clientId: string):
   const list = (k: string): string[] | undefined => {
     const v = m[k];
     if (v === undefined) return undefined;
-    if (!isStringArray(v) || v.length > MAX_REDIRECT_URIS || v.some((x) => x.length > MAX_URI_LENGTH)) throw metadataError(`${k} must be an array of at most ${MAX_REDIRECT_URIS} strings.`);
+    if (!isStringArray(v) || v.length > MAX_REDIRECT_URIS || v.some((x) => x.length > MAX_URI_LENGTH))
+      throw metadataError(`${k} must be an array of at most ${MAX_REDIRECT_URIS} strings.`);
     return v;
   };
 
   const applicationType = str('application_type') ?? 'web';
-  if (applicationType !== 'web' && applicationType !== 'native') throw metadataError('application_type must be web or native.');
+  if (applicationType !== 'web' && applicationType !== 'native')
+    throw metadataError('application_type must be web or native.');
   // RFC 7591 section 2: redirect URI problems have an error code of their own.
   const redirectUris = list('redirect_uris') ?? [];
   for (const u of redirectUris) {
@@ -90,23 +111,31 @@ export function registrationInput(p: Provider, body: unknown, clientId: string):
   const allowedGrants = p.config.registrationGrantTypes;
   const grantTypes = list('grant_types') ?? ['authorization_code'];
   for (const g of grantTypes) {
-    if (!allowedGrants.includes(g)) throw metadataError(`grant type ${g.slice(0, 100)} cannot be registered dynamically on this server (allowed: ${allowedGrants.join(', ') || 'none'}).`);
+    if (!allowedGrants.includes(g))
+      throw metadataError(
+        `grant type ${g.slice(0, 100)} cannot be registered dynamically on this server (allowed: ${allowedGrants.join(', ') || 'none'}).`,
+      );
   }
   // RFC 7591 section 2.1: response_types and grant_types must agree; only `code` is supported.
   const responseTypes = list('response_types') ?? (grantTypes.includes('authorization_code') ? ['code'] : []);
-  for (const r of responseTypes) if (r !== 'code') throw metadataError(`response type ${r} is not supported (only code).`);
+  for (const r of responseTypes)
+    if (r !== 'code') throw metadataError(`response type ${r} is not supported (only code).`);
   if (responseTypes.includes('code') !== grantTypes.includes('authorization_code')) {
     throw metadataError('response_types code and the authorization_code grant go together.');
   }
   const scope = str('scope', 4096);
   // TESSERA_REGISTRATION_SCOPES is the ceiling of self-registered clients' scopes.
   const offered = supportedScopes(p.config.extraScopes).filter((s) => p.config.registrationScopes.includes(s));
-  for (const s of (scope ?? '').split(' ').filter(Boolean)) if (!offered.includes(s)) throw metadataError(`scope ${s.slice(0, 100)} is not offered to dynamically registered clients by this server.`);
+  for (const s of (scope ?? '').split(' ').filter(Boolean))
+    if (!offered.includes(s))
+      throw metadataError(`scope ${s.slice(0, 100)} is not offered to dynamically registered clients by this server.`);
   const jwks = m.jwks;
-  if (jwks !== undefined && (jwks === null || typeof jwks !== 'object' || Array.isArray(jwks))) throw metadataError('jwks must be a JSON Web Key Set object.');
+  if (jwks !== undefined && (jwks === null || typeof jwks !== 'object' || Array.isArray(jwks)))
+    throw metadataError('jwks must be a JSON Web Key Set object.');
   // Fewer keys than an operator may register (each key a JWT matches may cost a signature check).
   const keyCount = (jwks as { keys?: unknown } | undefined)?.keys;
-  if (Array.isArray(keyCount) && keyCount.length > MAX_REGISTERED_KEYS) throw metadataError(`jwks may hold at most ${MAX_REGISTERED_KEYS} keys for a dynamically registered client.`);
+  if (Array.isArray(keyCount) && keyCount.length > MAX_REGISTERED_KEYS)
+    throw metadataError(`jwks may hold at most ${MAX_REGISTERED_KEYS} keys for a dynamically registered client.`);
   const subjectType = str('subject_type');
   // FAPI 2.0 only restricts the client (PAR, private_key_jwt or mTLS, sender-constrained tokens,
   // no refresh rotation), so a client may ask for it itself; buildClient checks the rest.
@@ -115,9 +144,12 @@ export function registrationInput(p: Provider, body: unknown, clientId: string):
   // RFC 9396 section 10.2: the types a client may use, each one this server accepts.
   const detailTypes = m.authorization_details_types;
   if (detailTypes !== undefined) {
-    if (!isStringArray(detailTypes) || detailTypes.length > 50) throw metadataError('authorization_details_types must be an array of at most 50 strings.');
+    if (!isStringArray(detailTypes) || detailTypes.length > 50)
+      throw metadataError('authorization_details_types must be an array of at most 50 strings.');
     const offeredTypes = rarEnabled(p.config) ? p.config.authorizationDetailsTypes.map((t) => t.type) : [];
-    for (const t of detailTypes) if (!offeredTypes.includes(t)) throw metadataError(`authorization_details_types: ${t.slice(0, 100)} is not offered by this server.`);
+    for (const t of detailTypes)
+      if (!offeredTypes.includes(t))
+        throw metadataError(`authorization_details_types: ${t.slice(0, 100)} is not offered by this server.`);
   }
 
   return {
@@ -128,12 +160,17 @@ export function registrationInput(p: Provider, body: unknown, clientId: string):
     redirect_uris: redirectUris,
     post_logout_redirect_uris: list('post_logout_redirect_uris') ?? [],
     grant_types: grantTypes as GrantType[],
-    scope: scope ?? ['openid', 'profile', 'email', ...(grantTypes.includes('refresh_token') ? ['offline_access'] : [])].filter((s) => offered.includes(s)).join(' '),
+    scope:
+      scope ??
+      ['openid', 'profile', 'email', ...(grantTypes.includes('refresh_token') ? ['offline_access'] : [])]
+        .filter((s) => offered.includes(s))
+        .join(' '),
     jwks: jwks as ClientInput['jwks'],
     jwks_uri: str('jwks_uri'),
     token_endpoint_auth_signing_alg: str('token_endpoint_auth_signing_alg', 20),
     request_object_signing_alg: str('request_object_signing_alg', 20),
-    require_signed_request_object: m.require_signed_request_object === undefined ? undefined : bool('require_signed_request_object'),
+    require_signed_request_object:
+      m.require_signed_request_object === undefined ? undefined : bool('require_signed_request_object'),
     dpop_bound_access_tokens: bool('dpop_bound_access_tokens'),
     authorization_signed_response_alg: str('authorization_signed_response_alg', 20),
     // OpenID Connect Registration 2; omitted: RS256 for ID tokens (FAPI clients ES256), userinfo unsigned.
@@ -168,7 +205,11 @@ function asRegistrationError(err: unknown): never {
 }
 
 /** The client information response (RFC 7591 section 3.2.1, RFC 7592 section 3). */
-function clientInformation(p: Provider, c: ClientRecord, issued: { secret?: string; registrationAccessToken?: string }): Record<string, unknown> {
+function clientInformation(
+  p: Provider,
+  c: ClientRecord,
+  issued: { secret?: string; registrationAccessToken?: string },
+): Record<string, unknown> {
   const m = c.metadata;
   const confidential = c.tokenEndpointAuthMethod !== 'none' && c.tokenEndpointAuthMethod !== 'private_key_jwt';
   return {
@@ -177,7 +218,9 @@ function clientInformation(p: Provider, c: ClientRecord, issued: { secret?: stri
     ...(issued.secret !== undefined ? { client_secret: issued.secret } : {}),
     // Secrets never expire by themselves (rotate with a PUT that changes the method, or the CLI).
     ...(confidential ? { client_secret_expires_at: 0 } : {}),
-    ...(issued.registrationAccessToken !== undefined ? { registration_access_token: issued.registrationAccessToken } : {}),
+    ...(issued.registrationAccessToken !== undefined
+      ? { registration_access_token: issued.registrationAccessToken }
+      : {}),
     registration_client_uri: `${p.config.issuer}/register/${c.clientId}`,
     client_name: c.clientName,
     application_type: c.applicationType,
@@ -188,17 +231,43 @@ function clientInformation(p: Provider, c: ClientRecord, issued: { secret?: stri
     token_endpoint_auth_method: c.tokenEndpointAuthMethod,
     scope: c.scopes.join(' '),
     subject_type: m.subject_type ?? 'public',
-    ...Object.fromEntries((['sector_identifier_uri', 'jwks', 'jwks_uri', 'token_endpoint_auth_signing_alg', 'request_object_signing_alg', 'require_signed_request_object',
-      'authorization_signed_response_alg', 'tls_client_auth_subject_dn', 'tls_client_auth_san_dns', 'tls_client_auth_san_uri', 'tls_client_auth_san_ip', 'tls_client_auth_san_email',
-      'tls_client_certificate_bound_access_tokens', 'backchannel_logout_uri', 'backchannel_logout_session_required', 'frontchannel_logout_uri', 'frontchannel_logout_session_required',
-      'authorization_details_types', 'fapi_profile'] as const)
-      .filter((k) => m[k] !== undefined).map((k) => [k, m[k]])),
+    ...Object.fromEntries(
+      (
+        [
+          'sector_identifier_uri',
+          'jwks',
+          'jwks_uri',
+          'token_endpoint_auth_signing_alg',
+          'request_object_signing_alg',
+          'require_signed_request_object',
+          'authorization_signed_response_alg',
+          'tls_client_auth_subject_dn',
+          'tls_client_auth_san_dns',
+          'tls_client_auth_san_uri',
+          'tls_client_auth_san_ip',
+          'tls_client_auth_san_email',
+          'tls_client_certificate_bound_access_tokens',
+          'backchannel_logout_uri',
+          'backchannel_logout_session_required',
+          'frontchannel_logout_uri',
+          'frontchannel_logout_session_required',
+          'authorization_details_types',
+          'fapi_profile',
+        ] as const
+      )
+        .filter((k) => m[k] !== undefined)
+        .map((k) => [k, m[k]]),
+    ),
     ...(m.dpop_bound_access_tokens ? { dpop_bound_access_tokens: true } : {}),
     ...(m.require_pushed_authorization_requests ? { require_pushed_authorization_requests: true } : {}),
     ...(m.fapi_message_signing ? { fapi_message_signing: true } : {}),
     // The algorithms in use, defaults included (RFC 7591 section 3.2.1: every registered value).
     id_token_signed_response_alg: responseAlg(p.config, c, 'id_token'),
-    ...Object.fromEntries((['userinfo_signed_response_alg', 'introspection_signed_response_alg', 'id_token_scope_claims'] as const).filter((k) => m[k] !== undefined).map((k) => [k, m[k]])),
+    ...Object.fromEntries(
+      (['userinfo_signed_response_alg', 'introspection_signed_response_alg', 'id_token_scope_claims'] as const)
+        .filter((k) => m[k] !== undefined)
+        .map((k) => [k, m[k]]),
+    ),
     // admin_approval: the client exists but cannot be used until an operator enables it.
     ...(c.disabled ? { tessera_client_status: 'pending_approval' } : {}),
   };
@@ -213,23 +282,45 @@ export async function register(p: Provider, req: ProtocolRequest): Promise<OAuth
     const presented = bearer(req);
     if (!presented) throw tokenRefused(p, req, 'no token');
     initialHash = tokenHash(presented);
-    if (!(await p.stores.initialAccessTokens.find(initialHash, p.now()))) throw tokenRefused(p, req, 'unknown initial access token');
+    if (!(await p.stores.initialAccessTokens.find(initialHash, p.now())))
+      throw tokenRefused(p, req, 'unknown initial access token');
   }
   const clientId = randomId(16);
   const input = registrationInput(p, req.json, clientId);
   if (mode === 'admin_approval') input.disabled = true;
   const now = p.now();
   // Validate before a use of the initial access token is taken.
-  try { buildClient(p.config, input, undefined, now); } catch (err) { asRegistrationError(err); }
-  if (initialHash !== undefined && !(await p.stores.initialAccessTokens.consume(initialHash, p.now()))) throw tokenRefused(p, req, 'initial access token used up');
+  try {
+    buildClient(p.config, input, undefined, now);
+  } catch (err) {
+    asRegistrationError(err);
+  }
+  if (initialHash !== undefined && !(await p.stores.initialAccessTokens.consume(initialHash, p.now())))
+    throw tokenRefused(p, req, 'initial access token used up');
   const registrationAccessToken = randomToken(32);
   const registration: DynamicRegistration = { access_token_hash: tokenHash(registrationAccessToken), mode };
   let saved;
-  try { saved = await storeClient(p, input, now, { registration }); } catch (err) { asRegistrationError(err); }
+  try {
+    saved = await storeClient(p, input, now, { registration });
+  } catch (err) {
+    asRegistrationError(err);
+  }
   const { client, secret } = saved;
-  p.events({ type: 'client_registered', clientId, mode, authMethod: client.tokenEndpointAuthMethod, disabled: client.disabled, ip: req.ip });
+  p.events({
+    type: 'client_registered',
+    clientId,
+    mode,
+    authMethod: client.tokenEndpointAuthMethod,
+    disabled: client.disabled,
+    ip: req.ip,
+  });
   p.log.info({ event: 'client_registered', client_id: clientId, mode, ip: req.ip }, 'client registered');
-  return { kind: 'json', status: 201, body: clientInformation(p, client, { secret, registrationAccessToken }), headers: NO_STORE };
+  return {
+    kind: 'json',
+    status: 201,
+    body: clientInformation(p, client, { secret, registrationAccessToken }),
+    headers: NO_STORE,
+  };
 }
 
 /** The dynamically registered client the registration access token belongs to; 401 otherwise (RFC 7592 section 3). */
@@ -270,22 +361,44 @@ export async function manageRegistration(p: Provider, req: ProtocolRequest, clie
 /** PUT /register/{client_id}: replaces the client's metadata; a new registration access token is issued. */
 async function updateClient(p: Provider, req: ProtocolRequest, client: ClientRecord): Promise<OAuthResponse> {
   const body = req.json;
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw metadataError('The request body must be a JSON object of client metadata.');
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw metadataError('The request body must be a JSON object of client metadata.');
   const m = body as Record<string, unknown>;
-  if (m.client_id !== client.clientId) throw metadataError('client_id must be given and match the client being updated.');
+  if (m.client_id !== client.clientId)
+    throw metadataError('client_id must be given and match the client being updated.');
   const sent = SERVER_MEMBERS.filter((k) => k in m);
   if (sent.length) throw metadataError(`${sent.join(', ')} must not be sent in an update.`);
-  if (m.client_secret !== undefined && (typeof m.client_secret !== 'string' || !verifyClientSecret(p.config.secret, m.client_secret, client.secretHash))) {
+  if (
+    m.client_secret !== undefined &&
+    (typeof m.client_secret !== 'string' || !verifyClientSecret(p.config.secret, m.client_secret, client.secretHash))
+  ) {
     throw metadataError('client_secret does not match; a client cannot choose its secret.');
   }
   const input = registrationInput(p, body, client.clientId);
   // Following node-oidc-provider, every update rotates the registration access token: a leaked one
   // stops working once the client has used its management endpoint.
   const registrationAccessToken = randomToken(32);
-  const registration: DynamicRegistration = { ...client.metadata.registration!, access_token_hash: tokenHash(registrationAccessToken) };
+  const registration: DynamicRegistration = {
+    ...client.metadata.registration!,
+    access_token_hash: tokenHash(registrationAccessToken),
+  };
   let saved;
-  try { saved = await storeClient(p, input, p.now(), { registration }); } catch (err) { asRegistrationError(err); }
-  p.events({ type: 'client_updated', clientId: client.clientId, authMethod: saved.client.tokenEndpointAuthMethod, ip: req.ip });
+  try {
+    saved = await storeClient(p, input, p.now(), { registration });
+  } catch (err) {
+    asRegistrationError(err);
+  }
+  p.events({
+    type: 'client_updated',
+    clientId: client.clientId,
+    authMethod: saved.client.tokenEndpointAuthMethod,
+    ip: req.ip,
+  });
   p.log.info({ event: 'client_updated', client_id: client.clientId, ip: req.ip }, 'registered client updated');
-  return { kind: 'json', status: 200, body: clientInformation(p, saved.client, { secret: saved.secret, registrationAccessToken }), headers: NO_STORE };
+  return {
+    kind: 'json',
+    status: 200,
+    body: clientInformation(p, saved.client, { secret: saved.secret, registrationAccessToken }),
+    headers: NO_STORE,
+  };
 }

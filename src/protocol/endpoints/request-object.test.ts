@@ -27,21 +27,63 @@ describe('request objects (RFC 9101)', () => {
     const rs = await generateKeyPair('PS256', { extractable: true });
     rsa = rs.privateKey;
     const rsaPub = { ...(await exportJWK(rs.publicKey)), kid: 'r1' };
-    const base = { redirect_uris: ['https://jar.example/cb'], grant_types: ['authorization_code' as const], scope: 'openid profile' };
+    const base = {
+      redirect_uris: ['https://jar.example/cb'],
+      grant_types: ['authorization_code' as const],
+      scope: 'openid profile',
+    };
     const now = app.provider.now();
-    client = (await saveClient(app.stores, app.provider.config, { client_id: 'jar', client_secret: 'jar-secret-0123456789-abcdefghijklmnop', jwks: { keys: [pub, rsaPub] }, ...base }, now)).client;
-    psClient = (await saveClient(app.stores, app.provider.config, { client_id: 'jar-ps', client_secret: 'jar-secret-0123456789-abcdefghijklmnop', jwks: { keys: [pub, rsaPub] }, request_object_signing_alg: 'PS256', ...base }, now)).client;
+    client = (
+      await saveClient(
+        app.stores,
+        app.provider.config,
+        {
+          client_id: 'jar',
+          client_secret: 'jar-secret-0123456789-abcdefghijklmnop',
+          jwks: { keys: [pub, rsaPub] },
+          ...base,
+        },
+        now,
+      )
+    ).client;
+    psClient = (
+      await saveClient(
+        app.stores,
+        app.provider.config,
+        {
+          client_id: 'jar-ps',
+          client_secret: 'jar-secret-0123456789-abcdefghijklmnop',
+          jwks: { keys: [pub, rsaPub] },
+          request_object_signing_alg: 'PS256',
+          ...base,
+        },
+        now,
+      )
+    ).client;
     noKeys = (await app.stores.clients.get('web'))!;
   });
-  after(async () => { await app?.close(); });
+  after(async () => {
+    await app?.close();
+  });
 
   const now = () => Math.floor(Date.now() / 1000);
   const claims = (over: JWTPayload = {}): JWTPayload => ({
-    iss: 'jar', aud: ISSUER, iat: now(), exp: now() + 60, jti: randomUUID(), client_id: 'jar',
-    response_type: 'code', redirect_uri: 'https://jar.example/cb', scope: 'openid', state: 's', ...over,
+    iss: 'jar',
+    aud: ISSUER,
+    iat: now(),
+    exp: now() + 60,
+    jti: randomUUID(),
+    client_id: 'jar',
+    response_type: 'code',
+    redirect_uri: 'https://jar.example/cb',
+    scope: 'openid',
+    state: 's',
+    ...over,
   });
   const signed = (c: JWTPayload, header: Record<string, unknown> = {}, key: CryptoKey | Uint8Array = priv) =>
-    new SignJWT(c).setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'oauth-authz-req+jwt', ...header } as never).sign(key);
+    new SignJWT(c)
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'oauth-authz-req+jwt', ...header } as never)
+      .sign(key);
   const resolve = (jwt: string, c = client) => resolveRequestObject(app.provider, c, jwt);
   const refused = async (jwt: string | Promise<string>, match: RegExp, c = client) => {
     await assert.rejects(resolve(await jwt, c), (e) => {
@@ -54,15 +96,36 @@ describe('request objects (RFC 9101)', () => {
 
   it('returns only the authorization parameters inside, with client_id', async () => {
     const params = await resolve(await signed(claims({ max_age: 300, nonce: 'n', unknown_claim: 'x' })));
-    assert.deepEqual({ ...params }, { client_id: 'jar', response_type: 'code', redirect_uri: 'https://jar.example/cb', scope: 'openid', state: 's', max_age: '300', nonce: 'n' });
+    assert.deepEqual(
+      { ...params },
+      {
+        client_id: 'jar',
+        response_type: 'code',
+        redirect_uri: 'https://jar.example/cb',
+        scope: 'openid',
+        state: 's',
+        max_age: '300',
+        nonce: 'n',
+      },
+    );
     // Without a client_id claim and without typ: still fine.
     assert.equal((await resolve(await signed(claims({ client_id: undefined }), { typ: undefined }))).client_id, 'jar');
     // PS256 for the client registered for PS256.
-    assert.equal((await resolve(await signed(claims({ iss: 'jar-ps', client_id: 'jar-ps' }), { alg: 'PS256', kid: 'r1' }, rsa), psClient)).client_id, 'jar-ps');
+    assert.equal(
+      (
+        await resolve(
+          await signed(claims({ iss: 'jar-ps', client_id: 'jar-ps' }), { alg: 'PS256', kid: 'r1' }, rsa),
+          psClient,
+        )
+      ).client_id,
+      'jar-ps',
+    );
   });
   it('refuses unsigned, encrypted and none-signed objects', async () => {
     await refused(new UnsecuredJWT(claims()).encode(), /Unsigned/);
-    const jwe = await new CompactEncrypt(new TextEncoder().encode(JSON.stringify(claims()))).setProtectedHeader({ alg: 'dir', enc: 'A256GCM' }).encrypt(new Uint8Array(32));
+    const jwe = await new CompactEncrypt(new TextEncoder().encode(JSON.stringify(claims())))
+      .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
+      .encrypt(new Uint8Array(32));
     await refused(jwe, /Encrypted/);
     for (const bad of ['x', 'a.b', 'a.b.c', '']) await refused(bad, /not a signed JWT|Unsigned/);
   });
@@ -94,7 +157,9 @@ describe('request objects (RFC 9101)', () => {
   });
   it('refuses oversized objects, crit headers, other JWT types and non-string parameters', async () => {
     await refused(signed(claims({ state: 'x'.repeat(17000) })), /too large/);
-    const crit = await new SignJWT(claims()).setProtectedHeader({ alg: 'ES256', kid: 'k1', crit: ['urn:x'], 'urn:x': 1 } as never).sign(priv, { crit: { 'urn:x': true } });
+    const crit = await new SignJWT(claims())
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1', crit: ['urn:x'], 'urn:x': 1 } as never)
+      .sign(priv, { crit: { 'urn:x': true } });
     await refused(crit, /invalid/);
     await refused(signed(claims(), { typ: 'at+jwt' }), /typ/);
     await refused(signed(claims({ scope: ['openid'] })), /single string/);
@@ -108,6 +173,8 @@ describe('request objects (RFC 9101)', () => {
     assert.equal(out.resource, 'https://a.example/ https://b.example/');
   });
   it('over-long values inside are refused like outside (invalid_request)', async () => {
-    await assert.rejects(resolve(await signed(claims({ redirect_uri: `https://jar.example/${'x'.repeat(3000)}` }))), { code: 'invalid_request' });
+    await assert.rejects(resolve(await signed(claims({ redirect_uri: `https://jar.example/${'x'.repeat(3000)}` }))), {
+      code: 'invalid_request',
+    });
   });
 });

@@ -9,9 +9,11 @@ import { NO_STORE } from './token.ts';
 import { checkFapiClientAuth, type FapiDeps } from '../fapi.ts';
 
 /** What revocation uses of the Provider: grants and revocations, the verifier, client authentication. */
-export type RevokeDeps = Pick<Provider, 'now' | 'events' | 'log'>
-  & { readonly stores: Pick<Stores, 'grants' | 'revocations'> }
-  & AccessTokenVerifierDeps & ClientAuthDeps & FapiDeps;
+export type RevokeDeps = Pick<Provider, 'now' | 'events' | 'log'> & {
+  readonly stores: Pick<Stores, 'grants' | 'revocations'>;
+} & AccessTokenVerifierDeps &
+  ClientAuthDeps &
+  FapiDeps;
 
 const PARAMS = new Set(['token', 'token_type_hint', ...CLIENT_AUTH_PARAMS]);
 const notYours = () => new OAuthError('unauthorized_client', 'The token was not issued to this client.');
@@ -46,7 +48,10 @@ export async function revoke(p: RevokeDeps, req: ProtocolRequest): Promise<OAuth
   const { client, method } = await authenticateClient(p, req, params, { allowPublic: true });
   checkFapiClientAuth(p, client, method, params.client_assertion);
   if (!params.token) throw invalidRequest('token is required.');
-  const order = params.token_type_hint === 'access_token' ? [revokeAccessToken, revokeRefreshToken] : [revokeRefreshToken, revokeAccessToken];
+  const order =
+    params.token_type_hint === 'access_token'
+      ? [revokeAccessToken, revokeRefreshToken]
+      : [revokeRefreshToken, revokeAccessToken];
   for (const f of order) if (await f(p, params.token, client.clientId, req.ip)) break;
   return { kind: 'json', status: 200, body: {}, headers: NO_STORE };
 }

@@ -4,7 +4,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  answered, assertOutcome, basicAuth, refused, testProvider, type Expected, type Outcome, type TestProvider,
+  answered,
+  assertOutcome,
+  basicAuth,
+  refused,
+  testProvider,
+  type Expected,
+  type Outcome,
+  type TestProvider,
 } from '../../../test/fixtures/protocol.ts';
 import { token } from './token.ts';
 
@@ -29,13 +36,18 @@ const rows: Row[] = [
       assert.ok(o.response?.kind === 'json');
       assert.deepEqual(o.response.headers, { 'cache-control': 'no-store', pragma: 'no-cache' });
       assert.deepEqual(t.events.at(-1), {
-        type: 'token_issued', grantType: 'client_credentials', clientId: 'svc', scope: 'api:read api:write',
+        type: 'token_issued',
+        grantType: 'client_credentials',
+        clientId: 'svc',
+        scope: 'api:read api:write',
         ip: '192.0.2.1',
       });
     },
   },
   {
-    name: 'grant_type twice', params: { grant_type: ['client_credentials', 'client_credentials'] }, headers: BASIC,
+    name: 'grant_type twice',
+    params: { grant_type: ['client_credentials', 'client_credentials'] },
+    headers: BASIC,
     expect: refused('invalid_request'),
   },
   {
@@ -113,7 +125,9 @@ describe('token(): the steps around the grant', () => {
       const t = await testProvider();
       try {
         const cc = {
-          client_secret: SECRET, grant_types: ['client_credentials' as const], scope: 'api:read api:write',
+          client_secret: SECRET,
+          grant_types: ['client_credentials' as const],
+          scope: 'api:read api:write',
           redirect_uris: [],
         };
         await t.addClient({ client_id: 'svc', ...cc });

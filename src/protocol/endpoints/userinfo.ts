@@ -15,9 +15,10 @@ import type { Stores } from '../../ports/index.ts';
 import type { GrantFacts } from '../services.ts';
 
 /** What userinfo uses of the Provider: users, clients, grants, revocations, keys, the verifier and its caches, DPoP. */
-export type UserinfoDeps = Pick<Provider, 'config' | 'keys' | 'events' | 'grantFacts' | 'pairwiseKeys'>
-  & { readonly stores: Pick<Stores, 'users' | 'clients' | 'grants' | 'revocations'> }
-  & AccessTokenVerifierDeps & DpopProofDeps;
+export type UserinfoDeps = Pick<Provider, 'config' | 'keys' | 'events' | 'grantFacts' | 'pairwiseKeys'> & {
+  readonly stores: Pick<Stores, 'users' | 'clients' | 'grants' | 'revocations'>;
+} & AccessTokenVerifierDeps &
+  DpopProofDeps;
 
 type StoreDeps<K extends keyof Stores> = { readonly stores: Pick<Stores, K> };
 
@@ -35,15 +36,28 @@ export function bearerToken(req: ProtocolRequest): string | undefined {
  */
 export function presentedToken(req: ProtocolRequest): { token: string; scheme: 'Bearer' | 'DPoP' } | undefined {
   const authorization = header(req, 'authorization');
-  const body = req.method === 'POST' ? readParams(req.params, BODY_PARAMS, { access_token: MAX_TOKEN_LENGTH }).access_token : undefined;
+  const body =
+    req.method === 'POST'
+      ? readParams(req.params, BODY_PARAMS, { access_token: MAX_TOKEN_LENGTH }).access_token
+      : undefined;
   if (authorization !== undefined) {
     if (body !== undefined) throw invalidRequest('Use only one way of sending the access token.');
     const d = /^DPoP +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(authorization);
     if (d) {
-      if (d[1]!.length > MAX_TOKEN_LENGTH) throw new OAuthError('invalid_token', 'The access token is malformed.', { headers: { 'www-authenticate': dpopChallenge({ code: 'invalid_token', description: 'The access token is malformed.' }) } });
+      if (d[1]!.length > MAX_TOKEN_LENGTH)
+        throw new OAuthError('invalid_token', 'The access token is malformed.', {
+          headers: {
+            'www-authenticate': dpopChallenge({ code: 'invalid_token', description: 'The access token is malformed.' }),
+          },
+        });
       return { token: d[1]!, scheme: 'DPoP' };
     }
-    if (/^dpop\b/i.test(authorization)) throw new OAuthError('invalid_token', 'The access token is malformed.', { headers: { 'www-authenticate': dpopChallenge({ code: 'invalid_token', description: 'The access token is malformed.' }) } });
+    if (/^dpop\b/i.test(authorization))
+      throw new OAuthError('invalid_token', 'The access token is malformed.', {
+        headers: {
+          'www-authenticate': dpopChallenge({ code: 'invalid_token', description: 'The access token is malformed.' }),
+        },
+      });
     const m = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(authorization);
     if (!m) {
       if (/^bearer\b/i.test(authorization)) throw new OAuthError('invalid_token', 'The access token is malformed.');
@@ -57,8 +71,14 @@ export function presentedToken(req: ProtocolRequest): { token: string; scheme: '
 
 export function userClaims(user: UserRecord, scopes: string[]): Record<string, unknown> {
   const all: Record<string, unknown> = {
-    sub: user.id, name: user.name, given_name: user.givenName, family_name: user.familyName, preferred_username: user.username,
-    updated_at: user.updatedAt, email: user.email, email_verified: user.email ? user.emailVerified : undefined,
+    sub: user.id,
+    name: user.name,
+    given_name: user.givenName,
+    family_name: user.familyName,
+    preferred_username: user.username,
+    updated_at: user.updatedAt,
+    email: user.email,
+    email_verified: user.email ? user.emailVerified : undefined,
   };
   const out: Record<string, unknown> = { sub: user.id };
   for (const s of scopes) for (const c of STANDARD_SCOPES[s]?.claims ?? []) if (all[c] != null) out[c] = all[c];
@@ -78,7 +98,10 @@ export function namedUserClaims(user: UserRecord, names: readonly string[]): Rec
  * authorization request asked for, remembered per jti until the token expires (`grantFacts`), so
  * that a token presented again costs no grant lookup.
  */
-async function grantOfToken(p: Pick<Provider, 'grantFacts'> & StoreDeps<'grants'>, claims: { jti: string; exp: number }): Promise<GrantFacts> {
+async function grantOfToken(
+  p: Pick<Provider, 'grantFacts'> & StoreDeps<'grants'>,
+  claims: { jti: string; exp: number },
+): Promise<GrantFacts> {
   const known = p.grantFacts.get(claims.jti);
   if (known !== undefined) return known;
   const grant = await p.stores.grants.findByAccessToken(claims.jti);
@@ -92,30 +115,53 @@ async function grantOfToken(p: Pick<Provider, 'grantFacts'> & StoreDeps<'grants'
  * is never reversed: the user comes from the grant the token was issued from, and the sub must be
  * the one that client sees for that user (OpenID Connect Core 8).
  */
-async function tokenUser(p: Pick<Provider, 'config' | 'pairwiseKeys'> & StoreDeps<'users'>, claims: { sub: string; jti: string; exp: number; client_id: string }, grant: GrantFacts, client: ClientRecord | undefined): Promise<UserRecord | undefined> {
+async function tokenUser(
+  p: Pick<Provider, 'config' | 'pairwiseKeys'> & StoreDeps<'users'>,
+  claims: { sub: string; jti: string; exp: number; client_id: string },
+  grant: GrantFacts,
+  client: ClientRecord | undefined,
+): Promise<UserRecord | undefined> {
   if (client?.metadata.subject_type !== 'pairwise') return p.stores.users.get(claims.sub);
-  if (!grant || subjectFor(p.config.pairwiseSecret, client, grant.userId, p.pairwiseKeys) !== claims.sub) return undefined;
+  if (!grant || subjectFor(p.config.pairwiseSecret, client, grant.userId, p.pairwiseKeys) !== claims.sub)
+    return undefined;
   return p.stores.users.get(grant.userId);
 }
 
 /** GET or POST /userinfo. */
 export async function userinfo(p: UserinfoDeps, req: ProtocolRequest): Promise<OAuthResponse> {
   const presented = presentedToken(req);
-  if (!presented) throw new OAuthError('invalid_token', 'An access token is required.', { status: 401, detail: 'no token' });
+  if (!presented)
+    throw new OAuthError('invalid_token', 'An access token is required.', { status: 401, detail: 'no token' });
   const { token, scheme } = presented;
   const claims = await verifyAccessToken(p, token);
   // Errors answer with the challenge of the scheme the token came with (RFC 9449 section 7.1).
-  const refuse = (description: string, dpopScheme = scheme === 'DPoP') => new OAuthError('invalid_token', description, {
-    headers: dpopScheme ? { 'www-authenticate': dpopChallenge({ code: 'invalid_token', description }), ...dpopNonceHeaders(p) } : undefined,
-  });
+  const refuse = (description: string, dpopScheme = scheme === 'DPoP') =>
+    new OAuthError('invalid_token', description, {
+      headers: dpopScheme
+        ? { 'www-authenticate': dpopChallenge({ code: 'invalid_token', description }), ...dpopNonceHeaders(p) }
+        : undefined,
+    });
   const invalid = () => refuse('The access token is invalid or expired.');
   if (!claims) throw invalid();
   const jkt = claims.cnf?.jkt;
   if (scheme === 'DPoP') {
-    const proof = await verifyDpopProof(p, req, { htm: req.method, htu: `${p.config.issuer}/userinfo`, accessToken: token, clientId: claims.client_id, resource: true });
+    const proof = await verifyDpopProof(p, req, {
+      htm: req.method,
+      htu: `${p.config.issuer}/userinfo`,
+      accessToken: token,
+      clientId: claims.client_id,
+      resource: true,
+    });
     if (!proof) {
       throw new OAuthError('invalid_dpop_proof', 'A DPoP proof is required with the DPoP scheme.', {
-        status: 401, headers: { 'www-authenticate': dpopChallenge({ code: 'invalid_dpop_proof', description: 'A DPoP proof is required with the DPoP scheme.' }), ...dpopNonceHeaders(p) },
+        status: 401,
+        headers: {
+          'www-authenticate': dpopChallenge({
+            code: 'invalid_dpop_proof',
+            description: 'A DPoP proof is required with the DPoP scheme.',
+          }),
+          ...dpopNonceHeaders(p),
+        },
       });
     }
     if (!jkt || proof.jkt !== jkt) throw refuse('The access token is not bound to this DPoP key.');
@@ -136,18 +182,32 @@ export async function userinfo(p: UserinfoDeps, req: ProtocolRequest): Promise<O
   const scopes = (claims.scope ?? '').split(' ');
   if (!scopes.includes('openid')) {
     const description = 'The access token does not have the openid scope.';
-    throw new OAuthError('insufficient_scope', description, scheme === 'DPoP' ? { headers: { 'www-authenticate': dpopChallenge({ code: 'insufficient_scope', description }) } } : {});
+    throw new OAuthError(
+      'insufficient_scope',
+      description,
+      scheme === 'DPoP'
+        ? { headers: { 'www-authenticate': dpopChallenge({ code: 'insufficient_scope', description }) } }
+        : {},
+    );
   }
   const grant = await grantOfToken(p, claims);
   const client = await p.stores.clients.get(claims.client_id);
   const user = await tokenUser(p, claims, grant, client);
   if (!user || user.disabled) throw invalid();
   // OIDC Core 5.5: the claims the authorization request asked for at userinfo, kept with its grant.
-  const body = { ...userClaims(user, scopes), ...(grant?.claims ? namedUserClaims(user, grant.claims.userinfo) : {}), sub: claims.sub };
+  const body = {
+    ...userClaims(user, scopes),
+    ...(grant?.claims ? namedUserClaims(user, grant.claims.userinfo) : {}),
+    sub: claims.sub,
+  };
   const headers = { 'cache-control': 'no-store', ...(scheme === 'DPoP' ? dpopNonceHeaders(p) : {}) };
   // OIDC Core 5.3.2: a client registered with userinfo_signed_response_alg gets a JWT (with iss and aud).
   if (client && responseAlg(p.config, client, 'userinfo') !== undefined) {
-    const jwt = signJwt(responseSigner(p, client, 'userinfo'), 'JWT', { ...body, iss: p.config.issuer, aud: client.clientId });
+    const jwt = signJwt(responseSigner(p, client, 'userinfo'), 'JWT', {
+      ...body,
+      iss: p.config.issuer,
+      aud: client.clientId,
+    });
     return { kind: 'raw', status: 200, contentType: 'application/jwt', body: jwt, headers };
   }
   return { kind: 'json', status: 200, body, headers };

@@ -11,7 +11,11 @@ import { narrowAuthorizationDetails } from '../authorization-details.ts';
 import { isFapiClient } from '../fapi.ts';
 import { pkceOptional } from '../pkce.ts';
 import {
-  issuesRefreshTokens, newRefreshToken, userAccessToken, userTokenResponse, type UserTokenDeps,
+  issuesRefreshTokens,
+  newRefreshToken,
+  userAccessToken,
+  userTokenResponse,
+  type UserTokenDeps,
 } from './user-tokens.ts';
 
 /** Replay-store key shared by a code's redemption and its replays (see below). */
@@ -19,13 +23,14 @@ const reuseMarker = (grantId: string) => `code-reuse:${grantId}`;
 const REUSE_MARKER_TTL = 600;
 
 /** What the authorization-code grant uses of the provider. */
-export type AuthorizationCodeDeps = Pick<Provider, 'now' | 'events' | 'log'>
-  & {
-    readonly config: Pick<Config, 'refreshAbsoluteTtl' | 'sessionAbsoluteTtl'>
-      & DepsOf<typeof pkceOptional> & DepsOf<typeof narrowAuthorizationDetails>;
-    readonly stores: Pick<Stores, 'codes' | 'replay' | 'grants' | 'users' | 'sessions'>;
-  }
-  & RegistryDeps & PolicyDeps & UserTokenDeps;
+export type AuthorizationCodeDeps = Pick<Provider, 'now' | 'events' | 'log'> & {
+  readonly config: Pick<Config, 'refreshAbsoluteTtl' | 'sessionAbsoluteTtl'> &
+    DepsOf<typeof pkceOptional> &
+    DepsOf<typeof narrowAuthorizationDetails>;
+  readonly stores: Pick<Stores, 'codes' | 'replay' | 'grants' | 'users' | 'sessions'>;
+} & RegistryDeps &
+  PolicyDeps &
+  UserTokenDeps;
 
 export const authorizationCode: GrantHandler<AuthorizationCodeDeps> = {
   grantType: 'authorization_code',
@@ -36,7 +41,8 @@ export const authorizationCode: GrantHandler<AuthorizationCodeDeps> = {
     // A client with the PKCE opt-out may redeem a code issued without a challenge with no verifier;
     // every other client must send one (checked before the code is used up).
     if (!params.code_verifier && !pkceOptional(p.config, client)) throw invalidRequest('code_verifier is required.');
-    if (params.code_verifier !== undefined && !/^[A-Za-z0-9._~-]{43,128}$/.test(params.code_verifier)) throw invalidRequest('code_verifier is malformed.');
+    if (params.code_verifier !== undefined && !/^[A-Za-z0-9._~-]{43,128}$/.test(params.code_verifier))
+      throw invalidRequest('code_verifier is malformed.');
     const now = p.now();
     // Read before the code is used up: a failure here leaves the code for the client's retry.
     const registry = await currentRegistry(p);
@@ -48,29 +54,47 @@ export const authorizationCode: GrantHandler<AuthorizationCodeDeps> = {
       await p.stores.replay.claim(reuseMarker(result.code.grantId), now + REUSE_MARKER_TTL, now);
       await p.stores.grants.revoke(result.code.grantId, now);
       p.events({ type: 'code_reuse', clientId: result.code.clientId, ip: req.ip });
-      p.log.warn({ event: 'code_reuse', client_id: result.code.clientId, grant: result.code.grantId }, 'authorization code replayed; grant revoked');
+      p.log.warn(
+        { event: 'code_reuse', client_id: result.code.clientId, grant: result.code.grantId },
+        'authorization code replayed; grant revoked',
+      );
       throw invalidGrant('The authorization code is invalid.', 'code already redeemed');
     }
     const code = result.code;
-    if (code.clientId !== client.clientId) throw invalidGrant('The authorization code is invalid.', 'code issued to another client');
+    if (code.clientId !== client.clientId)
+      throw invalidGrant('The authorization code is invalid.', 'code issued to another client');
     if (code.expiresAt <= now) throw invalidGrant('The authorization code has expired.');
     // RFC 9449 section 10: a code bound to a DPoP key (dpop_jkt, or a proof at PAR) is redeemed only with that key.
     if (code.dpopJkt && ctx.dpop?.jkt !== code.dpopJkt) {
-      throw invalidGrant('The authorization code is bound to another DPoP key.', ctx.dpop ? 'dpop_jkt mismatch' : 'DPoP proof missing for a bound code');
+      throw invalidGrant(
+        'The authorization code is bound to another DPoP key.',
+        ctx.dpop ? 'dpop_jkt mismatch' : 'DPoP proof missing for a bound code',
+      );
     }
     // RFC 6749 section 4.1.3: redirect_uri must be repeated when the authorization request had it.
-    const redirectOk = code.redirectUri === ''
-      ? params.redirect_uri === undefined || (client.redirectUris.length === 1 && params.redirect_uri === client.redirectUris[0])
-      : params.redirect_uri === code.redirectUri;
+    const redirectOk =
+      code.redirectUri === ''
+        ? params.redirect_uri === undefined ||
+          (client.redirectUris.length === 1 && params.redirect_uri === client.redirectUris[0])
+        : params.redirect_uri === code.redirectUri;
     if (!redirectOk) throw invalidGrant('redirect_uri does not match the authorization request.');
     if (code.codeChallenge === '') {
       // RFC 9700 section 4.8.2 (PKCE downgrade): a verifier for a code issued without a challenge
       // means the request that made the code was not the client's own; a code without a challenge
       // is redeemed only while the client still has the opt-out.
-      if (params.code_verifier !== undefined) throw invalidGrant('code_verifier was sent for an authorization code issued without code_challenge.', 'pkce downgrade');
-      if (!pkceOptional(p.config, client)) throw invalidGrant('The authorization code was issued without PKCE, which this client must use.', 'pkce opt-out withdrawn');
+      if (params.code_verifier !== undefined)
+        throw invalidGrant(
+          'code_verifier was sent for an authorization code issued without code_challenge.',
+          'pkce downgrade',
+        );
+      if (!pkceOptional(p.config, client))
+        throw invalidGrant(
+          'The authorization code was issued without PKCE, which this client must use.',
+          'pkce opt-out withdrawn',
+        );
     } else {
-      if (params.code_verifier === undefined) throw invalidGrant('PKCE verification failed.', 'code_verifier missing for a code issued with a challenge');
+      if (params.code_verifier === undefined)
+        throw invalidGrant('PKCE verification failed.', 'code_verifier missing for a code issued with a challenge');
       const challenge = hash('sha256', params.code_verifier, 'base64url');
       if (!safeEqual(challenge, code.codeChallenge)) throw invalidGrant('PKCE verification failed.');
     }
@@ -85,18 +109,35 @@ export const authorizationCode: GrantHandler<AuthorizationCodeDeps> = {
     if (!user || user.disabled) throw invalidGrant('The authorization code is invalid.', 'user missing or disabled');
 
     const grant: GrantRecord = {
-      id: code.grantId, clientId: client.clientId, userId: code.userId, scope: code.scope, resource: code.resource,
-      sid: code.sid, authTime: code.authTime, amr: code.amr, createdAt: now, expiresAt: now + p.config.refreshAbsoluteTtl, revokedAt: null,
+      id: code.grantId,
+      clientId: client.clientId,
+      userId: code.userId,
+      scope: code.scope,
+      resource: code.resource,
+      sid: code.sid,
+      authTime: code.authTime,
+      amr: code.amr,
+      createdAt: now,
+      expiresAt: now + p.config.refreshAbsoluteTtl,
+      revokedAt: null,
       // RFC 9449 section 5: refresh tokens of public clients are bound to the DPoP key; confidential
       // clients' refresh tokens are bound to the client by its authentication.
       // FAPI 2.0 clients' refresh tokens are not rotated, so they are bound to the DPoP key as well.
-      dpopJkt: (client.tokenEndpointAuthMethod === 'none' || isFapiClient(p.config, client)) && ctx.dpop ? ctx.dpop.jkt : null,
+      dpopJkt:
+        (client.tokenEndpointAuthMethod === 'none' || isFapiClient(p.config, client)) && ctx.dpop ? ctx.dpop.jkt : null,
       authorizationDetails: code.authorizationDetails ?? null,
       ...(code.claims ? { claims: code.claims } : {}),
       // RFC 8705 section 4: likewise to the TLS client certificate, when the client's tokens are bound to it.
-      certThumbprint: client.tokenEndpointAuthMethod === 'none' ? boundCertificate(ctx) ?? null : null,
+      certThumbprint: client.tokenEndpointAuthMethod === 'none' ? (boundCertificate(ctx) ?? null) : null,
     };
-    const access = userAccessToken(p, grant, tokenScope, client, { jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx), resource, authorizationDetails: details, ttl: policy.ttl, signer: policy.signer });
+    const access = userAccessToken(p, grant, tokenScope, client, {
+      jkt: ctx.dpop?.jkt,
+      x5t: boundCertificate(ctx),
+      resource,
+      authorizationDetails: details,
+      ttl: policy.ttl,
+      signer: policy.signer,
+    });
     const refresh = issuesRefreshTokens(client) ? newRefreshToken(p, grant, code.scope) : undefined;
     await p.stores.grants.create(grant, refresh?.record ?? null, { jti: access.jti, expiresAt: access.expiresAt });
     // Whoever claims the marker second knows the other side's step came first: a replay that
@@ -104,10 +145,21 @@ export const authorizationCode: GrantHandler<AuthorizationCodeDeps> = {
     // the tokens answered below are dead, as if the replay had come a moment later.
     if (!(await p.stores.replay.claim(reuseMarker(grant.id), now + REUSE_MARKER_TTL, now))) {
       await p.stores.grants.revoke(grant.id, now);
-      p.log.warn({ event: 'code_reuse', client_id: client.clientId, grant: grant.id }, 'authorization code replayed during its redemption; grant revoked');
+      p.log.warn(
+        { event: 'code_reuse', client_id: client.clientId, grant: grant.id },
+        'authorization code replayed during its redemption; grant revoked',
+      );
     }
-    // Back-/front-channel logout: this client now has tokens under the session (kept at most as long as a session lives).
-    if (code.sid) await p.stores.sessions.addClient({ sid: code.sid, clientId: client.clientId, userId: code.userId, createdAt: now, expiresAt: now + p.config.sessionAbsoluteTtl });
+    // Back-/front-channel logout: this client now has tokens under the session (kept at most as long as a session
+    // lives).
+    if (code.sid)
+      await p.stores.sessions.addClient({
+        sid: code.sid,
+        clientId: client.clientId,
+        userId: code.userId,
+        createdAt: now,
+        expiresAt: now + p.config.sessionAbsoluteTtl,
+      });
     return userTokenResponse(p, grant, tokenScope, access, refresh?.value, code.nonce, client, user, details);
   },
 };

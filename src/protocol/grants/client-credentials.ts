@@ -3,7 +3,12 @@ import { checkResource } from '../endpoints/authorize.ts';
 import { isScopeToken, splitScope } from '../params.ts';
 import { mintAccessToken } from '../tokens/access-token.ts';
 import {
-  boundCertificate, tokenResponse, type DepsOf, type GrantHandler, type PolicyDeps, type RegistryDeps,
+  boundCertificate,
+  tokenResponse,
+  type DepsOf,
+  type GrantHandler,
+  type PolicyDeps,
+  type RegistryDeps,
 } from './grant.ts';
 import type { Config } from '../../config/config.ts';
 import type { Provider } from '../provider.ts';
@@ -12,9 +17,11 @@ import { accessTokenPolicy, checkSelfRegisteredRequest, isSelfRegistered, curren
 const USER_SCOPES = new Set(['openid', 'offline_access', 'profile', 'email']);
 
 /** What the client-credentials grant uses of the provider. */
-export type ClientCredentialsDeps = Pick<Provider, 'now' | 'keys'>
-  & { readonly config: Pick<Config, 'issuer' | 'defaultAudience' | 'registrationScopes'> }
-  & DepsOf<typeof checkSelfRegisteredRequest> & RegistryDeps & PolicyDeps;
+export type ClientCredentialsDeps = Pick<Provider, 'now' | 'keys'> & {
+  readonly config: Pick<Config, 'issuer' | 'defaultAudience' | 'registrationScopes'>;
+} & DepsOf<typeof checkSelfRegisteredRequest> &
+  RegistryDeps &
+  PolicyDeps;
 
 export const clientCredentials: GrantHandler<ClientCredentialsDeps> = {
   grantType: 'client_credentials',
@@ -22,22 +29,46 @@ export const clientCredentials: GrantHandler<ClientCredentialsDeps> = {
   allowPublic: false,
   async handle(p, _req, params, client, ctx) {
     // A self-registered client's scopes stop at TESSERA_REGISTRATION_SCOPES, also when it names none.
-    const allowed = client.scopes.filter((s) => !USER_SCOPES.has(s) && (!isSelfRegistered(client) || p.config.registrationScopes.includes(s)));
+    const allowed = client.scopes.filter(
+      (s) => !USER_SCOPES.has(s) && (!isSelfRegistered(client) || p.config.registrationScopes.includes(s)),
+    );
     const requested = params.scope !== undefined ? splitScope(params.scope) : allowed;
     for (const s of requested) {
-      if (!isScopeToken(s) || !allowed.includes(s)) throw new OAuthError('invalid_scope', `Scope ${s} is not allowed for this client.`);
+      if (!isScopeToken(s) || !allowed.includes(s))
+        throw new OAuthError('invalid_scope', `Scope ${s} is not allowed for this client.`);
     }
     if (params.resource !== undefined) checkResource(client, params.resource);
     // RFC 8707: one resource per access token; its scopes per the client's resource_scopes.
-    if (params.resource !== undefined && params.resource.includes(' ')) throw new OAuthError('invalid_target', 'Name one resource per token request.');
+    if (params.resource !== undefined && params.resource.includes(' '))
+      throw new OAuthError('invalid_target', 'Name one resource per token request.');
     // Self-registered clients: scopes within TESSERA_REGISTRATION_SCOPES, resources from the registry only.
-    if (isSelfRegistered(client)) await checkSelfRegisteredRequest(p, client, { grantType: 'client_credentials', scope: requested.join(' '), resource: params.resource });
+    if (isSelfRegistered(client))
+      await checkSelfRegisteredRequest(p, client, {
+        grantType: 'client_credentials',
+        scope: requested.join(' '),
+        resource: params.resource,
+      });
     // The registry resource's scopes, lifetime and DPoP policy (protocol/resources.ts).
     const registry = await currentRegistry(p);
-    const { scope, ttl, signer } = accessTokenPolicy(p, registry, client, params.resource ?? null, requested.join(' '), ctx.dpop?.jkt);
+    const { scope, ttl, signer } = accessTokenPolicy(
+      p,
+      registry,
+      client,
+      params.resource ?? null,
+      requested.join(' '),
+      ctx.dpop?.jkt,
+    );
     const access = mintAccessToken(p.keys(), {
-      issuer: p.config.issuer, sub: client.clientId, clientId: client.clientId, audience: params.resource ?? p.config.defaultAudience,
-      scope, now: p.now(), ttl, jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx), signer,
+      issuer: p.config.issuer,
+      sub: client.clientId,
+      clientId: client.clientId,
+      audience: params.resource ?? p.config.defaultAudience,
+      scope,
+      now: p.now(),
+      ttl,
+      jkt: ctx.dpop?.jkt,
+      x5t: boundCertificate(ctx),
+      signer,
     });
     return tokenResponse(access, ttl, { scope: scope || undefined });
   },

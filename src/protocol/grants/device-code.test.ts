@@ -6,8 +6,18 @@ import { missingAnswer, pollAnswer } from './device-code.ts';
 
 const NOW = 1_800_000_000;
 const record = (status: DeviceCodeStatus, over: Partial<DeviceCodeRecord> = {}): DeviceCodeRecord => ({
-  deviceCodeHash: 'h', userCodeHash: 'u', clientId: 'tv', scope: 'openid', resource: null, status, interval: 5,
-  lastPolledAt: NOW, approval: null, createdAt: NOW - 10, expiresAt: NOW + 600, ...over,
+  deviceCodeHash: 'h',
+  userCodeHash: 'u',
+  clientId: 'tv',
+  scope: 'openid',
+  resource: null,
+  status,
+  interval: 5,
+  lastPolledAt: NOW,
+  approval: null,
+  createdAt: NOW - 10,
+  expiresAt: NOW + 600,
+  ...over,
 });
 const code = (a: 'issue' | OAuthError) => (a === 'issue' ? a : a.code);
 
@@ -31,7 +41,7 @@ describe('device code polling state machine', () => {
     assert.equal(code(pollAnswer({ record: record('consumed'), slowDown: false })), 'invalid_grant');
   });
 
-  it('a poll the store did not count: expired_token only for the own client\'s expired code', () => {
+  it("a poll the store did not count: expired_token only for the own client's expired code", () => {
     assert.equal(missingAnswer(record('pending', { expiresAt: NOW }), 'tv', NOW).code, 'expired_token');
     assert.equal(missingAnswer(record('approved', { expiresAt: NOW - 1 }), 'tv', NOW).code, 'expired_token');
     assert.equal(missingAnswer(record('pending', { expiresAt: NOW - 1 }), 'other', NOW).code, 'invalid_grant');

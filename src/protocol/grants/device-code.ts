@@ -8,7 +8,11 @@ import { randomToken, tokenHash } from '../hash.ts';
 import { boundCertificate, type GrantHandler, type PolicyDeps, type RegistryDeps } from './grant.ts';
 import { accessTokenPolicy, currentRegistry } from '../resources.ts';
 import {
-  issuesRefreshTokens, newRefreshToken, userAccessToken, userTokenResponse, type UserTokenDeps,
+  issuesRefreshTokens,
+  newRefreshToken,
+  userAccessToken,
+  userTokenResponse,
+  type UserTokenDeps,
 } from './user-tokens.ts';
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -19,29 +23,36 @@ export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
  */
 export function pollAnswer(poll: DevicePoll): 'issue' | OAuthError {
   switch (poll.record.status) {
-    case 'approved': return 'issue';
-    case 'denied': return new OAuthError('access_denied', 'The user denied the authorization request.');
-    case 'consumed': return invalidGrant('The device code has already been used.', 'device code reused');
+    case 'approved':
+      return 'issue';
+    case 'denied':
+      return new OAuthError('access_denied', 'The user denied the authorization request.');
+    case 'consumed':
+      return invalidGrant('The device code has already been used.', 'device code reused');
     case 'pending':
       return poll.slowDown
-        ? new OAuthError('slow_down', `Polling too fast: wait at least ${poll.record.interval} seconds between requests.`)
+        ? new OAuthError(
+            'slow_down',
+            `Polling too fast: wait at least ${poll.record.interval} seconds between requests.`,
+          )
         : new OAuthError('authorization_pending', 'The user has not yet completed the authorization.');
   }
 }
 
 /** What a poll the store did not count is told: expired_token for this client's expired code, else invalid_grant. */
 export function missingAnswer(record: DeviceCodeRecord | undefined, clientId: string, now: number): OAuthError {
-  if (record && record.clientId === clientId && record.expiresAt <= now) return new OAuthError('expired_token', 'The device code has expired.');
+  if (record && record.clientId === clientId && record.expiresAt <= now)
+    return new OAuthError('expired_token', 'The device code has expired.');
   return invalidGrant('The device code is invalid.', record ? 'device code of another client' : 'unknown device code');
 }
 
 /** What the device-code grant uses of the provider. */
-export type DeviceCodeDeps = Pick<Provider, 'now'>
-  & {
-    readonly config: Pick<Config, 'refreshAbsoluteTtl'>;
-    readonly stores: Pick<Stores, 'deviceCodes' | 'users' | 'grants'>;
-  }
-  & RegistryDeps & PolicyDeps & UserTokenDeps;
+export type DeviceCodeDeps = Pick<Provider, 'now'> & {
+  readonly config: Pick<Config, 'refreshAbsoluteTtl'>;
+  readonly stores: Pick<Stores, 'deviceCodes' | 'users' | 'grants'>;
+} & RegistryDeps &
+  PolicyDeps &
+  UserTokenDeps;
 
 export const deviceCode: GrantHandler<DeviceCodeDeps> = {
   grantType: DEVICE_CODE_GRANT,
@@ -59,20 +70,35 @@ export const deviceCode: GrantHandler<DeviceCodeDeps> = {
     // Read before the device code is used up: a failure here leaves it for the device's next poll.
     const registry = await currentRegistry(p);
     const record = await p.stores.deviceCodes.consume(hash, client.clientId, now);
-    if (!record?.approval) throw invalidGrant('The device code has already been used.', 'device code consumed concurrently');
+    if (!record?.approval)
+      throw invalidGrant('The device code has already been used.', 'device code consumed concurrently');
     const { approval } = record;
     const user = await p.stores.users.get(approval.userId);
     if (!user || user.disabled) throw invalidGrant('The device code is invalid.', 'user missing or disabled');
 
     const grant: GrantRecord = {
-      id: randomToken(16), clientId: client.clientId, userId: approval.userId, scope: record.scope, resource: record.resource,
-      sid: approval.sid, authTime: approval.authTime, amr: approval.amr, createdAt: now, expiresAt: now + p.config.refreshAbsoluteTtl, revokedAt: null,
+      id: randomToken(16),
+      clientId: client.clientId,
+      userId: approval.userId,
+      scope: record.scope,
+      resource: record.resource,
+      sid: approval.sid,
+      authTime: approval.authTime,
+      amr: approval.amr,
+      createdAt: now,
+      expiresAt: now + p.config.refreshAbsoluteTtl,
+      revokedAt: null,
       // RFC 8705 section 4: a public client's refresh tokens are bound to its certificate.
-      certThumbprint: client.tokenEndpointAuthMethod === 'none' ? boundCertificate(ctx) ?? null : null,
+      certThumbprint: client.tokenEndpointAuthMethod === 'none' ? (boundCertificate(ctx) ?? null) : null,
     };
     // The registry resource's scopes, lifetime and DPoP policy; the ceiling of self-registered clients.
     const policy = accessTokenPolicy(p, registry, client, record.resource, record.scope, ctx.dpop?.jkt);
-    const access = userAccessToken(p, grant, policy.scope, client, { jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx), ttl: policy.ttl, signer: policy.signer });
+    const access = userAccessToken(p, grant, policy.scope, client, {
+      jkt: ctx.dpop?.jkt,
+      x5t: boundCertificate(ctx),
+      ttl: policy.ttl,
+      signer: policy.signer,
+    });
     const refresh = issuesRefreshTokens(client) ? newRefreshToken(p, grant, record.scope) : undefined;
     await p.stores.grants.create(grant, refresh?.record ?? null, { jti: access.jti, expiresAt: access.expiresAt });
     return userTokenResponse(p, grant, policy.scope, access, refresh?.value, null, client, user);

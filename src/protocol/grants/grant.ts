@@ -37,12 +37,20 @@ export interface TokenResponseMembers {
  * answer has the same bytes whichever grant built it before.
  */
 export function tokenResponse(
-  access: Pick<MintedAccessToken, 'token' | 'jkt'>, expiresIn: number, more: TokenResponseMembers,
+  access: Pick<MintedAccessToken, 'token' | 'jkt'>,
+  expiresIn: number,
+  more: TokenResponseMembers,
 ): TokenResponse {
   const type = access.jkt ? 'DPoP' : 'Bearer';
-  const res: TokenResponse = more.issuedTokenType === undefined
-    ? { access_token: access.token, token_type: type, expires_in: expiresIn }
-    : { access_token: access.token, issued_token_type: more.issuedTokenType, token_type: type, expires_in: expiresIn };
+  const res: TokenResponse =
+    more.issuedTokenType === undefined
+      ? { access_token: access.token, token_type: type, expires_in: expiresIn }
+      : {
+          access_token: access.token,
+          issued_token_type: more.issuedTokenType,
+          token_type: type,
+          expires_in: expiresIn,
+        };
   if (more.scope !== undefined) res.scope = more.scope;
   if (more.authorizationDetails) res.authorization_details = more.authorizationDetails;
   if (more.refreshToken) res.refresh_token = more.refreshToken;
@@ -61,7 +69,11 @@ export interface GrantHandler<D> {
   /** Whether public clients may use it. */
   allowPublic: boolean;
   handle: (
-    p: D, req: ProtocolRequest, params: Params, client: ClientRecord, ctx: GrantContext,
+    p: D,
+    req: ProtocolRequest,
+    params: Params,
+    client: ClientRecord,
+    ctx: GrantContext,
   ) => Promise<TokenResponse>;
 }
 
@@ -81,7 +93,10 @@ export interface GrantContext {
   dpop?: DpopProof;
   /** RFC 8705: x5t#S256 of the TLS client certificate of the request, when it came with one. */
   certThumbprint?: string;
-  /** The client registered tls_client_certificate_bound_access_tokens: access tokens carry cnf x5t#S256 (certThumbprint is then set). */
+  /**
+   * The client registered tls_client_certificate_bound_access_tokens: access tokens carry cnf x5t#S256 (certThumbprint
+   * is then set).
+   */
   certificateBound?: boolean;
 }
 

@@ -4,7 +4,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import {
-  answered, assertOutcome, refused, testProvider, type Expected, type Outcome, type TestProvider,
+  answered,
+  assertOutcome,
+  refused,
+  testProvider,
+  type Expected,
+  type Outcome,
+  type TestProvider,
 } from '../../../test/fixtures/protocol.ts';
 import type { GrantType } from '../../ports/clients.ts';
 import { deviceAuthorization } from '../endpoints/device-authorization.ts';
@@ -35,20 +41,30 @@ async function bed(env: Record<string, string> = {}): Promise<TestProvider> {
   await t.addClient({ client_id: 'post', client_secret: SECRET.post, grant_types: ['authorization_code'] });
   await t.addClient({ client_id: 'spa' });
   await t.addClient({
-    client_id: 'svc', client_secret: SECRET.svc, grant_types: ['client_credentials'], scope: 'api:read api:write',
-    redirect_uris: [], allowed_resources: [ORDERS],
+    client_id: 'svc',
+    client_secret: SECRET.svc,
+    grant_types: ['client_credentials'],
+    scope: 'api:read api:write',
+    redirect_uris: [],
+    allowed_resources: [ORDERS],
   });
   const cc: GrantType[] = ['client_credentials'];
   await t.addClient({ client_id: 'pub-svc', grant_types: cc, scope: 'api:read', redirect_uris: [] });
   await t.addClient({ client_id: 'tv', grant_types: [DEVICE_CODE_GRANT, 'refresh_token'], redirect_uris: [] });
   await t.addClient({ client_id: 'tv2', grant_types: [DEVICE_CODE_GRANT], redirect_uris: [] });
   await t.addClient({
-    client_id: 'gateway', client_secret: SECRET.gateway, grant_types: [TOKEN_EXCHANGE_GRANT],
-    scope: 'openid profile api:read', redirect_uris: [],
+    client_id: 'gateway',
+    client_secret: SECRET.gateway,
+    grant_types: [TOKEN_EXCHANGE_GRANT],
+    scope: 'openid profile api:read',
+    redirect_uris: [],
     metadata: { token_exchange: { audiences: [ORDERS], subject_clients: ['web', 'spa'] } },
   });
   await t.addClient({
-    client_id: 'no-policy', client_secret: SECRET.gateway, grant_types: [TOKEN_EXCHANGE_GRANT], redirect_uris: [],
+    client_id: 'no-policy',
+    client_secret: SECRET.gateway,
+    grant_types: [TOKEN_EXCHANGE_GRANT],
+    redirect_uris: [],
   });
   return t;
 }
@@ -88,17 +104,24 @@ const claimsOf = (o: Outcome) => decodeJwt(bodyOf(o).access_token as string);
 
 type Code = Awaited<ReturnType<TestProvider['codeFor']>>;
 /** A setup: a code of `client` for a new user, ready to redeem. */
-const codeOf = (client: Id | 'spa' = 'web') => (t: TestProvider) => t.codeFor(client);
-const redeem = (c: Code, extra: Record<string, string> = {}): Record<string, string> =>
-  ({
-    grant_type: 'authorization_code', code: c.code, code_verifier: c.verifier, redirect_uri: c.redirectUri, ...extra,
-  });
+const codeOf =
+  (client: Id | 'spa' = 'web') =>
+  (t: TestProvider) =>
+    t.codeFor(client);
+const redeem = (c: Code, extra: Record<string, string> = {}): Record<string, string> => ({
+  grant_type: 'authorization_code',
+  code: c.code,
+  code_verifier: c.verifier,
+  redirect_uri: c.redirectUri,
+  ...extra,
+});
 const without = (params: Record<string, string>, name: string) => {
   const { [name]: _, ...rest } = params;
   return rest;
 };
 /** The clock moved by `seconds` (a config field's value, plus `plus`) after `setup`. */
-const later = <S>(setup: (t: TestProvider) => Promise<S>, seconds: (t: TestProvider) => number, plus = 0) =>
+const later =
+  <S>(setup: (t: TestProvider) => Promise<S>, seconds: (t: TestProvider) => number, plus = 0) =>
   async (t: TestProvider) => {
     const s = await setup(t);
     t.clock.advance(seconds(t) + plus);
@@ -126,7 +149,10 @@ describe('authorization_code grant, through token()', () => {
         assert.equal(claimsOf(o).sub, c.userId);
         assert.equal(claimsOf(o).client_id, 'web');
         const issued = t.events.filter((e) => e.type === 'token_issued');
-        assert.deepEqual(issued.map((e) => e.type === 'token_issued' && e.grantType), ['authorization_code']);
+        assert.deepEqual(
+          issued.map((e) => e.type === 'token_issued' && e.grantType),
+          ['authorization_code'],
+        );
       },
     },
     {
@@ -177,7 +203,7 @@ describe('authorization_code grant, through token()', () => {
       },
     },
     {
-      name: 'redirect_uri other than the authorization request\'s',
+      name: "redirect_uri other than the authorization request's",
       setup: codeOf(),
       request: (c) => [redeem(c, { redirect_uri: 'https://web.example/other' }), as('web')],
       expect: refused('invalid_grant'),
@@ -207,7 +233,7 @@ describe('authorization_code grant, through token()', () => {
       expect: refused('invalid_client', 401),
     },
     {
-      name: 'expired: the clock moved to the end of the code\'s lifetime',
+      name: "expired: the clock moved to the end of the code's lifetime",
       setup: later(codeOf(), (t) => t.config.codeTtl),
       request: (c) => [redeem(c), as('web')],
       expect: refused('invalid_grant'),
@@ -244,8 +270,11 @@ describe('authorization_code grant, through token()', () => {
 });
 
 describe('refresh_token grant, through token()', () => {
-  const refresh = (s: Tokens, extra: Record<string, string> = {}) =>
-    ({ grant_type: 'refresh_token', refresh_token: s.refreshToken, ...extra });
+  const refresh = (s: Tokens, extra: Record<string, string> = {}) => ({
+    grant_type: 'refresh_token',
+    refresh_token: s.refreshToken,
+    ...extra,
+  });
   /** The refresh token is still good for its own client (the refused request left it unused). */
   const stillGood = async (t: TestProvider, s: Tokens) =>
     assertOutcome(await t.token(refresh(s), as('web')), answered({}, ['refresh_token']));
@@ -360,7 +389,9 @@ describe('client_credentials grant, through token()', () => {
       name: 'no scope asked: every scope of the client; no refresh or ID token',
       request: () => [cc(), as('svc')],
       expect: answered(
-        { token_type: 'Bearer', scope: 'api:read api:write' }, ['access_token'], ['refresh_token', 'id_token'],
+        { token_type: 'Bearer', scope: 'api:read api:write' },
+        ['access_token'],
+        ['refresh_token', 'id_token'],
       ),
       check: async (_t, _s, o) => {
         assert.equal(claimsOf(o).sub, 'svc');
@@ -435,8 +466,10 @@ describe('device_code grant, through token()', () => {
     const approval = { userId: user.id, sid: 'sid-1', authTime: t.clock.now(), amr: ['pwd'] };
     return t.p.stores.deviceCodes.approve(hash, approval, t.clock.now());
   });
-  const poll = (s: S, client = 'tv'): [Record<string, string>, As] =>
-    [{ grant_type: DEVICE_CODE_GRANT, device_code: s.deviceCode }, { clientId: client }];
+  const poll = (s: S, client = 'tv'): [Record<string, string>, As] => [
+    { grant_type: DEVICE_CODE_GRANT, device_code: s.deviceCode },
+    { clientId: client },
+  ];
   /** `setup`, then one poll answered authorization_pending. */
   const polled = (setup: (t: TestProvider) => Promise<S>) => async (t: TestProvider) => {
     const s = await setup(t);
@@ -458,7 +491,7 @@ describe('device_code grant, through token()', () => {
       expect: refused('authorization_pending'),
     },
     {
-      name: 'expired: the clock moved to the end of the code\'s lifetime',
+      name: "expired: the clock moved to the end of the code's lifetime",
       setup: later(started, (t) => t.config.deviceCodeTtl),
       request: poll,
       expect: refused('expired_token'),
@@ -500,8 +533,11 @@ describe('device_code grant, through token()', () => {
 
 describe('token exchange grant, through token()', () => {
   const exchange = (s: Tokens, extra: Record<string, string> = {}) => ({
-    grant_type: TOKEN_EXCHANGE_GRANT, subject_token: s.accessToken, subject_token_type: ACCESS_TOKEN_TYPE,
-    audience: ORDERS, ...extra,
+    grant_type: TOKEN_EXCHANGE_GRANT,
+    subject_token: s.accessToken,
+    subject_token_type: ACCESS_TOKEN_TYPE,
+    audience: ORDERS,
+    ...extra,
   });
   const tokens = (t: TestProvider) => tokensOf(t);
   table<Tokens>([
@@ -510,7 +546,9 @@ describe('token exchange grant, through token()', () => {
       setup: tokens,
       request: (s) => [exchange(s), as('gateway')],
       expect: answered(
-        { issued_token_type: ACCESS_TOKEN_TYPE, token_type: 'Bearer', scope: 'openid profile' }, [], ['refresh_token'],
+        { issued_token_type: ACCESS_TOKEN_TYPE, token_type: 'Bearer', scope: 'openid profile' },
+        [],
+        ['refresh_token'],
       ),
       check: async (_t, s, o) => {
         assert.equal(claimsOf(o).aud, ORDERS);
@@ -540,7 +578,8 @@ describe('token exchange grant, through token()', () => {
       },
       request: (s) => [exchange(s), as('gateway')],
       expect: refused('invalid_request'),
-      check: async (t) => assert.ok(t.events.some((e) => e.type === 'token_exchange_refused' && e.reason === 'revoked')),
+      check: async (t) =>
+        assert.ok(t.events.some((e) => e.type === 'token_exchange_refused' && e.reason === 'revoked')),
     },
     {
       name: 'a subject token of a client the policy does not list',

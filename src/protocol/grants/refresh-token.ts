@@ -13,13 +13,14 @@ import { isFapiClient } from '../fapi.ts';
 import { accessTokenPolicy, pickResource, currentRegistry, type AccessTokenPolicy } from '../resources.ts';
 
 /** What the refresh-token grant uses of the provider. */
-export type RefreshTokenDeps = Pick<Provider, 'now' | 'events' | 'log'>
-  & {
-    readonly config: Pick<Config, 'refreshIdleTtl'>
-      & DepsOf<typeof isFapiClient> & DepsOf<typeof narrowAuthorizationDetails>;
-    readonly stores: Pick<Stores, 'grants'>;
-  }
-  & RegistryDeps & PolicyDeps & UserTokenDeps;
+export type RefreshTokenDeps = Pick<Provider, 'now' | 'events' | 'log'> & {
+  readonly config: Pick<Config, 'refreshIdleTtl'> &
+    DepsOf<typeof isFapiClient> &
+    DepsOf<typeof narrowAuthorizationDetails>;
+  readonly stores: Pick<Stores, 'grants'>;
+} & RegistryDeps &
+  PolicyDeps &
+  UserTokenDeps;
 
 /** What accept() found a presented refresh token good for: the token response is built from it. */
 interface Accepted {
@@ -58,7 +59,9 @@ export const refreshToken: GrantHandler<RefreshTokenDeps> = {
     // The store may run accept and next more than once (ports/grants.ts): both only compute from
     // their arguments and what this request brought, and what they decide comes back in its result.
     const accept = (
-      refresh: RefreshTokenRecord, grant: GrantRecord, owner: UserRecord | undefined,
+      refresh: RefreshTokenRecord,
+      grant: GrantRecord,
+      owner: UserRecord | undefined,
     ): Verdict<Accepted, Refusal> => {
       if (refresh.clientId !== client.clientId) return { ok: false };
       if (refresh.expiresAt <= now || grant.expiresAt <= now || grant.revokedAt !== null) return { ok: false };
@@ -100,15 +103,23 @@ export const refreshToken: GrantHandler<RefreshTokenDeps> = {
     // FAPI 2.0 section 5.3.2.1: no rotation for these (confidential, sender-constrained) clients; the
     // token stays bound to the client and, through the grant, to its DPoP key.
     const result = isFapiClient(p.config, client)
-      ? await p.stores.grants.useRefresh(hash, now, now + p.config.refreshIdleTtl, accept,
-        (_refresh, grant, accepted) => accessToken(accepted, grant))
+      ? await p.stores.grants.useRefresh(
+          hash,
+          now,
+          now + p.config.refreshIdleTtl,
+          accept,
+          (_refresh, grant, accepted) => accessToken(accepted, grant),
+        )
       : await p.stores.grants.rotate(hash, now, accept, (refresh, grant, accepted) => {
-        const successor = newRefreshToken(p, grant, refresh.scope);
-        return { refresh: successor.record, access: accessToken(accepted, grant), refreshToken: successor.value };
-      });
+          const successor = newRefreshToken(p, grant, refresh.scope);
+          return { refresh: successor.record, access: accessToken(accepted, grant), refreshToken: successor.value };
+        });
     if (result.status === 'reused') {
       p.events({ type: 'refresh_reuse', clientId: result.clientId, ip: req.ip });
-      p.log.warn({ event: 'refresh_reuse', client_id: result.clientId, grant: result.grantId }, 'rotated refresh token replayed; family revoked');
+      p.log.warn(
+        { event: 'refresh_reuse', client_id: result.clientId, grant: result.grantId },
+        'rotated refresh token replayed; family revoked',
+      );
       throw invalidGrant('The refresh token is invalid.', 'refresh token reuse');
     }
     if (result.status === 'invalid' && result.orphaned) {

@@ -20,19 +20,20 @@ export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exch
 const URN = 'urn:ietf:params:oauth:token-type:';
 
 /** What the token-exchange grant uses of the provider, and the client key sets of trusted issuers. */
-export type TokenExchangeDeps = Pick<Provider, 'now' | 'keys' | 'events' | 'log' | 'pairwiseKeys'>
-  & {
-    readonly config: Pick<Config, 'issuer' | 'pairwiseSecret' | 'accessTokenTtl' | 'clockSkew'>;
-    readonly stores: Pick<Stores, 'revocations' | 'grants' | 'users' | 'clients' | 'replay'>;
-  }
-  & DepsOf<typeof clientKeys>
-  & DepsOf<typeof verifyAccessToken>;
+export type TokenExchangeDeps = Pick<Provider, 'now' | 'keys' | 'events' | 'log' | 'pairwiseKeys'> & {
+  readonly config: Pick<Config, 'issuer' | 'pairwiseSecret' | 'accessTokenTtl' | 'clockSkew'>;
+  readonly stores: Pick<Stores, 'revocations' | 'grants' | 'users' | 'clients' | 'replay'>;
+} & DepsOf<typeof clientKeys> &
+  DepsOf<typeof verifyAccessToken>;
 export const ACCESS_TOKEN_TYPE = `${URN}access_token`;
 export const REFRESH_TOKEN_TYPE = `${URN}refresh_token`;
 export const ID_TOKEN_TYPE = `${URN}id_token`;
 export const JWT_TOKEN_TYPE = `${URN}jwt`;
 const TYPES: ReadonlyMap<string, TokenExchangeTokenType> = new Map([
-  [ACCESS_TOKEN_TYPE, 'access_token'], [REFRESH_TOKEN_TYPE, 'refresh_token'], [ID_TOKEN_TYPE, 'id_token'], [JWT_TOKEN_TYPE, 'jwt'],
+  [ACCESS_TOKEN_TYPE, 'access_token'],
+  [REFRESH_TOKEN_TYPE, 'refresh_token'],
+  [ID_TOKEN_TYPE, 'id_token'],
+  [JWT_TOKEN_TYPE, 'jwt'],
 ]);
 /** Algorithms accepted from a trusted issuer that names none (RFC 8725, FAPI 2.0: no RS256 unless listed). */
 export const DEFAULT_EXTERNAL_ALGS = ['PS256', 'ES256', 'EdDSA'];
@@ -84,8 +85,10 @@ export function exchangeRequest(policy: TokenExchangePolicy, params: Params): Ex
   let actorType: TokenExchangeTokenType | undefined;
   if (params.actor_token !== undefined || params.actor_token_type !== undefined) {
     // Section 2.1: actor_token_type is required with actor_token and must not come without it.
-    if (params.actor_token === undefined || params.actor_token_type === undefined) throw invalidRequest('actor_token and actor_token_type go together.');
-    if (policy.delegation !== true) throw invalidRequest('This client may not exchange tokens for delegation (actor_token).');
+    if (params.actor_token === undefined || params.actor_token_type === undefined)
+      throw invalidRequest('actor_token and actor_token_type go together.');
+    if (policy.delegation !== true)
+      throw invalidRequest('This client may not exchange tokens for delegation (actor_token).');
     actorType = tokenType(policy, params.actor_token_type, 'actor_token_type');
   }
   const requested = params.requested_token_type ?? ACCESS_TOKEN_TYPE;
@@ -93,13 +96,16 @@ export function exchangeRequest(policy: TokenExchangePolicy, params: Params): Ex
   if (requested !== ACCESS_TOKEN_TYPE && requested !== JWT_TOKEN_TYPE) {
     throw invalidRequest(`requested_token_type must be ${ACCESS_TOKEN_TYPE} or ${JWT_TOKEN_TYPE}.`);
   }
-  if (params.audience !== undefined && params.resource !== undefined) throw invalidRequest('Send audience or resource, not both.');
+  if (params.audience !== undefined && params.resource !== undefined)
+    throw invalidRequest('Send audience or resource, not both.');
   const audience = params.audience ?? params.resource;
   if (audience === undefined) throw invalidRequest('audience or resource is required.');
   // RFC 8707 lets resource repeat (readParams joins the values with spaces); an exchange issues one
   // token for one audience, so several values are refused.
-  if (/\s/.test(audience)) throw invalidRequest('Send one audience or resource value: an exchange issues a token for one audience.');
-  if (!policy.audiences.includes(audience)) throw new OAuthError('invalid_target', 'This client may not ask for tokens for that audience.');
+  if (/\s/.test(audience))
+    throw invalidRequest('Send one audience or resource value: an exchange issues a token for one audience.');
+  if (!policy.audiences.includes(audience))
+    throw new OAuthError('invalid_target', 'This client may not ask for tokens for that audience.');
   return { audience, subjectType, actorType, issuedType: requested };
 }
 
@@ -107,13 +113,20 @@ export function exchangeRequest(policy: TokenExchangePolicy, params: Params): Ex
  * The scope of the new token: what was asked (default: all the subject token had that the client
  * and its policy allow), never more than the subject token, the client or the policy.
  */
-export function exchangeScope(client: ClientRecord, subjectScope: string | undefined, requested: string | undefined, policy?: TokenExchangePolicy): string {
+export function exchangeScope(
+  client: ClientRecord,
+  subjectScope: string | undefined,
+  requested: string | undefined,
+  policy?: TokenExchangePolicy,
+): string {
   const held = splitScope(subjectScope);
-  const allowed = (s: string) => client.scopes.includes(s) && (policy?.scopes === undefined || policy.scopes.includes(s));
+  const allowed = (s: string) =>
+    client.scopes.includes(s) && (policy?.scopes === undefined || policy.scopes.includes(s));
   if (requested === undefined) return held.filter(allowed).join(' ');
   const asked = splitScope(requested);
   for (const s of asked) {
-    if (!isScopeToken(s) || !held.includes(s) || !allowed(s)) throw new OAuthError('invalid_scope', `Scope ${s} is not available for this exchange.`);
+    if (!isScopeToken(s) || !held.includes(s) || !allowed(s))
+      throw new OAuthError('invalid_scope', `Scope ${s} is not available for this exchange.`);
   }
   return [...new Set(asked)].join(' ');
 }
@@ -196,19 +209,30 @@ export function possessionProven(ctx: GrantContext, bound: { jkt?: string | null
   return true;
 }
 
-/** An access token Tessera issued: signature, typ, issuer, expiry, revocation, its key binding proven; the grant it joins. */
+/**
+ * An access token Tessera issued: signature, typ, issuer, expiry, revocation, its key binding proven; the grant it
+ * joins.
+ */
 async function fromAccessToken(p: TokenExchangeDeps, ctx: GrantContext, token: string): Promise<Party> {
   const claims = await verifyAccessToken(p, token);
   if (!claims) throw new TokenRefused('invalid_access_token');
   if (await p.stores.revocations.isTokenRevoked(claims)) throw new TokenRefused('revoked');
-  if (claims.cnf && !possessionProven(ctx, { jkt: claims.cnf.jkt, x5t: claims.cnf['x5t#S256'] })) throw new TokenRefused('sender_constrained');
+  if (claims.cnf && !possessionProven(ctx, { jkt: claims.cnf.jkt, x5t: claims.cnf['x5t#S256'] }))
+    throw new TokenRefused('sender_constrained');
   const act = readAct(claims.act);
   if (act === null) throw new TokenRefused('malformed_act');
   const grant = await p.stores.grants.findByAccessToken(claims.jti);
   if (grant && grant.revokedAt !== null) throw new TokenRefused('revoked', 'grant revoked');
   return {
-    sub: claims.sub, clientId: claims.client_id, scope: claims.scope, exp: claims.exp, authTime: claims.auth_time, act,
-    mayAct: (claims as JWTPayload).may_act, grantId: grant?.id, userId: grant?.userId,
+    sub: claims.sub,
+    clientId: claims.client_id,
+    scope: claims.scope,
+    exp: claims.exp,
+    authTime: claims.auth_time,
+    act,
+    mayAct: (claims as JWTPayload).may_act,
+    grantId: grant?.id,
+    userId: grant?.userId,
   };
 }
 
@@ -222,13 +246,22 @@ async function fromRefreshToken(p: TokenExchangeDeps, ctx: GrantContext, token: 
   if (!found) throw new TokenRefused('invalid_refresh_token');
   const { refresh, grant } = found;
   if (grant.revokedAt !== null) throw new TokenRefused('revoked', 'grant revoked');
-  if (!possessionProven(ctx, { jkt: grant.dpopJkt, x5t: grant.certThumbprint })) throw new TokenRefused('sender_constrained', 'bound refresh token without its proof');
+  if (!possessionProven(ctx, { jkt: grant.dpopJkt, x5t: grant.certThumbprint }))
+    throw new TokenRefused('sender_constrained', 'bound refresh token without its proof');
   if (refresh.usedAt !== null) throw new TokenRefused('rotated', 'refresh token already rotated');
   const exp = Math.min(refresh.expiresAt, grant.expiresAt);
   if (exp <= now) throw new TokenRefused('expired');
   const user = await p.stores.users.get(grant.userId);
   if (!user || user.disabled) throw new TokenRefused('user_disabled');
-  return { sub: grant.userId, clientId: refresh.clientId, scope: refresh.scope, exp, authTime: grant.authTime ?? undefined, grantId: grant.id, userId: grant.userId };
+  return {
+    sub: grant.userId,
+    clientId: refresh.clientId,
+    scope: refresh.scope,
+    exp,
+    authTime: grant.authTime ?? undefined,
+    grantId: grant.id,
+    userId: grant.userId,
+  };
 }
 
 /** An ID token Tessera issued: verified with jose against its own keys, unexpired, of an enabled user. */
@@ -237,19 +270,34 @@ async function fromIdToken(p: TokenExchangeDeps, token: string, now: number): Pr
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(token, keyResolver(ring), {
-      issuer: p.config.issuer, typ: 'JWT', algorithms: ring.algorithms, requiredClaims: ['sub', 'aud', 'iat', 'exp'], currentDate: new Date(now * 1000),
+      issuer: p.config.issuer,
+      typ: 'JWT',
+      algorithms: ring.algorithms,
+      requiredClaims: ['sub', 'aud', 'iat', 'exp'],
+      currentDate: new Date(now * 1000),
     }));
   } catch (err) {
-    throw new TokenRefused(err instanceof joseErrors.JWTExpired ? 'expired' : 'invalid_id_token', err instanceof Error ? err.message : undefined);
+    throw new TokenRefused(
+      err instanceof joseErrors.JWTExpired ? 'expired' : 'invalid_id_token',
+      err instanceof Error ? err.message : undefined,
+    );
   }
   // Tessera's ID tokens have one audience, the client; an access token (at+jwt) fails on typ above.
   const aud = Array.isArray(payload.aud) ? (payload.aud.length === 1 ? payload.aud[0] : undefined) : payload.aud;
-  if (typeof payload.sub !== 'string' || typeof aud !== 'string' || typeof payload.exp !== 'number') throw new TokenRefused('invalid_id_token');
+  if (typeof payload.sub !== 'string' || typeof aud !== 'string' || typeof payload.exp !== 'number')
+    throw new TokenRefused('invalid_id_token');
   // A pairwise subject is never mapped back to the user: such ID tokens cannot be exchanged.
-  if ((await p.stores.clients.get(aud))?.metadata.subject_type === 'pairwise') throw new TokenRefused('pairwise_subject');
+  if ((await p.stores.clients.get(aud))?.metadata.subject_type === 'pairwise')
+    throw new TokenRefused('pairwise_subject');
   const user = await p.stores.users.get(payload.sub);
   if (!user || user.disabled) throw new TokenRefused('user_disabled');
-  return { sub: payload.sub, clientId: aud, exp: payload.exp, authTime: typeof payload.auth_time === 'number' ? payload.auth_time : undefined, userId: payload.sub };
+  return {
+    sub: payload.sub,
+    clientId: aud,
+    exp: payload.exp,
+    authTime: typeof payload.auth_time === 'number' ? payload.auth_time : undefined,
+    userId: payload.sub,
+  };
 }
 
 /**
@@ -258,48 +306,101 @@ async function fromIdToken(p: TokenExchangeDeps, token: string, now: number): Pr
  * skew, and a jti presented once (the replay cache, until the JWT expires).
  */
 async function fromExternalJwt(
-  p: TokenExchangeDeps, issuers: readonly TrustedIssuer[], token: string, now: number,
+  p: TokenExchangeDeps,
+  issuers: readonly TrustedIssuer[],
+  token: string,
+  now: number,
 ): Promise<Party> {
   let iss: unknown;
-  try { iss = decodeJwt(token).iss; } catch { throw new TokenRefused('malformed'); }
+  try {
+    iss = decodeJwt(token).iss;
+  } catch {
+    throw new TokenRefused('malformed');
+  }
   const trusted = issuers.find((t) => t.issuer === iss);
   if (!trusted) throw new TokenRefused('untrusted_issuer', `issuer ${String(iss).slice(0, 100)}`);
   const skew = p.config.clockSkew;
   let payload: JWTPayload;
   try {
-    ({ payload } = await verifyWithClientKeys(clientKeys(p), { clientId: `issuer ${trusted.issuer}`, metadata: { jwks: trusted.jwks, jwks_uri: trusted.jwks_uri } }, token, {
-      issuer: trusted.issuer, audience: [p.config.issuer, `${p.config.issuer}/token`], algorithms: trusted.algorithms ?? DEFAULT_EXTERNAL_ALGS,
-      requiredClaims: ['sub', 'aud', 'exp', 'iat', 'jti'], clockTolerance: skew, currentDate: new Date(now * 1000),
-    }));
+    ({ payload } = await verifyWithClientKeys(
+      clientKeys(p),
+      { clientId: `issuer ${trusted.issuer}`, metadata: { jwks: trusted.jwks, jwks_uri: trusted.jwks_uri } },
+      token,
+      {
+        issuer: trusted.issuer,
+        audience: [p.config.issuer, `${p.config.issuer}/token`],
+        algorithms: trusted.algorithms ?? DEFAULT_EXTERNAL_ALGS,
+        requiredClaims: ['sub', 'aud', 'exp', 'iat', 'jti'],
+        clockTolerance: skew,
+        currentDate: new Date(now * 1000),
+      },
+    ));
   } catch (err) {
-    throw new TokenRefused(err instanceof joseErrors.JWTExpired ? 'expired' : 'invalid_jwt', err instanceof Error ? err.message : undefined);
+    throw new TokenRefused(
+      err instanceof joseErrors.JWTExpired ? 'expired' : 'invalid_jwt',
+      err instanceof Error ? err.message : undefined,
+    );
   }
-  if (!shortString(payload.sub) || !shortString(payload.jti) || typeof payload.exp !== 'number' || typeof payload.iat !== 'number') throw new TokenRefused('invalid_jwt');
+  if (
+    !shortString(payload.sub) ||
+    !shortString(payload.jti) ||
+    typeof payload.exp !== 'number' ||
+    typeof payload.iat !== 'number'
+  )
+    throw new TokenRefused('invalid_jwt');
   if (payload.iat > now + skew) throw new TokenRefused('invalid_jwt', 'iat in the future');
   const act = readAct(payload.act);
   if (act === null) throw new TokenRefused('malformed_act');
-  if (payload.client_id !== undefined && !shortString(payload.client_id)) throw new TokenRefused('invalid_jwt', 'client_id');
+  if (payload.client_id !== undefined && !shortString(payload.client_id))
+    throw new TokenRefused('invalid_jwt', 'client_id');
   if (payload.scope !== undefined && typeof payload.scope !== 'string') throw new TokenRefused('invalid_jwt', 'scope');
   // Single use: a JWT presented once more (as subject or actor, to any client) is refused. The key
   // is hashed to a fixed length (the Redis replay cache takes at most 512 characters).
-  if (!(await p.stores.replay.claim(`token-exchange:${tokenHash(`${trusted.issuer} ${payload.jti}`)}`, payload.exp + skew, now, Math.floor(payload.iat) - skew))) throw new TokenRefused('replayed');
+  if (
+    !(await p.stores.replay.claim(
+      `token-exchange:${tokenHash(`${trusted.issuer} ${payload.jti}`)}`,
+      payload.exp + skew,
+      now,
+      Math.floor(payload.iat) - skew,
+    ))
+  )
+    throw new TokenRefused('replayed');
   return {
-    sub: payload.sub, iss: trusted.issuer, clientId: payload.client_id as string | undefined, scope: payload.scope as string | undefined,
-    exp: payload.exp, authTime: typeof payload.auth_time === 'number' ? payload.auth_time : undefined, act, mayAct: payload.may_act,
+    sub: payload.sub,
+    iss: trusted.issuer,
+    clientId: payload.client_id as string | undefined,
+    scope: payload.scope as string | undefined,
+    exp: payload.exp,
+    authTime: typeof payload.auth_time === 'number' ? payload.auth_time : undefined,
+    act,
+    mayAct: payload.may_act,
   };
 }
 
 /** Verifies a subject or actor token of the given type and checks it against the policy. */
 async function party(
-  p: TokenExchangeDeps, ctx: GrantContext, policy: TokenExchangePolicy, type: TokenExchangeTokenType, token: string,
-  role: 'subject' | 'actor', now: number,
+  p: TokenExchangeDeps,
+  ctx: GrantContext,
+  policy: TokenExchangePolicy,
+  type: TokenExchangeTokenType,
+  token: string,
+  role: 'subject' | 'actor',
+  now: number,
 ): Promise<Party> {
   let found: Party;
   switch (type) {
-    case 'access_token': found = await fromAccessToken(p, ctx, token); break;
-    case 'refresh_token': found = await fromRefreshToken(p, ctx, token, now); break;
-    case 'id_token': found = await fromIdToken(p, token, now); break;
-    case 'jwt': found = await fromExternalJwt(p, policy.trusted_issuers ?? [], token, now); break;
+    case 'access_token':
+      found = await fromAccessToken(p, ctx, token);
+      break;
+    case 'refresh_token':
+      found = await fromRefreshToken(p, ctx, token, now);
+      break;
+    case 'id_token':
+      found = await fromIdToken(p, token, now);
+      break;
+    case 'jwt':
+      found = await fromExternalJwt(p, policy.trusted_issuers ?? [], token, now);
+      break;
   }
   // Tessera's own tokens must be of a client the policy names; an external JWT is vouched for by
   // its trusted issuer.
@@ -311,8 +412,15 @@ async function party(
 }
 
 async function verifyParty(
-  p: TokenExchangeDeps, ctx: GrantContext, client: ClientRecord, policy: TokenExchangePolicy,
-  type: TokenExchangeTokenType, token: string, role: 'subject' | 'actor', now: number, ip?: string,
+  p: TokenExchangeDeps,
+  ctx: GrantContext,
+  client: ClientRecord,
+  policy: TokenExchangePolicy,
+  type: TokenExchangeTokenType,
+  token: string,
+  role: 'subject' | 'actor',
+  now: number,
+  ip?: string,
 ): Promise<Party> {
   try {
     return await party(p, ctx, policy, type, token, role, now);
@@ -326,7 +434,16 @@ async function verifyParty(
 
 export const tokenExchange: GrantHandler<TokenExchangeDeps> = {
   grantType: TOKEN_EXCHANGE_GRANT,
-  parameters: new Set(['subject_token', 'subject_token_type', 'actor_token', 'actor_token_type', 'requested_token_type', 'audience', 'resource', 'scope']),
+  parameters: new Set([
+    'subject_token',
+    'subject_token_type',
+    'actor_token',
+    'actor_token_type',
+    'requested_token_type',
+    'audience',
+    'resource',
+    'scope',
+  ]),
   allowPublic: false,
   async handle(p, req, params, client, ctx) {
     const policy = client.metadata.token_exchange;
@@ -336,14 +453,36 @@ export const tokenExchange: GrantHandler<TokenExchangeDeps> = {
     const now = p.now();
     // A Tessera user is named as the exchanging client sees them (pairwise subjects are mapped
     // through the user id, never reversed); anyone else keeps the sub of their token.
-    const subjectOf = (x: Party) => x.userId !== undefined ? subjectFor(p.config.pairwiseSecret, client, x.userId, p.pairwiseKeys) : x.sub;
-    const subject = await verifyParty(p, ctx, client, policy, request.subjectType, params.subject_token, 'subject', now, req.ip);
-    const actor = request.actorType && await verifyParty(p, ctx, client, policy, request.actorType, params.actor_token!, 'actor', now, req.ip);
+    const subjectOf = (x: Party) =>
+      x.userId !== undefined ? subjectFor(p.config.pairwiseSecret, client, x.userId, p.pairwiseKeys) : x.sub;
+    const subject = await verifyParty(
+      p,
+      ctx,
+      client,
+      policy,
+      request.subjectType,
+      params.subject_token,
+      'subject',
+      now,
+      req.ip,
+    );
+    const actor =
+      request.actorType &&
+      (await verifyParty(p, ctx, client, policy, request.actorType, params.actor_token!, 'actor', now, req.ip));
     let act = subject.act;
     if (actor) {
       if (!mayActAllows(subject.mayAct, actor)) {
-        p.events({ type: 'token_exchange_refused', clientId: client.clientId, role: 'actor', reason: 'may_act', ip: req.ip });
-        throw invalidRequest('actor_token is not an acceptable actor token.', 'the subject token\'s may_act does not name the actor');
+        p.events({
+          type: 'token_exchange_refused',
+          clientId: client.clientId,
+          role: 'actor',
+          reason: 'may_act',
+          ip: req.ip,
+        });
+        throw invalidRequest(
+          'actor_token is not an acceptable actor token.',
+          "the subject token's may_act does not name the actor",
+        );
       }
       act = actClaim({ ...actor, sub: subjectOf(actor) }, subject.act);
       if (actDepth(act) > MAX_ACT_DEPTH) throw invalidRequest('The delegation chain is too long.');
@@ -353,17 +492,47 @@ export const tokenExchange: GrantHandler<TokenExchangeDeps> = {
     const ttl = Math.min(p.config.accessTokenTtl, subject.exp - now, actor ? actor.exp - now : Infinity);
     if (ttl <= 0) throw invalidRequest('subject_token is not an acceptable subject token.');
     const access = mintAccessToken(p.keys(), {
-      issuer: p.config.issuer, sub: subjectOf(subject), clientId: client.clientId, audience: request.audience, scope, now, ttl, authTime: subject.authTime, act,
+      issuer: p.config.issuer,
+      sub: subjectOf(subject),
+      clientId: client.clientId,
+      audience: request.audience,
+      scope,
+      now,
+      ttl,
+      authTime: subject.authTime,
+      act,
       // Bound like every token of this endpoint: to the request's DPoP key, or to the client's certificate.
-      jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx),
+      jkt: ctx.dpop?.jkt,
+      x5t: boundCertificate(ctx),
     });
     // A token from a user's grant: the new one joins that grant, so revoking the grant (consent
     // revoked, family reuse, user disabled) revokes it too.
-    if (subject.grantId && !(await p.stores.grants.addAccessToken(subject.grantId, { jti: access.jti, expiresAt: access.expiresAt }))) {
+    if (
+      subject.grantId &&
+      !(await p.stores.grants.addAccessToken(subject.grantId, { jti: access.jti, expiresAt: access.expiresAt }))
+    ) {
       throw invalidRequest('subject_token is not an acceptable subject token.', 'grant revoked');
     }
-    p.events({ type: 'token_exchanged', clientId: client.clientId, subjectTokenType: request.subjectType, actorTokenType: request.actorType, audience: request.audience, ip: req.ip });
-    p.log.info({ event: 'token_exchanged', client_id: client.clientId, subject_client: subject.clientId, subject_iss: subject.iss, actor: actor ? actor.sub : undefined, audience: request.audience, ip: req.ip }, 'token exchanged');
+    p.events({
+      type: 'token_exchanged',
+      clientId: client.clientId,
+      subjectTokenType: request.subjectType,
+      actorTokenType: request.actorType,
+      audience: request.audience,
+      ip: req.ip,
+    });
+    p.log.info(
+      {
+        event: 'token_exchanged',
+        client_id: client.clientId,
+        subject_client: subject.clientId,
+        subject_iss: subject.iss,
+        actor: actor ? actor.sub : undefined,
+        audience: request.audience,
+        ip: req.ip,
+      },
+      'token exchanged',
+    );
     return tokenResponse(access, ttl, { issuedTokenType: request.issuedType, scope: scope || undefined });
   },
 };

@@ -19,13 +19,12 @@ import type { AuthorizationDetail } from '../authorization-details.ts';
  * What the user grants' shared steps use: the clock, the key ring, these settings, and what the
  * ID token's signer needs.
  */
-export type UserTokenDeps = Pick<Provider, 'now' | 'keys' | 'pairwiseKeys'>
-  & {
-    readonly config: Pick<
-      Config, 'issuer' | 'pairwiseSecret' | 'defaultAudience' | 'accessTokenTtl' | 'idTokenTtl' | 'refreshIdleTtl'
-    >;
-  }
-  & DepsOf<typeof responseSigner>;
+export type UserTokenDeps = Pick<Provider, 'now' | 'keys' | 'pairwiseKeys'> & {
+  readonly config: Pick<
+    Config,
+    'issuer' | 'pairwiseSecret' | 'defaultAudience' | 'accessTokenTtl' | 'idTokenTtl' | 'refreshIdleTtl'
+  >;
+} & DepsOf<typeof responseSigner>;
 
 /** Whether this client gets refresh tokens: only when it is registered for the refresh_token grant. */
 export function issuesRefreshTokens(client: ClientRecord): boolean {
@@ -33,15 +32,22 @@ export function issuesRefreshTokens(client: ClientRecord): boolean {
 }
 
 export function newRefreshToken(
-  p: UserTokenDeps, grant: GrantRecord, scope: string,
+  p: UserTokenDeps,
+  grant: GrantRecord,
+  scope: string,
 ): { value: string; record: RefreshTokenRecord } {
   const value = randomToken(32);
   const now = p.now();
   return {
     value,
     record: {
-      tokenHash: tokenHash(value), grantId: grant.id, clientId: grant.clientId, scope,
-      createdAt: now, expiresAt: Math.min(now + p.config.refreshIdleTtl, grant.expiresAt), usedAt: null,
+      tokenHash: tokenHash(value),
+      grantId: grant.id,
+      clientId: grant.clientId,
+      scope,
+      createdAt: now,
+      expiresAt: Math.min(now + p.config.refreshIdleTtl, grant.expiresAt),
+      usedAt: null,
     },
   };
 }
@@ -55,9 +61,16 @@ export function newRefreshToken(
  * RFC 9396 `authorizationDetails` the token was granted with, when there are any.
  */
 export function userAccessToken(
-  p: UserTokenDeps, grant: GrantRecord, scope: string, client: ClientRecord,
+  p: UserTokenDeps,
+  grant: GrantRecord,
+  scope: string,
+  client: ClientRecord,
   bind: {
-    jkt?: string; x5t?: string; resource?: string | null; authorizationDetails?: AuthorizationDetail[]; ttl?: number;
+    jkt?: string;
+    x5t?: string;
+    resource?: string | null;
+    authorizationDetails?: AuthorizationDetail[];
+    ttl?: number;
     signer?: SigningKey;
   } = {},
 ): MintedAccessToken & { ttl: number } {
@@ -65,8 +78,18 @@ export function userAccessToken(
   const ttl = bind.ttl ?? p.config.accessTokenTtl;
   return {
     ...mintAccessToken(p.keys(), {
-      issuer: p.config.issuer, sub: subjectFor(p.config.pairwiseSecret, client, grant.userId, p.pairwiseKeys), clientId: grant.clientId, audience: audience ?? p.config.defaultAudience,
-      scope, now: p.now(), ttl, authTime: grant.authTime, jkt: bind.jkt, x5t: bind.x5t, authorizationDetails: bind.authorizationDetails, signer: bind.signer,
+      issuer: p.config.issuer,
+      sub: subjectFor(p.config.pairwiseSecret, client, grant.userId, p.pairwiseKeys),
+      clientId: grant.clientId,
+      audience: audience ?? p.config.defaultAudience,
+      scope,
+      now: p.now(),
+      ttl,
+      authTime: grant.authTime,
+      jkt: bind.jkt,
+      x5t: bind.x5t,
+      authorizationDetails: bind.authorizationDetails,
+      signer: bind.signer,
     }),
     ttl,
   };
@@ -79,9 +102,15 @@ export function userAccessToken(
  * claims only at userinfo); then those the `claims` parameter asked for in the ID token by name
  * (OIDC Core 5.5; the only way to get any other claim there).
  */
-export function idTokenUserClaims(client: ClientRecord, grant: Pick<GrantRecord, 'claims'>, scope: string, user: UserRecord | undefined): Record<string, unknown> {
+export function idTokenUserClaims(
+  client: ClientRecord,
+  grant: Pick<GrantRecord, 'claims'>,
+  scope: string,
+  user: UserRecord | undefined,
+): Record<string, unknown> {
   if (!user) return {};
-  const { sub: _sub, ...byScope } = client.metadata.id_token_scope_claims === false ? { sub: undefined } : userClaims(user, scope.split(' '));
+  const { sub: _sub, ...byScope } =
+    client.metadata.id_token_scope_claims === false ? { sub: undefined } : userClaims(user, scope.split(' '));
   return { ...byScope, ...(grant.claims ? namedUserClaims(user, grant.claims.id_token) : {}) };
 }
 
@@ -92,17 +121,31 @@ export function idTokenUserClaims(client: ClientRecord, grant: Pick<GrantRecord,
  * tokens (tokens/response-algs.ts), the access token with the server's own.
  */
 export function userTokenResponse(
-  p: UserTokenDeps, grant: GrantRecord, scope: string, access: MintedAccessToken & { ttl?: number },
-  refresh: string | undefined, nonce: string | null, client: ClientRecord, user?: UserRecord,
+  p: UserTokenDeps,
+  grant: GrantRecord,
+  scope: string,
+  access: MintedAccessToken & { ttl?: number },
+  refresh: string | undefined,
+  nonce: string | null,
+  client: ClientRecord,
+  user?: UserRecord,
   authorizationDetails?: AuthorizationDetail[],
 ): TokenResponse {
   let idToken: string | undefined;
   if (scope.split(' ').includes('openid')) {
     const acr = acrFor(grant.amr);
     idToken = mintIdToken(responseSigner(p, client, 'id_token'), {
-      issuer: p.config.issuer, sub: subjectFor(p.config.pairwiseSecret, client, grant.userId, p.pairwiseKeys), clientId: grant.clientId,
-      now: p.now(), ttl: p.config.idTokenTtl, authTime: grant.authTime, nonce, accessToken: access.token,
-      sid: grant.sid, amr: grant.amr, claims: { ...idTokenUserClaims(client, grant, scope, user), ...(acr ? { acr } : {}) },
+      issuer: p.config.issuer,
+      sub: subjectFor(p.config.pairwiseSecret, client, grant.userId, p.pairwiseKeys),
+      clientId: grant.clientId,
+      now: p.now(),
+      ttl: p.config.idTokenTtl,
+      authTime: grant.authTime,
+      nonce,
+      accessToken: access.token,
+      sid: grant.sid,
+      amr: grant.amr,
+      claims: { ...idTokenUserClaims(client, grant, scope, user), ...(acr ? { acr } : {}) },
     });
   }
   // expires_in is the token's own lifetime (a registry resource may set it: protocol/resources.ts).
@@ -110,4 +153,3 @@ export function userTokenResponse(
   const expiresIn = access.ttl ?? p.config.accessTokenTtl;
   return tokenResponse(access, expiresIn, { scope, authorizationDetails, refreshToken: refresh, idToken });
 }
-

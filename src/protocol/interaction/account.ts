@@ -11,14 +11,30 @@ import { checkCsrf, csrfToken, endSession, loadSession, SESSION_COOKIE, startSes
 const ACCOUNT_LOGIN_COOKIE = 'tessera_account_login';
 const PARAMS = new Set(['username', 'password', 'csrf', 'client_id']);
 const LIMITS = { username: 255, password: 1024, csrf: 128, client_id: 255 };
-const forbidden: OAuthResponse = { kind: 'page', status: 403, view: { name: 'error', title: 'Form expired', message: 'The form could not be verified. Reload the page and try again.' } };
+const forbidden: OAuthResponse = {
+  kind: 'page',
+  status: 403,
+  view: {
+    name: 'error',
+    title: 'Form expired',
+    message: 'The form could not be verified. Reload the page and try again.',
+  },
+};
 
 const form = (req: ProtocolRequest) => readFormParams(req.params, PARAMS, LIMITS);
 
 function loginView(p: Provider, secret: string, error?: string, username?: string, retryAfter?: number): OAuthResponse {
   return {
-    kind: 'page', ...loginPageAnswer(error, retryAfter),
-    view: { name: 'login', action: `${p.config.issuer}/account/login`, csrf: csrfToken(p, 'account-login', secret), clientName: 'your Tessera account', username, error },
+    kind: 'page',
+    ...loginPageAnswer(error, retryAfter),
+    view: {
+      name: 'login',
+      action: `${p.config.issuer}/account/login`,
+      csrf: csrfToken(p, 'account-login', secret),
+      clientName: 'your Tessera account',
+      username,
+      error,
+    },
     cookies: [{ name: ACCOUNT_LOGIN_COOKIE, value: secret, maxAge: p.config.interactionTtl, path: '/' }],
   };
 }
@@ -28,13 +44,24 @@ export async function showAccount(p: Provider, req: ProtocolRequest): Promise<OA
   if (!session) return loginView(p, req.cookies[ACCOUNT_LOGIN_COOKIE] ?? randomToken(32));
   const user = (await p.stores.users.get(session.userId))!;
   const consents = await p.stores.consents.listByUser(user.id);
-  const names = await Promise.all(consents.map(async (c) => (await p.stores.clients.get(c.clientId))?.clientName || c.clientId));
+  const names = await Promise.all(
+    consents.map(async (c) => (await p.stores.clients.get(c.clientId))?.clientName || c.clientId),
+  );
   return {
-    kind: 'page', status: 200,
+    kind: 'page',
+    status: 200,
     view: {
-      name: 'account', csrf: csrfToken(p, 'account', req.cookies[SESSION_COOKIE]!), username: user.username,
-      consents: consents.map((c, i) => ({ clientId: c.clientId, clientName: names[i]!, scopes: c.scopes, grantedAt: c.grantedAt })),
-      revokeAction: `${p.config.issuer}/account/revoke`, logoutAction: `${p.config.issuer}/account/logout`,
+      name: 'account',
+      csrf: csrfToken(p, 'account', req.cookies[SESSION_COOKIE]!),
+      username: user.username,
+      consents: consents.map((c, i) => ({
+        clientId: c.clientId,
+        clientName: names[i]!,
+        scopes: c.scopes,
+        grantedAt: c.grantedAt,
+      })),
+      revokeAction: `${p.config.issuer}/account/revoke`,
+      logoutAction: `${p.config.issuer}/account/logout`,
     },
   };
 }
@@ -63,7 +90,10 @@ export async function revokeConsent(p: Provider, req: ProtocolRequest): Promise<
   await p.stores.consents.revoke(ok.session.userId, clientId);
   const n = await p.stores.grants.revokeByUserAndClient(ok.session.userId, clientId, p.now());
   p.events({ type: 'consent_revoked', userId: ok.session.userId, clientId, ip: req.ip });
-  p.log.info({ event: 'consent_revoked', sub: ok.session.userId, client_id: clientId, grants: n }, 'consent revoked by user');
+  p.log.info(
+    { event: 'consent_revoked', sub: ok.session.userId, client_id: clientId, grants: n },
+    'consent revoked by user',
+  );
   return { kind: 'redirect', location: `${p.config.issuer}/account` };
 }
 

@@ -41,22 +41,39 @@ export interface AuthorizationRequest {
   device?: { codeHash: string; userCode: string };
 }
 
-export type ResponseTarget = Pick<AuthorizationRequest, 'clientId' | 'redirectUri' | 'responseMode' | 'responseAlg' | 'state'>;
+export type ResponseTarget = Pick<
+  AuthorizationRequest,
+  'clientId' | 'redirectUri' | 'responseMode' | 'responseAlg' | 'state'
+>;
 
 /**
  * Sends parameters to the client's redirect_uri, always with state (if any) and iss (RFC 9207).
  * Not exported: a code goes out through issueCode, an error through authorizationError (its guard).
  */
-function authorizationResponse(p: Provider, target: ResponseTarget, fields: Record<string, string>, cookies?: CookieSpec[]): OAuthResponse {
+function authorizationResponse(
+  p: Provider,
+  target: ResponseTarget,
+  fields: Record<string, string>,
+  cookies?: CookieSpec[],
+): OAuthResponse {
   let all: Record<string, string> = { ...fields };
   if (target.state !== undefined) all.state = target.state;
   if (isJwtMode(target.responseMode)) {
     // JARM: the parameters (with state) go inside one signed JWT, whose iss stands for RFC 9207's.
-    all = { response: jarmResponseJwt(jarmSigner(p, target.responseAlg), { issuer: p.config.issuer, clientId: target.clientId, now: p.now(), ttl: p.config.jarmTtl, fields: all }) };
+    all = {
+      response: jarmResponseJwt(jarmSigner(p, target.responseAlg), {
+        issuer: p.config.issuer,
+        clientId: target.clientId,
+        now: p.now(),
+        ttl: p.config.jarmTtl,
+        fields: all,
+      }),
+    };
   } else {
     all.iss = p.config.issuer;
   }
-  if (target.responseMode === 'form_post' || target.responseMode === 'form_post.jwt') return { kind: 'form_post', action: target.redirectUri, fields: all, cookies };
+  if (target.responseMode === 'form_post' || target.responseMode === 'form_post.jwt')
+    return { kind: 'form_post', action: target.redirectUri, fields: all, cookies };
   const url = new URL(target.redirectUri);
   for (const [k, v] of Object.entries(all)) url.searchParams.append(k, v);
   return { kind: 'redirect', location: url.href, cookies };
@@ -73,7 +90,12 @@ function authorizationResponse(p: Provider, target: ResponseTarget, fields: Reco
  * page with the error and a link there instead, and decides. That holds for prompt=none answers
  * too (RFC 9700 lists silent authentication among the attacks); codes are not errors and still go.
  */
-export async function authorizationError(p: Provider, target: ResponseTarget, err: OAuthError, cookies?: CookieSpec[]): Promise<OAuthResponse> {
+export async function authorizationError(
+  p: Provider,
+  target: ResponseTarget,
+  err: OAuthError,
+  cookies?: CookieSpec[],
+): Promise<OAuthResponse> {
   const client = await p.stores.clients.get(target.clientId);
   const shown = `${err.description} (${err.code})`;
   if (!client || client.disabled || !err.redirectable || !matchRedirectUri(client, target.redirectUri)) {
@@ -89,21 +111,44 @@ export async function authorizationError(p: Provider, target: ResponseTarget, er
     link = { href: res.location, text: `Return to ${client.clientName || client.clientId}${host ? ` (${host})` : ''}` };
   }
   return {
-    kind: 'page', status: denied ? 200 : 400, cookies,
-    view: { name: 'error', title: denied ? 'Access not allowed' : 'Request not valid', message: denied ? `You did not allow ${client.clientName || client.clientId} access. (${err.code})` : shown, ...(link ? { link } : {}) },
+    kind: 'page',
+    status: denied ? 200 : 400,
+    cookies,
+    view: {
+      name: 'error',
+      title: denied ? 'Access not allowed' : 'Request not valid',
+      message: denied ? `You did not allow ${client.clientName || client.clientId} access. (${err.code})` : shown,
+      ...(link ? { link } : {}),
+    },
   };
 }
 
 /** Issues a single-use authorization code bound to the client, redirect_uri, PKCE challenge and session. */
-export async function issueCode(p: Provider, areq: AuthorizationRequest, session: SessionRecord, cookies?: CookieSpec[]): Promise<OAuthResponse> {
+export async function issueCode(
+  p: Provider,
+  areq: AuthorizationRequest,
+  session: SessionRecord,
+  cookies?: CookieSpec[],
+): Promise<OAuthResponse> {
   const code = randomToken(32);
   const now = p.now();
   const record: CodeRecord = {
-    codeHash: tokenHash(code), grantId: randomToken(16), clientId: areq.clientId, userId: session.userId,
+    codeHash: tokenHash(code),
+    grantId: randomToken(16),
+    clientId: areq.clientId,
+    userId: session.userId,
     // An empty redirectUri records that the request relied on the single registered URI.
-    redirectUri: areq.redirectUriSent === false ? '' : areq.redirectUri, scope: areq.scope, nonce: areq.nonce ?? null, codeChallenge: areq.codeChallenge,
-    resource: areq.resource ?? null, sid: session.sid, authTime: session.authTime, amr: session.amr,
-    createdAt: now, expiresAt: now + (areq.fapi ? Math.min(p.config.codeTtl, FAPI_CODE_TTL) : p.config.codeTtl), dpopJkt: areq.dpopJkt ?? null,
+    redirectUri: areq.redirectUriSent === false ? '' : areq.redirectUri,
+    scope: areq.scope,
+    nonce: areq.nonce ?? null,
+    codeChallenge: areq.codeChallenge,
+    resource: areq.resource ?? null,
+    sid: session.sid,
+    authTime: session.authTime,
+    amr: session.amr,
+    createdAt: now,
+    expiresAt: now + (areq.fapi ? Math.min(p.config.codeTtl, FAPI_CODE_TTL) : p.config.codeTtl),
+    dpopJkt: areq.dpopJkt ?? null,
     authorizationDetails: areq.authorizationDetails ?? null,
     ...(areq.claims ? { claims: areq.claims } : {}),
   };

@@ -19,12 +19,28 @@ const PARAMS = new Set(['user_code', 'csrf']);
 const LIMITS = { user_code: 64, csrf: 128 };
 const WRONG_CODE = 'That code is not valid or has expired. Check the code shown on your device and try again.';
 
-const page = (title: string, message: string, status = 400): OAuthResponse => ({ kind: 'page', status, view: { name: 'error', title, message } });
+const page = (title: string, message: string, status = 400): OAuthResponse => ({
+  kind: 'page',
+  status,
+  view: { name: 'error', title, message },
+});
 
-function entryView(p: Provider, secret: string, o: { userCode?: string; error?: string; status?: number; retryAfter?: number } = {}): OAuthResponse {
+function entryView(
+  p: Provider,
+  secret: string,
+  o: { userCode?: string; error?: string; status?: number; retryAfter?: number } = {},
+): OAuthResponse {
   return {
-    kind: 'page', status: o.status ?? 200, headers: o.retryAfter ? { 'retry-after': String(o.retryAfter) } : undefined,
-    view: { name: 'device', action: `${p.config.issuer}/device`, csrf: csrfToken(p, 'device', secret), userCode: o.userCode, error: o.error },
+    kind: 'page',
+    status: o.status ?? 200,
+    headers: o.retryAfter ? { 'retry-after': String(o.retryAfter) } : undefined,
+    view: {
+      name: 'device',
+      action: `${p.config.issuer}/device`,
+      csrf: csrfToken(p, 'device', secret),
+      userCode: o.userCode,
+      error: o.error,
+    },
     cookies: [{ name: DEVICE_COOKIE, value: secret, maxAge: p.config.interactionTtl, path: '/' }],
   };
 }
@@ -44,22 +60,36 @@ export async function showDeviceEntry(p: Provider, req: ProtocolRequest): Promis
 export async function submitDeviceEntry(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
   const form = readFormParams(req.params, PARAMS, LIMITS);
   const secret = browserSecret(req);
-  if (!form || !secret || !checkCsrf(p, 'device', secret, form.csrf)) return page('Form expired', 'The form could not be verified. Reload the page and enter the code again.', 403);
+  if (!form || !secret || !checkCsrf(p, 'device', secret, form.csrf))
+    return page('Form expired', 'The form could not be verified. Reload the page and enter the code again.', 403);
   const now = p.now();
-  // Guessing user codes: wrong entries are counted per source address (an IPv6 address by its prefix), in storage every instance shares.
+  // Guessing user codes: wrong entries are counted per source address (an IPv6 address by its prefix), in storage every
+  // instance shares.
   const key = `device:ip:${addressKey(req.ip, p.config.rateLimitIpv6Prefix)}`;
   const failures = await p.stores.counters.get(key, now);
   if (failures && failures.count >= p.config.deviceMaxFailures) {
     const retryAfter = Math.max(1, failures.expiresAt - now);
     p.events({ type: 'device_user_code_throttled', ip: req.ip });
-    p.log.warn({ event: 'device_user_code_throttled', ip: req.ip, retry_after: retryAfter }, 'user-code entry throttled');
-    return entryView(p, secret, { userCode: form.user_code, error: `Too many wrong codes. Try again in ${retryAfter} second${retryAfter === 1 ? '' : 's'}.`, status: 429, retryAfter });
+    p.log.warn(
+      { event: 'device_user_code_throttled', ip: req.ip, retry_after: retryAfter },
+      'user-code entry throttled',
+    );
+    return entryView(p, secret, {
+      userCode: form.user_code,
+      error: `Too many wrong codes. Try again in ${retryAfter} second${retryAfter === 1 ? '' : 's'}.`,
+      status: 429,
+      retryAfter,
+    });
   }
   const code = normalizeUserCode(form.user_code ?? '');
   // A user code issued under the previous TESSERA_SECRET (during a rotation) is found by that hash.
   const previous = p.config.secretPrevious;
-  const record = code ? await p.stores.deviceCodes.findPendingByUserCode(userCodeHash(p.config.secret, code), now)
-    ?? (previous !== undefined ? await p.stores.deviceCodes.findPendingByUserCode(userCodeHash(previous, code), now) : undefined) : undefined;
+  const record = code
+    ? ((await p.stores.deviceCodes.findPendingByUserCode(userCodeHash(p.config.secret, code), now)) ??
+      (previous !== undefined
+        ? await p.stores.deviceCodes.findPendingByUserCode(userCodeHash(previous, code), now)
+        : undefined))
+    : undefined;
   const client = record ? await p.stores.clients.get(record.clientId) : undefined;
   if (!code || !record || !client || client.disabled) {
     await p.stores.counters.hit(key, now, p.config.deviceFailureWindow);
@@ -68,31 +98,77 @@ export async function submitDeviceEntry(p: Provider, req: ProtocolRequest): Prom
     return entryView(p, secret, { userCode: form.user_code, error: WRONG_CODE, status: 400 });
   }
   const areq: AuthorizationRequest = {
-    clientId: client.clientId, redirectUri: '', redirectUriSent: false, responseMode: 'query', scope: record.scope, codeChallenge: '',
-    resource: record.resource ?? undefined, prompt: ['consent'], device: { codeHash: record.deviceCodeHash, userCode: formatUserCode(code) },
+    clientId: client.clientId,
+    redirectUri: '',
+    redirectUriSent: false,
+    responseMode: 'query',
+    scope: record.scope,
+    codeChallenge: '',
+    resource: record.resource ?? undefined,
+    prompt: ['consent'],
+    device: { codeHash: record.deviceCodeHash, userCode: formatUserCode(code) },
   };
   return startInteraction(p, client, areq, await loadSession(p, req), req.cookies[INTERACTION_COOKIE]);
 }
 
 /** GET or POST /device. */
 export const deviceEntry = async (p: Provider, req: ProtocolRequest): Promise<OAuthResponse> => {
-  if (!featureEnabled(p.config, 'device_flow')) return { kind: 'page', status: 404, view: { name: 'error', title: 'Not found', message: 'Device sign-in is not available on this server.' } };
+  if (!featureEnabled(p.config, 'device_flow'))
+    return {
+      kind: 'page',
+      status: 404,
+      view: { name: 'error', title: 'Not found', message: 'Device sign-in is not available on this server.' },
+    };
   return req.method === 'POST' ? submitDeviceEntry(p, req) : showDeviceEntry(p, req);
 };
 
-const done = (approved: boolean, clientName: string, cookies: CookieSpec[]): OAuthResponse => ({ kind: 'page', status: 200, view: { name: 'device-done', approved, clientName }, cookies });
-const expired = (cookies: CookieSpec[]): OAuthResponse => ({ kind: 'page', status: 400, view: { name: 'error', title: 'Code expired', message: 'This code has expired or was already used. Start again on your device.' }, cookies });
+const done = (approved: boolean, clientName: string, cookies: CookieSpec[]): OAuthResponse => ({
+  kind: 'page',
+  status: 200,
+  view: { name: 'device-done', approved, clientName },
+  cookies,
+});
+const expired = (cookies: CookieSpec[]): OAuthResponse => ({
+  kind: 'page',
+  status: 400,
+  view: {
+    name: 'error',
+    title: 'Code expired',
+    message: 'This code has expired or was already used. Start again on your device.',
+  },
+  cookies,
+});
 
 /** The user allowed it: the device code becomes approved (once), and the device's next poll gets tokens. */
-export async function approveDevice(p: Provider, req: ProtocolRequest, areq: AuthorizationRequest, session: SessionRecord, clientName: string, cookies: CookieSpec[]): Promise<OAuthResponse> {
+export async function approveDevice(
+  p: Provider,
+  req: ProtocolRequest,
+  areq: AuthorizationRequest,
+  session: SessionRecord,
+  clientName: string,
+  cookies: CookieSpec[],
+): Promise<OAuthResponse> {
   const approval = { userId: session.userId, sid: session.sid, authTime: session.authTime, amr: session.amr };
   if (!(await p.stores.deviceCodes.approve(areq.device!.codeHash, approval, p.now()))) return expired(cookies);
-  p.events({ type: 'device_authorization_approved', userId: session.userId, clientId: areq.clientId, scope: areq.scope, ip: req.ip });
+  p.events({
+    type: 'device_authorization_approved',
+    userId: session.userId,
+    clientId: areq.clientId,
+    scope: areq.scope,
+    ip: req.ip,
+  });
   return done(true, clientName, cookies);
 }
 
 /** The user denied it: the device's next poll gets access_denied. */
-export async function denyDevice(p: Provider, req: ProtocolRequest, areq: AuthorizationRequest, userId: string, clientName: string, cookies: CookieSpec[]): Promise<OAuthResponse> {
+export async function denyDevice(
+  p: Provider,
+  req: ProtocolRequest,
+  areq: AuthorizationRequest,
+  userId: string,
+  clientName: string,
+  cookies: CookieSpec[],
+): Promise<OAuthResponse> {
   if (!(await p.stores.deviceCodes.deny(areq.device!.codeHash, p.now()))) return expired(cookies);
   p.events({ type: 'device_authorization_denied', userId, clientId: areq.clientId, ip: req.ip });
   return done(false, clientName, cookies);

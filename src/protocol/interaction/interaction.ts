@@ -17,8 +17,15 @@ import { checkCsrf, csrfToken, startSession } from './session.ts';
 const FORM_PARAMS = new Set(['username', 'password', 'csrf', 'decision']);
 const LIMITS = { username: 255, password: 1024, csrf: 128, decision: 16 };
 
-export const page = (title: string, message: string, status = 400): OAuthResponse => ({ kind: 'page', status, view: { name: 'error', title, message } });
-export const EXPIRED = page('Sign-in request expired', 'This sign-in request has expired or was already completed. Go back to the application and start again.');
+export const page = (title: string, message: string, status = 400): OAuthResponse => ({
+  kind: 'page',
+  status,
+  view: { name: 'error', title, message },
+});
+export const EXPIRED = page(
+  'Sign-in request expired',
+  'This sign-in request has expired or was already completed. Go back to the application and start again.',
+);
 
 export interface Loaded {
   ia: InteractionRecord;
@@ -36,14 +43,30 @@ export async function load(p: Provider, req: ProtocolRequest, uid: string): Prom
   if (!ia || ia.expiresAt <= p.now()) return EXPIRED;
   const browserSecret = req.cookies[INTERACTION_COOKIE];
   if (!browserSecret || !safeEqual(tokenHash(browserSecret), ia.browserHash)) {
-    return page('Sign-in request not recognised', 'This sign-in request was started in another browser or its cookie is missing. Go back to the application and start again.', 403);
+    return page(
+      'Sign-in request not recognised',
+      'This sign-in request was started in another browser or its cookie is missing. Go back to the application and start again.',
+      403,
+    );
   }
   const client = await p.stores.clients.get(ia.clientId);
   if (!client || client.disabled) return page('Unknown application', 'The application is no longer registered.');
-  return { ia, areq: ia.params as unknown as AuthorizationRequest, browserSecret, clientName: client.clientName || client.clientId, selfRegistered: client.metadata.registration !== undefined };
+  return {
+    ia,
+    areq: ia.params as unknown as AuthorizationRequest,
+    browserSecret,
+    clientName: client.clientName || client.clientId,
+    selfRegistered: client.metadata.registration !== undefined,
+  };
 }
 
-const hostOf = (uri: string) => { try { return new URL(uri).host || uri; } catch { return uri; } };
+const hostOf = (uri: string) => {
+  try {
+    return new URL(uri).host || uri;
+  } catch {
+    return uri;
+  }
+};
 
 /**
  * RFC 9700 section 4.11.2, RFC 7591 section 5, RFC 8628 section 5.4: a self-registered client's
@@ -65,14 +88,26 @@ async function consentView(p: Provider, l: Loaded, status = 200): Promise<OAuthR
   const registered = await Promise.all(uris.map((uri) => describeResource(p, uri)));
   const registryScopes = new Map(registered.flatMap((r) => r?.scopes ?? []).map((s) => [s.name, s.description]));
   return {
-    kind: 'page', status, formActions: formActions(l.areq),
+    kind: 'page',
+    status,
+    formActions: formActions(l.areq),
     view: {
-      name: 'consent', action: action(p, l.ia.uid, 'consent'), csrf: csrfToken(p, `ia:${l.ia.uid}`, l.browserSecret),
-      clientName: l.clientName, username: user.username,
-      scopes: l.areq.scope.split(' ').map((name) => ({ name, description: registryScopes.get(name) || describeScope(name) })),
-      ...(uris.length ? { resources: uris.map((uri, i) => ({ uri, ...(registered[i] ? { name: registered[i].displayName } : {}) })) } : {}),
-      userCode: l.areq.device?.userCode, claims: claimsBeyondScopes(l.areq.claims, l.areq.scope.split(' ')),
-      ...(l.areq.authorizationDetails ? { authorizationDetails: describeAuthorizationDetails(JSON.parse(l.areq.authorizationDetails)) } : {}),
+      name: 'consent',
+      action: action(p, l.ia.uid, 'consent'),
+      csrf: csrfToken(p, `ia:${l.ia.uid}`, l.browserSecret),
+      clientName: l.clientName,
+      username: user.username,
+      scopes: l.areq.scope
+        .split(' ')
+        .map((name) => ({ name, description: registryScopes.get(name) || describeScope(name) })),
+      ...(uris.length
+        ? { resources: uris.map((uri, i) => ({ uri, ...(registered[i] ? { name: registered[i].displayName } : {}) })) }
+        : {}),
+      userCode: l.areq.device?.userCode,
+      claims: claimsBeyondScopes(l.areq.claims, l.areq.scope.split(' ')),
+      ...(l.areq.authorizationDetails
+        ? { authorizationDetails: describeAuthorizationDetails(JSON.parse(l.areq.authorizationDetails)) }
+        : {}),
       ...unverified(l),
     },
   };
@@ -80,10 +115,17 @@ async function consentView(p: Provider, l: Loaded, status = 200): Promise<OAuthR
 
 function loginView(p: Provider, l: Loaded, error?: string, username?: string, retryAfter?: number): OAuthResponse {
   return {
-    kind: 'page', ...loginPageAnswer(error, retryAfter), formActions: formActions(l.areq),
+    kind: 'page',
+    ...loginPageAnswer(error, retryAfter),
+    formActions: formActions(l.areq),
     view: {
-      name: 'login', action: action(p, l.ia.uid, 'login'), csrf: csrfToken(p, `ia:${l.ia.uid}`, l.browserSecret),
-      clientName: l.clientName, username: username ?? l.areq.loginHint, error, ...unverified(l),
+      name: 'login',
+      action: action(p, l.ia.uid, 'login'),
+      csrf: csrfToken(p, `ia:${l.ia.uid}`, l.browserSecret),
+      clientName: l.clientName,
+      username: username ?? l.areq.loginHint,
+      error,
+      ...unverified(l),
       ...(p.config.selfRegistration ? { signupUrl: action(p, l.ia.uid, 'signup') } : {}),
     },
   };
@@ -95,23 +137,45 @@ async function selectAccountView(p: Provider, l: Loaded): Promise<OAuthResponse>
   const user = session ? await p.stores.users.get(session.userId) : undefined;
   if (!user) return EXPIRED;
   return {
-    kind: 'page', status: 200, formActions: formActions(l.areq),
-    view: { name: 'select-account', action: action(p, l.ia.uid, 'select'), csrf: csrfToken(p, `ia:${l.ia.uid}`, l.browserSecret), clientName: l.clientName, username: user.username, ...unverified(l) },
+    kind: 'page',
+    status: 200,
+    formActions: formActions(l.areq),
+    view: {
+      name: 'select-account',
+      action: action(p, l.ia.uid, 'select'),
+      csrf: csrfToken(p, `ia:${l.ia.uid}`, l.browserSecret),
+      clientName: l.clientName,
+      username: user.username,
+      ...unverified(l),
+    },
   };
 }
 
 /** Whether this interaction asked for the sign-up page (prompt=create) and sign-up is on. */
-export const creating = (p: Provider, l: Loaded): boolean => p.config.selfRegistration && l.areq.prompt.includes('create');
+export const creating = (p: Provider, l: Loaded): boolean =>
+  p.config.selfRegistration && l.areq.prompt.includes('create');
 
 /** The sign-up page (signup.ts handles its form). */
-export function signupView(p: Provider, l: Loaded, opts: { values?: Partial<SignupInput>; errors?: SignupProblems; error?: string; status?: number } = {}): OAuthResponse {
+export function signupView(
+  p: Provider,
+  l: Loaded,
+  opts: { values?: Partial<SignupInput>; errors?: SignupProblems; error?: string; status?: number } = {},
+): OAuthResponse {
   const v = opts.values ?? {};
   return {
-    kind: 'page', status: opts.status ?? 200, formActions: formActions(l.areq),
+    kind: 'page',
+    status: opts.status ?? 200,
+    formActions: formActions(l.areq),
     view: {
-      name: 'signup', action: action(p, l.ia.uid, 'signup'), csrf: csrfToken(p, `ia:${l.ia.uid}`, l.browserSecret), clientName: l.clientName,
+      name: 'signup',
+      action: action(p, l.ia.uid, 'signup'),
+      csrf: csrfToken(p, `ia:${l.ia.uid}`, l.browserSecret),
+      clientName: l.clientName,
       emailRequired: p.config.selfRegistrationEmail === 'required',
-      values: { username: v.username ?? '', email: v.email ?? '', name: v.name ?? '' }, errors: opts.errors ?? {}, error: opts.error, ...unverified(l),
+      values: { username: v.username ?? '', email: v.email ?? '', name: v.name ?? '' },
+      errors: opts.errors ?? {},
+      error: opts.error,
+      ...unverified(l),
       // Reached from the login page: a way back to it. With prompt=create the client asked for sign-up.
       ...(creating(p, l) ? {} : { loginUrl: `${p.config.issuer}/interaction/${l.ia.uid}` }),
     },
@@ -138,7 +202,8 @@ export async function selectAccount(p: Provider, req: ProtocolRequest, uid: stri
   const l = await load(p, req, uid);
   if ('kind' in l) return l;
   const form = readForm(req);
-  if (!form || !checkCsrf(p, `ia:${uid}`, l.browserSecret, form.csrf)) return page('Form expired', 'The form could not be verified. Go back to the application and start again.', 403);
+  if (!form || !checkCsrf(p, `ia:${uid}`, l.browserSecret, form.csrf))
+    return page('Form expired', 'The form could not be verified. Go back to the application and start again.', 403);
   if (!choosing(l)) return { kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}` };
   if (form.decision !== 'continue' && form.decision !== 'switch') return selectAccountView(p, l);
   const client = await p.stores.clients.get(l.ia.clientId);
@@ -146,9 +211,13 @@ export async function selectAccount(p: Provider, req: ProtocolRequest, uid: stri
   const ia = await p.stores.interactions.consume(uid);
   if (!ia) return EXPIRED;
   const areq: AuthorizationRequest = { ...l.areq, prompt: l.areq.prompt.filter((x) => x !== 'select_account') };
-  const session = form.decision === 'continue' && ia.sessionIdHash ? await p.stores.sessions.get(ia.sessionIdHash) : undefined;
+  const session =
+    form.decision === 'continue' && ia.sessionIdHash ? await p.stores.sessions.get(ia.sessionIdHash) : undefined;
   if (form.decision === 'continue') {
-    const user = session && session.expiresAt > p.now() && session.lastSeenAt + p.config.sessionIdleTtl > p.now() ? await p.stores.users.get(session.userId) : undefined;
+    const user =
+      session && session.expiresAt > p.now() && session.lastSeenAt + p.config.sessionIdleTtl > p.now()
+        ? await p.stores.users.get(session.userId)
+        : undefined;
     if (!user || user.disabled) return EXPIRED;
   }
   if (session && !(await needsConsent(p, client, session.userId, areq))) {
@@ -161,13 +230,19 @@ export async function selectAccount(p: Provider, req: ProtocolRequest, uid: stri
 const readForm = (req: ProtocolRequest) => readFormParams(req.params, FORM_PARAMS, LIMITS);
 
 /** Ends the interaction (once) and sends the code to the client (or approves the device). */
-export async function finish(p: Provider, req: ProtocolRequest, l: Loaded, cookies: CookieSpec[]): Promise<OAuthResponse> {
+export async function finish(
+  p: Provider,
+  req: ProtocolRequest,
+  l: Loaded,
+  cookies: CookieSpec[],
+): Promise<OAuthResponse> {
   const ia = await p.stores.interactions.consume(l.ia.uid);
   if (!ia || !ia.sessionIdHash) return EXPIRED;
   const session = await p.stores.sessions.get(ia.sessionIdHash);
   if (!session) return EXPIRED;
   await p.stores.sessions.touch(session.idHash, p.now());
-  // The interaction cookie stays: it is the browser's, shared by the interactions of its other tabs (authorize.ts startInteraction).
+  // The interaction cookie stays: it is the browser's, shared by the interactions of its other tabs (authorize.ts
+  // startInteraction).
   if (l.areq.device) return approveDevice(p, req, l.areq, session, l.clientName, cookies);
   return issueCode(p, l.areq, session, cookies);
 }
@@ -177,7 +252,8 @@ export async function submitLogin(p: Provider, req: ProtocolRequest, uid: string
   const l = await load(p, req, uid);
   if ('kind' in l) return l;
   const form = readForm(req);
-  if (!form || !checkCsrf(p, `ia:${uid}`, l.browserSecret, form.csrf)) return page('Form expired', 'The form could not be verified. Go back to the application and start again.', 403);
+  if (!form || !checkCsrf(p, `ia:${uid}`, l.browserSecret, form.csrf))
+    return page('Form expired', 'The form could not be verified. Go back to the application and start again.', 403);
   if (l.ia.loginAt !== null) return { kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}` };
   const username = form.username ?? '';
   const result = await checkLogin(p, req.ip, username, form.password ?? '', { client_id: l.ia.clientId });
@@ -197,8 +273,10 @@ export async function submitConsent(p: Provider, req: ProtocolRequest, uid: stri
   const l = await load(p, req, uid);
   if ('kind' in l) return l;
   const form = readForm(req);
-  if (!form || !checkCsrf(p, `ia:${uid}`, l.browserSecret, form.csrf)) return page('Form expired', 'The form could not be verified. Go back to the application and start again.', 403);
-  if (l.ia.loginAt === null || !l.ia.sessionIdHash) return { kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}` };
+  if (!form || !checkCsrf(p, `ia:${uid}`, l.browserSecret, form.csrf))
+    return page('Form expired', 'The form could not be verified. Go back to the application and start again.', 403);
+  if (l.ia.loginAt === null || !l.ia.sessionIdHash)
+    return { kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}` };
   if (form.decision === 'deny') {
     if (!(await p.stores.interactions.consume(uid))) return EXPIRED;
     if (l.areq.device) {
@@ -212,7 +290,16 @@ export async function submitConsent(p: Provider, req: ProtocolRequest, uid: stri
   if (!session) return EXPIRED;
   const scopes = l.areq.scope.split(' ');
   await p.stores.consents.grant(session.userId, l.ia.clientId, scopes, p.now(), splitResources(l.areq.resource));
-  const detailTypes = l.areq.authorizationDetails ? [...new Set((JSON.parse(l.areq.authorizationDetails) as { type: string }[]).map((d) => d.type))] : undefined;
-  p.events({ type: 'consent_granted', userId: session.userId, clientId: l.ia.clientId, scopes, ip: req.ip, ...(detailTypes ? { authorizationDetailsTypes: detailTypes } : {}) });
+  const detailTypes = l.areq.authorizationDetails
+    ? [...new Set((JSON.parse(l.areq.authorizationDetails) as { type: string }[]).map((d) => d.type))]
+    : undefined;
+  p.events({
+    type: 'consent_granted',
+    userId: session.userId,
+    clientId: l.ia.clientId,
+    scopes,
+    ip: req.ip,
+    ...(detailTypes ? { authorizationDetailsTypes: detailTypes } : {}),
+  });
   return finish(p, req, l, []);
 }

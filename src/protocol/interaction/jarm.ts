@@ -22,23 +22,42 @@ export const isJwtMode = (mode: ResponseMode): boolean => mode.endsWith('.jwt');
  * the code flow), else JWT responses for a client registered with authorization_signed_response_alg
  * (JARM section 3), else query. Throws invalid_request for an unknown value.
  */
-export function responseModeFor(client: Pick<ClientRecord, 'metadata'>, requested: string | undefined, jarm = true): ResponseMode {
+export function responseModeFor(
+  client: Pick<ClientRecord, 'metadata'>,
+  requested: string | undefined,
+  jarm = true,
+): ResponseMode {
   // TESSERA_FEATURES_DISABLED=jarm: the JWT modes are unknown values, and responses are never signed.
   if (!jarm) {
     if (requested === undefined || requested === 'query' || requested === 'form_post') return requested ?? 'query';
     throw invalidRequest(`response_mode must be one of ${PLAIN_MODES.join(', ')}.`);
   }
   switch (requested) {
-    case undefined: return client.metadata.authorization_signed_response_alg !== undefined ? 'query.jwt' : 'query';
-    case 'query': case 'form_post': case 'query.jwt': case 'form_post.jwt': return requested;
-    case 'jwt': return 'query.jwt';
-    default: throw invalidRequest(`response_mode must be one of ${RESPONSE_MODES.join(', ')}.`);
+    case undefined:
+      return client.metadata.authorization_signed_response_alg !== undefined ? 'query.jwt' : 'query';
+    case 'query':
+    case 'form_post':
+    case 'query.jwt':
+    case 'form_post.jwt':
+      return requested;
+    case 'jwt':
+      return 'query.jwt';
+    default:
+      throw invalidRequest(`response_mode must be one of ${RESPONSE_MODES.join(', ')}.`);
   }
 }
 
 /** The response mode for an error answer when the request's own response_mode may be invalid. */
-export function errorResponseModeFor(client: Pick<ClientRecord, 'metadata'>, requested: string | undefined, jarm = true): ResponseMode {
-  try { return responseModeFor(client, requested, jarm); } catch { return responseModeFor(client, undefined, jarm); }
+export function errorResponseModeFor(
+  client: Pick<ClientRecord, 'metadata'>,
+  requested: string | undefined,
+  jarm = true,
+): ResponseMode {
+  try {
+    return responseModeFor(client, requested, jarm);
+  } catch {
+    return responseModeFor(client, undefined, jarm);
+  }
 }
 
 type AlgProvider = { config: Parameters<typeof responseAlg>[0]; keys(): KeyRing };
@@ -62,7 +81,11 @@ export function jarmSigner(p: AlgProvider, alg: string | undefined): SigningKey 
   const key = p.keys().signer(chosen);
   if (!key) {
     const err = unavailableAlg('authorization', chosen);
-    throw new OAuthError('invalid_request', 'This server cannot sign authorization responses with the algorithm this application is registered for.', { redirectable: false, detail: err.detail });
+    throw new OAuthError(
+      'invalid_request',
+      'This server cannot sign authorization responses with the algorithm this application is registered for.',
+      { redirectable: false, detail: err.detail },
+    );
   }
   return key;
 }
@@ -71,7 +94,16 @@ export function jarmSigner(p: AlgProvider, alg: string | undefined): SigningKey 
  * The signed response (JARM section 2.1): iss, aud (the client), exp (TESSERA_JARM_TTL) and the
  * response parameters (code and state, or error, error_description and state), under `key` (jarmSigner).
  */
-export function jarmResponseJwt(key: SigningKey, c: { issuer: string; clientId: string; now: number; ttl: number; fields: Record<string, string> }): string {
-  const payload: Record<string, unknown> = { ...c.fields, iss: c.issuer, aud: c.clientId, exp: c.now + c.ttl, iat: c.now };
+export function jarmResponseJwt(
+  key: SigningKey,
+  c: { issuer: string; clientId: string; now: number; ttl: number; fields: Record<string, string> },
+): string {
+  const payload: Record<string, unknown> = {
+    ...c.fields,
+    iss: c.issuer,
+    aud: c.clientId,
+    exp: c.now + c.ttl,
+    iat: c.now,
+  };
   return signJwt(key, 'JWT', payload);
 }

@@ -21,7 +21,11 @@ export interface LoginThrottleConfig {
 }
 
 /** The counters of an attempt; the source is the address's rate-limit key (an IPv6 address by its prefix). */
-function keys(p: Provider, username: string, address: string): { key: string; max: (c: LoginThrottleConfig) => number }[] {
+function keys(
+  p: Provider,
+  username: string,
+  address: string,
+): { key: string; max: (c: LoginThrottleConfig) => number }[] {
   // One account name, one counter: "Bob", "bob" and "ｂｏｂ" share it (the canonical form of RFC 8265).
   const user = tokenHash(canonicalUsername(username) ?? username.toLowerCase());
   const ip = addressKey(address, p.config.rateLimitIpv6Prefix);
@@ -57,7 +61,10 @@ export async function recordLoginFailure(p: Provider, username: string, ip: stri
   for (const k of keys(p, username, ip)) await p.stores.counters.hit(k.key, p.now(), p.config.loginWindow);
 }
 
-/** A successful login clears the account's counters (not the source's: one valid password must not excuse a credential-stuffing run). */
+/**
+ * A successful login clears the account's counters (not the source's: one valid password must not excuse a
+ * credential-stuffing run).
+ */
 export async function recordLoginSuccess(p: Provider, username: string, ip: string): Promise<void> {
   const [pair, user] = keys(p, username, ip);
   await p.stores.counters.reset(pair!.key);
@@ -65,7 +72,10 @@ export async function recordLoginSuccess(p: Provider, username: string, ip: stri
 }
 
 /** Status and headers of a login page: 200, 400 after a failure, 429 with Retry-After when throttled. */
-export function loginPageAnswer(error?: string, retryAfter?: number): { status: number; headers?: Record<string, string> } {
+export function loginPageAnswer(
+  error?: string,
+  retryAfter?: number,
+): { status: number; headers?: Record<string, string> } {
   if (retryAfter) return { status: 429, headers: { 'retry-after': String(retryAfter) } };
   return { status: error ? 400 : 200 };
 }
@@ -77,7 +87,13 @@ export type LoginResult = { user: UserRecord } | { error: string; retryAfter?: n
  * Argon2id check (timed the same for unknown users), counting failures and clearing them on
  * success.
  */
-export async function checkLogin(p: Provider, ip: string, username: string, password: string, context: Record<string, unknown>): Promise<LoginResult> {
+export async function checkLogin(
+  p: Provider,
+  ip: string,
+  username: string,
+  password: string,
+  context: Record<string, unknown>,
+): Promise<LoginResult> {
   const retryAfter = await loginRetryAfter(p, username, ip);
   const clientId = typeof context.client_id === 'string' ? context.client_id : undefined;
   // The audit records of a failed or throttled attempt name the account it targeted, by user id,
@@ -86,8 +102,14 @@ export async function checkLogin(p: Provider, ip: string, username: string, pass
   const target = user ? { targetUserId: user.id } : {};
   if (retryAfter > 0) {
     p.events({ type: 'login_throttled', clientId, ip, ...target });
-    p.log.warn({ event: 'login_throttled', ip, retry_after: retryAfter, ...(user ? { target_sub: user.id } : {}), ...context }, 'login throttled');
-    return { error: `Too many failed attempts. Try again in ${retryAfter} second${retryAfter === 1 ? '' : 's'}.`, retryAfter };
+    p.log.warn(
+      { event: 'login_throttled', ip, retry_after: retryAfter, ...(user ? { target_sub: user.id } : {}), ...context },
+      'login throttled',
+    );
+    return {
+      error: `Too many failed attempts. Try again in ${retryAfter} second${retryAfter === 1 ? '' : 's'}.`,
+      retryAfter,
+    };
   }
   const ok = await verifyPassword(password, user?.passwordHash);
   if (!user || !ok || user.disabled) {

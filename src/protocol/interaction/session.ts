@@ -24,7 +24,12 @@ export async function loadSession(p: Provider, req: ProtocolRequest): Promise<Se
  * on); when another user signs in, the previous user's session ends for its clients too
  * (back- and front-channel logout; the frames cannot be shown here, the back channel goes out).
  */
-export async function startSession(p: Provider, req: ProtocolRequest, userId: string, amr: string[]): Promise<{ session: SessionRecord; cookie: CookieSpec }> {
+export async function startSession(
+  p: Provider,
+  req: ProtocolRequest,
+  userId: string,
+  amr: string[],
+): Promise<{ session: SessionRecord; cookie: CookieSpec }> {
   const old = req.cookies[SESSION_COOKIE];
   let sid = randomToken(16);
   if (old && old.length <= 128) {
@@ -36,8 +41,14 @@ export async function startSession(p: Provider, req: ProtocolRequest, userId: st
   const value = randomToken(32);
   const now = p.now();
   const session: SessionRecord = {
-    idHash: tokenHash(value), sid, userId, authTime: now, amr,
-    createdAt: now, lastSeenAt: now, expiresAt: now + p.config.sessionAbsoluteTtl,
+    idHash: tokenHash(value),
+    sid,
+    userId,
+    authTime: now,
+    amr,
+    createdAt: now,
+    lastSeenAt: now,
+    expiresAt: now + p.config.sessionAbsoluteTtl,
   };
   await p.stores.sessions.create(session);
   return { session, cookie: { name: SESSION_COOKIE, value, maxAge: p.config.sessionAbsoluteTtl, path: '/' } };
@@ -54,7 +65,12 @@ export function csrfToken(p: Provider, purpose: string, browserSecret: string): 
   return keyedHash(p.config.secret, `csrf:${purpose}:${browserSecret}`);
 }
 
-export function checkCsrf(p: Provider, purpose: string, browserSecret: string | undefined, presented: string | undefined): boolean {
+export function checkCsrf(
+  p: Provider,
+  purpose: string,
+  browserSecret: string | undefined,
+  presented: string | undefined,
+): boolean {
   if (!browserSecret || !presented) return false;
   if (safeEqual(csrfToken(p, purpose, browserSecret), presented)) return true;
   // During a rotation of TESSERA_SECRET, a page served under the previous secret still submits.

@@ -2,7 +2,12 @@
 // reached from its login page ("Create an account") or directly with prompt=create (OpenID Connect
 // Prompt Create 1.0). A successful sign-up signs the new user in, exactly as a login would (new
 // session id, amr pwd), and the authorization goes on to consent and the code.
-import { normalizeUsername, validateSignup, type SignupInput, type SignupProblems } from '../../accounts/registration.ts';
+import {
+  normalizeUsername,
+  validateSignup,
+  type SignupInput,
+  type SignupProblems,
+} from '../../accounts/registration.ts';
 import { createUser, type NewUsernameRefusal } from '../../accounts/users.ts';
 import { needsConsent } from '../endpoints/authorize.ts';
 import { readFormParams } from '../params.ts';
@@ -21,8 +26,14 @@ const REFUSALS: Record<NewUsernameRefusal, string> = {
   username_reserved: 'This username is reserved. Choose another one.',
 };
 
-const notAvailable = () => page('Sign-up not available', 'New accounts cannot be created here. Ask the operator of this service for an account.', 404);
-const formExpired = () => page('Form expired', 'The form could not be verified. Go back to the application and start again.', 403);
+const notAvailable = () =>
+  page(
+    'Sign-up not available',
+    'New accounts cannot be created here. Ask the operator of this service for an account.',
+    404,
+  );
+const formExpired = () =>
+  page('Form expired', 'The form could not be verified. Go back to the application and start again.', 403);
 
 /** GET /interaction/:uid/signup: the sign-up page (from the login page's "Create an account"). */
 export async function showSignup(p: Provider, req: ProtocolRequest, uid: string): Promise<OAuthResponse> {
@@ -41,18 +52,31 @@ export async function submitSignup(p: Provider, req: ProtocolRequest, uid: strin
   const csrf = req.params.getAll('csrf');
   if (csrf.length !== 1 || !checkCsrf(p, `ia:${uid}`, l.browserSecret, csrf[0])) return formExpired();
   const form = readFormParams(req.params, SIGNUP_PARAMS, LIMITS);
-  if (!form) return page('Form not valid', 'The form could not be read: a field is too long or was sent twice. Go back and try again.', 400);
+  if (!form)
+    return page(
+      'Form not valid',
+      'The form could not be read: a field is too long or was sent twice. Go back and try again.',
+      400,
+    );
   if (l.ia.loginAt !== null) return { kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}` };
 
   const input: SignupInput = {
-    username: normalizeUsername(form.username ?? ''), email: (form.email ?? '').trim(), name: (form.name ?? '').trim(),
-    password: form.password ?? '', confirm: form.confirm ?? '',
+    username: normalizeUsername(form.username ?? ''),
+    email: (form.email ?? '').trim(),
+    name: (form.name ?? '').trim(),
+    password: form.password ?? '',
+    confirm: form.confirm ?? '',
   };
   const clientId = l.ia.clientId;
   const refuse = (reason: SignupRefusal, errors: SignupProblems) => {
     p.events({ type: 'signup_refused', reason, clientId, ip: req.ip });
     p.log.info({ event: 'signup_refused', reason, client_id: clientId, ip: req.ip }, 'sign-up refused');
-    return signupView(p, l, { values: input, errors, status: 400, error: 'Your account was not created. Check the fields marked below.' });
+    return signupView(p, l, {
+      values: input,
+      errors,
+      status: 400,
+      error: 'Your account was not created. Check the fields marked below.',
+    });
   };
   const problems = validateSignup(input, { emailRequired: p.config.selfRegistrationEmail === 'required' });
   if (Object.keys(problems).length) return refuse('invalid', problems);
@@ -60,9 +84,17 @@ export async function submitSignup(p: Provider, req: ProtocolRequest, uid: strin
   // docs/security.md). The login rate limits bound how fast it can be asked. A name equal to an
   // existing one in canonical form (RFC 8265), looking like one (UTS #39 skeleton) or reserved
   // (admin, the issuer's host, ...) is refused.
-  const created = await createUser(p.stores, {
-    username: input.username, password: input.password, ...(input.email ? { email: input.email } : {}), ...(input.name ? { name: input.name } : {}),
-  }, p.now(), { origin: 'signup', issuer: p.config.issuer });
+  const created = await createUser(
+    p.stores,
+    {
+      username: input.username,
+      password: input.password,
+      ...(input.email ? { email: input.email } : {}),
+      ...(input.name ? { name: input.name } : {}),
+    },
+    p.now(),
+    { origin: 'signup', issuer: p.config.issuer },
+  );
   if ('refused' in created) return refuse(created.refused, { username: REFUSALS[created.refused] });
   const { user } = created;
 

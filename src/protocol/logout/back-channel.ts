@@ -17,11 +17,23 @@ export const LOGOUT_TOKEN_TTL = 120;
  * logout+jwt (section 2.4 / RFC 8725). Signed like the client's ID tokens (id_token_signed_response_alg,
  * default RS256): `key` is responseSigner(p, client, 'logout_token').
  */
-export function mintLogoutToken(p: Pick<Provider, 'config' | 'now'>, key: SigningKey, clientId: string, sub: string, sid: string): string {
+export function mintLogoutToken(
+  p: Pick<Provider, 'config' | 'now'>,
+  key: SigningKey,
+  clientId: string,
+  sub: string,
+  sid: string,
+): string {
   const now = p.now();
   return signJwt(key, 'logout+jwt', {
-    iss: p.config.issuer, aud: clientId, iat: now, exp: now + LOGOUT_TOKEN_TTL, jti: randomToken(16),
-    sub, sid, events: { [BACKCHANNEL_LOGOUT_EVENT]: {} },
+    iss: p.config.issuer,
+    aud: clientId,
+    iat: now,
+    exp: now + LOGOUT_TOKEN_TTL,
+    jti: randomToken(16),
+    sub,
+    sid,
+    events: { [BACKCHANNEL_LOGOUT_EVENT]: {} },
   });
 }
 
@@ -73,8 +85,17 @@ export class LogoutDelivery {
       key = responseSigner(p, client, 'logout_token');
     } catch {
       // No active key has the client's algorithm (taken out of TESSERA_SIGNING_ALGS): nothing it could verify.
-      p.events({ type: 'backchannel_logout_failed', clientId: client.clientId, userId: sub, attempts: 0, reason: 'no_key' });
-      p.log.error({ event: 'backchannel_logout_failed', client_id: client.clientId, sub, attempts: 0, reason: 'no_key' }, 'back-channel logout failed: no active key has the client\'s id_token_signed_response_alg');
+      p.events({
+        type: 'backchannel_logout_failed',
+        clientId: client.clientId,
+        userId: sub,
+        attempts: 0,
+        reason: 'no_key',
+      });
+      p.log.error(
+        { event: 'backchannel_logout_failed', client_id: client.clientId, sub, attempts: 0, reason: 'no_key' },
+        "back-channel logout failed: no active key has the client's id_token_signed_response_alg",
+      );
       return { clientId: client.clientId, delivered: false, attempts: 0, reason: 'no_key' };
     }
     for (let n = 1; n <= max; n++) {
@@ -83,24 +104,48 @@ export class LogoutDelivery {
       // A fresh token (new jti, iat) on every attempt: the client may have seen and refused a retry's predecessor.
       const form = new URLSearchParams({ logout_token: mintLogoutToken(p, key, client.clientId, sub, sid) });
       try {
-        const status = await postForm(p.outbound, uri, form, p.config.clientJwksAllowLoopback, p.config.backchannelLogoutTimeout * 1000, 'backchannel_logout_uri');
+        const status = await postForm(
+          p.outbound,
+          uri,
+          form,
+          p.config.clientJwksAllowLoopback,
+          p.config.backchannelLogoutTimeout * 1000,
+          'backchannel_logout_uri',
+        );
         if (status >= 200 && status < 300) {
           p.events({ type: 'backchannel_logout_delivered', clientId: client.clientId, userId: sub, attempts });
-          p.log.info({ event: 'backchannel_logout_delivered', client_id: client.clientId, sub, attempts }, 'back-channel logout delivered');
+          p.log.info(
+            { event: 'backchannel_logout_delivered', client_id: client.clientId, sub, attempts },
+            'back-channel logout delivered',
+          );
           return { clientId: client.clientId, delivered: true, attempts };
         }
         reason = status < 400 ? 'redirect' : status < 500 ? 'status_4xx' : 'status_5xx';
-        p.log.warn({ event: 'backchannel_logout_attempt_failed', client_id: client.clientId, status, attempt: n }, 'back-channel logout refused by the client');
+        p.log.warn(
+          { event: 'backchannel_logout_attempt_failed', client_id: client.clientId, status, attempt: n },
+          'back-channel logout refused by the client',
+        );
         if (status < 500) break; // refused, or a redirect (never followed): sending it again will not help
       } catch (err) {
         const refused = err instanceof ClientKeysError && err.reason === 'jwks_uri_refused';
         reason = refused ? 'refused' : 'network';
-        p.log.warn({ event: 'backchannel_logout_attempt_failed', client_id: client.clientId, attempt: n, err: (err as Error).message }, 'back-channel logout not delivered');
+        p.log.warn(
+          {
+            event: 'backchannel_logout_attempt_failed',
+            client_id: client.clientId,
+            attempt: n,
+            err: (err as Error).message,
+          },
+          'back-channel logout not delivered',
+        );
         if (refused) break;
       }
     }
     p.events({ type: 'backchannel_logout_failed', clientId: client.clientId, userId: sub, attempts, reason });
-    p.log.error({ event: 'backchannel_logout_failed', client_id: client.clientId, sub, attempts, reason }, 'back-channel logout failed');
+    p.log.error(
+      { event: 'backchannel_logout_failed', client_id: client.clientId, sub, attempts, reason },
+      'back-channel logout failed',
+    );
     return { clientId: client.clientId, delivered: false, attempts, reason };
   }
 }

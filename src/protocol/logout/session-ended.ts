@@ -27,8 +27,17 @@ export async function endSessions(p: Provider, entries: SessionClient[]): Promis
     if (!client || client.disabled) continue;
     // The logout token names the user as this client knows them (pairwise clients: their own sub).
     // TESSERA_FEATURES_DISABLED turns either channel off: nothing is sent or framed for it.
-    if (typeof client.metadata.backchannel_logout_uri === 'string' && featureEnabled(p.config, 'backchannel_logout')) void logoutDelivery(p).send(p, client, subjectFor(p.config.pairwiseSecret, client, e.userId, p.pairwiseKeys), e.sid);
-    if (typeof client.metadata.frontchannel_logout_uri === 'string' && featureEnabled(p.config, 'frontchannel_logout')) {
+    if (typeof client.metadata.backchannel_logout_uri === 'string' && featureEnabled(p.config, 'backchannel_logout'))
+      void logoutDelivery(p).send(
+        p,
+        client,
+        subjectFor(p.config.pairwiseSecret, client, e.userId, p.pairwiseKeys),
+        e.sid,
+      );
+    if (
+      typeof client.metadata.frontchannel_logout_uri === 'string' &&
+      featureEnabled(p.config, 'frontchannel_logout')
+    ) {
       const u = new URL(client.metadata.frontchannel_logout_uri);
       u.searchParams.set('iss', p.config.issuer);
       u.searchParams.set('sid', e.sid);
@@ -50,7 +59,8 @@ async function revokeSessionRefreshTokens(p: Provider, sids: Map<string, string>
   for (const [sid, userId] of sids) byUser.set(userId, (byUser.get(userId) ?? new Set()).add(sid));
   for (const [userId, userSids] of byUser) {
     for (const g of await p.stores.grants.listActiveByUser(userId, now)) {
-      if (g.sid !== null && userSids.has(g.sid) && !g.scope.split(' ').includes('offline_access')) await p.stores.grants.revoke(g.id, now);
+      if (g.sid !== null && userSids.has(g.sid) && !g.scope.split(' ').includes('offline_access'))
+        await p.stores.grants.revoke(g.id, now);
     }
   }
 }

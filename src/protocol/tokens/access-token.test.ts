@@ -37,10 +37,17 @@ describe('the verification memo', () => {
     return new KeyRing(importSigningKey(rec.kid, 'ES256', jwk as Record<string, unknown>), [rec], now);
   }
   const mint = (ring: KeyRing, now: number, ttl = 60) =>
-    mintAccessToken(ring, { issuer: ISSUER, sub: 'u', clientId: 'c', audience: 'https://api.example', scope: 'read', now, ttl })
-      .token;
+    mintAccessToken(ring, {
+      issuer: ISSUER,
+      sub: 'u',
+      clientId: 'c',
+      audience: 'https://api.example',
+      scope: 'read',
+      now,
+      ttl,
+    }).token;
 
-  it('remembers a verified token until it expires by the provider\'s clock', async () => {
+  it("remembers a verified token until it expires by the provider's clock", async () => {
     let clock = Math.floor(Date.now() / 1000);
     const ring = await newRing(clock);
     const memo = accessTokenMemo(() => clock);
@@ -52,7 +59,7 @@ describe('the verification memo', () => {
     assert.equal(await verifyAccessToken(p, token), claims, 'answered from the memo');
     clock += 60;
     assert.equal(memo.recall(ring, token, true), claims, 'still there for revocation (allowExpired)');
-    assert.equal(memo.recall(ring, token, false), undefined, 'expired by the provider\'s clock');
+    assert.equal(memo.recall(ring, token, false), undefined, "expired by the provider's clock");
     assert.equal(memo.recall(ring, token, true), undefined, 'and forgotten');
     memo.remember(ring, token, claims!);
     assert.equal(memo.recall(ring, token, true), undefined, 'an expired token is not remembered');

@@ -10,7 +10,8 @@ import { signJwt, type SigningKey } from './signer.ts';
  * time order, the access-token rows a commit inserts share the last pages of their index instead
  * of each dirtying a random one (a refresh rotation: about 20% fewer WAL bytes and 8% less CPU).
  */
-export const newJti: () => string = typeof nodeCrypto.randomUUIDv7 === 'function' ? nodeCrypto.randomUUIDv7 : nodeCrypto.randomUUID;
+export const newJti: () => string =
+  typeof nodeCrypto.randomUUIDv7 === 'function' ? nodeCrypto.randomUUIDv7 : nodeCrypto.randomUUID;
 
 /** Claims of an RFC 9068 access token. */
 export interface AccessTokenClaims {
@@ -24,7 +25,9 @@ export interface AccessTokenClaims {
   scope?: string;
   auth_time?: number;
   /** RFC 9449 section 6: the DPoP key the token is bound to. */
-  /** RFC 9449 section 6: the DPoP key; RFC 8705 section 3.1: the TLS client certificate (one of the two, never both). */
+  /**
+   * RFC 9449 section 6: the DPoP key; RFC 8705 section 3.1: the TLS client certificate (one of the two, never both).
+   */
   cnf?: { jkt?: string; 'x5t#S256'?: string };
   /** RFC 9396 section 9: the authorization details this token carries. */
   authorization_details?: unknown[];
@@ -53,11 +56,33 @@ export interface MintedAccessToken {
 
 export function mintAccessToken(
   ring: KeyRing,
-  c: { issuer: string; sub: string; clientId: string; audience: string; scope: string; now: number; ttl: number; authTime?: number | null; jkt?: string; x5t?: string; act?: ActClaim; authorizationDetails?: unknown[]; signer?: SigningKey },
+  c: {
+    issuer: string;
+    sub: string;
+    clientId: string;
+    audience: string;
+    scope: string;
+    now: number;
+    ttl: number;
+    authTime?: number | null;
+    jkt?: string;
+    x5t?: string;
+    act?: ActClaim;
+    authorizationDetails?: unknown[];
+    signer?: SigningKey;
+  },
 ): MintedAccessToken {
   const jti = newJti();
   const exp = c.now + c.ttl;
-  const claims: AccessTokenClaims = { iss: c.issuer, sub: c.sub, aud: c.audience, exp, iat: c.now, jti, client_id: c.clientId };
+  const claims: AccessTokenClaims = {
+    iss: c.issuer,
+    sub: c.sub,
+    aud: c.audience,
+    exp,
+    iat: c.now,
+    jti,
+    client_id: c.clientId,
+  };
   if (c.scope) claims.scope = c.scope;
   if (c.authTime != null) claims.auth_time = c.authTime;
   if (c.jkt && c.x5t) throw new Error('an access token is bound to a DPoP key or a certificate, not both');
@@ -65,7 +90,13 @@ export function mintAccessToken(
   if (c.x5t) claims.cnf = { 'x5t#S256': c.x5t };
   if (c.act) claims.act = c.act;
   if (c.authorizationDetails) claims.authorization_details = c.authorizationDetails;
-  return { token: signJwt(c.signer ?? ring.active, 'at+jwt', claims), jti, expiresAt: exp, jkt: c.jkt, ...(c.x5t ? { x5t: c.x5t } : {}) };
+  return {
+    token: signJwt(c.signer ?? ring.active, 'at+jwt', claims),
+    jti,
+    expiresAt: exp,
+    jkt: c.jkt,
+    ...(c.x5t ? { x5t: c.x5t } : {}),
+  };
 }
 
 /** Resolves the verification key for a JWS header from the key ring; refuses alg/kid mismatches. */
@@ -88,7 +119,10 @@ export type VerifiedAccessToken = JWTPayload & AccessTokenClaims;
  * Provider: `verifiedTokens`). Expiry is judged by the provider's clock.
  */
 export interface AccessTokenMemo {
-  /** The claims remembered for `token` under `ring`: if unexpired, or any with `allowExpired`; expired ones are forgotten. */
+  /**
+   * The claims remembered for `token` under `ring`: if unexpired, or any with `allowExpired`; expired ones are
+   * forgotten.
+   */
   recall(ring: KeyRing, token: string, allowExpired: boolean): VerifiedAccessToken | undefined;
   /** Remembers the claims of a token just verified under `ring`, unless it has expired. */
   remember(ring: KeyRing, token: string, claims: VerifiedAccessToken): void;
@@ -153,7 +187,12 @@ export async function verifyAccessToken(
   return verified;
 }
 
-async function verifyWithJose(ring: KeyRing, issuer: string, token: string, allowExpired: boolean): Promise<VerifiedAccessToken | undefined> {
+async function verifyWithJose(
+  ring: KeyRing,
+  issuer: string,
+  token: string,
+  allowExpired: boolean,
+): Promise<VerifiedAccessToken | undefined> {
   const opts = { allowExpired };
   try {
     const { payload } = await jwtVerify(token, keyResolver(ring), {

@@ -11,19 +11,33 @@ import { keyResolver } from './access-token.ts';
  * Returns the hint's sub, the subject this client sees (pairwise for a pairwise client: compare
  * it with subjectFor of a known user, never look it up); anything else is invalid_request.
  */
-export async function verifyIdTokenHint(p: Pick<Provider, 'config' | 'keys' | 'events'>, clientId: string, hint: string, ip?: string): Promise<string> {
+export async function verifyIdTokenHint(
+  p: Pick<Provider, 'config' | 'keys' | 'events'>,
+  clientId: string,
+  hint: string,
+  ip?: string,
+): Promise<string> {
   const refuse = (reason: string, detail?: string) => {
     p.events({ type: 'id_token_hint_refused', clientId, reason, ip });
     return invalidRequest('id_token_hint is not a valid ID token issued by this server to this client.', detail);
   };
   const ring = p.keys();
-  const options = { issuer: p.config.issuer, audience: clientId, typ: 'JWT', algorithms: ring.algorithms, requiredClaims: ['sub', 'iat', 'exp'] };
+  const options = {
+    issuer: p.config.issuer,
+    audience: clientId,
+    typ: 'JWT',
+    algorithms: ring.algorithms,
+    requiredClaims: ['sub', 'iat', 'exp'],
+  };
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(hint, keyResolver(ring), options));
   } catch (err) {
     if (!(err instanceof joseErrors.JWTExpired) || err.claim !== 'exp') {
-      throw refuse(err instanceof joseErrors.JOSEError ? err.code : 'malformed', err instanceof Error ? err.message : undefined);
+      throw refuse(
+        err instanceof joseErrors.JOSEError ? err.code : 'malformed',
+        err instanceof Error ? err.message : undefined,
+      );
     }
     payload = err.payload;
   }

@@ -14,14 +14,26 @@ export function atHash(accessToken: string, alg: string): string {
 export function mintIdToken(
   key: SigningKey,
   c: {
-    issuer: string; sub: string; clientId: string; now: number; ttl: number;
-    authTime: number | null; nonce: string | null; accessToken: string; sid: string | null; amr: string[];
+    issuer: string;
+    sub: string;
+    clientId: string;
+    now: number;
+    ttl: number;
+    authTime: number | null;
+    nonce: string | null;
+    accessToken: string;
+    sid: string | null;
+    amr: string[];
     claims?: Record<string, unknown>;
   },
 ): string {
   const payload: Record<string, unknown> = {
     ...c.claims,
-    iss: c.issuer, sub: c.sub, aud: c.clientId, exp: c.now + c.ttl, iat: c.now,
+    iss: c.issuer,
+    sub: c.sub,
+    aud: c.clientId,
+    exp: c.now + c.ttl,
+    iat: c.now,
   };
   if (c.authTime != null) payload.auth_time = c.authTime;
   if (c.nonce) payload.nonce = c.nonce;

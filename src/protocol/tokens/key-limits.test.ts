@@ -12,12 +12,17 @@ function modulus(bits: number): string {
   return b64(b);
 }
 const jwkOf = (type: 'rsa' | 'ec' | 'ed25519' | 'ed448', opts: object = {}) =>
-  generateKeyPairSync(type as 'rsa', opts as { modulusLength: number }).publicKey.export({ format: 'jwk' }) as Record<string, unknown>;
+  generateKeyPairSync(type as 'rsa', opts as { modulusLength: number }).publicKey.export({ format: 'jwk' }) as Record<
+    string,
+    unknown
+  >;
 
 describe('public key limits', () => {
   it('accepts real RSA 2048/3072/4096 keys with e = 65537, EC P-256/P-384/P-521 and Ed25519/Ed448 keys', () => {
-    for (const bits of [2048, 3072, 4096]) assert.equal(publicKeyProblem(jwkOf('rsa', { modulusLength: bits })), undefined, `RSA ${bits}`);
-    for (const namedCurve of ['P-256', 'P-384', 'P-521']) assert.equal(publicKeyProblem(jwkOf('ec', { namedCurve })), undefined, namedCurve);
+    for (const bits of [2048, 3072, 4096])
+      assert.equal(publicKeyProblem(jwkOf('rsa', { modulusLength: bits })), undefined, `RSA ${bits}`);
+    for (const namedCurve of ['P-256', 'P-384', 'P-521'])
+      assert.equal(publicKeyProblem(jwkOf('ec', { namedCurve })), undefined, namedCurve);
     assert.equal(publicKeyProblem(jwkOf('ed25519')), undefined);
     assert.equal(publicKeyProblem(jwkOf('ed448')), undefined);
   });
@@ -26,10 +31,23 @@ describe('public key limits', () => {
     assert.equal(publicKeyProblem({ kty: 'RSA', e: 'AQAB', n: modulus(2048) }), undefined);
     assert.equal(publicKeyProblem({ kty: 'RSA', e: 'AQAB', n: modulus(4096) }), undefined);
     // A leading zero byte does not make a small modulus larger.
-    assert.equal(publicKeyProblem({ kty: 'RSA', e: 'AQAB', n: b64(Buffer.concat([Buffer.from([0]), Buffer.from(modulus(4096), 'base64url')])) }), undefined);
-    for (const bits of [1024, 2047, 4097, 8192, 16384]) assert.match(publicKeyProblem({ kty: 'RSA', e: 'AQAB', n: modulus(bits) })!, /modulus must be 2048 to 4096 bits/, `${bits}`);
+    assert.equal(
+      publicKeyProblem({
+        kty: 'RSA',
+        e: 'AQAB',
+        n: b64(Buffer.concat([Buffer.from([0]), Buffer.from(modulus(4096), 'base64url')])),
+      }),
+      undefined,
+    );
+    for (const bits of [1024, 2047, 4097, 8192, 16384])
+      assert.match(
+        publicKeyProblem({ kty: 'RSA', e: 'AQAB', n: modulus(bits) })!,
+        /modulus must be 2048 to 4096 bits/,
+        `${bits}`,
+      );
     assert.match(publicKeyProblem({ kty: 'RSA', e: 'AQAB', n: b64(Buffer.alloc(300)) })!, /modulus/);
-    for (const n of [undefined, 42, 'not base64!', `${modulus(2048)}=`]) assert.match(publicKeyProblem({ kty: 'RSA', e: 'AQAB', n })!, /modulus/);
+    for (const n of [undefined, 42, 'not base64!', `${modulus(2048)}=`])
+      assert.match(publicKeyProblem({ kty: 'RSA', e: 'AQAB', n })!, /modulus/);
   });
 
   it('refuses any RSA public exponent but 65537: e = 3, a huge e, e with leading zeros', () => {

@@ -18,7 +18,8 @@ const OKP_CURVES: Readonly<Record<string, number>> = { Ed25519: 32, Ed448: 57 };
 const B64URL = /^[A-Za-z0-9_-]*$/;
 /** Base64url text (no padding) of at most `maxBytes` bytes, decoded; undefined otherwise. */
 function decoded(v: unknown, maxBytes: number): Buffer | undefined {
-  if (typeof v !== 'string' || v.length > Math.ceil(maxBytes * 4 / 3) || !B64URL.test(v) || v.length % 4 === 1) return undefined;
+  if (typeof v !== 'string' || v.length > Math.ceil((maxBytes * 4) / 3) || !B64URL.test(v) || v.length % 4 === 1)
+    return undefined;
   return Buffer.from(v, 'base64url');
 }
 
@@ -43,13 +44,15 @@ export function publicKeyProblem(jwk: unknown): string | undefined {
       if (k.e !== RSA_EXPONENT) return 'RSA public exponent must be 65537 (e "AQAB")';
       const n = decoded(k.n, RSA_MAX_BITS / 8 + 1);
       const bits = n ? bitLength(n) : 0;
-      if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS) return `RSA modulus must be ${RSA_MIN_BITS} to ${RSA_MAX_BITS} bits`;
+      if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS)
+        return `RSA modulus must be ${RSA_MIN_BITS} to ${RSA_MAX_BITS} bits`;
       return undefined;
     }
     case 'EC': {
       const size = typeof k.crv === 'string' && Object.hasOwn(EC_CURVES, k.crv) ? EC_CURVES[k.crv]! : 0;
       if (!size) return `EC curve must be one of ${Object.keys(EC_CURVES).join(', ')}`;
-      if (decoded(k.x, size)?.length !== size || decoded(k.y, size)?.length !== size) return `EC coordinates must be ${size} bytes for ${k.crv as string}`;
+      if (decoded(k.x, size)?.length !== size || decoded(k.y, size)?.length !== size)
+        return `EC coordinates must be ${size} bytes for ${k.crv as string}`;
       return undefined;
     }
     case 'OKP': {

@@ -28,21 +28,33 @@ export type Transition =
 /** When a key became (or, prepublished, becomes) active. */
 export const activeSince = (r: SigningKeyRecord): number => r.activatesAt ?? r.createdAt;
 
-/** The active key of `alg` (of any algorithm when none is named): the newest in state active (the database allows one per algorithm). */
+/**
+ * The active key of `alg` (of any algorithm when none is named): the newest in state active (the database allows one
+ * per algorithm).
+ */
 export const activeRecord = (records: readonly SigningKeyRecord[], alg?: string): SigningKeyRecord | undefined =>
-  records.filter((r) => r.state === 'active' && (alg === undefined || r.alg === alg)).sort((a, b) => b.createdAt - a.createdAt)[0];
+  records
+    .filter((r) => r.state === 'active' && (alg === undefined || r.alg === alg))
+    .sort((a, b) => b.createdAt - a.createdAt)[0];
 
 /** The algorithms that have an active key, in the order of their keys' creation. */
-export const activeAlgorithms = (records: readonly SigningKeyRecord[]): string[] =>
-  [...new Set(records.filter((r) => r.state === 'active').map((r) => r.alg))];
+export const activeAlgorithms = (records: readonly SigningKeyRecord[]): string[] => [
+  ...new Set(records.filter((r) => r.state === 'active').map((r) => r.alg)),
+];
 
 /**
  * When the active key of `alg` is due to be replaced by the schedule; without `alg`, the earliest
  * such time over every algorithm (undefined when rotation is off or no key is active).
  */
-export function nextRotationAt(records: readonly SigningKeyRecord[], s: ScheduleSettings, alg?: string): number | undefined {
+export function nextRotationAt(
+  records: readonly SigningKeyRecord[],
+  s: ScheduleSettings,
+  alg?: string,
+): number | undefined {
   if (alg === undefined) {
-    const times = activeAlgorithms(records).map((a) => nextRotationAt(records, s, a)).filter((t): t is number => t !== undefined);
+    const times = activeAlgorithms(records)
+      .map((a) => nextRotationAt(records, s, a))
+      .filter((t): t is number => t !== undefined);
     return times.length ? Math.min(...times) : undefined;
   }
   const active = activeRecord(records, alg);
@@ -66,7 +78,12 @@ export function nextRotationAt(records: readonly SigningKeyRecord[], s: Schedule
  * (`tessera keys retire`): instances that briefly disagree on the list never undo each other.
  * A prepublished key also made by hand (or left when rotation was turned off) is promoted when due.
  */
-export function dueTransitions(records: readonly SigningKeyRecord[], now: number, s: ScheduleSettings, algs: readonly string[] = activeAlgorithms(records)): Transition[] {
+export function dueTransitions(
+  records: readonly SigningKeyRecord[],
+  now: number,
+  s: ScheduleSettings,
+  algs: readonly string[] = activeAlgorithms(records),
+): Transition[] {
   const due: Transition[] = [];
   for (const alg of algs) {
     const active = activeRecord(records, alg);
@@ -75,7 +92,8 @@ export function dueTransitions(records: readonly SigningKeyRecord[], now: number
       due.push({ type: 'promote', alg, from: active.kid, to: pre.kid, graceUntil: now + s.gracePeriod });
     } else if (active && !pre && s.rotationPeriod > 0) {
       const rotation = activeSince(active) + s.rotationPeriod;
-      if (now >= rotation - s.prepublishLead) due.push({ type: 'prepublish', alg, activatesAt: Math.max(rotation, now + s.prepublishLead) });
+      if (now >= rotation - s.prepublishLead)
+        due.push({ type: 'prepublish', alg, activatesAt: Math.max(rotation, now + s.prepublishLead) });
     }
   }
   for (const r of records) {
@@ -85,7 +103,13 @@ export function dueTransitions(records: readonly SigningKeyRecord[], now: number
 }
 
 /** The schedule settings of a configuration. */
-export function scheduleSettings(c: { keyRotationDays: number; keyPrepublishSeconds: number; accessTokenTtl: number; idTokenTtl: number; keyReloadSeconds: number }): ScheduleSettings {
+export function scheduleSettings(c: {
+  keyRotationDays: number;
+  keyPrepublishSeconds: number;
+  accessTokenTtl: number;
+  idTokenTtl: number;
+  keyReloadSeconds: number;
+}): ScheduleSettings {
   return {
     rotationPeriod: c.keyRotationDays * 86_400,
     prepublishLead: c.keyPrepublishSeconds,

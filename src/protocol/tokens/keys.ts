@@ -21,7 +21,10 @@ export async function wrapPrivateJwk(kek: string, jwk: JWK): Promise<string> {
 }
 
 export async function unwrapPrivateJwk(kek: string, jwe: string): Promise<JWK> {
-  const { plaintext } = await compactDecrypt(jwe, wrappingKey(kek), { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] });
+  const { plaintext } = await compactDecrypt(jwe, wrappingKey(kek), {
+    keyManagementAlgorithms: ['dir'],
+    contentEncryptionAlgorithms: ['A256GCM'],
+  });
   return JSON.parse(new TextDecoder().decode(plaintext)) as JWK;
 }
 
@@ -45,23 +48,39 @@ async function unwrapWithAny(keks: Keks, jwe: string): Promise<{ jwk: JWK; index
   for (let index = 0; index < list.length; index++) {
     try {
       return { jwk: await unwrapPrivateJwk(list[index]!, jwe), index };
-    } catch { /* try the next */ }
+    } catch {
+      /* try the next */
+    }
   }
   throw new Error('no configured key-encryption key opens it');
 }
 
 /** Makes a new key pair and its stored form (private part wrapped under the KEK). */
-export async function generateSigningKey(alg: SigningAlg, keks: Keks, now: number, activatesAt: number = now): Promise<SigningKeyRecord> {
-  const opts = alg === 'RS256' || alg === 'PS256' ? { modulusLength: 2048, extractable: true } : alg === 'EdDSA' ? { crv: 'Ed25519', extractable: true } : { extractable: true };
+export async function generateSigningKey(
+  alg: SigningAlg,
+  keks: Keks,
+  now: number,
+  activatesAt: number = now,
+): Promise<SigningKeyRecord> {
+  const opts =
+    alg === 'RS256' || alg === 'PS256'
+      ? { modulusLength: 2048, extractable: true }
+      : alg === 'EdDSA'
+        ? { crv: 'Ed25519', extractable: true }
+        : { extractable: true };
   const { publicKey, privateKey } = await generateKeyPair(alg, opts);
   const pub = await exportJWK(publicKey);
   const kid = await calculateJwkThumbprint(pub);
   const priv = await exportJWK(privateKey);
   return {
-    kid, alg, state: 'active',
+    kid,
+    alg,
+    state: 'active',
     publicJwk: { ...pub, kid, use: 'sig', alg },
     privateJwe: await wrapPrivateJwk(currentKek(keks), { ...priv, kid, alg }),
-    createdAt: now, retiredAt: null, activatesAt,
+    createdAt: now,
+    retiredAt: null,
+    activatesAt,
   };
 }
 
@@ -73,12 +92,20 @@ export interface VerificationKey {
 
 /** Keys in the JWKS: the prepublished one, the active one and those in grace until their end. */
 export function isPublished(r: SigningKeyRecord, now: number): boolean {
-  return r.state === 'active' || r.state === 'prepublished' || (r.state === 'grace' && r.retiredAt !== null && r.retiredAt > now);
+  return (
+    r.state === 'active' ||
+    r.state === 'prepublished' ||
+    (r.state === 'grace' && r.retiredAt !== null && r.retiredAt > now)
+  );
 }
 
 /** What identifies a key set: a ring is rebuilt only when this changes. */
 function fingerprint(records: readonly SigningKeyRecord[], now: number): string {
-  return records.filter((r) => isPublished(r, now)).map((r) => `${r.kid}:${r.state}`).sort().join(',');
+  return records
+    .filter((r) => isPublished(r, now))
+    .map((r) => `${r.kid}:${r.state}`)
+    .sort()
+    .join(',');
 }
 
 /**
@@ -100,14 +127,26 @@ export class KeyRing {
   /** Algorithms of the published keys: the allow-list when verifying. */
   readonly algorithms: SigningAlg[];
 
-  constructor(active: SigningKey, records: SigningKeyRecord[], now: number, signers: ReadonlyMap<string, SigningKey> = new Map([[active.alg, active]])) {
+  constructor(
+    active: SigningKey,
+    records: SigningKeyRecord[],
+    now: number,
+    signers: ReadonlyMap<string, SigningKey> = new Map([[active.alg, active]]),
+  ) {
     this.active = active;
     this.signers = signers;
     this.records = records;
     this.fingerprint = fingerprint(records, now);
     const rank = (r: SigningKeyRecord) => (r.state === 'active' ? 0 : r.state === 'prepublished' ? 1 : 2);
-    const published = records.filter((r) => isPublished(r, now)).sort((a, b) => rank(a) - rank(b) || b.createdAt - a.createdAt || (a.kid < b.kid ? -1 : 1));
-    this.verification = new Map(published.map((r) => [r.kid, { kid: r.kid, alg: r.alg as SigningAlg, key: createPublicKey({ key: r.publicJwk as never, format: 'jwk' }) }]));
+    const published = records
+      .filter((r) => isPublished(r, now))
+      .sort((a, b) => rank(a) - rank(b) || b.createdAt - a.createdAt || (a.kid < b.kid ? -1 : 1));
+    this.verification = new Map(
+      published.map((r) => [
+        r.kid,
+        { kid: r.kid, alg: r.alg as SigningAlg, key: createPublicKey({ key: r.publicJwk as never, format: 'jwk' }) },
+      ]),
+    );
     this.jwksBody = Buffer.from(JSON.stringify({ keys: published.map((r) => r.publicJwk) }));
     this.algorithms = [...new Set([...this.verification.values()].map((k) => k.alg))];
     this.jwksEtag = `"${createHash('sha256').update(this.jwksBody).digest('base64url')}"`;
@@ -124,7 +163,9 @@ async function activeKey(keks: Keks, record: SigningKeyRecord): Promise<SigningK
   try {
     ({ jwk } = await unwrapWithAny(keks, record.privateJwe));
   } catch {
-    throw new Error(`cannot decrypt signing key ${record.kid}: neither TESSERA_KEY_ENCRYPTION_KEY nor TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS is the key it was stored under`);
+    throw new Error(
+      `cannot decrypt signing key ${record.kid}: neither TESSERA_KEY_ENCRYPTION_KEY nor TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS is the key it was stored under`,
+    );
   }
   return importSigningKey(record.kid, record.alg as SigningAlg, jwk as Record<string, unknown>);
 }
@@ -136,7 +177,13 @@ async function activeKey(keks: Keks, record: SigningKeyRecord): Promise<SigningK
  * a rotation made elsewhere). Active keys of algorithms not in `algs` (taken out of the
  * configuration, not yet retired) still sign for clients registered with them.
  */
-export async function loadKeyRing(store: KeyStore, kek: Keks, algs: SigningAlg | readonly SigningAlg[], now: number, current?: KeyRing): Promise<KeyRing> {
+export async function loadKeyRing(
+  store: KeyStore,
+  kek: Keks,
+  algs: SigningAlg | readonly SigningAlg[],
+  now: number,
+  current?: KeyRing,
+): Promise<KeyRing> {
   const list = typeof algs === 'string' ? [algs] : algs;
   for (const alg of list) if (!ALGS.includes(alg)) throw new Error(`unsupported signing algorithm ${alg}`);
   const primary = list[0];
@@ -175,17 +222,35 @@ export type KeyTransition =
  * alone. Safe to run from several places at once: exactly one rotation happens (`rotated` false for
  * the others).
  */
-export async function rotateSigningKey(store: KeyStore, kek: Keks, alg: SigningAlg, gracePeriod: number, now: number): Promise<{ rotated: boolean; kid: string; transition?: KeyTransition }> {
+export async function rotateSigningKey(
+  store: KeyStore,
+  kek: Keks,
+  alg: SigningAlg,
+  gracePeriod: number,
+  now: number,
+): Promise<{ rotated: boolean; kid: string; transition?: KeyTransition }> {
   const records = await store.list();
   const current = activeRecord(records, alg);
   const pre = records.find((r) => r.state === 'prepublished' && r.alg === alg);
   if (current && pre) {
     const rotated = await store.promote(current.kid, pre.kid, now + gracePeriod, now);
-    return { rotated, kid: pre.kid, transition: rotated ? { type: 'key_rotated', kid: pre.kid, alg, previous: current.kid, prepublished: true } : undefined };
+    return {
+      rotated,
+      kid: pre.kid,
+      transition: rotated
+        ? { type: 'key_rotated', kid: pre.kid, alg, previous: current.kid, prepublished: true }
+        : undefined,
+    };
   }
   const next = await generateSigningKey(alg, kek, now);
   const rotated = current ? await store.rotate(current.kid, next, now + gracePeriod) : await store.insert(next, true);
-  return { rotated, kid: next.kid, transition: rotated ? { type: 'key_rotated', kid: next.kid, alg, previous: current?.kid ?? null, prepublished: false } : undefined };
+  return {
+    rotated,
+    kid: next.kid,
+    transition: rotated
+      ? { type: 'key_rotated', kid: next.kid, alg, previous: current?.kid ?? null, prepublished: false }
+      : undefined,
+  };
 }
 
 export class UnknownKeyError extends Error {}
@@ -197,12 +262,20 @@ export class KeyStateError extends Error {}
  * signing and stays published for `opts.gracePeriod` seconds, so what it signed still verifies.
  * Returns the transition, or undefined when it was retired already.
  */
-export async function retireSigningKey(store: KeyStore, kid: string, now: number, opts: { configured?: readonly string[]; gracePeriod?: number } = {}): Promise<KeyTransition | undefined> {
+export async function retireSigningKey(
+  store: KeyStore,
+  kid: string,
+  now: number,
+  opts: { configured?: readonly string[]; gracePeriod?: number } = {},
+): Promise<KeyTransition | undefined> {
   const key = (await store.list()).find((r) => r.kid === kid);
   if (!key) throw new UnknownKeyError(`no signing key ${kid}`);
   if (key.state === 'active') {
-    if (opts.configured === undefined || opts.configured.includes(key.alg)) throw new KeyStateError(`key ${kid} is the active key: rotate first`);
-    return (await store.demote(kid, now + (opts.gracePeriod ?? 0))) ? { type: 'key_retired', kid, alg: key.alg } : undefined;
+    if (opts.configured === undefined || opts.configured.includes(key.alg))
+      throw new KeyStateError(`key ${kid} is the active key: rotate first`);
+    return (await store.demote(kid, now + (opts.gracePeriod ?? 0)))
+      ? { type: 'key_retired', kid, alg: key.alg }
+      : undefined;
   }
   if (key.state === 'retired') return undefined;
   return (await store.retire(kid, now, { early: true })) ? { type: 'key_retired', kid, alg: key.alg } : undefined;
@@ -214,16 +287,24 @@ export async function retireSigningKey(store: KeyStore, kid: string, now: number
  * operation is conditional, so one new key is prepublished per algorithm, one promotion and one
  * retirement of each key happen; the returned list holds what this call did.
  */
-export async function runKeySchedule(store: KeyStore, kek: Keks, algs: SigningAlg | readonly SigningAlg[], settings: ScheduleSettings, now: number): Promise<KeyTransition[]> {
+export async function runKeySchedule(
+  store: KeyStore,
+  kek: Keks,
+  algs: SigningAlg | readonly SigningAlg[],
+  settings: ScheduleSettings,
+  now: number,
+): Promise<KeyTransition[]> {
   const records = await store.list();
   const scheduled = [...new Set([...(typeof algs === 'string' ? [algs] : algs), ...activeAlgorithms(records)])];
   const done: KeyTransition[] = [];
   for (const t of dueTransitions(records, now, settings, scheduled)) {
     if (t.type === 'prepublish') {
       const key = await generateSigningKey(t.alg as SigningAlg, kek, now, t.activatesAt);
-      if (await store.prepublish(key)) done.push({ type: 'key_prepublished', kid: key.kid, alg: t.alg, activatesAt: t.activatesAt });
+      if (await store.prepublish(key))
+        done.push({ type: 'key_prepublished', kid: key.kid, alg: t.alg, activatesAt: t.activatesAt });
     } else if (t.type === 'promote') {
-      if (await store.promote(t.from, t.to, t.graceUntil, now)) done.push({ type: 'key_rotated', kid: t.to, alg: t.alg, previous: t.from, prepublished: true });
+      if (await store.promote(t.from, t.to, t.graceUntil, now))
+        done.push({ type: 'key_rotated', kid: t.to, alg: t.alg, previous: t.from, prepublished: true });
     } else {
       const r = records.find((x) => x.kid === t.kid)!;
       if (await store.retire(t.kid, now, { early: false })) done.push({ type: 'key_retired', kid: t.kid, alg: r.alg });
@@ -238,7 +319,10 @@ export async function runKeySchedule(store: KeyStore, kek: Keks, algs: SigningAl
  * key is replaced by a conditional update (only if still the JWE read), so it is atomic per key
  * and running it twice, or from two places, is harmless.
  */
-export async function rewrapSigningKeys(store: KeyStore, keks: Keks): Promise<{ rewrapped: number; unchanged: number; total: number }> {
+export async function rewrapSigningKeys(
+  store: KeyStore,
+  keks: Keks,
+): Promise<{ rewrapped: number; unchanged: number; total: number }> {
   const records = await store.list();
   const opened: { record: SigningKeyRecord; jwk: JWK; index: number }[] = [];
   const failed: string[] = [];
@@ -249,7 +333,10 @@ export async function rewrapSigningKeys(store: KeyStore, keks: Keks): Promise<{ 
       failed.push(record.kid);
     }
   }
-  if (failed.length) throw new KeyStateError(`cannot decrypt signing key(s) ${failed.join(', ')} with TESSERA_KEY_ENCRYPTION_KEY or TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS; nothing was changed`);
+  if (failed.length)
+    throw new KeyStateError(
+      `cannot decrypt signing key(s) ${failed.join(', ')} with TESSERA_KEY_ENCRYPTION_KEY or TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS; nothing was changed`,
+    );
   let rewrapped = 0;
   for (const { record, jwk, index } of opened) {
     if (index === 0) continue;

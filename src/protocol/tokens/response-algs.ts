@@ -52,7 +52,11 @@ export function defaultResponseAlg(config: AlgSettings, client: Pick<ClientRecor
  * outside the profile's (RS256 recorded by migration 0016 on a server that signed with RS256) is
  * replaced by the FAPI default.
  */
-export function responseAlg(config: AlgSettings, client: Pick<ClientRecord, 'metadata'>, artifact: SignedArtifact): string | undefined {
+export function responseAlg(
+  config: AlgSettings,
+  client: Pick<ClientRecord, 'metadata'>,
+  artifact: SignedArtifact,
+): string | undefined {
   const registered = client.metadata[ALG_FIELD[artifact]];
   if (typeof registered === 'string') {
     if (!isFapiClient(config, client as ClientRecord) || FAPI_ALGS.includes(registered)) return registered;
@@ -61,13 +65,24 @@ export function responseAlg(config: AlgSettings, client: Pick<ClientRecord, 'met
   return artifact === 'userinfo' ? undefined : defaultResponseAlg(config, client);
 }
 
-/** The error when no active key has the algorithm a client is registered for (it was taken out of TESSERA_SIGNING_ALGS and retired). */
+/**
+ * The error when no active key has the algorithm a client is registered for (it was taken out of TESSERA_SIGNING_ALGS
+ * and retired).
+ */
 export function unavailableAlg(artifact: SignedArtifact, alg: string | undefined): OAuthError {
-  return new OAuthError('unauthorized_client', 'This server cannot sign with the algorithm this client is registered for.', { detail: `${ALG_FIELD[artifact]} ${String(alg)}: no active key` });
+  return new OAuthError(
+    'unauthorized_client',
+    'This server cannot sign with the algorithm this client is registered for.',
+    { detail: `${ALG_FIELD[artifact]} ${String(alg)}: no active key` },
+  );
 }
 
 /** The key that signs `artifact` for this client; throws unauthorized_client when no active key has its algorithm. */
-export function responseSigner(p: { config: AlgSettings; keys(): KeyRing }, client: Pick<ClientRecord, 'metadata'>, artifact: SignedArtifact): SigningKey {
+export function responseSigner(
+  p: { config: AlgSettings; keys(): KeyRing },
+  client: Pick<ClientRecord, 'metadata'>,
+  artifact: SignedArtifact,
+): SigningKey {
   const alg = responseAlg(p.config, client, artifact);
   const key = alg === undefined ? undefined : p.keys().signer(alg);
   if (!key) throw unavailableAlg(artifact, alg);
@@ -80,5 +95,7 @@ export function responseSigner(p: { config: AlgSettings; keys(): KeyRing }, clie
  * TESSERA_FAPI_PROFILE=2.0.
  */
 export function offeredAlgs(config: AlgSettings, ring?: KeyRing): string[] {
-  return config.signingAlgs.filter((a) => (!ring || ring.signer(a) !== undefined) && (config.fapiProfile !== '2.0' || FAPI_ALGS.includes(a)));
+  return config.signingAlgs.filter(
+    (a) => (!ring || ring.signer(a) !== undefined) && (config.fapiProfile !== '2.0' || FAPI_ALGS.includes(a)),
+  );
 }

@@ -7,7 +7,10 @@ import { derToJose, importSigningKey, signJwt } from './signer.ts';
 describe('signer: node:crypto signatures that jose verifies', () => {
   for (const alg of ['ES256', 'RS256', 'PS256', 'EdDSA'] as SigningAlg[]) {
     it(alg, async () => {
-      const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}) });
+      const { publicKey, privateKey } = await generateKeyPair(alg, {
+        extractable: true,
+        ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}),
+      });
       const key = importSigningKey('k1', alg, (await exportJWK(privateKey)) as Record<string, unknown>);
       const token = signJwt(key, 'at+jwt', { sub: 'alice', n: 1, s: 'é' });
       const { payload, protectedHeader } = await jwtVerify(token, publicKey, { algorithms: [alg], typ: 'at+jwt' });
@@ -43,7 +46,12 @@ describe('signer: node:crypto signatures that jose verifies', () => {
   it('derToJose pads short integers and strips sign bytes', () => {
     const r = Buffer.concat([Buffer.from([0x00, 0x80]), Buffer.alloc(31, 1)]); // 33 bytes, leading zero
     const sPart = Buffer.alloc(30, 2); // 30 bytes, needs two bytes of padding
-    const der = Buffer.concat([Buffer.from([0x30, 2 + r.length + 2 + sPart.length, 0x02, r.length]), r, Buffer.from([0x02, sPart.length]), sPart]);
+    const der = Buffer.concat([
+      Buffer.from([0x30, 2 + r.length + 2 + sPart.length, 0x02, r.length]),
+      r,
+      Buffer.from([0x02, sPart.length]),
+      sPart,
+    ]);
     const raw = derToJose(der, 32);
     assert.deepEqual(raw.subarray(0, 32), r.subarray(1));
     assert.deepEqual(raw.subarray(32), Buffer.concat([Buffer.alloc(2), sPart]));

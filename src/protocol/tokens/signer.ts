@@ -43,7 +43,10 @@ export function derToJose(der: Buffer, size: number, out: Buffer = Buffer.alloc(
     let len = der[at + 1]!;
     let start = at + 2;
     at = start + len;
-    while (len > size && der[start] === 0) { start++; len--; }
+    while (len > size && der[start] === 0) {
+      start++;
+      len--;
+    }
     if (len > size) throw new Error('unexpected ECDSA signature encoding');
     der.copy(out, part * size + size - len, start, start + len);
   }

@@ -74,18 +74,34 @@ export function sectorFor(client: Pick<ClientRecord, 'clientId' | 'redirectUris'
  * Problems of a client's subject settings (for admin/clients.ts buildClient); `legacy`: a pairwise
  * client stored without a sector, which keeps the old rule (sectorOf).
  */
-export function subjectProblems(client: Pick<ClientRecord, 'redirectUris' | 'metadata'> & { clientId?: string }, legacy = false): string[] {
+export function subjectProblems(
+  client: Pick<ClientRecord, 'redirectUris' | 'metadata'> & { clientId?: string },
+  legacy = false,
+): string[] {
   const type = client.metadata.subject_type;
-  if (type !== undefined && type !== 'public' && type !== 'pairwise') return ['subject_type must be public or pairwise'];
-  if (type !== 'pairwise') return client.metadata.sector_identifier_uri !== undefined ? ['sector_identifier_uri is only for pairwise clients'] : [];
+  if (type !== undefined && type !== 'public' && type !== 'pairwise')
+    return ['subject_type must be public or pairwise'];
+  if (type !== 'pairwise')
+    return client.metadata.sector_identifier_uri !== undefined
+      ? ['sector_identifier_uri is only for pairwise clients']
+      : [];
   if ((legacy ? sectorOf(client) : sectorFor({ ...client, clientId: client.clientId ?? '' })) === undefined) {
-    return [client.redirectUris.length ? 'pairwise clients whose redirect_uris have several hosts need a sector_identifier_uri' : 'pairwise clients without redirect_uris need a sector_identifier_uri'];
+    return [
+      client.redirectUris.length
+        ? 'pairwise clients whose redirect_uris have several hosts need a sector_identifier_uri'
+        : 'pairwise clients without redirect_uris need a sector_identifier_uri',
+    ];
   }
   return [];
 }
 
 /** The `sub` a client sees for a local user id (`keys`: the provider's `pairwiseKeys`). */
-export function subjectFor(secret: string, client: Pick<ClientRecord, 'redirectUris' | 'metadata'> | undefined, userId: string, keys?: PairwiseKeys): string {
+export function subjectFor(
+  secret: string,
+  client: Pick<ClientRecord, 'redirectUris' | 'metadata'> | undefined,
+  userId: string,
+  keys?: PairwiseKeys,
+): string {
   if (client?.metadata.subject_type !== 'pairwise') return userId;
   // The sector stored with the client; clients stored before sectors were keep the old rule.
   const stored = client.metadata.sector;
@@ -101,7 +117,10 @@ export function subjectFor(secret: string, client: Pick<ClientRecord, 'redirectU
  * that includes every redirect URI of the client. Returns a problem, or undefined when it holds.
  */
 export async function sectorIdentifierProblem(
-  uri: string, redirectUris: readonly string[], allowLoopback: boolean, fetch: (name: string, uri: string, allowLoopback: boolean) => Promise<unknown>,
+  uri: string,
+  redirectUris: readonly string[],
+  allowLoopback: boolean,
+  fetch: (name: string, uri: string, allowLoopback: boolean) => Promise<unknown>,
 ): Promise<string | undefined> {
   let doc: unknown;
   try {
@@ -114,7 +133,8 @@ export async function sectorIdentifierProblem(
     if (reason === 'jwks_invalid') return 'sector_identifier_uri must answer with a JSON document of at most 64 KiB';
     return 'sector_identifier_uri could not be fetched (it must answer 200 within 5 s, without redirects)';
   }
-  if (!Array.isArray(doc) || !doc.every((x) => typeof x === 'string')) return 'sector_identifier_uri must hold a JSON array of redirect URIs';
+  if (!Array.isArray(doc) || !doc.every((x) => typeof x === 'string'))
+    return 'sector_identifier_uri must hold a JSON array of redirect URIs';
   const missing = redirectUris.filter((r) => !doc.includes(r));
   return missing.length ? `sector_identifier_uri does not list ${missing.join(', ')}` : undefined;
 }

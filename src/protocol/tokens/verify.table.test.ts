@@ -20,7 +20,11 @@ async function withClients(env: Record<string, string> = {}): Promise<TestProvid
   const t = await testProvider(env);
   await t.addClient({ client_id: 'web', client_secret: WEB_SECRET });
   await t.addClient({
-    client_id: 'rs', client_secret: RS_SECRET, grant_types: ['client_credentials'], scope: '', redirect_uris: [],
+    client_id: 'rs',
+    client_secret: RS_SECRET,
+    grant_types: ['client_credentials'],
+    scope: '',
+    redirect_uris: [],
   });
   return t;
 }
@@ -30,7 +34,11 @@ async function userTokens(t: TestProvider, params: Record<string, string> = {}) 
   const c = await t.codeFor('web', { params });
   const o = await t.token(
     {
-      grant_type: 'authorization_code', code: c.code, code_verifier: c.verifier, redirect_uri: c.redirectUri, ...params,
+      grant_type: 'authorization_code',
+      code: c.code,
+      code_verifier: c.verifier,
+      redirect_uri: c.redirectUri,
+      ...params,
     },
     { clientId: 'web', secret: WEB_SECRET },
   );
@@ -41,7 +49,9 @@ async function userTokens(t: TestProvider, params: Record<string, string> = {}) 
 
 describe('verifyAccessToken, introspection and userinfo', () => {
   let t: TestProvider;
-  before(async () => { t = await withClients(); });
+  before(async () => {
+    t = await withClients();
+  });
   after(() => t.close());
 
   /**
@@ -132,7 +142,7 @@ describe('verifyAccessToken, introspection and userinfo', () => {
       expect: { verified: false, active: false, userinfo: 'invalid_token' },
     },
     {
-      name: 'an access token\'s own claims, signed by the active key with typ JWT',
+      name: "an access token's own claims, signed by the active key with typ JWT",
       token: async () => signJwt(t.keys().active, 'JWT', decodeJwt((await userTokens(t)).accessToken)),
       expect: { verified: false, active: false, userinfo: 'invalid_token' },
     },

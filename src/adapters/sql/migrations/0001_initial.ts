@@ -7,7 +7,8 @@ import type { Kysely } from 'kysely';
 export async function up(db: Kysely<any>): Promise<void> {
   const s = db.schema;
 
-  await s.createTable('clients')
+  await s
+    .createTable('clients')
     .addColumn('client_id', 'text', (c) => c.primaryKey())
     .addColumn('client_name', 'text', (c) => c.notNull())
     .addColumn('secret_hash', 'text')
@@ -24,7 +25,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .execute();
 
-  await s.createTable('users')
+  await s
+    .createTable('users')
     .addColumn('id', 'text', (c) => c.primaryKey())
     .addColumn('username', 'text', (c) => c.notNull().unique())
     .addColumn('password_hash', 'text')
@@ -38,7 +40,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .execute();
 
-  await s.createTable('sessions')
+  await s
+    .createTable('sessions')
     .addColumn('id_hash', 'text', (c) => c.primaryKey())
     .addColumn('sid', 'text', (c) => c.notNull())
     .addColumn('user_id', 'text', (c) => c.notNull())
@@ -50,7 +53,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await s.createIndex('sessions_user_id').on('sessions').column('user_id').execute();
 
-  await s.createTable('interactions')
+  await s
+    .createTable('interactions')
     .addColumn('uid', 'text', (c) => c.primaryKey())
     .addColumn('client_id', 'text', (c) => c.notNull())
     .addColumn('params', 'text', (c) => c.notNull())
@@ -61,7 +65,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('expires_at', 'bigint', (c) => c.notNull())
     .execute();
 
-  await s.createTable('consents')
+  await s
+    .createTable('consents')
     .addColumn('user_id', 'text', (c) => c.notNull())
     .addColumn('client_id', 'text', (c) => c.notNull())
     .addColumn('scopes', 'text', (c) => c.notNull())
@@ -70,7 +75,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
 
   // No foreign key to grants: the grant is created only when the code is redeemed.
-  await s.createTable('auth_codes')
+  await s
+    .createTable('auth_codes')
     .addColumn('code_hash', 'text', (c) => c.primaryKey())
     .addColumn('grant_id', 'text', (c) => c.notNull())
     .addColumn('client_id', 'text', (c) => c.notNull())
@@ -88,7 +94,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('consumed_at', 'bigint')
     .execute();
 
-  await s.createTable('grants')
+  await s
+    .createTable('grants')
     .addColumn('id', 'text', (c) => c.primaryKey())
     .addColumn('client_id', 'text', (c) => c.notNull())
     .addColumn('user_id', 'text', (c) => c.notNull())
@@ -104,7 +111,8 @@ export async function up(db: Kysely<any>): Promise<void> {
   await s.createIndex('grants_user_client').on('grants').columns(['user_id', 'client_id']).execute();
   await s.createIndex('grants_client_id').on('grants').column('client_id').execute();
 
-  await s.createTable('refresh_tokens')
+  await s
+    .createTable('refresh_tokens')
     .addColumn('token_hash', 'text', (c) => c.primaryKey())
     .addColumn('grant_id', 'text', (c) => c.notNull().references('grants.id').onDelete('cascade'))
     .addColumn('client_id', 'text', (c) => c.notNull())
@@ -116,19 +124,22 @@ export async function up(db: Kysely<any>): Promise<void> {
   await s.createIndex('refresh_tokens_grant_id').on('refresh_tokens').column('grant_id').execute();
 
   // Access tokens are JWTs; only their jti is remembered, so that revoking the grant reaches them.
-  await s.createTable('access_tokens')
+  await s
+    .createTable('access_tokens')
     .addColumn('jti', 'text', (c) => c.primaryKey())
     .addColumn('grant_id', 'text', (c) => c.notNull().references('grants.id').onDelete('cascade'))
     .addColumn('expires_at', 'bigint', (c) => c.notNull())
     .execute();
   await s.createIndex('access_tokens_grant_id').on('access_tokens').column('grant_id').execute();
 
-  await s.createTable('revoked_tokens')
+  await s
+    .createTable('revoked_tokens')
     .addColumn('jti', 'text', (c) => c.primaryKey())
     .addColumn('expires_at', 'bigint', (c) => c.notNull())
     .execute();
 
-  await s.createTable('signing_keys')
+  await s
+    .createTable('signing_keys')
     .addColumn('kid', 'text', (c) => c.primaryKey())
     .addColumn('alg', 'text', (c) => c.notNull())
     .addColumn('state', 'text', (c) => c.notNull())
@@ -138,18 +149,42 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('retired_at', 'bigint')
     .execute();
   // At most one active key, enforced by the database (partial unique index, both engines).
-  await s.createIndex('signing_keys_one_active').on('signing_keys').column('state').unique()
-    .where('state', '=', 'active').execute();
+  await s
+    .createIndex('signing_keys_one_active')
+    .on('signing_keys')
+    .column('state')
+    .unique()
+    .where('state', '=', 'active')
+    .execute();
 
   // Periodic cleanup deletes by expiry; keep it off full scans on the tables that grow.
-  for (const table of ['auth_codes', 'sessions', 'interactions', 'grants', 'refresh_tokens', 'access_tokens', 'revoked_tokens']) {
+  for (const table of [
+    'auth_codes',
+    'sessions',
+    'interactions',
+    'grants',
+    'refresh_tokens',
+    'access_tokens',
+    'revoked_tokens',
+  ]) {
     await s.createIndex(`${table}_expires_at`).on(table).column('expires_at').execute();
   }
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  for (const table of ['signing_keys', 'revoked_tokens', 'access_tokens', 'refresh_tokens', 'grants',
-    'auth_codes', 'consents', 'interactions', 'sessions', 'users', 'clients']) {
+  for (const table of [
+    'signing_keys',
+    'revoked_tokens',
+    'access_tokens',
+    'refresh_tokens',
+    'grants',
+    'auth_codes',
+    'consents',
+    'interactions',
+    'sessions',
+    'users',
+    'clients',
+  ]) {
     await db.schema.dropTable(table).execute();
   }
 }

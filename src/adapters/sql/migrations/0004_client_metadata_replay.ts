@@ -5,8 +5,12 @@ import type { Kysely } from 'kysely';
  * cache: single-use keys with an expiry, shared by every process and instance.
  */
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.alterTable('clients').addColumn('metadata', 'text', (c) => c.notNull().defaultTo('{}')).execute();
-  await db.schema.createTable('replay_entries')
+  await db.schema
+    .alterTable('clients')
+    .addColumn('metadata', 'text', (c) => c.notNull().defaultTo('{}'))
+    .execute();
+  await db.schema
+    .createTable('replay_entries')
     .addColumn('key', 'text', (c) => c.primaryKey())
     .addColumn('expires_at', 'bigint', (c) => c.notNull())
     .execute();

@@ -7,8 +7,13 @@ import type { Kysely } from 'kysely';
  */
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('signing_keys').addColumn('activates_at', 'bigint').execute();
-  await db.schema.createIndex('signing_keys_one_prepublished').on('signing_keys').column('state').unique()
-    .where('state', '=', 'prepublished').execute();
+  await db.schema
+    .createIndex('signing_keys_one_prepublished')
+    .on('signing_keys')
+    .column('state')
+    .unique()
+    .where('state', '=', 'prepublished')
+    .execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

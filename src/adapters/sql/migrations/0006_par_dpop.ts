@@ -6,7 +6,8 @@ import type { Kysely } from 'kysely';
  * grant (refresh-token family) is bound to.
  */
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.createTable('pushed_requests')
+  await db.schema
+    .createTable('pushed_requests')
     .addColumn('uri_hash', 'text', (c) => c.primaryKey())
     .addColumn('client_id', 'text', (c) => c.notNull())
     .addColumn('params', 'text', (c) => c.notNull())

@@ -2,7 +2,8 @@ import type { Kysely } from 'kysely';
 
 /** Device authorizations (RFC 8628): one row per device code, keyed by its hash. */
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.createTable('device_codes')
+  await db.schema
+    .createTable('device_codes')
     .addColumn('device_code_hash', 'text', (c) => c.primaryKey())
     .addColumn('user_code_hash', 'text', (c) => c.notNull().unique())
     .addColumn('client_id', 'text', (c) => c.notNull())

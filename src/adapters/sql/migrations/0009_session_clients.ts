@@ -6,7 +6,8 @@ import type { Kysely } from 'kysely';
  * row expires with the session.
  */
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.createTable('session_clients')
+  await db.schema
+    .createTable('session_clients')
     .addColumn('sid', 'text', (c) => c.notNull())
     .addColumn('client_id', 'text', (c) => c.notNull())
     .addColumn('user_id', 'text', (c) => c.notNull())

@@ -5,7 +5,8 @@ import type { Kysely } from 'kysely';
  * and when its last loss was detected (database time, epoch seconds).
  */
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.createTable('replay_epoch')
+  await db.schema
+    .createTable('replay_epoch')
     .addColumn('id', 'integer', (c) => c.primaryKey())
     .addColumn('generation', 'bigint', (c) => c.notNull())
     .addColumn('lost_at', 'bigint', (c) => c.notNull())

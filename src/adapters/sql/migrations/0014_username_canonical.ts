@@ -19,24 +19,47 @@ export const usernameCanonical = (keys: UsernameKeys): Migration => ({ up: (db) 
 async function up(db: Kysely<any>, keys: UsernameKeys): Promise<void> {
   await db.schema.alterTable('users').addColumn('username_canonical', 'text').execute();
   await db.schema.alterTable('users').addColumn('username_skeleton', 'text').execute();
-  await db.schema.alterTable('users').addColumn('origin', 'text', (c) => c.notNull().defaultTo('operator')).execute();
+  await db.schema
+    .alterTable('users')
+    .addColumn('origin', 'text', (c) => c.notNull().defaultTo('operator'))
+    .execute();
 
-  const rows = await db.selectFrom('users').select(['id', 'username']).orderBy('created_at').orderBy('id').execute() as { id: string; username: string }[];
+  const rows = (await db
+    .selectFrom('users')
+    .select(['id', 'username'])
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute()) as { id: string; username: string }[];
   const taken = new Set<string>();
   for (const r of rows) {
     const canonical = keys.canonical(r.username);
     const keep = canonical !== undefined && !taken.has(canonical);
     if (keep) taken.add(canonical);
-    await db.updateTable('users').set({ username_canonical: keep ? canonical : null, username_skeleton: keys.skeleton(r.username) }).where('id', '=', r.id).execute();
+    await db
+      .updateTable('users')
+      .set({ username_canonical: keep ? canonical : null, username_skeleton: keys.skeleton(r.username) })
+      .where('id', '=', r.id)
+      .execute();
   }
   await db.schema.createIndex('users_username_canonical').on('users').column('username_canonical').unique().execute();
   await db.schema.createIndex('users_username_skeleton').on('users').column('username_skeleton').execute();
   // Accounts that signed themselves up left a user_registered record (its actor is the user id).
-  await db.updateTable('users').set({ origin: 'signup' })
-    .where('id', 'in', db.selectFrom('audit_events').select('actor').where('type', '=', 'user_registered').where('actor', 'is not', null))
+  await db
+    .updateTable('users')
+    .set({ origin: 'signup' })
+    .where(
+      'id',
+      'in',
+      db
+        .selectFrom('audit_events')
+        .select('actor')
+        .where('type', '=', 'user_registered')
+        .where('actor', 'is not', null),
+    )
     .execute();
 
-  await db.schema.createTable('exclusive_locks')
+  await db.schema
+    .createTable('exclusive_locks')
     .addColumn('name', 'text', (c) => c.primaryKey())
     .addColumn('holder', 'text', (c) => c.notNull())
     .addColumn('expires_at', 'bigint', (c) => c.notNull())

@@ -7,7 +7,10 @@ import { sql, type Kysely } from 'kysely';
  * asks again. Consents remembered before this migration covered the default audience only.
  */
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.alterTable('consents').addColumn('resources', 'text', (c) => c.notNull().defaultTo('{}')).execute();
+  await db.schema
+    .alterTable('consents')
+    .addColumn('resources', 'text', (c) => c.notNull().defaultTo('{}'))
+    .execute();
   await sql`UPDATE consents SET resources = '{"":' || scopes || '}'`.execute(db);
 }
 

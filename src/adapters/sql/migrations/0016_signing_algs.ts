@@ -21,12 +21,27 @@ import type { Kysely } from 'kysely';
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.dropIndex('signing_keys_one_active').execute();
   await db.schema.dropIndex('signing_keys_one_prepublished').execute();
-  await db.schema.createIndex('signing_keys_one_active_per_alg').on('signing_keys').columns(['alg', 'state']).unique()
-    .where('state', '=', 'active').execute();
-  await db.schema.createIndex('signing_keys_one_prepublished_per_alg').on('signing_keys').columns(['alg', 'state']).unique()
-    .where('state', '=', 'prepublished').execute();
+  await db.schema
+    .createIndex('signing_keys_one_active_per_alg')
+    .on('signing_keys')
+    .columns(['alg', 'state'])
+    .unique()
+    .where('state', '=', 'active')
+    .execute();
+  await db.schema
+    .createIndex('signing_keys_one_prepublished_per_alg')
+    .on('signing_keys')
+    .columns(['alg', 'state'])
+    .unique()
+    .where('state', '=', 'prepublished')
+    .execute();
 
-  const active = await db.selectFrom('signing_keys').select('alg').where('state', '=', 'active').orderBy('created_at', 'desc').executeTakeFirst();
+  const active = await db
+    .selectFrom('signing_keys')
+    .select('alg')
+    .where('state', '=', 'active')
+    .orderBy('created_at', 'desc')
+    .executeTakeFirst();
   if (!active) return;
   const alg = String(active.alg);
   const rows = await db.selectFrom('clients').select(['client_id', 'metadata']).execute();
@@ -34,20 +49,46 @@ export async function up(db: Kysely<any>): Promise<void> {
     const metadata = JSON.parse(String(row.metadata)) as Record<string, unknown>;
     if (metadata.id_token_signed_response_alg !== undefined) continue;
     if (alg === 'RS256' && metadata.fapi_profile === '2.0') continue;
-    await db.updateTable('clients').set({ metadata: JSON.stringify({ ...metadata, id_token_signed_response_alg: alg }) })
-      .where('client_id', '=', row.client_id).where('metadata', '=', row.metadata).execute();
+    await db
+      .updateTable('clients')
+      .set({ metadata: JSON.stringify({ ...metadata, id_token_signed_response_alg: alg }) })
+      .where('client_id', '=', row.client_id)
+      .where('metadata', '=', row.metadata)
+      .execute();
   }
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
   // Back to one active and one prepublished key in all: keys of other algorithms than the newest
   // active one are retired first (the older indexes could not be created otherwise).
-  const newest = await db.selectFrom('signing_keys').select('alg').where('state', '=', 'active').orderBy('created_at', 'desc').executeTakeFirst();
+  const newest = await db
+    .selectFrom('signing_keys')
+    .select('alg')
+    .where('state', '=', 'active')
+    .orderBy('created_at', 'desc')
+    .executeTakeFirst();
   if (newest) {
-    await db.updateTable('signing_keys').set({ state: 'retired' }).where('state', 'in', ['active', 'prepublished']).where('alg', '!=', newest.alg).execute();
+    await db
+      .updateTable('signing_keys')
+      .set({ state: 'retired' })
+      .where('state', 'in', ['active', 'prepublished'])
+      .where('alg', '!=', newest.alg)
+      .execute();
   }
   await db.schema.dropIndex('signing_keys_one_prepublished_per_alg').execute();
   await db.schema.dropIndex('signing_keys_one_active_per_alg').execute();
-  await db.schema.createIndex('signing_keys_one_active').on('signing_keys').column('state').unique().where('state', '=', 'active').execute();
-  await db.schema.createIndex('signing_keys_one_prepublished').on('signing_keys').column('state').unique().where('state', '=', 'prepublished').execute();
+  await db.schema
+    .createIndex('signing_keys_one_active')
+    .on('signing_keys')
+    .column('state')
+    .unique()
+    .where('state', '=', 'active')
+    .execute();
+  await db.schema
+    .createIndex('signing_keys_one_prepublished')
+    .on('signing_keys')
+    .column('state')
+    .unique()
+    .where('state', '=', 'prepublished')
+    .execute();
 }

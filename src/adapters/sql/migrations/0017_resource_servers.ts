@@ -2,7 +2,8 @@ import type { Kysely } from 'kysely';
 
 /** The registry of resource servers (RFC 8707 resources, their scopes and token policy). */
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.createTable('resource_servers')
+  await db.schema
+    .createTable('resource_servers')
     .addColumn('identifier', 'text', (c) => c.primaryKey())
     .addColumn('display_name', 'text', (c) => c.notNull())
     .addColumn('scopes', 'text', (c) => c.notNull())

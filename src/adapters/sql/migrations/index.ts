@@ -47,11 +47,17 @@ const migrations = (usernames: UsernameKeys): Record<string, Migration> => ({
 export async function migrate(db: Kysely<any>, usernames: UsernameKeys): Promise<string[]> {
   // Migrations are independent of each other, and features land in any order: a database that
   // already has a later one still takes an earlier one that arrives afterwards.
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations(usernames) }, allowUnorderedMigrations: true });
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations(usernames) },
+    allowUnorderedMigrations: true,
+  });
   const { error, results = [] } = await migrator.migrateToLatest();
   if (error) {
     const failed = results.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new Error(`database migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new Error(`database migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
   }
   return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
