@@ -18,15 +18,6 @@ export type ClientAuthDeps = Pick<Provider, 'config' | 'log' | 'events' | 'verif
 type ClientStoreDeps = { readonly stores: Pick<Stores, 'clients'> };
 
 export const CLIENT_AUTH_PARAMS = ['client_id', 'client_secret', 'client_assertion', 'client_assertion_type'] as const;
-export const AUTH_METHODS: readonly ClientAuthMethod[] = [
-  'client_secret_basic',
-  'client_secret_post',
-  'client_secret_jwt',
-  'private_key_jwt',
-  'tls_client_auth',
-  'self_signed_tls_client_auth',
-  'none',
-];
 
 export interface AuthenticatedClient {
   client: ClientRecord;

@@ -11,6 +11,7 @@ import type {
   GrantType,
   TokenExchangeTokenType,
 } from '../../ports/clients.ts';
+import { CLIENT_AUTH_METHODS } from '../../ports/clients.ts';
 import type { Stores } from '../../ports/index.ts';
 import type { OutboundHttp } from '../../ports/outbound.ts';
 import { ASYMMETRIC_ALGS, HMAC_ALGS } from '../client-auth/client-assertion.ts';
@@ -208,15 +209,7 @@ export function displayTextProblem(name: string, value: unknown, max = MAX_CLIEN
   return undefined;
 }
 
-const METHODS: readonly ClientAuthMethod[] = [
-  'client_secret_basic',
-  'client_secret_post',
-  'client_secret_jwt',
-  'private_key_jwt',
-  'tls_client_auth',
-  'self_signed_tls_client_auth',
-  'none',
-];
+const METHODS: readonly ClientAuthMethod[] = CLIENT_AUTH_METHODS;
 
 /**
  * Validates client metadata and turns it into a record; returns the new secret when one was

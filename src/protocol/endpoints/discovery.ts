@@ -1,4 +1,4 @@
-import { AUTH_METHODS } from '../client-auth/authenticate-client.ts';
+import { CLIENT_AUTH_METHODS } from '../../ports/clients.ts';
 import { enabledMtlsMethods, isMtlsMethod } from '../client-auth/mtls.ts';
 import { DPOP_ALGS } from '../dpop.ts';
 import { ASYMMETRIC_ALGS, HMAC_ALGS } from '../client-auth/client-assertion.ts';
@@ -21,7 +21,7 @@ export function discoveryDocument(config: Config, signingAlgs: string[]): Record
   const i = config.issuer;
   // The mTLS methods (RFC 8705) only when a client certificate source is configured.
   const mtls = enabledMtlsMethods(config);
-  const methods = AUTH_METHODS.filter((m) => !isMtlsMethod(m) || mtls.includes(m));
+  const methods = CLIENT_AUTH_METHODS.filter((m) => !isMtlsMethod(m) || mtls.includes(m));
   const confidentialMethods = methods.filter((m) => m !== 'none');
   const assertionAlgs = [...ASYMMETRIC_ALGS, ...HMAC_ALGS];
   const doc: Record<string, unknown> = {
