@@ -8,176 +8,112 @@
  * and the callbacks run once).
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { openDatabase, type DatabaseHandle } from '../../src/adapters/sql/database.ts';
-import { migrate } from '../../src/adapters/sql/migrations/index.ts';
-import { createSqlStores } from '../../src/adapters/sql/stores.ts';
-import { usernameKeys } from '../../src/accounts/usernames.ts';
-import type { GrantRecord, IssuedAccessToken, RefreshTokenRecord, Stores, UserRecord } from '../../src/ports/index.ts';
-import { createPgDatabase, sqliteTempUrl } from '../fixtures/db.ts';
+import { it } from 'node:test';
+import type { GrantRecord, IssuedAccessToken, RefreshTokenRecord, UserRecord } from '../../src/ports/index.ts';
+import { forEachBackend } from './backends.ts';
+import { NOW, access, grant, refreshFor, seedGrant, uid } from './factories.ts';
 
-const NOW = Math.floor(Date.now() / 1000);
-const uid = (prefix: string) => `${prefix}-${randomUUID()}`;
+forEachBackend('grants: rotation callbacks run again', (stores, backend) => {
+  // SQLite groups the hot transactions of a turn into one commit; PostgreSQL runs each alone.
+  const grouped = () => backend.url.startsWith('sqlite');
+  const seed = () => seedGrant(stores);
+  /**
+   * A grant creation that fails inside the transaction (its access token's jti is taken): queued
+   * in the same turn as the call under test, it makes their group fail.
+   */
+  const failingCreate = (takenJti: IssuedAccessToken) => {
+    const g = grant();
+    return { id: g.id, done: stores.grants.create(g, refreshFor(g), takenJti) };
+  };
 
-const sqliteFile = sqliteTempUrl();
-const pgDb = await createPgDatabase();
-const backends = [
-  { name: 'sqlite (memory)', url: 'sqlite::memory:', grouped: true, drop: async () => {} },
-  {
-    name: 'sqlite (file, WAL)',
-    url: sqliteFile,
-    grouped: true,
-    drop: async () => rmSync(dirname(sqliteFile.slice('sqlite:'.length)), { recursive: true, force: true }),
-  },
-  { name: 'postgresql', url: pgDb?.url, grouped: false, drop: async () => pgDb?.drop() },
-];
-
-for (const backend of backends) {
-  const skip = backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)';
-  describe(`grants: rotation callbacks run again: ${backend.name}`, { skip }, () => {
-    let handle: DatabaseHandle;
-    let stores: Stores;
-    before(async () => {
-      handle = await openDatabase(backend.url!);
-      await migrate(handle.db, usernameKeys);
-      stores = createSqlStores(handle, usernameKeys);
-    });
-    after(async () => {
-      await stores?.close();
-      await backend.drop();
-    });
-
-    const grant = (): GrantRecord => ({
-      id: uid('grant'),
-      clientId: uid('client'),
-      userId: uid('user'),
-      scope: 'openid offline_access',
-      resource: null,
-      sid: null,
-      authTime: NOW,
-      amr: ['pwd'],
-      createdAt: NOW,
-      expiresAt: NOW + 86400,
-      revokedAt: null,
-    });
-    const refreshFor = (g: GrantRecord): RefreshTokenRecord => ({
-      tokenHash: uid('rt'),
-      grantId: g.id,
-      clientId: g.clientId,
-      scope: g.scope,
-      createdAt: NOW,
-      expiresAt: NOW + 3600,
-      usedAt: null,
-    });
-    const access = (): IssuedAccessToken => ({ jti: uid('jti'), expiresAt: NOW + 300 });
-    const seed = async () => {
-      const g = grant();
-      const rt = refreshFor(g);
-      const at = access();
-      await stores.grants.create(g, rt, at);
-      return { g, rt, at };
+  /** Callbacks that record their runs: each accept decides a value of its own, each next makes new records. */
+  const recording = () => {
+    const accepts: { run: number }[] = [];
+    const nexts: { accepted: { run: number }; refresh: RefreshTokenRecord; access: IssuedAccessToken }[] = [];
+    const accept = (_r: RefreshTokenRecord, _g: GrantRecord, _u: UserRecord | undefined) => {
+      const value = { run: accepts.length + 1 };
+      accepts.push(value);
+      return { ok: true, value } as const;
     };
-    /**
-     * A grant creation that fails inside the transaction (its access token's jti is taken): queued
-     * in the same turn as the call under test, it makes their group fail.
-     */
-    const failingCreate = (takenJti: IssuedAccessToken) => {
-      const g = grant();
-      return { id: g.id, done: stores.grants.create(g, refreshFor(g), takenJti) };
+    const next = (prev: RefreshTokenRecord, _g: GrantRecord, accepted: { run: number }) => {
+      const refresh = { ...prev, tokenHash: uid('rt'), createdAt: NOW + 1, usedAt: null };
+      const made = { accepted, refresh, access: access() };
+      nexts.push(made);
+      return { refresh: made.refresh, access: made.access };
     };
+    return { accepts, nexts, accept, next };
+  };
 
-    /** Callbacks that record their runs: each accept decides a value of its own, each next makes new records. */
-    const recording = () => {
-      const accepts: { run: number }[] = [];
-      const nexts: { accepted: { run: number }; refresh: RefreshTokenRecord; access: IssuedAccessToken }[] = [];
-      const accept = (_r: RefreshTokenRecord, _g: GrantRecord, _u: UserRecord | undefined) => {
-        const value = { run: accepts.length + 1 };
-        accepts.push(value);
-        return { ok: true, value } as const;
-      };
-      const next = (prev: RefreshTokenRecord, _g: GrantRecord, accepted: { run: number }) => {
-        const refresh = { ...prev, tokenHash: uid('rt'), createdAt: NOW + 1, usedAt: null };
-        const made = { accepted, refresh, access: access() };
-        nexts.push(made);
-        return { refresh: made.refresh, access: made.access };
-      };
-      return { accepts, nexts, accept, next };
-    };
-
-    it('rotate in a failing group: exactly one rotation, and the successor stored is the one returned', async () => {
-      const { g, rt, at } = await seed();
-      const cb = recording();
-      // The rotation first, so that it has run in the group when the creation fails.
-      const rotation = stores.grants.rotate(rt.tokenHash, NOW + 1, cb.accept, cb.next);
-      const other = failingCreate(at);
-      const [rotated, failed] = await Promise.allSettled([rotation, other.done]);
-      assert.equal(failed.status, 'rejected', 'the failing member gets its own error');
-      assert.equal(await stores.grants.get(other.id), undefined);
-      assert.equal(cb.accepts.length, backend.grouped ? 2 : 1, 'accept ran again after the group failed');
-      assert.equal(cb.nexts.length, cb.accepts.length);
-      const result = rotated.status === 'fulfilled' ? rotated.value : assert.fail(String(rotated.reason));
-      assert.equal(result.status, 'rotated');
-      if (result.status !== 'rotated') return;
-      // The caller gets the committed run's: its verdict's value, and what its next made from that value.
-      const committed = cb.nexts.at(-1)!;
-      assert.equal(result.accepted, cb.accepts.at(-1));
-      assert.equal(committed.accepted, result.accepted);
-      assert.deepEqual(result.issued, { refresh: committed.refresh, access: committed.access });
-      assert.deepEqual(result.previous, { ...rt, usedAt: NOW + 1 });
-      // Exactly one rotation: the presented token used, the returned successor live, an earlier run's nowhere.
-      const { refresh: successor, access: issued } = result.issued;
-      assert.deepEqual(await stores.grants.getRefresh(rt.tokenHash), { refresh: { ...rt, usedAt: NOW + 1 }, grant: g });
-      assert.deepEqual(await stores.grants.getRefresh(successor.tokenHash), { refresh: successor, grant: g });
-      assert.deepEqual(await stores.grants.findByAccessToken(issued.jti), g);
-      for (const discarded of cb.nexts.slice(0, -1)) {
-        assert.equal(await stores.grants.getRefresh(discarded.refresh.tokenHash), undefined);
-        assert.equal(await stores.grants.findByAccessToken(discarded.access.jti), undefined);
-      }
-      // The returned successor is the one that rotates next; the presented token is now a replay.
-      const again = recording();
-      const onwards = await stores.grants.rotate(successor.tokenHash, NOW + 2, again.accept, again.next);
-      assert.equal(onwards.status, 'rotated');
-      const replay = await stores.grants.rotate(rt.tokenHash, NOW + 3, again.accept, again.next);
-      assert.deepEqual(replay, { status: 'reused', grantId: g.id, clientId: g.clientId });
-    });
-
-    it('useRefresh in a failing group: one use, and the access token recorded is the one returned', async () => {
-      const { g, rt, at } = await seed();
-      const cb = recording();
-      const next = (r: RefreshTokenRecord, gr: GrantRecord, a: { run: number }) => cb.next(r, gr, a).access;
-      const use = stores.grants.useRefresh(rt.tokenHash, NOW + 1, NOW + 7200, cb.accept, next);
-      const other = failingCreate(at);
-      const [used, failed] = await Promise.allSettled([use, other.done]);
-      assert.equal(failed.status, 'rejected', 'the failing member gets its own error');
-      assert.equal(cb.accepts.length, backend.grouped ? 2 : 1, 'accept ran again after the group failed');
-      const result = used.status === 'fulfilled' ? used.value : assert.fail(String(used.reason));
-      assert.equal(result.status, 'used');
-      if (result.status !== 'used') return;
-      const committed = cb.nexts.at(-1)!;
-      assert.equal(result.accepted, cb.accepts.at(-1));
-      assert.equal(committed.accepted, result.accepted);
-      assert.deepEqual(result.issued, committed.access);
-      const kept = { ...rt, expiresAt: NOW + 7200 };
-      assert.deepEqual(await stores.grants.getRefresh(rt.tokenHash), { refresh: kept, grant: g });
-      assert.deepEqual(await stores.grants.findByAccessToken(result.issued.jti), g);
-      for (const discarded of cb.nexts.slice(0, -1)) {
-        assert.equal(await stores.grants.findByAccessToken(discarded.access.jti), undefined);
-      }
-    });
-
-    it('a refusal in a failing group: the refusal comes back, and nothing is stored', async () => {
-      const { g, rt, at } = await seed();
-      let runs = 0;
-      const refuse = () => ({ ok: false, reason: `run ${++runs}` }) as const;
-      const refusal = stores.grants.rotate(rt.tokenHash, NOW + 1, refuse, () => assert.fail('next must not run'));
-      const other = failingCreate(at);
-      const [refused] = await Promise.allSettled([refusal, other.done]);
-      assert.equal(runs, backend.grouped ? 2 : 1);
-      assert.deepEqual(refused.status === 'fulfilled' && refused.value, { status: 'invalid', reason: `run ${runs}` });
-      assert.deepEqual(await stores.grants.getRefresh(rt.tokenHash), { refresh: rt, grant: g });
-    });
+  it('rotate in a failing group: exactly one rotation, and the successor stored is the one returned', async () => {
+    const { g, rt, at } = await seed();
+    const cb = recording();
+    // The rotation first, so that it has run in the group when the creation fails.
+    const rotation = stores.grants.rotate(rt.tokenHash, NOW + 1, cb.accept, cb.next);
+    const other = failingCreate(at);
+    const [rotated, failed] = await Promise.allSettled([rotation, other.done]);
+    assert.equal(failed.status, 'rejected', 'the failing member gets its own error');
+    assert.equal(await stores.grants.get(other.id), undefined);
+    assert.equal(cb.accepts.length, grouped() ? 2 : 1, 'accept ran again after the group failed');
+    assert.equal(cb.nexts.length, cb.accepts.length);
+    const result = rotated.status === 'fulfilled' ? rotated.value : assert.fail(String(rotated.reason));
+    assert.equal(result.status, 'rotated');
+    if (result.status !== 'rotated') return;
+    // The caller gets the committed run's: its verdict's value, and what its next made from that value.
+    const committed = cb.nexts.at(-1)!;
+    assert.equal(result.accepted, cb.accepts.at(-1));
+    assert.equal(committed.accepted, result.accepted);
+    assert.deepEqual(result.issued, { refresh: committed.refresh, access: committed.access });
+    assert.deepEqual(result.previous, { ...rt, usedAt: NOW + 1 });
+    // Exactly one rotation: the presented token used, the returned successor live, an earlier run's nowhere.
+    const { refresh: successor, access: issued } = result.issued;
+    assert.deepEqual(await stores.grants.getRefresh(rt.tokenHash), { refresh: { ...rt, usedAt: NOW + 1 }, grant: g });
+    assert.deepEqual(await stores.grants.getRefresh(successor.tokenHash), { refresh: successor, grant: g });
+    assert.deepEqual(await stores.grants.findByAccessToken(issued.jti), g);
+    for (const discarded of cb.nexts.slice(0, -1)) {
+      assert.equal(await stores.grants.getRefresh(discarded.refresh.tokenHash), undefined);
+      assert.equal(await stores.grants.findByAccessToken(discarded.access.jti), undefined);
+    }
+    // The returned successor is the one that rotates next; the presented token is now a replay.
+    const again = recording();
+    const onwards = await stores.grants.rotate(successor.tokenHash, NOW + 2, again.accept, again.next);
+    assert.equal(onwards.status, 'rotated');
+    const replay = await stores.grants.rotate(rt.tokenHash, NOW + 3, again.accept, again.next);
+    assert.deepEqual(replay, { status: 'reused', grantId: g.id, clientId: g.clientId });
   });
-}
+
+  it('useRefresh in a failing group: one use, and the access token recorded is the one returned', async () => {
+    const { g, rt, at } = await seed();
+    const cb = recording();
+    const next = (r: RefreshTokenRecord, gr: GrantRecord, a: { run: number }) => cb.next(r, gr, a).access;
+    const use = stores.grants.useRefresh(rt.tokenHash, NOW + 1, NOW + 7200, cb.accept, next);
+    const other = failingCreate(at);
+    const [used, failed] = await Promise.allSettled([use, other.done]);
+    assert.equal(failed.status, 'rejected', 'the failing member gets its own error');
+    assert.equal(cb.accepts.length, grouped() ? 2 : 1, 'accept ran again after the group failed');
+    const result = used.status === 'fulfilled' ? used.value : assert.fail(String(used.reason));
+    assert.equal(result.status, 'used');
+    if (result.status !== 'used') return;
+    const committed = cb.nexts.at(-1)!;
+    assert.equal(result.accepted, cb.accepts.at(-1));
+    assert.equal(committed.accepted, result.accepted);
+    assert.deepEqual(result.issued, committed.access);
+    const kept = { ...rt, expiresAt: NOW + 7200 };
+    assert.deepEqual(await stores.grants.getRefresh(rt.tokenHash), { refresh: kept, grant: g });
+    assert.deepEqual(await stores.grants.findByAccessToken(result.issued.jti), g);
+    for (const discarded of cb.nexts.slice(0, -1)) {
+      assert.equal(await stores.grants.findByAccessToken(discarded.access.jti), undefined);
+    }
+  });
+
+  it('a refusal in a failing group: the refusal comes back, and nothing is stored', async () => {
+    const { g, rt, at } = await seed();
+    let runs = 0;
+    const refuse = () => ({ ok: false, reason: `run ${++runs}` }) as const;
+    const refusal = stores.grants.rotate(rt.tokenHash, NOW + 1, refuse, () => assert.fail('next must not run'));
+    const other = failingCreate(at);
+    const [refused] = await Promise.allSettled([refusal, other.done]);
+    assert.equal(runs, grouped() ? 2 : 1);
+    assert.deepEqual(refused.status === 'fulfilled' && refused.value, { status: 'invalid', reason: `run ${runs}` });
+    assert.deepEqual(await stores.grants.getRefresh(rt.tokenHash), { refresh: rt, grant: g });
+  });
+});
