@@ -5,7 +5,8 @@ import type {
   RefreshTokenRecord,
   RefusedRefresh,
 } from '../../ports/grants.ts';
-import type { GrantsTable, RefreshTokensTable } from './schema.ts';
+import type { Transaction } from 'kysely';
+import type { GrantsTable, RefreshTokensTable, Schema } from './schema.ts';
 import { json, revokeGrant, toUser, type Db, type Row, type SqlContext } from './statements.ts';
 
 const grantRow = (g: GrantRecord): GrantsTable => ({
@@ -132,6 +133,25 @@ export function createSqlGrantStore({ db, pg, tx, hotTx, statement }: SqlContext
       },
     };
   };
+  /**
+   * The presented refresh token and its grant, read under the rotation's locks, with the grant's
+   * user: `live` when it may be judged by accept(), else the outcome to return as it is (unknown or
+   * revoked: invalid; already used: reuse, which revokes the family in this transaction).
+   */
+  const presented = async (t: Transaction<Schema>, tokenHash: string, now: number) => {
+    const found = await tokenAndGrant(t, tokenHash);
+    if (!found || found.gRow.revoked_at !== null) return { status: 'done' as const, outcome: INVALID };
+    const grant = toGrant(found.gRow);
+    const uRow = (await selectUser(t, [grant.userId])).rows[0];
+    const reuse = async () =>
+      (await revokeGrant(t, grant.id, now))
+        ? { status: 'reused' as const, grantId: grant.id, clientId: grant.clientId }
+        : INVALID;
+    if (found.rRow.used_at !== null) return { status: 'done' as const, outcome: await reuse() };
+    const refresh = toRefresh(found.rRow);
+    return { status: 'live' as const, grant, refresh, user: uRow && toUser(uRow), reuse };
+  };
+
   const markRefreshUsed = statement((k) =>
     k.updateTable('refresh_tokens').set({ used_at: 0 }).where('token_hash', '=', '').where('used_at', 'is', null),
   );
@@ -201,19 +221,10 @@ export function createSqlGrantStore({ db, pg, tx, hotTx, statement }: SqlContext
      */
     rotate: (tokenHash, now, accept, next) =>
       hotTx(async (t) => {
-        const found = await tokenAndGrant(t, tokenHash);
-        if (!found || found.gRow.revoked_at !== null) return INVALID;
-        const { gRow, rRow } = found;
-        const grant = toGrant(gRow);
-        const uRow = (await selectUser(t, [grant.userId])).rows[0];
-        const reuse = async () =>
-          (await revokeGrant(t, grant.id, now))
-            ? { status: 'reused' as const, grantId: grant.id, clientId: grant.clientId }
-            : INVALID;
-
-        if (rRow.used_at !== null) return reuse();
-        const refresh = toRefresh(rRow);
-        const verdict = accept(refresh, grant, uRow && toUser(uRow));
+        const found = await presented(t, tokenHash, now);
+        if (found.status !== 'live') return found.outcome;
+        const { grant, refresh, reuse } = found;
+        const verdict = accept(refresh, grant, found.user);
         if (!verdict.ok) return refused(verdict);
         const marked = await markRefreshUsed(t, [now, tokenHash]);
         if (Number(marked.numAffectedRows ?? 0) !== 1) return reuse(); // cannot happen under the locks above; fail safe
@@ -226,18 +237,10 @@ export function createSqlGrantStore({ db, pg, tx, hotTx, statement }: SqlContext
     /** Same locks and order as rotate(); the token row is updated in place instead of marked used. */
     useRefresh: (tokenHash, now, idleExpiresAt, accept, next) =>
       hotTx(async (t) => {
-        const found = await tokenAndGrant(t, tokenHash);
-        if (!found || found.gRow.revoked_at !== null) return INVALID;
-        const { gRow, rRow } = found;
-        const grant = toGrant(gRow);
-        const uRow = (await selectUser(t, [grant.userId])).rows[0];
-        if (rRow.used_at !== null) {
-          return (await revokeGrant(t, grant.id, now))
-            ? { status: 'reused' as const, grantId: grant.id, clientId: grant.clientId }
-            : INVALID;
-        }
-        const refresh = toRefresh(rRow);
-        const verdict = accept(refresh, grant, uRow && toUser(uRow));
+        const found = await presented(t, tokenHash, now);
+        if (found.status !== 'live') return found.outcome;
+        const { grant, refresh } = found;
+        const verdict = accept(refresh, grant, found.user);
         if (!verdict.ok) return refused(verdict);
         const expiresAt = Math.min(idleExpiresAt, grant.expiresAt);
         await t
