@@ -11,6 +11,9 @@ import type { Provider } from '../provider.ts';
 import { ClientAuthError } from './client-assertion.ts';
 import { clientKeys, ClientKeysError } from './client-keys.ts';
 
+/** What certificate authentication uses of the Provider: the mTLS settings, the clock, the client key sets. */
+export type CertificateAuthDeps = Pick<Provider, 'config' | 'now'> & Parameters<typeof clientKeys>[0];
+
 export const MTLS_METHODS: readonly ClientAuthMethod[] = ['tls_client_auth', 'self_signed_tls_client_auth'];
 
 /** The registration fields of tls_client_auth, of which a client registers exactly one (RFC 8705 section 2.1.2). */
@@ -285,7 +288,7 @@ async function keyThumbprint(key: KeyObject): Promise<string> {
  * request's certificate. Throws ClientAuthError (invalid_client) on any mismatch.
  */
 export async function authenticateByCertificate(
-  p: Provider,
+  p: CertificateAuthDeps,
   client: ClientRecord,
   cert: X509Certificate | undefined,
 ): Promise<void> {

@@ -1,5 +1,6 @@
 import { decodeJwt } from 'jose';
 import type { ClientAuthMethod, ClientRecord, DynamicRegistration, GrantType } from '../../ports/clients.ts';
+import type { Stores } from '../../ports/index.ts';
 import { MAX_REGISTERED_KEYS } from '../client-auth/client-keys.ts';
 import { buildClient, ClientMetadataError, storeClient, type ClientInput } from '../clients/metadata.ts';
 import { verifyClientSecret } from '../client-auth/secret-hash.ts';
@@ -17,6 +18,16 @@ import { rarEnabled } from '../authorization-details.ts';
 // keeps operator-only settings (skip_consent, allowed_resources, token exchange, disabled) out of
 // reach, and refuses what dynamic clients may not ask for.
 
+/**
+ * What saving a registration uses of the Provider: settings, clock, events and log, and what storing
+ * a client needs (the clients store; the outbound port, which checks a sector_identifier_uri).
+ */
+type SaveDeps = Pick<Provider, 'config' | 'now' | 'events' | 'log' | 'outbound'> & Parameters<typeof storeClient>[0];
+/** What POST /register uses: saving, and the initial access tokens. */
+export type RegisterDeps = SaveDeps & { readonly stores: Pick<Stores, 'initialAccessTokens'> };
+/** What GET, PUT and DELETE /register/{client_id} use: saving, the clients, and revocations (a deleted client). */
+export type ManageRegistrationDeps = SaveDeps & { readonly stores: Pick<Stores, 'clients' | 'revocations'> };
+
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 const MAX_REDIRECT_URIS = 20;
 const MAX_URI_LENGTH = 2048;
@@ -31,7 +42,12 @@ const SERVER_MEMBERS = [
 const metadataError = (description: string) => new OAuthError('invalid_client_metadata', description);
 
 /** A 401 with an RFC 6750 challenge: missing or wrong initial access token or registration access token. */
-function tokenRefused(p: Provider, req: ProtocolRequest, reason: string, clientId?: string): OAuthError {
+function tokenRefused(
+  p: Pick<Provider, 'events'>,
+  req: ProtocolRequest,
+  reason: string,
+  clientId?: string,
+): OAuthError {
   p.events({ type: 'registration_refused', clientId, reason, ip: req.ip });
   const description = reason === 'no token' ? 'A Bearer token is required.' : 'The token is invalid or expired.';
   return new OAuthError('invalid_token', description, {
@@ -56,7 +72,7 @@ const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every
  * omitted member is reset, RFC 7592 section 2.2), type-checked; the rules themselves are buildClient's.
  * Unknown members are ignored (RFC 7591 section 2) and never stored.
  */
-export function registrationInput(p: Provider, body: unknown, clientId: string): ClientInput {
+export function registrationInput(p: Pick<Provider, 'config'>, body: unknown, clientId: string): ClientInput {
   if (body === null || typeof body !== 'object' || Array.isArray(body))
     throw metadataError('The request body must be a JSON object of client metadata.');
   const m = body as Record<string, unknown>;
@@ -206,7 +222,7 @@ function asRegistrationError(err: unknown): never {
 
 /** The client information response (RFC 7591 section 3.2.1, RFC 7592 section 3). */
 function clientInformation(
-  p: Provider,
+  p: Pick<Provider, 'config'>,
   c: ClientRecord,
   issued: { secret?: string; registrationAccessToken?: string },
 ): Record<string, unknown> {
@@ -274,7 +290,7 @@ function clientInformation(
 }
 
 /** POST /register (RFC 7591 section 3). */
-export async function register(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
+export async function register(p: RegisterDeps, req: ProtocolRequest): Promise<OAuthResponse> {
   const mode = p.config.registration;
   if (mode === 'off') throw new OAuthError('invalid_request', 'Not found.', { status: 404 });
   let initialHash: string | undefined;
@@ -324,7 +340,11 @@ export async function register(p: Provider, req: ProtocolRequest): Promise<OAuth
 }
 
 /** The dynamically registered client the registration access token belongs to; 401 otherwise (RFC 7592 section 3). */
-async function authorizeManagement(p: Provider, req: ProtocolRequest, clientId: string): Promise<ClientRecord> {
+async function authorizeManagement(
+  p: Pick<Provider, 'events'> & { readonly stores: Pick<Stores, 'clients'> },
+  req: ProtocolRequest,
+  clientId: string,
+): Promise<ClientRecord> {
   const presented = bearer(req);
   if (!presented) throw tokenRefused(p, req, 'no token', clientId);
   const client = await p.stores.clients.get(clientId);
@@ -336,7 +356,11 @@ async function authorizeManagement(p: Provider, req: ProtocolRequest, clientId: 
 }
 
 /** GET, PUT and DELETE /register/{client_id} (RFC 7592). */
-export async function manageRegistration(p: Provider, req: ProtocolRequest, clientId: string): Promise<OAuthResponse> {
+export async function manageRegistration(
+  p: ManageRegistrationDeps,
+  req: ProtocolRequest,
+  clientId: string,
+): Promise<OAuthResponse> {
   if (p.config.registration === 'off') throw new OAuthError('invalid_request', 'Not found.', { status: 404 });
   const client = await authorizeManagement(p, req, clientId);
   switch (req.method) {
@@ -359,7 +383,7 @@ export async function manageRegistration(p: Provider, req: ProtocolRequest, clie
 }
 
 /** PUT /register/{client_id}: replaces the client's metadata; a new registration access token is issued. */
-async function updateClient(p: Provider, req: ProtocolRequest, client: ClientRecord): Promise<OAuthResponse> {
+async function updateClient(p: SaveDeps, req: ProtocolRequest, client: ClientRecord): Promise<OAuthResponse> {
   const body = req.json;
   if (body === null || typeof body !== 'object' || Array.isArray(body))
     throw metadataError('The request body must be a JSON object of client metadata.');

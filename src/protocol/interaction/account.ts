@@ -1,3 +1,4 @@
+import type { Stores } from '../../ports/index.ts';
 import { randomToken } from '../hash.ts';
 import { readFormParams } from '../params.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
@@ -7,6 +8,31 @@ import { checkCsrf, csrfToken, endSession, loadSession, SESSION_COOKIE, startSes
 
 // The account page: where users review the applications they have let in, and revoke them
 // (ASVS 10.4.9, 10.7.3). Revoking a consent also revokes the tokens the application holds.
+
+/** What the account login page uses: the issuer and interaction lifetime, and the CSRF token's secret. */
+type LoginViewDeps = Pick<Provider, 'config'> & Parameters<typeof csrfToken>[0];
+/** What a form of the signed-in account page is checked with: the session, and the CSRF token. */
+type SessionFormDeps = Parameters<typeof loadSession>[0] & Parameters<typeof checkCsrf>[0];
+/** What GET /account uses: the session, the user, their consents and the clients' names, or the login page. */
+export type ShowAccountDeps = LoginViewDeps &
+  Parameters<typeof loadSession>[0] &
+  StoreDeps<'users' | 'consents' | 'clients'>;
+/** What POST /account/login uses: the login page, CSRF, the login check and the new session. */
+export type AccountLoginDeps = LoginViewDeps &
+  Parameters<typeof checkCsrf>[0] &
+  Parameters<typeof checkLogin>[0] &
+  Parameters<typeof startSession>[0];
+/** What POST /account/revoke uses: the signed-in form, the consents and grants stores, the clock, events and log. */
+export type RevokeConsentDeps = SessionFormDeps &
+  Pick<Provider, 'config' | 'now' | 'events' | 'log'> &
+  StoreDeps<'consents' | 'grants'>;
+/** What POST /account/logout uses: the signed-in form, events, and ending the session (and telling its clients). */
+export type AccountLogoutDeps = SessionFormDeps &
+  Pick<Provider, 'events'> &
+  Parameters<typeof endSession>[0] &
+  Parameters<typeof sessionEnded>[0];
+
+type StoreDeps<K extends keyof Stores> = { readonly stores: Pick<Stores, K> };
 
 const ACCOUNT_LOGIN_COOKIE = 'tessera_account_login';
 const PARAMS = new Set(['username', 'password', 'csrf', 'client_id']);
@@ -23,7 +49,13 @@ const forbidden: OAuthResponse = {
 
 const form = (req: ProtocolRequest) => readFormParams(req.params, PARAMS, LIMITS);
 
-function loginView(p: Provider, secret: string, error?: string, username?: string, retryAfter?: number): OAuthResponse {
+function loginView(
+  p: LoginViewDeps,
+  secret: string,
+  error?: string,
+  username?: string,
+  retryAfter?: number,
+): OAuthResponse {
   return {
     kind: 'page',
     ...loginPageAnswer(error, retryAfter),
@@ -39,7 +71,7 @@ function loginView(p: Provider, secret: string, error?: string, username?: strin
   };
 }
 
-export async function showAccount(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
+export async function showAccount(p: ShowAccountDeps, req: ProtocolRequest): Promise<OAuthResponse> {
   const session = await loadSession(p, req);
   if (!session) return loginView(p, req.cookies[ACCOUNT_LOGIN_COOKIE] ?? randomToken(32));
   const user = (await p.stores.users.get(session.userId))!;
@@ -66,7 +98,7 @@ export async function showAccount(p: Provider, req: ProtocolRequest): Promise<OA
   };
 }
 
-export async function accountLogin(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
+export async function accountLogin(p: AccountLoginDeps, req: ProtocolRequest): Promise<OAuthResponse> {
   const f = form(req);
   const secret = req.cookies[ACCOUNT_LOGIN_COOKIE];
   if (!f || !checkCsrf(p, 'account-login', secret, f.csrf)) return forbidden;
@@ -76,14 +108,14 @@ export async function accountLogin(p: Provider, req: ProtocolRequest): Promise<O
   return { kind: 'redirect', location: `${p.config.issuer}/account`, cookies: [cookie] };
 }
 
-async function withSessionForm(p: Provider, req: ProtocolRequest) {
+async function withSessionForm(p: SessionFormDeps, req: ProtocolRequest) {
   const session = await loadSession(p, req);
   const f = form(req);
   if (!session || !f || !checkCsrf(p, 'account', req.cookies[SESSION_COOKIE], f.csrf)) return undefined;
   return { session, f };
 }
 
-export async function revokeConsent(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
+export async function revokeConsent(p: RevokeConsentDeps, req: ProtocolRequest): Promise<OAuthResponse> {
   const ok = await withSessionForm(p, req);
   if (!ok) return forbidden;
   const clientId = ok.f.client_id ?? '';
@@ -97,7 +129,7 @@ export async function revokeConsent(p: Provider, req: ProtocolRequest): Promise<
   return { kind: 'redirect', location: `${p.config.issuer}/account` };
 }
 
-export async function accountLogout(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
+export async function accountLogout(p: AccountLogoutDeps, req: ProtocolRequest): Promise<OAuthResponse> {
   const ok = await withSessionForm(p, req);
   if (!ok) return forbidden;
   p.events({ type: 'logout', userId: ok.session.userId, ip: req.ip });

@@ -1,4 +1,6 @@
+import type { Config } from '../../config/config.ts';
 import type { CodeRecord } from '../../ports/codes.ts';
+import type { Stores } from '../../ports/index.ts';
 import type { RequestedClaims } from '../claims-request.ts';
 import type { SessionRecord } from '../../ports/sessions.ts';
 import type { OAuthError } from '../errors.ts';
@@ -41,6 +43,21 @@ export interface AuthorizationRequest {
   device?: { codeHash: string; userCode: string };
 }
 
+/**
+ * What sending a response to the redirect URI uses: the issuer, the clock, the JARM lifetime, and
+ * the keys and algorithm settings a JARM response is signed with.
+ */
+type ResponseDeps = Pick<Provider, 'now'> & {
+  readonly config: Pick<Config, 'issuer' | 'jarmTtl'>;
+} & Parameters<typeof jarmSigner>[0];
+/** What authorizationError uses: the response's, and the clients store (whether the client may be redirected to). */
+export type AuthorizationErrorDeps = ResponseDeps & { readonly stores: Pick<Stores, 'clients'> };
+/** What issueCode uses: the response's, the codes store and the code lifetime. */
+export type IssueCodeDeps = ResponseDeps & {
+  readonly config: Pick<Config, 'codeTtl'>;
+  readonly stores: Pick<Stores, 'codes'>;
+};
+
 export type ResponseTarget = Pick<
   AuthorizationRequest,
   'clientId' | 'redirectUri' | 'responseMode' | 'responseAlg' | 'state'
@@ -51,7 +68,7 @@ export type ResponseTarget = Pick<
  * Not exported: a code goes out through issueCode, an error through authorizationError (its guard).
  */
 function authorizationResponse(
-  p: Provider,
+  p: ResponseDeps,
   target: ResponseTarget,
   fields: Record<string, string>,
   cookies?: CookieSpec[],
@@ -91,7 +108,7 @@ function authorizationResponse(
  * too (RFC 9700 lists silent authentication among the attacks); codes are not errors and still go.
  */
 export async function authorizationError(
-  p: Provider,
+  p: AuthorizationErrorDeps,
   target: ResponseTarget,
   err: OAuthError,
   cookies?: CookieSpec[],
@@ -125,7 +142,7 @@ export async function authorizationError(
 
 /** Issues a single-use authorization code bound to the client, redirect_uri, PKCE challenge and session. */
 export async function issueCode(
-  p: Provider,
+  p: IssueCodeDeps,
   areq: AuthorizationRequest,
   session: SessionRecord,
   cookies?: CookieSpec[],

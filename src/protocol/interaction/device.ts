@@ -5,6 +5,7 @@ import { readFormParams } from '../params.ts';
 import type { CookieSpec, OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import type { AuthorizationRequest } from './authorization-response.ts';
 import { checkCsrf, csrfToken, loadSession } from './session.ts';
+import type { Stores } from '../../ports/index.ts';
 import type { SessionRecord } from '../../ports/sessions.ts';
 import { featureEnabled } from '../../config/features.ts';
 import { addressKey } from '../address-key.ts';
@@ -13,6 +14,23 @@ import { addressKey } from '../address-key.ts';
 // interaction. A valid code starts the ordinary login/consent interaction, marked as a device
 // approval: the consent page is always shown (with the code, for the user to compare with the
 // device, section 5.4) and its outcome approves or denies the device code instead of redirecting.
+
+/** What the entry form uses: the issuer and interaction lifetime, and the CSRF token's secret. */
+export type DeviceEntryViewDeps = Pick<Provider, 'config'> & Parameters<typeof csrfToken>[0];
+/**
+ * What /device uses of the Provider: the form's, the clock, events and log, the counters (wrong codes
+ * per address), device codes and clients, and what it hands over to (the session, a new interaction).
+ */
+export type DeviceEntryDeps = DeviceEntryViewDeps &
+  Pick<Provider, 'now' | 'events' | 'log'> &
+  StoreDeps<'counters' | 'deviceCodes' | 'clients'> &
+  Parameters<typeof checkCsrf>[0] &
+  Parameters<typeof loadSession>[0] &
+  Parameters<typeof startInteraction>[0];
+/** What approving or denying a device code uses: the device codes store, the clock, events. */
+export type DeviceDecisionDeps = Pick<Provider, 'now' | 'events'> & StoreDeps<'deviceCodes'>;
+
+type StoreDeps<K extends keyof Stores> = { readonly stores: Pick<Stores, K> };
 
 const DEVICE_COOKIE = 'tessera_device';
 const PARAMS = new Set(['user_code', 'csrf']);
@@ -26,7 +44,7 @@ const page = (title: string, message: string, status = 400): OAuthResponse => ({
 });
 
 function entryView(
-  p: Provider,
+  p: DeviceEntryViewDeps,
   secret: string,
   o: { userCode?: string; error?: string; status?: number; retryAfter?: number } = {},
 ): OAuthResponse {
@@ -51,13 +69,13 @@ const browserSecret = (req: ProtocolRequest) => {
 };
 
 /** GET /device: the form; ?user_code= (from verification_uri_complete) fills it in. */
-export async function showDeviceEntry(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
+export async function showDeviceEntry(p: DeviceEntryViewDeps, req: ProtocolRequest): Promise<OAuthResponse> {
   const params = readFormParams(req.params, new Set(['user_code']), { user_code: LIMITS.user_code });
   return entryView(p, browserSecret(req) ?? randomToken(32), { userCode: params?.user_code });
 }
 
 /** POST /device: checks the code (counting failures per address) and starts the login/consent interaction. */
-export async function submitDeviceEntry(p: Provider, req: ProtocolRequest): Promise<OAuthResponse> {
+export async function submitDeviceEntry(p: DeviceEntryDeps, req: ProtocolRequest): Promise<OAuthResponse> {
   const form = readFormParams(req.params, PARAMS, LIMITS);
   const secret = browserSecret(req);
   if (!form || !secret || !checkCsrf(p, 'device', secret, form.csrf))
@@ -112,7 +130,7 @@ export async function submitDeviceEntry(p: Provider, req: ProtocolRequest): Prom
 }
 
 /** GET or POST /device. */
-export const deviceEntry = async (p: Provider, req: ProtocolRequest): Promise<OAuthResponse> => {
+export const deviceEntry = async (p: DeviceEntryDeps, req: ProtocolRequest): Promise<OAuthResponse> => {
   if (!featureEnabled(p.config, 'device_flow'))
     return {
       kind: 'page',
@@ -141,7 +159,7 @@ const expired = (cookies: CookieSpec[]): OAuthResponse => ({
 
 /** The user allowed it: the device code becomes approved (once), and the device's next poll gets tokens. */
 export async function approveDevice(
-  p: Provider,
+  p: DeviceDecisionDeps,
   req: ProtocolRequest,
   areq: AuthorizationRequest,
   session: SessionRecord,
@@ -162,7 +180,7 @@ export async function approveDevice(
 
 /** The user denied it: the device's next poll gets access_denied. */
 export async function denyDevice(
-  p: Provider,
+  p: DeviceDecisionDeps,
   req: ProtocolRequest,
   areq: AuthorizationRequest,
   userId: string,

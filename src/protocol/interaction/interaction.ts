@@ -1,4 +1,5 @@
 import type { SignupInput, SignupProblems } from '../../accounts/registration.ts';
+import type { Stores } from '../../ports/index.ts';
 import type { InteractionRecord } from '../../ports/interactions.ts';
 import { claimsBeyondScopes } from '../claims-request.ts';
 import { needsConsent, INTERACTION_COOKIE, startInteraction } from '../endpoints/authorize.ts';
@@ -13,6 +14,38 @@ import { authorizationError, issueCode, type AuthorizationRequest } from './auth
 import { approveDevice, denyDevice } from './device.ts';
 import { checkLogin, loginPageAnswer } from './login-throttle.ts';
 import { checkCsrf, csrfToken, startSession } from './session.ts';
+
+/** What loading an interaction uses: the interactions and clients stores, and the clock. */
+type LoadDeps = Pick<Provider, 'now'> & StoreDeps<'interactions' | 'clients'>;
+/** What the login and sign-up pages use: settings (the issuer, sign-up) and the CSRF token's secret. */
+type PageDeps = Pick<Provider, 'config'> & Parameters<typeof csrfToken>[0];
+/** What the consent page and the account chooser use besides: the signed-in user, the resources' names. */
+type UserPageDeps = PageDeps & StoreDeps<'sessions' | 'users'> & Parameters<typeof describeResource>[0];
+/** What finish uses: the interactions and sessions stores, the clock, and what a device approval or a code needs. */
+type FinishDeps = Pick<Provider, 'now'> &
+  StoreDeps<'interactions' | 'sessions'> &
+  Parameters<typeof approveDevice>[0] &
+  Parameters<typeof issueCode>[0];
+/**
+ * What the interaction endpoints (GET /interaction/:uid, its select, login and consent forms) use of
+ * the Provider: loading, the pages and finishing; settings, clock, events and the stores they read;
+ * and the steps they call (CSRF, the login check, the session, consent, a new interaction, a device's
+ * denial, an error answer).
+ */
+export type InteractionDeps = LoadDeps &
+  UserPageDeps &
+  FinishDeps &
+  Pick<Provider, 'config' | 'now' | 'events'> &
+  StoreDeps<'clients' | 'interactions' | 'sessions' | 'users' | 'consents'> &
+  Parameters<typeof checkCsrf>[0] &
+  Parameters<typeof checkLogin>[0] &
+  Parameters<typeof startSession>[0] &
+  Parameters<typeof needsConsent>[0] &
+  Parameters<typeof startInteraction>[0] &
+  Parameters<typeof denyDevice>[0] &
+  Parameters<typeof authorizationError>[0];
+
+type StoreDeps<K extends keyof Stores> = { readonly stores: Pick<Stores, K> };
 
 const FORM_PARAMS = new Set(['username', 'password', 'csrf', 'decision']);
 const LIMITS = { username: 255, password: 1024, csrf: 128, decision: 16 };
@@ -37,7 +70,7 @@ export interface Loaded {
 }
 
 /** Loads a live interaction and checks that this browser is the one that started it. */
-export async function load(p: Provider, req: ProtocolRequest, uid: string): Promise<Loaded | OAuthResponse> {
+export async function load(p: LoadDeps, req: ProtocolRequest, uid: string): Promise<Loaded | OAuthResponse> {
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(uid)) return EXPIRED;
   const ia = await p.stores.interactions.get(uid);
   if (!ia || ia.expiresAt <= p.now()) return EXPIRED;
@@ -75,11 +108,12 @@ const hostOf = (uri: string) => {
  */
 export const unverified = (l: Loaded): { unverified?: Unverified } =>
   l.selfRegistered ? { unverified: l.areq.device ? {} : { host: hostOf(l.areq.redirectUri) } } : {};
-export const action = (p: Provider, uid: string, step: string) => `${p.config.issuer}/interaction/${uid}/${step}`;
+export const action = (p: Pick<Provider, 'config'>, uid: string, step: string) =>
+  `${p.config.issuer}/interaction/${uid}/${step}`;
 /** Where the page's forms may lead: the client's redirect URI, or nowhere else for a device approval. */
 export const formActions = (areq: AuthorizationRequest) => (areq.device ? [] : [areq.redirectUri]);
 
-async function consentView(p: Provider, l: Loaded, status = 200): Promise<OAuthResponse> {
+async function consentView(p: UserPageDeps, l: Loaded, status = 200): Promise<OAuthResponse> {
   const session = l.ia.sessionIdHash ? await p.stores.sessions.get(l.ia.sessionIdHash) : undefined;
   const user = session ? await p.stores.users.get(session.userId) : undefined;
   if (!user) return EXPIRED;
@@ -113,7 +147,7 @@ async function consentView(p: Provider, l: Loaded, status = 200): Promise<OAuthR
   };
 }
 
-function loginView(p: Provider, l: Loaded, error?: string, username?: string, retryAfter?: number): OAuthResponse {
+function loginView(p: PageDeps, l: Loaded, error?: string, username?: string, retryAfter?: number): OAuthResponse {
   return {
     kind: 'page',
     ...loginPageAnswer(error, retryAfter),
@@ -132,7 +166,7 @@ function loginView(p: Provider, l: Loaded, error?: string, username?: string, re
 }
 
 /** prompt=select_account with a session: the account chooser (continue as this user, or another). */
-async function selectAccountView(p: Provider, l: Loaded): Promise<OAuthResponse> {
+async function selectAccountView(p: UserPageDeps, l: Loaded): Promise<OAuthResponse> {
   const session = l.ia.sessionIdHash ? await p.stores.sessions.get(l.ia.sessionIdHash) : undefined;
   const user = session ? await p.stores.users.get(session.userId) : undefined;
   if (!user) return EXPIRED;
@@ -152,12 +186,12 @@ async function selectAccountView(p: Provider, l: Loaded): Promise<OAuthResponse>
 }
 
 /** Whether this interaction asked for the sign-up page (prompt=create) and sign-up is on. */
-export const creating = (p: Provider, l: Loaded): boolean =>
+export const creating = (p: Pick<Provider, 'config'>, l: Loaded): boolean =>
   p.config.selfRegistration && l.areq.prompt.includes('create');
 
 /** The sign-up page (signup.ts handles its form). */
 export function signupView(
-  p: Provider,
+  p: PageDeps,
   l: Loaded,
   opts: { values?: Partial<SignupInput>; errors?: SignupProblems; error?: string; status?: number } = {},
 ): OAuthResponse {
@@ -185,7 +219,7 @@ export function signupView(
 const choosing = (l: Loaded) => l.ia.loginAt !== null && l.areq.prompt.includes('select_account');
 
 /** GET /interaction/:uid: the login page, the account chooser, or the consent page once the user is signed in. */
-export async function showInteraction(p: Provider, req: ProtocolRequest, uid: string): Promise<OAuthResponse> {
+export async function showInteraction(p: InteractionDeps, req: ProtocolRequest, uid: string): Promise<OAuthResponse> {
   const l = await load(p, req, uid);
   if ('kind' in l) return l;
   if (choosing(l)) return selectAccountView(p, l);
@@ -198,7 +232,7 @@ export async function showInteraction(p: Provider, req: ProtocolRequest, uid: st
  * request goes on without select_account, in a new interaction: as the signed-in user (to consent,
  * or straight to the code), or to the login page with no session ("use another account").
  */
-export async function selectAccount(p: Provider, req: ProtocolRequest, uid: string): Promise<OAuthResponse> {
+export async function selectAccount(p: InteractionDeps, req: ProtocolRequest, uid: string): Promise<OAuthResponse> {
   const l = await load(p, req, uid);
   if ('kind' in l) return l;
   const form = readForm(req);
@@ -231,7 +265,7 @@ const readForm = (req: ProtocolRequest) => readFormParams(req.params, FORM_PARAM
 
 /** Ends the interaction (once) and sends the code to the client (or approves the device). */
 export async function finish(
-  p: Provider,
+  p: FinishDeps,
   req: ProtocolRequest,
   l: Loaded,
   cookies: CookieSpec[],
@@ -248,7 +282,7 @@ export async function finish(
 }
 
 /** POST /interaction/:uid/login */
-export async function submitLogin(p: Provider, req: ProtocolRequest, uid: string): Promise<OAuthResponse> {
+export async function submitLogin(p: InteractionDeps, req: ProtocolRequest, uid: string): Promise<OAuthResponse> {
   const l = await load(p, req, uid);
   if ('kind' in l) return l;
   const form = readForm(req);
@@ -269,7 +303,7 @@ export async function submitLogin(p: Provider, req: ProtocolRequest, uid: string
 }
 
 /** POST /interaction/:uid/consent */
-export async function submitConsent(p: Provider, req: ProtocolRequest, uid: string): Promise<OAuthResponse> {
+export async function submitConsent(p: InteractionDeps, req: ProtocolRequest, uid: string): Promise<OAuthResponse> {
   const l = await load(p, req, uid);
   if ('kind' in l) return l;
   const form = readForm(req);

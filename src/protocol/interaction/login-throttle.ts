@@ -1,6 +1,8 @@
 import { verifyPassword } from '../../accounts/passwords.ts';
 import type { UserRecord } from '../../ports/users.ts';
 import { canonicalUsername } from '../../accounts/usernames.ts';
+import type { Config } from '../../config/config.ts';
+import type { Stores } from '../../ports/index.ts';
 import { tokenHash } from '../hash.ts';
 import type { Provider } from '../provider.ts';
 import { addressKey } from '../address-key.ts';
@@ -20,9 +22,20 @@ export interface LoginThrottleConfig {
   loginWindow: number;
 }
 
+/** What the failure counters use: the counters store, the clock, the thresholds and window, the IPv6 prefix. */
+export type LoginThrottleDeps = Pick<Provider, 'now'> & {
+  readonly config: LoginThrottleConfig & Pick<Config, 'rateLimitIpv6Prefix'>;
+  readonly stores: Pick<Stores, 'counters'>;
+};
+/** What checkLogin uses: the counters', the users store, and where it reports (events, log). */
+export type CheckLoginDeps = LoginThrottleDeps &
+  Pick<Provider, 'events' | 'log'> & {
+    readonly stores: Pick<Stores, 'users'>;
+  };
+
 /** The counters of an attempt; the source is the address's rate-limit key (an IPv6 address by its prefix). */
 function keys(
-  p: Provider,
+  p: { readonly config: Pick<Config, 'rateLimitIpv6Prefix'> },
   username: string,
   address: string,
 ): { key: string; max: (c: LoginThrottleConfig) => number }[] {
@@ -41,7 +54,7 @@ function waitFor(count: number, max: number, window: number): number {
 }
 
 /** Seconds this login attempt must wait before it may be tried, or 0. */
-export async function loginRetryAfter(p: Provider, username: string, ip: string): Promise<number> {
+export async function loginRetryAfter(p: LoginThrottleDeps, username: string, ip: string): Promise<number> {
   const now = p.now();
   let wait = 0;
   for (const k of keys(p, username, ip)) {
@@ -57,7 +70,7 @@ export async function loginRetryAfter(p: Provider, username: string, ip: string)
   return wait;
 }
 
-export async function recordLoginFailure(p: Provider, username: string, ip: string): Promise<void> {
+export async function recordLoginFailure(p: LoginThrottleDeps, username: string, ip: string): Promise<void> {
   for (const k of keys(p, username, ip)) await p.stores.counters.hit(k.key, p.now(), p.config.loginWindow);
 }
 
@@ -65,7 +78,7 @@ export async function recordLoginFailure(p: Provider, username: string, ip: stri
  * A successful login clears the account's counters (not the source's: one valid password must not excuse a
  * credential-stuffing run).
  */
-export async function recordLoginSuccess(p: Provider, username: string, ip: string): Promise<void> {
+export async function recordLoginSuccess(p: LoginThrottleDeps, username: string, ip: string): Promise<void> {
   const [pair, user] = keys(p, username, ip);
   await p.stores.counters.reset(pair!.key);
   await p.stores.counters.reset(user!.key);
@@ -88,7 +101,7 @@ export type LoginResult = { user: UserRecord } | { error: string; retryAfter?: n
  * success.
  */
 export async function checkLogin(
-  p: Provider,
+  p: CheckLoginDeps,
   ip: string,
   username: string,
   password: string,

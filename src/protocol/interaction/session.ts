@@ -1,12 +1,30 @@
+import type { Config } from '../../config/config.ts';
+import type { Stores } from '../../ports/index.ts';
 import type { SessionRecord } from '../../ports/sessions.ts';
 import { sessionEnded } from '../logout/session-ended.ts';
 import { keyedHash, randomToken, safeEqual, tokenHash } from '../hash.ts';
 import type { CookieSpec, Provider, ProtocolRequest } from '../provider.ts';
 
+/** What loading a session uses: the sessions and users stores, the clock and the idle timeout. */
+export type LoadSessionDeps = Pick<Provider, 'now'> & {
+  readonly config: Pick<Config, 'sessionIdleTtl'>;
+  readonly stores: Pick<Stores, 'sessions' | 'users'>;
+};
+/**
+ * What starting a session uses: the sessions store, the clock and the session lifetime, and what
+ * ending another user's session in this browser needs (sessionEnded).
+ */
+export type StartSessionDeps = Pick<Provider, 'now'> & {
+  readonly config: Pick<Config, 'sessionAbsoluteTtl'>;
+  readonly stores: Pick<Stores, 'sessions'>;
+} & Parameters<typeof sessionEnded>[0];
+/** What the CSRF tokens of the forms are keyed with: the server secret, and the previous one during a rotation. */
+export type CsrfDeps = { readonly config: Pick<Config, 'secret' | 'secretPrevious'> };
+
 export const SESSION_COOKIE = 'tessera_session';
 
 /** The login session of this browser, if it has a live one. */
-export async function loadSession(p: Provider, req: ProtocolRequest): Promise<SessionRecord | undefined> {
+export async function loadSession(p: LoadSessionDeps, req: ProtocolRequest): Promise<SessionRecord | undefined> {
   const value = req.cookies[SESSION_COOKIE];
   if (!value || value.length > 128) return undefined;
   const session = await p.stores.sessions.get(tokenHash(value));
@@ -25,7 +43,7 @@ export async function loadSession(p: Provider, req: ProtocolRequest): Promise<Se
  * (back- and front-channel logout; the frames cannot be shown here, the back channel goes out).
  */
 export async function startSession(
-  p: Provider,
+  p: StartSessionDeps,
   req: ProtocolRequest,
   userId: string,
   amr: string[],
@@ -54,19 +72,26 @@ export async function startSession(
   return { session, cookie: { name: SESSION_COOKIE, value, maxAge: p.config.sessionAbsoluteTtl, path: '/' } };
 }
 
-export async function endSession(p: Provider, req: ProtocolRequest): Promise<CookieSpec> {
+export async function endSession(
+  p: { readonly stores: Pick<Stores, 'sessions'> },
+  req: ProtocolRequest,
+): Promise<CookieSpec> {
   const value = req.cookies[SESSION_COOKIE];
   if (value && value.length <= 128) await p.stores.sessions.delete(tokenHash(value));
   return { name: SESSION_COOKIE, value: '', maxAge: 0, path: '/' };
 }
 
 /** A CSRF token bound to a purpose and to a browser-held secret (a cookie value). */
-export function csrfToken(p: Provider, purpose: string, browserSecret: string): string {
+export function csrfToken(
+  p: { readonly config: Pick<Config, 'secret'> },
+  purpose: string,
+  browserSecret: string,
+): string {
   return keyedHash(p.config.secret, `csrf:${purpose}:${browserSecret}`);
 }
 
 export function checkCsrf(
-  p: Provider,
+  p: CsrfDeps,
   purpose: string,
   browserSecret: string | undefined,
   presented: string | undefined,

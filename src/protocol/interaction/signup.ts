@@ -9,11 +9,27 @@ import {
   type SignupProblems,
 } from '../../accounts/registration.ts';
 import { createUser, type NewUsernameRefusal } from '../../accounts/users.ts';
+import type { Stores } from '../../ports/index.ts';
 import { needsConsent } from '../endpoints/authorize.ts';
 import { readFormParams } from '../params.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import { EXPIRED, finish, load, page, signupView } from './interaction.ts';
 import { checkCsrf, startSession } from './session.ts';
+
+/** What the sign-up page uses: settings, and loading the interaction and showing its page. */
+export type ShowSignupDeps = Pick<Provider, 'config'> & Parameters<typeof load>[0] & Parameters<typeof signupView>[0];
+/**
+ * What the sign-up form uses of the Provider: the page's, the clock, events and log, the interactions
+ * and clients stores, what creating the user needs (accounts/users.ts createUser), and the steps it
+ * shares with a login (CSRF, the new session, consent, finish).
+ */
+export type SignupDeps = ShowSignupDeps &
+  Pick<Provider, 'now' | 'events' | 'log'> & {
+    readonly stores: Pick<Stores, 'interactions' | 'clients'> & Parameters<typeof createUser>[0];
+  } & Parameters<typeof checkCsrf>[0] &
+  Parameters<typeof startSession>[0] &
+  Parameters<typeof needsConsent>[0] &
+  Parameters<typeof finish>[0];
 
 const SIGNUP_PARAMS = new Set(['username', 'email', 'name', 'password', 'confirm', 'csrf']);
 // Longer than any acceptable value (the checks give the clear message), short enough to refuse junk.
@@ -36,7 +52,7 @@ const formExpired = () =>
   page('Form expired', 'The form could not be verified. Go back to the application and start again.', 403);
 
 /** GET /interaction/:uid/signup: the sign-up page (from the login page's "Create an account"). */
-export async function showSignup(p: Provider, req: ProtocolRequest, uid: string): Promise<OAuthResponse> {
+export async function showSignup(p: ShowSignupDeps, req: ProtocolRequest, uid: string): Promise<OAuthResponse> {
   if (!p.config.selfRegistration) return notAvailable();
   const l = await load(p, req, uid);
   if ('kind' in l) return l;
@@ -45,7 +61,7 @@ export async function showSignup(p: Provider, req: ProtocolRequest, uid: string)
 }
 
 /** POST /interaction/:uid/signup: checks the form, creates the account, signs the new user in. */
-export async function submitSignup(p: Provider, req: ProtocolRequest, uid: string): Promise<OAuthResponse> {
+export async function submitSignup(p: SignupDeps, req: ProtocolRequest, uid: string): Promise<OAuthResponse> {
   if (!p.config.selfRegistration) return notAvailable();
   const l = await load(p, req, uid);
   if ('kind' in l) return l;

@@ -3,11 +3,23 @@
 // front-channel logout through the page the browser is shown) and the session's refresh tokens
 // without offline_access are revoked (Back-Channel Logout 1.0 section 2.7).
 import type { ClientRecord } from '../../ports/clients.ts';
+import type { Stores } from '../../ports/index.ts';
 import type { SessionClient } from '../../ports/sessions.ts';
 import type { Provider } from '../provider.ts';
 import { featureEnabled } from '../../config/features.ts';
 import { subjectFor } from '../tokens/subject.ts';
-import { logoutDelivery } from './back-channel.ts';
+import { logoutDelivery, type LogoutDeps } from './back-channel.ts';
+
+/**
+ * What ending sessions uses of the Provider: the clients and grants stores, the clock, pairwise subjects,
+ * and the back-channel deliveries with what a delivery needs (settings, keys, log, events, the outbound port).
+ */
+export type EndSessionsDeps = Pick<Provider, 'config' | 'now' | 'pairwiseKeys'> & {
+  readonly stores: Pick<Stores, 'clients' | 'grants'>;
+} & LogoutDeps &
+  Parameters<typeof logoutDelivery>[0];
+/** What sessionEnded and userSessionsEnded use: endSessions's, and the sessions store the clients are taken from. */
+export type SessionEndedDeps = EndSessionsDeps & { readonly stores: Pick<Stores, 'sessions'> };
 
 /** One front-channel logout iframe: the client's frontchannel_logout_uri with iss and sid. */
 export interface FrontChannelFrame {
@@ -16,7 +28,7 @@ export interface FrontChannelFrame {
 }
 
 /** The clients of a session (by sid), taken from the store (so only one ending of a session notifies them). */
-export async function endSessions(p: Provider, entries: SessionClient[]): Promise<FrontChannelFrame[]> {
+export async function endSessions(p: EndSessionsDeps, entries: SessionClient[]): Promise<FrontChannelFrame[]> {
   const frames: FrontChannelFrame[] = [];
   const clients = new Map<string, ClientRecord | undefined>();
   const sids = new Map<string, string>();
@@ -53,7 +65,10 @@ export async function endSessions(p: Provider, entries: SessionClient[]): Promis
  * (with the grant, and so its access tokens); grants with offline_access outlive the session, which
  * is what offline_access asks for.
  */
-async function revokeSessionRefreshTokens(p: Provider, sids: Map<string, string>): Promise<void> {
+async function revokeSessionRefreshTokens(
+  p: Pick<Provider, 'now'> & { readonly stores: Pick<Stores, 'grants'> },
+  sids: Map<string, string>,
+): Promise<void> {
   const now = p.now();
   const byUser = new Map<string, Set<string>>();
   for (const [sid, userId] of sids) byUser.set(userId, (byUser.get(userId) ?? new Set()).add(sid));
@@ -66,11 +81,11 @@ async function revokeSessionRefreshTokens(p: Provider, sids: Map<string, string>
 }
 
 /** The session with this sid ended: notify its clients. */
-export async function sessionEnded(p: Provider, sid: string): Promise<FrontChannelFrame[]> {
+export async function sessionEnded(p: SessionEndedDeps, sid: string): Promise<FrontChannelFrame[]> {
   return endSessions(p, await p.stores.sessions.takeClients(sid));
 }
 
 /** Every session of a user ended (user disabled, credentials changed). */
-export async function userSessionsEnded(p: Provider, userId: string): Promise<void> {
+export async function userSessionsEnded(p: SessionEndedDeps, userId: string): Promise<void> {
   await endSessions(p, await p.stores.sessions.takeClientsByUser(userId));
 }
