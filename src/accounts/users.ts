@@ -95,7 +95,7 @@ async function newUsernameRefusal(
  * a race is `username_taken` too.
  */
 export async function createUser(
-  stores: Stores,
+  stores: Pick<Stores, 'users'>,
   input: UserInput,
   now: number,
   opts: { origin: UserOrigin; issuer?: string },
