@@ -67,7 +67,7 @@ export function checkUserInput(input: UserInput): void {
 export type NewUsernameRefusal = 'username_taken' | 'username_confusable' | 'username_reserved';
 
 async function newUsernameRefusal(
-  stores: Stores,
+  stores: Pick<Stores, 'users'>,
   username: string,
   origin: UserOrigin,
   issuer: string | undefined,
