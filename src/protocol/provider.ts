@@ -50,6 +50,14 @@ export interface Provider {
   readonly logoutDelivery: LogoutDelivery;
 }
 
+/**
+ * What a protocol function needs of the provider, as its own signature declares it: deps types name
+ * it instead of repeating it, so they follow when that function's needs change.
+ */
+export type DepsOf<F extends (p: never, ...rest: never[]) => unknown> = Parameters<F>[0];
+/** The stores K of the provider, for a function that reads no other part of it. */
+export type StoreDeps<K extends keyof Stores> = { readonly stores: Pick<Stores, K> };
+
 /** The transport-neutral request the HTTP layer hands to the protocol layer. */
 export interface ProtocolRequest {
   method: string;

@@ -6,6 +6,7 @@ import type { Params } from '../params.ts';
 import { ClientAuthError, JWT_BEARER, verifyClientAssertion, type ClientAssertionDeps } from './client-assertion.ts';
 import { authenticateByCertificate, isMtlsMethod } from './mtls.ts';
 import { hashClientSecret, verifyClientSecretRotating } from './secret-hash.ts';
+import type { DepsOf } from '../provider.ts';
 
 /**
  * What client authentication uses of the Provider: the server secrets and the secret memo, the
@@ -14,7 +15,7 @@ import { hashClientSecret, verifyClientSecretRotating } from './secret-hash.ts';
 export type ClientAuthDeps = Pick<Provider, 'config' | 'log' | 'events' | 'verifiedSecrets'> &
   ClientStoreDeps &
   ClientAssertionDeps &
-  Parameters<typeof authenticateByCertificate>[0];
+  DepsOf<typeof authenticateByCertificate>;
 type ClientStoreDeps = { readonly stores: Pick<Stores, 'clients'> };
 
 export const CLIENT_AUTH_PARAMS = ['client_id', 'client_secret', 'client_assertion', 'client_assertion_type'] as const;

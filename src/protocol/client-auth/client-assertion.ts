@@ -13,6 +13,7 @@ import type { Stores } from '../../ports/index.ts';
 import type { Provider } from '../provider.ts';
 import { clientKeys, ClientKeysError, verifyWithClientKeys } from './client-keys.ts';
 import { unwrapClientSecret } from './secret-hash.ts';
+import type { DepsOf } from '../provider.ts';
 
 // RFC 7523 client authentication: private_key_jwt (signed with a key of the client's jwks or
 // jwks_uri) and client_secret_jwt (HMAC with the client secret).
@@ -20,7 +21,7 @@ import { unwrapClientSecret } from './secret-hash.ts';
 /** What assertion verification uses of the Provider: its clock, the clients and replay stores, the client key sets. */
 export type ClientAssertionDeps = Pick<Provider, 'config' | 'now'> & {
   readonly stores: Pick<Stores, 'clients' | 'replay'>;
-} & Parameters<typeof clientKeys>[0];
+} & DepsOf<typeof clientKeys>;
 
 export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 /**

@@ -10,9 +10,10 @@ import { ipVersion } from '../ip.ts';
 import type { Provider } from '../provider.ts';
 import { ClientAuthError } from './client-assertion.ts';
 import { clientKeys, ClientKeysError } from './client-keys.ts';
+import type { DepsOf } from '../provider.ts';
 
 /** What certificate authentication uses of the Provider: the mTLS settings, the clock, the client key sets. */
-export type CertificateAuthDeps = Pick<Provider, 'config' | 'now'> & Parameters<typeof clientKeys>[0];
+export type CertificateAuthDeps = Pick<Provider, 'config' | 'now'> & DepsOf<typeof clientKeys>;
 
 export const MTLS_METHODS: readonly ClientAuthMethod[] = ['tls_client_auth', 'self_signed_tls_client_auth'];
 

@@ -32,13 +32,12 @@ import { featureEnabled } from '../../config/features.ts';
 import { readAuthorizationDetails } from '../authorization-details.ts';
 import { isFapiClient } from '../fapi.ts';
 import { pkceOptional } from '../pkce.ts';
+import type { DepsOf, StoreDeps } from '../provider.ts';
 
 /** What checkRequest uses of the Provider: settings, and the keys a JARM response would be signed with. */
-export type RequestCheckDeps = Pick<Provider, 'config'> &
-  Parameters<typeof jarmAlgFor>[0] &
-  Parameters<typeof jarmSigner>[0];
+export type RequestCheckDeps = Pick<Provider, 'config'> & DepsOf<typeof jarmAlgFor> & DepsOf<typeof jarmSigner>;
 /** What checkAuthorizationRequest uses: checkRequest's, and the registry for self-registered clients. */
-export type AuthorizationRequestDeps = RequestCheckDeps & Parameters<typeof checkSelfRegisteredRequest>[0];
+export type AuthorizationRequestDeps = RequestCheckDeps & DepsOf<typeof checkSelfRegisteredRequest>;
 /** What starting an interaction uses: the interactions store, its clock and settings. */
 export type StartInteractionDeps = Pick<Provider, 'config' | 'now'> & { readonly stores: Pick<Stores, 'interactions'> };
 /**
@@ -50,12 +49,10 @@ export type AuthorizeDeps = AuthorizationRequestDeps &
   RequestObjectDeps &
   Pick<Provider, 'now' | 'pairwiseKeys'> & {
     readonly stores: Pick<Stores, 'clients' | 'pushedRequests' | 'consents' | 'sessions'>;
-  } & Parameters<typeof verifyIdTokenHint>[0] &
-  Parameters<typeof loadSession>[0] &
-  Parameters<typeof issueCode>[0] &
-  Parameters<typeof authorizationError>[0];
-
-type StoreDeps<K extends keyof Stores> = { readonly stores: Pick<Stores, K> };
+  } & DepsOf<typeof verifyIdTokenHint> &
+  DepsOf<typeof loadSession> &
+  DepsOf<typeof issueCode> &
+  DepsOf<typeof authorizationError>;
 
 const LIMITS = AUTHORIZE_LIMITS;
 

@@ -14,13 +14,14 @@ import { checkSelfRegisteredRequest } from '../resources.ts';
 import { NO_STORE } from './token.ts';
 import { featureEnabled } from '../../config/features.ts';
 import { checkFapiClientAuth, type FapiDeps } from '../fapi.ts';
+import type { DepsOf } from '../provider.ts';
 
 /** What /device_authorization uses of the Provider: the device-codes store, client authentication, the registry. */
 export type DeviceAuthorizationDeps = Pick<Provider, 'config' | 'now' | 'events'> &
   DeviceCodeStoreDeps &
   ClientAuthDeps &
   FapiDeps &
-  Parameters<typeof checkSelfRegisteredRequest>[0];
+  DepsOf<typeof checkSelfRegisteredRequest>;
 
 type DeviceCodeStoreDeps = { readonly stores: Pick<Stores, 'deviceCodes'> };
 

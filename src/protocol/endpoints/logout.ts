@@ -8,6 +8,7 @@ import { header, type OAuthResponse, type Provider, type ProtocolRequest } from 
 import { sessionEnded } from '../logout/session-ended.ts';
 import { keyResolver } from '../tokens/access-token.ts';
 import { subjectFor } from '../tokens/subject.ts';
+import type { DepsOf } from '../provider.ts';
 
 /**
  * What /logout uses of the Provider: keys and clients (the hint), subjects, and the session steps
@@ -15,11 +16,11 @@ import { subjectFor } from '../tokens/subject.ts';
  */
 export type LogoutDeps = Pick<Provider, 'config' | 'keys' | 'events' | 'log' | 'pairwiseKeys'> & {
   readonly stores: Pick<Stores, 'clients'>;
-} & Parameters<typeof loadSession>[0] &
-  Parameters<typeof checkCsrf>[0] &
-  Parameters<typeof csrfToken>[0] &
-  Parameters<typeof endSession>[0] &
-  Parameters<typeof sessionEnded>[0];
+} & DepsOf<typeof loadSession> &
+  DepsOf<typeof checkCsrf> &
+  DepsOf<typeof csrfToken> &
+  DepsOf<typeof endSession> &
+  DepsOf<typeof sessionEnded>;
 
 const PARAMS = new Set([
   'id_token_hint',

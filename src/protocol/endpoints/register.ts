@@ -11,6 +11,7 @@ import { responseAlg } from '../tokens/response-algs.ts';
 import { redirectUriProblem } from '../redirect-uri.ts';
 import { supportedScopes } from '../scopes.ts';
 import { rarEnabled } from '../authorization-details.ts';
+import type { DepsOf } from '../provider.ts';
 
 // Dynamic client registration (RFC 7591) at POST /register, and its management (RFC 7592) at
 // GET/PUT/DELETE /register/{client_id} with the registration access token issued with the client.
@@ -22,7 +23,7 @@ import { rarEnabled } from '../authorization-details.ts';
  * What saving a registration uses of the Provider: settings, clock, events and log, and what storing
  * a client needs (the clients store; the outbound port, which checks a sector_identifier_uri).
  */
-type SaveDeps = Pick<Provider, 'config' | 'now' | 'events' | 'log' | 'outbound'> & Parameters<typeof storeClient>[0];
+type SaveDeps = Pick<Provider, 'config' | 'now' | 'events' | 'log' | 'outbound'> & DepsOf<typeof storeClient>;
 /** What POST /register uses: saving, and the initial access tokens. */
 export type RegisterDeps = SaveDeps & { readonly stores: Pick<Stores, 'initialAccessTokens'> };
 /** What GET, PUT and DELETE /register/{client_id} use: saving, the clients, and revocations (a deleted client). */

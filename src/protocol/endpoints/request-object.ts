@@ -7,6 +7,7 @@ import { readParams, type Params } from '../params.ts';
 import type { Stores } from '../../ports/index.ts';
 import type { Provider } from '../provider.ts';
 import { AUTHORIZE_LIMITS, AUTHORIZE_PARAMS, MAX_REQUEST_OBJECT_LENGTH } from './authorize-params.ts';
+import type { DepsOf } from '../provider.ts';
 
 // RFC 9101 (JAR): authorization request parameters sent as a JWT signed by the client. Called by
 // /authorize for the `request` parameter, and by PAR for a request object pushed there.
@@ -14,7 +15,7 @@ import { AUTHORIZE_LIMITS, AUTHORIZE_PARAMS, MAX_REQUEST_OBJECT_LENGTH } from '.
 /** What request objects use of the Provider: its clock, the replay cache, and the client key sets. */
 export type RequestObjectDeps = Pick<Provider, 'config' | 'now'> & {
   readonly stores: Pick<Stores, 'replay'>;
-} & Parameters<typeof clientKeys>[0];
+} & DepsOf<typeof clientKeys>;
 
 /** typ values accepted: none, plain JWT, or RFC 9101's oauth-authz-req+jwt. */
 const REQUEST_TYPES = new Set([undefined, 'JWT', 'jwt', 'oauth-authz-req+jwt', 'application/oauth-authz-req+jwt']);

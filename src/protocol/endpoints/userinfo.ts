@@ -13,14 +13,13 @@ import { signJwt } from '../tokens/signer.ts';
 import type { ClientRecord } from '../../ports/clients.ts';
 import type { Stores } from '../../ports/index.ts';
 import type { GrantFacts } from '../services.ts';
+import type { StoreDeps } from '../provider.ts';
 
 /** What userinfo uses of the Provider: users, clients, grants, revocations, keys, the verifier and its caches, DPoP. */
 export type UserinfoDeps = Pick<Provider, 'config' | 'keys' | 'events' | 'grantFacts' | 'pairwiseKeys'> & {
   readonly stores: Pick<Stores, 'users' | 'clients' | 'grants' | 'revocations'>;
 } & AccessTokenVerifierDeps &
   DpopProofDeps;
-
-type StoreDeps<K extends keyof Stores> = { readonly stores: Pick<Stores, K> };
 
 const BODY_PARAMS = new Set(['access_token']);
 

@@ -77,11 +77,8 @@ export interface GrantHandler<D> {
   ) => Promise<TokenResponse>;
 }
 
-/**
- * What a function outside grants/ needs of the provider, as its own signature declares it: deps
- * types name it instead of repeating it, so they follow when that function's needs change.
- */
-export type DepsOf<F extends (p: never, ...rest: never[]) => unknown> = Parameters<F>[0];
+export type { DepsOf } from '../provider.ts';
+import type { DepsOf } from '../provider.ts';
 /** The resource registry as the grants read it (protocol/resources.ts). */
 export type RegistryDeps = DepsOf<typeof currentRegistry>;
 /** The access-token policy of a client, resource and scope (protocol/resources.ts). */

@@ -16,11 +16,12 @@ import {
   readAct,
   REFRESH_TOKEN_TYPE,
 } from './token-exchange.ts';
+import type { DepsOf } from '../provider.ts';
 
 const policy = { audiences: ['https://orders.example/', 'billing'], subject_clients: ['web'] };
 const base = { subject_token: 't', subject_token_type: ACCESS_TOKEN_TYPE };
 const client = { scopes: ['openid', 'orders:read', 'orders:write'] } as ClientRecord;
-const exchangeTarget = (p: Parameters<typeof exchangeRequest>[0], params: Parameters<typeof exchangeRequest>[1]) =>
+const exchangeTarget = (p: DepsOf<typeof exchangeRequest>, params: Parameters<typeof exchangeRequest>[1]) =>
   exchangeRequest(p, params).audience;
 const code = (f: () => unknown) => {
   try {
@@ -276,7 +277,7 @@ describe('may_act (RFC 8693 section 4.4)', () => {
 });
 
 describe('sender-constrained subject and actor tokens', () => {
-  const dpop = { jkt: 'key-1' } as NonNullable<Parameters<typeof possessionProven>[0]['dpop']>;
+  const dpop = { jkt: 'key-1' } as NonNullable<DepsOf<typeof possessionProven>['dpop']>;
   it('accepts an unbound token, and a bound one when the request proves its key', () => {
     assert.equal(possessionProven({}, {}), true);
     assert.equal(possessionProven({}, { jkt: null, x5t: null }), true);

@@ -1,27 +1,25 @@
-import type { Stores } from '../../ports/index.ts';
 import { randomToken } from '../hash.ts';
 import { readFormParams } from '../params.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import { checkLogin, loginPageAnswer } from './login-throttle.ts';
 import { sessionEnded } from '../logout/session-ended.ts';
 import { checkCsrf, csrfToken, endSession, loadSession, SESSION_COOKIE, startSession } from './session.ts';
+import type { DepsOf, StoreDeps } from '../provider.ts';
 
 // The account page: where users review the applications they have let in, and revoke them
 // (ASVS 10.4.9, 10.7.3). Revoking a consent also revokes the tokens the application holds.
 
 /** What the account login page uses: the issuer and interaction lifetime, and the CSRF token's secret. */
-type LoginViewDeps = Pick<Provider, 'config'> & Parameters<typeof csrfToken>[0];
+type LoginViewDeps = Pick<Provider, 'config'> & DepsOf<typeof csrfToken>;
 /** What a form of the signed-in account page is checked with: the session, and the CSRF token. */
-type SessionFormDeps = Parameters<typeof loadSession>[0] & Parameters<typeof checkCsrf>[0];
+type SessionFormDeps = DepsOf<typeof loadSession> & DepsOf<typeof checkCsrf>;
 /** What GET /account uses: the session, the user, their consents and the clients' names, or the login page. */
-export type ShowAccountDeps = LoginViewDeps &
-  Parameters<typeof loadSession>[0] &
-  StoreDeps<'users' | 'consents' | 'clients'>;
+export type ShowAccountDeps = LoginViewDeps & DepsOf<typeof loadSession> & StoreDeps<'users' | 'consents' | 'clients'>;
 /** What POST /account/login uses: the login page, CSRF, the login check and the new session. */
 export type AccountLoginDeps = LoginViewDeps &
-  Parameters<typeof checkCsrf>[0] &
-  Parameters<typeof checkLogin>[0] &
-  Parameters<typeof startSession>[0];
+  DepsOf<typeof checkCsrf> &
+  DepsOf<typeof checkLogin> &
+  DepsOf<typeof startSession>;
 /** What POST /account/revoke uses: the signed-in form, the consents and grants stores, the clock, events and log. */
 export type RevokeConsentDeps = SessionFormDeps &
   Pick<Provider, 'config' | 'now' | 'events' | 'log'> &
@@ -29,10 +27,8 @@ export type RevokeConsentDeps = SessionFormDeps &
 /** What POST /account/logout uses: the signed-in form, events, and ending the session (and telling its clients). */
 export type AccountLogoutDeps = SessionFormDeps &
   Pick<Provider, 'events'> &
-  Parameters<typeof endSession>[0] &
-  Parameters<typeof sessionEnded>[0];
-
-type StoreDeps<K extends keyof Stores> = { readonly stores: Pick<Stores, K> };
+  DepsOf<typeof endSession> &
+  DepsOf<typeof sessionEnded>;
 
 const ACCOUNT_LOGIN_COOKIE = 'tessera_account_login';
 const PARAMS = new Set(['username', 'password', 'csrf', 'client_id']);

@@ -9,6 +9,7 @@ import { randomToken, tokenHash } from '../hash.ts';
 import type { CookieSpec, OAuthResponse, Provider } from '../provider.ts';
 import { FAPI_CODE_TTL } from '../fapi.ts';
 import { isJwtMode, jarmResponseJwt, jarmSigner, type ResponseMode } from './jarm.ts';
+import type { DepsOf } from '../provider.ts';
 
 /** A validated authorization request, as stored while the user logs in and consents. */
 export interface AuthorizationRequest {
@@ -49,7 +50,7 @@ export interface AuthorizationRequest {
  */
 type ResponseDeps = Pick<Provider, 'now'> & {
   readonly config: Pick<Config, 'issuer' | 'jarmTtl'>;
-} & Parameters<typeof jarmSigner>[0];
+} & DepsOf<typeof jarmSigner>;
 /** What authorizationError uses: the response's, and the clients store (whether the client may be redirected to). */
 export type AuthorizationErrorDeps = ResponseDeps & { readonly stores: Pick<Stores, 'clients'> };
 /** What issueCode uses: the response's, the codes store and the code lifetime. */

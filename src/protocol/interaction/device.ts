@@ -5,10 +5,10 @@ import { readFormParams } from '../params.ts';
 import type { CookieSpec, OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import type { AuthorizationRequest } from './authorization-response.ts';
 import { checkCsrf, csrfToken, loadSession } from './session.ts';
-import type { Stores } from '../../ports/index.ts';
 import type { SessionRecord } from '../../ports/sessions.ts';
 import { featureEnabled } from '../../config/features.ts';
 import { addressKey } from '../address-key.ts';
+import type { DepsOf, StoreDeps } from '../provider.ts';
 
 // The user-code entry page of the device flow (RFC 8628 section 3.3) and the end of its
 // interaction. A valid code starts the ordinary login/consent interaction, marked as a device
@@ -16,7 +16,7 @@ import { addressKey } from '../address-key.ts';
 // device, section 5.4) and its outcome approves or denies the device code instead of redirecting.
 
 /** What the entry form uses: the issuer and interaction lifetime, and the CSRF token's secret. */
-export type DeviceEntryViewDeps = Pick<Provider, 'config'> & Parameters<typeof csrfToken>[0];
+export type DeviceEntryViewDeps = Pick<Provider, 'config'> & DepsOf<typeof csrfToken>;
 /**
  * What /device uses of the Provider: the form's, the clock, events and log, the counters (wrong codes
  * per address), device codes and clients, and what it hands over to (the session, a new interaction).
@@ -24,13 +24,11 @@ export type DeviceEntryViewDeps = Pick<Provider, 'config'> & Parameters<typeof c
 export type DeviceEntryDeps = DeviceEntryViewDeps &
   Pick<Provider, 'now' | 'events' | 'log'> &
   StoreDeps<'counters' | 'deviceCodes' | 'clients'> &
-  Parameters<typeof checkCsrf>[0] &
-  Parameters<typeof loadSession>[0] &
-  Parameters<typeof startInteraction>[0];
+  DepsOf<typeof checkCsrf> &
+  DepsOf<typeof loadSession> &
+  DepsOf<typeof startInteraction>;
 /** What approving or denying a device code uses: the device codes store, the clock, events. */
 export type DeviceDecisionDeps = Pick<Provider, 'now' | 'events'> & StoreDeps<'deviceCodes'>;
-
-type StoreDeps<K extends keyof Stores> = { readonly stores: Pick<Stores, K> };
 
 const DEVICE_COOKIE = 'tessera_device';
 const PARAMS = new Set(['user_code', 'csrf']);

@@ -1,5 +1,4 @@
 import type { SignupInput, SignupProblems } from '../../accounts/registration.ts';
-import type { Stores } from '../../ports/index.ts';
 import type { InteractionRecord } from '../../ports/interactions.ts';
 import { claimsBeyondScopes } from '../claims-request.ts';
 import { needsConsent, INTERACTION_COOKIE, startInteraction } from '../endpoints/authorize.ts';
@@ -14,18 +13,19 @@ import { authorizationError, issueCode, type AuthorizationRequest } from './auth
 import { approveDevice, denyDevice } from './device.ts';
 import { checkLogin, loginPageAnswer } from './login-throttle.ts';
 import { checkCsrf, csrfToken, startSession } from './session.ts';
+import type { DepsOf, StoreDeps } from '../provider.ts';
 
 /** What loading an interaction uses: the interactions and clients stores, and the clock. */
 type LoadDeps = Pick<Provider, 'now'> & StoreDeps<'interactions' | 'clients'>;
 /** What the login and sign-up pages use: settings (the issuer, sign-up) and the CSRF token's secret. */
-type PageDeps = Pick<Provider, 'config'> & Parameters<typeof csrfToken>[0];
+type PageDeps = Pick<Provider, 'config'> & DepsOf<typeof csrfToken>;
 /** What the consent page and the account chooser use besides: the signed-in user, the resources' names. */
-type UserPageDeps = PageDeps & StoreDeps<'sessions' | 'users'> & Parameters<typeof describeResource>[0];
+type UserPageDeps = PageDeps & StoreDeps<'sessions' | 'users'> & DepsOf<typeof describeResource>;
 /** What finish uses: the interactions and sessions stores, the clock, and what a device approval or a code needs. */
 type FinishDeps = Pick<Provider, 'now'> &
   StoreDeps<'interactions' | 'sessions'> &
-  Parameters<typeof approveDevice>[0] &
-  Parameters<typeof issueCode>[0];
+  DepsOf<typeof approveDevice> &
+  DepsOf<typeof issueCode>;
 /**
  * What the interaction endpoints (GET /interaction/:uid, its select, login and consent forms) use of
  * the Provider: loading, the pages and finishing; settings, clock, events and the stores they read;
@@ -37,15 +37,13 @@ export type InteractionDeps = LoadDeps &
   FinishDeps &
   Pick<Provider, 'config' | 'now' | 'events'> &
   StoreDeps<'clients' | 'interactions' | 'sessions' | 'users' | 'consents'> &
-  Parameters<typeof checkCsrf>[0] &
-  Parameters<typeof checkLogin>[0] &
-  Parameters<typeof startSession>[0] &
-  Parameters<typeof needsConsent>[0] &
-  Parameters<typeof startInteraction>[0] &
-  Parameters<typeof denyDevice>[0] &
-  Parameters<typeof authorizationError>[0];
-
-type StoreDeps<K extends keyof Stores> = { readonly stores: Pick<Stores, K> };
+  DepsOf<typeof checkCsrf> &
+  DepsOf<typeof checkLogin> &
+  DepsOf<typeof startSession> &
+  DepsOf<typeof needsConsent> &
+  DepsOf<typeof startInteraction> &
+  DepsOf<typeof denyDevice> &
+  DepsOf<typeof authorizationError>;
 
 const FORM_PARAMS = new Set(['username', 'password', 'csrf', 'decision']);
 const LIMITS = { username: 255, password: 1024, csrf: 128, decision: 16 };

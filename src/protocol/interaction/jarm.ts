@@ -5,6 +5,7 @@ import { OAuthError, invalidRequest } from '../errors.ts';
 import type { KeyRing } from '../tokens/keys.ts';
 import { responseAlg, unavailableAlg } from '../tokens/response-algs.ts';
 import { signJwt, type SigningKey } from '../tokens/signer.ts';
+import type { DepsOf } from '../provider.ts';
 
 /** Every response mode Tessera answers in (code flow only, so JARM's `jwt` is `query.jwt`). */
 export type ResponseMode = 'query' | 'form_post' | 'query.jwt' | 'form_post.jwt';
@@ -60,7 +61,7 @@ export function errorResponseModeFor(
   }
 }
 
-type AlgProvider = { config: Parameters<typeof responseAlg>[0]; keys(): KeyRing };
+type AlgProvider = { config: DepsOf<typeof responseAlg>; keys(): KeyRing };
 
 /**
  * The algorithm of this client's signed authorization responses: the registered one, else RS256

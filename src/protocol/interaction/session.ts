@@ -4,6 +4,7 @@ import type { SessionRecord } from '../../ports/sessions.ts';
 import { sessionEnded } from '../logout/session-ended.ts';
 import { keyedHash, randomToken, safeEqual, tokenHash } from '../hash.ts';
 import type { CookieSpec, Provider, ProtocolRequest } from '../provider.ts';
+import type { DepsOf } from '../provider.ts';
 
 /** What loading a session uses: the sessions and users stores, the clock and the idle timeout. */
 export type LoadSessionDeps = Pick<Provider, 'now'> & {
@@ -17,7 +18,7 @@ export type LoadSessionDeps = Pick<Provider, 'now'> & {
 export type StartSessionDeps = Pick<Provider, 'now'> & {
   readonly config: Pick<Config, 'sessionAbsoluteTtl'>;
   readonly stores: Pick<Stores, 'sessions'>;
-} & Parameters<typeof sessionEnded>[0];
+} & DepsOf<typeof sessionEnded>;
 /** What the CSRF tokens of the forms are keyed with: the server secret, and the previous one during a rotation. */
 export type CsrfDeps = { readonly config: Pick<Config, 'secret' | 'secretPrevious'> };
 

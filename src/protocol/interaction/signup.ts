@@ -15,9 +15,10 @@ import { readFormParams } from '../params.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import { EXPIRED, finish, load, page, signupView } from './interaction.ts';
 import { checkCsrf, startSession } from './session.ts';
+import type { DepsOf } from '../provider.ts';
 
 /** What the sign-up page uses: settings, and loading the interaction and showing its page. */
-export type ShowSignupDeps = Pick<Provider, 'config'> & Parameters<typeof load>[0] & Parameters<typeof signupView>[0];
+export type ShowSignupDeps = Pick<Provider, 'config'> & DepsOf<typeof load> & DepsOf<typeof signupView>;
 /**
  * What the sign-up form uses of the Provider: the page's, the clock, events and log, the interactions
  * and clients stores, what creating the user needs (accounts/users.ts createUser), and the steps it
@@ -25,11 +26,11 @@ export type ShowSignupDeps = Pick<Provider, 'config'> & Parameters<typeof load>[
  */
 export type SignupDeps = ShowSignupDeps &
   Pick<Provider, 'now' | 'events' | 'log'> & {
-    readonly stores: Pick<Stores, 'interactions' | 'clients'> & Parameters<typeof createUser>[0];
-  } & Parameters<typeof checkCsrf>[0] &
-  Parameters<typeof startSession>[0] &
-  Parameters<typeof needsConsent>[0] &
-  Parameters<typeof finish>[0];
+    readonly stores: Pick<Stores, 'interactions' | 'clients'> & DepsOf<typeof createUser>;
+  } & DepsOf<typeof checkCsrf> &
+  DepsOf<typeof startSession> &
+  DepsOf<typeof needsConsent> &
+  DepsOf<typeof finish>;
 
 const SIGNUP_PARAMS = new Set(['username', 'email', 'name', 'password', 'confirm', 'csrf']);
 // Longer than any acceptable value (the checks give the clear message), short enough to refuse junk.

@@ -9,6 +9,7 @@ import type { Provider } from '../provider.ts';
 import { featureEnabled } from '../../config/features.ts';
 import { subjectFor } from '../tokens/subject.ts';
 import { logoutDelivery, type LogoutDeps } from './back-channel.ts';
+import type { DepsOf } from '../provider.ts';
 
 /**
  * What ending sessions uses of the Provider: the clients and grants stores, the clock, pairwise subjects,
@@ -17,7 +18,7 @@ import { logoutDelivery, type LogoutDeps } from './back-channel.ts';
 export type EndSessionsDeps = Pick<Provider, 'config' | 'now' | 'pairwiseKeys'> & {
   readonly stores: Pick<Stores, 'clients' | 'grants'>;
 } & LogoutDeps &
-  Parameters<typeof logoutDelivery>[0];
+  DepsOf<typeof logoutDelivery>;
 /** What sessionEnded and userSessionsEnded use: endSessions's, and the sessions store the clients are taken from. */
 export type SessionEndedDeps = EndSessionsDeps & { readonly stores: Pick<Stores, 'sessions'> };
 
