@@ -2,16 +2,10 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { describe, it } from 'node:test';
-import { checkRooms, formatViolation, parseRoomTable, type Exception } from './rooms.ts';
+import { checkRooms, formatViolation, parseRoomTable } from './rooms.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 const src = join(root, 'src');
-
-/**
- * TEMPORARY: imports the Rooms table does not allow, accepted until the branch that removes them is
- * merged. The integrator deletes each entry with its import (the second test fails on a stale one).
- */
-const TEMPORARY_EXCEPTIONS: readonly Exception[] = [];
 
 /** Every non-test .ts file under src/, by its path under src/ with forward slashes. */
 function sources(): Map<string, string> {
@@ -32,23 +26,12 @@ const rules = () => parseRoomTable(readFileSync(join(root, 'docs/architecture.md
 
 describe('rooms (docs/architecture.md, "## Rooms")', () => {
   it('every import in src/ is one the Rooms table allows; no cycles between rooms or between files', () => {
-    const violations = checkRooms(sources(), rules(), TEMPORARY_EXCEPTIONS);
+    const violations = checkRooms(sources(), rules());
     assert.equal(
       violations.length,
       0,
       `${violations.length} import(s) break the rooms of docs/architecture.md:\n${violations.map(formatViolation).join('\n')}`,
     );
-  });
-
-  it('every temporary exception is still needed: it silences an import the table refuses', () => {
-    const refused = checkRooms(sources(), rules());
-    for (const e of TEMPORARY_EXCEPTIONS) {
-      const found = refused.some((v) => v.file === e.file && v.specifier === e.specifier);
-      assert.ok(
-        found,
-        `src/${e.file} no longer makes a refused import of ${e.specifier}: delete its entry from TEMPORARY_EXCEPTIONS`,
-      );
-    }
   });
 
   it('the table has a row for every room of src/', () => {
@@ -221,21 +204,5 @@ describe('the room checker (on planted files)', () => {
       ['protocol/y.ts', 'missing-file'],
       ['stray/x.ts', 'unknown-room'],
     ]);
-  });
-
-  it('an exception silences exactly one import', () => {
-    const files = planted({
-      'protocol/fetch.ts': "import { f } from '../adapters/web/fetch.ts';\nexport const g = f;\n",
-    });
-    assert.equal(
-      checkRooms(files, table, [{ file: 'protocol/fetch.ts', specifier: '../adapters/web/fetch.ts' }]).length,
-      0,
-    );
-    assert.deepEqual(
-      checkRooms(files, table, [{ file: 'protocol/other.ts', specifier: '../adapters/web/fetch.ts' }]).map(
-        (x) => x.rule,
-      ),
-      ['room', 'room-cycle'],
-    );
   });
 });

@@ -37,12 +37,6 @@ export interface Violation {
   message: string;
 }
 
-/** One accepted import that the table does not allow, to be removed (the test lists each with its reason). */
-export interface Exception {
-  file: string;
-  specifier: string;
-}
-
 /** Replaces comments with spaces (keeping line breaks), leaving strings as they are. */
 export function stripComments(source: string): string {
   let out = '';
@@ -234,17 +228,11 @@ function loopThrough(graph: Map<string, Set<string>>, members: string[]): string
  * room's row; no cycle between rooms (any import counts); no cycle between files (imports that run:
  * `import type` and `export type ... from` are erased and do not count).
  */
-export function checkRooms(
-  files: Map<string, string>,
-  rules: Map<string, RoomRule>,
-  exceptions: readonly Exception[] = [],
-): Violation[] {
+export function checkRooms(files: Map<string, string>, rules: Map<string, RoomRule>): Violation[] {
   const violations: Violation[] = [];
   const roomGraph = new Map<string, Set<string>>();
   const fileGraph = new Map<string, Set<string>>();
   const firstEdge = new Map<string, { file: string; specifier: string; line: number }>();
-  const excepted = (file: string, specifier: string) =>
-    exceptions.some((e) => e.file === file && e.specifier === specifier);
   for (const [file, source] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
     const room = roomOf(file);
     const rule = rules.get(room);
@@ -257,7 +245,7 @@ export function checkRooms(
       }
       if (!ref.specifier.startsWith('.')) {
         const pkg = packageOf(ref.specifier);
-        if (!rule.packages.has(pkg) && !excepted(file, ref.specifier)) {
+        if (!rule.packages.has(pkg)) {
           const message = `${room} may not import the package ${pkg} (not listed for ${room} in the Rooms table)`;
           violations.push({ ...at, rule: 'package', message });
         }
@@ -271,7 +259,7 @@ export function checkRooms(
       }
       if (!ref.typeOnly) fileGraph.get(file)!.add(target);
       const targetRoom = roomOf(target);
-      if (targetRoom === room || excepted(file, ref.specifier)) continue;
+      if (targetRoom === room) continue;
       if (!roomGraph.has(room)) roomGraph.set(room, new Set());
       roomGraph.get(room)!.add(targetRoom);
       if (!firstEdge.has(`${room} ${targetRoom}`)) firstEdge.set(`${room} ${targetRoom}`, at);
