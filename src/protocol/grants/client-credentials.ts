@@ -42,12 +42,11 @@ export const clientCredentials: GrantHandler<ClientCredentialsDeps> = {
     if (params.resource !== undefined && params.resource.includes(' '))
       throw new OAuthError('invalid_target', 'Name one resource per token request.');
     // Self-registered clients: scopes within TESSERA_REGISTRATION_SCOPES, resources from the registry only.
-    if (isSelfRegistered(client))
-      await checkSelfRegisteredRequest(p, client, {
-        grantType: 'client_credentials',
-        scope: requested.join(' '),
-        resource: params.resource,
-      });
+    await checkSelfRegisteredRequest(p, client, {
+      grantType: 'client_credentials',
+      scope: requested.join(' '),
+      resource: params.resource,
+    });
     // The registry resource's scopes, lifetime and DPoP policy (protocol/resources.ts).
     const registry = await currentRegistry(p);
     const { scope, ttl, signer } = accessTokenPolicy(
