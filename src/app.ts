@@ -179,7 +179,36 @@ export async function prepareStorage(
   );
   // Instances starting together on one database take turns, so the bootstrap file and the demo
   // seed never race each other into duplicate rows.
-  return stores.exclusive(() => prepareOnce(config, stores, log));
+  const prepared = await stores.exclusive(() => prepareOnce(config, stores, log));
+  await storedStateWarnings(config, stores, log);
+  return prepared;
+}
+
+/**
+ * What start-up says of the stored clients and users, once they are in place (after the bootstrap
+ * file and the demo seed); read-only, so outside the exclusive section the other instances wait on.
+ */
+async function storedStateWarnings(config: Config, stores: Stores, log: Logger): Promise<void> {
+  // The PKCE opt-out (protocol/pkce.ts) weakens a client's protection: said at every start.
+  const optedOut = pkceOptOutClients(config, await stores.clients.list());
+  if (optedOut.length) {
+    const message = `PKCE is not required of these clients (pkce_required: false; only OpenID Connect requests with a nonce may omit it): ${optedOut.join(', ')}`;
+    log.warn({ event: 'config_warning', clients: optedOut }, message);
+    await stores.audit.append([
+      {
+        at: Date.now(),
+        type: 'config_warning',
+        actor: 'system',
+        clientId: null,
+        ip: null,
+        outcome: 'success',
+        details: { message },
+      },
+    ]);
+  }
+  // Existing usernames that are one in canonical form, or not valid: reported, never merged.
+  const collisions = await usernameCollisionWarning(stores);
+  if (collisions) log.warn({ event: 'username_collisions' }, collisions);
 }
 
 /** The steps of prepareStorage that must not run in two processes at once. */
@@ -212,26 +241,6 @@ async function prepareOnce(config: Config, stores: Stores, log: Logger): Promise
         ...generated.map(([id, s]) => `  ${id}  ${s}`),
       ].join('\n');
   }
-  // The PKCE opt-out (protocol/pkce.ts) weakens a client's protection: said at every start.
-  const optedOut = pkceOptOutClients(config, await stores.clients.list());
-  if (optedOut.length) {
-    const message = `PKCE is not required of these clients (pkce_required: false; only OpenID Connect requests with a nonce may omit it): ${optedOut.join(', ')}`;
-    log.warn({ event: 'config_warning', clients: optedOut }, message);
-    await stores.audit.append([
-      {
-        at: Date.now(),
-        type: 'config_warning',
-        actor: 'system',
-        clientId: null,
-        ip: null,
-        outcome: 'success',
-        details: { message },
-      },
-    ]);
-  }
-  // Existing usernames that are one in canonical form, or not valid: reported, never merged.
-  const collisions = await usernameCollisionWarning(stores);
-  if (collisions) log.warn({ event: 'username_collisions' }, collisions);
   if (config.seedDemo) {
     const demo = await seedDemo(stores, config, now());
     if (demo) banner = banner ? `${banner}\n${demo}` : demo;
