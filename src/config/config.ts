@@ -63,6 +63,17 @@ export interface Config {
   readonly registrationGrantTypes: readonly string[];
   /** The ceiling of scopes for dynamically registered clients (TESSERA_REGISTRATION_SCOPES). */
   readonly registrationScopes: readonly string[];
+  readonly mcpProfile: 'off' | '2025-06-18' | '2025-11-25' | '2026-07-28' | 'latest';
+  readonly clientIdMetadataDocuments: 'off' | 'on';
+  readonly cimdTrust: 'open' | 'allow_list' | 'deny_list';
+  readonly cimdHosts: readonly string[];
+  readonly cimdAllowLoopback: boolean;
+  /** Seconds; 0: off. */
+  readonly refreshReuseGrace: number;
+  readonly corsAnyOrigin: boolean;
+  /** Seconds; 0: never. */
+  readonly registrationUnusedTtl: number;
+  readonly registrationApplicationType: 'web' | 'infer';
   readonly backchannelLogoutTimeout: number;
   readonly backchannelLogoutAttempts: number;
   readonly deviceCodeTtl: number;
@@ -434,6 +445,8 @@ export function loadConfig(
       );
   }
   if (prod && raw.seedDemo === true) problems.push('TESSERA_SEED_DEMO: demo accounts are refused in production');
+  if (prod && raw.cimdAllowLoopback === true)
+    problems.push('TESSERA_CIMD_ALLOW_LOOPBACK: for tests only; refused in production');
   if (prod && raw.clientJwksAllowLoopback === true)
     problems.push(
       'TESSERA_CLIENT_JWKS_ALLOW_LOOPBACK: client key sets over http or from loopback hosts are refused in production',

@@ -430,6 +430,85 @@ export const settings: readonly Setting[] = [
     description:
       'The scopes a dynamically registered client may have: the ceiling for every self-registered client at registration, at each authorization (step-up included) and in each token, intersected with the scopes of the resource server the token is for. Each must be offered by the server (TESSERA_EXTRA_SCOPES).',
   },
+  // ---- MCP (docs/mcp.md): the profile switch and the settings it bundles --------------------------
+  {
+    env: 'TESSERA_MCP_PROFILE',
+    key: 'mcpProfile',
+    type: 'enum',
+    values: ['off', '2025-06-18', '2025-11-25', '2026-07-28', 'latest'],
+    default: 'off',
+    description:
+      'The Model Context Protocol authorization profile: a frozen, dated bundle of defaults for the MCP revision named (`latest`: the newest Tessera knows). Each setting it changes can still be set one by one; docs/mcp.md has the table. 2025-03-26 is not supported.',
+  },
+  {
+    env: 'TESSERA_CLIENT_ID_METADATA_DOCUMENTS',
+    key: 'clientIdMetadataDocuments',
+    type: 'enum',
+    values: ['off', 'on'],
+    default: 'off',
+    description:
+      "Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document): a client_id that is an https URL is the address of the client's metadata, fetched by the SSRF-safe fetcher. Such clients follow the rules of self-registered clients.",
+  },
+  {
+    env: 'TESSERA_CIMD_TRUST',
+    key: 'cimdTrust',
+    type: 'enum',
+    values: ['open', 'allow_list', 'deny_list'],
+    default: 'open',
+    description:
+      'Which Client ID Metadata Document hosts are accepted: `open` (any public host), `allow_list` (only TESSERA_CIMD_HOSTS), `deny_list` (any but TESSERA_CIMD_HOSTS).',
+  },
+  {
+    env: 'TESSERA_CIMD_HOSTS',
+    key: 'cimdHosts',
+    type: 'list',
+    default: [],
+    description: 'Host names for TESSERA_CIMD_TRUST (`allow_list` or `deny_list`); `*.example.com` covers subdomains.',
+  },
+  {
+    env: 'TESSERA_CIMD_ALLOW_LOOPBACK',
+    key: 'cimdAllowLoopback',
+    type: 'bool',
+    default: false,
+    description:
+      'Let Client ID Metadata Documents be fetched from loopback hosts, for tests only. Production refuses true.',
+  },
+  {
+    env: 'TESSERA_REFRESH_REUSE_GRACE',
+    key: 'refreshReuseGrace',
+    type: 'int',
+    default: 0,
+    min: 0,
+    max: 300,
+    description:
+      'Seconds after a refresh token is rotated during which the same client presenting it again (with the same DPoP key, if bound) gets the same successor instead of revoking the family: for clients whose processes share one token store. 0: off (any reuse revokes the family).',
+  },
+  {
+    env: 'TESSERA_CORS_ANY_ORIGIN',
+    key: 'corsAnyOrigin',
+    type: 'bool',
+    default: false,
+    description:
+      'Answer CORS requests from any origin, without credentials, at the token, registration and revocation endpoints (discovery and JWKS always do): for browser-based clients whose origin is not known in advance.',
+  },
+  {
+    env: 'TESSERA_REGISTRATION_UNUSED_TTL',
+    key: 'registrationUnusedTtl',
+    type: 'int',
+    default: 0,
+    min: 0,
+    description:
+      'Seconds a dynamically registered client may stay unused (no token issued to it) before it is deleted. 0: never.',
+  },
+  {
+    env: 'TESSERA_REGISTRATION_APPLICATION_TYPE',
+    key: 'registrationApplicationType',
+    type: 'enum',
+    values: ['web', 'infer'],
+    default: 'web',
+    description:
+      'application_type of a registration that names none: `web` (OpenID Connect Registration 2), or `infer`: native when every redirect URI is a loopback http URI or a private-use scheme.',
+  },
   {
     env: 'TESSERA_BACKCHANNEL_LOGOUT_TIMEOUT',
     key: 'backchannelLogoutTimeout',
