@@ -74,6 +74,7 @@ export interface Config {
   /** Seconds; 0: never. */
   readonly registrationUnusedTtl: number;
   readonly registrationApplicationType: 'web' | 'infer';
+  readonly resourceRegistryOnly: boolean;
   readonly backchannelLogoutTimeout: number;
   readonly backchannelLogoutAttempts: number;
   readonly deviceCodeTtl: number;

@@ -510,6 +510,14 @@ export const settings: readonly Setting[] = [
       'application_type of a registration that names none: `web` (OpenID Connect Registration 2), or `infer`: native when every redirect URI is a loopback http URI or a private-use scheme.',
   },
   {
+    env: 'TESSERA_RESOURCE_REGISTRY_ONLY',
+    key: 'resourceRegistryOnly',
+    type: 'bool',
+    default: false,
+    description:
+      'Every client (not only self-registered ones) may name only resources in the registry of resource servers (`tessera resource`); any other resource gets invalid_target.',
+  },
+  {
     env: 'TESSERA_BACKCHANNEL_LOGOUT_TIMEOUT',
     key: 'backchannelLogoutTimeout',
     type: 'int',
