@@ -6,6 +6,7 @@ import { DEV_KEK, DEV_SECRET, settings, type Mode, type Setting } from './settin
 import { keyScheduleProblems } from './key-schedule.ts';
 import { FEATURE_NAMES, isFeature } from './features.ts';
 import { parseAuthorizationDetailsTypes, type AuthorizationDetailsType } from './authorization-details-types.ts';
+import { MCP_UNSUPPORTED_REASON, MCP_UNSUPPORTED_REVISION, mcpProfileDefaults } from './mcp-profile.ts';
 
 export type SigningAlg = 'ES256' | 'RS256' | 'PS256' | 'EdDSA';
 
@@ -220,24 +221,42 @@ export function loadConfig(
   const file = env.TESSERA_CONFIG_FILE ? readFile(env.TESSERA_CONFIG_FILE) : {};
   const problems: string[] = [];
   const raw: Record<string, unknown> = {};
+  const sources: Record<string, SettingSource> = {};
   for (const s of settings) {
     let value: unknown;
     let where = s.env;
+    let source: SettingSource = 'env';
     if (s.key in overrides && overrides[s.key] !== undefined) {
       value = overrides[s.key];
       where = s.key;
+      source = 'override';
     } else if (env[s.env] !== undefined && env[s.env] !== '') {
       value = env[s.env];
     } else if (file[s.key] !== undefined) {
       value = file[s.key];
       where = `${env.TESSERA_CONFIG_FILE}: ${s.key}`;
+      source = 'file';
     }
-    if (value !== undefined) raw[s.key] = coerce(s, value, where, problems);
+    if (value === undefined) continue;
+    sources[s.key] = source;
+    // The first MCP revision with authorization: named, so that the refusal says why.
+    if (s.key === 'mcpProfile' && String(value).trim() === MCP_UNSUPPORTED_REVISION) {
+      problems.push(MCP_UNSUPPORTED_REASON);
+      continue;
+    }
+    raw[s.key] = coerce(s, value, where, problems);
   }
   const mode: Mode = (raw.env as Mode | undefined) ?? (env.NODE_ENV === 'production' ? 'production' : 'development');
+  // The MCP profile (config/mcp-profile.ts): after the explicit values, before the defaults.
+  for (const [key, value] of Object.entries(mcpProfileDefaults(raw.mcpProfile as string | undefined))) {
+    if (key in sources) continue;
+    raw[key] = Array.isArray(value) ? [...value] : value;
+    sources[key] = 'profile';
+  }
   for (const s of settings) {
-    if (raw[s.key] !== undefined) continue;
+    if (raw[s.key] !== undefined || s.key in sources) continue;
     const d = typeof s.default === 'function' ? s.default(mode) : s.default;
+    sources[s.key] = 'default';
     if (d !== undefined) raw[s.key] = d;
   }
   raw.env = mode;
@@ -514,7 +533,43 @@ export function loadConfig(
   if (problems.length) throw new ConfigError(problems);
   raw.defaultAudience ??= raw.issuer;
   raw.warnings = warnings;
-  return Object.freeze(raw) as unknown as Config;
+  const config = Object.freeze(raw) as unknown as Config;
+  SOURCES.set(config, Object.freeze(sources));
+  return config;
+}
+
+/**
+ * Where a setting's value came from: the environment, the config file, the caller's overrides
+ * (tests, the CLI), the MCP profile (TESSERA_MCP_PROFILE) or the built-in default.
+ */
+export type SettingSource = 'env' | 'file' | 'override' | 'profile' | 'default';
+
+const SOURCES = new WeakMap<Config, Readonly<Record<string, SettingSource>>>();
+
+/**
+ * The source of every setting of a Config made by loadConfig (by setting key); a Config made
+ * otherwise (tests that spread one) has none recorded: every key reads as `default`.
+ */
+export function configSources(config: Config): Readonly<Record<string, SettingSource>> {
+  const known = SOURCES.get(config);
+  return Object.fromEntries(settings.map((s) => [s.key, known?.[s.key] ?? 'default']));
+}
+
+/**
+ * What the MCP profile did: per setting it bundles, the profile's value, the effective value and
+ * whether the profile's value applied (`profile`) or an explicit setting won (`explicit`).
+ */
+export function mcpProfileChanges(
+  config: Config,
+): { key: string; env: string; profileValue: unknown; value: unknown; source: 'profile' | 'explicit' }[] {
+  const sources = configSources(config);
+  return Object.entries(mcpProfileDefaults(config.mcpProfile)).map(([key, profileValue]) => ({
+    key,
+    env: settings.find((s) => s.key === key)?.env ?? key,
+    profileValue,
+    value: (config as unknown as Record<string, unknown>)[key],
+    source: sources[key] === 'profile' ? ('profile' as const) : ('explicit' as const),
+  }));
 }
 
 /** Client certificate sources (RFC 8705): TLS terminated here, or a header from a trusted proxy. */
