@@ -2,7 +2,14 @@ import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { pino } from 'pino';
 import { buildApp, diskSpaceWarning, loggerOptions, openStores, prepareStorage, type App } from './app.ts';
-import { ConfigError, loadConfig, type Config } from './config/config.ts';
+import {
+  ConfigError,
+  effectiveSettings,
+  loadConfig,
+  mcpProfileChanges,
+  mcpProfileLines,
+  type Config,
+} from './config/config.ts';
 import { buildMetricsServer } from './http/server.ts';
 
 // Process entry: configuration, app, listen, signals. With TESSERA_WORKERS > 1 this process is
@@ -28,6 +35,20 @@ try {
 
 const workers = config.workers === 0 ? availableParallelism() : config.workers;
 const isWorker = cluster.isWorker;
+
+// What the MCP profile changed (one line per setting, `profile` or `explicit`) and the settings not
+// at their defaults (secrets redacted), read now: the sources belong to the Config loadConfig made.
+const profileLines = mcpProfileLines(config);
+const startupRecord = {
+  event: 'config_effective',
+  mcp_profile: config.mcpProfile,
+  mcp_profile_changes: mcpProfileChanges(config).map((c) => ({ setting: c.env, source: c.source })),
+  settings: Object.fromEntries(
+    effectiveSettings(config)
+      .filter((s) => s.source !== 'default')
+      .map((s) => [s.env, { value: s.value, source: s.source }]),
+  ),
+};
 
 // A SQLite database on a file system with less free space than Tessera needs (the WAL, the
 // database growing): warned like a configuration problem (stderr, the log, the audit trail).
@@ -87,6 +108,7 @@ if (!isWorker) {
   const label = config.env === 'production' ? 'WARNING' : 'WARNING (development default)';
   const [on, off] = process.stderr.isTTY ? ['\x1b[33m', '\x1b[0m'] : ['', ''];
   for (const w of config.warnings) process.stderr.write(`${on}${label}: ${w}${off}\n`);
+  if (profileLines.length) process.stderr.write(`${profileLines.join('\n')}\n`);
 }
 
 if (workers > 1 && cluster.isPrimary) {
@@ -103,6 +125,7 @@ async function runServer(): Promise<void> {
     fail(`Tessera cannot start: ${(err as Error).message}\n`, 1);
   }
   if (!isWorker) for (const w of config.warnings) app.log.warn({ event: 'config_warning' }, w);
+  if (!isWorker) app.log.info(startupRecord, 'effective configuration (settings not at their defaults)');
   await listen(
     () => app.server.listen({ host: config.host, port: config.port }),
     'TESSERA_PORT',
@@ -159,6 +182,7 @@ async function runServer(): Promise<void> {
 async function runPrimary(): Promise<void> {
   const log = pino(loggerOptions(config));
   for (const w of config.warnings) log.warn({ event: 'config_warning' }, w);
+  log.info(startupRecord, 'effective configuration (settings not at their defaults)');
   let banner: string | undefined;
   try {
     const { stores } = await openStores(config);

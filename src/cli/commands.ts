@@ -29,7 +29,7 @@ import { REGISTRY_CACHE_MS } from '../protocol/resources.ts';
 import { protocolServices } from '../protocol/services.ts';
 import { createInitialAccessToken, describeInitialAccessToken } from '../admin/registration.ts';
 import type { InitialAccessTokenRecord } from '../ports/registration-tokens.ts';
-import { ConfigError, loadConfig } from '../config/config.ts';
+import { ConfigError, effectiveSettings, loadConfig, mcpProfileLines } from '../config/config.ts';
 import { DEV_KEK, DEV_SECRET, settings, type Setting } from '../config/settings.ts';
 import type { AuditEvent } from '../ports/audit.ts';
 import type { ClientAuthMethod, ClientRecord, GrantType } from '../ports/clients.ts';
@@ -622,6 +622,40 @@ async function configCheck(): Promise<number> {
   return 0;
 }
 
+/**
+ * `tessera config show`: every effective setting with where it came from (env, file, profile,
+ * default), secrets redacted; then what the MCP profile changed. `--json` prints it as JSON.
+ */
+async function configShow(ctx: Ctx): Promise<number> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    print(
+      `The configuration has ${err.problems.length} problem(s):\n${err.problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
+    return 2;
+  }
+  const rows = effectiveSettings(config);
+  if (ctx.flag('json')) {
+    print(
+      JSON.stringify(
+        rows.map(({ env, key, value, source }) => ({ env, key, value, source })),
+        null,
+        2,
+      ),
+    );
+    return 0;
+  }
+  const width = Math.max(...rows.map((r) => r.env.length));
+  print(`${'SETTING'.padEnd(width)}  SOURCE   VALUE`);
+  for (const r of rows) print(`${r.env.padEnd(width)}  ${r.source.padEnd(7)}  ${terminalSafe(r.value)}`);
+  const lines = mcpProfileLines(config);
+  if (lines.length) print(`\n${lines.join('\n')}`);
+  return 0;
+}
+
 /** The Markdown table of every setting, for the README. */
 export function settingsMarkdown(): string {
   const show = (v: unknown): string =>
@@ -847,5 +881,11 @@ export const commands: Record<string, Command> = {
     run: auditVerify,
   },
   'config check': { summary: 'Validate the configuration; exit code 2 when it has problems.', run: configCheck },
+  'config show': {
+    synopsis: '[--json]',
+    summary: 'Print every effective setting with its source (env, file, profile, default), secrets redacted.',
+    options: JSON_OPT,
+    run: configShow,
+  },
   'config docs': { summary: 'Print the Markdown table of every setting.', run: async () => print(settingsMarkdown()) },
 };

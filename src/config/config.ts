@@ -6,7 +6,7 @@ import { DEV_KEK, DEV_SECRET, settings, type Mode, type Setting } from './settin
 import { keyScheduleProblems } from './key-schedule.ts';
 import { FEATURE_NAMES, isFeature } from './features.ts';
 import { parseAuthorizationDetailsTypes, type AuthorizationDetailsType } from './authorization-details-types.ts';
-import { MCP_UNSUPPORTED_REASON, MCP_UNSUPPORTED_REVISION, mcpProfileDefaults } from './mcp-profile.ts';
+import { MCP_LATEST, MCP_UNSUPPORTED_REASON, MCP_UNSUPPORTED_REVISION, mcpProfileDefaults } from './mcp-profile.ts';
 
 export type SigningAlg = 'ES256' | 'RS256' | 'PS256' | 'EdDSA';
 
@@ -716,4 +716,66 @@ function openRegistrationWarning(raw: Record<string, unknown>): string {
     `and the resource servers of the registry (\`tessera resource list\`)${userGrants.length ? "; user sign-ins need the user's consent on a page naming the client as unverified" : ''}${machine}. ` +
     'Consider initial_access_token or admin_approval'
   );
+}
+
+/** Settings whose values are secrets: shown as set or not, never their value. */
+const SECRET_SETTINGS = new Set([
+  'secret',
+  'secretPrevious',
+  'pairwiseSecret',
+  'keyEncryptionKey',
+  'keyEncryptionKeyPrevious',
+  'metricsToken',
+  'adminToken',
+]);
+
+/** A setting's value for people to read: secrets redacted, passwords in URLs masked, lists space-separated. */
+function displayValue(key: string, value: unknown): string {
+  if (value === undefined) return '(not set)';
+  if (SECRET_SETTINGS.has(key))
+    return value === DEV_SECRET || value === DEV_KEK ? '(redacted: the development default)' : '(redacted)';
+  if (key === 'databaseUrl' && typeof value === 'string') return value.replace(/^(\w+:\/\/[^:/@]*:)[^@]*@/, '$1***@');
+  if (key === 'redisUrl' && typeof value === 'string')
+    return value
+      .split(',')
+      .map((u) => redisUrlForDisplay(u.trim()))
+      .join(',');
+  if (Array.isArray(value))
+    return value.length ? value.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(' ') : '(empty)';
+  if (typeof value === 'object' && value !== null) {
+    const json = JSON.stringify(value);
+    return json.length > 200 ? `${json.slice(0, 199)}…` : json;
+  }
+  return String(value);
+}
+
+/** Every setting with its effective value (secrets redacted) and where it came from, in the order of settings.ts. */
+export function effectiveSettings(
+  config: Config,
+): { key: string; env: string; value: string; source: SettingSource }[] {
+  const sources = configSources(config);
+  return settings.map((s) => ({
+    key: s.key,
+    env: s.env,
+    value: displayValue(s.key, (config as unknown as Record<string, unknown>)[s.key]),
+    source: sources[s.key]!,
+  }));
+}
+
+/**
+ * What the MCP profile changed, one line per setting it bundles (for the start-up output and
+ * `tessera config show`); empty when the profile is off.
+ */
+export function mcpProfileLines(config: Config): string[] {
+  const changes = mcpProfileChanges(config);
+  if (changes.length === 0) return [];
+  const revision = config.mcpProfile === 'latest' ? `latest = ${MCP_LATEST}` : config.mcpProfile;
+  return [
+    `MCP profile ${revision} (TESSERA_MCP_PROFILE; docs/mcp.md):`,
+    ...changes.map((c) =>
+      c.source === 'profile'
+        ? `  ${c.env}=${displayValue(c.key, c.value)}  (profile)`
+        : `  ${c.env}=${displayValue(c.key, c.value)}  (explicit; the profile's value is ${displayValue(c.key, c.profileValue)})`,
+    ),
+  ];
 }
