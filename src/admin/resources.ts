@@ -9,6 +9,36 @@ import { supportedScopes } from '../protocol/scopes.ts';
 import { SIGNING_ALGS } from '../protocol/tokens/keys.ts';
 import { displayTextProblem } from '../protocol/clients/metadata.ts';
 import { AdminError } from './clients.ts';
+import { canonicalResource, MAX_SCOPE_DEPTH, OIDC_SCOPES } from '../protocol/resources.ts';
+
+/**
+ * Problems of a resource's scope hierarchy: parents among its scopes, not OpenID Connect ones, no cycles, bounded
+ * depth.
+ */
+function scopeHierarchyProblems(scopes: readonly { name: string; parent?: string }[]): string[] {
+  const problems: string[] = [];
+  const parents = new Map(scopes.map((s) => [s.name, s.parent]));
+  for (const s of scopes) {
+    if (s.parent === undefined) continue;
+    if (OIDC_SCOPES.has(s.name) || OIDC_SCOPES.has(s.parent))
+      problems.push(`scope ${s.name}: OpenID Connect scopes take no part in a scope hierarchy`);
+    else if (!parents.has(s.parent))
+      problems.push(`scope ${s.name}: parent ${s.parent.slice(0, 100)} is not a scope of this resource`);
+    else {
+      const seen = [s.name];
+      for (let p: string | undefined = s.parent; p !== undefined; p = parents.get(p)) {
+        if (seen.includes(p)) {
+          problems.push(`scope ${s.name}: its parents form a cycle (${[...seen, p].join(' -> ')})`);
+          break;
+        }
+        seen.push(p);
+      }
+      if (seen.length > MAX_SCOPE_DEPTH && !problems.some((x) => x.startsWith(`scope ${s.name}:`)))
+        problems.push(`scope ${s.name}: a scope hierarchy has at most ${MAX_SCOPE_DEPTH} levels`);
+    }
+  }
+  return problems;
+}
 
 /** A resource server as an operator writes it. */
 export interface ResourceInput {
@@ -16,8 +46,12 @@ export interface ResourceInput {
   identifier: string;
   /** Shown to users on the consent page. */
   display_name: string;
-  /** Scope name -> description shown to users. Each scope must be offered by the server (TESSERA_EXTRA_SCOPES). */
-  scopes?: Record<string, string>;
+  /**
+   * Scope name -> description shown to users, or -> { description, parent }: `parent` names another
+   * scope of this resource that includes this one (a token with the parent satisfies it). Each scope
+   * must be offered by the server (TESSERA_EXTRA_SCOPES).
+   */
+  scopes?: Record<string, string | ScopeInput>;
   /**
    * Access-token lifetime in seconds (30 up to the longer of TESSERA_ACCESS_TOKEN_TTL and TESSERA_ID_TOKEN_TTL);
    * omitted or null: TESSERA_ACCESS_TOKEN_TTL.
@@ -27,6 +61,13 @@ export interface ResourceInput {
   signing_alg?: string | null;
   /** `required` (tokens only DPoP-bound) or `optional` (default). */
   dpop?: 'required' | 'optional';
+}
+
+/** A scope with its place in the hierarchy (protocol/resources.ts). */
+export interface ScopeInput {
+  description: string;
+  /** The scope of the same resource that includes this one. */
+  parent?: string;
 }
 
 const KEYS = ['identifier', 'display_name', 'scopes', 'access_token_ttl', 'signing_alg', 'dpop'];
@@ -46,18 +87,12 @@ export function buildResourceServer(
   const problems: string[] = Object.keys(input)
     .filter((k) => !KEYS.includes(k))
     .map((k) => `unknown key ${k.slice(0, 50)}`);
-  if (
-    typeof id !== 'string' ||
-    id.length > 2048 ||
-    !/^[\x21-\x7E]+$/.test(id) ||
-    id.includes('#') ||
-    !URL.canParse(id)
-  ) {
-    problems.push('identifier must be an absolute URI without a fragment or spaces (at most 2048 characters)');
-  }
+  // The canonical form of the MCP specification (protocol/resources.ts canonicalResource): stored so.
+  const canonical = canonicalResource(id);
+  if (!('canonical' in canonical)) problems.push(`identifier ${canonical.problem}`);
   const nameProblem = displayTextProblem('display_name', input.display_name);
   if (nameProblem) problems.push(nameProblem);
-  const scopes: { name: string; description: string }[] = [];
+  const scopes: { name: string; description: string; parent?: string }[] = [];
   const offered = supportedScopes(config.extraScopes);
   if (input.scopes !== undefined) {
     if (input.scopes === null || typeof input.scopes !== 'object' || Array.isArray(input.scopes))
@@ -65,14 +100,30 @@ export function buildResourceServer(
     else {
       const entries = Object.entries(input.scopes);
       if (entries.length > MAX_SCOPES) problems.push(`scopes: at most ${MAX_SCOPES}`);
-      for (const [name, description] of entries.slice(0, MAX_SCOPES)) {
+      for (const [name, value] of entries.slice(0, MAX_SCOPES)) {
         if (!isScopeToken(name)) problems.push(`scope ${name.slice(0, 100)} is not a valid scope token`);
         else if (!offered.includes(name))
           problems.push(`scope ${name} is not offered by this server (add it to TESSERA_EXTRA_SCOPES)`);
-        const p = displayTextProblem(`the description of scope ${name.slice(0, 100)}`, description, 300);
+        const label = name.slice(0, 100);
+        let description: unknown = value;
+        let parent: unknown;
+        if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+          const extra = Object.keys(value).filter((k) => k !== 'description' && k !== 'parent');
+          if (extra.length)
+            problems.push(`scope ${label}: unknown key ${extra[0]!.slice(0, 50)} (description, parent)`);
+          ({ description, parent } = value as ScopeInput);
+        }
+        const p = displayTextProblem(`the description of scope ${label}`, description, 300);
         if (p) problems.push(p);
-        scopes.push({ name, description: String(description) });
+        if (parent !== undefined && (typeof parent !== 'string' || !isScopeToken(parent)))
+          problems.push(`scope ${label}: parent must be a scope name`);
+        scopes.push({
+          name,
+          description: String(description),
+          ...(typeof parent === 'string' ? { parent } : {}),
+        });
       }
+      problems.push(...scopeHierarchyProblems(scopes));
     }
   }
   const ttl = input.access_token_ttl ?? null;
@@ -97,7 +148,7 @@ export function buildResourceServer(
   if (dpop !== 'required' && dpop !== 'optional') problems.push('dpop must be required or optional');
   if (problems.length) throw new AdminError(`${label}: ${problems.join('; ')}`);
   return {
-    identifier: id as string,
+    identifier: (canonical as { canonical: string }).canonical,
     displayName: input.display_name,
     scopes,
     accessTokenTtl: ttl,
@@ -115,12 +166,18 @@ export async function saveResourceServer(
   input: ResourceInput,
   now: number,
 ): Promise<{ resource: ResourceServerRecord; changed: boolean }> {
-  const existing =
-    typeof input?.identifier === 'string' ? await stores.resourceServers.get(input.identifier) : undefined;
-  const resource = buildResourceServer(config, input, existing, now);
+  const canonical = canonicalResource(input?.identifier);
+  const existing = 'canonical' in canonical ? await stores.resourceServers.get(canonical.canonical) : undefined;
+  // An entry stored before identifiers were canonical, named as it was stored: it moves to the canonical form.
+  const legacy =
+    !existing && 'canonical' in canonical && input.identifier !== canonical.canonical
+      ? await stores.resourceServers.get(input.identifier)
+      : undefined;
+  const resource = buildResourceServer(config, input, existing ?? legacy, now);
   const changed =
     !existing || JSON.stringify({ ...existing, updatedAt: 0 }) !== JSON.stringify({ ...resource, updatedAt: 0 });
   if (changed) await stores.resourceServers.put(resource);
+  if (legacy) await stores.resourceServers.delete(legacy.identifier);
   return { resource, changed };
 }
 
@@ -133,7 +190,12 @@ export function describeResourceServer(r: ResourceServerRecord): Record<string, 
   return {
     identifier: r.identifier,
     display_name: r.displayName,
-    scopes: Object.fromEntries(r.scopes.map((s) => [s.name, s.description])),
+    scopes: Object.fromEntries(
+      r.scopes.map((s) => [
+        s.name,
+        s.parent === undefined ? s.description : { description: s.description, parent: s.parent },
+      ]),
+    ),
     access_token_ttl: r.accessTokenTtl,
     signing_alg: r.signingAlg,
     dpop: r.dpop,

@@ -268,7 +268,10 @@ async function registrationTokenRevoke(ctx: Ctx): Promise<void> {
   print(`revoked initial access token ${id}`);
 }
 
-/** The resource options given (--scope NAME=DESCRIPTION repeatable, --ttl, --alg, --dpop) over `base`. */
+/**
+ * The resource options given (--scope NAME=DESCRIPTION and --parent SCOPE=PARENT repeatable, --ttl,
+ * --alg, --dpop) over `base`. --scope replaces the scopes; --parent replaces the hierarchy.
+ */
 function resourceInput(ctx: Ctx, base: ResourceInput): ResourceInput {
   const input: ResourceInput = { ...base };
   if (ctx.str('name') !== undefined) input.display_name = ctx.str('name')!;
@@ -279,6 +282,25 @@ function resourceInput(ctx: Ctx, base: ResourceInput): ResourceInput {
       const eq = s.indexOf('=');
       if (eq <= 0) throw new UsageError('--scope takes NAME=DESCRIPTION');
       input.scopes[s.slice(0, eq)] = s.slice(eq + 1);
+    }
+  }
+  // --parent CHILD=PARENT (repeatable): the scope hierarchy, over the scopes given or kept.
+  const parents = ctx.list('parent');
+  if (parents !== undefined) {
+    input.scopes = Object.fromEntries(
+      Object.entries(input.scopes ?? {}).map(([name, v]) => [
+        name,
+        { description: typeof v === 'string' ? v : v.description },
+      ]),
+    );
+    for (const s of parents) {
+      const eq = s.indexOf('=');
+      if (eq <= 0 || eq === s.length - 1) throw new UsageError('--parent takes SCOPE=PARENT');
+      const child = s.slice(0, eq);
+      const entry = input.scopes[child];
+      if (entry === undefined || typeof entry === 'string')
+        throw new UsageError(`--parent ${child}=...: ${child} is not one of the resource's scopes`);
+      entry.parent = s.slice(eq + 1);
     }
   }
   const ttl = ctx.str('ttl');
@@ -314,7 +336,12 @@ async function resourceUpdate(ctx: Ctx): Promise<void> {
   const base: ResourceInput = {
     identifier,
     display_name: existing.displayName,
-    scopes: Object.fromEntries(existing.scopes.map((s) => [s.name, s.description])),
+    scopes: Object.fromEntries(
+      existing.scopes.map((s) => [
+        s.name,
+        s.parent === undefined ? s.description : { description: s.description, parent: s.parent },
+      ]),
+    ),
     access_token_ttl: existing.accessTokenTtl,
     signing_alg: existing.signingAlg,
     dpop: existing.dpop,
@@ -773,16 +800,17 @@ export const commands: Record<string, Command> = {
   },
   'resource create': {
     synopsis:
-      '--identifier URI --name NAME [--scope NAME=DESCRIPTION]... [--ttl SECONDS] [--alg ALG] [--dpop required|optional]',
+      '--identifier URI --name NAME [--scope NAME=DESCRIPTION]... [--parent SCOPE=PARENT]... [--ttl SECONDS] [--alg ALG] [--dpop required|optional]',
     summary:
-      'Add a resource server to the registry: the audience URI, its display name, its scopes with descriptions, its access-token lifetime, algorithm and DPoP policy.',
-    options: { identifier: str, name: str, scope: many, ttl: str, alg: str, dpop: str },
+      'Add a resource server to the registry: the audience URI (stored in canonical form), its display name, its scopes with descriptions and their hierarchy (a token with the parent satisfies the child), its access-token lifetime, algorithm and DPoP policy.',
+    options: { identifier: str, name: str, scope: many, parent: many, ttl: str, alg: str, dpop: str },
     run: resourceCreate,
   },
   'resource update': {
-    synopsis: 'URI [--name NAME] [--scope NAME=DESCRIPTION]... [--ttl SECONDS] [--alg ALG] [--dpop required|optional]',
-    summary: 'Change a resource server (--scope replaces the list of scopes).',
-    options: { name: str, scope: many, ttl: str, alg: str, dpop: str },
+    synopsis:
+      'URI [--name NAME] [--scope NAME=DESCRIPTION]... [--parent SCOPE=PARENT]... [--ttl SECONDS] [--alg ALG] [--dpop required|optional]',
+    summary: 'Change a resource server (--scope replaces the list of scopes, --parent the hierarchy).',
+    options: { name: str, scope: many, parent: many, ttl: str, alg: str, dpop: str },
     positionals: ['URI'],
     run: resourceUpdate,
   },

@@ -8,8 +8,12 @@ export interface ResourceServerRecord {
   /** Absolute URI without a fragment; the `aud` of the access tokens for it. */
   identifier: string;
   displayName: string;
-  /** The scopes this resource understands, each with a description shown to users. */
-  scopes: { name: string; description: string }[];
+  /**
+   * The scopes this resource understands, each with a description shown to users and, optionally,
+   * its parent among them: a token holding the parent satisfies the child (protocol/resources.ts, the
+   * scope hierarchy).
+   */
+  scopes: { name: string; description: string; parent?: string }[];
   /** Lifetime of its access tokens in seconds; null: TESSERA_ACCESS_TOKEN_TTL. */
   accessTokenTtl: number | null;
   /** JWS algorithm of its access tokens; null: the server's signing key's. */

@@ -5,6 +5,7 @@
 // Per-resource scopes: a client's `resource_scopes` metadata maps a resource to the scopes an
 // access token for it may carry; OpenID Connect scopes are not affected by the mapping.
 import type { ClientRecord } from '../ports/clients.ts';
+import type { ResourceServerRecord } from '../ports/resource-servers.ts';
 import { OAuthError } from './errors.ts';
 import { splitScope } from './params.ts';
 import type { Provider } from './provider.ts';
@@ -148,29 +149,56 @@ export function checkGrantCeiling(p: Pick<Provider, 'config'>, client: ClientRec
 }
 
 /**
- * The ceiling of a self-registered client's request (authorization, PAR, device authorization,
- * client credentials): its grant, its scopes within TESSERA_REGISTRATION_SCOPES, and resources
- * only from the registry (never an arbitrary URI). Operator-made clients are not affected.
+ * Whether a client may name only registry resources: every self-registered client, and every client with
+ * TESSERA_RESOURCE_REGISTRY_ONLY.
+ */
+export function registryOnly(p: Pick<Provider, 'config'>, client: ClientRecord): boolean {
+  return p.config.resourceRegistryOnly || isSelfRegistered(client);
+}
+
+/**
+ * The checks of a request's resources and, for a self-registered client, its ceiling (every way to
+ * a token that names resources: authorization, PAR, device authorization, client credentials):
+ * - a self-registered client: its grant and its scopes within TESSERA_REGISTRATION_GRANT_TYPES and
+ *   TESSERA_REGISTRATION_SCOPES;
+ * - every client: a resource that is another spelling of a registry resource (canonicalResourceKey:
+ *   case of scheme or host, default port, trailing slash) is refused, naming the registered form, so
+ *   that no token escapes the resource's policy under another spelling of its identifier;
+ * - a self-registered client, and every client with TESSERA_RESOURCE_REGISTRY_ONLY: registry resources
+ *   only (never an arbitrary URI).
  */
 export async function checkSelfRegisteredRequest(
   p: Pick<Provider, 'config' | 'resourceRegistry'>,
   client: ClientRecord,
   req: { grantType: string; scope?: string | null; resource?: string | null },
 ): Promise<void> {
-  if (!isSelfRegistered(client)) return;
-  checkGrantCeiling(p, client, req.grantType);
-  for (const s of splitScope(req.scope ?? undefined)) {
-    if (!p.config.registrationScopes.includes(s))
-      throw new OAuthError('invalid_scope', `Scope ${s} is not allowed for this client.`, {
-        detail: 'not in TESSERA_REGISTRATION_SCOPES',
-      });
+  if (isSelfRegistered(client)) {
+    checkGrantCeiling(p, client, req.grantType);
+    for (const s of splitScope(req.scope ?? undefined)) {
+      if (!p.config.registrationScopes.includes(s))
+        throw new OAuthError('invalid_scope', `Scope ${s} is not allowed for this client.`, {
+          detail: 'not in TESSERA_REGISTRATION_SCOPES',
+        });
+    }
   }
   const resources = splitResources(req.resource);
   if (resources.length === 0) return;
-  const registry = await resourceRegistry(p);
-  for (const r of resources)
-    if (!registry.has(r))
-      throw invalidTarget('This client may obtain tokens only for the resource servers registered with this server.');
+  const registry = await currentRegistry(p);
+  const only = registryOnly(p, client);
+  for (const r of resources) {
+    if (registry.has(r)) continue;
+    const registered = registeredSpelling(registry, r);
+    if (registered !== undefined)
+      throw invalidTarget(
+        `Name this resource as it is registered: ${registered}.`,
+        'another spelling of a registry resource',
+      );
+    if (only)
+      throw invalidTarget(
+        'This client may obtain tokens only for the resource servers registered with this server.',
+        p.config.resourceRegistryOnly ? 'TESSERA_RESOURCE_REGISTRY_ONLY' : 'self-registered client',
+      );
+  }
 }
 
 export interface AccessTokenPolicy {
@@ -200,7 +228,7 @@ export function accessTokenPolicy(
   const self = isSelfRegistered(client);
   const entry = registry.get(resource ?? p.config.defaultAudience);
   // A resource taken out of the registry after the authorization: no more tokens for it.
-  if (self && resource !== null && !entry)
+  if ((self || p.config.resourceRegistryOnly) && resource !== null && !entry)
     throw invalidTarget('This client may obtain tokens only for the resource servers registered with this server.');
   if (self) tokenScope = tokenScope.filter((s) => p.config.registrationScopes.includes(s));
   if (!entry) return { scope: tokenScope.join(' '), ttl: p.config.accessTokenTtl };
@@ -244,5 +272,129 @@ export async function describeResource(
       displayName: entry.displayName,
       scopes: entry.scopes.map((s) => ({ ...s })),
     }
+  );
+}
+
+// ---- Canonical resource identifiers -----------------------------------------------------------
+// RFC 8707 section 2: an absolute URI without a fragment. The MCP authorization specification
+// ("Canonical Server URI", 2025-06-18 and later): lowercase scheme and host, no fragment, the most
+// specific URI of the server (its path kept), and the form without a trailing slash unless the
+// slash is significant. Tessera applies these when a resource is registered (admin/resources.ts):
+// the scheme and host are lower-cased, a default port is dropped, dot segments are resolved, a
+// fragment, user information or a scheme other than https (http on a loopback host only) are
+// refused; the path and the query are kept as written, a trailing slash included (whether it is
+// significant is the resource's business: register the `resource` of its protected resource
+// metadata). Requests are compared exactly; another spelling of a registered identifier is refused
+// with invalid_target naming the registered one (checkSelfRegisteredRequest), never rewritten: the
+// token's aud is always the very string the client asked for and the registry holds.
+
+const SCHEME_AUTHORITY = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)/;
+
+function isLoopbackHostname(host: string): boolean {
+  return host === 'localhost' || host.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '[::1]';
+}
+
+/** A resource identifier in its canonical form, or why it cannot be one. */
+export function canonicalResource(value: unknown): { canonical: string } | { problem: string } {
+  const bad = (problem: string) => ({ problem });
+  if (typeof value !== 'string' || value.length === 0 || value.length > 2048 || !/^[\x21-\x7E]+$/.test(value))
+    return bad('must be an absolute URI without spaces (at most 2048 characters)');
+  if (value.includes('#')) return bad('must be an absolute URI without a fragment (RFC 8707 section 2)');
+  const head = SCHEME_AUTHORITY.exec(value);
+  let u: URL | undefined;
+  try {
+    u = new URL(value);
+  } catch {
+    /* reported below */
+  }
+  if (!u || !head) return bad('must be an absolute https URI (scheme://host/path)');
+  if (u.username || u.password || head[2]!.includes('@')) return bad('must not have user information');
+  if (!u.hostname) return bad('must name a host');
+  if (u.protocol !== 'https:' && !(u.protocol === 'http:' && isLoopbackHostname(u.hostname)))
+    return bad('must use https (http only on a loopback host: localhost, 127.0.0.0/8, [::1])');
+  // The path as written (dot segments resolved): none stays none, a lone "/" stays "/".
+  const rest = value.slice(head[0].length);
+  const path = rest === '' || rest.startsWith('?') ? '' : u.pathname;
+  const query = u.search;
+  return { canonical: `${u.protocol}//${u.host}${path}${query}` };
+}
+
+/**
+ * The key under which spellings of one resource compare equal for the refusal of near misses: the
+ * canonical form, with the trailing slashes of the path dropped; undefined for what is not a URI.
+ */
+export function canonicalResourceKey(value: string): string | undefined {
+  const c = canonicalResource(value);
+  if (!('canonical' in c)) {
+    // Also catch other spellings whose scheme is wrong for Tessera but which name a registered host.
+    try {
+      const u = new URL(value.split('#')[0]!);
+      return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}${u.search}`;
+    } catch {
+      return undefined;
+    }
+  }
+  const u = new URL(c.canonical);
+  return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}${u.search}`;
+}
+
+const spellings = new WeakMap<ResourceRegistry, Map<string, string>>();
+
+/** The registered identifier that `uri` is another spelling of (same canonical key, different string), if any. */
+export function registeredSpelling(registry: ResourceRegistry, uri: string): string | undefined {
+  if (registry.has(uri)) return undefined;
+  let keys = spellings.get(registry);
+  if (!keys) {
+    keys = new Map();
+    for (const id of registry.keys()) {
+      const k = canonicalResourceKey(id);
+      if (k !== undefined && !keys.has(k)) keys.set(k, id);
+    }
+    spellings.set(registry, keys);
+  }
+  const k = canonicalResourceKey(uri);
+  return k === undefined ? undefined : keys.get(k);
+}
+
+// ---- The scope hierarchy of a resource ---------------------------------------------------------
+// A registry scope may name a parent among the scopes of the same resource (`files:read` under
+// `files`). Granting the parent grants every scope below it at that resource: a token whose scope
+// holds `files` satisfies a requirement of `files:read` (scopeSatisfies), which is how a resource
+// server checks scopes (the resource-server SDK takes the resource's hierarchy: `tessera resource
+// show` prints it). Tokens carry what was granted, never expanded; the consent page lists a parent
+// with its description and leaves out the scopes it implies (consentScopes). The hierarchy is a
+// tree of at most MAX_SCOPE_DEPTH levels, checked at registration (admin/resources.ts).
+
+/** Most levels of a scope hierarchy (a scope, its parent, ...). */
+export const MAX_SCOPE_DEPTH = 4;
+
+type ScopeTree = Pick<ResourceServerRecord, 'scopes'>;
+
+/** The ancestors of `scope` at a resource, nearest first (none for a scope without a parent or not of it). */
+export function scopeAncestors(entry: ScopeTree, scope: string): string[] {
+  const parents = new Map(entry.scopes.map((s) => [s.name, s.parent]));
+  const out: string[] = [];
+  for (
+    let p = parents.get(scope);
+    p !== undefined && !out.includes(p) && out.length < MAX_SCOPE_DEPTH;
+    p = parents.get(p)
+  )
+    out.push(p);
+  return out;
+}
+
+/** Whether scopes `held` satisfy `required` at a resource: they hold it or one of its ancestors. */
+export function scopeSatisfies(entry: ScopeTree | undefined, held: readonly string[], required: string): boolean {
+  if (held.includes(required)) return true;
+  return entry !== undefined && scopeAncestors(entry, required).some((a) => held.includes(a));
+}
+
+/**
+ * The scopes of a request as the consent page lists them: those implied by another requested scope
+ * (an ancestor at a registry resource of the request) are left out; their parent stands for them.
+ */
+export function consentScopes(entries: readonly (ScopeTree | undefined)[], scopes: readonly string[]): string[] {
+  return scopes.filter(
+    (s) => !entries.some((e) => e !== undefined && scopeAncestors(e, s).some((a) => a !== s && scopes.includes(a))),
   );
 }

@@ -60,4 +60,30 @@ export function resourceServersContract(store: () => ResourceServerStore, now: n
     );
     assert.equal((await store().list()).filter((x) => x.identifier === r.identifier).length, 1);
   });
+
+  it('keeps the scope hierarchy (a parent per scope, none when absent) and the order of the scopes', async () => {
+    const r = record({
+      scopes: [
+        { name: 'files', description: 'Your files' },
+        { name: 'files:read', description: 'Read your files', parent: 'files' },
+        { name: 'files:read:meta', description: 'See file names', parent: 'files:read' },
+        { name: 'other', description: 'Other' },
+      ],
+    });
+    await store().put(r);
+    const got = await store().get(r.identifier);
+    assert.deepEqual(got, r);
+    assert.ok(!('parent' in got!.scopes[0]!) && !('parent' in got!.scopes[3]!));
+    assert.deepEqual((await store().list()).find((x) => x.identifier === r.identifier)?.scopes, r.scopes);
+  });
+
+  it('identifiers compare exactly: another spelling (case of the path, a trailing slash) is another key', async () => {
+    const id = `https://${randomUUID()}.example.com/Api`;
+    await store().put(record({ identifier: id }));
+    assert.ok(await store().get(id));
+    for (const other of [id.toLowerCase(), `${id}/`, id.replace('https:', 'HTTPS:')])
+      assert.equal(await store().get(other), undefined, other);
+    assert.equal(await store().delete(`${id}/`), false);
+    assert.ok(await store().get(id));
+  });
 }
