@@ -264,7 +264,10 @@ export function accessTokenPolicy(
 export async function describeResource(
   p: Pick<Provider, 'resourceRegistry'>,
   uri: string,
-): Promise<{ identifier: string; displayName: string; scopes: { name: string; description: string }[] } | undefined> {
+): Promise<
+  | { identifier: string; displayName: string; scopes: { name: string; description: string; parent?: string }[] }
+  | undefined
+> {
   const entry = (await resourceRegistry(p)).get(uri);
   return (
     entry && {

@@ -6,7 +6,7 @@ import { OAuthError } from '../errors.ts';
 import { tokenHash, safeEqual } from '../hash.ts';
 import { readFormParams } from '../params.ts';
 import type { CookieSpec, OAuthResponse, Provider, ProtocolRequest, Unverified } from '../provider.ts';
-import { describeResource, splitResources } from '../resources.ts';
+import { consentScopes, describeResource, splitResources } from '../resources.ts';
 import { describeScope } from '../scopes.ts';
 import { describeAuthorizationDetails } from '../authorization-details.ts';
 import { authorizationError, issueCode, type AuthorizationRequest } from './authorization-response.ts';
@@ -129,9 +129,11 @@ async function consentView(p: UserPageDeps, l: Loaded, status = 200): Promise<OA
       csrf: csrfToken(p, `ia:${l.ia.uid}`, l.browserSecret),
       clientName: l.clientName,
       username: user.username,
-      scopes: l.areq.scope
-        .split(' ')
-        .map((name) => ({ name, description: registryScopes.get(name) || describeScope(name) })),
+      // A scope implied by another one asked at the same resource (the registry's hierarchy) is shown through it.
+      scopes: consentScopes(registered, l.areq.scope.split(' ')).map((name) => ({
+        name,
+        description: registryScopes.get(name) || describeScope(name),
+      })),
       ...(uris.length
         ? { resources: uris.map((uri, i) => ({ uri, ...(registered[i] ? { name: registered[i].displayName } : {}) })) }
         : {}),
