@@ -11,6 +11,10 @@ import { createLocalJWKSet, jwtVerify } from 'jose';
 import type { App } from '../../src/app.ts';
 import { saveClient } from '../../src/admin/clients.ts';
 import { saveResourceServer } from '../../src/admin/resources.ts';
+import { applyBootstrap, readBootstrapFile } from '../../src/admin/bootstrap.ts';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { backends, basic, form, ISSUER, Jar, pkce, testApp } from '../fixtures/app.ts';
 
 const MCP = 'https://mcp.example.com/mcp';
@@ -186,6 +190,44 @@ for (const backend of await backends()) {
       assert.equal(page.statusCode, 200);
       assert.match(page.body, /All your files/);
       assert.doesNotMatch(page.body, /Read your files/);
+    });
+
+    it('bootstrap resources: the hierarchy and the canonical identifier, idempotent; an entry stored before in another spelling moves', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'tessera-boot-res-'));
+      const path = join(dir, 'bootstrap.yaml');
+      writeFileSync(
+        path,
+        [
+          'resources:',
+          '  - identifier: HTTPS://Boot.Example.com/mcp',
+          '    display_name: Boot MCP',
+          '    scopes:',
+          '      files: All your files',
+          '      files:read: { description: Read your files, parent: files }',
+        ].join('\n'),
+      );
+      const file = readBootstrapFile(path);
+      const now = strict.provider.now();
+      assert.equal((await applyBootstrap(strict.stores, strict.provider.config, file, now)).resources, 1);
+      assert.equal((await applyBootstrap(strict.stores, strict.provider.config, file, now)).resources, 0, 'idempotent');
+      const stored = await strict.stores.resourceServers.get('https://boot.example.com/mcp');
+      assert.deepEqual(stored?.scopes, [
+        { name: 'files', description: 'All your files' },
+        { name: 'files:read', description: 'Read your files', parent: 'files' },
+      ]);
+      // A row written before identifiers were canonical (straight through the store) moves when saved again.
+      const legacy = 'https://Legacy.example.com/mcp';
+      await strict.stores.resourceServers.put({ ...stored!, identifier: legacy, displayName: 'Legacy' });
+      await saveResourceServer(
+        strict.stores,
+        strict.provider.config,
+        { identifier: legacy, display_name: 'Legacy' },
+        now,
+      );
+      assert.equal(await strict.stores.resourceServers.get(legacy), undefined);
+      const moved = await strict.stores.resourceServers.get('https://legacy.example.com/mcp');
+      assert.equal(moved?.displayName, 'Legacy');
+      assert.equal(moved?.createdAt, stored!.createdAt);
     });
   });
 }
