@@ -181,8 +181,23 @@ export async function saveResourceServer(
   return { resource, changed };
 }
 
-export async function deleteResourceServer(stores: Stores, identifier: string): Promise<void> {
-  if (!(await stores.resourceServers.delete(identifier))) throw new AdminError(`no resource ${identifier}`);
+/** Deletes a resource server named by its stored identifier or another spelling of it; returns the one deleted. */
+export async function deleteResourceServer(stores: Stores, identifier: string): Promise<string> {
+  if (await stores.resourceServers.delete(identifier)) return identifier;
+  const c = canonicalResource(identifier);
+  if ('canonical' in c && (await stores.resourceServers.delete(c.canonical))) return c.canonical;
+  throw new AdminError(`no resource ${identifier}`);
+}
+
+/** The resource server named by its stored identifier or another spelling of it. */
+export async function findResourceServer(
+  stores: Stores,
+  identifier: string,
+): Promise<ResourceServerRecord | undefined> {
+  const exact = await stores.resourceServers.get(identifier);
+  if (exact) return exact;
+  const c = canonicalResource(identifier);
+  return 'canonical' in c ? stores.resourceServers.get(c.canonical) : undefined;
 }
 
 /** A resource server as shown to operators (the names of the bootstrap file). */

@@ -21,11 +21,12 @@ import {
 import {
   deleteResourceServer,
   describeResourceServer,
+  findResourceServer,
   saveResourceServer,
   type ResourceInput,
 } from '../admin/resources.ts';
 import type { ResourceServerRecord } from '../ports/resource-servers.ts';
-import { REGISTRY_CACHE_MS } from '../protocol/resources.ts';
+import { canonicalResource, REGISTRY_CACHE_MS } from '../protocol/resources.ts';
 import { protocolServices } from '../protocol/services.ts';
 import { createInitialAccessToken, describeInitialAccessToken } from '../admin/registration.ts';
 import type { InitialAccessTokenRecord } from '../ports/registration-tokens.ts';
@@ -316,8 +317,11 @@ function resourceInput(ctx: Ctx, base: ResourceInput): ResourceInput {
 async function resourceCreate(ctx: Ctx): Promise<void> {
   const identifier = ctx.need('identifier');
   const { stores, now } = await ctx.db();
-  if (await stores.resourceServers.get(identifier))
-    throw new AdminError(`resource ${identifier} already exists (use tessera resource update)`);
+  // Any spelling of a stored identifier names it (admin/resources.ts stores the canonical form).
+  const canonical = canonicalResource(identifier);
+  const stored = 'canonical' in canonical ? canonical.canonical : identifier;
+  if ((await stores.resourceServers.get(identifier)) || (await stores.resourceServers.get(stored)))
+    throw new AdminError(`resource ${stored} already exists (use tessera resource update)`);
   const { resource } = await saveResourceServer(
     stores,
     ctx.config(),
@@ -331,7 +335,7 @@ async function resourceCreate(ctx: Ctx): Promise<void> {
 async function resourceUpdate(ctx: Ctx): Promise<void> {
   const identifier = ctx.positionals[0]!;
   const { stores, now } = await ctx.db();
-  const existing = await stores.resourceServers.get(identifier);
+  const existing = await findResourceServer(stores, identifier);
   if (!existing) throw new AdminError(`no resource ${identifier}`);
   const base: ResourceInput = {
     identifier,
@@ -369,14 +373,13 @@ async function resourceList(ctx: Ctx): Promise<void> {
 }
 
 async function resourceShow(ctx: Ctx): Promise<void> {
-  const r = await (await ctx.db()).stores.resourceServers.get(ctx.positionals[0]!);
+  const r = await findResourceServer((await ctx.db()).stores, ctx.positionals[0]!);
   if (!r) throw new AdminError(`no resource ${ctx.positionals[0]}`);
   print(JSON.stringify(describeResourceServer(r), null, 2));
 }
 
 async function resourceDelete(ctx: Ctx): Promise<void> {
-  const identifier = ctx.positionals[0]!;
-  await deleteResourceServer((await ctx.db()).stores, identifier);
+  const identifier = await deleteResourceServer((await ctx.db()).stores, ctx.positionals[0]!);
   await audit(ctx, 'resource_deleted', { identifier });
   print(`deleted resource ${identifier}; self-registered clients get no more tokens for it`);
 }
