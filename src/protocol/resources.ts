@@ -303,6 +303,8 @@ export function canonicalResource(value: unknown): { canonical: string } | { pro
   if (typeof value !== 'string' || value.length === 0 || value.length > 2048 || !/^[\x21-\x7E]+$/.test(value))
     return bad('must be an absolute URI without spaces (at most 2048 characters)');
   if (value.includes('#')) return bad('must be an absolute URI without a fragment (RFC 8707 section 2)');
+  // A URL parser reads a backslash as a slash in http(s) URIs: refused rather than reinterpreted.
+  if (value.includes('\\')) return bad('must not contain a backslash');
   const head = SCHEME_AUTHORITY.exec(value);
   let u: URL | undefined;
   try {
@@ -327,18 +329,16 @@ export function canonicalResource(value: unknown): { canonical: string } | { pro
  * canonical form, with the trailing slashes of the path dropped; undefined for what is not a URI.
  */
 export function canonicalResourceKey(value: string): string | undefined {
-  const c = canonicalResource(value);
-  if (!('canonical' in c)) {
-    // Also catch other spellings whose scheme is wrong for Tessera but which name a registered host.
-    try {
-      const u = new URL(value.split('#')[0]!);
-      return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}${u.search}`;
-    } catch {
-      return undefined;
-    }
+  // Spellings Tessera would not register (a fragment, a backslash, a trailing dot on the host) are
+  // compared too: they must not reach a registered resource's host and path unnoticed.
+  let u: URL;
+  try {
+    u = new URL(value.split('#')[0]!);
+  } catch {
+    return undefined;
   }
-  const u = new URL(c.canonical);
-  return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}${u.search}`;
+  const host = u.host.replace(/\.(?=:\d+$|$)/, '');
+  return `${u.protocol}//${host}${u.pathname.replace(/\/+$/, '')}${u.search}`;
 }
 
 const spellings = new WeakMap<ResourceRegistry, Map<string, string>>();
