@@ -729,16 +729,24 @@ const SECRET_SETTINGS = new Set([
   'adminToken',
 ]);
 
+/** Also secret: any setting named like one (a setting added later is redacted unless known harmless). */
+const SECRET_NAME = /(SECRET|PASSWORD|_TOKEN|ENCRYPTION_KEY)(_PREVIOUS)?$/;
+
+/** A URL with the password of its user information and of a `password` query parameter masked. */
+const maskUrl = (u: string) =>
+  u.replace(/^(\w+:\/\/[^:/@]*:)[^@]*@/, '$1***@').replace(/([?&](?:password|sslpassword)=)[^&]*/gi, '$1***');
+
 /** A setting's value for people to read: secrets redacted, passwords in URLs masked, lists space-separated. */
 function displayValue(key: string, value: unknown): string {
   if (value === undefined) return '(not set)';
-  if (SECRET_SETTINGS.has(key))
+  const env = settings.find((s) => s.key === key)?.env ?? key;
+  if (SECRET_SETTINGS.has(key) || SECRET_NAME.test(env))
     return value === DEV_SECRET || value === DEV_KEK ? '(redacted: the development default)' : '(redacted)';
-  if (key === 'databaseUrl' && typeof value === 'string') return value.replace(/^(\w+:\/\/[^:/@]*:)[^@]*@/, '$1***@');
+  if (key === 'databaseUrl' && typeof value === 'string') return maskUrl(value);
   if (key === 'redisUrl' && typeof value === 'string')
     return value
       .split(',')
-      .map((u) => redisUrlForDisplay(u.trim()))
+      .map((u) => maskUrl(redisUrlForDisplay(u.trim())))
       .join(',');
   if (Array.isArray(value))
     return value.length ? value.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(' ') : '(empty)';

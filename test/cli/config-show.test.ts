@@ -19,7 +19,7 @@ describe('tessera config show', () => {
     const file = join(dir, 'tessera.yaml');
     writeFileSync(file, 'refreshReuseGrace: 10\nextraScopes: [files, "files:read"]\n');
     const r = await runCli(['config', 'show', '--json'], {
-      DATABASE_URL: 'postgres://tessera:hunter2-db-password@127.0.0.1:5432/tessera',
+      DATABASE_URL: 'postgres://tessera:hunter2-db-password@127.0.0.1:5432/tessera?sslpassword=hunter4-ssl',
       REDIS_URL: 'redis://:hunter3-redis-password@127.0.0.1:6379',
       TESSERA_CONFIG_FILE: file,
       TESSERA_MCP_PROFILE: '2025-11-25',
@@ -28,7 +28,7 @@ describe('tessera config show', () => {
       TESSERA_SECRET: SECRET,
     });
     assert.equal(r.code, 0, r.err);
-    for (const secret of [ADMIN_TOKEN, SECRET, 'hunter2-db-password', 'hunter3-redis-password'])
+    for (const secret of [ADMIN_TOKEN, SECRET, 'hunter2-db-password', 'hunter3-redis-password', 'hunter4-ssl'])
       assert.ok(!r.out.includes(secret), 'a secret was printed');
     const rows = JSON.parse(r.out) as { env: string; key: string; value: string; source: string }[];
     assert.deepEqual(
@@ -44,7 +44,7 @@ describe('tessera config show', () => {
     });
     assert.equal(by.TESSERA_SECRET!.value, '(redacted)');
     assert.equal(by.TESSERA_KEY_ENCRYPTION_KEY!.value, '(redacted: the development default)');
-    assert.equal(by.DATABASE_URL!.value, 'postgres://tessera:***@127.0.0.1:5432/tessera');
+    assert.equal(by.DATABASE_URL!.value, 'postgres://tessera:***@127.0.0.1:5432/tessera?sslpassword=***');
     assert.match(by.REDIS_URL!.value, /^redis:\/\/:\*\*\*@127\.0\.0\.1:6379/);
     assert.deepEqual([by.TESSERA_REFRESH_REUSE_GRACE!.value, by.TESSERA_REFRESH_REUSE_GRACE!.source], ['10', 'file']);
     assert.deepEqual([by.TESSERA_EXTRA_SCOPES!.value, by.TESSERA_EXTRA_SCOPES!.source], ['files files:read', 'file']);
