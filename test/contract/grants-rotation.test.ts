@@ -105,6 +105,36 @@ forEachBackend('grants: rotation callbacks run again', (stores, backend) => {
     }
   });
 
+  it("rotate with grace in a failing group: the replay kept is the committed run's, and a replay in a failing group is still one", async () => {
+    const { g, rt, at } = await seed();
+    const grace = { binding: 'same presenter', until: NOW + 31 };
+    const runs: string[] = [];
+    const next = (prev: RefreshTokenRecord) => {
+      const replay = `sealed run ${runs.length + 1}`;
+      runs.push(replay);
+      return { refresh: { ...prev, tokenHash: uid('rt'), createdAt: NOW + 1, usedAt: null }, access: access(), replay };
+    };
+    const accept = () => ({ ok: true, value: 'ok' }) as const;
+    const rotation = stores.grants.rotate(rt.tokenHash, NOW + 1, accept, next, grace);
+    const other = failingCreate(at);
+    const [rotated] = await Promise.allSettled([rotation, other.done]);
+    assert.equal(runs.length, grouped() ? 2 : 1);
+    const result = rotated.status === 'fulfilled' ? rotated.value : assert.fail(String(rotated.reason));
+    assert.equal(result.status === 'rotated' && result.issued.replay, runs.at(-1));
+    // Presented again, in a group that fails too: the committed run's replay comes back, the family lives.
+    const again = stores.grants.rotate(rt.tokenHash, NOW + 2, accept, () => assert.fail('next must not run'), grace);
+    const another = failingCreate(at);
+    const [replayed] = await Promise.allSettled([again, another.done]);
+    assert.deepEqual(replayed.status === 'fulfilled' && replayed.value, {
+      status: 'replayed',
+      grant: g,
+      accepted: 'ok',
+      replay: runs.at(-1),
+      rotatedAt: NOW + 1,
+    });
+    assert.equal((await stores.grants.get(g.id))!.revokedAt, null);
+  });
+
   it('a refusal in a failing group: the refusal comes back, and nothing is stored', async () => {
     const { g, rt, at } = await seed();
     let runs = 0;
