@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compactDecrypt, decodeJwt, decodeProtectedHeader } from 'jose';
 import { testProvider, type Outcome, type TestProvider } from '../../../test/fixtures/protocol.ts';
+import { token } from '../endpoints/token.ts';
 import { graceBinding, openSuccessor, replayedResponse, sealSuccessor } from './refresh-grace.ts';
 import type { TokenResponse } from './grant.ts';
 
@@ -174,6 +175,39 @@ describe('the refresh_token grant with the reuse grace', () => {
         t.events.some((e) => e.type === 'refresh_grace'),
         false,
       );
+    } finally {
+      await t.close();
+    }
+  });
+  it('a kept answer that no configured KEK opens (the KEK replaced within the window): the family is revoked', async () => {
+    const { t, refreshToken } = await start(30);
+    try {
+      const first = bodyOf(await refresh(t, refreshToken));
+      const replaced = { ...t.p, config: { ...t.config, keyEncryptionKey: 'n'.repeat(40) } };
+      const params = { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: 'spa' };
+      const o = await t.outcome(() => token(replaced, t.request(params)));
+      assert.equal(o.error, 'invalid_grant');
+      assert.ok(
+        t.logs.some((l) => l.level === 'error' && (l.obj as { event?: string }).event === 'refresh_grace_unreadable'),
+      );
+      assert.equal((await refresh(t, first.refresh_token as string)).error, 'invalid_grant', 'the family is revoked');
+      // With the previous KEK still configured, it would have opened.
+      const { t: t2, refreshToken: rt2 } = await start(30);
+      try {
+        bodyOf(await refresh(t2, rt2));
+        const rotatedKek = {
+          ...t2.p,
+          config: {
+            ...t2.config,
+            keyEncryptionKey: 'n'.repeat(40),
+            keyEncryptionKeyPrevious: t2.config.keyEncryptionKey,
+          },
+        };
+        const again = await t2.outcome(() => token(rotatedKek, t2.request({ ...params, refresh_token: rt2 })));
+        assert.equal(again.error, undefined, again.error && again.description);
+      } finally {
+        await t2.close();
+      }
     } finally {
       await t.close();
     }
