@@ -481,7 +481,7 @@ export const settings: readonly Setting[] = [
     min: 0,
     max: 300,
     description:
-      'Seconds after a refresh token is rotated during which the same client presenting it again (with the same DPoP key, if bound) gets the same successor instead of revoking the family: for clients whose processes share one token store. 0: off (any reuse revokes the family).',
+      'Seconds after a refresh token is rotated during which the same client presenting it again (with the same DPoP key and client certificate, or none, and the same parameters), while the successor is still unused, gets the same successor, stored sealed rather than minted again, instead of revoking the family: for clients whose processes share one token store (docs/mcp.md). 0: off (any reuse revokes the family).',
   },
   {
     env: 'TESSERA_CORS_ANY_ORIGIN',

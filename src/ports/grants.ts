@@ -55,6 +55,24 @@ export type Verdict<A, R extends object = object> = { ok: true; value: A } | ({ 
 export interface Rotation {
   refresh: RefreshTokenRecord;
   access: IssuedAccessToken;
+  /**
+   * With a reuse grace (rotate's `grace`): the successor's token response, sealed by the caller
+   * (never a token value in clear), kept until the grace ends and handed back, as it is, to a
+   * presentation of the same token with the same binding in the meantime.
+   */
+  replay?: string;
+}
+
+/**
+ * The reuse grace of one rotation (TESSERA_REFRESH_REUSE_GRACE): until `until` (exclusive), the
+ * presented token, once rotated, may be presented again with the same `binding` (what identifies
+ * the presenter and its request: client, sender-constraint keys, parameters; compared exactly)
+ * and is then answered with the stored successor instead of revoking the family, as long as that
+ * successor has not been used itself.
+ */
+export interface RefreshGrace {
+  until: number;
+  binding: string;
 }
 
 /**
@@ -75,6 +93,12 @@ export type RotateResult<A = unknown, R extends object = object, N extends Rotat
   | { status: 'rotated'; grant: GrantRecord; previous: RefreshTokenRecord; accepted: A; issued: N }
   /** A rotated-out token was presented again: the family has been revoked. */
   | { status: 'reused'; grantId: string; clientId: string }
+  /**
+   * Within the reuse grace of the rotation that used the token, with the same binding, its
+   * successor still unused: `replay` is what that rotation's next stored (Rotation.replay), made at
+   * `rotatedAt`. Nothing was written.
+   */
+  | { status: 'replayed'; grant: GrantRecord; accepted: A; replay: string; rotatedAt: number }
   | RefusedRefresh<R>;
 
 export interface GrantStore {
@@ -97,12 +121,23 @@ export interface GrantStore {
    * which carries the verdict's value (`accepted`) and next's output (`issued`) of the run that was
    * committed. They may draw fresh random values (a new token each run): only the committed run's
    * are stored and returned.
+   *
+   * With `grace`, a rotation also keeps `replay` (what next returned in it) for the presented
+   * token until `grace.until`, replacing whatever the family kept before (one per family: the
+   * token rotated last). A used token presented again is then answered 'replayed' instead of
+   * revoking the family when all of these hold, read under the same locks: it is the token a
+   * rotation kept a replay for, `now` is before that rotation's `until`, the binding is the one it
+   * was rotated with, its successor is unused and unexpired, the grant is unexpired; and accept()
+   * (run on the used token, next not at all) agrees, its refusal returned as for a live token.
+   * Anything else is reuse, as without grace. The replay kept is erased when the family rotates
+   * again, is revoked, or when the cleanup runs after `until`.
    */
   rotate<A, R extends object, N extends Rotation>(
     tokenHash: string,
     now: number,
     accept: (refresh: RefreshTokenRecord, grant: GrantRecord, user: UserRecord | undefined) => Verdict<A, R>,
     next: (refresh: RefreshTokenRecord, grant: GrantRecord, accepted: A) => N,
+    grace?: RefreshGrace,
   ): Promise<RotateResult<A, R, N>>;
   /**
    * Use without rotation (FAPI 2.0 clients): the presented token stays valid, its idle expiry moves

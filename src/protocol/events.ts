@@ -18,6 +18,11 @@ export type ProtocolEvent = (
   | { type: 'login_throttled'; clientId?: string; targetUserId?: string }
   | { type: 'code_reuse'; clientId: string }
   | { type: 'refresh_reuse'; clientId: string }
+  /**
+   * A rotated-out refresh token presented again within TESSERA_REFRESH_REUSE_GRACE by the same client,
+   * key and request: the stored successor was returned and the family kept.
+   */
+  | { type: 'refresh_grace'; clientId: string }
   | { type: 'token_revoked'; tokenType: 'access_token' | 'refresh_token'; clientId: string }
   /**
    * authorizationDetailsTypes: the RFC 9396 types approved with it (the details themselves stay out of the audit

@@ -435,6 +435,152 @@ export function grantsContract(stores: Stores): void {
     });
   });
 
+  describe('refresh reuse grace (rotate with grace)', () => {
+    /** A rotation's next that also hands the store a replay (the caller's sealed response) to keep. */
+    const sealing = (made: { refresh: RefreshTokenRecord; replay: string }[] = []) => {
+      const next = nextFor();
+      return (prev: RefreshTokenRecord) => {
+        const rotation = { ...next(prev), replay: `sealed ${uid('response')}` };
+        made.push(rotation);
+        return rotation;
+      };
+    };
+    const mustNotRun = () => assert.fail('next must not run for a replay');
+    const grace = (binding = 'binding-a', until = NOW + 31) => ({ binding, until });
+    /** A grant rotated once with grace at NOW + 1: the presented token, its successor and what was kept. */
+    const rotatedOnce = async (over: Partial<GrantRecord> = {}) => {
+      const seeded = await seedGrant(stores, over);
+      const made: { refresh: RefreshTokenRecord; replay: string }[] = [];
+      const first = await stores.grants.rotate(seeded.rt.tokenHash, NOW + 1, accepted, sealing(made), grace());
+      assert.equal(first.status, 'rotated');
+      return { ...seeded, successor: made[0]!.refresh, replay: made[0]!.replay };
+    };
+    const live = async (g: GrantRecord) => assert.equal((await stores.grants.get(g.id))!.revokedAt, null);
+    const revoked = async (g: GrantRecord, at: number) => assert.equal((await stores.grants.get(g.id))!.revokedAt, at);
+
+    it('within the window, the same binding gets what the rotation kept; nothing is written, the successor still rotates', async () => {
+      const { g, rt, at, successor, replay } = await rotatedOnce();
+      let seen: unknown;
+      const again = await stores.grants.rotate(
+        rt.tokenHash,
+        NOW + 30,
+        (r, gr) => {
+          seen = { r, gr };
+          return { ok: true, value: 'checked again' };
+        },
+        mustNotRun,
+        grace('binding-a', NOW + 60),
+      );
+      assert.deepEqual(again, { status: 'replayed', grant: g, accepted: 'checked again', replay, rotatedAt: NOW + 1 });
+      // accept judged the presented (used) token and its grant
+      assert.deepEqual(seen, { r: { ...rt, usedAt: NOW + 1 }, gr: g });
+      await live(g);
+      assert.equal(await stores.revocations.isAccessTokenRevoked(at.jti), false);
+      assert.deepEqual(await stores.grants.getRefresh(successor.tokenHash), { refresh: successor, grant: g });
+      assert.equal((await stores.grants.rotate(successor.tokenHash, NOW + 31, accepted, nextFor())).status, 'rotated');
+    });
+    it("within the window, accept's refusal is returned as for a live token and revokes nothing", async () => {
+      const { g, rt } = await rotatedOnce();
+      const refusal = await stores.grants.rotate(
+        rt.tokenHash,
+        NOW + 2,
+        () => ({ ok: false, why: 'user disabled' }) as const,
+        mustNotRun,
+        grace(),
+      );
+      assert.deepEqual(refusal, { status: 'invalid', why: 'user disabled' });
+      await live(g);
+    });
+    const refusedCases: { name: string; when: number; presented?: { binding: string; until: number } }[] = [
+      { name: 'another binding (client, DPoP key, certificate or request)', when: NOW + 2, presented: grace('b') },
+      { name: 'at the end of the window', when: NOW + 31, presented: grace() },
+      { name: 'after the window', when: NOW + 400, presented: grace() },
+      { name: 'without grace (the setting off)', when: NOW + 2 },
+    ];
+    for (const { name, when, presented } of refusedCases) {
+      it(`${name}: reuse, which revokes the family as without grace`, async () => {
+        const { g, rt, successor } = await rotatedOnce();
+        const r = await stores.grants.rotate(rt.tokenHash, when, accepted, mustNotRun, presented);
+        assert.deepEqual(r, { status: 'reused', grantId: g.id, clientId: g.clientId });
+        await revoked(g, when);
+        assert.deepEqual(await stores.grants.rotate(successor.tokenHash, when, accepted, nextFor(), grace()), {
+          status: 'invalid',
+        });
+      });
+    }
+    it('once the successor was used itself, the token it replaced is reuse again', async () => {
+      const { g, rt, successor } = await rotatedOnce();
+      const onwards = await stores.grants.rotate(successor.tokenHash, NOW + 2, accepted, sealing(), grace());
+      assert.equal(onwards.status, 'rotated');
+      const r = await stores.grants.rotate(rt.tokenHash, NOW + 3, accepted, mustNotRun, grace());
+      assert.deepEqual(r, { status: 'reused', grantId: g.id, clientId: g.clientId });
+      await revoked(g, NOW + 3);
+    });
+    it('the successor rotated without grace: still reuse (its use alone ends the replay)', async () => {
+      const { g, rt, successor } = await rotatedOnce();
+      assert.equal((await stores.grants.rotate(successor.tokenHash, NOW + 2, accepted, nextFor())).status, 'rotated');
+      const r = await stores.grants.rotate(rt.tokenHash, NOW + 3, accepted, mustNotRun, grace());
+      assert.equal(r.status, 'reused');
+      await revoked(g, NOW + 3);
+    });
+    it('an older token of the family (not the one rotated last) is reuse', async () => {
+      const { g, rt, successor } = await rotatedOnce();
+      const made: { refresh: RefreshTokenRecord; replay: string }[] = [];
+      await stores.grants.rotate(successor.tokenHash, NOW + 2, accepted, sealing(made), grace());
+      // The last rotation is still in its window, for its own token...
+      const kept = await stores.grants.rotate(successor.tokenHash, NOW + 3, accepted, mustNotRun, grace());
+      assert.equal(kept.status === 'replayed' && kept.replay, made[0]!.replay);
+      // ...but not for the one before it.
+      assert.equal((await stores.grants.rotate(rt.tokenHash, NOW + 3, accepted, mustNotRun, grace())).status, 'reused');
+      await revoked(g, NOW + 3);
+    });
+    it('a rotation whose next kept no replay leaves nothing to answer with: reuse', async () => {
+      const { g, rt } = await seedGrant(stores);
+      assert.equal((await stores.grants.rotate(rt.tokenHash, NOW + 1, accepted, nextFor(), grace())).status, 'rotated');
+      assert.equal((await stores.grants.rotate(rt.tokenHash, NOW + 2, accepted, mustNotRun, grace())).status, 'reused');
+      await revoked(g, NOW + 2);
+    });
+    it('an expired grant or a revoked family: no replay', async () => {
+      const short = await rotatedOnce({ expiresAt: NOW + 5 });
+      const late = await stores.grants.rotate(short.rt.tokenHash, NOW + 5, accepted, mustNotRun, grace());
+      assert.equal(late.status, 'reused');
+      const { g, rt } = await rotatedOnce();
+      await stores.grants.revoke(g.id, NOW + 2);
+      assert.deepEqual(await stores.grants.rotate(rt.tokenHash, NOW + 3, accepted, mustNotRun, grace()), {
+        status: 'invalid',
+      });
+    });
+    it('50 concurrent presentations of one token within the window: one rotation, 49 replays of it, the family kept', async () => {
+      const { g, rt, at } = await seedGrant(stores);
+      const made: { refresh: RefreshTokenRecord; replay: string }[] = [];
+      const next = sealing(made);
+      const results = await times(50, () => stores.grants.rotate(rt.tokenHash, NOW + 1, accepted, next, grace()));
+      assert.deepEqual(tally(results), { rotated: 1, replayed: 49 });
+      assert.equal(made.length, 1, 'one successor made, none re-minted');
+      for (const r of results) {
+        if (r.status === 'rotated') assert.equal(r.issued.replay, made[0]!.replay);
+        else assert.equal(r.status === 'replayed' && r.replay, made[0]!.replay);
+      }
+      await live(g);
+      assert.equal(await stores.revocations.isAccessTokenRevoked(at.jti), false);
+      assert.equal(
+        (await stores.grants.rotate(made[0]!.refresh.tokenHash, NOW + 2, accepted, nextFor())).status,
+        'rotated',
+      );
+    });
+    it('concurrent presentations with two bindings: the first rotates, the other binding revokes the family once', async () => {
+      const { g, rt } = await seedGrant(stores);
+      const results = await times(50, (i) =>
+        stores.grants.rotate(rt.tokenHash, NOW + 1, accepted, sealing(), grace(i % 2 ? 'binding-b' : 'binding-a')),
+      );
+      const t = tally(results);
+      assert.equal(t.rotated, 1);
+      assert.equal(t.reused, 1, 'the family is revoked exactly once');
+      assert.equal((t.replayed ?? 0) + (t.invalid ?? 0), 48);
+      assert.notEqual((await stores.grants.get(g.id))!.revokedAt, null);
+    });
+  });
+
   describe('revocations', () => {
     it('revokeAccessToken is idempotent; isAccessTokenRevoked looks it up', async () => {
       const jti = uid('jti');

@@ -105,6 +105,83 @@ forEachBackend('grants: rotation callbacks run again', (stores, backend) => {
     }
   });
 
+  it("rotate with grace in a failing group: the replay kept is the committed run's, and a replay in a failing group is still one", async () => {
+    const { g, rt, at } = await seed();
+    const grace = { binding: 'same presenter', until: NOW + 31 };
+    const runs: string[] = [];
+    const next = (prev: RefreshTokenRecord) => {
+      const replay = `sealed run ${runs.length + 1}`;
+      runs.push(replay);
+      return { refresh: { ...prev, tokenHash: uid('rt'), createdAt: NOW + 1, usedAt: null }, access: access(), replay };
+    };
+    const accept = () => ({ ok: true, value: 'ok' }) as const;
+    const rotation = stores.grants.rotate(rt.tokenHash, NOW + 1, accept, next, grace);
+    const other = failingCreate(at);
+    const [rotated] = await Promise.allSettled([rotation, other.done]);
+    assert.equal(runs.length, grouped() ? 2 : 1);
+    const result = rotated.status === 'fulfilled' ? rotated.value : assert.fail(String(rotated.reason));
+    assert.equal(result.status === 'rotated' && result.issued.replay, runs.at(-1));
+    // Presented again, in a group that fails too: the committed run's replay comes back, the family lives.
+    const again = stores.grants.rotate(rt.tokenHash, NOW + 2, accept, () => assert.fail('next must not run'), grace);
+    const another = failingCreate(at);
+    const [replayed] = await Promise.allSettled([again, another.done]);
+    assert.deepEqual(replayed.status === 'fulfilled' && replayed.value, {
+      status: 'replayed',
+      grant: g,
+      accepted: 'ok',
+      replay: runs.at(-1),
+      rotatedAt: NOW + 1,
+    });
+    assert.equal((await stores.grants.get(g.id))!.revokedAt, null);
+  });
+
+  it('what a rotation with grace keeps is erased on the next rotation, on revocation and by the cleanup after the window', async () => {
+    const kept = async (grantId: string) =>
+      (await backend.handle.db.selectFrom('refresh_grace').selectAll().where('grant_id', '=', grantId).execute()).map(
+        (r) => ({ ...r, created_at: Number(r.created_at), expires_at: Number(r.expires_at) }),
+      );
+    const grace = { binding: 'same presenter', until: NOW + 31 };
+    const sealed = (prev: RefreshTokenRecord) => ({
+      refresh: { ...prev, tokenHash: uid('rt'), createdAt: NOW + 1, usedAt: null },
+      access: access(),
+      replay: `sealed ${uid('r')}`,
+    });
+    const yes = () => ({ ok: true, value: undefined }) as const;
+    // Kept as the caller sealed it, for the presented token, until the window's end.
+    const { g, rt } = await seed();
+    const first = await stores.grants.rotate(rt.tokenHash, NOW + 1, yes, sealed, grace);
+    assert.equal(first.status, 'rotated');
+    if (first.status !== 'rotated') return;
+    assert.deepEqual(await kept(g.id), [
+      {
+        token_hash: rt.tokenHash,
+        grant_id: g.id,
+        successor_hash: first.issued.refresh.tokenHash,
+        binding: 'same presenter',
+        response: first.issued.replay,
+        created_at: NOW + 1,
+        expires_at: NOW + 31,
+      },
+    ]);
+    // The next rotation replaces it (one per family)...
+    const second = await stores.grants.rotate(first.issued.refresh.tokenHash, NOW + 2, yes, sealed, grace);
+    assert.equal(second.status, 'rotated');
+    assert.deepEqual(
+      (await kept(g.id)).map((r) => r.token_hash),
+      [first.issued.refresh.tokenHash],
+    );
+    // ...the family's revocation erases it...
+    await stores.grants.revoke(g.id, NOW + 3);
+    assert.deepEqual(await kept(g.id), []);
+    // ...and the cleanup erases it once the window is over (not before).
+    const other = await seed();
+    assert.equal((await stores.grants.rotate(other.rt.tokenHash, NOW + 1, yes, sealed, grace)).status, 'rotated');
+    await stores.cleanup(NOW + 30);
+    assert.equal((await kept(other.g.id)).length, 1);
+    await stores.cleanup(NOW + 31);
+    assert.deepEqual(await kept(other.g.id), []);
+  });
+
   it('a refusal in a failing group: the refusal comes back, and nothing is stored', async () => {
     const { g, rt, at } = await seed();
     let runs = 0;

@@ -147,10 +147,40 @@ export function createSqlGrantStore({ db, pg, tx, hotTx, statement }: SqlContext
       (await revokeGrant(t, grant.id, now))
         ? { status: 'reused' as const, grantId: grant.id, clientId: grant.clientId }
         : INVALID;
-    if (found.rRow.used_at !== null) return { status: 'done' as const, outcome: await reuse() };
     const refresh = toRefresh(found.rRow);
-    return { status: 'live' as const, grant, refresh, user: uRow && toUser(uRow), reuse };
+    const status = found.rRow.used_at !== null ? ('used' as const) : ('live' as const);
+    return { status, grant, refresh, user: uRow && toUser(uRow), reuse };
   };
+
+  // The reuse grace (ports/grants.ts RefreshGrace): the replay a rotation kept for the token it
+  // used, with the state of that rotation's successor.
+  const graceOf = statement((k) =>
+    k
+      .selectFrom('refresh_grace as x')
+      .leftJoin('refresh_tokens as s', 's.token_hash', 'x.successor_hash')
+      .select([
+        'x.binding',
+        'x.response',
+        'x.created_at',
+        'x.expires_at',
+        's.token_hash as s_token_hash',
+        's.used_at as s_used_at',
+        's.expires_at as s_expires_at',
+      ])
+      .where('x.token_hash', '=', ''),
+  );
+  const forgetGraceOfGrant = statement((k) => k.deleteFrom('refresh_grace').where('grant_id', '=', ''));
+  const insertGrace = statement((k) =>
+    k.insertInto('refresh_grace').values({
+      token_hash: '',
+      grant_id: '',
+      successor_hash: '',
+      binding: '',
+      response: '',
+      created_at: 0,
+      expires_at: 0,
+    }),
+  );
 
   const markRefreshUsed = statement((k) =>
     k.updateTable('refresh_tokens').set({ used_at: 0 }).where('token_hash', '=', '').where('used_at', 'is', null),
@@ -219,11 +249,35 @@ export function createSqlGrantStore({ db, pg, tx, hotTx, statement }: SqlContext
      * A 'reused' outcome commits its revocation (we return, never throw, from that branch).
      * The grant's user is read in the same transaction, for `accept` and the token response.
      */
-    rotate: (tokenHash, now, accept, next) =>
+    rotate: (tokenHash, now, accept, next, grace) =>
       hotTx(async (t) => {
         const found = await presented(t, tokenHash, now);
-        if (found.status !== 'live') return found.outcome;
+        if (found.status === 'done') return found.outcome;
         const { grant, refresh, reuse } = found;
+        if (found.status === 'used') {
+          if (!grace) return reuse();
+          // Read under the grant's lock (PostgreSQL) or in the serialised transaction (SQLite):
+          // the rotation that kept it has committed, and the successor's state is current.
+          const kept = (await graceOf(t, [tokenHash])).rows[0];
+          const within =
+            kept !== undefined &&
+            Number(kept.expires_at) > now &&
+            kept.binding === grace.binding &&
+            kept.s_token_hash !== null &&
+            kept.s_used_at === null &&
+            Number(kept.s_expires_at) > now &&
+            grant.expiresAt > now;
+          if (!within) return reuse();
+          const verdict = accept(refresh, grant, found.user);
+          if (!verdict.ok) return refused(verdict);
+          return {
+            status: 'replayed' as const,
+            grant,
+            accepted: verdict.value,
+            replay: kept.response,
+            rotatedAt: Number(kept.created_at),
+          };
+        }
         const verdict = accept(refresh, grant, found.user);
         if (!verdict.ok) return refused(verdict);
         const marked = await markRefreshUsed(t, [now, tokenHash]);
@@ -231,6 +285,14 @@ export function createSqlGrantStore({ db, pg, tx, hotTx, statement }: SqlContext
         const issued = next(refresh, grant, verdict.value);
         await insertRefresh(t, Object.values(refreshRow(issued.refresh)));
         await insertAccess(t, Object.values(accessRow(grant.id, issued.access)));
+        if (grace) {
+          // One replay per family: the token rotated before this one is no longer answered.
+          await forgetGraceOfGrant(t, [grant.id]);
+          if (issued.replay !== undefined) {
+            const row = [tokenHash, grant.id, issued.refresh.tokenHash, grace.binding, issued.replay, now, grace.until];
+            await insertGrace(t, row);
+          }
+        }
         const previous = { ...refresh, usedAt: now };
         return { status: 'rotated' as const, grant, previous, accepted: verdict.value, issued };
       }),
@@ -238,7 +300,8 @@ export function createSqlGrantStore({ db, pg, tx, hotTx, statement }: SqlContext
     useRefresh: (tokenHash, now, idleExpiresAt, accept, next) =>
       hotTx(async (t) => {
         const found = await presented(t, tokenHash, now);
-        if (found.status !== 'live') return found.outcome;
+        if (found.status === 'done') return found.outcome;
+        if (found.status === 'used') return found.reuse();
         const { grant, refresh } = found;
         const verdict = accept(refresh, grant, found.user);
         if (!verdict.ok) return refused(verdict);

@@ -123,6 +123,17 @@ export interface RefreshTokensTable {
   used_at: number | null;
 }
 
+/** Migration 0019: a rotated-out refresh token's successor response, sealed, for the reuse grace window. */
+export interface RefreshGraceTable {
+  token_hash: string;
+  grant_id: string;
+  successor_hash: string;
+  binding: string;
+  response: string;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface AccessTokensTable {
   jti: string;
   grant_id: string;
@@ -217,6 +228,7 @@ export interface Schema {
   auth_codes: AuthCodesTable;
   grants: GrantsTable;
   refresh_tokens: RefreshTokensTable;
+  refresh_grace: RefreshGraceTable;
   access_tokens: AccessTokensTable;
   revoked_tokens: RevokedTokensTable;
   signing_keys: SigningKeysTable;

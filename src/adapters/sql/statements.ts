@@ -106,7 +106,8 @@ export const toUser = (r: Row<UsersTable>): UserRecord => ({
 
 /**
  * Revokes a grant and everything issued from it: marks the grant revoked, every refresh token of it
- * used (so none rotates), and copies its access tokens' jtis into revoked_tokens. Returns false if
+ * used (so none rotates), copies its access tokens' jtis into revoked_tokens and erases the
+ * successor response its reuse grace kept. Returns false if
  * the grant does not exist or was already revoked. Must run inside a transaction. The grant row is
  * updated first, so in PostgreSQL it takes the grant's row lock before anything else, the same order
  * as rotate(): concurrent revocations and rotations of one family serialise without deadlock.
@@ -132,5 +133,7 @@ export async function revokeGrant(tx: Transaction<Schema>, id: string, now: numb
     .expression(tx.selectFrom('access_tokens').select(['jti', 'expires_at']).where('grant_id', '=', id))
     .onConflict((oc) => oc.column('jti').doNothing())
     .execute();
+  // The sealed successor response the reuse grace kept for the family, if any (migration 0019).
+  await tx.deleteFrom('refresh_grace').where('grant_id', '=', id).execute();
   return true;
 }

@@ -69,6 +69,7 @@ export function createSqlStores(handle: DatabaseHandle, usernames: UsernameKeys)
         await db.deleteFrom('device_codes').where('expires_at', '<=', now).executeTakeFirst(),
         await db.deleteFrom('initial_access_tokens').where('expires_at', '<=', now).executeTakeFirst(),
         await db.deleteFrom('session_clients').where('expires_at', '<=', now).executeTakeFirst(),
+        await db.deleteFrom('refresh_grace').where('expires_at', '<=', now).executeTakeFirst(),
       ];
       return results.reduce((sum, r) => sum + count(r), 0);
     },

@@ -11,10 +11,15 @@ import type { UserRecord } from '../../ports/users.ts';
 import { narrowAuthorizationDetails, type AuthorizationDetail } from '../authorization-details.ts';
 import { isFapiClient } from '../fapi.ts';
 import { accessTokenPolicy, pickResource, currentRegistry, type AccessTokenPolicy } from '../resources.ts';
+import { configKeks } from '../tokens/keys.ts';
+import { graceBinding, openSuccessor, replayedResponse, sealSuccessor } from './refresh-grace.ts';
 
 /** What the refresh-token grant uses of the provider. */
 export type RefreshTokenDeps = Pick<Provider, 'now' | 'events' | 'log'> & {
-  readonly config: Pick<Config, 'refreshIdleTtl'> &
+  readonly config: Pick<
+    Config,
+    'refreshIdleTtl' | 'refreshReuseGrace' | 'keyEncryptionKey' | 'keyEncryptionKeyPrevious'
+  > &
     DepsOf<typeof isFapiClient> &
     DepsOf<typeof narrowAuthorizationDetails>;
   readonly stores: Pick<Stores, 'grants'>;
@@ -100,6 +105,23 @@ export const refreshToken: GrantHandler<RefreshTokenDeps> = {
       const bind = { jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx), resource, authorizationDetails: details };
       return userAccessToken(p, grant, policy.scope, client, { ...bind, ttl: policy.ttl, signer: policy.signer });
     };
+    // The reuse grace (TESSERA_REFRESH_REUSE_GRACE, refresh-grace.ts): the rotation keeps its
+    // response, sealed, for the same presenter with the same request until the window ends.
+    const refreshToken = params.refresh_token;
+    const grace =
+      p.config.refreshReuseGrace > 0
+        ? {
+            until: now + p.config.refreshReuseGrace,
+            binding: graceBinding({
+              clientId: client.clientId,
+              dpopJkt: ctx.dpop?.jkt,
+              certThumbprint: ctx.certThumbprint,
+              scope: params.scope,
+              resource: params.resource,
+              authorizationDetails: params.authorization_details,
+            }),
+          }
+        : undefined;
     // FAPI 2.0 section 5.3.2.1: no rotation for these (confidential, sender-constrained) clients; the
     // token stays bound to the client and, through the grant, to its DPoP key.
     const result = isFapiClient(p.config, client)
@@ -110,10 +132,52 @@ export const refreshToken: GrantHandler<RefreshTokenDeps> = {
           accept,
           (_refresh, grant, accepted) => accessToken(accepted, grant),
         )
-      : await p.stores.grants.rotate(hash, now, accept, (refresh, grant, accepted) => {
-          const successor = newRefreshToken(p, grant, refresh.scope);
-          return { refresh: successor.record, access: accessToken(accepted, grant), refreshToken: successor.value };
-        });
+      : await p.stores.grants.rotate(
+          hash,
+          now,
+          accept,
+          (refresh, grant, accepted) => {
+            const successor = newRefreshToken(p, grant, refresh.scope);
+            const access = accessToken(accepted, grant);
+            const rotation = { refresh: successor.record, access, refreshToken: successor.value };
+            if (!grace) return rotation;
+            // The whole response is made here, once, so that a replay is the very same answer.
+            const { user, details, policy } = accepted;
+            const response = userTokenResponse(
+              p,
+              grant,
+              policy.scope,
+              access,
+              successor.value,
+              null,
+              client,
+              user,
+              details,
+            );
+            const replay = sealSuccessor(p.config.keyEncryptionKey, refreshToken, response);
+            return { ...rotation, response, replay };
+          },
+          grace,
+        );
+    if (result.status === 'replayed') {
+      const stored = await openSuccessor(configKeks(p.config), refreshToken, result.replay);
+      if (!stored) {
+        // Kept by this server yet not opening with its keys (a KEK replaced within the window, or an
+        // altered row): fail closed, as reuse would.
+        await p.stores.grants.revoke(result.grant.id, now);
+        p.log.error(
+          { event: 'refresh_grace_unreadable', client_id: client.clientId, grant: result.grant.id },
+          'the successor kept for the refresh reuse grace could not be opened; family revoked',
+        );
+        throw invalidGrant('The refresh token is invalid.', 'refresh token reuse');
+      }
+      p.events({ type: 'refresh_grace', clientId: client.clientId, ip: req.ip });
+      p.log.info(
+        { event: 'refresh_grace', client_id: client.clientId, grant: result.grant.id },
+        'rotated refresh token presented again within the reuse grace; the same successor returned',
+      );
+      return replayedResponse(stored, result.rotatedAt, now);
+    }
     if (result.status === 'reused') {
       p.events({ type: 'refresh_reuse', clientId: result.clientId, ip: req.ip });
       p.log.warn(
@@ -128,6 +192,7 @@ export const refreshToken: GrantHandler<RefreshTokenDeps> = {
       throw invalidGrant('The refresh token is invalid.', 'user missing or disabled');
     }
     if (result.status === 'invalid') throw result.problem ?? invalidGrant('The refresh token is invalid or expired.');
+    if (result.status === 'rotated' && 'response' in result.issued) return result.issued.response;
     const { user, details, policy } = result.accepted;
     const access = result.status === 'rotated' ? result.issued.access : result.issued;
     const successor = result.status === 'rotated' ? result.issued.refreshToken : undefined;
