@@ -39,7 +39,7 @@ import { scheduleSettings } from './protocol/tokens/key-schedule.ts';
 // Outbound HTTP and the protocol's services over it.
 import { outboundHttp } from './adapters/outbound/http-client.ts';
 import { currentSource, withSource } from './adapters/outbound/request-source.ts';
-import { metadataDocumentClients } from './protocol/clients/metadata-document.ts';
+import { MetadataDocuments, metadataDocumentClients } from './protocol/clients/metadata-document.ts';
 import type { OutboundHttp } from './ports/outbound.ts';
 import type { RateLimitStore } from './ports/rate-limits.ts';
 
@@ -264,8 +264,11 @@ export function outboundServices(
   clock: () => number,
   outbound: OutboundHttp = outboundHttp(),
   budgets?: () => RateLimitStore | undefined,
-): Pick<Provider, 'outbound' | 'clientKeys' | 'logoutDelivery'> & ReturnType<typeof protocolOutboundServices> {
-  return protocolOutboundServices(config, clock, outbound, { budgets, source: currentSource });
+): Pick<Provider, 'outbound' | 'clientKeys' | 'logoutDelivery'> & { metadataDocuments: MetadataDocuments } {
+  return {
+    ...protocolOutboundServices(config, clock, outbound),
+    metadataDocuments: new MetadataDocuments({ config, outbound, now: clock, budgets, source: currentSource }),
+  };
 }
 
 /** What each request step runs in (http/pipeline.ts RequestScope): its Redis deadline, its address. */
@@ -379,7 +382,9 @@ export async function buildApp(
     log,
     events,
     ...services,
-    ...outbound,
+    outbound: outbound.outbound,
+    clientKeys: outbound.clientKeys,
+    logoutDelivery: outbound.logoutDelivery,
   };
 
   // Origins of registered redirect URIs, refreshed at most every 30 s, for CORS on token/userinfo/revoke.

@@ -9,8 +9,6 @@ import type { Stores } from '../ports/index.ts';
 import type { ResourceServerRecord, ResourceServerStore } from '../ports/resource-servers.ts';
 import type { Config } from '../config/config.ts';
 import type { OutboundHttp } from '../ports/outbound.ts';
-import type { RateLimitStore } from '../ports/rate-limits.ts';
-import { MetadataDocuments } from './clients/metadata-document.ts';
 import { ClientKeys } from './client-auth/client-keys.ts';
 import { secretMemo } from './client-auth/secret-hash.ts';
 import { LogoutDelivery } from './logout/back-channel.ts';
@@ -155,16 +153,13 @@ export function protocolServices(deps: { stores: Pick<Stores, 'resourceServers'>
 
 /**
  * The services over outbound HTTP to clients' servers: their key sets (fetched from jwks_uri and
- * cached on the provider's clock), back-channel logout deliveries, and Client ID Metadata Documents
- * (clients/metadata-document.ts; with `documents`, the counters of their fetch budgets and the
- * address of the request being served). `outbound` is the adapter (adapters/outbound), chosen by
- * the composition root.
+ * cached on the provider's clock) and back-channel logout deliveries. `outbound` is the adapter
+ * (adapters/outbound), chosen by the composition root.
  */
 export function outboundServices(
-  config: Config,
+  config: Pick<Config, 'clientJwksCacheTtl' | 'clientJwksRefetchInterval' | 'clientJwksAllowLoopback'>,
   now: () => number,
   outbound: OutboundHttp,
-  documents: { budgets?: () => RateLimitStore | undefined; source?: () => string | undefined } = {},
 ) {
   const clientKeys = new ClientKeys({
     cacheTtlSeconds: config.clientJwksCacheTtl,
@@ -173,6 +168,5 @@ export function outboundServices(
     nowMs: () => now() * 1000,
     outbound,
   });
-  const metadataDocuments = new MetadataDocuments({ config, outbound, now, ...documents });
-  return { outbound, clientKeys, logoutDelivery: new LogoutDelivery(), metadataDocuments };
+  return { outbound, clientKeys, logoutDelivery: new LogoutDelivery() };
 }
