@@ -250,10 +250,13 @@ describe('the metadata document service', () => {
     for (let i = 0; i < FETCH_BUDGETS.clientId; i++) await assert.rejects(s.resolve(URL_ID), /could not be fetched/);
     await assert.rejects(s.resolve(URL_ID), (e) => e instanceof OAuthError && e.status === 429);
     assert.equal(out.calls.length, FETCH_BUDGETS.clientId);
+    // The source budget counted the refused attempt too (it is checked first).
     const other = (n: number) => `https://h${n % 5}.example.net/c${n}`;
     let n = 0;
-    while (out.calls.length < FETCH_BUDGETS.source) await assert.rejects(s.resolve(other(n++)), /could not be fetched/);
+    for (let i = 0; i < FETCH_BUDGETS.source - FETCH_BUDGETS.clientId - 1; i++)
+      await assert.rejects(s.resolve(other(n++)), /could not be fetched/);
     await assert.rejects(s.resolve(other(n++)), (e) => e instanceof OAuthError && e.status === 429);
+    assert.equal(out.calls.length, FETCH_BUDGETS.source - 1);
     const calls = out.calls.length;
     ip = '192.0.2.2';
     await assert.rejects(s.resolve(other(n++)), /could not be fetched/);
@@ -263,7 +266,10 @@ describe('the metadata document service', () => {
     const out = fakeOutbound(async (uri) => ({ body: doc({ client_id: uri }) }));
     const stored: string[] = [];
     const store: ClientStore = {
-      get: async (id) => (stored.push(id), undefined),
+      get: async (id) => {
+        stored.push(id);
+        return undefined;
+      },
       list: async () => [],
       put: async () => {},
       delete: async () => false,

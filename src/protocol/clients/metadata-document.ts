@@ -39,8 +39,6 @@ const MAX_URI_LENGTH = 2048;
 /** The registration mode that marks a client made from a metadata document (ports/clients.ts). */
 export const CIMD_MODE = 'cimd';
 
-type CimdConfig = Pick<Config, 'clientIdMetadataDocuments' | 'cimdTrust' | 'cimdHosts' | 'cimdAllowLoopback'>;
-
 /** Whether a client_id is meant as a metadata document URL (what the setting turns on). */
 export function isMetadataDocumentId(clientId: string): boolean {
   return clientId.startsWith('https://');
@@ -291,7 +289,7 @@ export class MetadataDocuments {
       this.#entries.delete(url);
     }
     const running = this.#inflight.get(url);
-    if (running) return running;
+    if (running !== undefined) return running;
     const fetching = this.#fetch(url).finally(() => this.#inflight.delete(url));
     this.#inflight.set(url, fetching);
     return fetching;
@@ -344,11 +342,13 @@ export class MetadataDocuments {
   /** Counts one fetch against every budget; throws (429) when one is spent. */
   async #spend(url: string, host: string): Promise<void> {
     const source = this.#o.source?.();
+    // Narrowest first: a refused fetch is not counted by the budgets after the one that refused it,
+    // so one flooding requester spends its own budget, not the host's or everyone's.
     const checks: [string, number][] = [
-      ['cimd:all', FETCH_BUDGETS.total],
-      [`cimd:host:${host}`, FETCH_BUDGETS.host],
-      [`cimd:client:${url}`, FETCH_BUDGETS.clientId],
       ...(source ? [[`cimd:source:${source}`, FETCH_BUDGETS.source] as [string, number]] : []),
+      [`cimd:client:${url}`, FETCH_BUDGETS.clientId],
+      [`cimd:host:${host}`, FETCH_BUDGETS.host],
+      ['cimd:all', FETCH_BUDGETS.total],
     ];
     const store = this.#o.budgets?.();
     for (const [key, limit] of checks) {
