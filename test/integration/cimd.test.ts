@@ -18,7 +18,7 @@ import { outboundHttp, type Resolver } from '../../src/adapters/outbound/http-cl
 import { buildApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { FETCH_BUDGETS, MAX_DOCUMENT_BYTES } from '../../src/protocol/clients/metadata-document.ts';
-import { authorizeUrl, authorizeWithLogin, FIXTURE, form, ISSUER, Jar, pkce } from '../fixtures/app.ts';
+import { authorizeUrl, authorizeWithLogin, csrfOf, FIXTURE, form, ISSUER, Jar, pkce } from '../fixtures/app.ts';
 import { hasOpenssl, makePki, type TestPki } from '../fixtures/certs.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, base: string) => void;
@@ -174,6 +174,77 @@ describe('Client ID Metadata Documents over HTTPS', { skip: hasOpenssl() ? false
     assert.equal(docs.state.requests.filter((r) => r === '/agents/good.json').length, 1);
     // Never stored as a client.
     assert.ok(!(await app.stores.clients.list()).some((c) => c.clientId === url));
+  });
+
+  it('consent shows the client_id host and redirect host, warns on a first visit and for a localhost-only client', async () => {
+    const url = serve('/agents/consent.json', (u) => client(u, { client_name: 'Consent Agent' }));
+    const jar = new Jar();
+    const consentPage = async (extra: Record<string, string> = {}) => {
+      let res = await app.server.inject({
+        url: authorizeUrl({
+          client_id: url,
+          redirect_uri: 'http://127.0.0.1:33418/callback',
+          response_type: 'code',
+          scope: 'openid mcp:tools',
+          code_challenge: pkce().challenge,
+          code_challenge_method: 'S256',
+          ...extra,
+        }),
+        headers: { cookie: jar.header() },
+      });
+      jar.take(res);
+      let path = new URL(res.headers.location as string).pathname;
+      let page = await app.server.inject({ url: path, headers: { cookie: jar.header() } });
+      if (page.body.includes('name="password"')) {
+        res = await form(
+          app,
+          `${path}/login`,
+          { username: 'alice', password: 'correct horse battery', csrf: csrfOf(page.body) },
+          { cookie: jar.header() },
+        );
+        jar.take(res);
+        path = new URL(res.headers.location as string).pathname;
+        page = await app.server.inject({ url: path, headers: { cookie: jar.header() } });
+      }
+      return { path, page };
+    };
+    const first = await consentPage();
+    assert.match(first.page.body, /Consent Agent/);
+    assert.match(first.page.body, /identified by <strong>localhost:\d+<\/strong>/);
+    assert.match(first.page.body, /sent to <strong>127\.0\.0\.1:33418<\/strong>/);
+    assert.match(first.page.body, /You have not allowed this application before/);
+    assert.match(first.page.body, /Any program on your device could claim to be it/);
+    const allowed = await form(
+      app,
+      `${first.path}/consent`,
+      { decision: 'allow', csrf: csrfOf(first.page.body) },
+      { cookie: jar.header() },
+    );
+    assert.equal(allowed.statusCode, 303);
+    const again = await consentPage({ prompt: 'consent' });
+    assert.match(again.page.body, /identified by <strong>localhost:\d+<\/strong>/);
+    assert.doesNotMatch(again.page.body, /You have not allowed this application before/);
+    // A client that returns to a web address gets no local-app warning.
+    const web = serve('/agents/web.json', (u) => client(u, { redirect_uris: ['https://agent.example.com/cb'] }));
+    const res = await app.server.inject({
+      url: authorizeUrl({
+        client_id: web,
+        redirect_uri: 'https://agent.example.com/cb',
+        response_type: 'code',
+        scope: 'openid',
+        code_challenge: pkce().challenge,
+        code_challenge_method: 'S256',
+      }),
+      headers: { cookie: jar.header() },
+    });
+    jar.take(res);
+    const page = await app.server.inject({
+      url: new URL(res.headers.location as string).pathname,
+      headers: { cookie: jar.header() },
+    });
+    assert.match(page.body, /You have not allowed this application before/);
+    assert.match(page.body, /sent to <strong>agent\.example\.com<\/strong>/);
+    assert.doesNotMatch(page.body, /Any program on your device/);
   });
 
   it('redirect URIs come from the document and match exactly; self-registered ceilings apply', async () => {
