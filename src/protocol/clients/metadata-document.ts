@@ -24,8 +24,8 @@ import { buildClient, ClientMetadataError, displayTextProblem, type ClientInput 
 export const MAX_DOCUMENT_BYTES = 5 * 1024;
 /** The whole fetch of a document, in milliseconds. */
 export const FETCH_TIMEOUT_MS = 5000;
-/** Longest client_id URL accepted. */
-export const MAX_CLIENT_ID_URL = 2048;
+/** Longest client_id URL accepted: the longest client_id the token endpoint reads (client-auth). */
+export const MAX_CLIENT_ID_URL = 255;
 /** How long a document is kept: its Cache-Control max-age held within [min, max]; `default` without one. */
 export const CACHE_SECONDS = { min: 60, max: 86_400, default: 600 };
 /** Most documents kept in memory; the least recently used goes first. */
