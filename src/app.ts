@@ -40,6 +40,7 @@ import { scheduleSettings } from './protocol/tokens/key-schedule.ts';
 import { outboundHttp } from './adapters/outbound/http-client.ts';
 import { currentSource, withSource } from './adapters/outbound/request-source.ts';
 import { MetadataDocuments, metadataDocumentClients } from './protocol/clients/metadata-document.ts';
+import { OAuthError } from './protocol/errors.ts';
 import type { OutboundHttp } from './ports/outbound.ts';
 import type { RateLimitStore } from './ports/rate-limits.ts';
 
@@ -315,6 +316,16 @@ export async function buildApp(
     clients: metadataDocumentClients(
       cachedClients(opened.stores.clients, config.clientCacheTtl * 1000),
       outbound.metadataDocuments,
+      (clientId, err) =>
+        log.warn(
+          {
+            event: 'client_metadata_document_refused',
+            client_id: clientId,
+            reason: err instanceof OAuthError ? err.description : String(err),
+            detail: err instanceof OAuthError ? err.detail : undefined,
+          },
+          'client metadata document refused: the client is unknown',
+        ),
     ),
     // Resource servers saved or deleted in this process are seen by its registry copy at once.
     resourceServers: forgettingWrites(opened.stores.resourceServers, services.resourceRegistry),

@@ -41,6 +41,17 @@ const json = (res: ServerResponse, body: unknown, headers: Record<string, string
   res.end(JSON.stringify(body));
 };
 
+/** Why each client_id was refused, as the apps logged it (client_metadata_document_refused), latest last. */
+const refusals: { client_id: string; reason: string }[] = [];
+const refusalLog = {
+  write(line: string) {
+    const entry = JSON.parse(line);
+    if (entry.event === 'client_metadata_document_refused') refusals.push(entry);
+  },
+};
+/** The reason logged last for `clientId`. */
+const why = (clientId: string) => refusals.findLast((r) => r.client_id === clientId)?.reason ?? '(not refused)';
+
 async function cimdApp(pki: TestPki, env: Record<string, string>, resolve?: Resolver): Promise<App> {
   const config = loadConfig({
     TESSERA_ENV: 'development',
@@ -53,7 +64,7 @@ async function cimdApp(pki: TestPki, env: Record<string, string>, resolve?: Reso
     ...env,
   });
   const app = await buildApp(config, {
-    logger: pino({ level: 'silent' }),
+    logger: pino({ level: 'warn' }, refusalLog),
     outbound: outboundHttp({ ca: pki.ca.certPem, resolve }),
   });
   await applyBootstrap(app.stores, config, FIXTURE, app.provider.now());
@@ -101,6 +112,8 @@ describe('Client ID Metadata Documents over HTTPS', { skip: hasOpenssl() ? false
     scope: 'openid mcp:tools',
     ...extra,
   });
+  // Each request from its own address unless one is given: the per-source fetch budget is the flood test's.
+  let nextIp = 0;
   const authorize = (a: App, clientId: string, extra: Record<string, string> = {}, ip?: string) =>
     a.server.inject({
       method: 'GET',
@@ -114,7 +127,7 @@ describe('Client ID Metadata Documents over HTTPS', { skip: hasOpenssl() ? false
         state: 's',
         ...extra,
       }),
-      ...(ip ? { remoteAddress: ip } : {}),
+      remoteAddress: ip ?? `2001:db8::${(++nextIp).toString(16)}`,
     });
 
   it('discovery advertises client_id_metadata_document_supported only when on', async () => {
@@ -276,7 +289,8 @@ describe('Client ID Metadata Documents over HTTPS', { skip: hasOpenssl() ? false
       const res = await authorize(app, url);
       assert.equal(res.statusCode, 400, `${url}: ${res.body.slice(0, 200)}`);
       assert.equal(res.headers.location, undefined);
-      assert.match(res.body, /metadata document is not valid/);
+      assert.match(res.body, /Unknown application/);
+      assert.match(why(url), /metadata document is not valid/);
       const token = await form(app, '/token', {
         grant_type: 'authorization_code',
         code: 'x',
@@ -313,7 +327,8 @@ describe('Client ID Metadata Documents over HTTPS', { skip: hasOpenssl() ? false
     ]) {
       const res = await authorize(app, `${docs.state.base}${path}`);
       assert.equal(res.statusCode, 400, path);
-      assert.match(res.body, /could not be fetched/, path);
+      assert.match(res.body, /Unknown application/, path);
+      assert.match(why(`${docs.state.base}${path}`), /could not be fetched/, path);
     }
     assert.equal(canary.state.connections, 0);
   });
@@ -324,7 +339,8 @@ describe('Client ID Metadata Documents over HTTPS', { skip: hasOpenssl() ? false
     });
     const started = Date.now();
     const res = await authorize(app, `${docs.state.base}/bad/slow.json`);
-    assert.match(res.body, /could not be fetched/);
+    assert.match(res.body, /Unknown application/);
+    assert.match(why(`${docs.state.base}/bad/slow.json`), /no 200 answer came in time/);
     assert.ok(Date.now() - started < 7000, 'answered before the server did');
   });
 
@@ -335,7 +351,8 @@ describe('Client ID Metadata Documents over HTTPS', { skip: hasOpenssl() ? false
       json(res, client(`${base}/agents/flaky.json`));
     });
     const url = `${docs.state.base}/agents/flaky.json`;
-    assert.match((await authorize(app, url)).body, /could not be fetched/);
+    assert.match((await authorize(app, url)).body, /Unknown application/);
+    assert.match(why(url), /could not be fetched/);
     broken = false;
     assert.equal((await authorize(app, url)).statusCode, 303);
   });
@@ -377,13 +394,16 @@ describe('Client ID Metadata Documents over HTTPS', { skip: hasOpenssl() ? false
       assert.equal(canary.state.connections, before, `${url} reached the canary`);
       assert.equal(res.statusCode, 400, url);
       assert.equal(res.headers.location, undefined, url);
+      assert.match(why(url), /not a public address|special-use|may not be reached|canonical/, url);
     }
     assert.equal(canary.state.connections, 0, 'nothing reached the canary');
     // Even with the loopback allowance, other private addresses stay refused, through DNS too.
     const lenient = await cimdApp(pki, { TESSERA_CIMD_ALLOW_LOOPBACK: 'true' }, resolve);
     open.push(lenient);
-    for (const host of ['metadata.attacker.example.net', 'private.attacker.example.net'])
-      assert.match((await authorize(lenient, `https://${host}:${port}/client.json`)).body, /could not be fetched/);
+    for (const host of ['metadata.attacker.example.net', 'private.attacker.example.net']) {
+      await authorize(lenient, `https://${host}:${port}/client.json`);
+      assert.match(why(`https://${host}:${port}/client.json`), /its address may not be reached/);
+    }
     assert.equal(canary.state.connections, 0);
   });
 
@@ -401,9 +421,11 @@ describe('Client ID Metadata Documents over HTTPS', { skip: hasOpenssl() ? false
     open.push(allow, deny);
     const url = serve('/policy/client.json');
     for (const a of [allow, deny]) {
+      const before = refusals.length;
       const res = await authorize(a, url);
       assert.equal(res.statusCode, 400);
-      assert.match(res.body, /not accepted here/);
+      assert.equal(refusals.length, before + 1);
+      assert.match(why(url), /not accepted here/);
     }
     assert.ok(!docs.state.requests.includes('/policy/client.json'));
     const allowLocal = await cimdApp(pki, {
@@ -421,11 +443,11 @@ describe('Client ID Metadata Documents over HTTPS', { skip: hasOpenssl() ? false
     documents.set('/flood/missing', (_req, res) => res.writeHead(404).end());
     const count = (prefix: string) => docs.state.requests.filter((r) => r.startsWith(prefix)).length;
     // One source, many distinct URLs: at most FETCH_BUDGETS.source fetches, then 429.
-    const statuses: number[] = [];
-    for (let i = 0; i < FETCH_BUDGETS.source + 5; i++)
-      statuses.push((await authorize(flood, `${docs.state.base}/flood/a${i}`, {}, '198.51.100.1')).statusCode);
+    const spent = (url: string) => /Too many client metadata documents/.test(why(url));
+    const urls = Array.from({ length: FETCH_BUDGETS.source + 5 }, (_, i) => `${docs.state.base}/flood/a${i}`);
+    for (const url of urls) await authorize(flood, url, {}, '198.51.100.1');
     assert.equal(count('/flood/a'), FETCH_BUDGETS.source);
-    assert.equal(statuses.filter((s) => s === 429).length, 5);
+    assert.equal(urls.filter(spent).length, 5);
     // One client id from many sources: at most FETCH_BUDGETS.clientId fetches (errors are not cached).
     for (let i = 0; i < FETCH_BUDGETS.clientId + 3; i++)
       await authorize(flood, `${docs.state.base}/flood/b`, {}, `198.51.100.${10 + i}`);
@@ -434,8 +456,8 @@ describe('Client ID Metadata Documents over HTTPS', { skip: hasOpenssl() ? false
     for (let i = 0; i < FETCH_BUDGETS.host; i++)
       await authorize(flood, `${docs.state.base}/flood/c${i}`, {}, `203.0.113.${i + 1}`);
     assert.equal(count('/flood/'), FETCH_BUDGETS.host);
-    const limited = await authorize(flood, `${docs.state.base}/flood/d`, {}, '203.0.113.200');
-    assert.equal(limited.statusCode, 429);
+    await authorize(flood, `${docs.state.base}/flood/d`, {}, '203.0.113.200');
+    assert.ok(spent(`${docs.state.base}/flood/d`));
     const token = await flood.server.inject({
       method: 'POST',
       url: '/token',
@@ -448,9 +470,10 @@ describe('Client ID Metadata Documents over HTTPS', { skip: hasOpenssl() ? false
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       remoteAddress: '203.0.113.201',
     });
-    assert.equal(token.statusCode, 429, token.body);
-    assert.equal(token.json().error, 'temporarily_unavailable');
-    assert.ok(Number(token.headers['retry-after']) > 0);
+    assert.equal(token.statusCode, 401, token.body);
+    assert.equal(token.json().error, 'invalid_client');
+    assert.ok(spent(`${docs.state.base}/flood/e`));
+    assert.equal(count('/flood/'), FETCH_BUDGETS.host, 'nothing more was fetched');
     // Coalescing, in a fresh app: 20 concurrent requests for one (slow) document make one fetch.
     const burst = await cimdApp(pki, { TESSERA_CIMD_ALLOW_LOOPBACK: 'true' });
     open.push(burst);

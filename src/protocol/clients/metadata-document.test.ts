@@ -275,8 +275,15 @@ describe('the metadata document service', () => {
       delete: async () => false,
       replaceSecretHash: async () => false,
     };
-    const on = metadataDocumentClients(store, service(out));
+    const refusedIds: string[] = [];
+    const on = metadataDocumentClients(store, service(out), (id, err) => {
+      assert.ok(err instanceof OAuthError);
+      refusedIds.push(id);
+    });
     assert.equal((await on.get(URL_ID))?.clientId, URL_ID);
+    // A refused document is an unknown client (never an error from the store), and the reason is told.
+    assert.equal(await on.get('https://client.example.com/?q'), undefined);
+    assert.deepEqual(refusedIds, ['https://client.example.com/?q']);
     assert.equal(await on.get('web'), undefined);
     assert.deepEqual(stored, ['web']);
     const off = metadataDocumentClients(store, service(out, { TESSERA_CLIENT_ID_METADATA_DOCUMENTS: 'off' }));

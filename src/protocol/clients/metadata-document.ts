@@ -252,7 +252,8 @@ interface Entry {
 
 /**
  * The documents of one Provider: fetched, validated, cached and budgeted (see the top of the file).
- * `resolve` answers the record or throws an OAuthError (invalid_client, or 429 when a budget is spent).
+ * `resolve` answers the record or throws an OAuthError (invalid_client, or 429 when a budget is
+ * spent) whose description says why, and whose detail is for the logs.
  */
 export class MetadataDocuments {
   readonly #o: MetadataDocumentOptions;
@@ -389,14 +390,27 @@ const refused = (description: string, detail: string) =>
  * The client store seen through metadata documents: with TESSERA_CLIENT_ID_METADATA_DOCUMENTS on,
  * a client_id that is an https URL is resolved by `documents` (never read from or written to
  * `store`: no stored client can have such an identifier); everything else goes to `store`.
+ *
+ * A document that cannot be fetched or is refused makes an unknown client, as everywhere a client
+ * is unknown (authorize's page, invalid_client at the token endpoint), and `refused` is told why
+ * (the composition root logs it). Never an error from the store: a client read on the side (the
+ * account page, logout notifications, a token exchange audience) must not fail because some
+ * document is unreachable or the fetch budgets are spent.
  */
 export function metadataDocumentClients(
   store: ClientStore,
   documents: Pick<MetadataDocuments, 'enabled' | 'resolve'>,
+  refused: (clientId: string, err: unknown) => void = () => {},
 ): ClientStore {
   if (!documents.enabled) return store;
   return {
-    get: (clientId) => (isMetadataDocumentId(clientId) ? documents.resolve(clientId) : store.get(clientId)),
+    get: (clientId) =>
+      isMetadataDocumentId(clientId)
+        ? documents.resolve(clientId).catch((err: unknown) => {
+            refused(clientId, err);
+            return undefined;
+          })
+        : store.get(clientId),
     list: () => store.list(),
     put: (client) => store.put(client),
     delete: (clientId) => store.delete(clientId),
