@@ -8,10 +8,12 @@
  * another client_id, fetch floods, shared-secret authentication, the trust policy).
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { pino } from 'pino';
 import { applyBootstrap } from '../../src/admin/bootstrap.ts';
 import { outboundHttp, type Resolver } from '../../src/adapters/outbound/http-client.ts';
@@ -187,6 +189,55 @@ describe('Client ID Metadata Documents over HTTPS', { skip: hasOpenssl() ? false
     assert.equal(docs.state.requests.filter((r) => r === '/agents/good.json').length, 1);
     // Never stored as a client.
     assert.ok(!(await app.stores.clients.list()).some((c) => c.clientId === url));
+  });
+
+  it('a private_key_jwt client: its keys from the jwks_uri its document names, its assertions checked', async () => {
+    const keys = await cimdApp(pki, {
+      TESSERA_CIMD_ALLOW_LOOPBACK: 'true',
+      TESSERA_CLIENT_JWKS_ALLOW_LOOPBACK: 'true',
+    });
+    open.push(keys);
+    const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
+    const other = await generateKeyPair('ES256', { extractable: true });
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', use: 'sig', alg: 'ES256' };
+    documents.set('/keys/jwks.json', (_req, res) => json(res, { keys: [jwk] }));
+    const url = serve('/keys/client.json', (u) =>
+      client(u, { token_endpoint_auth_method: 'private_key_jwt', jwks_uri: `${docs.state.base}/keys/jwks.json` }),
+    );
+    const assertion = (key: CryptoKey) =>
+      new SignJWT({ jti: randomUUID() })
+        .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+        .setIssuer(url)
+        .setSubject(url)
+        .setAudience(ISSUER)
+        .setIssuedAt()
+        .setExpirationTime('1m')
+        .sign(key);
+    const { verifier, challenge } = pkce();
+    const redirect = await authorizeWithLogin(keys, new Jar(), {
+      client_id: url,
+      redirect_uri: 'http://127.0.0.1:33418/callback',
+      response_type: 'code',
+      scope: 'openid',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    });
+    const redeem = (jwt: string) =>
+      form(keys, '/token', {
+        grant_type: 'authorization_code',
+        code: redirect.searchParams.get('code')!,
+        redirect_uri: 'http://127.0.0.1:33418/callback',
+        code_verifier: verifier,
+        client_id: url,
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: jwt,
+      });
+    const forged = await redeem(await assertion(other.privateKey));
+    assert.equal(forged.json().error, 'invalid_client', forged.body);
+    const ok = await redeem(await assertion(privateKey));
+    assert.equal(ok.statusCode, 200, ok.body);
+    const none = await form(keys, '/token', { grant_type: 'refresh_token', refresh_token: 'x', client_id: url });
+    assert.equal(none.json().error, 'invalid_client', 'a private_key_jwt client cannot go without its assertion');
   });
 
   it('consent shows the client_id host and redirect host, warns on a first visit and for a localhost-only client', async () => {
