@@ -284,6 +284,10 @@ describe('the metadata document service', () => {
     // A refused document is an unknown client (never an error from the store), and the reason is told.
     assert.equal(await on.get('https://client.example.com/?q'), undefined);
     assert.deepEqual(refusedIds, ['https://client.example.com/?q']);
+    const resolved = (await on.get(URL_ID))!;
+    await assert.rejects(on.put(resolved), /never stored/);
+    assert.equal(await on.delete(URL_ID), false);
+    assert.equal(await on.replaceSecretHash(URL_ID, 'a', 'b'), false);
     assert.equal(await on.get('web'), undefined);
     assert.deepEqual(stored, ['web']);
     const off = metadataDocumentClients(store, service(out, { TESSERA_CLIENT_ID_METADATA_DOCUMENTS: 'off' }));

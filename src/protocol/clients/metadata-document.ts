@@ -412,8 +412,13 @@ export function metadataDocumentClients(
           })
         : store.get(clientId),
     list: () => store.list(),
-    put: (client) => store.put(client),
-    delete: (clientId) => store.delete(clientId),
-    replaceSecretHash: (clientId, from, to) => store.replaceSecretHash(clientId, from, to),
+    // Never stored, so never written back (a feature that updates self-registered clients must skip these).
+    put: (client) =>
+      isMetadataDocumentId(client.clientId)
+        ? Promise.reject(new Error('a client made from a metadata document is never stored'))
+        : store.put(client),
+    delete: (clientId) => (isMetadataDocumentId(clientId) ? Promise.resolve(false) : store.delete(clientId)),
+    replaceSecretHash: (clientId, from, to) =>
+      isMetadataDocumentId(clientId) ? Promise.resolve(false) : store.replaceSecretHash(clientId, from, to),
   };
 }
