@@ -23,6 +23,7 @@ import { sqlReplayEpoch } from './adapters/sql/replay-epoch.ts';
 import { FUTURE_SKEW } from './protocol/dpop.ts';
 import type { Config } from './config/config.ts';
 import { buildServer } from './http/server.ts';
+import type { RequestScope } from './http/pipeline.ts';
 import { createAuditLog, type AuditLog } from './observability/audit.ts';
 import { toAuditEvent } from './observability/audit-events.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
@@ -37,6 +38,11 @@ import { configKeks, loadKeyRing, runKeySchedule, type KeyRing, type KeyTransiti
 import { scheduleSettings } from './protocol/tokens/key-schedule.ts';
 // Outbound HTTP and the protocol's services over it.
 import { outboundHttp } from './adapters/outbound/http-client.ts';
+import { currentSource, withSource } from './adapters/outbound/request-source.ts';
+import { MetadataDocuments, metadataDocumentClients } from './protocol/clients/metadata-document.ts';
+import { OAuthError } from './protocol/errors.ts';
+import type { OutboundHttp } from './ports/outbound.ts';
+import type { RateLimitStore } from './ports/rate-limits.ts';
 
 export interface App {
   server: FastifyInstance;
@@ -250,14 +256,29 @@ async function prepareOnce(config: Config, stores: Stores, log: Logger): Promise
 
 /**
  * The protocol's services that reach clients' servers, one of each per process: the outbound HTTP
- * client (SSRF-safe), the client key set cache over it, and the back-channel logout deliveries.
- * Their clock is the provider's.
+ * client (SSRF-safe), the client key set cache over it, the back-channel logout deliveries, and
+ * the Client ID Metadata Documents (their fetch budgets counted in `budgets`, by the address of the
+ * request being served). Their clock is the provider's. `outbound` replaces the HTTP client in tests.
  */
 export function outboundServices(
   config: Config,
   clock: () => number,
-): Pick<Provider, 'outbound' | 'clientKeys' | 'logoutDelivery'> {
-  return protocolOutboundServices(config, clock, outboundHttp());
+  outbound: OutboundHttp = outboundHttp(),
+  budgets?: () => RateLimitStore | undefined,
+): Pick<Provider, 'outbound' | 'clientKeys' | 'logoutDelivery'> & { metadataDocuments: MetadataDocuments } {
+  return {
+    ...protocolOutboundServices(config, clock, outbound),
+    metadataDocuments: new MetadataDocuments({ config, outbound, now: clock, budgets, source: currentSource }),
+  };
+}
+
+/** What each request step runs in (http/pipeline.ts RequestScope): its Redis deadline, its address. */
+function requestScope(redis: RedisConnection | undefined, sources: boolean): RequestScope | undefined {
+  const ipOf = (req: object) => (req as { ip?: string }).ip;
+  if (redis && sources) return (req, fn) => withSource(ipOf(req), () => redis.scope(req, fn));
+  if (redis) return (req, fn) => redis.scope(req, fn);
+  if (sources) return (req, fn) => withSource(ipOf(req), fn);
+  return undefined;
 }
 
 /**
@@ -266,7 +287,13 @@ export function outboundServices(
  */
 export async function buildApp(
   config: Config,
-  opts: { logger?: Logger; prepared?: boolean; now?: () => number } = {},
+  opts: {
+    logger?: Logger;
+    prepared?: boolean;
+    now?: () => number;
+    /** Tests only: the outbound HTTP client (a test's own CA); main.ts never passes one. */
+    outbound?: OutboundHttp;
+  } = {},
 ): Promise<App> {
   const clock = opts.now ?? now;
   const keks = configKeks(config);
@@ -280,9 +307,26 @@ export async function buildApp(
   });
   // The protocol's memos and caches, on the provider's clock (read through the provider, which tests may re-clock).
   const services = protocolServices({ stores: opened.stores, now: () => provider.now() });
+  // The fetch budgets of metadata documents count in the rate-limit counters (made below).
+  let limitStore: RateLimitStore | undefined;
+  const outbound = outboundServices(config, clock, opts.outbound, () => limitStore);
   const stores: Stores = {
     ...opened.stores,
-    clients: cachedClients(opened.stores.clients, config.clientCacheTtl * 1000),
+    // An https client_id is a Client ID Metadata Document (when on): resolved, never stored.
+    clients: metadataDocumentClients(
+      cachedClients(opened.stores.clients, config.clientCacheTtl * 1000),
+      outbound.metadataDocuments,
+      (clientId, err) =>
+        log.warn(
+          {
+            event: 'client_metadata_document_refused',
+            client_id: clientId,
+            reason: err instanceof OAuthError ? err.description : String(err),
+            detail: err instanceof OAuthError ? err.detail : undefined,
+          },
+          'client metadata document refused: the client is unknown',
+        ),
+    ),
     // Resource servers saved or deleted in this process are seen by its registry copy at once.
     resourceServers: forgettingWrites(opened.stores.resourceServers, services.resourceRegistry),
   };
@@ -349,7 +393,9 @@ export async function buildApp(
     log,
     events,
     ...services,
-    ...outboundServices(config, clock),
+    outbound: outbound.outbound,
+    clientKeys: outbound.clientKeys,
+    logoutDelivery: outbound.logoutDelivery,
   };
 
   // Origins of registered redirect URIs, refreshed at most every 30 s, for CORS on token/userinfo/revoke.
@@ -374,7 +420,7 @@ export async function buildApp(
   // Rate-limit counters: in Redis when configured (falling back to this process while Redis is
   // unreachable, see docs/production.md), else in this process.
   const localLimits = memoryRateLimits();
-  const limitStore = redis
+  limitStore = redis
     ? withFallback(redis, redisRateLimits(redis), localLimits, () => metrics.rateLimitFallback())
     : localLimits;
 
@@ -406,13 +452,9 @@ export async function buildApp(
       return checks;
     },
     rateLimits: config.rateLimiting ? { table: config.rateLimits, store: limitStore } : undefined,
-    // One Redis deadline (TESSERA_REDIS_TIMEOUT) per request, for all of its Redis commands.
-    requestScope: redis
-      ? (
-          (r) => (req, fn) =>
-            r.scope(req, fn)
-        )(redis)
-      : undefined,
+    // One Redis deadline (TESSERA_REDIS_TIMEOUT) per request, for all of its Redis commands; with
+    // metadata documents on, the request's address for their per-source fetch budget.
+    requestScope: requestScope(redis, outbound.metadataDocuments.enabled),
   });
   // Periodic cleanup of expired rows, and of audit records past their retention.
   const cleanup = setInterval(() => {

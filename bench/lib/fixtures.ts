@@ -14,6 +14,7 @@ export const USER_SCOPE = 'openid profile email';
 
 export interface BenchClient {
   id: string;
+  /** Empty for a public client (token_endpoint_auth_method none). */
   secret: string;
 }
 

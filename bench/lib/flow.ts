@@ -195,14 +195,17 @@ export async function codeFlow(t: FlowTarget, scope: string, opts: { resource?: 
   const code = p.get('code');
   if (!code) throw new FlowError('callback', 'no code');
 
+  // A public client (no secret) names itself in the body instead of authenticating.
+  const pub = t.client.secret === '';
   const res = await fetch(t.tokenEndpoint, {
     method: 'POST',
-    headers: { authorization: basicAuth(t.client), 'content-type': FORM },
+    headers: pub ? { 'content-type': FORM } : { authorization: basicAuth(t.client), 'content-type': FORM },
     body: new URLSearchParams({
       grant_type: 'authorization_code',
       code,
       redirect_uri: t.redirectUri,
       code_verifier: verifier,
+      ...(pub ? { client_id: t.client.id } : {}),
     }).toString(),
   });
   requests++;

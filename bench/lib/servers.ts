@@ -165,18 +165,23 @@ const BENCH_RATE_LIMITS = Object.entries(DEFAULT_RATE_LIMITS)
 
 /**
  * Tessera in production mode on a real SQLite file, with the bench clients and user from a
- * bootstrap file. `env` adds settings (TESSERA_WORKERS=N: ready once every worker listens).
+ * bootstrap file. `env` adds settings (TESSERA_WORKERS=N: ready once every worker listens);
+ * `overrides` replace the defaults below (bench/cimd.ts runs it in development mode, the only
+ * one that may fetch metadata documents from loopback); `extraClients` join the bootstrap file.
  */
 export async function startTessera(
   machine: Machine,
   fixtures: Fixtures,
   dir: string,
   env: Record<string, string> = {},
+  overrides: Record<string, string> = {},
+  extraClients: object[] = [],
 ): Promise<ServerHandle> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const bootstrap = join(dir, 'tessera-bootstrap.json');
-  writeFileSync(bootstrap, JSON.stringify(tesseraBootstrap(fixtures), null, 2));
+  const file = tesseraBootstrap(fixtures) as { clients: object[] };
+  writeFileSync(bootstrap, JSON.stringify({ ...file, clients: [...file.clients, ...extraClients] }, null, 2));
   const logFile = join(dir, 'tessera.log');
   const serverEnv = cleanEnv({
     ...env,
@@ -196,6 +201,7 @@ export async function startTessera(
     // Rate limiting stays on (its cost is part of what is measured) with limits no load from one
     // address, client or user reaches.
     TESSERA_RATE_LIMITS: BENCH_RATE_LIMITS,
+    ...overrides,
   });
   const child = launch(machine, 'src/main.ts', serverEnv, logFile);
   await waitReady(child, logFile, answers(`${issuer}/.well-known/openid-configuration`));

@@ -30,7 +30,7 @@ function refreshRequests(r: RefreshWorkload): AutocannonRequest[] {
       setupRequest(req) {
         const state = req.state!;
         if (state.token === undefined) state.token = pool.shift() ?? 'exhausted';
-        return { ...req, body: `grant_type=refresh_token&refresh_token=${String(state.token)}` };
+        return { ...req, body: `${r.bodyPrefix ?? ''}grant_type=refresh_token&refresh_token=${String(state.token)}` };
       },
       onResponse(status, body) {
         const m = status === 200 ? /"refresh_token"\s*:\s*"([^"]+)"/.exec(body) : null;

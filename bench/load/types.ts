@@ -21,6 +21,8 @@ export interface RefreshWorkload {
   url: string;
   headers: Record<string, string>;
   tokens: string[];
+  /** Form fields sent before grant_type (e.g. `client_id=...&` for a public client), form-encoded. */
+  bodyPrefix?: string;
 }
 
 /** Complete authorization-code + PKCE flows, `concurrency` at a time, by the JS flow driver. */

@@ -75,6 +75,7 @@ function refreshScript(w: RefreshWorkload, connections: number): string {
 local pool = { ${w.tokens.map(lua).join(', ')} }
 local path = ${lua(new URL(w.url).pathname)}
 local headers = ${luaTable(w.headers)}
+local prefix = ${lua(w.bodyPrefix ?? '')}
 
 function assign(thread, n)
   local share = {}
@@ -94,10 +95,10 @@ end
 function request()
   if probe then
     probe = false
-    return wrk.format("POST", path, headers, "grant_type=refresh_token&refresh_token=probe")
+    return wrk.format("POST", path, headers, prefix .. "grant_type=refresh_token&refresh_token=probe")
   end
   local token = table.remove(queue, 1) or "exhausted"
-  return wrk.format("POST", path, headers, "grant_type=refresh_token&refresh_token=" .. token)
+  return wrk.format("POST", path, headers, prefix .. "grant_type=refresh_token&refresh_token=" .. token)
 end
 
 function response(status, hdrs, body)

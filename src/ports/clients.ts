@@ -144,8 +144,11 @@ export interface ClientMetadata {
 export interface DynamicRegistration {
   /** SHA-256 of the current registration access token (RFC 7592). */
   access_token_hash: string;
-  /** The TESSERA_REGISTRATION mode the client was registered under. */
-  mode: 'open' | 'initial_access_token' | 'admin_approval';
+  /**
+   * The TESSERA_REGISTRATION mode the client was registered under; `cimd`: made from a Client ID Metadata Document
+   * (never stored).
+   */
+  mode: 'open' | 'initial_access_token' | 'admin_approval' | 'cimd';
 }
 
 export interface TokenExchangePolicy {

@@ -28,9 +28,24 @@ export interface OutboundRequest {
   timeoutMs: number;
 }
 
+/** A JSON document and what its answer said about caching it. */
+export interface OutboundDocument {
+  body: unknown;
+  /** The answer's Cache-Control field, if any. */
+  cacheControl?: string;
+}
+
 export interface OutboundHttp {
   /** GETs a JSON document (status 200, at most `maxBytes`); rejects with an OutboundError. */
   getJson(uri: string, request: OutboundRequest & { accept: string; maxBytes: number }): Promise<unknown>;
+  /**
+   * As getJson, and the answer must also say it is JSON (a Content-Type of application/json or
+   * application/...+json; anything else is `invalid`); resolves with the body and its Cache-Control.
+   */
+  getJsonDocument(
+    uri: string,
+    request: OutboundRequest & { accept: string; maxBytes: number },
+  ): Promise<OutboundDocument>;
   /**
    * POSTs an application/x-www-form-urlencoded body and resolves with the answer's status (a
    * redirect's too, never followed); the answer's body is read only up to a small limit and

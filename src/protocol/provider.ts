@@ -126,6 +126,8 @@ export type View =
       claims?: string[];
       unverified?: Unverified;
       authorizationDetails?: { type: string; fields: { name: string; value: string }[] }[];
+      /** A Client ID Metadata Document client (ui/pages.ts ClientIdDocument). */
+      clientIdDocument?: { clientIdHost: string; redirectHost: string; firstTime: boolean; localOnly: boolean };
     }
   | {
       name: 'select-account';

@@ -298,6 +298,23 @@ describe('consentPage', () => {
     assert.ok(!consentPage(base).includes('registered itself'));
   });
 
+  it('a Client ID Metadata Document client: its client_id host and redirect host, a first-visit note, the local-app warning', () => {
+    const d = { clientIdHost: 'agent.example.com', redirectHost: '127.0.0.1:33418', firstTime: true, localOnly: true };
+    const doc = consentPage({ ...base, unverified: { host: '127.0.0.1:33418' }, clientIdDocument: d });
+    assertDocument(doc);
+    assert.match(doc, /identified by <strong>agent\.example\.com<\/strong>/);
+    assert.match(doc, /you will be sent to <strong>127\.0\.0\.1:33418<\/strong>/);
+    assert.match(doc, /You have not allowed this application before/);
+    assert.match(doc, /Any program on your device could claim to be it/);
+    assert.ok(!doc.includes('registered itself'), 'its note replaces the self-registered one');
+    assert.ok(doc.includes('role="note"'));
+    const known = consentPage({ ...base, clientIdDocument: { ...d, firstTime: false, localOnly: false } });
+    assert.ok(!known.includes('You have not allowed this application before'));
+    assert.ok(!known.includes('Any program on your device'));
+    const hostile = consentPage({ ...base, clientIdDocument: { ...d, clientIdHost: HOSTILE, redirectHost: HOSTILE } });
+    assert.ok(!hostile.includes(XSS));
+  });
+
   it('the signed-out page frames front-channel logout URLs (escaped) and links to where it goes next', () => {
     const doc = loggedOutPage({
       nonce: 'n',

@@ -35,6 +35,36 @@ function unverifiedNote(u: Unverified | undefined): Html | '' {
   return html`<div class="alert unverified" role="note"><p>This application registered itself with Tessera: its name has not been checked by anyone. ${where}</p></div>`;
 }
 
+/**
+ * A client known by its Client ID Metadata Document (draft-ietf-oauth-client-id-metadata-document):
+ * the host of its client_id (where its document is), the host the answer goes to, whether the user
+ * has never consented to it, and whether it only returns to this device (loopback redirect URIs).
+ */
+export interface ClientIdDocument {
+  clientIdHost: string;
+  redirectHost: string;
+  firstTime: boolean;
+  localOnly: boolean;
+}
+
+/**
+ * The consent page's note on a metadata document client: its name is its own claim, but its
+ * identity is the host that serves the document; a first visit is said so; and a client that
+ * returns only to this device gets the draft's warning that another program on the device could
+ * pose as it.
+ */
+function clientIdDocumentNote(d: ClientIdDocument): Html {
+  const first = d.firstTime
+    ? html`<p class="first-visit"><strong>You have not allowed this application before.</strong> Continue only if you expected to use an application from <strong>${d.clientIdHost}</strong>.</p>`
+    : '';
+  const local = d.localOnly
+    ? html`<p class="local-only"><strong>This application returns to an address on your own device (${d.redirectHost}).</strong> Any program on your device could claim to be it: continue only if you started this sign-in yourself, from the application you expect.</p>`
+    : '';
+  return html`<div class="alert unverified client-id-document" role="note" aria-label="About this application">
+<p>This application is identified by <strong>${d.clientIdHost}</strong>, which publishes its details; its name has not been checked by anyone. If you continue, you will be sent to <strong>${d.redirectHost}</strong>.</p>
+${first}${local}</div>`;
+}
+
 /** The host of a URI, or the URI itself when it has none (shown, escaped, as text). */
 function hostOf(uri: string): string {
   try {
@@ -153,8 +183,10 @@ export function consentPage(p: {
   claims?: string[];
   /** A dynamically registered client: its name is unverified. */
   unverified?: Unverified;
+  /** A Client ID Metadata Document client: its note replaces the one of self-registered clients. */
+  clientIdDocument?: ClientIdDocument;
 }): string {
-  const unverified = unverifiedNote(p.unverified);
+  const unverified = p.clientIdDocument ? clientIdDocumentNote(p.clientIdDocument) : unverifiedNote(p.unverified);
   const device = p.userCode
     ? html`<div class="alert device-code" role="note"><p>Check that this code is the one shown on your device:</p>
 <p class="user-code"><strong>${p.userCode}</strong></p>

@@ -8,16 +8,35 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
-import { OutboundError, type OutboundHttp, type OutboundRequest } from '../../ports/outbound.ts';
+import { OutboundError, type OutboundDocument, type OutboundHttp, type OutboundRequest } from '../../ports/outbound.ts';
 import { addressAllowed, fetchableUriProblem } from '../../protocol/client-auth/public-address.ts';
 
 /** Largest answer read back from a client endpoint the server posts to (the body is discarded). */
 export const MAX_POST_RESPONSE_BYTES = 16 * 1024;
 
+/** Resolves a host name to all of its addresses (node:dns lookup, or a test's own table). */
+export type Resolver = (
+  hostname: string,
+  family: number,
+  callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void,
+) => void;
+
+const systemResolver: Resolver = (hostname, family, callback) => dnsLookup(hostname, { all: true, family }, callback);
+
+/**
+ * Test-only options of the outbound client: a CA to trust instead of the system's (a test's own
+ * HTTPS server) and a resolver (names that resolve to chosen addresses). The composition root
+ * never passes them and no setting reaches them; every address is checked all the same.
+ */
+export interface OutboundTestOptions {
+  ca?: string;
+  resolve?: Resolver;
+}
+
 /** A DNS lookup that fails unless every address the name resolves to may be reached. */
-function checkedLookup(allowLoopback: boolean): LookupFunction {
+function checkedLookup(allowLoopback: boolean, resolve: Resolver = systemResolver): LookupFunction {
   return ((hostname: string, options: { all?: boolean; family?: number }, callback: (...args: unknown[]) => void) => {
-    dnsLookup(hostname, { all: true, family: options?.family ?? 0 }, (err, addresses: LookupAddress[]) => {
+    resolve(hostname, options?.family ?? 0, (err, addresses: LookupAddress[]) => {
       if (err) return callback(err);
       const bad = addresses.find((a) => !addressAllowed(a.address, allowLoopback));
       if (bad || addresses.length === 0) {
@@ -44,10 +63,15 @@ function target(uri: string, { name, allowLoopback }: OutboundRequest): URL | Ou
   return u;
 }
 
-function getJson(
+/** A Content-Type that says JSON: application/json or application/<something>+json. */
+const JSON_TYPE = /^application\/(?:[a-z0-9.!#$&^_-]+\+)?json\s*(?:;|$)/i;
+
+function getDocument(
   uri: string,
   { name, allowLoopback, timeoutMs, accept, maxBytes }: OutboundRequest & { accept: string; maxBytes: number },
-): Promise<unknown> {
+  jsonOnly: boolean,
+  test: OutboundTestOptions,
+): Promise<OutboundDocument> {
   const u = target(uri, { name, allowLoopback, timeoutMs });
   if (u instanceof OutboundError) return Promise.reject(u);
   const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
@@ -61,9 +85,10 @@ function getJson(
       u,
       {
         method: 'GET',
-        lookup: checkedLookup(allowLoopback),
+        lookup: checkedLookup(allowLoopback, test.resolve),
         headers: { accept },
         agent: false,
+        ...(test.ca !== undefined ? { ca: test.ca } : {}),
       },
       (res: IncomingMessage) => {
         if (res.statusCode !== 200) {
@@ -72,6 +97,10 @@ function getJson(
             'failed',
             `${name} answered ${res.statusCode}${res.statusCode! >= 300 && res.statusCode! < 400 ? ' (redirects are not followed)' : ''}`,
           );
+        }
+        if (jsonOnly && !JSON_TYPE.test(res.headers['content-type'] ?? '')) {
+          clearTimeout(timer);
+          return fail('invalid', `${name} answer is not application/json`);
         }
         const declared = Number(res.headers['content-length'] ?? 0);
         if (declared > maxBytes) {
@@ -97,7 +126,11 @@ function getJson(
           clearTimeout(timer);
           if (size > maxBytes) return;
           try {
-            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+            const cacheControl = res.headers['cache-control'];
+            resolve({
+              body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+              ...(cacheControl !== undefined ? { cacheControl } : {}),
+            });
           } catch {
             reject(new OutboundError('invalid', `${name} document is not JSON`));
           }
@@ -116,6 +149,7 @@ function postForm(
   uri: string,
   form: URLSearchParams,
   { name, allowLoopback, timeoutMs }: OutboundRequest,
+  test: OutboundTestOptions,
 ): Promise<number> {
   const u = target(uri, { name, allowLoopback, timeoutMs });
   if (u instanceof OutboundError) return Promise.reject(u);
@@ -130,8 +164,9 @@ function postForm(
       u,
       {
         method: 'POST',
-        lookup: checkedLookup(allowLoopback),
+        lookup: checkedLookup(allowLoopback, test.resolve),
         agent: false,
+        ...(test.ca !== undefined ? { ca: test.ca } : {}),
         headers: {
           'content-type': 'application/x-www-form-urlencoded',
           'content-length': body.length,
@@ -166,7 +201,14 @@ function postForm(
   });
 }
 
-/** The outbound HTTP client (stateless: every request opens its own connection, agent: false). */
-export function outboundHttp(): OutboundHttp {
-  return { getJson, postForm };
+/**
+ * The outbound HTTP client (stateless: every request opens its own connection, agent: false).
+ * `test` is for tests only (OutboundTestOptions); production passes nothing.
+ */
+export function outboundHttp(test: OutboundTestOptions = {}): OutboundHttp {
+  return {
+    getJson: (uri, request) => getDocument(uri, request, false, test).then((d) => d.body),
+    getJsonDocument: (uri, request) => getDocument(uri, request, true, test),
+    postForm: (uri, form, request) => postForm(uri, form, request, test),
+  };
 }

@@ -38,6 +38,8 @@ export function discoveryDocument(config: Config, signingAlgs: string[]): Record
     device_authorization_endpoint: `${i}/device_authorization`,
     // RFC 7591: only when dynamic registration is on (TESSERA_REGISTRATION).
     ...(config.registration !== 'off' ? { registration_endpoint: `${i}/register` } : {}),
+    // draft-ietf-oauth-client-id-metadata-document: https client_ids name the client's metadata.
+    ...(config.clientIdMetadataDocuments === 'on' ? { client_id_metadata_document_supported: true } : {}),
     scopes_supported: supportedScopes(config.extraScopes),
     response_types_supported: ['code'],
     response_modes_supported: [...RESPONSE_MODES],

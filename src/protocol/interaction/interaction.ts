@@ -1,6 +1,8 @@
 import type { SignupInput, SignupProblems } from '../../accounts/registration.ts';
 import type { InteractionRecord } from '../../ports/interactions.ts';
 import { claimsBeyondScopes } from '../claims-request.ts';
+import { isMetadataDocumentClient } from '../clients/metadata-document.ts';
+import { isLoopbackHost } from '../redirect-uri.ts';
 import { needsConsent, INTERACTION_COOKIE, startInteraction } from '../endpoints/authorize.ts';
 import { OAuthError } from '../errors.ts';
 import { tokenHash, safeEqual } from '../hash.ts';
@@ -65,6 +67,11 @@ export interface Loaded {
   clientName: string;
   /** Registered through /register (RFC 7591): its name is unverified. */
   selfRegistered: boolean;
+  /**
+   * A Client ID Metadata Document client (clients/metadata-document.ts): its client_id's host, and
+   * whether every redirect URI it lists is on the user's own device (loopback).
+   */
+  document?: { host: string; localOnly: boolean };
 }
 
 /** Loads a live interaction and checks that this browser is the one that started it. */
@@ -88,8 +95,25 @@ export async function load(p: LoadDeps, req: ProtocolRequest, uid: string): Prom
     browserSecret,
     clientName: client.clientName || client.clientId,
     selfRegistered: client.metadata.registration !== undefined,
+    ...(isMetadataDocumentClient(client)
+      ? {
+          document: {
+            host: hostOf(client.clientId),
+            localOnly: client.redirectUris.length > 0 && client.redirectUris.every(isLoopbackRedirect),
+          },
+        }
+      : {}),
   };
 }
+
+const isLoopbackRedirect = (uri: string) => {
+  try {
+    const u = new URL(uri);
+    return u.protocol === 'http:' && isLoopbackHost(u.hostname);
+  } catch {
+    return false;
+  }
+};
 
 const hostOf = (uri: string) => {
   try {
@@ -111,10 +135,18 @@ export const action = (p: Pick<Provider, 'config'>, uid: string, step: string) =
 /** Where the page's forms may lead: the client's redirect URI, or nowhere else for a device approval. */
 export const formActions = (areq: AuthorizationRequest) => (areq.device ? [] : [areq.redirectUri]);
 
-async function consentView(p: UserPageDeps, l: Loaded, status = 200): Promise<OAuthResponse> {
+async function consentView(p: UserPageDeps & StoreDeps<'consents'>, l: Loaded, status = 200): Promise<OAuthResponse> {
   const session = l.ia.sessionIdHash ? await p.stores.sessions.get(l.ia.sessionIdHash) : undefined;
   const user = session ? await p.stores.users.get(session.userId) : undefined;
   if (!user) return EXPIRED;
+  // draft-ietf-oauth-client-id-metadata-document: who the client says it is and where the answer
+  // goes, whether this user has ever consented to it, and the warning for redirects to this device.
+  const document = l.document && {
+    clientIdHost: l.document.host,
+    redirectHost: hostOf(l.areq.redirectUri),
+    firstTime: !(await p.stores.consents.get(user.id, l.ia.clientId)),
+    localOnly: l.document.localOnly,
+  };
   // RFC 8707: each resource by its registry name, and its scopes by the registry's descriptions.
   const uris = splitResources(l.areq.resource);
   const registered = await Promise.all(uris.map((uri) => describeResource(p, uri)));
@@ -143,6 +175,7 @@ async function consentView(p: UserPageDeps, l: Loaded, status = 200): Promise<OA
         ? { authorizationDetails: describeAuthorizationDetails(JSON.parse(l.areq.authorizationDetails)) }
         : {}),
       ...unverified(l),
+      ...(document ? { clientIdDocument: document } : {}),
     },
   };
 }

@@ -1,0 +1,298 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loadConfig } from '../../config/config.ts';
+import type { ClientStore } from '../../ports/clients.ts';
+import { OutboundError, type OutboundDocument, type OutboundHttp } from '../../ports/outbound.ts';
+import { OAuthError } from '../errors.ts';
+import { isSelfRegistered } from '../resources.ts';
+import {
+  cacheSeconds,
+  CACHE_SECONDS,
+  clientIdUrlProblem,
+  documentClient,
+  FETCH_BUDGETS,
+  hostMatches,
+  hostTrusted,
+  isMetadataDocumentClient,
+  MetadataDocumentError,
+  MetadataDocuments,
+  metadataDocumentClients,
+} from './metadata-document.ts';
+
+const URL_ID = 'https://client.example.com/oauth/client.json';
+const config = (env: Record<string, string> = {}) =>
+  loadConfig({
+    TESSERA_ENV: 'development',
+    TESSERA_ISSUER: 'http://localhost:4999',
+    DATABASE_URL: 'sqlite::memory:',
+    TESSERA_CLIENT_ID_METADATA_DOCUMENTS: 'on',
+    TESSERA_EXTRA_SCOPES: 'mcp:tools',
+    TESSERA_REGISTRATION_SCOPES: 'openid profile offline_access mcp:tools',
+    ...env,
+  });
+const doc = (extra: Record<string, unknown> = {}) => ({
+  client_id: URL_ID,
+  client_name: 'Example Agent',
+  redirect_uris: ['https://client.example.com/callback'],
+  ...extra,
+});
+
+describe('client identifier URLs (draft section 3)', () => {
+  it('accepts https URLs with a path', () => {
+    for (const ok of [URL_ID, 'https://client.example.com/c', 'https://client.example.com:8443/a/b%20c'])
+      assert.equal(clientIdUrlProblem(ok, false), undefined, ok);
+  });
+  it('refuses other schemes, no path, fragments, queries, user info, dot segments and non-canonical forms', () => {
+    const cases: [string, RegExp][] = [
+      ['http://client.example.com/c', /https/],
+      ['https://client.example.com', /path/],
+      ['https://client.example.com/', /path/],
+      ['https://client.example.com/c#x', /fragment/],
+      ['https://client.example.com/c#', /fragment/],
+      ['https://client.example.com/c?x=1', /query/],
+      ['https://client.example.com/c?', /query/],
+      ['https://user@client.example.com/c', /user info/],
+      ['https://u:p@client.example.com/c', /user info/],
+      ['https://client.example.com/a/../c', /segments/],
+      ['https://client.example.com/a/./c', /segments/],
+      ['https://client.example.com/a/%2e%2E/c', /segments/],
+      ['https://client.example.com/a/%2e', /segments/],
+      ['https://CLIENT.example.com/c', /canonical/],
+      ['https://client.example.com:443/c', /canonical/],
+      ['not a url', /not a URL/],
+      [`https://client.example.com/${'a'.repeat(240)}`, /longer/],
+    ];
+    for (const [id, why] of cases) assert.match(clientIdUrlProblem(id, false) ?? '', why, id);
+  });
+  it('refuses non-public address literals and special-use names; loopback only with the test allowance', () => {
+    for (const id of [
+      'https://10.0.0.1/c',
+      'https://169.254.169.254/latest',
+      'https://[::1]/c',
+      'https://127.0.0.1/c',
+      'https://[fd00::1]/c',
+      'https://localhost/c',
+      'https://printer.local/c',
+      'https://intranet/c',
+    ])
+      assert.ok(clientIdUrlProblem(id, false), id);
+    assert.equal(clientIdUrlProblem('https://127.0.0.1:8443/c', true), undefined);
+    assert.equal(clientIdUrlProblem('https://localhost:8443/c', true), undefined);
+    assert.ok(clientIdUrlProblem('https://10.0.0.1/c', true));
+  });
+});
+
+describe('the trust policy', () => {
+  it('matches exact hosts and *. wildcards (subdomains only)', () => {
+    assert.ok(hostMatches('client.example.com', 'CLIENT.example.com'));
+    assert.ok(hostMatches('*.example.com', 'a.b.example.com'));
+    assert.ok(!hostMatches('*.example.com', 'example.com'));
+    assert.ok(!hostMatches('*.example.com', 'evilexample.com'));
+    assert.ok(!hostMatches('example.com', 'a.example.com'));
+  });
+  it('open, allow_list and deny_list', () => {
+    const hosts = ['*.trusted.example', 'one.example'];
+    assert.ok(hostTrusted({ cimdTrust: 'open', cimdHosts: [] }, 'any.example'));
+    assert.ok(hostTrusted({ cimdTrust: 'allow_list', cimdHosts: hosts }, 'app.trusted.example'));
+    assert.ok(hostTrusted({ cimdTrust: 'allow_list', cimdHosts: hosts }, 'one.example'));
+    assert.ok(!hostTrusted({ cimdTrust: 'allow_list', cimdHosts: hosts }, 'two.example'));
+    assert.ok(!hostTrusted({ cimdTrust: 'deny_list', cimdHosts: hosts }, 'app.trusted.example'));
+    assert.ok(hostTrusted({ cimdTrust: 'deny_list', cimdHosts: hosts }, 'two.example'));
+  });
+});
+
+describe('caching time from Cache-Control', () => {
+  it('max-age within [min, max], the default without one, min for no-store', () => {
+    assert.equal(cacheSeconds(undefined), CACHE_SECONDS.default);
+    assert.equal(cacheSeconds('public, max-age=3600'), 3600);
+    assert.equal(cacheSeconds('max-age=5'), CACHE_SECONDS.min);
+    assert.equal(cacheSeconds('max-age=99999999'), CACHE_SECONDS.max);
+    assert.equal(cacheSeconds('no-store'), CACHE_SECONDS.min);
+    assert.equal(cacheSeconds('private, no-cache, max-age=3600'), CACHE_SECONDS.min);
+    assert.equal(cacheSeconds('max-age=abc'), CACHE_SECONDS.default);
+  });
+});
+
+describe('the client a document describes', () => {
+  it('builds a public client marked as self-registered, ignoring unknown properties', () => {
+    const c = documentClient(config(), URL_ID, doc({ logo_uri: 'https://x/y.png', future_thing: { a: 1 } }), 100);
+    assert.equal(c.clientId, URL_ID);
+    assert.equal(c.clientName, 'Example Agent');
+    assert.equal(c.tokenEndpointAuthMethod, 'none');
+    assert.equal(c.secretHash, null);
+    assert.deepEqual(c.redirectUris, ['https://client.example.com/callback']);
+    assert.deepEqual(c.grantTypes, ['authorization_code']);
+    assert.equal(c.skipConsent, false);
+    assert.ok(isSelfRegistered(c));
+    assert.ok(isMetadataDocumentClient(c));
+    assert.equal(c.metadata.future_thing, undefined);
+  });
+  it('the document client_id must equal its URL exactly', () => {
+    for (const id of [
+      'https://client.example.com/oauth/client.json/',
+      'https://other.example.com/oauth/client.json',
+      undefined,
+    ])
+      assert.throws(() => documentClient(config(), URL_ID, doc({ client_id: id }), 1), /another client_id/);
+  });
+  it('refuses shared secrets; private_key_jwt needs keys', () => {
+    for (const m of ['client_secret_basic', 'client_secret_post', 'client_secret_jwt'])
+      assert.throws(() => documentClient(config(), URL_ID, doc({ token_endpoint_auth_method: m }), 1), /shared secret/);
+    assert.throws(() => documentClient(config(), URL_ID, doc({ client_secret: 'x' }), 1), /client_secret/);
+    assert.throws(() => documentClient(config(), URL_ID, doc({ token_endpoint_auth_method: 'tls_client_auth' }), 1));
+    assert.throws(
+      () => documentClient(config(), URL_ID, doc({ token_endpoint_auth_method: 'private_key_jwt' }), 1),
+      /jwks/,
+    );
+    const c = documentClient(
+      config(),
+      URL_ID,
+      doc({ token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'https://client.example.com/jwks' }),
+      1,
+    );
+    assert.equal(c.tokenEndpointAuthMethod, 'private_key_jwt');
+    assert.equal(c.metadata.jwks_uri, 'https://client.example.com/jwks');
+  });
+  it('grant types and scopes are hints held to the ceilings of self-registered clients', () => {
+    const c = documentClient(
+      config(),
+      URL_ID,
+      doc({
+        grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+        scope: 'openid mcp:tools admin',
+      }),
+      1,
+    );
+    assert.deepEqual(c.grantTypes, ['authorization_code', 'refresh_token']);
+    assert.deepEqual(c.scopes, ['openid', 'mcp:tools']);
+  });
+  it('loopback-only redirect URIs make a native client; bad URIs and names are refused', () => {
+    const native = documentClient(config(), URL_ID, doc({ redirect_uris: ['http://127.0.0.1:3334/callback'] }), 1);
+    assert.equal(native.applicationType, 'native');
+    assert.throws(() => documentClient(config(), URL_ID, doc({ redirect_uris: ['http://evil.example/cb'] }), 1));
+    assert.throws(() => documentClient(config(), URL_ID, doc({ redirect_uris: 'https://x/cb' }), 1), /array/);
+    assert.throws(() => documentClient(config(), URL_ID, doc({ client_name: 'a\u202Eb' }), 1), /client_name/);
+    assert.throws(() => documentClient(config(), URL_ID, [], 1), MetadataDocumentError);
+  });
+});
+
+/** An outbound port that answers from a table, counting fetches (the real one is tested in test/integration). */
+function fakeOutbound(answer: (uri: string) => Promise<OutboundDocument>): OutboundHttp & { calls: string[] } {
+  const calls: string[] = [];
+  return {
+    calls,
+    getJson: () => Promise.reject(new Error('not used')),
+    postForm: () => Promise.reject(new Error('not used')),
+    getJsonDocument: (uri) => {
+      calls.push(uri);
+      return answer(uri);
+    },
+  };
+}
+
+describe('the metadata document service', () => {
+  const clock = { t: 1000 };
+  const service = (outbound: OutboundHttp, env: Record<string, string> = {}, source?: () => string, max = 1000) =>
+    new MetadataDocuments({ config: config(env), outbound, now: () => clock.t, source, maxEntries: max });
+
+  it('caches for the Cache-Control time, never errors, and coalesces concurrent fetches', async () => {
+    let fail = true;
+    const out = fakeOutbound(async (uri) => {
+      await new Promise((r) => setTimeout(r, 10));
+      if (fail) throw new OutboundError('failed', 'answered 500');
+      return { body: doc({ client_id: uri }), cacheControl: 'max-age=120' };
+    });
+    const s = service(out);
+    await assert.rejects(s.resolve(URL_ID), (e) => e instanceof OAuthError && e.code === 'invalid_client');
+    fail = false;
+    const [a, b, c] = await Promise.all([s.resolve(URL_ID), s.resolve(URL_ID), s.resolve(URL_ID)]);
+    assert.equal(out.calls.length, 2, 'the error was not cached; three concurrent reads made one fetch');
+    assert.equal(a, b);
+    assert.equal(b, c);
+    clock.t += 119;
+    await s.resolve(URL_ID);
+    assert.equal(out.calls.length, 2);
+    clock.t += 2;
+    await s.resolve(URL_ID);
+    assert.equal(out.calls.length, 3, 'refetched after max-age');
+  });
+  it('keeps at most maxEntries documents, dropping the least recently used', async () => {
+    const out = fakeOutbound(async (uri) => ({ body: doc({ client_id: uri }) }));
+    const s = service(out, {}, undefined, 2);
+    const id = (n: number) => `https://client.example.com/c${n}`;
+    await s.resolve(id(1));
+    await s.resolve(id(2));
+    await s.resolve(id(1)); // 1 is now the most recent
+    await s.resolve(id(3)); // drops 2
+    assert.equal(s.size, 2);
+    const before = out.calls.length;
+    await s.resolve(id(1));
+    assert.equal(out.calls.length, before);
+    await s.resolve(id(2));
+    assert.equal(out.calls.length, before + 1);
+  });
+  it('refuses bad URLs and untrusted hosts without fetching', async () => {
+    const out = fakeOutbound(async (uri) => ({ body: doc({ client_id: uri }) }));
+    const s = service(out, { TESSERA_CIMD_TRUST: 'allow_list', TESSERA_CIMD_HOSTS: '*.trusted.example.net' });
+    await assert.rejects(s.resolve(URL_ID), /not accepted/);
+    await assert.rejects(s.resolve('https://10.0.0.1/c'), /not a public address/);
+    await assert.rejects(s.resolve('https://a.trusted.example.net/c?x'), /query/);
+    assert.equal(out.calls.length, 0);
+    await s.resolve('https://a.trusted.example.net/c');
+    assert.equal(out.calls.length, 1);
+  });
+  it('holds fetches to the per-client-id and per-source budgets (429, nothing fetched beyond)', async () => {
+    const out = fakeOutbound(async () => {
+      throw new OutboundError('failed', 'answered 404');
+    });
+    let ip = '192.0.2.1';
+    const s = service(out, {}, () => ip);
+    for (let i = 0; i < FETCH_BUDGETS.clientId; i++) await assert.rejects(s.resolve(URL_ID), /could not be fetched/);
+    await assert.rejects(s.resolve(URL_ID), (e) => e instanceof OAuthError && e.status === 429);
+    assert.equal(out.calls.length, FETCH_BUDGETS.clientId);
+    // The source budget counted the refused attempt too (it is checked first).
+    const other = (n: number) => `https://h${n % 5}.example.net/c${n}`;
+    let n = 0;
+    for (let i = 0; i < FETCH_BUDGETS.source - FETCH_BUDGETS.clientId - 1; i++)
+      await assert.rejects(s.resolve(other(n++)), /could not be fetched/);
+    await assert.rejects(s.resolve(other(n++)), (e) => e instanceof OAuthError && e.status === 429);
+    assert.equal(out.calls.length, FETCH_BUDGETS.source - 1);
+    const calls = out.calls.length;
+    ip = '192.0.2.2';
+    await assert.rejects(s.resolve(other(n++)), /could not be fetched/);
+    assert.equal(out.calls.length, calls + 1, 'another source still has its budget');
+  });
+  it('the wrapped client store resolves https client ids when on, and only then', async () => {
+    const out = fakeOutbound(async (uri) => ({ body: doc({ client_id: uri }) }));
+    const stored: string[] = [];
+    const store: ClientStore = {
+      get: async (id) => {
+        stored.push(id);
+        return undefined;
+      },
+      list: async () => [],
+      put: async () => {},
+      delete: async () => false,
+      replaceSecretHash: async () => false,
+    };
+    const refusedIds: string[] = [];
+    const on = metadataDocumentClients(store, service(out), (id, err) => {
+      assert.ok(err instanceof OAuthError);
+      refusedIds.push(id);
+    });
+    assert.equal((await on.get(URL_ID))?.clientId, URL_ID);
+    // A refused document is an unknown client (never an error from the store), and the reason is told.
+    assert.equal(await on.get('https://client.example.com/?q'), undefined);
+    assert.deepEqual(refusedIds, ['https://client.example.com/?q']);
+    const resolved = (await on.get(URL_ID))!;
+    await assert.rejects(on.put(resolved), /never stored/);
+    assert.equal(await on.delete(URL_ID), false);
+    assert.equal(await on.replaceSecretHash(URL_ID, 'a', 'b'), false);
+    assert.equal(await on.get('web'), undefined);
+    assert.deepEqual(stored, ['web']);
+    const off = metadataDocumentClients(store, service(out, { TESSERA_CLIENT_ID_METADATA_DOCUMENTS: 'off' }));
+    assert.equal(off, store);
+    assert.equal(await off.get(URL_ID), undefined);
+    assert.equal(out.calls.length, 1);
+  });
+});

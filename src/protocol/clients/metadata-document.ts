@@ -1,0 +1,424 @@
+// Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document): a client_id that is
+// an https URL names the client's metadata, a JSON document the client serves there. This module
+// holds the rules (which URLs qualify, which hosts are trusted, what a document may say and the
+// client record made of it) and the service that fetches documents through the outbound port
+// (ports/outbound.ts: no redirects, 200 only, JSON only, public addresses only after resolution),
+// caches them (bounded, Cache-Control within limits, errors never), coalesces concurrent fetches
+// of one URL, and holds every fetch to budgets per client id, host, requester and in all.
+//
+// Such a client is never stored: `metadataDocumentClients` wraps the client store so that every
+// read of an https client_id resolves through the service. Its record is marked as registered in
+// mode `cimd`, so every least-privilege rule for self-registered clients applies to it.
+import type { Config } from '../../config/config.ts';
+import type { ClientAuthMethod, ClientRecord, ClientStore, GrantType } from '../../ports/clients.ts';
+import { OutboundError, type OutboundHttp } from '../../ports/outbound.ts';
+import type { RateLimitStore } from '../../ports/rate-limits.ts';
+import { outboundHostProblem } from '../client-auth/public-address.ts';
+import { OAuthError } from '../errors.ts';
+import { randomToken, tokenHash } from '../hash.ts';
+import { isLoopbackHost } from '../redirect-uri.ts';
+import { supportedScopes } from '../scopes.ts';
+import { buildClient, ClientMetadataError, displayTextProblem, type ClientInput } from './metadata.ts';
+
+/** Largest metadata document read (the draft suggests 5 KB). */
+export const MAX_DOCUMENT_BYTES = 5 * 1024;
+/** The whole fetch of a document, in milliseconds. */
+export const FETCH_TIMEOUT_MS = 5000;
+/** Longest client_id URL accepted: the longest client_id the token endpoint reads (client-auth). */
+export const MAX_CLIENT_ID_URL = 255;
+/** How long a document is kept: its Cache-Control max-age held within [min, max]; `default` without one. */
+export const CACHE_SECONDS = { min: 60, max: 86_400, default: 600 };
+/** Most documents kept in memory; the least recently used goes first. */
+export const CACHE_ENTRIES = 1000;
+/** Fetches allowed per minute (cached reads and coalesced requests are not fetches). */
+export const FETCH_BUDGETS = { clientId: 10, host: 30, source: 20, total: 120 };
+const BUDGET_WINDOW_MS = 60_000;
+const MAX_REDIRECT_URIS = 20;
+const MAX_URI_LENGTH = 2048;
+
+/** The registration mode that marks a client made from a metadata document (ports/clients.ts). */
+export const CIMD_MODE = 'cimd';
+
+/** Whether a client_id is meant as a metadata document URL (what the setting turns on). */
+export function isMetadataDocumentId(clientId: string): boolean {
+  return clientId.startsWith('https://');
+}
+
+/** Whether `client` was made from a metadata document. */
+export function isMetadataDocumentClient(client: Pick<ClientRecord, 'metadata'>): boolean {
+  return client.metadata.registration?.mode === CIMD_MODE;
+}
+
+/**
+ * Why `id` is not a client identifier URL (draft section 3): https, a path (not just `/`), no
+ * fragment, no user info, no `.` or `..` segments (in any encoding), and no query (the draft
+ * discourages one; Tessera refuses it). The URL must be in the canonical form the WHATWG parser
+ * gives (so one client has one identifier), and its host must not be a special-use name or a
+ * non-public address literal (loopback only with TESSERA_CIMD_ALLOW_LOOPBACK). Undefined when fine.
+ */
+export function clientIdUrlProblem(id: string, allowLoopback: boolean): string | undefined {
+  if (id.length > MAX_CLIENT_ID_URL) return `the client_id URL is longer than ${MAX_CLIENT_ID_URL} characters`;
+  let u: URL;
+  try {
+    u = new URL(id);
+  } catch {
+    return 'the client_id is not a URL';
+  }
+  if (u.protocol !== 'https:') return 'the client_id URL must use https';
+  if (id.includes('#')) return 'the client_id URL must not have a fragment';
+  if (id.includes('?')) return 'the client_id URL must not have a query';
+  const authorityEnd = id.indexOf('/', 'https://'.length);
+  if (u.username || u.password || id.slice(0, authorityEnd < 0 ? undefined : authorityEnd).includes('@'))
+    return 'the client_id URL must not have user info';
+  if (authorityEnd < 0 || u.pathname === '/') return 'the client_id URL must have a path';
+  const segments = id.slice(authorityEnd + 1).split('/');
+  if (segments.some((s) => /^(?:\.|%2e){1,2}$/i.test(s))) return 'the client_id URL must not have . or .. segments';
+  if (u.href !== id) return 'the client_id URL must be in canonical form';
+  const hostProblem = outboundHostProblem(u.hostname, allowLoopback);
+  return hostProblem && `the client_id URL's ${hostProblem}`;
+}
+
+/** Whether `host` matches a TESSERA_CIMD_HOSTS entry: the same name, or a subdomain of `*.name`. */
+export function hostMatches(pattern: string, host: string): boolean {
+  const p = pattern.toLowerCase().replace(/\.$/, '');
+  const h = host.toLowerCase().replace(/\.$/, '');
+  if (p.startsWith('*.')) return h.endsWith(p.slice(1)) && h.length > p.length - 1;
+  return p === h;
+}
+
+/** The trust policy (TESSERA_CIMD_TRUST over TESSERA_CIMD_HOSTS): whether documents may be fetched from `host`. */
+export function hostTrusted(config: Pick<Config, 'cimdTrust' | 'cimdHosts'>, host: string): boolean {
+  if (config.cimdTrust === 'open') return true;
+  const listed = config.cimdHosts.some((p) => hostMatches(p, host));
+  return config.cimdTrust === 'allow_list' ? listed : !listed;
+}
+
+/**
+ * Seconds to keep a document, from its Cache-Control: max-age (or s-maxage) held within [min, max];
+ * no-store or no-cache: min (a client that refuses caching is still not fetched on every request);
+ * none: the default.
+ */
+export function cacheSeconds(cacheControl: string | undefined, limits = CACHE_SECONDS): number {
+  if (cacheControl === undefined) return limits.default;
+  const directives = cacheControl
+    .toLowerCase()
+    .split(',')
+    .map((d) => d.trim());
+  if (directives.some((d) => d === 'no-store' || d === 'no-cache')) return limits.min;
+  const age = directives
+    .map((d) => /^(?:s-maxage|max-age)\s*=\s*"?(\d{1,10})"?$/.exec(d)?.[1])
+    .find((v) => v !== undefined);
+  if (age === undefined) return limits.default;
+  return Math.min(limits.max, Math.max(limits.min, Number(age)));
+}
+
+/** A metadata document that breaks the rules; the message is for the client (invalid_client). */
+export class MetadataDocumentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MetadataDocumentError';
+  }
+}
+
+const SHARED_SECRET_METHODS = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt'];
+const DOCUMENT_GRANTS: readonly GrantType[] = ['authorization_code', 'refresh_token'];
+
+const isRedirectLocal = (uri: string): boolean => {
+  try {
+    const u = new URL(uri);
+    return u.protocol === 'http:' ? isLoopbackHost(u.hostname) : u.protocol !== 'https:';
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * The client record a metadata document describes (draft section 4), built by buildClient with the
+ * rules of every client: `client_id` must equal the URL it was fetched from exactly; no client
+ * secret and no shared-secret authentication (none, the default, or private_key_jwt with its keys);
+ * redirect URIs from the document, matched exactly later; grant types and scopes are hints held to
+ * the ceilings of self-registered clients (TESSERA_REGISTRATION_GRANT_TYPES and _SCOPES); unknown
+ * properties are ignored. Throws a MetadataDocumentError.
+ */
+export function documentClient(config: Config, url: string, doc: unknown, now: number): ClientRecord {
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
+    throw new MetadataDocumentError('the metadata document is not a JSON object');
+  const m = doc as Record<string, unknown>;
+  if (m.client_id !== url)
+    throw new MetadataDocumentError('the metadata document names another client_id than its URL');
+  if (m.client_secret !== undefined || m.client_secret_expires_at !== undefined)
+    throw new MetadataDocumentError('a metadata document must not hold a client_secret');
+  const method = m.token_endpoint_auth_method ?? 'none';
+  if (typeof method !== 'string' || SHARED_SECRET_METHODS.includes(method))
+    throw new MetadataDocumentError('a metadata document client cannot authenticate with a shared secret');
+  if (method !== 'none' && method !== 'private_key_jwt')
+    throw new MetadataDocumentError('token_endpoint_auth_method must be none or private_key_jwt');
+  const strings = (k: string): string[] | undefined => {
+    const v = m[k];
+    if (v === undefined) return undefined;
+    if (
+      !Array.isArray(v) ||
+      v.length > MAX_REDIRECT_URIS ||
+      !v.every((x) => typeof x === 'string' && x.length <= MAX_URI_LENGTH)
+    )
+      throw new MetadataDocumentError(`${k} must be an array of at most ${MAX_REDIRECT_URIS} strings`);
+    return v as string[];
+  };
+  const text = (k: string, max = MAX_URI_LENGTH): string | undefined => {
+    const v = m[k];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || v.length === 0 || v.length > max)
+      throw new MetadataDocumentError(`${k} must be a non-empty string of at most ${max} characters`);
+    return v;
+  };
+  const redirectUris = strings('redirect_uris') ?? [];
+  const declaredType = m.application_type;
+  if (declaredType !== undefined && declaredType !== 'web' && declaredType !== 'native')
+    throw new MetadataDocumentError('application_type must be web or native');
+  // Without a declared type, a client whose every redirect URI is on this machine (loopback http,
+  // a private-use scheme) is a native app (RFC 8252): its loopback port may vary.
+  const applicationType =
+    declaredType ?? (redirectUris.length > 0 && redirectUris.every(isRedirectLocal) ? 'native' : 'web');
+  // Hints, held to the ceilings of self-registered clients: what the server does not offer is left out.
+  const grantTypes = (strings('grant_types') ?? ['authorization_code']).filter(
+    (g): g is GrantType =>
+      DOCUMENT_GRANTS.includes(g as GrantType) && config.registrationGrantTypes.includes(g as GrantType),
+  );
+  const offered = supportedScopes(config.extraScopes).filter((s) => config.registrationScopes.includes(s));
+  const asked = text('scope', 4096)?.split(' ').filter(Boolean);
+  const scope = (
+    asked ?? ['openid', 'profile', 'email', ...(grantTypes.includes('refresh_token') ? ['offline_access'] : [])]
+  ).filter((s) => offered.includes(s));
+  const name = m.client_name;
+  if (name !== undefined) {
+    const problem = displayTextProblem('client_name', name);
+    if (problem) throw new MetadataDocumentError(problem);
+  }
+  const jwks = m.jwks;
+  if (jwks !== undefined && (jwks === null || typeof jwks !== 'object' || Array.isArray(jwks)))
+    throw new MetadataDocumentError('jwks must be a JSON Web Key Set object');
+  if (m.dpop_bound_access_tokens !== undefined && typeof m.dpop_bound_access_tokens !== 'boolean')
+    throw new MetadataDocumentError('dpop_bound_access_tokens must be true or false');
+  const input: ClientInput = {
+    // buildClient's identifier rule is for stored clients; the URL is set on the record below.
+    client_id: 'metadata-document',
+    client_name: (name as string | undefined) ?? new URL(url).host,
+    token_endpoint_auth_method: method as ClientAuthMethod,
+    application_type: applicationType,
+    redirect_uris: redirectUris,
+    post_logout_redirect_uris: strings('post_logout_redirect_uris') ?? [],
+    grant_types: grantTypes,
+    scope: [...new Set(scope)].join(' '),
+    jwks: jwks as ClientInput['jwks'],
+    jwks_uri: text('jwks_uri'),
+    token_endpoint_auth_signing_alg: text('token_endpoint_auth_signing_alg', 20),
+    dpop_bound_access_tokens: m.dpop_bound_access_tokens === true,
+    skip_consent: false,
+    allowed_resources: [],
+  };
+  let client: ClientRecord;
+  try {
+    client = buildClient(config, input, undefined, now).client;
+  } catch (err) {
+    if (err instanceof ClientMetadataError) throw new MetadataDocumentError(err.problems.join('; '));
+    throw err;
+  }
+  return {
+    ...client,
+    clientId: url,
+    // Marks the client as self-registered (protocol/resources.ts isSelfRegistered). Its registration
+    // access token hash is of a token nobody holds: RFC 7592 management never accepts one for it.
+    metadata: { ...client.metadata, registration: { mode: CIMD_MODE, access_token_hash: tokenHash(randomToken(32)) } },
+  };
+}
+
+/** What the metadata document service uses: the settings, the outbound port, a clock, budgets. */
+export interface MetadataDocumentOptions {
+  config: Config;
+  outbound: OutboundHttp;
+  /** Now, in epoch seconds (the provider's clock). */
+  now: () => number;
+  /** The counters of the fetch budgets (shared between processes with Redis); in-process when absent. */
+  budgets?: () => RateLimitStore | undefined;
+  /** The address of the request being served, for the per-source budget. */
+  source?: () => string | undefined;
+  maxEntries?: number;
+}
+
+interface Entry {
+  client: ClientRecord;
+  until: number;
+}
+
+/**
+ * The documents of one Provider: fetched, validated, cached and budgeted (see the top of the file).
+ * `resolve` answers the record or throws an OAuthError (invalid_client, or 429 when a budget is
+ * spent) whose description says why, and whose detail is for the logs.
+ */
+export class MetadataDocuments {
+  readonly #o: MetadataDocumentOptions;
+  readonly #entries = new Map<string, Entry>();
+  readonly #inflight = new Map<string, Promise<ClientRecord>>();
+  readonly #local = new Map<string, { count: number; endsAt: number }>();
+  /** Fetches started (for tests and metrics). */
+  fetches = 0;
+
+  constructor(options: MetadataDocumentOptions) {
+    this.#o = options;
+  }
+
+  /** Whether TESSERA_CLIENT_ID_METADATA_DOCUMENTS is on. */
+  get enabled(): boolean {
+    return this.#o.config.clientIdMetadataDocuments === 'on';
+  }
+
+  /** How many documents are cached. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The client of the document at `url`, from the cache or fetched now. */
+  resolve(url: string): Promise<ClientRecord> {
+    const hit = this.#entries.get(url);
+    if (hit) {
+      if (hit.until > this.#o.now()) {
+        // Least recently used goes first: a hit moves to the end.
+        this.#entries.delete(url);
+        this.#entries.set(url, hit);
+        return Promise.resolve(hit.client);
+      }
+      this.#entries.delete(url);
+    }
+    const running = this.#inflight.get(url);
+    if (running !== undefined) return running;
+    const fetching = this.#fetch(url).finally(() => this.#inflight.delete(url));
+    this.#inflight.set(url, fetching);
+    return fetching;
+  }
+
+  async #fetch(url: string): Promise<ClientRecord> {
+    const { config, outbound, now } = this.#o;
+    const problem = clientIdUrlProblem(url, config.cimdAllowLoopback);
+    if (problem) throw refused(`${problem}.`, problem);
+    const host = new URL(url).hostname;
+    if (!hostTrusted(config, host))
+      throw refused('Client metadata documents from this host are not accepted here.', `untrusted host ${host}`);
+    await this.#spend(url, host);
+    this.fetches++;
+    let answer;
+    try {
+      answer = await outbound.getJsonDocument(url, {
+        name: 'client metadata document',
+        allowLoopback: config.cimdAllowLoopback,
+        timeoutMs: FETCH_TIMEOUT_MS,
+        accept: 'application/json',
+        maxBytes: MAX_DOCUMENT_BYTES,
+      });
+    } catch (err) {
+      if (err instanceof OutboundError) {
+        const why =
+          err.reason === 'refused'
+            ? 'its address may not be reached'
+            : err.reason === 'invalid'
+              ? `the answer is not a JSON document of at most ${MAX_DOCUMENT_BYTES} bytes`
+              : 'no 200 answer came in time (redirects are not followed)';
+        throw refused(`The client's metadata document could not be fetched: ${why}.`, err.message);
+      }
+      throw err;
+    }
+    let client: ClientRecord;
+    try {
+      client = documentClient(config, url, answer.body, now());
+    } catch (err) {
+      if (err instanceof MetadataDocumentError)
+        throw refused(`The client's metadata document is not valid: ${err.message}.`, err.message);
+      throw err;
+    }
+    const max = this.#o.maxEntries ?? CACHE_ENTRIES;
+    while (this.#entries.size >= max) this.#entries.delete(this.#entries.keys().next().value!);
+    this.#entries.set(url, { client, until: now() + cacheSeconds(answer.cacheControl) });
+    return client;
+  }
+
+  /** Counts one fetch against every budget; throws (429) when one is spent. */
+  async #spend(url: string, host: string): Promise<void> {
+    const source = this.#o.source?.();
+    // Narrowest first: a refused fetch is not counted by the budgets after the one that refused it,
+    // so one flooding requester spends its own budget, not the host's or everyone's.
+    const checks: [string, number][] = [
+      ...(source ? [[`cimd:source:${source}`, FETCH_BUDGETS.source] as [string, number]] : []),
+      [`cimd:client:${url}`, FETCH_BUDGETS.clientId],
+      [`cimd:host:${host}`, FETCH_BUDGETS.host],
+      ['cimd:all', FETCH_BUDGETS.total],
+    ];
+    const store = this.#o.budgets?.();
+    for (const [key, limit] of checks) {
+      const { count, resetMs } = store ? await store.hit(key, BUDGET_WINDOW_MS) : this.#hitLocal(key);
+      if (count > limit) {
+        const retry = Math.max(1, Math.ceil(resetMs / 1000));
+        throw new OAuthError(
+          'temporarily_unavailable',
+          'Too many client metadata documents are being fetched; try again later.',
+          {
+            status: 429,
+            detail: `metadata document fetch budget ${key.split(':')[1]} spent`,
+            redirectable: false,
+            headers: { 'retry-after': String(retry) },
+          },
+        );
+      }
+    }
+  }
+
+  #hitLocal(key: string): { count: number; resetMs: number } {
+    const t = this.#o.now() * 1000;
+    let w = this.#local.get(key);
+    if (!w || w.endsAt <= t) {
+      if (this.#local.size >= 10_000) this.#local.clear();
+      w = { count: 0, endsAt: t + BUDGET_WINDOW_MS };
+      this.#local.set(key, w);
+    }
+    w.count++;
+    return { count: w.count, resetMs: w.endsAt - t };
+  }
+}
+
+const refused = (description: string, detail: string) =>
+  new OAuthError('invalid_client', description, { status: 400, detail, redirectable: false });
+
+/**
+ * The client store seen through metadata documents: with TESSERA_CLIENT_ID_METADATA_DOCUMENTS on,
+ * a client_id that is an https URL is resolved by `documents` (never read from or written to
+ * `store`: no stored client can have such an identifier); everything else goes to `store`.
+ *
+ * A document that cannot be fetched or is refused makes an unknown client, as everywhere a client
+ * is unknown (authorize's page, invalid_client at the token endpoint), and `refused` is told why
+ * (the composition root logs it). Never an error from the store: a client read on the side (the
+ * account page, logout notifications, a token exchange audience) must not fail because some
+ * document is unreachable or the fetch budgets are spent.
+ */
+export function metadataDocumentClients(
+  store: ClientStore,
+  documents: Pick<MetadataDocuments, 'enabled' | 'resolve'>,
+  refused: (clientId: string, err: unknown) => void = () => {},
+): ClientStore {
+  if (!documents.enabled) return store;
+  return {
+    get: (clientId) =>
+      isMetadataDocumentId(clientId)
+        ? documents.resolve(clientId).catch((err: unknown) => {
+            refused(clientId, err);
+            return undefined;
+          })
+        : store.get(clientId),
+    list: () => store.list(),
+    // Never stored, so never written back (a feature that updates self-registered clients must skip these).
+    put: (client) =>
+      isMetadataDocumentId(client.clientId)
+        ? Promise.reject(new Error('a client made from a metadata document is never stored'))
+        : store.put(client),
+    delete: (clientId) => (isMetadataDocumentId(clientId) ? Promise.resolve(false) : store.delete(clientId)),
+    replaceSecretHash: (clientId, from, to) =>
+      isMetadataDocumentId(clientId) ? Promise.resolve(false) : store.replaceSecretHash(clientId, from, to),
+  };
+}
