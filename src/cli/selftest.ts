@@ -109,11 +109,11 @@ export async function selftest(o: SelftestOptions): Promise<Report> {
 
   // ---- Every advertised endpoint answers (an error for an empty request, never a 404 or a 5xx).
   const answers = (p: Probe, expected: number[]) => p.status !== 0 && expected.includes(p.status);
-  const empty = (url: string, json = false) =>
+  const empty = (url: string) =>
     probe(url, {
       method: 'POST',
-      headers: { 'content-type': json ? 'application/json' : 'application/x-www-form-urlencoded' },
-      body: json ? '{}' : '',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: '',
       timeoutMs: t,
     });
   const endpoints: [string, (url: string) => Promise<Probe>, number[]][] = [
@@ -125,7 +125,18 @@ export async function selftest(o: SelftestOptions): Promise<Report> {
     ['revocation_endpoint', (u) => empty(u), [400, 401]],
     ['pushed_authorization_request_endpoint', (u) => empty(u), [400, 401]],
     ['device_authorization_endpoint', (u) => empty(u), [400, 401]],
-    ['registration_endpoint', (u) => empty(u, true), [400, 401, 403]],
+    // A body no registration can come from (redirect_uris must be a list), so nothing is stored.
+    [
+      'registration_endpoint',
+      (u) =>
+        probe(u, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ redirect_uris: 'selftest:not-a-list' }),
+          timeoutMs: t,
+        }),
+      [400, 401, 403],
+    ],
     ['end_session_endpoint', (u) => probe(u, { timeoutMs: t }), [200, 400]],
   ];
   let jwks: Probe | undefined;

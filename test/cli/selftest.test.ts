@@ -5,6 +5,7 @@
  * server that breaks every outside rule, each making its row fail.
  */
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -13,6 +14,8 @@ import { runCli, type CliResult } from '../fixtures/cli.ts';
 import { sqliteTempUrl } from '../fixtures/db.ts';
 import { privateRedisSkip, startPrivateRedis, type PrivateRedis } from '../fixtures/private-redis.ts';
 import { startServer, type RunningServer } from '../fixtures/server.ts';
+import { browserSkip, decide, launchBrowser, screen, signIn } from '../flows/support.ts';
+import { Agent, fetch as undiciFetch } from 'undici';
 
 interface Row {
   id: string;
@@ -23,6 +26,7 @@ interface Row {
 }
 
 const REDIRECT = 'https://app.selftest.test/callback';
+const PASSWORD = 'correct horse battery staple 42';
 
 function parse(res: CliResult): Row[] {
   try {
@@ -64,9 +68,10 @@ describe('tessera selftest', { skip: skipTls }, () => {
             token_endpoint_auth_method: 'none',
             grant_types: ['authorization_code', 'refresh_token'],
             redirect_uris: [REDIRECT],
-            scope: 'openid profile',
+            scope: 'openid profile offline_access',
           },
         ],
+        users: [{ username: 'alice', password: PASSWORD, email: 'alice@example.com' }],
       },
     });
     env = { TESSERA_ISSUER: tessera.issuer, DATABASE_URL: db, NODE_EXTRA_CA_CERTS: pki.caFile };
@@ -184,6 +189,65 @@ describe('tessera selftest', { skip: skipTls }, () => {
     res = await runCli(['selftest', '--redirect-uri', REDIRECT], env);
     assert.equal(res.code, 2);
     assert.match(res.err, /--redirect-uri needs --client-id/);
+  });
+
+  it('passes refresh-rotation with a refresh token from a real sign-in, and fails it for a used one', {
+    skip: browserSkip,
+  }, async () => {
+    const verifier = randomBytes(32).toString('base64url');
+    const challenge = createHash('sha256').update(verifier).digest('base64url');
+    const browser = await launchBrowser();
+    let code: string | null = null;
+    try {
+      const context = await browser.newContext({ ignoreHTTPSErrors: true });
+      const page = await context.newPage();
+      // The redirect URI's host does not exist: the code is read from the browser's request to it.
+      page.on('request', (req) => {
+        if (req.url().startsWith(`${REDIRECT}?`)) code = new URL(req.url()).searchParams.get('code');
+      });
+      const query = new URLSearchParams({
+        client_id: 'spa',
+        redirect_uri: REDIRECT,
+        response_type: 'code',
+        scope: 'openid offline_access',
+        state: 'st',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      });
+      await page.goto(`${tessera.issuer}/authorize?${query}`);
+      await signIn(page, 'alice', PASSWORD);
+      if ((await screen(page, new URL(REDIRECT).origin)) === 'consent') await decide(page, 'Allow');
+    } finally {
+      await browser.close();
+    }
+    assert.ok(code, 'the browser came back with a code');
+    const agent = new Agent({ connect: { ca: pki.ca.certPem } });
+    const res = await undiciFetch(`${tessera.issuer}/token`, {
+      method: 'POST',
+      dispatcher: agent,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: REDIRECT,
+        client_id: 'spa',
+        code_verifier: verifier,
+      }).toString(),
+    });
+    const tokens = (await res.json()) as { refresh_token?: string };
+    await agent.close();
+    assert.ok(tokens.refresh_token, JSON.stringify(tokens));
+
+    let out = await selftest(['--client-id', 'spa', '--refresh-token', tokens.refresh_token]);
+    let rows = parse(out);
+    assert.equal(outcome(rows, 'refresh-rotation'), 'pass', row(rows, 'refresh-rotation').reason);
+    assert.equal(out.code, 0, out.out);
+    // The same refresh token again: already rotated, so refused (and its family revoked).
+    out = await selftest(['--client-id', 'spa', '--refresh-token', tokens.refresh_token]);
+    rows = parse(out);
+    assert.equal(outcome(rows, 'refresh-rotation'), 'fail');
+    assert.match(row(rows, 'refresh-rotation').reason, /refused: HTTP 400 invalid_grant/);
+    assert.equal(out.code, 1);
   });
 
   describe('with Redis', { skip: privateRedisSkip() }, () => {
