@@ -3,6 +3,7 @@
 // the server's configuration, from inside (database and Redis reachability, signing key ages).
 // Nothing is changed: only error paths are probed, and the authorization requests it starts expire.
 import { createHash, randomBytes } from 'node:crypto';
+import { checkServerIdentity, connect, type PeerCertificate } from 'node:tls';
 import { openRedis } from '../adapters/redis/client.ts';
 import type { Config } from '../config/config.ts';
 import type { ClientRecord } from '../ports/clients.ts';
@@ -37,6 +38,38 @@ const ROTATION_SLACK_S = 86_400;
 /** The Set-Cookie lines of a response. */
 const setCookies = (p: Probe): string[] => p.headers.getSetCookie();
 
+/** A certificate this close to its end should have been renewed already. */
+const RENEWAL_DAYS = 5;
+
+/** The issuer's TLS certificate as a client sees it: trusted (chain and name) or why not, and its end. */
+function peerCertificate(url: URL, timeoutMs: number): Promise<{ error?: string; validTo?: number; subject?: string }> {
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const ip = /^[\d.]+$|:/.test(host);
+  return new Promise((resolve) => {
+    const socket = connect({
+      host,
+      port: Number(url.port || 443),
+      ...(ip ? {} : { servername: host }),
+      rejectUnauthorized: false,
+      timeout: timeoutMs,
+    });
+    const done = (v: { error?: string; validTo?: number; subject?: string }) => {
+      socket.destroy();
+      resolve(v);
+    };
+    socket.once('secureConnect', () => {
+      const cert: PeerCertificate = socket.getPeerCertificate();
+      const validTo = cert.valid_to ? Date.parse(cert.valid_to) : undefined;
+      const subject = cert.subject?.CN ? String(cert.subject.CN) : undefined;
+      if (!socket.authorized) return done({ error: String(socket.authorizationError), validTo, subject });
+      const mismatch = checkServerIdentity(host, cert);
+      done({ error: mismatch?.message, validTo, subject });
+    });
+    socket.once('timeout', () => done({ error: 'timeout' }));
+    socket.once('error', (err: NodeJS.ErrnoException) => done({ error: err.code ?? err.message }));
+  });
+}
+
 /** A random PKCE pair (RFC 7636 §4.1). */
 function pkce(): { verifier: string; challenge: string } {
   const verifier = randomBytes(32).toString('base64url');
@@ -57,6 +90,30 @@ export async function selftest(o: SelftestOptions): Promise<Report> {
   else if (isLoopback(issuerUrl) && !production)
     r.skip('https-issuer', 'MUST', tlsSection, `${issuer} is http on loopback (development only)`);
   else r.check('https-issuer', 'MUST', tlsSection, false, `${issuer} is not https`);
+
+  if (https) {
+    const tls = await peerCertificate(issuerUrl, t ?? 10_000);
+    const days = tls.validTo !== undefined ? (tls.validTo - Date.now()) / 86_400_000 : undefined;
+    r.check(
+      'tls-certificate',
+      'MUST',
+      'RFC 9325 §3; RFC 9110 §4.3.4',
+      !tls.error,
+      tls.error
+        ? `the certificate of ${issuerUrl.host} is not trusted: ${tls.error}`
+        : `a trusted certificate for ${issuerUrl.hostname}, valid for ${Math.floor(days ?? 0)} more day(s)`,
+    );
+    if (!tls.error && days !== undefined)
+      r.check(
+        'tls-certificate-renewal',
+        'SHOULD',
+        'RFC 9325 §3',
+        days > RENEWAL_DAYS,
+        days > RENEWAL_DAYS
+          ? `expires in ${Math.floor(days)} days`
+          : `expires in ${Math.max(0, Math.floor(days * 24))} hours: renew it`,
+      );
+  }
 
   // ---- Discovery
   const discoveryUrl = `${issuer}/.well-known/openid-configuration`;
@@ -223,6 +280,45 @@ export async function selftest(o: SelftestOptions): Promise<Report> {
       grants.includes('password')
         ? 'grant_types_supported lists password'
         : `the password grant got ${seen(ropc)} ${oauthError(ropc) ?? ''}`,
+    );
+  }
+  // Every advertised grant type is understood (an error about the request or the client, never
+  // unsupported_grant_type), and an unknown client is refused as RFC 6749 §5.2 says.
+  if (token) {
+    const misfits: string[] = [];
+    for (const g of grants.filter((g) => g !== 'password')) {
+      const p = await tokenCall({ grant_type: g, client_id: 'selftest-unknown-client' });
+      if (p.status === 200 || p.status === 0 || p.status >= 500 || oauthError(p) === 'unsupported_grant_type')
+        misfits.push(`${g}: ${seen(p)} ${oauthError(p) ?? ''}`.trim());
+    }
+    r.check(
+      'grant-types-advertised',
+      'MUST',
+      'RFC 8414 §2 (grant_types_supported); RFC 6749 §5.2',
+      grants.length > 0 && misfits.length === 0,
+      misfits.length
+        ? `an advertised grant type does not behave: ${misfits[0]}`
+        : grants.length
+          ? `${grants.length} advertised grant type(s), each understood`
+          : 'no grant_types_supported advertised',
+    );
+    const basic = await probe(token, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from('selftest-unknown-client:wrong').toString('base64')}`,
+      },
+      body: form({ grant_type: 'client_credentials' }),
+      timeoutMs: t,
+    });
+    const challenged = /^Basic\b/i.test(basic.headers.get('www-authenticate') ?? '');
+    r.check(
+      'client-auth-unknown',
+      'MUST',
+      'RFC 6749 §5.2 (invalid_client)',
+      basic.status === 401 && oauthError(basic) === 'invalid_client' && challenged,
+      `an unknown client with HTTP Basic got ${seen(basic)}${oauthError(basic) ? ` ${oauthError(basic)}` : ''}` +
+        (challenged ? ' with a Basic challenge' : ', no Basic challenge'),
     );
   }
   const responseTypes = list('response_types_supported');

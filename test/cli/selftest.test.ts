@@ -94,6 +94,10 @@ describe('tessera selftest', { skip: skipTls }, () => {
     assert.equal(res.code, 0, res.err);
     for (const id of [
       'https-issuer',
+      'tls-certificate',
+      'tls-certificate-renewal',
+      'grant-types-advertised',
+      'client-auth-unknown',
       'discovery',
       'discovery-rfc8414',
       'endpoint-authorization',
@@ -362,6 +366,8 @@ describe('tessera selftest', { skip: skipTls }, () => {
         'endpoint-token': /HTTP 200, expected 400 or 401/,
         'jwks-keys': /private or symmetric members/,
         'grant-unknown': /HTTP 200/,
+        'grant-types-advertised': /authorization_code: HTTP 200/,
+        'client-auth-unknown': /HTTP 200, no Basic challenge/,
         'no-ropc': /lists password/,
         'no-implicit': /lists token/,
         'pkce-plain-refused': /lists plain/,
@@ -379,7 +385,27 @@ describe('tessera selftest', { skip: skipTls }, () => {
       }
       assert.equal(outcome(rows, 'discovery'), 'pass');
       assert.equal(outcome(rows, 'https-issuer'), 'pass');
+      assert.equal(outcome(rows, 'tls-certificate'), 'pass');
       assert.equal(res.code, 1);
+    });
+
+    it('fails tls-certificate for an expired certificate', async () => {
+      const expired = createHttpsServer({ cert: pki.expired.certPem, key: pki.expired.keyPem }, (_req, res) =>
+        res.writeHead(404).end(),
+      );
+      await new Promise<void>((r) => expired.listen(0, '127.0.0.1', r));
+      try {
+        const url = `https://localhost:${(expired.address() as AddressInfo).port}`;
+        const res = await runCli(['selftest', '--json', '--url', url], { NODE_EXTRA_CA_CERTS: pki.caFile });
+        const rows = parse(res);
+        assert.equal(outcome(rows, 'tls-certificate'), 'fail');
+        assert.match(row(rows, 'tls-certificate').reason, /not trusted: CERT_HAS_EXPIRED|certificate has expired/);
+        assert.equal(outcome(rows, 'discovery'), 'fail');
+        assert.equal(res.code, 1);
+      } finally {
+        expired.closeAllConnections();
+        await new Promise((r) => expired.close(r));
+      }
     });
 
     it('fails discovery when it names another issuer', async () => {
