@@ -17,12 +17,17 @@ export interface Row {
   reason: string;
 }
 
+const MAX_REASON = 400;
+
 /** The rows of one run, in order. */
 export class Report {
   readonly rows: Row[] = [];
 
   add(id: string, level: Level, section: string, outcome: Outcome, reason: string): Row {
-    const row = { id, level, outcome, section, reason: reason.replace(/\s+/g, ' ').trim() };
+    // One line, and short: reasons quote what servers sent.
+    let line = reason.replace(/\s+/g, ' ').trim();
+    if (line.length > MAX_REASON) line = `${line.slice(0, MAX_REASON - 1)}…`;
+    const row = { id, level, outcome, section, reason: line };
     this.rows.push(row);
     return row;
   }

@@ -176,6 +176,9 @@ export async function mcpDoctor(o: DoctorOptions): Promise<Report> {
       ? prm.authorization_servers.filter((s): s is string => typeof s === 'string')
       : [];
   const issuer = o.issuer ? canonicalUrl(o.issuer) : servers.map(canonicalUrl).find((s) => s !== undefined);
+  // Client credentials go only to an issuer the operator named (--issuer or the configuration),
+  // never to one the MCP server's metadata named.
+  const client = o.issuer ? o.client : undefined;
   if (prm) {
     const listed = issuer !== undefined && servers.some((s) => canonicalUrl(s) === issuer);
     r.check(
@@ -302,7 +305,7 @@ export async function mcpDoctor(o: DoctorOptions): Promise<Report> {
       headers: {
         'content-type': 'application/x-www-form-urlencoded',
         authorization: `Basic ${Buffer.from(
-          `${encodeURIComponent(o.client!.id)}:${encodeURIComponent(o.client!.secret)}`,
+          `${encodeURIComponent(client!.id)}:${encodeURIComponent(client!.secret)}`,
         ).toString('base64')}`,
       },
       body: form({ grant_type: 'client_credentials', scope: o.scope, ...fields }),
@@ -317,6 +320,13 @@ export async function mcpDoctor(o: DoctorOptions): Promise<Report> {
   let token = o.token;
   if (o.token) r.skip('token-obtained', 'MUST', resourceSection, 'the token given with --token is used');
   else if (!o.client) r.skip('token-obtained', 'MUST', resourceSection, 'give --token or --client-id/--client-secret');
+  else if (!client)
+    r.skip(
+      'token-obtained',
+      'MUST',
+      resourceSection,
+      'no --issuer: credentials are not sent to an issuer the MCP server named',
+    );
   else if (!tokenEndpoint) r.skip('token-obtained', 'MUST', resourceSection, 'no token_endpoint in the metadata');
   else {
     const p = await clientCredentials({ resource });
@@ -371,8 +381,12 @@ export async function mcpDoctor(o: DoctorOptions): Promise<Report> {
     garbage.status === 401,
     garbage.status === 401 ? 'a malformed token gets 401' : `a malformed token got ${seen(garbage)}, not 401`,
   );
-  if (!o.client || !tokenEndpoint) {
-    const why = o.client ? 'no token_endpoint in the metadata' : 'needs --client-id/--client-secret';
+  if (!client || !tokenEndpoint) {
+    const why = !o.client
+      ? 'needs --client-id/--client-secret'
+      : !client
+        ? 'no --issuer: credentials are not sent to an issuer the MCP server named'
+        : 'no token_endpoint in the metadata';
     r.skip('rs-refuses-other-audience', 'MUST', audienceSection, why);
     r.skip('as-invalid-target', 'MUST', resourceSection.replace('§2', '§2, invalid_target'), why);
   } else {

@@ -444,6 +444,24 @@ describe('tessera mcp doctor', () => {
     assert.equal(res.code, 1);
   });
 
+  it('sends client credentials only to an issuer the operator named, not to one the MCP server names', async () => {
+    reset();
+    // No --issuer and no usable configuration (production without its secrets): the issuer comes
+    // from the MCP server's metadata, which is checked, but gets no credentials.
+    const res = await runCli(
+      ['mcp', 'doctor', '--json', '--resource', mcp.url, ...credentials],
+      { TESSERA_ENV: 'production' },
+      SECRET,
+    );
+    const { rows } = JSON.parse(res.out) as { rows: Row[] };
+    assert.equal(outcome(rows, 'prm-authorization-servers'), 'pass');
+    assert.equal(outcome(rows, 'as-pkce-s256'), 'pass');
+    assert.equal(outcome(rows, 'token-obtained'), 'skip');
+    assert.match(row(rows, 'token-obtained').reason, /not sent to an issuer the MCP server named/);
+    assert.equal(outcome(rows, 'as-invalid-target'), 'skip');
+    assert.equal(res.code, 0);
+  });
+
   it('refuses bad usage with exit code 2', async () => {
     for (const [args, message] of [
       [['--profile', '2025-03-26'], /2025-03-26 is not supported/],
