@@ -52,6 +52,8 @@ import { endSessions } from '../protocol/logout/session-ended.ts';
 import type { Provider } from '../protocol/provider.ts';
 import { configKeks, loadKeyRing } from '../protocol/tokens/keys.ts';
 import { print, printList, readStdinLine, terminalSafe, UsageError, warn, type Command, type Ctx } from './cli.ts';
+import { mcpDoctorCommand } from './mcp-doctor.ts';
+import { selftestCommand } from './selftest.ts';
 
 const str = { type: 'string' } as const;
 const many = { type: 'string', multiple: true } as const;
@@ -919,4 +921,6 @@ export const commands: Record<string, Command> = {
     run: configShow,
   },
   'config docs': { summary: 'Print the Markdown table of every setting.', run: async () => print(settingsMarkdown()) },
+  'mcp doctor': mcpDoctorCommand,
+  selftest: selftestCommand,
 };
