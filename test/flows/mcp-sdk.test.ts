@@ -106,13 +106,20 @@ const sdk2: Sdk = {
 describe('the official MCP SDK clients through Tessera', { skip: browserSkip }, () => {
   let tessera: RunningServer;
   let mcp: McpTestServer;
+  /** An MCP server that declares no scopes at all. */
+  let bare: McpTestServer;
   let cb: CallbackServer;
   let browser: Browser;
   let dir: string;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tessera-mcp-sdk-'));
-    [mcp, cb, browser] = await Promise.all([startMcpServer(), startCallbackServer(), launchBrowser()]);
+    [mcp, bare, cb, browser] = await Promise.all([
+      startMcpServer(),
+      startMcpServer({ scopes: false }),
+      startCallbackServer(),
+      launchBrowser(),
+    ]);
     tessera = await startServer({
       env: { ...MCP_PROFILE, ...DEPLOYMENT },
       bootstrap: {
@@ -124,15 +131,18 @@ describe('the official MCP SDK clients through Tessera', { skip: browserSkip }, 
             display_name: 'E2E MCP server',
             scopes: { [MCP_SCOPE]: 'Use the tools', [MCP_ADMIN_SCOPE]: 'Read the admin reports' },
           },
+          { identifier: bare.url, display_name: 'E2E MCP server without scopes' },
         ],
       },
     });
     mcp.trust(tessera.issuer);
+    bare.trust(tessera.issuer);
   });
   after(async () => {
     await browser?.close();
     await tessera?.stop();
     await mcp?.close();
+    await bare?.close();
     await cb?.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -153,10 +163,10 @@ describe('the official MCP SDK clients through Tessera', { skip: browserSkip }, 
         });
 
       /** The SDK's interactive connect: UnauthorizedError, the browser step, finishAuth, connect again. */
-      async function authorizeAndConnect(p: TestOAuthProvider): Promise<SdkClient> {
-        await assert.rejects(sdk.connect(mcp.url, p), (err) => sdk.isUnauthorized(err));
-        await sdk.finishAuth(mcp.url, p, p.lastCallback());
-        return sdk.connect(mcp.url, p);
+      async function authorizeAndConnect(p: TestOAuthProvider, url = mcp.url): Promise<SdkClient> {
+        await assert.rejects(sdk.connect(url, p), (err) => sdk.isUnauthorized(err));
+        await sdk.finishAuth(url, p, p.lastCallback());
+        return sdk.connect(url, p);
       }
 
       before(async () => {
@@ -267,6 +277,21 @@ describe('the official MCP SDK clients through Tessera', { skip: browserSkip }, 
         } finally {
           await client.close();
         }
+      });
+
+      it('an MCP server that declares no scopes: the SDK sends none, the default scope applies, the call works', async () => {
+        const s = new FileTokenStore(join(dir, `${tag}-bare.json`));
+        const p = newProvider(s, true, `E2E ${tag} (no scopes)`);
+        const client = await authorizeAndConnect(p, bare.url);
+        try {
+          assert.match((await client.callTool('echo', { message: 'bare' })).content[0]?.text ?? '', /^bare/);
+        } finally {
+          await client.close();
+        }
+        const run = p.runs[0]!;
+        assert.equal(run.authorizationUrl.searchParams.get('scope'), null, 'the SDK sent no scope');
+        assert.equal(run.authorizationUrl.searchParams.get('resource'), bare.url);
+        assert.equal(decodeJwt(String(s.read().tokens!.access_token)).aud, bare.url);
       });
 
       /**
