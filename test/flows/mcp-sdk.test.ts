@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { decodeJwt } from 'jose';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { Client as Client1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as Transport1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -131,7 +131,8 @@ describe('the official MCP SDK clients through Tessera', { skip: browserSkip }, 
             display_name: 'E2E MCP server',
             scopes: { [MCP_SCOPE]: 'Use the tools', [MCP_ADMIN_SCOPE]: 'Read the admin reports' },
           },
-          { identifier: bare.url, display_name: 'E2E MCP server without scopes' },
+          // Its tokens are RS256 (the registry's signing_alg); the other server's, ES256 (the default).
+          { identifier: bare.url, display_name: 'E2E MCP server without scopes', signing_alg: 'RS256' },
         ],
       },
     });
@@ -206,6 +207,7 @@ describe('the official MCP SDK clients through Tessera', { skip: browserSkip }, 
         assert.equal(run.callback.searchParams.get('iss'), tessera.issuer);
         // The token is for this MCP server only, for this client, with the scope it asked for.
         const at = decodeJwt(String(stored.tokens?.access_token));
+        assert.equal(decodeProtectedHeader(String(stored.tokens?.access_token)).alg, 'ES256');
         assert.equal(at.aud, mcp.url);
         assert.equal(at.client_id, stored.client?.client_id);
         assert.ok(String(at.scope).split(' ').includes(MCP_SCOPE));
@@ -291,7 +293,9 @@ describe('the official MCP SDK clients through Tessera', { skip: browserSkip }, 
         const run = p.runs[0]!;
         assert.equal(run.authorizationUrl.searchParams.get('scope'), null, 'the SDK sent no scope');
         assert.equal(run.authorizationUrl.searchParams.get('resource'), bare.url);
-        assert.equal(decodeJwt(String(s.read().tokens!.access_token)).aud, bare.url);
+        const token = String(s.read().tokens!.access_token);
+        assert.equal(decodeJwt(token).aud, bare.url);
+        assert.equal(decodeProtectedHeader(token).alg, 'RS256');
       });
 
       /**
