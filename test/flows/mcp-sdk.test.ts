@@ -381,10 +381,13 @@ describe('the official MCP SDK clients through Tessera', { skip: browserSkip }, 
         (t) => stepUp(t, 'stepup', false),
       );
 
-      // TODO(integrator, CIMD): the same flow with a Client ID Metadata Document instead of DCR:
-      // `clientMetadataUrl` on the provider (an https URL served by the CIMD helper's test HTTPS
-      // document server with its own CA, reached through TESSERA_CIMD_ALLOW_LOOPBACK), the SDK then
-      // skips registration when discovery says client_id_metadata_document_supported.
+      // TODO(integrator, CIMD): the same flow with a Client ID Metadata Document instead of DCR. Serve
+      // the document ({ client_id: its URL, client_name, redirect_uris: [cb.url(`/${tag}/callback`)],
+      // grant_types, token_endpoint_auth_method: 'none' }) from the CIMD helper's test HTTPS server with
+      // its own CA (trusted by Tessera, TESSERA_CIMD_ALLOW_LOOPBACK), and pass its URL as
+      // `clientMetadataUrl` to newProvider's TestOAuthProvider: the SDKs then skip registration when
+      // discovery says client_id_metadata_document_supported. Assert that store.read().client.client_id
+      // is that URL, that no request reached /register, and the rest of the first test as is.
     });
   }
 });
