@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -173,10 +173,12 @@ describe('MCP conformance package, authorization server mode', { skip: browserSk
     await browserStep;
     await context.close();
     result.output = output;
-    for (const d of readdirSync(out, { withFileTypes: true })) {
+    for (const d of existsSync(out) ? readdirSync(out, { withFileTypes: true }) : []) {
       const scenario = SCENARIOS.find((s) => d.name.startsWith(`authorization-server-${s}-`));
-      if (d.isDirectory() && scenario)
-        result.checks.set(scenario, JSON.parse(readFileSync(join(out, d.name, 'checks.json'), 'utf8')) as Check[]);
+      const file = join(out, d.name, 'checks.json');
+      // A scenario stopped half-way (the package killed) has its folder but no checks.json.
+      if (d.isDirectory() && scenario && existsSync(file))
+        result.checks.set(scenario, JSON.parse(readFileSync(file, 'utf8')) as Check[]);
     }
     return result;
   }
