@@ -8,7 +8,7 @@ import { OAuthError, invalidRequest } from '../errors.ts';
 import { randomId, randomToken, safeEqual, tokenHash } from '../hash.ts';
 import { header, type OAuthResponse, type Provider, type ProtocolRequest } from '../provider.ts';
 import { responseAlg } from '../tokens/response-algs.ts';
-import { redirectUriProblem } from '../redirect-uri.ts';
+import { nativeRedirectUris, redirectUriProblem } from '../redirect-uri.ts';
 import { supportedScopes } from '../scopes.ts';
 import { rarEnabled } from '../authorization-details.ts';
 import type { DepsOf } from '../provider.ts';
@@ -114,11 +114,16 @@ export function registrationInput(p: Pick<Provider, 'config'>, body: unknown, cl
     return v;
   };
 
-  const applicationType = str('application_type') ?? 'web';
-  if (applicationType !== 'web' && applicationType !== 'native')
+  const named = str('application_type');
+  if (named !== undefined && named !== 'web' && named !== 'native')
     throw metadataError('application_type must be web or native.');
-  // RFC 7591 section 2: redirect URI problems have an error code of their own.
   const redirectUris = list('redirect_uris') ?? [];
+  // None named: web (OpenID Connect Registration 2), or with TESSERA_REGISTRATION_APPLICATION_TYPE
+  // `infer`, native when every redirect URI is a loopback or private-use one (MCP clients run on
+  // the user's machine and listen on a port of the moment: RFC 8252 section 7.3).
+  const applicationType =
+    named ?? (p.config.registrationApplicationType === 'infer' && nativeRedirectUris(redirectUris) ? 'native' : 'web');
+  // RFC 7591 section 2: redirect URI problems have an error code of their own.
   for (const u of redirectUris) {
     const problem = redirectUriProblem(u, applicationType);
     if (problem) throw new OAuthError('invalid_redirect_uri', problem);
