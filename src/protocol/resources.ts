@@ -159,18 +159,32 @@ export async function checkSelfRegisteredRequest(
 ): Promise<void> {
   if (!isSelfRegistered(client)) return;
   checkGrantCeiling(p, client, req.grantType);
-  for (const s of splitScope(req.scope ?? undefined)) {
+  const scopes = splitScope(req.scope ?? undefined);
+  for (const s of scopes) {
     if (!p.config.registrationScopes.includes(s))
       throw new OAuthError('invalid_scope', `Scope ${s} is not allowed for this client.`, {
         detail: 'not in TESSERA_REGISTRATION_SCOPES',
       });
   }
   const resources = splitResources(req.resource);
-  if (resources.length === 0) return;
+  // Step-up: the registered scope is a hint; a scope beyond it must be one the resource offers (a
+  // registry resource, or the default audience when it is registered), so it is refused here
+  // rather than dropped from the token.
+  const beyond = scopes.filter((s) => !client.scopes.includes(s) && !OIDC_SCOPES.has(s));
+  if (resources.length === 0 && beyond.length === 0) return;
   const registry = await resourceRegistry(p);
   for (const r of resources)
     if (!registry.has(r))
       throw invalidTarget('This client may obtain tokens only for the resource servers registered with this server.');
+  const targets = resources.length ? resources : [p.config.defaultAudience];
+  for (const s of beyond)
+    for (const r of targets) {
+      const entry = registry.get(r);
+      if (entry && !entry.scopes.some((x) => x.name === s))
+        throw new OAuthError('invalid_scope', `Scope ${s} is not offered by the resource ${r.slice(0, 200)}.`, {
+          detail: 'not a scope of the resource',
+        });
+    }
 }
 
 export interface AccessTokenPolicy {

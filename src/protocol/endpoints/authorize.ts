@@ -158,7 +158,7 @@ export function checkRequest(
   const sent = splitScope(params.scope);
   const supported = supportedScopes(p.config.extraScopes);
   for (const s of sent) {
-    if (!isScopeToken(s) || !supported.includes(s) || !client.scopes.includes(s))
+    if (!isScopeToken(s) || !supported.includes(s) || !scopeWithinClient(client, s))
       throw new OAuthError('invalid_scope', `Scope ${s} is not allowed for this client.`);
   }
   // RFC 6749 section 3.3: scope left out, a default applies (and the token response names it).
@@ -227,6 +227,17 @@ export function checkRequest(
     ...(requested ? { claims: requested } : {}),
     ...(params.id_token_hint !== undefined ? { idTokenHint: params.id_token_hint } : {}),
   };
+}
+
+/**
+ * Whether the client's own scope allows asking for `s`. An operator-made client's registered scope
+ * is its ceiling. A self-registered client's is a hint, never a ceiling, so that a client told
+ * `insufficient_scope` can ask again for the union (step-up): its ceiling is the operator's,
+ * TESSERA_REGISTRATION_SCOPES and the scopes of the resource asked for (resources.ts
+ * checkSelfRegisteredRequest, which every way in runs).
+ */
+export function scopeWithinClient(client: ClientRecord, s: string): boolean {
+  return client.scopes.includes(s) || isSelfRegistered(client);
 }
 
 /**
