@@ -67,6 +67,7 @@ forEachBackend('SQL stores', (stores, backend) => {
         '0015_consent_resources',
         '0016_signing_algs',
         '0017_resource_servers',
+        '0020_client_first_use',
       ]);
       assert.deepEqual(await migrate(backend.handle.db, usernameKeys), []);
     });

@@ -19,6 +19,8 @@ export interface ClientsTable {
   metadata: string;
   created_at: number;
   updated_at: number;
+  /** When the first token was issued to the client (migration 0020); NULL: never. */
+  first_used_at: number | null;
 }
 
 export interface UsersTable {
