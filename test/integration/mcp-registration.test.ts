@@ -2,12 +2,13 @@
 // PostgreSQL: application_type inferred and honoured (a native client's loopback redirect on
 // another port, through a whole authorization-code flow), step-up (the registered scope is a hint:
 // the union asked for gets a consent for the new scopes only, within the ceiling), and the
-// per-address rate limit of anonymous registration.
+// per-address rate limit of anonymous registration, and unused registrations expiring.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import type { App } from '../../src/app.ts';
 import { saveResourceServer } from '../../src/admin/resources.ts';
+import { sweepUnusedRegistrations } from '../../src/protocol/clients/usage.ts';
 import { authorizeUrl, backends, csrfOf, form, ISSUER, Jar, pkce, testApp } from '../fixtures/app.ts';
 
 const JSON_TYPE = { 'content-type': 'application/json' };
@@ -335,5 +336,126 @@ describe('anonymous registration is rate-limited per source address (default lim
     for (let i = 0; i < 20; i++) assert.equal((await register(app, body, `2001:db8:1:2::${i + 1}`)).statusCode, 201);
     assert.equal((await register(app, body, '2001:db8:1:2::ffff')).statusCode, 429);
     assert.equal((await register(app, body, '2001:db8:1:3::1')).statusCode, 201);
+  });
+});
+
+describe('unused registrations expire (TESSERA_REGISTRATION_UNUSED_TTL)', () => {
+  let app: App;
+  let offset = 0;
+  const clock = () => NOW() + offset;
+  before(async () => {
+    app = await testApp(
+      'sqlite::memory:',
+      { TESSERA_REGISTRATION: 'open', TESSERA_RATE_LIMITING: 'false', TESSERA_REGISTRATION_UNUSED_TTL: '600' },
+      { now: clock },
+    );
+  });
+  after(async () => {
+    await app?.close();
+  });
+
+  const body = {
+    client_name: 'MCP client',
+    redirect_uris: ['http://127.0.0.1:4100/callback'],
+    token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code', 'refresh_token'],
+    scope: 'openid offline_access',
+  };
+
+  /** A whole code flow for a public client; returns the token response. */
+  async function codeFlow(clientId: string): Promise<LightMyRequestResponse> {
+    const { verifier, challenge } = pkce();
+    const jar = new Jar();
+    const params = {
+      client_id: clientId,
+      redirect_uri: 'http://127.0.0.1:4100/callback',
+      response_type: 'code',
+      scope: 'openid offline_access',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    };
+    const step = await authorizeStep(app, jar, params);
+    const location =
+      'consent' in step ? new URL((await decide(app, jar, step)).headers.location as string) : step.location;
+    return form(app, '/token', {
+      grant_type: 'authorization_code',
+      code: location.searchParams.get('code')!,
+      code_verifier: verifier,
+      redirect_uri: params.redirect_uri,
+      client_id: clientId,
+    });
+  }
+
+  it('a client with no token within the TTL is refused, then deleted by the sweep; a used one stays', async () => {
+    const unused = (await register(app, body)).json().client_id as string;
+    const used = (await register(app, body)).json().client_id as string;
+    const first = await codeFlow(used);
+    assert.equal(first.statusCode, 200, first.body);
+    const marked = (await app.stores.clients.get(used))!.firstUsedAt;
+    assert.ok(marked !== undefined && marked >= clock() - 1, 'the first token marked the client');
+    // Later tokens write nothing: the mark stays the first one.
+    offset += 5;
+    const refreshed = await form(app, '/token', {
+      grant_type: 'refresh_token',
+      refresh_token: first.json().refresh_token,
+      client_id: used,
+    });
+    assert.equal(refreshed.statusCode, 200, refreshed.body);
+    assert.equal((await app.stores.clients.get(used))!.firstUsedAt, marked);
+    assert.equal((await app.stores.clients.get(unused))!.firstUsedAt, undefined);
+    assert.equal(await sweepUnusedRegistrations(app.provider), 0, 'nothing is due yet');
+
+    offset += 600;
+    // Expired but not swept yet: refused at /authorize and at the token endpoint.
+    const page = await app.server.inject({
+      url: authorizeUrl({
+        client_id: unused,
+        redirect_uri: 'http://127.0.0.1:4100/callback',
+        response_type: 'code',
+        scope: 'openid',
+        code_challenge: pkce().challenge,
+        code_challenge_method: 'S256',
+      }),
+    });
+    assert.equal(page.statusCode, 400);
+    assert.match(page.body, /Unknown application/);
+    const token = await form(app, '/token', {
+      grant_type: 'refresh_token',
+      refresh_token: 'whatever',
+      client_id: unused,
+    });
+    assert.equal(token.statusCode, 401);
+    assert.equal(token.json().error, 'invalid_client');
+
+    assert.equal(await sweepUnusedRegistrations(app.provider), 1);
+    assert.equal(await app.stores.clients.get(unused), undefined);
+    // The used client, and the operator-made clients that never had a token, stay.
+    assert.ok(await app.stores.clients.get(used));
+    assert.ok(await app.stores.clients.get('spa'));
+    assert.equal((await codeFlow(used)).statusCode, 200);
+    await app.audit.flush();
+    const deleted = await app.stores.audit.query({ type: 'client_deleted' });
+    assert.deepEqual(
+      deleted.map((e) => e.clientId),
+      [unused],
+    );
+  });
+
+  it('an RFC 7592 update restarts the time', async () => {
+    const reg = (await register(app, body)).json() as { client_id: string; registration_access_token: string };
+    offset += 500;
+    const update = await app.server.inject({
+      method: 'PUT',
+      url: `/register/${reg.client_id}`,
+      payload: JSON.stringify({ ...body, client_id: reg.client_id }),
+      headers: { ...JSON_TYPE, authorization: `Bearer ${reg.registration_access_token}` },
+    });
+    assert.equal(update.statusCode, 200, update.body);
+    offset += 500;
+    assert.equal(await sweepUnusedRegistrations(app.provider), 0);
+    assert.equal((await codeFlow(reg.client_id)).statusCode, 200);
+    offset += 1000;
+    assert.equal(await sweepUnusedRegistrations(app.provider), 0);
+    assert.ok(await app.stores.clients.get(reg.client_id));
   });
 });

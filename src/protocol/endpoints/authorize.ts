@@ -32,6 +32,7 @@ import { featureEnabled } from '../../config/features.ts';
 import { readAuthorizationDetails } from '../authorization-details.ts';
 import { isFapiClient } from '../fapi.ts';
 import { pkceOptional } from '../pkce.ts';
+import { unusedRegistrationExpired } from '../clients/usage.ts';
 import type { DepsOf, StoreDeps } from '../provider.ts';
 
 /** What checkRequest uses of the Provider: settings, and the keys a JARM response would be signed with. */
@@ -88,11 +89,12 @@ export function resolveRedirectUri(client: ClientRecord, params: Params): string
 
 /** Steps that must pass before anything may be sent to the redirect_uri; failures show a page. */
 async function loadClientAndRedirect(
-  p: StoreDeps<'clients'>,
+  p: StoreDeps<'clients'> & DepsOf<typeof unusedRegistrationExpired>,
   params: Params,
 ): Promise<{ client: ClientRecord; redirectUri: string } | OAuthResponse> {
   const client = params.client_id ? await p.stores.clients.get(params.client_id) : undefined;
-  if (!client || client.disabled)
+  // A registration left unused past TESSERA_REGISTRATION_UNUSED_TTL is gone (clients/usage.ts).
+  if (!client || client.disabled || unusedRegistrationExpired(p, client))
     return page(
       'Unknown application',
       'The application that sent you here is not registered with this server, so you cannot sign in to it from here.',
