@@ -387,7 +387,8 @@ describe('unused registrations expire (TESSERA_REGISTRATION_UNUSED_TTL)', () => 
   }
 
   it('a client with no token within the TTL is refused, then deleted by the sweep; a used one stays', async () => {
-    const unused = (await register(app, body)).json().client_id as string;
+    const unusedReg = (await register(app, body)).json() as { client_id: string; registration_access_token: string };
+    const unused = unusedReg.client_id;
     const used = (await register(app, body)).json().client_id as string;
     const first = await codeFlow(used);
     assert.equal(first.statusCode, 200, first.body);
@@ -426,6 +427,16 @@ describe('unused registrations expire (TESSERA_REGISTRATION_UNUSED_TTL)', () => 
     });
     assert.equal(token.statusCode, 401);
     assert.equal(token.json().error, 'invalid_client');
+    // Nor can its registrant read it or bring it back with an update (RFC 7592).
+    for (const method of ['GET', 'PUT'] as const) {
+      const manage = await app.server.inject({
+        method,
+        url: `/register/${unused}`,
+        ...(method === 'PUT' ? { payload: JSON.stringify({ ...body, client_id: unused }) } : {}),
+        headers: { ...JSON_TYPE, authorization: `Bearer ${unusedReg.registration_access_token}` },
+      });
+      assert.equal(manage.statusCode, 401, method);
+    }
 
     assert.equal(await sweepUnusedRegistrations(app.provider), 1);
     assert.equal(await app.stores.clients.get(unused), undefined);

@@ -12,6 +12,7 @@ import { nativeRedirectUris, redirectUriProblem } from '../redirect-uri.ts';
 import { supportedScopes } from '../scopes.ts';
 import { rarEnabled } from '../authorization-details.ts';
 import type { DepsOf } from '../provider.ts';
+import { unusedRegistrationExpired } from '../clients/usage.ts';
 
 // Dynamic client registration (RFC 7591) at POST /register, and its management (RFC 7592) at
 // GET/PUT/DELETE /register/{client_id} with the registration access token issued with the client.
@@ -347,7 +348,7 @@ export async function register(p: RegisterDeps, req: ProtocolRequest): Promise<O
 
 /** The dynamically registered client the registration access token belongs to; 401 otherwise (RFC 7592 section 3). */
 async function authorizeManagement(
-  p: Pick<Provider, 'events'> & { readonly stores: Pick<Stores, 'clients'> },
+  p: Pick<Provider, 'events'> & { readonly stores: Pick<Stores, 'clients'> } & DepsOf<typeof unusedRegistrationExpired>,
   req: ProtocolRequest,
   clientId: string,
 ): Promise<ClientRecord> {
@@ -358,6 +359,8 @@ async function authorizeManagement(
   // The hash is compared even for an unknown client, so timing tells nothing of which ids exist.
   const ok = safeEqual(tokenHash(presented), stored ?? tokenHash(randomToken(32)));
   if (!client || stored === undefined || !ok) throw tokenRefused(p, req, 'wrong registration access token', clientId);
+  // Left unused past TESSERA_REGISTRATION_UNUSED_TTL, it is gone, and an update cannot bring it back.
+  if (unusedRegistrationExpired(p, client)) throw tokenRefused(p, req, 'registration expired unused', clientId);
   return client;
 }
 

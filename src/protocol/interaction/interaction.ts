@@ -118,8 +118,9 @@ export const formActions = (areq: AuthorizationRequest) => (areq.device ? [] : [
  * The scopes the consent page asks for. Step-up: a client that asks again for the union of what it
  * has and what a resource told it it lacks (`insufficient_scope`) gets a consent for the new scopes
  * only, those a remembered consent of this user does not cover yet at every resource of the
- * request; the consent given covers the union afterwards. All of them with prompt=consent, or when
- * each is covered already (the consent is then for something else: claims, authorization details).
+ * request; the consent given covers the union afterwards. All of them with prompt=consent, for a
+ * device, or when each is covered already (the consent is then for something else: claims,
+ * authorization details).
  */
 export async function scopesToAsk(
   p: StoreDeps<'consents'>,
@@ -128,7 +129,9 @@ export async function scopesToAsk(
   areq: AuthorizationRequest,
 ): Promise<string[]> {
   const scopes = splitScope(areq.scope);
-  if (areq.prompt.includes('consent')) return scopes;
+  // A device approval shows all it gives the device (RFC 8628 section 5.4: the user may not be
+  // the one holding it).
+  if (areq.prompt.includes('consent') || areq.device) return scopes;
   const consent = await p.stores.consents.get(userId, clientId);
   if (!consent) return scopes;
   const resources = splitResources(areq.resource);
