@@ -6,7 +6,12 @@
 // endpoint's hot path pays one check of the record it has already read).
 import type { ClientRecord } from '../../ports/clients.ts';
 import type { Provider, StoreDeps } from '../provider.ts';
-import { isSelfRegistered } from '../resources.ts';
+
+/**
+ * A client stored by dynamic registration (RFC 7591). Not resources.ts isSelfRegistered, which may
+ * cover clients that are not stored (Client ID Metadata Documents): only stored clients are marked.
+ */
+const registered = (client: Pick<ClientRecord, 'metadata'>) => client.metadata.registration !== undefined;
 
 /** Most clients one sweep deletes per batch, and batches per sweep. */
 const SWEEP_BATCH = 500;
@@ -18,7 +23,7 @@ export function unusedRegistrationExpired(
   client: Pick<ClientRecord, 'firstUsedAt' | 'updatedAt' | 'metadata'>,
 ): boolean {
   const ttl = p.config.registrationUnusedTtl;
-  return ttl > 0 && client.firstUsedAt === undefined && isSelfRegistered(client) && client.updatedAt + ttl <= p.now();
+  return ttl > 0 && client.firstUsedAt === undefined && registered(client) && client.updatedAt + ttl <= p.now();
 }
 
 /**
@@ -30,7 +35,7 @@ export function markFirstUse(
   p: Pick<Provider, 'now' | 'log'> & StoreDeps<'clients'>,
   client: Pick<ClientRecord, 'clientId' | 'firstUsedAt' | 'metadata'>,
 ): Promise<void> | undefined {
-  if (client.firstUsedAt !== undefined || !isSelfRegistered(client)) return undefined;
+  if (client.firstUsedAt !== undefined || !registered(client)) return undefined;
   return p.stores.clients.markUsed(client.clientId, p.now()).then(
     () => undefined,
     (err: unknown) => p.log.warn({ err: String(err), client_id: client.clientId }, 'first use of client not recorded'),
