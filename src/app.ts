@@ -15,6 +15,7 @@ import { migrate } from './adapters/sql/migrations/index.ts';
 import { createSqlStores } from './adapters/sql/stores.ts';
 import { usernameKeys } from './accounts/usernames.ts';
 import { cachedClients } from './adapters/cache/cached-clients.ts';
+import { sweepUnusedRegistrations } from './protocol/clients/usage.ts';
 import { memoryRateLimits } from './adapters/memory/rate-limits.ts';
 import { openRedis, type RedisConnection } from './adapters/redis/client.ts';
 import { redisRateLimits, withFallback } from './adapters/redis/rate-limits.ts';
@@ -456,12 +457,14 @@ export async function buildApp(
     // metadata documents on, the request's address for their per-source fetch budget.
     requestScope: requestScope(redis, outbound.metadataDocuments.enabled),
   });
-  // Periodic cleanup of expired rows, and of audit records past their retention.
+  // Periodic cleanup of expired rows, of unused registrations, and of audit records past their retention.
   const cleanup = setInterval(() => {
     stores.cleanup(now()).then(
       (n) => n && log.info({ removed: n }, 'expired rows removed'),
       (err) => log.warn({ err: String(err) }, 'cleanup failed'),
     );
+    // TESSERA_REGISTRATION_UNUSED_TTL: dynamically registered clients that never got a token.
+    sweepUnusedRegistrations(provider).catch((err) => log.warn({ err: String(err) }, 'unused clients sweep failed'));
     stores.audit.deleteBefore(Date.now() - config.auditRetentionDays * 86_400_000).then(
       (n) => n && log.info({ removed: n }, 'audit records past retention removed'),
       (err) => log.warn({ err: String(err) }, 'audit retention failed'),

@@ -489,7 +489,7 @@ export const settings: readonly Setting[] = [
     type: 'bool',
     default: false,
     description:
-      'Answer CORS requests from any origin, without credentials, at the token, registration and revocation endpoints (discovery and JWKS always do): for browser-based clients whose origin is not known in advance.',
+      'Answer CORS requests from any origin (`Access-Control-Allow-Origin: *`, never with credentials) at the token, registration and revocation endpoints, preflights included (discovery and JWKS always do; /authorize never): for browser-based clients whose origin is not known in advance. Off: token and revocation answer TESSERA_CORS_ORIGINS and the origins of registered redirect URIs, registration TESSERA_CORS_ORIGINS only.',
   },
   {
     env: 'TESSERA_REGISTRATION_UNUSED_TTL',
@@ -498,7 +498,7 @@ export const settings: readonly Setting[] = [
     default: 0,
     min: 0,
     description:
-      'Seconds a dynamically registered client may stay unused (no token issued to it) before it is deleted. 0: never.',
+      'Seconds a dynamically registered client may stay unused (no token issued to it) after its registration or its last change (an RFC 7592 update, an approval): then it is refused, and deleted by the periodic cleanup (every 10 minutes). Operator-made clients, and clients that existed before this was recorded, never expire. 0: never.',
   },
   {
     env: 'TESSERA_REGISTRATION_APPLICATION_TYPE',
@@ -507,7 +507,7 @@ export const settings: readonly Setting[] = [
     values: ['web', 'infer'],
     default: 'web',
     description:
-      'application_type of a registration that names none: `web` (OpenID Connect Registration 2), or `infer`: native when every redirect URI is a loopback http URI or a private-use scheme.',
+      'application_type of a registration that names none: `web` (OpenID Connect Registration 2), or `infer`: native when every redirect URI is a loopback http URI or a private-use scheme, web otherwise. A native client may use any port on its loopback redirect URIs (RFC 8252 section 7.3) and private-use schemes.',
   },
   {
     env: 'TESSERA_RESOURCE_REGISTRY_ONLY',

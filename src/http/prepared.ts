@@ -16,6 +16,14 @@ import { API_CSP } from './headers.ts';
 import type { LaneHandler } from './node-server.ts';
 import type { ServerContext } from './pipeline.ts';
 
+/** The answer to a CORS preflight of a public document. */
+const PUBLIC_PREFLIGHT = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'GET, HEAD',
+  'access-control-allow-headers': '*',
+  'access-control-max-age': '600',
+};
+
 /** Prepared bytes of a document that only changes with the keys. */
 interface Prepared {
   ring: KeyRing;
@@ -101,6 +109,13 @@ function servePrepared(
     if (count) metrics.request(route, 'GET', status, (performance.now() - started) / 1000);
   };
   lanes.set(route, (req, res) => respond(req, res, true));
+  // CORS preflights: a public document, read without credentials, with whatever request fields a
+  // client adds (MCP clients send MCP-Protocol-Version).
+  app.route({
+    method: 'OPTIONS',
+    url: route,
+    handler: (_req: FastifyRequest, reply: FastifyReply) => reply.code(204).headers(PUBLIC_PREFLIGHT).send(),
+  });
   app.route({
     method: ['GET', 'HEAD'],
     url: route,

@@ -16,6 +16,7 @@ import { showSignup, submitSignup } from '../protocol/interaction/signup.ts';
 import { selectAccount, showInteraction, submitConsent, submitLogin } from '../protocol/interaction/interaction.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../protocol/provider.ts';
 import type { RateLimitPolicy } from '../config/rate-limits.ts';
+import type { CorsMode } from './cors.ts';
 
 /** How a route's errors are shown: OAuth JSON, Bearer challenges, or an HTML page. */
 export type Kind = 'json' | 'bearer' | 'page';
@@ -29,8 +30,10 @@ export interface RouteSpec {
   methods: Method[];
   kind: Kind;
   handler: Handler;
-  /** Browser clients may call it cross-origin. */
-  cors?: 'clients' | 'any';
+  /** Browser clients may call it cross-origin, from the origins of this mode (cors.ts). */
+  cors?: CorsMode;
+  /** With TESSERA_CORS_ANY_ORIGIN on, any origin may call it (`*`, never with credentials). */
+  corsAnyOrigin?: true;
   /** POST bodies must be forms. */
   form: boolean;
   /** POST and PUT bodies must be JSON (application/json), parsed into ProtocolRequest.json. */
@@ -54,7 +57,16 @@ export const routes: readonly RouteSpec[] = [
     form: true,
     rateLimit: 'authorization',
   },
-  { path: '/token', methods: ['POST'], kind: 'json', handler: token, cors: 'clients', form: true, rateLimit: 'token' },
+  {
+    path: '/token',
+    methods: ['POST'],
+    kind: 'json',
+    handler: token,
+    cors: 'clients',
+    corsAnyOrigin: true,
+    form: true,
+    rateLimit: 'token',
+  },
   // RFC 9126: a back-channel call from the client's server; no CORS.
   { path: '/par', methods: ['POST'], kind: 'json', handler: par, form: true, rateLimit: 'par' },
   { path: '/userinfo', methods: ['GET', 'POST'], kind: 'bearer', handler: userinfo, cors: 'clients', form: false },
@@ -72,6 +84,7 @@ export const routes: readonly RouteSpec[] = [
     kind: 'json',
     handler: revoke,
     cors: 'clients',
+    corsAnyOrigin: true,
     form: true,
     rateLimit: 'revocation',
   },
@@ -116,12 +129,16 @@ export const routes: readonly RouteSpec[] = [
     form: true,
     rateLimit: 'device',
   },
-  // RFC 7591/7592: JSON bodies; back-channel calls from client software, so no CORS (docs/security.md).
+  // RFC 7591/7592: JSON bodies. A client that registers has no redirect URI on record yet, so only
+  // the configured origins (TESSERA_CORS_ORIGINS) get CORS, or any origin with TESSERA_CORS_ANY_ORIGIN
+  // (browser-based MCP clients register themselves): cors.ts.
   {
     path: '/register',
     methods: ['POST'],
     kind: 'json',
     handler: register,
+    cors: 'configured',
+    corsAnyOrigin: true,
     form: false,
     json: true,
     rateLimit: 'registration',
@@ -132,6 +149,8 @@ export const routes: readonly RouteSpec[] = [
     methods: ['GET', 'PUT', 'DELETE'],
     kind: 'json',
     handler: manageRegistration,
+    cors: 'configured',
+    corsAnyOrigin: true,
     form: false,
     json: true,
     rateLimit: 'registration',

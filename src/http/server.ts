@@ -14,7 +14,7 @@ import type { RateLimitTable } from '../config/rate-limits.ts';
 import type { RateLimitStore } from '../ports/rate-limits.ts';
 import { registerAdminRoutes } from './admin.ts';
 import { certificateReader } from './client-certificate.ts';
-import { corsHeaders, type CorsPolicy } from './cors.ts';
+import { corsHeaders, corsModeFor, type CorsPolicy } from './cors.ts';
 import { formLane, takesFormLane } from './form-lane.ts';
 import { securityHeadersFor } from './headers.ts';
 import {
@@ -30,7 +30,7 @@ import { mountPreparedDocuments } from './prepared.ts';
 import { RATE_LIMIT_STATE, createRateLimiter } from './rate-limit.ts';
 import { sendError, sendFailure } from './reply.ts';
 import { clientIpReader } from './request.ts';
-import { routes, type Kind } from './routes.ts';
+import { routes, type Kind, type RouteSpec } from './routes.ts';
 
 type Logger = FastifyBaseLogger;
 
@@ -146,8 +146,11 @@ function mountRoutes(
   basePath: string,
   formLanes: Map<string, LaneHandler>,
 ): void {
-  for (const spec of routes) {
-    if (spec.enabled && !spec.enabled(ctx.p.config)) continue;
+  for (const route of routes) {
+    if (route.enabled && !route.enabled(ctx.p.config)) continue;
+    // The CORS mode under this configuration (TESSERA_CORS_ANY_ORIGIN), for both lanes.
+    const cors = corsModeFor(route, ctx.p.config);
+    const spec: RouteSpec = cors === route.cors ? route : { ...route, cors };
     const url = basePath + spec.path;
     // Rules that need no body are counted before the body is read.
     const onRequest = ctx.limiter && spec.rateLimit ? { onRequest: headerStage(ctx, spec) } : {};
@@ -165,6 +168,7 @@ function mountRoutes(
     }
     if (takesFormLane(spec)) formLanes.set(url, formLane(ctx, spec, url));
     const allowed = [...spec.methods, 'OPTIONS'].join(', ');
+    const preflightMethods = spec.methods.join(', ');
     const notAllowed = JSON.stringify({ error: 'invalid_request', error_description: 'Method not allowed.' });
     app.route({
       method: ALL_METHODS.filter((m) => !(spec.methods as string[]).includes(m)),
@@ -178,8 +182,8 @@ function mountRoutes(
       method: 'OPTIONS',
       url,
       handler: async (req, reply) => {
-        const cors = spec.cors ? await corsHeaders(ctx.cors, spec.cors, req.headers.origin, true) : {};
-        return reply.code(204).headers(cors).send();
+        const headers = cors ? await corsHeaders(ctx.cors, cors, req.headers.origin, true, preflightMethods) : {};
+        return reply.code(204).headers(headers).send();
       },
     });
   }

@@ -37,6 +37,11 @@ export interface ClientRecord {
   metadata: ClientMetadata;
   createdAt: number;
   updatedAt: number;
+  /**
+   * When the first token was issued to the client (ClientStore.markUsed); absent: never. Kept by
+   * `put`, whatever the record put says. Clients stored before it was recorded count as used.
+   */
+  firstUsedAt?: number;
 }
 
 /**
@@ -191,9 +196,20 @@ export interface TrustedIssuer {
 export interface ClientStore {
   get(clientId: string): Promise<ClientRecord | undefined>;
   list(): Promise<ClientRecord[]>;
-  /** Creates the client or replaces it whole. */
+  /** Creates the client or replaces it whole, but for its first use (firstUsedAt), which stays as stored. */
   put(client: ClientRecord): Promise<void>;
   delete(clientId: string): Promise<boolean>;
+  /**
+   * Records the first token issued to the client: sets firstUsedAt to `at` unless it is set already
+   * (one conditional update); true when this call set it.
+   */
+  markUsed(clientId: string, at: number): Promise<boolean>;
+  /**
+   * Deletes, as `delete` does, at most `limit` dynamically registered clients (metadata.registration)
+   * never used (no firstUsedAt) and unchanged since `changedBefore` (updatedAt at or before it),
+   * oldest first; returns their ids. A client marked used meanwhile is kept.
+   */
+  deleteUnusedRegistrations(changedBefore: number, limit: number): Promise<string[]>;
   /**
    * Replaces the client's secret hash `from` with `to`, and nothing else of the record (one
    * conditional update); false when the stored hash is no longer `from`.

@@ -172,9 +172,11 @@ export async function checkSelfRegisteredRequest(
   client: ClientRecord,
   req: { grantType: string; scope?: string | null; resource?: string | null },
 ): Promise<void> {
-  if (isSelfRegistered(client)) {
+  const self = isSelfRegistered(client);
+  const scopes = splitScope(req.scope ?? undefined);
+  if (self) {
     checkGrantCeiling(p, client, req.grantType);
-    for (const s of splitScope(req.scope ?? undefined)) {
+    for (const s of scopes) {
       if (!p.config.registrationScopes.includes(s))
         throw new OAuthError('invalid_scope', `Scope ${s} is not allowed for this client.`, {
           detail: 'not in TESSERA_REGISTRATION_SCOPES',
@@ -182,7 +184,11 @@ export async function checkSelfRegisteredRequest(
     }
   }
   const resources = splitResources(req.resource);
-  if (resources.length === 0) return;
+  // Step-up: a self-registered client's registered scope is a hint; a scope beyond it must be one the
+  // resource offers (a registry resource, or the default audience when it is registered), so it is
+  // refused here rather than dropped from the token.
+  const beyond = self ? scopes.filter((s) => !client.scopes.includes(s) && !OIDC_SCOPES.has(s)) : [];
+  if (resources.length === 0 && beyond.length === 0) return;
   const registry = await currentRegistry(p);
   const only = registryOnly(p, client);
   for (const r of resources) {
@@ -199,6 +205,15 @@ export async function checkSelfRegisteredRequest(
         p.config.resourceRegistryOnly ? 'TESSERA_RESOURCE_REGISTRY_ONLY' : 'self-registered client',
       );
   }
+  const targets = resources.length ? resources : [p.config.defaultAudience];
+  for (const s of beyond)
+    for (const r of targets) {
+      const entry = registry.get(r);
+      if (entry && !entry.scopes.some((x) => x.name === s))
+        throw new OAuthError('invalid_scope', `Scope ${s} is not offered by the resource ${r.slice(0, 200)}.`, {
+          detail: 'not a scope of the resource',
+        });
+    }
 }
 
 export interface AccessTokenPolicy {

@@ -67,7 +67,8 @@ forEachBackend('SQL stores', (stores, backend) => {
         '0015_consent_resources',
         '0016_signing_algs',
         '0017_resource_servers',
-        '0019_refresh_grace',
+        '0018_refresh_grace',
+        '0019_client_first_use',
       ]);
       assert.deepEqual(await migrate(backend.handle.db, usernameKeys), []);
     });

@@ -392,3 +392,58 @@ describe('form lane: the same answers as the Fastify routes', () => {
     }
   });
 });
+
+describe('form lane: TESSERA_CORS_ANY_ORIGIN gives the same CORS fields as the Fastify routes', () => {
+  let app: App;
+  let port: number;
+  before(async () => {
+    app = await testApp('sqlite::memory:', {
+      TESSERA_CORS_ANY_ORIGIN: 'true',
+      TESSERA_RATE_LIMITS: 'token.client=6/60s',
+    });
+    await app.server.listen({ port: 0, host: '127.0.0.1' });
+    port = (app.server.server.address() as { port: number }).port;
+  });
+  after(async () => {
+    await app?.close();
+  });
+
+  async function both(r: Req): Promise<Answer> {
+    const expected = await viaInject(app, r);
+    const actual = await viaHttp(port, r);
+    assert.deepEqual(actual, expected, `${r.url} ${r.body}`);
+    return actual;
+  }
+
+  it('token and revocation, answered, refused and rate limited: `*`, never credentials', async () => {
+    const origin = { origin: 'https://any-browser-client.example' };
+    const answers = [
+      await both({
+        url: '/token',
+        body: 'grant_type=client_credentials',
+        headers: { ...origin, authorization: basic('svc') },
+      }),
+      await both({ url: '/token', body: 'grant_type=refresh_token&refresh_token=x&client_id=spa', headers: origin }),
+      await both({ url: '/revoke', body: 'token=forged', headers: { ...origin, authorization: basic('rs') } }),
+    ];
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [200, 400, 200],
+    );
+    let limited: Answer | undefined;
+    for (let i = 0; i < 6 && !limited; i++) {
+      const a = await both({
+        url: '/token',
+        body: 'grant_type=client_credentials',
+        headers: { ...origin, authorization: basic('svc') },
+      });
+      if (a.status === 429) limited = a;
+    }
+    assert.ok(limited, 'the client limit was reached');
+    for (const a of [...answers, limited]) {
+      assert.equal(a.headers['access-control-allow-origin'], '*');
+      assert.equal(a.headers['access-control-allow-credentials'], undefined);
+      assert.match(a.headers['access-control-expose-headers']!, /WWW-Authenticate, DPoP-Nonce/);
+    }
+  });
+});

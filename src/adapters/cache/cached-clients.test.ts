@@ -29,6 +29,17 @@ function countingStore(): ClientStore & { reads: number; data: Map<string, Clien
       data.set(id, { ...c, secretHash: to });
       return true;
     },
+    async markUsed(id: string, at: number) {
+      const c = data.get(id);
+      if (!c || c.firstUsedAt !== undefined) return false;
+      data.set(id, { ...c, firstUsedAt: at });
+      return true;
+    },
+    async deleteUnusedRegistrations() {
+      const gone = [...data.values()].filter((c) => c.firstUsedAt === undefined).map((c) => c.clientId);
+      for (const id of gone) data.delete(id);
+      return gone;
+    },
   };
   return s;
 }
@@ -68,4 +79,19 @@ it('is bounded', async () => {
   const before = inner.reads;
   await c.get('c0');
   assert.equal(inner.reads, before + 1);
+});
+
+it('a first use marked through the cache shows in the cached record; a swept client leaves the cache', async () => {
+  const inner = countingStore();
+  inner.data.set('a', record('a'));
+  inner.data.set('b', record('b'));
+  const c = cachedClients(inner, 1000, () => 0);
+  assert.equal((await c.get('a'))?.firstUsedAt, undefined);
+  assert.equal(await c.markUsed('a', 42), true);
+  assert.equal((await c.get('a'))?.firstUsedAt, 42);
+  assert.equal(await c.markUsed('a', 43), false);
+  assert.equal(inner.reads, 1);
+  await c.get('b');
+  assert.deepEqual(await c.deleteUnusedRegistrations(100, 10), ['b']);
+  assert.equal(await c.get('b'), undefined);
 });

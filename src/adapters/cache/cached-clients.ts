@@ -45,5 +45,18 @@ export function cachedClients(
       cache.delete(clientId);
       return deleted;
     },
+    async markUsed(clientId, at) {
+      const marked = await store.markUsed(clientId, at);
+      // The cached record says so too, so this instance does not mark it again within the TTL.
+      const hit = cache.get(clientId);
+      if (hit && hit.client.firstUsedAt === undefined)
+        cache.set(clientId, { client: { ...hit.client, firstUsedAt: at }, until: hit.until });
+      return marked;
+    },
+    async deleteUnusedRegistrations(changedBefore, limit) {
+      const deleted = await store.deleteUnusedRegistrations(changedBefore, limit);
+      for (const id of deleted) cache.delete(id);
+      return deleted;
+    },
   };
 }

@@ -1,5 +1,6 @@
 import type { ClientRecord, ClientStore } from '../../ports/clients.ts';
-import type { ClientsTable } from './schema.ts';
+import type { Transaction } from 'kysely';
+import type { ClientsTable, Schema } from './schema.ts';
 import { bool, count, json, revokeGrant, type Row, type SqlContext } from './statements.ts';
 
 const clientRow = (c: ClientRecord): ClientsTable => ({
@@ -18,6 +19,7 @@ const clientRow = (c: ClientRecord): ClientsTable => ({
   metadata: json(c.metadata),
   created_at: c.createdAt,
   updated_at: c.updatedAt,
+  first_used_at: c.firstUsedAt ?? null,
 });
 const toClient = (r: Row<ClientsTable>): ClientRecord => ({
   clientId: r.client_id,
@@ -35,6 +37,7 @@ const toClient = (r: Row<ClientsTable>): ClientRecord => ({
   metadata: JSON.parse(r.metadata),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
+  ...(r.first_used_at !== null ? { firstUsedAt: r.first_used_at } : {}),
 });
 
 export function createSqlClientStore({ db, tx, lookup }: SqlContext): ClientStore {
@@ -49,7 +52,8 @@ export function createSqlClientStore({ db, tx, lookup }: SqlContext): ClientStor
     },
     async put(client) {
       const row = clientRow(client);
-      const { client_id: _, ...rest } = row;
+      // The first use is markUsed's: a record read before it was marked does not clear it.
+      const { client_id: _, first_used_at: __, ...rest } = row;
       await db
         .insertInto('clients')
         .values(row)
@@ -69,19 +73,63 @@ export function createSqlClientStore({ db, tx, lookup }: SqlContext): ClientStor
       );
     },
     /** Deleting a client also revokes everything it was granted and forgets its consents. */
-    delete: (clientId) =>
-      tx(async (t) => {
-        const grants = await t
-          .selectFrom('grants')
-          .select('id')
-          .where('client_id', '=', clientId)
-          .where('revoked_at', 'is', null)
-          .orderBy('id')
-          .execute();
-        const now = Math.floor(Date.now() / 1000);
-        for (const { id } of grants) await revokeGrant(t, id, now);
-        await t.deleteFrom('consents').where('client_id', '=', clientId).execute();
-        return count(await t.deleteFrom('clients').where('client_id', '=', clientId).executeTakeFirst()) > 0;
-      }),
+    delete: (clientId) => tx((t) => deleteClient(t, clientId)),
+    async markUsed(clientId, at) {
+      return (
+        count(
+          await db
+            .updateTable('clients')
+            .set({ first_used_at: at })
+            .where('client_id', '=', clientId)
+            .where('first_used_at', 'is', null)
+            .executeTakeFirst(),
+        ) > 0
+      );
+    },
+    async deleteUnusedRegistrations(changedBefore, limit) {
+      // The partial index of migration 0019 holds exactly the unused clients; of those, the ones whose
+      // metadata has the registration member (JSON text, checked again below once parsed).
+      const rows = await db
+        .selectFrom('clients')
+        .select(['client_id', 'metadata'])
+        .where('first_used_at', 'is', null)
+        .where('updated_at', '<=', changedBefore)
+        .where('metadata', 'like', '%"registration":{%')
+        .orderBy('updated_at')
+        .orderBy('client_id')
+        .limit(limit)
+        .execute();
+      const deleted: string[] = [];
+      for (const row of rows) {
+        // Operator-made clients are never deleted for being unused.
+        if ((JSON.parse(row.metadata) as ClientRecord['metadata']).registration === undefined) continue;
+        const gone = await tx((t) => deleteClient(t, row.client_id, changedBefore));
+        if (gone) deleted.push(row.client_id);
+      }
+      return deleted;
+    },
   };
+}
+
+/**
+ * Deletes a client in `t`, revoking its grants (and so their tokens) and forgetting its consents.
+ * `unusedSince`: only if it is still unused and unchanged since then; the client row goes first, in
+ * one conditional statement, so a token issued meanwhile (markUsed) keeps it.
+ */
+async function deleteClient(t: Transaction<Schema>, clientId: string, unusedSince?: number): Promise<boolean> {
+  let query = t.deleteFrom('clients').where('client_id', '=', clientId);
+  if (unusedSince !== undefined)
+    query = query.where('first_used_at', 'is', null).where('updated_at', '<=', unusedSince);
+  if (count(await query.executeTakeFirst()) === 0) return false;
+  const grants = await t
+    .selectFrom('grants')
+    .select('id')
+    .where('client_id', '=', clientId)
+    .where('revoked_at', 'is', null)
+    .orderBy('id')
+    .execute();
+  const now = Math.floor(Date.now() / 1000);
+  for (const { id } of grants) await revokeGrant(t, id, now);
+  await t.deleteFrom('consents').where('client_id', '=', clientId).execute();
+  return true;
 }

@@ -19,6 +19,8 @@ export interface ClientsTable {
   metadata: string;
   created_at: number;
   updated_at: number;
+  /** When the first token was issued to the client (migration 0019); NULL: never. */
+  first_used_at: number | null;
 }
 
 export interface UsersTable {
@@ -123,7 +125,7 @@ export interface RefreshTokensTable {
   used_at: number | null;
 }
 
-/** Migration 0019: a rotated-out refresh token's successor response, sealed, for the reuse grace window. */
+/** Migration 0018: a rotated-out refresh token's successor response, sealed, for the reuse grace window. */
 export interface RefreshGraceTable {
   token_hash: string;
   grant_id: string;

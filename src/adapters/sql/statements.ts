@@ -133,7 +133,7 @@ export async function revokeGrant(tx: Transaction<Schema>, id: string, now: numb
     .expression(tx.selectFrom('access_tokens').select(['jti', 'expires_at']).where('grant_id', '=', id))
     .onConflict((oc) => oc.column('jti').doNothing())
     .execute();
-  // The sealed successor response the reuse grace kept for the family, if any (migration 0019).
+  // The sealed successor response the reuse grace kept for the family, if any (migration 0018).
   await tx.deleteFrom('refresh_grace').where('grant_id', '=', id).execute();
   return true;
 }

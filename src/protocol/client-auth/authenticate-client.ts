@@ -7,12 +7,13 @@ import { ClientAuthError, JWT_BEARER, verifyClientAssertion, type ClientAssertio
 import { authenticateByCertificate, isMtlsMethod } from './mtls.ts';
 import { hashClientSecret, verifyClientSecretRotating } from './secret-hash.ts';
 import type { DepsOf } from '../provider.ts';
+import { unusedRegistrationExpired } from '../clients/usage.ts';
 
 /**
  * What client authentication uses of the Provider: the server secrets and the secret memo, the
  * clients store, its log and events, and what assertions and certificates are checked with.
  */
-export type ClientAuthDeps = Pick<Provider, 'config' | 'log' | 'events' | 'verifiedSecrets'> &
+export type ClientAuthDeps = Pick<Provider, 'config' | 'now' | 'log' | 'events' | 'verifiedSecrets'> &
   ClientStoreDeps &
   ClientAssertionDeps &
   DepsOf<typeof authenticateByCertificate>;
@@ -56,7 +57,11 @@ export async function authenticateClient(
 ): Promise<AuthenticatedClient> {
   const attempt: { id?: string; known?: boolean } = {};
   try {
-    return await authenticate(p, req, params, opts, attempt);
+    const authenticated = await authenticate(p, req, params, opts, attempt);
+    // TESSERA_REGISTRATION_UNUSED_TTL: a registration left unused past it is gone (clients/usage.ts).
+    if (unusedRegistrationExpired(p, authenticated.client))
+      throw invalidClient(`client ${authenticated.client.clientId} expired unused`);
+    return authenticated;
   } catch (err) {
     if (err instanceof ClientAuthError)
       p.events({

@@ -273,6 +273,8 @@ describe('the metadata document service', () => {
       list: async () => [],
       put: async () => {},
       delete: async () => false,
+      markUsed: async () => false,
+      deleteUnusedRegistrations: async () => [],
       replaceSecretHash: async () => false,
     };
     const refusedIds: string[] = [];

@@ -418,6 +418,10 @@ export function metadataDocumentClients(
         ? Promise.reject(new Error('a client made from a metadata document is never stored'))
         : store.put(client),
     delete: (clientId) => (isMetadataDocumentId(clientId) ? Promise.resolve(false) : store.delete(clientId)),
+    // Use is not recorded (the document's cache is its life), and no stored registration has an https id.
+    markUsed: (clientId, at) =>
+      isMetadataDocumentId(clientId) ? Promise.resolve(false) : store.markUsed(clientId, at),
+    deleteUnusedRegistrations: (changedBefore, limit) => store.deleteUnusedRegistrations(changedBefore, limit),
     replaceSecretHash: (clientId, from, to) =>
       isMetadataDocumentId(clientId) ? Promise.resolve(false) : store.replaceSecretHash(clientId, from, to),
   };

@@ -400,6 +400,8 @@ export function buildClient(
         : Object.fromEntries(Object.entries(metadata).filter(([k]) => k !== 'token_exchange')),
       createdAt: existing?.createdAt ?? now,
       updatedAt: now,
+      // Its first token (ClientStore.markUsed) is a fact of the store, not of the metadata.
+      ...(existing?.firstUsedAt !== undefined ? { firstUsedAt: existing.firstUsedAt } : {}),
     },
   };
 }

@@ -9,7 +9,7 @@ import { OAuthError } from '../errors.ts';
 import type { AuthorizationRequest } from '../interaction/authorization-response.ts';
 import { readParams } from '../params.ts';
 import type { OAuthResponse } from '../provider.ts';
-import { authorize, checkRequest, INTERACTION_COOKIE, resolveRedirectUri } from './authorize.ts';
+import { authorize, checkRequest, INTERACTION_COOKIE, resolveRedirectUri, scopeWithinClient } from './authorize.ts';
 import { AUTHORIZE_LIMITS, AUTHORIZE_PARAMS } from './authorize-params.ts';
 
 const CHALLENGE = createHash('sha256').update(randomBytes(32).toString('base64url')).digest('base64url');
@@ -390,4 +390,18 @@ describe('authorize()', () => {
       }
     });
   }
+});
+
+describe('scopeWithinClient (step-up)', () => {
+  it("an operator-made client's registered scope is its ceiling; a self-registered client's is a hint", () => {
+    const operator = { scopes: ['openid', 'mcp:read'], metadata: {} } as unknown as ClientRecord;
+    const registered = {
+      scopes: ['openid', 'mcp:read'],
+      metadata: { registration: { access_token_hash: 'h', mode: 'open' } },
+    } as unknown as ClientRecord;
+    assert.equal(scopeWithinClient(operator, 'mcp:read'), true);
+    assert.equal(scopeWithinClient(operator, 'mcp:write'), false);
+    // Its ceiling is checked elsewhere (TESSERA_REGISTRATION_SCOPES, the resource's scopes: resources.ts).
+    assert.equal(scopeWithinClient(registered, 'mcp:write'), true);
+  });
 });

@@ -32,6 +32,7 @@ import { featureEnabled } from '../../config/features.ts';
 import { readAuthorizationDetails } from '../authorization-details.ts';
 import { isFapiClient } from '../fapi.ts';
 import { pkceOptional } from '../pkce.ts';
+import { unusedRegistrationExpired } from '../clients/usage.ts';
 import type { DepsOf, StoreDeps } from '../provider.ts';
 
 /** What checkRequest uses of the Provider: settings, and the keys a JARM response would be signed with. */
@@ -88,11 +89,12 @@ export function resolveRedirectUri(client: ClientRecord, params: Params): string
 
 /** Steps that must pass before anything may be sent to the redirect_uri; failures show a page. */
 async function loadClientAndRedirect(
-  p: StoreDeps<'clients'>,
+  p: StoreDeps<'clients'> & DepsOf<typeof unusedRegistrationExpired>,
   params: Params,
 ): Promise<{ client: ClientRecord; redirectUri: string } | OAuthResponse> {
   const client = params.client_id ? await p.stores.clients.get(params.client_id) : undefined;
-  if (!client || client.disabled)
+  // A registration left unused past TESSERA_REGISTRATION_UNUSED_TTL is gone (clients/usage.ts).
+  if (!client || client.disabled || unusedRegistrationExpired(p, client))
     return page(
       'Unknown application',
       'The application that sent you here is not registered with this server, so you cannot sign in to it from here.',
@@ -158,7 +160,7 @@ export function checkRequest(
   const sent = splitScope(params.scope);
   const supported = supportedScopes(p.config.extraScopes);
   for (const s of sent) {
-    if (!isScopeToken(s) || !supported.includes(s) || !client.scopes.includes(s))
+    if (!isScopeToken(s) || !supported.includes(s) || !scopeWithinClient(client, s))
       throw new OAuthError('invalid_scope', `Scope ${s} is not allowed for this client.`);
   }
   // RFC 6749 section 3.3: scope left out, a default applies (and the token response names it).
@@ -227,6 +229,17 @@ export function checkRequest(
     ...(requested ? { claims: requested } : {}),
     ...(params.id_token_hint !== undefined ? { idTokenHint: params.id_token_hint } : {}),
   };
+}
+
+/**
+ * Whether the client's own scope allows asking for `s`. An operator-made client's registered scope
+ * is its ceiling. A self-registered client's is a hint, never a ceiling, so that a client told
+ * `insufficient_scope` can ask again for the union (step-up): its ceiling is the operator's,
+ * TESSERA_REGISTRATION_SCOPES and the scopes of the resource asked for (resources.ts
+ * checkSelfRegisteredRequest, which every way in runs).
+ */
+export function scopeWithinClient(client: ClientRecord, s: string): boolean {
+  return client.scopes.includes(s) || isSelfRegistered(client);
 }
 
 /**

@@ -11,6 +11,7 @@ import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import { supportedScopes } from '../scopes.ts';
 import { checkResource } from './authorize.ts';
 import { checkSelfRegisteredRequest } from '../resources.ts';
+import { scopeWithinClient } from './authorize.ts';
 import { NO_STORE } from './token.ts';
 import { featureEnabled } from '../../config/features.ts';
 import { checkFapiClientAuth, type FapiDeps } from '../fapi.ts';
@@ -34,7 +35,7 @@ function checkScope(p: Pick<Provider, 'config'>, client: ClientRecord, scope: st
   if (scopes.length === 0) throw new OAuthError('invalid_scope', 'scope is required.');
   const supported = supportedScopes(p.config.extraScopes);
   for (const s of scopes) {
-    if (!isScopeToken(s) || !supported.includes(s) || !client.scopes.includes(s))
+    if (!isScopeToken(s) || !supported.includes(s) || !scopeWithinClient(client, s))
       throw new OAuthError('invalid_scope', `Scope ${s} is not allowed for this client.`);
   }
   return scopes.join(' ');

@@ -100,4 +100,29 @@ describe('registration metadata (RFC 7591)', () => {
       'unapproved_software_statement',
     );
   });
+
+  it('application_type: named, web by default, or inferred from the redirect URIs with `infer`', () => {
+    const infer = loadConfig({
+      TESSERA_ENV: 'development',
+      TESSERA_ISSUER: 'http://localhost:4000',
+      TESSERA_REGISTRATION_APPLICATION_TYPE: 'infer',
+    });
+    const typeOf = (body: Record<string, unknown>, c = config) =>
+      registrationInput({ config: c } as Provider, { token_endpoint_auth_method: 'none', ...body }, 'c1')
+        .application_type;
+    const loopback = { redirect_uris: ['http://127.0.0.1:33418/callback'] };
+    const privateUse = { redirect_uris: ['com.example.mcp:/callback', 'http://localhost/cb'] };
+    const mixed = { redirect_uris: ['http://127.0.0.1/cb', 'https://rp.example/cb'] };
+    assert.equal(typeOf(loopback), 'web');
+    assert.equal(typeOf(loopback, infer), 'native');
+    assert.equal(typeOf(privateUse, infer), 'native');
+    assert.equal(typeOf(mixed, infer), 'web');
+    assert.equal(typeOf({ redirect_uris: [] }, infer), 'web');
+    // A named type wins over the inference.
+    assert.equal(typeOf({ ...loopback, application_type: 'web' }, infer), 'web');
+    assert.equal(typeOf({ ...loopback, application_type: 'native' }), 'native');
+    // A private-use scheme needs a native client: refused as web, accepted when inferred.
+    assert.equal(code({ ...privateUse, token_endpoint_auth_method: 'none' }), 'invalid_redirect_uri');
+    assert.equal(code({ ...privateUse, token_endpoint_auth_method: 'none' }, infer), 'ok');
+  });
 });

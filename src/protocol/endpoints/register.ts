@@ -8,10 +8,11 @@ import { OAuthError, invalidRequest } from '../errors.ts';
 import { randomId, randomToken, safeEqual, tokenHash } from '../hash.ts';
 import { header, type OAuthResponse, type Provider, type ProtocolRequest } from '../provider.ts';
 import { responseAlg } from '../tokens/response-algs.ts';
-import { redirectUriProblem } from '../redirect-uri.ts';
+import { nativeRedirectUris, redirectUriProblem } from '../redirect-uri.ts';
 import { supportedScopes } from '../scopes.ts';
 import { rarEnabled } from '../authorization-details.ts';
 import type { DepsOf } from '../provider.ts';
+import { unusedRegistrationExpired } from '../clients/usage.ts';
 
 // Dynamic client registration (RFC 7591) at POST /register, and its management (RFC 7592) at
 // GET/PUT/DELETE /register/{client_id} with the registration access token issued with the client.
@@ -114,11 +115,16 @@ export function registrationInput(p: Pick<Provider, 'config'>, body: unknown, cl
     return v;
   };
 
-  const applicationType = str('application_type') ?? 'web';
-  if (applicationType !== 'web' && applicationType !== 'native')
+  const named = str('application_type');
+  if (named !== undefined && named !== 'web' && named !== 'native')
     throw metadataError('application_type must be web or native.');
-  // RFC 7591 section 2: redirect URI problems have an error code of their own.
   const redirectUris = list('redirect_uris') ?? [];
+  // None named: web (OpenID Connect Registration 2), or with TESSERA_REGISTRATION_APPLICATION_TYPE
+  // `infer`, native when every redirect URI is a loopback or private-use one (MCP clients run on
+  // the user's machine and listen on a port of the moment: RFC 8252 section 7.3).
+  const applicationType =
+    named ?? (p.config.registrationApplicationType === 'infer' && nativeRedirectUris(redirectUris) ? 'native' : 'web');
+  // RFC 7591 section 2: redirect URI problems have an error code of their own.
   for (const u of redirectUris) {
     const problem = redirectUriProblem(u, applicationType);
     if (problem) throw new OAuthError('invalid_redirect_uri', problem);
@@ -342,7 +348,7 @@ export async function register(p: RegisterDeps, req: ProtocolRequest): Promise<O
 
 /** The dynamically registered client the registration access token belongs to; 401 otherwise (RFC 7592 section 3). */
 async function authorizeManagement(
-  p: Pick<Provider, 'events'> & { readonly stores: Pick<Stores, 'clients'> },
+  p: Pick<Provider, 'events'> & { readonly stores: Pick<Stores, 'clients'> } & DepsOf<typeof unusedRegistrationExpired>,
   req: ProtocolRequest,
   clientId: string,
 ): Promise<ClientRecord> {
@@ -353,6 +359,8 @@ async function authorizeManagement(
   // The hash is compared even for an unknown client, so timing tells nothing of which ids exist.
   const ok = safeEqual(tokenHash(presented), stored ?? tokenHash(randomToken(32)));
   if (!client || stored === undefined || !ok) throw tokenRefused(p, req, 'wrong registration access token', clientId);
+  // Left unused past TESSERA_REGISTRATION_UNUSED_TTL, it is gone, and an update cannot bring it back.
+  if (unusedRegistrationExpired(p, client)) throw tokenRefused(p, req, 'registration expired unused', clientId);
   return client;
 }
 

@@ -11,6 +11,7 @@ import { featureEnabled, type Feature } from '../../config/features.ts';
 import type { Config } from '../../config/config.ts';
 import { checkFapiClientAuth, checkSenderConstrained } from '../fapi.ts';
 import { checkGrantCeiling } from '../resources.ts';
+import { markFirstUse } from '../clients/usage.ts';
 
 const GRANT_TYPE = new Set(['grant_type']);
 const LIMITS = {
@@ -60,6 +61,7 @@ export type TokenDeps = Pick<Provider, 'events'> & {
   DepsOf<typeof checkFapiClientAuth> &
   DepsOf<typeof checkSenderConstrained> &
   DepsOf<typeof checkGrantCeiling> &
+  DepsOf<typeof markFirstUse> &
   GrantDeps;
 
 /** POST /token: pick the grant, authenticate the client, let the grant issue tokens. */
@@ -93,6 +95,9 @@ export async function token(p: TokenDeps, req: ProtocolRequest): Promise<OAuthRe
   const x5t = boundCertificate(certificate);
   checkSenderConstrained(p, client, { jkt: dpop?.jkt, ...(x5t ? { 'x5t#S256': x5t } : {}) }, header(req, 'dpop'));
   const body = await handler.handle(p, req, params, client, { dpop, ...certificate });
+  // A self-registered client's first token, recorded once (unused registrations expire: clients/usage.ts).
+  const marking = markFirstUse(p, client);
+  if (marking !== undefined) await marking;
   p.events({ type: 'token_issued', grantType, clientId: client.clientId, scope: body.scope, ip: req.ip });
   return {
     kind: 'json',

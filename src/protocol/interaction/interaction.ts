@@ -3,10 +3,10 @@ import type { InteractionRecord } from '../../ports/interactions.ts';
 import { claimsBeyondScopes } from '../claims-request.ts';
 import { isMetadataDocumentClient } from '../clients/metadata-document.ts';
 import { isLoopbackHost } from '../redirect-uri.ts';
-import { needsConsent, INTERACTION_COOKIE, startInteraction } from '../endpoints/authorize.ts';
+import { consentCovers, needsConsent, INTERACTION_COOKIE, startInteraction } from '../endpoints/authorize.ts';
 import { OAuthError } from '../errors.ts';
 import { tokenHash, safeEqual } from '../hash.ts';
-import { readFormParams } from '../params.ts';
+import { readFormParams, splitScope } from '../params.ts';
 import type { CookieSpec, OAuthResponse, Provider, ProtocolRequest, Unverified } from '../provider.ts';
 import { consentScopes, describeResource, splitResources } from '../resources.ts';
 import { describeScope } from '../scopes.ts';
@@ -21,8 +21,11 @@ import type { DepsOf, StoreDeps } from '../provider.ts';
 type LoadDeps = Pick<Provider, 'now'> & StoreDeps<'interactions' | 'clients'>;
 /** What the login and sign-up pages use: settings (the issuer, sign-up) and the CSRF token's secret. */
 type PageDeps = Pick<Provider, 'config'> & DepsOf<typeof csrfToken>;
-/** What the consent page and the account chooser use besides: the signed-in user, the resources' names. */
-type UserPageDeps = PageDeps & StoreDeps<'sessions' | 'users'> & DepsOf<typeof describeResource>;
+/**
+ * What the consent page and the account chooser use besides: the signed-in user, the consent remembered, the
+ * resources' names.
+ */
+type UserPageDeps = PageDeps & StoreDeps<'sessions' | 'users' | 'consents'> & DepsOf<typeof describeResource>;
 /** What finish uses: the interactions and sessions stores, the clock, and what a device approval or a code needs. */
 type FinishDeps = Pick<Provider, 'now'> &
   StoreDeps<'interactions' | 'sessions'> &
@@ -135,10 +138,42 @@ export const action = (p: Pick<Provider, 'config'>, uid: string, step: string) =
 /** Where the page's forms may lead: the client's redirect URI, or nowhere else for a device approval. */
 export const formActions = (areq: AuthorizationRequest) => (areq.device ? [] : [areq.redirectUri]);
 
+/**
+ * The scopes the consent page asks for. Step-up: a client that asks again for the union of what it
+ * has and what a resource told it it lacks (`insufficient_scope`) gets a consent for the new scopes
+ * only, those a remembered consent of this user does not cover yet at every resource of the
+ * request; the consent given covers the union afterwards. All of them with prompt=consent, for a
+ * device, or when each is covered already (the consent is then for something else: claims,
+ * authorization details).
+ */
+export async function scopesToAsk(
+  p: StoreDeps<'consents'>,
+  userId: string,
+  clientId: string,
+  areq: AuthorizationRequest,
+): Promise<string[]> {
+  const scopes = splitScope(areq.scope);
+  // A device approval shows all it gives the device (RFC 8628 section 5.4: the user may not be
+  // the one holding it).
+  if (areq.prompt.includes('consent') || areq.device) return scopes;
+  const consent = await p.stores.consents.get(userId, clientId);
+  if (!consent) return scopes;
+  const resources = splitResources(areq.resource);
+  const fresh = scopes.filter((s) => !consentCovers(consent, [s], resources));
+  return fresh.length ? fresh : scopes;
+}
+
+/**
+ * The CSRF purpose of a consent form, bound to the scopes it asked for: a form that asked for fewer
+ * than the request has (step-up) stops working if the consent it relied on is revoked meanwhile.
+ */
+const consentPurpose = (uid: string, asked: readonly string[]) => `ia:${uid}:consent:${asked.join(' ')}`;
+
 async function consentView(p: UserPageDeps & StoreDeps<'consents'>, l: Loaded, status = 200): Promise<OAuthResponse> {
   const session = l.ia.sessionIdHash ? await p.stores.sessions.get(l.ia.sessionIdHash) : undefined;
   const user = session ? await p.stores.users.get(session.userId) : undefined;
   if (!user) return EXPIRED;
+  const asked = await scopesToAsk(p, user.id, l.ia.clientId, l.areq);
   // draft-ietf-oauth-client-id-metadata-document: who the client says it is and where the answer
   // goes, whether this user has ever consented to it, and the warning for redirects to this device.
   const document = l.document && {
@@ -158,11 +193,11 @@ async function consentView(p: UserPageDeps & StoreDeps<'consents'>, l: Loaded, s
     view: {
       name: 'consent',
       action: action(p, l.ia.uid, 'consent'),
-      csrf: csrfToken(p, `ia:${l.ia.uid}`, l.browserSecret),
+      csrf: csrfToken(p, consentPurpose(l.ia.uid, asked), l.browserSecret),
       clientName: l.clientName,
       username: user.username,
       // A scope implied by another one asked at the same resource (the registry's hierarchy) is shown through it.
-      scopes: consentScopes(registered, l.areq.scope.split(' ')).map((name) => ({
+      scopes: consentScopes(registered, asked).map((name) => ({
         name,
         description: registryScopes.get(name) || describeScope(name),
       })),
@@ -340,20 +375,22 @@ export async function submitConsent(p: InteractionDeps, req: ProtocolRequest, ui
   const l = await load(p, req, uid);
   if ('kind' in l) return l;
   const form = readForm(req);
-  if (!form || !checkCsrf(p, `ia:${uid}`, l.browserSecret, form.csrf))
+  const session =
+    l.ia.loginAt !== null && l.ia.sessionIdHash ? await p.stores.sessions.get(l.ia.sessionIdHash) : undefined;
+  // The consent page's form is bound to the scopes it asked for (consentPurpose).
+  const purpose = session
+    ? consentPurpose(uid, await scopesToAsk(p, session.userId, l.ia.clientId, l.areq))
+    : `ia:${uid}`;
+  if (!form || !checkCsrf(p, purpose, l.browserSecret, form.csrf))
     return page('Form expired', 'The form could not be verified. Go back to the application and start again.', 403);
   if (l.ia.loginAt === null || !l.ia.sessionIdHash)
     return { kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}` };
   if (form.decision === 'deny') {
     if (!(await p.stores.interactions.consume(uid))) return EXPIRED;
-    if (l.areq.device) {
-      const session = await p.stores.sessions.get(l.ia.sessionIdHash);
-      return denyDevice(p, req, l.areq, session?.userId ?? '', l.clientName, []);
-    }
+    if (l.areq.device) return denyDevice(p, req, l.areq, session?.userId ?? '', l.clientName, []);
     return authorizationError(p, l.areq, new OAuthError('access_denied', 'The user denied the request.'));
   }
   if (form.decision !== 'allow') return consentView(p, l, 400);
-  const session = await p.stores.sessions.get(l.ia.sessionIdHash);
   if (!session) return EXPIRED;
   const scopes = l.areq.scope.split(' ');
   await p.stores.consents.grant(session.userId, l.ia.clientId, scopes, p.now(), splitResources(l.areq.resource));

@@ -17,7 +17,8 @@ import type { UsernameKeys } from '../../../ports/users.ts';
 import * as consentResources from './0015_consent_resources.ts';
 import * as signingAlgs from './0016_signing_algs.ts';
 import * as resourceServers from './0017_resource_servers.ts';
-import * as refreshGrace from './0019_refresh_grace.ts';
+import * as refreshGrace from './0018_refresh_grace.ts';
+import * as clientFirstUse from './0019_client_first_use.ts';
 
 /** Every migration, in order. Imported statically (no file-system provider), so bundling is safe. */
 const migrations = (usernames: UsernameKeys): Record<string, Migration> => ({
@@ -38,7 +39,8 @@ const migrations = (usernames: UsernameKeys): Record<string, Migration> => ({
   '0015_consent_resources': consentResources,
   '0016_signing_algs': signingAlgs,
   '0017_resource_servers': resourceServers,
-  '0019_refresh_grace': refreshGrace,
+  '0018_refresh_grace': refreshGrace,
+  '0019_client_first_use': clientFirstUse,
 });
 
 /** Brings the schema up to date; returns the names of the migrations applied now. */
