@@ -19,16 +19,8 @@ import { freePort, startServer, type RunningServer } from '../fixtures/server.ts
 import { browserSkip, decide, launchBrowser, screen, signIn, type Screen } from './support.ts';
 
 // ---- THE ONE PLACE FOR THE MCP PROFILE -----------------------------------------------------------
-// The settings TESSERA_MCP_PROFILE bundles, set one by one while the profile is not on main.
-// INTEGRATOR: when the profile lands, replace this object by `{ TESSERA_MCP_PROFILE: 'latest' }`.
-const MCP_PROFILE: Record<string, string> = {
-  TESSERA_REGISTRATION: 'open',
-  TESSERA_CLIENT_ID_METADATA_DOCUMENTS: 'on',
-  TESSERA_CORS_ANY_ORIGIN: 'true',
-  TESSERA_REFRESH_REUSE_GRACE: '30',
-  TESSERA_REGISTRATION_APPLICATION_TYPE: 'infer',
-  TESSERA_RESOURCE_REGISTRY_ONLY: 'true',
-};
+// Tessera on its defaults plus the profile switch only.
+const MCP_PROFILE: Record<string, string> = { TESSERA_MCP_PROFILE: 'latest' };
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = join(ROOT, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');
@@ -40,17 +32,8 @@ const SCOPE = 'mcp:tools';
 /** The authorization-server scenarios of 0.2.0-alpha.12 (`conformance list --authorization`). */
 const SCENARIOS = ['authorization-server-metadata-endpoint', 'authorization-code-grant'];
 
-/**
- * The warnings the run may give, each with the reason (docs/mcp.md says the same).
- * - authorization-server-metadata-cimd: the metadata does not say client_id_metadata_document_supported:
- *   true (MCP 2025-11-25 "Client ID Metadata Documents", a SHOULD). Tessera says it only when Client ID
- *   Metadata Documents are on and implemented; on main today the setting is inert, so the warning
- *   stays until CIMD lands (see the todo test below, which asks for no warning at all).
- */
-const EXPLAINED_WARNINGS: Record<string, string> = {
-  'authorization-server-metadata-cimd':
-    'client_id_metadata_document_supported is not advertised (CIMD not on main yet)',
-};
+/** The warnings the run may give, each with the reason (docs/mcp.md says the same): none. */
+const EXPLAINED_WARNINGS: Record<string, string> = {};
 
 interface Check {
   id: string;
@@ -226,9 +209,7 @@ describe('MCP conformance package, authorization server mode', { skip: browserSk
     assert.match(run.output, /Total: \d+ passed, 0 failed/);
   });
 
-  it('no warning at all (Client ID Metadata Documents advertised)', {
-    todo: 'CIMD is not on main: client_id_metadata_document_supported is not advertised (CIMD helper)',
-  }, () => {
+  it('no warning at all (Client ID Metadata Documents advertised)', () => {
     const warnings = [...run.checks.values()].flat().filter((c) => c.status === 'WARNING');
     assert.deepEqual(
       warnings.map((c) => c.id),

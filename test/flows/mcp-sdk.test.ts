@@ -346,10 +346,8 @@ describe('the official MCP SDK clients through Tessera', { skip: browserSkip }, 
             consent.scopes.includes(MCP_ADMIN_SCOPE),
             `the consent lists ${MCP_ADMIN_SCOPE}: ${consent.scopes}`,
           );
-          await t.test(
-            'the step-up consent asks only for the scope not granted yet',
-            { todo: 'on main the consent lists every scope asked for again (step-up helper)' },
-            () => assert.deepEqual(consent.scopes, [MCP_ADMIN_SCOPE]),
+          await t.test('the step-up consent asks only for the scope not granted yet', () =>
+            assert.deepEqual(consent.scopes, [MCP_ADMIN_SCOPE]),
           );
           const at = decodeJwt(String(s.read().tokens!.access_token));
           const scopes = String(at.scope).split(' ');
@@ -363,13 +361,8 @@ describe('the official MCP SDK clients through Tessera', { skip: browserSkip }, 
       it('step-up on 403 insufficient_scope, for a client registered for every scope of the MCP server', (t) =>
         stepUp(t, 'stepup-preregistered', true));
 
-      it(
-        'step-up on 403 insufficient_scope, for the client as the SDK registers it (scope of the first challenge)',
-        {
-          todo: 'the scope a client registered is a ceiling on main: the step-up authorization is refused with invalid_scope, on an error page (DCR/step-up helper)',
-        },
-        (t) => stepUp(t, 'stepup', false),
-      );
+      it('step-up on 403 insufficient_scope, for the client as the SDK registers it (scope of the first challenge)', (t) =>
+        stepUp(t, 'stepup', false));
 
       // TODO(integrator, CIMD): the same flow with a Client ID Metadata Document instead of DCR. Serve
       // the document ({ client_id: its URL, client_name, redirect_uris: [cb.url(`/${tag}/callback`)],

@@ -142,9 +142,10 @@ export const formActions = (areq: AuthorizationRequest) => (areq.device ? [] : [
  * The scopes the consent page asks for. Step-up: a client that asks again for the union of what it
  * has and what a resource told it it lacks (`insufficient_scope`) gets a consent for the new scopes
  * only, those a remembered consent of this user does not cover yet at every resource of the
- * request; the consent given covers the union afterwards. All of them with prompt=consent, for a
+ * request; the consent given covers the union afterwards. prompt=consent shows the page even then
+ * (MCP SDK 2.x sends it on every step-up), still asking only for what is new. All of them for a
  * device, or when each is covered already (the consent is then for something else: claims,
- * authorization details).
+ * authorization details, or prompt=consent asking to confirm what was given).
  */
 export async function scopesToAsk(
   p: StoreDeps<'consents'>,
@@ -155,7 +156,7 @@ export async function scopesToAsk(
   const scopes = splitScope(areq.scope);
   // A device approval shows all it gives the device (RFC 8628 section 5.4: the user may not be
   // the one holding it).
-  if (areq.prompt.includes('consent') || areq.device) return scopes;
+  if (areq.device) return scopes;
   const consent = await p.stores.consents.get(userId, clientId);
   if (!consent) return scopes;
   const resources = splitResources(areq.resource);
