@@ -1,0 +1,171 @@
+// RFC 7662 introspection, for opaque tokens (or every token, when revocation must take effect at
+// once): the resource server authenticates as a confidential client. Answers are cached for at most
+// min(the token's exp, the configured bound, 60 s), so a revoked token or a disabled client stops
+// working within that bound. A failing introspection is a ServiceUnavailableError (503), never an
+// accepted token; `active: false` is an InvalidTokenError.
+import { createHash } from 'node:crypto';
+import type { AuthorizationServer, FetchLike } from './authorization-server.ts';
+import { checkEndpoint } from './authorization-server.ts';
+import { InvalidTokenError, ServiceUnavailableError } from './errors.ts';
+import { audiencesOf, confirmationOf, scopesOf, type VerifiedToken } from './token-info.ts';
+
+/** The longest an introspection answer is ever reused, in seconds. */
+export const MAX_CACHE_SECONDS = 60;
+
+export interface IntrospectionOptions {
+  clientId: string;
+  clientSecret: string;
+  /** How the resource server authenticates (RFC 6749 section 2.3.1); default client_secret_basic. */
+  authMethod?: 'client_secret_basic' | 'client_secret_post';
+  /** Default: the introspection_endpoint of the authorization server's metadata. */
+  endpoint?: string;
+  /** Introspect every token, JWTs included (revocation then takes effect within the cache bound). Default false. */
+  always?: boolean;
+  /** Seconds an answer may be reused, 0 to 60 (default 60); never past the token's exp. */
+  cacheSeconds?: number;
+  /** Most answers kept (default 10 000; the oldest goes first). */
+  cacheSize?: number;
+}
+
+interface Entry {
+  until: number;
+  info: Omit<VerifiedToken, 'token' | 'scheme'>;
+}
+
+export interface IntrospectorDeps {
+  as: AuthorizationServer;
+  audiences: readonly string[];
+  clockSkew: number;
+  timeout: number;
+  fetch: FetchLike;
+  /** Seconds since the epoch. */
+  now: () => number;
+}
+
+function form(value: string): string {
+  // RFC 6749 section 2.3.1: client_id and client_secret are form-urlencoded before Basic encoding.
+  return encodeURIComponent(value).replace(/%20/g, '+');
+}
+
+export class Introspector {
+  readonly #o: IntrospectionOptions;
+  readonly #d: IntrospectorDeps;
+  readonly #cacheSeconds: number;
+  readonly #cacheSize: number;
+  readonly #cache = new Map<string, Entry>();
+  readonly #pending = new Map<string, Promise<Entry>>();
+
+  constructor(options: IntrospectionOptions, deps: IntrospectorDeps) {
+    const seconds = options.cacheSeconds ?? MAX_CACHE_SECONDS;
+    if (!Number.isFinite(seconds) || seconds < 0 || seconds > MAX_CACHE_SECONDS)
+      throw new Error(`introspection.cacheSeconds must be from 0 to ${MAX_CACHE_SECONDS}`);
+    if (!options.clientId || !options.clientSecret)
+      throw new Error('introspection needs the clientId and clientSecret of the resource server');
+    if (options.endpoint) checkEndpoint('introspection.endpoint', options.endpoint);
+    this.#o = options;
+    this.#d = deps;
+    this.#cacheSeconds = seconds;
+    this.#cacheSize = options.cacheSize ?? 10_000;
+  }
+
+  get always(): boolean {
+    return this.#o.always === true;
+  }
+
+  /** Cached answers (for tests and metrics). */
+  get cached(): number {
+    return this.#cache.size;
+  }
+
+  async verify(token: string): Promise<Omit<VerifiedToken, 'token' | 'scheme'>> {
+    const key = createHash('sha256').update(token).digest('base64url');
+    const now = this.#d.now();
+    const hit = this.#cache.get(key);
+    if (hit && hit.until > now && hit.info.expiresAt + this.#d.clockSkew > now) return hit.info;
+    if (hit) this.#cache.delete(key);
+    // Concurrent requests with one token share one introspection.
+    let pending = this.#pending.get(key);
+    if (!pending) {
+      pending = this.#introspect(token).finally(() => this.#pending.delete(key));
+      this.#pending.set(key, pending);
+    }
+    const entry = await pending;
+    if (entry.until > now) {
+      if (this.#cache.size >= this.#cacheSize) this.#cache.delete(this.#cache.keys().next().value!);
+      this.#cache.set(key, entry);
+    }
+    return entry.info;
+  }
+
+  async #introspect(token: string): Promise<Entry> {
+    const endpoint =
+      this.#o.endpoint ?? checkEndpoint('introspection_endpoint', (await this.#d.as.metadata()).introspection_endpoint);
+    const body = new URLSearchParams({ token, token_type_hint: 'access_token' });
+    const headers: Record<string, string> = {
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'application/json',
+    };
+    if (this.#o.authMethod === 'client_secret_post') {
+      body.set('client_id', this.#o.clientId);
+      body.set('client_secret', this.#o.clientSecret);
+    } else {
+      headers.authorization = `Basic ${Buffer.from(`${form(this.#o.clientId)}:${form(this.#o.clientSecret)}`).toString('base64')}`;
+    }
+    let answer: Record<string, unknown>;
+    try {
+      const res = await this.#d.fetch(endpoint, {
+        method: 'POST',
+        headers,
+        body: body.toString(),
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.#d.timeout),
+      });
+      const text = await res.text();
+      if (res.status !== 200) throw new Error(`introspection answered ${res.status}`);
+      const parsed: unknown = JSON.parse(text);
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+        throw new Error('introspection answered something other than a JSON object');
+      answer = parsed as Record<string, unknown>;
+      if (typeof answer.active !== 'boolean') throw new Error('introspection answered without active');
+    } catch (err) {
+      throw new ServiceUnavailableError('Token introspection is unavailable.', { cause: err });
+    }
+    return this.#judge(answer);
+  }
+
+  #judge(a: Record<string, unknown>): Entry {
+    if (a.active !== true) throw new InvalidTokenError('The access token is not active.');
+    const now = this.#d.now();
+    const skew = this.#d.clockSkew;
+    if (a.token_type !== undefined && typeof a.token_type === 'string' && /^refresh_token$/i.test(a.token_type))
+      throw new InvalidTokenError('A refresh token is not an access token.');
+    if (typeof a.exp !== 'number') throw new InvalidTokenError('The introspected token has no expiry.');
+    if (a.exp + skew <= now) throw new InvalidTokenError('The access token has expired.');
+    if (typeof a.nbf === 'number' && a.nbf - skew > now)
+      throw new InvalidTokenError('The access token is not valid yet.');
+    if (a.iss !== undefined && a.iss !== this.#d.as.issuer)
+      throw new InvalidTokenError('The access token is from another issuer.');
+    const audience = audiencesOf(a.aud);
+    if (!audience.some((x) => this.#d.audiences.includes(x)))
+      throw new InvalidTokenError('The access token is not for this resource.');
+    if (typeof a.client_id !== 'string') throw new InvalidTokenError('The introspected token has no client_id.');
+    const cnf = confirmationOf(a.cnf);
+    if (cnf === 'malformed') throw new InvalidTokenError('The cnf of the introspected token is malformed.');
+    return {
+      until: Math.min(a.exp, now + this.#cacheSeconds),
+      info: {
+        source: 'introspection',
+        issuer: typeof a.iss === 'string' ? a.iss : this.#d.as.issuer,
+        subject: typeof a.sub === 'string' ? a.sub : undefined,
+        clientId: a.client_id,
+        scopes: scopesOf(a.scope),
+        audience,
+        expiresAt: a.exp,
+        issuedAt: typeof a.iat === 'number' ? a.iat : undefined,
+        jti: typeof a.jti === 'string' ? a.jti : undefined,
+        cnf,
+        claims: Object.freeze({ ...a }),
+      },
+    };
+  }
+}
