@@ -76,7 +76,7 @@ export class AuthorizationServer {
 
   /** The metadata, fetched once; a failure is remembered for `retryAfter` seconds, then fetched again. */
   metadata(): Promise<AuthorizationServerMetadata> {
-    if (this.#metadata) return this.#metadata;
+    if (this.#metadata !== undefined) return this.#metadata;
     if (Date.now() - this.#failedAt < this.#opts.retryAfter * 1000)
       return Promise.reject(
         new ServiceUnavailableError('The authorization server metadata is unavailable.', {

@@ -1,6 +1,6 @@
 // WWW-Authenticate challenges (RFC 6750 section 3, RFC 9449 section 7.1, RFC 9728 section 5.1) and the
 // JSON body of a refusal. Pure functions: the adapters only copy status, headers and body out.
-import { ResourceServerError, ServiceUnavailableError } from './errors.ts';
+import { type ResourceServerError, ServiceUnavailableError } from './errors.ts';
 
 export type Scheme = 'Bearer' | 'DPoP';
 

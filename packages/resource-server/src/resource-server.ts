@@ -11,7 +11,7 @@ import {
   InvalidDpopProofError,
   InvalidTokenError,
   isResourceServerError,
-  ResourceServerError,
+  type ResourceServerError,
   ServiceUnavailableError,
 } from './errors.ts';
 import { Introspector, type IntrospectionOptions } from './introspection.ts';
