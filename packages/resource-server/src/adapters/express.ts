@@ -2,7 +2,7 @@
 // request. It sets req.tessera (the verified token) and req.auth (the MCP SDK's AuthInfo, which its
 // Streamable HTTP transport hands to tool handlers), or answers the refusal with its challenge.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { AuthenticateOptions, ResourceServer } from '../resource-server.ts';
+import type { ResourceServer } from '../resource-server.ts';
 import type { VerifiedToken } from '../token-info.ts';
 import { toAuthInfo } from './auth-info.ts';
 
@@ -26,11 +26,26 @@ export function metadataRouter(rs: ResourceServer): RequestHandler {
   };
 }
 
+export interface ExpressOptions {
+  /**
+   * Scopes the request needs on top of the resource's requiredScopes; a function to decide per request (e.g. from
+   * the JSON-RPC body of an MCP tools/call, after express.json()).
+   */
+  scopes?: readonly string[] | ((req: Request) => readonly string[]);
+}
+
 /** Authenticates the request (token, binding, scopes) or answers with the refusal. */
-export function requireToken(rs: ResourceServer, options: AuthenticateOptions = {}): RequestHandler {
+export function requireToken(rs: ResourceServer, options: ExpressOptions = {}): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const described = describe(req);
-    rs.authenticate(described, options).then(
+    let scopes: readonly string[] | undefined;
+    try {
+      scopes = typeof options.scopes === 'function' ? options.scopes(req) : options.scopes;
+    } catch (err) {
+      next(err);
+      return;
+    }
+    rs.authenticate(described, { scopes }).then(
       (info) => {
         const r = req as Request & { tessera?: VerifiedToken; auth?: unknown };
         r.tessera = info;
@@ -38,7 +53,7 @@ export function requireToken(rs: ResourceServer, options: AuthenticateOptions = 
         next();
       },
       (err: unknown) => {
-        const refusal = rs.refusal(err, described, options.scopes);
+        const refusal = rs.refusal(err, described, scopes);
         res.status(refusal.status).set(refusal.headers).json(refusal.body);
       },
     );
