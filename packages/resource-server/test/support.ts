@@ -9,8 +9,9 @@ export const RESOURCE = 'https://api.example/v1';
 export const OTHER = 'https://other.example/';
 export const SVC = { id: 'svc', secret: 'svc-secret-0123456789-abcdefghijklmnopq' };
 export const RS = { id: 'rs', secret: 'rs-secret-0123456789-abcdefghijklmnopqr' };
+export const RS_POST = { id: 'rs-post', secret: 'rs-post-secret-0123456789-abcdefghijklm' };
 
-export async function startTessera(env: Record<string, string> = {}): Promise<RunningServer> {
+export async function startTessera(env: Record<string, string> = {}, clients: object[] = []): Promise<RunningServer> {
   return startServer({
     env: { TESSERA_EXTRA_SCOPES: 'api:read api:write', ...env },
     bootstrap: {
@@ -37,6 +38,15 @@ export async function startTessera(env: Record<string, string> = {}): Promise<Ru
           scope: '',
           redirect_uris: [],
         },
+        {
+          client_id: RS_POST.id,
+          client_secret: RS_POST.secret,
+          token_endpoint_auth_method: 'client_secret_post',
+          grant_types: ['client_credentials'],
+          scope: '',
+          redirect_uris: [],
+        },
+        ...clients,
       ],
     },
   });
