@@ -24,7 +24,7 @@ import { startExampleServer, type ExampleServer } from '../examples/mcp-server.t
 import * as mcpV1 from '../src/adapters/mcp-sdk-v1.ts';
 import * as mcpV2 from '../src/adapters/mcp-sdk-v2.ts';
 import { createResourceServer } from '../src/index.ts';
-import { dpopKey, proof, startTessera, token, type DpopKey } from './support.ts';
+import { dpopKey, proof, startTessera, type DpopKey } from './support.ts';
 
 const SCOPES = 'notes:read notes:write';
 
