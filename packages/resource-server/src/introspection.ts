@@ -47,6 +47,11 @@ function form(value: string): string {
   return encodeURIComponent(value).replace(/%20/g, '+');
 }
 
+/** A cached answer as handed out: its lists copied, so no caller can change what the next one gets. */
+function copy(info: Entry['info']): Entry['info'] {
+  return { ...info, scopes: [...info.scopes], audience: [...info.audience] };
+}
+
 export class Introspector {
   readonly #o: IntrospectionOptions;
   readonly #d: IntrospectorDeps;
@@ -81,7 +86,7 @@ export class Introspector {
     const key = createHash('sha256').update(token).digest('base64url');
     const now = this.#d.now();
     const hit = this.#cache.get(key);
-    if (hit && hit.until > now && hit.info.expiresAt + this.#d.clockSkew > now) return hit.info;
+    if (hit && hit.until > now && hit.info.expiresAt + this.#d.clockSkew > now) return copy(hit.info);
     if (hit) this.#cache.delete(key);
     // Concurrent requests with one token share one introspection.
     let pending = this.#pending.get(key);
@@ -94,12 +99,10 @@ export class Introspector {
       if (this.#cache.size >= this.#cacheSize) this.#cache.delete(this.#cache.keys().next().value!);
       this.#cache.set(key, entry);
     }
-    return entry.info;
+    return copy(entry.info);
   }
 
   async #introspect(token: string): Promise<Entry> {
-    const endpoint =
-      this.#o.endpoint ?? checkEndpoint('introspection_endpoint', (await this.#d.as.metadata()).introspection_endpoint);
     const body = new URLSearchParams({ token, token_type_hint: 'access_token' });
     const headers: Record<string, string> = {
       'content-type': 'application/x-www-form-urlencoded',
@@ -113,6 +116,9 @@ export class Introspector {
     }
     let answer: Record<string, unknown>;
     try {
+      const endpoint =
+        this.#o.endpoint ??
+        checkEndpoint('introspection_endpoint', (await this.#d.as.metadata()).introspection_endpoint);
       const res = await this.#d.fetch(endpoint, {
         method: 'POST',
         headers,
