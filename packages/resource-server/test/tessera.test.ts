@@ -58,7 +58,7 @@ describe('the resource server against Tessera', () => {
     const rs = createResourceServer({
       issuer: tessera.issuer,
       resource: RESOURCE,
-      introspection: { clientId: RS.id, clientSecret: RS.secret, always: true, cacheSeconds: 1 },
+      introspection: { clientId: RS.id, clientSecret: RS.secret, always: true, cacheSeconds: 2 },
     });
     const { access_token } = await token(tessera);
     const info = await rs.authenticate(get(`Bearer ${access_token}`));
@@ -68,7 +68,8 @@ describe('the resource server against Tessera', () => {
     await revoke(tessera, access_token);
     // Within the bound the cached answer stands (that is what the bound means)...
     assert.equal((await rs.authenticate(get(`Bearer ${access_token}`))).clientId, 'svc');
-    await sleep(1100);
+    // (The clock is in whole seconds: an answer lives between cacheSeconds - 1 and cacheSeconds, never longer.)
+    await sleep(2100);
     // ...and after it, introspection says inactive.
     await assert.rejects(rs.authenticate(get(`Bearer ${access_token}`)), InvalidTokenError);
   });
