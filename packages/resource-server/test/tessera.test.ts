@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { decodeProtectedHeader } from 'jose';
 import { Redis } from 'ioredis';
 import { hasOpenssl, makePki, type TestPki } from '../../../test/fixtures/certs.ts';
 import { deletePrefix, sharedRedis, uniquePrefix } from '../../../test/fixtures/redis.ts';
@@ -203,6 +204,43 @@ describe('the resource server against Tessera', () => {
       await assert.rejects(rs.authenticate(get(`DPoP ${access_token}`, { dpop: p })), ServiceUnavailableError);
       broken.disconnect();
     });
+  });
+});
+
+describe('a signing-key rotation in Tessera', () => {
+  const ADMIN = 'admin-token-for-the-rotation-test-0123456789';
+  let tessera: RunningServer;
+  before(async () => {
+    tessera = await startTessera({ TESSERA_ADMIN_TOKEN: ADMIN, TESSERA_KEY_RELOAD_SECONDS: '1' });
+  });
+  after(async () => {
+    await tessera?.stop();
+  });
+
+  it('is picked up: a token signed by a new, unpublished key verifies once the unknown-kid cooldown has passed', async () => {
+    const rs = createResourceServer({ issuer: tessera.issuer, resource: RESOURCE, jwksCooldown: 1 });
+    const before = await token(tessera);
+    await rs.authenticate(get(`Bearer ${before.access_token}`));
+    const res = await fetch(`${tessera.issuer}/admin/keys/rotate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    const rotated = (await res.json()) as { kid: string; prepublished: boolean };
+    // Not prepublished: the JWKS the resource server fetched first did not have it.
+    assert.equal(rotated.prepublished, false);
+    let after = await token(tessera);
+    for (let i = 0; i < 30 && decodeProtectedHeader(after.access_token).kid !== rotated.kid; i++) {
+      await sleep(200);
+      after = await token(tessera);
+    }
+    assert.equal(decodeProtectedHeader(after.access_token).kid, rotated.kid);
+    assert.notEqual(decodeProtectedHeader(before.access_token).kid, rotated.kid);
+    await sleep(1100);
+    assert.equal((await rs.authenticate(get(`Bearer ${after.access_token}`))).clientId, 'svc');
+    // The old key stays published for its grace period: tokens it signed still verify.
+    assert.equal((await rs.authenticate(get(`Bearer ${before.access_token}`))).clientId, 'svc');
   });
 });
 
