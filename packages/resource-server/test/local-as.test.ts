@@ -21,6 +21,7 @@ interface LocalAs {
   keys: { kid: string; privateKey: CryptoKey; jwk: JWK }[];
   introspection: (body: URLSearchParams) => { status: number; body: string };
   metadataStatus: number;
+  oidcStatus: number;
   lastAuthorization?: string;
   close(): Promise<void>;
 }
@@ -30,6 +31,7 @@ async function startAs(): Promise<LocalAs> {
     hits: {} as Record<string, number>,
     keys: [] as LocalAs['keys'],
     metadataStatus: 200,
+    oidcStatus: 404,
     introspection: (_: URLSearchParams) => ({ status: 200, body: '{"active":false}' }),
   } as LocalAs;
   const server: Server = createServer((req, res) => {
@@ -38,8 +40,9 @@ async function startAs(): Promise<LocalAs> {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
-      if (path === '/.well-known/oauth-authorization-server') {
-        res.writeHead(as.metadataStatus, { 'content-type': 'application/json' });
+      if (path === '/.well-known/oauth-authorization-server' || path === '/.well-known/openid-configuration') {
+        const status = path === '/.well-known/openid-configuration' ? as.oidcStatus : as.metadataStatus;
+        res.writeHead(status, { 'content-type': 'application/json' });
         res.end(
           JSON.stringify({
             issuer: as.issuer,
@@ -147,6 +150,17 @@ describe('keys from a local authorization server', () => {
       .setExpirationTime('5m')
       .sign(k.privateKey);
     assert.deepEqual((await rs.authenticate(get(long))).audience, ['https://x.example/', RESOURCE]);
+  });
+
+  it('falls back to OpenID Connect discovery when there is no RFC 8414 document', async () => {
+    const oidc = await startAs();
+    oidc.metadataStatus = 404;
+    oidc.oidcStatus = 200;
+    const k = await addKey(oidc);
+    const rs = createResourceServer({ issuer: oidc.issuer, resource: RESOURCE });
+    assert.equal((await rs.authenticate(get(await jwt(oidc, k.kid, k.privateKey)))).subject, 'u');
+    assert.equal(oidc.hits['/.well-known/openid-configuration'], 1);
+    await oidc.close();
   });
 
   it('does not refetch failing metadata on every request', async () => {
