@@ -28,7 +28,7 @@ export interface ExampleServerOptions {
   host?: string;
   /** Listen port (default: the resource URL's, else 0). */
   port?: number;
-  /** The scope every call needs (default notes:read). */
+  /** The scope every call needs (default notes:read; '' for none). */
   readScope?: string;
   /** The scope add_note needs on top (default notes:write). */
   writeScope?: string;
@@ -79,6 +79,7 @@ export async function startExampleServer(opts: ExampleServerOptions): Promise<Ex
   const host = opts.host ?? '127.0.0.1';
   const readScope = opts.readScope ?? 'notes:read';
   const writeScope = opts.writeScope ?? 'notes:write';
+  if (!writeScope) throw new Error('writeScope must name a scope');
   const port = opts.port ?? (opts.resource ? Number(new URL(opts.resource).port || 80) : 0);
   const app = express();
   app.disable('x-powered-by');
@@ -94,8 +95,8 @@ export async function startExampleServer(opts: ExampleServerOptions): Promise<Ex
   const rs = createResourceServer({
     issuer: opts.issuer,
     resource,
-    requiredScopes: [readScope],
-    scopesSupported: [readScope, writeScope],
+    requiredScopes: readScope ? [readScope] : [],
+    scopesSupported: [readScope, writeScope].filter(Boolean),
     resourceName: 'Tessera example MCP server',
     fetch: opts.fetch,
     ...opts.resourceServer,
