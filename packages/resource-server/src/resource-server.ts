@@ -176,6 +176,7 @@ export class ResourceServer {
    * that only see the token (the MCP SDKs' OAuthTokenVerifier).
    */
   async verifyBearerToken(token: string, options: AuthenticateOptions = {}): Promise<VerifiedToken> {
+    if (this.#dpopMode === 'required') throw new InvalidTokenError('This resource accepts only DPoP-bound tokens.');
     const info = await this.#verifyToken(token, 'Bearer');
     if (info.cnf?.jkt)
       throw new InvalidTokenError('The token is DPoP-bound: present it with the DPoP scheme and a proof.');

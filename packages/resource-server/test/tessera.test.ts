@@ -157,6 +157,7 @@ describe('the resource server against Tessera', () => {
     const rs = createResourceServer({ issuer: tessera.issuer, resource: RESOURCE, dpop: { mode: 'required' } });
     const { access_token } = await token(tessera);
     await assert.rejects(rs.authenticate(get(`Bearer ${access_token}`)), InvalidTokenError);
+    await assert.rejects(rs.verifyBearerToken(access_token), InvalidTokenError);
     assert.equal(rs.metadata().dpop_bound_access_tokens_required, true);
     assert.match(rs.challenge(), /^DPoP /);
   });
