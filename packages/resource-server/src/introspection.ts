@@ -3,7 +3,8 @@
 // min(the token's exp, the configured bound, 60 s), so a revoked token or a disabled client stops
 // working within that bound. A failing introspection is a ServiceUnavailableError (503), never an
 // accepted token; `active: false` is an InvalidTokenError.
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject, randomUUID } from 'node:crypto';
+import { importJWK, type JWK, SignJWT } from 'jose';
 import type { AuthorizationServer, FetchLike } from './authorization-server.ts';
 import { checkEndpoint } from './authorization-server.ts';
 import { InvalidTokenError, ServiceUnavailableError } from './errors.ts';
@@ -14,9 +15,18 @@ export const MAX_CACHE_SECONDS = 60;
 
 export interface IntrospectionOptions {
   clientId: string;
-  clientSecret: string;
-  /** How the resource server authenticates (RFC 6749 section 2.3.1); default client_secret_basic. */
-  authMethod?: 'client_secret_basic' | 'client_secret_post';
+  /** The client secret, for client_secret_basic and client_secret_post. */
+  clientSecret?: string;
+  /**
+   * How the resource server authenticates: client_secret_basic (default) or client_secret_post (RFC 6749 section
+   * 2.3.1), or private_key_jwt (RFC 7523: an assertion signed with `privateKey`, its aud the issuer identifier).
+   */
+  authMethod?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+  /** For private_key_jwt: the private key (a CryptoKey, KeyObject or private JWK). */
+  privateKey?: CryptoKey | KeyObject | JWK;
+  /** For private_key_jwt: its JWS algorithm (default ES256) and key id (kid), if the registered JWKS has several. */
+  signingAlg?: string;
+  keyId?: string;
   /** Default: the introspection_endpoint of the authorization server's metadata. */
   endpoint?: string;
   /** Introspect every token, JWTs included (revocation then takes effect within the cache bound). Default false. */
@@ -64,8 +74,11 @@ export class Introspector {
     const seconds = options.cacheSeconds ?? MAX_CACHE_SECONDS;
     if (!Number.isFinite(seconds) || seconds < 0 || seconds > MAX_CACHE_SECONDS)
       throw new Error(`introspection.cacheSeconds must be from 0 to ${MAX_CACHE_SECONDS}`);
-    if (!options.clientId || !options.clientSecret)
-      throw new Error('introspection needs the clientId and clientSecret of the resource server');
+    if (!options.clientId) throw new Error('introspection needs the clientId of the resource server');
+    if (options.authMethod === 'private_key_jwt') {
+      if (!options.privateKey) throw new Error('introspection with private_key_jwt needs privateKey');
+      if (/^(HS|none)/.test(options.signingAlg ?? 'ES256')) throw new Error('private_key_jwt needs an asymmetric alg');
+    } else if (!options.clientSecret) throw new Error('introspection needs the clientSecret of the resource server');
     if (options.endpoint) checkEndpoint('introspection.endpoint', options.endpoint);
     this.#o = options;
     this.#d = deps;
@@ -108,14 +121,19 @@ export class Introspector {
       'content-type': 'application/x-www-form-urlencoded',
       accept: 'application/json',
     };
-    if (this.#o.authMethod === 'client_secret_post') {
-      body.set('client_id', this.#o.clientId);
-      body.set('client_secret', this.#o.clientSecret);
-    } else {
-      headers.authorization = `Basic ${Buffer.from(`${form(this.#o.clientId)}:${form(this.#o.clientSecret)}`).toString('base64')}`;
-    }
     let answer: Record<string, unknown>;
     try {
+      if (this.#o.authMethod === 'private_key_jwt') {
+        body.set('client_id', this.#o.clientId);
+        body.set('client_assertion_type', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
+        body.set('client_assertion', await this.#assertion());
+      } else if (this.#o.authMethod === 'client_secret_post') {
+        body.set('client_id', this.#o.clientId);
+        body.set('client_secret', this.#o.clientSecret!);
+      } else {
+        const pair = `${form(this.#o.clientId)}:${form(this.#o.clientSecret!)}`;
+        headers.authorization = `Basic ${Buffer.from(pair).toString('base64')}`;
+      }
       const endpoint =
         this.#o.endpoint ??
         checkEndpoint('introspection_endpoint', (await this.#d.as.metadata()).introspection_endpoint);
@@ -137,6 +155,22 @@ export class Introspector {
       throw new ServiceUnavailableError('Token introspection is unavailable.', { cause: err });
     }
     return this.#judge(answer);
+  }
+
+  /** An RFC 7523 client assertion: iss and sub the client, aud the issuer identifier (rfc7523bis), short-lived. */
+  async #assertion(): Promise<string> {
+    const alg = this.#o.signingAlg ?? 'ES256';
+    const key = this.#o.privateKey!;
+    const signingKey = 'kty' in key && typeof key.kty === 'string' ? await importJWK(key as JWK, alg) : key;
+    const now = this.#d.now();
+    return new SignJWT({ jti: randomUUID() })
+      .setProtectedHeader({ alg, typ: 'JWT', ...(this.#o.keyId ? { kid: this.#o.keyId } : {}) })
+      .setIssuer(this.#o.clientId)
+      .setSubject(this.#o.clientId)
+      .setAudience(this.#d.as.issuer)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 60)
+      .sign(signingKey as CryptoKey | KeyObject);
   }
 
   #judge(a: Record<string, unknown>): Entry {

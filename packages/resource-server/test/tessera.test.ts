@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { decodeProtectedHeader } from 'jose';
+import { decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
 import { Redis } from 'ioredis';
 import { hasOpenssl, makePki, type TestPki } from '../../../test/fixtures/certs.ts';
 import { deletePrefix, sharedRedis, uniquePrefix } from '../../../test/fixtures/redis.ts';
@@ -32,8 +32,20 @@ const get = (authorization: string, extra: Record<string, string> = {}, remoteAd
 
 describe('the resource server against Tessera', () => {
   let tessera: RunningServer;
+  let rsKey: Awaited<ReturnType<typeof generateKeyPair>>;
   before(async () => {
-    tessera = await startTessera();
+    rsKey = await generateKeyPair('ES256');
+    const jwk = { ...(await exportJWK(rsKey.publicKey)), kid: 'rs-key-1', use: 'sig', alg: 'ES256' };
+    tessera = await startTessera({}, [
+      {
+        client_id: 'rs-jwt',
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [jwk] },
+        grant_types: ['client_credentials'],
+        scope: '',
+        redirect_uris: [],
+      },
+    ]);
   });
   after(async () => {
     await tessera?.stop();
@@ -84,6 +96,29 @@ describe('the resource server against Tessera', () => {
     await assert.rejects(rs.authenticate(get('Bearer some-opaque-token-0123456789')), InvalidTokenError);
     const { access_token } = await token(tessera);
     assert.equal((await rs.authenticate(get(`Bearer ${access_token}`))).source, 'jwt');
+  });
+
+  it('introspects with private_key_jwt client authentication (RFC 7523, aud the issuer)', async () => {
+    const rs = createResourceServer({
+      issuer: tessera.issuer,
+      resource: RESOURCE,
+      introspection: {
+        clientId: 'rs-jwt',
+        authMethod: 'private_key_jwt',
+        privateKey: rsKey.privateKey,
+        keyId: 'rs-key-1',
+        always: true,
+      },
+    });
+    const { access_token } = await token(tessera);
+    assert.equal((await rs.authenticate(get(`Bearer ${access_token}`))).source, 'introspection');
+    const other = await generateKeyPair('ES256');
+    const wrongKey = createResourceServer({
+      issuer: tessera.issuer,
+      resource: RESOURCE,
+      introspection: { clientId: 'rs-jwt', authMethod: 'private_key_jwt', privateKey: other.privateKey, always: true },
+    });
+    await assert.rejects(wrongKey.authenticate(get(`Bearer ${access_token}`)), ServiceUnavailableError);
   });
 
   it('a refresh-token-shaped or wrong-audience introspection answer is refused', async () => {
