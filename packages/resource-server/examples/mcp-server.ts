@@ -44,6 +44,11 @@ export interface ExampleServer {
   close(): Promise<void>;
 }
 
+const CORS = {
+  'access-control-allow-origin': '*',
+  'access-control-expose-headers': 'www-authenticate, mcp-protocol-version',
+};
+
 /** The JSON-RPC messages of a request body (one or a batch). */
 function messages(body: unknown): { method?: unknown; params?: { name?: unknown } }[] {
   return (Array.isArray(body) ? body : [body]).filter((m) => m !== null && typeof m === 'object');
@@ -103,6 +108,23 @@ export async function startExampleServer(opts: ExampleServerOptions): Promise<Ex
   });
   const path = new URL(resource).pathname;
   router.use(metadataRouter(rs));
+  // CORS for browser-based MCP clients: any origin, no cookies (the token is in a header), and the challenge
+  // readable by the page (WWW-Authenticate exposed) so it can find the metadata and step up.
+  router.options(path, (_req, res) => {
+    res
+      .set({
+        ...CORS,
+        'access-control-allow-methods': 'POST',
+        'access-control-allow-headers': 'authorization, content-type, dpop, mcp-protocol-version, last-event-id',
+        'access-control-max-age': '600',
+      })
+      .status(204)
+      .end();
+  });
+  router.use(path, (_req, res, next) => {
+    res.set(CORS);
+    next();
+  });
   router.post(
     path,
     express.json({ limit: '100kb' }),

@@ -99,6 +99,19 @@ describe('the example MCP server (SDK 1.x, Express adapter)', () => {
     assert.deepEqual(doc.authorization_servers, [tessera.issuer]);
     assert.deepEqual(doc.scopes_supported, ['notes:read', 'notes:write']);
     await assert.rejects(connect({}));
+    // Browser-based clients: the challenge is readable cross-origin, and the preflight allows the headers they send.
+    assert.equal(res.headers.get('access-control-allow-origin'), '*');
+    assert.match(res.headers.get('access-control-expose-headers')!, /www-authenticate/);
+    const preflight = await fetch(server.url, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://app.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type, dpop',
+      },
+    });
+    assert.equal(preflight.status, 204);
+    assert.match(preflight.headers.get('access-control-allow-headers')!, /authorization.*dpop/);
   });
 
   it('lets the 1.x client call whoami with the read scope, and refuses add_note with 403 naming both scopes', async () => {
