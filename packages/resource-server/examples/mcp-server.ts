@@ -46,7 +46,7 @@ export interface ExampleServer {
 
 const CORS = {
   'access-control-allow-origin': '*',
-  'access-control-expose-headers': 'www-authenticate, mcp-protocol-version',
+  'access-control-expose-headers': 'www-authenticate, dpop-nonce, mcp-protocol-version',
 };
 
 /** The JSON-RPC messages of a request body (one or a batch). */

@@ -1,6 +1,6 @@
 // WWW-Authenticate challenges (RFC 6750 section 3, RFC 9449 section 7.1, RFC 9728 section 5.1) and the
 // JSON body of a refusal. Pure functions: the adapters only copy status, headers and body out.
-import { type ResourceServerError, ServiceUnavailableError } from './errors.ts';
+import { type ResourceServerError, ServiceUnavailableError, UseDpopNonceError } from './errors.ts';
 
 export type Scheme = 'Bearer' | 'DPoP';
 
@@ -69,6 +69,7 @@ export function refusal(error: ResourceServerError, opts: ChallengeOptions): Ref
   const headers: Record<string, string> = { 'cache-control': 'no-store' };
   if (error.status === 401 || error.status === 403) headers['www-authenticate'] = wwwAuthenticate(opts, error);
   if (error instanceof ServiceUnavailableError) headers['retry-after'] = String(error.retryAfter);
+  if (error instanceof UseDpopNonceError) headers['dpop-nonce'] = error.nonce;
   return {
     status: error.status,
     headers,

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { htuOf, verifyDpopProof } from './dpop.ts';
-import { InvalidDpopProofError } from './errors.ts';
+import { refusal } from './challenge.ts';
+import { DpopNonces, htuOf, NONCE_PERIOD, verifyDpopProof } from './dpop.ts';
+import { InvalidDpopProofError, UseDpopNonceError } from './errors.ts';
 import { MemoryReplayStore } from './replay-store.ts';
 
 const NOW = 1_800_000_000;
@@ -105,5 +106,35 @@ describe('DPoP proofs (RFC 9449 section 4.3)', () => {
       { proof: await sign(k, { iat: NOW + 4 }), method: 'POST', url: URL_, accessToken: TOKEN, jkt: k.jkt },
       opts(),
     );
+  });
+
+  it('requires the server nonce when configured: use_dpop_nonce with the nonce, then accepted; previous period too', async () => {
+    const k = await key();
+    const nonces = new DpopNonces('a-secret-of-at-least-thirty-two-bytes!!');
+    const o = { ...opts(), nonces };
+    const check = async (claims: Record<string, unknown>, at = NOW) =>
+      verifyDpopProof(
+        { proof: await sign(k, { iat: at, ...claims }), method: 'POST', url: URL_, accessToken: TOKEN, jkt: k.jkt },
+        { ...o, now: () => at },
+      );
+    let given = '';
+    await assert.rejects(check({}), (e) => {
+      assert.ok(e instanceof UseDpopNonceError);
+      given = e.nonce;
+      const r = refusal(e, { schemes: ['DPoP'], used: 'DPoP' });
+      assert.equal(r.status, 401);
+      assert.equal(r.headers['dpop-nonce'], given);
+      assert.match(r.headers['www-authenticate']!, /^DPoP error="use_dpop_nonce"/);
+      return true;
+    });
+    await check({ nonce: given });
+    await assert.rejects(check({ nonce: 'made-up' }), UseDpopNonceError);
+    // The next period still accepts it; the one after does not.
+    await check({ nonce: given }, NOW + NONCE_PERIOD);
+    await assert.rejects(check({ nonce: given }, NOW + 2 * NONCE_PERIOD), UseDpopNonceError);
+    // Another secret's nonces are not accepted.
+    const other = new DpopNonces('another-secret-of-at-least-thirty-two-b');
+    assert.equal(other.accepts(given, NOW), false);
+    assert.throws(() => new DpopNonces('short'), /32 bytes/);
   });
 });

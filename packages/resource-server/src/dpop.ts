@@ -1,9 +1,9 @@
 // RFC 9449 section 4.3 and 7.1: the DPoP proof that comes with a DPoP-bound access token. jose checks
 // the signature with the key embedded in the proof (public keys only) and computes its RFC 7638
 // thumbprint; this file checks what the proof says about the request and the token.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { calculateJwkThumbprint, EmbeddedJWK, errors as joseErrors, jwtVerify, type JWK } from 'jose';
-import { InvalidDpopProofError, ServiceUnavailableError } from './errors.ts';
+import { InvalidDpopProofError, ServiceUnavailableError, UseDpopNonceError } from './errors.ts';
 import { MAX_CREDENTIAL_LENGTH } from './request.ts';
 import type { ReplayStore } from './replay-store.ts';
 
@@ -36,8 +36,38 @@ export interface DpopVerifyOptions {
   proofWindow: number;
   clockSkew: number;
   replay: ReplayStore;
+  /** Server nonces (RFC 9449 section 9), when required. */
+  nonces?: DpopNonces;
   /** Seconds since the epoch. */
   now: () => number;
+}
+
+/** Seconds one nonce is handed out for; the previous one is still accepted, so each lives up to twice this. */
+export const NONCE_PERIOD = 300;
+
+/**
+ * Stateless server nonces: an HMAC of the time period under a secret, so every instance sharing the secret accepts
+ * the nonces of the others without shared state. The current and the previous period's nonces are accepted.
+ */
+export class DpopNonces {
+  readonly #secret: Buffer;
+  constructor(secret: string) {
+    if (Buffer.byteLength(secret) < 32) throw new Error('dpop.nonceSecret must have at least 32 bytes');
+    this.#secret = Buffer.from(secret);
+  }
+  #at(period: number): string {
+    return createHmac('sha256', this.#secret).update(`tessera-rs-dpop-nonce:${period}`).digest('base64url');
+  }
+  /** The nonce to hand out now. */
+  current(now: number): string {
+    return this.#at(Math.floor(now / NONCE_PERIOD));
+  }
+  /** Whether `nonce` is the current or the previous period's. */
+  accepts(nonce: unknown, now: number): boolean {
+    if (typeof nonce !== 'string') return false;
+    const period = Math.floor(now / NONCE_PERIOD);
+    return sameText(nonce, this.#at(period)) || sameText(nonce, this.#at(period - 1));
+  }
 }
 
 /** The URL without query and fragment, as htu is compared (RFC 9449 section 4.3, step 9). */
@@ -96,6 +126,8 @@ export async function verifyDpopProof(c: DpopCheck, o: DpopVerifyOptions): Promi
   const thumbprint = await calculateJwkThumbprint(jwk, 'sha256');
   if (!sameText(thumbprint, c.jkt))
     throw new InvalidDpopProofError('The DPoP proof is signed by a key other than the one the token is bound to.');
+  if (o.nonces && !o.nonces.accepts(payload.nonce, now))
+    throw new UseDpopNonceError('A DPoP proof with the server nonce is required.', o.nonces.current(now));
   // Last, once everything else holds: a proof is accepted once (RFC 9449 section 11.1), keyed by key and jti.
   const id = createHash('sha256').update(`${thumbprint}\0${jti}`).digest('base64url');
   let fresh: boolean;

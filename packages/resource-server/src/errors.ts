@@ -64,6 +64,21 @@ export class InvalidDpopProofError extends ResourceServerError {
 }
 
 /**
+ * The DPoP proof lacks the current server nonce (RFC 9449 section 9): the client retries with `nonce`, which the
+ * refusal sends in the DPoP-Nonce header. Status 401.
+ */
+export class UseDpopNonceError extends ResourceServerError {
+  readonly error = 'use_dpop_nonce';
+  readonly status = 401;
+  /** The nonce to use. */
+  readonly nonce: string;
+  constructor(description: string, nonce: string) {
+    super(description);
+    this.nonce = nonce;
+  }
+}
+
+/**
  * The token is bound to a TLS client certificate (RFC 8705) and the request came without that certificate.
  * Status 401, error invalid_token (RFC 8705 section 3).
  */

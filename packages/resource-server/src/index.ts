@@ -11,6 +11,7 @@ export {
   MissingTokenError,
   ResourceServerError,
   ServiceUnavailableError,
+  UseDpopNonceError,
 } from './errors.ts';
 export { refusal, wwwAuthenticate } from './challenge.ts';
 export type { ChallengeOptions, Refusal, Scheme } from './challenge.ts';

@@ -5,7 +5,7 @@ import type { BlockList } from 'node:net';
 import { AuthorizationServer, checkEndpoint, type FetchLike } from './authorization-server.ts';
 import { checkCertificateBinding, proxyList, type CertificateOptions } from './certificate.ts';
 import { refusal, wwwAuthenticate, type ChallengeOptions, type Refusal, type Scheme } from './challenge.ts';
-import { DEFAULT_DPOP_ALGORITHMS, verifyDpopProof } from './dpop.ts';
+import { DEFAULT_DPOP_ALGORITHMS, DpopNonces, verifyDpopProof } from './dpop.ts';
 import {
   InsufficientScopeError,
   InvalidDpopProofError,
@@ -57,6 +57,11 @@ export interface ResourceServerOptions {
     proofWindow?: number;
     /** Where used proofs are remembered. Default: in memory (one process); RedisReplayStore for several. */
     replayStore?: ReplayStore;
+    /**
+     * Require server nonces in proofs (RFC 9449 section 9): a secret of at least 32 bytes, the same on every instance.
+     * A proof without the current nonce gets 401 use_dpop_nonce with the nonce in DPoP-Nonce. Unset: no nonces.
+     */
+    nonceSecret?: string;
   };
   /** Certificate-bound tokens (RFC 8705) behind a TLS-terminating proxy. Unset: such tokens are refused. */
   certificateBound?: CertificateOptions;
@@ -98,6 +103,7 @@ export class ResourceServer {
   readonly #dpopMode: 'allowed' | 'required' | 'off';
   readonly #proofWindow: number;
   readonly #replay: ReplayStore;
+  readonly #nonces: DpopNonces | undefined;
   readonly #skew: number;
   readonly #required: string[];
   readonly #introspector: Introspector | undefined;
@@ -121,6 +127,7 @@ export class ResourceServer {
     this.#dpopMode = options.dpop?.mode ?? 'allowed';
     this.#proofWindow = seconds('dpop.proofWindow', options.dpop?.proofWindow, 60, 300);
     this.#replay = options.dpop?.replayStore ?? new MemoryReplayStore();
+    this.#nonces = options.dpop?.nonceSecret !== undefined ? new DpopNonces(options.dpop.nonceSecret) : undefined;
     this.#skew = seconds('clockSkew', options.clockSkew, 30, 300);
     this.#required = options.requiredScopes ?? [];
     this.#now = options.now ?? (() => Math.floor(Date.now() / 1000));
@@ -206,6 +213,7 @@ export class ResourceServer {
           proofWindow: this.#proofWindow,
           clockSkew: this.#skew,
           replay: this.#replay,
+          nonces: this.#nonces,
           now: this.#now,
         },
       );

@@ -20,6 +20,7 @@ import {
   RedisReplayStore,
   type RequestLike,
   ServiceUnavailableError,
+  UseDpopNonceError,
 } from '../src/index.ts';
 import { dpopKey, proof, RESOURCE, RS, RS_POST, revoke, sleep, startTessera, token } from './support.ts';
 
@@ -195,6 +196,28 @@ describe('the resource server against Tessera', () => {
     await assert.rejects(rs.verifyBearerToken(access_token), InvalidTokenError);
     assert.equal(rs.metadata().dpop_bound_access_tokens_required, true);
     assert.match(rs.challenge(), /^DPoP /);
+  });
+
+  it('asks for a server nonce in DPoP proofs when configured, then accepts the retry', async () => {
+    const rs = createResourceServer({
+      issuer: tessera.issuer,
+      resource: RESOURCE,
+      dpop: { nonceSecret: 'nonce-secret-for-the-test-0123456789abcdef' },
+    });
+    const key = await dpopKey();
+    const { access_token } = await token(tessera, { key });
+    const first = get(`DPoP ${access_token}`, { dpop: await proof(key, 'GET', `${RESOURCE}/items`, access_token) });
+    const err = await rs.authenticate(first).then(
+      () => assert.fail('accepted without a nonce'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof UseDpopNonceError);
+    const answer = rs.refusal(err, first);
+    assert.equal(answer.status, 401);
+    const nonce = answer.headers['dpop-nonce']!;
+    assert.ok(nonce);
+    const retry = await proof(key, 'GET', `${RESOURCE}/items`, access_token, { nonce });
+    assert.equal((await rs.authenticate(get(`DPoP ${access_token}`, { dpop: retry }))).clientId, 'svc');
   });
 
   describe('DPoP replay protection shared through Redis', async () => {
