@@ -117,7 +117,11 @@ describe('the resource checks of a request (registry only, other spellings)', ()
     },
   });
   const operator = { clientId: 'op', metadata: {} } as unknown as ClientRecord;
-  const selfRegistered = { clientId: 'dcr', metadata: { registration: 'open' } } as unknown as ClientRecord;
+  const selfRegistered = {
+    clientId: 'dcr',
+    scopes: ['openid'],
+    metadata: { registration: 'open' },
+  } as unknown as ClientRecord;
   const refused = async (p: Promise<void>, detail: RegExp) =>
     assert.rejects(
       p,
