@@ -67,12 +67,7 @@ interface Sdk {
   /** Connects a new client with a new transport; rejects as the SDK does (UnauthorizedError: go to the browser). */
   connect(url: string, provider: TestOAuthProvider, fetch?: typeof globalThis.fetch): Promise<SdkClient>;
   /** The SDK's finishAuth with the callback the browser reached, on a fresh transport. */
-  finishAuth(
-    url: string,
-    provider: TestOAuthProvider,
-    callback: URL,
-    fetch?: typeof globalThis.fetch,
-  ): Promise<void>;
+  finishAuth(url: string, provider: TestOAuthProvider, callback: URL, fetch?: typeof globalThis.fetch): Promise<void>;
   isUnauthorized(err: unknown): boolean;
 }
 
