@@ -3,7 +3,8 @@
  * McpServer, test/fixtures/mcp-server.ts) protected by Tessera, and the SDK clients 1.x
  * (`@modelcontextprotocol/sdk`) and 2.x (`@modelcontextprotocol/client`) connecting through the
  * whole flow: 401 challenge, protected resource metadata (RFC 9728), authorization server metadata
- * (RFC 8414), dynamic registration (RFC 7591), PKCE S256 with `resource` (RFC 8707), Tessera's real
+ * (RFC 8414), dynamic registration (RFC 7591) or a Client ID Metadata Document (served over HTTPS by
+ * this test with its own CA), PKCE S256 with `resource` (RFC 8707), Tessera's real
  * sign-in and consent pages in headless Chromium, the token, tool calls, refresh on an expired token,
  * a second process sharing the token store, two processes refreshing the same token at once, and
  * step-up on 403 insufficient_scope.
@@ -26,6 +27,8 @@ import {
 import { startServer, type RunningServer } from '../fixtures/server.ts';
 import { MCP_ADMIN_SCOPE, MCP_SCOPE, startMcpServer, type McpTestServer } from '../fixtures/mcp-server.ts';
 import { BrowserUser, FileTokenStore, RefreshBarrier, TestOAuthProvider } from '../fixtures/mcp-client.ts';
+import { RequestRecorder, startCimdDocumentServer, type CimdDocumentServer } from '../fixtures/mcp-cimd.ts';
+import { hasOpenssl, makePki, type TestPki } from '../fixtures/certs.ts';
 import { browserSkip, launchBrowser, startCallbackServer, type CallbackServer } from './support.ts';
 
 // ---- THE ONE PLACE FOR THE MCP PROFILE -----------------------------------------------------------
@@ -36,6 +39,16 @@ const DEPLOYMENT: Record<string, string> = {
   TESSERA_EXTRA_SCOPES: `${MCP_SCOPE} ${MCP_ADMIN_SCOPE}`,
   TESSERA_REGISTRATION_SCOPES: `openid profile email offline_access ${MCP_SCOPE} ${MCP_ADMIN_SCOPE}`,
 };
+
+// ---- WHAT ONLY A TEST CAN SET --------------------------------------------------------------------
+// The Client ID Metadata Documents are served by this test on 127.0.0.1 over HTTPS with a CA of its
+// own: the loopback exception (production refuses it at start-up) and that CA, trusted by the Tessera
+// process only (NODE_EXTRA_CA_CERTS).
+const testOnly = (caFile: string): Record<string, string> => ({
+  TESSERA_CIMD_ALLOW_LOOPBACK: 'true',
+  NODE_EXTRA_CA_CERTS: caFile,
+});
+const cimdSkip = hasOpenssl() ? false : 'openssl not found (the CIMD document server needs a test CA)';
 
 const PASSWORD = 'correct horse battery staple mcp';
 
@@ -54,7 +67,7 @@ interface Sdk {
   /** Connects a new client with a new transport; rejects as the SDK does (UnauthorizedError: go to the browser). */
   connect(url: string, provider: TestOAuthProvider, fetch?: typeof globalThis.fetch): Promise<SdkClient>;
   /** The SDK's finishAuth with the callback the browser reached, on a fresh transport. */
-  finishAuth(url: string, provider: TestOAuthProvider, callback: URL): Promise<void>;
+  finishAuth(url: string, provider: TestOAuthProvider, callback: URL, fetch?: typeof globalThis.fetch): Promise<void>;
   isUnauthorized(err: unknown): boolean;
 }
 
@@ -69,8 +82,10 @@ const sdk1: Sdk = {
       close: () => client.close(),
     };
   },
-  async finishAuth(url, provider, callback) {
-    await new Transport1(new URL(url), { authProvider: provider }).finishAuth(callback.searchParams.get('code')!);
+  async finishAuth(url, provider, callback, fetch) {
+    await new Transport1(new URL(url), { authProvider: provider, ...(fetch ? { fetch } : {}) }).finishAuth(
+      callback.searchParams.get('code')!,
+    );
   },
   isUnauthorized: (err) => err instanceof Unauthorized1,
 };
@@ -86,9 +101,11 @@ const sdk2: Sdk = {
       close: () => client.close(),
     };
   },
-  async finishAuth(url, provider, callback) {
+  async finishAuth(url, provider, callback, fetch) {
     // 2.x takes the whole callback: it checks `iss` (RFC 9207) before redeeming the code.
-    await new Transport2(new URL(url), { authProvider: provider }).finishAuth(callback.searchParams);
+    await new Transport2(new URL(url), { authProvider: provider, ...(fetch ? { fetch } : {}) }).finishAuth(
+      callback.searchParams,
+    );
   },
   isUnauthorized: (err) => err instanceof Unauthorized2,
 };
@@ -103,17 +120,24 @@ describe('the official MCP SDK clients through Tessera', { skip: browserSkip }, 
   let cb: CallbackServer;
   let browser: Browser;
   let dir: string;
+  /** The test CA and the HTTPS server of the Client ID Metadata Documents (undefined: no openssl). */
+  let pki: TestPki | undefined;
+  let docs: CimdDocumentServer;
+  /** Where the authorization server metadata says registration is (RFC 8414 `registration_endpoint`). */
+  let registrationEndpoint: string;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tessera-mcp-sdk-'));
+    if (!cimdSkip) pki = makePki();
     [mcp, bare, cb, browser] = await Promise.all([
       startMcpServer(),
       startMcpServer({ scopes: false }),
       startCallbackServer(),
       launchBrowser(),
     ]);
+    if (pki) docs = await startCimdDocumentServer(pki);
     tessera = await startServer({
-      env: { ...MCP_PROFILE, ...DEPLOYMENT },
+      env: { ...MCP_PROFILE, ...DEPLOYMENT, ...(pki ? testOnly(pki.caFile) : {}) },
       bootstrap: {
         users: [{ username: 'mcp-user', password: PASSWORD }],
         // The registry of resource servers: the MCP server, its scopes as users see them on consent.
@@ -130,6 +154,8 @@ describe('the official MCP SDK clients through Tessera', { skip: browserSkip }, 
     });
     mcp.trust(tessera.issuer);
     bare.trust(tessera.issuer);
+    const discovery = await fetch(`${tessera.issuer}/.well-known/oauth-authorization-server`);
+    registrationEndpoint = String(((await discovery.json()) as Record<string, unknown>).registration_endpoint);
   });
   after(async () => {
     await browser?.close();
@@ -137,6 +163,8 @@ describe('the official MCP SDK clients through Tessera', { skip: browserSkip }, 
     await mcp?.close();
     await bare?.close();
     await cb?.close();
+    await docs?.close();
+    pki?.cleanup();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -156,11 +184,18 @@ describe('the official MCP SDK clients through Tessera', { skip: browserSkip }, 
         });
 
       /** The SDK's interactive connect: UnauthorizedError, the browser step, finishAuth, connect again. */
-      async function authorizeAndConnect(p: TestOAuthProvider, url = mcp.url): Promise<SdkClient> {
-        await assert.rejects(sdk.connect(url, p), (err) => sdk.isUnauthorized(err));
-        await sdk.finishAuth(url, p, p.lastCallback());
-        return sdk.connect(url, p);
+      async function authorizeAndConnect(
+        p: TestOAuthProvider,
+        url = mcp.url,
+        fetch?: typeof globalThis.fetch,
+      ): Promise<SdkClient> {
+        await assert.rejects(sdk.connect(url, p, fetch), (err) => sdk.isUnauthorized(err));
+        await sdk.finishAuth(url, p, p.lastCallback(), fetch);
+        return sdk.connect(url, p, fetch);
       }
+      /** The requests to the registration endpoint among those recorded. */
+      const registrations = (rec: RequestRecorder) =>
+        rec.requests.filter((r) => r.url.href.split('?')[0] === registrationEndpoint);
 
       before(async () => {
         context = await browser.newContext();
@@ -174,7 +209,8 @@ describe('the official MCP SDK clients through Tessera', { skip: browserSkip }, 
       });
 
       it('discovers, registers, authorizes in the browser with PKCE and resource, lists tools and calls one', async () => {
-        const client = await authorizeAndConnect(provider);
+        const rec = new RequestRecorder();
+        const client = await authorizeAndConnect(provider, mcp.url, rec.fetch);
         try {
           const { tools } = await client.listTools();
           assert.deepEqual(tools.map((t) => t.name).sort(), ['admin_report', 'echo']);
@@ -184,7 +220,11 @@ describe('the official MCP SDK clients through Tessera', { skip: browserSkip }, 
           await client.close();
         }
 
-        // Dynamic registration happened, as a public client with the loopback redirect URI.
+        // Dynamic registration happened, once, as a public client with the loopback redirect URI.
+        assert.deepEqual(
+          registrations(rec).map((r) => r.method),
+          ['POST'],
+        );
         const stored = store.read();
         assert.equal(typeof stored.client?.client_id, 'string');
         assert.equal(stored.client?.token_endpoint_auth_method, 'none');
@@ -364,13 +404,116 @@ describe('the official MCP SDK clients through Tessera', { skip: browserSkip }, 
       it('step-up on 403 insufficient_scope, for the client as the SDK registers it (scope of the first challenge)', (t) =>
         stepUp(t, 'stepup', false));
 
-      // TODO(integrator, CIMD): the same flow with a Client ID Metadata Document instead of DCR. Serve
-      // the document ({ client_id: its URL, client_name, redirect_uris: [cb.url(`/${tag}/callback`)],
-      // grant_types, token_endpoint_auth_method: 'none' }) from the CIMD helper's test HTTPS server with
-      // its own CA (trusted by Tessera, TESSERA_CIMD_ALLOW_LOOPBACK), and pass its URL as
-      // `clientMetadataUrl` to newProvider's TestOAuthProvider: the SDKs then skip registration when
-      // discovery says client_id_metadata_document_supported. Assert that store.read().client.client_id
-      // is that URL, that no request reached /register, and the rest of the first test as is.
+      /**
+       * Client ID Metadata Documents: the client's document is served by this test over HTTPS (its own
+       * CA), and its URL is the provider's `clientMetadataUrl`, which the SDKs take as the client_id
+       * instead of registering when the discovery says client_id_metadata_document_supported.
+       */
+      describe('a client known by its Client ID Metadata Document', { skip: cimdSkip }, () => {
+        const docPath = `/${tag}/oauth-client.json`;
+        const redirect = () => cb.url(`/${tag}/cimd/callback`);
+        let clientId: string;
+        let cimdStore: FileTokenStore;
+        const cimdProvider = (s: FileTokenStore, withBrowser: boolean) =>
+          new TestOAuthProvider({
+            store: s,
+            redirectUrl: redirect(),
+            clientName: `E2E ${tag} CIMD agent (ignored: the document names the client)`,
+            clientMetadataUrl: clientId,
+            ...(withBrowser ? { user } : {}),
+          });
+
+        before(() => {
+          clientId = docs.serve(docPath, {
+            client_name: `E2E ${tag} CIMD agent`,
+            client_uri: 'https://agent.example.com/',
+            redirect_uris: [redirect()],
+            grant_types: ['authorization_code', 'refresh_token'],
+            response_types: ['code'],
+            token_endpoint_auth_method: 'none',
+          });
+          cimdStore = new FileTokenStore(join(dir, `${tag}-cimd.json`));
+        });
+
+        it('no registration: the document URL is the client_id, the consent shows its host, tool call works', async () => {
+          const p = cimdProvider(cimdStore, true);
+          const rec = new RequestRecorder();
+          const client = await authorizeAndConnect(p, mcp.url, rec.fetch);
+          try {
+            const result = await client.callTool('echo', { message: 'cimd' });
+            assert.match(result.content[0]?.text ?? '', /^cimd \(sub .+\)$/);
+          } finally {
+            await client.close();
+          }
+          // The SDK read the AS metadata and went to the token endpoint through the recorded fetch,
+          // and never to the registration endpoint.
+          assert.ok(
+            rec.requests.some((r) => r.url.pathname === '/.well-known/oauth-authorization-server'),
+            'the recorder saw the discovery',
+          );
+          assert.ok(
+            rec.requests.some((r) => r.method === 'POST' && r.url.origin === new URL(tessera.issuer).origin),
+            'the recorder saw the token request',
+          );
+          assert.deepEqual(registrations(rec), [], 'no request reached the registration endpoint');
+          const stored = cimdStore.read();
+          assert.equal(stored.client?.client_id, clientId, 'the SDK took the document URL as its client_id');
+
+          // Through Tessera's pages: the consent names the client as its document does, and says who
+          // vouches for it (the document's host), that the user has not allowed it before, and that it
+          // returns to the user's own device.
+          const run = p.runs[0]!;
+          assert.equal(run.screens.at(-1), 'callback');
+          assert.equal(run.authorizationUrl.searchParams.get('client_id'), clientId);
+          assert.equal(run.authorizationUrl.searchParams.get('code_challenge_method'), 'S256');
+          assert.equal(run.authorizationUrl.searchParams.get('resource'), mcp.url);
+          assert.equal(run.authorizationUrl.searchParams.get('redirect_uri'), redirect());
+          assert.equal(run.callback.searchParams.get('iss'), tessera.issuer);
+          assert.equal(run.consents.length, 1);
+          const consent = run.consents[0]!;
+          assert.match(consent.lead, new RegExp(`E2E ${tag} CIMD agent`));
+          assert.ok(!consent.lead.includes('ignored'), 'the name comes from the document, not the SDK');
+          assert.ok(consent.scopes.includes(MCP_SCOPE), `the consent lists ${MCP_SCOPE}: ${consent.scopes}`);
+          assert.deepEqual(consent.resourceNames, ['E2E MCP server']);
+          const about = consent.about ?? '';
+          assert.ok(about.includes(`identified by ${new URL(clientId).host}`), `the client_id host: ${about}`);
+          assert.match(about, /You have not allowed this application before/);
+          assert.ok(about.includes(`sent to ${new URL(redirect()).host}`), `the redirect host: ${about}`);
+          assert.match(about, /Any program on your device could claim to be it/);
+
+          // The token is for this MCP server only, for the client the document URL names.
+          const at = decodeJwt(String(stored.tokens?.access_token));
+          assert.equal(at.aud, mcp.url);
+          assert.equal(at.client_id, clientId);
+          assert.ok(String(at.scope).split(' ').includes(MCP_SCOPE), `token scope ${at.scope}`);
+          assert.equal(typeof stored.tokens?.refresh_token, 'string', 'a public CIMD client gets a refresh token');
+        });
+
+        it('refreshes when the MCP server answers 401 invalid_token, with no registration and no browser', async () => {
+          const before = cimdStore.read().tokens!;
+          mcp.expire(String(before.access_token));
+          const rec = new RequestRecorder();
+          const p = cimdProvider(new FileTokenStore(cimdStore.path), false);
+          const client = await sdk.connect(mcp.url, p, rec.fetch);
+          try {
+            const result = await client.callTool('echo', { message: 'cimd after refresh' });
+            assert.match(result.content[0]?.text ?? '', /^cimd after refresh/);
+          } finally {
+            await client.close();
+          }
+          assert.deepEqual(registrations(rec), [], 'no request reached the registration endpoint');
+          assert.equal(p.runs.length, 0, 'no browser step');
+          const now = cimdStore.read().tokens!;
+          assert.notEqual(now.access_token, before.access_token, 'a new access token');
+          assert.notEqual(now.refresh_token, before.refresh_token, 'the refresh token was rotated');
+          const at = decodeJwt(String(now.access_token));
+          assert.equal(at.client_id, clientId);
+          assert.equal(at.aud, mcp.url);
+          // Authorization, consent, code and refresh: Tessera fetched the document once and kept it
+          // for its max-age (10 minutes).
+          assert.equal(docs.fetches(docPath), 1, `the document was fetched ${docs.fetches(docPath)} times`);
+        });
+      });
     });
   }
 });
