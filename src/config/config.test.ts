@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadConfig } from './config.ts';
+import { loadConfig, maskUrl } from './config.ts';
 import { DEV_SECRET, settings } from './settings.ts';
 import { configProblems, PRODUCTION_ENV, STRONG_SECRET } from '../../test/fixtures/config.ts';
 
@@ -185,5 +185,19 @@ describe('configuration', () => {
   it('every setting has a unique variable and key', () => {
     assert.equal(new Set(settings.map((s) => s.env)).size, settings.length);
     assert.equal(new Set(settings.map((s) => s.key)).size, settings.length);
+  });
+});
+
+describe('maskUrl (what start-up and `tessera config show` print of a database URL)', () => {
+  it('masks the whole password, also one with an unencoded @ (the user information ends at the last @)', () => {
+    const shown = maskUrl('postgres://tessera:s3cr@t-Pa55@db.internal:5432/tessera');
+    assert.ok(!shown.includes('s3cr') && !shown.includes('Pa55'), shown);
+    assert.match(shown, /^postgres:\/\/tessera:\*\*\*@db\.internal:5432\/tessera$/);
+  });
+  it('masks password query parameters, keeps paths without a scheme, redacts what does not parse', () => {
+    const q = maskUrl('postgres://db.internal/tessera?sslmode=require&password=hunter2&sslpassword=x');
+    assert.ok(!q.includes('hunter2') && !q.includes('sslpassword=x'), q);
+    assert.equal(maskUrl('./data/tessera.db'), './data/tessera.db');
+    assert.equal(maskUrl('postgres://user:pw@[bad'), '(redacted: not a valid URL)');
   });
 });

@@ -732,9 +732,24 @@ const SECRET_SETTINGS = new Set([
 /** Also secret: any setting named like one (a setting added later is redacted unless known harmless). */
 const SECRET_NAME = /(SECRET|PASSWORD|_TOKEN|ENCRYPTION_KEY)(_PREVIOUS)?$/;
 
-/** A URL with the password of its user information and of a `password` query parameter masked. */
-const maskUrl = (u: string) =>
-  u.replace(/^(\w+:\/\/[^:/@]*:)[^@]*@/, '$1***@').replace(/([?&](?:password|sslpassword)=)[^&]*/gi, '$1***');
+/**
+ * A URL with the password of its user information and of a `password` query parameter masked. Parsed
+ * as the drivers parse it (the WHATWG parser: the user information ends at the LAST `@`, so a password
+ * may hold an unencoded `@`); a value with a scheme that does not parse is redacted whole, and one
+ * without a scheme (a file path) has no credentials to mask.
+ */
+export function maskUrl(u: string): string {
+  let url: URL;
+  try {
+    url = new URL(u);
+  } catch {
+    return /^[a-z][a-z0-9+.-]*:\/\//i.test(u) ? '(redacted: not a valid URL)' : u;
+  }
+  if (url.host === '' && !u.includes('@')) return u.replace(/([?&](?:password|sslpassword)=)[^&]*/gi, '$1***');
+  if (url.password) url.password = '***';
+  for (const key of [...url.searchParams.keys()]) if (/^(?:ssl)?password$/i.test(key)) url.searchParams.set(key, '***');
+  return url.toString();
+}
 
 /** A setting's value for people to read: secrets redacted, passwords in URLs masked, lists space-separated. */
 function displayValue(key: string, value: unknown): string {
