@@ -76,6 +76,10 @@ export interface Config {
   readonly registrationUnusedTtl: number;
   readonly registrationApplicationType: 'web' | 'infer';
   readonly resourceRegistryOnly: boolean;
+  /**
+   * Registry scopes join the ceiling of self-registered clients, per resource (TESSERA_REGISTRATION_RESOURCE_SCOPES).
+   */
+  readonly registrationResourceScopes: boolean;
   readonly backchannelLogoutTimeout: number;
   readonly backchannelLogoutAttempts: number;
   readonly deviceCodeTtl: number;
