@@ -49,7 +49,7 @@ export interface ResourceInput {
   /**
    * Scope name -> description shown to users, or -> { description, parent }: `parent` names another
    * scope of this resource that includes this one (a token with the parent satisfies it). Each scope
-   * must be offered by the server (TESSERA_EXTRA_SCOPES).
+   * must be offered by the server (TESSERA_EXTRA_SCOPES), unless TESSERA_REGISTRATION_RESOURCE_SCOPES is on.
    */
   scopes?: Record<string, string | ScopeInput>;
   /**
