@@ -49,7 +49,7 @@ export interface ResourceInput {
   /**
    * Scope name -> description shown to users, or -> { description, parent }: `parent` names another
    * scope of this resource that includes this one (a token with the parent satisfies it). Each scope
-   * must be offered by the server (TESSERA_EXTRA_SCOPES).
+   * must be offered by the server (TESSERA_EXTRA_SCOPES), unless TESSERA_REGISTRATION_RESOURCE_SCOPES is on.
    */
   scopes?: Record<string, string | ScopeInput>;
   /**
@@ -102,8 +102,13 @@ export function buildResourceServer(
       if (entries.length > MAX_SCOPES) problems.push(`scopes: at most ${MAX_SCOPES}`);
       for (const [name, value] of entries.slice(0, MAX_SCOPES)) {
         if (!isScopeToken(name)) problems.push(`scope ${name.slice(0, 100)} is not a valid scope token`);
-        else if (!offered.includes(name))
-          problems.push(`scope ${name} is not offered by this server (add it to TESSERA_EXTRA_SCOPES)`);
+        // With TESSERA_REGISTRATION_RESOURCE_SCOPES the registry offers its own scopes (to
+        // self-registered clients, per resource: protocol/resources.ts); TESSERA_EXTRA_SCOPES still
+        // offers them to operator-made clients.
+        else if (!offered.includes(name) && !config.registrationResourceScopes)
+          problems.push(
+            `scope ${name} is not offered by this server (add it to TESSERA_EXTRA_SCOPES, or set TESSERA_REGISTRATION_RESOURCE_SCOPES)`,
+          );
         const label = name.slice(0, 100);
         let description: unknown = value;
         let parent: unknown;

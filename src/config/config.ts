@@ -76,6 +76,10 @@ export interface Config {
   readonly registrationUnusedTtl: number;
   readonly registrationApplicationType: 'web' | 'infer';
   readonly resourceRegistryOnly: boolean;
+  /**
+   * Registry scopes join the ceiling of self-registered clients, per resource (TESSERA_REGISTRATION_RESOURCE_SCOPES).
+   */
+  readonly registrationResourceScopes: boolean;
   readonly backchannelLogoutTimeout: number;
   readonly backchannelLogoutAttempts: number;
   readonly deviceCodeTtl: number;
@@ -712,7 +716,7 @@ function openRegistrationWarning(raw: Record<string, unknown>): string {
   const userGrants = grants.filter((g) => g !== 'client_credentials');
   return (
     `TESSERA_REGISTRATION is open: anyone who can reach /register can create clients (rate limited) with the grants ${grants.join(', ') || '(none)'} ` +
-    `(TESSERA_REGISTRATION_GRANT_TYPES) and the scopes ${scopes.join(' ') || '(none)'} (TESSERA_REGISTRATION_SCOPES), whose tokens are only for the default audience ` +
+    `(TESSERA_REGISTRATION_GRANT_TYPES) and the scopes ${scopes.join(' ') || '(none)'} (TESSERA_REGISTRATION_SCOPES)${raw.registrationResourceScopes === true ? ' plus the scopes of the registry resources, each in tokens for its own resource (TESSERA_REGISTRATION_RESOURCE_SCOPES)' : ''}, whose tokens are only for the default audience ` +
     `and the resource servers of the registry (\`tessera resource list\`)${userGrants.length ? "; user sign-ins need the user's consent on a page naming the client as unverified" : ''}${machine}. ` +
     'Consider initial_access_token or admin_approval'
   );

@@ -28,6 +28,7 @@ describe('the MCP profile (TESSERA_MCP_PROFILE)', () => {
     assert.equal(c.registrationUnusedTtl, 0);
     assert.equal(c.registrationApplicationType, 'web');
     assert.equal(c.resourceRegistryOnly, false);
+    assert.equal(c.registrationResourceScopes, false);
     assert.deepEqual(mcpProfileChanges(c), []);
     assert.ok(Object.values(configSources(c)).every((s) => s === 'default'));
   });
@@ -41,6 +42,7 @@ describe('the MCP profile (TESSERA_MCP_PROFILE)', () => {
         corsAnyOrigin: true,
         refreshReuseGrace: 30,
         resourceRegistryOnly: true,
+        registrationResourceScopes: true,
       },
       '2025-11-25': {
         registration: 'open',
@@ -50,6 +52,7 @@ describe('the MCP profile (TESSERA_MCP_PROFILE)', () => {
         corsAnyOrigin: true,
         refreshReuseGrace: 30,
         resourceRegistryOnly: true,
+        registrationResourceScopes: true,
       },
       '2026-07-28': {
         registration: 'open',
@@ -59,6 +62,7 @@ describe('the MCP profile (TESSERA_MCP_PROFILE)', () => {
         corsAnyOrigin: true,
         refreshReuseGrace: 30,
         resourceRegistryOnly: true,
+        registrationResourceScopes: true,
       },
     } as const;
     assert.deepEqual(Object.keys(expected), [...MCP_REVISIONS]);

@@ -134,6 +134,19 @@ export const MCP_PROFILE_ROWS: readonly ProfileRow[] = Object.freeze(
       operators:
         'every client may name only resources of the registry (`tessera resource create`, bootstrap `resources:`): register each MCP server by the `resource` of its protected resource metadata, or clients get invalid_target',
     },
+    {
+      key: 'registrationResourceScopes',
+      requirement:
+        'MCP servers declare their scopes (scopes_supported of the protected resource metadata, the scope of a WWW-Authenticate challenge) and clients request them, registering and stepping up without an operator',
+      section: {
+        '2025-06-18': 'Authorization: Dynamic Client Registration; Authorization Server Metadata Discovery',
+        '2025-11-25': 'Authorization: Scope Selection Strategy; Scope Challenge Handling',
+        '2026-07-28': 'Authorization: Scope Selection Strategy; Scope Challenge Handling',
+      },
+      values: all(true),
+      operators:
+        'self-registered clients (dynamic registration, Client ID Metadata Documents) may register and obtain the scopes a registry resource declares, each only in tokens for that resource, without listing them in TESSERA_EXTRA_SCOPES or TESSERA_REGISTRATION_SCOPES; scopes_supported lists them',
+    },
   ].map((r) => Object.freeze({ ...r, section: Object.freeze(r.section), values: Object.freeze(r.values) })),
 ) as readonly ProfileRow[];
 

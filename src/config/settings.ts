@@ -438,7 +438,7 @@ export const settings: readonly Setting[] = [
     values: ['off', '2025-06-18', '2025-11-25', '2026-07-28', 'latest'],
     default: 'off',
     description:
-      'The Model Context Protocol authorization profile: a frozen, dated bundle of defaults for the MCP revision named (`latest`: the newest Tessera knows, now 2026-07-28). It sets TESSERA_REGISTRATION, TESSERA_CLIENT_ID_METADATA_DOCUMENTS (from 2025-11-25), TESSERA_REGISTRATION_APPLICATION_TYPE, TESSERA_REGISTRATION_UNUSED_TTL, TESSERA_CORS_ANY_ORIGIN, TESSERA_REFRESH_REUSE_GRACE and TESSERA_RESOURCE_REGISTRY_ONLY, each of which can still be set one by one (explicit settings win); start-up and `tessera config show` print what it changed; docs/mcp.md has the table. 2025-03-26 is refused: in that revision the MCP server is its own authorization server.',
+      'The Model Context Protocol authorization profile: a frozen, dated bundle of defaults for the MCP revision named (`latest`: the newest Tessera knows, now 2026-07-28). It sets TESSERA_REGISTRATION, TESSERA_CLIENT_ID_METADATA_DOCUMENTS (from 2025-11-25), TESSERA_REGISTRATION_APPLICATION_TYPE, TESSERA_REGISTRATION_UNUSED_TTL, TESSERA_CORS_ANY_ORIGIN, TESSERA_REFRESH_REUSE_GRACE, TESSERA_RESOURCE_REGISTRY_ONLY and TESSERA_REGISTRATION_RESOURCE_SCOPES, each of which can still be set one by one (explicit settings win); start-up and `tessera config show` print what it changed; docs/mcp.md has the table. 2025-03-26 is refused: in that revision the MCP server is its own authorization server.',
   },
   {
     env: 'TESSERA_CLIENT_ID_METADATA_DOCUMENTS',
@@ -516,6 +516,14 @@ export const settings: readonly Setting[] = [
     default: false,
     description:
       'Every client (not only self-registered ones) may name only resources in the registry of resource servers (`tessera resource`); any other resource gets invalid_target at /authorize, /par, device authorization and /token. Whatever this setting, another spelling of a registry resource (case, default port, trailing slash) is refused, naming the registered form.',
+  },
+  {
+    env: 'TESSERA_REGISTRATION_RESOURCE_SCOPES',
+    key: 'registrationResourceScopes',
+    type: 'bool',
+    default: false,
+    description:
+      'The ceiling of self-registered clients (dynamic registration and Client ID Metadata Documents) also holds the scopes of the registry of resource servers (`tessera resource`), each only in tokens for the resource that declares it (its scope hierarchy applying), without listing them in TESSERA_EXTRA_SCOPES or TESSERA_REGISTRATION_SCOPES; they are then advertised in scopes_supported. Off: only TESSERA_REGISTRATION_SCOPES.',
   },
   {
     env: 'TESSERA_BACKCHANNEL_LOGOUT_TIMEOUT',

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { discoveryDocument } from '../protocol/endpoints/discovery.ts';
+import { registryScopeNames } from '../protocol/resources.ts';
 import { JWKS_MAX_AGE } from '../protocol/tokens/key-schedule.ts';
 import type { KeyRing } from '../protocol/tokens/keys.ts';
 import { offeredAlgs } from '../protocol/tokens/response-algs.ts';
@@ -44,12 +45,25 @@ export function mountPreparedDocuments(
   basePath: string,
   lanes: Map<string, LaneHandler>,
 ): void {
-  const { config } = ctx.p;
-  const discovery = prepared(ctx, (ring) => {
-    return Buffer.from(JSON.stringify(discoveryDocument(config, offeredAlgs(config, ring))));
-  });
+  const { config, resourceRegistry } = ctx.p;
+  // With TESSERA_REGISTRATION_RESOURCE_SCOPES, scopes_supported lists the registry's scopes too: the
+  // document is built again when the registry copy changes (at most every few seconds, same bytes
+  // and ETag when nothing changed), and a stale copy is read before answering.
+  const registryScopes = config.registrationResourceScopes;
+  const registry = () => (registryScopes ? resourceRegistry.ready() : undefined);
+  const discovery = prepared(
+    ctx,
+    (ring) => {
+      const scopes = registryScopeNames(registry() ?? new Map());
+      return Buffer.from(JSON.stringify(discoveryDocument(config, offeredAlgs(config, ring), scopes)));
+    },
+    registry,
+  );
+  const fresh = registryScopes
+    ? () => (resourceRegistry.ready() ? undefined : resourceRegistry.read().then(() => undefined))
+    : undefined;
   const jwks = prepared(ctx, (ring) => ring.jwksBody);
-  const metadata = (route: string) => servePrepared(app, ctx, lanes, route, discovery, 'application/json');
+  const metadata = (route: string) => servePrepared(app, ctx, lanes, route, discovery, 'application/json', fresh);
   for (const path of ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']) {
     metadata(basePath + path);
   }
@@ -58,13 +72,19 @@ export function mountPreparedDocuments(
   servePrepared(app, ctx, lanes, basePath + '/jwks', jwks, 'application/jwk-set+json');
 }
 
-/** The document `build` makes of the current key ring, built again only when the ring changes. */
-function prepared(ctx: Context, build: (ring: KeyRing) => Buffer): () => Prepared {
+/**
+ * The document `build` makes of the current key ring, built again only when the ring changes (or
+ * what `also` answers, compared by identity).
+ */
+function prepared(ctx: Context, build: (ring: KeyRing) => Buffer, also?: () => unknown): () => Prepared {
   const { p } = ctx;
   let cache: Prepared | undefined;
+  let seen: unknown;
   return () => {
     const ring = p.keys();
-    if (!cache || cache.ring !== ring) {
+    const other = also?.();
+    if (!cache || cache.ring !== ring || other !== seen) {
+      seen = other;
       const body = build(ring);
       // Derived from the bytes, so every process and instance serves the same validator.
       const etag = `"${createHash('sha256').update(body).digest('base64url')}"`;
@@ -81,6 +101,8 @@ function servePrepared(
   route: string,
   get: () => Prepared,
   type: string,
+  /** A read to finish before answering (the registry copy of the discovery document), or undefined. */
+  fresh?: () => Promise<void> | undefined,
 ): void {
   const { metrics, securityHeaders } = ctx;
   let headersFor: Prepared | undefined;
@@ -108,7 +130,17 @@ function servePrepared(
     else endAtTurnEnd(res.writeHead(200, headers), req.method === 'HEAD' ? undefined : doc.text);
     if (count) metrics.request(route, 'GET', status, (performance.now() - started) / 1000);
   };
-  lanes.set(route, (req, res) => respond(req, res, true));
+  /** Answers at once, or after `fresh`'s read (a failed read answers with what is at hand). */
+  const answer = (req: IncomingMessage, res: ServerResponse, count: boolean) => {
+    const pending = fresh?.();
+    if (pending === undefined) respond(req, res, count);
+    else
+      pending.then(
+        () => respond(req, res, count),
+        () => respond(req, res, count),
+      );
+  };
+  lanes.set(route, (req, res) => answer(req, res, true));
   // CORS preflights: a public document, read without credentials, with whatever request fields a
   // client adds (MCP clients send MCP-Protocol-Version).
   app.route({
@@ -123,7 +155,7 @@ function servePrepared(
     handler: (req: FastifyRequest, reply: FastifyReply) => {
       reply.hijack();
       // The draining hook set connection: close on the raw response already.
-      respond(req.raw, reply.raw, false);
+      answer(req.raw, reply.raw, false);
     },
   });
 }

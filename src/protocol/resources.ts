@@ -108,7 +108,8 @@ export function resourceScopesProblems(value: unknown, allowedResources: string[
 // for a registry resource (or for the default audience, when it is registered) follows its policy,
 // whoever the client. Self-registered clients (metadata.registration) may obtain tokens only for the
 // default audience and registry resources, within TESSERA_REGISTRATION_GRANT_TYPES and
-// TESSERA_REGISTRATION_SCOPES, which are checked again at every authorization and token request.
+// TESSERA_REGISTRATION_SCOPES (plus, with TESSERA_REGISTRATION_RESOURCE_SCOPES, the scopes of the
+// resource asked for), which are checked again at every authorization and token request.
 
 export type { ResourceRegistry } from './services.ts';
 export { REGISTRY_CACHE_MS } from './services.ts';
@@ -148,6 +149,48 @@ export function checkGrantCeiling(p: Pick<Provider, 'config'>, client: ClientRec
   }
 }
 
+// ---- Registry scopes in the ceiling (TESSERA_REGISTRATION_RESOURCE_SCOPES) ----------------------
+// With the setting on, the ceiling of a self-registered client (dynamic registration, Client ID
+// Metadata Documents) holds, besides TESSERA_REGISTRATION_SCOPES, the scopes each registry resource
+// declares (its whole scope tree, parents and children), each only where that resource is the
+// audience: at registration (no resource is known yet) any registry scope may be registered; at an
+// authorization one of the request's resources (or the default audience, when it is a registry
+// resource) must declare it; in a token only the token's own resource's scopes stay. A scope of
+// resource A never reaches a token for resource B or for an unregistered default audience. Such
+// scopes need not be in TESSERA_EXTRA_SCOPES: discovery lists them in scopes_supported.
+
+/**
+ * Whether registry scopes join this client's ceiling: a self-registered client with
+ * TESSERA_REGISTRATION_RESOURCE_SCOPES.
+ */
+export function registryScopesApply(
+  config: Pick<Provider['config'], 'registrationResourceScopes'>,
+  client: Pick<ClientRecord, 'metadata'>,
+): boolean {
+  return config.registrationResourceScopes && isSelfRegistered(client);
+}
+
+/**
+ * Whether `scope` is within a self-registered client's ceiling in a token whose audience has the
+ * registry entry `entry` (undefined: not a registry resource): TESSERA_REGISTRATION_SCOPES, or with
+ * TESSERA_REGISTRATION_RESOURCE_SCOPES a scope the entry declares.
+ */
+export function withinRegistrationCeiling(
+  config: Pick<Provider['config'], 'registrationScopes' | 'registrationResourceScopes'>,
+  entry: ScopeTree | undefined,
+  scope: string,
+): boolean {
+  if (config.registrationScopes.includes(scope)) return true;
+  return config.registrationResourceScopes && entry !== undefined && entry.scopes.some((s) => s.name === scope);
+}
+
+/** Every scope some registry resource declares, in the registry's order (scopes_supported, registration). */
+export function registryScopeNames(registry: ResourceRegistry): string[] {
+  const out = new Set<string>();
+  for (const entry of registry.values()) for (const s of entry.scopes) out.add(s.name);
+  return [...out];
+}
+
 /**
  * Whether a client may name only registry resources: every self-registered client, and every client with
  * TESSERA_RESOURCE_REGISTRY_ONLY.
@@ -174,13 +217,19 @@ export async function checkSelfRegisteredRequest(
 ): Promise<void> {
   const self = isSelfRegistered(client);
   const scopes = splitScope(req.scope ?? undefined);
+  // With TESSERA_REGISTRATION_RESOURCE_SCOPES, a scope outside TESSERA_REGISTRATION_SCOPES is checked
+  // against the registry below: one of the request's audiences must declare it.
+  const perResource = self && p.config.registrationResourceScopes;
+  const outside: string[] = [];
   if (self) {
     checkGrantCeiling(p, client, req.grantType);
     for (const s of scopes) {
-      if (!p.config.registrationScopes.includes(s))
+      if (p.config.registrationScopes.includes(s)) continue;
+      if (!perResource)
         throw new OAuthError('invalid_scope', `Scope ${s} is not allowed for this client.`, {
           detail: 'not in TESSERA_REGISTRATION_SCOPES',
         });
+      outside.push(s);
     }
   }
   const resources = splitResources(req.resource);
@@ -188,7 +237,7 @@ export async function checkSelfRegisteredRequest(
   // resource offers (a registry resource, or the default audience when it is registered), so it is
   // refused here rather than dropped from the token.
   const beyond = self ? scopes.filter((s) => !client.scopes.includes(s) && !OIDC_SCOPES.has(s)) : [];
-  if (resources.length === 0 && beyond.length === 0) return;
+  if (resources.length === 0 && beyond.length === 0 && outside.length === 0) return;
   const registry = await currentRegistry(p);
   const only = registryOnly(p, client);
   for (const r of resources) {
@@ -206,6 +255,11 @@ export async function checkSelfRegisteredRequest(
       );
   }
   const targets = resources.length ? resources : [p.config.defaultAudience];
+  for (const s of outside)
+    if (!targets.some((r) => withinRegistrationCeiling(p.config, registry.get(r), s)))
+      throw new OAuthError('invalid_scope', `Scope ${s} is not allowed for this client.`, {
+        detail: 'neither in TESSERA_REGISTRATION_SCOPES nor a scope of a resource requested',
+      });
   for (const s of beyond)
     for (const r of targets) {
       const entry = registry.get(r);
@@ -245,7 +299,9 @@ export function accessTokenPolicy(
   // A resource taken out of the registry after the authorization: no more tokens for it.
   if ((self || p.config.resourceRegistryOnly) && resource !== null && !entry)
     throw invalidTarget('This client may obtain tokens only for the resource servers registered with this server.');
-  if (self) tokenScope = tokenScope.filter((s) => p.config.registrationScopes.includes(s));
+  // The ceiling of self-registered clients, per audience: a registry scope only in a token for the
+  // resource that declares it (TESSERA_REGISTRATION_RESOURCE_SCOPES).
+  if (self) tokenScope = tokenScope.filter((s) => withinRegistrationCeiling(p.config, entry, s));
   if (!entry) return { scope: tokenScope.join(' '), ttl: p.config.accessTokenTtl };
   const names = new Set(entry.scopes.map((s) => s.name));
   tokenScope = tokenScope.filter((s) => OIDC_SCOPES.has(s) || names.has(s));

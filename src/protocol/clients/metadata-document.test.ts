@@ -127,6 +127,15 @@ describe('the client a document describes', () => {
     assert.ok(isMetadataDocumentClient(c));
     assert.equal(c.metadata.future_thing, undefined);
   });
+  it('scope hints: with TESSERA_REGISTRATION_RESOURCE_SCOPES a scope outside the ceiling is kept for the per-resource checks', () => {
+    const asked = doc({ scope: 'openid mcp:tools files:read email' });
+    // Off: what the server does not offer to self-registered clients is left out.
+    assert.deepEqual(documentClient(config(), URL_ID, asked, 1).scopes, ['openid', 'mcp:tools']);
+    // On: files:read may be a registry scope (the document may outlive a registry change in the cache):
+    // each authorization and each token holds it to the resource that declares it (resources.ts).
+    const on = config({ TESSERA_REGISTRATION_RESOURCE_SCOPES: 'true' });
+    assert.deepEqual(documentClient(on, URL_ID, asked, 1).scopes, ['openid', 'mcp:tools', 'files:read', 'email']);
+  });
   it('the document client_id must equal its URL exactly', () => {
     for (const id of [
       'https://client.example.com/oauth/client.json/',

@@ -15,6 +15,7 @@ import { OutboundError, type OutboundHttp } from '../../ports/outbound.ts';
 import type { RateLimitStore } from '../../ports/rate-limits.ts';
 import { outboundHostProblem } from '../client-auth/public-address.ts';
 import { OAuthError } from '../errors.ts';
+import { isScopeToken } from '../params.ts';
 import { randomToken, tokenHash } from '../hash.ts';
 import { isLoopbackHost } from '../redirect-uri.ts';
 import { supportedScopes } from '../scopes.ts';
@@ -186,9 +187,12 @@ export function documentClient(config: Config, url: string, doc: unknown, now: n
   );
   const offered = supportedScopes(config.extraScopes).filter((s) => config.registrationScopes.includes(s));
   const asked = text('scope', 4096)?.split(' ').filter(Boolean);
+  // With TESSERA_REGISTRATION_RESOURCE_SCOPES, another scope may be one of a registry resource: it is
+  // kept as a hint (the document may stay cached while the registry changes), and each request and
+  // each token holds it to the resource that declares it (protocol/resources.ts).
   const scope = (
     asked ?? ['openid', 'profile', 'email', ...(grantTypes.includes('refresh_token') ? ['offline_access'] : [])]
-  ).filter((s) => offered.includes(s));
+  ).filter((s) => offered.includes(s) || (config.registrationResourceScopes && isScopeToken(s)));
   const name = m.client_name;
   if (name !== undefined) {
     const problem = displayTextProblem('client_name', name);

@@ -26,7 +26,15 @@ import { supportedScopes } from '../scopes.ts';
 import { verifyIdTokenHint } from '../tokens/id-token-hint.ts';
 import { subjectFor } from '../tokens/subject.ts';
 import { AUTHORIZE_LIMITS, AUTHORIZE_PARAMS, PAR_URN } from './authorize-params.ts';
-import { checkResources, checkSelfRegisteredRequest, isSelfRegistered, splitResources } from '../resources.ts';
+import {
+  checkResources,
+  checkSelfRegisteredRequest,
+  currentRegistry,
+  isSelfRegistered,
+  registryScopesApply,
+  splitResources,
+  withinRegistrationCeiling,
+} from '../resources.ts';
 import { resolveRequestObject, type RequestObjectDeps } from './request-object.ts';
 import { featureEnabled } from '../../config/features.ts';
 import { readAuthorizationDetails } from '../authorization-details.ts';
@@ -124,6 +132,17 @@ export async function checkAuthorizationRequest(
   redirectUri: string,
 ): Promise<AuthorizationRequest> {
   const areq = checkRequest(p, client, params, redirectUri);
+  // A default scope (none sent) of a self-registered client with registry scopes in its ceiling
+  // keeps only what the request's audiences allow (its registered scopes may span several resources).
+  if (splitScope(params.scope).length === 0 && registryScopesApply(p.config, client)) {
+    const registry = await currentRegistry(p);
+    const targets = splitResources(areq.resource);
+    const entries = (targets.length ? targets : [p.config.defaultAudience]).map((r) => registry.get(r));
+    const kept = splitScope(areq.scope).filter((s) => entries.some((e) => withinRegistrationCeiling(p.config, e, s)));
+    if (kept.length === 0)
+      throw new OAuthError('invalid_scope', 'scope is required: this client has no default scope.');
+    areq.scope = kept.join(' ');
+  }
   await checkSelfRegisteredRequest(p, client, {
     grantType: 'authorization_code',
     scope: areq.scope,
@@ -159,8 +178,11 @@ export function checkRequest(
 
   const sent = splitScope(params.scope);
   const supported = supportedScopes(p.config.extraScopes);
+  // A scope the server does not offer may be a registry scope in a self-registered client's ceiling:
+  // checkSelfRegisteredRequest decides, with the registry and the request's resources.
+  const perResource = registryScopesApply(p.config, client);
   for (const s of sent) {
-    if (!isScopeToken(s) || !supported.includes(s) || !scopeWithinClient(client, s))
+    if (!isScopeToken(s) || !(perResource || supported.includes(s)) || !scopeWithinClient(client, s))
       throw new OAuthError('invalid_scope', `Scope ${s} is not allowed for this client.`);
   }
   // RFC 6749 section 3.3: scope left out, a default applies (and the token response names it).
@@ -251,13 +273,16 @@ export function scopeWithinClient(client: ClientRecord, s: string): boolean {
 export function defaultScope(p: Pick<Provider, 'config'>, client: ClientRecord): string[] {
   const base = p.config.defaultScope.length > 0 ? p.config.defaultScope : client.scopes;
   const supported = supportedScopes(p.config.extraScopes);
-  // A self-registered client's default stays within the ceiling it is held to (TESSERA_REGISTRATION_SCOPES).
-  const ceiling = isSelfRegistered(client) ? p.config.registrationScopes : undefined;
+  // A self-registered client's default stays within the ceiling it is held to (TESSERA_REGISTRATION_SCOPES;
+  // with TESSERA_REGISTRATION_RESOURCE_SCOPES its registered scopes, narrowed to the request's
+  // audiences by checkAuthorizationRequest).
+  const perResource = registryScopesApply(p.config, client);
+  const ceiling = isSelfRegistered(client) && !perResource ? p.config.registrationScopes : undefined;
   return [...new Set(base)].filter(
     (s) =>
       s !== 'openid' &&
       isScopeToken(s) &&
-      supported.includes(s) &&
+      (perResource || supported.includes(s)) &&
       client.scopes.includes(s) &&
       (!ceiling || ceiling.includes(s)),
   );

@@ -10,7 +10,7 @@ import { isScopeToken, readParams, splitScope } from '../params.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import { supportedScopes } from '../scopes.ts';
 import { checkResource } from './authorize.ts';
-import { checkSelfRegisteredRequest } from '../resources.ts';
+import { checkSelfRegisteredRequest, registryScopesApply } from '../resources.ts';
 import { scopeWithinClient } from './authorize.ts';
 import { NO_STORE } from './token.ts';
 import { featureEnabled } from '../../config/features.ts';
@@ -34,8 +34,10 @@ function checkScope(p: Pick<Provider, 'config'>, client: ClientRecord, scope: st
   const scopes = splitScope(scope);
   if (scopes.length === 0) throw new OAuthError('invalid_scope', 'scope is required.');
   const supported = supportedScopes(p.config.extraScopes);
+  // A registry scope of a self-registered client: checkSelfRegisteredRequest decides, per resource.
+  const perResource = registryScopesApply(p.config, client);
   for (const s of scopes) {
-    if (!isScopeToken(s) || !supported.includes(s) || !scopeWithinClient(client, s))
+    if (!isScopeToken(s) || !(perResource || supported.includes(s)) || !scopeWithinClient(client, s))
       throw new OAuthError('invalid_scope', `Scope ${s} is not allowed for this client.`);
   }
   return scopes.join(' ');

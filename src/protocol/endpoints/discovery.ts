@@ -13,11 +13,16 @@ import { ACR_VALUES_SUPPORTED } from '../claims-request.ts';
 import { PLAIN_MODES, RESPONSE_MODES } from '../interaction/jarm.ts';
 
 /**
- * The metadata document, generated from what is actually enabled. Same content for both well-known
- * URLs. `signingAlgs`: the algorithms Tessera signs with that have an active key (offeredAlgs in
- * tokens/response-algs.ts), which ID tokens, userinfo, JARM and JWT introspection answers may use.
+ * The metadata document, generated from what is actually enabled. Same content for both well-known URLs.
+ * `registryScopes`: the scopes of the registry of resource servers (listed with TESSERA_REGISTRATION_RESOURCE_SCOPES).
+ * `signingAlgs`: the algorithms Tessera signs with that have an active key (offeredAlgs in tokens/response-algs.ts),
+ * which ID tokens, userinfo, JARM and JWT introspection answers may use.
  */
-export function discoveryDocument(config: Config, signingAlgs: string[]): Record<string, unknown> {
+export function discoveryDocument(
+  config: Config,
+  signingAlgs: string[],
+  registryScopes: readonly string[] = [],
+): Record<string, unknown> {
   const i = config.issuer;
   // The mTLS methods (RFC 8705) only when a client certificate source is configured.
   const mtls = enabledMtlsMethods(config);
@@ -40,7 +45,14 @@ export function discoveryDocument(config: Config, signingAlgs: string[]): Record
     ...(config.registration !== 'off' ? { registration_endpoint: `${i}/register` } : {}),
     // draft-ietf-oauth-client-id-metadata-document: https client_ids name the client's metadata.
     ...(config.clientIdMetadataDocuments === 'on' ? { client_id_metadata_document_supported: true } : {}),
-    scopes_supported: supportedScopes(config.extraScopes),
+    // TESSERA_REGISTRATION_RESOURCE_SCOPES: the registry's scopes are offered (to self-registered
+    // clients, per resource), so they are listed too.
+    scopes_supported: [
+      ...new Set([
+        ...supportedScopes(config.extraScopes),
+        ...(config.registrationResourceScopes ? registryScopes : []),
+      ]),
+    ],
     response_types_supported: ['code'],
     response_modes_supported: [...RESPONSE_MODES],
     // JARM: responses are signed with the client's authorization_signed_response_alg (default RS256).

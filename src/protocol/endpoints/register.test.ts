@@ -30,6 +30,36 @@ const code = (body: unknown, c = config) => {
   }
 };
 
+describe('registry scopes at registration (TESSERA_REGISTRATION_RESOURCE_SCOPES)', () => {
+  const on = loadConfig({
+    TESSERA_ENV: 'development',
+    TESSERA_ISSUER: 'http://localhost:4000',
+    TESSERA_REGISTRATION_RESOURCE_SCOPES: 'true',
+  });
+  const registry = ['mcp:tools', 'files:read'];
+  const outcome = (c: typeof on, scope: string) => {
+    try {
+      return registrationInput(
+        { config: c } as Provider,
+        { redirect_uris: ['https://rp.example/cb'], scope },
+        'c1',
+        registry,
+      ).scope;
+    } catch (err) {
+      return (err as OAuthError).code;
+    }
+  };
+  for (const [name, c, scope, expected] of [
+    ['on: a registry scope', on, 'openid mcp:tools', 'openid mcp:tools'],
+    ['on: scopes of two resources', on, 'mcp:tools files:read', 'mcp:tools files:read'],
+    ['on: a scope of no resource', on, 'mcp:tools other', 'invalid_client_metadata'],
+    ['off: a registry scope is not offered', config, 'mcp:tools', 'invalid_client_metadata'],
+    ['off: an extra scope outside TESSERA_REGISTRATION_SCOPES', config, 'api:read', 'invalid_client_metadata'],
+    ['on: an extra scope outside TESSERA_REGISTRATION_SCOPES', on, 'api:read', 'invalid_client_metadata'],
+  ] as const)
+    it(name, () => assert.equal(outcome(c, scope), expected));
+});
+
 describe('registration metadata (RFC 7591)', () => {
   it('applies the RFC 7591 defaults and keeps only self-service members', () => {
     const input = registrationInput(

@@ -13,6 +13,7 @@ import { supportedScopes } from '../scopes.ts';
 import { rarEnabled } from '../authorization-details.ts';
 import type { DepsOf } from '../provider.ts';
 import { unusedRegistrationExpired } from '../clients/usage.ts';
+import { registryScopeNames, resourceRegistry } from '../resources.ts';
 
 // Dynamic client registration (RFC 7591) at POST /register, and its management (RFC 7592) at
 // GET/PUT/DELETE /register/{client_id} with the registration access token issued with the client.
@@ -24,7 +25,8 @@ import { unusedRegistrationExpired } from '../clients/usage.ts';
  * What saving a registration uses of the Provider: settings, clock, events and log, and what storing
  * a client needs (the clients store; the outbound port, which checks a sector_identifier_uri).
  */
-type SaveDeps = Pick<Provider, 'config' | 'now' | 'events' | 'log' | 'outbound'> & DepsOf<typeof storeClient>;
+type SaveDeps = Pick<Provider, 'config' | 'now' | 'events' | 'log' | 'outbound' | 'resourceRegistry'> &
+  DepsOf<typeof storeClient>;
 /** What POST /register uses: saving, and the initial access tokens. */
 export type RegisterDeps = SaveDeps & { readonly stores: Pick<Stores, 'initialAccessTokens'> };
 /** What GET, PUT and DELETE /register/{client_id} use: saving, the clients, and revocations (a deleted client). */
@@ -74,7 +76,12 @@ const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every
  * omitted member is reset, RFC 7592 section 2.2), type-checked; the rules themselves are buildClient's.
  * Unknown members are ignored (RFC 7591 section 2) and never stored.
  */
-export function registrationInput(p: Pick<Provider, 'config'>, body: unknown, clientId: string): ClientInput {
+export function registrationInput(
+  p: Pick<Provider, 'config'>,
+  body: unknown,
+  clientId: string,
+  registryScopes: readonly string[] = [],
+): ClientInput {
   if (body === null || typeof body !== 'object' || Array.isArray(body))
     throw metadataError('The request body must be a JSON object of client metadata.');
   const m = body as Record<string, unknown>;
@@ -147,8 +154,13 @@ export function registrationInput(p: Pick<Provider, 'config'>, body: unknown, cl
     throw metadataError('response_types code and the authorization_code grant go together.');
   }
   const scope = str('scope', 4096);
-  // TESSERA_REGISTRATION_SCOPES is the ceiling of self-registered clients' scopes.
-  const offered = supportedScopes(p.config.extraScopes).filter((s) => p.config.registrationScopes.includes(s));
+  // TESSERA_REGISTRATION_SCOPES is the ceiling of self-registered clients' scopes; with
+  // TESSERA_REGISTRATION_RESOURCE_SCOPES, so is every scope of the registry (each usable only in
+  // tokens for the resource that declares it: protocol/resources.ts).
+  const offered = [
+    ...supportedScopes(p.config.extraScopes).filter((s) => p.config.registrationScopes.includes(s)),
+    ...(p.config.registrationResourceScopes ? registryScopes : []),
+  ];
   for (const s of (scope ?? '').split(' ').filter(Boolean))
     if (!offered.includes(s))
       throw metadataError(`scope ${s.slice(0, 100)} is not offered to dynamically registered clients by this server.`);
@@ -297,6 +309,11 @@ function clientInformation(
 }
 
 /** POST /register (RFC 7591 section 3). */
+/** The registry's scopes, when TESSERA_REGISTRATION_RESOURCE_SCOPES lets self-registered clients register them. */
+async function registryScopesOffered(p: Pick<Provider, 'config' | 'resourceRegistry'>): Promise<string[]> {
+  return p.config.registrationResourceScopes ? registryScopeNames(await resourceRegistry(p)) : [];
+}
+
 export async function register(p: RegisterDeps, req: ProtocolRequest): Promise<OAuthResponse> {
   const mode = p.config.registration;
   if (mode === 'off') throw new OAuthError('invalid_request', 'Not found.', { status: 404 });
@@ -309,7 +326,7 @@ export async function register(p: RegisterDeps, req: ProtocolRequest): Promise<O
       throw tokenRefused(p, req, 'unknown initial access token');
   }
   const clientId = randomId(16);
-  const input = registrationInput(p, req.json, clientId);
+  const input = registrationInput(p, req.json, clientId, await registryScopesOffered(p));
   if (mode === 'admin_approval') input.disabled = true;
   const now = p.now();
   // Validate before a use of the initial access token is taken.
@@ -407,7 +424,7 @@ async function updateClient(p: SaveDeps, req: ProtocolRequest, client: ClientRec
   ) {
     throw metadataError('client_secret does not match; a client cannot choose its secret.');
   }
-  const input = registrationInput(p, body, client.clientId);
+  const input = registrationInput(p, body, client.clientId, await registryScopesOffered(p));
   // Following node-oidc-provider, every update rotates the registration access token: a leaked one
   // stops working once the client has used its management endpoint.
   const registrationAccessToken = randomToken(32);

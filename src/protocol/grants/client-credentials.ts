@@ -12,13 +12,20 @@ import {
 } from './grant.ts';
 import type { Config } from '../../config/config.ts';
 import type { Provider } from '../provider.ts';
-import { accessTokenPolicy, checkSelfRegisteredRequest, isSelfRegistered, currentRegistry } from '../resources.ts';
+import {
+  accessTokenPolicy,
+  checkSelfRegisteredRequest,
+  isSelfRegistered,
+  currentRegistry,
+  registryScopesApply,
+  withinRegistrationCeiling,
+} from '../resources.ts';
 
 const USER_SCOPES = new Set(['openid', 'offline_access', 'profile', 'email']);
 
 /** What the client-credentials grant uses of the provider. */
 export type ClientCredentialsDeps = Pick<Provider, 'now' | 'keys'> & {
-  readonly config: Pick<Config, 'issuer' | 'defaultAudience' | 'registrationScopes'>;
+  readonly config: Pick<Config, 'issuer' | 'defaultAudience' | 'registrationScopes' | 'registrationResourceScopes'>;
 } & DepsOf<typeof checkSelfRegisteredRequest> &
   RegistryDeps &
   PolicyDeps;
@@ -28,9 +35,15 @@ export const clientCredentials: GrantHandler<ClientCredentialsDeps> = {
   parameters: new Set(['scope', 'resource']),
   allowPublic: false,
   async handle(p, _req, params, client, ctx) {
-    // A self-registered client's scopes stop at TESSERA_REGISTRATION_SCOPES, also when it names none.
+    // A self-registered client's scopes stop at TESSERA_REGISTRATION_SCOPES (with
+    // TESSERA_REGISTRATION_RESOURCE_SCOPES, also the scopes of the token's audience in the registry),
+    // also when it names none.
+    const audienceEntry = registryScopesApply(p.config, client)
+      ? (await currentRegistry(p)).get(params.resource ?? p.config.defaultAudience)
+      : undefined;
     const allowed = client.scopes.filter(
-      (s) => !USER_SCOPES.has(s) && (!isSelfRegistered(client) || p.config.registrationScopes.includes(s)),
+      (s) =>
+        !USER_SCOPES.has(s) && (!isSelfRegistered(client) || withinRegistrationCeiling(p.config, audienceEntry, s)),
     );
     const requested = params.scope !== undefined ? splitScope(params.scope) : allowed;
     for (const s of requested) {

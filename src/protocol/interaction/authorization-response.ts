@@ -1,10 +1,11 @@
 import type { Config } from '../../config/config.ts';
+import type { ClientRecord } from '../../ports/clients.ts';
 import type { CodeRecord } from '../../ports/codes.ts';
 import type { Stores } from '../../ports/index.ts';
 import type { RequestedClaims } from '../claims-request.ts';
 import type { SessionRecord } from '../../ports/sessions.ts';
 import type { OAuthError } from '../errors.ts';
-import { matchRedirectUri } from '../redirect-uri.ts';
+import { isLoopbackHost, matchRedirectUri, redirectUriProblem } from '../redirect-uri.ts';
 import { randomToken, tokenHash } from '../hash.ts';
 import type { CookieSpec, OAuthResponse, Provider } from '../provider.ts';
 import { FAPI_CODE_TTL } from '../fapi.ts';
@@ -98,15 +99,39 @@ function authorizationResponse(
 }
 
 /**
+ * Whether a redirect URI can only reach the user's own device, so that redirecting to it cannot make
+ * this server an open redirector to another site: a loopback http URI (127.0.0.1, [::1], localhost;
+ * RFC 8252 section 7.3), or a private-use scheme (reverse domain name, RFC 8252 section 7.1) of a
+ * native client. An https URI, whatever its host, is not (`https://localhost` included: a web client's
+ * URI is compared as registered, and nothing stops a DNS name from pointing anywhere).
+ */
+export function staysOnDevice(client: Pick<ClientRecord, 'applicationType'>, redirectUri: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(redirectUri);
+  } catch {
+    return false;
+  }
+  if (u.username || u.password || u.hash) return false;
+  if (u.protocol === 'http:') return isLoopbackHost(u.hostname);
+  if (u.protocol === 'https:') return false;
+  return client.applicationType === 'native' && redirectUriProblem(redirectUri, 'native') === undefined;
+}
+
+/**
  * The one place that decides whether an authorization error goes to the client's redirect URI
  * (RFC 6749 section 4.1.2.1, RFC 9700 section 4.11.2); every error of /authorize, of a pushed
  * request or request object replayed there, and of the interaction (a denied consent) comes here.
  * It is sent only when the error is redirectable, the client is registered and enabled, the redirect
- * URI is one it registered, and an operator made the client. A self-registered client's redirect URI
- * is whatever its registrant chose, so sending it an error (which needs no user, or follows the
- * user's refusal of that very client) would make this server an open redirector: the user gets a
- * page with the error and a link there instead, and decides. That holds for prompt=none answers
- * too (RFC 9700 lists silent authentication among the attacks); codes are not errors and still go.
+ * URI is one it registered, and an operator made the client or the redirect URI stays on the user's
+ * device (staysOnDevice). A self-registered client's https redirect URI is whatever its registrant
+ * chose, so sending it an error (which needs no user, or follows the user's refusal of that very
+ * client) would make this server an open redirector: the user gets a page with the error and a link
+ * there instead, and decides. That holds for prompt=none answers too (RFC 9700 lists silent
+ * authentication among the attacks); codes are not errors and still go. A loopback or private-use
+ * redirect URI reaches only an application on the user's own machine, never another site, so the
+ * error goes there as RFC 6749 section 4.1.2.1 says (an MCP client waiting on its loopback callback
+ * hears of it).
  */
 export async function authorizationError(
   p: AuthorizationErrorDeps,
@@ -120,7 +145,7 @@ export async function authorizationError(
     return { kind: 'page', status: 400, view: { name: 'error', title: 'Request not valid', message: shown }, cookies };
   }
   const res = authorizationResponse(p, target, { error: err.code, error_description: err.description }, cookies);
-  if (client.metadata.registration === undefined) return res;
+  if (client.metadata.registration === undefined || staysOnDevice(client, target.redirectUri)) return res;
   const denied = err.code === 'access_denied';
   let link: { href: string; text: string } | undefined;
   if (res.kind === 'redirect') {
