@@ -34,11 +34,8 @@ import { browserSkip, launchBrowser, startCallbackServer, type CallbackServer } 
 // ---- THE ONE PLACE FOR THE MCP PROFILE -----------------------------------------------------------
 // Tessera on its defaults plus the profile switch only.
 const MCP_PROFILE: Record<string, string> = { TESSERA_MCP_PROFILE: 'latest' };
-// What this deployment adds, profile or not: the MCP server's scopes, offered to self-registered clients.
-const DEPLOYMENT: Record<string, string> = {
-  TESSERA_EXTRA_SCOPES: `${MCP_SCOPE} ${MCP_ADMIN_SCOPE}`,
-  TESSERA_REGISTRATION_SCOPES: `openid profile email offline_access ${MCP_SCOPE} ${MCP_ADMIN_SCOPE}`,
-};
+// What this deployment adds: nothing (the MCP server's scopes come from its registry entry).
+const DEPLOYMENT: Record<string, string> = {};
 
 // ---- WHAT ONLY A TEST CAN SET --------------------------------------------------------------------
 // The Client ID Metadata Documents are served by this test on 127.0.0.1 over HTTPS with a CA of its
