@@ -1,11 +1,11 @@
-// What a Client ID Metadata Document client costs at the token endpoint once its document is
-// cached, against a registered client of the same kind. Both are public clients (none), both use
-// refresh-token rotation (the token request a public client makes over and over), on ONE Tessera
-// process, measured in interleaved runs (registered then CIMD, then CIMD then registered, ...); the ratio is the
-// median of the paired runs' ratios. The document is served over HTTPS by this process with a CA
-// of its own (trusted by Tessera through NODE_EXTRA_CA_CERTS) on loopback, which only development
-// mode may reach (TESSERA_CIMD_ALLOW_LOOPBACK), so this Tessera runs in development mode; both
-// clients see the same server.
+// What a Client ID Metadata Document client costs at the token endpoint once its document is cached, against registered
+// clients of the same kind: one made by the operator, and one made by dynamic registration (which, like a CIMD client,
+// is held to the rules of self-registered clients). All are public clients (none), all use refresh-token rotation (the
+// token request a public client makes over and over), on ONE Tessera process, measured in interleaved runs (the order
+// rotates from run to run); each ratio is the median of the runs' ratios. The document is served over HTTPS by this
+// process with a CA of its own (trusted by Tessera through NODE_EXTRA_CA_CERTS) on loopback, which only development
+// mode may reach (TESSERA_CIMD_ALLOW_LOOPBACK), so this Tessera runs in development mode; both clients see the same
+// server.
 //
 //   node bench/cimd.ts [--runs 5] [--duration 4] [--connections 16] [--no-pin]
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -71,6 +71,7 @@ const server = await startTessera(
     TESSERA_ENV: 'development',
     TESSERA_CLIENT_ID_METADATA_DOCUMENTS: 'on',
     TESSERA_CIMD_ALLOW_LOOPBACK: 'true',
+    TESSERA_REGISTRATION: 'open',
     NODE_EXTRA_CA_CERTS: pki.caFile,
     // The same ceiling for both clients (TESSERA_REGISTRATION_SCOPES binds the CIMD one).
     TESSERA_REGISTRATION_SCOPES: FLOW_SCOPE,
@@ -86,6 +87,21 @@ const server = await startTessera(
     },
   ],
 );
+
+// The dynamically registered client, registered as an MCP client would.
+const registration = await fetch(`${server.issuer}/register`, {
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({
+    client_name: 'Bench DCR client',
+    redirect_uris: [REDIRECT_URI],
+    grant_types: ['authorization_code', 'refresh_token'],
+    token_endpoint_auth_method: 'none',
+    scope: FLOW_SCOPE,
+  }),
+});
+if (registration.status !== 201) throw new Error(`registration: ${registration.status} ${await registration.text()}`);
+const dcrId = ((await registration.json()) as { client_id: string }).client_id;
 
 const driver = autocannonDriver(pinning);
 const target = (id: string): FlowTarget => ({
@@ -109,34 +125,33 @@ const rate = (r: LoadResult) => r.ok / r.durationS;
 try {
   log(`Tessera ${server.issuer} (development mode), pinning: ${pinning.reason}`);
   log(`${runs} interleaved runs x ${durationS} s, ${connections} connections, autocannon, refresh-token rotation`);
-  // Warm-up: both clients, and the document fetched once (then cached for its max-age).
-  for (const id of [registered.id, documentUrl]) await driver.run(await workload(id), { durationS: 1, connections });
-  const pairs: { reg: number; cimd: number }[] = [];
+  // Warm-up: every client, and the document fetched once (then cached for its max-age).
+  const clients = { registered: registered.id, dcr: dcrId, cimd: documentUrl } as const;
+  type Kind = keyof typeof clients;
+  const kinds = Object.keys(clients) as Kind[];
+  for (const k of kinds) await driver.run(await workload(clients[k]), { durationS: 1, connections });
+  const runsOf: Record<Kind, number>[] = [];
   for (let i = 0; i < runs; i++) {
-    // Alternating which goes first (ABBA), so a machine that drifts within a pair favours neither.
-    const measure = async (id: string) => driver.run(await workload(id), { durationS, connections });
-    let reg: LoadResult;
-    let cimd: LoadResult;
-    if (i % 2 === 0) {
-      reg = await measure(registered.id);
-      cimd = await measure(documentUrl);
-    } else {
-      cimd = await measure(documentUrl);
-      reg = await measure(registered.id);
+    // The order rotates, so a machine that drifts within a run favours no client.
+    const order = kinds.map((_, j) => kinds[(i + j) % kinds.length]!);
+    const got = {} as Record<Kind, number>;
+    for (const k of order) {
+      const r = await driver.run(await workload(clients[k]), { durationS, connections });
+      if (r.failed) throw new Error(`${k}: ${r.failed} failures (${r.firstError})`);
+      got[k] = rate(r);
     }
-    if (reg.failed || cimd.failed)
-      throw new Error(
-        `failures: registered ${reg.failed} (${reg.firstError}), CIMD ${cimd.failed} (${cimd.firstError})`,
-      );
-    pairs.push({ reg: rate(reg), cimd: rate(cimd) });
-    log(`run ${i + 1}: registered ${round(rate(reg), 0)}/s, CIMD ${round(rate(cimd), 0)}/s`);
+    runsOf.push(got);
+    log(`run ${i + 1}: ${kinds.map((k) => `${k} ${round(got[k], 0)}/s`).join(', ')}`);
   }
-  const ratio = median(pairs.map((p) => p.cimd / p.reg));
-  log(
-    `median: registered ${round(median(pairs.map((p) => p.reg)), 0)}/s, CIMD ${round(median(pairs.map((p) => p.cimd)), 0)}/s; CIMD/registered ${round(ratio, 3)}`,
-  );
+  const med = (k: Kind) => round(median(runsOf.map((r) => r[k])), 0);
+  const ratio = (a: Kind, b: Kind) => median(runsOf.map((r) => r[a] / r[b]));
+  log(`median: ${kinds.map((k) => `${k} ${med(k)}/s`).join(', ')}`);
+  const vsOperator = ratio('cimd', 'registered');
+  const vsDcr = ratio('cimd', 'dcr');
+  log(`CIMD/operator-registered ${round(vsOperator, 3)}; CIMD/dynamically registered ${round(vsDcr, 3)}`);
   log(`document fetches: ${fetches} (cached for its max-age after the first)`);
-  log(ratio >= 0.95 ? 'within 5%: yes' : 'within 5%: NO');
+  log(`within 5% of a dynamically registered client: ${vsDcr >= 0.95 ? 'yes' : 'NO'}`);
+  log(`within 5% of an operator-registered client: ${vsOperator >= 0.95 ? 'yes' : 'NO'}`);
 } finally {
   await server.stop();
   docServer.close();
