@@ -2,23 +2,23 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { describe, it } from 'node:test';
-import { checkRooms, formatViolation, parseRoomTable } from './rooms.ts';
+import { checkRooms, formatViolation, importsOf, packageOf, parseRoomTable } from './rooms.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 const src = join(root, 'src');
 
-/** Every non-test .ts file under src/, by its path under src/ with forward slashes. */
-function sources(): Map<string, string> {
+/** Every non-test .ts file under `dir` (default src/), by its path under it with forward slashes. */
+function sources(base = src): Map<string, string> {
   const files = new Map<string, string>();
   const walk = (dir: string) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, e.name);
       if (e.isDirectory()) walk(path);
       else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts'))
-        files.set(relative(src, path).split(sep).join('/'), readFileSync(path, 'utf8'));
+        files.set(relative(base, path).split(sep).join('/'), readFileSync(path, 'utf8'));
     }
   };
-  walk(src);
+  walk(base);
   return files;
 }
 
@@ -204,5 +204,49 @@ describe('the room checker (on planted files)', () => {
       ['protocol/y.ts', 'missing-file'],
       ['stray/x.ts', 'unknown-room'],
     ]);
+  });
+});
+
+/** Whether a relative import from `file` (a path inside a folder) climbs out of that folder. */
+function leavesFolder(file: string, specifier: string): boolean {
+  let depth = file.split('/').length - 1;
+  for (const seg of specifier.split('/')) {
+    if (seg === '..') depth--;
+    else if (seg !== '.' && seg !== '') depth++;
+    if (depth < 0) return true;
+  }
+  return false;
+}
+
+describe('packages/ (published on their own)', () => {
+  it('sees an import that climbs out of the package', () => {
+    assert.ok(leavesFolder('src/a.ts', '../../src/protocol/x.ts'));
+    assert.ok(leavesFolder('src/adapters/x.ts', '../../../test/fixtures/certs.ts'));
+    assert.ok(!leavesFolder('src/adapters/x.ts', '../errors.ts'));
+    assert.ok(!leavesFolder('src/a.ts', './b.ts'));
+  });
+
+  it('each package imports only its own files, node builtins and the packages its package.json names', () => {
+    const dir = join(root, 'packages');
+    const problems: string[] = [];
+    for (const name of readdirSync(dir)) {
+      const manifest = JSON.parse(readFileSync(join(dir, name, 'package.json'), 'utf8')) as Record<
+        string,
+        Record<string, string> | undefined
+      >;
+      const named = new Set([
+        ...Object.keys(manifest.dependencies ?? {}),
+        ...Object.keys(manifest.peerDependencies ?? {}),
+      ]);
+      for (const [file, text] of sources(join(dir, name, 'src')))
+        for (const ref of importsOf(text)) {
+          const where = `packages/${name}/src/${file}:${ref.line} imports ${ref.specifier}`;
+          if (ref.specifier.startsWith('.')) {
+            if (leavesFolder(`src/${file}`, ref.specifier)) problems.push(`${where}: outside the package`);
+          } else if (!ref.specifier.startsWith('node:') && !named.has(packageOf(ref.specifier)))
+            problems.push(`${where}: not in its package.json`);
+        }
+    }
+    assert.deepEqual(problems, []);
   });
 });
