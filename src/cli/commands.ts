@@ -30,11 +30,11 @@ import { canonicalResource, REGISTRY_CACHE_MS } from '../protocol/resources.ts';
 import { protocolServices } from '../protocol/services.ts';
 import { createInitialAccessToken, describeInitialAccessToken } from '../admin/registration.ts';
 import type { InitialAccessTokenRecord } from '../ports/registration-tokens.ts';
-import { ConfigError, effectiveSettings, loadConfig, mcpProfileLines } from '../config/config.ts';
+import { ConfigError, effectiveSettings, loadConfig, maskUrl, mcpProfileLines } from '../config/config.ts';
 import { DEV_KEK, DEV_SECRET, settings, type Setting } from '../config/settings.ts';
 import type { AuditEvent } from '../ports/audit.ts';
 import type { ClientAuthMethod, ClientRecord, GrantType } from '../ports/clients.ts';
-import type { SigningAlg } from '../config/config.ts';
+import type { Config, SigningAlg } from '../config/config.ts';
 import type { KeyTransition } from '../protocol/tokens/keys.ts';
 import { AuditInputError, exportAudit } from '../admin/audit.ts';
 import {
@@ -634,22 +634,25 @@ async function auditVerify(ctx: Ctx): Promise<number> {
   return 1;
 }
 
-const redact = (url: string) => url.replace(/^(\w+:\/\/[^:/@]*:)[^@]*@/, '$1***@');
-
-async function configCheck(): Promise<number> {
-  let config;
+/** The configuration, or undefined after printing its problems (exit code 2). */
+function loadConfigOrReport(): Config | undefined {
   try {
-    config = loadConfig();
+    return loadConfig();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     print(
       `The configuration has ${err.problems.length} problem(s):\n${err.problems.map((p) => `  - ${p}`).join('\n')}`,
     );
-    return 2;
+    return undefined;
   }
+}
+
+async function configCheck(): Promise<number> {
+  const config = loadConfigOrReport();
+  if (!config) return 2;
   for (const w of config.warnings) print(`warning: ${w}`);
   print(
-    `configuration OK (${config.env} mode)\n  issuer    ${config.issuer}\n  database  ${redact(config.databaseUrl)}`,
+    `configuration OK (${config.env} mode)\n  issuer    ${config.issuer}\n  database  ${maskUrl(config.databaseUrl)}`,
   );
   return 0;
 }
@@ -659,16 +662,8 @@ async function configCheck(): Promise<number> {
  * default), secrets redacted; then what the MCP profile changed. `--json` prints it as JSON.
  */
 async function configShow(ctx: Ctx): Promise<number> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    print(
-      `The configuration has ${err.problems.length} problem(s):\n${err.problems.map((p) => `  - ${p}`).join('\n')}`,
-    );
-    return 2;
-  }
+  const config = loadConfigOrReport();
+  if (!config) return 2;
   const rows = effectiveSettings(config);
   if (ctx.flag('json')) {
     print(
