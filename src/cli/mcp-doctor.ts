@@ -684,7 +684,9 @@ export const mcpDoctorCommand: Command = {
   synopsis:
     '--resource URL [--issuer URL] [--profile 2025-06-18|2025-11-25|2026-07-28|latest] [--token T | --client-id ID (--client-secret-stdin | --client-secret S)] [--scope "a b"] [--origin O] [--json]',
   summary:
-    'Check a live MCP server and this Tessera against an MCP authorization revision, row by row (MUST/SHOULD, pass/fail/skip, spec section); exit code 1 when a MUST fails.',
+    'Check a live MCP server and this Tessera against an MCP authorization revision, row by row (MUST/SHOULD, pass/fail/skip, spec section); exit code 1 when a MUST fails. ' +
+    'The MCP server is shown only tokens for itself or for the canary <resource>/tessera-doctor-canary (list it in allowed_resources of the client for rs-refuses-other-audience); ' +
+    'every token the doctor obtains is revoked before it exits (a failure is a warning).',
   options: {
     resource: { type: 'string' },
     issuer: { type: 'string' },
