@@ -477,6 +477,8 @@ async function checks(o: DoctorOptions, r: Report, tokens: ObtainedTokens): Prom
         ok ? `an initialize request with the token got HTTP ${p.status}` : `the token was refused: ${seen(p)}`,
       );
     }
+    // Needed no more: revoked now rather than at the end (a token given with --token is not the doctor's).
+    await tokens.revoke(r, token);
   }
   const garbage = await mcpPost({ authorization: 'Bearer mcp-doctor.not-a-token' });
   r.check(
