@@ -74,4 +74,16 @@ describe('Report', () => {
     assert.ok(!row.reason.includes('\n'));
     assert.equal(row.reason.length, 400);
   });
+
+  it('keeps warnings apart from the rows, one short line each; they do not change the exit code', () => {
+    const r = new Report();
+    r.check('a', 'MUST', 's', true, 'ok');
+    r.warn(`the canary token was not revoked\n(HTTP 503) ${'z'.repeat(1000)}`);
+    assert.equal(r.rows.length, 1);
+    assert.equal(r.warnings.length, 1);
+    assert.ok(!r.warnings[0]!.includes('\n'));
+    assert.equal(r.warnings[0]!.length, 400);
+    assert.match(r.warnings[0]!, /^the canary token was not revoked \(HTTP 503\) z/);
+    assert.equal(r.exitCode(), 0);
+  });
 });

@@ -1,7 +1,7 @@
 // The rows of `tessera mcp doctor` and `tessera selftest`: each check is one row (MUST or SHOULD,
 // pass, fail or skip, the spec section and a one-line reason), printed as a table or as JSON. The
 // exit code is 1 when a MUST row failed. Also the small HTTP helper both commands probe with.
-import { print, table } from './cli.ts';
+import { print, table, warn } from './cli.ts';
 
 export type Level = 'MUST' | 'SHOULD';
 export type Outcome = 'pass' | 'fail' | 'skip';
@@ -19,15 +19,24 @@ export interface Row {
 
 const MAX_REASON = 400;
 
+/** One line, and short: reasons quote what servers sent. */
+function oneLine(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > MAX_REASON ? `${line.slice(0, MAX_REASON - 1)}…` : line;
+}
+
 /** The rows of one run, in order. */
 export class Report {
   readonly rows: Row[] = [];
+  /** What went wrong beside the checks (e.g. a token the run could not revoke); never a secret. */
+  readonly warnings: string[] = [];
+
+  warn(text: string): void {
+    this.warnings.push(oneLine(text));
+  }
 
   add(id: string, level: Level, section: string, outcome: Outcome, reason: string): Row {
-    // One line, and short: reasons quote what servers sent.
-    let line = reason.replace(/\s+/g, ' ').trim();
-    if (line.length > MAX_REASON) line = `${line.slice(0, MAX_REASON - 1)}…`;
-    const row = { id, level, outcome, section, reason: line };
+    const row = { id, level, outcome, section, reason: oneLine(reason) };
     this.rows.push(row);
     return row;
   }
@@ -58,10 +67,14 @@ export class Report {
     );
   }
 
-  /** Prints the rows (a table, or JSON with `json`) and the summary; returns the exit code. */
+  /**
+   * Prints the rows (a table, or JSON with `json`) and the summary; returns the exit code. Warnings
+   * are `warning:` lines on standard error, or the `warnings` member of the JSON when there are any.
+   */
   print(title: string, json: boolean): number {
     if (json) {
-      print(JSON.stringify({ title, exit_code: this.exitCode(), rows: this.rows }, null, 2));
+      const warnings = this.warnings.length ? { warnings: this.warnings } : {};
+      print(JSON.stringify({ title, exit_code: this.exitCode(), rows: this.rows, ...warnings }, null, 2));
       return this.exitCode();
     }
     print(title);
@@ -72,6 +85,7 @@ export class Report {
       ]),
     );
     print(this.summary());
+    for (const w of this.warnings) warn(`warning: ${w}`);
     return this.exitCode();
   }
 }

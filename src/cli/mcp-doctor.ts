@@ -2,6 +2,9 @@
 // revision, from outside, row by row (checks.ts): the 401 challenge, the protected resource metadata
 // (RFC 9728), the authorization server metadata (RFC 8414, OpenID discovery), the audience round trip
 // with a real token (RFC 8707), invalid_target, and the CORS preflights browser-based clients need.
+// The MCP server under test may be a third party: it is shown only tokens whose audience is the
+// resource itself or a canary under it (never one valid anywhere else), and every token the doctor
+// obtained is revoked (RFC 7009) before the run ends.
 import {
   audiences,
   canonicalUrl,
@@ -60,11 +63,99 @@ const INITIALIZE = JSON.stringify({
 
 const UNKNOWN_RESOURCE = 'https://unknown-resource.mcp-doctor.invalid/mcp';
 
+/** The last path segment of the canary audience (see canaryResource). */
+export const CANARY_SEGMENT = 'tessera-doctor-canary';
+
+/**
+ * The audience of the token the MCP server must refuse (rs-refuses-other-audience): a URL under the
+ * resource, on the MCP server's own origin, that is not the resource. Such a token is worth nothing
+ * anywhere else, so showing it to the MCP server leaks nothing; it also catches a server that checks
+ * `aud` by prefix. Tessera issues it only to a client allowed that resource.
+ */
+export function canaryResource(resource: string): string {
+  const u = new URL(resource);
+  u.search = '';
+  u.hash = '';
+  u.pathname = `${u.pathname.replace(/\/$/, '')}/${CANARY_SEGMENT}`;
+  return u.href;
+}
+
+/** Whether a JWT's audiences are exactly `target` (canonical), so that it is good for nothing else. */
+function onlyFor(aud: string[], target: string): boolean {
+  return aud.length > 0 && aud.every((a) => canonicalUrl(a) === target);
+}
+
+/** The tokens a run obtained itself, revoked (RFC 7009) as soon as they are no longer needed. */
+class ObtainedTokens {
+  /** Each live token with what it is, for warnings (which never show the token). */
+  private readonly live = new Map<string, string>();
+  /** The revocation endpoint and the client's Basic credentials, once known. */
+  revocation?: { endpoint: string; authorization: string };
+
+  private readonly timeoutMs: number | undefined;
+
+  constructor(timeoutMs: number | undefined) {
+    this.timeoutMs = timeoutMs;
+  }
+
+  add(token: string, what: string): void {
+    this.live.set(token, what);
+  }
+
+  /** Revokes `token` if this run obtained it and has not revoked it yet; a failure is a warning. */
+  async revoke(r: Report, token: string | undefined): Promise<void> {
+    const what = token === undefined ? undefined : this.live.get(token);
+    if (token === undefined || what === undefined) return;
+    this.live.delete(token);
+    const exp = jwtPayload(token)?.exp;
+    const until =
+      typeof exp === 'number' && Number.isFinite(exp) && Math.abs(exp) < 1e11
+        ? `until it expires (${new Date(exp * 1000).toISOString()})`
+        : 'until it expires';
+    if (!this.revocation) {
+      r.warn(`${what} was not revoked (no revocation_endpoint in the metadata): it stays valid ${until}`);
+      return;
+    }
+    const p = await probe(this.revocation.endpoint, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: this.revocation.authorization,
+      },
+      body: form({ token, token_type_hint: 'access_token' }),
+      timeoutMs: this.timeoutMs,
+    });
+    if (p.status !== 200) {
+      const code = oauthError(p);
+      r.warn(
+        `revoking ${what} at ${this.revocation.endpoint} got ${seen(p)}${code ? ` ${code}` : ''}: it stays valid ${until}`,
+      );
+    }
+  }
+
+  async revokeAll(r: Report): Promise<void> {
+    for (const token of [...this.live.keys()]) await this.revoke(r, token);
+  }
+}
+
 const isLoopback = (u: URL) => ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname);
 
-/** Runs every check; never throws for what a server does. */
+/**
+ * Runs every check; never throws for what a server does. Every token it obtained is revoked before it
+ * returns, whatever happened; one it could not revoke is a warning of the report.
+ */
 export async function mcpDoctor(o: DoctorOptions): Promise<Report> {
   const r = new Report();
+  const tokens = new ObtainedTokens(o.timeoutMs);
+  try {
+    await checks(o, r, tokens);
+  } finally {
+    await tokens.revokeAll(r);
+  }
+  return r;
+}
+
+async function checks(o: DoctorOptions, r: Report, tokens: ObtainedTokens): Promise<void> {
   const rev = o.revision;
   const mcp = (section: string, rfc?: string) => `MCP ${rev} "${section}"${rfc ? `; ${rfc}` : ''}`;
   const later = rev !== '2025-06-18';
@@ -299,15 +390,16 @@ export async function mcpDoctor(o: DoctorOptions): Promise<Report> {
 
   // ---- 4. The audience round trip with real tokens.
   const tokenEndpoint = meta && typeof meta.token_endpoint === 'string' ? meta.token_endpoint : undefined;
+  const basic = client
+    ? `Basic ${Buffer.from(`${encodeURIComponent(client.id)}:${encodeURIComponent(client.secret)}`).toString('base64')}`
+    : undefined;
+  // The tokens the doctor obtains are revoked with the same credentials (RFC 7009 §2.1).
+  if (basic && meta && typeof meta.revocation_endpoint === 'string')
+    tokens.revocation = { endpoint: meta.revocation_endpoint, authorization: basic };
   const clientCredentials = (fields: Record<string, string | undefined>) =>
     probe(tokenEndpoint!, {
       method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        authorization: `Basic ${Buffer.from(
-          `${encodeURIComponent(client!.id)}:${encodeURIComponent(client!.secret)}`,
-        ).toString('base64')}`,
-      },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic! },
       body: form({ grant_type: 'client_credentials', scope: o.scope, ...fields }),
       timeoutMs: t,
     });
@@ -331,6 +423,7 @@ export async function mcpDoctor(o: DoctorOptions): Promise<Report> {
   else {
     const p = await clientCredentials({ resource });
     token = tokenOf(p);
+    if (token) tokens.add(token, 'the token for the resource');
     r.check(
       'token-obtained',
       'MUST',
@@ -349,9 +442,9 @@ export async function mcpDoctor(o: DoctorOptions): Promise<Report> {
       r.skip(id, 'MUST', section, 'no access token');
   } else {
     const payload = jwtPayload(token);
+    const aud = payload ? audiences(payload) : [];
     if (!payload) r.skip('token-audience', 'MUST', audienceSection, 'an opaque token: its audience is not visible');
     else {
-      const aud = audiences(payload);
       const bound = aud.some((a) => canonicalUrl(a) === resource);
       r.check(
         'token-audience',
@@ -363,15 +456,29 @@ export async function mcpDoctor(o: DoctorOptions): Promise<Report> {
           : `aud ${JSON.stringify(payload.aud)} lacks ${resource}`,
       );
     }
-    const p = await mcpPost({ authorization: `Bearer ${token}` });
-    const ok = p.status >= 200 && p.status < 300;
-    r.check(
-      'rs-accepts-token',
-      'MUST',
-      usageSection,
-      ok,
-      ok ? `an initialize request with the token got HTTP ${p.status}` : `the token was refused: ${seen(p)}`,
-    );
+    // A token the doctor obtained goes to the MCP server only when it is good for nothing else: a
+    // JWT whose every audience is the resource. One given with --token is used as given.
+    const withheld = o.token
+      ? undefined
+      : !payload
+        ? 'an opaque token: its audience cannot be checked'
+        : !onlyFor(aud, resource)
+          ? `its aud ${JSON.stringify(payload.aud)} is not only ${resource}`
+          : undefined;
+    if (withheld) r.skip('rs-accepts-token', 'MUST', usageSection, `${withheld}, so it is not sent to the MCP server`);
+    else {
+      const p = await mcpPost({ authorization: `Bearer ${token}` });
+      const ok = p.status >= 200 && p.status < 300;
+      r.check(
+        'rs-accepts-token',
+        'MUST',
+        usageSection,
+        ok,
+        ok ? `an initialize request with the token got HTTP ${p.status}` : `the token was refused: ${seen(p)}`,
+      );
+    }
+    // Needed no more: revoked now rather than at the end (a token given with --token is not the doctor's).
+    await tokens.revoke(r, token);
   }
   const garbage = await mcpPost({ authorization: 'Bearer mcp-doctor.not-a-token' });
   r.check(
@@ -390,27 +497,58 @@ export async function mcpDoctor(o: DoctorOptions): Promise<Report> {
     r.skip('rs-refuses-other-audience', 'MUST', audienceSection, why);
     r.skip('as-invalid-target', 'MUST', resourceSection.replace('§2', '§2, invalid_target'), why);
   } else {
-    // A token for the default audience (no resource named): the MCP server must refuse it.
-    const p = await clientCredentials({});
+    // A token for the canary audience, never one for an audience that exists (the default audience,
+    // another resource): the MCP server must refuse it. Revoked right after, whatever happens.
+    const canary = canaryResource(resource);
+    const p = await clientCredentials({ resource: canary });
     const other = tokenOf(p);
-    const otherAud = other ? audiences(jwtPayload(other) ?? {}) : [];
-    if (!other)
-      r.skip('rs-refuses-other-audience', 'MUST', audienceSection, `no token for another audience: ${seen(p)}`);
-    else if (otherAud.some((a) => canonicalUrl(a) === resource))
-      r.skip('rs-refuses-other-audience', 'MUST', audienceSection, 'the default audience is the resource itself');
-    else {
-      const used = await mcpPost({ authorization: `Bearer ${other}` });
-      r.check(
-        'rs-refuses-other-audience',
-        'MUST',
-        audienceSection,
-        used.status === 401 || used.status === 403,
-        used.status === 401 || used.status === 403
-          ? `a token for ${JSON.stringify(otherAud)} gets HTTP ${used.status}`
-          : `a token for ${JSON.stringify(otherAud.length ? otherAud : 'another audience')} was accepted: ${seen(used)}`,
-      );
+    if (other) tokens.add(other, 'the canary token');
+    try {
+      const payload = other ? jwtPayload(other) : undefined;
+      const otherAud = payload ? audiences(payload) : [];
+      if (!other) {
+        const error = oauthError(p);
+        r.skip(
+          'rs-refuses-other-audience',
+          'MUST',
+          audienceSection,
+          `no token for the canary audience ${canary} (${seen(p)}${error ? ` ${error}` : ''}): to run this check, ` +
+            'allow the client that resource (allowed_resources; with TESSERA_RESOURCE_REGISTRY_ONLY, ' +
+            'register it as a resource server too)',
+        );
+      } else if (!payload)
+        r.skip(
+          'rs-refuses-other-audience',
+          'MUST',
+          audienceSection,
+          'the canary token is opaque: its audience cannot be checked, so it is not sent to the MCP server',
+        );
+      else if (!onlyFor(otherAud, canary))
+        r.skip(
+          'rs-refuses-other-audience',
+          'MUST',
+          audienceSection,
+          `the token asked for ${canary} has aud ${JSON.stringify(payload.aud)}, so it is not sent to the MCP server`,
+        );
+      else {
+        const used = await mcpPost({ authorization: `Bearer ${other}` });
+        const refused = used.status === 401 || used.status === 403;
+        r.check(
+          'rs-refuses-other-audience',
+          'MUST',
+          audienceSection,
+          refused,
+          refused
+            ? `a token for ${canary} (not the resource) gets HTTP ${used.status}`
+            : `a token for ${canary} (not the resource) was accepted: ${seen(used)}`,
+        );
+      }
+    } finally {
+      await tokens.revoke(r, other);
     }
     const unknown = await clientCredentials({ resource: UNKNOWN_RESOURCE });
+    const leaked = tokenOf(unknown);
+    if (leaked) tokens.add(leaked, 'the token for the unknown resource');
     const code = oauthError(unknown);
     r.check(
       'as-invalid-target',
@@ -480,7 +618,6 @@ export async function mcpDoctor(o: DoctorOptions): Promise<Report> {
   await cors('cors-token', tokenEndpoint, 'POST', 'the token endpoint');
   const registration = meta && typeof meta.registration_endpoint === 'string' ? meta.registration_endpoint : undefined;
   await cors('cors-registration', registration, 'POST', 'the registration endpoint');
-  return r;
 }
 
 /** The profile a run checks against: --profile, else TESSERA_MCP_PROFILE when on, else latest. */
@@ -549,7 +686,9 @@ export const mcpDoctorCommand: Command = {
   synopsis:
     '--resource URL [--issuer URL] [--profile 2025-06-18|2025-11-25|2026-07-28|latest] [--token T | --client-id ID (--client-secret-stdin | --client-secret S)] [--scope "a b"] [--origin O] [--json]',
   summary:
-    'Check a live MCP server and this Tessera against an MCP authorization revision, row by row (MUST/SHOULD, pass/fail/skip, spec section); exit code 1 when a MUST fails.',
+    'Check a live MCP server and this Tessera against an MCP authorization revision, row by row (MUST/SHOULD, pass/fail/skip, spec section); exit code 1 when a MUST fails. ' +
+    'The MCP server is shown only tokens for itself or for the canary <resource>/tessera-doctor-canary (list it in allowed_resources of the client for rs-refuses-other-audience); ' +
+    'every token the doctor obtains is revoked before it exits (a failure is a warning).',
   options: {
     resource: { type: 'string' },
     issuer: { type: 'string' },

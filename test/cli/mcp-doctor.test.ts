@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { canaryResource } from '../../src/cli/mcp-doctor.ts';
 import { runCli, type CliResult } from '../fixtures/cli.ts';
 import { startServer, type RunningServer } from '../fixtures/server.ts';
 
@@ -173,7 +174,8 @@ describe('tessera mcp doctor', () => {
             token_endpoint_auth_method: 'client_secret_basic',
             grant_types: ['client_credentials'],
             scope: 'mcp.tools',
-            allowed_resources: [mcp.url],
+            // The MCP server, and the canary audience of rs-refuses-other-audience.
+            allowed_resources: [mcp.url, canaryResource(mcp.url)],
           },
           // No allowed_resources: Tessera issues tokens for any resource it names.
           {
@@ -205,19 +207,19 @@ describe('tessera mcp doctor', () => {
   };
 
   /** Runs the doctor with --json (and the secret on stdin when `input` is given); its rows parsed. */
-  async function doctor(args: string[], input = ''): Promise<CliResult & { rows: Row[] }> {
+  async function doctor(args: string[], input = ''): Promise<CliResult & { rows: Row[]; warnings?: string[] }> {
     const res = await runCli(
       ['mcp', 'doctor', '--resource', mcp.url, '--json', ...args],
       { TESSERA_ISSUER: tessera.issuer },
       input,
     );
-    let rows: Row[] = [];
+    let parsed: { rows: Row[]; warnings?: string[] } = { rows: [] };
     try {
-      rows = (JSON.parse(res.out) as { rows: Row[] }).rows;
+      parsed = JSON.parse(res.out) as typeof parsed;
     } catch {
       assert.fail(`not JSON (exit ${res.code}):\n${res.out}\n${res.err}`);
     }
-    return { ...res, rows };
+    return { ...res, ...parsed };
   }
   const credentials = ['--client-id', 'doctor', '--client-secret-stdin'];
   const row = (rows: Row[], id: string): Row => {
@@ -260,6 +262,13 @@ describe('tessera mcp doctor', () => {
     // The section names the MCP revision (latest by default) and the RFC.
     assert.match(row(all, 'challenge-resource-metadata').section, /^MCP 2026-07-28 .*RFC 9728 §5\.1/);
     assert.match(row(all, 'as-invalid-target').reason, /invalid_target/);
+    // The token of another audience is one for the canary under the resource, not the default audience.
+    assert.match(
+      row(all, 'rs-refuses-other-audience').reason,
+      /tessera-doctor-canary \(not the resource\) gets HTTP 401/,
+    );
+    // Both tokens the doctor obtained were revoked: no warning.
+    assert.equal(run.warnings, undefined);
 
     // The table form: one line per row, MUST/SHOULD and PASS/FAIL/SKIP, and the summary.
     const text = await runCli(
@@ -375,6 +384,7 @@ describe('tessera mcp doctor', () => {
     assert.equal(outcome(r.rows, 'as-invalid-target'), 'fail');
     assert.match(row(r.rows, 'as-invalid-target').reason, /with a token/);
     assert.equal(r.code, 1);
+    assert.equal(r.warnings, undefined); // the token for the unknown resource was revoked too
 
     // Wrong credentials: no token.
     r = await doctor(['--client-id', 'doctor', '--client-secret', 'wrong-secret']);
