@@ -90,6 +90,12 @@ describe('the trust policy', () => {
     assert.ok(!hostMatches('*.example.com', 'example.com'));
     assert.ok(!hostMatches('*.example.com', 'evilexample.com'));
     assert.ok(!hostMatches('example.com', 'a.example.com'));
+    // Compared in the URL parser's form: punycode, lower case, a trailing dot on either side ignored.
+    assert.ok(hostMatches('bücher.de', new URL('https://bücher.de/c').hostname));
+    assert.ok(hostMatches('xn--bcher-kva.de', new URL('https://BÜCHER.de./c').hostname));
+    assert.ok(hostMatches('*.bücher.de', 'a.xn--bcher-kva.de'));
+    assert.ok(hostMatches('Evil.COM.', 'evil.com'));
+    assert.ok(!hostMatches('*.bücher.de', 'xn--bcher-kva.de'));
   });
   it('open, allow_list and deny_list', () => {
     const hosts = ['*.trusted.example', 'one.example'];

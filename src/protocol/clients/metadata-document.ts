@@ -84,12 +84,28 @@ export function clientIdUrlProblem(id: string, allowLoopback: boolean): string |
   return hostProblem && `the client_id URL's ${hostProblem}`;
 }
 
+/**
+ * A host name in the form hosts are compared in: as the URL parser gives it (ASCII, punycode for
+ * internationalised names, lower case), without a trailing dot. The configuration holds its
+ * entries in that form already (config.ts cimdHostEntries); this keeps the comparison right for a
+ * Config made otherwise and for a client_id whose host ends with a dot.
+ */
+function comparableHost(host: string): string {
+  let h = host;
+  try {
+    h = new URL(`https://${host}/`).hostname;
+  } catch {
+    // Not a host: compared as written, in lower case (it matches nothing a URL parser gives).
+  }
+  return h.toLowerCase().replace(/\.$/, '');
+}
+
 /** Whether `host` matches a TESSERA_CIMD_HOSTS entry: the same name, or a subdomain of `*.name`. */
 export function hostMatches(pattern: string, host: string): boolean {
-  const p = pattern.toLowerCase().replace(/\.$/, '');
-  const h = host.toLowerCase().replace(/\.$/, '');
-  if (p.startsWith('*.')) return h.endsWith(p.slice(1)) && h.length > p.length - 1;
-  return p === h;
+  const wildcard = pattern.startsWith('*.');
+  const p = comparableHost(wildcard ? pattern.slice(2) : pattern);
+  const h = comparableHost(host);
+  return wildcard ? h.endsWith(`.${p}`) : p === h;
 }
 
 /** The trust policy (TESSERA_CIMD_TRUST over TESSERA_CIMD_HOSTS): whether documents may be fetched from `host`. */
