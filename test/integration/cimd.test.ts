@@ -114,7 +114,7 @@ describe('Client ID Metadata Documents over HTTPS', { skip: hasOpenssl() ? false
     scope: 'openid mcp:tools',
     ...extra,
   });
-  // Each request from its own address unless one is given: the per-source fetch budget is the flood test's.
+  // Each request from its own address (its own /64) unless one is given: the per-source budgets are the flood test's.
   let nextIp = 0;
   const authorize = (a: App, clientId: string, extra: Record<string, string> = {}, ip?: string) =>
     a.server.inject({
@@ -129,7 +129,7 @@ describe('Client ID Metadata Documents over HTTPS', { skip: hasOpenssl() ? false
         state: 's',
         ...extra,
       }),
-      remoteAddress: ip ?? `2001:db8::${(++nextIp).toString(16)}`,
+      remoteAddress: ip ?? `2001:db8:${(++nextIp).toString(16)}::1`,
     });
 
   it('discovery advertises client_id_metadata_document_supported only when on', async () => {

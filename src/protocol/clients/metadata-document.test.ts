@@ -329,6 +329,11 @@ describe('the metadata document service', () => {
       });
     }
     assert.equal(refused, 40 - FAILURE_BUDGETS.host, 'junk stops at the failure budget of the host');
+    await assert.rejects(
+      s.resolve('https://agent.example.com./junk'),
+      (e) => is429(e, 'failed:host'),
+      'a trailing dot is the same host',
+    );
     assert.equal(out.calls.length, 1 + FAILURE_BUDGETS.host);
     // The known-good document is refetched (not served stale: a fetch happened) despite the spent failure budget.
     ip = '198.51.100.8';

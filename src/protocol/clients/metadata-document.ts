@@ -367,7 +367,9 @@ export class MetadataDocuments {
       throw refused('Client metadata documents from this host are not accepted here.', `untrusted host ${host}`);
     const raw = this.#o.source?.();
     const source = raw === undefined ? undefined : addressKey(raw, config.rateLimitIpv6Prefix);
-    await this.#spend(url, host, source, known);
+    // One budget per host however it is spelled: `example.com.` is `example.com`.
+    const hostKey = host.replace(/\.$/, '');
+    await this.#spend(url, hostKey, source, known);
     this.fetches++;
     let answer;
     try {
@@ -380,7 +382,7 @@ export class MetadataDocuments {
       });
     } catch (err) {
       if (err instanceof OutboundError) {
-        await this.#failed(host, source);
+        await this.#failed(hostKey, source);
         const why =
           err.reason === 'refused'
             ? 'its address may not be reached'
@@ -400,7 +402,7 @@ export class MetadataDocuments {
       client = documentClient(config, url, answer.body, now());
     } catch (err) {
       if (err instanceof MetadataDocumentError) {
-        await this.#failed(host, source);
+        await this.#failed(hostKey, source);
         throw refused(`The client's metadata document is not valid: ${err.message}.`, err.message);
       }
       throw err;
