@@ -205,6 +205,7 @@ function trustedIssuerProblems(t: unknown, allowLoopback: boolean): string[] {
  * letters of the scripts that need them are taken out before this test (see displayTextProblem).
  */
 export const UNSAFE_TEXT =
+  // biome-ignore lint/suspicious/noMisleadingCharacterClass: each overlay mark is refused on its own
   /[\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}\u2028\u2029\u2800\u0334-\u0338\u20D2\u20D3\u20D8-\u20DA\u20E5\u20E6\u20EA\u20EB]/u;
 /** Whole emoji (ZWJ sequences, skin tones, flags, keycaps): their joiners and selectors are part of them. */
 const EMOJI = /\p{RGI_Emoji}/gv;
