@@ -433,7 +433,20 @@ describe('the metadata document service', () => {
     await assert.rejects(s.resolve('https://legit-agent.example.com/other.json'), (e) => is429(e, 'first:all'));
     const refusedIds: string[] = [];
     const store = metadataDocumentClients({} as ClientStore, s, (id) => refusedIds.push(id));
+    const calls = out.calls.length;
     assert.equal((await store.get(known))?.clientId, known);
+    assert.equal(out.calls.length, calls + 1, 'refetched: refetches have budgets of their own');
+    // Documents really served on the same host (a shared platform), from two addresses, spend its
+    // first-fetch budget: new clients there wait, the known one is still refetched.
+    clock.t += 61;
+    for (let i = 0; i < FETCH_BUDGETS.host; i++) {
+      ip = i < 15 ? '203.0.113.1' : '203.0.113.2';
+      await s.resolve(`https://legit-agent.example.com/tenant${i}`);
+    }
+    await assert.rejects(s.resolve('https://legit-agent.example.com/new.json'), (e) => is429(e, 'first:host'));
+    ip = '198.51.100.7';
+    assert.equal((await store.get(known))?.clientId, known);
+    assert.equal(out.calls.length, calls + 2 + FETCH_BUDGETS.host);
     assert.deepEqual(refusedIds, []);
   });
   it('the wrapped client store resolves https client ids when on, and only then', async () => {
