@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { loadConfig } from '../../config/config.ts';
 import type { ClientStore } from '../../ports/clients.ts';
 import { OutboundError, type OutboundDocument, type OutboundHttp } from '../../ports/outbound.ts';
+import type { RateLimitStore } from '../../ports/rate-limits.ts';
 import { OAuthError } from '../errors.ts';
 import { isSelfRegistered } from '../resources.ts';
 import {
@@ -397,6 +398,25 @@ describe('the metadata document service', () => {
     await assert.rejects(s.resolve(URL_ID), /not valid/);
     answer = 'down';
     await assert.rejects(s.resolve(URL_ID), /could not be fetched/);
+  });
+  it('serves a cached document stale when the budget counters are unreachable', async () => {
+    const out = fakeOutbound(async (uri) => ({ body: doc({ client_id: uri }), cacheControl: 'max-age=60' }));
+    let reachable = true;
+    const counts = new Map<string, number>();
+    const budgets: RateLimitStore = {
+      hit: async (key) => {
+        if (!reachable) throw new Error('connection refused');
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+        return { count: counts.get(key)!, resetMs: 60_000 };
+      },
+    };
+    const s = new MetadataDocuments({ config: config(), outbound: out, now: () => clock.t, budgets: () => budgets });
+    const client = await s.resolve(URL_ID);
+    clock.t += 61;
+    reachable = false;
+    assert.equal(await s.resolve(URL_ID), client);
+    await assert.rejects(s.resolve('https://client.example.com/unknown.json'), /connection refused/);
+    assert.equal(out.calls.length, 1, 'nothing fetched without the counters');
   });
   it('keeps expired documents for the ceiling but drops those past it first when full', async () => {
     const out = fakeOutbound(async (uri) => ({ body: doc({ client_id: uri }), cacheControl: 'max-age=60' }));

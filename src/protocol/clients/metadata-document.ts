@@ -275,10 +275,8 @@ interface Entry {
   staleUntil: number;
 }
 
-/** A fetch refused by a budget (429): a stale document is served instead when there is one. */
-class BudgetSpent extends OAuthError {}
-/** A fetch that got no usable answer (OutboundError): a stale document is served instead when there is one. */
-class FetchFailed extends OAuthError {}
+/** A document fetched but refused by the rules: the one refusal that drops a cached document. */
+class InvalidDocument extends OAuthError {}
 
 /**
  * The documents of one Provider: fetched, validated, cached and budgeted (see the top of the file).
@@ -347,12 +345,13 @@ export class MetadataDocuments {
       return await this.#fetch(url, stale !== undefined);
     } catch (err) {
       if (stale === undefined) throw err;
-      if (!(err instanceof BudgetSpent || err instanceof FetchFailed)) {
+      if (err instanceof InvalidDocument) {
         // The host answered with a document that is no longer valid: its owner's latest word.
         this.#entries.delete(url);
         throw err;
       }
-      // Served stale; tried again after the shortest caching time, within the ceiling.
+      // A budget spent, no usable answer, or the budgets' counters unreachable: served stale, and
+      // tried again after the shortest caching time, within the ceiling.
       stale.until = Math.min(stale.staleUntil, this.#o.now() + CACHE_SECONDS.min);
       return stale.client;
     }
@@ -389,11 +388,7 @@ export class MetadataDocuments {
             : err.reason === 'invalid'
               ? `the answer is not a JSON document of at most ${MAX_DOCUMENT_BYTES} bytes`
               : 'no 200 answer came in time (redirects are not followed)';
-        throw new FetchFailed(
-          'invalid_client',
-          `The client's metadata document could not be fetched: ${why}.`,
-          refusal(err.message),
-        );
+        throw refused(`The client's metadata document could not be fetched: ${why}.`, err.message);
       }
       throw err;
     }
@@ -403,7 +398,11 @@ export class MetadataDocuments {
     } catch (err) {
       if (err instanceof MetadataDocumentError) {
         await this.#failed(hostKey, source);
-        throw refused(`The client's metadata document is not valid: ${err.message}.`, err.message);
+        throw new InvalidDocument(
+          'invalid_client',
+          `The client's metadata document is not valid: ${err.message}.`,
+          refusal(err.message),
+        );
       }
       throw err;
     }
@@ -421,7 +420,7 @@ export class MetadataDocuments {
     this.#entries.set(url, { client, until: t + seconds, staleUntil: t + CACHE_SECONDS.max });
   }
 
-  /** Counts one fetch against its budgets; throws BudgetSpent (429) when one is spent. */
+  /** Counts one fetch against its budgets; throws (429) when one is spent. */
   async #spend(url: string, host: string, source: string | undefined, known: boolean): Promise<void> {
     // Narrowest first: a refused fetch is not counted by the budgets after the one that refused it,
     // so one flooding requester spends its own budget, not the host's or everyone's.
@@ -494,7 +493,7 @@ const failureKeys = (host: string, source: string | undefined): [string, string]
 const refusal = (detail: string) => ({ status: 400, detail, redirectable: false });
 
 const spent = (budget: string, resetMs: number) =>
-  new BudgetSpent('temporarily_unavailable', 'Too many client metadata documents are being fetched; try again later.', {
+  new OAuthError('temporarily_unavailable', 'Too many client metadata documents are being fetched; try again later.', {
     status: 429,
     detail: `metadata document fetch budget ${budget} spent`,
     redirectable: false,
