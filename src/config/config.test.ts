@@ -182,6 +182,37 @@ describe('configuration', () => {
     // development accepts it
     assert.equal(loadConfig({ TESSERA_ADMIN_TOKEN: 'a'.repeat(40) }).adminToken, 'a'.repeat(40));
   });
+  it('TESSERA_CIMD_HOSTS: normalised to the form client_id hosts take (punycode, lower case), wrong entries refused', () => {
+    const hosts = (v: string) => loadConfig({ TESSERA_CIMD_TRUST: 'deny_list', TESSERA_CIMD_HOSTS: v }).cimdHosts;
+    assert.deepEqual(hosts('bücher.de *.Evil.COM. Client.Example.com 93.184.216.34 [2001:DB8::1]'), [
+      'xn--bcher-kva.de',
+      '*.evil.com',
+      'client.example.com',
+      '93.184.216.34',
+      '[2001:db8::1]',
+    ]);
+    assert.deepEqual(hosts('*.BÜCHER.de, xn--bcher-kva.de bücher.de'), ['*.xn--bcher-kva.de', 'xn--bcher-kva.de']);
+    const cases: [string, RegExp][] = [
+      ['evil.com:443', /no port/],
+      ['https://evil2.com', /no scheme/],
+      ['evil.com/path', /no path/],
+      ['user@evil.com', /no user info/],
+      ['evil..com', /empty labels/],
+      ['.evil.com', /empty labels/],
+      ['*', /empty labels|`\*\.` only/],
+      ['a.*.evil.com', /`\*\.` only at the start/],
+      ['*.*.evil.com', /`\*\.` only at the start/],
+      ['*.10.0.0.1', /not IP addresses/],
+      ['ev%69l.com', /percent/],
+    ];
+    for (const [entry, why] of cases) {
+      const found = problems({ TESSERA_CIMD_TRUST: 'deny_list', TESSERA_CIMD_HOSTS: entry });
+      assert.ok(
+        found.some((p) => p.startsWith(`TESSERA_CIMD_HOSTS: "${entry}" is not a host name`) && why.test(p)),
+        `${entry}: ${found.join('; ')}`,
+      );
+    }
+  });
   it('every setting has a unique variable and key', () => {
     assert.equal(new Set(settings.map((s) => s.env)).size, settings.length);
     assert.equal(new Set(settings.map((s) => s.key)).size, settings.length);

@@ -213,6 +213,46 @@ function coerce(s: Setting, value: unknown, where: string, problems: string[]): 
   }
 }
 
+/**
+ * TESSERA_CIMD_HOSTS in the form client_id hosts are compared in (protocol/clients/metadata-document.ts
+ * hostMatches): a host name as the URL parser gives it (ASCII, internationalised names in punycode,
+ * lower case), without a trailing dot, with an optional leading `*.`; or an IP address as the URL
+ * parser writes it (IPv6 in brackets). A scheme, port, path, user info, empty label or `*` anywhere
+ * else is refused: such an entry could never match, and a deny list would silently let the host in.
+ */
+export function cimdHostEntries(entries: readonly string[], problems: string[]): string[] {
+  const out: string[] = [];
+  for (const entry of entries) {
+    const bad = (why: string) =>
+      problems.push(
+        `TESSERA_CIMD_HOSTS: "${entry}" is not a host name (${why}); write a name such as client.example.com, *.example.com or bücher.de`,
+      );
+    const wildcard = entry.startsWith('*.');
+    const name = wildcard ? entry.slice(2) : entry;
+    const ipv6 = /^\[[0-9a-fA-F:.]+\]$/.test(name);
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(name)) bad('a host, not a URL: no scheme');
+    else if (name.includes('@')) bad('no user info');
+    else if (/[/?#\\]/.test(name)) bad('no path, query or fragment');
+    else if (!ipv6 && name.includes(':')) bad('no port');
+    else if (name.includes('*')) bad('`*.` only at the start');
+    else if (/[\s%]/.test(name) || name === '') bad('no spaces or percent-encoding');
+    else {
+      let host: string | undefined;
+      try {
+        host = new URL(`https://${name}/`).hostname.replace(/\.$/, '');
+      } catch {
+        host = undefined;
+      }
+      const literal = host !== undefined && (/^\[[0-9a-f:.]+\]$/.test(host) || /^\d+\.\d+\.\d+\.\d+$/.test(host));
+      if (host === undefined || !(literal || /^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$/.test(host)))
+        bad('empty labels and characters a host name cannot hold are refused');
+      else if (wildcard && literal) bad('`*.` goes with names, not IP addresses');
+      else out.push(wildcard ? `*.${host}` : host);
+    }
+  }
+  return [...new Set(out)];
+}
+
 function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '127.0.0.1' || host === '[::1]' || host.endsWith('.localhost');
 }
@@ -471,6 +511,7 @@ export function loadConfig(
   if (prod && raw.seedDemo === true) problems.push('TESSERA_SEED_DEMO: demo accounts are refused in production');
   if (prod && raw.cimdAllowLoopback === true)
     problems.push('TESSERA_CIMD_ALLOW_LOOPBACK: for tests only; refused in production');
+  if (Array.isArray(raw.cimdHosts)) raw.cimdHosts = Object.freeze(cimdHostEntries(raw.cimdHosts as string[], problems));
   if (prod && raw.clientJwksAllowLoopback === true)
     problems.push(
       'TESSERA_CLIENT_JWKS_ALLOW_LOOPBACK: client key sets over http or from loopback hosts are refused in production',

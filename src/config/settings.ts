@@ -463,7 +463,8 @@ export const settings: readonly Setting[] = [
     key: 'cimdHosts',
     type: 'list',
     default: [],
-    description: 'Host names for TESSERA_CIMD_TRUST (`allow_list` or `deny_list`); `*.example.com` covers subdomains.',
+    description:
+      'Host names for TESSERA_CIMD_TRUST (`allow_list` or `deny_list`); `*.example.com` covers subdomains (not example.com itself). Internationalised names are taken in their ASCII form (bücher.de is xn--bcher-kva.de), case and a trailing dot ignored; an entry with a scheme, port, path, user info or empty label is refused at start-up. A client_id whose host is a public IP address is not covered by names: list the address (IPv6 in brackets).',
   },
   {
     env: 'TESSERA_CIMD_ALLOW_LOOPBACK',

@@ -19,7 +19,7 @@ import { applyBootstrap } from '../../src/admin/bootstrap.ts';
 import { outboundHttp, type Resolver } from '../../src/adapters/outbound/http-client.ts';
 import { buildApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
-import { FETCH_BUDGETS, MAX_DOCUMENT_BYTES } from '../../src/protocol/clients/metadata-document.ts';
+import { FAILURE_BUDGETS, FETCH_BUDGETS, MAX_DOCUMENT_BYTES } from '../../src/protocol/clients/metadata-document.ts';
 import { authorizeUrl, authorizeWithLogin, csrfOf, FIXTURE, form, ISSUER, Jar, pkce } from '../fixtures/app.ts';
 import { hasOpenssl, makePki, type TestPki } from '../fixtures/certs.ts';
 
@@ -54,7 +54,12 @@ const refusalLog = {
 /** The reason logged last for `clientId`. */
 const why = (clientId: string) => refusals.findLast((r) => r.client_id === clientId)?.reason ?? '(not refused)';
 
-async function cimdApp(pki: TestPki, env: Record<string, string>, resolve?: Resolver): Promise<App> {
+async function cimdApp(
+  pki: TestPki,
+  env: Record<string, string>,
+  resolve?: Resolver,
+  now?: () => number,
+): Promise<App> {
   const config = loadConfig({
     TESSERA_ENV: 'development',
     TESSERA_ISSUER: ISSUER,
@@ -66,6 +71,7 @@ async function cimdApp(pki: TestPki, env: Record<string, string>, resolve?: Reso
     ...env,
   });
   const app = await buildApp(config, {
+    now,
     logger: pino({ level: 'warn' }, refusalLog),
     outbound: outboundHttp({ ca: pki.ca.certPem, resolve }),
   });
@@ -114,7 +120,7 @@ describe('Client ID Metadata Documents over HTTPS', { skip: hasOpenssl() ? false
     scope: 'openid mcp:tools',
     ...extra,
   });
-  // Each request from its own address unless one is given: the per-source fetch budget is the flood test's.
+  // Each request from its own address (its own /64) unless one is given: the per-source budgets are the flood test's.
   let nextIp = 0;
   const authorize = (a: App, clientId: string, extra: Record<string, string> = {}, ip?: string) =>
     a.server.inject({
@@ -129,7 +135,7 @@ describe('Client ID Metadata Documents over HTTPS', { skip: hasOpenssl() ? false
         state: 's',
         ...extra,
       }),
-      remoteAddress: ip ?? `2001:db8::${(++nextIp).toString(16)}`,
+      remoteAddress: ip ?? `2001:db8:${(++nextIp).toString(16)}::1`,
     });
 
   it('discovery advertises client_id_metadata_document_supported only when on', async () => {
@@ -353,6 +359,9 @@ describe('Client ID Metadata Documents over HTTPS', { skip: hasOpenssl() ? false
   });
 
   it('refuses redirects (nothing reaches where they point), non-JSON, oversized documents and error statuses', async () => {
+    // A fresh app: the failures of the other tests on this host would have spent its failure budget.
+    const app = await cimdApp(pki, { TESSERA_CIMD_ALLOW_LOOPBACK: 'true' });
+    open.push(app);
     documents.set('/bad/redirect.json', (_req, res) => {
       res.writeHead(302, { location: `${canary.state.base}/stolen.json` }).end();
     });
@@ -385,6 +394,8 @@ describe('Client ID Metadata Documents over HTTPS', { skip: hasOpenssl() ? false
   });
 
   it('gives up on a slow server at the timeout', async () => {
+    const app = await cimdApp(pki, { TESSERA_CIMD_ALLOW_LOOPBACK: 'true' });
+    open.push(app);
     documents.set('/bad/slow.json', (_req, res, base) => {
       setTimeout(() => json(res, client(`${base}/bad/slow.json`)), 8000).unref();
     });
@@ -396,6 +407,8 @@ describe('Client ID Metadata Documents over HTTPS', { skip: hasOpenssl() ? false
   });
 
   it('errors are not cached: a document fixed after a failure is fetched again', async () => {
+    const app = await cimdApp(pki, { TESSERA_CIMD_ALLOW_LOOPBACK: 'true' });
+    open.push(app);
     let broken = true;
     documents.set('/agents/flaky.json', (_req, res, base) => {
       if (broken) return res.writeHead(503).end();
@@ -488,34 +501,93 @@ describe('Client ID Metadata Documents over HTTPS', { skip: hasOpenssl() ? false
     assert.equal((await authorize(allowLocal, url)).statusCode, 303);
   });
 
-  it('fetch floods: per source, per client id and per host budgets; concurrent requests for one URL make one fetch', async () => {
-    const flood = await cimdApp(pki, { TESSERA_CIMD_ALLOW_LOOPBACK: 'true' });
-    open.push(flood);
-    documents.set('/flood/missing', (_req, res) => res.writeHead(404).end());
+  it("junk URLs on a client's host cannot make a known client unknown; a stale document is served when its host is down", async () => {
+    const clock = { t: Math.floor(Date.now() / 1000) };
+    const a = await cimdApp(pki, { TESSERA_CIMD_ALLOW_LOOPBACK: 'true' }, undefined, () => clock.t);
+    open.push(a);
+    let down = false;
+    documents.set('/known/client.json', (_req, res, base) => {
+      if (down) return res.writeHead(503).end();
+      json(res, client(`${base}/known/client.json`), { 'cache-control': 'max-age=60' });
+    });
+    const known = `${docs.state.base}/known/client.json`;
+    const fetched = () => docs.state.requests.filter((r) => r === '/known/client.json').length;
+    assert.equal((await authorize(a, known)).statusCode, 303);
+    const first = fetched();
+    clock.t += 61;
+    // Junk paths on its host from many networks: stopped at the host's failure budget.
+    const before = docs.state.requests.length;
+    for (let i = 0; i < 40; i++) await authorize(a, `${docs.state.base}/known/junk${i}`);
+    assert.equal(docs.state.requests.length - before, FAILURE_BUDGETS.host);
+    // The known client is refetched all the same.
+    assert.equal((await authorize(a, known)).statusCode, 303);
+    assert.equal(fetched(), first + 1);
+    // Its host down after expiry: the cached document is served stale.
+    down = true;
+    clock.t += 61;
+    const res = await authorize(a, known);
+    assert.equal(res.statusCode, 303, res.body.slice(0, 200));
+    assert.equal(fetched(), first + 2, 'a refetch was tried');
+    // Past the 24 h ceiling it is gone.
+    clock.t += 86_400;
+    assert.match((await authorize(a, known)).body, /Unknown application/);
+    assert.match(why(known), /could not be fetched/);
+  });
+
+  it('fetch floods: per source (by IPv6 /64), per client id, per host budgets and failure budgets', async () => {
+    const fresh = async () => {
+      const a = await cimdApp(pki, { TESSERA_CIMD_ALLOW_LOOPBACK: 'true' });
+      open.push(a);
+      return a;
+    };
     const count = (prefix: string) => docs.state.requests.filter((r) => r.startsWith(prefix)).length;
-    // One source, many distinct URLs: at most FETCH_BUDGETS.source fetches, then 429.
     const spent = (url: string) => /Too many client metadata documents/.test(why(url));
-    const urls = Array.from({ length: FETCH_BUDGETS.source + 5 }, (_, i) => `${docs.state.base}/flood/a${i}`);
-    for (const url of urls) await authorize(flood, url, {}, '198.51.100.1');
-    assert.equal(count('/flood/a'), FETCH_BUDGETS.source);
-    assert.equal(urls.filter(spent).length, 5);
+    const ipHost = docs.state.base.replace('localhost', '127.0.0.1');
+    // One /64 taking a fresh address per request, valid documents at fresh URLs: FETCH_BUDGETS.source fetches.
+    let flood = await fresh();
+    const valid = Array.from({ length: FETCH_BUDGETS.source + 5 }, (_, i) => serve(`/flood/v${i}`));
+    for (const [i, url] of valid.entries()) await authorize(flood, url, {}, `2001:db8:77::${(i + 1).toString(16)}`);
+    assert.equal(count('/flood/v'), FETCH_BUDGETS.source);
+    assert.equal(valid.filter(spent).length, 5);
+    assert.equal((await authorize(flood, serve('/flood/other-64'), {}, '2001:db8:78::1')).statusCode, 303);
+    // One source, URLs that fail: its failure budget, then nothing more is fetched for it (on any host).
+    flood = await fresh();
+    documents.set('/flood/missing', (_req, res) => res.writeHead(404).end());
+    const junk = Array.from({ length: FAILURE_BUDGETS.source + 5 }, (_, i) => `${docs.state.base}/flood/a${i}`);
+    for (const url of junk) await authorize(flood, url, {}, '198.51.100.1');
+    assert.equal(count('/flood/a'), FAILURE_BUDGETS.source);
+    assert.equal(junk.filter(spent).length, 5);
+    await authorize(flood, `${ipHost}/flood/a-other-host`, {}, '198.51.100.1');
+    assert.ok(spent(`${ipHost}/flood/a-other-host`));
+    // ... while its host, having failed as often, is closed to first fetches from anyone,
+    await authorize(flood, `${docs.state.base}/flood/a-new`, {}, '198.51.100.2');
+    assert.ok(spent(`${docs.state.base}/flood/a-new`));
+    // ... and another host is fetched for another source.
+    assert.equal(
+      (await authorize(flood, serve('/flood/ok').replace('localhost', '127.0.0.1'), {}, '198.51.100.2')).statusCode,
+      400,
+    );
+    assert.match(why(`${ipHost}/flood/ok`), /not valid/, 'fetched (its client_id names localhost)');
     // One client id from many sources: at most FETCH_BUDGETS.clientId fetches (errors are not cached).
+    flood = await fresh();
     for (let i = 0; i < FETCH_BUDGETS.clientId + 3; i++)
       await authorize(flood, `${docs.state.base}/flood/b`, {}, `198.51.100.${10 + i}`);
     assert.equal(count('/flood/b'), FETCH_BUDGETS.clientId);
-    // One host from many sources and URLs: at most FETCH_BUDGETS.host fetches in all for localhost.
+    // One host from many sources and URLs: at most FETCH_BUDGETS.host first fetches in all for localhost.
+    flood = await fresh();
+    const before = count('/flood/c');
     for (let i = 0; i < FETCH_BUDGETS.host; i++)
-      await authorize(flood, `${docs.state.base}/flood/c${i}`, {}, `203.0.113.${i + 1}`);
-    assert.equal(count('/flood/'), FETCH_BUDGETS.host);
-    await authorize(flood, `${docs.state.base}/flood/d`, {}, '203.0.113.200');
-    assert.ok(spent(`${docs.state.base}/flood/d`));
+      await authorize(flood, serve(`/flood/c${i}`), {}, `203.0.113.${i + 1}`);
+    assert.equal(count('/flood/c'), before + FETCH_BUDGETS.host);
+    await authorize(flood, serve('/flood/d'), {}, '203.0.113.200');
+    assert.ok(spent(serve('/flood/d')));
     const token = await flood.server.inject({
       method: 'POST',
       url: '/token',
       payload: new URLSearchParams({
         grant_type: 'authorization_code',
         code: 'x',
-        client_id: `${docs.state.base}/flood/e`,
+        client_id: serve('/flood/e'),
         code_verifier: 'v'.repeat(43),
       }).toString(),
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -523,8 +595,8 @@ describe('Client ID Metadata Documents over HTTPS', { skip: hasOpenssl() ? false
     });
     assert.equal(token.statusCode, 401, token.body);
     assert.equal(token.json().error, 'invalid_client');
-    assert.ok(spent(`${docs.state.base}/flood/e`));
-    assert.equal(count('/flood/'), FETCH_BUDGETS.host, 'nothing more was fetched');
+    assert.ok(spent(serve('/flood/e')));
+    assert.equal(count('/flood/d') + count('/flood/e'), 0, 'nothing more was fetched');
     // Coalescing, in a fresh app: 20 concurrent requests for one (slow) document make one fetch.
     const burst = await cimdApp(pki, { TESSERA_CIMD_ALLOW_LOOPBACK: 'true' });
     open.push(burst);

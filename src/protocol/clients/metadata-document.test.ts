@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { loadConfig } from '../../config/config.ts';
 import type { ClientStore } from '../../ports/clients.ts';
 import { OutboundError, type OutboundDocument, type OutboundHttp } from '../../ports/outbound.ts';
+import type { RateLimitStore } from '../../ports/rate-limits.ts';
 import { OAuthError } from '../errors.ts';
 import { isSelfRegistered } from '../resources.ts';
 import {
@@ -10,6 +11,7 @@ import {
   CACHE_SECONDS,
   clientIdUrlProblem,
   documentClient,
+  FAILURE_BUDGETS,
   FETCH_BUDGETS,
   hostMatches,
   hostTrusted,
@@ -89,6 +91,12 @@ describe('the trust policy', () => {
     assert.ok(!hostMatches('*.example.com', 'example.com'));
     assert.ok(!hostMatches('*.example.com', 'evilexample.com'));
     assert.ok(!hostMatches('example.com', 'a.example.com'));
+    // Compared in the URL parser's form: punycode, lower case, a trailing dot on either side ignored.
+    assert.ok(hostMatches('bücher.de', new URL('https://bücher.de/c').hostname));
+    assert.ok(hostMatches('xn--bcher-kva.de', new URL('https://BÜCHER.de./c').hostname));
+    assert.ok(hostMatches('*.bücher.de', 'a.xn--bcher-kva.de'));
+    assert.ok(hostMatches('Evil.COM.', 'evil.com'));
+    assert.ok(!hostMatches('*.bücher.de', 'xn--bcher-kva.de'));
   });
   it('open, allow_list and deny_list', () => {
     const hosts = ['*.trusted.example', 'one.example'];
@@ -186,6 +194,9 @@ describe('the client a document describes', () => {
 });
 
 /** An outbound port that answers from a table, counting fetches (the real one is tested in test/integration). */
+const is429 = (e: unknown, budget: string) =>
+  e instanceof OAuthError && e.status === 429 && e.detail === `metadata document fetch budget ${budget} spent`;
+
 function fakeOutbound(answer: (uri: string) => Promise<OutboundDocument>): OutboundHttp & { calls: string[] } {
   const calls: string[] = [];
   return {
@@ -256,20 +267,216 @@ describe('the metadata document service', () => {
     });
     let ip = '192.0.2.1';
     const s = service(out, {}, () => ip);
-    for (let i = 0; i < FETCH_BUDGETS.clientId; i++) await assert.rejects(s.resolve(URL_ID), /could not be fetched/);
-    await assert.rejects(s.resolve(URL_ID), (e) => e instanceof OAuthError && e.status === 429);
+    // One client id, from many requesters: its own budget stops it.
+    for (let i = 0; i < FETCH_BUDGETS.clientId; i++) {
+      ip = `192.0.2.${i + 10}`;
+      await assert.rejects(s.resolve(URL_ID), /could not be fetched/);
+    }
+    await assert.rejects(s.resolve(URL_ID), (e) => is429(e, 'client'));
     assert.equal(out.calls.length, FETCH_BUDGETS.clientId);
-    // The source budget counted the refused attempt too (it is checked first).
-    const other = (n: number) => `https://h${n % 5}.example.net/c${n}`;
+    // One requester, many client ids on many hosts: its failure budget, then its fetch budget.
+    ip = '198.51.100.1';
+    const other = (n: number) => `https://h${n}.example.net/c${n}`;
     let n = 0;
-    for (let i = 0; i < FETCH_BUDGETS.source - FETCH_BUDGETS.clientId - 1; i++)
+    for (let i = 0; i < FAILURE_BUDGETS.source; i++)
       await assert.rejects(s.resolve(other(n++)), /could not be fetched/);
-    await assert.rejects(s.resolve(other(n++)), (e) => e instanceof OAuthError && e.status === 429);
-    assert.equal(out.calls.length, FETCH_BUDGETS.source - 1);
+    await assert.rejects(s.resolve(other(n++)), (e) => is429(e, 'failed:source'));
+    assert.equal(out.calls.length, FETCH_BUDGETS.clientId + FAILURE_BUDGETS.source);
     const calls = out.calls.length;
-    ip = '192.0.2.2';
+    ip = '198.51.100.2';
     await assert.rejects(s.resolve(other(n++)), /could not be fetched/);
     assert.equal(out.calls.length, calls + 1, 'another source still has its budget');
+  });
+  it('counts a requester by its IPv6 prefix, as every per-address limit (one /64 is one requester)', async () => {
+    const out = fakeOutbound(async (uri) => ({ body: doc({ client_id: uri }) }));
+    let ip = '';
+    const s = service(out, {}, () => ip);
+    // An attacker takes a fresh address of its /64 and a fresh path on hosts it owns for each request.
+    let ok = 0;
+    for (let i = 0; i < 200; i++) {
+      ip = `2001:db8:1:2::${(i + 1).toString(16)}`;
+      try {
+        await s.resolve(`https://h${i % 10}.attacker.example.net/c${i}`);
+        ok++;
+      } catch (e) {
+        assert.ok(is429(e, 'source'));
+      }
+    }
+    assert.equal(ok, FETCH_BUDGETS.source, 'one /64 is one requester');
+    assert.equal(out.calls.length, FETCH_BUDGETS.source);
+    // The global budget is intact: a client from another network is fetched.
+    ip = '198.51.100.7';
+    assert.equal((await s.resolve(URL_ID)).clientId, URL_ID);
+    // Another /64 is another requester; a shorter TESSERA_RATE_LIMIT_IPV6_PREFIX groups more.
+    ip = '2001:db8:1:3::1';
+    await s.resolve('https://h0.attacker.example.net/fresh');
+    const wide = service(out, { TESSERA_RATE_LIMIT_IPV6_PREFIX: '48' }, () => ip);
+    for (let i = 0; i < FETCH_BUDGETS.source; i++) {
+      ip = `2001:db8:1:${i.toString(16)}::1`;
+      await wide.resolve(`https://wide.example.org/c${i}`);
+    }
+    ip = '2001:db8:1:ff::1';
+    await assert.rejects(wide.resolve('https://wide.example.org/last'), (e) => is429(e, 'source'));
+  });
+  it('junk URLs spend the failure budget of their host, never the refetch of a known-good document', async () => {
+    const good = 'https://agent.example.com/client.json';
+    let down = false;
+    const out = fakeOutbound(async (uri) => {
+      if (uri !== good || down) throw new OutboundError('failed', 'answered 404');
+      return { body: doc({ client_id: uri }), cacheControl: 'max-age=60' };
+    });
+    let ip = '198.51.100.7';
+    const s = service(out, {}, () => ip);
+    const first = await s.resolve(good);
+    clock.t += 61; // expired: the next use refetches it
+    // Junk paths on the victim's host, from many addresses (each its own requester).
+    let refused = 0;
+    for (let i = 0; i < 40; i++) {
+      ip = `203.0.113.${i + 1}`;
+      await assert.rejects(s.resolve(`https://agent.example.com/junk${i}`), (e) => {
+        if (is429(e, 'failed:host')) refused++;
+        return e instanceof OAuthError;
+      });
+    }
+    assert.equal(refused, 40 - FAILURE_BUDGETS.host, 'junk stops at the failure budget of the host');
+    await assert.rejects(
+      s.resolve('https://agent.example.com./junk'),
+      (e) => is429(e, 'failed:host'),
+      'a trailing dot is the same host',
+    );
+    assert.equal(out.calls.length, 1 + FAILURE_BUDGETS.host);
+    // The known-good document is refetched (not served stale: a fetch happened) despite the spent failure budget.
+    ip = '198.51.100.8';
+    const again = await s.resolve(good);
+    assert.equal(out.calls.length, 2 + FAILURE_BUDGETS.host);
+    assert.notEqual(again, first, 'a fresh record from the refetch');
+    // A client id never seen from that host waits for the failure budget's window to end (documented).
+    await assert.rejects(s.resolve('https://agent.example.com/new.json'), (e) => is429(e, 'failed:host'));
+    // Junk on attacker hosts, from many requesters, spends first-fetch budgets only.
+    for (let i = 0; i < 200; i++) {
+      ip = `192.0.2.${i % 250}`;
+      await s.resolve(`https://h${i}.attacker.example.net/c`).catch(() => {});
+    }
+    down = true;
+    clock.t += 61;
+    assert.equal(await s.resolve(good), again, 'host down: served stale');
+    down = false;
+    clock.t += 61;
+    const third = await s.resolve(good);
+    assert.notEqual(third, again, 'refetched once the host answers again');
+  });
+  it('serves a cached document stale when a budget is spent or a refetch fails, up to the 24 h ceiling', async () => {
+    let answer: 'ok' | 'down' | 'invalid' = 'ok';
+    const out = fakeOutbound(async (uri) => {
+      if (answer === 'down') throw new OutboundError('failed', 'timed out');
+      return {
+        body: doc({ client_id: answer === 'ok' ? uri : 'https://other.example/c' }),
+        cacheControl: 'max-age=60',
+      };
+    });
+    let ip = '198.51.100.9';
+    const s = service(out, {}, () => ip);
+    const fetchedAt = clock.t;
+    const client = await s.resolve(URL_ID);
+    // The requester spends its own budget, then its expired client is served stale, not refused.
+    clock.t += 61;
+    for (let i = 0; i < FETCH_BUDGETS.source; i++) await s.resolve(`https://spender.example.net/c${i}`);
+    const calls = out.calls.length;
+    assert.equal(await s.resolve(URL_ID), client);
+    assert.equal(out.calls.length, calls, 'the spent budget refused the refetch');
+    assert.equal(await s.resolve(URL_ID), client);
+    assert.equal(out.calls.length, calls, 'and is not retried for CACHE_SECONDS.min');
+    // A refetch that gets no answer serves it stale too.
+    clock.t += CACHE_SECONDS.min;
+    ip = '198.51.100.10';
+    answer = 'down';
+    assert.equal(await s.resolve(URL_ID), client);
+    assert.equal(out.calls.length, calls + 1);
+    assert.equal(await s.resolve(URL_ID), client);
+    assert.equal(out.calls.length, calls + 1, 'not retried at once');
+    // Until the ceiling: CACHE_SECONDS.max after the last successful fetch.
+    clock.t = fetchedAt + CACHE_SECONDS.max - 1;
+    assert.equal(await s.resolve(URL_ID), client);
+    clock.t = fetchedAt + CACHE_SECONDS.max;
+    await assert.rejects(s.resolve(URL_ID), /could not be fetched/);
+    // A document that answers but is no longer valid is the owner's word: refused and dropped.
+    answer = 'ok';
+    await s.resolve(URL_ID);
+    clock.t += 61;
+    answer = 'invalid';
+    await assert.rejects(s.resolve(URL_ID), /not valid/);
+    answer = 'down';
+    await assert.rejects(s.resolve(URL_ID), /could not be fetched/);
+  });
+  it('serves a cached document stale when the budget counters are unreachable', async () => {
+    const out = fakeOutbound(async (uri) => ({ body: doc({ client_id: uri }), cacheControl: 'max-age=60' }));
+    let reachable = true;
+    const counts = new Map<string, number>();
+    const budgets: RateLimitStore = {
+      hit: async (key) => {
+        if (!reachable) throw new Error('connection refused');
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+        return { count: counts.get(key)!, resetMs: 60_000 };
+      },
+    };
+    const s = new MetadataDocuments({ config: config(), outbound: out, now: () => clock.t, budgets: () => budgets });
+    const client = await s.resolve(URL_ID);
+    clock.t += 61;
+    reachable = false;
+    assert.equal(await s.resolve(URL_ID), client);
+    await assert.rejects(s.resolve('https://client.example.com/unknown.json'), /connection refused/);
+    assert.equal(out.calls.length, 1, 'nothing fetched without the counters');
+  });
+  it('keeps expired documents for the ceiling but drops those past it first when full', async () => {
+    const out = fakeOutbound(async (uri) => ({ body: doc({ client_id: uri }), cacheControl: 'max-age=60' }));
+    const s = service(out, {}, undefined, 3);
+    const id = (n: number) => `https://client.example.com/c${n}`;
+    await s.resolve(id(1));
+    clock.t += CACHE_SECONDS.max; // 1 is past the ceiling
+    await s.resolve(id(2));
+    await s.resolve(id(3));
+    clock.t += 61; // 2 and 3 are expired, within the ceiling
+    await s.resolve(id(2)); // refetched, now the most recent
+    await s.resolve(id(4)); // full: drops 1 (past the ceiling), not 3
+    assert.equal(s.size, 3);
+    out.calls.length = 0;
+    await s.resolve(id(3)); // expired: refetched, but was still known (a refetch, not a first fetch)
+    await s.resolve(id(5)); // full, nothing past the ceiling: drops the least recently used, 2
+    await s.resolve(id(4));
+    await s.resolve(id(2));
+    assert.deepEqual(out.calls, [id(3), id(5), id(2)]);
+  });
+  it("a spent budget leaves cached clients known through the client store (the review's reproduction)", async () => {
+    const out = fakeOutbound(async (uri) => ({ body: doc({ client_id: uri }), cacheControl: 'max-age=60' }));
+    let ip = '198.51.100.7';
+    const s = service(out, {}, () => ip);
+    const known = 'https://legit-agent.example.com/client.json';
+    await s.resolve(known);
+    clock.t += 61;
+    // Attackers on many networks spend the first-fetch budgets in all.
+    for (let i = 0; i < 200; i++) {
+      ip = `2001:db8:${i.toString(16)}::1`;
+      await s.resolve(`https://h${i % 10}.attacker.example.net/c${i}`).catch(() => {});
+    }
+    ip = '198.51.100.7';
+    await assert.rejects(s.resolve('https://legit-agent.example.com/other.json'), (e) => is429(e, 'first:all'));
+    const refusedIds: string[] = [];
+    const store = metadataDocumentClients({} as ClientStore, s, (id) => refusedIds.push(id));
+    const calls = out.calls.length;
+    assert.equal((await store.get(known))?.clientId, known);
+    assert.equal(out.calls.length, calls + 1, 'refetched: refetches have budgets of their own');
+    // Documents really served on the same host (a shared platform), from two addresses, spend its
+    // first-fetch budget: new clients there wait, the known one is still refetched.
+    clock.t += 61;
+    for (let i = 0; i < FETCH_BUDGETS.host; i++) {
+      ip = i < 15 ? '203.0.113.1' : '203.0.113.2';
+      await s.resolve(`https://legit-agent.example.com/tenant${i}`);
+    }
+    await assert.rejects(s.resolve('https://legit-agent.example.com/new.json'), (e) => is429(e, 'first:host'));
+    ip = '198.51.100.7';
+    assert.equal((await store.get(known))?.clientId, known);
+    assert.equal(out.calls.length, calls + 2 + FETCH_BUDGETS.host);
+    assert.deepEqual(refusedIds, []);
   });
   it('the wrapped client store resolves https client ids when on, and only then', async () => {
     const out = fakeOutbound(async (uri) => ({ body: doc({ client_id: uri }) }));

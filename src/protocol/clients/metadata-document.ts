@@ -13,6 +13,7 @@ import type { Config } from '../../config/config.ts';
 import type { ClientAuthMethod, ClientRecord, ClientStore, GrantType } from '../../ports/clients.ts';
 import { OutboundError, type OutboundHttp } from '../../ports/outbound.ts';
 import type { RateLimitStore } from '../../ports/rate-limits.ts';
+import { addressKey } from '../address-key.ts';
 import { outboundHostProblem } from '../client-auth/public-address.ts';
 import { OAuthError } from '../errors.ts';
 import { isScopeToken } from '../params.ts';
@@ -31,8 +32,13 @@ export const MAX_CLIENT_ID_URL = 255;
 export const CACHE_SECONDS = { min: 60, max: 86_400, default: 600 };
 /** Most documents kept in memory; the least recently used goes first. */
 export const CACHE_ENTRIES = 1000;
-/** Fetches allowed per minute (cached reads and coalesced requests are not fetches). */
+/**
+ * Fetches allowed per minute (cached reads and coalesced requests are not fetches). `host` and
+ * `total` are counted twice over: once for first fetches, once for refetches of cached documents.
+ */
 export const FETCH_BUDGETS = { clientId: 10, host: 30, source: 20, total: 120 };
+/** Failed fetches per minute after which first fetches from that host, or by that requester, are refused. */
+export const FAILURE_BUDGETS = { host: 10, source: 10 };
 const BUDGET_WINDOW_MS = 60_000;
 const MAX_REDIRECT_URIS = 20;
 const MAX_URI_LENGTH = 2048;
@@ -79,12 +85,28 @@ export function clientIdUrlProblem(id: string, allowLoopback: boolean): string |
   return hostProblem && `the client_id URL's ${hostProblem}`;
 }
 
+/**
+ * A host name in the form hosts are compared in: as the URL parser gives it (ASCII, punycode for
+ * internationalised names, lower case), without a trailing dot. The configuration holds its
+ * entries in that form already (config.ts cimdHostEntries); this keeps the comparison right for a
+ * Config made otherwise and for a client_id whose host ends with a dot.
+ */
+function comparableHost(host: string): string {
+  let h = host;
+  try {
+    h = new URL(`https://${host}/`).hostname;
+  } catch {
+    // Not a host: compared as written, in lower case (it matches nothing a URL parser gives).
+  }
+  return h.toLowerCase().replace(/\.$/, '');
+}
+
 /** Whether `host` matches a TESSERA_CIMD_HOSTS entry: the same name, or a subdomain of `*.name`. */
 export function hostMatches(pattern: string, host: string): boolean {
-  const p = pattern.toLowerCase().replace(/\.$/, '');
-  const h = host.toLowerCase().replace(/\.$/, '');
-  if (p.startsWith('*.')) return h.endsWith(p.slice(1)) && h.length > p.length - 1;
-  return p === h;
+  const wildcard = pattern.startsWith('*.');
+  const p = comparableHost(wildcard ? pattern.slice(2) : pattern);
+  const h = comparableHost(host);
+  return wildcard ? h.endsWith(`.${p}`) : p === h;
 }
 
 /** The trust policy (TESSERA_CIMD_TRUST over TESSERA_CIMD_HOSTS): whether documents may be fetched from `host`. */
@@ -244,26 +266,46 @@ export interface MetadataDocumentOptions {
   now: () => number;
   /** The counters of the fetch budgets (shared between processes with Redis); in-process when absent. */
   budgets?: () => RateLimitStore | undefined;
-  /** The address of the request being served, for the per-source budget. */
+  /** The address of the request being served, for the per-source budgets. */
   source?: () => string | undefined;
   maxEntries?: number;
 }
 
 interface Entry {
   client: ClientRecord;
+  /** Fresh until then (epoch seconds): served without a fetch. */
   until: number;
+  /** Served stale until then, when a refetch is refused by a budget or fails: fetched + CACHE_SECONDS.max. */
+  staleUntil: number;
 }
+
+/** A document fetched but refused by the rules: the one refusal that drops a cached document. */
+class InvalidDocument extends OAuthError {}
 
 /**
  * The documents of one Provider: fetched, validated, cached and budgeted (see the top of the file).
  * `resolve` answers the record or throws an OAuthError (invalid_client, or 429 when a budget is
  * spent) whose description says why, and whose detail is for the logs.
+ *
+ * Budgets, per minute (FETCH_BUDGETS, FAILURE_BUDGETS): every fetch counts against its client id
+ * and its requester (the source address, IPv6 by TESSERA_RATE_LIMIT_IPV6_PREFIX as every
+ * per-address limit). A URL never fetched successfully (or whose document has left the cache) is a
+ * first fetch: it counts against the `first` budgets per host and in all, and is refused while its
+ * host or its requester has spent its failure budget (fetches that failed or were refused as
+ * invalid). A refetch of a document in the cache counts against the refetch budgets per host and in
+ * all, which first fetches never spend, and ignores the failure budgets: junk URLs can spend the
+ * budgets of first fetches, never those of documents known to be good. When a refetch is refused by
+ * a budget or gets no answer, the cached document is served stale, up to CACHE_SECONDS.max after it
+ * was fetched, and is tried again after CACHE_SECONDS.min; a document that answers but is no longer
+ * valid is dropped.
  */
 export class MetadataDocuments {
   readonly #o: MetadataDocumentOptions;
   readonly #entries = new Map<string, Entry>();
   readonly #inflight = new Map<string, Promise<ClientRecord>>();
   readonly #local = new Map<string, { count: number; endsAt: number }>();
+  /** Failure budgets seen spent (key to the end of their window, epoch ms): see #failed. */
+  readonly #spent = new Map<string, number>();
   /** Fetches started (for tests and metrics). */
   fetches = 0;
 
@@ -276,38 +318,61 @@ export class MetadataDocuments {
     return this.#o.config.clientIdMetadataDocuments === 'on';
   }
 
-  /** How many documents are cached. */
+  /** How many documents are cached (fresh or kept to be served stale). */
   get size(): number {
     return this.#entries.size;
   }
 
   /** The client of the document at `url`, from the cache or fetched now. */
   resolve(url: string): Promise<ClientRecord> {
-    const hit = this.#entries.get(url);
-    if (hit) {
-      if (hit.until > this.#o.now()) {
-        // Least recently used goes first: a hit moves to the end.
-        this.#entries.delete(url);
-        this.#entries.set(url, hit);
-        return Promise.resolve(hit.client);
-      }
+    const now = this.#o.now();
+    let hit = this.#entries.get(url);
+    if (hit && hit.staleUntil <= now) {
       this.#entries.delete(url);
+      hit = undefined;
+    }
+    if (hit) {
+      // Least recently used goes first: a hit moves to the end.
+      this.#entries.delete(url);
+      this.#entries.set(url, hit);
+      if (hit.until > now) return Promise.resolve(hit.client);
     }
     const running = this.#inflight.get(url);
     if (running !== undefined) return running;
-    const fetching = this.#fetch(url).finally(() => this.#inflight.delete(url));
+    const fetching = this.#refresh(url, hit).finally(() => this.#inflight.delete(url));
     this.#inflight.set(url, fetching);
     return fetching;
   }
 
-  async #fetch(url: string): Promise<ClientRecord> {
+  async #refresh(url: string, stale: Entry | undefined): Promise<ClientRecord> {
+    try {
+      return await this.#fetch(url, stale !== undefined);
+    } catch (err) {
+      if (stale === undefined) throw err;
+      if (err instanceof InvalidDocument) {
+        // The host answered with a document that is no longer valid: its owner's latest word.
+        this.#entries.delete(url);
+        throw err;
+      }
+      // A budget spent, no usable answer, or the budgets' counters unreachable: served stale, and
+      // tried again after the shortest caching time, within the ceiling.
+      stale.until = Math.min(stale.staleUntil, this.#o.now() + CACHE_SECONDS.min);
+      return stale.client;
+    }
+  }
+
+  async #fetch(url: string, known: boolean): Promise<ClientRecord> {
     const { config, outbound, now } = this.#o;
     const problem = clientIdUrlProblem(url, config.cimdAllowLoopback);
     if (problem) throw refused(`${problem}.`, problem);
     const host = new URL(url).hostname;
     if (!hostTrusted(config, host))
       throw refused('Client metadata documents from this host are not accepted here.', `untrusted host ${host}`);
-    await this.#spend(url, host);
+    const raw = this.#o.source?.();
+    const source = raw === undefined ? undefined : addressKey(raw, config.rateLimitIpv6Prefix);
+    // One budget per host however it is spelled: `example.com.` is `example.com`.
+    const hostKey = host.replace(/\.$/, '');
+    await this.#spend(url, hostKey, source, known);
     this.fetches++;
     let answer;
     try {
@@ -320,6 +385,7 @@ export class MetadataDocuments {
       });
     } catch (err) {
       if (err instanceof OutboundError) {
+        await this.#failed(hostKey, source);
         const why =
           err.reason === 'refused'
             ? 'its address may not be reached'
@@ -334,44 +400,79 @@ export class MetadataDocuments {
     try {
       client = documentClient(config, url, answer.body, now());
     } catch (err) {
-      if (err instanceof MetadataDocumentError)
-        throw refused(`The client's metadata document is not valid: ${err.message}.`, err.message);
+      if (err instanceof MetadataDocumentError) {
+        await this.#failed(hostKey, source);
+        throw new InvalidDocument(
+          'invalid_client',
+          `The client's metadata document is not valid: ${err.message}.`,
+          refusal(err.message),
+        );
+      }
       throw err;
     }
-    const max = this.#o.maxEntries ?? CACHE_ENTRIES;
-    while (this.#entries.size >= max) this.#entries.delete(this.#entries.keys().next().value!);
-    this.#entries.set(url, { client, until: now() + cacheSeconds(answer.cacheControl) });
+    this.#store(url, client, cacheSeconds(answer.cacheControl));
     return client;
   }
 
-  /** Counts one fetch against every budget; throws (429) when one is spent. */
-  async #spend(url: string, host: string): Promise<void> {
-    const source = this.#o.source?.();
+  #store(url: string, client: ClientRecord, seconds: number): void {
+    const t = this.#o.now();
+    const max = this.#o.maxEntries ?? CACHE_ENTRIES;
+    this.#entries.delete(url);
+    if (this.#entries.size >= max)
+      for (const [key, e] of this.#entries) if (e.staleUntil <= t) this.#entries.delete(key);
+    while (this.#entries.size >= max) this.#entries.delete(this.#entries.keys().next().value!);
+    this.#entries.set(url, { client, until: t + seconds, staleUntil: t + CACHE_SECONDS.max });
+  }
+
+  /** Counts one fetch against its budgets; throws (429) when one is spent. */
+  async #spend(url: string, host: string, source: string | undefined, known: boolean): Promise<void> {
     // Narrowest first: a refused fetch is not counted by the budgets after the one that refused it,
     // so one flooding requester spends its own budget, not the host's or everyone's.
-    const checks: [string, number][] = [
-      ...(source ? [[`cimd:source:${source}`, FETCH_BUDGETS.source] as [string, number]] : []),
-      [`cimd:client:${url}`, FETCH_BUDGETS.clientId],
-      [`cimd:host:${host}`, FETCH_BUDGETS.host],
-      ['cimd:all', FETCH_BUDGETS.total],
-    ];
-    const store = this.#o.budgets?.();
-    for (const [key, limit] of checks) {
-      const { count, resetMs } = store ? await store.hit(key, BUDGET_WINDOW_MS) : this.#hitLocal(key);
-      if (count > limit) {
-        const retry = Math.max(1, Math.ceil(resetMs / 1000));
-        throw new OAuthError(
-          'temporarily_unavailable',
-          'Too many client metadata documents are being fetched; try again later.',
-          {
-            status: 429,
-            detail: `metadata document fetch budget ${key.split(':')[1]} spent`,
-            redirectable: false,
-            headers: { 'retry-after': String(retry) },
-          },
-        );
+    const hit = async (name: string, key: string, limit: number) => {
+      const { count, resetMs } = await this.#hit(key);
+      if (count > limit) throw spent(name, resetMs);
+    };
+    if (source) await hit('source', `cimd:source:${source}`, FETCH_BUDGETS.source);
+    await hit('client', `cimd:client:${url}`, FETCH_BUDGETS.clientId);
+    if (!known) {
+      // A first fetch is refused while its host or its requester has spent its failure budget.
+      const t = this.#o.now() * 1000;
+      for (const [name, key] of failureKeys(host, source)) {
+        const endsAt = this.#spent.get(key);
+        if (endsAt !== undefined && endsAt > t) throw spent(name, endsAt - t);
+        if (endsAt !== undefined) this.#spent.delete(key);
       }
     }
+    const first = known ? '' : 'first:';
+    await hit(`${first}host`, `cimd:${first}host:${host}`, FETCH_BUDGETS.host);
+    await hit(`${first}all`, `cimd:${first}all`, FETCH_BUDGETS.total);
+  }
+
+  /**
+   * Counts a failed fetch against the failure budgets of its host and its requester. The store
+   * only counts (it has no read without a hit), so a budget seen spent here is remembered until
+   * its window ends; another process learns it at its own next failure.
+   */
+  async #failed(host: string, source: string | undefined): Promise<void> {
+    const t = this.#o.now() * 1000;
+    for (const [name, key] of failureKeys(host, source)) {
+      const limit = name === 'failed:host' ? FAILURE_BUDGETS.host : FAILURE_BUDGETS.source;
+      let counted;
+      try {
+        counted = await this.#hit(key);
+      } catch {
+        continue; // the counter's backend is down: the fetch budgets still hold
+      }
+      if (counted.count >= limit) {
+        if (this.#spent.size >= 10_000) this.#spent.clear();
+        this.#spent.set(key, t + counted.resetMs);
+      }
+    }
+  }
+
+  #hit(key: string): Promise<{ count: number; resetMs: number }> {
+    const store = this.#o.budgets?.();
+    return store ? store.hit(key, BUDGET_WINDOW_MS) : Promise.resolve(this.#hitLocal(key));
   }
 
   #hitLocal(key: string): { count: number; resetMs: number } {
@@ -386,6 +487,22 @@ export class MetadataDocuments {
     return { count: w.count, resetMs: w.endsAt - t };
   }
 }
+
+/** The failure budgets of a fetch: [name, counter key]. */
+const failureKeys = (host: string, source: string | undefined): [string, string][] => [
+  ['failed:host', `cimd:failed:host:${host}`],
+  ...(source ? [['failed:source', `cimd:failed:source:${source}`] as [string, string]] : []),
+];
+
+const refusal = (detail: string) => ({ status: 400, detail, redirectable: false });
+
+const spent = (budget: string, resetMs: number) =>
+  new OAuthError('temporarily_unavailable', 'Too many client metadata documents are being fetched; try again later.', {
+    status: 429,
+    detail: `metadata document fetch budget ${budget} spent`,
+    redirectable: false,
+    headers: { 'retry-after': String(Math.max(1, Math.ceil(resetMs / 1000))) },
+  });
 
 const refused = (description: string, detail: string) =>
   new OAuthError('invalid_client', description, { status: 400, detail, redirectable: false });

@@ -194,9 +194,24 @@ function trustedIssuerProblems(t: unknown, allowLoopback: boolean): string[] {
  * Characters a client name may not hold: controls (C0, DEL, C1: line breaks and terminal escapes
  * among them), the Unicode line and paragraph separators, and the bidirectional formatting
  * characters (U+061C, U+200E-U+200F, U+202A-U+202E, U+2066-U+2069), which could make a name shown
- * on the consent page, in logs or in a terminal read as something else (Trojan Source, CVE-2021-42574).
+ * on the consent page, in logs or in a terminal read as something else (Trojan Source, CVE-2021-42574);
+ * and characters that show nothing or hide what they follow, with which a name can look like
+ * another one ("Cla\u200Bude", "G\u0336o\u0336o\u0336gle", a trail of blanks pushing text out of
+ * sight): every format character (\p{Cf}: zero-width spaces and joiners, tags, the BOM), every
+ * default-ignorable code point (the Hangul fillers U+115F, U+1160, U+3164, U+FFA0, variation
+ * selectors, the soft hyphen), the Braille blank U+2800, and the overlay marks that strike a letter
+ * through (U+0334-U+0338, U+20D2-U+20D3, U+20D8-U+20DA, U+20E5-U+20E6, U+20EA-U+20EB). Emoji
+ * sequences (which use U+200D, variation selectors and tags) and the joiners U+200C/U+200D between
+ * letters of the scripts that need them are taken out before this test (see displayTextProblem).
  */
-export const UNSAFE_TEXT = /[\p{Cc}\u2028\u2029\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/u;
+export const UNSAFE_TEXT =
+  // biome-ignore lint/suspicious/noMisleadingCharacterClass: each overlay mark is refused on its own
+  /[\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}\u2028\u2029\u2800\u0334-\u0338\u20D2\u20D3\u20D8-\u20DA\u20E5\u20E6\u20EA\u20EB]/u;
+/** Whole emoji (ZWJ sequences, skin tones, flags, keycaps): their joiners and selectors are part of them. */
+const EMOJI = /\p{RGI_Emoji}/gv;
+/** Scripts whose spelling uses the zero-width non-joiner and joiner between letters (Persian, Indic, ...). */
+const JOINING_SCRIPTS =
+  /(?<=[\p{sc=Arabic}\p{sc=Syriac}\p{sc=Nko}\p{sc=Mongolian}\p{sc=Devanagari}\p{sc=Bengali}\p{sc=Gurmukhi}\p{sc=Gujarati}\p{sc=Oriya}\p{sc=Tamil}\p{sc=Telugu}\p{sc=Kannada}\p{sc=Malayalam}\p{sc=Sinhala}])[\u200C\u200D](?=\p{L}|\p{M})/gu;
 /** Most characters of a client name. */
 export const MAX_CLIENT_NAME = 200;
 
@@ -204,8 +219,10 @@ export const MAX_CLIENT_NAME = 200;
 export function displayTextProblem(name: string, value: unknown, max = MAX_CLIENT_NAME): string | undefined {
   if (typeof value !== 'string' || value.trim().length === 0) return `${name} must be a non-empty string`;
   if ([...value].length > max) return `${name} must be at most ${max} characters`;
-  if (UNSAFE_TEXT.test(value))
-    return `${name} must not contain control characters, line breaks or bidirectional formatting characters`;
+  const text = value.replace(EMOJI, '\u{1F600}').replace(JOINING_SCRIPTS, '');
+  if (UNSAFE_TEXT.test(text))
+    return `${name} must not contain control characters, line breaks, bidirectional formatting characters or invisible characters`;
+  if (!/[^\s\p{Z}\p{M}]/u.test(text)) return `${name} must hold something visible, not only spaces and marks`;
   return undefined;
 }
 
