@@ -36,6 +36,7 @@ import type { InitialAccessTokenRecord } from '../ports/registration-tokens.ts';
 import { ConfigError, effectiveSettings, loadConfig, mcpProfileLines } from '../config/config.ts';
 import { DEV_KEK, DEV_SECRET, settings, type Setting } from '../config/settings.ts';
 import type { AuditEvent } from '../ports/audit.ts';
+import type { ClientBlock } from '../ports/client-blocks.ts';
 import type { ClientAuthMethod, ClientRecord, GrantType } from '../ports/clients.ts';
 import type { SigningAlg } from '../config/config.ts';
 import type { KeyTransition } from '../protocol/tokens/keys.ts';
@@ -163,21 +164,35 @@ function readJwksFile(path: string): { keys: Record<string, unknown>[] } {
 }
 
 async function clientList(ctx: Ctx): Promise<void> {
-  printList<ClientRecord>(
+  const { stores } = await ctx.db();
+  // Metadata document clients are never stored: the blocked ones are listed after the stored clients.
+  const blocks = await stores.clientBlocks.list();
+  printList<ClientRecord | ClientBlock>(
     ctx,
-    await (await ctx.db()).stores.clients.list(),
-    describeClient,
+    [...(await stores.clients.list()), ...blocks],
+    (c) => ('blockedAt' in c ? describeBlock(c.clientId, c) : describeClient(c)),
     {
       CLIENT_ID: (c) => c.clientId,
-      NAME: (c) => c.clientName,
-      TYPE: (c) => `${c.tokenEndpointAuthMethod === 'none' ? 'public' : 'confidential'} ${c.applicationType}`,
-      AUTH_METHOD: (c) => c.tokenEndpointAuthMethod,
-      GRANTS: (c) => c.grantTypes.join(','),
-      STATUS: (c) => (c.disabled ? 'disabled' : 'enabled'),
+      NAME: (c) => ('blockedAt' in c ? '' : c.clientName),
+      TYPE: (c) =>
+        'blockedAt' in c
+          ? 'metadata document'
+          : `${c.tokenEndpointAuthMethod === 'none' ? 'public' : 'confidential'} ${c.applicationType}`,
+      AUTH_METHOD: (c) => ('blockedAt' in c ? '' : c.tokenEndpointAuthMethod),
+      GRANTS: (c) => ('blockedAt' in c ? '' : c.grantTypes.join(',')),
+      STATUS: (c) => ('blockedAt' in c ? 'blocked' : c.disabled ? 'disabled' : 'enabled'),
     },
     '(no clients)',
   );
 }
+
+/** A metadata document URL as `client show` and `client list --json` show it. */
+const describeBlock = (clientId: string, block?: ClientBlock) => ({
+  client_id: clientId,
+  metadata_document: true,
+  blocked: block !== undefined,
+  ...(block ? { blocked_at: new Date(block.blockedAt * 1000).toISOString() } : {}),
+});
 
 async function getClient(ctx: Ctx): Promise<ClientRecord> {
   const client = await (await ctx.db()).stores.clients.get(ctx.positionals[0]!);
@@ -190,18 +205,7 @@ async function clientShow(ctx: Ctx): Promise<void> {
   if (isMetadataDocumentId(id)) {
     // Never stored: what the operator can know here is whether it is blocked.
     const block = (await (await ctx.db()).stores.clientBlocks.list()).find((b) => b.clientId === id);
-    print(
-      JSON.stringify(
-        {
-          client_id: id,
-          metadata_document: true,
-          blocked: block !== undefined,
-          ...(block ? { blocked_at: new Date(block.blockedAt * 1000).toISOString() } : {}),
-        },
-        null,
-        2,
-      ),
-    );
+    print(JSON.stringify(describeBlock(id, block), null, 2));
     return;
   }
   print(JSON.stringify(describeClient(await getClient(ctx)), null, 2));

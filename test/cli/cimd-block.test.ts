@@ -94,6 +94,17 @@ describe('tessera client disable/enable for metadata document clients', { concur
         assert.deepEqual(event?.details, { grants_revoked: 1, metadata_document: true });
         assert.equal(event?.actor, 'admin');
 
+        assert.match(
+          (await ok('client', 'list')).out,
+          new RegExp(`^${URL_ID.replaceAll('.', '\\.')}\\s+metadata document\\s+blocked$`, 'm'),
+        );
+        const listed = JSON.parse((await ok('client', 'list', '--json')).out);
+        assert.deepEqual(
+          listed
+            .filter((c: { client_id: string }) => c.client_id === URL_ID)
+            .map((c: { blocked: boolean }) => c.blocked),
+          [true],
+        );
         const shown = JSON.parse((await ok('client', 'show', URL_ID)).out);
         assert.equal(shown.blocked, true);
         assert.equal(shown.metadata_document, true);
@@ -103,6 +114,7 @@ describe('tessera client disable/enable for metadata document clients', { concur
         assert.match((await ok('client', 'enable', URL_ID)).out, /unblocked/);
         assert.equal(await withStores((s) => s.clientBlocks.has(URL_ID)), false);
         assert.equal(JSON.parse((await ok('client', 'show', URL_ID)).out).blocked, false);
+        assert.ok(!(await ok('client', 'list')).out.includes(URL_ID));
         const [enabled] = await audits('client_enabled');
         assert.deepEqual(enabled?.details, { grants_revoked: 0, metadata_document: true });
         // Enabling what is not blocked changes nothing (a live grant stays live) and is not audited.
