@@ -40,6 +40,7 @@ import { scheduleSettings } from './protocol/tokens/key-schedule.ts';
 // Outbound HTTP and the protocol's services over it.
 import { outboundHttp } from './adapters/outbound/http-client.ts';
 import { currentSource, withSource } from './adapters/outbound/request-source.ts';
+import { MetadataDocumentBlocks } from './protocol/clients/metadata-document-blocks.ts';
 import { MetadataDocuments, metadataDocumentClients } from './protocol/clients/metadata-document.ts';
 import { OAuthError } from './protocol/errors.ts';
 import type { OutboundHttp } from './ports/outbound.ts';
@@ -311,12 +312,15 @@ export async function buildApp(
   // The fetch budgets of metadata documents count in the rate-limit counters (made below).
   let limitStore: RateLimitStore | undefined;
   const outbound = outboundServices(config, clock, opts.outbound, () => limitStore);
+  // Operators' blocks of metadata document clients, read as often as stored clients are (the client cache TTL).
+  const blocks = new MetadataDocumentBlocks(opened.stores.clientBlocks, config.clientCacheTtl * 1000);
   const stores: Stores = {
     ...opened.stores,
-    // An https client_id is a Client ID Metadata Document (when on): resolved, never stored.
+    // An https client_id is a Client ID Metadata Document (when on): resolved, never stored; blocked ones disabled.
     clients: metadataDocumentClients(
       cachedClients(opened.stores.clients, config.clientCacheTtl * 1000),
       outbound.metadataDocuments,
+      blocks,
       (clientId, err) =>
         log.warn(
           {
@@ -328,6 +332,8 @@ export async function buildApp(
           'client metadata document refused: the client is unknown',
         ),
     ),
+    // Blocks set or lifted in this process are seen by its copy of the list at once.
+    clientBlocks: blocks.store,
     // Resource servers saved or deleted in this process are seen by its registry copy at once.
     resourceServers: forgettingWrites(opened.stores.resourceServers, services.resourceRegistry),
   };

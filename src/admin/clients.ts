@@ -13,6 +13,7 @@ import {
   storeClient,
   type ClientInput,
 } from '../protocol/clients/metadata.ts';
+import { clientIdUrlProblem, isMetadataDocumentId } from '../protocol/clients/metadata-document.ts';
 import { randomToken } from '../protocol/hash.ts';
 
 export type { ClientInput } from '../protocol/clients/metadata.ts';
@@ -105,10 +106,14 @@ export async function rotateClientSecret(
  * Takes a client out of service, or back in (the incident-response step, and the approval of a
  * client registered under admin_approval). Disabling refuses every access token of the client at
  * introspection and userinfo at once on every instance (its cut-off in revoked_tokens, read fresh),
- * and revokes its grants: refresh tokens and the access tokens issued from them. Enabling revokes
- * whatever grants were created meanwhile by instances whose client cache had not yet seen the
- * change, and moves the cut-off to now, so no token or grant issued before comes back. Returns the
- * number of grants revoked.
+ * and revokes its grants: refresh tokens and the access tokens issued from them. Both come first,
+ * before anything else can fail, and the grants are revoked again once the client is disabled, for
+ * those made meanwhile by instances whose client cache had not yet seen the change. Enabling revokes
+ * whatever grants were created meanwhile by such instances, and moves the cut-off to now, so no token
+ * or grant issued before comes back. Returns the number of grants revoked.
+ *
+ * A Client ID Metadata Document client (an https client_id) is never stored: disabling it blocks
+ * its identifier instead (see setMetadataDocumentBlocked).
  */
 export async function setClientDisabled(
   stores: Stores,
@@ -116,18 +121,69 @@ export async function setClientDisabled(
   disabled: boolean,
   now: number,
 ): Promise<number> {
+  if (isMetadataDocumentId(clientId))
+    return (await setMetadataDocumentBlocked(stores, clientId, disabled, now)).revoked;
   const client = await stores.clients.get(clientId);
   if (!client) throw new AdminError(`no client ${clientId}`);
   if (disabled) {
     await stores.revocations.setHolderDisabled(`client:${clientId}`, true, now);
-    if (!client.disabled) await stores.clients.put({ ...client, disabled, updatedAt: now });
-    return stores.grants.revokeByClient(clientId, now);
+    const revoked = await stores.grants.revokeByClient(clientId, now);
+    if (client.disabled) return revoked;
+    await stores.clients.put({ ...client, disabled, updatedAt: now });
+    return revoked + (await stores.grants.revokeByClient(clientId, now));
   }
   // A disabled client's active grants can only come from stale caches: revoke them before enabling.
   const revoked = await stores.grants.revokeByClient(clientId, now);
   await stores.revocations.setHolderDisabled(`client:${clientId}`, false, now);
   if (client.disabled) await stores.clients.put({ ...client, disabled, updatedAt: now });
   return revoked;
+}
+
+/**
+ * Blocks a Client ID Metadata Document client, or lifts its block (ports/client-blocks.ts): the
+ * block is shared by every instance through the database and read within the client cache TTL; a
+ * blocked identifier resolves to a disabled client without its document being fetched
+ * (protocol/clients/metadata-document-blocks.ts). Works whether or not metadata documents are on,
+ * and never fetches the document. Blocking sets the cut-off and revokes the grants first, then
+ * records the block, then revokes again (grants made meanwhile by instances that had not yet seen
+ * it). Lifting a block revokes what was made meanwhile, moves the cut-off to now and removes the
+ * block; an identifier that is not blocked is left as it is (its live grants untouched). Returns
+ * the number of grants revoked, and whether the block was set or lifted now.
+ */
+export async function setMetadataDocumentBlocked(
+  stores: Stores,
+  clientId: string,
+  blocked: boolean,
+  now: number,
+): Promise<{ revoked: number; changed: boolean }> {
+  const problem = clientIdUrlProblem(clientId, true);
+  if (problem) throw new AdminError(`${clientId} is not a client metadata document URL: ${problem}`);
+  const holder = `client:${clientId}` as const;
+  if (blocked) {
+    await stores.revocations.setHolderDisabled(holder, true, now);
+    const revoked = await stores.grants.revokeByClient(clientId, now);
+    const changed = await stores.clientBlocks.add(clientId, now);
+    return { revoked: revoked + (await stores.grants.revokeByClient(clientId, now)), changed };
+  }
+  if (!(await stores.clientBlocks.has(clientId))) return { revoked: 0, changed: false };
+  const revoked = await stores.grants.revokeByClient(clientId, now);
+  await stores.revocations.setHolderDisabled(holder, false, now);
+  return { revoked, changed: await stores.clientBlocks.remove(clientId) };
+}
+
+/**
+ * Deletes a stored client: its grants are revoked, its consents forgotten, and every token it was
+ * issued (client_credentials tokens have no grant) is refused at introspection at once. A Client ID
+ * Metadata Document client is never stored and cannot be deleted: the operator disables it (a block).
+ */
+export async function deleteClient(stores: Stores, clientId: string, now: number): Promise<void> {
+  if (isMetadataDocumentId(clientId))
+    throw new AdminError(
+      `${clientId} is a client metadata document URL: such a client is never stored, so it cannot be deleted; ` +
+        '`tessera client disable` blocks it and revokes its grants',
+    );
+  if (!(await stores.clients.delete(clientId))) throw new AdminError(`no client ${clientId}`);
+  await stores.revocations.cutOffHolder(`client:${clientId}`, now);
 }
 
 /** The client as shown to operators: never the secret or its hash. */

@@ -4,10 +4,12 @@ import type { ParseArgsOptionsConfig } from 'node:util';
 import { applyBootstrap, readBootstrapFile } from '../admin/bootstrap.ts';
 import {
   AdminError,
+  deleteClient,
   describeClient,
   rotateClientSecret,
   saveClient,
   setClientDisabled,
+  setMetadataDocumentBlocked,
   type ClientInput,
 } from '../admin/clients.ts';
 import {
@@ -26,6 +28,7 @@ import {
   type ResourceInput,
 } from '../admin/resources.ts';
 import type { ResourceServerRecord } from '../ports/resource-servers.ts';
+import { isMetadataDocumentId } from '../protocol/clients/metadata-document.ts';
 import { canonicalResource, REGISTRY_CACHE_MS } from '../protocol/resources.ts';
 import { protocolServices } from '../protocol/services.ts';
 import { createInitialAccessToken, describeInitialAccessToken } from '../admin/registration.ts';
@@ -33,6 +36,7 @@ import type { InitialAccessTokenRecord } from '../ports/registration-tokens.ts';
 import { ConfigError, effectiveSettings, loadConfig, maskUrl, mcpProfileLines } from '../config/config.ts';
 import { DEV_KEK, DEV_SECRET, settings, type Setting } from '../config/settings.ts';
 import type { AuditEvent } from '../ports/audit.ts';
+import type { ClientBlock } from '../ports/client-blocks.ts';
 import type { ClientAuthMethod, ClientRecord, GrantType } from '../ports/clients.ts';
 import type { Config, SigningAlg } from '../config/config.ts';
 import type { KeyTransition } from '../protocol/tokens/keys.ts';
@@ -160,21 +164,35 @@ function readJwksFile(path: string): { keys: Record<string, unknown>[] } {
 }
 
 async function clientList(ctx: Ctx): Promise<void> {
-  printList<ClientRecord>(
+  const { stores } = await ctx.db();
+  // Metadata document clients are never stored: the blocked ones are listed after the stored clients.
+  const blocks = await stores.clientBlocks.list();
+  printList<ClientRecord | ClientBlock>(
     ctx,
-    await (await ctx.db()).stores.clients.list(),
-    describeClient,
+    [...(await stores.clients.list()), ...blocks],
+    (c) => ('blockedAt' in c ? describeBlock(c.clientId, c) : describeClient(c)),
     {
       CLIENT_ID: (c) => c.clientId,
-      NAME: (c) => c.clientName,
-      TYPE: (c) => `${c.tokenEndpointAuthMethod === 'none' ? 'public' : 'confidential'} ${c.applicationType}`,
-      AUTH_METHOD: (c) => c.tokenEndpointAuthMethod,
-      GRANTS: (c) => c.grantTypes.join(','),
-      STATUS: (c) => (c.disabled ? 'disabled' : 'enabled'),
+      NAME: (c) => ('blockedAt' in c ? '' : c.clientName),
+      TYPE: (c) =>
+        'blockedAt' in c
+          ? 'metadata document'
+          : `${c.tokenEndpointAuthMethod === 'none' ? 'public' : 'confidential'} ${c.applicationType}`,
+      AUTH_METHOD: (c) => ('blockedAt' in c ? '' : c.tokenEndpointAuthMethod),
+      GRANTS: (c) => ('blockedAt' in c ? '' : c.grantTypes.join(',')),
+      STATUS: (c) => ('blockedAt' in c ? 'blocked' : c.disabled ? 'disabled' : 'enabled'),
     },
     '(no clients)',
   );
 }
+
+/** A metadata document URL as `client show` and `client list --json` show it. */
+const describeBlock = (clientId: string, block?: ClientBlock) => ({
+  client_id: clientId,
+  metadata_document: true,
+  blocked: block !== undefined,
+  ...(block ? { blocked_at: new Date(block.blockedAt * 1000).toISOString() } : {}),
+});
 
 async function getClient(ctx: Ctx): Promise<ClientRecord> {
   const client = await (await ctx.db()).stores.clients.get(ctx.positionals[0]!);
@@ -183,15 +201,21 @@ async function getClient(ctx: Ctx): Promise<ClientRecord> {
 }
 
 async function clientShow(ctx: Ctx): Promise<void> {
+  const id = ctx.positionals[0]!;
+  if (isMetadataDocumentId(id)) {
+    // Never stored: what the operator can know here is whether it is blocked.
+    const block = (await (await ctx.db()).stores.clientBlocks.list()).find((b) => b.clientId === id);
+    print(JSON.stringify(describeBlock(id, block), null, 2));
+    return;
+  }
   print(JSON.stringify(describeClient(await getClient(ctx)), null, 2));
 }
 
 async function clientDelete(ctx: Ctx): Promise<void> {
   const id = ctx.positionals[0]!;
   const { stores, now } = await ctx.db();
-  if (!(await stores.clients.delete(id))) throw new AdminError(`no client ${id}`);
   // Its client_credentials tokens (no grant behind them) stop at introspection too.
-  await stores.revocations.cutOffHolder(`client:${id}`, now());
+  await deleteClient(stores, id, now());
   await audit(ctx, 'client_deleted', {}, id);
   print(`deleted client ${id}; its grants are revoked and its consents forgotten`);
 }
@@ -211,6 +235,26 @@ const clientSetDisabled =
   async (ctx: Ctx): Promise<void> => {
     const id = ctx.positionals[0]!;
     const { stores, now } = await ctx.db();
+    // A metadata document client (an https client_id) is never stored: its identifier is blocked instead.
+    if (isMetadataDocumentId(id)) {
+      const { revoked, changed } = await setMetadataDocumentBlocked(stores, id, disabled, now());
+      if (disabled || changed)
+        await audit(
+          ctx,
+          disabled ? 'client_disabled' : 'client_enabled',
+          { grants_revoked: revoked, metadata_document: true },
+          id,
+        );
+      const ttl = ctx.config().clientCacheTtl;
+      print(
+        disabled
+          ? `client ${id} blocked: its metadata document is no longer fetched, its access tokens are refused and its grants (${revoked}) revoked; every instance sees the block within ${ttl}s (TESSERA_CLIENT_CACHE_TTL)`
+          : changed
+            ? `client ${id} unblocked: its metadata document is fetched again within ${ttl}s; its tokens issued before stay refused`
+            : `client ${id} was not blocked: nothing changed`,
+      );
+      return;
+    }
     const revoked = await setClientDisabled(stores, id, disabled, now());
     await audit(ctx, disabled ? 'client_disabled' : 'client_enabled', { grants_revoked: revoked }, id);
     print(
@@ -756,7 +800,8 @@ export const commands: Record<string, Command> = {
   },
   'client delete': {
     synopsis: 'ID',
-    summary: 'Delete a client, revoking its grants.',
+    summary:
+      'Delete a client, revoking its grants. A metadata document client (an https client_id) is never stored: disable it instead.',
     positionals: ['ID'],
     run: clientDelete,
   },
@@ -768,14 +813,15 @@ export const commands: Record<string, Command> = {
   },
   'client enable': {
     synopsis: 'ID',
-    summary: 'Enable a client (approves a client registered under TESSERA_REGISTRATION=admin_approval).',
+    summary:
+      'Enable a client (approves a client registered under TESSERA_REGISTRATION=admin_approval); for a metadata document URL, lift its block.',
     positionals: ['ID'],
     run: clientSetDisabled(false),
   },
   'client disable': {
     synopsis: 'ID',
     summary:
-      'Disable a client: it can no longer authenticate or start authorizations; its access tokens are refused and its grants revoked.',
+      'Disable a client: it can no longer authenticate or start authorizations; its access tokens are refused and its grants revoked. A metadata document URL (an https client_id) is blocked: its document is no longer fetched.',
     positionals: ['ID'],
     run: clientSetDisabled(true),
   },

@@ -1,4 +1,5 @@
 import type { AuditStore } from './audit.ts';
+import type { ClientBlockStore } from './client-blocks.ts';
 import type { ClientStore } from './clients.ts';
 import type { CodeStore } from './codes.ts';
 import type { CounterStore } from './counters.ts';
@@ -17,6 +18,8 @@ import type { UserStore } from './users.ts';
 /** Every storage port the server needs; one backend provides them all. */
 export interface Stores {
   clients: ClientStore;
+  /** Operators' blocks of Client ID Metadata Document URLs (never stored as clients). */
+  clientBlocks: ClientBlockStore;
   users: UserStore;
   sessions: SessionStore;
   interactions: InteractionStore;
@@ -48,6 +51,7 @@ export interface Stores {
 }
 
 export type * from './audit.ts';
+export type * from './client-blocks.ts';
 export type * from './clients.ts';
 export type * from './codes.ts';
 export type * from './counters.ts';

@@ -17,6 +17,7 @@ import { StorageUnavailableError } from '../../src/ports/unavailable.ts';
 import { freePort } from '../fixtures/server.ts';
 import { forEachBackend } from './backends.ts';
 import { auditContract } from './audit-contract.ts';
+import { clientBlocksContract } from './client-blocks-contract.ts';
 import { clientsContract } from './clients-contract.ts';
 import { codesContract } from './codes-contract.ts';
 import { consentsContract } from './consents-contract.ts';
@@ -69,6 +70,7 @@ forEachBackend('SQL stores', (stores, backend) => {
         '0017_resource_servers',
         '0018_refresh_grace',
         '0019_client_first_use',
+        '0020_client_blocks',
       ]);
       assert.deepEqual(await migrate(backend.handle.db, usernameKeys), []);
     });
@@ -158,6 +160,10 @@ forEachBackend('SQL stores', (stores, backend) => {
 
   describe('resource servers', () => {
     resourceServersContract(() => stores.resourceServers, NOW);
+  });
+
+  describe('client blocks', () => {
+    clientBlocksContract(() => stores.clientBlocks, NOW);
   });
 
   grantsContract(stores);

@@ -136,6 +136,12 @@ export interface RefreshGraceTable {
   expires_at: number;
 }
 
+/** Migration 0020: an operator's block of a Client ID Metadata Document URL. */
+export interface ClientBlocksTable {
+  client_id: string;
+  blocked_at: number;
+}
+
 export interface AccessTokensTable {
   jti: string;
   grant_id: string;
@@ -223,6 +229,7 @@ export interface InitialAccessTokensTable {
 
 export interface Schema {
   clients: ClientsTable;
+  client_blocks: ClientBlocksTable;
   users: UsersTable;
   sessions: SessionsTable;
   interactions: InteractionsTable;

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Stores, UsernameKeys } from '../../ports/index.ts';
 import { createSqlAuditStore } from './audit-store.ts';
+import { createSqlClientBlockStore } from './client-blocks-store.ts';
 import { createSqlClientStore } from './clients-store.ts';
 import { createSqlCodeStore } from './codes-store.ts';
 import { createSqlConsentStore } from './consents-store.ts';
@@ -30,6 +31,7 @@ export function createSqlStores(handle: DatabaseHandle, usernames: UsernameKeys)
   const { db } = ctx;
   return {
     clients: createSqlClientStore(ctx),
+    clientBlocks: createSqlClientBlockStore(ctx),
     users: createSqlUserStore(ctx, usernames),
     sessions: createSqlSessionStore(ctx),
     interactions: createSqlInteractionStore(ctx),

@@ -494,7 +494,7 @@ describe('the metadata document service', () => {
       replaceSecretHash: async () => false,
     };
     const refusedIds: string[] = [];
-    const on = metadataDocumentClients(store, service(out), (id, err) => {
+    const on = metadataDocumentClients(store, service(out), { find: async () => undefined }, (id, err) => {
       assert.ok(err instanceof OAuthError);
       refusedIds.push(id);
     });
@@ -508,7 +508,9 @@ describe('the metadata document service', () => {
     assert.equal(await on.replaceSecretHash(URL_ID, 'a', 'b'), false);
     assert.equal(await on.get('web'), undefined);
     assert.deepEqual(stored, ['web']);
-    const off = metadataDocumentClients(store, service(out, { TESSERA_CLIENT_ID_METADATA_DOCUMENTS: 'off' }));
+    const off = metadataDocumentClients(store, service(out, { TESSERA_CLIENT_ID_METADATA_DOCUMENTS: 'off' }), {
+      find: async () => undefined,
+    });
     assert.equal(off, store);
     assert.equal(await off.get(URL_ID), undefined);
     assert.equal(out.calls.length, 1);

@@ -20,6 +20,7 @@ import { isScopeToken } from '../params.ts';
 import { randomToken, tokenHash } from '../hash.ts';
 import { isLoopbackHost } from '../redirect-uri.ts';
 import { supportedScopes } from '../scopes.ts';
+import { blockedClient, type MetadataDocumentBlocks } from './metadata-document-blocks.ts';
 import { buildClient, ClientMetadataError, displayTextProblem, type ClientInput } from './metadata.ts';
 
 /** Largest metadata document read (the draft suggests 5 KB). */
@@ -512,28 +513,36 @@ const refused = (description: string, detail: string) =>
  * a client_id that is an https URL is resolved by `documents` (never read from or written to
  * `store`: no stored client can have such an identifier); everything else goes to `store`.
  *
+ * An identifier an operator blocked (`blocks`, metadata-document-blocks.ts) resolves to a disabled
+ * client made from the identifier alone, before any fetch: its document is not fetched at all.
+ *
  * A document that cannot be fetched or is refused makes an unknown client, as everywhere a client
  * is unknown (authorize's page, invalid_client at the token endpoint), and `refused` is told why
- * (the composition root logs it). Never an error from the store: a client read on the side (the
+ * (the composition root logs it). Never an error from the documents: a client read on the side (the
  * account page, logout notifications, a token exchange audience) must not fail because some
- * document is unreachable or the fetch budgets are spent.
+ * document is unreachable or the fetch budgets are spent. The blocks are read from the database, and
+ * fail the read when it fails, as a stored client's read does.
  */
 export function metadataDocumentClients(
   store: ClientStore,
   documents: Pick<MetadataDocuments, 'enabled' | 'resolve'>,
+  blocks: Pick<MetadataDocumentBlocks, 'find'>,
   refused: (clientId: string, err: unknown) => void = () => {},
 ): ClientStore {
   if (!documents.enabled) return store;
   return {
-    get: (clientId) =>
-      isMetadataDocumentId(clientId)
-        ? documents.resolve(clientId).catch((err: unknown) => {
-            refused(clientId, err);
-            return undefined;
-          })
-        : store.get(clientId),
+    async get(clientId) {
+      if (!isMetadataDocumentId(clientId)) return store.get(clientId);
+      const block = await blocks.find(clientId);
+      if (block) return blockedClient(block);
+      return documents.resolve(clientId).catch((err: unknown) => {
+        refused(clientId, err);
+        return undefined;
+      });
+    },
     list: () => store.list(),
-    // Never stored, so never written back (a feature that updates self-registered clients must skip these).
+    // Never stored, so never written back (a feature that updates self-registered clients must skip
+    // these); an operator takes one out of service with a block (admin/clients.ts setClientDisabled).
     put: (client) =>
       isMetadataDocumentId(client.clientId)
         ? Promise.reject(new Error('a client made from a metadata document is never stored'))

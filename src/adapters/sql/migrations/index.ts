@@ -19,6 +19,7 @@ import * as signingAlgs from './0016_signing_algs.ts';
 import * as resourceServers from './0017_resource_servers.ts';
 import * as refreshGrace from './0018_refresh_grace.ts';
 import * as clientFirstUse from './0019_client_first_use.ts';
+import * as clientBlocks from './0020_client_blocks.ts';
 
 /** Every migration, in order. Imported statically (no file-system provider), so bundling is safe. */
 const migrations = (usernames: UsernameKeys): Record<string, Migration> => ({
@@ -41,6 +42,7 @@ const migrations = (usernames: UsernameKeys): Record<string, Migration> => ({
   '0017_resource_servers': resourceServers,
   '0018_refresh_grace': refreshGrace,
   '0019_client_first_use': clientFirstUse,
+  '0020_client_blocks': clientBlocks,
 });
 
 /** Brings the schema up to date; returns the names of the migrations applied now. */
