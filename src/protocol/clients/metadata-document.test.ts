@@ -461,7 +461,9 @@ describe('the metadata document service', () => {
     ip = '198.51.100.7';
     await assert.rejects(s.resolve('https://legit-agent.example.com/other.json'), (e) => is429(e, 'first:all'));
     const refusedIds: string[] = [];
-    const store = metadataDocumentClients({} as ClientStore, s, (id) => refusedIds.push(id));
+    const store = metadataDocumentClients({} as ClientStore, s, { find: async () => undefined }, (id) =>
+      refusedIds.push(id),
+    );
     const calls = out.calls.length;
     assert.equal((await store.get(known))?.clientId, known);
     assert.equal(out.calls.length, calls + 1, 'refetched: refetches have budgets of their own');
