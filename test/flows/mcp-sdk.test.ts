@@ -300,6 +300,8 @@ describe('the official MCP SDK clients through Tessera', { skip: browserSkip }, 
         assert.equal(decodeProtectedHeader(String(stored.tokens?.access_token)).alg, 'ES256');
         assert.equal(at.aud, mcp.url);
         assert.equal(at.client_id, stored.client?.client_id);
+        // The example offers DPoP beside Bearer; neither SDK client uses it (a Bearer token, no cnf).
+        assert.equal(at.cnf, undefined);
         assert.ok(String(at.scope).split(' ').includes(MCP_SCOPE));
         assert.equal(typeof stored.tokens?.refresh_token, 'string', 'a public client with refresh_token gets one');
       });
@@ -375,6 +377,12 @@ describe('the official MCP SDK clients through Tessera', { skip: browserSkip }, 
       it('an MCP server that declares no scopes: the SDK sends none, the default scope applies, the call works', async () => {
         const s = new FileTokenStore(join(dir, `${tag}-bare.json`));
         const p = newProvider(s, true, `E2E ${tag} (no scopes)`);
+        // What the SDK sees: a challenge and a metadata document that name no scope.
+        const metadata = (await (await fetch(bare.rs.metadataUrl)).json()) as Record<string, unknown>;
+        assert.equal(metadata.resource, bare.url);
+        assert.equal(metadata.scopes_supported, undefined);
+        const challenge = (await fetch(bare.url, { method: 'POST' })).headers.get('www-authenticate') ?? '';
+        assert.match(challenge, /^Bearer resource_metadata="[^"]+", DPoP /);
         const client = await authorizeAndConnect(p, bare.url);
         try {
           assert.equal(whoami(await client.callTool('whoami')).client_id, s.read().client?.client_id);
