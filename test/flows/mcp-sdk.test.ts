@@ -1,6 +1,7 @@
 /**
- * The official MCP SDK clients against Tessera, end to end on 127.0.0.1: an MCP server (MCP SDK 1.x
- * McpServer, test/fixtures/mcp-server.ts) protected by Tessera, and the SDK clients 1.x
+ * The official MCP SDK clients against Tessera, end to end on 127.0.0.1: the example MCP server of the
+ * resource-server SDK (packages/resource-server/examples/mcp-server.ts: MCP SDK 1.x McpServer behind
+ * the SDK's Express adapter) protected by Tessera, and the SDK clients 1.x
  * (`@modelcontextprotocol/sdk`) and 2.x (`@modelcontextprotocol/client`) connecting through the
  * whole flow: 401 challenge, protected resource metadata (RFC 9728), authorization server metadata
  * (RFC 8414), dynamic registration (RFC 7591) or a Client ID Metadata Document (served over HTTPS by
@@ -24,8 +25,8 @@ import {
   StreamableHTTPClientTransport as Transport2,
   UnauthorizedError as Unauthorized2,
 } from '@modelcontextprotocol/client';
-import { startServer, type RunningServer } from '../fixtures/server.ts';
-import { MCP_ADMIN_SCOPE, MCP_SCOPE, startMcpServer, type McpTestServer } from '../fixtures/mcp-server.ts';
+import { freePort, startServer, type RunningServer } from '../fixtures/server.ts';
+import { startExampleServer, type ExampleServer } from '../../packages/resource-server/examples/mcp-server.ts';
 import { BrowserUser, FileTokenStore, RefreshBarrier, TestOAuthProvider } from '../fixtures/mcp-client.ts';
 import { RequestRecorder, startCimdDocumentServer, type CimdDocumentServer } from '../fixtures/mcp-cimd.ts';
 import { hasOpenssl, makePki, type TestPki } from '../fixtures/certs.ts';
@@ -48,6 +49,39 @@ const testOnly = (caFile: string): Record<string, string> => ({
 const cimdSkip = hasOpenssl() ? false : 'openssl not found (the CIMD document server needs a test CA)';
 
 const PASSWORD = 'correct horse battery staple mcp';
+
+/** The example server's scopes (its defaults): every call needs the first, its add_note tool the second too. */
+const MCP_SCOPE = 'notes:read';
+const MCP_WRITE_SCOPE = 'notes:write';
+/** The clock skew the example's resource server tolerates on exp (the SDK's default, set explicitly). */
+const SKEW = 30;
+
+/**
+ * The MCP server's clock (the resource-server SDK's `now` option): real time until `expire(token)`,
+ * which sets it to the instant that token's lifetime has run out at the resource server (its `exp`
+ * plus the tolerated skew) and stops it there, as if the MCP server had lived through the token's
+ * lifetime. The SDK's exp check is unchanged: the token is refused as expired (401 invalid_token).
+ * Every token Tessera issues in a later second expires later, so the refreshed one is accepted. The
+ * clock never goes back.
+ */
+class ResourceServerClock {
+  #at: number | undefined;
+  now = (): number => this.#at ?? Math.floor(Date.now() / 1000);
+  async expire(accessToken: string): Promise<void> {
+    const { exp, iat } = decodeJwt(accessToken);
+    if (typeof exp !== 'number' || typeof iat !== 'number') throw new Error('the access token has no exp or iat');
+    // A token issued within the same second would run out with this one: let that second pass.
+    while (Math.floor(Date.now() / 1000) <= iat) await new Promise((r) => setTimeout(r, 50));
+    this.#at = Math.max(this.#at ?? 0, this.now(), exp + SKEW);
+  }
+}
+
+interface Whoami {
+  client_id: string;
+  sub: string;
+  scopes: string[];
+}
+const whoami = (r: ToolResult): Whoami => JSON.parse(r.content[0]?.text ?? '{}') as Whoami;
 
 // ---- the two SDK generations behind one shape ---------------------------------------------------
 
@@ -111,9 +145,11 @@ const sdk2: Sdk = {
 
 describe('the official MCP SDK clients through Tessera', { skip: browserSkip }, () => {
   let tessera: RunningServer;
-  let mcp: McpTestServer;
-  /** An MCP server that declares no scopes at all. */
-  let bare: McpTestServer;
+  /** The example MCP server, on the clock below. */
+  let mcp: ExampleServer;
+  const clock = new ResourceServerClock();
+  /** The example MCP server declaring no scopes at all (none needed, no scopes_supported). */
+  let bare: ExampleServer;
   let cb: CallbackServer;
   let browser: Browser;
   let dir: string;
@@ -126,12 +162,11 @@ describe('the official MCP SDK clients through Tessera', { skip: browserSkip }, 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tessera-mcp-sdk-'));
     if (!cimdSkip) pki = makePki();
-    [mcp, bare, cb, browser] = await Promise.all([
-      startMcpServer(),
-      startMcpServer({ scopes: false }),
-      startCallbackServer(),
-      launchBrowser(),
-    ]);
+    // The MCP servers need Tessera's issuer, and Tessera their URLs (its registry): their ports first.
+    const [mcpPort, barePort] = await Promise.all([freePort(), freePort()]);
+    const mcpUrl = `http://127.0.0.1:${mcpPort}/mcp`;
+    const bareUrl = `http://127.0.0.1:${barePort}/mcp`;
+    [cb, browser] = await Promise.all([startCallbackServer(), launchBrowser()]);
     if (pki) docs = await startCimdDocumentServer(pki);
     tessera = await startServer({
       env: { ...MCP_PROFILE, ...DEPLOYMENT, ...(pki ? testOnly(pki.caFile) : {}) },
@@ -140,17 +175,32 @@ describe('the official MCP SDK clients through Tessera', { skip: browserSkip }, 
         // The registry of resource servers: the MCP server, its scopes as users see them on consent.
         resources: [
           {
-            identifier: mcp.url,
+            identifier: mcpUrl,
             display_name: 'E2E MCP server',
-            scopes: { [MCP_SCOPE]: 'Use the tools', [MCP_ADMIN_SCOPE]: 'Read the admin reports' },
+            scopes: { [MCP_SCOPE]: 'Read your notes', [MCP_WRITE_SCOPE]: 'Add notes' },
           },
           // Its tokens are RS256 (the registry's signing_alg); the other server's, ES256 (the default).
-          { identifier: bare.url, display_name: 'E2E MCP server without scopes', signing_alg: 'RS256' },
+          { identifier: bareUrl, display_name: 'E2E MCP server without scopes', signing_alg: 'RS256' },
         ],
       },
     });
-    mcp.trust(tessera.issuer);
-    bare.trust(tessera.issuer);
+    [mcp, bare] = await Promise.all([
+      startExampleServer({
+        issuer: tessera.issuer,
+        resource: mcpUrl,
+        readScope: MCP_SCOPE,
+        writeScope: MCP_WRITE_SCOPE,
+        resourceServer: { clockSkew: SKEW, now: clock.now },
+      }),
+      startExampleServer({
+        issuer: tessera.issuer,
+        resource: bareUrl,
+        // No scope needed for a call (whoami), and none declared: scopes_supported left out of the metadata.
+        readScope: '',
+        resourceServer: { scopesSupported: undefined },
+      }),
+    ]);
+    assert.equal(mcp.url, mcpUrl);
     const discovery = await fetch(`${tessera.issuer}/.well-known/oauth-authorization-server`);
     registrationEndpoint = String(((await discovery.json()) as Record<string, unknown>).registration_endpoint);
   });
@@ -210,12 +260,23 @@ describe('the official MCP SDK clients through Tessera', { skip: browserSkip }, 
         const client = await authorizeAndConnect(provider, mcp.url, rec.fetch);
         try {
           const { tools } = await client.listTools();
-          assert.deepEqual(tools.map((t) => t.name).sort(), ['admin_report', 'echo']);
-          const result = await client.callTool('echo', { message: 'hello' });
-          assert.match(result.content[0]?.text ?? '', /^hello \(sub .+\)$/);
+          assert.deepEqual(tools.map((t) => t.name).sort(), ['add_note', 'whoami']);
+          const who = whoami(await client.callTool('whoami'));
+          assert.equal(who.client_id, store.read().client?.client_id, 'the tool saw the registered client');
+          assert.equal(typeof who.sub, 'string');
+          assert.ok(who.scopes.includes(MCP_SCOPE), `the tool saw the scope ${MCP_SCOPE}: ${who.scopes}`);
         } finally {
           await client.close();
         }
+        // The first request had no token: 401 with the metadata URL and the scope every call needs.
+        const first = rec.requests.find((r) => r.url.href === mcp.url)!;
+        assert.equal(first.status, 401);
+        assert.match(first.challenge ?? '', new RegExp(`^Bearer scope="${MCP_SCOPE}", resource_metadata="`));
+        assert.ok(first.challenge?.includes(mcp.rs.metadataUrl), `the challenge names ${mcp.rs.metadataUrl}`);
+        assert.ok(
+          rec.requests.some((r) => r.url.href === mcp.rs.metadataUrl && r.status === 200),
+          'the SDK read the protected resource metadata',
+        );
 
         // Dynamic registration happened, once, as a public client with the loopback redirect URI.
         assert.deepEqual(
@@ -239,20 +300,28 @@ describe('the official MCP SDK clients through Tessera', { skip: browserSkip }, 
         assert.equal(decodeProtectedHeader(String(stored.tokens?.access_token)).alg, 'ES256');
         assert.equal(at.aud, mcp.url);
         assert.equal(at.client_id, stored.client?.client_id);
+        // The example offers DPoP beside Bearer; neither SDK client uses it (a Bearer token, no cnf).
+        assert.equal(at.cnf, undefined);
         assert.ok(String(at.scope).split(' ').includes(MCP_SCOPE));
         assert.equal(typeof stored.tokens?.refresh_token, 'string', 'a public client with refresh_token gets one');
       });
 
       it('refreshes when the MCP server answers 401 invalid_token, and goes on', async () => {
         const before = store.read().tokens!;
-        mcp.expire(String(before.access_token));
-        const client = await sdk.connect(mcp.url, newProvider(store, false));
+        await clock.expire(String(before.access_token));
+        const rec = new RequestRecorder();
+        const client = await sdk.connect(mcp.url, newProvider(store, false), rec.fetch);
         try {
-          const result = await client.callTool('echo', { message: 'after refresh' });
-          assert.match(result.content[0]?.text ?? '', /^after refresh/);
+          const result = await client.callTool('whoami');
+          assert.ok(whoami(result).scopes.includes(MCP_SCOPE));
         } finally {
           await client.close();
         }
+        const refused = rec.requests.find((r) => r.url.href === mcp.url && r.status === 401);
+        assert.match(
+          refused?.challenge ?? '',
+          /^Bearer error="invalid_token", error_description="The access token has expired\."/,
+        );
         const now = store.read().tokens!;
         assert.notEqual(now.access_token, before.access_token, 'a new access token');
         assert.notEqual(now.refresh_token, before.refresh_token, 'the refresh token was rotated');
@@ -265,7 +334,7 @@ describe('the official MCP SDK clients through Tessera', { skip: browserSkip }, 
         const client = await sdk.connect(mcp.url, second);
         try {
           assert.equal((await client.listTools()).tools.length, 2);
-          assert.match((await client.callTool('echo', { message: 'second' })).content[0]?.text ?? '', /^second/);
+          assert.equal(whoami(await client.callTool('whoami')).client_id, store.read().client?.client_id);
         } finally {
           await client.close();
         }
@@ -283,11 +352,8 @@ describe('the official MCP SDK clients through Tessera', { skip: browserSkip }, 
           sdk.connect(mcp.url, b, barrier.fetch),
         ]);
         try {
-          mcp.expire(String(store.read().tokens!.access_token));
-          const results = await Promise.allSettled([
-            ca.callTool('echo', { message: 'A' }),
-            cb2.callTool('echo', { message: 'B' }),
-          ]);
+          await clock.expire(String(store.read().tokens!.access_token));
+          const results = await Promise.allSettled([ca.callTool('whoami'), cb2.callTool('whoami')]);
           assert.deepEqual(
             barrier.results.map((r) => r.status),
             [200, 200],
@@ -299,10 +365,10 @@ describe('the official MCP SDK clients through Tessera', { skip: browserSkip }, 
           await Promise.all([ca.close(), cb2.close()]);
         }
         // The family still lives: one more refresh works.
-        mcp.expire(String(store.read().tokens!.access_token));
+        await clock.expire(String(store.read().tokens!.access_token));
         const client = await sdk.connect(mcp.url, newProvider(store, false));
         try {
-          await client.callTool('echo', { message: 'still alive' });
+          await client.callTool('whoami');
         } finally {
           await client.close();
         }
@@ -311,9 +377,15 @@ describe('the official MCP SDK clients through Tessera', { skip: browserSkip }, 
       it('an MCP server that declares no scopes: the SDK sends none, the default scope applies, the call works', async () => {
         const s = new FileTokenStore(join(dir, `${tag}-bare.json`));
         const p = newProvider(s, true, `E2E ${tag} (no scopes)`);
+        // What the SDK sees: a challenge and a metadata document that name no scope.
+        const metadata = (await (await fetch(bare.rs.metadataUrl)).json()) as Record<string, unknown>;
+        assert.equal(metadata.resource, bare.url);
+        assert.equal(metadata.scopes_supported, undefined);
+        const challenge = (await fetch(bare.url, { method: 'POST' })).headers.get('www-authenticate') ?? '';
+        assert.match(challenge, /^Bearer resource_metadata="[^"]+", DPoP /);
         const client = await authorizeAndConnect(p, bare.url);
         try {
-          assert.match((await client.callTool('echo', { message: 'bare' })).content[0]?.text ?? '', /^bare/);
+          assert.equal(whoami(await client.callTool('whoami')).client_id, s.read().client?.client_id);
         } finally {
           await client.close();
         }
@@ -337,42 +409,56 @@ describe('the official MCP SDK clients through Tessera', { skip: browserSkip }, 
           const res = await fetch(`${tessera.issuer}/register`, {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ ...p.clientMetadata, scope: `${MCP_SCOPE} ${MCP_ADMIN_SCOPE} offline_access` }),
+            body: JSON.stringify({ ...p.clientMetadata, scope: `${MCP_SCOPE} ${MCP_WRITE_SCOPE} offline_access` }),
           });
           assert.equal(res.status, 201, await res.clone().text());
           // Stamped with the issuer, as the SDKs store what they register (SEP-2352).
           p.saveClientInformation({ ...((await res.json()) as object), issuer: tessera.issuer });
         }
-        const client = await authorizeAndConnect(p);
+        const rec = new RequestRecorder();
+        const client = await authorizeAndConnect(p, mcp.url, rec.fetch);
         try {
           const first = decodeJwt(String(s.read().tokens!.access_token));
-          assert.ok(!String(first.scope).split(' ').includes(MCP_ADMIN_SCOPE), 'the first token lacks the admin scope');
+          assert.ok(!String(first.scope).split(' ').includes(MCP_WRITE_SCOPE), 'the first token lacks the write scope');
+          const noted = { text: 'a note' };
           const runs = p.runs.length;
           let result: ToolResult;
           if (sdk === sdk1) {
             // SDK 1.x answers the 403 by refreshing (it sends no scope on refresh, so the new token has
             // the old scope), gets the same 403 and gives up: the application re-authorizes with the
             // SDK's auth() for the scope of the challenge.
-            await assert.rejects(client.callTool('admin_report'), /403 after trying upscoping/);
-            const challenge = mcp.log.at(-1)?.challenge ?? '';
+            await assert.rejects(client.callTool('add_note', noted), /403 after trying upscoping/);
+            const challenge = rec.requests.findLast((r) => r.url.href === mcp.url)?.challenge ?? '';
+            assert.match(challenge, /^Bearer error="insufficient_scope"/);
+            // The example names the scopes the call needs with those the token has (so no scope is lost).
             const scope = /scope="([^"]*)"/.exec(challenge)?.[1];
-            assert.equal(scope, `${MCP_SCOPE} ${MCP_ADMIN_SCOPE}`);
+            assert.deepEqual(
+              new Set(scope?.split(' ')),
+              new Set([...String(first.scope).split(' '), MCP_WRITE_SCOPE]),
+              `the challenge's scope: ${scope}`,
+            );
             p.invalidateCredentials('tokens');
             assert.equal(await auth1(p, { serverUrl: mcp.url, scope }), 'REDIRECT');
             const code = p.lastCallback().searchParams.get('code')!;
             assert.equal(await auth1(p, { serverUrl: mcp.url, scope, authorizationCode: code }), 'AUTHORIZED');
-            result = await client.callTool('admin_report');
+            result = await client.callTool('add_note', noted);
           } else {
             // SDK 2.x re-authorizes by itself (forceReauthorization) for the union of the scopes it
             // has and the challenge's, then needs finishAuth like any interactive authorization.
-            await assert.rejects(client.callTool('admin_report'), (err) => sdk.isUnauthorized(err));
+            await assert.rejects(client.callTool('add_note', noted), (err) => sdk.isUnauthorized(err));
+            assert.ok(
+              rec.requests.some(
+                (r) => r.status === 403 && /^Bearer error="insufficient_scope"/.test(r.challenge ?? ''),
+              ),
+              'the example answered 403 insufficient_scope',
+            );
             await sdk.finishAuth(mcp.url, p, p.lastCallback());
-            result = await client.callTool('admin_report');
+            result = await client.callTool('add_note', noted);
           }
-          assert.match(result.content[0]?.text ?? '', /^report for /);
+          assert.match(result.content[0]?.text ?? '', /^noted \(/);
           const run = p.runs[runs]!;
           const asked = new Set(run.authorizationUrl.searchParams.get('scope')?.split(' '));
-          assert.ok(asked.has(MCP_SCOPE) && asked.has(MCP_ADMIN_SCOPE), `asked for the union: ${[...asked]}`);
+          assert.ok(asked.has(MCP_SCOPE) && asked.has(MCP_WRITE_SCOPE), `asked for the union: ${[...asked]}`);
           // The user is signed in already: the consent page, and back.
           assert.deepEqual(run.screens, ['consent', 'callback']);
           // The first consent named the MCP server by its registry name; the step-up one, the new scope.
@@ -380,15 +466,15 @@ describe('the official MCP SDK clients through Tessera', { skip: browserSkip }, 
           assert.deepEqual(p.runs[0]!.consents[0]?.resourceNames, ['E2E MCP server']);
           const consent = run.consents[0]!;
           assert.ok(
-            consent.scopes.includes(MCP_ADMIN_SCOPE),
-            `the consent lists ${MCP_ADMIN_SCOPE}: ${consent.scopes}`,
+            consent.scopes.includes(MCP_WRITE_SCOPE),
+            `the consent lists ${MCP_WRITE_SCOPE}: ${consent.scopes}`,
           );
           await t.test('the step-up consent asks only for the scope not granted yet', () =>
-            assert.deepEqual(consent.scopes, [MCP_ADMIN_SCOPE]),
+            assert.deepEqual(consent.scopes, [MCP_WRITE_SCOPE]),
           );
           const at = decodeJwt(String(s.read().tokens!.access_token));
           const scopes = String(at.scope).split(' ');
-          assert.ok(scopes.includes(MCP_SCOPE) && scopes.includes(MCP_ADMIN_SCOPE), `token scope ${at.scope}`);
+          assert.ok(scopes.includes(MCP_SCOPE) && scopes.includes(MCP_WRITE_SCOPE), `token scope ${at.scope}`);
           assert.equal(at.aud, mcp.url);
         } finally {
           await client.close();
@@ -437,8 +523,8 @@ describe('the official MCP SDK clients through Tessera', { skip: browserSkip }, 
           const rec = new RequestRecorder();
           const client = await authorizeAndConnect(p, mcp.url, rec.fetch);
           try {
-            const result = await client.callTool('echo', { message: 'cimd' });
-            assert.match(result.content[0]?.text ?? '', /^cimd \(sub .+\)$/);
+            const who = whoami(await client.callTool('whoami'));
+            assert.equal(who.client_id, clientId, 'the tool saw the document URL as the client');
           } finally {
             await client.close();
           }
@@ -488,16 +574,21 @@ describe('the official MCP SDK clients through Tessera', { skip: browserSkip }, 
 
         it('refreshes when the MCP server answers 401 invalid_token, with no registration and no browser', async () => {
           const before = cimdStore.read().tokens!;
-          mcp.expire(String(before.access_token));
+          await clock.expire(String(before.access_token));
           const rec = new RequestRecorder();
           const p = cimdProvider(new FileTokenStore(cimdStore.path), false);
           const client = await sdk.connect(mcp.url, p, rec.fetch);
           try {
-            const result = await client.callTool('echo', { message: 'cimd after refresh' });
-            assert.match(result.content[0]?.text ?? '', /^cimd after refresh/);
+            assert.equal(whoami(await client.callTool('whoami')).client_id, clientId);
           } finally {
             await client.close();
           }
+          assert.ok(
+            rec.requests.some(
+              (r) => r.url.href === mcp.url && r.status === 401 && /invalid_token/.test(r.challenge ?? ''),
+            ),
+            'the MCP server refused the expired token',
+          );
           assert.deepEqual(registrations(rec), [], 'no request reached the registration endpoint');
           assert.equal(p.runs.length, 0, 'no browser step');
           const now = cimdStore.read().tokens!;
