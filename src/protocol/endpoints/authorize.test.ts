@@ -9,7 +9,15 @@ import { OAuthError } from '../errors.ts';
 import type { AuthorizationRequest } from '../interaction/authorization-response.ts';
 import { readParams } from '../params.ts';
 import type { OAuthResponse } from '../provider.ts';
-import { authorize, checkRequest, INTERACTION_COOKIE, resolveRedirectUri, scopeWithinClient } from './authorize.ts';
+import {
+  authorize,
+  checkRequest,
+  consentCovers,
+  INTERACTION_COOKIE,
+  resolveRedirectUri,
+  scopeWithinClient,
+} from './authorize.ts';
+import type { ResourceServerRecord } from '../../ports/resource-servers.ts';
 import { AUTHORIZE_LIMITS, AUTHORIZE_PARAMS } from './authorize-params.ts';
 
 const CHALLENGE = createHash('sha256').update(randomBytes(32).toString('base64url')).digest('base64url');
@@ -403,5 +411,27 @@ describe('scopeWithinClient (step-up)', () => {
     assert.equal(scopeWithinClient(operator, 'mcp:write'), false);
     // Its ceiling is checked elsewhere (TESSERA_REGISTRATION_SCOPES, the resource's scopes: resources.ts).
     assert.equal(scopeWithinClient(registered, 'mcp:write'), true);
+  });
+});
+
+describe('consentCovers: a remembered consent and the scope hierarchy of the registry', () => {
+  const R = 'https://files.example/mcp';
+  const entry = {
+    identifier: R,
+    scopes: [
+      { name: 'files', description: 'All your files' },
+      { name: 'files:read', description: 'Read your files', parent: 'files' },
+    ],
+  } as unknown as ResourceServerRecord;
+  const registry = new Map([[R, entry]]);
+  const consent = { userId: 'u', clientId: 'c', scopes: ['files'], resources: { [R]: ['files'] }, grantedAt: 0 };
+
+  it('a parent granted at a resource covers its children there, never elsewhere or the other way round', () => {
+    assert.ok(consentCovers(consent, ['files:read'], [R], registry));
+    assert.ok(consentCovers(consent, ['files', 'files:read'], [R], registry));
+    assert.ok(!consentCovers(consent, ['files:read'], ['https://other.example/mcp'], registry));
+    assert.ok(!consentCovers(consent, ['files:read'], [R]), 'without the registry: exact names only');
+    const child = { ...consent, scopes: ['files:read'], resources: { [R]: ['files:read'] } };
+    assert.ok(!consentCovers(child, ['files'], [R], registry));
   });
 });

@@ -32,8 +32,10 @@ import {
   currentRegistry,
   isSelfRegistered,
   registryScopesApply,
+  scopeSatisfies,
   splitResources,
   withinRegistrationCeiling,
+  type ResourceRegistry,
 } from '../resources.ts';
 import { resolveRequestObject, type RequestObjectDeps } from './request-object.ts';
 import { featureEnabled } from '../../config/features.ts';
@@ -429,15 +431,18 @@ export function consentCovers(
   consent: ConsentRecord,
   scopes: readonly string[],
   resources: readonly string[],
+  registry?: ResourceRegistry,
 ): boolean {
   return (resources.length ? resources : [DEFAULT_AUDIENCE]).every((r) => {
     const granted = Object.hasOwn(consent.resources, r) ? consent.resources[r]! : [];
-    return scopes.every((s) => granted.includes(s));
+    // A scope granted at a registry resource covers the scopes under it there (its scope hierarchy).
+    const entry = registry?.get(r);
+    return scopes.every((s) => scopeSatisfies(entry, granted, s));
   });
 }
 
 export async function needsConsent(
-  p: StoreDeps<'consents'>,
+  p: StoreDeps<'consents'> & Pick<Provider, 'resourceRegistry'>,
   client: ClientRecord,
   userId: string,
   areq: AuthorizationRequest,
@@ -450,7 +455,14 @@ export async function needsConsent(
   if (claimsBeyondScopes(areq.claims, splitScope(areq.scope)).length) return true;
   const consent = await p.stores.consents.get(userId, client.clientId);
   // A remembered consent covers the scopes at the RFC 8707 resources they were given for, no others.
-  return !consent || !consentCovers(consent, splitScope(areq.scope), splitResources(areq.resource));
+  if (!consent) return true;
+  const resources = splitResources(areq.resource);
+  return !consentCovers(
+    consent,
+    splitScope(areq.scope),
+    resources,
+    resources.length ? await currentRegistry(p) : undefined,
+  );
 }
 
 /** Decides between an immediate code, an error for prompt=none, or an interaction with the user. */

@@ -8,7 +8,7 @@ import { OAuthError } from '../errors.ts';
 import { tokenHash, safeEqual } from '../hash.ts';
 import { readFormParams, splitScope } from '../params.ts';
 import type { CookieSpec, OAuthResponse, Provider, ProtocolRequest, Unverified } from '../provider.ts';
-import { consentScopes, describeResource, splitResources } from '../resources.ts';
+import { consentScopes, currentRegistry, describeResource, splitResources } from '../resources.ts';
 import { describeScope } from '../scopes.ts';
 import { describeAuthorizationDetails } from '../authorization-details.ts';
 import { authorizationError, issueCode, type AuthorizationRequest } from './authorization-response.ts';
@@ -148,7 +148,7 @@ export const formActions = (areq: AuthorizationRequest) => (areq.device ? [] : [
  * authorization details, or prompt=consent asking to confirm what was given).
  */
 export async function scopesToAsk(
-  p: StoreDeps<'consents'>,
+  p: StoreDeps<'consents'> & Pick<Provider, 'resourceRegistry'>,
   userId: string,
   clientId: string,
   areq: AuthorizationRequest,
@@ -160,7 +160,8 @@ export async function scopesToAsk(
   const consent = await p.stores.consents.get(userId, clientId);
   if (!consent) return scopes;
   const resources = splitResources(areq.resource);
-  const fresh = scopes.filter((s) => !consentCovers(consent, [s], resources));
+  const registry = resources.length ? await currentRegistry(p) : undefined;
+  const fresh = scopes.filter((s) => !consentCovers(consent, [s], resources, registry));
   return fresh.length ? fresh : scopes;
 }
 
