@@ -10,7 +10,13 @@ import type { GrantRecord, RefreshTokenRecord, Verdict } from '../../ports/grant
 import type { UserRecord } from '../../ports/users.ts';
 import { narrowAuthorizationDetails, type AuthorizationDetail } from '../authorization-details.ts';
 import { isFapiClient } from '../fapi.ts';
-import { accessTokenPolicy, pickResource, currentRegistry, type AccessTokenPolicy } from '../resources.ts';
+import {
+  accessTokenPolicy,
+  pickResource,
+  currentRegistry,
+  scopeSatisfies,
+  type AccessTokenPolicy,
+} from '../resources.ts';
 import { configKeks } from '../tokens/keys.ts';
 import { graceBinding, openSuccessor, replayedResponse, sealSuccessor } from './refresh-grace.ts';
 
@@ -84,12 +90,18 @@ export const refreshToken: GrantHandler<RefreshTokenDeps> = {
         return { ok: false, problem };
       }
       const granted = splitScope(refresh.scope);
-      if (requested && requested.some((s) => !granted.includes(s))) {
-        return { ok: false, problem: new OAuthError('invalid_scope', 'The requested scope exceeds what was granted.') };
-      }
       try {
         // RFC 8707: a refresh may name one of the granted resources (never another); never more scope.
         const resource = pickResource(grant.resource, params.resource);
+        // Never more scope: each requested scope was granted, or is under a granted one in the scope
+        // hierarchy of the token's registry resource (a narrower scope of what was granted).
+        const entry = registry.get(resource ?? p.config.defaultAudience);
+        if (requested && requested.some((s) => !scopeSatisfies(entry, granted, s))) {
+          return {
+            ok: false,
+            problem: new OAuthError('invalid_scope', 'The requested scope exceeds what was granted.'),
+          };
+        }
         // RFC 9396: the grant keeps its authorization details; one access token may carry a subset.
         const details = narrowAuthorizationDetails(p.config, params.authorization_details, grant.authorizationDetails);
         // Downscoping narrows this access token only; the family keeps what was granted.

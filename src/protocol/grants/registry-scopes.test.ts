@@ -98,6 +98,35 @@ describe('registry scopes of self-registered clients in tokens', () => {
     assert.deepEqual(scopeOf(ok(forB)), ['b:read', 'offline_access', 'openid']);
   });
 
+  it('refresh: a child of a granted scope may be asked for (it is narrower), never a parent of one', async () => {
+    tp = await bed(true);
+    const redeem = async (scope: string) => {
+      const issued = await tp!.codeFor('mcp', { scope, params: { resource: A } });
+      const got = await tp!.token(
+        {
+          grant_type: 'authorization_code',
+          code: issued.code,
+          code_verifier: issued.verifier,
+          redirect_uri: issued.redirectUri,
+        },
+        { clientId: 'mcp' },
+      );
+      return String(ok(got).refresh_token);
+    };
+    const parent = await redeem('openid offline_access mcp:tools');
+    const child = await tp.token(
+      { grant_type: 'refresh_token', refresh_token: parent, scope: 'mcp:tools:write' },
+      { clientId: 'mcp' },
+    );
+    assert.deepEqual(scopeOf(ok(child)), ['mcp:tools:write']);
+    const onlyChild = await redeem('openid offline_access mcp:tools:write');
+    const up = await tp.token(
+      { grant_type: 'refresh_token', refresh_token: onlyChild, scope: 'mcp:tools' },
+      { clientId: 'mcp' },
+    );
+    assert.equal(up.error, 'invalid_scope');
+  });
+
   it('authorize: a scope of A with resource B, or with no resource, is invalid_scope at the loopback callback', async () => {
     tp = await bed(true);
     const user = await tp.addUser();
