@@ -667,7 +667,12 @@ async function run(ctx: Ctx): Promise<number> {
     warn('warning: --client-secret leaves the secret in your shell history; prefer --client-secret-stdin');
   if ((id === undefined) !== (secret === undefined))
     throw new UsageError('--client-id and --client-secret (or --client-secret-stdin) go together');
-  const token = ctx.str('token');
+  let token = ctx.str('token');
+  if (ctx.flag('token-stdin')) {
+    if (token !== undefined) throw new UsageError('give --token-stdin or --token, not both');
+    token = await readStdinLine('Access token: ');
+  } else if (token !== undefined)
+    warn('warning: --token leaves the token in your shell history and the process list; prefer --token-stdin');
   if (token !== undefined && id !== undefined) throw new UsageError('give --token or client credentials, not both');
   const rev = chosenRevision(ctx);
   const report = await mcpDoctor({
@@ -684,7 +689,7 @@ async function run(ctx: Ctx): Promise<number> {
 
 export const mcpDoctorCommand: Command = {
   synopsis:
-    '--resource URL [--issuer URL] [--profile 2025-06-18|2025-11-25|2026-07-28|latest] [--token T | --client-id ID (--client-secret-stdin | --client-secret S)] [--scope "a b"] [--origin O] [--json]',
+    '--resource URL [--issuer URL] [--profile 2025-06-18|2025-11-25|2026-07-28|latest] [--token-stdin | --token T | --client-id ID (--client-secret-stdin | --client-secret S)] [--scope "a b"] [--origin O] [--json]',
   summary:
     'Check a live MCP server and this Tessera against an MCP authorization revision, row by row (MUST/SHOULD, pass/fail/skip, spec section); exit code 1 when a MUST fails. ' +
     'The MCP server is shown only tokens for itself or for the canary <resource>/tessera-doctor-canary (list it in allowed_resources of the client for rs-refuses-other-audience); ' +
@@ -694,6 +699,7 @@ export const mcpDoctorCommand: Command = {
     issuer: { type: 'string' },
     profile: { type: 'string' },
     token: { type: 'string' },
+    'token-stdin': { type: 'boolean' },
     'client-id': { type: 'string' },
     'client-secret': { type: 'string' },
     'client-secret-stdin': { type: 'boolean' },

@@ -372,8 +372,12 @@ describe('tessera mcp doctor', () => {
       body: 'grant_type=client_credentials',
     });
     const { access_token } = (await res.json()) as { access_token: string };
-    let r = await doctor(['--token', access_token]);
+    let r = await doctor(['--token-stdin'], access_token);
     assert.equal(outcome(r.rows, 'token-obtained'), 'skip');
+    assert.doesNotMatch(r.err, /process list/);
+    const onCommandLine = await doctor(['--token', access_token]);
+    assert.equal(outcome(onCommandLine.rows, 'token-audience'), 'fail', 'the same token, given on the command line');
+    assert.match(onCommandLine.err, /--token leaves the token in your shell history and the process list/);
     assert.equal(outcome(r.rows, 'token-audience'), 'fail');
     assert.match(row(r.rows, 'token-audience').reason, /lacks http:\/\/127\.0\.0\.1:\d+\/mcp/);
     assert.equal(outcome(r.rows, 'rs-accepts-token'), 'fail');
