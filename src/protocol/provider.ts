@@ -89,6 +89,8 @@ export interface CookieSpec {
 /** A self-registered client's name is unverified; the pages say so, with where the answer goes (none for a device). */
 export interface Unverified {
   host?: string;
+  /** A Client ID Metadata Document client: the host of its client_id, which publishes its details. */
+  documentHost?: string;
 }
 
 export type View =

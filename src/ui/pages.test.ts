@@ -698,6 +698,21 @@ describe('the unverified-application warning on every page that names a self-reg
       assert.ok(!plain!.includes('registered itself'));
     }
   });
+
+  it('a Client ID Metadata Document client is named by the host that publishes it, not as self-registered', () => {
+    const page = loginPage({
+      nonce: NONCE,
+      action: '/a',
+      csrf: 'c',
+      clientName: 'App',
+      unverified: { host: '127.0.0.1:33418', documentHost: HOSTILE },
+    });
+    assertDocument(page);
+    assertEscaped(page);
+    assert.match(page, /This application is identified by <strong>[^<]*<\/strong>, which publishes its details/);
+    assert.match(page, /you will be sent to <strong>127\.0\.0\.1:33418<\/strong>/);
+    assert.ok(!page.includes('registered itself'));
+  });
 });
 
 describe('selectAccountPage', () => {

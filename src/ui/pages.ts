@@ -20,6 +20,8 @@ function hiddenInputs(fields: Record<string, string>, skip: readonly string[] = 
 export interface Unverified {
   /** Where the answer goes (the redirect URI's host); absent for a device approval. */
   host?: string;
+  /** A Client ID Metadata Document client: the host of its client_id, which publishes its details. */
+  documentHost?: string;
 }
 
 /**
@@ -32,7 +34,11 @@ function unverifiedNote(u: Unverified | undefined): Html | '' {
     u.host !== undefined
       ? html`If you continue, you will be sent to <strong>${u.host}</strong>.`
       : html`Access would go to the device that showed you the code, not to this browser.`;
-  return html`<div class="alert unverified" role="note"><p>This application registered itself with Tessera: its name has not been checked by anyone. ${where}</p></div>`;
+  const who =
+    u.documentHost !== undefined
+      ? html`This application is identified by <strong>${u.documentHost}</strong>, which publishes its details: its name has not been checked by anyone.`
+      : html`This application registered itself with Tessera: its name has not been checked by anyone.`;
+  return html`<div class="alert unverified" role="note"><p>${who} ${where}</p></div>`;
 }
 
 /**

@@ -132,7 +132,14 @@ const hostOf = (uri: string) => {
  * a device approval, that it goes to the device).
  */
 export const unverified = (l: Loaded): { unverified?: Unverified } =>
-  l.selfRegistered ? { unverified: l.areq.device ? {} : { host: hostOf(l.areq.redirectUri) } } : {};
+  l.selfRegistered
+    ? {
+        unverified: {
+          ...(l.areq.device ? {} : { host: hostOf(l.areq.redirectUri) }),
+          ...(l.document ? { documentHost: l.document.host } : {}),
+        },
+      }
+    : {};
 export const action = (p: Pick<Provider, 'config'>, uid: string, step: string) =>
   `${p.config.issuer}/interaction/${uid}/${step}`;
 /** Where the page's forms may lead: the client's redirect URI, or nowhere else for a device approval. */
