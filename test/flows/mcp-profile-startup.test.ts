@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startServer, type RunningServer } from '../fixtures/server.ts';
+import { mcpProfileDefaults } from '../../src/config/mcp-profile.ts';
 
 const ADMIN_TOKEN = 'Zq8wX2vB6nM4kL0pR7tY3uI9oE5aS1dF7gH2jK4';
 
@@ -31,7 +32,10 @@ describe('start-up with TESSERA_MCP_PROFILE', { timeout: 60_000 }, () => {
     assert.match(out, /^ {2}TESSERA_REGISTRATION=open {2}\(profile\)$/m);
     assert.match(out, /^ {2}TESSERA_CLIENT_ID_METADATA_DOCUMENTS=on {2}\(profile\)$/m);
     assert.match(out, /^ {2}TESSERA_REFRESH_REUSE_GRACE=10 {2}\(explicit; the profile's value is 30\)$/m);
-    assert.equal(out.match(/^ {2}TESSERA_[A-Z_]+=.* {2}\((profile|explicit)/gm)?.length, 7);
+    assert.equal(
+      out.match(/^ {2}TESSERA_[A-Z_]+=.* {2}\((profile|explicit)/gm)?.length,
+      Object.keys(mcpProfileDefaults('latest')).length,
+    );
     const record = out
       .split('\n')
       .filter((l) => l.startsWith('{'))
