@@ -390,11 +390,22 @@ async function checks(o: DoctorOptions, r: Report, tokens: ObtainedTokens): Prom
 
   // ---- 4. The audience round trip with real tokens.
   const tokenEndpoint = meta && typeof meta.token_endpoint === 'string' ? meta.token_endpoint : undefined;
+  // The client's secret goes only over https (or to loopback) and only to the issuer's own origin:
+  // never to an endpoint the metadata could point anywhere, nor in clear over a network.
+  const credentialsSafe = (endpoint: string | undefined): boolean => {
+    if (endpoint === undefined || issuer === undefined) return false;
+    try {
+      const u = new URL(endpoint);
+      return u.origin === new URL(issuer).origin && (u.protocol === 'https:' || isLoopback(u));
+    } catch {
+      return false;
+    }
+  };
   const basic = client
     ? `Basic ${Buffer.from(`${encodeURIComponent(client.id)}:${encodeURIComponent(client.secret)}`).toString('base64')}`
     : undefined;
   // The tokens the doctor obtains are revoked with the same credentials (RFC 7009 §2.1).
-  if (basic && meta && typeof meta.revocation_endpoint === 'string')
+  if (basic && meta && typeof meta.revocation_endpoint === 'string' && credentialsSafe(meta.revocation_endpoint))
     tokens.revocation = { endpoint: meta.revocation_endpoint, authorization: basic };
   const clientCredentials = (fields: Record<string, string | undefined>) =>
     probe(tokenEndpoint!, {
@@ -420,6 +431,14 @@ async function checks(o: DoctorOptions, r: Report, tokens: ObtainedTokens): Prom
       'no --issuer: credentials are not sent to an issuer the MCP server named',
     );
   else if (!tokenEndpoint) r.skip('token-obtained', 'MUST', resourceSection, 'no token_endpoint in the metadata');
+  else if (!credentialsSafe(tokenEndpoint))
+    r.check(
+      'token-obtained',
+      'MUST',
+      resourceSection,
+      false,
+      `credentials not sent: token_endpoint ${tokenEndpoint} is not https (or loopback) on the issuer's origin`,
+    );
   else {
     const p = await clientCredentials({ resource });
     token = tokenOf(p);
@@ -488,12 +507,14 @@ async function checks(o: DoctorOptions, r: Report, tokens: ObtainedTokens): Prom
     garbage.status === 401,
     garbage.status === 401 ? 'a malformed token gets 401' : `a malformed token got ${seen(garbage)}, not 401`,
   );
-  if (!client || !tokenEndpoint) {
+  if (!client || !tokenEndpoint || !credentialsSafe(tokenEndpoint)) {
     const why = !o.client
       ? 'needs --client-id/--client-secret'
       : !client
         ? 'no --issuer: credentials are not sent to an issuer the MCP server named'
-        : 'no token_endpoint in the metadata';
+        : !tokenEndpoint
+          ? 'no token_endpoint in the metadata'
+          : "credentials not sent: the token_endpoint is not https (or loopback) on the issuer's origin";
     r.skip('rs-refuses-other-audience', 'MUST', audienceSection, why);
     r.skip('as-invalid-target', 'MUST', resourceSection.replace('§2', '§2, invalid_target'), why);
   } else {

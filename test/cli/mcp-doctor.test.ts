@@ -435,6 +435,40 @@ describe('tessera mcp doctor', () => {
     assert.equal(outcome(rows, 'as-https'), 'pass'); // loopback http
     assert.equal(run.code, 1);
 
+    // A token endpoint on another origin than the issuer's: the secret is not sent there.
+    // (Requests without credentials, such as CORS preflights, may reach it.)
+    let reached = 0;
+    const canary = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        if (req.headers.authorization !== undefined || body.includes(SECRET) || body.includes('client_secret'))
+          reached++;
+        res.writeHead(400).end();
+      });
+    });
+    await new Promise<void>((done) => canary.listen(0, '127.0.0.1', done));
+    try {
+      const elsewhere = `http://127.0.0.1:${(canary.address() as AddressInfo).port}`;
+      reset({
+        authorizationServers: [mcp.origin],
+        fakeAs: {
+          issuer: mcp.origin,
+          authorization_endpoint: `${mcp.origin}/authorize`,
+          token_endpoint: `${elsewhere}/token`,
+          revocation_endpoint: `${elsewhere}/revoke`,
+          response_types_supported: ['code'],
+          code_challenge_methods_supported: ['S256'],
+        },
+      });
+      const moved = await doctor(['--issuer', mcp.origin, ...credentials], SECRET);
+      assert.equal(outcome(moved.rows, 'token-obtained'), 'fail');
+      assert.match(row(moved.rows, 'token-obtained').reason, /credentials not sent/);
+      assert.equal(reached, 0, 'no request with credentials reached the other origin');
+    } finally {
+      canary.close();
+    }
+
     // The metadata names another issuer than the one it is fetched for.
     reset({ authorizationServers: [mcp.origin], fakeAs: { issuer: 'https://elsewhere.example' } });
     const other = await doctor(['--issuer', mcp.origin]);
