@@ -82,6 +82,9 @@ describe('client names (displayTextProblem)', () => {
       'My \u0421laude Desktop', // one mixed word among plain ones
       '\u0421\u0301laude', // a mark does not split a word
       'Paypa\u04CF', // Cyrillic palochka as l
+      '\u0421\u200Alaude', // a hair space does not split a word
+      '\u0421\u2009laude', // nor does a thin space
+      'Notes\u202F\u0417\u0430\u043C\u0435\u0442\u043A\u0438', // nor a narrow no-break space
     ])
       assert.match(displayTextProblem('client_name', name) ?? 'accepted', /mix Latin, Cyrillic or Greek/, name);
   });
@@ -131,6 +134,12 @@ describe('client names (displayTextProblem)', () => {
       '\u0915\u094D\u200D\u0937', // Devanagari: joiner after the virama
       'Keycap 1\uFE0F\u20E3 ok', // the enclosing keycap mark inside an emoji
       'Tab\u00A0Agent', // one no-break space between words
+      'Notes\u00A0\u0417\u0430\u043C\u0435\u0442\u043A\u0438', // a no-break space splits words
+      'Agent\u202F: fichiers', // French: a narrow no-break space before a colon
+      // Myanmar: 3 marks on one letter
+      '\u1015\u102D\u102F\u1037\u1006\u1031\u102C\u1004\u103A \u1019\u103C\u103E\u1031\u102C\u1004\u1037\u103A',
+      '\u0F56\u0F66\u0F92\u0FB2\u0F74\u0F56\u0F66', // Tibetan stacked consonants: བསྒྲུབས
+      '\u05E9\u05BC\u05C1\u05B8\u05DC\u05D5\u05B9\u05DD', // Hebrew with points: 3 marks on shin
     ])
       assert.equal(displayTextProblem('client_name', name), undefined, name);
   });

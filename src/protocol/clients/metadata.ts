@@ -234,8 +234,12 @@ const LOOSE_MARK = /(?:^|[\s\p{Z}])\p{M}/u;
 /** Most combining marks (\p{Mn}) in a row on one character (Vietnamese needs 2, Indic and Hebrew 3). */
 const MAX_MARKS = 3;
 const MARK_PILE = new RegExp(`\\p{Mn}{${MAX_MARKS + 1}}`, 'u');
-/** Words: runs of letters and the marks on them. */
-const WORD = /[\p{L}\p{M}]+/gu;
+/**
+ * Words: runs of letters and the marks on them. A space narrower than a word space (six-per-em,
+ * punctuation, thin, hair, narrow no-break, medium mathematical) does not end a word: "С\u200Alaude"
+ * reads as one.
+ */
+const WORD = /[\p{L}\p{M}\u2006\u2008-\u200A\u202F\u205F]+/gu;
 /** Scripts that share look-alike letters: one word may not mix two of them ("Сlаude" with Cyrillic С and а). */
 const LOOKALIKE_SCRIPTS = [/\p{sc=Latin}/u, /\p{sc=Cyrillic}/u, /\p{sc=Greek}/u];
 /** Most characters of a client name. */
