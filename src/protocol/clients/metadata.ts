@@ -196,33 +196,73 @@ function trustedIssuerProblems(t: unknown, allowLoopback: boolean): string[] {
  * characters (U+061C, U+200E-U+200F, U+202A-U+202E, U+2066-U+2069), which could make a name shown
  * on the consent page, in logs or in a terminal read as something else (Trojan Source, CVE-2021-42574);
  * and characters that show nothing or hide what they follow, with which a name can look like
- * another one ("Cla\u200Bude", "G\u0336o\u0336o\u0336gle", a trail of blanks pushing text out of
- * sight): every format character (\p{Cf}: zero-width spaces and joiners, tags, the BOM), every
- * default-ignorable code point (the Hangul fillers U+115F, U+1160, U+3164, U+FFA0, variation
- * selectors, the soft hyphen), the Braille blank U+2800, and the overlay marks that strike a letter
- * through (U+0334-U+0338, U+20D2-U+20D3, U+20D8-U+20DA, U+20E5-U+20E6, U+20EA-U+20EB). Emoji
- * sequences (which use U+200D, variation selectors and tags) and the joiners U+200C/U+200D between
- * letters of the scripts that need them are taken out before this test (see displayTextProblem).
+ * another one ("Cla\u200Bude", "G\u0336o\u0336o\u0336gle", "G\u20DDoogle"): every format character
+ * (\p{Cf}: zero-width spaces and joiners, tags, the BOM), every default-ignorable code point (the
+ * Hangul fillers U+115F, U+1160, U+3164, U+FFA0, variation selectors, the soft hyphen), the Braille
+ * blank U+2800, every enclosing mark (\p{Me}: U+20DD, U+0489, ...) and the overlay marks that strike a
+ * letter through (U+0334-U+0338, U+1CD4, U+20D2-U+20D3, U+20D8-U+20DA, U+20E5-U+20E6, U+20EA-U+20EB).
+ * Emoji sequences (which use U+200D, variation selectors, tags and the keycap mark), the joiners
+ * U+200C/U+200D between letters of the scripts that need them and variation selectors right after a
+ * character they can modify are taken out before this test (see displayTextProblem).
  */
 export const UNSAFE_TEXT =
   // biome-ignore lint/suspicious/noMisleadingCharacterClass: each overlay mark is refused on its own
-  /[\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}\u2028\u2029\u2800\u0334-\u0338\u20D2\u20D3\u20D8-\u20DA\u20E5\u20E6\u20EA\u20EB]/u;
+  /[\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}\p{Me}\u2028\u2029\u2800\u0334-\u0338\u1CD4\u20D2\u20D3\u20D8-\u20DA\u20E5\u20E6\u20EA\u20EB]/u;
 /** Whole emoji (ZWJ sequences, skin tones, flags, keycaps): their joiners and selectors are part of them. */
 const EMOJI = /\p{RGI_Emoji}/gv;
-/** Scripts whose spelling uses the zero-width non-joiner and joiner between letters (Persian, Indic, ...). */
-const JOINING_SCRIPTS =
-  /(?<=[\p{sc=Arabic}\p{sc=Syriac}\p{sc=Nko}\p{sc=Mongolian}\p{sc=Devanagari}\p{sc=Bengali}\p{sc=Gurmukhi}\p{sc=Gujarati}\p{sc=Oriya}\p{sc=Tamil}\p{sc=Telugu}\p{sc=Kannada}\p{sc=Malayalam}\p{sc=Sinhala}])[\u200C\u200D](?=\p{L}|\p{M})/gu;
+/** Letters and marks of the scripts whose spelling uses U+200C/U+200D between letters (Persian, Indic, ...). */
+const JOINING_LETTER =
+  '[\\p{sc=Arabic}\\p{sc=Syriac}\\p{sc=Nko}\\p{sc=Mongolian}\\p{sc=Devanagari}\\p{sc=Bengali}\\p{sc=Gurmukhi}' +
+  '\\p{sc=Gujarati}\\p{sc=Oriya}\\p{sc=Tamil}\\p{sc=Telugu}\\p{sc=Kannada}\\p{sc=Malayalam}\\p{sc=Sinhala}' +
+  '\\p{sc=Khmer}\\p{sc=Myanmar}]';
+/** A zero-width non-joiner or joiner between two letters (or marks) of those scripts. */
+const JOINERS = new RegExp(`(?<=${JOINING_LETTER})[\\u200C\\u200D](?=${JOINING_LETTER})`, 'gu');
+/**
+ * Variation selectors right after a character they can modify: text or emoji presentation
+ * (U+FE0E/U+FE0F) after any visible character, the ideographic variation selectors (U+E0100-U+E01EF)
+ * after a Han ideograph, the Mongolian free variation selectors (U+180B-U+180D, U+180F) after a
+ * Mongolian letter. One selector only: a second one follows a selector, not such a character.
+ */
+const SELECTORS =
+  /(?<=[^\s\p{Z}\p{M}\p{C}])[\uFE0E\uFE0F]|(?<=\p{sc=Han})[\u{E0100}-\u{E01EF}]|(?<=\p{sc=Mongolian})[\u180B-\u180D\u180F]/gu;
+/** Whitespace of any kind: ASCII, no-break, em and ideographic spaces, ... */
+const BLANK = /[\s\p{Z}]/u;
+/** Two blanks in a row (HTML does not collapse most of them: a trail of them pushes text out of sight). */
+const BLANK_RUN = /[\s\p{Z}]{2}/u;
+/** A combining mark that follows no character: at the start or after a blank. */
+const LOOSE_MARK = /(?:^|[\s\p{Z}])\p{M}/u;
+/** Most combining marks (\p{Mn}) in a row on one character (Vietnamese needs 2, Indic and Hebrew 3). */
+const MAX_MARKS = 3;
+const MARK_PILE = new RegExp(`\\p{Mn}{${MAX_MARKS + 1}}`, 'u');
+/**
+ * Words: runs of letters and the marks on them. A space narrower than a word space (six-per-em,
+ * punctuation, thin, hair, narrow no-break, medium mathematical) does not end a word: "С\u200Alaude"
+ * reads as one.
+ */
+const WORD = /[\p{L}\p{M}\u2006\u2008-\u200A\u202F\u205F]+/gu;
+/** Scripts that share look-alike letters: one word may not mix two of them ("Сlаude" with Cyrillic С and а). */
+const LOOKALIKE_SCRIPTS = [/\p{sc=Latin}/u, /\p{sc=Cyrillic}/u, /\p{sc=Greek}/u];
 /** Most characters of a client name. */
 export const MAX_CLIENT_NAME = 200;
 
-/** Why a client name (or other text shown to users) is refused; undefined when it is fine. */
+/**
+ * Why a client name (or other text shown to users) is refused; undefined when it is fine. Applied when
+ * a name is given (registration, metadata documents, the CLI and bootstrap file), never to stored names.
+ */
 export function displayTextProblem(name: string, value: unknown, max = MAX_CLIENT_NAME): string | undefined {
   if (typeof value !== 'string' || value.trim().length === 0) return `${name} must be a non-empty string`;
   if ([...value].length > max) return `${name} must be at most ${max} characters`;
-  const text = value.replace(EMOJI, '\u{1F600}').replace(JOINING_SCRIPTS, '');
+  const text = value.replace(EMOJI, '\u{1F600}').replace(JOINERS, '').replace(SELECTORS, '');
   if (UNSAFE_TEXT.test(text))
     return `${name} must not contain control characters, line breaks, bidirectional formatting characters or invisible characters`;
   if (!/[^\s\p{Z}\p{M}]/u.test(text)) return `${name} must hold something visible, not only spaces and marks`;
+  if (BLANK.test([...text][0] ?? '') || BLANK.test([...text].at(-1) ?? '') || BLANK_RUN.test(text))
+    return `${name} must not start or end with a space, nor hold two spaces (of any kind) in a row`;
+  if (LOOSE_MARK.test(text) || MARK_PILE.test(text))
+    return `${name} must not hold a combining mark on no character, nor more than ${MAX_MARKS} on one character`;
+  for (const word of text.match(WORD) ?? [])
+    if (LOOKALIKE_SCRIPTS.filter((script) => script.test(word)).length > 1)
+      return `${name} must not mix Latin, Cyrillic or Greek letters in one word`;
   return undefined;
 }
 
