@@ -590,6 +590,25 @@ describe('the metadata document service', () => {
     assert.equal(out.calls.length, calls + 2 + FETCH_BUDGETS.host);
     assert.deepEqual(refusedIds, []);
   });
+  it('a blocked URL has no other spelling that resolves to an enabled client (review F3/F4)', async () => {
+    const blocked = 'https://agent.example.com/c';
+    const out = fakeOutbound(async (uri) => ({ body: doc({ client_id: uri }) }));
+    const s = service(out, {}, () => '192.0.2.1');
+    const refusedIds: string[] = [];
+    const find = async (id: string) => (id === blocked ? { clientId: id, blockedAt: 1 } : undefined);
+    const store = metadataDocumentClients({} as ClientStore, s, { find }, (id) => refusedIds.push(id));
+    assert.equal((await store.get(blocked))?.disabled, true);
+    const spellings = [
+      'https://agent.example.com./c',
+      'https://agent.example.com../c',
+      'https://agent.example.com/%63',
+    ];
+    for (const id of spellings) assert.equal(await store.get(id), undefined, id);
+    assert.deepEqual(refusedIds, spellings);
+    assert.equal(out.calls.length, 0, 'nothing fetched');
+    // Another path is another client (documented: against a hostile owner, deny its host).
+    assert.equal((await store.get('https://agent.example.com/c/'))?.disabled, false);
+  });
   it('the wrapped client store resolves https client ids when on, and only then', async () => {
     const out = fakeOutbound(async (uri) => ({ body: doc({ client_id: uri }) }));
     const stored: string[] = [];
