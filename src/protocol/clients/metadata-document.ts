@@ -4,7 +4,8 @@
 // client record made of it) and the service that fetches documents through the outbound port
 // (ports/outbound.ts: no redirects, 200 only, JSON only, public addresses only after resolution),
 // caches them (bounded, Cache-Control within limits, errors never), coalesces concurrent fetches
-// of one URL, and holds every fetch to budgets per client id, host, requester and in all.
+// of one URL, and holds first fetches to budgets per client id, host, requester and in all, and
+// refetches of cached documents to budgets per host and in all (never a requester's).
 //
 // Such a client is never stored: `metadataDocumentClients` wraps the client store so that every
 // read of an https client_id resolves through the service. Its record is marked as registered in
