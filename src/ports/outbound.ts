@@ -12,10 +12,13 @@ export class OutboundError extends Error {
    * invalid: an answer that is too large or not JSON.
    */
   readonly reason: 'refused' | 'failed' | 'invalid';
-  constructor(reason: OutboundError['reason'], message: string) {
+  /** The answer's HTTP status, when the failure is an unexpected status (not 200). */
+  readonly status?: number;
+  constructor(reason: OutboundError['reason'], message: string, status?: number) {
     super(message);
     this.name = 'OutboundError';
     this.reason = reason;
+    if (status !== undefined) this.status = status;
   }
 }
 

@@ -19,7 +19,12 @@ import { applyBootstrap } from '../../src/admin/bootstrap.ts';
 import { outboundHttp, type Resolver } from '../../src/adapters/outbound/http-client.ts';
 import { buildApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/config.ts';
-import { FAILURE_BUDGETS, FETCH_BUDGETS, MAX_DOCUMENT_BYTES } from '../../src/protocol/clients/metadata-document.ts';
+import {
+  FAILURE_BUDGETS,
+  FETCH_BUDGETS,
+  MAX_DOCUMENT_BYTES,
+  STALE_SECONDS,
+} from '../../src/protocol/clients/metadata-document.ts';
 import { authorizeUrl, authorizeWithLogin, csrfOf, FIXTURE, form, ISSUER, Jar, pkce } from '../fixtures/app.ts';
 import { hasOpenssl, makePki, type TestPki } from '../fixtures/certs.ts';
 
@@ -513,6 +518,14 @@ describe('Client ID Metadata Documents over HTTPS', { skip: hasOpenssl() ? false
     const known = `${docs.state.base}/known/client.json`;
     const fetched = () => docs.state.requests.filter((r) => r === '/known/client.json').length;
     assert.equal((await authorize(a, known)).statusCode, 303);
+    // Another known client, whose owner will withdraw it.
+    let withdrawn = false;
+    documents.set('/known/withdrawn.json', (_req, res, base) => {
+      if (withdrawn) return res.writeHead(410).end();
+      json(res, client(`${base}/known/withdrawn.json`), { 'cache-control': 'max-age=60' });
+    });
+    const gone = `${docs.state.base}/known/withdrawn.json`;
+    assert.equal((await authorize(a, gone)).statusCode, 303);
     const first = fetched();
     clock.t += 61;
     // Junk paths on its host from many networks: stopped at the host's failure budget.
@@ -528,8 +541,12 @@ describe('Client ID Metadata Documents over HTTPS', { skip: hasOpenssl() ? false
     const res = await authorize(a, known);
     assert.equal(res.statusCode, 303, res.body.slice(0, 200));
     assert.equal(fetched(), first + 2, 'a refetch was tried');
-    // Past the 24 h ceiling it is gone.
-    clock.t += 86_400;
+    // A 410 (or 404, or any 4xx) is its owner's word: unknown at once, not served stale.
+    withdrawn = true;
+    assert.match((await authorize(a, gone)).body, /Unknown application/);
+    assert.match(why(gone), /could not be fetched/);
+    // Past the ceiling (an hour past its freshness) it is gone.
+    clock.t += 60 + STALE_SECONDS;
     assert.match((await authorize(a, known)).body, /Unknown application/);
     assert.match(why(known), /could not be fetched/);
   });

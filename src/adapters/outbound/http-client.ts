@@ -76,9 +76,9 @@ function getDocument(
   if (u instanceof OutboundError) return Promise.reject(u);
   const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const fail = (reason: OutboundError['reason'], message: string) => {
+    const fail = (reason: OutboundError['reason'], message: string, status?: number) => {
       req.destroy();
-      reject(new OutboundError(reason, message));
+      reject(new OutboundError(reason, message, status));
     };
     const timer = setTimeout(() => fail('failed', `${name} did not answer within ${timeoutMs} ms`), timeoutMs);
     const req = send(
@@ -96,6 +96,7 @@ function getDocument(
           return fail(
             'failed',
             `${name} answered ${res.statusCode}${res.statusCode! >= 300 && res.statusCode! < 400 ? ' (redirects are not followed)' : ''}`,
+            res.statusCode,
           );
         }
         if (jsonOnly && !JSON_TYPE.test(res.headers['content-type'] ?? '')) {

@@ -14,6 +14,9 @@ import {
   FAILURE_BUDGETS,
   FETCH_BUDGETS,
   hostMatches,
+  LOCAL_COUNTERS,
+  REFETCH_BUDGETS,
+  STALE_SECONDS,
   hostTrusted,
   isMetadataDocumentClient,
   MetadataDocumentError,
@@ -41,7 +44,12 @@ const doc = (extra: Record<string, unknown> = {}) => ({
 
 describe('client identifier URLs (draft section 3)', () => {
   it('accepts https URLs with a path', () => {
-    for (const ok of [URL_ID, 'https://client.example.com/c', 'https://client.example.com:8443/a/b%20c'])
+    for (const ok of [
+      URL_ID,
+      'https://client.example.com/c',
+      'https://client.example.com:8443/a/b%20c',
+      'https://client.example.com/a%2Fb/caf%C3%A9',
+    ])
       assert.equal(clientIdUrlProblem(ok, false), undefined, ok);
   });
   it('refuses other schemes, no path, fragments, queries, user info, dot segments and non-canonical forms', () => {
@@ -61,6 +69,15 @@ describe('client identifier URLs (draft section 3)', () => {
       ['https://client.example.com/a/%2e', /segments/],
       ['https://CLIENT.example.com/c', /canonical/],
       ['https://client.example.com:443/c', /canonical/],
+      // Other spellings of one host or path: a block of one URL, or a deny-list entry, would miss them.
+      ['https://client.example.com./c', /end with a dot/],
+      ['https://client.example.com../c', /empty label/],
+      ['https://client..example.com/c', /empty label/],
+      ['https://client.example.com/%63', /canonical/],
+      ['https://client.example.com/a%2Db', /canonical/],
+      ['https://client.example.com/%7E', /canonical/],
+      ['https://client.example.com/a%2fb', /canonical/],
+      ['https://client.example.com/caf%c3%a9', /canonical/],
       ['not a url', /not a URL/],
       [`https://client.example.com/${'a'.repeat(240)}`, /longer/],
     ];
@@ -322,7 +339,8 @@ describe('the metadata document service', () => {
     const good = 'https://agent.example.com/client.json';
     let down = false;
     const out = fakeOutbound(async (uri) => {
-      if (uri !== good || down) throw new OutboundError('failed', 'answered 404');
+      if (uri !== good) throw new OutboundError('failed', 'answered 404', 404);
+      if (down) throw new OutboundError('failed', 'did not answer within 5000 ms');
       return { body: doc({ client_id: uri }), cacheControl: 'max-age=60' };
     });
     let ip = '198.51.100.7';
@@ -339,11 +357,7 @@ describe('the metadata document service', () => {
       });
     }
     assert.equal(refused, 40 - FAILURE_BUDGETS.host, 'junk stops at the failure budget of the host');
-    await assert.rejects(
-      s.resolve('https://agent.example.com./junk'),
-      (e) => is429(e, 'failed:host'),
-      'a trailing dot is the same host',
-    );
+    await assert.rejects(s.resolve('https://agent.example.com./junk'), /end with a dot/, 'one spelling per host');
     assert.equal(out.calls.length, 1 + FAILURE_BUDGETS.host);
     // The known-good document is refetched (not served stale: a fetch happened) despite the spent failure budget.
     ip = '198.51.100.8';
@@ -365,48 +379,144 @@ describe('the metadata document service', () => {
     const third = await s.resolve(good);
     assert.notEqual(third, again, 'refetched once the host answers again');
   });
-  it('serves a cached document stale when a budget is spent or a refetch fails, up to the 24 h ceiling', async () => {
-    let answer: 'ok' | 'down' | 'invalid' = 'ok';
+  it("a requester that spent its own budgets cannot stop the refetch of someone else's document (review F1)", async () => {
+    let redirects = ['https://client.example.com/cb', 'https://old-callback.example.net/cb'];
     const out = fakeOutbound(async (uri) => {
-      if (answer === 'down') throw new OutboundError('failed', 'timed out');
-      return {
-        body: doc({ client_id: answer === 'ok' ? uri : 'https://other.example/c' }),
-        cacheControl: 'max-age=60',
-      };
+      if (uri !== URL_ID) throw new OutboundError('failed', 'answered 404', 404);
+      return { body: doc({ client_id: uri, redirect_uris: redirects }), cacheControl: 'max-age=60' };
     });
-    let ip = '198.51.100.9';
+    let ip = '198.51.100.1';
     const s = service(out, {}, () => ip);
+    assert.equal((await s.resolve(URL_ID)).redirectUris.length, 2);
+    redirects = ['https://client.example.com/cb']; // the owner takes a callback back
+    clock.t += 61;
+    // The attacker spends its own requester budget, then asks first for the expired document.
+    ip = '203.0.113.66';
+    for (let i = 0; i <= FETCH_BUDGETS.source; i++) await s.resolve(`https://junk.example.org/j${i}`).catch(() => {});
+    await assert.rejects(s.resolve('https://junk.example.org/more'), (e) => is429(e, 'source'));
+    const calls = out.calls.length;
+    assert.deepEqual((await s.resolve(URL_ID)).redirectUris, redirects, 'refetched, not served stale');
+    assert.equal(out.calls.length, calls + 1);
+    // Nor does a spent client_id budget: the refetch is charged to the host and in all only.
+    clock.t += 61;
+    for (let i = 0; i < FETCH_BUDGETS.clientId + 2; i++) {
+      clock.t += 61;
+      await s.resolve(URL_ID);
+    }
+    assert.equal(out.calls.length, calls + 2 + FETCH_BUDGETS.clientId + 1, 'every expiry refetched');
+  });
+  it('serves a cached document stale only while its host does not answer, up to STALE_SECONDS past freshness', async () => {
+    let answer: 'ok' | 'timeout' | '503' = 'ok';
+    const out = fakeOutbound(async (uri) => {
+      if (answer === 'timeout') throw new OutboundError('failed', 'did not answer within 5000 ms');
+      if (answer === '503') throw new OutboundError('failed', 'answered 503', 503);
+      return { body: doc({ client_id: uri }), cacheControl: 'max-age=60' };
+    });
+    const s = service(out, {}, () => '198.51.100.9');
     const fetchedAt = clock.t;
     const client = await s.resolve(URL_ID);
-    // The requester spends its own budget, then its expired client is served stale, not refused.
     clock.t += 61;
-    for (let i = 0; i < FETCH_BUDGETS.source; i++) await s.resolve(`https://spender.example.net/c${i}`);
+    answer = 'timeout';
     const calls = out.calls.length;
-    assert.equal(await s.resolve(URL_ID), client);
-    assert.equal(out.calls.length, calls, 'the spent budget refused the refetch');
-    assert.equal(await s.resolve(URL_ID), client);
-    assert.equal(out.calls.length, calls, 'and is not retried for CACHE_SECONDS.min');
-    // A refetch that gets no answer serves it stale too.
-    clock.t += CACHE_SECONDS.min;
-    ip = '198.51.100.10';
-    answer = 'down';
     assert.equal(await s.resolve(URL_ID), client);
     assert.equal(out.calls.length, calls + 1);
     assert.equal(await s.resolve(URL_ID), client);
-    assert.equal(out.calls.length, calls + 1, 'not retried at once');
-    // Until the ceiling: CACHE_SECONDS.max after the last successful fetch.
-    clock.t = fetchedAt + CACHE_SECONDS.max - 1;
+    assert.equal(out.calls.length, calls + 1, 'not retried for CACHE_SECONDS.min');
+    clock.t += CACHE_SECONDS.min;
+    answer = '503';
+    assert.equal(await s.resolve(URL_ID), client, 'a 5xx serves it stale too');
+    assert.equal(out.calls.length, calls + 2);
+    clock.t = fetchedAt + 60 + STALE_SECONDS - 1;
     assert.equal(await s.resolve(URL_ID), client);
-    clock.t = fetchedAt + CACHE_SECONDS.max;
-    await assert.rejects(s.resolve(URL_ID), /could not be fetched/);
-    // A document that answers but is no longer valid is the owner's word: refused and dropped.
-    answer = 'ok';
-    await s.resolve(URL_ID);
+    clock.t = fetchedAt + 60 + STALE_SECONDS;
+    await assert.rejects(s.resolve(URL_ID), /could not be fetched/, 'the ceiling: one hour, not 24');
+    assert.ok(STALE_SECONDS <= 3600);
+  });
+  it('a 404, a 410, another 4xx, a redirect or an invalid document drops the cached copy (review F1)', async () => {
+    for (const [status, body] of [
+      [404, undefined],
+      [410, undefined],
+      [403, undefined],
+      [302, undefined],
+      [200, 'invalid'],
+      [200, 'not json'],
+    ] as const) {
+      let gone = false;
+      const out = fakeOutbound(async (uri) => {
+        if (gone && body === 'not json') throw new OutboundError('invalid', 'answered text/html');
+        if (gone && status !== 200) throw new OutboundError('failed', `answered ${status}`, status);
+        const id = gone && body === 'invalid' ? 'https://other.example/c' : uri;
+        return { body: doc({ client_id: id }), cacheControl: 'max-age=60' };
+      });
+      const s = service(out, {}, () => '192.0.2.1');
+      await s.resolve(URL_ID);
+      gone = true;
+      clock.t += 61;
+      await assert.rejects(s.resolve(URL_ID), (e) => e instanceof OAuthError && e.code === 'invalid_client');
+      assert.equal(s.size, 0, `${status} ${body ?? ''}: dropped`);
+      gone = false;
+      await s.resolve(URL_ID); // a first fetch again
+      assert.equal(out.calls.length, 3);
+    }
+  });
+  it('refetches have a budget per host, and one host borrows at most a share of the pool of all hosts', async () => {
+    // Documents with no-store on an attacker's hosts, asked for first after every expiry.
+    const out = fakeOutbound(async (uri) => ({ body: doc({ client_id: uri }), cacheControl: 'no-store' }));
+    let ip = '';
+    const s = service(out, {}, () => ip, 2000);
+    const hosts = Math.ceil(REFETCH_BUDGETS.total / (REFETCH_BUDGETS.hostMax - REFETCH_BUDGETS.host)) + 2;
+    const victims = ['https://agent.example.com/a', 'https://agent.example.com/b'];
+    const bigHost = Array.from({ length: REFETCH_BUDGETS.hostMax }, (_, i) => `https://platform.example.com/t${i}`);
+    const attacker: string[] = [];
+    for (let h = 0; h < hosts; h++)
+      for (let i = 0; i < REFETCH_BUDGETS.hostMax + 5; i++) attacker.push(`https://h${h}.attacker.example.net/c${i}`);
+    const records = new Map<string, unknown>();
+    let n = 0;
+    for (const id of [...victims, ...bigHost, ...attacker]) {
+      ip = `2001:db8:${(n++).toString(16)}::1`;
+      if (n % 25 === 0) clock.t += 61; // first fetches within their own budgets
+      records.set(id, await s.resolve(id));
+    }
+    clock.t += 61; // every document expired
+    out.calls.length = 0;
+    for (const id of attacker) await s.resolve(id);
+    const attackerHosts = new Map<string, number>();
+    for (const c of out.calls) attackerHosts.set(new URL(c).host, (attackerHosts.get(new URL(c).host) ?? 0) + 1);
+    for (const count of attackerHosts.values()) assert.ok(count <= REFETCH_BUDGETS.hostMax);
+    assert.equal(
+      out.calls.length,
+      hosts * REFETCH_BUDGETS.host + REFETCH_BUDGETS.total,
+      'each host its own share, and the pool, each host taking at most hostMax - host of it',
+    );
+    // Hosts with few documents are refetched with the pool spent: they have a share of their own.
+    out.calls.length = 0;
+    for (const id of victims) assert.notEqual(await s.resolve(id), records.get(id));
+    assert.equal(out.calls.length, victims.length, 'the victims were refetched, not served stale');
+    // A host past its own share, with the pool spent, is served stale (not dropped).
+    out.calls.length = 0;
+    for (const id of bigHost) await s.resolve(id);
+    assert.equal(out.calls.length, REFETCH_BUDGETS.host);
+    assert.equal(await s.resolve(bigHost.at(-1)!), records.get(bigHost.at(-1)!));
+    assert.equal(s.size, records.size, 'nothing dropped');
+    // A minute later the budgets are back: the refetch happens.
     clock.t += 61;
-    answer = 'invalid';
-    await assert.rejects(s.resolve(URL_ID), /not valid/);
-    answer = 'down';
-    await assert.rejects(s.resolve(URL_ID), /could not be fetched/);
+    assert.notEqual(await s.resolve(bigHost.at(-1)!), records.get(bigHost.at(-1)!));
+  });
+  it('without Redis, many /64 requesters cannot get past the budget of all first fetches (review F2)', async () => {
+    const out = fakeOutbound(async (uri) => ({ body: doc({ client_id: uri }) }));
+    let ip = '';
+    const s = service(out, {}, () => ip);
+    let n = 0;
+    const sources = Math.ceil((LOCAL_COUNTERS * 1.5) / (FETCH_BUDGETS.source + 1));
+    for (let src = 0; src < sources; src++) {
+      ip = `2001:db8:${(src >> 8).toString(16)}:${(src & 255).toString(16)}::1`; // one /64 each
+      for (let i = 0; i <= FETCH_BUDGETS.source; i++)
+        await s.resolve(`https://h${n % 400}.attacker.example.net/c${n++}`).catch(() => {});
+    }
+    assert.ok(n > LOCAL_COUNTERS, 'more counter keys than the in-process maps hold');
+    assert.equal(out.calls.length, FETCH_BUDGETS.total, 'never more than the budget of all first fetches');
+    // The counters of requesters were evicted oldest first, never all at once: the last is still counted.
+    await assert.rejects(s.resolve('https://h1.attacker.example.net/last'), (e) => is429(e, 'source'));
   });
   it('serves a cached document stale when the budget counters are unreachable', async () => {
     const out = fakeOutbound(async (uri) => ({ body: doc({ client_id: uri }), cacheControl: 'max-age=60' }));
@@ -432,7 +542,7 @@ describe('the metadata document service', () => {
     const s = service(out, {}, undefined, 3);
     const id = (n: number) => `https://client.example.com/c${n}`;
     await s.resolve(id(1));
-    clock.t += CACHE_SECONDS.max; // 1 is past the ceiling
+    clock.t += 60 + STALE_SECONDS; // 1 is past the ceiling
     await s.resolve(id(2));
     await s.resolve(id(3));
     clock.t += 61; // 2 and 3 are expired, within the ceiling
@@ -479,6 +589,25 @@ describe('the metadata document service', () => {
     assert.equal((await store.get(known))?.clientId, known);
     assert.equal(out.calls.length, calls + 2 + FETCH_BUDGETS.host);
     assert.deepEqual(refusedIds, []);
+  });
+  it('a blocked URL has no other spelling that resolves to an enabled client (review F3/F4)', async () => {
+    const blocked = 'https://agent.example.com/c';
+    const out = fakeOutbound(async (uri) => ({ body: doc({ client_id: uri }) }));
+    const s = service(out, {}, () => '192.0.2.1');
+    const refusedIds: string[] = [];
+    const find = async (id: string) => (id === blocked ? { clientId: id, blockedAt: 1 } : undefined);
+    const store = metadataDocumentClients({} as ClientStore, s, { find }, (id) => refusedIds.push(id));
+    assert.equal((await store.get(blocked))?.disabled, true);
+    const spellings = [
+      'https://agent.example.com./c',
+      'https://agent.example.com../c',
+      'https://agent.example.com/%63',
+    ];
+    for (const id of spellings) assert.equal(await store.get(id), undefined, id);
+    assert.deepEqual(refusedIds, spellings);
+    assert.equal(out.calls.length, 0, 'nothing fetched');
+    // Another path is another client (documented: against a hostile owner, deny its host).
+    assert.equal((await store.get('https://agent.example.com/c/'))?.disabled, false);
   });
   it('the wrapped client store resolves https client ids when on, and only then', async () => {
     const out = fakeOutbound(async (uri) => ({ body: doc({ client_id: uri }) }));

@@ -4,7 +4,8 @@
 // client record made of it) and the service that fetches documents through the outbound port
 // (ports/outbound.ts: no redirects, 200 only, JSON only, public addresses only after resolution),
 // caches them (bounded, Cache-Control within limits, errors never), coalesces concurrent fetches
-// of one URL, and holds every fetch to budgets per client id, host, requester and in all.
+// of one URL, and holds first fetches to budgets per client id, host, requester and in all, and
+// refetches of cached documents to budgets per host and in all (never a requester's).
 //
 // Such a client is never stored: `metadataDocumentClients` wraps the client store so that every
 // read of an https client_id resolves through the service. Its record is marked as registered in
@@ -31,16 +32,30 @@ export const FETCH_TIMEOUT_MS = 5000;
 export const MAX_CLIENT_ID_URL = 255;
 /** How long a document is kept: its Cache-Control max-age held within [min, max]; `default` without one. */
 export const CACHE_SECONDS = { min: 60, max: 86_400, default: 600 };
+/**
+ * How long past its freshness a cached document may be served stale, while its host does not answer
+ * (a timeout, a connection error, a 5xx) or the refetch budgets of its host or in all are spent.
+ */
+export const STALE_SECONDS = 3600;
 /** Most documents kept in memory; the least recently used goes first. */
 export const CACHE_ENTRIES = 1000;
 /**
- * Fetches allowed per minute (cached reads and coalesced requests are not fetches). `host` and
- * `total` are counted twice over: once for first fetches, once for refetches of cached documents.
+ * First fetches allowed per minute, of URLs not in the cache (cached reads and coalesced requests
+ * are not fetches): per client id, per host, per requester and in all.
  */
 export const FETCH_BUDGETS = { clientId: 10, host: 30, source: 20, total: 120 };
+/**
+ * Refetches of cached documents allowed per minute, never charged to a requester or a client id:
+ * each host has `host` of its own; past them it borrows from a pool of `total` shared by every host,
+ * up to `hostMax` in all. So a host is never held below its own share by others, and it takes at
+ * least total / (hostMax - host) busy hosts to empty the pool.
+ */
+export const REFETCH_BUDGETS = { host: 10, hostMax: 30, total: 120 };
 /** Failed fetches per minute after which first fetches from that host, or by that requester, are refused. */
 export const FAILURE_BUDGETS = { host: 10, source: 10 };
 const BUDGET_WINDOW_MS = 60_000;
+/** Most in-process budget counters of each kind (without Redis): see #hitLocal. */
+export const LOCAL_COUNTERS = 10_000;
 const MAX_REDIRECT_URIS = 20;
 const MAX_URI_LENGTH = 2048;
 
@@ -82,6 +97,13 @@ export function clientIdUrlProblem(id: string, allowLoopback: boolean): string |
   const segments = id.slice(authorityEnd + 1).split('/');
   if (segments.some((s) => /^(?:\.|%2e){1,2}$/i.test(s))) return 'the client_id URL must not have . or .. segments';
   if (u.href !== id) return 'the client_id URL must be in canonical form';
+  // One client, one spelling: `example.com.` and `example.com..` would be other identifiers of the
+  // host (and slip past a deny list), `%63` another of the path `c`.
+  if (u.hostname.endsWith('.') || u.hostname.split('.').includes(''))
+    return "the client_id URL's host must not end with a dot or have an empty label";
+  for (const [, hex] of u.pathname.matchAll(/%([0-9a-f]{2})/gi))
+    if (hex !== hex.toUpperCase() || /[A-Za-z0-9._~-]/.test(String.fromCharCode(parseInt(hex, 16))))
+      return 'the client_id URL must be in canonical form (no unreserved character percent-encoded; hex digits in upper case)';
   const hostProblem = outboundHostProblem(u.hostname, allowLoopback);
   return hostProblem && `the client_id URL's ${hostProblem}`;
 }
@@ -276,35 +298,50 @@ interface Entry {
   client: ClientRecord;
   /** Fresh until then (epoch seconds): served without a fetch. */
   until: number;
-  /** Served stale until then, when a refetch is refused by a budget or fails: fetched + CACHE_SECONDS.max. */
+  /**
+   * Served stale until then, while its host does not answer or the refetch budgets are spent: until + STALE_SECONDS.
+   */
   staleUntil: number;
 }
 
-/** A document fetched but refused by the rules: the one refusal that drops a cached document. */
-class InvalidDocument extends OAuthError {}
+/**
+ * Why a refetch failed without a word from the document's owner (no answer in time, no connection,
+ * a 5xx, the refetch budgets of its host or in all spent, the counters unreachable): the cached
+ * document is served stale. Any other failure (a 4xx or 3xx, an answer that is not a valid document,
+ * a host that now resolves to an address that may not be reached) drops it.
+ */
+const transient = new WeakSet<object>();
+const markTransient = <E>(err: E): E => {
+  if (typeof err === 'object' && err !== null) transient.add(err);
+  return err;
+};
 
 /**
  * The documents of one Provider: fetched, validated, cached and budgeted (see the top of the file).
  * `resolve` answers the record or throws an OAuthError (invalid_client, or 429 when a budget is
  * spent) whose description says why, and whose detail is for the logs.
  *
- * Budgets, per minute (FETCH_BUDGETS, FAILURE_BUDGETS): every fetch counts against its client id
- * and its requester (the source address, IPv6 by TESSERA_RATE_LIMIT_IPV6_PREFIX as every
- * per-address limit). A URL never fetched successfully (or whose document has left the cache) is a
- * first fetch: it counts against the `first` budgets per host and in all, and is refused while its
- * host or its requester has spent its failure budget (fetches that failed or were refused as
- * invalid). A refetch of a document in the cache counts against the refetch budgets per host and in
- * all, which first fetches never spend, and ignores the failure budgets: junk URLs can spend the
- * budgets of first fetches, never those of documents known to be good. When a refetch is refused by
- * a budget or gets no answer, the cached document is served stale, up to CACHE_SECONDS.max after it
- * was fetched, and is tried again after CACHE_SECONDS.min; a document that answers but is no longer
- * valid is dropped.
+ * Budgets, per minute (FETCH_BUDGETS, REFETCH_BUDGETS, FAILURE_BUDGETS). A URL never fetched
+ * successfully (or whose document has left the cache) is a first fetch: it counts against its
+ * requester (the source address, IPv6 by TESSERA_RATE_LIMIT_IPV6_PREFIX as every per-address limit),
+ * its client id, its host and all first fetches, and is refused while its host or its requester has
+ * spent its failure budget (fetches that failed or were refused as invalid). A refetch of a document
+ * in the cache counts only against the refetch budgets of its host and in all (REFETCH_BUDGETS),
+ * which first fetches never spend: no requester, by spending its own budgets, can stop the refetch
+ * of someone else's document, and junk URLs cannot stop those of documents known to be good. When a
+ * refetch is refused by those budgets or its host does not answer (timeout, connection error, 5xx),
+ * the cached document is served stale, up to STALE_SECONDS past its freshness, and is tried again
+ * after CACHE_SECONDS.min; any other answer (a 4xx such as 404 or 410, a redirect, a document that
+ * is no longer valid) is its owner's word and drops it.
  */
 export class MetadataDocuments {
   readonly #o: MetadataDocumentOptions;
   readonly #entries = new Map<string, Entry>();
   readonly #inflight = new Map<string, Promise<ClientRecord>>();
+  /** In-process counters (without Redis), in the order their windows end: see #hitLocal. */
   readonly #local = new Map<string, { count: number; endsAt: number }>();
+  /** The same for the counters of hosts and of all fetches, which are never evicted while live. */
+  readonly #localShared = new Map<string, { count: number; endsAt: number }>();
   /** Failure budgets seen spent (key to the end of their window, epoch ms): see #failed. */
   readonly #spent = new Map<string, number>();
   /** Fetches started (for tests and metrics). */
@@ -350,13 +387,14 @@ export class MetadataDocuments {
       return await this.#fetch(url, stale !== undefined);
     } catch (err) {
       if (stale === undefined) throw err;
-      if (err instanceof InvalidDocument) {
-        // The host answered with a document that is no longer valid: its owner's latest word.
+      if (!transient.has(err as object)) {
+        // The host answered, with no valid document (a 404, a 410, another client_id, ...): its
+        // owner's latest word. The client is unknown from now on.
         this.#entries.delete(url);
         throw err;
       }
-      // A budget spent, no usable answer, or the budgets' counters unreachable: served stale, and
-      // tried again after the shortest caching time, within the ceiling.
+      // A refetch budget spent, no answer from the host, or the budgets' counters unreachable:
+      // served stale, and tried again after the shortest caching time, within the ceiling.
       stale.until = Math.min(stale.staleUntil, this.#o.now() + CACHE_SECONDS.min);
       return stale.client;
     }
@@ -393,9 +431,11 @@ export class MetadataDocuments {
             : err.reason === 'invalid'
               ? `the answer is not a JSON document of at most ${MAX_DOCUMENT_BYTES} bytes`
               : 'no 200 answer came in time (redirects are not followed)';
-        throw refused(`The client's metadata document could not be fetched: ${why}.`, err.message);
+        const error = refused(`The client's metadata document could not be fetched: ${why}.`, err.message);
+        // No answer, or a server error: the owner said nothing (a 4xx or a redirect is its word).
+        throw err.reason === 'failed' && (err.status === undefined || err.status >= 500) ? markTransient(error) : error;
       }
-      throw err;
+      throw markTransient(err);
     }
     let client: ClientRecord;
     try {
@@ -403,7 +443,7 @@ export class MetadataDocuments {
     } catch (err) {
       if (err instanceof MetadataDocumentError) {
         await this.#failed(hostKey, source);
-        throw new InvalidDocument(
+        throw new OAuthError(
           'invalid_client',
           `The client's metadata document is not valid: ${err.message}.`,
           refusal(err.message),
@@ -422,11 +462,26 @@ export class MetadataDocuments {
     if (this.#entries.size >= max)
       for (const [key, e] of this.#entries) if (e.staleUntil <= t) this.#entries.delete(key);
     while (this.#entries.size >= max) this.#entries.delete(this.#entries.keys().next().value!);
-    this.#entries.set(url, { client, until: t + seconds, staleUntil: t + CACHE_SECONDS.max });
+    this.#entries.set(url, { client, until: t + seconds, staleUntil: t + seconds + STALE_SECONDS });
   }
 
   /** Counts one fetch against its budgets; throws (429) when one is spent. */
   async #spend(url: string, host: string, source: string | undefined, known: boolean): Promise<void> {
+    let counted;
+    if (known) {
+      // A refetch: never charged to the requester or the client id (see the class). The host's own
+      // share first; past it, the pool shared by every host, up to the host's ceiling.
+      try {
+        counted = await this.#hit(`cimd:refetch:host:${host}`);
+        if (counted.count <= REFETCH_BUDGETS.host) return;
+        if (counted.count > REFETCH_BUDGETS.hostMax) throw spent('refetch:host', counted.resetMs);
+        counted = await this.#hit('cimd:refetch:all');
+      } catch (err) {
+        throw markTransient(err);
+      }
+      if (counted.count > REFETCH_BUDGETS.total) throw markTransient(spent('refetch:all', counted.resetMs));
+      return;
+    }
     // Narrowest first: a refused fetch is not counted by the budgets after the one that refused it,
     // so one flooding requester spends its own budget, not the host's or everyone's.
     const hit = async (name: string, key: string, limit: number) => {
@@ -435,18 +490,15 @@ export class MetadataDocuments {
     };
     if (source) await hit('source', `cimd:source:${source}`, FETCH_BUDGETS.source);
     await hit('client', `cimd:client:${url}`, FETCH_BUDGETS.clientId);
-    if (!known) {
-      // A first fetch is refused while its host or its requester has spent its failure budget.
-      const t = this.#o.now() * 1000;
-      for (const [name, key] of failureKeys(host, source)) {
-        const endsAt = this.#spent.get(key);
-        if (endsAt !== undefined && endsAt > t) throw spent(name, endsAt - t);
-        if (endsAt !== undefined) this.#spent.delete(key);
-      }
+    // A first fetch is refused while its host or its requester has spent its failure budget.
+    const t = this.#o.now() * 1000;
+    for (const [name, key] of failureKeys(host, source)) {
+      const endsAt = this.#spent.get(key);
+      if (endsAt !== undefined && endsAt > t) throw spent(name, endsAt - t);
+      if (endsAt !== undefined) this.#spent.delete(key);
     }
-    const first = known ? '' : 'first:';
-    await hit(`${first}host`, `cimd:${first}host:${host}`, FETCH_BUDGETS.host);
-    await hit(`${first}all`, `cimd:${first}all`, FETCH_BUDGETS.total);
+    await hit('first:host', `cimd:first:host:${host}`, FETCH_BUDGETS.host);
+    await hit('first:all', 'cimd:first:all', FETCH_BUDGETS.total);
   }
 
   /**
@@ -465,7 +517,9 @@ export class MetadataDocuments {
         continue; // the counter's backend is down: the fetch budgets still hold
       }
       if (counted.count >= limit) {
-        if (this.#spent.size >= 10_000) this.#spent.clear();
+        // In the order the windows end, so that the oldest goes first when full (never all at once).
+        this.#spent.delete(key);
+        if (this.#spent.size >= LOCAL_COUNTERS) this.#spent.delete(this.#spent.keys().next().value!);
         this.#spent.set(key, t + counted.resetMs);
       }
     }
@@ -476,13 +530,30 @@ export class MetadataDocuments {
     return store ? store.hit(key, BUDGET_WINDOW_MS) : Promise.resolve(this.#hitLocal(key));
   }
 
+  /**
+   * One in-process counter. Each map holds at most LOCAL_COUNTERS windows, in the order they end.
+   * Those of requesters and client ids (one per address or URL an attacker picks): when full, the
+   * oldest goes (expired ones first), which gives back at most that one key its budget. Those of
+   * hosts and of all fetches: only expired windows go; while it is full of live ones, a new host is
+   * refused (fails closed), and the budgets of all fetches are never reset.
+   */
   #hitLocal(key: string): { count: number; resetMs: number } {
     const t = this.#o.now() * 1000;
-    let w = this.#local.get(key);
-    if (!w || w.endsAt <= t) {
-      if (this.#local.size >= 10_000) this.#local.clear();
+    const shared = key.includes(':host:') || key.endsWith(':all');
+    const map = shared ? this.#localShared : this.#local;
+    let w = map.get(key);
+    if (w && w.endsAt <= t) {
+      map.delete(key);
+      w = undefined;
+    }
+    if (!w) {
+      while (map.size >= LOCAL_COUNTERS) {
+        const [oldest, ow] = map.entries().next().value!;
+        if (shared && ow.endsAt > t) return { count: Number.POSITIVE_INFINITY, resetMs: ow.endsAt - t };
+        map.delete(oldest);
+      }
       w = { count: 0, endsAt: t + BUDGET_WINDOW_MS };
-      this.#local.set(key, w);
+      map.set(key, w);
     }
     w.count++;
     return { count: w.count, resetMs: w.endsAt - t };
