@@ -21,6 +21,7 @@ import {
   type Probe,
 } from './checks.ts';
 import { readStdinLine, UsageError, warn, type Command, type Ctx } from './cli.ts';
+import { isLoopbackHost } from '../protocol/redirect-uri.ts';
 
 /** The MCP revisions Tessera knows (2025-03-26 is not supported: it predates RFC 9728 discovery). */
 export const REVISIONS = ['2025-06-18', '2025-11-25', '2026-07-28'] as const;
@@ -138,7 +139,7 @@ class ObtainedTokens {
   }
 }
 
-const isLoopback = (u: URL) => ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname);
+const isLoopback = (u: URL) => isLoopbackHost(u.hostname);
 
 /**
  * Runs every check; never throws for what a server does. Every token it obtained is revoked before it

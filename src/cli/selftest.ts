@@ -10,6 +10,7 @@ import type { ClientRecord } from '../ports/clients.ts';
 import type { SigningKeyRecord } from '../ports/keys.ts';
 import { canonicalUrl, form, isObject, oauthError, probe, Report, seen, wellKnown, type Probe } from './checks.ts';
 import { UsageError, type Command, type Ctx } from './cli.ts';
+import { isLoopbackHost } from '../protocol/redirect-uri.ts';
 
 /** What the CLI knows from inside, when its configuration is the server's. */
 export interface Inside {
@@ -31,7 +32,7 @@ export interface SelftestOptions {
   timeoutMs?: number;
 }
 
-const isLoopback = (u: URL) => ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname);
+const isLoopback = (u: URL) => isLoopbackHost(u.hostname);
 /** A key may be this late for its rotation (the schedule runs in every process, within minutes). */
 const ROTATION_SLACK_S = 86_400;
 

@@ -6,6 +6,7 @@
 // access token for it may carry; OpenID Connect scopes are not affected by the mapping.
 import type { ClientRecord } from '../ports/clients.ts';
 import type { ResourceServerRecord } from '../ports/resource-servers.ts';
+import { isLoopbackHostName } from './client-auth/public-address.ts';
 import { OAuthError } from './errors.ts';
 import { splitScope } from './params.ts';
 import type { Provider } from './provider.ts';
@@ -364,10 +365,6 @@ export async function describeResource(
 
 const SCHEME_AUTHORITY = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)/;
 
-function isLoopbackHostname(host: string): boolean {
-  return host === 'localhost' || host.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '[::1]';
-}
-
 /** A resource identifier in its canonical form, or why it cannot be one. */
 export function canonicalResource(value: unknown): { canonical: string } | { problem: string } {
   const bad = (problem: string) => ({ problem });
@@ -386,7 +383,7 @@ export function canonicalResource(value: unknown): { canonical: string } | { pro
   if (!u || !head) return bad('must be an absolute https URI (scheme://host/path)');
   if (u.username || u.password || head[2]!.includes('@')) return bad('must not have user information');
   if (!u.hostname) return bad('must name a host');
-  if (u.protocol !== 'https:' && !(u.protocol === 'http:' && isLoopbackHostname(u.hostname)))
+  if (u.protocol !== 'https:' && !(u.protocol === 'http:' && isLoopbackHostName(u.hostname)))
     return bad('must use https (http only on a loopback host: localhost, 127.0.0.0/8, [::1])');
   // The path as written (dot segments resolved): none stays none, a lone "/" stays "/".
   const rest = value.slice(head[0].length);

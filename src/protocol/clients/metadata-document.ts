@@ -19,7 +19,7 @@ import { outboundHostProblem } from '../client-auth/public-address.ts';
 import { OAuthError } from '../errors.ts';
 import { isScopeToken } from '../params.ts';
 import { randomToken, tokenHash } from '../hash.ts';
-import { isLoopbackHost } from '../redirect-uri.ts';
+import { nativeRedirectUris } from '../redirect-uri.ts';
 import { supportedScopes } from '../scopes.ts';
 import { blockedClient, type MetadataDocumentBlocks } from './metadata-document-blocks.ts';
 import { buildClient, ClientMetadataError, displayTextProblem, type ClientInput } from './metadata.ts';
@@ -169,15 +169,6 @@ export class MetadataDocumentError extends Error {
 const SHARED_SECRET_METHODS = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt'];
 const DOCUMENT_GRANTS: readonly GrantType[] = ['authorization_code', 'refresh_token'];
 
-const isRedirectLocal = (uri: string): boolean => {
-  try {
-    const u = new URL(uri);
-    return u.protocol === 'http:' ? isLoopbackHost(u.hostname) : u.protocol !== 'https:';
-  } catch {
-    return false;
-  }
-};
-
 /**
  * The client record a metadata document describes (draft section 4), built by buildClient with the
  * rules of every client: `client_id` must equal the URL it was fetched from exactly; no client
@@ -223,8 +214,7 @@ export function documentClient(config: Config, url: string, doc: unknown, now: n
     throw new MetadataDocumentError('application_type must be web or native');
   // Without a declared type, a client whose every redirect URI is on this machine (loopback http,
   // a private-use scheme) is a native app (RFC 8252): its loopback port may vary.
-  const applicationType =
-    declaredType ?? (redirectUris.length > 0 && redirectUris.every(isRedirectLocal) ? 'native' : 'web');
+  const applicationType = declaredType ?? (nativeRedirectUris(redirectUris) ? 'native' : 'web');
   // Hints, held to the ceilings of self-registered clients: what the server does not offer is left out.
   const grantTypes = (strings('grant_types') ?? ['authorization_code']).filter(
     (g): g is GrantType =>
