@@ -806,7 +806,7 @@ function displayValue(key: string, value: unknown): string {
   if (key === 'redisUrl' && typeof value === 'string')
     return value
       .split(',')
-      .map((u) => maskUrl(redisUrlForDisplay(u.trim())))
+      .map((u) => maskUrl(u.trim()))
       .join(',');
   if (Array.isArray(value))
     return value.length ? value.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(' ') : '(empty)';
