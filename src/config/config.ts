@@ -51,6 +51,24 @@ export interface Config {
   readonly requirePar: boolean;
   readonly selfRegistration: boolean;
   readonly selfRegistrationEmail: 'optional' | 'required';
+  readonly mfa: 'off' | 'optional' | 'required' | 'phishing-resistant';
+  readonly mfaEnrolGrace: number;
+  readonly mfaRememberDevice: number;
+  readonly factorMaxFailures: number;
+  /** Undefined: the issuer's host (webauthnRpIdFor). */
+  readonly webauthnRpId: string | undefined;
+  readonly webauthnOrigins: readonly string[];
+  readonly recentAuth: number;
+  readonly smtpUrl: string | undefined;
+  readonly mailFrom: string | undefined;
+  readonly mailDir: string;
+  readonly smtpTimeout: number;
+  readonly emailVerification: 'off' | 'after-sign-in' | 'before-sign-in';
+  readonly emailLinkTtl: number;
+  readonly passwordReset: boolean;
+  readonly passwordResetTtl: number;
+  readonly notifications: readonly string[];
+  readonly usernameReservation: number;
   readonly dpopProofWindow: number;
   readonly dpopRequireNonce: boolean;
   readonly clientJwtMaxLifetime: number;

@@ -315,6 +315,155 @@ export const settings: readonly Setting[] = [
     description: 'Whether the sign-up page requires an email address (it is stored unverified).',
   },
   {
+    env: 'TESSERA_MFA',
+    key: 'mfa',
+    type: 'enum',
+    values: ['off', 'optional', 'required', 'phishing-resistant'],
+    default: 'optional',
+    description:
+      'Second factors (TOTP, passkeys, recovery codes): off (none offered), optional (users may enrol them), required (every user needs one: users without enrol at their next sign-in, within TESSERA_MFA_ENROL_GRACE), phishing-resistant (passkeys only). A client can ask for more with its `mfa` metadata, never for less.',
+  },
+  {
+    env: 'TESSERA_MFA_ENROL_GRACE',
+    key: 'mfaEnrolGrace',
+    type: 'int',
+    default: 604800,
+    min: 0,
+    max: 7776000,
+    description:
+      'Under a required policy, seconds from the first sign-in that asks a user without a factor to enrol during which they may still skip it (0: enrol before going on).',
+  },
+  {
+    env: 'TESSERA_MFA_REMEMBER_DEVICE',
+    key: 'mfaRememberDevice',
+    type: 'int',
+    default: 0,
+    min: 0,
+    max: 7776000,
+    description:
+      'Seconds a browser may be remembered after a second factor, so the next sign-ins there ask for the password only (0: off). Never for an acr a client asks for, nor under the phishing-resistant policy.',
+  },
+  {
+    env: 'TESSERA_FACTOR_MAX_FAILURES',
+    key: 'factorMaxFailures',
+    type: 'int',
+    default: 5,
+    min: 1,
+    max: 100,
+    description:
+      'Wrong second-factor codes (TOTP, recovery code) per account before a wait that doubles with each further failure (shared by all instances).',
+  },
+  {
+    env: 'TESSERA_WEBAUTHN_RP_ID',
+    key: 'webauthnRpId',
+    type: 'string',
+    default: undefined,
+    description:
+      "The WebAuthn relying party ID of passkeys: the issuer's host by default, or a parent domain of it (passkeys then work on its sibling hosts too). Changing it makes existing passkeys unusable.",
+  },
+  {
+    env: 'TESSERA_WEBAUTHN_ORIGINS',
+    key: 'webauthnOrigins',
+    type: 'list',
+    default: [],
+    description: "Origins a passkey ceremony may come from besides the issuer's own (each https, under the RP ID).",
+  },
+  {
+    env: 'TESSERA_RECENT_AUTH',
+    key: 'recentAuth',
+    type: 'int',
+    default: 300,
+    min: 30,
+    max: 86400,
+    description:
+      'Seconds since the last sign-in within which the account page lets a user change a factor, the email or the password, or delete the account; later they sign in again first.',
+  },
+  {
+    env: 'TESSERA_SMTP_URL',
+    key: 'smtpUrl',
+    type: 'string',
+    default: undefined,
+    description:
+      'Where mail is sent: smtp://user:pass@host:587 (STARTTLS required) or smtps://host:465 (TLS). Unset in development: mails are printed to the log and written to TESSERA_MAIL_DIR. Required in production when a mail-sending feature is on.',
+  },
+  {
+    env: 'TESSERA_MAIL_FROM',
+    key: 'mailFrom',
+    type: 'string',
+    default: undefined,
+    description: "The From address of Tessera's mails. Default: no-reply at the issuer's host.",
+  },
+  {
+    env: 'TESSERA_MAIL_DIR',
+    key: 'mailDir',
+    type: 'string',
+    default: './data/mail',
+    description: 'Development without TESSERA_SMTP_URL: the folder each mail is written to (one .eml file per mail).',
+  },
+  {
+    env: 'TESSERA_SMTP_TIMEOUT',
+    key: 'smtpTimeout',
+    type: 'int',
+    default: 10,
+    min: 1,
+    max: 300,
+    description:
+      'Seconds for each step of an SMTP delivery (connection, greeting, each command) before it counts as failed and is retried later.',
+  },
+  {
+    env: 'TESSERA_EMAIL_VERIFICATION',
+    key: 'emailVerification',
+    type: 'enum',
+    values: ['off', 'after-sign-in', 'before-sign-in'],
+    default: 'after-sign-in',
+    description:
+      'Email verification of accounts with an address: off, after-sign-in (a link is mailed at sign-up and on every change; email_verified is true once it is used) or before-sign-in (also, an account with an unverified address cannot sign in).',
+  },
+  {
+    env: 'TESSERA_EMAIL_LINK_TTL',
+    key: 'emailLinkTtl',
+    type: 'int',
+    default: 86400,
+    min: 300,
+    max: 604800,
+    description: 'Lifetime of an email verification link, seconds.',
+  },
+  {
+    env: 'TESSERA_PASSWORD_RESET',
+    key: 'passwordReset',
+    type: 'bool',
+    default: true,
+    description:
+      'Offer "Forgot password?" on the login page: a single-use reset link mailed to the account\'s verified address.',
+  },
+  {
+    env: 'TESSERA_PASSWORD_RESET_TTL',
+    key: 'passwordResetTtl',
+    type: 'int',
+    default: 900,
+    min: 60,
+    max: 86400,
+    description: 'Lifetime of a password reset link, seconds; any newer link and any sign-in end it sooner.',
+  },
+  {
+    env: 'TESSERA_NOTIFICATIONS',
+    key: 'notifications',
+    type: 'list',
+    default: ['new-device', 'factor-changed', 'password-changed'],
+    description:
+      "Security mails sent to the account's address: new-device (a sign-in from a browser not seen before), factor-changed (added or removed), password-changed. Empty: none.",
+  },
+  {
+    env: 'TESSERA_USERNAME_RESERVATION',
+    key: 'usernameReservation',
+    type: 'int',
+    default: 7776000,
+    min: 0,
+    max: 315360000,
+    description:
+      "Seconds a deleted account's username stays reserved before someone else may take it (its sub is never issued again).",
+  },
+  {
     env: 'TESSERA_PAR_TTL',
     key: 'parTtl',
     type: 'int',

@@ -4,6 +4,7 @@ import type { ClientStore } from './clients.ts';
 import type { CodeStore } from './codes.ts';
 import type { CounterStore } from './counters.ts';
 import type { DeviceCodeStore } from './device-codes.ts';
+import type { FactorStore } from './factors.ts';
 import type { ConsentStore } from './consents.ts';
 import type { GrantStore, RevocationStore } from './grants.ts';
 import type { InteractionStore } from './interactions.ts';
@@ -21,6 +22,8 @@ export interface Stores {
   /** Operators' blocks of Client ID Metadata Document URLs (never stored as clients). */
   clientBlocks: ClientBlockStore;
   users: UserStore;
+  /** Second factors (TOTP, passkeys) and recovery codes. */
+  factors: FactorStore;
   sessions: SessionStore;
   interactions: InteractionStore;
   consents: ConsentStore;
@@ -56,6 +59,7 @@ export type * from './clients.ts';
 export type * from './codes.ts';
 export type * from './counters.ts';
 export type * from './device-codes.ts';
+export type * from './factors.ts';
 export type * from './consents.ts';
 export type * from './grants.ts';
 export type * from './interactions.ts';

@@ -16,6 +16,12 @@ export interface UserRecord {
   updatedAt: number;
   /** Absent: operator (what every account created before origins were recorded is taken to be). */
   origin?: UserOrigin;
+  /** An operator requires a second factor of this user, whatever the policy (absent: false). */
+  mfaRequired?: boolean;
+  /**
+   * Under a required policy: until when this user, who has no factor yet, may skip enrolling one (absent: not started).
+   */
+  mfaEnrolBy?: number | null;
 }
 
 /**

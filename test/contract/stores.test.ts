@@ -71,6 +71,7 @@ forEachBackend('SQL stores', (stores, backend) => {
         '0018_refresh_grace',
         '0019_client_first_use',
         '0020_client_blocks',
+        '0021_factors',
       ]);
       assert.deepEqual(await migrate(backend.handle.db, usernameKeys), []);
     });

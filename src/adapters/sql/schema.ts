@@ -43,6 +43,38 @@ export interface UsersTable {
   username_skeleton: string | null;
   /** Who created the account: operator (provisioning), signup (self-registration), upstream. */
   origin: string;
+  /** An operator requires a second factor of this user (migration 0021). */
+  mfa_required: number;
+  /** The end of this user's enrolment grace under a required policy (migration 0021). */
+  mfa_enrol_by: number | null;
+}
+
+/** Second factors: TOTP apps and passkeys (migration 0021). */
+export interface UserFactorsTable {
+  id: string;
+  user_id: string;
+  kind: string;
+  name: string;
+  created_at: number;
+  last_used_at: number | null;
+  confirmed: number;
+  secret: string | null;
+  credential_id: string | null;
+  public_key: string | null;
+  counter: number;
+  /** JSON array. */
+  transports: string;
+  backup_eligible: number;
+  backed_up: number;
+  aaguid: string | null;
+}
+
+/** Recovery codes, by hash, single use (migration 0021). */
+export interface RecoveryCodesTable {
+  user_id: string;
+  code_hash: string;
+  created_at: number;
+  used_at: number | null;
 }
 
 export interface SessionsTable {
@@ -231,6 +263,8 @@ export interface Schema {
   clients: ClientsTable;
   client_blocks: ClientBlocksTable;
   users: UsersTable;
+  user_factors: UserFactorsTable;
+  recovery_codes: RecoveryCodesTable;
   sessions: SessionsTable;
   interactions: InteractionsTable;
   consents: ConsentsTable;

@@ -102,6 +102,8 @@ export const toUser = (r: Row<UsersTable>): UserRecord => ({
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   origin: r.origin as UserOrigin,
+  mfaRequired: r.mfa_required === 1,
+  mfaEnrolBy: r.mfa_enrol_by === null ? null : Number(r.mfa_enrol_by),
 });
 
 /**

@@ -8,6 +8,7 @@ import { createSqlConsentStore } from './consents-store.ts';
 import { createSqlCounterStore } from './counters-store.ts';
 import type { DatabaseHandle } from './database.ts';
 import { createSqlDeviceCodeStore } from './device-codes-store.ts';
+import { createSqlFactorStore } from './factors-store.ts';
 import { createSqlExclusive } from './exclusive-lock.ts';
 import { createSqlGrantStore } from './grants-store.ts';
 import { createSqlInteractionStore } from './interactions-store.ts';
@@ -33,6 +34,7 @@ export function createSqlStores(handle: DatabaseHandle, usernames: UsernameKeys)
     clients: createSqlClientStore(ctx),
     clientBlocks: createSqlClientBlockStore(ctx),
     users: createSqlUserStore(ctx, usernames),
+    factors: createSqlFactorStore(ctx),
     sessions: createSqlSessionStore(ctx),
     interactions: createSqlInteractionStore(ctx),
     consents: createSqlConsentStore(ctx),

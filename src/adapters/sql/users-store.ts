@@ -20,6 +20,8 @@ const userRow = (u: UserRecord, keys: UsernameKeys): UsersTable => ({
   username_canonical: keys.canonical(u.username) ?? null,
   username_skeleton: keys.skeleton(u.username),
   origin: u.origin ?? 'operator',
+  mfa_required: bool(u.mfaRequired ?? false),
+  mfa_enrol_by: u.mfaEnrolBy ?? null,
 });
 
 /** The user store; `keys` defines the canonical form and the skeleton that usernames are compared by. */

@@ -20,6 +20,7 @@ import * as resourceServers from './0017_resource_servers.ts';
 import * as refreshGrace from './0018_refresh_grace.ts';
 import * as clientFirstUse from './0019_client_first_use.ts';
 import * as clientBlocks from './0020_client_blocks.ts';
+import * as factors from './0021_factors.ts';
 
 /** Every migration, in order. Imported statically (no file-system provider), so bundling is safe. */
 const migrations = (usernames: UsernameKeys): Record<string, Migration> => ({
@@ -43,6 +44,7 @@ const migrations = (usernames: UsernameKeys): Record<string, Migration> => ({
   '0018_refresh_grace': refreshGrace,
   '0019_client_first_use': clientFirstUse,
   '0020_client_blocks': clientBlocks,
+  '0021_factors': factors,
 });
 
 /** Brings the schema up to date; returns the names of the migrations applied now. */
