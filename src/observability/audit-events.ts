@@ -19,6 +19,11 @@ const FAILURES = new Set([
   'signup_refused',
   'token_exchange_refused',
   'fapi_refused',
+  'second_factor_failed',
+  'second_factor_throttled',
+  'passkey_login_failed',
+  'password_reset_failed',
+  'mail_failed',
 ]);
 
 /**
@@ -42,7 +47,8 @@ export function toAuditEvent(e: ProtocolEvent, at: number): AuditEvent {
     outcome: FAILURES.has(e.type) ? ('failure' as const) : ('success' as const),
   };
   const clientId = e.type !== 'registration_refused' && 'clientId' in e ? (e.clientId ?? null) : null;
-  const userId = 'userId' in e ? e.userId : 'actor' in e ? e.actor : null;
+  // An operator's action on an account: the operator is the actor, the account is in the details.
+  const userId = 'actor' in e ? e.actor : 'userId' in e ? e.userId : null;
   let details: AuditEvent['details'] = {};
   switch (e.type) {
     case 'token_issued':
@@ -122,6 +128,43 @@ export function toAuditEvent(e: ProtocolEvent, at: number): AuditEvent {
       break;
     case 'token_exchange_refused':
       details = { role: e.role, reason: e.reason };
+      break;
+    case 'factor_added':
+    case 'factor_removed':
+      details = { kind: e.kind, factor_id: e.factorId, ...('by' in e ? { by: e.by } : {}) };
+      break;
+    case 'factor_renamed':
+      details = { factor_id: e.factorId };
+      break;
+    case 'second_factor_succeeded':
+      details = { kind: e.kind };
+      break;
+    case 'second_factor_failed':
+      details = { kind: e.kind, reason: e.reason };
+      break;
+    case 'passkey_login_failed':
+    case 'password_reset_failed':
+      details = { reason: e.reason };
+      break;
+    case 'step_up':
+      details = e.acr ? { acr: e.acr } : {};
+      break;
+    case 'password_changed':
+    case 'account_deleted':
+      details = { by: e.by };
+      break;
+    case 'sessions_ended':
+      details = { count: e.count, by: e.by };
+      break;
+    case 'mfa_required_set':
+      details = { user_id: e.userId, required: e.required };
+      break;
+    case 'mfa_reset':
+    case 'user_unlocked':
+      details = { user_id: e.userId };
+      break;
+    case 'mail_failed':
+      details = { template: e.template, attempts: e.attempts, reason: e.reason };
       break;
     // The account a failed or throttled sign-in named: its user id, or that none has that name.
     case 'login_failed':

@@ -91,6 +91,44 @@ export type ProtocolEvent = (
       reason: 'invalid' | 'username_taken' | 'username_confusable' | 'username_reserved';
       clientId?: string;
     }
+  // Accounts (issue 16). `by`: who made the change; every failure names the account.
+  /** A second factor was added (a TOTP app confirmed, a passkey registered) or removed, or renamed. */
+  | { type: 'factor_added'; userId: string; kind: 'totp' | 'passkey'; factorId: string }
+  | { type: 'factor_removed'; userId: string; kind: 'totp' | 'passkey'; factorId: string; by: 'user' | 'operator' }
+  | { type: 'factor_renamed'; userId: string; factorId: string }
+  | { type: 'recovery_codes_generated'; userId: string }
+  /** A second factor passed at sign-in or step-up (kind: totp, recovery, passkey). */
+  | { type: 'second_factor_succeeded'; userId: string; kind: 'totp' | 'recovery' | 'passkey'; clientId?: string }
+  /** reason: invalid, replayed (a TOTP code used before), unknown_credential, wrong_user, counter, origin... */
+  | {
+      type: 'second_factor_failed';
+      userId: string;
+      kind: 'totp' | 'recovery' | 'passkey';
+      reason: string;
+      clientId?: string;
+    }
+  | { type: 'second_factor_throttled'; userId: string; clientId?: string }
+  /** Passkey-first sign-in refused before any user was known (userId when the credential names one). */
+  | { type: 'passkey_login_failed'; reason: string; userId?: string; clientId?: string }
+  /** A signed-in user re-authenticated for a higher acr, or because max_age had passed. */
+  | { type: 'step_up'; userId: string; clientId?: string; acr?: string }
+  | { type: 'password_changed'; userId: string; by: 'user' | 'reset' | 'operator' }
+  /** A reset link was asked for an account (nothing is recorded for an address no account has). */
+  | { type: 'password_reset_requested'; userId: string }
+  | { type: 'password_reset_failed'; reason: string; userId?: string }
+  | { type: 'email_verification_sent'; userId: string }
+  | { type: 'email_verified'; userId: string }
+  | { type: 'email_changed'; userId: string }
+  /** Sessions ended from the account page or by an operator (count: how many). */
+  | { type: 'sessions_ended'; userId: string; count: number; by: 'user' | 'operator' }
+  | { type: 'account_deleted'; userId: string; by: 'user' | 'operator' }
+  | { type: 'account_exported'; userId: string }
+  /** Operators: factors reset, sign-in throttle cleared, email marked verified, MFA required or not. */
+  | { type: 'mfa_reset'; userId: string; actor: 'admin' }
+  | { type: 'user_unlocked'; userId: string; actor: 'admin' }
+  | { type: 'mfa_required_set'; userId: string; required: boolean; actor: 'admin' }
+  /** A mail could not be delivered after its last attempt (the template, never the address or the content). */
+  | { type: 'mail_failed'; template: string; attempts: number; reason: string; userId?: string }
 ) & { ip?: string };
 
 export type EventSink = (event: ProtocolEvent) => void;
