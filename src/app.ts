@@ -17,6 +17,7 @@ import { usernameKeys } from './accounts/usernames.ts';
 import { cachedClients } from './adapters/cache/cached-clients.ts';
 import { sweepUnusedRegistrations } from './protocol/clients/usage.ts';
 import { memoryRateLimits } from './adapters/memory/rate-limits.ts';
+import { loggingMailer } from './adapters/mail/mailer.ts';
 import { openRedis, type RedisConnection } from './adapters/redis/client.ts';
 import { redisRateLimits, withFallback } from './adapters/redis/rate-limits.ts';
 import { redisReplay } from './adapters/redis/replay.ts';
@@ -403,6 +404,7 @@ export async function buildApp(
     outbound: outbound.outbound,
     clientKeys: outbound.clientKeys,
     logoutDelivery: outbound.logoutDelivery,
+    mail: loggingMailer(log),
   };
 
   // Origins of registered redirect URIs, refreshed at most every 30 s, for CORS on token/userinfo/revoke.

@@ -1,4 +1,5 @@
 // The tessera commands: one small function each, over the admin functions the bootstrap file uses.
+import { loggingMailer } from '../adapters/mail/mailer.ts';
 import { readFileSync } from 'node:fs';
 import type { ParseArgsOptionsConfig } from 'node:util';
 import { applyBootstrap, readBootstrapFile } from '../admin/bootstrap.ts';
@@ -514,6 +515,7 @@ async function notifySessionsEnded(ctx: Ctx, username: string): Promise<void> {
     },
     ...protocolServices({ stores, now }),
     ...services,
+    mail: loggingMailer({ info: () => {} }),
   };
   await endSessions(p, entries);
   await logoutDelivery(p).idle();

@@ -47,6 +47,7 @@ describe('DPoP proof verification (RFC 9449)', () => {
     log: { info() {}, warn() {}, error() {} },
     events: (e) => events.push(e),
     ...protocolServices({ stores, now: () => clock }),
+    mail: { send: async () => {} },
     // DPoP reaches no client's server.
     ...({} as Pick<Provider, 'outbound' | 'clientKeys' | 'logoutDelivery'>),
   });

@@ -1,5 +1,6 @@
 import type { X509Certificate } from 'node:crypto';
 import type { Config } from '../config/config.ts';
+import type { Mailer } from '../ports/mail.ts';
 import type { Stores } from '../ports/index.ts';
 import type { AccessTokenMemo } from './tokens/access-token.ts';
 import type { ClientKeys } from './client-auth/client-keys.ts';
@@ -48,6 +49,8 @@ export interface Provider {
   readonly clientKeys: ClientKeys;
   /** Back-channel logout deliveries in flight. */
   readonly logoutDelivery: LogoutDelivery;
+  /** Mail to users: queued durably, delivered by the mail adapter (ports/mail.ts). */
+  readonly mail: Mailer;
 }
 
 /**
