@@ -112,6 +112,8 @@ export type ProtocolEvent = (
   | { type: 'passkey_login_failed'; reason: string; userId?: string; clientId?: string }
   /** A signed-in user re-authenticated for a higher acr, or because max_age had passed. */
   | { type: 'step_up'; userId: string; clientId?: string; acr?: string }
+  /** A sign-in from a browser this account has not signed in from before (a notification may follow). */
+  | { type: 'new_device_sign_in'; userId: string; userAgent?: string }
   | { type: 'password_changed'; userId: string; by: 'user' | 'reset' | 'operator' }
   /** A reset link was asked for an account (nothing is recorded for an address no account has). */
   | { type: 'password_reset_requested'; userId: string }
