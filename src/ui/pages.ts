@@ -5,6 +5,7 @@
  */
 import { html, layout } from './html.ts';
 import type { Html } from './html.ts';
+import { passkeyLoginForm, type PasskeyLoginBlock } from './passkey-pages.ts';
 
 function csrfInput(csrf: string): Html {
   return html`<input type="hidden" name="csrf" value="${csrf}">`;
@@ -97,6 +98,10 @@ export function loginPage(p: {
   /** Self-registration on: where "Create an account" leads. */
   signupUrl?: string;
   unverified?: Unverified;
+  /** Passkey sign-in (a button, and the browser's autofill on the username field). */
+  passkey?: PasskeyLoginBlock;
+  /** The version in the scripts' URLs (http/assets.ts). */
+  assetVersion?: string;
 }): string {
   const hasError = Boolean(p.error);
   const invalid = hasError ? html` aria-invalid="true" aria-describedby="login-error"` : '';
@@ -111,7 +116,7 @@ ${hasError ? html`<div class="alert" role="alert" id="login-error">${p.error}</d
 ${csrfInput(p.csrf)}
 <div class="field">
 <label for="username">Username</label>
-<input type="text" id="username" name="username" value="${p.username ?? ''}" autocomplete="username" autocapitalize="none" autocorrect="off" spellcheck="false" required${invalid}${focusUser}>
+<input type="text" id="username" name="username" value="${p.username ?? ''}" autocomplete="${p.passkey ? 'username webauthn' : 'username'}" autocapitalize="none" autocorrect="off" spellcheck="false" required${invalid}${focusUser}>
 </div>
 <div class="field">
 <label for="password">Password</label>
@@ -119,6 +124,7 @@ ${csrfInput(p.csrf)}
 </div>
 <div class="actions"><button type="submit">Sign in</button></div>
 </form>
+${p.passkey ? passkeyLoginForm(p.passkey, p.csrf, p.nonce, p.assetVersion) : ''}
 ${p.signupUrl ? html`<p class="note small">New here? <a href="${p.signupUrl}">Create an account</a></p>` : ''}`;
   return layout({ title: 'Sign in', nonce: p.nonce, body });
 }
