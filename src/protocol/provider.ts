@@ -184,8 +184,8 @@ export interface PasskeysView {
   options: string;
   assets: string;
   passkeys: { name: string; createdAt: number; lastUsedAt: number | null; synced: boolean }[];
-  /** Where the user goes on after adding one (a sign-in in progress: /interaction/<uid>). */
-  continueTo?: string;
+  /** Where the user goes on after adding one: a sign-in in progress (path /interaction/<uid>, and its URL). */
+  continueTo?: { path: string; url: string };
   accountUrl: string;
   error?: string;
   added?: string;

@@ -50,7 +50,7 @@ export function passkeysPage(p: {
   options: string;
   assets: string;
   passkeys: { name: string; createdAt: number; lastUsedAt: number | null; synced: boolean }[];
-  continueTo?: string;
+  continueTo?: { path: string; url: string };
   accountUrl: string;
   error?: string;
   added?: string;
@@ -79,7 +79,7 @@ ${list}
 <form method="post" action="${p.action}" data-passkey="register" data-options="${p.options}">
 <input type="hidden" name="csrf" value="${p.csrf}">
 <input type="hidden" name="response" value="">
-${p.continueTo ? html`<input type="hidden" name="continue" value="${p.continueTo}">` : ''}
+${p.continueTo ? html`<input type="hidden" name="continue" value="${p.continueTo.path}">` : ''}
 <div class="field">
 <label for="passkey-name">Name <span class="muted small">(optional)</span></label>
 <input type="text" id="passkey-name" name="name" maxlength="64" autocomplete="off" aria-describedby="passkey-name-hint">
@@ -89,7 +89,7 @@ ${p.continueTo ? html`<input type="hidden" name="continue" value="${p.continueTo
 <p class="field-error small" role="status" data-passkey-status hidden></p>
 <div class="actions"><button type="submit" data-passkey-enabled disabled>Add a passkey</button></div>
 </form>
-<p class="note small"><a href="${p.continueTo ?? p.accountUrl}">${p.continueTo ? 'Continue signing in' : 'Back to your account'}</a></p>
+<p class="note small"><a href="${p.continueTo?.url ?? p.accountUrl}">${p.continueTo ? 'Continue signing in' : 'Back to your account'}</a></p>
 ${passkeyScripts(p.nonce, p.assets, p.assetVersion)}`;
   return layout({ title: 'Passkeys', nonce: p.nonce, body });
 }

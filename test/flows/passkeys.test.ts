@@ -262,6 +262,39 @@ describe('passkeys (virtual authenticator)', { skip: browserSkip }, () => {
     assert.deepEqual(dave.violations, []);
   });
 
+  it('adds a passkey in the middle of a sign-in (?continue=) and goes back to it with pwd and the key in amr', async () => {
+    const frank = await person();
+    const config = await rpConfig(server.issuer, 'web', client.ClientSecretBasic(SECRET));
+    const req = await authRequest(config, { redirect_uri: cb.url('/callback'), scope: 'openid profile' });
+    await frank.page.goto(req.url.href);
+    const uid = /\/interaction\/([A-Za-z0-9_-]+)/.exec(frank.page.url())![1]!;
+    // The options endpoint of this sign-in: a passkey-first request for this RP ID.
+    const options = await (await frank.page.request.get(`${server.issuer}/interaction/${uid}/passkey/options`)).json();
+    assert.equal(options.rpId, 'localhost');
+    assert.deepEqual(options.allowCredentials, []);
+    assert.equal(options.userVerification, 'required');
+    await signIn(frank.page, 'bob', PASSWORD);
+    assert.equal((await frank.page.locator('h1').textContent())?.trim(), 'Allow access?');
+    // Anything but a sign-in's address is refused as a place to continue to.
+    await frank.page.goto(`${server.issuer}/account/security/passkeys?continue=https://evil.example/`);
+    assert.equal(await frank.page.getByRole('link', { name: 'Continue signing in' }).count(), 0);
+    await frank.page.goto(`${server.issuer}/account/security/passkeys?continue=/interaction/${uid}`);
+    await frank.page.getByLabel('Name').fill('Desk key');
+    const callback = cb.next('/callback');
+    await submit(frank.page, () => frank.page.getByRole('button', { name: 'Add a passkey' }).click());
+    assert.equal((await frank.page.locator('h1').textContent())?.trim(), 'Allow access?');
+    await decide(frank.page, 'Allow');
+    const hit = await callback;
+    const tokens = await client.authorizationCodeGrant(config, new URL(hit.url), {
+      pkceCodeVerifier: req.verifier,
+      expectedState: req.state,
+      expectedNonce: req.nonce,
+    });
+    const amr = tokens.claims()!.amr as string[];
+    assert.ok(amr.includes('pwd') && (amr.includes('hwk') || amr.includes('swk')), JSON.stringify(amr));
+    assert.deepEqual(frank.violations, []);
+  });
+
   it('serves the scripts with a long cache life, the JavaScript type and nosniff', async () => {
     for (const name of ['webauthn.js', 'passkeys.js']) {
       const res = await fetch(`${server.issuer}/assets/${name}`);

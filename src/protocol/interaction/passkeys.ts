@@ -166,7 +166,9 @@ async function passkeysView(
         synced: f.backupEligible,
       })),
       accountUrl: `${p.config.issuer}/account`,
-      ...(opts.continueTo ? { continueTo: `${p.config.issuer}${opts.continueTo}` } : {}),
+      ...(opts.continueTo
+        ? { continueTo: { path: opts.continueTo, url: `${p.config.issuer}${opts.continueTo}` } }
+        : {}),
       ...(opts.error ? { error: opts.error } : {}),
       ...(opts.added ? { added: opts.added } : {}),
     },
