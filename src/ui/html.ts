@@ -253,6 +253,7 @@ a { color: var(--primary); }
 .logout-frame { display: block; width: 0; height: 0; border: 0; visibility: hidden; }
 [hidden] { display: none !important; }
 .passkey-signin { margin-top: 1rem; }
+.alert.notice { background: var(--subtle); border-color: var(--border); color: var(--text); }
 `;
 
 /** Wraps a page body in a complete HTML document with the brand header and inline styles. */

@@ -7,6 +7,9 @@
  * another origin, a disabled user's passkey.
  */
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as client from 'openid-client';
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
@@ -22,6 +25,13 @@ import {
   submit,
   type CallbackServer,
 } from './support.ts';
+
+// Screenshots of the pages, kept as artifacts: TESSERA_TEST_ARTIFACTS, else the system's temporary directory.
+const ARTIFACTS = join(process.env.TESSERA_TEST_ARTIFACTS ?? join(tmpdir(), 'tessera-artifacts'), 'passkeys');
+async function shot(page: Page, name: string): Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
 
 const SECRET = 'flow-test-client-secret-0123456789';
 const PASSWORD = 'correct horse battery staple';
@@ -117,9 +127,11 @@ describe('passkeys (virtual authenticator)', { skip: browserSkip }, () => {
     assert.equal((await s.page.locator('h1').textContent())?.trim(), 'Your account');
     await s.page.goto(`${server.issuer}/account/security/passkeys`);
     assert.equal((await s.page.locator('h1').textContent())?.trim(), 'Passkeys');
+    await shot(s.page, `passkeys-page-${username}`);
     await s.page.getByLabel('Name').fill(name);
     await submit(s.page, () => s.page.getByRole('button', { name: 'Add a passkey' }).click());
     await s.page.getByText(`Passkey “${name}” added.`).waitFor();
+    await shot(s.page, `passkey-added-${username}`);
     const { credentials } = await s.cdp.send('WebAuthn.getCredentials', { authenticatorId: s.authenticatorId });
     assert.equal(credentials.length, 1);
     assert.equal(credentials[0]!.isResidentCredential, true);
@@ -170,6 +182,8 @@ describe('passkeys (virtual authenticator)', { skip: browserSkip }, () => {
     assert.equal((await alice.page.locator('h1').textContent())?.trim(), 'Sign in');
     // Autofill (conditional mediation) is offered on the username field.
     assert.equal(await alice.page.getByLabel('Username').getAttribute('autocomplete'), 'username webauthn');
+    await alice.page.getByRole('button', { name: 'Sign in with a passkey' }).waitFor();
+    await shot(alice.page, 'login-with-passkey');
     const callback = cb.next('/callback');
     await alice.page.getByRole('button', { name: 'Sign in with a passkey' }).click();
     // First sign-in to this application: the consent page, then the code.
