@@ -243,3 +243,22 @@ export function passkeyLoginBlock(p: PasskeyOptionsDeps, action: string, where: 
     assets: `${p.config.issuer}/assets`,
   };
 }
+
+/**
+ * A second-factor page's passkey form (the same piece as the login pages', ui/passkey-pages.ts
+ * passkeyLoginForm): the user's passkeys listed, the answer posted to `action` and checked there
+ * with verifyPasskeyForUser(p, userId, response, binding).
+ */
+export async function passkeySecondFactorBlock(
+  p: PasskeyOptionsDeps & { readonly stores: Pick<Stores, 'factors'> },
+  action: string,
+  userId: string,
+  binding: string,
+): Promise<PasskeyLogin> {
+  return {
+    action,
+    options: JSON.stringify(await passkeySecondFactorOptions(p, userId, binding)),
+    assets: `${p.config.issuer}/assets`,
+    label: 'Use a passkey',
+  };
+}

@@ -172,6 +172,8 @@ export interface PasskeyLogin {
   action: string;
   options: string;
   assets: string;
+  /** The button's text (default "Sign in with a passkey"). */
+  label?: string;
 }
 
 /** The account area's passkeys page (/account/security/passkeys): the user's passkeys, and adding one. */

@@ -11,6 +11,8 @@ export interface PasskeyLoginBlock {
   action: string;
   options: string;
   assets: string;
+  /** The button's text (default "Sign in with a passkey"). */
+  label?: string;
 }
 
 /** The two scripts, in order (the bundle defines the global the second one uses). */
@@ -28,7 +30,7 @@ export function passkeyLoginForm(p: PasskeyLoginBlock, csrf: string, nonce: stri
   return html`<form class="passkey-signin" method="post" action="${p.action}" data-passkey="login" data-options="${p.options}">
 <input type="hidden" name="csrf" value="${csrf}">
 <input type="hidden" name="response" value="">
-<button type="button" class="secondary" data-passkey-start hidden>Sign in with a passkey</button>
+<button type="button" class="secondary" data-passkey-start hidden>${p.label ?? 'Sign in with a passkey'}</button>
 <p class="field-error small" role="status" data-passkey-status hidden></p>
 </form>
 ${passkeyScripts(nonce, p.assets, version)}`;
