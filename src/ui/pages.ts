@@ -1,7 +1,8 @@
 /**
  * Server-rendered pages of the authorization server. Every function is pure and returns a
- * complete HTML document. No JavaScript (except the form-post auto-submit, nonce'd) and no
- * external resources; styles live in one nonce'd inline <style> (see layout()).
+ * complete HTML document. No JavaScript (except the form-post auto-submit, nonce'd, and the
+ * passkey scripts of passkey-pages.ts, served by Tessera and loaded by nonce) and no external
+ * resources; styles live in one nonce'd inline <style> (see layout()).
  */
 import { html, layout } from './html.ts';
 import type { Html } from './html.ts';
