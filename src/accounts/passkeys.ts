@@ -30,6 +30,9 @@ export const PASSKEY_NAME_MAX = 64;
 /** A passkey response as posted back (JSON), at most this long. */
 export const PASSKEY_RESPONSE_MAX = 16_384;
 
+/** COSE algorithms accepted for a passkey's key: EdDSA, ES256, RS256 (what authenticators offer). */
+const ALGORITHMS = [-8, -7, -257];
+
 const TRANSPORTS = new Set(['ble', 'cable', 'hybrid', 'internal', 'nfc', 'smart-card', 'usb']);
 
 /** The WebAuthn user handle of a user: their id (a UUID, no personal data), as UTF-8. */
@@ -58,8 +61,7 @@ export function registrationOptions(
       name: user.username,
       displayName: user.name || user.username,
     },
-    // EdDSA, ES256, RS256: what authenticators offer.
-    pubKeyCredParams: [-8, -7, -257].map((alg) => ({ alg, type: 'public-key' as const })),
+    pubKeyCredParams: ALGORITHMS.map((alg) => ({ alg, type: 'public-key' as const })),
     timeout: CEREMONY_TIMEOUT_MS,
     attestation: 'none',
     excludeCredentials: existing
@@ -181,6 +183,7 @@ export async function verifyRegistration(
       expectedOrigin: [...rp.origins],
       expectedRPID: rp.rpId,
       requireUserVerification: true,
+      supportedAlgorithmIDs: ALGORITHMS,
     });
   } catch {
     return { ok: false, reason: 'invalid' };
