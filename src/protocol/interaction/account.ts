@@ -100,8 +100,8 @@ export async function accountLogin(p: AccountLoginDeps, req: ProtocolRequest): P
   if (!f || !checkCsrf(p, 'account-login', secret, f.csrf)) return forbidden;
   const result = await checkLogin(p, req.ip, f.username ?? '', f.password ?? '', { page: 'account' });
   if ('error' in result) return loginView(p, secret!, result.error, f.username, result.retryAfter);
-  const { cookie } = await startSession(p, req, result.user.id, ['pwd']);
-  return { kind: 'redirect', location: `${p.config.issuer}/account`, cookies: [cookie] };
+  const { cookie, deviceCookie } = await startSession(p, req, result.user.id, ['pwd']);
+  return { kind: 'redirect', location: `${p.config.issuer}/account`, cookies: [cookie, deviceCookie] };
 }
 
 async function withSessionForm(p: SessionFormDeps, req: ProtocolRequest) {
