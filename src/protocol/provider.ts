@@ -10,6 +10,7 @@ import type { LogoutDelivery } from './logout/back-channel.ts';
 import type { OutboundHttp } from '../ports/outbound.ts';
 import type { SecretMemo } from './client-auth/secret-hash.ts';
 import type { KeyRing } from './tokens/keys.ts';
+import type { AccountSection, AccountView } from './account/views.ts';
 
 export interface Logger {
   info(obj: object, msg?: string): void;
@@ -162,7 +163,9 @@ export type View =
       consents: { clientId: string; clientName: string; scopes: string[]; grantedAt: number }[];
       revokeAction: string;
       logoutAction: string;
-    };
+    }
+  /** A page of the account area (protocol/account/): `nav` marks the section in its navigation. */
+  | { name: 'account-area'; nav?: AccountSection; account: AccountView };
 
 export type OAuthResponse =
   | { kind: 'json'; status: number; body: object; headers?: Record<string, string> }

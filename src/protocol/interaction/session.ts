@@ -99,7 +99,12 @@ export async function startSession(
   };
   await p.stores.sessions.create(session);
   if (await p.stores.sessions.rememberDevice(userId, deviceHash, now))
-    p.events({ type: 'new_device_sign_in', userId, ip: req.ip, ...(browser.userAgent ? { userAgent: browser.userAgent } : {}) });
+    p.events({
+      type: 'new_device_sign_in',
+      userId,
+      ip: req.ip,
+      ...(browser.userAgent ? { userAgent: browser.userAgent } : {}),
+    });
   const cookie: CookieSpec = { name: SESSION_COOKIE, value, maxAge: p.config.sessionAbsoluteTtl, path: '/' };
   // The device cookie is (re)set on every sign-in, so that it lives on while the browser is used.
   const deviceCookie: CookieSpec = { name: DEVICE_COOKIE, value: browser.device, maxAge: DEVICE_COOKIE_TTL, path: '/' };

@@ -25,11 +25,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('deleted_at', 'bigint', (c) => c.notNull())
     .addColumn('reserved_until', 'bigint', (c) => c.notNull())
     .execute();
-  await db.schema
-    .createIndex('user_tombstones_username')
-    .on('user_tombstones')
-    .column('username_canonical')
-    .execute();
+  await db.schema.createIndex('user_tombstones_username').on('user_tombstones').column('username_canonical').execute();
   await db.schema.createIndex('audit_events_actor').on('audit_events').columns(['actor', 'seq']).execute();
 }
 
