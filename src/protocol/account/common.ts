@@ -40,7 +40,10 @@ export async function signedIn(p: AccountDeps, req: ProtocolRequest): Promise<Si
   const session = await loadSession(p, req);
   if (!session) return undefined;
   const user = await p.stores.users.get(session.userId);
-  return user && { session, user, cookie: req.cookies[SESSION_COOKIE]! };
+  if (!user) return undefined;
+  // Using the account area keeps the session alive (idle timeout), and its "last seen" true to the minute.
+  if (p.now() - session.lastSeenAt >= 60) await p.stores.sessions.touch(session.idHash, p.now());
+  return { session, user, cookie: req.cookies[SESSION_COOKIE]! };
 }
 
 /** No session: the account page, which asks to sign in. */
