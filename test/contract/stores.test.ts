@@ -27,6 +27,7 @@ import { interactionsContract } from './interactions-contract.ts';
 import { keysContract } from './keys-contract.ts';
 import { pushedRequestsContract } from './pushed-requests-contract.ts';
 import { sessionsContract } from './sessions-contract.ts';
+import { accountAreaContract } from './account-area-contract.ts';
 import { usersContract } from './users-contract.ts';
 import { replayContract } from './replay-contract.ts';
 import { deviceCodesContract } from './device-codes-contract.ts';
@@ -147,6 +148,7 @@ forEachBackend('SQL stores', (stores, backend) => {
   clientsContract(stores);
   usersContract(stores);
   sessionsContract(stores);
+  accountAreaContract(stores);
   interactionsContract(stores);
   consentsContract(stores);
   codesContract(stores);
