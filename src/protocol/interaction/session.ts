@@ -27,7 +27,8 @@ export const SESSION_COOKIE = 'tessera_session';
  * A long-lived random value naming this browser, so the account page can say "this device" and a
  * sign-in from a browser the account never used is noticed. Only its hash is stored.
  */
-export const DEVICE_COOKIE = 'tessera_device';
+// Not `tessera_device`: that name is the device-flow page's CSRF cookie (interaction/device.ts).
+export const DEVICE_COOKIE = 'tessera_browser';
 /** 400 days: the longest lifetime browsers keep a cookie for. */
 const DEVICE_COOKIE_TTL = 400 * 86400;
 /** How much of the User-Agent header a session keeps (enough to name the browser and system). */
