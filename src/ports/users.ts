@@ -65,8 +65,9 @@ export interface UserStore {
   /** Creates the user unless its id or (canonical) username exists already (atomically); whether it was created. */
   create(user: UserRecord): Promise<boolean>;
   /**
-   * Deletes the user and leaves its tombstone (one transaction): the username's canonical form is
-   * computed by the store. False when there was no such user.
+   * Deletes the user (and the devices it signed in from) and leaves its tombstone, in one
+   * transaction: the username's canonical form is computed by the store. False when there was no
+   * such user.
    */
   deleteWithTombstone(id: string, at: number, reservedUntil: number): Promise<boolean>;
   /** The tombstone of a deleted account with this id, if any. */

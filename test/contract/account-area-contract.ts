@@ -59,7 +59,9 @@ export function accountAreaContract(stores: Stores): void {
     it('deleteWithTombstone removes the user, keeps the id and reserves the canonical username until the time given', async () => {
       const u = user({ username: `Tomb-${uid('x').slice(-8)}` });
       await stores.users.put(u);
+      await stores.sessions.rememberDevice(u.id, 'device-of-the-deleted', NOW);
       assert.equal(await stores.users.deleteWithTombstone(u.id, NOW, NOW + 100), true);
+      assert.equal(await stores.sessions.rememberDevice(u.id, 'device-of-the-deleted', NOW), true, 'devices forgotten');
       assert.equal(await stores.users.get(u.id), undefined);
       assert.deepEqual(await stores.users.tombstone(u.id), {
         userId: u.id,
