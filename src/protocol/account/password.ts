@@ -59,7 +59,7 @@ export async function showPassword(p: PasswordDeps, req: ProtocolRequest): Promi
 }
 
 /** Ends every session of the user but this one: each one's clients are told (back-channel logout). */
-export async function endOtherSessions(p: PasswordDeps | DepsOf<typeof sessionEnded>, s: SignedIn): Promise<number> {
+export async function endOtherSessions(p: DepsOf<typeof sessionEnded>, s: SignedIn): Promise<number> {
   let n = 0;
   for (const other of await p.stores.sessions.listByUser(s.user.id)) {
     if (other.idHash === s.session.idHash || other.sid === s.session.sid) continue;

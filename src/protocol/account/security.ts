@@ -8,7 +8,7 @@ import { regenerateRecoveryCodes } from '../../accounts/recovery-codes.ts';
 import type { Config } from '../../config/config.ts';
 import type { FactorRecord } from '../../ports/factors.ts';
 import type { UserRecord } from '../../ports/users.ts';
-import type { DepsOf, OAuthResponse, Provider, ProtocolRequest, StoreDeps } from '../provider.ts';
+import type { CookieSpec, DepsOf, OAuthResponse, Provider, ProtocolRequest, StoreDeps } from '../provider.ts';
 import { startSession } from '../interaction/session.ts';
 import {
   accountForm,
@@ -210,12 +210,11 @@ export async function submitTotp(p: SecurityDeps, req: ProtocolRequest): Promise
       userId: s.user.id,
     });
   // A sign-in that asked for enrolment goes on with a session that has both factors.
-  const cookies = continueTo
-    ? await (async () => {
-        const { cookie, deviceCookie } = await startSession(p, req, s.user.id, ['pwd', 'otp', 'mfa']);
-        return [cookie, deviceCookie];
-      })()
-    : undefined;
+  let cookies: CookieSpec[] | undefined;
+  if (continueTo) {
+    const started = await startSession(p, req, s.user.id, ['pwd', 'otp', 'mfa']);
+    cookies = [started.cookie, started.deviceCookie];
+  }
   // Recovery codes, shown once, for a user who has none yet.
   if ((await p.stores.factors.countRecoveryCodes(s.user.id)) === 0) {
     const codes = await regenerateRecoveryCodes(p.stores, keks(p), s.user.id, now);
