@@ -59,6 +59,11 @@ export async function saveUser(stores: Stores, input: UserInput, now: number, at
     );
   }
   if (!existing) {
+    // A deleted account's name stays reserved (TESSERA_USERNAME_RESERVATION), for operators too.
+    if (await stores.users.usernameReserved(input.username, now))
+      throw new AdminError(
+        `user ${input.username}: this username belonged to a deleted account and is still reserved (TESSERA_USERNAME_RESERVATION)`,
+      );
     const lookalike = await stores.users.findConfusable(input.username);
     // The same name, created meanwhile by another process: judge it again as an existing account.
     if (lookalike && canonicalUsername(lookalike.username) === canonicalUsername(input.username) && attempt < 3)

@@ -1,4 +1,5 @@
 import type { View } from '../protocol/provider.ts';
+import { accountAreaPage } from '../ui/account-pages.ts';
 import {
   accountPage,
   consentPage,
@@ -33,6 +34,8 @@ export function renderView(view: View, nonce: string): string {
       return loggedOutPage({ nonce, frames: view.frames, continueTo: view.continueTo });
     case 'account':
       return accountPage({ ...view, nonce });
+    case 'account-area':
+      return accountAreaPage({ nav: view.nav, account: view.account, nonce });
     case 'device':
       return deviceEntryPage({ ...view, nonce });
     case 'device-done':

@@ -10,6 +10,7 @@ import type { LogoutDelivery } from './logout/back-channel.ts';
 import type { OutboundHttp } from '../ports/outbound.ts';
 import type { SecretMemo } from './client-auth/secret-hash.ts';
 import type { KeyRing } from './tokens/keys.ts';
+import type { AccountSection, AccountView } from './account/views.ts';
 
 export interface Logger {
   info(obj: object, msg?: string): void;
@@ -165,7 +166,9 @@ export type View =
       revokeAction: string;
       logoutAction: string;
     }
-  | PasskeysView;
+  | PasskeysView
+  /** A page of the account area (protocol/account/): `nav` marks the section in its navigation. */
+  | { name: 'account-area'; nav?: AccountSection; account: AccountView };
 
 /** A login page's passkey sign-in: where the answer is posted, the options (JSON), the scripts' base URL. */
 export interface PasskeyLogin {

@@ -86,6 +86,28 @@ export interface SessionsTable {
   created_at: number;
   last_seen_at: number;
   expires_at: number;
+  /** The browser's User-Agent, truncated (migration 0023). */
+  user_agent: string | null;
+  /** The address the session started from (migration 0023). */
+  ip: string | null;
+  /** The hash of the browser's device cookie (migration 0023). */
+  device_hash: string | null;
+}
+
+/** The browsers (device cookie hashes) each account has signed in from (migration 0023). */
+export interface KnownDevicesTable {
+  user_id: string;
+  device_hash: string;
+  first_seen_at: number;
+  last_seen_at: number;
+}
+
+/** Deleted accounts: the id is never reused, the username reserved until reserved_until (migration 0023). */
+export interface UserTombstonesTable {
+  user_id: string;
+  username_canonical: string | null;
+  deleted_at: number;
+  reserved_until: number;
 }
 
 export interface InteractionsTable {
@@ -266,6 +288,8 @@ export interface Schema {
   user_factors: UserFactorsTable;
   recovery_codes: RecoveryCodesTable;
   sessions: SessionsTable;
+  known_devices: KnownDevicesTable;
+  user_tombstones: UserTombstonesTable;
   interactions: InteractionsTable;
   consents: ConsentsTable;
   auth_codes: AuthCodesTable;

@@ -378,13 +378,13 @@ export async function submitLogin(p: InteractionDeps, req: ProtocolRequest, uid:
   const result = await checkLogin(p, req.ip, username, form.password ?? '', { client_id: l.ia.clientId });
   if ('error' in result) return loginView(p, l, result.error, username, result.retryAfter);
   const { user } = result;
-  const { session, cookie } = await startSession(p, req, user.id, ['pwd']);
+  const { session, cookies } = await startSession(p, req, user.id, ['pwd']);
   await p.stores.interactions.setLogin(uid, session.idHash, session.authTime);
   const client = await p.stores.clients.get(l.ia.clientId);
   if (client && (await needsConsent(p, client, user.id, l.areq))) {
-    return { kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}`, cookies: [cookie] };
+    return { kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}`, cookies };
   }
-  return finish(p, req, { ...l, ia: { ...l.ia, sessionIdHash: session.idHash, loginAt: session.authTime } }, [cookie]);
+  return finish(p, req, { ...l, ia: { ...l.ia, sessionIdHash: session.idHash, loginAt: session.authTime } }, cookies);
 }
 
 /**
@@ -398,12 +398,12 @@ export async function signedIn(
   userId: string,
   amr: string[],
 ): Promise<OAuthResponse> {
-  const { session, cookie } = await startSession(p, req, userId, amr);
+  const { session, cookies } = await startSession(p, req, userId, amr);
   await p.stores.interactions.setLogin(l.ia.uid, session.idHash, session.authTime);
   const client = await p.stores.clients.get(l.ia.clientId);
   if (client && (await needsConsent(p, client, userId, l.areq)))
-    return { kind: 'redirect', location: `${p.config.issuer}/interaction/${l.ia.uid}`, cookies: [cookie] };
-  return finish(p, req, { ...l, ia: { ...l.ia, sessionIdHash: session.idHash, loginAt: session.authTime } }, [cookie]);
+    return { kind: 'redirect', location: `${p.config.issuer}/interaction/${l.ia.uid}`, cookies };
+  return finish(p, req, { ...l, ia: { ...l.ia, sessionIdHash: session.idHash, loginAt: session.authTime } }, cookies);
 }
 
 /** POST /interaction/:uid/consent */

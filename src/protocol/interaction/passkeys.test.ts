@@ -4,7 +4,8 @@ import { testProvider, TEST_ISSUER, type TestProvider } from '../../../test/fixt
 import { softAssert, softRegister } from '../../../test/fixtures/soft-authenticator.ts';
 import type { UserRecord } from '../../ports/users.ts';
 import type { OAuthResponse, PasskeysView } from '../provider.ts';
-import { ACCOUNT_LOGIN_COOKIE, showAccount } from './account.ts';
+import { ACCOUNT_LOGIN_COOKIE } from './account.ts';
+import { showAccount } from '../account/overview.ts';
 import { accountPasskey, passkeyRegistrationOptionsEndpoint, passkeysPage } from './passkeys.ts';
 import { SESSION_COOKIE } from './session.ts';
 

@@ -114,8 +114,8 @@ export async function accountPasskey(p: AccountPasskeyDeps, req: ProtocolRequest
     return accountLoginView(p, secret, FAILED);
   }
   p.events({ type: 'login_succeeded', userId: verdict.userId, ip: req.ip });
-  const { cookie } = await startSession(p, req, verdict.userId, verdict.amr);
-  return { kind: 'redirect', location: `${p.config.issuer}/account`, cookies: [cookie] };
+  const { cookies } = await startSession(p, req, verdict.userId, verdict.amr);
+  return { kind: 'redirect', location: `${p.config.issuer}/account`, cookies };
 }
 
 // ---- registration in the account area -----------------------------------------------------------
@@ -226,10 +226,10 @@ export async function passkeysPage(p: PasskeysPageDeps, req: ProtocolRequest): P
   // Back to the sign-in that sent the user here: a new session that says a passkey was used, and
   // the sign-in's interaction pointed at it (startSession ends the old one).
   const amr = [...new Set([...s.session.amr, ...passkeyAmr(factor)])];
-  const { session, cookie } = await startSession(p, req, s.user.id, amr);
+  const { session, cookies } = await startSession(p, req, s.user.id, amr);
   const uid = continueTo.slice('/interaction/'.length);
   const l = await load(p, req, uid);
   if (!('kind' in l) && l.ia.loginAt !== null && l.ia.sessionIdHash === s.session.idHash)
     await p.stores.interactions.setLogin(uid, session.idHash, session.authTime);
-  return { kind: 'redirect', location: `${p.config.issuer}${continueTo}`, cookies: [cookie] };
+  return { kind: 'redirect', location: `${p.config.issuer}${continueTo}`, cookies };
 }
