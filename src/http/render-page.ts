@@ -12,6 +12,7 @@ import {
   selectAccountPage,
   signupPage,
 } from '../ui/pages.ts';
+import { mfaEnrolPage, secondFactorPage } from '../ui/second-factor-page.ts';
 
 export function renderView(view: View, nonce: string): string {
   switch (view.name) {
@@ -31,6 +32,10 @@ export function renderView(view: View, nonce: string): string {
       return loggedOutPage({ nonce, frames: view.frames, continueTo: view.continueTo });
     case 'account':
       return accountPage({ ...view, nonce });
+    case 'second-factor':
+      return secondFactorPage({ ...view, nonce });
+    case 'mfa-enrol':
+      return mfaEnrolPage({ ...view, nonce });
     case 'device':
       return deviceEntryPage({ ...view, nonce });
     case 'device-done':

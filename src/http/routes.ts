@@ -14,6 +14,7 @@ import { accountLogin, accountLogout, revokeConsent, showAccount } from '../prot
 import { deviceEntry } from '../protocol/interaction/device.ts';
 import { showSignup, submitSignup } from '../protocol/interaction/signup.ts';
 import { selectAccount, showInteraction, submitConsent, submitLogin } from '../protocol/interaction/interaction.ts';
+import { accountSecondFactor, secondFactor } from '../protocol/interaction/second-factor.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../protocol/provider.ts';
 import type { RateLimitPolicy } from '../config/rate-limits.ts';
 import type { CorsMode } from './cors.ts';
@@ -98,6 +99,15 @@ export const routes: readonly RouteSpec[] = [
     form: true,
     rateLimit: 'login',
   },
+  // The second factor of a sign-in (a credential check: counted with logins).
+  {
+    path: '/interaction/:uid/mfa',
+    methods: ['GET', 'POST'],
+    kind: 'page',
+    handler: secondFactor,
+    form: true,
+    rateLimit: 'login',
+  },
   { path: '/interaction/:uid/consent', methods: ['POST'], kind: 'page', handler: submitConsent, form: true },
   { path: '/interaction/:uid/select', methods: ['POST'], kind: 'page', handler: selectAccount, form: true },
   // Counted with logins: per address and per username.
@@ -111,6 +121,14 @@ export const routes: readonly RouteSpec[] = [
   },
   { path: '/account', methods: ['GET'], kind: 'page', handler: showAccount, form: true },
   { path: '/account/login', methods: ['POST'], kind: 'page', handler: accountLogin, form: true, rateLimit: 'login' },
+  {
+    path: '/account/mfa',
+    methods: ['GET', 'POST'],
+    kind: 'page',
+    handler: accountSecondFactor,
+    form: true,
+    rateLimit: 'login',
+  },
   { path: '/account/revoke', methods: ['POST'], kind: 'page', handler: revokeConsent, form: true },
   { path: '/account/logout', methods: ['POST'], kind: 'page', handler: accountLogout, form: true },
   {

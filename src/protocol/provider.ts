@@ -142,6 +142,33 @@ export type View =
       username: string;
       unverified?: Unverified;
     }
+  /** The second factor of a sign-in or step-up (ui/second-factor-page.ts). */
+  | {
+      name: 'second-factor';
+      action: string;
+      csrf: string;
+      clientName: string;
+      username: string;
+      /** What the form asks for: an app's code, a recovery code, or nothing (a passkey only). */
+      method: 'totp' | 'recovery' | 'none';
+      totp: boolean;
+      recovery: boolean;
+      /** Offer "remember this browser" (TESSERA_MFA_REMEMBER_DEVICE). */
+      remember: boolean;
+      error?: string;
+      /** Passkeys (filled by the passkey endpoints): where the script gets its options and posts the assertion. */
+      passkey?: { optionsUrl: string; action: string };
+      unverified?: Unverified;
+    }
+  /** A policy needs a factor the user has not set up: enrol, or skip within the grace (ui/second-factor-page.ts). */
+  | {
+      name: 'mfa-enrol';
+      clientName: string;
+      username: string;
+      factor: 'totp' | 'passkey';
+      enrolUrl: string;
+      skip?: { action: string; csrf: string; until: number };
+    }
   | { name: 'device'; action: string; csrf: string; userCode?: string; error?: string }
   | { name: 'device-done'; approved: boolean; clientName: string }
   | { name: 'error'; title: string; message: string; link?: { href: string; text: string } }
