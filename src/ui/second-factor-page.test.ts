@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { mfaEnrolPage, secondFactorPage } from './second-factor-page.ts';
+
+const view = {
+  nonce: 'n0nce',
+  action: 'https://id.example/interaction/abc/mfa',
+  csrf: 'tok',
+  clientName: '<Evil & Co>',
+  username: 'alice',
+  method: 'totp' as const,
+  totp: true,
+  recovery: true,
+  remember: false,
+};
+
+describe('second-factor pages', () => {
+  it('asks for an app code (one-time-code autocomplete), links to a recovery code, escapes the client name', () => {
+    const page = secondFactorPage(view);
+    assert.match(page, /autocomplete="one-time-code"/);
+    assert.match(page, /name="csrf" value="tok"/);
+    assert.ok(page.includes('href="https://id.example/interaction/abc/mfa?method=recovery"'));
+    assert.ok(page.includes('&lt;Evil &amp; Co&gt;'));
+    assert.ok(!page.includes('<Evil'));
+    assert.ok(!page.includes('<script'), 'no script without a passkey block');
+    assert.ok(!page.includes('name="remember"'));
+  });
+  it('the recovery form, the remember box, and the passkey slot (scripts by nonce)', () => {
+    const page = secondFactorPage({
+      ...view,
+      method: 'recovery',
+      remember: true,
+      error: 'That recovery code is not valid.',
+      passkey: { optionsUrl: '/o', action: '/a' },
+    });
+    assert.match(page, /name="method" value="recovery"/);
+    assert.match(page, /name="remember"/);
+    assert.match(page, /role="alert"/);
+    assert.match(page, /<script nonce="n0nce" src="\/assets\/passkeys.js"><\/script>/);
+    assert.ok(page.includes('Use your authenticator app instead'));
+  });
+  it('the enrolment prompt: the enrolment link, and skip only within the grace period', () => {
+    const base = {
+      nonce: 'n',
+      clientName: 'App',
+      username: 'bob',
+      factor: 'totp' as const,
+      enrolUrl: '/e?continue=/interaction/x',
+    };
+    assert.ok(!mfaEnrolPage(base).includes('Skip for now'));
+    const page = mfaEnrolPage({ ...base, skip: { action: '/s', csrf: 'c', until: 1_800_000_000 } });
+    assert.match(page, /Skip for now/);
+    assert.match(page, /2027-01-15/);
+    assert.ok(page.includes('href="/e?continue=/interaction/x"'));
+  });
+});
