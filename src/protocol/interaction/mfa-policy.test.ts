@@ -20,7 +20,7 @@ describe('mfa policy', () => {
       'phishing-resistant',
     );
     assert.equal(policyFor({ mfa: 'off' }, { metadata: {} }, { mfaRequired: true }), 'required');
-    assert.equal(policyFor({ mfa: 'optional' }, { metadata: { mfa: 'bogus' } }, undefined), 'optional');
+    assert.equal(policyFor({ mfa: 'optional' }, { metadata: { mfa: 'bogus' as 'off' } }, undefined), 'optional');
   });
 
   it('off asks nothing; optional asks a user with a factor for it; a password-only user goes on', () => {
