@@ -13,6 +13,8 @@ import { regenerateRecoveryCodes } from '../../src/accounts/recovery-codes.ts';
 import { beginTotp, confirmTotp } from '../../src/accounts/totp.ts';
 import { createUser } from '../../src/accounts/users.ts';
 import type { UserRecord } from '../../src/ports/users.ts';
+import { tokenHash } from '../../src/protocol/hash.ts';
+import { applyBootstrap } from '../../src/admin/bootstrap.ts';
 import { authorizeUrl, basic, csrfOf, form, ISSUER, Jar, pkce, testApp } from '../fixtures/app.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -227,6 +229,37 @@ describe('second factor in sign-in, step-up and acr', () => {
     assert.ok(fresh.location?.searchParams.get('code'));
   });
 
+  it('prompt=none when a second factor is needed answers interaction_required', async () => {
+    const user = await newUser('nora');
+    const jar = new Jar();
+    await drive({ jar, username: 'nora' });
+    await enrolTotp(user);
+    const r = await drive({ jar, username: 'nora', params: { prompt: 'none', acr_values: 'urn:tessera:acr:mfa' } });
+    assert.equal(r.location?.searchParams.get('error'), 'interaction_required');
+  });
+
+  it('the account login asks for the second factor at /account/mfa before the session starts', async () => {
+    const user = await newUser('abby');
+    const secret = await enrolTotp(user);
+    const jar = new Jar();
+    const login = await get(jar, '/account');
+    let res = await post(jar, '/account/login', { username: 'abby', password: PASSWORD, csrf: csrfOf(login.body) });
+    assert.equal(res.headers.location, `${ISSUER}/account/mfa`);
+    assert.ok(!jar.cookies.has('tessera_session'));
+    const mfa = await get(jar, '/account/mfa');
+    assert.equal(mfa.statusCode, 200);
+    assert.match(mfa.body, /your Tessera account/);
+    res = await post(jar, '/account/mfa', { code: '111111', csrf: 'forged' });
+    assert.equal(res.statusCode, 403);
+    res = await post(jar, '/account/mfa', { code: codeOf(secret), csrf: csrfOf(mfa.body) });
+    assert.equal(res.headers.location, `${ISSUER}/account`);
+    assert.ok(jar.cookies.has('tessera_session'));
+    const session = await app.stores.sessions.get(tokenHash(jar.cookies.get('tessera_session')!));
+    assert.deepEqual(session?.amr, ['pwd', 'otp', 'mfa']);
+    // The pending sign-in was used: the page is gone.
+    assert.equal((await get(jar, '/account/mfa')).headers.location, `${ISSUER}/account`);
+  });
+
   it('an essential acr this user cannot reach answers unmet_authentication_requirements at the redirect URI', async () => {
     await newUser('una');
     const claims = JSON.stringify({ id_token: { acr: { essential: true, values: ['phr'] } } });
@@ -313,5 +346,121 @@ describe('required policy: enrolment at sign-in, skip within the grace period', 
       late.prompt.headers.location,
       `${ISSUER}/account/security/totp?continue=/interaction/${late.path.split('/')[2]}`,
     );
+  });
+});
+
+describe('remembered devices and a client that requires a second factor', () => {
+  let app: App;
+  let clock = Math.floor(Date.now() / 1000);
+  before(async () => {
+    app = await testApp('sqlite::memory:', { TESSERA_MFA_REMEMBER_DEVICE: '3600' }, { now: () => clock });
+  });
+  after(async () => {
+    await app?.close();
+  });
+
+  /** Signs in to `client_id` in `jar` (password, then `code` when asked); the steps and the last answer. */
+  const signIn = async (jar: Jar, username: string, extra: Record<string, string> = {}, code?: string) => {
+    const steps: string[] = [];
+    let res = await app.server.inject({
+      url: authorizeUrl({
+        client_id: 'web',
+        redirect_uri: 'https://app.example/cb',
+        response_type: 'code',
+        scope: 'openid',
+        code_challenge: pkce().challenge,
+        code_challenge_method: 'S256',
+        ...extra,
+      }),
+      headers: { cookie: jar.header() },
+    });
+    jar.take(res);
+    for (let i = 0; i < 6 && res.statusCode === 303; i++) {
+      const loc = new URL(res.headers.location as string);
+      if (!loc.href.startsWith(`${ISSUER}/interaction/`)) break;
+      const page = await app.server.inject({ url: loc.pathname, headers: { cookie: jar.header() } });
+      jar.take(page);
+      if (page.statusCode === 303) {
+        res = page;
+        continue;
+      }
+      const csrf = csrfOf(page.body);
+      let body: Record<string, string>;
+      let url = loc.pathname;
+      if (page.body.includes('name="password"')) {
+        steps.push('login');
+        url += '/login';
+        body = { username, password: PASSWORD, csrf };
+      } else if (page.body.includes('value="skip"')) {
+        steps.push('enrol');
+        return { steps, res: page };
+      } else if (loc.pathname.endsWith('/mfa')) {
+        steps.push('mfa');
+        if (!code) return { steps, res: page };
+        body = { code, csrf, remember: 'on' };
+      } else {
+        steps.push('consent');
+        url += '/consent';
+        body = { decision: 'allow', csrf };
+      }
+      res = await form(app, url, body, { cookie: jar.header() });
+      jar.take(res);
+    }
+    return { steps, res };
+  };
+
+  it('a remembered browser is asked for the password only, but not when the client asks for an acr', async () => {
+    const made = await createUser(app.stores, { username: 'remy', password: PASSWORD }, clock, { origin: 'operator' });
+    assert.ok('user' in made);
+    const e = await beginTotp(app.stores, app.provider.config, made.user, 'Tessera', clock);
+    const code = (t: number) =>
+      new TOTP({ secret: Secret.fromBase32(e.secret), digits: 6, period: 30, algorithm: 'SHA1' }).generate({
+        timestamp: t * 1000,
+      });
+    assert.equal(
+      await confirmTotp(app.stores, app.provider.config, made.user.id, e.factor.id, code(clock), clock),
+      'ok',
+    );
+    clock += 30;
+    const jar = new Jar();
+    const first = await signIn(jar, 'remy', {}, code(clock));
+    assert.deepEqual(first.steps, ['login', 'mfa', 'consent']);
+    assert.ok(jar.cookies.has('tessera_device'));
+    jar.cookies.delete('tessera_session');
+    const again = await signIn(jar, 'remy');
+    assert.deepEqual(again.steps, ['login']);
+    assert.ok(new URL(again.res.headers.location as string).searchParams.get('code'));
+    jar.cookies.delete('tessera_session');
+    const asked = await signIn(jar, 'remy', { acr_values: 'urn:tessera:acr:mfa' });
+    assert.deepEqual(asked.steps, ['login', 'mfa']);
+    // Another browser is not remembered.
+    const other = await signIn(new Jar(), 'remy');
+    assert.deepEqual(other.steps, ['login', 'mfa']);
+  });
+
+  it("a client's mfa metadata makes the policy stricter for its sign-ins", async () => {
+    await applyBootstrap(
+      app.stores,
+      app.provider.config,
+      {
+        clients: [
+          {
+            client_id: 'strict',
+            client_secret: 'strict-secret-0123456789-abcdefghijklmnop',
+            redirect_uris: ['https://strict.example/cb'],
+            grant_types: ['authorization_code'],
+            scope: 'openid',
+            mfa: 'required',
+          },
+        ],
+      },
+      clock,
+    );
+    const made = await createUser(app.stores, { username: 'cleo', password: PASSWORD }, clock, { origin: 'operator' });
+    assert.ok('user' in made);
+    const plain = await signIn(new Jar(), 'cleo');
+    assert.deepEqual(plain.steps, ['login', 'consent']);
+    const strict = await signIn(new Jar(), 'cleo', { client_id: 'strict', redirect_uri: 'https://strict.example/cb' });
+    assert.deepEqual(strict.steps, ['login', 'enrol']);
   });
 });
