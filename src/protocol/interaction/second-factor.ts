@@ -34,6 +34,7 @@ import {
   beginSecondFactor,
   capabilityOf,
   combineAmr,
+  type Capability,
   DEVICE_COOKIE,
   requirementFor,
   SIGN_IN_COOKIE,
@@ -136,6 +137,23 @@ async function checkCode(
   return { amr: ['otp'] };
 }
 
+/**
+ * The passkey block of the challenge page (view `passkey`: where the passkey script gets its options
+ * and posts the assertion) for a user who has a passkey that reaches `level` (3: a hardware-bound
+ * one), or nothing. The merge point of the passkey endpoints (`/interaction/:uid/passkey`,
+ * `/account/passkey`): until they are there, nothing is offered.
+ */
+export function passkeyOffer(
+  _p: Pick<Provider, 'config'>,
+  _continueTo: string,
+  cap: Capability,
+  level: number,
+): { optionsUrl: string; action: string } | undefined {
+  if (!cap.passkey || (level >= 3 && !cap.hardwarePasskey)) return undefined;
+  // Filled at merge by the passkey endpoints (their options and assertion URLs for `continueTo`).
+  return undefined;
+}
+
 /** The challenge page's answer for a user, at a level (1: any factor; 2 and above: a passkey only). */
 async function challenge(
   p: SecondFactorDeps,
@@ -145,6 +163,8 @@ async function challenge(
     action: string;
     csrf: string;
     clientName: string;
+    /** Where the sign-in continues: `ia:<uid>` or `account` (for the passkey block). */
+    continueTo: string;
     method: Method;
     rememberable: boolean;
     error?: string;
@@ -158,6 +178,7 @@ async function challenge(
   const totp = level <= 1 && cap.totp;
   const recovery = level <= 1 && (await p.stores.factors.countRecoveryCodes(user.id)) > 0;
   const method = o.method === 'recovery' && recovery ? 'recovery' : totp ? 'totp' : recovery ? 'recovery' : 'none';
+  const passkey = passkeyOffer(p, o.continueTo, cap, level);
   return {
     kind: 'page',
     ...loginPageAnswer(o.error, o.retryAfter),
@@ -174,6 +195,7 @@ async function challenge(
       recovery,
       remember: o.rememberable && p.config.mfaRememberDevice > 0 && level <= 1,
       ...(o.error ? { error: o.error } : {}),
+      ...(passkey ? { passkey } : {}),
       ...(o.loaded ? unverified(o.loaded) : {}),
     },
   };
@@ -253,6 +275,7 @@ export async function showSecondFactor(p: SecondFactorDeps, req: ProtocolRequest
     action: action(p, uid, 'mfa'),
     csrf: csrfToken(p, iaPurpose(uid), l.browserSecret),
     clientName: l.clientName,
+    continueTo: `ia:${uid}`,
     method,
     formActions: formActions(l.areq),
     loaded: l,
@@ -344,6 +367,7 @@ export async function submitSecondFactor(
       action: here,
       csrf: csrfToken(p, iaPurpose(uid), l.browserSecret),
       clientName: l.clientName,
+      continueTo: `ia:${uid}`,
       method,
       rememberable: !pending.stepUp && !askOf(l.areq),
       error: result.error,
@@ -378,6 +402,7 @@ export async function accountSecondFactor(p: SecondFactorDeps, req: ProtocolRequ
       action: here,
       csrf: csrfToken(p, 'account-mfa', secret),
       clientName: 'your Tessera account',
+      continueTo: 'account',
       method,
       rememberable: true,
       error,
