@@ -219,12 +219,12 @@ async function proceed(
 }
 
 /**
- * Completes a pending sign-in whose second factor was just passed, with that factor's amr (`['otp']`
- * for an app or a recovery code; `[kwk, 'user', 'mfa']` for a passkey, kwk hwk or swk). The caller
- * has loaded `pending` for this browser (loadPendingSignIn) and checked the factor belongs to
- * pending.userId. The pending sign-in is used once (a second call gets the expired page); the session
- * starts with the combined amr, and the sign-in goes on as a password login does (the consent page,
- * or the code; the account page). `remember`: remember this browser (TESSERA_MFA_REMEMBER_DEVICE).
+ * Completes a pending sign-in whose second factor was just passed, with that factor's amr (`['otp']` for an app or a
+ * recovery code; `[kwk, 'user', 'mfa']` for a passkey, kwk hwk or swk). The caller has loaded `pending` for this
+ * browser (loadPendingSignIn) and checked the factor belongs to pending.userId (an empty amr: nothing more was due).
+ * The pending sign-in is used once (a second call gets the expired page); the session starts with the combined amr, and
+ * the sign-in goes on as a password login does (the consent page, or the code; the account page). `remember`: remember
+ * this browser (TESSERA_MFA_REMEMBER_DEVICE).
  */
 export async function completeSecondFactor(
   p: SecondFactorDeps,
@@ -234,11 +234,14 @@ export async function completeSecondFactor(
   opts: { kind?: 'totp' | 'recovery' | 'passkey'; remember?: boolean } = {},
 ): Promise<OAuthResponse> {
   const now = p.now();
-  const taken = await p.stores.signIns.consumePending(pending.idHash, now);
-  if (!taken) return { ...SIGN_IN_EXPIRED, cookies: [clearSignInCookie] } as OAuthResponse;
-  const uid = taken.continueTo.startsWith('ia:') ? taken.continueTo.slice(3) : undefined;
+  // The interaction first (live, this browser's): when it is not, the sign-in is left as it is.
+  const uid = pending.continueTo.startsWith('ia:') ? pending.continueTo.slice(3) : undefined;
   const l = uid !== undefined ? await load(p, req, uid) : undefined;
-  const clientId = l && !('kind' in l) ? l.ia.clientId : undefined;
+  if (l && 'kind' in l) return l;
+  const taken = await p.stores.signIns.consumePending(pending.idHash, now);
+  if (!taken || taken.continueTo !== pending.continueTo)
+    return { ...SIGN_IN_EXPIRED, cookies: [clearSignInCookie] } as OAuthResponse;
+  const clientId = l?.ia.clientId;
   const combined = combineAmr(taken.amr, amr);
   const { session, cookie } = await startSession(p, req, taken.userId, combined);
   const cookies: CookieSpec[] = [cookie, clearSignInCookie];
@@ -252,12 +255,13 @@ export async function completeSecondFactor(
     });
     cookies.push({ name: DEVICE_COOKIE, value, maxAge: p.config.mfaRememberDevice, path: '/' });
   }
-  const kind = opts.kind ?? (combined.includes('hwk') || combined.includes('swk') ? 'passkey' : 'totp');
-  p.events({ type: 'second_factor_succeeded', userId: taken.userId, kind, clientId, ip: req.ip });
-  p.log.info({ event: 'second_factor_succeeded', sub: taken.userId, kind, ip: req.ip }, 'second factor passed');
-  if (taken.stepUp) p.events({ type: 'step_up', userId: taken.userId, clientId, acr: acrFor(combined), ip: req.ip });
+  const kind = opts.kind ?? (amr.includes('hwk') || amr.includes('swk') ? 'passkey' : 'totp');
+  if (amr.length) {
+    p.events({ type: 'second_factor_succeeded', userId: taken.userId, kind, clientId, ip: req.ip });
+    p.log.info({ event: 'second_factor_succeeded', sub: taken.userId, kind, ip: req.ip }, 'second factor passed');
+    if (taken.stepUp) p.events({ type: 'step_up', userId: taken.userId, clientId, acr: acrFor(combined), ip: req.ip });
+  }
   if (!l) return { kind: 'redirect', location: `${p.config.issuer}/account`, cookies };
-  if ('kind' in l) return l.kind === 'page' ? { ...l, cookies } : l;
   await p.stores.interactions.setLogin(l.ia.uid, session.idHash, session.authTime);
   return proceed(p, req, l, session, cookies);
 }
@@ -285,7 +289,10 @@ export async function showSecondFactor(p: SecondFactorDeps, req: ProtocolRequest
     const user = await p.stores.users.get(pending.userId);
     if (!user || user.disabled) return EXPIRED;
     const r = await requirementFor(p, req, user, pending.amr, client, askOf(l.areq));
-    return challenge(p, user, levelOf(r), { ...base, rememberable: !askOf(l.areq) });
+    // Nothing (more) to pass since the password (a factor removed meanwhile): the sign-in goes on,
+    // and the gate of finish decides from the session (enrolment, or an acr that cannot be met).
+    if (r.kind !== 'factor') return completeSecondFactor(p, req, pending, []);
+    return challenge(p, user, r.level, { ...base, rememberable: !askOf(l.areq) });
   }
   if (l.ia.loginAt === null || !l.ia.sessionIdHash)
     return { kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}` };
