@@ -53,6 +53,11 @@ describe('second factor in sign-in, step-up and acr', () => {
       timestamp: clock * 1000,
     });
 
+  const records = async (type: string) => {
+    await app.audit.flush();
+    return app.stores.audit.query({ type, from: 0 });
+  };
+
   const get = (jar: Jar, url: string) =>
     app.server.inject({ method: 'GET', url, headers: { cookie: jar.header() } }).then((r) => {
       jar.take(r);
@@ -205,6 +210,20 @@ describe('second factor in sign-in, step-up and acr', () => {
     tick(3);
     const ok = await drive({ username: 'theo', code: () => codeOf(secret) });
     assert.ok(ok.location?.searchParams.get('code'), ok.res.body);
+    // The audit trail names the account of every failure, the throttling and the success.
+    const mine = async (type: string) => (await records(type)).filter((r) => r.actor === user.id);
+    // (Repeats are folded into one record with a count: the audit writer's flood control.)
+    const failed = await mine('second_factor_failed');
+    assert.ok(failed.every((r) => r.details.kind === 'totp' && r.details.reason === 'invalid'));
+    assert.equal(
+      failed.reduce((n, r) => n + Number(r.details.repeated ?? 1), 0),
+      3,
+    );
+    assert.equal((await mine('second_factor_throttled')).length, 1);
+    assert.deepEqual(
+      (await mine('second_factor_succeeded')).map((r) => r.details),
+      [{ kind: 'totp' }],
+    );
   });
 
   it('acr_values above the session: the signed-in user passes the second factor (step-up); voluntary levels beyond the factors proceed', async () => {
@@ -218,6 +237,11 @@ describe('second factor in sign-in, step-up and acr', () => {
     assert.deepEqual(up.steps, ['mfa']);
     const { id } = await tokens(up.location!, up.verifier);
     assert.equal(id.acr, 'urn:tessera:acr:mfa');
+    const stepUp = (await records('step_up')).filter((r) => r.actor === user.id);
+    assert.deepEqual(
+      stepUp.map((r) => [r.details, r.clientId]),
+      [[{ acr: 'urn:tessera:acr:mfa' }, 'web']],
+    );
     // The session is now at mfa: asking for it again needs nothing.
     tick();
     const same = await drive({ jar, username: 'stella', params: { acr_values: 'urn:tessera:acr:mfa' } });
