@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { decodeJwt } from 'jose';
+import { randomUUID } from 'node:crypto';
+import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { Secret, TOTP } from 'otpauth';
 import type { App } from '../../src/app.ts';
 import { regenerateRecoveryCodes } from '../../src/accounts/recovery-codes.ts';
@@ -15,6 +16,7 @@ import { createUser } from '../../src/accounts/users.ts';
 import type { UserRecord } from '../../src/ports/users.ts';
 import { tokenHash } from '../../src/protocol/hash.ts';
 import { applyBootstrap } from '../../src/admin/bootstrap.ts';
+import { saveClient } from '../../src/admin/clients.ts';
 import { authorizeUrl, basic, csrfOf, form, ISSUER, Jar, pkce, testApp } from '../fixtures/app.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -282,6 +284,55 @@ describe('second factor in sign-in, step-up and acr', () => {
     assert.deepEqual(session?.amr, ['pwd', 'otp', 'mfa']);
     // The pending sign-in was used: the page is gone.
     assert.equal((await get(jar, '/account/mfa')).headers.location, `${ISSUER}/account`);
+  });
+
+  it('acr_values and max_age inside a signed request object (RFC 9101) step up and re-authenticate', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
+    await saveClient(
+      app.stores,
+      app.provider.config,
+      {
+        client_id: 'jar',
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', use: 'sig' }] },
+        redirect_uris: ['https://jar.example/cb'],
+        grant_types: ['authorization_code'],
+        scope: 'openid',
+        skip_consent: true,
+      },
+      clock,
+    );
+    const requestObject = (inner: Record<string, unknown>) =>
+      new SignJWT({
+        iss: 'jar',
+        aud: ISSUER,
+        iat: clock,
+        exp: clock + 60,
+        jti: randomUUID(),
+        client_id: 'jar',
+        response_type: 'code',
+        redirect_uri: 'https://jar.example/cb',
+        scope: 'openid',
+        code_challenge: pkce().challenge,
+        code_challenge_method: 'S256',
+        ...inner,
+      })
+        .setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'oauth-authz-req+jwt' })
+        .sign(privateKey);
+    const user = await newUser('jarvis');
+    const jar = new Jar();
+    const viaJar = async (inner: Record<string, unknown>, code?: () => string) =>
+      drive({ jar, username: 'jarvis', code, params: { client_id: 'jar', request: await requestObject(inner) } });
+    assert.deepEqual((await viaJar({})).steps, ['login']);
+    const secret = await enrolTotp(user);
+    const up = await viaJar({ acr_values: 'urn:tessera:acr:mfa' }, () => codeOf(secret));
+    assert.deepEqual(up.steps, ['mfa']);
+    assert.equal(up.location?.origin, 'https://jar.example');
+    assert.ok(up.location?.searchParams.get('code'));
+    tick();
+    const again = await viaJar({ max_age: 0 }, () => codeOf(secret));
+    assert.deepEqual(again.steps, ['login', 'mfa']);
+    assert.ok(again.location?.searchParams.get('code'));
   });
 
   it('an essential acr this user cannot reach answers unmet_authentication_requirements at the redirect URI', async () => {
