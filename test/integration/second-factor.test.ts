@@ -15,6 +15,8 @@ import { beginTotp, confirmTotp } from '../../src/accounts/totp.ts';
 import { createUser } from '../../src/accounts/users.ts';
 import type { UserRecord } from '../../src/ports/users.ts';
 import { tokenHash } from '../../src/protocol/hash.ts';
+import { startSession } from '../../src/protocol/interaction/session.ts';
+import type { ProtocolRequest } from '../../src/protocol/provider.ts';
 import { applyBootstrap } from '../../src/admin/bootstrap.ts';
 import { saveClient } from '../../src/admin/clients.ts';
 import { authorizeUrl, basic, csrfOf, form, ISSUER, Jar, pkce, testApp } from '../fixtures/app.ts';
@@ -421,6 +423,33 @@ describe('required policy: enrolment at sign-in, skip within the grace period', 
       late.prompt.headers.location,
       `${ISSUER}/account/security/totp?continue=/interaction/${late.path.split('/')[2]}`,
     );
+    // What the account area's enrolment does: the app confirmed, a new session (pwd otp mfa) replaces
+    // the password's; back at the interaction, the sign-in goes on with it.
+    const e = await beginTotp(app.stores, app.provider.config, user!, 'Tessera', clock);
+    const code = new TOTP({ secret: Secret.fromBase32(e.secret), digits: 6, period: 30, algorithm: 'SHA1' }).generate({
+      timestamp: clock * 1000,
+    });
+    assert.equal(await confirmTotp(app.stores, app.provider.config, user!.id, e.factor.id, code, clock), 'ok');
+    const { cookie } = await startSession(
+      app.provider,
+      { cookies: Object.fromEntries(late.jar.cookies) } as unknown as ProtocolRequest,
+      user!.id,
+      ['pwd', 'otp', 'mfa'],
+    );
+    late.jar.cookies.set('tessera_session', cookie.value);
+    const back = await app.server.inject({ url: late.path, headers: { cookie: late.jar.header() } });
+    assert.equal(back.statusCode, 200, back.body);
+    assert.match(back.body, /name="decision" value="allow"/);
+    const done = await form(
+      app,
+      `${late.path}/consent`,
+      { decision: 'allow', csrf: csrfOf(back.body) },
+      {
+        cookie: late.jar.header(),
+      },
+    );
+    assert.equal(new URL(done.headers.location as string).origin, 'https://app.example');
+    assert.ok(new URL(done.headers.location as string).searchParams.get('code'));
   });
 });
 

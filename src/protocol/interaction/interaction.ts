@@ -15,11 +15,14 @@ import { authorizationError, issueCode, type AuthorizationRequest } from './auth
 import { approveDevice, denyDevice } from './device.ts';
 import { checkLogin, loginPageAnswer } from './login-throttle.ts';
 import { askOf, beginSecondFactor, requirementFor, sessionGate } from './mfa-policy.ts';
-import { checkCsrf, csrfToken, startSession } from './session.ts';
+import { checkCsrf, csrfToken, loadSession, startSession } from './session.ts';
 import type { DepsOf, StoreDeps } from '../provider.ts';
 
-/** What loading an interaction uses: the interactions and clients stores, and the clock. */
-type LoadDeps = Pick<Provider, 'now'> & StoreDeps<'interactions' | 'clients'>;
+/**
+ * What loading an interaction uses: the interactions and clients stores, the clock, and this
+ * browser's session (when the interaction's was replaced).
+ */
+type LoadDeps = Pick<Provider, 'now'> & StoreDeps<'interactions' | 'clients'> & DepsOf<typeof loadSession>;
 /** What the login and sign-up pages use: settings (the issuer, sign-up) and the CSRF token's secret. */
 type PageDeps = Pick<Provider, 'config'> & DepsOf<typeof csrfToken>;
 /**
@@ -96,6 +99,17 @@ export async function load(p: LoadDeps, req: ProtocolRequest, uid: string): Prom
   }
   const client = await p.stores.clients.get(ia.clientId);
   if (!client || client.disabled) return page('Unknown application', 'The application is no longer registered.');
+  if (ia.loginAt !== null && ia.sessionIdHash && !(await p.stores.sessions.get(ia.sessionIdHash))) {
+    // The session this sign-in started with was replaced since (a new session id after a further
+    // factor, ASVS 7.2.4: e.g. the enrolment in the account area that continues here): this
+    // browser's current session goes on with it, when it started after this sign-in's login.
+    const current = await loadSession(p, req);
+    if (current && current.authTime >= ia.loginAt) {
+      await p.stores.interactions.setLogin(uid, current.idHash, current.authTime);
+      ia.sessionIdHash = current.idHash;
+      ia.loginAt = current.authTime;
+    }
+  }
   return {
     ia,
     areq: ia.params as unknown as AuthorizationRequest,
@@ -308,7 +322,12 @@ export async function showInteraction(p: InteractionDeps, req: ProtocolRequest, 
   if (l.ia.loginAt === null) return loginView(p, l);
   const session = l.ia.sessionIdHash ? await p.stores.sessions.get(l.ia.sessionIdHash) : undefined;
   if (!session) return EXPIRED;
-  return (await gate(p, req, l, session, [])) ?? consentView(p, l);
+  const stop = await gate(p, req, l, session, []);
+  if (stop) return stop;
+  // Back from a step elsewhere (enrolling a factor in the account area) with nothing left to consent to.
+  const client = await p.stores.clients.get(l.ia.clientId);
+  if (client && !(await needsConsent(p, client, session.userId, l.areq))) return finish(p, req, l, []);
+  return consentView(p, l);
 }
 
 const unmet = () =>
