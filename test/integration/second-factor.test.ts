@@ -168,6 +168,12 @@ describe('second factor in sign-in, step-up and acr', () => {
     });
     assert.equal(wrong.statusCode, 400);
     assert.match(wrong.body, /not valid/);
+    // A forged form (no valid CSRF token) changes nothing, and a code too long is refused as bad input.
+    const forged = await post(stopped.jar, stopped.path!, { code: codeOf(secret), csrf: 'forged' });
+    assert.equal(forged.statusCode, 403);
+    const long = await post(stopped.jar, stopped.path!, { code: '1'.repeat(100), csrf: csrfOf(stopped.res.body) });
+    assert.equal(long.statusCode, 403);
+    assert.ok(!stopped.jar.cookies.has('tessera_session'));
 
     const done = await drive({ username: 'tess', code: () => codeOf(secret) });
     assert.deepEqual(done.steps, ['login', 'mfa', 'consent']);
