@@ -13,11 +13,13 @@ import {
   signupPage,
 } from '../ui/pages.ts';
 import { mfaEnrolPage, secondFactorPage } from '../ui/second-factor-page.ts';
+import { passkeysPage } from '../ui/passkey-pages.ts';
+import { ASSET_VERSION } from './assets.ts';
 
 export function renderView(view: View, nonce: string): string {
   switch (view.name) {
     case 'login':
-      return loginPage({ ...view, nonce });
+      return loginPage({ ...view, nonce, assetVersion: ASSET_VERSION });
     case 'consent':
       return consentPage({ ...view, nonce });
     case 'signup':
@@ -40,6 +42,8 @@ export function renderView(view: View, nonce: string): string {
       return deviceEntryPage({ ...view, nonce });
     case 'device-done':
       return deviceDonePage({ ...view, nonce });
+    case 'passkeys':
+      return passkeysPage({ ...view, nonce, assetVersion: ASSET_VERSION });
   }
 }
 

@@ -15,6 +15,14 @@ import { deviceEntry } from '../protocol/interaction/device.ts';
 import { showSignup, submitSignup } from '../protocol/interaction/signup.ts';
 import { selectAccount, showInteraction, submitConsent, submitLogin } from '../protocol/interaction/interaction.ts';
 import { accountSecondFactor, secondFactor } from '../protocol/interaction/second-factor.ts';
+import {
+  accountPasskey,
+  accountPasskeyOptions,
+  interactionPasskey,
+  interactionPasskeyOptions,
+  passkeyRegistrationOptionsEndpoint,
+  passkeysPage,
+} from '../protocol/interaction/passkeys.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../protocol/provider.ts';
 import type { RateLimitPolicy } from '../config/rate-limits.ts';
 import type { CorsMode } from './cors.ts';
@@ -131,6 +139,39 @@ export const routes: readonly RouteSpec[] = [
   },
   { path: '/account/revoke', methods: ['POST'], kind: 'page', handler: revokeConsent, form: true },
   { path: '/account/logout', methods: ['POST'], kind: 'page', handler: accountLogout, form: true },
+  // Passkeys: sign-in (a credential check: counted with logins) and registration in the account area.
+  {
+    path: '/interaction/:uid/passkey',
+    methods: ['POST'],
+    kind: 'page',
+    handler: interactionPasskey,
+    form: true,
+    rateLimit: 'login',
+  },
+  {
+    path: '/interaction/:uid/passkey/options',
+    methods: ['GET'],
+    kind: 'json',
+    handler: interactionPasskeyOptions,
+    form: true,
+  },
+  {
+    path: '/account/passkey',
+    methods: ['POST'],
+    kind: 'page',
+    handler: accountPasskey,
+    form: true,
+    rateLimit: 'login',
+  },
+  { path: '/account/passkey/options', methods: ['GET'], kind: 'json', handler: accountPasskeyOptions, form: true },
+  { path: '/account/security/passkeys', methods: ['GET', 'POST'], kind: 'page', handler: passkeysPage, form: true },
+  {
+    path: '/account/security/passkeys/options',
+    methods: ['GET'],
+    kind: 'json',
+    handler: passkeyRegistrationOptionsEndpoint,
+    form: true,
+  },
   {
     path: '/device_authorization',
     methods: ['POST'],

@@ -106,6 +106,8 @@ export type View =
       error?: string;
       signupUrl?: string;
       unverified?: Unverified;
+      /** Passkey sign-in on this page (protocol/passkeys.ts passkeyLoginBlock). */
+      passkey?: PasskeyLogin;
     }
   | {
       name: 'signup';
@@ -189,7 +191,34 @@ export type View =
       consents: { clientId: string; clientName: string; scopes: string[]; grantedAt: number }[];
       revokeAction: string;
       logoutAction: string;
-    };
+    }
+  | PasskeysView;
+
+/** A login page's passkey sign-in: where the answer is posted, the options (JSON), the scripts' base URL. */
+export interface PasskeyLogin {
+  action: string;
+  options: string;
+  assets: string;
+  /** The button's text (default "Sign in with a passkey"). */
+  label?: string;
+}
+
+/** The account area's passkeys page (/account/security/passkeys): the user's passkeys, and adding one. */
+export interface PasskeysView {
+  name: 'passkeys';
+  action: string;
+  csrf: string;
+  username: string;
+  /** The registration options (JSON). */
+  options: string;
+  assets: string;
+  passkeys: { name: string; createdAt: number; lastUsedAt: number | null; synced: boolean }[];
+  /** Where the user goes on after adding one: a sign-in in progress (path /interaction/<uid>, and its URL). */
+  continueTo?: { path: string; url: string };
+  accountUrl: string;
+  error?: string;
+  added?: string;
+}
 
 export type OAuthResponse =
   | { kind: 'json'; status: number; body: object; headers?: Record<string, string> }

@@ -251,6 +251,9 @@ a { color: var(--primary); }
   button, input { transition: background-color .12s ease, border-color .12s ease; }
 }
 .logout-frame { display: block; width: 0; height: 0; border: 0; visibility: hidden; }
+[hidden] { display: none !important; }
+.passkey-signin { margin-top: 1rem; }
+.alert.notice { background: var(--subtle); border-color: var(--border); color: var(--text); }
 `;
 
 /** Wraps a page body in a complete HTML document with the brand header and inline styles. */

@@ -3,6 +3,7 @@ import { readFormParams } from '../params.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import { checkLogin, loginPageAnswer } from './login-throttle.ts';
 import { beginSecondFactor, requirementFor } from './mfa-policy.ts';
+import { passkeyLoginBlock } from '../passkeys.ts';
 import { sessionEnded } from '../logout/session-ended.ts';
 import { checkCsrf, csrfToken, endSession, loadSession, SESSION_COOKIE, startSession } from './session.ts';
 import type { DepsOf, StoreDeps } from '../provider.ts';
@@ -11,7 +12,7 @@ import type { DepsOf, StoreDeps } from '../provider.ts';
 // (ASVS 10.4.9, 10.7.3). Revoking a consent also revokes the tokens the application holds.
 
 /** What the account login page uses: the issuer and interaction lifetime, and the CSRF token's secret. */
-type LoginViewDeps = Pick<Provider, 'config'> & DepsOf<typeof csrfToken>;
+type LoginViewDeps = Pick<Provider, 'config' | 'now'> & DepsOf<typeof csrfToken>;
 /** What a form of the signed-in account page is checked with: the session, and the CSRF token. */
 type SessionFormDeps = DepsOf<typeof loadSession> & DepsOf<typeof checkCsrf>;
 /** What GET /account uses: the session, the user, their consents and the clients' names, or the login page. */
@@ -33,7 +34,7 @@ export type AccountLogoutDeps = SessionFormDeps &
   DepsOf<typeof endSession> &
   DepsOf<typeof sessionEnded>;
 
-const ACCOUNT_LOGIN_COOKIE = 'tessera_account_login';
+export const ACCOUNT_LOGIN_COOKIE = 'tessera_account_login';
 const PARAMS = new Set(['username', 'password', 'csrf', 'client_id']);
 const LIMITS = { username: 255, password: 1024, csrf: 128, client_id: 255 };
 const forbidden: OAuthResponse = {
@@ -48,7 +49,7 @@ const forbidden: OAuthResponse = {
 
 const form = (req: ProtocolRequest) => readFormParams(req.params, PARAMS, LIMITS);
 
-function loginView(
+export function loginView(
   p: LoginViewDeps,
   secret: string,
   error?: string,
@@ -65,6 +66,7 @@ function loginView(
       clientName: 'your Tessera account',
       username,
       error,
+      passkey: passkeyLoginBlock(p, `${p.config.issuer}/account/passkey`, 'account', secret),
     },
     cookies: [{ name: ACCOUNT_LOGIN_COOKIE, value: secret, maxAge: p.config.interactionTtl, path: '/' }],
   };

@@ -16,6 +16,7 @@ import { approveDevice, denyDevice } from './device.ts';
 import { checkLogin, loginPageAnswer } from './login-throttle.ts';
 import { askOf, beginSecondFactor, requirementFor, sessionGate } from './mfa-policy.ts';
 import { checkCsrf, csrfToken, loadSession, startSession } from './session.ts';
+import { passkeyLoginBlock } from '../passkeys.ts';
 import type { DepsOf, StoreDeps } from '../provider.ts';
 
 /**
@@ -242,7 +243,13 @@ async function consentView(p: UserPageDeps & StoreDeps<'consents'>, l: Loaded, s
   };
 }
 
-function loginView(p: PageDeps, l: Loaded, error?: string, username?: string, retryAfter?: number): OAuthResponse {
+export function loginView(
+  p: PageDeps & Pick<Provider, 'now'>,
+  l: Loaded,
+  error?: string,
+  username?: string,
+  retryAfter?: number,
+): OAuthResponse {
   return {
     kind: 'page',
     ...loginPageAnswer(error, retryAfter),
@@ -256,6 +263,7 @@ function loginView(p: PageDeps, l: Loaded, error?: string, username?: string, re
       error,
       ...unverified(l),
       ...(p.config.selfRegistration ? { signupUrl: action(p, l.ia.uid, 'signup') } : {}),
+      passkey: passkeyLoginBlock(p, action(p, l.ia.uid, 'passkey'), `ia:${l.ia.uid}`, l.browserSecret),
     },
   };
 }
@@ -454,6 +462,25 @@ export async function submitLogin(p: InteractionDeps, req: ProtocolRequest, uid:
   if (client && (await needsConsent(p, client, user.id, l.areq))) {
     return { kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}`, cookies: [cookie] };
   }
+  return finish(p, req, { ...l, ia: { ...l.ia, sessionIdHash: session.idHash, loginAt: session.authTime } }, [cookie]);
+}
+
+/**
+ * A user authenticated in this interaction by other means than the password form (a passkey):
+ * the new session with its amr, then as after a password: consent if needed, else the answer.
+ */
+export async function signedIn(
+  p: InteractionDeps,
+  req: ProtocolRequest,
+  l: Loaded,
+  userId: string,
+  amr: string[],
+): Promise<OAuthResponse> {
+  const { session, cookie } = await startSession(p, req, userId, amr);
+  await p.stores.interactions.setLogin(l.ia.uid, session.idHash, session.authTime);
+  const client = await p.stores.clients.get(l.ia.clientId);
+  if (client && (await needsConsent(p, client, userId, l.areq)))
+    return { kind: 'redirect', location: `${p.config.issuer}/interaction/${l.ia.uid}`, cookies: [cookie] };
   return finish(p, req, { ...l, ia: { ...l.ia, sessionIdHash: session.idHash, loginAt: session.authTime } }, [cookie]);
 }
 
