@@ -35,7 +35,7 @@ export function renderView(view: View, nonce: string): string {
     case 'account':
       return accountPage({ ...view, nonce });
     case 'second-factor':
-      return secondFactorPage({ ...view, nonce });
+      return secondFactorPage({ ...view, nonce, assetVersion: ASSET_VERSION });
     case 'mfa-enrol':
       return mfaEnrolPage({ ...view, nonce });
     case 'device':

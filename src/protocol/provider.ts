@@ -158,8 +158,8 @@ export type View =
       /** Offer "remember this browser" (TESSERA_MFA_REMEMBER_DEVICE). */
       remember: boolean;
       error?: string;
-      /** Passkeys (filled by the passkey endpoints): where the script gets its options and posts the assertion. */
-      passkey?: { optionsUrl: string; action: string };
+      /** The user's passkeys as the factor (protocol/passkeys.ts passkeySecondFactorBlock), posted to `action`. */
+      passkey?: PasskeyLogin;
       unverified?: Unverified;
     }
   /** A policy needs a factor the user has not set up: enrol, or skip within the grace (ui/second-factor-page.ts). */

@@ -31,12 +31,20 @@ describe('second-factor pages', () => {
       method: 'recovery',
       remember: true,
       error: 'That recovery code is not valid.',
-      passkey: { optionsUrl: '/o', action: '/a' },
+      passkey: {
+        action: '/a',
+        options: '{"challenge":"x"}',
+        assets: 'https://id.example/assets',
+        label: 'Use a passkey',
+      },
+      assetVersion: 'v1',
     });
     assert.match(page, /name="method" value="recovery"/);
     assert.match(page, /name="remember"/);
     assert.match(page, /role="alert"/);
-    assert.match(page, /<script nonce="n0nce" src="\/assets\/passkeys.js"><\/script>/);
+    assert.match(page, /<script nonce="n0nce" src="https:\/\/id.example\/assets\/passkeys.js\?v=v1"><\/script>/);
+    assert.match(page, /data-options="\{&quot;challenge&quot;:&quot;x&quot;\}"/);
+    assert.match(page, /Use a passkey/);
     assert.ok(page.includes('Use your authenticator app instead'));
   });
   it('the enrolment prompt: the enrolment link, and skip only within the grace period', () => {

@@ -3,18 +3,13 @@
  * a recovery code, or a passkey when the passkey script fills its block) and the enrolment prompt
  * of a required policy (enrol now, or skip within the grace period). Pure functions, as ui/pages.ts.
  */
-import { html, layout, type Html } from './html.ts';
+import { html, layout } from './html.ts';
+import { passkeyLoginForm, type PasskeyLoginBlock } from './passkey-pages.ts';
 
 /** A self-registered client's name is unverified (as ui/pages.ts Unverified). */
 interface Unverified {
   host?: string;
   documentHost?: string;
-}
-
-/** The passkey part of the challenge: where the passkey script gets its options and sends the assertion. */
-export interface SecondFactorPasskey {
-  optionsUrl: string;
-  action: string;
 }
 
 export interface SecondFactorView {
@@ -31,8 +26,10 @@ export interface SecondFactorView {
   /** Offer "remember this browser" (TESSERA_MFA_REMEMBER_DEVICE). */
   remember: boolean;
   error?: string;
-  /** Filled when passkeys may be used here. */
-  passkey?: SecondFactorPasskey;
+  /** The user's passkeys may be used here: the passkey form (ui/passkey-pages.ts), posted with the same CSRF token. */
+  passkey?: PasskeyLoginBlock;
+  /** The static assets' version (cache busting of the passkey scripts). */
+  assetVersion?: string;
   unverified?: Unverified;
 }
 
@@ -46,16 +43,6 @@ export interface MfaEnrolView {
 }
 
 const isoDate = (t: number) => new Date(t * 1000).toISOString().slice(0, 10);
-
-function passkeyBlock(p: SecondFactorPasskey, nonce: string): Html {
-  return html`<section class="passkey" aria-label="Passkey">
-<div id="passkey-second-factor" data-options-url="${p.optionsUrl}" data-action="${p.action}">
-<button type="button" class="secondary" id="passkey-button">Use a passkey</button>
-</div>
-<script nonce="${nonce}" src="/assets/webauthn.js"></script>
-<script nonce="${nonce}" src="/assets/passkeys.js"></script>
-</section>`;
-}
 
 /** The challenge: one form with the code field; links switch between the app and a recovery code. */
 export function secondFactorPage(p: SecondFactorView & { nonce: string }): string {
@@ -97,7 +84,7 @@ ${
 ${p.unverified ? html`<p class="note small">This application registered itself: its name has not been checked by anyone.</p>` : ''}
 ${p.error ? html`<div class="alert" role="alert" id="mfa-error">${p.error}</div>` : ''}
 ${form}
-${p.passkey ? passkeyBlock(p.passkey, p.nonce) : ''}
+${p.passkey ? html`<section class="passkey" aria-label="Passkey">${passkeyLoginForm(p.passkey, p.csrf, p.nonce, p.assetVersion)}</section>` : ''}
 ${p.method === 'none' && !p.passkey ? html`<p class="note">This sign-in needs a passkey, which this page cannot use yet.</p>` : ''}
 ${switchLink}`;
   return layout({ title: 'Second factor', nonce: p.nonce, body });

@@ -15,10 +15,12 @@ import { beginTotp, confirmTotp } from '../../src/accounts/totp.ts';
 import { createUser } from '../../src/accounts/users.ts';
 import type { UserRecord } from '../../src/ports/users.ts';
 import { tokenHash } from '../../src/protocol/hash.ts';
+import { passkeyRegistrationOptions, registerPasskey } from '../../src/protocol/passkeys.ts';
 import { startSession } from '../../src/protocol/interaction/session.ts';
 import type { ProtocolRequest } from '../../src/protocol/provider.ts';
 import { applyBootstrap } from '../../src/admin/bootstrap.ts';
 import { saveClient } from '../../src/admin/clients.ts';
+import { softAssert, softRegister } from '../fixtures/soft-authenticator.ts';
 import { authorizeUrl, basic, csrfOf, form, ISSUER, Jar, pkce, testApp } from '../fixtures/app.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -341,6 +343,48 @@ describe('second factor in sign-in, step-up and acr', () => {
     const again = await viaJar({ max_age: 0 }, () => codeOf(secret));
     assert.deepEqual(again.steps, ['login', 'mfa']);
     assert.ok(again.location?.searchParams.get('code'));
+  });
+
+  it('a passkey as the second factor after the password: amr pwd hwk user mfa, acr phrh; an assertion of another user is refused', async () => {
+    const pia = await newUser('pia');
+    const enrolPasskey = async (user: UserRecord, backupEligible = false) => {
+      const options = await passkeyRegistrationOptions(app.provider, user, 'enrolment-browser');
+      const { credential, json } = softRegister(JSON.parse(JSON.stringify(options)), ISSUER, { backupEligible });
+      const stored = await registerPasskey(app.provider, user.id, json, 'enrolment-browser');
+      assert.ok(stored.ok);
+      return credential;
+    };
+    const credential = await enrolPasskey(pia);
+    const stopped = await drive({ username: 'pia' });
+    assert.deepEqual(stopped.steps, ['login', 'mfa']);
+    // No app and no recovery codes: the page offers the passkey only.
+    assert.ok(!stopped.res.body.includes('one-time-code'));
+    const options = /data-options="([^"]+)"/.exec(stopped.res.body)![1]!.replaceAll('&quot;', '"');
+    const csrf = csrfOf(stopped.res.body);
+    // Another user's passkey, answering the same challenge, is not this user's factor.
+    const other = await enrolPasskey(await newUser('otto'));
+    const refused = await post(stopped.jar, stopped.path!, {
+      csrf,
+      response: softAssert(other, JSON.parse(options), ISSUER),
+    });
+    assert.equal(refused.statusCode, 400);
+    assert.match(refused.body, /passkey could not be verified/);
+    const ok = await post(stopped.jar, stopped.path!, {
+      csrf,
+      response: softAssert(credential, JSON.parse(options), ISSUER),
+    });
+    assert.equal(ok.statusCode, 303, ok.body);
+    assert.equal(new URL(ok.headers.location as string).pathname, stopped.path!.replace(/\/mfa$/, ''));
+    const page = await get(stopped.jar, new URL(ok.headers.location as string).pathname);
+    const done = await post(stopped.jar, `${new URL(ok.headers.location as string).pathname}/consent`, {
+      decision: 'allow',
+      csrf: csrfOf(page.body),
+    });
+    const location = new URL(done.headers.location as string);
+    const { id, at } = await tokens(location, stopped.verifier);
+    assert.deepEqual(id.amr, ['pwd', 'hwk', 'user', 'mfa']);
+    assert.equal(id.acr, 'phrh');
+    assert.equal(at.acr, 'phrh');
   });
 
   it('an essential acr this user cannot reach answers unmet_authentication_requirements at the redirect URI', async () => {

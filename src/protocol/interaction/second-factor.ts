@@ -15,7 +15,16 @@ import { needsConsent } from '../endpoints/authorize.ts';
 import { OAuthError } from '../errors.ts';
 import { randomToken, tokenHash } from '../hash.ts';
 import { readFormParams } from '../params.ts';
-import type { CookieSpec, DepsOf, OAuthResponse, Provider, ProtocolRequest, StoreDeps } from '../provider.ts';
+import { passkeySecondFactorBlock, verifyPasskeyForUser } from '../passkeys.ts';
+import type {
+  CookieSpec,
+  DepsOf,
+  OAuthResponse,
+  PasskeyLogin,
+  Provider,
+  ProtocolRequest,
+  StoreDeps,
+} from '../provider.ts';
 import { authorizationError } from './authorization-response.ts';
 import {
   action,
@@ -50,10 +59,12 @@ import { checkCsrf, csrfToken, startSession } from './session.ts';
 export type SecondFactorDeps = InteractionDeps &
   Pick<Provider, 'log'> &
   StoreDeps<'factors' | 'replay' | 'signIns' | 'counters' | 'users'> &
-  DepsOf<typeof counterRetryAfter>;
+  DepsOf<typeof counterRetryAfter> &
+  DepsOf<typeof passkeySecondFactorBlock> &
+  DepsOf<typeof verifyPasskeyForUser>;
 
-const PARAMS = new Set(['csrf', 'code', 'method', 'remember', 'decision']);
-const LIMITS = { csrf: 128, code: 64, method: 16, remember: 8, decision: 16 };
+const PARAMS = new Set(['csrf', 'code', 'method', 'remember', 'decision', 'response']);
+const LIMITS = { csrf: 128, code: 64, method: 16, remember: 8, decision: 16, response: 16_384 };
 const readForm = (req: ProtocolRequest) => readFormParams(req.params, PARAMS, LIMITS);
 
 const FORM_EXPIRED = page('Form expired', 'The form could not be verified. Go back and try again.', 403);
@@ -64,6 +75,8 @@ const SIGN_IN_EXPIRED = page(
 const clearSignInCookie: CookieSpec = { name: SIGN_IN_COOKIE, value: '', maxAge: 0, path: '/' };
 
 type Method = 'totp' | 'recovery';
+/** What was presented: a code (an app's, or a recovery code), or a passkey's assertion (its JSON). */
+type Presented = { method: Method; code: string } | { method: 'passkey'; response: string; binding: string };
 
 /**
  * The pending sign-in of this browser (its sign-in cookie) if it is live and continues at
@@ -92,10 +105,10 @@ async function checkCode(
   p: SecondFactorDeps,
   req: ProtocolRequest,
   userId: string,
-  method: Method,
-  code: string,
+  presented: Presented,
   clientId: string | undefined,
 ): Promise<{ amr: string[] } | { error: string; retryAfter?: number }> {
+  const method = presented.method;
   const key = `factor:${userId}`;
   const retryAfter = await counterRetryAfter(p, key, p.config.factorMaxFailures);
   if (retryAfter > 0) {
@@ -111,10 +124,16 @@ async function checkCode(
   }
   const now = p.now();
   let reason: string | undefined;
-  if (method === 'recovery') {
-    if (!(await useRecoveryCode(p.stores, p.config, userId, code, now))) reason = 'invalid';
+  let amr = ['otp'];
+  if (presented.method === 'passkey') {
+    // The passkey must be this user's, answering the challenge made for this browser (protocol/passkeys.ts).
+    const v = await verifyPasskeyForUser(p, userId, presented.response, presented.binding);
+    if (v.ok) amr = v.amr;
+    else reason = v.reason;
+  } else if (presented.method === 'recovery') {
+    if (!(await useRecoveryCode(p.stores, p.config, userId, presented.code, now))) reason = 'invalid';
   } else {
-    const { verdict } = await verifyUserTotp(p.stores, p.config, userId, code, now);
+    const { verdict } = await verifyUserTotp(p.stores, p.config, userId, presented.code, now);
     if (verdict !== 'ok') reason = verdict;
   }
   if (reason) {
@@ -126,32 +145,34 @@ async function checkCode(
     );
     return {
       error:
-        reason === 'replayed'
-          ? 'This code was used already. Wait for the next code from your app.'
-          : method === 'recovery'
-            ? 'That recovery code is not valid.'
-            : 'That code is not valid. Check your app and try again.',
+        method === 'passkey'
+          ? 'That passkey could not be verified. Try again, or use another way.'
+          : reason === 'replayed'
+            ? 'This code was used already. Wait for the next code from your app.'
+            : method === 'recovery'
+              ? 'That recovery code is not valid.'
+              : 'That code is not valid. Check your app and try again.',
     };
   }
   await p.stores.counters.reset(key);
-  return { amr: ['otp'] };
+  return { amr };
 }
 
 /**
- * The passkey block of the challenge page (view `passkey`: where the passkey script gets its options
- * and posts the assertion) for a user who has a passkey that reaches `level` (3: a hardware-bound
- * one), or nothing. The merge point of the passkey endpoints (`/interaction/:uid/passkey`,
- * `/account/passkey`): until they are there, nothing is offered.
+ * The passkey form of the challenge page (protocol/passkeys.ts passkeySecondFactorBlock: the user's
+ * passkeys, a challenge bound to this browser's `binding`), posted to the page's own `action`, when
+ * the user has a passkey that can reach `level` (3: a hardware-bound one).
  */
-export function passkeyOffer(
-  _p: Pick<Provider, 'config'>,
-  _continueTo: string,
+async function passkeyOffer(
+  p: SecondFactorDeps,
+  action: string,
+  userId: string,
+  binding: string,
   cap: Capability,
   level: number,
-): { optionsUrl: string; action: string } | undefined {
+): Promise<PasskeyLogin | undefined> {
   if (!cap.passkey || (level >= 3 && !cap.hardwarePasskey)) return undefined;
-  // Filled at merge by the passkey endpoints (their options and assertion URLs for `continueTo`).
-  return undefined;
+  return passkeySecondFactorBlock(p, action, userId, binding);
 }
 
 /** The challenge page's answer for a user, at a level (1: any factor; 2 and above: a passkey only). */
@@ -163,8 +184,8 @@ async function challenge(
     action: string;
     csrf: string;
     clientName: string;
-    /** Where the sign-in continues: `ia:<uid>` or `account` (for the passkey block). */
-    continueTo: string;
+    /** The browser secret the passkey challenge is bound to (the CSRF token's). */
+    binding: string;
     method: Method;
     rememberable: boolean;
     error?: string;
@@ -178,7 +199,7 @@ async function challenge(
   const totp = level <= 1 && cap.totp;
   const recovery = level <= 1 && (await p.stores.factors.countRecoveryCodes(user.id)) > 0;
   const method = o.method === 'recovery' && recovery ? 'recovery' : totp ? 'totp' : recovery ? 'recovery' : 'none';
-  const passkey = passkeyOffer(p, o.continueTo, cap, level);
+  const passkey = await passkeyOffer(p, o.action, user.id, o.binding, cap, level);
   return {
     kind: 'page',
     ...loginPageAnswer(o.error, o.retryAfter),
@@ -279,7 +300,7 @@ export async function showSecondFactor(p: SecondFactorDeps, req: ProtocolRequest
     action: action(p, uid, 'mfa'),
     csrf: csrfToken(p, iaPurpose(uid), l.browserSecret),
     clientName: l.clientName,
-    continueTo: `ia:${uid}`,
+    binding: l.browserSecret,
     method,
     formActions: formActions(l.areq),
     loaded: l,
@@ -367,14 +388,18 @@ export async function submitSecondFactor(
   const user = await p.stores.users.get(pending.userId);
   if (!user || user.disabled) return EXPIRED;
   const method = methodOf(form.method);
-  const result = await checkCode(p, req, user.id, method, form.code ?? '', l.ia.clientId);
+  const presented: Presented =
+    form.response !== undefined
+      ? { method: 'passkey', response: form.response, binding: l.browserSecret }
+      : { method, code: form.code ?? '' };
+  const result = await checkCode(p, req, user.id, presented, l.ia.clientId);
   if ('error' in result) {
     const r = await requirementFor(p, req, user, pending.amr, client, askOf(l.areq));
     return challenge(p, user, levelOf(r), {
       action: here,
       csrf: csrfToken(p, iaPurpose(uid), l.browserSecret),
       clientName: l.clientName,
-      continueTo: `ia:${uid}`,
+      binding: l.browserSecret,
       method,
       rememberable: !pending.stepUp && !askOf(l.areq),
       error: result.error,
@@ -384,7 +409,7 @@ export async function submitSecondFactor(
     });
   }
   return completeSecondFactor(p, req, pending, result.amr, {
-    kind: method,
+    kind: presented.method,
     remember: form.remember === 'on' && !pending.stepUp && !askOf(l.areq),
   });
 }
@@ -409,7 +434,7 @@ export async function accountSecondFactor(p: SecondFactorDeps, req: ProtocolRequ
       action: here,
       csrf: csrfToken(p, 'account-mfa', secret),
       clientName: 'your Tessera account',
-      continueTo: 'account',
+      binding: secret,
       method,
       rememberable: true,
       error,
@@ -419,7 +444,14 @@ export async function accountSecondFactor(p: SecondFactorDeps, req: ProtocolRequ
   const form = readForm(req);
   if (!form || !checkCsrf(p, 'account-mfa', secret, form.csrf)) return FORM_EXPIRED;
   const method = methodOf(form.method);
-  const result = await checkCode(p, req, user.id, method, form.code ?? '', undefined);
+  const presented: Presented =
+    form.response !== undefined
+      ? { method: 'passkey', response: form.response, binding: secret }
+      : { method, code: form.code ?? '' };
+  const result = await checkCode(p, req, user.id, presented, undefined);
   if ('error' in result) return view(method, result.error, result.retryAfter);
-  return completeSecondFactor(p, req, pending, result.amr, { kind: method, remember: form.remember === 'on' });
+  return completeSecondFactor(p, req, pending, result.amr, {
+    kind: presented.method,
+    remember: form.remember === 'on',
+  });
 }
