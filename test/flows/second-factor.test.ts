@@ -1,8 +1,9 @@
 /**
  * The second factor as a person meets it (issue 16): Chromium on the real pages of a real server,
  * openid-client as the relying party. Password then a TOTP code (computed here from the secret
- * enrolled directly on the server's database through accounts/totp.ts), and step-up of a signed-in
- * user with acr_values; no Content Security Policy violation on any page.
+ * enrolled directly on the server's database through accounts/totp.ts), step-up of a signed-in user
+ * with acr_values, and a passkey (virtual authenticator) as the second factor; no Content Security
+ * Policy violation on any page.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -73,6 +74,7 @@ describe('second factor in the browser', { skip: browserSkip }, () => {
           users: [
             { username: 'tess', password: PASSWORD },
             { username: 'sam', password: PASSWORD },
+            { username: 'pat', password: PASSWORD },
           ],
         },
       }),
@@ -96,6 +98,7 @@ describe('second factor in the browser', { skip: browserSkip }, () => {
     page.on('console', (m) => {
       if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
     });
+    page.on('pageerror', (e) => violations.push(`page error: ${e.message}`));
   }
   const heading = async () => (await page.locator('h1').first().textContent())?.trim();
   const config = () => rpConfig(server.issuer, 'web', client.ClientSecretBasic(SECRET));
@@ -161,6 +164,51 @@ describe('second factor in the browser', { skip: browserSkip }, () => {
     const claims = (await redeem(cfg, up)).claims()!;
     assert.equal(claims.acr, 'urn:tessera:acr:mfa');
     assert.deepEqual(claims.amr, ['pwd', 'otp', 'mfa']);
+    assert.deepEqual(violations, []);
+  });
+
+  it('a passkey as the second factor after the password (a virtual authenticator)', async () => {
+    await fresh();
+    // The button only (no autofill on the login page, which would sign in with the passkey alone).
+    await context!.addInitScript(() => {
+      PublicKeyCredential.isConditionalMediationAvailable = async () => false;
+    });
+    const cdp = await context!.newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
+    });
+    // Enrol: the account area, with the password (no factor yet), then the passkeys page.
+    await page.goto(`${server.issuer}/account`);
+    await signIn(page, 'pat', PASSWORD);
+    await page.goto(`${server.issuer}/account/security/passkeys`);
+    await page.getByLabel('Name').fill('Laptop');
+    await submit(page, () => page.getByRole('button', { name: 'Add a passkey' }).click());
+    await page.getByText('Passkey “Laptop” added.').waitFor();
+    await page.goto(`${server.issuer}/account`);
+    await submit(page, () => page.getByRole('button', { name: 'Sign out' }).click());
+
+    const cfg = await config();
+    const req = await authRequest(cfg, { scope: 'openid profile', redirect_uri: cb.url('/callback') });
+    await page.goto(req.url.href);
+    await signIn(page, 'pat', PASSWORD);
+    assert.equal(await heading(), 'Second factor');
+    await page.getByRole('button', { name: 'Use a passkey' }).waitFor();
+    await submit(page, () => page.getByRole('button', { name: 'Use a passkey' }).click());
+    await decide(page, 'Allow');
+    const claims = (await redeem(cfg, req)).claims()!;
+    const amr = claims.amr as string[];
+    assert.equal(amr[0], 'pwd');
+    assert.ok(amr.includes('hwk') || amr.includes('swk'), JSON.stringify(amr));
+    assert.ok(amr.includes('user') && amr.at(-1) === 'mfa', JSON.stringify(amr));
+    assert.ok(['phr', 'phrh'].includes(claims.acr as string), String(claims.acr));
     assert.deepEqual(violations, []);
   });
 });
