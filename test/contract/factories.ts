@@ -53,6 +53,9 @@ export const user = (over: Partial<UserRecord> = {}): UserRecord => ({
   createdAt: NOW,
   updatedAt: NOW,
   origin: 'operator',
+  // Migration 0021: what the store gives back for a user nobody required a factor of.
+  mfaRequired: false,
+  mfaEnrolBy: null,
   ...over,
 });
 
