@@ -6,7 +6,7 @@
  * Policy violation on any page.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -30,6 +30,13 @@ import {
   submit,
   type CallbackServer,
 } from './support.ts';
+
+// Screenshots of the pages, kept as artifacts: TESSERA_TEST_ARTIFACTS, else the system's temporary directory.
+const ARTIFACTS = join(process.env.TESSERA_TEST_ARTIFACTS ?? join(tmpdir(), 'tessera-artifacts'), 'second-factor');
+async function shot(page: Page, name: string): Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
 
 const SECRET = 'flow-test-client-secret-0123456789';
 const PASSWORD = 'correct horse battery staple';
@@ -113,8 +120,9 @@ describe('second factor in the browser', { skip: browserSkip }, () => {
     return e.secret;
   };
 
-  const typeCode = async (secret: string) => {
+  const typeCode = async (secret: string, screenshot?: string) => {
     assert.equal(await heading(), 'Second factor');
+    if (screenshot) await shot(page, screenshot);
     await page.getByLabel('Code from your authenticator app').fill(codeAt(secret, now()));
     await submit(page, () => page.getByRole('button', { name: 'Verify' }).click());
   };
@@ -135,7 +143,7 @@ describe('second factor in the browser', { skip: browserSkip }, () => {
     const req = await authRequest(cfg, { scope: 'openid profile', redirect_uri: cb.url('/callback') });
     await page.goto(req.url.href);
     await signIn(page, 'tess', PASSWORD);
-    await typeCode(secret);
+    await typeCode(secret, 'second-factor-code');
     await decide(page, 'Allow');
     const tokens = await redeem(cfg, req);
     const claims = tokens.claims()!;
@@ -201,6 +209,7 @@ describe('second factor in the browser', { skip: browserSkip }, () => {
     await signIn(page, 'pat', PASSWORD);
     assert.equal(await heading(), 'Second factor');
     await page.getByRole('button', { name: 'Use a passkey' }).waitFor();
+    await shot(page, 'second-factor-passkey');
     await submit(page, () => page.getByRole('button', { name: 'Use a passkey' }).click());
     await decide(page, 'Allow');
     const claims = (await redeem(cfg, req)).claims()!;
