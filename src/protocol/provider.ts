@@ -168,7 +168,8 @@ export type View =
       clientName: string;
       username: string;
       factor: 'totp' | 'passkey';
-      enrolUrl: string;
+      /** The account area's enrolment page, and the sign-in it continues (`/interaction/<uid>`) afterwards. */
+      enrol: { action: string; continueTo: string };
       skip?: { action: string; csrf: string; until: number };
     }
   | { name: 'device'; action: string; csrf: string; userCode?: string; error?: string }

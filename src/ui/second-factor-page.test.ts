@@ -53,12 +53,13 @@ describe('second-factor pages', () => {
       clientName: 'App',
       username: 'bob',
       factor: 'totp' as const,
-      enrolUrl: '/e?continue=/interaction/x',
+      enrol: { action: 'https://id.example/account/security/totp', continueTo: '/interaction/x' },
     };
     assert.ok(!mfaEnrolPage(base).includes('Skip for now'));
     const page = mfaEnrolPage({ ...base, skip: { action: '/s', csrf: 'c', until: 1_800_000_000 } });
     assert.match(page, /Skip for now/);
     assert.match(page, /2027-01-15/);
-    assert.ok(page.includes('href="/e?continue=/interaction/x"'));
+    assert.ok(page.includes('<form method="get" action="https://id.example/account/security/totp">'));
+    assert.ok(page.includes('<input type="hidden" name="continue" value="/interaction/x">'));
   });
 });

@@ -37,7 +37,8 @@ export interface MfaEnrolView {
   clientName: string;
   username: string;
   factor: 'totp' | 'passkey';
-  enrolUrl: string;
+  /** The account area's enrolment page (a GET form), and the sign-in to continue afterwards (`/interaction/<uid>`). */
+  enrol: { action: string; continueTo: string };
   /** Within the grace period: the skip form. */
   skip?: { action: string; csrf: string; until: number };
 }
@@ -95,7 +96,10 @@ export function mfaEnrolPage(p: MfaEnrolView & { nonce: string }): string {
   const what = p.factor === 'passkey' ? 'a passkey' : 'an authenticator app';
   const body = html`<h1>Set up a second factor</h1>
 <p class="lead">Signed in as <strong>${p.username}</strong>. To continue to <strong>${p.clientName}</strong>, your account needs ${what}.</p>
-<p><a class="button" href="${p.enrolUrl}">Set up ${what}</a></p>
+<form method="get" action="${p.enrol.action}">
+<input type="hidden" name="continue" value="${p.enrol.continueTo}">
+<div class="actions"><button type="submit">Set up ${what}</button></div>
+</form>
 ${
   p.skip
     ? html`<form method="post" action="${p.skip.action}">

@@ -465,7 +465,8 @@ describe('required policy: enrolment at sign-in, skip within the grace period', 
     const { prompt, skipped, path } = await signIn('gina', true);
     assert.equal(prompt.statusCode, 200);
     assert.match(prompt.body, /Skip for now/);
-    assert.ok(prompt.body.includes(`/account/security/totp?continue=/interaction/${path.split('/')[2]}`));
+    assert.ok(prompt.body.includes(`action="${ISSUER}/account/security/totp"`));
+    assert.ok(prompt.body.includes(`name="continue" value="/interaction/${path.split('/')[2]}"`));
     const user = await app.stores.users.get(made.user.id);
     assert.equal(user?.mfaEnrolBy, clock + 86400);
     assert.equal(skipped!.statusCode, 303);

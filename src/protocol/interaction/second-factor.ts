@@ -93,9 +93,16 @@ export async function loadPendingSignIn(
   return pending && pending.continueTo === continueTo ? pending : undefined;
 }
 
-/** Where a user enrols the factor a policy needs, then comes back to this sign-in (the account area's pages). */
-export const enrolUrl = (p: Pick<Provider, 'config'>, uid: string, factor: 'totp' | 'passkey') =>
-  `${p.config.issuer}/account/security/${factor === 'passkey' ? 'passkeys' : 'totp'}?continue=/interaction/${uid}`;
+/** Where a user enrols the factor a policy needs (the account area's page), and the sign-in it continues. */
+const enrolPage = (p: Pick<Provider, 'config'>, uid: string, factor: 'totp' | 'passkey') => ({
+  action: `${p.config.issuer}/account/security/${factor === 'passkey' ? 'passkeys' : 'totp'}`,
+  continueTo: `/interaction/${uid}`,
+});
+/** The enrolment page's address for this sign-in: `?continue=/interaction/<uid>`. */
+export const enrolUrl = (p: Pick<Provider, 'config'>, uid: string, factor: 'totp' | 'passkey') => {
+  const e = enrolPage(p, uid, factor);
+  return `${e.action}?continue=${e.continueTo}`;
+};
 
 /**
  * Checks a code against the user's factors, throttled per account (shared counters): the method's
@@ -352,7 +359,7 @@ export async function showSecondFactor(p: SecondFactorDeps, req: ProtocolRequest
         clientName: l.clientName,
         username: user.username,
         factor: r.factor,
-        enrolUrl: url,
+        enrol: enrolPage(p, uid, r.factor),
         skip: { action: base.action, csrf: base.csrf, until },
       },
     };
