@@ -13,6 +13,7 @@ import {
   selectAccountPage,
   signupPage,
 } from '../ui/pages.ts';
+import { mfaEnrolPage, secondFactorPage } from '../ui/second-factor-page.ts';
 import { passkeysPage } from '../ui/passkey-pages.ts';
 import { ASSET_VERSION } from './assets.ts';
 
@@ -36,6 +37,10 @@ export function renderView(view: View, nonce: string): string {
       return accountPage({ ...view, nonce });
     case 'account-area':
       return accountAreaPage({ nav: view.nav, account: view.account, nonce });
+    case 'second-factor':
+      return secondFactorPage({ ...view, nonce, assetVersion: ASSET_VERSION });
+    case 'mfa-enrol':
+      return mfaEnrolPage({ ...view, nonce });
     case 'device':
       return deviceEntryPage({ ...view, nonce });
     case 'device-done':

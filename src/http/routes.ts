@@ -31,6 +31,7 @@ import { endOneSession, endOthers, showSessions } from '../protocol/account/sess
 import { deviceEntry } from '../protocol/interaction/device.ts';
 import { showSignup, submitSignup } from '../protocol/interaction/signup.ts';
 import { selectAccount, showInteraction, submitConsent, submitLogin } from '../protocol/interaction/interaction.ts';
+import { accountSecondFactor, secondFactor } from '../protocol/interaction/second-factor.ts';
 import {
   accountPasskey,
   accountPasskeyOptions,
@@ -135,6 +136,15 @@ export const routes: readonly RouteSpec[] = [
     form: true,
     rateLimit: 'login',
   },
+  // The second factor of a sign-in (a credential check: counted with logins).
+  {
+    path: '/interaction/:uid/mfa',
+    methods: ['GET', 'POST'],
+    kind: 'page',
+    handler: secondFactor,
+    form: true,
+    rateLimit: 'login',
+  },
   { path: '/interaction/:uid/consent', methods: ['POST'], kind: 'page', handler: submitConsent, form: true },
   { path: '/interaction/:uid/select', methods: ['POST'], kind: 'page', handler: selectAccount, form: true },
   // Counted with logins: per address and per username.
@@ -148,6 +158,14 @@ export const routes: readonly RouteSpec[] = [
   },
   { path: '/account', methods: ['GET'], kind: 'page', handler: showAccount, form: true },
   { path: '/account/login', methods: ['POST'], kind: 'page', handler: accountLogin, form: true, rateLimit: 'login' },
+  {
+    path: '/account/mfa',
+    methods: ['GET', 'POST'],
+    kind: 'page',
+    handler: accountSecondFactor,
+    form: true,
+    rateLimit: 'login',
+  },
   { path: '/account/revoke', methods: ['POST'], kind: 'page', handler: revokeConsent, form: true },
   { path: '/account/logout', methods: ['POST'], kind: 'page', handler: accountLogout, form: true },
   // Passkeys: sign-in (a credential check: counted with logins) and registration in the account area.

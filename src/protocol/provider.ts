@@ -145,6 +145,34 @@ export type View =
       username: string;
       unverified?: Unverified;
     }
+  /** The second factor of a sign-in or step-up (ui/second-factor-page.ts). */
+  | {
+      name: 'second-factor';
+      action: string;
+      csrf: string;
+      clientName: string;
+      username: string;
+      /** What the form asks for: an app's code, a recovery code, or nothing (a passkey only). */
+      method: 'totp' | 'recovery' | 'none';
+      totp: boolean;
+      recovery: boolean;
+      /** Offer "remember this browser" (TESSERA_MFA_REMEMBER_DEVICE). */
+      remember: boolean;
+      error?: string;
+      /** The user's passkeys as the factor (protocol/passkeys.ts passkeySecondFactorBlock), posted to `action`. */
+      passkey?: PasskeyLogin;
+      unverified?: Unverified;
+    }
+  /** A policy needs a factor the user has not set up: enrol, or skip within the grace (ui/second-factor-page.ts). */
+  | {
+      name: 'mfa-enrol';
+      clientName: string;
+      username: string;
+      factor: 'totp' | 'passkey';
+      /** The account area's enrolment page, and the sign-in it continues (`/interaction/<uid>`) afterwards. */
+      enrol: { action: string; continueTo: string };
+      skip?: { action: string; csrf: string; until: number };
+    }
   | { name: 'device'; action: string; csrf: string; userCode?: string; error?: string }
   | { name: 'device-done'; approved: boolean; clientName: string }
   | { name: 'error'; title: string; message: string; link?: { href: string; text: string } }

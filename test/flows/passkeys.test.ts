@@ -46,6 +46,10 @@ describe('passkeys (virtual authenticator)', { skip: browserSkip }, () => {
     [browser, server] = await Promise.all([
       launchBrowser(),
       startServer({
+        // The people here sign in with the password (to enrol, or to continue a sign-in) while their
+        // account has a passkey: no second factor is asked of them (TESSERA_MFA=off). The passkey as
+        // a second factor is tested with the second-factor page (test/flows/second-factor.test.ts).
+        env: { TESSERA_MFA: 'off' },
         bootstrap: {
           clients: [
             {

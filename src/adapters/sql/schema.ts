@@ -77,6 +77,26 @@ export interface RecoveryCodesTable {
   used_at: number | null;
 }
 
+/** Sign-ins waiting for their second factor (migration 0022). */
+export interface PendingSignInsTable {
+  id_hash: string;
+  user_id: string;
+  /** JSON array. */
+  amr: string;
+  continue_to: string;
+  step_up: number;
+  created_at: number;
+  expires_at: number;
+}
+
+/** Browsers remembered after a second factor (migration 0022). */
+export interface RememberedDevicesTable {
+  id_hash: string;
+  user_id: string;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface SessionsTable {
   id_hash: string;
   sid: string;
@@ -287,6 +307,8 @@ export interface Schema {
   users: UsersTable;
   user_factors: UserFactorsTable;
   recovery_codes: RecoveryCodesTable;
+  pending_sign_ins: PendingSignInsTable;
+  remembered_devices: RememberedDevicesTable;
   sessions: SessionsTable;
   known_devices: KnownDevicesTable;
   user_tombstones: UserTombstonesTable;

@@ -1,6 +1,7 @@
 import { readFormParams } from '../params.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import { checkLogin, loginPageAnswer } from './login-throttle.ts';
+import { beginSecondFactor, requirementFor } from './mfa-policy.ts';
 import { passkeyLoginBlock } from '../passkeys.ts';
 import { checkCsrf, csrfToken, startSession } from './session.ts';
 import type { DepsOf } from '../provider.ts';
@@ -11,6 +12,8 @@ import type { DepsOf } from '../provider.ts';
 export type LoginViewDeps = Pick<Provider, 'config' | 'now'> & DepsOf<typeof csrfToken>;
 /** What POST /account/login uses: the login page, CSRF, the login check and the new session. */
 export type AccountLoginDeps = LoginViewDeps &
+  DepsOf<typeof requirementFor> &
+  DepsOf<typeof beginSecondFactor> &
   DepsOf<typeof checkCsrf> &
   DepsOf<typeof checkLogin> &
   DepsOf<typeof startSession>;
@@ -58,6 +61,14 @@ export async function accountLogin(p: AccountLoginDeps, req: ProtocolRequest): P
   if (!f || !checkCsrf(p, 'account-login', secret, f.csrf)) return forbidden;
   const result = await checkLogin(p, req.ip, f.username ?? '', f.password ?? '', { page: 'account' });
   if ('error' in result) return loginView(p, secret!, result.error, f.username, result.retryAfter);
+  // A user with a second factor passes it before the session starts (second-factor.ts, /account/mfa).
+  // The policy's enrolment applies to clients: here a user without a factor is signed in, and the
+  // account area is where they enrol.
+  const next = await requirementFor(p, req, result.user, ['pwd']);
+  if (next.kind === 'factor') {
+    const pending = await beginSecondFactor(p, result.user.id, ['pwd'], 'account', false);
+    return { kind: 'redirect', location: `${p.config.issuer}/account/mfa`, cookies: [pending.cookie] };
+  }
   const { cookies } = await startSession(p, req, result.user.id, ['pwd']);
   return { kind: 'redirect', location: `${p.config.issuer}/account`, cookies };
 }
