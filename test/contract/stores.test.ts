@@ -72,6 +72,7 @@ forEachBackend('SQL stores', (stores, backend) => {
         '0019_client_first_use',
         '0020_client_blocks',
         '0021_factors',
+        '0024_mail',
       ]);
       assert.deepEqual(await migrate(backend.handle.db, usernameKeys), []);
     });

@@ -21,6 +21,7 @@ import * as refreshGrace from './0018_refresh_grace.ts';
 import * as clientFirstUse from './0019_client_first_use.ts';
 import * as clientBlocks from './0020_client_blocks.ts';
 import * as factors from './0021_factors.ts';
+import * as mail from './0024_mail.ts';
 
 /** Every migration, in order. Imported statically (no file-system provider), so bundling is safe. */
 const migrations = (usernames: UsernameKeys): Record<string, Migration> => ({
@@ -45,6 +46,7 @@ const migrations = (usernames: UsernameKeys): Record<string, Migration> => ({
   '0019_client_first_use': clientFirstUse,
   '0020_client_blocks': clientBlocks,
   '0021_factors': factors,
+  '0024_mail': mail,
 });
 
 /** Brings the schema up to date; returns the names of the migrations applied now. */
