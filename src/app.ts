@@ -32,6 +32,7 @@ import { toAuditEvent } from './observability/audit-events.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import type { Stores } from './ports/index.ts';
 import type { Provider } from './protocol/provider.ts';
+import { securityNotifications } from './protocol/notifications.ts';
 import {
   forgettingWrites,
   outboundServices as protocolOutboundServices,
@@ -403,9 +404,12 @@ export async function buildApp(
   const metrics = createMetrics(() => ring, clock, schedule);
   metricsReady = metrics;
   const audit = createAuditLog(stores.audit, log);
+  // Security notifications by mail (TESSERA_NOTIFICATIONS), made once the provider exists.
+  let notify: Provider['events'] | undefined;
   const events: Provider['events'] = (e) => {
     metrics.event(e);
     audit.record(toAuditEvent(e, Date.now()));
+    notify?.(e);
   };
   // Mail: queued in the outbox (durable), delivered by a background worker, counted in the metrics.
   const { tlsCa, ...mailTuning } = opts.mail ?? {};
@@ -453,6 +457,8 @@ export async function buildApp(
     logoutDelivery: outbound.logoutDelivery,
     mail: mail.mailer,
   };
+
+  notify = securityNotifications(provider);
 
   // Origins of registered redirect URIs, refreshed at most every 30 s, for CORS on token/userinfo/revoke.
   let origins: { at: number; set: Set<string> } | undefined;

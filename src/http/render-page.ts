@@ -12,6 +12,13 @@ import {
   selectAccountPage,
   signupPage,
 } from '../ui/pages.ts';
+import {
+  emailUnverifiedPage,
+  forgotPasswordPage,
+  recoveryDonePage,
+  resetPasswordPage,
+  verifyEmailPage,
+} from '../ui/recovery-pages.ts';
 
 export function renderView(view: View, nonce: string): string {
   switch (view.name) {
@@ -35,6 +42,16 @@ export function renderView(view: View, nonce: string): string {
       return deviceEntryPage({ ...view, nonce });
     case 'device-done':
       return deviceDonePage({ ...view, nonce });
+    case 'forgot-password':
+      return forgotPasswordPage({ ...view, nonce });
+    case 'reset-password':
+      return resetPasswordPage({ ...view, nonce });
+    case 'verify-email':
+      return verifyEmailPage({ ...view, nonce });
+    case 'email-unverified':
+      return emailUnverifiedPage({ ...view, nonce });
+    case 'recovery-done':
+      return recoveryDonePage({ ...view, nonce });
   }
 }
 

@@ -13,6 +13,8 @@ import { userinfo } from '../protocol/endpoints/userinfo.ts';
 import { accountLogin, accountLogout, revokeConsent, showAccount } from '../protocol/interaction/account.ts';
 import { deviceEntry } from '../protocol/interaction/device.ts';
 import { showSignup, submitSignup } from '../protocol/interaction/signup.ts';
+import { resendVerification, showVerifyEmail, submitVerifyEmail } from '../protocol/interaction/email.ts';
+import { showForgot, showReset, submitForgot, submitReset } from '../protocol/interaction/recovery.ts';
 import { selectAccount, showInteraction, submitConsent, submitLogin } from '../protocol/interaction/interaction.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../protocol/provider.ts';
 import type { RateLimitPolicy } from '../config/rate-limits.ts';
@@ -47,6 +49,12 @@ export interface RouteSpec {
 /** Self-registration (TESSERA_SELF_REGISTRATION): the form, and its submission. */
 const signup: Handler = (p, req, uid) => (req.method === 'GET' ? showSignup(p, req, uid) : submitSignup(p, req, uid));
 const registrationOn = (c: Provider['config']) => c.registration !== 'off';
+/** The mail flows: forgot and reset password, email verification (GET shows a button, POST uses the link). */
+const forgot: Handler = (p, req) => (req.method === 'GET' ? showForgot(p, req) : submitForgot(p, req));
+const reset: Handler = (p, req) => (req.method === 'GET' ? showReset(p, req) : submitReset(p, req));
+const verifyEmail: Handler = (p, req) => (req.method === 'GET' ? showVerifyEmail(p, req) : submitVerifyEmail(p, req));
+const resetOn = (c: Provider['config']) => c.passwordReset;
+const verificationOn = (c: Provider['config']) => c.emailVerification !== 'off';
 
 export const routes: readonly RouteSpec[] = [
   {
@@ -107,6 +115,43 @@ export const routes: readonly RouteSpec[] = [
     kind: 'page',
     handler: signup,
     form: true,
+    rateLimit: 'login',
+  },
+  // Counted with logins (per address, and per username or address typed on the forgot page).
+  {
+    path: '/forgot-password',
+    methods: ['GET', 'POST'],
+    kind: 'page',
+    handler: forgot,
+    form: true,
+    enabled: resetOn,
+    rateLimit: 'login',
+  },
+  {
+    path: '/reset-password',
+    methods: ['GET', 'POST'],
+    kind: 'page',
+    handler: reset,
+    form: true,
+    enabled: resetOn,
+    rateLimit: 'login',
+  },
+  {
+    path: '/verify-email',
+    methods: ['GET', 'POST'],
+    kind: 'page',
+    handler: verifyEmail,
+    form: true,
+    enabled: verificationOn,
+    rateLimit: 'login',
+  },
+  {
+    path: '/verify-email/resend',
+    methods: ['POST'],
+    kind: 'page',
+    handler: resendVerification,
+    form: true,
+    enabled: verificationOn,
     rateLimit: 'login',
   },
   { path: '/account', methods: ['GET'], kind: 'page', handler: showAccount, form: true },

@@ -96,6 +96,8 @@ export function loginPage(p: {
   error?: string;
   /** Self-registration on: where "Create an account" leads. */
   signupUrl?: string;
+  /** Password reset on: where "Forgot password?" leads. */
+  forgotUrl?: string;
   unverified?: Unverified;
 }): string {
   const hasError = Boolean(p.error);
@@ -119,6 +121,7 @@ ${csrfInput(p.csrf)}
 </div>
 <div class="actions"><button type="submit">Sign in</button></div>
 </form>
+${p.forgotUrl ? html`<p class="note small"><a href="${p.forgotUrl}">Forgot password?</a></p>` : ''}
 ${p.signupUrl ? html`<p class="note small">New here? <a href="${p.signupUrl}">Create an account</a></p>` : ''}`;
   return layout({ title: 'Sign in', nonce: p.nonce, body });
 }

@@ -62,6 +62,7 @@ function loginView(
       clientName: 'your Tessera account',
       username,
       error,
+      ...(p.config.passwordReset ? { forgotUrl: `${p.config.issuer}/forgot-password` } : {}),
     },
     cookies: [{ name: ACCOUNT_LOGIN_COOKIE, value: secret, maxAge: p.config.interactionTtl, path: '/' }],
   };

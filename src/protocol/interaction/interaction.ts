@@ -238,6 +238,7 @@ function loginView(p: PageDeps, l: Loaded, error?: string, username?: string, re
       error,
       ...unverified(l),
       ...(p.config.selfRegistration ? { signupUrl: action(p, l.ia.uid, 'signup') } : {}),
+      ...(p.config.passwordReset ? { forgotUrl: `${p.config.issuer}/forgot-password` } : {}),
     },
   };
 }
