@@ -9,7 +9,7 @@ const csrfInput = (csrf: string) => html`<input type="hidden" name="csrf" value=
 export function forgotPasswordPage(p: { nonce: string; action: string; csrf: string; sent: boolean }): string {
   const body = p.sent
     ? html`<h1>Check your mail</h1>
-<div class="alert" role="status"><p>If an account matches and has a confirmed email address, a link to choose a new password is on its way there. It works once, for a short while.</p></div>
+<p role="status">If an account matches and has a confirmed email address, a link to choose a new password is on its way there. It works once, for a short while.</p>
 <p class="muted small">No mail within a few minutes? Check the spam folder, or ask again later.</p>`
     : html`<h1>Forgot password?</h1>
 <p class="lead">Enter your username or your account's email address. If the account has a confirmed address, we send a link there to choose a new password.</p>
@@ -94,7 +94,7 @@ export function emailUnverifiedPage(p: {
 }): string {
   const body = html`<h1>Confirm your email address first</h1>
 <p class="lead">This account can sign in once its email address (${p.address}) is confirmed. Open the link in the mail we sent there.</p>
-${p.sent ? html`<div class="alert" role="status"><p>A new link is on its way, unless several were sent within the hour.</p></div>` : ''}
+${p.sent ? html`<p role="status"><strong>A new link is on its way</strong>, unless several were sent within the hour.</p>` : ''}
 <form method="post" action="${p.action}">
 ${csrfInput(p.csrf)}
 <input type="hidden" name="ticket" value="${p.ticket}">

@@ -394,7 +394,7 @@ describe('before-sign-in verification', { skip: hasOpenssl() ? false : 'openssl 
       { cookie: jar.header() },
     );
     assert.equal(resend.statusCode, 200, resend.body);
-    assert.match(resend.body, /A new link is on its way/);
+    assert.match(resend.body, /A new link is on its way<\/strong>/);
     await smtp.waitFor(() => smtp.messages.filter((m) => m.to.includes(email)).length === 2);
     assert.equal(emailVerificationRequired(app.provider, { ...user, emailVerified: true }), false);
     assert.equal(emailVerificationRequired(app.provider, { ...user, email: null }), false);
