@@ -72,8 +72,7 @@ export function smtpTransport(o: TransportOptions): MailTransport {
     connectionTimeout: ms,
     greetingTimeout: ms,
     socketTimeout: ms,
-    // Lets nodemailer know the SMTP server by its name for SNI and certificate checks.
-    tls: { servername: url.hostname, ...(o.tlsCa ? { ca: o.tlsCa } : {}) },
+    ...(o.tlsCa ? { tls: { ca: o.tlsCa } } : {}),
     disableFileAccess: true,
     disableUrlAccess: true,
   });
@@ -99,7 +98,10 @@ export function smtpTransport(o: TransportOptions): MailTransport {
 /** A nodemailer error as a short reason; a 5xx answer to the recipient or the message is permanent. */
 function classify(err: unknown): MailSendError {
   const e = err as { code?: string; responseCode?: number; command?: string; message?: string };
-  const message = String(e?.message ?? err).slice(0, 300);
+  // For the log: an SMTP server's answer may quote the recipient, which the log never shows.
+  const message = String(e?.message ?? err)
+    .replace(/[^\s<>"'@]+@[^\s<>"'@]+/g, '[address]')
+    .slice(0, 300);
   if (e?.code === 'ETIMEDOUT') return new MailSendError('timeout', false, message);
   if (e?.code === 'ECONNECTION' || e?.code === 'ESOCKET' || e?.code === 'EDNS')
     return new MailSendError('connection', false, message);

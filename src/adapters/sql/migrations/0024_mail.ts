@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 
 /**
  * Mail (issue 16): the outbox every mail goes through (delivered by a background worker, retried
@@ -39,6 +39,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await sql`drop index users_email_lower`.execute(db);
   await db.schema.dropTable('account_tokens').execute();
   await db.schema.dropTable('mail_outbox').execute();
 }
