@@ -32,6 +32,8 @@ import { replayContract } from './replay-contract.ts';
 import { deviceCodesContract } from './device-codes-contract.ts';
 import { initialAccessTokensContract } from './initial-access-tokens-contract.ts';
 import { resourceServersContract } from './resource-servers-contract.ts';
+import { mailOutboxContract } from './mail-outbox-contract.ts';
+import { accountTokensContract } from './account-tokens-contract.ts';
 import {
   NOW,
   uid,
@@ -269,6 +271,15 @@ forEachBackend('SQL stores', (stores, backend) => {
   });
 
   auditContract(stores, backend);
+
+  // After the cleanup tests, which count the rows of every table exactly.
+  describe('mail outbox', () => {
+    mailOutboxContract(() => stores.mailOutbox, NOW);
+  });
+
+  describe('account tokens', () => {
+    accountTokensContract(() => stores);
+  });
 
   if (backend.persistent) {
     describe('persistence', () => {

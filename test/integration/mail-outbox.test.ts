@@ -1,14 +1,13 @@
 // The mail outbox end to end: a real SMTP server (test/fixtures/smtp.ts) receives what
 // provider.mail.send queued; a server that hangs or is down costs the sender nothing and the mail
-// is delivered after a retry; a mail is given up after its last attempt (mail_failed); concurrent
-// claims never hand one mail to two workers.
+// is delivered after a retry; a mail is given up after its last attempt (mail_failed). The store's
+// leases and races are in test/contract/mail-outbox-contract.ts.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { App } from '../../src/app.ts';
-import { backends, testApp } from '../fixtures/app.ts';
+import { testApp } from '../fixtures/app.ts';
 import { hasOpenssl, makePki, type TestPki } from '../fixtures/certs.ts';
 import { freePort } from '../fixtures/server.ts';
 import { parseMail, startSilentServer, startSmtp, type ReceivedMail } from '../fixtures/smtp.ts';
@@ -206,50 +205,3 @@ describe('development mail: written to TESSERA_MAIL_DIR, not sent', () => {
     }
   });
 });
-
-for (const backend of await backends()) {
-  describe(`outbox claims (${backend.name})`, {
-    skip: backend.url ? false : 'PostgreSQL unreachable (set CI=true to require it)',
-  }, () => {
-    let app: App;
-    before(async () => {
-      app = await testApp(backend.url!);
-      await app.mailWorker.stop();
-    });
-    after(async () => {
-      await app?.close();
-      await backend.drop?.();
-    });
-
-    it('hands each due mail to one of many concurrent claimers, and a lost lease changes nothing', async () => {
-      const outbox = app.stores.mailOutbox;
-      const now = 1_000_000;
-      for (let i = 0; i < 30; i++)
-        await outbox.enqueue({
-          id: `m${i}`,
-          to: `x${i}@example.net`,
-          template: 'new-device',
-          vars: { i: String(i) },
-          userId: null,
-          createdAt: now,
-        });
-      const claims = await Promise.all(Array.from({ length: 8 }, (_, k) => outbox.claim(`w${k}`, now, 5, 60)));
-      const rest = await outbox.claim('late', now, 100, 60);
-      const ids = [...claims.flat(), ...rest].map((m) => m.id);
-      assert.equal(ids.length, 30);
-      assert.equal(new Set(ids).size, 30);
-      // Leased: nobody else gets them until the lease ends.
-      assert.deepEqual(await outbox.claim('other', now + 59, 100, 60), []);
-      // The lease ended and another worker took the mail: the first one's outcome is ignored.
-      const taken = await outbox.claim('second', now + 61, 1, 60);
-      assert.equal(taken.length, 1);
-      assert.equal(taken[0]!.attempts, 2);
-      const firstOwner = claims.flat().find((m) => m.id === taken[0]!.id)
-        ? `w${claims.findIndex((c) => c.some((m) => m.id === taken[0]!.id))}`
-        : 'late';
-      assert.equal(await outbox.markSent(taken[0]!.id, firstOwner, now + 62), false);
-      assert.equal(await outbox.markSent(taken[0]!.id, 'second', now + 62), true);
-      assert.equal(await outbox.depth(), 29);
-    });
-  });
-}
