@@ -536,6 +536,37 @@ export function loadConfig(
     problems.push(
       'TESSERA_CLIENT_JWKS_ALLOW_LOOPBACK: client key sets over http or from loopback hosts are refused in production',
     );
+  // Mail: an SMTP URL is smtp:// (STARTTLS) or smtps:// (TLS); production mails only through one.
+  if (typeof raw.smtpUrl === 'string') {
+    let scheme: string | undefined;
+    try {
+      scheme = new URL(raw.smtpUrl).protocol;
+    } catch {
+      /* reported below */
+    }
+    if (scheme !== 'smtp:' && scheme !== 'smtps:')
+      problems.push('TESSERA_SMTP_URL: must be smtp://[user:pass@]host[:port] (STARTTLS) or smtps://... (TLS)');
+  }
+  // TESSERA_NOTIFICATIONS=none turns them all off (an empty value means the default).
+  if (Array.isArray(raw.notifications)) {
+    const known = ['new-device', 'factor-changed', 'password-changed'];
+    const list = (raw.notifications as string[]).filter((n) => n !== 'none');
+    for (const n of list)
+      if (!known.includes(n))
+        problems.push(`TESSERA_NOTIFICATIONS: unknown notification "${n}" (known: ${known.join(', ')}, or none)`);
+    raw.notifications = Object.freeze(list);
+  }
+  if (prod && raw.smtpUrl === undefined) {
+    const mailing = [
+      raw.passwordReset === true ? 'TESSERA_PASSWORD_RESET=true' : undefined,
+      raw.emailVerification !== 'off' ? `TESSERA_EMAIL_VERIFICATION=${String(raw.emailVerification)}` : undefined,
+      (raw.notifications as string[] | undefined)?.length ? 'TESSERA_NOTIFICATIONS' : undefined,
+    ].filter(Boolean);
+    if (mailing.length)
+      problems.push(
+        `TESSERA_SMTP_URL: required in production while features that send mail are on (${mailing.join(', ')}); set it, or turn them off (TESSERA_PASSWORD_RESET=false, TESSERA_EMAIL_VERIFICATION=off, TESSERA_NOTIFICATIONS=none)`,
+      );
+  }
   problems.push(...registrationCeilingProblems(raw));
   if (prod && raw.registration === 'open') warnings.push(openRegistrationWarning(raw));
 

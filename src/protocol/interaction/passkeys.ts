@@ -213,13 +213,6 @@ export async function passkeysPage(p: PasskeysPageDeps, req: ProtocolRequest): P
   }
   const factor = result.factor;
   p.events({ type: 'factor_added', userId: s.user.id, kind: 'passkey', factorId: factor.id });
-  if (p.config.notifications.includes('factor-changed') && s.user.email)
-    await p.mail.send({
-      to: s.user.email,
-      template: 'factor-added',
-      vars: { username: s.user.username, factor: 'passkey', name: factor.name },
-      userId: s.user.id,
-    });
   if (!continueTo) {
     return passkeysView(p, s.user, s.binding, { added: factor.name });
   }
