@@ -556,15 +556,34 @@ export function loadConfig(
         problems.push(`TESSERA_NOTIFICATIONS: unknown notification "${n}" (known: ${known.join(', ')}, or none)`);
     raw.notifications = Object.freeze(list);
   }
+  // Production without TESSERA_SMTP_URL: a mail-sending feature asked for explicitly is refused; one
+  // that is on only by default is turned off, with a warning (an upgrade without mail still starts).
   if (prod && raw.smtpUrl === undefined) {
     const mailing = [
-      raw.passwordReset === true ? 'TESSERA_PASSWORD_RESET=true' : undefined,
-      raw.emailVerification !== 'off' ? `TESSERA_EMAIL_VERIFICATION=${String(raw.emailVerification)}` : undefined,
-      (raw.notifications as string[] | undefined)?.length ? 'TESSERA_NOTIFICATIONS' : undefined,
-    ].filter(Boolean);
-    if (mailing.length)
+      { key: 'passwordReset', env: 'TESSERA_PASSWORD_RESET', on: raw.passwordReset === true, off: false },
+      {
+        key: 'emailVerification',
+        env: 'TESSERA_EMAIL_VERIFICATION',
+        on: raw.emailVerification !== 'off',
+        off: 'off',
+      },
+      {
+        key: 'notifications',
+        env: 'TESSERA_NOTIFICATIONS',
+        on: ((raw.notifications as string[] | undefined) ?? []).length > 0,
+        off: Object.freeze([]),
+      },
+    ].filter((f) => f.on);
+    const explicit = mailing.filter((f) => sources[f.key] !== 'default');
+    if (explicit.length)
       problems.push(
-        `TESSERA_SMTP_URL: required in production while features that send mail are on (${mailing.join(', ')}); set it, or turn them off (TESSERA_PASSWORD_RESET=false, TESSERA_EMAIL_VERIFICATION=off, TESSERA_NOTIFICATIONS=none)`,
+        `TESSERA_SMTP_URL: required in production while features that send mail are on (${explicit.map((f) => f.env).join(', ')}); set it, or turn them off (TESSERA_PASSWORD_RESET=false, TESSERA_EMAIL_VERIFICATION=off, TESSERA_NOTIFICATIONS=none)`,
+      );
+    const defaulted = mailing.filter((f) => sources[f.key] === 'default');
+    for (const f of defaulted) raw[f.key] = f.off;
+    if (defaulted.length && !explicit.length)
+      warnings.push(
+        `TESSERA_SMTP_URL is not set: ${defaulted.map((f) => f.env).join(', ')} are off until it is (they send mail: password reset links, email verification, security notices)`,
       );
   }
   problems.push(...registrationCeilingProblems(raw));
