@@ -175,6 +175,11 @@ export async function verifyRegistration(
 ): Promise<RegistrationResult> {
   const response = parseResponse(responseJson);
   if (!response) return { ok: false, reason: 'invalid' };
+  // The library hands the posted transports back as they came: a list of names or nothing, else
+  // refused here (a string or an object would break the filtering below).
+  const posted = (response.response as { transports?: unknown }).transports;
+  if (posted !== undefined && !(Array.isArray(posted) && posted.every((t) => typeof t === 'string')))
+    return { ok: false, reason: 'invalid' };
   let verified;
   try {
     verified = await verifyRegistrationResponse({
@@ -191,7 +196,8 @@ export async function verifyRegistration(
   if (!verified.verified || !verified.registrationInfo.userVerified) return { ok: false, reason: 'invalid' };
   const info = verified.registrationInfo;
   const aaguid = info.aaguid && info.aaguid !== ZERO_AAGUID ? info.aaguid : null;
-  const transports = (info.credential.transports ?? []).filter((t) => TRANSPORTS.has(t));
+  // The known names, each once (the list is the browser's, posted with the form: not signed).
+  const transports = [...new Set(info.credential.transports ?? [])].filter((t) => TRANSPORTS.has(t));
   return {
     ok: true,
     factor: {

@@ -110,6 +110,21 @@ describe('passkey ceremonies (software authenticator)', () => {
     assert.equal((await t.p.stores.factors.listByUser(alice.id)).length, 1);
   });
 
+  it('refuses, without throwing, a registration whose transports are not a list of names; keeps known ones once', async () => {
+    const carol = await t.addUser({ username: 'carol-transports' });
+    const answer = async (transports: unknown) => {
+      const { json } = softRegister(await passkeyRegistrationOptions(t.p, carol, 'session-t'), ORIGIN);
+      const parsed = JSON.parse(json);
+      parsed.response.transports = transports;
+      return registerPasskey(t.p, carol.id, JSON.stringify(parsed), 'session-t');
+    };
+    for (const odd of ['usb', { 0: 'usb' }, 7, [['usb']]])
+      assert.deepEqual(await answer(odd), { ok: false, reason: 'invalid' }, JSON.stringify(odd));
+    const ok = await answer(['usb', 'usb', 'warp-drive', 'internal', ...Array(500).fill('usb')]);
+    assert.ok(ok.ok);
+    assert.deepEqual(ok.factor.transports, ['usb', 'internal']);
+  });
+
   it('signs in passkey-first with amr hwk or swk from the backup-eligible flag; a replay is refused', async () => {
     const device = await enrol(bob, 'session-bob');
     const synced = await enrol(bob, 'session-bob', true);

@@ -47,6 +47,11 @@ describe('passkey registration in the account area', () => {
     assert.equal(((await post({ csrf: 'wrong', response: json })) as { status: number }).status, 403);
     const badContinue = await post({ csrf: view.csrf, response: json, continue: 'https://evil.example/' });
     assert.equal((badContinue as { status: number }).status, 400);
+    // A malformed answer (transports not a list) is a 400 page, not a thrown error.
+    const untidy = JSON.parse(json);
+    untidy.response.transports = 'usb';
+    const malformed = await post({ csrf: view.csrf, response: JSON.stringify(untidy) });
+    assert.equal(malformed.kind === 'page' && malformed.status, 400);
     assert.equal((await t.p.stores.factors.listByUser(alice.id)).length, 0, 'nothing stored by refused forms');
     const added = viewOf(await post({ csrf: view.csrf, response: json, name: '  Work\u0007 laptop ' }));
     assert.equal(added.added, 'Work laptop');
