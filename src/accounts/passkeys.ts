@@ -30,6 +30,9 @@ export const PASSKEY_NAME_MAX = 64;
 /** A passkey response as posted back (JSON), at most this long. */
 export const PASSKEY_RESPONSE_MAX = 16_384;
 
+/** The longest credential ID accepted (WebAuthn Level 3 section 7.1), in bytes. */
+const CREDENTIAL_ID_MAX_BYTES = 1023;
+
 /** COSE algorithms accepted for a passkey's key: EdDSA, ES256, RS256 (what authenticators offer). */
 const ALGORITHMS = [-8, -7, -257];
 
@@ -195,6 +198,10 @@ export async function verifyRegistration(
   }
   if (!verified.verified || !verified.registrationInfo.userVerified) return { ok: false, reason: 'invalid' };
   const info = verified.registrationInfo;
+  // WebAuthn 7.1: a credential ID over 1023 bytes fails the ceremony. A longer one could never be
+  // used (credentialIdOf refuses it) and PostgreSQL cannot index it (an error, not a refusal).
+  if (Buffer.from(info.credential.id, 'base64url').length > CREDENTIAL_ID_MAX_BYTES)
+    return { ok: false, reason: 'invalid' };
   const aaguid = info.aaguid && info.aaguid !== ZERO_AAGUID ? info.aaguid : null;
   // The known names, each once (the list is the browser's, posted with the form: not signed).
   const transports = [...new Set(info.credential.transports ?? [])].filter((t) => TRANSPORTS.has(t));

@@ -125,6 +125,18 @@ describe('passkey ceremonies (software authenticator)', () => {
     assert.deepEqual(ok.factor.transports, ['usb', 'internal']);
   });
 
+  it('refuses a credential ID longer than 1023 bytes (WebAuthn 7.1: it could not be stored or used)', async () => {
+    const erin = await t.addUser({ username: 'erin-long-id' });
+    const register = async (credentialIdLength: number) => {
+      const options = await passkeyRegistrationOptions(t.p, erin, 'session-e');
+      return registerPasskey(t.p, erin.id, softRegister(options, ORIGIN, { credentialIdLength }).json, 'session-e');
+    };
+    assert.deepEqual(await register(1024), { ok: false, reason: 'invalid' });
+    assert.deepEqual(await register(4000), { ok: false, reason: 'invalid' });
+    assert.equal((await t.p.stores.factors.listByUser(erin.id)).length, 0);
+    assert.ok((await register(1023)).ok);
+  });
+
   it('signs in passkey-first with amr hwk or swk from the backup-eligible flag; a replay is refused', async () => {
     const device = await enrol(bob, 'session-bob');
     const synced = await enrol(bob, 'session-bob', true);
