@@ -233,8 +233,9 @@ export type AssertionResult =
 
 /**
  * Verifies the answer of navigator.credentials.get() with one stored passkey: the challenge
- * (through `checkChallenge`), origin, RP ID, user verification and the signature. The caller checks
- * the user handle, the counter (atomically, in the store) and the challenge's single use.
+ * (through `checkChallenge`), origin, RP ID, user verification, the signature and the
+ * backup-eligible flag (the same as at registration). The caller checks the user handle, the
+ * counter (atomically, in the store) and the challenge's single use.
  */
 export async function verifyAssertion(
   rp: RelyingParty,
@@ -264,6 +265,11 @@ export async function verifyAssertion(
     return { ok: false, reason: /user verification/i.test((e as Error).message) ? 'user_not_verified' : 'invalid' };
   }
   if (!verified.verified || !verified.authenticationInfo.userVerified) return { ok: false, reason: 'invalid' };
+  // WebAuthn 7.2: backup eligibility is fixed when the credential is made. Tessera's amr rests on
+  // it (hwk for a device-bound passkey, swk for a synced one), so an assertion that says otherwise
+  // than the registration fails.
+  const eligible = verified.authenticationInfo.credentialDeviceType === 'multiDevice';
+  if (eligible !== factor.backupEligible) return { ok: false, reason: 'invalid' };
   return {
     ok: true,
     counter: verified.authenticationInfo.newCounter,

@@ -190,6 +190,22 @@ describe('passkey ceremonies (software authenticator)', () => {
       assert.equal((await verifyPasskeyLogin(t.p, junk, 'account', 'b')).ok, false);
   });
 
+  it('refuses an assertion whose backup-eligible flag differs from registration (WebAuthn 7.2: it names hwk or swk)', async () => {
+    const frank = await t.addUser({ username: 'frank-be' });
+    const bound = await enrol(frank, 'session-f');
+    const synced = await enrol(frank, 'session-f', true);
+    const opts = () => passkeyLoginOptions(t.p, 'account', 'b');
+    // A device-bound passkey now saying it may be synced would still be called hardware-bound (hwk).
+    bound.backupEligible = true;
+    const up = await verifyPasskeyLogin(t.p, softAssert(bound, opts(), ORIGIN), 'account', 'b');
+    assert.deepEqual(up, { ok: false, reason: 'invalid', userId: frank.id });
+    synced.backupEligible = false;
+    const down = await verifyPasskeyLogin(t.p, softAssert(synced, opts(), ORIGIN), 'account', 'b');
+    assert.deepEqual(down, { ok: false, reason: 'invalid', userId: frank.id });
+    bound.backupEligible = false;
+    assert.ok((await verifyPasskeyLogin(t.p, softAssert(bound, opts(), ORIGIN), 'account', 'b')).ok);
+  });
+
   it("refuses a disabled user's passkey", async () => {
     const carol = await t.addUser({ username: 'carol' });
     const key = await enrol(carol, 'session-c');
