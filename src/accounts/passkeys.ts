@@ -125,11 +125,16 @@ export function credentialIdOf(json: string): string | undefined {
   return parseResponse(json)?.id as string | undefined;
 }
 
-/** The user handle a posted assertion carries (the user id of the passkey's account), if any. */
+/**
+ * The user handle a posted assertion carries (the user id of the passkey's account): undefined
+ * when it carries none, '' (no user's id) when it carries one that is not a user handle of ours.
+ */
 export function userHandleOfResponse(json: string): string | undefined {
   const r = parseResponse(json);
   const handle = (r?.response as { userHandle?: unknown } | undefined)?.userHandle;
-  if (typeof handle !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(handle)) return undefined;
+  // Empty counts as none (a user handle is 1 to 64 bytes; some clients send an empty one for none).
+  if (handle === undefined || handle === null || handle === '') return undefined;
+  if (typeof handle !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(handle)) return '';
   return Buffer.from(handle, 'base64url').toString('utf8');
 }
 

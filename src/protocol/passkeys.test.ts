@@ -232,6 +232,13 @@ describe('passkey ceremonies (software authenticator)', () => {
       ok: false,
       reason: 'wrong_user',
     });
+    // A user handle that is there must be the user's, even when the passkey is (WebAuthn 7.2 step 6).
+    for (const userHandle of ['!!not-base64url!!', 'x'.repeat(200), Buffer.from(alice.id).toString('base64url')])
+      assert.deepEqual(
+        await verifyPasskeyForUser(t.p, dave.id, softAssert(key, opts, ORIGIN, { userHandle }), 'ia-secret'),
+        { ok: false, reason: 'wrong_user' },
+        userHandle,
+      );
     const v = await verifyPasskeyForUser(t.p, dave.id, answer, 'ia-secret');
     assert.ok(v.ok);
     assert.deepEqual(v.amr, ['hwk', 'user', 'mfa']);
