@@ -157,10 +157,13 @@ export function defaultPasskeyName(aaguid: string | null): string {
   return (aaguid && PROVIDERS[aaguid]) || 'Passkey';
 }
 
-/** A name as typed: trimmed, control characters dropped, at most PASSKEY_NAME_MAX characters. */
+/**
+ * A name as typed: trimmed, control characters (C0, DEL, C1) and bidirectional formatting marks
+ * dropped (they would reorder what the list and the notification mail show), at most
+ * PASSKEY_NAME_MAX characters. Joiners stay (emoji sequences use them).
+ */
 export function cleanPasskeyName(name: string | undefined): string | undefined {
-  // eslint-disable-next-line no-control-regex
-  const cleaned = (name ?? '').replace(/[\u0000-\u001f\u007f]/g, '').trim();
+  const cleaned = (name ?? '').replace(/[\p{Cc}\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu, '').trim();
   return cleaned ? [...cleaned].slice(0, PASSKEY_NAME_MAX).join('') : undefined;
 }
 
