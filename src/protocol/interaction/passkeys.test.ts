@@ -29,8 +29,20 @@ describe('passkey registration in the account area', () => {
     const cookies = await t.signIn(alice.id);
     assert.equal((await passkeysPage(t.p, t.request({}, { method: 'GET', cookies }))).kind, 'page');
     t.clock.advance(t.p.config.recentAuth + 1);
+    // Signed in, but not lately: re-authentication, which comes back here (with the sign-in in progress).
     const stale = await passkeysPage(t.p, t.request({}, { method: 'GET', cookies }));
-    assert.deepEqual(stale, { kind: 'redirect', location: `${TEST_ISSUER}/account` });
+    assert.deepEqual(stale, {
+      kind: 'redirect',
+      location: `${TEST_ISSUER}/account/reauth?return=${encodeURIComponent('/account/security/passkeys')}`,
+    });
+    const staleInSignIn = await passkeysPage(
+      t.p,
+      t.request({ continue: '/interaction/abc' }, { method: 'GET', cookies }),
+    );
+    assert.deepEqual(staleInSignIn, {
+      kind: 'redirect',
+      location: `${TEST_ISSUER}/account/reauth?return=${encodeURIComponent('/account/security/passkeys?continue=/interaction/abc')}`,
+    });
     const options = await passkeyRegistrationOptionsEndpoint(t.p, t.request({}, { method: 'GET', cookies }));
     assert.equal(options.kind === 'json' && options.status, 400);
   });

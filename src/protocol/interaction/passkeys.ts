@@ -5,6 +5,7 @@
 import { passkeyAmr } from '../../accounts/passkeys.ts';
 import type { SessionRecord } from '../../ports/sessions.ts';
 import type { UserRecord } from '../../ports/users.ts';
+import { toReauth } from '../account/common.ts';
 import { readFormParams } from '../params.ts';
 import {
   passkeyLoginOptions,
@@ -133,9 +134,14 @@ async function recentSession(
   req: ProtocolRequest,
 ): Promise<{ redirect: OAuthResponse } | { session: SessionRecord; user: UserRecord; binding: string }> {
   const session = await loadSession(p, req);
-  const user =
-    session && session.authTime + p.config.recentAuth >= p.now() && (await p.stores.users.get(session.userId));
+  const user = session && (await p.stores.users.get(session.userId));
   if (!session || !user) return { redirect: { kind: 'redirect', location: `${p.config.issuer}/account` } };
+  // Signed in, but not lately: the account area's re-authentication, then back here (with the
+  // sign-in in progress, if one sent the user).
+  if (session.authTime + p.config.recentAuth < p.now()) {
+    const cont = continueOf(req.params.get('continue') ?? undefined);
+    return { redirect: toReauth(p, `/account/security/passkeys${cont ? `?continue=${cont}` : ''}`) };
+  }
   return { session, user, binding: req.cookies[SESSION_COOKIE]! };
 }
 
