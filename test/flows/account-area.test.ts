@@ -5,16 +5,14 @@
  * cause a Content-Security-Policy violation; a screenshot of each page is kept in test-artifacts/.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { Secret, TOTP } from 'otpauth';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startServer, type RunningServer } from '../fixtures/server.ts';
-import { browserSkip, launchBrowser, signIn, submit } from './support.ts';
+import { browserSkip, collectCspViolations, launchBrowser, screenshot, signIn, submit } from './support.ts';
 
 const PASSWORD = 'correct horse battery staple';
-const ARTIFACTS = join(import.meta.dirname, '..', '..', 'test-artifacts');
 
 describe('account area in a browser', { skip: browserSkip }, () => {
   let server: RunningServer;
@@ -24,7 +22,6 @@ describe('account area in a browser', { skip: browserSkip }, () => {
   const violations: string[] = [];
 
   before(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
     [browser, server] = await Promise.all([
       launchBrowser(),
       startServer({
@@ -46,20 +43,11 @@ describe('account area in a browser', { skip: browserSkip }, () => {
     const context = await browser.newContext({ viewport: { width: 390, height: 844 }, acceptDownloads: true });
     context.setDefaultTimeout(10_000);
     contexts.push(context);
-    // Reported also as an event, in case a violation is not logged (init scripts are not subject to the CSP).
-    await context.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (e) =>
-        console.error(`Content Security Policy violation: ${e.violatedDirective} ${e.blockedURI}`),
-      );
-    });
     const page = await context.newPage();
-    page.on('console', (m) => {
-      if (/Content Security Policy/i.test(m.text())) violations.push(`${page.url()}: ${m.text()}`);
-    });
+    await collectCspViolations(page, violations);
     return page;
   }
-  const shot = (page: Page, name: string) =>
-    page.screenshot({ path: join(ARTIFACTS, `account-${name}.png`), fullPage: true });
+  const shot = (page: Page, name: string) => screenshot(page, 'account-area', name);
   const heading = async (page: Page) => (await page.locator('h1').first().textContent())?.trim();
   const go = async (page: Page, path: string) => {
     await page.goto(`${server.issuer}${path}`);

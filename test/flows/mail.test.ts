@@ -2,13 +2,10 @@
  * Email in a real browser against the real server (a child process) and a real SMTP server that
  * the server reaches over STARTTLS: sign up, open the verification link from the received mail and
  * confirm; forget the password, reset it from the mailed link, sign in with the new one. Every page
- * is screenshotted (TEST_ARTIFACTS_DIR, default a temporary folder) and no page may report a
+ * is screenshotted (test-artifacts/mail) and no page may report a
  * Content Security Policy violation.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as client from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -18,10 +15,12 @@ import { startSmtp, type SmtpFixture } from '../fixtures/smtp.ts';
 import {
   authRequest,
   browserSkip,
+  collectCspViolations,
   decide,
   launchBrowser,
   rpConfig,
   screen,
+  screenshot,
   signIn,
   startCallbackServer,
   submit,
@@ -31,7 +30,6 @@ import {
 const SECRET = 'mail-flow-client-secret-0123456789';
 const PASSWORD = 'a long and memorable passphrase';
 const NEW_PASSWORD = 'another equally long passphrase';
-const ARTIFACTS = join(process.env.TEST_ARTIFACTS_DIR ?? join(tmpdir(), 'tessera-artifacts'), 'mail');
 
 describe('email: verification and password reset in a browser', {
   skip: browserSkip || (hasOpenssl() ? false : 'openssl not installed'),
@@ -47,7 +45,6 @@ describe('email: verification and password reset in a browser', {
   let shot = 0;
 
   before(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
     pki = makePki();
     smtp = await startSmtp({ cert: pki.server });
     cb = await startCallbackServer();
@@ -89,13 +86,10 @@ describe('email: verification and password reset in a browser', {
     context = await browser.newContext();
     context.setDefaultTimeout(10_000);
     page = await context.newPage();
-    page.on('console', (m) => {
-      if (/Content Security Policy/i.test(m.text())) violations.push(`${page.url()}: ${m.text()}`);
-    });
+    await collectCspViolations(page, violations);
   }
   const heading = async () => (await page.locator('h1').first().textContent())?.trim();
-  const capture = (name: string) =>
-    page.screenshot({ path: join(ARTIFACTS, `${String(++shot).padStart(2, '0')}-${name}.png`), fullPage: true });
+  const capture = (name: string) => screenshot(page, 'mail', `${String(++shot).padStart(2, '0')}-${name}`);
   const config = () => rpConfig(server.issuer, 'web', client.ClientSecretBasic(SECRET));
 
   it('sign up, confirm the address from the mail, forget the password, reset it from the mail, sign in with the new one', async () => {

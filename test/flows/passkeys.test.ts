@@ -7,31 +7,26 @@
  * another origin, a disabled user's passkey.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as client from 'openid-client';
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
 import { startServer, type RunningServer } from '../fixtures/server.ts';
 import {
+  addVirtualAuthenticator,
   authRequest,
   browserSkip,
+  collectCspViolations,
   decide,
   launchBrowser,
   rpConfig,
+  screenshot,
   signIn,
   startCallbackServer,
   submit,
   type CallbackServer,
 } from './support.ts';
 
-// Screenshots of the pages, kept as artifacts: TESSERA_TEST_ARTIFACTS, else the system's temporary directory.
-const ARTIFACTS = join(process.env.TESSERA_TEST_ARTIFACTS ?? join(tmpdir(), 'tessera-artifacts'), 'passkeys');
-async function shot(page: Page, name: string): Promise<void> {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-}
+const shot = (page: Page, name: string) => screenshot(page, 'passkeys', name);
 
 const SECRET = 'flow-test-client-secret-0123456789';
 const PASSWORD = 'correct horse battery staple';
@@ -102,23 +97,8 @@ describe('passkeys (virtual authenticator)', { skip: browserSkip }, () => {
         PublicKeyCredential.isConditionalMediationAvailable = async () => false;
       });
     const page = await context.newPage();
-    const violations: string[] = [];
-    page.on('console', (m) => {
-      if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
-    });
-    page.on('pageerror', (e) => violations.push(`page error: ${e.message}`));
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('WebAuthn.enable');
-    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: {
-        protocol: 'ctap2',
-        transport: 'internal',
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-        automaticPresenceSimulation: true,
-      },
-    });
+    const violations = await collectCspViolations(page);
+    const { cdp, authenticatorId } = await addVirtualAuthenticator(page);
     const s = { context, page, cdp, authenticatorId, violations };
     sessions.push(s);
     return s;

@@ -6,7 +6,7 @@
  * Policy violation on any page.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -20,23 +20,21 @@ import { createSqlStores } from '../../src/adapters/sql/stores.ts';
 import type { Stores } from '../../src/ports/index.ts';
 import { startServer, type RunningServer } from '../fixtures/server.ts';
 import {
+  addVirtualAuthenticator,
   authRequest,
   browserSkip,
+  collectCspViolations,
   decide,
   launchBrowser,
   rpConfig,
+  screenshot,
   signIn,
   startCallbackServer,
   submit,
   type CallbackServer,
 } from './support.ts';
 
-// Screenshots of the pages, kept as artifacts: TESSERA_TEST_ARTIFACTS, else the system's temporary directory.
-const ARTIFACTS = join(process.env.TESSERA_TEST_ARTIFACTS ?? join(tmpdir(), 'tessera-artifacts'), 'second-factor');
-async function shot(page: Page, name: string): Promise<void> {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-}
+const shot = (page: Page, name: string) => screenshot(page, 'second-factor', name);
 
 const SECRET = 'flow-test-client-secret-0123456789';
 const PASSWORD = 'correct horse battery staple';
@@ -101,11 +99,7 @@ describe('second factor in the browser', { skip: browserSkip }, () => {
     context = await browser.newContext();
     context.setDefaultTimeout(10_000);
     page = await context.newPage();
-    violations = [];
-    page.on('console', (m) => {
-      if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
-    });
-    page.on('pageerror', (e) => violations.push(`page error: ${e.message}`));
+    violations = await collectCspViolations(page);
   }
   const heading = async () => (await page.locator('h1').first().textContent())?.trim();
   const config = () => rpConfig(server.issuer, 'web', client.ClientSecretBasic(SECRET));
@@ -181,18 +175,7 @@ describe('second factor in the browser', { skip: browserSkip }, () => {
     await context!.addInitScript(() => {
       PublicKeyCredential.isConditionalMediationAvailable = async () => false;
     });
-    const cdp = await context!.newCDPSession(page);
-    await cdp.send('WebAuthn.enable');
-    await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: {
-        protocol: 'ctap2',
-        transport: 'internal',
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-        automaticPresenceSimulation: true,
-      },
-    });
+    await addVirtualAuthenticator(page);
     // Enrol: the account area, with the password (no factor yet), then the passkeys page.
     await page.goto(`${server.issuer}/account`);
     await signIn(page, 'pat', PASSWORD);

@@ -3,12 +3,13 @@
  * Chromium, and page steps that act as a user would (by labels and button names).
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { after, before } from 'node:test';
 import * as client from 'openid-client';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
 import { startServer, type RunningServer } from '../fixtures/server.ts';
 
 // ---- relying party callback server --------------------------------------------------------------
@@ -168,6 +169,63 @@ export async function signIn(page: Page, username: string, password: string): Pr
 
 export async function decide(page: Page, decision: 'Allow' | 'Deny'): Promise<void> {
   await submit(page, () => page.getByRole('button', { name: decision, exact: true }).click());
+}
+
+// ---- what a browser test keeps and checks ------------------------------------------------------
+
+/**
+ * Collects every Content-Security-Policy violation the page reports from now on (Chromium logs each
+ * one to the console; the securitypolicyviolation event is logged too, in case one is not) and every
+ * uncaught script error, into `into` (a new list by default). The test asserts the list is empty.
+ */
+export async function collectCspViolations(page: Page, into: string[] = []): Promise<string[]> {
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) =>
+      console.error(`Content Security Policy violation: ${e.violatedDirective} ${e.blockedURI}`),
+    );
+  });
+  page.on('console', (m) => {
+    if (/Content Security Policy|Refused to/i.test(m.text())) into.push(`${page.url()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => into.push(`${page.url()}: page error: ${e.message}`));
+  return into;
+}
+
+/** test-artifacts/<suite> in the repository (gitignored), made when first asked for. */
+export function artifactsDir(suite: string): string {
+  const dir = join(import.meta.dirname, '..', '..', 'test-artifacts', suite);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** A full-page screenshot kept as artifactsDir(suite)/<name>.png. */
+export async function screenshot(page: Page, suite: string, name: string): Promise<void> {
+  await page.screenshot({ path: join(artifactsDir(suite), `${name}.png`), fullPage: true });
+}
+
+export interface VirtualAuthenticator {
+  cdp: CDPSession;
+  authenticatorId: string;
+}
+
+/**
+ * A virtual platform authenticator (CTAP2, resident keys, user verification that succeeds, presence
+ * simulated) in the page's browser context, through the DevTools WebAuthn domain.
+ */
+export async function addVirtualAuthenticator(page: Page): Promise<VirtualAuthenticator> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  return { cdp, authenticatorId };
 }
 
 // ---- a browser suite ----------------------------------------------------------------------------
