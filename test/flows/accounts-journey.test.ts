@@ -14,9 +14,8 @@ import { after, before, describe, it } from 'node:test';
 import * as client from 'openid-client';
 import { Secret, TOTP } from 'otpauth';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { hasOpenssl, makePki, type TestPki } from '../fixtures/certs.ts';
-import { startServer, type RunningServer } from '../fixtures/server.ts';
-import { startSmtp, type SmtpFixture } from '../fixtures/smtp.ts';
+import type { RunningServer } from '../fixtures/server.ts';
+import type { SmtpFixture } from '../fixtures/smtp.ts';
 import {
   addVirtualAuthenticator,
   authRequest,
@@ -24,14 +23,18 @@ import {
   collectCspViolations,
   decide,
   launchBrowser,
+  mailSkip,
   rpConfig,
   screen,
   screenshot,
+  secretWebClient,
   signIn,
   startCallbackServer,
+  startMailingServer,
   submit,
   type AuthRequest,
   type CallbackServer,
+  type MailingServer,
   type VirtualAuthenticator,
 } from './support.ts';
 
@@ -44,9 +47,9 @@ const SCOPE = 'openid profile email';
 const STEP_MS = 30_000;
 
 describe('an account, from sign-up to deletion, as a person uses it', {
-  skip: browserSkip || (hasOpenssl() ? false : 'openssl not installed'),
+  skip: browserSkip || mailSkip,
 }, () => {
-  let pki: TestPki;
+  let mailing: MailingServer;
   let smtp: SmtpFixture;
   let server: RunningServer;
   let cb: CallbackServer;
@@ -57,41 +60,25 @@ describe('an account, from sign-up to deletion, as a person uses it', {
   let shots = 0;
 
   before(async () => {
-    pki = makePki();
-    smtp = await startSmtp({ cert: pki.server });
     cb = await startCallbackServer();
-    [browser, server] = await Promise.all([
+    [browser, mailing] = await Promise.all([
       launchBrowser(),
-      startServer({
-        env: {
-          TESSERA_SELF_REGISTRATION: 'true',
-          TESSERA_SMTP_URL: smtp.url,
-          // The server trusts the test CA that issued the SMTP server's certificate.
-          NODE_EXTRA_CA_CERTS: pki.caFile,
-        },
+      startMailingServer({
+        env: { TESSERA_SELF_REGISTRATION: 'true' },
         bootstrap: {
           clients: [
-            {
-              client_id: 'web',
-              client_name: 'Journey App',
-              client_secret: SECRET,
-              token_endpoint_auth_method: 'client_secret_basic',
-              redirect_uris: [cb.url('/callback')],
-              grant_types: ['authorization_code'],
-              scope: SCOPE,
-            },
+            secretWebClient(cb, { client_id: 'web', client_name: 'Journey App', client_secret: SECRET, scope: SCOPE }),
           ],
         },
       }),
     ]);
+    ({ server, smtp } = mailing);
   });
   after(async () => {
     for (const c of contexts) await c.close().catch(() => {});
     await browser?.close();
-    await server?.stop();
+    await mailing?.stop();
     await cb?.close();
-    await smtp?.stop();
-    pki?.cleanup();
   });
 
   /**

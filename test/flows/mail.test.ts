@@ -9,22 +9,25 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as client from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { hasOpenssl, makePki, type TestPki } from '../fixtures/certs.ts';
-import { startServer, type RunningServer } from '../fixtures/server.ts';
-import { startSmtp, type SmtpFixture } from '../fixtures/smtp.ts';
+import type { RunningServer } from '../fixtures/server.ts';
+import type { SmtpFixture } from '../fixtures/smtp.ts';
 import {
   authRequest,
   browserSkip,
   collectCspViolations,
   decide,
   launchBrowser,
+  mailSkip,
   rpConfig,
   screen,
   screenshot,
+  secretWebClient,
   signIn,
   startCallbackServer,
+  startMailingServer,
   submit,
   type CallbackServer,
+  type MailingServer,
 } from './support.ts';
 
 const SECRET = 'mail-flow-client-secret-0123456789';
@@ -32,9 +35,9 @@ const PASSWORD = 'a long and memorable passphrase';
 const NEW_PASSWORD = 'another equally long passphrase';
 
 describe('email: verification and password reset in a browser', {
-  skip: browserSkip || (hasOpenssl() ? false : 'openssl not installed'),
+  skip: browserSkip || mailSkip,
 }, () => {
-  let pki: TestPki;
+  let mailing: MailingServer;
   let smtp: SmtpFixture;
   let server: RunningServer;
   let cb: CallbackServer;
@@ -45,40 +48,29 @@ describe('email: verification and password reset in a browser', {
   let shot = 0;
 
   before(async () => {
-    pki = makePki();
-    smtp = await startSmtp({ cert: pki.server });
     cb = await startCallbackServer();
-    [browser, server] = await Promise.all([
+    [browser, mailing] = await Promise.all([
       launchBrowser(),
-      startServer({
-        env: {
-          TESSERA_SELF_REGISTRATION: 'true',
-          TESSERA_SMTP_URL: smtp.url,
-          // The server trusts the test CA that issued the SMTP server's certificate.
-          NODE_EXTRA_CA_CERTS: pki.caFile,
-        },
+      startMailingServer({
+        env: { TESSERA_SELF_REGISTRATION: 'true' },
         bootstrap: {
           clients: [
-            {
+            secretWebClient(cb, {
               client_id: 'web',
               client_name: 'Mail App',
               client_secret: SECRET,
-              token_endpoint_auth_method: 'client_secret_basic',
-              redirect_uris: [cb.url('/callback')],
-              grant_types: ['authorization_code'],
               scope: 'openid profile email',
-            },
+            }),
           ],
         },
       }),
     ]);
+    ({ server, smtp } = mailing);
   });
   after(async () => {
     await browser?.close();
-    await server?.stop();
+    await mailing?.stop();
     await cb?.close();
-    await smtp?.stop();
-    pki?.cleanup();
   });
 
   async function fresh() {

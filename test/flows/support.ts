@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { after, before } from 'node:test';
 import * as client from 'openid-client';
 import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
-import { startServer, type RunningServer } from '../fixtures/server.ts';
+import { hasOpenssl, makePki } from '../fixtures/certs.ts';
+import { startServer, type RunningServer, type StartOptions } from '../fixtures/server.ts';
+import { startSmtp, type SmtpFixture } from '../fixtures/smtp.ts';
 
 // ---- relying party callback server --------------------------------------------------------------
 
@@ -226,6 +228,59 @@ export async function addVirtualAuthenticator(page: Page): Promise<VirtualAuthen
     },
   });
   return { cdp, authenticatorId };
+}
+
+// ---- a server that sends real mail -------------------------------------------------------------
+
+/** Why a suite that needs startMailingServer() cannot run here, or false. */
+export const mailSkip: string | false = hasOpenssl() ? false : 'openssl not installed';
+
+export interface MailingServer {
+  server: RunningServer;
+  /** What the server sent, as the SMTP server received it. */
+  smtp: SmtpFixture;
+  /** Stops the Tessera server and the SMTP server and removes the test PKI. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A Tessera server (startServer with `opts`) whose mail goes over STARTTLS to a real SMTP server
+ * started here, with a certificate of a test CA that the Tessera server trusts.
+ */
+export async function startMailingServer(opts: StartOptions = {}): Promise<MailingServer> {
+  const pki = makePki();
+  const smtp = await startSmtp({ cert: pki.server }).catch((e: unknown) => {
+    pki.cleanup();
+    throw e;
+  });
+  const stop = async (server?: RunningServer) => {
+    await server?.stop();
+    await smtp.stop();
+    pki.cleanup();
+  };
+  try {
+    const server = await startServer({
+      ...opts,
+      env: { TESSERA_SMTP_URL: smtp.url, NODE_EXTRA_CA_CERTS: pki.caFile, ...opts.env },
+    });
+    return { server, smtp, stop: () => stop(server) };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/** A confidential web client (client_secret_basic, authorization code only) for the RP at cb /callback. */
+export function secretWebClient(
+  cb: CallbackServer,
+  client: { client_id: string; client_name: string; client_secret: string; scope: string },
+): object {
+  return {
+    ...client,
+    token_endpoint_auth_method: 'client_secret_basic',
+    redirect_uris: [cb.url('/callback')],
+    grant_types: ['authorization_code'],
+  };
 }
 
 // ---- a browser suite ----------------------------------------------------------------------------
