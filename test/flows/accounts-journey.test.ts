@@ -118,7 +118,7 @@ describe('an account, from sign-up to deletion, as a person uses it', {
       expectedState: req.state,
       expectedNonce: req.nonce,
     });
-    return tokens.claims()!;
+    return tokens;
   }
 
   // The authenticator app: a code is accepted once, so each sign-in takes a later time step than
@@ -166,7 +166,7 @@ describe('an account, from sign-up to deletion, as a person uses it', {
     await submit(page, () => page.getByRole('button', { name: 'Create account' }).click());
     assert.equal(await screen(page, cb.origin), 'consent');
     await shot(page, 'consent');
-    let claims = await finish(page, cfg, signup);
+    let claims = (await finish(page, cfg, signup)).claims()!;
     assert.equal(claims.email_verified, false);
     assert.deepEqual(claims.amr, ['pwd']);
     assert.equal(claims.acr, 'urn:tessera:acr:password');
@@ -212,7 +212,7 @@ describe('an account, from sign-up to deletion, as a person uses it', {
     assert.equal(await heading(page), 'Second factor');
     await shot(page, 'second-factor');
     await secondFactorCode(page, secret);
-    claims = await finish(page, cfg, withCode);
+    claims = (await finish(page, cfg, withCode)).claims()!;
     assert.equal(claims.sub, sub);
     assert.equal(claims.email_verified, true);
     assert.deepEqual(claims.amr, ['pwd', 'otp', 'mfa']);
@@ -250,7 +250,7 @@ describe('an account, from sign-up to deletion, as a person uses it', {
     await page.getByRole('button', { name: 'Use a passkey' }).waitFor();
     await shot(page, 'step-up');
     await submit(page, () => page.getByRole('button', { name: 'Use a passkey' }).click());
-    claims = await finish(page, cfg, stepUp);
+    claims = (await finish(page, cfg, stepUp)).claims()!;
     assert.equal(claims.sub, sub);
     const stepAmr = claims.amr as string[];
     assert.ok(['phr', 'phrh'].includes(claims.acr as string), `acr ${String(claims.acr)}`);
@@ -268,7 +268,8 @@ describe('an account, from sign-up to deletion, as a person uses it', {
       });
     const autofill = await request(cfg);
     await other.page.goto(autofill.url.href);
-    claims = await finish(other.page, cfg, autofill);
+    const passkeyTokens = await finish(other.page, cfg, autofill);
+    claims = passkeyTokens.claims()!;
     assert.equal(claims.sub, sub);
     const passkeyAmr = claims.amr as string[];
     assert.ok(!passkeyAmr.includes('pwd'), `amr ${JSON.stringify(passkeyAmr)}: no password`);
@@ -277,6 +278,8 @@ describe('an account, from sign-up to deletion, as a person uses it', {
     assert.ok(['phr', 'phrh'].includes(claims.acr as string), `acr ${String(claims.acr)}`);
     await go(other.page, '/account');
     assert.equal(await heading(other.page), 'Your account', 'the passkey signed the account area in too');
+    const userinfo = () => client.fetchUserInfo(cfg, passkeyTokens.access_token, sub);
+    assert.equal((await userinfo()).email, EMAIL);
 
     // ---- Forgot password: the link from the mail, the second factor on the reset page.
     const forgot = await request(cfg);
@@ -300,6 +303,10 @@ describe('an account, from sign-up to deletion, as a person uses it', {
     assert.equal(await heading(page), 'Password changed');
     await shot(page, 'reset-password-done');
     await smtp.waitFor((m) => m.to.includes(EMAIL) && /password was changed/.test(m.subject));
+    await page.goto(reset.links[0]!);
+    assert.equal(await heading(page), 'Link not valid', 'a reset link works once');
+    // Every grant was revoked: the application's access token is refused.
+    await assert.rejects(userinfo(), 'the access token issued before the reset is refused');
     // The reset ended every session, the passkey browser's too (asked with its cookies but without
     // the page, whose autofill would sign it in again at once).
     const afterReset = await (await other.page.request.get(`${server.issuer}/account`)).text();
@@ -313,6 +320,13 @@ describe('an account, from sign-up to deletion, as a person uses it', {
     await signIn(page, USERNAME, NEW_PASSWORD);
     await secondFactorCode(page, secret);
     assert.equal(await heading(page), 'Your account');
+    // The application signs in again with the new session (its earlier tokens were revoked; the
+    // consent, which is not a token, is kept).
+    const again = await request(cfg);
+    await page.goto(again.url.href);
+    claims = (await finish(page, cfg, again)).claims()!;
+    assert.equal(claims.sub, sub);
+    assert.equal(claims.acr, 'urn:tessera:acr:mfa');
 
     // ---- A second browser signs in; the first sees its session and ends it.
     const second = await browserWindow();
@@ -320,6 +334,11 @@ describe('an account, from sign-up to deletion, as a person uses it', {
     await signIn(second.page, USERNAME, NEW_PASSWORD);
     assert.equal(await heading(second.page), 'Second factor');
     await submit(second.page, () => second.page.getByRole('link', { name: 'Use a recovery code' }).click());
+    // A recovery code works once.
+    await second.page.getByLabel('Recovery code').fill(codes[0]!);
+    await submit(second.page, () => second.page.getByRole('button', { name: 'Verify' }).click());
+    assert.equal(await heading(second.page), 'Second factor');
+    assert.equal(await second.page.getByRole('alert').textContent(), 'That recovery code is not valid.');
     await second.page.getByLabel('Recovery code').fill(codes[2]!);
     await submit(second.page, () => second.page.getByRole('button', { name: 'Verify' }).click());
     assert.equal(await heading(second.page), 'Your account');
@@ -333,6 +352,16 @@ describe('an account, from sign-up to deletion, as a person uses it', {
     await go(second.page, '/account/security');
     assert.equal(await heading(second.page), 'Sign in', 'the other browser was signed out');
 
+    // Three recovery codes used (a sign-in, the reset, the second browser), seven left; the
+    // activity page tells the story.
+    await go(page, '/account/security/recovery-codes');
+    assert.match((await page.locator('main').textContent()) ?? '', /7\s+unused recovery codes/);
+    await go(page, '/account/activity');
+    assert.equal(await heading(page), 'Recent security activity');
+    await shot(page, 'activity');
+    const activity = (await page.locator('main').textContent()) ?? '';
+    for (const what of [/Second factor added/, /Sessions ended/]) assert.match(activity, what);
+
     // ---- Delete the account; its username stays reserved.
     await go(page, '/account/delete');
     assert.equal(await heading(page), 'Delete your account');
@@ -343,8 +372,8 @@ describe('an account, from sign-up to deletion, as a person uses it', {
     assert.equal(await heading(page), 'Account deleted');
     await shot(page, 'deleted');
     await smtp.waitFor((m) => m.to.includes(EMAIL) && /deleted/i.test(m.subject));
-    const again = await request(cfg, { prompt: 'create' });
-    await page.goto(again.url.href);
+    const signupAgain = await request(cfg, { prompt: 'create' });
+    await page.goto(signupAgain.url.href);
     assert.equal(await heading(page), 'Create an account');
     await page.getByLabel('Username').fill(USERNAME);
     await page.getByLabel('Email').fill('someone.else@example.org');
