@@ -11,6 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { decodeJwt } from 'jose';
 import * as client from 'openid-client';
 import { Secret, TOTP } from 'otpauth';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -18,6 +19,7 @@ import type { RunningServer } from '../fixtures/server.ts';
 import type { SmtpFixture } from '../fixtures/smtp.ts';
 import {
   addVirtualAuthenticator,
+  artifactsDir,
   authRequest,
   browserSkip,
   collectCspViolations,
@@ -60,6 +62,7 @@ describe('an account, from sign-up to deletion, as a person uses it', {
   let shots = 0;
 
   before(async () => {
+    artifactsDir('journey', { clean: true });
     cb = await startCallbackServer();
     [browser, mailing] = await Promise.all([
       launchBrowser(),
@@ -241,21 +244,34 @@ describe('an account, from sign-up to deletion, as a person uses it', {
       authenticatorId: authenticator!.authenticatorId,
     });
     assert.equal(credentials.length, 1);
+    const added = await smtp.waitFor((m) => m.to.includes(EMAIL) && /sign-in method was added/.test(m.subject));
+    const passkeyMail = await smtp.waitFor(
+      (m) => m !== added && m.to.includes(EMAIL) && /sign-in method was added/.test(m.subject),
+    );
+    assert.match(passkeyMail.text, /A passkey was added/);
 
     // ---- Step-up: the application asks for a phishing-resistant sign-in (the session has the
     // password and a recovery code): the passkey is asked, the ID token says so.
+    const stepUpAt = Math.floor(Date.now() / 1000);
     const stepUp = await request(cfg, { acr_values: 'phr' });
     await page.goto(stepUp.url.href);
     assert.equal(await heading(page), 'Second factor');
     await page.getByRole('button', { name: 'Use a passkey' }).waitFor();
     await shot(page, 'step-up');
     await submit(page, () => page.getByRole('button', { name: 'Use a passkey' }).click());
-    claims = (await finish(page, cfg, stepUp)).claims()!;
+    const stepUpTokens = await finish(page, cfg, stepUp);
+    claims = stepUpTokens.claims()!;
     assert.equal(claims.sub, sub);
     const stepAmr = claims.amr as string[];
     assert.ok(['phr', 'phrh'].includes(claims.acr as string), `acr ${String(claims.acr)}`);
     assert.ok(stepAmr.includes('hwk') || stepAmr.includes('swk'), `amr ${JSON.stringify(stepAmr)}`);
     assert.ok(stepAmr.includes('mfa'), `amr ${JSON.stringify(stepAmr)}`);
+    // The passkey was used just now: the time of the authentication is the step-up's.
+    assert.ok((claims.auth_time as number) >= stepUpAt, `auth_time ${claims.auth_time} before ${stepUpAt}`);
+    // The access token tells resource servers the same (RFC 9068 §2.2.1).
+    const access = decodeJwt(stepUpTokens.access_token);
+    assert.equal(access.acr, claims.acr);
+    assert.equal(access.auth_time, claims.auth_time);
     await signOut(page);
 
     // ---- The passkey alone, through the browser's autofill (conditional mediation), in a browser
@@ -342,6 +358,7 @@ describe('an account, from sign-up to deletion, as a person uses it', {
     await second.page.getByLabel('Recovery code').fill(codes[2]!);
     await submit(second.page, () => second.page.getByRole('button', { name: 'Verify' }).click());
     assert.equal(await heading(second.page), 'Your account');
+    await smtp.waitFor((m) => m.to.includes(EMAIL) && /New sign-in/.test(m.subject));
     await go(page, '/account/sessions');
     assert.equal(await heading(page), 'Sessions and devices');
     const sessions = page.locator('main ul.apps > li');
@@ -383,6 +400,23 @@ describe('an account, from sign-up to deletion, as a person uses it', {
     assert.equal(await heading(page), 'Create an account', 'no account was made');
     assert.match((await page.locator('main').textContent()) ?? '', /This username is reserved/);
     await shot(page, 'sign-up-reserved');
+
+    // The deleted account's passkey signs nobody in.
+    const last = await browserWindow({ authenticator: true });
+    for (const credential of credentials)
+      await last.authenticator!.cdp.send('WebAuthn.addCredential', {
+        authenticatorId: last.authenticator!.authenticatorId,
+        credential,
+      });
+    const gone = await request(cfg);
+    await last.page.goto(gone.url.href);
+    await submit(last.page, () => last.page.getByRole('button', { name: 'Sign in with a passkey' }).click());
+    assert.equal(await screen(last.page, cb.origin), 'login');
+    assert.equal(
+      await last.page.getByRole('alert').textContent(),
+      'The passkey could not be used to sign you in. Try again, or sign in with your password.',
+    );
+    await shot(last.page, 'passkey-of-deleted-account');
 
     assert.deepEqual(violations, [], 'no CSP violation on any page');
   });

@@ -12,6 +12,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { RunningServer } from '../fixtures/server.ts';
 import type { SmtpFixture } from '../fixtures/smtp.ts';
 import {
+  artifactsDir,
   authRequest,
   browserSkip,
   collectCspViolations,
@@ -48,6 +49,7 @@ describe('email: verification and password reset in a browser', {
   let shot = 0;
 
   before(async () => {
+    artifactsDir('mail', { clean: true });
     cb = await startCallbackServer();
     [browser, mailing] = await Promise.all([
       launchBrowser(),

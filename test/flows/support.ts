@@ -3,7 +3,7 @@
  * Chromium, and page steps that act as a user would (by labels and button names).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -193,9 +193,13 @@ export async function collectCspViolations(page: Page, into: string[] = []): Pro
   return into;
 }
 
-/** test-artifacts/<suite> in the repository (gitignored), made when first asked for. */
-export function artifactsDir(suite: string): string {
+/**
+ * test-artifacts/<suite> in the repository (gitignored), made when first asked for; `clean` empties
+ * it first (a suite whose file names are numbered in order keeps no file of an earlier run).
+ */
+export function artifactsDir(suite: string, opts: { clean?: boolean } = {}): string {
   const dir = join(import.meta.dirname, '..', '..', 'test-artifacts', suite);
+  if (opts.clean) rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   return dir;
 }
