@@ -105,6 +105,8 @@ export type View =
       clientName: string;
       username?: string;
       error?: string;
+      /** The error is the passkey's: the username and password fields, not used, are not marked invalid. */
+      passkeyError?: boolean;
       signupUrl?: string;
       /** TESSERA_PASSWORD_RESET on: where "Forgot password?" leads. */
       forgotUrl?: string;

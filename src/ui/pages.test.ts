@@ -192,6 +192,14 @@ describe('loginPage', () => {
     assert.ok('autofocus' in pass.attrs && !('autofocus' in user.attrs));
   });
 
+  it("a passkey's error is in the alert, the unused username and password fields are not marked invalid", () => {
+    const doc = loginPage({ ...base, error: 'The passkey could not be used.', passkeyError: true });
+    assert.match(doc, /<div class="alert" role="alert" id="login-error">The passkey could not be used\.<\/div>/);
+    for (const input of tags(doc, 'input').filter((i) => ['username', 'password'].includes(i.attrs.name!))) {
+      assert.ok(!('aria-invalid' in input.attrs) && !('aria-describedby' in input.attrs), input.attrs.name);
+    }
+  });
+
   it('escapes every interpolated value', () => {
     const doc = loginPage({
       nonce: NONCE,

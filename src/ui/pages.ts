@@ -96,6 +96,8 @@ export function loginPage(p: {
   clientName: string;
   username?: string;
   error?: string;
+  /** The error is the passkey's: the username and password fields, not used, are not marked invalid. */
+  passkeyError?: boolean;
   /** Self-registration on: where "Create an account" leads. */
   signupUrl?: string;
   /** Password reset on: where "Forgot password?" leads. */
@@ -107,7 +109,7 @@ export function loginPage(p: {
   assetVersion?: string;
 }): string {
   const hasError = Boolean(p.error);
-  const invalid = hasError ? html` aria-invalid="true" aria-describedby="login-error"` : '';
+  const invalid = hasError && !p.passkeyError ? html` aria-invalid="true" aria-describedby="login-error"` : '';
   // Focus the first field that needs input (password when the username is already known).
   const focusUser = !p.username ? html` autofocus` : '';
   const focusPass = p.username ? html` autofocus` : '';

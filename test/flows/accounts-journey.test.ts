@@ -416,6 +416,8 @@ describe('an account, from sign-up to deletion, as a person uses it', {
       await last.page.getByRole('alert').textContent(),
       'The passkey could not be used to sign you in. Try again, or sign in with your password.',
     );
+    // The password form was not used: its fields are not marked invalid.
+    assert.equal(await last.page.getByLabel('Password').getAttribute('aria-invalid'), null);
     await shot(last.page, 'passkey-of-deleted-account');
 
     assert.deepEqual(violations, [], 'no CSP violation on any page');

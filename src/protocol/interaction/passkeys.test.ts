@@ -102,6 +102,7 @@ describe('passkey registration in the account area', () => {
     );
     assert.equal(again.kind === 'page' && again.status, 400);
     assert.match(JSON.stringify(again), /could not be used to sign you in/);
+    assert.equal(again.kind === 'page' && again.view.name === 'login' && again.view.passkeyError, true);
     assert.ok(
       t.events.some((e) => e.type === 'passkey_login_failed' && e.reason === 'replayed' && e.userId === bob.id),
     );

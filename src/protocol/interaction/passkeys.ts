@@ -42,6 +42,16 @@ const LIMITS = { csrf: 128, response: 16_384, name: 256, continue: 100 };
 const form = (req: ProtocolRequest) => readFormParams(req.params, PARAMS, LIMITS);
 
 const FAILED = 'The passkey could not be used to sign you in. Try again, or sign in with your password.';
+
+/**
+ * The sign-in page again after a refused passkey: its alert says so, and the username and password
+ * fields, which the person did not use, are not marked invalid (a screen reader would read them so).
+ */
+function passkeyFailed(answer: OAuthResponse): OAuthResponse {
+  return answer.kind === 'page' && answer.view.name === 'login'
+    ? { ...answer, view: { ...answer.view, passkeyError: true } }
+    : answer;
+}
 const FORM_EXPIRED = page('Form expired', 'The form could not be verified. Reload the page and try again.', 403);
 const NO_STORE = { 'cache-control': 'no-store' };
 
@@ -89,7 +99,7 @@ export async function interactionPasskey(
   const verdict = await verifyPasskeyLogin(p, f.response ?? '', `ia:${uid}`, l.browserSecret);
   if (!verdict.ok) {
     failed(p, verdict.reason, verdict.userId, l.ia.clientId);
-    return loginView(p, l, FAILED);
+    return passkeyFailed(loginView(p, l, FAILED));
   }
   p.events({ type: 'login_succeeded', userId: verdict.userId, clientId: l.ia.clientId, ip: req.ip });
   return signedIn(p, req, l, verdict.userId, verdict.amr);
@@ -112,7 +122,7 @@ export async function accountPasskey(p: AccountPasskeyDeps, req: ProtocolRequest
   const verdict = await verifyPasskeyLogin(p, f.response ?? '', 'account', secret);
   if (!verdict.ok) {
     failed(p, verdict.reason, verdict.userId);
-    return accountLoginView(p, secret, FAILED);
+    return passkeyFailed(accountLoginView(p, secret, FAILED));
   }
   p.events({ type: 'login_succeeded', userId: verdict.userId, ip: req.ip });
   const { cookies } = await startSession(p, req, verdict.userId, verdict.amr);
