@@ -183,6 +183,8 @@ describe('an account, from sign-up to deletion, as a person uses it', {
     await submit(page, () => page.getByRole('button', { name: 'Confirm my email address' }).click());
     assert.equal(await heading(page), 'Email address confirmed');
     await shot(page, 'verify-email-done');
+    await page.goto(verify.links[0]!);
+    assert.equal(await heading(page), 'Link not valid', 'a verification link works once');
 
     // ---- An authenticator app, added in the account area (the sign-up's session).
     await go(page, '/account');
@@ -213,6 +215,7 @@ describe('an account, from sign-up to deletion, as a person uses it', {
     await shot(page, 'sign-in');
     await signIn(page, USERNAME, PASSWORD);
     assert.equal(await heading(page), 'Second factor');
+    assert.equal(await page.getByText('Remember this browser').count(), 0, 'remembered browsers are off by default');
     await shot(page, 'second-factor');
     await secondFactorCode(page, secret);
     claims = (await finish(page, cfg, withCode)).claims()!;
@@ -340,7 +343,8 @@ describe('an account, from sign-up to deletion, as a person uses it', {
     // consent, which is not a token, is kept).
     const again = await request(cfg);
     await page.goto(again.url.href);
-    claims = (await finish(page, cfg, again)).claims()!;
+    const lastTokens = await finish(page, cfg, again);
+    claims = lastTokens.claims()!;
     assert.equal(claims.sub, sub);
     assert.equal(claims.acr, 'urn:tessera:acr:mfa');
 
@@ -400,6 +404,17 @@ describe('an account, from sign-up to deletion, as a person uses it', {
     assert.equal(await heading(page), 'Create an account', 'no account was made');
     assert.match((await page.locator('main').textContent()) ?? '', /This username is reserved/);
     await shot(page, 'sign-up-reserved');
+    // The deletion revoked the application's tokens.
+    await assert.rejects(client.fetchUserInfo(cfg, lastTokens.access_token, sub), 'the tokens died with the account');
+    // Another username with the same address makes a new account, with a subject never issued before.
+    await page.getByLabel('Username').fill('journey2');
+    await page.getByLabel('Email').fill(EMAIL);
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await page.getByLabel('Confirm password').fill(PASSWORD);
+    await submit(page, () => page.getByRole('button', { name: 'Create account' }).click());
+    const fresh = (await finish(page, cfg, signupAgain)).claims()!;
+    assert.notEqual(fresh.sub, sub);
+    assert.equal(fresh.email_verified, false);
 
     // The deleted account's passkey signs nobody in.
     const last = await browserWindow({ authenticator: true });
