@@ -275,6 +275,21 @@ describe('an account, from sign-up to deletion, as a person uses it', {
     const access = decodeJwt(stepUpTokens.access_token);
     assert.equal(access.acr, claims.acr);
     assert.equal(access.auth_time, claims.auth_time);
+
+    // max_age=0: the application wants a fresh sign-in: the password again, then a second factor.
+    const freshAt = Math.floor(Date.now() / 1000);
+    const reauth = await request(cfg, { max_age: '0' });
+    await page.goto(reauth.url.href);
+    assert.equal(await screen(page, cb.origin), 'login');
+    await signIn(page, USERNAME, PASSWORD);
+    assert.equal(await heading(page), 'Second factor');
+    await submit(page, () => page.getByRole('link', { name: 'Use a recovery code' }).click());
+    await page.getByLabel('Recovery code').fill(codes[3]!);
+    await submit(page, () => page.getByRole('button', { name: 'Verify' }).click());
+    claims = (await finish(page, cfg, reauth)).claims()!;
+    assert.equal(claims.sub, sub);
+    assert.deepEqual(claims.amr, ['pwd', 'otp', 'mfa']);
+    assert.ok((claims.auth_time as number) >= freshAt, `auth_time ${claims.auth_time} before ${freshAt}`);
     await signOut(page);
 
     // ---- The passkey alone, through the browser's autofill (conditional mediation), in a browser
@@ -373,10 +388,10 @@ describe('an account, from sign-up to deletion, as a person uses it', {
     await go(second.page, '/account/security');
     assert.equal(await heading(second.page), 'Sign in', 'the other browser was signed out');
 
-    // Three recovery codes used (a sign-in, the reset, the second browser), seven left; the
+    // Four recovery codes used (two sign-ins, the reset, the second browser), six left; the
     // activity page tells the story.
     await go(page, '/account/security/recovery-codes');
-    assert.match((await page.locator('main').textContent()) ?? '', /7\s+unused recovery codes/);
+    assert.match((await page.locator('main').textContent()) ?? '', /6\s+unused recovery codes/);
     await go(page, '/account/activity');
     assert.equal(await heading(page), 'Recent security activity');
     await shot(page, 'activity');
