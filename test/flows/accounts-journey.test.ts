@@ -24,6 +24,7 @@ import {
   browserSkip,
   collectCspViolations,
   decide,
+  fillSignUp,
   launchBrowser,
   mailSkip,
   rpConfig,
@@ -89,7 +90,9 @@ describe('an account, from sign-up to deletion, as a person uses it', {
    * virtual authenticator. Without `autofill` the browser says it has no passkey autofill, so that
    * a passkey is used only when the person presses a passkey button.
    */
-  async function browserWindow(opts: { authenticator?: boolean; autofill?: boolean } = {}) {
+  async function browserWindow(
+    opts: { authenticator?: boolean; autofill?: boolean; passkeysOf?: VirtualAuthenticator } = {},
+  ) {
     const context = await browser.newContext();
     context.setDefaultTimeout(10_000);
     contexts.push(context);
@@ -100,6 +103,15 @@ describe('an account, from sign-up to deletion, as a person uses it', {
     const page = await context.newPage();
     await collectCspViolations(page, violations);
     const authenticator = opts.authenticator ? await addVirtualAuthenticator(page) : undefined;
+    // The passkeys of another virtual authenticator, held by this one too.
+    const { credentials } = opts.passkeysOf
+      ? await opts.passkeysOf.cdp.send('WebAuthn.getCredentials', { authenticatorId: opts.passkeysOf.authenticatorId })
+      : { credentials: [] };
+    for (const credential of credentials)
+      await authenticator!.cdp.send('WebAuthn.addCredential', {
+        authenticatorId: authenticator!.authenticatorId,
+        credential,
+      });
     return { page, authenticator };
   }
 
@@ -161,10 +173,7 @@ describe('an account, from sign-up to deletion, as a person uses it', {
     const signup = await request(cfg, { prompt: 'create' });
     await page.goto(signup.url.href);
     assert.equal(await heading(page), 'Create an account');
-    await page.getByLabel('Username').fill(USERNAME);
-    await page.getByLabel('Email').fill(EMAIL);
-    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-    await page.getByLabel('Confirm password').fill(PASSWORD);
+    await fillSignUp(page, { username: USERNAME, email: EMAIL, password: PASSWORD });
     await shot(page, 'sign-up');
     await submit(page, () => page.getByRole('button', { name: 'Create account' }).click());
     assert.equal(await screen(page, cb.origin), 'consent');
@@ -294,12 +303,7 @@ describe('an account, from sign-up to deletion, as a person uses it', {
 
     // ---- The passkey alone, through the browser's autofill (conditional mediation), in a browser
     // whose authenticator holds the same passkey.
-    const other = await browserWindow({ authenticator: true, autofill: true });
-    for (const credential of credentials)
-      await other.authenticator!.cdp.send('WebAuthn.addCredential', {
-        authenticatorId: other.authenticator!.authenticatorId,
-        credential,
-      });
+    const other = await browserWindow({ authenticator: true, autofill: true, passkeysOf: authenticator });
     const autofill = await request(cfg);
     await other.page.goto(autofill.url.href);
     const passkeyTokens = await finish(other.page, cfg, autofill);
@@ -411,10 +415,7 @@ describe('an account, from sign-up to deletion, as a person uses it', {
     const signupAgain = await request(cfg, { prompt: 'create' });
     await page.goto(signupAgain.url.href);
     assert.equal(await heading(page), 'Create an account');
-    await page.getByLabel('Username').fill(USERNAME);
-    await page.getByLabel('Email').fill('someone.else@example.org');
-    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-    await page.getByLabel('Confirm password').fill(PASSWORD);
+    await fillSignUp(page, { username: USERNAME, email: 'someone.else@example.org', password: PASSWORD });
     await submit(page, () => page.getByRole('button', { name: 'Create account' }).click());
     assert.equal(await heading(page), 'Create an account', 'no account was made');
     assert.match((await page.locator('main').textContent()) ?? '', /This username is reserved/);
@@ -422,22 +423,14 @@ describe('an account, from sign-up to deletion, as a person uses it', {
     // The deletion revoked the application's tokens.
     await assert.rejects(client.fetchUserInfo(cfg, lastTokens.access_token, sub), 'the tokens died with the account');
     // Another username with the same address makes a new account, with a subject never issued before.
-    await page.getByLabel('Username').fill('journey2');
-    await page.getByLabel('Email').fill(EMAIL);
-    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-    await page.getByLabel('Confirm password').fill(PASSWORD);
+    await fillSignUp(page, { username: 'journey2', email: EMAIL, password: PASSWORD });
     await submit(page, () => page.getByRole('button', { name: 'Create account' }).click());
     const fresh = (await finish(page, cfg, signupAgain)).claims()!;
     assert.notEqual(fresh.sub, sub);
     assert.equal(fresh.email_verified, false);
 
     // The deleted account's passkey signs nobody in.
-    const last = await browserWindow({ authenticator: true });
-    for (const credential of credentials)
-      await last.authenticator!.cdp.send('WebAuthn.addCredential', {
-        authenticatorId: last.authenticator!.authenticatorId,
-        credential,
-      });
+    const last = await browserWindow({ authenticator: true, passkeysOf: authenticator });
     const gone = await request(cfg);
     await last.page.goto(gone.url.href);
     await submit(last.page, () => last.page.getByRole('button', { name: 'Sign in with a passkey' }).click());

@@ -17,6 +17,7 @@ import {
   browserSkip,
   collectCspViolations,
   decide,
+  fillSignUp,
   launchBrowser,
   mailSkip,
   rpConfig,
@@ -92,10 +93,7 @@ describe('email: verification and password reset in a browser', {
     const req = await authRequest(c, { redirect_uri: cb.url('/callback'), scope: 'openid email', prompt: 'create' });
     await page.goto(req.url.href);
     assert.equal(await heading(), 'Create an account');
-    await page.getByLabel('Username').fill('mailer');
-    await page.getByLabel('Email').fill('mailer@example.org');
-    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-    await page.getByLabel('Confirm password').fill(PASSWORD);
+    await fillSignUp(page, { username: 'mailer', email: 'mailer@example.org', password: PASSWORD });
     await capture('signup');
     await submit(page, () => page.getByRole('button', { name: 'Create account' }).click());
     assert.equal(await screen(page, cb.origin), 'consent');

@@ -169,6 +169,14 @@ export async function signIn(page: Page, username: string, password: string): Pr
   await submit(page, () => page.getByRole('button', { name: 'Sign in', exact: true }).click());
 }
 
+/** Fills the sign-up form (prompt=create) by its labels, without submitting it. */
+export async function fillSignUp(page: Page, f: { username: string; email: string; password: string }): Promise<void> {
+  await page.getByLabel('Username').fill(f.username);
+  await page.getByLabel('Email').fill(f.email);
+  await page.getByLabel('Password', { exact: true }).fill(f.password);
+  await page.getByLabel('Confirm password').fill(f.password);
+}
+
 export async function decide(page: Page, decision: 'Allow' | 'Deny'): Promise<void> {
   await submit(page, () => page.getByRole('button', { name: decision, exact: true }).click());
 }
