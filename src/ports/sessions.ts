@@ -18,6 +18,8 @@ export interface SessionStore {
   touch(idHash: string, now: number): Promise<void>;
   delete(idHash: string): Promise<void>;
   deleteByUser(userId: string): Promise<number>;
+  /** The user's sessions not yet expired at `now`, oldest first (operators' listing, the account page). */
+  listByUser(userId: string, now: number): Promise<SessionRecord[]>;
   /**
    * Remembers that a client got tokens under a session (OpenID Connect back-/front-channel
    * logout). Idempotent; a later call extends the expiry.

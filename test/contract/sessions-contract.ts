@@ -29,6 +29,15 @@ export function sessionsContract(stores: Stores): void {
       assert.deepEqual(await stores.sessions.get(other.idHash), other);
       assert.equal(await stores.sessions.deleteByUser(userId), 0);
     });
+    it("listByUser lists that user's live sessions, oldest first", async () => {
+      const userId = uid('user');
+      const older = session({ userId, createdAt: NOW - 10 });
+      const newer = session({ userId, createdAt: NOW - 5, amr: ['pwd', 'otp', 'mfa'] });
+      const expired = session({ userId, expiresAt: NOW - 1 });
+      for (const s of [newer, session(), expired, older]) await stores.sessions.create(s);
+      assert.deepEqual(await stores.sessions.listByUser(userId, NOW), [older, newer]);
+      assert.deepEqual(await stores.sessions.listByUser(uid('user'), NOW), []);
+    });
     it('addClient is idempotent (extends expiry); takeClients returns and removes the clients of one sid', async () => {
       const [sid, other, userId] = [uid('sid'), uid('sid'), uid('user')];
       const e = (clientId: string, s = sid, expiresAt = NOW + 100) => ({

@@ -49,6 +49,17 @@ export function createSqlSessionStore({ db, lookup }: SqlContext): SessionStore 
     async deleteByUser(userId) {
       return count(await db.deleteFrom('sessions').where('user_id', '=', userId).executeTakeFirst());
     },
+    async listByUser(userId, now) {
+      const rows = await db
+        .selectFrom('sessions')
+        .selectAll()
+        .where('user_id', '=', userId)
+        .where('expires_at', '>', now)
+        .orderBy('created_at')
+        .orderBy('id_hash')
+        .execute();
+      return rows.map(toSession);
+    },
     async addClient(e) {
       await db
         .insertInto('session_clients')
