@@ -30,6 +30,13 @@ const checkUserInput = (input: UserInput) => asAdmin(() => checkUserInputRule(in
 const describeOther = (u: UserRecord) =>
   `${u.username} (id ${u.id}, ${u.origin === 'signup' ? 'self-registered' : `created by ${u.origin ?? 'operator'}`} ${new Date(u.createdAt * 1000).toISOString()})`;
 
+/** The same account, whatever the order of the fields and the time of the last update. */
+const sameUser = (a: UserRecord, b: UserRecord) => {
+  const norm = (u: UserRecord) =>
+    JSON.stringify(Object.entries({ ...u, updatedAt: 0 }).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
+  return norm(a) === norm(b);
+};
+
 export interface SaveUserResult {
   user: UserRecord;
   created: boolean;
@@ -87,12 +94,11 @@ export async function saveUser(stores: Stores, input: UserInput, now: number, at
     createdAt: existing?.createdAt ?? now,
     updatedAt: now,
     origin: 'operator',
+    // Set by operators (tessera user require-mfa) and by the enrolment policy: kept as they are.
+    mfaRequired: existing?.mfaRequired ?? false,
+    mfaEnrolBy: existing?.mfaEnrolBy ?? null,
   };
-  if (
-    existing &&
-    !adopted &&
-    JSON.stringify({ ...existing, updatedAt: 0 }) === JSON.stringify({ ...user, updatedAt: 0 })
-  ) {
+  if (existing && !adopted && sameUser(existing, user)) {
     return { user: existing, created: false, changed: false, adopted: false, passwordChanged: false };
   }
   if (!existing) {
