@@ -9,6 +9,8 @@ import {
 } from '../accounts/users.ts';
 import { canonicalUsername, usernameSkeleton } from '../accounts/usernames.ts';
 import type { Stores } from '../ports/index.ts';
+import type { SessionRecord } from '../ports/sessions.ts';
+import { tokenHash } from '../protocol/hash.ts';
 import type { UserRecord } from '../ports/users.ts';
 import { AdminError } from './clients.ts';
 
@@ -45,6 +47,8 @@ export interface SaveUserResult {
   adopted: boolean;
   /** The password changed on an existing account: its sessions were ended and grants revoked. */
   passwordChanged: boolean;
+  /** Whether a second factor is required of the user changed (a new user: when it is required). */
+  mfaRequiredChanged: boolean;
 }
 
 /**
@@ -95,11 +99,18 @@ export async function saveUser(stores: Stores, input: UserInput, now: number, at
     updatedAt: now,
     origin: 'operator',
     // Set by operators (tessera user require-mfa) and by the enrolment policy: kept as they are.
-    mfaRequired: existing?.mfaRequired ?? false,
+    mfaRequired: input.mfa_required ?? existing?.mfaRequired ?? false,
     mfaEnrolBy: existing?.mfaEnrolBy ?? null,
   };
   if (existing && !adopted && sameUser(existing, user)) {
-    return { user: existing, created: false, changed: false, adopted: false, passwordChanged: false };
+    return {
+      user: existing,
+      created: false,
+      changed: false,
+      adopted: false,
+      passwordChanged: false,
+      mfaRequiredChanged: false,
+    };
   }
   if (!existing) {
     // Atomic: another process (or a sign-up) creating the same name meanwhile makes this one lose,
@@ -108,14 +119,28 @@ export async function saveUser(stores: Stores, input: UserInput, now: number, at
       if (attempt >= 3) throw new AdminError(`user ${input.username}: could not be created (its name or id is taken)`);
       return saveUser(stores, input, now, attempt + 1);
     }
-    return { user, created: true, changed: true, adopted: false, passwordChanged: false };
+    return {
+      user,
+      created: true,
+      changed: true,
+      adopted: false,
+      passwordChanged: false,
+      mfaRequiredChanged: user.mfaRequired === true,
+    };
   }
   await stores.users.put(user);
   // A credential change or a takeover ends the user's sessions and revokes their grants (ASVS 7.4.3);
   // so does disabling (ASVS 7.4.2).
   if (adopted || passwordChanged || (user.disabled && !existing.disabled)) await endUserAccess(stores, user.id, now);
   if (!user.disabled && existing.disabled) await restoreUserAccess(stores, user.id, now);
-  return { user, created: false, changed: true, adopted, passwordChanged };
+  return {
+    user,
+    created: false,
+    changed: true,
+    adopted,
+    passwordChanged,
+    mfaRequiredChanged: (user.mfaRequired ?? false) !== (existing.mfaRequired ?? false),
+  };
 }
 
 /** Sets a user's password (the policy applies) and ends their sessions and grants (ASVS 7.4.3). */
@@ -243,4 +268,120 @@ export async function usernameCollisionWarning(stores: Stores): Promise<string |
       : `${c.username} (id ${c.id}) is not a valid username`,
   );
   return `${found.length} existing username(s) collide or are not valid; they sign in by their exact name only until resolved (tessera user collisions): ${list.join('; ')}`;
+}
+
+// ---- operators' actions on an account (tessera user ...; the admin API later) ---------------------
+
+const findUser = async (stores: Pick<Stores, 'users'>, username: string): Promise<UserRecord> => {
+  const user = await stores.users.findByUsername(username);
+  if (!user) throw new AdminError(`no user ${username}`);
+  return user;
+};
+
+/**
+ * Removes every second factor (authenticator apps, passkeys) and recovery code of a user, and ends
+ * their sessions: for someone who lost their phone or key. Under a policy that requires a second
+ * factor they enrol one again at their next sign-in. How many factors were removed.
+ */
+export async function resetFactors(
+  stores: Stores,
+  username: string,
+): Promise<{ user: UserRecord; factors: number; sessions: number }> {
+  const user = await findUser(stores, username);
+  const factors = await stores.factors.deleteByUser(user.id);
+  const sessions = await stores.sessions.deleteByUser(user.id);
+  return { user, factors, sessions };
+}
+
+/**
+ * The key prefix of a user's second-factor failure counters (the wrong codes of TOTP, recovery codes
+ * and passkeys counted by the sign-in): `mfa:<user id>:` followed by whatever the sign-in names
+ * (e.g. `mfa:<user id>:totp`). `tessera user unlock` clears every counter under it.
+ */
+export const secondFactorCounterPrefix = (userId: string) => `mfa:${userId}:`;
+
+/**
+ * Clears the failure counters of an account, as a successful sign-in would and more: the password
+ * counters of the account (alone, and with every source address: protocol/interaction/login-throttle.ts)
+ * and its second-factor counters. The per-address counters of other accounts stay. How many counters.
+ */
+export async function unlockUser(stores: Stores, username: string): Promise<{ user: UserRecord; counters: number }> {
+  const user = await findUser(stores, username);
+  // The login counters are named by the hash of the canonical username (as login-throttle.ts names them).
+  const name = tokenHash(canonicalUsername(user.username) ?? user.username.toLowerCase());
+  let counters = 0;
+  if (await stores.counters.get(`login:user:${name}`, 0)) counters++;
+  await stores.counters.reset(`login:user:${name}`);
+  counters += await stores.counters.resetPrefix(`login:pair:${name}:`);
+  counters += await stores.counters.resetPrefix(secondFactorCounterPrefix(user.id));
+  return { user, counters };
+}
+
+/** Marks a user's email address verified (the operator checked it); false when it was already. */
+export async function markEmailVerified(
+  stores: Stores,
+  username: string,
+  now: number,
+): Promise<{ user: UserRecord; changed: boolean }> {
+  const user = await findUser(stores, username);
+  if (!user.email) throw new AdminError(`user ${user.username} has no email address to verify`);
+  if (user.emailVerified) return { user, changed: false };
+  const updated = { ...user, emailVerified: true, updatedAt: now };
+  await stores.users.put(updated);
+  return { user: updated, changed: true };
+}
+
+/**
+ * Requires a second factor of this user whatever the deployment's policy (or stops requiring it).
+ * A user without one enrols at their next sign-in. False when nothing changed.
+ */
+export async function setMfaRequired(
+  stores: Stores,
+  username: string,
+  required: boolean,
+  now: number,
+): Promise<{ user: UserRecord; changed: boolean }> {
+  const user = await findUser(stores, username);
+  if ((user.mfaRequired ?? false) === required) return { user, changed: false };
+  const updated = { ...user, mfaRequired: required, updatedAt: now };
+  await stores.users.put(updated);
+  return { user: updated, changed: true };
+}
+
+/** A user's live sessions, oldest first. */
+export async function userSessions(
+  stores: Stores,
+  username: string,
+  now: number,
+): Promise<{ user: UserRecord; sessions: SessionRecord[] }> {
+  const user = await findUser(stores, username);
+  return { user, sessions: await stores.sessions.listByUser(user.id, now) };
+}
+
+/**
+ * A session as operators see it: never the cookie's hash. The address and browser appear when the
+ * session recorded them.
+ */
+export function describeSession(s: SessionRecord): Record<string, unknown> {
+  const extra = s as SessionRecord & { ip?: string | null; userAgent?: string | null };
+  return {
+    sid: s.sid,
+    created_at: new Date(s.createdAt * 1000).toISOString(),
+    last_seen_at: new Date(s.lastSeenAt * 1000).toISOString(),
+    auth_time: new Date(s.authTime * 1000).toISOString(),
+    amr: s.amr,
+    expires_at: new Date(s.expiresAt * 1000).toISOString(),
+    ...(extra.ip ? { ip: extra.ip } : {}),
+    ...(extra.userAgent ? { user_agent: extra.userAgent } : {}),
+  };
+}
+
+/**
+ * Ends every session of a user (they sign in again everywhere); their grants stay (apps keep their
+ * refresh tokens: tessera user disable or set-password revoke those). The caller tells the clients
+ * of those sessions (back-channel logout). How many sessions.
+ */
+export async function endUserSessions(stores: Stores, username: string): Promise<{ user: UserRecord; count: number }> {
+  const user = await findUser(stores, username);
+  return { user, count: await stores.sessions.deleteByUser(user.id) };
 }
