@@ -200,6 +200,7 @@ export function describeUser(u: UserRecord): Record<string, unknown> {
     name: u.name,
     disabled: u.disabled,
     has_password: u.passwordHash !== null,
+    mfa_required: u.mfaRequired ?? false,
     created_at: new Date(u.createdAt * 1000).toISOString(),
   };
 }

@@ -163,6 +163,11 @@ describe('operators: tessera user ... for second factors, throttling, email and 
         assert.match(await ok(['user', 'require-mfa', 'carol']), /a second factor is now required of carol/);
         assert.equal((await userNamed('carol')).mfaRequired, true);
         assert.match(await ok(['user', 'require-mfa', 'carol']), /nothing to change/);
+        const listed = JSON.parse(await ok(['user', 'list', '--json'])) as {
+          username: string;
+          mfa_required: boolean;
+        }[];
+        assert.equal(listed.find((u) => u.username === 'carol')?.mfa_required, true);
         assert.match(await ok(['user', 'require-mfa', 'carol', '--off']), /no longer required/);
         assert.equal((await userNamed('carol')).mfaRequired, false);
         const mine = (await audits('mfa_required_set')).filter((a) => a.details.user_id === carol.id);
