@@ -33,6 +33,8 @@ const FLOOR_HOME: Partial<Record<ScenarioId, ScenarioId>> = {
   floor_token: 'client_credentials',
   floor_token_node: 'client_credentials',
   floor_token_raw: 'client_credentials',
+  // Beside the password flow: passkey sign-ins per second against password sign-ins per second.
+  passkey_flow: 'authcode_flow',
 };
 
 /**

@@ -4,6 +4,7 @@
 // kept per flow; forms are parsed for their action and hidden fields (csrf, uid, ...).
 import { createHash, randomBytes } from 'node:crypto';
 import { basicAuth, type BenchClient } from './fixtures.ts';
+import { passkeyAnswer, passkeyForm, type BenchPasskey } from './passkey.ts';
 
 export interface FlowTarget {
   issuer: string;
@@ -12,6 +13,8 @@ export interface FlowTarget {
   client: BenchClient;
   redirectUri: string;
   user: { username: string; password: string };
+  /** Sign in with this passkey (the login page's passkey form) instead of the password. */
+  passkey?: BenchPasskey;
 }
 
 export interface FlowResult {
@@ -65,7 +68,7 @@ export class CookieJar {
 }
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-function decodeEntities(s: string): string {
+export function decodeEntities(s: string): string {
   return s.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e: string) => {
     if (e[0] === '#')
       return String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : Number(e.slice(1)));
@@ -73,7 +76,7 @@ function decodeEntities(s: string): string {
   });
 }
 
-function attr(tag: string, name: string): string | undefined {
+export function attr(tag: string, name: string): string | undefined {
   const m = new RegExp(`\\s${name}\\s*=\\s*(?:"([^"]*)"|'([^']*)'|([^\\s>]+))`, 'i').exec(tag);
   return m ? decodeEntities(m[1] ?? m[2] ?? m[3] ?? '') : undefined;
 }
@@ -167,8 +170,15 @@ export async function codeFlow(t: FlowTarget, scope: string, opts: { resource?: 
       throw new FlowError(step, `status ${res.status}: ${text.slice(0, 200).replace(/\s+/g, ' ')}`);
     const form = parseForm(text);
     if (!form) throw new FlowError(step, 'page without a form');
-    const fields = new URLSearchParams(form.hidden);
-    if (form.hasPassword) {
+    let fields = new URLSearchParams(form.hidden);
+    if (form.hasPassword && t.passkey) {
+      if (loggedIn) throw new FlowError(step, 'login form shown again (passkey refused?)');
+      const pk = passkeyForm(text, 'login');
+      if (!pk) throw new FlowError(step, 'login page without a passkey form');
+      fields = new URLSearchParams({ ...pk.hidden, response: passkeyAnswer(t.passkey, pk.options) });
+      form.action = pk.action;
+      loggedIn = true;
+    } else if (form.hasPassword) {
       if (loggedIn) throw new FlowError(step, 'login form shown again (wrong password?)');
       fields.set('username', t.user.username);
       fields.set('password', t.user.password);

@@ -12,6 +12,7 @@ import {
   type Fixtures,
 } from './fixtures.ts';
 import { codeFlow, codeFlows, type FlowTarget } from './flow.ts';
+import { enrolBenchPasskey } from './passkey.ts';
 import type { ServerHandle, ServerKind } from './servers.ts';
 import { check, checkJwks, fetchJwks, getJson, verifyAccessToken, verifyIdToken } from './validate.ts';
 
@@ -23,6 +24,7 @@ export type ScenarioId =
   | 'refresh'
   | 'userinfo'
   | 'authcode_flow'
+  | 'passkey_flow'
   | 'floor_json'
   | 'floor_token'
   | 'floor_token_node'
@@ -283,6 +285,27 @@ const authcodeFlow: Scenario = {
   },
 };
 
+// The same flow signed in with a passkey (Tessera only): the login page's passkey form, answered by
+// a software authenticator (ES256), verified by @simplewebauthn/server.
+const passkeyFlow: Scenario = {
+  id: 'passkey_flow',
+  title: 'complete code + PKCE flow with a passkey instead of the password',
+  unit: 'flow',
+  servers: ['tessera'],
+  async prepare(ctx) {
+    const { server, fixtures } = ctx;
+    const passkey = await enrolBenchPasskey(server.issuer, fixtures.user);
+    const target = { ...flowTarget(ctx), passkey };
+    const jwks = await fetchJwks(server.endpoints.jwks);
+    const r = await codeFlow(target, FLOW_SCOPE);
+    await verifyIdToken(r.tokens.id_token, jwks, { issuer: server.issuer, clientId: fixtures.web.id, nonce: r.nonce });
+    const amr = JSON.parse(Buffer.from(r.tokens.id_token!.split('.')[1]!, 'base64url').toString()).amr as string[];
+    check(amr.includes('hwk') && !amr.includes('pwd'), `the passkey flow's amr is ${JSON.stringify(amr)}`);
+    const w: Workload = { kind: 'flow', target, scope: FLOW_SCOPE, concurrency: ctx.flowConcurrency };
+    return async () => w;
+  },
+};
+
 const floorJson: Scenario = {
   id: 'floor_json',
   title: 'floor: bare Fastify route, small JSON',
@@ -359,6 +382,7 @@ export const SCENARIOS: readonly Scenario[] = [
   refresh,
   userinfo,
   authcodeFlow,
+  passkeyFlow,
   floorJson,
   floorToken,
   floorTokenNode,

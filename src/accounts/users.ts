@@ -73,9 +73,12 @@ async function newUsernameRefusal(
   username: string,
   origin: UserOrigin,
   issuer: string | undefined,
+  now: number,
 ): Promise<{ reason: NewUsernameRefusal; other?: UserRecord } | undefined> {
   const same = await stores.users.findByUsername(username);
   if (same) return { reason: 'username_taken', other: same };
+  // A deleted account's name stays reserved for TESSERA_USERNAME_RESERVATION, whoever asks.
+  if (await stores.users.usernameReserved(username, now)) return { reason: 'username_reserved' };
   if (origin !== 'operator' && isReservedUsername(username, issuer)) return { reason: 'username_reserved' };
   const lookalike = await stores.users.findConfusable(username);
   if (lookalike)
@@ -93,7 +96,8 @@ async function newUsernameRefusal(
  * Creates a new user, never touching an existing one (throws a UserInputError on fields of the wrong
  * shape). Used by self-registration (origin signup)
  * and, later, upstream sign-in: the name must be free in canonical form, not look like an
- * existing one (UTS #39 skeleton) and not be reserved. Another creation of the same name winning
+ * existing one (UTS #39 skeleton) and not be reserved (a reserved word, or a deleted account's
+ * name during its reservation: users.usernameReserved). Another creation of the same name winning
  * a race is `username_taken` too.
  */
 export async function createUser(
@@ -104,7 +108,7 @@ export async function createUser(
 ): Promise<{ user: UserRecord } | { refused: NewUsernameRefusal }> {
   checkUserInput(input);
   if (input.password !== undefined) checkPassword(input.password, input.username);
-  const refusal = await newUsernameRefusal(stores, input.username, opts.origin, opts.issuer);
+  const refusal = await newUsernameRefusal(stores, input.username, opts.origin, opts.issuer, now);
   if (refusal) return { refused: refusal.reason };
   const user: UserRecord = {
     id: randomUUID(),

@@ -64,6 +64,7 @@ const CLIENT_KEYS = {
   userinfo_signed_response_alg: 1,
   introspection_signed_response_alg: 1,
   id_token_scope_claims: 1,
+  mfa: 1,
 } satisfies Record<keyof ClientInput, 1>;
 
 /** The keys of a user entry: UserInput (src/admin/users.ts). */

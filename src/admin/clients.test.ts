@@ -209,3 +209,20 @@ describe('mutual-TLS client metadata (RFC 8705)', () => {
     assert.match(problems({ ...svc, tls_client_certificate_bound_access_tokens: 'yes' as never }), /true or false/);
   });
 });
+
+describe('client mfa metadata', () => {
+  const web: ClientInput = {
+    client_id: 'web',
+    redirect_uris: ['https://app.example/cb'],
+    grant_types: ['authorization_code'],
+    scope: 'openid',
+  };
+  it('takes one of the policies, refuses anything else, and null removes it', () => {
+    const { client } = buildClient(dev, { ...web, mfa: 'required' }, undefined, 1);
+    assert.equal(client.metadata.mfa, 'required');
+    assert.match(problems({ ...web, mfa: 'always' as 'required' }), /mfa must be one of off, optional, required/);
+    const { client: cleared } = buildClient(dev, { ...web, mfa: null as unknown as undefined }, client, 2);
+    assert.equal(cleared.metadata.mfa, undefined);
+    assert.equal(describeClient(client).mfa, 'required');
+  });
+});

@@ -221,6 +221,7 @@ export function describeClient(c: ClientRecord): Record<string, unknown> {
       'userinfo_signed_response_alg',
       'introspection_signed_response_alg',
       'id_token_scope_claims',
+      'mfa',
     ]),
     subject_type: c.metadata.subject_type ?? 'public',
     ...(c.metadata.registration ? { registered_dynamically: c.metadata.registration.mode } : {}),

@@ -70,6 +70,11 @@ export async function saveUser(stores: Stores, input: UserInput, now: number, at
     );
   }
   if (!existing) {
+    // A deleted account's name stays reserved (TESSERA_USERNAME_RESERVATION), for operators too.
+    if (await stores.users.usernameReserved(input.username, now))
+      throw new AdminError(
+        `user ${input.username}: this username belonged to a deleted account and is still reserved (TESSERA_USERNAME_RESERVATION)`,
+      );
     const lookalike = await stores.users.findConfusable(input.username);
     // The same name, created meanwhile by another process: judge it again as an existing account.
     if (lookalike && canonicalUsername(lookalike.username) === canonicalUsername(input.username) && attempt < 3)
@@ -98,9 +103,10 @@ export async function saveUser(stores: Stores, input: UserInput, now: number, at
     createdAt: existing?.createdAt ?? now,
     updatedAt: now,
     origin: 'operator',
-    // Set by operators (tessera user require-mfa) and by the enrolment policy: kept as they are.
-    mfaRequired: input.mfa_required ?? existing?.mfaRequired ?? false,
-    mfaEnrolBy: existing?.mfaEnrolBy ?? null,
+    // Set by operators (tessera user require-mfa) and by the enrolment policy: kept as they are (a
+    // user read back carries them only when set, so the record stays equal to the one stored).
+    ...((input.mfa_required ?? existing?.mfaRequired) ? { mfaRequired: true } : {}),
+    ...(existing?.mfaEnrolBy != null ? { mfaEnrolBy: existing.mfaEnrolBy } : {}),
   };
   if (existing && !adopted && sameUser(existing, user)) {
     return {
@@ -295,11 +301,11 @@ export async function resetFactors(
 }
 
 /**
- * The key prefix of a user's second-factor failure counters (the wrong codes of TOTP, recovery codes
- * and passkeys counted by the sign-in): `mfa:<user id>:` followed by whatever the sign-in names
- * (e.g. `mfa:<user id>:totp`). `tessera user unlock` clears every counter under it.
+ * The key of a user's second-factor failure counter (wrong TOTP codes, recovery codes and passkeys,
+ * counted by protocol/interaction/second-factor.ts): `factor:<user id>`. `tessera user unlock` clears
+ * it and any counter under `factor:<user id>:` (per-kind counters, should there be some).
  */
-export const secondFactorCounterPrefix = (userId: string) => `mfa:${userId}:`;
+export const secondFactorCounterKey = (userId: string) => `factor:${userId}`;
 
 /**
  * Clears the failure counters of an account, as a successful sign-in would and more: the password
@@ -314,7 +320,10 @@ export async function unlockUser(stores: Stores, username: string): Promise<{ us
   if (await stores.counters.get(`login:user:${name}`, 0)) counters++;
   await stores.counters.reset(`login:user:${name}`);
   counters += await stores.counters.resetPrefix(`login:pair:${name}:`);
-  counters += await stores.counters.resetPrefix(secondFactorCounterPrefix(user.id));
+  const factor = secondFactorCounterKey(user.id);
+  if (await stores.counters.get(factor, 0)) counters++;
+  await stores.counters.reset(factor);
+  counters += await stores.counters.resetPrefix(`${factor}:`);
   return { user, counters };
 }
 
@@ -349,14 +358,14 @@ export async function setMfaRequired(
   return { user: updated, changed: true };
 }
 
-/** A user's live sessions, oldest first. */
+/** A user's live sessions (not yet expired at `now`), most recently seen first. */
 export async function userSessions(
   stores: Stores,
   username: string,
   now: number,
 ): Promise<{ user: UserRecord; sessions: SessionRecord[] }> {
   const user = await findUser(stores, username);
-  return { user, sessions: await stores.sessions.listByUser(user.id, now) };
+  return { user, sessions: (await stores.sessions.listByUser(user.id)).filter((s) => s.expiresAt > now) };
 }
 
 /**
@@ -364,7 +373,6 @@ export async function userSessions(
  * session recorded them.
  */
 export function describeSession(s: SessionRecord): Record<string, unknown> {
-  const extra = s as SessionRecord & { ip?: string | null; userAgent?: string | null };
   return {
     sid: s.sid,
     created_at: new Date(s.createdAt * 1000).toISOString(),
@@ -372,8 +380,8 @@ export function describeSession(s: SessionRecord): Record<string, unknown> {
     auth_time: new Date(s.authTime * 1000).toISOString(),
     amr: s.amr,
     expires_at: new Date(s.expiresAt * 1000).toISOString(),
-    ...(extra.ip ? { ip: extra.ip } : {}),
-    ...(extra.userAgent ? { user_agent: extra.userAgent } : {}),
+    ...(s.ip ? { ip: s.ip } : {}),
+    ...(s.userAgent ? { user_agent: s.userAgent } : {}),
   };
 }
 

@@ -606,7 +606,6 @@ async function userRequireMfa(ctx: Ctx): Promise<void> {
 async function userSessionsList(ctx: Ctx): Promise<void> {
   const { stores, now } = await ctx.db();
   const { sessions } = await userSessions(stores, ctx.positionals[0]!, now());
-  const info = (s: SessionRecord) => describeSession(s) as { ip?: string; user_agent?: string };
   printList<SessionRecord>(
     ctx,
     sessions,
@@ -616,8 +615,8 @@ async function userSessionsList(ctx: Ctx): Promise<void> {
       CREATED: (s) => iso(s.createdAt),
       LAST_SEEN: (s) => iso(s.lastSeenAt),
       AMR: (s) => s.amr.join(' '),
-      IP: (s) => info(s).ip ?? '',
-      USER_AGENT: (s) => info(s).user_agent ?? '',
+      IP: (s) => s.ip ?? '',
+      USER_AGENT: (s) => s.userAgent ?? '',
     },
     '(no sessions)',
   );

@@ -348,6 +348,8 @@ export function loadConfig(
     }
   }
 
+  problems.push(...webauthnProblems(raw));
+
   // Secrets
   for (const [key, envName, dev] of [
     ['secret', 'TESSERA_SECRET', DEV_SECRET],
@@ -864,4 +866,113 @@ export function mcpProfileLines(config: Config): string[] {
         : `  ${c.env}=${displayValue(c.key, c.value)}  (explicit; the profile's value is ${displayValue(c.key, c.profileValue)})`,
     ),
   ];
+}
+
+/**
+ * The WebAuthn relying party ID of passkeys: TESSERA_WEBAUTHN_RP_ID, else the issuer's host. A
+ * passkey is bound to it for good: changing it makes every registered passkey unusable.
+ */
+export function webauthnRpIdFor(config: Pick<Config, 'issuer' | 'webauthnRpId'>): string {
+  return config.webauthnRpId ?? new URL(config.issuer).hostname;
+}
+
+/** The origins a passkey ceremony may come from: the issuer's, and TESSERA_WEBAUTHN_ORIGINS. */
+export function webauthnOriginsFor(config: Pick<Config, 'issuer' | 'webauthnOrigins'>): string[] {
+  return [...new Set([new URL(config.issuer).origin, ...config.webauthnOrigins])];
+}
+
+// Suffixes under which anyone may register a name (a few common ones of the Public Suffix List):
+// an RP ID equal to one of them would let every site under it use the passkeys, and browsers
+// refuse it. Browsers check the whole list; this catches the usual mistakes at start-up.
+const PUBLIC_SUFFIXES = new Set([
+  'co.uk',
+  'org.uk',
+  'ac.uk',
+  'gov.uk',
+  'com.au',
+  'net.au',
+  'org.au',
+  'co.jp',
+  'co.nz',
+  'com.br',
+  'co.in',
+  'com.cn',
+  'co.za',
+  'github.io',
+  'gitlab.io',
+  'herokuapp.com',
+  'netlify.app',
+  'vercel.app',
+  'pages.dev',
+  'workers.dev',
+  'appspot.com',
+  'cloudfront.net',
+  'azurewebsites.net',
+  'blogspot.com',
+  'fly.dev',
+]);
+
+const isIpLiteral = (host: string) =>
+  /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(':') || host.startsWith('[');
+
+/** Whether `host` is `rpId` or a host under it (a label boundary, not a mere string suffix). */
+export function hostUnderRpId(host: string, rpId: string): boolean {
+  return host === rpId || host.endsWith(`.${rpId}`);
+}
+
+/**
+ * Start-up checks of the passkey settings. The RP ID must be the issuer's host or a registrable
+ * domain above it (not an IP address, not a top-level domain or other public suffix); every extra
+ * origin must be https (http only on localhost) with its host under the RP ID.
+ */
+function webauthnProblems(raw: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  if (typeof raw.issuer !== 'string') return problems;
+  let issuerHost: string;
+  try {
+    issuerHost = new URL(raw.issuer).hostname;
+  } catch {
+    return problems;
+  }
+  const configured = raw.webauthnRpId;
+  let rpId = issuerHost;
+  if (typeof configured === 'string') {
+    rpId = configured.trim().toLowerCase().replace(/\.$/, '');
+    const label = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+    if (!rpId || isIpLiteral(rpId) || !rpId.split('.').every((l) => label.test(l))) {
+      problems.push(`TESSERA_WEBAUTHN_RP_ID: "${configured}" is not a domain name (an IP address cannot be one)`);
+      return problems;
+    }
+    if (!hostUnderRpId(issuerHost, rpId)) {
+      problems.push(
+        `TESSERA_WEBAUTHN_RP_ID: "${rpId}" must be the issuer's host (${issuerHost}) or a parent domain of it`,
+      );
+      return problems;
+    }
+    if (rpId !== issuerHost && (!rpId.includes('.') || PUBLIC_SUFFIXES.has(rpId))) {
+      problems.push(
+        `TESSERA_WEBAUTHN_RP_ID: "${rpId}" is a public suffix (a top-level domain or a shared hosting domain), not a registrable domain: use your own domain`,
+      );
+      return problems;
+    }
+    raw.webauthnRpId = rpId;
+  }
+  for (const origin of (raw.webauthnOrigins as string[] | undefined) ?? []) {
+    let u: URL;
+    try {
+      u = new URL(origin);
+    } catch {
+      problems.push(`TESSERA_WEBAUTHN_ORIGINS: "${origin}" is not a URL`);
+      continue;
+    }
+    if (u.origin !== origin.replace(/\/$/, '') || u.pathname !== '/')
+      problems.push(`TESSERA_WEBAUTHN_ORIGINS: "${origin}" must be an origin only (scheme, host and port)`);
+    else if (u.protocol !== 'https:' && !(u.protocol === 'http:' && u.hostname === 'localhost'))
+      problems.push(`TESSERA_WEBAUTHN_ORIGINS: "${origin}" must use https`);
+    else if (!hostUnderRpId(u.hostname, rpId))
+      problems.push(`TESSERA_WEBAUTHN_ORIGINS: "${origin}" is not under the RP ID ${rpId}`);
+  }
+  if (Array.isArray(raw.webauthnOrigins))
+    raw.webauthnOrigins = (raw.webauthnOrigins as string[]).map((o) => o.replace(/\/$/, ''));
+  return problems;
 }

@@ -1,4 +1,5 @@
 import type { View } from '../protocol/provider.ts';
+import { accountAreaPage } from '../ui/account-pages.ts';
 import {
   accountPage,
   consentPage,
@@ -12,11 +13,14 @@ import {
   selectAccountPage,
   signupPage,
 } from '../ui/pages.ts';
+import { mfaEnrolPage, secondFactorPage } from '../ui/second-factor-page.ts';
+import { passkeysPage } from '../ui/passkey-pages.ts';
+import { ASSET_VERSION } from './assets.ts';
 
 export function renderView(view: View, nonce: string): string {
   switch (view.name) {
     case 'login':
-      return loginPage({ ...view, nonce });
+      return loginPage({ ...view, nonce, assetVersion: ASSET_VERSION });
     case 'consent':
       return consentPage({ ...view, nonce });
     case 'signup':
@@ -31,10 +35,18 @@ export function renderView(view: View, nonce: string): string {
       return loggedOutPage({ nonce, frames: view.frames, continueTo: view.continueTo });
     case 'account':
       return accountPage({ ...view, nonce });
+    case 'account-area':
+      return accountAreaPage({ nav: view.nav, account: view.account, nonce });
+    case 'second-factor':
+      return secondFactorPage({ ...view, nonce, assetVersion: ASSET_VERSION });
+    case 'mfa-enrol':
+      return mfaEnrolPage({ ...view, nonce });
     case 'device':
       return deviceEntryPage({ ...view, nonce });
     case 'device-done':
       return deviceDonePage({ ...view, nonce });
+    case 'passkeys':
+      return passkeysPage({ ...view, nonce, assetVersion: ASSET_VERSION });
   }
 }
 

@@ -69,7 +69,8 @@ export function render(reply: ReplyLike, res: OAuthResponse): ReplyLike {
         ? `; frame-src ${[...new Set(res.frameSources.map(cspSource))].join(' ')}`
         : '';
       const csp =
-        `default-src 'none'; style-src 'nonce-${nonce}'; form-action ${actions}; frame-ancestors 'none'; ` +
+        `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; form-action ${actions}; ` +
+        `frame-ancestors 'none'; ` +
         `base-uri 'none'${frames}`;
       return reply
         .code(res.status)

@@ -10,10 +10,36 @@ import { manageRegistration, register } from '../protocol/endpoints/register.ts'
 import { revoke } from '../protocol/endpoints/revoke.ts';
 import { token } from '../protocol/endpoints/token.ts';
 import { userinfo } from '../protocol/endpoints/userinfo.ts';
-import { accountLogin, accountLogout, revokeConsent, showAccount } from '../protocol/interaction/account.ts';
+import { accountLogin } from '../protocol/interaction/account.ts';
+import { showActivity } from '../protocol/account/activity.ts';
+import { exportData, showData } from '../protocol/account/data.ts';
+import { showDelete, submitDelete } from '../protocol/account/delete.ts';
+import { accountLogout, revokeConsent, showAccount } from '../protocol/account/overview.ts';
+import { changePassword, showPassword } from '../protocol/account/password.ts';
+import { saveProfile, showProfile } from '../protocol/account/profile.ts';
+import { showReauth, submitReauth } from '../protocol/account/reauth.ts';
+import {
+  regenerateCodes,
+  removeFactor,
+  renameFactor,
+  showRecoveryCodes,
+  showSecurity,
+  showTotp,
+  submitTotp,
+} from '../protocol/account/security.ts';
+import { endOneSession, endOthers, showSessions } from '../protocol/account/sessions.ts';
 import { deviceEntry } from '../protocol/interaction/device.ts';
 import { showSignup, submitSignup } from '../protocol/interaction/signup.ts';
 import { selectAccount, showInteraction, submitConsent, submitLogin } from '../protocol/interaction/interaction.ts';
+import { accountSecondFactor, secondFactor } from '../protocol/interaction/second-factor.ts';
+import {
+  accountPasskey,
+  accountPasskeyOptions,
+  interactionPasskey,
+  interactionPasskeyOptions,
+  passkeyRegistrationOptionsEndpoint,
+  passkeysPage,
+} from '../protocol/interaction/passkeys.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../protocol/provider.ts';
 import type { RateLimitPolicy } from '../config/rate-limits.ts';
 import type { CorsMode } from './cors.ts';
@@ -47,6 +73,18 @@ export interface RouteSpec {
 /** Self-registration (TESSERA_SELF_REGISTRATION): the form, and its submission. */
 const signup: Handler = (p, req, uid) => (req.method === 'GET' ? showSignup(p, req, uid) : submitSignup(p, req, uid));
 const registrationOn = (c: Provider['config']) => c.registration !== 'off';
+/** A page of the account area: GET shows it, POST submits its form. */
+const getPost =
+  (show: Handler, submit: Handler): Handler =>
+  (p, req, uid) =>
+    req.method === 'GET' ? show(p, req, uid) : submit(p, req, uid);
+const accountPage = (path: string, handler: Handler, methods: Method[] = ['GET']): RouteSpec => ({
+  path,
+  methods,
+  kind: 'page',
+  handler,
+  form: true,
+});
 
 export const routes: readonly RouteSpec[] = [
   {
@@ -98,6 +136,15 @@ export const routes: readonly RouteSpec[] = [
     form: true,
     rateLimit: 'login',
   },
+  // The second factor of a sign-in (a credential check: counted with logins).
+  {
+    path: '/interaction/:uid/mfa',
+    methods: ['GET', 'POST'],
+    kind: 'page',
+    handler: secondFactor,
+    form: true,
+    rateLimit: 'login',
+  },
   { path: '/interaction/:uid/consent', methods: ['POST'], kind: 'page', handler: submitConsent, form: true },
   { path: '/interaction/:uid/select', methods: ['POST'], kind: 'page', handler: selectAccount, form: true },
   // Counted with logins: per address and per username.
@@ -111,8 +158,64 @@ export const routes: readonly RouteSpec[] = [
   },
   { path: '/account', methods: ['GET'], kind: 'page', handler: showAccount, form: true },
   { path: '/account/login', methods: ['POST'], kind: 'page', handler: accountLogin, form: true, rateLimit: 'login' },
+  {
+    path: '/account/mfa',
+    methods: ['GET', 'POST'],
+    kind: 'page',
+    handler: accountSecondFactor,
+    form: true,
+    rateLimit: 'login',
+  },
   { path: '/account/revoke', methods: ['POST'], kind: 'page', handler: revokeConsent, form: true },
   { path: '/account/logout', methods: ['POST'], kind: 'page', handler: accountLogout, form: true },
+  // Passkeys: sign-in (a credential check: counted with logins) and registration in the account area.
+  {
+    path: '/interaction/:uid/passkey',
+    methods: ['POST'],
+    kind: 'page',
+    handler: interactionPasskey,
+    form: true,
+    rateLimit: 'login',
+  },
+  {
+    path: '/interaction/:uid/passkey/options',
+    methods: ['GET'],
+    kind: 'json',
+    handler: interactionPasskeyOptions,
+    form: true,
+  },
+  {
+    path: '/account/passkey',
+    methods: ['POST'],
+    kind: 'page',
+    handler: accountPasskey,
+    form: true,
+    rateLimit: 'login',
+  },
+  { path: '/account/passkey/options', methods: ['GET'], kind: 'json', handler: accountPasskeyOptions, form: true },
+  { path: '/account/security/passkeys', methods: ['GET', 'POST'], kind: 'page', handler: passkeysPage, form: true },
+  {
+    path: '/account/security/passkeys/options',
+    methods: ['GET'],
+    kind: 'json',
+    handler: passkeyRegistrationOptionsEndpoint,
+    form: true,
+  },
+  // The account area (protocol/account/). The forms that check the password count with logins.
+  accountPage('/account/profile', getPost(showProfile, saveProfile), ['GET', 'POST']),
+  { ...accountPage('/account/password', getPost(showPassword, changePassword), ['GET', 'POST']), rateLimit: 'login' },
+  accountPage('/account/security', showSecurity),
+  accountPage('/account/security/rename', renameFactor, ['POST']),
+  accountPage('/account/security/remove', removeFactor, ['POST']),
+  accountPage('/account/security/totp', getPost(showTotp, submitTotp), ['GET', 'POST']),
+  accountPage('/account/security/recovery-codes', getPost(showRecoveryCodes, regenerateCodes), ['GET', 'POST']),
+  accountPage('/account/sessions', showSessions),
+  accountPage('/account/sessions/end', endOneSession, ['POST']),
+  accountPage('/account/sessions/end-others', endOthers, ['POST']),
+  accountPage('/account/activity', showActivity),
+  accountPage('/account/data', getPost(showData, exportData), ['GET', 'POST']),
+  { ...accountPage('/account/delete', getPost(showDelete, submitDelete), ['GET', 'POST']), rateLimit: 'login' },
+  { ...accountPage('/account/reauth', getPost(showReauth, submitReauth), ['GET', 'POST']), rateLimit: 'login' },
   {
     path: '/device_authorization',
     methods: ['POST'],

@@ -13,6 +13,7 @@ import { requestLogger } from '../observability/request-logger.ts';
 import type { RateLimitTable } from '../config/rate-limits.ts';
 import type { RateLimitStore } from '../ports/rate-limits.ts';
 import { registerAdminRoutes } from './admin.ts';
+import { mountAssets } from './assets.ts';
 import { certificateReader } from './client-certificate.ts';
 import { corsHeaders, corsModeFor, type CorsPolicy } from './cors.ts';
 import { formLane, takesFormLane } from './form-lane.ts';
@@ -129,6 +130,7 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
   mountRoutes(app, ctx, basePath, lanes.post);
   mountPreparedDocuments(app, ctx, basePath, lanes.get);
   mountOperationalRoutes(app, p, opts, basePath);
+  mountAssets(app, basePath);
   return app;
 }
 

@@ -23,6 +23,10 @@ export interface AuditQuery {
   /** Exclusive upper bound of `at`, epoch ms. */
   to?: number;
   type?: string;
+  /** Only the records with this actor (a user's own actions: their user id). */
+  actor?: string;
+  /** Only records of one of these types. */
+  types?: readonly string[];
   limit?: number;
 }
 

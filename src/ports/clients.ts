@@ -93,6 +93,11 @@ export interface ClientMetadata {
    */
   id_token_scope_claims?: boolean;
   /**
+   * The second-factor policy for sign-ins to this client (issue 16): off, optional, required or
+   * phishing-resistant. Only a stricter policy than TESSERA_MFA takes effect (never a weaker one).
+   */
+  mfa?: 'off' | 'optional' | 'required' | 'phishing-resistant';
+  /**
    * RFC 8705 section 2.1.2: tls_client_auth clients register exactly one of these (subject DN in RFC 4514 form, or one
    * SAN value).
    */

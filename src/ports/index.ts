@@ -14,6 +14,7 @@ import type { InitialAccessTokenStore } from './registration-tokens.ts';
 import type { ReplayStore } from './replay.ts';
 import type { ResourceServerStore } from './resource-servers.ts';
 import type { SessionStore } from './sessions.ts';
+import type { SignInStore } from './sign-ins.ts';
 import type { UserStore } from './users.ts';
 
 /** Every storage port the server needs; one backend provides them all. */
@@ -25,6 +26,8 @@ export interface Stores {
   /** Second factors (TOTP, passkeys) and recovery codes. */
   factors: FactorStore;
   sessions: SessionStore;
+  /** Sign-ins waiting for a second factor, and remembered devices. */
+  signIns: SignInStore;
   interactions: InteractionStore;
   consents: ConsentStore;
   codes: CodeStore;
@@ -69,5 +72,6 @@ export type * from './registration-tokens.ts';
 export type * from './replay.ts';
 export type * from './resource-servers.ts';
 export type * from './sessions.ts';
+export type * from './sign-ins.ts';
 export type * from './users.ts';
 export { BackendUnavailableError, StorageUnavailableError } from './unavailable.ts';

@@ -10,6 +10,12 @@ export interface SessionRecord {
   lastSeenAt: number;
   /** Absolute end. */
   expiresAt: number;
+  /** The browser's User-Agent header when the session started, truncated (shown on the account page). */
+  userAgent?: string;
+  /** The address the session started from. */
+  ip?: string;
+  /** The hash of the browser's long-lived device cookie (never the cookie itself). */
+  deviceHash?: string;
 }
 
 export interface SessionStore {
@@ -18,8 +24,18 @@ export interface SessionStore {
   touch(idHash: string, now: number): Promise<void>;
   delete(idHash: string): Promise<void>;
   deleteByUser(userId: string): Promise<number>;
-  /** The user's sessions not yet expired at `now`, oldest first (operators' listing, the account page). */
-  listByUser(userId: string, now: number): Promise<SessionRecord[]>;
+  /** The user's sessions (expired ones too, until cleanup), most recently seen first. */
+  listByUser(userId: string): Promise<SessionRecord[]>;
+  /**
+   * Deletes the session with this public sid, only when it is this user's; the deleted record, or
+   * undefined (no such session of this user).
+   */
+  deleteBySid(userId: string, sid: string): Promise<SessionRecord | undefined>;
+  /**
+   * Records a sign-in of the user from a browser (its device cookie's hash); true when the account
+   * never signed in from it before. Atomic: of concurrent first sign-ins exactly one gets true.
+   */
+  rememberDevice(userId: string, deviceHash: string, now: number): Promise<boolean>;
   /**
    * Remembers that a client got tokens under a session (OpenID Connect back-/front-channel
    * logout). Idempotent; a later call extends the expiry.

@@ -34,6 +34,18 @@ export interface UsernameKeys {
   skeleton(username: string): string;
 }
 
+/**
+ * What is left of a deleted account: its id, never issued again, and its username (canonical form)
+ * that no new account may take until `reservedUntil` (epoch seconds).
+ */
+export interface UserTombstone {
+  userId: string;
+  /** Null for a username without a canonical form. */
+  usernameCanonical: string | null;
+  deletedAt: number;
+  reservedUntil: number;
+}
+
 export interface UserStore {
   get(id: string): Promise<UserRecord | undefined>;
   /**
@@ -52,4 +64,14 @@ export interface UserStore {
   put(user: UserRecord): Promise<void>;
   /** Creates the user unless its id or (canonical) username exists already (atomically); whether it was created. */
   create(user: UserRecord): Promise<boolean>;
+  /**
+   * Deletes the user (and the devices it signed in from) and leaves its tombstone, in one
+   * transaction: the username's canonical form is computed by the store. False when there was no
+   * such user.
+   */
+  deleteWithTombstone(id: string, at: number, reservedUntil: number): Promise<boolean>;
+  /** The tombstone of a deleted account with this id, if any. */
+  tombstone(id: string): Promise<UserTombstone | undefined>;
+  /** Whether a deleted account's username with the same canonical form is still reserved at `now`. */
+  usernameReserved(username: string, now: number): Promise<boolean>;
 }

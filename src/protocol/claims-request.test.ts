@@ -3,6 +3,9 @@ import { describe, it } from 'node:test';
 import {
   ACR_PASSWORD,
   acrFor,
+  acrAsked,
+  acrLevel,
+  essentialAcr,
   checkAcrRequest,
   claimsBeyondScopes,
   MAX_CLAIMS_LENGTH,
@@ -88,11 +91,21 @@ describe('claims request parameter (OIDC Core 5.5)', () => {
 });
 
 describe('acr', () => {
-  it('a password login is the password level; nothing else is asserted', () => {
+  it('acrFor gives the highest level an amr reaches', () => {
     assert.equal(acrFor(['pwd']), ACR_PASSWORD);
+    assert.equal(acrFor(['pwd', 'otp', 'mfa']), 'urn:tessera:acr:mfa');
+    assert.equal(acrFor(['swk', 'user', 'mfa']), 'phr');
+    assert.equal(acrFor(['pwd', 'hwk', 'user', 'mfa']), 'phrh');
     assert.equal(acrFor([]), undefined);
   });
-  it('an essential acr request Tessera cannot satisfy fails with unmet_authentication_requirements; voluntary ones do not', () => {
+  it('acrAsked is the lowest known level of a list (any one satisfies), undefined when none is known', () => {
+    assert.equal(acrAsked(['phrh', 'urn:tessera:acr:mfa']), 1);
+    assert.equal(acrAsked(['urn:other', 'phr']), 2);
+    assert.equal(acrAsked(['urn:other']), undefined);
+    assert.equal(acrAsked(undefined), undefined);
+    assert.equal(acrLevel(ACR_PASSWORD), 0);
+  });
+  it('an essential acr request Tessera never asserts fails with unmet_authentication_requirements; known or voluntary ones do not', () => {
     const check = (raw: string) => checkAcrRequest(parseClaimsRequest(raw));
     assert.throws(
       () => check('{"id_token":{"acr":{"essential":true,"values":["urn:mfa"]}}}'),
@@ -104,9 +117,14 @@ describe('acr', () => {
     );
     check(`{"id_token":{"acr":{"essential":true,"values":["urn:mfa","${ACR_PASSWORD}"]}}}`);
     check(`{"id_token":{"acr":{"essential":true,"value":"${ACR_PASSWORD}"}}}`);
+    check('{"id_token":{"acr":{"essential":true,"value":"phrh"}}}');
     check('{"id_token":{"acr":{"essential":true}}}');
     check('{"id_token":{"acr":{"values":["urn:mfa"]}}}');
     check('{"userinfo":{"acr":{"essential":true,"value":"urn:mfa"}}}');
     checkAcrRequest(undefined);
+    assert.deepEqual(essentialAcr(parseClaimsRequest('{"id_token":{"acr":{"essential":true,"value":"phr"}}}')), [
+      'phr',
+    ]);
+    assert.equal(essentialAcr(parseClaimsRequest('{"id_token":{"acr":{"value":"phr"}}}')), undefined);
   });
 });

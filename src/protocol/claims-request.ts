@@ -11,15 +11,37 @@ const MAX_VALUES = 16;
 const MAX_VALUE_LENGTH = 256;
 
 /**
- * The one authentication context class Tessera asserts today: a single factor, the password (amr
- * `pwd`). A level Tessera cannot reach (for example MFA) is never asserted.
+ * The authentication context classes Tessera asserts (OIDC Core section 2), ordered low to high: a
+ * session at a level satisfies every lower one. The password alone; two factors (amr has `mfa`); a
+ * passkey was used (phishing-resistant, OpenID EAP `phr`: amr has hwk or swk); a passkey bound to its
+ * hardware (`phrh`: amr has hwk, a passkey that is not backup eligible).
  */
 export const ACR_PASSWORD = 'urn:tessera:acr:password';
-export const ACR_VALUES_SUPPORTED = [ACR_PASSWORD] as const;
+export const ACR_MFA = 'urn:tessera:acr:mfa';
+export const ACR_PHR = 'phr';
+export const ACR_PHRH = 'phrh';
+export const ACR_VALUES_SUPPORTED = [ACR_PASSWORD, ACR_MFA, ACR_PHR, ACR_PHRH] as const;
+export type Acr = (typeof ACR_VALUES_SUPPORTED)[number];
 
-/** The acr of an authentication, from how it was made (its amr). */
-export function acrFor(amr: readonly string[]): string | undefined {
+/** The rank of an acr value (0 for the password, 3 for phrh), or -1 for a value Tessera does not know. */
+export const acrLevel = (acr: unknown): number => (ACR_VALUES_SUPPORTED as readonly unknown[]).indexOf(acr);
+
+/** The acr of an authentication, from how it was made (its amr): the highest level it reaches. */
+export function acrFor(amr: readonly string[]): Acr | undefined {
+  if (amr.includes('hwk')) return ACR_PHRH;
+  if (amr.includes('swk')) return ACR_PHR;
+  if (amr.includes('mfa')) return ACR_MFA;
   return amr.includes('pwd') ? ACR_PASSWORD : undefined;
+}
+
+/**
+ * The level a list of acr values asks for: any one of them satisfies the client (OIDC Core 3.1.2.1
+ * and 5.5.1.1), and a higher level satisfies a lower one, so the lowest known value is what must be
+ * reached. undefined when none is known.
+ */
+export function acrAsked(values: readonly unknown[] | undefined): number | undefined {
+  const known = (values ?? []).map(acrLevel).filter((l) => l >= 0);
+  return known.length ? Math.min(...known) : undefined;
 }
 
 type Scalar = string | number | boolean;
@@ -104,21 +126,27 @@ export function parseClaimsRequest(raw: string): ClaimsRequest {
 }
 
 /**
- * Section 5.5.1.1: an essential request for acr with value(s) Tessera cannot assert fails the
- * request (`unmet_authentication_requirements`, OpenID Connect Unmet Authentication Requirements
- * 1.0); a voluntary one (or acr_values, which are always voluntary) is answered with the acr the
- * authentication actually has.
+ * Section 5.5.1.1: an essential request for acr with value(s) Tessera never asserts fails the
+ * request at once (`unmet_authentication_requirements`, OpenID Connect Unmet Authentication
+ * Requirements 1.0). The values it knows are kept (essentialAcr): whether the user can reach one is
+ * known only once they are known (interaction/mfa-policy.ts).
  */
 export function checkAcrRequest(claims: ClaimsRequest | undefined): void {
-  const acr = claims?.id_token.acr;
-  if (!acr?.essential) return;
-  const wanted = acr.values ?? (acr.value !== undefined ? [acr.value] : undefined);
-  if (wanted && !wanted.some((v) => (ACR_VALUES_SUPPORTED as readonly Scalar[]).includes(v))) {
+  const wanted = essentialAcr(claims);
+  if (wanted && acrAsked(wanted) === undefined) {
     throw new OAuthError(
       'unmet_authentication_requirements',
       'The authentication context class asked for as essential cannot be satisfied by this server.',
     );
   }
+}
+
+/** The acr values a claims parameter asks for as essential (id_token member), or undefined. */
+export function essentialAcr(claims: ClaimsRequest | undefined): string[] | undefined {
+  const acr = claims?.id_token.acr;
+  if (!acr?.essential) return undefined;
+  const wanted = acr.values ?? (acr.value !== undefined ? [acr.value] : undefined);
+  return wanted?.map(String);
 }
 
 /** The standard claims Tessera can release (those of its standard scopes, sub excepted). */

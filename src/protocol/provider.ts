@@ -10,6 +10,7 @@ import type { LogoutDelivery } from './logout/back-channel.ts';
 import type { OutboundHttp } from '../ports/outbound.ts';
 import type { SecretMemo } from './client-auth/secret-hash.ts';
 import type { KeyRing } from './tokens/keys.ts';
+import type { AccountSection, AccountView } from './account/views.ts';
 
 export interface Logger {
   info(obj: object, msg?: string): void;
@@ -106,6 +107,8 @@ export type View =
       error?: string;
       signupUrl?: string;
       unverified?: Unverified;
+      /** Passkey sign-in on this page (protocol/passkeys.ts passkeyLoginBlock). */
+      passkey?: PasskeyLogin;
     }
   | {
       name: 'signup';
@@ -142,6 +145,34 @@ export type View =
       username: string;
       unverified?: Unverified;
     }
+  /** The second factor of a sign-in or step-up (ui/second-factor-page.ts). */
+  | {
+      name: 'second-factor';
+      action: string;
+      csrf: string;
+      clientName: string;
+      username: string;
+      /** What the form asks for: an app's code, a recovery code, or nothing (a passkey only). */
+      method: 'totp' | 'recovery' | 'none';
+      totp: boolean;
+      recovery: boolean;
+      /** Offer "remember this browser" (TESSERA_MFA_REMEMBER_DEVICE). */
+      remember: boolean;
+      error?: string;
+      /** The user's passkeys as the factor (protocol/passkeys.ts passkeySecondFactorBlock), posted to `action`. */
+      passkey?: PasskeyLogin;
+      unverified?: Unverified;
+    }
+  /** A policy needs a factor the user has not set up: enrol, or skip within the grace (ui/second-factor-page.ts). */
+  | {
+      name: 'mfa-enrol';
+      clientName: string;
+      username: string;
+      factor: 'totp' | 'passkey';
+      /** The account area's enrolment page, and the sign-in it continues (`/interaction/<uid>`) afterwards. */
+      enrol: { action: string; continueTo: string };
+      skip?: { action: string; csrf: string; until: number };
+    }
   | { name: 'device'; action: string; csrf: string; userCode?: string; error?: string }
   | { name: 'device-done'; approved: boolean; clientName: string }
   | { name: 'error'; title: string; message: string; link?: { href: string; text: string } }
@@ -162,7 +193,36 @@ export type View =
       consents: { clientId: string; clientName: string; scopes: string[]; grantedAt: number }[];
       revokeAction: string;
       logoutAction: string;
-    };
+    }
+  | PasskeysView
+  /** A page of the account area (protocol/account/): `nav` marks the section in its navigation. */
+  | { name: 'account-area'; nav?: AccountSection; account: AccountView };
+
+/** A login page's passkey sign-in: where the answer is posted, the options (JSON), the scripts' base URL. */
+export interface PasskeyLogin {
+  action: string;
+  options: string;
+  assets: string;
+  /** The button's text (default "Sign in with a passkey"). */
+  label?: string;
+}
+
+/** The account area's passkeys page (/account/security/passkeys): the user's passkeys, and adding one. */
+export interface PasskeysView {
+  name: 'passkeys';
+  action: string;
+  csrf: string;
+  username: string;
+  /** The registration options (JSON). */
+  options: string;
+  assets: string;
+  passkeys: { name: string; createdAt: number; lastUsedAt: number | null; synced: boolean }[];
+  /** Where the user goes on after adding one: a sign-in in progress (path /interaction/<uid>, and its URL). */
+  continueTo?: { path: string; url: string };
+  accountUrl: string;
+  error?: string;
+  added?: string;
+}
 
 export type OAuthResponse =
   | { kind: 'json'; status: number; body: object; headers?: Record<string, string> }

@@ -251,6 +251,67 @@ a { color: var(--primary); }
   button, input { transition: background-color .12s ease, border-color .12s ease; }
 }
 .logout-frame { display: block; width: 0; height: 0; border: 0; visibility: hidden; }
+[hidden] { display: none !important; }
+.passkey-signin { margin-top: 1rem; }
+.alert.notice { background: var(--subtle); border-color: var(--border); color: var(--text); }
+/* The account area (ui/account-pages.ts). */
+.account-nav { margin: 0 0 1.5rem; }
+.account-nav ul { list-style: none; margin: 0; padding: 0; display: flex; flex-wrap: wrap; gap: .375rem; }
+.account-nav a {
+  display: inline-block;
+  padding: .375rem .625rem;
+  min-height: 2.25rem;
+  border: 1px solid var(--border);
+  border-radius: 999px;
+  text-decoration: none;
+  font-size: .875rem;
+}
+.account-nav a[aria-current="page"] { background: var(--primary); color: var(--on-primary); border-color: var(--primary); }
+.notice {
+  background: var(--subtle);
+  border: 1px solid var(--border);
+  border-radius: .5rem;
+  padding: .75rem .875rem;
+  margin: 0 0 1.25rem;
+}
+.facts { display: grid; grid-template-columns: max-content 1fr; gap: .375rem .75rem; margin: 0 0 1rem; }
+.facts dt { color: var(--muted); }
+.facts dd { margin: 0; overflow-wrap: anywhere; }
+.links { padding-left: 1.25rem; }
+.links li { margin: .375rem 0; }
+.qr { max-width: 14rem; margin: 0 auto 1rem; background: #fff; padding: .25rem; border-radius: .5rem; }
+.qr svg { display: block; width: 100%; height: auto; }
+.secret { display: inline-block; font-size: 1rem; letter-spacing: .05em; margin-top: .25rem; }
+.codes { list-style: none; padding: 0; display: grid; grid-template-columns: repeat(auto-fill, minmax(11rem, 1fr)); gap: .5rem; }
+.codes code { font-size: 1rem; }
+.badge {
+  display: inline-block;
+  font-size: .75rem;
+  font-weight: 600;
+  padding: .1rem .45rem;
+  border-radius: 999px;
+  background: var(--code-bg);
+  vertical-align: middle;
+}
+.inline-form { display: flex; flex-wrap: wrap; align-items: flex-end; gap: .5rem; margin-top: .5rem; }
+.inline-form label { width: 100%; margin: 0; font-weight: 400; }
+.inline-form input[type="text"] { flex: 1 1 8rem; width: auto; min-height: 2.75rem; }
+.check { display: flex; align-items: center; gap: .5rem; }
+.check label { margin: 0; }
+.check input { width: 1.25rem; height: 1.25rem; }
+button.danger { background: var(--danger-text); color: var(--card); }
+.activity { padding-left: 1.25rem; }
+.activity li { margin: .375rem 0; overflow-wrap: anywhere; }
+.button-link {
+  display: block;
+  text-align: center;
+  padding: .625rem 1rem;
+  border-radius: .5rem;
+  background: var(--primary);
+  color: var(--on-primary);
+  font-weight: 600;
+  text-decoration: none;
+}
 `;
 
 /** Wraps a page body in a complete HTML document with the brand header and inline styles. */

@@ -1,10 +1,12 @@
 /**
  * Server-rendered pages of the authorization server. Every function is pure and returns a
- * complete HTML document. No JavaScript (except the form-post auto-submit, nonce'd) and no
- * external resources; styles live in one nonce'd inline <style> (see layout()).
+ * complete HTML document. No JavaScript (except the form-post auto-submit, nonce'd, and the
+ * passkey scripts of passkey-pages.ts, served by Tessera and loaded by nonce) and no external
+ * resources; styles live in one nonce'd inline <style> (see layout()).
  */
 import { html, layout } from './html.ts';
 import type { Html } from './html.ts';
+import { passkeyLoginForm, type PasskeyLoginBlock } from './passkey-pages.ts';
 
 function csrfInput(csrf: string): Html {
   return html`<input type="hidden" name="csrf" value="${csrf}">`;
@@ -97,6 +99,10 @@ export function loginPage(p: {
   /** Self-registration on: where "Create an account" leads. */
   signupUrl?: string;
   unverified?: Unverified;
+  /** Passkey sign-in (a button, and the browser's autofill on the username field). */
+  passkey?: PasskeyLoginBlock;
+  /** The version in the scripts' URLs (http/assets.ts). */
+  assetVersion?: string;
 }): string {
   const hasError = Boolean(p.error);
   const invalid = hasError ? html` aria-invalid="true" aria-describedby="login-error"` : '';
@@ -111,7 +117,7 @@ ${hasError ? html`<div class="alert" role="alert" id="login-error">${p.error}</d
 ${csrfInput(p.csrf)}
 <div class="field">
 <label for="username">Username</label>
-<input type="text" id="username" name="username" value="${p.username ?? ''}" autocomplete="username" autocapitalize="none" autocorrect="off" spellcheck="false" required${invalid}${focusUser}>
+<input type="text" id="username" name="username" value="${p.username ?? ''}" autocomplete="${p.passkey ? 'username webauthn' : 'username'}" autocapitalize="none" autocorrect="off" spellcheck="false" required${invalid}${focusUser}>
 </div>
 <div class="field">
 <label for="password">Password</label>
@@ -119,6 +125,7 @@ ${csrfInput(p.csrf)}
 </div>
 <div class="actions"><button type="submit">Sign in</button></div>
 </form>
+${p.passkey ? passkeyLoginForm(p.passkey, p.csrf, p.nonce, p.assetVersion) : ''}
 ${p.signupUrl ? html`<p class="note small">New here? <a href="${p.signupUrl}">Create an account</a></p>` : ''}`;
   return layout({ title: 'Sign in', nonce: p.nonce, body });
 }

@@ -60,6 +60,26 @@ export function auditContract(stores: Stores, backend: OpenBackend): void {
       );
     });
 
+    it("queries one actor's records of some types (the account area's activity)", async () => {
+      const actor = `user-activity-${T}`;
+      await stores.audit.append([
+        auditEvent({ at: T + 200, actor, type: 'factor_added' }),
+        auditEvent({ at: T + 201, actor, type: 'token_issued' }),
+        auditEvent({ at: T + 202, actor: 'someone-else', type: 'factor_added' }),
+        auditEvent({ at: T + 203, actor, type: 'password_changed' }),
+        auditEvent({ at: T + 204, actor, type: 'factor_removed' }),
+      ]);
+      const types = ['factor_added', 'password_changed', 'factor_removed'];
+      assert.deepEqual(
+        (await stores.audit.query({ actor, types })).map((r) => r.at),
+        [T + 200, T + 203, T + 204],
+      );
+      assert.deepEqual(
+        (await stores.audit.query({ actor, types, limit: 2 })).map((r) => r.type),
+        ['password_changed', 'factor_removed'],
+      );
+      assert.deepEqual(await stores.audit.query({ actor, types: [] }), []);
+    });
     it('verify names a changed record, a removed middle record and a removed tail', async () => {
       const seqs = (await stores.audit.query({})).map((r) => r.seq);
       const [mid, last] = [seqs[3]!, seqs.at(-1)!];

@@ -53,8 +53,6 @@ export const user = (over: Partial<UserRecord> = {}): UserRecord => ({
   createdAt: NOW,
   updatedAt: NOW,
   origin: 'operator',
-  mfaRequired: false,
-  mfaEnrolBy: null,
   ...over,
 });
 

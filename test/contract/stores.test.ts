@@ -27,6 +27,8 @@ import { interactionsContract } from './interactions-contract.ts';
 import { keysContract } from './keys-contract.ts';
 import { pushedRequestsContract } from './pushed-requests-contract.ts';
 import { sessionsContract } from './sessions-contract.ts';
+import { signInsContract } from './sign-ins-contract.ts';
+import { accountAreaContract } from './account-area-contract.ts';
 import { usersContract } from './users-contract.ts';
 import { replayContract } from './replay-contract.ts';
 import { deviceCodesContract } from './device-codes-contract.ts';
@@ -73,6 +75,8 @@ forEachBackend('SQL stores', (stores, backend) => {
         '0019_client_first_use',
         '0020_client_blocks',
         '0021_factors',
+        '0022_sign_ins',
+        '0023_account_area',
       ]);
       assert.deepEqual(await migrate(backend.handle.db, usernameKeys), []);
     });
@@ -147,7 +151,9 @@ forEachBackend('SQL stores', (stores, backend) => {
   clientsContract(stores);
   usersContract(stores);
   sessionsContract(stores);
+  accountAreaContract(stores);
   interactionsContract(stores);
+  signInsContract(stores);
   consentsContract(stores);
   codesContract(stores);
   pushedRequestsContract(stores);

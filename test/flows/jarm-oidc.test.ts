@@ -44,7 +44,7 @@ describe('JARM and OIDC request features (openid-client, Chromium)', { skip: bro
     const meta = (await env.webConfig('oidc')).serverMetadata();
     assert.deepEqual(meta.response_modes_supported, ['query', 'form_post', 'jwt', 'query.jwt', 'form_post.jwt']);
     assert.deepEqual(meta.authorization_signing_alg_values_supported, ['ES256', 'RS256']);
-    assert.deepEqual(meta.acr_values_supported, [ACR_PASSWORD]);
+    assert.deepEqual(meta.acr_values_supported, [ACR_PASSWORD, 'urn:tessera:acr:mfa', 'phr', 'phrh']);
     assert.equal(meta.claims_parameter_supported, true);
     assert.ok((meta.prompt_values_supported as string[]).includes('select_account'));
     assert.ok(!(meta.prompt_values_supported as string[]).includes('create'));

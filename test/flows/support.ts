@@ -163,7 +163,7 @@ export async function submit(page: Page, click: () => Promise<void>): Promise<vo
 export async function signIn(page: Page, username: string, password: string): Promise<void> {
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill(password);
-  await submit(page, () => page.getByRole('button', { name: 'Sign in' }).click());
+  await submit(page, () => page.getByRole('button', { name: 'Sign in', exact: true }).click());
 }
 
 export async function decide(page: Page, decision: 'Allow' | 'Deny'): Promise<void> {

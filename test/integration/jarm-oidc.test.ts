@@ -164,7 +164,7 @@ for (const backend of await backends()) {
         assert.deepEqual(d.response_modes_supported, ['query', 'form_post', 'jwt', 'query.jwt', 'form_post.jwt']);
         assert.deepEqual(d.authorization_signing_alg_values_supported, ['ES256', 'RS256']);
         assert.equal(d.claims_parameter_supported, true);
-        assert.deepEqual(d.acr_values_supported, [ACR_PASSWORD]);
+        assert.deepEqual(d.acr_values_supported, [ACR_PASSWORD, 'urn:tessera:acr:mfa', 'phr', 'phrh']);
         assert.ok(d.claims_supported.includes('acr'));
         assert.deepEqual(d.prompt_values_supported, ['none', 'login', 'consent', 'select_account']);
       });

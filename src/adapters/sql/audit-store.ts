@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { AuditEvent, AuditRecord, AuditStore, AuditVerifyResult } from '../../ports/audit.ts';
 import { canonicalDetails, chainHash, normalizeEvent } from './audit-chain.ts';
 import type { AuditEventsTable } from './schema.ts';
@@ -88,6 +89,10 @@ export function createSqlAuditStore({ db, pg, tx, statementBySize }: SqlContext)
         .$if(q.from !== undefined, (b) => b.where('at', '>=', q.from!))
         .$if(q.to !== undefined, (b) => b.where('at', '<', q.to!))
         .$if(q.type !== undefined, (b) => b.where('type', '=', q.type!))
+        .$if(q.actor !== undefined, (b) => b.where('actor', '=', q.actor!))
+        .$if(q.types !== undefined, (b) =>
+          q.types!.length ? b.where('type', 'in', [...q.types!]) : b.where(sql<boolean>`1 = 0`),
+        )
         .orderBy('seq', q.limit !== undefined ? 'desc' : 'asc')
         .$if(q.limit !== undefined, (b) => b.limit(q.limit!))
         .execute();

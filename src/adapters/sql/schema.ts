@@ -77,6 +77,26 @@ export interface RecoveryCodesTable {
   used_at: number | null;
 }
 
+/** Sign-ins waiting for their second factor (migration 0022). */
+export interface PendingSignInsTable {
+  id_hash: string;
+  user_id: string;
+  /** JSON array. */
+  amr: string;
+  continue_to: string;
+  step_up: number;
+  created_at: number;
+  expires_at: number;
+}
+
+/** Browsers remembered after a second factor (migration 0022). */
+export interface RememberedDevicesTable {
+  id_hash: string;
+  user_id: string;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface SessionsTable {
   id_hash: string;
   sid: string;
@@ -86,6 +106,28 @@ export interface SessionsTable {
   created_at: number;
   last_seen_at: number;
   expires_at: number;
+  /** The browser's User-Agent, truncated (migration 0023). */
+  user_agent: string | null;
+  /** The address the session started from (migration 0023). */
+  ip: string | null;
+  /** The hash of the browser's device cookie (migration 0023). */
+  device_hash: string | null;
+}
+
+/** The browsers (device cookie hashes) each account has signed in from (migration 0023). */
+export interface KnownDevicesTable {
+  user_id: string;
+  device_hash: string;
+  first_seen_at: number;
+  last_seen_at: number;
+}
+
+/** Deleted accounts: the id is never reused, the username reserved until reserved_until (migration 0023). */
+export interface UserTombstonesTable {
+  user_id: string;
+  username_canonical: string | null;
+  deleted_at: number;
+  reserved_until: number;
 }
 
 export interface InteractionsTable {
@@ -265,7 +307,11 @@ export interface Schema {
   users: UsersTable;
   user_factors: UserFactorsTable;
   recovery_codes: RecoveryCodesTable;
+  pending_sign_ins: PendingSignInsTable;
+  remembered_devices: RememberedDevicesTable;
   sessions: SessionsTable;
+  known_devices: KnownDevicesTable;
+  user_tombstones: UserTombstonesTable;
   interactions: InteractionsTable;
   consents: ConsentsTable;
   auth_codes: AuthCodesTable;

@@ -11,6 +11,9 @@ const sessionRow = (s: SessionRecord): SessionsTable => ({
   created_at: s.createdAt,
   last_seen_at: s.lastSeenAt,
   expires_at: s.expiresAt,
+  user_agent: s.userAgent ?? null,
+  ip: s.ip ?? null,
+  device_hash: s.deviceHash ?? null,
 });
 const toSession = (r: Row<SessionsTable>): SessionRecord => ({
   idHash: r.id_hash,
@@ -21,6 +24,9 @@ const toSession = (r: Row<SessionsTable>): SessionRecord => ({
   createdAt: r.created_at,
   lastSeenAt: r.last_seen_at,
   expiresAt: r.expires_at,
+  ...(r.user_agent !== null && r.user_agent !== undefined ? { userAgent: r.user_agent } : {}),
+  ...(r.ip !== null && r.ip !== undefined ? { ip: r.ip } : {}),
+  ...(r.device_hash !== null && r.device_hash !== undefined ? { deviceHash: r.device_hash } : {}),
 });
 const toSessionClient = (r: Row<SessionClientsTable>): SessionClient => ({
   sid: r.sid,
@@ -49,16 +55,39 @@ export function createSqlSessionStore({ db, lookup }: SqlContext): SessionStore 
     async deleteByUser(userId) {
       return count(await db.deleteFrom('sessions').where('user_id', '=', userId).executeTakeFirst());
     },
-    async listByUser(userId, now) {
+    async listByUser(userId) {
       const rows = await db
         .selectFrom('sessions')
         .selectAll()
         .where('user_id', '=', userId)
-        .where('expires_at', '>', now)
-        .orderBy('created_at')
-        .orderBy('id_hash')
+        .orderBy('last_seen_at', 'desc')
         .execute();
       return rows.map(toSession);
+    },
+    async deleteBySid(userId, sid) {
+      const rows = await db
+        .deleteFrom('sessions')
+        .where('user_id', '=', userId)
+        .where('sid', '=', sid)
+        .returningAll()
+        .execute();
+      return rows[0] && toSession(rows[0]);
+    },
+    /** INSERT ... ON CONFLICT DO NOTHING decides who was first; a known device only has its last-seen time moved. */
+    async rememberDevice(userId, deviceHash, now) {
+      const res = await db
+        .insertInto('known_devices')
+        .values({ user_id: userId, device_hash: deviceHash, first_seen_at: now, last_seen_at: now })
+        .onConflict((oc) => oc.doNothing())
+        .executeTakeFirst();
+      if (Number(res.numInsertedOrUpdatedRows ?? 0n) === 1) return true;
+      await db
+        .updateTable('known_devices')
+        .set({ last_seen_at: now })
+        .where('user_id', '=', userId)
+        .where('device_hash', '=', deviceHash)
+        .execute();
+      return false;
     },
     async addClient(e) {
       await db

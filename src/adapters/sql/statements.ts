@@ -102,8 +102,9 @@ export const toUser = (r: Row<UsersTable>): UserRecord => ({
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   origin: r.origin as UserOrigin,
-  mfaRequired: r.mfa_required === 1,
-  mfaEnrolBy: r.mfa_enrol_by === null ? null : Number(r.mfa_enrol_by),
+  // Set only when they say something, so a record read back equals the one stored without them.
+  ...(r.mfa_required === 1 ? { mfaRequired: true } : {}),
+  ...(r.mfa_enrol_by !== null ? { mfaEnrolBy: Number(r.mfa_enrol_by) } : {}),
 });
 
 /**

@@ -9,6 +9,7 @@ import { createSqlCounterStore } from './counters-store.ts';
 import type { DatabaseHandle } from './database.ts';
 import { createSqlDeviceCodeStore } from './device-codes-store.ts';
 import { createSqlFactorStore } from './factors-store.ts';
+import { createSqlSignInStore } from './sign-ins-store.ts';
 import { createSqlExclusive } from './exclusive-lock.ts';
 import { createSqlGrantStore } from './grants-store.ts';
 import { createSqlInteractionStore } from './interactions-store.ts';
@@ -35,6 +36,7 @@ export function createSqlStores(handle: DatabaseHandle, usernames: UsernameKeys)
     clientBlocks: createSqlClientBlockStore(ctx),
     users: createSqlUserStore(ctx, usernames),
     factors: createSqlFactorStore(ctx),
+    signIns: createSqlSignInStore(ctx),
     sessions: createSqlSessionStore(ctx),
     interactions: createSqlInteractionStore(ctx),
     consents: createSqlConsentStore(ctx),
@@ -74,6 +76,8 @@ export function createSqlStores(handle: DatabaseHandle, usernames: UsernameKeys)
         await db.deleteFrom('initial_access_tokens').where('expires_at', '<=', now).executeTakeFirst(),
         await db.deleteFrom('session_clients').where('expires_at', '<=', now).executeTakeFirst(),
         await db.deleteFrom('refresh_grace').where('expires_at', '<=', now).executeTakeFirst(),
+        await db.deleteFrom('pending_sign_ins').where('expires_at', '<=', now).executeTakeFirst(),
+        await db.deleteFrom('remembered_devices').where('expires_at', '<=', now).executeTakeFirst(),
       ];
       return results.reduce((sum, r) => sum + count(r), 0);
     },

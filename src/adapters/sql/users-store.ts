@@ -25,7 +25,10 @@ const userRow = (u: UserRecord, keys: UsernameKeys): UsersTable => ({
 });
 
 /** The user store; `keys` defines the canonical form and the skeleton that usernames are compared by. */
-export function createSqlUserStore({ db, pg, statement, statementBySize }: SqlContext, keys: UsernameKeys): UserStore {
+export function createSqlUserStore(
+  { db, pg, tx, statement, statementBySize }: SqlContext,
+  keys: UsernameKeys,
+): UserStore {
   const selectUser = statement((k) => k.selectFrom('users').selectAll().where('id', '=', ''));
   const usersByIds = statementBySize((k, n) =>
     k.selectFrom('users').selectAll().where('id', 'in', Array<string>(n).fill('')),
@@ -105,6 +108,9 @@ export function createSqlUserStore({ db, pg, statement, statementBySize }: SqlCo
         .execute();
     },
     async create(user) {
+      // A deleted account's id is never issued again (its tombstone stays).
+      if (await db.selectFrom('user_tombstones').select('user_id').where('user_id', '=', user.id).executeTakeFirst())
+        return false;
       // ON CONFLICT DO NOTHING covers every unique column (id, username, username_canonical) on SQLite and PostgreSQL.
       const res = await db
         .insertInto('users')
@@ -112,6 +118,46 @@ export function createSqlUserStore({ db, pg, statement, statementBySize }: SqlCo
         .onConflict((oc) => oc.doNothing())
         .executeTakeFirst();
       return Number(res.numInsertedOrUpdatedRows ?? 0n) === 1;
+    },
+    async deleteWithTombstone(id, at, reservedUntil) {
+      return tx(async (t) => {
+        const row = await t.deleteFrom('users').where('id', '=', id).returning(['username']).executeTakeFirst();
+        if (!row) return false;
+        await t.deleteFrom('known_devices').where('user_id', '=', id).execute();
+        await t
+          .insertInto('user_tombstones')
+          .values({
+            user_id: id,
+            username_canonical: keys.canonical(row.username) ?? null,
+            deleted_at: at,
+            reserved_until: reservedUntil,
+          })
+          .onConflict((oc) => oc.doNothing())
+          .execute();
+        return true;
+      });
+    },
+    async tombstone(id) {
+      const r = await db.selectFrom('user_tombstones').selectAll().where('user_id', '=', id).executeTakeFirst();
+      return (
+        r && {
+          userId: r.user_id,
+          usernameCanonical: r.username_canonical,
+          deletedAt: Number(r.deleted_at),
+          reservedUntil: Number(r.reserved_until),
+        }
+      );
+    },
+    async usernameReserved(username, now) {
+      const canonical = keys.canonical(username);
+      if (canonical === undefined) return false;
+      const r = await db
+        .selectFrom('user_tombstones')
+        .select('user_id')
+        .where('username_canonical', '=', canonical)
+        .where('reserved_until', '>', now)
+        .executeTakeFirst();
+      return r !== undefined;
     },
   };
 }

@@ -58,6 +58,7 @@ type MetadataInput = Pick<
   | 'userinfo_signed_response_alg'
   | 'introspection_signed_response_alg'
   | 'id_token_scope_claims'
+  | 'mfa'
 > & {
   /** false: the PKCE opt-out (protocol/pkce.ts); true or null removes it. Operator-only. */ pkce_required?:
     | boolean
@@ -362,6 +363,13 @@ export function buildClient(
     else delete metadata.fapi_message_signing;
   }
   problems.push(...responseAlgMetadata(config, input, metadata));
+  // The client's second-factor policy: it can only make TESSERA_MFA stricter (interaction/mfa-policy.ts).
+  if ('mfa' in input) {
+    const v = input.mfa as unknown;
+    if (v === undefined || v === null) delete metadata.mfa;
+    else if (v === 'off' || v === 'optional' || v === 'required' || v === 'phishing-resistant') metadata.mfa = v;
+    else problems.push('mfa must be one of off, optional, required, phishing-resistant');
+  }
 
   problems.push(...buildMtlsMetadata(input, metadata, method));
   for (const key of ['subject_type', 'sector_identifier_uri'] as const) {

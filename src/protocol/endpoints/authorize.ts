@@ -4,6 +4,7 @@ import type { SessionRecord } from '../../ports/sessions.ts';
 import { DEFAULT_AUDIENCE, type ConsentRecord } from '../../ports/consents.ts';
 import {
   checkAcrRequest,
+  essentialAcr,
   parseClaimsRequest,
   requestedClaims,
   claimsBeyondScopes,
@@ -18,6 +19,7 @@ import {
   type ResponseTarget,
 } from '../interaction/authorization-response.ts';
 import { errorResponseModeFor, isJwtMode, jarmAlgFor, jarmSigner, responseModeFor } from '../interaction/jarm.ts';
+import { askOf, sessionGate } from '../interaction/mfa-policy.ts';
 import { loadSession } from '../interaction/session.ts';
 import { isScopeToken, readParams, splitScope, type Params } from '../params.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
@@ -63,6 +65,7 @@ export type AuthorizeDeps = AuthorizationRequestDeps &
   } & DepsOf<typeof verifyIdTokenHint> &
   DepsOf<typeof loadSession> &
   DepsOf<typeof issueCode> &
+  DepsOf<typeof sessionGate> &
   DepsOf<typeof authorizationError>;
 
 const LIMITS = AUTHORIZE_LIMITS;
@@ -217,6 +220,10 @@ export function checkRequest(
   // OIDC Core 5.5: the claims parameter; an essential acr it cannot satisfy fails the request.
   const claims: ClaimsRequest | undefined = params.claims !== undefined ? parseClaimsRequest(params.claims) : undefined;
   checkAcrRequest(claims);
+  const acrEssential = essentialAcr(claims);
+  // acr_values (OIDC Core 3.1.2.1): voluntary, space-separated, in order of preference.
+  const acrValues = splitScope(params.acr_values);
+  if (acrValues.length > 16) throw invalidRequest('acr_values lists more than 16 values.');
   const requested = requestedClaims(claims);
   let maxAge: number | undefined;
   if (params.max_age !== undefined) {
@@ -251,6 +258,8 @@ export function checkRequest(
     ...(authorizationDetails !== undefined ? { authorizationDetails } : {}),
     ...(isFapiClient(p.config, client) ? { fapi: true } : {}),
     ...(requested ? { claims: requested } : {}),
+    ...(acrValues.length ? { acrValues } : {}),
+    ...(acrEssential ? { acrEssential } : {}),
     ...(params.id_token_hint !== undefined ? { idTokenHint: params.id_token_hint } : {}),
   };
 }
@@ -502,7 +511,18 @@ async function decide(
   const choose = session !== undefined && !loginNeeded && areq.prompt.includes('select_account');
   if (!choose && areq.prompt.includes('select_account'))
     areq = { ...areq, prompt: areq.prompt.filter((x) => x !== 'select_account') };
-  if (session && !loginNeeded && !consentNeeded && !choose) {
+  // The second-factor policy and the acr asked for (interaction/mfa-policy.ts): a session that has
+  // not passed what this client needs goes through the second-factor step (step-up); an essential
+  // acr its user cannot reach is an error to the client (OIDC Core 5.5.1.1).
+  const gate = session && !loginNeeded ? await sessionGate(p, req, session, client, askOf(areq)) : 'ok';
+  if (gate === 'unmet')
+    throw new OAuthError(
+      'unmet_authentication_requirements',
+      'The authentication context class asked for as essential cannot be met for this user.',
+    );
+  if (gate === 'more' && areq.prompt.includes('none'))
+    throw new OAuthError('interaction_required', 'The user must pass a second factor.');
+  if (session && !loginNeeded && !consentNeeded && !choose && gate === 'ok') {
     await p.stores.sessions.touch(session.idHash, now);
     return issueCode(p, areq, session);
   }

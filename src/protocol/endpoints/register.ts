@@ -213,6 +213,8 @@ export function registrationInput(
     userinfo_signed_response_alg: str('userinfo_signed_response_alg', 20),
     introspection_signed_response_alg: str('introspection_signed_response_alg', 20),
     id_token_scope_claims: m.id_token_scope_claims === undefined ? undefined : bool('id_token_scope_claims'),
+    // Issue 16: a client may ask for a stricter second-factor policy for its sign-ins (never a weaker one).
+    mfa: str('mfa', 32) as ClientInput['mfa'],
     tls_client_auth_subject_dn: str('tls_client_auth_subject_dn', 1024),
     tls_client_auth_san_dns: str('tls_client_auth_san_dns', 255),
     tls_client_auth_san_uri: str('tls_client_auth_san_uri', 2048),
@@ -299,7 +301,7 @@ function clientInformation(
     // The algorithms in use, defaults included (RFC 7591 section 3.2.1: every registered value).
     id_token_signed_response_alg: responseAlg(p.config, c, 'id_token'),
     ...Object.fromEntries(
-      (['userinfo_signed_response_alg', 'introspection_signed_response_alg', 'id_token_scope_claims'] as const)
+      (['userinfo_signed_response_alg', 'introspection_signed_response_alg', 'id_token_scope_claims', 'mfa'] as const)
         .filter((k) => m[k] !== undefined)
         .map((k) => [k, m[k]]),
     ),

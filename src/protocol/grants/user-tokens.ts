@@ -86,6 +86,9 @@ export function userAccessToken(
       now: p.now(),
       ttl,
       authTime: grant.authTime,
+      // RFC 9068 section 2.2.1: what the grant already holds (no read), so a resource server can ask for more.
+      acr: acrFor(grant.amr),
+      amr: grant.amr,
       jkt: bind.jkt,
       x5t: bind.x5t,
       authorizationDetails: bind.authorizationDetails,

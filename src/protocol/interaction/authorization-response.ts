@@ -37,6 +37,10 @@ export interface AuthorizationRequest {
   authorizationDetails?: string;
   /** The FAPI 2.0 Security Profile applies (the code lives at most 60 s). */
   fapi?: boolean;
+  /** OIDC Core 3.1.2.1: the acr values asked for (voluntary), in order of preference. */
+  acrValues?: string[];
+  /** OIDC Core 5.5.1.1: the acr values of an essential acr claim request (one must be met). */
+  acrEssential?: string[];
   /** OIDC Core 5.5: the user claims the `claims` parameter asked for, per member. */
   claims?: RequestedClaims;
   /** OIDC Core 3.1.2.1: the id_token_hint as sent (verified by /authorize, never stored in an interaction). */

@@ -14,11 +14,16 @@ import { describeAuthorizationDetails } from '../authorization-details.ts';
 import { authorizationError, issueCode, type AuthorizationRequest } from './authorization-response.ts';
 import { approveDevice, denyDevice } from './device.ts';
 import { checkLogin, loginPageAnswer } from './login-throttle.ts';
-import { checkCsrf, csrfToken, startSession } from './session.ts';
+import { askOf, beginSecondFactor, requirementFor, sessionGate } from './mfa-policy.ts';
+import { checkCsrf, csrfToken, loadSession, startSession } from './session.ts';
+import { passkeyLoginBlock } from '../passkeys.ts';
 import type { DepsOf, StoreDeps } from '../provider.ts';
 
-/** What loading an interaction uses: the interactions and clients stores, and the clock. */
-type LoadDeps = Pick<Provider, 'now'> & StoreDeps<'interactions' | 'clients'>;
+/**
+ * What loading an interaction uses: the interactions and clients stores, the clock, and this
+ * browser's session (when the interaction's was replaced).
+ */
+type LoadDeps = Pick<Provider, 'now'> & StoreDeps<'interactions' | 'clients'> & DepsOf<typeof loadSession>;
 /** What the login and sign-up pages use: settings (the issuer, sign-up) and the CSRF token's secret. */
 type PageDeps = Pick<Provider, 'config'> & DepsOf<typeof csrfToken>;
 /**
@@ -30,7 +35,8 @@ type UserPageDeps = PageDeps & StoreDeps<'sessions' | 'users' | 'consents'> & De
 type FinishDeps = Pick<Provider, 'now'> &
   StoreDeps<'interactions' | 'sessions'> &
   DepsOf<typeof approveDevice> &
-  DepsOf<typeof issueCode>;
+  DepsOf<typeof issueCode> &
+  DepsOf<typeof gate>;
 /**
  * What the interaction endpoints (GET /interaction/:uid, its select, login and consent forms) use of
  * the Provider: loading, the pages and finishing; settings, clock, events and the stores they read;
@@ -48,6 +54,8 @@ export type InteractionDeps = LoadDeps &
   DepsOf<typeof needsConsent> &
   DepsOf<typeof startInteraction> &
   DepsOf<typeof denyDevice> &
+  DepsOf<typeof requirementFor> &
+  DepsOf<typeof beginSecondFactor> &
   DepsOf<typeof authorizationError>;
 
 const FORM_PARAMS = new Set(['username', 'password', 'csrf', 'decision']);
@@ -92,6 +100,17 @@ export async function load(p: LoadDeps, req: ProtocolRequest, uid: string): Prom
   }
   const client = await p.stores.clients.get(ia.clientId);
   if (!client || client.disabled) return page('Unknown application', 'The application is no longer registered.');
+  if (ia.loginAt !== null && ia.sessionIdHash && !(await p.stores.sessions.get(ia.sessionIdHash))) {
+    // The session this sign-in started with was replaced since (a new session id after a further
+    // factor, ASVS 7.2.4: e.g. the enrolment in the account area that continues here): this
+    // browser's current session goes on with it, when it started after this sign-in's login.
+    const current = await loadSession(p, req);
+    if (current && current.authTime >= ia.loginAt) {
+      await p.stores.interactions.setLogin(uid, current.idHash, current.authTime);
+      ia.sessionIdHash = current.idHash;
+      ia.loginAt = current.authTime;
+    }
+  }
   return {
     ia,
     areq: ia.params as unknown as AuthorizationRequest,
@@ -224,7 +243,13 @@ async function consentView(p: UserPageDeps & StoreDeps<'consents'>, l: Loaded, s
   };
 }
 
-function loginView(p: PageDeps, l: Loaded, error?: string, username?: string, retryAfter?: number): OAuthResponse {
+export function loginView(
+  p: PageDeps & Pick<Provider, 'now'>,
+  l: Loaded,
+  error?: string,
+  username?: string,
+  retryAfter?: number,
+): OAuthResponse {
   return {
     kind: 'page',
     ...loginPageAnswer(error, retryAfter),
@@ -238,6 +263,7 @@ function loginView(p: PageDeps, l: Loaded, error?: string, username?: string, re
       error,
       ...unverified(l),
       ...(p.config.selfRegistration ? { signupUrl: action(p, l.ia.uid, 'signup') } : {}),
+      passkey: passkeyLoginBlock(p, action(p, l.ia.uid, 'passkey'), `ia:${l.ia.uid}`, l.browserSecret),
     },
   };
 }
@@ -301,7 +327,45 @@ export async function showInteraction(p: InteractionDeps, req: ProtocolRequest, 
   if ('kind' in l) return l;
   if (choosing(l)) return selectAccountView(p, l);
   if (l.ia.loginAt === null && creating(p, l)) return signupView(p, l);
-  return l.ia.loginAt === null ? loginView(p, l) : consentView(p, l);
+  if (l.ia.loginAt === null) return loginView(p, l);
+  const session = l.ia.sessionIdHash ? await p.stores.sessions.get(l.ia.sessionIdHash) : undefined;
+  if (!session) return EXPIRED;
+  const stop = await gate(p, req, l, session, []);
+  if (stop) return stop;
+  // Back from a step elsewhere (enrolling a factor in the account area) with nothing left to consent to.
+  const client = await p.stores.clients.get(l.ia.clientId);
+  if (client && !(await needsConsent(p, client, session.userId, l.areq))) return finish(p, req, l, []);
+  return consentView(p, l);
+}
+
+const unmet = () =>
+  new OAuthError(
+    'unmet_authentication_requirements',
+    'The authentication context class asked for as essential cannot be met for this user.',
+  );
+
+/**
+ * The second-factor gate of a session about to be used for this interaction's client (the policy and
+ * the acr asked for: mfa-policy.ts sessionGate). Nothing when it may go on; else the second-factor
+ * step (/interaction/:uid/mfa: a factor, step-up or enrolment), or, for an essential acr its user
+ * cannot reach, the end of the interaction with unmet_authentication_requirements.
+ */
+async function gate(
+  p: Pick<Provider, 'config'> &
+    StoreDeps<'clients' | 'interactions'> &
+    DepsOf<typeof sessionGate> &
+    DepsOf<typeof authorizationError>,
+  req: ProtocolRequest,
+  l: Loaded,
+  session: { userId: string; amr: string[] },
+  cookies: CookieSpec[],
+): Promise<OAuthResponse | undefined> {
+  const client = await p.stores.clients.get(l.ia.clientId);
+  const verdict = await sessionGate(p, req, session, client, askOf(l.areq));
+  if (verdict === 'ok') return undefined;
+  if (verdict === 'more') return { kind: 'redirect', location: action(p, l.ia.uid, 'mfa'), cookies };
+  if (!(await p.stores.interactions.consume(l.ia.uid))) return EXPIRED;
+  return authorizationError(p, l.areq, unmet(), cookies);
 }
 
 /**
@@ -331,7 +395,11 @@ export async function selectAccount(p: InteractionDeps, req: ProtocolRequest, ui
         : undefined;
     if (!user || user.disabled) return EXPIRED;
   }
-  if (session && !(await needsConsent(p, client, session.userId, areq))) {
+  if (
+    session &&
+    !(await needsConsent(p, client, session.userId, areq)) &&
+    (await sessionGate(p, req, session, client, askOf(areq))) === 'ok'
+  ) {
     await p.stores.sessions.touch(session.idHash, p.now());
     return issueCode(p, areq, session);
   }
@@ -347,6 +415,11 @@ export async function finish(
   l: Loaded,
   cookies: CookieSpec[],
 ): Promise<OAuthResponse> {
+  // The session must have passed what this client needs (second factor, acr) before it is used.
+  const current = l.ia.sessionIdHash ? await p.stores.sessions.get(l.ia.sessionIdHash) : undefined;
+  if (!current) return EXPIRED;
+  const stop = await gate(p, req, l, current, cookies);
+  if (stop) return stop;
   const ia = await p.stores.interactions.consume(l.ia.uid);
   if (!ia || !ia.sessionIdHash) return EXPIRED;
   const session = await p.stores.sessions.get(ia.sessionIdHash);
@@ -370,13 +443,45 @@ export async function submitLogin(p: InteractionDeps, req: ProtocolRequest, uid:
   const result = await checkLogin(p, req.ip, username, form.password ?? '', { client_id: l.ia.clientId });
   if ('error' in result) return loginView(p, l, result.error, username, result.retryAfter);
   const { user } = result;
-  const { session, cookie } = await startSession(p, req, user.id, ['pwd']);
-  await p.stores.interactions.setLogin(uid, session.idHash, session.authTime);
   const client = await p.stores.clients.get(l.ia.clientId);
-  if (client && (await needsConsent(p, client, user.id, l.areq))) {
-    return { kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}`, cookies: [cookie] };
+  // The second factor (mfa-policy.ts): no session until it is passed; an essential acr this user
+  // cannot reach ends the request (OIDC Core 5.5.1.1); a user the policy wants enrolled is signed in
+  // with the password and sent to enrol (or skip, within the grace period).
+  const next = await requirementFor(p, req, user, ['pwd'], client, askOf(l.areq));
+  if (next.kind === 'unmet') {
+    if (!(await p.stores.interactions.consume(uid))) return EXPIRED;
+    return authorizationError(p, l.areq, unmet());
   }
-  return finish(p, req, { ...l, ia: { ...l.ia, sessionIdHash: session.idHash, loginAt: session.authTime } }, [cookie]);
+  if (next.kind === 'factor') {
+    const pending = await beginSecondFactor(p, user.id, ['pwd'], `ia:${uid}`, false);
+    return { kind: 'redirect', location: action(p, uid, 'mfa'), cookies: [pending.cookie] };
+  }
+  const { session, cookies } = await startSession(p, req, user.id, ['pwd']);
+  await p.stores.interactions.setLogin(uid, session.idHash, session.authTime);
+  if (next.kind === 'enrol') return { kind: 'redirect', location: action(p, uid, 'mfa'), cookies };
+  if (client && (await needsConsent(p, client, user.id, l.areq))) {
+    return { kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}`, cookies };
+  }
+  return finish(p, req, { ...l, ia: { ...l.ia, sessionIdHash: session.idHash, loginAt: session.authTime } }, cookies);
+}
+
+/**
+ * A user authenticated in this interaction by other means than the password form (a passkey):
+ * the new session with its amr, then as after a password: consent if needed, else the answer.
+ */
+export async function signedIn(
+  p: InteractionDeps,
+  req: ProtocolRequest,
+  l: Loaded,
+  userId: string,
+  amr: string[],
+): Promise<OAuthResponse> {
+  const { session, cookies } = await startSession(p, req, userId, amr);
+  await p.stores.interactions.setLogin(l.ia.uid, session.idHash, session.authTime);
+  const client = await p.stores.clients.get(l.ia.clientId);
+  if (client && (await needsConsent(p, client, userId, l.areq)))
+    return { kind: 'redirect', location: `${p.config.issuer}/interaction/${l.ia.uid}`, cookies };
+  return finish(p, req, { ...l, ia: { ...l.ia, sessionIdHash: session.idHash, loginAt: session.authTime } }, cookies);
 }
 
 /** POST /interaction/:uid/consent */

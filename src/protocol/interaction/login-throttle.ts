@@ -53,20 +53,32 @@ function waitFor(count: number, max: number, window: number): number {
   return count < max ? 0 : Math.min(2 ** (count - max), window);
 }
 
+/** What one failure counter uses: the counters store, the clock and the window. */
+export type CounterDeps = Pick<Provider, 'now'> & {
+  readonly config: Pick<LoginThrottleConfig, 'loginWindow'>;
+  readonly stores: Pick<Stores, 'counters'>;
+};
+
+/**
+ * Seconds an attempt counted under `key` must wait, past `max` failures (a doubling wait), or 0. The
+ * counters are the store's, so every instance sees the same (the second factor counts its own too).
+ */
+export async function counterRetryAfter(p: CounterDeps, key: string, max: number): Promise<number> {
+  const now = p.now();
+  const state = await p.stores.counters.get(key, now);
+  if (!state) return 0;
+  const w = waitFor(state.count, max, p.config.loginWindow);
+  // Times are whole seconds: the last failure happened somewhere within second lastAt, so the
+  // wait ends only after second lastAt + wait has passed (at least `wait` seconds; at the cap, the
+  // window itself, after which the counter is idle and starts again).
+  const until = w > 0 ? state.lastAt + Math.min(w + 1, p.config.loginWindow) : 0;
+  return Math.max(0, until - now);
+}
+
 /** Seconds this login attempt must wait before it may be tried, or 0. */
 export async function loginRetryAfter(p: LoginThrottleDeps, username: string, ip: string): Promise<number> {
-  const now = p.now();
   let wait = 0;
-  for (const k of keys(p, username, ip)) {
-    const state = await p.stores.counters.get(k.key, now);
-    if (!state) continue;
-    const w = waitFor(state.count, k.max(p.config), p.config.loginWindow);
-    // Times are whole seconds: the last failure happened somewhere within second lastAt, so the
-    // wait ends only after second lastAt + wait has passed (at least `wait` seconds; at the cap, the
-    // window itself, after which the counter is idle and starts again).
-    const until = w > 0 ? state.lastAt + Math.min(w + 1, p.config.loginWindow) : 0;
-    wait = Math.max(wait, until - now);
-  }
+  for (const k of keys(p, username, ip)) wait = Math.max(wait, await counterRetryAfter(p, k.key, k.max(p.config)));
   return wait;
 }
 

@@ -3,7 +3,7 @@ import type { Stores } from '../../ports/index.ts';
 import type { SessionRecord } from '../../ports/sessions.ts';
 import { sessionEnded } from '../logout/session-ended.ts';
 import { keyedHash, randomToken, safeEqual, tokenHash } from '../hash.ts';
-import type { CookieSpec, Provider, ProtocolRequest } from '../provider.ts';
+import { header, type CookieSpec, type Provider, type ProtocolRequest } from '../provider.ts';
 import type { DepsOf } from '../provider.ts';
 
 /** What loading a session uses: the sessions and users stores, the clock and the idle timeout. */
@@ -15,7 +15,7 @@ export type LoadSessionDeps = Pick<Provider, 'now'> & {
  * What starting a session uses: the sessions store, the clock and the session lifetime, and what
  * ending another user's session in this browser needs (sessionEnded).
  */
-export type StartSessionDeps = Pick<Provider, 'now'> & {
+export type StartSessionDeps = Pick<Provider, 'now' | 'events'> & {
   readonly config: Pick<Config, 'sessionAbsoluteTtl'>;
   readonly stores: Pick<Stores, 'sessions'>;
 } & DepsOf<typeof sessionEnded>;
@@ -23,6 +23,27 @@ export type StartSessionDeps = Pick<Provider, 'now'> & {
 export type CsrfDeps = { readonly config: Pick<Config, 'secret' | 'secretPrevious'> };
 
 export const SESSION_COOKIE = 'tessera_session';
+/**
+ * A long-lived random value naming this browser, so the account page can say "this device" and a
+ * sign-in from a browser the account never used is noticed. Only its hash is stored.
+ */
+// Not `tessera_device`: that name is the device-flow page's CSRF cookie (interaction/device.ts).
+export const DEVICE_COOKIE = 'tessera_browser';
+/** 400 days: the longest lifetime browsers keep a cookie for. */
+const DEVICE_COOKIE_TTL = 400 * 86400;
+/** How much of the User-Agent header a session keeps (enough to name the browser and system). */
+const USER_AGENT_MAX = 256;
+
+/** What a session records of the browser it started in: its User-Agent (truncated) and address, its device id. */
+function browserOf(req: ProtocolRequest): { userAgent?: string; device: string } {
+  const ua = header(req, 'user-agent');
+  const cookie = req.cookies[DEVICE_COOKIE];
+  const valid = cookie !== undefined && /^[A-Za-z0-9_-]{32,64}$/.test(cookie);
+  return {
+    ...(ua ? { userAgent: ua.slice(0, USER_AGENT_MAX) } : {}),
+    device: valid ? cookie : randomToken(32),
+  };
+}
 
 /** The login session of this browser, if it has a live one. */
 export async function loadSession(p: LoadSessionDeps, req: ProtocolRequest): Promise<SessionRecord | undefined> {
@@ -42,13 +63,16 @@ export async function loadSession(p: LoadSessionDeps, req: ProtocolRequest): Pro
  * clients know stays when the same user authenticates again in this browser (their sessions go
  * on); when another user signs in, the previous user's session ends for its clients too
  * (back- and front-channel logout; the frames cannot be shown here, the back channel goes out).
+ * The session records the browser (User-Agent, address, device cookie hash; ASVS 7.5.2 lets the
+ * user see them), and a sign-in from a device the account never used reports new_device_sign_in.
+ * Callers set every returned cookie (`cookies`: the session's, then the device's).
  */
 export async function startSession(
   p: StartSessionDeps,
   req: ProtocolRequest,
   userId: string,
   amr: string[],
-): Promise<{ session: SessionRecord; cookie: CookieSpec }> {
+): Promise<{ session: SessionRecord; cookies: CookieSpec[] }> {
   const old = req.cookies[SESSION_COOKIE];
   let sid = randomToken(16);
   if (old && old.length <= 128) {
@@ -59,6 +83,8 @@ export async function startSession(
   }
   const value = randomToken(32);
   const now = p.now();
+  const browser = browserOf(req);
+  const deviceHash = tokenHash(browser.device);
   const session: SessionRecord = {
     idHash: tokenHash(value),
     sid,
@@ -68,9 +94,22 @@ export async function startSession(
     createdAt: now,
     lastSeenAt: now,
     expiresAt: now + p.config.sessionAbsoluteTtl,
+    ...(browser.userAgent !== undefined ? { userAgent: browser.userAgent } : {}),
+    ip: req.ip,
+    deviceHash,
   };
   await p.stores.sessions.create(session);
-  return { session, cookie: { name: SESSION_COOKIE, value, maxAge: p.config.sessionAbsoluteTtl, path: '/' } };
+  if (await p.stores.sessions.rememberDevice(userId, deviceHash, now))
+    p.events({
+      type: 'new_device_sign_in',
+      userId,
+      ip: req.ip,
+      ...(browser.userAgent ? { userAgent: browser.userAgent } : {}),
+    });
+  const cookie: CookieSpec = { name: SESSION_COOKIE, value, maxAge: p.config.sessionAbsoluteTtl, path: '/' };
+  // The device cookie is (re)set on every sign-in, so that it lives on while the browser is used.
+  const deviceCookie: CookieSpec = { name: DEVICE_COOKIE, value: browser.device, maxAge: DEVICE_COOKIE_TTL, path: '/' };
+  return { session, cookies: [cookie, deviceCookie] };
 }
 
 export async function endSession(

@@ -118,12 +118,12 @@ export async function submitSignup(p: SignupDeps, req: ProtocolRequest, uid: str
   p.events({ type: 'user_registered', userId: user.id, clientId, ip: req.ip });
   p.log.info({ event: 'user_registered', sub: user.id, client_id: clientId, ip: req.ip }, 'user registered');
   // Signed in as at login: a new session (and session id), amr pwd.
-  const { session, cookie } = await startSession(p, req, user.id, ['pwd']);
+  const { session, cookies } = await startSession(p, req, user.id, ['pwd']);
   await p.stores.interactions.setLogin(uid, session.idHash, session.authTime);
   const client = await p.stores.clients.get(clientId);
   if (!client) return EXPIRED;
   if (await needsConsent(p, client, user.id, l.areq)) {
-    return { kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}`, cookies: [cookie] };
+    return { kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}`, cookies };
   }
-  return finish(p, req, { ...l, ia: { ...l.ia, sessionIdHash: session.idHash, loginAt: session.authTime } }, [cookie]);
+  return finish(p, req, { ...l, ia: { ...l.ia, sessionIdHash: session.idHash, loginAt: session.authTime } }, cookies);
 }

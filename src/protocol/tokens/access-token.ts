@@ -24,7 +24,9 @@ export interface AccessTokenClaims {
   client_id: string;
   scope?: string;
   auth_time?: number;
-  /** RFC 9449 section 6: the DPoP key the token is bound to. */
+  /** RFC 9068 section 2.2.1: how the user authenticated (RFC 8176) and its level, for user grants. */
+  acr?: string;
+  amr?: string[];
   /**
    * RFC 9449 section 6: the DPoP key; RFC 8705 section 3.1: the TLS client certificate (one of the two, never both).
    */
@@ -65,6 +67,9 @@ export function mintAccessToken(
     now: number;
     ttl: number;
     authTime?: number | null;
+    /** The user's authentication (a user grant's amr, and its acr): RFC 9068 section 2.2.1. */
+    acr?: string;
+    amr?: readonly string[];
     jkt?: string;
     x5t?: string;
     act?: ActClaim;
@@ -85,6 +90,8 @@ export function mintAccessToken(
   };
   if (c.scope) claims.scope = c.scope;
   if (c.authTime != null) claims.auth_time = c.authTime;
+  if (c.acr) claims.acr = c.acr;
+  if (c.amr?.length) claims.amr = [...c.amr];
   if (c.jkt && c.x5t) throw new Error('an access token is bound to a DPoP key or a certificate, not both');
   if (c.jkt) claims.cnf = { jkt: c.jkt };
   if (c.x5t) claims.cnf = { 'x5t#S256': c.x5t };

@@ -21,6 +21,8 @@ import * as refreshGrace from './0018_refresh_grace.ts';
 import * as clientFirstUse from './0019_client_first_use.ts';
 import * as clientBlocks from './0020_client_blocks.ts';
 import * as factors from './0021_factors.ts';
+import * as signIns from './0022_sign_ins.ts';
+import * as accountArea from './0023_account_area.ts';
 
 /** Every migration, in order. Imported statically (no file-system provider), so bundling is safe. */
 const migrations = (usernames: UsernameKeys): Record<string, Migration> => ({
@@ -45,6 +47,8 @@ const migrations = (usernames: UsernameKeys): Record<string, Migration> => ({
   '0019_client_first_use': clientFirstUse,
   '0020_client_blocks': clientBlocks,
   '0021_factors': factors,
+  '0022_sign_ins': signIns,
+  '0023_account_area': accountArea,
 });
 
 /** Brings the schema up to date; returns the names of the migrations applied now. */

@@ -1,0 +1,119 @@
+// What every page of the account area shares: the signed-in user, the forms' CSRF tokens (each bound
+// to its form's purpose and to the session cookie), the recent-authentication rule, and the answers
+// for a missing session or a refused form.
+import { readFormParams } from '../params.ts';
+import type { DepsOf, OAuthResponse, Provider, ProtocolRequest, StoreDeps } from '../provider.ts';
+import type { SessionRecord } from '../../ports/sessions.ts';
+import type { UserRecord } from '../../ports/users.ts';
+import { checkCsrf, csrfToken, loadSession, SESSION_COOKIE } from '../interaction/session.ts';
+import type { AccountSection, AccountView } from './views.ts';
+
+/** What finding the signed-in user of an account page uses: the session, the user, the CSRF key, the issuer. */
+export type AccountDeps = DepsOf<typeof loadSession> &
+  DepsOf<typeof checkCsrf> &
+  Pick<Provider, 'now'> & { readonly config: Pick<Provider['config'], 'issuer' | 'recentAuth'> } & StoreDeps<'users'>;
+
+/** The signed-in user of this request, with their session and the session cookie the forms are bound to. */
+export interface SignedIn {
+  session: SessionRecord;
+  user: UserRecord;
+  cookie: string;
+}
+
+export const forbidden: OAuthResponse = {
+  kind: 'page',
+  status: 403,
+  view: {
+    name: 'error',
+    title: 'Form expired',
+    message: 'The form could not be verified. Reload the page and try again.',
+  },
+};
+
+export const notFound = (what: string): OAuthResponse => ({
+  kind: 'page',
+  status: 404,
+  view: { name: 'error', title: 'Not found', message: `${what} was not found in your account.` },
+});
+
+export async function signedIn(p: AccountDeps, req: ProtocolRequest): Promise<SignedIn | undefined> {
+  const session = await loadSession(p, req);
+  if (!session) return undefined;
+  const user = await p.stores.users.get(session.userId);
+  if (!user) return undefined;
+  // Using the account area keeps the session alive (idle timeout), and its "last seen" true to the minute.
+  if (p.now() - session.lastSeenAt >= 60) await p.stores.sessions.touch(session.idHash, p.now());
+  return { session, user, cookie: req.cookies[SESSION_COOKIE]! };
+}
+
+/** No session: the account page, which asks to sign in. */
+export const toLogin = (p: Pick<AccountDeps, 'config'>): OAuthResponse => ({
+  kind: 'redirect',
+  location: `${p.config.issuer}/account`,
+});
+
+/** A sign-in within TESSERA_RECENT_AUTH seconds: needed to change a factor, the email, the password, or to delete. */
+export const isRecent = (p: Pick<AccountDeps, 'config' | 'now'>, s: SessionRecord): boolean =>
+  p.now() - s.authTime <= p.config.recentAuth;
+
+/**
+ * Where the re-authentication page may send the user back to: a page of the account area (and the
+ * TOTP enrolment of a sign-in in progress); anything else is the account page.
+ */
+const RETURN = /^\/account(\/[a-z-]{1,32}){0,3}(\?continue=\/interaction\/[A-Za-z0-9_-]{1,64})?$/;
+export const safeReturn = (path: string | undefined): string => (path && RETURN.test(path) ? path : '/account');
+
+export const toReauth = (p: Pick<AccountDeps, 'config'>, returnTo: string): OAuthResponse => ({
+  kind: 'redirect',
+  location: `${p.config.issuer}/account/reauth?return=${encodeURIComponent(safeReturn(returnTo))}`,
+});
+
+export const redirectTo = (p: Pick<AccountDeps, 'config'>, path: string): OAuthResponse => ({
+  kind: 'redirect',
+  location: `${p.config.issuer}${path}`,
+});
+
+/** The form token of `purpose` ('account:password', ...) for this session. */
+export const formToken = (p: DepsOf<typeof csrfToken>, s: SignedIn, purpose: string): string =>
+  csrfToken(p, purpose, s.cookie);
+
+/** A page of the area. `nav` is the section the navigation marks as current. */
+export function accountPage(
+  p: Pick<AccountDeps, 'config'>,
+  s: SignedIn,
+  csrf: string,
+  view: DistributiveOmit<AccountView, 'base' | 'username' | 'csrf'>,
+  opts: { status?: number; nav?: AccountSection; headers?: Record<string, string> } = {},
+): OAuthResponse {
+  return {
+    kind: 'page',
+    status: opts.status ?? (view.error ? 400 : 200),
+    view: {
+      name: 'account-area',
+      nav: opts.nav,
+      account: { ...view, base: p.config.issuer, username: s.user.username, csrf } as AccountView,
+    },
+    ...(opts.headers ? { headers: opts.headers } : {}),
+  };
+}
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/**
+ * A POST of the account area: signed in (else the sign-in page), the form well formed and its CSRF
+ * token good for `purpose` and this session (else 403, nothing changed), and, when `recent` is set,
+ * a sign-in within TESSERA_RECENT_AUTH (else the re-authentication page, which comes back to `back`).
+ */
+export async function accountForm(
+  p: AccountDeps,
+  req: ProtocolRequest,
+  purpose: string,
+  fields: Readonly<Record<string, number>>,
+  recent?: { back: string },
+): Promise<{ s: SignedIn; f: Record<string, string | undefined> } | { response: OAuthResponse }> {
+  const s = await signedIn(p, req);
+  if (!s) return { response: toLogin(p) };
+  const f = readFormParams(req.params, new Set([...Object.keys(fields), 'csrf']), { ...fields, csrf: 128 });
+  if (!f || !checkCsrf(p, purpose, s.cookie, f.csrf)) return { response: forbidden };
+  if (recent && !isRecent(p, s.session)) return { response: toReauth(p, recent.back) };
+  return { s, f };
+}

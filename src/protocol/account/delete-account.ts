@@ -1,0 +1,43 @@
+// Deleting an account, for the account page and operators (CLI) alike: its grants revoked (tokens
+// too), its sessions ended with their clients told (back-channel logout), its consents and factors
+// deleted, the user removed, and a tombstone left: the id (the `sub`) is never issued again and the
+// username stays reserved for TESSERA_USERNAME_RESERVATION. A verified address is told by mail.
+import type { Config } from '../../config/config.ts';
+import type { DepsOf, Provider, StoreDeps } from '../provider.ts';
+import { sessionEnded, userSessionsEnded } from '../logout/session-ended.ts';
+
+export type DeleteAccountDeps = Pick<Provider, 'now' | 'events' | 'log' | 'mail'> & {
+  readonly config: Pick<Config, 'usernameReservation'>;
+} & StoreDeps<'users' | 'grants' | 'consents' | 'factors' | 'sessions'> &
+  DepsOf<typeof sessionEnded>;
+
+/** Deletes the account; false when there was no such user. */
+export async function deleteAccount(
+  p: DeleteAccountDeps,
+  userId: string,
+  by: 'user' | 'operator',
+  ip?: string,
+): Promise<boolean> {
+  const user = await p.stores.users.get(userId);
+  if (!user) return false;
+  const now = p.now();
+  const grants = await p.stores.grants.revokeByUser(userId, now);
+  for (const c of await p.stores.consents.listByUser(userId)) await p.stores.consents.revoke(userId, c.clientId);
+  const sessions = await p.stores.sessions.listByUser(userId);
+  for (const s of sessions) {
+    await p.stores.sessions.deleteBySid(userId, s.sid);
+    await sessionEnded(p, s.sid);
+  }
+  await p.stores.sessions.deleteByUser(userId);
+  await userSessionsEnded(p, userId);
+  const factors = await p.stores.factors.deleteByUser(userId);
+  if (!(await p.stores.users.deleteWithTombstone(userId, now, now + p.config.usernameReservation))) return false;
+  p.events({ type: 'account_deleted', userId, by, ...(ip ? { ip } : {}) });
+  p.log.info(
+    { event: 'account_deleted', sub: userId, by, grants, sessions: sessions.length, factors },
+    'account deleted',
+  );
+  if (user.email && user.emailVerified)
+    await p.mail.send({ to: user.email, template: 'account-deleted', vars: { username: user.username }, userId });
+  return true;
+}

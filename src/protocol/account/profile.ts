@@ -1,0 +1,101 @@
+// The profile (/account/profile): the user's name and email address. A new address is stored
+// unverified (email_verified false until its link is used): the new address gets a verification
+// mail and the old one is told of the change. Changing the address needs a recent sign-in.
+import type { OAuthResponse, Provider, ProtocolRequest, StoreDeps } from '../provider.ts';
+import {
+  accountForm,
+  accountPage,
+  formToken,
+  isRecent,
+  redirectTo,
+  signedIn,
+  toLogin,
+  toReauth,
+  type AccountDeps,
+} from './common.ts';
+
+export type ProfileDeps = AccountDeps & Pick<Provider, 'events' | 'log' | 'mail'> & StoreDeps<'users'>;
+
+const PURPOSE = 'account:profile';
+const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+
+export async function showProfile(p: ProfileDeps, req: ProtocolRequest): Promise<OAuthResponse> {
+  const s = await signedIn(p, req);
+  if (!s) return toLogin(p);
+  const saved = req.params.get('saved');
+  return accountPage(
+    p,
+    s,
+    formToken(p, s, PURPOSE),
+    {
+      page: 'profile',
+      name: s.user.name ?? '',
+      email: s.user.email ?? '',
+      emailVerified: s.user.emailVerified,
+      fieldErrors: {},
+      ...(saved === 'email'
+        ? { notice: 'Saved. We sent a link to your new address: open it to verify the address.' }
+        : saved
+          ? { notice: 'Saved.' }
+          : {}),
+    },
+    { nav: 'profile' },
+  );
+}
+
+export async function saveProfile(p: ProfileDeps, req: ProtocolRequest): Promise<OAuthResponse> {
+  const ok = await accountForm(p, req, PURPOSE, { name: 255, email: 320 });
+  if ('response' in ok) return ok.response;
+  const { s, f } = ok;
+  const name = (f.name ?? '').trim();
+  const email = (f.email ?? '').trim();
+  const fieldErrors: { name?: string; email?: string } = {};
+  if (/[\p{Cc}]/u.test(name)) fieldErrors.name = 'The name cannot contain control characters.';
+  if (email && !EMAIL.test(email)) fieldErrors.email = 'Enter an email address such as name@example.com.';
+  if (fieldErrors.name || fieldErrors.email)
+    return accountPage(
+      p,
+      s,
+      formToken(p, s, PURPOSE),
+      { page: 'profile', name, email, emailVerified: false, fieldErrors, error: 'Check the fields marked below.' },
+      { nav: 'profile' },
+    );
+  const oldEmail = s.user.email;
+  const emailChanged = (email || null) !== oldEmail;
+  if (emailChanged && !isRecent(p, s.session)) return toReauth(p, '/account/profile');
+  const now = p.now();
+  await p.stores.users.put({
+    ...s.user,
+    name: name || null,
+    ...(emailChanged ? { email: email || null, emailVerified: false } : {}),
+    updatedAt: now,
+  });
+  if (emailChanged) {
+    p.events({ type: 'email_changed', userId: s.user.id, ip: req.ip });
+    p.log.info({ event: 'email_changed', sub: s.user.id }, 'email address changed by user');
+    // The verification link is built by the mail part (verify-email); `link` is left to it at merge.
+    if (email) {
+      await p.mail.send({
+        to: email,
+        template: 'verify-email',
+        vars: { username: s.user.username, link: '' },
+        userId: s.user.id,
+      });
+      p.events({ type: 'email_verification_sent', userId: s.user.id, ip: req.ip });
+    }
+    if (oldEmail)
+      await p.mail.send({
+        to: oldEmail,
+        template: 'email-changed',
+        vars: { username: s.user.username, newEmail: email ? maskEmail(email) : '(none)' },
+        userId: s.user.id,
+      });
+  }
+  return redirectTo(p, `/account/profile?saved=${emailChanged && email ? 'email' : '1'}`);
+}
+
+/** The new address as the old one is told it: enough to recognise, not enough to harvest (j***@example.com). */
+export function maskEmail(email: string): string {
+  const at = email.lastIndexOf('@');
+  return `${email.slice(0, Math.min(1, at))}***${email.slice(at)}`;
+}

@@ -1,0 +1,47 @@
+// Re-authentication (/account/reauth): changing a factor, the email or the password, or deleting
+// the account, needs a sign-in within TESSERA_RECENT_AUTH; past it, the user types the password
+// again (counted with the login throttle), gets a new session (same sid) and goes back to the page.
+import type { DepsOf, OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
+import { checkLogin } from '../interaction/login-throttle.ts';
+import { startSession } from '../interaction/session.ts';
+import {
+  accountForm,
+  accountPage,
+  formToken,
+  safeReturn,
+  signedIn,
+  toLogin,
+  type AccountDeps,
+  type SignedIn,
+} from './common.ts';
+
+export type ReauthDeps = AccountDeps &
+  Pick<Provider, 'events' | 'log'> &
+  DepsOf<typeof checkLogin> &
+  DepsOf<typeof startSession>;
+
+const PURPOSE = 'account:reauth';
+
+const view = (p: ReauthDeps, s: SignedIn, returnTo: string, error?: string, retryAfter?: number): OAuthResponse => ({
+  ...accountPage(p, s, formToken(p, s, PURPOSE), { page: 'reauth', returnTo, ...(error ? { error } : {}) }),
+  ...(retryAfter ? { status: 429, headers: { 'retry-after': String(retryAfter) } } : {}),
+});
+
+export async function showReauth(p: ReauthDeps, req: ProtocolRequest): Promise<OAuthResponse> {
+  const s = await signedIn(p, req);
+  if (!s) return toLogin(p);
+  return view(p, s, safeReturn(req.params.get('return') ?? undefined));
+}
+
+export async function submitReauth(p: ReauthDeps, req: ProtocolRequest): Promise<OAuthResponse> {
+  const ok = await accountForm(p, req, PURPOSE, { password: 1024, return: 200 });
+  if ('response' in ok) return ok.response;
+  const { s, f } = ok;
+  const returnTo = safeReturn(f.return);
+  const checked = await checkLogin(p, req.ip, s.user.username, f.password ?? '', { page: 'account-reauth' });
+  if ('error' in checked)
+    return view(p, s, returnTo, checked.retryAfter ? checked.error : 'That is not your password.', checked.retryAfter);
+  if (checked.user.id !== s.user.id) return view(p, s, returnTo, 'That is not your password.');
+  const { cookies } = await startSession(p, req, s.user.id, ['pwd']);
+  return { kind: 'redirect', location: `${p.config.issuer}${returnTo}`, cookies };
+}

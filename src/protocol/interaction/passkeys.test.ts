@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { testProvider, TEST_ISSUER, type TestProvider } from '../../../test/fixtures/protocol.ts';
+import { softAssert, softRegister } from '../../../test/fixtures/soft-authenticator.ts';
+import type { UserRecord } from '../../ports/users.ts';
+import type { OAuthResponse, PasskeysView } from '../provider.ts';
+import { ACCOUNT_LOGIN_COOKIE } from './account.ts';
+import { showAccount } from '../account/overview.ts';
+import { accountPasskey, passkeyRegistrationOptionsEndpoint, passkeysPage } from './passkeys.ts';
+import { SESSION_COOKIE } from './session.ts';
+
+const viewOf = (res: OAuthResponse) => {
+  assert.equal(res.kind, 'page', JSON.stringify(res));
+  return (res as { view: PasskeysView }).view;
+};
+
+describe('passkey registration in the account area', () => {
+  let t: TestProvider;
+  let alice: UserRecord;
+  before(async () => {
+    t = await testProvider();
+    alice = await t.addUser({ username: 'alice', email: 'alice@example.com' });
+  });
+  after(() => t.close());
+
+  it('needs a session, and a sign-in within TESSERA_RECENT_AUTH', async () => {
+    const none = await passkeysPage(t.p, t.request({}, { method: 'GET' }));
+    assert.deepEqual(none, { kind: 'redirect', location: `${TEST_ISSUER}/account` });
+    const cookies = await t.signIn(alice.id);
+    assert.equal((await passkeysPage(t.p, t.request({}, { method: 'GET', cookies }))).kind, 'page');
+    t.clock.advance(t.p.config.recentAuth + 1);
+    const stale = await passkeysPage(t.p, t.request({}, { method: 'GET', cookies }));
+    assert.deepEqual(stale, { kind: 'redirect', location: `${TEST_ISSUER}/account` });
+    const options = await passkeyRegistrationOptionsEndpoint(t.p, t.request({}, { method: 'GET', cookies }));
+    assert.equal(options.kind === 'json' && options.status, 400);
+  });
+
+  it('registers with the CSRF token, names the passkey, reports factor_added; refuses a bad form or continue', async () => {
+    const cookies = await t.signIn(alice.id);
+    const view = viewOf(
+      await passkeysPage(t.p, t.request({ continue: '/interaction/abc' }, { method: 'GET', cookies })),
+    );
+    assert.deepEqual(view.continueTo, { path: '/interaction/abc', url: `${TEST_ISSUER}/interaction/abc` });
+    const odd = viewOf(await passkeysPage(t.p, t.request({ continue: '//evil.example' }, { method: 'GET', cookies })));
+    assert.equal(odd.continueTo, undefined);
+    const { json } = softRegister(JSON.parse(view.options), TEST_ISSUER);
+    const post = (fields: Record<string, string>) => passkeysPage(t.p, t.request(fields, { method: 'POST', cookies }));
+    assert.equal(((await post({ csrf: 'wrong', response: json })) as { status: number }).status, 403);
+    const badContinue = await post({ csrf: view.csrf, response: json, continue: 'https://evil.example/' });
+    assert.equal((badContinue as { status: number }).status, 400);
+    assert.equal((await t.p.stores.factors.listByUser(alice.id)).length, 0, 'nothing stored by refused forms');
+    const added = viewOf(await post({ csrf: view.csrf, response: json, name: '  Work\u0007 laptop ' }));
+    assert.equal(added.added, 'Work laptop');
+    const [factor] = await t.p.stores.factors.listByUser(alice.id);
+    assert.equal(factor?.name, 'Work laptop');
+    assert.ok(t.events.some((e) => e.type === 'factor_added' && e.userId === alice.id && e.factorId === factor!.id));
+  });
+
+  it('signs in to the account with a passkey; a failure is the login page with a generic error and an event', async () => {
+    const bob = await t.addUser({ username: 'bob' });
+    const cookies = await t.signIn(bob.id);
+    const view = viewOf(await passkeysPage(t.p, t.request({}, { method: 'GET', cookies })));
+    const { credential, json } = softRegister(JSON.parse(view.options), TEST_ISSUER);
+    viewOf(await passkeysPage(t.p, t.request({ csrf: view.csrf, response: json }, { method: 'POST', cookies })));
+    // The account login page of a new browser: its options and CSRF token.
+    const secret = 'a-browser-secret-a-browser-secret-abcdefghi';
+    const login = (await showAccount(
+      t.p,
+      t.request({}, { method: 'GET', cookies: { [ACCOUNT_LOGIN_COOKIE]: secret } }),
+    )) as {
+      view: { csrf: string; passkey: { options: string } };
+    };
+    const answer = softAssert(credential, JSON.parse(login.view.passkey.options), TEST_ISSUER);
+    const browser = { [ACCOUNT_LOGIN_COOKIE]: secret };
+    const ok = await accountPasskey(
+      t.p,
+      t.request({ csrf: login.view.csrf, response: answer }, { method: 'POST', cookies: browser }),
+    );
+    assert.equal(ok.kind, 'redirect');
+    const cookie = (ok as { cookies: { name: string }[] }).cookies[0]!;
+    assert.equal(cookie.name, SESSION_COOKIE);
+    const again = await accountPasskey(
+      t.p,
+      t.request({ csrf: login.view.csrf, response: answer }, { method: 'POST', cookies: browser }),
+    );
+    assert.equal(again.kind === 'page' && again.status, 400);
+    assert.match(JSON.stringify(again), /could not be used to sign you in/);
+    assert.ok(
+      t.events.some((e) => e.type === 'passkey_login_failed' && e.reason === 'replayed' && e.userId === bob.id),
+    );
+  });
+});
