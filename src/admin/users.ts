@@ -161,6 +161,8 @@ export async function setPassword(
   checkPassword(password, user.username);
   await stores.users.put({ ...user, passwordHash: await hashPassword(password), updatedAt: now });
   await endUserAccess(stores, user.id, now);
+  // A browser remembered after a second factor was trusted by the old password's holder too.
+  await stores.signIns.forgetDevices(user.id);
   return user;
 }
 
@@ -286,18 +288,20 @@ const findUser = async (stores: Pick<Stores, 'users'>, username: string): Promis
 };
 
 /**
- * Removes every second factor (authenticator apps, passkeys) and recovery code of a user, and ends
- * their sessions: for someone who lost their phone or key. Under a policy that requires a second
- * factor they enrol one again at their next sign-in. How many factors were removed.
+ * Removes every second factor (authenticator apps, passkeys) and recovery code of a user, forgets
+ * the browsers remembered after a second factor (TESSERA_MFA_REMEMBER_DEVICE) and ends their
+ * sessions: for someone who lost their phone or key. Under a policy that requires a second factor
+ * they enrol one again at their next sign-in. How many factors were removed.
  */
 export async function resetFactors(
   stores: Stores,
   username: string,
-): Promise<{ user: UserRecord; factors: number; sessions: number }> {
+): Promise<{ user: UserRecord; factors: number; devices: number; sessions: number }> {
   const user = await findUser(stores, username);
   const factors = await stores.factors.deleteByUser(user.id);
+  const devices = await stores.signIns.forgetDevices(user.id);
   const sessions = await stores.sessions.deleteByUser(user.id);
-  return { user, factors, sessions };
+  return { user, factors, devices, sessions };
 }
 
 /**

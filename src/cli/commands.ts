@@ -567,7 +567,7 @@ async function userResetFactors(ctx: Ctx): Promise<void> {
   await auditEvent(ctx, { type: 'mfa_reset', userId: r.user.id, actor: 'admin' });
   await notifySessionsEnded(ctx, username);
   print(
-    `removed ${r.factors} second factor(s) and the recovery codes of ${r.user.username}; their sessions (${r.sessions}) are ended`,
+    `removed ${r.factors} second factor(s) and the recovery codes of ${r.user.username}, forgot ${r.devices} remembered browser(s); their sessions (${r.sessions}) are ended`,
   );
 }
 

@@ -222,6 +222,13 @@ describe('operators: tessera user ... for second factors, throttling, email and 
               publicKey: 'pk',
             });
             await session(s, erin, 1, ['pwd', 'otp', 'mfa']);
+            for (const u of [erin, other])
+              await s.signIns.rememberDevice({
+                idHash: `device-${u.id}`,
+                userId: u.id,
+                createdAt: NOW,
+                expiresAt: NOW + 86400,
+              });
             await s.sessions.addClient({
               sid: `sid-${erin.id}-1`,
               clientId: 'rp-reset',
@@ -233,7 +240,7 @@ describe('operators: tessera user ... for second factors, throttling, email and 
           const out = await ok(['user', 'reset-factors', 'erin']);
           assert.match(
             out,
-            /removed 2 second factor\(s\) and the recovery codes of erin; their sessions \(1\) are ended/,
+            /removed 2 second factor\(s\) and the recovery codes of erin, forgot 1 remembered browser\(s\); their sessions \(1\) are ended/,
           );
           await withStores(async (s) => {
             assert.deepEqual(await s.factors.listByUser(erin.id), []);
@@ -242,6 +249,8 @@ describe('operators: tessera user ... for second factors, throttling, email and 
             // Another user's are untouched.
             assert.equal((await s.factors.listByUser(other.id)).length, 1);
             assert.equal(await s.factors.countRecoveryCodes(other.id), 10);
+            assert.equal(await s.signIns.isRememberedDevice(`device-${erin.id}`, erin.id, NOW), false);
+            assert.equal(await s.signIns.isRememberedDevice(`device-${other.id}`, other.id, NOW), true);
           });
           const [logout] = await rp.tokens();
           assert.equal(logout?.sub, erin.id);
@@ -334,6 +343,21 @@ describe('operators: tessera user ... for second factors, throttling, email and 
         } finally {
           rp.close();
         }
+      });
+
+      it('set-password forgets the browsers remembered after a second factor', async () => {
+        const jack = await signUp('jack');
+        await withStores((s) =>
+          s.signIns.rememberDevice({
+            idHash: `device-${jack.id}`,
+            userId: jack.id,
+            createdAt: NOW,
+            expiresAt: NOW + 86400,
+          }),
+        );
+        const r = await runCli(['user', 'set-password', 'jack', '--password-stdin'], env, 'another long pass phrase\n');
+        assert.equal(r.code, 0, r.err);
+        assert.equal(await withStores((s) => s.signIns.isRememberedDevice(`device-${jack.id}`, jack.id, NOW)), false);
       });
 
       it('help lists the new commands', async () => {
