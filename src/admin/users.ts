@@ -161,19 +161,20 @@ export async function setPassword(
   checkPassword(password, user.username);
   await stores.users.put({ ...user, passwordHash: await hashPassword(password), updatedAt: now });
   await endUserAccess(stores, user.id, now);
-  // A browser remembered after a second factor was trusted by the old password's holder too.
-  await stores.signIns.forgetDevices(user.id);
   return user;
 }
 
 /**
- * Ends every session and revokes every grant of a user (ASVS 7.4.2), and refuses their access
+ * Ends every session and revokes every grant of a user (ASVS 7.4.2), forgets their remembered
+ * browsers, and refuses their access
  * tokens at introspection and userinfo at once (the user's cut-off in revoked_tokens).
  */
 async function endUserAccess(stores: Stores, userId: string, now: number): Promise<void> {
   await stores.revocations.setHolderDisabled(`user:${userId}`, true, now);
   await stores.sessions.deleteByUser(userId);
   await stores.grants.revokeByUser(userId, now);
+  // A browser remembered after a second factor was trusted by whoever held the account until now.
+  await stores.signIns.forgetDevices(userId);
 }
 
 /**
