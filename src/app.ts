@@ -17,7 +17,8 @@ import { usernameKeys } from './accounts/usernames.ts';
 import { cachedClients } from './adapters/cache/cached-clients.ts';
 import { sweepUnusedRegistrations } from './protocol/clients/usage.ts';
 import { memoryRateLimits } from './adapters/memory/rate-limits.ts';
-import { loggingMailer } from './adapters/mail/mailer.ts';
+import { createMail } from './adapters/mail/mailer.ts';
+import type { MailWorker } from './adapters/mail/worker.ts';
 import { openRedis, type RedisConnection } from './adapters/redis/client.ts';
 import { redisRateLimits, withFallback } from './adapters/redis/rate-limits.ts';
 import { redisReplay } from './adapters/redis/replay.ts';
@@ -31,6 +32,7 @@ import { toAuditEvent } from './observability/audit-events.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import type { Stores } from './ports/index.ts';
 import type { Provider } from './protocol/provider.ts';
+import { securityNotifications } from './protocol/notifications.ts';
 import {
   forgettingWrites,
   outboundServices as protocolOutboundServices,
@@ -66,12 +68,23 @@ export interface App {
   runKeySchedule(): Promise<KeyTransition[]>;
   /** The Redis connection when REDIS_URL is set. */
   redis?: RedisConnection;
+  /** The outbox's delivery worker (runs in the background; runOnce() for tests). */
+  mailWorker: MailWorker;
   /**
    * First step of a graceful shutdown: for `seconds`, /ready answers 503 and every response
    * closes its connection, while requests are still served; close() comes after.
    */
   drain(seconds: number): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Tests only (buildApp's `mail`): the SMTP server's certificate authority, and the outbox's retry timing. */
+export interface MailTestOptions {
+  tlsCa?: string;
+  maxAttempts?: number;
+  retryBase?: number;
+  retryMax?: number;
+  interval?: number;
 }
 
 export const now = (): number => Math.floor(Date.now() / 1000);
@@ -296,6 +309,8 @@ export async function buildApp(
     now?: () => number;
     /** Tests only: the outbound HTTP client (a test's own CA); main.ts never passes one. */
     outbound?: OutboundHttp;
+    /** Tests only: the SMTP server's certificate authority, and the outbox's retry timing. */
+    mail?: MailTestOptions;
   } = {},
 ): Promise<App> {
   const clock = opts.now ?? now;
@@ -389,10 +404,46 @@ export async function buildApp(
   const metrics = createMetrics(() => ring, clock, schedule);
   metricsReady = metrics;
   const audit = createAuditLog(stores.audit, log);
+  // Security notifications by mail (TESSERA_NOTIFICATIONS), made once the provider exists.
+  let notify: Provider['events'] | undefined;
   const events: Provider['events'] = (e) => {
     metrics.event(e);
     audit.record(toAuditEvent(e, Date.now()));
+    notify?.(e);
   };
+  // Mail: queued in the outbox (durable), delivered by a background worker, counted in the metrics.
+  const { tlsCa, ...mailTuning } = opts.mail ?? {};
+  const mail = createMail(
+    {
+      env: config.env,
+      smtpUrl: config.smtpUrl,
+      smtpTimeout: config.smtpTimeout,
+      mailDir: config.mailDir,
+      issuer: config.issuer,
+      mailFrom: config.mailFrom,
+      tlsCa,
+    },
+    stores.mailOutbox,
+    () => provider.now(),
+    log,
+    {
+      onQueued: () => metrics.mail('queued'),
+      onSent: () => metrics.mail('sent'),
+      onRetry: () => metrics.mail('retry'),
+      onFailed: (m, reason) => {
+        metrics.mail('failed');
+        events({
+          type: 'mail_failed',
+          template: m.template,
+          attempts: m.attempts,
+          reason,
+          userId: m.userId ?? undefined,
+        });
+      },
+      onDepth: (n) => metrics.mailQueueDepth(n),
+    },
+    mailTuning,
+  );
   const provider: Provider = {
     config,
     stores,
@@ -404,8 +455,10 @@ export async function buildApp(
     outbound: outbound.outbound,
     clientKeys: outbound.clientKeys,
     logoutDelivery: outbound.logoutDelivery,
-    mail: loggingMailer(log),
+    mail: mail.mailer,
   };
+
+  notify = securityNotifications(provider);
 
   // Origins of registered redirect URIs, refreshed at most every 30 s, for CORS on token/userinfo/revoke.
   let origins: { at: number; set: Set<string> } | undefined;
@@ -505,6 +558,7 @@ export async function buildApp(
     config.keyReloadSeconds * 1000,
   );
   keyReload.unref();
+  mail.worker.start();
   return {
     server,
     provider,
@@ -516,6 +570,7 @@ export async function buildApp(
     reloadKeys,
     runKeySchedule: runSchedule,
     redis,
+    mailWorker: mail.worker,
     async drain(seconds) {
       draining = true;
       if (seconds > 0) await new Promise((r) => setTimeout(r, seconds * 1000));
@@ -528,6 +583,7 @@ export async function buildApp(
       clearInterval(keyReload);
       localLimits.close();
       await server.close();
+      await mail.worker.stop(); // a delivery in progress finishes (or its lease lets another instance retry it)
       await audit.close(); // after the last request, before the database goes
       await stores.close();
       await redis?.close();

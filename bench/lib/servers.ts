@@ -201,6 +201,10 @@ export async function startTessera(
     // Rate limiting stays on (its cost is part of what is measured) with limits no load from one
     // address, client or user reaches.
     TESSERA_RATE_LIMITS: BENCH_RATE_LIMITS,
+    // No mail server here: the features that mail are off (production refuses them without SMTP).
+    TESSERA_PASSWORD_RESET: 'false',
+    TESSERA_EMAIL_VERIFICATION: 'off',
+    TESSERA_NOTIFICATIONS: 'none',
     ...overrides,
   });
   const child = launch(machine, 'src/main.ts', serverEnv, logFile);

@@ -30,6 +30,9 @@ export const PASSKEY_NAME_MAX = 64;
 /** A passkey response as posted back (JSON), at most this long. */
 export const PASSKEY_RESPONSE_MAX = 16_384;
 
+/** The longest credential ID accepted (WebAuthn Level 3 section 7.1), in bytes. */
+const CREDENTIAL_ID_MAX_BYTES = 1023;
+
 /** COSE algorithms accepted for a passkey's key: EdDSA, ES256, RS256 (what authenticators offer). */
 const ALGORITHMS = [-8, -7, -257];
 
@@ -122,11 +125,16 @@ export function credentialIdOf(json: string): string | undefined {
   return parseResponse(json)?.id as string | undefined;
 }
 
-/** The user handle a posted assertion carries (the user id of the passkey's account), if any. */
+/**
+ * The user handle a posted assertion carries (the user id of the passkey's account): undefined
+ * when it carries none, '' (no user's id) when it carries one that is not a user handle of ours.
+ */
 export function userHandleOfResponse(json: string): string | undefined {
   const r = parseResponse(json);
   const handle = (r?.response as { userHandle?: unknown } | undefined)?.userHandle;
-  if (typeof handle !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(handle)) return undefined;
+  // Empty counts as none (a user handle is 1 to 64 bytes; some clients send an empty one for none).
+  if (handle === undefined || handle === null || handle === '') return undefined;
+  if (typeof handle !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(handle)) return '';
   return Buffer.from(handle, 'base64url').toString('utf8');
 }
 
@@ -149,10 +157,13 @@ export function defaultPasskeyName(aaguid: string | null): string {
   return (aaguid && PROVIDERS[aaguid]) || 'Passkey';
 }
 
-/** A name as typed: trimmed, control characters dropped, at most PASSKEY_NAME_MAX characters. */
+/**
+ * A name as typed: trimmed, control characters (C0, DEL, C1) and bidirectional formatting marks
+ * dropped (they would reorder what the list and the notification mail show), at most
+ * PASSKEY_NAME_MAX characters. Joiners stay (emoji sequences use them).
+ */
 export function cleanPasskeyName(name: string | undefined): string | undefined {
-  // eslint-disable-next-line no-control-regex
-  const cleaned = (name ?? '').replace(/[\u0000-\u001f\u007f]/g, '').trim();
+  const cleaned = (name ?? '').replace(/[\p{Cc}\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu, '').trim();
   return cleaned ? [...cleaned].slice(0, PASSKEY_NAME_MAX).join('') : undefined;
 }
 
@@ -175,6 +186,11 @@ export async function verifyRegistration(
 ): Promise<RegistrationResult> {
   const response = parseResponse(responseJson);
   if (!response) return { ok: false, reason: 'invalid' };
+  // The library hands the posted transports back as they came: a list of names or nothing, else
+  // refused here (a string or an object would break the filtering below).
+  const posted = (response.response as { transports?: unknown }).transports;
+  if (posted !== undefined && !(Array.isArray(posted) && posted.every((t) => typeof t === 'string')))
+    return { ok: false, reason: 'invalid' };
   let verified;
   try {
     verified = await verifyRegistrationResponse({
@@ -190,8 +206,13 @@ export async function verifyRegistration(
   }
   if (!verified.verified || !verified.registrationInfo.userVerified) return { ok: false, reason: 'invalid' };
   const info = verified.registrationInfo;
+  // WebAuthn 7.1: a credential ID over 1023 bytes fails the ceremony. A longer one could never be
+  // used (credentialIdOf refuses it) and PostgreSQL cannot index it (an error, not a refusal).
+  if (Buffer.from(info.credential.id, 'base64url').length > CREDENTIAL_ID_MAX_BYTES)
+    return { ok: false, reason: 'invalid' };
   const aaguid = info.aaguid && info.aaguid !== ZERO_AAGUID ? info.aaguid : null;
-  const transports = (info.credential.transports ?? []).filter((t) => TRANSPORTS.has(t));
+  // The known names, each once (the list is the browser's, posted with the form: not signed).
+  const transports = [...new Set(info.credential.transports ?? [])].filter((t) => TRANSPORTS.has(t));
   return {
     ok: true,
     factor: {
@@ -220,8 +241,9 @@ export type AssertionResult =
 
 /**
  * Verifies the answer of navigator.credentials.get() with one stored passkey: the challenge
- * (through `checkChallenge`), origin, RP ID, user verification and the signature. The caller checks
- * the user handle, the counter (atomically, in the store) and the challenge's single use.
+ * (through `checkChallenge`), origin, RP ID, user verification, the signature and the
+ * backup-eligible flag (the same as at registration). The caller checks the user handle, the
+ * counter (atomically, in the store) and the challenge's single use.
  */
 export async function verifyAssertion(
   rp: RelyingParty,
@@ -251,6 +273,11 @@ export async function verifyAssertion(
     return { ok: false, reason: /user verification/i.test((e as Error).message) ? 'user_not_verified' : 'invalid' };
   }
   if (!verified.verified || !verified.authenticationInfo.userVerified) return { ok: false, reason: 'invalid' };
+  // WebAuthn 7.2: backup eligibility is fixed when the credential is made. Tessera's amr rests on
+  // it (hwk for a device-bound passkey, swk for a synced one), so an assertion that says otherwise
+  // than the registration fails.
+  const eligible = verified.authenticationInfo.credentialDeviceType === 'multiDevice';
+  if (eligible !== factor.backupEligible) return { ok: false, reason: 'invalid' };
   return {
     ok: true,
     counter: verified.authenticationInfo.newCounter,

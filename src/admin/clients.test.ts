@@ -11,6 +11,7 @@ const prod = loadConfig({
   TESSERA_ISSUER: 'https://id.example.com',
   TESSERA_SECRET: strong,
   TESSERA_KEY_ENCRYPTION_KEY: `${strong}k`,
+  TESSERA_SMTP_URL: 'smtp://mail.example.com:587',
 });
 
 const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });

@@ -1,5 +1,5 @@
 // The tessera commands: one small function each, over the admin functions the bootstrap file uses.
-import { loggingMailer } from '../adapters/mail/mailer.ts';
+import { outboxMailer } from '../adapters/mail/mailer.ts';
 import { readFileSync } from 'node:fs';
 import type { ParseArgsOptionsConfig } from 'node:util';
 import { applyBootstrap, readBootstrapFile } from '../admin/bootstrap.ts';
@@ -530,7 +530,8 @@ async function notifySessionsEnded(ctx: Ctx, username: string): Promise<void> {
     },
     ...protocolServices({ stores, now }),
     ...services,
-    mail: loggingMailer({ info: () => {} }),
+    // Queued in the outbox: a running server delivers it.
+    mail: outboxMailer(stores.mailOutbox, now, () => {}),
   };
   await endSessions(p, entries);
   await logoutDelivery(p).idle();

@@ -536,6 +536,56 @@ export function loadConfig(
     problems.push(
       'TESSERA_CLIENT_JWKS_ALLOW_LOOPBACK: client key sets over http or from loopback hosts are refused in production',
     );
+  // Mail: an SMTP URL is smtp:// (STARTTLS) or smtps:// (TLS); production mails only through one.
+  if (typeof raw.smtpUrl === 'string') {
+    let scheme: string | undefined;
+    try {
+      scheme = new URL(raw.smtpUrl).protocol;
+    } catch {
+      /* reported below */
+    }
+    if (scheme !== 'smtp:' && scheme !== 'smtps:')
+      problems.push('TESSERA_SMTP_URL: must be smtp://[user:pass@]host[:port] (STARTTLS) or smtps://... (TLS)');
+  }
+  // TESSERA_NOTIFICATIONS=none turns them all off (an empty value means the default).
+  if (Array.isArray(raw.notifications)) {
+    const known = ['new-device', 'factor-changed', 'password-changed'];
+    const list = (raw.notifications as string[]).filter((n) => n !== 'none');
+    for (const n of list)
+      if (!known.includes(n))
+        problems.push(`TESSERA_NOTIFICATIONS: unknown notification "${n}" (known: ${known.join(', ')}, or none)`);
+    raw.notifications = Object.freeze(list);
+  }
+  // Production without TESSERA_SMTP_URL: a mail-sending feature asked for explicitly is refused; one
+  // that is on only by default is turned off, with a warning (an upgrade without mail still starts).
+  if (prod && raw.smtpUrl === undefined) {
+    const mailing = [
+      { key: 'passwordReset', env: 'TESSERA_PASSWORD_RESET', on: raw.passwordReset === true, off: false },
+      {
+        key: 'emailVerification',
+        env: 'TESSERA_EMAIL_VERIFICATION',
+        on: raw.emailVerification !== 'off',
+        off: 'off',
+      },
+      {
+        key: 'notifications',
+        env: 'TESSERA_NOTIFICATIONS',
+        on: ((raw.notifications as string[] | undefined) ?? []).length > 0,
+        off: Object.freeze([]),
+      },
+    ].filter((f) => f.on);
+    const explicit = mailing.filter((f) => sources[f.key] !== 'default');
+    if (explicit.length)
+      problems.push(
+        `TESSERA_SMTP_URL: required in production while features that send mail are on (${explicit.map((f) => f.env).join(', ')}); set it, or turn them off (TESSERA_PASSWORD_RESET=false, TESSERA_EMAIL_VERIFICATION=off, TESSERA_NOTIFICATIONS=none)`,
+      );
+    const defaulted = mailing.filter((f) => sources[f.key] === 'default');
+    for (const f of defaulted) raw[f.key] = f.off;
+    if (defaulted.length && !explicit.length)
+      warnings.push(
+        `TESSERA_SMTP_URL is not set: ${defaulted.map((f) => f.env).join(', ')} are off until it is (they send mail: password reset links, email verification, security notices)`,
+      );
+  }
   problems.push(...registrationCeilingProblems(raw));
   if (prod && raw.registration === 'open') warnings.push(openRegistrationWarning(raw));
 

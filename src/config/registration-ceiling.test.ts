@@ -7,6 +7,7 @@ const PROD = {
   TESSERA_ISSUER: 'https://id.example.com',
   TESSERA_SECRET: 's'.repeat(40),
   TESSERA_KEY_ENCRYPTION_KEY: 'k'.repeat(40),
+  TESSERA_SMTP_URL: 'smtp://mail.example.com:587',
 };
 const problems = (env: Record<string, string>): string[] => {
   try {

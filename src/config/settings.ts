@@ -384,7 +384,7 @@ export const settings: readonly Setting[] = [
     type: 'string',
     default: undefined,
     description:
-      'Where mail is sent: smtp://user:pass@host:587 (STARTTLS required) or smtps://host:465 (TLS). Unset in development: mails are printed to the log and written to TESSERA_MAIL_DIR. Required in production when a mail-sending feature is on.',
+      'Where mail is sent: smtp://user:pass@host:587 (STARTTLS required) or smtps://host:465 (TLS). Unset in development: mails are printed to the log and written to TESSERA_MAIL_DIR. In production without it, password reset, email verification and notifications are off (refused if set explicitly).',
   },
   {
     env: 'TESSERA_MAIL_FROM',
@@ -451,7 +451,7 @@ export const settings: readonly Setting[] = [
     type: 'list',
     default: ['new-device', 'factor-changed', 'password-changed'],
     description:
-      "Security mails sent to the account's address: new-device (a sign-in from a browser not seen before), factor-changed (added or removed), password-changed. Empty: none.",
+      "Security mails sent to the account's address: new-device (a sign-in from a browser not seen before), factor-changed (added or removed), password-changed; none for none.",
   },
   {
     env: 'TESSERA_USERNAME_RESERVATION',

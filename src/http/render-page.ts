@@ -16,6 +16,13 @@ import {
 import { mfaEnrolPage, secondFactorPage } from '../ui/second-factor-page.ts';
 import { passkeysPage } from '../ui/passkey-pages.ts';
 import { ASSET_VERSION } from './assets.ts';
+import {
+  emailUnverifiedPage,
+  forgotPasswordPage,
+  recoveryDonePage,
+  resetPasswordPage,
+  verifyEmailPage,
+} from '../ui/recovery-pages.ts';
 
 export function renderView(view: View, nonce: string): string {
   switch (view.name) {
@@ -47,6 +54,16 @@ export function renderView(view: View, nonce: string): string {
       return deviceDonePage({ ...view, nonce });
     case 'passkeys':
       return passkeysPage({ ...view, nonce, assetVersion: ASSET_VERSION });
+    case 'forgot-password':
+      return forgotPasswordPage({ ...view, nonce });
+    case 'reset-password':
+      return resetPasswordPage({ ...view, nonce });
+    case 'verify-email':
+      return verifyEmailPage({ ...view, nonce });
+    case 'email-unverified':
+      return emailUnverifiedPage({ ...view, nonce });
+    case 'recovery-done':
+      return recoveryDonePage({ ...view, nonce });
   }
 }
 

@@ -30,6 +30,8 @@ import {
 import { endOneSession, endOthers, showSessions } from '../protocol/account/sessions.ts';
 import { deviceEntry } from '../protocol/interaction/device.ts';
 import { showSignup, submitSignup } from '../protocol/interaction/signup.ts';
+import { resendVerification, showVerifyEmail, submitVerifyEmail } from '../protocol/interaction/email.ts';
+import { showForgot, showReset, submitForgot, submitReset } from '../protocol/interaction/recovery.ts';
 import { selectAccount, showInteraction, submitConsent, submitLogin } from '../protocol/interaction/interaction.ts';
 import { accountSecondFactor, secondFactor } from '../protocol/interaction/second-factor.ts';
 import {
@@ -85,6 +87,12 @@ const accountPage = (path: string, handler: Handler, methods: Method[] = ['GET']
   handler,
   form: true,
 });
+/** The mail flows: forgot and reset password, email verification (GET shows a button, POST uses the link). */
+const forgot: Handler = (p, req) => (req.method === 'GET' ? showForgot(p, req) : submitForgot(p, req));
+const reset: Handler = (p, req) => (req.method === 'GET' ? showReset(p, req) : submitReset(p, req));
+const verifyEmail: Handler = (p, req) => (req.method === 'GET' ? showVerifyEmail(p, req) : submitVerifyEmail(p, req));
+const resetOn = (c: Provider['config']) => c.passwordReset;
+const verificationOn = (c: Provider['config']) => c.emailVerification !== 'off';
 
 export const routes: readonly RouteSpec[] = [
   {
@@ -154,6 +162,43 @@ export const routes: readonly RouteSpec[] = [
     kind: 'page',
     handler: signup,
     form: true,
+    rateLimit: 'login',
+  },
+  // Counted with logins (per address, and per username or address typed on the forgot page).
+  {
+    path: '/forgot-password',
+    methods: ['GET', 'POST'],
+    kind: 'page',
+    handler: forgot,
+    form: true,
+    enabled: resetOn,
+    rateLimit: 'login',
+  },
+  {
+    path: '/reset-password',
+    methods: ['GET', 'POST'],
+    kind: 'page',
+    handler: reset,
+    form: true,
+    enabled: resetOn,
+    rateLimit: 'login',
+  },
+  {
+    path: '/verify-email',
+    methods: ['GET', 'POST'],
+    kind: 'page',
+    handler: verifyEmail,
+    form: true,
+    enabled: verificationOn,
+    rateLimit: 'login',
+  },
+  {
+    path: '/verify-email/resend',
+    methods: ['POST'],
+    kind: 'page',
+    handler: resendVerification,
+    form: true,
+    enabled: verificationOn,
     rateLimit: 'login',
   },
   { path: '/account', methods: ['GET'], kind: 'page', handler: showAccount, form: true },

@@ -18,6 +18,10 @@ export interface Metrics {
   redisBreaker(state: string): void;
   /** This process found that the Redis replay cache had lost its markers. */
   replayStoreLost(): void;
+  /** Mail: queued by this process, or delivered, retried later or given up by its worker. */
+  mail(outcome: 'queued' | 'sent' | 'retry' | 'failed'): void;
+  /** Mails waiting in the outbox, as the worker last counted them. */
+  mailQueueDepth(depth: number): void;
 }
 
 export function createMetrics(keys: () => KeyRing, now: () => number, schedule?: ScheduleSettings): Metrics {
@@ -126,6 +130,16 @@ export function createMetrics(keys: () => KeyRing, now: () => number, schedule?:
     'Back-channel logout deliveries by outcome (delivered, failed).',
     ['outcome'],
   );
+  const mails = counter(
+    'tessera_mails_total',
+    'Mail by outcome: queued (by this process), sent, retry (not delivered, tried again later), failed (given up).',
+    ['outcome'],
+  );
+  const mailDepth = new Gauge({
+    name: 'tessera_mail_queue_depth',
+    help: 'Mails waiting in the outbox to be delivered (due or retrying), as last counted by this process.',
+    registers: [registry],
+  });
   const keyTransitions = counter(
     'tessera_key_transitions_total',
     'Signing-key transitions made by this process, by type and trigger (scheduled or manual).',
@@ -145,6 +159,12 @@ export function createMetrics(keys: () => KeyRing, now: () => number, schedule?:
     },
     replayStoreLost() {
       replayLost.inc();
+    },
+    mail(outcome) {
+      mails.inc({ outcome });
+    },
+    mailQueueDepth(depth) {
+      mailDepth.set(depth);
     },
     request,
     event(e) {

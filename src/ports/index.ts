@@ -1,3 +1,4 @@
+import type { AccountTokenStore } from './account-tokens.ts';
 import type { AuditStore } from './audit.ts';
 import type { ClientBlockStore } from './client-blocks.ts';
 import type { ClientStore } from './clients.ts';
@@ -9,6 +10,7 @@ import type { ConsentStore } from './consents.ts';
 import type { GrantStore, RevocationStore } from './grants.ts';
 import type { InteractionStore } from './interactions.ts';
 import type { KeyStore } from './keys.ts';
+import type { MailOutboxStore } from './mail.ts';
 import type { PushedRequestStore } from './pushed-requests.ts';
 import type { InitialAccessTokenStore } from './registration-tokens.ts';
 import type { ReplayStore } from './replay.ts';
@@ -42,6 +44,10 @@ export interface Stores {
   /** The registry of resource servers (RFC 8707 resources with their token policy). */
   resourceServers: ResourceServerStore;
   audit: AuditStore;
+  /** Mail waiting to be delivered (ports/mail.ts). */
+  mailOutbox: MailOutboxStore;
+  /** Email verification and password reset tokens. */
+  accountTokens: AccountTokenStore;
   /** Deletes expired rows; returns how many. */
   cleanup(now: number): Promise<number>;
   /** Cheap liveness probe of the database. */
@@ -56,6 +62,7 @@ export interface Stores {
   close(): Promise<void>;
 }
 
+export type * from './account-tokens.ts';
 export type * from './audit.ts';
 export type * from './client-blocks.ts';
 export type * from './clients.ts';
@@ -67,6 +74,7 @@ export type * from './consents.ts';
 export type * from './grants.ts';
 export type * from './interactions.ts';
 export type * from './keys.ts';
+export type * from './mail.ts';
 export type * from './pushed-requests.ts';
 export type * from './registration-tokens.ts';
 export type * from './replay.ts';

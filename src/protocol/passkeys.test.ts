@@ -110,6 +110,33 @@ describe('passkey ceremonies (software authenticator)', () => {
     assert.equal((await t.p.stores.factors.listByUser(alice.id)).length, 1);
   });
 
+  it('refuses, without throwing, a registration whose transports are not a list of names; keeps known ones once', async () => {
+    const carol = await t.addUser({ username: 'carol-transports' });
+    const answer = async (transports: unknown) => {
+      const { json } = softRegister(await passkeyRegistrationOptions(t.p, carol, 'session-t'), ORIGIN);
+      const parsed = JSON.parse(json);
+      parsed.response.transports = transports;
+      return registerPasskey(t.p, carol.id, JSON.stringify(parsed), 'session-t');
+    };
+    for (const odd of ['usb', { 0: 'usb' }, 7, [['usb']]])
+      assert.deepEqual(await answer(odd), { ok: false, reason: 'invalid' }, JSON.stringify(odd));
+    const ok = await answer(['usb', 'usb', 'warp-drive', 'internal', ...Array(500).fill('usb')]);
+    assert.ok(ok.ok);
+    assert.deepEqual(ok.factor.transports, ['usb', 'internal']);
+  });
+
+  it('refuses a credential ID longer than 1023 bytes (WebAuthn 7.1: it could not be stored or used)', async () => {
+    const erin = await t.addUser({ username: 'erin-long-id' });
+    const register = async (credentialIdLength: number) => {
+      const options = await passkeyRegistrationOptions(t.p, erin, 'session-e');
+      return registerPasskey(t.p, erin.id, softRegister(options, ORIGIN, { credentialIdLength }).json, 'session-e');
+    };
+    assert.deepEqual(await register(1024), { ok: false, reason: 'invalid' });
+    assert.deepEqual(await register(4000), { ok: false, reason: 'invalid' });
+    assert.equal((await t.p.stores.factors.listByUser(erin.id)).length, 0);
+    assert.ok((await register(1023)).ok);
+  });
+
   it('signs in passkey-first with amr hwk or swk from the backup-eligible flag; a replay is refused', async () => {
     const device = await enrol(bob, 'session-bob');
     const synced = await enrol(bob, 'session-bob', true);
@@ -163,6 +190,22 @@ describe('passkey ceremonies (software authenticator)', () => {
       assert.equal((await verifyPasskeyLogin(t.p, junk, 'account', 'b')).ok, false);
   });
 
+  it('refuses an assertion whose backup-eligible flag differs from registration (WebAuthn 7.2: it names hwk or swk)', async () => {
+    const frank = await t.addUser({ username: 'frank-be' });
+    const bound = await enrol(frank, 'session-f');
+    const synced = await enrol(frank, 'session-f', true);
+    const opts = () => passkeyLoginOptions(t.p, 'account', 'b');
+    // A device-bound passkey now saying it may be synced would still be called hardware-bound (hwk).
+    bound.backupEligible = true;
+    const up = await verifyPasskeyLogin(t.p, softAssert(bound, opts(), ORIGIN), 'account', 'b');
+    assert.deepEqual(up, { ok: false, reason: 'invalid', userId: frank.id });
+    synced.backupEligible = false;
+    const down = await verifyPasskeyLogin(t.p, softAssert(synced, opts(), ORIGIN), 'account', 'b');
+    assert.deepEqual(down, { ok: false, reason: 'invalid', userId: frank.id });
+    bound.backupEligible = false;
+    assert.ok((await verifyPasskeyLogin(t.p, softAssert(bound, opts(), ORIGIN), 'account', 'b')).ok);
+  });
+
   it("refuses a disabled user's passkey", async () => {
     const carol = await t.addUser({ username: 'carol' });
     const key = await enrol(carol, 'session-c');
@@ -189,6 +232,13 @@ describe('passkey ceremonies (software authenticator)', () => {
       ok: false,
       reason: 'wrong_user',
     });
+    // A user handle that is there must be the user's, even when the passkey is (WebAuthn 7.2 step 6).
+    for (const userHandle of ['!!not-base64url!!', 'x'.repeat(200), Buffer.from(alice.id).toString('base64url')])
+      assert.deepEqual(
+        await verifyPasskeyForUser(t.p, dave.id, softAssert(key, opts, ORIGIN, { userHandle }), 'ia-secret'),
+        { ok: false, reason: 'wrong_user' },
+        userHandle,
+      );
     const v = await verifyPasskeyForUser(t.p, dave.id, answer, 'ia-secret');
     assert.ok(v.ok);
     assert.deepEqual(v.amr, ['hwk', 'user', 'mfa']);

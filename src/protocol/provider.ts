@@ -106,6 +106,8 @@ export type View =
       username?: string;
       error?: string;
       signupUrl?: string;
+      /** TESSERA_PASSWORD_RESET on: where "Forgot password?" leads. */
+      forgotUrl?: string;
       unverified?: Unverified;
       /** Passkey sign-in on this page (protocol/passkeys.ts passkeyLoginBlock). */
       passkey?: PasskeyLogin;
@@ -186,6 +188,21 @@ export type View =
     }
   /** frames: front-channel logout iframe URLs; continueTo: post_logout_redirect_uri to go on to after them. */
   | { name: 'logged-out'; frames?: string[]; continueTo?: string }
+  // Mail pages (interaction/email.ts, interaction/recovery.ts; ui/recovery-pages.ts).
+  | { name: 'forgot-password'; action: string; csrf: string; sent: boolean }
+  | {
+      name: 'reset-password';
+      action: string;
+      csrf: string;
+      token: string;
+      username: string;
+      /** The account has a second factor: a TOTP or recovery code is asked for too. */
+      needsCode: boolean;
+      error?: string;
+    }
+  | { name: 'verify-email'; action: string; csrf: string; token: string; address: string }
+  | { name: 'email-unverified'; action: string; csrf: string; ticket: string; address: string; sent: boolean }
+  | { name: 'recovery-done'; title: string; message: string; link?: { href: string; text: string } }
   | {
       name: 'account';
       csrf: string;

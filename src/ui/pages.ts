@@ -98,6 +98,8 @@ export function loginPage(p: {
   error?: string;
   /** Self-registration on: where "Create an account" leads. */
   signupUrl?: string;
+  /** Password reset on: where "Forgot password?" leads. */
+  forgotUrl?: string;
   unverified?: Unverified;
   /** Passkey sign-in (a button, and the browser's autofill on the username field). */
   passkey?: PasskeyLoginBlock;
@@ -126,6 +128,7 @@ ${csrfInput(p.csrf)}
 <div class="actions"><button type="submit">Sign in</button></div>
 </form>
 ${p.passkey ? passkeyLoginForm(p.passkey, p.csrf, p.nonce, p.assetVersion) : ''}
+${p.forgotUrl ? html`<p class="note small"><a href="${p.forgotUrl}">Forgot password?</a></p>` : ''}
 ${p.signupUrl ? html`<p class="note small">New here? <a href="${p.signupUrl}">Create an account</a></p>` : ''}`;
   return layout({ title: 'Sign in', nonce: p.nonce, body });
 }

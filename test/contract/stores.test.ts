@@ -35,6 +35,8 @@ import { deviceCodesContract } from './device-codes-contract.ts';
 import { initialAccessTokensContract } from './initial-access-tokens-contract.ts';
 import { resourceServersContract } from './resource-servers-contract.ts';
 import { factorsContract } from './factors-contract.ts';
+import { mailOutboxContract } from './mail-outbox-contract.ts';
+import { accountTokensContract } from './account-tokens-contract.ts';
 import {
   NOW,
   uid,
@@ -77,6 +79,7 @@ forEachBackend('SQL stores', (stores, backend) => {
         '0021_factors',
         '0022_sign_ins',
         '0023_account_area',
+        '0024_mail',
       ]);
       assert.deepEqual(await migrate(backend.handle.db, usernameKeys), []);
     });
@@ -276,6 +279,15 @@ forEachBackend('SQL stores', (stores, backend) => {
   });
 
   auditContract(stores, backend);
+
+  // After the cleanup tests, which count the rows of every table exactly.
+  describe('mail outbox', () => {
+    mailOutboxContract(() => stores.mailOutbox, NOW);
+  });
+
+  describe('account tokens', () => {
+    accountTokensContract(() => stores);
+  });
 
   if (backend.persistent) {
     describe('persistence', () => {

@@ -396,6 +396,7 @@ for (const backend of await backends()) {
         DATABASE_URL: 'sqlite::memory:',
         TESSERA_SECRET: 's'.repeat(40),
         TESSERA_KEY_ENCRYPTION_KEY: 'k'.repeat(40),
+        TESSERA_SMTP_URL: 'smtp://mail.example:587',
       });
       await assert.rejects(
         saveClient(

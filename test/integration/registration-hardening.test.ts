@@ -751,6 +751,7 @@ describe('registration hardening in production', () => {
       DATABASE_URL: 'sqlite::memory:',
       TESSERA_SECRET: 's'.repeat(40),
       TESSERA_KEY_ENCRYPTION_KEY: 'k'.repeat(40),
+      TESSERA_SMTP_URL: 'smtp://mail.example.com:587',
       TESSERA_REGISTRATION: 'open',
       TESSERA_RATE_LIMITING: 'false',
     });

@@ -331,6 +331,8 @@ export interface Schema {
   resource_servers: ResourceServersTable;
   session_clients: SessionClientsTable;
   exclusive_locks: ExclusiveLocksTable;
+  mail_outbox: MailOutboxTable;
+  account_tokens: AccountTokensTable;
 }
 
 /** A lease on a named lock shared by the processes of one SQLite database (Stores.exclusive). */
@@ -358,4 +360,33 @@ export interface ResourceServersTable {
   dpop: string;
   created_at: number;
   updated_at: number;
+}
+
+/** Mail to be delivered, being retried, or done (migration 0024); recipient and vars are NULL once done. */
+export interface MailOutboxTable {
+  id: string;
+  status: string;
+  recipient: string | null;
+  template: string;
+  /** JSON object. */
+  vars: string | null;
+  user_id: string | null;
+  attempts: number;
+  next_attempt_at: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+  last_error: string | null;
+  created_at: number;
+  done_at: number | null;
+}
+
+/** Email verification and password reset tokens, by SHA-256, single use (migration 0024). */
+export interface AccountTokensTable {
+  token_hash: string;
+  user_id: string;
+  purpose: string;
+  address: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
 }

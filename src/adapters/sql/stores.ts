@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Stores, UsernameKeys } from '../../ports/index.ts';
+import { createSqlAccountTokenStore } from './account-tokens-store.ts';
 import { createSqlAuditStore } from './audit-store.ts';
 import { createSqlClientBlockStore } from './client-blocks-store.ts';
 import { createSqlClientStore } from './clients-store.ts';
@@ -14,6 +15,7 @@ import { createSqlExclusive } from './exclusive-lock.ts';
 import { createSqlGrantStore } from './grants-store.ts';
 import { createSqlInteractionStore } from './interactions-store.ts';
 import { createSqlKeyStore } from './keys-store.ts';
+import { createSqlMailOutboxStore } from './mail-outbox-store.ts';
 import { createSqlPushedRequestStore } from './pushed-requests-store.ts';
 import { createSqlInitialAccessTokenStore } from './registration-tokens-store.ts';
 import { createSqlReplayStore } from './replay-store.ts';
@@ -51,6 +53,8 @@ export function createSqlStores(handle: DatabaseHandle, usernames: UsernameKeys)
     initialAccessTokens: createSqlInitialAccessTokenStore(ctx),
     resourceServers: createSqlResourceServerStore(ctx),
     pushedRequests: createSqlPushedRequestStore(ctx),
+    mailOutbox: createSqlMailOutboxStore(ctx),
+    accountTokens: createSqlAccountTokenStore(ctx),
 
     /** Each delete is its own statement (no transaction), so cleanup never holds locks across tables. */
     async cleanup(now) {
@@ -78,6 +82,13 @@ export function createSqlStores(handle: DatabaseHandle, usernames: UsernameKeys)
         await db.deleteFrom('refresh_grace').where('expires_at', '<=', now).executeTakeFirst(),
         await db.deleteFrom('pending_sign_ins').where('expires_at', '<=', now).executeTakeFirst(),
         await db.deleteFrom('remembered_devices').where('expires_at', '<=', now).executeTakeFirst(),
+        // Mail delivered or given up a week ago (only its template and times were left), and spent links.
+        await db
+          .deleteFrom('mail_outbox')
+          .where('status', '!=', 'pending')
+          .where('done_at', '<=', now - 7 * 86400)
+          .executeTakeFirst(),
+        await db.deleteFrom('account_tokens').where('expires_at', '<=', now).executeTakeFirst(),
       ];
       return results.reduce((sum, r) => sum + count(r), 0);
     },

@@ -110,12 +110,5 @@ export async function changePassword(p: PasswordDeps, req: ProtocolRequest): Pro
   p.events({ type: 'password_changed', userId: s.user.id, by: 'user', ip: req.ip });
   if (ended) p.events({ type: 'sessions_ended', userId: s.user.id, count: ended, by: 'user', ip: req.ip });
   p.log.info({ event: 'password_changed', sub: s.user.id, sessions_ended: ended }, 'password changed by user');
-  if (s.user.email && s.user.emailVerified && p.config.notifications.includes('password-changed'))
-    await p.mail.send({
-      to: s.user.email,
-      template: 'password-changed',
-      vars: { username: s.user.username },
-      userId: s.user.id,
-    });
   return { kind: 'redirect', location: `${p.config.issuer}/account/password?saved=1`, cookies };
 }

@@ -1,7 +1,8 @@
 // The profile (/account/profile): the user's name and email address. A new address is stored
 // unverified (email_verified false until its link is used): the new address gets a verification
 // mail and the old one is told of the change. Changing the address needs a recent sign-in.
-import type { OAuthResponse, Provider, ProtocolRequest, StoreDeps } from '../provider.ts';
+import { sendVerification } from '../interaction/email.ts';
+import type { DepsOf, OAuthResponse, Provider, ProtocolRequest, StoreDeps } from '../provider.ts';
 import {
   accountForm,
   accountPage,
@@ -14,7 +15,10 @@ import {
   type AccountDeps,
 } from './common.ts';
 
-export type ProfileDeps = AccountDeps & Pick<Provider, 'events' | 'log' | 'mail'> & StoreDeps<'users'>;
+export type ProfileDeps = AccountDeps &
+  Pick<Provider, 'events' | 'log' | 'mail'> &
+  StoreDeps<'users'> &
+  DepsOf<typeof sendVerification>;
 
 const PURPOSE = 'account:profile';
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
@@ -73,21 +77,17 @@ export async function saveProfile(p: ProfileDeps, req: ProtocolRequest): Promise
   if (emailChanged) {
     p.events({ type: 'email_changed', userId: s.user.id, ip: req.ip });
     p.log.info({ event: 'email_changed', sub: s.user.id }, 'email address changed by user');
-    // The verification link is built by the mail part (verify-email); `link` is left to it at merge.
-    if (email) {
-      await p.mail.send({
-        to: email,
-        template: 'verify-email',
-        vars: { username: s.user.username, link: '' },
-        userId: s.user.id,
-      });
-      p.events({ type: 'email_verification_sent', userId: s.user.id, ip: req.ip });
-    }
+    // The new address gets a verification link (email.ts), the old one is told (masked new address).
+    if (email && p.config.emailVerification !== 'off') await sendVerification(p, s.user, email);
     if (oldEmail)
       await p.mail.send({
         to: oldEmail,
         template: 'email-changed',
-        vars: { username: s.user.username, newEmail: email ? maskEmail(email) : '(none)' },
+        vars: {
+          username: s.user.username,
+          address: email ? maskEmail(email) : '(none)',
+          time: new Date(p.now() * 1000).toUTCString(),
+        },
         userId: s.user.id,
       });
   }

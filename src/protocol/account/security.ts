@@ -135,13 +135,6 @@ export async function removeFactor(p: SecurityDeps, req: ProtocolRequest): Promi
     ip: req.ip,
   });
   p.log.info({ event: 'factor_removed', sub: s.user.id, kind: factor.kind }, 'factor removed by user');
-  if (s.user.email && s.user.emailVerified && p.config.notifications.includes('factor-changed'))
-    await p.mail.send({
-      to: s.user.email,
-      template: 'factor-removed',
-      vars: { username: s.user.username, kind: factor.kind, name: factor.name },
-      userId: s.user.id,
-    });
   return redirectTo(p, '/account/security?done=removed');
 }
 
@@ -202,13 +195,6 @@ export async function submitTotp(p: SecurityDeps, req: ProtocolRequest): Promise
   if (name && !/[\p{Cc}]/u.test(name)) await p.stores.factors.rename(s.user.id, factor.id, name);
   p.events({ type: 'factor_added', userId: s.user.id, kind: 'totp', factorId: factor.id, ip: req.ip });
   p.log.info({ event: 'factor_added', sub: s.user.id, kind: 'totp' }, 'authenticator app added');
-  if (s.user.email && s.user.emailVerified && p.config.notifications.includes('factor-changed'))
-    await p.mail.send({
-      to: s.user.email,
-      template: 'factor-added',
-      vars: { username: s.user.username, kind: 'totp', name: name || factor.name },
-      userId: s.user.id,
-    });
   // A sign-in that asked for enrolment goes on with a session that has both factors.
   let cookies: CookieSpec[] | undefined;
   if (continueTo) {

@@ -4,6 +4,7 @@ import { checkLogin, loginPageAnswer } from './login-throttle.ts';
 import { beginSecondFactor, requirementFor } from './mfa-policy.ts';
 import { passkeyLoginBlock } from '../passkeys.ts';
 import { checkCsrf, csrfToken, startSession } from './session.ts';
+import { emailVerificationRequired, unverifiedEmailAnswer } from './email.ts';
 import type { DepsOf } from '../provider.ts';
 
 // The account login: the sign-in page of /account (the account area itself is in protocol/account/).
@@ -12,6 +13,7 @@ import type { DepsOf } from '../provider.ts';
 export type LoginViewDeps = Pick<Provider, 'config' | 'now'> & DepsOf<typeof csrfToken>;
 /** What POST /account/login uses: the login page, CSRF, the login check and the new session. */
 export type AccountLoginDeps = LoginViewDeps &
+  DepsOf<typeof unverifiedEmailAnswer> &
   DepsOf<typeof requirementFor> &
   DepsOf<typeof beginSecondFactor> &
   DepsOf<typeof checkCsrf> &
@@ -50,6 +52,7 @@ export function loginView(
       username,
       error,
       passkey: passkeyLoginBlock(p, `${p.config.issuer}/account/passkey`, 'account', secret),
+      ...(p.config.passwordReset ? { forgotUrl: `${p.config.issuer}/forgot-password` } : {}),
     },
     cookies: [{ name: ACCOUNT_LOGIN_COOKIE, value: secret, maxAge: p.config.interactionTtl, path: '/' }],
   };
@@ -61,6 +64,7 @@ export async function accountLogin(p: AccountLoginDeps, req: ProtocolRequest): P
   if (!f || !checkCsrf(p, 'account-login', secret, f.csrf)) return forbidden;
   const result = await checkLogin(p, req.ip, f.username ?? '', f.password ?? '', { page: 'account' });
   if ('error' in result) return loginView(p, secret!, result.error, f.username, result.retryAfter);
+  if (emailVerificationRequired(p, result.user)) return unverifiedEmailAnswer(p, req, result.user);
   // A user with a second factor passes it before the session starts (second-factor.ts, /account/mfa).
   // The policy's enrolment applies to clients: here a user without a factor is signed in, and the
   // account area is where they enrol.

@@ -16,6 +16,7 @@ import { approveDevice, denyDevice } from './device.ts';
 import { checkLogin, loginPageAnswer } from './login-throttle.ts';
 import { askOf, beginSecondFactor, requirementFor, sessionGate } from './mfa-policy.ts';
 import { checkCsrf, csrfToken, loadSession, startSession } from './session.ts';
+import { emailVerificationRequired, unverifiedEmailAnswer } from './email.ts';
 import { passkeyLoginBlock } from '../passkeys.ts';
 import type { DepsOf, StoreDeps } from '../provider.ts';
 
@@ -264,6 +265,7 @@ export function loginView(
       ...unverified(l),
       ...(p.config.selfRegistration ? { signupUrl: action(p, l.ia.uid, 'signup') } : {}),
       passkey: passkeyLoginBlock(p, action(p, l.ia.uid, 'passkey'), `ia:${l.ia.uid}`, l.browserSecret),
+      ...(p.config.passwordReset ? { forgotUrl: `${p.config.issuer}/forgot-password` } : {}),
     },
   };
 }
@@ -443,6 +445,8 @@ export async function submitLogin(p: InteractionDeps, req: ProtocolRequest, uid:
   const result = await checkLogin(p, req.ip, username, form.password ?? '', { client_id: l.ia.clientId });
   if ('error' in result) return loginView(p, l, result.error, username, result.retryAfter);
   const { user } = result;
+  // TESSERA_EMAIL_VERIFICATION=before-sign-in: an unverified address is verified first (email.ts).
+  if (emailVerificationRequired(p, user)) return unverifiedEmailAnswer(p, req, user);
   const client = await p.stores.clients.get(l.ia.clientId);
   // The second factor (mfa-policy.ts): no session until it is passed; an essential acr this user
   // cannot reach ends the request (OIDC Core 5.5.1.1); a user the policy wants enrolled is signed in

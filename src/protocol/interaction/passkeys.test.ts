@@ -29,8 +29,20 @@ describe('passkey registration in the account area', () => {
     const cookies = await t.signIn(alice.id);
     assert.equal((await passkeysPage(t.p, t.request({}, { method: 'GET', cookies }))).kind, 'page');
     t.clock.advance(t.p.config.recentAuth + 1);
+    // Signed in, but not lately: re-authentication, which comes back here (with the sign-in in progress).
     const stale = await passkeysPage(t.p, t.request({}, { method: 'GET', cookies }));
-    assert.deepEqual(stale, { kind: 'redirect', location: `${TEST_ISSUER}/account` });
+    assert.deepEqual(stale, {
+      kind: 'redirect',
+      location: `${TEST_ISSUER}/account/reauth?return=${encodeURIComponent('/account/security/passkeys')}`,
+    });
+    const staleInSignIn = await passkeysPage(
+      t.p,
+      t.request({ continue: '/interaction/abc' }, { method: 'GET', cookies }),
+    );
+    assert.deepEqual(staleInSignIn, {
+      kind: 'redirect',
+      location: `${TEST_ISSUER}/account/reauth?return=${encodeURIComponent('/account/security/passkeys?continue=/interaction/abc')}`,
+    });
     const options = await passkeyRegistrationOptionsEndpoint(t.p, t.request({}, { method: 'GET', cookies }));
     assert.equal(options.kind === 'json' && options.status, 400);
   });
@@ -48,6 +60,11 @@ describe('passkey registration in the account area', () => {
     assert.equal(((await post({ csrf: 'wrong', response: json })) as { status: number }).status, 403);
     const badContinue = await post({ csrf: view.csrf, response: json, continue: 'https://evil.example/' });
     assert.equal((badContinue as { status: number }).status, 400);
+    // A malformed answer (transports not a list) is a 400 page, not a thrown error.
+    const untidy = JSON.parse(json);
+    untidy.response.transports = 'usb';
+    const malformed = await post({ csrf: view.csrf, response: JSON.stringify(untidy) });
+    assert.equal(malformed.kind === 'page' && malformed.status, 400);
     assert.equal((await t.p.stores.factors.listByUser(alice.id)).length, 0, 'nothing stored by refused forms');
     const added = viewOf(await post({ csrf: view.csrf, response: json, name: '  Work\u0007 laptop ' }));
     assert.equal(added.added, 'Work laptop');
@@ -88,5 +105,44 @@ describe('passkey registration in the account area', () => {
     assert.ok(
       t.events.some((e) => e.type === 'passkey_login_failed' && e.reason === 'replayed' && e.userId === bob.id),
     );
+  });
+  it('logs and reports no challenge, assertion or attestation of a refused or accepted ceremony', async () => {
+    const erin = await t.addUser({ username: 'erin' });
+    const cookies = await t.signIn(erin.id);
+    const view = viewOf(await passkeysPage(t.p, t.request({}, { method: 'GET', cookies })));
+    const options = JSON.parse(view.options);
+    const post = (response: string) =>
+      passkeysPage(t.p, t.request({ csrf: view.csrf, response }, { method: 'POST', cookies }));
+    // Refused (another origin), then accepted.
+    const refused = softRegister(options, TEST_ISSUER, { origin: 'https://evil.example' }).json;
+    assert.equal(((await post(refused)) as { status: number }).status, 400);
+    const { credential, json } = softRegister(options, TEST_ISSUER);
+    viewOf(await post(json));
+    const secret = 'another-browser-secret-another-browser-secret';
+    const browser = { [ACCOUNT_LOGIN_COOKIE]: secret };
+    const login = (await showAccount(t.p, t.request({}, { method: 'GET', cookies: browser }))) as {
+      view: { csrf: string; passkey: { options: string } };
+    };
+    const loginOptions = JSON.parse(login.view.passkey.options);
+    const bad = softAssert(credential, loginOptions, TEST_ISSUER, { userVerified: false });
+    const good = softAssert(credential, loginOptions, TEST_ISSUER);
+    for (const answer of [bad, good, good])
+      await accountPasskey(
+        t.p,
+        t.request({ csrf: login.view.csrf, response: answer }, { method: 'POST', cookies: browser }),
+      );
+    const secrets = [options.challenge, loginOptions.challenge];
+    for (const a of [refused, json, bad, good]) {
+      const r = JSON.parse(a).response;
+      secrets.push(r.clientDataJSON, r.attestationObject ?? r.signature);
+    }
+    for (const c of [options.challenge, loginOptions.challenge])
+      secrets.push(Buffer.from(c, 'base64url').toString('utf8').split('.')[0]!);
+    const written = JSON.stringify([t.logs, t.events]);
+    assert.ok(
+      t.events.some((e) => e.type === 'passkey_login_failed'),
+      'the refusals were reported',
+    );
+    for (const s of secrets) assert.ok(!written.includes(s), `not in logs or events: ${s.slice(0, 16)}...`);
   });
 });

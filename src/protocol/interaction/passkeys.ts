@@ -5,6 +5,7 @@
 import { passkeyAmr } from '../../accounts/passkeys.ts';
 import type { SessionRecord } from '../../ports/sessions.ts';
 import type { UserRecord } from '../../ports/users.ts';
+import { toReauth } from '../account/common.ts';
 import { readFormParams } from '../params.ts';
 import {
   passkeyLoginOptions,
@@ -133,9 +134,14 @@ async function recentSession(
   req: ProtocolRequest,
 ): Promise<{ redirect: OAuthResponse } | { session: SessionRecord; user: UserRecord; binding: string }> {
   const session = await loadSession(p, req);
-  const user =
-    session && session.authTime + p.config.recentAuth >= p.now() && (await p.stores.users.get(session.userId));
+  const user = session && (await p.stores.users.get(session.userId));
   if (!session || !user) return { redirect: { kind: 'redirect', location: `${p.config.issuer}/account` } };
+  // Signed in, but not lately: the account area's re-authentication, then back here (with the
+  // sign-in in progress, if one sent the user).
+  if (session.authTime + p.config.recentAuth < p.now()) {
+    const cont = continueOf(req.params.get('continue') ?? undefined);
+    return { redirect: toReauth(p, `/account/security/passkeys${cont ? `?continue=${cont}` : ''}`) };
+  }
   return { session, user, binding: req.cookies[SESSION_COOKIE]! };
 }
 
@@ -213,13 +219,6 @@ export async function passkeysPage(p: PasskeysPageDeps, req: ProtocolRequest): P
   }
   const factor = result.factor;
   p.events({ type: 'factor_added', userId: s.user.id, kind: 'passkey', factorId: factor.id });
-  if (p.config.notifications.includes('factor-changed') && s.user.email)
-    await p.mail.send({
-      to: s.user.email,
-      template: 'factor-added',
-      vars: { username: s.user.username, factor: 'passkey', name: factor.name },
-      userId: s.user.id,
-    });
   if (!continueTo) {
     return passkeysView(p, s.user, s.binding, { added: factor.name });
   }

@@ -17,7 +17,7 @@ export type LoadSessionDeps = Pick<Provider, 'now'> & {
  */
 export type StartSessionDeps = Pick<Provider, 'now' | 'events'> & {
   readonly config: Pick<Config, 'sessionAbsoluteTtl'>;
-  readonly stores: Pick<Stores, 'sessions'>;
+  readonly stores: Pick<Stores, 'sessions' | 'accountTokens'>;
 } & DepsOf<typeof sessionEnded>;
 /** What the CSRF tokens of the forms are keyed with: the server secret, and the previous one during a rotation. */
 export type CsrfDeps = { readonly config: Pick<Config, 'secret' | 'secretPrevious'> };
@@ -99,6 +99,8 @@ export async function startSession(
     deviceHash,
   };
   await p.stores.sessions.create(session);
+  // A sign-in ends the password reset links mailed before it (they were for someone who could not).
+  await p.stores.accountTokens.invalidate(userId, 'reset_password', now);
   if (await p.stores.sessions.rememberDevice(userId, deviceHash, now))
     p.events({
       type: 'new_device_sign_in',

@@ -15,6 +15,7 @@ import { readFormParams } from '../params.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import { EXPIRED, finish, load, page, signupView } from './interaction.ts';
 import { checkCsrf, startSession } from './session.ts';
+import { emailVerificationRequired, sendVerification, unverifiedEmailAnswer } from './email.ts';
 import type { DepsOf } from '../provider.ts';
 
 /** What the sign-up page uses: settings, and loading the interaction and showing its page. */
@@ -30,7 +31,9 @@ export type SignupDeps = ShowSignupDeps &
   } & DepsOf<typeof checkCsrf> &
   DepsOf<typeof startSession> &
   DepsOf<typeof needsConsent> &
-  DepsOf<typeof finish>;
+  DepsOf<typeof finish> &
+  DepsOf<typeof sendVerification> &
+  DepsOf<typeof unverifiedEmailAnswer>;
 
 const SIGNUP_PARAMS = new Set(['username', 'email', 'name', 'password', 'confirm', 'csrf']);
 // Longer than any acceptable value (the checks give the clear message), short enough to refuse junk.
@@ -117,6 +120,13 @@ export async function submitSignup(p: SignupDeps, req: ProtocolRequest, uid: str
 
   p.events({ type: 'user_registered', userId: user.id, clientId, ip: req.ip });
   p.log.info({ event: 'user_registered', sub: user.id, client_id: clientId, ip: req.ip }, 'user registered');
+  // Email verification (email.ts): the link is mailed now (a failure to queue it does not undo the
+  // account: the sign-in page offers to send it again); before-sign-in mode signs in only after it is used.
+  if (user.email && p.config.emailVerification !== 'off')
+    await sendVerification(p, user, user.email).catch((err) =>
+      p.log.warn({ event: 'mail_not_queued', sub: user.id, err: String(err) }, 'verification mail not queued'),
+    );
+  if (emailVerificationRequired(p, user)) return unverifiedEmailAnswer(p, req, user, { status: 200 });
   // Signed in as at login: a new session (and session id), amr pwd.
   const { session, cookies } = await startSession(p, req, user.id, ['pwd']);
   await p.stores.interactions.setLogin(uid, session.idHash, session.authTime);

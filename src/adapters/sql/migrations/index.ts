@@ -23,6 +23,7 @@ import * as clientBlocks from './0020_client_blocks.ts';
 import * as factors from './0021_factors.ts';
 import * as signIns from './0022_sign_ins.ts';
 import * as accountArea from './0023_account_area.ts';
+import * as mail from './0024_mail.ts';
 
 /** Every migration, in order. Imported statically (no file-system provider), so bundling is safe. */
 const migrations = (usernames: UsernameKeys): Record<string, Migration> => ({
@@ -49,6 +50,7 @@ const migrations = (usernames: UsernameKeys): Record<string, Migration> => ({
   '0021_factors': factors,
   '0022_sign_ins': signIns,
   '0023_account_area': accountArea,
+  '0024_mail': mail,
 });
 
 /** Brings the schema up to date; returns the names of the migrations applied now. */

@@ -1,0 +1,222 @@
+// Email verification (TESSERA_EMAIL_VERIFICATION): a single-use link mailed to an address
+// (at sign-up, and by the account page when the address changes: `sendVerification`), opened at
+// GET /verify-email?token=..., which only shows a button: link scanners that fetch every URL in a
+// mail must not use it up. The button's POST uses the token and sets email_verified, provided the
+// address is still the account's. In before-sign-in mode an account with an unverified address
+// cannot sign in with its password: `emailVerificationRequired` says so, and
+// `unverifiedEmailAnswer` is the page to show instead (it offers to send the link again).
+import type { Config } from '../../config/config.ts';
+import type { UserRecord } from '../../ports/users.ts';
+import { keyedHash, randomToken, safeEqual, tokenHash } from '../hash.ts';
+import { readFormParams } from '../params.ts';
+import type { CookieSpec, DepsOf, OAuthResponse, Provider, ProtocolRequest, StoreDeps } from '../provider.ts';
+import { checkCsrf, csrfToken } from './session.ts';
+
+/** The browser secret the CSRF tokens of the mail pages (verification, password reset) are bound to. */
+export const RECOVERY_COOKIE = 'tessera_recovery';
+const COOKIE_AGE = 3600;
+
+/** This browser's secret for the mail pages, and the cookie that keeps it (set again on every page). */
+export function recoverySecret(req: ProtocolRequest): { secret: string; cookie: CookieSpec } {
+  const have = req.cookies[RECOVERY_COOKIE];
+  const secret = have && /^[A-Za-z0-9_-]{20,128}$/.test(have) ? have : randomToken(32);
+  return { secret, cookie: { name: RECOVERY_COOKIE, value: secret, maxAge: COOKIE_AGE, path: '/' } };
+}
+
+/** A mail page's form as posted: its fields, or undefined when the form or its CSRF token is not valid. */
+export function recoveryForm(
+  p: DepsOf<typeof checkCsrf>,
+  req: ProtocolRequest,
+  purpose: string,
+  fields: readonly string[],
+): Record<string, string | undefined> | undefined {
+  const limits: Record<string, number> = { csrf: 128, token: 128, ticket: 256, password: 1024, confirm: 1024 };
+  const form = readFormParams(req.params, new Set(['csrf', ...fields]), limits);
+  if (!form) return undefined;
+  if (!checkCsrf(p, purpose, req.cookies[RECOVERY_COOKIE], form.csrf)) return undefined;
+  return form;
+}
+
+export const messagePage = (title: string, message: string, status = 200, link?: { href: string; text: string }) =>
+  ({ kind: 'page', status, view: { name: 'recovery-done', title, message, ...(link ? { link } : {}) } }) as const;
+
+export const formExpired = (): OAuthResponse =>
+  messagePage('Form expired', 'The form could not be verified. Open the link from the mail again.', 403);
+
+/** A token as it appears in a link: 43 base64url characters (32 random bytes). */
+export const tokenShape = (t: string | undefined | null): t is string => !!t && /^[A-Za-z0-9_-]{43}$/.test(t);
+
+/** When a mail is sent: a human-readable UTC time for the templates. */
+export const mailTime = (now: number) => new Date(now * 1000).toUTCString();
+
+/** What sending a verification link uses: the issuer and link lifetime, the clock, the mailer, events and log. */
+export type SendVerificationDeps = Pick<Provider, 'now' | 'mail' | 'events' | 'log'> & {
+  readonly config: Pick<Config, 'issuer' | 'emailLinkTtl' | 'emailVerification'>;
+} & StoreDeps<'accountTokens'>;
+
+/**
+ * Mails a verification link for `address` to it (sign-up; the account page after a change of
+ * address). Earlier verification links of the user end. Throws when the mail could not be queued.
+ */
+export async function sendVerification(
+  p: SendVerificationDeps,
+  user: Pick<UserRecord, 'id' | 'username'>,
+  address: string,
+): Promise<void> {
+  const token = randomToken(32);
+  const now = p.now();
+  await p.stores.accountTokens.issue(
+    {
+      tokenHash: tokenHash(token),
+      userId: user.id,
+      purpose: 'verify_email',
+      address,
+      createdAt: now,
+      expiresAt: now + p.config.emailLinkTtl,
+    },
+    { replace: true },
+  );
+  await p.mail.send({
+    to: address,
+    template: 'verify-email',
+    vars: {
+      username: user.username,
+      address,
+      link: `${p.config.issuer}/verify-email?token=${token}`,
+      ttl: String(p.config.emailLinkTtl),
+    },
+    userId: user.id,
+  });
+  p.events({ type: 'email_verification_sent', userId: user.id });
+}
+
+/**
+ * before-sign-in mode: whether this account may not sign in yet because its address is unverified
+ * (an account without an address is not held back). For the login steps (checkLogin's callers).
+ */
+export function emailVerificationRequired(
+  p: { readonly config: Pick<Config, 'emailVerification'> },
+  user: Pick<UserRecord, 'email' | 'emailVerified'>,
+): boolean {
+  return p.config.emailVerification === 'before-sign-in' && !!user.email && !user.emailVerified;
+}
+
+/** A resend ticket: the user id and an expiry under an HMAC of the server secret (no state kept). */
+function resendTicket(p: { readonly config: Pick<Config, 'secret'> }, userId: string, exp: number): string {
+  const body = Buffer.from(JSON.stringify([userId, exp])).toString('base64url');
+  return `${body}.${keyedHash(p.config.secret, `resend-verification:${body}`)}`;
+}
+
+function readTicket(p: { readonly config: Pick<Config, 'secret'> }, ticket: string, now: number): string | undefined {
+  const [body, mac] = ticket.split('.');
+  if (!body || !mac || !safeEqual(keyedHash(p.config.secret, `resend-verification:${body}`), mac)) return undefined;
+  try {
+    const [userId, exp] = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as [string, number];
+    return typeof userId === 'string' && typeof exp === 'number' && exp > now ? userId : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The address with most of its local part hidden (the page is shown to whoever knew the password). */
+const masked = (address: string) => {
+  const [local, domain] = address.split('@');
+  return `${(local ?? '').slice(0, 2)}…@${domain ?? ''}`;
+};
+
+/**
+ * The page a password sign-in of an account with an unverified address gets in before-sign-in mode
+ * (status 403): the address is not verified yet, with a button that mails the link again.
+ */
+export function unverifiedEmailAnswer(
+  p: Pick<Provider, 'now'> & { readonly config: Pick<Config, 'issuer' | 'secret'> },
+  req: ProtocolRequest,
+  user: Pick<UserRecord, 'id' | 'email'>,
+  opts: { sent?: boolean; status?: number } = {},
+): OAuthResponse {
+  const { secret, cookie } = recoverySecret(req);
+  return {
+    kind: 'page',
+    status: opts.status ?? 403,
+    cookies: [cookie],
+    view: {
+      name: 'email-unverified',
+      action: `${p.config.issuer}/verify-email/resend`,
+      csrf: csrfToken(p, 'verify-resend', secret),
+      ticket: resendTicket(p, user.id, p.now() + 900),
+      address: masked(user.email ?? ''),
+      sent: opts.sent ?? false,
+    },
+  };
+}
+
+/** What the verification pages use. */
+export type VerifyEmailDeps = SendVerificationDeps & {
+  readonly config: Pick<Config, 'secret' | 'secretPrevious'>;
+} & StoreDeps<'users' | 'counters'>;
+
+const badLink = () =>
+  messagePage(
+    'Link not valid',
+    'This verification link is not valid: it was used already, has expired, or a newer one was sent. Sign in to have a new one sent.',
+    400,
+  );
+
+/** GET /verify-email?token=: a page with one button; the token is not used yet. */
+export async function showVerifyEmail(p: VerifyEmailDeps, req: ProtocolRequest): Promise<OAuthResponse> {
+  const token = req.params.get('token');
+  if (!tokenShape(token)) return badLink();
+  const t = await p.stores.accountTokens.peek(tokenHash(token), 'verify_email', p.now());
+  if (!t) return badLink();
+  const { secret, cookie } = recoverySecret(req);
+  return {
+    kind: 'page',
+    status: 200,
+    cookies: [cookie],
+    view: {
+      name: 'verify-email',
+      action: `${p.config.issuer}/verify-email`,
+      csrf: csrfToken(p, 'verify-email', secret),
+      token,
+      address: t.address,
+    },
+  };
+}
+
+/** POST /verify-email: uses the token (once) and marks the address verified if it is still the account's. */
+export async function submitVerifyEmail(p: VerifyEmailDeps, req: ProtocolRequest): Promise<OAuthResponse> {
+  const form = recoveryForm(p, req, 'verify-email', ['token']);
+  if (!form) return formExpired();
+  if (!tokenShape(form.token)) return badLink();
+  const now = p.now();
+  const t = await p.stores.accountTokens.consume(tokenHash(form.token), 'verify_email', now);
+  if (!t) return badLink();
+  if (!(await p.stores.accountTokens.markEmailVerified(t.userId, t.address, now)))
+    return messagePage(
+      'Address changed',
+      'This address is no longer the one of your account, so it was not marked verified. Check your account for the current address.',
+      409,
+    );
+  p.events({ type: 'email_verified', userId: t.userId, ip: req.ip });
+  p.log.info({ event: 'email_verified', sub: t.userId }, 'email address verified');
+  return messagePage(
+    'Email address confirmed',
+    'Thank you: your email address is confirmed. You can close this page or sign in.',
+  );
+}
+
+/** POST /verify-email/resend: from the page of a sign-in held back; at most 3 mails per account per hour. */
+export async function resendVerification(p: VerifyEmailDeps, req: ProtocolRequest): Promise<OAuthResponse> {
+  const form = recoveryForm(p, req, 'verify-resend', ['ticket']);
+  if (!form) return formExpired();
+  const now = p.now();
+  const userId = readTicket(p, form.ticket ?? '', now);
+  const user = userId ? await p.stores.users.get(userId) : undefined;
+  if (!user || user.disabled || !user.email)
+    return messagePage('Link expired', 'This page has expired. Sign in again to have the link sent.', 400);
+  if (user.emailVerified)
+    return messagePage('Email address confirmed', 'Your email address is confirmed already: sign in.');
+  const { count } = await p.stores.counters.hit(`verify-resend:${user.id}`, now, 3600);
+  if (count <= 3) await sendVerification(p, user, user.email);
+  return unverifiedEmailAnswer(p, req, user, { sent: true, status: 200 });
+}

@@ -1,0 +1,273 @@
+// Forgot password (TESSERA_PASSWORD_RESET). GET/POST /forgot-password takes a username or an email
+// address and answers the same page at once, whatever it names: looking the account up, making the
+// link and queuing the mail happen after the answer (setImmediate), so neither the words nor the
+// time tell whether an account exists. A link goes only to an account's verified address, at most a
+// few per account per hour (besides the route's per-address and per-username rate limit).
+// GET /reset-password?token= shows the form (nothing used yet); its POST checks the new password
+// (accounts/users.ts checkPassword, the one policy) and, for an account with a second factor, a
+// TOTP code or a recovery code, then uses the token (once, atomically), sets the password, ends
+// every session (telling the clients: back-channel logout) and revokes every grant and access
+// token, and mails 'password-changed'. A newer link ends the older ones; a password sign-in ends
+// them all (`invalidateResetLinks`).
+import { hashPassword } from '../../accounts/passwords.ts';
+import { useRecoveryCode } from '../../accounts/recovery-codes.ts';
+import { normalizeTotpCode, verifyUserTotp } from '../../accounts/totp.ts';
+import { checkPassword, UserInputError } from '../../accounts/users.ts';
+import type { Config } from '../../config/config.ts';
+import type { UserRecord } from '../../ports/users.ts';
+import { randomToken, tokenHash } from '../hash.ts';
+import { userSessionsEnded } from '../logout/session-ended.ts';
+import type { DepsOf, OAuthResponse, Provider, ProtocolRequest, StoreDeps } from '../provider.ts';
+import { formExpired, mailTime, messagePage, recoveryForm, recoverySecret, tokenShape } from './email.ts';
+import { csrfToken } from './session.ts';
+
+/** Reset mails per account within an idle hour; more are not sent (the page says the same). */
+const MAILS_PER_ACCOUNT = 3;
+/** Wrong second-factor codes on one reset link before it is ended. */
+const CODE_ATTEMPTS = 5;
+
+/** What the forgot-password page and its background work use. */
+export type ForgotDeps = Pick<Provider, 'now' | 'mail' | 'events' | 'log'> & {
+  readonly config: Pick<Config, 'issuer' | 'passwordResetTtl' | 'secret' | 'secretPrevious'>;
+} & StoreDeps<'users' | 'accountTokens' | 'counters'>;
+
+/** What the reset page uses: the forgot page's, the factors, and ending the user's sessions. */
+export type ResetDeps = ForgotDeps & {
+  readonly config: Pick<Config, 'keyEncryptionKey' | 'keyEncryptionKeyPrevious'>;
+} & StoreDeps<'factors' | 'replay' | 'sessions' | 'grants' | 'revocations'> &
+  DepsOf<typeof userSessionsEnded>;
+
+function forgotView(p: ForgotDeps, req: ProtocolRequest, sent: boolean, status = 200): OAuthResponse {
+  const { secret, cookie } = recoverySecret(req);
+  return {
+    kind: 'page',
+    status,
+    cookies: [cookie],
+    view: {
+      name: 'forgot-password',
+      action: `${p.config.issuer}/forgot-password`,
+      csrf: csrfToken(p, 'forgot-password', secret),
+      sent,
+    },
+  };
+}
+
+/** GET /forgot-password: the form. */
+export async function showForgot(p: ForgotDeps, req: ProtocolRequest): Promise<OAuthResponse> {
+  return forgotView(p, req, false);
+}
+
+/** POST /forgot-password: the same answer for every name; the work is done after it. */
+export async function submitForgot(p: ForgotDeps, req: ProtocolRequest): Promise<OAuthResponse> {
+  const form = recoveryForm(p, req, 'forgot-password', ['username']);
+  if (!form) return formExpired();
+  const name = (form.username ?? '').trim();
+  if (name.length > 0 && name.length <= 320) {
+    const ip = req.ip;
+    setImmediate(() => {
+      requestReset(p, name, ip).catch((err) =>
+        p.log.warn({ event: 'password_reset_request_failed', err: String(err) }, 'password reset request failed'),
+      );
+    });
+  }
+  return forgotView(p, req, true);
+}
+
+/**
+ * The work behind a forgot-password request: the accounts the name designates (a username, or an
+ * address verified by one or more accounts), each mailed a new link to its verified address.
+ * Exported for tests, which await it instead of the mail.
+ */
+export async function requestReset(p: ForgotDeps, name: string, ip?: string): Promise<number> {
+  let users: UserRecord[];
+  if (name.includes('@')) {
+    const ids = await p.stores.accountTokens.usersWithVerifiedEmail(name);
+    users = (await Promise.all(ids.map((id) => p.stores.users.get(id)))).filter((u) => u !== undefined);
+  } else {
+    const u = await p.stores.users.findByUsername(name);
+    users = u ? [u] : [];
+  }
+  let sent = 0;
+  for (const user of users) {
+    if (user.disabled || !user.email || !user.emailVerified) continue;
+    const now = p.now();
+    const { count } = await p.stores.counters.hit(`reset-mail:${user.id}`, now, 3600);
+    if (count > MAILS_PER_ACCOUNT) {
+      p.log.info({ event: 'password_reset_limited', sub: user.id }, 'password reset mail not sent: too many asked');
+      continue;
+    }
+    const token = randomToken(32);
+    await p.stores.accountTokens.issue(
+      {
+        tokenHash: tokenHash(token),
+        userId: user.id,
+        purpose: 'reset_password',
+        address: user.email,
+        createdAt: now,
+        expiresAt: now + p.config.passwordResetTtl,
+      },
+      { replace: true },
+    );
+    await p.mail.send({
+      to: user.email,
+      template: 'password-reset',
+      vars: {
+        username: user.username,
+        link: `${p.config.issuer}/reset-password?token=${token}`,
+        ttl: String(p.config.passwordResetTtl),
+      },
+      userId: user.id,
+    });
+    p.events({ type: 'password_reset_requested', userId: user.id, ...(ip ? { ip } : {}) });
+    sent++;
+  }
+  return sent;
+}
+
+/** A password sign-in succeeded: the account's reset links end (call after checkLogin accepts a password). */
+export async function invalidateResetLinks(
+  p: Pick<Provider, 'now'> & StoreDeps<'accountTokens'>,
+  userId: string,
+): Promise<void> {
+  await p.stores.accountTokens.invalidate(userId, 'reset_password', p.now());
+}
+
+const badLink = () =>
+  messagePage(
+    'Link not valid',
+    'This password reset link is not valid: it was used already, has expired, was replaced by a newer one, or the account was signed in to since. Ask for a new one.',
+    400,
+  );
+
+async function hasSecondFactor(p: StoreDeps<'factors'>, userId: string): Promise<boolean> {
+  return (await p.stores.factors.listByUser(userId)).some((f) => f.confirmed);
+}
+
+async function resetView(
+  p: ResetDeps,
+  req: ProtocolRequest,
+  token: string,
+  user: UserRecord,
+  opts: { error?: string; status?: number } = {},
+): Promise<OAuthResponse> {
+  const { secret, cookie } = recoverySecret(req);
+  return {
+    kind: 'page',
+    status: opts.status ?? 200,
+    cookies: [cookie],
+    view: {
+      name: 'reset-password',
+      action: `${p.config.issuer}/reset-password`,
+      csrf: csrfToken(p, 'reset-password', secret),
+      token,
+      username: user.username,
+      needsCode: await hasSecondFactor(p, user.id),
+      ...(opts.error ? { error: opts.error } : {}),
+    },
+  };
+}
+
+async function liveToken(p: ResetDeps, token: string | null | undefined) {
+  if (!tokenShape(token)) return undefined;
+  const t = await p.stores.accountTokens.peek(tokenHash(token), 'reset_password', p.now());
+  const user = t && (await p.stores.users.get(t.userId));
+  if (!t || !user || user.disabled) return undefined;
+  return { t, user, token };
+}
+
+/** GET /reset-password?token=: the new-password form (the token is not used yet). */
+export async function showReset(p: ResetDeps, req: ProtocolRequest): Promise<OAuthResponse> {
+  const live = await liveToken(p, req.params.get('token'));
+  if (!live) {
+    p.events({ type: 'password_reset_failed', reason: 'invalid_link', ip: req.ip });
+    return badLink();
+  }
+  return resetView(p, req, live.token, live.user);
+}
+
+/** POST /reset-password: new password (and second factor), then the token is used and the account's access ends. */
+export async function submitReset(p: ResetDeps, req: ProtocolRequest): Promise<OAuthResponse> {
+  const form = recoveryForm(p, req, 'reset-password', ['token', 'password', 'confirm', 'code']);
+  if (!form) return formExpired();
+  const live = await liveToken(p, form.token);
+  if (!live) {
+    p.events({ type: 'password_reset_failed', reason: 'invalid_link', ip: req.ip });
+    return badLink();
+  }
+  const { t, user, token } = live;
+  const password = form.password ?? '';
+  try {
+    checkPassword(password, user.username);
+  } catch (err) {
+    if (!(err instanceof UserInputError)) throw err;
+    return resetView(p, req, token, user, {
+      error: err.message.replace(/^user [^:]*: password/, 'The password'),
+      status: 400,
+    });
+  }
+  if (password !== (form.confirm ?? ''))
+    return resetView(p, req, token, user, { error: 'The two passwords differ.', status: 400 });
+
+  // A second factor, when the account has one: the link alone (a mailbox) is not enough.
+  if (await hasSecondFactor(p, user.id)) {
+    const code = (form.code ?? '').trim();
+    const now = p.now();
+    const keks = p.config;
+    let ok = false;
+    let kind: 'totp' | 'recovery' = 'totp';
+    if (normalizeTotpCode(code)) ok = (await verifyUserTotp(p.stores, keks, user.id, code, now)).verdict === 'ok';
+    else if (code) {
+      kind = 'recovery';
+      ok = await useRecoveryCode(p.stores, keks, user.id, code, now);
+    }
+    if (!ok) {
+      p.events({ type: 'second_factor_failed', userId: user.id, kind, reason: 'invalid', ip: req.ip });
+      p.events({ type: 'password_reset_failed', reason: 'second_factor', userId: user.id, ip: req.ip });
+      const { count } = await p.stores.counters.hit(`reset-code:${t.tokenHash}`, now, p.config.passwordResetTtl);
+      if (count >= CODE_ATTEMPTS) {
+        await p.stores.accountTokens.consume(t.tokenHash, 'reset_password', now);
+        return messagePage(
+          'Link ended',
+          'Too many wrong codes: this reset link no longer works. Ask for a new one.',
+          429,
+        );
+      }
+      return resetView(p, req, token, user, {
+        error: 'The code is not valid. Enter a current code from your authenticator app, or a recovery code.',
+        status: 400,
+      });
+    }
+    p.events({ type: 'second_factor_succeeded', userId: user.id, kind, ip: req.ip });
+  }
+
+  const now = p.now();
+  if (!(await p.stores.accountTokens.consume(t.tokenHash, 'reset_password', now))) return badLink();
+  const hash = await hashPassword(password);
+  const current = (await p.stores.users.get(user.id)) ?? user;
+  await p.stores.users.put({ ...current, passwordHash: hash, updatedAt: now });
+  // Everything the old password let in ends (ASVS 6.4.3 / 7.4.3): the clients of every session are
+  // told, the sessions end, every grant and access token of the account is refused from now on.
+  await p.stores.accountTokens.invalidate(user.id, 'reset_password', now);
+  await userSessionsEnded(p, user.id);
+  const sessions = await p.stores.sessions.deleteByUser(user.id);
+  await p.stores.grants.revokeByUser(user.id, now);
+  await p.stores.revocations.cutOffHolder(`user:${user.id}`, now);
+  p.events({ type: 'password_changed', userId: user.id, by: 'reset', ip: req.ip });
+  p.events({ type: 'sessions_ended', userId: user.id, count: sessions, by: 'user', ip: req.ip });
+  p.log.info({ event: 'password_reset', sub: user.id, sessions }, 'password reset by link');
+  if (current.email)
+    await p.mail
+      .send({
+        to: current.email,
+        template: 'password-changed',
+        vars: { username: current.username, time: mailTime(now), reset: 'true' },
+        userId: user.id,
+      })
+      .catch((err) => p.log.warn({ event: 'mail_not_queued', err: String(err) }, 'password-changed mail not queued'));
+  return messagePage(
+    'Password changed',
+    'Your password is changed. Every session of your account was signed out and applications must be allowed again. Sign in with the new password.',
+    200,
+    { href: `${p.config.issuer}/account`, text: 'Go to your account' },
+  );
+}

@@ -1,0 +1,67 @@
+// Security notifications (TESSERA_NOTIFICATIONS): a listener on the provider's events that mails
+// the account's owner when a browser not seen before signs in (new-device), a factor is added or
+// removed (factor-changed), or the password changes (password-changed; a reset by link mails its own
+// notice, interaction/recovery.ts). Only to a verified address. Fire and forget: the event sink
+// never waits and never throws; a mail that cannot be queued is logged.
+import type { Config } from '../config/config.ts';
+import type { MailTemplate } from '../ports/mail.ts';
+import type { EventSink, ProtocolEvent } from './events.ts';
+import type { Provider, StoreDeps } from './provider.ts';
+
+export type NotificationDeps = Pick<Provider, 'mail' | 'log' | 'now'> & {
+  readonly config: Pick<Config, 'notifications'>;
+} & StoreDeps<'users'>;
+
+/** The mail an event asks for under the settings, with its values; none for most events. */
+export function notificationFor(
+  notifications: readonly string[],
+  e: ProtocolEvent,
+): { userId: string; template: MailTemplate; vars: Record<string, string> } | undefined {
+  switch (e.type) {
+    case 'new_device_sign_in':
+      if (!notifications.includes('new-device')) return undefined;
+      return {
+        userId: e.userId,
+        template: 'new-device',
+        vars: e.userAgent ? { browser: e.userAgent.slice(0, 200) } : {},
+      };
+    case 'factor_added':
+    case 'factor_removed':
+      if (!notifications.includes('factor-changed')) return undefined;
+      return {
+        userId: e.userId,
+        template: e.type === 'factor_added' ? 'factor-added' : 'factor-removed',
+        vars: { kind: e.kind },
+      };
+    case 'password_changed':
+      if (!notifications.includes('password-changed') || e.by === 'reset') return undefined;
+      return { userId: e.userId, template: 'password-changed', vars: {} };
+    default:
+      return undefined;
+  }
+}
+
+/** The listener app.ts adds to the provider's event sink. */
+export function securityNotifications(p: NotificationDeps): EventSink {
+  return (e) => {
+    if (p.config.notifications.length === 0) return;
+    const n = notificationFor(p.config.notifications, e);
+    if (!n) return;
+    const at = p.now();
+    void (async () => {
+      const user = await p.stores.users.get(n.userId);
+      if (!user || !user.email || !user.emailVerified) return;
+      await p.mail.send({
+        to: user.email,
+        template: n.template,
+        vars: { username: user.username, time: new Date(at * 1000).toUTCString(), ...n.vars },
+        userId: user.id,
+      });
+    })().catch((err) =>
+      p.log.warn(
+        { event: 'notification_not_queued', template: n.template, sub: n.userId, err: String(err) },
+        'security notification not queued',
+      ),
+    );
+  };
+}

@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { renderMail } from './mail.ts';
+
+const TEMPLATES = [
+  'verify-email',
+  'email-changed',
+  'password-reset',
+  'password-changed',
+  'new-device',
+  'factor-added',
+  'factor-removed',
+  'account-deleted',
+];
+
+it('renders every template as a subject, a text part and an HTML part', () => {
+  for (const t of TEMPLATES) {
+    const m = renderMail(t, { username: 'ada', link: 'https://id.example/x?token=abc', ttl: '900', time: 'now' });
+    assert.ok(m.subject.length > 10, t);
+    assert.match(m.text, /^Hello ada,/, t);
+    assert.match(m.html, /^<!doctype html>/, t);
+    assert.doesNotMatch(m.html, /<script|<link /, t);
+  }
+});
+
+it('a link is in both parts; a reset link says how long it lasts', () => {
+  const m = renderMail('password-reset', { link: 'https://id.example/reset-password?token=abc', ttl: '900' });
+  assert.match(m.text, /https:\/\/id\.example\/reset-password\?token=abc/);
+  assert.match(m.text, /15 minutes/);
+  assert.match(m.html, /href="https:\/\/id\.example\/reset-password\?token=abc"/);
+});
+
+it('escapes every value in the HTML part', () => {
+  const m = renderMail('new-device', { username: '<b>x</b>', browser: '"><script>alert(1)</script>' });
+  assert.doesNotMatch(m.html, /<script>|<b>x/);
+  assert.match(m.html, /&lt;b&gt;x&lt;\/b&gt;/);
+});

@@ -1,0 +1,172 @@
+/**
+ * Email in a real browser against the real server (a child process) and a real SMTP server that
+ * the server reaches over STARTTLS: sign up, open the verification link from the received mail and
+ * confirm; forget the password, reset it from the mailed link, sign in with the new one. Every page
+ * is screenshotted (TEST_ARTIFACTS_DIR, default a temporary folder) and no page may report a
+ * Content Security Policy violation.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import * as client from 'openid-client';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { hasOpenssl, makePki, type TestPki } from '../fixtures/certs.ts';
+import { startServer, type RunningServer } from '../fixtures/server.ts';
+import { startSmtp, type SmtpFixture } from '../fixtures/smtp.ts';
+import {
+  authRequest,
+  browserSkip,
+  decide,
+  launchBrowser,
+  rpConfig,
+  screen,
+  signIn,
+  startCallbackServer,
+  submit,
+  type CallbackServer,
+} from './support.ts';
+
+const SECRET = 'mail-flow-client-secret-0123456789';
+const PASSWORD = 'a long and memorable passphrase';
+const NEW_PASSWORD = 'another equally long passphrase';
+const ARTIFACTS = join(process.env.TEST_ARTIFACTS_DIR ?? join(tmpdir(), 'tessera-artifacts'), 'mail');
+
+describe('email: verification and password reset in a browser', {
+  skip: browserSkip || (hasOpenssl() ? false : 'openssl not installed'),
+}, () => {
+  let pki: TestPki;
+  let smtp: SmtpFixture;
+  let server: RunningServer;
+  let cb: CallbackServer;
+  let browser: Browser;
+  let context: BrowserContext | undefined;
+  let page: Page;
+  const violations: string[] = [];
+  let shot = 0;
+
+  before(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    pki = makePki();
+    smtp = await startSmtp({ cert: pki.server });
+    cb = await startCallbackServer();
+    [browser, server] = await Promise.all([
+      launchBrowser(),
+      startServer({
+        env: {
+          TESSERA_SELF_REGISTRATION: 'true',
+          TESSERA_SMTP_URL: smtp.url,
+          // The server trusts the test CA that issued the SMTP server's certificate.
+          NODE_EXTRA_CA_CERTS: pki.caFile,
+        },
+        bootstrap: {
+          clients: [
+            {
+              client_id: 'web',
+              client_name: 'Mail App',
+              client_secret: SECRET,
+              token_endpoint_auth_method: 'client_secret_basic',
+              redirect_uris: [cb.url('/callback')],
+              grant_types: ['authorization_code'],
+              scope: 'openid profile email',
+            },
+          ],
+        },
+      }),
+    ]);
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    await cb?.close();
+    await smtp?.stop();
+    pki?.cleanup();
+  });
+
+  async function fresh() {
+    await context?.close();
+    context = await browser.newContext();
+    context.setDefaultTimeout(10_000);
+    page = await context.newPage();
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) violations.push(`${page.url()}: ${m.text()}`);
+    });
+  }
+  const heading = async () => (await page.locator('h1').first().textContent())?.trim();
+  const capture = (name: string) =>
+    page.screenshot({ path: join(ARTIFACTS, `${String(++shot).padStart(2, '0')}-${name}.png`), fullPage: true });
+  const config = () => rpConfig(server.issuer, 'web', client.ClientSecretBasic(SECRET));
+
+  it('sign up, confirm the address from the mail, forget the password, reset it from the mail, sign in with the new one', async () => {
+    await fresh();
+    const c = await config();
+    const req = await authRequest(c, { redirect_uri: cb.url('/callback'), scope: 'openid email', prompt: 'create' });
+    await page.goto(req.url.href);
+    assert.equal(await heading(), 'Create an account');
+    await page.getByLabel('Username').fill('mailer');
+    await page.getByLabel('Email').fill('mailer@example.org');
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await page.getByLabel('Confirm password').fill(PASSWORD);
+    await capture('signup');
+    await submit(page, () => page.getByRole('button', { name: 'Create account' }).click());
+    assert.equal(await screen(page, cb.origin), 'consent');
+    await decide(page, 'Allow');
+    assert.equal(await screen(page, cb.origin), 'callback');
+    const tokens = await client.authorizationCodeGrant(c, new URL(page.url()), {
+      pkceCodeVerifier: req.verifier,
+      expectedState: req.state,
+      expectedNonce: req.nonce,
+    });
+    assert.equal(tokens.claims()!.email_verified, false);
+
+    // The verification mail, as the SMTP server received it.
+    const verify = await smtp.waitFor((m) => m.to.includes('mailer@example.org') && /Confirm/.test(m.subject));
+    assert.equal(verify.from, `no-reply@${new URL(server.issuer).hostname}`);
+    await page.goto(verify.links[0]!);
+    assert.equal(await heading(), 'Confirm your email address');
+    await capture('verify-email');
+    await submit(page, () => page.getByRole('button', { name: 'Confirm my email address' }).click());
+    assert.equal(await heading(), 'Email address confirmed');
+    await capture('verify-email-done');
+
+    // Forgot password, from the login page of a new sign-in.
+    await fresh();
+    const again = await authRequest(c, { redirect_uri: cb.url('/callback'), scope: 'openid email' });
+    await page.goto(again.url.href);
+    assert.equal(await screen(page, cb.origin), 'login');
+    await submit(page, () => page.getByRole('link', { name: 'Forgot password?' }).click());
+    assert.equal(await heading(), 'Forgot password?');
+    await capture('forgot-password');
+    await page.getByLabel('Username or email address').fill('mailer@example.org');
+    await submit(page, () => page.getByRole('button', { name: 'Send the link' }).click());
+    assert.equal(await heading(), 'Check your mail');
+    await capture('forgot-password-sent');
+    const reset = await smtp.waitFor((m) => m.to.includes('mailer@example.org') && /Reset/.test(m.subject));
+    await page.goto(reset.links[0]!);
+    assert.equal(await heading(), 'Choose a new password');
+    await page.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
+    await page.getByLabel('New password again').fill(NEW_PASSWORD);
+    await capture('reset-password');
+    await submit(page, () => page.getByRole('button', { name: 'Change password' }).click());
+    assert.equal(await heading(), 'Password changed');
+    await capture('reset-password-done');
+    await smtp.waitFor((m) => m.to.includes('mailer@example.org') && /password was changed/.test(m.subject));
+    // The link works once.
+    await page.goto(reset.links[0]!);
+    assert.equal(await heading(), 'Link not valid');
+
+    await page.goto(again.url.href);
+    await signIn(page, 'mailer', PASSWORD);
+    assert.equal(await screen(page, cb.origin), 'login');
+    await signIn(page, 'mailer', NEW_PASSWORD);
+    assert.equal(await screen(page, cb.origin), 'callback');
+    const second = await client.authorizationCodeGrant(c, new URL(page.url()), {
+      pkceCodeVerifier: again.verifier,
+      expectedState: again.state,
+      expectedNonce: again.nonce,
+    });
+    assert.equal(second.claims()!.email_verified, true);
+    assert.deepEqual(violations, []);
+  });
+});
