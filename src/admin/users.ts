@@ -8,6 +8,7 @@ import {
   type UserInput,
 } from '../accounts/users.ts';
 import { canonicalUsername, usernameSkeleton } from '../accounts/usernames.ts';
+import type { FactorKind } from '../ports/factors.ts';
 import type { Stores } from '../ports/index.ts';
 import type { SessionRecord } from '../ports/sessions.ts';
 import { tokenHash } from '../protocol/hash.ts';
@@ -297,12 +298,20 @@ const findUser = async (stores: Pick<Stores, 'users'>, username: string): Promis
 export async function resetFactors(
   stores: Stores,
   username: string,
-): Promise<{ user: UserRecord; factors: number; devices: number; sessions: number }> {
+): Promise<{
+  user: UserRecord;
+  factors: number;
+  /** The factors removed (id and kind only), for their factor_removed events and notices. */
+  removed: { id: string; kind: FactorKind }[];
+  devices: number;
+  sessions: number;
+}> {
   const user = await findUser(stores, username);
+  const removed = (await stores.factors.listByUser(user.id)).map((f) => ({ id: f.id, kind: f.kind }));
   const factors = await stores.factors.deleteByUser(user.id);
   const devices = await stores.signIns.forgetDevices(user.id);
   const sessions = await stores.sessions.deleteByUser(user.id);
-  return { user, factors, devices, sessions };
+  return { user, factors, removed, devices, sessions };
 }
 
 /**

@@ -29,6 +29,8 @@ import {
   type UsernameCollision,
 } from '../admin/users.ts';
 import type { ProtocolEvent } from '../protocol/events.ts';
+import { notificationFor } from '../protocol/notifications.ts';
+import type { FactorKind } from '../ports/factors.ts';
 import type { SessionRecord } from '../ports/sessions.ts';
 import {
   deleteResourceServer,
@@ -566,10 +568,41 @@ async function userResetFactors(ctx: Ctx): Promise<void> {
   const { stores } = await ctx.db();
   const r = await resetFactors(stores, username);
   await auditEvent(ctx, { type: 'mfa_reset', userId: r.user.id, actor: 'admin' });
+  for (const f of r.removed)
+    await auditEvent(ctx, { type: 'factor_removed', userId: r.user.id, kind: f.kind, factorId: f.id, by: 'operator' });
+  await noticeFactorsRemoved(ctx, r.user, r.removed);
   await notifySessionsEnded(ctx, username);
   print(
     `removed ${r.factors} second factor(s) and the recovery codes of ${r.user.username}, forgot ${r.devices} remembered browser(s); their sessions (${r.sessions}) are ended`,
   );
+}
+
+/**
+ * Tells the user their factors were removed (TESSERA_NOTIFICATIONS factor-changed, a verified address
+ * only), one notice per kind, queued in the mail outbox before the command ends: the same mail the
+ * account area's removal sends (protocol/notifications.ts).
+ */
+async function noticeFactorsRemoved(ctx: Ctx, user: UserRecord, removed: { kind: FactorKind }[]): Promise<void> {
+  if (!user.email || !user.emailVerified) return;
+  const { stores, now } = await ctx.db();
+  const mail = outboxMailer(stores.mailOutbox, now, () => {});
+  for (const kind of new Set(removed.map((f) => f.kind))) {
+    const n = notificationFor(ctx.config().notifications, {
+      type: 'factor_removed',
+      userId: user.id,
+      kind,
+      factorId: '',
+      by: 'operator',
+    });
+    if (!n) continue;
+    const time = new Date(now() * 1000).toUTCString();
+    await mail.send({
+      to: user.email,
+      template: n.template,
+      vars: { username: user.username, time, ...n.vars },
+      userId: user.id,
+    });
+  }
 }
 
 async function userUnlock(ctx: Ctx): Promise<void> {

@@ -200,7 +200,8 @@ describe('operators: tessera user ... for second factors, throttling, email and 
       });
 
       it('reset-factors removes every factor and recovery code, ends the sessions (back-channel logout) and is audited', async () => {
-        const erin = await signUp('erin');
+        const erin = await signUp('erin', 'erin@example.com');
+        await withStores(async (s) => s.users.put({ ...(await s.users.get(erin.id))!, emailVerified: true }));
         const other = await signUp('frank');
         const keks = {
           keyEncryptionKey: config.keyEncryptionKey,
@@ -258,6 +259,19 @@ describe('operators: tessera user ... for second factors, throttling, email and 
           const records = (await audits('mfa_reset')).filter((a) => a.details.user_id === erin.id);
           assert.equal(records.length, 1);
           assert.equal(records[0]!.actor, 'admin');
+          // Each factor's removal is audited as the operator's, and the owner is told once per kind.
+          const removed = (await audits('factor_removed')).filter((a) => a.actor === erin.id);
+          assert.deepEqual(removed.map((a) => [a.details.kind, a.details.by]).sort(), [
+            ['passkey', 'operator'],
+            ['totp', 'operator'],
+          ]);
+          const mails = (await withStores((s) => s.mailOutbox.claim('test', NOW + 3600, 100, 60))).filter(
+            (m) => m.to === 'erin@example.com',
+          );
+          assert.deepEqual(mails.map((m) => [m.template, m.vars.kind, m.userId]).sort(), [
+            ['factor-removed', 'passkey', erin.id],
+            ['factor-removed', 'totp', erin.id],
+          ]);
         } finally {
           rp.close();
         }
