@@ -102,6 +102,14 @@ describe('account area in a browser', { skip: browserSkip }, () => {
     const b = await phone();
     await go(b, '/account');
     await signIn(b, 'alice', PASSWORD);
+    // Alice has an app now: her password alone no longer signs her in. The next step's code (the
+    // enrolment's is spent: a code is accepted once).
+    assert.equal(await heading(b), 'Second factor');
+    const next = new TOTP({ secret: Secret.fromBase32(key), digits: 6, period: 30 }).generate({
+      timestamp: Date.now() + 30_000,
+    });
+    await b.getByLabel('Code from your authenticator app').fill(next);
+    await submit(b, () => b.getByRole('button', { name: 'Verify' }).click());
     assert.equal(await heading(b), 'Your account');
     await go(a, '/account/sessions');
     const items = a.locator('main ul.apps > li');

@@ -490,7 +490,7 @@ describe('required policy: enrolment at sign-in, skip within the grace period', 
       cookies: [cookie],
     } = await startSession(
       app.provider,
-      { cookies: Object.fromEntries(late.jar.cookies) } as unknown as ProtocolRequest,
+      { cookies: Object.fromEntries(late.jar.cookies), headers: {}, ip: '127.0.0.1' } as unknown as ProtocolRequest,
       user!.id,
       ['pwd', 'otp', 'mfa'],
     );
