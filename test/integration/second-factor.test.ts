@@ -232,6 +232,8 @@ describe('second factor in sign-in, step-up and acr', () => {
     // (Repeats are folded into one record with a count: the audit writer's flood control.)
     const failed = await mine('second_factor_failed');
     assert.ok(failed.every((r) => r.details.kind === 'totp' && r.details.reason === 'invalid'));
+    // Each failure and the throttling carry the request's address.
+    for (const r of [...failed, ...(await mine('second_factor_throttled'))]) assert.ok(r.ip, JSON.stringify(r));
     assert.equal(
       failed.reduce((n, r) => n + Number(r.details.repeated ?? 1), 0),
       3,
