@@ -400,11 +400,14 @@ export function describeSession(s: SessionRecord): Record<string, unknown> {
 }
 
 /**
- * Ends every session of a user (they sign in again everywhere); their grants stay (apps keep their
- * refresh tokens: tessera user disable or set-password revoke those). The caller tells the clients
- * of those sessions (back-channel logout). How many sessions.
+ * Ends every session of a user (they sign in again everywhere) and forgets the browsers remembered
+ * after a second factor (each asks for it again); their grants stay (apps keep their refresh
+ * tokens: tessera user disable or set-password revoke those). The caller tells the clients of those
+ * sessions (back-channel logout). How many sessions.
  */
 export async function endUserSessions(stores: Stores, username: string): Promise<{ user: UserRecord; count: number }> {
   const user = await findUser(stores, username);
-  return { user, count: await stores.sessions.deleteByUser(user.id) };
+  const count = await stores.sessions.deleteByUser(user.id);
+  await stores.signIns.forgetDevices(user.id);
+  return { user, count };
 }

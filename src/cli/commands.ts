@@ -1072,7 +1072,7 @@ export const commands: Record<string, Command> = {
   'user end-sessions': {
     synopsis: 'USERNAME',
     summary:
-      'End every session of a user, telling the applications they signed in to (back-channel logout); their grants stay.',
+      'End every session of a user, telling the applications they signed in to (back-channel logout), and forget the browsers remembered after a second factor; their grants stay.',
     positionals: ['USERNAME'],
     run: userEndSessions,
   },

@@ -310,11 +310,17 @@ describe('operators: tessera user ... for second factors, throttling, email and 
         );
       });
 
-      it('sessions lists the live sessions (created, last seen, amr); end-sessions ends them all with back-channel logout, audited', async () => {
+      it('sessions lists the live sessions (created, last seen, amr); end-sessions ends them all with back-channel logout, audited, and forgets remembered browsers', async () => {
         const ivy = await signUp('ivy');
         const rp = await relyingParty('rp-end');
         try {
           await withStores(async (s) => {
+            await s.signIns.rememberDevice({
+              idHash: `device-${ivy.id}`,
+              userId: ivy.id,
+              createdAt: NOW,
+              expiresAt: NOW + 86400,
+            });
             await session(s, ivy, 1, ['pwd']);
             await session(s, ivy, 2, ['hwk', 'user', 'mfa']);
             await s.sessions.addClient({
@@ -344,6 +350,7 @@ describe('operators: tessera user ... for second factors, throttling, email and 
 
           assert.match(await ok(['user', 'end-sessions', 'ivy']), /ended 2 session\(s\) of ivy/);
           assert.match(await ok(['user', 'sessions', 'ivy']), /\(no sessions\)/);
+          assert.equal(await withStores((s) => s.signIns.isRememberedDevice(`device-${ivy.id}`, ivy.id, NOW)), false);
           const tokens = await rp.tokens();
           assert.deepEqual(
             tokens.map((t) => [t.sub, t.sid]),

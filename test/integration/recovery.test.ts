@@ -174,6 +174,14 @@ for (const backend of await backends()) {
       assert.equal(tokens.statusCode, 200, tokens.body);
       const refresh = tokens.json().refresh_token as string;
       assert.match((await get('/account', jar)).body, new RegExp(u.username));
+      // A browser remembered after a second factor (TESSERA_MFA_REMEMBER_DEVICE).
+      await app.stores.signIns.rememberDevice({
+        idHash: `remembered-${u.id}`,
+        userId: u.id,
+        createdAt: clock,
+        expiresAt: clock + 86400,
+      });
+      assert.equal(await app.stores.signIns.isRememberedDevice(`remembered-${u.id}`, u.id, clock), true);
 
       const from = smtp.messages.length;
       const { res } = await forgot(u.username);
@@ -195,6 +203,7 @@ for (const backend of await backends()) {
       const after = (await app.stores.users.get(u.id))!;
       assert.ok(await verifyPassword(NEW_PASSWORD, after.passwordHash));
       assert.equal(await app.stores.sessions.deleteByUser(u.id), 0, 'no session left');
+      assert.equal(await app.stores.signIns.isRememberedDevice(`remembered-${u.id}`, u.id, clock), false, 'forgotten');
       assert.doesNotMatch((await get('/account', jar)).body, new RegExp(`>${u.username}<`));
       const refreshed = await form(
         app,

@@ -142,6 +142,15 @@ describe('account area', () => {
     return f;
   }
 
+  /** A browser remembered after a second factor (TESSERA_MFA_REMEMBER_DEVICE); whether it still is. */
+  async function rememberedBrowser(userId: string): Promise<() => Promise<boolean>> {
+    const idHash = `remembered-${Math.random().toString(36).slice(2)}`;
+    const now = t.clock.now();
+    await t.p.stores.signIns.rememberDevice({ idHash, userId, createdAt: now, expiresAt: now + 86400 });
+    assert.equal(await t.p.stores.signIns.isRememberedDevice(idHash, userId, now), true);
+    return () => t.p.stores.signIns.isRememberedDevice(idHash, userId, t.clock.now());
+  }
+
   it('without a session: the pages go to the sign-in page and the forms change nothing', async () => {
     const login = await showAccount(p, t.request({}, { method: 'GET' }));
     assert.equal((login as { view: { name: string } }).view.name, 'login');
@@ -239,13 +248,16 @@ describe('account area', () => {
     const required = await user({ mfaRequired: true });
     const only = await totpFactor(required.id);
     const b = await browser(required.id);
+    const remembered = await rememberedBrowser(required.id);
     const refused = await b.post(removeFactor, 'account:security', { factor_id: only.id });
     assert.equal((refused as { status: number }).status, 409);
     assert.match(accountOf(refused).error!, /last second factor/);
     assert.ok(await t.p.stores.factors.get(only.id));
-    // A second one: then the first may go.
+    assert.equal(await remembered(), true, 'a refused removal forgets nothing');
+    // A second one: then the first may go, and the browsers remembered after a factor are forgotten.
     await totpFactor(required.id, 'Tablet');
     assert.match(locationOf(await b.post(removeFactor, 'account:security', { factor_id: only.id })), /done=removed/);
+    assert.equal(await remembered(), false, 'remembered browsers forgotten');
 
     const policy = await testProvider({ TESSERA_MFA: 'required' });
     try {
@@ -333,6 +345,7 @@ describe('account area', () => {
     const u = await user();
     const other = await browser(u.id);
     const b = await browser(u.id);
+    const remembered = await rememberedBrowser(u.id);
     const bad = accountOf(
       await b.post(changePassword, 'account:password', {
         current: 'wrong',
@@ -345,6 +358,7 @@ describe('account area', () => {
       await b.post(changePassword, 'account:password', { current: PASSWORD, password: 'short', confirm: 'short' }),
     );
     assert.ok(weak.page === 'password' && weak.fieldErrors.password);
+    assert.equal(await remembered(), true, 'a refused change forgets nothing');
     const r = await b.post(changePassword, 'account:password', {
       current: PASSWORD,
       password: 'a brand new passphrase',
@@ -357,6 +371,7 @@ describe('account area', () => {
     assert.equal((await t.p.stores.sessions.listByUser(u.id)).length, 1);
     assert.ok(t.events.some((e) => e.type === 'password_changed' && e.userId === u.id && e.by === 'user'));
     assert.ok(t.events.some((e) => e.type === 'sessions_ended' && e.userId === u.id && e.count === 1));
+    assert.equal(await remembered(), false, 'the remembered browser asks for the second factor again');
   });
 
   it('changes the email: stored unverified, the new address gets a verification mail, the old one is told', async () => {
@@ -478,6 +493,7 @@ describe('account area', () => {
     await totpFactor(u.id);
     const b = await browser(u.id);
     const other = await browser(u.id);
+    const remembered = await rememberedBrowser(u.id);
     sent.length = 0;
     const wrong = accountOf(await b.post(submitDelete, 'account:delete', { password: 'nope', confirm: 'yes' }));
     assert.match(wrong.error!, /not your password/);
@@ -489,6 +505,7 @@ describe('account area', () => {
     assert.deepEqual(await t.p.stores.factors.listByUser(u.id), []);
     assert.deepEqual(await t.p.stores.sessions.listByUser(u.id), []);
     assert.deepEqual(await t.p.stores.consents.listByUser(u.id), []);
+    assert.equal(await remembered(), false, 'remembered browsers forgotten');
     assert.match(locationOf(await other.get(showSecurity)), /\/account$/);
     assert.deepEqual(
       sent.map((m) => [m.to, m.template]),

@@ -28,7 +28,7 @@ import type { FactorRow } from './views.ts';
 export type SecurityDeps = AccountDeps &
   Pick<Provider, 'events' | 'log' | 'mail'> & {
     readonly config: Pick<Config, 'mfa' | 'notifications' | 'keyEncryptionKey' | 'keyEncryptionKeyPrevious'>;
-  } & StoreDeps<'factors' | 'replay'> &
+  } & StoreDeps<'factors' | 'replay' | 'signIns'> &
   DepsOf<typeof startSession>;
 
 const PURPOSE = 'account:security';
@@ -126,6 +126,9 @@ export async function removeFactor(p: SecurityDeps, req: ProtocolRequest): Promi
       });
   }
   if (!(await p.stores.factors.delete(s.user.id, factor.id))) return notFound('That factor');
+  // A browser remembered after a second factor may have been remembered by the one removed (a lost
+  // phone): every remembered browser asks for a factor again.
+  await p.stores.signIns.forgetDevices(s.user.id);
   p.events({
     type: 'factor_removed',
     userId: s.user.id,

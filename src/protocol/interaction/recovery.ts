@@ -34,7 +34,7 @@ export type ForgotDeps = Pick<Provider, 'now' | 'mail' | 'events' | 'log'> & {
 /** What the reset page uses: the forgot page's, the factors, and ending the user's sessions. */
 export type ResetDeps = ForgotDeps & {
   readonly config: Pick<Config, 'keyEncryptionKey' | 'keyEncryptionKeyPrevious'>;
-} & StoreDeps<'factors' | 'replay' | 'sessions' | 'grants' | 'revocations'> &
+} & StoreDeps<'factors' | 'replay' | 'sessions' | 'grants' | 'revocations' | 'signIns'> &
   DepsOf<typeof userSessionsEnded>;
 
 function forgotView(p: ForgotDeps, req: ProtocolRequest, sent: boolean, status = 200): OAuthResponse {
@@ -252,6 +252,8 @@ export async function submitReset(p: ResetDeps, req: ProtocolRequest): Promise<O
   const sessions = await p.stores.sessions.deleteByUser(user.id);
   await p.stores.grants.revokeByUser(user.id, now);
   await p.stores.revocations.cutOffHolder(`user:${user.id}`, now);
+  // So do the browsers remembered after a second factor: the next sign-in asks for it again.
+  await p.stores.signIns.forgetDevices(user.id);
   p.events({ type: 'password_changed', userId: user.id, by: 'reset', ip: req.ip });
   p.events({ type: 'sessions_ended', userId: user.id, count: sessions, by: 'user', ip: req.ip });
   p.log.info({ event: 'password_reset', sub: user.id, sessions }, 'password reset by link');
