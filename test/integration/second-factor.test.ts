@@ -303,6 +303,46 @@ describe('second factor in sign-in, step-up and acr', () => {
     assert.equal((await get(jar, '/account/mfa')).headers.location, `${ISSUER}/account`);
   });
 
+  it("the account area's re-authentication asks a passkey holder for the passkey after the password, and goes back", async () => {
+    const user = await newUser('remy');
+    const options = await passkeyRegistrationOptions(app.provider, user, 'enrolment-browser');
+    const { credential, json } = softRegister(JSON.parse(JSON.stringify(options)), ISSUER);
+    assert.ok((await registerPasskey(app.provider, user.id, json, 'enrolment-browser')).ok);
+    const jar = new Jar();
+    const login = await get(jar, '/account');
+    let res = await post(jar, '/account/login', { username: 'remy', password: PASSWORD, csrf: csrfOf(login.body) });
+    assert.equal(res.headers.location, `${ISSUER}/account/mfa`);
+    const passkeyStep = async () => {
+      const page = await get(jar, '/account/mfa');
+      assert.equal(page.statusCode, 200, page.body);
+      const opts = /data-options="([^"]+)"/.exec(page.body)![1]!.replaceAll('&quot;', '"');
+      return { page, answer: softAssert(credential, JSON.parse(opts), ISSUER) };
+    };
+    const first = await passkeyStep();
+    res = await post(jar, '/account/mfa', { csrf: csrfOf(first.page.body), response: first.answer });
+    assert.equal(res.headers.location, `${ISSUER}/account`);
+    const sid = (await app.stores.sessions.get(tokenHash(jar.cookies.get('tessera_session')!)))!.sid;
+    // Later than TESSERA_RECENT_AUTH: adding an app needs the re-authentication, which comes back.
+    tick(app.provider.config.recentAuth + 1);
+    res = await get(jar, '/account/security/totp');
+    const reauth = res.headers.location as string;
+    assert.equal(reauth, `${ISSUER}/account/reauth?return=${encodeURIComponent('/account/security/totp')}`);
+    const page = await get(jar, new URL(reauth).pathname + new URL(reauth).search);
+    res = await post(jar, '/account/reauth', {
+      password: PASSWORD,
+      return: '/account/security/totp',
+      csrf: csrfOf(page.body),
+    });
+    assert.equal(res.headers.location, `${ISSUER}/account/mfa`, 'the password alone is not enough');
+    const again = await passkeyStep();
+    assert.ok(!again.page.body.includes('name="remember"'), 'no remembered browser for a re-authentication');
+    res = await post(jar, '/account/mfa', { csrf: csrfOf(again.page.body), response: again.answer });
+    assert.equal(res.headers.location, `${ISSUER}/account/security/totp`);
+    const session = await app.stores.sessions.get(tokenHash(jar.cookies.get('tessera_session')!));
+    assert.deepEqual([session?.sid, session?.amr], [sid, ['pwd', 'hwk', 'user', 'mfa']]);
+    assert.equal((await get(jar, '/account/security/totp')).statusCode, 200, 'recent again');
+  });
+
   it('acr_values and max_age inside a signed request object (RFC 9101) step up and re-authenticate', async () => {
     const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
     await saveClient(
