@@ -243,6 +243,23 @@ describe('second factor in sign-in, step-up and acr', () => {
     );
   });
 
+  it('wrong codes sent all at once are checked no more than TESSERA_FACTOR_MAX_FAILURES times (the limit is claimed before the check)', async () => {
+    const user = await newUser('quinn');
+    await enrolTotp(user);
+    const jar = new Jar();
+    const login = await get(jar, '/account');
+    const res = await post(jar, '/account/login', { username: 'quinn', password: PASSWORD, csrf: csrfOf(login.body) });
+    assert.equal(res.headers.location, `${ISSUER}/account/mfa`);
+    const mfa = await get(jar, '/account/mfa');
+    const csrf = csrfOf(mfa.body);
+    const guesses = Array.from({ length: 30 }, (_, i) => String(100000 + i));
+    const answers = await Promise.all(guesses.map((code) => post(jar, '/account/mfa', { code, csrf })));
+    assert.ok(answers.every((a) => a.statusCode === 400 || a.statusCode === 429));
+    const failed = (await records('second_factor_failed')).filter((r) => r.actor === user.id);
+    const checked = failed.reduce((n, r) => n + Number(r.details.repeated ?? 1), 0);
+    assert.ok(checked <= 3, `${checked} codes were checked`);
+  });
+
   it('acr_values above the session: the signed-in user passes the second factor (step-up); voluntary levels beyond the factors proceed', async () => {
     const user = await newUser('stella');
     const jar = new Jar();

@@ -117,7 +117,17 @@ async function checkCode(
 ): Promise<{ amr: string[] } | { error: string; retryAfter?: number }> {
   const method = presented.method;
   const key = `factor:${userId}`;
-  const retryAfter = await counterRetryAfter(p, key, p.config.factorMaxFailures);
+  const max = p.config.factorMaxFailures;
+  const seen = (await p.stores.counters.get(key, p.now()))?.count ?? 0;
+  let retryAfter = await counterRetryAfter(p, key, max);
+  if (retryAfter === 0) {
+    // The attempt is counted before the code is checked, so that attempts sent at once (on one
+    // instance or several) cannot all pass the limit's check before any is counted: past the
+    // limit, only the one attempt that counted right after the wait is checked.
+    const claimed = await p.stores.counters.hit(key, p.now(), p.config.loginWindow);
+    if (claimed.count > max && claimed.count !== seen + 1)
+      retryAfter = Math.max(1, await counterRetryAfter(p, key, max));
+  }
   if (retryAfter > 0) {
     p.events({ type: 'second_factor_throttled', userId, clientId, ip: req.ip });
     p.log.warn(
@@ -144,7 +154,6 @@ async function checkCode(
     if (verdict !== 'ok') reason = verdict;
   }
   if (reason) {
-    await p.stores.counters.hit(key, now, p.config.loginWindow);
     p.events({ type: 'second_factor_failed', userId, kind: method, reason, clientId, ip: req.ip });
     p.log.info(
       { event: 'second_factor_failed', sub: userId, kind: method, reason, ip: req.ip },
