@@ -9,6 +9,7 @@ import type { Config } from '../../config/config.ts';
 import type { FactorRecord } from '../../ports/factors.ts';
 import type { UserRecord } from '../../ports/users.ts';
 import type { CookieSpec, DepsOf, OAuthResponse, Provider, ProtocolRequest, StoreDeps } from '../provider.ts';
+import { combineAmr } from '../interaction/mfa-policy.ts';
 import { startSession } from '../interaction/session.ts';
 import {
   accountForm,
@@ -195,10 +196,11 @@ export async function submitTotp(p: SecurityDeps, req: ProtocolRequest): Promise
   if (name && !/[\p{Cc}]/u.test(name)) await p.stores.factors.rename(s.user.id, factor.id, name);
   p.events({ type: 'factor_added', userId: s.user.id, kind: 'totp', factorId: factor.id, ip: req.ip });
   p.log.info({ event: 'factor_added', sub: s.user.id, kind: 'totp' }, 'authenticator app added');
-  // A sign-in that asked for enrolment goes on with a session that has both factors.
+  // A sign-in that asked for enrolment goes on with a session that adds the app's code to what the
+  // session had passed (its password, or a passkey: never a password that was not typed).
   let cookies: CookieSpec[] | undefined;
   if (continueTo) {
-    const started = await startSession(p, req, s.user.id, ['pwd', 'otp', 'mfa']);
+    const started = await startSession(p, req, s.user.id, combineAmr(s.session.amr, ['otp']));
     cookies = started.cookies;
   }
   // Recovery codes, shown once, for a user who has none yet.
