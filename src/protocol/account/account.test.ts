@@ -272,6 +272,13 @@ describe('account area', () => {
     );
   });
 
+  it('the security page shows only its own notices: ?done=constructor or __proto__ is no notice', async () => {
+    const b = await browser((await user()).id);
+    assert.equal(accountOf(await b.get(showSecurity, { done: 'removed' })).notice, 'The factor was removed.');
+    for (const done of ['constructor', '__proto__', 'toString'])
+      assert.equal(accountOf(await b.get(showSecurity, { done })).notice, undefined, done);
+  });
+
   it('an app enrolled for a sign-in after a passkey: the new session keeps the passkey and claims no password', async () => {
     const u = await user();
     const b = await browser(u.id, ['swk', 'user', 'mfa']);

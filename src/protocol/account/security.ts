@@ -84,7 +84,9 @@ const NOTICES: Record<string, string> = {
 export async function showSecurity(p: SecurityDeps, req: ProtocolRequest): Promise<OAuthResponse> {
   const s = await signedIn(p, req);
   if (!s) return toLogin(p);
-  const done = NOTICES[req.params.get('done') ?? ''];
+  const key = req.params.get('done') ?? '';
+  // Own keys only: `constructor` or `__proto__` would name an object's built-ins.
+  const done = Object.hasOwn(NOTICES, key) ? NOTICES[key] : undefined;
   return securityView(p, s, done ? { notice: done } : {});
 }
 
