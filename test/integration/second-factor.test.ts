@@ -642,4 +642,43 @@ describe('remembered devices and a client that requires a second factor', () => 
     const strict = await signIn(new Jar(), 'cleo', { client_id: 'strict', redirect_uri: 'https://strict.example/cb' });
     assert.deepEqual(strict.steps, ['login', 'enrol']);
   });
+
+  it('a client that wants passkeys: a user with only an app passes its code before the session, then enrols', async () => {
+    await applyBootstrap(
+      app.stores,
+      app.provider.config,
+      {
+        clients: [
+          {
+            client_id: 'keys',
+            client_secret: 'keys-secret-0123456789-abcdefghijklmnopq',
+            redirect_uris: ['https://keys.example/cb'],
+            grant_types: ['authorization_code'],
+            scope: 'openid',
+            mfa: 'phishing-resistant',
+          },
+        ],
+      },
+      clock,
+    );
+    const made = await createUser(app.stores, { username: 'pia', password: PASSWORD }, clock, { origin: 'operator' });
+    assert.ok('user' in made);
+    const e = await beginTotp(app.stores, app.provider.config, made.user, 'Tessera', clock);
+    const code = (t: number) =>
+      new TOTP({ secret: Secret.fromBase32(e.secret), digits: 6, period: 30, algorithm: 'SHA1' }).generate({
+        timestamp: t * 1000,
+      });
+    assert.equal(
+      await confirmTotp(app.stores, app.provider.config, made.user.id, e.factor.id, code(clock), clock),
+      'ok',
+    );
+    clock += 30;
+    const keys = { client_id: 'keys', redirect_uri: 'https://keys.example/cb' };
+    const jar = new Jar();
+    const asked = await signIn(jar, 'pia', keys);
+    assert.deepEqual(asked.steps, ['login', 'mfa']);
+    assert.ok(!jar.cookies.has('tessera_session'), 'no session with the password alone');
+    const done = await signIn(new Jar(), 'pia', keys, code(clock));
+    assert.deepEqual(done.steps, ['login', 'mfa', 'enrol']);
+  });
 });
