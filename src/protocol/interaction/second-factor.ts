@@ -37,7 +37,7 @@ import {
   type InteractionDeps,
   type Loaded,
 } from './interaction.ts';
-import { counterRetryAfter, loginPageAnswer } from './login-throttle.ts';
+import { claimFactorAttempt, factorPassed, loginPageAnswer, type FactorAttemptDeps } from './login-throttle.ts';
 import {
   askOf,
   beginSecondFactor,
@@ -59,7 +59,7 @@ import { checkCsrf, csrfToken, startSession } from './session.ts';
 export type SecondFactorDeps = InteractionDeps &
   Pick<Provider, 'log'> &
   StoreDeps<'factors' | 'replay' | 'signIns' | 'counters' | 'users'> &
-  DepsOf<typeof counterRetryAfter> &
+  FactorAttemptDeps &
   DepsOf<typeof passkeySecondFactorBlock> &
   DepsOf<typeof verifyPasskeyForUser>;
 
@@ -116,18 +116,8 @@ async function checkCode(
   clientId: string | undefined,
 ): Promise<{ amr: string[] } | { error: string; retryAfter?: number }> {
   const method = presented.method;
-  const key = `factor:${userId}`;
-  const max = p.config.factorMaxFailures;
-  const seen = (await p.stores.counters.get(key, p.now()))?.count ?? 0;
-  let retryAfter = await counterRetryAfter(p, key, max);
-  if (retryAfter === 0) {
-    // The attempt is counted before the code is checked, so that attempts sent at once (on one
-    // instance or several) cannot all pass the limit's check before any is counted: past the
-    // limit, only the one attempt that counted right after the wait is checked.
-    const claimed = await p.stores.counters.hit(key, p.now(), p.config.loginWindow);
-    if (claimed.count > max && claimed.count !== seen + 1)
-      retryAfter = Math.max(1, await counterRetryAfter(p, key, max));
-  }
+  // Counted before the check (login-throttle.ts claimFactorAttempt), shared with every page that checks a factor.
+  const retryAfter = await claimFactorAttempt(p, userId);
   if (retryAfter > 0) {
     p.events({ type: 'second_factor_throttled', userId, clientId, ip: req.ip });
     p.log.warn(
@@ -170,7 +160,7 @@ async function checkCode(
               : 'That code is not valid. Check your app and try again.',
     };
   }
-  await p.stores.counters.reset(key);
+  await factorPassed(p, userId);
   return { amr };
 }
 
