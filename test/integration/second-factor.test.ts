@@ -245,6 +245,23 @@ describe('second factor in sign-in, step-up and acr', () => {
     );
   });
 
+  it('wrong codes sent all at once are checked no more than TESSERA_FACTOR_MAX_FAILURES times (the limit is claimed before the check)', async () => {
+    const user = await newUser('quinn');
+    await enrolTotp(user);
+    const jar = new Jar();
+    const login = await get(jar, '/account');
+    const res = await post(jar, '/account/login', { username: 'quinn', password: PASSWORD, csrf: csrfOf(login.body) });
+    assert.equal(res.headers.location, `${ISSUER}/account/mfa`);
+    const mfa = await get(jar, '/account/mfa');
+    const csrf = csrfOf(mfa.body);
+    const guesses = Array.from({ length: 30 }, (_, i) => String(100000 + i));
+    const answers = await Promise.all(guesses.map((code) => post(jar, '/account/mfa', { code, csrf })));
+    assert.ok(answers.every((a) => a.statusCode === 400 || a.statusCode === 429));
+    const failed = (await records('second_factor_failed')).filter((r) => r.actor === user.id);
+    const checked = failed.reduce((n, r) => n + Number(r.details.repeated ?? 1), 0);
+    assert.ok(checked <= 3, `${checked} codes were checked`);
+  });
+
   it('acr_values above the session: the signed-in user passes the second factor (step-up); voluntary levels beyond the factors proceed', async () => {
     const user = await newUser('stella');
     const jar = new Jar();
@@ -666,5 +683,44 @@ describe('remembered devices and a client that requires a second factor', () => 
     assert.deepEqual(plain.steps, ['login', 'consent']);
     const strict = await signIn(new Jar(), 'cleo', { client_id: 'strict', redirect_uri: 'https://strict.example/cb' });
     assert.deepEqual(strict.steps, ['login', 'enrol']);
+  });
+
+  it('a client that wants passkeys: a user with only an app passes its code before the session, then enrols', async () => {
+    await applyBootstrap(
+      app.stores,
+      app.provider.config,
+      {
+        clients: [
+          {
+            client_id: 'keys',
+            client_secret: 'keys-secret-0123456789-abcdefghijklmnopq',
+            redirect_uris: ['https://keys.example/cb'],
+            grant_types: ['authorization_code'],
+            scope: 'openid',
+            mfa: 'phishing-resistant',
+          },
+        ],
+      },
+      clock,
+    );
+    const made = await createUser(app.stores, { username: 'pia', password: PASSWORD }, clock, { origin: 'operator' });
+    assert.ok('user' in made);
+    const e = await beginTotp(app.stores, app.provider.config, made.user, 'Tessera', clock);
+    const code = (t: number) =>
+      new TOTP({ secret: Secret.fromBase32(e.secret), digits: 6, period: 30, algorithm: 'SHA1' }).generate({
+        timestamp: t * 1000,
+      });
+    assert.equal(
+      await confirmTotp(app.stores, app.provider.config, made.user.id, e.factor.id, code(clock), clock),
+      'ok',
+    );
+    clock += 30;
+    const keys = { client_id: 'keys', redirect_uri: 'https://keys.example/cb' };
+    const jar = new Jar();
+    const asked = await signIn(jar, 'pia', keys);
+    assert.deepEqual(asked.steps, ['login', 'mfa']);
+    assert.ok(!jar.cookies.has('tessera_session'), 'no session with the password alone');
+    const done = await signIn(new Jar(), 'pia', keys, code(clock));
+    assert.deepEqual(done.steps, ['login', 'mfa', 'enrol']);
   });
 });

@@ -100,10 +100,10 @@ describe('account area', () => {
     });
   }
   /** A signed-in browser: its cookies, and a POST/GET of the area with the right CSRF token. */
-  async function browser(userId: string) {
+  async function browser(userId: string, amr = ['pwd']) {
     const {
       cookies: [cookie, deviceCookie],
-    } = await startSession(p, t.request({}, { headers: { 'user-agent': UA } }), userId, ['pwd']);
+    } = await startSession(p, t.request({}, { headers: { 'user-agent': UA } }), userId, amr);
     const cookies: Record<string, string> = { [SESSION_COOKIE]: cookie.value, [DEVICE_COOKIE]: deviceCookie.value };
     return {
       cookies,
@@ -372,6 +372,35 @@ describe('account area', () => {
     assert.match(
       locationOf(await (await browser(free.id)).post(removeFactor, 'account:security', { factor_id: last.id })),
       /removed/,
+    );
+  });
+
+  it('the security page shows only its own notices: ?done=constructor or __proto__ is no notice', async () => {
+    const b = await browser((await user()).id);
+    assert.equal(accountOf(await b.get(showSecurity, { done: 'removed' })).notice, 'The factor was removed.');
+    for (const done of ['constructor', '__proto__', 'toString'])
+      assert.equal(accountOf(await b.get(showSecurity, { done })).notice, undefined, done);
+  });
+
+  it('an app enrolled for a sign-in after a passkey: the new session keeps the passkey and claims no password', async () => {
+    const u = await user();
+    const b = await browser(u.id, ['swk', 'user', 'mfa']);
+    const page = accountOf(await b.get(showTotp, { continue: '/interaction/abc_123' }));
+    assert.equal(page.page, 'totp');
+    if (page.page !== 'totp') return;
+    const code = new TOTP({ secret: Secret.fromBase32(page.secret!), digits: 6, period: 30 }).generate({
+      timestamp: t.clock.now() * 1000,
+    });
+    const done = await b.post(submitTotp, 'account:totp', {
+      factor_id: page.factorId,
+      code,
+      continue: '/interaction/abc_123',
+    });
+    b.take(done);
+    const sessions = await t.p.stores.sessions.listByUser(u.id);
+    assert.deepEqual(
+      sessions.map((s) => s.amr),
+      [['swk', 'user', 'otp', 'mfa']],
     );
   });
 

@@ -38,7 +38,7 @@ import {
   type InteractionDeps,
   type Loaded,
 } from './interaction.ts';
-import { counterRetryAfter, loginPageAnswer } from './login-throttle.ts';
+import { claimFactorAttempt, factorPassed, loginPageAnswer, type FactorAttemptDeps } from './login-throttle.ts';
 import {
   askOf,
   beginSecondFactor,
@@ -60,7 +60,7 @@ import { checkCsrf, csrfToken, startSession } from './session.ts';
 export type SecondFactorDeps = InteractionDeps &
   Pick<Provider, 'log'> &
   StoreDeps<'factors' | 'replay' | 'signIns' | 'counters' | 'users'> &
-  DepsOf<typeof counterRetryAfter> &
+  FactorAttemptDeps &
   DepsOf<typeof passkeySecondFactorBlock> &
   DepsOf<typeof verifyPasskeyForUser>;
 
@@ -128,8 +128,8 @@ async function checkCode(
   clientId: string | undefined,
 ): Promise<{ amr: string[] } | { error: string; retryAfter?: number }> {
   const method = presented.method;
-  const key = `factor:${userId}`;
-  const retryAfter = await counterRetryAfter(p, key, p.config.factorMaxFailures);
+  // Counted before the check (login-throttle.ts claimFactorAttempt), shared with every page that checks a factor.
+  const retryAfter = await claimFactorAttempt(p, userId);
   if (retryAfter > 0) {
     p.events({ type: 'second_factor_throttled', userId, clientId, ip: req.ip });
     p.log.warn(
@@ -156,7 +156,6 @@ async function checkCode(
     if (verdict !== 'ok') reason = verdict;
   }
   if (reason) {
-    await p.stores.counters.hit(key, now, p.config.loginWindow);
     p.events({ type: 'second_factor_failed', userId, kind: method, reason, clientId, ip: req.ip });
     p.log.info(
       { event: 'second_factor_failed', sub: userId, kind: method, reason, ip: req.ip },
@@ -173,7 +172,7 @@ async function checkCode(
               : 'That code is not valid. Check your app and try again.',
     };
   }
-  await p.stores.counters.reset(key);
+  await factorPassed(p, userId);
   return { amr };
 }
 
