@@ -449,6 +449,22 @@ describe('second factor in sign-in, step-up and acr', () => {
     assert.deepEqual(id.amr, ['pwd', 'hwk', 'user', 'mfa']);
     assert.equal(id.acr, 'phrh');
     assert.equal(at.acr, 'phrh');
+    // A request that names acr values gets one of them (OIDC Core 5.5.1.1): this session, at phrh,
+    // answers an essential request for mfa with mfa, and acr_values password or phr with phr.
+    for (const [params, acr] of [
+      [
+        { claims: JSON.stringify({ id_token: { acr: { essential: true, values: ['urn:tessera:acr:mfa'] } } }) },
+        'urn:tessera:acr:mfa',
+      ],
+      [{ acr_values: 'urn:tessera:acr:password phr' }, 'phr'],
+    ] as const) {
+      const again = await drive({ jar: stopped.jar, username: 'pia', params });
+      assert.ok(again.location?.searchParams.get('code'), again.res.body);
+      const t = await tokens(again.location!, again.verifier);
+      assert.equal(t.id.acr, acr);
+      assert.equal(t.at.acr, acr);
+      assert.deepEqual(t.id.amr, ['pwd', 'hwk', 'user', 'mfa']);
+    }
   });
 
   it('an essential acr this user cannot reach answers unmet_authentication_requirements at the redirect URI', async () => {
