@@ -175,7 +175,7 @@ async function endUserAccess(stores: Stores, userId: string, now: number): Promi
   await stores.sessions.deleteByUser(userId);
   await stores.grants.revokeByUser(userId, now);
   // A browser remembered after a second factor was trusted by whoever held the account until now.
-  await stores.signIns.forgetDevices(userId);
+  await stores.signIns.forgetUser(userId);
 }
 
 /**
@@ -309,7 +309,7 @@ export async function resetFactors(
   const user = await findUser(stores, username);
   const removed = (await stores.factors.listByUser(user.id)).map((f) => ({ id: f.id, kind: f.kind }));
   const factors = await stores.factors.deleteByUser(user.id);
-  const devices = await stores.signIns.forgetDevices(user.id);
+  const devices = await stores.signIns.forgetUser(user.id);
   const sessions = await stores.sessions.deleteByUser(user.id);
   return { user, factors, removed, devices, sessions };
 }
@@ -408,6 +408,6 @@ export function describeSession(s: SessionRecord): Record<string, unknown> {
 export async function endUserSessions(stores: Stores, username: string): Promise<{ user: UserRecord; count: number }> {
   const user = await findUser(stores, username);
   const count = await stores.sessions.deleteByUser(user.id);
-  await stores.signIns.forgetDevices(user.id);
+  await stores.signIns.forgetUser(user.id);
   return { user, count };
 }

@@ -31,7 +31,7 @@ export async function deleteAccount(
   await p.stores.sessions.deleteByUser(userId);
   await userSessionsEnded(p, userId);
   const factors = await p.stores.factors.deleteByUser(userId);
-  await p.stores.signIns.forgetDevices(userId);
+  await p.stores.signIns.forgetUser(userId);
   if (!(await p.stores.users.deleteWithTombstone(userId, now, now + p.config.usernameReservation))) return false;
   p.events({ type: 'account_deleted', userId, by, ...(ip ? { ip } : {}) });
   p.log.info(

@@ -131,7 +131,7 @@ export async function removeFactor(p: SecurityDeps, req: ProtocolRequest): Promi
   if (!(await p.stores.factors.delete(s.user.id, factor.id))) return notFound('That factor');
   // A browser remembered after a second factor may have been remembered by the one removed (a lost
   // phone): every remembered browser asks for a factor again.
-  await p.stores.signIns.forgetDevices(s.user.id);
+  await p.stores.signIns.forgetUser(s.user.id);
   p.events({
     type: 'factor_removed',
     userId: s.user.id,

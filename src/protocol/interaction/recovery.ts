@@ -265,7 +265,7 @@ export async function submitReset(p: ResetDeps, req: ProtocolRequest): Promise<O
   await p.stores.grants.revokeByUser(user.id, now);
   await p.stores.revocations.cutOffHolder(`user:${user.id}`, now);
   // So do the browsers remembered after a second factor: the next sign-in asks for it again.
-  await p.stores.signIns.forgetDevices(user.id);
+  await p.stores.signIns.forgetUser(user.id);
   p.events({ type: 'password_changed', userId: user.id, by: 'reset', ip: req.ip });
   p.events({ type: 'sessions_ended', userId: user.id, count: sessions, by: 'user', ip: req.ip });
   p.log.info({ event: 'password_reset', sub: user.id, sessions }, 'password reset by link');
