@@ -23,6 +23,11 @@ export interface Fixtures {
   rs: BenchClient;
   web: BenchClient;
   user: { id: string; username: string; password: string; email: string; name: string };
+  /**
+   * Tessera's passkey flow signs this user in: a user holding a passkey is asked for it after the
+   * password too (the second factor), so the password flow keeps a user of its own without one.
+   */
+  passkeyUser: { username: string; password: string };
 }
 
 const secret = () => randomBytes(32).toString('base64url');
@@ -39,6 +44,7 @@ export function makeFixtures(): Fixtures {
       email: 'bench-user@example.com',
       name: 'Bench User',
     },
+    passkeyUser: { username: 'bench-passkey-user', password: `pw-${randomBytes(12).toString('base64url')}` },
   };
 }
 
@@ -85,6 +91,7 @@ export function tesseraBootstrap(f: Fixtures): object {
         email_verified: true,
         name: f.user.name,
       },
+      { username: f.passkeyUser.username, password: f.passkeyUser.password },
     ],
   };
 }

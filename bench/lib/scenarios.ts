@@ -294,7 +294,7 @@ const passkeyFlow: Scenario = {
   servers: ['tessera'],
   async prepare(ctx) {
     const { server, fixtures } = ctx;
-    const passkey = await enrolBenchPasskey(server.issuer, fixtures.user);
+    const passkey = await enrolBenchPasskey(server.issuer, fixtures.passkeyUser);
     const target = { ...flowTarget(ctx), passkey };
     const jwks = await fetchJwks(server.endpoints.jwks);
     const r = await codeFlow(target, FLOW_SCOPE);

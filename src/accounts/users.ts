@@ -24,6 +24,8 @@ export interface UserInput {
   given_name?: string;
   family_name?: string;
   disabled?: boolean;
+  /** A second factor is required of this user whatever the policy (absent: left as it is). */
+  mfa_required?: boolean;
   /**
    * Take over an existing account of this name that provisioning did not create (self-registered):
    * explicit and audited; the account's sessions end and its grants are revoked. Without it,
@@ -50,7 +52,7 @@ export function checkUserInput(input: UserInput): void {
   if (problem) throw new UserInputError(`user ${input.username}: ${problem}`);
   if (input.email !== undefined && (typeof input.email !== 'string' || !/^[^\s@]+@[^\s@]+$/.test(input.email)))
     throw new UserInputError(`email ${input.email} is not an email address`);
-  for (const k of ['email_verified', 'disabled', 'adopt'] as const) {
+  for (const k of ['email_verified', 'disabled', 'adopt', 'mfa_required'] as const) {
     if (input[k] !== undefined && typeof input[k] !== 'boolean')
       throw new UserInputError(`user ${input.username}: ${k} must be true or false`);
   }

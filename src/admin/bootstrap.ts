@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { Config } from '../config/config.ts';
-import type { Stores } from '../ports/index.ts';
+import type { AuditEvent, Stores } from '../ports/index.ts';
 import type { OutboundHttp } from '../ports/outbound.ts';
 import { AdminError, saveClient, type ClientInput } from './clients.ts';
 import { saveUser, type UserInput } from './users.ts';
@@ -77,6 +77,7 @@ const USER_KEYS = {
   given_name: 1,
   family_name: 1,
   disabled: 1,
+  mfa_required: 1,
   adopt: 1,
 } satisfies Record<keyof UserInput, 1>;
 
@@ -208,7 +209,7 @@ export async function applyBootstrap(
     if (r.changed) users++;
     if (r.user.passwordHash === null)
       warnings.push(`user ${r.user.username} has no password: it cannot sign in with one`);
-    const audit = [];
+    const audit: Pick<AuditEvent, 'type' | 'details'>[] = [];
     if (r.adopted)
       audit.push({
         type: 'user_adopted',
@@ -219,16 +220,17 @@ export async function applyBootstrap(
         type: 'user_password_set',
         details: { user_id: r.user.id, username: r.user.username, source: 'bootstrap' },
       });
+    // The same record as the mfa_required_set event's (observability/audit-events.ts), and where it came from.
+    if (r.mfaRequiredChanged)
+      audit.push({
+        type: 'mfa_required_set',
+        details: { user_id: r.user.id, required: r.user.mfaRequired === true, source: 'bootstrap' },
+      });
     if (audit.length)
       await stores.audit.append(
-        audit.map((a) => ({
-          at: Date.now(),
-          actor: 'admin',
-          clientId: null,
-          ip: null,
-          outcome: 'success' as const,
-          ...a,
-        })),
+        audit.map(
+          (a): AuditEvent => ({ at: Date.now(), actor: 'admin', clientId: null, ip: null, outcome: 'success', ...a }),
+        ),
       );
   }
   return { clients, users, resources, generatedSecrets, warnings };

@@ -8,7 +8,10 @@ import {
   type UserInput,
 } from '../accounts/users.ts';
 import { canonicalUsername, usernameSkeleton } from '../accounts/usernames.ts';
+import type { FactorKind } from '../ports/factors.ts';
 import type { Stores } from '../ports/index.ts';
+import type { SessionRecord } from '../ports/sessions.ts';
+import { tokenHash } from '../protocol/hash.ts';
 import type { UserRecord } from '../ports/users.ts';
 import { AdminError } from './clients.ts';
 
@@ -30,6 +33,13 @@ const checkUserInput = (input: UserInput) => asAdmin(() => checkUserInputRule(in
 const describeOther = (u: UserRecord) =>
   `${u.username} (id ${u.id}, ${u.origin === 'signup' ? 'self-registered' : `created by ${u.origin ?? 'operator'}`} ${new Date(u.createdAt * 1000).toISOString()})`;
 
+/** The same account, whatever the order of the fields and the time of the last update. */
+const sameUser = (a: UserRecord, b: UserRecord) => {
+  const norm = (u: UserRecord) =>
+    JSON.stringify(Object.entries({ ...u, updatedAt: 0 }).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
+  return norm(a) === norm(b);
+};
+
 export interface SaveUserResult {
   user: UserRecord;
   created: boolean;
@@ -38,6 +48,8 @@ export interface SaveUserResult {
   adopted: boolean;
   /** The password changed on an existing account: its sessions were ended and grants revoked. */
   passwordChanged: boolean;
+  /** Whether a second factor is required of the user changed (a new user: when it is required). */
+  mfaRequiredChanged: boolean;
 }
 
 /**
@@ -92,13 +104,20 @@ export async function saveUser(stores: Stores, input: UserInput, now: number, at
     createdAt: existing?.createdAt ?? now,
     updatedAt: now,
     origin: 'operator',
+    // Set by operators (tessera user require-mfa) and by the enrolment policy: kept as they are (a
+    // user read back carries them only when set, so the record stays equal to the one stored).
+    ...((input.mfa_required ?? existing?.mfaRequired) ? { mfaRequired: true } : {}),
+    ...(existing?.mfaEnrolBy != null ? { mfaEnrolBy: existing.mfaEnrolBy } : {}),
   };
-  if (
-    existing &&
-    !adopted &&
-    JSON.stringify({ ...existing, updatedAt: 0 }) === JSON.stringify({ ...user, updatedAt: 0 })
-  ) {
-    return { user: existing, created: false, changed: false, adopted: false, passwordChanged: false };
+  if (existing && !adopted && sameUser(existing, user)) {
+    return {
+      user: existing,
+      created: false,
+      changed: false,
+      adopted: false,
+      passwordChanged: false,
+      mfaRequiredChanged: false,
+    };
   }
   if (!existing) {
     // Atomic: another process (or a sign-up) creating the same name meanwhile makes this one lose,
@@ -107,14 +126,28 @@ export async function saveUser(stores: Stores, input: UserInput, now: number, at
       if (attempt >= 3) throw new AdminError(`user ${input.username}: could not be created (its name or id is taken)`);
       return saveUser(stores, input, now, attempt + 1);
     }
-    return { user, created: true, changed: true, adopted: false, passwordChanged: false };
+    return {
+      user,
+      created: true,
+      changed: true,
+      adopted: false,
+      passwordChanged: false,
+      mfaRequiredChanged: user.mfaRequired === true,
+    };
   }
   await stores.users.put(user);
   // A credential change or a takeover ends the user's sessions and revokes their grants (ASVS 7.4.3);
   // so does disabling (ASVS 7.4.2).
   if (adopted || passwordChanged || (user.disabled && !existing.disabled)) await endUserAccess(stores, user.id, now);
   if (!user.disabled && existing.disabled) await restoreUserAccess(stores, user.id, now);
-  return { user, created: false, changed: true, adopted, passwordChanged };
+  return {
+    user,
+    created: false,
+    changed: true,
+    adopted,
+    passwordChanged,
+    mfaRequiredChanged: (user.mfaRequired ?? false) !== (existing.mfaRequired ?? false),
+  };
 }
 
 /** Sets a user's password (the policy applies) and ends their sessions and grants (ASVS 7.4.3). */
@@ -133,13 +166,16 @@ export async function setPassword(
 }
 
 /**
- * Ends every session and revokes every grant of a user (ASVS 7.4.2), and refuses their access
+ * Ends every session and revokes every grant of a user (ASVS 7.4.2), forgets their remembered
+ * browsers, and refuses their access
  * tokens at introspection and userinfo at once (the user's cut-off in revoked_tokens).
  */
 async function endUserAccess(stores: Stores, userId: string, now: number): Promise<void> {
   await stores.revocations.setHolderDisabled(`user:${userId}`, true, now);
   await stores.sessions.deleteByUser(userId);
   await stores.grants.revokeByUser(userId, now);
+  // A browser remembered after a second factor was trusted by whoever held the account until now.
+  await stores.signIns.forgetUser(userId);
 }
 
 /**
@@ -174,6 +210,7 @@ export function describeUser(u: UserRecord): Record<string, unknown> {
     name: u.name,
     disabled: u.disabled,
     has_password: u.passwordHash !== null,
+    mfa_required: u.mfaRequired ?? false,
     created_at: new Date(u.createdAt * 1000).toISOString(),
   };
 }
@@ -242,4 +279,135 @@ export async function usernameCollisionWarning(stores: Stores): Promise<string |
       : `${c.username} (id ${c.id}) is not a valid username`,
   );
   return `${found.length} existing username(s) collide or are not valid; they sign in by their exact name only until resolved (tessera user collisions): ${list.join('; ')}`;
+}
+
+// ---- operators' actions on an account (tessera user ...; the admin API later) ---------------------
+
+const findUser = async (stores: Pick<Stores, 'users'>, username: string): Promise<UserRecord> => {
+  const user = await stores.users.findByUsername(username);
+  if (!user) throw new AdminError(`no user ${username}`);
+  return user;
+};
+
+/**
+ * Removes every second factor (authenticator apps, passkeys) and recovery code of a user, forgets
+ * the browsers remembered after a second factor (TESSERA_MFA_REMEMBER_DEVICE) and ends their
+ * sessions: for someone who lost their phone or key. Under a policy that requires a second factor
+ * they enrol one again at their next sign-in. How many factors were removed.
+ */
+export async function resetFactors(
+  stores: Stores,
+  username: string,
+): Promise<{
+  user: UserRecord;
+  factors: number;
+  /** The factors removed (id and kind only), for their factor_removed events and notices. */
+  removed: { id: string; kind: FactorKind }[];
+  devices: number;
+  sessions: number;
+}> {
+  const user = await findUser(stores, username);
+  const removed = (await stores.factors.listByUser(user.id)).map((f) => ({ id: f.id, kind: f.kind }));
+  const factors = await stores.factors.deleteByUser(user.id);
+  const devices = await stores.signIns.forgetUser(user.id);
+  const sessions = await stores.sessions.deleteByUser(user.id);
+  return { user, factors, removed, devices, sessions };
+}
+
+/**
+ * The key of a user's second-factor failure counter (wrong TOTP codes, recovery codes and passkeys,
+ * counted by protocol/interaction/second-factor.ts): `factor:<user id>`. `tessera user unlock` clears
+ * it and any counter under `factor:<user id>:` (per-kind counters, should there be some).
+ */
+export const secondFactorCounterKey = (userId: string) => `factor:${userId}`;
+
+/**
+ * Clears the failure counters of an account, as a successful sign-in would and more: the password
+ * counters of the account (alone, and with every source address: protocol/interaction/login-throttle.ts)
+ * and its second-factor counters. The per-address counters of other accounts stay. How many counters.
+ */
+export async function unlockUser(stores: Stores, username: string): Promise<{ user: UserRecord; counters: number }> {
+  const user = await findUser(stores, username);
+  // The login counters are named by the hash of the canonical username (as login-throttle.ts names them).
+  const name = tokenHash(canonicalUsername(user.username) ?? user.username.toLowerCase());
+  let counters = 0;
+  if (await stores.counters.get(`login:user:${name}`, 0)) counters++;
+  await stores.counters.reset(`login:user:${name}`);
+  counters += await stores.counters.resetPrefix(`login:pair:${name}:`);
+  const factor = secondFactorCounterKey(user.id);
+  if (await stores.counters.get(factor, 0)) counters++;
+  await stores.counters.reset(factor);
+  counters += await stores.counters.resetPrefix(`${factor}:`);
+  return { user, counters };
+}
+
+/** Marks a user's email address verified (the operator checked it); false when it was already. */
+export async function markEmailVerified(
+  stores: Stores,
+  username: string,
+  now: number,
+): Promise<{ user: UserRecord; changed: boolean }> {
+  const user = await findUser(stores, username);
+  if (!user.email) throw new AdminError(`user ${user.username} has no email address to verify`);
+  if (user.emailVerified) return { user, changed: false };
+  const updated = { ...user, emailVerified: true, updatedAt: now };
+  await stores.users.put(updated);
+  return { user: updated, changed: true };
+}
+
+/**
+ * Requires a second factor of this user whatever the deployment's policy (or stops requiring it).
+ * A user without one enrols at their next sign-in. False when nothing changed.
+ */
+export async function setMfaRequired(
+  stores: Stores,
+  username: string,
+  required: boolean,
+  now: number,
+): Promise<{ user: UserRecord; changed: boolean }> {
+  const user = await findUser(stores, username);
+  if ((user.mfaRequired ?? false) === required) return { user, changed: false };
+  const updated = { ...user, mfaRequired: required, updatedAt: now };
+  await stores.users.put(updated);
+  return { user: updated, changed: true };
+}
+
+/** A user's live sessions (not yet expired at `now`), most recently seen first. */
+export async function userSessions(
+  stores: Stores,
+  username: string,
+  now: number,
+): Promise<{ user: UserRecord; sessions: SessionRecord[] }> {
+  const user = await findUser(stores, username);
+  return { user, sessions: (await stores.sessions.listByUser(user.id)).filter((s) => s.expiresAt > now) };
+}
+
+/**
+ * A session as operators see it: never the cookie's hash. The address and browser appear when the
+ * session recorded them.
+ */
+export function describeSession(s: SessionRecord): Record<string, unknown> {
+  return {
+    sid: s.sid,
+    created_at: new Date(s.createdAt * 1000).toISOString(),
+    last_seen_at: new Date(s.lastSeenAt * 1000).toISOString(),
+    auth_time: new Date(s.authTime * 1000).toISOString(),
+    amr: s.amr,
+    expires_at: new Date(s.expiresAt * 1000).toISOString(),
+    ...(s.ip ? { ip: s.ip } : {}),
+    ...(s.userAgent ? { user_agent: s.userAgent } : {}),
+  };
+}
+
+/**
+ * Ends every session of a user (they sign in again everywhere) and forgets the browsers remembered
+ * after a second factor (each asks for it again); their grants stay (apps keep their refresh
+ * tokens: tessera user disable or set-password revoke those). The caller tells the clients of those
+ * sessions (back-channel logout). How many sessions.
+ */
+export async function endUserSessions(stores: Stores, username: string): Promise<{ user: UserRecord; count: number }> {
+  const user = await findUser(stores, username);
+  const count = await stores.sessions.deleteByUser(user.id);
+  await stores.signIns.forgetUser(user.id);
+  return { user, count };
 }

@@ -14,13 +14,24 @@ import {
   type ClientInput,
 } from '../admin/clients.ts';
 import {
+  describeSession,
   describeUser,
+  endUserSessions,
+  markEmailVerified,
+  resetFactors,
   saveUser,
   setDisabled,
+  setMfaRequired,
   setPassword,
+  unlockUser,
+  userSessions,
   usernameCollisions,
   type UsernameCollision,
 } from '../admin/users.ts';
+import type { ProtocolEvent } from '../protocol/events.ts';
+import { notificationFor } from '../protocol/notifications.ts';
+import type { FactorKind } from '../ports/factors.ts';
+import type { SessionRecord } from '../ports/sessions.ts';
 import {
   deleteResourceServer,
   describeResourceServer,
@@ -105,6 +116,12 @@ async function audit(
   await stores.audit.append([
     { at: Date.now(), type, actor: 'admin', clientId, ip: null, outcome: 'success', details },
   ]);
+}
+
+/** Records an operator's action as the audit trail records its event (observability/audit-events.ts). */
+async function auditEvent(ctx: Ctx, e: ProtocolEvent): Promise<void> {
+  const { stores } = await ctx.db();
+  await stores.audit.append([toAuditEvent(e, Date.now())]);
 }
 
 async function migrateCommand(ctx: Ctx): Promise<void> {
@@ -546,6 +563,107 @@ const userSetDisabled =
     );
   };
 
+async function userResetFactors(ctx: Ctx): Promise<void> {
+  const username = ctx.positionals[0]!;
+  const { stores } = await ctx.db();
+  const r = await resetFactors(stores, username);
+  await auditEvent(ctx, { type: 'mfa_reset', userId: r.user.id, actor: 'admin' });
+  for (const f of r.removed)
+    await auditEvent(ctx, { type: 'factor_removed', userId: r.user.id, kind: f.kind, factorId: f.id, by: 'operator' });
+  await noticeFactorsRemoved(ctx, r.user, r.removed);
+  await notifySessionsEnded(ctx, username);
+  print(
+    `removed ${r.factors} second factor(s) and the recovery codes of ${r.user.username}, forgot ${r.devices} remembered browser(s); their sessions (${r.sessions}) are ended`,
+  );
+}
+
+/**
+ * Tells the user their factors were removed (TESSERA_NOTIFICATIONS factor-changed, a verified address
+ * only), one notice per kind, queued in the mail outbox before the command ends: the same mail the
+ * account area's removal sends (protocol/notifications.ts).
+ */
+async function noticeFactorsRemoved(ctx: Ctx, user: UserRecord, removed: { kind: FactorKind }[]): Promise<void> {
+  if (!user.email || !user.emailVerified) return;
+  const { stores, now } = await ctx.db();
+  const mail = outboxMailer(stores.mailOutbox, now, () => {});
+  for (const kind of new Set(removed.map((f) => f.kind))) {
+    const n = notificationFor(ctx.config().notifications, {
+      type: 'factor_removed',
+      userId: user.id,
+      kind,
+      factorId: '',
+      by: 'operator',
+    });
+    if (!n) continue;
+    const time = new Date(now() * 1000).toUTCString();
+    await mail.send({
+      to: user.email,
+      template: n.template,
+      vars: { username: user.username, time, ...n.vars },
+      userId: user.id,
+    });
+  }
+}
+
+async function userUnlock(ctx: Ctx): Promise<void> {
+  const r = await unlockUser((await ctx.db()).stores, ctx.positionals[0]!);
+  await auditEvent(ctx, { type: 'user_unlocked', userId: r.user.id, actor: 'admin' });
+  print(`cleared ${r.counters} failure counter(s) of ${r.user.username}: they may sign in again at once`);
+}
+
+async function userVerifyEmail(ctx: Ctx): Promise<void> {
+  const { stores, now } = await ctx.db();
+  const r = await markEmailVerified(stores, ctx.positionals[0]!, now());
+  if (!r.changed) {
+    print(`the email address of ${r.user.username} was already verified`);
+    return;
+  }
+  // Not the email_verified event (that is the user following the link): an operator's record.
+  await audit(ctx, 'email_verified', { user_id: r.user.id, by: 'operator' });
+  print(`the email address of ${r.user.username} is marked verified`);
+}
+
+async function userRequireMfa(ctx: Ctx): Promise<void> {
+  const required = !ctx.flag('off');
+  const { stores, now } = await ctx.db();
+  const r = await setMfaRequired(stores, ctx.positionals[0]!, required, now());
+  if (r.changed) await auditEvent(ctx, { type: 'mfa_required_set', userId: r.user.id, required, actor: 'admin' });
+  print(
+    !r.changed
+      ? `nothing to change: a second factor was ${required ? 'already' : 'not'} required of ${r.user.username}`
+      : required
+        ? `a second factor is now required of ${r.user.username}; without one they enrol at their next sign-in`
+        : `a second factor is no longer required of ${r.user.username} (the deployment's policy still applies)`,
+  );
+}
+
+async function userSessionsList(ctx: Ctx): Promise<void> {
+  const { stores, now } = await ctx.db();
+  const { sessions } = await userSessions(stores, ctx.positionals[0]!, now());
+  printList<SessionRecord>(
+    ctx,
+    sessions,
+    describeSession,
+    {
+      SID: (s) => s.sid,
+      CREATED: (s) => iso(s.createdAt),
+      LAST_SEEN: (s) => iso(s.lastSeenAt),
+      AMR: (s) => s.amr.join(' '),
+      IP: (s) => s.ip ?? '',
+      USER_AGENT: (s) => s.userAgent ?? '',
+    },
+    '(no sessions)',
+  );
+}
+
+async function userEndSessions(ctx: Ctx): Promise<void> {
+  const username = ctx.positionals[0]!;
+  const r = await endUserSessions((await ctx.db()).stores, username);
+  await auditEvent(ctx, { type: 'sessions_ended', userId: r.user.id, count: r.count, by: 'operator' });
+  await notifySessionsEnded(ctx, username);
+  print(`ended ${r.count} session(s) of ${r.user.username}; the applications they signed in to were told`);
+}
+
 async function userList(ctx: Ctx): Promise<void> {
   printList<UserRecord>(
     ctx,
@@ -917,6 +1035,47 @@ export const commands: Record<string, Command> = {
     run: userSetDisabled(false),
   },
   'user list': { synopsis: '[--json]', summary: 'List the users.', options: JSON_OPT, run: userList },
+  'user reset-factors': {
+    synopsis: 'USERNAME',
+    summary:
+      'Remove every second factor (authenticator apps, passkeys) and recovery code of a user, ending their sessions (a lost phone or key).',
+    positionals: ['USERNAME'],
+    run: userResetFactors,
+  },
+  'user unlock': {
+    synopsis: 'USERNAME',
+    summary: 'Clear the failed sign-in counters of a user (password and second factor), lifting their wait.',
+    positionals: ['USERNAME'],
+    run: userUnlock,
+  },
+  'user verify-email': {
+    synopsis: 'USERNAME',
+    summary: 'Mark the email address of a user verified.',
+    positionals: ['USERNAME'],
+    run: userVerifyEmail,
+  },
+  'user require-mfa': {
+    synopsis: 'USERNAME [--off]',
+    summary:
+      'Require a second factor of a user whatever the policy (without one they enrol at their next sign-in); --off stops requiring it.',
+    options: { off: bool },
+    positionals: ['USERNAME'],
+    run: userRequireMfa,
+  },
+  'user sessions': {
+    synopsis: 'USERNAME [--json]',
+    summary: 'List the live sessions of a user: created, last seen, how they signed in (amr), address and browser.',
+    options: JSON_OPT,
+    positionals: ['USERNAME'],
+    run: userSessionsList,
+  },
+  'user end-sessions': {
+    synopsis: 'USERNAME',
+    summary:
+      'End every session of a user, telling the applications they signed in to (back-channel logout), and forget the browsers remembered after a second factor; their grants stay.',
+    positionals: ['USERNAME'],
+    run: userEndSessions,
+  },
   'keys rotate': {
     synopsis: '[--alg ALG]',
     summary:

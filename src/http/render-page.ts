@@ -1,7 +1,6 @@
 import type { View } from '../protocol/provider.ts';
 import { accountAreaPage } from '../ui/account-pages.ts';
 import {
-  accountPage,
   consentPage,
   deviceDonePage,
   deviceEntryPage,
@@ -40,8 +39,6 @@ export function renderView(view: View, nonce: string): string {
       return logoutConfirmPage({ ...view, nonce });
     case 'logged-out':
       return loggedOutPage({ nonce, frames: view.frames, continueTo: view.continueTo });
-    case 'account':
-      return accountPage({ ...view, nonce });
     case 'account-area':
       return accountAreaPage({ nav: view.nav, account: view.account, nonce });
     case 'second-factor':

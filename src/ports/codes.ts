@@ -20,7 +20,7 @@ export interface CodeRecord {
   /** RFC 9396: the authorization_details the user approved (JSON array text), if any. */
   authorizationDetails?: string | null;
   /** OIDC Core 5.5: the user claims the authorization request's `claims` parameter asked for. */
-  claims?: { id_token: string[]; userinfo: string[] } | null;
+  claims?: { id_token: string[]; userinfo: string[]; acr?: string[] } | null;
 }
 
 export type ConsumeResult =

@@ -15,4 +15,6 @@ export interface CounterStore {
   hit(key: string, now: number, windowSeconds: number): Promise<CounterState>;
   get(key: string, now: number): Promise<CounterState | undefined>;
   reset(key: string): Promise<void>;
+  /** Removes every counter whose key starts with `prefix` (an operator unlocking an account); how many. */
+  resetPrefix(prefix: string): Promise<number>;
 }

@@ -22,7 +22,7 @@ export interface GrantRecord {
   /** RFC 9396: the authorization_details granted (JSON array text), kept for every refresh. */
   authorizationDetails?: string | null;
   /** OIDC Core 5.5: the user claims the authorization request's `claims` parameter asked for (ID token, userinfo). */
-  claims?: { id_token: string[]; userinfo: string[] } | null;
+  claims?: { id_token: string[]; userinfo: string[]; acr?: string[] } | null;
   /** RFC 8705 section 4: the client certificate (x5t#S256) the refresh tokens of a public client are bound to. */
   certThumbprint?: string | null;
 }

@@ -32,10 +32,12 @@ export interface SessionStore {
    */
   deleteBySid(userId: string, sid: string): Promise<SessionRecord | undefined>;
   /**
-   * Records a sign-in of the user from a browser (its device cookie's hash); true when the account
-   * never signed in from it before. Atomic: of concurrent first sign-ins exactly one gets true.
+   * Records a sign-in of the user from a browser (its device cookie's hash): `known` when the account
+   * signed in from it before; else `new` when the account knew another browser already, or `first`
+   * when it knew none (its very first sign-in). Atomic: of concurrent sign-ins from one browser
+   * exactly one is not `known`; of concurrent first sign-ins from several, at most one is `first`.
    */
-  rememberDevice(userId: string, deviceHash: string, now: number): Promise<boolean>;
+  rememberDevice(userId: string, deviceHash: string, now: number): Promise<DeviceSighting>;
   /**
    * Remembers that a client got tokens under a session (OpenID Connect back-/front-channel
    * logout). Idempotent; a later call extends the expiry.
@@ -56,3 +58,6 @@ export interface SessionClient {
   /** When the row may be dropped: the session's absolute end. */
   expiresAt: number;
 }
+
+/** What rememberDevice found: a browser the account knew, a new one beside others, or its first. */
+export type DeviceSighting = 'known' | 'new' | 'first';

@@ -34,6 +34,11 @@ export interface SignInStore {
   rememberDevice(record: RememberedDeviceRecord): Promise<void>;
   /** Whether this cookie hash is a live remembered device of this user. */
   isRememberedDevice(idHash: string, userId: string, now: number): Promise<boolean>;
-  /** Forgets every remembered device of a user (factors reset, password changed); how many. */
-  forgetDevices(userId: string): Promise<number>;
+  /**
+   * A user's credentials changed (password changed or reset, a factor removed or reset, the account
+   * deleted, sessions ended by an operator): forgets every remembered device of the user and drops
+   * the user's sign-ins waiting for a second factor (begun with what may be the old password); how
+   * many devices.
+   */
+  forgetUser(userId: string): Promise<number>;
 }

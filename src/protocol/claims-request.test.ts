@@ -98,6 +98,16 @@ describe('acr', () => {
     assert.equal(acrFor(['pwd', 'hwk', 'user', 'mfa']), 'phrh');
     assert.equal(acrFor([]), undefined);
   });
+  it('acrFor answers a request that named acr values with the highest of them reached (OIDC Core 5.5.1.1)', () => {
+    const hardware = ['pwd', 'hwk', 'user', 'mfa'];
+    assert.equal(acrFor(hardware, ['urn:tessera:acr:mfa']), 'urn:tessera:acr:mfa');
+    assert.equal(acrFor(hardware, [ACR_PASSWORD, 'phr']), 'phr');
+    assert.equal(acrFor(['pwd', 'otp', 'mfa'], [ACR_PASSWORD]), ACR_PASSWORD);
+    // None reached (a voluntary request), or none known: the level reached.
+    assert.equal(acrFor(['pwd'], ['phrh']), ACR_PASSWORD);
+    assert.equal(acrFor(['pwd', 'otp', 'mfa'], ['urn:other']), 'urn:tessera:acr:mfa');
+    assert.equal(acrFor([], ['phr']), undefined);
+  });
   it('acrAsked is the lowest known level of a list (any one satisfies), undefined when none is known', () => {
     assert.equal(acrAsked(['phrh', 'urn:tessera:acr:mfa']), 1);
     assert.equal(acrAsked(['urn:other', 'phr']), 2);

@@ -26,12 +26,26 @@ export type Acr = (typeof ACR_VALUES_SUPPORTED)[number];
 /** The rank of an acr value (0 for the password, 3 for phrh), or -1 for a value Tessera does not know. */
 export const acrLevel = (acr: unknown): number => (ACR_VALUES_SUPPORTED as readonly unknown[]).indexOf(acr);
 
-/** The acr of an authentication, from how it was made (its amr): the highest level it reaches. */
-export function acrFor(amr: readonly string[]): Acr | undefined {
-  if (amr.includes('hwk')) return ACR_PHRH;
-  if (amr.includes('swk')) return ACR_PHR;
-  if (amr.includes('mfa')) return ACR_MFA;
-  return amr.includes('pwd') ? ACR_PASSWORD : undefined;
+/**
+ * The acr of an authentication, from how it was made (its amr): the highest level it reaches, or,
+ * when the request named acr values (`requested`: the essential acr claim's values, else
+ * acr_values), the highest of those it reaches: OIDC Core 5.5.1.1 and 3.1.2.1 have the client get
+ * one of the values it asked for (a session at phrh answers a request for mfa with mfa). A request
+ * none of whose values is reached (voluntary) gets the level reached.
+ */
+export function acrFor(amr: readonly string[], requested?: readonly string[]): Acr | undefined {
+  const reached: Acr | undefined = amr.includes('hwk')
+    ? ACR_PHRH
+    : amr.includes('swk')
+      ? ACR_PHR
+      : amr.includes('mfa')
+        ? ACR_MFA
+        : amr.includes('pwd')
+          ? ACR_PASSWORD
+          : undefined;
+  if (!reached || !requested?.length) return reached;
+  const met = requested.filter((v) => acrLevel(v) >= 0 && acrLevel(v) <= acrLevel(reached)) as Acr[];
+  return met.length ? met.reduce((a, b) => (acrLevel(b) > acrLevel(a) ? b : a)) : reached;
 }
 
 /**
@@ -160,6 +174,8 @@ const RELEASABLE = new Set(
 export interface RequestedClaims {
   id_token: string[];
   userinfo: string[];
+  /** The acr values the request named (acrFor answers with one of them when it can). */
+  acr?: string[];
 }
 
 export function requestedClaims(claims: ClaimsRequest | undefined): RequestedClaims | undefined {

@@ -205,14 +205,6 @@ export type View =
   | { name: 'verify-email'; action: string; csrf: string; token: string; address: string }
   | { name: 'email-unverified'; action: string; csrf: string; ticket: string; address: string; sent: boolean }
   | { name: 'recovery-done'; title: string; message: string; link?: { href: string; text: string } }
-  | {
-      name: 'account';
-      csrf: string;
-      username: string;
-      consents: { clientId: string; clientName: string; scopes: string[]; grantedAt: number }[];
-      revokeAction: string;
-      logoutAction: string;
-    }
   | PasskeysView
   /** A page of the account area (protocol/account/): `nav` marks the section in its navigation. */
   | { name: 'account-area'; nav?: AccountSection; account: AccountView };

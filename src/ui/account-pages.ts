@@ -397,7 +397,7 @@ ${field({ id: 'password', label: 'Your password', type: 'password', autocomplete
       return {
         title: 'Confirm it is you',
         content: html`<h1>Confirm it is you</h1>
-<p class="lead">Type your password again to go on.</p>
+<p class="lead">Type your password again to go on (then your second factor, if your account has one).</p>
 ${messages(p)}
 <form method="post" action="${b}/account/reauth" novalidate>
 ${csrfInput(p.csrf)}

@@ -2,7 +2,6 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { escapeHtml, html, layout, raw } from './html.ts';
 import {
-  accountPage,
   consentPage,
   deviceDonePage,
   deviceEntryPage,
@@ -577,81 +576,6 @@ describe('formPostPage', () => {
       [HOSTILE, HOSTILE],
       ['state', ATTR],
     ]);
-  });
-});
-
-describe('accountPage', () => {
-  const base = {
-    nonce: NONCE,
-    csrf: 'csrf-acc',
-    username: 'alice',
-    revokeAction: '/account/revoke',
-    logoutAction: '/account/logout',
-    consents: [
-      {
-        clientId: 'acme',
-        clientName: 'Acme Photos',
-        scopes: ['openid', 'photos.read'],
-        grantedAt: Date.UTC(2025, 2, 14, 12) / 1000,
-      },
-      { clientId: 'notes', clientName: 'Notes', scopes: ['openid'], grantedAt: Date.UTC(2024, 11, 31, 23) / 1000 },
-    ],
-  };
-
-  it('lists consents with revoke forms and a sign-out form', () => {
-    const doc = accountPage(base);
-    assertDocument(doc);
-    assertLabelledInputs(doc);
-    assert.ok(doc.includes('<strong>alice</strong>'));
-    assert.ok(doc.includes('Acme Photos') && doc.includes('Notes'));
-    assert.ok(doc.includes('<code>photos.read</code>'));
-    assert.ok(doc.includes('<time datetime="2025-03-14">2025-03-14</time>'), 'ms timestamp');
-    assert.ok(doc.includes('<time datetime="2024-12-31">2024-12-31</time>'), 'seconds timestamp');
-    const fs = forms(doc);
-    assert.equal(fs.length, 3);
-    const revokes = fs.filter((f) => f.attrs.action === '/account/revoke');
-    assert.equal(revokes.length, 2);
-    assert.deepEqual(
-      revokes.map((f) => Object.fromEntries(hiddenFields(f.inner))),
-      [
-        { csrf: 'csrf-acc', client_id: 'acme' },
-        { csrf: 'csrf-acc', client_id: 'notes' },
-      ],
-    );
-    for (const f of revokes) {
-      assert.equal(f.attrs.method, 'post');
-      assert.match(f.inner, /<button type="submit"[^>]*>Revoke<\/button>/);
-    }
-    const logout = fs.find((f) => f.attrs.action === '/account/logout')!;
-    assert.equal(logout.attrs.method, 'post');
-    assert.deepEqual(hiddenFields(logout.inner), [['csrf', 'csrf-acc']]);
-    assert.match(logout.inner, />Sign out<\/button>/);
-    assert.ok(!doc.includes('class="empty"'));
-  });
-
-  it('shows an empty state', () => {
-    const doc = accountPage({ ...base, consents: [] });
-    assertDocument(doc);
-    assert.ok(doc.includes('class="empty"'));
-    assert.equal(forms(doc).length, 1, 'only the sign-out form');
-  });
-
-  it('escapes every interpolated value', () => {
-    const doc = accountPage({
-      nonce: NONCE,
-      csrf: HOSTILE,
-      username: HOSTILE,
-      revokeAction: HOSTILE,
-      logoutAction: HOSTILE,
-      consents: [{ clientId: HOSTILE, clientName: HOSTILE, scopes: [HOSTILE], grantedAt: Number.NaN }],
-    });
-    assertDocument(doc);
-    assertEscaped(doc);
-    const fs = forms(doc);
-    assert.equal(fs.length, 2);
-    for (const f of fs) assert.equal(f.attrs.action, HOSTILE);
-    assert.deepEqual(Object.fromEntries(hiddenFields(fs[0]!.inner)), { csrf: HOSTILE, client_id: HOSTILE });
-    assert.ok(doc.includes('unknown date'));
   });
 });
 

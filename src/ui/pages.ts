@@ -82,13 +82,6 @@ function hostOf(uri: string): string {
   }
 }
 
-/** Epoch seconds (as everywhere in Tessera) to YYYY-MM-DD (UTC), or undefined. */
-function isoDate(t: number): string | undefined {
-  if (!Number.isFinite(t)) return undefined;
-  const d = new Date(t * 1000);
-  return Number.isNaN(d.getTime()) ? undefined : d.toISOString().slice(0, 10);
-}
-
 export function loginPage(p: {
   nonce: string;
   action: string;
@@ -394,43 +387,4 @@ ${hiddenInputs(p.fields)}<noscript>
 </form>
 <script nonce="${p.nonce}">document.forms[0].submit()</script>`;
   return layout({ title: 'Continuing', nonce: p.nonce, body });
-}
-
-export function accountPage(p: {
-  nonce: string;
-  csrf: string;
-  username: string;
-  consents: { clientId: string; clientName: string; scopes: string[]; grantedAt: number }[];
-  revokeAction: string;
-  logoutAction: string;
-}): string {
-  const apps = p.consents.length
-    ? html`<ul class="apps" aria-labelledby="apps-heading">
-${p.consents.map((c) => {
-  const date = isoDate(c.grantedAt);
-  return html`<li>
-<div class="app-info">
-<span class="app-name">${c.clientName}</span>
-<span class="app-meta small muted">${c.scopes.length ? c.scopes.map((s, i) => html`${i ? ' ' : ''}<code>${s}</code>`) : 'No scopes'}</span>
-<span class="app-meta small muted">Granted ${date ? html`<time datetime="${date}">${date}</time>` : 'on an unknown date'}</span>
-</div>
-<form method="post" action="${p.revokeAction}">
-${csrfInput(p.csrf)}
-<input type="hidden" name="client_id" value="${c.clientId}">
-<button type="submit" class="secondary compact" aria-label="Revoke access for ${c.clientName}">Revoke</button>
-</form>
-</li>
-`;
-})}</ul>`
-    : html`<p class="empty">You have not granted any applications access to your account.</p>`;
-  const body = html`<h1>Your account</h1>
-<p class="lead">Signed in as <strong>${p.username}</strong></p>
-<h2 id="apps-heading">Applications with access</h2>
-${apps}
-<hr class="divider">
-<form method="post" action="${p.logoutAction}">
-${csrfInput(p.csrf)}
-<button type="submit" class="secondary">Sign out</button>
-</form>`;
-  return layout({ title: 'Your account', nonce: p.nonce, body });
 }

@@ -44,14 +44,32 @@ export function accountAreaContract(stores: Stores): void {
       assert.equal(await stores.sessions.get(mine.idHash), undefined);
       assert.equal(await stores.sessions.deleteBySid(me, mine.sid), undefined);
     });
-    it('rememberDevice is true once per user and device, also when called concurrently', async () => {
+    it('rememberDevice: the first browser of an account, then known; another browser is new; concurrent calls agree', async () => {
       const [userId, device] = [uid('user'), uid('device')];
       const results = await Promise.all(
         Array.from({ length: 10 }, () => stores.sessions.rememberDevice(userId, device, NOW)),
       );
-      assert.equal(results.filter(Boolean).length, 1);
-      assert.equal(await stores.sessions.rememberDevice(userId, device, NOW + 10), false);
-      assert.equal(await stores.sessions.rememberDevice(uid('user'), device, NOW), true, 'per user');
+      assert.deepEqual(
+        results.filter((r) => r !== 'known'),
+        ['first'],
+      );
+      assert.equal(await stores.sessions.rememberDevice(userId, device, NOW + 10), 'known');
+      assert.equal(await stores.sessions.rememberDevice(uid('user'), device, NOW), 'first', 'per user');
+      const second = uid('device');
+      assert.equal(await stores.sessions.rememberDevice(userId, second, NOW + 20), 'new');
+      assert.equal(await stores.sessions.rememberDevice(userId, second, NOW + 30), 'known');
+      assert.equal(await stores.sessions.rememberDevice(userId, device, NOW + 40), 'known', 'the first stays known');
+    });
+    it('rememberDevice: of first sign-ins from several browsers at once, at most one is the first', async () => {
+      const userId = uid('user');
+      const devices = Array.from({ length: 8 }, () => uid('device'));
+      const results = await Promise.all(devices.map((d) => stores.sessions.rememberDevice(userId, d, NOW)));
+      assert.ok(
+        results.every((r) => r !== 'known'),
+        JSON.stringify(results),
+      );
+      assert.ok(results.filter((r) => r === 'first').length <= 1, JSON.stringify(results));
+      for (const d of devices) assert.equal(await stores.sessions.rememberDevice(userId, d, NOW + 1), 'known');
     });
   });
 
@@ -61,7 +79,11 @@ export function accountAreaContract(stores: Stores): void {
       await stores.users.put(u);
       await stores.sessions.rememberDevice(u.id, 'device-of-the-deleted', NOW);
       assert.equal(await stores.users.deleteWithTombstone(u.id, NOW, NOW + 100), true);
-      assert.equal(await stores.sessions.rememberDevice(u.id, 'device-of-the-deleted', NOW), true, 'devices forgotten');
+      assert.equal(
+        await stores.sessions.rememberDevice(u.id, 'device-of-the-deleted', NOW),
+        'first',
+        'devices forgotten',
+      );
       assert.equal(await stores.users.get(u.id), undefined);
       assert.deepEqual(await stores.users.tombstone(u.id), {
         userId: u.id,

@@ -29,5 +29,15 @@ export function countersContract(stores: Stores): void {
       await stores.counters.reset('k-idle');
       assert.equal(await stores.counters.get('k-idle', NOW), undefined);
     });
+    it('resetPrefix removes the counters whose key starts with the prefix, and no other ("_" and "%" are plain characters)', async () => {
+      for (const k of ['unlock:a_b:1', 'unlock:a_b:2', 'unlock:a_b', 'unlock:axb:1', 'unlock:a%b:1', 'unlock:a_c'])
+        await stores.counters.hit(k, NOW, 60);
+      assert.equal(await stores.counters.resetPrefix('unlock:a_b:'), 2);
+      assert.equal(await stores.counters.get('unlock:a_b:1', NOW), undefined);
+      for (const k of ['unlock:a_b', 'unlock:axb:1', 'unlock:a%b:1', 'unlock:a_c'])
+        assert.equal((await stores.counters.get(k, NOW))?.count, 1, k);
+      assert.equal(await stores.counters.resetPrefix('unlock:a%'), 1);
+      assert.equal(await stores.counters.resetPrefix('unlock:nothing:'), 0);
+    });
   });
 }

@@ -29,6 +29,21 @@ export function sessionsContract(stores: Stores): void {
       assert.deepEqual(await stores.sessions.get(other.idHash), other);
       assert.equal(await stores.sessions.deleteByUser(userId), 0);
     });
+    it("listByUser lists that user's sessions (expired ones too, until cleanup), most recently seen first", async () => {
+      const userId = uid('user');
+      const older = session({ userId, lastSeenAt: NOW - 10 });
+      const newer = session({
+        userId,
+        lastSeenAt: NOW - 5,
+        amr: ['pwd', 'otp', 'mfa'],
+        ip: '192.0.2.1',
+        userAgent: 'UA',
+      });
+      const expired = session({ userId, lastSeenAt: NOW - 20, expiresAt: NOW - 1 });
+      for (const s of [older, session(), expired, newer]) await stores.sessions.create(s);
+      assert.deepEqual(await stores.sessions.listByUser(userId), [newer, older, expired]);
+      assert.deepEqual(await stores.sessions.listByUser(uid('user')), []);
+    });
     it('addClient is idempotent (extends expiry); takeClients returns and removes the clients of one sid', async () => {
       const [sid, other, userId] = [uid('sid'), uid('sid'), uid('user')];
       const e = (clientId: string, s = sid, expiresAt = NOW + 100) => ({

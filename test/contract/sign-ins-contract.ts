@@ -43,6 +43,15 @@ export function signInsContract(stores: Stores): void {
       const results = await times(8, () => stores.signIns.consumePending(p.idHash, NOW));
       assert.equal(results.filter((r) => r !== undefined).length, 1);
     });
+    it("forgetUser drops the user's sign-ins waiting for a second factor, and no one else's", async () => {
+      const mine = pending();
+      const theirs = pending();
+      await stores.signIns.createPending(mine);
+      await stores.signIns.createPending(theirs);
+      await stores.signIns.forgetUser(mine.userId);
+      assert.equal(await stores.signIns.getPending(mine.idHash, NOW), undefined);
+      assert.deepEqual(await stores.signIns.getPending(theirs.idHash, NOW), theirs);
+    });
     it('a remembered device counts for its user only, until it expires, and is forgotten with the user', async () => {
       const userId = uid('user');
       const idHash = uid('device');
@@ -52,7 +61,7 @@ export function signInsContract(stores: Stores): void {
       assert.equal(await stores.signIns.isRememberedDevice(idHash, uid('user'), NOW), false);
       assert.equal(await stores.signIns.isRememberedDevice(idHash, userId, NOW + 100), false);
       assert.equal(await stores.signIns.isRememberedDevice(uid('device'), userId, NOW), false);
-      assert.equal(await stores.signIns.forgetDevices(userId), 2);
+      assert.equal(await stores.signIns.forgetUser(userId), 2);
       assert.equal(await stores.signIns.isRememberedDevice(idHash, userId, NOW), false);
     });
   });

@@ -34,6 +34,7 @@ import { replayContract } from './replay-contract.ts';
 import { deviceCodesContract } from './device-codes-contract.ts';
 import { initialAccessTokensContract } from './initial-access-tokens-contract.ts';
 import { resourceServersContract } from './resource-servers-contract.ts';
+import { factorsContract } from './factors-contract.ts';
 import { mailOutboxContract } from './mail-outbox-contract.ts';
 import { accountTokensContract } from './account-tokens-contract.ts';
 import {
@@ -178,6 +179,7 @@ forEachBackend('SQL stores', (stores, backend) => {
 
   grantsContract(stores);
   keysContract(stores);
+  factorsContract(stores);
 
   describe('cleanup', () => {
     it('deletes expired rows of every kind and keeps live ones', async () => {

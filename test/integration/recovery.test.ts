@@ -174,6 +174,14 @@ for (const backend of await backends()) {
       assert.equal(tokens.statusCode, 200, tokens.body);
       const refresh = tokens.json().refresh_token as string;
       assert.match((await get('/account', jar)).body, new RegExp(u.username));
+      // A browser remembered after a second factor (TESSERA_MFA_REMEMBER_DEVICE).
+      await app.stores.signIns.rememberDevice({
+        idHash: `remembered-${u.id}`,
+        userId: u.id,
+        createdAt: clock,
+        expiresAt: clock + 86400,
+      });
+      assert.equal(await app.stores.signIns.isRememberedDevice(`remembered-${u.id}`, u.id, clock), true);
 
       const from = smtp.messages.length;
       const { res } = await forgot(u.username);
@@ -195,6 +203,7 @@ for (const backend of await backends()) {
       const after = (await app.stores.users.get(u.id))!;
       assert.ok(await verifyPassword(NEW_PASSWORD, after.passwordHash));
       assert.equal(await app.stores.sessions.deleteByUser(u.id), 0, 'no session left');
+      assert.equal(await app.stores.signIns.isRememberedDevice(`remembered-${u.id}`, u.id, clock), false, 'forgotten');
       assert.doesNotMatch((await get('/account', jar)).body, new RegExp(`>${u.username}<`));
       const refreshed = await form(
         app,
@@ -309,6 +318,48 @@ for (const backend of await backends()) {
       const link2 = pathOf(await mailTo(u.email, /Reset/, from2));
       const rc = await openAndPost(link2, { password: PASSWORD, confirm: PASSWORD, code: codes[0]! });
       assert.equal(rc.res.statusCode, 200, rc.res.body);
+    });
+
+    it("the reset page's code counts with the sign-in's attempt limit (shared, claimed before the check)", async () => {
+      const u = await newUser();
+      const keks = app.provider.config;
+      const enrol = await beginTotp(app.stores, keks, u, 'Tessera', clock);
+      const totp = new TOTP({ secret: enrol.secret, digits: 6, period: 30, algorithm: 'SHA1' });
+      assert.equal(
+        await confirmTotp(app.stores, keks, u.id, enrol.factor.id, totp.generate({ timestamp: clock * 1000 }), clock),
+        'ok',
+      );
+      clock += 30;
+      const from = smtp.messages.length;
+      await requestReset(app.provider, u.username);
+      const link = pathOf(await mailTo(u.email, /Reset/, from));
+      const jar = new Jar();
+      const page = await get(link, jar);
+      jar.take(page);
+      const token = /name="token" value="([^"]+)"/.exec(page.body)![1]!;
+      const action = new URL(/<form method="post" action="([^"]+)"/.exec(page.body)![1]!.replace(/&amp;/g, '&'))
+        .pathname;
+      const csrf = csrfOf(page.body);
+      // Wrong codes sent at once: no more are checked than the attempt limit (5 by default).
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          form(
+            app,
+            action,
+            { csrf, token, password: NEW_PASSWORD, confirm: NEW_PASSWORD, code: String(200000 + i) },
+            { cookie: jar.header() },
+          ),
+        ),
+      );
+      assert.ok(answers.every((a) => a.statusCode >= 400 && a.statusCode < 500));
+      await app.audit.flush();
+      const failed = (await app.stores.audit.query({ type: 'second_factor_failed', from: 0 })).filter(
+        (r) => r.actor === u.id,
+      );
+      const checked = failed.reduce((n, r) => n + Number(r.details.repeated ?? 1), 0);
+      assert.ok(checked <= 5, `${checked} codes were checked`);
+      // The sign-in's limit is the same counter: the account waits there too.
+      assert.ok((await app.stores.counters.get(`factor:${u.id}`, clock))!.count >= 5);
     });
 
     it('notifications: factor changes and password changes are mailed to verified addresses only', async () => {

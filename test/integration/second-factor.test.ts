@@ -232,6 +232,8 @@ describe('second factor in sign-in, step-up and acr', () => {
     // (Repeats are folded into one record with a count: the audit writer's flood control.)
     const failed = await mine('second_factor_failed');
     assert.ok(failed.every((r) => r.details.kind === 'totp' && r.details.reason === 'invalid'));
+    // Each failure and the throttling carry the request's address.
+    for (const r of [...failed, ...(await mine('second_factor_throttled'))]) assert.ok(r.ip, JSON.stringify(r));
     assert.equal(
       failed.reduce((n, r) => n + Number(r.details.repeated ?? 1), 0),
       3,
@@ -241,6 +243,23 @@ describe('second factor in sign-in, step-up and acr', () => {
       (await mine('second_factor_succeeded')).map((r) => r.details),
       [{ kind: 'totp' }],
     );
+  });
+
+  it('wrong codes sent all at once are checked no more than TESSERA_FACTOR_MAX_FAILURES times (the limit is claimed before the check)', async () => {
+    const user = await newUser('quinn');
+    await enrolTotp(user);
+    const jar = new Jar();
+    const login = await get(jar, '/account');
+    const res = await post(jar, '/account/login', { username: 'quinn', password: PASSWORD, csrf: csrfOf(login.body) });
+    assert.equal(res.headers.location, `${ISSUER}/account/mfa`);
+    const mfa = await get(jar, '/account/mfa');
+    const csrf = csrfOf(mfa.body);
+    const guesses = Array.from({ length: 30 }, (_, i) => String(100000 + i));
+    const answers = await Promise.all(guesses.map((code) => post(jar, '/account/mfa', { code, csrf })));
+    assert.ok(answers.every((a) => a.statusCode === 400 || a.statusCode === 429));
+    const failed = (await records('second_factor_failed')).filter((r) => r.actor === user.id);
+    const checked = failed.reduce((n, r) => n + Number(r.details.repeated ?? 1), 0);
+    assert.ok(checked <= 3, `${checked} codes were checked`);
   });
 
   it('acr_values above the session: the signed-in user passes the second factor (step-up); voluntary levels beyond the factors proceed', async () => {
@@ -299,6 +318,46 @@ describe('second factor in sign-in, step-up and acr', () => {
     assert.deepEqual(session?.amr, ['pwd', 'otp', 'mfa']);
     // The pending sign-in was used: the page is gone.
     assert.equal((await get(jar, '/account/mfa')).headers.location, `${ISSUER}/account`);
+  });
+
+  it("the account area's re-authentication asks a passkey holder for the passkey after the password, and goes back", async () => {
+    const user = await newUser('remy');
+    const options = await passkeyRegistrationOptions(app.provider, user, 'enrolment-browser');
+    const { credential, json } = softRegister(JSON.parse(JSON.stringify(options)), ISSUER);
+    assert.ok((await registerPasskey(app.provider, user.id, json, 'enrolment-browser')).ok);
+    const jar = new Jar();
+    const login = await get(jar, '/account');
+    let res = await post(jar, '/account/login', { username: 'remy', password: PASSWORD, csrf: csrfOf(login.body) });
+    assert.equal(res.headers.location, `${ISSUER}/account/mfa`);
+    const passkeyStep = async () => {
+      const page = await get(jar, '/account/mfa');
+      assert.equal(page.statusCode, 200, page.body);
+      const opts = /data-options="([^"]+)"/.exec(page.body)![1]!.replaceAll('&quot;', '"');
+      return { page, answer: softAssert(credential, JSON.parse(opts), ISSUER) };
+    };
+    const first = await passkeyStep();
+    res = await post(jar, '/account/mfa', { csrf: csrfOf(first.page.body), response: first.answer });
+    assert.equal(res.headers.location, `${ISSUER}/account`);
+    const sid = (await app.stores.sessions.get(tokenHash(jar.cookies.get('tessera_session')!)))!.sid;
+    // Later than TESSERA_RECENT_AUTH: adding an app needs the re-authentication, which comes back.
+    tick(app.provider.config.recentAuth + 1);
+    res = await get(jar, '/account/security/totp');
+    const reauth = res.headers.location as string;
+    assert.equal(reauth, `${ISSUER}/account/reauth?return=${encodeURIComponent('/account/security/totp')}`);
+    const page = await get(jar, new URL(reauth).pathname + new URL(reauth).search);
+    res = await post(jar, '/account/reauth', {
+      password: PASSWORD,
+      return: '/account/security/totp',
+      csrf: csrfOf(page.body),
+    });
+    assert.equal(res.headers.location, `${ISSUER}/account/mfa`, 'the password alone is not enough');
+    const again = await passkeyStep();
+    assert.ok(!again.page.body.includes('name="remember"'), 'no remembered browser for a re-authentication');
+    res = await post(jar, '/account/mfa', { csrf: csrfOf(again.page.body), response: again.answer });
+    assert.equal(res.headers.location, `${ISSUER}/account/security/totp`);
+    const session = await app.stores.sessions.get(tokenHash(jar.cookies.get('tessera_session')!));
+    assert.deepEqual([session?.sid, session?.amr], [sid, ['pwd', 'hwk', 'user', 'mfa']]);
+    assert.equal((await get(jar, '/account/security/totp')).statusCode, 200, 'recent again');
   });
 
   it('acr_values and max_age inside a signed request object (RFC 9101) step up and re-authenticate', async () => {
@@ -390,6 +449,22 @@ describe('second factor in sign-in, step-up and acr', () => {
     assert.deepEqual(id.amr, ['pwd', 'hwk', 'user', 'mfa']);
     assert.equal(id.acr, 'phrh');
     assert.equal(at.acr, 'phrh');
+    // A request that names acr values gets one of them (OIDC Core 5.5.1.1): this session, at phrh,
+    // answers an essential request for mfa with mfa, and acr_values password or phr with phr.
+    for (const [params, acr] of [
+      [
+        { claims: JSON.stringify({ id_token: { acr: { essential: true, values: ['urn:tessera:acr:mfa'] } } }) },
+        'urn:tessera:acr:mfa',
+      ],
+      [{ acr_values: 'urn:tessera:acr:password phr' }, 'phr'],
+    ] as const) {
+      const again = await drive({ jar: stopped.jar, username: 'pia', params });
+      assert.ok(again.location?.searchParams.get('code'), again.res.body);
+      const t = await tokens(again.location!, again.verifier);
+      assert.equal(t.id.acr, acr);
+      assert.equal(t.at.acr, acr);
+      assert.deepEqual(t.id.amr, ['pwd', 'hwk', 'user', 'mfa']);
+    }
   });
 
   it('an essential acr this user cannot reach answers unmet_authentication_requirements at the redirect URI', async () => {
@@ -624,5 +699,44 @@ describe('remembered devices and a client that requires a second factor', () => 
     assert.deepEqual(plain.steps, ['login', 'consent']);
     const strict = await signIn(new Jar(), 'cleo', { client_id: 'strict', redirect_uri: 'https://strict.example/cb' });
     assert.deepEqual(strict.steps, ['login', 'enrol']);
+  });
+
+  it('a client that wants passkeys: a user with only an app passes its code before the session, then enrols', async () => {
+    await applyBootstrap(
+      app.stores,
+      app.provider.config,
+      {
+        clients: [
+          {
+            client_id: 'keys',
+            client_secret: 'keys-secret-0123456789-abcdefghijklmnopq',
+            redirect_uris: ['https://keys.example/cb'],
+            grant_types: ['authorization_code'],
+            scope: 'openid',
+            mfa: 'phishing-resistant',
+          },
+        ],
+      },
+      clock,
+    );
+    const made = await createUser(app.stores, { username: 'pia', password: PASSWORD }, clock, { origin: 'operator' });
+    assert.ok('user' in made);
+    const e = await beginTotp(app.stores, app.provider.config, made.user, 'Tessera', clock);
+    const code = (t: number) =>
+      new TOTP({ secret: Secret.fromBase32(e.secret), digits: 6, period: 30, algorithm: 'SHA1' }).generate({
+        timestamp: t * 1000,
+      });
+    assert.equal(
+      await confirmTotp(app.stores, app.provider.config, made.user.id, e.factor.id, code(clock), clock),
+      'ok',
+    );
+    clock += 30;
+    const keys = { client_id: 'keys', redirect_uri: 'https://keys.example/cb' };
+    const jar = new Jar();
+    const asked = await signIn(jar, 'pia', keys);
+    assert.deepEqual(asked.steps, ['login', 'mfa']);
+    assert.ok(!jar.cookies.has('tessera_session'), 'no session with the password alone');
+    const done = await signIn(new Jar(), 'pia', keys, code(clock));
+    assert.deepEqual(done.steps, ['login', 'mfa', 'enrol']);
   });
 });

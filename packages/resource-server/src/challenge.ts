@@ -1,6 +1,11 @@
 // WWW-Authenticate challenges (RFC 6750 section 3, RFC 9449 section 7.1, RFC 9728 section 5.1) and the
 // JSON body of a refusal. Pure functions: the adapters only copy status, headers and body out.
-import { type ResourceServerError, ServiceUnavailableError, UseDpopNonceError } from './errors.ts';
+import {
+  InsufficientUserAuthenticationError,
+  type ResourceServerError,
+  ServiceUnavailableError,
+  UseDpopNonceError,
+} from './errors.ts';
 
 export type Scheme = 'Bearer' | 'DPoP';
 
@@ -43,6 +48,11 @@ function challengeFor(scheme: Scheme, opts: ChallengeOptions, error?: ResourceSe
   if (carriesError) {
     params.push(`error=${quoted(error.error)}`);
     params.push(`error_description=${quoted(descriptionText(error.description))}`);
+  }
+  // RFC 9470 section 3: what authentication would do. max_age is quoted as in the RFC's examples.
+  if (carriesError && error instanceof InsufficientUserAuthenticationError) {
+    if (error.acrValues?.length) params.push(`acr_values=${quoted(error.acrValues.join(' '))}`);
+    if (error.maxAge !== undefined) params.push(`max_age=${quoted(String(error.maxAge))}`);
   }
   const scope = (carriesError ? error.scope : undefined) ?? opts.scope;
   if (scope?.length) params.push(`scope=${quoted(scope.join(' '))}`);

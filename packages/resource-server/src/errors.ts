@@ -57,6 +57,25 @@ export class InsufficientScopeError extends ResourceServerError {
   }
 }
 
+/**
+ * The token is valid but the user's authentication behind it is not strong or recent enough for this request (RFC
+ * 9470): the client asks the authorization server again with `acr_values` and/or `max_age`, which the challenge names.
+ * Status 401.
+ */
+export class InsufficientUserAuthenticationError extends ResourceServerError {
+  readonly error = 'insufficient_user_authentication';
+  readonly status = 401;
+  /** The acr values that would do (the challenge's `acr_values`), if the level fell short. */
+  readonly acrValues: string[] | undefined;
+  /** The most seconds since authentication (the challenge's `max_age`), if the authentication is too old. */
+  readonly maxAge: number | undefined;
+  constructor(description: string, need: { acrValues?: string[] | undefined; maxAge?: number | undefined }) {
+    super(description);
+    this.acrValues = need.acrValues;
+    this.maxAge = need.maxAge;
+  }
+}
+
 /** The DPoP proof is missing, malformed, replayed or does not match the request or the token (RFC 9449). Status 401. */
 export class InvalidDpopProofError extends ResourceServerError {
   readonly error = 'invalid_dpop_proof';

@@ -4,6 +4,7 @@ export type { AuthenticateOptions, ResourceServerOptions } from './resource-serv
 export {
   CertificateMismatchError,
   InsufficientScopeError,
+  InsufficientUserAuthenticationError,
   InvalidDpopProofError,
   InvalidRequestError,
   InvalidTokenError,
@@ -14,6 +15,8 @@ export {
   UseDpopNonceError,
 } from './errors.ts';
 export { refusal, wwwAuthenticate } from './challenge.ts';
+export { acrSatisfies, TESSERA_ACR_VALUES } from './step-up.ts';
+export type { StepUpRequirement } from './step-up.ts';
 export type { ChallengeOptions, Refusal, Scheme } from './challenge.ts';
 export { metadataPath, metadataUrl } from './metadata.ts';
 export type { ProtectedResourceMetadata } from './metadata.ts';

@@ -8,7 +8,7 @@ import { importJWK, type JWK, SignJWT } from 'jose';
 import type { AuthorizationServer, FetchLike } from './authorization-server.ts';
 import { checkEndpoint } from './authorization-server.ts';
 import { InvalidTokenError, ServiceUnavailableError } from './errors.ts';
-import { audiencesOf, confirmationOf, scopesOf, type VerifiedToken } from './token-info.ts';
+import { audiencesOf, authenticationOf, confirmationOf, scopesOf, type VerifiedToken } from './token-info.ts';
 
 /** The longest an introspection answer is ever reused, in seconds. */
 export const MAX_CACHE_SECONDS = 60;
@@ -204,6 +204,7 @@ export class Introspector {
         issuedAt: typeof a.iat === 'number' ? a.iat : undefined,
         jti: typeof a.jti === 'string' ? a.jti : undefined,
         cnf,
+        ...authenticationOf(a),
         claims: Object.freeze({ ...a }),
       },
     };

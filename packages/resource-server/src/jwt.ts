@@ -4,7 +4,7 @@
 import { errors as joseErrors, jwtVerify } from 'jose';
 import type { AuthorizationServer } from './authorization-server.ts';
 import { InvalidTokenError, ResourceServerError } from './errors.ts';
-import { audiencesOf, confirmationOf, scopesOf, type VerifiedToken } from './token-info.ts';
+import { audiencesOf, authenticationOf, confirmationOf, scopesOf, type VerifiedToken } from './token-info.ts';
 
 /** Asymmetric JWS algorithms; `none` and the HMAC ones are never accepted for access tokens. */
 export const DEFAULT_ALGORITHMS = [
@@ -80,6 +80,7 @@ export async function verifyJwtAccessToken(token: string, o: JwtVerifyOptions): 
     issuedAt: payload.iat as number,
     jti: payload.jti,
     cnf,
+    ...authenticationOf(payload),
     claims: Object.freeze({ ...payload }),
   };
 }

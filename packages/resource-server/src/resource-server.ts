@@ -18,6 +18,7 @@ import { Introspector, type IntrospectionOptions } from './introspection.ts';
 import { DEFAULT_ALGORITHMS, looksLikeJwt, verifyJwtAccessToken } from './jwt.ts';
 import { metadataPath, metadataUrl, resourceProblem, type ProtectedResourceMetadata } from './metadata.ts';
 import { MemoryReplayStore, type ReplayStore } from './replay-store.ts';
+import { checkStepUp } from './step-up.ts';
 import { credentials, requestUrl, singleHeader, type RequestLike } from './request.ts';
 import type { VerifiedToken } from './token-info.ts';
 
@@ -73,6 +74,12 @@ export interface ResourceServerOptions {
   timeout?: number;
   /** The fetch to reach the authorization server with (e.g. one with a custom CA). */
   fetch?: FetchLike;
+  /** The weakest authentication of the user every request accepts (`acr`, RFC 9470); a route can ask for another. */
+  acr?: string;
+  /** The most seconds since the user authenticated (`auth_time`) for every request; a route can ask for another. */
+  maxAge?: number;
+  /** The acr values in order, weakest first (a level satisfies the ones before it). Default: Tessera's (TESSERA_ACR_VALUES). */
+  acrValues?: readonly string[];
   /** The clock, in seconds since the epoch (tests). */
   now?: () => number;
 }
@@ -80,6 +87,25 @@ export interface ResourceServerOptions {
 export interface AuthenticateOptions {
   /** Scopes this request needs on top of `requiredScopes`. */
   scopes?: readonly string[];
+  /**
+   * The weakest authentication of the user this request accepts (RFC 9470), in place of the resource's `acr`: the
+   * token's `acr` must be this or stronger (in `acrValues`). E.g. `urn:tessera:acr:mfa` for two factors, `phr` for a
+   * passkey. Short of it: 401 insufficient_user_authentication with `acr_values`.
+   */
+  acr?: string;
+  /**
+   * The most seconds since the user last authenticated (the token's `auth_time`), in place of the resource's `maxAge`.
+   * Older: 401 insufficient_user_authentication with `max_age`.
+   */
+  maxAge?: number;
+}
+
+/** A step-up demand as the code wrote it: a misconfiguration throws (a bug, answered 503), never lets a token pass. */
+function checkStepUpOption(name: 'acr' | 'maxAge', v: string | number): void {
+  if (name === 'acr' && (typeof v !== 'string' || v === '' || /[^\x21\x23-\x5B\x5D-\x7E]/.test(v)))
+    throw new Error('acr must be a non-empty acr value');
+  if (name === 'maxAge' && (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0))
+    throw new Error('maxAge must be a whole number of seconds, at least 0');
 }
 
 function seconds(name: string, value: number | undefined, fallback: number, max: number): number {
@@ -153,6 +179,11 @@ export class ResourceServer {
         })
       : undefined;
     this.#proxies = options.certificateBound ? proxyList(options.certificateBound.trustedProxies) : undefined;
+    for (const [name, v] of [
+      ['maxAge', options.maxAge],
+      ['acr', options.acr],
+    ] as const)
+      if (v !== undefined) checkStepUpOption(name, v);
   }
 
   /** The schemes offered in challenges. */
@@ -189,6 +220,7 @@ export class ResourceServer {
       throw new InvalidTokenError('The token is DPoP-bound: present it with the DPoP scheme and a proof.');
     if (info.cnf?.['x5t#S256']) throw new InvalidTokenError('The token is bound to a client certificate.');
     this.#checkScopes(info, options.scopes);
+    this.#checkStepUp(info, options);
     return info;
   }
 
@@ -223,6 +255,7 @@ export class ResourceServer {
     const x5t = info.cnf?.['x5t#S256'];
     if (x5t) checkCertificateBinding(req, x5t, this.#o.certificateBound, this.#proxies);
     this.#checkScopes(info, options.scopes);
+    this.#checkStepUp(info, options);
     return info;
   }
 
@@ -250,6 +283,16 @@ export class ResourceServer {
     throw new InsufficientScopeError(`The access token lacks the scope ${missing.join(' ')}.`, [
       ...new Set([...info.scopes, ...needed]),
     ]);
+  }
+
+  /** RFC 9470: the user's authentication behind the token, against the route's demand or else the resource's. */
+  #checkStepUp(info: VerifiedToken, options: AuthenticateOptions): void {
+    const acr = options.acr ?? this.#o.acr;
+    const maxAge = options.maxAge ?? this.#o.maxAge;
+    if (acr === undefined && maxAge === undefined) return;
+    if (options.acr !== undefined) checkStepUpOption('acr', options.acr);
+    if (options.maxAge !== undefined) checkStepUpOption('maxAge', options.maxAge);
+    checkStepUp(info, { acr, maxAge }, { now: this.#now(), clockSkew: this.#skew, order: this.#o.acrValues });
   }
 
   /** The challenge parameters for a request (which scheme it used, if any). */

@@ -24,8 +24,23 @@ export interface VerifiedToken {
   issuedAt: number | undefined;
   jti: string | undefined;
   cnf: Confirmation | undefined;
+  /** How the user authenticated (`acr`), when the token says. */
+  acr: string | undefined;
+  /** When the user authenticated (`auth_time`, seconds since the epoch), when the token says. */
+  authTime: number | undefined;
   /** All the claims (or the introspection answer). */
   claims: Readonly<Record<string, unknown>>;
+}
+
+/** `acr` and `auth_time` of a token's claims; a malformed one counts as absent (a demand for it is then refused). */
+export function authenticationOf(claims: Record<string, unknown>): {
+  acr: string | undefined;
+  authTime: number | undefined;
+} {
+  return {
+    acr: typeof claims.acr === 'string' && claims.acr ? claims.acr : undefined,
+    authTime: Number.isSafeInteger(claims.auth_time) ? (claims.auth_time as number) : undefined,
+  };
 }
 
 /** The scopes of a space-separated `scope` claim. */

@@ -10,7 +10,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
-import { createResourceServer, InvalidTokenError, ServiceUnavailableError } from '../src/index.ts';
+import {
+  type AuthenticateOptions,
+  createResourceServer,
+  InsufficientUserAuthenticationError,
+  InvalidTokenError,
+  type ResourceServer,
+  ServiceUnavailableError,
+} from '../src/index.ts';
 import { sleep } from './support.ts';
 
 const RESOURCE = 'https://api.example/';
@@ -282,5 +289,131 @@ describe('introspection answers from a local authorization server', () => {
       as.introspection = () => answer;
       await assert.rejects(rs.authenticate(get(`opaque-f-${name.replace(/ /g, '-')}`)), ServiceUnavailableError, name);
     }
+  });
+});
+
+describe('step-up (RFC 9470): tokens signed by a local authorization server with acr and auth_time', () => {
+  let as: LocalAs;
+  let k: Awaited<ReturnType<typeof addKey>>;
+  before(async () => {
+    as = await startAs();
+    k = await addKey(as);
+  });
+  after(async () => {
+    await as?.close();
+  });
+  const now = () => Math.floor(Date.now() / 1000);
+  const signed = (claims: Record<string, unknown>) => jwt(as, k.kid, k.privateKey, claims);
+  /** The refusal a request with this token gets (status, challenge), or 'ok'. */
+  const outcome = async (rs: ResourceServer, token: string, options: AuthenticateOptions = {}) => {
+    const req = get(token);
+    try {
+      await rs.authenticate(req, options);
+      return 'ok';
+    } catch (err) {
+      const r = rs.refusal(err, req, options.scopes);
+      return { status: r.status, challenge: r.headers['www-authenticate'], body: r.body };
+    }
+  };
+
+  it('a route demanding a level accepts it and every stronger one; a weaker one or none gets 401 insufficient_user_authentication with acr_values', async () => {
+    const rs = createResourceServer({ issuer: as.issuer, resource: RESOURCE });
+    const levels = ['urn:tessera:acr:password', 'urn:tessera:acr:mfa', 'phr', 'phrh'];
+    for (const [i, have] of levels.entries())
+      for (const [j, want] of levels.entries()) {
+        const r = await outcome(rs, await signed({ acr: have, auth_time: now() - 5 }), { acr: want });
+        if (i >= j) assert.equal(r, 'ok', `${have} satisfies ${want}`);
+        else {
+          assert.notEqual(r, 'ok', `${have} does not satisfy ${want}`);
+          if (r === 'ok') continue;
+          assert.equal(r.status, 401);
+          assert.equal(r.body.error, 'insufficient_user_authentication');
+          // The error goes in the challenge of the scheme used (Bearer); the DPoP challenge offers the scheme only.
+          const [bearer, dpop] = r.challenge.split(', DPoP ');
+          assert.equal(
+            bearer,
+            'Bearer error="insufficient_user_authentication", ' +
+              'error_description="A stronger authentication of the user is required.", ' +
+              `acr_values="${levels.slice(j).join(' ')}", ` +
+              'resource_metadata="https://api.example/.well-known/oauth-protected-resource"',
+          );
+          assert.doesNotMatch(dpop!, /error|acr_values/);
+        }
+      }
+    // No acr at all (a client's own token), or a value not in the order: refused unless it is the one asked for.
+    const none = await outcome(rs, await signed({}), { acr: 'urn:tessera:acr:password' });
+    assert.ok(none !== 'ok' && /does not say how the user authenticated/.test(none.body.error_description));
+    assert.notEqual(await outcome(rs, await signed({ acr: 'urn:other:gold' }), { acr: 'phr' }), 'ok');
+    assert.equal(await outcome(rs, await signed({ acr: 'urn:other:gold' }), { acr: 'urn:other:gold' }), 'ok');
+    // Nothing demanded: any token passes, and the verified token says how and when the user signed in.
+    const t = now() - 30;
+    const info = await rs.authenticate(get(await signed({ acr: 'phr', auth_time: t })));
+    assert.equal(info.acr, 'phr');
+    assert.equal(info.authTime, t);
+  });
+
+  it('maxAge: an authentication older than it (beyond the clock skew) or without auth_time gets max_age in the challenge', async () => {
+    const rs = createResourceServer({ issuer: as.issuer, resource: RESOURCE, clockSkew: 0, dpop: { mode: 'off' } });
+    assert.equal(await outcome(rs, await signed({ auth_time: now() - 100 }), { maxAge: 300 }), 'ok');
+    for (const claims of [{ auth_time: now() - 400 }, {}, { auth_time: 'yesterday' }]) {
+      const r = await outcome(rs, await signed(claims), { maxAge: 300 });
+      assert.ok(r !== 'ok', JSON.stringify(claims));
+      assert.equal(r.status, 401);
+      assert.match(
+        r.challenge,
+        /^Bearer error="insufficient_user_authentication", error_description="[^"]+", max_age="300", resource_metadata=/,
+      );
+      assert.doesNotMatch(r.challenge, /acr_values/);
+    }
+    // Both demanded, both missed: both named; only one missed: only that one.
+    const both = await outcome(rs, await signed({ acr: 'urn:tessera:acr:password', auth_time: now() - 400 }), {
+      acr: 'urn:tessera:acr:mfa',
+      maxAge: 60,
+    });
+    assert.ok(both !== 'ok');
+    assert.match(both.challenge, /acr_values="urn:tessera:acr:mfa phr phrh", max_age="60"/);
+    const recentWeak = await outcome(rs, await signed({ acr: 'urn:tessera:acr:password', auth_time: now() }), {
+      acr: 'phr',
+      maxAge: 60,
+    });
+    assert.ok(recentWeak !== 'ok');
+    assert.match(recentWeak.challenge, /acr_values="phr phrh", resource_metadata/);
+  });
+
+  it('a demand for every request in the options; a route overrides it', async () => {
+    const rs = createResourceServer({
+      issuer: as.issuer,
+      resource: RESOURCE,
+      acr: 'urn:tessera:acr:mfa',
+      maxAge: 3600,
+    });
+    const mfa = await signed({ acr: 'urn:tessera:acr:mfa', auth_time: now() - 10 });
+    const pwd = await signed({ acr: 'urn:tessera:acr:password', auth_time: now() - 10 });
+    assert.equal(await outcome(rs, mfa), 'ok');
+    assert.notEqual(await outcome(rs, pwd), 'ok');
+    assert.equal(await outcome(rs, pwd, { acr: 'urn:tessera:acr:password' }), 'ok');
+    assert.notEqual(await outcome(rs, mfa, { acr: 'phrh' }), 'ok');
+    assert.throws(() => createResourceServer({ issuer: as.issuer, resource: RESOURCE, maxAge: -1 }), /maxAge/);
+    assert.throws(() => createResourceServer({ issuer: as.issuer, resource: RESOURCE, acr: 'a "b"' }), /acr/);
+    // A bad demand in a route is a bug: answered 503, never a pass.
+    const bad = await outcome(rs, mfa, { maxAge: 1.5 });
+    assert.ok(bad !== 'ok' && bad.status === 503);
+  });
+
+  it('introspected tokens are held to the same demand (acr and auth_time of the introspection answer)', async () => {
+    const rs = createResourceServer({
+      issuer: as.issuer,
+      resource: RESOURCE,
+      introspection: { clientId: 'r', clientSecret: 's', cacheSeconds: 0 },
+    });
+    const answer = (extra: Record<string, unknown>) => ({
+      status: 200,
+      body: JSON.stringify({ active: true, client_id: 'c', sub: 'u', aud: RESOURCE, exp: now() + 300, ...extra }),
+    });
+    as.introspection = () => answer({ acr: 'phrh', auth_time: now() - 5 });
+    const info = await rs.authenticate(get('opaque-strong'), { acr: 'phr', maxAge: 60 });
+    assert.equal(info.acr, 'phrh');
+    as.introspection = () => answer({ acr: 'urn:tessera:acr:mfa', auth_time: now() - 5 });
+    await assert.rejects(rs.authenticate(get('opaque-mfa'), { acr: 'phr' }), InsufficientUserAuthenticationError);
   });
 });

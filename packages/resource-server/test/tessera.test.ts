@@ -15,6 +15,7 @@ import {
   CertificateMismatchError,
   createResourceServer,
   InsufficientScopeError,
+  InsufficientUserAuthenticationError,
   InvalidDpopProofError,
   InvalidTokenError,
   RedisReplayStore,
@@ -66,6 +67,30 @@ describe('the resource server against Tessera', () => {
       assert.deepEqual(e.scope, ['api:read', 'api:write', 'api:admin']);
       return true;
     });
+  });
+
+  it('step-up (RFC 9470): a token of the client itself (no user, no acr or auth_time) is refused where a route demands an authentication level', async () => {
+    const rs = createResourceServer({ issuer: tessera.issuer, resource: RESOURCE });
+    const { access_token } = await token(tessera);
+    const req = get(`Bearer ${access_token}`);
+    const info = await rs.authenticate(req);
+    assert.equal(info.acr, undefined);
+    assert.equal(info.authTime, undefined);
+    for (const demand of [{ acr: 'urn:tessera:acr:mfa' }, { maxAge: 60 }]) {
+      const err = await rs.authenticate(req, demand).then(
+        () => assert.fail('accepted'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof InsufficientUserAuthenticationError);
+      const r = rs.refusal(err, req);
+      assert.equal(r.status, 401);
+      assert.match(
+        r.headers['www-authenticate']!,
+        demand.acr
+          ? /^Bearer error="insufficient_user_authentication", error_description="[^"]+", acr_values="urn:tessera:acr:mfa phr phrh"/
+          : /^Bearer error="insufficient_user_authentication", error_description="[^"]+", max_age="60"/,
+      );
+    }
   });
 
   it('introspects every token when asked to, and refuses a revoked one once the cache bound has passed', async () => {

@@ -32,5 +32,13 @@ export function createSqlCounterStore({ db }: SqlContext): CounterStore {
     async reset(key) {
       await db.deleteFrom('counters').where('key', '=', key).execute();
     },
+    // substr, not LIKE: a key's characters (base64url has _) are never wildcards.
+    async resetPrefix(prefix) {
+      const r = await db
+        .deleteFrom('counters')
+        .where(sql`substr(key, 1, ${prefix.length})`, '=', prefix)
+        .executeTakeFirst();
+      return Number(r.numDeletedRows);
+    },
   };
 }

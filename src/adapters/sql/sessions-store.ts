@@ -73,21 +73,35 @@ export function createSqlSessionStore({ db, lookup }: SqlContext): SessionStore 
         .execute();
       return rows[0] && toSession(rows[0]);
     },
-    /** INSERT ... ON CONFLICT DO NOTHING decides who was first; a known device only has its last-seen time moved. */
+    /**
+     * INSERT ... ON CONFLICT DO NOTHING decides who was first with this browser; a known device only has
+     * its last-seen time moved. A new one then looks for another browser of the account: each looks after
+     * its own insert, so of two new browsers at once the later one always sees the earlier (at most one
+     * `first`).
+     */
     async rememberDevice(userId, deviceHash, now) {
       const res = await db
         .insertInto('known_devices')
         .values({ user_id: userId, device_hash: deviceHash, first_seen_at: now, last_seen_at: now })
         .onConflict((oc) => oc.doNothing())
         .executeTakeFirst();
-      if (Number(res.numInsertedOrUpdatedRows ?? 0n) === 1) return true;
+      if (Number(res.numInsertedOrUpdatedRows ?? 0n) === 1) {
+        const other = await db
+          .selectFrom('known_devices')
+          .select('device_hash')
+          .where('user_id', '=', userId)
+          .where('device_hash', '<>', deviceHash)
+          .limit(1)
+          .executeTakeFirst();
+        return other ? 'new' : 'first';
+      }
       await db
         .updateTable('known_devices')
         .set({ last_seen_at: now })
         .where('user_id', '=', userId)
         .where('device_hash', '=', deviceHash)
         .execute();
-      return false;
+      return 'known';
     },
     async addClient(e) {
       await db

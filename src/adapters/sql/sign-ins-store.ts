@@ -63,7 +63,8 @@ export function createSqlSignInStore({ db }: SqlContext): SignInStore {
         .executeTakeFirst();
       return row !== undefined;
     },
-    async forgetDevices(userId) {
+    async forgetUser(userId) {
+      await db.deleteFrom('pending_sign_ins').where('user_id', '=', userId).execute();
       return count(await db.deleteFrom('remembered_devices').where('user_id', '=', userId).executeTakeFirst());
     },
   };

@@ -4,11 +4,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Secret, TOTP } from 'otpauth';
 import { hashPassword } from '../../accounts/passwords.ts';
+import { beginTotp, confirmTotp } from '../../accounts/totp.ts';
 import { createUser } from '../../accounts/users.ts';
 import { saveUser } from '../../admin/users.ts';
 import type { FactorRecord } from '../../ports/factors.ts';
 import type { MailMessage } from '../../ports/mail.ts';
 import { testProvider, type TestProvider } from '../../../test/fixtures/protocol.ts';
+import { SIGN_IN_COOKIE } from '../interaction/mfa-policy.ts';
+import { accountSecondFactor } from '../interaction/second-factor.ts';
 import { csrfToken, DEVICE_COOKIE, SESSION_COOKIE, startSession } from '../interaction/session.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import type { AccountView } from './views.ts';
@@ -97,10 +100,10 @@ describe('account area', () => {
     });
   }
   /** A signed-in browser: its cookies, and a POST/GET of the area with the right CSRF token. */
-  async function browser(userId: string) {
+  async function browser(userId: string, amr = ['pwd']) {
     const {
       cookies: [cookie, deviceCookie],
-    } = await startSession(p, t.request({}, { headers: { 'user-agent': UA } }), userId, ['pwd']);
+    } = await startSession(p, t.request({}, { headers: { 'user-agent': UA } }), userId, amr);
     const cookies: Record<string, string> = { [SESSION_COOKIE]: cookie.value, [DEVICE_COOKIE]: deviceCookie.value };
     return {
       cookies,
@@ -142,6 +145,34 @@ describe('account area', () => {
     return f;
   }
 
+  /** An authenticator app enrolled for real (accounts/totp.ts); its current code, and the clock moved past it. */
+  async function realTotp(u: { id: string; username: string }): Promise<() => string> {
+    const e = await beginTotp(t.p.stores, t.config, u, 'Tessera', t.clock.now());
+    const code = () =>
+      new TOTP({ secret: Secret.fromBase32(e.secret), digits: 6, period: 30 }).generate({
+        timestamp: t.clock.now() * 1000,
+      });
+    assert.equal(await confirmTotp(t.p.stores, t.config, u.id, e.factor.id, code(), t.clock.now()), 'ok');
+    t.clock.advance(30);
+    return code;
+  }
+  /** The account area's second-factor step of this browser's pending sign-in (its cookie): GET, or POST a code. */
+  function secondFactorStep(cookies: Record<string, string>, code?: string) {
+    const secret = cookies[SIGN_IN_COOKIE]!;
+    return code === undefined
+      ? accountSecondFactor(p, t.request({}, { method: 'GET', cookies }))
+      : accountSecondFactor(p, t.request({ csrf: csrfToken(p, 'account-mfa', secret), code }, { cookies }));
+  }
+
+  /** A browser remembered after a second factor (TESSERA_MFA_REMEMBER_DEVICE); whether it still is. */
+  async function rememberedBrowser(userId: string): Promise<() => Promise<boolean>> {
+    const idHash = `remembered-${Math.random().toString(36).slice(2)}`;
+    const now = t.clock.now();
+    await t.p.stores.signIns.rememberDevice({ idHash, userId, createdAt: now, expiresAt: now + 86400 });
+    assert.equal(await t.p.stores.signIns.isRememberedDevice(idHash, userId, now), true);
+    return () => t.p.stores.signIns.isRememberedDevice(idHash, userId, t.clock.now());
+  }
+
   it('without a session: the pages go to the sign-in page and the forms change nothing', async () => {
     const login = await showAccount(p, t.request({}, { method: 'GET' }));
     assert.equal((login as { view: { name: string } }).view.name, 'login');
@@ -175,12 +206,13 @@ describe('account area', () => {
 
   it('a change needs a recent sign-in: else the re-authentication page, which comes back after the password', async () => {
     const u = await user();
-    const f = await totpFactor(u.id);
+    const code = await realTotp(u);
+    const [f] = await t.p.stores.factors.listByUser(u.id);
     const b = await browser(u.id);
     t.clock.advance(t.config.recentAuth + 1);
-    const back = locationOf(await b.post(removeFactor, 'account:security', { factor_id: f.id }));
+    const back = locationOf(await b.post(removeFactor, 'account:security', { factor_id: f!.id }));
     assert.equal(back, `${t.config.issuer}/account/reauth?return=${encodeURIComponent('/account/security')}`);
-    assert.ok(await t.p.stores.factors.get(f.id), 'nothing removed');
+    assert.ok(await t.p.stores.factors.get(f!.id), 'nothing removed');
     for (const h of [showPassword, showDelete, showTotp])
       assert.match(locationOf(await b.get(h)), /\/account\/reauth\?return=/);
     assert.match(
@@ -200,7 +232,10 @@ describe('account area', () => {
     assert.match(wrong.error!, /not your password/);
     assert.ok(t.events.some((e) => e.type === 'login_failed'));
     // An outside return address is not followed.
-    const ok = await b.post(submitReauth, 'account:reauth', { password: PASSWORD, return: 'https://evil.example/' });
+    const pwd = await b.post(submitReauth, 'account:reauth', { password: PASSWORD, return: 'https://evil.example/' });
+    assert.equal(locationOf(pwd), `${t.config.issuer}/account/mfa`, 'the second factor too');
+    b.take(pwd);
+    const ok = await secondFactorStep(b.cookies, code());
     assert.equal(locationOf(ok), `${t.config.issuer}/account`);
     const sid = (await t.p.stores.sessions.listByUser(u.id))[0]!.sid;
     b.take(ok);
@@ -208,11 +243,76 @@ describe('account area', () => {
     assert.equal(sessions.length, 1, 'the old session was replaced');
     assert.equal(sessions[0]!.sid, sid, 'same sid');
     assert.equal(
-      locationOf(await b.post(removeFactor, 'account:security', { factor_id: f.id })),
+      locationOf(await b.post(removeFactor, 'account:security', { factor_id: f!.id })),
       `${t.config.issuer}/account/security?done=removed`,
     );
-    assert.equal(await t.p.stores.factors.get(f.id), undefined);
+    assert.equal(await t.p.stores.factors.get(f!.id), undefined);
     assert.ok(t.events.some((e) => e.type === 'factor_removed' && e.userId === u.id));
+  });
+
+  it('re-authentication keeps the second factor: with one, the password then the factor, back to the page; without, the password', async () => {
+    const u = await user();
+    const code = await realTotp(u);
+    const b = await browser(u.id);
+    // The session had two factors; then it grew old.
+    const mfa = await startSession(p, t.request({}, { cookies: b.cookies }), u.id, ['pwd', 'otp', 'mfa']);
+    b.take({ kind: 'redirect', location: '', cookies: mfa.cookies });
+    const sid = mfa.session.sid;
+    t.clock.advance(t.config.recentAuth + 1);
+    const back = '/account/security/totp?continue=/interaction/abc_123';
+    assert.equal(
+      locationOf(await b.get(showTotp, { continue: '/interaction/abc_123' })),
+      `${t.config.issuer}/account/reauth?return=${encodeURIComponent(back)}`,
+    );
+    const pwd = await b.post(submitReauth, 'account:reauth', { password: PASSWORD, return: back });
+    assert.equal(locationOf(pwd), `${t.config.issuer}/account/mfa`);
+    assert.deepEqual(
+      (pwd as { cookies?: { name: string }[] }).cookies?.map((c) => c.name),
+      [SIGN_IN_COOKIE],
+      'no new session yet',
+    );
+    b.take(pwd);
+    const sessions = await t.p.stores.sessions.listByUser(u.id);
+    assert.deepEqual(
+      sessions.map((x) => x.amr),
+      [['pwd', 'otp', 'mfa']],
+      'the old session is untouched until the factor',
+    );
+    // The challenge page, without "remember this browser" (a remembered browser is not enough here).
+    const challenge = (await secondFactorStep(b.cookies)) as { view: { name: string; remember: boolean } };
+    assert.equal(challenge.view.name, 'second-factor');
+    assert.equal(challenge.view.remember, false);
+    // A wrong code: the page again, counted, no session.
+    const wrong = (await secondFactorStep(b.cookies, '000000')) as { status: number };
+    assert.equal(wrong.status, 400);
+    assert.ok(t.events.some((e) => e.type === 'second_factor_failed' && e.userId === u.id && e.ip === '192.0.2.1'));
+    // The right code: a new session (same sid) with both factors, back to the page that asked.
+    const pendingCookies = { ...b.cookies };
+    const ok = await secondFactorStep(b.cookies, code());
+    assert.equal(locationOf(ok), `${t.config.issuer}${back}`);
+    b.take(ok);
+    const after = await t.p.stores.sessions.listByUser(u.id);
+    assert.deepEqual(
+      after.map((x) => [x.sid, x.amr, x.authTime]),
+      [[sid, ['pwd', 'otp', 'mfa'], t.clock.now()]],
+    );
+    assert.equal(accountOf(await b.get(showTotp)).page, 'totp', 'recent again');
+    // The pending sign-in is used once: its cookie again leads to the account page, nothing started.
+    t.clock.advance(30);
+    assert.equal(locationOf(await secondFactorStep(pendingCookies, code())), `${t.config.issuer}/account`);
+    assert.equal((await t.p.stores.sessions.listByUser(u.id)).length, 1);
+
+    // A user without a factor: the password alone, as before.
+    const plain = await user();
+    const c = await browser(plain.id);
+    t.clock.advance(t.config.recentAuth + 1);
+    const direct = await c.post(submitReauth, 'account:reauth', { password: PASSWORD, return: '/account/password' });
+    assert.equal(locationOf(direct), `${t.config.issuer}/account/password`);
+    c.take(direct);
+    assert.deepEqual(
+      (await t.p.stores.sessions.listByUser(plain.id)).map((x) => x.amr),
+      [['pwd']],
+    );
   });
 
   it("another user's factor or session is not found, and is left alone", async () => {
@@ -239,13 +339,16 @@ describe('account area', () => {
     const required = await user({ mfaRequired: true });
     const only = await totpFactor(required.id);
     const b = await browser(required.id);
+    const remembered = await rememberedBrowser(required.id);
     const refused = await b.post(removeFactor, 'account:security', { factor_id: only.id });
     assert.equal((refused as { status: number }).status, 409);
     assert.match(accountOf(refused).error!, /last second factor/);
     assert.ok(await t.p.stores.factors.get(only.id));
-    // A second one: then the first may go.
+    assert.equal(await remembered(), true, 'a refused removal forgets nothing');
+    // A second one: then the first may go, and the browsers remembered after a factor are forgotten.
     await totpFactor(required.id, 'Tablet');
     assert.match(locationOf(await b.post(removeFactor, 'account:security', { factor_id: only.id })), /done=removed/);
+    assert.equal(await remembered(), false, 'remembered browsers forgotten');
 
     const policy = await testProvider({ TESSERA_MFA: 'required' });
     try {
@@ -269,6 +372,35 @@ describe('account area', () => {
     assert.match(
       locationOf(await (await browser(free.id)).post(removeFactor, 'account:security', { factor_id: last.id })),
       /removed/,
+    );
+  });
+
+  it('the security page shows only its own notices: ?done=constructor or __proto__ is no notice', async () => {
+    const b = await browser((await user()).id);
+    assert.equal(accountOf(await b.get(showSecurity, { done: 'removed' })).notice, 'The factor was removed.');
+    for (const done of ['constructor', '__proto__', 'toString'])
+      assert.equal(accountOf(await b.get(showSecurity, { done })).notice, undefined, done);
+  });
+
+  it('an app enrolled for a sign-in after a passkey: the new session keeps the passkey and claims no password', async () => {
+    const u = await user();
+    const b = await browser(u.id, ['swk', 'user', 'mfa']);
+    const page = accountOf(await b.get(showTotp, { continue: '/interaction/abc_123' }));
+    assert.equal(page.page, 'totp');
+    if (page.page !== 'totp') return;
+    const code = new TOTP({ secret: Secret.fromBase32(page.secret!), digits: 6, period: 30 }).generate({
+      timestamp: t.clock.now() * 1000,
+    });
+    const done = await b.post(submitTotp, 'account:totp', {
+      factor_id: page.factorId,
+      code,
+      continue: '/interaction/abc_123',
+    });
+    b.take(done);
+    const sessions = await t.p.stores.sessions.listByUser(u.id);
+    assert.deepEqual(
+      sessions.map((s) => s.amr),
+      [['swk', 'user', 'otp', 'mfa']],
     );
   });
 
@@ -333,6 +465,7 @@ describe('account area', () => {
     const u = await user();
     const other = await browser(u.id);
     const b = await browser(u.id);
+    const remembered = await rememberedBrowser(u.id);
     const bad = accountOf(
       await b.post(changePassword, 'account:password', {
         current: 'wrong',
@@ -345,6 +478,7 @@ describe('account area', () => {
       await b.post(changePassword, 'account:password', { current: PASSWORD, password: 'short', confirm: 'short' }),
     );
     assert.ok(weak.page === 'password' && weak.fieldErrors.password);
+    assert.equal(await remembered(), true, 'a refused change forgets nothing');
     const r = await b.post(changePassword, 'account:password', {
       current: PASSWORD,
       password: 'a brand new passphrase',
@@ -357,6 +491,7 @@ describe('account area', () => {
     assert.equal((await t.p.stores.sessions.listByUser(u.id)).length, 1);
     assert.ok(t.events.some((e) => e.type === 'password_changed' && e.userId === u.id && e.by === 'user'));
     assert.ok(t.events.some((e) => e.type === 'sessions_ended' && e.userId === u.id && e.count === 1));
+    assert.equal(await remembered(), false, 'the remembered browser asks for the second factor again');
   });
 
   it('changes the email: stored unverified, the new address gets a verification mail, the old one is told', async () => {
@@ -393,14 +528,18 @@ describe('account area', () => {
   it('lists sessions with browser, address and this device; ends one and all others; a new device is reported once', async () => {
     const u = await user();
     const before = t.events.length;
+    const newDevices = () =>
+      t.events.slice(before).filter((e) => e.type === 'new_device_sign_in' && e.userId === u.id).length;
+    // The account's very first sign-in is from a new browser by necessity: not reported.
     const a = await browser(u.id);
+    assert.equal(newDevices(), 0, 'not the first browser');
     const b = await browser(u.id);
     const c = await browser(u.id);
-    assert.equal(t.events.slice(before).filter((e) => e.type === 'new_device_sign_in').length, 3);
+    assert.equal(newDevices(), 2);
     // The same browser signing in again is not new.
     const again = await startSession(p, t.request({}, { cookies: a.cookies }), u.id, ['pwd']);
     a.take({ kind: 'redirect', location: '', cookies: again.cookies });
-    assert.equal(t.events.slice(before).filter((e) => e.type === 'new_device_sign_in').length, 3);
+    assert.equal(newDevices(), 2);
     const page = accountOf(await a.get(showSessions));
     assert.ok(page.page === 'sessions');
     if (page.page !== 'sessions') return;
@@ -474,6 +613,7 @@ describe('account area', () => {
     await totpFactor(u.id);
     const b = await browser(u.id);
     const other = await browser(u.id);
+    const remembered = await rememberedBrowser(u.id);
     sent.length = 0;
     const wrong = accountOf(await b.post(submitDelete, 'account:delete', { password: 'nope', confirm: 'yes' }));
     assert.match(wrong.error!, /not your password/);
@@ -485,6 +625,7 @@ describe('account area', () => {
     assert.deepEqual(await t.p.stores.factors.listByUser(u.id), []);
     assert.deepEqual(await t.p.stores.sessions.listByUser(u.id), []);
     assert.deepEqual(await t.p.stores.consents.listByUser(u.id), []);
+    assert.equal(await remembered(), false, 'remembered browsers forgotten');
     assert.match(locationOf(await other.get(showSecurity)), /\/account$/);
     assert.deepEqual(
       sent.map((m) => [m.to, m.template]),

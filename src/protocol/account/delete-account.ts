@@ -1,14 +1,14 @@
-// Deleting an account, for the account page and operators (CLI) alike: its grants revoked (tokens
-// too), its sessions ended with their clients told (back-channel logout), its consents and factors
-// deleted, the user removed, and a tombstone left: the id (the `sub`) is never issued again and the
-// username stays reserved for TESSERA_USERNAME_RESERVATION. A verified address is told by mail.
+// Deleting an account, for the account page and operators (CLI) alike: its grants revoked (tokens too), its sessions
+// ended with their clients told (back-channel logout), its consents and factors deleted (and the browsers remembered
+// after a second factor forgotten), the user removed, and a tombstone left: the id (the `sub`) is never issued again
+// and the username stays reserved for TESSERA_USERNAME_RESERVATION. A verified address is told by mail.
 import type { Config } from '../../config/config.ts';
 import type { DepsOf, Provider, StoreDeps } from '../provider.ts';
 import { sessionEnded, userSessionsEnded } from '../logout/session-ended.ts';
 
 export type DeleteAccountDeps = Pick<Provider, 'now' | 'events' | 'log' | 'mail'> & {
   readonly config: Pick<Config, 'usernameReservation'>;
-} & StoreDeps<'users' | 'grants' | 'consents' | 'factors' | 'sessions'> &
+} & StoreDeps<'users' | 'grants' | 'consents' | 'factors' | 'sessions' | 'signIns'> &
   DepsOf<typeof sessionEnded>;
 
 /** Deletes the account; false when there was no such user. */
@@ -31,6 +31,7 @@ export async function deleteAccount(
   await p.stores.sessions.deleteByUser(userId);
   await userSessionsEnded(p, userId);
   const factors = await p.stores.factors.deleteByUser(userId);
+  await p.stores.signIns.forgetUser(userId);
   if (!(await p.stores.users.deleteWithTombstone(userId, now, now + p.config.usernameReservation))) return false;
   p.events({ type: 'account_deleted', userId, by, ...(ip ? { ip } : {}) });
   p.log.info(

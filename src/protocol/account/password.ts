@@ -25,7 +25,7 @@ export type PasswordDeps = AccountDeps &
   DepsOf<typeof checkLogin> &
   DepsOf<typeof startSession> &
   DepsOf<typeof sessionEnded> &
-  StoreDeps<'users' | 'sessions'>;
+  StoreDeps<'users' | 'sessions' | 'signIns'>;
 
 const PURPOSE = 'account:password';
 
@@ -106,6 +106,8 @@ export async function changePassword(p: PasswordDeps, req: ProtocolRequest): Pro
   const now = p.now();
   await p.stores.users.put({ ...s.user, passwordHash: await hashPassword(password), updatedAt: now });
   const ended = await endOtherSessions(p, s);
+  // A browser remembered after a second factor was trusted under the old password: it asks again.
+  await p.stores.signIns.forgetUser(s.user.id);
   const { cookies } = await startSession(p, req, s.user.id, ['pwd']);
   p.events({ type: 'password_changed', userId: s.user.id, by: 'user', ip: req.ip });
   if (ended) p.events({ type: 'sessions_ended', userId: s.user.id, count: ended, by: 'user', ip: req.ip });

@@ -1,9 +1,15 @@
 // Re-authentication (/account/reauth): changing a factor, the email or the password, or deleting
 // the account, needs a sign-in within TESSERA_RECENT_AUTH; past it, the user types the password
 // again (counted with the login throttle), gets a new session (same sid) and goes back to the page.
+// A user with a second factor passes it too (the second-factor step at /account/mfa, which comes
+// back here after): re-authenticating with the password alone would lower the session to one
+// factor, and would let a stolen password change the factors.
 import type { DepsOf, OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import { checkLogin } from '../interaction/login-throttle.ts';
+import { beginSecondFactor, capabilityOf } from '../interaction/mfa-policy.ts';
+import { reauthContinue } from '../interaction/second-factor.ts';
 import { startSession } from '../interaction/session.ts';
+import type { StoreDeps } from '../provider.ts';
 import {
   accountForm,
   accountPage,
@@ -17,7 +23,9 @@ import {
 
 export type ReauthDeps = AccountDeps &
   Pick<Provider, 'events' | 'log'> &
+  StoreDeps<'factors'> &
   DepsOf<typeof checkLogin> &
+  DepsOf<typeof beginSecondFactor> &
   DepsOf<typeof startSession>;
 
 const PURPOSE = 'account:reauth';
@@ -42,6 +50,13 @@ export async function submitReauth(p: ReauthDeps, req: ProtocolRequest): Promise
   if ('error' in checked)
     return view(p, s, returnTo, checked.retryAfter ? checked.error : 'That is not your password.', checked.retryAfter);
   if (checked.user.id !== s.user.id) return view(p, s, returnTo, 'That is not your password.');
+  // Confirmed factors: the second factor (or a passkey) before the new session, whatever the policy
+  // and whether this browser is remembered; the session then has both (amr pwd, otp or a passkey's, mfa).
+  const cap = capabilityOf(await p.stores.factors.listByUser(s.user.id));
+  if (cap.totp || cap.passkey) {
+    const pending = await beginSecondFactor(p, s.user.id, ['pwd'], reauthContinue(returnTo), false);
+    return { kind: 'redirect', location: `${p.config.issuer}/account/mfa`, cookies: [pending.cookie] };
+  }
   const { cookies } = await startSession(p, req, s.user.id, ['pwd']);
   return { kind: 'redirect', location: `${p.config.issuer}${returnTo}`, cookies };
 }

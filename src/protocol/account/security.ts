@@ -9,6 +9,7 @@ import type { Config } from '../../config/config.ts';
 import type { FactorRecord } from '../../ports/factors.ts';
 import type { UserRecord } from '../../ports/users.ts';
 import type { CookieSpec, DepsOf, OAuthResponse, Provider, ProtocolRequest, StoreDeps } from '../provider.ts';
+import { combineAmr } from '../interaction/mfa-policy.ts';
 import { startSession } from '../interaction/session.ts';
 import {
   accountForm,
@@ -28,7 +29,7 @@ import type { FactorRow } from './views.ts';
 export type SecurityDeps = AccountDeps &
   Pick<Provider, 'events' | 'log' | 'mail'> & {
     readonly config: Pick<Config, 'mfa' | 'notifications' | 'keyEncryptionKey' | 'keyEncryptionKeyPrevious'>;
-  } & StoreDeps<'factors' | 'replay'> &
+  } & StoreDeps<'factors' | 'replay' | 'signIns'> &
   DepsOf<typeof startSession>;
 
 const PURPOSE = 'account:security';
@@ -83,7 +84,9 @@ const NOTICES: Record<string, string> = {
 export async function showSecurity(p: SecurityDeps, req: ProtocolRequest): Promise<OAuthResponse> {
   const s = await signedIn(p, req);
   if (!s) return toLogin(p);
-  const done = NOTICES[req.params.get('done') ?? ''];
+  const key = req.params.get('done') ?? '';
+  // Own keys only: `constructor` or `__proto__` would name an object's built-ins.
+  const done = Object.hasOwn(NOTICES, key) ? NOTICES[key] : undefined;
   return securityView(p, s, done ? { notice: done } : {});
 }
 
@@ -126,6 +129,9 @@ export async function removeFactor(p: SecurityDeps, req: ProtocolRequest): Promi
       });
   }
   if (!(await p.stores.factors.delete(s.user.id, factor.id))) return notFound('That factor');
+  // A browser remembered after a second factor may have been remembered by the one removed (a lost
+  // phone): every remembered browser asks for a factor again.
+  await p.stores.signIns.forgetUser(s.user.id);
   p.events({
     type: 'factor_removed',
     userId: s.user.id,
@@ -195,10 +201,11 @@ export async function submitTotp(p: SecurityDeps, req: ProtocolRequest): Promise
   if (name && !/[\p{Cc}]/u.test(name)) await p.stores.factors.rename(s.user.id, factor.id, name);
   p.events({ type: 'factor_added', userId: s.user.id, kind: 'totp', factorId: factor.id, ip: req.ip });
   p.log.info({ event: 'factor_added', sub: s.user.id, kind: 'totp' }, 'authenticator app added');
-  // A sign-in that asked for enrolment goes on with a session that has both factors.
+  // A sign-in that asked for enrolment goes on with a session that adds the app's code to what the
+  // session had passed (its password, or a passkey: never a password that was not typed).
   let cookies: CookieSpec[] | undefined;
   if (continueTo) {
-    const started = await startSession(p, req, s.user.id, ['pwd', 'otp', 'mfa']);
+    const started = await startSession(p, req, s.user.id, combineAmr(s.session.amr, ['otp']));
     cookies = started.cookies;
   }
   // Recovery codes, shown once, for a user who has none yet.

@@ -87,7 +87,7 @@ export function userAccessToken(
       ttl,
       authTime: grant.authTime,
       // RFC 9068 section 2.2.1: what the grant already holds (no read), so a resource server can ask for more.
-      acr: acrFor(grant.amr),
+      acr: acrFor(grant.amr, grant.claims?.acr),
       amr: grant.amr,
       jkt: bind.jkt,
       x5t: bind.x5t,
@@ -136,7 +136,7 @@ export function userTokenResponse(
 ): TokenResponse {
   let idToken: string | undefined;
   if (scope.split(' ').includes('openid')) {
-    const acr = acrFor(grant.amr);
+    const acr = acrFor(grant.amr, grant.claims?.acr);
     idToken = mintIdToken(responseSigner(p, client, 'id_token'), {
       issuer: p.config.issuer,
       sub: subjectFor(p.config.pairwiseSecret, client, grant.userId, p.pairwiseKeys),

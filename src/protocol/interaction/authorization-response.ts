@@ -2,7 +2,7 @@ import type { Config } from '../../config/config.ts';
 import type { ClientRecord } from '../../ports/clients.ts';
 import type { CodeRecord } from '../../ports/codes.ts';
 import type { Stores } from '../../ports/index.ts';
-import type { RequestedClaims } from '../claims-request.ts';
+import { acrLevel, type RequestedClaims } from '../claims-request.ts';
 import type { SessionRecord } from '../../ports/sessions.ts';
 import type { OAuthError } from '../errors.ts';
 import { isLoopbackHost, matchRedirectUri, redirectUriProblem } from '../redirect-uri.ts';
@@ -170,6 +170,16 @@ export async function authorizationError(
   };
 }
 
+/**
+ * What the code keeps of the request's claims: the user claims asked for, and the acr values named
+ * (the essential acr claim's values, else acr_values), which the tokens' acr answers with.
+ */
+function codeClaims(areq: AuthorizationRequest): { claims?: RequestedClaims } {
+  const acr = (areq.acrEssential ?? areq.acrValues)?.filter((v) => acrLevel(v) >= 0);
+  if (!areq.claims && !acr?.length) return {};
+  return { claims: { ...(areq.claims ?? { id_token: [], userinfo: [] }), ...(acr?.length ? { acr } : {}) } };
+}
+
 /** Issues a single-use authorization code bound to the client, redirect_uri, PKCE challenge and session. */
 export async function issueCode(
   p: IssueCodeDeps,
@@ -197,7 +207,7 @@ export async function issueCode(
     expiresAt: now + (areq.fapi ? Math.min(p.config.codeTtl, FAPI_CODE_TTL) : p.config.codeTtl),
     dpopJkt: areq.dpopJkt ?? null,
     authorizationDetails: areq.authorizationDetails ?? null,
-    ...(areq.claims ? { claims: areq.claims } : {}),
+    ...codeClaims(areq),
   };
   await p.stores.codes.create(record);
   return authorizationResponse(p, areq, { code }, cookies);

@@ -75,6 +75,35 @@ export async function counterRetryAfter(p: CounterDeps, key: string, max: number
   return Math.max(0, until - now);
 }
 
+/** What the second factor's attempt limit uses: the counters', and TESSERA_FACTOR_MAX_FAILURES. */
+export type FactorAttemptDeps = CounterDeps & { readonly config: Pick<Config, 'factorMaxFailures'> };
+
+const factorKey = (userId: string) => `factor:${userId}`;
+
+/**
+ * Claims one attempt at a user's second factor (a code or a passkey, on any page that checks one:
+ * sign-in, account sign-in, password reset): 0 when this attempt may be checked, else the seconds
+ * to wait. The attempt is counted before the check, so that attempts sent at once (on one instance
+ * or several) cannot all pass the limit before any is counted: past TESSERA_FACTOR_MAX_FAILURES,
+ * only the one attempt counted right after the (doubling) wait is checked. A passed factor clears
+ * the count (factorPassed); a failed one stays counted.
+ */
+export async function claimFactorAttempt(p: FactorAttemptDeps, userId: string): Promise<number> {
+  const key = factorKey(userId);
+  const max = p.config.factorMaxFailures;
+  const seen = (await p.stores.counters.get(key, p.now()))?.count ?? 0;
+  const wait = await counterRetryAfter(p, key, max);
+  if (wait > 0) return wait;
+  const claimed = await p.stores.counters.hit(key, p.now(), p.config.loginWindow);
+  if (claimed.count > max && claimed.count !== seen + 1) return Math.max(1, await counterRetryAfter(p, key, max));
+  return 0;
+}
+
+/** The user passed their second factor: the failures counted so far are forgotten. */
+export async function factorPassed(p: Pick<FactorAttemptDeps, 'stores'>, userId: string): Promise<void> {
+  await p.stores.counters.reset(factorKey(userId));
+}
+
 /** Seconds this login attempt must wait before it may be tried, or 0. */
 export async function loginRetryAfter(p: LoginThrottleDeps, username: string, ip: string): Promise<number> {
   let wait = 0;

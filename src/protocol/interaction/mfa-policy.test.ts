@@ -51,13 +51,25 @@ describe('mfa policy', () => {
       prompted: true,
     });
     assert.equal((assess({ ...base, policy: 'required', grace: 0 }) as { skippable: boolean }).skippable, false);
-    // TOTP does not count under phishing-resistant: enrol a passkey.
+    // TOTP does not count under phishing-resistant: enrol a passkey, once the app's code is passed
+    // (the password alone must not reach a session of a user who has a second factor).
     assert.deepEqual(assess({ ...base, policy: 'phishing-resistant', cap: totp, enrolBy: NOW + 5 }), {
-      kind: 'enrol',
-      factor: 'passkey',
-      skippable: true,
-      prompted: true,
+      kind: 'factor',
+      level: 1,
     });
+    assert.deepEqual(assess({ ...base, policy: 'phishing-resistant', cap: totp, remembered: true }), {
+      kind: 'factor',
+      level: 1,
+    });
+    assert.deepEqual(
+      assess({ ...base, policy: 'phishing-resistant', cap: totp, amr: ['pwd', 'otp', 'mfa'], enrolBy: NOW + 5 }),
+      {
+        kind: 'enrol',
+        factor: 'passkey',
+        skippable: true,
+        prompted: true,
+      },
+    );
     assert.deepEqual(assess({ ...base, policy: 'phishing-resistant', cap: synced }), { kind: 'factor', level: 2 });
     assert.deepEqual(assess({ ...base, policy: 'phishing-resistant', amr: ['swk', 'user', 'mfa'] }), { kind: 'met' });
   });

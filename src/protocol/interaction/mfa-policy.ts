@@ -131,6 +131,9 @@ export function assess(a: Assessment): Requirement {
   if (have >= Math.max(explicit, byPolicy)) return { kind: 'met' };
   if (reach < byPolicy) {
     if (have < explicit) return { kind: 'factor', level: explicit };
+    // A factor the policy does not count (an app under phishing-resistant) is still passed before
+    // enrolment: the password alone never starts a session of a user who has a second factor.
+    if (a.cap.totp && have < MFA) return { kind: 'factor', level: MFA };
     const skippable = a.grace > 0 && (a.enrolBy == null || a.enrolBy > a.now);
     return {
       kind: 'enrol',

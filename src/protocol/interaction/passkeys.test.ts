@@ -94,6 +94,16 @@ describe('passkey registration in the account area', () => {
       t.request({ csrf: login.view.csrf, response: answer }, { method: 'POST', cookies: browser }),
     );
     assert.equal(ok.kind, 'redirect');
+    // The same event and log line as a password sign-in, with the request's address.
+    assert.ok(t.events.some((e) => e.type === 'login_succeeded' && e.userId === bob.id && e.ip === '192.0.2.1'));
+    const line = t.logs.find((l) => l.msg === 'login succeeded' && (l.obj as { sub?: string }).sub === bob.id);
+    assert.deepEqual(line?.obj, {
+      event: 'login_succeeded',
+      sub: bob.id,
+      ip: '192.0.2.1',
+      method: 'passkey',
+      page: 'account',
+    });
     const cookie = (ok as { cookies: { name: string }[] }).cookies[0]!;
     assert.equal(cookie.name, SESSION_COOKIE);
     const again = await accountPasskey(
@@ -104,7 +114,10 @@ describe('passkey registration in the account area', () => {
     assert.match(JSON.stringify(again), /could not be used to sign you in/);
     assert.equal(again.kind === 'page' && again.view.name === 'login' && again.view.passkeyError, true);
     assert.ok(
-      t.events.some((e) => e.type === 'passkey_login_failed' && e.reason === 'replayed' && e.userId === bob.id),
+      t.events.some(
+        (e) =>
+          e.type === 'passkey_login_failed' && e.reason === 'replayed' && e.userId === bob.id && e.ip === '192.0.2.1',
+      ),
     );
   });
   it('logs and reports no challenge, assertion or attestation of a refused or accepted ceremony', async () => {

@@ -21,13 +21,13 @@ import { load, loginView, page, signedIn, type InteractionDeps } from './interac
 import { checkCsrf, csrfToken, loadSession, SESSION_COOKIE, startSession } from './session.ts';
 
 /** What the passkey sign-in of an interaction uses: the interaction's steps, and verifying a passkey. */
-export type InteractionPasskeyDeps = InteractionDeps & PasskeyVerifyDeps;
+export type InteractionPasskeyDeps = InteractionDeps & PasskeyVerifyDeps & Pick<Provider, 'log'>;
 /** What the account login's passkey sign-in uses: its login page, verifying a passkey, a new session. */
 export type AccountPasskeyDeps = DepsOf<typeof accountLoginView> &
   PasskeyVerifyDeps &
   DepsOf<typeof checkCsrf> &
   DepsOf<typeof startSession> &
-  Pick<Provider, 'events'>;
+  Pick<Provider, 'events' | 'log'>;
 /** What the passkeys page and its registration use: the session, the factors, events, mail, a sign-in's interaction. */
 export type PasskeysPageDeps = DepsOf<typeof loadSession> &
   DepsOf<typeof checkCsrf> &
@@ -63,13 +63,36 @@ const jsonError = (description: string): OAuthResponse => ({
   headers: NO_STORE,
 });
 
-function failed(p: Pick<Provider, 'events'>, reason: PasskeyFailure, userId?: string, clientId?: string) {
+function failed(
+  p: Pick<Provider, 'events'>,
+  req: ProtocolRequest,
+  reason: PasskeyFailure,
+  userId?: string,
+  clientId?: string,
+) {
   p.events({
     type: 'passkey_login_failed',
     reason,
     ...(userId ? { userId } : {}),
     ...(clientId ? { clientId } : {}),
+    ip: req.ip,
   });
+}
+
+/** A passkey sign-in that passed: the same event and log line as a password's (login-throttle.ts checkLogin). */
+function succeeded(
+  p: Pick<Provider, 'events' | 'log'>,
+  req: ProtocolRequest,
+  userId: string,
+  context: Record<string, string>,
+) {
+  p.events({
+    type: 'login_succeeded',
+    userId,
+    ...(context.client_id ? { clientId: context.client_id } : {}),
+    ip: req.ip,
+  });
+  p.log.info({ event: 'login_succeeded', sub: userId, ip: req.ip, method: 'passkey', ...context }, 'login succeeded');
 }
 
 // ---- sign-in during an authorization request ----------------------------------------------------
@@ -98,10 +121,10 @@ export async function interactionPasskey(
   if (l.ia.loginAt !== null) return { kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}` };
   const verdict = await verifyPasskeyLogin(p, f.response ?? '', `ia:${uid}`, l.browserSecret);
   if (!verdict.ok) {
-    failed(p, verdict.reason, verdict.userId, l.ia.clientId);
+    failed(p, req, verdict.reason, verdict.userId, l.ia.clientId);
     return passkeyFailed(loginView(p, l, FAILED));
   }
-  p.events({ type: 'login_succeeded', userId: verdict.userId, clientId: l.ia.clientId, ip: req.ip });
+  succeeded(p, req, verdict.userId, { client_id: l.ia.clientId });
   return signedIn(p, req, l, verdict.userId, verdict.amr);
 }
 
@@ -121,10 +144,10 @@ export async function accountPasskey(p: AccountPasskeyDeps, req: ProtocolRequest
   if (!f || !secret || !checkCsrf(p, 'account-login', secret, f.csrf)) return FORM_EXPIRED;
   const verdict = await verifyPasskeyLogin(p, f.response ?? '', 'account', secret);
   if (!verdict.ok) {
-    failed(p, verdict.reason, verdict.userId);
+    failed(p, req, verdict.reason, verdict.userId);
     return passkeyFailed(accountLoginView(p, secret, FAILED));
   }
-  p.events({ type: 'login_succeeded', userId: verdict.userId, ip: req.ip });
+  succeeded(p, req, verdict.userId, { page: 'account' });
   const { cookies } = await startSession(p, req, verdict.userId, verdict.amr);
   return { kind: 'redirect', location: `${p.config.issuer}/account`, cookies };
 }

@@ -19,6 +19,7 @@ import { randomToken, tokenHash } from '../hash.ts';
 import { userSessionsEnded } from '../logout/session-ended.ts';
 import type { DepsOf, OAuthResponse, Provider, ProtocolRequest, StoreDeps } from '../provider.ts';
 import { formExpired, mailTime, messagePage, recoveryForm, recoverySecret, tokenShape } from './email.ts';
+import { claimFactorAttempt, factorPassed, type FactorAttemptDeps } from './login-throttle.ts';
 import { csrfToken } from './session.ts';
 
 /** Reset mails per account within an idle hour; more are not sent (the page says the same). */
@@ -34,8 +35,9 @@ export type ForgotDeps = Pick<Provider, 'now' | 'mail' | 'events' | 'log'> & {
 /** What the reset page uses: the forgot page's, the factors, and ending the user's sessions. */
 export type ResetDeps = ForgotDeps & {
   readonly config: Pick<Config, 'keyEncryptionKey' | 'keyEncryptionKeyPrevious'>;
-} & StoreDeps<'factors' | 'replay' | 'sessions' | 'grants' | 'revocations'> &
-  DepsOf<typeof userSessionsEnded>;
+} & StoreDeps<'factors' | 'replay' | 'sessions' | 'grants' | 'revocations' | 'signIns'> &
+  DepsOf<typeof userSessionsEnded> &
+  FactorAttemptDeps;
 
 function forgotView(p: ForgotDeps, req: ProtocolRequest, sent: boolean, status = 200): OAuthResponse {
   const { secret, cookie } = recoverySecret(req);
@@ -213,6 +215,15 @@ export async function submitReset(p: ResetDeps, req: ProtocolRequest): Promise<O
     const code = (form.code ?? '').trim();
     const now = p.now();
     const keks = p.config;
+    // The sign-in's attempt limit for this account, shared with it (claimed before the check).
+    const wait = await claimFactorAttempt(p, user.id);
+    if (wait > 0) {
+      p.events({ type: 'second_factor_throttled', userId: user.id, ip: req.ip });
+      return resetView(p, req, token, user, {
+        error: `Too many wrong codes. Try again in ${wait} second${wait === 1 ? '' : 's'}.`,
+        status: 429,
+      });
+    }
     let ok = false;
     let kind: 'totp' | 'recovery' = 'totp';
     if (normalizeTotpCode(code)) ok = (await verifyUserTotp(p.stores, keks, user.id, code, now)).verdict === 'ok';
@@ -237,6 +248,7 @@ export async function submitReset(p: ResetDeps, req: ProtocolRequest): Promise<O
         status: 400,
       });
     }
+    await factorPassed(p, user.id);
     p.events({ type: 'second_factor_succeeded', userId: user.id, kind, ip: req.ip });
   }
 
@@ -252,6 +264,8 @@ export async function submitReset(p: ResetDeps, req: ProtocolRequest): Promise<O
   const sessions = await p.stores.sessions.deleteByUser(user.id);
   await p.stores.grants.revokeByUser(user.id, now);
   await p.stores.revocations.cutOffHolder(`user:${user.id}`, now);
+  // So do the browsers remembered after a second factor: the next sign-in asks for it again.
+  await p.stores.signIns.forgetUser(user.id);
   p.events({ type: 'password_changed', userId: user.id, by: 'reset', ip: req.ip });
   p.events({ type: 'sessions_ended', userId: user.id, count: sessions, by: 'user', ip: req.ip });
   p.log.info({ event: 'password_reset', sub: user.id, sessions }, 'password reset by link');

@@ -6,6 +6,7 @@
 // the same page (step-up). Wrong codes are counted per account in the shared counters
 // (TESSERA_FACTOR_MAX_FAILURES, then a doubling wait); a TOTP code is taken once on every instance.
 import { useRecoveryCode } from '../../accounts/recovery-codes.ts';
+import { safeReturn } from '../account/common.ts';
 import { verifyUserTotp } from '../../accounts/totp.ts';
 import type { PendingSignInRecord } from '../../ports/sign-ins.ts';
 import type { SessionRecord } from '../../ports/sessions.ts';
@@ -37,7 +38,7 @@ import {
   type InteractionDeps,
   type Loaded,
 } from './interaction.ts';
-import { counterRetryAfter, loginPageAnswer } from './login-throttle.ts';
+import { claimFactorAttempt, factorPassed, loginPageAnswer, type FactorAttemptDeps } from './login-throttle.ts';
 import {
   askOf,
   beginSecondFactor,
@@ -59,7 +60,7 @@ import { checkCsrf, csrfToken, startSession } from './session.ts';
 export type SecondFactorDeps = InteractionDeps &
   Pick<Provider, 'log'> &
   StoreDeps<'factors' | 'replay' | 'signIns' | 'counters' | 'users'> &
-  DepsOf<typeof counterRetryAfter> &
+  FactorAttemptDeps &
   DepsOf<typeof passkeySecondFactorBlock> &
   DepsOf<typeof verifyPasskeyForUser>;
 
@@ -79,18 +80,29 @@ type Method = 'totp' | 'recovery';
 type Presented = { method: Method; code: string } | { method: 'passkey'; response: string; binding: string };
 
 /**
+ * Where a re-authentication of the account area (account/reauth.ts) continues once its second factor
+ * is passed: `account:<path>`, the page that asked for it (validated again by safeReturn).
+ */
+export const reauthContinue = (returnTo: string) => `account:${returnTo}`;
+/** A pending sign-in of the account area: its login (`account`), or a re-authentication (`account:<path>`). */
+const isAccountSignIn = (continueTo: string) => continueTo === 'account' || continueTo.startsWith('account:');
+
+/**
  * The pending sign-in of this browser (its sign-in cookie) if it is live and continues at
- * `continueTo` (`ia:<uid>` or `account`). The passkey endpoints call it before completeSecondFactor.
+ * `continueTo` (`ia:<uid>` or `account`, or any that the function accepts). The passkey endpoints call
+ * it before completeSecondFactor.
  */
 export async function loadPendingSignIn(
   p: Pick<Provider, 'now'> & StoreDeps<'signIns'>,
   req: ProtocolRequest,
-  continueTo: string,
+  continueTo: string | ((continueTo: string) => boolean),
 ): Promise<PendingSignInRecord | undefined> {
   const value = req.cookies[SIGN_IN_COOKIE];
   if (!value || value.length > 128) return undefined;
   const pending = await p.stores.signIns.getPending(tokenHash(value), p.now());
-  return pending && pending.continueTo === continueTo ? pending : undefined;
+  if (!pending) return undefined;
+  const ok = typeof continueTo === 'string' ? pending.continueTo === continueTo : continueTo(pending.continueTo);
+  return ok ? pending : undefined;
 }
 
 /** Where a user enrols the factor a policy needs (the account area's page), and the sign-in it continues. */
@@ -116,8 +128,8 @@ async function checkCode(
   clientId: string | undefined,
 ): Promise<{ amr: string[] } | { error: string; retryAfter?: number }> {
   const method = presented.method;
-  const key = `factor:${userId}`;
-  const retryAfter = await counterRetryAfter(p, key, p.config.factorMaxFailures);
+  // Counted before the check (login-throttle.ts claimFactorAttempt), shared with every page that checks a factor.
+  const retryAfter = await claimFactorAttempt(p, userId);
   if (retryAfter > 0) {
     p.events({ type: 'second_factor_throttled', userId, clientId, ip: req.ip });
     p.log.warn(
@@ -144,7 +156,6 @@ async function checkCode(
     if (verdict !== 'ok') reason = verdict;
   }
   if (reason) {
-    await p.stores.counters.hit(key, now, p.config.loginWindow);
     p.events({ type: 'second_factor_failed', userId, kind: method, reason, clientId, ip: req.ip });
     p.log.info(
       { event: 'second_factor_failed', sub: userId, kind: method, reason, ip: req.ip },
@@ -161,7 +172,7 @@ async function checkCode(
               : 'That code is not valid. Check your app and try again.',
     };
   }
-  await p.stores.counters.reset(key);
+  await factorPassed(p, userId);
   return { amr };
 }
 
@@ -251,8 +262,8 @@ async function proceed(
  * recovery code; `[kwk, 'user', 'mfa']` for a passkey, kwk hwk or swk). The caller has loaded `pending` for this
  * browser (loadPendingSignIn) and checked the factor belongs to pending.userId (an empty amr: nothing more was due).
  * The pending sign-in is used once (a second call gets the expired page); the session starts with the combined amr, and
- * the sign-in goes on as a password login does (the consent page, or the code; the account page). `remember`: remember
- * this browser (TESSERA_MFA_REMEMBER_DEVICE).
+ * the sign-in goes on as a password login does (the consent page, or the code; the account page, or for a
+ * re-authentication the page that asked for it). `remember`: remember this browser (TESSERA_MFA_REMEMBER_DEVICE).
  */
 export async function completeSecondFactor(
   p: SecondFactorDeps,
@@ -290,7 +301,10 @@ export async function completeSecondFactor(
     p.log.info({ event: 'second_factor_succeeded', sub: taken.userId, kind, ip: req.ip }, 'second factor passed');
     if (taken.stepUp) p.events({ type: 'step_up', userId: taken.userId, clientId, acr: acrFor(combined), ip: req.ip });
   }
-  if (!l) return { kind: 'redirect', location: `${p.config.issuer}/account`, cookies };
+  if (!l) {
+    const back = taken.continueTo.startsWith('account:') ? safeReturn(taken.continueTo.slice(8)) : '/account';
+    return { kind: 'redirect', location: `${p.config.issuer}${back}`, cookies };
+  }
   await p.stores.interactions.setLogin(l.ia.uid, session.idHash, session.authTime);
   return proceed(p, req, l, session, cookies);
 }
@@ -427,16 +441,19 @@ export const secondFactor = (p: SecondFactorDeps, req: ProtocolRequest, uid: str
   req.method === 'GET' ? showSecondFactor(p, req, uid) : submitSecondFactor(p, req, uid);
 
 /**
- * /account/mfa: the second factor of the account login (account.ts accountLogin). The form is bound
- * to the pending sign-in's own cookie.
+ * /account/mfa: the second factor of the account login (account.ts accountLogin) and of the account
+ * area's re-authentication (account/reauth.ts, which goes back to its page after). The form is bound
+ * to the pending sign-in's own cookie. A re-authentication does not offer to remember the browser:
+ * it is asked for because a remembered browser is not enough.
  */
 export async function accountSecondFactor(p: SecondFactorDeps, req: ProtocolRequest): Promise<OAuthResponse> {
-  const pending = await loadPendingSignIn(p, req, 'account');
+  const pending = await loadPendingSignIn(p, req, isAccountSignIn);
   if (!pending) return { kind: 'redirect', location: `${p.config.issuer}/account` };
   const secret = req.cookies[SIGN_IN_COOKIE]!;
   const user = await p.stores.users.get(pending.userId);
   if (!user || user.disabled) return SIGN_IN_EXPIRED;
   const here = `${p.config.issuer}/account/mfa`;
+  const rememberable = pending.continueTo === 'account';
   const view = (method: Method, error?: string, retryAfter?: number) =>
     challenge(p, user, 1, {
       action: here,
@@ -444,7 +461,7 @@ export async function accountSecondFactor(p: SecondFactorDeps, req: ProtocolRequ
       clientName: 'your Tessera account',
       binding: secret,
       method,
-      rememberable: true,
+      rememberable,
       error,
       retryAfter,
     });
@@ -460,6 +477,6 @@ export async function accountSecondFactor(p: SecondFactorDeps, req: ProtocolRequ
   if ('error' in result) return view(method, result.error, result.retryAfter);
   return completeSecondFactor(p, req, pending, result.amr, {
     kind: presented.method,
-    remember: form.remember === 'on',
+    remember: rememberable && form.remember === 'on',
   });
 }

@@ -64,7 +64,8 @@ export async function loadSession(p: LoadSessionDeps, req: ProtocolRequest): Pro
  * on); when another user signs in, the previous user's session ends for its clients too
  * (back- and front-channel logout; the frames cannot be shown here, the back channel goes out).
  * The session records the browser (User-Agent, address, device cookie hash; ASVS 7.5.2 lets the
- * user see them), and a sign-in from a device the account never used reports new_device_sign_in.
+ * user see them), and a sign-in from a device the account never used reports new_device_sign_in
+ * (not the account's very first sign-in: every browser is new then).
  * Callers set every returned cookie (`cookies`: the session's, then the device's).
  */
 export async function startSession(
@@ -101,7 +102,9 @@ export async function startSession(
   await p.stores.sessions.create(session);
   // A sign-in ends the password reset links mailed before it (they were for someone who could not).
   await p.stores.accountTokens.invalidate(userId, 'reset_password', now);
-  if (await p.stores.sessions.rememberDevice(userId, deviceHash, now))
+  // A browser the account never used, when it had used another: the account's very first sign-in is
+  // from a new browser by necessity, and telling its owner about it would be noise.
+  if ((await p.stores.sessions.rememberDevice(userId, deviceHash, now)) === 'new')
     p.events({
       type: 'new_device_sign_in',
       userId,

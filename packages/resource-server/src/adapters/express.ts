@@ -32,6 +32,10 @@ export interface ExpressOptions {
    * the JSON-RPC body of an MCP tools/call, after express.json()).
    */
   scopes?: readonly string[] | ((req: Request) => readonly string[]);
+  /** The weakest acr this route accepts (RFC 9470 step-up; see AuthenticateOptions). */
+  acr?: string;
+  /** The most seconds since the user authenticated (RFC 9470 step-up; see AuthenticateOptions). */
+  maxAge?: number;
 }
 
 /** Authenticates the request (token, binding, scopes) or answers with the refusal. */
@@ -45,7 +49,7 @@ export function requireToken(rs: ResourceServer, options: ExpressOptions = {}): 
       next(err);
       return;
     }
-    rs.authenticate(described, { scopes }).then(
+    rs.authenticate(described, { scopes, acr: options.acr, maxAge: options.maxAge }).then(
       (info) => {
         const r = req as Request & { tessera?: VerifiedToken; auth?: unknown };
         r.tessera = info;
