@@ -1,3 +1,4 @@
+import { forbidden } from '../account/common.ts';
 import { readFormParams } from '../params.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import { checkLogin, loginPageAnswer } from './login-throttle.ts';
@@ -22,15 +23,6 @@ export type AccountLoginDeps = LoginViewDeps &
 export const ACCOUNT_LOGIN_COOKIE = 'tessera_account_login';
 const PARAMS = new Set(['username', 'password', 'csrf']);
 const LIMITS = { username: 255, password: 1024, csrf: 128 };
-const forbidden: OAuthResponse = {
-  kind: 'page',
-  status: 403,
-  view: {
-    name: 'error',
-    title: 'Form expired',
-    message: 'The form could not be verified. Reload the page and try again.',
-  },
-};
 
 const form = (req: ProtocolRequest) => readFormParams(req.params, PARAMS, LIMITS);
 

@@ -5,7 +5,7 @@
 import { passkeyAmr } from '../../accounts/passkeys.ts';
 import type { SessionRecord } from '../../ports/sessions.ts';
 import type { UserRecord } from '../../ports/users.ts';
-import { toReauth } from '../account/common.ts';
+import { forbidden, toReauth } from '../account/common.ts';
 import { readFormParams } from '../params.ts';
 import {
   passkeyLoginOptions,
@@ -52,7 +52,6 @@ function passkeyFailed(answer: OAuthResponse): OAuthResponse {
     ? { ...answer, view: { ...answer.view, passkeyError: true } }
     : answer;
 }
-const FORM_EXPIRED = page('Form expired', 'The form could not be verified. Reload the page and try again.', 403);
 const NO_STORE = { 'cache-control': 'no-store' };
 
 const json = (body: object): OAuthResponse => ({ kind: 'json', status: 200, body, headers: NO_STORE });
@@ -117,7 +116,7 @@ export async function interactionPasskey(
   const l = await load(p, req, uid);
   if ('kind' in l) return l;
   const f = form(req);
-  if (!f || !checkCsrf(p, `ia:${uid}`, l.browserSecret, f.csrf)) return FORM_EXPIRED;
+  if (!f || !checkCsrf(p, `ia:${uid}`, l.browserSecret, f.csrf)) return forbidden;
   if (l.ia.loginAt !== null) return { kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}` };
   const verdict = await verifyPasskeyLogin(p, f.response ?? '', `ia:${uid}`, l.browserSecret);
   if (!verdict.ok) {
@@ -141,7 +140,7 @@ export async function accountPasskeyOptions(p: AccountPasskeyDeps, req: Protocol
 export async function accountPasskey(p: AccountPasskeyDeps, req: ProtocolRequest): Promise<OAuthResponse> {
   const secret = req.cookies[ACCOUNT_LOGIN_COOKIE];
   const f = form(req);
-  if (!f || !secret || !checkCsrf(p, 'account-login', secret, f.csrf)) return FORM_EXPIRED;
+  if (!f || !secret || !checkCsrf(p, 'account-login', secret, f.csrf)) return forbidden;
   const verdict = await verifyPasskeyLogin(p, f.response ?? '', 'account', secret);
   if (!verdict.ok) {
     failed(p, req, verdict.reason, verdict.userId);
@@ -233,7 +232,7 @@ export async function passkeysPage(p: PasskeysPageDeps, req: ProtocolRequest): P
     return passkeysView(p, s.user, s.binding, cont.length === 1 && continueOf(cont[0]) ? { continueTo: cont[0] } : {});
   }
   const f = form(req);
-  if (!f || !checkCsrf(p, PURPOSE, s.binding, f.csrf)) return FORM_EXPIRED;
+  if (!f || !checkCsrf(p, PURPOSE, s.binding, f.csrf)) return forbidden;
   const continueTo = continueOf(f.continue);
   if (f.continue !== undefined && !continueTo)
     return page('Request not valid', 'The address to continue to is not one of a sign-in.', 400);
