@@ -174,6 +174,9 @@ async function liveToken(p: ResetDeps, token: string | null | undefined) {
   const t = await p.stores.accountTokens.peek(tokenHash(token), 'reset_password', p.now());
   const user = t && (await p.stores.users.get(t.userId));
   if (!t || !user || user.disabled) return undefined;
+  // The link was mailed to the account's verified address: once that is no longer the account's
+  // (changed, or unverified since), whoever reads the old mailbox is not the owner any more.
+  if (!user.email || !user.emailVerified || user.email.toLowerCase() !== t.address.toLowerCase()) return undefined;
   return { t, user, token };
 }
 
