@@ -55,7 +55,9 @@ export async function saveProfile(p: ProfileDeps, req: ProtocolRequest): Promise
   const email = (f.email ?? '').trim();
   const fieldErrors: { name?: string; email?: string } = {};
   if (/[\p{Cc}]/u.test(name)) fieldErrors.name = 'The name cannot contain control characters.';
-  if (email && !EMAIL.test(email)) fieldErrors.email = 'Enter an email address such as name@example.com.';
+  // Control characters (a NUL is refused by PostgreSQL, others end up in mail headers) as at sign-up.
+  if (email && (!EMAIL.test(email) || /[\p{Cc}]/u.test(email)))
+    fieldErrors.email = 'Enter an email address such as name@example.com.';
   if (fieldErrors.name || fieldErrors.email)
     return accountPage(
       p,
