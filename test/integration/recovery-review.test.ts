@@ -100,6 +100,21 @@ describe('password reset page: attack cases', { skip: hasOpenssl() ? false : 'op
     await unchanged(u);
   });
 
+  it('wrong codes sent at once on one link: at most five are checked, then the link is ended', async () => {
+    const u = await newUser();
+    await withTotp(u);
+    clock += 60;
+    const o = await open(await resetLink(u));
+    const codes = Array.from({ length: 12 }, (_, i) => String(100000 + i));
+    const answers = await Promise.all(codes.map((code) => submit(o, { code })));
+    assert.ok(answers.every((r) => r.statusCode === 400 || r.statusCode === 429));
+    // Five are checked (wrong: the fifth ends the link); every other one waits unchecked.
+    const unchecked = answers.filter((r) => /Too many wrong codes\. Try again in/.test(r.body)).length;
+    assert.ok(unchecked >= codes.length - 5, `${codes.length - unchecked} codes were checked`);
+    assert.equal((await get(`/reset-password?token=${o.token}`)).statusCode, 400, 'link ended');
+    await unchanged(u);
+  });
+
   it('a reset forgets the remembered devices of the account', async () => {
     const u = await newUser();
     await app.stores.signIns.rememberDevice({
@@ -112,6 +127,24 @@ describe('password reset page: attack cases', { skip: hasOpenssl() ? false : 'op
     const done = await submit(o, {});
     assert.equal(done.statusCode, 200, done.body);
     assert.equal(await app.stores.signIns.isRememberedDevice('device-hash', u.id, clock), false);
+  });
+
+  it('a reset ends the sign-ins waiting for their second factor (their password was the old one)', async () => {
+    const u = await newUser();
+    const waiting = {
+      idHash: `pending-${u.id}`,
+      userId: u.id,
+      amr: ['pwd'],
+      continueTo: 'account',
+      stepUp: false,
+      createdAt: clock,
+      expiresAt: clock + 600,
+    };
+    await app.stores.signIns.createPending(waiting);
+    const o = await open(await resetLink(u));
+    const done = await submit(o, {});
+    assert.equal(done.statusCode, 200, done.body);
+    assert.equal(await app.stores.signIns.getPending(waiting.idHash, clock), undefined);
   });
 
   it('a reset link ends when the address it was mailed to is no longer the account’s', async () => {
