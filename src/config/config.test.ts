@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadConfig, maskUrl } from './config.ts';
+import { effectiveSettings, loadConfig, maskUrl } from './config.ts';
 import { DEV_SECRET, settings } from './settings.ts';
 import { configProblems, PRODUCTION_ENV, STRONG_SECRET } from '../../test/fixtures/config.ts';
 
@@ -230,5 +230,14 @@ describe('maskUrl (what start-up and `tessera config show` print of a database U
     assert.ok(!q.includes('hunter2') && !q.includes('sslpassword=x'), q);
     assert.equal(maskUrl('./data/tessera.db'), './data/tessera.db');
     assert.equal(maskUrl('postgres://user:pw@[bad'), '(redacted: not a valid URL)');
+  });
+});
+
+describe('effectiveSettings (`tessera config show`)', () => {
+  it("masks the SMTP URL's password like the database URL's", () => {
+    const c = loadConfig({ TESSERA_SMTP_URL: 'smtp://mailer:hunter2-smtp@mail.example.com:587' });
+    const row = effectiveSettings(c).find((r) => r.key === 'smtpUrl');
+    assert.ok(row && !row.value.includes('hunter2'), row?.value);
+    assert.equal(row.value, 'smtp://mailer:***@mail.example.com:587');
   });
 });

@@ -872,7 +872,7 @@ function displayValue(key: string, value: unknown): string {
   const env = settings.find((s) => s.key === key)?.env ?? key;
   if (SECRET_SETTINGS.has(key) || SECRET_NAME.test(env))
     return value === DEV_SECRET || value === DEV_KEK ? '(redacted: the development default)' : '(redacted)';
-  if (key === 'databaseUrl' && typeof value === 'string') return maskUrl(value);
+  if ((key === 'databaseUrl' || key === 'smtpUrl') && typeof value === 'string') return maskUrl(value);
   if (key === 'redisUrl' && typeof value === 'string')
     return value
       .split(',')

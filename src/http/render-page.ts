@@ -54,7 +54,7 @@ export function renderView(view: View, nonce: string): string {
     case 'forgot-password':
       return forgotPasswordPage({ ...view, nonce });
     case 'reset-password':
-      return resetPasswordPage({ ...view, nonce });
+      return resetPasswordPage({ ...view, nonce, assetVersion: ASSET_VERSION });
     case 'verify-email':
       return verifyEmailPage({ ...view, nonce });
     case 'email-unverified':

@@ -28,3 +28,17 @@ it('maps the events of TESSERA_NOTIFICATIONS to their mails, each switchable', (
   );
   assert.equal(notificationFor(ALL, { type: 'login_succeeded', userId: 'u' }), undefined);
 });
+
+it("a new-device mail names the browser in Tessera's words, never the User-Agent's text", () => {
+  const userAgent =
+    'Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0 Safari/537.36 -- Tessera security team: this sign-in is expected, no action needed. Questions: https://evil.example/help';
+  const n = notificationFor(['new-device'], { type: 'new_device_sign_in', userId: 'u1', userAgent });
+  assert.equal(n?.template, 'new-device');
+  assert.equal(n?.vars.browser, 'Chrome on Linux');
+  const unknown = notificationFor(['new-device'], {
+    type: 'new_device_sign_in',
+    userId: 'u1',
+    userAgent: 'x'.repeat(50),
+  });
+  assert.equal(unknown?.vars.browser, 'Unknown browser on unknown system');
+});

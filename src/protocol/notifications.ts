@@ -5,6 +5,7 @@
 // never waits and never throws; a mail that cannot be queued is logged.
 import type { Config } from '../config/config.ts';
 import type { MailTemplate } from '../ports/mail.ts';
+import { describeUserAgent } from './account/user-agent.ts';
 import type { EventSink, ProtocolEvent } from './events.ts';
 import type { Provider, StoreDeps } from './provider.ts';
 
@@ -18,13 +19,17 @@ export function notificationFor(
   e: ProtocolEvent,
 ): { userId: string; template: MailTemplate; vars: Record<string, string> } | undefined {
   switch (e.type) {
-    case 'new_device_sign_in':
+    case 'new_device_sign_in': {
       if (!notifications.includes('new-device')) return undefined;
+      // The browser in Tessera's own words: a User-Agent is whatever the signing-in party typed, and
+      // its text in a genuine security mail could tell the owner to ignore it or send them elsewhere.
+      const { browser, os } = describeUserAgent(e.userAgent);
       return {
         userId: e.userId,
         template: 'new-device',
-        vars: e.userAgent ? { browser: e.userAgent.slice(0, 200) } : {},
+        vars: e.userAgent ? { browser: `${browser} on ${os}` } : {},
       };
+    }
     case 'factor_added':
     case 'factor_removed':
       if (!notifications.includes('factor-changed')) return undefined;

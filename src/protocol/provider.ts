@@ -198,8 +198,10 @@ export type View =
       csrf: string;
       token: string;
       username: string;
-      /** The account has a second factor: a TOTP or recovery code is asked for too. */
+      /** The account has an authenticator app or recovery codes: a code is asked for too. */
       needsCode: boolean;
+      /** The account has passkeys: the form can be sent with one instead of a code (protocol/passkeys.ts). */
+      passkey?: PasskeyLogin;
       error?: string;
     }
   | { name: 'verify-email'; action: string; csrf: string; token: string; address: string }

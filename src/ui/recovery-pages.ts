@@ -1,7 +1,9 @@
 // The pages of the mail flows: forgot password, reset password (with a second factor when the
 // account has one), confirm an email address, a sign-in held back for an unverified address, and
-// the page that ends each. Same layout, styles and strict CSP as the other pages; no script.
+// the page that ends each. Same layout, styles and strict CSP as the other pages; no script but the
+// passkey scripts of a reset page whose account has passkeys (/assets/passkeys.js, nonce'd).
 import { html, layout } from './html.ts';
+import { passkeyScripts, type PasskeyLoginBlock } from './passkey-pages.ts';
 
 const csrfInput = (csrf: string) => html`<input type="hidden" name="csrf" value="${csrf}">`;
 
@@ -24,21 +26,28 @@ ${csrfInput(p.csrf)}
   return layout({ title: p.sent ? 'Check your mail' : 'Forgot password', nonce: p.nonce, body });
 }
 
-/** The new-password form of a reset link; with a second factor, its code too. */
+/**
+ * The new-password form of a reset link; with a second factor, its code too, or a passkey: the form
+ * is then also a passkey form (passkeys.js puts the assertion in `response` and sends the whole form,
+ * new password included). Without the script a passkey-only account cannot pass this page.
+ */
 export function resetPasswordPage(p: {
   nonce: string;
+  assetVersion?: string;
   action: string;
   csrf: string;
   token: string;
   username: string;
   needsCode: boolean;
+  passkey?: PasskeyLoginBlock;
   error?: string;
 }): string {
   const invalid = p.error ? html` aria-invalid="true" aria-describedby="reset-error"` : '';
+  const passkeyAttrs = p.passkey ? html` data-passkey="login" data-options="${p.passkey.options}"` : '';
   const body = html`<h1>Choose a new password</h1>
 <p class="lead">for <strong>${p.username}</strong></p>
 ${p.error ? html`<div class="alert" role="alert" id="reset-error">${p.error}</div>` : ''}
-<form method="post" action="${p.action}">
+<form method="post" action="${p.action}"${passkeyAttrs}>
 ${csrfInput(p.csrf)}
 <input type="hidden" name="token" value="${p.token}">
 <input type="text" name="username" value="${p.username}" autocomplete="username" hidden>
@@ -59,8 +68,19 @@ ${
 </div>`
     : ''
 }
-<div class="actions"><button type="submit">Change password</button></div>
+${
+  p.passkey
+    ? html`<div class="field">
+<input type="hidden" name="response" value="">
+<p class="hint small">Your account has a passkey: after choosing the new password, confirm the change with it${p.needsCode ? ' (or enter a code above)' : ''}.</p>
+<button type="button" class="secondary" data-passkey-start hidden>Change password with a passkey</button>
+<p class="field-error small" role="status" data-passkey-status hidden></p>
+</div>`
+    : ''
+}
+${p.needsCode || !p.passkey ? html`<div class="actions"><button type="submit">Change password</button></div>` : ''}
 </form>
+${p.passkey ? passkeyScripts(p.nonce, p.passkey.assets, p.assetVersion) : ''}
 <p class="muted small">Every session of the account is signed out afterwards.</p>`;
   return layout({ title: 'Choose a new password', nonce: p.nonce, body });
 }

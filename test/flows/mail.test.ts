@@ -65,6 +65,7 @@ describe('email: verification and password reset in a browser', {
               scope: 'openid profile email',
             }),
           ],
+          users: [{ username: 'keyholder', password: PASSWORD, email: 'keyholder@example.org', email_verified: true }],
         },
       }),
     ]);
@@ -153,6 +154,41 @@ describe('email: verification and password reset in a browser', {
       expectedNonce: again.nonce,
     });
     assert.equal(second.claims()!.email_verified, true);
+    assert.deepEqual(violations, []);
+  });
+
+  it('a user whose only second factor is a passkey resets the password with it', async () => {
+    await fresh();
+    const cdp = await context!.newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
+    });
+    await page.goto(`${server.issuer}/account`);
+    await signIn(page, 'keyholder', PASSWORD);
+    await page.goto(`${server.issuer}/account/security/passkeys`);
+    await page.getByLabel('Name').fill('Laptop');
+    await submit(page, () => page.getByRole('button', { name: 'Add a passkey' }).click());
+    await page.getByText('Passkey “Laptop” added.').waitFor();
+
+    await page.goto(`${server.issuer}/forgot-password`);
+    await page.getByLabel('Username or email address').fill('keyholder');
+    await submit(page, () => page.getByRole('button', { name: 'Send the link' }).click());
+    const reset = await smtp.waitFor((m) => m.to.includes('keyholder@example.org') && /Reset/.test(m.subject));
+    await page.goto(reset.links[0]!);
+    assert.equal(await heading(), 'Choose a new password');
+    await page.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
+    await page.getByLabel('New password again').fill(NEW_PASSWORD);
+    await capture('reset-password-passkey');
+    await submit(page, () => page.getByRole('button', { name: 'Change password with a passkey' }).click());
+    assert.equal(await heading(), 'Password changed');
     assert.deepEqual(violations, []);
   });
 });

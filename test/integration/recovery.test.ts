@@ -368,7 +368,11 @@ for (const backend of await backends()) {
       const from = smtp.messages.length;
       app.provider.events({ type: 'factor_added', userId: verified.id, kind: 'passkey', factorId: 'f1' });
       app.provider.events({ type: 'factor_added', userId: unverified.id, kind: 'totp', factorId: 'f2' });
-      app.provider.events({ type: 'new_device_sign_in', userId: verified.id, userAgent: 'Firefox on Linux' });
+      app.provider.events({
+        type: 'new_device_sign_in',
+        userId: verified.id,
+        userAgent: 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0',
+      });
       app.provider.events({ type: 'password_changed', userId: verified.id, by: 'user' });
       app.provider.events({ type: 'factor_removed', userId: verified.id, kind: 'totp', factorId: 'f3', by: 'user' });
       const added = await mailTo(verified.email, /sign-in method was added/, from);

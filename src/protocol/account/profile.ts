@@ -55,7 +55,9 @@ export async function saveProfile(p: ProfileDeps, req: ProtocolRequest): Promise
   const email = (f.email ?? '').trim();
   const fieldErrors: { name?: string; email?: string } = {};
   if (/[\p{Cc}]/u.test(name)) fieldErrors.name = 'The name cannot contain control characters.';
-  if (email && !EMAIL.test(email)) fieldErrors.email = 'Enter an email address such as name@example.com.';
+  // Control characters (a NUL is refused by PostgreSQL, others end up in mail headers) as at sign-up.
+  if (email && (!EMAIL.test(email) || /[\p{Cc}]/u.test(email)))
+    fieldErrors.email = 'Enter an email address such as name@example.com.';
   if (fieldErrors.name || fieldErrors.email)
     return accountPage(
       p,
@@ -68,28 +70,58 @@ export async function saveProfile(p: ProfileDeps, req: ProtocolRequest): Promise
   const emailChanged = (email || null) !== oldEmail;
   if (emailChanged && !isRecent(p, s.session)) return toReauth(p, '/account/profile');
   const now = p.now();
-  await p.stores.users.put({
+  const updated = {
     ...s.user,
     name: name || null,
     ...(emailChanged ? { email: email || null, emailVerified: false } : {}),
     updatedAt: now,
-  });
+  };
+  await p.stores.users.put(updated);
   if (emailChanged) {
+    // The new address gets a verification link (email.ts), the old one is told (masked new address).
+    // Both are queued or the change is undone: an address changed without the old one being told
+    // (or without a link to verify the new one) is what an attacker with a session would want.
+    try {
+      if (email && p.config.emailVerification !== 'off') await sendVerification(p, s.user, email);
+      if (oldEmail)
+        await p.mail.send({
+          to: oldEmail,
+          template: 'email-changed',
+          vars: {
+            username: s.user.username,
+            address: email ? maskEmail(email) : '(none)',
+            time: new Date(p.now() * 1000).toUTCString(),
+          },
+          userId: s.user.id,
+        });
+    } catch (err) {
+      await p.stores.users.put({
+        ...updated,
+        email: oldEmail,
+        emailVerified: s.user.emailVerified,
+        updatedAt: p.now(),
+      });
+      p.log.warn(
+        { event: 'mail_not_queued', sub: s.user.id, err: String(err) },
+        'email change undone: mail not queued',
+      );
+      return accountPage(
+        p,
+        s,
+        formToken(p, s, PURPOSE),
+        {
+          page: 'profile',
+          name,
+          email,
+          emailVerified: false,
+          fieldErrors: {},
+          error: 'Your email address could not be changed just now (its mails could not be queued). Try again later.',
+        },
+        { nav: 'profile', status: 503 },
+      );
+    }
     p.events({ type: 'email_changed', userId: s.user.id, ip: req.ip });
     p.log.info({ event: 'email_changed', sub: s.user.id }, 'email address changed by user');
-    // The new address gets a verification link (email.ts), the old one is told (masked new address).
-    if (email && p.config.emailVerification !== 'off') await sendVerification(p, s.user, email);
-    if (oldEmail)
-      await p.mail.send({
-        to: oldEmail,
-        template: 'email-changed',
-        vars: {
-          username: s.user.username,
-          address: email ? maskEmail(email) : '(none)',
-          time: new Date(p.now() * 1000).toUTCString(),
-        },
-        userId: s.user.id,
-      });
   }
   return redirectTo(p, `/account/profile?saved=${emailChanged && email ? 'email' : '1'}`);
 }

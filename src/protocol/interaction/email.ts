@@ -30,7 +30,14 @@ export function recoveryForm(
   purpose: string,
   fields: readonly string[],
 ): Record<string, string | undefined> | undefined {
-  const limits: Record<string, number> = { csrf: 128, token: 128, ticket: 256, password: 1024, confirm: 1024 };
+  const limits: Record<string, number> = {
+    csrf: 128,
+    token: 128,
+    ticket: 256,
+    password: 1024,
+    confirm: 1024,
+    response: 16_384,
+  };
   const form = readFormParams(req.params, new Set(['csrf', ...fields]), limits);
   if (!form) return undefined;
   if (!checkCsrf(p, purpose, req.cookies[RECOVERY_COOKIE], form.csrf)) return undefined;

@@ -16,9 +16,18 @@ import { checkPassword, UserInputError } from '../../accounts/users.ts';
 import type { Config } from '../../config/config.ts';
 import type { UserRecord } from '../../ports/users.ts';
 import { randomToken, tokenHash } from '../hash.ts';
+import { passkeySecondFactorBlock, verifyPasskeyForUser } from '../passkeys.ts';
 import { userSessionsEnded } from '../logout/session-ended.ts';
 import type { DepsOf, OAuthResponse, Provider, ProtocolRequest, StoreDeps } from '../provider.ts';
-import { formExpired, mailTime, messagePage, recoveryForm, recoverySecret, tokenShape } from './email.ts';
+import {
+  formExpired,
+  mailTime,
+  messagePage,
+  RECOVERY_COOKIE,
+  recoveryForm,
+  recoverySecret,
+  tokenShape,
+} from './email.ts';
 import { claimFactorAttempt, factorPassed, type FactorAttemptDeps } from './login-throttle.ts';
 import { csrfToken } from './session.ts';
 
@@ -37,7 +46,9 @@ export type ResetDeps = ForgotDeps & {
   readonly config: Pick<Config, 'keyEncryptionKey' | 'keyEncryptionKeyPrevious'>;
 } & StoreDeps<'factors' | 'replay' | 'sessions' | 'grants' | 'revocations' | 'signIns'> &
   DepsOf<typeof userSessionsEnded> &
-  FactorAttemptDeps;
+  FactorAttemptDeps &
+  DepsOf<typeof passkeySecondFactorBlock> &
+  DepsOf<typeof verifyPasskeyForUser>;
 
 function forgotView(p: ForgotDeps, req: ProtocolRequest, sent: boolean, status = 200): OAuthResponse {
   const { secret, cookie } = recoverySecret(req);
@@ -141,8 +152,13 @@ const badLink = () =>
     400,
   );
 
-async function hasSecondFactor(p: StoreDeps<'factors'>, userId: string): Promise<boolean> {
-  return (await p.stores.factors.listByUser(userId)).some((f) => f.confirmed);
+/** The user's second factors as the reset page offers them: a code field (an app, recovery codes), passkeys. */
+async function secondFactors(p: StoreDeps<'factors'>, userId: string) {
+  const factors = await p.stores.factors.listByUser(userId);
+  const totp = factors.some((f) => f.kind === 'totp' && f.confirmed);
+  const passkey = factors.some((f) => f.kind === 'passkey' && f.confirmed);
+  const code = totp || (await p.stores.factors.countRecoveryCodes(userId)) > 0;
+  return { any: totp || passkey, code, passkey };
 }
 
 async function resetView(
@@ -153,17 +169,22 @@ async function resetView(
   opts: { error?: string; status?: number } = {},
 ): Promise<OAuthResponse> {
   const { secret, cookie } = recoverySecret(req);
+  const action = `${p.config.issuer}/reset-password`;
+  const factors = await secondFactors(p, user.id);
+  // The user's passkeys, answering a challenge bound to this browser's secret (the CSRF token's).
+  const passkey = factors.passkey ? await passkeySecondFactorBlock(p, action, user.id, secret) : undefined;
   return {
     kind: 'page',
     status: opts.status ?? 200,
     cookies: [cookie],
     view: {
       name: 'reset-password',
-      action: `${p.config.issuer}/reset-password`,
+      action,
       csrf: csrfToken(p, 'reset-password', secret),
       token,
       username: user.username,
-      needsCode: await hasSecondFactor(p, user.id),
+      needsCode: factors.code,
+      ...(passkey ? { passkey } : {}),
       ...(opts.error ? { error: opts.error } : {}),
     },
   };
@@ -174,6 +195,9 @@ async function liveToken(p: ResetDeps, token: string | null | undefined) {
   const t = await p.stores.accountTokens.peek(tokenHash(token), 'reset_password', p.now());
   const user = t && (await p.stores.users.get(t.userId));
   if (!t || !user || user.disabled) return undefined;
+  // The link was mailed to the account's verified address: once that is no longer the account's
+  // (changed, or unverified since), whoever reads the old mailbox is not the owner any more.
+  if (!user.email || !user.emailVerified || user.email.toLowerCase() !== t.address.toLowerCase()) return undefined;
   return { t, user, token };
 }
 
@@ -189,7 +213,7 @@ export async function showReset(p: ResetDeps, req: ProtocolRequest): Promise<OAu
 
 /** POST /reset-password: new password (and second factor), then the token is used and the account's access ends. */
 export async function submitReset(p: ResetDeps, req: ProtocolRequest): Promise<OAuthResponse> {
-  const form = recoveryForm(p, req, 'reset-password', ['token', 'password', 'confirm', 'code']);
+  const form = recoveryForm(p, req, 'reset-password', ['token', 'password', 'confirm', 'code', 'response']);
   if (!form) return formExpired();
   const live = await liveToken(p, form.token);
   if (!live) {
@@ -211,7 +235,7 @@ export async function submitReset(p: ResetDeps, req: ProtocolRequest): Promise<O
     return resetView(p, req, token, user, { error: 'The two passwords differ.', status: 400 });
 
   // A second factor, when the account has one: the link alone (a mailbox) is not enough.
-  if (await hasSecondFactor(p, user.id)) {
+  if ((await secondFactors(p, user.id)).any) {
     const code = (form.code ?? '').trim();
     const now = p.now();
     const keks = p.config;
@@ -225,8 +249,13 @@ export async function submitReset(p: ResetDeps, req: ProtocolRequest): Promise<O
       });
     }
     let ok = false;
-    let kind: 'totp' | 'recovery' = 'totp';
-    if (normalizeTotpCode(code)) ok = (await verifyUserTotp(p.stores, keks, user.id, code, now)).verdict === 'ok';
+    let kind: 'totp' | 'recovery' | 'passkey' = 'totp';
+    if (form.response !== undefined) {
+      // A passkey of this user, answering the challenge this page made for this browser.
+      kind = 'passkey';
+      ok = (await verifyPasskeyForUser(p, user.id, form.response, req.cookies[RECOVERY_COOKIE])).ok;
+    } else if (normalizeTotpCode(code))
+      ok = (await verifyUserTotp(p.stores, keks, user.id, code, now)).verdict === 'ok';
     else if (code) {
       kind = 'recovery';
       ok = await useRecoveryCode(p.stores, keks, user.id, code, now);
@@ -244,7 +273,10 @@ export async function submitReset(p: ResetDeps, req: ProtocolRequest): Promise<O
         );
       }
       return resetView(p, req, token, user, {
-        error: 'The code is not valid. Enter a current code from your authenticator app, or a recovery code.',
+        error:
+          kind === 'passkey'
+            ? 'That passkey could not be verified. Try again, or use another way.'
+            : 'The code is not valid. Enter a current code from your authenticator app, or a recovery code.',
         status: 400,
       });
     }
