@@ -58,6 +58,12 @@ describe('sign-up validation', () => {
       '@example.com',
       `${'a'.repeat(250)}@example.com`,
       'a@exa\u0000mple.com',
+      // More than one bare address once in a mail header: a list, a display name, a group, a quote.
+      'victim@example.com,attacker@evil.example',
+      'victim@example.com;attacker@evil.example',
+      'Name <attacker@evil.example>',
+      '"a,b"@example.com',
+      'group:attacker@evil.example;',
     ]) {
       assert.match(check({ email: e }).email ?? '', /valid email/, e);
     }

@@ -25,6 +25,20 @@ export const MIN_PASSWORD_LENGTH = 8;
 export const MAX_PASSWORD_LENGTH = 1024;
 export const MAX_EMAIL_LENGTH = 254;
 
+/**
+ * One mailbox, as a user gives it: local part (1 to 64 characters) @ a domain with a dot, at most 254
+ * characters, without white space, control characters or the characters that make a mail header
+ * say more than one bare address (`,;:<>()[]"\`: a list, a display name, a group), so that a mail
+ * to it can only go to it.
+ */
+export function isEmailAddress(s: string): boolean {
+  return (
+    s.length <= MAX_EMAIL_LENGTH &&
+    /^[^\s@,;:<>()[\]"\\]{1,64}@[^\s@,;:<>()[\]"\\]+\.[^\s@,;:<>()[\]"\\]+$/u.test(s) &&
+    !/[\p{Cc}\u2028\u2029]/u.test(s)
+  );
+}
+
 const COMMON = new Set(
   readFileSync(new URL('./common-passwords.txt', import.meta.url), 'utf8')
     .split('\n')
@@ -80,11 +94,7 @@ export function validateSignup(input: SignupInput, opts: { emailRequired: boolea
       'The username must be 3 to 32 characters: letters, digits, dots, dashes or underscores, starting with a letter or digit.';
   if (input.email === '') {
     if (opts.emailRequired) problems.email = 'Enter your email address.';
-  } else if (
-    input.email.length > MAX_EMAIL_LENGTH ||
-    !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(input.email) ||
-    CONTROL.test(input.email)
-  ) {
+  } else if (!isEmailAddress(input.email)) {
     problems.email = 'Enter a valid email address, like name@example.com.';
   }
   if ([...input.name].length > MAX_NAME_LENGTH)

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Stores } from '../ports/index.ts';
 import type { UserOrigin, UserRecord } from '../ports/users.ts';
 import { hashPassword } from './passwords.ts';
-import { passwordProblem } from './registration.ts';
+import { isEmailAddress, passwordProblem } from './registration.ts';
 import { canonicalUsername, isReservedUsername, usernameSyntaxProblem } from './usernames.ts';
 
 /** A user's fields that break the rules; the message names the user and the problem. */
@@ -50,7 +50,7 @@ export function checkUserInput(input: UserInput): void {
     throw new UserInputError('username must be 1-255 characters');
   const problem = usernameSyntaxProblem(input.username);
   if (problem) throw new UserInputError(`user ${input.username}: ${problem}`);
-  if (input.email !== undefined && (typeof input.email !== 'string' || !/^[^\s@]+@[^\s@]+$/.test(input.email)))
+  if (input.email !== undefined && (typeof input.email !== 'string' || !isEmailAddress(input.email)))
     throw new UserInputError(`email ${input.email} is not an email address`);
   for (const k of ['email_verified', 'disabled', 'adopt', 'mfa_required'] as const) {
     if (input[k] !== undefined && typeof input[k] !== 'boolean')

@@ -1,6 +1,7 @@
 // The profile (/account/profile): the user's name and email address. A new address is stored
 // unverified (email_verified false until its link is used): the new address gets a verification
 // mail and the old one is told of the change. Changing the address needs a recent sign-in.
+import { isEmailAddress } from '../../accounts/registration.ts';
 import { sendVerification } from '../interaction/email.ts';
 import type { DepsOf, OAuthResponse, Provider, ProtocolRequest, StoreDeps } from '../provider.ts';
 import {
@@ -21,7 +22,6 @@ export type ProfileDeps = AccountDeps &
   DepsOf<typeof sendVerification>;
 
 const PURPOSE = 'account:profile';
-const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 
 export async function showProfile(p: ProfileDeps, req: ProtocolRequest): Promise<OAuthResponse> {
   const s = await signedIn(p, req);
@@ -56,8 +56,7 @@ export async function saveProfile(p: ProfileDeps, req: ProtocolRequest): Promise
   const fieldErrors: { name?: string; email?: string } = {};
   if (/[\p{Cc}]/u.test(name)) fieldErrors.name = 'The name cannot contain control characters.';
   // Control characters (a NUL is refused by PostgreSQL, others end up in mail headers) as at sign-up.
-  if (email && (!EMAIL.test(email) || /[\p{Cc}]/u.test(email)))
-    fieldErrors.email = 'Enter an email address such as name@example.com.';
+  if (email && !isEmailAddress(email)) fieldErrors.email = 'Enter an email address such as name@example.com.';
   if (fieldErrors.name || fieldErrors.email)
     return accountPage(
       p,
