@@ -421,6 +421,7 @@ export async function buildApp(
       mailDir: config.mailDir,
       issuer: config.issuer,
       mailFrom: config.mailFrom,
+      keks: config,
       tlsCa,
     },
     stores.mailOutbox,

@@ -533,7 +533,7 @@ async function notifySessionsEnded(ctx: Ctx, username: string): Promise<void> {
     ...protocolServices({ stores, now }),
     ...services,
     // Queued in the outbox: a running server delivers it.
-    mail: outboxMailer(stores.mailOutbox, now, () => {}),
+    mail: outboxMailer(stores.mailOutbox, now, () => {}, config),
   };
   await endSessions(p, entries);
   await logoutDelivery(p).idle();
@@ -585,7 +585,7 @@ async function userResetFactors(ctx: Ctx): Promise<void> {
 async function noticeFactorsRemoved(ctx: Ctx, user: UserRecord, removed: { kind: FactorKind }[]): Promise<void> {
   if (!user.email || !user.emailVerified) return;
   const { stores, now } = await ctx.db();
-  const mail = outboxMailer(stores.mailOutbox, now, () => {});
+  const mail = outboxMailer(stores.mailOutbox, now, () => {}, ctx.config());
   for (const kind of new Set(removed.map((f) => f.kind))) {
     const n = notificationFor(ctx.config().notifications, {
       type: 'factor_removed',

@@ -2,6 +2,7 @@
  * Operators' actions on accounts (issue 16), for real: the `tessera` CLI as a child process and the
  * bootstrap file, on a SQLite file and on PostgreSQL (required in CI).
  */
+import { openVars } from '../../src/adapters/mail/sealed-vars.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -268,7 +269,9 @@ describe('operators: tessera user ... for second factors, throttling, email and 
           const mails = (await withStores((s) => s.mailOutbox.claim('test', NOW + 3600, 100, 60))).filter(
             (m) => m.to === 'erin@example.com',
           );
-          assert.deepEqual(mails.map((m) => [m.template, m.vars.kind, m.userId]).sort(), [
+          // The values wait sealed under the key-encryption key (adapters/mail/sealed-vars.ts).
+          const opened = await Promise.all(mails.map(async (m) => ({ ...m, vars: await openVars(config, m.vars) })));
+          assert.deepEqual(opened.map((m) => [m.template, m.vars.kind, m.userId]).sort(), [
             ['factor-removed', 'passkey', erin.id],
             ['factor-removed', 'totp', erin.id],
           ]);

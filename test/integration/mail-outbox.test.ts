@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { openVars } from '../../src/adapters/mail/sealed-vars.ts';
 import { testApp } from '../fixtures/app.ts';
 import { hasOpenssl, makePki, type TestPki } from '../fixtures/certs.ts';
 import { freePort } from '../fixtures/server.ts';
@@ -56,6 +57,24 @@ describe('mail outbox over SMTP', { skip }, () => {
     } finally {
       await app.close();
       await smtp.stop();
+    }
+  });
+
+  it("keeps a queued mail's values sealed under the key-encryption key: no usable link in the database", async () => {
+    // Nothing listens: the mail stays queued.
+    const app = await testApp('sqlite::memory:', { TESSERA_SMTP_URL: `smtp://127.0.0.1:${await freePort()}` });
+    try {
+      const vars = { username: 'bob', link: 'http://localhost:4999/reset-password?token=secret-token', ttl: '900' };
+      await app.provider.mail.send({ to: 'bob@example.net', template: 'password-reset', vars, userId: 'u1' });
+      await app.mailWorker.stop();
+      const [queued] = await app.stores.mailOutbox.claim('reader', app.provider.now() + 100_000, 10, 60);
+      assert.deepEqual(Object.keys(queued!.vars), ['sealed']);
+      assert.doesNotMatch(JSON.stringify(queued), /secret-token|bob"/);
+      assert.deepEqual(await openVars(app.provider.config, queued!.vars), vars);
+      // Under another key-encryption key they stay closed.
+      await assert.rejects(openVars({ keyEncryptionKey: 'another-key-encryption-key-of-32-chars!!' }, queued!.vars));
+    } finally {
+      await app.close();
     }
   });
 

@@ -3,6 +3,7 @@
 // ask for (transport.ts).
 import { randomUUID } from 'node:crypto';
 import type { Mailer, MailOutboxStore } from '../../ports/mail.ts';
+import { sealVars, type Keks } from './sealed-vars.ts';
 import { mailTransport, type MailLog, type TransportOptions } from './transport.ts';
 import { mailWorker, type MailWorker, type MailWorkerOptions } from './worker.ts';
 
@@ -19,15 +20,15 @@ export function loggingMailer(log: InfoLog): Mailer {
   };
 }
 
-/** Queues each mail in the outbox, then calls `queued` (metrics, waking the worker). */
-export function outboxMailer(outbox: MailOutboxStore, now: () => number, queued: () => void): Mailer {
+/** Queues each mail in the outbox (its values sealed), then calls `queued` (metrics, waking the worker). */
+export function outboxMailer(outbox: MailOutboxStore, now: () => number, queued: () => void, keks: Keks): Mailer {
   return {
     async send(m) {
       await outbox.enqueue({
         id: randomUUID(),
         to: m.to,
         template: m.template,
-        vars: m.vars,
+        vars: await sealVars(keks, m.vars),
         userId: m.userId ?? null,
         createdAt: now(),
       });
@@ -39,6 +40,8 @@ export function outboxMailer(outbox: MailOutboxStore, now: () => number, queued:
 export interface MailSettings extends TransportOptions {
   issuer: string;
   mailFrom?: string;
+  /** What seals a queued mail's values (sealed-vars.ts). */
+  keks: Keks;
 }
 
 /** The From address: TESSERA_MAIL_FROM, or no-reply at the issuer's host. */
@@ -59,6 +62,7 @@ export function createMail(
     outbox,
     transport: mailTransport(settings, log),
     from: mailFrom(settings),
+    keks: settings.keks,
     now,
     log,
     // Connection, greeting and a few commands may each take the timeout.
@@ -66,9 +70,14 @@ export function createMail(
     ...hooks,
     ...tuning,
   });
-  const mailer = outboxMailer(outbox, now, () => {
-    hooks.onQueued?.();
-    worker.wake();
-  });
+  const mailer = outboxMailer(
+    outbox,
+    now,
+    () => {
+      hooks.onQueued?.();
+      worker.wake();
+    },
+    settings.keks,
+  );
   return { mailer, worker };
 }

@@ -6,12 +6,15 @@
 import { randomUUID } from 'node:crypto';
 import type { MailOutboxStore, OutboxMail } from '../../ports/mail.ts';
 import { renderMail } from '../../ui/mail.ts';
+import { openVars, type Keks } from './sealed-vars.ts';
 import { MailSendError, type MailLog, type MailTransport } from './transport.ts';
 
 export interface MailWorkerOptions {
   outbox: MailOutboxStore;
   transport: MailTransport;
   from: string;
+  /** What opens a queued mail's values (sealed-vars.ts). */
+  keks: Keks;
   /** Epoch seconds (the provider's clock). */
   now: () => number;
   log: MailLog;
@@ -61,7 +64,11 @@ export function mailWorker(o: MailWorkerOptions): MailWorker {
 
   async function deliver(mail: OutboxMail): Promise<void> {
     try {
-      await o.transport.send(mail, renderMail(mail.template, mail.vars), o.from);
+      // Values that cannot be opened (the key-encryption key changed twice since) fail for good.
+      const vars = await openVars(o.keks, mail.vars).catch(() => {
+        throw new MailSendError('sealed_values', true, 'the values could not be opened');
+      });
+      await o.transport.send({ ...mail, vars }, renderMail(mail.template, vars), o.from);
     } catch (err) {
       const e = err instanceof MailSendError ? err : new MailSendError('other', false, String(err));
       const now = o.now();

@@ -1,0 +1,27 @@
+// A queued mail's values (its reset or verification link among them) wait in the outbox sealed under
+// the key-encryption key, so a copy of the database holds no usable link while SMTP is down: the
+// tokens themselves are stored only as hashes (account_tokens), and this keeps it so. One JWE
+// (dir/A256GCM, accounts/secret-wrap.ts, label "mail-vars") per mail, opened by the worker to render it.
+import { unwrapAccountSecret, wrapAccountSecret } from '../../accounts/secret-wrap.ts';
+
+export interface Keks {
+  readonly keyEncryptionKey: string;
+  readonly keyEncryptionKeyPrevious?: string | undefined;
+}
+
+const LABEL = 'mail-vars';
+
+/** The values as they are queued: `{ sealed: <JWE> }`. */
+export async function sealVars(keks: Keks, vars: Readonly<Record<string, string>>): Promise<Record<string, string>> {
+  return { sealed: await wrapAccountSecret(keks.keyEncryptionKey, LABEL, JSON.stringify(vars)) };
+}
+
+/** The values of a claimed mail (a mail queued before sealing has them as they are). */
+export async function openVars(
+  keks: Keks,
+  vars: Readonly<Record<string, string>>,
+): Promise<Readonly<Record<string, string>>> {
+  const keys = Object.keys(vars);
+  if (keys.length !== 1 || keys[0] !== 'sealed') return vars;
+  return JSON.parse(await unwrapAccountSecret(keks, LABEL, vars.sealed!)) as Record<string, string>;
+}
