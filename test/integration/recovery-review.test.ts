@@ -97,6 +97,7 @@ describe('password reset page: attack cases', { skip: hasOpenssl() ? false : 'op
     const right = await submit(o, { code: totp.generate({ timestamp: clock * 1000 }) });
     assert.equal(right.statusCode, 429, right.body);
     assert.match(right.body, /Too many wrong codes/);
+    assert.match(String(right.headers['retry-after']), /^[1-9]\d*$/, 'the wait, as the sign-in page says it');
     await unchanged(u);
   });
 

@@ -160,3 +160,40 @@ describe('passkey registration in the account area', () => {
     for (const s of secrets) assert.ok(!written.includes(s), `not in logs or events: ${s.slice(0, 16)}...`);
   });
 });
+
+describe('passkey sign-in under TESSERA_EMAIL_VERIFICATION=before-sign-in', () => {
+  let t: TestProvider;
+  before(async () => {
+    t = await testProvider({ TESSERA_EMAIL_VERIFICATION: 'before-sign-in' });
+  });
+  after(() => t.close());
+
+  it('holds back an account whose address is not verified, as a password sign-in is', async () => {
+    const carol = await t.addUser({ username: 'carol', email: 'carol@example.com' });
+    const cookies = await t.signIn(carol.id);
+    const view = viewOf(await passkeysPage(t.p, t.request({}, { method: 'GET', cookies })));
+    const { credential, json } = softRegister(JSON.parse(view.options), TEST_ISSUER);
+    viewOf(await passkeysPage(t.p, t.request({ csrf: view.csrf, response: json }, { method: 'POST', cookies })));
+    const signInWithPasskey = async () => {
+      const secret = `browser-secret-${Math.random().toString(36).slice(2)}-abcdefghijklmnop`;
+      const login = (await showAccount(
+        t.p,
+        t.request({}, { method: 'GET', cookies: { [ACCOUNT_LOGIN_COOKIE]: secret } }),
+      )) as { view: { csrf: string; passkey: { options: string } } };
+      const answer = softAssert(credential, JSON.parse(login.view.passkey.options), TEST_ISSUER);
+      return accountPasskey(
+        t.p,
+        t.request(
+          { csrf: login.view.csrf, response: answer },
+          { method: 'POST', cookies: { [ACCOUNT_LOGIN_COOKIE]: secret } },
+        ),
+      );
+    };
+    const held = await signInWithPasskey();
+    assert.equal(held.kind === 'page' && held.status, 403);
+    assert.equal(held.kind === 'page' && held.view.name, 'email-unverified');
+    // Verified, the passkey signs in.
+    await t.p.stores.users.put({ ...(await t.p.stores.users.get(carol.id))!, emailVerified: true });
+    assert.equal((await signInWithPasskey()).kind, 'redirect');
+  });
+});

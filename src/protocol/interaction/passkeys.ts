@@ -6,6 +6,7 @@ import { passkeyAmr } from '../../accounts/passkeys.ts';
 import type { SessionRecord } from '../../ports/sessions.ts';
 import type { UserRecord } from '../../ports/users.ts';
 import { forbidden, toReauth } from '../account/common.ts';
+import { emailVerificationRequired, unverifiedEmailAnswer } from './email.ts';
 import { readFormParams } from '../params.ts';
 import {
   passkeyLoginOptions,
@@ -21,12 +22,16 @@ import { load, loginView, page, signedIn, type InteractionDeps } from './interac
 import { checkCsrf, csrfToken, loadSession, SESSION_COOKIE, startSession } from './session.ts';
 
 /** What the passkey sign-in of an interaction uses: the interaction's steps, and verifying a passkey. */
-export type InteractionPasskeyDeps = InteractionDeps & PasskeyVerifyDeps & Pick<Provider, 'log'>;
+export type InteractionPasskeyDeps = InteractionDeps &
+  PasskeyVerifyDeps &
+  Pick<Provider, 'log'> &
+  DepsOf<typeof unverifiedHeldBack>;
 /** What the account login's passkey sign-in uses: its login page, verifying a passkey, a new session. */
 export type AccountPasskeyDeps = DepsOf<typeof accountLoginView> &
   PasskeyVerifyDeps &
   DepsOf<typeof checkCsrf> &
   DepsOf<typeof startSession> &
+  DepsOf<typeof unverifiedHeldBack> &
   Pick<Provider, 'events' | 'log'>;
 /** What the passkeys page and its registration use: the session, the factors, events, mail, a sign-in's interaction. */
 export type PasskeysPageDeps = DepsOf<typeof loadSession> &
@@ -94,6 +99,20 @@ function succeeded(
   p.log.info({ event: 'login_succeeded', sub: userId, ip: req.ip, method: 'passkey', ...context }, 'login succeeded');
 }
 
+/**
+ * TESSERA_EMAIL_VERIFICATION=before-sign-in holds a passkey sign-in back as it does a password's: an
+ * account whose address is not verified yet gets the page that mails the link again (email.ts).
+ */
+async function unverifiedHeldBack(
+  p: DepsOf<typeof unverifiedEmailAnswer> & StoreDeps<'users'> & DepsOf<typeof emailVerificationRequired>,
+  req: ProtocolRequest,
+  userId: string,
+): Promise<OAuthResponse | undefined> {
+  if (p.config.emailVerification !== 'before-sign-in') return undefined;
+  const user = await p.stores.users.get(userId);
+  return user && emailVerificationRequired(p, user) ? unverifiedEmailAnswer(p, req, user) : undefined;
+}
+
 // ---- sign-in during an authorization request ----------------------------------------------------
 
 /** GET /interaction/:uid/passkey/options: fresh options for this sign-in (JSON). */
@@ -123,6 +142,8 @@ export async function interactionPasskey(
     failed(p, req, verdict.reason, verdict.userId, l.ia.clientId);
     return passkeyFailed(loginView(p, l, FAILED));
   }
+  const held = await unverifiedHeldBack(p, req, verdict.userId);
+  if (held) return held;
   succeeded(p, req, verdict.userId, { client_id: l.ia.clientId });
   return signedIn(p, req, l, verdict.userId, verdict.amr);
 }
@@ -146,6 +167,8 @@ export async function accountPasskey(p: AccountPasskeyDeps, req: ProtocolRequest
     failed(p, req, verdict.reason, verdict.userId);
     return passkeyFailed(accountLoginView(p, secret, FAILED));
   }
+  const held = await unverifiedHeldBack(p, req, verdict.userId);
+  if (held) return held;
   succeeded(p, req, verdict.userId, { page: 'account' });
   const { cookies } = await startSession(p, req, verdict.userId, verdict.amr);
   return { kind: 'redirect', location: `${p.config.issuer}/account`, cookies };

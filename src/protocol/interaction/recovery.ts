@@ -243,10 +243,11 @@ export async function submitReset(p: ResetDeps, req: ProtocolRequest): Promise<O
     const wait = await claimFactorAttempt(p, user.id);
     if (wait > 0) {
       p.events({ type: 'second_factor_throttled', userId: user.id, ip: req.ip });
-      return resetView(p, req, token, user, {
+      const page = await resetView(p, req, token, user, {
         error: `Too many wrong codes. Try again in ${wait} second${wait === 1 ? '' : 's'}.`,
         status: 429,
       });
+      return page.kind === 'page' ? { ...page, headers: { 'retry-after': String(wait) } } : page;
     }
     let ok = false;
     let kind: 'totp' | 'recovery' | 'passkey' = 'totp';
