@@ -464,7 +464,7 @@ describe('account area', () => {
   it('changes the password: the current one is required, other sessions end, this browser gets a new session', async () => {
     const u = await user();
     const other = await browser(u.id);
-    const b = await browser(u.id);
+    const b = await browser(u.id, ['pwd', 'otp', 'mfa']);
     const remembered = await rememberedBrowser(u.id);
     const bad = accountOf(
       await b.post(changePassword, 'account:password', {
@@ -492,6 +492,9 @@ describe('account area', () => {
     assert.ok(t.events.some((e) => e.type === 'password_changed' && e.userId === u.id && e.by === 'user'));
     assert.ok(t.events.some((e) => e.type === 'sessions_ended' && e.userId === u.id && e.count === 1));
     assert.equal(await remembered(), false, 'the remembered browser asks for the second factor again');
+    // This browser's new session keeps what it had proved: the password and the second factor.
+    const [mine] = await t.p.stores.sessions.listByUser(u.id);
+    assert.deepEqual(mine!.amr, ['pwd', 'otp', 'mfa']);
   });
 
   it('changes the email: stored unverified, the new address gets a verification mail, the old one is told', async () => {
