@@ -337,7 +337,7 @@ describe('an account, from sign-up to deletion, as a person uses it', {
     await page.getByLabel('New password again').fill(NEW_PASSWORD);
     await page.getByLabel('Code from your authenticator app, or a recovery code').fill(codes[1]!);
     await shot(page, 'reset-password');
-    await submit(page, () => page.getByRole('button', { name: 'Change password' }).click());
+    await submit(page, () => page.getByRole('button', { name: 'Change password', exact: true }).click());
     assert.equal(await heading(page), 'Password changed');
     await shot(page, 'reset-password-done');
     await smtp.waitFor((m) => m.to.includes(EMAIL) && /password was changed/.test(m.subject));

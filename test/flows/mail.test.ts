@@ -135,7 +135,7 @@ describe('email: verification and password reset in a browser', {
     await page.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
     await page.getByLabel('New password again').fill(NEW_PASSWORD);
     await capture('reset-password');
-    await submit(page, () => page.getByRole('button', { name: 'Change password' }).click());
+    await submit(page, () => page.getByRole('button', { name: 'Change password', exact: true }).click());
     assert.equal(await heading(), 'Password changed');
     await capture('reset-password-done');
     await smtp.waitFor((m) => m.to.includes('mailer@example.org') && /password was changed/.test(m.subject));
