@@ -1,5 +1,5 @@
-import { hash, hkdfSync } from 'node:crypto';
-import { compactDecrypt, CompactEncrypt } from 'jose';
+import { hash } from 'node:crypto';
+import { unwrapUnderKek, wrapUnderKek } from '../../accounts/secret-wrap.ts';
 import { keyedHash, safeEqual } from '../hash.ts';
 
 // Client secrets are high-entropy random values, so a keyed fast hash is enough: a leaked
@@ -83,23 +83,16 @@ export function verifyClientSecret(
 
 // client_secret_jwt needs the secret itself (it is the HMAC key), so for clients registered for it
 // the secret is also kept wrapped with AES-256-GCM (compact JWE dir/A256GCM) under a key derived by
-// HKDF from the key-encryption key, with its own label, the way signing keys are wrapped.
+// HKDF from the key-encryption key, with its own label, the way signing keys are wrapped
+// (accounts/secret-wrap.ts).
 
-function secretWrappingKey(kek: string): Uint8Array {
-  return new Uint8Array(hkdfSync('sha256', Buffer.from(kek), Buffer.alloc(0), 'tessera client-secret wrap v1', 32));
-}
+const WRAP_INFO = 'tessera client-secret wrap v1';
 
 export function wrapClientSecret(kek: string, clientSecret: string): Promise<string> {
-  return new CompactEncrypt(new TextEncoder().encode(clientSecret))
-    .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
-    .encrypt(secretWrappingKey(kek));
+  return wrapUnderKek(kek, WRAP_INFO, new TextEncoder().encode(clientSecret));
 }
 
 /** The secret as bytes (the HMAC key of client_secret_jwt). */
-export async function unwrapClientSecret(kek: string, jwe: string): Promise<Uint8Array> {
-  const { plaintext } = await compactDecrypt(jwe, secretWrappingKey(kek), {
-    keyManagementAlgorithms: ['dir'],
-    contentEncryptionAlgorithms: ['A256GCM'],
-  });
-  return plaintext;
+export function unwrapClientSecret(kek: string, jwe: string): Promise<Uint8Array> {
+  return unwrapUnderKek(kek, WRAP_INFO, jwe);
 }

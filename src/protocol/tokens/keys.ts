@@ -1,5 +1,5 @@
-import { hkdfSync } from 'node:crypto';
-import { calculateJwkThumbprint, compactDecrypt, CompactEncrypt, exportJWK, generateKeyPair, type JWK } from 'jose';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
+import { unwrapUnderKek, wrapUnderKek } from '../../accounts/secret-wrap.ts';
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import type { SigningAlg } from '../../config/config.ts';
 import type { KeyStore, SigningKeyRecord } from '../../ports/keys.ts';
@@ -9,23 +9,15 @@ import { activeAlgorithms, activeRecord, dueTransitions, type ScheduleSettings }
 export const SIGNING_ALGS: readonly SigningAlg[] = ['ES256', 'RS256', 'PS256', 'EdDSA'];
 const ALGS = SIGNING_ALGS;
 
-/** Derives the AES-256-GCM wrapping key from the configured key-encryption key. */
-function wrappingKey(kek: string): Uint8Array {
-  return new Uint8Array(hkdfSync('sha256', Buffer.from(kek), Buffer.alloc(0), 'tessera signing-key wrap v1', 32));
-}
+/** Signing keys are wrapped under the key-encryption key (accounts/secret-wrap.ts) with their own label. */
+const WRAP_INFO = 'tessera signing-key wrap v1';
 
-export async function wrapPrivateJwk(kek: string, jwk: JWK): Promise<string> {
-  return new CompactEncrypt(new TextEncoder().encode(JSON.stringify(jwk)))
-    .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
-    .encrypt(wrappingKey(kek));
+export function wrapPrivateJwk(kek: string, jwk: JWK): Promise<string> {
+  return wrapUnderKek(kek, WRAP_INFO, new TextEncoder().encode(JSON.stringify(jwk)));
 }
 
 export async function unwrapPrivateJwk(kek: string, jwe: string): Promise<JWK> {
-  const { plaintext } = await compactDecrypt(jwe, wrappingKey(kek), {
-    keyManagementAlgorithms: ['dir'],
-    contentEncryptionAlgorithms: ['A256GCM'],
-  });
-  return JSON.parse(new TextDecoder().decode(plaintext)) as JWK;
+  return JSON.parse(new TextDecoder().decode(await unwrapUnderKek(kek, WRAP_INFO, jwe))) as JWK;
 }
 
 /**
