@@ -2,7 +2,7 @@
 // unverified (email_verified false until its link is used): the new address gets a verification
 // mail and the old one is told of the change. Changing the address needs a recent sign-in.
 import { isEmailAddress } from '../../accounts/registration.ts';
-import { sendVerification } from '../interaction/email.ts';
+import { maskEmail, sendVerification } from '../interaction/email.ts';
 import type { DepsOf, OAuthResponse, Provider, ProtocolRequest, StoreDeps } from '../provider.ts';
 import {
   accountForm,
@@ -123,10 +123,4 @@ export async function saveProfile(p: ProfileDeps, req: ProtocolRequest): Promise
     p.log.info({ event: 'email_changed', sub: s.user.id }, 'email address changed by user');
   }
   return redirectTo(p, `/account/profile?saved=${emailChanged && email ? 'email' : '1'}`);
-}
-
-/** The new address as the old one is told it: enough to recognise, not enough to harvest (j***@example.com). */
-export function maskEmail(email: string): string {
-  const at = email.lastIndexOf('@');
-  return `${email.slice(0, Math.min(1, at))}***${email.slice(at)}`;
 }

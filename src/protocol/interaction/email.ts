@@ -125,11 +125,14 @@ function readTicket(p: { readonly config: Pick<Config, 'secret'> }, ticket: stri
   }
 }
 
-/** The address with most of its local part hidden (the page is shown to whoever knew the password). */
-const masked = (address: string) => {
-  const [local, domain] = address.split('@');
-  return `${(local ?? '').slice(0, 2)}…@${domain ?? ''}`;
-};
+/**
+ * An address as shown to someone who may not own it (the page of a sign-in held back, the old address
+ * told of a change): enough to recognise, not enough to harvest (j***@example.com).
+ */
+export function maskEmail(email: string): string {
+  const at = email.lastIndexOf('@');
+  return `${email.slice(0, Math.min(1, at))}***${email.slice(at)}`;
+}
 
 /**
  * The page a password sign-in of an account with an unverified address gets in before-sign-in mode
@@ -151,7 +154,7 @@ export function unverifiedEmailAnswer(
       action: `${p.config.issuer}/verify-email/resend`,
       csrf: csrfToken(p, 'verify-resend', secret),
       ticket: resendTicket(p, user.id, p.now() + 900),
-      address: masked(user.email ?? ''),
+      address: maskEmail(user.email ?? ''),
       sent: opts.sent ?? false,
     },
   };
