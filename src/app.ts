@@ -42,6 +42,7 @@ import { configKeks, loadKeyRing, runKeySchedule, type KeyRing, type KeyTransiti
 import { scheduleSettings } from './protocol/tokens/key-schedule.ts';
 // Outbound HTTP and the protocol's services over it.
 import { outboundHttp } from './adapters/outbound/http-client.ts';
+import { createUpstreamClient } from './adapters/upstream/client.ts';
 import { currentSource, withSource } from './adapters/outbound/request-source.ts';
 import { MetadataDocumentBlocks } from './protocol/clients/metadata-document-blocks.ts';
 import { MetadataDocuments, metadataDocumentClients } from './protocol/clients/metadata-document.ts';
@@ -281,10 +282,20 @@ export function outboundServices(
   clock: () => number,
   outbound: OutboundHttp = outboundHttp(),
   budgets?: () => RateLimitStore | undefined,
-): Pick<Provider, 'outbound' | 'clientKeys' | 'logoutDelivery'> & { metadataDocuments: MetadataDocuments } {
+): Pick<Provider, 'outbound' | 'clientKeys' | 'logoutDelivery' | 'upstream'> & {
+  metadataDocuments: MetadataDocuments;
+} {
   return {
     ...protocolOutboundServices(config, clock, outbound),
     metadataDocuments: new MetadataDocuments({ config, outbound, now: clock, budgets, source: currentSource }),
+    // Upstream identity providers an operator configured (issue 17), through the same outbound client.
+    upstream: createUpstreamClient({
+      outbound,
+      keks: config,
+      now: clock,
+      timeoutMs: config.upstreamTimeout * 1000,
+      allowLoopback: config.clientJwksAllowLoopback,
+    }),
   };
 }
 
@@ -457,6 +468,7 @@ export async function buildApp(
     clientKeys: outbound.clientKeys,
     logoutDelivery: outbound.logoutDelivery,
     mail: mail.mailer,
+    upstream: outbound.upstream,
   };
 
   notify = securityNotifications(provider);

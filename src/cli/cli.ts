@@ -32,8 +32,8 @@ interface Database {
   now: () => number;
   /** Applies the pending migrations; returns their names. */
   migrate(): Promise<string[]>;
-  /** The protocol's outbound services (sector_identifier_uri checks, back-channel logout). */
-  services: Pick<Provider, 'outbound' | 'clientKeys' | 'logoutDelivery'>;
+  /** The protocol's outbound services (sector_identifier_uri checks, back-channel logout, upstream providers). */
+  services: Pick<Provider, 'outbound' | 'clientKeys' | 'logoutDelivery' | 'upstream'>;
 }
 
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;

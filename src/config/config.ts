@@ -63,6 +63,8 @@ export interface Config {
   readonly mailFrom: string | undefined;
   readonly mailDir: string;
   readonly smtpTimeout: number;
+  readonly upstreamTimeout: number;
+  readonly upstreamStateTtl: number;
   readonly emailVerification: 'off' | 'after-sign-in' | 'before-sign-in';
   readonly emailLinkTtl: number;
   readonly passwordReset: boolean;

@@ -411,6 +411,26 @@ export const settings: readonly Setting[] = [
       'Seconds for each step of an SMTP delivery (connection, greeting, each command) before it counts as failed and is retried later.',
   },
   {
+    env: 'TESSERA_UPSTREAM_TIMEOUT',
+    key: 'upstreamTimeout',
+    type: 'int',
+    default: 10,
+    min: 1,
+    max: 60,
+    description:
+      'Seconds each exchange with an upstream identity provider (discovery, token, userinfo, keys) may take before the sign-in is answered with a page saying the provider is not reachable.',
+  },
+  {
+    env: 'TESSERA_UPSTREAM_STATE_TTL',
+    key: 'upstreamStateTtl',
+    type: 'int',
+    default: 600,
+    min: 60,
+    max: 3600,
+    description:
+      'Seconds a redirect to an upstream identity provider may take to come back: after that its state (single use, bound to the browser) is refused and the person starts again from the login page.',
+  },
+  {
     env: 'TESSERA_EMAIL_VERIFICATION',
     key: 'emailVerification',
     type: 'enum',

@@ -17,6 +17,7 @@ import type { ReplayStore } from './replay.ts';
 import type { ResourceServerStore } from './resource-servers.ts';
 import type { SessionStore } from './sessions.ts';
 import type { SignInStore } from './sign-ins.ts';
+import type { UpstreamIdentityStore, UpstreamStateStore, UpstreamStore } from './upstreams.ts';
 import type { UserStore } from './users.ts';
 
 /** Every storage port the server needs; one backend provides them all. */
@@ -48,6 +49,10 @@ export interface Stores {
   mailOutbox: MailOutboxStore;
   /** Email verification and password reset tokens. */
   accountTokens: AccountTokenStore;
+  /** Upstream identity providers (issue 17), the identities linked through them, and redirects in flight. */
+  upstreams: UpstreamStore;
+  upstreamIdentities: UpstreamIdentityStore;
+  upstreamStates: UpstreamStateStore;
   /** Deletes expired rows; returns how many. */
   cleanup(now: number): Promise<number>;
   /** Cheap liveness probe of the database. */
@@ -81,5 +86,6 @@ export type * from './replay.ts';
 export type * from './resource-servers.ts';
 export type * from './sessions.ts';
 export type * from './sign-ins.ts';
+export type * from './upstreams.ts';
 export type * from './users.ts';
 export { BackendUnavailableError, StorageUnavailableError } from './unavailable.ts';

@@ -55,4 +55,18 @@ export interface OutboundHttp {
    * discarded. Rejects with an OutboundError.
    */
   postForm(uri: string, form: URLSearchParams, request: OutboundRequest): Promise<number>;
+  /**
+   * One exchange with an upstream identity provider an operator configured (issue 17), shaped as
+   * WHATWG fetch so openid-client can use it (its customFetch): GET or POST, no redirect followed
+   * (a 3xx is returned as it is), the answer's body read whole up to `maxBytes` (beyond: `invalid`)
+   * into the returned Response. `privateNetwork` lets the URL resolve to private and loopback
+   * addresses and use http (an operator's on-premise provider); otherwise the same address rules as
+   * every other request, with `allowLoopback`. Rejects with an OutboundError (`refused`, or `failed`
+   * for no answer or a timeout; an answer of any status resolves).
+   */
+  fetch(
+    uri: string,
+    init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string },
+    request: OutboundRequest & { maxBytes: number; privateNetwork: boolean },
+  ): Promise<Response>;
 }

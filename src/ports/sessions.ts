@@ -16,6 +16,16 @@ export interface SessionRecord {
   ip?: string;
   /** The hash of the browser's long-lived device cookie (never the cookie itself). */
   deviceHash?: string;
+  /** The upstream sign-in that started it (issue 17), for the upstream's back-channel logout. */
+  upstream?: SessionUpstream;
+}
+
+/** Which upstream identity a session was signed in with, and the upstream's own session id. */
+export interface SessionUpstream {
+  providerId: string;
+  issuer: string;
+  subject: string;
+  sid?: string;
 }
 
 export interface SessionStore {
@@ -31,6 +41,15 @@ export interface SessionStore {
    * undefined (no such session of this user).
    */
   deleteBySid(userId: string, sid: string): Promise<SessionRecord | undefined>;
+  /**
+   * Deletes the sessions signed in through this upstream identity (`subject`) or upstream session
+   * (`sid`; both given: both must match), for the upstream's back-channel logout; the deleted records.
+   */
+  deleteByUpstream(
+    providerId: string,
+    issuer: string,
+    match: { subject?: string; sid?: string },
+  ): Promise<SessionRecord[]>;
   /**
    * Records a sign-in of the user from a browser (its device cookie's hash): `known` when the account
    * signed in from it before; else `new` when the account knew another browser already, or `first`

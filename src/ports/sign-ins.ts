@@ -1,3 +1,5 @@
+import type { SessionUpstream } from './sessions.ts';
+
 /**
  * A sign-in waiting for its second factor: the password (or another first factor) was right, but no
  * session exists yet. It is bound to the browser by a random cookie, of which only the hash is kept,
@@ -13,6 +15,8 @@ export interface PendingSignInRecord {
   continueTo: string;
   /** The user was signed in already and is asked for more (step-up), not signing in. */
   stepUp: boolean;
+  /** An upstream sign-in's identity (issue 17): the session made after the factor records it. */
+  upstream?: SessionUpstream;
   createdAt: number;
   expiresAt: number;
 }

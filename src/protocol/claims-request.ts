@@ -40,7 +40,7 @@ export function acrFor(amr: readonly string[], requested?: readonly string[]): A
       ? ACR_PHR
       : amr.includes('mfa')
         ? ACR_MFA
-        : amr.includes('pwd')
+        : amr.includes('pwd') || amr.includes('fed')
           ? ACR_PASSWORD
           : undefined;
   if (!reached || !requested?.length) return reached;

@@ -49,7 +49,7 @@ describe('DPoP proof verification (RFC 9449)', () => {
     ...protocolServices({ stores, now: () => clock }),
     mail: { send: async () => {} },
     // DPoP reaches no client's server.
-    ...({} as Pick<Provider, 'outbound' | 'clientKeys' | 'logoutDelivery'>),
+    ...({} as Pick<Provider, 'outbound' | 'clientKeys' | 'logoutDelivery' | 'upstream'>),
   });
   let p: Provider;
   const request = (proof?: string | string[], method = 'POST'): ProtocolRequest => ({

@@ -110,6 +110,20 @@ export type ProtocolEvent = (
   | { type: 'second_factor_throttled'; userId: string; clientId?: string }
   /** Passkey-first sign-in refused before any user was known (userId when the credential names one). */
   | { type: 'passkey_login_failed'; reason: string; userId?: string; clientId?: string }
+  /** A sign-in through an upstream identity provider (issue 17); created: a user made just in time. */
+  | { type: 'upstream_login_succeeded'; userId: string; provider: string; clientId?: string; created: boolean }
+  /**
+   * reason: unavailable (provider down), denied (cancelled upstream), invalid (state, iss, ID token...),
+   * not_linked, email_in_use, domain, tenant, disabled...
+   */
+  | { type: 'upstream_login_failed'; provider: string; reason: string; userId?: string; clientId?: string }
+  /** An upstream identity linked to a user: by the user from the account page, automatically, or at creation. */
+  | { type: 'upstream_linked'; userId: string; provider: string; by: 'user' | 'auto' | 'created' }
+  | { type: 'upstream_unlinked'; userId: string; provider: string; by: 'user' | 'operator' }
+  /** An upstream's back-channel logout ended this many sessions. */
+  | { type: 'upstream_logout'; provider: string; sessions: number }
+  /** An operator saved or deleted an upstream provider. */
+  | { type: 'upstream_saved' | 'upstream_deleted'; provider: string; actor: 'admin' | 'bootstrap' }
   /** A signed-in user re-authenticated for a higher acr, or because max_age had passed. */
   | { type: 'step_up'; userId: string; clientId?: string; acr?: string }
   /** A sign-in from a browser this account has not signed in from before (a notification may follow). */

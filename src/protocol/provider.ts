@@ -8,6 +8,7 @@ import type { EventSink } from './events.ts';
 import type { GrantFactsCache, PairwiseKeys, ResourceRegistryCache } from './services.ts';
 import type { LogoutDelivery } from './logout/back-channel.ts';
 import type { OutboundHttp } from '../ports/outbound.ts';
+import type { UpstreamClient } from '../ports/upstream-client.ts';
 import type { SecretMemo } from './client-auth/secret-hash.ts';
 import type { KeyRing } from './tokens/keys.ts';
 import type { AccountSection, AccountView } from './account/views.ts';
@@ -52,6 +53,8 @@ export interface Provider {
   readonly logoutDelivery: LogoutDelivery;
   /** Mail to users: queued durably, delivered by the mail adapter (ports/mail.ts). */
   readonly mail: Mailer;
+  /** Upstream identity providers: authorization URLs, callbacks, logout tokens (ports/upstream-client.ts). */
+  readonly upstream: UpstreamClient;
 }
 
 /**

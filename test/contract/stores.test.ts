@@ -80,6 +80,7 @@ forEachBackend('SQL stores', (stores, backend) => {
         '0022_sign_ins',
         '0023_account_area',
         '0024_mail',
+        '0025_upstreams',
       ]);
       assert.deepEqual(await migrate(backend.handle.db, usernameKeys), []);
     });

@@ -211,5 +211,9 @@ export function outboundHttp(test: OutboundTestOptions = {}): OutboundHttp {
     getJson: (uri, request) => getDocument(uri, request, false, test).then((d) => d.body),
     getJsonDocument: (uri, request) => getDocument(uri, request, true, test),
     postForm: (uri, form, request) => postForm(uri, form, request, test),
+    // Issue 17 groundwork: the upstream exchange is being built (adapters/outbound, helper "upstream-client").
+    fetch: async () => {
+      throw new OutboundError('failed', 'upstream fetch is not built yet');
+    },
   };
 }

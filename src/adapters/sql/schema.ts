@@ -79,6 +79,8 @@ export interface RecoveryCodesTable {
 
 /** Sign-ins waiting for their second factor (migration 0022). */
 export interface PendingSignInsTable {
+  /** The upstream identity of an upstream sign-in, JSON (migration 0025). */
+  upstream: string | null;
   id_hash: string;
   user_id: string;
   /** JSON array. */
@@ -112,6 +114,11 @@ export interface SessionsTable {
   ip: string | null;
   /** The hash of the browser's device cookie (migration 0023). */
   device_hash: string | null;
+  /** The upstream identity and upstream session it was signed in with (migration 0025). */
+  upstream_provider: string | null;
+  upstream_issuer: string | null;
+  upstream_subject: string | null;
+  upstream_sid: string | null;
 }
 
 /** The browsers (device cookie hashes) each account has signed in from (migration 0023). */
@@ -333,6 +340,9 @@ export interface Schema {
   exclusive_locks: ExclusiveLocksTable;
   mail_outbox: MailOutboxTable;
   account_tokens: AccountTokensTable;
+  upstreams: UpstreamsTable;
+  upstream_identities: UpstreamIdentitiesTable;
+  upstream_states: UpstreamStatesTable;
 }
 
 /** A lease on a named lock shared by the processes of one SQLite database (Stores.exclusive). */
@@ -389,4 +399,39 @@ export interface AccountTokensTable {
   created_at: number;
   expires_at: number;
   used_at: number | null;
+}
+
+/** Configured upstream identity providers (migration 0025): the whole record as JSON. */
+export interface UpstreamsTable {
+  id: string;
+  sort_order: number;
+  record: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Upstream identities linked to users (migration 0025). */
+export interface UpstreamIdentitiesTable {
+  provider_id: string;
+  issuer: string;
+  subject: string;
+  user_id: string;
+  email: string | null;
+  created_at: number;
+  last_used_at: number;
+}
+
+/** Redirects to upstreams in flight (migration 0025), by the SHA-256 of their state. */
+export interface UpstreamStatesTable {
+  state_hash: string;
+  provider_id: string;
+  binding_hash: string;
+  purpose: string;
+  interaction_uid: string | null;
+  user_id: string | null;
+  return_to: string | null;
+  code_verifier: string;
+  nonce: string;
+  created_at: number;
+  expires_at: number;
 }

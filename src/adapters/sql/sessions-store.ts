@@ -14,6 +14,10 @@ const sessionRow = (s: SessionRecord): SessionsTable => ({
   user_agent: s.userAgent ?? null,
   ip: s.ip ?? null,
   device_hash: s.deviceHash ?? null,
+  upstream_provider: s.upstream?.providerId ?? null,
+  upstream_issuer: s.upstream?.issuer ?? null,
+  upstream_subject: s.upstream?.subject ?? null,
+  upstream_sid: s.upstream?.sid ?? null,
 });
 const toSession = (r: Row<SessionsTable>): SessionRecord => ({
   idHash: r.id_hash,
@@ -27,6 +31,16 @@ const toSession = (r: Row<SessionsTable>): SessionRecord => ({
   ...(r.user_agent !== null && r.user_agent !== undefined ? { userAgent: r.user_agent } : {}),
   ...(r.ip !== null && r.ip !== undefined ? { ip: r.ip } : {}),
   ...(r.device_hash !== null && r.device_hash !== undefined ? { deviceHash: r.device_hash } : {}),
+  ...(r.upstream_provider && r.upstream_issuer && r.upstream_subject
+    ? {
+        upstream: {
+          providerId: r.upstream_provider,
+          issuer: r.upstream_issuer,
+          subject: r.upstream_subject,
+          ...(r.upstream_sid ? { sid: r.upstream_sid } : {}),
+        },
+      }
+    : {}),
 });
 const toSessionClient = (r: Row<SessionClientsTable>): SessionClient => ({
   sid: r.sid,
@@ -72,6 +86,17 @@ export function createSqlSessionStore({ db, lookup }: SqlContext): SessionStore 
         .returningAll()
         .execute();
       return rows[0] && toSession(rows[0]);
+    },
+    /** One DELETE ... RETURNING; without a subject or sid nothing matches. */
+    async deleteByUpstream(providerId, issuer, { subject, sid }) {
+      if (subject === undefined && sid === undefined) return [];
+      let q = db
+        .deleteFrom('sessions')
+        .where('upstream_provider', '=', providerId)
+        .where('upstream_issuer', '=', issuer);
+      if (subject !== undefined) q = q.where('upstream_subject', '=', subject);
+      if (sid !== undefined) q = q.where('upstream_sid', '=', sid);
+      return (await q.returningAll().execute()).map(toSession);
     },
     /**
      * INSERT ... ON CONFLICT DO NOTHING decides who was first with this browser; a known device only has

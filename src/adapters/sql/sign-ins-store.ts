@@ -1,3 +1,4 @@
+import type { SessionUpstream } from '../../ports/sessions.ts';
 import type { PendingSignInRecord, SignInStore } from '../../ports/sign-ins.ts';
 import type { PendingSignInsTable } from './schema.ts';
 import { bool, count, json, type Row, type SqlContext } from './statements.ts';
@@ -8,6 +9,7 @@ const toPending = (r: Row<PendingSignInsTable>): PendingSignInRecord => ({
   amr: JSON.parse(r.amr) as string[],
   continueTo: r.continue_to,
   stepUp: r.step_up === 1,
+  ...(r.upstream ? { upstream: JSON.parse(r.upstream) as SessionUpstream } : {}),
   createdAt: Number(r.created_at),
   expiresAt: Number(r.expires_at),
 });
@@ -24,6 +26,7 @@ export function createSqlSignInStore({ db }: SqlContext): SignInStore {
           amr: json(p.amr),
           continue_to: p.continueTo,
           step_up: bool(p.stepUp),
+          upstream: p.upstream ? json(p.upstream) : null,
           created_at: p.createdAt,
           expires_at: p.expiresAt,
         })

@@ -11,6 +11,11 @@ import type { DatabaseHandle } from './database.ts';
 import { createSqlDeviceCodeStore } from './device-codes-store.ts';
 import { createSqlFactorStore } from './factors-store.ts';
 import { createSqlSignInStore } from './sign-ins-store.ts';
+import {
+  createSqlUpstreamIdentityStore,
+  createSqlUpstreamStateStore,
+  createSqlUpstreamStore,
+} from './upstreams-store.ts';
 import { createSqlExclusive } from './exclusive-lock.ts';
 import { createSqlGrantStore } from './grants-store.ts';
 import { createSqlInteractionStore } from './interactions-store.ts';
@@ -55,6 +60,9 @@ export function createSqlStores(handle: DatabaseHandle, usernames: UsernameKeys)
     pushedRequests: createSqlPushedRequestStore(ctx),
     mailOutbox: createSqlMailOutboxStore(ctx),
     accountTokens: createSqlAccountTokenStore(ctx),
+    upstreams: createSqlUpstreamStore(ctx),
+    upstreamIdentities: createSqlUpstreamIdentityStore(ctx),
+    upstreamStates: createSqlUpstreamStateStore(ctx),
 
     /** Each delete is its own statement (no transaction), so cleanup never holds locks across tables. */
     async cleanup(now) {
@@ -89,6 +97,7 @@ export function createSqlStores(handle: DatabaseHandle, usernames: UsernameKeys)
           .where('done_at', '<=', now - 7 * 86400)
           .executeTakeFirst(),
         await db.deleteFrom('account_tokens').where('expires_at', '<=', now).executeTakeFirst(),
+        await db.deleteFrom('upstream_states').where('expires_at', '<=', now).executeTakeFirst(),
       ];
       return results.reduce((sum, r) => sum + count(r), 0);
     },

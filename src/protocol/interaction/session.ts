@@ -1,6 +1,6 @@
 import type { Config } from '../../config/config.ts';
 import type { Stores } from '../../ports/index.ts';
-import type { SessionRecord } from '../../ports/sessions.ts';
+import type { SessionRecord, SessionUpstream } from '../../ports/sessions.ts';
 import { sessionEnded } from '../logout/session-ended.ts';
 import { keyedHash, randomToken, safeEqual, tokenHash } from '../hash.ts';
 import { header, type CookieSpec, type Provider, type ProtocolRequest } from '../provider.ts';
@@ -66,6 +66,7 @@ export async function loadSession(p: LoadSessionDeps, req: ProtocolRequest): Pro
  * The session records the browser (User-Agent, address, device cookie hash; ASVS 7.5.2 lets the
  * user see them), and a sign-in from a device the account never used reports new_device_sign_in
  * (not the account's very first sign-in: every browser is new then).
+ * An upstream sign-in (issue 17) records the upstream identity (`upstream`), for its back-channel logout.
  * Callers set every returned cookie (`cookies`: the session's, then the device's).
  */
 export async function startSession(
@@ -73,6 +74,7 @@ export async function startSession(
   req: ProtocolRequest,
   userId: string,
   amr: string[],
+  upstream?: SessionUpstream,
 ): Promise<{ session: SessionRecord; cookies: CookieSpec[] }> {
   const old = req.cookies[SESSION_COOKIE];
   let sid = randomToken(16);
@@ -98,6 +100,7 @@ export async function startSession(
     ...(browser.userAgent !== undefined ? { userAgent: browser.userAgent } : {}),
     ip: req.ip,
     deviceHash,
+    ...(upstream ? { upstream } : {}),
   };
   await p.stores.sessions.create(session);
   // A sign-in ends the password reset links mailed before it (they were for someone who could not).
