@@ -28,6 +28,8 @@ import {
   submitTotp,
 } from '../protocol/account/security.ts';
 import { endOneSession, endOthers, showSessions } from '../protocol/account/sessions.ts';
+import { linkUpstream, reauthUpstream, showLinked, unlinkUpstream } from '../protocol/upstream/account.ts';
+import { upstreamBackchannelLogout } from '../protocol/upstream/backchannel.ts';
 import { deviceEntry } from '../protocol/interaction/device.ts';
 import { showSignup, submitSignup } from '../protocol/interaction/signup.ts';
 import { resendVerification, showVerifyEmail, submitVerifyEmail } from '../protocol/interaction/email.ts';
@@ -261,6 +263,21 @@ export const routes: readonly RouteSpec[] = [
   accountPage('/account/data', getPost(showData, exportData), ['GET', 'POST']),
   { ...accountPage('/account/delete', getPost(showDelete, submitDelete), ['GET', 'POST']), rateLimit: 'login' },
   { ...accountPage('/account/reauth', getPost(showReauth, submitReauth), ['GET', 'POST']), rateLimit: 'login' },
+  // Linked sign-ins (issue 17): linking and re-authentication send the browser to a provider (each
+  // leaves a stored state behind), so they count with logins; unlinking needs a recent sign-in.
+  accountPage('/account/linked', showLinked),
+  { ...accountPage('/account/linked/link', linkUpstream, ['POST']), rateLimit: 'login' },
+  accountPage('/account/linked/unlink', unlinkUpstream, ['POST']),
+  { ...accountPage('/account/reauth/upstream', reauthUpstream, ['POST']), rateLimit: 'login' },
+  // An upstream's back-channel logout: a server-to-server POST, answered in JSON. The path's
+  // parameter is the provider id (named `uid` because that is the parameter server.ts hands over).
+  {
+    path: '/upstream/:uid/backchannel-logout',
+    methods: ['POST'],
+    kind: 'json',
+    handler: upstreamBackchannelLogout,
+    form: true,
+  },
   {
     path: '/device_authorization',
     methods: ['POST'],

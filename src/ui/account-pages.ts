@@ -5,7 +5,16 @@
  */
 import { html, layout, raw, type Html } from './html.ts';
 
-type Section = 'overview' | 'profile' | 'password' | 'security' | 'sessions' | 'activity' | 'data' | 'delete';
+type Section =
+  | 'overview'
+  | 'profile'
+  | 'password'
+  | 'security'
+  | 'linked'
+  | 'sessions'
+  | 'activity'
+  | 'data'
+  | 'delete';
 
 interface Base {
   base: string;
@@ -13,6 +22,20 @@ interface Base {
   csrf: string;
   notice?: string;
   error?: string;
+}
+
+/** A linked upstream identity; `ref` is what the Unlink form names it by. */
+interface Linked {
+  ref: string;
+  providerLabel: string;
+  email: string | null;
+  createdAt: number;
+  lastUsedAt: number;
+}
+
+interface ProviderButton {
+  id: string;
+  label: string;
 }
 
 interface Factor {
@@ -64,9 +87,10 @@ export type AccountPageProps = Base &
         }[];
       }
     | { page: 'activity'; records: { at: number; type: string; outcome: 'success' | 'failure'; ip: string | null }[] }
+    | { page: 'linked'; identities: Linked[]; available: ProviderButton[] }
     | { page: 'data' }
-    | { page: 'delete' }
-    | { page: 'reauth'; returnTo: string }
+    | { page: 'delete'; hasPassword?: boolean }
+    | { page: 'reauth'; returnTo: string; providers?: ProviderButton[]; hasPassword?: boolean }
   );
 
 const SECTIONS: [Section, string, string][] = [
@@ -74,6 +98,7 @@ const SECTIONS: [Section, string, string][] = [
   ['profile', 'Profile', '/account/profile'],
   ['password', 'Password', '/account/password'],
   ['security', 'Security', '/account/security'],
+  ['linked', 'Linked sign-ins', '/account/linked'],
   ['sessions', 'Sessions', '/account/sessions'],
   ['activity', 'Activity', '/account/activity'],
   ['data', 'Your data', '/account/data'],
@@ -157,6 +182,9 @@ const TYPE_TEXT: Record<string, string> = {
   email_changed: 'Email address changed',
   sessions_ended: 'Sessions ended',
   account_exported: 'Data downloaded',
+  upstream_login_succeeded: 'Signed in with a linked provider',
+  upstream_linked: 'Sign-in linked',
+  upstream_unlinked: 'Sign-in unlinked',
 };
 
 function body(p: AccountPageProps): { title: string; content: Html } {
@@ -368,11 +396,53 @@ ${
     : html`<p class="empty">Nothing yet.</p>`
 }`,
       };
+    case 'linked': {
+      const list = p.identities.length
+        ? html`<ul class="apps" aria-labelledby="linked-heading">${p.identities.map(
+            (i) => html`<li>
+<div class="app-info">
+<span class="app-name">${i.providerLabel}</span>
+${i.email ? html`<span class="app-meta small muted">${i.email}</span>` : ''}
+<span class="app-meta small muted">Linked ${when(i.createdAt)} · last used ${when(i.lastUsedAt)}</span>
+</div>
+<form method="post" action="${b}/account/linked/unlink">
+${csrfInput(p.csrf)}
+<input type="hidden" name="identity" value="${i.ref}">
+<button type="submit" class="secondary compact" aria-label="Unlink ${i.providerLabel}${i.email ? html` (${i.email})` : ''}">Unlink</button>
+</form>
+</li>`,
+          )}</ul>`
+        : html`<p class="empty">No other sign-in is linked to your account.</p>`;
+      return {
+        title: 'Linked sign-ins',
+        content: html`<h1>Linked sign-ins</h1>
+<p class="lead">Accounts at other providers that can sign you in here.</p>
+${messages(p)}
+<h2 id="linked-heading">Linked</h2>
+${list}
+${
+  p.available.length
+    ? html`<h2 id="link-heading">Link another</h2>
+<p>You sign in at the provider, then come back here.</p>
+<ul class="apps" aria-labelledby="link-heading">${p.available.map(
+        (u) => html`<li>
+<div class="app-info"><span class="app-name">${u.label}</span></div>
+<form method="post" action="${b}/account/linked/link">
+${csrfInput(p.csrf)}
+<input type="hidden" name="provider" value="${u.id}">
+<button type="submit" class="secondary compact" aria-label="Link ${u.label}">Link</button>
+</form>
+</li>`,
+      )}</ul>`
+    : ''
+}`,
+      };
+    }
     case 'data':
       return {
         title: 'Your data',
         content: html`<h1>Download your data</h1>
-<p>A JSON file with your profile, your second factors (names and dates, never their secrets), your sessions, the applications you let in and your recent activity.</p>
+<p>A JSON file with your profile, your second factors (names and dates, never their secrets), your linked sign-ins, your sessions, the applications you let in and your recent activity.</p>
 ${messages(p)}
 <form method="post" action="${b}/account/data">
 ${csrfInput(p.csrf)}
@@ -383,30 +453,60 @@ ${csrfInput(p.csrf)}
       return {
         title: 'Delete account',
         content: html`<h1>Delete your account</h1>
-<p>This cannot be undone. Applications you use with this account lose access and are signed out; your second factors and sessions are deleted. Your username stays reserved for a while and is not given to anyone else during it.</p>
+<p>This cannot be undone. Applications you use with this account lose access and are signed out; your second factors, linked sign-ins and sessions are deleted. Your username stays reserved for a while and is not given to anyone else during it.</p>
 ${messages(p)}
 <form method="post" action="${b}/account/delete" novalidate>
 ${csrfInput(p.csrf)}
-<input type="text" name="username" value="${p.username}" autocomplete="username" hidden>
-${field({ id: 'password', label: 'Your password', type: 'password', autocomplete: 'current-password', required: true })}
+${
+  p.hasPassword === false
+    ? ''
+    : html`<input type="text" name="username" value="${p.username}" autocomplete="username" hidden>
+${field({ id: 'password', label: 'Your password', type: 'password', autocomplete: 'current-password', required: true })}`
+}
 <div class="field check"><input id="confirm" name="confirm" type="checkbox" value="yes" required> <label for="confirm">I want to delete my account</label></div>
 <button type="submit" class="danger">Delete my account</button>
 </form>`,
       };
-    case 'reauth':
+    case 'reauth': {
+      const providers = p.providers ?? [];
+      const password = p.hasPassword !== false;
+      // A user without a password signs in again through a linked provider; one with a password may too.
+      const buttons = providers.length
+        ? html`${password ? html`<hr class="divider"><p>Or confirm with a linked sign-in:</p>` : ''}
+${providers.map(
+  (u) => html`<form method="post" action="${b}/account/reauth/upstream" class="note">
+${csrfInput(p.csrf)}
+<input type="hidden" name="return" value="${p.returnTo}">
+<input type="hidden" name="provider" value="${u.id}">
+<button type="submit" class="secondary">Continue with ${u.label}</button>
+</form>`,
+)}`
+        : '';
       return {
         title: 'Confirm it is you',
         content: html`<h1>Confirm it is you</h1>
-<p class="lead">Type your password again to go on (then your second factor, if your account has one).</p>
+<p class="lead">${
+          password
+            ? 'Type your password again to go on (then your second factor, if your account has one).'
+            : providers.length
+              ? 'Sign in again with a provider linked to your account to go on (then your second factor, if your account has one).'
+              : html`Your account has no password and no linked sign-in to confirm it with. <a href="${b}/account">Back to your account</a>: sign out there, then sign in again.`
+        }</p>
 ${messages(p)}
-<form method="post" action="${b}/account/reauth" novalidate>
+${
+  password
+    ? html`<form method="post" action="${b}/account/reauth" novalidate>
 ${csrfInput(p.csrf)}
 <input type="hidden" name="return" value="${p.returnTo}">
 <input type="text" name="username" value="${p.username}" autocomplete="username" hidden>
 ${field({ id: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', required: true })}
 <button type="submit">Continue</button>
-</form>`,
+</form>`
+    : ''
+}
+${buttons}`,
       };
+    }
   }
 }
 

@@ -32,6 +32,9 @@ export const ACTIVITY_TYPES = [
   'mfa_reset',
   'user_unlocked',
   'mfa_required_set',
+  'upstream_login_succeeded',
+  'upstream_linked',
+  'upstream_unlinked',
 ] as const;
 
 export const ACTIVITY_LIMIT = 50;

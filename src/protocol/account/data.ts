@@ -1,6 +1,6 @@
 // Download my data (/account/data): the account as JSON (profile, factors without their secrets,
-// sessions, consents, recent activity), as an attachment. Needs a recent sign-in: it is all of the
-// account's personal data at once.
+// linked upstream identities, sessions, consents, recent activity), as an attachment. Needs a recent
+// sign-in: it is all of the account's personal data at once.
 import type { OAuthResponse, Provider, ProtocolRequest, StoreDeps } from '../provider.ts';
 import { recentActivity } from './activity.ts';
 import { accountForm, accountPage, formToken, signedIn, toLogin, type AccountDeps } from './common.ts';
@@ -8,7 +8,7 @@ import { describeUserAgent } from './user-agent.ts';
 
 export type DataDeps = AccountDeps &
   Pick<Provider, 'events' | 'log'> &
-  StoreDeps<'factors' | 'sessions' | 'consents' | 'clients' | 'audit'>;
+  StoreDeps<'factors' | 'sessions' | 'consents' | 'clients' | 'audit' | 'upstreams' | 'upstreamIdentities'>;
 
 const PURPOSE = 'account:data';
 const iso = (t: number | null) => (t === null ? null : new Date(t * 1000).toISOString());
@@ -26,6 +26,7 @@ export async function exportData(p: DataDeps, req: ProtocolRequest): Promise<OAu
   const factors = await p.stores.factors.listByUser(user.id);
   const sessions = await p.stores.sessions.listByUser(user.id);
   const consents = await p.stores.consents.listByUser(user.id);
+  const identities = await p.stores.upstreamIdentities.listByUser(user.id);
   const body = {
     exported_at: iso(p.now()),
     issuer: p.config.issuer,
@@ -44,6 +45,18 @@ export async function exportData(p: DataDeps, req: ProtocolRequest): Promise<OAu
     factors: factors
       .filter((f) => f.confirmed)
       .map((f) => ({ kind: f.kind, name: f.name, created_at: iso(f.createdAt), last_used_at: iso(f.lastUsedAt) })),
+    // The upstream accounts that sign in to this one (issue 17): who vouches for them and as whom.
+    linked_sign_ins: await Promise.all(
+      identities.map(async (i) => ({
+        provider: i.providerId,
+        provider_name: (await p.stores.upstreams.get(i.providerId))?.label ?? null,
+        issuer: i.issuer,
+        subject: i.subject,
+        email: i.email,
+        linked_at: iso(i.createdAt),
+        last_used_at: iso(i.lastUsedAt),
+      })),
+    ),
     recovery_codes_left: await p.stores.factors.countRecoveryCodes(user.id),
     sessions: sessions.map((x) => ({
       ...describeUserAgent(x.userAgent),

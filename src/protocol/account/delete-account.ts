@@ -1,14 +1,15 @@
 // Deleting an account, for the account page and operators (CLI) alike: its grants revoked (tokens too), its sessions
 // ended with their clients told (back-channel logout), its consents and factors deleted (and the browsers remembered
 // after a second factor forgotten), the user removed, and a tombstone left: the id (the `sub`) is never issued again
-// and the username stays reserved for TESSERA_USERNAME_RESERVATION. A verified address is told by mail.
+// and the username stays reserved for TESSERA_USERNAME_RESERVATION. A verified address is told by mail. Its linked
+// upstream identities go too, so the provider accounts sign in to nothing (or make a new user, just in time).
 import type { Config } from '../../config/config.ts';
 import type { DepsOf, Provider, StoreDeps } from '../provider.ts';
 import { sessionEnded, userSessionsEnded } from '../logout/session-ended.ts';
 
 export type DeleteAccountDeps = Pick<Provider, 'now' | 'events' | 'log' | 'mail'> & {
   readonly config: Pick<Config, 'usernameReservation'>;
-} & StoreDeps<'users' | 'grants' | 'consents' | 'factors' | 'sessions' | 'signIns'> &
+} & StoreDeps<'users' | 'grants' | 'consents' | 'factors' | 'sessions' | 'signIns' | 'upstreamIdentities'> &
   DepsOf<typeof sessionEnded>;
 
 /** Deletes the account; false when there was no such user. */
@@ -32,10 +33,11 @@ export async function deleteAccount(
   await userSessionsEnded(p, userId);
   const factors = await p.stores.factors.deleteByUser(userId);
   await p.stores.signIns.forgetUser(userId);
+  const identities = await p.stores.upstreamIdentities.deleteByUser(userId);
   if (!(await p.stores.users.deleteWithTombstone(userId, now, now + p.config.usernameReservation))) return false;
   p.events({ type: 'account_deleted', userId, by, ...(ip ? { ip } : {}) });
   p.log.info(
-    { event: 'account_deleted', sub: userId, by, grants, sessions: sessions.length, factors },
+    { event: 'account_deleted', sub: userId, by, grants, sessions: sessions.length, factors, identities },
     'account deleted',
   );
   if (user.email && user.emailVerified)

@@ -20,7 +20,13 @@ export type DeleteDeps = AccountDeps & DepsOf<typeof deleteAccount> & DepsOf<typ
 const PURPOSE = 'account:delete';
 
 const view = (p: DeleteDeps, s: SignedIn, error?: string, retryAfter?: number): OAuthResponse => ({
-  ...accountPage(p, s, formToken(p, s, PURPOSE), { page: 'delete', ...(error ? { error } : {}) }, { nav: 'delete' }),
+  ...accountPage(
+    p,
+    s,
+    formToken(p, s, PURPOSE),
+    { page: 'delete', hasPassword: s.user.passwordHash !== null, ...(error ? { error } : {}) },
+    { nav: 'delete' },
+  ),
   ...(retryAfter ? { status: 429, headers: { 'retry-after': String(retryAfter) } } : {}),
 });
 
@@ -36,11 +42,14 @@ export async function submitDelete(p: DeleteDeps, req: ProtocolRequest): Promise
   if ('response' in ok) return ok.response;
   const { s, f } = ok;
   if (f.confirm !== 'yes') return view(p, s, 'Tick the box to confirm that you want to delete your account.');
-  // The password again, counted with the login throttle (an account without one cannot be deleted here).
-  const checked = await checkLogin(p, req.ip, s.user.username, f.password ?? '', { page: 'account-delete' });
-  if ('error' in checked)
-    return view(p, s, checked.retryAfter ? checked.error : 'That is not your password.', checked.retryAfter);
-  if (checked.user.id !== s.user.id) return view(p, s, 'That is not your password.');
+  // The password again, counted with the login throttle. An account without one (made by an upstream
+  // sign-in, issue 17) has just signed in again through its provider: accountForm required it.
+  if (s.user.passwordHash !== null) {
+    const checked = await checkLogin(p, req.ip, s.user.username, f.password ?? '', { page: 'account-delete' });
+    if ('error' in checked)
+      return view(p, s, checked.retryAfter ? checked.error : 'That is not your password.', checked.retryAfter);
+    if (checked.user.id !== s.user.id) return view(p, s, 'That is not your password.');
+  }
   await deleteAccount(p, s.user.id, 'user', req.ip);
   return {
     kind: 'page',

@@ -10,6 +10,7 @@ import { beginSecondFactor, capabilityOf } from '../interaction/mfa-policy.ts';
 import { reauthContinue } from '../interaction/second-factor.ts';
 import { startSession } from '../interaction/session.ts';
 import type { StoreDeps } from '../provider.ts';
+import { reauthProviders } from '../upstream/account.ts';
 import {
   accountForm,
   accountPage,
@@ -23,15 +24,29 @@ import {
 
 export type ReauthDeps = AccountDeps &
   Pick<Provider, 'events' | 'log'> &
-  StoreDeps<'factors'> &
+  StoreDeps<'factors' | 'upstreams' | 'upstreamIdentities'> &
   DepsOf<typeof checkLogin> &
   DepsOf<typeof beginSecondFactor> &
   DepsOf<typeof startSession>;
 
 const PURPOSE = 'account:reauth';
 
-const view = (p: ReauthDeps, s: SignedIn, returnTo: string, error?: string, retryAfter?: number): OAuthResponse => ({
-  ...accountPage(p, s, formToken(p, s, PURPOSE), { page: 'reauth', returnTo, ...(error ? { error } : {}) }),
+// The page offers the user's linked providers beside the password (issue 17: the only way back in
+// for an account made by an upstream sign-in, which has no password).
+const view = async (
+  p: ReauthDeps,
+  s: SignedIn,
+  returnTo: string,
+  error?: string,
+  retryAfter?: number,
+): Promise<OAuthResponse> => ({
+  ...accountPage(p, s, formToken(p, s, PURPOSE), {
+    page: 'reauth',
+    returnTo,
+    providers: await reauthProviders(p, s.user.id),
+    hasPassword: s.user.passwordHash !== null,
+    ...(error ? { error } : {}),
+  }),
   ...(retryAfter ? { status: 429, headers: { 'retry-after': String(retryAfter) } } : {}),
 });
 

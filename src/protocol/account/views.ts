@@ -8,6 +8,7 @@ export type AccountSection =
   | 'security'
   | 'sessions'
   | 'activity'
+  | 'linked'
   | 'data'
   | 'delete';
 
@@ -39,6 +40,23 @@ export interface SessionRow {
   createdAt: number;
   lastSeenAt: number;
   current: boolean;
+}
+
+/** A linked upstream identity (issue 17), as the "Linked sign-ins" page lists it. */
+export interface LinkedRow {
+  /** What the Unlink form names it by (upstream/account.ts identityRef), never the raw subject. */
+  ref: string;
+  providerLabel: string;
+  /** The email the provider gave with it (shown to the user only). */
+  email: string | null;
+  createdAt: number;
+  lastUsedAt: number;
+}
+
+/** A provider a button names: its id (the form's value) and its label. */
+export interface ProviderButton {
+  id: string;
+  label: string;
 }
 
 export interface ActivityRow {
@@ -89,6 +107,18 @@ export type AccountView = AccountPageBase &
     | { page: 'sessions'; sessions: SessionRow[] }
     | { page: 'activity'; records: ActivityRow[] }
     | { page: 'data' }
-    | { page: 'delete' }
-    | { page: 'reauth'; returnTo: string }
+    | {
+        page: 'delete';
+        /** False for an account without a password: the recent sign-in alone confirms it is the user. */
+        hasPassword?: boolean;
+      }
+    | { page: 'linked'; identities: LinkedRow[]; available: ProviderButton[] }
+    | {
+        page: 'reauth';
+        returnTo: string;
+        /** The user's linked, enabled providers: re-authentication through one of them (issue 17). */
+        providers?: ProviderButton[];
+        /** False for an account without a password (made by an upstream sign-in): no password field. */
+        hasPassword?: boolean;
+      }
   );
