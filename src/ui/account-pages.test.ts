@@ -82,4 +82,66 @@ describe('account pages', () => {
     assert.match(doc, /name="return" value="\/account\/password"/);
     assert.match(doc, /autocomplete="current-password"/);
   });
+  it('list linked sign-ins by label and email with an Unlink form naming the reference; Link buttons for the rest', () => {
+    const doc = render(
+      {
+        ...base,
+        page: 'linked',
+        identities: [
+          {
+            ref: 'r3f-AAAAAAAAAAAAAAAAAA',
+            providerLabel: '<Acme>',
+            email: 'ann@acme.example"',
+            createdAt: 1_700_000_000,
+            lastUsedAt: 1_700_000_600,
+          },
+        ],
+        available: [{ id: 'globex', label: 'Globex & Co' }],
+        error: 'This is the only way you can sign in.',
+      },
+      'linked',
+    );
+    assert.doesNotMatch(doc, /<Acme>|<script/);
+    assert.match(doc, /&lt;Acme&gt;/);
+    assert.match(doc, /<a href="https:\/\/id\.example\/account\/linked" aria-current="page">Linked sign-ins<\/a>/);
+    assert.match(doc, /<form method="post" action="https:\/\/id\.example\/account\/linked\/unlink">/);
+    assert.match(doc, /name="identity" value="r3f-AAAAAAAAAAAAAAAAAA"/);
+    assert.match(doc, /aria-label="Unlink &lt;Acme&gt; \(ann@acme\.example&quot;\)">Unlink<\/button>/);
+    assert.match(doc, /Linked <time datetime="2023-11-14T22:13:20\.000Z">/);
+    assert.match(doc, /<form method="post" action="https:\/\/id\.example\/account\/linked\/link">/);
+    assert.match(doc, /name="provider" value="globex"/);
+    assert.match(doc, /aria-label="Link Globex &amp; Co">Link<\/button>/);
+    assert.match(doc, /<p class="alert" role="alert">This is the only way you can sign in\.<\/p>/);
+    assert.equal((doc.match(/name="csrf" value="tok&quot;en"/g) ?? []).length, 2);
+    const empty = render({ ...base, page: 'linked', identities: [], available: [] });
+    assert.match(empty, /No other sign-in is linked to your account\./);
+    assert.doesNotMatch(empty, /Link another/);
+  });
+
+  it('the re-authentication page offers linked providers, and no password field to an account without one', () => {
+    const providers = [{ id: 'acme', label: 'Acme' }];
+    const both = render({ ...base, page: 'reauth', returnTo: '/account/linked', providers, hasPassword: true });
+    assert.match(both, /autocomplete="current-password"/);
+    assert.match(both, /<form method="post" action="https:\/\/id\.example\/account\/reauth\/upstream" class="note">/);
+    assert.match(both, /name="provider" value="acme">\s*<button type="submit" class="secondary">Continue with Acme<\/button>/);
+    assert.equal((both.match(/name="return" value="\/account\/linked"/g) ?? []).length, 2);
+    const none = render({ ...base, page: 'reauth', returnTo: '/account/delete', providers, hasPassword: false });
+    assert.doesNotMatch(none, /type="password"/);
+    assert.match(none, /Continue with Acme/);
+    assert.match(none, /Sign in again with a provider linked to your account/);
+    const stuck = render({ ...base, page: 'reauth', returnTo: '/account', providers: [], hasPassword: false });
+    assert.doesNotMatch(stuck, /<form/);
+    assert.match(stuck, /href="https:\/\/id\.example\/account">Back to your account<\/a>/);
+    // The page as it was: a password form only.
+    const old = render({ ...base, page: 'reauth', returnTo: '/account' });
+    assert.match(old, /type="password"/);
+    assert.doesNotMatch(old, /reauth\/upstream/);
+  });
+
+  it('the delete page asks for the password only of an account that has one', () => {
+    assert.match(render({ ...base, page: 'delete' }), /type="password"/);
+    const none = render({ ...base, page: 'delete', hasPassword: false });
+    assert.doesNotMatch(none, /type="password"/);
+    assert.match(none, /I want to delete my account/);
+  });
 });
