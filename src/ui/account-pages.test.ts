@@ -123,7 +123,10 @@ describe('account pages', () => {
     const both = render({ ...base, page: 'reauth', returnTo: '/account/linked', providers, hasPassword: true });
     assert.match(both, /autocomplete="current-password"/);
     assert.match(both, /<form method="post" action="https:\/\/id\.example\/account\/reauth\/upstream" class="note">/);
-    assert.match(both, /name="provider" value="acme">\s*<button type="submit" class="secondary">Continue with Acme<\/button>/);
+    assert.match(
+      both,
+      /name="provider" value="acme">\s*<button type="submit" class="secondary">Continue with Acme<\/button>/,
+    );
     assert.equal((both.match(/name="return" value="\/account\/linked"/g) ?? []).length, 2);
     const none = render({ ...base, page: 'reauth', returnTo: '/account/delete', providers, hasPassword: false });
     assert.doesNotMatch(none, /type="password"/);
