@@ -10,7 +10,7 @@ import { beginSecondFactor, capabilityOf } from '../interaction/mfa-policy.ts';
 import { reauthContinue } from '../interaction/second-factor.ts';
 import { startSession } from '../interaction/session.ts';
 import type { StoreDeps } from '../provider.ts';
-import { reauthProviders } from '../upstream/account.ts';
+import { reauthButtons } from '../upstream/account.ts';
 import {
   accountForm,
   accountPage,
@@ -39,16 +39,20 @@ const view = async (
   returnTo: string,
   error?: string,
   retryAfter?: number,
-): Promise<OAuthResponse> => ({
-  ...accountPage(p, s, formToken(p, s, PURPOSE), {
-    page: 'reauth',
-    returnTo,
-    providers: await reauthProviders(p, s.user.id),
-    hasPassword: s.user.passwordHash !== null,
-    ...(error ? { error } : {}),
-  }),
-  ...(retryAfter ? { status: 429, headers: { 'retry-after': String(retryAfter) } } : {}),
-});
+): Promise<OAuthResponse> => {
+  const { providers, formActions } = await reauthButtons(p, s.user.id);
+  return {
+    ...accountPage(p, s, formToken(p, s, PURPOSE), {
+      page: 'reauth',
+      returnTo,
+      providers,
+      hasPassword: s.user.passwordHash !== null,
+      ...(error ? { error } : {}),
+    }),
+    ...(formActions.length ? { formActions } : {}),
+    ...(retryAfter ? { status: 429, headers: { 'retry-after': String(retryAfter) } } : {}),
+  };
+};
 
 export async function showReauth(p: ReauthDeps, req: ProtocolRequest): Promise<OAuthResponse> {
   const s = await signedIn(p, req);

@@ -118,6 +118,11 @@ describe('linked sign-ins (account area)', () => {
       ['globex', 'downco'],
     );
     assert.equal(page.csrf, csrfToken(p, 'account:linked', b.cookies[SESSION_COOKIE]!));
+    // The Link buttons' redirects go to those providers: the page's CSP form-action allows them, no other.
+    assert.deepEqual(((await b.get(showLinked)) as { formActions?: string[] }).formActions, [
+      'https://globex.upstream.example',
+      'https://downco.upstream.example',
+    ]);
   });
 
   it('shows the notices the callback sends back, refusals as errors, and nothing for other keys', async () => {
@@ -336,6 +341,9 @@ describe('linked sign-ins (account area)', () => {
     assert.equal(v.page, 'reauth');
     const reauth = v as Extract<AccountView, { page: 'reauth' }>;
     assert.deepEqual(reauth.providers, [{ id: 'globex', label: 'Globex' }]);
+    assert.deepEqual(((await b.get(showReauth)) as { formActions?: string[] }).formActions, [
+      'https://globex.upstream.example',
+    ]);
     assert.equal(reauth.hasPassword, false);
     assert.equal(reauth.returnTo, '/account/delete');
     const withPassword = await user(true);
@@ -344,6 +352,10 @@ describe('linked sign-ins (account area)', () => {
       { page: 'reauth' }
     >;
     assert.deepEqual(v2.providers, []);
+    assert.equal(
+      ((await (await browser(withPassword.id)).get(showReauth)) as { formActions?: string[] }).formActions,
+      undefined,
+    );
     assert.equal(v2.hasPassword, true);
   });
 

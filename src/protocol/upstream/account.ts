@@ -60,6 +60,16 @@ const NOTICES: Record<string, { notice: string } | { error: string }> = {
 
 const button = (u: UpstreamProvider): ProviderButton => ({ id: u.id, label: u.label });
 
+/**
+ * Where a page's provider buttons lead: the form posts here, and our answer redirects to the
+ * provider, which the page's CSP form-action must allow (browsers check it on the redirect too).
+ * The provider's authorization endpoint when it is configured, else its issuer: the same origin at
+ * every provider we know of (a discovery document that moves it elsewhere needs the endpoint set).
+ */
+export const upstreamFormActions = (providers: readonly UpstreamProvider[]): string[] => [
+  ...new Set(providers.map((u) => u.authorizationEndpoint ?? u.issuer)),
+];
+
 async function linkedView(
   p: LinkedDeps,
   s: SignedIn,
@@ -78,14 +88,15 @@ async function linkedView(
     lastUsedAt: i.lastUsedAt,
   }));
   const linked = new Set(identities.map((i) => i.providerId));
-  const available = providers.filter((u) => u.enabled && !linked.has(u.id)).map(button);
-  return accountPage(
+  const offered = providers.filter((u) => u.enabled && !linked.has(u.id));
+  const page = accountPage(
     p,
     s,
     formToken(p, s, PURPOSE),
-    { page: 'linked', identities: rows, available, ...extra },
+    { page: 'linked', identities: rows, available: offered.map(button), ...extra },
     { nav: 'linked', status },
   );
+  return page.kind === 'page' ? { ...page, formActions: upstreamFormActions(offered) } : page;
 }
 
 /** GET /account/linked: the list, with the notice the callback or an unlink sent back. */
@@ -212,10 +223,19 @@ const notLinked: OAuthResponse = {
 export async function reauthProviders(
   p: StoreDeps<'upstreams' | 'upstreamIdentities'>,
   userId: string,
-): Promise<ProviderButton[]> {
+): Promise<UpstreamProvider[]> {
   const linked = new Set((await p.stores.upstreamIdentities.listByUser(userId)).map((i) => i.providerId));
   if (linked.size === 0) return [];
-  return (await p.stores.upstreams.list()).filter((u) => u.enabled && linked.has(u.id)).map(button);
+  return (await p.stores.upstreams.list()).filter((u) => u.enabled && linked.has(u.id));
+}
+
+/** The re-authentication page's provider buttons, and the origins its CSP must let them lead to. */
+export async function reauthButtons(
+  p: StoreDeps<'upstreams' | 'upstreamIdentities'>,
+  userId: string,
+): Promise<{ providers: ProviderButton[]; formActions: string[] }> {
+  const providers = await reauthProviders(p, userId);
+  return { providers: providers.map(button), formActions: upstreamFormActions(providers) };
 }
 
 /**
@@ -229,7 +249,7 @@ export async function reauthUpstream(p: LinkedDeps, req: ProtocolRequest): Promi
   const { s, f } = ok;
   const returnTo = safeReturn(f.return);
   const u = await enabledProvider(p, f.provider);
-  if (!u || !(await reauthProviders(p, s.user.id)).some((b) => b.id === u.id)) return noProvider;
+  if (!u || !(await reauthProviders(p, s.user.id)).some((x) => x.id === u.id)) return noProvider;
   return begin(
     p,
     req,
