@@ -67,9 +67,12 @@ function describe(err: unknown): string {
   if (err instanceof oidc.WWWAuthenticateChallengeError) return 'the access token was refused (WWW-Authenticate)';
   if (!(err instanceof Error)) return 'failed';
   const code = (err as { code?: unknown }).code;
-  const cause = (err as { cause?: unknown }).cause as { claim?: unknown; attribute?: unknown } | undefined;
-  const about =
-    typeof cause?.claim === 'string' ? cause.claim : typeof cause?.attribute === 'string' ? cause.attribute : '';
+  // The claim or attribute a comparison failed on (openid-client puts it in a cause, sometimes nested).
+  const named = causes(err).find((c) => {
+    const x = c as { claim?: unknown; attribute?: unknown };
+    return typeof x === 'object' && x !== null && (typeof x.claim === 'string' || typeof x.attribute === 'string');
+  }) as { claim?: string; attribute?: string } | undefined;
+  const about = named?.claim ?? named?.attribute ?? '';
   // openid-client's and jose's messages are fixed texts (they name claims, never their values).
   return `${err.message}${typeof code === 'string' ? ` [${code}]` : ''}${about ? ` (${about})` : ''}`;
 }
