@@ -64,7 +64,10 @@ export function upstreamError(err: unknown, providerId: string, step: string, un
 function describe(err: unknown): string {
   if (err instanceof oidc.ResponseBodyError)
     return `error response${PLAIN_CODE.test(err.error) ? ` ${err.error}` : ''}`;
-  if (err instanceof oidc.WWWAuthenticateChallengeError) return 'the access token was refused (WWW-Authenticate)';
+  if (err instanceof oidc.WWWAuthenticateChallengeError) {
+    const error = (err.cause as { parameters?: { error?: unknown } }[] | undefined)?.[0]?.parameters?.error;
+    return `refused with a WWW-Authenticate challenge${typeof error === 'string' && PLAIN_CODE.test(error) ? ` ${error}` : ''}`;
+  }
   if (!(err instanceof Error)) return 'failed';
   const code = (err as { code?: unknown }).code;
   // The claim or attribute a comparison failed on (openid-client puts it in a cause, sometimes nested).
@@ -73,6 +76,10 @@ function describe(err: unknown): string {
     return typeof x === 'object' && x !== null && (typeof x.claim === 'string' || typeof x.attribute === 'string');
   }) as { claim?: string; attribute?: string } | undefined;
   const about = named?.claim ?? named?.attribute ?? '';
-  // openid-client's and jose's messages are fixed texts (they name claims, never their values).
-  return `${err.message}${typeof code === 'string' ? ` [${code}]` : ''}${about ? ` (${about})` : ''}`;
+  // openid-client's, oauth4webapi's and jose's messages are fixed texts (they name claims, never
+  // their values); openid-client's general one is followed by the specific one it wraps.
+  const inner = causes(err)
+    .slice(1)
+    .find((c): c is Error => c instanceof Error && c.message !== err.message);
+  return `${err.message}${inner ? `: ${inner.message}` : ''}${typeof code === 'string' ? ` [${code}]` : ''}${about ? ` (${about})` : ''}`;
 }
