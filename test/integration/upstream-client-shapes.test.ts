@@ -48,6 +48,7 @@ async function startUpstream(shape: 'oidc' | 'microsoft' | 'github' | 'apple') {
     idTokenIssuer: undefined as string | undefined, // sign this iss instead
     sendIss: true,
     appleSecretCheck: undefined as ((secret: string) => Promise<void>) | undefined,
+    clientKey: undefined as CryptoKey | undefined, // private_key_jwt: the client's public key
   };
   let base = '';
   const issuer = () => (shape === 'microsoft' ? `${base}/{tenantid}/v2.0` : base);
@@ -97,6 +98,20 @@ async function startUpstream(shape: 'oidc' | 'microsoft' | 'github' | 'apple') {
       }
       const code = codes.get(form.get('code') ?? '');
       codes.delete(form.get('code') ?? '');
+      const assertion = form.get('client_assertion');
+      if (assertion !== null) {
+        // private_key_jwt (RFC 7523): signed by the client's key, for this server.
+        try {
+          const { payload } = await jwtVerify(assertion, knobs.clientKey!, { issuer: clientId!, subject: clientId! });
+          const aud = [payload.aud].flat();
+          if (!aud.includes(issuer()) && !aud.includes(`${base}/token`)) throw new Error('audience');
+          if (form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer')
+            throw new Error('type');
+        } catch {
+          return json(res, 401, { error: 'invalid_client' });
+        }
+        secret = 'the-secret';
+      }
       if (shape === 'apple') {
         try {
           await knobs.appleSecretCheck?.(secret ?? '');
@@ -513,6 +528,63 @@ describe('upstream client: a generic OpenID Connect provider', () => {
     const publicOnly = await providerRecord('pub', { issuer: idp.issuer(), privateNetwork: false });
     await assert.rejects(client().authorizationUrl(publicOnly, a), reason('unavailable', /https|public|refused/i));
     assert.match(await client({ allowLoopback: true }).authorizationUrl(publicOnly, a), /^http:\/\/127\.0\.0\.1/);
+  });
+});
+
+describe('upstream client: client authentication, the clock, concurrency', () => {
+  let idp: Awaited<ReturnType<typeof startUpstream>>;
+  before(async () => {
+    idp = await startUpstream('oidc');
+  });
+  after(() => idp.close());
+  const alice = { sub: 'alice-sub', email: 'a@x.test', email_verified: true, preferred_username: 'a', name: 'A' };
+
+  it('private_key_jwt: an assertion signed with the wrapped private key; another key is refused', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const provider = await providerRecord('pkj', {
+      issuer: idp.issuer(),
+      clientAuth: 'private_key_jwt',
+      secret: JSON.stringify({ ...(await exportJWK(privateKey)), alg: 'ES256' }),
+    });
+    idp.knobs.clientKey = publicKey;
+    const { profile } = await signIn(client(), provider, (l) => idp.authorize(l, alice));
+    assert.equal(profile.subject, 'alice-sub');
+    const token = idp.seen.findLast((s) => s.path === '/token')!;
+    assert.match(token.body, /client_assertion=/);
+    assert.doesNotMatch(token.body, /client_secret/);
+    idp.knobs.clientKey = (await generateKeyPair('ES256')).publicKey;
+    await assert.rejects(
+      signIn(client(), provider, (l) => idp.authorize(l, alice)),
+      reason('invalid', /invalid_client/),
+    );
+  });
+  it("ID tokens are judged by the provider's clock: an hour ahead, a fresh token has expired", async () => {
+    const provider = await providerRecord('clock', { issuer: idp.issuer() });
+    const ahead = createUpstreamClient({
+      outbound: outboundHttp(),
+      keks: { keyEncryptionKey: KEK },
+      now: () => Math.floor(Date.now() / 1000) + 3600,
+      timeoutMs: 2000,
+      allowLoopback: false,
+    });
+    await assert.rejects(
+      signIn(ahead, provider, (l) => idp.authorize(l, alice)),
+      reason('invalid', /timestamp|exp/),
+    );
+  });
+  it('concurrent sign-ins share one discovery', async () => {
+    const provider = await providerRecord('many', { issuer: idp.issuer() });
+    const c = client();
+    const discoveries = () => idp.seen.filter((s) => s.path === '/.well-known/openid-configuration').length;
+    const n0 = discoveries();
+    const a = { redirectUri: CALLBACK, state: 's', nonce: 'n', codeVerifier: rand() + rand() };
+    await Promise.all(Array.from({ length: 10 }, () => c.authorizationUrl(provider, a)));
+    assert.equal(discoveries(), n0 + 1);
+  });
+  it('a secret wrapped for another provider id, or under another key, does not open: unavailable', async () => {
+    const moved = { ...(await providerRecord('first', { issuer: idp.issuer() })), id: 'second' };
+    const a = { redirectUri: CALLBACK, state: 's', nonce: 'n', codeVerifier: rand() + rand() };
+    await assert.rejects(client().authorizationUrl(moved, a), reason('unavailable', /secret/));
   });
 });
 
