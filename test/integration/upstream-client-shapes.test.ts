@@ -544,7 +544,7 @@ describe('upstream client: client authentication, the clock, concurrency', () =>
     const provider = await providerRecord('pkj', {
       issuer: idp.issuer(),
       clientAuth: 'private_key_jwt',
-      secret: JSON.stringify({ ...(await exportJWK(privateKey)), alg: 'ES256' }),
+      secret: JSON.stringify({ ...(await exportJWK(privateKey)), alg: 'ES256', kid: 'client-key-1' }),
     });
     idp.knobs.clientKey = publicKey;
     const { profile } = await signIn(client(), provider, (l) => idp.authorize(l, alice));
@@ -552,6 +552,8 @@ describe('upstream client: client authentication, the clock, concurrency', () =>
     const token = idp.seen.findLast((s) => s.path === '/token')!;
     assert.match(token.body, /client_assertion=/);
     assert.doesNotMatch(token.body, /client_secret/);
+    const sent = new URLSearchParams(token.body).get('client_assertion')!;
+    assert.equal(JSON.parse(Buffer.from(sent.split('.')[0]!, 'base64url').toString()).kid, 'client-key-1');
     idp.knobs.clientKey = (await generateKeyPair('ES256')).publicKey;
     await assert.rejects(
       signIn(client(), provider, (l) => idp.authorize(l, alice)),

@@ -61,6 +61,8 @@ interface Prepared {
   metadata: oidc.ServerMetadata;
   secret?: string;
   privateKey?: CryptoKey;
+  /** The private key's `kid`, sent in private_key_jwt assertions so the upstream finds its public key. */
+  keyId?: string;
   insecure: boolean;
   /** openid-client's key set cache (ID token signatures), carried from one Configuration to the next. */
   jwksCache?: oidc.ExportedJWKSCache;
@@ -194,14 +196,19 @@ export function createUpstreamClient(o: UpstreamClientOptions): UpstreamClient {
           metadata.jwks_uri,
         ]);
     }
+    const secretAuth = provider.clientAuth === 'client_secret_basic' || provider.clientAuth === 'client_secret_post';
+    if (secretAuth && provider.preset !== 'apple' && !secret)
+      throw new UpstreamError('unavailable', `upstream ${provider.id}: no client secret is configured`);
     const prepared: Prepared = { metadata, insecure };
     if (secret !== undefined) prepared.secret = secret;
     if (provider.clientAuth === 'private_key_jwt' || provider.preset === 'apple') {
       if (!secret) throw new UpstreamError('unavailable', `upstream ${provider.id}: no private key`);
       try {
-        const jwk = JSON.parse(secret) as { alg?: string; kty?: string; crv?: string };
+        const jwk = JSON.parse(secret) as { alg?: string; kty?: string; crv?: string; kid?: string; d?: string };
+        if (!jwk.d) throw new Error('not a private key');
         const alg = provider.preset === 'apple' ? 'ES256' : (jwk.alg ?? defaultAlg(jwk));
         prepared.privateKey = (await importJWK(jwk, alg)) as CryptoKey;
+        if (typeof jwk.kid === 'string') prepared.keyId = jwk.kid;
       } catch {
         throw new UpstreamError('unavailable', `upstream ${provider.id}: its private key cannot be read`);
       }
@@ -233,7 +240,7 @@ export function createUpstreamClient(o: UpstreamClientOptions): UpstreamClient {
       case 'client_secret_post':
         return oidc.ClientSecretPost(p.secret ?? '');
       case 'private_key_jwt':
-        return oidc.PrivateKeyJwt(p.privateKey!);
+        return oidc.PrivateKeyJwt(p.keyId ? { key: p.privateKey!, kid: p.keyId } : p.privateKey!);
       default:
         return oidc.None();
     }
