@@ -17,6 +17,8 @@ import {
   startGithubShaped,
   startMicrosoftShaped,
   startOidcUpstream,
+  startTesseraUpstream,
+  type TesseraUpstream,
 } from '../fixtures/upstream-servers.ts';
 
 // The upstream adapter against the shared upstream test servers: node-oidc-provider as a generic
@@ -403,5 +405,35 @@ describe('upstream client against the Microsoft-shaped server', () => {
       c.callback(common, { ...(await begin(c, common, ms, 'alice@a.example')), codeVerifier: rand() + rand() }),
       reason('invalid'),
     );
+  });
+});
+
+describe('upstream client against a second Tessera (dogfooding its discovery and tokens)', () => {
+  let up: TesseraUpstream;
+  let provider: UpstreamProvider;
+  before(async () => {
+    up = await startTesseraUpstream({ redirectUris: [CALLBACK] });
+    provider = await record('up', { issuer: up.issuer, clientId: up.clientId }, up.clientSecret);
+  });
+  after(() => up.close());
+
+  it('signs alice in through its password page: its issuer, her sub, her verified email', async () => {
+    const c = client(5000);
+    const f = await begin(c, provider, up, 'alice');
+    assert.equal(f.params.get('iss'), up.issuer);
+    const profile = await c.callback(provider, f);
+    assert.equal(profile.issuer, up.issuer);
+    assert.ok(profile.subject);
+    assert.equal(profile.email, 'alice@example.com');
+    assert.equal(profile.emailVerified, true);
+    assert.equal(profile.username, 'alice');
+    // The same person again: the same subject.
+    assert.equal((await c.callback(provider, await begin(c, provider, up, 'alice'))).subject, profile.subject);
+  });
+  it('a replayed callback (the code again) is refused by the upstream', async () => {
+    const c = client(5000);
+    const f = await begin(c, provider, up, 'alice');
+    await c.callback(provider, f);
+    await assert.rejects(c.callback(provider, f), reason('invalid', /invalid_grant/));
   });
 });
