@@ -3,7 +3,9 @@
 // are applied before anything is sent, to an address literal in the URL, and to every address a
 // host name resolves to (inside the DNS lookup handed to node, so the address checked is the address
 // connected to: no window for DNS rebinding). No redirects are followed; each exchange has a timeout
-// and a size limit.
+// and a size limit. The exchanges with upstream identity providers (fetch, for openid-client) follow
+// the same rules, except that a provider the operator marked privateNetwork may be reached over http
+// at private and loopback addresses (never link-local, unspecified or multicast ones).
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
