@@ -650,15 +650,21 @@ describe('upstream client: logout tokens (OIDC Back-Channel Logout 1.0 section 2
     await assert.rejects(c.verifyLogoutToken(provider, none), reason('invalid'));
     await assert.rejects(c.verifyLogoutToken(provider, `${h}.${p}`), reason('invalid'));
   });
-  it('keys that cannot be fetched: unavailable', async () => {
-    const c = client({ timeoutMs: 400 });
+  it('keys that cannot be fetched (an error status, no answer): unavailable, within the timeout', async () => {
     const token = await idp.logoutToken({});
-    idp.knobs.fail = '/jwks';
-    try {
-      await assert.rejects(c.verifyLogoutToken(provider, token), reason('unavailable'));
-    } finally {
-      idp.knobs.fail = '';
+    for (const knob of ['fail', 'hang'] as const) {
+      const c = client({ timeoutMs: 400 });
+      idp.knobs[knob] = '/jwks';
+      const t0 = Date.now();
+      try {
+        await assert.rejects(c.verifyLogoutToken(provider, token), reason('unavailable'), knob);
+      } finally {
+        idp.knobs[knob] = '';
+      }
+      assert.ok(Date.now() - t0 < 2000, knob);
     }
+    // An oversized token is refused before anything is fetched.
+    await assert.rejects(client().verifyLogoutToken(provider, `${'a'.repeat(20000)}.b.c`), reason('invalid'));
   });
 });
 
@@ -702,6 +708,23 @@ describe('upstream client: Microsoft Entra (tenant issuer template)', () => {
     const other = await signIn(client(), provider, (l) => ms.authorize(l, person(TENANT_B), { tenant: TENANT_B }));
     assert.equal(other.profile.issuer, `${ms.base}/${TENANT_B}/v2.0`);
     assert.equal(other.profile.tenant, TENANT_B);
+  });
+  it("logout tokens: iss must be the template with the token's own tid", async () => {
+    const c = client();
+    const good = await ms.logoutToken({ iss: `${ms.base}/${TENANT_A}/v2.0`, tid: TENANT_A });
+    const out = await c.verifyLogoutToken(provider, good);
+    assert.equal(out.issuer, `${ms.base}/${TENANT_A}/v2.0`);
+    for (const claims of [
+      { iss: `${ms.base}/${TENANT_A}/v2.0`, tid: TENANT_B },
+      { iss: `${ms.base}/${TENANT_A}/v2.0`, tid: undefined },
+      { iss: ms.issuer(), tid: TENANT_A },
+      { iss: 'https://other.example/x/v2.0', tid: TENANT_A },
+    ])
+      await assert.rejects(
+        c.verifyLogoutToken(provider, await ms.logoutToken(claims)),
+        reason('invalid'),
+        JSON.stringify(claims),
+      );
   });
   it('refuses a token whose iss is not the template with its own tid, a tid that is not a GUID, a wrong nonce', async () => {
     const c = client();
