@@ -151,6 +151,7 @@ async function startUpstream(shape: 'oidc' | 'microsoft' | 'github' | 'apple') {
     }
     if (url.pathname === '/user/emails') {
       if (!who) return json(res, 401, { message: 'Bad credentials' });
+      if (who.emails === undefined) return json(res, 404, { message: 'Not Found' });
       return json(res, 200, who.emails);
     }
     res.writeHead(404).end();
@@ -818,6 +819,12 @@ describe('upstream client: GitHub (OAuth 2.0, profile and verified emails)', () 
     );
     assert.equal(profile.email, 'victim@example.com');
     assert.equal(profile.emailVerified, false);
+    // The emails refused to the token (no user:email scope): the public address, unverified.
+    const noScope = await signIn(client(), provider, (l) =>
+      gh.authorize(l, { user: { id: 8, login: 'private', email: 'pub@example.com' } }),
+    );
+    assert.equal(noScope.profile.email, 'pub@example.com');
+    assert.equal(noScope.profile.emailVerified, false);
     await assert.rejects(
       signIn(client(), provider, (l) => gh.authorize(l, { user: { id: 1.5, login: 'odd' }, emails: [] })),
       reason('invalid', /subject/),

@@ -356,9 +356,12 @@ export function createUpstreamClient(o: UpstreamClientOptions): UpstreamClient {
     provider: UpstreamProvider,
     accessToken: string,
     url: string,
+    optional = false,
   ) {
     const headers = new Headers({ accept: 'application/json', 'user-agent': 'Tessera' });
     const res = await oidc.fetchProtectedResource(config, accessToken, new URL(url), 'GET', undefined, headers);
+    // An optional document the token may not reach (GitHub's emails without the user:email scope).
+    if (optional && (res.status === 403 || res.status === 404)) return undefined;
     if (res.status !== 200)
       throw new UpstreamError(
         res.status >= 500 ? 'unavailable' : 'invalid',
@@ -371,13 +374,17 @@ export function createUpstreamClient(o: UpstreamClientOptions): UpstreamClient {
     }
   }
 
-  /** GitHub's /user/emails: the primary address if it is verified, else none verified. */
+  /**
+   * GitHub's /user/emails: the primary address and whether GitHub verified it. Refused to the token
+   * (the user:email scope not granted): no address is verified.
+   */
   async function githubEmail(
     config: oidc.Configuration,
     provider: UpstreamProvider,
     accessToken: string,
   ): Promise<{ email?: string; verified: boolean }> {
-    const list = await profileDocument(config, provider, accessToken, provider.emailsEndpoint!);
+    const list = await profileDocument(config, provider, accessToken, provider.emailsEndpoint!, true);
+    if (list === undefined) return { verified: false };
     if (!Array.isArray(list)) throw new UpstreamError('invalid', `upstream ${provider.id} emails: not a list`);
     const primary = list.find(
       (e): e is { email: string; primary: true; verified: boolean } =>
