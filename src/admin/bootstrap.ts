@@ -179,6 +179,28 @@ export function readBootstrapFile(path: string): BootstrapFile {
 }
 
 /**
+ * The providers of `tessera upstream add`: YAML or JSON holding one provider, a list of them, or a
+ * bootstrap file's `upstreams:` list; unknown keys refused as the bootstrap file refuses them.
+ */
+export function parseUpstreamsDocument(text: string, source: string): UpstreamInput[] {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new AdminError(`${source} does not parse: ${(err as Error).message}`);
+  }
+  const list = Array.isArray(doc)
+    ? doc
+    : doc !== null && typeof doc === 'object' && 'upstreams' in doc && Object.keys(doc).length === 1
+      ? (doc as { upstreams: unknown }).upstreams
+      : [doc];
+  if (!Array.isArray(list) || list.length === 0) throw new AdminError(`${source}: no upstream provider in it`);
+  const problems = bootstrapSchemaProblems({ upstreams: list });
+  if (problems.length) throw new AdminError(`${source}: ${problems.join('; ')}`);
+  return list as UpstreamInput[];
+}
+
+/**
  * Applies the file idempotently: a second run with the same file changes nothing. Run it inside
  * Stores.exclusive, so that instances applying it at once on one database take turns. An
  * account taken over with `adopt: true` is audited (user_adopted); the warnings (users without a

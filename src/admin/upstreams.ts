@@ -9,10 +9,12 @@ import type { Stores } from '../ports/index.ts';
 import type {
   UpstreamClaimMapping,
   UpstreamClientAuth,
+  UpstreamIdentity,
   UpstreamKind,
   UpstreamPreset,
   UpstreamProvider,
 } from '../ports/upstreams.ts';
+import type { UserRecord } from '../ports/users.ts';
 import { isLoopbackHostName, outboundHostProblem } from '../protocol/client-auth/public-address.ts';
 import { ACR_VALUES_SUPPORTED } from '../protocol/claims-request.ts';
 import { displayTextProblem } from '../protocol/clients/metadata.ts';
@@ -666,4 +668,72 @@ export function describeUpstream(p: UpstreamProvider): Record<string, unknown> {
 /** Every provider as operators see it, by button order. */
 export async function listUpstreams(stores: Stores): Promise<Record<string, unknown>[]> {
   return (await stores.upstreams.list()).map(describeUpstream);
+}
+
+const findUser = async (stores: Pick<Stores, 'users'>, username: string): Promise<UserRecord> => {
+  const user = await stores.users.findByUsername(username);
+  if (!user) throw new AdminError(`no user ${username}`);
+  return user;
+};
+
+/** A linked identity as operators see it, with its provider's label (gone: the provider was deleted). */
+export function describeIdentity(i: UpstreamIdentity, provider: UpstreamProvider | undefined): Record<string, unknown> {
+  return {
+    provider: i.providerId,
+    label: provider?.label ?? null,
+    issuer: i.issuer,
+    subject: i.subject,
+    email: i.email,
+    linked_at: new Date(i.createdAt * 1000).toISOString(),
+    last_used_at: new Date(i.lastUsedAt * 1000).toISOString(),
+  };
+}
+
+/** The upstream identities linked to a user, oldest first. */
+export async function userIdentities(
+  stores: Stores,
+  username: string,
+): Promise<{ user: UserRecord; identities: UpstreamIdentity[]; providers: Map<string, UpstreamProvider> }> {
+  const user = await findUser(stores, username);
+  const providers = new Map((await stores.upstreams.list()).map((p) => [p.id, p]));
+  return { user, identities: await stores.upstreamIdentities.listByUser(user.id), providers };
+}
+
+/**
+ * An operator unlinks one of a user's identities with a provider (`subject` chooses when the user has
+ * several there). As for the user, never the last way to sign in: with no password, no passkey and no
+ * other identity it is refused (set a password first, or disable the account). Sessions signed in
+ * with it run on (`tessera user end-sessions` ends them). Emits upstream_unlinked by operator.
+ */
+export async function unlinkUserIdentity(
+  deps: Pick<UpstreamDeps, 'stores' | 'events'>,
+  username: string,
+  providerId: string,
+  subject?: string,
+): Promise<{ user: UserRecord; identity: UpstreamIdentity }> {
+  const { stores } = deps;
+  const user = await findUser(stores, username);
+  const mine = (await stores.upstreamIdentities.listByUser(user.id)).filter(
+    (i) => i.providerId === providerId && (subject === undefined || i.subject === subject),
+  );
+  if (mine.length === 0)
+    throw new AdminError(
+      `${user.username} has no identity linked through ${providerId}${subject !== undefined ? ` with subject ${subject}` : ''}`,
+    );
+  if (mine.length > 1)
+    throw new AdminError(
+      `${user.username} has ${mine.length} identities linked through ${providerId} (subjects ${mine.map((i) => i.subject).join(', ')}): name one with --subject`,
+    );
+  const identity = mine[0]!;
+  const passkey = (await stores.factors.listByUser(user.id)).some((f) => f.kind === 'passkey');
+  const otherWay = user.passwordHash !== null || passkey;
+  const r = await stores.upstreamIdentities.unlink(user.id, identity, otherWay);
+  if (r === 'missing') throw new AdminError(`the identity was unlinked meanwhile`);
+  if (r === 'last')
+    throw new AdminError(
+      `refused: it is the last way ${user.username} can sign in (no password, passkey or other linked identity); ` +
+        'set a password first (tessera user set-password), or disable the account (tessera user disable)',
+    );
+  deps.events?.({ type: 'upstream_unlinked', userId: user.id, provider: providerId, by: 'operator' });
+  return { user, identity };
 }
