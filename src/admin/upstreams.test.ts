@@ -328,6 +328,30 @@ describe('saving, idempotently, with the secret wrapped and never shown', () => 
     assert.equal(await open('corp', rotated.provider.secretWrapped!), `${SECRET}-new`);
   });
 
+  it('during a key-encryption key rotation, saving with the same secret wraps it under the new key', async () => {
+    const before = (await stores.upstreams.get('corp'))!;
+    const plainNow = await open('corp', before.secretWrapped!);
+    const rotated = {
+      ...config,
+      keyEncryptionKey: 'a-new-key-encryption-key-of-enough-length-1234',
+      keyEncryptionKeyPrevious: config.keyEncryptionKey,
+    };
+    const input = { ...corp, label: 'Corp SSO', client_secret: plainNow };
+    const r = await saveUpstream({ ...deps, config: rotated }, input, 'admin');
+    assert.equal(r.changed, true);
+    assert.equal(
+      await unwrapAccountSecret(
+        { keyEncryptionKey: rotated.keyEncryptionKey },
+        'upstream:corp',
+        r.provider.secretWrapped!,
+      ),
+      plainNow,
+    );
+    assert.equal((await saveUpstream({ ...deps, config: rotated }, input, 'admin')).changed, false, 'then unchanged');
+    // Back to the original key for the tests below.
+    await saveUpstream(deps, input, 'admin');
+  });
+
   it('a refused input changes nothing', async () => {
     const before = (await stores.upstreams.get('corp'))!;
     await assert.rejects(saveUpstream(deps, { ...corp, issuer: 'http://idp.example.com' }, 'admin'), AdminError);

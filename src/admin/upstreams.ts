@@ -398,10 +398,17 @@ export async function buildUpstream(
 const secretKind = (auth: UpstreamClientAuth, apple: boolean) =>
   apple || auth === 'private_key_jwt' ? 'key' : auth === 'none' ? 'none' : 'secret';
 
-/** The plain secret of a stored provider (undefined when it cannot be opened: it is then replaced). */
+/**
+ * The plain secret of a stored provider, opened with the current key-encryption key only: one wrapped
+ * under the previous key (during a rotation) is wrapped again, so saving a provider moves it over.
+ */
 async function storedSecret(deps: Pick<UpstreamDeps, 'config'>, p: UpstreamProvider): Promise<string | undefined> {
   try {
-    return await unwrapAccountSecret(deps.config, secretLabel(p.id), p.secretWrapped!);
+    return await unwrapAccountSecret(
+      { keyEncryptionKey: deps.config.keyEncryptionKey },
+      secretLabel(p.id),
+      p.secretWrapped!,
+    );
   } catch {
     return undefined;
   }

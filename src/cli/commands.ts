@@ -1292,7 +1292,8 @@ export const commands: Record<string, Command> = {
   },
   bootstrap: {
     synopsis: 'FILE',
-    summary: 'Apply a bootstrap file of clients and users (idempotent, as at start-up).',
+    summary:
+      'Apply a bootstrap file of clients, users, resource servers and upstream providers (idempotent, as at start-up).',
     positionals: ['FILE'],
     run: bootstrap,
   },
