@@ -157,6 +157,7 @@ describe('strict validation', () => {
     );
     assert.equal((await build({ ...oidc, issuer: 'http://127.0.0.1:8080' }, config)).issuer, 'http://127.0.0.1:8080');
     await refused({ ...oidc, token_endpoint: 'http://idp.example.com/token' }, /token_endpoint must use https/);
+    await refused({ ...oidc, issuer: 'https://idp.example.com/{tenantid}/v2.0' }, /only to the microsoft preset/);
   });
 
   it('labels 1-64 visible characters; scopes; openid for OpenID Connect', async () => {
@@ -180,7 +181,7 @@ describe('strict validation', () => {
     const none = await build({ ...oidc, client_secret: undefined, client_auth: 'none' });
     assert.equal(none.secretWrapped, undefined);
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
-    const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'k1' };
+    const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'k1', alg: 'ES384' };
     const pk = await build({
       ...oidc,
       client_secret: undefined,

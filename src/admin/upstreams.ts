@@ -238,6 +238,8 @@ export async function buildUpstream(
   let issuer = str('issuer') ?? defaults?.issuer;
   if (kind === 'oidc') {
     if (issuer === undefined) bad('issuer is required for an OpenID Connect upstream');
+    else if (issuer.includes('{tenantid}') && presetName !== 'microsoft')
+      bad('issuer: the {tenantid} template applies only to the microsoft preset');
     // Microsoft's multi-tenant issuer is a template: its `{tenantid}` is checked against each token's tid.
     else url('issuer', issuer.replace('{tenantid}', '00000000-0000-0000-0000-000000000000'), { issuer: true });
   } else if (kind === 'oauth2') {
@@ -460,7 +462,10 @@ function privateJwk(name: string, value: string, bad: (m: string) => void, apple
       // Parsing it as a key object checks that it is a whole private key.
       const key = createPrivateKey({ key: parsed as never, format: 'jwk' });
       jwk = { ...(key.export({ format: 'jwk' }) as Record<string, unknown>) };
-      if (typeof parsed.kid === 'string') jwk.kid = parsed.kid;
+      // The key id and algorithm the provider registered it under travel with it (the JWT's header).
+      for (const member of ['kid', 'alg'] as const)
+        if (typeof parsed[member] === 'string' && VISIBLE_ASCII.test(parsed[member] as string))
+          jwk[member] = parsed[member];
     } else jwk = createPrivateKey(text).export({ format: 'jwk' }) as Record<string, unknown>;
   } catch {
     bad(`${name} must be a private key: a JWK (JSON) or a PEM (PKCS #8)`);
