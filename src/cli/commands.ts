@@ -897,7 +897,8 @@ async function bootstrap(ctx: Ctx): Promise<void> {
         clients_changed: applied.clients,
         users_changed: applied.users,
         resources_changed: applied.resources,
-        upstreams_changed: applied.upstreams,
+        // Only when the file changed providers: the record keeps the shape it had before issue 17.
+        ...(applied.upstreams ? { upstreams_changed: applied.upstreams } : {}),
       });
     return applied;
   });

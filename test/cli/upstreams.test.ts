@@ -215,6 +215,14 @@ describe('upstream providers from the CLI', { concurrency: true }, () => {
         assert.equal(r.code, 0, r.err);
         assert.match(r.out, /upstreams changed: 1/);
         assert.match((await cli(['bootstrap', path])).out, /upstreams changed: 0/);
+        const applied = await audit('bootstrap_applied');
+        assert.equal(applied.length, 1, 'the second application changed nothing');
+        assert.deepEqual(applied[0]!.details, {
+          clients_changed: 0,
+          users_changed: 0,
+          resources_changed: 0,
+          upstreams_changed: 1,
+        });
         assert.equal((await withStores((s) => s.upstreams.get('google')))!.issuer, 'https://accounts.google.com');
         assert.deepEqual(
           (await audit('upstream_saved')).filter((a) => a.actor === 'bootstrap').map((a) => a.details),
