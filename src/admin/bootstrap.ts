@@ -196,6 +196,10 @@ export function parseUpstreamsDocument(text: string, source: string): UpstreamIn
       : [doc];
   if (!Array.isArray(list) || list.length === 0) throw new AdminError(`${source}: no upstream provider in it`);
   const problems = bootstrapSchemaProblems({ upstreams: list });
+  // Two entries with one id would have the second silently replace the first.
+  const ids = list.map((u: { id?: unknown }) => u?.id);
+  const twice = [...new Set(ids.filter((id, i) => typeof id === 'string' && ids.indexOf(id) !== i))];
+  if (twice.length) problems.push(`the same id more than once: ${twice.join(', ')}`);
   if (problems.length) throw new AdminError(`${source}: ${problems.join('; ')}`);
   return list as UpstreamInput[];
 }

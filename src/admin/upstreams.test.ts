@@ -11,7 +11,7 @@ import { createSqlStores } from '../adapters/sql/stores.ts';
 import { loadConfig } from '../config/config.ts';
 import type { Stores } from '../ports/index.ts';
 import type { ProtocolEvent } from '../protocol/events.ts';
-import { applyBootstrap, bootstrapSchemaProblems } from './bootstrap.ts';
+import { applyBootstrap, bootstrapSchemaProblems, parseUpstreamsDocument } from './bootstrap.ts';
 import { AdminError } from './clients.ts';
 import {
   buildUpstream,
@@ -423,5 +423,15 @@ describe('saving, idempotently, with the secret wrapped and never shown', () => 
       applyBootstrap(stores, config, { upstreams: [{ ...file.upstreams[0]!, auto_link_domains: ['Bad'] }] }, NOW),
       AdminError,
     );
+    assert.throws(
+      () => parseUpstreamsDocument('[{id: a, preset: google}, {id: b}, {id: a}]', 'f.yaml'),
+      /f.yaml: the same id more than once: a/,
+    );
+    assert.throws(() => parseUpstreamsDocument('{id: a, clientsecret: x}', 'f.yaml'), /did you mean "client_secret"/);
+    assert.deepEqual(
+      parseUpstreamsDocument('upstreams:\n  - id: a\n  - id: b', 'f.yaml').map((u) => u.id),
+      ['a', 'b'],
+    );
+    assert.throws(() => parseUpstreamsDocument('[]', 'f.yaml'), /no upstream provider/);
   });
 });
