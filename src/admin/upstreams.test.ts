@@ -18,6 +18,7 @@ import {
   deleteUpstream,
   describeUpstream,
   listUpstreams,
+  rewrapUpstreamSecrets,
   saveUpstream,
   setUpstreamEnabled,
   type UpstreamDeps,
@@ -287,6 +288,42 @@ describe('saving, idempotently, with the secret wrapped and never shown', () => 
     client_secret: SECRET,
     order: 2,
   };
+
+  it('keys rewrap: secrets under the previous key-encryption key move to the current one; one under neither refuses', async () => {
+    await saveUpstream(deps, { ...corp, id: 'rewrap' }, 'admin');
+    const rotated = {
+      ...config,
+      keyEncryptionKey: 'a-new-key-encryption-key-of-32-bytes-or-more!',
+      keyEncryptionKeyPrevious: config.keyEncryptionKey,
+    };
+    const before = (await stores.upstreams.get('rewrap'))!;
+    const r = await rewrapUpstreamSecrets({ stores, config: rotated });
+    assert.ok(r.rewrapped >= 1);
+    const after = (await stores.upstreams.get('rewrap'))!;
+    assert.notEqual(after.secretWrapped, before.secretWrapped);
+    assert.equal(
+      await unwrapAccountSecret(
+        { keyEncryptionKey: rotated.keyEncryptionKey },
+        'upstream:rewrap',
+        after.secretWrapped!,
+      ),
+      SECRET,
+    );
+    assert.deepEqual(await rewrapUpstreamSecrets({ stores, config: rotated }), {
+      rewrapped: 0,
+      unchanged: r.rewrapped + r.unchanged,
+    });
+    const stranger = {
+      ...config,
+      keyEncryptionKey: 'yet-another-key-encryption-key-of-32-bytes!!',
+      keyEncryptionKeyPrevious: undefined,
+    };
+    await assert.rejects(rewrapUpstreamSecrets({ stores, config: stranger }), /opens under neither/);
+    assert.equal((await stores.upstreams.get('rewrap'))!.secretWrapped, after.secretWrapped, 'nothing changed');
+    await deleteUpstream(deps, 'rewrap', 'admin');
+    // Leave every other provider under the test's own key again.
+    await rewrapUpstreamSecrets({ stores, config: { ...config, keyEncryptionKeyPrevious: rotated.keyEncryptionKey } });
+  });
 
   it('stores the secret wrapped under the key-encryption key; the description says only that one is stored', async () => {
     const r = await saveUpstream(deps, corp, 'admin');

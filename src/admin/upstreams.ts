@@ -612,6 +612,32 @@ export async function saveUpstream(
 }
 
 /** Takes a provider out of service (its button goes, its callbacks are refused) or back in; whether it changed. */
+/**
+ * `tessera keys rewrap` for providers: every stored secret or key opened under either key-encryption
+ * key is wrapped again under TESSERA_KEY_ENCRYPTION_KEY (the record is otherwise unchanged), so the
+ * previous key can be retired. Refuses, changing nothing, when one opens under neither.
+ */
+export async function rewrapUpstreamSecrets(
+  deps: Pick<UpstreamDeps, 'stores' | 'config'>,
+): Promise<{ rewrapped: number; unchanged: number }> {
+  const providers = (await deps.stores.upstreams.list()).filter((p) => p.secretWrapped !== undefined);
+  const next: UpstreamProvider[] = [];
+  for (const p of providers) {
+    if ((await storedSecret(deps, p)) !== undefined) continue;
+    let plain: string;
+    try {
+      plain = await unwrapAccountSecret(deps.config, secretLabel(p.id), p.secretWrapped!);
+    } catch {
+      throw new AdminError(
+        `the secret of upstream provider ${p.id} opens under neither TESSERA_KEY_ENCRYPTION_KEY nor TESSERA_KEY_ENCRYPTION_KEY_PREVIOUS: nothing was re-wrapped`,
+      );
+    }
+    next.push({ ...p, secretWrapped: await wrapAccountSecret(deps.config.keyEncryptionKey, secretLabel(p.id), plain) });
+  }
+  for (const p of next) await deps.stores.upstreams.put(p);
+  return { rewrapped: next.length, unchanged: providers.length - next.length };
+}
+
 export async function setUpstreamEnabled(deps: UpstreamDeps, id: string, enabled: boolean): Promise<boolean> {
   const p = await deps.stores.upstreams.get(id);
   if (!p) throw new AdminError(`no upstream ${id}`);

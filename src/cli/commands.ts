@@ -46,6 +46,7 @@ import {
   deleteUpstream,
   describeIdentity,
   describeUpstream,
+  rewrapUpstreamSecrets,
   saveUpstream,
   setUpstreamEnabled,
   unlinkUserIdentity,
@@ -762,6 +763,10 @@ async function keysRewrap(ctx: Ctx): Promise<void> {
   print(
     `re-wrapped ${r.rewrapped} signing key(s) under TESSERA_KEY_ENCRYPTION_KEY; ${r.unchanged} already were (${r.total} in all)`,
   );
+  const u = await rewrapUpstreamSecrets({ stores, config: ctx.config() });
+  if (u.rewrapped) await audit(ctx, 'keys_rewrapped', { upstream_secrets: u.rewrapped, unchanged: u.unchanged });
+  if (u.rewrapped || u.unchanged)
+    print(`re-wrapped ${u.rewrapped} upstream provider secret(s); ${u.unchanged} already were`);
 }
 
 /**
