@@ -12,6 +12,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { wrapAccountSecret } from '../../src/accounts/secret-wrap.ts';
 import type { App } from '../../src/app.ts';
 import type { UpstreamProvider } from '../../src/ports/upstreams.ts';
+import { SESSION_COOKIE, startSession } from '../../src/protocol/interaction/session.ts';
 import { csrfOf, form, ISSUER, Jar, testApp } from '../fixtures/app.ts';
 import { startOidcUpstream, type OidcUpstream } from '../fixtures/upstream-servers.ts';
 
@@ -253,6 +254,64 @@ describe('linked sign-ins and back-channel logout with a real upstream', () => {
   };
   const logout = (id: string, token: string) =>
     form(app, `/upstream/${id}/backchannel-logout`, { logout_token: token });
+
+  /** A browser holding a Tessera session signed in through this upstream identity (made as the callback makes it). */
+  async function upstreamSession(userId: string, upstream: { subject: string; sid?: string }): Promise<Jar> {
+    const { cookies } = await startSession(
+      app.provider,
+      { method: 'GET', params: new URLSearchParams(), headers: {}, cookies: {}, ip: '192.0.2.9' },
+      userId,
+      ['fed'],
+      { providerId: 'corp', issuer: corp.issuer, ...upstream },
+    );
+    const jar = new Jar();
+    jar.cookies.set(SESSION_COOKIE, cookies[0]!.value);
+    return jar;
+  }
+
+  it("corp's own logout tokens, verified by the real client: by its session (sid), then by the user (sub)", async () => {
+    const alice = (await app.stores.users.findByUsername('alice'))!;
+    // A real upstream session of alice at corp, for Tessera's client: its sid is what corp will send.
+    const url = await app.provider.upstream.authorizationUrl((await app.stores.upstreams.get('corp'))!, {
+      redirectUri: `${ISSUER}/upstream/corp/callback`,
+      state: 'state-value-not-used-here',
+      nonce: 'nonce-value-not-used-here',
+      codeVerifier: 'v'.repeat(64),
+    });
+    assert.equal((await corp.authorize(url, { user: 'alice.corp' })).kind, 'redirect');
+    const [upstreamSid] = corp.sessions('alice-at-corp').filter((x) => x.clientId === 'tessera');
+    assert.ok(upstreamSid, 'corp has a session for Tessera');
+    const bySid = await upstreamSession(alice.id, { subject: 'alice-at-corp', sid: upstreamSid.sid });
+    const otherSid = await upstreamSession(alice.id, { subject: 'alice-at-corp', sid: 'another-upstream-session' });
+    assert.equal(await signedInAs(bySid), 'alice');
+    // A token of corp naming only that sid ends that session only.
+    const onlySid = await corp.logoutToken({ sid: upstreamSid.sid, sub: undefined });
+    assert.equal((await logout('corp', onlySid)).statusCode, 200);
+    assert.equal(await signedInAs(bySid), undefined);
+    assert.equal(await signedInAs(otherSid), 'alice');
+    // A token of corp for the right user but another audience (another client of corp) is refused.
+    assert.equal(
+      (await logout('corp', await corp.logoutToken({ sub: 'alice-at-corp', aud: 'someone-else' }))).statusCode,
+      400,
+    );
+    // An expired one too.
+    const past = Math.floor(Date.now() / 1000) - 600;
+    assert.equal(
+      (await logout('corp', await corp.logoutToken({ sub: 'alice-at-corp', iat: past - 120, exp: past }))).statusCode,
+      400,
+    );
+    assert.equal(await signedInAs(otherSid), 'alice');
+    // corp itself signs alice out: it posts its logout token to Tessera's URL, and alice's sessions
+    // through corp end (sub and sid: the one with the upstream's own session).
+    const again = await upstreamSession(alice.id, { subject: 'alice-at-corp', sid: upstreamSid.sid });
+    const results = await corp.endSessions('alice-at-corp');
+    assert.ok(
+      results.some((r) => r.clientId === 'tessera' && r.ok),
+      JSON.stringify(results),
+    );
+    assert.equal(await signedInAs(again), undefined);
+    assert.equal(await signedInAs(otherSid), 'alice', 'a session of another upstream session lives on');
+  });
 
   it('links a provider from the account page, then its own back-channel logout ends the session it started', async () => {
     const alice = (await app.stores.users.findByUsername('alice'))!;
