@@ -13,10 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { wrapAccountSecret } from '../../src/accounts/secret-wrap.ts';
 import { usernameKeys } from '../../src/accounts/usernames.ts';
 import { openDatabase } from '../../src/adapters/sql/database.ts';
 import { createSqlStores } from '../../src/adapters/sql/stores.ts';
+import { saveUpstream } from '../../src/admin/upstreams.ts';
 import { startServer, type RunningServer } from '../fixtures/server.ts';
 import { startOidcUpstream, type OidcUpstream } from '../fixtures/upstream-servers.ts';
 import { browserSkip, collectCspViolations, launchBrowser, screenshot, signIn, submit } from './support.ts';
@@ -58,37 +58,25 @@ describe('linked sign-ins in a browser', { skip: browserSkip }, () => {
     const handle = await openDatabase(`sqlite:${databaseFile}`);
     closeDb = () => handle.close();
     const stores = createSqlStores(handle, usernameKeys);
-    const now = Math.floor(Date.now() / 1000);
-    await stores.upstreams.put({
-      id: 'corp',
-      kind: 'oidc',
-      label: 'Corp',
-      order: 0,
-      enabled: true,
-      issuer: corp.issuer,
-      clientId: 'tessera',
-      clientAuth: 'client_secret_basic',
-      secretWrapped: await wrapAccountSecret(KEK, 'upstream:corp', SECRET),
-      scopes: ['openid', 'email', 'profile'],
-      responseMode: 'query',
-      claims: {
-        subject: 'sub',
-        username: 'preferred_username',
-        name: 'name',
-        email: 'email',
-        emailVerified: 'email_verified',
+    // As an operator adds it (tessera upstreams add): validated, its secret wrapped under the KEK.
+    await saveUpstream(
+      {
+        stores,
+        config: { keyEncryptionKey: KEK, keyEncryptionKeyPrevious: undefined, clientJwksAllowLoopback: true },
+        now: () => Math.floor(Date.now() / 1000),
       },
-      allowedDomains: [],
-      allowedTenants: [],
-      createUsers: false,
-      autoLinkDomains: [],
-      trustAmr: false,
-      acrMap: {},
-      homeRealmDomains: [],
-      privateNetwork: true,
-      createdAt: now,
-      updatedAt: now,
-    });
+      {
+        id: 'corp',
+        label: 'Corp',
+        issuer: corp.issuer,
+        client_id: 'tessera',
+        client_secret: SECRET,
+        scopes: 'openid email profile',
+        create_users: false,
+        private_network: true,
+      },
+      'admin',
+    );
   });
   after(async () => {
     for (const c of contexts) await c.close().catch(() => {});
