@@ -67,6 +67,7 @@ describe('linked sign-ins in a browser', { skip: browserSkip }, () => {
       },
       {
         id: 'corp',
+        kind: 'oidc',
         label: 'Corp',
         issuer: corp.issuer,
         client_id: 'tessera',

@@ -311,6 +311,7 @@ describe('linked sign-ins and back-channel logout with a real upstream', () => {
     );
     assert.equal(await signedInAs(again), undefined);
     assert.equal(await signedInAs(otherSid), 'alice', 'a session of another upstream session lives on');
+    await app.stores.sessions.deleteByUpstream('corp', corp.issuer, { sid: 'another-upstream-session' });
   });
 
   it('links a provider from the account page, then its own back-channel logout ends the session it started', async () => {
