@@ -14,6 +14,7 @@ import {
 } from '../ui/pages.ts';
 import { mfaEnrolPage, secondFactorPage } from '../ui/second-factor-page.ts';
 import { passkeysPage } from '../ui/passkey-pages.ts';
+import { upstreamProblemPage } from '../ui/upstream-pages.ts';
 import { ASSET_VERSION } from './assets.ts';
 import {
   emailUnverifiedPage,
@@ -61,6 +62,8 @@ export function renderView(view: View, nonce: string): string {
       return emailUnverifiedPage({ ...view, nonce });
     case 'recovery-done':
       return recoveryDonePage({ ...view, nonce });
+    case 'upstream-problem':
+      return upstreamProblemPage({ ...view, nonce });
   }
 }
 

@@ -116,6 +116,8 @@ export type View =
       unverified?: Unverified;
       /** Passkey sign-in on this page (protocol/passkeys.ts passkeyLoginBlock). */
       passkey?: PasskeyLogin;
+      /** The enabled upstream identity providers, as buttons in order (upstream/login-options.ts). */
+      upstreams?: { id: string; label: string; action: string }[];
     }
   | {
       name: 'signup';
@@ -183,6 +185,8 @@ export type View =
   | { name: 'device'; action: string; csrf: string; userCode?: string; error?: string }
   | { name: 'device-done'; approved: boolean; clientName: string }
   | { name: 'error'; title: string; message: string; link?: { href: string; text: string } }
+  /** A sign-in through an upstream that did not go through (ui/upstream-pages.ts), with the way back. */
+  | { name: 'upstream-problem'; title: string; message: string; link?: { href: string; text: string } }
   | {
       name: 'logout-confirm';
       action: string;

@@ -6,7 +6,7 @@
 import type { Config } from '../../config/config.ts';
 import type { ClientRecord } from '../../ports/clients.ts';
 import type { FactorRecord } from '../../ports/factors.ts';
-import type { SessionRecord } from '../../ports/sessions.ts';
+import type { SessionRecord, SessionUpstream } from '../../ports/sessions.ts';
 import type { UserRecord } from '../../ports/users.ts';
 import { acrAsked, acrFor, acrLevel } from '../claims-request.ts';
 import { randomToken, tokenHash } from '../hash.ts';
@@ -213,7 +213,8 @@ export type BeginDeps = Pick<Provider, 'now'> & {
 /**
  * Keeps a sign-in waiting for its second factor (no session yet): the user, the methods passed so
  * far and where it continues (`ia:<uid>` or `account`), bound to this browser by a new random
- * cookie, used once, for as long as an interaction lives.
+ * cookie, used once, for as long as an interaction lives. An upstream sign-in keeps its identity
+ * (`upstream`), which the session made after the factor records (issue 17).
  */
 export async function beginSecondFactor(
   p: BeginDeps,
@@ -221,6 +222,7 @@ export async function beginSecondFactor(
   amr: readonly string[],
   continueTo: string,
   stepUp: boolean,
+  upstream?: SessionUpstream,
 ): Promise<{ cookie: CookieSpec; value: string }> {
   const value = randomToken(32);
   const now = p.now();
@@ -230,6 +232,7 @@ export async function beginSecondFactor(
     amr: [...amr],
     continueTo,
     stepUp,
+    ...(upstream ? { upstream } : {}),
     createdAt: now,
     expiresAt: now + p.config.interactionTtl,
   });
