@@ -20,7 +20,7 @@ import { afterFirstFactor, load, type InteractionDeps } from '../interaction/int
 import { beginSecondFactor, capabilityOf } from '../interaction/mfa-policy.ts';
 import { reauthContinue } from '../interaction/second-factor.ts';
 import { loadSession, startSession } from '../interaction/session.ts';
-import { identityKey, outsideAllowed, resolveSignIn, type LinkingDeps, type Refusal } from './linking.ts';
+import { emailOf, identityKey, outsideAllowed, resolveSignIn, type LinkingDeps, type Refusal } from './linking.ts';
 import { enabledProvider, sessionUpstream, upstreamAmr } from './signin.ts';
 import { callbackUrl, isUpstreamError, takeState, UPSTREAM_COOKIE } from './state.ts';
 
@@ -186,8 +186,11 @@ export async function upstreamCallback(
     const known = isUpstreamError(err);
     // The adapter rejects with UpstreamError only; anything else is a bug, logged in full, and the
     // person still gets a page (the answer is not used).
-    if (!known)
-      p.log.error({ event: 'upstream_callback_error', provider: provider.id, err }, 'upstream callback failed');
+    if (!known) {
+      const { name, message, stack } = err as Error;
+      const fields = { event: 'upstream_callback_error', provider: provider.id, err: { name, message, stack } };
+      p.log.error(fields, 'upstream callback failed');
+    }
     const reason = known ? err.reason : 'invalid';
     const userId = state.userId;
     p.events({ type: 'upstream_login_failed', provider: provider.id, reason, ...(userId ? { userId } : {}) });
@@ -237,7 +240,7 @@ export async function upstreamCallback(
   const returnTo = safeReturn(state.returnTo);
   const now = p.now();
   if (state.purpose === 'link') {
-    const email = profile.email && profile.email.length <= 254 ? profile.email : null;
+    const email = emailOf(profile) ?? null;
     const result = await p.stores.upstreamIdentities.link({ ...key, userId, email, createdAt: now, lastUsedAt: now });
     if (result === 'linked') p.events({ type: 'upstream_linked', userId, provider: provider.id, by: 'user' });
     if (result === 'taken') p.events({ type: 'upstream_login_failed', provider: provider.id, reason: 'taken', userId });

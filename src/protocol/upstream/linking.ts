@@ -48,8 +48,8 @@ export const identityKey = (provider: UpstreamProvider, profile: UpstreamProfile
   subject: profile.subject,
 });
 
-/** An email the upstream gave that looks like one (the rest is dropped), lower-cased domain untouched. */
-const emailOf = (profile: UpstreamProfile) =>
+/** An email the upstream gave that looks like one (anything else is dropped). */
+export const emailOf = (profile: UpstreamProfile) =>
   profile.email && profile.email.length <= 254 && isEmailAddress(profile.email) ? profile.email : undefined;
 
 /**
