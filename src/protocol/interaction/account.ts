@@ -9,7 +9,8 @@ import { emailVerificationRequired, unverifiedEmailAnswer } from './email.ts';
 import type { DepsOf } from '../provider.ts';
 import type { SessionUpstream } from '../../ports/sessions.ts';
 import type { UserRecord } from '../../ports/users.ts';
-import { upstreamButtons } from '../upstream/login-options.ts';
+import { hintedUpstream, unreachable, upstreamButtons } from '../upstream/login-options.ts';
+import { beginUpstream, isUpstreamError } from '../upstream/state.ts';
 
 // The account login: the sign-in page of /account (the account area itself is in protocol/account/).
 
@@ -17,8 +18,14 @@ import { upstreamButtons } from '../upstream/login-options.ts';
 export type LoginViewDeps = Pick<Provider, 'config' | 'now'> &
   DepsOf<typeof csrfToken> &
   DepsOf<typeof upstreamButtons>;
-/** What POST /account/login uses: the login page, CSRF, the login check and the new session. */
+/**
+ * What POST /account/login uses: the login page, CSRF, the login check and the new session, and the
+ * way to an upstream (home-realm discovery).
+ */
 export type AccountLoginDeps = LoginViewDeps &
+  DepsOf<typeof hintedUpstream> &
+  DepsOf<typeof beginUpstream> &
+  Pick<Provider, 'events' | 'log'> &
   DepsOf<typeof unverifiedEmailAnswer> &
   DepsOf<typeof requirementFor> &
   DepsOf<typeof beginSecondFactor> &
@@ -68,6 +75,21 @@ export async function accountLogin(p: AccountLoginDeps, req: ProtocolRequest): P
   const f = form(req);
   const secret = req.cookies[ACCOUNT_LOGIN_COOKIE];
   if (!f || !checkCsrf(p, 'account-login', secret, f.csrf)) return forbidden;
+  // Home-realm discovery: an email address typed without a password, in a provider's home realm.
+  const typed = (f.username ?? '').trim();
+  if (!f.password && typed.includes('@')) {
+    const realm = await hintedUpstream(p, { email: typed });
+    if (realm) {
+      try {
+        return await beginUpstream(p, req, realm, { purpose: 'account-login' }, typed);
+      } catch (err) {
+        if (!isUpstreamError(err)) throw err;
+        p.events({ type: 'upstream_login_failed', provider: realm.id, reason: err.reason });
+        p.log.warn({ event: 'upstream_unavailable', provider: realm.id, err: err.message }, 'upstream not reached');
+        return loginView(p, secret!, unreachable(realm.label), typed, undefined, 503);
+      }
+    }
+  }
   const result = await checkLogin(p, req.ip, f.username ?? '', f.password ?? '', { page: 'account' });
   if ('error' in result) return loginView(p, secret!, result.error, f.username, result.retryAfter);
   return accountAfterFirstFactor(p, req, result.user, ['pwd']);

@@ -22,7 +22,7 @@ import { passkeyLoginBlock } from '../passkeys.ts';
 import type { DepsOf, StoreDeps } from '../provider.ts';
 import type { SessionUpstream } from '../../ports/sessions.ts';
 import type { UserRecord } from '../../ports/users.ts';
-import { hintedUpstream, upstreamButtons } from '../upstream/login-options.ts';
+import { hintedUpstream, unreachable, upstreamButtons } from '../upstream/login-options.ts';
 import { beginUpstream, isUpstreamError } from '../upstream/state.ts';
 
 /**
@@ -291,10 +291,6 @@ export async function loginView(
     },
   };
 }
-
-/** The login page's alert when an upstream could not be reached to start a sign-in there. */
-export const unreachable = (label: string) =>
-  `${label} cannot be reached right now. Try again in a moment, or sign in another way.`;
 
 /**
  * Sends the browser to an upstream to sign in for this interaction (a button, a hint or a home

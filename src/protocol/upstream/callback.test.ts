@@ -18,7 +18,8 @@ import type { UpstreamProvider } from '../../ports/upstreams.ts';
 import type { UserRecord } from '../../ports/users.ts';
 import { authorize, INTERACTION_COOKIE } from '../endpoints/authorize.ts';
 import { tokenHash } from '../hash.ts';
-import { ACCOUNT_LOGIN_COOKIE } from '../interaction/account.ts';
+import { ACCOUNT_LOGIN_COOKIE, accountLogin } from '../interaction/account.ts';
+import { showAccount } from '../account/overview.ts';
 import { showInteraction, submitLogin } from '../interaction/interaction.ts';
 import { SIGN_IN_COOKIE } from '../interaction/mfa-policy.ts';
 import { secondFactor } from '../interaction/second-factor.ts';
@@ -793,6 +794,22 @@ describe('upstream sign-in: buttons, callback and linking rules', () => {
       const res = b.take(await callback(b, up.asked.at(-1)!.state));
       assert.equal(locationOf(res), `${TEST_ISSUER}/account`);
       assert.equal((await sessionOf(b))?.upstream?.subject, prof.subject);
+      // The account login page's buttons, and home-realm discovery by a typed address with no password.
+      const page = viewOf(
+        await showAccount(p, t.request({}, { method: 'GET', cookies: { [ACCOUNT_LOGIN_COOKIE]: secret } })),
+      );
+      const actions = (page as { upstreams?: { action: string }[] }).upstreams?.map((u) => u.action);
+      assert.ok(actions?.includes(`${TEST_ISSUER}/account/upstream/corp`), String(actions));
+      await t.p.stores.upstreams.put(providerRecord('realm2', { homeRealmDomains: ['realm2.example'] }));
+      const typed = await accountLogin(
+        p,
+        t.request(
+          { csrf, username: 'me@realm2.example', password: '' },
+          { cookies: { [ACCOUNT_LOGIN_COOKIE]: secret } },
+        ),
+      );
+      assert.match(locationOf(typed), /^https:\/\/up\.example\/authorize/);
+      assert.equal(up.asked.at(-1)!.loginHint, 'me@realm2.example');
     });
 
     it('link: for the signed-in user who started it; linked, exists, taken by another account', async () => {

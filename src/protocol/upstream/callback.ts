@@ -184,8 +184,8 @@ export async function upstreamCallback(
     if (!profile.issuer || !profile.subject) throw new Error('profile without issuer or subject');
   } catch (err) {
     const known = isUpstreamError(err);
-    // The adapter rejects with UpstreamError only; anything else is a bug, logged in full, and the
-    // person still gets a page (the answer is not used).
+    // The adapter rejects with UpstreamError only; anything else is a bug, logged (its name, message
+    // and stack), and the person still gets a page (the answer is not used).
     if (!known) {
       const { name, message, stack } = err as Error;
       const fields = { event: 'upstream_callback_error', provider: provider.id, err: { name, message, stack } };
@@ -249,7 +249,7 @@ export async function upstreamCallback(
   // reauth: the identity must be this user's; then as account/reauth.ts after a password.
   const linked = await p.stores.upstreamIdentities.find(key);
   if (!linked || linked.userId !== userId) return refuse('not_yours', { userId });
-  await p.stores.upstreamIdentities.touch(key, now, profile.email ?? null);
+  await p.stores.upstreamIdentities.touch(key, now, emailOf(profile) ?? null);
   succeeded(p, req, provider, userId, false);
   // A user with a second factor passes it too, whatever the policy (reauth.ts says why).
   const cap = capabilityOf(await p.stores.factors.listByUser(userId));

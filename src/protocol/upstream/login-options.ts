@@ -22,6 +22,10 @@ export async function upstreamButtons(
   return (await enabledUpstreams(p)).map((u) => ({ id: u.id, label: u.label, action: actionFor(u.id) }));
 }
 
+/** The login page's alert when an upstream could not be reached to start a sign-in there. */
+export const unreachable = (label: string) =>
+  `${label} cannot be reached right now. Try again in a moment, or sign in another way.`;
+
 /** The domain of an email address, lower-cased; undefined when it is not one. */
 export function emailDomain(email: string | undefined): string | undefined {
   if (!email) return undefined;

@@ -11,7 +11,8 @@ import { ACR_MFA, ACR_PHR, ACR_PHRH } from '../claims-request.ts';
 import { readFormParams } from '../params.ts';
 import type { DepsOf, OAuthResponse, Provider, ProtocolRequest, StoreDeps } from '../provider.ts';
 import { ACCOUNT_LOGIN_COOKIE, loginView as accountLoginView } from '../interaction/account.ts';
-import { load, loginView, page, toUpstream, unreachable, type InteractionDeps } from '../interaction/interaction.ts';
+import { load, loginView, page, toUpstream, type InteractionDeps } from '../interaction/interaction.ts';
+import { unreachable } from './login-options.ts';
 import { checkCsrf } from '../interaction/session.ts';
 import { beginUpstream, isUpstreamError, PROVIDER_ID } from './state.ts';
 
