@@ -16,7 +16,12 @@ import { wrapAccountSecret } from '../../src/accounts/secret-wrap.ts';
 import type { UpstreamProvider } from '../../src/ports/upstreams.ts';
 import { tokenHash } from '../../src/protocol/hash.ts';
 import { authorizeUrl, csrfOf, form, ISSUER, Jar, pkce, testApp } from '../fixtures/app.ts';
-import { type OidcUpstream, startOidcUpstream } from '../fixtures/upstream-servers.ts';
+import {
+  type MicrosoftShaped,
+  type OidcUpstream,
+  startMicrosoftShaped,
+  startOidcUpstream,
+} from '../fixtures/upstream-servers.ts';
 
 const SECRET = 'upstream-client-secret-0123456789abcdef';
 const callbackOf = (id: string) => `${ISSUER}/upstream/${id}/callback`;
@@ -196,14 +201,28 @@ describe('upstream sign-in over HTTP', () => {
     return (out as { url: URL }).url;
   };
   const callback = (back: URL, jar: Jar): Promise<LightMyRequestResponse> => get(app, back.pathname + back.search, jar);
+  /** After a signed-in callback: the consent page (allowed) on to the code at the client. */
+  async function toCode(res: LightMyRequestResponse, jar: Jar): Promise<string> {
+    assert.equal(res.statusCode, 303, res.body);
+    jar.take(res);
+    let location = res.headers.location as string;
+    if (location.startsWith(`${ISSUER}/interaction/`)) {
+      const path = location.replace(ISSUER, '');
+      const consent = await get(app, path, jar);
+      assert.match(consent.body, /Allow access\?/);
+      const fields = { csrf: csrfOf(consent.body), decision: 'allow' };
+      const allowed = await form(app, `${path}/consent`, fields, { cookie: jar.header() });
+      assert.equal(allowed.statusCode, 303, allowed.body);
+      location = allowed.headers.location as string;
+    }
+    assert.match(location, /^https:\/\/app\.example\/cb\?code=/);
+    return location;
+  }
 
   it('first sign-in creates the user just in time; the second signs in as the same; a replayed callback is refused', async (t) => {
     if (await adapterMissing(app)) return t.skip('the upstream adapter is not merged yet');
     const first = await throughUpstream('oidc', 'dana', oidcFollow('dana'));
-    const res = await callback(first.back, first.jar);
-    assert.equal(res.statusCode, 303, res.body);
-    assert.match(res.headers.location as string, /^https:\/\/app\.example\/cb\?code=/);
-    first.jar.take(res);
+    await toCode(await callback(first.back, first.jar), first.jar);
     const session = await app.stores.sessions.get(tokenHash(first.jar.cookies.get('tessera_session')!));
     assert.deepEqual(session?.amr, ['fed']);
     assert.equal(session?.upstream?.issuer, oidc.issuer);
@@ -217,8 +236,7 @@ describe('upstream sign-in over HTTP', () => {
     assert.match(replay.body, /Sign-in expired/);
     // The second sign-in: the same user.
     const second = await throughUpstream('oidc', 'dana', oidcFollow('dana'));
-    const res2 = await callback(second.back, second.jar);
-    second.jar.take(res2);
+    await toCode(await callback(second.back, second.jar), second.jar);
     const s2 = await app.stores.sessions.get(tokenHash(second.jar.cookies.get('tessera_session')!));
     assert.equal(s2?.userId, user.id);
   });
@@ -232,6 +250,47 @@ describe('upstream sign-in over HTTP', () => {
     assert.equal(stolen.statusCode, 400);
     const ok = await callback(mine.back, mine.jar);
     assert.equal(ok.statusCode, 303, ok.body);
+  });
+
+  it('code injection (a code redeemed without its PKCE verifier) and mix-up (another issuer in iss) are refused', async (t) => {
+    if (await adapterMissing(app)) return t.skip('the upstream adapter is not merged yet');
+    const attacker = await throughUpstream('oidc', 'dana', oidcFollow('dana'));
+    const victim = await throughUpstream('oidc', 'dana', oidcFollow('dana'));
+    // The attacker's code in the victim's callback (with the victim's state): the upstream refuses
+    // to redeem it with the victim's verifier.
+    const injected = new URL(victim.back);
+    injected.searchParams.set('code', attacker.back.searchParams.get('code')!);
+    const res = await callback(injected, victim.jar);
+    assert.equal(res.statusCode, 400);
+    assert.match(res.body, /could not be verified/);
+    assert.equal(victim.jar.cookies.get('tessera_session'), undefined);
+    // Another issuer in the response's iss (RFC 9207): refused before the code is redeemed.
+    const mixed = await throughUpstream('oidc', 'dana', oidcFollow('dana'));
+    const other = new URL(mixed.back);
+    other.searchParams.set('iss', 'https://other-issuer.example');
+    const r2 = await callback(other, mixed.jar);
+    assert.equal(r2.statusCode, 400);
+    assert.match(r2.body, /could not be verified/);
+    // The same callback at another provider's URL (its own state lookup): refused.
+    const third = await throughUpstream('oidc', 'dana', oidcFollow('dana'));
+    const wrongUrl = await get(app, `/upstream/down/callback${third.back.search}`, third.jar);
+    assert.equal(wrongUrl.statusCode, 400);
+    assert.match(wrongUrl.body, /Sign-in expired/);
+    // Its owner can still finish it at the right URL: nothing was burnt by the refusal.
+    assert.equal((await callback(third.back, third.jar)).statusCode, 303);
+  });
+
+  it('a cancelled sign-in at the provider: a page with the way back to the login page', async (t) => {
+    if (await adapterMissing(app)) return t.skip('the upstream adapter is not merged yet');
+    const cancelled = await throughUpstream('oidc', 'dana', async (url) => {
+      const out = await oidc.authorize(url, { user: 'dana', deny: true });
+      assert.equal(out.kind, 'redirect');
+      return (out as { url: URL }).url;
+    });
+    const res = await callback(cancelled.back, cancelled.jar);
+    assert.equal(res.statusCode, 400);
+    assert.match(res.body, /did not sign you in \(access_denied\)/);
+    assert.ok(res.body.includes(`href="${ISSUER}/interaction/${cancelled.uid}?hint=off"`));
   });
 
   it('a verified email of an existing account is not linked: the page says to sign in to it first', async (t) => {
@@ -306,5 +365,83 @@ describe('upstream sign-in over HTTP: unverified email, GitHub and Microsoft sha
     assert.match(made.username, /^alice-[a-z0-9]{6}$/);
     assert.equal(made.emailVerified, false);
     assert.deepEqual(await app.stores.upstreamIdentities.listByUser(alice.id), []);
+  });
+});
+
+describe('upstream sign-in over HTTP: a Microsoft-shaped token from another tenant with the same email', () => {
+  const TENANT_A = 'aaaaaaaa-1111-4111-8111-aaaaaaaaaaaa';
+  const TENANT_B = 'bbbbbbbb-2222-4222-8222-bbbbbbbbbbbb';
+  let app: App;
+  let ms: MicrosoftShaped;
+  const { challenge } = pkce();
+
+  before(async () => {
+    app = await testApp('sqlite::memory:', { TESSERA_RATE_LIMITING: 'false' });
+    ms = await startMicrosoftShaped({
+      clientId: 'tessera',
+      clientSecret: SECRET,
+      redirectUris: [callbackOf('entra')],
+      users: [
+        // The fixture's alice@example.com is a verified local address: Microsoft's email never links.
+        { tid: TENANT_A, preferred_username: 'boss@a.example', email: 'alice@example.com', name: 'Boss' },
+        { tid: TENANT_B, preferred_username: 'evil@b.example', email: 'alice@example.com', name: 'Not the boss' },
+      ],
+    });
+    await saveProvider(app, 'entra', {
+      preset: 'microsoft',
+      label: 'Microsoft',
+      issuer: ms.issuerTemplate,
+      discoveryUrl: ms.discoveryUrl('common'),
+      clientAuth: 'client_secret_post',
+    });
+  });
+  after(async () => {
+    await app?.close();
+    await ms?.close();
+  });
+
+  async function signIn(user: string): Promise<string> {
+    const jar = new Jar();
+    const start = await app.server.inject({
+      method: 'GET',
+      url: authorizeUrl({
+        client_id: 'web',
+        redirect_uri: 'https://app.example/cb',
+        response_type: 'code',
+        scope: 'openid',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+        tessera_idp_hint: 'entra',
+      }),
+    });
+    jar.take(start);
+    // tessera_idp_hint: straight to the provider from the interaction's page.
+    const go = await get(app, (start.headers.location as string).replace(ISSUER, ''), jar);
+    assert.equal(go.statusCode, 303, go.body);
+    jar.take(go);
+    const out = await ms.authorize(go.headers.location as string, { user });
+    assert.equal(out.kind, 'redirect');
+    const back = (out as { url: URL }).url;
+    const res = await get(app, back.pathname + back.search, jar);
+    assert.equal(res.statusCode, 303, res.body);
+    jar.take(res);
+    const session = await app.stores.sessions.get(tokenHash(jar.cookies.get('tessera_session')!));
+    assert.ok(session);
+    assert.equal(session.upstream?.issuer, ms.issuerOf(user === 'boss@a.example' ? TENANT_A : TENANT_B));
+    return session.userId;
+  }
+
+  it('each tenant is its own identity; neither takes the local account with that email', async (t) => {
+    if (await adapterMissing(app)) return t.skip('the upstream adapter is not merged yet');
+    const alice = (await app.stores.users.findByUsername('alice'))!;
+    const boss = await signIn('boss@a.example');
+    const evil = await signIn('evil@b.example');
+    assert.notEqual(boss, alice.id);
+    assert.notEqual(evil, alice.id);
+    assert.notEqual(evil, boss);
+    assert.equal(await signIn('boss@a.example'), boss);
+    assert.deepEqual(await app.stores.upstreamIdentities.listByUser(alice.id), []);
+    const made = (await app.stores.users.get(evil))!;
+    assert.equal(made.emailVerified, false);
   });
 });
