@@ -143,6 +143,9 @@ describe('upstream sign-in over HTTP', () => {
     assert.match(body, /<h2 id="upstream-heading">Or continue with<\/h2>/);
     assert.ok(body.indexOf('Continue with Corp ID') < body.indexOf('Continue with Down ID'), 'in order');
     assert.ok(body.includes(`action="${ISSUER}/interaction/${uid}/upstream/oidc"`));
+    // A button's answer is a redirect to the provider: the page's form-action must allow its origin.
+    const csp = String(page.headers['content-security-policy']);
+    assert.match(csp, new RegExp(`form-action 'self' https://app\\.example ${oidc.issuer}`));
     // No inline script or style was added: the CSP's nonces are unchanged by the buttons.
     assert.doesNotMatch(body, / style="|onclick=/);
   });

@@ -51,9 +51,13 @@ export async function loginView(
   retryAfter?: number,
   status?: number,
 ): Promise<OAuthResponse> {
-  const upstreams = await upstreamButtons(p, (id) => `${p.config.issuer}/account/upstream/${id}`);
+  const { buttons: upstreams, formActions } = await upstreamButtons(
+    p,
+    (id) => `${p.config.issuer}/account/upstream/${id}`,
+  );
   return {
     kind: 'page',
+    ...(formActions.length ? { formActions } : {}),
     ...loginPageAnswer(error, retryAfter),
     ...(status !== undefined ? { status } : {}),
     view: {

@@ -269,13 +269,15 @@ export async function loginView(
   retryAfter?: number,
   status?: number,
 ): Promise<OAuthResponse> {
-  const upstreams = await upstreamButtons(p, (id) => action(p, l.ia.uid, `upstream/${id}`));
+  const { buttons: upstreams, formActions: upstreamActions } = await upstreamButtons(p, (id) =>
+    action(p, l.ia.uid, `upstream/${id}`),
+  );
   const answer = loginPageAnswer(error, retryAfter);
   return {
     kind: 'page',
     ...answer,
     ...(status !== undefined ? { status } : {}),
-    formActions: formActions(l.areq),
+    formActions: [...formActions(l.areq), ...upstreamActions],
     view: {
       name: 'login',
       action: action(p, l.ia.uid, 'login'),

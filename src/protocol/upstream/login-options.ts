@@ -14,12 +14,39 @@ export interface UpstreamButton {
   action: string;
 }
 
-/** The buttons of the enabled providers, in their order; `actionFor` gives each one's form action. */
+/**
+ * The buttons of the enabled providers, in their order (`actionFor` gives each one's form action),
+ * and where their forms may lead: a button's POST is answered with a redirect to the provider, and
+ * a page's CSP form-action covers every redirect that follows a form submission, so the login page
+ * names the origins of the providers' issuer, discovery URL and authorization endpoint (a provider
+ * whose discovery names an authorization endpoint on yet another host needs it set in its record).
+ */
 export async function upstreamButtons(
   p: StoreDeps<'upstreams'>,
   actionFor: (providerId: string) => string,
-): Promise<UpstreamButton[]> {
-  return (await enabledUpstreams(p)).map((u) => ({ id: u.id, label: u.label, action: actionFor(u.id) }));
+): Promise<{ buttons: UpstreamButton[]; formActions: string[] }> {
+  const enabled = await enabledUpstreams(p);
+  const origins = new Set<string>();
+  for (const u of enabled)
+    for (const url of [u.issuer, u.discoveryUrl, u.authorizationEndpoint]) {
+      const origin = originOf(url);
+      if (origin) origins.add(origin);
+    }
+  return {
+    buttons: enabled.map((u) => ({ id: u.id, label: u.label, action: actionFor(u.id) })),
+    formActions: [...origins],
+  };
+}
+
+/** The http(s) origin of a URL (a Microsoft issuer template's `{tenantid}` is only in its path). */
+function originOf(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    const u = new URL(url);
+    return u.protocol === 'https:' || u.protocol === 'http:' ? u.origin : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The login page's alert when an upstream could not be reached to start a sign-in there. */
