@@ -14,7 +14,7 @@ import {
 } from '../ui/pages.ts';
 import { mfaEnrolPage, secondFactorPage } from '../ui/second-factor-page.ts';
 import { passkeysPage } from '../ui/passkey-pages.ts';
-import { upstreamProblemPage } from '../ui/upstream-pages.ts';
+import { upstreamContinuePage, upstreamProblemPage } from '../ui/upstream-pages.ts';
 import { ASSET_VERSION } from './assets.ts';
 import {
   emailUnverifiedPage,
@@ -64,6 +64,8 @@ export function renderView(view: View, nonce: string): string {
       return recoveryDonePage({ ...view, nonce });
     case 'upstream-problem':
       return upstreamProblemPage({ ...view, nonce });
+    case 'upstream-continue':
+      return upstreamContinuePage({ ...view, nonce });
   }
 }
 

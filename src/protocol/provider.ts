@@ -187,6 +187,8 @@ export type View =
   | { name: 'error'; title: string; message: string; link?: { href: string; text: string } }
   /** A sign-in through an upstream that did not go through (ui/upstream-pages.ts), with the way back. */
   | { name: 'upstream-problem'; title: string; message: string; link?: { href: string; text: string } }
+  /** After a bounced form_post: on to `location` (another site) by a refresh, not a redirect (ui/upstream-pages.ts). */
+  | { name: 'upstream-continue'; location: string }
   | {
       name: 'logout-confirm';
       action: string;

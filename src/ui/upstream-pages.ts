@@ -38,3 +38,16 @@ export function upstreamProblemPage(p: {
 ${p.link ? html`<p class="note"><a href="${p.link.href}">${p.link.text}</a></p>` : ''}`;
   return layout({ title: p.title, nonce: p.nonce, body });
 }
+
+/**
+ * The way on after a bounced form_post (protocol/upstream/callback.ts): the bounce page's form may
+ * only lead to Tessera (its CSP form-action), and a browser holds every redirect that follows a form
+ * submission to that, so a redirect to the application would be blocked. This page ends that
+ * navigation here and goes on by a refresh (which form-action does not govern), with a link.
+ */
+export function upstreamContinuePage(p: { nonce: string; location: string }): string {
+  const body = html`<meta http-equiv="refresh" content="0;url=${p.location}">
+<h1>Continuing…</h1>
+<p><a href="${p.location}">Continue</a></p>`;
+  return layout({ title: 'Continuing', nonce: p.nonce, body });
+}

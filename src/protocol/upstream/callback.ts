@@ -143,8 +143,29 @@ function upstreamErrorPage(provider: UpstreamProvider, err: UpstreamError) {
   ] as const;
 }
 
-/** GET and POST /upstream/:provider/callback. */
+/**
+ * GET and POST /upstream/:provider/callback. The answer to a bounced form_post that would redirect to
+ * another site (the application, with its code) is a page that goes on by a refresh instead
+ * (upstreamContinuePage says why), with the same cookies.
+ */
 export async function upstreamCallback(
+  p: CallbackDeps,
+  req: ProtocolRequest,
+  uid: string,
+  providerId?: string,
+): Promise<OAuthResponse> {
+  const answer = await callback(p, req, uid, providerId);
+  if (req.method !== 'POST' || !req.params.has(BOUNCE) || answer.kind !== 'redirect') return answer;
+  if (answer.location.startsWith(`${p.config.issuer}/`)) return answer;
+  return {
+    kind: 'page',
+    status: 200,
+    view: { name: 'upstream-continue', location: answer.location },
+    ...(answer.cookies ? { cookies: answer.cookies } : {}),
+  };
+}
+
+async function callback(
   p: CallbackDeps,
   req: ProtocolRequest,
   _uid: string,
