@@ -174,11 +174,15 @@ describe('upstream sign-in with a cross-site form_post (Chromium)', { skip }, ()
     const hit = new URL((await cb.next('/callback')).url);
     assert.ok(hit.searchParams.get('code'));
     assert.deepEqual(posts, ['cross-site', 'bounced']);
-    await upstream.close();
-    await page.goto(authorizeUrl());
-    await page.getByRole('button', { name: 'Continue with Corp ID' }).click();
-    await assert.doesNotReject(page.getByRole('alert').filter({ hasText: 'Corp ID cannot be reached' }).waitFor());
-    await screenshot(page, 'upstream', 'provider-down');
     await context.close();
+    // The provider down, in a browser with no session: the login page again, saying so.
+    await upstream.close();
+    const fresh = await browser.newContext();
+    const again = await fresh.newPage();
+    await again.goto(authorizeUrl());
+    await again.getByRole('button', { name: 'Continue with Corp ID' }).click();
+    await again.getByRole('alert').filter({ hasText: 'Corp ID cannot be reached' }).waitFor();
+    await screenshot(again, 'upstream', 'provider-down');
+    await fresh.close();
   });
 });
