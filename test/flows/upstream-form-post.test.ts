@@ -22,7 +22,8 @@ import { wrapAccountSecret } from '../../src/accounts/secret-wrap.ts';
 import { usernameKeys } from '../../src/accounts/usernames.ts';
 import { openDatabase } from '../../src/adapters/sql/database.ts';
 import { createSqlStores } from '../../src/adapters/sql/stores.ts';
-import { startServer, type RunningServer } from '../fixtures/server.ts';
+import type { UpstreamProvider } from '../../src/ports/upstreams.ts';
+import { freePort, startServer, type RunningServer } from '../fixtures/server.ts';
 import { type OidcUpstream, startOidcUpstream } from '../fixtures/upstream-servers.ts';
 import {
   browserSkip,
@@ -82,7 +83,7 @@ describe('upstream sign-in with a cross-site form_post (Chromium)', { skip }, ()
     try {
       const stores = createSqlStores(handle, usernameKeys);
       const now = Math.floor(Date.now() / 1000);
-      await stores.upstreams.put({
+      const corp: UpstreamProvider = {
         id: 'corp',
         kind: 'oidc',
         label: 'Corp ID',
@@ -111,6 +112,17 @@ describe('upstream sign-in with a cross-site form_post (Chromium)', { skip }, ()
         privateNetwork: true,
         createdAt: now,
         updatedAt: now,
+      };
+      await stores.upstreams.put(corp);
+      // Nothing listens there: a provider that is down.
+      const dead = `http://127.0.0.1:${await freePort()}`;
+      await stores.upstreams.put({
+        ...corp,
+        id: 'down',
+        label: 'Down ID',
+        order: 1,
+        issuer: dead,
+        secretWrapped: await wrapAccountSecret(KEK, 'upstream:down', UPSTREAM_SECRET),
       });
     } finally {
       await handle.close();
@@ -175,13 +187,12 @@ describe('upstream sign-in with a cross-site form_post (Chromium)', { skip }, ()
     assert.ok(hit.searchParams.get('code'));
     assert.deepEqual(posts, ['cross-site', 'bounced']);
     await context.close();
-    // The provider down, in a browser with no session: the login page again, saying so.
-    await upstream.close();
+    // A provider that is down, in a browser with no session: the login page again, saying so.
     const fresh = await browser.newContext();
     const again = await fresh.newPage();
     await again.goto(authorizeUrl());
-    await again.getByRole('button', { name: 'Continue with Corp ID' }).click();
-    await again.getByRole('alert').filter({ hasText: 'Corp ID cannot be reached' }).waitFor();
+    await again.getByRole('button', { name: 'Continue with Down ID' }).click();
+    await again.getByRole('alert').filter({ hasText: 'Down ID cannot be reached' }).waitFor();
     await screenshot(again, 'upstream', 'provider-down');
     await fresh.close();
   });
