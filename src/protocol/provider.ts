@@ -116,6 +116,8 @@ export type View =
       unverified?: Unverified;
       /** Passkey sign-in on this page (protocol/passkeys.ts passkeyLoginBlock). */
       passkey?: PasskeyLogin;
+      /** The error is an upstream provider's: the username and password fields are not marked invalid. */
+      upstreamError?: boolean;
       /** The enabled upstream identity providers, as buttons in order (upstream/login-options.ts). */
       upstreams?: { id: string; label: string; action: string }[];
     }

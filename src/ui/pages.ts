@@ -101,11 +101,14 @@ export function loginPage(p: {
   passkey?: PasskeyLoginBlock;
   /** The version in the scripts' URLs (http/assets.ts). */
   assetVersion?: string;
+  /** The error is an upstream provider's (unreachable): the fields are not marked invalid either. */
+  upstreamError?: boolean;
   /** The enabled upstream identity providers: a "Continue with <label>" button each, in order. */
   upstreams?: UpstreamButtonBlock[];
 }): string {
   const hasError = Boolean(p.error);
-  const invalid = hasError && !p.passkeyError ? html` aria-invalid="true" aria-describedby="login-error"` : '';
+  const invalid =
+    hasError && !p.passkeyError && !p.upstreamError ? html` aria-invalid="true" aria-describedby="login-error"` : '';
   // Focus the first field that needs input (password when the username is already known).
   const focusUser = !p.username ? html` autofocus` : '';
   const focusPass = p.username ? html` autofocus` : '';

@@ -40,8 +40,8 @@ const form = (req: ProtocolRequest) => readFormParams(req.params, PARAMS, LIMITS
 
 /**
  * The account login page: the password form, the passkey button, and a button per enabled upstream
- * identity provider (POST /account/upstream/:provider, with this form's token). `status` overrides
- * the answer's (503 when an upstream could not be reached).
+ * identity provider (POST /account/upstream/:provider, with this form's token). `status`: an
+ * upstream's failure (503 unreachable, 404 not offered); the fields, not used, are not marked invalid.
  */
 export async function loginView(
   p: LoginViewDeps,
@@ -70,6 +70,7 @@ export async function loginView(
       passkey: passkeyLoginBlock(p, `${p.config.issuer}/account/passkey`, 'account', secret),
       ...(p.config.passwordReset ? { forgotUrl: `${p.config.issuer}/forgot-password` } : {}),
       ...(upstreams.length ? { upstreams } : {}),
+      ...(status !== undefined ? { upstreamError: true } : {}),
     },
     cookies: [{ name: ACCOUNT_LOGIN_COOKIE, value: secret, maxAge: p.config.interactionTtl, path: '/' }],
   };

@@ -259,7 +259,8 @@ async function consentView(p: UserPageDeps & StoreDeps<'consents'>, l: Loaded, s
 /**
  * The login page of an interaction: the password form, the passkey button, and a button per enabled
  * upstream identity provider (POST /interaction/:uid/upstream/:provider, with the login form's token).
- * `status` overrides the answer's (503 when an upstream could not be reached).
+ * `status`: an upstream's failure (503 when it could not be reached, 404 when it is not offered); the
+ * alert is then about the provider, and the fields, not used, are not marked invalid.
  */
 export async function loginView(
   p: LoginPageDeps,
@@ -290,6 +291,7 @@ export async function loginView(
       passkey: passkeyLoginBlock(p, action(p, l.ia.uid, 'passkey'), `ia:${l.ia.uid}`, l.browserSecret),
       ...(p.config.passwordReset ? { forgotUrl: `${p.config.issuer}/forgot-password` } : {}),
       ...(upstreams.length ? { upstreams } : {}),
+      ...(status !== undefined ? { upstreamError: true } : {}),
     },
   };
 }
