@@ -17,8 +17,10 @@ import type { UpstreamProvider } from '../../src/ports/upstreams.ts';
 import { tokenHash } from '../../src/protocol/hash.ts';
 import { authorizeUrl, csrfOf, form, ISSUER, Jar, pkce, testApp } from '../fixtures/app.ts';
 import {
+  type GithubShaped,
   type MicrosoftShaped,
   type OidcUpstream,
+  startGithubShaped,
   startMicrosoftShaped,
   startOidcUpstream,
 } from '../fixtures/upstream-servers.ts';
@@ -448,5 +450,108 @@ describe('upstream sign-in over HTTP: a Microsoft-shaped token from another tena
     assert.deepEqual(await app.stores.upstreamIdentities.listByUser(alice.id), []);
     const made = (await app.stores.users.get(evil))!;
     assert.equal(made.emailVerified, false);
+  });
+});
+
+describe('upstream sign-in over HTTP: GitHub-shaped (OAuth 2.0, the verified flag of /user/emails)', () => {
+  let app: App;
+  let gh: GithubShaped;
+  const { challenge } = pkce();
+
+  before(async () => {
+    app = await testApp('sqlite::memory:', { TESSERA_RATE_LIMITING: 'false' });
+    gh = await startGithubShaped({
+      clientId: 'tessera',
+      clientSecret: SECRET,
+      redirectUri: callbackOf('github'),
+      users: [
+        {
+          id: 1001,
+          login: 'octocat',
+          name: 'The Octocat',
+          email: null,
+          emails: [{ email: 'octo@example.net', primary: true, verified: true }],
+        },
+        // Claims alice's verified address, unverified at GitHub: never alice.
+        {
+          id: 1002,
+          login: 'alice',
+          email: 'alice@example.com',
+          emails: [{ email: 'alice@example.com', primary: true, verified: false }],
+        },
+        // Alice's address verified at GitHub: not linked automatically either.
+        {
+          id: 1003,
+          login: 'alice2',
+          emails: [{ email: 'alice@example.com', primary: true, verified: true }],
+        },
+      ],
+    });
+    await saveProvider(app, 'github', {
+      kind: 'oauth2',
+      preset: 'github',
+      label: 'GitHub',
+      issuer: 'https://github.com',
+      authorizationEndpoint: gh.authorizationEndpoint,
+      tokenEndpoint: gh.tokenEndpoint,
+      userinfoEndpoint: `${gh.apiUrl}/user`,
+      emailsEndpoint: `${gh.apiUrl}/user/emails`,
+      clientAuth: 'client_secret_post',
+      scopes: ['read:user', 'user:email'],
+      claims: { subject: 'id', username: 'login', name: 'name', email: 'email', emailVerified: 'email_verified' },
+    });
+  });
+  after(async () => {
+    await app?.close();
+    await gh?.close();
+  });
+
+  /** A sign-in as `login` at GitHub: the callback's answer and the browser's jar. */
+  async function signIn(login: string) {
+    const jar = new Jar();
+    const start = await app.server.inject({
+      method: 'GET',
+      url: authorizeUrl({
+        client_id: 'web',
+        redirect_uri: 'https://app.example/cb',
+        response_type: 'code',
+        scope: 'openid',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+        tessera_idp_hint: 'github',
+      }),
+    });
+    jar.take(start);
+    const go = await get(app, (start.headers.location as string).replace(ISSUER, ''), jar);
+    assert.equal(go.statusCode, 303, go.body);
+    jar.take(go);
+    const out = await gh.authorize(go.headers.location as string, { user: login });
+    assert.equal(out.kind, 'redirect');
+    const back = (out as { url: URL }).url;
+    const res = await get(app, back.pathname + back.search, jar);
+    jar.take(res);
+    const cookie = jar.cookies.get('tessera_session');
+    const session = cookie ? await app.stores.sessions.get(tokenHash(cookie)) : undefined;
+    return { res, session };
+  }
+
+  it('the numeric id is the identity; a verified primary email is kept verified; unverified never matches', async (t) => {
+    if (await adapterMissing(app)) return t.skip('the upstream adapter is not merged yet');
+    const alice = (await app.stores.users.findByUsername('alice'))!;
+    const octo = await signIn('octocat');
+    assert.equal(octo.res.statusCode, 303, octo.res.body);
+    assert.equal(octo.session?.upstream?.subject, '1001');
+    const made = (await app.stores.users.get(octo.session!.userId))!;
+    assert.equal(made.username, 'octocat');
+    assert.equal(made.email, 'octo@example.net');
+    assert.equal(made.emailVerified, true);
+    const sneaky = await signIn('alice');
+    assert.equal(sneaky.res.statusCode, 303, sneaky.res.body);
+    assert.notEqual(sneaky.session?.userId, alice.id);
+    assert.match((await app.stores.users.get(sneaky.session!.userId))!.username, /^alice-[a-z0-9]{6}$/);
+    const verified = await signIn('alice2');
+    assert.equal(verified.res.statusCode, 409);
+    assert.equal(verified.session, undefined);
+    assert.deepEqual(await app.stores.upstreamIdentities.listByUser(alice.id), []);
   });
 });
