@@ -250,10 +250,13 @@ export const askOf = (areq: AcrAsk | undefined): AcrAsk | undefined =>
 
 /**
  * The amr after a further factor (RFC 8176): what was passed before, then the new methods, each
- * once, with `mfa` last when two factors (or a user-verifying passkey) were used.
+ * once, with `mfa` last when two factors (or a user-verifying passkey) were used. A sign-in at an
+ * upstream provider (`fed`, issue 17) is a first factor as a password is: an app's code passed at
+ * Tessera after it makes two.
  */
 export function combineAmr(before: readonly string[], added: readonly string[]): string[] {
   const out = [...new Set([...before, ...added].filter((m) => m !== 'mfa'))];
-  if (before.includes('mfa') || added.includes('mfa') || (out.includes('pwd') && out.includes('otp'))) out.push('mfa');
+  const two = (out.includes('pwd') && out.includes('otp')) || (before.includes('fed') && added.includes('otp'));
+  if (before.includes('mfa') || added.includes('mfa') || two) out.push('mfa');
   return out;
 }

@@ -21,7 +21,7 @@ import { tokenHash } from '../hash.ts';
 import { ACCOUNT_LOGIN_COOKIE, accountLogin } from '../interaction/account.ts';
 import { showAccount } from '../account/overview.ts';
 import { showInteraction, submitLogin } from '../interaction/interaction.ts';
-import { SIGN_IN_COOKIE } from '../interaction/mfa-policy.ts';
+import { SIGN_IN_COOKIE, sessionGate } from '../interaction/mfa-policy.ts';
 import { secondFactor } from '../interaction/second-factor.ts';
 import { csrfToken, SESSION_COOKIE } from '../interaction/session.ts';
 import type { OAuthResponse, Provider, View } from '../provider.ts';
@@ -695,7 +695,10 @@ describe('upstream sign-in: buttons, callback and linking rules', () => {
       const done = b.take(await secondFactor(p, t.request({ csrf, code: code() }, { cookies: b.cookies }), uid));
       codeReached(done);
       const session = await sessionOf(b);
-      assert.deepEqual(session?.amr, ['fed', 'otp']);
+      assert.deepEqual(session?.amr, ['fed', 'otp', 'mfa']);
+      // Two factors: a policy that requires a second factor lets this session through (no loop back to /mfa).
+      const strict = { ...p, config: { ...p.config, mfa: 'required' as const } };
+      assert.equal(await sessionGate(strict, t.request({}), session!, undefined, undefined), 'ok');
       assert.deepEqual(session?.upstream, {
         providerId: 'corp',
         issuer: prof.issuer,
