@@ -240,11 +240,17 @@ async function prepareOnce(config: Config, stores: Stores, log: Logger): Promise
   const ring = await loadKeyRing(stores.keys, configKeks(config), config.signingAlgs, now());
   if (config.bootstrapFile) {
     const r = await applyBootstrap(stores, config, readBootstrapFile(config.bootstrapFile), now(), outboundHttp());
-    const changed = { clients_changed: r.clients, users_changed: r.users, resources_changed: r.resources };
+    const changed = {
+      clients_changed: r.clients,
+      users_changed: r.users,
+      resources_changed: r.resources,
+      // As `tessera bootstrap` records it: only when providers changed, so the record keeps its shape otherwise.
+      ...(r.upstreams ? { upstreams_changed: r.upstreams } : {}),
+    };
     log.info(changed, 'bootstrap file applied');
     for (const w of r.warnings) log.warn({ event: 'bootstrap_warning' }, w);
-    // As `tessera bootstrap` does: a file that changes only resource servers is audited too.
-    if (r.clients || r.users || r.resources) {
+    // As `tessera bootstrap` does: a file that changes only resource servers or providers is audited too.
+    if (r.clients || r.users || r.resources || r.upstreams) {
       await stores.audit.append([
         {
           at: Date.now(),

@@ -6,12 +6,15 @@ import type { OutboundHttp } from '../ports/outbound.ts';
 import { AdminError, saveClient, type ClientInput } from './clients.ts';
 import { saveUser, type UserInput } from './users.ts';
 import { saveResourceServer, type ResourceInput } from './resources.ts';
+import { saveUpstream, UPSTREAM_KEYS, type UpstreamInput } from './upstreams.ts';
 
 export interface BootstrapFile {
   clients?: ClientInput[];
   users?: UserInput[];
   /** The registry of resource servers (admin/resources.ts). */
   resources?: ResourceInput[];
+  /** Upstream identity providers (admin/upstreams.ts). */
+  upstreams?: UpstreamInput[];
 }
 
 // ---- the schema of the file ------------------------------------------------------------------------
@@ -96,6 +99,8 @@ const SECTIONS: Record<string, { keys: Record<string, 1>; id: string }> = {
   clients: { keys: CLIENT_KEYS, id: 'client_id' },
   users: { keys: USER_KEYS, id: 'username' },
   resources: { keys: RESOURCE_KEYS, id: 'identifier' },
+  // UPSTREAM_KEYS is checked against UpstreamInput where it is declared (admin/upstreams.ts).
+  upstreams: { keys: UPSTREAM_KEYS, id: 'id' },
 };
 
 /** Levenshtein distance, for naming the valid key nearest a misspelled one. */
@@ -164,12 +169,39 @@ export function readBootstrapFile(path: string): BootstrapFile {
   // Nothing of a file with a problem is applied: a misspelled key is refused, not ignored.
   const problems = bootstrapSchemaProblems(doc);
   if (problems.length) throw new AdminError(`TESSERA_BOOTSTRAP_FILE: ${path}: ${problems.join('; ')}`);
-  const { clients, users, resources } = doc as Record<string, unknown>;
+  const { clients, users, resources, upstreams } = doc as Record<string, unknown>;
   return {
     clients: (clients ?? undefined) as ClientInput[] | undefined,
     users: (users ?? undefined) as UserInput[] | undefined,
     resources: (resources ?? undefined) as ResourceInput[] | undefined,
+    upstreams: (upstreams ?? undefined) as UpstreamInput[] | undefined,
   };
+}
+
+/**
+ * The providers of `tessera upstream add`: YAML or JSON holding one provider, a list of them, or a
+ * bootstrap file's `upstreams:` list; unknown keys refused as the bootstrap file refuses them.
+ */
+export function parseUpstreamsDocument(text: string, source: string): UpstreamInput[] {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new AdminError(`${source} does not parse: ${(err as Error).message}`);
+  }
+  const list = Array.isArray(doc)
+    ? doc
+    : doc !== null && typeof doc === 'object' && 'upstreams' in doc && Object.keys(doc).length === 1
+      ? (doc as { upstreams: unknown }).upstreams
+      : [doc];
+  if (!Array.isArray(list) || list.length === 0) throw new AdminError(`${source}: no upstream provider in it`);
+  const problems = bootstrapSchemaProblems({ upstreams: list });
+  // Two entries with one id would have the second silently replace the first.
+  const ids = list.map((u: { id?: unknown }) => u?.id);
+  const twice = [...new Set(ids.filter((id, i) => typeof id === 'string' && ids.indexOf(id) !== i))];
+  if (twice.length) problems.push(`the same id more than once: ${twice.join(', ')}`);
+  if (problems.length) throw new AdminError(`${source}: ${problems.join('; ')}`);
+  return list as UpstreamInput[];
 }
 
 /**
@@ -188,6 +220,7 @@ export async function applyBootstrap(
   clients: number;
   users: number;
   resources: number;
+  upstreams: number;
   generatedSecrets: Record<string, string>;
   warnings: string[];
 }> {
@@ -233,5 +266,31 @@ export async function applyBootstrap(
         ),
       );
   }
-  return { clients, users, resources, generatedSecrets, warnings };
+  // Upstream providers: each one saved or changed is audited (upstream_saved, by bootstrap), as the
+  // running server's audit trail records the event (observability/audit-events.ts).
+  let upstreams = 0;
+  const saved: string[] = [];
+  for (const u of file.upstreams ?? []) {
+    const r = await saveUpstream(
+      { stores, config, now: () => now, events: (e) => void ('provider' in e && saved.push(e.provider)) },
+      u,
+      'bootstrap',
+    );
+    if (r.changed) upstreams++;
+  }
+  if (saved.length)
+    await stores.audit.append(
+      saved.map(
+        (provider): AuditEvent => ({
+          at: Date.now(),
+          type: 'upstream_saved',
+          actor: 'bootstrap',
+          clientId: null,
+          ip: null,
+          outcome: 'success',
+          details: { provider },
+        }),
+      ),
+    );
+  return { clients, users, resources, upstreams, generatedSecrets, warnings };
 }

@@ -167,9 +167,21 @@ export function usage(commands: Record<string, Command>, only?: string): string 
   ].join('\n');
 }
 
+/**
+ * A group named in the plural (`tessera upstreams list`, `tessera users identities`) is the group of
+ * that name in the singular, when only that one exists: both spellings are common in other tools.
+ */
+function singularGroup(word: string | undefined, commands: Record<string, Command>): string | undefined {
+  const names = Object.keys(commands);
+  const isGroup = (w: string) => names.some((n) => n === w || n.startsWith(`${w} `));
+  if (word === undefined || !word.endsWith('s') || isGroup(word)) return word;
+  return isGroup(word.slice(0, -1)) ? word.slice(0, -1) : word;
+}
+
 /** Runs the command line; returns the exit code. */
 export async function run(argv: string[], commands: Record<string, Command>): Promise<number> {
-  const [first, second, third] = argv;
+  const [second, third] = argv.slice(1);
+  const first = singularGroup(argv[0], commands);
   if (first === undefined || first === 'help' || first === '--help' || first === '-h') {
     (first === undefined ? warn : print)(usage(commands));
     return first === undefined ? 2 : 0;

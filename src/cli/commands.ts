@@ -2,7 +2,7 @@
 import { outboxMailer } from '../adapters/mail/mailer.ts';
 import { readFileSync } from 'node:fs';
 import type { ParseArgsOptionsConfig } from 'node:util';
-import { applyBootstrap, readBootstrapFile } from '../admin/bootstrap.ts';
+import { applyBootstrap, parseUpstreamsDocument, readBootstrapFile } from '../admin/bootstrap.ts';
 import {
   AdminError,
   deleteClient,
@@ -40,6 +40,19 @@ import {
   type ResourceInput,
 } from '../admin/resources.ts';
 import type { ResourceServerRecord } from '../ports/resource-servers.ts';
+import type { UpstreamIdentity, UpstreamProvider } from '../ports/upstreams.ts';
+import {
+  buildUpstream,
+  deleteUpstream,
+  describeIdentity,
+  describeUpstream,
+  rewrapUpstreamSecrets,
+  saveUpstream,
+  setUpstreamEnabled,
+  unlinkUserIdentity,
+  userIdentities,
+  type UpstreamDeps,
+} from '../admin/upstreams.ts';
 import { isMetadataDocumentId } from '../protocol/clients/metadata-document.ts';
 import { canonicalResource, REGISTRY_CACHE_MS } from '../protocol/resources.ts';
 import { protocolServices } from '../protocol/services.ts';
@@ -750,6 +763,132 @@ async function keysRewrap(ctx: Ctx): Promise<void> {
   print(
     `re-wrapped ${r.rewrapped} signing key(s) under TESSERA_KEY_ENCRYPTION_KEY; ${r.unchanged} already were (${r.total} in all)`,
   );
+  const u = await rewrapUpstreamSecrets({ stores, config: ctx.config() });
+  if (u.rewrapped) await audit(ctx, 'keys_rewrapped', { upstream_secrets: u.rewrapped, unchanged: u.unchanged });
+  if (u.rewrapped || u.unchanged)
+    print(`re-wrapped ${u.rewrapped} upstream provider secret(s); ${u.unchanged} already were`);
+}
+
+/**
+ * What the upstream functions need, with an event sink that collects their events; `flush` writes them
+ * to the audit trail once the command succeeded (as every operator action is recorded).
+ */
+async function upstreamDeps(ctx: Ctx): Promise<{ deps: UpstreamDeps; flush: () => Promise<void> }> {
+  const { stores, now } = await ctx.db();
+  const events: ProtocolEvent[] = [];
+  return {
+    deps: { stores, config: ctx.config(), now, events: (e) => void events.push(e) },
+    flush: async () => {
+      for (const e of events.splice(0)) await auditEvent(ctx, e);
+    },
+  };
+}
+
+async function upstreamList(ctx: Ctx): Promise<void> {
+  printList<UpstreamProvider>(
+    ctx,
+    await (await ctx.db()).stores.upstreams.list(),
+    describeUpstream,
+    {
+      ID: (p) => p.id,
+      LABEL: (p) => p.label,
+      KIND: (p) => (p.preset ? `${p.kind} (${p.preset})` : p.kind),
+      ISSUER: (p) => p.issuer,
+      ORDER: (p) => String(p.order),
+      USERS: (p) => (p.createUsers ? 'created' : 'linked only'),
+      STATUS: (p) => (p.enabled ? 'enabled' : 'disabled'),
+    },
+    '(no upstream providers)',
+  );
+}
+
+async function upstreamShow(ctx: Ctx): Promise<void> {
+  const id = ctx.positionals[0]!;
+  const p = await (await ctx.db()).stores.upstreams.get(id);
+  if (!p) throw new AdminError(`no upstream ${id}`);
+  print(JSON.stringify(describeUpstream(p), null, 2));
+}
+
+/** Everything on standard input (a provider piped to `upstream add -`). */
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function upstreamAdd(ctx: Ctx): Promise<void> {
+  const source = ctx.positionals[0]!;
+  let text: string;
+  try {
+    text = source === '-' ? await readStdin() : readFileSync(source, 'utf8');
+  } catch (err) {
+    throw new AdminError(`cannot read ${source}: ${(err as Error).message}`);
+  }
+  const inputs = parseUpstreamsDocument(text, source === '-' ? 'standard input' : source);
+  const { deps, flush } = await upstreamDeps(ctx);
+  // Every provider is checked before any is saved: a file with a problem changes nothing.
+  const { stores } = await ctx.db();
+  for (const input of inputs) await buildUpstream(deps, input, await stores.upstreams.get(input.id), deps.now());
+  for (const input of inputs) {
+    const r = await saveUpstream(deps, input, 'admin');
+    print(
+      `${r.created ? 'added' : r.changed ? 'updated' : 'unchanged:'} upstream ${r.provider.id} (${r.provider.label}); ` +
+        `callback URL to register with the provider: ${ctx.config().issuer}/upstream/${r.provider.id}/callback`,
+    );
+  }
+  await flush();
+}
+
+async function upstreamRemove(ctx: Ctx): Promise<void> {
+  const id = ctx.positionals[0]!;
+  const { deps, flush } = await upstreamDeps(ctx);
+  await deleteUpstream(deps, id, 'admin');
+  await flush();
+  print(`removed upstream ${id} and every identity linked through it; sessions signed in with it run until they end`);
+}
+
+const upstreamSetEnabled =
+  (enabled: boolean) =>
+  async (ctx: Ctx): Promise<void> => {
+    const id = ctx.positionals[0]!;
+    const { deps, flush } = await upstreamDeps(ctx);
+    const changed = await setUpstreamEnabled(deps, id, enabled);
+    await flush();
+    print(
+      !changed
+        ? `upstream ${id} was already ${enabled ? 'enabled' : 'disabled'}`
+        : enabled
+          ? `upstream ${id} enabled: its button is on the login page`
+          : `upstream ${id} disabled: its button is gone and its callbacks are refused; its identities stay linked`,
+    );
+  };
+
+async function userIdentitiesList(ctx: Ctx): Promise<void> {
+  const { identities, providers } = await userIdentities((await ctx.db()).stores, ctx.positionals[0]!);
+  printList<UpstreamIdentity>(
+    ctx,
+    identities,
+    (i) => describeIdentity(i, providers.get(i.providerId)),
+    {
+      PROVIDER: (i) => i.providerId,
+      ISSUER: (i) => i.issuer,
+      SUBJECT: (i) => i.subject,
+      EMAIL: (i) => i.email ?? '',
+      LINKED: (i) => iso(i.createdAt),
+      LAST_USED: (i) => iso(i.lastUsedAt),
+    },
+    '(no linked upstream identities)',
+  );
+}
+
+async function userUnlink(ctx: Ctx): Promise<void> {
+  const [username, provider] = ctx.positionals as [string, string];
+  const { deps, flush } = await upstreamDeps(ctx);
+  const { user, identity } = await unlinkUserIdentity(deps, username, provider, ctx.str('subject'));
+  await flush();
+  print(
+    `unlinked ${provider} identity ${identity.subject} from ${user.username}; sessions signed in with it run on (tessera user end-sessions ends them)`,
+  );
 }
 
 async function bootstrap(ctx: Ctx): Promise<void> {
@@ -758,16 +897,20 @@ async function bootstrap(ctx: Ctx): Promise<void> {
   // As at start-up: instances (and commands) applying a file at once on one database take turns.
   const r = await stores.exclusive(async () => {
     const applied = await applyBootstrap(stores, ctx.config(), file, now(), services.outbound);
-    if (applied.clients || applied.users || applied.resources)
+    if (applied.clients || applied.users || applied.resources || applied.upstreams)
       await audit(ctx, 'bootstrap_applied', {
         clients_changed: applied.clients,
         users_changed: applied.users,
         resources_changed: applied.resources,
+        // Only when the file changed providers: the record keeps the shape it had before issue 17.
+        ...(applied.upstreams ? { upstreams_changed: applied.upstreams } : {}),
       });
     return applied;
   });
   for (const w of r.warnings) warn(`warning: ${w}`);
-  print(`clients changed: ${r.clients}\nusers changed: ${r.users}\nresources changed: ${r.resources}`);
+  print(
+    `clients changed: ${r.clients}\nusers changed: ${r.users}\nresources changed: ${r.resources}\nupstreams changed: ${r.upstreams}`,
+  );
   for (const [id, secret] of Object.entries(r.generatedSecrets)) print(secretLine(secret, id));
 }
 
@@ -1076,6 +1219,59 @@ export const commands: Record<string, Command> = {
     positionals: ['USERNAME'],
     run: userEndSessions,
   },
+  'user identities': {
+    synopsis: 'USERNAME [--json]',
+    summary: 'List the upstream identities linked to a user: provider, issuer, subject, email, linked and last used.',
+    options: JSON_OPT,
+    positionals: ['USERNAME'],
+    run: userIdentitiesList,
+  },
+  'user unlink': {
+    synopsis: 'USERNAME PROVIDER [--subject SUBJECT]',
+    summary:
+      "Unlink a user's identity with an upstream provider (--subject when they have several there); refused when it is their last way to sign in.",
+    options: { subject: str },
+    positionals: ['USERNAME', 'PROVIDER'],
+    run: userUnlink,
+  },
+  'upstream list': {
+    synopsis: '[--json]',
+    summary: 'List the upstream identity providers, by button order (never their secrets).',
+    options: JSON_OPT,
+    run: upstreamList,
+  },
+  'upstream show': {
+    synopsis: 'ID',
+    summary: 'Show an upstream provider as JSON (whether a secret is stored, never the secret).',
+    positionals: ['ID'],
+    run: upstreamShow,
+  },
+  'upstream add': {
+    synopsis: 'FILE|-',
+    summary:
+      'Add or update upstream providers from a YAML or JSON file (or standard input): one provider, a list, or an upstreams: list, with the keys of the bootstrap file. Secrets are stored wrapped under TESSERA_KEY_ENCRYPTION_KEY.',
+    positionals: ['FILE'],
+    run: upstreamAdd,
+  },
+  'upstream remove': {
+    synopsis: 'ID',
+    summary:
+      'Remove an upstream provider and every identity linked through it (users without another way in can no longer sign in: disable it instead to keep them).',
+    positionals: ['ID'],
+    run: upstreamRemove,
+  },
+  'upstream enable': {
+    synopsis: 'ID',
+    summary: 'Put an upstream provider back on the login page.',
+    positionals: ['ID'],
+    run: upstreamSetEnabled(true),
+  },
+  'upstream disable': {
+    synopsis: 'ID',
+    summary: 'Take an upstream provider off the login page and refuse its callbacks; its identities stay linked.',
+    positionals: ['ID'],
+    run: upstreamSetEnabled(false),
+  },
   'keys rotate': {
     synopsis: '[--alg ALG]',
     summary:
@@ -1102,7 +1298,8 @@ export const commands: Record<string, Command> = {
   },
   bootstrap: {
     synopsis: 'FILE',
-    summary: 'Apply a bootstrap file of clients and users (idempotent, as at start-up).',
+    summary:
+      'Apply a bootstrap file of clients, users, resource servers and upstream providers (idempotent, as at start-up).',
     positionals: ['FILE'],
     run: bootstrap,
   },

@@ -166,6 +166,14 @@ export function toAuditEvent(e: ProtocolEvent, at: number): AuditEvent {
     case 'mail_failed':
       details = { template: e.template, attempts: e.attempts, reason: e.reason };
       break;
+    // Issue 17: which upstream provider an operator saved or deleted, or an identity was unlinked from.
+    case 'upstream_saved':
+    case 'upstream_deleted':
+      details = { provider: e.provider };
+      break;
+    case 'upstream_unlinked':
+      details = { provider: e.provider, by: e.by };
+      break;
     // The account a failed or throttled sign-in named: its user id, or that none has that name.
     case 'login_failed':
     case 'login_throttled':

@@ -67,6 +67,43 @@ export function sessionsContract(stores: Stores): void {
       assert.deepEqual(await stores.sessions.takeClientsByUser(userId), [e('rp-a', other)]);
       assert.deepEqual(await stores.sessions.takeClientsByUser(userId), []);
     });
+    it('a session records the upstream identity and upstream session it was signed in with (issue 17)', async () => {
+      const withSid = session({
+        upstream: { providerId: 'corp', issuer: 'https://idp.example.com', subject: 's', sid: 'u-sid' },
+      });
+      const withoutSid = session({ upstream: { providerId: 'corp', issuer: 'https://idp.example.com', subject: 's' } });
+      for (const s of [withSid, withoutSid]) await stores.sessions.create(s);
+      assert.deepEqual(await stores.sessions.get(withSid.idHash), withSid);
+      assert.deepEqual(await stores.sessions.get(withoutSid.idHash), withoutSid);
+      assert.equal((await stores.sessions.get(withSid.idHash))!.upstream?.sid, 'u-sid');
+    });
+    it('deleteByUpstream ends the sessions of one upstream subject or upstream sid (both: both must match), at that provider and issuer only', async () => {
+      const [providerId, issuer, subject] = [uid('p'), 'https://idp.example.com', uid('sub')];
+      const up = (over: Partial<{ providerId: string; issuer: string; subject: string; sid: string }>) =>
+        session({ upstream: { providerId, issuer, subject, ...over } });
+      const a1 = up({ sid: 'sid-1' });
+      const a2 = up({ sid: 'sid-2' });
+      const a3 = up({});
+      const otherSubject = up({ subject: uid('sub'), sid: 'sid-1' });
+      const otherIssuer = up({ issuer: 'https://other.example.com', sid: 'sid-1' });
+      const otherProvider = up({ providerId: uid('p'), sid: 'sid-1' });
+      const local = session();
+      const all = [a1, a2, a3, otherSubject, otherIssuer, otherProvider, local];
+      for (const s of all) await stores.sessions.create(s);
+      const ids = (r: { idHash: string }[]) => r.map((s) => s.idHash).sort();
+      assert.deepEqual(await stores.sessions.deleteByUpstream(providerId, issuer, {}), [], 'neither: nothing matches');
+      assert.deepEqual(await stores.sessions.deleteByUpstream(providerId, issuer, { subject, sid: 'sid-9' }), []);
+      assert.deepEqual(await stores.sessions.deleteByUpstream(providerId, issuer, { subject, sid: 'sid-2' }), [a2]);
+      // By sid alone: only sessions of that upstream session at that provider and issuer.
+      assert.deepEqual(
+        ids(await stores.sessions.deleteByUpstream(providerId, issuer, { sid: 'sid-1' })),
+        ids([a1, otherSubject]),
+      );
+      assert.deepEqual(await stores.sessions.deleteByUpstream(providerId, issuer, { subject }), [a3]);
+      assert.deepEqual(await stores.sessions.deleteByUpstream(providerId, issuer, { subject }), []);
+      for (const s of [otherIssuer, otherProvider, local]) assert.deepEqual(await stores.sessions.get(s.idHash), s);
+      for (const s of [a1, a2, a3, otherSubject]) assert.equal(await stores.sessions.get(s.idHash), undefined);
+    });
     it('50 concurrent takeClients: each client goes to exactly one caller', async () => {
       const [sid, userId] = [uid('sid'), uid('user')];
       for (const c of ['rp-1', 'rp-2', 'rp-3'])

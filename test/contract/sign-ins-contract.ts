@@ -27,6 +27,18 @@ export function signInsContract(stores: Stores): void {
       assert.equal(await stores.signIns.getPending(p.idHash, NOW + 600), undefined);
       assert.equal(await stores.signIns.getPending(uid('none'), NOW), undefined);
     });
+    it('a pending sign-in keeps the upstream identity it began with (issue 17), and a password one has none', async () => {
+      const upstream = { providerId: 'corp', issuer: 'https://idp.example.com', subject: uid('sub'), sid: 'u-sid' };
+      const p = pending({ amr: ['fed'], upstream });
+      const plain = pending();
+      await stores.signIns.createPending(p);
+      await stores.signIns.createPending(plain);
+      assert.deepEqual(await stores.signIns.getPending(p.idHash, NOW), p);
+      assert.deepEqual(await stores.signIns.consumePending(p.idHash, NOW), p);
+      const got = await stores.signIns.consumePending(plain.idHash, NOW);
+      assert.deepEqual(got, plain);
+      assert.equal(got && 'upstream' in got, false);
+    });
     it('consumePending returns it once, then undefined; an expired one is never returned', async () => {
       const p = pending();
       await stores.signIns.createPending(p);

@@ -37,6 +37,7 @@ import { resourceServersContract } from './resource-servers-contract.ts';
 import { factorsContract } from './factors-contract.ts';
 import { mailOutboxContract } from './mail-outbox-contract.ts';
 import { accountTokensContract } from './account-tokens-contract.ts';
+import { upstreamsContract } from './upstreams-contract.ts';
 import {
   NOW,
   uid,
@@ -181,6 +182,7 @@ forEachBackend('SQL stores', (stores, backend) => {
   grantsContract(stores);
   keysContract(stores);
   factorsContract(stores);
+  upstreamsContract(stores);
 
   describe('cleanup', () => {
     it('deletes expired rows of every kind and keeps live ones', async () => {

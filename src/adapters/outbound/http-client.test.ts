@@ -13,6 +13,7 @@ import {
   postForm as postFormWith,
   verifyWithClientKeys,
 } from '../../protocol/client-auth/client-keys.ts';
+import { OutboundError } from '../../ports/outbound.ts';
 import { outboundHttp } from './http-client.ts';
 
 // The SSRF-safe client, through the protocol's functions over the port (client-keys.ts), as the
@@ -345,5 +346,169 @@ describe('back-channel logout delivery', () => {
       server.closeAllConnections();
       server.close();
     }
+  });
+});
+
+describe('fetch for upstream identity providers', () => {
+  let server: Server;
+  let base: string;
+  let port: number;
+  let seen: string[] = [];
+  let handler: (req: IncomingMessage, res: ServerResponse, body: string) => void = (_q, res) => res.end('{}');
+  before(async () => {
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => {
+        body += c;
+      });
+      req.on('end', () => {
+        seen.push(
+          `${req.method} ${req.url} ${req.headers['content-type'] ?? '-'} ${req.headers.accept ?? '-'} ${body}`,
+        );
+        handler(req, res, body);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as AddressInfo).port;
+    base = `http://127.0.0.1:${port}`;
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+  const opts = (
+    o: Partial<{ privateNetwork: boolean; allowLoopback: boolean; timeoutMs: number; maxBytes: number }> = {},
+  ) => ({
+    name: 'upstream test',
+    allowLoopback: false,
+    privateNetwork: true,
+    timeoutMs: 2000,
+    maxBytes: 4096,
+    ...o,
+  });
+  const get = { method: 'GET' as const, headers: { accept: 'application/json' } };
+
+  it('GETs and POSTs, resolving with the status, fields and body of any answer', async () => {
+    seen = [];
+    handler = (req, res, body) => {
+      if (req.url === '/token') {
+        res.writeHead(400, { 'content-type': 'application/json', 'x-two': ['a', 'b'] });
+        res.end(JSON.stringify({ error: 'invalid_grant', got: body }));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+    };
+    const ok = await outbound.fetch(`${base}/doc`, get, opts());
+    assert.equal(ok.status, 200);
+    assert.equal(ok.headers.get('content-type'), 'application/json');
+    assert.deepEqual(await ok.json(), { ok: true });
+    const bad = await outbound.fetch(
+      `${base}/token`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', host: 'evil.example', 'content-length': '1' },
+        body: 'grant_type=authorization_code&code=x',
+      },
+      opts(),
+    );
+    assert.equal(bad.status, 400);
+    assert.equal(bad.headers.get('x-two'), 'a, b');
+    assert.deepEqual(await bad.json(), { error: 'invalid_grant', got: 'grant_type=authorization_code&code=x' });
+    assert.deepEqual(seen, [
+      'GET /doc - application/json ',
+      'POST /token application/x-www-form-urlencoded - grant_type=authorization_code&code=x',
+    ]);
+  });
+  it('never follows a redirect: a 3xx is returned as it is', async () => {
+    seen = [];
+    handler = (req, res) => {
+      if (req.url === '/moved') res.writeHead(302, { location: '/doc' }).end();
+      else res.end('{}');
+    };
+    const res = await outbound.fetch(`${base}/moved`, get, opts());
+    assert.equal(res.status, 302);
+    assert.equal(res.headers.get('location'), '/doc');
+    assert.equal(seen.length, 1);
+  });
+  it('refuses an answer larger than maxBytes, declared or streamed', async () => {
+    const big = 'x'.repeat(5000);
+    handler = (req, res) => {
+      if (req.url === '/declared') res.writeHead(200, { 'content-length': big.length }).end(big);
+      else {
+        res.writeHead(200);
+        res.write(big.slice(0, 3000));
+        setTimeout(() => res.end(big.slice(3000)), 20);
+      }
+    };
+    for (const path of ['/declared', '/streamed'])
+      await assert.rejects(
+        outbound.fetch(`${base}${path}`, get, opts()),
+        (e: unknown) => e instanceof OutboundError && e.reason === 'invalid' && /larger than 4096/.test(e.message),
+        path,
+      );
+  });
+  it('gives up at the timeout when the upstream accepts and never answers, or stops halfway', async () => {
+    handler = (req, res) => {
+      if (req.url === '/half') {
+        res.writeHead(200);
+        res.write('{"a":');
+      }
+    };
+    for (const path of ['/hang', '/half']) {
+      const t0 = Date.now();
+      await assert.rejects(
+        outbound.fetch(`${base}${path}`, get, opts({ timeoutMs: 300 })),
+        (e: unknown) => e instanceof OutboundError && e.reason === 'failed' && /within 300 ms/.test(e.message),
+      );
+      assert.ok(Date.now() - t0 < 2000, path);
+    }
+  });
+  it('without privateNetwork: the rules of every other request (no loopback or http without the allowance)', async () => {
+    handler = (_q, res) => res.end('{}');
+    await assert.rejects(
+      outbound.fetch(`${base}/doc`, get, opts({ privateNetwork: false })),
+      (e: unknown) => e instanceof OutboundError && e.reason === 'refused',
+    );
+    await assert.rejects(
+      outbound.fetch(`https://localhost:${port}/doc`, get, opts({ privateNetwork: false })),
+      (e: unknown) => e instanceof OutboundError && e.reason === 'refused',
+    );
+    assert.equal(
+      (await outbound.fetch(`${base}/doc`, get, opts({ privateNetwork: false, allowLoopback: true }))).status,
+      200,
+    );
+    await assert.rejects(
+      outbound.fetch('http://10.0.0.1/doc', get, opts({ privateNetwork: false, allowLoopback: true })),
+      (e: unknown) => e instanceof OutboundError && e.reason === 'refused',
+    );
+  });
+  it('privateNetwork: private and loopback addresses and http, but never link-local, unspecified or multicast', async () => {
+    const named = outboundHttp({
+      resolve: (host, _family, cb) =>
+        cb(null, [{ address: host === 'idp.corp' ? '127.0.0.1' : '169.254.169.254', family: 4 }]),
+    });
+    handler = (_q, res) => res.end('{}');
+    assert.equal((await named.fetch(`http://idp.corp:${port}/doc`, get, opts())).status, 200);
+    seen = [];
+    await assert.rejects(
+      named.fetch(`http://metadata.corp:${port}/doc`, get, opts()),
+      (e: unknown) => e instanceof OutboundError && e.reason === 'refused' && /169\.254\.169\.254/.test(e.message),
+    );
+    for (const uri of [
+      'http://169.254.169.254/latest',
+      'http://[fe80::1]/x',
+      'http://0.0.0.0/x',
+      'http://224.0.0.1/x',
+      'http://[::ffff:169.254.169.254]/x',
+      'http://255.255.255.255/x',
+      'ftp://10.0.0.1/x',
+      'http://user:pw@10.0.0.1/x',
+    ])
+      await assert.rejects(
+        outbound.fetch(uri, get, opts()),
+        (e: unknown) => e instanceof OutboundError && e.reason === 'refused',
+        uri,
+      );
+    assert.deepEqual(seen, [], 'nothing was sent');
   });
 });

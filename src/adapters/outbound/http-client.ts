@@ -3,11 +3,13 @@
 // are applied before anything is sent, to an address literal in the URL, and to every address a
 // host name resolves to (inside the DNS lookup handed to node, so the address checked is the address
 // connected to: no window for DNS rebinding). No redirects are followed; each exchange has a timeout
-// and a size limit.
+// and a size limit. The exchanges with upstream identity providers (fetch, for openid-client) follow
+// the same rules, except that a provider the operator marked privateNetwork may be reached over http
+// at private and loopback addresses (never link-local, unspecified or multicast ones).
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { isIP, type LookupFunction } from 'node:net';
+import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { OutboundError, type OutboundDocument, type OutboundHttp, type OutboundRequest } from '../../ports/outbound.ts';
 import { addressAllowed, fetchableUriProblem } from '../../protocol/client-auth/public-address.ts';
 
@@ -35,10 +37,15 @@ export interface OutboundTestOptions {
 
 /** A DNS lookup that fails unless every address the name resolves to may be reached. */
 function checkedLookup(allowLoopback: boolean, resolve: Resolver = systemResolver): LookupFunction {
+  return lookupWhere((ip) => addressAllowed(ip, allowLoopback), resolve);
+}
+
+/** A DNS lookup that fails unless `allowed` accepts every address the name resolves to. */
+function lookupWhere(allowed: (ip: string) => boolean, resolve: Resolver = systemResolver): LookupFunction {
   return ((hostname: string, options: { all?: boolean; family?: number }, callback: (...args: unknown[]) => void) => {
     resolve(hostname, options?.family ?? 0, (err, addresses: LookupAddress[]) => {
       if (err) return callback(err);
-      const bad = addresses.find((a) => !addressAllowed(a.address, allowLoopback));
+      const bad = addresses.find((a) => !allowed(a.address));
       if (bad || addresses.length === 0) {
         return callback(
           Object.assign(new Error(`${hostname} resolves to a non-public address${bad ? ` (${bad.address})` : ''}`), {
@@ -203,6 +210,140 @@ function postForm(
 }
 
 /**
+ * Addresses an operator's on-premise provider (privateNetwork) still may not be: "this host"
+ * (0.0.0.0/8, ::), link-local (169.254.0.0/16 with the cloud metadata services, fe80::/10, also
+ * through NAT64), multicast, and 240.0.0.0/4 with the broadcast address. A discovery document names
+ * the endpoints, so even a trusted upstream must not point Tessera at these.
+ */
+const notOnPrivateNetwork = (() => {
+  const list = new BlockList();
+  list.addSubnet('0.0.0.0', 8, 'ipv4');
+  list.addSubnet('169.254.0.0', 16, 'ipv4');
+  list.addSubnet('224.0.0.0', 4, 'ipv4');
+  list.addSubnet('240.0.0.0', 4, 'ipv4');
+  list.addAddress('::', 'ipv6');
+  list.addSubnet('fe80::', 10, 'ipv6');
+  list.addSubnet('ff00::', 8, 'ipv6');
+  list.addSubnet('64:ff9b::a9fe:0', 112, 'ipv6');
+  return list;
+})();
+
+/** Whether a privateNetwork provider's URL may connect to `ip` (private and loopback addresses may). */
+export function privateNetworkAddressAllowed(ip: string): boolean {
+  const addr = ip.replace(/^\[|\]$/g, '');
+  if (addr.includes('%')) return false; // a zone index: link-local
+  const family = isIP(addr);
+  if (family === 0) return false;
+  return !notOnPrivateNetwork.check(addr, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/** The URL an upstream exchange goes to, or why it may not (privateNetwork: http and private addresses too). */
+function upstreamTarget(uri: string, request: OutboundRequest & { privateNetwork: boolean }): URL | OutboundError {
+  if (!request.privateNetwork) return target(uri, request);
+  let u: URL;
+  try {
+    u = new URL(uri);
+  } catch {
+    return new OutboundError('refused', `${request.name} must be an absolute URL`);
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:')
+    return new OutboundError('refused', `${request.name} must use http or https`);
+  if (u.username || u.password || u.hash)
+    return new OutboundError('refused', `${request.name} must not carry credentials or a fragment`);
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host) && !privateNetworkAddressAllowed(host))
+    return new OutboundError('refused', `${request.name} host ${host} may not be reached`);
+  return u;
+}
+
+/** Statuses whose answer has no body (a Response refuses one). */
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+/** Request fields node sets itself, or that would let a caller reshape the exchange. */
+const OWN_FIELDS = new Set(['host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive', 'upgrade']);
+
+/**
+ * One exchange with an upstream identity provider (OutboundHttp.fetch): the same checked DNS lookup
+ * and fresh connection as every other request, one timer for the whole exchange (connecting,
+ * sending, the answer and its body), the body read whole up to `maxBytes`, no redirect followed.
+ */
+function upstreamFetch(
+  uri: string,
+  init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string },
+  request: OutboundRequest & { maxBytes: number; privateNetwork: boolean },
+  test: OutboundTestOptions,
+): Promise<Response> {
+  const { name, allowLoopback, timeoutMs, maxBytes, privateNetwork } = request;
+  const u = upstreamTarget(uri, request);
+  if (u instanceof OutboundError) return Promise.reject(u);
+  if (init.method !== 'GET' && init.method !== 'POST')
+    return Promise.reject(new OutboundError('refused', `${name}: method ${String(init.method)} is not used`));
+  const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
+  const body = init.body !== undefined ? Buffer.from(init.body) : undefined;
+  const headers: Record<string, string | number> = {};
+  for (const [k, v] of Object.entries(init.headers)) if (!OWN_FIELDS.has(k.toLowerCase())) headers[k.toLowerCase()] = v;
+  if (body) headers['content-length'] = body.length;
+  const allowed = privateNetwork ? privateNetworkAddressAllowed : (ip: string) => addressAllowed(ip, allowLoopback);
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const fail = (reason: OutboundError['reason'], message: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      req.destroy();
+      reject(new OutboundError(reason, message));
+    };
+    const timer = setTimeout(() => fail('failed', `${name} did not answer within ${timeoutMs} ms`), timeoutMs);
+    const req = send(
+      u,
+      {
+        method: init.method,
+        lookup: lookupWhere(allowed, test.resolve),
+        agent: false,
+        headers,
+        ...(test.ca !== undefined ? { ca: test.ca } : {}),
+      },
+      (res: IncomingMessage) => {
+        const status = res.statusCode ?? 0;
+        if (Number(res.headers['content-length'] ?? 0) > maxBytes)
+          return fail('invalid', `${name} answer is larger than ${maxBytes} bytes`);
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > maxBytes) return fail('invalid', `${name} answer is larger than ${maxBytes} bytes`);
+          chunks.push(c);
+        });
+        res.on('error', (e) => fail('failed', `${name}: ${e.message}`));
+        res.on('end', () => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          const fields = new Headers();
+          for (const [k, v] of Object.entries(res.headers)) {
+            if (v === undefined) continue;
+            try {
+              for (const x of Array.isArray(v) ? v : [v]) fields.append(k, x);
+            } catch {
+              // A field value a Response cannot hold: left out (nothing Tessera reads is lost with it).
+            }
+          }
+          if (status < 200 || status > 599) {
+            reject(new OutboundError('failed', `${name} answered with status ${status}`));
+            return;
+          }
+          const bytes = NULL_BODY.has(status) ? null : new Uint8Array(Buffer.concat(chunks));
+          resolve(new Response(bytes, { status, headers: fields }));
+        });
+      },
+    );
+    req.on('error', (e: NodeJS.ErrnoException) =>
+      fail(e.code === 'ENOTPUBLIC' ? 'refused' : 'failed', `${name} request failed: ${e.message}`),
+    );
+    req.end(body);
+  });
+}
+
+/**
  * The outbound HTTP client (stateless: every request opens its own connection, agent: false).
  * `test` is for tests only (OutboundTestOptions); production passes nothing.
  */
@@ -211,9 +352,6 @@ export function outboundHttp(test: OutboundTestOptions = {}): OutboundHttp {
     getJson: (uri, request) => getDocument(uri, request, false, test).then((d) => d.body),
     getJsonDocument: (uri, request) => getDocument(uri, request, true, test),
     postForm: (uri, form, request) => postForm(uri, form, request, test),
-    // Issue 17 groundwork: the upstream exchange is being built (adapters/outbound, helper "upstream-client").
-    fetch: async () => {
-      throw new OutboundError('failed', 'upstream fetch is not built yet');
-    },
+    fetch: (uri, init, request) => upstreamFetch(uri, init, request, test),
   };
 }
