@@ -8,12 +8,10 @@
  * creates the user just in time, the second signs in as the same one. Every Tessera page runs under
  * the strict CSP and none may report a violation.
  *
- * The provider is stored in the server's database directly (the bootstrap file's `upstreams:` is
- * another part of the issue). Until the real upstream adapter (src/adapters/upstream/) is merged,
- * its placeholder fails every call: the suite is skipped then, saying so.
+ * The providers are stored in the server's database directly, as the admin functions store them.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -37,12 +35,8 @@ import {
 
 const KEK = 'flow-upstream-kek-0123456789abcdef0123456789abcdef';
 const UPSTREAM_SECRET = 'flow-upstream-client-secret-0123456789';
-const adapterMissing = readFileSync(new URL('../../src/adapters/upstream/client.ts', import.meta.url), 'utf8').includes(
-  'upstream sign-in is not built yet',
-);
-const skip = browserSkip || (adapterMissing ? 'the upstream adapter is not merged yet' : false);
 
-describe('upstream sign-in with a cross-site form_post (Chromium)', { skip }, () => {
+describe('upstream sign-in with a cross-site form_post (Chromium)', { skip: browserSkip }, () => {
   let server: RunningServer;
   let cb: CallbackServer;
   let browser: Browser;

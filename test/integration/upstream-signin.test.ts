@@ -74,20 +74,6 @@ async function saveProvider(app: App, id: string, over: Partial<UpstreamProvider
   app.provider.upstream.forget(id);
 }
 
-/**
- * Until the real upstream adapter (src/adapters/upstream/) is merged, its placeholder fails every
- * call as unavailable: the whole sign-ins below are skipped then, saying so.
- */
-async function adapterMissing(app: App): Promise<boolean> {
-  const any = (await app.stores.upstreams.list())[0]!;
-  try {
-    await app.provider.upstream.authorizationUrl(any, { redirectUri: 'x', state: 's', nonce: 'n', codeVerifier: 'v' });
-    return false;
-  } catch (err) {
-    return (err as Error).message === 'upstream sign-in is not built yet';
-  }
-}
-
 const get = (app: App, url: string, jar: Jar) =>
   app.server.inject({ method: 'GET', url, headers: { cookie: jar.header() } });
 
@@ -226,8 +212,7 @@ describe('upstream sign-in over HTTP', () => {
     return location;
   }
 
-  it('first sign-in creates the user just in time; the second signs in as the same; a replayed callback is refused', async (t) => {
-    if (await adapterMissing(app)) return t.skip('the upstream adapter is not merged yet');
+  it('first sign-in creates the user just in time; the second signs in as the same; a replayed callback is refused', async () => {
     const first = await throughUpstream('oidc', 'dana', oidcFollow('dana'));
     await toCode(await callback(first.back, first.jar), first.jar);
     const session = await app.stores.sessions.get(tokenHash(first.jar.cookies.get('tessera_session')!));
@@ -248,8 +233,7 @@ describe('upstream sign-in over HTTP', () => {
     assert.equal(s2?.userId, user.id);
   });
 
-  it('another browser with the callback URL (login CSRF) is refused, and its owner can still use it', async (t) => {
-    if (await adapterMissing(app)) return t.skip('the upstream adapter is not merged yet');
+  it('another browser with the callback URL (login CSRF) is refused, and its owner can still use it', async () => {
     const mine = await throughUpstream('oidc', 'dana', oidcFollow('dana'));
     const attacker = new Jar();
     attacker.cookies.set('tessera_upstream', 'a'.repeat(43));
@@ -259,8 +243,7 @@ describe('upstream sign-in over HTTP', () => {
     assert.equal(ok.statusCode, 303, ok.body);
   });
 
-  it('code injection (a code redeemed without its PKCE verifier) and mix-up (another issuer in iss) are refused', async (t) => {
-    if (await adapterMissing(app)) return t.skip('the upstream adapter is not merged yet');
+  it('code injection (a code redeemed without its PKCE verifier) and mix-up (another issuer in iss) are refused', async () => {
     const attacker = await throughUpstream('oidc', 'dana', oidcFollow('dana'));
     const victim = await throughUpstream('oidc', 'dana', oidcFollow('dana'));
     // The attacker's code in the victim's callback (with the victim's state): the upstream refuses
@@ -287,8 +270,7 @@ describe('upstream sign-in over HTTP', () => {
     assert.equal((await callback(third.back, third.jar)).statusCode, 303);
   });
 
-  it('a cancelled sign-in at the provider: a page with the way back to the login page', async (t) => {
-    if (await adapterMissing(app)) return t.skip('the upstream adapter is not merged yet');
+  it('a cancelled sign-in at the provider: a page with the way back to the login page', async () => {
     const cancelled = await throughUpstream('oidc', 'dana', async (url) => {
       const out = await oidc.authorize(url, { user: 'dana', deny: true });
       assert.equal(out.kind, 'redirect');
@@ -300,8 +282,7 @@ describe('upstream sign-in over HTTP', () => {
     assert.ok(res.body.includes(`href="${ISSUER}/interaction/${cancelled.uid}?hint=off"`));
   });
 
-  it('a verified email of an existing account is not linked: the page says to sign in to it first', async (t) => {
-    if (await adapterMissing(app)) return t.skip('the upstream adapter is not merged yet');
+  it('a verified email of an existing account is not linked: the page says to sign in to it first', async () => {
     // alice@example.com is the fixture's verified address; the upstream says verified too.
     const a = await throughUpstream('oidc', 'alice', oidcFollow('alice'));
     const res = await callback(a.back, a.jar);
@@ -334,8 +315,7 @@ describe('upstream sign-in over HTTP: unverified email, GitHub and Microsoft sha
     await oidc?.close();
   });
 
-  it('email_verified false with a matching local email: no link, no takeover, a new account', async (t) => {
-    if (await adapterMissing(app)) return t.skip('the upstream adapter is not merged yet');
+  it('email_verified false with a matching local email: no link, no takeover, a new account', async () => {
     const jar = new Jar();
     const start = await app.server.inject({
       method: 'GET',
@@ -438,8 +418,7 @@ describe('upstream sign-in over HTTP: a Microsoft-shaped token from another tena
     return session.userId;
   }
 
-  it('each tenant is its own identity; neither takes the local account with that email', async (t) => {
-    if (await adapterMissing(app)) return t.skip('the upstream adapter is not merged yet');
+  it('each tenant is its own identity; neither takes the local account with that email', async () => {
     const alice = (await app.stores.users.findByUsername('alice'))!;
     const boss = await signIn('boss@a.example');
     const evil = await signIn('evil@b.example');
@@ -535,8 +514,7 @@ describe('upstream sign-in over HTTP: GitHub-shaped (OAuth 2.0, the verified fla
     return { res, session };
   }
 
-  it('the numeric id is the identity; a verified primary email is kept verified; unverified never matches', async (t) => {
-    if (await adapterMissing(app)) return t.skip('the upstream adapter is not merged yet');
+  it('the numeric id is the identity; a verified primary email is kept verified; unverified never matches', async () => {
     const alice = (await app.stores.users.findByUsername('alice'))!;
     const octo = await signIn('octocat');
     assert.equal(octo.res.statusCode, 303, octo.res.body);
