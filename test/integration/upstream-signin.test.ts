@@ -17,6 +17,8 @@ import type { UpstreamProvider } from '../../src/ports/upstreams.ts';
 import { tokenHash } from '../../src/protocol/hash.ts';
 import { authorizeUrl, csrfOf, form, ISSUER, Jar, pkce, testApp } from '../fixtures/app.ts';
 import {
+  type AppleShaped,
+  startAppleShaped,
   type GithubShaped,
   type MicrosoftShaped,
   type OidcUpstream,
@@ -531,5 +533,104 @@ describe('upstream sign-in over HTTP: GitHub-shaped (OAuth 2.0, the verified fla
     assert.equal(verified.res.statusCode, 409);
     assert.equal(verified.session, undefined);
     assert.deepEqual(await app.stores.upstreamIdentities.listByUser(alice.id), []);
+  });
+});
+
+describe('upstream sign-in over HTTP: Apple-shaped (a cross-site form_post, the name only at first sign-in)', () => {
+  let app: App;
+  let apple: AppleShaped;
+  const { challenge } = pkce();
+
+  before(async () => {
+    app = await testApp('sqlite::memory:', { TESSERA_RATE_LIMITING: 'false' });
+    apple = await startAppleShaped({
+      clientId: 'com.example.service',
+      redirectUris: [callbackOf('apple')],
+      users: [{ sub: '001234.abcdef', email: 'ann@relay.example', firstName: 'Ann', lastName: 'Lee' }],
+    });
+    await saveProvider(app, 'apple', {
+      preset: 'apple',
+      label: 'Apple',
+      issuer: apple.issuer,
+      discoveryUrl: apple.discoveryUrl,
+      responseMode: 'form_post',
+      clientAuth: 'client_secret_post',
+      clientId: 'com.example.service',
+      appleKeyId: apple.keyId,
+      appleTeamId: apple.teamId,
+      scopes: ['openid', 'name', 'email'],
+      secretWrapped: await wrapAccountSecret(
+        app.provider.config.keyEncryptionKey,
+        'upstream:apple',
+        JSON.stringify(apple.privateKey),
+      ),
+    });
+  });
+  after(async () => {
+    await app?.close();
+    await apple?.close();
+  });
+
+  it('the provider’s POST without cookies is bounced; the bounce with them signs in, with the name of the user field', async () => {
+    const jar = new Jar();
+    const start = await app.server.inject({
+      method: 'GET',
+      url: authorizeUrl({
+        client_id: 'web',
+        redirect_uri: 'https://app.example/cb',
+        response_type: 'code',
+        scope: 'openid',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      }),
+    });
+    jar.take(start);
+    const uid = (start.headers.location as string).split('/').pop()!;
+    const page = await get(app, `/interaction/${uid}`, jar);
+    jar.take(page);
+    const go = await form(
+      app,
+      `/interaction/${uid}/upstream/apple`,
+      { csrf: csrfOf(page.body) },
+      { cookie: jar.header() },
+    );
+    assert.equal(go.statusCode, 303, go.body);
+    jar.take(go);
+    const out = await apple.authorize(go.headers.location as string, { user: 'ann@relay.example' });
+    assert.equal(out.kind, 'form_post');
+    const posted = out as { action: string; fields: Record<string, string> };
+    assert.equal(posted.action, callbackOf('apple'));
+    assert.ok(posted.fields.user, 'Apple sends the user field at the first sign-in');
+    // Cross-site: no cookies. The answer re-posts the same fields, same-site.
+    const crossSite = await form(app, '/upstream/apple/callback', posted.fields, { origin: apple.url });
+    assert.equal(crossSite.statusCode, 200);
+    assert.ok(crossSite.body.includes('name="tessera_bounce" value="1"'));
+    const bounced = await form(
+      app,
+      '/upstream/apple/callback',
+      { ...posted.fields, tessera_bounce: '1' },
+      {
+        cookie: jar.header(),
+        origin: ISSUER,
+      },
+    );
+    assert.equal(bounced.statusCode, 303, bounced.body);
+    jar.take(bounced);
+    const session = await app.stores.sessions.get(tokenHash(jar.cookies.get('tessera_session')!));
+    assert.equal(session?.upstream?.subject, '001234.abcdef');
+    const user = (await app.stores.users.get(session!.userId))!;
+    assert.equal(user.givenName, 'Ann');
+    assert.equal(user.familyName, 'Lee');
+    assert.equal(user.email, 'ann@relay.example');
+    // The same answer again (replayed, bounced or not): the state is used.
+    const replay = await form(
+      app,
+      '/upstream/apple/callback',
+      { ...posted.fields, tessera_bounce: '1' },
+      {
+        cookie: jar.header(),
+      },
+    );
+    assert.equal(replay.statusCode, 400);
   });
 });
