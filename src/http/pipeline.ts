@@ -49,6 +49,7 @@ export async function serveRoute(
   req: RequestLike,
   reply: ReplyLike,
   uid: string,
+  provider?: string,
 ): Promise<ReplyLike> {
   if (spec.cors) {
     const origin = req.headers.origin;
@@ -58,7 +59,9 @@ export async function serveRoute(
   const limited = rateLimited(ctx, spec, 'body', req, reply, preq.params);
   if (limited === true || (limited !== false && (await limited))) return reply;
   const { p, scope } = ctx;
-  const res = await (scope ? scope(req, () => spec.handler(p, preq, uid)) : spec.handler(p, preq, uid));
+  const res = await (scope
+    ? scope(req, () => spec.handler(p, preq, uid, provider))
+    : spec.handler(p, preq, uid, provider));
   return send(reply, res, ctx.cookieOpts);
 }
 

@@ -14,6 +14,7 @@ import {
 } from '../ui/pages.ts';
 import { mfaEnrolPage, secondFactorPage } from '../ui/second-factor-page.ts';
 import { passkeysPage } from '../ui/passkey-pages.ts';
+import { upstreamContinuePage, upstreamProblemPage } from '../ui/upstream-pages.ts';
 import { ASSET_VERSION } from './assets.ts';
 import {
   emailUnverifiedPage,
@@ -61,6 +62,10 @@ export function renderView(view: View, nonce: string): string {
       return emailUnverifiedPage({ ...view, nonce });
     case 'recovery-done':
       return recoveryDonePage({ ...view, nonce });
+    case 'upstream-problem':
+      return upstreamProblemPage({ ...view, nonce });
+    case 'upstream-continue':
+      return upstreamContinuePage({ ...view, nonce });
   }
 }
 

@@ -44,6 +44,8 @@ import {
   passkeyRegistrationOptionsEndpoint,
   passkeysPage,
 } from '../protocol/interaction/passkeys.ts';
+import { upstreamCallback } from '../protocol/upstream/callback.ts';
+import { accountUpstream, interactionUpstream } from '../protocol/upstream/signin.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../protocol/provider.ts';
 import type { RateLimitPolicy } from '../config/rate-limits.ts';
 import type { CorsMode } from './cors.ts';
@@ -51,7 +53,8 @@ import type { CorsMode } from './cors.ts';
 /** How a route's errors are shown: OAuth JSON, Bearer challenges, or an HTML page. */
 export type Kind = 'json' | 'bearer' | 'page';
 
-export type Handler = (p: Provider, req: ProtocolRequest, uid: string) => Promise<OAuthResponse>;
+/** `uid`: the route's :uid (or :client_id) path parameter; `provider`: its :provider (upstream sign-in, issue 17). */
+export type Handler = (p: Provider, req: ProtocolRequest, uid: string, provider?: string) => Promise<OAuthResponse>;
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -240,6 +243,32 @@ export const routes: readonly RouteSpec[] = [
     rateLimit: 'login',
   },
   { path: '/account/passkey/options', methods: ['GET'], kind: 'json', handler: accountPasskeyOptions, form: true },
+  // Upstream sign-in (issue 17): the login pages' provider buttons, and each provider's callback
+  // (GET, or POST for form_post; a cross-site POST is accepted: its state and binding cookie decide).
+  {
+    path: '/interaction/:uid/upstream/:provider',
+    methods: ['POST'],
+    kind: 'page',
+    handler: interactionUpstream,
+    form: true,
+    rateLimit: 'login',
+  },
+  {
+    path: '/account/upstream/:provider',
+    methods: ['POST'],
+    kind: 'page',
+    handler: accountUpstream,
+    form: true,
+    rateLimit: 'login',
+  },
+  {
+    path: '/upstream/:provider/callback',
+    methods: ['GET', 'POST'],
+    kind: 'page',
+    handler: upstreamCallback,
+    form: true,
+    rateLimit: 'login',
+  },
   { path: '/account/security/passkeys', methods: ['GET', 'POST'], kind: 'page', handler: passkeysPage, form: true },
   {
     path: '/account/security/passkeys/options',

@@ -163,8 +163,8 @@ function mountRoutes(
         config: { kind: spec.kind },
         ...onRequest,
         handler: (req, reply) => {
-          const params = req.params as { uid?: string; client_id?: string };
-          return serveRoute(ctx, spec, req, reply, params.uid ?? params.client_id ?? '');
+          const params = req.params as { uid?: string; client_id?: string; provider?: string };
+          return serveRoute(ctx, spec, req, reply, params.uid ?? params.client_id ?? '', params.provider);
         },
       });
     }

@@ -116,6 +116,10 @@ export type View =
       unverified?: Unverified;
       /** Passkey sign-in on this page (protocol/passkeys.ts passkeyLoginBlock). */
       passkey?: PasskeyLogin;
+      /** The error is an upstream provider's: the username and password fields are not marked invalid. */
+      upstreamError?: boolean;
+      /** The enabled upstream identity providers, as buttons in order (upstream/login-options.ts). */
+      upstreams?: { id: string; label: string; action: string }[];
     }
   | {
       name: 'signup';
@@ -183,6 +187,10 @@ export type View =
   | { name: 'device'; action: string; csrf: string; userCode?: string; error?: string }
   | { name: 'device-done'; approved: boolean; clientName: string }
   | { name: 'error'; title: string; message: string; link?: { href: string; text: string } }
+  /** A sign-in through an upstream that did not go through (ui/upstream-pages.ts), with the way back. */
+  | { name: 'upstream-problem'; title: string; message: string; link?: { href: string; text: string } }
+  /** After a bounced form_post: on to `location` (another site) by a refresh, not a redirect (ui/upstream-pages.ts). */
+  | { name: 'upstream-continue'; location: string }
   | {
       name: 'logout-confirm';
       action: string;

@@ -253,6 +253,7 @@ a { color: var(--primary); }
 .logout-frame { display: block; width: 0; height: 0; border: 0; visibility: hidden; }
 [hidden] { display: none !important; }
 .passkey-signin { margin-top: 1rem; }
+.upstream-signin form { margin-top: .5rem; }
 .alert.notice { background: var(--subtle); border-color: var(--border); color: var(--text); }
 /* The account area (ui/account-pages.ts). */
 .account-nav { margin: 0 0 1.5rem; }

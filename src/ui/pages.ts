@@ -7,6 +7,7 @@
 import { html, layout } from './html.ts';
 import type { Html } from './html.ts';
 import { passkeyLoginForm, type PasskeyLoginBlock } from './passkey-pages.ts';
+import { upstreamButtons, type UpstreamButtonBlock } from './upstream-pages.ts';
 
 function csrfInput(csrf: string): Html {
   return html`<input type="hidden" name="csrf" value="${csrf}">`;
@@ -100,9 +101,14 @@ export function loginPage(p: {
   passkey?: PasskeyLoginBlock;
   /** The version in the scripts' URLs (http/assets.ts). */
   assetVersion?: string;
+  /** The error is an upstream provider's (unreachable): the fields are not marked invalid either. */
+  upstreamError?: boolean;
+  /** The enabled upstream identity providers: a "Continue with <label>" button each, in order. */
+  upstreams?: UpstreamButtonBlock[];
 }): string {
   const hasError = Boolean(p.error);
-  const invalid = hasError && !p.passkeyError ? html` aria-invalid="true" aria-describedby="login-error"` : '';
+  const invalid =
+    hasError && !p.passkeyError && !p.upstreamError ? html` aria-invalid="true" aria-describedby="login-error"` : '';
   // Focus the first field that needs input (password when the username is already known).
   const focusUser = !p.username ? html` autofocus` : '';
   const focusPass = p.username ? html` autofocus` : '';
@@ -123,6 +129,7 @@ ${csrfInput(p.csrf)}
 <div class="actions"><button type="submit">Sign in</button></div>
 </form>
 ${p.passkey ? passkeyLoginForm(p.passkey, p.csrf, p.nonce, p.assetVersion) : ''}
+${upstreamButtons(p.upstreams ?? [], p.csrf)}
 ${p.forgotUrl ? html`<p class="note small"><a href="${p.forgotUrl}">Forgot password?</a></p>` : ''}
 ${p.signupUrl ? html`<p class="note small">New here? <a href="${p.signupUrl}">Create an account</a></p>` : ''}`;
   return layout({ title: 'Sign in', nonce: p.nonce, body });

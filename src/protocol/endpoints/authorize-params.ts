@@ -27,6 +27,8 @@ export const AUTHORIZE_PARAMS = new Set([
   'claims',
   'dpop_jkt',
   'authorization_details',
+  // Issue 17: the upstream identity provider to send the user straight to (Keycloak's kc_idp_hint).
+  'tessera_idp_hint',
 ]);
 
 /** Longest request object (RFC 9101) accepted. */
@@ -51,6 +53,7 @@ export const AUTHORIZE_LIMITS: Readonly<Record<string, number>> = {
   id_token_hint: 8192,
   acr_values: 1024,
   response_mode: 32,
+  tessera_idp_hint: 64,
 };
 
 /** RFC 9126 section 2.2: the prefix of the request_uri values /par hands out. */

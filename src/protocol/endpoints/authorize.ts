@@ -44,6 +44,7 @@ import { featureEnabled } from '../../config/features.ts';
 import { readAuthorizationDetails } from '../authorization-details.ts';
 import { isFapiClient } from '../fapi.ts';
 import { pkceOptional } from '../pkce.ts';
+import { PROVIDER_ID } from '../upstream/state.ts';
 import { unusedRegistrationExpired } from '../clients/usage.ts';
 import type { DepsOf, StoreDeps } from '../provider.ts';
 
@@ -254,6 +255,10 @@ export function checkRequest(
     prompt,
     maxAge,
     loginHint: params.login_hint,
+    // An id of the shape of a provider's is kept; whether it names an enabled one is decided on the login page.
+    ...(params.tessera_idp_hint !== undefined && PROVIDER_ID.test(params.tessera_idp_hint)
+      ? { idpHint: params.tessera_idp_hint }
+      : {}),
     ...(params.dpop_jkt !== undefined ? { dpopJkt: params.dpop_jkt } : {}),
     ...(authorizationDetails !== undefined ? { authorizationDetails } : {}),
     ...(isFapiClient(p.config, client) ? { fapi: true } : {}),

@@ -31,6 +31,8 @@ export interface AuthorizationRequest {
   prompt: string[];
   maxAge?: number;
   loginHint?: string;
+  /** tessera_idp_hint: the upstream identity provider to send the user straight to (issue 17). */
+  idpHint?: string;
   /** RFC 9449 section 10: the DPoP key (JWK thumbprint) the code is bound to. */
   dpopJkt?: string;
   /** RFC 9396: the validated authorization_details (canonical JSON array text). */

@@ -1,5 +1,6 @@
 import type { SignupInput, SignupProblems } from '../../accounts/registration.ts';
 import type { InteractionRecord } from '../../ports/interactions.ts';
+import type { UpstreamProvider as UpstreamProviderRecord } from '../../ports/upstreams.ts';
 import { claimsBeyondScopes } from '../claims-request.ts';
 import { isMetadataDocumentClient } from '../clients/metadata-document.ts';
 import { isLoopbackHost } from '../redirect-uri.ts';
@@ -19,6 +20,10 @@ import { checkCsrf, csrfToken, loadSession, startSession } from './session.ts';
 import { emailVerificationRequired, unverifiedEmailAnswer } from './email.ts';
 import { passkeyLoginBlock } from '../passkeys.ts';
 import type { DepsOf, StoreDeps } from '../provider.ts';
+import type { SessionUpstream } from '../../ports/sessions.ts';
+import type { UserRecord } from '../../ports/users.ts';
+import { hintedUpstream, unreachable, upstreamButtons } from '../upstream/login-options.ts';
+import { beginUpstream, isUpstreamError } from '../upstream/state.ts';
 
 /**
  * What loading an interaction uses: the interactions and clients stores, the clock, and this
@@ -27,6 +32,8 @@ import type { DepsOf, StoreDeps } from '../provider.ts';
 type LoadDeps = Pick<Provider, 'now'> & StoreDeps<'interactions' | 'clients'> & DepsOf<typeof loadSession>;
 /** What the login and sign-up pages use: settings (the issuer, sign-up) and the CSRF token's secret. */
 type PageDeps = Pick<Provider, 'config'> & DepsOf<typeof csrfToken>;
+/** What the login page uses besides: the clock (passkey options) and the upstream providers (its buttons). */
+type LoginPageDeps = PageDeps & Pick<Provider, 'now'> & DepsOf<typeof upstreamButtons>;
 /**
  * What the consent page and the account chooser use besides: the signed-in user, the consent remembered, the
  * resources' names.
@@ -57,7 +64,12 @@ export type InteractionDeps = LoadDeps &
   DepsOf<typeof denyDevice> &
   DepsOf<typeof requirementFor> &
   DepsOf<typeof beginSecondFactor> &
-  DepsOf<typeof authorizationError>;
+  DepsOf<typeof authorizationError> &
+  DepsOf<typeof emailVerificationRequired> &
+  DepsOf<typeof unverifiedEmailAnswer> &
+  LoginPageDeps &
+  DepsOf<typeof hintedUpstream> &
+  DepsOf<typeof beginUpstream>;
 
 const FORM_PARAMS = new Set(['username', 'password', 'csrf', 'decision']);
 const LIMITS = { username: 255, password: 1024, csrf: 128, decision: 16 };
@@ -244,17 +256,29 @@ async function consentView(p: UserPageDeps & StoreDeps<'consents'>, l: Loaded, s
   };
 }
 
-export function loginView(
-  p: PageDeps & Pick<Provider, 'now'>,
+/**
+ * The login page of an interaction: the password form, the passkey button, and a button per enabled
+ * upstream identity provider (POST /interaction/:uid/upstream/:provider, with the login form's token).
+ * `status`: an upstream's failure (503 when it could not be reached, 404 when it is not offered); the
+ * alert is then about the provider, and the fields, not used, are not marked invalid.
+ */
+export async function loginView(
+  p: LoginPageDeps,
   l: Loaded,
   error?: string,
   username?: string,
   retryAfter?: number,
-): OAuthResponse {
+  status?: number,
+): Promise<OAuthResponse> {
+  const { buttons: upstreams, formActions: upstreamActions } = await upstreamButtons(p, (id) =>
+    action(p, l.ia.uid, `upstream/${id}`),
+  );
+  const answer = loginPageAnswer(error, retryAfter);
   return {
     kind: 'page',
-    ...loginPageAnswer(error, retryAfter),
-    formActions: formActions(l.areq),
+    ...answer,
+    ...(status !== undefined ? { status } : {}),
+    formActions: [...formActions(l.areq), ...upstreamActions],
     view: {
       name: 'login',
       action: action(p, l.ia.uid, 'login'),
@@ -266,8 +290,31 @@ export function loginView(
       ...(p.config.selfRegistration ? { signupUrl: action(p, l.ia.uid, 'signup') } : {}),
       passkey: passkeyLoginBlock(p, action(p, l.ia.uid, 'passkey'), `ia:${l.ia.uid}`, l.browserSecret),
       ...(p.config.passwordReset ? { forgotUrl: `${p.config.issuer}/forgot-password` } : {}),
+      ...(upstreams.length ? { upstreams } : {}),
+      ...(status !== undefined ? { upstreamError: true } : {}),
     },
   };
+}
+
+/**
+ * Sends the browser to an upstream to sign in for this interaction (a button, a hint or a home
+ * realm). An upstream that cannot be reached gives the login page again, 503, saying so.
+ */
+export async function toUpstream(
+  p: InteractionDeps,
+  req: ProtocolRequest,
+  l: Loaded,
+  provider: UpstreamProviderRecord,
+  loginHint?: string,
+): Promise<OAuthResponse> {
+  try {
+    return await beginUpstream(p, req, provider, { purpose: 'login', interactionUid: l.ia.uid }, loginHint);
+  } catch (err) {
+    if (!isUpstreamError(err)) throw err;
+    p.events({ type: 'upstream_login_failed', provider: provider.id, reason: err.reason, clientId: l.ia.clientId });
+    p.log.warn({ event: 'upstream_unavailable', provider: provider.id, err: err.message }, 'upstream not reached');
+    return loginView(p, l, unreachable(provider.label), undefined, undefined, 503);
+  }
 }
 
 /** prompt=select_account with a session: the account chooser (continue as this user, or another). */
@@ -329,7 +376,17 @@ export async function showInteraction(p: InteractionDeps, req: ProtocolRequest, 
   if ('kind' in l) return l;
   if (choosing(l)) return selectAccountView(p, l);
   if (l.ia.loginAt === null && creating(p, l)) return signupView(p, l);
-  if (l.ia.loginAt === null) return loginView(p, l);
+  if (l.ia.loginAt === null) {
+    // tessera_idp_hint, or a login_hint in a provider's home realm: straight to that provider, once.
+    // The pages of a sign-in that failed there come back with ?hint=off, so that the person can
+    // choose another way instead of being sent to the provider again.
+    const hinted =
+      req.params.get('hint') === 'off'
+        ? undefined
+        : await hintedUpstream(p, { idpHint: l.areq.idpHint, email: l.areq.loginHint });
+    if (hinted) return toUpstream(p, req, l, hinted, l.areq.loginHint);
+    return loginView(p, l);
+  }
   const session = l.ia.sessionIdHash ? await p.stores.sessions.get(l.ia.sessionIdHash) : undefined;
   if (!session) return EXPIRED;
   const stop = await gate(p, req, l, session, []);
@@ -442,36 +499,56 @@ export async function submitLogin(p: InteractionDeps, req: ProtocolRequest, uid:
     return page('Form expired', 'The form could not be verified. Go back to the application and start again.', 403);
   if (l.ia.loginAt !== null) return { kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}` };
   const username = form.username ?? '';
+  // Home-realm discovery: an email address typed without a password, in a provider's home realm.
+  if (!form.password && username.includes('@')) {
+    const realm = await hintedUpstream(p, { email: username.trim() });
+    if (realm) return toUpstream(p, req, l, realm, username.trim());
+  }
   const result = await checkLogin(p, req.ip, username, form.password ?? '', { client_id: l.ia.clientId });
   if ('error' in result) return loginView(p, l, result.error, username, result.retryAfter);
-  const { user } = result;
-  // TESSERA_EMAIL_VERIFICATION=before-sign-in: an unverified address is verified first (email.ts).
+  return afterFirstFactor(p, req, l, result.user, ['pwd']);
+}
+
+/**
+ * The steps of a sign-in once its first factor passed (a password, an upstream identity provider):
+ * the same for every first factor. TESSERA_EMAIL_VERIFICATION=before-sign-in holds back an account
+ * whose address is not verified yet (email.ts); then the second factor (mfa-policy.ts): no session
+ * until it is passed; an essential acr this user cannot reach ends the request (OIDC Core 5.5.1.1);
+ * a user the policy wants enrolled is signed in and sent to enrol (or skip, within the grace
+ * period); then consent, or the answer. `upstream`: the identity an upstream sign-in came through,
+ * which the session records (directly, or after the second factor).
+ */
+export async function afterFirstFactor(
+  p: InteractionDeps,
+  req: ProtocolRequest,
+  l: Loaded,
+  user: UserRecord,
+  amr: string[],
+  upstream?: SessionUpstream,
+): Promise<OAuthResponse> {
+  const uid = l.ia.uid;
   if (emailVerificationRequired(p, user)) return unverifiedEmailAnswer(p, req, user);
   const client = await p.stores.clients.get(l.ia.clientId);
-  // The second factor (mfa-policy.ts): no session until it is passed; an essential acr this user
-  // cannot reach ends the request (OIDC Core 5.5.1.1); a user the policy wants enrolled is signed in
-  // with the password and sent to enrol (or skip, within the grace period).
-  const next = await requirementFor(p, req, user, ['pwd'], client, askOf(l.areq));
+  const next = await requirementFor(p, req, user, amr, client, askOf(l.areq));
   if (next.kind === 'unmet') {
     if (!(await p.stores.interactions.consume(uid))) return EXPIRED;
     return authorizationError(p, l.areq, unmet());
   }
   if (next.kind === 'factor') {
-    const pending = await beginSecondFactor(p, user.id, ['pwd'], `ia:${uid}`, false);
+    const pending = await beginSecondFactor(p, user.id, amr, `ia:${uid}`, false, upstream);
     return { kind: 'redirect', location: action(p, uid, 'mfa'), cookies: [pending.cookie] };
   }
-  const { session, cookies } = await startSession(p, req, user.id, ['pwd']);
-  await p.stores.interactions.setLogin(uid, session.idHash, session.authTime);
-  if (next.kind === 'enrol') return { kind: 'redirect', location: action(p, uid, 'mfa'), cookies };
-  if (client && (await needsConsent(p, client, user.id, l.areq))) {
-    return { kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}`, cookies };
+  if (next.kind === 'enrol') {
+    const { session, cookies } = await startSession(p, req, user.id, amr, upstream);
+    await p.stores.interactions.setLogin(uid, session.idHash, session.authTime);
+    return { kind: 'redirect', location: action(p, uid, 'mfa'), cookies };
   }
-  return finish(p, req, { ...l, ia: { ...l.ia, sessionIdHash: session.idHash, loginAt: session.authTime } }, cookies);
+  return signedIn(p, req, l, user.id, amr, upstream);
 }
 
 /**
- * A user authenticated in this interaction by other means than the password form (a passkey):
- * the new session with its amr, then as after a password: consent if needed, else the answer.
+ * A user authenticated in this interaction with nothing more due (a passkey, or afterFirstFactor
+ * with the policy met): the new session with its amr, then consent if needed, else the answer.
  */
 export async function signedIn(
   p: InteractionDeps,
@@ -479,8 +556,9 @@ export async function signedIn(
   l: Loaded,
   userId: string,
   amr: string[],
+  upstream?: SessionUpstream,
 ): Promise<OAuthResponse> {
-  const { session, cookies } = await startSession(p, req, userId, amr);
+  const { session, cookies } = await startSession(p, req, userId, amr, upstream);
   await p.stores.interactions.setLogin(l.ia.uid, session.idHash, session.authTime);
   const client = await p.stores.clients.get(l.ia.clientId);
   if (client && (await needsConsent(p, client, userId, l.areq)))

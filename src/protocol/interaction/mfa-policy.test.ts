@@ -98,6 +98,10 @@ describe('mfa policy', () => {
 
   it('combineAmr keeps each method once, mfa last', () => {
     assert.deepEqual(combineAmr(['pwd'], ['otp']), ['pwd', 'otp', 'mfa']);
+    // An upstream sign-in (fed) then an app's code at Tessera: two factors. The upstream's own otp
+    // (trusted amr) with nothing passed at Tessera is not a second one.
+    assert.deepEqual(combineAmr(['fed'], ['otp']), ['fed', 'otp', 'mfa']);
+    assert.deepEqual(combineAmr(['fed', 'otp'], []), ['fed', 'otp']);
     assert.deepEqual(combineAmr(['pwd'], ['hwk', 'user', 'mfa']), ['pwd', 'hwk', 'user', 'mfa']);
     assert.deepEqual(combineAmr(['pwd', 'otp', 'mfa'], ['swk', 'user', 'mfa']), ['pwd', 'otp', 'swk', 'user', 'mfa']);
     assert.deepEqual(combineAmr(['pwd'], []), ['pwd']);

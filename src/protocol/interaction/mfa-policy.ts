@@ -6,7 +6,7 @@
 import type { Config } from '../../config/config.ts';
 import type { ClientRecord } from '../../ports/clients.ts';
 import type { FactorRecord } from '../../ports/factors.ts';
-import type { SessionRecord } from '../../ports/sessions.ts';
+import type { SessionRecord, SessionUpstream } from '../../ports/sessions.ts';
 import type { UserRecord } from '../../ports/users.ts';
 import { acrAsked, acrFor, acrLevel } from '../claims-request.ts';
 import { randomToken, tokenHash } from '../hash.ts';
@@ -213,7 +213,8 @@ export type BeginDeps = Pick<Provider, 'now'> & {
 /**
  * Keeps a sign-in waiting for its second factor (no session yet): the user, the methods passed so
  * far and where it continues (`ia:<uid>` or `account`), bound to this browser by a new random
- * cookie, used once, for as long as an interaction lives.
+ * cookie, used once, for as long as an interaction lives. An upstream sign-in keeps its identity
+ * (`upstream`), which the session made after the factor records (issue 17).
  */
 export async function beginSecondFactor(
   p: BeginDeps,
@@ -221,6 +222,7 @@ export async function beginSecondFactor(
   amr: readonly string[],
   continueTo: string,
   stepUp: boolean,
+  upstream?: SessionUpstream,
 ): Promise<{ cookie: CookieSpec; value: string }> {
   const value = randomToken(32);
   const now = p.now();
@@ -230,6 +232,7 @@ export async function beginSecondFactor(
     amr: [...amr],
     continueTo,
     stepUp,
+    ...(upstream ? { upstream } : {}),
     createdAt: now,
     expiresAt: now + p.config.interactionTtl,
   });
@@ -247,10 +250,13 @@ export const askOf = (areq: AcrAsk | undefined): AcrAsk | undefined =>
 
 /**
  * The amr after a further factor (RFC 8176): what was passed before, then the new methods, each
- * once, with `mfa` last when two factors (or a user-verifying passkey) were used.
+ * once, with `mfa` last when two factors (or a user-verifying passkey) were used. A sign-in at an
+ * upstream provider (`fed`, issue 17) is a first factor as a password is: an app's code passed at
+ * Tessera after it makes two.
  */
 export function combineAmr(before: readonly string[], added: readonly string[]): string[] {
   const out = [...new Set([...before, ...added].filter((m) => m !== 'mfa'))];
-  if (before.includes('mfa') || added.includes('mfa') || (out.includes('pwd') && out.includes('otp'))) out.push('mfa');
+  const two = (out.includes('pwd') && out.includes('otp')) || (before.includes('fed') && added.includes('otp'));
+  if (before.includes('mfa') || added.includes('mfa') || two) out.push('mfa');
   return out;
 }

@@ -140,7 +140,7 @@ export async function interactionPasskey(
   const verdict = await verifyPasskeyLogin(p, f.response ?? '', `ia:${uid}`, l.browserSecret);
   if (!verdict.ok) {
     failed(p, req, verdict.reason, verdict.userId, l.ia.clientId);
-    return passkeyFailed(loginView(p, l, FAILED));
+    return passkeyFailed(await loginView(p, l, FAILED));
   }
   const held = await unverifiedHeldBack(p, req, verdict.userId);
   if (held) return held;
@@ -165,7 +165,7 @@ export async function accountPasskey(p: AccountPasskeyDeps, req: ProtocolRequest
   const verdict = await verifyPasskeyLogin(p, f.response ?? '', 'account', secret);
   if (!verdict.ok) {
     failed(p, req, verdict.reason, verdict.userId);
-    return passkeyFailed(accountLoginView(p, secret, FAILED));
+    return passkeyFailed(await accountLoginView(p, secret, FAILED));
   }
   const held = await unverifiedHeldBack(p, req, verdict.userId);
   if (held) return held;

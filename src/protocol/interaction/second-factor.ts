@@ -282,7 +282,8 @@ export async function completeSecondFactor(
     return { ...SIGN_IN_EXPIRED, cookies: [clearSignInCookie] } as OAuthResponse;
   const clientId = l?.ia.clientId;
   const combined = combineAmr(taken.amr, amr);
-  const started = await startSession(p, req, taken.userId, combined);
+  // An upstream sign-in's session records the identity it came through (its back-channel logout).
+  const started = await startSession(p, req, taken.userId, combined, taken.upstream);
   const { session } = started;
   const cookies: CookieSpec[] = [...started.cookies, clearSignInCookie];
   if (opts.remember && p.config.mfaRememberDevice > 0) {
@@ -380,7 +381,8 @@ export async function showSecondFactor(p: SecondFactorDeps, req: ProtocolRequest
     };
   }
   // Step-up: the signed-in user passes a (further) factor; the session is replaced when it is passed.
-  const begun = await beginSecondFactor(p, user.id, session.amr, `ia:${uid}`, true);
+  // A session signed in through an upstream stays linked to it (its back-channel logout) after the step-up.
+  const begun = await beginSecondFactor(p, user.id, session.amr, `ia:${uid}`, true, session.upstream);
   return challenge(p, user, r.level, { ...base, rememberable: false, cookies: [begun.cookie] });
 }
 
