@@ -298,10 +298,9 @@ export const routes: readonly RouteSpec[] = [
   { ...accountPage('/account/linked/link', linkUpstream, ['POST']), rateLimit: 'login' },
   accountPage('/account/linked/unlink', unlinkUpstream, ['POST']),
   { ...accountPage('/account/reauth/upstream', reauthUpstream, ['POST']), rateLimit: 'login' },
-  // An upstream's back-channel logout: a server-to-server POST, answered in JSON. The path's
-  // parameter is the provider id (named `uid` because that is the parameter server.ts hands over).
+  // An upstream's back-channel logout: a server-to-server POST, answered in JSON.
   {
-    path: '/upstream/:uid/backchannel-logout',
+    path: '/upstream/:provider/backchannel-logout',
     methods: ['POST'],
     kind: 'json',
     handler: upstreamBackchannelLogout,

@@ -41,7 +41,7 @@ describe('back-channel logout from an upstream', () => {
     return value;
   }
   const post = (provider: string, params: Record<string, string | string[]>) =>
-    upstreamBackchannelLogout(p, t.request(params), provider);
+    upstreamBackchannelLogout(p, t.request(params), '', provider);
   const statusOf = (r: OAuthResponse) => (r as { status: number }).status;
   const bodyOf = (r: OAuthResponse) => (r as { body: unknown }).body;
 

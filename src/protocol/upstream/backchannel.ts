@@ -53,13 +53,15 @@ export function issuerOfProvider(provider: Pick<UpstreamProvider, 'issuer'>, iss
 const replayKey = (providerId: string, jti: string) =>
   `upstream-logout:${providerId}:${jti.length <= 128 ? jti : `sha256:${tokenHash(jti)}`}`;
 
-/** POST /upstream/:provider/backchannel-logout. */
+/** POST /upstream/:provider/backchannel-logout (`providerId`: the path's :provider; the route has no :uid). */
 export async function upstreamBackchannelLogout(
   p: UpstreamLogoutDeps,
   req: ProtocolRequest,
-  providerId: string,
+  _uid: string,
+  providerId?: string,
 ): Promise<OAuthResponse> {
-  const provider = PROVIDER_ID.test(providerId) ? await p.stores.upstreams.get(providerId) : undefined;
+  const provider =
+    providerId !== undefined && PROVIDER_ID.test(providerId) ? await p.stores.upstreams.get(providerId) : undefined;
   // A disabled provider still ends its sessions: logging out only ever takes access away, and the
   // sessions it started live on after it was turned off.
   if (!provider) return unknownProvider;
