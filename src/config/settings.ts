@@ -471,7 +471,7 @@ export const settings: readonly Setting[] = [
     type: 'list',
     default: ['new-device', 'factor-changed', 'password-changed'],
     description:
-      "Security mails sent to the account's address: new-device (a sign-in from a browser not seen before), factor-changed (added or removed), password-changed; none for none.",
+      "Security mails sent to the account's address: new-device (a sign-in from a browser not seen before), factor-changed (a second factor or a provider's sign-in added or removed), password-changed; none for none.",
   },
   {
     env: 'TESSERA_USERNAME_RESERVATION',

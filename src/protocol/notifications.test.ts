@@ -42,3 +42,24 @@ it("a new-device mail names the browser in Tessera's words, never the User-Agent
   });
   assert.equal(unknown?.vars.browser, 'Unknown browser on unknown system');
 });
+
+it('a linked or unlinked upstream sign-in mails as a factor does; an account created by the upstream does not', () => {
+  const linked = notificationFor(ALL, { type: 'upstream_linked', userId: 'u', provider: 'github', by: 'user' });
+  assert.deepEqual([linked?.template, linked?.vars], ['factor-added', { kind: 'upstream', provider: 'github' }]);
+  assert.equal(
+    notificationFor(ALL, { type: 'upstream_linked', userId: 'u', provider: 'corp', by: 'auto' })?.template,
+    'factor-added',
+  );
+  assert.equal(
+    notificationFor(ALL, { type: 'upstream_unlinked', userId: 'u', provider: 'corp', by: 'operator' })?.template,
+    'factor-removed',
+  );
+  assert.equal(
+    notificationFor(ALL, { type: 'upstream_linked', userId: 'u', provider: 'corp', by: 'created' }),
+    undefined,
+  );
+  assert.equal(
+    notificationFor(['new-device'], { type: 'upstream_linked', userId: 'u', provider: 'corp', by: 'user' }),
+    undefined,
+  );
+});

@@ -1,8 +1,8 @@
-// Security notifications (TESSERA_NOTIFICATIONS): a listener on the provider's events that mails
-// the account's owner when a browser not seen before signs in (new-device), a factor is added or
-// removed (factor-changed), or the password changes (password-changed; a reset by link mails its own
-// notice, interaction/recovery.ts). Only to a verified address. Fire and forget: the event sink
-// never waits and never throws; a mail that cannot be queued is logged.
+// Security notifications (TESSERA_NOTIFICATIONS): a listener on the provider's events that mails the account's owner
+// when a browser not seen before signs in (new-device), a factor is added or removed, or a sign-in through an upstream
+// provider linked or unlinked (factor-changed), or the password changes (password-changed; a reset by link mails its
+// own notice, interaction/recovery.ts). Only to a verified address. Fire and forget: the event sink never waits and
+// never throws; a mail that cannot be queued is logged.
 import type { Config } from '../config/config.ts';
 import type { MailTemplate } from '../ports/mail.ts';
 import { describeUserAgent } from './account/user-agent.ts';
@@ -37,6 +37,16 @@ export function notificationFor(
         userId: e.userId,
         template: e.type === 'factor_added' ? 'factor-added' : 'factor-removed',
         vars: { kind: e.kind },
+      };
+    // A linked upstream identity is a way in like a factor (issue 17): its owner hears of it the same way.
+    case 'upstream_linked':
+    case 'upstream_unlinked':
+      if (!notifications.includes('factor-changed') || (e.type === 'upstream_linked' && e.by === 'created'))
+        return undefined;
+      return {
+        userId: e.userId,
+        template: e.type === 'upstream_linked' ? 'factor-added' : 'factor-removed',
+        vars: { kind: 'upstream', provider: e.provider },
       };
     case 'password_changed':
       if (!notifications.includes('password-changed') || e.by === 'reset') return undefined;

@@ -35,3 +35,14 @@ it('escapes every value in the HTML part', () => {
   assert.doesNotMatch(m.html, /<script>|<b>x/);
   assert.match(m.html, /&lt;b&gt;x&lt;\/b&gt;/);
 });
+
+it('a factor mail names what was added: a passkey, an app, or signing in through a provider', () => {
+  assert.match(renderMail('factor-added', { kind: 'passkey' }).text, /A passkey was added/);
+  assert.match(renderMail('factor-removed', { kind: 'totp' }).text, /An authenticator app was removed/);
+  const up = renderMail('factor-added', { kind: 'upstream', provider: 'github' });
+  assert.match(up.text, /Signing in through the provider "github" was added/);
+  assert.match(
+    up.html,
+    /Signing in through the provider &quot;github&quot; was added|Signing in through the provider "github" was added/,
+  );
+});

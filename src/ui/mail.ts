@@ -22,6 +22,13 @@ interface Content {
 }
 
 const WHO = (v: Vars) => (v.username ? `Hello ${v.username},` : 'Hello,');
+/** The sign-in method a factor mail is about: a passkey, an app, or an upstream provider (its id). */
+const factorName = (v: Vars) =>
+  v.kind === 'passkey'
+    ? 'A passkey'
+    : v.kind === 'upstream'
+      ? `Signing in through the provider "${v.provider ?? 'unknown'}"`
+      : 'An authenticator app';
 const NOT_YOU =
   'If this was not you, change your password now and check the sign-in methods of your account, or ask the operator of this service for help.';
 const IGNORE = 'If you did not ask for this, you can ignore this mail: nothing changes until the link is used.';
@@ -88,19 +95,13 @@ function content(template: string, v: Vars): Content {
     case 'factor-added':
       return {
         subject: `A sign-in method was added to your ${service} account`,
-        paragraphs: [
-          WHO(v),
-          `${v.kind === 'passkey' ? 'A passkey' : 'An authenticator app'} was added to your account${v.time ? ` on ${v.time}` : ''}.`,
-        ],
+        paragraphs: [WHO(v), `${factorName(v)} was added to your account${v.time ? ` on ${v.time}` : ''}.`],
         footer: NOT_YOU,
       };
     case 'factor-removed':
       return {
         subject: `A sign-in method was removed from your ${service} account`,
-        paragraphs: [
-          WHO(v),
-          `${v.kind === 'passkey' ? 'A passkey' : 'An authenticator app'} was removed from your account${v.time ? ` on ${v.time}` : ''}.`,
-        ],
+        paragraphs: [WHO(v), `${factorName(v)} was removed from your account${v.time ? ` on ${v.time}` : ''}.`],
         footer: NOT_YOU,
       };
     case 'account-deleted':
