@@ -154,6 +154,22 @@ async function signInAs(
   return { user, created: false };
 }
 
+// Control characters (C0, DEL, C1) and the Unicode line and paragraph separators: sign-up refuses
+// them in a name (accounts/registration.ts); PostgreSQL cannot store a NUL at all.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
+
+/**
+ * A name from the upstream, as sign-up would take it: control characters become spaces (the upstream
+ * is not trusted to send clean text), white space is collapsed, and the name is cut to
+ * MAX_NAME_LENGTH whole characters (code points, as sign-up counts them: never half a surrogate
+ * pair). Undefined when nothing is left.
+ */
+export function personName(v: string): string | undefined {
+  const clean = v.replace(CONTROL, ' ').replace(/\s+/g, ' ').trim();
+  return [...clean].slice(0, MAX_NAME_LENGTH).join('').trim() || undefined;
+}
+
 /** The longest base of a generated username: room for "-" and a six-character suffix within 32. */
 const BASE_MAX = 25;
 const SUFFIX_TRIES = 8;
@@ -196,7 +212,7 @@ async function createJitUser(
   email: string | undefined,
 ): Promise<UserRecord | undefined> {
   const base = usernameBase(profile);
-  const trim = (v: string | undefined) => (v ? v.trim().slice(0, MAX_NAME_LENGTH) || undefined : undefined);
+  const trim = (v: string | undefined) => (v ? personName(v) : undefined);
   const name = trim(profile.name);
   const given = trim(profile.givenName);
   const family = trim(profile.familyName);
