@@ -7,7 +7,8 @@
 // - a verified email that matches an account is not linked automatically: the person signs in to
 //   that account first and links from the account page; except, as the operator chose, for the
 //   email domains listed in the provider's autoLinkDomains (never for Microsoft), and only when
-//   the account's own address is verified too;
+//   the account's own address is verified too, by Tessera or the operator (not an account an
+//   upstream sign-in created, whose address only that upstream vouched for);
 // - a user created just in time passes accounts/users.ts createUser's rules (a free, not
 //   confusable, not reserved name), with a random suffix when the name is taken: it never adopts
 //   an existing account.
@@ -100,6 +101,11 @@ export async function resolveSignIn(
       if (!auto) return { refused: 'email_in_use' };
       const user = await p.stores.users.get(holders[0]!);
       if (!user || user.disabled) return { refused: 'disabled' };
+      // An account made by an upstream sign-in holds an address only that upstream called verified:
+      // another provider (possibly one an attacker runs) may have vouched for someone else's address,
+      // and linking this provider's identity to that account would hand the account's owner's
+      // sign-ins to it (pre-hijacking). Such an account is linked from the account page, signed in.
+      if (user.origin === 'upstream') return { refused: 'email_in_use' };
       const result = await p.stores.upstreamIdentities.link({
         ...key,
         userId: user.id,

@@ -202,6 +202,42 @@ for (const backend of await backendsToTest()) {
       assert.equal(user.name, `${'a'.repeat(127)}😀`);
     });
 
+    it('pre-hijacking: an account whose verified email only another upstream vouched for is never linked automatically', async () => {
+      // The attacker runs (or administers) an upstream the operator added with just-in-time accounts,
+      // and has it say the victim's address is verified: an account is made with that address.
+      await t.p.stores.upstreams.put(providerRecord('partner', { issuer: `${UP}/partner` }));
+      await t.p.stores.upstreams.put(
+        providerRecord('corpauto', { issuer: `${UP}/corpauto`, autoLinkDomains: ['corp.example'] }),
+      );
+      const planted = await signInWith(
+        profile({ issuer: `${UP}/partner`, username: 'victim', email: 'victim@corp.example', emailVerified: true }),
+        browser(),
+        'partner',
+      );
+      const attackerAccount = (await sessionOf(planted.b))!.userId;
+      // The victim's first sign-in at the provider authoritative for corp.example must not land in it.
+      const victim = await signInWith(
+        profile({ issuer: `${UP}/corpauto`, email: 'victim@corp.example', emailVerified: true }),
+        browser(),
+        'corpauto',
+      );
+      assert.equal(statusOf(victim.res), 409, JSON.stringify(victim.res));
+      assert.equal(victim.b.cookies[SESSION_COOKIE], undefined);
+      const linked = await t.p.stores.upstreamIdentities.listByUser(attackerAccount);
+      assert.deepEqual(
+        linked.map((i) => i.providerId),
+        ['partner'],
+      );
+      // An account the operator (or sign-up, by mail) verified still links automatically.
+      const owner = await t.addUser({ username: 'owner', email: 'owner@corp.example', emailVerified: true });
+      const ok = await signInWith(
+        profile({ issuer: `${UP}/corpauto`, email: 'owner@corp.example', emailVerified: true }),
+        browser(),
+        'corpauto',
+      );
+      assert.equal((await sessionOf(ok.b))?.userId, owner.id);
+    });
+
     it('a subject or sid with a NUL or other control character is refused as an invalid answer, not a 500', async () => {
       for (const over of [{ subject: 'sub\u0000x' }, { sid: 'sid\u0000x' }, { subject: 'sub\nx' }]) {
         const { res, b } = await signInWith(profile({ username: 'nul', ...over }));
