@@ -10,7 +10,7 @@
 // provider asked to complete it (p.upstream.callback: error, iss, code with PKCE, ID token, nonce),
 // and its answer goes through the linking rules (linking.ts) to the purpose the redirect was for.
 // Every failure is a page with the way back; a provider that cannot be reached is a 503.
-import type { UpstreamError, UpstreamProfile } from '../../ports/upstream-client.ts';
+import { UpstreamError, type UpstreamProfile } from '../../ports/upstream-client.ts';
 import type { UpstreamProvider, UpstreamState } from '../../ports/upstreams.ts';
 import { safeReturn } from '../account/common.ts';
 import { readFormParams } from '../params.ts';
@@ -50,6 +50,9 @@ const CALLBACK_LIMITS: Readonly<Record<string, number>> = {
   user: 4096,
 };
 const CALLBACK_FIELDS = new Set(Object.keys(CALLBACK_LIMITS));
+/** Control characters (C0, DEL, C1) and the Unicode line and paragraph separators. */
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 /** Set on the same-site re-post of a cross-site form_post, so that it is bounced at most once. */
 export const BOUNCE = 'tessera_bounce';
 
@@ -203,6 +206,11 @@ async function callback(
       params: new URLSearchParams(fields),
     });
     if (!profile.issuer || !profile.subject) throw new Error('profile without issuer or subject');
+    // The identity and the upstream's session id are stored and compared as they came: text a store
+    // may refuse (PostgreSQL cannot hold a NUL) or that no provider sends (OIDC Core: `sub` is
+    // printable) makes the answer unusable, not the request a 500.
+    if ([profile.issuer, profile.subject, profile.sid].some((v) => v !== undefined && UNPRINTABLE.test(v)))
+      throw new UpstreamError('invalid', 'issuer, subject or sid with control characters');
   } catch (err) {
     const known = isUpstreamError(err);
     // The adapter rejects with UpstreamError only; anything else is a bug, logged (its name, message

@@ -7,7 +7,8 @@
 // - a verified email that matches an account is not linked automatically: the person signs in to
 //   that account first and links from the account page; except, as the operator chose, for the
 //   email domains listed in the provider's autoLinkDomains (never for Microsoft), and only when
-//   the account's own address is verified too;
+//   the account's own address is verified too, by Tessera or the operator (not an account an
+//   upstream sign-in created, whose address only that upstream vouched for);
 // - a user created just in time passes accounts/users.ts createUser's rules (a free, not
 //   confusable, not reserved name), with a random suffix when the name is taken: it never adopts
 //   an existing account.
@@ -100,6 +101,11 @@ export async function resolveSignIn(
       if (!auto) return { refused: 'email_in_use' };
       const user = await p.stores.users.get(holders[0]!);
       if (!user || user.disabled) return { refused: 'disabled' };
+      // An account made by an upstream sign-in holds an address only that upstream called verified:
+      // another provider (possibly one an attacker runs) may have vouched for someone else's address,
+      // and linking this provider's identity to that account would hand the account's owner's
+      // sign-ins to it (pre-hijacking). Such an account is linked from the account page, signed in.
+      if (user.origin === 'upstream') return { refused: 'email_in_use' };
       const result = await p.stores.upstreamIdentities.link({
         ...key,
         userId: user.id,
@@ -154,6 +160,22 @@ async function signInAs(
   return { user, created: false };
 }
 
+// Control characters (C0, DEL, C1) and the Unicode line and paragraph separators: sign-up refuses
+// them in a name (accounts/registration.ts); PostgreSQL cannot store a NUL at all.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
+
+/**
+ * A name from the upstream, as sign-up would take it: control characters become spaces (the upstream
+ * is not trusted to send clean text), white space is collapsed, and the name is cut to
+ * MAX_NAME_LENGTH whole characters (code points, as sign-up counts them: never half a surrogate
+ * pair). Undefined when nothing is left.
+ */
+export function personName(v: string): string | undefined {
+  const clean = v.replace(CONTROL, ' ').replace(/\s+/g, ' ').trim();
+  return [...clean].slice(0, MAX_NAME_LENGTH).join('').trim() || undefined;
+}
+
 /** The longest base of a generated username: room for "-" and a six-character suffix within 32. */
 const BASE_MAX = 25;
 const SUFFIX_TRIES = 8;
@@ -196,7 +218,7 @@ async function createJitUser(
   email: string | undefined,
 ): Promise<UserRecord | undefined> {
   const base = usernameBase(profile);
-  const trim = (v: string | undefined) => (v ? v.trim().slice(0, MAX_NAME_LENGTH) || undefined : undefined);
+  const trim = (v: string | undefined) => (v ? personName(v) : undefined);
   const name = trim(profile.name);
   const given = trim(profile.givenName);
   const family = trim(profile.familyName);
