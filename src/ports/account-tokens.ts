@@ -29,6 +29,10 @@ export interface AccountTokenStore {
   invalidate(userId: string, purpose: AccountTokenPurpose, now: number): Promise<number>;
   /** Sets the user's email_verified when their email is still `address` (case-insensitive); whether it did. */
   markEmailVerified(userId: string, address: string, now: number): Promise<boolean>;
-  /** The users whose verified email is `address` (case-insensitive), at most a few. */
-  usersWithVerifiedEmail(address: string): Promise<string[]>;
+  /**
+   * The users whose verified email is `address` (case-insensitive), at most a few; disabled accounts
+   * only with `includeDisabled` (an upstream sign-in must see them, so as not to make a second account
+   * for a disabled person).
+   */
+  usersWithVerifiedEmail(address: string, opts?: { includeDisabled?: boolean }): Promise<string[]>;
 }

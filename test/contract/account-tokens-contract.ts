@@ -68,5 +68,10 @@ export function accountTokensContract(stores: () => Stores): void {
     assert.deepEqual(await stores().accountTokens.usersWithVerifiedEmail(address.toUpperCase()), [u.id]);
     await stores().users.put({ ...(await stores().users.get(u.id))!, disabled: true });
     assert.deepEqual(await stores().accountTokens.usersWithVerifiedEmail(address), [], 'disabled users are not found');
+    assert.deepEqual(
+      await stores().accountTokens.usersWithVerifiedEmail(address, { includeDisabled: true }),
+      [u.id],
+      'unless asked for (an upstream sign-in must not make a second account for a disabled person)',
+    );
   });
 }

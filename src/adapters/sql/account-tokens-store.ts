@@ -84,16 +84,14 @@ export function createSqlAccountTokenStore({ db, tx }: SqlContext): AccountToken
         .executeTakeFirst();
       return count(r) > 0;
     },
-    async usersWithVerifiedEmail(address) {
-      const rows = await db
+    async usersWithVerifiedEmail(address, opts) {
+      let q = db
         .selectFrom('users')
         .select('id')
         .where((eb) => eb(eb.fn('lower', ['email']), '=', address.toLowerCase()))
-        .where('email_verified', '=', 1)
-        .where('disabled', '=', 0)
-        .orderBy('created_at')
-        .limit(5)
-        .execute();
+        .where('email_verified', '=', 1);
+      if (!opts?.includeDisabled) q = q.where('disabled', '=', 0);
+      const rows = await q.orderBy('created_at').limit(5).execute();
       return rows.map((r) => r.id);
     },
   };

@@ -89,7 +89,8 @@ export async function resolveSignIn(
   if (linked) return signInAs(p, key, linked.userId, email);
 
   if (email && profile.emailVerified) {
-    const holders = await p.stores.accountTokens.usersWithVerifiedEmail(email);
+    // Disabled accounts count: a person an operator disabled must not come back as a new account.
+    const holders = await p.stores.accountTokens.usersWithVerifiedEmail(email, { includeDisabled: true });
     if (holders.length) {
       const domain = emailDomain(email);
       // One account only: two accounts sharing a verified address are not guessed between.

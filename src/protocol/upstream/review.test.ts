@@ -246,5 +246,24 @@ for (const backend of await backendsToTest()) {
         assert.equal(b.cookies[SESSION_COOKIE], undefined);
       }
     });
+
+    it('a disabled account with the verified email: no second account is made for its owner, under auto-link or not', async () => {
+      const email = `disabled-${n}@corp.example`;
+      const disabled = await t.addUser({ email, emailVerified: true, disabled: true });
+      const before = (await t.p.stores.users.list()).length;
+      const { res, b } = await signInWith(profile({ username: 'disabled-again', email, emailVerified: true }));
+      assert.equal(statusOf(res), 409, JSON.stringify(res));
+      assert.equal(b.cookies[SESSION_COOKIE], undefined);
+      await t.p.stores.upstreams.put(providerRecord('corp', { autoLinkDomains: ['corp.example'] }));
+      try {
+        const auto = await signInWith(profile({ username: 'disabled-auto', email, emailVerified: true }));
+        assert.equal(statusOf(auto.res), 403, JSON.stringify(auto.res));
+        assert.equal(auto.b.cookies[SESSION_COOKIE], undefined);
+      } finally {
+        await t.p.stores.upstreams.put(providerRecord('corp'));
+      }
+      assert.equal((await t.p.stores.users.list()).length, before, 'no account was made');
+      assert.deepEqual(await t.p.stores.upstreamIdentities.listByUser(disabled.id), []);
+    });
   });
 }
