@@ -19,7 +19,7 @@ import { accountAfterFirstFactor, type AccountLoginDeps } from '../interaction/a
 import { afterFirstFactor, load, type InteractionDeps } from '../interaction/interaction.ts';
 import { beginSecondFactor, capabilityOf } from '../interaction/mfa-policy.ts';
 import { reauthContinue } from '../interaction/second-factor.ts';
-import { loadSession, startSession } from '../interaction/session.ts';
+import { loadSession, SESSION_COOKIE, startSession } from '../interaction/session.ts';
 import { emailOf, identityKey, outsideAllowed, resolveSignIn, type LinkingDeps, type Refusal } from './linking.ts';
 import { enabledProvider, sessionUpstream, upstreamAmr } from './signin.ts';
 import { callbackUrl, isUpstreamError, takeState, UPSTREAM_COOKIE } from './state.ts';
@@ -168,6 +168,12 @@ export async function upstreamCallback(
   };
 }
 
+const lacksBinding = (req: ProtocolRequest) => req.method === 'POST' && !req.cookies[UPSTREAM_COOKIE];
+const lacksStrictSession = (p: Pick<Provider, 'config'>, req: ProtocolRequest) =>
+  p.config.cookieSameSite === 'strict' &&
+  !req.cookies[SESSION_COOKIE] &&
+  req.headers['sec-fetch-site'] === 'cross-site';
+
 async function callback(
   p: CallbackDeps,
   req: ProtocolRequest,
@@ -183,8 +189,10 @@ async function callback(
     );
   const fields = readFormParams(req.params, CALLBACK_FIELDS, CALLBACK_LIMITS);
   if (!fields) return problem(400, 'Sign-in not completed', `The answer from ${provider.label} is not valid.`);
-  // A cross-site form_post arrives without our SameSite=Lax cookies: re-posted once, same-site.
-  if (req.method === 'POST' && !req.cookies[UPSTREAM_COOKIE] && !req.params.has(BOUNCE))
+  // A cross-site form_post arrives without our SameSite=Lax cookies, and under TESSERA_COOKIE_SAMESITE=
+  // strict a cross-site redirect back arrives without the session cookie (which linking and
+  // re-authentication check): re-posted once from our own page, same-site, so the cookies come.
+  if (!req.params.has(BOUNCE) && (lacksBinding(req) || lacksStrictSession(p, req)))
     return { kind: 'form_post', action: callbackUrl(p, provider.id), fields: { ...fields, [BOUNCE]: '1' } };
   const state = await takeState(p, req, provider.id);
   if (!state) {

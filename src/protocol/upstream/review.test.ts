@@ -247,6 +247,46 @@ for (const backend of await backendsToTest()) {
       }
     });
 
+    it('TESSERA_COOKIE_SAMESITE=strict: a cross-site redirect back without the session cookie is re-posted once, same-site', async () => {
+      const strict = { ...p, config: { ...p.config, cookieSameSite: 'strict' as const } };
+      const b = browser();
+      const uid = await startAuthorization(b);
+      const login = viewOf(await showInteraction(p, t.request({}, { method: 'GET', cookies: b.cookies }), uid));
+      const csrf = (login as { csrf: string }).csrf;
+      b.take(await interactionUpstream(p, t.request({ csrf }, { cookies: b.cookies }), uid, 'corp'));
+      const state = up.asked.at(-1)!.state;
+      const crossSite = { 'sec-fetch-site': 'cross-site' };
+      const first = await upstreamCallback(
+        strict,
+        t.request({ code: 'c', state }, { method: 'GET', cookies: b.cookies, headers: crossSite }),
+        '',
+        'corp',
+      );
+      assert.equal(first.kind, 'form_post', JSON.stringify(first));
+      const fields = (first as { fields: Record<string, string> }).fields;
+      assert.equal(fields.tessera_bounce, '1');
+      assert.equal(fields.state, state, 'the state was not taken by the bounce');
+      up.answer(profile({ username: 'strict-bounce' }));
+      const second = b.take(
+        await upstreamCallback(
+          strict,
+          t.request(fields, { method: 'POST', cookies: b.cookies, headers: { 'sec-fetch-site': 'same-origin' } }),
+          '',
+          'corp',
+        ),
+      );
+      assert.ok(second.kind === 'redirect' || second.kind === 'page', JSON.stringify(second));
+      assert.ok(await sessionOf(b), 'signed in after the bounce');
+      // Lax (the default) needs no bounce for a redirect back.
+      const lax = await upstreamCallback(
+        p,
+        t.request({ code: 'c', state: 'unknown' }, { method: 'GET', cookies: b.cookies, headers: crossSite }),
+        '',
+        'corp',
+      );
+      assert.notEqual(lax.kind, 'form_post');
+    });
+
     it('a disabled account with the verified email: no second account is made for its owner, under auto-link or not', async () => {
       const email = `disabled-${n}@corp.example`;
       const disabled = await t.addUser({ email, emailVerified: true, disabled: true });
