@@ -489,8 +489,20 @@ export function createUpstreamClient(o: UpstreamClientOptions): UpstreamClient {
       const map = provider.claims;
       const wanted = [map.email, map.username, map.name, ...(map.groups ? [map.groups] : [])];
       if (p.metadata.userinfo_endpoint && wanted.some((c) => claims[c] === undefined)) {
-        const info = await oidc.fetchUserInfo(config, tokens.access_token, String(claims.sub));
-        claims = { ...info, ...claims };
+        const info = (await oidc.fetchUserInfo(config, tokens.access_token, String(claims.sub))) as Record<
+          string,
+          unknown
+        >;
+        // An email and its verified flag are taken from one document: the ID token's when it names
+        // an address, else userinfo's. Merged claim by claim, one document's flag would vouch for
+        // the other's address (an unverified address in the ID token, a verified one in userinfo).
+        const emailFrom = claims[map.email] !== undefined ? claims : info;
+        claims = {
+          ...info,
+          ...claims,
+          [map.email]: emailFrom[map.email],
+          [map.emailVerified]: emailFrom[map.emailVerified],
+        };
       }
       return profileFrom(provider, claims, identity, { appleUser: a.params.get('user') });
     } catch (e) {
