@@ -222,6 +222,41 @@ describe('upstream adapter review: email and its verified flag come from one doc
   });
 });
 
+describe('upstream adapter review: a single-tenant Microsoft provider', () => {
+  let ms: Awaited<ReturnType<typeof startIdp>>;
+  let provider: UpstreamProvider;
+  const person = (tid: string) => ({
+    sub: 'pairwise-sub',
+    oid: 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee',
+    tid,
+    email: 'alice@contoso.example',
+    preferred_username: 'alice@contoso.example',
+    name: 'Alice',
+  });
+  before(async () => {
+    ms = await startIdp({ tenant: TENANT_A });
+    provider = await providerRecord('microsoft', {
+      preset: 'microsoft',
+      issuer: ms.issuer(),
+      discoveryUrl: `${ms.base}/${TENANT_A}/v2.0/.well-known/openid-configuration`,
+      allowedTenants: [TENANT_B],
+    });
+  });
+  after(() => ms.close());
+
+  it("the tenant's own token is accepted with its tid", async () => {
+    const profile = await signIn(client(), provider, (l) => ms.authorize(l, person(TENANT_A)));
+    assert.equal(profile.tenant, TENANT_A);
+    assert.equal(profile.issuer, `${ms.base}/${TENANT_A}/v2.0`);
+  });
+  it("a token of tenant A's issuer claiming tid B is refused (the tenant must be the issuer's)", async () => {
+    await assert.rejects(
+      signIn(client(), provider, (l) => ms.authorize(l, person(TENANT_B))),
+      invalid(/tenant/),
+    );
+  });
+});
+
 describe('upstream adapter review: log messages', () => {
   let idp: Awaited<ReturnType<typeof startIdp>>;
   let provider: UpstreamProvider;

@@ -82,6 +82,20 @@ function tenantOf(template: string, iss: unknown): string | undefined {
   return TENANT_ID.test(tid) ? tid : undefined;
 }
 
+/**
+ * The tenant ids (lower case) an issuer URL names in its path (`<base>/<tid>/v2.0`, `https://sts.windows.net/<tid>/`).
+ */
+function issuerTenants(issuer: string): string[] {
+  try {
+    return new URL(issuer).pathname
+      .split('/')
+      .filter((s) => TENANT_ID.test(s))
+      .map((s) => s.toLowerCase());
+  } catch {
+    return [];
+  }
+}
+
 /** A host that always means this machine (for openid-client's http allowance under the development flag). */
 const loopbackHost = (host: string) =>
   host === 'localhost' || host.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '[::1]';
@@ -341,6 +355,10 @@ export function createUpstreamClient(o: UpstreamClientOptions): UpstreamClient {
     const expected = isTemplate(provider) ? provider.issuer.replace('{tenantid}', tid) : p.metadata.issuer;
     if (payload.iss !== expected)
       throw new UpstreamError('invalid', `upstream ${provider.id}: the ID token's issuer is not its tenant's`);
+    // One tenant's own issuer (no template): the tid must be that tenant, which the issuer names in
+    // its path; else the profile's tenant (allowedTenants) would be a claim nothing tied to the issuer.
+    if (!isTemplate(provider) && !issuerTenants(expected).includes(tid.toLowerCase()))
+      throw new UpstreamError('invalid', `upstream ${provider.id}: the ID token's tenant is not its issuer's`);
     if (responseIssuer !== undefined && responseIssuer !== payload.iss)
       throw new UpstreamError('invalid', `upstream ${provider.id}: the response's iss differs from the ID token's`);
     if (Array.isArray(payload.aud) && payload.aud.length > 1 && payload.azp !== provider.clientId)
