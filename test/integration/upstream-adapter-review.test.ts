@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { wrapAccountSecret } from '../../src/accounts/secret-wrap.ts';
 import { outboundHttp } from '../../src/adapters/outbound/http-client.ts';
+import { OutboundError } from '../../src/ports/outbound.ts';
 import { createUpstreamClient } from '../../src/adapters/upstream/client.ts';
 import type { UpstreamError } from '../../src/ports/upstream-client.ts';
 import type { UpstreamProvider } from '../../src/ports/upstreams.ts';
@@ -281,5 +282,34 @@ describe('upstream adapter review: log messages', () => {
     } finally {
       idp.knobs.tokenBody = undefined;
     }
+  });
+});
+
+describe('upstream adapter review: cloud metadata services outside 169.254.0.0/16', () => {
+  // A privateNetwork provider may be reached at private addresses, and its discovery document names
+  // the endpoints Tessera then fetches (with the token, and the answer read into the profile): none
+  // may be a cloud metadata service. AWS's instance metadata also answers at fd00:ec2::254 (a
+  // unique-local IPv6 address), Alibaba Cloud's at 100.100.100.200 (shared address space).
+  const request = { name: 'upstream idp userinfo_endpoint', allowLoopback: false, timeoutMs: 1000, maxBytes: 1024 };
+  const get = { method: 'GET' as const, headers: {} };
+  const refused = (uri: string) => (e: unknown) => {
+    assert.ok(e instanceof OutboundError, String(e));
+    assert.equal(e.reason, 'refused', `${uri}: ${e.message}`);
+    return true;
+  };
+  it('refused as address literals and as what a name resolves to', async () => {
+    const named = outboundHttp({
+      resolve: (host, _family, cb) =>
+        host === 'imds.corp'
+          ? cb(null, [{ address: 'fd00:ec2::254', family: 6 }])
+          : cb(null, [{ address: '100.100.100.200', family: 4 }]),
+    });
+    for (const uri of [
+      'http://[fd00:ec2::254]/latest/meta-data/',
+      'http://100.100.100.200/latest/meta-data/',
+      'http://imds.corp/latest/meta-data/',
+      'http://aliyun.corp/latest/meta-data/',
+    ])
+      await assert.rejects(named.fetch(uri, get, { ...request, privateNetwork: true }), refused(uri), uri);
   });
 });
