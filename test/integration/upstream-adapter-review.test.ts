@@ -37,7 +37,8 @@ async function startIdp(o: { tenant?: string } = {}) {
   const access = new Map<string, Grant>();
   const knobs = { tokenBody: undefined as string | undefined };
   let base = '';
-  const issuer = () => (o.tenant ? `${base}/${o.tenant}/v2.0` : base);
+  // Microsoft's common endpoint (tenant 'common') names the template as its issuer.
+  const issuer = () => (o.tenant ? `${base}/${o.tenant === 'common' ? '{tenantid}' : o.tenant}/v2.0` : base);
   const json = (res: ServerResponse, status: number, value: unknown) =>
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
   async function handle(req: IncomingMessage, res: ServerResponse, body: string) {
@@ -104,6 +105,21 @@ async function startIdp(o: { tenant?: string } = {}) {
         ...(userinfo ? { userinfo } : {}),
       });
       return new URLSearchParams({ code, state: u.searchParams.get('state')! });
+    },
+    /** A logout token signed with the upstream's key (claims over sensible defaults; undefined removes one). */
+    async logoutToken(claims: Record<string, unknown>) {
+      const now = Math.floor(Date.now() / 1000);
+      const payload: Record<string, unknown> = {
+        iss: issuer(),
+        aud: 'tessera-client',
+        iat: now,
+        exp: now + 120,
+        jti: rand(),
+        events: { 'http://schemas.openid.net/event/backchannel-logout': {} },
+        ...claims,
+      };
+      for (const [k, v] of Object.entries(payload)) if (v === undefined) delete payload[k];
+      return new SignJWT(payload).setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'logout+jwt' }).sign(privateKey);
     },
     async close() {
       server.closeAllConnections();
@@ -311,5 +327,55 @@ describe('upstream adapter review: cloud metadata services outside 169.254.0.0/1
       'http://aliyun.corp/latest/meta-data/',
     ])
       await assert.rejects(named.fetch(uri, get, { ...request, privateNetwork: true }), refused(uri), uri);
+  });
+});
+
+describe('upstream adapter review: logout tokens', () => {
+  let idp: Awaited<ReturnType<typeof startIdp>>;
+  let ms: Awaited<ReturnType<typeof startIdp>>;
+  let provider: UpstreamProvider;
+  let microsoft: UpstreamProvider;
+  const OID = 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee';
+  before(async () => {
+    idp = await startIdp();
+    ms = await startIdp({ tenant: 'common' });
+    provider = await providerRecord('idp', { issuer: idp.issuer() });
+    microsoft = await providerRecord('microsoft', {
+      preset: 'microsoft',
+      issuer: ms.issuer(),
+      discoveryUrl: `${ms.base}/common/v2.0/.well-known/openid-configuration`,
+    });
+  });
+  after(async () => {
+    await idp.close();
+    await ms.close();
+  });
+
+  it('a jti with control characters is refused (it becomes a key in the replay store)', async () => {
+    const c = client();
+    assert.ok((await c.verifyLogoutToken(provider, await idp.logoutToken({ sub: 'alice', jti: 'plain-jti' }))).jti);
+    for (const jti of ['a\u0000b', 'a\nb', 'a\ud800b'])
+      await assert.rejects(
+        c.verifyLogoutToken(provider, await idp.logoutToken({ sub: 'alice', jti })),
+        invalid(/jti/),
+        JSON.stringify(jti),
+      );
+  });
+  it("Microsoft: the subject is the oid, as in the sign-in's profile (the sub is pairwise, never an identity's)", async () => {
+    const c = client();
+    const iss = `${ms.base}/${TENANT_A}/v2.0`;
+    const out = await c.verifyLogoutToken(
+      microsoft,
+      await ms.logoutToken({ iss, tid: TENANT_A, sub: 'pairwise-sub', oid: OID }),
+    );
+    assert.equal(out.issuer, iss);
+    assert.equal(out.subject, OID);
+    // With a sid only, no subject; with neither an oid nor a sid, nothing to end: refused.
+    const bySid = await c.verifyLogoutToken(microsoft, await ms.logoutToken({ iss, tid: TENANT_A, sid: 'ms-sid' }));
+    assert.deepEqual([bySid.subject, bySid.sid], [undefined, 'ms-sid']);
+    await assert.rejects(
+      c.verifyLogoutToken(microsoft, await ms.logoutToken({ iss, tid: TENANT_A, sub: 'pairwise-sub' })),
+      invalid(),
+    );
   });
 });

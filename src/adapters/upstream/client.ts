@@ -25,7 +25,7 @@ import {
 } from '../../ports/upstream-client.ts';
 import type { UpstreamProvider } from '../../ports/upstreams.ts';
 import { upstreamError } from './errors.ts';
-import { profileFrom, subjectOf, TENANT_ID, text } from './profile.ts';
+import { fit, profileFrom, subjectOf, TENANT_ID, text } from './profile.ts';
 
 export interface UpstreamClientOptions {
   outbound: OutboundHttp;
@@ -566,12 +566,21 @@ export function createUpstreamClient(o: UpstreamClientOptions): UpstreamClient {
     if (typeof event !== 'object' || event === null || Array.isArray(event))
       throw invalid('no back-channel logout event');
     if ('nonce' in payload) throw invalid('it carries a nonce');
-    const subject = subjectOf(payload.sub);
+    // The subject as the sign-in's profile has it: Microsoft's is the oid (its sub is pairwise, per
+    // application), so a logout by sub alone would match no session.
+    const subject =
+      provider.preset === 'microsoft'
+        ? typeof payload.oid === 'string' && TENANT_ID.test(payload.oid)
+          ? payload.oid
+          : undefined
+        : subjectOf(payload.sub);
     const sid = text(payload.sid);
     if (!subject && !sid) throw invalid('neither sub nor sid');
     if (payload.iat! > now + CLOCK_TOLERANCE) throw invalid('issued in the future');
     if (payload.exp! > now + MAX_LOGOUT_LIFETIME) throw invalid('it lives too long');
-    if (typeof payload.jti !== 'string' || payload.jti === '' || payload.jti.length > 255) throw invalid('bad jti');
+    // The jti becomes a key in the replay store: no control characters (a NUL PostgreSQL cannot store).
+    if (typeof payload.jti !== 'string' || payload.jti === '' || payload.jti.length > 255 || !fit(payload.jti))
+      throw invalid('bad jti');
     return {
       issuer,
       jti: payload.jti,

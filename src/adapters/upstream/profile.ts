@@ -18,7 +18,7 @@ const MAX_VALUE = 512;
 const UNFIT = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
 
 /** A string without unfit characters and without lone surrogates (which no UTF-8 store can hold). */
-const fit = (v: string) => v.isWellFormed() && !UNFIT.test(v);
+export const fit = (v: string) => v.isWellFormed() && !UNFIT.test(v);
 
 /** A non-empty string claim of reasonable length, or undefined. */
 export function text(v: unknown): string | undefined {
