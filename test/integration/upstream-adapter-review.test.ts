@@ -239,6 +239,36 @@ describe('upstream adapter review: email and its verified flag come from one doc
   });
 });
 
+describe('upstream adapter review: what the authentication was is said by the ID token only', () => {
+  let idp: Awaited<ReturnType<typeof startIdp>>;
+  let provider: UpstreamProvider;
+  before(async () => {
+    idp = await startIdp();
+    provider = await providerRecord('idp', {
+      issuer: idp.issuer(),
+      trustAmr: true,
+      acrMap: { 'urn:idp:phrh': 'urn:tessera:acr:phrh' },
+    });
+  });
+  after(() => idp.close());
+
+  it("userinfo's amr, acr and sid are not taken for the sign-in's (they would raise its factors)", async () => {
+    // A password sign-in at the upstream (the ID token says so); userinfo, read for the name,
+    // carries other values under the same names.
+    const profile = await signIn(client(), provider, (l) =>
+      idp.authorize(
+        l,
+        { sub: 'alice', amr: ['pwd'], email: 'alice@corp.example', email_verified: true },
+        { sub: 'alice', name: 'Alice', amr: ['hwk', 'mfa'], acr: 'urn:idp:phrh', sid: 'other-sid' },
+      ),
+    );
+    assert.equal(profile.name, 'Alice');
+    assert.deepEqual(profile.amr, ['pwd']);
+    assert.equal(profile.acr, undefined);
+    assert.equal(profile.sid, undefined);
+  });
+});
+
 describe('upstream adapter review: a single-tenant Microsoft provider', () => {
   let ms: Awaited<ReturnType<typeof startIdp>>;
   let provider: UpstreamProvider;

@@ -515,8 +515,11 @@ export function createUpstreamClient(o: UpstreamClientOptions): UpstreamClient {
         // an address, else userinfo's. Merged claim by claim, one document's flag would vouch for
         // the other's address (an unverified address in the ID token, a verified one in userinfo).
         const emailFrom = claims[map.email] !== undefined ? claims : info;
+        // What the authentication was (amr, acr: they can raise the sign-in's factors) and which
+        // upstream session it is (sid, for back-channel logout) only the ID token says.
+        const { amr: _amr, acr: _acr, sid: _sid, auth_time: _at, ...profileInfo } = info;
         claims = {
-          ...info,
+          ...profileInfo,
           ...claims,
           [map.email]: emailFrom[map.email],
           [map.emailVerified]: emailFrom[map.emailVerified],
