@@ -212,8 +212,9 @@ function postForm(
 /**
  * Addresses an operator's on-premise provider (privateNetwork) still may not be: "this host"
  * (0.0.0.0/8, ::), link-local (169.254.0.0/16 with the cloud metadata services, fe80::/10, also
- * through NAT64), multicast, and 240.0.0.0/4 with the broadcast address. A discovery document names
- * the endpoints, so even a trusted upstream must not point Tessera at these.
+ * through NAT64), multicast, and 240.0.0.0/4 with the broadcast address, and the cloud metadata
+ * services outside link-local (AWS's IPv6 fd00:ec2::254, Alibaba Cloud's 100.100.100.200). A discovery
+ * document names the endpoints, so even a trusted upstream must not point Tessera at these.
  */
 const notOnPrivateNetwork = (() => {
   const list = new BlockList();
@@ -225,6 +226,9 @@ const notOnPrivateNetwork = (() => {
   list.addSubnet('fe80::', 10, 'ipv6');
   list.addSubnet('ff00::', 8, 'ipv6');
   list.addSubnet('64:ff9b::a9fe:0', 112, 'ipv6');
+  list.addAddress('fd00:ec2::254', 'ipv6');
+  list.addAddress('100.100.100.200', 'ipv4');
+  list.addAddress('64:ff9b::6464:64c8', 'ipv6');
   return list;
 })();
 

@@ -25,7 +25,7 @@ import {
 } from '../../ports/upstream-client.ts';
 import type { UpstreamProvider } from '../../ports/upstreams.ts';
 import { upstreamError } from './errors.ts';
-import { profileFrom, subjectOf, TENANT_ID, text } from './profile.ts';
+import { fit, profileFrom, subjectOf, TENANT_ID, text } from './profile.ts';
 
 export interface UpstreamClientOptions {
   outbound: OutboundHttp;
@@ -80,6 +80,20 @@ function tenantOf(template: string, iss: unknown): string | undefined {
   if (!iss.startsWith(head) || !iss.endsWith(tail) || iss.length <= head.length + tail.length) return undefined;
   const tid = iss.slice(head.length, iss.length - tail.length);
   return TENANT_ID.test(tid) ? tid : undefined;
+}
+
+/**
+ * The tenant ids (lower case) an issuer URL names in its path (`<base>/<tid>/v2.0`, `https://sts.windows.net/<tid>/`).
+ */
+function issuerTenants(issuer: string): string[] {
+  try {
+    return new URL(issuer).pathname
+      .split('/')
+      .filter((s) => TENANT_ID.test(s))
+      .map((s) => s.toLowerCase());
+  } catch {
+    return [];
+  }
 }
 
 /** A host that always means this machine (for openid-client's http allowance under the development flag). */
@@ -341,6 +355,10 @@ export function createUpstreamClient(o: UpstreamClientOptions): UpstreamClient {
     const expected = isTemplate(provider) ? provider.issuer.replace('{tenantid}', tid) : p.metadata.issuer;
     if (payload.iss !== expected)
       throw new UpstreamError('invalid', `upstream ${provider.id}: the ID token's issuer is not its tenant's`);
+    // One tenant's own issuer (no template): the tid must be that tenant, which the issuer names in
+    // its path; else the profile's tenant (allowedTenants) would be a claim nothing tied to the issuer.
+    if (!isTemplate(provider) && !issuerTenants(expected).includes(tid.toLowerCase()))
+      throw new UpstreamError('invalid', `upstream ${provider.id}: the ID token's tenant is not its issuer's`);
     if (responseIssuer !== undefined && responseIssuer !== payload.iss)
       throw new UpstreamError('invalid', `upstream ${provider.id}: the response's iss differs from the ID token's`);
     if (Array.isArray(payload.aud) && payload.aud.length > 1 && payload.azp !== provider.clientId)
@@ -489,8 +507,23 @@ export function createUpstreamClient(o: UpstreamClientOptions): UpstreamClient {
       const map = provider.claims;
       const wanted = [map.email, map.username, map.name, ...(map.groups ? [map.groups] : [])];
       if (p.metadata.userinfo_endpoint && wanted.some((c) => claims[c] === undefined)) {
-        const info = await oidc.fetchUserInfo(config, tokens.access_token, String(claims.sub));
-        claims = { ...info, ...claims };
+        const info = (await oidc.fetchUserInfo(config, tokens.access_token, String(claims.sub))) as Record<
+          string,
+          unknown
+        >;
+        // An email and its verified flag are taken from one document: the ID token's when it names
+        // an address, else userinfo's. Merged claim by claim, one document's flag would vouch for
+        // the other's address (an unverified address in the ID token, a verified one in userinfo).
+        const emailFrom = claims[map.email] !== undefined ? claims : info;
+        // What the authentication was (amr, acr: they can raise the sign-in's factors) and which
+        // upstream session it is (sid, for back-channel logout) only the ID token says.
+        const { amr: _amr, acr: _acr, sid: _sid, auth_time: _at, ...profileInfo } = info;
+        claims = {
+          ...profileInfo,
+          ...claims,
+          [map.email]: emailFrom[map.email],
+          [map.emailVerified]: emailFrom[map.emailVerified],
+        };
       }
       return profileFrom(provider, claims, identity, { appleUser: a.params.get('user') });
     } catch (e) {
@@ -536,12 +569,21 @@ export function createUpstreamClient(o: UpstreamClientOptions): UpstreamClient {
     if (typeof event !== 'object' || event === null || Array.isArray(event))
       throw invalid('no back-channel logout event');
     if ('nonce' in payload) throw invalid('it carries a nonce');
-    const subject = subjectOf(payload.sub);
+    // The subject as the sign-in's profile has it: Microsoft's is the oid (its sub is pairwise, per
+    // application), so a logout by sub alone would match no session.
+    const subject =
+      provider.preset === 'microsoft'
+        ? typeof payload.oid === 'string' && TENANT_ID.test(payload.oid)
+          ? payload.oid
+          : undefined
+        : subjectOf(payload.sub);
     const sid = text(payload.sid);
     if (!subject && !sid) throw invalid('neither sub nor sid');
     if (payload.iat! > now + CLOCK_TOLERANCE) throw invalid('issued in the future');
     if (payload.exp! > now + MAX_LOGOUT_LIFETIME) throw invalid('it lives too long');
-    if (typeof payload.jti !== 'string' || payload.jti === '' || payload.jti.length > 255) throw invalid('bad jti');
+    // The jti becomes a key in the replay store: no control characters (a NUL PostgreSQL cannot store).
+    if (typeof payload.jti !== 'string' || payload.jti === '' || payload.jti.length > 255 || !fit(payload.jti))
+      throw invalid('bad jti');
     return {
       issuer,
       jti: payload.jti,

@@ -10,9 +10,19 @@ type Claims = Record<string, unknown>;
 /** Longest claim value kept (a name, an email): longer ones are dropped rather than cut. */
 const MAX_VALUE = 512;
 
+/**
+ * Characters no claim Tessera keeps may hold: control characters (a NUL cannot even be stored by
+ * PostgreSQL, so the sign-in would fail in the store rather than on a clear page), line and paragraph
+ * separators, and bidi embeddings, overrides and isolates (which make a name read as another).
+ */
+const UNFIT = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+
+/** A string without unfit characters and without lone surrogates (which no UTF-8 store can hold). */
+export const fit = (v: string) => v.isWellFormed() && !UNFIT.test(v);
+
 /** A non-empty string claim of reasonable length, or undefined. */
 export function text(v: unknown): string | undefined {
-  return typeof v === 'string' && v.trim() !== '' && v.length <= MAX_VALUE ? v.trim() : undefined;
+  return typeof v === 'string' && v.trim() !== '' && v.length <= MAX_VALUE && fit(v) ? v.trim() : undefined;
 }
 
 /**
@@ -21,13 +31,13 @@ export function text(v: unknown): string | undefined {
  */
 export function subjectOf(v: unknown): string | undefined {
   if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? String(v) : undefined;
-  return typeof v === 'string' && v !== '' && v.length <= 255 ? v : undefined;
+  return typeof v === 'string' && v !== '' && v.length <= 255 && fit(v) ? v : undefined;
 }
 
 function stringList(v: unknown): string[] | undefined {
   if (typeof v === 'string') return text(v) ? [v] : undefined;
   if (!Array.isArray(v)) return undefined;
-  const out = v.filter((x): x is string => typeof x === 'string' && x !== '' && x.length <= MAX_VALUE);
+  const out = v.filter((x): x is string => typeof x === 'string' && x !== '' && x.length <= MAX_VALUE && fit(x));
   return out.length ? out.slice(0, 256) : undefined;
 }
 
