@@ -18,8 +18,6 @@
  * a local account's email, GitHub's unverified primary email, and tessera_idp_hint. No page may
  * report a CSP violation or answer a 5xx other than the 503 of a provider that is down; Tessera's
  * pages must fit a phone's width. Screenshots go to test-artifacts/upstream-journey/.
- *
- * Two cases marked DEFECT run as `todo` (reported, not failing the file) until the product is fixed.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -328,7 +326,6 @@ describe('upstream sign-in, as people use it', { skip: browserSkip }, () => {
     walterSub = claims.sub;
 
     // The second sign-in, in another browser: the same user (not a second just-in-time account).
-    // prompt=consent keeps the way back from HQ on Tessera's own pages: see the DEFECT case below.
     const second = await phone();
     const again = await startAtApp(second, { prompt: 'consent' });
     await continueWith(second, 'HQ Tessera');
@@ -347,18 +344,11 @@ describe('upstream sign-in, as people use it', { skip: browserSkip }, () => {
     await shot(second, 'unlink-last-refused');
   });
 
-  // DEFECT (left for the lead; `todo` so that it runs and shows, without failing the file): when a
-  // sign-in through a provider ends at the application (consent given before), the callback answers
-  // 303 to the application's redirect_uri. That request is part of the redirect chain of the form the
-  // person submitted at the provider, and Chromium holds the whole chain to that page's CSP
-  // form-action. HQ's (Tessera's own) login page allows only 'self' and its client's origin, the
-  // downstream Tessera, so the browser stops at HQ's login page with a form-action violation and
-  // the application never gets its code. The bounced form_post already goes on through the
-  // "Continuing" refresh page (upstreamCallback in protocol/upstream/callback.ts); a GET callback
-  // whose answer leaves Tessera needs the same. Remove `todo` once fixed.
-  it('a sign-in through HQ that goes straight on to the application (consent given before) reaches it', {
-    todo: 'DEFECT: the callback 303 to the application is blocked by the provider login page form-action',
-  }, async () => {
+  // When a sign-in through a provider ends at the application (consent given before), the callback's
+  // answer leaves Tessera. That request is part of the redirect chain of the form the person sent at
+  // the provider, which Chromium holds to that page's CSP form-action (HQ's login page names only
+  // itself and its client, this Tessera): so the callback goes on through its "Continuing" page.
+  it('a sign-in through HQ that goes straight on to the application (consent given before) reaches it', async () => {
     const own: string[] = [];
     const page = await phone(own);
     const { cfg, req } = await startAtApp(page);
@@ -496,16 +486,10 @@ describe('upstream sign-in, as people use it', { skip: browserSkip }, () => {
     assert.equal(claims.sub, aliceSub);
   });
 
-  // DEFECT (left for the lead; `todo`): after Flaky failed as unavailable on the way back, its
-  // configuration (discovery) stays cached, so "Continue with Flaky" answers a redirect to Flaky's
-  // authorization endpoint without asking Flaky anything: the browser lands on its own connection
-  // error page (chrome-error://chromewebdata/), with no way back, instead of the login page saying
-  // "Flaky cannot be reached right now" (docs/upstream.md, "When a provider is down"). Forgetting
-  // the provider's cached configuration when a call fails as unavailable would let the next start
-  // find out. Remove `todo` once fixed.
-  it('after the provider failed as unavailable, starting with it again gives the login page saying so', {
-    todo: 'DEFECT: a cached discovery sends the browser to the dead provider (a browser error page)',
-  }, async () => {
+  // After Flaky failed as unavailable on the way back, its cached configuration is forgotten, so the
+  // next "Continue with Flaky" asks Flaky again and shows the login page saying it cannot be reached
+  // (docs/upstream.md, "When a provider is down"), not a browser error page at a dead address.
+  it('after the provider failed as unavailable, starting with it again gives the login page saying so', async () => {
     const own: string[] = [];
     const page = await phone(own);
     await startAtApp(page);
@@ -546,7 +530,7 @@ describe('upstream sign-in, as people use it', { skip: browserSkip }, () => {
         if (res.status < 300 || res.status >= 400 || !location) {
           const body = await res.text();
           if (res.status >= 500) failures.push(`${res.status} ${init.method} ${at.href}`);
-          // Tessera's "Continuing" page goes on to the application by a refresh (see the DEFECT below).
+          // Tessera's "Continuing" page goes on to the application by a refresh.
           const refresh = /<meta http-equiv="refresh" content="0;url=([^"]+)">/.exec(body)?.[1];
           const onward = refresh ? new URL(refresh.replaceAll('&amp;', '&'), at) : undefined;
           if (res.status === 200 && onward && onward.origin !== server.issuer)

@@ -14,7 +14,7 @@ import { wrapAccountSecret } from '../../src/accounts/secret-wrap.ts';
 import type { UpstreamProvider } from '../../src/ports/upstreams.ts';
 import { tokenHash } from '../../src/protocol/hash.ts';
 import { authorizeUrl, backends, csrfOf, form, ISSUER, Jar, pkce, testApp } from '../fixtures/app.ts';
-import { type OidcUpstream, startOidcUpstream } from '../fixtures/upstream-servers.ts';
+import { asRedirect, type OidcUpstream, startOidcUpstream } from '../fixtures/upstream-servers.ts';
 
 const SECRET = 'upstream-client-secret-0123456789abcdef';
 const callbackOf = (id: string) => `${ISSUER}/upstream/${id}/callback`;
@@ -95,8 +95,11 @@ for (const backend of await backends()) {
       await backend.drop?.();
     });
 
-    const get = (url: string, jar: Jar) =>
-      app.server.inject({ method: 'GET', url: url.replace(ISSUER, ''), headers: { cookie: jar.header() } });
+    // The callback's "Continuing" page, when its answer leaves Tessera, is followed as the redirect it is.
+    const get = async (url: string, jar: Jar) =>
+      asRedirect(
+        await app.server.inject({ method: 'GET', url: url.replace(ISSUER, ''), headers: { cookie: jar.header() } }),
+      );
 
     /** A sign-in for the web client in a new browser through `provider` as `user`: the callback's answer. */
     async function signIn(provider: string, upstream: OidcUpstream, user: string) {
@@ -138,12 +141,14 @@ for (const backend of await backends()) {
       return session ? app.stores.users.get(session.userId) : undefined;
     };
 
-    it('a name with a NUL from the upstream signs in with the name cleaned, never a 500', async () => {
+    it('a name with a NUL from the upstream signs in without it, never a 500', async () => {
       const { res, jar } = await signIn('partner', partner, 'eve');
       assert.equal(res.statusCode, 303, res.body);
       const user = await userOf(jar);
       assert.equal(user?.username, 'eve');
-      assert.equal(user?.name, 'Eve Null');
+      // The adapter drops a claim with control characters (adapters/upstream/profile.ts); what would
+      // reach the store is cleaned again by the linking rules (linking.ts personName).
+      assert.equal(user?.name, null);
     });
 
     it('pre-hijacking: the victim’s first sign-in at the authoritative provider never lands in the account the attacker’s upstream made', async () => {

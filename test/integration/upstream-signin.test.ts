@@ -17,6 +17,7 @@ import type { UpstreamProvider } from '../../src/ports/upstreams.ts';
 import { tokenHash } from '../../src/protocol/hash.ts';
 import { authorizeUrl, csrfOf, form, ISSUER, Jar, pkce, testApp } from '../fixtures/app.ts';
 import {
+  asRedirect,
   type AppleShaped,
   startAppleShaped,
   type GithubShaped,
@@ -76,8 +77,9 @@ async function saveProvider(app: App, id: string, over: Partial<UpstreamProvider
   app.provider.upstream.forget(id);
 }
 
-const get = (app: App, url: string, jar: Jar) =>
-  app.server.inject({ method: 'GET', url, headers: { cookie: jar.header() } });
+// The callback's "Continuing" page, when its answer leaves Tessera, is followed as the redirect it is.
+const get = async (app: App, url: string, jar: Jar) =>
+  asRedirect(await app.server.inject({ method: 'GET', url, headers: { cookie: jar.header() } }));
 
 describe('upstream sign-in over HTTP', () => {
   let app: App;

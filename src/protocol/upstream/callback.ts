@@ -147,9 +147,12 @@ function upstreamErrorPage(provider: UpstreamProvider, err: UpstreamError) {
 }
 
 /**
- * GET and POST /upstream/:provider/callback. The answer to a bounced form_post that would redirect to
- * another site (the application, with its code) is a page that goes on by a refresh instead
- * (upstreamContinuePage says why), with the same cookies.
+ * GET and POST /upstream/:provider/callback. An answer that would redirect to another site (the
+ * application, with its code) is a page that goes on by a refresh instead (upstreamContinuePage says
+ * why), with the same cookies: the callback is reached by redirects from the form the person sent at
+ * the provider (or from the bounce page), and Chromium holds that whole redirect chain to the
+ * form-action of the page whose form started it, which names the provider's own site and Tessera,
+ * not the application.
  */
 export async function upstreamCallback(
   p: CallbackDeps,
@@ -158,8 +161,7 @@ export async function upstreamCallback(
   providerId?: string,
 ): Promise<OAuthResponse> {
   const answer = await callback(p, req, uid, providerId);
-  if (req.method !== 'POST' || !req.params.has(BOUNCE) || answer.kind !== 'redirect') return answer;
-  if (answer.location.startsWith(`${p.config.issuer}/`)) return answer;
+  if (answer.kind !== 'redirect' || answer.location.startsWith(`${p.config.issuer}/`)) return answer;
   return {
     kind: 'page',
     status: 200,
@@ -229,6 +231,9 @@ async function callback(
       p.log.error(fields, 'upstream callback failed');
     }
     const reason = known ? err.reason : 'invalid';
+    // A provider found down is asked again (discovery) at the next start, which then shows the login
+    // page saying so, instead of sending the browser to a dead address from the cached configuration.
+    if (reason === 'unavailable') p.upstream.forget(provider.id);
     const userId = state.userId;
     p.events({ type: 'upstream_login_failed', provider: provider.id, reason, ...(userId ? { userId } : {}) });
     p.log.info(

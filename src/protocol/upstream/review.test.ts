@@ -85,8 +85,12 @@ const viewOf = (r: OAuthResponse): View => {
   assert.equal(r.kind, 'page', JSON.stringify(r));
   return (r as { view: View }).view;
 };
-const statusOf = (r: OAuthResponse) => (r.kind === 'page' ? r.status : r.kind === 'redirect' ? 303 : 200);
+/** The callback's answer that leaves Tessera: its "Continuing" page (callback.ts upstreamCallback says why). */
+const continuing = (r: OAuthResponse) => r.kind === 'page' && r.view.name === 'upstream-continue';
+const statusOf = (r: OAuthResponse) =>
+  continuing(r) || r.kind === 'redirect' ? 303 : r.kind === 'page' ? r.status : 200;
 const locationOf = (r: OAuthResponse) => {
+  if (continuing(r)) return (r as { view: { location: string } }).view.location;
   assert.equal(r.kind, 'redirect', JSON.stringify(r));
   return (r as { location: string }).location;
 };
