@@ -205,7 +205,8 @@ export async function submitTotp(p: SecurityDeps, req: ProtocolRequest): Promise
   // session had passed (its password, or a passkey: never a password that was not typed).
   let cookies: CookieSpec[] | undefined;
   if (continueTo) {
-    const started = await startSession(p, req, s.user.id, combineAmr(s.session.amr, ['otp']));
+    // Still the sign-in it was (a provider's too: its back-channel logout must find the session).
+    const started = await startSession(p, req, s.user.id, combineAmr(s.session.amr, ['otp']), s.session.upstream);
     cookies = started.cookies;
   }
   // Recovery codes, shown once, for a user who has none yet.
