@@ -6,7 +6,7 @@ import type { OutboundHttp } from '../ports/outbound.ts';
 import { AdminError, saveClient, type ClientInput } from './clients.ts';
 import { saveUser, type UserInput } from './users.ts';
 import { saveResourceServer, type ResourceInput } from './resources.ts';
-import { saveUpstream, UPSTREAM_KEYS, type UpstreamInput } from './upstreams.ts';
+import { checkUpstreams, saveUpstream, UPSTREAM_KEYS, type UpstreamInput } from './upstreams.ts';
 
 export interface BootstrapFile {
   clients?: ClientInput[];
@@ -229,6 +229,8 @@ export async function applyBootstrap(
   let clients = 0;
   let users = 0;
   let resources = 0;
+  // Every provider is checked before anything is saved: a provider with a problem changes nothing.
+  if (file.upstreams?.length) await checkUpstreams({ stores, config, now: () => now }, file.upstreams);
   for (const r of file.resources ?? []) {
     if ((await saveResourceServer(stores, config, r, now)).changed) resources++;
   }
