@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, YAMLError } from 'yaml';
 import type { Config } from '../config/config.ts';
 import type { AuditEvent, Stores } from '../ports/index.ts';
 import type { OutboundHttp } from '../ports/outbound.ts';
 import { AdminError, saveClient, type ClientInput } from './clients.ts';
 import { saveUser, type UserInput } from './users.ts';
 import { saveResourceServer, type ResourceInput } from './resources.ts';
-import { saveUpstream, UPSTREAM_KEYS, type UpstreamInput } from './upstreams.ts';
+import { checkUpstreams, saveUpstream, UPSTREAM_KEYS, type UpstreamInput } from './upstreams.ts';
 
 export interface BootstrapFile {
   clients?: ClientInput[];
@@ -153,6 +153,21 @@ export function bootstrapSchemaProblems(doc: unknown): string[] {
   return problems;
 }
 
+/**
+ * Why a file does not parse, without its text: the parsers quote the lines around the error (YAML) or
+ * the characters (JSON), which may be a client secret or a private key, and this message is printed
+ * by the CLI and logged at start. YAML's first line names the problem and where; JSON's, where only.
+ */
+function parseProblem(err: unknown): string {
+  if (err instanceof YAMLError) {
+    const at = err.linePos?.[0];
+    const what = err.message.split('\n', 1)[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    return at ? `${what} at line ${at.line}, column ${at.col}` : what;
+  }
+  const position = /\(line (\d+) column (\d+)\)/.exec((err as Error).message);
+  return position ? `not valid JSON at line ${position[1]}, column ${position[2]}` : 'not valid JSON';
+}
+
 export function readBootstrapFile(path: string): BootstrapFile {
   let text: string;
   try {
@@ -164,7 +179,7 @@ export function readBootstrapFile(path: string): BootstrapFile {
   try {
     doc = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
-    throw new AdminError(`TESSERA_BOOTSTRAP_FILE: ${path} does not parse: ${(err as Error).message}`);
+    throw new AdminError(`TESSERA_BOOTSTRAP_FILE: ${path} does not parse: ${parseProblem(err)}`);
   }
   // Nothing of a file with a problem is applied: a misspelled key is refused, not ignored.
   const problems = bootstrapSchemaProblems(doc);
@@ -187,7 +202,7 @@ export function parseUpstreamsDocument(text: string, source: string): UpstreamIn
   try {
     doc = parseYaml(text);
   } catch (err) {
-    throw new AdminError(`${source} does not parse: ${(err as Error).message}`);
+    throw new AdminError(`${source} does not parse: ${parseProblem(err)}`);
   }
   const list = Array.isArray(doc)
     ? doc
@@ -229,6 +244,8 @@ export async function applyBootstrap(
   let clients = 0;
   let users = 0;
   let resources = 0;
+  // Every provider is checked before anything is saved: a provider with a problem changes nothing.
+  if (file.upstreams?.length) await checkUpstreams({ stores, config, now: () => now }, file.upstreams);
   for (const r of file.resources ?? []) {
     if ((await saveResourceServer(stores, config, r, now)).changed) resources++;
   }

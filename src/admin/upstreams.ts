@@ -611,6 +611,32 @@ export async function saveUpstream(
   return { provider, created: !existing, changed: true };
 }
 
+/**
+ * Checks providers as saving them one after the other would (each valid; no home-realm domain sent to
+ * two providers, among them or with those stored), saving nothing: the bootstrap file and `tessera
+ * upstream add` call it first, so that a file with a problem changes nothing. Throws the AdminError
+ * saveUpstream would.
+ */
+export async function checkUpstreams(deps: UpstreamDeps, inputs: readonly UpstreamInput[]): Promise<void> {
+  const realms = new Map((await deps.stores.upstreams.list()).map((u) => [u.id, u.homeRealmDomains]));
+  for (const input of inputs) {
+    const existing =
+      input && typeof input === 'object' && typeof input.id === 'string' && PROVIDER_ID.test(input.id)
+        ? await deps.stores.upstreams.get(input.id)
+        : undefined;
+    const built = await buildUpstream(deps, input, existing, deps.now());
+    const clash = built.homeRealmDomains.flatMap((d) => {
+      const holder = [...realms].find(([id, domains]) => id !== built.id && domains.includes(d));
+      return holder ? [`${d} (${holder[0]})`] : [];
+    });
+    if (clash.length)
+      throw new AdminError(
+        `upstream ${built.id}: home_realm_domains already sends these domains to another provider: ${clash.join(', ')}`,
+      );
+    realms.set(built.id, built.homeRealmDomains);
+  }
+}
+
 /** Takes a provider out of service (its button goes, its callbacks are refused) or back in; whether it changed. */
 /**
  * `tessera keys rewrap` for providers: every stored secret or key opened under either key-encryption

@@ -42,7 +42,7 @@ import {
 import type { ResourceServerRecord } from '../ports/resource-servers.ts';
 import type { UpstreamIdentity, UpstreamProvider } from '../ports/upstreams.ts';
 import {
-  buildUpstream,
+  checkUpstreams,
   deleteUpstream,
   describeIdentity,
   describeUpstream,
@@ -827,8 +827,7 @@ async function upstreamAdd(ctx: Ctx): Promise<void> {
   const inputs = parseUpstreamsDocument(text, source === '-' ? 'standard input' : source);
   const { deps, flush } = await upstreamDeps(ctx);
   // Every provider is checked before any is saved: a file with a problem changes nothing.
-  const { stores } = await ctx.db();
-  for (const input of inputs) await buildUpstream(deps, input, await stores.upstreams.get(input.id), deps.now());
+  await checkUpstreams(deps, inputs);
   for (const input of inputs) {
     const r = await saveUpstream(deps, input, 'admin');
     print(

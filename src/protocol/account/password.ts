@@ -109,7 +109,14 @@ export async function changePassword(p: PasswordDeps, req: ProtocolRequest): Pro
   // A browser remembered after a second factor was trusted under the old password: it asks again.
   await p.stores.signIns.forgetUser(s.user.id);
   // A new session id, keeping what this session had proved (its second factor too) and the password.
-  const { cookies } = await startSession(p, req, s.user.id, [...new Set(['pwd', ...s.session.amr])]);
+  // A provider's session stays one (its back-channel logout must still find it).
+  const { cookies } = await startSession(
+    p,
+    req,
+    s.user.id,
+    [...new Set(['pwd', ...s.session.amr])],
+    s.session.upstream,
+  );
   p.events({ type: 'password_changed', userId: s.user.id, by: 'user', ip: req.ip });
   if (ended) p.events({ type: 'sessions_ended', userId: s.user.id, count: ended, by: 'user', ip: req.ip });
   p.log.info({ event: 'password_changed', sub: s.user.id, sessions_ended: ended }, 'password changed by user');

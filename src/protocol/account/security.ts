@@ -29,7 +29,7 @@ import type { FactorRow } from './views.ts';
 export type SecurityDeps = AccountDeps &
   Pick<Provider, 'events' | 'log' | 'mail'> & {
     readonly config: Pick<Config, 'mfa' | 'notifications' | 'keyEncryptionKey' | 'keyEncryptionKeyPrevious'>;
-  } & StoreDeps<'factors' | 'replay' | 'signIns'> &
+  } & StoreDeps<'factors' | 'replay' | 'signIns' | 'upstreamIdentities'> &
   DepsOf<typeof startSession>;
 
 const PURPOSE = 'account:security';
@@ -128,6 +128,18 @@ export async function removeFactor(p: SecurityDeps, req: ProtocolRequest): Promi
           'This is your last second factor, and your account must have one. Add another one first, then remove this one.',
       });
   }
+  // A passkey is a way in of its own (issue 17: an account made by a provider has no password). The
+  // last way in is never taken away, whether an identity is unlinked last or the passkey removed last.
+  if (factor.kind === 'passkey' && factor.confirmed && s.user.passwordHash === null) {
+    const passkeys = (await p.stores.factors.listByUser(s.user.id)).filter(
+      (x) => x.kind === 'passkey' && x.confirmed && x.id !== factor.id,
+    );
+    if (passkeys.length === 0 && (await p.stores.upstreamIdentities.listByUser(s.user.id)).length === 0)
+      return securityView(p, s, {
+        error:
+          'This passkey is the only way you can sign in to your account, so it cannot be removed. Add another passkey or link a sign-in first.',
+      });
+  }
   if (!(await p.stores.factors.delete(s.user.id, factor.id))) return notFound('That factor');
   // A browser remembered after a second factor may have been remembered by the one removed (a lost
   // phone): every remembered browser asks for a factor again.
@@ -205,7 +217,8 @@ export async function submitTotp(p: SecurityDeps, req: ProtocolRequest): Promise
   // session had passed (its password, or a passkey: never a password that was not typed).
   let cookies: CookieSpec[] | undefined;
   if (continueTo) {
-    const started = await startSession(p, req, s.user.id, combineAmr(s.session.amr, ['otp']));
+    // Still the sign-in it was (a provider's too: its back-channel logout must find the session).
+    const started = await startSession(p, req, s.user.id, combineAmr(s.session.amr, ['otp']), s.session.upstream);
     cookies = started.cookies;
   }
   // Recovery codes, shown once, for a user who has none yet.

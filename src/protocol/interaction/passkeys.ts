@@ -280,7 +280,7 @@ export async function passkeysPage(p: PasskeysPageDeps, req: ProtocolRequest): P
   // Back to the sign-in that sent the user here: a new session that says a passkey was used, and
   // the sign-in's interaction pointed at it (startSession ends the old one).
   const amr = [...new Set([...s.session.amr, ...passkeyAmr(factor)])];
-  const { session, cookies } = await startSession(p, req, s.user.id, amr);
+  const { session, cookies } = await startSession(p, req, s.user.id, amr, s.session.upstream);
   const uid = continueTo.slice('/interaction/'.length);
   const l = await load(p, req, uid);
   if (!('kind' in l) && l.ia.loginAt !== null && l.ia.sessionIdHash === s.session.idHash)
