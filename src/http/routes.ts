@@ -298,13 +298,15 @@ export const routes: readonly RouteSpec[] = [
   { ...accountPage('/account/linked/link', linkUpstream, ['POST']), rateLimit: 'login' },
   accountPage('/account/linked/unlink', unlinkUpstream, ['POST']),
   { ...accountPage('/account/reauth/upstream', reauthUpstream, ['POST']), rateLimit: 'login' },
-  // An upstream's back-channel logout: a server-to-server POST, answered in JSON.
+  // An upstream's back-channel logout: a server-to-server POST, answered in JSON. Counted per address
+  // as token requests are: while a provider's keys cannot be fetched, each POST is an outbound request.
   {
     path: '/upstream/:provider/backchannel-logout',
     methods: ['POST'],
     kind: 'json',
     handler: upstreamBackchannelLogout,
     form: true,
+    rateLimit: 'token',
   },
   {
     path: '/device_authorization',

@@ -86,7 +86,7 @@ export async function resolveSignIn(
   const now = p.now();
   const email = emailOf(profile);
   const linked = await p.stores.upstreamIdentities.find(key);
-  if (linked) return signInAs(p, key, linked.userId, email);
+  if (linked && !(await dropOrphan(p, linked))) return signInAs(p, key, linked.userId, email);
 
   if (email && profile.emailVerified) {
     // Disabled accounts count: a person an operator disabled must not come back as a new account.
@@ -146,6 +146,16 @@ async function resolveLinked(p: LinkingDeps, key: UpstreamIdentityKey, email: st
   const linked = await p.stores.upstreamIdentities.find(key);
   if (!linked) return { refused: 'not_linked' as const };
   return signInAs(p, key, linked.userId, email);
+}
+
+/**
+ * An identity whose user is gone (a link that raced the account's deletion: there is no foreign key)
+ * is removed, so the upstream account is not refused forever: it is then as if never linked.
+ */
+async function dropOrphan(p: LinkingDeps, identity: { userId: string } & UpstreamIdentityKey): Promise<boolean> {
+  if (await p.stores.users.get(identity.userId)) return false;
+  await p.stores.upstreamIdentities.unlink(identity.userId, identity, true);
+  return true;
 }
 
 /** The linked identity's user signs in (not when disabled or gone); its last use and email are recorded. */

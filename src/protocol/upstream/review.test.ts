@@ -291,6 +291,25 @@ for (const backend of await backendsToTest()) {
       assert.notEqual(lax.kind, 'form_post');
     });
 
+    it('an identity left linked to an account that is gone signs in as a new account, not refused forever', async () => {
+      const subject = `orphan-${++n}`;
+      await t.p.stores.upstreamIdentities.link({
+        providerId: 'corp',
+        issuer: `${UP}/corp`,
+        subject,
+        userId: 'deleted-user-id',
+        email: null,
+        createdAt: 0,
+        lastUsedAt: 0,
+      });
+      const { res, b } = await signInWith(profile({ subject, username: 'orphan' }));
+      assert.equal(statusOf(res), 303, JSON.stringify(res));
+      const session = (await sessionOf(b))!;
+      assert.notEqual(session.userId, 'deleted-user-id');
+      const now = await t.p.stores.upstreamIdentities.find({ providerId: 'corp', issuer: `${UP}/corp`, subject });
+      assert.equal(now?.userId, session.userId);
+    });
+
     it('a disabled account with the verified email: no second account is made for its owner, under auto-link or not', async () => {
       const email = `disabled-${n}@corp.example`;
       const disabled = await t.addUser({ email, emailVerified: true, disabled: true });
