@@ -62,6 +62,16 @@ export interface UpstreamAuthorization {
   nonce: string;
   codeVerifier: string;
   loginHint?: string;
+  /**
+   * The person must authenticate at the upstream now (the application sent prompt=login, or the
+   * account area re-authenticates): OpenID Connect `prompt=login`.
+   */
+  prompt?: 'login';
+  /**
+   * OpenID Connect `max_age`: the upstream's authentication may be at most this old, which the
+   * callback checks against the ID token's `auth_time` (ASVS 7.6.1: federated session lifetimes).
+   */
+  maxAge?: number;
 }
 
 export interface UpstreamClient {
@@ -75,7 +85,7 @@ export interface UpstreamClient {
    */
   callback(
     provider: UpstreamProvider,
-    a: Omit<UpstreamAuthorization, 'loginHint'> & { params: URLSearchParams },
+    a: Omit<UpstreamAuthorization, 'loginHint' | 'prompt'> & { params: URLSearchParams },
   ): Promise<UpstreamProfile>;
   /** Verifies a back-channel logout token of this provider; rejects with an UpstreamError (`invalid`). */
   verifyLogoutToken(provider: UpstreamProvider, token: string): Promise<UpstreamLogout>;

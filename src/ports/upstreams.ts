@@ -153,6 +153,8 @@ export interface UpstreamState {
   /** PKCE (RFC 7636) verifier and OIDC nonce sent with the request. */
   codeVerifier: string;
   nonce: string;
+  /** The max_age sent to the upstream, which its ID token's auth_time must meet (absent: none sent). */
+  maxAge?: number;
   createdAt: number;
   expiresAt: number;
 }

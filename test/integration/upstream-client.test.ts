@@ -168,6 +168,35 @@ describe('upstream client against node-oidc-provider', () => {
     assert.equal(bob.email, 'bob@example.com');
     assert.equal(bob.emailVerified, false);
   });
+  it('prompt=login and max_age go to the upstream; the ID token must show an authentication that recent', async () => {
+    const c = client();
+    const a = { redirectUri: CALLBACK, state: rand(), nonce: rand(), codeVerifier: rand() + rand() };
+    const location = new URL(await c.authorizationUrl(provider, { ...a, prompt: 'login', maxAge: 0 }));
+    assert.equal(location.searchParams.get('prompt'), 'login');
+    assert.equal(location.searchParams.get('max_age'), '0');
+    const fresh = { ...a, maxAge: 0, params: answer(await up.authorize(location, { user: 'alice' })) };
+    assert.equal((await c.callback(provider, fresh)).subject, 'u-alice', 'authenticated just now: accepted');
+    // The same kind of answer judged two minutes later (the provider's clock): too old for max_age 0.
+    const later = createUpstreamClient({
+      outbound: outboundHttp(),
+      keks: { keyEncryptionKey: KEK },
+      now: () => Math.floor(Date.now() / 1000) + 120,
+      timeoutMs: 3000,
+      allowLoopback: false,
+    });
+    const b = { redirectUri: CALLBACK, state: rand(), nonce: rand(), codeVerifier: rand() + rand() };
+    const url = await later.authorizationUrl(provider, { ...b, prompt: 'login', maxAge: 0 });
+    const stale = { ...b, maxAge: 0, params: answer(await up.authorize(url, { user: 'alice' })) };
+    await assert.rejects(later.callback(provider, stale), reason('invalid'));
+    // Without max_age the same answer is accepted by that clock.
+    const d = { redirectUri: CALLBACK, state: rand(), nonce: rand(), codeVerifier: rand() + rand() };
+    const plain = {
+      ...d,
+      params: answer(await up.authorize(await later.authorizationUrl(provider, d), { user: 'alice' })),
+    };
+    assert.equal((await later.callback(provider, plain)).subject, 'u-alice');
+  });
+
   it('the person cancels at the upstream: denied (access_denied)', async () => {
     const c = client();
     const f = await begin(c, provider, up, 'alice', { deny: true });

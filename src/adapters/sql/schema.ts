@@ -432,6 +432,7 @@ export interface UpstreamStatesTable {
   return_to: string | null;
   code_verifier: string;
   nonce: string;
+  max_age: number | null;
   created_at: number;
   expires_at: number;
 }

@@ -141,6 +141,7 @@ const toState = (r: Row<UpstreamStatesTable>): UpstreamState => ({
   ...(r.return_to !== null ? { returnTo: r.return_to } : {}),
   codeVerifier: r.code_verifier,
   nonce: r.nonce,
+  ...(r.max_age !== null ? { maxAge: Number(r.max_age) } : {}),
   createdAt: Number(r.created_at),
   expiresAt: Number(r.expires_at),
 });
@@ -161,6 +162,7 @@ export function createSqlUpstreamStateStore({ db }: SqlContext): UpstreamStateSt
           return_to: s.returnTo ?? null,
           code_verifier: s.codeVerifier,
           nonce: s.nonce,
+          max_age: s.maxAge ?? null,
           created_at: s.createdAt,
           expires_at: s.expiresAt,
         })

@@ -414,7 +414,14 @@ export function createUpstreamClient(o: UpstreamClientOptions): UpstreamClient {
 
   async function callback(
     provider: UpstreamProvider,
-    a: { redirectUri: string; state: string; nonce: string; codeVerifier: string; params: URLSearchParams },
+    a: {
+      redirectUri: string;
+      state: string;
+      nonce: string;
+      codeVerifier: string;
+      maxAge?: number;
+      params: URLSearchParams;
+    },
   ): Promise<UpstreamProfile> {
     const p = await prepare(provider);
     const microsoft = provider.preset === 'microsoft' && provider.kind === 'oidc';
@@ -464,6 +471,9 @@ export function createUpstreamClient(o: UpstreamClientOptions): UpstreamClient {
         pkceCodeVerifier: a.codeVerifier,
         expectedState: a.state,
         ...(provider.kind === 'oidc' && !microsoft ? { expectedNonce: a.nonce } : {}),
+        // The ID token's auth_time must meet the max_age sent (openid-client checks it, with its clock
+        // tolerance); Microsoft's tokens are checked below.
+        ...(provider.kind === 'oidc' && !microsoft && a.maxAge !== undefined ? { maxAge: a.maxAge } : {}),
       });
       const saved = oidc.getJwksCache(config);
       if (saved) p.jwksCache = saved;
@@ -492,6 +502,12 @@ export function createUpstreamClient(o: UpstreamClientOptions): UpstreamClient {
       if (microsoft) {
         const checked = await verifyMicrosoftIdToken(provider, p, idToken, a.nonce, responseIssuer);
         claims = checked.claims;
+        // max_age sent: the authentication must be that recent, as openid-client checks for the others.
+        if (a.maxAge !== undefined) {
+          const at = claims.auth_time;
+          if (typeof at !== 'number' || at + a.maxAge < o.now() - CLOCK_TOLERANCE)
+            throw new UpstreamError('invalid', `upstream ${provider.id}: auth_time missing or older than max_age`);
+        }
         const oid = typeof claims.oid === 'string' && TENANT_ID.test(claims.oid) ? claims.oid : undefined;
         if (!oid) throw new UpstreamError('invalid', `upstream ${provider.id}: the ID token has no oid`);
         identity = { issuer: checked.issuer, subject: oid, tenant: checked.tenant };
@@ -612,6 +628,9 @@ export function createUpstreamClient(o: UpstreamClientOptions): UpstreamClient {
         if (provider.kind === 'oidc') params.set('nonce', a.nonce);
         if (provider.responseMode === 'form_post') params.set('response_mode', 'form_post');
         if (a.loginHint) params.set('login_hint', a.loginHint);
+        // OpenID Connect only: a plain OAuth 2.0 provider has no such parameters (nor an auth_time).
+        if (provider.kind === 'oidc' && a.prompt) params.set('prompt', a.prompt);
+        if (provider.kind === 'oidc' && a.maxAge !== undefined) params.set('max_age', String(a.maxAge));
         return oidc.buildAuthorizationUrl(config, params).href;
       } catch (e) {
         throw upstreamError(e, provider.id, 'authorization request', true);

@@ -23,7 +23,7 @@ import type { DepsOf, StoreDeps } from '../provider.ts';
 import type { SessionUpstream } from '../../ports/sessions.ts';
 import type { UserRecord } from '../../ports/users.ts';
 import { hintedUpstream, unreachable, upstreamButtons } from '../upstream/login-options.ts';
-import { beginUpstream, isUpstreamError } from '../upstream/state.ts';
+import { beginUpstream, freshnessOf, isUpstreamError } from '../upstream/state.ts';
 
 /**
  * What loading an interaction uses: the interactions and clients stores, the clock, and this
@@ -308,7 +308,14 @@ export async function toUpstream(
   loginHint?: string,
 ): Promise<OAuthResponse> {
   try {
-    return await beginUpstream(p, req, provider, { purpose: 'login', interactionUid: l.ia.uid }, loginHint);
+    return await beginUpstream(
+      p,
+      req,
+      provider,
+      { purpose: 'login', interactionUid: l.ia.uid },
+      loginHint,
+      freshnessOf(l.areq),
+    );
   } catch (err) {
     if (!isUpstreamError(err)) throw err;
     p.events({ type: 'upstream_login_failed', provider: provider.id, reason: err.reason, clientId: l.ia.clientId });

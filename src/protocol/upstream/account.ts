@@ -20,7 +20,7 @@ import {
   type SignedIn,
 } from '../account/common.ts';
 import type { LinkedRow, ProviderButton } from '../account/views.ts';
-import { beginUpstream, isUpstreamError, PROVIDER_ID, type BeginDeps } from './state.ts';
+import { beginUpstream, isUpstreamError, PROVIDER_ID, REAUTHENTICATE, type BeginDeps } from './state.ts';
 
 export type LinkedDeps = AccountDeps &
   BeginDeps &
@@ -142,7 +142,7 @@ async function begin(
   back: string,
 ): Promise<OAuthResponse> {
   try {
-    return await beginUpstream(p, req, u, what);
+    return await beginUpstream(p, req, u, what, undefined, what.purpose === 'reauth' ? REAUTHENTICATE : undefined);
   } catch (err) {
     if (!isUpstreamError(err)) throw err;
     p.events({ type: 'upstream_login_failed', provider: u.id, reason: err.reason, userId: what.userId });

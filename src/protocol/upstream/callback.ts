@@ -213,6 +213,7 @@ async function callback(
       state: fields.state ?? '',
       nonce: state.nonce,
       codeVerifier: state.codeVerifier,
+      ...(state.maxAge !== undefined ? { maxAge: state.maxAge } : {}),
       params: new URLSearchParams(fields),
     });
     if (!profile.issuer || !profile.subject) throw new Error('profile without issuer or subject');

@@ -134,12 +134,13 @@ for (const backend of await backendsToTest()) {
     }
     type Browser = ReturnType<typeof browser>;
 
-    async function startAuthorization(b: Browser) {
+    async function startAuthorization(b: Browser, extra: Record<string, string> = {}) {
       const res = b.take(
         await authorize(
           p,
           t.request(
             {
+              ...extra,
               client_id: 'app',
               redirect_uri: 'https://app.example/cb',
               response_type: 'code',
@@ -308,6 +309,33 @@ for (const backend of await backendsToTest()) {
       assert.notEqual(session.userId, 'deleted-user-id');
       const now = await t.p.stores.upstreamIdentities.find({ providerId: 'corp', issuer: `${UP}/corp`, subject });
       assert.equal(now?.userId, session.userId);
+    });
+
+    it('prompt=login and max_age of the application go on to the upstream; re-authentication asks prompt=login', async () => {
+      for (const [extra, want] of [
+        [{ prompt: 'login' }, { prompt: 'login', maxAge: 0 }],
+        [{ max_age: '300' }, { maxAge: 300 }],
+        [{}, {}],
+      ] as const) {
+        const b = browser();
+        const uid = await startAuthorization(b, extra);
+        const login = viewOf(await showInteraction(p, t.request({}, { method: 'GET', cookies: b.cookies }), uid));
+        const csrf = (login as { csrf: string }).csrf;
+        b.take(await interactionUpstream(p, t.request({ csrf }, { cookies: b.cookies }), uid, 'corp'));
+        const asked = up.asked.at(-1)!;
+        assert.deepEqual(
+          { prompt: asked.prompt, maxAge: asked.maxAge },
+          { prompt: undefined, maxAge: undefined, ...want },
+        );
+        // The state keeps the max_age, which the callback hands to the upstream client to check.
+        const state = await t.p.stores.upstreamStates.consume(
+          tokenHash(asked.state),
+          'corp',
+          tokenHash(b.cookies.tessera_upstream!),
+          t.p.now(),
+        );
+        assert.equal(state?.maxAge, 'maxAge' in want ? want.maxAge : undefined);
+      }
     });
 
     it('a disabled account with the verified email: no second account is made for its owner, under auto-link or not', async () => {

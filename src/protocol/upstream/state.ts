@@ -31,6 +31,25 @@ export type BeginPurpose =
   | { purpose: 'account-login' }
   | { purpose: 'link' | 'reauth'; userId: string; returnTo: string };
 
+/** How fresh the upstream's authentication must be: what the application asked of Tessera's. */
+export interface FreshAuthentication {
+  prompt?: 'login';
+  maxAge?: number;
+}
+
+/**
+ * What an authorization request asks of the upstream's authentication: prompt=login is passed on
+ * (with max_age 0, so the ID token's auth_time shows it happened), and so is max_age. A federated
+ * sign-in is then no older than the application allows (ASVS 7.6.1).
+ */
+export function freshnessOf(areq: { prompt?: readonly string[]; maxAge?: number }): FreshAuthentication | undefined {
+  if (areq.prompt?.includes('login')) return { prompt: 'login', maxAge: 0 };
+  return areq.maxAge !== undefined ? { maxAge: areq.maxAge } : undefined;
+}
+
+/** Re-authentication in the account area: a fresh sign-in at the upstream, never its session. */
+export const REAUTHENTICATE: FreshAuthentication = { prompt: 'login', maxAge: 0 };
+
 /**
  * Sends the browser to the upstream: stores the state (its hash, the binding, PKCE verifier and
  * nonce) and answers with the redirect and the binding cookie. Rejects with an UpstreamError when
@@ -42,6 +61,7 @@ export async function beginUpstream(
   provider: UpstreamProvider,
   what: BeginPurpose,
   loginHint?: string,
+  fresh?: FreshAuthentication,
 ): Promise<OAuthResponse> {
   const existing = req.cookies[UPSTREAM_COOKIE];
   const binding = existing && existing.length >= 43 && existing.length <= 128 ? existing : randomToken(32);
@@ -54,6 +74,8 @@ export async function beginUpstream(
     nonce,
     codeVerifier,
     ...(loginHint ? { loginHint } : {}),
+    ...(fresh?.prompt ? { prompt: fresh.prompt } : {}),
+    ...(fresh?.maxAge !== undefined ? { maxAge: fresh.maxAge } : {}),
   });
   const now = p.now();
   const record: UpstreamState = {
@@ -65,6 +87,7 @@ export async function beginUpstream(
     ...(what.purpose === 'link' || what.purpose === 'reauth' ? { userId: what.userId, returnTo: what.returnTo } : {}),
     codeVerifier,
     nonce,
+    ...(fresh?.maxAge !== undefined ? { maxAge: fresh.maxAge } : {}),
     createdAt: now,
     expiresAt: now + p.config.upstreamStateTtl,
   };

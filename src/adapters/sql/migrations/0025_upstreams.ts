@@ -38,6 +38,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('return_to', 'text')
     .addColumn('code_verifier', 'text', (c) => c.notNull())
     .addColumn('nonce', 'text', (c) => c.notNull())
+    .addColumn('max_age', 'integer')
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('expires_at', 'bigint', (c) => c.notNull())
     .execute();
