@@ -14,38 +14,19 @@ import type {
   UpstreamState,
 } from '../../src/ports/index.ts';
 import { NOW, times, uid } from './factories.ts';
+import { upstreamRecord } from '../fixtures/upstream-records.ts';
 
-const provider = (over: Partial<UpstreamProvider> = {}): UpstreamProvider => ({
-  id: uid('p').slice(0, 20).toLowerCase(),
-  kind: 'oidc',
-  label: 'Corp',
-  order: 0,
-  enabled: true,
-  issuer: 'https://idp.example.com',
-  clientId: 'tessera',
-  clientAuth: 'client_secret_basic',
-  secretWrapped: 'eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..iv.ct.tag',
-  scopes: ['openid', 'email'],
-  responseMode: 'query',
-  claims: {
-    subject: 'sub',
-    username: 'preferred_username',
-    name: 'name',
-    email: 'email',
-    emailVerified: 'email_verified',
-  },
-  allowedDomains: [],
-  allowedTenants: [],
-  createUsers: false,
-  autoLinkDomains: [],
-  trustAmr: false,
-  acrMap: {},
-  homeRealmDomains: [],
-  privateNetwork: false,
-  createdAt: NOW,
-  updatedAt: NOW,
-  ...over,
-});
+const provider = (over: Partial<UpstreamProvider> = {}): UpstreamProvider =>
+  upstreamRecord(uid('p').slice(0, 20).toLowerCase(), {
+    label: 'Corp',
+    issuer: 'https://idp.example.com',
+    secretWrapped: 'eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..iv.ct.tag',
+    scopes: ['openid', 'email'],
+    createUsers: false,
+    createdAt: NOW,
+    updatedAt: NOW,
+    ...over,
+  });
 
 const identity = (over: Partial<UpstreamIdentity> = {}): UpstreamIdentity => ({
   providerId: 'corp',

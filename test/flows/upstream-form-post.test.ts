@@ -20,7 +20,6 @@ import { wrapAccountSecret } from '../../src/accounts/secret-wrap.ts';
 import { usernameKeys } from '../../src/accounts/usernames.ts';
 import { openDatabase } from '../../src/adapters/sql/database.ts';
 import { createSqlStores } from '../../src/adapters/sql/stores.ts';
-import type { UpstreamProvider } from '../../src/ports/upstreams.ts';
 import { freePort, startServer, type RunningServer } from '../fixtures/server.ts';
 import { type OidcUpstream, startOidcUpstream } from '../fixtures/upstream-servers.ts';
 import {
@@ -32,6 +31,7 @@ import {
   startCallbackServer,
   type CallbackServer,
 } from './support.ts';
+import { upstreamRecord } from '../fixtures/upstream-records.ts';
 
 const KEK = 'flow-upstream-kek-0123456789abcdef0123456789abcdef';
 const UPSTREAM_SECRET = 'flow-upstream-client-secret-0123456789';
@@ -77,36 +77,15 @@ describe('upstream sign-in with a cross-site form_post (Chromium)', { skip: brow
     try {
       const stores = createSqlStores(handle, usernameKeys);
       const now = Math.floor(Date.now() / 1000);
-      const corp: UpstreamProvider = {
-        id: 'corp',
-        kind: 'oidc',
+      const corp = upstreamRecord('corp', {
         label: 'Corp ID',
-        order: 0,
-        enabled: true,
         issuer: upstream.issuer,
-        clientId: 'tessera',
-        clientAuth: 'client_secret_basic',
         secretWrapped: await wrapAccountSecret(KEK, 'upstream:corp', UPSTREAM_SECRET),
-        scopes: ['openid', 'email', 'profile'],
         responseMode: 'form_post',
-        claims: {
-          subject: 'sub',
-          username: 'preferred_username',
-          name: 'name',
-          email: 'email',
-          emailVerified: 'email_verified',
-        },
-        allowedDomains: [],
-        allowedTenants: [],
-        createUsers: true,
-        autoLinkDomains: [],
-        trustAmr: false,
-        acrMap: {},
-        homeRealmDomains: [],
         privateNetwork: true,
         createdAt: now,
         updatedAt: now,
-      };
+      });
       await stores.upstreams.put(corp);
       // Nothing listens there: a provider that is down.
       const dead = `http://127.0.0.1:${await freePort()}`;

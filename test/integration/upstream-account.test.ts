@@ -15,6 +15,7 @@ import type { UpstreamProvider } from '../../src/ports/upstreams.ts';
 import { SESSION_COOKIE, startSession } from '../../src/protocol/interaction/session.ts';
 import { csrfOf, form, ISSUER, Jar, testApp } from '../fixtures/app.ts';
 import { startOidcUpstream, type OidcUpstream } from '../fixtures/upstream-servers.ts';
+import { upstreamRecord } from '../fixtures/upstream-records.ts';
 
 /** A port nothing listens on (bound, then closed): a provider there is down. */
 async function closedPort(): Promise<number> {
@@ -26,36 +27,14 @@ async function closedPort(): Promise<number> {
 }
 
 function provider(id: string, issuer: string, extra: Partial<UpstreamProvider> = {}): UpstreamProvider {
-  return {
-    id,
-    kind: 'oidc',
-    label: `${id[0]!.toUpperCase()}${id.slice(1)}`,
-    order: 0,
-    enabled: true,
+  return upstreamRecord(id, {
     issuer,
-    clientId: 'tessera',
     clientAuth: 'none',
     scopes: ['openid', 'email'],
-    responseMode: 'query',
-    claims: {
-      subject: 'sub',
-      username: 'preferred_username',
-      name: 'name',
-      email: 'email',
-      emailVerified: 'email_verified',
-    },
-    allowedDomains: [],
-    allowedTenants: [],
     createUsers: false,
-    autoLinkDomains: [],
-    trustAmr: false,
-    acrMap: {},
-    homeRealmDomains: [],
     privateNetwork: true,
-    createdAt: 1,
-    updatedAt: 1,
     ...extra,
-  };
+  });
 }
 
 describe('linked sign-ins over HTTP', () => {

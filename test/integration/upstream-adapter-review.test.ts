@@ -10,6 +10,7 @@ import { OutboundError } from '../../src/ports/outbound.ts';
 import { createUpstreamClient } from '../../src/adapters/upstream/client.ts';
 import type { UpstreamError } from '../../src/ports/upstream-client.ts';
 import type { UpstreamProvider } from '../../src/ports/upstreams.ts';
+import { upstreamRecord } from '../fixtures/upstream-records.ts';
 
 // Adversarial review of the upstream adapter (issue 17): a small upstream on 127.0.0.1 whose ID
 // token, userinfo answer and token answer a test chooses claim by claim, to see what the adapter
@@ -129,37 +130,15 @@ async function startIdp(o: { tenant?: string } = {}) {
 }
 
 async function providerRecord(id: string, over: Partial<UpstreamProvider>): Promise<UpstreamProvider> {
-  return {
-    id,
-    kind: 'oidc',
+  return upstreamRecord(id, {
     label: id,
-    order: 0,
-    enabled: true,
     issuer: 'https://unset.test',
     clientId: 'tessera-client',
     clientAuth: 'client_secret_post',
     secretWrapped: await wrapAccountSecret(KEK, `upstream:${id}`, 'the-secret'),
-    scopes: ['openid', 'email', 'profile'],
-    responseMode: 'query',
-    claims: {
-      subject: 'sub',
-      username: 'preferred_username',
-      name: 'name',
-      email: 'email',
-      emailVerified: 'email_verified',
-    },
-    allowedDomains: [],
-    allowedTenants: [],
-    createUsers: true,
-    autoLinkDomains: [],
-    trustAmr: false,
-    acrMap: {},
-    homeRealmDomains: [],
     privateNetwork: true,
-    createdAt: 1,
-    updatedAt: 1,
     ...over,
-  };
+  });
 }
 
 const client = () =>

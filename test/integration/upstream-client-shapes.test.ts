@@ -9,6 +9,7 @@ import { createUpstreamClient } from '../../src/adapters/upstream/client.ts';
 import { outboundHttp } from '../../src/adapters/outbound/http-client.ts';
 import type { UpstreamError } from '../../src/ports/upstream-client.ts';
 import type { UpstreamProvider } from '../../src/ports/upstreams.ts';
+import { upstreamRecord } from '../fixtures/upstream-records.ts';
 
 // The upstream adapter against small upstreams started here on 127.0.0.1 that speak the shapes a
 // preset expects (a plain OIDC provider, Microsoft's tenant template, GitHub's OAuth 2.0 profile and
@@ -211,37 +212,14 @@ async function providerRecord(
   over: Partial<UpstreamProvider> & { secret?: string } = {},
 ): Promise<UpstreamProvider> {
   const { secret = 'the-secret', ...rest } = over;
-  return {
-    id,
-    kind: 'oidc',
+  return upstreamRecord(id, {
     label: id,
-    order: 0,
-    enabled: true,
     issuer: 'https://unset.test',
     clientId: 'tessera-client',
-    clientAuth: 'client_secret_basic',
     secretWrapped: await wrapAccountSecret(KEK, `upstream:${id}`, secret),
-    scopes: ['openid', 'email', 'profile'],
-    responseMode: 'query',
-    claims: {
-      subject: 'sub',
-      username: 'preferred_username',
-      name: 'name',
-      email: 'email',
-      emailVerified: 'email_verified',
-    },
-    allowedDomains: [],
-    allowedTenants: [],
-    createUsers: true,
-    autoLinkDomains: [],
-    trustAmr: false,
-    acrMap: {},
-    homeRealmDomains: [],
     privateNetwork: true,
-    createdAt: 1,
-    updatedAt: 1,
     ...rest,
-  };
+  });
 }
 
 const reason = (r: UpstreamError['reason'], about?: RegExp) => (e: unknown) => {

@@ -20,6 +20,7 @@ import {
   startTesseraUpstream,
   type TesseraUpstream,
 } from '../fixtures/upstream-servers.ts';
+import { upstreamRecord } from '../fixtures/upstream-records.ts';
 
 // The upstream adapter against the shared upstream test servers: node-oidc-provider as a generic
 // OpenID Connect upstream, and the GitHub- and Microsoft-shaped servers, each signing a person in
@@ -41,37 +42,13 @@ const client = (timeoutMs = 3000) =>
   });
 
 async function record(id: string, over: Partial<UpstreamProvider>, secret: string): Promise<UpstreamProvider> {
-  return {
-    id,
-    kind: 'oidc',
+  return upstreamRecord(id, {
     label: id,
-    order: 0,
-    enabled: true,
     issuer: 'https://unset.test',
-    clientId: 'tessera',
-    clientAuth: 'client_secret_basic',
     secretWrapped: await wrapAccountSecret(KEK, `upstream:${id}`, secret),
-    scopes: ['openid', 'email', 'profile'],
-    responseMode: 'query',
-    claims: {
-      subject: 'sub',
-      username: 'preferred_username',
-      name: 'name',
-      email: 'email',
-      emailVerified: 'email_verified',
-    },
-    allowedDomains: [],
-    allowedTenants: [],
-    createUsers: true,
-    autoLinkDomains: [],
-    trustAmr: false,
-    acrMap: {},
-    homeRealmDomains: [],
     privateNetwork: true,
-    createdAt: 1,
-    updatedAt: 1,
     ...over,
-  };
+  });
 }
 
 /** The callback's parameters from where the upstream sent the browser back. */

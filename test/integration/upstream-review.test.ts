@@ -15,43 +15,24 @@ import type { UpstreamProvider } from '../../src/ports/upstreams.ts';
 import { tokenHash } from '../../src/protocol/hash.ts';
 import { authorizeUrl, backends, csrfOf, form, ISSUER, Jar, pkce, testApp } from '../fixtures/app.ts';
 import { asRedirect, type OidcUpstream, startOidcUpstream } from '../fixtures/upstream-servers.ts';
+import { upstreamRecord } from '../fixtures/upstream-records.ts';
 
 const SECRET = 'upstream-client-secret-0123456789abcdef';
 const callbackOf = (id: string) => `${ISSUER}/upstream/${id}/callback`;
 
 async function saveProvider(app: App, id: string, issuer: string, over: Partial<UpstreamProvider> = {}) {
   const now = app.provider.now();
-  await app.stores.upstreams.put({
-    id,
-    kind: 'oidc',
-    label: `Provider ${id}`,
-    order: 0,
-    enabled: true,
-    issuer,
-    clientId: 'tessera',
-    clientAuth: 'client_secret_basic',
-    secretWrapped: await wrapAccountSecret(app.provider.config.keyEncryptionKey, `upstream:${id}`, SECRET),
-    scopes: ['openid', 'email', 'profile'],
-    responseMode: 'query',
-    claims: {
-      subject: 'sub',
-      username: 'preferred_username',
-      name: 'name',
-      email: 'email',
-      emailVerified: 'email_verified',
-    },
-    allowedDomains: [],
-    allowedTenants: [],
-    createUsers: true,
-    autoLinkDomains: [],
-    trustAmr: false,
-    acrMap: {},
-    homeRealmDomains: [],
-    privateNetwork: true,
-    createdAt: now,
-    updatedAt: now,
-    ...over,
-  });
+  await app.stores.upstreams.put(
+    upstreamRecord(id, {
+      label: `Provider ${id}`,
+      issuer,
+      secretWrapped: await wrapAccountSecret(app.provider.config.keyEncryptionKey, `upstream:${id}`, SECRET),
+      privateNetwork: true,
+      createdAt: now,
+      updatedAt: now,
+      ...over,
+    }),
+  );
   app.provider.upstream.forget(id);
 }
 

@@ -27,6 +27,7 @@ import {
   startMicrosoftShaped,
   startOidcUpstream,
 } from '../fixtures/upstream-servers.ts';
+import { upstreamRecord } from '../fixtures/upstream-records.ts';
 
 const SECRET = 'upstream-client-secret-0123456789abcdef';
 const callbackOf = (id: string) => `${ISSUER}/upstream/${id}/callback`;
@@ -43,37 +44,17 @@ async function closedPort(): Promise<number> {
 async function saveProvider(app: App, id: string, over: Partial<UpstreamProvider>): Promise<void> {
   const kek = app.provider.config.keyEncryptionKey;
   const now = app.provider.now();
-  await app.stores.upstreams.put({
-    id,
-    kind: 'oidc',
-    label: `Provider ${id}`,
-    order: 0,
-    enabled: true,
-    issuer: 'http://127.0.0.1:1',
-    clientId: 'tessera',
-    clientAuth: 'client_secret_basic',
-    secretWrapped: await wrapAccountSecret(kek, `upstream:${id}`, SECRET),
-    scopes: ['openid', 'email', 'profile'],
-    responseMode: 'query',
-    claims: {
-      subject: 'sub',
-      username: 'preferred_username',
-      name: 'name',
-      email: 'email',
-      emailVerified: 'email_verified',
-    },
-    allowedDomains: [],
-    allowedTenants: [],
-    createUsers: true,
-    autoLinkDomains: [],
-    trustAmr: false,
-    acrMap: {},
-    homeRealmDomains: [],
-    privateNetwork: true,
-    createdAt: now,
-    updatedAt: now,
-    ...over,
-  });
+  await app.stores.upstreams.put(
+    upstreamRecord(id, {
+      label: `Provider ${id}`,
+      issuer: 'http://127.0.0.1:1',
+      secretWrapped: await wrapAccountSecret(kek, `upstream:${id}`, SECRET),
+      privateNetwork: true,
+      createdAt: now,
+      updatedAt: now,
+      ...over,
+    }),
+  );
   app.provider.upstream.forget(id);
 }
 

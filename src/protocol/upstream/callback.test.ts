@@ -28,6 +28,7 @@ import type { OAuthResponse, Provider, View } from '../provider.ts';
 import { BOUNCE, upstreamCallback } from './callback.ts';
 import { accountUpstream, interactionUpstream } from './signin.ts';
 import { beginUpstream, UPSTREAM_COOKIE } from './state.ts';
+import { upstreamRecord } from '../../../test/fixtures/upstream-records.ts';
 
 const UP_ISSUER = 'https://up.example';
 
@@ -71,36 +72,8 @@ function fakeUpstream() {
 }
 
 function providerRecord(id: string, over: Partial<UpstreamProvider> = {}): UpstreamProvider {
-  return {
-    id,
-    kind: 'oidc',
-    label: id === 'corp' ? 'Corp ID' : `Provider ${id}`,
-    order: 0,
-    enabled: true,
-    issuer: `${UP_ISSUER}/${id}`,
-    clientId: 'tessera',
-    clientAuth: 'client_secret_basic',
-    scopes: ['openid', 'email', 'profile'],
-    responseMode: 'query',
-    claims: {
-      subject: 'sub',
-      username: 'preferred_username',
-      name: 'name',
-      email: 'email',
-      emailVerified: 'email_verified',
-    },
-    allowedDomains: [],
-    allowedTenants: [],
-    createUsers: true,
-    autoLinkDomains: [],
-    trustAmr: false,
-    acrMap: {},
-    homeRealmDomains: [],
-    privateNetwork: false,
-    createdAt: 0,
-    updatedAt: 0,
-    ...over,
-  };
+  const label = id === 'corp' ? 'Corp ID' : `Provider ${id}`;
+  return upstreamRecord(id, { label, issuer: `${UP_ISSUER}/${id}`, createdAt: 0, updatedAt: 0, ...over });
 }
 
 const viewOf = (r: OAuthResponse): View => {

@@ -21,6 +21,7 @@ import { SESSION_COOKIE } from '../interaction/session.ts';
 import type { OAuthResponse, Provider, View } from '../provider.ts';
 import { upstreamCallback } from './callback.ts';
 import { interactionUpstream } from './signin.ts';
+import { upstreamRecord } from '../../../test/fixtures/upstream-records.ts';
 
 const UP = 'https://up.example';
 
@@ -49,36 +50,7 @@ function fakeUpstream() {
 }
 
 function providerRecord(id: string, over: Partial<UpstreamProvider> = {}): UpstreamProvider {
-  return {
-    id,
-    kind: 'oidc',
-    label: `Provider ${id}`,
-    order: 0,
-    enabled: true,
-    issuer: `${UP}/${id}`,
-    clientId: 'tessera',
-    clientAuth: 'client_secret_basic',
-    scopes: ['openid', 'email', 'profile'],
-    responseMode: 'query',
-    claims: {
-      subject: 'sub',
-      username: 'preferred_username',
-      name: 'name',
-      email: 'email',
-      emailVerified: 'email_verified',
-    },
-    allowedDomains: [],
-    allowedTenants: [],
-    createUsers: true,
-    autoLinkDomains: [],
-    trustAmr: false,
-    acrMap: {},
-    homeRealmDomains: [],
-    privateNetwork: false,
-    createdAt: 0,
-    updatedAt: 0,
-    ...over,
-  };
+  return upstreamRecord(id, { label: `Provider ${id}`, issuer: `${UP}/${id}`, createdAt: 0, updatedAt: 0, ...over });
 }
 
 const viewOf = (r: OAuthResponse): View => {
