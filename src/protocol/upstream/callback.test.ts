@@ -8,12 +8,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { Secret, TOTP } from 'otpauth';
 import { beginTotp, confirmTotp } from '../../accounts/totp.ts';
 import { testProvider, TEST_ISSUER, type TestProvider } from '../../../test/fixtures/protocol.ts';
-import {
-  UpstreamError,
-  type UpstreamAuthorization,
-  type UpstreamClient,
-  type UpstreamProfile,
-} from '../../ports/upstream-client.ts';
+import { UpstreamError, type UpstreamProfile } from '../../ports/upstream-client.ts';
 import type { UpstreamProvider } from '../../ports/upstreams.ts';
 import type { UserRecord } from '../../ports/users.ts';
 import { authorize, INTERACTION_COOKIE } from '../endpoints/authorize.ts';
@@ -29,47 +24,9 @@ import { BOUNCE, upstreamCallback } from './callback.ts';
 import { accountUpstream, interactionUpstream } from './signin.ts';
 import { beginUpstream, UPSTREAM_COOKIE } from './state.ts';
 import { upstreamRecord } from '../../../test/fixtures/upstream-records.ts';
+import { queuedUpstream } from '../../../test/fixtures/upstream-account.ts';
 
 const UP_ISSUER = 'https://up.example';
-
-/** An upstream of the test's own: records what it was asked, answers the next queued profile or error. */
-function fakeUpstream() {
-  const asked: UpstreamAuthorization[] = [];
-  const callbacks: { state: string; nonce: string; codeVerifier: string; params: URLSearchParams }[] = [];
-  const answers: (UpstreamProfile | UpstreamError)[] = [];
-  let down = false;
-  const client: UpstreamClient = {
-    async authorizationUrl(_provider, a) {
-      if (down) throw new UpstreamError('unavailable', 'discovery failed');
-      asked.push(a);
-      return `${UP_ISSUER}/authorize?state=${a.state}`;
-    },
-    async callback(_provider, a) {
-      callbacks.push({ state: a.state, nonce: a.nonce, codeVerifier: a.codeVerifier, params: a.params });
-      const next = answers.shift();
-      if (!next) throw new UpstreamError('invalid', 'nothing queued');
-      if (next instanceof UpstreamError) throw next;
-      return next;
-    },
-    async verifyLogoutToken() {
-      throw new UpstreamError('invalid', 'not here');
-    },
-    forget() {},
-  };
-  return {
-    client,
-    asked,
-    callbacks,
-    /** The answer to the next callback (one at a time: an answer a refused callback never asked for is replaced). */
-    answer: (a: UpstreamProfile | UpstreamError) => {
-      answers.length = 0;
-      answers.push(a);
-    },
-    setDown: (v: boolean) => {
-      down = v;
-    },
-  };
-}
 
 function providerRecord(id: string, over: Partial<UpstreamProvider> = {}): UpstreamProvider {
   const label = id === 'corp' ? 'Corp ID' : `Provider ${id}`;
@@ -92,13 +49,13 @@ const locationOf = (r: OAuthResponse) => {
 
 describe('upstream sign-in: buttons, callback and linking rules', () => {
   let t: TestProvider;
-  let up: ReturnType<typeof fakeUpstream>;
+  let up: ReturnType<typeof queuedUpstream>;
   let p: Provider;
   let n = 0;
 
   before(async () => {
     t = await testProvider();
-    up = fakeUpstream();
+    up = queuedUpstream(UP_ISSUER);
     p = { ...t.p, upstream: up.client };
     await t.addClient({ client_id: 'app', skip_consent: true });
     await t.p.stores.upstreams.put(providerRecord('corp', { order: 1 }));
@@ -690,7 +647,7 @@ describe('upstream sign-in: buttons, callback and linking rules', () => {
         TESSERA_SMTP_URL: 'smtp://127.0.0.1:1',
       }).catch(() => testProvider({ TESSERA_EMAIL_VERIFICATION: 'before-sign-in' }));
       try {
-        const u2 = fakeUpstream();
+        const u2 = queuedUpstream(UP_ISSUER);
         const hp: Provider = { ...held.p, upstream: u2.client };
         await held.addClient({ client_id: 'app', skip_consent: true });
         await held.p.stores.upstreams.put(providerRecord('corp'));

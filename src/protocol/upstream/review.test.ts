@@ -7,12 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createPgDatabase } from '../../../test/fixtures/db.ts';
 import { testProvider, type TestProvider } from '../../../test/fixtures/protocol.ts';
-import {
-  UpstreamError,
-  type UpstreamAuthorization,
-  type UpstreamClient,
-  type UpstreamProfile,
-} from '../../ports/upstream-client.ts';
+import type { UpstreamError, UpstreamProfile } from '../../ports/upstream-client.ts';
 import type { UpstreamProvider } from '../../ports/upstreams.ts';
 import { authorize } from '../endpoints/authorize.ts';
 import { tokenHash } from '../hash.ts';
@@ -22,32 +17,9 @@ import type { OAuthResponse, Provider, View } from '../provider.ts';
 import { upstreamCallback } from './callback.ts';
 import { interactionUpstream } from './signin.ts';
 import { upstreamRecord } from '../../../test/fixtures/upstream-records.ts';
+import { queuedUpstream } from '../../../test/fixtures/upstream-account.ts';
 
 const UP = 'https://up.example';
-
-/** An upstream that answers the next callback with the profile (or error) the case queued. */
-function fakeUpstream() {
-  const asked: UpstreamAuthorization[] = [];
-  let next: UpstreamProfile | UpstreamError | undefined;
-  const client: UpstreamClient = {
-    async authorizationUrl(_provider, a) {
-      asked.push(a);
-      return `${UP}/authorize?state=${a.state}`;
-    },
-    async callback() {
-      const answer = next;
-      next = undefined;
-      if (!answer) throw new UpstreamError('invalid', 'nothing queued');
-      if (answer instanceof UpstreamError) throw answer;
-      return answer;
-    },
-    async verifyLogoutToken() {
-      throw new UpstreamError('invalid', 'not here');
-    },
-    forget() {},
-  };
-  return { client, asked, answer: (a: UpstreamProfile | UpstreamError) => (next = a) };
-}
 
 function providerRecord(id: string, over: Partial<UpstreamProvider> = {}): UpstreamProvider {
   return upstreamRecord(id, { label: `Provider ${id}`, issuer: `${UP}/${id}`, createdAt: 0, updatedAt: 0, ...over });
@@ -75,13 +47,13 @@ async function backendsToTest(): Promise<{ name: string; url?: string; drop?: ()
 for (const backend of await backendsToTest()) {
   describe(`upstream sign-in review (${backend.name})`, () => {
     let t: TestProvider;
-    let up: ReturnType<typeof fakeUpstream>;
+    let up: ReturnType<typeof queuedUpstream>;
     let p: Provider;
     let n = 0;
 
     before(async () => {
       t = await testProvider(backend.url ? { DATABASE_URL: backend.url } : {});
-      up = fakeUpstream();
+      up = queuedUpstream(UP);
       p = { ...t.p, upstream: up.client };
       await t.addClient({ client_id: 'app', skip_consent: true });
       await t.p.stores.upstreams.put(providerRecord('corp'));
