@@ -13,7 +13,8 @@ import type { App } from '../../src/app.ts';
 import { wrapAccountSecret } from '../../src/accounts/secret-wrap.ts';
 import type { UpstreamProvider } from '../../src/ports/upstreams.ts';
 import { tokenHash } from '../../src/protocol/hash.ts';
-import { authorizeUrl, backends, csrfOf, form, ISSUER, Jar, pkce, testApp } from '../fixtures/app.ts';
+import { backends, csrfOf, form, ISSUER, type Jar, pkce, testApp } from '../fixtures/app.ts';
+import { startWebAuthorize } from '../fixtures/upstream-signin.ts';
 import { asRedirect, type OidcUpstream, startOidcUpstream } from '../fixtures/upstream-servers.ts';
 import { upstreamRecord } from '../fixtures/upstream-records.ts';
 
@@ -84,20 +85,7 @@ for (const backend of await backends()) {
 
     /** A sign-in for the web client in a new browser through `provider` as `user`: the callback's answer. */
     async function signIn(provider: string, upstream: OidcUpstream, user: string) {
-      const jar = new Jar();
-      const start = await app.server.inject({
-        method: 'GET',
-        url: authorizeUrl({
-          client_id: 'web',
-          redirect_uri: 'https://app.example/cb',
-          response_type: 'code',
-          scope: 'openid profile',
-          state: 'st',
-          code_challenge: challenge,
-          code_challenge_method: 'S256',
-        }),
-      });
-      jar.take(start);
+      const { jar, start } = await startWebAuthorize(app, challenge, { scope: 'openid profile', state: 'st' });
       const uid = (start.headers.location as string).split('/').pop()!;
       const page = await get(start.headers.location as string, jar);
       jar.take(page);

@@ -15,7 +15,7 @@ import type { App } from '../../src/app.ts';
 import { wrapAccountSecret } from '../../src/accounts/secret-wrap.ts';
 import type { UpstreamProvider } from '../../src/ports/upstreams.ts';
 import { tokenHash } from '../../src/protocol/hash.ts';
-import { authorizeUrl, csrfOf, form, ISSUER, Jar, pkce, testApp } from '../fixtures/app.ts';
+import { csrfOf, form, ISSUER, Jar, pkce, testApp } from '../fixtures/app.ts';
 import {
   asRedirect,
   type AppleShaped,
@@ -28,6 +28,7 @@ import {
   startOidcUpstream,
 } from '../fixtures/upstream-servers.ts';
 import { upstreamRecord } from '../fixtures/upstream-records.ts';
+import { startWebAuthorize } from '../fixtures/upstream-signin.ts';
 
 const SECRET = 'upstream-client-secret-0123456789abcdef';
 const callbackOf = (id: string) => `${ISSUER}/upstream/${id}/callback`;
@@ -89,20 +90,7 @@ describe('upstream sign-in over HTTP', () => {
 
   /** /authorize for the web client in a new browser: its jar and the login page. */
   async function loginPage() {
-    const jar = new Jar();
-    const res = await app.server.inject({
-      method: 'GET',
-      url: authorizeUrl({
-        client_id: 'web',
-        redirect_uri: 'https://app.example/cb',
-        response_type: 'code',
-        scope: 'openid profile',
-        state: 'st',
-        code_challenge: challenge,
-        code_challenge_method: 'S256',
-      }),
-    });
-    jar.take(res);
+    const { jar, start: res } = await startWebAuthorize(app, challenge, { scope: 'openid profile', state: 'st' });
     const location = res.headers.location as string;
     const page = await get(app, location.replace(ISSUER, ''), jar);
     jar.take(page);
@@ -301,19 +289,7 @@ describe('upstream sign-in over HTTP: unverified email, GitHub and Microsoft sha
   });
 
   it('email_verified false with a matching local email: no link, no takeover, a new account', async () => {
-    const jar = new Jar();
-    const start = await app.server.inject({
-      method: 'GET',
-      url: authorizeUrl({
-        client_id: 'web',
-        redirect_uri: 'https://app.example/cb',
-        response_type: 'code',
-        scope: 'openid',
-        code_challenge: challenge,
-        code_challenge_method: 'S256',
-      }),
-    });
-    jar.take(start);
+    const { jar, start } = await startWebAuthorize(app, challenge);
     const uid = (start.headers.location as string).split('/').pop()!;
     const page = await get(app, `/interaction/${uid}`, jar);
     jar.take(page);
@@ -373,20 +349,7 @@ describe('upstream sign-in over HTTP: a Microsoft-shaped token from another tena
   });
 
   async function signIn(user: string): Promise<string> {
-    const jar = new Jar();
-    const start = await app.server.inject({
-      method: 'GET',
-      url: authorizeUrl({
-        client_id: 'web',
-        redirect_uri: 'https://app.example/cb',
-        response_type: 'code',
-        scope: 'openid',
-        code_challenge: challenge,
-        code_challenge_method: 'S256',
-        tessera_idp_hint: 'entra',
-      }),
-    });
-    jar.take(start);
+    const { jar, start } = await startWebAuthorize(app, challenge, { tessera_idp_hint: 'entra' });
     // tessera_idp_hint: straight to the provider from the interaction's page.
     const go = await get(app, (start.headers.location as string).replace(ISSUER, ''), jar);
     assert.equal(go.statusCode, 303, go.body);
@@ -472,20 +435,7 @@ describe('upstream sign-in over HTTP: GitHub-shaped (OAuth 2.0, the verified fla
 
   /** A sign-in as `login` at GitHub: the callback's answer and the browser's jar. */
   async function signIn(login: string) {
-    const jar = new Jar();
-    const start = await app.server.inject({
-      method: 'GET',
-      url: authorizeUrl({
-        client_id: 'web',
-        redirect_uri: 'https://app.example/cb',
-        response_type: 'code',
-        scope: 'openid',
-        code_challenge: challenge,
-        code_challenge_method: 'S256',
-        tessera_idp_hint: 'github',
-      }),
-    });
-    jar.take(start);
+    const { jar, start } = await startWebAuthorize(app, challenge, { tessera_idp_hint: 'github' });
     const go = await get(app, (start.headers.location as string).replace(ISSUER, ''), jar);
     assert.equal(go.statusCode, 303, go.body);
     jar.take(go);
@@ -555,19 +505,7 @@ describe('upstream sign-in over HTTP: Apple-shaped (a cross-site form_post, the 
   });
 
   it('the provider’s POST without cookies is bounced; the bounce with them signs in, with the name of the user field', async () => {
-    const jar = new Jar();
-    const start = await app.server.inject({
-      method: 'GET',
-      url: authorizeUrl({
-        client_id: 'web',
-        redirect_uri: 'https://app.example/cb',
-        response_type: 'code',
-        scope: 'openid',
-        code_challenge: challenge,
-        code_challenge_method: 'S256',
-      }),
-    });
-    jar.take(start);
+    const { jar, start } = await startWebAuthorize(app, challenge);
     const uid = (start.headers.location as string).split('/').pop()!;
     const page = await get(app, `/interaction/${uid}`, jar);
     jar.take(page);
