@@ -116,6 +116,19 @@ function when(t: number | null, ms = false): Html | string {
 
 const csrfInput = (csrf: string) => html`<input type="hidden" name="csrf" value="${csrf}">`;
 
+/**
+ * A form that is one small button acting on one item of a list (revoke, remove, end, unlink, link):
+ * the hidden field names the item, and the button's accessible name says which one it is, since the
+ * visible word alone repeats on every row.
+ */
+function itemButton(action: string, csrf: string, item: [name: string, value: string], word: string, name: Html): Html {
+  return html`<form method="post" action="${action}">
+${csrfInput(csrf)}
+<input type="hidden" name="${item[0]}" value="${item[1]}">
+<button type="submit" class="secondary compact" aria-label="${name}">${word}</button>
+</form>`;
+}
+
 function nav(base: string, current: Section | undefined): Html {
   return html`<nav class="account-nav" aria-label="Account">
 <ul>${SECTIONS.map(
@@ -200,11 +213,13 @@ ${p.consents.map(
 <span class="app-meta small muted">${c.scopes.length ? c.scopes.map((s, i) => html`${i ? ' ' : ''}<code>${s}</code>`) : 'No scopes'}</span>
 <span class="app-meta small muted">Granted ${when(c.grantedAt)}</span>
 </div>
-<form method="post" action="${b}/account/revoke">
-${csrfInput(p.csrf)}
-<input type="hidden" name="client_id" value="${c.clientId}">
-<button type="submit" class="secondary compact" aria-label="Revoke access for ${c.clientName}">Revoke</button>
-</form>
+${itemButton(
+  `${b}/account/revoke`,
+  p.csrf,
+  ['client_id', c.clientId],
+  'Revoke',
+  html`Revoke access for ${c.clientName}`,
+)}
 </li>
 `,
 )}</ul>`
@@ -282,11 +297,7 @@ ${csrfInput(p.csrf)}
 <button type="submit" class="secondary compact">Rename</button>
 </form>
 </div>
-<form method="post" action="${b}/account/security/remove">
-${csrfInput(p.csrf)}
-<input type="hidden" name="factor_id" value="${f.id}">
-<button type="submit" class="secondary compact" aria-label="Remove ${f.name}">Remove</button>
-</form>
+${itemButton(`${b}/account/security/remove`, p.csrf, ['factor_id', f.id], 'Remove', html`Remove ${f.name}`)}
 </li>`,
           )}</ul>`
         : html`<p class="empty">No second factor yet.${p.required ? ' Your account must have one.' : ''}</p>`;
@@ -365,11 +376,13 @@ ${messages(p)}
 ${
   x.current
     ? ''
-    : html`<form method="post" action="${b}/account/sessions/end">
-${csrfInput(p.csrf)}
-<input type="hidden" name="sid" value="${x.sid}">
-<button type="submit" class="secondary compact" aria-label="End the session of ${x.browser} on ${x.os}">End</button>
-</form>`
+    : itemButton(
+        `${b}/account/sessions/end`,
+        p.csrf,
+        ['sid', x.sid],
+        'End',
+        html`End the session of ${x.browser} on ${x.os}`,
+      )
 }
 </li>`,
         )}</ul>
@@ -405,11 +418,13 @@ ${
 ${i.email ? html`<span class="app-meta small muted">${i.email}</span>` : ''}
 <span class="app-meta small muted">Linked ${when(i.createdAt)} · last used ${when(i.lastUsedAt)}</span>
 </div>
-<form method="post" action="${b}/account/linked/unlink">
-${csrfInput(p.csrf)}
-<input type="hidden" name="identity" value="${i.ref}">
-<button type="submit" class="secondary compact" aria-label="Unlink ${i.providerLabel}${i.email ? html` (${i.email})` : ''}">Unlink</button>
-</form>
+${itemButton(
+  `${b}/account/linked/unlink`,
+  p.csrf,
+  ['identity', i.ref],
+  'Unlink',
+  html`Unlink ${i.providerLabel}${i.email ? html` (${i.email})` : ''}`,
+)}
 </li>`,
           )}</ul>`
         : html`<p class="empty">No other sign-in is linked to your account.</p>`;
@@ -427,11 +442,7 @@ ${
 <ul class="apps" aria-labelledby="link-heading">${p.available.map(
         (u) => html`<li>
 <div class="app-info"><span class="app-name">${u.label}</span></div>
-<form method="post" action="${b}/account/linked/link">
-${csrfInput(p.csrf)}
-<input type="hidden" name="provider" value="${u.id}">
-<button type="submit" class="secondary compact" aria-label="Link ${u.label}">Link</button>
-</form>
+${itemButton(`${b}/account/linked/link`, p.csrf, ['provider', u.id], 'Link', html`Link ${u.label}`)}
 </li>`,
       )}</ul>`
     : ''
