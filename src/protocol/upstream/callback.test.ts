@@ -19,12 +19,12 @@ import { showInteraction, submitLogin } from '../interaction/interaction.ts';
 import { SIGN_IN_COOKIE, sessionGate } from '../interaction/mfa-policy.ts';
 import { secondFactor } from '../interaction/second-factor.ts';
 import { csrfToken, SESSION_COOKIE } from '../interaction/session.ts';
-import type { OAuthResponse, Provider, View } from '../provider.ts';
+import type { OAuthResponse, Provider } from '../provider.ts';
 import { BOUNCE, upstreamCallback } from './callback.ts';
 import { accountUpstream, interactionUpstream } from './signin.ts';
 import { beginUpstream, UPSTREAM_COOKIE } from './state.ts';
 import { upstreamRecord } from '../../../test/fixtures/upstream-records.ts';
-import { queuedUpstream } from '../../../test/fixtures/upstream-account.ts';
+import { locationOf, queuedUpstream, statusOf, viewOf } from '../../../test/fixtures/upstream-account.ts';
 
 const UP_ISSUER = 'https://up.example';
 
@@ -32,20 +32,6 @@ function providerRecord(id: string, over: Partial<UpstreamProvider> = {}): Upstr
   const label = id === 'corp' ? 'Corp ID' : `Provider ${id}`;
   return upstreamRecord(id, { label, issuer: `${UP_ISSUER}/${id}`, createdAt: 0, updatedAt: 0, ...over });
 }
-
-const viewOf = (r: OAuthResponse): View => {
-  assert.equal(r.kind, 'page', JSON.stringify(r));
-  return (r as { view: View }).view;
-};
-/** The callback's answer that leaves Tessera: its "Continuing" page (callback.ts upstreamCallback says why). */
-const continuing = (r: OAuthResponse) => r.kind === 'page' && r.view.name === 'upstream-continue';
-const statusOf = (r: OAuthResponse) =>
-  continuing(r) || r.kind === 'redirect' ? 303 : r.kind === 'page' ? r.status : 200;
-const locationOf = (r: OAuthResponse) => {
-  if (continuing(r)) return (r as { view: { location: string } }).view.location;
-  assert.equal(r.kind, 'redirect', JSON.stringify(r));
-  return (r as { location: string }).location;
-};
 
 describe('upstream sign-in: buttons, callback and linking rules', () => {
   let t: TestProvider;

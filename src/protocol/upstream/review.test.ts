@@ -13,31 +13,17 @@ import { authorize } from '../endpoints/authorize.ts';
 import { tokenHash } from '../hash.ts';
 import { showInteraction } from '../interaction/interaction.ts';
 import { SESSION_COOKIE } from '../interaction/session.ts';
-import type { OAuthResponse, Provider, View } from '../provider.ts';
+import type { OAuthResponse, Provider } from '../provider.ts';
 import { upstreamCallback } from './callback.ts';
 import { interactionUpstream } from './signin.ts';
 import { upstreamRecord } from '../../../test/fixtures/upstream-records.ts';
-import { queuedUpstream } from '../../../test/fixtures/upstream-account.ts';
+import { locationOf, queuedUpstream, statusOf, viewOf } from '../../../test/fixtures/upstream-account.ts';
 
 const UP = 'https://up.example';
 
 function providerRecord(id: string, over: Partial<UpstreamProvider> = {}): UpstreamProvider {
   return upstreamRecord(id, { label: `Provider ${id}`, issuer: `${UP}/${id}`, createdAt: 0, updatedAt: 0, ...over });
 }
-
-const viewOf = (r: OAuthResponse): View => {
-  assert.equal(r.kind, 'page', JSON.stringify(r));
-  return (r as { view: View }).view;
-};
-/** The callback's answer that leaves Tessera: its "Continuing" page (callback.ts upstreamCallback says why). */
-const continuing = (r: OAuthResponse) => r.kind === 'page' && r.view.name === 'upstream-continue';
-const statusOf = (r: OAuthResponse) =>
-  continuing(r) || r.kind === 'redirect' ? 303 : r.kind === 'page' ? r.status : 200;
-const locationOf = (r: OAuthResponse) => {
-  if (continuing(r)) return (r as { view: { location: string } }).view.location;
-  assert.equal(r.kind, 'redirect', JSON.stringify(r));
-  return (r as { location: string }).location;
-};
 
 async function backendsToTest(): Promise<{ name: string; url?: string; drop?: () => Promise<void> }[]> {
   const pg = await createPgDatabase();
