@@ -14,7 +14,7 @@ import { wrapAccountSecret } from '../../src/accounts/secret-wrap.ts';
 import type { UpstreamProvider } from '../../src/ports/upstreams.ts';
 import { tokenHash } from '../../src/protocol/hash.ts';
 import { backends, csrfOf, form, ISSUER, type Jar, pkce, testApp } from '../fixtures/app.ts';
-import { startWebAuthorize } from '../fixtures/upstream-signin.ts';
+import { openLoginPage } from '../fixtures/upstream-signin.ts';
 import { asRedirect, type OidcUpstream, startOidcUpstream } from '../fixtures/upstream-servers.ts';
 import { upstreamRecord } from '../fixtures/upstream-records.ts';
 
@@ -85,10 +85,7 @@ for (const backend of await backends()) {
 
     /** A sign-in for the web client in a new browser through `provider` as `user`: the callback's answer. */
     async function signIn(provider: string, upstream: OidcUpstream, user: string) {
-      const { jar, start } = await startWebAuthorize(app, challenge, { scope: 'openid profile', state: 'st' });
-      const uid = (start.headers.location as string).split('/').pop()!;
-      const page = await get(start.headers.location as string, jar);
-      jar.take(page);
+      const { jar, uid, page } = await openLoginPage(app, challenge, { scope: 'openid profile', state: 'st' });
       const button = await form(
         app,
         `/interaction/${uid}/upstream/${provider}`,

@@ -28,7 +28,7 @@ import {
   startOidcUpstream,
 } from '../fixtures/upstream-servers.ts';
 import { upstreamRecord } from '../fixtures/upstream-records.ts';
-import { startWebAuthorize } from '../fixtures/upstream-signin.ts';
+import { openLoginPage, startWebAuthorize } from '../fixtures/upstream-signin.ts';
 
 const SECRET = 'upstream-client-secret-0123456789abcdef';
 const callbackOf = (id: string) => `${ISSUER}/upstream/${id}/callback`;
@@ -90,11 +90,7 @@ describe('upstream sign-in over HTTP', () => {
 
   /** /authorize for the web client in a new browser: its jar and the login page. */
   async function loginPage() {
-    const { jar, start: res } = await startWebAuthorize(app, challenge, { scope: 'openid profile', state: 'st' });
-    const location = res.headers.location as string;
-    const page = await get(app, location.replace(ISSUER, ''), jar);
-    jar.take(page);
-    return { jar, uid: location.split('/').pop()!, page };
+    return openLoginPage(app, challenge, { scope: 'openid profile', state: 'st' });
   }
 
   it('the login page shows a button per enabled provider, each a form with the CSRF token', async () => {
@@ -289,10 +285,7 @@ describe('upstream sign-in over HTTP: unverified email, GitHub and Microsoft sha
   });
 
   it('email_verified false with a matching local email: no link, no takeover, a new account', async () => {
-    const { jar, start } = await startWebAuthorize(app, challenge);
-    const uid = (start.headers.location as string).split('/').pop()!;
-    const page = await get(app, `/interaction/${uid}`, jar);
-    jar.take(page);
+    const { jar, uid, page } = await openLoginPage(app, challenge);
     const go = await form(
       app,
       `/interaction/${uid}/upstream/loose`,
@@ -505,10 +498,7 @@ describe('upstream sign-in over HTTP: Apple-shaped (a cross-site form_post, the 
   });
 
   it('the provider’s POST without cookies is bounced; the bounce with them signs in, with the name of the user field', async () => {
-    const { jar, start } = await startWebAuthorize(app, challenge);
-    const uid = (start.headers.location as string).split('/').pop()!;
-    const page = await get(app, `/interaction/${uid}`, jar);
-    jar.take(page);
+    const { jar, uid, page } = await openLoginPage(app, challenge);
     const go = await form(
       app,
       `/interaction/${uid}/upstream/apple`,
