@@ -3,7 +3,7 @@
 // all of them: a fresh state, nonce and PKCE verifier per redirect (CSPRNG); the state stored only
 // as its hash, single use, short-lived, bound to the provider it was sent to (against mix-up) and
 // to this browser by the `tessera_upstream` cookie (against login CSRF and a stolen callback URL).
-import type { UpstreamError } from '../../ports/upstream-client.ts';
+import { UpstreamError } from '../../ports/upstream-client.ts';
 import type { UpstreamProvider, UpstreamPurpose, UpstreamState } from '../../ports/upstreams.ts';
 import { randomToken, tokenHash } from '../hash.ts';
 import type { CookieSpec, OAuthResponse, Provider, ProtocolRequest, StoreDeps } from '../provider.ts';
@@ -113,5 +113,4 @@ export async function takeState(
 }
 
 /** The UpstreamError type guard (the adapter rejects with it; anything else is a bug). */
-export const isUpstreamError = (e: unknown): e is UpstreamError =>
-  e instanceof Error && e.name === 'UpstreamError' && 'reason' in e;
+export const isUpstreamError = (e: unknown): e is UpstreamError => e instanceof UpstreamError;
