@@ -425,7 +425,8 @@ export async function buildApp(
   let notify: Provider['events'] | undefined;
   const events: Provider['events'] = (e) => {
     metrics.event(e);
-    audit.record(toAuditEvent(e, Date.now()));
+    // An admin action's own record was appended in its transaction (admin/action.ts).
+    if (!e.audited) audit.record(toAuditEvent(e, Date.now()));
     notify?.(e);
   };
   // Mail: queued in the outbox (durable), delivered by a background worker, counted in the metrics.

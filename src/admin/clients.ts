@@ -15,15 +15,11 @@ import {
 } from '../protocol/clients/metadata.ts';
 import { clientIdUrlProblem, isMetadataDocumentId } from '../protocol/clients/metadata-document.ts';
 import { randomToken } from '../protocol/hash.ts';
+import { AdminError } from './errors.ts';
 
 export type { ClientInput } from '../protocol/clients/metadata.ts';
 
-export class AdminError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'AdminError';
-  }
-}
+export { AdminError } from './errors.ts';
 
 /**
  * Runs `fn`, refusing client metadata that breaks the rules with an AdminError (same message), as every operator

@@ -13,7 +13,7 @@ import {
   UnknownKeyError,
   type KeyTransition,
 } from '../protocol/tokens/keys.ts';
-import { AdminError } from './clients.ts';
+import { AdminError, ConflictError, NotFoundError } from './errors.ts';
 
 export const SIGNING_ALGS: readonly SigningAlg[] = ['ES256', 'RS256', 'PS256', 'EdDSA'];
 
@@ -52,9 +52,9 @@ export function describeKeys(records: readonly SigningKeyRecord[], config: Confi
 }
 
 /** Thrown for a key id that does not exist (the admin API answers 404). */
-export class UnknownKeyAdminError extends AdminError {}
+export class UnknownKeyAdminError extends NotFoundError {}
 /** Thrown when a concurrent rotation won (the admin API answers 409). */
-export class RotationConflictError extends AdminError {}
+export class RotationConflictError extends ConflictError {}
 
 /**
  * Rotates the key of one algorithm now (emergencies; the schedule rotates on its own; default: the

@@ -12,7 +12,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import { requestLogger } from '../observability/request-logger.ts';
 import type { RateLimitTable } from '../config/rate-limits.ts';
 import type { RateLimitStore } from '../ports/rate-limits.ts';
-import { registerAdminRoutes } from './admin.ts';
+import { registerAdminApi } from './admin-api.ts';
 import { mountAssets } from './assets.ts';
 import { certificateReader } from './client-certificate.ts';
 import { corsHeaders, corsModeFor, type CorsPolicy } from './cors.ts';
@@ -209,8 +209,13 @@ function mountOperationalRoutes(app: FastifyInstance, p: Provider, opts: ServerO
       .type(opts.metrics.registry.contentType)
       .send(await opts.metrics.registry.metrics());
   });
-  // The admin API (/admin/...), only when TESSERA_ADMIN_TOKEN is set.
-  if (config.adminToken) registerAdminRoutes(app, p, basePath, config.adminToken);
+  // The admin API (/admin/api/v1): Tessera's own admin tokens, or the break-glass TESSERA_ADMIN_TOKEN.
+  const adminCertificate = certificateReader(config, p.log);
+  registerAdminApi(app, p, {
+    basePath,
+    breakGlass: config.adminToken,
+    certificate: (req) => adminCertificate(req.raw),
+  });
   app.get(basePath + '/health', async (_req, reply) => reply.headers(NO_STORE).send({ status: 'ok' }));
   app.get(basePath + '/ready', async (req, reply) => {
     const checks = await opts.checkReady();

@@ -28,6 +28,15 @@ export interface AuditQuery {
   /** Only records of one of these types. */
   types?: readonly string[];
   limit?: number;
+  /** Only records of this client (its clientId column). */
+  clientId?: string;
+  /** Only records about this user: its actor, or its `user` / `user_id` detail. */
+  userId?: string;
+  outcome?: 'success' | 'failure';
+  /** Newest first, before this seq (cursor paging of the admin API and console); with it, `from`/`to` still apply. */
+  beforeSeq?: number;
+  /** Newest first (default: oldest first). */
+  descending?: boolean;
 }
 
 export type AuditVerifyResult =

@@ -1,3 +1,5 @@
+import type { Page, PageQuery } from './admin.ts';
+
 /** The token endpoint authentication methods Tessera knows, in the order discovery lists them. */
 export const CLIENT_AUTH_METHODS = [
   'client_secret_basic',
@@ -201,6 +203,8 @@ export interface TrustedIssuer {
 export interface ClientStore {
   get(clientId: string): Promise<ClientRecord | undefined>;
   list(): Promise<ClientRecord[]>;
+  /** A page of clients in client_id order; `search` matches client_id or client_name (case-insensitive substring). */
+  page(q: PageQuery): Promise<Page<ClientRecord>>;
   /** Creates the client or replaces it whole, but for its first use (firstUsedAt), which stays as stored. */
   put(client: ClientRecord): Promise<void>;
   delete(clientId: string): Promise<boolean>;

@@ -20,6 +20,8 @@ export interface ConsentStore {
   grant(userId: string, clientId: string, scopes: string[], now: number, resources?: string[]): Promise<void>;
   revoke(userId: string, clientId: string): Promise<boolean>;
   listByUser(userId: string): Promise<ConsentRecord[]>;
+  /** The consents given to one client (the admin API's grants of a client). */
+  listByClient(clientId: string): Promise<ConsentRecord[]>;
 }
 
 /** The key of ConsentRecord.resources for a request that names no resource. */

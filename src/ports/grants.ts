@@ -161,6 +161,10 @@ export interface GrantStore {
   /** Revokes every active grant of a user (disabling them), in one transaction; returns how many. */
   revokeByUser(userId: string, now: number): Promise<number>;
   listActiveByUser(userId: string, now: number): Promise<GrantRecord[]>;
+  /** The active grants of a client (neither revoked nor expired at `now`), newest first, at most `limit`. */
+  listActiveByClient(clientId: string, now: number, limit: number): Promise<GrantRecord[]>;
+  /** How many grants are active at `now` (the dashboard: counts from the database). */
+  countActive(now: number): Promise<number>;
   /** The grant an access token was issued from (by its jti), if it was issued from one. */
   findByAccessToken(jti: string): Promise<GrantRecord | undefined>;
   /**

@@ -1,4 +1,5 @@
 import type { AccountTokenStore } from './account-tokens.ts';
+import type { AdminRoleStore, StatsStore } from './admin.ts';
 import type { AuditStore } from './audit.ts';
 import type { ClientBlockStore } from './client-blocks.ts';
 import type { ClientStore } from './clients.ts';
@@ -53,6 +54,17 @@ export interface Stores {
   upstreams: UpstreamStore;
   upstreamIdentities: UpstreamIdentityStore;
   upstreamStates: UpstreamStateStore;
+  /** Tessera's operators: the admin role of each user who has one (issue 20). */
+  adminRoles: AdminRoleStore;
+  /** Per-minute figures every instance adds to, for the console's dashboard. */
+  stats: StatsStore;
+  /**
+   * Runs `fn` in one database transaction, over stores bound to it: everything `fn` writes through
+   * them (and the audit record an admin action appends) commits together or not at all. `fn` must
+   * not use any other stores meanwhile (SQLite: the transaction holds the one writer), nor wait on
+   * the network. Inside, `transaction` runs `fn` inline; `cleanup`, `exclusive` and `close` throw.
+   */
+  transaction<T>(fn: (tx: Stores) => Promise<T>): Promise<T>;
   /** Deletes expired rows; returns how many. */
   cleanup(now: number): Promise<number>;
   /** Cheap liveness probe of the database. */
@@ -68,6 +80,7 @@ export interface Stores {
 }
 
 export type * from './account-tokens.ts';
+export type * from './admin.ts';
 export type * from './audit.ts';
 export type * from './client-blocks.ts';
 export type * from './clients.ts';
@@ -88,4 +101,5 @@ export type * from './sessions.ts';
 export type * from './sign-ins.ts';
 export type * from './upstreams.ts';
 export type * from './users.ts';
+export { ADMIN_ROLES } from './admin.ts';
 export { BackendUnavailableError, StorageUnavailableError } from './unavailable.ts';

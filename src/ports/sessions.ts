@@ -1,3 +1,5 @@
+import type { Page, PageQuery } from './admin.ts';
+
 /** A browser login session. The cookie holds a random value; only its hash is stored. */
 export interface SessionRecord {
   idHash: string;
@@ -34,6 +36,10 @@ export interface SessionStore {
   touch(idHash: string, now: number): Promise<void>;
   delete(idHash: string): Promise<void>;
   deleteByUser(userId: string): Promise<number>;
+  /** A page of every user's live sessions (not expired at `now`), by sid; `search` matches the user id or address. */
+  page(q: PageQuery, now: number): Promise<Page<SessionRecord>>;
+  /** How many sessions are live at `now` (the dashboard). */
+  countLive(now: number): Promise<number>;
   /** The user's sessions (expired ones too, until cleanup), most recently seen first. */
   listByUser(userId: string): Promise<SessionRecord[]>;
   /**

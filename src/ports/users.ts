@@ -1,3 +1,5 @@
+import type { Page, PageQuery } from './admin.ts';
+
 /** Who created an account: an operator (bootstrap file, CLI, demo seed), the user (sign-up), or an upstream sign-in. */
 export type UserOrigin = 'operator' | 'signup' | 'upstream';
 
@@ -60,6 +62,10 @@ export interface UserStore {
   /** The users whose username has no canonical form: collisions and invalid names kept by migration 0014. */
   listUnresolved(): Promise<UserRecord[]>;
   list(): Promise<UserRecord[]>;
+  /** A page of users in id order; `search` matches username, email or name (case-insensitive substring). */
+  page(q: PageQuery): Promise<Page<UserRecord>>;
+  /** How many users there are (the dashboard). */
+  count(): Promise<number>;
   /** Creates the user or replaces it whole (matched by id); fails if its canonical username is another user's. */
   put(user: UserRecord): Promise<void>;
   /** Creates the user unless its id or (canonical) username exists already (atomically); whether it was created. */

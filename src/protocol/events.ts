@@ -145,7 +145,14 @@ export type ProtocolEvent = (
   | { type: 'mfa_required_set'; userId: string; required: boolean; actor: 'admin' }
   /** A mail could not be delivered after its last attempt (the template, never the address or the content). */
   | { type: 'mail_failed'; template: string; attempts: number; reason: string; userId?: string }
-) & { ip?: string };
+) & {
+  ip?: string;
+  /**
+   * An admin action (admin/action.ts) recorded it already, in the transaction of the change: the
+   * audit writer skips it; metrics and notifications still see it.
+   */
+  audited?: true;
+};
 
 export type EventSink = (event: ProtocolEvent) => void;
 

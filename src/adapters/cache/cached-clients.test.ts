@@ -17,6 +17,9 @@ function countingStore(): ClientStore & { reads: number; data: Map<string, Clien
     async list() {
       return [...data.values()];
     },
+    async page() {
+      return { items: [...data.values()] };
+    },
     async put(c: ClientRecord) {
       data.set(c.clientId, c);
     },

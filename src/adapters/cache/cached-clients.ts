@@ -28,6 +28,7 @@ export function cachedClients(
       return client;
     },
     list: () => store.list(),
+    page: (q) => store.page(q),
     async put(client) {
       cache.delete(client.clientId);
       await store.put(client);

@@ -43,6 +43,8 @@ const toClient = (r: Row<ClientsTable>): ClientRecord => ({
 export function createSqlClientStore({ db, tx, lookup }: SqlContext): ClientStore {
   const clientById = lookup((k) => k.selectFrom('clients').selectAll().where('client_id', '=', ''));
   return {
+    // TODO(issue 20 storage): replaced by the real statement.
+    page: () => Promise.reject(new Error('not built yet (issue 20 storage)')),
     async get(clientId) {
       const row = await clientById(clientId);
       return row && toClient(row);

@@ -25,6 +25,8 @@ const toConsent = (r: Row<ConsentsTable>): ConsentRecord => ({
 
 export function createSqlConsentStore({ db, pg, tx }: SqlContext): ConsentStore {
   return {
+    // TODO(issue 20 storage): replaced by the real statement.
+    listByClient: () => Promise.reject(new Error('not built yet (issue 20 storage)')),
     async get(userId, clientId) {
       const row = await db
         .selectFrom('consents')

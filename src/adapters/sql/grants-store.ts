@@ -224,6 +224,10 @@ export function createSqlGrantStore({ db, pg, tx, hotTx, statement }: SqlContext
   };
 
   return {
+    // TODO(issue 20 storage): replaced by the real statement.
+    listActiveByClient: () => Promise.reject(new Error('not built yet (issue 20 storage)')),
+    // TODO(issue 20 storage): replaced by the real statement.
+    countActive: () => Promise.reject(new Error('not built yet (issue 20 storage)')),
     create: (grant, refresh, access) =>
       hotTx(async (t) => {
         await t.insertInto('grants').values(grantRow(grant)).execute();

@@ -53,6 +53,10 @@ const toSessionClient = (r: Row<SessionClientsTable>): SessionClient => ({
 export function createSqlSessionStore({ db, lookup }: SqlContext): SessionStore {
   const sessionById = lookup((k) => k.selectFrom('sessions').selectAll().where('id_hash', '=', ''));
   return {
+    // TODO(issue 20 storage): replaced by the real statement.
+    page: () => Promise.reject(new Error('not built yet (issue 20 storage)')),
+    // TODO(issue 20 storage): replaced by the real statement.
+    countLive: () => Promise.reject(new Error('not built yet (issue 20 storage)')),
     async create(session) {
       await db.insertInto('sessions').values(sessionRow(session)).execute();
     },

@@ -63,6 +63,22 @@ export function createSqlStores(handle: DatabaseHandle, usernames: UsernameKeys)
     upstreams: createSqlUpstreamStore(ctx),
     upstreamIdentities: createSqlUpstreamIdentityStore(ctx),
     upstreamStates: createSqlUpstreamStateStore(ctx),
+    // TODO(issue 20 storage): the real stores and transaction.
+    adminRoles: {
+      get: () => Promise.resolve(undefined),
+      set: () => Promise.reject(new Error('not built yet')),
+      remove: () => Promise.resolve(false),
+      list: () => Promise.resolve([]),
+      count: () => Promise.resolve(0),
+    },
+    stats: {
+      add: () => Promise.resolve(),
+      range: () => Promise.resolve([]),
+      deleteBefore: () => Promise.resolve(0),
+    },
+    transaction(fn) {
+      return fn(this);
+    },
 
     /** Each delete is its own statement (no transaction), so cleanup never holds locks across tables. */
     async cleanup(now) {

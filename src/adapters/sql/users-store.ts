@@ -40,6 +40,10 @@ export function createSqlUserStore(
         (r) => r.id,
       );
   return {
+    // TODO(issue 20 storage): replaced by the real statement.
+    page: () => Promise.reject(new Error('not built yet (issue 20 storage)')),
+    // TODO(issue 20 storage): replaced by the real statement.
+    count: () => Promise.reject(new Error('not built yet (issue 20 storage)')),
     async get(id) {
       const row = await userById(id);
       return row && toUser(row);

@@ -95,6 +95,7 @@ describe('the wrapped client store and blocks', () => {
   const stored: ClientStore = {
     get: async () => undefined,
     list: async () => [],
+    page: async () => ({ items: [] }),
     put: async () => {},
     delete: async () => false,
     markUsed: async () => false,

@@ -619,6 +619,7 @@ describe('the metadata document service', () => {
         return undefined;
       },
       list: async () => [],
+      page: async () => ({ items: [] }),
       put: async () => {},
       delete: async () => false,
       markUsed: async () => false,

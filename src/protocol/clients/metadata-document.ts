@@ -602,6 +602,7 @@ export function metadataDocumentClients(
       });
     },
     list: () => store.list(),
+    page: (q) => store.page(q),
     // Never stored, so never written back (a feature that updates self-registered clients must skip
     // these); an operator takes one out of service with a block (admin/clients.ts setClientDisabled).
     put: (client) =>

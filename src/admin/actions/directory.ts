@@ -1,0 +1,4 @@
+// Admin actions of this area (issue 20): filled in by the builder of the area.
+import type { AdminAction } from '../action.ts';
+
+export const directoryActions: AdminAction[] = [];

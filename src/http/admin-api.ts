@@ -1,0 +1,214 @@
+// The JSON admin API under /admin/api/v1 (issue 20): one route per action of the action table
+// (admin/actions/), each a thin front over admin/action.ts `runAction`. Callers authenticate with an
+// access token Tessera issued for its admin audience (Bearer or DPoP; protocol/admin-tokens.ts), or
+// with the break-glass TESSERA_ADMIN_TOKEN (the owner's scopes). Cookies are never read. Answers are
+// JSON, never cached; errors are RFC 9457 problem details. The OpenAPI document of the same table is
+// served at /admin/api/v1/openapi.json.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { runAction, statusOf, ActionRefused, type AdminAction, type AdminPrincipal } from '../admin/action.ts';
+import { ADMIN_ACTIONS } from '../admin/actions/index.ts';
+import { ADMIN_SCOPES } from '../protocol/admin-scopes.ts';
+import { verifyAdminToken } from '../protocol/admin-tokens.ts';
+import { OAuthError } from '../protocol/errors.ts';
+import { safeEqual } from '../protocol/hash.ts';
+import type { Provider, ProtocolRequest } from '../protocol/provider.ts';
+import { adminOpenApi } from './admin-openapi.ts';
+
+export const ADMIN_API_PATH = '/admin/api/v1';
+
+const HEADERS = {
+  'cache-control': 'no-store',
+  pragma: 'no-cache',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+};
+const JSON_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
+const STATUS_TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  412: 'Precondition Failed',
+  415: 'Unsupported Media Type',
+  503: 'Service Unavailable',
+};
+
+/** An RFC 9457 problem: `code` says what went wrong in one word, `detail` in a sentence. */
+function sendProblem(
+  reply: FastifyReply,
+  status: number,
+  code: string,
+  detail: string,
+  extra: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): FastifyReply {
+  return reply
+    .code(status)
+    .headers({ ...HEADERS, ...headers })
+    .type('application/problem+json')
+    .send(
+      JSON.stringify({ type: 'about:blank', title: STATUS_TITLES[status] ?? 'Error', status, code, detail, ...extra }),
+    );
+}
+
+class InputError extends Error {}
+
+/** The action's input: path parameters, query parameters (each once) and the JSON object body, none named twice. */
+function actionInput(req: FastifyRequest): Record<string, unknown> {
+  const input: Record<string, unknown> = { ...(req.params as Record<string, string>) };
+  const put = (name: string, value: unknown) => {
+    if (Object.hasOwn(input, name)) throw new InputError(`${name} is given more than once.`);
+    input[name] = value;
+  };
+  const q = req.url.indexOf('?');
+  if (q >= 0) {
+    const params = new URLSearchParams(req.url.slice(q + 1));
+    for (const name of new Set(params.keys())) {
+      const all = params.getAll(name);
+      if (all.length > 1) throw new InputError(`${name} must not be repeated.`);
+      put(name, all[0]);
+    }
+  }
+  const body = typeof req.body === 'string' ? req.body : '';
+  if (body.trim() !== '') {
+    if (!JSON_TYPE.test(req.headers['content-type'] ?? ''))
+      throw new InputError('The request body must be application/json.');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      throw new InputError('The request body is not valid JSON.');
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw new InputError('The request body must be a JSON object.');
+    for (const [k, v] of Object.entries(parsed)) put(k, v);
+  }
+  return input;
+}
+
+/** The request as the protocol sees it, for the token check: headers, method and certificate; never cookies. */
+function tokenRequest(req: FastifyRequest, clientCertificate: ProtocolRequest['clientCertificate']): ProtocolRequest {
+  return {
+    method: req.method,
+    params: new URLSearchParams(),
+    headers: req.headers,
+    cookies: {},
+    ip: req.ip,
+    ...(clientCertificate ? { clientCertificate } : {}),
+  };
+}
+
+const OWNER_SCOPES: ReadonlySet<string> = new Set(ADMIN_SCOPES);
+
+export interface AdminApiOptions {
+  basePath: string;
+  /** TESSERA_ADMIN_TOKEN: the break-glass token of the first owner; absent: none is accepted. */
+  breakGlass?: string;
+  /** The TLS client certificate of a request (certificate-bound tokens), as the protocol routes read it. */
+  certificate(req: FastifyRequest): ProtocolRequest['clientCertificate'];
+}
+
+/** Who sends this request: the break-glass token, or the principal of a Tessera admin token. */
+async function principalOf(
+  p: Provider,
+  req: FastifyRequest,
+  opts: AdminApiOptions,
+  htu: string,
+): Promise<AdminPrincipal> {
+  const header = req.headers.authorization;
+  if (opts.breakGlass && header !== undefined) {
+    const presented = /^Bearer ([\x21-\x7E]+)$/i.exec(header)?.[1];
+    if (presented && safeEqual(presented, opts.breakGlass))
+      return { kind: 'break-glass', id: 'admin', scopes: OWNER_SCOPES, via: 'api', ip: req.ip };
+  }
+  if (header === undefined || !/^(Bearer|DPoP)\s/i.test(header)) {
+    throw new OAuthError('invalid_token', 'An admin access token is required (Authorization: Bearer or DPoP).', {
+      status: 401,
+      headers: { 'www-authenticate': 'Bearer realm="tessera-admin", DPoP realm="tessera-admin"' },
+    });
+  }
+  const t = await verifyAdminToken(p, tokenRequest(req, opts.certificate(req)), htu);
+  return {
+    kind: t.kind,
+    id: t.id,
+    scopes: t.scopes,
+    ...(t.authTime !== undefined ? { authTime: t.authTime } : {}),
+    via: 'api',
+    ip: req.ip,
+    clientId: t.clientId,
+  };
+}
+
+/** Serves one action. */
+function serveAction(app: FastifyInstance, p: Provider, action: AdminAction, opts: AdminApiOptions): void {
+  const http = action.http!;
+  const path = `${opts.basePath}${ADMIN_API_PATH}${http.path}`;
+  const htu = `${p.config.issuer}${ADMIN_API_PATH}${http.path}`;
+  app.route({
+    method: http.method,
+    url: path.replace(/\{([a-z_]+)\}/g, ':$1'),
+    config: { kind: 'json' },
+    handler: async (req, reply) => {
+      let principal: AdminPrincipal;
+      try {
+        // DPoP's htu is the request's own URL without its query (RFC 9449 section 4.3).
+        const own = `${p.config.issuer}${req.url.split('?')[0]!.slice(opts.basePath.length)}`;
+        principal = await principalOf(p, req, opts, http.path.includes('{') ? own : htu);
+      } catch (err) {
+        if (!(err instanceof OAuthError)) throw err;
+        req.log.warn({ event: 'admin_auth_failed', ip: req.ip, action: action.name }, 'admin API request refused');
+        return sendProblem(reply, err.status, err.code, err.description, {}, { ...(err.headers ?? {}) });
+      }
+      let input: Record<string, unknown>;
+      try {
+        input = actionInput(req);
+      } catch (err) {
+        if (!(err instanceof InputError)) throw err;
+        const status = err.message.includes('application/json') ? 415 : 400;
+        return sendProblem(reply, status, 'invalid_input', err.message);
+      }
+      const ifMatch = req.headers['if-match'];
+      try {
+        const r = await runAction(p, action, principal, input, {
+          ifMatch: typeof ifMatch === 'string' ? ifMatch : undefined,
+        });
+        reply.code(r.status ?? http.status ?? 200).headers(HEADERS);
+        if (r.etag) reply.header('etag', r.etag);
+        if (r.result === undefined || r.status === 204) return reply.code(204).send();
+        if (typeof r.result === 'object' && r.result !== null && 'contentType' in r.result && 'body' in r.result) {
+          const raw = r.result as { contentType: string; body: string };
+          return reply.type(raw.contentType).send(raw.body);
+        }
+        return reply.type('application/json; charset=utf-8').send(JSON.stringify(r.result));
+      } catch (err) {
+        const status = statusOf(err);
+        if (status === undefined) throw err; // the server's error handler: 500 (or 503 for storage)
+        const e = err as Error;
+        if (err instanceof ActionRefused)
+          return sendProblem(reply, status, err.code, e.message, err.problems.length ? { errors: err.problems } : {});
+        return sendProblem(reply, status, codeOf(status), e.message);
+      }
+    },
+  });
+}
+
+const codeOf = (status: number) =>
+  status === 404
+    ? 'not_found'
+    : status === 409
+      ? 'conflict'
+      : status === 412
+        ? 'precondition_failed'
+        : 'invalid_request';
+
+/** Registers every action the admin API serves, and its OpenAPI document. */
+export function registerAdminApi(app: FastifyInstance, p: Provider, opts: AdminApiOptions): void {
+  for (const action of ADMIN_ACTIONS) if (action.http) serveAction(app, p, action, opts);
+  const document = JSON.stringify(adminOpenApi(ADMIN_ACTIONS, p.config.issuer));
+  app.get(`${opts.basePath}${ADMIN_API_PATH}/openapi.json`, async (_req, reply) =>
+    reply
+      .headers({ ...HEADERS, 'cache-control': 'no-cache' })
+      .type('application/json; charset=utf-8')
+      .send(document),
+  );
+}
