@@ -140,6 +140,11 @@ export interface Config {
   readonly metricsPort: number | undefined;
   readonly metricsHost: string;
   readonly adminToken: string | undefined;
+  readonly adminTokenTtl: number;
+  readonly adminConsole: boolean;
+  readonly adminPort: number | undefined;
+  readonly adminHost: string;
+  readonly clientSecretOverlap: number;
   readonly auditRetentionDays: number;
   readonly workers: number;
   readonly bodyLimit: number;

@@ -956,7 +956,51 @@ export const settings: readonly Setting[] = [
     type: 'string',
     default: undefined,
     description:
-      'Bearer token (at least 32 characters, random) that unlocks the admin API under /admin (signing keys, audit trail). Unset: /admin is not served.',
+      'Break-glass bearer token (at least 32 characters, random) for the admin API under /admin/api/v1 with the owner\'s permissions: for the first owner only, until admin clients and owners exist (docs/admin.md). Unset: only admin tokens Tessera issued are accepted.',
+  },
+  {
+    env: 'TESSERA_ADMIN_TOKEN_TTL',
+    key: 'adminTokenTtl',
+    type: 'int',
+    default: 300,
+    min: 30,
+    max: 3600,
+    description:
+      'Lifetime in seconds of the access tokens Tessera issues for its own admin API (client_credentials of admin clients, the CLI\'s device flow); they come without refresh tokens.',
+  },
+  {
+    env: 'TESSERA_ADMIN_CONSOLE',
+    key: 'adminConsole',
+    type: 'bool',
+    default: true,
+    description: 'Serve the admin console under /admin (people with an admin role sign in through Tessera\'s own login).',
+  },
+  {
+    env: 'TESSERA_ADMIN_PORT',
+    key: 'adminPort',
+    type: 'int',
+    default: undefined,
+    min: 1,
+    max: 65535,
+    description:
+      'Serve the admin API and console only on this port of TESSERA_ADMIN_HOST (a separate listener, as Hydra\'s admin port), not on the main listener.',
+  },
+  {
+    env: 'TESSERA_ADMIN_HOST',
+    key: 'adminHost',
+    type: 'string',
+    default: '127.0.0.1',
+    description: 'Address of the separate admin listener (TESSERA_ADMIN_PORT).',
+  },
+  {
+    env: 'TESSERA_CLIENT_SECRET_OVERLAP',
+    key: 'clientSecretOverlap',
+    type: 'int',
+    default: 3600,
+    min: 0,
+    max: 2592000,
+    description:
+      'Seconds a client\'s previous secret keeps working after its secret is rotated (an operator may choose another overlap per rotation, 0 for none).',
   },
   {
     env: 'TESSERA_AUDIT_RETENTION_DAYS',
