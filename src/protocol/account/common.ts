@@ -58,9 +58,17 @@ export const isRecent = (p: Pick<AccountDeps, 'config' | 'now'>, s: SessionRecor
 
 /**
  * Where the re-authentication page may send the user back to: a page of the account area (and the
- * TOTP enrolment of a sign-in in progress); anything else is the account page.
+ * TOTP enrolment of a sign-in in progress), or a section of the admin console; anything else is the
+ * account page.
  */
-const RETURN = /^\/account(\/[a-z-]{1,32}){0,3}(\?continue=\/interaction\/[A-Za-z0-9_-]{1,64})?$/;
+const RETURN =
+  /^(\/account(\/[a-z-]{1,32}){0,3}(\?continue=\/interaction\/[A-Za-z0-9_-]{1,64})?|\/admin(\/[a-z-]{1,32})?)$/;
+
+/**
+ * A page that sent a signed-out browser to the account login (the admin console): the account page
+ * goes back there once the browser is signed in (showAccount). Set only by Tessera, read through safeReturn.
+ */
+export const RETURN_COOKIE = 'tessera_return';
 export const safeReturn = (path: string | undefined): string => (path && RETURN.test(path) ? path : '/account');
 
 export const toReauth = (p: Pick<AccountDeps, 'config'>, returnTo: string): OAuthResponse => ({

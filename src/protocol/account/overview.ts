@@ -6,7 +6,16 @@ import type { DepsOf, OAuthResponse, Provider, ProtocolRequest, StoreDeps } from
 import { ACCOUNT_LOGIN_COOKIE, loginView } from '../interaction/account.ts';
 import { endSession } from '../interaction/session.ts';
 import { sessionEnded } from '../logout/session-ended.ts';
-import { accountForm, accountPage, formToken, redirectTo, signedIn, type AccountDeps } from './common.ts';
+import {
+  RETURN_COOKIE,
+  accountForm,
+  accountPage,
+  formToken,
+  redirectTo,
+  safeReturn,
+  signedIn,
+  type AccountDeps,
+} from './common.ts';
 
 /** What GET /account uses: the session, the user, their consents, factors and the clients' names, or the login page. */
 export type ShowAccountDeps = AccountDeps &
@@ -26,6 +35,13 @@ export const OVERVIEW_PURPOSE = 'account';
 export async function showAccount(p: ShowAccountDeps, req: ProtocolRequest): Promise<OAuthResponse> {
   const s = await signedIn(p, req);
   if (!s) return loginView(p, req.cookies[ACCOUNT_LOGIN_COOKIE] ?? randomToken(32));
+  // Signed in after a page elsewhere (the admin console) sent the browser here: back to it, once.
+  const back = req.cookies[RETURN_COOKIE];
+  if (back !== undefined) {
+    const clear = { name: RETURN_COOKIE, value: '', maxAge: 0, path: '/' } as const;
+    if (safeReturn(back) === back && back !== '/account')
+      return { kind: 'redirect', location: `${p.config.issuer}${back}`, cookies: [clear] };
+  }
   const consents = await p.stores.consents.listByUser(s.user.id);
   const names = await Promise.all(
     consents.map(async (c) => (await p.stores.clients.get(c.clientId))?.clientName || c.clientId),
