@@ -48,12 +48,14 @@ const purposeOf = (a: AdminAction) => `console:${a.name}`;
 
 export class Console {
   readonly sections: Section[];
+  private readonly actions: readonly AdminAction[];
   private readonly p: Provider;
   private readonly base: string;
 
   constructor(p: Provider, actions: readonly AdminAction[] = ADMIN_ACTIONS) {
     this.p = p;
     this.base = `${p.config.issuer}/admin`;
+    this.actions = actions;
     this.sections = sectionsOf(actions);
   }
 
@@ -275,9 +277,16 @@ export class Console {
       : undefined;
     const items = itemsOf(result);
     const key = section.key;
+    // Without a record page, the one-button changes of a row are on the row (end a session, retire a key,
+    // revoke a consent): the section's own actions whose path parameters the row has.
     const rowActions = section.get
       ? []
-      : section.item.filter((x) => !isRead(x) && s.principal.scopes.has(x.permission) && onlyKey(x, key));
+      : this.actions.filter(
+          (x) =>
+            !isRead(x) &&
+            (section.item.includes(x) || x.name.split('.')[0] === section.id) &&
+            s.principal.scopes.has(x.permission),
+        );
     const columns = columnsOf(items, key);
     const table: ConsoleTable = {
       caption: section.title,
@@ -289,9 +298,11 @@ export class Console {
           ...(id !== undefined && section.get && s.principal.scopes.has(section.get.permission)
             ? { href: `${this.base}/${section.id}/${encodeURIComponent(id)}` }
             : {}),
-          ...(id !== undefined && rowActions.length
-            ? { forms: rowActions.map((x) => this.buttonForm(s, x, { [key!]: id }, `${verbOf(x)} ${id}`)) }
-            : {}),
+          forms: rowActions.flatMap((x) => {
+            const fixed = rowInput(x, item);
+            if (!fixed) return [];
+            return [this.buttonForm(s, x, fixed, `${verbOf(x)} ${Object.values(fixed).join(' ')}`)];
+          }),
         };
       }),
       empty: 'Nothing to show.',
@@ -595,7 +606,7 @@ export class Console {
 
   private actionOf(name: string): AdminAction | undefined {
     if (name === figuresAction.name) return figuresAction as AdminAction;
-    return ADMIN_ACTIONS.find((x) => x.name === name);
+    return this.actions.find((x) => x.name === name);
   }
 
   private sectionOf(action: AdminAction): Section | undefined {
@@ -652,11 +663,23 @@ function fixedOf(
   return fixed;
 }
 
-/** Whether the action's only required input is the record's key (a one-button form). */
-const onlyKey = (a: AdminAction, key: string | undefined) =>
-  key !== undefined &&
-  membersOf(a.input).every((m) => m.name === key || !m.required) &&
-  membersOf(a.input).some((m) => m.name === key);
+/**
+ * The input of a one-button form for a row: the action's path parameters from the row, when the row
+ * has them all and the action needs nothing else; undefined otherwise.
+ */
+function rowInput(a: AdminAction, item: Record<string, unknown>): Record<string, string> | undefined {
+  const params = [...(a.http?.path ?? '').matchAll(/\{([a-z_]+)\}/g)].map((m) => m[1]!);
+  if (params.length === 0) return undefined;
+  const members = membersOf(a.input);
+  if (members.some((m) => m.required && !params.includes(m.name))) return undefined;
+  const fixed: Record<string, string> = {};
+  for (const name of params) {
+    const v = item[name];
+    if (typeof v !== 'string' && typeof v !== 'number') return undefined;
+    fixed[name] = String(v);
+  }
+  return fixed;
+}
 
 /** The rows of a list's result: `items`, else its first list of records. */
 function itemsOf(result: unknown): Record<string, unknown>[] {

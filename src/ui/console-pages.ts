@@ -284,7 +284,7 @@ export function chartView(c: ConsoleChart): Html {
   const y = (v: number) => top + (h - top - bottom) * (1 - v / max);
   const id = c.title.toLowerCase().replace(/[^a-z0-9]+/g, '-');
   const hour = (t: number) => new Date(t * 1000).toISOString().slice(11, 16);
-  const ticks = n > 1 ? [0, Math.floor((n - 1) / 2), n - 1] : n ? [0] : [];
+  const ticks = [...new Set(n ? [0, Math.floor((n - 1) / 2), n - 1] : [])];
   const lines = c.series.map(
     (s, k) =>
       html`<polyline class="s${k % 3}" points="${s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}"/>`,
