@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ActionRefused, runAction, statusOf, type ActionResult, type AdminAction } from '../admin/action.ts';
 import { ADMIN_ACTIONS, actionNamed } from '../admin/actions/index.ts';
 import { OVERVIEW_PURPOSE } from '../protocol/account/overview.ts';
-import { RETURN_COOKIE, safeReturn } from '../protocol/account/common.ts';
+import { returnCookie, safeReturn } from '../protocol/account/common.ts';
 import { checkCsrf, csrfToken } from '../protocol/interaction/session.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../protocol/provider.ts';
 import {
@@ -72,9 +72,7 @@ export class Console {
           response: {
             kind: 'redirect',
             location: `${issuer}/account`,
-            cookies: [
-              { name: RETURN_COOKIE, value: safeReturn(back), maxAge: this.p.config.interactionTtl, path: '/' },
-            ],
+            cookies: [returnCookie(back, this.p.config.interactionTtl)],
           },
         };
       case 'no-role':

@@ -79,7 +79,14 @@ describe('console forms from action schemas', () => {
 
   it('reports JSON that does not parse and a member given twice, and keeps what was typed', () => {
     const members = membersOf(schema);
-    const r = inputFrom(members, new URLSearchParams([['metadata', '{oops'], ['client_id', 'a'], ['client_id', 'b']]));
+    const r = inputFrom(
+      members,
+      new URLSearchParams([
+        ['metadata', '{oops'],
+        ['client_id', 'a'],
+        ['client_id', 'b'],
+      ]),
+    );
     assert.deepEqual(r.problems.map((p) => p.field).sort(), ['client_id', 'metadata']);
     assert.equal(r.typed.metadata, '{oops');
   });
@@ -93,7 +100,12 @@ describe('console forms from action schemas', () => {
   it('fills fields from a record and marks the fields problems name', () => {
     const fields = fieldsFor(
       membersOf(schema),
-      { client_name: 'Web', redirect_uris: ['https://a/cb', 'https://b/cb'], disabled: false, grant_types: ['refresh_token'] },
+      {
+        client_name: 'Web',
+        redirect_uris: ['https://a/cb', 'https://b/cb'],
+        disabled: false,
+        grant_types: ['refresh_token'],
+      },
       [{ field: 'client_name', message: 'Too long.' }],
     );
     const f = Object.fromEntries(fields.map((x) => [x.name, x]));

@@ -33,7 +33,10 @@ describe('per-minute figures', () => {
   it('counts tokens issued, sign-ins ok and failed; nothing else', () => {
     assert.equal(statOf({ type: 'token_issued', grantType: 'authorization_code', clientId: 'c' }), 'tokens_issued');
     assert.equal(statOf({ type: 'login_succeeded', userId: 'u' }), 'sign_ins_ok');
-    assert.equal(statOf({ type: 'upstream_login_succeeded', userId: 'u', provider: 'p', created: false }), 'sign_ins_ok');
+    assert.equal(
+      statOf({ type: 'upstream_login_succeeded', userId: 'u', provider: 'p', created: false }),
+      'sign_ins_ok',
+    );
     assert.equal(statOf({ type: 'login_failed' }), 'sign_ins_failed');
     assert.equal(statOf({ type: 'second_factor_failed', userId: 'u' } as never), 'sign_ins_failed');
     assert.equal(statOf({ type: 'login_throttled' }), undefined);
@@ -53,10 +56,13 @@ describe('per-minute figures', () => {
     a.event({ type: 'logout', userId: 'u' });
     await Promise.all([a.flush(), b.flush()]);
     await a.flush(); // nothing left: adds nothing
-    assert.deepEqual([...m.rows], [
-      [1_699_999_980, { tokens_issued: 2, sign_ins_failed: 1 }],
-      [1_700_000_040, { sign_ins_ok: 1 }],
-    ]);
+    assert.deepEqual(
+      [...m.rows],
+      [
+        [1_699_999_980, { tokens_issued: 2, sign_ins_failed: 1 }],
+        [1_700_000_040, { sign_ins_ok: 1 }],
+      ],
+    );
   });
 
   it('keeps the counts while the store cannot be written, and adds them once it can', async () => {

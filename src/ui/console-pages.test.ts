@@ -81,17 +81,40 @@ describe('console pages', () => {
         hidden: { csrf: 'c' },
         error: 'Refused',
         fields: [
-          { name: 'alg', label: 'Alg', kind: 'select', required: false, options: [{ value: 'ES256', label: 'ES256' }], value: 'ES256' },
+          {
+            name: 'alg',
+            label: 'Alg',
+            kind: 'select',
+            required: false,
+            options: [{ value: 'ES256', label: 'ES256' }],
+            value: 'ES256',
+          },
           { name: 'note', label: 'Note', kind: 'text', required: true, hint: 'Why', error: 'Too long' },
-          { name: 'scopes', label: 'Scopes', kind: 'checkboxes', required: false, options: [{ value: 'a', label: 'a' }], values: ['a'] },
+          {
+            name: 'scopes',
+            label: 'Scopes',
+            kind: 'checkboxes',
+            required: false,
+            options: [{ value: 'a', label: 'a' }],
+            values: ['a'],
+          },
         ],
       },
     });
     assertStrict(page);
     assert.match(page, /<label for="keys-rotate-alg">Alg/);
-    assert.match(page, /<select id="keys-rotate-alg" name="alg"><option value="">\(not set\)<\/option><option value="ES256" selected>/);
-    assert.match(page, /id="keys-rotate-note" name="note" value="" autocomplete="off" required aria-invalid="true" aria-describedby="keys-rotate-note-hint keys-rotate-note-error"/);
-    assert.match(page, /<input type="checkbox" id="keys-rotate-scopes-0" name="scopes" value="a" checked><label for="keys-rotate-scopes-0">a<\/label>/);
+    assert.match(
+      page,
+      /<select id="keys-rotate-alg" name="alg"><option value="">\(not set\)<\/option><option value="ES256" selected>/,
+    );
+    assert.match(
+      page,
+      /id="keys-rotate-note" name="note" value="" autocomplete="off" required aria-invalid="true" aria-describedby="keys-rotate-note-hint keys-rotate-note-error"/,
+    );
+    assert.match(
+      page,
+      /<input type="checkbox" id="keys-rotate-scopes-0" name="scopes" value="a" checked><label for="keys-rotate-scopes-0">a<\/label>/,
+    );
     assert.match(page, /role="alert">Refused/);
   });
 
@@ -121,7 +144,12 @@ describe('console pages', () => {
   });
 
   it('a message page is a plain page of the shared shell', () => {
-    const page = consoleMessagePage({ nonce: 'n0nce', title: 'A second factor is needed', message: 'x', links: [{ href: '/account/security', text: 'Add a second factor' }] });
+    const page = consoleMessagePage({
+      nonce: 'n0nce',
+      title: 'A second factor is needed',
+      message: 'x',
+      links: [{ href: '/account/security', text: 'Add a second factor' }],
+    });
     assertStrict(page);
     assert.match(page, /<a href="\/account\/security">Add a second factor<\/a>/);
   });

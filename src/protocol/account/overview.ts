@@ -12,7 +12,7 @@ import {
   accountPage,
   formToken,
   redirectTo,
-  safeReturn,
+  returnPath,
   signedIn,
   type AccountDeps,
 } from './common.ts';
@@ -36,11 +36,10 @@ export async function showAccount(p: ShowAccountDeps, req: ProtocolRequest): Pro
   const s = await signedIn(p, req);
   if (!s) return loginView(p, req.cookies[ACCOUNT_LOGIN_COOKIE] ?? randomToken(32));
   // Signed in after a page elsewhere (the admin console) sent the browser here: back to it, once.
-  const back = req.cookies[RETURN_COOKIE];
-  if (back !== undefined) {
+  if (req.cookies[RETURN_COOKIE] !== undefined) {
+    const back = returnPath(req);
     const clear = { name: RETURN_COOKIE, value: '', maxAge: 0, path: '/' } as const;
-    if (safeReturn(back) === back && back !== '/account')
-      return { kind: 'redirect', location: `${p.config.issuer}${back}`, cookies: [clear] };
+    if (back) return { kind: 'redirect', location: `${p.config.issuer}${back}`, cookies: [clear] };
   }
   const consents = await p.stores.consents.listByUser(s.user.id);
   const names = await Promise.all(
