@@ -80,7 +80,7 @@ for (const backend of await backends()) {
     }
     const navOf = (body: string) =>
       [
-        ...(/<nav class="console-nav"[^]*?<\/nav>/.exec(body)?.[0] ?? '').matchAll(/href="[^"]*\/admin\/?([a-z-]*)"/g),
+        ...(/<nav class="console-nav"[\s\S]*?<\/nav>/.exec(body)?.[0] ?? '').matchAll(/href="[^"]*\/admin\/?([a-z-]*)"/g),
       ].map((m) => m[1] || 'dashboard');
 
     it('signed out: sent to the account login, and back to the console once signed in', async () => {
@@ -98,7 +98,7 @@ for (const backend of await backends()) {
         { username: 'otto', password: PASSWORD, csrf: csrfOf(login.body) },
         { cookie: jar.header() },
       );
-      assert.equal(signIn.statusCode, 303, signIn.body.replace(/[^]*<main>/, '').slice(0, 600));
+      assert.equal(signIn.statusCode, 303, signIn.body.replace(/[\s\S]*<main>/, '').slice(0, 600));
       jar.take(signIn);
       const account = await get('/account', jar.header());
       assert.equal(account.statusCode, 303);
@@ -186,7 +186,7 @@ for (const backend of await backends()) {
     it('an action from a form: done, audited with the person, the console and the address', async () => {
       const cookie = await sessionOf('olivia');
       const page = await get('/admin/keys', cookie);
-      const csrf = /action="[^"]*\/admin\/do\/keys\.rotate"[^]*?name="csrf" value="([^"]+)"/.exec(page.body)?.[1];
+      const csrf = /action="[^"]*\/admin\/do\/keys\.rotate"[\s\S]*?name="csrf" value="([^"]+)"/.exec(page.body)?.[1];
       assert.ok(csrf);
       const before_ = (await app.stores.keys.list()).filter((k) => k.state === 'active').map((k) => k.kid);
       const res = await form(app, '/admin/do/keys.rotate', { csrf, _fields: 'alg' }, { cookie });
