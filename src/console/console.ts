@@ -310,6 +310,14 @@ export class Console {
     for (const [k, v] of Object.entries(typed)) if (typeof v === 'string' && v && k !== 'cursor') nextQuery.set(k, v);
     if (next) nextQuery.set('cursor', next);
     const { forms, links } = this.collectionActions(s, section);
+    // The signing keys' page shows what the JWKS publishes now (public keys only).
+    const preview =
+      section.id === 'keys' && result !== undefined
+        ? {
+            title: 'Published key set (JWKS)',
+            text: JSON.stringify(JSON.parse(this.p.keys().jwksBody.toString('utf8')), null, 2),
+          }
+        : undefined;
     return this.page(status, {
       ...this.frame(s, section.title, section.id),
       page: 'list',
@@ -318,6 +326,7 @@ export class Console {
       ...(next ? { next: `${this.base}/${section.id}?${nextQuery}` } : {}),
       forms,
       links,
+      ...(preview ? { preview } : {}),
     });
   }
 
@@ -398,7 +407,8 @@ export class Console {
       id: action.name.replace(/[^a-z0-9]+/gi, '-'),
       action: `${this.base}/do/${action.name}`,
       method: read ? 'get' : 'post',
-      title: members.length ? action.summary : undefined,
+      title: members.length ? verbOf(action) : undefined,
+      description: action.summary,
       submit: read ? 'Show' : verbOf(action),
       hidden: {
         ...fixed,

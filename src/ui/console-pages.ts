@@ -40,6 +40,8 @@ export interface ConsoleForm {
   danger?: boolean;
   /** Why the whole form was refused (role=alert). */
   error?: string;
+  /** What the form does, under its title. */
+  description?: string;
   /** A sentence above the fields (e.g. "Needs a recent sign-in"). */
   note?: string;
   /** The button's accessible name when its text alone is not enough (a button per row: "Retire key-1"). */
@@ -86,6 +88,8 @@ export type ConsolePage = ConsoleBase &
         next?: string;
         forms: ConsoleForm[];
         links: ConsoleLink[];
+        /** A document shown as it is (the signing keys' JWKS). */
+        preview?: { title: string; text: string };
       }
     | { page: 'record'; value: unknown; forms: ConsoleForm[]; links: ConsoleLink[]; back: ConsoleLink }
     | { page: 'form'; form: ConsoleForm; back: ConsoleLink; summary?: string }
@@ -121,7 +125,8 @@ main { max-width: 72rem; }
 .table-wrap { overflow-x: auto; margin: 0 0 1rem; border: 1px solid var(--border); border-radius: .5rem; }
 table { border-collapse: collapse; width: 100%; font-size: .9375rem; }
 caption { text-align: left; font-weight: 650; padding: .5rem .75rem; }
-th, td { text-align: left; padding: .5rem .75rem; border-top: 1px solid var(--border); vertical-align: top; overflow-wrap: anywhere; }
+th, td { text-align: left; padding: .5rem .75rem; border-top: 1px solid var(--border); vertical-align: top; white-space: nowrap; }
+th.long, td.long { white-space: normal; overflow-wrap: anywhere; min-width: 12rem; max-width: 24rem; }
 th { background: var(--subtle); font-weight: 600; }
 td form { margin: 0 0 .25rem; }
 .console-form { border: 1px solid var(--border); border-radius: .5rem; padding: 1rem; margin: 0 0 1rem; }
@@ -203,6 +208,9 @@ export function valueView(v: unknown, key = '', depth = 0): Html {
   return html`${cellText(key, v)}`;
 }
 
+/** A cell whose text is long wraps (anywhere); the others keep to one line, and the table scrolls sideways. */
+const long = (v: unknown) => (cellText('', v).length > 32 ? raw(' class="long"') : '');
+
 function tableView(t: ConsoleTable): Html {
   if (t.rows.length === 0) return html`<p class="empty">${t.empty}</p>`;
   const hasForms = t.rows.some((r) => r.forms?.length);
@@ -213,10 +221,10 @@ function tableView(t: ConsoleTable): Html {
     (r) =>
       html`<tr>${r.cells.map((c, i) =>
         i === 0 && r.href
-          ? html`<th scope="row"><a href="${r.href}">${cellText(t.columns[i]!.key, c) || '(none)'}</a></th>`
+          ? html`<th scope="row"${long(c)}><a href="${r.href}">${cellText(t.columns[i]!.key, c) || '(none)'}</a></th>`
           : i === 0
-            ? html`<th scope="row">${cellText(t.columns[i]!.key, c)}</th>`
-            : html`<td>${isRecord(c) || isRows(c) ? html`<code>${JSON.stringify(c)}</code>` : cellText(t.columns[i]!.key, c)}</td>`,
+            ? html`<th scope="row"${long(c)}>${cellText(t.columns[i]!.key, c)}</th>`
+            : html`<td${long(c)}>${isRecord(c) || isRows(c) ? html`<code>${JSON.stringify(c)}</code>` : cellText(t.columns[i]!.key, c)}</td>`,
       )}${hasForms ? html`<td>${(r.forms ?? []).map((f) => formView(f, true))}</td>` : ''}</tr>`,
   )}</tbody>
 </table></div>`;
@@ -266,7 +274,7 @@ function formView(f: ConsoleForm, compact = false): Html {
   if (compact && f.fields.length === 0)
     return html`<form method="${f.method}" action="${f.action}">${hidden}${button}</form>`;
   return html`<form method="${f.method}" action="${f.action}" class="console-form"${f.title ? html` aria-labelledby="${f.id}-title"` : ''}>
-${f.title ? html`<h2 id="${f.id}-title">${f.title}</h2>` : ''}${f.note ? html`<p class="muted small">${f.note}</p>` : ''}${
+${f.title ? html`<h2 id="${f.id}-title">${f.title}</h2>` : ''}${f.title && f.description ? html`<p>${f.description}</p>` : ''}${f.note ? html`<p class="muted small">${f.note}</p>` : ''}${
   f.error ? html`<p class="alert" role="alert">${f.error}</p>` : ''
 }${hidden}<div class="${f.method === 'get' ? 'filters' : ''}">${f.fields.map((x) => fieldView(f, x))}</div>${button}</form>`;
 }
@@ -346,7 +354,11 @@ export function consolePage(p: ConsolePage): string {
         p,
         html`${p.filters ? formView(p.filters) : ''}${tableView(p.table)}${
           p.next ? html`<p class="pager"><a href="${p.next}" rel="next">Next page</a></p>` : ''
-        }${p.forms.length ? html`<div class="forms">${p.forms.map((f) => formView(f))}</div>` : ''}${linksView(p.links)}`,
+        }${p.forms.length ? html`<div class="forms">${p.forms.map((f) => formView(f))}</div>` : ''}${linksView(p.links)}${
+          p.preview
+            ? html`<section aria-labelledby="preview-h"><h2 id="preview-h">${p.preview.title}</h2><pre class="json" tabindex="0">${p.preview.text}</pre></section>`
+            : ''
+        }`,
       );
     case 'record':
       return frame(

@@ -80,7 +80,9 @@ for (const backend of await backends()) {
     }
     const navOf = (body: string) =>
       [
-        ...(/<nav class="console-nav"[\s\S]*?<\/nav>/.exec(body)?.[0] ?? '').matchAll(/href="[^"]*\/admin\/?([a-z-]*)"/g),
+        ...(/<nav class="console-nav"[\s\S]*?<\/nav>/.exec(body)?.[0] ?? '').matchAll(
+          /href="[^"]*\/admin\/?([a-z-]*)"/g,
+        ),
       ].map((m) => m[1] || 'dashboard');
 
     it('signed out: sent to the account login, and back to the console once signed in', async () => {
