@@ -327,6 +327,8 @@ export class Console {
       forms,
       links,
       ...(preview ? { preview } : {}),
+      // A section whose read is one record (settings), not a list: the record.
+      ...(isObject(result) && !isList(result, members) ? { value: result } : {}),
     });
   }
 
@@ -688,6 +690,12 @@ function rowInput(a: AdminAction, item: Record<string, unknown>): Record<string,
   }
   return fixed;
 }
+
+/** Whether a section's read is a list: `items` (paged), paging inputs, or one member that is a list (`keys`). */
+const isList = (result: Record<string, unknown>, members: readonly MemberShape[]) =>
+  Array.isArray(result.items) ||
+  members.some((m) => m.name === 'cursor') ||
+  (Object.keys(result).length === 1 && Array.isArray(Object.values(result)[0]));
 
 /** The rows of a list's result: `items`, else its first list of records. */
 function itemsOf(result: unknown): Record<string, unknown>[] {

@@ -90,6 +90,8 @@ export type ConsolePage = ConsoleBase &
         links: ConsoleLink[];
         /** A document shown as it is (the signing keys' JWKS). */
         preview?: { title: string; text: string };
+        /** A section whose page is one record, not a list (settings): shown instead of the table. */
+        value?: unknown;
       }
     | { page: 'record'; value: unknown; forms: ConsoleForm[]; links: ConsoleLink[]; back: ConsoleLink }
     | { page: 'form'; form: ConsoleForm; back: ConsoleLink; summary?: string }
@@ -352,7 +354,7 @@ export function consolePage(p: ConsolePage): string {
     case 'list':
       return frame(
         p,
-        html`${p.filters ? formView(p.filters) : ''}${tableView(p.table)}${
+        html`${p.filters ? formView(p.filters) : ''}${p.value !== undefined ? valueView(p.value) : tableView(p.table)}${
           p.next ? html`<p class="pager"><a href="${p.next}" rel="next">Next page</a></p>` : ''
         }${p.forms.length ? html`<div class="forms">${p.forms.map((f) => formView(f))}</div>` : ''}${linksView(p.links)}${
           p.preview
