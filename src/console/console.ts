@@ -16,6 +16,7 @@ import {
   consolePage,
   type ConsoleBase,
   type ConsoleChart,
+  type ConsoleField,
   type ConsoleForm,
   type ConsoleLink,
   type ConsolePage,
@@ -39,6 +40,8 @@ type Signed = Extract<ConsoleAccess, { kind: 'ok' }>;
 /** Form members the console adds to every form (never an action's input). */
 const CSRF = 'csrf';
 const ETAG = '_etag';
+/** The values an update's form started with (JSON): members sent unchanged are left out of the input. */
+const WAS = '_was';
 /** A read's form asks to run it (else the form is shown first). */
 const GO = 'go';
 /** Inputs a list page handles itself (paging), not shown as filters. */
@@ -367,15 +370,33 @@ export class Console {
       if (isRead(x)) {
         const q = new URLSearchParams({ ...keyInput, [GO]: '1' });
         links.push({ href: `${this.base}/do/${x.name}?${q}`, text: x.summary });
-      } else if (members.length === 0) forms.push(this.buttonForm(s, x, keyInput));
-      else if (method === 'PATCH' || method === 'PUT')
-        forms.push(this.actionForm(s, x, members, current, keyInput, r.etag));
-      else links.push({ href: `${this.base}/do/${x.name}?${new URLSearchParams(keyInput)}`, text: x.summary });
+      } else if (members.length === 0 && method === 'DELETE')
+        // A deletion asks once more: its button opens a page with the button that does it.
+        forms.push({
+          id: x.name.replace(/[^a-z0-9]+/gi, '-'),
+          action: `${this.base}/do/${x.name}`,
+          method: 'get',
+          submit: `${verbOf(x)}…`,
+          hidden: keyInput,
+          fields: [],
+          danger: true,
+        });
+      else if (members.length === 0) forms.push(this.buttonForm(s, x, keyInput));
+      else if (method === 'PATCH' || method === 'PUT') {
+        // The values the form starts with go with it: only what the person changed is sent to the action.
+        const was = JSON.stringify(Object.fromEntries(fieldsFor(members, current).map((f) => [f.name, fieldText(f)])));
+        forms.push(this.actionForm(s, x, members, current, { ...keyInput, [WAS]: was }, r.etag));
+      } else links.push({ href: `${this.base}/do/${x.name}?${new URLSearchParams(keyInput)}`, text: x.summary });
     }
     return this.page(
       200,
       {
-        ...this.frame(s, `${section.title}: ${key}`, section.id, notice ? noticeOf(notice) : undefined),
+        ...this.frame(
+          s,
+          `${section.title}: ${nameOf(current) ?? key}`,
+          section.id,
+          notice ? noticeOf(notice) : undefined,
+        ),
         page: 'record',
         value: r.result,
         forms,
@@ -549,6 +570,17 @@ export class Console {
     const shown = new Set((req.params.get(SHOWN) ?? '').split(',').filter(Boolean));
     const fixed = fixedOf(req.params, members, section, shown);
     const { input, problems, typed } = inputFrom(members, req.params);
+    const was = req.params.get(WAS);
+    if (was !== null) {
+      // An update: what the person left as it was is not sent (PATCH changes only what it names).
+      fixed[WAS] = was;
+      const before = parseWas(was);
+      for (const m of members) {
+        const now =
+          m.kind === 'checkboxes' ? [...req.params.getAll(m.name)].sort().join('\n') : (req.params.get(m.name) ?? '');
+        if (Object.hasOwn(before, m.name) && norm(now) === norm(before[m.name]!)) delete input[m.name];
+      }
+    }
     const retry = (status: number, list: { field: string; message: string }[], error: string) =>
       this.page(status, {
         ...this.frame(a, verbOf(action), section?.id),
@@ -689,6 +721,25 @@ function rowInput(a: AdminAction, item: Record<string, unknown>): Record<string,
     fixed[name] = String(v);
   }
   return fixed;
+}
+
+/** What a record is called on its page: its username, client name or name, if it has one. */
+const nameOf = (r: Record<string, unknown>): string | undefined =>
+  [r.username, r.client_name, r.name].find((v): v is string => typeof v === 'string' && v !== '');
+
+/** A field's value as the form sends it (checkboxes: the ticked values, sorted, one per line). */
+const fieldText = (f: ConsoleField) =>
+  f.kind === 'checkboxes' ? [...(f.values ?? [])].sort().join('\n') : (f.value ?? '');
+const norm = (text: string) => text.replace(/\r\n?/g, '\n').trim();
+function parseWas(text: string): Record<string, string> {
+  if (text.length > 64_000) return {};
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (!isObject(v)) return {};
+    return Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  } catch {
+    return {};
+  }
 }
 
 /** Whether a section's read is a list: `items` (paged), paging inputs, or one member that is a list (`keys`). */

@@ -75,7 +75,14 @@ function memberOf(name: string, schema: z.ZodType): MemberShape {
     case 'string':
       return {
         ...base,
-        kind: d.format === 'email' ? 'email' : d.format === 'url' ? 'url' : 'text',
+        kind:
+          d.format === 'email'
+            ? 'email'
+            : d.format === 'url'
+              ? 'url'
+              : /(^|_)(password|secret)$/.test(name)
+                ? 'password'
+                : 'text',
         boolean: false,
         numeric: false,
       };

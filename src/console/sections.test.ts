@@ -39,6 +39,9 @@ describe('console sections from the action table', () => {
     assert.deepEqual(clients.item, [revoke, update]);
     assert.deepEqual(sections[1]!.collection, [export_]);
     assert.equal(verbOf(revoke), 'Revoke tokens');
+    assert.equal(verbOf(create), 'Create client');
+    assert.equal(verbOf(orphan), 'Revoke grant');
+    assert.equal(verbOf(export_), 'Audit: export');
     assert.equal(isDestructive(revoke), true);
     assert.equal(isDestructive(update), false);
   });

@@ -67,11 +67,19 @@ export function sectionsOf(actions: readonly AdminAction[]): Section[] {
 
 const titleOf = (id: string) => id.charAt(0).toUpperCase() + id.slice(1).replace(/-/g, ' ');
 
-/** A button's text from the action's name: `clients.revoke-tokens` → "Revoke tokens". */
+/**
+ * A button's text from the action's name: a change of one word names what it changes (`users.create` →
+ * "Create user", `roles.set` → "Set role"); longer ones say it already (`clients.revoke-tokens` → "Revoke
+ * tokens"); a read is its area and its name (`users.sessions` → "Users: sessions").
+ */
 export function verbOf(a: AdminAction): string {
-  const verb = a.name.split('.').slice(1).join(' ').replace(/[-_]+/g, ' ');
-  return verb.charAt(0).toUpperCase() + verb.slice(1);
+  const [area = '', ...rest] = a.name.split('.');
+  const verb = rest.join(' ').replace(/[-_]+/g, ' ');
+  const noun = area.replace(/[-_]+/g, ' ');
+  if (isRead(a)) return `${cap(noun)}: ${verb}`;
+  return verb.includes(' ') ? cap(verb) : `${cap(verb)} ${noun.endsWith('s') ? noun.slice(0, -1) : noun}`;
 }
+const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 /** Whether the action destroys or takes away (its button is marked so). */
 export const isDestructive = (a: AdminAction): boolean =>

@@ -16,7 +16,7 @@ export interface ConsoleLink {
 export interface ConsoleField {
   name: string;
   label: string;
-  kind: 'text' | 'email' | 'url' | 'number' | 'select' | 'checkboxes' | 'lines' | 'json' | 'datetime';
+  kind: 'text' | 'password' | 'email' | 'url' | 'number' | 'select' | 'checkboxes' | 'lines' | 'json';
   required: boolean;
   /** The current value (text), or the chosen values (checkboxes). */
   value?: string;
@@ -136,7 +136,7 @@ td form { margin: 0 0 .25rem; }
 .console-form fieldset { border: 0; margin: 0; padding: 0; }
 .console-form legend { font-weight: 550; margin-bottom: .375rem; }
 .console-form select, .console-form textarea, .console-form input[type="number"], .console-form input[type="url"],
-.console-form input[type="datetime-local"] {
+.console-form input[type="password"] {
   display: block; width: 100%; min-height: 2.75rem; padding: .5rem .75rem; font: inherit;
   color: var(--text); background: var(--card); border: 1px solid var(--border); border-radius: .5rem;
 }
@@ -160,6 +160,8 @@ td form { margin: 0 0 .25rem; }
 .legend .k2 { background: var(--danger-text); }
 pre.json { background: var(--code-bg); padding: .75rem; border-radius: .5rem; overflow-x: auto; font-size: .8125rem; }
 .pager { display: flex; gap: 1rem; margin: 0 0 1rem; }
+.buttons { display: flex; flex-wrap: wrap; gap: .5rem; margin: 0 0 1rem; }
+.buttons form { margin: 0; }
 `;
 
 const timeLike = (key: string) => /(^|_)(at|time|since|until|expires|created|updated|seen|from|to)$/.test(key);
@@ -260,9 +262,13 @@ function fieldView(form: ConsoleForm, f: ConsoleField): Html {
   } else if (f.kind === 'lines' || f.kind === 'json') {
     control = html`<textarea id="${id}" name="${f.name}" rows="4"${aria}>${f.value ?? ''}</textarea>`;
   } else {
-    const type = f.kind === 'datetime' ? 'datetime-local' : f.kind;
+    const type = f.kind;
     control = html`<input type="${type}" id="${id}" name="${f.name}" value="${f.value ?? ''}"${
-      f.kind === 'text' || f.kind === 'email' ? raw(' autocomplete="off"') : ''
+      f.kind === 'password'
+        ? raw(' autocomplete="new-password"')
+        : f.kind === 'text' || f.kind === 'email'
+          ? raw(' autocomplete="off"')
+          : ''
     }${aria}>`;
   }
   return html`<div class="field"><label for="${id}">${f.label}${f.required ? '' : html` <span class="muted small">(optional)</span>`}</label>${control}${after}</div>`;
@@ -321,6 +327,16 @@ ${lines}
   return html`<section aria-labelledby="${id}-h"><h2 id="${id}-h">${c.title}</h2>${svg}${legend}<details><summary>The figures as a table</summary>${table}</details></section>`;
 }
 
+/** Forms with fields side by side; one-button forms in a row of their own. */
+function formsView(forms: ConsoleForm[]): Html | '' {
+  if (forms.length === 0) return '';
+  const buttons = forms.filter((f) => f.fields.length === 0);
+  const others = forms.filter((f) => f.fields.length > 0);
+  return html`${buttons.length ? html`<div class="buttons">${buttons.map((f) => formView(f, true))}</div>` : ''}${
+    others.length ? html`<div class="forms">${others.map((f) => formView(f))}</div>` : ''
+  }`;
+}
+
 const linksView = (links: ConsoleLink[]) =>
   links.length
     ? html`<ul class="links">${links.map((l) => html`<li><a href="${l.href}">${l.text}</a></li>`)}</ul>`
@@ -356,7 +372,7 @@ export function consolePage(p: ConsolePage): string {
         p,
         html`${p.filters ? formView(p.filters) : ''}${p.value !== undefined ? valueView(p.value) : tableView(p.table)}${
           p.next ? html`<p class="pager"><a href="${p.next}" rel="next">Next page</a></p>` : ''
-        }${p.forms.length ? html`<div class="forms">${p.forms.map((f) => formView(f))}</div>` : ''}${linksView(p.links)}${
+        }${formsView(p.forms)}${linksView(p.links)}${
           p.preview
             ? html`<section aria-labelledby="preview-h"><h2 id="preview-h">${p.preview.title}</h2><pre class="json" tabindex="0">${p.preview.text}</pre></section>`
             : ''
@@ -365,7 +381,7 @@ export function consolePage(p: ConsolePage): string {
     case 'record':
       return frame(
         p,
-        html`${valueView(p.value)}${p.forms.length ? html`<div class="forms">${p.forms.map((f) => formView(f))}</div>` : ''}${linksView(
+        html`${valueView(p.value)}${formsView(p.forms)}${linksView(
           p.links,
         )}<p><a href="${p.back.href}">${p.back.text}</a></p>`,
       );

@@ -163,7 +163,7 @@ for (const backend of await backends()) {
         }
       }
       const keys = await get('/admin/keys', cookie);
-      assert.match(keys.body, /<button type="submit"[^>]*>Rotate<\/button>/);
+      assert.match(keys.body, /<button type="submit"[^>]*>Rotate key<\/button>/);
       const jwks = await get('/admin/do/keys.list?go=1', cookie);
       assert.equal(jwks.statusCode, 200);
       assert.equal((await get('/admin/nothing-here', cookie)).statusCode, 404);
