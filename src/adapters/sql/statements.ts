@@ -2,7 +2,16 @@
 // transaction runners and the compiled-once statements), the column helpers, and the few row
 // mappers and statements that more than one store uses. Each store of a port is in
 // <port>-store.ts; stores.ts assembles them.
-import type { Compilable, CompiledQuery, Kysely, QueryResult, Selectable, Transaction } from 'kysely';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import {
+  sql,
+  type Compilable,
+  type CompiledQuery,
+  type Kysely,
+  type QueryResult,
+  type Selectable,
+  type Transaction,
+} from 'kysely';
 import type { UserOrigin, UserRecord } from '../../ports/users.ts';
 import type { DatabaseHandle } from './database.ts';
 import { groupCommit } from './group-commit.ts';
@@ -52,8 +61,14 @@ export interface SqlContext {
   statementBySize<R>(
     build: (k: Kysely<Schema>, n: number) => Compilable<R>,
   ): (q: Db, parameters: readonly unknown[], n?: number) => Promise<QueryResult<R>>;
-  /** A compiled-once statement run outside any transaction, answering its first row. */
+  /** A compiled-once statement run on `db` (outside any transaction of a store's own), answering its first row. */
   lookup<R>(build: (k: Kysely<Schema>) => Compilable<R>): (...parameters: unknown[]) => Promise<R | undefined>;
+  /**
+   * The stores built over this context run in a transaction under way (Stores.transaction): `db` is
+   * that transaction. Lookups are not batched across requests then (batched-lookups.ts: a batch
+   * belongs to no transaction).
+   */
+  bound: boolean;
 }
 
 export function sqlContext(handle: DatabaseHandle): SqlContext {
@@ -83,7 +98,64 @@ export function sqlContext(handle: DatabaseHandle): SqlContext {
     const run = statement(build);
     return async (...parameters: unknown[]): Promise<R | undefined> => (await run(db, parameters)).rows[0];
   };
-  return { handle, db, pg, tx, hotTx: pg ? tx : groupCommit(tx), statement, statementBySize, lookup };
+  return { handle, db, pg, tx, hotTx: pg ? tx : groupCommit(tx), statement, statementBySize, lookup, bound: false };
+}
+
+/**
+ * The context of the stores of one transaction under way (Stores.transaction), derived from the
+ * root context: every statement of its stores runs on `t`. A store's own transaction (`tx`,
+ * `hotTx`: a grant's creation, a client's deletion, an audit append) runs inline on `t` within a
+ * savepoint, so that a store which refuses by throwing (keys' promote) undoes its own part and
+ * nothing else, as it would on its own; no group commit, no batched lookup, no second connection
+ * (SQLite: the transaction holds the process's one connection, which anything else waits for).
+ */
+export function transactionContext(root: SqlContext, t: Transaction<Schema>): SqlContext {
+  const section = savepoints(t);
+  const lookup = <R>(build: (k: Kysely<Schema>) => Compilable<R>) => {
+    const run = root.statement(build);
+    return async (...parameters: unknown[]): Promise<R | undefined> => (await run(t, parameters)).rows[0];
+  };
+  return { ...root, db: t, tx: section, hotTx: section, lookup, bound: true };
+}
+
+/** The savepoint sections of the transactions under way: the innermost section of the code running now. */
+const sections = new AsyncLocalStorage<{ owner: Transaction<Schema>; queue: { tail: Promise<unknown> } }>();
+
+/**
+ * Runs functions inside a savepoint of `t` each: released when the function returns, rolled back
+ * to (then released) when it throws, the error passed on. Savepoints nest as a stack, so sections
+ * started side by side (Promise.all inside a transaction) take turns; a section started within
+ * another (a store's transaction inside a nested Stores.transaction) runs within it at once.
+ */
+export function savepoints(t: Transaction<Schema>): Tx {
+  const top = { tail: Promise.resolve() as Promise<unknown> };
+  let n = 0;
+  return <T>(fn: (t: Transaction<Schema>) => Promise<T>): Promise<T> => {
+    const current = sections.getStore();
+    const queue = current?.owner === t ? current.queue : top;
+    const run = async (): Promise<T> => {
+      const name = `tessera_sp${++n}`;
+      await sql.raw(`savepoint ${name}`).execute(t);
+      let result: T;
+      try {
+        result = await sections.run({ owner: t, queue: { tail: Promise.resolve() } }, () => fn(t));
+      } catch (err) {
+        try {
+          await sql.raw(`rollback to savepoint ${name}`).execute(t);
+          await sql.raw(`release savepoint ${name}`).execute(t);
+        } catch {
+          // The transaction is gone already (SQLite rolls it back by itself on a full disk or an
+          // I/O error): the error that matters is the first one.
+        }
+        throw err;
+      }
+      await sql.raw(`release savepoint ${name}`).execute(t);
+      return result;
+    };
+    const turn = queue.tail.then(run, run);
+    queue.tail = turn.catch(() => {});
+    return turn;
+  };
 }
 
 // ---- shared by several stores ---------------------------------------------------------------------------

@@ -26,19 +26,20 @@ const userRow = (u: UserRecord, keys: UsernameKeys): UsersTable => ({
 
 /** The user store; `keys` defines the canonical form and the skeleton that usernames are compared by. */
 export function createSqlUserStore(
-  { db, pg, tx, statement, statementBySize }: SqlContext,
+  { db, pg, tx, statement, statementBySize, bound }: SqlContext,
   keys: UsernameKeys,
 ): UserStore {
   const selectUser = statement((k) => k.selectFrom('users').selectAll().where('id', '=', ''));
   const usersByIds = statementBySize((k, n) =>
     k.selectFrom('users').selectAll().where('id', 'in', Array<string>(n).fill('')),
   );
-  const userById = pg
-    ? async (id: string) => (await selectUser(db, [id])).rows[0]
-    : batchedLookup(
-        async (ids) => (await usersByIds(db, ids)).rows,
-        (r) => r.id,
-      );
+  const userById =
+    pg || bound
+      ? async (id: string) => (await selectUser(db, [id])).rows[0]
+      : batchedLookup(
+          async (ids) => (await usersByIds(db, ids)).rows,
+          (r) => r.id,
+        );
   return {
     // TODO(issue 20 storage): replaced by the real statement.
     page: () => Promise.reject(new Error('not built yet (issue 20 storage)')),
