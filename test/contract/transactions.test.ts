@@ -74,6 +74,8 @@ forEachBackend('Stores.transaction', (stores, backend) => {
           await tx.grants.create(g, refreshFor(g), access());
           await tx.keys.insert(k, false);
           await tx.revocations.revokeAccessToken(jti, NOW + 60);
+          await tx.adminRoles.set({ userId: u.id, role: 'auditor', grantedAt: NOW, grantedBy: 'cli' });
+          await tx.stats.add(Math.floor(NOW / 60) * 60, { rolled_back: 1 });
           await tx.audit.append([auditEvent({ type: 'admin_test_rollback' })]);
           assert.equal(await tx.revocations.isAccessTokenRevoked(jti), true);
           throw new Refused('no');
@@ -89,6 +91,8 @@ forEachBackend('Stores.transaction', (stores, backend) => {
         undefined,
       );
       assert.equal(await stores.revocations.isAccessTokenRevoked(jti), false);
+      assert.equal(await stores.adminRoles.get(u.id), undefined);
+      assert.deepEqual(await stores.stats.range(0, NOW + 60), []);
       assert.equal(await auditCount(), before);
       assert.equal((await stores.audit.query({ type: 'admin_test_rollback' })).length, 0);
       assert.equal((await stores.audit.verify()).ok, true);

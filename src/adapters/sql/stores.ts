@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { sql, type Kysely } from 'kysely';
 import type { Stores, UsernameKeys } from '../../ports/index.ts';
 import { createSqlAccountTokenStore } from './account-tokens-store.ts';
+import { createSqlAdminRoleStore, createSqlStatsStore } from './admin-store.ts';
 import { createSqlAuditStore } from './audit-store.ts';
 import { createSqlClientBlockStore } from './client-blocks-store.ts';
 import { createSqlClientStore } from './clients-store.ts';
@@ -32,6 +33,9 @@ import type { Schema } from './schema.ts';
 import { count, sqlContext, transactionContext, type SqlContext } from './statements.ts';
 import { createSqlUserStore } from './users-store.ts';
 
+/** How long the per-minute figures (stats_minutes) are kept: 8 days, in seconds. */
+export const STATS_RETENTION = 8 * 86400;
+
 /** The stores of every port over one context (the root one, or a transaction's). */
 type PortStores = Omit<Stores, 'transaction' | 'cleanup' | 'ping' | 'exclusive' | 'close'>;
 
@@ -61,19 +65,8 @@ function portStores(ctx: SqlContext, usernames: UsernameKeys): PortStores {
     upstreams: createSqlUpstreamStore(ctx),
     upstreamIdentities: createSqlUpstreamIdentityStore(ctx),
     upstreamStates: createSqlUpstreamStateStore(ctx),
-    // TODO(issue 20 storage): the real stores and transaction.
-    adminRoles: {
-      get: () => Promise.resolve(undefined),
-      set: () => Promise.reject(new Error('not built yet')),
-      remove: () => Promise.resolve(false),
-      list: () => Promise.resolve([]),
-      count: () => Promise.resolve(0),
-    },
-    stats: {
-      add: () => Promise.resolve(),
-      range: () => Promise.resolve([]),
-      deleteBefore: () => Promise.resolve(0),
-    },
+    adminRoles: createSqlAdminRoleStore(ctx),
+    stats: createSqlStatsStore(ctx),
   };
 }
 
@@ -146,6 +139,11 @@ export function createSqlStores(handle: DatabaseHandle, usernames: UsernameKeys)
           .executeTakeFirst(),
         await db.deleteFrom('account_tokens').where('expires_at', '<=', now).executeTakeFirst(),
         await db.deleteFrom('upstream_states').where('expires_at', '<=', now).executeTakeFirst(),
+        // The dashboard's per-minute figures, kept 8 days.
+        await db
+          .deleteFrom('stats_minutes')
+          .where('minute', '<', now - STATS_RETENTION)
+          .executeTakeFirst(),
       ];
       return results.reduce((sum, r) => sum + count(r), 0);
     },

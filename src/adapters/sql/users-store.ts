@@ -129,6 +129,7 @@ export function createSqlUserStore(
         const row = await t.deleteFrom('users').where('id', '=', id).returning(['username']).executeTakeFirst();
         if (!row) return false;
         await t.deleteFrom('known_devices').where('user_id', '=', id).execute();
+        await t.deleteFrom('admin_roles').where('user_id', '=', id).execute();
         await t
           .insertInto('user_tombstones')
           .values({
