@@ -39,6 +39,7 @@ import { mailOutboxContract } from './mail-outbox-contract.ts';
 import { accountTokensContract } from './account-tokens-contract.ts';
 import { upstreamsContract } from './upstreams-contract.ts';
 import { adminContract } from './admin-contract.ts';
+import { adminListsContract } from './admin-lists-contract.ts';
 import {
   NOW,
   uid,
@@ -186,6 +187,7 @@ forEachBackend('SQL stores', (stores, backend) => {
   factorsContract(stores);
   upstreamsContract(stores);
   adminContract(stores);
+  adminListsContract(stores);
 
   describe('cleanup', () => {
     it('deletes expired rows of every kind and keeps live ones', async () => {

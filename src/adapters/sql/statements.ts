@@ -9,9 +9,11 @@ import {
   type CompiledQuery,
   type Kysely,
   type QueryResult,
+  type RawBuilder,
   type Selectable,
   type Transaction,
 } from 'kysely';
+import type { Page } from '../../ports/admin.ts';
 import type { UserOrigin, UserRecord } from '../../ports/users.ts';
 import type { DatabaseHandle } from './database.ts';
 import { groupCommit } from './group-commit.ts';
@@ -32,6 +34,36 @@ export const json = (v: unknown) => JSON.stringify(v);
 /** The rows a delete, update or upsert changed. */
 export const count = (r: { numDeletedRows?: bigint; numUpdatedRows?: bigint; numInsertedOrUpdatedRows?: bigint }) =>
   Number(r.numDeletedRows ?? r.numUpdatedRows ?? r.numInsertedOrUpdatedRows ?? 0n);
+
+// ---- admin lists: pages and search ----------------------------------------------------------------
+
+/** Most items one page of an admin list holds (ports/admin.ts PageQuery). */
+export const PAGE_MAX = 200;
+
+/** A page's size: the query's limit, at least 1 and at most PAGE_MAX. */
+export const pageLimit = (limit: number) => Math.min(PAGE_MAX, Math.max(1, Math.floor(limit) || 1));
+
+/**
+ * A page from `limit` + 1 rows in key order: the first `limit`, and the key of the last of them when there were more.
+ */
+export function pageOf<T>(rows: T[], limit: number, keyOf: (item: T) => string): Page<T> {
+  if (rows.length <= limit) return { items: rows };
+  const items = rows.slice(0, limit);
+  return { items, next: keyOf(items.at(-1)!) };
+}
+
+/**
+ * "`column` holds `search`", case-insensitively, for an admin list's search: LIKE with the
+ * search's own wildcards (% _ and the escape character) escaped. Case is folded by the database on
+ * both sides: PostgreSQL's lower(); on SQLite, tessera_fold() (database.ts: JavaScript's
+ * toLowerCase, so not only ASCII letters as SQLite's lower() does).
+ */
+export function contains(pg: boolean, column: string, search: string): RawBuilder<boolean> {
+  const pattern = `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  return pg
+    ? sql<boolean>`lower(${sql.ref(column)}) like lower(${pattern}) escape '\\'`
+    : sql<boolean>`tessera_fold(${sql.ref(column)}) like tessera_fold(${pattern}) escape '\\'`;
+}
 
 // ---- the context -------------------------------------------------------------------------------------
 

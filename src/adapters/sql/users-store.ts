@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { UsernameKeys, UserRecord, UserStore } from '../../ports/users.ts';
 import { batchedLookup } from './batched-lookups.ts';
 import type { UsersTable } from './schema.ts';
-import { bool, toUser, type SqlContext } from './statements.ts';
+import { bool, contains, pageLimit, pageOf, toUser, type SqlContext } from './statements.ts';
 
 /** The row of a user: its username's canonical form and skeleton computed by `keys`. */
 const userRow = (u: UserRecord, keys: UsernameKeys): UsersTable => ({
@@ -41,10 +41,30 @@ export function createSqlUserStore(
           (r) => r.id,
         );
   return {
-    // TODO(issue 20 storage): replaced by the real statement.
-    page: () => Promise.reject(new Error('not built yet (issue 20 storage)')),
-    // TODO(issue 20 storage): replaced by the real statement.
-    count: () => Promise.reject(new Error('not built yet (issue 20 storage)')),
+    /** By id (the primary key); the search scans (LIKE with its wildcards escaped: statements.ts `contains`). */
+    async page({ after, limit, search }) {
+      const n = pageLimit(limit);
+      const rows = await db
+        .selectFrom('users')
+        .selectAll()
+        .$if(after !== undefined, (b) => b.where('id', '>', after!))
+        .$if(Boolean(search), (b) =>
+          b.where((eb) =>
+            eb.or([contains(pg, 'username', search!), contains(pg, 'email', search!), contains(pg, 'name', search!)]),
+          ),
+        )
+        .orderBy('id')
+        .limit(n + 1)
+        .execute();
+      return pageOf(rows.map(toUser), n, (u) => u.id);
+    },
+    async count() {
+      const row = await db
+        .selectFrom('users')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
     async get(id) {
       const row = await userById(id);
       return row && toUser(row);
