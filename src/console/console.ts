@@ -6,7 +6,7 @@
 // role and a second factor in the session. Bearer tokens are never read here: only the cookie.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ActionRefused, runAction, statusOf, type ActionResult, type AdminAction } from '../admin/action.ts';
-import { ADMIN_ACTIONS, actionNamed } from '../admin/actions/index.ts';
+import { ADMIN_ACTIONS } from '../admin/actions/index.ts';
 import { OVERVIEW_PURPOSE } from '../protocol/account/overview.ts';
 import { returnCookie, safeReturn } from '../protocol/account/common.ts';
 import { checkCsrf, csrfToken } from '../protocol/interaction/session.ts';
@@ -23,7 +23,7 @@ import {
   type ConsoleTable,
 } from '../ui/console-pages.ts';
 import { consoleAccess, type ConsoleAccess } from './access.ts';
-import { SPANS, figuresAction } from './figures.ts';
+import { SPANS, chartOf, figuresAction } from './figures.ts';
 import { SHOWN, fieldsFor, inputFrom, membersOf, type MemberShape } from './forms.ts';
 import { isDestructive, isRead, sectionsOf, verbOf, type Section } from './sections.ts';
 
@@ -206,30 +206,41 @@ export class Console {
   async dashboard(req: ProtocolRequest): Promise<OAuthResponse> {
     const a = await this.access(req, '/admin');
     if ('response' in a) return a.response;
-    const hours = req.params.get('hours') ?? '6';
-    const figures = await this.run(a, figuresAction, { hours }, '/admin');
-    if ('refused' in figures) return figures.response ?? this.failure(a, figures.refused, figures.status);
-    const { chart, totals } = figures.r.result as { chart: ConsoleChart; totals: Record<string, number> };
-    // The dashboard action's summary (counts, key states, health), when the table has it and the role may read it.
-    const summary = actionNamed('dashboard.get');
+    const asked = req.params.get('hours') ?? '6';
+    const hours = Object.hasOwn(SPANS, asked) ? asked : '6';
+    // The dashboard action (GET /dashboard): counts, per-minute figures, keys, health, security events.
+    const summary = this.actions.find((x) => x.http?.method === 'GET' && x.http.path === '/dashboard');
+    let chart: ConsoleChart;
+    let totals: Record<string, number>;
+    let counts: [string, unknown][] = [];
     let details: unknown;
-    const facts: [string, unknown][] = [
-      ['Tokens issued', totals.tokens_issued],
-      ['Sign-ins ok', totals.sign_ins_ok],
-      ['Sign-ins failed', totals.sign_ins_failed],
-    ];
-    if (summary && a.principal.scopes.has(summary.permission)) {
-      const r = await this.run(a, summary, {}, '/admin');
-      if ('r' in r && isObject(r.r.result)) {
-        const counts = Object.entries(r.r.result).filter(([, v]) => typeof v === 'number');
-        facts.unshift(...counts.map(([k, v]) => [labelOf(k), v] as [string, unknown]));
-        details = Object.fromEntries(Object.entries(r.r.result).filter(([, v]) => typeof v !== 'number'));
-      }
+    if (summary) {
+      const out = await this.run(a, summary, { hours }, '/admin');
+      if ('refused' in out) return out.response ?? this.failure(a, out.refused, out.status);
+      const r = isObject(out.r.result) ? out.r.result : {};
+      const perMinute = isObject(r.activity) && Array.isArray(r.activity.per_minute) ? r.activity.per_minute : [];
+      const rows = perMinute.filter(isObject).map((m) => ({
+        minute: Math.floor(Date.parse(String(m.minute)) / 1000),
+        values: Object.fromEntries(Object.entries(m).filter((e): e is [string, number] => typeof e[1] === 'number')),
+      }));
+      ({ chart, totals } = chartOf(rows, hours, this.p.now()));
+      counts = isObject(r.counts) ? Object.entries(r.counts).map(([k, v]) => [labelOf(k), v]) : [];
+      const { at: _at, counts: _c, activity: _a, ...rest } = r;
+      details = rest;
+    } else {
+      const out = await this.run(a, figuresAction, { hours }, '/admin');
+      if ('refused' in out) return out.response ?? this.failure(a, out.refused, out.status);
+      ({ chart, totals } = out.r.result as { chart: ConsoleChart; totals: Record<string, number> });
     }
     return this.page(200, {
       ...this.frame(a, 'Dashboard', 'dashboard'),
       page: 'dashboard',
-      facts,
+      facts: [
+        ...counts,
+        ['Tokens issued', totals.tokens_issued ?? 0],
+        ['Sign-ins ok', totals.sign_ins_ok ?? 0],
+        ['Sign-ins failed', totals.sign_ins_failed ?? 0],
+      ],
       charts: [chart],
       details,
       links: Object.keys(SPANS)

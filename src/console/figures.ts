@@ -33,6 +33,30 @@ export function bucketed(
   return { buckets, series };
 }
 
+/** The minutes [from, to) of the last `hours` (one of SPANS), the current bucket included. */
+export function spanOf(hours: string, now: number): { from: number; to: number; size: number } {
+  const size = (SPANS[hours] ?? 10) * 60;
+  const to = (Math.floor(now / size) + 1) * size;
+  return { from: to - Number(hours) * 3600, to, size };
+}
+
+/** The chart of the last `hours` from per-minute rows, and each figure's total. */
+export function chartOf(
+  rows: readonly { minute: number; values: Record<string, number> }[],
+  hours: string,
+  now: number,
+): { chart: ConsoleChart; totals: Record<string, number> } {
+  const { from, to, size } = spanOf(hours, now);
+  const { buckets, series } = bucketed(rows, from, to, size / 60);
+  const chart: ConsoleChart = {
+    title: `Last ${hours} hour${hours === '1' ? '' : 's'}`,
+    buckets,
+    series: FIGURES.map((f) => ({ name: f.name, label: f.label, values: series[f.name]! })),
+  };
+  const totals = Object.fromEntries(FIGURES.map((f) => [f.name, series[f.name]!.reduce((a, b) => a + b, 0)]));
+  return { chart, totals };
+}
+
 /**
  * The figures of the last `hours` (console-only until the dashboard action carries them; then the
  * console reads those). Its result is the chart's data.
@@ -45,19 +69,8 @@ export const figuresAction = defineAction({
   consoleOnly: 'the chart of the console dashboard (the API has the dashboard summary)',
   input: z.object({ hours: z.enum(Object.keys(SPANS) as [string, ...string[]]).default('6') }).strict(),
   async run(ctx, input) {
-    const bucketMinutes = SPANS[input.hours]!;
-    const size = bucketMinutes * 60;
-    // The current bucket is included (it fills as the minutes pass).
-    const to = (Math.floor(ctx.now / size) + 1) * size;
-    const from = to - Number(input.hours) * 3600;
-    const rows = await ctx.stores.stats.range(from, to);
-    const { buckets, series } = bucketed(rows, from, to, bucketMinutes);
-    const chart: ConsoleChart = {
-      title: `Last ${input.hours} hour${input.hours === '1' ? '' : 's'}`,
-      buckets,
-      series: FIGURES.map((f) => ({ name: f.name, label: f.label, values: series[f.name]! })),
-    };
-    const totals = Object.fromEntries(FIGURES.map((f) => [f.name, series[f.name]!.reduce((a, b) => a + b, 0)]));
-    return { result: { chart, totals, bucket_minutes: bucketMinutes }, details: { hours: Number(input.hours) } };
+    const { from, to } = spanOf(input.hours, ctx.now);
+    const { chart, totals } = chartOf(await ctx.stores.stats.range(from, to), input.hours, ctx.now);
+    return { result: { chart, totals }, details: { hours: Number(input.hours) } };
   },
 });

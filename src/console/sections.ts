@@ -36,8 +36,8 @@ const TITLES: Record<string, string> = {
 };
 const ORDER = Object.keys(TITLES);
 
-/** Segments that are the console's own routes, never a section. */
-const RESERVED = new Set(['api', 'do', 'sign-out']);
+/** Segments that are the console's own routes (the dashboard is /admin itself), never a section. */
+const RESERVED = new Set(['api', 'do', 'dashboard']);
 
 /** The action's path (consoleOnly actions: `/<area>` from the name's first part). */
 export const pathOf = (a: AdminAction): string => a.http?.path ?? `/${a.name.split('.')[0]}/-${a.name}`;
