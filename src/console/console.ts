@@ -260,7 +260,17 @@ export class Console {
     const out = await this.run(a, action, query.input, `/admin/${id}`);
     if ('refused' in out) {
       if (out.response) return out.response;
-      if (out.status === 400) return this.listPage(a, section, members, query.typed, undefined, out.refused, 400);
+      // A list that needs a filter first (the consents of one user or one client): its form, and why.
+      if (out.status === 400)
+        return this.listPage(
+          a,
+          section,
+          members,
+          query.typed,
+          undefined,
+          out.refused,
+          [...req.params.keys()].length ? 400 : 200,
+        );
       return this.failure(a, out.refused, out.status);
     }
     return this.listPage(a, section, members, query.typed, out.r.result);
