@@ -779,15 +779,16 @@ function itemsOf(result: unknown): Record<string, unknown>[] {
 /** The columns of a list: the key first, then the items' scalar members (at most 7). */
 function columnsOf(items: Record<string, unknown>[], key: string | undefined): string[] {
   const names: string[] = [];
+  const nested: string[] = [];
   for (const item of items.slice(0, 20))
-    for (const [k, v] of Object.entries(item))
-      if (
-        !names.includes(k) &&
-        (v === null || typeof v !== 'object' || (Array.isArray(v) && v.every((x) => typeof x !== 'object')))
-      )
-        names.push(k);
+    for (const [k, v] of Object.entries(item)) {
+      if (names.includes(k) || nested.includes(k)) continue;
+      const scalar = v === null || typeof v !== 'object' || (Array.isArray(v) && v.every((x) => typeof x !== 'object'));
+      (scalar ? names : nested).push(k);
+    }
   const ordered = key && names.includes(key) ? [key, ...names.filter((n) => n !== key)] : names;
-  return ordered.slice(0, 7);
+  // Structured members (an audit record's details) last, each behind a "Show" (no record page has them).
+  return [...ordered.slice(0, 7), ...nested.slice(0, 1)];
 }
 
 /** A result that carries a secret shown once (a new client secret, a token). */

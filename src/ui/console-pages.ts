@@ -108,6 +108,8 @@ export interface ConsoleMessage {
 
 const STYLES = `
 /* The admin console (ui/console-pages.ts). */
+.facts { grid-template-columns: max-content minmax(0, 1fr); }
+td pre.json { white-space: pre-wrap; max-width: 32rem; margin: .25rem 0 0; }
 main { max-width: 72rem; }
 .console-head { display: flex; flex-wrap: wrap; justify-content: space-between; align-items: center; gap: .5rem; margin: 0 0 1rem; }
 .console-head p { margin: 0; }
@@ -203,10 +205,17 @@ export function valueView(v: unknown, key = '', depth = 0): Html {
     if (depth > 3) return html`<pre class="json">${JSON.stringify(v, null, 2)}</pre>`;
     const entries = Object.entries(v);
     if (entries.length === 0) return html`<p class="muted">None.</p>`;
-    return html`<dl class="facts">${entries.map(
-      ([k, x]) =>
-        html`<dt>${labelOf(k)}</dt><dd>${isRecord(x) || isRows(x) ? valueView(x, k, depth + 1) : cellText(k, x)}</dd>`,
-    )}</dl>`;
+    // On a page's record itself, lists of records get a heading and the page's width of their own.
+    const apart = depth === 0 ? entries.filter(([, x]) => isRows(x)) : [];
+    const inline = entries.filter((e) => !apart.includes(e));
+    return html`${
+      inline.length
+        ? html`<dl class="facts">${inline.map(
+            ([k, x]) =>
+              html`<dt>${labelOf(k)}</dt><dd>${isRecord(x) || isRows(x) ? valueView(x, k, depth + 1) : cellText(k, x)}</dd>`,
+          )}</dl>`
+        : ''
+    }${apart.map(([k, x]) => html`<h2>${labelOf(k)}</h2>${valueView(x, k, depth + 1)}`)}`;
   }
   if (Array.isArray(v) && v.length === 0) return html`<span class="muted">none</span>`;
   return html`${cellText(key, v)}`;
@@ -228,7 +237,9 @@ function tableView(t: ConsoleTable): Html {
           ? html`<th scope="row"${long(c)}><a href="${r.href}">${cellText(t.columns[i]!.key, c) || '(none)'}</a></th>`
           : i === 0
             ? html`<th scope="row"${long(c)}>${cellText(t.columns[i]!.key, c)}</th>`
-            : html`<td${long(c)}>${isRecord(c) || isRows(c) ? html`<code>${JSON.stringify(c)}</code>` : cellText(t.columns[i]!.key, c)}</td>`,
+            : isRecord(c) || isRows(c)
+              ? html`<td><details><summary>Show</summary><pre class="json">${JSON.stringify(c, null, 2)}</pre></details></td>`
+              : html`<td${long(c)}>${cellText(t.columns[i]!.key, c)}</td>`,
       )}${hasForms ? html`<td>${(r.forms ?? []).map((f) => formView(f, true))}</td>` : ''}</tr>`,
   )}</tbody>
 </table></div>`;
