@@ -145,6 +145,7 @@ td form { margin: 0 0 .25rem; }
 .console-form textarea { min-height: 5rem; font-family: ui-monospace, monospace; }
 .console-form button { width: auto; }
 .filters { display: grid; grid-template-columns: repeat(auto-fill, minmax(12rem, 1fr)); gap: 0 1rem; align-items: end; }
+.forms .wide { grid-column: 1 / -1; }
 .forms { display: grid; grid-template-columns: repeat(auto-fill, minmax(18rem, 1fr)); gap: 0 1rem; }
 .counts { display: grid; grid-template-columns: repeat(auto-fill, minmax(9rem, 1fr)); gap: .75rem; margin: 0 0 1.5rem; padding: 0; list-style: none; }
 .counts li { border: 1px solid var(--border); border-radius: .5rem; padding: .75rem; }
@@ -292,10 +293,12 @@ function formView(f: ConsoleForm, compact = false): Html {
   }>${f.submit}</button>`;
   if (compact && f.fields.length === 0)
     return html`<form method="${f.method}" action="${f.action}">${hidden}${button}</form>`;
-  return html`<form method="${f.method}" action="${f.action}" class="console-form"${f.title ? html` aria-labelledby="${f.id}-title"` : ''}>
+  // A form of many fields (a client's settings) takes the page's width, its fields in columns.
+  const wide = f.fields.length > 6;
+  return html`<form method="${f.method}" action="${f.action}" class="console-form${wide ? ' wide' : ''}"${f.title ? html` aria-labelledby="${f.id}-title"` : ''}>
 ${f.title ? html`<h2 id="${f.id}-title">${f.title}</h2>` : ''}${f.title && f.description ? html`<p>${f.description}</p>` : ''}${f.note ? html`<p class="muted small">${f.note}</p>` : ''}${
   f.error ? html`<p class="alert" role="alert">${f.error}</p>` : ''
-}${hidden}<div class="${f.method === 'get' ? 'filters' : ''}">${f.fields.map((x) => fieldView(f, x))}</div>${button}</form>`;
+}${hidden}<div class="${f.method === 'get' || wide ? 'filters' : ''}">${f.fields.map((x) => fieldView(f, x))}</div>${button}</form>`;
 }
 
 /** The figures per bucket as lines over time, with the same figures as a table for screen readers and no-SVG. */
