@@ -377,6 +377,7 @@ export async function buildApp(
     async transaction(fn) {
       const changedClients = new Set<string>();
       let resourcesChanged = false;
+      let blocksChanged = false;
       try {
         return await opened.stores.transaction((tx) => {
           const wrapped: Stores = {
@@ -390,6 +391,11 @@ export async function buildApp(
               refusedDocument,
             ),
             resourceServers: forgettingWrites(tx.resourceServers, { forget: () => (resourcesChanged = true) }),
+            clientBlocks: {
+              ...tx.clientBlocks,
+              add: (clientId, at) => ((blocksChanged = true), tx.clientBlocks.add(clientId, at)),
+              remove: (clientId) => ((blocksChanged = true), tx.clientBlocks.remove(clientId)),
+            },
             replay: stores.replay === opened.stores.replay ? tx.replay : stores.replay,
             transaction: (inner) => tx.transaction(() => inner(wrapped)),
           };
@@ -398,6 +404,7 @@ export async function buildApp(
       } finally {
         clientCache.forget(changedClients);
         if (resourcesChanged) services.resourceRegistry.forget();
+        if (blocksChanged) blocks.forget();
       }
     },
   };
