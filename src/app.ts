@@ -393,8 +393,14 @@ export async function buildApp(
             resourceServers: forgettingWrites(tx.resourceServers, { forget: () => (resourcesChanged = true) }),
             clientBlocks: {
               ...tx.clientBlocks,
-              add: (clientId, at) => ((blocksChanged = true), tx.clientBlocks.add(clientId, at)),
-              remove: (clientId) => ((blocksChanged = true), tx.clientBlocks.remove(clientId)),
+              add: (clientId, at) => {
+                blocksChanged = true;
+                return tx.clientBlocks.add(clientId, at);
+              },
+              remove: (clientId) => {
+                blocksChanged = true;
+                return tx.clientBlocks.remove(clientId);
+              },
             },
             replay: stores.replay === opened.stores.replay ? tx.replay : stores.replay,
             transaction: (inner) => tx.transaction(() => inner(wrapped)),
