@@ -7,12 +7,16 @@
  * (before/after, written with it; a refused change leaves a failure record and nothing else).
  */
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import type { App } from '../../src/app.ts';
 import { saveClient } from '../../src/admin/clients.ts';
 import type { AuditRecord } from '../../src/ports/audit.ts';
 import { backends, basic, form, SECRETS, testApp } from '../fixtures/app.ts';
+import { sqliteTempUrl } from '../fixtures/db.ts';
 
 const TOKEN = 'admin-token-0123456789-abcdefghijklmnopqrstuvwxyz';
 const BASE = '/admin/api/v1';
@@ -543,3 +547,42 @@ for (const backend of await backends()) {
     });
   });
 }
+
+describe('admin API v1: a change and its audit record commit together (SQLite file)', () => {
+  const url = sqliteTempUrl();
+  let app: App;
+  let db: DatabaseSync;
+  before(async () => {
+    app = await testApp(url, { TESSERA_ADMIN_TOKEN: TOKEN });
+    db = new DatabaseSync(url.slice('sqlite:'.length));
+  });
+  after(async () => {
+    db?.close();
+    await app?.close();
+    rmSync(dirname(url.slice('sqlite:'.length)), { recursive: true, force: true });
+  });
+
+  it('when the audit record cannot be written, the change is not made either', async () => {
+    const patch = () =>
+      app.server.inject({
+        method: 'PATCH',
+        url: `${BASE}/clients/web`,
+        payload: JSON.stringify({ client_name: 'Unrecorded' }),
+        headers: { authorization: `Bearer ${TOKEN}`, ...JSON_HEADERS },
+      });
+    // The database refuses the action's record (and only it): the client's update, made first, must roll back.
+    db.exec(
+      "CREATE TRIGGER refuse_record BEFORE INSERT ON audit_events WHEN NEW.type = 'client_updated' " +
+        "BEGIN SELECT RAISE(ABORT, 'refused'); END",
+    );
+    const refused = await patch();
+    assert.ok(refused.statusCode >= 500, `${refused.statusCode} ${refused.body}`);
+    assert.equal((await app.stores.clients.get('web'))!.clientName, 'Web App', 'unchanged');
+    db.exec('DROP TRIGGER refuse_record');
+    const saved = await patch();
+    assert.equal(saved.statusCode, 200, saved.body);
+    assert.equal((await app.stores.clients.get('web'))!.clientName, 'Unrecorded');
+    const [rec] = await app.stores.audit.query({ type: 'client_updated' });
+    assert.match(String(rec!.details.after), /"client_name":"Unrecorded"/);
+  });
+});
