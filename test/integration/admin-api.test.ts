@@ -8,6 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, it } from 'node:test';
@@ -41,14 +43,39 @@ for (const backend of await backends()) {
     let app: App;
     /** Seconds the server's clock is ahead of the wall clock (the overlap of a secret rotation runs out). */
     let ahead = 0;
+    /**
+     * Sector identifier documents (served on loopback, which TESSERA_CLIENT_JWKS_ALLOW_LOOPBACK allows), and how often
+     * each was fetched.
+     */
+    let sectors: Server;
+    let sectorUrl: (path: string) => string;
+    const fetched: Record<string, number> = {};
     before(async () => {
+      const docs: Record<string, string[]> = {
+        '/sector.json': ['https://one.example/cb', 'https://two.example/cb'],
+        '/partial.json': ['https://one.example/cb'],
+      };
+      sectors = createServer((req, res) => {
+        fetched[req.url ?? ''] = (fetched[req.url ?? ''] ?? 0) + 1;
+        const doc = docs[req.url ?? ''];
+        if (doc) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(doc));
+        else res.writeHead(404).end();
+      });
+      await new Promise<void>((r) => sectors.listen(0, '127.0.0.1', r));
+      sectorUrl = (path) => `http://127.0.0.1:${(sectors.address() as AddressInfo).port}${path}`;
       app = await testApp(
         backend.url!,
-        { TESSERA_ADMIN_TOKEN: TOKEN, TESSERA_SIGNING_ALGS: 'ES256', TESSERA_CLIENT_SECRET_OVERLAP: '600' },
+        {
+          TESSERA_ADMIN_TOKEN: TOKEN,
+          TESSERA_SIGNING_ALGS: 'ES256',
+          TESSERA_CLIENT_SECRET_OVERLAP: '600',
+          TESSERA_CLIENT_JWKS_ALLOW_LOOPBACK: 'true',
+        },
         { now: () => Math.floor(Date.now() / 1000) + ahead },
       );
     });
     after(async () => {
+      await new Promise((r) => sectors?.close(r));
       await app?.close();
       await backend.drop?.();
     });
@@ -213,6 +240,40 @@ for (const backend of await backends()) {
       await ok(api('PATCH', '/clients/web', { body: { mfa: null } }));
       assert.equal((await app.stores.clients.get('web'))!.metadata.mfa, undefined);
       problem(await api('PATCH', '/clients/nobody', { body: { client_name: 'x' } }), 404, 'not_found');
+    });
+
+    it('clients: a sector_identifier_uri document is fetched (before the transaction) and must list every redirect URI', async () => {
+      const body = {
+        client_id: 'pairwise',
+        redirect_uris: ['https://one.example/cb', 'https://two.example/cb'],
+        subject_type: 'pairwise',
+        sector_identifier_uri: sectorUrl('/partial.json'),
+      };
+      problem(await api('POST', '/clients', { body }), 400);
+      assert.equal(await app.stores.clients.get('pairwise'), undefined);
+      assert.equal(fetched['/partial.json'], 1);
+      await ok(api('POST', '/clients', { body: { ...body, sector_identifier_uri: sectorUrl('/sector.json') } }), 201);
+      assert.equal(fetched['/sector.json'], 1);
+      // Redirect URIs the document does not list: refused, nothing changed.
+      const more = ['https://one.example/cb', 'https://three.example/cb'];
+      problem(await api('PATCH', '/clients/pairwise', { body: { redirect_uris: more } }), 400);
+      assert.deepEqual((await app.stores.clients.get('pairwise'))!.redirectUris, body.redirect_uris);
+      assert.equal(fetched['/sector.json'], 2);
+      // A change that touches neither is not fetched for.
+      await ok(api('PATCH', '/clients/pairwise', { body: { client_name: 'Pairwise' } }));
+      assert.equal(fetched['/sector.json'], 2);
+    });
+
+    it('keys: list, rotate and retire through the same API', async () => {
+      const listed = (await ok(api('GET', '/keys'))).json().keys as { kid: string; state: string }[];
+      assert.equal(listed.filter((k) => k.state === 'active').length, 1);
+      const rotated = await ok(api('POST', '/keys/rotate', { body: { alg: 'ES256' } }));
+      assert.equal(rotated.json().previous, listed.find((k) => k.state === 'active')!.kid);
+      problem(await api('POST', '/keys/rotate', { body: { alg: 'HS256' } }), 400, 'invalid_input');
+      problem(await api('POST', '/keys/no-such-kid/retire'), 404);
+      const retired = await ok(api('POST', `/keys/${rotated.json().previous}/retire`));
+      assert.equal(retired.json().state, 'retired');
+      assert.equal((await records('key_rotated')).at(-1)!.details.trigger, 'manual');
     });
 
     it('clients: list pages by client_id with a cursor and searches', async () => {
@@ -453,7 +514,7 @@ for (const backend of await backends()) {
       problem(await api('GET', '/dashboard?hours=49'), 400, 'invalid_input');
     });
 
-    it('audit: list newest first with filters and a cursor; export as CSV and JSON Lines; verify', async () => {
+    it('audit: list newest first with filters and a cursor; bad filters are 400', async () => {
       const all = (await ok(api('GET', '/audit?limit=200&type=client_updated'))).json().items as {
         seq: number;
         type: string;
@@ -486,12 +547,15 @@ for (const backend of await backends()) {
       assert.deepEqual((await ok(api('GET', `/audit?from=${future}`))).json().items, []);
       for (const q of ['from=yesterday', 'to=2025-13-45', 'limit=0', 'outcome=maybe', 'cursor=xyz', 'type=a&type=b'])
         problem(await api('GET', `/audit?${q}`), 400);
+    });
 
+    it('audit: export as CSV and JSON Lines (oldest first, recorded with its count); verify the chain', async () => {
       const csv = await ok(api('GET', '/audit/export?format=csv&type=client_secret_rotated'));
       assert.match(csv.headers['content-type'] as string, /^text\/csv; charset=utf-8/);
       const lines = csv.body.split('\r\n');
       assert.equal(lines[0], 'seq,at,type,actor,client_id,ip,outcome,details,prev_hash,hash');
-      assert.ok(lines.slice(1, -1).every((l) => l.includes(',client_secret_rotated,admin,svc,')));
+      assert.ok(lines.slice(1, -1).every((l) => l.includes(',client_secret_rotated,admin,')));
+      assert.ok(lines.some((l) => l.includes(',client_secret_rotated,admin,svc,127.0.0.1,success,')));
       const jsonl = await ok(api('GET', '/audit/export?format=jsonl&type=client_created'));
       assert.match(jsonl.headers['content-type'] as string, /^application\/jsonl/);
       const rows = jsonl.body
