@@ -247,6 +247,8 @@ export const clientActions = [
       const touches = input.sector_identifier_uri !== undefined || input.redirect_uris !== undefined;
       if (!touches) return new Map();
       const current = await p.stores.clients.get(input.client_id);
+      // null removes it: nothing to fetch.
+      if (input.sector_identifier_uri === null) return new Map();
       return prefetchSector(p, input.sector_identifier_uri ?? current?.metadata.sector_identifier_uri);
     },
     async run(ctx, input) {
