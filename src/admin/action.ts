@@ -26,6 +26,7 @@ export type AdminDeps = Pick<
   | 'mail'
   | 'upstream'
   | 'health'
+  | 'resourceRegistry'
 >;
 
 /** Who is acting, and through which front. */

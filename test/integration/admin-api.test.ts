@@ -14,6 +14,7 @@ import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
+import { decodeJwt } from 'jose';
 import type { App } from '../../src/app.ts';
 import { saveClient } from '../../src/admin/clients.ts';
 import type { AuditRecord } from '../../src/ports/audit.ts';
@@ -433,6 +434,25 @@ for (const backend of await backends()) {
         api('PATCH', path, { body: { access_token_ttl: 120 }, headers: { 'if-match': read.headers.etag as string } }),
       );
       assert.equal(changed.json().access_token_ttl, 120);
+      // This instance issues tokens under the change at once (its copy of the registry was dropped).
+      const secret = (
+        await ok(
+          api('POST', '/clients', {
+            body: { client_id: 'resource-user', grant_types: ['client_credentials'], scope: 'api:read' },
+          }),
+          201,
+        )
+      ).json().client_secret as string;
+      const issued = await form(
+        app,
+        '/token',
+        { grant_type: 'client_credentials', scope: 'api:read', resource: stored },
+        { authorization: basic('resource-user', secret) },
+      );
+      assert.equal(issued.statusCode, 200, issued.body);
+      const claims = decodeJwt(issued.json().access_token);
+      assert.equal(claims.aud, stored);
+      assert.equal(claims.exp! - claims.iat!, 120);
       assert.deepEqual(changed.json().scopes, { 'api:read': 'Read' });
       problem(await api('PATCH', path, { body: { access_token_ttl: 5 } }), 400);
       problem(await api('PATCH', path, { body: { scopes: { 'no such scope': 'x' } } }), 400);
