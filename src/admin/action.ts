@@ -26,7 +26,6 @@ export type AdminDeps = Pick<
   | 'mail'
   | 'upstream'
   | 'health'
-  | 'resourceRegistry'
 >;
 
 /** Who is acting, and through which front. */

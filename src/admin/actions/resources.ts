@@ -10,7 +10,6 @@ import {
   etagOf,
   pageInput,
   requireMatch,
-  type ActionContext,
   type PageResult,
 } from '../action.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
@@ -67,12 +66,6 @@ async function storedResource(
   return r;
 }
 
-/**
- * This process's copy of the registry is dropped again once the change is committed (a read between
- * the write and the commit could have cached the registry as it was).
- */
-const forgetRegistry = (ctx: ActionContext) => ctx.after(() => ctx.p.resourceRegistry.forget());
-
 /** A stored resource server as the input that would store it again. */
 function inputOf(r: ResourceServerRecord): ResourceInput {
   const { created_at: _, updated_at: __, ...input } = describeResourceServer(r);
@@ -121,7 +114,6 @@ export const resourceActions = [
         throw new ConflictError(`resource ${'canonical' in c ? c.canonical : input.identifier} exists already`);
       }
       const { resource } = await saveResourceServer(ctx.stores, ctx.p.config, input as ResourceInput, ctx.now);
-      forgetRegistry(ctx);
       const after = describeResourceServer(resource);
       return { result: after, after, etag: etagOf(after), details: { identifier: resource.identifier } };
     },
@@ -162,7 +154,6 @@ export const resourceActions = [
       const { identifier: _, ...patch } = input;
       const merged = { ...inputOf(current), ...patch, identifier: current.identifier } as ResourceInput;
       const { resource, changed } = await saveResourceServer(ctx.stores, ctx.p.config, merged, ctx.now);
-      forgetRegistry(ctx);
       const after = describeResourceServer(resource);
       return {
         result: after,
@@ -186,7 +177,6 @@ export const resourceActions = [
       const before = describeResourceServer(current);
       requireMatch(ctx, before);
       const deleted = await deleteResourceServer(ctx.stores, current.identifier);
-      forgetRegistry(ctx);
       return { result: undefined, before, details: { identifier: deleted } };
     },
   }),
