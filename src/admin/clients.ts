@@ -135,7 +135,9 @@ export async function rotateSecret(
  * tokens have no grant); the client stays in service. Returns the number of grants revoked.
  */
 export async function revokeClientTokens(stores: Stores, clientId: string, now: number): Promise<number> {
-  if (!(await stores.clients.get(clientId))) throw new NotFoundError(`no client ${clientId}`);
+  // A Client ID Metadata Document client is never stored (and never resolved here: no fetch).
+  if (!isMetadataDocumentId(clientId) && !(await stores.clients.get(clientId)))
+    throw new NotFoundError(`no client ${clientId}`);
   await stores.revocations.cutOffHolder(`client:${clientId}`, now);
   return stores.grants.revokeByClient(clientId, now);
 }

@@ -241,6 +241,11 @@ for (const backend of await backends()) {
       await ok(api('PATCH', '/clients/web', { body: { mfa: null } }));
       assert.equal((await app.stores.clients.get('web'))!.metadata.mfa, undefined);
       problem(await api('PATCH', '/clients/nobody', { body: { client_name: 'x' } }), 404, 'not_found');
+      // A Client ID Metadata Document client is never stored, nor fetched by these actions.
+      const cimd = encodeURIComponent('https://app.example.com/client.json');
+      problem(await api('GET', `/clients/${cimd}`), 404);
+      problem(await api('PATCH', `/clients/${cimd}`, { body: { client_name: 'x' } }), 404);
+      await ok(api('POST', `/clients/${cimd}/revoke-tokens`));
     });
 
     it('clients: a sector_identifier_uri document is fetched (before the transaction) and must list every redirect URI', async () => {

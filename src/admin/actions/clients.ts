@@ -163,6 +163,11 @@ function replayOutbound(fetched: unknown): OutboundHttp {
 }
 
 async function storedClient(stores: AdminDeps['stores'], id: string): Promise<ClientRecord> {
+  // Never resolved here: that would fetch its document while the transaction is open.
+  if (isMetadataDocumentId(id))
+    throw new NotFoundError(
+      `${id} is a client metadata document URL: such a client is never stored (disable, enable and revoke-tokens apply to it)`,
+    );
   const client = await stores.clients.get(id);
   if (!client) throw new NotFoundError(`no client ${id}`);
   return client;
@@ -245,7 +250,7 @@ export const clientActions = [
     http: { method: 'PATCH', path: '/clients/{client_id}' },
     async prepare(p, input) {
       const touches = input.sector_identifier_uri !== undefined || input.redirect_uris !== undefined;
-      if (!touches) return new Map();
+      if (!touches || isMetadataDocumentId(input.client_id)) return new Map();
       const current = await p.stores.clients.get(input.client_id);
       // null removes it: nothing to fetch.
       if (input.sector_identifier_uri === null) return new Map();
