@@ -382,6 +382,7 @@ export async function buildApp(
     async transaction(fn) {
       const changedClients = new Set<string>();
       let resourcesChanged = false;
+      let blocksChanged = false;
       try {
         return await opened.stores.transaction((tx) => {
           const wrapped: Stores = {
@@ -395,6 +396,17 @@ export async function buildApp(
               refusedDocument,
             ),
             resourceServers: forgettingWrites(tx.resourceServers, { forget: () => (resourcesChanged = true) }),
+            clientBlocks: {
+              ...tx.clientBlocks,
+              add: (clientId, at) => {
+                blocksChanged = true;
+                return tx.clientBlocks.add(clientId, at);
+              },
+              remove: (clientId) => {
+                blocksChanged = true;
+                return tx.clientBlocks.remove(clientId);
+              },
+            },
             replay: stores.replay === opened.stores.replay ? tx.replay : stores.replay,
             transaction: (inner) => tx.transaction(() => inner(wrapped)),
           };
@@ -403,6 +415,7 @@ export async function buildApp(
       } finally {
         clientCache.forget(changedClients);
         if (resourcesChanged) services.resourceRegistry.forget();
+        if (blocksChanged) blocks.forget();
       }
     },
   };
@@ -502,6 +515,27 @@ export async function buildApp(
     },
     mailTuning,
   );
+  // What /ready and the admin dashboard report: the database, the signing key, Redis when configured.
+  const health = async (): Promise<Record<string, string>> => {
+    const checks: Record<string, string> = {};
+    // A database that refuses writes says why (disk_full, read_only, io_error, insufficient_resources).
+    try {
+      await stores.ping();
+      checks.database = 'ok';
+    } catch (err) {
+      checks.database = (err as { fault?: string }).fault ?? 'unreachable';
+    }
+    checks.signing_key = ring.active ? 'ok' : 'missing';
+    if (redis) {
+      try {
+        await redis.ping();
+        checks.redis = 'ok';
+      } catch {
+        checks.redis = 'unreachable';
+      }
+    }
+    return checks;
+  };
   const provider: Provider = {
     config,
     stores,
@@ -515,6 +549,7 @@ export async function buildApp(
     logoutDelivery: outbound.logoutDelivery,
     mail: mail.mailer,
     upstream: outbound.upstream,
+    health,
   };
 
   notify = securityNotifications(provider);
@@ -552,23 +587,7 @@ export async function buildApp(
     metrics,
     cors: { configured: new Set(config.corsOrigins), clientOrigins },
     checkReady: async () => {
-      const checks: Record<string, string> = {};
-      // A database that refuses writes says why (disk_full, read_only, io_error, insufficient_resources).
-      try {
-        await stores.ping();
-        checks.database = 'ok';
-      } catch (err) {
-        checks.database = (err as { fault?: string }).fault ?? 'unreachable';
-      }
-      checks.signing_key = ring.active ? 'ok' : 'missing';
-      if (redis) {
-        try {
-          await redis.ping();
-          checks.redis = 'ok';
-        } catch {
-          checks.redis = 'unreachable';
-        }
-      }
+      const checks = await health();
       if (draining) checks.shutdown = 'draining';
       return checks;
     },
