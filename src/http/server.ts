@@ -144,9 +144,9 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
   }
   if (surface !== 'public') mountAdminSurface(app, p, basePath, clientCertificate, surface === 'admin');
   // The admin console (/admin): pages over the admin action table, signed in with the account area's
-  // session, so only beside the account area; with TESSERA_ADMIN_PORT (an admin listener without the
-  // account area) it is not served.
-  if (config.adminConsole && surface === 'all')
+  // session, so only beside the account area: on the main listener, also with TESSERA_ADMIN_PORT
+  // (TESSERA_ADMIN_CONSOLE=false takes it away).
+  if (config.adminConsole && surface !== 'admin')
     registerConsole(app, p, basePath, {
       request: (req) => toProtocolRequest(ctx, req, { kind: 'page', form: true }),
       send: (reply, res) => send(reply, res, ctx.cookieOpts),
