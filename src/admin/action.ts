@@ -12,10 +12,24 @@ import type { AdminScope } from '../protocol/admin-scopes.ts';
 import type { Provider } from '../protocol/provider.ts';
 import { AdminError, ConflictError, NotFoundError, PreconditionFailedError } from './errors.ts';
 
-/** What actions may use of the provider; `stores` is the action's transaction. */
+/**
+ * What actions may use of the provider; `stores` is the action's transaction. `keys` and
+ * `pairwiseKeys` sign and address the back-channel logout tokens of the sessions an action ends.
+ */
 export type AdminDeps = Pick<
   Provider,
-  'config' | 'stores' | 'now' | 'events' | 'log' | 'outbound' | 'clientKeys' | 'logoutDelivery' | 'mail' | 'upstream'
+  | 'config'
+  | 'stores'
+  | 'now'
+  | 'events'
+  | 'log'
+  | 'outbound'
+  | 'clientKeys'
+  | 'logoutDelivery'
+  | 'mail'
+  | 'upstream'
+  | 'keys'
+  | 'pairwiseKeys'
 >;
 
 /** Who is acting, and through which front. */
