@@ -227,8 +227,11 @@ export async function runAction<S extends z.ZodType, O>(
       return r;
     });
   } catch (err) {
-    if (err instanceof AdminError)
-      await p.stores.audit.append([record('failure', undefined, err.constructor.name)]).catch(() => {});
+    // An action's own refusals (a rule of the state, or a permission about the record: ActionRefused) are recorded too.
+    if (err instanceof AdminError || err instanceof ActionRefused)
+      await p.stores.audit
+        .append([record('failure', undefined, err instanceof ActionRefused ? err.code : err.constructor.name)])
+        .catch(() => {});
     throw err;
   }
   for (const fn of afterCommit) {

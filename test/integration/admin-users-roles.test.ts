@@ -126,6 +126,40 @@ for (const backend of await backends()) {
       assert.equal((await app.stores.adminRoles.get(u.id))?.grantedBy, owner.id);
     });
 
+    it('support cannot change the account of someone holding a role above theirs (no way up through a reset)', async () => {
+      const support = person('support');
+      const o = await newUser();
+      await app.stores.adminRoles.set({
+        userId: o.id,
+        role: 'owner',
+        grantedAt: app.provider.now(),
+        grantedBy: 'test',
+      });
+      for (const [name, input] of [
+        ['users.update', { user_id: o.id, email: 'mine@example.net' }],
+        ['users.reset-factors', { user_id: o.id }],
+        ['users.send-password-reset', { user_id: o.id }],
+        ['users.verify-email', { user_id: o.id }],
+        ['users.require-mfa', { user_id: o.id, required: false }],
+        ['users.disable', { user_id: o.id }],
+        ['users.delete', { user_id: o.id }],
+        ['users.unlink', { user_id: o.id, provider: 'any' }],
+      ] as const)
+        await refused(run(name, support, input), 403);
+      assert.deepEqual(await app.stores.users.get(o.id), o, 'nothing changed');
+      const failures = (await app.stores.audit.query({ limit: 10_000 })).filter(
+        (r) => r.actor === support.id && r.outcome === 'failure',
+      );
+      assert.equal(failures.length, 8, 'each refusal is in the audit trail');
+      // A user without a role: support may.
+      const plain = await newUser();
+      await run('users.update', support, { user_id: plain.id, name: 'Changed' });
+      assert.equal((await app.stores.users.get(plain.id))?.name, 'Changed');
+      // An owner may change another owner's account.
+      await run('users.update', person('owner'), { user_id: o.id, name: 'Owner' });
+      assert.equal((await app.stores.users.get(o.id))?.name, 'Owner');
+    });
+
     it('the bootstrap file makes the first owner (admin_role), audited once; a bad role is refused', async () => {
       const username = unique('first');
       const now = app.provider.now();

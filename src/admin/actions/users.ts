@@ -8,6 +8,7 @@ import type { FactorKind } from '../../ports/factors.ts';
 import { deleteAccount } from '../../protocol/account/delete-account.ts';
 import { requestReset } from '../../protocol/interaction/recovery.ts';
 import {
+  ActionRefused,
   bool,
   decodeCursor,
   defineAction,
@@ -19,7 +20,7 @@ import {
 } from '../action.ts';
 import { afterCommitDeps, tellUserSessionsEnded } from '../after-commit.ts';
 import { AdminError, ConflictError, NotFoundError } from '../errors.ts';
-import { requireAnotherOwner } from '../roles.ts';
+import { mayGiveRole, requireAnotherOwner } from '../roles.ts';
 import { describeIdentity, unlinkUserIdentity } from '../upstreams.ts';
 import {
   describeSession,
@@ -46,6 +47,21 @@ async function shown(ctx: ActionContext, id: string) {
   const user = await byId(ctx, id);
   const described = await describeUserDetail(ctx.stores, user);
   return { user, described, etag: etagOf(described) };
+}
+
+/**
+ * Refuses (403) a change to the account of someone holding an admin role with a permission the
+ * principal lacks: support resetting an owner's factors and mailing the reset link to an address it
+ * just set would be a way up to owner.
+ */
+async function requireOutranks(ctx: ActionContext, user: { id: string; username: string }): Promise<void> {
+  const role = (await ctx.stores.adminRoles.get(user.id))?.role;
+  if (role && !mayGiveRole(ctx.actor.scopes, role))
+    throw new ActionRefused(
+      403,
+      'forbidden',
+      `${user.username} holds the ${role} admin role: changing their account needs every permission of that role.`,
+    );
 }
 
 /** An event for metrics and the security notifications, after the commit (the action's record is its audit). */
@@ -141,6 +157,7 @@ export const userActions = [
     async run(ctx, { user_id, ...patch }) {
       const before = await shown(ctx, user_id);
       requireMatch(ctx, before.described);
+      await requireOutranks(ctx, before.user);
       const r = await updateUser(ctx.stores, { id: user_id }, patch, ctx.now);
       const after = r.changed ? await shown(ctx, user_id) : before;
       if (r.changed && (r.before.mfaRequired ?? false) !== (r.user.mfaRequired ?? false))
@@ -171,6 +188,7 @@ export const userActions = [
     async run(ctx, input) {
       const { user, described } = await shown(ctx, input.user_id);
       requireMatch(ctx, described);
+      await requireOutranks(ctx, user);
       await requireAnotherOwner(ctx.stores, user.id, ctx.now, `Deleting ${user.username}`);
       await ctx.stores.adminRoles.remove(user.id);
       if (!(await deleteAccount(afterCommitDeps(ctx), user.id, 'operator')))
@@ -195,6 +213,7 @@ export const userActions = [
       http: { method: 'POST', path: `/users/{user_id}/${verb}` },
       async run(ctx, input) {
         const before = await shown(ctx, input.user_id);
+        await requireOutranks(ctx, before.user);
         const r = await setDisabled(ctx.stores, { id: input.user_id }, verb === 'disable', ctx.now);
         const clients = verb === 'disable' ? await tellUserSessionsEnded(ctx, r.user.id) : 0;
         const after = await shown(ctx, input.user_id);
@@ -280,6 +299,7 @@ export const userActions = [
     input: z.object({ user_id: userId }).strict(),
     http: { method: 'DELETE', path: '/users/{user_id}/factors' },
     async run(ctx, input) {
+      await requireOutranks(ctx, await byId(ctx, input.user_id));
       const r = await resetFactors(ctx.stores, { id: input.user_id });
       const clients = await tellUserSessionsEnded(ctx, r.user.id);
       // One notice per kind removed (TESSERA_NOTIFICATIONS factor-changed), as the CLI sends.
@@ -325,6 +345,7 @@ export const userActions = [
     http: { method: 'POST', path: '/users/{user_id}/password-reset' },
     async run(ctx, input) {
       const user = await byId(ctx, input.user_id);
+      await requireOutranks(ctx, user);
       if (!ctx.p.config.passwordReset)
         throw new ConflictError('password reset is off (TESSERA_PASSWORD_RESET): a link would lead nowhere');
       if (user.disabled) throw new ConflictError(`${user.username} is disabled: enable the account first`);
@@ -345,6 +366,7 @@ export const userActions = [
     input: z.object({ user_id: userId }).strict(),
     http: { method: 'POST', path: '/users/{user_id}/verify-email' },
     async run(ctx, input) {
+      await requireOutranks(ctx, await byId(ctx, input.user_id));
       const r = await markEmailVerified(ctx.stores, { id: input.user_id }, ctx.now);
       return {
         result: { user_id: r.user.id, email_verified: true, changed: r.changed },
@@ -361,6 +383,7 @@ export const userActions = [
     input: z.object({ user_id: userId, required: bool().default(true) }).strict(),
     http: { method: 'POST', path: '/users/{user_id}/require-mfa' },
     async run(ctx, input) {
+      await requireOutranks(ctx, await byId(ctx, input.user_id));
       const r = await setMfaRequired(ctx.stores, { id: input.user_id }, input.required, ctx.now);
       if (r.changed)
         emitAfter(ctx, { type: 'mfa_required_set', userId: r.user.id, required: input.required, actor: 'admin' });
@@ -398,6 +421,7 @@ export const userActions = [
     http: { method: 'DELETE', path: '/users/{user_id}/identities/{provider}' },
     async run(ctx, input) {
       const user = await byId(ctx, input.user_id);
+      await requireOutranks(ctx, user);
       const mine = (await ctx.stores.upstreamIdentities.listByUser(user.id)).filter(
         (i) => i.providerId === input.provider && (input.subject === undefined || i.subject === input.subject),
       );
