@@ -10,7 +10,8 @@ import type { App } from '../../src/app.ts';
 import { ActionRefused, runAction, type AdminPrincipal } from '../../src/admin/action.ts';
 import { ADMIN_ACTIONS, actionNamed } from '../../src/admin/actions/index.ts';
 import { applyBootstrap } from '../../src/admin/bootstrap.ts';
-import { AdminError } from '../../src/admin/errors.ts';
+import { AdminError, ConflictError } from '../../src/admin/errors.ts';
+import { removeAdminRole, setAdminRole } from '../../src/admin/roles.ts';
 import { saveUser } from '../../src/admin/users.ts';
 import type { AdminRole } from '../../src/ports/admin.ts';
 import { ADMIN_SCOPES, ROLE_SCOPES } from '../../src/protocol/admin-scopes.ts';
@@ -158,6 +159,32 @@ for (const backend of await backends()) {
       // An owner may change another owner's account.
       await run('users.update', person('owner'), { user_id: o.id, name: 'Owner' });
       assert.equal((await app.stores.users.get(o.id))?.name, 'Owner');
+    });
+
+    it('two owners demoting each other in overlapping transactions: the second waits and is refused', async () => {
+      const a = await newUser();
+      const b = await newUser();
+      const now = app.provider.now();
+      for (const r of await app.stores.adminRoles.list()) await app.stores.adminRoles.remove(r.userId);
+      for (const u of [a, b]) await setAdminRole(app.stores, { userId: u.id, role: 'owner', by: 'test', now });
+      let release!: () => void;
+      const held = new Promise<void>((r) => {
+        release = r;
+      });
+      const first = app.stores.transaction(async (tx) => {
+        await setAdminRole(tx, { userId: a.id, role: 'admin', by: 'test', now });
+        await held; // not committed yet while the second one starts
+      });
+      await new Promise((r) => setTimeout(r, 150));
+      const second = app.stores.transaction((tx) => removeAdminRole(tx, b.id, now));
+      await new Promise((r) => setTimeout(r, 150));
+      release();
+      const [r1, r2] = await Promise.allSettled([first, second]);
+      assert.equal(r1.status, 'fulfilled');
+      assert.equal(r2.status, 'rejected');
+      assert.ok((r2 as PromiseRejectedResult).reason instanceof ConflictError);
+      assert.equal(await app.stores.adminRoles.count('owner'), 1);
+      assert.equal((await app.stores.adminRoles.get(b.id))?.role, 'owner');
     });
 
     it('the bootstrap file makes the first owner (admin_role), audited once; a bad role is refused', async () => {
