@@ -36,7 +36,10 @@ export interface SessionStore {
   touch(idHash: string, now: number): Promise<void>;
   delete(idHash: string): Promise<void>;
   deleteByUser(userId: string): Promise<number>;
-  /** A page of every user's live sessions (not expired at `now`), by sid; `search` matches the user id or address. */
+  /**
+   * A page of every user's live sessions (not expired at `now`), by sid; `search` matches the sid, the user id or the
+   * address.
+   */
   page(q: PageQuery, now: number): Promise<Page<SessionRecord>>;
   /** How many sessions are live at `now` (the dashboard). */
   countLive(now: number): Promise<number>;

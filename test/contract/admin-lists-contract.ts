@@ -122,7 +122,7 @@ export function adminListsContract(stores: Stores): void {
   });
 
   describe('admin lists: sessions', () => {
-    it('pages the live sessions in sid order; searches the user id and the address', async () => {
+    it('pages the live sessions in sid order; searches the sid, the user id and the address', async () => {
       const marker = uid('ss').replaceAll('-', '');
       const userId = `user-${marker}`;
       const live = Array.from({ length: 4 }, (_, i) =>
@@ -146,6 +146,11 @@ export function adminListsContract(stores: Stores): void {
         [elsewhere.idHash],
       );
       assert.deepEqual((await stores.sessions.page({ limit: 10, search: marker }, NOW + 600)).items, []);
+      // By sid (the admin API ends a session named by its sid alone).
+      assert.deepEqual(
+        (await stores.sessions.page({ limit: 10, search: live[2]!.sid }, NOW)).items.map((s) => s.sid),
+        [live[2]!.sid],
+      );
     });
 
     it('countLive counts the sessions not expired at now', async () => {

@@ -62,7 +62,9 @@ export function createSqlSessionStore({ db, pg, lookup }: SqlContext): SessionSt
         .where('expires_at', '>', now)
         .$if(after !== undefined, (b) => b.where('sid', '>', after!))
         .$if(Boolean(search), (b) =>
-          b.where((eb) => eb.or([contains(pg, 'user_id', search!), contains(pg, 'ip', search!)])),
+          b.where((eb) =>
+            eb.or([contains(pg, 'sid', search!), contains(pg, 'user_id', search!), contains(pg, 'ip', search!)]),
+          ),
         )
         .orderBy('sid')
         .limit(n + 1)
