@@ -1,0 +1,78 @@
+// Findings of the adversarial review of the admin actions (issue 20), each kept as a test: what a
+// lesser operator must not reach through the actions its role does hold.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { runAction, type ActionRefused, type AdminPrincipal } from '../../src/admin/action.ts';
+import { actionNamed } from '../../src/admin/actions/index.ts';
+import { saveUser } from '../../src/admin/users.ts';
+import type { App } from '../../src/app.ts';
+import type { AdminRole } from '../../src/ports/admin.ts';
+import { ROLE_SCOPES } from '../../src/protocol/admin-scopes.ts';
+import { backends, testApp } from '../fixtures/app.ts';
+
+for (const backend of await backends()) {
+  describe(`admin review (${backend.name})`, { skip: backend.url ? false : 'PostgreSQL not reachable' }, () => {
+    let app: App;
+    const ids = {} as Record<AdminRole, string>;
+    before(async () => {
+      app = await testApp(backend.url!);
+      const now = app.provider.now();
+      for (const role of ['owner', 'admin'] as const) {
+        const { user } = await saveUser(app.stores, { username: `rv-${role}` }, now);
+        ids[role] = user.id;
+        await app.stores.adminRoles.set({ userId: user.id, role, grantedAt: now, grantedBy: 'cli' });
+      }
+    });
+    after(async () => {
+      await app?.close();
+      await backend.drop?.();
+    });
+    const as = (role: AdminRole): AdminPrincipal => ({
+      kind: 'user',
+      id: ids[role],
+      scopes: new Set(ROLE_SCOPES[role]),
+      authTime: app.provider.now(),
+      via: 'api',
+      ip: null,
+    });
+    const run = (role: AdminRole, name: string, input: Record<string, unknown>) =>
+      runAction(app.provider, actionNamed(name)!, as(role), input);
+    const refused = async (p: Promise<unknown>) => {
+      const err = (await p.then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as ActionRefused | undefined;
+      assert.equal(err?.status, 403, String(err));
+      assert.equal(err?.code, 'forbidden');
+    };
+    const automation = (client_id: string, scope: string) => ({
+      client_id,
+      admin_client: true,
+      scope,
+      grant_types: ['client_credentials'],
+    });
+
+    it('an admin cannot make a client holding an admin scope it lacks (admin:roles:write: an owner by proxy)', async () => {
+      await refused(run('admin', 'clients.create', automation('rv-proxy', 'admin:roles:write')));
+      assert.equal(await app.stores.clients.get('rv-proxy'), undefined);
+      const records = await app.stores.audit.query({ type: 'client_created', actor: ids.admin, outcome: 'failure' });
+      assert.equal(records[0]?.details?.reason, 'forbidden');
+      // Within its own scopes it may; an owner may give any.
+      await run('admin', 'clients.create', automation('rv-ok', 'admin:users:read'));
+      await run('owner', 'clients.create', automation('rv-owners', 'admin:roles:write admin:users:read'));
+    });
+
+    it("an admin cannot take over an owner's automation client: no new secret, no secret set, no scope added", async () => {
+      const before_ = await app.stores.clients.get('rv-owners');
+      await refused(run('admin', 'clients.rotate-secret', { client_id: 'rv-owners' }));
+      await refused(run('admin', 'clients.update', { client_id: 'rv-owners', client_secret: 'x'.repeat(40) }));
+      await refused(
+        run('admin', 'clients.update', { client_id: 'rv-ok', scope: 'admin:users:read admin:roles:write' }),
+      );
+      assert.deepEqual(await app.stores.clients.get('rv-owners'), before_);
+      assert.equal((await app.stores.clients.get('rv-ok'))?.scopes.join(' '), 'admin:users:read');
+      await run('admin', 'clients.rotate-secret', { client_id: 'rv-ok' });
+      await run('owner', 'clients.rotate-secret', { client_id: 'rv-owners' });
+    });
+  });
+}
