@@ -10,12 +10,14 @@ import type { AdminRole } from '../../src/ports/admin.ts';
 import { ROLE_SCOPES } from '../../src/protocol/admin-scopes.ts';
 import { backends, testApp } from '../fixtures/app.ts';
 
+const TOKEN = 'review-break-glass-token-0123456789abcdefghij';
+
 for (const backend of await backends()) {
   describe(`admin review (${backend.name})`, { skip: backend.url ? false : 'PostgreSQL not reachable' }, () => {
     let app: App;
     const ids = {} as Record<AdminRole, string>;
     before(async () => {
-      app = await testApp(backend.url!);
+      app = await testApp(backend.url!, { TESSERA_ADMIN_TOKEN: TOKEN });
       const now = app.provider.now();
       for (const role of ['owner', 'admin'] as const) {
         const { user } = await saveUser(app.stores, { username: `rv-${role}` }, now);
@@ -73,6 +75,43 @@ for (const backend of await backends()) {
       assert.equal((await app.stores.clients.get('rv-ok'))?.scopes.join(' '), 'admin:users:read');
       await run('admin', 'clients.rotate-secret', { client_id: 'rv-ok' });
       await run('owner', 'clients.rotate-secret', { client_id: 'rv-owners' });
+    });
+
+    it('a NUL character anywhere in an input, or a cursor no list gave: 400, never a failed statement (500)', async () => {
+      const bad: [string, Record<string, unknown>][] = [
+        ['users.list', { search: 'a\u0000b' }],
+        ['clients.list', { cursor: 'AA' }], // decodes to a NUL
+        ['clients.list', { cursor: '@@not-base64' }],
+        ['sessions.list', { cursor: '_w8' }], // decodes to bytes that are not UTF-8
+        ['clients.read', { client_id: '\u0000' }],
+        ['clients.create', { client_id: 'rv-nul', client_name: 'a\u0000' }],
+        ['users.get', { user_id: 'x\u0000' }],
+        ['audit.list', { actor: '\u0000' }],
+        ['clients.create', { client_id: 'rv-nul', jwks: { keys: [{ 'k\u0000': 1 }] } }],
+      ];
+      for (const [name, input] of bad) {
+        const err = (await run('owner', name, input).then(
+          () => undefined,
+          (e: unknown) => e,
+        )) as ActionRefused | undefined;
+        assert.equal(err?.status, 400, `${name} ${JSON.stringify(input)}: ${String(err)}`);
+      }
+      assert.equal(await app.stores.clients.get('rv-nul'), undefined);
+      // Through the admin API too: a problem detail, not the server's error.
+      for (const url of [
+        '/admin/api/v1/users?search=%00',
+        '/admin/api/v1/clients?cursor=AA',
+        '/admin/api/v1/clients/a%00b',
+      ]) {
+        const res = await app.server.inject({ url, headers: { authorization: `Bearer ${TOKEN}` } });
+        assert.equal(res.statusCode, 400, `${url}: ${res.body}`);
+        assert.match(String(res.headers['content-type']), /problem\+json/);
+      }
+      // A cursor a list gave still pages.
+      for (let i = 0; i < 3; i++) await run('owner', 'users.create', { username: `rv-page-${i}` });
+      const first = (await run('owner', 'users.list', { limit: 2 })).result as { next_cursor?: string };
+      assert.ok(first.next_cursor);
+      await run('owner', 'users.list', { limit: 2, cursor: first.next_cursor });
     });
   });
 }
