@@ -1,6 +1,7 @@
 // Findings of the adversarial review of the admin actions (issue 20), each kept as a test: what a
 // lesser operator must not reach through the actions its role does hold.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { runAction, type ActionRefused, type AdminPrincipal } from '../../src/admin/action.ts';
 import { actionNamed } from '../../src/admin/actions/index.ts';
@@ -8,7 +9,9 @@ import { saveUser } from '../../src/admin/users.ts';
 import type { App } from '../../src/app.ts';
 import type { AdminRole } from '../../src/ports/admin.ts';
 import { ROLE_SCOPES } from '../../src/protocol/admin-scopes.ts';
-import { backends, testApp } from '../fixtures/app.ts';
+import { tokenHash } from '../../src/protocol/hash.ts';
+import { csrfToken } from '../../src/protocol/interaction/session.ts';
+import { backends, form, testApp } from '../fixtures/app.ts';
 
 const TOKEN = 'review-break-glass-token-0123456789abcdefghij';
 
@@ -112,6 +115,39 @@ for (const backend of await backends()) {
       const first = (await run('owner', 'users.list', { limit: 2 })).result as { next_cursor?: string };
       assert.ok(first.next_cursor);
       await run('owner', 'users.list', { limit: 2, cursor: first.next_cursor });
+    });
+
+    it('the last owner (any operator) cannot delete their own account from the account page; a person without a role can', async () => {
+      const now = app.provider.now();
+      const { user: plain } = await saveUser(app.stores, { username: 'rv-plain' }, now);
+      const deleteAs = async (userId: string) => {
+        const value = randomBytes(32).toString('base64url');
+        await app.stores.sessions.create({
+          idHash: tokenHash(value),
+          sid: randomBytes(16).toString('base64url'),
+          userId,
+          authTime: now,
+          amr: ['pwd', 'otp', 'mfa'],
+          createdAt: now,
+          lastSeenAt: now,
+          expiresAt: now + 3600,
+        });
+        const csrf = csrfToken(app.provider, 'account:delete', value);
+        return form(
+          app,
+          '/account/delete',
+          { csrf, confirm: 'yes', password: '' },
+          { cookie: `tessera_session=${value}` },
+        );
+      };
+      const refused = await deleteAs(ids.owner);
+      assert.equal(refused.statusCode, 400);
+      assert.match(refused.body, /owner admin role/);
+      assert.ok(await app.stores.users.get(ids.owner));
+      assert.equal((await app.stores.adminRoles.get(ids.owner))?.role, 'owner');
+      const done = await deleteAs(plain.id);
+      assert.equal(done.statusCode, 200, done.body.slice(0, 300));
+      assert.equal(await app.stores.users.get(plain.id), undefined);
     });
   });
 }
