@@ -149,5 +149,18 @@ for (const backend of await backends()) {
       assert.equal(done.statusCode, 200, done.body.slice(0, 300));
       assert.equal(await app.stores.users.get(plain.id), undefined);
     });
+
+    it('a JSON body member named __proto__ is an unknown member (400), never the prototype of the input', async () => {
+      const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+      for (const [method, url, payload] of [
+        ['POST', '/admin/api/v1/users', '{"__proto__":{"username":"rv-proto"}}'],
+        ['POST', '/admin/api/v1/users', '{"username":"rv-p2","__proto__":{"email":"a\\u0000"}}'],
+        ['PATCH', '/admin/api/v1/users/x', '{"__proto__":{"user_id":"y"}}'],
+      ] as const) {
+        const res = await app.server.inject({ method, url, payload, headers });
+        assert.equal(res.statusCode, 400, `${method} ${url} ${payload}: ${res.body}`);
+      }
+      assert.equal(await app.stores.users.findByUsername('rv-proto'), undefined);
+    });
   });
 }
