@@ -44,7 +44,7 @@ export async function ensureCliClient(
   await stores.audit.append([
     {
       at: Date.now(),
-      type: 'client_created',
+      type: 'cli_client_provisioned',
       actor: 'system',
       clientId: client.clientId,
       ip: null,
@@ -53,7 +53,6 @@ export async function ensureCliClient(
         auth_method: client.tokenEndpointAuthMethod,
         grant_types: client.grantTypes.join(' '),
         admin_client: true,
-        built_in: true,
       },
     },
   ]);

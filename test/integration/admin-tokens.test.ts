@@ -152,6 +152,12 @@ for (const backend of await backends()) {
       assert.deepEqual(cli.redirectUris, []);
       assert.deepEqual(cli.scopes, [...ADMIN_SCOPES]);
       assert.equal(cli.metadata.admin_client, true);
+      await app.audit.flush();
+      const made = await app.stores.audit.query({ type: 'cli_client_provisioned', from: 0 });
+      assert.deepEqual(
+        made.map((r) => [r.actor, r.clientId]),
+        [['system', CLI_CLIENT_ID]],
+      );
       // Again (another start, or instances starting together): nothing changes.
       assert.equal(await ensureCliClient(app.stores, app.provider.config, clock()), 'present');
       assert.deepEqual(await app.stores.clients.get(CLI_CLIENT_ID), cli);
@@ -412,6 +418,10 @@ for (const backend of await backends()) {
     it('the break-glass TESSERA_ADMIN_TOKEN still works', async () => {
       const res = await call(BREAK_GLASS);
       assert.equal(res.statusCode, 200, res.body);
+      // Operators see which clients are admin clients.
+      const cli = await call(BREAK_GLASS, `/clients/${CLI_CLIENT_ID}`);
+      assert.equal(cli.statusCode, 200, cli.body);
+      assert.equal(cli.json().admin_client, true);
       expectProblem(await call(`${BREAK_GLASS}x`), 401, 'invalid_token');
     });
 
