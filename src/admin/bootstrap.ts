@@ -69,6 +69,7 @@ const CLIENT_KEYS = {
   introspection_signed_response_alg: 1,
   id_token_scope_claims: 1,
   mfa: 1,
+  admin_client: 1,
 } satisfies Record<keyof ClientInput, 1>;
 
 /**
