@@ -76,8 +76,7 @@ function objectType(s: Obj): string {
   const required = new Set((s.required ?? []) as string[]);
   const members = Object.entries(props).map(([k, v]) => `${key(k)}${required.has(k) ? '' : '?'}: ${tsType(v)};`);
   const extra = s.additionalProperties;
-  if (extra !== false && (extra !== undefined || !members.length))
-    members.push('[key: string]: unknown;');
+  if (extra !== false && (extra !== undefined || !members.length)) members.push('[key: string]: unknown;');
   return `{ ${members.join(' ')} }`;
 }
 
@@ -167,7 +166,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
         return true;
       }
     });
-    for (const [path] of stale) console.error(`${path} is out of date with the admin action table: run npm run openapi`);
+    for (const [path] of stale)
+      console.error(`${path} is out of date with the admin action table: run npm run openapi`);
     process.exitCode = stale.length ? 1 : 0;
   } else {
     for (const [path, text] of files) writeFileSync(join(root, path), text);

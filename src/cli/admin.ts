@@ -16,7 +16,7 @@ import { protocolServices } from '../protocol/services.ts';
 import { configKeks, loadKeyRing, type KeyRing } from '../protocol/tokens/keys.ts';
 import type { operations } from './admin-api.d.ts';
 import { print, table, terminalSafe, UsageError, warn, type Command, type Ctx } from './cli.ts';
-import { remoteExecute } from './remote.ts';
+import { remoteExecute, type Answer } from './remote.ts';
 
 /** The names of the admin API's operations, as the checked-in types generated from the OpenAPI document have them. */
 export type OperationName = keyof operations;
@@ -29,13 +29,6 @@ export const cliPrincipal = (): AdminPrincipal => ({
   via: 'cli',
   ip: null,
 });
-
-/** What an action answered, here or through the admin API. */
-export interface Answer<T = unknown> {
-  result: T;
-  etag?: string;
-  status: number;
-}
 
 const providers = new WeakMap<Ctx, Promise<{ p: Provider; settle: () => Promise<void> }>>();
 
@@ -335,8 +328,7 @@ async function adminCommand(ctx: Ctx): Promise<number> {
     return 0;
   }
   const action = name === undefined ? undefined : actionNamed(name);
-  if (!action)
-    throw new UsageError(`no admin action ${name ?? ''} (tessera admin list shows them)`.replace('  ', ' '));
+  if (!action) throw new UsageError(`no admin action ${name ?? ''} (tessera admin list shows them)`.replace('  ', ' '));
   if (rest.includes('--help') || rest.includes('-h')) {
     print(describeAction(action));
     return 0;

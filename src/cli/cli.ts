@@ -257,7 +257,10 @@ export async function run(argv: string[], commands: Record<string, Command>): Pr
         (args.length ? print : warn)(usage(commands, name));
         return args.length ? 0 : 2;
       }
-      ctx = new Ctx(remote ? { remote: true } : {}, args.filter((a) => a !== '--remote'));
+      ctx = new Ctx(
+        remote ? { remote: true } : {},
+        args.filter((a) => a !== '--remote'),
+      );
       return (await command.run(ctx)) ?? 0;
     }
     const { values, positionals } = parseArgs({

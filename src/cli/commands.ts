@@ -65,11 +65,7 @@ import type { ClientBlock } from '../ports/client-blocks.ts';
 import type { ClientAuthMethod, ClientRecord, GrantType } from '../ports/clients.ts';
 import type { Config, SigningAlg } from '../config/config.ts';
 import { AuditInputError, exportAudit } from '../admin/audit.ts';
-import {
-  rewrapKeys,
-  SIGNING_ALGS,
-  type KeyDescription,
-} from '../admin/keys.ts';
+import { rewrapKeys, SIGNING_ALGS, type KeyDescription } from '../admin/keys.ts';
 import { toAuditEvent } from '../observability/audit-events.ts';
 import type { UserRecord } from '../ports/users.ts';
 import { logoutDelivery } from '../protocol/logout/back-channel.ts';

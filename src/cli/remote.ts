@@ -13,8 +13,14 @@ import { ActionRefused, type AdminAction } from '../admin/action.ts';
 import { AdminError } from '../admin/errors.ts';
 import { ADMIN_SCOPES, adminAudience } from '../protocol/admin-scopes.ts';
 import type { paths } from './admin-api.d.ts';
-import type { Answer } from './admin.ts';
 import { print, progress, warn } from './cli.ts';
+
+/** What an action answered, here or through the admin API. */
+export interface Answer<T = unknown> {
+  result: T;
+  etag?: string;
+  status: number;
+}
 
 /** The built-in public client of the CLI's device flow (provisioned by the server). */
 export const CLI_CLIENT_ID = 'tessera-cli';
@@ -154,33 +160,33 @@ export async function remoteExecute<T>(
     m: string,
     url: string,
     init: Record<string, unknown>,
-  ) => Promise<{ response: Response }>;
+  ) => Promise<{ data?: string; error?: unknown; response: Response }>;
   const show = progress();
   show.update(`${method} ${issuer}/admin/api/v1${action.http.path}...`);
-  let response: Response;
+  let answer: { data?: string; error?: unknown; response: Response };
   try {
-    ({ response } = await request(method.toLowerCase(), action.http.path, {
+    answer = await request(method.toLowerCase(), action.http.path, {
       params: { path, ...(query && Object.keys(query).length ? { query } : {}) },
       ...(!inQuery && Object.keys(rest).length ? { body: rest } : {}),
       ...(opts.ifMatch !== undefined ? { headers: { 'if-match': opts.ifMatch } } : {}),
-      parseAs: 'stream',
-    }));
+      parseAs: 'text',
+    });
   } catch (err) {
     throw new AdminError(`cannot reach ${issuer}: ${(err as Error).cause ?? (err as Error).message}`);
   } finally {
     show.done();
   }
+  const { response } = answer;
   const type = response.headers.get('content-type') ?? '';
-  const text = await response.text();
   if (!response.ok) {
-    let problem: { code?: string; detail?: string } | undefined;
-    try {
-      problem = /json/.test(type) ? (JSON.parse(text) as typeof problem) : undefined;
-    } catch {
-      problem = undefined;
-    }
+    // openapi-fetch read the problem (JSON, else its text).
+    const problem =
+      typeof answer.error === 'object' && answer.error !== null
+        ? (answer.error as { code?: string; detail?: string })
+        : undefined;
     throw problemError(issuer, response.status, problem);
   }
+  const text = answer.data ?? '';
   const etag = response.headers.get('etag') ?? undefined;
   let result: unknown;
   if (response.status === 204 || text === '') result = undefined;
@@ -191,7 +197,10 @@ export async function remoteExecute<T>(
 
 // ---- the device flow ----------------------------------------------------------------------------------------
 
-async function postForm(url: string, form: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
+async function postForm(
+  url: string,
+  form: Record<string, string>,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   let res: Response;
   try {
     res = await fetch(url, {

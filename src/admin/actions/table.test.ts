@@ -68,9 +68,11 @@ describe('the admin action table', () => {
             assert.equal(shape[p]!.safeParse(undefined).success, false, `{${p}} is required`);
           }
           if (http.method === 'GET' || http.method === 'DELETE') {
-            const props = (z.toJSONSchema(action.input, { io: 'input', unrepresentable: 'any' }) as {
-              properties?: Record<string, JsonSchema>;
-            }).properties;
+            const props = (
+              z.toJSONSchema(action.input, { io: 'input', unrepresentable: 'any' }) as {
+                properties?: Record<string, JsonSchema>;
+              }
+            ).properties;
             for (const [name, s] of Object.entries(props ?? {}))
               assert.ok(scalar(s), `${name} of a ${http.method} is a scalar (it goes in the query string)`);
           }
