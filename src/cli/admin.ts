@@ -179,10 +179,11 @@ function typesOf(s: Schema | undefined): Set<string> {
 /** A value from the command line as the property's schema takes it (a number, a boolean, JSON, a string). */
 function coerce(field: string, text: string, s: Schema | undefined): unknown {
   const types = typesOf(s);
+  // A field that may be null (removed) takes the word null for it.
+  if (types.has('null') && text === 'null') return null;
   if (types.has('string') || types.size === 0) return text;
   if ((types.has('integer') || types.has('number')) && /^-?\d+(\.\d+)?$/.test(text)) return Number(text);
   if (types.has('boolean') && (text === 'true' || text === 'false')) return text === 'true';
-  if (types.has('null') && text === 'null') return null;
   if (types.has('object') || types.has('array')) {
     try {
       return JSON.parse(text);

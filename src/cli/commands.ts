@@ -75,6 +75,7 @@ import { configKeks, loadKeyRing } from '../protocol/tokens/keys.ts';
 import { print, printList, readStdinLine, terminalSafe, UsageError, warn, type Command, type Ctx } from './cli.ts';
 import { adminCommands, execute } from './admin.ts';
 import { mcpDoctorCommand } from './mcp-doctor.ts';
+import { operateCommands } from './operate.ts';
 import { describeLogin, login, logout } from './remote.ts';
 import { selftestCommand } from './selftest.ts';
 
@@ -1329,5 +1330,6 @@ export const commands: Record<string, Command> = {
       print(issuer ? `logged out of ${issuer}: its token is forgotten` : 'not logged in: nothing to forget');
     },
   },
+  ...operateCommands,
   ...adminCommands,
 };
