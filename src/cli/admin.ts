@@ -238,7 +238,9 @@ export function parseActionArgs(
       ifMatch = next();
       continue;
     }
-    const name = fieldName(flag);
+    // A list field may be named in the singular, once per item (--redirect-uri A --redirect-uri B).
+    const plural = `${fieldName(flag)}s`;
+    const name = !props[fieldName(flag)] && typesOf(props[plural]).has('array') ? plural : fieldName(flag);
     const prop = props[name];
     if (!prop) {
       const known = Object.keys(props);

@@ -134,7 +134,7 @@ interface SessionItem {
   username: string | null;
   created_at: string;
   last_seen_at?: string;
-  amr?: string[];
+  amr?: unknown;
   ip?: string | null;
 }
 
@@ -152,7 +152,7 @@ async function sessionList(ctx: Ctx): Promise<void> {
       USER: (s) => s.username ?? s.user_id,
       CREATED: (s) => s.created_at,
       LAST_SEEN: (s) => s.last_seen_at ?? '',
-      AMR: (s) => (s.amr ?? []).join(' '),
+      AMR: (s) => words(s.amr),
       IP: (s) => s.ip ?? '',
     },
     '(no live sessions)',
@@ -161,7 +161,11 @@ async function sessionList(ctx: Ctx): Promise<void> {
 
 async function sessionEnd(ctx: Ctx): Promise<void> {
   const sid = ctx.positionals[0]!;
-  const r = await execute<{ sid: string; user_id: string }>(ctx, 'sessions.end', { sid });
+  const user = ctx.str('user');
+  const r = await execute<{ sid: string; user_id: string }>(ctx, 'sessions.end', {
+    sid,
+    ...(user !== undefined ? { user_id: await userIdOf(ctx, user) } : {}),
+  });
   print(`ended session ${r.result.sid} of user ${r.result.user_id}; the applications signed in under it were told`);
 }
 
@@ -169,10 +173,13 @@ interface ConsentItem {
   user_id: string;
   username?: string;
   client_id: string;
-  scopes: string[];
-  resources?: string[];
+  scopes: unknown;
+  resources?: unknown;
   granted_at: string;
 }
+
+/** A list (or a space-separated string) as one cell. */
+const words = (v: unknown) => (Array.isArray(v) ? v.join(' ') : v == null ? '' : String(v));
 
 async function consentList(ctx: Ctx): Promise<void> {
   const user = ctx.str('user');
@@ -191,8 +198,8 @@ async function consentList(ctx: Ctx): Promise<void> {
     {
       USER: (c) => c.username ?? c.user_id,
       CLIENT_ID: (c) => c.client_id,
-      SCOPES: (c) => c.scopes.join(' '),
-      RESOURCES: (c) => (c.resources ?? []).join(' '),
+      SCOPES: (c) => words(c.scopes),
+      RESOURCES: (c) => words(c.resources),
       GRANTED: (c) => c.granted_at,
     },
     '(no consents)',
@@ -319,8 +326,10 @@ export const operateCommands: Record<string, Command> = {
     run: sessionList,
   },
   'session end': {
-    synopsis: 'SID',
-    summary: 'End one session; the applications signed in under it are told (back-channel logout).',
+    synopsis: 'SID [--user USERNAME|ID]',
+    summary:
+      'End one session (--user: whose it is, as session list shows); the applications signed in under it are told (back-channel logout).',
+    options: { user: str },
     positionals: ['SID'],
     remote: true,
     run: sessionEnd,
