@@ -343,6 +343,8 @@ export interface Schema {
   upstreams: UpstreamsTable;
   upstream_identities: UpstreamIdentitiesTable;
   upstream_states: UpstreamStatesTable;
+  admin_roles: AdminRolesTable;
+  stats_minutes: StatsMinutesTable;
 }
 
 /** A lease on a named lock shared by the processes of one SQLite database (Stores.exclusive). */
@@ -435,4 +437,21 @@ export interface UpstreamStatesTable {
   max_age: number | null;
   created_at: number;
   expires_at: number;
+}
+
+/** The admin role of a user (migration 0026): at most one each, removed with the user. */
+export interface AdminRolesTable {
+  user_id: string;
+  role: string;
+  granted_at: number;
+  /** A user id, a client id, 'admin' (the break-glass token) or 'cli'. */
+  granted_by: string;
+}
+
+/** A per-minute figure (migration 0026), summed over every instance that added to it. */
+export interface StatsMinutesTable {
+  /** Epoch seconds of the minute's start. */
+  minute: number;
+  name: string;
+  value: number;
 }
