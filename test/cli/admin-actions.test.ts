@@ -36,7 +36,10 @@ describe('tessera admin and the commands over the admin actions (SQLite)', () =>
 
   before(async () => {
     await ok(['migrate']);
-    await ok(['user', 'create', '--username', 'alice', '--email', 'alice@example.com', '--password-stdin'], 'a long pass phrase here\n');
+    await ok(
+      ['user', 'create', '--username', 'alice', '--email', 'alice@example.com', '--password-stdin'],
+      'a long pass phrase here\n',
+    );
     await ok(['client', 'create', '--id', 'web', '--name', 'Web', '--redirect-uri', 'https://app.example/cb']);
   });
 

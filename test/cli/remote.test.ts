@@ -96,6 +96,24 @@ describe('tessera --remote: the admin API of a running Tessera', () => {
     assert.match(missing.err, /no-such-kid/);
   });
 
+  it('the commands over the actions run remotely too: user show by username, client update with If-Match', async () => {
+    const shown = await cli(['user', 'show', 'alice', '--remote'], withToken());
+    assert.equal(shown.code, 0, shown.err);
+    const alice = JSON.parse(shown.out);
+    assert.equal(alice.username, 'alice');
+    assert.equal(alice.id, (await app.stores.users.findByUsername('alice'))!.id);
+    const read = await cli(['admin', 'clients.read', '--client-id', 'web', '--remote'], withToken());
+    const etag = /^ETag: (.+)$/m.exec(read.err)![1]!;
+    const stale = await cli(['client', 'update', 'web', '--name', 'X', '--if-match', '"old"', '--remote'], withToken());
+    assert.equal(stale.code, 1);
+    assert.match(stale.err, /changed since it was read/);
+    const updated = await cli(['client', 'update', 'web', '--name', 'Web (remote)', '--if-match', etag], withToken());
+    assert.equal(updated.code, 0, updated.err);
+    assert.equal((await app.stores.clients.get('web'))?.clientName, 'Web (remote)');
+    const [rec] = await audits('client_updated');
+    assert.equal(rec?.details.via, 'api');
+  });
+
   it('a token the server refuses says to log in again, and shows no token', async () => {
     const r = await cli(['keys', 'list', '--remote'], withToken(`${TOKEN}x`));
     assert.equal(r.code, 1);
