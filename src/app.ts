@@ -507,6 +507,27 @@ export async function buildApp(
     },
     mailTuning,
   );
+  // What /ready and the admin dashboard report: the database, the signing key, Redis when configured.
+  const health = async (): Promise<Record<string, string>> => {
+    const checks: Record<string, string> = {};
+    // A database that refuses writes says why (disk_full, read_only, io_error, insufficient_resources).
+    try {
+      await stores.ping();
+      checks.database = 'ok';
+    } catch (err) {
+      checks.database = (err as { fault?: string }).fault ?? 'unreachable';
+    }
+    checks.signing_key = ring.active ? 'ok' : 'missing';
+    if (redis) {
+      try {
+        await redis.ping();
+        checks.redis = 'ok';
+      } catch {
+        checks.redis = 'unreachable';
+      }
+    }
+    return checks;
+  };
   const provider: Provider = {
     config,
     stores,
@@ -520,6 +541,7 @@ export async function buildApp(
     logoutDelivery: outbound.logoutDelivery,
     mail: mail.mailer,
     upstream: outbound.upstream,
+    health,
   };
 
   notify = securityNotifications(provider);
@@ -557,23 +579,7 @@ export async function buildApp(
     metrics,
     cors: { configured: new Set(config.corsOrigins), clientOrigins },
     checkReady: async () => {
-      const checks: Record<string, string> = {};
-      // A database that refuses writes says why (disk_full, read_only, io_error, insufficient_resources).
-      try {
-        await stores.ping();
-        checks.database = 'ok';
-      } catch (err) {
-        checks.database = (err as { fault?: string }).fault ?? 'unreachable';
-      }
-      checks.signing_key = ring.active ? 'ok' : 'missing';
-      if (redis) {
-        try {
-          await redis.ping();
-          checks.redis = 'ok';
-        } catch {
-          checks.redis = 'unreachable';
-        }
-      }
+      const checks = await health();
       if (draining) checks.shutdown = 'draining';
       return checks;
     },

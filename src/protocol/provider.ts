@@ -55,6 +55,11 @@ export interface Provider {
   readonly mail: Mailer;
   /** Upstream identity providers: authorization URLs, callbacks, logout tokens (ports/upstream-client.ts). */
   readonly upstream: UpstreamClient;
+  /**
+   * The health of what this process depends on (database, signing key, Redis when configured), as
+   * /ready reports it: each `ok` or why not. Absent where nothing wires it (tests building a provider).
+   */
+  readonly health?: () => Promise<Record<string, string>>;
 }
 
 /**
