@@ -138,6 +138,8 @@ export async function remoteExecute<T>(
   const client = createClient<paths>({
     baseUrl: `${issuer}/admin/api/v1`,
     headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+    // The API never redirects: a redirect would be someone else's answer, and must not get the token.
+    redirect: 'error',
   });
   const inPath = [...action.http.path.matchAll(/\{([a-z_]+)\}/g)].map((m) => m[1]!);
   const path: Record<string, string> = {};
