@@ -12,7 +12,10 @@ import type { AdminScope } from '../protocol/admin-scopes.ts';
 import type { Provider } from '../protocol/provider.ts';
 import { AdminError, ConflictError, NotFoundError, PreconditionFailedError } from './errors.ts';
 
-/** What actions may use of the provider; `stores` is the action's transaction. */
+/**
+ * What actions may use of the provider; `stores` is the action's transaction. `keys` and
+ * `pairwiseKeys` sign and address the back-channel logout tokens of the sessions an action ends.
+ */
 export type AdminDeps = Pick<
   Provider,
   | 'config'
@@ -26,6 +29,8 @@ export type AdminDeps = Pick<
   | 'mail'
   | 'upstream'
   | 'health'
+  | 'keys'
+  | 'pairwiseKeys'
 >;
 
 /** Who is acting, and through which front. */
@@ -233,8 +238,11 @@ export async function runAction<S extends z.ZodType, O>(
       return r;
     });
   } catch (err) {
-    if (err instanceof AdminError)
-      await p.stores.audit.append([record('failure', undefined, err.constructor.name)]).catch(() => {});
+    // An action's own refusals (a rule of the state, or a permission about the record: ActionRefused) are recorded too.
+    if (err instanceof AdminError || err instanceof ActionRefused)
+      await p.stores.audit
+        .append([record('failure', undefined, err instanceof ActionRefused ? err.code : err.constructor.name)])
+        .catch(() => {});
     throw err;
   }
   for (const fn of afterCommit) {

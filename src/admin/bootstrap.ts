@@ -5,12 +5,13 @@ import type { AuditEvent, Stores } from '../ports/index.ts';
 import type { OutboundHttp } from '../ports/outbound.ts';
 import { AdminError, saveClient, type ClientInput } from './clients.ts';
 import { saveUser, type UserInput } from './users.ts';
+import { setAdminRole, type AdminRole } from './roles.ts';
 import { saveResourceServer, type ResourceInput } from './resources.ts';
 import { checkUpstreams, saveUpstream, UPSTREAM_KEYS, type UpstreamInput } from './upstreams.ts';
 
 export interface BootstrapFile {
   clients?: ClientInput[];
-  users?: UserInput[];
+  users?: BootstrapUser[];
   /** The registry of resource servers (admin/resources.ts). */
   resources?: ResourceInput[];
   /** Upstream identity providers (admin/upstreams.ts). */
@@ -70,7 +71,13 @@ const CLIENT_KEYS = {
   mfa: 1,
 } satisfies Record<keyof ClientInput, 1>;
 
-/** The keys of a user entry: UserInput (src/admin/users.ts). */
+/**
+ * A user entry: UserInput, and the user's admin role (admin/roles.ts): how a new deployment gets its
+ * FIRST owner (`admin_role: owner`) without the break-glass token. Absent: the role is left as it is.
+ */
+export type BootstrapUser = UserInput & { admin_role?: AdminRole };
+
+/** The keys of a user entry: BootstrapUser. */
 const USER_KEYS = {
   username: 1,
   password: 1,
@@ -82,7 +89,8 @@ const USER_KEYS = {
   disabled: 1,
   mfa_required: 1,
   adopt: 1,
-} satisfies Record<keyof UserInput, 1>;
+  admin_role: 1,
+} satisfies Record<keyof BootstrapUser, 1>;
 
 /** The keys of a resource server entry: ResourceInput (src/admin/resources.ts). */
 const RESOURCE_KEYS = {
@@ -187,7 +195,7 @@ export function readBootstrapFile(path: string): BootstrapFile {
   const { clients, users, resources, upstreams } = doc as Record<string, unknown>;
   return {
     clients: (clients ?? undefined) as ClientInput[] | undefined,
-    users: (users ?? undefined) as UserInput[] | undefined,
+    users: (users ?? undefined) as BootstrapUser[] | undefined,
     resources: (resources ?? undefined) as ResourceInput[] | undefined,
     upstreams: (upstreams ?? undefined) as UpstreamInput[] | undefined,
   };
@@ -276,6 +284,14 @@ export async function applyBootstrap(
         type: 'mfa_required_set',
         details: { user_id: r.user.id, required: r.user.mfaRequired === true, source: 'bootstrap' },
       });
+    if (u.admin_role !== undefined) {
+      const role = await setAdminRole(stores, { userId: r.user.id, role: u.admin_role, by: 'bootstrap', now });
+      if (role.changed)
+        audit.push({
+          type: 'admin_role_set',
+          details: { user_id: r.user.id, role: u.admin_role, previous: role.before?.role ?? null, source: 'bootstrap' },
+        });
+    }
     if (audit.length)
       await stores.audit.append(
         audit.map(

@@ -13,10 +13,21 @@ import type { Stores } from '../ports/index.ts';
 import type { SessionRecord } from '../ports/sessions.ts';
 import { tokenHash } from '../protocol/hash.ts';
 import type { UserRecord } from '../ports/users.ts';
-import { AdminError } from './clients.ts';
+import { AdminError, ConflictError, NotFoundError } from './errors.ts';
+import { requireAnotherOwner } from './roles.ts';
 
 export { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH };
 export type { UserInput } from '../accounts/users.ts';
+
+/** A user as operators name one: a username (the CLI, the bootstrap file) or `{ id }` (the admin API). */
+export type UserKey = string | { id: string };
+
+/** The user `key` names; NotFoundError (404 in the admin API) when there is none. */
+export async function findUser(stores: Pick<Stores, 'users'>, key: UserKey): Promise<UserRecord> {
+  const user = typeof key === 'string' ? await stores.users.findByUsername(key) : await stores.users.get(key.id);
+  if (!user) throw new NotFoundError(`no user ${typeof key === 'string' ? key : key.id}`);
+  return user;
+}
 
 /** Runs an accounts/users.ts check, refusing with an AdminError (same message) as every operator operation does. */
 function asAdmin(check: () => void): void {
@@ -135,6 +146,8 @@ export async function saveUser(stores: Stores, input: UserInput, now: number, at
       mfaRequiredChanged: user.mfaRequired === true,
     };
   }
+  if (user.disabled && !existing.disabled)
+    await requireAnotherOwner(stores, existing.id, now, `Disabling ${existing.username}`);
   await stores.users.put(user);
   // A credential change or a takeover ends the user's sessions and revokes their grants (ASVS 7.4.3);
   // so does disabling (ASVS 7.4.2).
@@ -153,12 +166,11 @@ export async function saveUser(stores: Stores, input: UserInput, now: number, at
 /** Sets a user's password (the policy applies) and ends their sessions and grants (ASVS 7.4.3). */
 export async function setPassword(
   stores: Stores,
-  username: string,
+  username: UserKey,
   password: string,
   now: number,
 ): Promise<UserRecord> {
-  const user = await stores.users.findByUsername(username);
-  if (!user) throw new AdminError(`no user ${username}`);
+  const user = await findUser(stores, username);
   checkPassword(password, user.username);
   await stores.users.put({ ...user, passwordHash: await hashPassword(password), updatedAt: now });
   await endUserAccess(stores, user.id, now);
@@ -181,18 +193,32 @@ async function endUserAccess(stores: Stores, userId: string, now: number): Promi
 /**
  * Disables a user (ending what they hold: sessions, grants, access tokens) or enables them again.
  * Enabling first revokes any grant created while they were disabled (a request in flight at the
- * time), then moves their cut-off to now: nothing issued before comes back.
+ * time), then moves their cut-off to now: nothing issued before comes back. The last owner is never
+ * disabled (409). The user before and after; `changed` false when it was so already (nothing done).
+ * The caller tells the clients of the ended sessions (back-channel logout: takeClientsByUser).
  */
-export async function setDisabled(stores: Stores, username: string, disabled: boolean, now: number): Promise<void> {
-  const user = await stores.users.findByUsername(username);
-  if (!user) throw new AdminError(`no user ${username}`);
+export async function setDisabled(
+  stores: Stores,
+  username: UserKey,
+  disabled: boolean,
+  now: number,
+): Promise<{ before: UserRecord; user: UserRecord; changed: boolean }> {
+  const before = await findUser(stores, username);
+  if (before.disabled === disabled) {
+    // Disabled already: what they hold is ended again all the same (fail closed); nothing else changes.
+    if (disabled) await endUserAccess(stores, before.id, now);
+    return { before, user: before, changed: false };
+  }
+  const user = { ...before, disabled, updatedAt: now };
   if (disabled) {
-    await stores.users.put({ ...user, disabled, updatedAt: now });
+    await requireAnotherOwner(stores, before.id, now, `Disabling ${before.username}`);
+    await stores.users.put(user);
     await endUserAccess(stores, user.id, now);
-    return;
+    return { before, user, changed: true };
   }
   await restoreUserAccess(stores, user.id, now);
-  await stores.users.put({ ...user, disabled, updatedAt: now });
+  await stores.users.put(user);
+  return { before, user, changed: true };
 }
 
 /** Before a user is enabled again: grants made while disabled are revoked, tokens issued up to now stay refused. */
@@ -283,12 +309,6 @@ export async function usernameCollisionWarning(stores: Stores): Promise<string |
 
 // ---- operators' actions on an account (tessera user ...; the admin API later) ---------------------
 
-const findUser = async (stores: Pick<Stores, 'users'>, username: string): Promise<UserRecord> => {
-  const user = await stores.users.findByUsername(username);
-  if (!user) throw new AdminError(`no user ${username}`);
-  return user;
-};
-
 /**
  * Removes every second factor (authenticator apps, passkeys) and recovery code of a user, forgets
  * the browsers remembered after a second factor (TESSERA_MFA_REMEMBER_DEVICE) and ends their
@@ -297,7 +317,7 @@ const findUser = async (stores: Pick<Stores, 'users'>, username: string): Promis
  */
 export async function resetFactors(
   stores: Stores,
-  username: string,
+  username: UserKey,
 ): Promise<{
   user: UserRecord;
   factors: number;
@@ -326,7 +346,7 @@ export const secondFactorCounterKey = (userId: string) => `factor:${userId}`;
  * counters of the account (alone, and with every source address: protocol/interaction/login-throttle.ts)
  * and its second-factor counters. The per-address counters of other accounts stay. How many counters.
  */
-export async function unlockUser(stores: Stores, username: string): Promise<{ user: UserRecord; counters: number }> {
+export async function unlockUser(stores: Stores, username: UserKey): Promise<{ user: UserRecord; counters: number }> {
   const user = await findUser(stores, username);
   // The login counters are named by the hash of the canonical username (as login-throttle.ts names them).
   const name = tokenHash(canonicalUsername(user.username) ?? user.username.toLowerCase());
@@ -344,11 +364,11 @@ export async function unlockUser(stores: Stores, username: string): Promise<{ us
 /** Marks a user's email address verified (the operator checked it); false when it was already. */
 export async function markEmailVerified(
   stores: Stores,
-  username: string,
+  username: UserKey,
   now: number,
 ): Promise<{ user: UserRecord; changed: boolean }> {
   const user = await findUser(stores, username);
-  if (!user.email) throw new AdminError(`user ${user.username} has no email address to verify`);
+  if (!user.email) throw new ConflictError(`user ${user.username} has no email address to verify`);
   if (user.emailVerified) return { user, changed: false };
   const updated = { ...user, emailVerified: true, updatedAt: now };
   await stores.users.put(updated);
@@ -361,7 +381,7 @@ export async function markEmailVerified(
  */
 export async function setMfaRequired(
   stores: Stores,
-  username: string,
+  username: UserKey,
   required: boolean,
   now: number,
 ): Promise<{ user: UserRecord; changed: boolean }> {
@@ -375,7 +395,7 @@ export async function setMfaRequired(
 /** A user's live sessions (not yet expired at `now`), most recently seen first. */
 export async function userSessions(
   stores: Stores,
-  username: string,
+  username: UserKey,
   now: number,
 ): Promise<{ user: UserRecord; sessions: SessionRecord[] }> {
   const user = await findUser(stores, username);
@@ -405,9 +425,115 @@ export function describeSession(s: SessionRecord): Record<string, unknown> {
  * tokens: tessera user disable or set-password revoke those). The caller tells the clients of those
  * sessions (back-channel logout). How many sessions.
  */
-export async function endUserSessions(stores: Stores, username: string): Promise<{ user: UserRecord; count: number }> {
+export async function endUserSessions(stores: Stores, username: UserKey): Promise<{ user: UserRecord; count: number }> {
   const user = await findUser(stores, username);
   const count = await stores.sessions.deleteByUser(user.id);
   await stores.signIns.forgetUser(user.id);
   return { user, count };
+}
+
+/** The fields of a user an operator changes (the admin API's PATCH); absent: left as they are, null: removed. */
+export interface UserPatch {
+  username?: string;
+  email?: string | null;
+  email_verified?: boolean;
+  name?: string | null;
+  given_name?: string | null;
+  family_name?: string | null;
+  mfa_required?: boolean;
+}
+
+/**
+ * Changes a user's fields. A new username follows the rules of a new one (syntax; not another
+ * account's, nor looking like one, nor reserved by a deleted account: 409). A new email address is
+ * unverified unless `email_verified` says otherwise, and the reset and verification links mailed to
+ * the old one end. `changed` false when the patch changes nothing (nothing written).
+ */
+export async function updateUser(
+  stores: Stores,
+  key: UserKey,
+  patch: UserPatch,
+  now: number,
+): Promise<{ before: UserRecord; user: UserRecord; changed: boolean; emailChanged: boolean }> {
+  const before = await findUser(stores, key);
+  const username = patch.username ?? before.username;
+  const email = patch.email === undefined ? before.email : patch.email;
+  const pick = (v: string | null | undefined, old: string | null) => (v === undefined ? old : v);
+  const name = pick(patch.name, before.name);
+  const givenName = pick(patch.given_name, before.givenName);
+  const familyName = pick(patch.family_name, before.familyName);
+  checkUserInput({
+    username,
+    ...(email !== null ? { email } : {}),
+    ...(name !== null ? { name } : {}),
+    ...(givenName !== null ? { given_name: givenName } : {}),
+    ...(familyName !== null ? { family_name: familyName } : {}),
+  });
+  if (username !== before.username) {
+    const holder = await stores.users.findByUsername(username);
+    if (holder && holder.id !== before.id)
+      throw new ConflictError(`username ${username} is another account's: ${describeOther(holder)}`);
+    if (!holder) {
+      if (await stores.users.usernameReserved(username, now))
+        throw new ConflictError(
+          `username ${username} belonged to a deleted account and is still reserved (TESSERA_USERNAME_RESERVATION)`,
+        );
+      const lookalike = await stores.users.findConfusable(username);
+      if (lookalike && lookalike.id !== before.id)
+        throw new ConflictError(`username ${username} looks like the existing user ${describeOther(lookalike)}`);
+    }
+  }
+  const emailChanged = (email ?? '').toLowerCase() !== (before.email ?? '').toLowerCase();
+  if (email === null && patch.email_verified === true)
+    throw new AdminError('email_verified cannot be true without an email address');
+  const emailVerified =
+    email === null ? false : (patch.email_verified ?? (emailChanged ? false : before.emailVerified));
+  const { mfaRequired: _, ...rest } = before;
+  const mfaRequired = patch.mfa_required ?? before.mfaRequired;
+  const user: UserRecord = {
+    ...rest,
+    username,
+    email,
+    emailVerified,
+    name,
+    givenName,
+    familyName,
+    // Absent stays absent (false), as the store reads it back.
+    ...(mfaRequired === true || (mfaRequired === false && before.mfaRequired !== undefined) ? { mfaRequired } : {}),
+    updatedAt: now,
+  };
+  if (sameUser(before, user)) return { before, user: before, changed: false, emailChanged: false };
+  await stores.users.put(user);
+  if (emailChanged) {
+    // Links mailed to the old address must not work for the new one's owner's account.
+    await stores.accountTokens.invalidate(user.id, 'reset_password', now);
+    await stores.accountTokens.invalidate(user.id, 'verify_email', now);
+  }
+  return { before, user, changed: true, emailChanged };
+}
+
+/**
+ * A user as the admin API shows one: describeUser's fields and where the account came from, its
+ * second factors (counts, never a secret), linked sign-ins and admin role.
+ */
+export async function describeUserDetail(stores: Stores, u: UserRecord): Promise<Record<string, unknown>> {
+  const factors = (await stores.factors.listByUser(u.id)).filter((f) => f.confirmed);
+  const role = await stores.adminRoles.get(u.id);
+  return {
+    ...describeUser(u),
+    given_name: u.givenName,
+    family_name: u.familyName,
+    origin: u.origin ?? 'operator',
+    updated_at: new Date(u.updatedAt * 1000).toISOString(),
+    mfa: {
+      required: u.mfaRequired ?? false,
+      enrolled: factors.length > 0,
+      enrol_by: u.mfaEnrolBy ? new Date(u.mfaEnrolBy * 1000).toISOString() : null,
+      totp: factors.filter((f) => f.kind === 'totp').length,
+      passkeys: factors.filter((f) => f.kind === 'passkey').length,
+      recovery_codes: await stores.factors.countRecoveryCodes(u.id),
+    },
+    linked_identities: (await stores.upstreamIdentities.listByUser(u.id)).length,
+    admin_role: role?.role ?? null,
+  };
 }

@@ -984,7 +984,7 @@ export const settings: readonly Setting[] = [
     min: 1,
     max: 65535,
     description:
-      "Serve the admin API and console only on this port of TESSERA_ADMIN_HOST (a separate listener, as Hydra's admin port), not on the main listener.",
+      "Serve the admin API only on this port of TESSERA_ADMIN_HOST (a separate listener, as Hydra's admin port), not on the main listener. The console stays on the main listener, where people sign in (TESSERA_ADMIN_CONSOLE=false removes it).",
   },
   {
     env: 'TESSERA_ADMIN_HOST',

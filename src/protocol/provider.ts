@@ -225,7 +225,12 @@ export type View =
   | { name: 'recovery-done'; title: string; message: string; link?: { href: string; text: string } }
   | PasskeysView
   /** A page of the account area (protocol/account/): `nav` marks the section in its navigation. */
-  | { name: 'account-area'; nav?: AccountSection; account: AccountView };
+  | { name: 'account-area'; nav?: AccountSection; account: AccountView }
+  /**
+   * A page of the admin console (console/): rendered by ui/console-pages.ts from what the console
+   * looked up, given only the page's CSP nonce here.
+   */
+  | { name: 'console'; render(nonce: string): string };
 
 /** A login page's passkey sign-in: where the answer is posted, the options (JSON), the scripts' base URL. */
 export interface PasskeyLogin {

@@ -27,6 +27,12 @@ describe('a separate admin listener (TESSERA_ADMIN_PORT)', () => {
     assert.ok(Array.isArray(admin.json().keys));
   });
 
+  it('keeps the console on the main listener, beside the account area it signs in through', async () => {
+    const page = await app.server.inject({ url: '/admin' });
+    assert.equal(page.statusCode, 303, 'signed out: sent to sign in');
+    assert.equal((await app.adminServer!.inject({ url: '/admin' })).statusCode, 404);
+  });
+
   it('has nothing else of the server on the admin listener but /health', async () => {
     assert.equal((await app.adminServer!.inject({ url: '/health' })).statusCode, 200);
     for (const url of ['/.well-known/openid-configuration', '/jwks', '/authorize', '/metrics'])

@@ -1,0 +1,106 @@
+// Tessera's own operators (issue 20): who holds which admin role, and the rule that keeps the
+// deployment from losing its last owner. The admin actions (actions/roles.ts), the bootstrap file
+// (`admin_role:` on a user) and the CLI (the first owner, on the host) all change roles here.
+import { ADMIN_ROLES, type AdminRole, type AdminRoleAssignment } from '../ports/admin.ts';
+import type { Stores } from '../ports/index.ts';
+import type { UserRecord } from '../ports/users.ts';
+import { ROLE_SCOPES } from '../protocol/admin-scopes.ts';
+import { AdminError, ConflictError, NotFoundError } from './errors.ts';
+
+export { ADMIN_ROLES, type AdminRole };
+
+/** The counter whose row every change that could leave no owner takes first (see lockOwners). */
+const OWNERS_LOCK = 'admin:owners-lock';
+
+/**
+ * Serialises the changes that could leave no owner, inside the caller's transaction: an upsert of
+ * one counter row, which PostgreSQL keeps locked until the transaction ends (SQLite runs one writing
+ * transaction at a time anyway). Two owners demoting each other at once: the second waits, then
+ * counts the first one's change.
+ */
+async function lockOwners(stores: Pick<Stores, 'counters'>, now: number): Promise<void> {
+  await stores.counters.hit(OWNERS_LOCK, now, 3600);
+}
+
+/**
+ * Refuses (409) to take away the last owner: when `userId` is an owner and no other owner who is not
+ * disabled remains, whatever is `doing` (demoting, removing the role, disabling, deleting) is refused.
+ * Call it in the transaction of the change.
+ */
+export async function requireAnotherOwner(
+  stores: Pick<Stores, 'adminRoles' | 'users' | 'counters'>,
+  userId: string,
+  now: number,
+  doing: string,
+): Promise<void> {
+  if ((await stores.adminRoles.get(userId))?.role !== 'owner') return;
+  await lockOwners(stores, now);
+  for (const a of await stores.adminRoles.list()) {
+    if (a.role !== 'owner' || a.userId === userId) continue;
+    const other = await stores.users.get(a.userId);
+    if (other && !other.disabled) return;
+  }
+  throw new ConflictError(
+    `${doing} is refused: this user is the last owner (no other owner who is not disabled); make another user owner first`,
+  );
+}
+
+/** An admin role as operators see it. */
+export function describeRole(a: AdminRoleAssignment, user?: Pick<UserRecord, 'username'>): Record<string, unknown> {
+  return {
+    user_id: a.userId,
+    ...(user ? { username: user.username } : {}),
+    role: a.role,
+    granted_at: new Date(a.grantedAt * 1000).toISOString(),
+    granted_by: a.grantedBy,
+  };
+}
+
+export interface RoleChange {
+  user: UserRecord;
+  before: AdminRoleAssignment | undefined;
+  after: AdminRoleAssignment | undefined;
+  changed: boolean;
+}
+
+/**
+ * Gives a user an admin role (or another one). An owner made something else must not be the last
+ * owner. `by` is who assigned it (a user id, a client id, 'admin', 'cli', 'bootstrap'). This is also
+ * the way to the FIRST owner, on the host: `tessera` (the CLI) and the bootstrap file call it with
+ * role 'owner'; a deployment without an owner has only the break-glass token otherwise.
+ */
+export async function setAdminRole(
+  stores: Pick<Stores, 'adminRoles' | 'users' | 'counters'>,
+  input: { userId: string; role: AdminRole; by: string; now: number },
+): Promise<RoleChange> {
+  if (!(ADMIN_ROLES as readonly string[]).includes(input.role))
+    throw new AdminError(`admin role must be one of ${ADMIN_ROLES.join(', ')}`);
+  const user = await stores.users.get(input.userId);
+  if (!user) throw new NotFoundError(`no user ${input.userId}`);
+  const before = await stores.adminRoles.get(user.id);
+  if (before?.role === input.role) return { user, before, after: before, changed: false };
+  if (before?.role === 'owner')
+    await requireAnotherOwner(stores, user.id, input.now, `Making ${user.username} ${input.role}`);
+  const after: AdminRoleAssignment = { userId: user.id, role: input.role, grantedAt: input.now, grantedBy: input.by };
+  await stores.adminRoles.set(after);
+  return { user, before, after, changed: true };
+}
+
+/** Takes a user's admin role away (never the last owner's); 404 when they have none. */
+export async function removeAdminRole(
+  stores: Pick<Stores, 'adminRoles' | 'users' | 'counters'>,
+  userId: string,
+  now: number,
+): Promise<RoleChange> {
+  const user = await stores.users.get(userId);
+  if (!user) throw new NotFoundError(`no user ${userId}`);
+  const before = await stores.adminRoles.get(user.id);
+  if (!before) throw new NotFoundError(`${user.username} has no admin role`);
+  await requireAnotherOwner(stores, user.id, now, `Removing the owner role of ${user.username}`);
+  await stores.adminRoles.remove(user.id);
+  return { user, before, after: undefined, changed: true };
+}
+
+/** Whether a principal holding `scopes` may give `role`: only a role whose every scope it holds itself. */
+export const mayGiveRole = (scopes: ReadonlySet<string>, role: AdminRole): boolean =>
+  ROLE_SCOPES[role].every((s) => scopes.has(s));
