@@ -99,6 +99,215 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/users': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get: operations['users.list'];
+    put?: never;
+    post: operations['users.create'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/users/{user_id}': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get: operations['users.get'];
+    put?: never;
+    post?: never;
+    delete: operations['users.delete'];
+    options?: never;
+    head?: never;
+    patch: operations['users.update'];
+    trace?: never;
+  };
+  '/users/{user_id}/disable': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get?: never;
+    put?: never;
+    post: operations['users.disable'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/users/{user_id}/enable': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get?: never;
+    put?: never;
+    post: operations['users.enable'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/users/{user_id}/sessions': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get: operations['users.sessions'];
+    put?: never;
+    post?: never;
+    delete: operations['users.end-sessions'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/users/{user_id}/factors': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get: operations['users.factors'];
+    put?: never;
+    post?: never;
+    delete: operations['users.reset-factors'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/users/{user_id}/unlock': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get?: never;
+    put?: never;
+    post: operations['users.unlock'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/users/{user_id}/password-reset': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get?: never;
+    put?: never;
+    post: operations['users.send-password-reset'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/users/{user_id}/verify-email': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get?: never;
+    put?: never;
+    post: operations['users.verify-email'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/users/{user_id}/require-mfa': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get?: never;
+    put?: never;
+    post: operations['users.require-mfa'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/users/{user_id}/identities': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get: operations['users.identities'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/users/{user_id}/identities/{provider}': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get?: never;
+    put?: never;
+    post?: never;
+    delete: operations['users.unlink'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/sessions': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get: operations['sessions.list'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/sessions/{sid}': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get?: never;
+    put?: never;
+    post?: never;
+    delete: operations['sessions.end'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/consents': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get: operations['consents.list'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/users/{user_id}/consents/{client_id}': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get?: never;
+    put?: never;
+    post?: never;
+    delete: operations['consents.revoke'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/grants/{grant_id}': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get?: never;
+    put?: never;
+    post?: never;
+    delete: operations['grants.revoke'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/roles': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get: operations['roles.list'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/users/{user_id}/role': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get?: never;
+    put: operations['roles.set'];
+    post?: never;
+    delete: operations['roles.remove'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/resources': {
     parameters: { query?: never; header?: never; path?: never; cookie?: never };
     get: operations['resources.list'];
@@ -722,6 +931,822 @@ export interface operations {
   };
   'clients.reject': {
     parameters: { query?: never; header?: never; path: { client_id: string }; cookie?: never };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'users.list': {
+    parameters: {
+      query?: { cursor?: string; limit?: number; search?: string };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'users.create': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    requestBody: {
+      content: {
+        'application/json': {
+          username: string;
+          password?: string;
+          email?: string;
+          email_verified?: boolean | ('true' | 'false');
+          name?: string;
+          given_name?: string;
+          family_name?: string;
+          mfa_required?: boolean | ('true' | 'false');
+          disabled?: boolean | ('true' | 'false');
+        };
+      };
+    };
+    responses: {
+      201: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'users.get': {
+    parameters: { query?: never; header?: never; path: { user_id: string }; cookie?: never };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'users.delete': {
+    parameters: { query?: never; header?: never; path: { user_id: string }; cookie?: never };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'users.update': {
+    parameters: { query?: never; header?: never; path: { user_id: string }; cookie?: never };
+    requestBody?: {
+      content: {
+        'application/json': {
+          username?: string;
+          email?: string | null;
+          email_verified?: boolean;
+          name?: string | null;
+          given_name?: string | null;
+          family_name?: string | null;
+          mfa_required?: boolean;
+        };
+      };
+    };
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'users.disable': {
+    parameters: { query?: never; header?: never; path: { user_id: string }; cookie?: never };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'users.enable': {
+    parameters: { query?: never; header?: never; path: { user_id: string }; cookie?: never };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'users.sessions': {
+    parameters: { query?: never; header?: never; path: { user_id: string }; cookie?: never };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'users.end-sessions': {
+    parameters: { query?: never; header?: never; path: { user_id: string }; cookie?: never };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'users.factors': {
+    parameters: { query?: never; header?: never; path: { user_id: string }; cookie?: never };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'users.reset-factors': {
+    parameters: { query?: never; header?: never; path: { user_id: string }; cookie?: never };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'users.unlock': {
+    parameters: { query?: never; header?: never; path: { user_id: string }; cookie?: never };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'users.send-password-reset': {
+    parameters: { query?: never; header?: never; path: { user_id: string }; cookie?: never };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'users.verify-email': {
+    parameters: { query?: never; header?: never; path: { user_id: string }; cookie?: never };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'users.require-mfa': {
+    parameters: { query?: never; header?: never; path: { user_id: string }; cookie?: never };
+    requestBody?: { content: { 'application/json': { required?: boolean | ('true' | 'false') } } };
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'users.identities': {
+    parameters: { query?: never; header?: never; path: { user_id: string }; cookie?: never };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'users.unlink': {
+    parameters: {
+      query?: { subject?: string };
+      header?: never;
+      path: { user_id: string; provider: string };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'sessions.list': {
+    parameters: {
+      query?: { cursor?: string; limit?: number; search?: string };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'sessions.end': {
+    parameters: { query?: { user_id?: string }; header?: never; path: { sid: string }; cookie?: never };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'consents.list': {
+    parameters: { query?: { user_id?: string; client_id?: string }; header?: never; path?: never; cookie?: never };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'consents.revoke': {
+    parameters: { query?: never; header?: never; path: { user_id: string; client_id: string }; cookie?: never };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'grants.revoke': {
+    parameters: { query?: never; header?: never; path: { grant_id: string }; cookie?: never };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'roles.list': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'roles.set': {
+    parameters: { query?: never; header?: never; path: { user_id: string }; cookie?: never };
+    requestBody: { content: { 'application/json': { role: 'owner' | 'admin' | 'support' | 'auditor' } } };
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'roles.remove': {
+    parameters: { query?: never; header?: never; path: { user_id: string }; cookie?: never };
     requestBody?: never;
     responses: {
       200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
