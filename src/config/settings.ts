@@ -956,7 +956,7 @@ export const settings: readonly Setting[] = [
     type: 'string',
     default: undefined,
     description:
-      'Break-glass bearer token (at least 32 characters, random) for the admin API under /admin/api/v1 with the owner\'s permissions: for the first owner only, until admin clients and owners exist (docs/admin.md). Unset: only admin tokens Tessera issued are accepted.',
+      "Break-glass bearer token (at least 32 characters, random) for the admin API under /admin/api/v1 with the owner's permissions: for the first owner only, until admin clients and owners exist (docs/admin.md). Unset: only admin tokens Tessera issued are accepted.",
   },
   {
     env: 'TESSERA_ADMIN_TOKEN_TTL',
@@ -966,14 +966,15 @@ export const settings: readonly Setting[] = [
     min: 30,
     max: 3600,
     description:
-      'Lifetime in seconds of the access tokens Tessera issues for its own admin API (client_credentials of admin clients, the CLI\'s device flow); they come without refresh tokens.',
+      "Lifetime in seconds of the access tokens Tessera issues for its own admin API (client_credentials of admin clients, the CLI's device flow); they come without refresh tokens.",
   },
   {
     env: 'TESSERA_ADMIN_CONSOLE',
     key: 'adminConsole',
     type: 'bool',
     default: true,
-    description: 'Serve the admin console under /admin (people with an admin role sign in through Tessera\'s own login).',
+    description:
+      "Serve the admin console under /admin (people with an admin role sign in through Tessera's own login).",
   },
   {
     env: 'TESSERA_ADMIN_PORT',
@@ -983,7 +984,7 @@ export const settings: readonly Setting[] = [
     min: 1,
     max: 65535,
     description:
-      'Serve the admin API and console only on this port of TESSERA_ADMIN_HOST (a separate listener, as Hydra\'s admin port), not on the main listener.',
+      "Serve the admin API and console only on this port of TESSERA_ADMIN_HOST (a separate listener, as Hydra's admin port), not on the main listener.",
   },
   {
     env: 'TESSERA_ADMIN_HOST',
@@ -1000,7 +1001,7 @@ export const settings: readonly Setting[] = [
     min: 0,
     max: 2592000,
     description:
-      'Seconds a client\'s previous secret keeps working after its secret is rotated (an operator may choose another overlap per rotation, 0 for none).',
+      "Seconds a client's previous secret keeps working after its secret is rotated (an operator may choose another overlap per rotation, 0 for none).",
   },
   {
     env: 'TESSERA_AUDIT_RETENTION_DAYS',

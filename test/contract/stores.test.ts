@@ -38,6 +38,7 @@ import { factorsContract } from './factors-contract.ts';
 import { mailOutboxContract } from './mail-outbox-contract.ts';
 import { accountTokensContract } from './account-tokens-contract.ts';
 import { upstreamsContract } from './upstreams-contract.ts';
+import { directoryContract } from './directory-contract.ts';
 import {
   NOW,
   uid,
@@ -82,6 +83,7 @@ forEachBackend('SQL stores', (stores, backend) => {
         '0023_account_area',
         '0024_mail',
         '0025_upstreams',
+        '0027_directory',
       ]);
       assert.deepEqual(await migrate(backend.handle.db, usernameKeys), []);
     });
@@ -183,6 +185,7 @@ forEachBackend('SQL stores', (stores, backend) => {
   keysContract(stores);
   factorsContract(stores);
   upstreamsContract(stores);
+  directoryContract(stores);
 
   describe('cleanup', () => {
     it('deletes expired rows of every kind and keeps live ones', async () => {

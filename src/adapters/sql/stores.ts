@@ -8,6 +8,7 @@ import { createSqlCodeStore } from './codes-store.ts';
 import { createSqlConsentStore } from './consents-store.ts';
 import { createSqlCounterStore } from './counters-store.ts';
 import type { DatabaseHandle } from './database.ts';
+import { createSqlDirectoryStore } from './directory-store.ts';
 import { createSqlDeviceCodeStore } from './device-codes-store.ts';
 import { createSqlFactorStore } from './factors-store.ts';
 import { createSqlSignInStore } from './sign-ins-store.ts';
@@ -63,6 +64,7 @@ export function createSqlStores(handle: DatabaseHandle, usernames: UsernameKeys)
     upstreams: createSqlUpstreamStore(ctx),
     upstreamIdentities: createSqlUpstreamIdentityStore(ctx),
     upstreamStates: createSqlUpstreamStateStore(ctx),
+    directory: createSqlDirectoryStore(ctx),
     // TODO(issue 20 storage): the real stores and transaction.
     adminRoles: {
       get: () => Promise.resolve(undefined),
