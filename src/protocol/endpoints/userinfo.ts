@@ -13,13 +13,15 @@ import { signJwt } from '../tokens/signer.ts';
 import type { ClientRecord } from '../../ports/clients.ts';
 import type { Stores } from '../../ports/index.ts';
 import type { GrantFacts } from '../services.ts';
-import type { StoreDeps } from '../provider.ts';
+import type { DepsOf, StoreDeps } from '../provider.ts';
+import { directoryClaims, prepareDirectoryClaims } from '../directory-claims.ts';
 
 /** What userinfo uses of the Provider: users, clients, grants, revocations, keys, the verifier and its caches, DPoP. */
 export type UserinfoDeps = Pick<Provider, 'config' | 'keys' | 'events' | 'grantFacts' | 'pairwiseKeys'> & {
   readonly stores: Pick<Stores, 'users' | 'clients' | 'grants' | 'revocations'>;
 } & AccessTokenVerifierDeps &
-  DpopProofDeps;
+  DpopProofDeps &
+  DepsOf<typeof prepareDirectoryClaims>;
 
 const BODY_PARAMS = new Set(['access_token']);
 
@@ -194,7 +196,10 @@ export async function userinfo(p: UserinfoDeps, req: ProtocolRequest): Promise<O
   const user = await tokenUser(p, claims, grant, client);
   if (!user || user.disabled) throw invalid();
   // OIDC Core 5.5: the claims the authorization request asked for at userinfo, kept with its grant.
+  // The client's claims from the directory (directory-claims.ts), under the scopes that release them.
+  const mapped = client && directoryClaims(await prepareDirectoryClaims(p, client, user.id, null), scopes, 'userinfo');
   const body = {
+    ...mapped,
     ...userClaims(user, scopes),
     ...(grant?.claims ? namedUserClaims(user, grant.claims.userinfo) : {}),
     sub: claims.sub,
