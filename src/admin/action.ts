@@ -15,7 +15,18 @@ import { AdminError, ConflictError, NotFoundError, PreconditionFailedError } fro
 /** What actions may use of the provider; `stores` is the action's transaction. */
 export type AdminDeps = Pick<
   Provider,
-  'config' | 'stores' | 'now' | 'events' | 'log' | 'outbound' | 'clientKeys' | 'logoutDelivery' | 'mail' | 'upstream'
+  | 'config'
+  | 'stores'
+  | 'now'
+  | 'events'
+  | 'log'
+  | 'outbound'
+  | 'clientKeys'
+  | 'logoutDelivery'
+  | 'mail'
+  | 'upstream'
+  // The directory's claim mappings as this process keeps them: dropped when an action changes them.
+  | 'claimMappings'
 >;
 
 /** Who is acting, and through which front. */
