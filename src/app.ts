@@ -52,6 +52,8 @@ import type { RateLimitStore } from './ports/rate-limits.ts';
 
 export interface App {
   server: FastifyInstance;
+  /** The admin API's own listener (TESSERA_ADMIN_PORT), not yet listening; absent: it is on `server`. */
+  adminServer?: FastifyInstance;
   provider: Provider;
   metrics: Metrics;
   /** The audit trail's writer (batched; flush() to write what is queued). */
@@ -507,7 +509,7 @@ export async function buildApp(
     : localLimits;
 
   let draining = false;
-  const server = buildServer(provider, {
+  const serverOptions: Parameters<typeof buildServer>[1] = {
     logger: log,
     draining: () => draining,
     metrics,
@@ -537,7 +539,10 @@ export async function buildApp(
     // One Redis deadline (TESSERA_REDIS_TIMEOUT) per request, for all of its Redis commands; with
     // metadata documents on, the request's address for their per-source fetch budget.
     requestScope: requestScope(redis, outbound.metadataDocuments.enabled),
-  });
+  };
+  // TESSERA_ADMIN_PORT: the admin API on a listener of its own (main.ts listens), not on the main one.
+  const server = buildServer(provider, { ...serverOptions, surface: config.adminPort ? 'public' : 'all' });
+  const adminServer = config.adminPort ? buildServer(provider, { ...serverOptions, surface: 'admin' }) : undefined;
   // Periodic cleanup of expired rows, of unused registrations, and of audit records past their retention.
   const cleanup = setInterval(() => {
     stores.cleanup(now()).then(
@@ -581,6 +586,7 @@ export async function buildApp(
   mail.worker.start();
   return {
     server,
+    ...(adminServer ? { adminServer } : {}),
     provider,
     stores,
     log,
@@ -603,6 +609,7 @@ export async function buildApp(
       clearInterval(keyReload);
       localLimits.close();
       await server.close();
+      await adminServer?.close();
       await mail.worker.stop(); // a delivery in progress finishes (or its lease lets another instance retry it)
       await audit.close(); // after the last request, before the database goes
       await stores.close();

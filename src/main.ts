@@ -132,6 +132,15 @@ async function runServer(): Promise<void> {
     config.host,
     config.port,
   );
+  const adminServer = app.adminServer;
+  if (adminServer) {
+    await listen(
+      () => adminServer.listen({ host: config.adminHost, port: config.adminPort! }),
+      'TESSERA_ADMIN_PORT',
+      config.adminHost,
+      config.adminPort!,
+    );
+  }
   if (config.metricsPort !== undefined) {
     // One metrics listener per host: in cluster mode each worker's figures are its own, so the
     // separate listener is offered only with one worker (see README, Observability).

@@ -106,6 +106,8 @@ export interface AdminApiOptions {
   breakGlass?: string;
   /** The TLS client certificate of a request (certificate-bound tokens), as the protocol routes read it. */
   certificate(req: FastifyRequest): ProtocolRequest['clientCertificate'];
+  /** The URL a request reached, without its query (DPoP's htu); default: the issuer and the path. */
+  requestUrl?: (req: FastifyRequest) => string;
 }
 
 /** Who sends this request: the break-glass token, or the principal of a Tessera admin token. */
@@ -152,8 +154,12 @@ function serveAction(app: FastifyInstance, p: Provider, action: AdminAction, opt
       let principal: AdminPrincipal;
       try {
         // DPoP's htu is the request's own URL without its query (RFC 9449 section 4.3).
-        const own = `${p.config.issuer}${req.url.split('?')[0]!.slice(opts.basePath.length)}`;
-        principal = await principalOf(p, req, opts, http.path.includes('{') ? own : htu);
+        const own = opts.requestUrl
+          ? opts.requestUrl(req)
+          : http.path.includes('{')
+            ? `${p.config.issuer}${req.url.split('?')[0]!.slice(opts.basePath.length)}`
+            : htu;
+        principal = await principalOf(p, req, opts, own);
       } catch (err) {
         if (!(err instanceof OAuthError)) throw err;
         req.log.warn({ event: 'admin_auth_failed', ip: req.ip, action: action.name }, 'admin API request refused');

@@ -49,6 +49,11 @@ export interface ServerOptions {
    * the same for every step of it: with Redis, one deadline for all the request's Redis commands.
    */
   requestScope?: RequestScope;
+  /**
+   * Which routes this listener serves: `all` (the default), `public` (all but the admin API, which
+   * TESSERA_ADMIN_PORT moves to a listener of its own) or `admin` (the admin API and /health only).
+   */
+  surface?: 'all' | 'public' | 'admin';
 }
 
 export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
@@ -127,11 +132,38 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
     sendError(reply, 'json', new OAuthError('invalid_request', 'Not found.', { status: 404 }));
   });
 
-  mountRoutes(app, ctx, basePath, lanes.post);
-  mountPreparedDocuments(app, ctx, basePath, lanes.get);
-  mountOperationalRoutes(app, p, opts, basePath);
-  mountAssets(app, basePath);
+  const surface = opts.surface ?? 'all';
+  if (surface !== 'admin') {
+    mountRoutes(app, ctx, basePath, lanes.post);
+    mountPreparedDocuments(app, ctx, basePath, lanes.get);
+    mountOperationalRoutes(app, p, opts, basePath);
+    mountAssets(app, basePath);
+  } else {
+    app.get(basePath + '/health', async (_req, reply) => reply.headers(NO_STORE).send({ status: 'ok' }));
+  }
+  if (surface !== 'public') mountAdminSurface(app, p, basePath, clientCertificate, surface === 'admin');
   return app;
+}
+
+/**
+ * The admin API (/admin/api/v1): Tessera's own admin tokens, or the break-glass TESSERA_ADMIN_TOKEN.
+ * On its own listener (TESSERA_ADMIN_PORT), a DPoP proof names the URL the caller reached it at.
+ */
+function mountAdminSurface(
+  app: FastifyInstance,
+  p: Provider,
+  basePath: string,
+  certificate: ReturnType<typeof certificateReader>,
+  ownListener: boolean,
+): void {
+  registerAdminApi(app, p, {
+    basePath,
+    breakGlass: p.config.adminToken,
+    certificate: (req) => certificate(req.raw),
+    ...(ownListener
+      ? { requestUrl: (req) => `http://${req.headers.host ?? p.config.adminHost}${req.url.split('?')[0]}` }
+      : {}),
+  });
 }
 
 /** The methods a route of the table answers with 405 unless it takes them. */
@@ -208,13 +240,6 @@ function mountOperationalRoutes(app: FastifyInstance, p: Provider, opts: ServerO
       .headers(NO_STORE)
       .type(opts.metrics.registry.contentType)
       .send(await opts.metrics.registry.metrics());
-  });
-  // The admin API (/admin/api/v1): Tessera's own admin tokens, or the break-glass TESSERA_ADMIN_TOKEN.
-  const adminCertificate = certificateReader(config, p.log);
-  registerAdminApi(app, p, {
-    basePath,
-    breakGlass: config.adminToken,
-    certificate: (req) => adminCertificate(req.raw),
   });
   app.get(basePath + '/health', async (_req, reply) => reply.headers(NO_STORE).send({ status: 'ok' }));
   app.get(basePath + '/ready', async (req, reply) => {
