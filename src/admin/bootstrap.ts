@@ -334,5 +334,21 @@ export async function applyBootstrap(
     );
   // The directory, after the users, clients and resources it names.
   const directory = await applyDirectoryBootstrap(stores, config, file, now);
+  if (directory.groups || directory.appRoles || directory.claimMappings)
+    await stores.audit.append([
+      {
+        at: Date.now(),
+        type: 'directory_bootstrap_applied',
+        actor: 'bootstrap',
+        clientId: null,
+        ip: null,
+        outcome: 'success',
+        details: {
+          groups_changed: directory.groups,
+          app_roles_changed: directory.appRoles,
+          claim_mappings_changed: directory.claimMappings,
+        },
+      },
+    ]);
   return { clients, users, resources, upstreams, directory, generatedSecrets, warnings };
 }

@@ -56,6 +56,8 @@ describe('the directory in the bootstrap file', () => {
       [['https://orders.example/', 'admin']],
     );
     assert.equal((await t.p.stores.directory.listMappings()).length, 2);
+    const audited = (await t.p.stores.audit.query({ type: 'directory_bootstrap_applied' })).at(-1);
+    assert.equal(audited?.details?.claim_mappings_changed, 2);
     const again = await applyBootstrap(t.p.stores, t.config, file, t.clock.now() + 10);
     assert.deepEqual(again.directory, { groups: 0, appRoles: 0, claimMappings: 0 });
     const changed = await applyBootstrap(
