@@ -14,7 +14,7 @@ import {
 import { migrate } from './adapters/sql/migrations/index.ts';
 import { createSqlStores } from './adapters/sql/stores.ts';
 import { usernameKeys } from './accounts/usernames.ts';
-import { cachedClients } from './adapters/cache/cached-clients.ts';
+import { cachedClients, clientWritesNoted } from './adapters/cache/cached-clients.ts';
 import { sweepUnusedRegistrations } from './protocol/clients/usage.ts';
 import { memoryRateLimits } from './adapters/memory/rate-limits.ts';
 import { createMail } from './adapters/mail/mailer.ts';
@@ -349,28 +349,70 @@ export async function buildApp(
   const outbound = outboundServices(config, clock, opts.outbound, () => limitStore);
   // Operators' blocks of metadata document clients, read as often as stored clients are (the client cache TTL).
   const blocks = new MetadataDocumentBlocks(opened.stores.clientBlocks, config.clientCacheTtl * 1000);
+  const clientCache = cachedClients(opened.stores.clients, config.clientCacheTtl * 1000);
+  const refusedDocument = (clientId: string, err: unknown) =>
+    log.warn(
+      {
+        event: 'client_metadata_document_refused',
+        client_id: clientId,
+        reason: err instanceof OAuthError ? err.description : String(err),
+        detail: err instanceof OAuthError ? err.detail : undefined,
+      },
+      'client metadata document refused: the client is unknown',
+    );
   const stores: Stores = {
     ...opened.stores,
     // An https client_id is a Client ID Metadata Document (when on): resolved, never stored; blocked ones disabled.
-    clients: metadataDocumentClients(
-      cachedClients(opened.stores.clients, config.clientCacheTtl * 1000),
-      outbound.metadataDocuments,
-      blocks,
-      (clientId, err) =>
-        log.warn(
-          {
-            event: 'client_metadata_document_refused',
-            client_id: clientId,
-            reason: err instanceof OAuthError ? err.description : String(err),
-            detail: err instanceof OAuthError ? err.detail : undefined,
-          },
-          'client metadata document refused: the client is unknown',
-        ),
-    ),
+    clients: metadataDocumentClients(clientCache, outbound.metadataDocuments, blocks, refusedDocument),
     // Blocks set or lifted in this process are seen by its copy of the list at once.
     clientBlocks: blocks.store,
     // Resource servers saved or deleted in this process are seen by its registry copy at once.
     resourceServers: forgettingWrites(opened.stores.resourceServers, services.resourceRegistry),
+    /**
+     * The transaction's stores wrapped as these are, but for the caches, which must never hold what
+     * may not commit: clients are read from the transaction (not the cache) and the ones it wrote are
+     * dropped from the cache once it has ended, as is the registry copy when a resource server
+     * changed; the replay cache stays where it is (Redis).
+     */
+    async transaction(fn) {
+      const changedClients = new Set<string>();
+      let resourcesChanged = false;
+      let blocksChanged = false;
+      try {
+        return await opened.stores.transaction((tx) => {
+          const wrapped: Stores = {
+            ...tx,
+            clients: metadataDocumentClients(
+              clientWritesNoted(tx.clients, (id) => changedClients.add(id)),
+              outbound.metadataDocuments,
+              {
+                find: async (clientId) => (await tx.clientBlocks.list()).find((b) => b.clientId === clientId),
+              },
+              refusedDocument,
+            ),
+            resourceServers: forgettingWrites(tx.resourceServers, { forget: () => (resourcesChanged = true) }),
+            clientBlocks: {
+              ...tx.clientBlocks,
+              add: (clientId, at) => {
+                blocksChanged = true;
+                return tx.clientBlocks.add(clientId, at);
+              },
+              remove: (clientId) => {
+                blocksChanged = true;
+                return tx.clientBlocks.remove(clientId);
+              },
+            },
+            replay: stores.replay === opened.stores.replay ? tx.replay : stores.replay,
+            transaction: (inner) => tx.transaction(() => inner(wrapped)),
+          };
+          return fn(wrapped);
+        });
+      } finally {
+        clientCache.forget(changedClients);
+        if (resourcesChanged) services.resourceRegistry.forget();
+        if (blocksChanged) blocks.forget();
+      }
+    },
   };
   // With REDIS_URL, state every instance must share at request speed lives in Redis: the replay
   // cache (instead of the database) and the rate-limit counters (instead of each process).

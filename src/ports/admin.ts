@@ -36,7 +36,11 @@ export interface AdminRoleStore {
  * dashboard shows one total for all instances behind a load balancer.
  */
 export interface StatsStore {
-  /** Adds each value to the figure `name` of the minute that starts at `minute` (epoch seconds, a multiple of 60). */
+  /**
+   * Adds each value (an integer; zeros skipped) to the figure `name` of the minute that starts at
+   * `minute` (epoch seconds, a multiple of 60), atomically: adds of several instances at once all count.
+   * Cleanup deletes the minutes older than 8 days.
+   */
   add(minute: number, values: Record<string, number>): Promise<void>;
   /**
    * The figures of the minutes in [from, to), summed over instances, oldest first; minutes without figures are absent.
@@ -48,7 +52,8 @@ export interface StatsStore {
 
 /**
  * One page of an admin list: `after` is the key of the last item of the page before (absent: the
- * first page), `limit` at most 200; `search` a case-insensitive substring of the list's search fields.
+ * first page), `limit` at most 200 (more is cut to 200); `search` a case-insensitive substring of the
+ * list's search fields, its characters taken literally (no wildcards).
  */
 export interface PageQuery {
   after?: string;

@@ -30,12 +30,15 @@ export interface AuditQuery {
   limit?: number;
   /** Only records of this client (its clientId column). */
   clientId?: string;
-  /** Only records about this user: its actor, or its `user` / `user_id` detail. */
+  /** Only records about this user: its actor, or its `user` / `user_id` detail (exactly that id). */
   userId?: string;
   outcome?: 'success' | 'failure';
-  /** Newest first, before this seq (cursor paging of the admin API and console); with it, `from`/`to` still apply. */
+  /**
+   * Only records before this seq (cursor paging of the admin API and console: with `descending` and
+   * a limit, the next page is asked for with the last seq of the page before); `from`/`to` still apply.
+   */
   beforeSeq?: number;
-  /** Newest first (default: oldest first). */
+  /** Newest first (default: oldest first; with a limit, the latest records of the selection either way). */
   descending?: boolean;
 }
 
@@ -49,7 +52,7 @@ export type AuditVerifyResult =
  */
 export interface AuditStore {
   append(events: AuditEvent[]): Promise<void>;
-  /** Records in seq order (oldest first). */
+  /** Records in seq order, oldest first unless `descending`. */
   query(q: AuditQuery): Promise<AuditRecord[]>;
   /**
    * Recomputes every remaining record's hash and link in seq order and names the first broken seq.

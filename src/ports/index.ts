@@ -64,8 +64,12 @@ export interface Stores {
   /**
    * Runs `fn` in one database transaction, over stores bound to it: everything `fn` writes through
    * them (and the audit record an admin action appends) commits together or not at all. `fn` must
-   * not use any other stores meanwhile (SQLite: the transaction holds the one writer), nor wait on
-   * the network. Inside, `transaction` runs `fn` inline; `cleanup`, `exclusive` and `close` throw.
+   * not use any other stores meanwhile (SQLite: the transaction holds the one writer, so awaiting
+   * the outer stores inside would wait for ever; calling the outer `transaction` inside throws), nor
+   * wait on the network. Inside, `transaction` runs `fn` inline within a savepoint (its throw undoes
+   * its own writes only), as does each store's own transaction (a store that refuses by throwing
+   * leaves the rest as it was); `cleanup`, `exclusive` and `close` throw. Nothing is retried: `fn`
+   * runs once.
    */
   transaction<T>(fn: (tx: Stores) => Promise<T>): Promise<T>;
   /** Deletes expired rows; returns how many. */

@@ -71,7 +71,7 @@ export interface UserStore {
   /** Creates the user unless its id or (canonical) username exists already (atomically); whether it was created. */
   create(user: UserRecord): Promise<boolean>;
   /**
-   * Deletes the user (and the devices it signed in from) and leaves its tombstone, in one
+   * Deletes the user (and the devices it signed in from, and its admin role) and leaves its tombstone, in one
    * transaction: the username's canonical form is computed by the store. False when there was no
    * such user.
    */

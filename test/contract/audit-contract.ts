@@ -80,6 +80,69 @@ export function auditContract(stores: Stores, backend: OpenBackend): void {
       );
       assert.deepEqual(await stores.audit.query({ actor, types: [] }), []);
     });
+    it('queries by client, by user (actor or user / user_id detail, exactly), by outcome', async () => {
+      const u = `user-${T}-q`;
+      const c = `client-${T}-q`;
+      const at = T + 300;
+      await stores.audit.append([
+        auditEvent({ at, actor: u, clientId: c, type: 'q_actor' }),
+        auditEvent({ at: at + 1, actor: 'admin', clientId: null, type: 'q_user', details: { user: u } }),
+        auditEvent({
+          at: at + 2,
+          actor: 'cli',
+          clientId: c,
+          type: 'q_user_id',
+          outcome: 'failure',
+          details: { user_id: u },
+        }),
+        // Not about the user: a longer id, the id as another detail, the text inside a value.
+        auditEvent({ at: at + 3, actor: `${u}0`, clientId: `${c}0`, type: 'q_not', details: { user: `${u}0` } }),
+        auditEvent({ at: at + 4, actor: 'admin', type: 'q_not', details: { target: u } }),
+        auditEvent({ at: at + 5, actor: 'admin', type: 'q_not', details: { before: JSON.stringify({ user: u }) } }),
+        auditEvent({ at: at + 6, actor: 'admin', type: 'q_not', details: { note: `","user":"${u}` } }),
+      ]);
+      const types = async (q: Parameters<Stores['audit']['query']>[0]) =>
+        (await stores.audit.query({ from: at, ...q })).map((r) => r.type);
+      assert.deepEqual(await types({ userId: u }), ['q_actor', 'q_user', 'q_user_id']);
+      assert.deepEqual(await types({ clientId: c }), ['q_actor', 'q_user_id']);
+      assert.deepEqual(await types({ userId: u, outcome: 'failure' }), ['q_user_id']);
+      assert.deepEqual(await types({ clientId: c, outcome: 'success' }), ['q_actor']);
+      assert.deepEqual(await types({ userId: u, clientId: c, descending: true }), ['q_user_id', 'q_actor']);
+      assert.deepEqual(await types({ userId: `${u}'; --` }), []);
+    });
+
+    it('pages newest first with beforeSeq and descending; from/to and limit still apply', async () => {
+      const at = T + 400;
+      await stores.audit.append(Array.from({ length: 7 }, (_, i) => auditEvent({ at: at + i, type: 'q_page' })));
+      const all = await stores.audit.query({ type: 'q_page' });
+      const seqs = all.map((r) => r.seq);
+      const pages: number[][] = [];
+      let before: number | undefined;
+      for (;;) {
+        const page = await stores.audit.query({
+          type: 'q_page',
+          descending: true,
+          limit: 3,
+          ...(before !== undefined ? { beforeSeq: before } : {}),
+        });
+        if (!page.length) break;
+        pages.push(page.map((r) => r.seq));
+        before = page.at(-1)!.seq;
+      }
+      assert.deepEqual(pages, [seqs.slice(4).reverse(), seqs.slice(1, 4).reverse(), seqs.slice(0, 1)]);
+      // Without descending, the latest of the selection before the cursor, oldest first.
+      assert.deepEqual(
+        (await stores.audit.query({ type: 'q_page', beforeSeq: seqs[5]!, limit: 2 })).map((r) => r.seq),
+        [seqs[3], seqs[4]],
+      );
+      assert.deepEqual(
+        (
+          await stores.audit.query({ type: 'q_page', beforeSeq: seqs[5]!, from: at + 2, to: at + 4, descending: true })
+        ).map((r) => r.seq),
+        [seqs[3], seqs[2]],
+      );
+    });
+
     it('verify names a changed record, a removed middle record and a removed tail', async () => {
       const seqs = (await stores.audit.query({})).map((r) => r.seq);
       const [mid, last] = [seqs[3]!, seqs.at(-1)!];

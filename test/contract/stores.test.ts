@@ -38,6 +38,8 @@ import { factorsContract } from './factors-contract.ts';
 import { mailOutboxContract } from './mail-outbox-contract.ts';
 import { accountTokensContract } from './account-tokens-contract.ts';
 import { upstreamsContract } from './upstreams-contract.ts';
+import { adminContract } from './admin-contract.ts';
+import { adminListsContract } from './admin-lists-contract.ts';
 import { directoryContract } from './directory-contract.ts';
 import {
   NOW,
@@ -83,6 +85,7 @@ forEachBackend('SQL stores', (stores, backend) => {
         '0023_account_area',
         '0024_mail',
         '0025_upstreams',
+        '0026_admin',
         '0027_directory',
       ]);
       assert.deepEqual(await migrate(backend.handle.db, usernameKeys), []);
@@ -185,6 +188,8 @@ forEachBackend('SQL stores', (stores, backend) => {
   keysContract(stores);
   factorsContract(stores);
   upstreamsContract(stores);
+  adminContract(stores);
+  adminListsContract(stores);
   directoryContract(stores);
 
   describe('cleanup', () => {

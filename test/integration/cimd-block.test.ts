@@ -158,6 +158,15 @@ describe('blocking a metadata document client', { skip: hasOpenssl() ? false : '
     assert.ok(!requests.includes('/agents/never.json'));
   });
 
+  it('a block set in a transaction (an admin action) is seen by this instance as soon as it commits', async () => {
+    const url = `${base}/agents/tx.json`;
+    assert.equal((await a.stores.clients.get(url))?.disabled, false); // read, so the block list is cached
+    await a.stores.transaction((tx) => setClientDisabled(tx, url, true, a.provider.now()));
+    assert.equal((await a.stores.clients.get(url))?.disabled, true, 'no wait for the cache to expire');
+    await a.stores.transaction((tx) => setClientDisabled(tx, url, false, a.provider.now()));
+    assert.equal((await a.stores.clients.get(url))?.disabled, false);
+  });
+
   it('enable lets the client back in on every instance; what was issued before stays revoked', async () => {
     const url = `${base}/agents/one.json`;
     const old = await a.stores.grants.listActiveByUser(

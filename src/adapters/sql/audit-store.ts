@@ -81,8 +81,17 @@ export function createSqlAuditStore({ db, pg, tx, statementBySize }: SqlContext)
         await t.updateTable('audit_head').set({ seq, hash: prev }).where('id', '=', 1).execute();
       });
     },
-    /** In seq order; with a limit, the latest records of the selection. */
+    /**
+     * In seq order, oldest first, or newest first with `descending`; with a limit, the latest
+     * records of the selection either way. `userId` matches the actor (index audit_events_actor)
+     * or a top-level `user` / `user_id` detail: its exact text in the canonical details JSON
+     * (`"user":"<id>"`; a quote inside a string value is escaped there, so no value can fake it).
+     */
     async query(q) {
+      const latest = q.limit !== undefined || q.descending === true;
+      const detail = (key: string) => `${JSON.stringify(key)}:${JSON.stringify(q.userId)}`;
+      const holds = (text: string) =>
+        pg ? sql<boolean>`strpos(details, ${text}) > 0` : sql<boolean>`instr(details, ${text}) > 0`;
       const rows = await db
         .selectFrom('audit_events')
         .selectAll()
@@ -93,10 +102,16 @@ export function createSqlAuditStore({ db, pg, tx, statementBySize }: SqlContext)
         .$if(q.types !== undefined, (b) =>
           q.types!.length ? b.where('type', 'in', [...q.types!]) : b.where(sql<boolean>`1 = 0`),
         )
-        .orderBy('seq', q.limit !== undefined ? 'desc' : 'asc')
+        .$if(q.clientId !== undefined, (b) => b.where('client_id', '=', q.clientId!))
+        .$if(q.userId !== undefined, (b) =>
+          b.where((eb) => eb.or([eb('actor', '=', q.userId!), holds(detail('user')), holds(detail('user_id'))])),
+        )
+        .$if(q.outcome !== undefined, (b) => b.where('outcome', '=', q.outcome!))
+        .$if(q.beforeSeq !== undefined, (b) => b.where('seq', '<', q.beforeSeq!))
+        .orderBy('seq', latest ? 'desc' : 'asc')
         .$if(q.limit !== undefined, (b) => b.limit(q.limit!))
         .execute();
-      if (q.limit !== undefined) rows.reverse();
+      if (latest && !q.descending) rows.reverse();
       return rows.map(toAudit);
     },
     /**

@@ -1,7 +1,17 @@
 import type { ClientRecord, ClientStore } from '../../ports/clients.ts';
 import type { Transaction } from 'kysely';
 import type { ClientsTable, Schema } from './schema.ts';
-import { bool, count, json, revokeGrant, type Row, type SqlContext } from './statements.ts';
+import {
+  bool,
+  contains,
+  count,
+  json,
+  pageLimit,
+  pageOf,
+  revokeGrant,
+  type Row,
+  type SqlContext,
+} from './statements.ts';
 
 const clientRow = (c: ClientRecord): ClientsTable => ({
   client_id: c.clientId,
@@ -40,11 +50,24 @@ const toClient = (r: Row<ClientsTable>): ClientRecord => ({
   ...(r.first_used_at !== null ? { firstUsedAt: r.first_used_at } : {}),
 });
 
-export function createSqlClientStore({ db, tx, lookup }: SqlContext): ClientStore {
+export function createSqlClientStore({ db, pg, tx, lookup }: SqlContext): ClientStore {
   const clientById = lookup((k) => k.selectFrom('clients').selectAll().where('client_id', '=', ''));
   return {
-    // TODO(issue 20 storage): replaced by the real statement.
-    page: () => Promise.reject(new Error('not built yet (issue 20 storage)')),
+    /** By client_id (the primary key); the search scans client_id and client_name. */
+    async page({ after, limit, search }) {
+      const n = pageLimit(limit);
+      const rows = await db
+        .selectFrom('clients')
+        .selectAll()
+        .$if(after !== undefined, (b) => b.where('client_id', '>', after!))
+        .$if(Boolean(search), (b) =>
+          b.where((eb) => eb.or([contains(pg, 'client_id', search!), contains(pg, 'client_name', search!)])),
+        )
+        .orderBy('client_id')
+        .limit(n + 1)
+        .execute();
+      return pageOf(rows.map(toClient), n, (c) => c.clientId);
+    },
     async get(clientId) {
       const row = await clientById(clientId);
       return row && toClient(row);

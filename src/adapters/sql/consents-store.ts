@@ -25,8 +25,12 @@ const toConsent = (r: Row<ConsentsTable>): ConsentRecord => ({
 
 export function createSqlConsentStore({ db, pg, tx }: SqlContext): ConsentStore {
   return {
-    // TODO(issue 20 storage): replaced by the real statement.
-    listByClient: () => Promise.reject(new Error('not built yet (issue 20 storage)')),
+    /** By user id (index consents_client_id, migration 0026). */
+    async listByClient(clientId) {
+      return (
+        await db.selectFrom('consents').selectAll().where('client_id', '=', clientId).orderBy('user_id').execute()
+      ).map(toConsent);
+    },
     async get(userId, clientId) {
       const row = await db
         .selectFrom('consents')

@@ -115,6 +115,8 @@ function openSqlite(location: string, faults: FaultEpisodes): DatabaseHandle {
   raw.exec(
     `PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768; PRAGMA journal_size_limit = ${WAL_SIZE_LIMIT};`,
   );
+  // Case folding for the admin lists' search (statements.ts `contains`): SQLite's lower() folds ASCII only.
+  raw.function('tessera_fold', { deterministic: true }, (v) => (typeof v === 'string' ? v.toLowerCase() : v));
   const checkpointer = memory ? undefined : startCheckpointer(raw, path);
   const database = wrapSqlite(raw);
   const test = (err: unknown) => faults.classify(err, sqliteFault(err)) || sqliteUnavailable(err);

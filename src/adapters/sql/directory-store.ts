@@ -1,6 +1,5 @@
 // The directory of users (ports/directory.ts, migration 0027): groups and members, application
 // roles, typed attributes and claim mappings.
-import { sql } from 'kysely';
 import type {
   AppRoleAssignment,
   ApplicationRef,
@@ -16,7 +15,7 @@ import type {
 } from '../../ports/directory.ts';
 import { applicationKey, roleKey } from '../../ports/directory.ts';
 import type { ClaimMappingsTable, DirectoryAppRolesTable, DirectoryGroupsTable } from './schema.ts';
-import { count, json, type Row, type SqlContext } from './statements.ts';
+import { contains, count, json, pageLimit, type Row, type SqlContext } from './statements.ts';
 
 const toGroup = (r: Row<DirectoryGroupsTable>): GroupRecord => ({
   id: r.id,
@@ -58,12 +57,8 @@ const toMapping = (r: Row<ClaimMappingsTable>): ClaimMappingRecord => ({
   updatedAt: Number(r.updated_at),
 });
 
-/** A LIKE pattern matching `text` anywhere, its wildcards escaped (ESCAPE '\'). */
-const containing = (text: string) => `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-
-export function createSqlDirectoryStore({ db }: SqlContext): DirectoryStore {
-  const like = (column: string, text: string) =>
-    sql<boolean>`lower(${sql.ref(column)}) like ${containing(text)} escape '\\'`;
+export function createSqlDirectoryStore({ db, pg }: SqlContext): DirectoryStore {
+  const like = (column: string, text: string) => contains(pg, column, text);
   return {
     async getGroup(id) {
       const r = await db.selectFrom('directory_groups').selectAll().where('id', '=', id).executeTakeFirst();
@@ -78,6 +73,7 @@ export function createSqlDirectoryStore({ db }: SqlContext): DirectoryStore {
       return r && toGroup(r);
     },
     async pageGroups({ after, limit, search }) {
+      limit = pageLimit(limit);
       let q = db
         .selectFrom('directory_groups')
         .selectAll()
@@ -146,6 +142,7 @@ export function createSqlDirectoryStore({ db }: SqlContext): DirectoryStore {
       return count(r) === 1;
     },
     async members(groupId, { after, limit }) {
+      limit = pageLimit(limit);
       let q = db
         .selectFrom('directory_members')
         .select('user_id')
@@ -204,6 +201,7 @@ export function createSqlDirectoryStore({ db }: SqlContext): DirectoryStore {
       return (await q.execute()).map(toRole);
     },
     async pageRoles(application, { after, limit, search }) {
+      limit = pageLimit(limit);
       let q = db
         .selectFrom('directory_app_roles')
         .selectAll()

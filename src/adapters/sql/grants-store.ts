@@ -224,10 +224,29 @@ export function createSqlGrantStore({ db, pg, tx, hotTx, statement }: SqlContext
   };
 
   return {
-    // TODO(issue 20 storage): replaced by the real statement.
-    listActiveByClient: () => Promise.reject(new Error('not built yet (issue 20 storage)')),
-    // TODO(issue 20 storage): replaced by the real statement.
-    countActive: () => Promise.reject(new Error('not built yet (issue 20 storage)')),
+    async listActiveByClient(clientId, now, limit) {
+      return (
+        await db
+          .selectFrom('grants')
+          .selectAll()
+          .where('client_id', '=', clientId)
+          .where('revoked_at', 'is', null)
+          .where('expires_at', '>', now)
+          .orderBy('created_at', 'desc')
+          .orderBy('id', 'desc')
+          .limit(Math.max(0, Math.floor(limit)))
+          .execute()
+      ).map(toGrant);
+    },
+    async countActive(now) {
+      const row = await db
+        .selectFrom('grants')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('expires_at', '>', now)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
     create: (grant, refresh, access) =>
       hotTx(async (t) => {
         await t.insertInto('grants').values(grantRow(grant)).execute();

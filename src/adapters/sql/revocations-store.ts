@@ -2,23 +2,26 @@ import { HOLDER_CUTOFF_SPAN, HOLDER_DISABLED, type RevocationStore } from '../..
 import { batchedLookup } from './batched-lookups.ts';
 import type { SqlContext } from './statements.ts';
 
-export function createSqlRevocationStore({ db, pg, lookup, statementBySize }: SqlContext): RevocationStore {
+export function createSqlRevocationStore({ db, pg, lookup, statementBySize, bound }: SqlContext): RevocationStore {
   const revokedByJtis = statementBySize((k, n) =>
     k.selectFrom('revoked_tokens').select(['jti', 'expires_at']).where('jti', 'in', Array<string>(n).fill('')),
   );
-  const revokedJti = pg
-    ? lookup((k) => k.selectFrom('revoked_tokens').select(['jti', 'expires_at']).where('jti', '=', ''))
-    : batchedLookup(
-        async (jtis) => (await revokedByJtis(db, jtis)).rows,
-        (r) => r.jti,
-      );
+  // Batched on SQLite, but not within a transaction (Stores.transaction): a batch belongs to none.
+  const revokedJti =
+    pg || bound
+      ? lookup((k) => k.selectFrom('revoked_tokens').select(['jti', 'expires_at']).where('jti', '=', ''))
+      : batchedLookup(
+          async (jtis) => (await revokedByJtis(db, jtis)).rows,
+          (r) => r.jti,
+        );
   /**
    * A token's jti and its holders (client, user) in revoked_tokens: one statement on PostgreSQL;
    * on SQLite the three keys join the batched IN lookup of the turn.
    */
-  const revokedOrHolders = pg
-    ? async (keys: string[]) => (await revokedByJtis(db, keys)).rows
-    : async (keys: string[]) => (await Promise.all(keys.map(revokedJti))).filter((r) => r !== undefined);
+  const revokedOrHolders =
+    pg || bound
+      ? async (keys: string[]) => (await revokedByJtis(db, keys)).rows
+      : async (keys: string[]) => (await Promise.all(keys.map(revokedJti))).filter((r) => r !== undefined);
   return {
     async revokeAccessToken(jti, expiresAt) {
       await db

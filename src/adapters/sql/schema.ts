@@ -343,6 +343,8 @@ export interface Schema {
   upstreams: UpstreamsTable;
   upstream_identities: UpstreamIdentitiesTable;
   upstream_states: UpstreamStatesTable;
+  admin_roles: AdminRolesTable;
+  stats_minutes: StatsMinutesTable;
   directory_groups: DirectoryGroupsTable;
   directory_members: DirectoryMembersTable;
   directory_app_roles: DirectoryAppRolesTable;
@@ -440,6 +442,23 @@ export interface UpstreamStatesTable {
   max_age: number | null;
   created_at: number;
   expires_at: number;
+}
+
+/** The admin role of a user (migration 0026): at most one each, removed with the user. */
+export interface AdminRolesTable {
+  user_id: string;
+  role: string;
+  granted_at: number;
+  /** A user id, a client id, 'admin' (the break-glass token) or 'cli'. */
+  granted_by: string;
+}
+
+/** A per-minute figure (migration 0026), summed over every instance that added to it. */
+export interface StatsMinutesTable {
+  /** Epoch seconds of the minute's start. */
+  minute: number;
+  name: string;
+  value: number;
 }
 
 /** Groups of users (migration 0027); `name_key` is the lower-cased name, unique. */

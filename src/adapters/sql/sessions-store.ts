@@ -1,6 +1,6 @@
 import type { SessionClient, SessionRecord, SessionStore } from '../../ports/sessions.ts';
 import type { SessionClientsTable, SessionsTable } from './schema.ts';
-import { count, json, type Row, type SqlContext } from './statements.ts';
+import { contains, count, json, pageLimit, pageOf, type Row, type SqlContext } from './statements.ts';
 
 const sessionRow = (s: SessionRecord): SessionsTable => ({
   id_hash: s.idHash,
@@ -50,13 +50,33 @@ const toSessionClient = (r: Row<SessionClientsTable>): SessionClient => ({
   expiresAt: Number(r.expires_at),
 });
 
-export function createSqlSessionStore({ db, lookup }: SqlContext): SessionStore {
+export function createSqlSessionStore({ db, pg, lookup }: SqlContext): SessionStore {
   const sessionById = lookup((k) => k.selectFrom('sessions').selectAll().where('id_hash', '=', ''));
   return {
-    // TODO(issue 20 storage): replaced by the real statement.
-    page: () => Promise.reject(new Error('not built yet (issue 20 storage)')),
-    // TODO(issue 20 storage): replaced by the real statement.
-    countLive: () => Promise.reject(new Error('not built yet (issue 20 storage)')),
+    /** By sid (index sessions_sid, migration 0026), the live ones only; the search scans user_id and ip. */
+    async page({ after, limit, search }, now) {
+      const n = pageLimit(limit);
+      const rows = await db
+        .selectFrom('sessions')
+        .selectAll()
+        .where('expires_at', '>', now)
+        .$if(after !== undefined, (b) => b.where('sid', '>', after!))
+        .$if(Boolean(search), (b) =>
+          b.where((eb) => eb.or([contains(pg, 'user_id', search!), contains(pg, 'ip', search!)])),
+        )
+        .orderBy('sid')
+        .limit(n + 1)
+        .execute();
+      return pageOf(rows.map(toSession), n, (s) => s.sid);
+    },
+    async countLive(now) {
+      const row = await db
+        .selectFrom('sessions')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('expires_at', '>', now)
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
     async create(session) {
       await db.insertInto('sessions').values(sessionRow(session)).execute();
     },

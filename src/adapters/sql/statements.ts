@@ -2,7 +2,18 @@
 // transaction runners and the compiled-once statements), the column helpers, and the few row
 // mappers and statements that more than one store uses. Each store of a port is in
 // <port>-store.ts; stores.ts assembles them.
-import type { Compilable, CompiledQuery, Kysely, QueryResult, Selectable, Transaction } from 'kysely';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import {
+  sql,
+  type Compilable,
+  type CompiledQuery,
+  type Kysely,
+  type QueryResult,
+  type RawBuilder,
+  type Selectable,
+  type Transaction,
+} from 'kysely';
+import type { Page } from '../../ports/admin.ts';
 import type { UserOrigin, UserRecord } from '../../ports/users.ts';
 import type { DatabaseHandle } from './database.ts';
 import { groupCommit } from './group-commit.ts';
@@ -23,6 +34,36 @@ export const json = (v: unknown) => JSON.stringify(v);
 /** The rows a delete, update or upsert changed. */
 export const count = (r: { numDeletedRows?: bigint; numUpdatedRows?: bigint; numInsertedOrUpdatedRows?: bigint }) =>
   Number(r.numDeletedRows ?? r.numUpdatedRows ?? r.numInsertedOrUpdatedRows ?? 0n);
+
+// ---- admin lists: pages and search ----------------------------------------------------------------
+
+/** Most items one page of an admin list holds (ports/admin.ts PageQuery). */
+export const PAGE_MAX = 200;
+
+/** A page's size: the query's limit, at least 1 and at most PAGE_MAX. */
+export const pageLimit = (limit: number) => Math.min(PAGE_MAX, Math.max(1, Math.floor(limit) || 1));
+
+/**
+ * A page from `limit` + 1 rows in key order: the first `limit`, and the key of the last of them when there were more.
+ */
+export function pageOf<T>(rows: T[], limit: number, keyOf: (item: T) => string): Page<T> {
+  if (rows.length <= limit) return { items: rows };
+  const items = rows.slice(0, limit);
+  return { items, next: keyOf(items.at(-1)!) };
+}
+
+/**
+ * "`column` holds `search`", case-insensitively, for an admin list's search: LIKE with the
+ * search's own wildcards (% _ and the escape character) escaped. Case is folded by the database on
+ * both sides: PostgreSQL's lower(); on SQLite, tessera_fold() (database.ts: JavaScript's
+ * toLowerCase, so not only ASCII letters as SQLite's lower() does).
+ */
+export function contains(pg: boolean, column: string, search: string): RawBuilder<boolean> {
+  const pattern = `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  return pg
+    ? sql<boolean>`lower(${sql.ref(column)}) like lower(${pattern}) escape '\\'`
+    : sql<boolean>`tessera_fold(${sql.ref(column)}) like tessera_fold(${pattern}) escape '\\'`;
+}
 
 // ---- the context -------------------------------------------------------------------------------------
 
@@ -52,8 +93,14 @@ export interface SqlContext {
   statementBySize<R>(
     build: (k: Kysely<Schema>, n: number) => Compilable<R>,
   ): (q: Db, parameters: readonly unknown[], n?: number) => Promise<QueryResult<R>>;
-  /** A compiled-once statement run outside any transaction, answering its first row. */
+  /** A compiled-once statement run on `db` (outside any transaction of a store's own), answering its first row. */
   lookup<R>(build: (k: Kysely<Schema>) => Compilable<R>): (...parameters: unknown[]) => Promise<R | undefined>;
+  /**
+   * The stores built over this context run in a transaction under way (Stores.transaction): `db` is
+   * that transaction. Lookups are not batched across requests then (batched-lookups.ts: a batch
+   * belongs to no transaction).
+   */
+  bound: boolean;
 }
 
 export function sqlContext(handle: DatabaseHandle): SqlContext {
@@ -83,7 +130,64 @@ export function sqlContext(handle: DatabaseHandle): SqlContext {
     const run = statement(build);
     return async (...parameters: unknown[]): Promise<R | undefined> => (await run(db, parameters)).rows[0];
   };
-  return { handle, db, pg, tx, hotTx: pg ? tx : groupCommit(tx), statement, statementBySize, lookup };
+  return { handle, db, pg, tx, hotTx: pg ? tx : groupCommit(tx), statement, statementBySize, lookup, bound: false };
+}
+
+/**
+ * The context of the stores of one transaction under way (Stores.transaction), derived from the
+ * root context: every statement of its stores runs on `t`. A store's own transaction (`tx`,
+ * `hotTx`: a grant's creation, a client's deletion, an audit append) runs inline on `t` within a
+ * savepoint, so that a store which refuses by throwing (keys' promote) undoes its own part and
+ * nothing else, as it would on its own; no group commit, no batched lookup, no second connection
+ * (SQLite: the transaction holds the process's one connection, which anything else waits for).
+ */
+export function transactionContext(root: SqlContext, t: Transaction<Schema>): SqlContext {
+  const section = savepoints(t);
+  const lookup = <R>(build: (k: Kysely<Schema>) => Compilable<R>) => {
+    const run = root.statement(build);
+    return async (...parameters: unknown[]): Promise<R | undefined> => (await run(t, parameters)).rows[0];
+  };
+  return { ...root, db: t, tx: section, hotTx: section, lookup, bound: true };
+}
+
+/** The savepoint sections of the transactions under way: the innermost section of the code running now. */
+const sections = new AsyncLocalStorage<{ owner: Transaction<Schema>; queue: { tail: Promise<unknown> } }>();
+
+/**
+ * Runs functions inside a savepoint of `t` each: released when the function returns, rolled back
+ * to (then released) when it throws, the error passed on. Savepoints nest as a stack, so sections
+ * started side by side (Promise.all inside a transaction) take turns; a section started within
+ * another (a store's transaction inside a nested Stores.transaction) runs within it at once.
+ */
+export function savepoints(t: Transaction<Schema>): Tx {
+  const top = { tail: Promise.resolve() as Promise<unknown> };
+  let n = 0;
+  return <T>(fn: (t: Transaction<Schema>) => Promise<T>): Promise<T> => {
+    const current = sections.getStore();
+    const queue = current?.owner === t ? current.queue : top;
+    const run = async (): Promise<T> => {
+      const name = `tessera_sp${++n}`;
+      await sql.raw(`savepoint ${name}`).execute(t);
+      let result: T;
+      try {
+        result = await sections.run({ owner: t, queue: { tail: Promise.resolve() } }, () => fn(t));
+      } catch (err) {
+        try {
+          await sql.raw(`rollback to savepoint ${name}`).execute(t);
+          await sql.raw(`release savepoint ${name}`).execute(t);
+        } catch {
+          // The transaction is gone already (SQLite rolls it back by itself on a full disk or an
+          // I/O error): the error that matters is the first one.
+        }
+        throw err;
+      }
+      await sql.raw(`release savepoint ${name}`).execute(t);
+      return result;
+    };
+    const turn = queue.tail.then(run, run);
+    queue.tail = turn.catch(() => {});
+    return turn;
+  };
 }
 
 // ---- shared by several stores ---------------------------------------------------------------------------

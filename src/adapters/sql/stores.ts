@@ -1,6 +1,8 @@
-import { sql } from 'kysely';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { sql, type Kysely } from 'kysely';
 import type { Stores, UsernameKeys } from '../../ports/index.ts';
 import { createSqlAccountTokenStore } from './account-tokens-store.ts';
+import { createSqlAdminRoleStore, createSqlStatsStore } from './admin-store.ts';
 import { createSqlAuditStore } from './audit-store.ts';
 import { createSqlClientBlockStore } from './client-blocks-store.ts';
 import { createSqlClientStore } from './clients-store.ts';
@@ -28,17 +30,17 @@ import { createSqlReplayStore } from './replay-store.ts';
 import { createSqlResourceServerStore } from './resource-servers-store.ts';
 import { createSqlRevocationStore } from './revocations-store.ts';
 import { createSqlSessionStore } from './sessions-store.ts';
-import { count, sqlContext } from './statements.ts';
+import type { Schema } from './schema.ts';
+import { count, sqlContext, transactionContext, type SqlContext } from './statements.ts';
 import { createSqlUserStore } from './users-store.ts';
 
-/**
- * Every storage port over one SQL database (SQLite or PostgreSQL, already migrated): one store per
- * port (<port>-store.ts) over one shared context (statements.ts). `usernames` defines the keys that
- * the user store compares usernames by (accounts/usernames.ts: `usernameKeys`).
- */
-export function createSqlStores(handle: DatabaseHandle, usernames: UsernameKeys): Stores {
-  const ctx = sqlContext(handle);
-  const { db } = ctx;
+/** How long the per-minute figures (stats_minutes) are kept: 8 days, in seconds. */
+export const STATS_RETENTION = 8 * 86400;
+
+/** The stores of every port over one context (the root one, or a transaction's). */
+type PortStores = Omit<Stores, 'transaction' | 'cleanup' | 'ping' | 'exclusive' | 'close'>;
+
+function portStores(ctx: SqlContext, usernames: UsernameKeys): PortStores {
   return {
     clients: createSqlClientStore(ctx),
     clientBlocks: createSqlClientBlockStore(ctx),
@@ -65,21 +67,44 @@ export function createSqlStores(handle: DatabaseHandle, usernames: UsernameKeys)
     upstreamIdentities: createSqlUpstreamIdentityStore(ctx),
     upstreamStates: createSqlUpstreamStateStore(ctx),
     directory: createSqlDirectoryStore(ctx),
-    // TODO(issue 20 storage): the real stores and transaction.
-    adminRoles: {
-      get: () => Promise.resolve(undefined),
-      set: () => Promise.reject(new Error('not built yet')),
-      remove: () => Promise.resolve(false),
-      list: () => Promise.resolve([]),
-      count: () => Promise.resolve(0),
-    },
-    stats: {
-      add: () => Promise.resolve(),
-      range: () => Promise.resolve([]),
-      deleteBefore: () => Promise.resolve(0),
-    },
-    transaction(fn) {
-      return fn(this);
+    adminRoles: createSqlAdminRoleStore(ctx),
+    stats: createSqlStatsStore(ctx),
+  };
+}
+
+/** The transaction of Stores.transaction that the code running now is in, if any (found with AsyncLocalStorage). */
+const running = new AsyncLocalStorage<{ db: Kysely<Schema>; open: boolean }>();
+
+/**
+ * Every storage port over one SQL database (SQLite or PostgreSQL, already migrated): one store per
+ * port (<port>-store.ts) over one shared context (statements.ts). `usernames` defines the keys that
+ * the user store compares usernames by (accounts/usernames.ts: `usernameKeys`).
+ */
+export function createSqlStores(handle: DatabaseHandle, usernames: UsernameKeys): Stores {
+  const ctx = sqlContext(handle);
+  const { db } = ctx;
+  return {
+    ...portStores(ctx, usernames),
+
+    /**
+     * One Kysely transaction (SQLite: BEGIN IMMEDIATE, holding the process's one connection;
+     * PostgreSQL: one pooled connection) over stores built anew over it (boundStores). Calling it
+     * again on these stores from inside `fn` would wait for itself on SQLite: refused instead.
+     */
+    async transaction(fn) {
+      const outer = running.getStore();
+      if (outer?.db === db && outer.open)
+        throw new Error(
+          'Stores.transaction called on the outer stores inside a transaction: use the stores the transaction gave',
+        );
+      const state = { db, open: true };
+      try {
+        return await db
+          .transaction()
+          .execute((t) => running.run(state, () => fn(boundStores(transactionContext(ctx, t), usernames))));
+      } finally {
+        state.open = false;
+      }
     },
 
     /** Each delete is its own statement (no transaction), so cleanup never holds locks across tables. */
@@ -116,6 +141,11 @@ export function createSqlStores(handle: DatabaseHandle, usernames: UsernameKeys)
           .executeTakeFirst(),
         await db.deleteFrom('account_tokens').where('expires_at', '<=', now).executeTakeFirst(),
         await db.deleteFrom('upstream_states').where('expires_at', '<=', now).executeTakeFirst(),
+        // The dashboard's per-minute figures, kept 8 days.
+        await db
+          .deleteFrom('stats_minutes')
+          .where('minute', '<', now - STATS_RETENTION)
+          .executeTakeFirst(),
       ];
       return results.reduce((sum, r) => sum + count(r), 0);
     },
@@ -129,4 +159,26 @@ export function createSqlStores(handle: DatabaseHandle, usernames: UsernameKeys)
     exclusive: createSqlExclusive(ctx),
     close: () => handle.close(),
   };
+}
+
+/**
+ * The stores of a transaction under way: every port's store over its context (statements.ts
+ * transactionContext); a nested transaction runs inline within a savepoint (a throw undoes its
+ * writes only); what is not for a transaction refuses.
+ */
+function boundStores(ctx: SqlContext, usernames: UsernameKeys): Stores {
+  const refuse = (what: string) => async (): Promise<never> => {
+    throw new Error(`Stores.${what} cannot run inside a transaction`);
+  };
+  const stores: Stores = {
+    ...portStores(ctx, usernames),
+    transaction: (fn) => ctx.tx(() => fn(stores)),
+    cleanup: refuse('cleanup'),
+    async ping() {
+      await sql`select 1`.execute(ctx.db);
+    },
+    exclusive: refuse('exclusive'),
+    close: refuse('close'),
+  };
+  return stores;
 }

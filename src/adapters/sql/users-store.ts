@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { UsernameKeys, UserRecord, UserStore } from '../../ports/users.ts';
 import { batchedLookup } from './batched-lookups.ts';
 import type { UsersTable } from './schema.ts';
-import { bool, toUser, type SqlContext } from './statements.ts';
+import { bool, contains, pageLimit, pageOf, toUser, type SqlContext } from './statements.ts';
 
 /** The row of a user: its username's canonical form and skeleton computed by `keys`. */
 const userRow = (u: UserRecord, keys: UsernameKeys): UsersTable => ({
@@ -26,24 +26,45 @@ const userRow = (u: UserRecord, keys: UsernameKeys): UsersTable => ({
 
 /** The user store; `keys` defines the canonical form and the skeleton that usernames are compared by. */
 export function createSqlUserStore(
-  { db, pg, tx, statement, statementBySize }: SqlContext,
+  { db, pg, tx, statement, statementBySize, bound }: SqlContext,
   keys: UsernameKeys,
 ): UserStore {
   const selectUser = statement((k) => k.selectFrom('users').selectAll().where('id', '=', ''));
   const usersByIds = statementBySize((k, n) =>
     k.selectFrom('users').selectAll().where('id', 'in', Array<string>(n).fill('')),
   );
-  const userById = pg
-    ? async (id: string) => (await selectUser(db, [id])).rows[0]
-    : batchedLookup(
-        async (ids) => (await usersByIds(db, ids)).rows,
-        (r) => r.id,
-      );
+  const userById =
+    pg || bound
+      ? async (id: string) => (await selectUser(db, [id])).rows[0]
+      : batchedLookup(
+          async (ids) => (await usersByIds(db, ids)).rows,
+          (r) => r.id,
+        );
   return {
-    // TODO(issue 20 storage): replaced by the real statement.
-    page: () => Promise.reject(new Error('not built yet (issue 20 storage)')),
-    // TODO(issue 20 storage): replaced by the real statement.
-    count: () => Promise.reject(new Error('not built yet (issue 20 storage)')),
+    /** By id (the primary key); the search scans (LIKE with its wildcards escaped: statements.ts `contains`). */
+    async page({ after, limit, search }) {
+      const n = pageLimit(limit);
+      const rows = await db
+        .selectFrom('users')
+        .selectAll()
+        .$if(after !== undefined, (b) => b.where('id', '>', after!))
+        .$if(Boolean(search), (b) =>
+          b.where((eb) =>
+            eb.or([contains(pg, 'username', search!), contains(pg, 'email', search!), contains(pg, 'name', search!)]),
+          ),
+        )
+        .orderBy('id')
+        .limit(n + 1)
+        .execute();
+      return pageOf(rows.map(toUser), n, (u) => u.id);
+    },
+    async count() {
+      const row = await db
+        .selectFrom('users')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
     async get(id) {
       const row = await userById(id);
       return row && toUser(row);
@@ -128,6 +149,7 @@ export function createSqlUserStore(
         const row = await t.deleteFrom('users').where('id', '=', id).returning(['username']).executeTakeFirst();
         if (!row) return false;
         await t.deleteFrom('known_devices').where('user_id', '=', id).execute();
+        await t.deleteFrom('admin_roles').where('user_id', '=', id).execute();
         // The user's place in the directory (migration 0027): groups, application roles, attributes.
         await t.deleteFrom('directory_members').where('user_id', '=', id).execute();
         await t.deleteFrom('directory_app_roles').where('user_id', '=', id).execute();

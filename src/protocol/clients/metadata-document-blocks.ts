@@ -76,11 +76,11 @@ export class MetadataDocumentBlocks {
     const forgetting =
       <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
       async (...args: A): Promise<R> => {
-        this.#forget();
+        this.forget();
         try {
           return await fn(...args);
         } finally {
-          this.#forget();
+          this.forget();
         }
       };
     const s = this.#store;
@@ -92,7 +92,8 @@ export class MetadataDocumentBlocks {
     };
   }
 
-  #forget(): void {
+  /** Drops this process's copy of the list (a change made through other stores, e.g. a transaction's). */
+  forget(): void {
     this.#generation++;
     this.#snapshot = undefined;
     this.#loading = undefined;

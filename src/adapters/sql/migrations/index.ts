@@ -25,6 +25,7 @@ import * as signIns from './0022_sign_ins.ts';
 import * as accountArea from './0023_account_area.ts';
 import * as mail from './0024_mail.ts';
 import * as upstreams from './0025_upstreams.ts';
+import * as admin from './0026_admin.ts';
 import * as directory from './0027_directory.ts';
 
 /** Every migration, in order. Imported statically (no file-system provider), so bundling is safe. */
@@ -54,6 +55,7 @@ const migrations = (usernames: UsernameKeys): Record<string, Migration> => ({
   '0023_account_area': accountArea,
   '0024_mail': mail,
   '0025_upstreams': upstreams,
+  '0026_admin': admin,
   '0027_directory': directory,
 });
 
