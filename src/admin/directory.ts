@@ -97,6 +97,12 @@ export async function resolveApplication(
   if ((named.client_id === undefined) === (named.resource === undefined))
     throw new AdminError('name the application with exactly one of client_id and resource');
   if (named.client_id !== undefined) {
+    // A Client ID Metadata Document client is fetched, never stored: looking it up here would reach
+    // the network inside the action's transaction, and anyone may publish such a client_id.
+    if (/^https?:\/\//i.test(named.client_id))
+      throw new AdminError(
+        'a Client ID Metadata Document client (an https client_id) has no application roles or claims',
+      );
     if (!(await stores.clients.get(named.client_id)))
       throw new NotFoundError(`no client ${named.client_id.slice(0, 200)}`);
     return { type: 'client', id: named.client_id };

@@ -82,6 +82,9 @@ export const RESERVED_CLAIMS: ReadonlySet<string> = new Set([
   'updated_at',
 ]);
 
+/** The most groups or roles one claim carries. */
+export const MAX_CLAIM_ITEMS = 200;
+
 /** Whether `claim` is reserved (compared without regard to case, so `SUB` or `Scope` cannot pass either). */
 export const reservedClaim = (claim: string): boolean => RESERVED_CLAIMS.has(claim.toLowerCase());
 
@@ -166,7 +169,8 @@ function mappedValue(m: ClaimMappingRecord, facts: DirectoryFacts): unknown {
         ? facts.roles.get(applicationKey(m.application))
         : facts.attributes.get(m.attribute ?? '')?.value;
   if (raw === undefined || (Array.isArray(raw) && raw.length === 0)) return undefined;
-  return claimValue(raw, m.type);
+  // A bounded token: the first MAX_CLAIM_ITEMS (sorted) of a long list; an application sees fewer, never more.
+  return claimValue(Array.isArray(raw) && raw.length > MAX_CLAIM_ITEMS ? raw.slice(0, MAX_CLAIM_ITEMS) : raw, m.type);
 }
 
 /**

@@ -225,6 +225,7 @@ for (const backend of await backends()) {
       }
       const refused: [unknown, number, RegExp][] = [
         [{ ...mapping, client_id: 'nobody', claim: 'g' }, 404, /no client/],
+        [{ ...mapping, client_id: 'https://app.example/client.json', claim: 'g' }, 400, /Metadata Document/],
         [{ ...mapping, client_id: undefined, resource: 'https://nowhere.example/', claim: 'g' }, 404, /no resource/],
         [{ ...mapping, resource: ORDERS, claim: 'g' }, 400, /exactly one/],
         [{ ...mapping, claim: 'groups' }, 409, /already/],
