@@ -30,6 +30,7 @@ import type { RequestScope } from './http/pipeline.ts';
 import { createAuditLog, type AuditLog } from './observability/audit.ts';
 import { toAuditEvent } from './observability/audit-events.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
+import { createStatsWriter, type StatsWriter } from './observability/stats.ts';
 import type { Stores } from './ports/index.ts';
 import type { Provider } from './protocol/provider.ts';
 import { securityNotifications } from './protocol/notifications.ts';
@@ -58,6 +59,8 @@ export interface App {
   metrics: Metrics;
   /** The audit trail's writer (batched; flush() to write what is queued). */
   audit: AuditLog;
+  /** The per-minute figures of the console's dashboard (flush() to add what was counted to the store). */
+  stats: StatsWriter;
   stores: Stores;
   log: Logger;
   /** Text to print once at start-up (demo credentials), if any. */
@@ -91,6 +94,8 @@ export interface MailTestOptions {
 }
 
 export const now = (): number => Math.floor(Date.now() / 1000);
+/** How long the dashboard's per-minute figures are kept, seconds. */
+const STATS_RETENTION = 7 * 86_400;
 
 /** Pino options: JSON logs with request ids; no query strings, cookies or credentials. */
 export function loggerOptions(config: Config): object {
@@ -465,10 +470,13 @@ export async function buildApp(
   const metrics = createMetrics(() => ring, clock, schedule);
   metricsReady = metrics;
   const audit = createAuditLog(stores.audit, log);
+  // The dashboard's per-minute figures, added to the shared rows of every instance once a minute.
+  const stats = createStatsWriter(stores.stats, log, { clock: () => clock() * 1000 });
   // Security notifications by mail (TESSERA_NOTIFICATIONS), made once the provider exists.
   let notify: Provider['events'] | undefined;
   const events: Provider['events'] = (e) => {
     metrics.event(e);
+    stats.event(e);
     // An admin action's own record was appended in its transaction (admin/action.ts).
     if (!e.audited) audit.record(toAuditEvent(e, Date.now()));
     notify?.(e);
@@ -507,6 +515,27 @@ export async function buildApp(
     },
     mailTuning,
   );
+  // What /ready and the admin dashboard report: the database, the signing key, Redis when configured.
+  const health = async (): Promise<Record<string, string>> => {
+    const checks: Record<string, string> = {};
+    // A database that refuses writes says why (disk_full, read_only, io_error, insufficient_resources).
+    try {
+      await stores.ping();
+      checks.database = 'ok';
+    } catch (err) {
+      checks.database = (err as { fault?: string }).fault ?? 'unreachable';
+    }
+    checks.signing_key = ring.active ? 'ok' : 'missing';
+    if (redis) {
+      try {
+        await redis.ping();
+        checks.redis = 'ok';
+      } catch {
+        checks.redis = 'unreachable';
+      }
+    }
+    return checks;
+  };
   const provider: Provider = {
     config,
     stores,
@@ -520,6 +549,7 @@ export async function buildApp(
     logoutDelivery: outbound.logoutDelivery,
     mail: mail.mailer,
     upstream: outbound.upstream,
+    health,
   };
 
   notify = securityNotifications(provider);
@@ -557,23 +587,7 @@ export async function buildApp(
     metrics,
     cors: { configured: new Set(config.corsOrigins), clientOrigins },
     checkReady: async () => {
-      const checks: Record<string, string> = {};
-      // A database that refuses writes says why (disk_full, read_only, io_error, insufficient_resources).
-      try {
-        await stores.ping();
-        checks.database = 'ok';
-      } catch (err) {
-        checks.database = (err as { fault?: string }).fault ?? 'unreachable';
-      }
-      checks.signing_key = ring.active ? 'ok' : 'missing';
-      if (redis) {
-        try {
-          await redis.ping();
-          checks.redis = 'ok';
-        } catch {
-          checks.redis = 'unreachable';
-        }
-      }
+      const checks = await health();
       if (draining) checks.shutdown = 'draining';
       return checks;
     },
@@ -597,6 +611,10 @@ export async function buildApp(
       (n) => n && log.info({ removed: n }, 'audit records past retention removed'),
       (err) => log.warn({ err: String(err) }, 'audit retention failed'),
     );
+    // The dashboard shows the last hours; a week of per-minute figures is kept.
+    stores.stats
+      .deleteBefore(Math.floor(now() / 60) * 60 - STATS_RETENTION)
+      .catch((err) => log.warn({ err: String(err) }, 'per-minute figures retention failed'));
   }, 10 * 60_000);
   cleanup.unref();
   // Keys rotated by another process or instance (or the CLI) are picked up within this period.
@@ -635,6 +653,7 @@ export async function buildApp(
     banner,
     metrics,
     audit,
+    stats,
     reloadKeys,
     runKeySchedule: runSchedule,
     redis,
@@ -654,6 +673,7 @@ export async function buildApp(
       await adminServer?.close();
       await mail.worker.stop(); // a delivery in progress finishes (or its lease lets another instance retry it)
       await audit.close(); // after the last request, before the database goes
+      await stats.close();
       await stores.close();
       await redis?.close();
     },

@@ -25,6 +25,7 @@ export type AdminDeps = Pick<
   | 'logoutDelivery'
   | 'mail'
   | 'upstream'
+  | 'health'
   // The directory's claim mappings as this process keeps them: dropped when an action changes them.
   | 'claimMappings'
 >;
@@ -82,6 +83,8 @@ export interface ActionContext {
   actor: AdminPrincipal;
   /** The caller's If-Match, if any: an update checks it with `requireMatch`. */
   ifMatch?: string;
+  /** What the action's `prepare` gave (network answers fetched before the transaction), if it has one. */
+  prepared?: unknown;
   /**
    * Runs `fn` once the transaction committed: network and mail (back-channel logout, notifications),
    * events for metrics. Its failure is logged, never undoes the action.
@@ -104,6 +107,12 @@ export interface AdminAction<S extends z.ZodType = z.ZodType, O = unknown> {
   http?: ActionHttp;
   /** Why the admin API does not serve it (the table test requires one or the other). */
   consoleOnly?: string;
+  /**
+   * What must wait on the network (a client's sector_identifier_uri document, health probes) runs
+   * here, before the transaction, with the provider's own stores (read only); `run` gets its answer
+   * as `ctx.prepared` and must not trust it further than it checks it again. Refusals as in `run`.
+   */
+  prepare?(p: AdminDeps, input: z.output<S>): Promise<unknown>;
   run(ctx: ActionContext, input: z.output<S>): Promise<ActionResult<O>>;
 }
 
@@ -209,6 +218,7 @@ export async function runAction<S extends z.ZodType, O>(
   const afterCommit: (() => unknown)[] = [];
   let result: ActionResult<O>;
   try {
+    const prepared = action.prepare ? await action.prepare(p, parsed.data) : undefined;
     result = await p.stores.transaction(async (tx) => {
       afterCommit.length = 0; // a transaction run again starts over
       const ctx: ActionContext = {
@@ -217,6 +227,7 @@ export async function runAction<S extends z.ZodType, O>(
         now,
         actor,
         ifMatch: opts.ifMatch,
+        prepared,
         after: (fn) => void afterCommit.push(fn),
       };
       const r = await action.run(ctx, parsed.data);

@@ -1,10 +1,10 @@
 // The audit-trail export and check, as the CLI (`tessera audit list|verify`) and the admin API
-// (GET /admin/audit, /admin/audit/verify) both use them.
+// (admin/actions/audit.ts: GET /admin/api/v1/audit, /audit/export, /audit/verify) both use them.
 import type { AuditQuery, AuditRecord } from '../ports/audit.ts';
 import type { Stores } from '../ports/index.ts';
-import { AdminError } from './clients.ts';
+import { AdminError } from './errors.ts';
 
-export type AuditFormat = 'json' | 'csv';
+export type AuditFormat = 'json' | 'jsonl' | 'csv';
 
 /** Options as given (CLI flags or query parameters); `name` shows how to call an option in messages. */
 export interface AuditOptions {
@@ -26,7 +26,8 @@ export function parseAuditOptions(
   name: (option: string) => string,
 ): { query: AuditQuery; format: AuditFormat } {
   const format = o.format ?? 'json';
-  if (format !== 'json' && format !== 'csv') throw new AuditInputError(`${name('format')} must be json or csv`);
+  if (format !== 'json' && format !== 'jsonl' && format !== 'csv')
+    throw new AuditInputError(`${name('format')} must be json or csv (or jsonl: JSON Lines)`);
   const limit = o.limit === undefined ? undefined : Number(o.limit);
   if (limit !== undefined && (!/^\d+$/.test(o.limit!) || !Number.isSafeInteger(limit) || limit < 1))
     throw new AuditInputError(`${name('limit')} must be a positive integer`);
@@ -41,7 +42,8 @@ export function parseAuditOptions(
   return { query: { from: time('from'), to: time('to'), type: o.type, limit }, format };
 }
 
-const asJson = (r: AuditRecord) => ({
+/** A record as the CLI and the admin API show it (snake_case, ISO time). */
+export const describeAuditRecord = (r: AuditRecord) => ({
   seq: r.seq,
   at: new Date(r.at).toISOString(),
   type: r.type,
@@ -65,7 +67,10 @@ export const csvField = (v: unknown): string => {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 
-/** The records (oldest first) as JSON, or as CSV per RFC 4180 with a header row and CRLF line ends. */
+/**
+ * The records (oldest first) as JSON, as JSON Lines (one record a line), or as CSV per RFC 4180 with
+ * a header row and CRLF line ends.
+ */
 export function formatAudit(
   records: readonly AuditRecord[],
   format: AuditFormat,
@@ -73,10 +78,15 @@ export function formatAudit(
   if (format === 'json')
     return {
       contentType: 'application/json; charset=utf-8',
-      body: `${JSON.stringify(records.map(asJson), null, 2)}\n`,
+      body: `${JSON.stringify(records.map(describeAuditRecord), null, 2)}\n`,
+    };
+  if (format === 'jsonl')
+    return {
+      contentType: 'application/jsonl; charset=utf-8',
+      body: records.map((r) => `${JSON.stringify(describeAuditRecord(r))}\n`).join(''),
     };
   const rows = records.map((r) => {
-    const j = asJson(r);
+    const j = describeAuditRecord(r);
     return COLUMNS.map((c) => csvField(j[c])).join(',');
   });
   return {

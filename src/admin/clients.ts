@@ -15,7 +15,7 @@ import {
 } from '../protocol/clients/metadata.ts';
 import { clientIdUrlProblem, isMetadataDocumentId } from '../protocol/clients/metadata-document.ts';
 import { randomToken } from '../protocol/hash.ts';
-import { AdminError } from './errors.ts';
+import { AdminError, NotFoundError } from './errors.ts';
 
 export type { ClientInput } from '../protocol/clients/metadata.ts';
 
@@ -69,14 +69,37 @@ export async function saveClient(
   return { client, secret, changed };
 }
 
+/**
+ * Rotates a client's secret (`tessera client rotate-secret`, the CLI's default: no overlap); returns
+ * the new secret, shown once.
+ */
 export async function rotateClientSecret(
   stores: Stores,
   config: Config,
   clientId: string,
   now: number,
+  overlap = 0,
 ): Promise<string> {
+  return (await rotateSecret(stores, config, clientId, now, overlap)).secret;
+}
+
+/**
+ * Rotates a client's secret: a new one from the CSPRNG (returned once; only its keyed hash is
+ * stored, and for client_secret_jwt its wrapped value). With an overlap (seconds), the secret it
+ * replaces keeps authenticating client_secret_basic and client_secret_post until then
+ * (metadata.client_secret_previous, checked by protocol/client-auth); a rotation during an overlap
+ * ends the older secret at once (one previous secret at most). client_secret_jwt has no overlap:
+ * its HMAC key is the secret itself, which only one of is kept.
+ */
+export async function rotateSecret(
+  stores: Stores,
+  config: Config,
+  clientId: string,
+  now: number,
+  overlap: number,
+): Promise<{ secret: string; before: ClientRecord; client: ClientRecord }> {
   const client = await stores.clients.get(clientId);
-  if (!client) throw new AdminError(`no client ${clientId}`);
+  if (!client) throw new NotFoundError(`no client ${clientId}`);
   if (client.tokenEndpointAuthMethod === 'none') throw new AdminError(`client ${clientId} is public and has no secret`);
   if (client.tokenEndpointAuthMethod === 'private_key_jwt')
     throw new AdminError(`client ${clientId} authenticates with its keys (private_key_jwt) and has no secret`);
@@ -84,18 +107,39 @@ export async function rotateClientSecret(
     throw new AdminError(
       `client ${clientId} authenticates with its TLS certificate (${client.tokenEndpointAuthMethod}) and has no secret`,
     );
+  if (!Number.isSafeInteger(overlap) || overlap < 0 || overlap > 2_592_000)
+    throw new AdminError('the overlap must be a whole number of seconds from 0 to 2592000');
+  const jwt = client.tokenEndpointAuthMethod === 'client_secret_jwt';
+  if (jwt && overlap > 0)
+    throw new AdminError(
+      `client ${clientId} uses client_secret_jwt, whose secret is its HMAC key: its rotation has no overlap (give overlap 0)`,
+    );
   const secret = randomToken(32);
-  const metadata =
-    client.tokenEndpointAuthMethod === 'client_secret_jwt'
-      ? { ...client.metadata, client_secret_jwe: await wrapClientSecret(config.keyEncryptionKey, secret) }
-      : client.metadata;
-  await stores.clients.put({
+  const { client_secret_previous: _, ...metadata } = client.metadata;
+  if (jwt) metadata.client_secret_jwe = await wrapClientSecret(config.keyEncryptionKey, secret);
+  if (overlap > 0 && client.secretHash)
+    metadata.client_secret_previous = { hash: client.secretHash, expires_at: now + overlap, rotated_at: now };
+  const next: ClientRecord = {
     ...client,
     secretHash: hashClientSecret(config.secret, secret),
     metadata,
     updatedAt: now,
-  });
-  return secret;
+  };
+  await stores.clients.put(next);
+  return { secret, before: client, client: next };
+}
+
+/**
+ * Revokes every token of a client: its grants (refresh tokens and the access tokens issued from
+ * them) and, through the holder's cut-off, every token issued to it up to now (client_credentials
+ * tokens have no grant); the client stays in service. Returns the number of grants revoked.
+ */
+export async function revokeClientTokens(stores: Stores, clientId: string, now: number): Promise<number> {
+  // A Client ID Metadata Document client is never stored (and never resolved here: no fetch).
+  if (!isMetadataDocumentId(clientId) && !(await stores.clients.get(clientId)))
+    throw new NotFoundError(`no client ${clientId}`);
+  await stores.revocations.cutOffHolder(`client:${clientId}`, now);
+  return stores.grants.revokeByClient(clientId, now);
 }
 
 /**
@@ -120,7 +164,7 @@ export async function setClientDisabled(
   if (isMetadataDocumentId(clientId))
     return (await setMetadataDocumentBlocked(stores, clientId, disabled, now)).revoked;
   const client = await stores.clients.get(clientId);
-  if (!client) throw new AdminError(`no client ${clientId}`);
+  if (!client) throw new NotFoundError(`no client ${clientId}`);
   if (disabled) {
     await stores.revocations.setHolderDisabled(`client:${clientId}`, true, now);
     const revoked = await stores.grants.revokeByClient(clientId, now);
@@ -178,7 +222,7 @@ export async function deleteClient(stores: Stores, clientId: string, now: number
       `${clientId} is a client metadata document URL: such a client is never stored, so it cannot be deleted; ` +
         '`tessera client disable` blocks it and revokes its grants',
     );
-  if (!(await stores.clients.delete(clientId))) throw new AdminError(`no client ${clientId}`);
+  if (!(await stores.clients.delete(clientId))) throw new NotFoundError(`no client ${clientId}`);
   await stores.revocations.cutOffHolder(`client:${clientId}`, now);
 }
 
@@ -233,6 +277,12 @@ export function describeClient(c: ClientRecord): Record<string, unknown> {
       : {}),
     ...(c.metadata.fapi_message_signing ? { fapi_message_signing: true } : {}),
     ...(c.metadata.pkce_required === false ? { pkce_required: false } : {}),
+    ...(c.metadata.client_secret_previous
+      ? {
+          secret_rotated_at: new Date(c.metadata.client_secret_previous.rotated_at * 1000).toISOString(),
+          previous_secret_expires_at: new Date(c.metadata.client_secret_previous.expires_at * 1000).toISOString(),
+        }
+      : {}),
     disabled: c.disabled,
     created_at: new Date(c.createdAt * 1000).toISOString(),
     updated_at: new Date(c.updatedAt * 1000).toISOString(),

@@ -1,6 +1,6 @@
 import type { InitialAccessTokenRecord, Stores } from '../ports/index.ts';
 import { randomId, randomToken, tokenHash } from '../protocol/hash.ts';
-import { AdminError } from './clients.ts';
+import { AdminError } from './errors.ts';
 
 /** Default lifetime of an initial access token: one day. */
 export const DEFAULT_INITIAL_TOKEN_TTL = 86_400;

@@ -8,7 +8,7 @@ import { isScopeToken } from '../protocol/params.ts';
 import { supportedScopes } from '../protocol/scopes.ts';
 import { SIGNING_ALGS } from '../protocol/tokens/keys.ts';
 import { displayTextProblem } from '../protocol/clients/metadata.ts';
-import { AdminError } from './clients.ts';
+import { AdminError, NotFoundError } from './errors.ts';
 import { canonicalResource, MAX_SCOPE_DEPTH, OIDC_SCOPES } from '../protocol/resources.ts';
 
 /**
@@ -191,7 +191,7 @@ export async function deleteResourceServer(stores: Stores, identifier: string): 
   if (await stores.resourceServers.delete(identifier)) return identifier;
   const c = canonicalResource(identifier);
   if ('canonical' in c && (await stores.resourceServers.delete(c.canonical))) return c.canonical;
-  throw new AdminError(`no resource ${identifier}`);
+  throw new NotFoundError(`no resource ${identifier}`);
 }
 
 /** The resource server named by its stored identifier or another spelling of it. */

@@ -21,7 +21,7 @@ import { displayTextProblem } from '../protocol/clients/metadata.ts';
 import type { EventSink } from '../protocol/events.ts';
 import { safeEqual } from '../protocol/hash.ts';
 import { PROVIDER_ID } from '../protocol/upstream/state.ts';
-import { AdminError } from './clients.ts';
+import { AdminError, NotFoundError } from './errors.ts';
 import { MICROSOFT_TENANT_NAMES, OIDC_CLAIMS, PRESET_NAMES, PRESETS } from './upstream-presets.ts';
 
 /** A provider as the bootstrap file and `tessera upstream add` give it: UpstreamProvider in snake_case. */
@@ -666,7 +666,7 @@ export async function rewrapUpstreamSecrets(
 
 export async function setUpstreamEnabled(deps: UpstreamDeps, id: string, enabled: boolean): Promise<boolean> {
   const p = await deps.stores.upstreams.get(id);
-  if (!p) throw new AdminError(`no upstream ${id}`);
+  if (!p) throw new NotFoundError(`no upstream ${id}`);
   if (p.enabled === enabled) return false;
   await deps.stores.upstreams.put({ ...p, enabled, updatedAt: Math.max(deps.now(), p.updatedAt + 1) });
   deps.events?.({ type: 'upstream_saved', provider: id, actor: 'admin' });
@@ -678,7 +678,7 @@ export async function setUpstreamEnabled(deps: UpstreamDeps, id: string, enabled
  * passkey or other identity can no longer sign in). Sessions signed in through it run until they end.
  */
 export async function deleteUpstream(deps: UpstreamDeps, id: string, actor: 'admin' | 'bootstrap'): Promise<void> {
-  if (!(await deps.stores.upstreams.delete(id))) throw new AdminError(`no upstream ${id}`);
+  if (!(await deps.stores.upstreams.delete(id))) throw new NotFoundError(`no upstream ${id}`);
   deps.events?.({ type: 'upstream_deleted', provider: id, actor });
 }
 
@@ -736,7 +736,7 @@ export async function listUpstreams(stores: Stores): Promise<Record<string, unkn
 
 const findUser = async (stores: Pick<Stores, 'users'>, username: string): Promise<UserRecord> => {
   const user = await stores.users.findByUsername(username);
-  if (!user) throw new AdminError(`no user ${username}`);
+  if (!user) throw new NotFoundError(`no user ${username}`);
   return user;
 };
 

@@ -66,6 +66,8 @@ export function renderView(view: View, nonce: string): string {
       return upstreamProblemPage({ ...view, nonce });
     case 'upstream-continue':
       return upstreamContinuePage({ ...view, nonce });
+    case 'console':
+      return view.render(nonce);
   }
 }
 

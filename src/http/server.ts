@@ -13,6 +13,7 @@ import { requestLogger } from '../observability/request-logger.ts';
 import type { RateLimitTable } from '../config/rate-limits.ts';
 import type { RateLimitStore } from '../ports/rate-limits.ts';
 import { registerAdminApi } from './admin-api.ts';
+import { registerConsole } from '../console/console.ts';
 import { mountAssets } from './assets.ts';
 import { certificateReader } from './client-certificate.ts';
 import { corsHeaders, corsModeFor, type CorsPolicy } from './cors.ts';
@@ -29,8 +30,8 @@ import {
 import { headerStage, serveRoute, type RequestScope, type ServerContext } from './pipeline.ts';
 import { mountPreparedDocuments } from './prepared.ts';
 import { RATE_LIMIT_STATE, createRateLimiter } from './rate-limit.ts';
-import { sendError, sendFailure } from './reply.ts';
-import { clientIpReader } from './request.ts';
+import { send, sendError, sendFailure } from './reply.ts';
+import { clientIpReader, toProtocolRequest } from './request.ts';
 import { routes, type Kind, type RouteSpec } from './routes.ts';
 
 type Logger = FastifyBaseLogger;
@@ -142,6 +143,14 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
     app.get(basePath + '/health', async (_req, reply) => reply.headers(NO_STORE).send({ status: 'ok' }));
   }
   if (surface !== 'public') mountAdminSurface(app, p, basePath, clientCertificate, surface === 'admin');
+  // The admin console (/admin): pages over the admin action table, signed in with the account area's
+  // session, so only beside the account area; with TESSERA_ADMIN_PORT (an admin listener without the
+  // account area) it is not served.
+  if (config.adminConsole && surface === 'all')
+    registerConsole(app, p, basePath, {
+      request: (req) => toProtocolRequest(ctx, req, { kind: 'page', form: true }),
+      send: (reply, res) => send(reply, res, ctx.cookieOpts),
+    });
   return app;
 }
 

@@ -73,6 +73,12 @@ export interface ClientMetadata {
    */
   client_secret_jwe?: string;
   /**
+   * The secret before the last rotation, still accepted (client_secret_basic and client_secret_post)
+   * until `expires_at` (epoch seconds; TESSERA_CLIENT_SECRET_OVERLAP or the operator's overlap): its
+   * keyed hash, and when it was replaced. Set only by a rotation (admin/clients.ts); never shown.
+   */
+  client_secret_previous?: { hash: string; expires_at: number; rotated_at: number };
+  /**
    * JARM: authorization responses of this client are signed JWTs (response_mode query.jwt) unless
    * it asks for another mode; the algorithm must be the one of Tessera's active signing key.
    */

@@ -58,6 +58,11 @@ export interface Provider {
   readonly mail: Mailer;
   /** Upstream identity providers: authorization URLs, callbacks, logout tokens (ports/upstream-client.ts). */
   readonly upstream: UpstreamClient;
+  /**
+   * The health of what this process depends on (database, signing key, Redis when configured), as
+   * /ready reports it: each `ok` or why not. Absent where nothing wires it (tests building a provider).
+   */
+  readonly health?: () => Promise<Record<string, string>>;
 }
 
 /**
@@ -224,7 +229,12 @@ export type View =
   | { name: 'recovery-done'; title: string; message: string; link?: { href: string; text: string } }
   | PasskeysView
   /** A page of the account area (protocol/account/): `nav` marks the section in its navigation. */
-  | { name: 'account-area'; nav?: AccountSection; account: AccountView };
+  | { name: 'account-area'; nav?: AccountSection; account: AccountView }
+  /**
+   * A page of the admin console (console/): rendered by ui/console-pages.ts from what the console
+   * looked up, given only the page's CSP nonce here.
+   */
+  | { name: 'console'; render(nonce: string): string };
 
 /** A login page's passkey sign-in: where the answer is posted, the options (JSON), the scripts' base URL. */
 export interface PasskeyLogin {

@@ -316,8 +316,11 @@ button.danger { background: var(--danger-text); color: var(--card); }
 }
 `;
 
-/** Wraps a page body in a complete HTML document with the brand header and inline styles. */
-export function layout(p: { title: string; nonce: string; body: Html | string }): string {
+/**
+ * Wraps a page body in a complete HTML document with the brand header and inline styles. `styles`:
+ * more rules after the shared ones (a compile-time constant of the pages' module, e.g. the console's).
+ */
+export function layout(p: { title: string; nonce: string; body: Html | string; styles?: string }): string {
   // A plain string body is treated as text, never as markup.
   const body = p.body instanceof Html ? p.body : html`<p>${p.body}</p>`;
   return html`<!doctype html>
@@ -329,7 +332,7 @@ export function layout(p: { title: string; nonce: string; body: Html | string })
 <meta name="referrer" content="no-referrer">
 <meta name="robots" content="noindex, nofollow">
 <title>${p.title} · Tessera</title>
-<style nonce="${p.nonce}">${raw(STYLES)}</style>
+<style nonce="${p.nonce}">${raw(STYLES)}${raw(p.styles ?? '')}</style>
 </head>
 <body>
 <header class="brand"><span class="brand-mark" aria-hidden="true"></span><span>Tessera</span></header>

@@ -139,7 +139,7 @@ for (const backend of await backends()) {
         ]);
       }
       const res = await app.server.inject({
-        url: '/admin/audit?format=csv&type=csv_probe',
+        url: '/admin/api/v1/audit/export?format=csv&type=csv_probe',
         headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
       });
       assert.equal(res.statusCode, 200);

@@ -2,7 +2,7 @@
 // to its form's purpose and to the session cookie), the recent-authentication rule, and the answers
 // for a missing session or a refused form.
 import { readFormParams } from '../params.ts';
-import type { DepsOf, OAuthResponse, Provider, ProtocolRequest, StoreDeps } from '../provider.ts';
+import type { CookieSpec, DepsOf, OAuthResponse, Provider, ProtocolRequest, StoreDeps } from '../provider.ts';
 import type { SessionRecord } from '../../ports/sessions.ts';
 import type { UserRecord } from '../../ports/users.ts';
 import { checkCsrf, csrfToken, loadSession, SESSION_COOKIE } from '../interaction/session.ts';
@@ -58,9 +58,33 @@ export const isRecent = (p: Pick<AccountDeps, 'config' | 'now'>, s: SessionRecor
 
 /**
  * Where the re-authentication page may send the user back to: a page of the account area (and the
- * TOTP enrolment of a sign-in in progress); anything else is the account page.
+ * TOTP enrolment of a sign-in in progress), or a section of the admin console; anything else is the
+ * account page.
  */
-const RETURN = /^\/account(\/[a-z-]{1,32}){0,3}(\?continue=\/interaction\/[A-Za-z0-9_-]{1,64})?$/;
+const RETURN =
+  /^(\/account(\/[a-z-]{1,32}){0,3}(\?continue=\/interaction\/[A-Za-z0-9_-]{1,64})?|\/admin(\/[a-z-]{1,32})?)$/;
+
+/**
+ * A page that sent a signed-out browser to the account login (the admin console): the account page
+ * goes back there once the browser is signed in (showAccount). Set only by Tessera, read through safeReturn.
+ */
+export const RETURN_COOKIE = 'tessera_return';
+
+/** The cookie that brings a browser back to `path` after the account login (base64url: cookie values are tokens). */
+export const returnCookie = (path: string, maxAge: number): CookieSpec => ({
+  name: RETURN_COOKIE,
+  value: Buffer.from(safeReturn(path), 'utf8').toString('base64url'),
+  maxAge,
+  path: '/',
+});
+
+/** The page the return cookie names, if it names one safeReturn allows (never the account page itself). */
+export function returnPath(req: Pick<ProtocolRequest, 'cookies'>): string | undefined {
+  const value = req.cookies[RETURN_COOKIE];
+  if (value === undefined) return undefined;
+  const path = Buffer.from(value, 'base64url').toString('utf8');
+  return safeReturn(path) === path && path !== '/account' ? path : undefined;
+}
 export const safeReturn = (path: string | undefined): string => (path && RETURN.test(path) ? path : '/account');
 
 export const toReauth = (p: Pick<AccountDeps, 'config'>, returnTo: string): OAuthResponse => ({

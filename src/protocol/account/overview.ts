@@ -6,7 +6,16 @@ import type { DepsOf, OAuthResponse, Provider, ProtocolRequest, StoreDeps } from
 import { ACCOUNT_LOGIN_COOKIE, loginView } from '../interaction/account.ts';
 import { endSession } from '../interaction/session.ts';
 import { sessionEnded } from '../logout/session-ended.ts';
-import { accountForm, accountPage, formToken, redirectTo, signedIn, type AccountDeps } from './common.ts';
+import {
+  RETURN_COOKIE,
+  accountForm,
+  accountPage,
+  formToken,
+  redirectTo,
+  returnPath,
+  signedIn,
+  type AccountDeps,
+} from './common.ts';
 
 /** What GET /account uses: the session, the user, their consents, factors and the clients' names, or the login page. */
 export type ShowAccountDeps = AccountDeps &
@@ -26,6 +35,12 @@ export const OVERVIEW_PURPOSE = 'account';
 export async function showAccount(p: ShowAccountDeps, req: ProtocolRequest): Promise<OAuthResponse> {
   const s = await signedIn(p, req);
   if (!s) return loginView(p, req.cookies[ACCOUNT_LOGIN_COOKIE] ?? randomToken(32));
+  // Signed in after a page elsewhere (the admin console) sent the browser here: back to it, once.
+  if (req.cookies[RETURN_COOKIE] !== undefined) {
+    const back = returnPath(req);
+    const clear = { name: RETURN_COOKIE, value: '', maxAge: 0, path: '/' } as const;
+    if (back) return { kind: 'redirect', location: `${p.config.issuer}${back}`, cookies: [clear] };
+  }
   const consents = await p.stores.consents.listByUser(s.user.id);
   const names = await Promise.all(
     consents.map(async (c) => (await p.stores.clients.get(c.clientId))?.clientName || c.clientId),

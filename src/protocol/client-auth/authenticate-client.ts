@@ -137,13 +137,14 @@ async function authenticate(
   let client = await p.stores.clients.get(id);
   attempt.known = client !== undefined;
   if (method !== 'none') {
-    const ok = verifyClientSecretRotating(
-      p.config.secret,
-      p.config.secretPrevious,
-      secret ?? '',
-      client?.secretHash ?? null,
-      p.verifiedSecrets,
-    );
+    const ok =
+      verifyClientSecretRotating(
+        p.config.secret,
+        p.config.secretPrevious,
+        secret ?? '',
+        client?.secretHash ?? null,
+        p.verifiedSecrets,
+      ) || previousSecret(p, client, secret ?? '');
     if (!client || !ok) throw invalidClient(client ? `wrong secret for ${id}` : `unknown client ${id}`);
     // TESSERA_SECRET rotation: a secret that verified under the previous server secret is stored
     // again under the current one, once, so the previous secret can be dropped (docs/production.md).
@@ -161,6 +162,23 @@ async function authenticate(
   }
   if (method === 'none' && !opts.allowPublic) throw invalidClient(`public client ${id} cannot use this endpoint`);
   return { client, method };
+}
+
+/**
+ * The overlap of a secret rotation (admin/clients.ts rotateSecret): the secret the last rotation
+ * replaced still authenticates until its `expires_at` (compared in constant time, as the current
+ * one; its hash is never moved to another server secret). 'overlap' when it matches.
+ */
+function previousSecret(
+  p: Pick<Provider, 'config' | 'now' | 'verifiedSecrets'>,
+  client: ClientRecord | undefined,
+  secret: string,
+): false | 'overlap' {
+  const previous = client?.metadata.client_secret_previous;
+  if (!previous || typeof previous.hash !== 'string' || !(p.now() < previous.expires_at)) return false;
+  return verifyClientSecretRotating(p.config.secret, p.config.secretPrevious, secret, previous.hash, p.verifiedSecrets)
+    ? 'overlap'
+    : false;
 }
 
 /**

@@ -1,0 +1,827 @@
+// The admin console under /admin (issue 20): server-rendered pages over the action table. Every page
+// reads through runAction (its permission, its audit record) and every form posts to one route that
+// checks the form's CSRF token (bound to the session cookie and to the action) and runs the action
+// through runAction: permissions, the recent sign-in rule and the audit trail are never a page's own
+// check. A person signs in through Tessera's own login (the account area's session), needs an admin
+// role and a second factor in the session. Bearer tokens are never read here: only the cookie.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ActionRefused, runAction, statusOf, type ActionResult, type AdminAction } from '../admin/action.ts';
+import { ADMIN_ACTIONS } from '../admin/actions/index.ts';
+import { OVERVIEW_PURPOSE } from '../protocol/account/overview.ts';
+import { returnCookie, safeReturn } from '../protocol/account/common.ts';
+import { checkCsrf, csrfToken } from '../protocol/interaction/session.ts';
+import type { OAuthResponse, Provider, ProtocolRequest } from '../protocol/provider.ts';
+import {
+  consoleMessagePage,
+  consolePage,
+  type ConsoleBase,
+  type ConsoleChart,
+  type ConsoleField,
+  type ConsoleForm,
+  type ConsoleLink,
+  type ConsolePage,
+  type ConsoleTable,
+} from '../ui/console-pages.ts';
+import { consoleAccess, type ConsoleAccess } from './access.ts';
+import { SPANS, chartOf, figuresAction } from './figures.ts';
+import { SHOWN, fieldsFor, inputFrom, membersOf, type MemberShape } from './forms.ts';
+import { isDestructive, isRead, sectionsOf, verbOf, type Section } from './sections.ts';
+
+/** What the HTTP layer lends the console: its request mapping and its way of sending answers. */
+export interface ConsoleIO {
+  /** The request as the protocol routes see it: query (GET) or form (POST) parameters, cookies, address. */
+  request(req: FastifyRequest): ProtocolRequest;
+  /** Sends an answer as the protocol routes' are sent: cookies, and a page with its nonce-based CSP. */
+  send(reply: FastifyReply, res: OAuthResponse): unknown;
+}
+
+type Signed = Extract<ConsoleAccess, { kind: 'ok' }>;
+
+/** Form members the console adds to every form (never an action's input). */
+const CSRF = 'csrf';
+const ETAG = '_etag';
+/** The values an update's form started with (JSON): members sent unchanged are left out of the input. */
+const WAS = '_was';
+/** A read's form asks to run it (else the form is shown first). */
+const GO = 'go';
+/** Inputs a list page handles itself (paging), not shown as filters. */
+const PAGING = new Set(['cursor', 'limit']);
+
+const purposeOf = (a: AdminAction) => `console:${a.name}`;
+
+export class Console {
+  readonly sections: Section[];
+  private readonly actions: readonly AdminAction[];
+  private readonly p: Provider;
+  private readonly base: string;
+
+  constructor(p: Provider, actions: readonly AdminAction[] = ADMIN_ACTIONS) {
+    this.p = p;
+    this.base = `${p.config.issuer}/admin`;
+    this.actions = actions;
+    this.sections = sectionsOf(actions);
+  }
+
+  // ---- access -------------------------------------------------------------------------------------
+
+  /** The person at the console, or the answer for someone who may not use it (yet). */
+  async access(req: ProtocolRequest, back: string): Promise<Signed | { response: OAuthResponse }> {
+    const a = await consoleAccess(this.p, req);
+    const issuer = this.p.config.issuer;
+    switch (a.kind) {
+      case 'signed-out':
+        // The account login, which comes back here once signed in (account/overview.ts reads the cookie).
+        return {
+          response: {
+            kind: 'redirect',
+            location: `${issuer}/account`,
+            cookies: [returnCookie(back, this.p.config.interactionTtl)],
+          },
+        };
+      case 'no-role':
+        return {
+          response: message(
+            403,
+            'Not an administrator',
+            'Your account has no admin role, so the console is closed to it.',
+            [{ href: `${issuer}/account`, text: 'Go to your account' }],
+          ),
+        };
+      case 'needs-mfa': {
+        const reauth = `${issuer}/account/reauth?return=${encodeURIComponent(safeReturn(back))}`;
+        if (this.p.config.mfa === 'off')
+          return {
+            response: message(
+              403,
+              'A second factor is needed',
+              'The console needs a sign-in with a second factor, and second factors are turned off here (TESSERA_MFA=off). Use the tessera command on the host instead.',
+              [{ href: `${issuer}/account`, text: 'Go to your account' }],
+            ),
+          };
+        return {
+          response: message(
+            403,
+            'A second factor is needed',
+            a.hasFactor
+              ? 'The console needs a sign-in with your second factor. Confirm it to go on.'
+              : 'The console needs a sign-in with a second factor, and your account has none yet. Add an authenticator app or a passkey, then sign in again with it.',
+            a.hasFactor
+              ? [{ href: reauth, text: 'Confirm with your second factor' }]
+              : [
+                  { href: `${issuer}/account/security`, text: 'Add a second factor' },
+                  { href: reauth, text: 'Then sign in again with it' },
+                ],
+          ),
+        };
+      }
+      case 'ok':
+        return a;
+    }
+  }
+
+  private frame(s: Signed, title: string, current?: string, notice?: string): Omit<ConsoleBase, 'nonce'> {
+    return {
+      base: this.p.config.issuer,
+      username: s.user.username,
+      role: s.role,
+      nav: [
+        ...(s.principal.scopes.has(figuresAction.permission) ? [{ id: 'dashboard', title: 'Dashboard' }] : []),
+        ...this.sections
+          .filter((x) => s.principal.scopes.has(x.list!.permission))
+          .map((x) => ({ id: x.id, title: x.title })),
+      ],
+      ...(current ? { current } : {}),
+      title,
+      ...(notice ? { notice } : {}),
+      // The account area's sign-out form (POST /account/logout) and its token.
+      signOutCsrf: csrfToken(this.p, OVERVIEW_PURPOSE, s.cookie),
+    };
+  }
+
+  private page(
+    status: number,
+    data: DistributiveOmit<ConsolePage, 'nonce'>,
+    headers?: Record<string, string>,
+  ): OAuthResponse {
+    return {
+      kind: 'page',
+      status,
+      view: { name: 'console', render: (nonce) => consolePage({ ...data, nonce } as ConsolePage) },
+      ...(headers ? { headers } : {}),
+    };
+  }
+
+  // ---- running actions ----------------------------------------------------------------------------
+
+  /** Runs an action for the person; refusals become the page that says so (or the re-authentication). */
+  private async run(
+    s: Signed,
+    action: AdminAction,
+    input: Record<string, unknown>,
+    back: string,
+    ifMatch?: string,
+  ): Promise<{ r: ActionResult } | { refused: ActionRefused | Error; status: number; response?: OAuthResponse }> {
+    try {
+      return { r: await runAction(this.p, action, s.principal, input, ifMatch ? { ifMatch } : {}) };
+    } catch (err) {
+      const status = statusOf(err);
+      if (status === undefined) throw err;
+      if (err instanceof ActionRefused && err.code === 'reauthentication_required')
+        return {
+          refused: err,
+          status,
+          response: {
+            kind: 'redirect',
+            location: `${this.p.config.issuer}/account/reauth?return=${encodeURIComponent(safeReturn(back))}`,
+          },
+        };
+      if (err instanceof ActionRefused && err.code === 'forbidden')
+        return { refused: err, status, response: this.forbidden(s) };
+      return { refused: err as Error, status };
+    }
+  }
+
+  private forbidden(s: Signed): OAuthResponse {
+    return this.page(403, {
+      ...this.frame(s, 'Not allowed'),
+      page: 'result',
+      summary: `Your role (${s.role}) does not allow this.`,
+      value: undefined,
+      links: [{ href: this.base, text: 'Back to the dashboard' }],
+    });
+  }
+
+  private notFound(s: Signed, what = 'This page'): OAuthResponse {
+    return this.page(404, {
+      ...this.frame(s, 'Not found'),
+      page: 'result',
+      summary: `${what} was not found.`,
+      value: undefined,
+      links: [{ href: this.base, text: 'Back to the dashboard' }],
+    });
+  }
+
+  // ---- pages --------------------------------------------------------------------------------------
+
+  async dashboard(req: ProtocolRequest): Promise<OAuthResponse> {
+    const a = await this.access(req, '/admin');
+    if ('response' in a) return a.response;
+    const asked = req.params.get('hours') ?? '6';
+    const hours = Object.hasOwn(SPANS, asked) ? asked : '6';
+    // The dashboard action (GET /dashboard): counts, per-minute figures, keys, health, security events.
+    const summary = this.actions.find((x) => x.http?.method === 'GET' && x.http.path === '/dashboard');
+    let chart: ConsoleChart;
+    let totals: Record<string, number>;
+    let counts: [string, unknown][] = [];
+    let details: unknown;
+    if (summary) {
+      const out = await this.run(a, summary, { hours }, '/admin');
+      if ('refused' in out) return out.response ?? this.failure(a, out.refused, out.status);
+      const r = isObject(out.r.result) ? out.r.result : {};
+      const perMinute = isObject(r.activity) && Array.isArray(r.activity.per_minute) ? r.activity.per_minute : [];
+      const rows = perMinute.filter(isObject).map((m) => ({
+        minute: Math.floor(Date.parse(String(m.minute)) / 1000),
+        values: Object.fromEntries(Object.entries(m).filter((e): e is [string, number] => typeof e[1] === 'number')),
+      }));
+      ({ chart, totals } = chartOf(rows, hours, this.p.now()));
+      counts = isObject(r.counts) ? Object.entries(r.counts).map(([k, v]) => [labelOf(k), v]) : [];
+      const { at: _at, counts: _c, activity: _a, ...rest } = r;
+      details = rest;
+    } else {
+      const out = await this.run(a, figuresAction, { hours }, '/admin');
+      if ('refused' in out) return out.response ?? this.failure(a, out.refused, out.status);
+      ({ chart, totals } = out.r.result as { chart: ConsoleChart; totals: Record<string, number> });
+    }
+    return this.page(200, {
+      ...this.frame(a, 'Dashboard', 'dashboard'),
+      page: 'dashboard',
+      facts: [
+        ...counts,
+        ['Tokens issued', totals.tokens_issued ?? 0],
+        ['Sign-ins ok', totals.sign_ins_ok ?? 0],
+        ['Sign-ins failed', totals.sign_ins_failed ?? 0],
+      ],
+      charts: [chart],
+      details,
+      links: Object.keys(SPANS)
+        .filter((h) => h !== hours)
+        .map((h) => ({ href: `${this.base}?hours=${h}`, text: `Show the last ${h} hour${h === '1' ? '' : 's'}` })),
+    });
+  }
+
+  async list(req: ProtocolRequest, id: string): Promise<OAuthResponse> {
+    const section = this.sections.find((x) => x.id === id);
+    const a = await this.access(req, section ? `/admin/${id}` : '/admin');
+    if ('response' in a) return a.response;
+    if (!section) return this.notFound(a);
+    const action = section.list!;
+    const members = membersOf(action.input);
+    const query = readQuery(req.params, members);
+    const out = await this.run(a, action, query.input, `/admin/${id}`);
+    if ('refused' in out) {
+      if (out.response) return out.response;
+      // A list that needs a filter first (the consents of one user or one client): its form, and why.
+      if (out.status === 400)
+        return this.listPage(
+          a,
+          section,
+          members,
+          query.typed,
+          undefined,
+          out.refused,
+          [...req.params.keys()].length ? 400 : 200,
+        );
+      return this.failure(a, out.refused, out.status);
+    }
+    return this.listPage(a, section, members, query.typed, out.r.result);
+  }
+
+  private listPage(
+    s: Signed,
+    section: Section,
+    members: MemberShape[],
+    typed: Record<string, unknown>,
+    result: unknown,
+    refused?: Error,
+    status = 200,
+  ): OAuthResponse {
+    const filterMembers = members.filter((m) => !PAGING.has(m.name));
+    const filters: ConsoleForm | undefined = filterMembers.length
+      ? {
+          id: 'filters',
+          action: `${this.base}/${section.id}`,
+          method: 'get',
+          submit: filterMembers.length === 1 && filterMembers[0]!.name === 'search' ? 'Search' : 'Filter',
+          hidden: {},
+          fields: fieldsFor(filterMembers, typed, refused instanceof ActionRefused ? refused.problems : []),
+          ...(refused ? { error: refused.message } : {}),
+        }
+      : undefined;
+    const items = itemsOf(result);
+    const key = section.key;
+    // Without a record page, the one-button changes of a row are on the row (end a session, retire a key,
+    // revoke a consent): the section's own actions whose path parameters the row has.
+    const rowActions = section.get
+      ? []
+      : this.actions.filter(
+          (x) =>
+            !isRead(x) &&
+            (section.item.includes(x) || x.name.split('.')[0] === section.id) &&
+            s.principal.scopes.has(x.permission),
+        );
+    const columns = columnsOf(items, key);
+    const table: ConsoleTable = {
+      caption: section.title,
+      columns: columns.map((k) => ({ key: k, label: labelOf(k) })),
+      rows: items.map((item) => {
+        const id = key !== undefined && item[key] !== undefined ? String(item[key]) : undefined;
+        return {
+          cells: columns.map((c) => item[c]),
+          ...(id !== undefined && section.get && s.principal.scopes.has(section.get.permission)
+            ? { href: `${this.base}/${section.id}/${encodeURIComponent(id)}` }
+            : {}),
+          forms: rowActions.flatMap((x) => {
+            const fixed = rowInput(x, item);
+            if (!fixed) return [];
+            return [this.buttonForm(s, x, fixed, `${verbOf(x)} ${Object.values(fixed).join(' ')}`)];
+          }),
+        };
+      }),
+      empty: 'Nothing to show.',
+    };
+    const next = isObject(result) && typeof result.next_cursor === 'string' ? result.next_cursor : undefined;
+    const nextQuery = new URLSearchParams();
+    for (const [k, v] of Object.entries(typed)) if (typeof v === 'string' && v && k !== 'cursor') nextQuery.set(k, v);
+    if (next) nextQuery.set('cursor', next);
+    const { forms, links } = this.collectionActions(s, section);
+    // The signing keys' page shows what the JWKS publishes now (public keys only).
+    const preview =
+      section.id === 'keys' && result !== undefined
+        ? {
+            title: 'Published key set (JWKS)',
+            text: JSON.stringify(JSON.parse(this.p.keys().jwksBody.toString('utf8')), null, 2),
+          }
+        : undefined;
+    return this.page(status, {
+      ...this.frame(s, section.title, section.id),
+      page: 'list',
+      ...(filters ? { filters } : {}),
+      table,
+      ...(next ? { next: `${this.base}/${section.id}?${nextQuery}` } : {}),
+      forms,
+      links,
+      ...(preview ? { preview } : {}),
+      // A section whose read is one record (settings), not a list: the record.
+      ...(isObject(result) && !isList(result, members) ? { value: result } : {}),
+    });
+  }
+
+  /** The collection's actions the person may run: small forms inline, the others as links to their form. */
+  private collectionActions(s: Signed, section: Section): { forms: ConsoleForm[]; links: ConsoleLink[] } {
+    const forms: ConsoleForm[] = [];
+    const links: ConsoleLink[] = [];
+    for (const x of section.collection) {
+      if (!s.principal.scopes.has(x.permission)) continue;
+      const members = membersOf(x.input);
+      if (!isRead(x) && members.length <= 2) forms.push(this.actionForm(s, x, members, {}, {}));
+      else links.push({ href: `${this.base}/do/${x.name}`, text: x.summary });
+    }
+    return { forms, links };
+  }
+
+  async record(req: ProtocolRequest, id: string, key: string): Promise<OAuthResponse> {
+    const section = this.sections.find((x) => x.id === id);
+    const a = await this.access(req, section ? `/admin/${id}` : '/admin');
+    if ('response' in a) return a.response;
+    if (!section?.get || !section.key) return this.notFound(a);
+    const out = await this.run(a, section.get, { [section.key]: key }, `/admin/${id}`);
+    if ('refused' in out) return out.response ?? this.failure(a, out.refused, out.status);
+    return this.recordPage(a, section, key, out.r, req.params.get('done') ?? undefined);
+  }
+
+  private recordPage(s: Signed, section: Section, key: string, r: ActionResult, notice?: string): OAuthResponse {
+    const forms: ConsoleForm[] = [];
+    const links: ConsoleLink[] = [];
+    const keyInput = { [section.key!]: key };
+    const current = isObject(r.result) ? r.result : {};
+    for (const x of section.item) {
+      if (!s.principal.scopes.has(x.permission)) continue;
+      const members = membersOf(x.input).filter((m) => m.name !== section.key);
+      const method = x.http?.method;
+      if (isRead(x)) {
+        const q = new URLSearchParams({ ...keyInput, [GO]: '1' });
+        links.push({ href: `${this.base}/do/${x.name}?${q}`, text: x.summary });
+      } else if (members.length === 0 && method === 'DELETE')
+        // A deletion asks once more: its button opens a page with the button that does it.
+        forms.push({
+          id: x.name.replace(/[^a-z0-9]+/gi, '-'),
+          action: `${this.base}/do/${x.name}`,
+          method: 'get',
+          submit: `${verbOf(x)}…`,
+          hidden: keyInput,
+          fields: [],
+          danger: true,
+        });
+      else if (members.length === 0) forms.push(this.buttonForm(s, x, keyInput));
+      else if (method === 'PATCH' || method === 'PUT') {
+        // The values the form starts with go with it: only what the person changed is sent to the action.
+        const was = JSON.stringify(Object.fromEntries(fieldsFor(members, current).map((f) => [f.name, fieldText(f)])));
+        forms.push(this.actionForm(s, x, members, current, { ...keyInput, [WAS]: was }, r.etag));
+      } else links.push({ href: `${this.base}/do/${x.name}?${new URLSearchParams(keyInput)}`, text: x.summary });
+    }
+    return this.page(
+      200,
+      {
+        ...this.frame(
+          s,
+          `${section.title}: ${nameOf(current) ?? key}`,
+          section.id,
+          notice ? noticeOf(notice) : undefined,
+        ),
+        page: 'record',
+        value: r.result,
+        forms,
+        links,
+        back: { href: `${this.base}/${section.id}`, text: `Back to ${section.title.toLowerCase()}` },
+      },
+      r.etag ? { etag: r.etag } : undefined,
+    );
+  }
+
+  /** A form that runs `action` with only `fixed` (its key): one button. */
+  private buttonForm(s: Signed, action: AdminAction, fixed: Record<string, string>, label?: string): ConsoleForm {
+    return {
+      ...this.actionForm(s, action, [], {}, fixed),
+      ...(label ? { label } : {}),
+    };
+  }
+
+  private actionForm(
+    s: Signed,
+    action: AdminAction,
+    members: readonly MemberShape[],
+    values: Record<string, unknown>,
+    fixed: Record<string, string>,
+    etag?: string,
+    problems: { field: string; message: string }[] = [],
+    error?: string,
+  ): ConsoleForm {
+    const read = isRead(action);
+    return {
+      id: action.name.replace(/[^a-z0-9]+/gi, '-'),
+      action: `${this.base}/do/${action.name}`,
+      method: read ? 'get' : 'post',
+      title: members.length ? verbOf(action) : undefined,
+      description: action.summary,
+      submit: read ? 'Show' : verbOf(action),
+      hidden: {
+        ...fixed,
+        ...(read
+          ? { [GO]: '1' }
+          : { [CSRF]: csrfToken(this.p, purposeOf(action), s.cookie), [SHOWN]: members.map((m) => m.name).join(',') }),
+        ...(etag ? { [ETAG]: etag } : {}),
+      },
+      fields: fieldsFor(members, values, problems),
+      ...(isDestructive(action) ? { danger: true } : {}),
+      ...(action.recentAuth ? { note: 'Needs a recent sign-in: you may be asked for your password again.' } : {}),
+      ...(error ? { error } : {}),
+    } as ConsoleForm;
+  }
+
+  /** GET /admin/do/<action>: a change's form, or a read (run at once, or its form first when it has inputs). */
+  async showAction(req: ProtocolRequest, name: string): Promise<OAuthResponse> {
+    const action = this.actionOf(name);
+    const section = action && this.sectionOf(action);
+    const back = section ? `/admin/${section.id}` : '/admin';
+    const a = await this.access(req, back);
+    if ('response' in a) return a.response;
+    if (!action) return this.notFound(a);
+    // Not linked for someone without the permission, and refused (the run would be refused and recorded).
+    if (!a.principal.scopes.has(action.permission)) {
+      await runAction(this.p, action, a.principal, {}).catch(() => {}); // records the refusal
+      return this.forbidden(a);
+    }
+    const members = membersOf(action.input);
+    const fixed = fixedOf(req.params, members, section);
+    if (!isRead(action)) {
+      const form = this.actionForm(
+        a,
+        action,
+        members.filter((m) => !(m.name in fixed)),
+        Object.fromEntries(req.params),
+        fixed,
+      );
+      return this.page(200, {
+        ...this.frame(a, verbOf(action), section?.id),
+        page: 'form',
+        form: { ...form, title: undefined },
+        summary: action.summary,
+        back: this.backOf(section, fixed),
+      });
+    }
+    const query = readQuery(req.params, members);
+    if (!req.params.has(GO) && members.some((m) => !(m.name in fixed))) {
+      return this.page(200, {
+        ...this.frame(a, verbOf(action), section?.id),
+        page: 'form',
+        form: {
+          ...this.actionForm(
+            a,
+            action,
+            members.filter((m) => !(m.name in fixed)),
+            query.typed,
+            fixed,
+          ),
+          title: undefined,
+        },
+        summary: action.summary,
+        back: this.backOf(section, fixed),
+      });
+    }
+    const out = await this.run(a, action, query.input, back);
+    if ('refused' in out) {
+      if (out.response) return out.response;
+      if (out.status === 400 && out.refused instanceof ActionRefused)
+        return this.page(400, {
+          ...this.frame(a, verbOf(action), section?.id),
+          page: 'form',
+          form: {
+            ...this.actionForm(
+              a,
+              action,
+              members.filter((m) => !(m.name in fixed)),
+              query.typed,
+              fixed,
+              undefined,
+              out.refused.problems,
+              out.refused.message,
+            ),
+            title: undefined,
+          },
+          summary: action.summary,
+          back: this.backOf(section, fixed),
+        });
+      return this.failure(a, out.refused, out.status);
+    }
+    const result = out.r.result;
+    if (isObject(result) && typeof result.contentType === 'string' && typeof result.body === 'string') {
+      const ext = /csv/.test(result.contentType)
+        ? 'csv'
+        : /ndjson|jsonl|json-seq/.test(result.contentType)
+          ? 'jsonl'
+          : 'txt';
+      return {
+        kind: 'raw',
+        status: 200,
+        contentType: result.contentType,
+        body: result.body,
+        headers: {
+          'content-disposition': `attachment; filename="tessera-${action.name.replace(/[^a-z0-9]+/gi, '-')}.${ext}"`,
+          'cache-control': 'no-store',
+        },
+      };
+    }
+    return this.page(200, {
+      ...this.frame(a, verbOf(action), section?.id),
+      page: 'result',
+      summary: action.summary,
+      value: result,
+      links: [this.backOf(section, fixed)],
+    });
+  }
+
+  /** POST /admin/do/<action>: the form's token, then the action through runAction. */
+  async submitAction(req: ProtocolRequest, name: string): Promise<OAuthResponse> {
+    const action = this.actionOf(name);
+    const section = action && this.sectionOf(action);
+    const back = section ? `/admin/${section.id}` : '/admin';
+    const a = await this.access(req, back);
+    if ('response' in a) return a.response;
+    if (!action || isRead(action)) return this.notFound(a);
+    const csrf = req.params.getAll(CSRF);
+    if (csrf.length !== 1 || !checkCsrf(this.p, purposeOf(action), a.cookie, csrf[0]))
+      return this.page(403, {
+        ...this.frame(a, 'Form expired', section?.id),
+        page: 'result',
+        summary: 'The form could not be verified, so nothing was changed. Reload the page and try again.',
+        value: undefined,
+        links: [{ href: `${this.p.config.issuer}${back}`, text: 'Back' }],
+      });
+    const members = membersOf(action.input);
+    const shown = new Set((req.params.get(SHOWN) ?? '').split(',').filter(Boolean));
+    const fixed = fixedOf(req.params, members, section, shown);
+    const { input, problems, typed } = inputFrom(members, req.params);
+    const was = req.params.get(WAS);
+    if (was !== null) {
+      // An update: what the person left as it was is not sent (PATCH changes only what it names).
+      fixed[WAS] = was;
+      const before = parseWas(was);
+      for (const m of members) {
+        const now =
+          m.kind === 'checkboxes' ? [...req.params.getAll(m.name)].sort().join('\n') : (req.params.get(m.name) ?? '');
+        if (Object.hasOwn(before, m.name) && norm(now) === norm(before[m.name]!)) delete input[m.name];
+      }
+    }
+    const retry = (status: number, list: { field: string; message: string }[], error: string) =>
+      this.page(status, {
+        ...this.frame(a, verbOf(action), section?.id),
+        page: 'form',
+        form: {
+          ...this.actionForm(
+            a,
+            action,
+            members.filter((m) => !(m.name in fixed)),
+            typed,
+            fixed,
+            req.params.get(ETAG) ?? undefined,
+            list,
+            error,
+          ),
+          title: undefined,
+        },
+        summary: action.summary,
+        back: this.backOf(section, fixed),
+      });
+    if (problems.length)
+      return retry(400, problems, problems.map((x) => `${labelOf(x.field)}: ${x.message}`).join(' '));
+    const out = await this.run(a, action, input, back, req.params.get(ETAG) ?? undefined);
+    if ('refused' in out) {
+      if (out.response) return out.response;
+      if (out.status === 404) return this.failure(a, out.refused, 404);
+      return retry(
+        out.status,
+        out.refused instanceof ActionRefused ? out.refused.problems : [],
+        out.status === 412
+          ? 'The record changed since this page was loaded. Reload it and try again.'
+          : out.refused.message,
+      );
+    }
+    const key = section?.key && fixed[section.key];
+    // A change to one record shows the record again, unless it is gone; anything shown once (a new secret) stays here.
+    const done = `${verbOf(action)}: done.`;
+    if (key && section.get && action.http?.method !== 'DELETE' && !showsOnce(out.r.result))
+      return {
+        kind: 'redirect',
+        location: `${this.base}/${section.id}/${encodeURIComponent(key)}?done=${encodeURIComponent(action.name)}`,
+      };
+    return this.page(
+      out.r.status ?? 200,
+      {
+        ...this.frame(a, verbOf(action), section?.id, done),
+        page: 'result',
+        summary: showsOnce(out.r.result) ? 'Copy the secret now: it is shown only this once.' : action.summary,
+        value: out.r.result,
+        links: [this.backOf(section, key && action.http?.method !== 'DELETE' ? fixed : {})],
+      },
+      { 'cache-control': 'no-store' },
+    );
+  }
+
+  private failure(s: Signed, err: Error, status: number): OAuthResponse {
+    return this.page(status, {
+      ...this.frame(s, status === 404 ? 'Not found' : 'Refused'),
+      page: 'result',
+      summary: err.message,
+      value: undefined,
+      links: [{ href: this.base, text: 'Back to the dashboard' }],
+    });
+  }
+
+  private actionOf(name: string): AdminAction | undefined {
+    if (name === figuresAction.name) return figuresAction as AdminAction;
+    return this.actions.find((x) => x.name === name);
+  }
+
+  private sectionOf(action: AdminAction): Section | undefined {
+    return this.sections.find(
+      (x) => x.list === action || x.get === action || x.collection.includes(action) || x.item.includes(action),
+    );
+  }
+
+  private backOf(section: Section | undefined, fixed: Record<string, string>): ConsoleLink {
+    if (!section) return { href: this.base, text: 'Back to the dashboard' };
+    const key = section.key && fixed[section.key];
+    if (key && section.get)
+      return { href: `${this.base}/${section.id}/${encodeURIComponent(key)}`, text: `Back to ${key}` };
+    return { href: `${this.base}/${section.id}`, text: `Back to ${section.title.toLowerCase()}` };
+  }
+}
+
+// ---- helpers --------------------------------------------------------------------------------------
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const labelOf = (k: string) => (k.charAt(0).toUpperCase() + k.slice(1)).replace(/[_-]+/g, ' ');
+
+function message(status: number, title: string, text: string, links: ConsoleLink[]): OAuthResponse {
+  return {
+    kind: 'page',
+    status,
+    view: { name: 'console', render: (nonce) => consoleMessagePage({ nonce, title, message: text, links }) },
+  };
+}
+
+/** A list's or a read's input from the query string: the schema's members only, empty ones left out. */
+function readQuery(params: URLSearchParams, members: readonly MemberShape[]) {
+  const shown = new URLSearchParams();
+  for (const m of members) for (const v of params.getAll(m.name)) shown.append(m.name, v);
+  return inputFrom(members, shown);
+}
+
+/** The record key (and any other path parameter) a form carries as a hidden member. */
+function fixedOf(
+  params: URLSearchParams,
+  members: readonly MemberShape[],
+  section: Section | undefined,
+  shown?: ReadonlySet<string>,
+): Record<string, string> {
+  const fixed: Record<string, string> = {};
+  const key = section?.key;
+  if (key && members.some((m) => m.name === key) && !shown?.has(key)) {
+    const v = params.get(key);
+    if (v !== null && v !== '') fixed[key] = v;
+  }
+  return fixed;
+}
+
+/**
+ * The input of a one-button form for a row: the action's path parameters from the row, when the row
+ * has them all and the action needs nothing else; undefined otherwise.
+ */
+function rowInput(a: AdminAction, item: Record<string, unknown>): Record<string, string> | undefined {
+  const params = [...(a.http?.path ?? '').matchAll(/\{([a-z_]+)\}/g)].map((m) => m[1]!);
+  if (params.length === 0) return undefined;
+  const members = membersOf(a.input);
+  if (members.some((m) => m.required && !params.includes(m.name))) return undefined;
+  const fixed: Record<string, string> = {};
+  for (const name of params) {
+    const v = item[name];
+    if (typeof v !== 'string' && typeof v !== 'number') return undefined;
+    fixed[name] = String(v);
+  }
+  return fixed;
+}
+
+/** What a record is called on its page: its username, client name or name, if it has one. */
+const nameOf = (r: Record<string, unknown>): string | undefined =>
+  [r.username, r.client_name, r.name].find((v): v is string => typeof v === 'string' && v !== '');
+
+/** A field's value as the form sends it (checkboxes: the ticked values, sorted, one per line). */
+const fieldText = (f: ConsoleField) =>
+  f.kind === 'checkboxes' ? [...(f.values ?? [])].sort().join('\n') : (f.value ?? '');
+const norm = (text: string) => text.replace(/\r\n?/g, '\n').trim();
+function parseWas(text: string): Record<string, string> {
+  if (text.length > 64_000) return {};
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (!isObject(v)) return {};
+    return Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  } catch {
+    return {};
+  }
+}
+
+/** Whether a section's read is a list: `items` (paged), paging inputs, or one member that is a list (`keys`). */
+const isList = (result: Record<string, unknown>, members: readonly MemberShape[]) =>
+  Array.isArray(result.items) ||
+  members.some((m) => m.name === 'cursor') ||
+  (Object.keys(result).length === 1 && Array.isArray(Object.values(result)[0]));
+
+/** The rows of a list's result: `items`, else its first list of records. */
+function itemsOf(result: unknown): Record<string, unknown>[] {
+  if (!isObject(result)) return [];
+  const list = Array.isArray(result.items) ? result.items : Object.values(result).find((v) => Array.isArray(v));
+  return Array.isArray(list) ? list.filter(isObject) : [];
+}
+
+/** The columns of a list: the key first, then the items' scalar members (at most 7). */
+function columnsOf(items: Record<string, unknown>[], key: string | undefined): string[] {
+  const names: string[] = [];
+  const nested: string[] = [];
+  for (const item of items.slice(0, 20))
+    for (const [k, v] of Object.entries(item)) {
+      if (names.includes(k) || nested.includes(k)) continue;
+      const scalar = v === null || typeof v !== 'object' || (Array.isArray(v) && v.every((x) => typeof x !== 'object'));
+      (scalar ? names : nested).push(k);
+    }
+  const ordered = key && names.includes(key) ? [key, ...names.filter((n) => n !== key)] : names;
+  // Structured members (an audit record's details) last, each behind a "Show" (no record page has them).
+  return [...ordered.slice(0, 7), ...nested.slice(0, 1)];
+}
+
+/** A result that carries a secret shown once (a new client secret, a token). */
+const showsOnce = (v: unknown): boolean =>
+  isObject(v) && Object.keys(v).some((k) => /(^|_)(secret|token|password)$/.test(k) && typeof v[k] === 'string');
+
+const noticeOf = (actionName: string) => {
+  const a = ADMIN_ACTIONS.find((x) => x.name === actionName);
+  return a ? `${verbOf(a)}: done.` : undefined;
+};
+
+/**
+ * Mounts the console under `<base>/admin`. Every route is a page route (its errors as error pages);
+ * the admin API's routes under /admin/api/v1 are its own.
+ */
+export function registerConsole(app: FastifyInstance, p: Provider, basePath: string, io: ConsoleIO): void {
+  const c = new Console(p);
+  const root = `${basePath}/admin`;
+  const route = (
+    method: 'GET' | 'POST',
+    url: string,
+    handler: (req: ProtocolRequest, params: Record<string, string>) => Promise<OAuthResponse>,
+  ) =>
+    app.route({
+      method,
+      url,
+      config: { kind: 'page' },
+      handler: async (req, reply) =>
+        io.send(reply, await handler(io.request(req), req.params as Record<string, string>)),
+    });
+  route('GET', root, (req) => c.dashboard(req));
+  route('GET', `${root}/do/:action`, (req, x) => c.showAction(req, x.action!));
+  route('POST', `${root}/do/:action`, (req, x) => c.submitAction(req, x.action!));
+  route('GET', `${root}/:section`, (req, x) => c.list(req, x.section!));
+  route('GET', `${root}/:section/:key`, (req, x) => c.record(req, x.section!, x.key!));
+}
