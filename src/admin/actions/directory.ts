@@ -44,7 +44,7 @@ const mappingsChanged = (ctx: ActionContext) => ctx.after(() => ctx.p.claimMappi
 
 const groupActions = [
   defineAction({
-    name: 'directory.groups.list',
+    name: 'groups.list',
     summary: 'The groups, by name; search matches the name and description.',
     permission: 'admin:directory:read',
     event: 'admin_groups_listed',
@@ -60,7 +60,7 @@ const groupActions = [
     },
   }),
   defineAction({
-    name: 'directory.groups.create',
+    name: 'groups.create',
     summary: 'Creates a group (names are unique without regard to case).',
     permission: 'admin:directory:write',
     event: 'directory_group_created',
@@ -73,7 +73,7 @@ const groupActions = [
     },
   }),
   defineAction({
-    name: 'directory.groups.read',
+    name: 'groups.read',
     summary: 'One group.',
     permission: 'admin:directory:read',
     event: 'admin_group_read',
@@ -85,7 +85,7 @@ const groupActions = [
     },
   }),
   defineAction({
-    name: 'directory.groups.update',
+    name: 'groups.update',
     summary: "Renames a group or changes its description (If-Match: the group's ETag).",
     permission: 'admin:directory:write',
     event: 'directory_group_updated',
@@ -106,7 +106,7 @@ const groupActions = [
     },
   }),
   defineAction({
-    name: 'directory.groups.delete',
+    name: 'groups.delete',
     summary: 'Deletes a group and its memberships (its members lose what it gave them in tokens issued from now on).',
     permission: 'admin:directory:write',
     event: 'directory_group_deleted',
@@ -120,7 +120,7 @@ const groupActions = [
     },
   }),
   defineAction({
-    name: 'directory.groups.members',
+    name: 'groups.members',
     summary: "A group's members (user ids), in order.",
     permission: 'admin:directory:read',
     event: 'admin_group_members_listed',
@@ -139,7 +139,7 @@ const groupActions = [
     },
   }),
   defineAction({
-    name: 'directory.groups.add_member',
+    name: 'groups.add-member',
     summary: 'Adds a user to a group (201 when added, 200 when a member already).',
     permission: 'admin:directory:write',
     event: 'directory_member_added',
@@ -158,7 +158,7 @@ const groupActions = [
     },
   }),
   defineAction({
-    name: 'directory.groups.remove_member',
+    name: 'groups.remove-member',
     summary: 'Removes a user from a group.',
     permission: 'admin:directory:write',
     event: 'directory_member_removed',
@@ -172,7 +172,7 @@ const groupActions = [
     },
   }),
   defineAction({
-    name: 'directory.users.groups',
+    name: 'users.groups',
     summary: "A user's groups, by name.",
     permission: 'admin:directory:read',
     event: 'admin_user_groups_listed',
@@ -188,7 +188,7 @@ const groupActions = [
 
 const roleActions = [
   defineAction({
-    name: 'directory.roles.list',
+    name: 'app-roles.list',
     summary: 'The roles users hold for one application (client_id or resource), by role; search matches the role.',
     permission: 'admin:directory:read',
     event: 'admin_app_roles_listed',
@@ -208,7 +208,7 @@ const roleActions = [
     },
   }),
   defineAction({
-    name: 'directory.roles.of_user',
+    name: 'users.app-roles',
     summary: "A user's application roles: for one application (client_id or resource), or for all.",
     permission: 'admin:directory:read',
     event: 'admin_user_app_roles_listed',
@@ -225,7 +225,7 @@ const roleActions = [
     },
   }),
   defineAction({
-    name: 'directory.roles.assign',
+    name: 'app-roles.assign',
     summary: 'Gives a user a role for one application (client_id or resource): 201 when given, 200 when held already.',
     permission: 'admin:directory:write',
     event: 'directory_app_role_assigned',
@@ -248,7 +248,7 @@ const roleActions = [
     },
   }),
   defineAction({
-    name: 'directory.roles.remove',
+    name: 'app-roles.remove',
     summary: 'Takes a role for one application (client_id or resource) from a user.',
     permission: 'admin:directory:write',
     event: 'directory_app_role_removed',
@@ -271,7 +271,7 @@ const roleActions = [
 
 const attributeActions = [
   defineAction({
-    name: 'directory.attributes.list',
+    name: 'users.attributes',
     summary: "A user's attributes, by name.",
     permission: 'admin:directory:read',
     event: 'admin_user_attributes_listed',
@@ -284,7 +284,7 @@ const attributeActions = [
     },
   }),
   defineAction({
-    name: 'directory.attributes.set',
+    name: 'attributes.set',
     summary: "Sets one of a user's attributes (type: the value's JSON type unless given).",
     permission: 'admin:directory:write',
     event: 'directory_attribute_set',
@@ -309,7 +309,7 @@ const attributeActions = [
     },
   }),
   defineAction({
-    name: 'directory.attributes.remove',
+    name: 'attributes.remove',
     summary: "Removes one of a user's attributes.",
     permission: 'admin:directory:write',
     event: 'directory_attribute_removed',
@@ -339,7 +339,7 @@ const mappingBody = {
 
 const mappingActions = [
   defineAction({
-    name: 'directory.mappings.list',
+    name: 'claim-mappings.list',
     summary: 'The claim mappings: of one application (client_id or resource), or all; by application, then claim.',
     permission: 'admin:directory:read',
     event: 'admin_claim_mappings_listed',
@@ -367,7 +367,7 @@ const mappingActions = [
     },
   }),
   defineAction({
-    name: 'directory.mappings.create',
+    name: 'claim-mappings.create',
     summary:
       "Maps the user's groups, roles for the application or an attribute to a claim of one client's or resource server's tokens, released by a scope.",
     permission: 'admin:directory:write',
@@ -389,7 +389,7 @@ const mappingActions = [
     },
   }),
   defineAction({
-    name: 'directory.mappings.read',
+    name: 'claim-mappings.read',
     summary: 'One claim mapping.',
     permission: 'admin:directory:read',
     event: 'admin_claim_mapping_read',
@@ -403,7 +403,7 @@ const mappingActions = [
     },
   }),
   defineAction({
-    name: 'directory.mappings.update',
+    name: 'claim-mappings.update',
     summary: "Changes a claim mapping (its application stays; If-Match: the mapping's ETag).",
     permission: 'admin:directory:write',
     event: 'directory_claim_mapping_updated',
@@ -461,7 +461,7 @@ const mappingActions = [
     },
   }),
   defineAction({
-    name: 'directory.mappings.delete',
+    name: 'claim-mappings.delete',
     summary: 'Deletes a claim mapping: tokens issued from now on do not carry the claim.',
     permission: 'admin:directory:write',
     event: 'directory_claim_mapping_deleted',
