@@ -898,6 +898,9 @@ async function bootstrap(ctx: Ctx): Promise<void> {
   print(
     `clients changed: ${r.clients}\nusers changed: ${r.users}\nresources changed: ${r.resources}\nupstreams changed: ${r.upstreams}`,
   );
+  const d = r.directory;
+  if (d.groups || d.appRoles || d.claimMappings)
+    print(`groups changed: ${d.groups}\napp roles changed: ${d.appRoles}\nclaim mappings changed: ${d.claimMappings}`);
   for (const [id, secret] of Object.entries(r.generatedSecrets)) print(secretLine(secret, id));
 }
 

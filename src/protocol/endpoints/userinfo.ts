@@ -10,12 +10,14 @@ import { signJwt } from '../tokens/signer.ts';
 import type { ClientRecord } from '../../ports/clients.ts';
 import type { Stores } from '../../ports/index.ts';
 import type { GrantFacts } from '../services.ts';
-import type { StoreDeps } from '../provider.ts';
+import type { DepsOf, StoreDeps } from '../provider.ts';
+import { directoryClaims, prepareDirectoryClaims } from '../directory-claims.ts';
 
 /** What userinfo uses of the Provider: users, clients, grants, revocations, keys, the verifier and its caches, DPoP. */
 export type UserinfoDeps = Pick<Provider, 'config' | 'keys' | 'events' | 'grantFacts' | 'pairwiseKeys'> & {
   readonly stores: Pick<Stores, 'users' | 'clients' | 'grants' | 'revocations'>;
-} & ResourceTokenDeps;
+} & ResourceTokenDeps &
+  DepsOf<typeof prepareDirectoryClaims>;
 
 export function userClaims(user: UserRecord, scopes: string[]): Record<string, unknown> {
   const all: Record<string, unknown> = {
@@ -82,7 +84,10 @@ export async function userinfo(p: UserinfoDeps, req: ProtocolRequest): Promise<O
   const user = await tokenUser(p, claims, grant, client);
   if (!user || user.disabled) throw invalid();
   // OIDC Core 5.5: the claims the authorization request asked for at userinfo, kept with its grant.
+  // The client's claims from the directory (directory-claims.ts), under the scopes that release them.
+  const mapped = client && directoryClaims(await prepareDirectoryClaims(p, client, user.id, null), scopes, 'userinfo');
   const body = {
+    ...mapped,
     ...userClaims(user, scopes),
     ...(grant?.claims ? namedUserClaims(user, grant.claims.userinfo) : {}),
     sub: claims.sub,

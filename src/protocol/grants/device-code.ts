@@ -17,7 +17,8 @@ import {
 import type { ClientRecord } from '../../ports/clients.ts';
 import type { UserRecord } from '../../ports/users.ts';
 import { adminTokenRequest, personAdminScopes, type AdminTokenRequest } from '../admin-tokens.ts';
-import { accessTokenPolicy, currentRegistry } from '../resources.ts';
+import { accessTokenPolicy, currentRegistry, pickResource } from '../resources.ts';
+import { prepareDirectoryClaims } from '../directory-claims.ts';
 import {
   issuesRefreshTokens,
   newRefreshToken,
@@ -64,7 +65,8 @@ export type DeviceCodeDeps = Pick<Provider, 'now'> & {
 } & DepsOf<typeof personAdminScopes> &
   RegistryDeps &
   PolicyDeps &
-  UserTokenDeps;
+  UserTokenDeps &
+  DepsOf<typeof prepareDirectoryClaims>;
 
 export const deviceCode: GrantHandler<DeviceCodeDeps> = {
   grantType: DEVICE_CODE_GRANT,
@@ -112,15 +114,22 @@ export const deviceCode: GrantHandler<DeviceCodeDeps> = {
     };
     // The registry resource's scopes, lifetime and DPoP policy; the ceiling of self-registered clients.
     const policy = accessTokenPolicy(p, registry, client, record.resource, record.scope, ctx.dpop?.jkt);
+    const directory = await prepareDirectoryClaims(
+      p,
+      client,
+      grant.userId,
+      pickResource(record.resource, undefined) ?? p.config.defaultAudience,
+    );
     const access = userAccessToken(p, grant, policy.scope, client, {
       jkt: ctx.dpop?.jkt,
       x5t: boundCertificate(ctx),
       ttl: policy.ttl,
       signer: policy.signer,
+      directory,
     });
     const refresh = issuesRefreshTokens(client) ? newRefreshToken(p, grant, record.scope) : undefined;
     await p.stores.grants.create(grant, refresh?.record ?? null, { jti: access.jti, expiresAt: access.expiresAt });
-    return userTokenResponse(p, grant, policy.scope, access, refresh?.value, null, client, user);
+    return userTokenResponse(p, grant, policy.scope, access, refresh?.value, null, client, user, undefined, directory);
   },
 };
 
