@@ -308,6 +308,127 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/groups': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get: operations['groups.list'];
+    put?: never;
+    post: operations['groups.create'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/groups/{group_id}': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get: operations['groups.read'];
+    put?: never;
+    post?: never;
+    delete: operations['groups.delete'];
+    options?: never;
+    head?: never;
+    patch: operations['groups.update'];
+    trace?: never;
+  };
+  '/groups/{group_id}/members': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get: operations['groups.members'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/groups/{group_id}/members/{user_id}': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get?: never;
+    put: operations['groups.add-member'];
+    post?: never;
+    delete: operations['groups.remove-member'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/users/{user_id}/groups': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get: operations['users.groups'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/app-roles': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get: operations['app-roles.list'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/users/{user_id}/app-roles': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get: operations['users.app-roles'];
+    put?: never;
+    post: operations['app-roles.assign'];
+    delete: operations['app-roles.remove'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/users/{user_id}/attributes': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get: operations['users.attributes'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/users/{user_id}/attributes/{name}': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get?: never;
+    put: operations['attributes.set'];
+    post?: never;
+    delete: operations['attributes.remove'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/claim-mappings': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get: operations['claim-mappings.list'];
+    put?: never;
+    post: operations['claim-mappings.create'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/claim-mappings/{mapping_id}': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get: operations['claim-mappings.read'];
+    put?: never;
+    post?: never;
+    delete: operations['claim-mappings.delete'];
+    options?: never;
+    head?: never;
+    patch: operations['claim-mappings.update'];
+    trace?: never;
+  };
   '/resources': {
     parameters: { query?: never; header?: never; path?: never; cookie?: never };
     get: operations['resources.list'];
@@ -1748,6 +1869,718 @@ export interface operations {
   'roles.remove': {
     parameters: { query?: never; header?: never; path: { user_id: string }; cookie?: never };
     requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'groups.list': {
+    parameters: {
+      query?: { cursor?: string; limit?: number; search?: string };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'groups.create': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    requestBody: { content: { 'application/json': { name: string; description?: string | null } } };
+    responses: {
+      201: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'groups.read': {
+    parameters: { query?: never; header?: never; path: { group_id: string }; cookie?: never };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'groups.delete': {
+    parameters: { query?: never; header?: never; path: { group_id: string }; cookie?: never };
+    requestBody?: never;
+    responses: {
+      204: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'groups.update': {
+    parameters: { query?: never; header?: never; path: { group_id: string }; cookie?: never };
+    requestBody?: { content: { 'application/json': { name?: string; description?: string | null } } };
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'groups.members': {
+    parameters: {
+      query?: { cursor?: string; limit?: number };
+      header?: never;
+      path: { group_id: string };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'groups.add-member': {
+    parameters: { query?: never; header?: never; path: { group_id: string; user_id: string }; cookie?: never };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'groups.remove-member': {
+    parameters: { query?: never; header?: never; path: { group_id: string; user_id: string }; cookie?: never };
+    requestBody?: never;
+    responses: {
+      204: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'users.groups': {
+    parameters: { query?: never; header?: never; path: { user_id: string }; cookie?: never };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'app-roles.list': {
+    parameters: {
+      query?: { client_id?: string; resource?: string; cursor?: string; limit?: number; search?: string };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'users.app-roles': {
+    parameters: {
+      query?: { client_id?: string; resource?: string };
+      header?: never;
+      path: { user_id: string };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'app-roles.assign': {
+    parameters: { query?: never; header?: never; path: { user_id: string }; cookie?: never };
+    requestBody: { content: { 'application/json': { client_id?: string; resource?: string; role: string } } };
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'app-roles.remove': {
+    parameters: {
+      query: { client_id?: string; resource?: string; role: string };
+      header?: never;
+      path: { user_id: string };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      204: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'users.attributes': {
+    parameters: { query?: never; header?: never; path: { user_id: string }; cookie?: never };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'attributes.set': {
+    parameters: { query?: never; header?: never; path: { user_id: string; name: string }; cookie?: never };
+    requestBody: {
+      content: {
+        'application/json': {
+          type?: 'string' | 'number' | 'boolean' | 'strings';
+          value: string | number | boolean | string[];
+        };
+      };
+    };
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'attributes.remove': {
+    parameters: { query?: never; header?: never; path: { user_id: string; name: string }; cookie?: never };
+    requestBody?: never;
+    responses: {
+      204: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'claim-mappings.list': {
+    parameters: {
+      query?: { client_id?: string; resource?: string; cursor?: string; limit?: number };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'claim-mappings.create': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    requestBody: {
+      content: {
+        'application/json': {
+          client_id?: string;
+          resource?: string;
+          claim: string;
+          source: 'groups' | 'roles' | 'attribute';
+          attribute?: string;
+          type?: 'string' | 'number' | 'boolean' | 'strings';
+          scope: string;
+          targets: ('id_token' | 'access_token' | 'userinfo')[];
+        };
+      };
+    };
+    responses: {
+      201: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'claim-mappings.read': {
+    parameters: { query?: never; header?: never; path: { mapping_id: string }; cookie?: never };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'claim-mappings.delete': {
+    parameters: { query?: never; header?: never; path: { mapping_id: string }; cookie?: never };
+    requestBody?: never;
+    responses: {
+      204: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'claim-mappings.update': {
+    parameters: { query?: never; header?: never; path: { mapping_id: string }; cookie?: never };
+    requestBody?: {
+      content: {
+        'application/json': {
+          claim?: string;
+          source?: 'groups' | 'roles' | 'attribute';
+          attribute?: string | null;
+          type?: 'string' | 'number' | 'boolean' | 'strings';
+          scope?: string;
+          targets?: ('id_token' | 'access_token' | 'userinfo')[];
+        };
+      };
+    };
     responses: {
       200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
       400: {
