@@ -74,7 +74,7 @@ const groupActions = [
   }),
   defineAction({
     name: 'groups.read',
-    summary: 'One group.',
+    summary: 'One group, with its description.',
     permission: 'admin:directory:read',
     event: 'admin_group_read',
     input: z.object({ group_id: id }).strict(),
