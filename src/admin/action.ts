@@ -31,6 +31,8 @@ export type AdminDeps = Pick<
   | 'health'
   | 'keys'
   | 'pairwiseKeys'
+  // The directory's claim mappings as this process keeps them: dropped when an action changes them.
+  | 'claimMappings'
 >;
 
 /** Who is acting, and through which front. */
