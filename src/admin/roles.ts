@@ -5,6 +5,7 @@ import { ADMIN_ROLES, type AdminRole, type AdminRoleAssignment } from '../ports/
 import type { Stores } from '../ports/index.ts';
 import type { UserRecord } from '../ports/users.ts';
 import { ROLE_SCOPES } from '../protocol/admin-scopes.ts';
+import { ActionRefused, type ActionContext } from './action.ts';
 import { AdminError, ConflictError, NotFoundError } from './errors.ts';
 
 export { ADMIN_ROLES, type AdminRole };
@@ -104,3 +105,24 @@ export async function removeAdminRole(
 /** Whether a principal holding `scopes` may give `role`: only a role whose every scope it holds itself. */
 export const mayGiveRole = (scopes: ReadonlySet<string>, role: AdminRole): boolean =>
   ROLE_SCOPES[role].every((s) => scopes.has(s));
+
+/**
+ * Refuses (403) an action on the account, sessions or grants of someone holding an admin role with a
+ * permission the principal lacks: support resetting an owner's factors and mailing the reset link to
+ * an address it just set would be a way up to owner, and ending an owner's sessions again and again a
+ * way to keep them out. `user` may be given by id alone (its username is then read for the message).
+ */
+export async function requireOutranks(
+  ctx: Pick<ActionContext, 'stores' | 'actor'>,
+  user: { id: string; username?: string },
+): Promise<void> {
+  const role = (await ctx.stores.adminRoles.get(user.id))?.role;
+  if (role && !mayGiveRole(ctx.actor.scopes, role)) {
+    const name = user.username ?? (await ctx.stores.users.get(user.id))?.username ?? user.id;
+    throw new ActionRefused(
+      403,
+      'forbidden',
+      `${name} holds the ${role} admin role: acting on their account needs every permission of that role.`,
+    );
+  }
+}

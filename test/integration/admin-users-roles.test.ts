@@ -145,13 +145,18 @@ for (const backend of await backends()) {
         ['users.disable', { user_id: o.id }],
         ['users.delete', { user_id: o.id }],
         ['users.unlink', { user_id: o.id, provider: 'any' }],
+        // Nor keep them out: ending their sessions, unlocking, revoking their consents and grants.
+        ['users.end-sessions', { user_id: o.id }],
+        ['users.unlock', { user_id: o.id }],
+        ['sessions.end', { sid: 'any-sid', user_id: o.id }],
+        ['consents.revoke', { user_id: o.id, client_id: 'web' }],
       ] as const)
         await refused(run(name, support, input), 403);
       assert.deepEqual(await app.stores.users.get(o.id), o, 'nothing changed');
       const failures = (await app.stores.audit.query({ limit: 10_000 })).filter(
         (r) => r.actor === support.id && r.outcome === 'failure',
       );
-      assert.equal(failures.length, 8, 'each refusal is in the audit trail');
+      assert.equal(failures.length, 12, 'each refusal is in the audit trail');
       // A user without a role: support may.
       const plain = await newUser();
       await run('users.update', support, { user_id: plain.id, name: 'Changed' });

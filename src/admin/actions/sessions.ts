@@ -8,6 +8,7 @@ import type { UserRecord } from '../../ports/users.ts';
 import { decodeCursor, defineAction, encodeCursor, pageInput, type ActionContext } from '../action.ts';
 import { tellSessionEnded } from '../after-commit.ts';
 import { AdminError, NotFoundError } from '../errors.ts';
+import { requireOutranks } from '../roles.ts';
 import { describeSession, findUser } from '../users.ts';
 
 const iso = (t: number | null) => (t === null ? null : new Date(t * 1000).toISOString());
@@ -100,6 +101,7 @@ export const sessionActions = [
         if (!found) throw new NotFoundError(`no live session ${input.sid}`);
         owner = found.userId;
       }
+      await requireOutranks(ctx, { id: owner });
       const ended = await ctx.stores.sessions.deleteBySid(owner, input.sid);
       if (!ended) throw new NotFoundError(`no session ${input.sid}${input.user_id ? ` of user ${input.user_id}` : ''}`);
       const clients = await tellSessionEnded(ctx, input.sid);
@@ -159,6 +161,7 @@ export const sessionActions = [
     http: { method: 'DELETE', path: '/users/{user_id}/consents/{client_id}' },
     async run(ctx, input) {
       const user = await findUser(ctx.stores, { id: input.user_id });
+      await requireOutranks(ctx, user);
       const consent = await ctx.stores.consents.get(user.id, input.client_id);
       const grants = await ctx.stores.grants.revokeByUserAndClient(user.id, input.client_id, ctx.now);
       if (!consent && grants === 0)
@@ -182,6 +185,7 @@ export const sessionActions = [
     async run(ctx, input) {
       const grant = await ctx.stores.grants.get(input.grant_id);
       if (!grant) throw new NotFoundError(`no grant ${input.grant_id}`);
+      await requireOutranks(ctx, { id: grant.userId });
       const revoked = grant.revokedAt === null && (await ctx.stores.grants.revoke(grant.id, ctx.now));
       return {
         result: { ...describeGrant(grant), revoked_at: iso(revoked ? ctx.now : grant.revokedAt), changed: revoked },

@@ -8,7 +8,6 @@ import type { FactorKind } from '../../ports/factors.ts';
 import { deleteAccount } from '../../protocol/account/delete-account.ts';
 import { requestReset } from '../../protocol/interaction/recovery.ts';
 import {
-  ActionRefused,
   bool,
   decodeCursor,
   defineAction,
@@ -20,7 +19,7 @@ import {
 } from '../action.ts';
 import { afterCommitDeps, tellUserSessionsEnded } from '../after-commit.ts';
 import { AdminError, ConflictError, NotFoundError } from '../errors.ts';
-import { mayGiveRole, requireAnotherOwner } from '../roles.ts';
+import { requireAnotherOwner, requireOutranks } from '../roles.ts';
 import { describeIdentity, unlinkUserIdentity } from '../upstreams.ts';
 import {
   describeSession,
@@ -47,21 +46,6 @@ async function shown(ctx: ActionContext, id: string) {
   const user = await byId(ctx, id);
   const described = await describeUserDetail(ctx.stores, user);
   return { user, described, etag: etagOf(described) };
-}
-
-/**
- * Refuses (403) a change to the account of someone holding an admin role with a permission the
- * principal lacks: support resetting an owner's factors and mailing the reset link to an address it
- * just set would be a way up to owner.
- */
-async function requireOutranks(ctx: ActionContext, user: { id: string; username: string }): Promise<void> {
-  const role = (await ctx.stores.adminRoles.get(user.id))?.role;
-  if (role && !mayGiveRole(ctx.actor.scopes, role))
-    throw new ActionRefused(
-      403,
-      'forbidden',
-      `${user.username} holds the ${role} admin role: changing their account needs every permission of that role.`,
-    );
 }
 
 /** An event for metrics and the security notifications, after the commit (the action's record is its audit). */
@@ -251,6 +235,7 @@ export const userActions = [
     input: z.object({ user_id: userId }).strict(),
     http: { method: 'DELETE', path: '/users/{user_id}/sessions' },
     async run(ctx, input) {
+      await requireOutranks(ctx, { id: input.user_id });
       const r = await endUserSessions(ctx.stores, { id: input.user_id });
       const clients = await tellUserSessionsEnded(ctx, r.user.id);
       return {
@@ -328,6 +313,7 @@ export const userActions = [
     input: z.object({ user_id: userId }).strict(),
     http: { method: 'POST', path: '/users/{user_id}/unlock' },
     async run(ctx, input) {
+      await requireOutranks(ctx, { id: input.user_id });
       const r = await unlockUser(ctx.stores, { id: input.user_id });
       return {
         result: { user_id: r.user.id, counters: r.counters },
