@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { applyBootstrap, readBootstrapFile } from './admin/bootstrap.ts';
+import { CLI_CLIENT_ID, ensureCliClient } from './admin/cli-client.ts';
 import { pkceOptOutClients } from './protocol/pkce.ts';
 import { usernameCollisionWarning } from './admin/users.ts';
 import { seedDemo } from './admin/demo.ts';
@@ -277,6 +278,14 @@ async function prepareOnce(config: Config, stores: Stores, log: Logger): Promise
         ...generated.map(([id, s]) => `  ${id}  ${s}`),
       ].join('\n');
   }
+  // The built-in client of the CLI's remote mode (the device flow for admin tokens), made when absent.
+  const cli = await ensureCliClient(stores, config, now());
+  if (cli === 'created') log.info({ event: 'cli_client_created', client_id: CLI_CLIENT_ID }, 'CLI client created');
+  if (cli === 'not_admin')
+    log.warn(
+      { event: 'config_warning', client_id: CLI_CLIENT_ID },
+      `client ${CLI_CLIENT_ID} exists and is not an admin client: \`tessera login --remote\` cannot use it`,
+    );
   if (config.seedDemo) {
     const demo = await seedDemo(stores, config, now());
     if (demo) banner = banner ? `${banner}\n${demo}` : demo;

@@ -31,6 +31,8 @@ export type AdminDeps = Pick<
   | 'health'
   | 'keys'
   | 'pairwiseKeys'
+  // The directory's claim mappings as this process keeps them: dropped when an action changes them.
+  | 'claimMappings'
 >;
 
 /** Who is acting, and through which front. */
@@ -153,6 +155,22 @@ export function statusOf(err: unknown): number | undefined {
   return undefined;
 }
 
+/**
+ * The path of the first string (or member name) of an input holding a NUL character, if any: no store
+ * keeps one (PostgreSQL refuses it in text), so it is bad input (400), never a failed statement (500).
+ */
+function nulAt(v: unknown, path = '', depth = 0): string | undefined {
+  if (typeof v === 'string') return v.includes('\u0000') ? path : undefined;
+  if (v === null || typeof v !== 'object' || depth > 32) return undefined;
+  for (const [k, x] of Object.entries(v)) {
+    const at = path ? `${path}.${k}` : k;
+    if (k.includes('\u0000')) return at;
+    const found = nulAt(x, at, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
 /** Longest JSON text of a before/after state kept in an audit record (longer: cut, marked). */
 const STATE_LIMIT = 4000;
 const stateText = (v: unknown): string | null => {
@@ -198,6 +216,11 @@ export async function runAction<S extends z.ZodType, O>(
   };
   if (!actor.scopes.has(action.permission))
     return refuse(new ActionRefused(403, 'forbidden', `This needs the ${action.permission} permission.`));
+  const nul = nulAt(raw);
+  if (nul !== undefined)
+    throw new ActionRefused(400, 'invalid_input', `${nul || 'input'}: must not contain a NUL character`, [
+      { field: nul, message: 'must not contain a NUL character' },
+    ]);
   const parsed = action.input.safeParse(raw ?? {});
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => ({
@@ -278,7 +301,15 @@ export const bool = () => z.union([z.boolean(), z.enum(['true', 'false']).transf
 
 /** The paging and search inputs of a list action. */
 export const pageInput = {
-  cursor: z.string().max(400).optional().describe('next_cursor of the page before; absent: the first page'),
+  cursor: z
+    .string()
+    .max(400)
+    .refine(
+      (c) => /^[A-Za-z0-9_-]*$/.test(c) && !decodeCursor(c)!.includes('\u0000') && encodeCursor(decodeCursor(c)) === c,
+      { message: 'cursor is not one this list gave' },
+    )
+    .optional()
+    .describe('next_cursor of the page before; absent: the first page'),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   search: z.string().max(200).optional(),
 };

@@ -95,7 +95,7 @@ export function formatAudit(
   };
 }
 
-/** Queries and formats: the export of `tessera audit list` and GET /admin/audit. */
+/** Queries and formats: the export of `tessera audit list` and the audit.export admin action (GET /admin/api/v1/audit/export). */
 export async function exportAudit(
   stores: Stores,
   options: AuditOptions,

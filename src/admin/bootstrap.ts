@@ -8,6 +8,15 @@ import { saveUser, type UserInput } from './users.ts';
 import { setAdminRole, type AdminRole } from './roles.ts';
 import { saveResourceServer, type ResourceInput } from './resources.ts';
 import { checkUpstreams, saveUpstream, UPSTREAM_KEYS, type UpstreamInput } from './upstreams.ts';
+import {
+  APP_ROLE_KEYS,
+  GROUP_KEYS,
+  MAPPING_KEYS,
+  applyDirectoryBootstrap,
+  type AppRoleEntry,
+  type GroupEntry,
+  type MappingInput,
+} from './directory.ts';
 
 export interface BootstrapFile {
   clients?: ClientInput[];
@@ -16,6 +25,10 @@ export interface BootstrapFile {
   resources?: ResourceInput[];
   /** Upstream identity providers (admin/upstreams.ts). */
   upstreams?: UpstreamInput[];
+  /** The directory (admin/directory.ts): groups with members, application roles, claim mappings. */
+  groups?: GroupEntry[];
+  app_roles?: AppRoleEntry[];
+  claim_mappings?: MappingInput[];
 }
 
 // ---- the schema of the file ------------------------------------------------------------------------
@@ -69,6 +82,7 @@ const CLIENT_KEYS = {
   introspection_signed_response_alg: 1,
   id_token_scope_claims: 1,
   mfa: 1,
+  admin_client: 1,
 } satisfies Record<keyof ClientInput, 1>;
 
 /**
@@ -109,6 +123,10 @@ const SECTIONS: Record<string, { keys: Record<string, 1>; id: string }> = {
   resources: { keys: RESOURCE_KEYS, id: 'identifier' },
   // UPSTREAM_KEYS is checked against UpstreamInput where it is declared (admin/upstreams.ts).
   upstreams: { keys: UPSTREAM_KEYS, id: 'id' },
+  // The directory's sections: each list is checked against its input type in admin/directory.ts.
+  groups: { keys: GROUP_KEYS, id: 'name' },
+  app_roles: { keys: APP_ROLE_KEYS, id: 'role' },
+  claim_mappings: { keys: MAPPING_KEYS, id: 'claim' },
 };
 
 /** Levenshtein distance, for naming the valid key nearest a misspelled one. */
@@ -193,11 +211,15 @@ export function readBootstrapFile(path: string): BootstrapFile {
   const problems = bootstrapSchemaProblems(doc);
   if (problems.length) throw new AdminError(`TESSERA_BOOTSTRAP_FILE: ${path}: ${problems.join('; ')}`);
   const { clients, users, resources, upstreams } = doc as Record<string, unknown>;
+  const { groups, app_roles, claim_mappings } = doc as Record<string, unknown>;
   return {
     clients: (clients ?? undefined) as ClientInput[] | undefined,
     users: (users ?? undefined) as BootstrapUser[] | undefined,
     resources: (resources ?? undefined) as ResourceInput[] | undefined,
     upstreams: (upstreams ?? undefined) as UpstreamInput[] | undefined,
+    groups: (groups ?? undefined) as GroupEntry[] | undefined,
+    app_roles: (app_roles ?? undefined) as AppRoleEntry[] | undefined,
+    claim_mappings: (claim_mappings ?? undefined) as MappingInput[] | undefined,
   };
 }
 
@@ -244,6 +266,8 @@ export async function applyBootstrap(
   users: number;
   resources: number;
   upstreams: number;
+  /** Groups and memberships, application role assignments and claim mappings created or changed. */
+  directory: { groups: number; appRoles: number; claimMappings: number };
   generatedSecrets: Record<string, string>;
   warnings: string[];
 }> {
@@ -325,5 +349,23 @@ export async function applyBootstrap(
         }),
       ),
     );
-  return { clients, users, resources, upstreams, generatedSecrets, warnings };
+  // The directory, after the users, clients and resources it names.
+  const directory = await applyDirectoryBootstrap(stores, config, file, now);
+  if (directory.groups || directory.appRoles || directory.claimMappings)
+    await stores.audit.append([
+      {
+        at: Date.now(),
+        type: 'directory_bootstrap_applied',
+        actor: 'bootstrap',
+        clientId: null,
+        ip: null,
+        outcome: 'success',
+        details: {
+          groups_changed: directory.groups,
+          app_roles_changed: directory.appRoles,
+          claim_mappings_changed: directory.claimMappings,
+        },
+      },
+    ]);
+  return { clients, users, resources, upstreams, directory, generatedSecrets, warnings };
 }

@@ -283,6 +283,8 @@ export function describeClient(c: ClientRecord): Record<string, unknown> {
           previous_secret_expires_at: new Date(c.metadata.client_secret_previous.expires_at * 1000).toISOString(),
         }
       : {}),
+    // May be issued admin tokens (protocol/admin-tokens.ts).
+    ...(c.metadata.admin_client === true ? { admin_client: true } : {}),
     disabled: c.disabled,
     created_at: new Date(c.createdAt * 1000).toISOString(),
     updated_at: new Date(c.updatedAt * 1000).toISOString(),

@@ -2,7 +2,8 @@
 // helpers and error reporting. The commands themselves are in commands.ts.
 import { createInterface } from 'node:readline';
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
-import { AdminError } from '../admin/clients.ts';
+import { ActionRefused } from '../admin/action.ts';
+import { AdminError } from '../admin/errors.ts';
 import { ConfigError, loadConfig, type Config } from '../config/config.ts';
 import type { Stores } from '../ports/index.ts';
 import type { Provider } from '../protocol/provider.ts';
@@ -22,6 +23,13 @@ export interface Command {
   options?: ParseArgsOptionsConfig;
   /** Names of the required positional arguments. */
   positionals?: string[];
+  /**
+   * Runs against a remote Tessera's admin API too (--remote, or TESSERA_REMOTE_URL): the command goes through
+   * the admin action table (cli/admin.ts `execute`). Commands without it run on the host only.
+   */
+  remote?: boolean;
+  /** Takes its arguments as they are (positionals, in order), not parsed against `options` (`tessera admin`). */
+  raw?: boolean;
   /** Returns the exit code (0 when nothing is returned). */
   run(ctx: Ctx): Promise<number | void>;
 }
@@ -60,6 +68,10 @@ export class Ctx {
    * only here, so help and config stay quick.
    */
   db(): Promise<Database> {
+    if (this.remoteMode())
+      return Promise.reject(
+        new AdminError('this command runs on the host only: it has no remote mode (unset TESSERA_REMOTE_URL)'),
+      );
     return (this.#db ??= import('../app.ts').then(async (app) => {
       const { handle, stores } = await app.openStores(this.config(), { migrate: false });
       return {
@@ -97,6 +109,14 @@ export class Ctx {
   flag(name: string): boolean {
     return this.values[name] === true;
   }
+
+  /**
+   * Whether the command talks to a remote Tessera's admin API (--remote, or TESSERA_REMOTE_URL set), rather
+   * than to the database configured here.
+   */
+  remoteMode(): boolean {
+    return this.values.remote === true || !!process.env.TESSERA_REMOTE_URL;
+  }
 }
 
 /**
@@ -113,6 +133,27 @@ export function terminalSafe(text: string, keepNewlines = true, keep = keepNewli
 
 export const print = (text: string): void => void process.stdout.write(`${terminalSafe(text)}\n`);
 export const warn = (text: string): void => void process.stderr.write(`${terminalSafe(text)}\n`);
+
+/**
+ * Progress of a long command (paging through a remote list, waiting for a device sign-in, migrating), on one
+ * line of standard error that each update rewrites; only when standard error is a terminal, so that scripts and
+ * pipes see nothing of it. `done()` clears the line.
+ */
+export function progress(): { update(text: string): void; done(): void } {
+  const tty = process.stderr.isTTY === true;
+  let shown = false;
+  return {
+    update(text) {
+      if (!tty) return;
+      process.stderr.write(`\r\x1b[2K${terminalSafe(text, false)}`);
+      shown = true;
+    },
+    done() {
+      if (shown) process.stderr.write('\r\x1b[2K');
+      shown = false;
+    },
+  };
+}
 
 /** Left-aligned columns; the first row is the header. Cells are one line each (terminalSafe). */
 export function table(rows: string[][]): string {
@@ -151,7 +192,8 @@ export async function readStdinLine(prompt: string): Promise<string> {
 export function usage(commands: Record<string, Command>, only?: string): string {
   const entries = Object.entries(commands).filter(([name]) => !only || name === only);
   const lines = entries.map(
-    ([name, c]) => `  tessera ${name}${c.synopsis ? ` ${c.synopsis}` : ''}\n      ${c.summary}`,
+    ([name, c]) =>
+      `  tessera ${name}${c.synopsis ? ` ${c.synopsis}` : ''}${c.remote ? ' [--remote]' : ''}\n      ${c.summary}`,
   );
   if (only) return `Usage:\n${lines.join('\n')}`;
   return [
@@ -164,6 +206,8 @@ export function usage(commands: Record<string, Command>, only?: string): string 
     '',
     'Configuration comes from the same environment variables (or TESSERA_CONFIG_FILE) as the server;',
     'see `tessera config docs`. The CLI never starts the HTTP server.',
+    'Commands marked [--remote] call the admin API of the Tessera you signed in to with',
+    '`tessera login --remote URL` instead of the database configured here (also when TESSERA_REMOTE_URL is set).',
   ].join('\n');
 }
 
@@ -205,9 +249,27 @@ export async function run(argv: string[], commands: Record<string, Command>): Pr
   }
   let ctx: Ctx | undefined;
   try {
+    const args = argv.slice(name.split(' ').length);
+    if (command.raw) {
+      // Only --remote and --help are the framework's; the rest is the command's to read.
+      const remote = args.includes('--remote');
+      if (args.length === 0 || args[0] === '--help' || args[0] === '-h') {
+        (args.length ? print : warn)(usage(commands, name));
+        return args.length ? 0 : 2;
+      }
+      ctx = new Ctx(
+        remote ? { remote: true } : {},
+        args.filter((a) => a !== '--remote'),
+      );
+      return (await command.run(ctx)) ?? 0;
+    }
     const { values, positionals } = parseArgs({
-      args: argv.slice(name.split(' ').length),
-      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
+      args,
+      options: {
+        ...command.options,
+        ...(command.remote ? { remote: { type: 'boolean' } } : {}),
+        help: { type: 'boolean', short: 'h' },
+      },
       allowPositionals: true,
     });
     if (values.help) {
@@ -236,6 +298,11 @@ function report(err: unknown, name: string, commands: Record<string, Command>): 
   if (err instanceof UsageError || code?.startsWith('ERR_PARSE_ARGS')) {
     warn(`tessera ${name}: ${(err as Error).message.split('. To specify')[0]}\n${usage(commands, name)}`);
     return 2;
+  }
+  if (err instanceof ActionRefused) {
+    // The action's own checks (its input schema): a mistake in how the command was called.
+    warn(`tessera ${name}: ${err.message}`);
+    return err.code === 'invalid_input' ? 2 : 1;
   }
   if (err instanceof ConfigError) {
     warn(`tessera: invalid configuration: ${err.problems.join('; ')} (see \`tessera config check\`)`);

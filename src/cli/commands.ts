@@ -64,16 +64,8 @@ import type { AuditEvent } from '../ports/audit.ts';
 import type { ClientBlock } from '../ports/client-blocks.ts';
 import type { ClientAuthMethod, ClientRecord, GrantType } from '../ports/clients.ts';
 import type { Config, SigningAlg } from '../config/config.ts';
-import type { KeyTransition } from '../protocol/tokens/keys.ts';
 import { AuditInputError, exportAudit } from '../admin/audit.ts';
-import {
-  describeKeys,
-  retireKeyNow,
-  rewrapKeys,
-  rotateKeysNow,
-  SIGNING_ALGS,
-  type KeyDescription,
-} from '../admin/keys.ts';
+import { rewrapKeys, SIGNING_ALGS, type KeyDescription } from '../admin/keys.ts';
 import { toAuditEvent } from '../observability/audit-events.ts';
 import type { UserRecord } from '../ports/users.ts';
 import { logoutDelivery } from '../protocol/logout/back-channel.ts';
@@ -81,7 +73,10 @@ import { endSessions } from '../protocol/logout/session-ended.ts';
 import type { Provider } from '../protocol/provider.ts';
 import { configKeks, loadKeyRing } from '../protocol/tokens/keys.ts';
 import { print, printList, readStdinLine, terminalSafe, UsageError, warn, type Command, type Ctx } from './cli.ts';
+import { adminCommands, execute } from './admin.ts';
 import { mcpDoctorCommand } from './mcp-doctor.ts';
+import { operateCommands } from './operate.ts';
+import { describeLogin, login, logout } from './remote.ts';
 import { selftestCommand } from './selftest.ts';
 
 const str = { type: 'string' } as const;
@@ -695,12 +690,11 @@ async function userList(ctx: Ctx): Promise<void> {
 }
 
 async function keysList(ctx: Ctx): Promise<void> {
-  const { stores, now } = await ctx.db();
-  const t = now();
+  const { result } = await execute<{ keys: KeyDescription[] }>(ctx, 'keys.list', {});
   // Only public facts: never the wrapped private key, nor even the public JWK.
   printList<KeyDescription>(
     ctx,
-    describeKeys(await stores.keys.list(), ctx.config(), t),
+    result.keys,
     (k) => k,
     {
       KID: (k) => k.kid,
@@ -715,22 +709,19 @@ async function keysList(ctx: Ctx): Promise<void> {
   );
 }
 
-/** Records a key transition asked for by an administrator (CLI: no source address). */
-async function auditKey(ctx: Ctx, t: KeyTransition): Promise<void> {
-  const { stores } = await ctx.db();
-  await stores.audit.append([toAuditEvent({ ...t, trigger: 'manual', actor: 'admin' }, Date.now())]);
-}
-
 async function keysRotate(ctx: Ctx): Promise<void> {
-  const config = ctx.config();
   const alg = ctx.values.alg as string | undefined;
   if (alg !== undefined && !SIGNING_ALGS.includes(alg as SigningAlg))
     throw new UsageError('--alg must be ES256, RS256, PS256 or EdDSA');
-  const { stores, now } = await ctx.db();
-  const r = await rotateKeysNow(stores, config, alg, now());
-  await auditKey(ctx, r);
+  const { result: r } = await execute<{
+    kid: string;
+    alg: string;
+    prepublished: boolean;
+    grace_seconds: number;
+    reload_seconds: number;
+  }>(ctx, 'keys.rotate', alg !== undefined ? { alg } : {});
   print(
-    `new active signing key ${r.kid} (${r.alg}${r.prepublished ? ', the prepublished key' : ', a new key'}); the previous one stays published for ${r.graceSeconds} s. Running servers switch within ${config.keyReloadSeconds} s.`,
+    `new active signing key ${r.kid} (${r.alg}${r.prepublished ? ', the prepublished key' : ', a new key'}); the previous one stays published for ${r.grace_seconds} s. Running servers switch within ${r.reload_seconds} s.`,
   );
   if (!r.prepublished)
     warn(
@@ -740,17 +731,14 @@ async function keysRotate(ctx: Ctx): Promise<void> {
 
 async function keysRetire(ctx: Ctx): Promise<void> {
   const kid = ctx.positionals[0]!;
-  const { stores, now } = await ctx.db();
-  const t = await retireKeyNow(stores, kid, now(), ctx.config());
-  if (t) await auditKey(ctx, t);
-  const state = (await stores.keys.list()).find((k) => k.kid === kid)?.state;
-  if (t && state === 'grace')
+  const { result: r } = await execute<{ state: string; changed: boolean }>(ctx, 'keys.retire', { kid });
+  if (r.changed && r.state === 'grace')
     print(
       `signing key ${kid} no longer signs (its algorithm is not in TESSERA_SIGNING_ALGS); it stays in the JWKS until the tokens it signed expire`,
     );
   else
     print(
-      t
+      r.changed
         ? `retired signing key ${kid}: it leaves the JWKS, and tokens it signed stop verifying`
         : `signing key ${kid} was retired already`,
     );
@@ -910,6 +898,9 @@ async function bootstrap(ctx: Ctx): Promise<void> {
   print(
     `clients changed: ${r.clients}\nusers changed: ${r.users}\nresources changed: ${r.resources}\nupstreams changed: ${r.upstreams}`,
   );
+  const d = r.directory;
+  if (d.groups || d.appRoles || d.claimMappings)
+    print(`groups changed: ${d.groups}\napp roles changed: ${d.appRoles}\nclaim mappings changed: ${d.claimMappings}`);
   for (const [id, secret] of Object.entries(r.generatedSecrets)) print(secretLine(secret, id));
 }
 
@@ -1272,6 +1263,7 @@ export const commands: Record<string, Command> = {
     run: upstreamSetEnabled(false),
   },
   'keys rotate': {
+    remote: true,
     synopsis: '[--alg ALG]',
     summary:
       'Rotate now (emergencies; the schedule rotates on its own): the prepublished key, else a new one, becomes active; the old one stays published until its tokens expire.',
@@ -1279,6 +1271,7 @@ export const commands: Record<string, Command> = {
     run: keysRotate,
   },
   'keys retire': {
+    remote: true,
     synopsis: 'KID',
     summary:
       'Take a key that does not sign (grace or prepublished) out of the JWKS now; the active key of an algorithm no longer in TESSERA_SIGNING_ALGS stops signing and stays published until its tokens expire. Put -- before a KID that starts with -.',
@@ -1286,6 +1279,7 @@ export const commands: Record<string, Command> = {
     run: keysRetire,
   },
   'keys list': {
+    remote: true,
     synopsis: '[--json]',
     summary: 'List the signing keys: kid, algorithm, state, age and schedule (never private material).',
     options: JSON_OPT,
@@ -1322,4 +1316,23 @@ export const commands: Record<string, Command> = {
   'config docs': { summary: 'Print the Markdown table of every setting.', run: async () => print(settingsMarkdown()) },
   'mcp doctor': mcpDoctorCommand,
   selftest: selftestCommand,
+  login: {
+    synopsis: '--remote ISSUER-URL [--client-id ID]',
+    summary:
+      "Sign in to a remote Tessera for the commands' remote mode: the device flow (RFC 8628) as the built-in client tessera-cli; open the address shown, enter the code, sign in (a second factor is asked of admin roles). The token (the admin scopes your admin role holds, short-lived, no refresh) is kept in $XDG_CONFIG_HOME/tessera/credentials.json, readable by you only.",
+    options: { remote: str, 'client-id': str },
+    run: async (ctx) => print(describeLogin(await login(ctx.need('remote'), ctx.str('client-id')))),
+  },
+  logout: {
+    synopsis: '--remote [--issuer ISSUER-URL]',
+    summary: 'Forget the token of a remote Tessera (the one logged in to last, unless --issuer names another).',
+    options: { remote: bool, issuer: str },
+    run: async (ctx) => {
+      if (!ctx.flag('remote')) throw new UsageError('--remote is required (the host has nothing to log out of)');
+      const issuer = logout(ctx.str('issuer'));
+      print(issuer ? `logged out of ${issuer}: its token is forgotten` : 'not logged in: nothing to forget');
+    },
+  },
+  ...operateCommands,
+  ...adminCommands,
 };

@@ -65,9 +65,22 @@ export class Console {
   // ---- access -------------------------------------------------------------------------------------
 
   /** The person at the console, or the answer for someone who may not use it (yet). */
-  async access(req: ProtocolRequest, back: string): Promise<Signed | { response: OAuthResponse }> {
+  async access(
+    req: ProtocolRequest,
+    back: string,
+    action?: AdminAction,
+  ): Promise<Signed | { response: OAuthResponse }> {
     const a = await consoleAccess(this.p, req);
     const issuer = this.p.config.issuer;
+    // A signed-in person without an admin role (or without the second factor) who asks for an action:
+    // runAction refuses it for no scopes, and so records the refusal (the actor, the address).
+    if (action && (a.kind === 'no-role' || a.kind === 'needs-mfa'))
+      await runAction(
+        this.p,
+        action,
+        { kind: 'user', id: a.user.id, scopes: new Set(), via: 'console', ip: req.ip },
+        {},
+      ).catch(() => {});
     switch (a.kind) {
       case 'signed-out':
         // The account login, which comes back here once signed in (account/overview.ts reads the cookie).
@@ -473,7 +486,7 @@ export class Console {
     const action = this.actionOf(name);
     const section = action && this.sectionOf(action);
     const back = section ? `/admin/${section.id}` : '/admin';
-    const a = await this.access(req, back);
+    const a = await this.access(req, back, action);
     if ('response' in a) return a.response;
     if (!action) return this.notFound(a);
     // Not linked for someone without the permission, and refused (the run would be refused and recorded).
@@ -575,7 +588,7 @@ export class Console {
     const action = this.actionOf(name);
     const section = action && this.sectionOf(action);
     const back = section ? `/admin/${section.id}` : '/admin';
-    const a = await this.access(req, back);
+    const a = await this.access(req, back, action && !isRead(action) ? action : undefined);
     if ('response' in a) return a.response;
     if (!action || isRead(action)) return this.notFound(a);
     const csrf = req.params.getAll(CSRF);

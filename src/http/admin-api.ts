@@ -58,7 +58,9 @@ function actionInput(req: FastifyRequest): Record<string, unknown> {
   const input: Record<string, unknown> = { ...(req.params as Record<string, string>) };
   const put = (name: string, value: unknown) => {
     if (Object.hasOwn(input, name)) throw new InputError(`${name} is given more than once.`);
-    input[name] = value;
+    // An own member whatever its name: `__proto__` assigned would become the input's prototype, whose
+    // members the schema reads as given (past the checks above and the action's strict schema).
+    Object.defineProperty(input, name, { value, enumerable: true, writable: true, configurable: true });
   };
   const q = req.url.indexOf('?');
   if (q >= 0) {

@@ -6,6 +6,7 @@ import type { ClientStore } from './clients.ts';
 import type { CodeStore } from './codes.ts';
 import type { CounterStore } from './counters.ts';
 import type { DeviceCodeStore } from './device-codes.ts';
+import type { DirectoryStore } from './directory.ts';
 import type { FactorStore } from './factors.ts';
 import type { ConsentStore } from './consents.ts';
 import type { GrantStore, RevocationStore } from './grants.ts';
@@ -58,6 +59,8 @@ export interface Stores {
   adminRoles: AdminRoleStore;
   /** Per-minute figures every instance adds to, for the console's dashboard. */
   stats: StatsStore;
+  /** Groups, application roles, user attributes and claim mappings (issue 20). */
+  directory: DirectoryStore;
   /**
    * Runs `fn` in one database transaction, over stores bound to it: everything `fn` writes through
    * them (and the audit record an admin action appends) commits together or not at all. `fn` must
@@ -91,6 +94,7 @@ export type * from './clients.ts';
 export type * from './codes.ts';
 export type * from './counters.ts';
 export type * from './device-codes.ts';
+export type * from './directory.ts';
 export type * from './factors.ts';
 export type * from './consents.ts';
 export type * from './grants.ts';
@@ -106,4 +110,5 @@ export type * from './sign-ins.ts';
 export type * from './upstreams.ts';
 export type * from './users.ts';
 export { ADMIN_ROLES } from './admin.ts';
+export { applicationKey, roleKey } from './directory.ts';
 export { BackendUnavailableError, StorageUnavailableError } from './unavailable.ts';

@@ -3,6 +3,7 @@
 // clients an owner made admin clients may ask for them, only for this audience (protocol rules in
 // admin-tokens.ts), and a person's token gets no more of them than the person's role holds.
 import type { AdminRole } from '../ports/admin.ts';
+import type { ClientRecord } from '../ports/clients.ts';
 
 /** Every admin scope; there is no wildcard. */
 export const ADMIN_SCOPES = [
@@ -65,3 +66,37 @@ export const ROLE_SCOPES: Readonly<Record<AdminRole, readonly AdminScope[]>> = {
 
 /** The audience (RFC 8707 resource) of admin API tokens: `<issuer>/admin/api`. */
 export const adminAudience = (issuer: string): string => `${issuer}/admin/api`;
+
+/**
+ * Whether a client may be issued admin scopes: an operator made it an admin client
+ * (`metadata.admin_client: true`, through the admin actions, the CLI or the bootstrap file), and it
+ * was not registered dynamically nor made from a Client ID Metadata Document (`metadata.registration`).
+ */
+export const isAdminClient = (client: Pick<ClientRecord, 'metadata'>): boolean =>
+  client.metadata.admin_client === true && client.metadata.registration === undefined;
+
+/** What each admin scope lets its holder do, in plain words: the consent page of the CLI's device flow shows them. */
+export const ADMIN_SCOPE_DESCRIPTIONS: Readonly<Record<AdminScope, string>> = {
+  'admin:dashboard:read': 'Administer Tessera: see the dashboard (counts, sign-in rates, key states, health)',
+  'admin:clients:read': 'Administer Tessera: see every application (client) and its settings',
+  'admin:clients:write':
+    'Administer Tessera: create, change, disable and delete applications, rotate their secrets, approve registrations',
+  'admin:users:read': 'Administer Tessera: see every user account',
+  'admin:users:write': 'Administer Tessera: create, change, disable and delete user accounts',
+  'admin:users:credentials':
+    "Administer Tessera: reset users' passwords and second factors, unlock accounts, send password-reset mail",
+  'admin:sessions:read': 'Administer Tessera: see sign-in sessions, grants and consents',
+  'admin:sessions:write': 'Administer Tessera: end sessions, revoke grants and consents',
+  'admin:directory:read': 'Administer Tessera: see groups, application roles, user attributes and claim mappings',
+  'admin:directory:write': 'Administer Tessera: change groups, application roles, user attributes and claim mappings',
+  'admin:resources:read': 'Administer Tessera: see resource servers and their scopes',
+  'admin:resources:write': 'Administer Tessera: change resource servers and their scopes',
+  'admin:keys:read': 'Administer Tessera: see the signing keys (never their private parts)',
+  'admin:keys:write': 'Administer Tessera: rotate and retire the signing keys',
+  'admin:audit:read': 'Administer Tessera: read the audit trail',
+  'admin:audit:export': 'Administer Tessera: export the whole audit trail',
+  'admin:settings:read': "Administer Tessera: see the server's settings (secrets left out)",
+  'admin:upstreams:read': 'Administer Tessera: see the upstream identity providers',
+  'admin:upstreams:write': 'Administer Tessera: change the upstream identity providers',
+  'admin:roles:write': 'Administer Tessera: give and take admin roles (make owners and admins)',
+};

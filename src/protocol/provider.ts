@@ -5,6 +5,7 @@ import type { Stores } from '../ports/index.ts';
 import type { AccessTokenMemo } from './tokens/access-token.ts';
 import type { ClientKeys } from './client-auth/client-keys.ts';
 import type { EventSink } from './events.ts';
+import type { ClaimMappingsCache } from './claim-mappings-cache.ts';
 import type { GrantFactsCache, PairwiseKeys, ResourceRegistryCache } from './services.ts';
 import type { LogoutDelivery } from './logout/back-channel.ts';
 import type { OutboundHttp } from '../ports/outbound.ts';
@@ -43,6 +44,8 @@ export interface Provider {
   readonly grantFacts: GrantFactsCache;
   /** This process's copy of the resource-server registry (resourceRegistry, currentRegistry). */
   readonly resourceRegistry: ResourceRegistryCache;
+  /** This process's copy of the claim mappings of the directory (claim-mappings-cache.ts). */
+  readonly claimMappings: ClaimMappingsCache;
 
   // Outbound requests to clients' servers, and the services over them (built in app.ts, one per process).
   /** HTTP to URLs clients registered (ports/outbound.ts). */
@@ -144,7 +147,8 @@ export type View =
       csrf: string;
       clientName: string;
       username: string;
-      scopes: { name: string; description: string }[];
+      /** `releases`: the claims of the directory the scope releases to this client and these resources. */
+      scopes: { name: string; description: string; releases?: string[] }[];
       resources?: { uri: string; name?: string }[];
       userCode?: string;
       claims?: string[];

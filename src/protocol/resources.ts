@@ -6,6 +6,8 @@
 // access token for it may carry; OpenID Connect scopes are not affected by the mapping.
 import type { ClientRecord } from '../ports/clients.ts';
 import type { ResourceServerRecord } from '../ports/resource-servers.ts';
+import { ADMIN_SCOPE_DESCRIPTIONS, adminAudience, ADMIN_SCOPES, isAdminScope } from './admin-scopes.ts';
+import { adminTokenRequest } from './admin-tokens.ts';
 import { isLoopbackHostName } from './client-auth/public-address.ts';
 import { OAuthError } from './errors.ts';
 import { splitScope } from './params.ts';
@@ -181,6 +183,8 @@ export function withinRegistrationCeiling(
   entry: ScopeTree | undefined,
   scope: string,
 ): boolean {
+  // Admin scopes are never within it, whatever the settings or the registry say (admin-tokens.ts).
+  if (isAdminScope(scope)) return false;
   if (config.registrationScopes.includes(scope)) return true;
   return config.registrationResourceScopes && entry !== undefined && entry.scopes.some((s) => s.name === scope);
 }
@@ -188,7 +192,7 @@ export function withinRegistrationCeiling(
 /** Every scope some registry resource declares, in the registry's order (scopes_supported, registration). */
 export function registryScopeNames(registry: ResourceRegistry): string[] {
   const out = new Set<string>();
-  for (const entry of registry.values()) for (const s of entry.scopes) out.add(s.name);
+  for (const entry of registry.values()) for (const s of entry.scopes) if (!isAdminScope(s.name)) out.add(s.name);
   return [...out];
 }
 
@@ -203,6 +207,8 @@ export function registryOnly(p: Pick<Provider, 'config'>, client: ClientRecord):
 /**
  * The checks of a request's resources and, for a self-registered client, its ceiling (every way to
  * a token that names resources: authorization, PAR, device authorization, client credentials):
+ * - every client: the rules of admin scopes and the admin audience (admin-tokens.ts adminTokenRequest:
+ *   admin clients only, through client credentials or the device flow, alone, for the admin API);
  * - a self-registered client: its grant and its scopes within TESSERA_REGISTRATION_GRANT_TYPES and
  *   TESSERA_REGISTRATION_SCOPES;
  * - every client: a resource that is another spelling of a registry resource (canonicalResourceKey:
@@ -216,6 +222,8 @@ export async function checkSelfRegisteredRequest(
   client: ClientRecord,
   req: { grantType: string; scope?: string | null; resource?: string | null },
 ): Promise<void> {
+  // A request for admin scopes is for the admin API alone: none of the registry's rules apply to it.
+  if (adminTokenRequest(p.config, client, req)) return;
   const self = isSelfRegistered(client);
   const scopes = splitScope(req.scope ?? undefined);
   // With TESSERA_REGISTRATION_RESOURCE_SCOPES, a scope outside TESSERA_REGISTRATION_SCOPES is checked
@@ -334,12 +342,19 @@ export function accessTokenPolicy(
  * not in the registry.
  */
 export async function describeResource(
-  p: Pick<Provider, 'resourceRegistry'>,
+  p: Pick<Provider, 'resourceRegistry' | 'config'>,
   uri: string,
 ): Promise<
   | { identifier: string; displayName: string; scopes: { name: string; description: string; parent?: string }[] }
   | undefined
 > {
+  // The admin API (admin-scopes.ts) is described by Tessera itself: the CLI's device flow shows its scopes plainly.
+  if (uri === adminAudience(p.config.issuer))
+    return {
+      identifier: uri,
+      displayName: 'Tessera administration (the admin API)',
+      scopes: ADMIN_SCOPES.map((name) => ({ name, description: ADMIN_SCOPE_DESCRIPTIONS[name] })),
+    };
   const entry = (await resourceRegistry(p)).get(uri);
   return (
     entry && {

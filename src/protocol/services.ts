@@ -13,6 +13,7 @@ import { ClientKeys } from './client-auth/client-keys.ts';
 import { secretMemo } from './client-auth/secret-hash.ts';
 import { LogoutDelivery } from './logout/back-channel.ts';
 import { accessTokenMemo } from './tokens/access-token.ts';
+import { claimMappingsCache } from './claim-mappings-cache.ts';
 
 /**
  * The HMAC keys of pairwise subjects (tokens/subject.ts), derived with HKDF from a pairwise secret
@@ -148,6 +149,7 @@ export function protocolServices(deps: { stores: Pick<Stores, 'resourceServers'>
     pairwiseKeys: pairwiseKeys(),
     grantFacts: grantFactsCache(deps.now),
     resourceRegistry: resourceRegistryCache(deps.stores.resourceServers, deps.now),
+    claimMappings: claimMappingsCache(deps.now),
   };
 }
 

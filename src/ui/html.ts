@@ -208,6 +208,7 @@ input:focus-visible { outline-offset: 0; border-color: var(--focus); }
 .scopes li:last-child { border-bottom: 1px solid var(--border); }
 .scope-desc { display: block; }
 .scope-name { display: inline-block; margin-top: .25rem; color: var(--muted); }
+.scope-releases { display: block; margin-top: .25rem; color: var(--muted); }
 .authorization-details { list-style: none; padding: 0; margin: 0; }
 .authorization-details li { padding: .75rem 0; border-top: 1px solid var(--border); }
 .authorization-details dl { margin: .5rem 0 0; display: grid; grid-template-columns: max-content 1fr; gap: .25rem .75rem; }

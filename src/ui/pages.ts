@@ -190,7 +190,8 @@ export function consentPage(p: {
   csrf: string;
   clientName: string;
   username: string;
-  scopes: { name: string; description: string }[];
+  /** `releases`: the claims of the directory (groups, roles, attributes) the scope shares with the client. */
+  scopes: { name: string; description: string; releases?: string[] }[];
   /** RFC 8707: the resources (APIs) the access is for, with their display names where known. */
   resources?: { uri: string; name?: string }[];
   /** A device approval: the user code, for the user to compare with the one on their device. */
@@ -215,7 +216,11 @@ export function consentPage(p: {
 <ul class="scopes" aria-labelledby="scopes-heading">
 ${p.scopes.map(
   (s) =>
-    html`<li><span class="scope-desc">${s.description || s.name}</span><code class="scope-name small">${s.name}</code></li>\n`,
+    html`<li><span class="scope-desc">${s.description || s.name}</span><code class="scope-name small">${s.name}</code>${
+      s.releases?.length
+        ? html`<span class="scope-releases small">Shares: ${s.releases.map((c, i) => html`${i ? ', ' : ''}<code>${c}</code>`)}</span>`
+        : ''
+    }</li>\n`,
 )}</ul>`
     : html`<p class="muted">No specific permissions are requested.</p>`;
   // RFC 8707: each API by its name (from the resource registry) or its host, with the identifier.

@@ -495,24 +495,33 @@ describe('tessera CLI', { concurrency: true }, () => {
         expectFail(await cli(['keys', 'retire', '-Abc']), 2, /Unknown option '-A'/);
         const active = (await withStores((s) => s.keys.list())).find((k) => k.state === 'active')!;
         expectFail(await cli(['keys', 'retire', '--', active.kid]), 1, /is the active key: rotate first/);
+        // Recorded by the keys actions (admin/actions/keys.ts) as the principal cli; refusals as failures.
         const audit = JSON.parse((await ok(['audit', 'list', '--type', 'key_rotated'])).out) as {
           actor: string;
+          outcome: string;
           details: Record<string, unknown>;
         }[];
         assert.deepEqual(
-          audit.map((r) => [r.actor, r.details.kid, r.details.trigger, r.details.prepublished]),
+          audit
+            .filter((r) => r.outcome === 'success')
+            .map((r) => [r.actor, r.details.kid, r.details.trigger, r.details.action, r.details.via]),
           [
-            ['admin', pre.kid, 'manual', true],
-            ['admin', active.kid, 'manual', false],
+            ['cli', pre.kid, 'manual', 'keys.rotate', 'cli'],
+            ['cli', active.kid, 'manual', 'keys.rotate', 'cli'],
           ],
         );
         const retired = JSON.parse((await ok(['audit', 'list', '--type', 'key_retired'])).out) as {
+          outcome: string;
           details: Record<string, unknown>;
         }[];
         assert.deepEqual(
-          retired.map((r) => r.details.kid),
-          [oldKid],
+          retired.filter((r) => r.outcome === 'success').map((r) => [r.details.kid, r.details.changed]),
+          [
+            [oldKid, true],
+            [oldKid, false],
+          ],
         );
+        assert.equal(retired.filter((r) => r.outcome === 'failure').length, 2, 'the unknown and the active kid');
       });
 
       it('keys rewrap re-wraps every key under a new KEK with the previous one configured; idempotent; refuses unknown KEKs', async () => {
@@ -623,7 +632,8 @@ describe('tessera CLI', { concurrency: true }, () => {
         ]) {
           assert.ok(types.includes(t), `${t} recorded in ${types.join(', ')}`);
         }
-        assert.ok(all.every((r) => r.actor === 'admin'));
+        // The commands run through an admin action record the principal cli (keys); the others 'admin'.
+        assert.ok(all.every((r) => r.actor === 'admin' || (r.actor === 'cli' && r.details.via === 'cli')));
         assert.deepEqual(
           all.filter((r) => r.type === 'client_deleted').map((r) => r.client_id),
           ['doomed'],

@@ -40,6 +40,7 @@ import { accountTokensContract } from './account-tokens-contract.ts';
 import { upstreamsContract } from './upstreams-contract.ts';
 import { adminContract } from './admin-contract.ts';
 import { adminListsContract } from './admin-lists-contract.ts';
+import { directoryContract } from './directory-contract.ts';
 import {
   NOW,
   uid,
@@ -85,6 +86,7 @@ forEachBackend('SQL stores', (stores, backend) => {
         '0024_mail',
         '0025_upstreams',
         '0026_admin',
+        '0027_directory',
       ]);
       assert.deepEqual(await migrate(backend.handle.db, usernameKeys), []);
     });
@@ -188,6 +190,7 @@ forEachBackend('SQL stores', (stores, backend) => {
   upstreamsContract(stores);
   adminContract(stores);
   adminListsContract(stores);
+  directoryContract(stores);
 
   describe('cleanup', () => {
     it('deletes expired rows of every kind and keeps live ones', async () => {

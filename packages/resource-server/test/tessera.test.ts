@@ -305,7 +305,7 @@ describe('a signing-key rotation in Tessera', () => {
     const rs = createResourceServer({ issuer: tessera.issuer, resource: RESOURCE, jwksCooldown: 1 });
     const before = await token(tessera);
     await rs.authenticate(get(`Bearer ${before.access_token}`));
-    const res = await fetch(`${tessera.issuer}/admin/keys/rotate`, {
+    const res = await fetch(`${tessera.issuer}/admin/api/v1/keys/rotate`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
       body: '{}',

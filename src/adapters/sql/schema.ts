@@ -345,6 +345,11 @@ export interface Schema {
   upstream_states: UpstreamStatesTable;
   admin_roles: AdminRolesTable;
   stats_minutes: StatsMinutesTable;
+  directory_groups: DirectoryGroupsTable;
+  directory_members: DirectoryMembersTable;
+  directory_app_roles: DirectoryAppRolesTable;
+  directory_attributes: DirectoryAttributesTable;
+  claim_mappings: ClaimMappingsTable;
 }
 
 /** A lease on a named lock shared by the processes of one SQLite database (Stores.exclusive). */
@@ -454,4 +459,54 @@ export interface StatsMinutesTable {
   minute: number;
   name: string;
   value: number;
+}
+
+/** Groups of users (migration 0027); `name_key` is the lower-cased name, unique. */
+export interface DirectoryGroupsTable {
+  id: string;
+  name: string;
+  name_key: string;
+  description: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Group memberships (migration 0027). */
+export interface DirectoryMembersTable {
+  group_id: string;
+  user_id: string;
+  added_at: number;
+}
+
+/** Roles users hold per application (migration 0027): app_type `client` or `resource`. */
+export interface DirectoryAppRolesTable {
+  user_id: string;
+  app_type: string;
+  application: string;
+  role: string;
+  granted_at: number;
+}
+
+/** Typed user attributes (migration 0027): the value as JSON text. */
+export interface DirectoryAttributesTable {
+  user_id: string;
+  name: string;
+  type: string;
+  value: string;
+  updated_at: number;
+}
+
+/** Claim mappings per application (migration 0027): targets as a JSON array. */
+export interface ClaimMappingsTable {
+  id: string;
+  app_type: string;
+  application: string;
+  claim: string;
+  source: string;
+  attribute: string | null;
+  type: string;
+  scope: string;
+  targets: string;
+  created_at: number;
+  updated_at: number;
 }

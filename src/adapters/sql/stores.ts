@@ -10,6 +10,7 @@ import { createSqlCodeStore } from './codes-store.ts';
 import { createSqlConsentStore } from './consents-store.ts';
 import { createSqlCounterStore } from './counters-store.ts';
 import type { DatabaseHandle } from './database.ts';
+import { createSqlDirectoryStore } from './directory-store.ts';
 import { createSqlDeviceCodeStore } from './device-codes-store.ts';
 import { createSqlFactorStore } from './factors-store.ts';
 import { createSqlSignInStore } from './sign-ins-store.ts';
@@ -65,6 +66,7 @@ function portStores(ctx: SqlContext, usernames: UsernameKeys): PortStores {
     upstreams: createSqlUpstreamStore(ctx),
     upstreamIdentities: createSqlUpstreamIdentityStore(ctx),
     upstreamStates: createSqlUpstreamStateStore(ctx),
+    directory: createSqlDirectoryStore(ctx),
     adminRoles: createSqlAdminRoleStore(ctx),
     stats: createSqlStatsStore(ctx),
   };

@@ -150,6 +150,10 @@ export function createSqlUserStore(
         if (!row) return false;
         await t.deleteFrom('known_devices').where('user_id', '=', id).execute();
         await t.deleteFrom('admin_roles').where('user_id', '=', id).execute();
+        // The user's place in the directory (migration 0027): groups, application roles, attributes.
+        await t.deleteFrom('directory_members').where('user_id', '=', id).execute();
+        await t.deleteFrom('directory_app_roles').where('user_id', '=', id).execute();
+        await t.deleteFrom('directory_attributes').where('user_id', '=', id).execute();
         await t
           .insertInto('user_tombstones')
           .values({

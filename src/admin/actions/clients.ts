@@ -9,14 +9,17 @@ import { CLIENT_AUTH_METHODS } from '../../ports/clients.ts';
 import { OutboundError, type OutboundHttp } from '../../ports/outbound.ts';
 import { fetchClientJson } from '../../protocol/client-auth/client-keys.ts';
 import { isMetadataDocumentId } from '../../protocol/clients/metadata-document.ts';
+import { isAdminScope } from '../../protocol/admin-scopes.ts';
 import { randomId } from '../../protocol/hash.ts';
 import {
+  ActionRefused,
   defineAction,
   decodeCursor,
   encodeCursor,
   etagOf,
   pageInput,
   requireMatch,
+  type ActionContext,
   type ActionResult,
   type AdminDeps,
   type PageResult,
@@ -173,6 +176,23 @@ async function storedClient(stores: AdminDeps['stores'], id: string): Promise<Cl
   return client;
 }
 
+/**
+ * Refuses (403) to make, change or re-key a client that holds an admin scope the principal lacks: an
+ * admin (no admin:roles:write) making an automation client with admin:roles:write, or taking over an
+ * owner's one by setting or rotating its secret, would hold an owner's power through its tokens.
+ */
+function requireAdminScopesHeld(ctx: ActionContext, ...clients: (ClientRecord | undefined)[]): void {
+  for (const c of clients) {
+    const missing = (c?.scopes ?? []).filter((s) => isAdminScope(s) && !ctx.actor.scopes.has(s));
+    if (c && missing.length > 0)
+      throw new ActionRefused(
+        403,
+        'forbidden',
+        `client ${c.clientId} holds ${missing.join(' ')}: making or changing it needs every admin scope it holds.`,
+      );
+  }
+}
+
 /** A client registered under admin_approval and not yet enabled. */
 const pendingApproval = (c: ClientRecord) => c.metadata.registration?.mode === 'admin_approval' && c.disabled;
 
@@ -218,6 +238,7 @@ export const clientActions = [
         {},
         replayOutbound(ctx.prepared),
       );
+      requireAdminScopesHeld(ctx, client);
       const shown = describeClient(client);
       return {
         result: { ...shown, ...(secret !== undefined ? { client_secret: secret } : {}) },
@@ -261,6 +282,7 @@ export const clientActions = [
       const current = await storedClient(ctx.stores, id);
       const before = describeClient(current);
       requireMatch(ctx, before);
+      requireAdminScopesHeld(ctx, current);
       const saved = await saveClient(
         ctx.stores,
         ctx.p.config,
@@ -269,6 +291,7 @@ export const clientActions = [
         {},
         replayOutbound(ctx.prepared),
       );
+      requireAdminScopesHeld(ctx, saved.client);
       let client = saved.client;
       // A secret set or dropped by the change ends the overlap of the last rotation.
       if (client.metadata.client_secret_previous && client.secretHash !== current.secretHash) {
@@ -357,6 +380,7 @@ export const clientActions = [
     http: { method: 'POST', path: '/clients/{client_id}/secret' },
     async run(ctx, input) {
       const current = await storedClient(ctx.stores, input.client_id);
+      requireAdminScopesHeld(ctx, current);
       const overlap =
         input.overlap ??
         (current.tokenEndpointAuthMethod === 'client_secret_jwt' ? 0 : ctx.p.config.clientSecretOverlap);

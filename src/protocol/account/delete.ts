@@ -1,5 +1,5 @@
 // Delete my account (/account/delete): the password again, then deleteAccount (delete-account.ts).
-import type { DepsOf, OAuthResponse, ProtocolRequest } from '../provider.ts';
+import type { DepsOf, OAuthResponse, ProtocolRequest, StoreDeps } from '../provider.ts';
 import { checkLogin } from '../interaction/login-throttle.ts';
 import { SESSION_COOKIE } from '../interaction/session.ts';
 import {
@@ -15,7 +15,10 @@ import {
 } from './common.ts';
 import { deleteAccount } from './delete-account.ts';
 
-export type DeleteDeps = AccountDeps & DepsOf<typeof deleteAccount> & DepsOf<typeof checkLogin>;
+export type DeleteDeps = AccountDeps &
+  DepsOf<typeof deleteAccount> &
+  DepsOf<typeof checkLogin> &
+  StoreDeps<'adminRoles'>;
 
 const PURPOSE = 'account:delete';
 
@@ -50,6 +53,15 @@ export async function submitDelete(p: DeleteDeps, req: ProtocolRequest): Promise
       return view(p, s, checked.retryAfter ? checked.error : 'That is not your password.', checked.retryAfter);
     if (checked.user.id !== s.user.id) return view(p, s, 'That is not your password.');
   }
+  // An operator's account is deleted by another operator (the admin action keeps the last owner):
+  // deleting it here would leave its role behind, and could leave the deployment without an owner.
+  const role = (await p.stores.adminRoles.get(s.user.id))?.role;
+  if (role !== undefined)
+    return view(
+      p,
+      s,
+      `Your account holds the ${role} admin role: an owner removes the role (or deletes the account) from the admin console.`,
+    );
   await deleteAccount(p, s.user.id, 'user', req.ip);
   return {
     kind: 'page',

@@ -21,6 +21,7 @@ import { fetchableUriProblem, outboundHostProblem } from '../client-auth/public-
 import { hashClientSecret, wrapClientSecret } from '../client-auth/secret-hash.ts';
 import { randomToken } from '../hash.ts';
 import { resourceScopesProblems } from '../resources.ts';
+import { isAdminScope, knownAdminScope } from '../admin-scopes.ts';
 import { isScopeToken } from '../params.ts';
 import { redirectUriProblem } from '../redirect-uri.ts';
 import { FAPI_ALGS, FAPI_AUTH_METHODS, isFapiClient } from '../fapi.ts';
@@ -83,6 +84,12 @@ export interface ClientInput extends MetadataInput {
   fapi_profile?: '2.0' | null;
   /** RFC 9396: the authorization_details types this client may use; null allows every configured type. */
   authorization_details_types?: string[] | null;
+  /**
+   * true: an admin client, which may be issued Tessera's admin scopes (protocol/admin-tokens.ts); false or
+   * null makes it an ordinary client again. Operators only (admin actions, the CLI, the bootstrap file):
+   * dynamic registration and Client ID Metadata Documents never set it.
+   */
+  admin_client?: boolean | null;
 }
 
 /** Client metadata that breaks the rules; the message is `client <id>: <problems>`. */
@@ -411,6 +418,8 @@ export function buildClient(
   if (metadata.resource_scopes !== undefined)
     problems.push(...resourceScopesProblems(metadata.resource_scopes, resources, scopes));
 
+  problems.push(...adminClientProblems(input, existing, metadata, grantTypes, scopes));
+
   // The PKCE opt-out (protocol/pkce.ts): confidential, operator-made, non-FAPI clients only.
   if ('pkce_required' in input) {
     if (input.pkce_required === false) metadata.pkce_required = false;
@@ -469,6 +478,49 @@ export function buildClient(
       ...(existing?.firstUsedAt !== undefined ? { firstUsedAt: existing.firstUsedAt } : {}),
     },
   };
+}
+
+/** The grants of an admin client: client credentials (automation) and the device flow (a person through the CLI). */
+const ADMIN_CLIENT_GRANTS: readonly GrantType[] = [
+  'client_credentials',
+  'urn:ietf:params:oauth:grant-type:device_code',
+];
+
+/**
+ * admin_client (issue 20), into `m`: admin scopes (`admin:...`, protocol/admin-scopes.ts) are reserved
+ * to admin clients, which hold admin scopes only (each a known one) and only the grants that issue
+ * admin tokens; a dynamically registered client (or one from a metadata document) is never one.
+ */
+function adminClientProblems(
+  input: ClientInput,
+  existing: ClientRecord | undefined,
+  m: ClientMetadata,
+  grantTypes: readonly GrantType[],
+  scopes: readonly string[],
+): string[] {
+  if ('admin_client' in input) {
+    const v = input.admin_client as unknown;
+    if (v === undefined || v === null || v === false) delete m.admin_client;
+    else if (v === true) m.admin_client = true;
+    else return ['admin_client must be true or false'];
+  }
+  const admin = scopes.filter(isAdminScope);
+  if (m.admin_client !== true)
+    return admin.length
+      ? [`scope ${admin[0]} is an admin scope: only an admin client (admin_client: true) may have admin scopes`]
+      : [];
+  const problems: string[] = [];
+  if (existing?.metadata.registration !== undefined || m.registration !== undefined)
+    problems.push('a dynamically registered client cannot be an admin client');
+  const unknown = admin.filter((s) => !knownAdminScope(s));
+  if (unknown.length) problems.push(`scope ${unknown.join(', ')}: not an admin scope of this server`);
+  if (admin.length === 0 || admin.length !== scopes.length)
+    problems.push('an admin client has admin scopes only (at least one), no other scope');
+  const others = grantTypes.filter((g) => !ADMIN_CLIENT_GRANTS.includes(g));
+  if (others.length)
+    problems.push(`an admin client uses only the client_credentials and device_code grants, not ${others.join(', ')}`);
+  else if (grantTypes.length === 0) problems.push('an admin client needs the client_credentials or device_code grant');
+  return problems;
 }
 
 /**

@@ -11,6 +11,8 @@ import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import { supportedScopes } from '../scopes.ts';
 import { checkResource } from './authorize.ts';
 import { checkSelfRegisteredRequest, registryScopesApply } from '../resources.ts';
+import { isAdminClient, knownAdminScope } from '../admin-scopes.ts';
+import { adminTokenRequest } from '../admin-tokens.ts';
 import { scopeWithinClient } from './authorize.ts';
 import { NO_STORE } from './token.ts';
 import { featureEnabled } from '../../config/features.ts';
@@ -36,8 +38,11 @@ function checkScope(p: Pick<Provider, 'config'>, client: ClientRecord, scope: st
   const supported = supportedScopes(p.config.extraScopes);
   // A registry scope of a self-registered client: checkSelfRegisteredRequest decides, per resource.
   const perResource = registryScopesApply(p.config, client);
+  // An admin client's admin scopes (never in scopes_supported): adminTokenRequest decides the rest.
+  const admin = isAdminClient(client);
   for (const s of scopes) {
-    if (!isScopeToken(s) || !(perResource || supported.includes(s)) || !scopeWithinClient(client, s))
+    const offered = perResource || supported.includes(s) || (admin && knownAdminScope(s));
+    if (!isScopeToken(s) || !offered || !scopeWithinClient(client, s))
       throw new OAuthError('invalid_scope', `Scope ${s} is not allowed for this client.`);
   }
   return scopes.join(' ');
@@ -78,11 +83,13 @@ export async function deviceAuthorization(p: DeviceAuthorizationDeps, req: Proto
   if (params.resource?.includes(' ')) throw new OAuthError('invalid_target', 'The device flow takes one resource.');
   // Self-registered clients: the ceiling of TESSERA_REGISTRATION_* and registry resources only.
   await checkSelfRegisteredRequest(p, client, { grantType: DEVICE_CODE_GRANT, scope, resource: params.resource });
+  // Admin scopes (the CLI's remote mode): for the admin API, named or not (protocol/admin-tokens.ts).
+  const admin = adminTokenRequest(p.config, client, { grantType: DEVICE_CODE_GRANT, scope, resource: params.resource });
   const now = p.now();
   const { deviceCode, userCode } = await storeCodes(p, {
     clientId: client.clientId,
     scope,
-    resource: params.resource ?? null,
+    resource: admin?.audience ?? params.resource ?? null,
     status: 'pending',
     interval: p.config.devicePollInterval,
     lastPolledAt: null,

@@ -5,6 +5,7 @@ import { ASYMMETRIC_ALGS, HMAC_ALGS } from '../client-auth/client-assertion.ts';
 import { grants } from '../grants/index.ts';
 import type { Config } from '../../config/config.ts';
 import { claimsSupported, supportedScopes } from '../scopes.ts';
+import { isAdminScope } from '../admin-scopes.ts';
 import { featureEnabled } from '../../config/features.ts';
 import { rarEnabled } from '../authorization-details.ts';
 import { FAPI_ALGS, FAPI_AUTH_METHODS } from '../fapi.ts';
@@ -47,12 +48,13 @@ export function discoveryDocument(
     ...(config.clientIdMetadataDocuments === 'on' ? { client_id_metadata_document_supported: true } : {}),
     // TESSERA_REGISTRATION_RESOURCE_SCOPES: the registry's scopes are offered (to self-registered
     // clients, per resource), so they are listed too.
+    // Tessera's admin scopes are reserved to admin clients (protocol/admin-tokens.ts): never listed.
     scopes_supported: [
       ...new Set([
         ...supportedScopes(config.extraScopes),
         ...(config.registrationResourceScopes ? registryScopes : []),
       ]),
-    ],
+    ].filter((s) => !isAdminScope(s)),
     response_types_supported: ['code'],
     response_modes_supported: [...RESPONSE_MODES],
     // JARM: responses are signed with the client's authorization_signed_response_alg (default RS256).

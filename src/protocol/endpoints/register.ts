@@ -14,6 +14,7 @@ import { rarEnabled } from '../authorization-details.ts';
 import type { DepsOf } from '../provider.ts';
 import { unusedRegistrationExpired } from '../clients/usage.ts';
 import { registryScopeNames, resourceRegistry } from '../resources.ts';
+import { isAdminScope } from '../admin-scopes.ts';
 
 // Dynamic client registration (RFC 7591) at POST /register, and its management (RFC 7592) at
 // GET/PUT/DELETE /register/{client_id} with the registration access token issued with the client.
@@ -101,6 +102,10 @@ export function registrationInput(
   // The PKCE opt-out (protocol/pkce.ts) is an operator's decision, never a registrant's.
   if (m.pkce_required !== undefined)
     throw metadataError('pkce_required cannot be registered: clients registered here always use PKCE.');
+  // So is an admin client (protocol/admin-tokens.ts): refused by name rather than ignored, so that no
+  // registrant believes it holds one.
+  if (m.admin_client !== undefined)
+    throw metadataError('admin_client cannot be registered: admin clients are made by operators.');
   const str = (k: string, max = 2048): string | undefined => {
     const v = m[k];
     if (v === undefined) return undefined;
@@ -157,10 +162,11 @@ export function registrationInput(
   // TESSERA_REGISTRATION_SCOPES is the ceiling of self-registered clients' scopes; with
   // TESSERA_REGISTRATION_RESOURCE_SCOPES, so is every scope of the registry (each usable only in
   // tokens for the resource that declares it: protocol/resources.ts).
+  // Admin scopes are never offered here, whatever the settings say (protocol/admin-tokens.ts).
   const offered = [
     ...supportedScopes(p.config.extraScopes).filter((s) => p.config.registrationScopes.includes(s)),
     ...(p.config.registrationResourceScopes ? registryScopes : []),
-  ];
+  ].filter((s) => !isAdminScope(s));
   for (const s of (scope ?? '').split(' ').filter(Boolean))
     if (!offered.includes(s))
       throw metadataError(`scope ${s.slice(0, 100)} is not offered to dynamically registered clients by this server.`);

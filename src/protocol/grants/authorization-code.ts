@@ -10,6 +10,7 @@ import { boundCertificate, type DepsOf, type GrantHandler, type PolicyDeps, type
 import { narrowAuthorizationDetails } from '../authorization-details.ts';
 import { isFapiClient } from '../fapi.ts';
 import { pkceOptional } from '../pkce.ts';
+import { prepareDirectoryClaims } from '../directory-claims.ts';
 import {
   issuesRefreshTokens,
   newRefreshToken,
@@ -30,7 +31,8 @@ export type AuthorizationCodeDeps = Pick<Provider, 'now' | 'events' | 'log'> & {
   readonly stores: Pick<Stores, 'codes' | 'replay' | 'grants' | 'users' | 'sessions'>;
 } & RegistryDeps &
   PolicyDeps &
-  UserTokenDeps;
+  UserTokenDeps &
+  DepsOf<typeof prepareDirectoryClaims>;
 
 export const authorizationCode: GrantHandler<AuthorizationCodeDeps> = {
   grantType: 'authorization_code',
@@ -130,6 +132,8 @@ export const authorizationCode: GrantHandler<AuthorizationCodeDeps> = {
       // RFC 8705 section 4: likewise to the TLS client certificate, when the client's tokens are bound to it.
       certThumbprint: client.tokenEndpointAuthMethod === 'none' ? (boundCertificate(ctx) ?? null) : null,
     };
+    // The directory's claims of this issuance (none read when the client and resource map none).
+    const directory = await prepareDirectoryClaims(p, client, grant.userId, resource ?? p.config.defaultAudience);
     const access = userAccessToken(p, grant, tokenScope, client, {
       jkt: ctx.dpop?.jkt,
       x5t: boundCertificate(ctx),
@@ -137,6 +141,7 @@ export const authorizationCode: GrantHandler<AuthorizationCodeDeps> = {
       authorizationDetails: details,
       ttl: policy.ttl,
       signer: policy.signer,
+      directory,
     });
     const refresh = issuesRefreshTokens(client) ? newRefreshToken(p, grant, code.scope) : undefined;
     await p.stores.grants.create(grant, refresh?.record ?? null, { jti: access.jti, expiresAt: access.expiresAt });
@@ -160,6 +165,17 @@ export const authorizationCode: GrantHandler<AuthorizationCodeDeps> = {
         createdAt: now,
         expiresAt: now + p.config.sessionAbsoluteTtl,
       });
-    return userTokenResponse(p, grant, tokenScope, access, refresh?.value, code.nonce, client, user, details);
+    return userTokenResponse(
+      p,
+      grant,
+      tokenScope,
+      access,
+      refresh?.value,
+      code.nonce,
+      client,
+      user,
+      details,
+      directory,
+    );
   },
 };

@@ -5,8 +5,20 @@ import type { Config } from '../../config/config.ts';
 import type { Provider } from '../provider.ts';
 import { OAuthError, invalidGrant, invalidRequest } from '../errors.ts';
 import { randomToken, tokenHash } from '../hash.ts';
-import { boundCertificate, type GrantHandler, type PolicyDeps, type RegistryDeps } from './grant.ts';
-import { accessTokenPolicy, currentRegistry } from '../resources.ts';
+import {
+  boundCertificate,
+  type DepsOf,
+  type GrantContext,
+  type GrantHandler,
+  type PolicyDeps,
+  type RegistryDeps,
+  type TokenResponse,
+} from './grant.ts';
+import type { ClientRecord } from '../../ports/clients.ts';
+import type { UserRecord } from '../../ports/users.ts';
+import { adminTokenRequest, personAdminScopes, type AdminTokenRequest } from '../admin-tokens.ts';
+import { accessTokenPolicy, currentRegistry, pickResource } from '../resources.ts';
+import { prepareDirectoryClaims } from '../directory-claims.ts';
 import {
   issuesRefreshTokens,
   newRefreshToken,
@@ -48,11 +60,13 @@ export function missingAnswer(record: DeviceCodeRecord | undefined, clientId: st
 
 /** What the device-code grant uses of the provider. */
 export type DeviceCodeDeps = Pick<Provider, 'now'> & {
-  readonly config: Pick<Config, 'refreshAbsoluteTtl'>;
+  readonly config: Pick<Config, 'refreshAbsoluteTtl' | 'issuer' | 'adminTokenTtl'>;
   readonly stores: Pick<Stores, 'deviceCodes' | 'users' | 'grants'>;
-} & RegistryDeps &
+} & DepsOf<typeof personAdminScopes> &
+  RegistryDeps &
   PolicyDeps &
-  UserTokenDeps;
+  UserTokenDeps &
+  DepsOf<typeof prepareDirectoryClaims>;
 
 export const deviceCode: GrantHandler<DeviceCodeDeps> = {
   grantType: DEVICE_CODE_GRANT,
@@ -75,6 +89,13 @@ export const deviceCode: GrantHandler<DeviceCodeDeps> = {
     const { approval } = record;
     const user = await p.stores.users.get(approval.userId);
     if (!user || user.disabled) throw invalidGrant('The device code is invalid.', 'user missing or disabled');
+    // A person's admin token (the CLI's remote mode): the rules again, then the person's role now.
+    const admin = adminTokenRequest(p.config, client, {
+      grantType: DEVICE_CODE_GRANT,
+      scope: record.scope,
+      resource: record.resource,
+    });
+    if (admin) return adminPersonToken(p, record, client, ctx, admin, user);
 
     const grant: GrantRecord = {
       id: randomToken(16),
@@ -93,14 +114,63 @@ export const deviceCode: GrantHandler<DeviceCodeDeps> = {
     };
     // The registry resource's scopes, lifetime and DPoP policy; the ceiling of self-registered clients.
     const policy = accessTokenPolicy(p, registry, client, record.resource, record.scope, ctx.dpop?.jkt);
+    const directory = await prepareDirectoryClaims(
+      p,
+      client,
+      grant.userId,
+      pickResource(record.resource, undefined) ?? p.config.defaultAudience,
+    );
     const access = userAccessToken(p, grant, policy.scope, client, {
       jkt: ctx.dpop?.jkt,
       x5t: boundCertificate(ctx),
       ttl: policy.ttl,
       signer: policy.signer,
+      directory,
     });
     const refresh = issuesRefreshTokens(client) ? newRefreshToken(p, grant, record.scope) : undefined;
     await p.stores.grants.create(grant, refresh?.record ?? null, { jti: access.jti, expiresAt: access.expiresAt });
-    return userTokenResponse(p, grant, policy.scope, access, refresh?.value, null, client, user);
+    return userTokenResponse(p, grant, policy.scope, access, refresh?.value, null, client, user, undefined, directory);
   },
 };
+
+/**
+ * A person's admin token from an approved device code: the scopes asked that the person's admin
+ * role holds now, after a second factor (admin-tokens.ts personAdminScopes: access_denied otherwise),
+ * for the admin audience, for TESSERA_ADMIN_TOKEN_TTL, without a refresh or ID token. Its grant is
+ * recorded with the token's jti (the admin API tells a person's token by it) and ends with the token.
+ */
+async function adminPersonToken(
+  p: DeviceCodeDeps,
+  record: DeviceCodeRecord,
+  client: ClientRecord,
+  ctx: GrantContext,
+  admin: AdminTokenRequest,
+  user: UserRecord,
+): Promise<TokenResponse> {
+  const approval = record.approval!;
+  const scope = (await personAdminScopes(p, approval.userId, approval.amr, admin.scopes)).join(' ');
+  const now = p.now();
+  const ttl = p.config.adminTokenTtl;
+  const grant: GrantRecord = {
+    id: randomToken(16),
+    clientId: client.clientId,
+    userId: approval.userId,
+    scope,
+    resource: admin.audience,
+    sid: approval.sid,
+    authTime: approval.authTime,
+    amr: approval.amr,
+    createdAt: now,
+    expiresAt: now + ttl,
+    revokedAt: null,
+    certThumbprint: null,
+  };
+  const access = userAccessToken(p, grant, scope, client, {
+    jkt: ctx.dpop?.jkt,
+    x5t: boundCertificate(ctx),
+    resource: admin.audience,
+    ttl,
+  });
+  await p.stores.grants.create(grant, null, { jti: access.jti, expiresAt: access.expiresAt });
+  return userTokenResponse(p, grant, scope, access, undefined, null, client, user);
+}

@@ -18,6 +18,7 @@ import {
   type AccessTokenPolicy,
 } from '../resources.ts';
 import { configKeks } from '../tokens/keys.ts';
+import { forIssuance, prepareForRefresh } from '../directory-claims.ts';
 import { graceBinding, openSuccessor, replayedResponse, sealSuccessor } from './refresh-grace.ts';
 
 /** What the refresh-token grant uses of the provider. */
@@ -31,7 +32,8 @@ export type RefreshTokenDeps = Pick<Provider, 'now' | 'events' | 'log'> & {
   readonly stores: Pick<Stores, 'grants'>;
 } & RegistryDeps &
   PolicyDeps &
-  UserTokenDeps;
+  UserTokenDeps &
+  DepsOf<typeof prepareForRefresh>;
 
 /** What accept() found a presented refresh token good for: the token response is built from it. */
 interface Accepted {
@@ -67,6 +69,10 @@ export const refreshToken: GrantHandler<RefreshTokenDeps> = {
     // the family).
     // Read before the rotation's transaction (a cached copy: protocol/resources.ts).
     const registry = await currentRegistry(p);
+    // The directory's claims (directory-claims.ts): read before the rotation, only when something maps claims.
+    const prepared = await prepareForRefresh(p, client, hash, params.resource);
+    const mapped = (grant: GrantRecord, resource: string | null) =>
+      forIssuance(prepared, grant.userId, resource ?? p.config.defaultAudience);
     // The store may run accept and next more than once (ports/grants.ts): both only compute from
     // their arguments and what this request brought, and what they decide comes back in its result.
     const accept = (
@@ -115,7 +121,13 @@ export const refreshToken: GrantHandler<RefreshTokenDeps> = {
     // The new access token (next's part in both ways), as accept decided it.
     const accessToken = ({ resource, details, policy }: Accepted, grant: GrantRecord) => {
       const bind = { jkt: ctx.dpop?.jkt, x5t: boundCertificate(ctx), resource, authorizationDetails: details };
-      return userAccessToken(p, grant, policy.scope, client, { ...bind, ttl: policy.ttl, signer: policy.signer });
+      const directory = mapped(grant, resource);
+      return userAccessToken(p, grant, policy.scope, client, {
+        ...bind,
+        ttl: policy.ttl,
+        signer: policy.signer,
+        directory,
+      });
     };
     // The reuse grace (TESSERA_REFRESH_REUSE_GRACE, refresh-grace.ts): the rotation keeps its
     // response, sealed, for the same presenter with the same request until the window ends.
@@ -165,6 +177,7 @@ export const refreshToken: GrantHandler<RefreshTokenDeps> = {
               client,
               user,
               details,
+              mapped(grant, accepted.resource),
             );
             const replay = sealSuccessor(p.config.keyEncryptionKey, refreshToken, response);
             return { ...rotation, response, replay };
@@ -205,9 +218,21 @@ export const refreshToken: GrantHandler<RefreshTokenDeps> = {
     }
     if (result.status === 'invalid') throw result.problem ?? invalidGrant('The refresh token is invalid or expired.');
     if (result.status === 'rotated' && 'response' in result.issued) return result.issued.response;
-    const { user, details, policy } = result.accepted;
+    const { user, details, policy, resource } = result.accepted;
     const access = result.status === 'rotated' ? result.issued.access : result.issued;
     const successor = result.status === 'rotated' ? result.issued.refreshToken : undefined;
-    return userTokenResponse(p, result.grant, policy.scope, access, successor, null, client, user, details);
+    const mappedClaims = mapped(result.grant, resource);
+    return userTokenResponse(
+      p,
+      result.grant,
+      policy.scope,
+      access,
+      successor,
+      null,
+      client,
+      user,
+      details,
+      mappedClaims,
+    );
   },
 };

@@ -1,4 +1,6 @@
 import { decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { adminAudience, isAdminScope } from '../admin-scopes.ts';
+import { audienceOf } from '../tokens/resource-token.ts';
 import type { ClientRecord, TokenExchangePolicy, TokenExchangeTokenType, TrustedIssuer } from '../../ports/clients.ts';
 import { clientKeys, verifyWithClientKeys } from '../client-auth/client-keys.ts';
 import { OAuthError, invalidRequest } from '../errors.ts';
@@ -221,6 +223,9 @@ async function fromAccessToken(p: TokenExchangeDeps, ctx: GrantContext, token: s
     throw new TokenRefused('sender_constrained');
   const act = readAct(claims.act);
   if (act === null) throw new TokenRefused('malformed_act');
+  // An admin token is good for the admin API alone: it is never exchanged for another token.
+  if (audienceOf(claims).includes(adminAudience(p.config.issuer)) || splitScope(claims.scope).some(isAdminScope))
+    throw new TokenRefused('admin_token');
   const grant = await p.stores.grants.findByAccessToken(claims.jti);
   if (grant && grant.revokedAt !== null) throw new TokenRefused('revoked', 'grant revoked');
   return {
@@ -450,6 +455,11 @@ export const tokenExchange: GrantHandler<TokenExchangeDeps> = {
     if (!policy) throw new OAuthError('unauthorized_client', 'This client has no token exchange policy.');
     if (!params.subject_token) throw invalidRequest('subject_token is required.');
     const request = exchangeRequest(policy, params);
+    // Tokens for the admin API are issued only by its own grants (protocol/admin-tokens.ts), never exchanged for.
+    if (request.audience === adminAudience(p.config.issuer))
+      throw new OAuthError('invalid_target', 'This client may not ask for tokens for that audience.', {
+        detail: 'the admin audience',
+      });
     const now = p.now();
     // A Tessera user is named as the exchanging client sees them (pairwise subjects are mapped
     // through the user id, never reversed); anyone else keeps the sub of their token.

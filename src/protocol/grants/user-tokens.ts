@@ -14,6 +14,7 @@ import { subjectFor } from '../tokens/subject.ts';
 import { pickResource } from '../resources.ts';
 import { tokenResponse, type DepsOf, type TokenResponse } from './grant.ts';
 import type { AuthorizationDetail } from '../authorization-details.ts';
+import { directoryClaims, type PreparedClaims } from '../directory-claims.ts';
 
 /**
  * What the user grants' shared steps use: the clock, the key ring, these settings, and what the
@@ -72,6 +73,8 @@ export function userAccessToken(
     authorizationDetails?: AuthorizationDetail[];
     ttl?: number;
     signer?: SigningKey;
+    /** The directory's claims of this issuance (directory-claims.ts), released by `scope`. */
+    directory?: PreparedClaims;
   } = {},
 ): MintedAccessToken & { ttl: number } {
   const audience = bind.resource !== undefined ? bind.resource : pickResource(grant.resource, undefined);
@@ -93,6 +96,7 @@ export function userAccessToken(
       x5t: bind.x5t,
       authorizationDetails: bind.authorizationDetails,
       signer: bind.signer,
+      extra: directoryClaims(bind.directory, scope, 'access_token'),
     }),
     ttl,
   };
@@ -133,6 +137,7 @@ export function userTokenResponse(
   client: ClientRecord,
   user?: UserRecord,
   authorizationDetails?: AuthorizationDetail[],
+  directory?: PreparedClaims,
 ): TokenResponse {
   let idToken: string | undefined;
   if (scope.split(' ').includes('openid')) {
@@ -148,7 +153,11 @@ export function userTokenResponse(
       accessToken: access.token,
       sid: grant.sid,
       amr: grant.amr,
-      claims: { ...idTokenUserClaims(client, grant, scope, user), ...(acr ? { acr } : {}) },
+      claims: {
+        ...directoryClaims(directory, scope, 'id_token'),
+        ...idTokenUserClaims(client, grant, scope, user),
+        ...(acr ? { acr } : {}),
+      },
     });
   }
   // expires_in is the token's own lifetime (a registry resource may set it: protocol/resources.ts).

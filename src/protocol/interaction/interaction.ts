@@ -10,6 +10,7 @@ import { tokenHash, safeEqual } from '../hash.ts';
 import { readFormParams, splitScope } from '../params.ts';
 import type { CookieSpec, OAuthResponse, Provider, ProtocolRequest, Unverified } from '../provider.ts';
 import { consentScopes, currentRegistry, describeResource, splitResources } from '../resources.ts';
+import { releasedByScope } from '../directory-claims.ts';
 import { describeScope } from '../scopes.ts';
 import { describeAuthorizationDetails } from '../authorization-details.ts';
 import { authorizationError, issueCode, type AuthorizationRequest } from './authorization-response.ts';
@@ -38,7 +39,10 @@ type LoginPageDeps = PageDeps & Pick<Provider, 'now'> & DepsOf<typeof upstreamBu
  * What the consent page and the account chooser use besides: the signed-in user, the consent remembered, the
  * resources' names.
  */
-type UserPageDeps = PageDeps & StoreDeps<'sessions' | 'users' | 'consents'> & DepsOf<typeof describeResource>;
+type UserPageDeps = PageDeps &
+  StoreDeps<'sessions' | 'users' | 'consents'> &
+  DepsOf<typeof describeResource> &
+  DepsOf<typeof releasedByScope>;
 /** What finish uses: the interactions and sessions stores, the clock, and what a device approval or a code needs. */
 type FinishDeps = Pick<Provider, 'now'> &
   StoreDeps<'interactions' | 'sessions'> &
@@ -227,6 +231,8 @@ async function consentView(p: UserPageDeps & StoreDeps<'consents'>, l: Loaded, s
   const uris = splitResources(l.areq.resource);
   const registered = await Promise.all(uris.map((uri) => describeResource(p, uri)));
   const registryScopes = new Map(registered.flatMap((r) => r?.scopes ?? []).map((s) => [s.name, s.description]));
+  // What each scope releases of the directory's claims (groups, roles, attributes) to this client and these resources.
+  const releases = await releasedByScope(p, l.ia.clientId, uris);
   return {
     kind: 'page',
     status,
@@ -241,6 +247,7 @@ async function consentView(p: UserPageDeps & StoreDeps<'consents'>, l: Loaded, s
       scopes: consentScopes(registered, asked).map((name) => ({
         name,
         description: registryScopes.get(name) || describeScope(name),
+        ...(releases.has(name) ? { releases: releases.get(name) } : {}),
       })),
       ...(uris.length
         ? { resources: uris.map((uri, i) => ({ uri, ...(registered[i] ? { name: registered[i].displayName } : {}) })) }

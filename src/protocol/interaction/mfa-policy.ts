@@ -8,6 +8,7 @@ import type { ClientRecord } from '../../ports/clients.ts';
 import type { FactorRecord } from '../../ports/factors.ts';
 import type { SessionRecord, SessionUpstream } from '../../ports/sessions.ts';
 import type { UserRecord } from '../../ports/users.ts';
+import { isAdminClient } from '../admin-scopes.ts';
 import { acrAsked, acrFor, acrLevel } from '../claims-request.ts';
 import { randomToken, tokenHash } from '../hash.ts';
 import type { CookieSpec, Provider, ProtocolRequest, StoreDeps } from '../provider.ts';
@@ -29,17 +30,41 @@ const PHR = 2;
 export const stricter = (a: MfaPolicy, b: MfaPolicy): MfaPolicy =>
   MFA_POLICIES.indexOf(a) >= MFA_POLICIES.indexOf(b) ? a : b;
 
-/** The policy of a sign-in: the deployment's, a client's `mfa` metadata, and an operator's requirement of the user. */
+/**
+ * The policy of a sign-in: the deployment's, a client's `mfa` metadata, and an operator's requirement
+ * of the user. Issue 20: a sign-in for an admin client (admin tokens: the CLI's device flow) and every
+ * sign-in of a person who holds an admin role (`operator`, see `isOperator`) require a second factor.
+ */
 export function policyFor(
   config: Pick<Config, 'mfa'>,
   client: Pick<ClientRecord, 'metadata'> | undefined,
   user: Pick<UserRecord, 'mfaRequired'> | undefined,
+  operator = false,
 ): MfaPolicy {
   let policy = config.mfa;
   const own = client?.metadata.mfa;
   if (isMfaPolicy(own)) policy = stricter(policy, own);
-  if (user?.mfaRequired) policy = stricter(policy, 'required');
+  if (user?.mfaRequired || operator || (client !== undefined && isAdminClient(client)))
+    policy = stricter(policy, 'required');
   return policy;
+}
+
+/**
+ * Whether a sign-in is an operator's (issue 20): the person holds an admin role, or it is for an admin
+ * client. Such a sign-in needs a second factor at once: enrolment has no grace period, and a
+ * remembered device does not stand for the factor. It applies to every sign-in of a person with an
+ * admin role, not only to the admin surfaces: one session serves the console, the CLI's device
+ * approval and every application, so a password alone must not open a session that is one step from
+ * the admin surface; and the operator enrols at the first sign-in after the role is given, not when
+ * the console is needed.
+ */
+async function isOperator(
+  p: StoreDeps<'adminRoles'>,
+  userId: string,
+  client: Pick<ClientRecord, 'metadata'> | undefined,
+): Promise<boolean> {
+  if (client !== undefined && isAdminClient(client)) return true;
+  return (await p.stores.adminRoles.get(userId)) !== undefined;
 }
 
 /** What a user's confirmed factors can reach. */
@@ -149,7 +174,7 @@ export function assess(a: Assessment): Requirement {
 /** What requirementFor reads: the policy settings, the clock, the user's factors and remembered devices. */
 export type RequirementDeps = Pick<Provider, 'now'> & {
   readonly config: Pick<Config, 'mfa' | 'mfaEnrolGrace' | 'mfaRememberDevice'>;
-} & StoreDeps<'factors' | 'signIns'>;
+} & StoreDeps<'factors' | 'signIns' | 'adminRoles'>;
 
 /**
  * What an authentication (its amr) of `user` still needs for `client` and the request's ask (none
@@ -163,17 +188,20 @@ export async function requirementFor(
   amr: readonly string[],
   client?: Pick<ClientRecord, 'metadata'>,
   ask?: AcrAsk,
+  known?: { operator: boolean },
 ): Promise<Requirement> {
-  const policy = policyFor(p.config, client, user);
+  const operator = known?.operator ?? (await isOperator(p, user.id, client));
+  const policy = policyFor(p.config, client, user, operator);
   if (!mayNeedMore(policy, amr, ask)) return { kind: 'met' };
   const now = p.now();
   const cap =
     policy === 'off'
       ? { totp: false, passkey: false, hardwarePasskey: false }
       : capabilityOf(await p.stores.factors.listByUser(user.id));
-  const base: Assessment = { policy, amr, cap, ask, enrolBy: user.mfaEnrolBy, grace: p.config.mfaEnrolGrace, now };
+  const grace = operator ? 0 : p.config.mfaEnrolGrace;
+  const base: Assessment = { policy, amr, cap, ask, enrolBy: user.mfaEnrolBy, grace, now };
   const first = assess(base);
-  if (first.kind !== 'factor' || p.config.mfaRememberDevice <= 0) return first;
+  if (first.kind !== 'factor' || p.config.mfaRememberDevice <= 0 || operator) return first;
   const device = req.cookies[REMEMBER_COOKIE];
   if (!device || device.length > 128) return first;
   const remembered = await p.stores.signIns.isRememberedDevice(tokenHash(device), user.id, now);
@@ -192,13 +220,16 @@ export async function sessionGate(
   client: Pick<ClientRecord, 'metadata'> | undefined,
   ask: AcrAsk | undefined,
 ): Promise<'ok' | 'more' | 'unmet'> {
-  const user = await p.stores.users.get(session.userId);
+  const [user, operator] = await Promise.all([
+    p.stores.users.get(session.userId),
+    isOperator(p, session.userId, client),
+  ]);
   if (!user) return 'ok';
   // Under optional (or off) the second factor is asked at sign-in: a session that passed it is not
   // interrupted, unless the client asks for a level (no read of the factors then).
-  const policy = policyFor(p.config, client, user);
+  const policy = policyFor(p.config, client, user, operator);
   if ((policy === 'optional' || policy === 'off') && !askOf(ask)) return 'ok';
-  const r = await requirementFor(p, req, user, session.amr, client, ask);
+  const r = await requirementFor(p, req, user, session.amr, client, ask, { operator });
   if (r.kind === 'met') return 'ok';
   if (r.kind === 'unmet') return 'unmet';
   if (r.kind === 'enrol' && r.skippable && r.prompted) return 'ok';

@@ -75,11 +75,14 @@ export function mintAccessToken(
     act?: ActClaim;
     authorizationDetails?: unknown[];
     signer?: SigningKey;
+    /** Claims from the directory (protocol/directory-claims.ts: never a reserved name); set before the others. */
+    extra?: Record<string, unknown>;
   },
 ): MintedAccessToken {
   const jti = newJti();
   const exp = c.now + c.ttl;
   const claims: AccessTokenClaims = {
+    ...c.extra,
     iss: c.issuer,
     sub: c.sub,
     aud: c.audience,

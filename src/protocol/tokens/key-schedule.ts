@@ -108,12 +108,14 @@ export function scheduleSettings(c: {
   keyPrepublishSeconds: number;
   accessTokenTtl: number;
   idTokenTtl: number;
+  /** TESSERA_ADMIN_TOKEN_TTL: admin API tokens are signed by the same keys. */
+  adminTokenTtl?: number;
   keyReloadSeconds: number;
 }): ScheduleSettings {
   return {
     rotationPeriod: c.keyRotationDays * 86_400,
     prepublishLead: c.keyPrepublishSeconds,
     // A process may keep signing with the old key until its next reload; verifiers may be a little behind.
-    gracePeriod: Math.max(c.accessTokenTtl, c.idTokenTtl) + c.keyReloadSeconds + SKEW_SECONDS,
+    gracePeriod: Math.max(c.accessTokenTtl, c.idTokenTtl, c.adminTokenTtl ?? 0) + c.keyReloadSeconds + SKEW_SECONDS,
   };
 }

@@ -26,6 +26,7 @@ import * as accountArea from './0023_account_area.ts';
 import * as mail from './0024_mail.ts';
 import * as upstreams from './0025_upstreams.ts';
 import * as admin from './0026_admin.ts';
+import * as directory from './0027_directory.ts';
 
 /** Every migration, in order. Imported statically (no file-system provider), so bundling is safe. */
 const migrations = (usernames: UsernameKeys): Record<string, Migration> => ({
@@ -55,6 +56,7 @@ const migrations = (usernames: UsernameKeys): Record<string, Migration> => ({
   '0024_mail': mail,
   '0025_upstreams': upstreams,
   '0026_admin': admin,
+  '0027_directory': directory,
 });
 
 /** Brings the schema up to date; returns the names of the migrations applied now. */

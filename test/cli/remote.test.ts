@@ -1,0 +1,190 @@
+/**
+ * The CLI's remote mode (issue 20), for real: a Tessera started here listens on a loopback port, and the `tessera`
+ * command, as a child process without any database configured, calls its admin API through the client typed by
+ * the OpenAPI document: with a token given in the environment (the break-glass token here), and with the token
+ * `tessera login --remote` keeps in a file only the user can read.
+ */
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { App } from '../../src/app.ts';
+import { testApp } from '../fixtures/app.ts';
+import { runCli } from '../fixtures/cli.ts';
+
+const TOKEN = 'break-glass-0123456789-abcdefghijklmnopqrstuvwxyz';
+
+/** A free loopback port (the issuer must be known before the server starts). */
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+describe('tessera --remote: the admin API of a running Tessera', () => {
+  let app: App;
+  let issuer: string;
+  const home = mkdtempSync(join(tmpdir(), 'tessera-remote-'));
+  const file = join(home, 'tessera', 'credentials.json');
+  // No DATABASE_URL: a command that reached for a database would open ./data, which the assertions would see.
+  const cli = (args: string[], env: Record<string, string> = {}) =>
+    runCli(args, { XDG_CONFIG_HOME: home, DATABASE_URL: 'sqlite:/nonexistent/never.db', ...env });
+  const withToken = (token = TOKEN) => ({ TESSERA_REMOTE_URL: issuer, TESSERA_REMOTE_TOKEN: token });
+  const audits = (type: string) => app.stores.audit.query({ type, limit: 50 });
+  const storeLogin = (login: Record<string, unknown>, mode = 0o600) => {
+    mkdirSync(join(home, 'tessera'), { recursive: true, mode: 0o700 });
+    writeFileSync(file, JSON.stringify({ current: issuer, logins: { [issuer]: login } }), { mode });
+    chmodSync(file, mode);
+  };
+
+  before(async () => {
+    const port = await freePort();
+    issuer = `http://127.0.0.1:${port}`;
+    app = await testApp('sqlite::memory:', {
+      TESSERA_ISSUER: issuer,
+      TESSERA_ADMIN_TOKEN: TOKEN,
+      TESSERA_SIGNING_ALGS: 'ES256',
+    });
+    await app.server.listen({ port, host: '127.0.0.1' });
+  });
+  after(async () => {
+    await app?.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('keys list --remote shows the server’s keys, through the admin API (audited there, via api)', async () => {
+    const r = await cli(['keys', 'list', '--remote', '--json'], withToken());
+    assert.equal(r.code, 0, r.err);
+    const listed = JSON.parse(r.out) as { kid: string; state: string }[];
+    const stored = (await app.stores.keys.list()).filter((k) => k.state !== 'retired');
+    assert.deepEqual(listed.map((k) => k.kid).sort(), stored.map((k) => k.kid).sort());
+    assert.ok(!r.out.includes('privateJwe') && !/"d"/.test(r.out));
+    const [record] = await audits('admin_keys_listed');
+    assert.equal(record?.actor, 'admin');
+    assert.equal(record?.details.via, 'api');
+    assert.equal(record?.details.principal, 'break-glass');
+    assert.equal(record?.ip, '127.0.0.1');
+  });
+
+  it('TESSERA_REMOTE_URL alone selects remote mode; keys rotate and tessera admin ACTION change the server', async () => {
+    const before = (await app.stores.keys.list()).find((k) => k.state === 'active')!.kid;
+    const r = await cli(['keys', 'rotate'], withToken());
+    assert.equal(r.code, 0, r.err);
+    const active = (await app.stores.keys.list()).find((k) => k.state === 'active')!.kid;
+    assert.notEqual(active, before);
+    assert.match(r.out, new RegExp(`new active signing key ${active} \\(ES256`));
+    const retire = await cli(['admin', 'keys.retire', '--kid', before, '--remote'], withToken());
+    assert.equal(retire.code, 0, retire.err);
+    assert.deepEqual(JSON.parse(retire.out), { kid: before, state: 'retired', changed: true });
+    const [rec] = await audits('key_retired');
+    assert.equal(rec?.details.action, 'keys.retire');
+    assert.equal(rec?.details.via, 'api');
+  });
+
+  it('bad input is refused by the server with exit code 2, changing nothing; an unknown kid is 404 with exit 1', async () => {
+    const keys = await app.stores.keys.list();
+    const bad = await cli(['admin', 'keys.rotate', '--json', '{"alg":"HS256"}', '--remote'], withToken());
+    assert.equal(bad.code, 2, bad.err);
+    assert.match(bad.err, /alg/);
+    assert.deepEqual(await app.stores.keys.list(), keys);
+    const missing = await cli(['keys', 'retire', 'no-such-kid', '--remote'], withToken());
+    assert.equal(missing.code, 1);
+    assert.match(missing.err, /no-such-kid/);
+  });
+
+  it('the commands over the actions run remotely too: user show by username, client update with If-Match', async () => {
+    const shown = await cli(['user', 'show', 'alice', '--remote'], withToken());
+    assert.equal(shown.code, 0, shown.err);
+    const alice = JSON.parse(shown.out);
+    assert.equal(alice.username, 'alice');
+    assert.equal(alice.id, (await app.stores.users.findByUsername('alice'))!.id);
+    const read = await cli(['admin', 'clients.read', '--client-id', 'web', '--remote'], withToken());
+    const etag = /^ETag: (.+)$/m.exec(read.err)![1]!;
+    const stale = await cli(['client', 'update', 'web', '--name', 'X', '--if-match', '"old"', '--remote'], withToken());
+    assert.equal(stale.code, 1);
+    assert.match(stale.err, /changed since it was read/);
+    const updated = await cli(['client', 'update', 'web', '--name', 'Web (remote)', '--if-match', etag], withToken());
+    assert.equal(updated.code, 0, updated.err);
+    assert.equal((await app.stores.clients.get('web'))?.clientName, 'Web (remote)');
+    const [rec] = await audits('client_updated');
+    assert.equal(rec?.details.via, 'api');
+  });
+
+  it('a token the server refuses says to log in again, and shows no token', async () => {
+    const r = await cli(['keys', 'list', '--remote'], withToken(`${TOKEN}x`));
+    assert.equal(r.code, 1);
+    assert.match(r.err, new RegExp(`${issuer.replace(/\./g, '\\.')} no longer accepts your admin token`));
+    assert.match(r.err, /tessera login --remote/);
+    assert.ok(!r.err.includes(TOKEN) && !r.out.includes(TOKEN));
+  });
+
+  it('uses the stored login (current issuer) with --remote; an expired one says to log in again', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const login = { issuer, access_token: TOKEN, token_type: 'Bearer', scope: '', client_id: 'tessera-cli' };
+    storeLogin({ ...login, expires_at: now + 300 });
+    const ok = await cli(['admin', 'keys.list', '--remote']);
+    assert.equal(ok.code, 0, ok.err);
+    assert.ok(Array.isArray(JSON.parse(ok.out).keys));
+    storeLogin({ ...login, expires_at: now - 1 });
+    const expired = await cli(['keys', 'list', '--remote']);
+    assert.equal(expired.code, 1);
+    assert.match(expired.err, /admin token for .* has expired: run tessera login --remote/);
+  });
+
+  it('refuses a credentials file others may read, and a missing login names the command to run', async () => {
+    storeLogin(
+      {
+        issuer,
+        access_token: TOKEN,
+        token_type: 'Bearer',
+        scope: '',
+        client_id: 'tessera-cli',
+        expires_at: 2 ** 31,
+      },
+      0o644,
+    );
+    const r = await cli(['keys', 'list', '--remote']);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /may be read by other users/);
+    rmSync(file);
+    const none = await cli(['keys', 'list', '--remote']);
+    assert.equal(none.code, 1);
+    assert.match(none.err, /not logged in to a remote Tessera: run tessera login --remote/);
+  });
+
+  it('logout --remote forgets the token; host-only commands refuse remote mode', async () => {
+    storeLogin({
+      issuer,
+      access_token: TOKEN,
+      token_type: 'Bearer',
+      scope: '',
+      client_id: 'tessera-cli',
+      expires_at: 2 ** 31,
+    });
+    const out = await cli(['logout', '--remote']);
+    assert.equal(out.code, 0, out.err);
+    assert.match(out.out, new RegExp(`logged out of ${issuer.replace(/\./g, '\\.')}`));
+    assert.equal(existsSync(file), false);
+    const again = await cli(['logout', '--remote']);
+    assert.match(again.out, /not logged in/);
+    const migrate = await cli(['migrate'], withToken());
+    assert.equal(migrate.code, 1);
+    assert.match(migrate.err, /runs on the host only/);
+    const flag = await cli(['migrate', '--remote']);
+    assert.equal(flag.code, 2, 'migrate has no --remote option');
+  });
+
+  it('login refuses plain http to another host and an issuer that is not the server’s own', async () => {
+    const plain = await cli(['login', '--remote', 'http://tessera.example']);
+    assert.equal(plain.code, 1);
+    assert.match(plain.err, /https only/);
+    const other = await cli(['login', '--remote', issuer.replace('127.0.0.1', 'localhost')]);
+    assert.equal(other.code, 1);
+    assert.match(other.err, /says its issuer is/);
+    assert.equal(existsSync(file), false);
+  });
+});
