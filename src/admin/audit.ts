@@ -95,7 +95,10 @@ export function formatAudit(
   };
 }
 
-/** Queries and formats: the export of `tessera audit list` and the audit.export admin action (GET /admin/api/v1/audit/export). */
+/**
+ * Queries and formats: the export of `tessera audit list` and the audit.export admin action (GET
+ * /admin/api/v1/audit/export).
+ */
 export async function exportAudit(
   stores: Stores,
   options: AuditOptions,

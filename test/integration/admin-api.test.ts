@@ -592,6 +592,9 @@ for (const backend of await backends()) {
       const exported = (await records('audit_exported')).at(-1)!;
       assert.equal(exported.details.format, 'jsonl');
       assert.equal(exported.details.count, rows.length);
+      // One export holds at most 100 000 records (a longer trail is exported in parts by from/to).
+      problem(await api('GET', '/audit/export?limit=100001'), 400, 'invalid_input');
+      assert.equal((await ok(api('GET', '/audit/export?limit=1&format=jsonl'))).body.trim().split('\n').length, 1);
 
       const verified = await ok(api('GET', '/audit/verify'));
       assert.equal(verified.json().ok, true);

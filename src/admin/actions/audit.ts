@@ -46,6 +46,9 @@ const filterDetails = (f: Filters) =>
 
 const { search: _search, ...paging } = pageInput;
 
+/** The most records one export holds (one transaction, one answer in memory). */
+const EXPORT_LIMIT = 100_000;
+
 export const auditActions = [
   defineAction({
     name: 'audit.list',
@@ -86,14 +89,20 @@ export const auditActions = [
     input: z
       .object({
         format: z.enum(['csv', 'jsonl', 'json']).default('jsonl'),
-        limit: z.coerce.number().int().min(1).max(1_000_000).optional().describe('the newest records only'),
+        limit: z.coerce
+          .number()
+          .int()
+          .min(1)
+          .max(EXPORT_LIMIT)
+          .default(EXPORT_LIMIT)
+          .describe('at most this many records, oldest first (a longer trail is exported in parts by from/to)'),
         ...filters,
       })
       .strict(),
     http: { method: 'GET', path: '/audit/export' },
     async run(ctx, input) {
       const { format, limit, ...f } = input;
-      const records = await ctx.stores.audit.query({ ...queryOf(f), ...(limit !== undefined ? { limit } : {}) });
+      const records = await ctx.stores.audit.query({ ...queryOf(f), limit });
       return {
         result: formatAudit(records, format),
         details: { ...filterDetails(f), format, count: records.length },
