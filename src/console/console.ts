@@ -327,7 +327,7 @@ export class Console {
       caption: section.title,
       columns: columns.map((k) => ({ key: k, label: labelOf(k) })),
       rows: items.map((item) => {
-        const id = key !== undefined && item[key] !== undefined ? String(item[key]) : undefined;
+        const id = recordKeyOf(item, key);
         return {
           cells: columns.map((c) => item[c]),
           ...(id !== undefined && section.get && s.principal.scopes.has(section.get.permission)
@@ -790,6 +790,19 @@ function itemsOf(result: unknown): Record<string, unknown>[] {
 }
 
 /** The columns of a list: the key first, then the items' scalar members (at most 7). */
+/**
+ * The value that names a row's record page: the member of the section's key (`client_id`), or the
+ * row's `id` when the key is `<something>_id` and the row names it `id` (a user's `user_id` is its `id`).
+ */
+function recordKeyOf(item: Record<string, unknown>, key: string | undefined): string | undefined {
+  if (key === undefined) return undefined;
+  const v = item[key] ?? (key.endsWith('_id') ? item.id : undefined);
+  return v === undefined || v === null ? undefined : String(v);
+}
+
+/** Members that say whose or which a row is, shown first (after the key) when a row has them. */
+const IDENTIFYING = ['id', 'username', 'user_id', 'client_id', 'client_name', 'name'];
+
 function columnsOf(items: Record<string, unknown>[], key: string | undefined): string[] {
   const names: string[] = [];
   const nested: string[] = [];
@@ -799,7 +812,10 @@ function columnsOf(items: Record<string, unknown>[], key: string | undefined): s
       const scalar = v === null || typeof v !== 'object' || (Array.isArray(v) && v.every((x) => typeof x !== 'object'));
       (scalar ? names : nested).push(k);
     }
-  const ordered = key && names.includes(key) ? [key, ...names.filter((n) => n !== key)] : names;
+  const first = [key, ...IDENTIFYING].filter(
+    (n, i, all): n is string => !!n && names.includes(n) && all.indexOf(n) === i,
+  );
+  const ordered = [...first, ...names.filter((n) => !first.includes(n))];
   // Structured members (an audit record's details) last, each behind a "Show" (no record page has them).
   return [...ordered.slice(0, 7), ...nested.slice(0, 1)];
 }

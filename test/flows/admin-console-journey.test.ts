@@ -256,9 +256,7 @@ describe('the admin console, as operators use it', { skip: browserSkip, timeout:
     noViolations();
   });
 
-  it('the users list links each user to their record page', {
-    todo: 'console defect: /admin/users rows have no link to /admin/users/<id> (users.list items carry `id`, the section key is the path parameter `user_id`; console.ts listPage reads item[key])',
-  }, async () => {
+  it('the users list links each user to their record page', async () => {
     const { page } = operators.olga!;
     await page.goto(url(`/admin/users?search=${NEW_USER.username}`));
     const row = page.locator('tbody tr', { hasText: NEW_USER.username });
@@ -266,9 +264,7 @@ describe('the admin console, as operators use it', { skip: browserSkip, timeout:
     assert.equal(await row.locator('a').count(), 1, 'the row links its record');
   });
 
-  it("the sessions list names each session's user", {
-    todo: "console defect: /admin/sessions shows 7 columns (sid, created_at, last_seen_at, auth_time, amr, expires_at, ip); user_id and username are cut by console.ts columnsOf's limit of 7, so whose session a row is cannot be seen",
-  }, async () => {
+  it("the sessions list names each session's user", async () => {
     const { page } = operators.olga!;
     await page.goto(url('/admin/sessions'));
     const text = (await page.locator('main table').textContent()) ?? '';
@@ -336,10 +332,11 @@ describe('the admin console, as operators use it', { skip: browserSkip, timeout:
     // ---- The owner finds the session in the console and ends it.
     const { page } = operators.olga!;
     await page.goto(url(`/admin/sessions?search=${state.userId}`));
-    // Searched by the user's id (the rows do not name the user yet: see the todo below).
+    // Searched by the user's id; the row names the user.
     const row = page.locator('tbody tr');
     await row.first().waitFor();
     assert.equal(await row.count(), 1, 'one session of the new user');
+    assert.match((await row.textContent()) ?? '', new RegExp(NEW_USER.username));
     await shoot(page, 'owner-desktop-05-sessions-of-user');
     await submit(page, () => row.getByRole('button', { name: /^End session / }).click());
     assert.match((await page.locator('main').textContent()) ?? '', /done/);
@@ -451,7 +448,7 @@ describe('the admin console, as operators use it', { skip: browserSkip, timeout:
      * deletion's confirmation); one record page per section and one page per action.
      */
     const seen = new Set<string>();
-    // The user's record page too: the users list does not link it yet (see the todo above).
+    // The user's record page too (the users list links it as well).
     const queue: string[] = [url('/admin'), url(`/admin/users/${encodeURIComponent(state.userId!)}`)];
     const keyOf = (href: string): string | undefined => {
       const u = new URL(href);
