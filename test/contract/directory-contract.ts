@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ApplicationRef, ClaimMappingRecord, GroupRecord, Stores } from '../../src/ports/index.ts';
 import { applicationKey } from '../../src/ports/index.ts';
-import { NOW, uid, user } from './factories.ts';
+import { client, NOW, uid, user } from './factories.ts';
 
 const group = (over: Partial<GroupRecord> = {}): GroupRecord => ({
   id: uid('g'),
@@ -285,6 +285,43 @@ export function directoryContract(stores: Stores): void {
       assert.deepEqual((await d().members(g.id, { limit: 10 })).items, [kept.id]);
       assert.equal((await d().rolesOfUser(kept.id)).length, 1);
       assert.equal((await d().attributesOf(kept.id)).length, 1);
+    });
+
+    it('deleting a client or a resource server removes its application roles and claim mappings: a new one of the same id starts without them', async () => {
+      const u = user();
+      await stores.users.put(u);
+      const c = client({ clientId: uid('gone-client') });
+      await stores.clients.put(c);
+      const identifier = `https://${uid('gone')}.example/api`;
+      await stores.resourceServers.put({
+        identifier,
+        displayName: 'Gone',
+        scopes: [{ name: 'read', description: 'Read' }],
+        accessTokenTtl: null,
+        signingAlg: null,
+        dpop: 'optional',
+        createdAt: NOW,
+        updatedAt: NOW,
+      });
+      const kept = { type: 'client' as const, id: uid('kept') };
+      const apps: ApplicationRef[] = [{ type: 'client', id: c.clientId }, { type: 'resource', id: identifier }, kept];
+      for (const application of apps) {
+        await d().assignRole({ userId: u.id, application, role: 'r', grantedAt: NOW });
+        await d().createMapping(mapping({ application, targets: ['access_token'] }));
+      }
+      assert.equal(await stores.clients.delete(c.clientId), true);
+      assert.equal(await stores.resourceServers.delete(identifier), true);
+      assert.deepEqual(
+        (await d().rolesOfUser(u.id)).map((r) => r.application),
+        [kept],
+      );
+      const left = (await d().listMappings()).filter((m) =>
+        apps.some((a) => applicationKey(a) === applicationKey(m.application)),
+      );
+      assert.deepEqual(
+        left.map((m) => m.application),
+        [kept],
+      );
     });
   });
 }

@@ -156,5 +156,13 @@ async function deleteClient(t: Transaction<Schema>, clientId: string, unusedSinc
   const now = Math.floor(Date.now() / 1000);
   for (const { id } of grants) await revokeGrant(t, id, now);
   await t.deleteFrom('consents').where('client_id', '=', clientId).execute();
+  // What the directory says of the client as an application (its roles, its claim mappings): a client
+  // made later with the same id starts without them.
+  await t
+    .deleteFrom('directory_app_roles')
+    .where('app_type', '=', 'client')
+    .where('application', '=', clientId)
+    .execute();
+  await t.deleteFrom('claim_mappings').where('app_type', '=', 'client').where('application', '=', clientId).execute();
   return true;
 }

@@ -23,7 +23,7 @@ const toResourceServer = (r: Row<ResourceServersTable>): ResourceServerRecord =>
   updatedAt: Number(r.updated_at),
 });
 
-export function createSqlResourceServerStore({ db }: SqlContext): ResourceServerStore {
+export function createSqlResourceServerStore({ db, tx }: SqlContext): ResourceServerStore {
   return {
     async get(identifier) {
       const r = await db
@@ -47,10 +47,14 @@ export function createSqlResourceServerStore({ db }: SqlContext): ResourceServer
         .onConflict((oc) => oc.column('identifier').doUpdateSet(rest))
         .execute();
     },
-    async delete(identifier) {
-      return (
-        count(await db.deleteFrom('resource_servers').where('identifier', '=', identifier).executeTakeFirst()) === 1
-      );
-    },
+    /** With what the directory says of it as an application (roles, claim mappings), in one transaction. */
+    delete: (identifier) =>
+      tx(async (t) => {
+        if (count(await t.deleteFrom('resource_servers').where('identifier', '=', identifier).executeTakeFirst()) !== 1)
+          return false;
+        for (const table of ['directory_app_roles', 'claim_mappings'] as const)
+          await t.deleteFrom(table).where('app_type', '=', 'resource').where('application', '=', identifier).execute();
+        return true;
+      }),
   };
 }

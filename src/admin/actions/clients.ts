@@ -325,6 +325,8 @@ export const clientActions = [
         : describeClient(await storedClient(ctx.stores, input.client_id));
       if (before) requireMatch(ctx, before);
       await deleteClient(ctx.stores, input.client_id, ctx.now);
+      // Its claim mappings went with it: this process's copy of them is dropped.
+      ctx.after(() => ctx.p.claimMappings.forget());
       return { result: undefined, before, clientId: input.client_id, details: { client_id: input.client_id } };
     },
   }),

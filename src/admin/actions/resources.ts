@@ -177,6 +177,7 @@ export const resourceActions = [
       const before = describeResourceServer(current);
       requireMatch(ctx, before);
       const deleted = await deleteResourceServer(ctx.stores, current.identifier);
+      ctx.after(() => ctx.p.claimMappings.forget()); // its claim mappings went with it
       return { result: undefined, before, details: { identifier: deleted } };
     },
   }),
