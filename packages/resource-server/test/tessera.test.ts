@@ -315,7 +315,8 @@ describe('a signing-key rotation in Tessera', () => {
     // Not prepublished: the JWKS the resource server fetched first did not have it.
     assert.equal(rotated.prepublished, false);
     let after = await token(tessera);
-    for (let i = 0; i < 30 && decodeProtectedHeader(after.access_token).kid !== rotated.kid; i++) {
+    // The server reloads its keys every second (TESSERA_KEY_RELOAD_SECONDS=1); a busy machine may take longer.
+    for (let i = 0; i < 100 && decodeProtectedHeader(after.access_token).kid !== rotated.kid; i++) {
       await sleep(200);
       after = await token(tessera);
     }
