@@ -80,6 +80,17 @@ for (const backend of await backends()) {
       await run('owner', 'clients.rotate-secret', { client_id: 'rv-owners' });
     });
 
+    it("an admin cannot keep an owner's automation client out either: no disable, delete or revocation of its tokens", async () => {
+      const before_ = await app.stores.clients.get('rv-owners');
+      await refused(run('admin', 'clients.disable', { client_id: 'rv-owners' }));
+      await refused(run('admin', 'clients.revoke-tokens', { client_id: 'rv-owners' }));
+      await refused(run('admin', 'clients.delete', { client_id: 'rv-owners' }));
+      assert.deepEqual(await app.stores.clients.get('rv-owners'), before_);
+      // Its own kind of client it may; the owner may.
+      await run('admin', 'clients.revoke-tokens', { client_id: 'rv-ok' });
+      await run('owner', 'clients.revoke-tokens', { client_id: 'rv-owners' });
+    });
+
     it('a NUL character anywhere in an input, or a cursor no list gave: 400, never a failed statement (500)', async () => {
       const bad: [string, Record<string, unknown>][] = [
         ['users.list', { search: 'a\u0000b' }],

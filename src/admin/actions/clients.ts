@@ -179,7 +179,8 @@ async function storedClient(stores: AdminDeps['stores'], id: string): Promise<Cl
 /**
  * Refuses (403) to make, change or re-key a client that holds an admin scope the principal lacks: an
  * admin (no admin:roles:write) making an automation client with admin:roles:write, or taking over an
- * owner's one by setting or rotating its secret, would hold an owner's power through its tokens.
+ * owner's one by setting or rotating its secret, would hold an owner's power through its tokens; nor
+ * take it out of service (disable, delete, revoke its tokens) to keep the owner's automation out.
  */
 function requireAdminScopesHeld(ctx: ActionContext, ...clients: (ClientRecord | undefined)[]): void {
   for (const c of clients) {
@@ -324,6 +325,7 @@ export const clientActions = [
         ? undefined
         : describeClient(await storedClient(ctx.stores, input.client_id));
       if (before) requireMatch(ctx, before);
+      if (before) requireAdminScopesHeld(ctx, await storedClient(ctx.stores, input.client_id));
       await deleteClient(ctx.stores, input.client_id, ctx.now);
       // Its claim mappings went with it: this process's copy of them is dropped.
       ctx.after(() => ctx.p.claimMappings.forget());
@@ -353,6 +355,7 @@ export const clientActions = [
           };
         }
         const current = await storedClient(ctx.stores, id);
+        requireAdminScopesHeld(ctx, current);
         const revoked = await setClientDisabled(ctx.stores, id, disabled, ctx.now);
         const after = describeClient(await storedClient(ctx.stores, id));
         return {
@@ -418,6 +421,8 @@ export const clientActions = [
     input: z.object({ client_id: clientId }).strict(),
     http: { method: 'POST', path: '/clients/{client_id}/revoke-tokens' },
     async run(ctx, input) {
+      if (!isMetadataDocumentId(input.client_id))
+        requireAdminScopesHeld(ctx, await ctx.stores.clients.get(input.client_id));
       const revoked = await revokeClientTokens(ctx.stores, input.client_id, ctx.now);
       return {
         result: { client_id: input.client_id, grants_revoked: revoked },
