@@ -20,6 +20,10 @@ describe('mfa policy', () => {
       'phishing-resistant',
     );
     assert.equal(policyFor({ mfa: 'off' }, { metadata: {} }, { mfaRequired: true }), 'required');
+    // An operator (an admin role, or an admin client) needs a factor, but for TESSERA_MFA=off, where none can be had.
+    assert.equal(policyFor({ mfa: 'optional' }, { metadata: {} }, undefined, true), 'required');
+    assert.equal(policyFor({ mfa: 'optional' }, { metadata: { admin_client: true } }, undefined), 'required');
+    assert.equal(policyFor({ mfa: 'off' }, { metadata: {} }, undefined, true), 'off');
     assert.equal(policyFor({ mfa: 'optional' }, { metadata: { mfa: 'bogus' as 'off' } }, undefined), 'optional');
   });
 

@@ -44,7 +44,10 @@ export function policyFor(
   let policy = config.mfa;
   const own = client?.metadata.mfa;
   if (isMfaPolicy(own)) policy = stricter(policy, own);
-  if (user?.mfaRequired || operator || (client !== undefined && isAdminClient(client)))
+  if (user?.mfaRequired) policy = stricter(policy, 'required');
+  // With second factors off (TESSERA_MFA=off) none can be enrolled: an operator then signs in to
+  // applications with a password alone, and the console and admin tokens, which need a factor, stay closed.
+  if (config.mfa !== 'off' && (operator || (client !== undefined && isAdminClient(client))))
     policy = stricter(policy, 'required');
   return policy;
 }
