@@ -278,7 +278,12 @@ async function prepareOnce(config: Config, stores: Stores, log: Logger): Promise
         ...generated.map(([id, s]) => `  ${id}  ${s}`),
       ].join('\n');
   }
-  // The built-in client of the CLI's remote mode (the device flow for admin tokens), made when absent.
+  if (config.seedDemo) {
+    const demo = await seedDemo(stores, config, now());
+    if (demo) banner = banner ? `${banner}\n${demo}` : demo;
+  }
+  // The built-in client of the CLI's remote mode (the device flow for admin tokens), made when absent
+  // (after the demo seed, which fills only an empty database).
   const cli = await ensureCliClient(stores, config, now());
   if (cli === 'created') log.info({ event: 'cli_client_created', client_id: CLI_CLIENT_ID }, 'CLI client created');
   if (cli === 'not_admin')
@@ -286,10 +291,6 @@ async function prepareOnce(config: Config, stores: Stores, log: Logger): Promise
       { event: 'config_warning', client_id: CLI_CLIENT_ID },
       `client ${CLI_CLIENT_ID} exists and is not an admin client: \`tessera login --remote\` cannot use it`,
     );
-  if (config.seedDemo) {
-    const demo = await seedDemo(stores, config, now());
-    if (demo) banner = banner ? `${banner}\n${demo}` : demo;
-  }
   return { ring, banner };
 }
 
