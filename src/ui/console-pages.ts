@@ -114,18 +114,6 @@ main { max-width: 72rem; }
 .console-head { display: flex; flex-wrap: wrap; justify-content: space-between; align-items: center; gap: .5rem; margin: 0 0 1rem; }
 .console-head p { margin: 0; }
 .console-head form { display: inline; }
-.console-nav { margin: 0 0 1.5rem; }
-.console-nav ul { list-style: none; margin: 0; padding: 0; display: flex; flex-wrap: wrap; gap: .375rem; }
-.console-nav a {
-  display: inline-block;
-  padding: .375rem .625rem;
-  min-height: 2.25rem;
-  border: 1px solid var(--border);
-  border-radius: 999px;
-  text-decoration: none;
-  font-size: .875rem;
-}
-.console-nav a[aria-current="page"] { background: var(--primary); color: var(--on-primary); border-color: var(--primary); }
 .table-wrap { overflow-x: auto; margin: 0 0 1rem; border: 1px solid var(--border); border-radius: .5rem; }
 table { border-collapse: collapse; width: 100%; font-size: .9375rem; }
 caption { text-align: left; font-weight: 650; padding: .5rem .75rem; }

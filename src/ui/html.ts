@@ -257,9 +257,10 @@ a { color: var(--primary); }
 .upstream-signin form { margin-top: .5rem; }
 .alert.notice { background: var(--subtle); border-color: var(--border); color: var(--text); }
 /* The account area (ui/account-pages.ts). */
-.account-nav { margin: 0 0 1.5rem; }
-.account-nav ul { list-style: none; margin: 0; padding: 0; display: flex; flex-wrap: wrap; gap: .375rem; }
-.account-nav a {
+/* The account area's and the console's navigation (ui/account-pages.ts, ui/console-pages.ts). */
+.account-nav, .console-nav { margin: 0 0 1.5rem; }
+.account-nav ul, .console-nav ul { list-style: none; margin: 0; padding: 0; display: flex; flex-wrap: wrap; gap: .375rem; }
+.account-nav a, .console-nav a {
   display: inline-block;
   padding: .375rem .625rem;
   min-height: 2.25rem;
@@ -268,7 +269,8 @@ a { color: var(--primary); }
   text-decoration: none;
   font-size: .875rem;
 }
-.account-nav a[aria-current="page"] { background: var(--primary); color: var(--on-primary); border-color: var(--primary); }
+.account-nav a[aria-current="page"],
+.console-nav a[aria-current="page"] { background: var(--primary); color: var(--on-primary); border-color: var(--primary); }
 .notice {
   background: var(--subtle);
   border: 1px solid var(--border);
