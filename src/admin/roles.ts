@@ -4,24 +4,11 @@
 import { ADMIN_ROLES, type AdminRole, type AdminRoleAssignment } from '../ports/admin.ts';
 import type { Stores } from '../ports/index.ts';
 import type { UserRecord } from '../ports/users.ts';
-import { ROLE_SCOPES } from '../protocol/admin-scopes.ts';
+import { lockAdminRoles, ROLE_SCOPES } from '../protocol/admin-scopes.ts';
 import { ActionRefused, type ActionContext } from './action.ts';
 import { AdminError, ConflictError, NotFoundError } from './errors.ts';
 
 export { ADMIN_ROLES, type AdminRole };
-
-/** The counter whose row every change that could leave no owner takes first (see lockOwners). */
-const OWNERS_LOCK = 'admin:owners-lock';
-
-/**
- * Serialises the changes that could leave no owner, inside the caller's transaction: an upsert of
- * one counter row, which PostgreSQL keeps locked until the transaction ends (SQLite runs one writing
- * transaction at a time anyway). Two owners demoting each other at once: the second waits, then
- * counts the first one's change.
- */
-async function lockOwners(stores: Pick<Stores, 'counters'>, now: number): Promise<void> {
-  await stores.counters.hit(OWNERS_LOCK, now, 3600);
-}
 
 /**
  * Refuses (409) to take away the last owner: when `userId` is an owner and no other owner who is not
@@ -35,7 +22,7 @@ export async function requireAnotherOwner(
   doing: string,
 ): Promise<void> {
   if ((await stores.adminRoles.get(userId))?.role !== 'owner') return;
-  await lockOwners(stores, now);
+  await lockAdminRoles(stores, now);
   for (const a of await stores.adminRoles.list()) {
     if (a.role !== 'owner' || a.userId === userId) continue;
     const other = await stores.users.get(a.userId);
@@ -76,6 +63,9 @@ export async function setAdminRole(
 ): Promise<RoleChange> {
   if (!(ADMIN_ROLES as readonly string[]).includes(input.role))
     throw new AdminError(`admin role must be one of ${ADMIN_ROLES.join(', ')}`);
+  // Taken before the user is read: an account deleting itself at the same time is then either gone
+  // here, or sees this role and is refused (protocol/account/delete.ts).
+  await lockAdminRoles(stores, input.now);
   const user = await stores.users.get(input.userId);
   if (!user) throw new NotFoundError(`no user ${input.userId}`);
   const before = await stores.adminRoles.get(user.id);

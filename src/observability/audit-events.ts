@@ -40,6 +40,17 @@ export function unknownClientRef(clientId: string): string {
  * details hold only non-secret facts (grant type, scopes, token type), never a token or secret.
  */
 export function toAuditEvent(e: ProtocolEvent, at: number): AuditEvent {
+  // A refused admin action is recorded under the action's event, as the action's successes are.
+  if (e.type === 'admin_action_refused')
+    return {
+      at,
+      type: e.event,
+      actor: e.by,
+      clientId: e.clientId ?? null,
+      ip: e.ip ?? null,
+      outcome: 'failure',
+      details: { action: e.action, via: e.via, principal: e.principal, reason: e.reason },
+    };
   const base = {
     at,
     type: e.type,

@@ -4,6 +4,7 @@
 // admin-tokens.ts), and a person's token gets no more of them than the person's role holds.
 import type { AdminRole } from '../ports/admin.ts';
 import type { ClientRecord } from '../ports/clients.ts';
+import type { Stores } from '../ports/index.ts';
 
 /** Every admin scope; there is no wildcard. */
 export const ADMIN_SCOPES = [
@@ -100,3 +101,17 @@ export const ADMIN_SCOPE_DESCRIPTIONS: Readonly<Record<AdminScope, string>> = {
   'admin:upstreams:write': 'Administer Tessera: change the upstream identity providers',
   'admin:roles:write': 'Administer Tessera: give and take admin roles (make owners and admins)',
 };
+
+/** The counter whose row every change to who holds an admin role takes first (lockAdminRoles). */
+const ADMIN_ROLES_LOCK = 'admin:owners-lock';
+
+/**
+ * Serialises changes to admin roles and to the accounts holding them, inside the caller's transaction:
+ * an upsert of one counter row, which PostgreSQL keeps locked until the transaction ends (SQLite runs
+ * one writing transaction at a time anyway). Two owners demoting each other at once: the second waits,
+ * then counts the first one's change; a role given while its holder deletes their account: one of the
+ * two sees the other's result.
+ */
+export async function lockAdminRoles(stores: Pick<Stores, 'counters'>, now: number): Promise<void> {
+  await stores.counters.hit(ADMIN_ROLES_LOCK, now, 3600);
+}

@@ -145,6 +145,21 @@ export type ProtocolEvent = (
   | { type: 'mfa_required_set'; userId: string; required: boolean; actor: 'admin' }
   /** A mail could not be delivered after its last attempt (the template, never the address or the content). */
   | { type: 'mail_failed'; template: string; attempts: number; reason: string; userId?: string }
+  /**
+   * An admin action refused (admin/action.ts runAction): recorded under the action's own audit event as
+   * a failure, through the audit writer, which counts repeats instead of writing a row per request.
+   * by: the principal's id; principal: its kind; via: the front; reason: a short code.
+   */
+  | {
+      type: 'admin_action_refused';
+      action: string;
+      event: string;
+      by: string;
+      principal: string;
+      via: string;
+      reason: string;
+      clientId?: string;
+    }
 ) & {
   ip?: string;
   /**

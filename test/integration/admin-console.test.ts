@@ -129,6 +129,25 @@ for (const backend of await backends()) {
       assert.match(res.body, /Not an administrator/);
     });
 
+    it('a person without a role opening a console form again and again adds a bounded number of audit rows', async () => {
+      const nora = (await app.stores.users.findByUsername('nora'))!;
+      const cookie = await sessionOf('nora');
+      await app.audit.flush();
+      const rows = async () =>
+        (await app.stores.audit.query({ actor: nora.id, outcome: 'failure', limit: 1000 })).length;
+      const before = await rows();
+      for (let i = 0; i < 30; i++) assert.equal((await get('/admin/do/clients.create', cookie)).statusCode, 403);
+      await app.audit.flush();
+      const records = (await app.stores.audit.query({ actor: nora.id, outcome: 'failure', limit: 1000 })).slice(before);
+      // The first refusal as it came, the 29 others as one record with their count.
+      assert.equal(await rows(), before + 2);
+      assert.ok(records.every((r) => r.details.action === 'clients.create' && r.details.reason === 'forbidden'));
+      assert.equal(
+        records.reduce((n, r) => n + Number(r.details.repeated ?? 1), 0),
+        30,
+      );
+    });
+
     it('a bearer token is never a sign-in, not even the break-glass token', async () => {
       const res = await get('/admin', undefined, { authorization: 'Bearer whatever-token-value-0123456789abcdef' });
       assert.equal(res.statusCode, 303);
@@ -196,6 +215,7 @@ for (const backend of await backends()) {
       assertStrictPage(res);
       const after_ = (await app.stores.keys.list()).filter((k) => k.state === 'active').map((k) => k.kid);
       assert.notDeepEqual(after_, before_);
+      await app.audit.flush(); // refusals are written by the batching audit writer
       const records = await app.stores.audit.query({ type: 'key_rotated', actor: people.olivia!.id });
       const mine = records.find((r) => r.actor === people.olivia!.id);
       assert.ok(mine, JSON.stringify(records));
@@ -245,6 +265,7 @@ for (const backend of await backends()) {
         assert.equal(res.statusCode, 403, action.name);
       }
       assert.deepEqual(await app.stores.keys.list(), keys);
+      await app.audit.flush(); // refusals are written by the batching audit writer
       const refused = await app.stores.audit.query({ type: 'key_rotated', actor: people.audrey!.id });
       assert.equal(refused[0]?.outcome, 'failure');
       assert.equal(refused[0]?.details?.reason, 'forbidden');

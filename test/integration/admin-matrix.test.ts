@@ -99,7 +99,8 @@ for (const backend of await backends()) {
       ]);
     }
     const failures = async (action: AdminAction, who: Who) =>
-      (await app.stores.audit.query({ type: action.event, actor: ids[who], outcome: 'failure', limit: 1000 })).filter(
+      (await app.audit.flush(),
+      await app.stores.audit.query({ type: action.event, actor: ids[who], outcome: 'failure', limit: 1000 })).filter(
         (r) => r.details?.action === action.name && r.details?.reason === 'forbidden',
       ).length;
 

@@ -60,6 +60,7 @@ for (const backend of await backends()) {
     it('an admin cannot make a client holding an admin scope it lacks (admin:roles:write: an owner by proxy)', async () => {
       await refused(run('admin', 'clients.create', automation('rv-proxy', 'admin:roles:write')));
       assert.equal(await app.stores.clients.get('rv-proxy'), undefined);
+      await app.audit.flush(); // refusals are written by the batching audit writer
       const records = await app.stores.audit.query({ type: 'client_created', actor: ids.admin, outcome: 'failure' });
       assert.equal(records[0]?.details?.reason, 'forbidden');
       // Within its own scopes it may; an owner may give any.
@@ -159,6 +160,49 @@ for (const backend of await backends()) {
       const done = await deleteAs(plain.id);
       assert.equal(done.statusCode, 200, done.body.slice(0, 300));
       assert.equal(await app.stores.users.get(plain.id), undefined);
+    });
+
+    it("a role given while its holder deletes their account is seen in the deletion's transaction: never left on a deleted account", async () => {
+      const now = app.provider.now();
+      const { user } = await saveUser(app.stores, { username: 'rv-racing' }, now);
+      const value = randomBytes(32).toString('base64url');
+      await app.stores.sessions.create({
+        idHash: tokenHash(value),
+        sid: randomBytes(16).toString('base64url'),
+        userId: user.id,
+        authTime: now,
+        amr: ['pwd'],
+        createdAt: now,
+        lastSeenAt: now,
+        expiresAt: now + 3600,
+      });
+      // The page's first read of the role happens before an owner gives one (the owner's action commits in between).
+      const roles = app.provider.stores.adminRoles;
+      const get = roles.get;
+      let given = false;
+      roles.get = async (userId: string) => {
+        const read = await get.call(roles, userId);
+        if (userId === user.id && !given) {
+          given = true;
+          await run('owner', 'roles.set', { user_id: user.id, role: 'support' });
+        }
+        return read;
+      };
+      try {
+        const res = await form(
+          app,
+          '/account/delete',
+          { csrf: csrfToken(app.provider, 'account:delete', value), confirm: 'yes', password: '' },
+          { cookie: `tessera_session=${value}` },
+        );
+        assert.ok(given, 'the role was given during the deletion');
+        assert.equal(res.statusCode, 400, res.body.slice(0, 300));
+        assert.match(res.body, /support admin role/);
+      } finally {
+        roles.get = get;
+      }
+      assert.ok(await app.stores.users.get(user.id), 'the account stays');
+      assert.equal((await app.stores.adminRoles.get(user.id))?.role, 'support');
     });
 
     it('a JSON body member named __proto__ is an unknown member (400), never the prototype of the input', async () => {

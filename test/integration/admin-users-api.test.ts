@@ -109,8 +109,9 @@ for (const backend of await backends()) {
         201,
       ) as { id: string; username: string; email: string };
     };
+    /** The last success of an event (refusals reach the trail later, through the batching audit writer). */
     const lastAudit = async (type: string) => {
-      const records = await app.stores.audit.query({ types: [type], limit: 1000 });
+      const records = await app.stores.audit.query({ types: [type], outcome: 'success', limit: 1000 });
       return records.at(-1);
     };
     const introspect = async (token: string) =>

@@ -65,6 +65,7 @@ for (const backend of await backends()) {
       const keysBefore = JSON.stringify(await app.stores.keys.list());
       for (const action of sensitive) await refused(runAction(app.provider, action, support, {}), 403);
       assert.equal(JSON.stringify(await app.stores.keys.list()), keysBefore);
+      await app.audit.flush(); // refusals are written by the batching audit writer
       const failures = (await app.stores.audit.query({ limit: 10_000 })).filter(
         (r) => r.actor === support.id && r.outcome === 'failure',
       );
@@ -153,6 +154,7 @@ for (const backend of await backends()) {
       ] as const)
         await refused(run(name, support, input), 403);
       assert.deepEqual(await app.stores.users.get(o.id), o, 'nothing changed');
+      await app.audit.flush(); // refusals are written by the batching audit writer
       const failures = (await app.stores.audit.query({ limit: 10_000 })).filter(
         (r) => r.actor === support.id && r.outcome === 'failure',
       );
@@ -200,6 +202,7 @@ for (const backend of await backends()) {
       assert.equal((await app.stores.adminRoles.get(user.id))?.role, 'owner');
       assert.equal((await app.stores.adminRoles.get(user.id))?.grantedBy, 'bootstrap');
       await applyBootstrap(app.stores, app.provider.config, { users: [{ username, admin_role: 'owner' }] }, now);
+      await app.audit.flush(); // refusals are written by the batching audit writer
       const records = (await app.stores.audit.query({ types: ['admin_role_set'], limit: 1000 })).filter(
         (r) => r.details.user_id === user.id,
       );

@@ -4,20 +4,28 @@
 // and the username stays reserved for TESSERA_USERNAME_RESERVATION. A verified address is told by mail. Its linked
 // upstream identities go too, so the provider accounts sign in to nothing (or make a new user, just in time).
 import type { Config } from '../../config/config.ts';
+import type { Stores } from '../../ports/index.ts';
 import type { DepsOf, Provider, StoreDeps } from '../provider.ts';
 import { sessionEnded, userSessionsEnded } from '../logout/session-ended.ts';
 
 export type DeleteAccountDeps = Pick<Provider, 'now' | 'events' | 'log' | 'mail'> & {
   readonly config: Pick<Config, 'usernameReservation'>;
-} & StoreDeps<'users' | 'grants' | 'consents' | 'factors' | 'sessions' | 'signIns' | 'upstreamIdentities'> &
+} & StoreDeps<
+    'users' | 'grants' | 'consents' | 'factors' | 'sessions' | 'signIns' | 'upstreamIdentities' | 'transaction'
+  > &
   DepsOf<typeof sessionEnded>;
 
-/** Deletes the account; false when there was no such user. */
+/**
+ * Deletes the account; false when there was no such user. `guard`, when given, runs in one transaction
+ * with the removal of the user itself and may refuse it by throwing (the account holds an admin role:
+ * account/delete.ts); what was revoked and ended before stays so.
+ */
 export async function deleteAccount(
   p: DeleteAccountDeps,
   userId: string,
   by: 'user' | 'operator',
   ip?: string,
+  guard?: (stores: Stores) => Promise<void>,
 ): Promise<boolean> {
   const user = await p.stores.users.get(userId);
   if (!user) return false;
@@ -34,7 +42,15 @@ export async function deleteAccount(
   const factors = await p.stores.factors.deleteByUser(userId);
   await p.stores.signIns.forgetUser(userId);
   const identities = await p.stores.upstreamIdentities.deleteByUser(userId);
-  if (!(await p.stores.users.deleteWithTombstone(userId, now, now + p.config.usernameReservation))) return false;
+  const remove = (stores: Pick<Stores, 'users'>) =>
+    stores.users.deleteWithTombstone(userId, now, now + p.config.usernameReservation);
+  const removed = guard
+    ? await p.stores.transaction(async (tx) => {
+        await guard(tx);
+        return remove(tx);
+      })
+    : await remove(p.stores);
+  if (!removed) return false;
   p.events({ type: 'account_deleted', userId, by, ...(ip ? { ip } : {}) });
   p.log.info(
     { event: 'account_deleted', sub: userId, by, grants, sessions: sessions.length, factors, identities },

@@ -14,13 +14,24 @@ import {
   type SignedIn,
 } from './common.ts';
 import { deleteAccount } from './delete-account.ts';
+import type { Stores } from '../../ports/index.ts';
+import { lockAdminRoles } from '../admin-scopes.ts';
 
 export type DeleteDeps = AccountDeps &
   DepsOf<typeof deleteAccount> &
   DepsOf<typeof checkLogin> &
-  StoreDeps<'adminRoles'>;
+  StoreDeps<'adminRoles' | 'counters'>;
 
 const PURPOSE = 'account:delete';
+
+/** The account was given an admin role while it was being deleted: the deletion stops before the user goes. */
+class HoldsAdminRole extends Error {
+  readonly role: string;
+  constructor(role: string) {
+    super('the account holds an admin role');
+    this.role = role;
+  }
+}
 
 const view = (p: DeleteDeps, s: SignedIn, error?: string, retryAfter?: number): OAuthResponse => ({
   ...accountPage(
@@ -55,14 +66,27 @@ export async function submitDelete(p: DeleteDeps, req: ProtocolRequest): Promise
   }
   // An operator's account is deleted by another operator (the admin action keeps the last owner):
   // deleting it here would leave its role behind, and could leave the deployment without an owner.
-  const role = (await p.stores.adminRoles.get(s.user.id))?.role;
-  if (role !== undefined)
-    return view(
+  // Read first for a clear page, and again in the transaction that removes the user, under the lock
+  // that giving a role takes: a role given meanwhile is seen, never left on a deleted account.
+  const roleOf = async (stores: Pick<Stores, 'adminRoles'>) => (await stores.adminRoles.get(s.user.id))?.role;
+  const operatorPage = (role: string) =>
+    view(
       p,
       s,
       `Your account holds the ${role} admin role: an owner removes the role (or deletes the account) from the admin console.`,
     );
-  await deleteAccount(p, s.user.id, 'user', req.ip);
+  const role = await roleOf(p.stores);
+  if (role !== undefined) return operatorPage(role);
+  try {
+    await deleteAccount(p, s.user.id, 'user', req.ip, async (tx) => {
+      await lockAdminRoles(tx, p.now());
+      const now = await roleOf(tx);
+      if (now !== undefined) throw new HoldsAdminRole(now);
+    });
+  } catch (err) {
+    if (err instanceof HoldsAdminRole) return operatorPage(err.role);
+    throw err;
+  }
   return {
     kind: 'page',
     status: 200,
