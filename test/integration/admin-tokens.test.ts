@@ -585,12 +585,21 @@ for (const backend of await backends()) {
         expectProblem(await call(t2), 401, 'invalid_token');
       });
 
-      it('a person without an admin role gets no admin token (access_denied)', async () => {
+      it('a person without an admin role is told so at approval, and the device gets access_denied', async () => {
         const nia = await newUser('nia');
         const secret = await enrolTotp(nia);
         const login = await deviceLogin('nia', secret, 'admin:keys:read');
         assert.deepEqual(login.steps, ['login', 'mfa', 'consent']);
+        // The approval page says it, rather than "approved" and then a refusal at the CLI.
+        assert.equal(login.done.statusCode, 403, login.done.body);
+        assert.match(login.done.body, /No admin access/);
         await assert.rejects(login.poll(), (e: oidc.ResponseBodyError) => e.error === 'access_denied');
+        // A role held but with none of the scopes asked: the same.
+        await setRole(nia.id, 'support');
+        offset += 30;
+        const again = await deviceLogin('nia', secret, 'admin:keys:write');
+        assert.equal(again.done.statusCode, 403, again.done.body);
+        await assert.rejects(again.poll(), (e: oidc.ResponseBodyError) => e.error === 'access_denied');
       });
 
       it('the CLI cannot ask for other scopes, refresh tokens or another resource', async () => {

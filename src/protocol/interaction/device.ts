@@ -1,12 +1,16 @@
 import { INTERACTION_COOKIE, startInteraction } from '../endpoints/authorize.ts';
 import { formatUserCode, normalizeUserCode, userCodeHash } from '../device/user-code.ts';
 import { randomToken } from '../hash.ts';
-import { readFormParams } from '../params.ts';
+import { readFormParams, splitScope } from '../params.ts';
 import type { CookieSpec, OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import type { AuthorizationRequest } from './authorization-response.ts';
 import { checkCsrf, csrfToken, loadSession } from './session.ts';
 import type { SessionRecord } from '../../ports/sessions.ts';
 import { featureEnabled } from '../../config/features.ts';
+import { isAdminScope, type AdminScope } from '../admin-scopes.ts';
+import { personAdminScopes } from '../admin-tokens.ts';
+import { OAuthError } from '../errors.ts';
+
 import { addressKey } from '../address-key.ts';
 import type { DepsOf, StoreDeps } from '../provider.ts';
 
@@ -28,7 +32,7 @@ export type DeviceEntryDeps = DeviceEntryViewDeps &
   DepsOf<typeof loadSession> &
   DepsOf<typeof startInteraction>;
 /** What approving or denying a device code uses: the device codes store, the clock, events. */
-export type DeviceDecisionDeps = Pick<Provider, 'now' | 'events'> & StoreDeps<'deviceCodes'>;
+export type DeviceDecisionDeps = Pick<Provider, 'now' | 'events'> & StoreDeps<'deviceCodes' | 'adminRoles'>;
 
 const DEVICE_COOKIE = 'tessera_device';
 const PARAMS = new Set(['user_code', 'csrf']);
@@ -164,6 +168,30 @@ export async function approveDevice(
   clientName: string,
   cookies: CookieSpec[],
 ): Promise<OAuthResponse> {
+  // Admin scopes (the CLI's remote mode): a person whose role holds none of them, or who has not passed
+  // a second factor, is told so here and the device code is denied, rather than the CLI learning it
+  // only at its next poll (the token endpoint checks again when it issues: admin-tokens.ts).
+  const admin = splitScope(areq.scope).filter(isAdminScope);
+  if (admin.length > 0) {
+    try {
+      await personAdminScopes(p, session.userId, session.amr, admin as AdminScope[]);
+    } catch (err) {
+      if (!(err instanceof OAuthError)) throw err;
+      await p.stores.deviceCodes.deny(areq.device!.codeHash, p.now());
+      p.events({ type: 'device_authorization_denied', userId: session.userId, clientId: areq.clientId, ip: req.ip });
+      return {
+        kind: 'page',
+        status: 403,
+        view: {
+          name: 'error',
+          title: 'No admin access',
+          message:
+            'Your account holds no admin role with these permissions (or you have not signed in with a second factor), so the device gets nothing. Ask an owner for a role.',
+        },
+        cookies,
+      };
+    }
+  }
   const approval = { userId: session.userId, sid: session.sid, authTime: session.authTime, amr: session.amr };
   if (!(await p.stores.deviceCodes.approve(areq.device!.codeHash, approval, p.now()))) return expired(cookies);
   p.events({
