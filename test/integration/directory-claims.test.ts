@@ -21,6 +21,7 @@ const TOKEN = 'admin-token-0123456789-abcdefghijklmnopqrstuvwxyz';
 const ORDERS = 'https://orders.example/api';
 const SHOP_SECRET = 'shop-secret-0123456789-abcdefghijklmnop';
 const CB = 'https://shop.example/cb';
+const EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 
 /**
  * The worked example of docs/admin.md: an API that accepts Tessera's RFC 9068 access tokens for its
@@ -81,6 +82,20 @@ for (const backend of await backends()) {
           grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
           scope: 'openid profile orders:read',
           allowed_resources: [ORDERS],
+        },
+        app.provider.now(),
+      );
+      // A gateway that exchanges the shop's access tokens for tokens to the orders API (RFC 8693).
+      await saveClient(
+        app.stores,
+        config,
+        {
+          client_id: 'gateway',
+          client_secret: SHOP_SECRET,
+          grant_types: [EXCHANGE],
+          redirect_uris: [],
+          scope: 'orders:read',
+          token_exchange: { audiences: [ORDERS], subject_clients: ['shop'] },
         },
         app.provider.now(),
       );
@@ -348,6 +363,27 @@ for (const backend of await backends()) {
       const payload = decodeJwt(cc.json().access_token);
       assert.equal(payload.roles, undefined);
       assert.equal(payload.groups, undefined);
+    });
+
+    it("a token exchanged for the user carries the audience's directory claims too (RFC 8693)", async () => {
+      const { tokens } = await flow('openid profile orders:read', ORDERS);
+      const res = await form(
+        app,
+        '/token',
+        {
+          grant_type: EXCHANGE,
+          subject_token: tokens.access_token,
+          subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+          audience: ORDERS,
+        },
+        { authorization: basic('gateway', SHOP_SECRET) },
+      );
+      assert.equal(res.statusCode, 200, res.body);
+      const at = await verifyAccess(res.json().access_token, ORDERS);
+      assert.equal(at.client_id, 'gateway');
+      assert.equal(at.scope, 'orders:read');
+      assert.deepEqual(at.roles, ['admin']);
+      assert.equal(at.groups, undefined, "the shop's own mappings are for its ID token and userinfo");
     });
 
     it('changes through the API apply to the next token: a mapping deleted, a group deleted', async () => {

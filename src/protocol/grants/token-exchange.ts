@@ -1,5 +1,6 @@
 import { decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { adminAudience, isAdminScope } from '../admin-scopes.ts';
+import { directoryClaims, prepareDirectoryClaims } from '../directory-claims.ts';
 import { audienceOf } from '../tokens/resource-token.ts';
 import type { ClientRecord, TokenExchangePolicy, TokenExchangeTokenType, TrustedIssuer } from '../../ports/clients.ts';
 import { clientKeys, verifyWithClientKeys } from '../client-auth/client-keys.ts';
@@ -26,7 +27,8 @@ export type TokenExchangeDeps = Pick<Provider, 'now' | 'keys' | 'events' | 'log'
   readonly config: Pick<Config, 'issuer' | 'pairwiseSecret' | 'accessTokenTtl' | 'clockSkew'>;
   readonly stores: Pick<Stores, 'revocations' | 'grants' | 'users' | 'clients' | 'replay'>;
 } & DepsOf<typeof clientKeys> &
-  DepsOf<typeof verifyAccessToken>;
+  DepsOf<typeof verifyAccessToken> &
+  DepsOf<typeof prepareDirectoryClaims>;
 export const ACCESS_TOKEN_TYPE = `${URN}access_token`;
 export const REFRESH_TOKEN_TYPE = `${URN}refresh_token`;
 export const ID_TOKEN_TYPE = `${URN}id_token`;
@@ -501,6 +503,12 @@ export const tokenExchange: GrantHandler<TokenExchangeDeps> = {
     // The new token never outlives the tokens it was exchanged for.
     const ttl = Math.min(p.config.accessTokenTtl, subject.exp - now, actor ? actor.exp - now : Infinity);
     if (ttl <= 0) throw invalidRequest('subject_token is not an acceptable subject token.');
+    // A Tessera user's directory claims (groups, roles, attributes) for this client and audience, as
+    // every access token of theirs carries them (directory-claims.ts), under the scopes that release them.
+    const directory =
+      subject.userId !== undefined
+        ? await prepareDirectoryClaims(p, client, subject.userId, request.audience ?? null)
+        : undefined;
     const access = mintAccessToken(p.keys(), {
       issuer: p.config.issuer,
       sub: subjectOf(subject),
@@ -514,6 +522,7 @@ export const tokenExchange: GrantHandler<TokenExchangeDeps> = {
       // Bound like every token of this endpoint: to the request's DPoP key, or to the client's certificate.
       jkt: ctx.dpop?.jkt,
       x5t: boundCertificate(ctx),
+      extra: directoryClaims(directory, scope, 'access_token'),
     });
     // A token from a user's grant: the new one joins that grant, so revoking the grant (consent
     // revoked, family reuse, user disabled) revokes it too.
