@@ -14,15 +14,11 @@ import { randomId } from '../../protocol/hash.ts';
 import {
   ActionRefused,
   defineAction,
-  decodeCursor,
-  encodeCursor,
   etagOf,
-  pageInput,
   requireMatch,
   type ActionContext,
   type ActionResult,
   type AdminDeps,
-  type PageResult,
 } from '../action.ts';
 import {
   deleteClient,
@@ -35,6 +31,7 @@ import {
   type ClientInput,
 } from '../clients.ts';
 import { AdminError, ConflictError, NotFoundError } from '../errors.ts';
+import { listAction } from '../list.ts';
 
 const text = (max = 2048) => z.string().max(max);
 const list = (max = 100) => z.array(text()).max(max);
@@ -198,23 +195,14 @@ function requireAdminScopesHeld(ctx: ActionContext, ...clients: (ClientRecord | 
 const pendingApproval = (c: ClientRecord) => c.metadata.registration?.mode === 'admin_approval' && c.disabled;
 
 export const clientActions = [
-  defineAction({
+  listAction({
     name: 'clients.list',
     summary: 'The clients in client_id order, a page at a time; search matches client_id or client_name.',
     permission: 'admin:clients:read',
     event: 'admin_clients_listed',
-    input: z.object({ ...pageInput }).strict(),
-    http: { method: 'GET', path: '/clients' },
-    async run(ctx, input) {
-      const page = await ctx.stores.clients.page({
-        after: decodeCursor(input.cursor),
-        limit: input.limit,
-        ...(input.search ? { search: input.search } : {}),
-      });
-      const result: PageResult<Record<string, unknown>> = { items: page.items.map(describeClient) };
-      if (page.next !== undefined) result.next_cursor = encodeCursor(page.next);
-      return { result, details: { count: page.items.length } };
-    },
+    path: '/clients',
+    page: (ctx, q) => ctx.stores.clients.page(q),
+    describe: describeClient,
   }),
   defineAction({
     name: 'clients.create',

@@ -2,15 +2,7 @@
 // and claim mappings. The rules are admin/directory.ts (shared with the bootstrap file); what a
 // mapping puts in tokens is protocol/directory-claims.ts.
 import { z } from 'zod';
-import {
-  decodeCursor,
-  defineAction,
-  encodeCursor,
-  etagOf,
-  pageInput,
-  requireMatch,
-  type ActionContext,
-} from '../action.ts';
+import { defineAction, etagOf, pageInput, requireMatch, type ActionContext } from '../action.ts';
 import {
   CLAIM_SOURCES,
   CLAIM_TARGETS,
@@ -31,6 +23,7 @@ import {
   updateGroup,
 } from '../directory.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
+import { listAction, pageOfAll, pageQuery, pageResult } from '../list.ts';
 
 const id = z.string().min(1).max(200);
 const application = {
@@ -43,21 +36,15 @@ const valueType = z.enum(VALUE_TYPES);
 const mappingsChanged = (ctx: ActionContext) => ctx.after(() => ctx.p.claimMappings.forget());
 
 const groupActions = [
-  defineAction({
+  listAction({
     name: 'groups.list',
     summary: 'The groups, by name; search matches the name and description.',
     permission: 'admin:directory:read',
     event: 'admin_groups_listed',
-    input: z.object({ ...pageInput }).strict(),
-    http: { method: 'GET', path: '/groups' },
-    async run(ctx, input) {
-      const page = await ctx.stores.directory.pageGroups({
-        after: decodeCursor(input.cursor),
-        limit: input.limit,
-        search: input.search,
-      });
-      return { result: { items: page.items.map(describeGroup), next_cursor: encodeCursor(page.next) } };
-    },
+    path: '/groups',
+    page: (ctx, q) => ctx.stores.directory.pageGroups(q),
+    describe: describeGroup,
+    details: () => undefined,
   }),
   defineAction({
     name: 'groups.create',
@@ -128,12 +115,9 @@ const groupActions = [
     http: { method: 'GET', path: '/groups/{group_id}/members' },
     async run(ctx, input) {
       await requireGroup(ctx.stores, input.group_id);
-      const page = await ctx.stores.directory.members(input.group_id, {
-        after: decodeCursor(input.cursor),
-        limit: input.limit,
-      });
+      const page = await ctx.stores.directory.members(input.group_id, pageQuery(input));
       return {
-        result: { items: page.items.map((user_id) => ({ user_id })), next_cursor: encodeCursor(page.next) },
+        result: pageResult(page, (user_id) => ({ user_id })),
         details: { group_id: input.group_id },
       };
     },
@@ -196,13 +180,9 @@ const roleActions = [
     http: { method: 'GET', path: '/app-roles' },
     async run(ctx, input) {
       const app = await resolveApplication(ctx.stores, input);
-      const page = await ctx.stores.directory.pageRoles(app, {
-        after: decodeCursor(input.cursor),
-        limit: input.limit,
-        search: input.search,
-      });
+      const page = await ctx.stores.directory.pageRoles(app, pageQuery(input));
       return {
-        result: { items: page.items.map(describeRole), next_cursor: encodeCursor(page.next) },
+        result: pageResult(page, describeRole),
         ...(app.type === 'client' ? { clientId: app.id } : {}),
       };
     },
@@ -350,20 +330,16 @@ const mappingActions = [
         input.client_id !== undefined || input.resource !== undefined
           ? await resolveApplication(ctx.stores, input)
           : undefined;
-      const key = (m: { application: { type: string; id: string }; claim: string }) =>
-        `${m.application.type}\n${m.application.id}\n${m.claim}`;
-      const after = decodeCursor(input.cursor);
-      const all = (await ctx.stores.directory.listMappings())
-        .filter((m) => !app || (m.application.type === app.type && m.application.id === app.id))
-        .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0))
-        .filter((m) => after === undefined || key(m) > after);
-      const items = all.slice(0, input.limit);
-      return {
-        result: {
-          items: items.map(describeMapping),
-          next_cursor: all.length > input.limit ? encodeCursor(key(items[items.length - 1]!)) : undefined,
-        },
-      };
+      const mine = (await ctx.stores.directory.listMappings()).filter(
+        (m) => !app || (m.application.type === app.type && m.application.id === app.id),
+      );
+      const page = pageOfAll(
+        mine,
+        (m) => `${m.application.type}\n${m.application.id}\n${m.claim}`,
+        () => [],
+        pageQuery(input),
+      );
+      return { result: pageResult(page, describeMapping) };
     },
   }),
   defineAction({
