@@ -191,8 +191,13 @@ function requireAdminScopesHeld(ctx: ActionContext, ...clients: (ClientRecord | 
   }
 }
 
-/** A client registered under admin_approval and not yet enabled. */
-const pendingApproval = (c: ClientRecord) => c.metadata.registration?.mode === 'admin_approval' && c.disabled;
+/** A client registered under admin_approval and not yet enabled; refused (409) when it is not one. */
+async function waitingForApproval(ctx: ActionContext, id: string): Promise<ClientRecord> {
+  const c = await storedClient(ctx.stores, id);
+  if (c.metadata.registration?.mode !== 'admin_approval' || !c.disabled)
+    throw new ConflictError(`client ${id} is not a registration waiting for approval`);
+  return c;
+}
 
 export const clientActions = [
   listAction({
@@ -427,9 +432,7 @@ export const clientActions = [
     input: z.object({ client_id: clientId }).strict(),
     http: { method: 'POST', path: '/clients/{client_id}/approve' },
     async run(ctx, input) {
-      const current = await storedClient(ctx.stores, input.client_id);
-      if (!pendingApproval(current))
-        throw new ConflictError(`client ${input.client_id} is not a registration waiting for approval`);
+      const current = await waitingForApproval(ctx, input.client_id);
       await setClientDisabled(ctx.stores, input.client_id, false, ctx.now);
       const after = describeClient(await storedClient(ctx.stores, input.client_id));
       return {
@@ -451,9 +454,7 @@ export const clientActions = [
     input: z.object({ client_id: clientId }).strict(),
     http: { method: 'POST', path: '/clients/{client_id}/reject' },
     async run(ctx, input) {
-      const current = await storedClient(ctx.stores, input.client_id);
-      if (!pendingApproval(current))
-        throw new ConflictError(`client ${input.client_id} is not a registration waiting for approval`);
+      const current = await waitingForApproval(ctx, input.client_id);
       await deleteClient(ctx.stores, input.client_id, ctx.now);
       return {
         result: { client_id: input.client_id, rejected: true },

@@ -2,6 +2,7 @@
 // and claim mappings. The rules are admin/directory.ts (shared with the bootstrap file); what a
 // mapping puts in tokens is protocol/directory-claims.ts.
 import { z } from 'zod';
+import type { ApplicationRef, ClaimMappingRecord } from '../../ports/directory.ts';
 import { defineAction, etagOf, pageInput, requireMatch, type ActionContext } from '../action.ts';
 import {
   CLAIM_SOURCES,
@@ -31,6 +32,15 @@ const application = {
   resource: z.string().min(1).max(2000).optional(),
 };
 const valueType = z.enum(VALUE_TYPES);
+
+/** The audit record's client of an action about one application: the application, when a client. */
+const clientOf = (app: ApplicationRef) => (app.type === 'client' ? { clientId: app.id } : {});
+
+/** What the audit record of a change to a claim mapping says of it. */
+const mappingRecord = (m: ClaimMappingRecord) => ({
+  details: { mapping_id: m.id, claim: m.claim, application: m.application.id },
+  ...clientOf(m.application),
+});
 
 /** Tokens are issued from this process's copy of the mappings: a change drops it once committed. */
 const mappingsChanged = (ctx: ActionContext) => ctx.after(() => ctx.p.claimMappings.forget());
@@ -183,7 +193,7 @@ const roleActions = [
       const page = await ctx.stores.directory.pageRoles(app, pageQuery(input));
       return {
         result: pageResult(page, describeRole),
-        ...(app.type === 'client' ? { clientId: app.id } : {}),
+        ...clientOf(app),
       };
     },
   }),
@@ -223,7 +233,7 @@ const roleActions = [
         result: { ...after, added },
         ...(added ? { after, status: 201 } : {}),
         details: { user_id: input.user_id, role: input.role, application: app.id, added },
-        ...(app.type === 'client' ? { clientId: app.id } : {}),
+        ...clientOf(app),
       };
     },
   }),
@@ -243,7 +253,7 @@ const roleActions = [
         result: undefined,
         before: { user_id: input.user_id, ...describeApplication(app), role: input.role },
         details: { user_id: input.user_id, role: input.role, application: app.id },
-        ...(app.type === 'client' ? { clientId: app.id } : {}),
+        ...clientOf(app),
       };
     },
   }),
@@ -359,8 +369,7 @@ const mappingActions = [
         result: after,
         after,
         etag: etagOf(after),
-        details: { mapping_id: m.id, claim: m.claim, application: m.application.id },
-        ...(m.application.type === 'client' ? { clientId: m.application.id } : {}),
+        ...mappingRecord(m),
       };
     },
   }),
@@ -431,8 +440,7 @@ const mappingActions = [
         before,
         after,
         etag: etagOf(after),
-        details: { mapping_id: next.id, claim: next.claim, application: next.application.id },
-        ...(next.application.type === 'client' ? { clientId: next.application.id } : {}),
+        ...mappingRecord(next),
       };
     },
   }),
@@ -452,8 +460,7 @@ const mappingActions = [
       return {
         result: undefined,
         before: describeMapping(m),
-        details: { mapping_id: m.id, claim: m.claim, application: m.application.id },
-        ...(m.application.type === 'client' ? { clientId: m.application.id } : {}),
+        ...mappingRecord(m),
       };
     },
   }),
