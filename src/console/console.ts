@@ -15,7 +15,6 @@ import {
   consoleMessagePage,
   consolePage,
   type ConsoleBase,
-  type ConsoleChart,
   type ConsoleField,
   type ConsoleForm,
   type ConsoleLink,
@@ -23,7 +22,7 @@ import {
   type ConsoleTable,
 } from '../ui/console-pages.ts';
 import { consoleAccess, type ConsoleAccess } from './access.ts';
-import { SPANS, chartOf, figuresAction } from './figures.ts';
+import { SPANS, chartOf } from './chart.ts';
 import { SHOWN, fieldsFor, inputFrom, membersOf, type MemberShape } from './forms.ts';
 import { isDestructive, isRead, sectionsOf, verbOf, type Section } from './sections.ts';
 
@@ -52,6 +51,8 @@ const purposeOf = (a: AdminAction) => `console:${a.name}`;
 export class Console {
   readonly sections: Section[];
   private readonly actions: readonly AdminAction[];
+  /** The dashboard action (GET /dashboard): counts, per-minute figures, keys, health, security events. */
+  private readonly summary: AdminAction | undefined;
   private readonly p: Provider;
   private readonly base: string;
 
@@ -59,6 +60,7 @@ export class Console {
     this.p = p;
     this.base = `${p.config.issuer}/admin`;
     this.actions = actions;
+    this.summary = actions.find((x) => x.http?.method === 'GET' && x.http.path === '/dashboard');
     this.sections = sectionsOf(actions);
   }
 
@@ -138,7 +140,9 @@ export class Console {
       username: s.user.username,
       role: s.role,
       nav: [
-        ...(s.principal.scopes.has(figuresAction.permission) ? [{ id: 'dashboard', title: 'Dashboard' }] : []),
+        ...(this.summary && s.principal.scopes.has(this.summary.permission)
+          ? [{ id: 'dashboard', title: 'Dashboard' }]
+          : []),
         ...this.sections
           .filter((x) => s.principal.scopes.has(x.list!.permission))
           .map((x) => ({ id: x.id, title: x.title })),
@@ -221,39 +225,25 @@ export class Console {
     if ('response' in a) return a.response;
     const asked = req.params.get('hours') ?? '6';
     const hours = Object.hasOwn(SPANS, asked) ? asked : '6';
-    // The dashboard action (GET /dashboard): counts, per-minute figures, keys, health, security events.
-    const summary = this.actions.find((x) => x.http?.method === 'GET' && x.http.path === '/dashboard');
-    let chart: ConsoleChart;
-    let totals: Record<string, number>;
-    let counts: [string, unknown][] = [];
-    let details: unknown;
-    if (summary) {
-      const out = await this.run(a, summary, { hours }, '/admin');
-      if ('refused' in out) return out.response ?? this.failure(a, out.refused, out.status);
-      const r = isObject(out.r.result) ? out.r.result : {};
-      const perMinute = isObject(r.activity) && Array.isArray(r.activity.per_minute) ? r.activity.per_minute : [];
-      const rows = perMinute.filter(isObject).map((m) => ({
-        minute: Math.floor(Date.parse(String(m.minute)) / 1000),
-        values: Object.fromEntries(Object.entries(m).filter((e): e is [string, number] => typeof e[1] === 'number')),
-      }));
-      ({ chart, totals } = chartOf(rows, hours, this.p.now()));
-      counts = isObject(r.counts) ? Object.entries(r.counts).map(([k, v]) => [labelOf(k), v]) : [];
-      const { at: _at, counts: _c, activity: _a, ...rest } = r;
-      details = rest;
-    } else {
-      const out = await this.run(a, figuresAction, { hours }, '/admin');
-      if ('refused' in out) return out.response ?? this.failure(a, out.refused, out.status);
-      ({ chart, totals } = out.r.result as { chart: ConsoleChart; totals: Record<string, number> });
-    }
+    if (!this.summary) return this.notFound(a);
+    const out = await this.run(a, this.summary, { hours }, '/admin');
+    if ('refused' in out) return out.response ?? this.failure(a, out.refused, out.status);
+    const r = isObject(out.r.result) ? out.r.result : {};
+    // The chart sums the action's per-minute figures into the span's buckets.
+    const perMinute = isObject(r.activity) && Array.isArray(r.activity.per_minute) ? r.activity.per_minute : [];
+    const rows = perMinute.filter(isObject).map((m) => ({
+      minute: Math.floor(Date.parse(String(m.minute)) / 1000),
+      values: Object.fromEntries(Object.entries(m).filter((e): e is [string, number] => typeof e[1] === 'number')),
+    }));
+    const { chart, totals } = chartOf(rows, hours, this.p.now());
+    const counts = isObject(r.counts)
+      ? Object.entries(r.counts).map(([k, v]): [string, unknown] => [labelOf(k), v])
+      : [];
+    const { at: _at, counts: _c, activity: _a, ...details } = r;
     return this.page(200, {
       ...this.frame(a, 'Dashboard', 'dashboard'),
       page: 'dashboard',
-      facts: [
-        ...counts,
-        ['Tokens issued', totals.tokens_issued ?? 0],
-        ['Sign-ins ok', totals.sign_ins_ok ?? 0],
-        ['Sign-ins failed', totals.sign_ins_failed ?? 0],
-      ],
+      facts: [...counts, ...chart.series.map((x): [string, unknown] => [x.label, totals[x.name] ?? 0])],
       charts: [chart],
       details,
       links: Object.keys(SPANS)
@@ -481,6 +471,39 @@ export class Console {
     } as ConsoleForm;
   }
 
+  /**
+   * The page of one action's form (its members but the fixed ones, which it carries hidden), with
+   * the values typed so far and, when it comes back refused, the problems and why.
+   */
+  private formPage(
+    status: number,
+    s: Signed,
+    action: AdminAction,
+    section: Section | undefined,
+    members: readonly MemberShape[],
+    fixed: Record<string, string>,
+    values: Record<string, unknown>,
+    again: { etag?: string; problems?: { field: string; message: string }[]; error?: string } = {},
+  ): OAuthResponse {
+    const form = this.actionForm(
+      s,
+      action,
+      members.filter((m) => !(m.name in fixed)),
+      values,
+      fixed,
+      again.etag,
+      again.problems,
+      again.error,
+    );
+    return this.page(status, {
+      ...this.frame(s, verbOf(action), section?.id),
+      page: 'form',
+      form: { ...form, title: undefined },
+      summary: action.summary,
+      back: this.backOf(section, fixed),
+    });
+  }
+
   /** GET /admin/do/<action>: a change's form, or a read (run at once, or its form first when it has inputs). */
   async showAction(req: ProtocolRequest, name: string): Promise<OAuthResponse> {
     const action = this.actionOf(name);
@@ -497,62 +520,18 @@ export class Console {
     const members = membersOf(action.input);
     const fixed = fixedOf(req.params, members, section);
     if (!isRead(action)) {
-      const form = this.actionForm(
-        a,
-        action,
-        members.filter((m) => !(m.name in fixed)),
-        Object.fromEntries(req.params),
-        fixed,
-      );
-      return this.page(200, {
-        ...this.frame(a, verbOf(action), section?.id),
-        page: 'form',
-        form: { ...form, title: undefined },
-        summary: action.summary,
-        back: this.backOf(section, fixed),
-      });
+      return this.formPage(200, a, action, section, members, fixed, Object.fromEntries(req.params));
     }
     const query = readQuery(req.params, members);
-    if (!req.params.has(GO) && members.some((m) => !(m.name in fixed))) {
-      return this.page(200, {
-        ...this.frame(a, verbOf(action), section?.id),
-        page: 'form',
-        form: {
-          ...this.actionForm(
-            a,
-            action,
-            members.filter((m) => !(m.name in fixed)),
-            query.typed,
-            fixed,
-          ),
-          title: undefined,
-        },
-        summary: action.summary,
-        back: this.backOf(section, fixed),
-      });
-    }
+    if (!req.params.has(GO) && members.some((m) => !(m.name in fixed)))
+      return this.formPage(200, a, action, section, members, fixed, query.typed);
     const out = await this.run(a, action, query.input, back);
     if ('refused' in out) {
       if (out.response) return out.response;
       if (out.status === 400 && out.refused instanceof ActionRefused)
-        return this.page(400, {
-          ...this.frame(a, verbOf(action), section?.id),
-          page: 'form',
-          form: {
-            ...this.actionForm(
-              a,
-              action,
-              members.filter((m) => !(m.name in fixed)),
-              query.typed,
-              fixed,
-              undefined,
-              out.refused.problems,
-              out.refused.message,
-            ),
-            title: undefined,
-          },
-          summary: action.summary,
-          back: this.backOf(section, fixed),
+        return this.formPage(400, a, action, section, members, fixed, query.typed, {
+          problems: out.refused.problems,
+          error: out.refused.message,
         });
       return this.failure(a, out.refused, out.status);
     }
@@ -616,24 +595,10 @@ export class Console {
       }
     }
     const retry = (status: number, list: { field: string; message: string }[], error: string) =>
-      this.page(status, {
-        ...this.frame(a, verbOf(action), section?.id),
-        page: 'form',
-        form: {
-          ...this.actionForm(
-            a,
-            action,
-            members.filter((m) => !(m.name in fixed)),
-            typed,
-            fixed,
-            req.params.get(ETAG) ?? undefined,
-            list,
-            error,
-          ),
-          title: undefined,
-        },
-        summary: action.summary,
-        back: this.backOf(section, fixed),
+      this.formPage(status, a, action, section, members, fixed, typed, {
+        etag: req.params.get(ETAG) ?? undefined,
+        problems: list,
+        error,
       });
     if (problems.length)
       return retry(400, problems, problems.map((x) => `${labelOf(x.field)}: ${x.message}`).join(' '));
@@ -681,7 +646,6 @@ export class Console {
   }
 
   private actionOf(name: string): AdminAction | undefined {
-    if (name === figuresAction.name) return figuresAction as AdminAction;
     return this.actions.find((x) => x.name === name);
   }
 

@@ -6,35 +6,25 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Secret, TOTP } from 'otpauth';
 import { beginTotp, confirmTotp } from '../../src/accounts/totp.ts';
 import { createUser } from '../../src/accounts/users.ts';
 import type { App } from '../../src/app.ts';
-import { csrfOf, form, Jar, testApp } from '../fixtures/app.ts';
+import { csrfOf, form, Jar } from '../fixtures/app.ts';
 import { ROOT, runCli } from '../fixtures/cli.ts';
+import { cliHome, listeningApp } from '../fixtures/remote.ts';
 
 const PASSWORD = 'a long pass phrase for ops';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 describe('tessera login --remote: the device flow as tessera-cli, then commands as that person', () => {
   let app: App;
   let issuer: string;
   let offset = 0;
   const clock = () => Math.floor(Date.now() / 1000) + offset;
-  const home = mkdtempSync(join(tmpdir(), 'tessera-login-'));
-  const env = { XDG_CONFIG_HOME: home, DATABASE_URL: 'sqlite:/nonexistent/never.db' };
+  const { home, env } = cliHome('tessera-login-');
   let userId = '';
   let secret = '';
   const codeOf = (s: string) =>
@@ -43,10 +33,7 @@ describe('tessera login --remote: the device flow as tessera-cli, then commands 
     });
 
   before(async () => {
-    const port = await freePort();
-    issuer = `http://127.0.0.1:${port}`;
-    app = await testApp('sqlite::memory:', { TESSERA_ISSUER: issuer, TESSERA_SIGNING_ALGS: 'ES256' }, { now: clock });
-    await app.server.listen({ port, host: '127.0.0.1' });
+    ({ app, issuer } = await listeningApp({}, { now: clock }));
     const made = await createUser(app.stores, { username: 'ops', password: PASSWORD }, clock(), { origin: 'operator' });
     assert.ok('user' in made);
     userId = made.user.id;

@@ -5,34 +5,21 @@
  * `tessera login --remote` keeps in a file only the user can read.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { App } from '../../src/app.ts';
-import { testApp } from '../fixtures/app.ts';
 import { runCli } from '../fixtures/cli.ts';
+import { cliHome, listeningApp } from '../fixtures/remote.ts';
 
 const TOKEN = 'break-glass-0123456789-abcdefghijklmnopqrstuvwxyz';
-
-/** A free loopback port (the issuer must be known before the server starts). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 describe('tessera --remote: the admin API of a running Tessera', () => {
   let app: App;
   let issuer: string;
-  const home = mkdtempSync(join(tmpdir(), 'tessera-remote-'));
+  const { home, env: cliEnv } = cliHome('tessera-remote-');
   const file = join(home, 'tessera', 'credentials.json');
-  // No DATABASE_URL: a command that reached for a database would open ./data, which the assertions would see.
-  const cli = (args: string[], env: Record<string, string> = {}) =>
-    runCli(args, { XDG_CONFIG_HOME: home, DATABASE_URL: 'sqlite:/nonexistent/never.db', ...env });
+  const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { ...cliEnv, ...env });
   const withToken = (token = TOKEN) => ({ TESSERA_REMOTE_URL: issuer, TESSERA_REMOTE_TOKEN: token });
   const audits = (type: string) => app.stores.audit.query({ type, limit: 50 });
   const storeLogin = (login: Record<string, unknown>, mode = 0o600) => {
@@ -42,14 +29,7 @@ describe('tessera --remote: the admin API of a running Tessera', () => {
   };
 
   before(async () => {
-    const port = await freePort();
-    issuer = `http://127.0.0.1:${port}`;
-    app = await testApp('sqlite::memory:', {
-      TESSERA_ISSUER: issuer,
-      TESSERA_ADMIN_TOKEN: TOKEN,
-      TESSERA_SIGNING_ALGS: 'ES256',
-    });
-    await app.server.listen({ port, host: '127.0.0.1' });
+    ({ app, issuer } = await listeningApp({ TESSERA_ADMIN_TOKEN: TOKEN }));
   });
   after(async () => {
     await app?.close();

@@ -15,7 +15,7 @@ import type {
 } from '../../ports/directory.ts';
 import { applicationKey, roleKey } from '../../ports/directory.ts';
 import type { ClaimMappingsTable, DirectoryAppRolesTable, DirectoryGroupsTable } from './schema.ts';
-import { contains, count, json, pageLimit, type Row, type SqlContext } from './statements.ts';
+import { contains, count, json, pageLimit, pageOf, type Row, type SqlContext } from './statements.ts';
 
 const toGroup = (r: Row<DirectoryGroupsTable>): GroupRecord => ({
   id: r.id,
@@ -57,6 +57,10 @@ const toMapping = (r: Row<ClaimMappingsTable>): ClaimMappingRecord => ({
   updatedAt: Number(r.updated_at),
 });
 
+/** Whether a statement changed exactly one row (inserted where absent, updated, deleted). */
+const one = async (q: { executeTakeFirst(): Promise<Parameters<typeof count>[0]> }) =>
+  count(await q.executeTakeFirst()) === 1;
+
 export function createSqlDirectoryStore({ db, pg }: SqlContext): DirectoryStore {
   const like = (column: string, text: string) => contains(pg, column, text);
   return {
@@ -81,24 +85,22 @@ export function createSqlDirectoryStore({ db, pg }: SqlContext): DirectoryStore 
         .limit(limit + 1);
       if (after !== undefined) q = q.where('name_key', '>', after.toLowerCase());
       if (search) q = q.where((eb) => eb.or([like('name', search), like('description', search)]));
-      const rows = await q.execute();
-      const items = rows.slice(0, limit).map(toGroup);
-      return rows.length > limit ? { items, next: items[items.length - 1]!.name.toLowerCase() } : { items };
+      return pageOf((await q.execute()).map(toGroup), limit, (g) => g.name.toLowerCase());
     },
     async createGroup(g) {
-      const r = await db
-        .insertInto('directory_groups')
-        .values({
-          id: g.id,
-          name: g.name,
-          name_key: g.name.toLowerCase(),
-          description: g.description,
-          created_at: g.createdAt,
-          updated_at: g.updatedAt,
-        })
-        .onConflict((oc) => oc.doNothing())
-        .executeTakeFirst();
-      return count(r) === 1;
+      return one(
+        db
+          .insertInto('directory_groups')
+          .values({
+            id: g.id,
+            name: g.name,
+            name_key: g.name.toLowerCase(),
+            description: g.description,
+            created_at: g.createdAt,
+            updated_at: g.updatedAt,
+          })
+          .onConflict((oc) => oc.doNothing()),
+      );
     },
     async updateGroup(g) {
       const key = g.name.toLowerCase();
@@ -123,23 +125,18 @@ export function createSqlDirectoryStore({ db, pg }: SqlContext): DirectoryStore 
     async deleteGroup(id) {
       // Members first: a membership never outlives its group, whichever statement a crash stops at.
       await db.deleteFrom('directory_members').where('group_id', '=', id).execute();
-      return count(await db.deleteFrom('directory_groups').where('id', '=', id).executeTakeFirst()) === 1;
+      return one(db.deleteFrom('directory_groups').where('id', '=', id));
     },
     async addMember(groupId, userId, at) {
-      const r = await db
-        .insertInto('directory_members')
-        .values({ group_id: groupId, user_id: userId, added_at: at })
-        .onConflict((oc) => oc.doNothing())
-        .executeTakeFirst();
-      return count(r) === 1;
+      return one(
+        db
+          .insertInto('directory_members')
+          .values({ group_id: groupId, user_id: userId, added_at: at })
+          .onConflict((oc) => oc.doNothing()),
+      );
     },
     async removeMember(groupId, userId) {
-      const r = await db
-        .deleteFrom('directory_members')
-        .where('group_id', '=', groupId)
-        .where('user_id', '=', userId)
-        .executeTakeFirst();
-      return count(r) === 1;
+      return one(db.deleteFrom('directory_members').where('group_id', '=', groupId).where('user_id', '=', userId));
     },
     async members(groupId, { after, limit }) {
       limit = pageLimit(limit);
@@ -150,9 +147,11 @@ export function createSqlDirectoryStore({ db, pg }: SqlContext): DirectoryStore 
         .orderBy('user_id')
         .limit(limit + 1);
       if (after !== undefined) q = q.where('user_id', '>', after);
-      const rows = await q.execute();
-      const items = rows.slice(0, limit).map((r) => r.user_id);
-      return rows.length > limit ? { items, next: items[items.length - 1] } : { items };
+      return pageOf(
+        (await q.execute()).map((r) => r.user_id),
+        limit,
+        (id) => id,
+      );
     },
     async groupsOfUser(userId) {
       const rows = await db
@@ -166,28 +165,28 @@ export function createSqlDirectoryStore({ db, pg }: SqlContext): DirectoryStore 
     },
 
     async assignRole(a) {
-      const r = await db
-        .insertInto('directory_app_roles')
-        .values({
-          user_id: a.userId,
-          app_type: a.application.type,
-          application: a.application.id,
-          role: a.role,
-          granted_at: a.grantedAt,
-        })
-        .onConflict((oc) => oc.doNothing())
-        .executeTakeFirst();
-      return count(r) === 1;
+      return one(
+        db
+          .insertInto('directory_app_roles')
+          .values({
+            user_id: a.userId,
+            app_type: a.application.type,
+            application: a.application.id,
+            role: a.role,
+            granted_at: a.grantedAt,
+          })
+          .onConflict((oc) => oc.doNothing()),
+      );
     },
     async removeRole(userId, application, role) {
-      const r = await db
-        .deleteFrom('directory_app_roles')
-        .where('user_id', '=', userId)
-        .where('app_type', '=', application.type)
-        .where('application', '=', application.id)
-        .where('role', '=', role)
-        .executeTakeFirst();
-      return count(r) === 1;
+      return one(
+        db
+          .deleteFrom('directory_app_roles')
+          .where('user_id', '=', userId)
+          .where('app_type', '=', application.type)
+          .where('application', '=', application.id)
+          .where('role', '=', role),
+      );
     },
     async rolesOfUser(userId, application) {
       let q = db
@@ -217,9 +216,7 @@ export function createSqlDirectoryStore({ db, pg }: SqlContext): DirectoryStore 
         );
       }
       if (search) q = q.where(like('role', search));
-      const rows = await q.execute();
-      const items = rows.slice(0, limit).map(toRole);
-      return rows.length > limit ? { items, next: roleKey(items[items.length - 1]!) } : { items };
+      return pageOf((await q.execute()).map(toRole), limit, roleKey);
     },
 
     async setAttribute(a) {
@@ -233,12 +230,7 @@ export function createSqlDirectoryStore({ db, pg }: SqlContext): DirectoryStore 
         .execute();
     },
     async removeAttribute(userId, name) {
-      const r = await db
-        .deleteFrom('directory_attributes')
-        .where('user_id', '=', userId)
-        .where('name', '=', name)
-        .executeTakeFirst();
-      return count(r) === 1;
+      return one(db.deleteFrom('directory_attributes').where('user_id', '=', userId).where('name', '=', name));
     },
     async attributesOf(userId) {
       const rows = await db
@@ -273,12 +265,12 @@ export function createSqlDirectoryStore({ db, pg }: SqlContext): DirectoryStore 
       return r && toMapping(r);
     },
     async createMapping(m) {
-      const r = await db
-        .insertInto('claim_mappings')
-        .values(mappingRow(m))
-        .onConflict((oc) => oc.doNothing())
-        .executeTakeFirst();
-      return count(r) === 1;
+      return one(
+        db
+          .insertInto('claim_mappings')
+          .values(mappingRow(m))
+          .onConflict((oc) => oc.doNothing()),
+      );
     },
     async updateMapping(m) {
       const { id, created_at: _c, ...rest } = mappingRow(m);
@@ -303,7 +295,7 @@ export function createSqlDirectoryStore({ db, pg }: SqlContext): DirectoryStore 
       return (await this.getMapping(id)) ? 'claim_taken' : 'missing';
     },
     async deleteMapping(id) {
-      return count(await db.deleteFrom('claim_mappings').where('id', '=', id).executeTakeFirst()) === 1;
+      return one(db.deleteFrom('claim_mappings').where('id', '=', id));
     },
 
     async facts(userId, need) {

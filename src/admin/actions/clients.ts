@@ -14,15 +14,11 @@ import { randomId } from '../../protocol/hash.ts';
 import {
   ActionRefused,
   defineAction,
-  decodeCursor,
-  encodeCursor,
   etagOf,
-  pageInput,
   requireMatch,
   type ActionContext,
   type ActionResult,
   type AdminDeps,
-  type PageResult,
 } from '../action.ts';
 import {
   deleteClient,
@@ -35,6 +31,7 @@ import {
   type ClientInput,
 } from '../clients.ts';
 import { AdminError, ConflictError, NotFoundError } from '../errors.ts';
+import { listAction } from '../list.ts';
 
 const text = (max = 2048) => z.string().max(max);
 const list = (max = 100) => z.array(text()).max(max);
@@ -194,27 +191,23 @@ function requireAdminScopesHeld(ctx: ActionContext, ...clients: (ClientRecord | 
   }
 }
 
-/** A client registered under admin_approval and not yet enabled. */
-const pendingApproval = (c: ClientRecord) => c.metadata.registration?.mode === 'admin_approval' && c.disabled;
+/** A client registered under admin_approval and not yet enabled; refused (409) when it is not one. */
+async function waitingForApproval(ctx: ActionContext, id: string): Promise<ClientRecord> {
+  const c = await storedClient(ctx.stores, id);
+  if (c.metadata.registration?.mode !== 'admin_approval' || !c.disabled)
+    throw new ConflictError(`client ${id} is not a registration waiting for approval`);
+  return c;
+}
 
 export const clientActions = [
-  defineAction({
+  listAction({
     name: 'clients.list',
     summary: 'The clients in client_id order, a page at a time; search matches client_id or client_name.',
     permission: 'admin:clients:read',
     event: 'admin_clients_listed',
-    input: z.object({ ...pageInput }).strict(),
-    http: { method: 'GET', path: '/clients' },
-    async run(ctx, input) {
-      const page = await ctx.stores.clients.page({
-        after: decodeCursor(input.cursor),
-        limit: input.limit,
-        ...(input.search ? { search: input.search } : {}),
-      });
-      const result: PageResult<Record<string, unknown>> = { items: page.items.map(describeClient) };
-      if (page.next !== undefined) result.next_cursor = encodeCursor(page.next);
-      return { result, details: { count: page.items.length } };
-    },
+    path: '/clients',
+    page: (ctx, q) => ctx.stores.clients.page(q),
+    describe: describeClient,
   }),
   defineAction({
     name: 'clients.create',
@@ -439,9 +432,7 @@ export const clientActions = [
     input: z.object({ client_id: clientId }).strict(),
     http: { method: 'POST', path: '/clients/{client_id}/approve' },
     async run(ctx, input) {
-      const current = await storedClient(ctx.stores, input.client_id);
-      if (!pendingApproval(current))
-        throw new ConflictError(`client ${input.client_id} is not a registration waiting for approval`);
+      const current = await waitingForApproval(ctx, input.client_id);
       await setClientDisabled(ctx.stores, input.client_id, false, ctx.now);
       const after = describeClient(await storedClient(ctx.stores, input.client_id));
       return {
@@ -463,9 +454,7 @@ export const clientActions = [
     input: z.object({ client_id: clientId }).strict(),
     http: { method: 'POST', path: '/clients/{client_id}/reject' },
     async run(ctx, input) {
-      const current = await storedClient(ctx.stores, input.client_id);
-      if (!pendingApproval(current))
-        throw new ConflictError(`client ${input.client_id} is not a registration waiting for approval`);
+      const current = await waitingForApproval(ctx, input.client_id);
       await deleteClient(ctx.stores, input.client_id, ctx.now);
       return {
         result: { client_id: input.client_id, rejected: true },

@@ -2,15 +2,8 @@
 // and claim mappings. The rules are admin/directory.ts (shared with the bootstrap file); what a
 // mapping puts in tokens is protocol/directory-claims.ts.
 import { z } from 'zod';
-import {
-  decodeCursor,
-  defineAction,
-  encodeCursor,
-  etagOf,
-  pageInput,
-  requireMatch,
-  type ActionContext,
-} from '../action.ts';
+import type { ApplicationRef, ClaimMappingRecord } from '../../ports/directory.ts';
+import { defineAction, etagOf, pageInput, requireMatch, type ActionContext } from '../action.ts';
 import {
   CLAIM_SOURCES,
   CLAIM_TARGETS,
@@ -31,6 +24,7 @@ import {
   updateGroup,
 } from '../directory.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
+import { listAction, pageOfAll, pageQuery, pageResult } from '../list.ts';
 
 const id = z.string().min(1).max(200);
 const application = {
@@ -39,25 +33,28 @@ const application = {
 };
 const valueType = z.enum(VALUE_TYPES);
 
+/** The audit record's client of an action about one application: the application, when a client. */
+const clientOf = (app: ApplicationRef) => (app.type === 'client' ? { clientId: app.id } : {});
+
+/** What the audit record of a change to a claim mapping says of it. */
+const mappingRecord = (m: ClaimMappingRecord) => ({
+  details: { mapping_id: m.id, claim: m.claim, application: m.application.id },
+  ...clientOf(m.application),
+});
+
 /** Tokens are issued from this process's copy of the mappings: a change drops it once committed. */
 const mappingsChanged = (ctx: ActionContext) => ctx.after(() => ctx.p.claimMappings.forget());
 
 const groupActions = [
-  defineAction({
+  listAction({
     name: 'groups.list',
     summary: 'The groups, by name; search matches the name and description.',
     permission: 'admin:directory:read',
     event: 'admin_groups_listed',
-    input: z.object({ ...pageInput }).strict(),
-    http: { method: 'GET', path: '/groups' },
-    async run(ctx, input) {
-      const page = await ctx.stores.directory.pageGroups({
-        after: decodeCursor(input.cursor),
-        limit: input.limit,
-        search: input.search,
-      });
-      return { result: { items: page.items.map(describeGroup), next_cursor: encodeCursor(page.next) } };
-    },
+    path: '/groups',
+    page: (ctx, q) => ctx.stores.directory.pageGroups(q),
+    describe: describeGroup,
+    details: () => undefined,
   }),
   defineAction({
     name: 'groups.create',
@@ -128,12 +125,9 @@ const groupActions = [
     http: { method: 'GET', path: '/groups/{group_id}/members' },
     async run(ctx, input) {
       await requireGroup(ctx.stores, input.group_id);
-      const page = await ctx.stores.directory.members(input.group_id, {
-        after: decodeCursor(input.cursor),
-        limit: input.limit,
-      });
+      const page = await ctx.stores.directory.members(input.group_id, pageQuery(input));
       return {
-        result: { items: page.items.map((user_id) => ({ user_id })), next_cursor: encodeCursor(page.next) },
+        result: pageResult(page, (user_id) => ({ user_id })),
         details: { group_id: input.group_id },
       };
     },
@@ -196,14 +190,10 @@ const roleActions = [
     http: { method: 'GET', path: '/app-roles' },
     async run(ctx, input) {
       const app = await resolveApplication(ctx.stores, input);
-      const page = await ctx.stores.directory.pageRoles(app, {
-        after: decodeCursor(input.cursor),
-        limit: input.limit,
-        search: input.search,
-      });
+      const page = await ctx.stores.directory.pageRoles(app, pageQuery(input));
       return {
-        result: { items: page.items.map(describeRole), next_cursor: encodeCursor(page.next) },
-        ...(app.type === 'client' ? { clientId: app.id } : {}),
+        result: pageResult(page, describeRole),
+        ...clientOf(app),
       };
     },
   }),
@@ -243,7 +233,7 @@ const roleActions = [
         result: { ...after, added },
         ...(added ? { after, status: 201 } : {}),
         details: { user_id: input.user_id, role: input.role, application: app.id, added },
-        ...(app.type === 'client' ? { clientId: app.id } : {}),
+        ...clientOf(app),
       };
     },
   }),
@@ -263,7 +253,7 @@ const roleActions = [
         result: undefined,
         before: { user_id: input.user_id, ...describeApplication(app), role: input.role },
         details: { user_id: input.user_id, role: input.role, application: app.id },
-        ...(app.type === 'client' ? { clientId: app.id } : {}),
+        ...clientOf(app),
       };
     },
   }),
@@ -350,20 +340,16 @@ const mappingActions = [
         input.client_id !== undefined || input.resource !== undefined
           ? await resolveApplication(ctx.stores, input)
           : undefined;
-      const key = (m: { application: { type: string; id: string }; claim: string }) =>
-        `${m.application.type}\n${m.application.id}\n${m.claim}`;
-      const after = decodeCursor(input.cursor);
-      const all = (await ctx.stores.directory.listMappings())
-        .filter((m) => !app || (m.application.type === app.type && m.application.id === app.id))
-        .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0))
-        .filter((m) => after === undefined || key(m) > after);
-      const items = all.slice(0, input.limit);
-      return {
-        result: {
-          items: items.map(describeMapping),
-          next_cursor: all.length > input.limit ? encodeCursor(key(items[items.length - 1]!)) : undefined,
-        },
-      };
+      const mine = (await ctx.stores.directory.listMappings()).filter(
+        (m) => !app || (m.application.type === app.type && m.application.id === app.id),
+      );
+      const page = pageOfAll(
+        mine,
+        (m) => `${m.application.type}\n${m.application.id}\n${m.claim}`,
+        () => [],
+        pageQuery(input),
+      );
+      return { result: pageResult(page, describeMapping) };
     },
   }),
   defineAction({
@@ -383,8 +369,7 @@ const mappingActions = [
         result: after,
         after,
         etag: etagOf(after),
-        details: { mapping_id: m.id, claim: m.claim, application: m.application.id },
-        ...(m.application.type === 'client' ? { clientId: m.application.id } : {}),
+        ...mappingRecord(m),
       };
     },
   }),
@@ -455,8 +440,7 @@ const mappingActions = [
         before,
         after,
         etag: etagOf(after),
-        details: { mapping_id: next.id, claim: next.claim, application: next.application.id },
-        ...(next.application.type === 'client' ? { clientId: next.application.id } : {}),
+        ...mappingRecord(next),
       };
     },
   }),
@@ -476,8 +460,7 @@ const mappingActions = [
       return {
         result: undefined,
         before: describeMapping(m),
-        details: { mapping_id: m.id, claim: m.claim, application: m.application.id },
-        ...(m.application.type === 'client' ? { clientId: m.application.id } : {}),
+        ...mappingRecord(m),
       };
     },
   }),

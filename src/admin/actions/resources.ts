@@ -3,16 +3,9 @@
 import { z } from 'zod';
 import type { ResourceServerRecord } from '../../ports/resource-servers.ts';
 import { canonicalResource } from '../../protocol/resources.ts';
-import {
-  defineAction,
-  decodeCursor,
-  encodeCursor,
-  etagOf,
-  pageInput,
-  requireMatch,
-  type PageResult,
-} from '../action.ts';
+import { defineAction, etagOf, requireMatch } from '../action.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
+import { listAction, pageOfAll } from '../list.ts';
 import {
   deleteResourceServer,
   describeResourceServer,
@@ -20,29 +13,6 @@ import {
   saveResourceServer,
   type ResourceInput,
 } from '../resources.ts';
-
-/**
- * One page of a list the store returns whole (small lists: resource servers, upstream providers):
- * items after the cursor's key in `key` order, those matching `search` (case-insensitive substring
- * of `fields`).
- */
-export function pageOf<T>(
-  all: readonly T[],
-  key: (t: T) => string,
-  fields: (t: T) => (string | null | undefined)[],
-  q: { cursor?: string; limit: number; search?: string },
-): { items: T[]; next?: string } {
-  const after = decodeCursor(q.cursor);
-  const needle = q.search?.toLowerCase();
-  const sorted = [...all].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
-  const matching = sorted.filter(
-    (t) =>
-      (after === undefined || key(t) > after) &&
-      (!needle || fields(t).some((f) => typeof f === 'string' && f.toLowerCase().includes(needle))),
-  );
-  const items = matching.slice(0, q.limit);
-  return matching.length > q.limit ? { items, next: key(items[items.length - 1]!) } : { items };
-}
 
 const scopeValue = z.union([
   z.string().max(300),
@@ -73,24 +43,20 @@ function inputOf(r: ResourceServerRecord): ResourceInput {
 }
 
 export const resourceActions = [
-  defineAction({
+  listAction({
     name: 'resources.list',
     summary: 'The resource servers of the registry by identifier; search matches the identifier or display name.',
     permission: 'admin:resources:read',
     event: 'admin_resources_listed',
-    input: z.object({ ...pageInput }).strict(),
-    http: { method: 'GET', path: '/resources' },
-    async run(ctx, input) {
-      const page = pageOf(
+    path: '/resources',
+    page: async (ctx, q) =>
+      pageOfAll(
         await ctx.stores.resourceServers.list(),
         (r) => r.identifier,
         (r) => [r.identifier, r.displayName],
-        input,
-      );
-      const result: PageResult<Record<string, unknown>> = { items: page.items.map(describeResourceServer) };
-      if (page.next !== undefined) result.next_cursor = encodeCursor(page.next);
-      return { result, details: { count: page.items.length } };
-    },
+        q,
+      ),
+    describe: describeResourceServer,
   }),
   defineAction({
     name: 'resources.create',

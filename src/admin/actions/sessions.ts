@@ -5,9 +5,10 @@ import { z } from 'zod';
 import type { ConsentRecord } from '../../ports/consents.ts';
 import type { GrantRecord } from '../../ports/grants.ts';
 import type { UserRecord } from '../../ports/users.ts';
-import { decodeCursor, defineAction, encodeCursor, pageInput, type ActionContext } from '../action.ts';
+import { defineAction, type ActionContext } from '../action.ts';
 import { tellSessionEnded } from '../after-commit.ts';
 import { AdminError, NotFoundError } from '../errors.ts';
+import { countAndSearch, listAction } from '../list.ts';
 import { requireOutranks } from '../roles.ts';
 import { describeSession, findUser } from '../users.ts';
 
@@ -51,35 +52,27 @@ const clientId = z.string().min(1).max(2000);
 const userId = z.string().min(1).max(200);
 
 export const sessionActions = [
-  defineAction({
+  listAction({
     name: 'sessions.list',
     summary: "Every user's live sessions, a page at a time by sid; `search` matches the user id or address.",
     permission: 'admin:sessions:read',
     event: 'admin_sessions_listed',
-    input: z.object({ ...pageInput }).strict(),
-    http: { method: 'GET', path: '/sessions' },
-    async run(ctx, input) {
-      const page = await ctx.stores.sessions.page(
-        { after: decodeCursor(input.cursor), limit: input.limit, ...(input.search ? { search: input.search } : {}) },
-        ctx.now,
-      );
+    path: '/sessions',
+    async page(ctx, q) {
+      const page = await ctx.stores.sessions.page(q, ctx.now);
       const users = await usernames(
         ctx,
         page.items.map((s) => s.userId),
       );
-      const next = encodeCursor(page.next);
-      return {
-        result: {
-          items: page.items.map((s) => ({
-            ...describeSession(s),
-            user_id: s.userId,
-            username: users.get(s.userId)?.username ?? null,
-          })),
-          ...(next ? { next_cursor: next } : {}),
-        },
-        details: { count: page.items.length, ...(input.search ? { search: input.search } : {}) },
-      };
+      const items = page.items.map((s) => ({
+        ...describeSession(s),
+        user_id: s.userId,
+        username: users.get(s.userId)?.username ?? null,
+      }));
+      return { ...page, items };
     },
+    describe: (item) => item,
+    details: countAndSearch,
   }),
   defineAction({
     name: 'sessions.end',

@@ -6,16 +6,9 @@
 // a provider pointed at a token endpoint of the caller's choosing would carry any variable there.
 import { z } from 'zod';
 import type { UpstreamProvider } from '../../ports/upstreams.ts';
-import {
-  defineAction,
-  encodeCursor,
-  etagOf,
-  pageInput,
-  requireMatch,
-  type ActionContext,
-  type PageResult,
-} from '../action.ts';
+import { defineAction, etagOf, requireMatch, type ActionContext } from '../action.ts';
 import { NotFoundError } from '../errors.ts';
+import { listAction, pageOfAll } from '../list.ts';
 import {
   deleteUpstream,
   describeUpstream,
@@ -24,7 +17,6 @@ import {
   type UpstreamDeps,
   type UpstreamInput,
 } from '../upstreams.ts';
-import { pageOf } from './resources.ts';
 
 const str = (max = 2048) => z.string().max(max).optional();
 const strs = () => z.array(z.string().max(253)).max(50).optional();
@@ -79,24 +71,20 @@ async function stored(ctx: ActionContext, providerId: string): Promise<UpstreamP
 }
 
 export const upstreamActions = [
-  defineAction({
+  listAction({
     name: 'upstreams.list',
     summary: 'The upstream identity providers (never their secrets), by id; search matches id, label or issuer.',
     permission: 'admin:upstreams:read',
     event: 'admin_upstreams_listed',
-    input: z.object({ ...pageInput }).strict(),
-    http: { method: 'GET', path: '/upstreams' },
-    async run(ctx, input) {
-      const page = pageOf(
+    path: '/upstreams',
+    page: async (ctx, q) =>
+      pageOfAll(
         await ctx.stores.upstreams.list(),
         (p) => p.id,
         (p) => [p.id, p.label, p.issuer],
-        input,
-      );
-      const result: PageResult<Record<string, unknown>> = { items: page.items.map(describeUpstream) };
-      if (page.next !== undefined) result.next_cursor = encodeCursor(page.next);
-      return { result, details: { count: page.items.length } };
-    },
+        q,
+      ),
+    describe: describeUpstream,
   }),
   defineAction({
     name: 'upstreams.read',

@@ -7,18 +7,10 @@ import { z } from 'zod';
 import type { FactorKind } from '../../ports/factors.ts';
 import { deleteAccount } from '../../protocol/account/delete-account.ts';
 import { requestReset } from '../../protocol/interaction/recovery.ts';
-import {
-  bool,
-  decodeCursor,
-  defineAction,
-  encodeCursor,
-  etagOf,
-  pageInput,
-  requireMatch,
-  type ActionContext,
-} from '../action.ts';
+import { bool, defineAction, etagOf, requireMatch, type ActionContext } from '../action.ts';
 import { afterCommitDeps, tellUserSessionsEnded } from '../after-commit.ts';
 import { AdminError, ConflictError, NotFoundError } from '../errors.ts';
+import { countAndSearch, listAction } from '../list.ts';
 import { requireAnotherOwner, requireOutranks } from '../roles.ts';
 import { describeIdentity, unlinkUserIdentity } from '../upstreams.ts';
 import {
@@ -53,25 +45,15 @@ const emitAfter = (ctx: ActionContext, e: Parameters<ActionContext['p']['events'
   ctx.after(() => ctx.p.events({ ...e, audited: true, ...(ctx.actor.ip ? { ip: ctx.actor.ip } : {}) }));
 
 export const userActions = [
-  defineAction({
+  listAction({
     name: 'users.list',
     summary: 'The users, a page at a time in id order; `search` matches username, email or name.',
     permission: 'admin:users:read',
     event: 'admin_users_listed',
-    input: z.object({ ...pageInput }).strict(),
-    http: { method: 'GET', path: '/users' },
-    async run(ctx, input) {
-      const page = await ctx.stores.users.page({
-        after: decodeCursor(input.cursor),
-        limit: input.limit,
-        ...(input.search ? { search: input.search } : {}),
-      });
-      const next = encodeCursor(page.next);
-      return {
-        result: { items: page.items.map(describeUser), ...(next ? { next_cursor: next } : {}) },
-        details: { count: page.items.length, ...(input.search ? { search: input.search } : {}) },
-      };
-    },
+    path: '/users',
+    page: (ctx, q) => ctx.stores.users.page(q),
+    describe: describeUser,
+    details: countAndSearch,
   }),
   defineAction({
     name: 'users.create',

@@ -1,20 +1,21 @@
-// The dashboard's chart: tokens issued and sign-ins ok and failed over the last hours, from the
-// per-minute figures every instance adds to (observability/stats.ts, stores.stats), so the chart
-// shows all instances together. Read through runAction like every console read (permission, audit).
-import { z } from 'zod';
-import { defineAction } from '../admin/action.ts';
+// The dashboard's chart: tokens issued and sign-ins ok and failed over the last hours, drawn from
+// the per-minute figures the dashboard action (dashboard.read) gives, summed into buckets that suit
+// the span shown (about 36 to 60 points).
+import { DASHBOARD_FIGURES } from '../admin/actions/dashboard.ts';
 import type { ConsoleChart } from '../ui/console-pages.ts';
 
 /** The spans the chart offers, hours → bucket minutes (about 36 to 60 points each). */
 export const SPANS: Readonly<Record<string, number>> = { '1': 1, '6': 10, '24': 30, '48': 60 };
-const FIGURES = [
-  { name: 'tokens_issued', label: 'Tokens issued' },
-  { name: 'sign_ins_ok', label: 'Sign-ins ok' },
-  { name: 'sign_ins_failed', label: 'Sign-ins failed' },
-] as const;
+/** How the chart and the dashboard's facts name each figure. */
+const LABELS: Record<(typeof DASHBOARD_FIGURES)[number], string> = {
+  tokens_issued: 'Tokens issued',
+  sign_ins_ok: 'Sign-ins ok',
+  sign_ins_failed: 'Sign-ins failed',
+};
+const FIGURES = DASHBOARD_FIGURES.map((name) => ({ name, label: LABELS[name] }));
 
 /** Buckets of `bucketMinutes` over [from, to) and each figure's sum per bucket (missing minutes count 0). */
-export function bucketed(
+function bucketed(
   rows: readonly { minute: number; values: Record<string, number> }[],
   from: number,
   to: number,
@@ -34,7 +35,7 @@ export function bucketed(
 }
 
 /** The minutes [from, to) of the last `hours` (one of SPANS), the current bucket included. */
-export function spanOf(hours: string, now: number): { from: number; to: number; size: number } {
+function spanOf(hours: string, now: number): { from: number; to: number; size: number } {
   const size = (SPANS[hours] ?? 10) * 60;
   const to = (Math.floor(now / size) + 1) * size;
   return { from: to - Number(hours) * 3600, to, size };
@@ -56,21 +57,3 @@ export function chartOf(
   const totals = Object.fromEntries(FIGURES.map((f) => [f.name, series[f.name]!.reduce((a, b) => a + b, 0)]));
   return { chart, totals };
 }
-
-/**
- * The figures of the last `hours` (console-only until the dashboard action carries them; then the
- * console reads those). Its result is the chart's data.
- */
-export const figuresAction = defineAction({
-  name: 'console.figures',
-  summary: 'Tokens issued and sign-ins ok and failed per interval over the last hours, all instances together.',
-  permission: 'admin:dashboard:read',
-  event: 'admin_dashboard_read',
-  consoleOnly: 'the chart of the console dashboard (the API has the dashboard summary)',
-  input: z.object({ hours: z.enum(Object.keys(SPANS) as [string, ...string[]]).default('6') }).strict(),
-  async run(ctx, input) {
-    const { from, to } = spanOf(input.hours, ctx.now);
-    const { chart, totals } = chartOf(await ctx.stores.stats.range(from, to), input.hours, ctx.now);
-    return { result: { chart, totals }, details: { hours: Number(input.hours) } };
-  },
-});

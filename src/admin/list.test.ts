@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { encodeCursor } from '../action.ts';
-import { pageOf } from './resources.ts';
+import { encodeCursor } from './action.ts';
+import { pageOfAll, pageQuery } from './list.ts';
 
 const items = ['delta', 'alpha', 'Charlie', 'bravo', 'echo'].map((name) => ({ name, label: name.toUpperCase() }));
 const page = (q: { cursor?: string; limit: number; search?: string }) =>
-  pageOf(
+  pageOfAll(
     items,
     (i) => i.name,
     (i) => [i.label],
-    q,
+    pageQuery(q),
   );
 
-describe('pageOf (lists the store returns whole)', () => {
+describe('pageOfAll (lists the store returns whole)', () => {
   it('pages in key order with the last key as the cursor, until no next', () => {
     const seen: string[] = [];
     let cursor: string | undefined;
