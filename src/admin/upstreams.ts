@@ -306,15 +306,36 @@ export async function buildUpstream(
     }
   }
   const needsSecret = clientAuth !== 'none';
-  // A secret left out keeps the stored one, as long as it is still the same kind (a secret, or a key).
-  const keep =
+  // A secret left out keeps the stored one, as long as it is still the same kind (a secret, or a key)
+  // and goes to the same place: a change of where the provider is (its issuer, endpoints, discovery
+  // document, client id) needs the secret given again, or the stored one would be sent (or a key would
+  // sign assertions) to wherever the change points.
+  const sameKind =
     existing?.secretWrapped !== undefined &&
     secretKind(existing.clientAuth, existing.preset === 'apple') === secretKind(clientAuth, apple);
+  const moved =
+    existing !== undefined &&
+    (
+      [
+        [existing.issuer, issuer],
+        [existing.discoveryUrl, discoveryUrl],
+        [existing.authorizationEndpoint, authorizationEndpoint],
+        [existing.tokenEndpoint, tokenEndpoint],
+        [existing.userinfoEndpoint, userinfoEndpoint],
+        [existing.jwksUri, jwksUri],
+        [existing.emailsEndpoint, emailsEndpoint],
+        [existing.clientId, clientId],
+        [existing.clientAuth, clientAuth],
+      ] as const
+    ).some(([was, now]) => was !== now);
+  const keep = sameKind && !moved;
   if (needsSecret && plain === undefined && !keep && !problems.some((p) => /client_secret|private_key/.test(p)))
     bad(
-      apple || clientAuth === 'private_key_jwt'
-        ? 'private_key (or private_key_env) is required'
-        : 'client_secret (or client_secret_env) is required',
+      `${apple || clientAuth === 'private_key_jwt' ? 'private_key (or private_key_env)' : 'client_secret (or client_secret_env)'} is required${
+        sameKind && moved
+          ? ': the stored one is not kept when the issuer, an endpoint, the client id or client_auth changes'
+          : ''
+      }`,
     );
 
   // What is asked of the upstream and read from its answer.

@@ -30,6 +30,10 @@ export const ADMIN_SCOPES = [
   'admin:audit:export',
   'admin:settings:read',
   'admin:upstreams:read',
+  /**
+   * Owner only: an upstream provider decides who signs in as whom (linking by address, a trusted second
+   * factor, its endpoints), so changing one is as strong as giving roles.
+   */
   'admin:upstreams:write',
   /** Giving and taking admin roles. */
   'admin:roles:write',
@@ -46,10 +50,16 @@ export const knownAdminScope = (scope: string): scope is AdminScope => ALL.has(s
 
 const READS = ADMIN_SCOPES.filter((s) => s.endsWith(':read'));
 
+/**
+ * The scopes only owners hold: giving roles, and changing upstream providers (one that vouches for an
+ * owner's address or second factor signs its runner in as that owner).
+ */
+export const OWNER_ONLY_SCOPES: ReadonlySet<AdminScope> = new Set(['admin:roles:write', 'admin:upstreams:write']);
+
 /** The admin scopes each admin role holds. */
 export const ROLE_SCOPES: Readonly<Record<AdminRole, readonly AdminScope[]>> = {
   owner: ADMIN_SCOPES,
-  admin: ADMIN_SCOPES.filter((s) => s !== 'admin:roles:write'),
+  admin: ADMIN_SCOPES.filter((s) => !OWNER_ONLY_SCOPES.has(s)),
   support: [
     'admin:dashboard:read',
     'admin:clients:read',
@@ -98,7 +108,7 @@ export const ADMIN_SCOPE_DESCRIPTIONS: Readonly<Record<AdminScope, string>> = {
   'admin:audit:export': 'Administer Tessera: export the whole audit trail',
   'admin:settings:read': "Administer Tessera: see the server's settings (secrets left out)",
   'admin:upstreams:read': 'Administer Tessera: see the upstream identity providers',
-  'admin:upstreams:write': 'Administer Tessera: change the upstream identity providers',
+  'admin:upstreams:write': 'Administer Tessera: change the upstream identity providers (who may sign in as whom)',
   'admin:roles:write': 'Administer Tessera: give and take admin roles (make owners and admins)',
 };
 

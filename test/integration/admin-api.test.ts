@@ -503,6 +503,19 @@ for (const backend of await backends()) {
       );
       assert.equal(replaced.json().label, 'Corp SSO');
       assert.equal(replaced.json().secret, 'stored', 'a secret left out is kept');
+      // ...but not when the provider moves: the stored secret would go to wherever the change points.
+      const stored = (await app.stores.upstreams.get('corp'))!.secretWrapped;
+      for (const moved of [
+        { issuer: 'https://elsewhere.example.com' },
+        { token_endpoint: 'https://elsewhere.example.com/token' },
+        { discovery_url: 'https://elsewhere.example.com/.well-known/openid-configuration' },
+        { client_id: 'another' },
+      ]) {
+        const res = await api('PUT', '/upstreams/corp', { body: { ...withoutSecret, label: 'Corp SSO', ...moved } });
+        assert.match(String(problem(res, 400).detail), /client_secret .*is required: the stored one is not kept/);
+      }
+      assert.equal((await app.stores.upstreams.get('corp'))!.secretWrapped, stored);
+      assert.equal((await app.stores.upstreams.get('corp'))!.issuer, 'https://idp.example.com');
       problem(await api('PUT', '/upstreams/corp', { body, headers: { 'if-match': read.headers.etag as string } }), 412);
       problem(await api('PUT', '/upstreams/corp', { body: { ...body, client_secret_env: 'TESSERA_SECRET' } }), 400);
       problem(await api('PUT', '/upstreams/corp', { body: { ...body, issuer: 'http://10.0.0.1' } }), 400);

@@ -432,6 +432,16 @@ describe('upstream sign-in: buttons, callback and linking rules', () => {
       );
       assert.equal(statusOf(ms.res), 409);
       assert.deepEqual(await t.p.stores.upstreamIdentities.listByUser(owner2.id), []);
+      // An account holding an admin role is never linked on a provider's word, in a listed domain or not.
+      const operator = await t.addUser({ username: 'op', email: 'op@corp.example', emailVerified: true });
+      await t.p.stores.adminRoles.set({ userId: operator.id, role: 'support', grantedAt: 0, grantedBy: 'cli' });
+      const op = await signInWith(
+        profile({ issuer: `${UP_ISSUER}/auto`, email: 'op@corp.example', emailVerified: true }),
+        browser(),
+        'auto',
+      );
+      assert.equal(statusOf(op.res), 409);
+      assert.deepEqual(await t.p.stores.upstreamIdentities.listByUser(operator.id), []);
     });
 
     it('Microsoft-shaped: the same email from another tenant is another identity; allowedTenants refuses other tenants', async () => {

@@ -23,7 +23,7 @@ import { emailDomain } from './login-options.ts';
 
 /** What the rules read and write: the providers' identities, the users, verified emails, settings, clock, events. */
 export type LinkingDeps = Pick<Provider, 'config' | 'now' | 'events'> &
-  StoreDeps<'upstreamIdentities' | 'users' | 'accountTokens'>;
+  StoreDeps<'upstreamIdentities' | 'users' | 'accountTokens' | 'adminRoles'>;
 
 /** Why an upstream sign-in was refused (the upstream_login_failed event's reason). */
 export type Refusal =
@@ -107,6 +107,9 @@ export async function resolveSignIn(
       // and linking this provider's identity to that account would hand the account's owner's
       // sign-ins to it (pre-hijacking). Such an account is linked from the account page, signed in.
       if (user.origin === 'upstream') return { refused: 'email_in_use' };
+      // An operator's account is never linked on a provider's word: whoever runs the provider would
+      // sign in as the operator. An operator links a provider from the account page, signed in.
+      if (await p.stores.adminRoles.get(user.id)) return { refused: 'email_in_use' };
       const result = await p.stores.upstreamIdentities.link({
         ...key,
         userId: user.id,
