@@ -5,9 +5,8 @@ import type { ParseArgsOptionsConfig } from 'node:util';
 import { applyBootstrap, parseUpstreamsDocument, readBootstrapFile } from '../admin/bootstrap.ts';
 import { AdminError } from '../admin/clients.ts';
 import { describeUser, saveUser, setPassword, usernameCollisions, type UsernameCollision } from '../admin/users.ts';
-import type { ProtocolEvent } from '../protocol/events.ts';
 import { findResourceServer, type ResourceInput } from '../admin/resources.ts';
-import { checkUpstreams, rewrapUpstreamSecrets, saveUpstream, type UpstreamDeps } from '../admin/upstreams.ts';
+import { checkUpstreams, rewrapUpstreamSecrets, type UpstreamInput } from '../admin/upstreams.ts';
 import { isMetadataDocumentId } from '../protocol/clients/metadata-document.ts';
 import { canonicalResource, REGISTRY_CACHE_MS } from '../protocol/resources.ts';
 import { protocolServices } from '../protocol/services.ts';
@@ -39,7 +38,7 @@ import {
 import { adminCommands, execute, executeAll } from './admin.ts';
 import { mcpDoctorCommand } from './mcp-doctor.ts';
 import { operateCommands, userOf } from './operate.ts';
-import { describeLogin, login, logout } from './remote.ts';
+import { describeLogin, login, logout, remoteTarget } from './remote.ts';
 import { selftestCommand } from './selftest.ts';
 
 const str = { type: 'string' } as const;
@@ -92,12 +91,6 @@ async function audit(
   await stores.audit.append([
     { at: Date.now(), type, actor: 'admin', clientId, ip: null, outcome: 'success', details },
   ]);
-}
-
-/** Records an operator's action as the audit trail records its event (observability/audit-events.ts). */
-async function auditEvent(ctx: Ctx, e: ProtocolEvent): Promise<void> {
-  const { stores } = await ctx.db();
-  await stores.audit.append([toAuditEvent(e, Date.now())]);
 }
 
 async function migrateCommand(ctx: Ctx): Promise<void> {
@@ -704,21 +697,6 @@ async function keysRewrap(ctx: Ctx): Promise<void> {
     print(`re-wrapped ${u.rewrapped} upstream provider secret(s); ${u.unchanged} already were`);
 }
 
-/**
- * What the upstream functions need, with an event sink that collects their events; `flush` writes them
- * to the audit trail once the command succeeded (as every operator action is recorded).
- */
-async function upstreamDeps(ctx: Ctx): Promise<{ deps: UpstreamDeps; flush: () => Promise<void> }> {
-  const { stores, now } = await ctx.db();
-  const events: ProtocolEvent[] = [];
-  return {
-    deps: { stores, config: ctx.config(), now, events: (e) => void events.push(e) },
-    flush: async () => {
-      for (const e of events.splice(0)) await auditEvent(ctx, e);
-    },
-  };
-}
-
 type UpstreamItem = Described & { id: string; label: string; kind: string; issuer: string; order: number };
 
 async function upstreamList(ctx: Ctx): Promise<void> {
@@ -753,6 +731,27 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/**
+ * A provider of a file as the action upstreams.put takes it: client_secret_env and private_key_env read here, from
+ * this machine's environment (the admin API never reads the server's).
+ */
+function upstreamActionInput(input: UpstreamInput): Record<string, unknown> {
+  const { client_secret_env: secretEnv, private_key_env: keyEnv, ...rest } = input;
+  const out: Record<string, unknown> = { ...rest };
+  for (const [name, variable] of [
+    ['client_secret', secretEnv],
+    ['private_key', keyEnv],
+  ] as const) {
+    if (variable === undefined) continue;
+    if (out[name] !== undefined) throw new AdminError(`upstream ${input.id}: give ${name} or ${name}_env, not both`);
+    const value = process.env[variable];
+    if (!value)
+      throw new AdminError(`upstream ${input.id}: ${name}_env: the environment variable ${variable} is not set`);
+    out[name] = value;
+  }
+  return out;
+}
+
 async function upstreamAdd(ctx: Ctx): Promise<void> {
   const source = ctx.positionals[0]!;
   let text: string;
@@ -762,17 +761,25 @@ async function upstreamAdd(ctx: Ctx): Promise<void> {
     throw new AdminError(`cannot read ${source}: ${(err as Error).message}`);
   }
   const inputs = parseUpstreamsDocument(text, source === '-' ? 'standard input' : source);
-  const { deps, flush } = await upstreamDeps(ctx);
-  // Every provider is checked before any is saved: a file with a problem changes nothing.
-  await checkUpstreams(deps, inputs);
-  for (const input of inputs) {
-    const r = await saveUpstream(deps, input, 'admin');
+  // On the host every provider is checked before any is saved: a file with a problem changes nothing. Remotely
+  // each is checked as it is saved, in order.
+  if (!ctx.remoteMode()) {
+    const { stores, now } = await ctx.db();
+    await checkUpstreams({ stores, config: ctx.config(), now }, inputs);
+  }
+  const actionInputs = inputs.map(upstreamActionInput);
+  const before = new Map(
+    (await executeAll<UpstreamItem>(ctx, 'upstreams.list', {}, progress())).map((p) => [p.id, p.updated_at]),
+  );
+  const issuer = ctx.remoteMode() ? remoteTarget().issuer : ctx.config().issuer;
+  for (const input of actionInputs) {
+    const r = await execute<UpstreamItem>(ctx, 'upstreams.put', input);
+    const p = r.result;
+    const said = r.status === 201 ? 'added' : before.get(p.id) !== p.updated_at ? 'updated' : 'unchanged:';
     print(
-      `${r.created ? 'added' : r.changed ? 'updated' : 'unchanged:'} upstream ${r.provider.id} (${r.provider.label}); ` +
-        `callback URL to register with the provider: ${ctx.config().issuer}/upstream/${r.provider.id}/callback`,
+      `${said} upstream ${p.id} (${p.label}); callback URL to register with the provider: ${issuer}/upstream/${p.id}/callback`,
     );
   }
-  await flush();
 }
 
 async function upstreamRemove(ctx: Ctx): Promise<void> {
@@ -1228,6 +1235,7 @@ export const commands: Record<string, Command> = {
     run: upstreamShow,
   },
   'upstream add': {
+    remote: true,
     synopsis: 'FILE|-',
     summary:
       'Add or update upstream providers from a YAML or JSON file (or standard input): one provider, a list, or an upstreams: list, with the keys of the bootstrap file. Secrets are stored wrapped under TESSERA_KEY_ENCRYPTION_KEY.',
