@@ -338,7 +338,11 @@ function resourceInput(ctx: Ctx, base: ResourceInput): ResourceInput {
     input.access_token_ttl = Number(ttl);
   }
   if (ctx.str('alg') !== undefined) input.signing_alg = ctx.str('alg');
-  if (ctx.str('dpop') !== undefined) input.dpop = ctx.str('dpop') as ResourceInput['dpop'];
+  const dpop = ctx.str('dpop');
+  // Said as the registry's own check says it (the action's input would only name the values).
+  if (dpop !== undefined && dpop !== 'required' && dpop !== 'optional')
+    throw new AdminError(`resource ${base.identifier}: dpop must be required or optional`);
+  if (dpop !== undefined) input.dpop = dpop;
   return input;
 }
 
@@ -830,6 +834,15 @@ async function userUnlink(ctx: Ctx): Promise<void> {
   const [name, provider] = ctx.positionals as [string, string];
   const user = await userOf(ctx, name);
   const subject = ctx.str('subject');
+  if (subject === undefined) {
+    // Several identities there: the command asks for the option that names one.
+    const { result: linked } = await execute<{ items: IdentityItem[] }>(ctx, 'users.identities', { user_id: user.id });
+    const there = linked.items.filter((i) => i.provider === provider);
+    if (there.length > 1)
+      throw new AdminError(
+        `${user.username} has ${there.length} identities linked through ${provider} (subjects ${there.map((i) => i.subject).join(', ')}): name one with --subject`,
+      );
+  }
   const { result } = await execute<{ subject: string }>(ctx, 'users.unlink', {
     user_id: user.id,
     provider,

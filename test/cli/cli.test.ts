@@ -616,6 +616,7 @@ describe('tessera CLI', { concurrency: true }, () => {
           type: string;
           actor: string;
           client_id: string | null;
+          outcome: string;
           details: Record<string, unknown>;
           at: string;
         }[];
@@ -635,7 +636,7 @@ describe('tessera CLI', { concurrency: true }, () => {
         // The commands run through an admin action record the principal cli (keys); the others 'admin'.
         assert.ok(all.every((r) => r.actor === 'admin' || (r.actor === 'cli' && r.details.via === 'cli')));
         assert.deepEqual(
-          all.filter((r) => r.type === 'client_deleted').map((r) => r.client_id),
+          all.filter((r) => r.type === 'client_deleted' && r.outcome === 'success').map((r) => r.client_id),
           ['doomed'],
         );
         assert.deepEqual(
@@ -670,7 +671,10 @@ describe('tessera CLI', { concurrency: true }, () => {
         assert.equal(lines.length, all.length + 2);
         // details is JSON with commas and quotes: quoted, quotes doubled (RFC 4180)
         const created = lines.find((l) => l.includes(',user_created,'))!;
-        assert.match(created, /,"\{""user_id"":""[^"]+"",""username"":""alice""\}",/);
+        assert.match(
+          created,
+          /,"\{""action"":""users\.create"",""via"":""cli"",""principal"":""cli"",""user_id"":""[^"]+"",""username"":""alice"",/,
+        );
 
         expectFail(await cli(['audit', 'list', '--format', 'xml']), 2, /json or csv/);
         expectFail(await cli(['audit', 'list', '--from', 'yesterday']), 2, /ISO 8601/);
