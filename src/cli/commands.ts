@@ -1,4 +1,8 @@
-// The tessera commands: one small function each, over the admin functions the bootstrap file uses.
+// The tessera commands: one small function each. Those with an admin action (clients, resources, users, upstream
+// providers, keys) name it and print its answer through cli/admin.ts `execute`: the action checks, changes and
+// audits in one transaction, here or (--remote) on another Tessera. The host-only commands below have no action
+// (initial access tokens, set-password, taking over a self-registered account, keys rewrap, bootstrap, the
+// audit export and check) and write their records through `audit`.
 import { outboxMailer } from '../adapters/mail/mailer.ts';
 import { readFileSync } from 'node:fs';
 import type { ParseArgsOptionsConfig } from 'node:util';
@@ -80,7 +84,10 @@ async function password(ctx: Ctx, required: boolean): Promise<string | undefined
   return undefined;
 }
 
-/** Records an admin change in the audit trail, after the command succeeded. Never a secret or password. */
+/**
+ * Records a change made by a host-only command (one no admin action does) in the audit trail, after it succeeded:
+ * the one way those commands write their records. Never a secret or password.
+ */
 async function audit(
   ctx: Ctx,
   type: string,

@@ -19,7 +19,7 @@ import { loadConfig } from '../../src/config/config.ts';
 import { settings } from '../../src/config/settings.ts';
 import type { Stores } from '../../src/ports/index.ts';
 import { verifyClientSecret } from '../../src/protocol/client-auth/secret-hash.ts';
-import { generateSigningKey, loadKeyRing, unwrapPrivateJwk } from '../../src/protocol/tokens/keys.ts';
+import { configKeks, generateSigningKey, loadKeyRing, unwrapPrivateJwk } from '../../src/protocol/tokens/keys.ts';
 import { cliBackends, runCli, type CliResult } from '../fixtures/cli.ts';
 
 const NOW = Math.floor(Date.now() / 1000);
@@ -730,6 +730,9 @@ describe('tessera CLI', { concurrency: true }, () => {
               expiresAt: NOW + 3600,
             });
           });
+          // The signing keys the server makes when it starts, one per algorithm (the CLI signs with them, never makes
+          // them).
+          await withStores((s) => loadKeyRing(s.keys, configKeks(config), config.signingAlgs, NOW));
           await ok(['user', 'disable', 'alice']);
           assert.equal(received.length, 1);
           const token = received[0]!.get('logout_token')!;
