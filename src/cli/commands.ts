@@ -624,9 +624,13 @@ async function userEndSessions(ctx: Ctx): Promise<void> {
 }
 
 async function userList(ctx: Ctx): Promise<void> {
+  // The action pages in id order: shown by username, as before.
+  const users = await executeAll<Described>(ctx, 'users.list', {}, progress());
+  const name = (u: Described) => String(u.username);
+  users.sort((a, b) => (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0));
   printList<Described>(
     ctx,
-    await executeAll<Described>(ctx, 'users.list', {}, progress()),
+    users,
     (u) => u,
     {
       USERNAME: (u) => String(u.username),
