@@ -11,6 +11,7 @@ import { ADMIN_ACTIONS, actionNamed } from '../admin/actions/index.ts';
 import { AdminError } from '../admin/errors.ts';
 import { toAuditEvent } from '../observability/audit-events.ts';
 import { ADMIN_SCOPES } from '../protocol/admin-scopes.ts';
+import { notificationFor } from '../protocol/notifications.ts';
 import type { Provider } from '../protocol/provider.ts';
 import { protocolServices } from '../protocol/services.ts';
 import { configKeks, loadKeyRing, type KeyRing } from '../protocol/tokens/keys.ts';
@@ -66,10 +67,23 @@ export function cliProvider(ctx: Ctx): Promise<{ p: Provider; settle: () => Prom
         },
         events: (e) => {
           if (!e.audited) written.push(stores.audit.append([toAuditEvent(e, Date.now())]));
+          // The security notice the server would mail for it (TESSERA_NOTIFICATIONS), queued before the command ends.
+          const n = notificationFor(config.notifications, e);
+          if (n) written.push(notify(n).catch((err: unknown) => warn(`warning: notice not queued: ${String(err)}`)));
         },
         ...protocolServices({ stores, now }),
         ...services,
         mail: outboxMailer(stores.mailOutbox, now, () => {}, config),
+      };
+      const notify = async (n: NonNullable<ReturnType<typeof notificationFor>>): Promise<void> => {
+        const user = await stores.users.get(n.userId);
+        if (!user?.email || !user.emailVerified) return;
+        await p.mail.send({
+          to: user.email,
+          template: n.template,
+          vars: { username: user.username, time: new Date(now() * 1000).toUTCString(), ...n.vars },
+          userId: user.id,
+        });
       };
       return {
         p,

@@ -1,58 +1,16 @@
-// The tessera commands: one small function each, over the admin functions the bootstrap file uses.
+// The tessera commands: one small function each. Those with an admin action (clients, resources, users, upstream
+// providers, keys) name it and print its answer through cli/admin.ts `execute`: the action checks, changes and
+// audits in one transaction, here or (--remote) on another Tessera. The host-only commands below have no action
+// (initial access tokens, set-password, taking over a self-registered account, keys rewrap, bootstrap, the
+// audit export and check) and write their records through `audit`.
 import { outboxMailer } from '../adapters/mail/mailer.ts';
 import { readFileSync } from 'node:fs';
 import type { ParseArgsOptionsConfig } from 'node:util';
 import { applyBootstrap, parseUpstreamsDocument, readBootstrapFile } from '../admin/bootstrap.ts';
-import {
-  AdminError,
-  deleteClient,
-  describeClient,
-  rotateClientSecret,
-  saveClient,
-  setClientDisabled,
-  setMetadataDocumentBlocked,
-  type ClientInput,
-} from '../admin/clients.ts';
-import {
-  describeSession,
-  describeUser,
-  endUserSessions,
-  markEmailVerified,
-  resetFactors,
-  saveUser,
-  setDisabled,
-  setMfaRequired,
-  setPassword,
-  unlockUser,
-  userSessions,
-  usernameCollisions,
-  type UsernameCollision,
-} from '../admin/users.ts';
-import type { ProtocolEvent } from '../protocol/events.ts';
-import { notificationFor } from '../protocol/notifications.ts';
-import type { FactorKind } from '../ports/factors.ts';
-import type { SessionRecord } from '../ports/sessions.ts';
-import {
-  deleteResourceServer,
-  describeResourceServer,
-  findResourceServer,
-  saveResourceServer,
-  type ResourceInput,
-} from '../admin/resources.ts';
-import type { ResourceServerRecord } from '../ports/resource-servers.ts';
-import type { UpstreamIdentity, UpstreamProvider } from '../ports/upstreams.ts';
-import {
-  checkUpstreams,
-  deleteUpstream,
-  describeIdentity,
-  describeUpstream,
-  rewrapUpstreamSecrets,
-  saveUpstream,
-  setUpstreamEnabled,
-  unlinkUserIdentity,
-  userIdentities,
-  type UpstreamDeps,
-} from '../admin/upstreams.ts';
+import { AdminError } from '../admin/clients.ts';
+import { describeUser, saveUser, setPassword, usernameCollisions, type UsernameCollision } from '../admin/users.ts';
+import { findResourceServer, type ResourceInput } from '../admin/resources.ts';
+import { checkUpstreams, rewrapUpstreamSecrets, type UpstreamInput } from '../admin/upstreams.ts';
 import { isMetadataDocumentId } from '../protocol/clients/metadata-document.ts';
 import { canonicalResource, REGISTRY_CACHE_MS } from '../protocol/resources.ts';
 import { protocolServices } from '../protocol/services.ts';
@@ -62,30 +20,43 @@ import { ConfigError, effectiveSettings, loadConfig, maskUrl, mcpProfileLines } 
 import { DEV_KEK, DEV_SECRET, settings, type Setting } from '../config/settings.ts';
 import type { AuditEvent } from '../ports/audit.ts';
 import type { ClientBlock } from '../ports/client-blocks.ts';
-import type { ClientAuthMethod, ClientRecord, GrantType } from '../ports/clients.ts';
 import type { Config, SigningAlg } from '../config/config.ts';
 import { AuditInputError, exportAudit } from '../admin/audit.ts';
 import { rewrapKeys, SIGNING_ALGS, type KeyDescription } from '../admin/keys.ts';
 import { toAuditEvent } from '../observability/audit-events.ts';
-import type { UserRecord } from '../ports/users.ts';
 import { logoutDelivery } from '../protocol/logout/back-channel.ts';
 import { endSessions } from '../protocol/logout/session-ended.ts';
 import type { Provider } from '../protocol/provider.ts';
 import { configKeks, loadKeyRing } from '../protocol/tokens/keys.ts';
-import { print, printList, readStdinLine, terminalSafe, UsageError, warn, type Command, type Ctx } from './cli.ts';
-import { adminCommands, execute } from './admin.ts';
+import {
+  print,
+  printList,
+  progress,
+  readStdinLine,
+  terminalSafe,
+  UsageError,
+  warn,
+  type Command,
+  type Ctx,
+} from './cli.ts';
+import { adminCommands, execute, executeAll } from './admin.ts';
 import { mcpDoctorCommand } from './mcp-doctor.ts';
-import { operateCommands } from './operate.ts';
-import { describeLogin, login, logout } from './remote.ts';
+import { operateCommands, userOf } from './operate.ts';
+import { describeLogin, login, logout, remoteTarget } from './remote.ts';
 import { selftestCommand } from './selftest.ts';
 
 const str = { type: 'string' } as const;
 const many = { type: 'string', multiple: true } as const;
 const bool = { type: 'boolean' } as const;
 const JSON_OPT: ParseArgsOptionsConfig = { json: bool };
+
+/** An object of an action's answer. */
+type Described = Record<string, unknown>;
 const PASSWORD_OPTS: ParseArgsOptionsConfig = { 'password-stdin': bool, password: str };
 
-const iso = (epoch: number) => new Date(epoch * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+/** A time as the tables show it (whole seconds): epoch seconds, or an ISO 8601 time of an action's answer. */
+const iso = (t: number | string) =>
+  (typeof t === 'number' ? new Date(t * 1000).toISOString() : t).replace(/\.\d+Z$/, 'Z');
 const secretLine = (secret: string, clientId?: string) =>
   `Client secret${clientId ? ` of ${clientId}` : ''} (shown only once, store it safely): ${secret}`;
 
@@ -113,7 +84,10 @@ async function password(ctx: Ctx, required: boolean): Promise<string | undefined
   return undefined;
 }
 
-/** Records an admin change in the audit trail, after the command succeeded. Never a secret or password. */
+/**
+ * Records a change made by a host-only command (one no admin action does) in the audit trail, after it succeeded:
+ * the one way those commands write their records. Never a secret or password.
+ */
 async function audit(
   ctx: Ctx,
   type: string,
@@ -126,12 +100,6 @@ async function audit(
   ]);
 }
 
-/** Records an operator's action as the audit trail records its event (observability/audit-events.ts). */
-async function auditEvent(ctx: Ctx, e: ProtocolEvent): Promise<void> {
-  const { stores } = await ctx.db();
-  await stores.audit.append([toAuditEvent(e, Date.now())]);
-}
-
 async function migrateCommand(ctx: Ctx): Promise<void> {
   const applied = await (await ctx.db()).migrate();
   print(
@@ -141,21 +109,19 @@ async function migrateCommand(ctx: Ctx): Promise<void> {
 
 async function clientCreate(ctx: Ctx): Promise<void> {
   const id = ctx.need('id');
-  let method = ctx.str('auth-method') as ClientAuthMethod | undefined;
+  let method = ctx.str('auth-method');
   if (ctx.flag('public')) {
     if (method && method !== 'none') throw new UsageError(`--public conflicts with --auth-method ${method}`);
     method = 'none';
   }
-  const { stores, now } = await ctx.db();
-  if (await stores.clients.get(id)) throw new AdminError(`client ${id} already exists`);
-  const input: ClientInput = {
+  const input: Record<string, unknown> = {
     client_id: id,
     client_name: ctx.str('name'),
     token_endpoint_auth_method: method,
     application_type: ctx.flag('native') ? 'native' : undefined,
     redirect_uris: ctx.list('redirect-uri'),
     post_logout_redirect_uris: ctx.list('post-logout-redirect-uri'),
-    grant_types: ctx.list('grant') as GrantType[] | undefined,
+    grant_types: ctx.list('grant'),
     scope: ctx.str('scope'),
     allowed_resources: ctx.list('resource'),
     skip_consent: ctx.flag('skip-consent'),
@@ -169,14 +135,13 @@ async function clientCreate(ctx: Ctx): Promise<void> {
   if (ctx.flag('fapi')) input.fapi_profile = '2.0';
   if (ctx.flag('fapi-message-signing')) input.fapi_message_signing = true;
   if (ctx.flag('pkce-optional')) input.pkce_required = false;
-  const { client, secret } = await saveClient(stores, ctx.config(), input, now());
-  await audit(
-    ctx,
-    'client_created',
-    { auth_method: client.tokenEndpointAuthMethod, grant_types: client.grantTypes.join(' ') },
-    client.clientId,
-  );
-  print(JSON.stringify(describeClient(client), null, 2));
+  for (const k of Object.keys(input)) if (input[k] === undefined) delete input[k];
+  // On the host, the refusal names the command to use instead (the action refuses it too, remotely).
+  if (!ctx.remoteMode() && (await (await ctx.db()).stores.clients.get(id)))
+    throw new AdminError(`client ${id} already exists`);
+  const { result } = await execute<Described & { client_secret?: string }>(ctx, 'clients.create', input);
+  const { client_secret: secret, ...shown } = result;
+  print(JSON.stringify(shown, null, 2));
   if (secret) print(secretLine(secret));
 }
 
@@ -189,23 +154,32 @@ function readJwksFile(path: string): { keys: Record<string, unknown>[] } {
   }
 }
 
+interface ClientItem {
+  client_id: string;
+  client_name?: string;
+  token_endpoint_auth_method: string;
+  application_type: string;
+  grant_types: string[];
+  disabled?: boolean;
+}
+
 async function clientList(ctx: Ctx): Promise<void> {
-  const { stores } = await ctx.db();
-  // Metadata document clients are never stored: the blocked ones are listed after the stored clients.
-  const blocks = await stores.clientBlocks.list();
-  printList<ClientRecord | ClientBlock>(
+  const clients = await executeAll<ClientItem>(ctx, 'clients.list', {}, progress());
+  // Metadata document clients are never stored: the blocked ones (known on the host) follow the stored clients.
+  const blocks = ctx.remoteMode() ? [] : await (await ctx.db()).stores.clientBlocks.list();
+  printList<ClientItem | ClientBlock>(
     ctx,
-    [...(await stores.clients.list()), ...blocks],
-    (c) => ('blockedAt' in c ? describeBlock(c.clientId, c) : describeClient(c)),
+    [...clients, ...blocks],
+    (c) => ('blockedAt' in c ? describeBlock(c.clientId, c) : c),
     {
-      CLIENT_ID: (c) => c.clientId,
-      NAME: (c) => ('blockedAt' in c ? '' : c.clientName),
+      CLIENT_ID: (c) => ('blockedAt' in c ? c.clientId : c.client_id),
+      NAME: (c) => ('blockedAt' in c ? '' : (c.client_name ?? '')),
       TYPE: (c) =>
         'blockedAt' in c
           ? 'metadata document'
-          : `${c.tokenEndpointAuthMethod === 'none' ? 'public' : 'confidential'} ${c.applicationType}`,
-      AUTH_METHOD: (c) => ('blockedAt' in c ? '' : c.tokenEndpointAuthMethod),
-      GRANTS: (c) => ('blockedAt' in c ? '' : c.grantTypes.join(',')),
+          : `${c.token_endpoint_auth_method === 'none' ? 'public' : 'confidential'} ${c.application_type}`,
+      AUTH_METHOD: (c) => ('blockedAt' in c ? '' : c.token_endpoint_auth_method),
+      GRANTS: (c) => ('blockedAt' in c ? '' : c.grant_types.join(',')),
       STATUS: (c) => ('blockedAt' in c ? 'blocked' : c.disabled ? 'disabled' : 'enabled'),
     },
     '(no clients)',
@@ -220,38 +194,32 @@ const describeBlock = (clientId: string, block?: ClientBlock) => ({
   ...(block ? { blocked_at: new Date(block.blockedAt * 1000).toISOString() } : {}),
 });
 
-async function getClient(ctx: Ctx): Promise<ClientRecord> {
-  const client = await (await ctx.db()).stores.clients.get(ctx.positionals[0]!);
-  if (!client) throw new AdminError(`no client ${ctx.positionals[0]}`);
-  return client;
-}
-
 async function clientShow(ctx: Ctx): Promise<void> {
   const id = ctx.positionals[0]!;
   if (isMetadataDocumentId(id)) {
-    // Never stored: what the operator can know here is whether it is blocked.
+    // Never stored: what the operator can know here (on the host) is whether it is blocked.
     const block = (await (await ctx.db()).stores.clientBlocks.list()).find((b) => b.clientId === id);
     print(JSON.stringify(describeBlock(id, block), null, 2));
     return;
   }
-  print(JSON.stringify(describeClient(await getClient(ctx)), null, 2));
+  print(JSON.stringify((await execute(ctx, 'clients.read', { client_id: id })).result, null, 2));
 }
 
 async function clientDelete(ctx: Ctx): Promise<void> {
   const id = ctx.positionals[0]!;
-  const { stores, now } = await ctx.db();
   // Its client_credentials tokens (no grant behind them) stop at introspection too.
-  await deleteClient(stores, id, now());
-  await audit(ctx, 'client_deleted', {}, id);
+  await execute(ctx, 'clients.delete', { client_id: id });
   print(`deleted client ${id}; its grants are revoked and its consents forgotten`);
 }
 
 async function clientRotateSecret(ctx: Ctx): Promise<void> {
   const id = ctx.positionals[0]!;
-  const { stores, now } = await ctx.db();
-  const secret = await rotateClientSecret(stores, ctx.config(), id, now());
-  await audit(ctx, 'client_secret_rotated', {}, id);
-  print(secretLine(secret, id));
+  // No overlap: the previous secret stops at once, as this command always did.
+  const { result } = await execute<{ client_secret: string }>(ctx, 'clients.rotate-secret', {
+    client_id: id,
+    overlap: 0,
+  });
+  print(secretLine(result.client_secret, id));
   warn(`the previous secret of ${id} no longer works`);
 }
 
@@ -260,32 +228,27 @@ const clientSetDisabled =
   (disabled: boolean) =>
   async (ctx: Ctx): Promise<void> => {
     const id = ctx.positionals[0]!;
-    const { stores, now } = await ctx.db();
+    const { result: r } = await execute<{ grants_revoked: number; changed?: boolean }>(
+      ctx,
+      disabled ? 'clients.disable' : 'clients.enable',
+      { client_id: id },
+    );
     // A metadata document client (an https client_id) is never stored: its identifier is blocked instead.
     if (isMetadataDocumentId(id)) {
-      const { revoked, changed } = await setMetadataDocumentBlocked(stores, id, disabled, now());
-      if (disabled || changed)
-        await audit(
-          ctx,
-          disabled ? 'client_disabled' : 'client_enabled',
-          { grants_revoked: revoked, metadata_document: true },
-          id,
-        );
-      const ttl = ctx.config().clientCacheTtl;
+      // The cache lifetime is the host's setting; remotely, its name.
+      const within = ctx.remoteMode() ? 'its TESSERA_CLIENT_CACHE_TTL' : `${ctx.config().clientCacheTtl}s`;
       print(
         disabled
-          ? `client ${id} blocked: its metadata document is no longer fetched, its access tokens are refused and its grants (${revoked}) revoked; every instance sees the block within ${ttl}s (TESSERA_CLIENT_CACHE_TTL)`
-          : changed
-            ? `client ${id} unblocked: its metadata document is fetched again within ${ttl}s; its tokens issued before stay refused`
+          ? `client ${id} blocked: its metadata document is no longer fetched, its access tokens are refused and its grants (${r.grants_revoked}) revoked; every instance sees the block within ${within}${ctx.remoteMode() ? '' : ' (TESSERA_CLIENT_CACHE_TTL)'}`
+          : r.changed
+            ? `client ${id} unblocked: its metadata document is fetched again within ${within}; its tokens issued before stay refused`
             : `client ${id} was not blocked: nothing changed`,
       );
       return;
     }
-    const revoked = await setClientDisabled(stores, id, disabled, now());
-    await audit(ctx, disabled ? 'client_disabled' : 'client_enabled', { grants_revoked: revoked }, id);
     print(
       disabled
-        ? `client ${id} disabled; its access tokens are refused and its grants (${revoked}) revoked`
+        ? `client ${id} disabled; its access tokens are refused and its grants (${r.grants_revoked}) revoked`
         : `client ${id} enabled`,
     );
   };
@@ -382,62 +345,61 @@ function resourceInput(ctx: Ctx, base: ResourceInput): ResourceInput {
     input.access_token_ttl = Number(ttl);
   }
   if (ctx.str('alg') !== undefined) input.signing_alg = ctx.str('alg');
-  if (ctx.str('dpop') !== undefined) input.dpop = ctx.str('dpop') as ResourceInput['dpop'];
+  const dpop = ctx.str('dpop');
+  // Said as the registry's own check says it (the action's input would only name the values).
+  if (dpop !== undefined && dpop !== 'required' && dpop !== 'optional')
+    throw new AdminError(`resource ${base.identifier}: dpop must be required or optional`);
+  if (dpop !== undefined) input.dpop = dpop;
   return input;
 }
 
 async function resourceCreate(ctx: Ctx): Promise<void> {
   const identifier = ctx.need('identifier');
-  const { stores, now } = await ctx.db();
-  // Any spelling of a stored identifier names it (admin/resources.ts stores the canonical form).
-  const canonical = canonicalResource(identifier);
-  const stored = 'canonical' in canonical ? canonical.canonical : identifier;
-  if ((await stores.resourceServers.get(identifier)) || (await stores.resourceServers.get(stored)))
+  const input = resourceInput(ctx, { identifier, display_name: ctx.need('name') });
+  // Any spelling of a stored identifier names it (admin/resources.ts stores the canonical form). On the host the
+  // refusal names the command to use instead (the action refuses it too, remotely).
+  if (!ctx.remoteMode() && (await findResourceServer((await ctx.db()).stores, identifier))) {
+    const canonical = canonicalResource(identifier);
+    const stored = 'canonical' in canonical ? canonical.canonical : identifier;
     throw new AdminError(`resource ${stored} already exists (use tessera resource update)`);
-  const { resource } = await saveResourceServer(
-    stores,
-    ctx.config(),
-    resourceInput(ctx, { identifier, display_name: ctx.need('name') }),
-    now(),
-  );
-  await audit(ctx, 'resource_created', { identifier, dpop: resource.dpop });
-  print(JSON.stringify(describeResourceServer(resource), null, 2));
+  }
+  print(JSON.stringify((await execute(ctx, 'resources.create', { ...input })).result, null, 2));
 }
 
 async function resourceUpdate(ctx: Ctx): Promise<void> {
   const identifier = ctx.positionals[0]!;
-  const { stores, now } = await ctx.db();
-  const existing = await findResourceServer(stores, identifier);
-  if (!existing) throw new AdminError(`no resource ${identifier}`);
-  const base: ResourceInput = {
-    identifier,
-    display_name: existing.displayName,
-    scopes: Object.fromEntries(
-      existing.scopes.map((s) => [
-        s.name,
-        s.parent === undefined ? s.description : { description: s.description, parent: s.parent },
-      ]),
-    ),
-    access_token_ttl: existing.accessTokenTtl,
-    signing_alg: existing.signingAlg,
-    dpop: existing.dpop,
-  };
-  const { resource, changed } = await saveResourceServer(stores, ctx.config(), resourceInput(ctx, base), now());
-  if (changed) await audit(ctx, 'resource_updated', { identifier, dpop: resource.dpop });
-  print(JSON.stringify(describeResourceServer(resource), null, 2));
+  let base: ResourceInput = { identifier } as ResourceInput;
+  let version: { ifMatch?: string } = {};
+  // --parent without --scope sets the hierarchy over the scopes kept: read them (and change that version only).
+  if (ctx.list('parent') !== undefined && ctx.list('scope') === undefined) {
+    const read = await execute<{ scopes: ResourceInput['scopes'] }>(ctx, 'resources.read', { identifier });
+    base = { ...base, scopes: read.result.scopes };
+    if (read.etag) version = { ifMatch: read.etag };
+  }
+  const input = resourceInput(ctx, base);
+  const { result } = await execute(ctx, 'resources.update', { ...input }, version);
+  print(JSON.stringify(result, null, 2));
   print(`Running servers use the change within ${REGISTRY_CACHE_MS / 1000} s.`);
 }
 
+interface ResourceItem {
+  identifier: string;
+  display_name: string;
+  scopes: Record<string, unknown>;
+  access_token_ttl: number | null;
+  dpop: string;
+}
+
 async function resourceList(ctx: Ctx): Promise<void> {
-  printList<ResourceServerRecord>(
+  printList<ResourceItem>(
     ctx,
-    await (await ctx.db()).stores.resourceServers.list(),
-    describeResourceServer,
+    await executeAll<ResourceItem>(ctx, 'resources.list', {}, progress()),
+    (r) => r,
     {
       IDENTIFIER: (r) => r.identifier,
-      NAME: (r) => r.displayName,
-      SCOPES: (r) => r.scopes.map((s) => s.name).join(' '),
-      TOKEN_TTL: (r) => (r.accessTokenTtl === null ? 'default' : `${r.accessTokenTtl}s`),
+      NAME: (r) => r.display_name,
+      SCOPES: (r) => Object.keys(r.scopes).join(' '),
+      TOKEN_TTL: (r) => (r.access_token_ttl === null ? 'default' : `${r.access_token_ttl}s`),
       DPOP: (r) => r.dpop,
     },
     '(no resource servers: self-registered clients get tokens for the default audience only)',
@@ -445,16 +407,30 @@ async function resourceList(ctx: Ctx): Promise<void> {
 }
 
 async function resourceShow(ctx: Ctx): Promise<void> {
-  const r = await findResourceServer((await ctx.db()).stores, ctx.positionals[0]!);
-  if (!r) throw new AdminError(`no resource ${ctx.positionals[0]}`);
-  print(JSON.stringify(describeResourceServer(r), null, 2));
+  print(JSON.stringify((await execute(ctx, 'resources.read', { identifier: ctx.positionals[0]! })).result, null, 2));
 }
 
 async function resourceDelete(ctx: Ctx): Promise<void> {
-  const identifier = await deleteResourceServer((await ctx.db()).stores, ctx.positionals[0]!);
-  await audit(ctx, 'resource_deleted', { identifier });
+  // Any spelling names it; the message shows the stored identifier.
+  const read = await execute<{ identifier: string }>(ctx, 'resources.read', { identifier: ctx.positionals[0]! });
+  const identifier = read.result.identifier;
+  await execute(ctx, 'resources.delete', { identifier }, read.etag ? { ifMatch: read.etag } : {});
   print(`deleted resource ${identifier}; self-registered clients get no more tokens for it`);
 }
+
+/** The fields of `describeUser` (admin/users.ts): what user create and user list --json show of a user. */
+const USER_FIELDS = [
+  'id',
+  'username',
+  'email',
+  'email_verified',
+  'name',
+  'disabled',
+  'has_password',
+  'mfa_required',
+  'created_at',
+];
+const userFields = (u: Described) => Object.fromEntries(USER_FIELDS.filter((k) => k in u).map((k) => [k, u[k]]));
 
 async function userCreate(ctx: Ctx): Promise<void> {
   const username = ctx.need('username');
@@ -466,34 +442,42 @@ async function userCreate(ctx: Ctx): Promise<void> {
     );
   if (pw !== undefined && ctx.flag('no-password')) throw new UsageError('--no-password conflicts with a password');
   const adopt = ctx.flag('adopt-existing');
-  const { stores, now } = await ctx.db();
-  const existing = await stores.users.findByUsername(username);
+  if (adopt && ctx.remoteMode())
+    throw new AdminError('--adopt-existing runs on the host only (no admin action takes an account over)');
+  let shown: Described;
+  const existing = ctx.remoteMode() ? undefined : await (await ctx.db()).stores.users.findByUsername(username);
   if (existing && (existing.origin ?? 'operator') === 'operator') {
     throw new AdminError(
       `user ${username} already exists${existing.username !== username ? ` (as ${existing.username})` : ''}; use tessera user set-password to change its password`,
     );
   }
-  // An account provisioning did not create (self-registered) is refused naming it, or taken over
-  // with --adopt-existing: audited, its sessions ended and its grants revoked.
-  const r = await saveUser(
-    stores,
-    { username, email: ctx.str('email'), name: ctx.str('name'), password: pw, ...(adopt ? { adopt: true } : {}) },
-    now(),
-  );
-  if (r.adopted) {
+  if (existing) {
+    // An account provisioning did not create (self-registered) is refused naming it, or taken over with
+    // --adopt-existing (host only: no action does it): audited, its sessions ended and its grants revoked.
+    const { stores, now } = await ctx.db();
+    const r = await saveUser(
+      stores,
+      { username, email: ctx.str('email'), name: ctx.str('name'), password: pw, ...(adopt ? { adopt: true } : {}) },
+      now(),
+    );
     await audit(ctx, 'user_adopted', { user_id: r.user.id, username: r.user.username, source: 'cli' });
     await notifySessionsEnded(ctx, r.user.username);
     warn(
       `took over the existing account ${r.user.username} (id ${r.user.id}); its sessions are ended and its grants revoked`,
     );
+    shown = describeUser(r.user);
   } else {
-    await audit(ctx, 'user_created', { user_id: r.user.id, username });
+    const input: Record<string, unknown> = { username };
+    if (ctx.str('email') !== undefined) input.email = ctx.str('email');
+    if (ctx.str('name') !== undefined) input.name = ctx.str('name');
+    if (pw !== undefined) input.password = pw;
+    shown = userFields((await execute<Described>(ctx, 'users.create', input)).result);
   }
   if (pw === undefined)
     warn(
       `warning: user ${username} has no password and cannot sign in with one; set one with tessera user set-password`,
     );
-  print(JSON.stringify(describeUser(r.user), null, 2));
+  print(JSON.stringify(shown, null, 2));
 }
 
 async function userCollisions(ctx: Ctx): Promise<number> {
@@ -562,128 +546,99 @@ const userSetDisabled =
   (disabled: boolean) =>
   async (ctx: Ctx): Promise<void> => {
     const username = ctx.positionals[0]!;
-    const { stores, now } = await ctx.db();
-    await setDisabled(stores, username, disabled, now());
-    await audit(ctx, disabled ? 'user_disabled' : 'user_enabled', { username });
-    if (disabled) await notifySessionsEnded(ctx, username);
+    const { id } = await userOf(ctx, username);
+    await execute(ctx, disabled ? 'users.disable' : 'users.enable', { user_id: id });
     print(
       disabled ? `user ${username} disabled; their sessions are ended and grants revoked` : `user ${username} enabled`,
     );
   };
 
 async function userResetFactors(ctx: Ctx): Promise<void> {
-  const username = ctx.positionals[0]!;
-  const { stores } = await ctx.db();
-  const r = await resetFactors(stores, username);
-  await auditEvent(ctx, { type: 'mfa_reset', userId: r.user.id, actor: 'admin' });
-  for (const f of r.removed)
-    await auditEvent(ctx, { type: 'factor_removed', userId: r.user.id, kind: f.kind, factorId: f.id, by: 'operator' });
-  await noticeFactorsRemoved(ctx, r.user, r.removed);
-  await notifySessionsEnded(ctx, username);
+  const user = await userOf(ctx, ctx.positionals[0]!);
+  // The action ends the sessions (back-channel logout) and tells the owner once per kind of factor removed.
+  const { result: r } = await execute<{ factors: number; devices: number; sessions: number }>(
+    ctx,
+    'users.reset-factors',
+    { user_id: user.id },
+  );
   print(
-    `removed ${r.factors} second factor(s) and the recovery codes of ${r.user.username}, forgot ${r.devices} remembered browser(s); their sessions (${r.sessions}) are ended`,
+    `removed ${r.factors} second factor(s) and the recovery codes of ${user.username}, forgot ${r.devices} remembered browser(s); their sessions (${r.sessions}) are ended`,
   );
 }
 
-/**
- * Tells the user their factors were removed (TESSERA_NOTIFICATIONS factor-changed, a verified address
- * only), one notice per kind, queued in the mail outbox before the command ends: the same mail the
- * account area's removal sends (protocol/notifications.ts).
- */
-async function noticeFactorsRemoved(ctx: Ctx, user: UserRecord, removed: { kind: FactorKind }[]): Promise<void> {
-  if (!user.email || !user.emailVerified) return;
-  const { stores, now } = await ctx.db();
-  const mail = outboxMailer(stores.mailOutbox, now, () => {}, ctx.config());
-  for (const kind of new Set(removed.map((f) => f.kind))) {
-    const n = notificationFor(ctx.config().notifications, {
-      type: 'factor_removed',
-      userId: user.id,
-      kind,
-      factorId: '',
-      by: 'operator',
-    });
-    if (!n) continue;
-    const time = new Date(now() * 1000).toUTCString();
-    await mail.send({
-      to: user.email,
-      template: n.template,
-      vars: { username: user.username, time, ...n.vars },
-      userId: user.id,
-    });
-  }
-}
-
 async function userUnlock(ctx: Ctx): Promise<void> {
-  const r = await unlockUser((await ctx.db()).stores, ctx.positionals[0]!);
-  await auditEvent(ctx, { type: 'user_unlocked', userId: r.user.id, actor: 'admin' });
-  print(`cleared ${r.counters} failure counter(s) of ${r.user.username}: they may sign in again at once`);
+  const user = await userOf(ctx, ctx.positionals[0]!);
+  const { result: r } = await execute<{ counters: number }>(ctx, 'users.unlock', { user_id: user.id });
+  print(`cleared ${r.counters} failure counter(s) of ${user.username}: they may sign in again at once`);
 }
 
 async function userVerifyEmail(ctx: Ctx): Promise<void> {
-  const { stores, now } = await ctx.db();
-  const r = await markEmailVerified(stores, ctx.positionals[0]!, now());
-  if (!r.changed) {
-    print(`the email address of ${r.user.username} was already verified`);
-    return;
-  }
-  // Not the email_verified event (that is the user following the link): an operator's record.
-  await audit(ctx, 'email_verified', { user_id: r.user.id, by: 'operator' });
-  print(`the email address of ${r.user.username} is marked verified`);
+  const user = await userOf(ctx, ctx.positionals[0]!);
+  const { result: r } = await execute<{ changed: boolean }>(ctx, 'users.verify-email', { user_id: user.id });
+  print(
+    r.changed
+      ? `the email address of ${user.username} is marked verified`
+      : `the email address of ${user.username} was already verified`,
+  );
 }
 
 async function userRequireMfa(ctx: Ctx): Promise<void> {
   const required = !ctx.flag('off');
-  const { stores, now } = await ctx.db();
-  const r = await setMfaRequired(stores, ctx.positionals[0]!, required, now());
-  if (r.changed) await auditEvent(ctx, { type: 'mfa_required_set', userId: r.user.id, required, actor: 'admin' });
+  const user = await userOf(ctx, ctx.positionals[0]!);
+  const { result: r } = await execute<{ changed: boolean }>(ctx, 'users.require-mfa', { user_id: user.id, required });
   print(
     !r.changed
-      ? `nothing to change: a second factor was ${required ? 'already' : 'not'} required of ${r.user.username}`
+      ? `nothing to change: a second factor was ${required ? 'already' : 'not'} required of ${user.username}`
       : required
-        ? `a second factor is now required of ${r.user.username}; without one they enrol at their next sign-in`
-        : `a second factor is no longer required of ${r.user.username} (the deployment's policy still applies)`,
+        ? `a second factor is now required of ${user.username}; without one they enrol at their next sign-in`
+        : `a second factor is no longer required of ${user.username} (the deployment's policy still applies)`,
   );
 }
 
+type SessionItem = Described & { sid: string; created_at: string; last_seen_at: string; amr: string[] };
+
 async function userSessionsList(ctx: Ctx): Promise<void> {
-  const { stores, now } = await ctx.db();
-  const { sessions } = await userSessions(stores, ctx.positionals[0]!, now());
-  printList<SessionRecord>(
+  const { id } = await userOf(ctx, ctx.positionals[0]!);
+  const { result } = await execute<{ items: SessionItem[] }>(ctx, 'users.sessions', { user_id: id });
+  printList<SessionItem>(
     ctx,
-    sessions,
-    describeSession,
+    result.items,
+    ({ user_id: _, ...s }) => s,
     {
       SID: (s) => s.sid,
-      CREATED: (s) => iso(s.createdAt),
-      LAST_SEEN: (s) => iso(s.lastSeenAt),
+      CREATED: (s) => iso(s.created_at),
+      LAST_SEEN: (s) => iso(s.last_seen_at),
       AMR: (s) => s.amr.join(' '),
-      IP: (s) => s.ip ?? '',
-      USER_AGENT: (s) => s.userAgent ?? '',
+      IP: (s) => String(s.ip ?? ''),
+      USER_AGENT: (s) => String(s.user_agent ?? ''),
     },
     '(no sessions)',
   );
 }
 
 async function userEndSessions(ctx: Ctx): Promise<void> {
-  const username = ctx.positionals[0]!;
-  const r = await endUserSessions((await ctx.db()).stores, username);
-  await auditEvent(ctx, { type: 'sessions_ended', userId: r.user.id, count: r.count, by: 'operator' });
-  await notifySessionsEnded(ctx, username);
-  print(`ended ${r.count} session(s) of ${r.user.username}; the applications they signed in to were told`);
+  const user = await userOf(ctx, ctx.positionals[0]!);
+  // The action tells the applications (back-channel logout) once it committed.
+  const { result: r } = await execute<{ ended: number }>(ctx, 'users.end-sessions', { user_id: user.id });
+  print(`ended ${r.ended} session(s) of ${user.username}; the applications they signed in to were told`);
 }
 
 async function userList(ctx: Ctx): Promise<void> {
-  printList<UserRecord>(
+  // The action pages in id order: shown by username, as before.
+  const users = await executeAll<Described>(ctx, 'users.list', {}, progress());
+  const name = (u: Described) => String(u.username);
+  users.sort((a, b) => (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0));
+  printList<Described>(
     ctx,
-    await (await ctx.db()).stores.users.list(),
-    describeUser,
+    users,
+    (u) => u,
     {
-      USERNAME: (u) => u.username,
-      EMAIL: (u) => u.email ?? '',
-      NAME: (u) => u.name ?? '',
-      PASSWORD: (u) => (u.passwordHash ? 'set' : 'none'),
+      USERNAME: (u) => String(u.username),
+      EMAIL: (u) => String(u.email ?? ''),
+      NAME: (u) => String(u.name ?? ''),
+      PASSWORD: (u) => (u.has_password ? 'set' : 'none'),
       STATUS: (u) => (u.disabled ? 'disabled' : 'enabled'),
-      CREATED: (u) => iso(u.createdAt),
+      CREATED: (u) => iso(u.created_at as string),
     },
     '(no users)',
   );
@@ -757,33 +712,23 @@ async function keysRewrap(ctx: Ctx): Promise<void> {
     print(`re-wrapped ${u.rewrapped} upstream provider secret(s); ${u.unchanged} already were`);
 }
 
-/**
- * What the upstream functions need, with an event sink that collects their events; `flush` writes them
- * to the audit trail once the command succeeded (as every operator action is recorded).
- */
-async function upstreamDeps(ctx: Ctx): Promise<{ deps: UpstreamDeps; flush: () => Promise<void> }> {
-  const { stores, now } = await ctx.db();
-  const events: ProtocolEvent[] = [];
-  return {
-    deps: { stores, config: ctx.config(), now, events: (e) => void events.push(e) },
-    flush: async () => {
-      for (const e of events.splice(0)) await auditEvent(ctx, e);
-    },
-  };
-}
+type UpstreamItem = Described & { id: string; label: string; kind: string; issuer: string; order: number };
 
 async function upstreamList(ctx: Ctx): Promise<void> {
-  printList<UpstreamProvider>(
+  const items = await executeAll<UpstreamItem>(ctx, 'upstreams.list', {}, progress());
+  // By button order, as the login page shows them.
+  items.sort((a, b) => a.order - b.order || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  printList<UpstreamItem>(
     ctx,
-    await (await ctx.db()).stores.upstreams.list(),
-    describeUpstream,
+    items,
+    (p) => p,
     {
       ID: (p) => p.id,
       LABEL: (p) => p.label,
-      KIND: (p) => (p.preset ? `${p.kind} (${p.preset})` : p.kind),
+      KIND: (p) => (p.preset ? `${p.kind} (${String(p.preset)})` : p.kind),
       ISSUER: (p) => p.issuer,
       ORDER: (p) => String(p.order),
-      USERS: (p) => (p.createUsers ? 'created' : 'linked only'),
+      USERS: (p) => (p.create_users ? 'created' : 'linked only'),
       STATUS: (p) => (p.enabled ? 'enabled' : 'disabled'),
     },
     '(no upstream providers)',
@@ -791,10 +736,7 @@ async function upstreamList(ctx: Ctx): Promise<void> {
 }
 
 async function upstreamShow(ctx: Ctx): Promise<void> {
-  const id = ctx.positionals[0]!;
-  const p = await (await ctx.db()).stores.upstreams.get(id);
-  if (!p) throw new AdminError(`no upstream ${id}`);
-  print(JSON.stringify(describeUpstream(p), null, 2));
+  print(JSON.stringify((await execute(ctx, 'upstreams.read', { id: ctx.positionals[0]! })).result, null, 2));
 }
 
 /** Everything on standard input (a provider piped to `upstream add -`). */
@@ -802,6 +744,27 @@ async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * A provider of a file as the action upstreams.put takes it: client_secret_env and private_key_env read here, from
+ * this machine's environment (the admin API never reads the server's).
+ */
+function upstreamActionInput(input: UpstreamInput): Record<string, unknown> {
+  const { client_secret_env: secretEnv, private_key_env: keyEnv, ...rest } = input;
+  const out: Record<string, unknown> = { ...rest };
+  for (const [name, variable] of [
+    ['client_secret', secretEnv],
+    ['private_key', keyEnv],
+  ] as const) {
+    if (variable === undefined) continue;
+    if (out[name] !== undefined) throw new AdminError(`upstream ${input.id}: give ${name} or ${name}_env, not both`);
+    const value = process.env[variable];
+    if (!value)
+      throw new AdminError(`upstream ${input.id}: ${name}_env: the environment variable ${variable} is not set`);
+    out[name] = value;
+  }
+  return out;
 }
 
 async function upstreamAdd(ctx: Ctx): Promise<void> {
@@ -813,24 +776,30 @@ async function upstreamAdd(ctx: Ctx): Promise<void> {
     throw new AdminError(`cannot read ${source}: ${(err as Error).message}`);
   }
   const inputs = parseUpstreamsDocument(text, source === '-' ? 'standard input' : source);
-  const { deps, flush } = await upstreamDeps(ctx);
-  // Every provider is checked before any is saved: a file with a problem changes nothing.
-  await checkUpstreams(deps, inputs);
-  for (const input of inputs) {
-    const r = await saveUpstream(deps, input, 'admin');
+  // On the host every provider is checked before any is saved: a file with a problem changes nothing. Remotely
+  // each is checked as it is saved, in order.
+  if (!ctx.remoteMode()) {
+    const { stores, now } = await ctx.db();
+    await checkUpstreams({ stores, config: ctx.config(), now }, inputs);
+  }
+  const actionInputs = inputs.map(upstreamActionInput);
+  const before = new Map(
+    (await executeAll<UpstreamItem>(ctx, 'upstreams.list', {}, progress())).map((p) => [p.id, p.updated_at]),
+  );
+  const issuer = ctx.remoteMode() ? remoteTarget().issuer : ctx.config().issuer;
+  for (const input of actionInputs) {
+    const r = await execute<UpstreamItem>(ctx, 'upstreams.put', input);
+    const p = r.result;
+    const said = r.status === 201 ? 'added' : before.get(p.id) !== p.updated_at ? 'updated' : 'unchanged:';
     print(
-      `${r.created ? 'added' : r.changed ? 'updated' : 'unchanged:'} upstream ${r.provider.id} (${r.provider.label}); ` +
-        `callback URL to register with the provider: ${ctx.config().issuer}/upstream/${r.provider.id}/callback`,
+      `${said} upstream ${p.id} (${p.label}); callback URL to register with the provider: ${issuer}/upstream/${p.id}/callback`,
     );
   }
-  await flush();
 }
 
 async function upstreamRemove(ctx: Ctx): Promise<void> {
   const id = ctx.positionals[0]!;
-  const { deps, flush } = await upstreamDeps(ctx);
-  await deleteUpstream(deps, id, 'admin');
-  await flush();
+  await execute(ctx, 'upstreams.remove', { id });
   print(`removed upstream ${id} and every identity linked through it; sessions signed in with it run until they end`);
 }
 
@@ -838,9 +807,10 @@ const upstreamSetEnabled =
   (enabled: boolean) =>
   async (ctx: Ctx): Promise<void> => {
     const id = ctx.positionals[0]!;
-    const { deps, flush } = await upstreamDeps(ctx);
-    const changed = await setUpstreamEnabled(deps, id, enabled);
-    await flush();
+    // Whether it changes: the state read before (the action's answer is the provider as it is after).
+    const before = await execute<{ enabled: boolean }>(ctx, 'upstreams.read', { id });
+    const changed = before.result.enabled !== enabled;
+    await execute(ctx, enabled ? 'upstreams.enable' : 'upstreams.disable', { id });
     print(
       !changed
         ? `upstream ${id} was already ${enabled ? 'enabled' : 'disabled'}`
@@ -850,31 +820,47 @@ const upstreamSetEnabled =
     );
   };
 
+type IdentityItem = Described & { provider: string; issuer: string; subject: string; email: string | null };
+
 async function userIdentitiesList(ctx: Ctx): Promise<void> {
-  const { identities, providers } = await userIdentities((await ctx.db()).stores, ctx.positionals[0]!);
-  printList<UpstreamIdentity>(
+  const { id } = await userOf(ctx, ctx.positionals[0]!);
+  const { result } = await execute<{ items: IdentityItem[] }>(ctx, 'users.identities', { user_id: id });
+  printList<IdentityItem>(
     ctx,
-    identities,
-    (i) => describeIdentity(i, providers.get(i.providerId)),
+    result.items,
+    (i) => i,
     {
-      PROVIDER: (i) => i.providerId,
+      PROVIDER: (i) => i.provider,
       ISSUER: (i) => i.issuer,
       SUBJECT: (i) => i.subject,
       EMAIL: (i) => i.email ?? '',
-      LINKED: (i) => iso(i.createdAt),
-      LAST_USED: (i) => iso(i.lastUsedAt),
+      LINKED: (i) => iso(i.linked_at as string),
+      LAST_USED: (i) => iso(i.last_used_at as string),
     },
     '(no linked upstream identities)',
   );
 }
 
 async function userUnlink(ctx: Ctx): Promise<void> {
-  const [username, provider] = ctx.positionals as [string, string];
-  const { deps, flush } = await upstreamDeps(ctx);
-  const { user, identity } = await unlinkUserIdentity(deps, username, provider, ctx.str('subject'));
-  await flush();
+  const [name, provider] = ctx.positionals as [string, string];
+  const user = await userOf(ctx, name);
+  const subject = ctx.str('subject');
+  if (subject === undefined) {
+    // Several identities there: the command asks for the option that names one.
+    const { result: linked } = await execute<{ items: IdentityItem[] }>(ctx, 'users.identities', { user_id: user.id });
+    const there = linked.items.filter((i) => i.provider === provider);
+    if (there.length > 1)
+      throw new AdminError(
+        `${user.username} has ${there.length} identities linked through ${provider} (subjects ${there.map((i) => i.subject).join(', ')}): name one with --subject`,
+      );
+  }
+  const { result } = await execute<{ subject: string }>(ctx, 'users.unlink', {
+    user_id: user.id,
+    provider,
+    ...(subject !== undefined ? { subject } : {}),
+  });
   print(
-    `unlinked ${provider} identity ${identity.subject} from ${user.username}; sessions signed in with it run on (tessera user end-sessions ends them)`,
+    `unlinked ${provider} identity ${result.subject} from ${user.username}; sessions signed in with it run on (tessera user end-sessions ends them)`,
   );
 }
 
@@ -1019,6 +1005,7 @@ export function settingsMarkdown(): string {
 export const commands: Record<string, Command> = {
   migrate: { summary: 'Apply the pending database migrations.', run: migrateCommand },
   'client create': {
+    remote: true,
     synopsis:
       '--id ID [--name N] [--public] [--auth-method client_secret_basic|client_secret_post|client_secret_jwt|private_key_jwt|none] [--native] [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant TYPE]... [--scope "a b"] [--resource URI]... [--skip-consent] [--jwks-file FILE | --jwks-uri URI] [--auth-signing-alg ALG] [--request-object-alg ALG] [--require-signed-request-object] [--fapi] [--fapi-message-signing] [--pkce-optional]',
     summary: 'Register a client; prints it as JSON and its generated secret once (only a hash is stored).',
@@ -1045,14 +1032,22 @@ export const commands: Record<string, Command> = {
     },
     run: clientCreate,
   },
-  'client list': { synopsis: '[--json]', summary: 'List the clients.', options: JSON_OPT, run: clientList },
+  'client list': {
+    remote: true,
+    synopsis: '[--json]',
+    summary: 'List the clients.',
+    options: JSON_OPT,
+    run: clientList,
+  },
   'client show': {
+    remote: true,
     synopsis: 'ID',
     summary: 'Show a client as JSON (never its secret).',
     positionals: ['ID'],
     run: clientShow,
   },
   'client delete': {
+    remote: true,
     synopsis: 'ID',
     summary:
       'Delete a client, revoking its grants. A metadata document client (an https client_id) is never stored: disable it instead.',
@@ -1060,12 +1055,14 @@ export const commands: Record<string, Command> = {
     run: clientDelete,
   },
   'client rotate-secret': {
+    remote: true,
     synopsis: 'ID',
     summary: 'Replace the secret of a client; prints the new one once.',
     positionals: ['ID'],
     run: clientRotateSecret,
   },
   'client enable': {
+    remote: true,
     synopsis: 'ID',
     summary:
       'Enable a client (approves a client registered under TESSERA_REGISTRATION=admin_approval); for a metadata document URL, lift its block.',
@@ -1073,6 +1070,7 @@ export const commands: Record<string, Command> = {
     run: clientSetDisabled(false),
   },
   'client disable': {
+    remote: true,
     synopsis: 'ID',
     summary:
       'Disable a client: it can no longer authenticate or start authorizations; its access tokens are refused and its grants revoked. A metadata document URL (an https client_id) is blocked: its document is no longer fetched.',
@@ -1099,6 +1097,7 @@ export const commands: Record<string, Command> = {
     run: registrationTokenRevoke,
   },
   'resource create': {
+    remote: true,
     synopsis:
       '--identifier URI --name NAME [--scope NAME=DESCRIPTION]... [--parent SCOPE=PARENT]... [--ttl SECONDS] [--alg ALG] [--dpop required|optional]',
     summary:
@@ -1107,6 +1106,7 @@ export const commands: Record<string, Command> = {
     run: resourceCreate,
   },
   'resource update': {
+    remote: true,
     synopsis:
       'URI [--name NAME] [--scope NAME=DESCRIPTION]... [--parent SCOPE=PARENT]... [--ttl SECONDS] [--alg ALG] [--dpop required|optional]',
     summary: 'Change a resource server (--scope replaces the list of scopes, --parent the hierarchy).',
@@ -1115,24 +1115,28 @@ export const commands: Record<string, Command> = {
     run: resourceUpdate,
   },
   'resource list': {
+    remote: true,
     synopsis: '[--json]',
     summary: 'List the resource servers of the registry.',
     options: JSON_OPT,
     run: resourceList,
   },
   'resource show': {
+    remote: true,
     synopsis: 'URI',
     summary: 'Show a resource server as JSON.',
     positionals: ['URI'],
     run: resourceShow,
   },
   'resource delete': {
+    remote: true,
     synopsis: 'URI',
     summary: 'Remove a resource server from the registry: self-registered clients get no more tokens for it.',
     positionals: ['URI'],
     run: resourceDelete,
   },
   'user create': {
+    remote: true,
     synopsis:
       '--username U [--email E] [--name N] (--password-stdin | --password P | --no-password) [--adopt-existing]',
     summary:
@@ -1156,19 +1160,28 @@ export const commands: Record<string, Command> = {
     run: userSetPassword,
   },
   'user disable': {
+    remote: true,
     synopsis: 'USERNAME',
     summary: 'Disable a user, ending their sessions and revoking their grants.',
     positionals: ['USERNAME'],
     run: userSetDisabled(true),
   },
   'user enable': {
+    remote: true,
     synopsis: 'USERNAME',
     summary: 'Enable a disabled user.',
     positionals: ['USERNAME'],
     run: userSetDisabled(false),
   },
-  'user list': { synopsis: '[--json]', summary: 'List the users.', options: JSON_OPT, run: userList },
+  'user list': {
+    remote: true,
+    synopsis: '[--json]',
+    summary: 'List the users.',
+    options: JSON_OPT,
+    run: userList,
+  },
   'user reset-factors': {
+    remote: true,
     synopsis: 'USERNAME',
     summary:
       'Remove every second factor (authenticator apps, passkeys) and recovery code of a user, ending their sessions (a lost phone or key).',
@@ -1176,18 +1189,21 @@ export const commands: Record<string, Command> = {
     run: userResetFactors,
   },
   'user unlock': {
+    remote: true,
     synopsis: 'USERNAME',
     summary: 'Clear the failed sign-in counters of a user (password and second factor), lifting their wait.',
     positionals: ['USERNAME'],
     run: userUnlock,
   },
   'user verify-email': {
+    remote: true,
     synopsis: 'USERNAME',
     summary: 'Mark the email address of a user verified.',
     positionals: ['USERNAME'],
     run: userVerifyEmail,
   },
   'user require-mfa': {
+    remote: true,
     synopsis: 'USERNAME [--off]',
     summary:
       'Require a second factor of a user whatever the policy (without one they enrol at their next sign-in); --off stops requiring it.',
@@ -1196,6 +1212,7 @@ export const commands: Record<string, Command> = {
     run: userRequireMfa,
   },
   'user sessions': {
+    remote: true,
     synopsis: 'USERNAME [--json]',
     summary: 'List the live sessions of a user: created, last seen, how they signed in (amr), address and browser.',
     options: JSON_OPT,
@@ -1203,6 +1220,7 @@ export const commands: Record<string, Command> = {
     run: userSessionsList,
   },
   'user end-sessions': {
+    remote: true,
     synopsis: 'USERNAME',
     summary:
       'End every session of a user, telling the applications they signed in to (back-channel logout), and forget the browsers remembered after a second factor; their grants stay.',
@@ -1210,6 +1228,7 @@ export const commands: Record<string, Command> = {
     run: userEndSessions,
   },
   'user identities': {
+    remote: true,
     synopsis: 'USERNAME [--json]',
     summary: 'List the upstream identities linked to a user: provider, issuer, subject, email, linked and last used.',
     options: JSON_OPT,
@@ -1217,6 +1236,7 @@ export const commands: Record<string, Command> = {
     run: userIdentitiesList,
   },
   'user unlink': {
+    remote: true,
     synopsis: 'USERNAME PROVIDER [--subject SUBJECT]',
     summary:
       "Unlink a user's identity with an upstream provider (--subject when they have several there); refused when it is their last way to sign in.",
@@ -1225,18 +1245,21 @@ export const commands: Record<string, Command> = {
     run: userUnlink,
   },
   'upstream list': {
+    remote: true,
     synopsis: '[--json]',
     summary: 'List the upstream identity providers, by button order (never their secrets).',
     options: JSON_OPT,
     run: upstreamList,
   },
   'upstream show': {
+    remote: true,
     synopsis: 'ID',
     summary: 'Show an upstream provider as JSON (whether a secret is stored, never the secret).',
     positionals: ['ID'],
     run: upstreamShow,
   },
   'upstream add': {
+    remote: true,
     synopsis: 'FILE|-',
     summary:
       'Add or update upstream providers from a YAML or JSON file (or standard input): one provider, a list, or an upstreams: list, with the keys of the bootstrap file. Secrets are stored wrapped under TESSERA_KEY_ENCRYPTION_KEY.',
@@ -1244,6 +1267,7 @@ export const commands: Record<string, Command> = {
     run: upstreamAdd,
   },
   'upstream remove': {
+    remote: true,
     synopsis: 'ID',
     summary:
       'Remove an upstream provider and every identity linked through it (users without another way in can no longer sign in: disable it instead to keep them).',
@@ -1251,12 +1275,14 @@ export const commands: Record<string, Command> = {
     run: upstreamRemove,
   },
   'upstream enable': {
+    remote: true,
     synopsis: 'ID',
     summary: 'Put an upstream provider back on the login page.',
     positionals: ['ID'],
     run: upstreamSetEnabled(true),
   },
   'upstream disable': {
+    remote: true,
     synopsis: 'ID',
     summary: 'Take an upstream provider off the login page and refuse its callbacks; its identities stay linked.',
     positionals: ['ID'],

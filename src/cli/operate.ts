@@ -43,21 +43,27 @@ function yesNo(ctx: Ctx, name: string): boolean | undefined {
   return v === 'true';
 }
 
-/** The id of the user a command names by username or id: here from the database, remotely through users.list. */
-async function userIdOf(ctx: Ctx, name: string): Promise<string> {
+/**
+ * The user a command names by username or id (id and username): here from the database, remotely through
+ * users.list (an id the search does not match is returned as it is: the action says whether it exists).
+ */
+export async function userOf(ctx: Ctx, name: string): Promise<{ id: string; username: string }> {
   if (!ctx.remoteMode()) {
     const { stores } = await ctx.db();
     const user = (await stores.users.findByUsername(name)) ?? (await stores.users.get(name));
     if (!user) throw new AdminError(`no user ${name}`);
-    return user.id;
+    return { id: user.id, username: user.username };
   }
   const { result } = await execute<{ items: { id: string; username: string }[] }>(ctx, 'users.list', {
     search: name,
     limit: 200,
   });
   const found = result.items.find((u) => u.username === name) ?? result.items.find((u) => u.id === name);
-  return found?.id ?? name; // an id the search does not match: users.get says whether it exists
+  return found ?? { id: name, username: name };
 }
+
+/** The id of the user a command names by username or id. */
+const userIdOf = async (ctx: Ctx, name: string): Promise<string> => (await userOf(ctx, name)).id;
 
 // ---- client update ------------------------------------------------------------------------------------------
 

@@ -91,8 +91,14 @@ describe('tessera client disable/enable for metadata document clients', { concur
         assert.equal(await withStores((s) => s.clientBlocks.has(URL_ID)), true);
         assert.equal(await withStores((s) => s.clients.get(URL_ID)), undefined, 'nothing stored as a client');
         const [event] = await audits('client_disabled');
-        assert.deepEqual(event?.details, { grants_revoked: 1, metadata_document: true });
-        assert.equal(event?.actor, 'admin');
+        // The record of the action clients.disable, run by the CLI.
+        const picked = (d: Record<string, unknown> | undefined) => ({
+          grants_revoked: d?.grants_revoked,
+          metadata_document: d?.metadata_document,
+          changed: d?.changed,
+        });
+        assert.deepEqual(picked(event?.details), { grants_revoked: 1, metadata_document: true, changed: true });
+        assert.equal(event?.actor, 'cli');
 
         assert.match(
           (await ok('client', 'list')).out,
@@ -116,12 +122,15 @@ describe('tessera client disable/enable for metadata document clients', { concur
         assert.equal(JSON.parse((await ok('client', 'show', URL_ID)).out).blocked, false);
         assert.ok(!(await ok('client', 'list')).out.includes(URL_ID));
         const [enabled] = await audits('client_enabled');
-        assert.deepEqual(enabled?.details, { grants_revoked: 0, metadata_document: true });
-        // Enabling what is not blocked changes nothing (a live grant stays live) and is not audited.
+        assert.deepEqual(picked(enabled?.details), { grants_revoked: 0, metadata_document: true, changed: true });
+        // Enabling what is not blocked changes nothing (a live grant stays live), recorded as unchanged.
         const live = await grant(URL_ID);
         assert.match((await ok('client', 'enable', URL_ID)).out, /was not blocked: nothing changed/);
         assert.equal(await isRevoked(live), false);
-        assert.equal((await audits('client_enabled')).length, 1);
+        assert.deepEqual(
+          (await audits('client_enabled')).map((e) => e.details.changed),
+          [true, false],
+        );
       });
     });
   }

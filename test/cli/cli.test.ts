@@ -19,7 +19,7 @@ import { loadConfig } from '../../src/config/config.ts';
 import { settings } from '../../src/config/settings.ts';
 import type { Stores } from '../../src/ports/index.ts';
 import { verifyClientSecret } from '../../src/protocol/client-auth/secret-hash.ts';
-import { generateSigningKey, loadKeyRing, unwrapPrivateJwk } from '../../src/protocol/tokens/keys.ts';
+import { configKeks, generateSigningKey, loadKeyRing, unwrapPrivateJwk } from '../../src/protocol/tokens/keys.ts';
 import { cliBackends, runCli, type CliResult } from '../fixtures/cli.ts';
 
 const NOW = Math.floor(Date.now() / 1000);
@@ -616,6 +616,7 @@ describe('tessera CLI', { concurrency: true }, () => {
           type: string;
           actor: string;
           client_id: string | null;
+          outcome: string;
           details: Record<string, unknown>;
           at: string;
         }[];
@@ -635,7 +636,7 @@ describe('tessera CLI', { concurrency: true }, () => {
         // The commands run through an admin action record the principal cli (keys); the others 'admin'.
         assert.ok(all.every((r) => r.actor === 'admin' || (r.actor === 'cli' && r.details.via === 'cli')));
         assert.deepEqual(
-          all.filter((r) => r.type === 'client_deleted').map((r) => r.client_id),
+          all.filter((r) => r.type === 'client_deleted' && r.outcome === 'success').map((r) => r.client_id),
           ['doomed'],
         );
         assert.deepEqual(
@@ -670,7 +671,10 @@ describe('tessera CLI', { concurrency: true }, () => {
         assert.equal(lines.length, all.length + 2);
         // details is JSON with commas and quotes: quoted, quotes doubled (RFC 4180)
         const created = lines.find((l) => l.includes(',user_created,'))!;
-        assert.match(created, /,"\{""user_id"":""[^"]+"",""username"":""alice""\}",/);
+        assert.match(
+          created,
+          /,"\{""action"":""users\.create"",.*""principal"":""cli"",""user_id"":""[^"]+"",""username"":""alice"",""via"":""cli""\}",/,
+        );
 
         expectFail(await cli(['audit', 'list', '--format', 'xml']), 2, /json or csv/);
         expectFail(await cli(['audit', 'list', '--from', 'yesterday']), 2, /ISO 8601/);
@@ -726,6 +730,9 @@ describe('tessera CLI', { concurrency: true }, () => {
               expiresAt: NOW + 3600,
             });
           });
+          // The signing keys the server makes when it starts, one per algorithm (the CLI signs with them, never makes
+          // them).
+          await withStores((s) => loadKeyRing(s.keys, configKeks(config), config.signingAlgs, NOW));
           await ok(['user', 'disable', 'alice']);
           assert.equal(received.length, 1);
           const token = received[0]!.get('logout_token')!;

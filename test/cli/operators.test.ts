@@ -83,6 +83,8 @@ describe('operators: tessera user ... for second factors, throttling, email and 
           });
         });
         await new Promise<void>((r) => rp.listen(0, '127.0.0.1', r));
+        // The signing keys the server makes when it starts (the CLI signs logout tokens with them, never makes them).
+        await withStores((s) => loadKeyRing(s.keys, configKeks(config), config.signingAlgs, NOW));
         await withStores((s) =>
           saveClient(
             s,
@@ -158,7 +160,7 @@ describe('operators: tessera user ... for second factors, throttling, email and 
         assert.equal(boss.mfaRequired, true);
       });
 
-      it('require-mfa and require-mfa --off set users.mfa_required, audited; nothing to change is said and not audited', async () => {
+      it('require-mfa and require-mfa --off set users.mfa_required, audited; nothing to change is said (and recorded as unchanged)', async () => {
         const carol = await signUp('carol');
         assert.match(await ok(['user', 'require-mfa', 'carol']), /a second factor is now required of carol/);
         assert.equal((await userNamed('carol')).mfaRequired, true);
@@ -170,12 +172,14 @@ describe('operators: tessera user ... for second factors, throttling, email and 
         assert.equal(listed.find((u) => u.username === 'carol')?.mfa_required, true);
         assert.match(await ok(['user', 'require-mfa', 'carol', '--off']), /no longer required/);
         assert.equal((await userNamed('carol')).mfaRequired ?? false, false);
+        // The action users.require-mfa records each call; the one that changed nothing says so.
         const mine = (await audits('mfa_required_set')).filter((a) => a.details.user_id === carol.id);
         assert.deepEqual(
-          mine.map((a) => [a.actor, a.details.required]),
+          mine.map((a) => [a.actor, a.details.required, a.details.changed]),
           [
-            ['admin', true],
-            ['admin', false],
+            ['cli', true, true],
+            ['cli', true, false],
+            ['cli', false, true],
           ],
         );
         const r = await cli(['user', 'require-mfa', 'nobody']);
@@ -191,8 +195,11 @@ describe('operators: tessera user ... for second factors, throttling, email and 
         assert.match(await ok(['user', 'verify-email', 'dave']), /already verified/);
         const records = (await audits('email_verified')).filter((a) => a.details.user_id === dave.id);
         assert.deepEqual(
-          records.map((a) => [a.actor, a.details.by]),
-          [['admin', 'operator']],
+          records.map((a) => [a.actor, a.details.by, a.details.changed]),
+          [
+            ['cli', 'operator', true],
+            ['cli', 'operator', false],
+          ],
         );
         await signUp('noemail');
         const r = await cli(['user', 'verify-email', 'noemail']);
@@ -259,13 +266,15 @@ describe('operators: tessera user ... for second factors, throttling, email and 
           assert.equal(logout?.sid, `sid-${erin.id}-1`);
           const records = (await audits('mfa_reset')).filter((a) => a.details.user_id === erin.id);
           assert.equal(records.length, 1);
-          assert.equal(records[0]!.actor, 'admin');
-          // Each factor's removal is audited as the operator's, and the owner is told once per kind.
-          const removed = (await audits('factor_removed')).filter((a) => a.actor === erin.id);
-          assert.deepEqual(removed.map((a) => [a.details.kind, a.details.by]).sort(), [
-            ['passkey', 'operator'],
-            ['totp', 'operator'],
-          ]);
+          assert.equal(records[0]!.actor, 'cli');
+          // The action's record names each factor removed, and the owner is told once per kind.
+          assert.deepEqual(
+            String(records[0]!.details.factor_ids)
+              .split(' ')
+              .map((f) => f.split(':')[0])
+              .sort(),
+            ['passkey', 'totp'],
+          );
           const mails = (await withStores((s) => s.mailOutbox.claim('test', NOW + 3600, 100, 60))).filter(
             (m) => m.to === 'erin@example.com',
           );
@@ -309,7 +318,7 @@ describe('operators: tessera user ... for second factors, throttling, email and 
         const records = (await audits('user_unlocked')).filter((a) => a.details.user_id === gina.id);
         assert.deepEqual(
           records.map((a) => a.actor),
-          ['admin'],
+          ['cli'],
         );
       });
 
@@ -359,10 +368,10 @@ describe('operators: tessera user ... for second factors, throttling, email and 
             tokens.map((t) => [t.sub, t.sid]),
             [[ivy.id, `sid-${ivy.id}-2`]],
           );
-          const records = (await audits('sessions_ended')).filter((a) => a.actor === ivy.id);
+          const records = (await audits('sessions_ended')).filter((a) => a.details.user_id === ivy.id);
           assert.deepEqual(
-            records.map((a) => a.details),
-            [{ count: 2, by: 'operator' }],
+            records.map((a) => [a.actor, a.details.count, a.details.by]),
+            [['cli', 2, 'operator']],
           );
         } finally {
           rp.close();

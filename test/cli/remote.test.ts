@@ -94,6 +94,55 @@ describe('tessera --remote: the admin API of a running Tessera', () => {
     assert.equal(rec?.details.via, 'api');
   });
 
+  it('the client, resource, user and upstream commands run remotely too, each through its action', async () => {
+    const created = await cli(
+      [
+        'client',
+        'create',
+        '--id',
+        'remote-app',
+        '--name',
+        'Remote',
+        '--redirect-uri',
+        'https://app.example/cb',
+        '--remote',
+      ],
+      withToken(),
+    );
+    assert.equal(created.code, 0, created.err);
+    const [shown, secretLine] = created.out.split(/\n(?=Client secret)/);
+    assert.equal(JSON.parse(shown!).client_id, 'remote-app');
+    assert.match(secretLine!, /^Client secret \(shown only once, store it safely\): \S+/);
+    assert.ok(await app.stores.clients.get('remote-app'));
+    const [made] = await audits('client_created');
+    assert.deepEqual([made?.details.action, made?.details.via], ['clients.create', 'api']);
+    const listed = JSON.parse((await cli(['client', 'list', '--json'], withToken())).out) as { client_id: string }[];
+    assert.ok(listed.some((c) => c.client_id === 'remote-app'));
+    assert.match((await cli(['client', 'disable', 'remote-app'], withToken())).out, /client remote-app disabled/);
+    assert.equal((await app.stores.clients.get('remote-app'))?.disabled, true);
+    assert.match((await cli(['client', 'delete', 'remote-app'], withToken())).out, /deleted client remote-app/);
+
+    const resource = await cli(
+      ['resource', 'create', '--identifier', 'https://API.remote.example/v1', '--name', 'API', '--remote'],
+      withToken(),
+    );
+    assert.equal(resource.code, 0, resource.err);
+    const updated = await cli(['resource', 'update', 'https://api.remote.example/v1', '--ttl', '600'], withToken());
+    assert.equal(updated.code, 0, updated.err);
+    assert.match(updated.out, /Running servers use the change/);
+    assert.equal((await app.stores.resourceServers.get('https://api.remote.example/v1'))?.accessTokenTtl, 600);
+    const deleted = await cli(['resource', 'delete', 'HTTPS://api.remote.example/v1'], withToken());
+    assert.match(deleted.out, /^deleted resource https:\/\/api\.remote\.example\/v1;/);
+
+    assert.match((await cli(['user', 'disable', 'alice'], withToken())).out, /user alice disabled/);
+    assert.equal((await app.stores.users.findByUsername('alice'))?.disabled, true);
+    assert.match((await cli(['user', 'enable', 'alice', '--remote'], withToken())).out, /user alice enabled/);
+    assert.match((await cli(['user', 'list'], withToken())).out, /^alice\s/m);
+    const upstreams = await cli(['upstream', 'list', '--json'], withToken());
+    assert.equal(upstreams.code, 0, upstreams.err);
+    assert.deepEqual(JSON.parse(upstreams.out), []);
+  });
+
   it('a token the server refuses says to log in again, and shows no token', async () => {
     const r = await cli(['keys', 'list', '--remote'], withToken(`${TOKEN}x`));
     assert.equal(r.code, 1);

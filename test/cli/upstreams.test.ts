@@ -80,10 +80,11 @@ describe('upstream providers from the CLI', { concurrency: true }, () => {
         assert.equal(stored.createUsers, true);
         assert.deepEqual(stored.allowedDomains, ['corp.example.com']);
         assert.equal(await unwrapAccountSecret(config, 'upstream:corp', stored.secretWrapped!), SECRET);
+        // The record of the action upstreams.put, run by the CLI.
         const saved = await audit('upstream_saved');
         assert.deepEqual(
-          saved.map((a) => [a.actor, a.details]),
-          [['admin', { provider: 'corp' }]],
+          saved.map((a) => [a.actor, a.details.action, a.details.provider, a.details.created]),
+          [['cli', 'upstreams.put', 'corp', true]],
         );
       });
 
@@ -92,7 +93,11 @@ describe('upstream providers from the CLI', { concurrency: true }, () => {
         const again = await cli(['upstreams', 'add', path]);
         assert.equal(again.code, 0, again.err);
         assert.match(again.out, /unchanged: upstream corp/);
-        assert.equal((await audit('upstream_saved')).length, 1);
+        assert.deepEqual(
+          (await audit('upstream_saved')).map((a) => a.details.changed),
+          [true, false],
+          'recorded as unchanged',
+        );
         const changed = await cli([
           'upstream',
           'add',
@@ -197,8 +202,11 @@ describe('upstream providers from the CLI', { concurrency: true }, () => {
         assert.equal(again.code, 1);
         assert.match(again.err, /no upstream gh/);
         assert.deepEqual(
-          (await audit('upstream_deleted')).map((a) => [a.actor, a.details]),
-          [['admin', { provider: 'gh' }]],
+          (await audit('upstream_deleted')).map((a) => [a.actor, a.outcome, a.details.provider ?? null]),
+          [
+            ['cli', 'success', 'gh'],
+            ['cli', 'failure', null],
+          ],
         );
       });
 
@@ -283,8 +291,10 @@ describe('upstream providers from the CLI', { concurrency: true }, () => {
           ['corp-sub-2'],
         );
         assert.deepEqual(
-          (await audit('upstream_unlinked')).map((a) => [a.actor, a.details]),
-          [[user.id, { provider: 'corp', by: 'operator' }]],
+          (await audit('upstream_unlinked'))
+            .filter((a) => a.outcome === 'success')
+            .map((a) => [a.actor, a.details.user_id, a.details.provider, a.details.by]),
+          [['cli', user.id, 'corp', 'operator']],
         );
         assert.match((await cli(['user', 'unlink', 'jit-user', 'corp'])).err, /refused: it is the last way/);
         assert.match(
