@@ -147,6 +147,35 @@ for (const backend of await backends()) {
       assert.equal((await token('svc', SECRETS.svc!)).statusCode, 200);
     });
 
+    it('refusals before any action runs are problems too: a body over the limit, a bad path, an unknown route', async () => {
+      const full = (res: LightMyRequestResponse, status: number, code: string) => {
+        const body = problem(res, status, code);
+        assert.equal(body.type, 'about:blank');
+        assert.equal(typeof body.title, 'string');
+        return body;
+      };
+      const clients = (await app.stores.clients.list()).length;
+      const huge = await api('POST', '/clients', { body: { client_name: 'x'.repeat(app.provider.config.bodyLimit) } });
+      full(huge, 413, 'payload_too_large');
+      assert.equal(huge.headers.connection, 'close');
+      assert.equal((await app.stores.clients.list()).length, clients);
+      full(await api('GET', '/clients/%E0%A4%A'), 400, 'invalid_request');
+      full(await api('GET', `/clients/${'a'.repeat(200)}`), 414, 'invalid_request');
+      full(await api('GET', '/no-such-thing'), 404, 'not_found');
+      full(await api('GET', '/clients/web/no-such-thing'), 404, 'not_found');
+      full(await api('PUT', '/dashboard', { body: {} }), 404, 'not_found');
+      full(await api('GET', '/'), 404, 'not_found');
+      // Without a token too: an unknown route says so, and no more.
+      full(await api('GET', '/no-such-thing', { token: null }), 404, 'not_found');
+      // Outside the admin API, the answers are as they were.
+      const elsewhere = await app.server.inject({ url: '/no-such-thing' });
+      assert.equal(elsewhere.statusCode, 404);
+      assert.equal(elsewhere.json().error, 'invalid_request');
+      const badPath = await app.server.inject({ url: '/account/%E0%A4%A' });
+      assert.equal(badPath.statusCode, 400);
+      assert.equal(badPath.json().code, 'FST_ERR_BAD_URL');
+    });
+
     it('clients: create shows a generated secret once; read gives an ETag; the audit record keeps no secret', async () => {
       const created = await ok(
         api('POST', '/clients', {
