@@ -12,7 +12,7 @@ import { createStatsWriter } from '../../src/observability/stats.ts';
 import type { AdminRole } from '../../src/ports/admin.ts';
 import { tokenHash } from '../../src/protocol/hash.ts';
 import { csrfToken } from '../../src/protocol/interaction/session.ts';
-import { backends, csrfOf, form, ISSUER, Jar, testApp } from '../fixtures/app.ts';
+import { backends, basic, csrfOf, form, ISSUER, Jar, testApp } from '../fixtures/app.ts';
 
 const PASSWORD = 'console test password 7391';
 const MFA = ['pwd', 'otp', 'mfa'];
@@ -265,8 +265,22 @@ for (const backend of await backends()) {
 
     it('support: no keys or settings links, and 403 there (pages, forms and posts)', async () => {
       const cookie = await sessionOf('sam');
+      // A security event with an address: support's dashboard lists it without the address or details.
+      const refused = await form(
+        app,
+        '/token',
+        { grant_type: 'client_credentials' },
+        { authorization: basic('svc', 'x') },
+      );
+      assert.equal(refused.statusCode, 401);
+      await app.audit.flush();
       const dash = await get('/admin', cookie);
       assert.equal(dash.statusCode, 200);
+      assertStrictPage(dash);
+      assert.match(dash.body, /client_auth_failed/);
+      assert.doesNotMatch(dash.body, /127\.0\.0\.1/);
+      const owners = await get('/admin', await sessionOf('olivia'));
+      assert.match(owners.body, /<td[^>]*>127\.0\.0\.1<\/td>/);
       const nav = navOf(dash.body);
       assert.ok(!nav.includes('keys') && !nav.includes('settings'), nav.join());
       assert.doesNotMatch(dash.body, /href="[^"]*\/admin\/(keys|settings)"/);
