@@ -475,7 +475,7 @@ export class Console {
    * The page of one action's form (its members but the fixed ones, which it carries hidden), with
    * the values typed so far and, when it comes back refused, the problems and why.
    */
-  private formPage(
+  private async formPage(
     status: number,
     s: Signed,
     action: AdminAction,
@@ -484,7 +484,8 @@ export class Console {
     fixed: Record<string, string>,
     values: Record<string, unknown>,
     again: { etag?: string; problems?: { field: string; message: string }[]; error?: string } = {},
-  ): OAuthResponse {
+  ): Promise<OAuthResponse> {
+    const target = await this.targetOf(s, section, fixed);
     const form = this.actionForm(
       s,
       action,
@@ -500,8 +501,31 @@ export class Console {
       page: 'form',
       form: { ...form, title: undefined },
       summary: action.summary,
+      ...(target ? { target } : {}),
       back: this.backOf(section, fixed),
     });
+  }
+
+  /**
+   * The record a form acts on, said on the page and not only in a hidden member ("User: alice
+   * (user_id …)"): its name when the person may read it, else its key alone.
+   */
+  private async targetOf(
+    s: Signed,
+    section: Section | undefined,
+    fixed: Record<string, string>,
+  ): Promise<{ label: string; text: string } | undefined> {
+    const key = section?.key;
+    const value = key ? fixed[key] : undefined;
+    if (!section || !key || !value) return undefined;
+    let name: string | undefined;
+    if (section.get && s.principal.scopes.has(section.get.permission)) {
+      const r = await runAction(this.p, section.get, s.principal, { [key]: value }).catch(() => undefined);
+      name = r && isObject(r.result) ? nameOf(r.result) : undefined;
+    }
+    // The section's title in the singular ("Users" → "User"), else the key's own name.
+    const label = / and /.test(section.title) ? labelOf(key) : section.title.replace(/s$/, '');
+    return { label, text: name && name !== value ? `${name} (${key} ${value})` : value };
   }
 
   /** GET /admin/do/<action>: a change's form, or a read (run at once, or its form first when it has inputs). */
@@ -519,9 +543,9 @@ export class Console {
     }
     const members = membersOf(action.input);
     const fixed = fixedOf(req.params, members, section);
-    if (!isRead(action)) {
-      return this.formPage(200, a, action, section, members, fixed, Object.fromEntries(req.params));
-    }
+    // A change's form takes only the record's key from the link; its other members start empty (or at
+    // their defaults): a link never chooses what the person's click would change (a role, a setting).
+    if (!isRead(action)) return this.formPage(200, a, action, section, members, fixed, {});
     const query = readQuery(req.params, members);
     if (!req.params.has(GO) && members.some((m) => !(m.name in fixed)))
       return this.formPage(200, a, action, section, members, fixed, query.typed);

@@ -4,7 +4,7 @@
 // with the break-glass TESSERA_ADMIN_TOKEN (the owner's scopes). Cookies are never read. Answers are
 // JSON, never cached; errors are RFC 9457 problem details. The OpenAPI document of the same table is
 // served at /admin/api/v1/openapi.json.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { runAction, statusOf, ActionRefused, type AdminAction, type AdminPrincipal } from '../admin/action.ts';
 import { ADMIN_ACTIONS } from '../admin/actions/index.ts';
 import { ADMIN_SCOPES } from '../protocol/admin-scopes.ts';
@@ -13,6 +13,7 @@ import { OAuthError } from '../protocol/errors.ts';
 import { safeEqual } from '../protocol/hash.ts';
 import type { Provider, ProtocolRequest } from '../protocol/provider.ts';
 import { adminOpenApi } from './admin-openapi.ts';
+import { closeAfterAnswer } from './node-server.ts';
 
 export const ADMIN_API_PATH = '/admin/api/v1';
 
@@ -29,12 +30,14 @@ const STATUS_TITLES: Record<number, string> = {
   404: 'Not Found',
   409: 'Conflict',
   412: 'Precondition Failed',
+  413: 'Content Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   503: 'Service Unavailable',
 };
 
 /** An RFC 9457 problem: `code` says what went wrong in one word, `detail` in a sentence. */
-function sendProblem(
+export function sendProblem(
   reply: FastifyReply,
   status: number,
   code: string,
@@ -146,11 +149,11 @@ async function principalOf(
 /** Serves one action. */
 function serveAction(app: FastifyInstance, p: Provider, action: AdminAction, opts: AdminApiOptions): void {
   const http = action.http!;
-  const path = `${opts.basePath}${ADMIN_API_PATH}${http.path}`;
   const htu = `${p.config.issuer}${ADMIN_API_PATH}${http.path}`;
+  // Under the plugin's prefix (basePath + /admin/api/v1).
   app.route({
     method: http.method,
-    url: path.replace(/\{([a-z_]+)\}/g, ':$1'),
+    url: http.path.replace(/\{([a-z_]+)\}/g, ':$1'),
     config: { kind: 'json' },
     handler: async (req, reply) => {
       let principal: AdminPrincipal;
@@ -209,14 +212,67 @@ const codeOf = (status: number) =>
         ? 'precondition_failed'
         : 'invalid_request';
 
-/** Registers every action the admin API serves, and its OpenAPI document. */
+/** Whether a request target (path and query) is under the admin API. */
+export function isAdminApiUrl(url: string, basePath: string): boolean {
+  const prefix = `${basePath}${ADMIN_API_PATH}`;
+  return url.startsWith(prefix) && /^([/?#]|$)/.test(url.slice(prefix.length));
+}
+
+/**
+ * The problem for a request Fastify refused before any route ran (its `frameworkErrors`): a path
+ * that does not decode (a bad % escape), a path parameter over the length limit.
+ */
+export function sendFrameworkProblem(reply: FastifyReply, err: { code?: string; statusCode?: number }): FastifyReply {
+  const status = err.statusCode === 414 || err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
+  return sendProblem(
+    reply,
+    status,
+    'invalid_request',
+    status === 414 ? 'A segment of the request path is too long.' : 'The request path is not a valid URL path.',
+  );
+}
+
+/**
+ * Registers every action the admin API serves, and its OpenAPI document, in a plugin of their own
+ * under the API's prefix: its errors and its unknown routes are answered as problems too.
+ */
 export function registerAdminApi(app: FastifyInstance, p: Provider, opts: AdminApiOptions): void {
-  for (const action of ADMIN_ACTIONS) if (action.http) serveAction(app, p, action, opts);
   const document = JSON.stringify(adminOpenApi(ADMIN_ACTIONS, p.config.issuer));
-  app.get(`${opts.basePath}${ADMIN_API_PATH}/openapi.json`, async (_req, reply) =>
-    reply
-      .headers({ ...HEADERS, 'cache-control': 'no-cache' })
-      .type('application/json; charset=utf-8')
-      .send(document),
+  const bodyLimit = p.config.bodyLimit;
+  app.register(
+    async (api) => {
+      // Refusals of Fastify's own (a body over the limit, a body that cannot be read); anything else
+      // goes on to the server's handler (500, or 503 while storage is unreachable).
+      api.setErrorHandler((error: FastifyError, req, reply) => {
+        const status = (error as { statusCode?: number }).statusCode;
+        if (status === 413) {
+          req.log.info({ err: error.message, status }, 'bad request');
+          // The client may still be sending the body: the connection ends after the answer.
+          closeAfterAnswer(req.raw, reply);
+          return sendProblem(
+            reply,
+            413,
+            'payload_too_large',
+            `The request body is larger than the limit of ${bodyLimit} bytes.`,
+          );
+        }
+        if (status !== undefined && status >= 400 && status < 500 && /^FST_/.test(String(error.code))) {
+          req.log.info({ err: error.message, status }, 'bad request');
+          return sendProblem(reply, status, 'invalid_request', 'The request could not be read.');
+        }
+        throw error;
+      });
+      api.setNotFoundHandler((req, reply) =>
+        sendProblem(reply, 404, 'not_found', `The admin API has no route for ${req.method} ${req.url.split('?')[0]}.`),
+      );
+      for (const action of ADMIN_ACTIONS) if (action.http) serveAction(api, p, action, opts);
+      api.get('/openapi.json', async (_req, reply) =>
+        reply
+          .headers({ ...HEADERS, 'cache-control': 'no-cache' })
+          .type('application/json; charset=utf-8')
+          .send(document),
+      );
+    },
+    { prefix: `${opts.basePath}${ADMIN_API_PATH}` },
   );
 }

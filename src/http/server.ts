@@ -2,7 +2,7 @@
 // through pipeline.ts), the two lanes that answer before Fastify (prepared.ts for discovery and
 // JWKS, form-lane.ts for the JSON form endpoints), and the operational routes (metrics, health,
 // readiness, the admin API). It never listens: main.ts does.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { NO_STORE } from '../protocol/endpoints/token.ts';
 import { OAuthError } from '../protocol/errors.ts';
@@ -12,7 +12,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import { requestLogger } from '../observability/request-logger.ts';
 import type { RateLimitTable } from '../config/rate-limits.ts';
 import type { RateLimitStore } from '../ports/rate-limits.ts';
-import { registerAdminApi } from './admin-api.ts';
+import { isAdminApiUrl, registerAdminApi, sendFrameworkProblem } from './admin-api.ts';
 import { registerConsole } from '../console/console.ts';
 import { mountAssets } from './assets.ts';
 import { certificateReader } from './client-certificate.ts';
@@ -82,6 +82,25 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
     routerOptions: { maxParamLength: 128, ignoreTrailingSlash: false },
     serverFactory: nodeServerFactory(tls, lanes, opts.draining),
     clientErrorHandler: parserRefusals(securityHeaders, opts.logger),
+    // Requests refused before routing (a path that does not decode, a path parameter too long): a
+    // problem under the admin API, else the body Fastify itself would send.
+    frameworkErrors: (error, req, fastifyReply) => {
+      const reply = fastifyReply as unknown as FastifyReply;
+      if ((opts.surface ?? 'all') !== 'public' && isAdminApiUrl(req.raw.url ?? '', basePath))
+        return sendFrameworkProblem(reply, error);
+      const status = (error as { statusCode?: number }).statusCode ?? 400;
+      return reply
+        .code(status)
+        .type('application/json')
+        .send(
+          JSON.stringify({
+            error: status === 500 ? 'Internal Server Error' : 'Bad Request',
+            code: error.code,
+            message: error.message,
+            statusCode: status,
+          }),
+        );
+    },
   }) as unknown as FastifyInstance;
   const clientCertificate = certificateReader(config, p.log);
 

@@ -94,7 +94,14 @@ export type ConsolePage = ConsoleBase &
         value?: unknown;
       }
     | { page: 'record'; value: unknown; forms: ConsoleForm[]; links: ConsoleLink[]; back: ConsoleLink }
-    | { page: 'form'; form: ConsoleForm; back: ConsoleLink; summary?: string }
+    | {
+        page: 'form';
+        form: ConsoleForm;
+        back: ConsoleLink;
+        summary?: string;
+        /** The record the form acts on, shown (its key is also a hidden member of the form). */
+        target?: { label: string; text: string };
+      }
     | { page: 'result'; value: unknown; links: ConsoleLink[]; summary?: string }
   );
 
@@ -254,9 +261,15 @@ function fieldView(form: ConsoleForm, f: ConsoleField): Html {
   }
   let control: Html;
   if (f.kind === 'select') {
-    control = html`<select id="${id}" name="${f.name}"${aria}>${f.required ? '' : html`<option value="">(not set)</option>`}${(
-      f.options ?? []
-    ).map(
+    // A required choice with no value yet starts at an empty option the person must change (a browser
+    // would otherwise preselect the first option: `owner` of a role).
+    const chosen = (f.options ?? []).some((o) => o.value === f.value);
+    const empty = !f.required
+      ? html`<option value="">(not set)</option>`
+      : chosen
+        ? ''
+        : html`<option value="">Choose…</option>`;
+    control = html`<select id="${id}" name="${f.name}"${aria}>${empty}${(f.options ?? []).map(
       (o) => html`<option value="${o.value}"${o.value === f.value ? raw(' selected') : ''}>${o.label}</option>`,
     )}</select>`;
   } else if (f.kind === 'lines' || f.kind === 'json') {
@@ -390,7 +403,9 @@ export function consolePage(p: ConsolePage): string {
     case 'form':
       return frame(
         p,
-        html`${p.summary ? html`<p class="lead">${p.summary}</p>` : ''}${formView(p.form)}<p><a href="${p.back.href}">${p.back.text}</a></p>`,
+        html`${p.summary ? html`<p class="lead">${p.summary}</p>` : ''}${
+          p.target ? html`<dl class="facts target"><dt>${p.target.label}</dt><dd>${p.target.text}</dd></dl>` : ''
+        }${formView(p.form)}<p><a href="${p.back.href}">${p.back.text}</a></p>`,
       );
     case 'result':
       return frame(

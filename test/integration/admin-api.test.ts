@@ -16,8 +16,11 @@ import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { decodeJwt } from 'jose';
 import type { App } from '../../src/app.ts';
+import { runAction } from '../../src/admin/action.ts';
+import { ADMIN_ACTIONS } from '../../src/admin/actions/index.ts';
 import { saveClient } from '../../src/admin/clients.ts';
 import type { AuditRecord } from '../../src/ports/audit.ts';
+import { ROLE_SCOPES } from '../../src/protocol/admin-scopes.ts';
 import { backends, basic, form, SECRETS, testApp } from '../fixtures/app.ts';
 import { sqliteTempUrl } from '../fixtures/db.ts';
 
@@ -145,6 +148,35 @@ for (const backend of await backends()) {
       }
       assert.ok(await app.stores.clients.get('web'));
       assert.equal((await token('svc', SECRETS.svc!)).statusCode, 200);
+    });
+
+    it('refusals before any action runs are problems too: a body over the limit, a bad path, an unknown route', async () => {
+      const full = (res: LightMyRequestResponse, status: number, code: string) => {
+        const body = problem(res, status, code);
+        assert.equal(body.type, 'about:blank');
+        assert.equal(typeof body.title, 'string');
+        return body;
+      };
+      const clients = (await app.stores.clients.list()).length;
+      const huge = await api('POST', '/clients', { body: { client_name: 'x'.repeat(app.provider.config.bodyLimit) } });
+      full(huge, 413, 'payload_too_large');
+      assert.equal(huge.headers.connection, 'close');
+      assert.equal((await app.stores.clients.list()).length, clients);
+      full(await api('GET', '/clients/%E0%A4%A'), 400, 'invalid_request');
+      full(await api('GET', `/clients/${'a'.repeat(200)}`), 414, 'invalid_request');
+      full(await api('GET', '/no-such-thing'), 404, 'not_found');
+      full(await api('GET', '/clients/web/no-such-thing'), 404, 'not_found');
+      full(await api('PUT', '/dashboard', { body: {} }), 404, 'not_found');
+      full(await api('GET', '/'), 404, 'not_found');
+      // Without a token too: an unknown route says so, and no more.
+      full(await api('GET', '/no-such-thing', { token: null }), 404, 'not_found');
+      // Outside the admin API, the answers are as they were.
+      const elsewhere = await app.server.inject({ url: '/no-such-thing' });
+      assert.equal(elsewhere.statusCode, 404);
+      assert.equal(elsewhere.json().error, 'invalid_request');
+      const badPath = await app.server.inject({ url: '/account/%E0%A4%A' });
+      assert.equal(badPath.statusCode, 400);
+      assert.equal(badPath.json().code, 'FST_ERR_BAD_URL');
     });
 
     it('clients: create shows a generated secret once; read gives an ETag; the audit record keeps no secret', async () => {
@@ -558,6 +590,33 @@ for (const backend of await backends()) {
       assert.ok(Array.isArray(d.security_events));
       assert.ok(d.security_events.some((e: { type: string }) => e.type === 'client_secret_rotated'));
       problem(await api('GET', '/dashboard?hours=49'), 400, 'invalid_input');
+    });
+
+    it('dashboard: security events in full only for a principal who may read the audit trail', async () => {
+      const dashboard = ADMIN_ACTIONS.find((a) => a.name === 'dashboard.read')!;
+      const events = async (scopes: readonly string[]) => {
+        const actor = { kind: 'user' as const, id: 'someone', scopes: new Set(scopes), via: 'api' as const, ip: null };
+        const r = await runAction(app.provider, dashboard, actor, {});
+        return (r.result as { security_events: Record<string, unknown>[] }).security_events;
+      };
+      // A security event with an address and details: a client that fails to authenticate.
+      assert.equal((await token('svc', 'not-the-secret')).statusCode, 401);
+      await app.audit.flush();
+      // The owner (break-glass): every member of the records, the address and the details too.
+      const full = (await ok(api('GET', '/dashboard'))).json().security_events as Record<string, unknown>[];
+      const failed = full.find((e) => e.type === 'client_auth_failed');
+      assert.ok(failed && failed.ip && 'details' in failed && 'actor' in failed, JSON.stringify(full));
+      assert.ok(!ROLE_SCOPES.support.includes('admin:audit:read' as never));
+      for (const scopes of [ROLE_SCOPES.support, ['admin:dashboard:read']]) {
+        const shown = await events(scopes);
+        assert.equal(shown.length, full.length);
+        for (const e of shown) assert.deepEqual(Object.keys(e).sort(), ['at', 'outcome', 'type'], JSON.stringify(e));
+        assert.deepEqual(
+          shown.map((e) => [e.type, e.at, e.outcome]),
+          full.map((e) => [e.type, e.at, e.outcome]),
+        );
+      }
+      assert.equal((await events(ROLE_SCOPES.auditor))[0]?.details !== undefined, true);
     });
 
     it('audit: list newest first with filters and a cursor; bad filters are 400', async () => {

@@ -12,7 +12,7 @@ import { createStatsWriter } from '../../src/observability/stats.ts';
 import type { AdminRole } from '../../src/ports/admin.ts';
 import { tokenHash } from '../../src/protocol/hash.ts';
 import { csrfToken } from '../../src/protocol/interaction/session.ts';
-import { backends, csrfOf, form, ISSUER, Jar, testApp } from '../fixtures/app.ts';
+import { backends, basic, csrfOf, form, ISSUER, Jar, testApp } from '../fixtures/app.ts';
 
 const PASSWORD = 'console test password 7391';
 const MFA = ['pwd', 'otp', 'mfa'];
@@ -189,6 +189,32 @@ for (const backend of await backends()) {
       assert.equal((await get('/admin/do/nothing.here', cookie)).statusCode, 404);
     });
 
+    it("a link to a change's form fills in only the record's key, and the form names that record", async () => {
+      const cookie = await sessionOf('olivia');
+      const nora = people.nora!;
+      const res = await get(`/admin/do/roles.set?user_id=${encodeURIComponent(nora.id)}&role=owner`, cookie);
+      assert.equal(res.statusCode, 200, res.body.slice(0, 400));
+      assertStrictPage(res);
+      const formHtml = /<form method="post"[^>]*action="[^"]*\/admin\/do\/roles\.set"[\s\S]*?<\/form>/.exec(
+        res.body,
+      )?.[0];
+      assert.ok(formHtml, res.body);
+      // The role the link asked for is not chosen: the person picks one (a required choice starts empty).
+      assert.doesNotMatch(formHtml, /<option value="owner" selected/);
+      assert.doesNotMatch(formHtml, /\sselected/);
+      assert.match(formHtml, /<select[^>]*name="role"[^>]*><option value="">Choose…<\/option>/);
+      // The target is on the page, not only in a hidden member: its username and its id.
+      assert.match(formHtml, new RegExp(`<input type="hidden" name="user_id" value="${nora.id}">`));
+      const target = /<dl class="facts target">([\s\S]*?)<\/dl>/.exec(res.body)?.[1];
+      assert.ok(target, res.body);
+      assert.match(target, /<dt>User<\/dt>/);
+      assert.match(target, new RegExp(`nora \\(user_id ${nora.id}\\)`));
+      // Any other member in a link is left out too (a user's update: the email the link names is not filled in).
+      const update = await get(`/admin/do/users.update?user_id=${nora.id}&email=evil%40example.com`, cookie);
+      assert.equal(update.statusCode, 200);
+      assert.doesNotMatch(update.body, /evil@example\.com/);
+    });
+
     it("CSRF: missing, wrong or another form's token is refused and changes nothing", async () => {
       const cookie = await sessionOf('olivia');
       const before_ = await app.stores.keys.list();
@@ -239,8 +265,22 @@ for (const backend of await backends()) {
 
     it('support: no keys or settings links, and 403 there (pages, forms and posts)', async () => {
       const cookie = await sessionOf('sam');
+      // A security event with an address: support's dashboard lists it without the address or details.
+      const refused = await form(
+        app,
+        '/token',
+        { grant_type: 'client_credentials' },
+        { authorization: basic('svc', 'x') },
+      );
+      assert.equal(refused.statusCode, 401);
+      await app.audit.flush();
       const dash = await get('/admin', cookie);
       assert.equal(dash.statusCode, 200);
+      assertStrictPage(dash);
+      assert.match(dash.body, /client_auth_failed/);
+      assert.doesNotMatch(dash.body, /127\.0\.0\.1/);
+      const owners = await get('/admin', await sessionOf('olivia'));
+      assert.match(owners.body, /<td[^>]*>127\.0\.0\.1<\/td>/);
       const nav = navOf(dash.body);
       assert.ok(!nav.includes('keys') && !nav.includes('settings'), nav.join());
       assert.doesNotMatch(dash.body, /href="[^"]*\/admin\/(keys|settings)"/);

@@ -1,14 +1,23 @@
 // The dashboard summary: counts from the database (users, clients, live sessions, active grants),
 // per-minute figures of the last hours summed over every instance (stores.stats, written by each
 // instance), the signing keys' states and ages, the health of the database and Redis (probed in
-// `prepare`, before the transaction), and the latest security events of the audit trail.
+// `prepare`, before the transaction), and the latest security events of the audit trail: in full
+// for a principal who may read the audit trail (admin:audit:read), else only their type, time and
+// outcome (no actor, address or details: attempted usernames, before/after states).
 import { z } from 'zod';
 import { defineAction } from '../action.ts';
 import { describeAuditRecord } from '../audit.ts';
 import { describeKeys } from '../keys.ts';
+import type { AuditRecord } from '../../ports/audit.ts';
 
 /** The per-minute figures the dashboard charts (names of stores.stats). */
 export const DASHBOARD_FIGURES = ['tokens_issued', 'sign_ins_ok', 'sign_ins_failed'] as const;
+
+/** The permission to read the audit trail in full (audit.list's). */
+const AUDIT_READ = 'admin:audit:read';
+
+/** A security event as the dashboard shows it to a principal who may not read the audit trail. */
+const eventSummary = (r: AuditRecord) => ({ type: r.type, at: new Date(r.at).toISOString(), outcome: r.outcome });
 
 /** Audit types the dashboard lists as security events. */
 export const SECURITY_EVENTS = [
@@ -77,7 +86,9 @@ export const dashboardActions = [
           },
           keys: describeKeys(keys, ctx.p.config, now).filter((k) => k.state !== 'retired'),
           health: (ctx.prepared ?? {}) as Record<string, string>,
-          security_events: [...events].sort((a, b) => b.seq - a.seq).map(describeAuditRecord),
+          security_events: [...events]
+            .sort((a, b) => b.seq - a.seq)
+            .map(ctx.actor.scopes.has(AUDIT_READ) ? describeAuditRecord : eventSummary),
         },
       };
     },
