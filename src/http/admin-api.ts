@@ -14,6 +14,7 @@ import { safeEqual } from '../protocol/hash.ts';
 import type { Provider, ProtocolRequest } from '../protocol/provider.ts';
 import { adminOpenApi } from './admin-openapi.ts';
 import { closeAfterAnswer } from './node-server.ts';
+import { BackendUnavailableError } from '../ports/unavailable.ts';
 
 export const ADMIN_API_PATH = '/admin/api/v1';
 
@@ -33,6 +34,7 @@ const STATUS_TITLES: Record<number, string> = {
   413: 'Content Too Large',
   414: 'URI Too Long',
   415: 'Unsupported Media Type',
+  500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
 
@@ -193,7 +195,7 @@ function serveAction(app: FastifyInstance, p: Provider, action: AdminAction, opt
         return reply.type('application/json; charset=utf-8').send(JSON.stringify(r.result));
       } catch (err) {
         const status = statusOf(err);
-        if (status === undefined) throw err; // the server's error handler: 500 (or 503 for storage)
+        if (status === undefined) throw err; // the plugin's error handler: 500 (or 503 for storage)
         const e = err as Error;
         if (err instanceof ActionRefused)
           return sendProblem(reply, status, err.code, e.message, err.problems.length ? { errors: err.problems } : {});
@@ -240,9 +242,9 @@ export function registerAdminApi(app: FastifyInstance, p: Provider, opts: AdminA
   const document = JSON.stringify(adminOpenApi(ADMIN_ACTIONS, p.config.issuer));
   const bodyLimit = p.config.bodyLimit;
   app.register(
-    async (api) => {
-      // Refusals of Fastify's own (a body over the limit, a body that cannot be read); anything else
-      // goes on to the server's handler (500, or 503 while storage is unreachable).
+    (api, _opts, done) => {
+      // Refusals of Fastify's own (a body over the limit, a body that cannot be read), storage that
+      // cannot be reached (503) and anything unforeseen (500): all as problem details.
       api.setErrorHandler((error: FastifyError, req, reply) => {
         const status = (error as { statusCode?: number }).statusCode;
         if (status === 413) {
@@ -260,7 +262,25 @@ export function registerAdminApi(app: FastifyInstance, p: Provider, opts: AdminA
           req.log.info({ err: error.message, status }, 'bad request');
           return sendProblem(reply, status, 'invalid_request', 'The request could not be read.');
         }
-        throw error;
+        // The database or Redis unreachable: nothing was decided, retry later (503, as elsewhere).
+        if (error instanceof BackendUnavailableError) {
+          req.log.warn(
+            { event: 'backend_unavailable', backend: error.backend, err: error.message },
+            `${error.backend} unavailable`,
+          );
+          return sendProblem(
+            reply,
+            503,
+            'temporarily_unavailable',
+            'The service is temporarily unavailable; retry later.',
+            {},
+            {
+              'retry-after': '2',
+            },
+          );
+        }
+        req.log.error({ err: error }, 'unhandled error');
+        return sendProblem(reply, 500, 'server_error', 'The server could not complete the request.');
       });
       api.setNotFoundHandler((req, reply) =>
         sendProblem(reply, 404, 'not_found', `The admin API has no route for ${req.method} ${req.url.split('?')[0]}.`),
@@ -272,6 +292,7 @@ export function registerAdminApi(app: FastifyInstance, p: Provider, opts: AdminA
           .type('application/json; charset=utf-8')
           .send(document),
       );
+      done();
     },
     { prefix: `${opts.basePath}${ADMIN_API_PATH}` },
   );

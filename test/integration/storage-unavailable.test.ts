@@ -11,11 +11,13 @@ import { StorageUnavailableError } from '../../src/ports/unavailable.ts';
 import { tokenHash } from '../../src/protocol/hash.ts';
 import { authorizeUrl, authorizeWithLogin, basic, form, Jar, pkce, testApp } from '../fixtures/app.ts';
 
+const ADMIN_TOKEN = 'admin-token-0123456789-abcdefghijklmnopqrstuvwxyz';
+
 describe('database unavailable', () => {
   let app: App;
   let down = false;
   before(async () => {
-    app = await testApp('sqlite::memory:', { TESSERA_CLIENT_CACHE_TTL: '0' });
+    app = await testApp('sqlite::memory:', { TESSERA_CLIENT_CACHE_TTL: '0', TESSERA_ADMIN_TOKEN: ADMIN_TOKEN });
     // Every storage call fails while `down`, as the adapter fails while PostgreSQL is unreachable.
     for (const store of Object.values(app.stores)) {
       if (typeof store !== 'object' || store === null) continue;
@@ -27,6 +29,11 @@ describe('database unavailable', () => {
         };
       }
     }
+    const transaction = app.stores.transaction.bind(app.stores);
+    app.stores.transaction = ((fn: Parameters<typeof transaction>[0]) =>
+      down
+        ? Promise.reject(new StorageUnavailableError('database unavailable: connect ECONNREFUSED'))
+        : transaction(fn)) as typeof transaction;
     const ping = app.stores.ping;
     app.stores.ping = () => (down ? Promise.reject(new StorageUnavailableError('down')) : ping());
   });
@@ -61,6 +68,21 @@ describe('database unavailable', () => {
       true,
       'served again once the database is back',
     );
+  });
+
+  it('the admin API answers 503 problem details with Retry-After, and works again after', async () => {
+    const call = () =>
+      app.server.inject({ url: '/admin/api/v1/users', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    assert.equal((await call()).statusCode, 200);
+    down = true;
+    const res = await call();
+    down = false;
+    assert.equal(res.statusCode, 503, res.body);
+    assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
+    assert.equal(res.json().code, 'temporarily_unavailable');
+    assert.equal(res.json().status, 503);
+    assert.equal(res.headers['retry-after'], '2');
+    assert.equal((await call()).statusCode, 200);
   });
 
   it('browser pages answer a 503 error page, and /ready reports the database unreachable', async () => {
