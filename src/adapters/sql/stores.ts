@@ -24,6 +24,7 @@ import { createSqlGrantStore } from './grants-store.ts';
 import { createSqlInteractionStore } from './interactions-store.ts';
 import { createSqlKeyStore } from './keys-store.ts';
 import { createSqlMailOutboxStore } from './mail-outbox-store.ts';
+import { createSqlWebhookStore } from './webhooks-store.ts';
 import { createSqlPushedRequestStore } from './pushed-requests-store.ts';
 import { createSqlInitialAccessTokenStore } from './registration-tokens-store.ts';
 import { createSqlReplayStore } from './replay-store.ts';
@@ -69,6 +70,7 @@ function portStores(ctx: SqlContext, usernames: UsernameKeys): PortStores {
     directory: createSqlDirectoryStore(ctx),
     adminRoles: createSqlAdminRoleStore(ctx),
     stats: createSqlStatsStore(ctx),
+    webhooks: createSqlWebhookStore(ctx),
   };
 }
 
