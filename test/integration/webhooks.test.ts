@@ -6,14 +6,17 @@
 // the secret is never in the audit trail or the log; two instances on one PostgreSQL deliver each
 // record once. The store's leases and races are in test/contract/webhooks-contract.ts.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { runAction, type AdminPrincipal } from '../../src/admin/action.ts';
 import { actionNamed } from '../../src/admin/actions/index.ts';
+import { saveUser } from '../../src/admin/users.ts';
 import type { App } from '../../src/app.ts';
 import { ROLE_SCOPES } from '../../src/protocol/admin-scopes.ts';
+import { tokenHash } from '../../src/protocol/hash.ts';
 import { backends, testApp } from '../fixtures/app.ts';
 import { createPgDatabase } from '../fixtures/db.ts';
 
@@ -324,3 +327,52 @@ describe('webhooks: two instances on one PostgreSQL', async () => {
 function event(type: string) {
   return { at: Date.now(), type, actor: null, clientId: null, ip: null, outcome: 'success' as const, details: {} };
 }
+
+describe('webhooks in the console', () => {
+  it('shows the delivery log with the receiver answer escaped, and an endpoint list for an owner', async () => {
+    const rx = await receiver([500]);
+    const app = await testApp(
+      'sqlite::memory:',
+      { TESSERA_ADMIN_CONSOLE: 'true' },
+      { webhooks: { retryDelays: [3600], jitter: 0, interval: 3_600_000 } },
+    );
+    try {
+      const now = app.provider.now();
+      const { user } = await saveUser(app.stores, { username: 'olivia', password: 'console test password 7391' }, now);
+      await app.stores.adminRoles.set({ userId: user.id, role: 'owner', grantedAt: now, grantedBy: 'cli' });
+      const value = randomBytes(32).toString('base64url');
+      await app.stores.sessions.create({
+        idHash: tokenHash(value),
+        sid: randomBytes(16).toString('base64url'),
+        userId: user.id,
+        authTime: now,
+        amr: ['pwd', 'otp', 'mfa'],
+        createdAt: now,
+        lastSeenAt: now,
+        expiresAt: now + 3600,
+      });
+      const cookie = `tessera_session=${value}`;
+      const created = (await run(app, 'webhooks.create', { url: rx.url, events: ['console_event'] })).result as {
+        id: string;
+        secret: string;
+      };
+      await audit(app, 'console_event');
+      await dispatchUntil(app, () => rx.got.length >= 1);
+      const [d] = (await app.stores.webhooks.deliveries({ endpointId: created.id, limit: 1 })).items;
+      const list = await app.server.inject({ url: '/admin/webhooks', headers: { cookie } });
+      assert.equal(list.statusCode, 200);
+      assert.ok(list.body.includes(created.id));
+      assert.ok(!list.body.includes(created.secret.slice(6)), 'the secret is never shown again');
+      const page = await app.server.inject({
+        url: `/admin/do/webhooks.delivery?id=${created.id}&delivery_id=${d!.id}&go=1`,
+        headers: { cookie },
+      });
+      assert.equal(page.statusCode, 200, page.body.slice(0, 400));
+      assert.ok(page.body.includes('&lt;script&gt;alert(1)&lt;/script&gt;'), 'the answer, escaped');
+      assert.ok(!page.body.includes('<script>alert(1)'), 'never as markup');
+    } finally {
+      await app.close();
+      await rx.close();
+    }
+  });
+});
