@@ -489,7 +489,7 @@ export const settings: readonly Setting[] = [
     min: 1,
     max: 12,
     description:
-      'Attempts at a webhook delivery before it is given up (status failed): retries after about 10 s, 1 min, 5 min, 30 min, 2 h, 6 h, 12 h and 24 h, with jitter.',
+      'Attempts at a webhook delivery before it is given up (status failed). The waits between attempts are about 10 s, 1 min, 5 min, 30 min, 2 h, 6 h, 12 h, then 24 h each, with 20 % jitter: the default 8 attempts span about 21 hours.',
   },
   {
     env: 'TESSERA_WEBHOOK_TIMEOUT_MS',
