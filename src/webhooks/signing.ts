@@ -91,6 +91,18 @@ export interface SendSettings {
   timeoutMs: number;
 }
 
+/**
+ * A receiver's answer as the log keeps it: no NUL (PostgreSQL text refuses one, and a receiver must
+ * not be able to make its attempt unrecordable), at most RESPONSE_KEEP_BYTES of UTF-8 (a character
+ * cut in two by the limit is dropped).
+ */
+function keptText(body: string): string | null {
+  let text = body.replaceAll('\u0000', '\uFFFD');
+  while (Buffer.byteLength(text) > RESPONSE_KEEP_BYTES) text = text.slice(0, -1);
+  if (text.endsWith('\uFFFD') && Buffer.byteLength(body) >= RESPONSE_KEEP_BYTES) text = text.slice(0, -1);
+  return text === '' ? null : text;
+}
+
 /** Signs and POSTs one message; never throws (every failure is an outcome). */
 export async function sendWebhook(
   s: SendSettings,
@@ -115,7 +127,7 @@ export async function sendWebhook(
       status: answer.status,
       error: ok ? null : 'status',
       durationMs: performance.now() - started,
-      response: answer.body === '' ? null : answer.body,
+      response: keptText(answer.body),
     };
   } catch (err) {
     const error =

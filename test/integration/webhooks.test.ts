@@ -37,7 +37,7 @@ async function receiver(script: number[] = [200]) {
       const status = script[Math.min(n++, script.length - 1)]!;
       res.writeHead(status, { 'content-type': 'text/html' });
       // A long answer with markup: the log keeps 1 KiB of it, as text.
-      res.end(status >= 300 ? `<script>alert(1)</script>${'x'.repeat(5000)}` : 'ok');
+      res.end(status >= 300 ? `<script>alert(1)</script>\u0000${'x'.repeat(5000)}` : 'ok');
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -154,6 +154,7 @@ for (const backend of await backends()) {
         );
         assert.equal(Buffer.byteLength(one.attempt_log[0]!.response!), 1024, 'the answer is cut to 1 KiB');
         assert.ok(one.attempt_log[0]!.response!.startsWith('<script>'), 'kept as text (the console escapes it)');
+        assert.ok(!one.attempt_log[0]!.response!.includes('\u0000'), 'a NUL in the answer is not stored');
         assert.equal(JSON.parse(one.payload).type, 'tessera.test_retry');
         const failed = (await run(app, 'webhooks.deliveries', { id: created.id, status: 'failed' })).result as {
           items: unknown[];

@@ -128,10 +128,13 @@ export function createSqlWebhookStore({ db, pg, tx }: SqlContext): WebhookStore 
       return Number(r?.seq ?? 0);
     },
     async pull(owner, now, o) {
+      // Only endpoints with records to read: an idle endpoint costs no write.
+      const head = await db.selectFrom('audit_head').select('seq').where('id', '=', 1).executeTakeFirst();
       const candidates = await db
         .selectFrom('webhook_endpoints')
         .select('id')
         .where('enabled', '=', 1)
+        .where('last_seq', '<', Number(head?.seq ?? 0))
         .where((eb) => eb.or([leaseFree(now), eb('lease_owner', '=', owner)]))
         .orderBy('id')
         .execute();
