@@ -20,8 +20,6 @@ import {
 export const RETRY_DELAYS: readonly number[] = [10, 60, 300, 1800, 7200, 21_600, 43_200, 86_400];
 /** Pending deliveries one endpoint may hold: its cursor waits beyond this (the queue never grows without bound). */
 export const MAX_PENDING_PER_ENDPOINT = 1000;
-/** How long the delivery log keeps a delivery once it is done (delivered or given up), seconds. */
-export const DELIVERY_RETENTION = 30 * 86_400;
 
 export interface WebhookLog {
   info(obj: object, msg: string): void;
@@ -73,7 +71,6 @@ export function webhookDispatcher(o: WebhookDispatcherOptions): WebhookDispatche
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let stopped = false;
-  let retentionAt = 0;
 
   async function deliver(d: ClaimedDelivery): Promise<void> {
     let secret: string;
@@ -117,11 +114,6 @@ export function webhookDispatcher(o: WebhookDispatcherOptions): WebhookDispatche
   }
 
   async function run(): Promise<void> {
-    const now = o.now();
-    if (now >= retentionAt) {
-      retentionAt = now + 3600;
-      await o.store.deleteDoneBefore(now - DELIVERY_RETENTION);
-    }
     // Cursors first (a few rounds, so a burst is queued without waiting for the timer), then sends.
     for (let i = 0; i < 10 && !stopped; i++) {
       const queued = await o.store.pull(owner, o.now(), {

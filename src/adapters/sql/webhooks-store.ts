@@ -217,6 +217,15 @@ export function createSqlWebhookStore({ db, pg, tx }: SqlContext): WebhookStore 
       return queued;
     },
     async claim(owner, now, limit, lease) {
+      // Nothing due (the usual case): a read, no write statement.
+      const any = await db
+        .selectFrom('webhook_deliveries')
+        .select('id')
+        .where('status', '=', 'pending')
+        .where('next_at', '<=', now)
+        .limit(1)
+        .executeTakeFirst();
+      if (!any) return [];
       let due = db
         .selectFrom('webhook_deliveries')
         .select('webhook_deliveries.id')
