@@ -670,6 +670,9 @@ export async function buildApp(
     allowLoopback: config.clientJwksAllowLoopback,
     timeoutMs: config.webhookTimeoutMs,
     maxAttempts: config.webhookMaxAttempts,
+    onDelivered: () => metrics.webhook('delivered'),
+    onRetry: () => metrics.webhook('retry'),
+    onFailed: () => metrics.webhook('failed'),
     ...opts.webhooks,
   });
   if (config.webhooks) webhooks.start();

@@ -45,6 +45,7 @@ export interface WebhookDispatcherOptions extends SendSettings {
   /** Pending deliveries per endpoint (default MAX_PENDING_PER_ENDPOINT). */
   maxPending?: number;
   onDelivered?(d: ClaimedDelivery): void;
+  onRetry?(d: ClaimedDelivery, error: string): void;
   onFailed?(d: ClaimedDelivery, error: string): void;
 }
 
@@ -109,8 +110,10 @@ export function webhookDispatcher(o: WebhookDispatcherOptions): WebhookDispatche
       return;
     }
     const nextAt = now + retryDelay(d.roundAttempts, delays, jitter);
-    if (await o.store.recordAttempt(owner, attempt, { status: 'pending', nextAt }))
+    if (await o.store.recordAttempt(owner, attempt, { status: 'pending', nextAt })) {
       o.log.info({ ...log, next_at: nextAt }, 'webhook not delivered; retried later');
+      o.onRetry?.(d, a.error);
+    }
   }
 
   async function run(): Promise<void> {

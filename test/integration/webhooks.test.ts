@@ -101,6 +101,9 @@ for (const backend of await backends()) {
         await dispatchUntil(app, () => rx.got.length >= 3);
         await app.webhooks.runOnce();
         assert.equal(rx.got.length, 3, 'no attempt after the 200');
+        const metrics = await app.metrics.registry.metrics();
+        assert.match(metrics, /tessera_webhook_deliveries_total\{outcome="retry"\} 2/);
+        assert.match(metrics, /tessera_webhook_deliveries_total\{outcome="delivered"\} 1/);
         const verifier = new Webhook(created.secret);
         let seq = 0;
         const ids = new Set<string>();
