@@ -51,6 +51,8 @@ import { MetadataDocuments, metadataDocumentClients } from './protocol/clients/m
 import { OAuthError } from './protocol/errors.ts';
 import type { OutboundHttp } from './ports/outbound.ts';
 import type { RateLimitStore } from './ports/rate-limits.ts';
+// Webhooks (issue 18): audit events delivered to operators' endpoints.
+import { webhookDispatcher, type WebhookDispatcher } from './webhooks/dispatcher.ts';
 
 export interface App {
   server: FastifyInstance;
@@ -77,6 +79,8 @@ export interface App {
   redis?: RedisConnection;
   /** The outbox's delivery worker (runs in the background; runOnce() for tests). */
   mailWorker: MailWorker;
+  /** The webhook dispatcher (runs in the background when TESSERA_WEBHOOKS is on; runOnce() for tests). */
+  webhooks: WebhookDispatcher;
   /**
    * First step of a graceful shutdown: for `seconds`, /ready answers 503 and every response
    * closes its connection, while requests are still served; close() comes after.
@@ -345,6 +349,8 @@ export async function buildApp(
     outbound?: OutboundHttp;
     /** Tests only: the SMTP server's certificate authority, and the outbox's retry timing. */
     mail?: MailTestOptions;
+    /** Tests only: the webhook dispatcher's retry delays (seconds), jitter and timer (ms). */
+    webhooks?: { retryDelays?: readonly number[]; jitter?: number; interval?: number };
   } = {},
 ): Promise<App> {
   const clock = opts.now ?? now;
@@ -654,6 +660,22 @@ export async function buildApp(
   );
   keyReload.unref();
   mail.worker.start();
+  // Webhooks: each endpoint's cursor over the audit trail, deliveries through the SSRF-safe client.
+  const webhooks = webhookDispatcher({
+    store: stores.webhooks,
+    outbound: outbound.outbound,
+    keks: config,
+    now: () => provider.now(),
+    log,
+    allowLoopback: config.clientJwksAllowLoopback,
+    timeoutMs: config.webhookTimeoutMs,
+    maxAttempts: config.webhookMaxAttempts,
+    onDelivered: () => metrics.webhook('delivered'),
+    onRetry: () => metrics.webhook('retry'),
+    onFailed: () => metrics.webhook('failed'),
+    ...opts.webhooks,
+  });
+  if (config.webhooks) webhooks.start();
   return {
     server,
     ...(adminServer ? { adminServer } : {}),
@@ -668,6 +690,7 @@ export async function buildApp(
     runKeySchedule: runSchedule,
     redis,
     mailWorker: mail.worker,
+    webhooks,
     async drain(seconds) {
       draining = true;
       if (seconds > 0) await new Promise((r) => setTimeout(r, seconds * 1000));
@@ -682,6 +705,7 @@ export async function buildApp(
       await server.close();
       await adminServer?.close();
       await mail.worker.stop(); // a delivery in progress finishes (or its lease lets another instance retry it)
+      await webhooks.stop(); // likewise
       await audit.close(); // after the last request, before the database goes
       await stats.close();
       await stores.close();

@@ -495,6 +495,83 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/webhooks': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get: operations['webhooks.list'];
+    put?: never;
+    post: operations['webhooks.create'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/webhooks/{id}': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get: operations['webhooks.read'];
+    put?: never;
+    post?: never;
+    delete: operations['webhooks.delete'];
+    options?: never;
+    head?: never;
+    patch: operations['webhooks.update'];
+    trace?: never;
+  };
+  '/webhooks/{id}/secret': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get?: never;
+    put?: never;
+    post: operations['webhooks.rotate-secret'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/webhooks/{id}/deliveries': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get: operations['webhooks.deliveries'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/webhooks/{id}/deliveries/{delivery_id}': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get: operations['webhooks.delivery'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/webhooks/{id}/deliveries/{delivery_id}/redeliver': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get?: never;
+    put?: never;
+    post: operations['webhooks.redeliver'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/webhooks/{id}/test': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get?: never;
+    put?: never;
+    post: operations['webhooks.test'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/keys': {
     parameters: { query?: never; header?: never; path?: never; cookie?: never };
     get: operations['keys.list'];
@@ -2988,6 +3065,330 @@ export interface operations {
     };
   };
   'upstreams.disable': {
+    parameters: { query?: never; header?: never; path: { id: string }; cookie?: never };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'webhooks.list': {
+    parameters: {
+      query?: { cursor?: string; limit?: number; search?: string };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'webhooks.create': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    requestBody: {
+      content: { 'application/json': { url: string; description?: string; events?: string[]; enabled?: boolean } };
+    };
+    responses: {
+      201: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'webhooks.read': {
+    parameters: { query?: never; header?: never; path: { id: string }; cookie?: never };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'webhooks.delete': {
+    parameters: { query?: never; header?: never; path: { id: string }; cookie?: never };
+    requestBody?: never;
+    responses: {
+      204: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'webhooks.update': {
+    parameters: { query?: never; header?: never; path: { id: string }; cookie?: never };
+    requestBody?: {
+      content: { 'application/json': { url?: string; description?: string; events?: string[]; enabled?: boolean } };
+    };
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'webhooks.rotate-secret': {
+    parameters: { query?: never; header?: never; path: { id: string }; cookie?: never };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'webhooks.deliveries': {
+    parameters: {
+      query?: { status?: 'pending' | 'delivered' | 'failed'; cursor?: string; limit?: number };
+      header?: never;
+      path: { id: string };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'webhooks.delivery': {
+    parameters: { query?: never; header?: never; path: { id: string; delivery_id: string }; cookie?: never };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'webhooks.redeliver': {
+    parameters: { query?: never; header?: never; path: { id: string; delivery_id: string }; cookie?: never };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'webhooks.test': {
     parameters: { query?: never; header?: never; path: { id: string }; cookie?: never };
     requestBody?: never;
     responses: {

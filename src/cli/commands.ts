@@ -11,6 +11,7 @@ import { AdminError } from '../admin/clients.ts';
 import { describeUser, saveUser, setPassword, usernameCollisions, type UsernameCollision } from '../admin/users.ts';
 import { findResourceServer, type ResourceInput } from '../admin/resources.ts';
 import { checkUpstreams, rewrapUpstreamSecrets, type UpstreamInput } from '../admin/upstreams.ts';
+import { rewrapWebhookSecrets } from '../admin/webhooks.ts';
 import { isMetadataDocumentId } from '../protocol/clients/metadata-document.ts';
 import { canonicalResource, REGISTRY_CACHE_MS } from '../protocol/resources.ts';
 import { protocolServices } from '../protocol/services.ts';
@@ -710,6 +711,9 @@ async function keysRewrap(ctx: Ctx): Promise<void> {
   if (u.rewrapped) await audit(ctx, 'keys_rewrapped', { upstream_secrets: u.rewrapped, unchanged: u.unchanged });
   if (u.rewrapped || u.unchanged)
     print(`re-wrapped ${u.rewrapped} upstream provider secret(s); ${u.unchanged} already were`);
+  const w = await rewrapWebhookSecrets({ stores, config: ctx.config() });
+  if (w.rewrapped) await audit(ctx, 'keys_rewrapped', { webhook_secrets: w.rewrapped, unchanged: w.unchanged });
+  if (w.rewrapped || w.unchanged) print(`re-wrapped ${w.rewrapped} webhook secret(s); ${w.unchanged} already were`);
 }
 
 type UpstreamItem = Described & { id: string; label: string; kind: string; issuer: string; order: number };

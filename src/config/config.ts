@@ -70,6 +70,9 @@ export interface Config {
   readonly passwordReset: boolean;
   readonly passwordResetTtl: number;
   readonly notifications: readonly string[];
+  readonly webhooks: boolean;
+  readonly webhookMaxAttempts: number;
+  readonly webhookTimeoutMs: number;
   readonly usernameReservation: number;
   readonly dpopProofWindow: number;
   readonly dpopRequireNonce: boolean;

@@ -474,6 +474,34 @@ export const settings: readonly Setting[] = [
       "Security mails sent to the account's address: new-device (a sign-in from a browser not seen before), factor-changed (a second factor or a provider's sign-in added or removed), password-changed; none for none.",
   },
   {
+    env: 'TESSERA_WEBHOOKS',
+    key: 'webhooks',
+    type: 'bool',
+    default: true,
+    description:
+      'Deliver audit events to the webhook endpoints operators register (docs/webhooks.md). With no endpoint registered this costs nothing; false stops every delivery (endpoints and their queues stay).',
+  },
+  {
+    env: 'TESSERA_WEBHOOK_MAX_ATTEMPTS',
+    key: 'webhookMaxAttempts',
+    type: 'int',
+    default: 8,
+    min: 1,
+    max: 12,
+    description:
+      'Attempts at a webhook delivery before it is given up (status failed). The waits between attempts are about 10 s, 1 min, 5 min, 30 min, 2 h, 6 h, 12 h, then 24 h each, with 20 % jitter: the default 8 attempts span about 21 hours.',
+  },
+  {
+    env: 'TESSERA_WEBHOOK_TIMEOUT_MS',
+    key: 'webhookTimeoutMs',
+    type: 'int',
+    default: 10000,
+    min: 500,
+    max: 60000,
+    description:
+      'Milliseconds a webhook receiver has for the whole exchange (connecting, the request, its answer) before the attempt counts as failed (timeout).',
+  },
+  {
     env: 'TESSERA_USERNAME_RESERVATION',
     key: 'usernameReservation',
     type: 'int',

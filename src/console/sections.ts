@@ -33,6 +33,7 @@ const TITLES: Record<string, string> = {
   'app-roles': 'Application roles',
   'claim-mappings': 'Claim mappings',
   upstreams: 'Upstream providers',
+  webhooks: 'Webhooks',
 };
 const ORDER = Object.keys(TITLES);
 

@@ -22,6 +22,8 @@ export interface Metrics {
   mail(outcome: 'queued' | 'sent' | 'retry' | 'failed'): void;
   /** Mails waiting in the outbox, as the worker last counted them. */
   mailQueueDepth(depth: number): void;
+  /** A webhook attempt by this process's dispatcher: delivered, retry (tried again later) or failed (given up). */
+  webhook(outcome: 'delivered' | 'retry' | 'failed'): void;
 }
 
 export function createMetrics(keys: () => KeyRing, now: () => number, schedule?: ScheduleSettings): Metrics {
@@ -140,6 +142,11 @@ export function createMetrics(keys: () => KeyRing, now: () => number, schedule?:
     help: 'Mails waiting in the outbox to be delivered (due or retrying), as last counted by this process.',
     registers: [registry],
   });
+  const webhooks = counter(
+    'tessera_webhook_deliveries_total',
+    'Webhook delivery attempts by outcome: delivered, retry (not delivered, tried again later), failed (given up).',
+    ['outcome'],
+  );
   const keyTransitions = counter(
     'tessera_key_transitions_total',
     'Signing-key transitions made by this process, by type and trigger (scheduled or manual).',
@@ -165,6 +172,9 @@ export function createMetrics(keys: () => KeyRing, now: () => number, schedule?:
     },
     mailQueueDepth(depth) {
       mailDepth.set(depth);
+    },
+    webhook(outcome) {
+      webhooks.inc({ outcome });
     },
     request,
     event(e) {

@@ -21,6 +21,7 @@ import type { SessionStore } from './sessions.ts';
 import type { SignInStore } from './sign-ins.ts';
 import type { UpstreamIdentityStore, UpstreamStateStore, UpstreamStore } from './upstreams.ts';
 import type { UserStore } from './users.ts';
+import type { WebhookStore } from './webhooks.ts';
 
 /** Every storage port the server needs; one backend provides them all. */
 export interface Stores {
@@ -61,6 +62,8 @@ export interface Stores {
   stats: StatsStore;
   /** Groups, application roles, user attributes and claim mappings (issue 20). */
   directory: DirectoryStore;
+  /** Webhook endpoints, their cursors over the audit trail, and the delivery log (issue 18). */
+  webhooks: WebhookStore;
   /**
    * Runs `fn` in one database transaction, over stores bound to it: everything `fn` writes through
    * them (and the audit record an admin action appends) commits together or not at all. `fn` must
@@ -109,6 +112,7 @@ export type * from './sessions.ts';
 export type * from './sign-ins.ts';
 export type * from './upstreams.ts';
 export type * from './users.ts';
+export type * from './webhooks.ts';
 export { ADMIN_ROLES } from './admin.ts';
 export { applicationKey, roleKey } from './directory.ts';
 export { BackendUnavailableError, StorageUnavailableError } from './unavailable.ts';

@@ -56,6 +56,17 @@ export interface OutboundHttp {
    */
   postForm(uri: string, form: URLSearchParams, request: OutboundRequest): Promise<number>;
   /**
+   * POSTs `body` with the given fields (a webhook delivery: its content type and signature) and
+   * resolves with the answer's status (a redirect's too, never followed) and its first `keepBytes`
+   * bytes as text; the answer is read only up to a small limit, the rest discarded. Rejects with an
+   * OutboundError: `refused` (nothing was sent) or `failed` (no answer, a network error, a timeout).
+   */
+  post(
+    uri: string,
+    init: { headers: Record<string, string>; body: string },
+    request: OutboundRequest & { keepBytes: number },
+  ): Promise<{ status: number; body: string }>;
+  /**
    * One exchange with an upstream identity provider an operator configured (issue 17), shaped as
    * WHATWG fetch so openid-client can use it (its customFetch): GET or POST, no redirect followed
    * (a 3xx is returned as it is), the answer's body read whole up to `maxBytes` (beyond: `invalid`)

@@ -35,6 +35,10 @@ export const ADMIN_SCOPES = [
    * factor, its endpoints), so changing one is as strong as giving roles.
    */
   'admin:upstreams:write',
+  /** Webhook endpoints and their delivery log (issue 18). */
+  'admin:webhooks:read',
+  /** Adding, changing, testing and removing webhook endpoints: where audit events are sent. */
+  'admin:webhooks:write',
   /** Giving and taking admin roles. */
   'admin:roles:write',
 ] as const;
@@ -109,6 +113,9 @@ export const ADMIN_SCOPE_DESCRIPTIONS: Readonly<Record<AdminScope, string>> = {
   'admin:settings:read': "Administer Tessera: see the server's settings (secrets left out)",
   'admin:upstreams:read': 'Administer Tessera: see the upstream identity providers',
   'admin:upstreams:write': 'Administer Tessera: change the upstream identity providers (who may sign in as whom)',
+  'admin:webhooks:read': 'Administer Tessera: see the webhook endpoints and their delivery log',
+  'admin:webhooks:write':
+    'Administer Tessera: add, change, test and remove webhook endpoints (where audit events are sent)',
   'admin:roles:write': 'Administer Tessera: give and take admin roles (make owners and admins)',
 };
 

@@ -41,6 +41,7 @@ import { upstreamsContract } from './upstreams-contract.ts';
 import { adminContract } from './admin-contract.ts';
 import { adminListsContract } from './admin-lists-contract.ts';
 import { directoryContract } from './directory-contract.ts';
+import { webhooksContract } from './webhooks-contract.ts';
 import {
   NOW,
   uid,
@@ -87,6 +88,7 @@ forEachBackend('SQL stores', (stores, backend) => {
         '0025_upstreams',
         '0026_admin',
         '0027_directory',
+        '0028_webhooks',
       ]);
       assert.deepEqual(await migrate(backend.handle.db, usernameKeys), []);
     });
@@ -254,7 +256,38 @@ forEachBackend('SQL stores', (stores, backend) => {
         expiresAt: live,
       });
 
-      assert.equal(await stores.cleanup(T), 1 + 1 + 1 + 3 + 2 + 1 + 1 + 1);
+      // The webhook delivery log keeps a done delivery (with its attempts) 30 days.
+      for (const [n, doneAt] of [
+        ['dead', T - 30 * 86_400 - 1],
+        ['live', T - 30 * 86_400 + 1],
+      ] as const) {
+        const id = `msg_cleanup_${n}_${uid('d')}`;
+        await stores.webhooks.addAttempted(
+          {
+            id,
+            endpointId: 'wh_cleanup',
+            seq: null,
+            type: 'tessera.ping',
+            payload: '{}',
+            status: 'delivered',
+            attempts: 1,
+            nextAt: doneAt,
+            createdAt: doneAt,
+            doneAt,
+            lastStatus: 204,
+            lastError: null,
+          },
+          { deliveryId: id, attempt: 1, at: doneAt, status: 204, error: null, durationMs: 1, response: null },
+        );
+      }
+
+      assert.equal(await stores.cleanup(T), 1 + 1 + 1 + 3 + 2 + 1 + 1 + 1 + 1);
+      assert.deepEqual(
+        (await stores.webhooks.deliveries({ endpointId: 'wh_cleanup', limit: 10 })).items.map(
+          (d) => d.id.split('_')[2],
+        ),
+        ['live'],
+      );
       assert.equal((await stores.sessions.takeClientsByUser(scUser)).length, 1);
       assert.equal(await stores.deviceCodes.get(deadDevice.deviceCodeHash), undefined);
       assert.deepEqual(await stores.deviceCodes.get(liveDevice.deviceCodeHash), liveDevice);
@@ -290,6 +323,8 @@ forEachBackend('SQL stores', (stores, backend) => {
   });
 
   auditContract(stores, backend);
+  // After the audit trail's tests, which start from an empty trail: these append to it.
+  webhooksContract(stores);
 
   // After the cleanup tests, which count the rows of every table exactly.
   describe('mail outbox', () => {

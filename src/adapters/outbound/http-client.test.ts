@@ -349,6 +349,59 @@ describe('back-channel logout delivery', () => {
   });
 });
 
+describe('post for webhook deliveries', () => {
+  const request = (timeoutMs = 2000, allowLoopback = true) => ({
+    name: 'webhook url',
+    allowLoopback,
+    timeoutMs,
+    keepBytes: 1024,
+  });
+  it('sends the body and fields, keeps the first bytes of the answer, follows no redirect, gives up at the timeout', async () => {
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => {
+        body += c;
+      });
+      req.on('end', () => {
+        seen.push(`${req.url} ${req.headers['content-type']} ${req.headers['webhook-id']} ${req.headers.host} ${body}`);
+        if (req.url === '/slow') return; // never answers
+        if (req.url === '/redirect') {
+          res.writeHead(302, { location: '/ok' }).end();
+          return;
+        }
+        res.writeHead(200).end('y'.repeat(100_000)); // read up to a limit, then cut off
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const init = {
+      headers: { 'content-type': 'application/json', 'webhook-id': 'msg_1', host: 'evil.example' },
+      body: '{"a":1}',
+    };
+    try {
+      const ok = await outbound.post(`${base}/ok`, init, request());
+      assert.equal(ok.status, 200);
+      assert.equal(ok.body, 'y'.repeat(1024));
+      assert.equal((await outbound.post(`${base}/redirect`, init, request())).status, 302);
+      await assert.rejects(outbound.post(`${base}/slow`, init, request(300)), /did not answer within 300 ms/);
+      assert.equal(seen.filter((x) => x.startsWith('/ok')).length, 1, 'the redirect was not followed');
+      // The caller's Host field is dropped: node names the URL's host.
+      assert.equal(seen[0], `/ok application/json msg_1 ${base.slice(7)} {"a":1}`);
+      // Loopback without the allowance, private addresses always: refused before connecting.
+      for (const uri of [`${base}/ok`, 'https://10.1.2.3/x', 'https://[::1]/x', 'http://example.com/x'])
+        await assert.rejects(outbound.post(uri, init, request(2000, false)), (e: unknown) => {
+          assert.ok(e instanceof OutboundError && e.reason === 'refused', `${uri}: ${String(e)}`);
+          return true;
+        });
+      assert.equal(seen.length, 3);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
+
 describe('fetch for upstream identity providers', () => {
   let server: Server;
   let base: string;

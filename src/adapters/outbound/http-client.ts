@@ -210,6 +210,79 @@ function postForm(
 }
 
 /**
+ * POSTs a body with caller-chosen fields (OutboundHttp.post: webhook deliveries): the same checked
+ * lookup, fresh connection and one timer for the whole exchange as every other request; the answer's
+ * first `keepBytes` bytes are kept, the body read up to MAX_POST_RESPONSE_BYTES and then cut off.
+ */
+function post(
+  uri: string,
+  init: { headers: Record<string, string>; body: string },
+  { name, allowLoopback, timeoutMs, keepBytes }: OutboundRequest & { keepBytes: number },
+  test: OutboundTestOptions,
+): Promise<{ status: number; body: string }> {
+  const u = target(uri, { name, allowLoopback, timeoutMs });
+  if (u instanceof OutboundError) return Promise.reject(u);
+  const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
+  const body = Buffer.from(init.body);
+  const headers: Record<string, string | number> = {};
+  for (const [k, v] of Object.entries(init.headers)) if (!OWN_FIELDS.has(k.toLowerCase())) headers[k.toLowerCase()] = v;
+  headers['content-length'] = body.length;
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const finish = (r: { status: number; body: string } | OutboundError) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (r instanceof OutboundError) {
+        req.destroy();
+        reject(r);
+      } else resolve(r);
+    };
+    const timer = setTimeout(
+      () => finish(new OutboundError('failed', `${name} did not answer within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    const req = send(
+      u,
+      {
+        method: 'POST',
+        lookup: checkedLookup(allowLoopback, test.resolve),
+        agent: false,
+        headers,
+        ...(test.ca !== undefined ? { ca: test.ca } : {}),
+      },
+      (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        let kept = 0;
+        let size = 0;
+        const answer = () => ({
+          status: res.statusCode ?? 0,
+          body: Buffer.concat(chunks).toString('utf8'),
+        });
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (kept < keepBytes) {
+            const part = c.subarray(0, keepBytes - kept);
+            chunks.push(part);
+            kept += part.length;
+          }
+          if (size > MAX_POST_RESPONSE_BYTES) {
+            finish(answer());
+            req.destroy();
+          }
+        });
+        res.on('error', (e) => finish(new OutboundError('failed', `${name}: ${e.message}`)));
+        res.on('end', () => finish(answer()));
+      },
+    );
+    req.on('error', (e: NodeJS.ErrnoException) =>
+      finish(new OutboundError(e.code === 'ENOTPUBLIC' ? 'refused' : 'failed', `${name} request failed: ${e.message}`)),
+    );
+    req.end(body);
+  });
+}
+
+/**
  * Addresses an operator's on-premise provider (privateNetwork) still may not be: "this host"
  * (0.0.0.0/8, ::), link-local (169.254.0.0/16 with the cloud metadata services, fe80::/10, also
  * through NAT64), multicast, and 240.0.0.0/4 with the broadcast address, and the cloud metadata
@@ -356,6 +429,7 @@ export function outboundHttp(test: OutboundTestOptions = {}): OutboundHttp {
     getJson: (uri, request) => getDocument(uri, request, false, test).then((d) => d.body),
     getJsonDocument: (uri, request) => getDocument(uri, request, true, test),
     postForm: (uri, form, request) => postForm(uri, form, request, test),
+    post: (uri, init, request) => post(uri, init, request, test),
     fetch: (uri, init, request) => upstreamFetch(uri, init, request, test),
   };
 }

@@ -350,6 +350,9 @@ export interface Schema {
   directory_app_roles: DirectoryAppRolesTable;
   directory_attributes: DirectoryAttributesTable;
   claim_mappings: ClaimMappingsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
 }
 
 /** A lease on a named lock shared by the processes of one SQLite database (Stores.exclusive). */
@@ -509,4 +512,49 @@ export interface ClaimMappingsTable {
   targets: string;
   created_at: number;
   updated_at: number;
+}
+
+/** Webhook endpoints (migration 0028): `events` a JSON array, `enabled` 0/1, the cursor and its lease. */
+export interface WebhookEndpointsTable {
+  id: string;
+  url: string;
+  description: string;
+  events: string;
+  enabled: number;
+  secret_wrapped: string;
+  created_at: number;
+  updated_at: number;
+  last_seq: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+}
+
+/** Webhook deliveries (migration 0028): one per audit record and endpoint, or a test ping (seq NULL). */
+export interface WebhookDeliveriesTable {
+  id: string;
+  endpoint_id: string;
+  seq: number | null;
+  type: string;
+  payload: string;
+  status: string;
+  attempts: number;
+  round_attempts: number;
+  next_at: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: number;
+  done_at: number | null;
+}
+
+/** Every attempt at a webhook delivery (migration 0028). */
+export interface WebhookAttemptsTable {
+  delivery_id: string;
+  attempt: number;
+  at: number;
+  status: number | null;
+  error: string | null;
+  duration_ms: number;
+  response: string | null;
 }

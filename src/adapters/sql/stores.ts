@@ -24,6 +24,7 @@ import { createSqlGrantStore } from './grants-store.ts';
 import { createSqlInteractionStore } from './interactions-store.ts';
 import { createSqlKeyStore } from './keys-store.ts';
 import { createSqlMailOutboxStore } from './mail-outbox-store.ts';
+import { createSqlWebhookStore } from './webhooks-store.ts';
 import { createSqlPushedRequestStore } from './pushed-requests-store.ts';
 import { createSqlInitialAccessTokenStore } from './registration-tokens-store.ts';
 import { createSqlReplayStore } from './replay-store.ts';
@@ -69,8 +70,12 @@ function portStores(ctx: SqlContext, usernames: UsernameKeys): PortStores {
     directory: createSqlDirectoryStore(ctx),
     adminRoles: createSqlAdminRoleStore(ctx),
     stats: createSqlStatsStore(ctx),
+    webhooks: createSqlWebhookStore(ctx),
   };
 }
+
+/** How long the webhook delivery log keeps a delivery once it is done, seconds (docs/webhooks.md). */
+const WEBHOOK_LOG_RETENTION = 30 * 86_400;
 
 /** The transaction of Stores.transaction that the code running now is in, if any (found with AsyncLocalStorage). */
 const running = new AsyncLocalStorage<{ db: Kysely<Schema>; open: boolean }>();
@@ -83,8 +88,9 @@ const running = new AsyncLocalStorage<{ db: Kysely<Schema>; open: boolean }>();
 export function createSqlStores(handle: DatabaseHandle, usernames: UsernameKeys): Stores {
   const ctx = sqlContext(handle);
   const { db } = ctx;
+  const ports = portStores(ctx, usernames);
   return {
-    ...portStores(ctx, usernames),
+    ...ports,
 
     /**
      * One Kysely transaction (SQLite: BEGIN IMMEDIATE, holding the process's one connection;
@@ -147,7 +153,9 @@ export function createSqlStores(handle: DatabaseHandle, usernames: UsernameKeys)
           .where('minute', '<', now - STATS_RETENTION)
           .executeTakeFirst(),
       ];
-      return results.reduce((sum, r) => sum + count(r), 0);
+      // The webhook delivery log: deliveries done (delivered or given up) 30 days ago, with their attempts.
+      const webhookLog = await ports.webhooks.deleteDoneBefore(now - WEBHOOK_LOG_RETENTION);
+      return results.reduce((sum, r) => sum + count(r), webhookLog);
     },
 
     /** During a fault episode (the database refused a write) a read proves nothing: a write is tried instead. */

@@ -158,6 +158,7 @@ function replayOutbound(fetched: unknown): OutboundHttp {
     },
     getJsonDocument: refuse,
     postForm: refuse,
+    post: refuse,
     fetch: refuse,
   } as unknown as OutboundHttp;
 }

@@ -12,6 +12,7 @@ import { sessionActions } from './sessions.ts';
 import { settingsActions } from './settings.ts';
 import { upstreamActions } from './upstreams.ts';
 import { userActions } from './users.ts';
+import { webhookActions } from './webhooks.ts';
 
 export const ADMIN_ACTIONS: readonly AdminAction[] = [
   ...dashboardActions,
@@ -22,6 +23,7 @@ export const ADMIN_ACTIONS: readonly AdminAction[] = [
   ...directoryActions,
   ...resourceActions,
   ...upstreamActions,
+  ...webhookActions,
   ...keyActions,
   ...auditActions,
   ...settingsActions,

@@ -220,6 +220,7 @@ function fakeOutbound(answer: (uri: string) => Promise<OutboundDocument>): Outbo
     calls,
     getJson: () => Promise.reject(new Error('not used')),
     postForm: () => Promise.reject(new Error('not used')),
+    post: () => Promise.reject(new Error('not used')),
     fetch: () => Promise.reject(new Error('not used')),
     getJsonDocument: (uri) => {
       calls.push(uri);
