@@ -305,7 +305,7 @@ export function outboundServices(
   clock: () => number,
   outbound: OutboundHttp = outboundHttp(),
   budgets?: () => RateLimitStore | undefined,
-): Pick<Provider, 'outbound' | 'clientKeys' | 'logoutDelivery' | 'upstream'> & {
+): Pick<Provider, 'outbound' | 'clientKeys' | 'logoutDelivery' | 'upstream' | 'clientLogos'> & {
   metadataDocuments: MetadataDocuments;
 } {
   return {
@@ -557,6 +557,7 @@ export async function buildApp(
     outbound: outbound.outbound,
     clientKeys: outbound.clientKeys,
     logoutDelivery: outbound.logoutDelivery,
+    clientLogos: outbound.clientLogos,
     mail: mail.mailer,
     upstream: outbound.upstream,
     health,

@@ -9,6 +9,7 @@ import type { ClaimMappingsCache } from './claim-mappings-cache.ts';
 import type { GrantFactsCache, PairwiseKeys, ResourceRegistryCache } from './services.ts';
 import type { LogoutDelivery } from './logout/back-channel.ts';
 import type { OutboundHttp } from '../ports/outbound.ts';
+import type { ClientLogos } from './client-logos.ts';
 import type { UpstreamClient } from '../ports/upstream-client.ts';
 import type { SecretMemo } from './client-auth/secret-hash.ts';
 import type { KeyRing } from './tokens/keys.ts';
@@ -54,6 +55,8 @@ export interface Provider {
   readonly clientKeys: ClientKeys;
   /** Back-channel logout deliveries in flight. */
   readonly logoutDelivery: LogoutDelivery;
+  /** Clients' logos, fetched once and served by Tessera (client-logos.ts); absent: no logos on the consent page. */
+  readonly clientLogos?: ClientLogos;
   /** Mail to users: queued durably, delivered by the mail adapter (ports/mail.ts). */
   readonly mail: Mailer;
   /** Upstream identity providers: authorization URLs, callbacks, logout tokens (ports/upstream-client.ts). */
@@ -156,6 +159,12 @@ export type View =
       authorizationDetails?: { type: string; fields: { name: string; value: string }[] }[];
       /** A Client ID Metadata Document client (ui/pages.ts ClientIdDocument). */
       clientIdDocument?: { clientIdHost: string; redirectHost: string; firstTime: boolean; localOnly: boolean };
+      /** The client's logo as Tessera serves it (GET /clients/<client_id>/logo), only when it is at hand. */
+      clientLogo?: string;
+      /** RFC 7591 section 2: the client's home page, privacy policy and terms of service. */
+      clientUri?: string;
+      policyUri?: string;
+      tosUri?: string;
     }
   | {
       name: 'select-account';

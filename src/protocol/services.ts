@@ -14,6 +14,7 @@ import { secretMemo } from './client-auth/secret-hash.ts';
 import { LogoutDelivery } from './logout/back-channel.ts';
 import { accessTokenMemo } from './tokens/access-token.ts';
 import { claimMappingsCache } from './claim-mappings-cache.ts';
+import { clientLogos } from './client-logos.ts';
 
 /**
  * The HMAC keys of pairwise subjects (tokens/subject.ts), derived with HKDF from a pairwise secret
@@ -170,5 +171,7 @@ export function outboundServices(
     nowMs: () => now() * 1000,
     outbound,
   });
-  return { outbound, clientKeys, logoutDelivery: new LogoutDelivery() };
+  // Clients' logos for the consent page (client-logos.ts), fetched through the same outbound client.
+  const logos = clientLogos({ outbound, allowLoopback: config.clientJwksAllowLoopback, now });
+  return { outbound, clientKeys, logoutDelivery: new LogoutDelivery(), clientLogos: logos };
 }

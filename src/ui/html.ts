@@ -306,6 +306,8 @@ a { color: var(--primary); }
 button.danger { background: var(--danger-text); color: var(--card); }
 .activity { padding-left: 1.25rem; }
 .activity li { margin: .375rem 0; overflow-wrap: anywhere; }
+.client-logo { display: block; width: 4rem; height: 4rem; object-fit: contain; margin: 0 0 1rem; border-radius: .5rem; }
+.client-links { margin-top: 1rem; }
 .button-link {
   display: block;
   text-align: center;

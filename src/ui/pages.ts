@@ -184,6 +184,24 @@ ${p.loginUrl ? html`<p class="note small">Already have an account? <a href="${p.
   return layout({ title: 'Create an account', nonce: p.nonce, body });
 }
 
+/** The consent page's words about the client's own links (one place, for the coming message catalog). */
+const CONSENT_TEXT = {
+  policiesOf: (client: string) => `${client}'s`,
+  privacy: 'privacy policy',
+  terms: 'terms of service',
+};
+
+/** An http(s) URL as given, or undefined for anything else (no javascript: or data: link, whatever was stored). */
+function webUrl(uri: string | undefined): string | undefined {
+  if (uri === undefined) return undefined;
+  try {
+    const u = new URL(uri);
+    return u.protocol === 'https:' || u.protocol === 'http:' ? u.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function consentPage(p: {
   nonce: string;
   action: string;
@@ -204,6 +222,12 @@ export function consentPage(p: {
   unverified?: Unverified;
   /** A Client ID Metadata Document client: its note replaces the one of self-registered clients. */
   clientIdDocument?: ClientIdDocument;
+  /** The client's logo as Tessera serves it; absent: no image. */
+  clientLogo?: string;
+  /** RFC 7591 section 2: the client's home page, privacy policy and terms of service. */
+  clientUri?: string;
+  policyUri?: string;
+  tosUri?: string;
 }): string {
   const unverified = p.clientIdDocument ? clientIdDocumentNote(p.clientIdDocument) : unverifiedNote(p.unverified);
   const device = p.userCode
@@ -250,14 +274,29 @@ ${p.claims.map(
 `,
 )}</ul>`
     : '';
-  const body = html`<h1>Allow access?</h1>
-<p class="lead"><strong>${p.clientName}</strong> is asking for access to your account <strong>${p.username}</strong>${p.userCode ? ' on a device' : ''}.</p>
+  const clientHome = webUrl(p.clientUri);
+  const name = clientHome
+    ? html`<a href="${clientHome}" rel="noopener noreferrer"><strong>${p.clientName}</strong></a>`
+    : html`<strong>${p.clientName}</strong>`;
+  const logo = p.clientLogo ? html`<img class="client-logo" src="${p.clientLogo}" alt="" width="64" height="64">` : '';
+  const policies = [
+    [webUrl(p.policyUri), CONSENT_TEXT.privacy],
+    [webUrl(p.tosUri), CONSENT_TEXT.terms],
+  ].filter((l): l is [string, string] => l[0] !== undefined);
+  const clientLinks = policies.length
+    ? html`<p class="client-links small">${CONSENT_TEXT.policiesOf(p.clientName)} ${policies.map(
+        ([href, label], i) => html`${i ? ' · ' : ''}<a href="${href}" rel="noopener noreferrer">${label}</a>`,
+      )}</p>`
+    : '';
+  const body = html`${logo}<h1>Allow access?</h1>
+<p class="lead">${name} is asking for access to your account <strong>${p.username}</strong>${p.userCode ? ' on a device' : ''}.</p>
 ${device}
 ${unverified}
 ${scopeList}
 ${claims}
 ${details}
 ${resource}
+${clientLinks}
 <form method="post" action="${p.action}">
 ${csrfInput(p.csrf)}
 <div class="actions">
