@@ -41,6 +41,7 @@ import { upstreamsContract } from './upstreams-contract.ts';
 import { adminContract } from './admin-contract.ts';
 import { adminListsContract } from './admin-lists-contract.ts';
 import { directoryContract } from './directory-contract.ts';
+import { brandingContract } from './branding-contract.ts';
 import {
   NOW,
   uid,
@@ -87,6 +88,7 @@ forEachBackend('SQL stores', (stores, backend) => {
         '0025_upstreams',
         '0026_admin',
         '0027_directory',
+        '0029_branding',
       ]);
       assert.deepEqual(await migrate(backend.handle.db, usernameKeys), []);
     });
@@ -191,6 +193,9 @@ forEachBackend('SQL stores', (stores, backend) => {
   adminContract(stores);
   adminListsContract(stores);
   directoryContract(stores);
+  describe('branding', () => {
+    brandingContract(() => stores, NOW);
+  });
 
   describe('cleanup', () => {
     it('deletes expired rows of every kind and keeps live ones', async () => {

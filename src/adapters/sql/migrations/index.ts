@@ -27,6 +27,7 @@ import * as mail from './0024_mail.ts';
 import * as upstreams from './0025_upstreams.ts';
 import * as admin from './0026_admin.ts';
 import * as directory from './0027_directory.ts';
+import * as branding from './0029_branding.ts';
 
 /** Every migration, in order. Imported statically (no file-system provider), so bundling is safe. */
 const migrations = (usernames: UsernameKeys): Record<string, Migration> => ({
@@ -57,6 +58,7 @@ const migrations = (usernames: UsernameKeys): Record<string, Migration> => ({
   '0025_upstreams': upstreams,
   '0026_admin': admin,
   '0027_directory': directory,
+  '0029_branding': branding,
 });
 
 /** Brings the schema up to date; returns the names of the migrations applied now. */
