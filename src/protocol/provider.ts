@@ -10,6 +10,7 @@ import type { GrantFactsCache, PairwiseKeys, ResourceRegistryCache } from './ser
 import type { LogoutDelivery } from './logout/back-channel.ts';
 import type { OutboundHttp } from '../ports/outbound.ts';
 import type { ClientLogos } from './client-logos.ts';
+import type { BrandingCache } from './branding.ts';
 import type { UpstreamClient } from '../ports/upstream-client.ts';
 import type { SecretMemo } from './client-auth/secret-hash.ts';
 import type { KeyRing } from './tokens/keys.ts';
@@ -47,6 +48,8 @@ export interface Provider {
   readonly resourceRegistry: ResourceRegistryCache;
   /** This process's copy of the claim mappings of the directory (claim-mappings-cache.ts). */
   readonly claimMappings: ClaimMappingsCache;
+  /** This process's copy of the stored branding (branding.ts); absent: the environment's and Tessera's own. */
+  readonly branding?: BrandingCache;
 
   // Outbound requests to clients' servers, and the services over them (built in app.ts, one per process).
   /** HTTP to URLs clients registered (ports/outbound.ts). */

@@ -15,6 +15,7 @@ import { LogoutDelivery } from './logout/back-channel.ts';
 import { accessTokenMemo } from './tokens/access-token.ts';
 import { claimMappingsCache } from './claim-mappings-cache.ts';
 import { clientLogos } from './client-logos.ts';
+import { brandingCache } from './branding.ts';
 
 /**
  * The HMAC keys of pairwise subjects (tokens/subject.ts), derived with HKDF from a pairwise secret
@@ -143,8 +144,12 @@ export function forgettingWrites(
  * The services of one Provider. `now` is the provider's clock (epoch seconds); `stores` the
  * provider's stores, whose resource-server store the registry copy is read from.
  */
-export function protocolServices(deps: { stores: Pick<Stores, 'resourceServers'>; now: () => number }) {
+export function protocolServices(deps: {
+  stores: Pick<Stores, 'resourceServers'> & Partial<Pick<Stores, 'branding'>>;
+  now: () => number;
+}) {
   return {
+    ...(deps.stores.branding ? { branding: brandingCache(deps.stores.branding) } : {}),
     verifiedTokens: accessTokenMemo(deps.now),
     verifiedSecrets: secretMemo(),
     pairwiseKeys: pairwiseKeys(),
