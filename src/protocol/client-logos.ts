@@ -36,6 +36,8 @@ export interface ClientLogos {
   ready(clientId: string, logoUri: string, waitMs?: number): Promise<boolean>;
   /** The logo, fetched now when not known (waiting for the whole fetch); undefined when there is none. */
   get(clientId: string, logoUri: string): Promise<ClientLogo | undefined>;
+  /** The unexpired logo last fetched for this client (whatever its URL), without fetching. */
+  known(clientId: string): ClientLogo | undefined;
 }
 
 type Entry = { expires: number; value: Promise<ClientLogo | null>; settled?: ClientLogo | null };
@@ -102,6 +104,13 @@ export function clientLogos(deps: {
     },
     async get(clientId, logoUri) {
       return (await entry(clientId, logoUri).value) ?? undefined;
+    },
+    known(clientId) {
+      const t = deps.now();
+      let found: ClientLogo | undefined;
+      for (const [key, e] of entries)
+        if (key.startsWith(`${clientId}\n`) && e.settled && e.expires > t) found = e.settled;
+      return found;
     },
   };
 }

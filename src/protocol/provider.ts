@@ -246,7 +246,8 @@ export type View =
    * A page of the admin console (console/): rendered by ui/console-pages.ts from what the console
    * looked up, given only the page's CSP nonce here.
    */
-  | { name: 'console'; render(nonce: string): string };
+  /** `brand`: the deployment's branding as the HTTP layer hands it to the pages (ui/html.ts PageBrand). */
+  | { name: 'console'; render(nonce: string, brand?: unknown): string };
 
 /** A login page's passkey sign-in: where the answer is posted, the options (JSON), the scripts' base URL. */
 export interface PasskeyLogin {

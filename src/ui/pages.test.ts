@@ -157,6 +157,56 @@ describe('layout', () => {
     assert.ok(!doc.includes(XSS));
     assert.ok(doc.includes('&lt;script&gt;'));
   });
+  it("shows the deployment's brand: name in the header and title, logo, colours, footer links", () => {
+    const doc = layout({
+      title: 'Sign in',
+      nonce: NONCE,
+      body: html`<p>hi</p>`,
+      brand: {
+        name: 'Acme <ID>',
+        logoUrl: '/branding/logo?v=abc',
+        primaryColor: '#0b5394',
+        primaryTextColor: '#ffffff',
+        privacyUrl: 'https://acme.example/privacy',
+        termsUrl: 'https://acme.example/terms',
+        supportUrl: 'https://acme.example/help',
+      },
+    });
+    assert.ok(doc.includes('<title>Sign in · Acme &lt;ID&gt;</title>'));
+    assert.ok(doc.includes('<img class="brand-logo" src="/branding/logo?v=abc" alt="Acme &lt;ID&gt;" height="32">'));
+    assert.ok(doc.includes('<span>Acme &lt;ID&gt;</span></header>'));
+    assert.ok(!doc.includes('brand-mark" aria-hidden'));
+    assert.match(doc, /--primary: #0b5394; .*--on-primary: #ffffff;/);
+    assert.equal(tags(doc, 'style').length, 1);
+    for (const [href, label] of [
+      ['https://acme.example/privacy', 'Privacy'],
+      ['https://acme.example/terms', 'Terms'],
+      ['https://acme.example/help', 'Help'],
+    ])
+      assert.ok(doc.includes(`<a href="${href}" rel="noopener noreferrer">${label}</a>`), label);
+  });
+  it('lets nothing but hex colours into the style element, and no other link scheme into the footer', () => {
+    const doc = layout({
+      title: 't',
+      nonce: NONCE,
+      body: html`<p>hi</p>`,
+      brand: {
+        name: 'X',
+        primaryColor: 'red;}</style><script>alert(1)</script>',
+        primaryTextColor: '#ffffff',
+        privacyUrl: 'javascript:alert(1)',
+        termsUrl: 'data:text/html,x',
+      },
+    });
+    assert.ok(!doc.includes('@media not all and (prefers-color-scheme: dark)'));
+    assert.ok(!doc.includes('<script>'));
+    assert.ok(!doc.includes('javascript:'));
+    assert.ok(!doc.includes('<footer'));
+    // Without a brand: Tessera's own name and mark, no footer.
+    const plain = layout({ title: 't', nonce: NONCE, body: html`<p>hi</p>` });
+    assert.ok(plain.includes('<span class="brand-mark" aria-hidden="true"></span><span>Tessera</span>'));
+    assert.ok(!plain.includes('<footer'));
+  });
 });
 
 // ---- pages ----

@@ -4,7 +4,7 @@
  * passkey scripts of passkey-pages.ts, served by Tessera and loaded by nonce) and no external
  * resources; styles live in one nonce'd inline <style> (see layout()).
  */
-import { html, layout } from './html.ts';
+import { html, layout, type PageBrand } from './html.ts';
 import type { Html } from './html.ts';
 import { passkeyLoginForm, type PasskeyLoginBlock } from './passkey-pages.ts';
 import { upstreamButtons, type UpstreamButtonBlock } from './upstream-pages.ts';
@@ -85,6 +85,7 @@ function hostOf(uri: string): string {
 
 export function loginPage(p: {
   nonce: string;
+  brand?: PageBrand;
   action: string;
   csrf: string;
   clientName: string;
@@ -132,7 +133,7 @@ ${p.passkey ? passkeyLoginForm(p.passkey, p.csrf, p.nonce, p.assetVersion) : ''}
 ${upstreamButtons(p.upstreams ?? [], p.csrf)}
 ${p.forgotUrl ? html`<p class="note small"><a href="${p.forgotUrl}">Forgot password?</a></p>` : ''}
 ${p.signupUrl ? html`<p class="note small">New here? <a href="${p.signupUrl}">Create an account</a></p>` : ''}`;
-  return layout({ title: 'Sign in', nonce: p.nonce, body });
+  return layout({ title: 'Sign in', nonce: p.nonce, brand: p.brand, body });
 }
 
 type SignupField = 'username' | 'email' | 'name' | 'password' | 'confirm';
@@ -140,6 +141,7 @@ type SignupField = 'username' | 'email' | 'name' | 'password' | 'confirm';
 /** Self-registration: the sign-up form. Passwords are never echoed back. */
 export function signupPage(p: {
   nonce: string;
+  brand?: PageBrand;
   action: string;
   csrf: string;
   clientName: string;
@@ -181,7 +183,7 @@ ${field('confirm', 'Confirm password', 'password', { autocomplete: 'new-password
 <div class="actions"><button type="submit">Create account</button></div>
 </form>
 ${p.loginUrl ? html`<p class="note small">Already have an account? <a href="${p.loginUrl}">Sign in</a></p>` : ''}`;
-  return layout({ title: 'Create an account', nonce: p.nonce, body });
+  return layout({ title: 'Create an account', nonce: p.nonce, brand: p.brand, body });
 }
 
 /** The consent page's words about the client's own links (one place, for the coming message catalog). */
@@ -204,6 +206,7 @@ function webUrl(uri: string | undefined): string | undefined {
 
 export function consentPage(p: {
   nonce: string;
+  brand?: PageBrand;
   action: string;
   csrf: string;
   clientName: string;
@@ -305,12 +308,13 @@ ${csrfInput(p.csrf)}
 </div>
 </form>
 <p class="note small muted">Only allow access to applications you trust. You can revoke access later from your Tessera account.</p>`;
-  return layout({ title: `Allow access to ${p.clientName}?`, nonce: p.nonce, body });
+  return layout({ title: `Allow access to ${p.clientName}?`, nonce: p.nonce, brand: p.brand, body });
 }
 
 /** prompt=select_account: continue as the signed-in user, or sign in as someone else. */
 export function selectAccountPage(p: {
   nonce: string;
+  brand?: PageBrand;
   action: string;
   csrf: string;
   clientName: string;
@@ -327,11 +331,12 @@ ${csrfInput(p.csrf)}
 <button type="submit" name="decision" value="continue" autofocus>Continue as ${p.username}</button>
 </div>
 </form>`;
-  return layout({ title: 'Choose an account', nonce: p.nonce, body });
+  return layout({ title: 'Choose an account', nonce: p.nonce, brand: p.brand, body });
 }
 
 export function deviceEntryPage(p: {
   nonce: string;
+  brand?: PageBrand;
   action: string;
   csrf: string;
   userCode?: string;
@@ -350,21 +355,22 @@ ${csrfInput(p.csrf)}
 <div class="actions"><button type="submit">Continue</button></div>
 </form>
 <p class="note small muted">Only enter a code from a device you are setting up yourself. Never enter a code someone else sent you.</p>`;
-  return layout({ title: 'Connect a device', nonce: p.nonce, body });
+  return layout({ title: 'Connect a device', nonce: p.nonce, brand: p.brand, body });
 }
 
-export function deviceDonePage(p: { nonce: string; approved: boolean; clientName: string }): string {
+export function deviceDonePage(p: { nonce: string; brand?: PageBrand; approved: boolean; clientName: string }): string {
   const body = p.approved
     ? html`<h1>You may return to your device</h1>
 <p class="lead"><strong>${p.clientName}</strong> now has the access you allowed. You can close this page and continue on your device.</p>
 <p class="note small muted">You can revoke its access at any time from your Tessera account.</p>`
     : html`<h1>Access denied</h1>
 <p class="lead"><strong>${p.clientName}</strong> was not given access. You can close this page.</p>`;
-  return layout({ title: p.approved ? 'Device connected' : 'Access denied', nonce: p.nonce, body });
+  return layout({ title: p.approved ? 'Device connected' : 'Access denied', nonce: p.nonce, brand: p.brand, body });
 }
 
 export function errorPage(p: {
   nonce: string;
+  brand?: PageBrand;
   title: string;
   message: string;
   link?: { href: string; text: string };
@@ -376,11 +382,12 @@ export function errorPage(p: {
   const body = html`<h1>${p.title}</h1>
 <div class="alert" role="alert">${p.message}</div>
 ${back}`;
-  return layout({ title: p.title, nonce: p.nonce, body });
+  return layout({ title: p.title, nonce: p.nonce, brand: p.brand, body });
 }
 
 export function logoutConfirmPage(p: {
   nonce: string;
+  brand?: PageBrand;
   action: string;
   csrf: string;
   clientName?: string;
@@ -403,14 +410,14 @@ ${hiddenInputs(p.hidden, ['csrf', 'confirm'])}${csrfInput(p.csrf)}
 <div class="actions"><button type="submit">Sign out</button></div>
 </form>
 <p class="note small muted">If you did not ask to sign out, you can close this page and stay signed in.</p>`;
-  return layout({ title: 'Sign out?', nonce: p.nonce, body });
+  return layout({ title: 'Sign out?', nonce: p.nonce, brand: p.brand, body });
 }
 
 /**
  * frames: OpenID Connect Front-Channel Logout iframes, one per client of the ended session;
  * continueTo: the post_logout_redirect_uri, followed after the frames had a moment to load.
  */
-export function loggedOutPage(p: { nonce: string; frames?: string[]; continueTo?: string }): string {
+export function loggedOutPage(p: { nonce: string; brand?: PageBrand; frames?: string[]; continueTo?: string }): string {
   const frames = (p.frames ?? []).map(
     (
       src,
@@ -424,10 +431,15 @@ export function loggedOutPage(p: { nonce: string; frames?: string[]; continueTo?
   const body = html`<h1>You are signed out.</h1>
 ${next}
 ${frames}`;
-  return layout({ title: 'Signed out', nonce: p.nonce, body });
+  return layout({ title: 'Signed out', nonce: p.nonce, brand: p.brand, body });
 }
 
-export function formPostPage(p: { nonce: string; action: string; fields: Record<string, string> }): string {
+export function formPostPage(p: {
+  nonce: string;
+  brand?: PageBrand;
+  action: string;
+  fields: Record<string, string>;
+}): string {
   const body = html`<h1>Continuing…</h1>
 <p class="muted status">Returning you to the application.</p>
 <form method="post" action="${p.action}">
@@ -437,5 +449,5 @@ ${hiddenInputs(p.fields)}<noscript>
 </noscript>
 </form>
 <script nonce="${p.nonce}">document.forms[0].submit()</script>`;
-  return layout({ title: 'Continuing', nonce: p.nonce, body });
+  return layout({ title: 'Continuing', nonce: p.nonce, brand: p.brand, body });
 }
