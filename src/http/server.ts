@@ -147,6 +147,8 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
 
   // The deployment's branding for the pages (branding.ts), read only by the replies that render one.
   const brandOf = pageBrands(p, basePath);
+  // The first pages after a start already show the stored branding (a failed read is tried again by the pages).
+  p.branding?.read().catch(() => {});
   app.decorateReply('pageBrand', { getter: brandOf });
   app.setErrorHandler((error, req, reply) => {
     const kind = (req.routeOptions.config as { kind?: Kind } | undefined)?.kind ?? 'json';

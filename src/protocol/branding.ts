@@ -60,8 +60,11 @@ export interface BrandingCache {
   read(): Promise<Branding | undefined>;
   /** The logo's bytes with their facts, when a logo is stored. */
   logo(): Promise<{ facts: BrandLogoFacts; bytes: Uint8Array } | undefined>;
-  /** Drops the copy (a change made in this process). */
-  forget(): void;
+  /**
+   * Reads the stored branding again now (a change made in this process), keeping the old copy in use
+   * until the new one is there; resolves once it is.
+   */
+  forget(): Promise<void>;
 }
 
 export function brandingCache(store: BrandingStore, nowMs: () => number = Date.now): BrandingCache {
@@ -103,8 +106,11 @@ export function brandingCache(store: BrandingStore, nowMs: () => number = Date.n
       }
       return { facts, bytes: logo.bytes };
     },
-    forget() {
-      copy = undefined;
+    async forget() {
+      if (copy) copy = { ...copy, at: Number.NEGATIVE_INFINITY };
+      // A read already under way may have started before the change: wait for it, then read again.
+      await reading?.catch(() => {});
+      await refresh();
     },
   };
 }

@@ -343,6 +343,9 @@ export interface PageBrand {
 /** Tessera's own branding: its name, its colours, no logo, no footer links. */
 export const DEFAULT_BRAND: PageBrand = { name: 'Tessera' };
 
+/** The deployment's name, for the pages' own sentences ("your <name> account"). */
+export const brandName = (brand: PageBrand | undefined): string => (brand ?? DEFAULT_BRAND).name;
+
 /** The layout's own words (one place, for the coming message catalog). */
 const LAYOUT_TEXT = {
   footer: 'Links',

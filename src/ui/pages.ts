@@ -4,7 +4,7 @@
  * passkey scripts of passkey-pages.ts, served by Tessera and loaded by nonce) and no external
  * resources; styles live in one nonce'd inline <style> (see layout()).
  */
-import { html, layout, type PageBrand } from './html.ts';
+import { brandName, html, layout, type PageBrand } from './html.ts';
 import type { Html } from './html.ts';
 import { passkeyLoginForm, type PasskeyLoginBlock } from './passkey-pages.ts';
 import { upstreamButtons, type UpstreamButtonBlock } from './upstream-pages.ts';
@@ -307,7 +307,7 @@ ${csrfInput(p.csrf)}
 <button type="submit" name="decision" value="allow">Allow</button>
 </div>
 </form>
-<p class="note small muted">Only allow access to applications you trust. You can revoke access later from your Tessera account.</p>`;
+<p class="note small muted">Only allow access to applications you trust. You can revoke access later from your ${brandName(p.brand)} account.</p>`;
   return layout({ title: `Allow access to ${p.clientName}?`, nonce: p.nonce, brand: p.brand, body });
 }
 
@@ -362,7 +362,7 @@ export function deviceDonePage(p: { nonce: string; brand?: PageBrand; approved: 
   const body = p.approved
     ? html`<h1>You may return to your device</h1>
 <p class="lead"><strong>${p.clientName}</strong> now has the access you allowed. You can close this page and continue on your device.</p>
-<p class="note small muted">You can revoke its access at any time from your Tessera account.</p>`
+<p class="note small muted">You can revoke its access at any time from your ${brandName(p.brand)} account.</p>`
     : html`<h1>Access denied</h1>
 <p class="lead"><strong>${p.clientName}</strong> was not given access. You can close this page.</p>`;
   return layout({ title: p.approved ? 'Device connected' : 'Access denied', nonce: p.nonce, brand: p.brand, body });
@@ -396,13 +396,13 @@ export function logoutConfirmPage(p: {
   unverifiedHost?: string;
 }): string {
   const who = p.clientName
-    ? html`<p class="lead"><strong>${p.clientName}</strong> is asking to sign you out of Tessera.</p>`
-    : html`<p class="lead">A request was made to sign you out of Tessera.</p>`;
+    ? html`<p class="lead"><strong>${p.clientName}</strong> is asking to sign you out of ${brandName(p.brand)}.</p>`
+    : html`<p class="lead">A request was made to sign you out of ${brandName(p.brand)}.</p>`;
   const next = p.unverifiedHost
     ? html`<p class="note small">You will then be sent to <strong>${p.unverifiedHost}</strong>, an address this application registered itself. Continue only if you trust it.</p>
 `
     : '';
-  const body = html`<h1>Sign out of Tessera?</h1>
+  const body = html`<h1>Sign out of ${brandName(p.brand)}?</h1>
 ${who}
 ${next}<form method="post" action="${p.action}">
 ${hiddenInputs(p.hidden, ['csrf', 'confirm'])}${csrfInput(p.csrf)}
@@ -427,7 +427,7 @@ export function loggedOutPage(p: { nonce: string; brand?: PageBrand; frames?: st
   const next = p.continueTo
     ? html`<meta http-equiv="refresh" content="2;url=${p.continueTo}">
 <p><a href="${p.continueTo}">Continue to the application</a></p>`
-    : html`<p class="muted">You have been signed out of Tessera. You can close this page.</p>`;
+    : html`<p class="muted">You have been signed out of ${brandName(p.brand)}. You can close this page.</p>`;
   const body = html`<h1>You are signed out.</h1>
 ${next}
 ${frames}`;
