@@ -44,6 +44,7 @@ import { configKeks, loadKeyRing, runKeySchedule, type KeyRing, type KeyTransiti
 import { scheduleSettings } from './protocol/tokens/key-schedule.ts';
 // Outbound HTTP and the protocol's services over it.
 import { outboundHttp } from './adapters/outbound/http-client.ts';
+import { effectiveBrand } from './protocol/branding.ts';
 import { createUpstreamClient } from './adapters/upstream/client.ts';
 import { currentSource, withSource } from './adapters/outbound/request-source.ts';
 import { MetadataDocumentBlocks } from './protocol/clients/metadata-document-blocks.ts';
@@ -509,6 +510,8 @@ export async function buildApp(
     log,
     {
       onQueued: () => metrics.mail('queued'),
+      // Mails name the deployment by its branding (protocol/branding.ts).
+      serviceName: () => effectiveBrand(config, provider.branding?.current()).name,
       onSent: () => metrics.mail('sent'),
       onRetry: () => metrics.mail('retry'),
       onFailed: (m, reason) => {
