@@ -32,10 +32,8 @@ export function effectiveBrand(
 ): EffectiveBrand {
   const s = stored ?? {};
   const primaryColor = s.primaryColor ?? config.brandPrimaryColor;
-  const primaryTextColor =
-    s.primaryColor !== undefined
-      ? (s.primaryTextColor ?? textColorFor(s.primaryColor))
-      : primaryColor && textColorFor(primaryColor);
+  // The stored text colour was checked against the primary colour in effect when it was stored.
+  const primaryTextColor = primaryColor && (s.primaryTextColor ?? textColorFor(primaryColor));
   const privacyUrl = s.privacyUrl ?? config.brandPrivacyUrl;
   const termsUrl = s.termsUrl ?? config.brandTermsUrl;
   const supportUrl = s.supportUrl ?? config.brandSupportUrl;
