@@ -285,6 +285,32 @@ for (const backend of await backends()) {
       assert.equal(hits['/sneaky.png'], 1, 'a failure is kept: the host is not asked again');
     });
 
+    if (backend.name === 'postgres')
+      it('another instance on the same database shows a change within the cache time (5 s)', async () => {
+        const other = await testApp(backend.url!, { TESSERA_BRAND_NAME: 'Acme Env' });
+        try {
+          const title = async () =>
+            /<title>[^<]* · ([^<]*)<\/title>/.exec((await consentPage(other, 'plain')).body)?.[1];
+          const res = await app.server.inject({
+            method: 'PATCH',
+            url: API,
+            headers: AUTH,
+            payload: { name: 'Acme Two' },
+          });
+          assert.equal(res.statusCode, 200, res.body);
+          const started = Date.now();
+          let seen = await title();
+          while (seen !== 'Acme Two' && Date.now() - started < 7000) {
+            await new Promise((r) => setTimeout(r, 250));
+            seen = await title();
+          }
+          assert.equal(seen, 'Acme Two');
+          assert.ok(Date.now() - started < 6500, `seen after ${Date.now() - started} ms`);
+        } finally {
+          await other.close();
+        }
+      });
+
     it('a hanging logo host does not hold the consent page, which then shows no logo', async () => {
       const { body, ms } = await consentPage(app, 'hang');
       assert.ok(ms < 2500, `the consent page took ${ms} ms`);
