@@ -44,6 +44,7 @@ import { configKeks, loadKeyRing, runKeySchedule, type KeyRing, type KeyTransiti
 import { scheduleSettings } from './protocol/tokens/key-schedule.ts';
 // Outbound HTTP and the protocol's services over it.
 import { outboundHttp } from './adapters/outbound/http-client.ts';
+import { effectiveBrand } from './protocol/branding.ts';
 import { createUpstreamClient } from './adapters/upstream/client.ts';
 import { currentSource, withSource } from './adapters/outbound/request-source.ts';
 import { MetadataDocumentBlocks } from './protocol/clients/metadata-document-blocks.ts';
@@ -309,7 +310,7 @@ export function outboundServices(
   clock: () => number,
   outbound: OutboundHttp = outboundHttp(),
   budgets?: () => RateLimitStore | undefined,
-): Pick<Provider, 'outbound' | 'clientKeys' | 'logoutDelivery' | 'upstream'> & {
+): Pick<Provider, 'outbound' | 'clientKeys' | 'logoutDelivery' | 'upstream' | 'clientLogos'> & {
   metadataDocuments: MetadataDocuments;
 } {
   return {
@@ -515,6 +516,8 @@ export async function buildApp(
     log,
     {
       onQueued: () => metrics.mail('queued'),
+      // Mails name the deployment by its branding (protocol/branding.ts).
+      serviceName: () => effectiveBrand(config, provider.branding?.current()).name,
       onSent: () => metrics.mail('sent'),
       onRetry: () => metrics.mail('retry'),
       onFailed: (m, reason) => {
@@ -563,6 +566,7 @@ export async function buildApp(
     outbound: outbound.outbound,
     clientKeys: outbound.clientKeys,
     logoutDelivery: outbound.logoutDelivery,
+    clientLogos: outbound.clientLogos,
     mail: mail.mailer,
     upstream: outbound.upstream,
     health,

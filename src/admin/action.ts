@@ -33,6 +33,8 @@ export type AdminDeps = Pick<
   | 'pairwiseKeys'
   // The directory's claim mappings as this process keeps them: dropped when an action changes them.
   | 'claimMappings'
+  // The branding as this process keeps it: dropped when an action changes it.
+  | 'branding'
 >;
 
 /** Who is acting, and through which front. */
@@ -61,6 +63,8 @@ export interface ActionHttp {
   path: string;
   /** The success status (default 200). */
   status?: number;
+  /** A larger body limit than TESSERA_BODY_LIMIT for this action (an uploaded image), in bytes. */
+  bodyLimit?: number;
 }
 
 export interface ActionResult<O = unknown> {

@@ -83,6 +83,10 @@ const CLIENT_KEYS = {
   id_token_scope_claims: 1,
   mfa: 1,
   admin_client: 1,
+  logo_uri: 1,
+  client_uri: 1,
+  policy_uri: 1,
+  tos_uri: 1,
 } satisfies Record<keyof ClientInput, 1>;
 
 /**

@@ -263,6 +263,7 @@ export function describeClient(c: ClientRecord): Record<string, unknown> {
       'id_token_scope_claims',
       'mfa',
     ]),
+    ...pick(c.metadata, ['logo_uri', 'client_uri', 'policy_uri', 'tos_uri']),
     subject_type: c.metadata.subject_type ?? 'public',
     ...(c.metadata.registration ? { registered_dynamically: c.metadata.registration.mode } : {}),
     ...(c.metadata.dpop_bound_access_tokens ? { dpop_bound_access_tokens: true } : {}),

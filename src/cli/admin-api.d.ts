@@ -649,6 +649,28 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/settings/branding': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get: operations['branding.read'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch: operations['branding.update'];
+    trace?: never;
+  };
+  '/settings/branding/logo': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    get?: never;
+    put?: never;
+    post?: never;
+    delete: operations['branding.remove-logo'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -792,6 +814,10 @@ export interface operations {
           introspection_signed_response_alg?: string | null;
           id_token_scope_claims?: boolean | null;
           mfa?: ('off' | 'optional' | 'required' | 'phishing-resistant') | null;
+          logo_uri?: string | null;
+          client_uri?: string | null;
+          policy_uri?: string | null;
+          tos_uri?: string | null;
           admin_client?: boolean;
         };
       };
@@ -940,6 +966,10 @@ export interface operations {
           introspection_signed_response_alg?: string | null;
           id_token_scope_claims?: boolean | null;
           mfa?: ('off' | 'optional' | 'required' | 'phishing-resistant') | null;
+          logo_uri?: string | null;
+          client_uri?: string | null;
+          policy_uri?: string | null;
+          tos_uri?: string | null;
           admin_client?: boolean;
         };
       };
@@ -3636,6 +3666,111 @@ export interface operations {
     };
   };
   'settings.read': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'branding.read': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    requestBody?: never;
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'branding.update': {
+    parameters: { query?: never; header?: never; path?: never; cookie?: never };
+    requestBody?: {
+      content: {
+        'application/json': {
+          name?: string | null;
+          primary_color?: string | null;
+          primary_text_color?: string | null;
+          privacy_url?: string | null;
+          terms_url?: string | null;
+          support_url?: string | null;
+          logo?: string;
+        };
+      };
+    };
+    responses: {
+      200: { headers: { [name: string]: unknown }; content: { 'application/json': unknown } };
+      400: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      401: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      403: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      404: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      409: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+      412: {
+        headers: { [name: string]: unknown };
+        content: { 'application/problem+json': components['schemas']['Problem'] };
+      };
+    };
+  };
+  'branding.remove-logo': {
     parameters: { query?: never; header?: never; path?: never; cookie?: never };
     requestBody?: never;
     responses: {

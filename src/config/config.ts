@@ -7,6 +7,7 @@ import { keyScheduleProblems } from './key-schedule.ts';
 import { FEATURE_NAMES, isFeature } from './features.ts';
 import { parseAuthorizationDetailsTypes, type AuthorizationDetailsType } from './authorization-details-types.ts';
 import { MCP_LATEST, MCP_UNSUPPORTED_REASON, MCP_UNSUPPORTED_REVISION, mcpProfileDefaults } from './mcp-profile.ts';
+import { brandSettingsProblems } from './branding.ts';
 
 export type SigningAlg = 'ES256' | 'RS256' | 'PS256' | 'EdDSA';
 
@@ -61,6 +62,12 @@ export interface Config {
   readonly recentAuth: number;
   readonly smtpUrl: string | undefined;
   readonly mailFrom: string | undefined;
+  /** TESSERA_BRAND_*: the branding's defaults (config/branding.ts); stored branding wins. */
+  readonly brandName: string | undefined;
+  readonly brandPrimaryColor: string | undefined;
+  readonly brandPrivacyUrl: string | undefined;
+  readonly brandTermsUrl: string | undefined;
+  readonly brandSupportUrl: string | undefined;
   readonly mailDir: string;
   readonly smtpTimeout: number;
   readonly upstreamTimeout: number;
@@ -359,6 +366,7 @@ export function loadConfig(
   }
 
   problems.push(...webauthnProblems(raw));
+  problems.push(...brandSettingsProblems(raw));
 
   // Secrets
   for (const [key, envName, dev] of [

@@ -411,6 +411,43 @@ export const settings: readonly Setting[] = [
       'Seconds for each step of an SMTP delivery (connection, greeting, each command) before it counts as failed and is retried later.',
   },
   {
+    env: 'TESSERA_BRAND_NAME',
+    key: 'brandName',
+    type: 'string',
+    default: undefined,
+    description:
+      "The deployment's name in each page's header and title and in mails, unless operators set one (admin action branding.update). Default: Tessera.",
+  },
+  {
+    env: 'TESSERA_BRAND_PRIMARY_COLOR',
+    key: 'brandPrimaryColor',
+    type: 'string',
+    default: undefined,
+    description:
+      "The pages' primary colour (buttons, links) as a CSS hex colour (#rgb or #rrggbb), unless operators set one; the button text is white or black, whichever reads better. Refused below a 4.5:1 contrast (WCAG AA) with its text or with the white page. Default: Tessera's blue.",
+  },
+  {
+    env: 'TESSERA_BRAND_PRIVACY_URL',
+    key: 'brandPrivacyUrl',
+    type: 'string',
+    default: undefined,
+    description: 'A privacy policy link in the footer of every page (https; http only on a loopback host).',
+  },
+  {
+    env: 'TESSERA_BRAND_TERMS_URL',
+    key: 'brandTermsUrl',
+    type: 'string',
+    default: undefined,
+    description: 'A terms of service link in the footer of every page (https; http only on a loopback host).',
+  },
+  {
+    env: 'TESSERA_BRAND_SUPPORT_URL',
+    key: 'brandSupportUrl',
+    type: 'string',
+    default: undefined,
+    description: 'A support (help) link in the footer of every page (https; http only on a loopback host).',
+  },
+  {
     env: 'TESSERA_UPSTREAM_TIMEOUT',
     key: 'upstreamTimeout',
     type: 'int',

@@ -21,6 +21,7 @@ import {
   type ConsolePage,
   type ConsoleTable,
 } from '../ui/console-pages.ts';
+import type { PageBrand } from '../ui/html.ts';
 import { consoleAccess, type ConsoleAccess } from './access.ts';
 import { SPANS, chartOf } from './chart.ts';
 import { SHOWN, fieldsFor, inputFrom, membersOf, type MemberShape } from './forms.ts';
@@ -163,7 +164,10 @@ export class Console {
     return {
       kind: 'page',
       status,
-      view: { name: 'console', render: (nonce) => consolePage({ ...data, nonce } as ConsolePage) },
+      view: {
+        name: 'console',
+        render: (nonce, brand) => consolePage({ ...data, nonce, brand: brand as PageBrand | undefined } as ConsolePage),
+      },
       ...(headers ? { headers } : {}),
     };
   }
@@ -700,7 +704,11 @@ function message(status: number, title: string, text: string, links: ConsoleLink
   return {
     kind: 'page',
     status,
-    view: { name: 'console', render: (nonce) => consoleMessagePage({ nonce, title, message: text, links }) },
+    view: {
+      name: 'console',
+      render: (nonce, brand) =>
+        consoleMessagePage({ nonce, brand: brand as PageBrand | undefined, title, message: text, links }),
+    },
   };
 }
 

@@ -56,4 +56,11 @@ describe('console sections from the action table', () => {
         seen.add(a);
       }
   });
+  it('the branding is changed from the Settings section (its forms come from the actions)', () => {
+    const settings = sectionsOf(ADMIN_ACTIONS).find((s) => s.id === 'settings')!;
+    assert.deepEqual(
+      settings.collection.map((a) => a.name),
+      ['branding.read', 'branding.update', 'branding.remove-logo'],
+    );
+  });
 });

@@ -157,6 +157,7 @@ function serveAction(app: FastifyInstance, p: Provider, action: AdminAction, opt
     method: http.method,
     url: http.path.replace(/\{([a-z_]+)\}/g, ':$1'),
     config: { kind: 'json' },
+    ...(http.bodyLimit !== undefined ? { bodyLimit: Math.max(http.bodyLimit, p.config.bodyLimit) } : {}),
     handler: async (req, reply) => {
       let principal: AdminPrincipal;
       try {

@@ -1,4 +1,5 @@
 import type { View } from '../protocol/provider.ts';
+import type { PageBrand } from '../ui/html.ts';
 import { accountAreaPage } from '../ui/account-pages.ts';
 import {
   consentPage,
@@ -24,50 +25,51 @@ import {
   verifyEmailPage,
 } from '../ui/recovery-pages.ts';
 
-export function renderView(view: View, nonce: string): string {
+/** The page of `view`, with the deployment's branding (Tessera's own without one). */
+export function renderView(view: View, nonce: string, brand?: PageBrand): string {
   switch (view.name) {
     case 'login':
-      return loginPage({ ...view, nonce, assetVersion: ASSET_VERSION });
+      return loginPage({ ...view, nonce, brand, assetVersion: ASSET_VERSION });
     case 'consent':
-      return consentPage({ ...view, nonce });
+      return consentPage({ ...view, nonce, brand });
     case 'signup':
-      return signupPage({ ...view, nonce });
+      return signupPage({ ...view, nonce, brand });
     case 'select-account':
-      return selectAccountPage({ ...view, nonce });
+      return selectAccountPage({ ...view, nonce, brand });
     case 'error':
-      return errorPage({ ...view, nonce });
+      return errorPage({ ...view, nonce, brand });
     case 'logout-confirm':
-      return logoutConfirmPage({ ...view, nonce });
+      return logoutConfirmPage({ ...view, nonce, brand });
     case 'logged-out':
-      return loggedOutPage({ nonce, frames: view.frames, continueTo: view.continueTo });
+      return loggedOutPage({ nonce, brand, frames: view.frames, continueTo: view.continueTo });
     case 'account-area':
-      return accountAreaPage({ nav: view.nav, account: view.account, nonce });
+      return accountAreaPage({ nav: view.nav, account: view.account, nonce, brand });
     case 'second-factor':
-      return secondFactorPage({ ...view, nonce, assetVersion: ASSET_VERSION });
+      return secondFactorPage({ ...view, nonce, brand, assetVersion: ASSET_VERSION });
     case 'mfa-enrol':
-      return mfaEnrolPage({ ...view, nonce });
+      return mfaEnrolPage({ ...view, nonce, brand });
     case 'device':
-      return deviceEntryPage({ ...view, nonce });
+      return deviceEntryPage({ ...view, nonce, brand });
     case 'device-done':
-      return deviceDonePage({ ...view, nonce });
+      return deviceDonePage({ ...view, nonce, brand });
     case 'passkeys':
-      return passkeysPage({ ...view, nonce, assetVersion: ASSET_VERSION });
+      return passkeysPage({ ...view, nonce, brand, assetVersion: ASSET_VERSION });
     case 'forgot-password':
-      return forgotPasswordPage({ ...view, nonce });
+      return forgotPasswordPage({ ...view, nonce, brand });
     case 'reset-password':
-      return resetPasswordPage({ ...view, nonce, assetVersion: ASSET_VERSION });
+      return resetPasswordPage({ ...view, nonce, brand, assetVersion: ASSET_VERSION });
     case 'verify-email':
-      return verifyEmailPage({ ...view, nonce });
+      return verifyEmailPage({ ...view, nonce, brand });
     case 'email-unverified':
-      return emailUnverifiedPage({ ...view, nonce });
+      return emailUnverifiedPage({ ...view, nonce, brand });
     case 'recovery-done':
-      return recoveryDonePage({ ...view, nonce });
+      return recoveryDonePage({ ...view, nonce, brand });
     case 'upstream-problem':
-      return upstreamProblemPage({ ...view, nonce });
+      return upstreamProblemPage({ ...view, nonce, brand });
     case 'upstream-continue':
-      return upstreamContinuePage({ ...view, nonce });
+      return upstreamContinuePage({ ...view, nonce, brand });
     case 'console':
-      return view.render(nonce);
+      return view.render(nonce, brand);
   }
 }
 

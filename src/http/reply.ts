@@ -12,6 +12,7 @@ import { API_CSP, JSON_HEADERS } from './headers.ts';
 import { closeAfterAnswer } from './node-server.ts';
 import { renderFormPost, renderView } from './render-page.ts';
 import type { RequestLike } from './request.ts';
+import type { PageBrand } from '../ui/html.ts';
 import type { Kind } from './routes.ts';
 
 /** What the route pipeline needs of a reply: Fastify's reply, or a RawReply (form-lane.ts). */
@@ -22,6 +23,10 @@ export interface ReplyLike {
   code(status: number): ReplyLike;
   type(contentType: string): ReplyLike;
   send(payload?: string | Buffer): ReplyLike;
+  /**
+   * The deployment's branding for a page (a getter server.ts decorates Fastify's replies with); absent: Tessera's own.
+   */
+  readonly pageBrand?: PageBrand;
 }
 
 /** How cookies are written (cookies.ts). */
@@ -69,14 +74,14 @@ export function render(reply: ReplyLike, res: OAuthResponse): ReplyLike {
         ? `; frame-src ${[...new Set(res.frameSources.map(cspSource))].join(' ')}`
         : '';
       const csp =
-        `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; form-action ${actions}; ` +
-        `frame-ancestors 'none'; ` +
+        `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; img-src 'self'; ` +
+        `form-action ${actions}; frame-ancestors 'none'; ` +
         `base-uri 'none'${frames}`;
       return reply
         .code(res.status)
         .headers({ 'cache-control': 'no-store', 'content-security-policy': csp })
         .type('text/html; charset=utf-8')
-        .send(renderView(res.view, nonce));
+        .send(renderView(res.view, nonce, reply.pageBrand));
     }
   }
 }

@@ -15,6 +15,7 @@ import type { RateLimitStore } from '../ports/rate-limits.ts';
 import { isAdminApiUrl, registerAdminApi, sendFrameworkProblem } from './admin-api.ts';
 import { registerConsole } from '../console/console.ts';
 import { mountAssets } from './assets.ts';
+import { mountBranding, pageBrands } from './branding.ts';
 import { certificateReader } from './client-certificate.ts';
 import { corsHeaders, corsModeFor, type CorsPolicy } from './cors.ts';
 import { formLane, takesFormLane } from './form-lane.ts';
@@ -144,6 +145,11 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
     clientIp: clientIpReader(config.trustProxy),
   };
 
+  // The deployment's branding for the pages (branding.ts), read only by the replies that render one.
+  const brandOf = pageBrands(p, basePath);
+  // The first pages after a start already show the stored branding (a failed read is tried again by the pages).
+  p.branding?.read().catch(() => {});
+  app.decorateReply('pageBrand', { getter: brandOf });
   app.setErrorHandler((error, req, reply) => {
     const kind = (req.routeOptions.config as { kind?: Kind } | undefined)?.kind ?? 'json';
     sendFailure(error, req, reply, kind, req.routeOptions.url);
@@ -158,6 +164,7 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
     mountPreparedDocuments(app, ctx, basePath, lanes.get);
     mountOperationalRoutes(app, p, opts, basePath);
     mountAssets(app, basePath);
+    mountBranding(app, p, basePath);
   } else {
     app.get(basePath + '/health', async (_req, reply) => reply.headers(NO_STORE).send({ status: 'ok' }));
   }

@@ -1,6 +1,7 @@
 import type { AccountTokenStore } from './account-tokens.ts';
 import type { AdminRoleStore, StatsStore } from './admin.ts';
 import type { AuditStore } from './audit.ts';
+import type { BrandingStore } from './branding.ts';
 import type { ClientBlockStore } from './client-blocks.ts';
 import type { ClientStore } from './clients.ts';
 import type { CodeStore } from './codes.ts';
@@ -64,6 +65,8 @@ export interface Stores {
   directory: DirectoryStore;
   /** Webhook endpoints, their cursors over the audit trail, and the delivery log (issue 18). */
   webhooks: WebhookStore;
+  /** The deployment's branding (issue 18): name, colours, footer links, logo. */
+  branding: BrandingStore;
   /**
    * Runs `fn` in one database transaction, over stores bound to it: everything `fn` writes through
    * them (and the audit record an admin action appends) commits together or not at all. `fn` must

@@ -29,6 +29,8 @@ export const ADMIN_SCOPES = [
   /** Exporting the audit trail whole (CSV, JSON Lines). */
   'admin:audit:export',
   'admin:settings:read',
+  /** The branding and other settings changed at run time (issue 18). */
+  'admin:settings:write',
   'admin:upstreams:read',
   /**
    * Owner only: an upstream provider decides who signs in as whom (linking by address, a trusted second
@@ -111,6 +113,7 @@ export const ADMIN_SCOPE_DESCRIPTIONS: Readonly<Record<AdminScope, string>> = {
   'admin:audit:read': 'Administer Tessera: read the audit trail',
   'admin:audit:export': 'Administer Tessera: export the whole audit trail',
   'admin:settings:read': "Administer Tessera: see the server's settings (secrets left out)",
+  'admin:settings:write': 'Administer Tessera: change the branding and other settings',
   'admin:upstreams:read': 'Administer Tessera: see the upstream identity providers',
   'admin:upstreams:write': 'Administer Tessera: change the upstream identity providers (who may sign in as whom)',
   'admin:webhooks:read': 'Administer Tessera: see the webhook endpoints and their delivery log',

@@ -9,6 +9,8 @@ import type { ClaimMappingsCache } from './claim-mappings-cache.ts';
 import type { GrantFactsCache, PairwiseKeys, ResourceRegistryCache } from './services.ts';
 import type { LogoutDelivery } from './logout/back-channel.ts';
 import type { OutboundHttp } from '../ports/outbound.ts';
+import type { ClientLogos } from './client-logos.ts';
+import type { BrandingCache } from './branding.ts';
 import type { UpstreamClient } from '../ports/upstream-client.ts';
 import type { SecretMemo } from './client-auth/secret-hash.ts';
 import type { KeyRing } from './tokens/keys.ts';
@@ -46,6 +48,8 @@ export interface Provider {
   readonly resourceRegistry: ResourceRegistryCache;
   /** This process's copy of the claim mappings of the directory (claim-mappings-cache.ts). */
   readonly claimMappings: ClaimMappingsCache;
+  /** This process's copy of the stored branding (branding.ts); absent: the environment's and Tessera's own. */
+  readonly branding?: BrandingCache;
 
   // Outbound requests to clients' servers, and the services over them (built in app.ts, one per process).
   /** HTTP to URLs clients registered (ports/outbound.ts). */
@@ -54,6 +58,8 @@ export interface Provider {
   readonly clientKeys: ClientKeys;
   /** Back-channel logout deliveries in flight. */
   readonly logoutDelivery: LogoutDelivery;
+  /** Clients' logos, fetched once and served by Tessera (client-logos.ts); absent: no logos on the consent page. */
+  readonly clientLogos?: ClientLogos;
   /** Mail to users: queued durably, delivered by the mail adapter (ports/mail.ts). */
   readonly mail: Mailer;
   /** Upstream identity providers: authorization URLs, callbacks, logout tokens (ports/upstream-client.ts). */
@@ -156,6 +162,12 @@ export type View =
       authorizationDetails?: { type: string; fields: { name: string; value: string }[] }[];
       /** A Client ID Metadata Document client (ui/pages.ts ClientIdDocument). */
       clientIdDocument?: { clientIdHost: string; redirectHost: string; firstTime: boolean; localOnly: boolean };
+      /** The client's logo as Tessera serves it (GET /clients/<client_id>/logo), only when it is at hand. */
+      clientLogo?: string;
+      /** RFC 7591 section 2: the client's home page, privacy policy and terms of service. */
+      clientUri?: string;
+      policyUri?: string;
+      tosUri?: string;
     }
   | {
       name: 'select-account';
@@ -234,7 +246,8 @@ export type View =
    * A page of the admin console (console/): rendered by ui/console-pages.ts from what the console
    * looked up, given only the page's CSP nonce here.
    */
-  | { name: 'console'; render(nonce: string): string };
+  /** `brand`: the deployment's branding as the HTTP layer hands it to the pages (ui/html.ts PageBrand). */
+  | { name: 'console'; render(nonce: string, brand?: unknown): string };
 
 /** A login page's passkey sign-in: where the answer is posted, the options (JSON), the scripts' base URL. */
 export interface PasskeyLogin {

@@ -14,6 +14,8 @@ import { secretMemo } from './client-auth/secret-hash.ts';
 import { LogoutDelivery } from './logout/back-channel.ts';
 import { accessTokenMemo } from './tokens/access-token.ts';
 import { claimMappingsCache } from './claim-mappings-cache.ts';
+import { clientLogos } from './client-logos.ts';
+import { brandingCache } from './branding.ts';
 
 /**
  * The HMAC keys of pairwise subjects (tokens/subject.ts), derived with HKDF from a pairwise secret
@@ -142,8 +144,12 @@ export function forgettingWrites(
  * The services of one Provider. `now` is the provider's clock (epoch seconds); `stores` the
  * provider's stores, whose resource-server store the registry copy is read from.
  */
-export function protocolServices(deps: { stores: Pick<Stores, 'resourceServers'>; now: () => number }) {
+export function protocolServices(deps: {
+  stores: Pick<Stores, 'resourceServers'> & Partial<Pick<Stores, 'branding'>>;
+  now: () => number;
+}) {
   return {
+    ...(deps.stores.branding ? { branding: brandingCache(deps.stores.branding) } : {}),
     verifiedTokens: accessTokenMemo(deps.now),
     verifiedSecrets: secretMemo(),
     pairwiseKeys: pairwiseKeys(),
@@ -170,5 +176,7 @@ export function outboundServices(
     nowMs: () => now() * 1000,
     outbound,
   });
-  return { outbound, clientKeys, logoutDelivery: new LogoutDelivery() };
+  // Clients' logos for the consent page (client-logos.ts), fetched through the same outbound client.
+  const logos = clientLogos({ outbound, allowLoopback: config.clientJwksAllowLoopback, now });
+  return { outbound, clientKeys, logoutDelivery: new LogoutDelivery(), clientLogos: logos };
 }

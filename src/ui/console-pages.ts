@@ -5,7 +5,7 @@
  * action is a plain form with its CSRF token; the chart is an SVG drawn here, with its figures as a
  * table beside it. Usable on a phone (the tables scroll sideways, the navigation wraps).
  */
-import { html, layout, raw, type Html, type HtmlValue } from './html.ts';
+import { html, layout, raw, type Html, type HtmlValue, type PageBrand } from './html.ts';
 
 export interface ConsoleLink {
   href: string;
@@ -65,6 +65,7 @@ export interface ConsoleChart {
 
 export interface ConsoleBase {
   nonce: string;
+  brand?: PageBrand;
   /** The issuer: every link of the console is under it. */
   base: string;
   username: string;
@@ -108,6 +109,7 @@ export type ConsolePage = ConsoleBase &
 /** A page outside the console's frame: not signed in as an admin, no second factor, refused. */
 export interface ConsoleMessage {
   nonce: string;
+  brand?: PageBrand;
   title: string;
   message: string;
   links: ConsoleLink[];
@@ -369,7 +371,7 @@ function frame(p: ConsoleBase, body: HtmlValue): string {
   const notice = p.notice ? html`<p class="notice" role="status">${p.notice}</p>` : '';
   const page = html`${head}${nav}<h1>${p.title}</h1>${notice}${body}`;
   // STYLES make the console's <main> wider than the sign-in pages'.
-  return layout({ title: `${p.title} · Admin`, nonce: p.nonce, body: page, styles: STYLES });
+  return layout({ title: `${p.title} · Admin`, nonce: p.nonce, brand: p.brand, body: page, styles: STYLES });
 }
 
 /** A page of the console. */
@@ -420,6 +422,7 @@ export function consoleMessagePage(m: ConsoleMessage): string {
   return layout({
     title: m.title,
     nonce: m.nonce,
+    brand: m.brand,
     body: html`<h1>${m.title}</h1><p>${m.message}</p>${linksView(m.links)}`,
   });
 }

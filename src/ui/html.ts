@@ -306,6 +306,12 @@ a { color: var(--primary); }
 button.danger { background: var(--danger-text); color: var(--card); }
 .activity { padding-left: 1.25rem; }
 .activity li { margin: .375rem 0; overflow-wrap: anywhere; }
+.brand-logo { display: block; height: 2rem; width: auto; max-width: 12rem; object-fit: contain; }
+.site-footer { margin-top: 1.5rem; font-size: .875rem; }
+.site-footer ul { list-style: none; display: flex; flex-wrap: wrap; justify-content: center; gap: .5rem 1.25rem; margin: 0; padding: 0; }
+.site-footer a { color: var(--muted); }
+.client-logo { display: block; width: 4rem; height: 4rem; object-fit: contain; margin: 0 0 1rem; border-radius: .5rem; }
+.client-links { margin-top: 1rem; }
 .button-link {
   display: block;
   text-align: center;
@@ -319,12 +325,96 @@ button.danger { background: var(--danger-text); color: var(--card); }
 `;
 
 /**
- * Wraps a page body in a complete HTML document with the brand header and inline styles. `styles`:
- * more rules after the shared ones (a compile-time constant of the pages' module, e.g. the console's).
+ * The deployment's branding as a page shows it (http/render-page.ts makes it from the branding in
+ * effect): its name, its logo's URL on Tessera's own origin, its primary colour and the text on it
+ * (CSS hex colours, checked again here so that nothing else can reach the style element), its
+ * footer links (http or https, checked again here too).
  */
-export function layout(p: { title: string; nonce: string; body: Html | string; styles?: string }): string {
+export interface PageBrand {
+  name: string;
+  logoUrl?: string;
+  primaryColor?: string;
+  primaryTextColor?: string;
+  privacyUrl?: string;
+  termsUrl?: string;
+  supportUrl?: string;
+}
+
+/** Tessera's own branding: its name, its colours, no logo, no footer links. */
+export const DEFAULT_BRAND: PageBrand = { name: 'Tessera' };
+
+/** The deployment's name, for the pages' own sentences ("your <name> account"). */
+export const brandName = (brand: PageBrand | undefined): string => (brand ?? DEFAULT_BRAND).name;
+
+/** The layout's own words (one place, for the coming message catalog). */
+const LAYOUT_TEXT = {
+  footer: 'Links',
+  privacy: 'Privacy',
+  terms: 'Terms',
+  support: 'Help',
+};
+
+const HEX_COLOR = /^#[0-9a-fA-F]{6}$/;
+
+/** An http(s) URL as given, or undefined (no javascript: or data: link). */
+function webLink(uri: string | undefined): string | undefined {
+  if (uri === undefined) return undefined;
+  try {
+    const u = new URL(uri);
+    return u.protocol === 'https:' || u.protocol === 'http:' ? u.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The brand's colours as custom properties for the light colour scheme (the dark scheme keeps
+ * Tessera's own palette, whose contrast is known); nothing unless both are plain hex colours.
+ */
+function brandStyles(b: PageBrand): string {
+  const primary = b.primaryColor;
+  const text = b.primaryTextColor;
+  if (!primary || !text || !HEX_COLOR.test(primary) || !HEX_COLOR.test(text)) return '';
+  return (
+    `@media not all and (prefers-color-scheme: dark) { :root { --primary: ${primary}; ` +
+    `--primary-hover: color-mix(in srgb, ${primary} 82%, #000000); --on-primary: ${text}; --focus: ${primary}; } }`
+  );
+}
+
+/** The footer: the brand's links, when it has any. */
+function footer(b: PageBrand): Html | '' {
+  const links = (
+    [
+      [webLink(b.privacyUrl), LAYOUT_TEXT.privacy],
+      [webLink(b.termsUrl), LAYOUT_TEXT.terms],
+      [webLink(b.supportUrl), LAYOUT_TEXT.support],
+    ] as const
+  ).filter((l): l is readonly [string, string] => l[0] !== undefined);
+  if (!links.length) return '';
+  return html`<footer class="site-footer"><nav aria-label="${LAYOUT_TEXT.footer}"><ul>${links.map(
+    ([href, label]) => html`<li><a href="${href}" rel="noopener noreferrer">${label}</a></li>`,
+  )}</ul></nav></footer>`;
+}
+
+/**
+ * Wraps a page body in a complete HTML document with the brand header (the logo or the brand mark,
+ * and the name), the brand's colours, the footer links and inline styles. `styles`: more rules after
+ * the shared ones (a compile-time constant of the pages' module, e.g. the console's). `brand`:
+ * the deployment's branding; Tessera's own without it.
+ */
+export function layout(p: {
+  title: string;
+  nonce: string;
+  body: Html | string;
+  styles?: string;
+  brand?: PageBrand;
+}): string {
   // A plain string body is treated as text, never as markup.
   const body = p.body instanceof Html ? p.body : html`<p>${p.body}</p>`;
+  const brand = p.brand ?? DEFAULT_BRAND;
+  const mark = brand.logoUrl
+    ? html`<img class="brand-logo" src="${brand.logoUrl}" alt="${brand.name}" height="32">`
+    : html`<span class="brand-mark" aria-hidden="true"></span>`;
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -333,14 +423,15 @@ export function layout(p: { title: string; nonce: string; body: Html | string; s
 <meta name="color-scheme" content="light dark">
 <meta name="referrer" content="no-referrer">
 <meta name="robots" content="noindex, nofollow">
-<title>${p.title} · Tessera</title>
-<style nonce="${p.nonce}">${raw(STYLES)}${raw(p.styles ?? '')}</style>
+<title>${p.title} · ${brand.name}</title>
+<style nonce="${p.nonce}">${raw(STYLES)}${raw(p.styles ?? '')}${raw(brandStyles(brand))}</style>
 </head>
 <body>
-<header class="brand"><span class="brand-mark" aria-hidden="true"></span><span>Tessera</span></header>
+<header class="brand">${mark}<span>${brand.name}</span></header>
 <main>
 ${body}
 </main>
+${footer(brand)}
 </body>
 </html>
 `.value;

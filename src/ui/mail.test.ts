@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { it } from 'node:test';
+import { describe, it } from 'node:test';
 import { renderMail } from './mail.ts';
 
 const TEMPLATES = [
@@ -45,4 +45,19 @@ it('a factor mail names what was added: a passkey, an app, or signing in through
     up.html,
     /Signing in through the provider &quot;github&quot; was added|Signing in through the provider "github" was added/,
   );
+});
+
+describe('mails name the deployment by its brand', () => {
+  it('uses the service name in the subject, the brand line and the signature', () => {
+    const m = renderMail('verify-email', {
+      service: 'Acme <ID>',
+      address: 'a@example.com',
+      link: 'https://id.example/v',
+      ttl: '3600',
+    });
+    assert.match(m.subject, /for Acme <ID>$/);
+    assert.ok(m.html.includes('Acme &lt;ID&gt;</div>'));
+    assert.ok(m.text.endsWith('-- \nAcme <ID>\n'));
+    assert.ok(renderMail('verify-email', { address: 'a@example.com' }).text.endsWith('-- \nTessera\n'));
+  });
 });

@@ -137,7 +137,7 @@ export function renderMail(template: string, vars: Vars): RenderedMail {
     ...c.paragraphs,
     ...(c.button ? [`${c.button.label}: ${c.button.href}`] : []),
     ...(c.footer ? [c.footer] : []),
-    '-- \nTessera',
+    `-- \n${vars.service || 'Tessera'}`,
   ].join('\n\n');
   const paragraphs: Html[] = c.paragraphs.map((t) => html`<p style="${S.p}">${t}</p>`);
   const button = c.button
@@ -148,7 +148,7 @@ export function renderMail(template: string, vars: Vars): RenderedMail {
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${c.subject}</title></head>
 <body style="${S.body}">
-<div style="${S.brand}"><span style="${S.mark}"></span>Tessera</div>
+<div style="${S.brand}"><span style="${S.mark}"></span>${vars.service || 'Tessera'}</div>
 <div style="${S.card}">
 ${paragraphs}
 ${button}

@@ -57,7 +57,7 @@ function hiddenFields(formInner: string): [string, string][] {
     .map((t) => [t.attrs.name!, t.attrs.value!]);
 }
 
-function assertDocument(doc: string, opts: { script?: boolean; links?: boolean } = {}): void {
+function assertDocument(doc: string, opts: { script?: boolean; links?: boolean; images?: boolean } = {}): void {
   assert.match(doc, /^<!doctype html>\n<html lang="en">/);
   assert.match(doc, /<meta charset="utf-8">/);
   assert.ok(doc.includes('<meta name="viewport" content="width=device-width, initial-scale=1">'));
@@ -71,13 +71,20 @@ function assertDocument(doc: string, opts: { script?: boolean; links?: boolean }
   for (const m of doc.matchAll(/<([a-zA-Z][a-zA-Z0-9]*)\b([^>]*)>/g)) {
     const name = m[1]!.toLowerCase();
     assert.ok(
-      !['link', 'img', 'iframe', 'object', 'embed', 'base'].includes(name) && (name !== 'a' || opts.links),
+      !['link', 'iframe', 'object', 'embed', 'base'].includes(name) &&
+        (name !== 'img' || opts.images) &&
+        (name !== 'a' || opts.links),
       `no <${name}>`,
     );
     for (const [attr, value] of Object.entries(tags(m[0], name)[0]!.attrs)) {
       // Plain links (sign-up <-> sign-in) only where a page is meant to have them, never javascript:.
       const link = opts.links && name === 'a' && attr === 'href' && !/^\s*javascript:/i.test(value);
-      assert.ok(attr !== 'src' && (attr !== 'href' || link) && !attr.startsWith('on'), `no ${attr}= on <${name}>`);
+      // Images only from Tessera's own routes (the pages' CSP has img-src 'self').
+      const image = opts.images && name === 'img' && attr === 'src' && /^https:\/\/id\.example\//.test(value);
+      assert.ok(
+        (attr !== 'src' || image) && (attr !== 'href' || link) && !attr.startsWith('on'),
+        `no ${attr}= on <${name}>`,
+      );
       assert.ok(attr !== 'style', 'no style attributes (CSP blocks them)');
     }
   }
@@ -149,6 +156,56 @@ describe('layout', () => {
     const doc = layout({ title: 't', nonce: NONCE, body: XSS });
     assert.ok(!doc.includes(XSS));
     assert.ok(doc.includes('&lt;script&gt;'));
+  });
+  it("shows the deployment's brand: name in the header and title, logo, colours, footer links", () => {
+    const doc = layout({
+      title: 'Sign in',
+      nonce: NONCE,
+      body: html`<p>hi</p>`,
+      brand: {
+        name: 'Acme <ID>',
+        logoUrl: '/branding/logo?v=abc',
+        primaryColor: '#0b5394',
+        primaryTextColor: '#ffffff',
+        privacyUrl: 'https://acme.example/privacy',
+        termsUrl: 'https://acme.example/terms',
+        supportUrl: 'https://acme.example/help',
+      },
+    });
+    assert.ok(doc.includes('<title>Sign in · Acme &lt;ID&gt;</title>'));
+    assert.ok(doc.includes('<img class="brand-logo" src="/branding/logo?v=abc" alt="Acme &lt;ID&gt;" height="32">'));
+    assert.ok(doc.includes('<span>Acme &lt;ID&gt;</span></header>'));
+    assert.ok(!doc.includes('brand-mark" aria-hidden'));
+    assert.match(doc, /--primary: #0b5394; .*--on-primary: #ffffff;/);
+    assert.equal(tags(doc, 'style').length, 1);
+    for (const [href, label] of [
+      ['https://acme.example/privacy', 'Privacy'],
+      ['https://acme.example/terms', 'Terms'],
+      ['https://acme.example/help', 'Help'],
+    ])
+      assert.ok(doc.includes(`<a href="${href}" rel="noopener noreferrer">${label}</a>`), label);
+  });
+  it('lets nothing but hex colours into the style element, and no other link scheme into the footer', () => {
+    const doc = layout({
+      title: 't',
+      nonce: NONCE,
+      body: html`<p>hi</p>`,
+      brand: {
+        name: 'X',
+        primaryColor: 'red;}</style><script>alert(1)</script>',
+        primaryTextColor: '#ffffff',
+        privacyUrl: 'javascript:alert(1)',
+        termsUrl: 'data:text/html,x',
+      },
+    });
+    assert.ok(!doc.includes('@media not all and (prefers-color-scheme: dark)'));
+    assert.ok(!doc.includes('<script>'));
+    assert.ok(!doc.includes('javascript:'));
+    assert.ok(!doc.includes('<footer'));
+    // Without a brand: Tessera's own name and mark, no footer.
+    const plain = layout({ title: 't', nonce: NONCE, body: html`<p>hi</p>` });
+    assert.ok(plain.includes('<span class="brand-mark" aria-hidden="true"></span><span>Tessera</span>'));
+    assert.ok(!plain.includes('<footer'));
   });
 });
 
@@ -253,6 +310,29 @@ describe('consentPage', () => {
     ]);
     assert.match(doc, /<button [^>]*name="decision" value="allow">Allow<\/button>/);
     assert.match(doc, /<button [^>]*name="decision" value="deny">Deny<\/button>/);
+  });
+
+  it("shows the client's logo, its name linking to its home page, and its policies (RFC 7591 section 2)", () => {
+    const doc = consentPage({
+      ...base,
+      clientLogo: 'https://id.example/clients/acme/logo',
+      clientUri: 'https://acme.example/',
+      policyUri: 'https://acme.example/privacy',
+      tosUri: 'https://acme.example/terms',
+    });
+    assertDocument(doc, { links: true, images: true });
+    assert.match(doc, /<img class="client-logo" src="https:\/\/id.example\/clients\/acme\/logo" alt=""/);
+    assert.ok(
+      doc.includes('<a href="https://acme.example/" rel="noopener noreferrer"><strong>Acme Photos</strong></a>'),
+    );
+    assert.ok(doc.includes('<a href="https://acme.example/privacy" rel="noopener noreferrer">privacy policy</a>'));
+    assert.ok(doc.includes('<a href="https://acme.example/terms" rel="noopener noreferrer">terms of service</a>'));
+    // Without them: no image, no links; a stored URL of another scheme is never a link.
+    const plain = consentPage({ ...base, clientUri: 'javascript:alert(1)', policyUri: 'data:text/html,x' });
+    assert.ok(!plain.includes('<img'));
+    assert.ok(!plain.includes('javascript:'));
+    assert.ok(!plain.includes('data:text'));
+    assert.ok(plain.includes('<strong>Acme Photos</strong>'));
   });
 
   it('shows the resource when given, by its name or else in words with its host', () => {

@@ -4,7 +4,7 @@
  * passkey scripts of passkey-pages.ts, served by Tessera and loaded by nonce) and no external
  * resources; styles live in one nonce'd inline <style> (see layout()).
  */
-import { html, layout } from './html.ts';
+import { brandName, html, layout, type PageBrand } from './html.ts';
 import type { Html } from './html.ts';
 import { passkeyLoginForm, type PasskeyLoginBlock } from './passkey-pages.ts';
 import { upstreamButtons, type UpstreamButtonBlock } from './upstream-pages.ts';
@@ -85,6 +85,7 @@ function hostOf(uri: string): string {
 
 export function loginPage(p: {
   nonce: string;
+  brand?: PageBrand;
   action: string;
   csrf: string;
   clientName: string;
@@ -132,7 +133,7 @@ ${p.passkey ? passkeyLoginForm(p.passkey, p.csrf, p.nonce, p.assetVersion) : ''}
 ${upstreamButtons(p.upstreams ?? [], p.csrf)}
 ${p.forgotUrl ? html`<p class="note small"><a href="${p.forgotUrl}">Forgot password?</a></p>` : ''}
 ${p.signupUrl ? html`<p class="note small">New here? <a href="${p.signupUrl}">Create an account</a></p>` : ''}`;
-  return layout({ title: 'Sign in', nonce: p.nonce, body });
+  return layout({ title: 'Sign in', nonce: p.nonce, brand: p.brand, body });
 }
 
 type SignupField = 'username' | 'email' | 'name' | 'password' | 'confirm';
@@ -140,6 +141,7 @@ type SignupField = 'username' | 'email' | 'name' | 'password' | 'confirm';
 /** Self-registration: the sign-up form. Passwords are never echoed back. */
 export function signupPage(p: {
   nonce: string;
+  brand?: PageBrand;
   action: string;
   csrf: string;
   clientName: string;
@@ -181,11 +183,30 @@ ${field('confirm', 'Confirm password', 'password', { autocomplete: 'new-password
 <div class="actions"><button type="submit">Create account</button></div>
 </form>
 ${p.loginUrl ? html`<p class="note small">Already have an account? <a href="${p.loginUrl}">Sign in</a></p>` : ''}`;
-  return layout({ title: 'Create an account', nonce: p.nonce, body });
+  return layout({ title: 'Create an account', nonce: p.nonce, brand: p.brand, body });
+}
+
+/** The consent page's words about the client's own links (one place, for the coming message catalog). */
+const CONSENT_TEXT = {
+  policiesOf: (client: string) => `${client}'s`,
+  privacy: 'privacy policy',
+  terms: 'terms of service',
+};
+
+/** An http(s) URL as given, or undefined for anything else (no javascript: or data: link, whatever was stored). */
+function webUrl(uri: string | undefined): string | undefined {
+  if (uri === undefined) return undefined;
+  try {
+    const u = new URL(uri);
+    return u.protocol === 'https:' || u.protocol === 'http:' ? u.href : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function consentPage(p: {
   nonce: string;
+  brand?: PageBrand;
   action: string;
   csrf: string;
   clientName: string;
@@ -204,6 +225,12 @@ export function consentPage(p: {
   unverified?: Unverified;
   /** A Client ID Metadata Document client: its note replaces the one of self-registered clients. */
   clientIdDocument?: ClientIdDocument;
+  /** The client's logo as Tessera serves it; absent: no image. */
+  clientLogo?: string;
+  /** RFC 7591 section 2: the client's home page, privacy policy and terms of service. */
+  clientUri?: string;
+  policyUri?: string;
+  tosUri?: string;
 }): string {
   const unverified = p.clientIdDocument ? clientIdDocumentNote(p.clientIdDocument) : unverifiedNote(p.unverified);
   const device = p.userCode
@@ -250,14 +277,29 @@ ${p.claims.map(
 `,
 )}</ul>`
     : '';
-  const body = html`<h1>Allow access?</h1>
-<p class="lead"><strong>${p.clientName}</strong> is asking for access to your account <strong>${p.username}</strong>${p.userCode ? ' on a device' : ''}.</p>
+  const clientHome = webUrl(p.clientUri);
+  const name = clientHome
+    ? html`<a href="${clientHome}" rel="noopener noreferrer"><strong>${p.clientName}</strong></a>`
+    : html`<strong>${p.clientName}</strong>`;
+  const logo = p.clientLogo ? html`<img class="client-logo" src="${p.clientLogo}" alt="" width="64" height="64">` : '';
+  const policies = [
+    [webUrl(p.policyUri), CONSENT_TEXT.privacy],
+    [webUrl(p.tosUri), CONSENT_TEXT.terms],
+  ].filter((l): l is [string, string] => l[0] !== undefined);
+  const clientLinks = policies.length
+    ? html`<p class="client-links small">${CONSENT_TEXT.policiesOf(p.clientName)} ${policies.map(
+        ([href, label], i) => html`${i ? ' · ' : ''}<a href="${href}" rel="noopener noreferrer">${label}</a>`,
+      )}</p>`
+    : '';
+  const body = html`${logo}<h1>Allow access?</h1>
+<p class="lead">${name} is asking for access to your account <strong>${p.username}</strong>${p.userCode ? ' on a device' : ''}.</p>
 ${device}
 ${unverified}
 ${scopeList}
 ${claims}
 ${details}
 ${resource}
+${clientLinks}
 <form method="post" action="${p.action}">
 ${csrfInput(p.csrf)}
 <div class="actions">
@@ -265,13 +307,14 @@ ${csrfInput(p.csrf)}
 <button type="submit" name="decision" value="allow">Allow</button>
 </div>
 </form>
-<p class="note small muted">Only allow access to applications you trust. You can revoke access later from your Tessera account.</p>`;
-  return layout({ title: `Allow access to ${p.clientName}?`, nonce: p.nonce, body });
+<p class="note small muted">Only allow access to applications you trust. You can revoke access later from your ${brandName(p.brand)} account.</p>`;
+  return layout({ title: `Allow access to ${p.clientName}?`, nonce: p.nonce, brand: p.brand, body });
 }
 
 /** prompt=select_account: continue as the signed-in user, or sign in as someone else. */
 export function selectAccountPage(p: {
   nonce: string;
+  brand?: PageBrand;
   action: string;
   csrf: string;
   clientName: string;
@@ -288,11 +331,12 @@ ${csrfInput(p.csrf)}
 <button type="submit" name="decision" value="continue" autofocus>Continue as ${p.username}</button>
 </div>
 </form>`;
-  return layout({ title: 'Choose an account', nonce: p.nonce, body });
+  return layout({ title: 'Choose an account', nonce: p.nonce, brand: p.brand, body });
 }
 
 export function deviceEntryPage(p: {
   nonce: string;
+  brand?: PageBrand;
   action: string;
   csrf: string;
   userCode?: string;
@@ -311,21 +355,22 @@ ${csrfInput(p.csrf)}
 <div class="actions"><button type="submit">Continue</button></div>
 </form>
 <p class="note small muted">Only enter a code from a device you are setting up yourself. Never enter a code someone else sent you.</p>`;
-  return layout({ title: 'Connect a device', nonce: p.nonce, body });
+  return layout({ title: 'Connect a device', nonce: p.nonce, brand: p.brand, body });
 }
 
-export function deviceDonePage(p: { nonce: string; approved: boolean; clientName: string }): string {
+export function deviceDonePage(p: { nonce: string; brand?: PageBrand; approved: boolean; clientName: string }): string {
   const body = p.approved
     ? html`<h1>You may return to your device</h1>
 <p class="lead"><strong>${p.clientName}</strong> now has the access you allowed. You can close this page and continue on your device.</p>
-<p class="note small muted">You can revoke its access at any time from your Tessera account.</p>`
+<p class="note small muted">You can revoke its access at any time from your ${brandName(p.brand)} account.</p>`
     : html`<h1>Access denied</h1>
 <p class="lead"><strong>${p.clientName}</strong> was not given access. You can close this page.</p>`;
-  return layout({ title: p.approved ? 'Device connected' : 'Access denied', nonce: p.nonce, body });
+  return layout({ title: p.approved ? 'Device connected' : 'Access denied', nonce: p.nonce, brand: p.brand, body });
 }
 
 export function errorPage(p: {
   nonce: string;
+  brand?: PageBrand;
   title: string;
   message: string;
   link?: { href: string; text: string };
@@ -337,11 +382,12 @@ export function errorPage(p: {
   const body = html`<h1>${p.title}</h1>
 <div class="alert" role="alert">${p.message}</div>
 ${back}`;
-  return layout({ title: p.title, nonce: p.nonce, body });
+  return layout({ title: p.title, nonce: p.nonce, brand: p.brand, body });
 }
 
 export function logoutConfirmPage(p: {
   nonce: string;
+  brand?: PageBrand;
   action: string;
   csrf: string;
   clientName?: string;
@@ -350,13 +396,13 @@ export function logoutConfirmPage(p: {
   unverifiedHost?: string;
 }): string {
   const who = p.clientName
-    ? html`<p class="lead"><strong>${p.clientName}</strong> is asking to sign you out of Tessera.</p>`
-    : html`<p class="lead">A request was made to sign you out of Tessera.</p>`;
+    ? html`<p class="lead"><strong>${p.clientName}</strong> is asking to sign you out of ${brandName(p.brand)}.</p>`
+    : html`<p class="lead">A request was made to sign you out of ${brandName(p.brand)}.</p>`;
   const next = p.unverifiedHost
     ? html`<p class="note small">You will then be sent to <strong>${p.unverifiedHost}</strong>, an address this application registered itself. Continue only if you trust it.</p>
 `
     : '';
-  const body = html`<h1>Sign out of Tessera?</h1>
+  const body = html`<h1>Sign out of ${brandName(p.brand)}?</h1>
 ${who}
 ${next}<form method="post" action="${p.action}">
 ${hiddenInputs(p.hidden, ['csrf', 'confirm'])}${csrfInput(p.csrf)}
@@ -364,14 +410,14 @@ ${hiddenInputs(p.hidden, ['csrf', 'confirm'])}${csrfInput(p.csrf)}
 <div class="actions"><button type="submit">Sign out</button></div>
 </form>
 <p class="note small muted">If you did not ask to sign out, you can close this page and stay signed in.</p>`;
-  return layout({ title: 'Sign out?', nonce: p.nonce, body });
+  return layout({ title: 'Sign out?', nonce: p.nonce, brand: p.brand, body });
 }
 
 /**
  * frames: OpenID Connect Front-Channel Logout iframes, one per client of the ended session;
  * continueTo: the post_logout_redirect_uri, followed after the frames had a moment to load.
  */
-export function loggedOutPage(p: { nonce: string; frames?: string[]; continueTo?: string }): string {
+export function loggedOutPage(p: { nonce: string; brand?: PageBrand; frames?: string[]; continueTo?: string }): string {
   const frames = (p.frames ?? []).map(
     (
       src,
@@ -381,14 +427,19 @@ export function loggedOutPage(p: { nonce: string; frames?: string[]; continueTo?
   const next = p.continueTo
     ? html`<meta http-equiv="refresh" content="2;url=${p.continueTo}">
 <p><a href="${p.continueTo}">Continue to the application</a></p>`
-    : html`<p class="muted">You have been signed out of Tessera. You can close this page.</p>`;
+    : html`<p class="muted">You have been signed out of ${brandName(p.brand)}. You can close this page.</p>`;
   const body = html`<h1>You are signed out.</h1>
 ${next}
 ${frames}`;
-  return layout({ title: 'Signed out', nonce: p.nonce, body });
+  return layout({ title: 'Signed out', nonce: p.nonce, brand: p.brand, body });
 }
 
-export function formPostPage(p: { nonce: string; action: string; fields: Record<string, string> }): string {
+export function formPostPage(p: {
+  nonce: string;
+  brand?: PageBrand;
+  action: string;
+  fields: Record<string, string>;
+}): string {
   const body = html`<h1>Continuing…</h1>
 <p class="muted status">Returning you to the application.</p>
 <form method="post" action="${p.action}">
@@ -398,5 +449,5 @@ ${hiddenInputs(p.fields)}<noscript>
 </noscript>
 </form>
 <script nonce="${p.nonce}">document.forms[0].submit()</script>`;
-  return layout({ title: 'Continuing', nonce: p.nonce, body });
+  return layout({ title: 'Continuing', nonce: p.nonce, brand: p.brand, body });
 }

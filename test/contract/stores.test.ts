@@ -42,6 +42,7 @@ import { adminContract } from './admin-contract.ts';
 import { adminListsContract } from './admin-lists-contract.ts';
 import { directoryContract } from './directory-contract.ts';
 import { webhooksContract } from './webhooks-contract.ts';
+import { brandingContract } from './branding-contract.ts';
 import {
   NOW,
   uid,
@@ -89,6 +90,7 @@ forEachBackend('SQL stores', (stores, backend) => {
         '0026_admin',
         '0027_directory',
         '0028_webhooks',
+        '0029_branding',
       ]);
       assert.deepEqual(await migrate(backend.handle.db, usernameKeys), []);
     });
@@ -193,6 +195,9 @@ forEachBackend('SQL stores', (stores, backend) => {
   adminContract(stores);
   adminListsContract(stores);
   directoryContract(stores);
+  describe('branding', () => {
+    brandingContract(() => stores, NOW);
+  });
 
   describe('cleanup', () => {
     it('deletes expired rows of every kind and keeps live ones', async () => {

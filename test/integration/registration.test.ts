@@ -171,6 +171,8 @@ for (const backend of await backends()) {
         skip_consent: true,
         allowed_resources: ['https://x.example'],
         logo_uri: 'https://rp.example/logo.png',
+        policy_uri: 'https://rp.example/privacy',
+        contacts: ['ops@rp.example'],
         disabled: false,
       });
       assert.equal(res.statusCode, 201, res.body);
@@ -185,12 +187,16 @@ for (const backend of await backends()) {
       assert.deepEqual(reg.response_types, ['code']);
       assert.equal(reg.token_endpoint_auth_method, 'client_secret_basic');
       assert.equal(reg.subject_type, 'public');
-      assert.equal(reg.logo_uri, undefined);
+      // RFC 7591 section 2: the consent page's URLs are kept and returned.
+      assert.equal(reg.logo_uri, 'https://rp.example/logo.png');
+      assert.equal(reg.policy_uri, 'https://rp.example/privacy');
+      assert.equal(reg.contacts, undefined);
       // Operator-only settings and unknown metadata are ignored, never stored.
       const stored = (await app.stores.clients.get(reg.client_id))!;
       assert.equal(stored.skipConsent, false);
       assert.deepEqual(stored.allowedResources, []);
-      assert.equal(stored.metadata.logo_uri, undefined);
+      assert.equal(stored.metadata.logo_uri, 'https://rp.example/logo.png');
+      assert.equal(stored.metadata.contacts, undefined);
       assert.equal(JSON.stringify(stored).includes(reg.registration_access_token), false);
       assert.equal(JSON.stringify(stored).includes(reg.client_secret), false);
       const { tokens, consentShown } = await codeFlow(app, reg, 'https://rp.example/cb');

@@ -55,7 +55,9 @@ export function createMail(
   outbox: MailOutboxStore,
   now: () => number,
   log: MailLog,
-  hooks: Pick<MailWorkerOptions, 'onSent' | 'onRetry' | 'onFailed' | 'onDepth'> & { onQueued?(): void } = {},
+  hooks: Pick<MailWorkerOptions, 'onSent' | 'onRetry' | 'onFailed' | 'onDepth' | 'serviceName'> & {
+    onQueued?(): void;
+  } = {},
   tuning: Pick<MailWorkerOptions, 'maxAttempts' | 'retryBase' | 'retryMax' | 'interval'> = {},
 ): { mailer: Mailer; worker: MailWorker } {
   const worker = mailWorker({

@@ -33,6 +33,8 @@ export interface MailWorkerOptions {
   onRetry?(mail: OutboxMail, reason: string): void;
   onFailed?(mail: OutboxMail, reason: string): void;
   onDepth?(depth: number): void;
+  /** The deployment's name (its branding) that mails name themselves by, unless a mail's values give one. */
+  serviceName?(): string;
 }
 
 export interface MailWorker {
@@ -68,7 +70,11 @@ export function mailWorker(o: MailWorkerOptions): MailWorker {
       const vars = await openVars(o.keks, mail.vars).catch(() => {
         throw new MailSendError('sealed_values', true, 'the values could not be opened');
       });
-      await o.transport.send({ ...mail, vars }, renderMail(mail.template, vars), o.from);
+      await o.transport.send(
+        { ...mail, vars },
+        renderMail(mail.template, { ...vars, service: vars.service || o.serviceName?.() || '' }),
+        o.from,
+      );
     } catch (err) {
       const e = err instanceof MailSendError ? err : new MailSendError('other', false, String(err));
       const now = o.now();

@@ -218,6 +218,14 @@ export interface RefreshGraceTable {
 }
 
 /** Migration 0020: an operator's block of a Client ID Metadata Document URL. */
+/** Settings changed at run time (migration 0029): the branding, its logo. */
+export interface SettingsTable {
+  name: string;
+  /** JSON text. */
+  value: string;
+  updated_at: number;
+}
+
 export interface ClientBlocksTable {
   client_id: string;
   blocked_at: number;
@@ -311,6 +319,7 @@ export interface InitialAccessTokensTable {
 export interface Schema {
   clients: ClientsTable;
   client_blocks: ClientBlocksTable;
+  settings: SettingsTable;
   users: UsersTable;
   user_factors: UserFactorsTable;
   recovery_codes: RecoveryCodesTable;

@@ -5,6 +5,7 @@ import { createSqlAccountTokenStore } from './account-tokens-store.ts';
 import { createSqlAdminRoleStore, createSqlStatsStore } from './admin-store.ts';
 import { createSqlAuditStore } from './audit-store.ts';
 import { createSqlClientBlockStore } from './client-blocks-store.ts';
+import { createSqlBrandingStore } from './branding-store.ts';
 import { createSqlClientStore } from './clients-store.ts';
 import { createSqlCodeStore } from './codes-store.ts';
 import { createSqlConsentStore } from './consents-store.ts';
@@ -71,6 +72,7 @@ function portStores(ctx: SqlContext, usernames: UsernameKeys): PortStores {
     adminRoles: createSqlAdminRoleStore(ctx),
     stats: createSqlStatsStore(ctx),
     webhooks: createSqlWebhookStore(ctx),
+    branding: createSqlBrandingStore(ctx),
   };
 }
 

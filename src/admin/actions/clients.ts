@@ -86,6 +86,11 @@ const clientFields = {
   introspection_signed_response_alg: text(20).nullable().optional(),
   id_token_scope_claims: z.boolean().nullable().optional(),
   mfa: z.enum(['off', 'optional', 'required', 'phishing-resistant']).nullable().optional(),
+  /** RFC 7591 section 2, shown on the consent page: https URLs (the logo is fetched once and served by Tessera). */
+  logo_uri: text().nullable().optional(),
+  client_uri: text().nullable().optional(),
+  policy_uri: text().nullable().optional(),
+  tos_uri: text().nullable().optional(),
   /** An admin client may be issued admin tokens (client_credentials, the admin audience; docs/admin.md). */
   admin_client: z.boolean().optional(),
 };

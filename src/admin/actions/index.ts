@@ -2,6 +2,7 @@
 // One file per area; each exports its list. admin/actions/table.test.ts walks the table.
 import type { AdminAction } from '../action.ts';
 import { auditActions } from './audit.ts';
+import { brandingActions } from './branding.ts';
 import { clientActions } from './clients.ts';
 import { dashboardActions } from './dashboard.ts';
 import { directoryActions } from './directory.ts';
@@ -27,6 +28,7 @@ export const ADMIN_ACTIONS: readonly AdminAction[] = [
   ...keyActions,
   ...auditActions,
   ...settingsActions,
+  ...brandingActions,
 ] as AdminAction[];
 
 /** The action of this name. */

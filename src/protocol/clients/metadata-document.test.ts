@@ -151,6 +151,7 @@ describe('the client a document describes', () => {
     assert.ok(isSelfRegistered(c));
     assert.ok(isMetadataDocumentClient(c));
     assert.equal(c.metadata.future_thing, undefined);
+    assert.equal(c.metadata.logo_uri, 'https://x/y.png');
   });
   it('scope hints: with TESSERA_REGISTRATION_RESOURCE_SCOPES a scope outside the ceiling is kept for the per-resource checks', () => {
     const asked = doc({ scope: 'openid mcp:tools files:read email' });

@@ -252,6 +252,10 @@ export function documentClient(config: Config, url: string, doc: unknown, now: n
     jwks_uri: text('jwks_uri'),
     token_endpoint_auth_signing_alg: text('token_endpoint_auth_signing_alg', 20),
     dpop_bound_access_tokens: m.dpop_bound_access_tokens === true,
+    logo_uri: text('logo_uri'),
+    client_uri: text('client_uri'),
+    policy_uri: text('policy_uri'),
+    tos_uri: text('tos_uri'),
     skip_consent: false,
     allowed_resources: [],
   };

@@ -170,3 +170,50 @@ describe('client names (displayTextProblem)', () => {
     );
   });
 });
+
+describe('the URLs shown on the consent page (logo_uri, client_uri, policy_uri, tos_uri)', () => {
+  const config = loadConfig({
+    TESSERA_ENV: 'development',
+    TESSERA_ISSUER: 'http://localhost:4999',
+    DATABASE_URL: 'sqlite::memory:',
+  });
+  const base = { client_id: 'shop', redirect_uris: ['https://shop.example/cb'] };
+  const problems = (extra: Record<string, unknown>): string[] => {
+    try {
+      buildClient(config, { ...base, ...extra }, undefined, 0);
+      return [];
+    } catch (e) {
+      return (e as ClientMetadataError).problems;
+    }
+  };
+  it('keeps https URLs, and removes one set to null', () => {
+    const { client } = buildClient(
+      config,
+      {
+        ...base,
+        logo_uri: 'https://cdn.shop.example/logo.png',
+        client_uri: 'https://shop.example/',
+        policy_uri: 'https://shop.example/privacy',
+        tos_uri: 'https://shop.example/terms',
+      },
+      undefined,
+      0,
+    );
+    assert.equal(client.metadata.logo_uri, 'https://cdn.shop.example/logo.png');
+    assert.equal(client.metadata.tos_uri, 'https://shop.example/terms');
+    const again = buildClient(config, { ...base, tos_uri: null, client_name: 'Shop' }, client, 0).client;
+    assert.equal(again.metadata.tos_uri, undefined);
+    assert.equal(again.metadata.policy_uri, 'https://shop.example/privacy');
+  });
+  it('refuses other schemes, credentials, fragments, private logo hosts and long URLs', () => {
+    assert.match(problems({ client_uri: 'javascript:alert(1)' }).join(), /client_uri must use https/);
+    assert.match(problems({ policy_uri: 'data:text/html,x' }).join(), /policy_uri must use https/);
+    assert.match(problems({ tos_uri: 'https://u:p@shop.example/' }).join(), /credentials/);
+    assert.match(problems({ tos_uri: 'https://shop.example/#x' }).join(), /fragment/);
+    assert.match(problems({ logo_uri: 'http://shop.example/logo.png' }).join(), /logo_uri must use https/);
+    assert.match(problems({ logo_uri: 'https://10.0.0.1/logo.png' }).join(), /logo_uri/);
+    assert.match(problems({ logo_uri: 'https://169.254.169.254/logo.png' }).join(), /logo_uri/);
+    assert.match(problems({ client_uri: `https://shop.example/${'a'.repeat(2048)}` }).join(), /longer than 2048/);
+    assert.match(problems({ client_uri: 42 }).join(), /client_uri must be a string/);
+  });
+});

@@ -90,6 +90,11 @@ export interface ClientInput extends MetadataInput {
    * dynamic registration and Client ID Metadata Documents never set it.
    */
   admin_client?: boolean | null;
+  /** RFC 7591 section 2, shown on the consent page; null removes one. */
+  logo_uri?: string | null;
+  client_uri?: string | null;
+  policy_uri?: string | null;
+  tos_uri?: string | null;
 }
 
 /** Client metadata that breaks the rules; the message is `client <id>: <problems>`. */
@@ -411,6 +416,7 @@ export function buildClient(
   }
 
   logoutMetadata(config, input, metadata, redirectUris, problems);
+  problems.push(...displayUriMetadata(config, input, metadata));
   if ('resource_scopes' in input) {
     if (input.resource_scopes === undefined || input.resource_scopes === null) delete metadata.resource_scopes;
     else metadata.resource_scopes = input.resource_scopes;
@@ -590,6 +596,40 @@ function buildMtlsMetadata(input: ClientInput, metadata: ClientMetadata, method:
     );
   }
   problems.push(...mtlsRegistrationProblems(method, metadata));
+  return problems;
+}
+
+/** The RFC 7591 URLs shown to users on the consent page. */
+export const DISPLAY_URI_FIELDS = ['logo_uri', 'client_uri', 'policy_uri', 'tos_uri'] as const;
+/** Most characters of each of them. */
+export const MAX_DISPLAY_URI = 2048;
+
+/**
+ * logo_uri, client_uri, policy_uri and tos_uri (RFC 7591 section 2), into `m` (left out: kept; null:
+ * removed): https URLs without credentials or a fragment, at most MAX_DISPLAY_URI characters (http
+ * only on a loopback host with the development allowance). logo_uri is fetched by Tessera, so its
+ * host literal must also be a public one (outboundUriProblem); the fetch checks the address again.
+ */
+function displayUriMetadata(config: Config, input: ClientInput, m: ClientMetadata): string[] {
+  const problems: string[] = [];
+  for (const k of DISPLAY_URI_FIELDS) {
+    if (!(k in input)) continue;
+    const v = input[k] as unknown;
+    if (v === undefined || v === null) {
+      delete m[k];
+      continue;
+    }
+    if (typeof v === 'string' && v.length > MAX_DISPLAY_URI) {
+      problems.push(`${k} is longer than ${MAX_DISPLAY_URI} characters`);
+      continue;
+    }
+    const p =
+      k === 'logo_uri'
+        ? outboundUriProblem(k, v, config.clientJwksAllowLoopback)
+        : fetchableUriProblem(k, v, config.clientJwksAllowLoopback);
+    if (p) problems.push(p);
+    else m[k] = v as string;
+  }
   return problems;
 }
 

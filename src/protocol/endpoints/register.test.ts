@@ -72,7 +72,8 @@ describe('registration metadata (RFC 7591)', () => {
         token_exchange: {},
         client_id: 'mine',
         client_secret: 'mine',
-        logo_uri: 'https://x',
+        logo_uri: 'https://x/logo.png',
+        contacts: ['a@x'],
       },
       'c1',
     );
@@ -80,8 +81,11 @@ describe('registration metadata (RFC 7591)', () => {
     assert.deepEqual(input.grant_types, ['authorization_code']);
     assert.equal(input.token_endpoint_auth_method, 'client_secret_basic');
     assert.equal(input.application_type, 'web');
-    for (const k of ['skip_consent', 'disabled', 'allowed_resources', 'token_exchange', 'client_secret', 'logo_uri'])
+    for (const k of ['skip_consent', 'disabled', 'allowed_resources', 'token_exchange', 'client_secret', 'contacts'])
       assert.equal(k in input, false, k);
+    // RFC 7591 section 2: the URLs shown on the consent page are kept; one left out is reset.
+    assert.equal(input.logo_uri, 'https://x/logo.png');
+    assert.equal(input.tos_uri, null);
     // Every self-service member is present, so an update resets what it leaves out (RFC 7592 section 2.2).
     for (const k of ['jwks', 'jwks_uri', 'subject_type', 'sector_identifier_uri', 'request_object_signing_alg'])
       assert.ok(k in input, k);

@@ -238,6 +238,11 @@ export function registrationInput(
     fapi_profile: fapiProfile === undefined ? null : '2.0',
     fapi_message_signing: bool('fapi_message_signing'),
     authorization_details_types: detailTypes === undefined ? null : detailTypes,
+    // RFC 7591 section 2: shown on the consent page (omitted: removed, RFC 7592 section 2.2).
+    logo_uri: str('logo_uri') ?? null,
+    client_uri: str('client_uri') ?? null,
+    policy_uri: str('policy_uri') ?? null,
+    tos_uri: str('tos_uri') ?? null,
   };
 }
 
@@ -296,6 +301,10 @@ function clientInformation(
           'frontchannel_logout_session_required',
           'authorization_details_types',
           'fapi_profile',
+          'logo_uri',
+          'client_uri',
+          'policy_uri',
+          'tos_uri',
         ] as const
       )
         .filter((k) => m[k] !== undefined)

@@ -1,5 +1,6 @@
 import type { SignupInput, SignupProblems } from '../../accounts/registration.ts';
 import type { InteractionRecord } from '../../ports/interactions.ts';
+import type { ClientMetadata } from '../../ports/clients.ts';
 import type { UpstreamProvider as UpstreamProviderRecord } from '../../ports/upstreams.ts';
 import { claimsBeyondScopes } from '../claims-request.ts';
 import { isMetadataDocumentClient } from '../clients/metadata-document.ts';
@@ -100,6 +101,8 @@ export interface Loaded {
    * whether every redirect URI it lists is on the user's own device (loopback).
    */
   document?: { host: string; localOnly: boolean };
+  /** RFC 7591 section 2: the client's logo, home page, privacy policy and terms, as registered. */
+  display?: Pick<ClientMetadata, 'logo_uri' | 'client_uri' | 'policy_uri' | 'tos_uri'>;
 }
 
 /** Loads a live interaction and checks that this browser is the one that started it. */
@@ -134,6 +137,12 @@ export async function load(p: LoadDeps, req: ProtocolRequest, uid: string): Prom
     browserSecret,
     clientName: client.clientName || client.clientId,
     selfRegistered: client.metadata.registration !== undefined,
+    display: {
+      logo_uri: client.metadata.logo_uri,
+      client_uri: client.metadata.client_uri,
+      policy_uri: client.metadata.policy_uri,
+      tos_uri: client.metadata.tos_uri,
+    },
     ...(isMetadataDocumentClient(client)
       ? {
           document: {
@@ -214,7 +223,29 @@ export async function scopesToAsk(
  */
 const consentPurpose = (uid: string, asked: readonly string[]) => `ia:${uid}:consent:${asked.join(' ')}`;
 
-async function consentView(p: UserPageDeps & StoreDeps<'consents'>, l: Loaded, status = 200): Promise<OAuthResponse> {
+/**
+ * The client's logo, home page and policies for the consent page: the logo as Tessera serves it
+ * (client-logos.ts), only when it is at hand (no image element that would show broken).
+ */
+async function clientDisplay(p: Pick<Provider, 'config' | 'clientLogos'>, l: Loaded) {
+  const d = l.display ?? {};
+  const logo =
+    d.logo_uri !== undefined && p.clientLogos !== undefined && (await p.clientLogos.ready(l.ia.clientId, d.logo_uri))
+      ? `${p.config.issuer}/clients/${encodeURIComponent(l.ia.clientId)}/logo`
+      : undefined;
+  return {
+    ...(logo ? { clientLogo: logo } : {}),
+    ...(d.client_uri ? { clientUri: d.client_uri } : {}),
+    ...(d.policy_uri ? { policyUri: d.policy_uri } : {}),
+    ...(d.tos_uri ? { tosUri: d.tos_uri } : {}),
+  };
+}
+
+async function consentView(
+  p: UserPageDeps & StoreDeps<'consents'> & Pick<Provider, 'clientLogos'>,
+  l: Loaded,
+  status = 200,
+): Promise<OAuthResponse> {
   const session = l.ia.sessionIdHash ? await p.stores.sessions.get(l.ia.sessionIdHash) : undefined;
   const user = session ? await p.stores.users.get(session.userId) : undefined;
   if (!user) return EXPIRED;
@@ -259,6 +290,7 @@ async function consentView(p: UserPageDeps & StoreDeps<'consents'>, l: Loaded, s
         : {}),
       ...unverified(l),
       ...(document ? { clientIdDocument: document } : {}),
+      ...(await clientDisplay(p, l)),
     },
   };
 }

@@ -28,6 +28,7 @@ import * as upstreams from './0025_upstreams.ts';
 import * as admin from './0026_admin.ts';
 import * as directory from './0027_directory.ts';
 import * as webhooks from './0028_webhooks.ts';
+import * as branding from './0029_branding.ts';
 
 /** Every migration, in order. Imported statically (no file-system provider), so bundling is safe. */
 const migrations = (usernames: UsernameKeys): Record<string, Migration> => ({
@@ -59,6 +60,7 @@ const migrations = (usernames: UsernameKeys): Record<string, Migration> => ({
   '0026_admin': admin,
   '0027_directory': directory,
   '0028_webhooks': webhooks,
+  '0029_branding': branding,
 });
 
 /** Brings the schema up to date; returns the names of the migrations applied now. */
