@@ -281,3 +281,39 @@ describe('TESSERA_TRACING=off (the default)', () => {
     assert.ok(on.seen.some((m) => m.url.endsWith('/tracing-otel.ts')));
   });
 });
+
+describe('TESSERA_OTLP_ENDPOINT', () => {
+  const endpoint = (env: Record<string, string>) =>
+    loadConfig({ TESSERA_ENV: 'development', DATABASE_URL: 'sqlite::memory:', ...env }).otlpEndpoint;
+
+  it("defaults to the OpenTelemetry SDK's variables, then to a collector on this host", () => {
+    assert.equal(endpoint({}), 'http://localhost:4318/v1/traces');
+    assert.equal(
+      endpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otel.example:4318/' }),
+      'https://otel.example:4318/v1/traces',
+    );
+    assert.equal(
+      endpoint({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otel.example:4318',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://traces.example/ingest',
+      }),
+      'https://traces.example/ingest',
+    );
+    assert.equal(
+      endpoint({
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://traces.example/ingest',
+        TESSERA_OTLP_ENDPOINT: 'http://127.0.0.1:4318/v1/traces',
+      }),
+      'http://127.0.0.1:4318/v1/traces',
+    );
+    assert.equal(loadConfig({ TESSERA_ENV: 'development', DATABASE_URL: 'sqlite::memory:' }).tracing, 'off');
+  });
+
+  it('refuses an endpoint that is not an http or https URL', () => {
+    assert.throws(
+      () => endpoint({ TESSERA_OTLP_ENDPOINT: 'grpc://collector:4317' }),
+      /TESSERA_OTLP_ENDPOINT: "grpc:\/\/collector:4317" must be an http or https URL/,
+    );
+    assert.throws(() => endpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url' }), /OTEL_EXPORTER_OTLP_ENDPOINT/);
+  });
+});
