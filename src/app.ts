@@ -355,7 +355,7 @@ export async function buildApp(
   const schedule = scheduleSettings(config);
   const log = opts.logger ?? pino(loggerOptions(config));
   // TESSERA_TRACING: the OpenTelemetry SDK, loaded only when on (undefined when off).
-  const tracing = await startTracing(config);
+  const tracing = await startTracing(config, log);
   // No request waits on the database for longer than this (PostgreSQL statement timeout).
   const opened = await openStores(config, {
     migrate: opts.prepared ? false : config.migrateOnStart,

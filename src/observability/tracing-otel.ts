@@ -31,7 +31,10 @@ import {
   ATTR_URL_PATH,
 } from '@opentelemetry/semantic-conventions';
 import type { Stores } from '../ports/index.ts';
-import type { NodeHandler, TraceableRedis, Tracing, TracingSettings } from './tracing.ts';
+import type { NodeHandler, TraceableRedis, Tracing, TracingLog, TracingSettings } from './tracing.ts';
+
+/** How long close() waits for the spans still queued to reach the collector, ms. */
+const CLOSE_WAIT_MS = 3000;
 
 type Listener = (...args: unknown[]) => unknown;
 const ADD = ['on', 'addListener', 'prependListener'] as const;
@@ -118,7 +121,7 @@ function failed(span: Span, err: unknown): void {
 }
 
 /** The SDK's tracer provider and the wrappers of tracing.ts's Tracing over it. */
-export function openTracing(settings: TracingSettings): Tracing {
+export function openTracing(settings: TracingSettings, warn: TracingLog['warn']): Tracing {
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: settings.serviceName }),
     spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: settings.otlpEndpoint }) })],
@@ -165,16 +168,17 @@ export function openTracing(settings: TracingSettings): Tracing {
   const tracedPort = <P extends object>(name: string, port: P): P => {
     let proxy = ports.get(port) as P | undefined;
     if (proxy) return proxy;
-    const methods = new Map<PropertyKey, Listener>();
+    // Each method's wrapper, made once per function (a method replaced on the port gets a new one).
+    const methods = new WeakMap<Listener, Listener>();
     proxy = new Proxy(port, {
       get(target, key) {
         const value = Reflect.get(target, key) as unknown;
         if (typeof value !== 'function' || typeof key !== 'string') return value;
-        let method = methods.get(key);
+        let method = methods.get(value as Listener);
         if (!method) {
           const spanName = `store.${name}.${key}`;
           methods.set(
-            key,
+            value as Listener,
             (method = (...args: unknown[]) =>
               child(spanName, SpanKind.INTERNAL, () => (value as Listener).apply(target, args))),
           );
@@ -264,6 +268,29 @@ export function openTracing(settings: TracingSettings): Tracing {
       const { traceId, spanId } = span.spanContext();
       return { trace_id: traceId, span_id: spanId };
     },
-    close: () => provider.shutdown(),
+    async close() {
+      // The spans still queued are sent, waiting for the collector no longer than CLOSE_WAIT_MS:
+      // a collector that is down must not hold up a shutdown (the exporter retries for longer).
+      let timer: NodeJS.Timeout | undefined;
+      const waited = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), CLOSE_WAIT_MS);
+        timer.unref();
+      });
+      try {
+        const outcome = await Promise.race([provider.shutdown(), waited]);
+        if (outcome === 'timeout')
+          warn(
+            { event: 'tracing_flush_timeout', endpoint: settings.otlpEndpoint },
+            'spans not sent on close: the collector did not answer in time',
+          );
+      } catch (err) {
+        warn(
+          { event: 'tracing_flush_failed', endpoint: settings.otlpEndpoint, err: String(err) },
+          'spans not sent on close',
+        );
+      } finally {
+        clearTimeout(timer);
+      }
+    },
   };
 }

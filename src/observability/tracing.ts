@@ -16,6 +16,11 @@ export interface TracingSettings {
   serviceName: string;
 }
 
+/** Where tracing reports spans it could not send. */
+export interface TracingLog {
+  warn(obj: object, msg: string): void;
+}
+
 /** A node:http request handler. */
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -36,7 +41,7 @@ export interface Tracing {
   redis(client: TraceableRedis): void;
   /** The trace and span ids of the active span (the process's context, whichever app made it). */
   activeIds(): { trace_id: string; span_id: string } | undefined;
-  /** Sends the spans still queued, then stops. */
+  /** Sends the spans still queued (waiting a few seconds at most; never throws), then stops. */
   close(): Promise<void>;
 }
 
@@ -52,10 +57,10 @@ export function traceLogFields(): object {
 }
 
 /** Loads the OpenTelemetry SDK and starts exporting, when tracing is on; undefined (and nothing loaded) when off. */
-export async function startTracing(settings: TracingSettings): Promise<Tracing | undefined> {
+export async function startTracing(settings: TracingSettings, log: TracingLog): Promise<Tracing | undefined> {
   if (settings.tracing === 'off') return undefined;
   const { openTracing } = await import('./tracing-otel.ts');
-  const tracing = openTracing(settings);
+  const tracing = openTracing(settings, (obj, msg) => log.warn(obj, msg));
   activeIds ??= tracing.activeIds;
   return tracing;
 }

@@ -183,6 +183,21 @@ describe('TESSERA_TRACING=otlp', () => {
   });
 });
 
+describe('TESSERA_TRACING=otlp with the collector down', () => {
+  it('closes the app within a few seconds all the same, saying the spans were not sent', async () => {
+    // Nothing listens there (a receiver started and stopped again).
+    const gone = await startReceiver();
+    await new Promise((r) => gone.server.close(r));
+    const { app, base, lines } = await tracedApp({ TESSERA_TRACING: 'otlp', TESSERA_OTLP_ENDPOINT: gone.url });
+    assert.equal((await token(base)).status, 200);
+    const started = Date.now();
+    await app.close();
+    assert.ok(Date.now() - started < 5000, `closed in ${Date.now() - started} ms`);
+    const warned = lines.find((l) => /^tracing_flush_/.test((l as { event?: string }).event ?? ''));
+    assert.ok(warned, 'a warning that the spans were not sent');
+  });
+});
+
 const redisUrl = await sharedRedis();
 
 describe('TESSERA_TRACING=otlp with REDIS_URL', {
