@@ -32,6 +32,7 @@ import { createAuditLog, type AuditLog } from './observability/audit.ts';
 import { toAuditEvent } from './observability/audit-events.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { createStatsWriter, type StatsWriter } from './observability/stats.ts';
+import { startTracing, traceLogFields } from './observability/tracing.ts';
 import type { Stores } from './ports/index.ts';
 import type { Provider } from './protocol/provider.ts';
 import { securityNotifications } from './protocol/notifications.ts';
@@ -119,6 +120,8 @@ export function loggerOptions(config: Config): object {
         ip: req.ip,
       }),
     },
+    // TESSERA_TRACING: each line names the span active when it was written (none when off).
+    ...(config.tracing !== 'off' ? { mixin: traceLogFields } : {}),
   };
 }
 
@@ -358,6 +361,8 @@ export async function buildApp(
   const keks = configKeks(config);
   const schedule = scheduleSettings(config);
   const log = opts.logger ?? pino(loggerOptions(config));
+  // TESSERA_TRACING: the OpenTelemetry SDK, loaded only when on (undefined when off).
+  const tracing = await startTracing(config, log);
   // No request waits on the database for longer than this (PostgreSQL statement timeout).
   const opened = await openStores(config, {
     migrate: opts.prepared ? false : config.migrateOnStart,
@@ -456,6 +461,7 @@ export async function buildApp(
           breakerChanged: (state) => metricsReady?.redisBreaker(state),
         },
       );
+      tracing?.redis(redis.client);
       // The replay cache's epoch lives in the database, so a Redis restarted empty is noticed.
       const replay = redisReplay(redis, {
         epochs: sqlReplayEpoch(opened.handle),
@@ -557,7 +563,8 @@ export async function buildApp(
   };
   const provider: Provider = {
     config,
-    stores,
+    // With tracing on, each storage call the protocol makes is a span of its request.
+    stores: tracing ? tracing.stores(stores) : stores,
     keys: () => ring,
     now: clock,
     log,
@@ -615,6 +622,7 @@ export async function buildApp(
     // One Redis deadline (TESSERA_REDIS_TIMEOUT) per request, for all of its Redis commands; with
     // metadata documents on, the request's address for their per-source fetch budget.
     requestScope: requestScope(redis, outbound.metadataDocuments.enabled),
+    tracing,
   };
   // TESSERA_ADMIN_PORT: the admin API on a listener of its own (main.ts listens), not on the main one.
   const server = buildServer(provider, { ...serverOptions, surface: config.adminPort ? 'public' : 'all' });
@@ -714,6 +722,7 @@ export async function buildApp(
       await stats.close();
       await stores.close();
       await redis?.close();
+      await tracing?.close(); // the spans still queued are sent
     },
   };
 }

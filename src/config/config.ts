@@ -149,6 +149,14 @@ export interface Config {
   readonly metricsToken: string | undefined;
   readonly metricsPort: number | undefined;
   readonly metricsHost: string;
+  /** TESSERA_TRACING: off loads no OpenTelemetry code (observability/tracing.ts). */
+  readonly tracing: 'off' | 'otlp';
+  /**
+   * OTLP/HTTP traces URL: TESSERA_OTLP_ENDPOINT, else from the OTEL_EXPORTER_OTLP_* variables, else the collector's
+   * default.
+   */
+  readonly otlpEndpoint: string;
+  readonly serviceName: string;
   readonly adminToken: string | undefined;
   readonly adminTokenTtl: number;
   readonly adminConsole: boolean;
@@ -293,6 +301,30 @@ function isLoopbackHost(host: string): boolean {
 }
 
 /** Loads, validates and freezes the configuration. Throws ConfigError naming every bad setting. */
+/**
+ * The traces URL: TESSERA_OTLP_ENDPOINT, else the OpenTelemetry SDK's own variables (a traces URL
+ * as it is, a base URL with /v1/traces added), else a collector on this host.
+ */
+function otlpEndpoint(value: string | undefined, env: NodeJS.ProcessEnv, problems: string[]): string {
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  const [name, url] =
+    value !== undefined
+      ? ['TESSERA_OTLP_ENDPOINT', value]
+      : env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim()
+        ? ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT.trim()]
+        : base
+          ? ['OTEL_EXPORTER_OTLP_ENDPOINT', `${base.replace(/\/+$/, '')}/v1/traces`]
+          : ['', 'http://localhost:4318/v1/traces'];
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    /* reported below */
+  }
+  if (!parsed || !/^https?:$/.test(parsed.protocol)) problems.push(`${name}: "${url}" must be an http or https URL`);
+  return url;
+}
+
 export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
   overrides: Partial<Record<string, unknown>> = {},
@@ -534,6 +566,7 @@ export function loadConfig(
     }
   }
   if (Array.isArray(raw.rateLimits)) raw.rateLimits = parseRateLimits(raw.rateLimits as string[], problems);
+  raw.otlpEndpoint = otlpEndpoint(raw.otlpEndpoint as string | undefined, env, problems);
   if (typeof raw.metricsToken === 'string' && raw.metricsToken.length < 32)
     problems.push('TESSERA_METRICS_TOKEN: must be at least 32 characters');
   if (typeof raw.adminToken === 'string') {

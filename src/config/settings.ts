@@ -1016,6 +1016,30 @@ export const settings: readonly Setting[] = [
     description: 'Address of the separate metrics listener.',
   },
   {
+    env: 'TESSERA_TRACING',
+    key: 'tracing',
+    type: 'enum',
+    values: ['off', 'otlp'],
+    default: 'off',
+    description:
+      "OpenTelemetry tracing: otlp sends a span per HTTP request (continuing an incoming traceparent), with a child per storage call and per Redis command, to TESSERA_OTLP_ENDPOINT over OTLP/HTTP (JSON), and puts trace_id and span_id in that request's log lines (docs/observability.md). off loads no OpenTelemetry code.",
+  },
+  {
+    env: 'TESSERA_OTLP_ENDPOINT',
+    key: 'otlpEndpoint',
+    type: 'string',
+    default: undefined,
+    description:
+      "URL the spans are sent to (an OpenTelemetry collector's OTLP/HTTP traces endpoint, http or https). Unset: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT with /v1/traces added, else http://localhost:4318/v1/traces.",
+  },
+  {
+    env: 'TESSERA_SERVICE_NAME',
+    key: 'serviceName',
+    type: 'string',
+    default: 'tessera',
+    description: 'The service.name of the spans (TESSERA_TRACING).',
+  },
+  {
     env: 'TESSERA_ADMIN_TOKEN',
     key: 'adminToken',
     type: 'string',

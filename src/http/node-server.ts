@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { STATUS_CODES, createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as TlsServerOptions } from 'node:https';
 import type { Socket } from 'node:net';
+import type { Tracing } from '../observability/tracing.ts';
 import type { Provider } from '../protocol/provider.ts';
 import { API_CSP } from './headers.ts';
 
@@ -73,22 +74,27 @@ export function tlsOptions(config: Provider['config']): TlsServerOptions | undef
 /**
  * Fastify's serverFactory: the server it would create itself, whose handler first offers each
  * request to the lanes (not while `draining`: those answers go through Fastify, which closes the
- * connection).
+ * connection). With `tracing`, each request is served within its span.
  */
 export function nodeServerFactory(
   tls: TlsServerOptions | undefined,
   lanes: Lanes,
   draining: (() => boolean) | undefined,
+  tracing?: Tracing,
 ) {
   return (fastify: (req: IncomingMessage, res: ServerResponse) => void) => {
     const handler = (req: IncomingMessage, res: ServerResponse) => {
       const byPath = req.method === 'GET' ? lanes.get : req.method === 'POST' ? lanes.post : undefined;
       const serve = byPath !== undefined && !draining?.() ? byPath.get(req.url ?? '') : undefined;
-      if (serve) serve(req, res, () => fastify(req, res));
-      else fastify(req, res);
+      if (serve) {
+        // A lane's path is its route's (exact paths only).
+        tracing?.route(req, req.url!);
+        serve(req, res, () => fastify(req, res));
+      } else fastify(req, res);
     };
+    const served = tracing ? tracing.serve(handler) : handler;
     // What Fastify does for a server it creates itself.
-    const server = tls ? createHttpsServer(tls, handler) : createHttpServer(handler);
+    const server = tls ? createHttpsServer(tls, served) : createHttpServer(served);
     server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     server.requestTimeout = REQUEST_TIMEOUT_MS;
     server.setTimeout(CONNECTION_TIMEOUT_MS);

@@ -9,6 +9,7 @@ import { OAuthError } from '../protocol/errors.ts';
 import { safeEqual } from '../protocol/hash.ts';
 import type { Provider } from '../protocol/provider.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import type { Tracing } from '../observability/tracing.ts';
 import { requestLogger } from '../observability/request-logger.ts';
 import type { RateLimitTable } from '../config/rate-limits.ts';
 import type { RateLimitStore } from '../ports/rate-limits.ts';
@@ -56,6 +57,8 @@ export interface ServerOptions {
    * TESSERA_ADMIN_PORT moves to a listener of its own) or `admin` (the admin API and /health only).
    */
   surface?: 'all' | 'public' | 'admin';
+  /** TESSERA_TRACING on: a span per request (absent when off: nothing is wrapped). */
+  tracing?: Tracing;
 }
 
 export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
@@ -81,7 +84,7 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
     connectionTimeout: CONNECTION_TIMEOUT_MS,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 128, ignoreTrailingSlash: false },
-    serverFactory: nodeServerFactory(tls, lanes, opts.draining),
+    serverFactory: nodeServerFactory(tls, lanes, opts.draining, opts.tracing),
     clientErrorHandler: parserRefusals(securityHeaders, opts.logger),
     // Requests refused before routing (a path that does not decode, a path parameter too long): a
     // problem under the admin API, else the body Fastify itself would send.
@@ -116,6 +119,12 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
     if (opts.draining?.()) reply.raw.setHeader('connection', 'close');
     done();
   });
+  const tracing = opts.tracing;
+  if (tracing)
+    app.addHook('onRequest', (req, _reply, done) => {
+      if (req.routeOptions.url !== undefined) tracing.route(req.raw, req.routeOptions.url);
+      done();
+    });
   app.addHook('onResponse', (req, reply, done) => {
     opts.metrics.request(req.routeOptions.url ?? 'unmatched', req.method, reply.statusCode, reply.elapsedTime / 1000);
     done();
