@@ -20,7 +20,7 @@ import {
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, TracerProvider } from '@opentelemetry/sdk-trace';
 import {
   ATTR_DB_OPERATION_NAME,
   ATTR_DB_SYSTEM_NAME,
@@ -124,6 +124,9 @@ function failed(span: Span, err: unknown): void {
 export function openTracing(settings: TracingSettings, warn: TracingLog['warn']): Tracing {
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: settings.serviceName }),
+    // Every request is traced: a caller's `traceparent` gives the parent, never the decision (its
+    // "not sampled" flag would let any client keep its own requests out of the traces).
+    sampler: new ParentBasedSampler({ root: new AlwaysOnSampler(), remoteParentNotSampled: new AlwaysOnSampler() }),
     spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: settings.otlpEndpoint }) })],
   });
   const tracer = provider.getTracer('tessera');

@@ -111,6 +111,7 @@ describe('TESSERA_TRACING=otlp', () => {
   let lines: object[];
   const incomingTrace = randomBytes(16).toString('hex');
   const incomingParent = randomBytes(8).toString('hex');
+  const quietTrace = randomBytes(16).toString('hex');
 
   before(async () => {
     receiver = await startReceiver();
@@ -126,6 +127,11 @@ describe('TESSERA_TRACING=otlp', () => {
       (await token(base, '/token', { traceparent: `00-${incomingTrace}-${incomingParent}-01` })).status,
       200,
     );
+    // A caller's "not sampled" flag does not keep its request out of the traces.
+    assert.equal(
+      (await token(base, '/token', { traceparent: `00-${quietTrace}-${randomBytes(8).toString('hex')}-00` })).status,
+      200,
+    );
     // Closing the app sends the spans still queued.
     await app.close();
   });
@@ -134,7 +140,7 @@ describe('TESSERA_TRACING=otlp', () => {
   const serverSpans = () => receiver.spans.filter((s) => s.kind === SERVER && s.name === 'POST /token');
 
   it('sends a server span per request, named by its route, with its status', () => {
-    assert.equal(serverSpans().length, 3);
+    assert.equal(serverSpans().length, 4);
     for (const s of serverSpans()) {
       assert.equal(attr(s, 'http.route'), '/token');
       assert.equal(attr(s, 'http.request.method'), 'POST');
@@ -161,8 +167,9 @@ describe('TESSERA_TRACING=otlp', () => {
     const continued = serverSpans().filter((s) => s.traceId === incomingTrace);
     assert.equal(continued.length, 1);
     assert.equal(continued[0]!.parentSpanId, incomingParent);
+    assert.equal(serverSpans().filter((s) => s.traceId === quietTrace).length, 1, 'traced though marked not sampled');
     // The others start traces of their own.
-    assert.equal(new Set(serverSpans().map((s) => s.traceId)).size, 3);
+    assert.equal(new Set(serverSpans().map((s) => s.traceId)).size, 4);
   });
 
   it('puts the trace id in the log lines of the request', () => {
@@ -170,7 +177,7 @@ describe('TESSERA_TRACING=otlp', () => {
       trace_id?: string;
       span_id?: string;
     }[];
-    assert.equal(completed.length, 3);
+    assert.equal(completed.length, 4);
     const traces = new Set(serverSpans().map((s) => s.traceId));
     for (const l of completed) {
       assert.ok(l.trace_id && traces.has(l.trace_id), `log line ${JSON.stringify(l)}`);
