@@ -74,7 +74,8 @@ for (const backend of await backends()) {
     before(async () => {
       logos = createServer((req, res) => {
         hits[req.url ?? ''] = (hits[req.url ?? ''] ?? 0) + 1;
-        if (req.url === '/logo.png') res.writeHead(200, { 'content-type': 'image/png' }).end(LOGO);
+        if (req.url === '/logo.png' || req.url === '/fresh.png' || req.url === '/self.png')
+          res.writeHead(200, { 'content-type': 'image/png' }).end(LOGO);
         // An SVG declared as a PNG: the magic bytes decide.
         else if (req.url === '/sneaky.png') res.writeHead(200, { 'content-type': 'image/png' }).end(SVG_LOGO);
         else if (req.url === '/big.png')
@@ -89,6 +90,7 @@ for (const backend of await backends()) {
         TESSERA_CLIENT_JWKS_ALLOW_LOOPBACK: 'true',
         TESSERA_BRAND_NAME: 'Acme Env',
         TESSERA_BRAND_PRIVACY_URL: 'https://acme.example/privacy',
+        TESSERA_REGISTRATION: 'open',
       });
       const shop = (id: string, extra: Record<string, unknown>) => ({
         client_id: id,
@@ -114,6 +116,7 @@ for (const backend of await backends()) {
             shop('hang', { logo_uri: `${origin}/hang.png` }),
             shop('gone', { logo_uri: `${origin}/logo.png`, disabled: true }),
             shop('plain', {}),
+            shop('fresh', { logo_uri: `${origin}/fresh.png` }),
           ],
         },
         app.provider.now(),
@@ -282,7 +285,52 @@ for (const backend of await backends()) {
       // The consent page of a client whose logo failed has no image element.
       const { body } = await consentPage(app, 'sneaky');
       assert.ok(!body.includes('<img class="client-logo"'));
+      await consentPage(app, 'sneaky');
       assert.equal(hits['/sneaky.png'], 1, 'a failure is kept: the host is not asked again');
+    });
+
+    it('the anonymous logo route never starts a fetch: only a consent page does; it is rate limited by address', async () => {
+      for (let i = 0; i < 3; i++) {
+        const res = await app.server.inject({ url: '/clients/fresh/logo' });
+        assert.equal(res.statusCode, 404);
+        assert.equal(res.headers['ratelimit-policy'], '"authorization.ip";q=300;w=60');
+      }
+      assert.equal(hits['/fresh.png'], undefined, 'nothing fetched for an anonymous request');
+      const { body } = await consentPage(app, 'fresh');
+      assert.ok(body.includes(`<img class="client-logo" src="${ISSUER}/clients/fresh/logo" alt=""`));
+      const res = await app.server.inject({ url: '/clients/fresh/logo' });
+      assert.equal(res.statusCode, 200);
+      assert.deepEqual(res.rawPayload, LOGO);
+      assert.equal(hits['/fresh.png'], 1);
+    });
+
+    it("a self-registered client's logo is neither fetched nor shown; its links stay, beside the warning", async () => {
+      const reg = await app.server.inject({
+        method: 'POST',
+        url: '/register',
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify({
+          client_name: 'Shop (official)',
+          redirect_uris: ['https://shop.example/cb'],
+          token_endpoint_auth_method: 'none',
+          scope: 'openid',
+          logo_uri: `${origin}/self.png`,
+          client_uri: 'https://self.example/',
+          policy_uri: 'https://self.example/privacy',
+        }),
+      });
+      assert.equal(reg.statusCode, 201, reg.body);
+      const clientId = reg.json().client_id as string;
+      const { body } = await consentPage(app, clientId);
+      assert.ok(!body.includes('<img class="client-logo"'), 'no logo for a self-registered client');
+      assert.ok(body.includes('<div class="alert unverified" role="note">'));
+      assert.ok(
+        body.includes('<a href="https://self.example/" rel="noopener noreferrer"><strong>Shop (official)</strong></a>'),
+      );
+      assert.ok(body.includes('<a href="https://self.example/privacy" rel="noopener noreferrer">privacy policy</a>'));
+      const res = await app.server.inject({ url: `/clients/${encodeURIComponent(clientId)}/logo` });
+      assert.equal(res.statusCode, 404);
+      assert.equal(hits['/self.png'], undefined, 'its logo_uri is never fetched');
     });
 
     if (backend.name === 'postgres')
