@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { App } from '../../src/app.ts';
 import { applyBootstrap } from '../../src/admin/bootstrap.ts';
@@ -234,6 +235,47 @@ for (const backend of await backends()) {
         payload: { name: 'x' },
       });
       assert.equal(res.statusCode, 401);
+    });
+
+    it("the raised body limit is an authenticated caller's: an anonymous upload is refused before its body is read", async () => {
+      // A body read only as the server pulls it: how much was read tells whether it was parsed.
+      const streamed = (size: number) => {
+        const body = { read: 0 };
+        let left = size;
+        const stream = new Readable({
+          read() {
+            if (left <= 0) return this.push(null);
+            const n = Math.min(16 * 1024, left);
+            left -= n;
+            body.read += n;
+            this.push(Buffer.alloc(n, 0x20));
+          },
+        });
+        return { body, stream };
+      };
+      for (const headers of [
+        { 'content-type': 'application/json' },
+        { 'content-type': 'application/json', authorization: 'Bearer wrong' },
+      ]) {
+        const { body, stream } = streamed(300 * 1024);
+        const res = await app.server.inject({ method: 'PATCH', url: API, headers, payload: stream });
+        assert.equal(res.statusCode, 401, res.body);
+        assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
+        assert.ok(body.read < 300 * 1024, `${body.read} bytes of the anonymous body were read`);
+        // Over the raised limit too: still 401, not 413.
+        const big = streamed(500 * 1024);
+        const over = await app.server.inject({ method: 'PATCH', url: API, headers, payload: big.stream });
+        assert.equal(over.statusCode, 401, over.body);
+      }
+      // An authenticated caller over the action's own limit: 413 naming that limit.
+      const res = await app.server.inject({
+        method: 'PATCH',
+        url: API,
+        headers: AUTH,
+        payload: JSON.stringify({ logo: 'A'.repeat(410 * 1024) }),
+      });
+      assert.equal(res.statusCode, 413, res.body);
+      assert.match(res.json().detail, new RegExp(`limit of ${400 * 1024} bytes`));
     });
 
     it("the consent page shows the client's logo from Tessera's origin, its name linking home, and its policies", async () => {
