@@ -148,31 +148,55 @@ async function principalOf(
   };
 }
 
+/** The principals of requests authenticated before their body was read (routes that raise the body limit). */
+const earlyPrincipals = new WeakMap<FastifyRequest, AdminPrincipal>();
+
 /** Serves one action. */
 function serveAction(app: FastifyInstance, p: Provider, action: AdminAction, opts: AdminApiOptions): void {
   const http = action.http!;
   const htu = `${p.config.issuer}${ADMIN_API_PATH}${http.path}`;
+  /** The request's principal, or undefined once its 401 (problem+json) is sent. */
+  const authenticate = async (req: FastifyRequest, reply: FastifyReply): Promise<AdminPrincipal | undefined> => {
+    try {
+      // DPoP's htu is the request's own URL without its query (RFC 9449 section 4.3).
+      const own = opts.requestUrl
+        ? opts.requestUrl(req)
+        : http.path.includes('{')
+          ? `${p.config.issuer}${req.url.split('?')[0]!.slice(opts.basePath.length)}`
+          : htu;
+      return await principalOf(p, req, opts, own);
+    } catch (err) {
+      if (!(err instanceof OAuthError)) throw err;
+      req.log.warn({ event: 'admin_auth_failed', ip: req.ip, action: action.name }, 'admin API request refused');
+      sendProblem(reply, err.status, err.code, err.description, {}, { ...(err.headers ?? {}) });
+      return undefined;
+    }
+  };
+  // An action that accepts a larger body than TESSERA_BODY_LIMIT (the branding logo) gets it only
+  // from an authenticated caller: the token is checked before the body is read, and an anonymous
+  // request is refused without reading it (the connection closes after the 401).
+  const raised = http.bodyLimit !== undefined && http.bodyLimit > p.config.bodyLimit;
   // Under the plugin's prefix (basePath + /admin/api/v1).
   app.route({
     method: http.method,
     url: http.path.replace(/\{([a-z_]+)\}/g, ':$1'),
     config: { kind: 'json' },
-    ...(http.bodyLimit !== undefined ? { bodyLimit: Math.max(http.bodyLimit, p.config.bodyLimit) } : {}),
+    ...(raised
+      ? {
+          bodyLimit: http.bodyLimit,
+          onRequest: async (req: FastifyRequest, reply: FastifyReply) => {
+            const principal = await authenticate(req, reply);
+            if (principal) earlyPrincipals.set(req, principal);
+            else {
+              closeAfterAnswer(req.raw, reply);
+              return reply;
+            }
+          },
+        }
+      : {}),
     handler: async (req, reply) => {
-      let principal: AdminPrincipal;
-      try {
-        // DPoP's htu is the request's own URL without its query (RFC 9449 section 4.3).
-        const own = opts.requestUrl
-          ? opts.requestUrl(req)
-          : http.path.includes('{')
-            ? `${p.config.issuer}${req.url.split('?')[0]!.slice(opts.basePath.length)}`
-            : htu;
-        principal = await principalOf(p, req, opts, own);
-      } catch (err) {
-        if (!(err instanceof OAuthError)) throw err;
-        req.log.warn({ event: 'admin_auth_failed', ip: req.ip, action: action.name }, 'admin API request refused');
-        return sendProblem(reply, err.status, err.code, err.description, {}, { ...(err.headers ?? {}) });
-      }
+      const principal = earlyPrincipals.get(req) ?? (await authenticate(req, reply));
+      if (!principal) return reply;
       let input: Record<string, unknown>;
       try {
         input = actionInput(req);
@@ -256,7 +280,7 @@ export function registerAdminApi(app: FastifyInstance, p: Provider, opts: AdminA
             reply,
             413,
             'payload_too_large',
-            `The request body is larger than the limit of ${bodyLimit} bytes.`,
+            `The request body is larger than the limit of ${req.routeOptions.bodyLimit ?? bodyLimit} bytes.`,
           );
         }
         if (status !== undefined && status >= 400 && status < 500 && /^FST_/.test(String(error.code))) {

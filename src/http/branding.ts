@@ -1,8 +1,8 @@
-// The deployment's branding on the HTTP side (issue 18): the pages' PageBrand (made from the
-// branding in effect, protocol/branding.ts, without a database read per page), GET /branding/logo
-// (the stored logo) and GET /clients/<client_id>/logo (a client's logo as protocol/client-logos.ts
-// fetched it). Both images are served with their sniffed type, nosniff, a CSP that lets them do
-// nothing and an ETag; neither route takes a URL, so neither is a proxy.
+// The deployment's branding on the HTTP side (issue 18): the pages' PageBrand (made from the branding in effect,
+// protocol/branding.ts, without a database read per page), GET /branding/logo (the stored logo) and GET
+// /clients/<client_id>/logo (a client's logo as protocol/client-logos.ts fetched it for a consent page; the route
+// itself never fetches). Both images are served with their sniffed type, nosniff, a CSP that lets them do nothing and
+// an ETag; neither route takes a URL, so neither is a proxy.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { effectiveBrand } from '../protocol/branding.ts';
 import { isMetadataDocumentId } from '../protocol/clients/metadata-document.ts';
@@ -59,8 +59,17 @@ function sendImage(
   return reply.code(200).send(Buffer.from(image.bytes.buffer, image.bytes.byteOffset, image.bytes.byteLength));
 }
 
-/** Mounts GET (and HEAD) /branding/logo and /clients/:client_id/logo under `basePath`. */
-export function mountBranding(app: FastifyInstance, p: Provider, basePath: string): void {
+/**
+ * Mounts GET (and HEAD) /branding/logo and /clients/:client_id/logo under `basePath`. `limit`: the
+ * client logo route's per-address rate limit (the `authorization` policy's, counted before anything
+ * is read), when rate limits are on.
+ */
+export function mountBranding(
+  app: FastifyInstance,
+  p: Provider,
+  basePath: string,
+  limit?: (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void,
+): void {
   app.get(`${basePath}/branding/logo`, { config: { kind: 'json' } }, async (req, reply) => {
     const logo = await p.branding?.logo();
     if (!logo) return notFound(reply);
@@ -73,25 +82,19 @@ export function mountBranding(app: FastifyInstance, p: Provider, basePath: strin
   });
   app.get<{ Params: { client_id: string } }>(
     `${basePath}/clients/:client_id/logo`,
-    { config: { kind: 'json' } },
+    { config: { kind: 'json' }, ...(limit ? { onRequest: limit } : {}) },
     async (req, reply) => {
       const clientId = req.params.client_id;
       if (!p.clientLogos || clientId.length === 0 || clientId.length > 2048) return notFound(reply);
-      let logoUri: string | undefined;
-      if (isMetadataDocumentId(clientId)) {
-        // A metadata document client: its document is never fetched for this route (it takes no
-        // URL to fetch); its logo is served only as the consent page had it fetched, unless blocked.
-        if (await p.stores.clientBlocks.has(clientId)) return notFound(reply);
-        const known = p.clientLogos.known(clientId);
-        if (!known) return notFound(reply);
-        return sendImage(req, reply, known, CLIENT_LOGO_MAX_AGE);
-      } else {
-        const client = await p.stores.clients.get(clientId);
-        if (!client || client.disabled) return notFound(reply);
-        logoUri = client.metadata.logo_uri;
-      }
+      // Metadata document clients and self-registered ones show no logo (their logo is their own
+      // claim, as their name is), so theirs is never served; nor is their document read here.
+      if (isMetadataDocumentId(clientId)) return notFound(reply);
+      const client = await p.stores.clients.get(clientId);
+      if (!client || client.disabled || client.metadata.registration !== undefined) return notFound(reply);
+      const logoUri = client.metadata.logo_uri;
       if (!logoUri) return notFound(reply);
-      const logo = await p.clientLogos.get(clientId, logoUri);
+      // Only a logo the consent page had fetched: this anonymous route never starts a fetch.
+      const logo = p.clientLogos.known(clientId, logoUri);
       if (!logo) return notFound(reply);
       return sendImage(req, reply, logo, CLIENT_LOGO_MAX_AGE);
     },

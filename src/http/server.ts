@@ -173,7 +173,7 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
     mountPreparedDocuments(app, ctx, basePath, lanes.get);
     mountOperationalRoutes(app, p, opts, basePath);
     mountAssets(app, basePath);
-    mountBranding(app, p, basePath);
+    mountBranding(app, p, basePath, ctx.limiter ? headerStage(ctx, CLIENT_LOGO_LIMIT) : undefined);
   } else {
     app.get(basePath + '/health', async (_req, reply) => reply.headers(NO_STORE).send({ status: 'ok' }));
   }
@@ -209,6 +209,20 @@ function mountAdminSurface(
       : {}),
   });
 }
+
+/**
+ * The client logo route (branding.ts, not in the route table) as the rate limiter sees it: anonymous
+ * GETs, counted by address under the `authorization` policy, as the browser that shows a consent page
+ * came through /authorize.
+ */
+const CLIENT_LOGO_LIMIT: RouteSpec = {
+  path: '/clients/:client_id/logo',
+  methods: ['GET'],
+  kind: 'json',
+  form: false,
+  rateLimit: 'authorization',
+  handler: () => Promise.reject(new Error('served by http/branding.ts')),
+};
 
 /** The methods a route of the table answers with 405 unless it takes them. */
 const ALL_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] as const;

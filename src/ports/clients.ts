@@ -135,9 +135,10 @@ export interface ClientMetadata {
    */
   sector?: string;
   /**
-   * RFC 7591 section 2: the client's logo (fetched once through the outbound port and served from
-   * Tessera's own cache, protocol/client-logos.ts), its home page, its privacy policy and its terms of
-   * service, shown on the consent page; https URLs (http on a loopback host with the development allowance).
+   * RFC 7591 section 2: the client's logo (fetched by the consent page through the outbound port and
+   * served from Tessera's own cache, protocol/client-logos.ts; only for clients an operator made), its
+   * home page, its privacy policy and its terms of service, shown on the consent page; https URLs
+   * (http on a loopback host with the development allowance).
    */
   logo_uri?: string;
   client_uri?: string;

@@ -5,6 +5,12 @@
 // asks the client's server and the pages' CSP needs only img-src 'self'. A failed fetch is kept too,
 // for less time, so a dead or slow host is not asked again at every consent; the consent page waits
 // for a first fetch only a short moment and shows no logo when it is not there yet.
+//
+// Only the consent page starts a fetch (`ready`); the anonymous logo route only reads what is kept
+// (`known`), so no request from outside can make Tessera fetch anything. What is kept is bounded:
+// one entry per client (a changed logo_uri replaces it), at most MAX_ENTRIES, the least recently
+// used going first but never one still being fetched; and at most MAX_CONCURRENT_FETCHES fetches at
+// once in this process, a consent page over that showing no logo this time.
 import { createHash } from 'node:crypto';
 import type { OutboundHttp } from '../ports/outbound.ts';
 import { type ImageType, sniffImage } from './images.ts';
@@ -17,8 +23,10 @@ export const CLIENT_LOGO_FAILURE_TTL = 300;
 /** The whole fetch (milliseconds); the consent page waits at most CONSENT_LOGO_WAIT_MS of it. */
 export const CLIENT_LOGO_TIMEOUT_MS = 3000;
 export const CONSENT_LOGO_WAIT_MS = 800;
-/** Most logos kept (the oldest goes first): at most about 20 MB. */
-const MAX_ENTRIES = 200;
+/** Most clients whose logo is kept (the least recently used goes first): at most about 20 MB. */
+export const MAX_CLIENT_LOGO_ENTRIES = 200;
+/** Most logo fetches under way at once in this process; a consent page over that shows no logo. */
+export const MAX_CONCURRENT_LOGO_FETCHES = 8;
 
 export interface ClientLogo {
   type: ImageType;
@@ -31,24 +39,34 @@ export interface ClientLogo {
 export interface ClientLogos {
   /**
    * Whether the logo at `logoUri` of client `clientId` is at hand: known already, or fetched now
-   * within `waitMs` (the fetch goes on after that, and its result is kept for the next time).
+   * within `waitMs` (the fetch goes on after that, and its result is kept for the next time). False
+   * at once, without fetching, when MAX_CONCURRENT_LOGO_FETCHES fetches are under way already.
+   * Only the consent page calls it.
    */
   ready(clientId: string, logoUri: string, waitMs?: number): Promise<boolean>;
-  /** The logo, fetched now when not known (waiting for the whole fetch); undefined when there is none. */
-  get(clientId: string, logoUri: string): Promise<ClientLogo | undefined>;
-  /** The unexpired logo last fetched for this client (whatever its URL), without fetching. */
-  known(clientId: string): ClientLogo | undefined;
+  /**
+   * The unexpired logo fetched for this client from `logoUri` (its logo_uri now), without ever
+   * fetching; undefined when there is none (not fetched yet, still under way, failed, another URL).
+   */
+  known(clientId: string, logoUri: string): ClientLogo | undefined;
 }
 
-type Entry = { expires: number; value: Promise<ClientLogo | null>; settled?: ClientLogo | null };
+type Entry = { logoUri: string; expires: number; value: Promise<ClientLogo | null>; settled?: ClientLogo | null };
 
 export function clientLogos(deps: {
   outbound: OutboundHttp;
   allowLoopback: boolean;
   now: () => number;
   log?: { info(obj: object, msg?: string): void };
+  /** For tests: other bounds than MAX_CLIENT_LOGO_ENTRIES and MAX_CONCURRENT_LOGO_FETCHES. */
+  maxEntries?: number;
+  maxConcurrent?: number;
 }): ClientLogos {
+  const maxEntries = deps.maxEntries ?? MAX_CLIENT_LOGO_ENTRIES;
+  const maxConcurrent = deps.maxConcurrent ?? MAX_CONCURRENT_LOGO_FETCHES;
+  // By client id, in order of last use (a Map keeps insertion order: a use moves the entry last).
   const entries = new Map<string, Entry>();
+  let fetching = 0;
   const fetchLogo = async (uri: string): Promise<ClientLogo | null> => {
     try {
       const res = await deps.outbound.fetch(
@@ -72,25 +90,44 @@ export function clientLogos(deps: {
       return null;
     }
   };
-  const entry = (clientId: string, logoUri: string): Entry => {
-    const key = `${clientId}\n${logoUri}`;
-    const known = entries.get(key);
-    const t = deps.now();
-    if (known && (known.settled === undefined || known.expires > t)) return known;
-    if (known) entries.delete(key);
-    if (entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value!);
-    const e: Entry = { expires: Number.POSITIVE_INFINITY, value: undefined as never };
+  /** The client's entry for this URL, unless expired; a use makes it the most recent. */
+  const current = (clientId: string, logoUri: string): Entry | undefined => {
+    const e = entries.get(clientId);
+    if (!e || e.logoUri !== logoUri || (e.settled !== undefined && e.expires <= deps.now())) return undefined;
+    entries.delete(clientId);
+    entries.set(clientId, e);
+    return e;
+  };
+  /** Makes room for one more entry: the least recently used that is not being fetched go first. */
+  const makeRoom = () => {
+    for (const [id, e] of entries) {
+      if (entries.size < maxEntries) return;
+      if (e.settled !== undefined) entries.delete(id);
+    }
+  };
+  /** Starts a fetch for this client (replacing its entry), or nothing when too many are under way. */
+  const start = (clientId: string, logoUri: string): Entry | undefined => {
+    if (fetching >= maxConcurrent) {
+      deps.log?.info({ event: 'client_logo_skipped' }, 'client logo not fetched: too many fetches under way');
+      return undefined;
+    }
+    entries.delete(clientId);
+    makeRoom();
+    fetching++;
+    const e: Entry = { logoUri, expires: Number.POSITIVE_INFINITY, value: undefined as never };
     e.value = fetchLogo(logoUri).then((logo) => {
+      fetching--;
       e.settled = logo;
       e.expires = deps.now() + (logo ? CLIENT_LOGO_TTL : CLIENT_LOGO_FAILURE_TTL);
       return logo;
     });
-    entries.set(key, e);
+    entries.set(clientId, e);
     return e;
   };
   return {
     async ready(clientId, logoUri, waitMs = CONSENT_LOGO_WAIT_MS) {
-      const e = entry(clientId, logoUri);
+      const e = current(clientId, logoUri) ?? start(clientId, logoUri);
+      if (!e) return false;
       if (e.settled !== undefined) return e.settled !== null;
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<null>((resolve) => {
@@ -102,15 +139,8 @@ export function clientLogos(deps: {
         clearTimeout(timer);
       }
     },
-    async get(clientId, logoUri) {
-      return (await entry(clientId, logoUri).value) ?? undefined;
-    },
-    known(clientId) {
-      const t = deps.now();
-      let found: ClientLogo | undefined;
-      for (const [key, e] of entries)
-        if (key.startsWith(`${clientId}\n`) && e.settled && e.expires > t) found = e.settled;
-      return found;
+    known(clientId, logoUri) {
+      return current(clientId, logoUri)?.settled ?? undefined;
     },
   };
 }

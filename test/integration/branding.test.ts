@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { App } from '../../src/app.ts';
 import { applyBootstrap } from '../../src/admin/bootstrap.ts';
@@ -74,7 +75,8 @@ for (const backend of await backends()) {
     before(async () => {
       logos = createServer((req, res) => {
         hits[req.url ?? ''] = (hits[req.url ?? ''] ?? 0) + 1;
-        if (req.url === '/logo.png') res.writeHead(200, { 'content-type': 'image/png' }).end(LOGO);
+        if (req.url === '/logo.png' || req.url === '/fresh.png' || req.url === '/self.png')
+          res.writeHead(200, { 'content-type': 'image/png' }).end(LOGO);
         // An SVG declared as a PNG: the magic bytes decide.
         else if (req.url === '/sneaky.png') res.writeHead(200, { 'content-type': 'image/png' }).end(SVG_LOGO);
         else if (req.url === '/big.png')
@@ -89,6 +91,7 @@ for (const backend of await backends()) {
         TESSERA_CLIENT_JWKS_ALLOW_LOOPBACK: 'true',
         TESSERA_BRAND_NAME: 'Acme Env',
         TESSERA_BRAND_PRIVACY_URL: 'https://acme.example/privacy',
+        TESSERA_REGISTRATION: 'open',
       });
       const shop = (id: string, extra: Record<string, unknown>) => ({
         client_id: id,
@@ -114,6 +117,7 @@ for (const backend of await backends()) {
             shop('hang', { logo_uri: `${origin}/hang.png` }),
             shop('gone', { logo_uri: `${origin}/logo.png`, disabled: true }),
             shop('plain', {}),
+            shop('fresh', { logo_uri: `${origin}/fresh.png` }),
           ],
         },
         app.provider.now(),
@@ -233,6 +237,47 @@ for (const backend of await backends()) {
       assert.equal(res.statusCode, 401);
     });
 
+    it("the raised body limit is an authenticated caller's: an anonymous upload is refused before its body is read", async () => {
+      // A body read only as the server pulls it: how much was read tells whether it was parsed.
+      const streamed = (size: number) => {
+        const body = { read: 0 };
+        let left = size;
+        const stream = new Readable({
+          read() {
+            if (left <= 0) return this.push(null);
+            const n = Math.min(16 * 1024, left);
+            left -= n;
+            body.read += n;
+            this.push(Buffer.alloc(n, 0x20));
+          },
+        });
+        return { body, stream };
+      };
+      for (const headers of [
+        { 'content-type': 'application/json' },
+        { 'content-type': 'application/json', authorization: 'Bearer wrong' },
+      ]) {
+        const { body, stream } = streamed(300 * 1024);
+        const res = await app.server.inject({ method: 'PATCH', url: API, headers, payload: stream });
+        assert.equal(res.statusCode, 401, res.body);
+        assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
+        assert.ok(body.read < 300 * 1024, `${body.read} bytes of the anonymous body were read`);
+        // Over the raised limit too: still 401, not 413.
+        const big = streamed(500 * 1024);
+        const over = await app.server.inject({ method: 'PATCH', url: API, headers, payload: big.stream });
+        assert.equal(over.statusCode, 401, over.body);
+      }
+      // An authenticated caller over the action's own limit: 413 naming that limit.
+      const res = await app.server.inject({
+        method: 'PATCH',
+        url: API,
+        headers: AUTH,
+        payload: JSON.stringify({ logo: 'A'.repeat(410 * 1024) }),
+      });
+      assert.equal(res.statusCode, 413, res.body);
+      assert.match(res.json().detail, new RegExp(`limit of ${400 * 1024} bytes`));
+    });
+
     it("the consent page shows the client's logo from Tessera's origin, its name linking home, and its policies", async () => {
       const { body } = await consentPage(app, 'shop');
       assert.ok(body.includes(`<img class="client-logo" src="${ISSUER}/clients/shop/logo" alt=""`), body);
@@ -282,7 +327,52 @@ for (const backend of await backends()) {
       // The consent page of a client whose logo failed has no image element.
       const { body } = await consentPage(app, 'sneaky');
       assert.ok(!body.includes('<img class="client-logo"'));
+      await consentPage(app, 'sneaky');
       assert.equal(hits['/sneaky.png'], 1, 'a failure is kept: the host is not asked again');
+    });
+
+    it('the anonymous logo route never starts a fetch: only a consent page does; it is rate limited by address', async () => {
+      for (let i = 0; i < 3; i++) {
+        const res = await app.server.inject({ url: '/clients/fresh/logo' });
+        assert.equal(res.statusCode, 404);
+        assert.equal(res.headers['ratelimit-policy'], '"authorization.ip";q=300;w=60');
+      }
+      assert.equal(hits['/fresh.png'], undefined, 'nothing fetched for an anonymous request');
+      const { body } = await consentPage(app, 'fresh');
+      assert.ok(body.includes(`<img class="client-logo" src="${ISSUER}/clients/fresh/logo" alt=""`));
+      const res = await app.server.inject({ url: '/clients/fresh/logo' });
+      assert.equal(res.statusCode, 200);
+      assert.deepEqual(res.rawPayload, LOGO);
+      assert.equal(hits['/fresh.png'], 1);
+    });
+
+    it("a self-registered client's logo is neither fetched nor shown; its links stay, beside the warning", async () => {
+      const reg = await app.server.inject({
+        method: 'POST',
+        url: '/register',
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify({
+          client_name: 'Shop (official)',
+          redirect_uris: ['https://shop.example/cb'],
+          token_endpoint_auth_method: 'none',
+          scope: 'openid',
+          logo_uri: `${origin}/self.png`,
+          client_uri: 'https://self.example/',
+          policy_uri: 'https://self.example/privacy',
+        }),
+      });
+      assert.equal(reg.statusCode, 201, reg.body);
+      const clientId = reg.json().client_id as string;
+      const { body } = await consentPage(app, clientId);
+      assert.ok(!body.includes('<img class="client-logo"'), 'no logo for a self-registered client');
+      assert.ok(body.includes('<div class="alert unverified" role="note">'));
+      assert.ok(
+        body.includes('<a href="https://self.example/" rel="noopener noreferrer"><strong>Shop (official)</strong></a>'),
+      );
+      assert.ok(body.includes('<a href="https://self.example/privacy" rel="noopener noreferrer">privacy policy</a>'));
+      const res = await app.server.inject({ url: `/clients/${encodeURIComponent(clientId)}/logo` });
+      assert.equal(res.statusCode, 404);
+      assert.equal(hits['/self.png'], undefined, 'its logo_uri is never fetched');
     });
 
     if (backend.name === 'postgres')

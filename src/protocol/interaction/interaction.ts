@@ -94,7 +94,10 @@ export interface Loaded {
   areq: AuthorizationRequest;
   browserSecret: string;
   clientName: string;
-  /** Registered through /register (RFC 7591): its name is unverified. */
+  /**
+   * Registered through /register (RFC 7591) or made from a metadata document (both have
+   * `metadata.registration`): its name is unverified, and its logo is not shown.
+   */
   selfRegistered: boolean;
   /**
    * A Client ID Metadata Document client (clients/metadata-document.ts): its client_id's host, and
@@ -225,12 +228,17 @@ const consentPurpose = (uid: string, asked: readonly string[]) => `ia:${uid}:con
 
 /**
  * The client's logo, home page and policies for the consent page: the logo as Tessera serves it
- * (client-logos.ts), only when it is at hand (no image element that would show broken).
+ * (client-logos.ts), only when it is at hand (no image element that would show broken), and only
+ * for a client an operator made: a self-registered or metadata document client's logo is its own
+ * claim, as its name is, so it is neither fetched nor shown (its links stay, beside the warning).
  */
 async function clientDisplay(p: Pick<Provider, 'config' | 'clientLogos'>, l: Loaded) {
   const d = l.display ?? {};
   const logo =
-    d.logo_uri !== undefined && p.clientLogos !== undefined && (await p.clientLogos.ready(l.ia.clientId, d.logo_uri))
+    !l.selfRegistered &&
+    d.logo_uri !== undefined &&
+    p.clientLogos !== undefined &&
+    (await p.clientLogos.ready(l.ia.clientId, d.logo_uri))
       ? `${p.config.issuer}/clients/${encodeURIComponent(l.ia.clientId)}/logo`
       : undefined;
   return {
