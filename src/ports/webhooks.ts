@@ -161,6 +161,12 @@ export interface WebhookStore {
   redeliver(id: string, now: number): Promise<boolean>;
   /** Retention of the log: removes deliveries done before `before` with their attempts; returns how many. */
   deleteDoneBefore(before: number): Promise<number>;
+  /**
+   * Retention of the queue: removes pending deliveries queued before `before` (their audit records
+   * are past retention; a disabled or dead endpoint's queue would otherwise stay) with their
+   * attempts; returns how many.
+   */
+  deletePendingBefore(before: number): Promise<number>;
 }
 
 /**

@@ -457,6 +457,22 @@ export function createSqlWebhookStore({ db, pg, tx }: SqlContext): WebhookStore 
         .executeTakeFirst();
       return count(r) > 0;
     },
+    async deletePendingBefore(before) {
+      return tx(async (t) => {
+        const old = t
+          .selectFrom('webhook_deliveries')
+          .select('id')
+          .where('status', '=', 'pending')
+          .where('created_at', '<', before);
+        await t.deleteFrom('webhook_attempts').where('delivery_id', 'in', old).execute();
+        const r = await t
+          .deleteFrom('webhook_deliveries')
+          .where('status', '=', 'pending')
+          .where('created_at', '<', before)
+          .executeTakeFirst();
+        return count(r);
+      });
+    },
     async deleteDoneBefore(before) {
       return tx(async (t) => {
         const done = t
