@@ -85,6 +85,8 @@ export function webhookDispatcher(o: WebhookDispatcherOptions): WebhookDispatche
   let running: Promise<void> | undefined;
   let pulling: Promise<void> | undefined;
   let sending: Promise<void> | undefined;
+  /** Wakes a send loop waiting for a delivery to finish (the send timer does, while one runs). */
+  let wake: (() => void) | undefined;
   let stopped = false;
 
   async function deliver(d: ClaimedDelivery): Promise<void> {
@@ -192,7 +194,9 @@ export function webhookDispatcher(o: WebhookDispatcherOptions): WebhookDispatche
         if (due.length === 0 && finished !== seen) continue;
         if (due.length === 0 || inFlight.size >= concurrency) {
           if (inFlight.size === 0) break;
-          await Promise.race(inFlight);
+          // The send timer wakes it too: deliveries queued meanwhile need not wait for a slow one.
+          await Promise.race([...inFlight, new Promise<void>((r) => (wake = r))]);
+          wake = undefined;
         }
       }
     } finally {
@@ -223,14 +227,16 @@ export function webhookDispatcher(o: WebhookDispatcherOptions): WebhookDispatche
       },
       pull,
     );
-  const sends = () =>
-    single(
+  const sends = () => {
+    wake?.();
+    return single(
       () => sending,
       (p) => {
         sending = p;
       },
       send,
     );
+  };
 
   function runOnce(): Promise<void> {
     running ??= (async () => {
