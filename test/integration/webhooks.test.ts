@@ -337,6 +337,9 @@ for (const name of ['sqlite', 'postgres']) {
   describe(`webhooks: a hanging receiver does not hold the others back (${name})`, async () => {
     const pg = name === 'postgres' ? await createPgDatabase() : undefined;
     const url = name === 'sqlite' ? 'sqlite::memory:' : pg?.url;
+    after(async () => {
+      await pg?.drop();
+    });
     it('40 events reach the healthy endpoint promptly; the hanging one is pushed back', {
       skip: url ? false : 'PostgreSQL unreachable',
     }, async () => {
@@ -380,7 +383,45 @@ for (const name of ['sqlite', 'postgres']) {
         hanging.close();
         await healthy.close();
         await app.close();
-        await pg?.drop();
+      }
+    });
+
+    it('on its timers, events queued while a hanging delivery is in flight reach the healthy endpoint at once', {
+      skip: url ? false : 'PostgreSQL unreachable',
+    }, async () => {
+      const hanging = createServer((req) => req.resume());
+      await new Promise<void>((r) => hanging.listen(0, '127.0.0.1', r));
+      const healthy = await receiver();
+      // The attempts at the hanging receiver last 5 s; the timers fire every 100 ms.
+      const app = await testApp(
+        url!,
+        { TESSERA_WEBHOOK_TIMEOUT_MS: '5000' },
+        { webhooks: { retryDelays: [3600], jitter: 0, interval: 100 } },
+      );
+      try {
+        await run(app, 'webhooks.create', {
+          url: `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/h`,
+          events: ['timer_*'],
+        });
+        await run(app, 'webhooks.create', { url: healthy.url, events: ['timer_*'] });
+        const t0 = Date.now();
+        for (let i = 0; i < 5; i++) app.audit.record(event(`timer_a${i}`));
+        await app.audit.flush();
+        const until = async (n: number) => {
+          while (healthy.got.length < n && Date.now() - t0 < 4000) await new Promise((r) => setTimeout(r, 20));
+        };
+        await until(5);
+        // The hanging receiver's first two deliveries are in flight now; five more events.
+        for (let i = 0; i < 5; i++) app.audit.record(event(`timer_b${i}`));
+        await app.audit.flush();
+        await until(10);
+        assert.equal(healthy.got.length, 10);
+        assert.ok(Date.now() - t0 < 4000, 'the second events waited for the hanging receiver');
+      } finally {
+        hanging.closeAllConnections();
+        hanging.close();
+        await healthy.close();
+        await app.close();
       }
     });
   });
