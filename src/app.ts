@@ -629,7 +629,7 @@ export async function buildApp(
   const adminServer = config.adminPort ? buildServer(provider, { ...serverOptions, surface: 'admin' }) : undefined;
   // Periodic cleanup of expired rows, of unused registrations, and of audit records past their retention.
   const cleanup = setInterval(() => {
-    stores.cleanup(now()).then(
+    stores.cleanup(now(), { auditRetention: config.auditRetentionDays * 86_400 }).then(
       (n) => n && log.info({ removed: n }, 'expired rows removed'),
       (err) => log.warn({ err: String(err) }, 'cleanup failed'),
     );

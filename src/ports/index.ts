@@ -78,8 +78,12 @@ export interface Stores {
    * runs once.
    */
   transaction<T>(fn: (tx: Stores) => Promise<T>): Promise<T>;
-  /** Deletes expired rows; returns how many. */
-  cleanup(now: number): Promise<number>;
+  /**
+   * Deletes expired rows; returns how many. `auditRetention` (seconds, TESSERA_AUDIT_RETENTION_DAYS)
+   * bounds what the webhook queue keeps of the audit trail: a done delivery goes after the shorter
+   * of it and 30 days, a pending one once it is older than it.
+   */
+  cleanup(now: number, options?: { auditRetention?: number }): Promise<number>;
   /** Cheap liveness probe of the database. */
   ping(): Promise<void>;
   /**

@@ -126,9 +126,16 @@ export interface WebhookStore {
   pull(owner: string, now: number, options: WebhookPullOptions): Promise<number>;
   /**
    * Up to `limit` pending deliveries of enabled endpoints that are due and not leased, leased to
-   * `owner` until now + lease, both attempt counts + 1, oldest first.
+   * `owner` until now + lease, both attempt counts + 1, oldest first. With `perEndpoint`, an
+   * endpoint's deliveries are taken only while fewer than that many of them are leased (by any
+   * process), the endpoints waiting longest first: one slow endpoint cannot take every sender.
    */
-  claim(owner: string, now: number, limit: number, lease: number): Promise<ClaimedDelivery[]>;
+  claim(owner: string, now: number, limit: number, lease: number, perEndpoint?: number): Promise<ClaimedDelivery[]>;
+  /**
+   * Moves the due and not leased pending deliveries of an endpoint to `until` (none earlier): the
+   * dispatcher's circuit breaker for an endpoint failing again and again. Returns how many moved.
+   */
+  deferEndpoint(endpointId: string, now: number, until: number): Promise<number>;
   /**
    * Records an attempt of a claimed delivery and its outcome: delivered, failed for good, or pending
    * again from `nextAt`. Does nothing (false) when `owner` no longer holds the lease.
@@ -154,6 +161,12 @@ export interface WebhookStore {
   redeliver(id: string, now: number): Promise<boolean>;
   /** Retention of the log: removes deliveries done before `before` with their attempts; returns how many. */
   deleteDoneBefore(before: number): Promise<number>;
+  /**
+   * Retention of the queue: removes pending deliveries queued before `before` (their audit records
+   * are past retention; a disabled or dead endpoint's queue would otherwise stay) with their
+   * attempts; returns how many.
+   */
+  deletePendingBefore(before: number): Promise<number>;
 }
 
 /**

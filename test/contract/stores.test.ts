@@ -313,6 +313,45 @@ forEachBackend('SQL stores', (stores, backend) => {
       assert.equal(await stores.revocations.isAccessTokenRevoked(newAt.jti), true);
       assert.equal(await stores.revocations.isAccessTokenRevoked(oldAt.jti), false); // expired, forgotten
       assert.equal(await stores.cleanup(T), 0);
+
+      // With a shorter audit retention (10 days), the webhook queue keeps no more of the trail than
+      // that: done deliveries go after 10 days (the 'live' one above too), pending ones queued
+      // before then as well (a disabled endpoint's queue).
+      const R = 10 * 86_400;
+      for (const [n, status, at] of [
+        ['doneold', 'delivered', T - R - 1],
+        ['donenew', 'failed', T - R + 1],
+        ['pendold', 'pending', T - R - 1],
+        ['pendnew', 'pending', T - R + 1],
+      ] as const) {
+        const id = `msg_retain_${n}_${uid('d')}`;
+        await stores.webhooks.addAttempted(
+          {
+            id,
+            endpointId: 'wh_cleanup',
+            seq: null,
+            type: 'tessera.ping',
+            payload: '{}',
+            status,
+            attempts: 1,
+            nextAt: at,
+            createdAt: at,
+            doneAt: status === 'pending' ? null : at,
+            lastStatus: 503,
+            lastError: 'status',
+          },
+          { deliveryId: id, attempt: 1, at, status: 503, error: 'status', durationMs: 1, response: null },
+        );
+      }
+      assert.equal(await stores.cleanup(T, { auditRetention: R }), 3);
+      assert.deepEqual(
+        (await stores.webhooks.deliveries({ endpointId: 'wh_cleanup', limit: 10 })).items
+          .map((d) => d.id.split('_')[2])
+          .sort(),
+        ['donenew', 'pendnew'],
+      );
+      const kept = (await stores.webhooks.deliveries({ endpointId: 'wh_cleanup', limit: 10 })).items;
+      for (const d of kept) assert.equal((await stores.webhooks.attempts(d.id)).length, 1);
     });
   });
 

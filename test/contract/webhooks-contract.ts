@@ -202,6 +202,50 @@ export function webhooksContract(stores: Stores): void {
       assert.equal(ids.length, 20);
     });
 
+    it('a claim with a per-endpoint cap takes each endpoint in turn; deferring an endpoint moves its due deliveries', async () => {
+      await quiet();
+      const a = await endpoint();
+      const b = await endpoint();
+      await stores.audit.append(Array.from({ length: 6 }, (_, i) => event(`fair_${i}`)));
+      await stores.webhooks.pull('p1', NOW, options());
+      const first = await stores.webhooks.claim('f1', NOW, 10, 60, 2);
+      const per = (ds: { endpointId: string }[], id: string) => ds.filter((d) => d.endpointId === id).length;
+      const attempt = (deliveryId: string, n: number, error: string | null = null) => ({
+        deliveryId,
+        attempt: n,
+        at: NOW,
+        status: error ? null : 204,
+        error,
+        durationMs: 5,
+        response: null,
+      });
+      assert.equal(per(first, a.id), 2);
+      assert.equal(per(first, b.id), 2);
+      // Both endpoints at their cap, whoever asks.
+      assert.deepEqual(await stores.webhooks.claim('f2', NOW, 10, 60, 2), []);
+      const done = first.find((d) => d.endpointId === a.id)!;
+      assert.ok(await stores.webhooks.recordAttempt('f1', attempt(done.id, 1), { status: 'delivered' }));
+      const next = await stores.webhooks.claim('f2', NOW, 10, 60, 2);
+      assert.deepEqual(
+        next.map((d) => d.endpointId),
+        [a.id],
+      );
+      // Deferred: b's due, unleased deliveries wait until NOW + 100; its leased ones are left alone.
+      assert.equal(await stores.webhooks.deferEndpoint(b.id, NOW, NOW + 100), 4);
+      for (const d of first.filter((x) => x.endpointId === b.id))
+        assert.ok(
+          await stores.webhooks.recordAttempt('f1', attempt(d.id, 1, 'timeout'), { status: 'pending', nextAt: NOW }),
+        );
+      const later = await stores.webhooks.claim('f3', NOW + 1, 10, 60, 2);
+      assert.deepEqual(
+        later.map((d) => d.endpointId),
+        [b.id, b.id],
+        'the two whose attempts were recorded are due; the deferred four are not',
+      );
+      const log = (await stores.webhooks.deliveries({ endpointId: b.id, limit: 10 })).items;
+      assert.equal(log.filter((d) => d.nextAt === NOW + 100).length, 4);
+    });
+
     it('the delivery log pages newest first and filters by status; a ping is added with its attempt; retention', async () => {
       await quiet();
       const e = await endpoint();

@@ -116,7 +116,7 @@ export function createSqlStores(handle: DatabaseHandle, usernames: UsernameKeys)
     },
 
     /** Each delete is its own statement (no transaction), so cleanup never holds locks across tables. */
-    async cleanup(now) {
+    async cleanup(now, options = {}) {
       const expiredGrants = db.selectFrom('grants').select('id').where('expires_at', '<=', now);
       const results = [
         await db.deleteFrom('auth_codes').where('expires_at', '<=', now).executeTakeFirst(),
@@ -155,8 +155,14 @@ export function createSqlStores(handle: DatabaseHandle, usernames: UsernameKeys)
           .where('minute', '<', now - STATS_RETENTION)
           .executeTakeFirst(),
       ];
-      // The webhook delivery log: deliveries done (delivered or given up) 30 days ago, with their attempts.
-      const webhookLog = await ports.webhooks.deleteDoneBefore(now - WEBHOOK_LOG_RETENTION);
+      // The webhook delivery log: deliveries done (delivered or given up) 30 days ago, or earlier
+      // when the audit trail keeps less, with their attempts; and deliveries still pending once
+      // their audit record is past the trail's retention (a disabled endpoint's queue, say).
+      const audit = options.auditRetention;
+      let webhookLog = await ports.webhooks.deleteDoneBefore(
+        now - Math.min(WEBHOOK_LOG_RETENTION, audit ?? WEBHOOK_LOG_RETENTION),
+      );
+      if (audit !== undefined) webhookLog += await ports.webhooks.deletePendingBefore(now - audit);
       return results.reduce((sum, r) => sum + count(r), webhookLog);
     },
 

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Page } from '../../ports/admin.ts';
 import {
   webhookFilterTakes,
@@ -9,7 +9,7 @@ import {
   type WebhookEndpoint,
   type WebhookStore,
 } from '../../ports/webhooks.ts';
-import type { WebhookAttemptsTable, WebhookDeliveriesTable, WebhookEndpointsTable } from './schema.ts';
+import type { Schema, WebhookAttemptsTable, WebhookDeliveriesTable, WebhookEndpointsTable } from './schema.ts';
 import { bool, count, json, pageLimit, type Row, type SqlContext } from './statements.ts';
 
 const toEndpoint = (r: Row<WebhookEndpointsTable>): WebhookEndpoint => ({
@@ -72,6 +72,72 @@ const ROWS_PER_INSERT = 50;
  */
 export function createSqlWebhookStore({ db, pg, tx }: SqlContext): WebhookStore {
   const leaseFree = (now: number) => sql<boolean>`(lease_until is null or lease_until <= ${now})`;
+
+  /** Leases up to `limit` due deliveries (of one endpoint, when named) to `owner`, oldest due first. */
+  async function claimDue(
+    q: Kysely<Schema>,
+    owner: string,
+    now: number,
+    limit: number,
+    lease: number,
+    endpointId?: string,
+  ): Promise<Row<WebhookDeliveriesTable>[]> {
+    let due = q
+      .selectFrom('webhook_deliveries')
+      .select('webhook_deliveries.id')
+      .innerJoin('webhook_endpoints', 'webhook_endpoints.id', 'webhook_deliveries.endpoint_id')
+      .where('webhook_endpoints.enabled', '=', 1)
+      .where('webhook_deliveries.status', '=', 'pending')
+      .where('webhook_deliveries.next_at', '<=', now)
+      .where((eb) =>
+        eb.or([eb('webhook_deliveries.lease_until', 'is', null), eb('webhook_deliveries.lease_until', '<=', now)]),
+      )
+      .orderBy('webhook_deliveries.next_at')
+      .orderBy('webhook_deliveries.id')
+      .limit(limit);
+    if (endpointId !== undefined) due = due.where('webhook_deliveries.endpoint_id', '=', endpointId);
+    if (pg) due = due.forUpdate('webhook_deliveries').skipLocked();
+    return (
+      q
+        .updateTable('webhook_deliveries')
+        .set({
+          lease_owner: owner,
+          lease_until: now + lease,
+          attempts: sql`attempts + 1`,
+          round_attempts: sql`round_attempts + 1`,
+        })
+        // As in the mail outbox: ARRAY() runs the subquery once in PostgreSQL.
+        .where(pg ? sql<boolean>`id = any(array(${due}))` : sql<boolean>`id in (${due})`)
+        .where('status', '=', 'pending')
+        .where(leaseFree(now))
+        .returningAll()
+        .execute()
+    );
+  }
+
+  /** Claimed rows with their endpoints' URLs and secrets, oldest first. */
+  async function claimed(rows: Row<WebhookDeliveriesTable>[]): Promise<ClaimedDelivery[]> {
+    if (rows.length === 0) return [];
+    const endpoints = await db
+      .selectFrom('webhook_endpoints')
+      .select(['id', 'url', 'secret_wrapped'])
+      .where('id', 'in', [...new Set(rows.map((r) => r.endpoint_id))])
+      .execute();
+    const byId = new Map(endpoints.map((e) => [e.id, e]));
+    const out: ClaimedDelivery[] = [];
+    for (const r of rows) {
+      const e = byId.get(r.endpoint_id);
+      if (!e) continue; // deleted meanwhile: its deliveries went with it
+      out.push({
+        ...toDelivery(r),
+        roundAttempts: Number(r.round_attempts),
+        url: e.url,
+        secretWrapped: e.secret_wrapped,
+      });
+    }
+    return out.sort((a, b) => a.createdAt - b.createdAt || (a.seq ?? 0) - (b.seq ?? 0));
+  }
+
   return {
     async create(e) {
       await db
@@ -216,7 +282,7 @@ export function createSqlWebhookStore({ db, pg, tx }: SqlContext): WebhookStore 
       }
       return queued;
     },
-    async claim(owner, now, limit, lease) {
+    async claim(owner, now, limit, lease, perEndpoint) {
       // Nothing due (the usual case): a read, no write statement.
       const any = await db
         .selectFrom('webhook_deliveries')
@@ -226,53 +292,59 @@ export function createSqlWebhookStore({ db, pg, tx }: SqlContext): WebhookStore 
         .limit(1)
         .executeTakeFirst();
       if (!any) return [];
-      let due = db
+      if (perEndpoint === undefined) return claimed(await claimDue(db, owner, now, limit, lease));
+      // Fairness: the endpoints with due work, the longest waiting first, each given at most what
+      // its in-flight cap leaves (deliveries leased by any process count), so a slow endpoint
+      // holds no more than its share of the senders.
+      const endpoints = await db
         .selectFrom('webhook_deliveries')
-        .select('webhook_deliveries.id')
         .innerJoin('webhook_endpoints', 'webhook_endpoints.id', 'webhook_deliveries.endpoint_id')
+        .select((eb) => ['webhook_deliveries.endpoint_id', eb.fn.min('webhook_deliveries.next_at').as('first')])
         .where('webhook_endpoints.enabled', '=', 1)
         .where('webhook_deliveries.status', '=', 'pending')
         .where('webhook_deliveries.next_at', '<=', now)
         .where((eb) =>
           eb.or([eb('webhook_deliveries.lease_until', 'is', null), eb('webhook_deliveries.lease_until', '<=', now)]),
         )
-        .orderBy('webhook_deliveries.next_at')
-        .orderBy('webhook_deliveries.id')
-        .limit(limit);
-      if (pg) due = due.forUpdate('webhook_deliveries').skipLocked();
-      const rows = await db
-        .updateTable('webhook_deliveries')
-        .set({
-          lease_owner: owner,
-          lease_until: now + lease,
-          attempts: sql`attempts + 1`,
-          round_attempts: sql`round_attempts + 1`,
-        })
-        // As in the mail outbox: ARRAY() runs the subquery once in PostgreSQL.
-        .where(pg ? sql<boolean>`id = any(array(${due}))` : sql<boolean>`id in (${due})`)
-        .where('status', '=', 'pending')
-        .where(leaseFree(now))
-        .returningAll()
+        .groupBy('webhook_deliveries.endpoint_id')
+        .orderBy('first')
+        .orderBy('webhook_deliveries.endpoint_id')
+        .limit(limit)
         .execute();
-      if (rows.length === 0) return [];
-      const endpoints = await db
-        .selectFrom('webhook_endpoints')
-        .select(['id', 'url', 'secret_wrapped'])
-        .where('id', 'in', [...new Set(rows.map((r) => r.endpoint_id))])
-        .execute();
-      const byId = new Map(endpoints.map((e) => [e.id, e]));
-      const claimed: ClaimedDelivery[] = [];
-      for (const r of rows) {
-        const e = byId.get(r.endpoint_id);
-        if (!e) continue; // deleted meanwhile: its deliveries went with it
-        claimed.push({
-          ...toDelivery(r),
-          roundAttempts: Number(r.round_attempts),
-          url: e.url,
-          secretWrapped: e.secret_wrapped,
-        });
+      const rows: Row<WebhookDeliveriesTable>[] = [];
+      for (const { endpoint_id: endpointId } of endpoints) {
+        if (rows.length >= limit) break;
+        const left = limit - rows.length;
+        rows.push(
+          ...(await tx(async (t) => {
+            // The endpoint's row is the lock that makes count-then-claim one step across processes
+            // (SQLite's transaction holds the database's write lock already).
+            if (pg)
+              await t.selectFrom('webhook_endpoints').select('id').where('id', '=', endpointId).forUpdate().execute();
+            const busy = await t
+              .selectFrom('webhook_deliveries')
+              .select((eb) => eb.fn.countAll<number>().as('n'))
+              .where('endpoint_id', '=', endpointId)
+              .where('status', '=', 'pending')
+              .where('lease_until', '>', now)
+              .executeTakeFirst();
+            const room = Math.min(left, perEndpoint - Number(busy?.n ?? 0));
+            return room > 0 ? claimDue(t, owner, now, room, lease, endpointId) : [];
+          })),
+        );
       }
-      return claimed.sort((a, b) => a.createdAt - b.createdAt || (a.seq ?? 0) - (b.seq ?? 0));
+      return claimed(rows);
+    },
+    async deferEndpoint(endpointId, now, until) {
+      const r = await db
+        .updateTable('webhook_deliveries')
+        .set({ next_at: until })
+        .where('endpoint_id', '=', endpointId)
+        .where('status', '=', 'pending')
+        .where('next_at', '<', until)
+        .where(leaseFree(now))
+        .executeTakeFirst();
+      return count(r);
     },
     async recordAttempt(owner, attempt, outcome) {
       return tx(async (t) => {
@@ -384,6 +456,22 @@ export function createSqlWebhookStore({ db, pg, tx }: SqlContext): WebhookStore 
         .where(leaseFree(now))
         .executeTakeFirst();
       return count(r) > 0;
+    },
+    async deletePendingBefore(before) {
+      return tx(async (t) => {
+        const old = t
+          .selectFrom('webhook_deliveries')
+          .select('id')
+          .where('status', '=', 'pending')
+          .where('created_at', '<', before);
+        await t.deleteFrom('webhook_attempts').where('delivery_id', 'in', old).execute();
+        const r = await t
+          .deleteFrom('webhook_deliveries')
+          .where('status', '=', 'pending')
+          .where('created_at', '<', before)
+          .executeTakeFirst();
+        return count(r);
+      });
     },
     async deleteDoneBefore(before) {
       return tx(async (t) => {

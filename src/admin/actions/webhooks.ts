@@ -74,6 +74,25 @@ export function describeWebhook(e: WebhookEndpoint) {
   };
 }
 
+/**
+ * A URL as the audit trail keeps it: its origin, and `/…` when it has a path or query. The trail
+ * is delivered to every other endpoint, and a receiver's URL may carry a token in its path (chat
+ * services' incoming hooks do); the admin API still shows the whole URL to its readers.
+ */
+export function auditedWebhookUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return u.pathname.length > 1 || u.search || u.hash ? `${u.origin}/…` : u.origin;
+  } catch {
+    return '…';
+  }
+}
+
+/** An endpoint as its audit records' before and after states keep it: the URL cut to its origin. */
+function auditedWebhook(e: WebhookEndpoint) {
+  return { ...describeWebhook(e), url: auditedWebhookUrl(e.url) };
+}
+
 const time = (t: number | null) => (t === null ? null : new Date(t * 1000).toISOString());
 
 function describeDelivery(d: WebhookDelivery) {
@@ -177,11 +196,11 @@ export const webhookActions = [
         lastSeq: await ctx.stores.webhooks.auditHead(),
       };
       await ctx.stores.webhooks.create(endpoint);
-      const after = describeWebhook(endpoint);
+      const shown = describeWebhook(endpoint);
       return {
-        result: { ...after, secret },
-        after,
-        etag: etagOf(after),
+        result: { ...shown, secret },
+        after: auditedWebhook(endpoint),
+        etag: etagOf(shown),
         details: { webhook: endpointId },
       };
     },
@@ -214,8 +233,7 @@ export const webhookActions = [
     http: { method: 'PATCH', path: '/webhooks/{id}' },
     async run(ctx, input) {
       const current = await stored(ctx, input.id);
-      const before = describeWebhook(current);
-      requireMatch(ctx, before);
+      requireMatch(ctx, describeWebhook(current));
       if (input.url !== undefined) checkUrl(ctx, input.url);
       const next: WebhookEndpoint = {
         ...current,
@@ -226,8 +244,14 @@ export const webhookActions = [
         updatedAt: ctx.now,
       };
       await ctx.stores.webhooks.update(next);
-      const after = describeWebhook(next);
-      return { result: after, before, after, etag: etagOf(after), details: { webhook: input.id } };
+      const shown = describeWebhook(next);
+      return {
+        result: shown,
+        before: auditedWebhook(current),
+        after: auditedWebhook(next),
+        etag: etagOf(shown),
+        details: { webhook: input.id },
+      };
     },
   }),
   defineAction({
@@ -238,10 +262,10 @@ export const webhookActions = [
     input: z.object({ id }).strict(),
     http: { method: 'DELETE', path: '/webhooks/{id}', status: 204 },
     async run(ctx, input) {
-      const before = describeWebhook(await stored(ctx, input.id));
-      requireMatch(ctx, before);
+      const current = await stored(ctx, input.id);
+      requireMatch(ctx, describeWebhook(current));
       await ctx.stores.webhooks.delete(input.id);
-      return { result: undefined, before, details: { webhook: input.id } };
+      return { result: undefined, before: auditedWebhook(current), details: { webhook: input.id } };
     },
   }),
   defineAction({
@@ -262,8 +286,12 @@ export const webhookActions = [
         updatedAt: ctx.now,
       };
       await ctx.stores.webhooks.update(next);
-      const after = describeWebhook(next);
-      return { result: { id: current.id, secret }, after, etag: etagOf(after), details: { webhook: input.id } };
+      return {
+        result: { id: current.id, secret },
+        after: auditedWebhook(next),
+        etag: etagOf(describeWebhook(next)),
+        details: { webhook: input.id },
+      };
     },
   }),
   defineAction({
