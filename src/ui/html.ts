@@ -356,8 +356,8 @@ const LAYOUT_TEXT = {
 
 const HEX_COLOR = /^#[0-9a-fA-F]{6}$/;
 
-/** An http(s) URL as given, or undefined (no javascript: or data: link). */
-function webLink(uri: string | undefined): string | undefined {
+/** An http(s) URL as given, or undefined for anything else (no javascript: or data: link, whatever was stored). */
+export function webLink(uri: string | undefined): string | undefined {
   if (uri === undefined) return undefined;
   try {
     const u = new URL(uri);

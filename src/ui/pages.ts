@@ -4,7 +4,7 @@
  * passkey scripts of passkey-pages.ts, served by Tessera and loaded by nonce) and no external
  * resources; styles live in one nonce'd inline <style> (see layout()).
  */
-import { brandName, html, layout, type PageBrand } from './html.ts';
+import { brandName, html, layout, webLink, type PageBrand } from './html.ts';
 import type { Html } from './html.ts';
 import { passkeyLoginForm, type PasskeyLoginBlock } from './passkey-pages.ts';
 import { upstreamButtons, type UpstreamButtonBlock } from './upstream-pages.ts';
@@ -193,17 +193,6 @@ const CONSENT_TEXT = {
   terms: 'terms of service',
 };
 
-/** An http(s) URL as given, or undefined for anything else (no javascript: or data: link, whatever was stored). */
-function webUrl(uri: string | undefined): string | undefined {
-  if (uri === undefined) return undefined;
-  try {
-    const u = new URL(uri);
-    return u.protocol === 'https:' || u.protocol === 'http:' ? u.href : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 export function consentPage(p: {
   nonce: string;
   brand?: PageBrand;
@@ -277,14 +266,14 @@ ${p.claims.map(
 `,
 )}</ul>`
     : '';
-  const clientHome = webUrl(p.clientUri);
+  const clientHome = webLink(p.clientUri);
   const name = clientHome
     ? html`<a href="${clientHome}" rel="noopener noreferrer"><strong>${p.clientName}</strong></a>`
     : html`<strong>${p.clientName}</strong>`;
   const logo = p.clientLogo ? html`<img class="client-logo" src="${p.clientLogo}" alt="" width="64" height="64">` : '';
   const policies = [
-    [webUrl(p.policyUri), CONSENT_TEXT.privacy],
-    [webUrl(p.tosUri), CONSENT_TEXT.terms],
+    [webLink(p.policyUri), CONSENT_TEXT.privacy],
+    [webLink(p.tosUri), CONSENT_TEXT.terms],
   ].filter((l): l is [string, string] => l[0] !== undefined);
   const clientLinks = policies.length
     ? html`<p class="client-links small">${CONSENT_TEXT.policiesOf(p.clientName)} ${policies.map(

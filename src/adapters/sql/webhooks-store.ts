@@ -73,6 +73,22 @@ const ROWS_PER_INSERT = 50;
 export function createSqlWebhookStore({ db, pg, tx }: SqlContext): WebhookStore {
   const leaseFree = (now: number) => sql<boolean>`(lease_until is null or lease_until <= ${now})`;
 
+  /** Deletes the pending (by created_at) or the finished (by done_at) deliveries before `before`, attempts first. */
+  const deleteDeliveries = (which: 'pending' | 'done', column: 'created_at' | 'done_at', before: number) =>
+    tx(async (t) => {
+      const chosen = t
+        .selectFrom('webhook_deliveries')
+        .where('status', which === 'pending' ? '=' : '!=', 'pending')
+        .where(column, '<', before);
+      await t.deleteFrom('webhook_attempts').where('delivery_id', 'in', chosen.select('id')).execute();
+      const r = await t
+        .deleteFrom('webhook_deliveries')
+        .where('status', which === 'pending' ? '=' : '!=', 'pending')
+        .where(column, '<', before)
+        .executeTakeFirst();
+      return count(r);
+    });
+
   /** Leases up to `limit` due deliveries (of one endpoint, when named) to `owner`, oldest due first. */
   async function claimDue(
     q: Kysely<Schema>,
@@ -457,37 +473,7 @@ export function createSqlWebhookStore({ db, pg, tx }: SqlContext): WebhookStore 
         .executeTakeFirst();
       return count(r) > 0;
     },
-    async deletePendingBefore(before) {
-      return tx(async (t) => {
-        const old = t
-          .selectFrom('webhook_deliveries')
-          .select('id')
-          .where('status', '=', 'pending')
-          .where('created_at', '<', before);
-        await t.deleteFrom('webhook_attempts').where('delivery_id', 'in', old).execute();
-        const r = await t
-          .deleteFrom('webhook_deliveries')
-          .where('status', '=', 'pending')
-          .where('created_at', '<', before)
-          .executeTakeFirst();
-        return count(r);
-      });
-    },
-    async deleteDoneBefore(before) {
-      return tx(async (t) => {
-        const done = t
-          .selectFrom('webhook_deliveries')
-          .select('id')
-          .where('status', '!=', 'pending')
-          .where('done_at', '<', before);
-        await t.deleteFrom('webhook_attempts').where('delivery_id', 'in', done).execute();
-        const r = await t
-          .deleteFrom('webhook_deliveries')
-          .where('status', '!=', 'pending')
-          .where('done_at', '<', before)
-          .executeTakeFirst();
-        return count(r);
-      });
-    },
+    deletePendingBefore: (before) => deleteDeliveries('pending', 'created_at', before),
+    deleteDoneBefore: (before) => deleteDeliveries('done', 'done_at', before),
   };
 }

@@ -12,8 +12,22 @@ async function current(ctx: Pick<ActionContext, 'stores' | 'p'>) {
   return { stored, view: describeBranding(ctx.p.config, stored?.branding, stored?.updatedAt) };
 }
 
-/** Other instances see a change within their cache time (protocol/branding.ts); this one at once. */
-const changed = (ctx: ActionContext) => ctx.after(() => ctx.p.branding?.forget());
+/**
+ * Stores the branding (and the logo: new bytes, null to remove, undefined to keep) and answers with it.
+ * Other instances see a change within their cache time (protocol/branding.ts); this one at once.
+ */
+async function save(
+  ctx: ActionContext,
+  branding: Parameters<ActionContext['stores']['branding']['put']>[0],
+  logo: Parameters<ActionContext['stores']['branding']['put']>[2],
+  before: unknown,
+  details: Record<string, boolean>,
+) {
+  await ctx.stores.branding.put(branding, ctx.now, logo);
+  const after = describeBranding(ctx.p.config, branding, ctx.now);
+  ctx.after(() => ctx.p.branding?.forget());
+  return { result: after, before, after, etag: etagOf(after), details };
+}
 
 export const brandingActions = [
   defineAction({
@@ -55,16 +69,7 @@ export const brandingActions = [
       const { stored, view: before } = await current(ctx);
       requireMatch(ctx, before);
       const { branding, logo } = applyBrandingChange(ctx.p.config, stored?.branding ?? {}, input);
-      await ctx.stores.branding.put(branding, ctx.now, logo);
-      const after = describeBranding(ctx.p.config, branding, ctx.now);
-      changed(ctx);
-      return {
-        result: after,
-        before,
-        after,
-        etag: etagOf(after),
-        details: { logo_changed: logo !== undefined },
-      };
+      return save(ctx, branding, logo, before, { logo_changed: logo !== undefined });
     },
   }),
   defineAction({
@@ -77,16 +82,7 @@ export const brandingActions = [
     async run(ctx) {
       const { stored, view: before } = await current(ctx);
       const { logo: _, ...rest } = stored?.branding ?? {};
-      await ctx.stores.branding.put(rest, ctx.now, null);
-      const after = describeBranding(ctx.p.config, rest, ctx.now);
-      changed(ctx);
-      return {
-        result: after,
-        before,
-        after,
-        etag: etagOf(after),
-        details: { removed: stored?.branding.logo !== undefined },
-      };
+      return save(ctx, rest, null, before, { removed: stored?.branding.logo !== undefined });
     },
   }),
 ];
