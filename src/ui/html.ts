@@ -7,6 +7,7 @@
  * escaping `&<>"'` is sufficient for both text and attribute contexts. Never build markup
  * by string concatenation of unescaped input.
  */
+import { t } from '../i18n/catalog.ts';
 
 const ESCAPES: Record<string, string> = {
   '&': '&amp;',
@@ -346,13 +347,11 @@ export const DEFAULT_BRAND: PageBrand = { name: 'Tessera' };
 /** The deployment's name, for the pages' own sentences ("your <name> account"). */
 export const brandName = (brand: PageBrand | undefined): string => (brand ?? DEFAULT_BRAND).name;
 
-/** The layout's own words (one place, for the coming message catalog). */
-const LAYOUT_TEXT = {
-  footer: 'Links',
-  privacy: 'Privacy',
-  terms: 'Terms',
-  support: 'Help',
-};
+/**
+ * The layout's own words, from the message catalog (i18n/messages/layout.ts). English until pages
+ * take the request's language (the rest of issue 18).
+ */
+const LOCALE = 'en';
 
 const HEX_COLOR = /^#[0-9a-fA-F]{6}$/;
 
@@ -385,13 +384,13 @@ function brandStyles(b: PageBrand): string {
 function footer(b: PageBrand): Html | '' {
   const links = (
     [
-      [webLink(b.privacyUrl), LAYOUT_TEXT.privacy],
-      [webLink(b.termsUrl), LAYOUT_TEXT.terms],
-      [webLink(b.supportUrl), LAYOUT_TEXT.support],
+      [webLink(b.privacyUrl), t(LOCALE, 'layout.privacy')],
+      [webLink(b.termsUrl), t(LOCALE, 'layout.terms')],
+      [webLink(b.supportUrl), t(LOCALE, 'layout.support')],
     ] as const
   ).filter((l): l is readonly [string, string] => l[0] !== undefined);
   if (!links.length) return '';
-  return html`<footer class="site-footer"><nav aria-label="${LAYOUT_TEXT.footer}"><ul>${links.map(
+  return html`<footer class="site-footer"><nav aria-label="${t(LOCALE, 'layout.footer')}"><ul>${links.map(
     ([href, label]) => html`<li><a href="${href}" rel="noopener noreferrer">${label}</a></li>`,
   )}</ul></nav></footer>`;
 }
@@ -423,7 +422,7 @@ export function layout(p: {
 <meta name="color-scheme" content="light dark">
 <meta name="referrer" content="no-referrer">
 <meta name="robots" content="noindex, nofollow">
-<title>${p.title} · ${brand.name}</title>
+<title>${t(LOCALE, 'layout.title', { page: p.title, brand: brand.name })}</title>
 <style nonce="${p.nonce}">${raw(STYLES)}${raw(p.styles ?? '')}${raw(brandStyles(brand))}</style>
 </head>
 <body>
