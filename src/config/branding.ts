@@ -60,10 +60,11 @@ export function colorProblem(
   return undefined;
 }
 
-const isLoopbackHost = (host: string) =>
+/** Whether a URL's host is this machine (`localhost`, its subdomains, 127.0.0.1, [::1]). */
+export const isLoopbackHost = (host: string): boolean =>
   host === 'localhost' || host === '127.0.0.1' || host === '[::1]' || host.endsWith('.localhost');
 
-/** Why a footer link is refused (undefined: fine): https, or http on a loopback host; no credentials or fragment. */
+/** Why a footer link is refused (undefined: fine): https, or http on a loopback host; no credentials. */
 export function brandUrlProblem(name: string, value: unknown): string | undefined {
   if (typeof value !== 'string' || value.length === 0) return `${name} must be a URL`;
   if (value.length > MAX_BRAND_URL) return `${name} must be at most ${MAX_BRAND_URL} characters`;

@@ -7,7 +7,7 @@ import { keyScheduleProblems } from './key-schedule.ts';
 import { FEATURE_NAMES, isFeature } from './features.ts';
 import { parseAuthorizationDetailsTypes, type AuthorizationDetailsType } from './authorization-details-types.ts';
 import { MCP_LATEST, MCP_UNSUPPORTED_REASON, MCP_UNSUPPORTED_REVISION, mcpProfileDefaults } from './mcp-profile.ts';
-import { brandSettingsProblems } from './branding.ts';
+import { brandSettingsProblems, isLoopbackHost } from './branding.ts';
 
 export type SigningAlg = 'ES256' | 'RS256' | 'PS256' | 'EdDSA';
 
@@ -294,10 +294,6 @@ export function cimdHostEntries(entries: readonly string[], problems: string[]):
     }
   }
   return [...new Set(out)];
-}
-
-function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '127.0.0.1' || host === '[::1]' || host.endsWith('.localhost');
 }
 
 /** Loads, validates and freezes the configuration. Throws ConfigError naming every bad setting. */

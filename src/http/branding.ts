@@ -73,11 +73,15 @@ export function mountBranding(
   app.get(`${basePath}/branding/logo`, { config: { kind: 'json' } }, async (req, reply) => {
     const logo = await p.branding?.logo();
     if (!logo) return notFound(reply);
+    // The pages name the logo by its version (?v=); an instance whose copy is older than the page's
+    // sends its bytes uncached, so a browser never keeps the old logo under the new name.
+    const v = (req.query as { v?: string }).v;
+    const current = v === undefined || v === logo.facts.sha256.slice(0, 16);
     return sendImage(
       req,
       reply,
       { type: logo.facts.type, etag: `"${logo.facts.sha256}"`, bytes: logo.bytes },
-      BRAND_LOGO_MAX_AGE,
+      current ? BRAND_LOGO_MAX_AGE : 0,
     );
   });
   app.get<{ Params: { client_id: string } }>(
@@ -85,7 +89,7 @@ export function mountBranding(
     { config: { kind: 'json' }, ...(limit ? { onRequest: limit } : {}) },
     async (req, reply) => {
       const clientId = req.params.client_id;
-      if (!p.clientLogos || clientId.length === 0 || clientId.length > 2048) return notFound(reply);
+      if (!p.clientLogos || clientId.length === 0) return notFound(reply);
       // Metadata document clients and self-registered ones show no logo (their logo is their own
       // claim, as their name is), so theirs is never served; nor is their document read here.
       if (isMetadataDocumentId(clientId)) return notFound(reply);

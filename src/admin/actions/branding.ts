@@ -81,6 +81,7 @@ export const brandingActions = [
     http: { method: 'DELETE', path: '/settings/branding/logo' },
     async run(ctx) {
       const { stored, view: before } = await current(ctx);
+      requireMatch(ctx, before);
       const { logo: _, ...rest } = stored?.branding ?? {};
       return save(ctx, rest, null, before, { removed: stored?.branding.logo !== undefined });
     },
