@@ -119,7 +119,13 @@ export function webhookDispatcher(o: WebhookDispatcherOptions): WebhookDispatche
       if (await o.store.recordAttempt(owner, attempt, { status: 'delivered' })) o.onDelivered?.(d);
       return;
     }
-    await breaker(d.endpointId, now);
+    // Best effort: a failed write of the breaker must not keep this attempt from being recorded.
+    await breaker(d.endpointId, now).catch((err) =>
+      o.log.warn(
+        { event: 'webhook_dispatcher_failed', endpoint: d.endpointId, err: String(err) },
+        'webhook breaker failed',
+      ),
+    );
     if (d.roundAttempts >= o.maxAttempts || a.error === 'secret') {
       if (await o.store.recordAttempt(owner, attempt, { status: 'failed' })) {
         o.log.warn(log, 'webhook delivery given up');

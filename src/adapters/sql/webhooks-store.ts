@@ -10,7 +10,7 @@ import {
   type WebhookStore,
 } from '../../ports/webhooks.ts';
 import type { Schema, WebhookAttemptsTable, WebhookDeliveriesTable, WebhookEndpointsTable } from './schema.ts';
-import { bool, count, json, pageLimit, type Row, type SqlContext } from './statements.ts';
+import { bool, count, json, pageLimit, pageOf, type Row, type SqlContext } from './statements.ts';
 
 const toEndpoint = (r: Row<WebhookEndpointsTable>): WebhookEndpoint => ({
   id: r.id,
@@ -72,6 +72,10 @@ const ROWS_PER_INSERT = 50;
  */
 export function createSqlWebhookStore({ db, pg, tx }: SqlContext): WebhookStore {
   const leaseFree = (now: number) => sql<boolean>`(lease_until is null or lease_until <= ${now})`;
+
+  /** The seq of the audit trail's last record (0 when empty). */
+  const readHead = async () =>
+    Number((await db.selectFrom('audit_head').select('seq').where('id', '=', 1).executeTakeFirst())?.seq ?? 0);
 
   /** Deletes the pending (by created_at) or the finished (by done_at) deliveries before `before`, attempts first. */
   const deleteDeliveries = (which: 'pending' | 'done', column: 'created_at' | 'done_at', before: number) =>
@@ -205,18 +209,15 @@ export function createSqlWebhookStore({ db, pg, tx }: SqlContext): WebhookStore 
         return count(r) > 0;
       });
     },
-    async auditHead() {
-      const r = await db.selectFrom('audit_head').select('seq').where('id', '=', 1).executeTakeFirst();
-      return Number(r?.seq ?? 0);
-    },
+    auditHead: readHead,
     async pull(owner, now, o) {
       // Only endpoints with records to read: an idle endpoint costs no write.
-      const head = await db.selectFrom('audit_head').select('seq').where('id', '=', 1).executeTakeFirst();
+      const head = await readHead();
       const candidates = await db
         .selectFrom('webhook_endpoints')
         .select('id')
         .where('enabled', '=', 1)
-        .where('last_seq', '<', Number(head?.seq ?? 0))
+        .where('last_seq', '<', head)
         .where((eb) => eb.or([leaseFree(now), eb('lease_owner', '=', owner)]))
         .orderBy('id')
         .execute();
@@ -433,11 +434,7 @@ export function createSqlWebhookStore({ db, pg, tx }: SqlContext): WebhookStore 
           eb.or([eb('created_at', '<', at), eb.and([eb('created_at', '=', at), eb('id', '<', id)])]),
         );
       }
-      const rows = (await query.execute()).map(toDelivery);
-      if (rows.length <= limit) return { items: rows };
-      const items = rows.slice(0, limit);
-      const last = items.at(-1)!;
-      return { items, next: `${last.createdAt}.${last.id}` };
+      return pageOf((await query.execute()).map(toDelivery), limit, (d) => `${d.createdAt}.${d.id}`);
     },
     async attempts(deliveryId) {
       const rows = await db

@@ -20,7 +20,6 @@ import {
 import {
   decodeCursor,
   defineAction,
-  encodeCursor,
   etagOf,
   pageInput,
   requireMatch,
@@ -28,7 +27,7 @@ import {
   type AdminDeps,
 } from '../action.ts';
 import { AdminError, NotFoundError } from '../errors.ts';
-import { listAction, pageOfAll } from '../list.ts';
+import { listAction, pageOfAll, pageResult } from '../list.ts';
 
 const id = z
   .string()
@@ -318,9 +317,8 @@ export const webhookActions = [
         ...(input.status ? { status: input.status } : {}),
         ...(after !== undefined ? { after } : {}),
       });
-      const next = encodeCursor(page.next);
       return {
-        result: { items: page.items.map(describeDelivery), ...(next !== undefined ? { next_cursor: next } : {}) },
+        result: pageResult(page, describeDelivery),
         details: { webhook: input.id, count: page.items.length, ...(input.status ? { status: input.status } : {}) },
       };
     },
