@@ -785,7 +785,6 @@ function itemsOf(result: unknown): Record<string, unknown>[] {
   return Array.isArray(list) ? list.filter(isObject) : [];
 }
 
-/** The columns of a list: the key first, then the items' scalar members (at most 7). */
 /**
  * The value that names a row's record page: the member of the section's key (`client_id`), or the
  * row's `id` when the key is `<something>_id` and the row names it `id` (a user's `user_id` is its `id`).
@@ -799,6 +798,7 @@ function recordKeyOf(item: Record<string, unknown>, key: string | undefined): st
 /** Members that say whose or which a row is, shown first (after the key) when a row has them. */
 const IDENTIFYING = ['id', 'username', 'user_id', 'client_id', 'client_name', 'name'];
 
+/** The columns of a list: the key first, then the items' scalar members (at most 7). */
 function columnsOf(items: Record<string, unknown>[], key: string | undefined): string[] {
   const names: string[] = [];
   const nested: string[] = [];

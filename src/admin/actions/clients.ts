@@ -320,11 +320,14 @@ export const clientActions = [
     input: z.object({ client_id: clientId }).strict(),
     http: { method: 'DELETE', path: '/clients/{client_id}', status: 204 },
     async run(ctx, input) {
-      const before = isMetadataDocumentId(input.client_id)
+      const current = isMetadataDocumentId(input.client_id)
         ? undefined
-        : describeClient(await storedClient(ctx.stores, input.client_id));
-      if (before) requireMatch(ctx, before);
-      if (before) requireAdminScopesHeld(ctx, await storedClient(ctx.stores, input.client_id));
+        : await storedClient(ctx.stores, input.client_id);
+      const before = current && describeClient(current);
+      if (current) {
+        requireMatch(ctx, before);
+        requireAdminScopesHeld(ctx, current);
+      }
       await deleteClient(ctx.stores, input.client_id, ctx.now);
       // Its claim mappings went with it: this process's copy of them is dropped.
       ctx.after(() => ctx.p.claimMappings.forget());
