@@ -62,6 +62,8 @@ export interface Config {
   readonly recentAuth: number;
   readonly smtpUrl: string | undefined;
   readonly mailFrom: string | undefined;
+  /** TESSERA_DEFAULT_LOCALE: the pages' and mails' language when nothing else names one (i18n/negotiate.ts). */
+  readonly defaultLocale: 'en' | 'de' | 'fr';
   /** TESSERA_BRAND_*: the branding's defaults (config/branding.ts); stored branding wins. */
   readonly brandName: string | undefined;
   readonly brandPrimaryColor: string | undefined;

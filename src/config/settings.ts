@@ -411,6 +411,15 @@ export const settings: readonly Setting[] = [
       'Seconds for each step of an SMTP delivery (connection, greeting, each command) before it counts as failed and is retried later.',
   },
   {
+    env: 'TESSERA_DEFAULT_LOCALE',
+    key: 'defaultLocale',
+    type: 'enum',
+    values: ['en', 'de', 'fr'],
+    default: 'en',
+    description:
+      "The language of pages and mails when neither the request's ui_locales, the person's own choice nor their browser's Accept-Language names one Tessera speaks (en, de, fr).",
+  },
+  {
     env: 'TESSERA_BRAND_NAME',
     key: 'brandName',
     type: 'string',

@@ -21,7 +21,7 @@ import {
   type ConsolePage,
   type ConsoleTable,
 } from '../ui/console-pages.ts';
-import type { PageBrand } from '../ui/html.ts';
+import type { PageChrome } from '../ui/html.ts';
 import { consoleAccess, type ConsoleAccess } from './access.ts';
 import { SPANS, chartOf } from './chart.ts';
 import { SHOWN, fieldsFor, inputFrom, membersOf, type MemberShape } from './forms.ts';
@@ -166,7 +166,7 @@ export class Console {
       status,
       view: {
         name: 'console',
-        render: (nonce, brand) => consolePage({ ...data, nonce, brand: brand as PageBrand | undefined } as ConsolePage),
+        render: (chrome) => consolePage({ ...data, ...(chrome as PageChrome) } as ConsolePage),
       },
       ...(headers ? { headers } : {}),
     };
@@ -706,8 +706,7 @@ function message(status: number, title: string, text: string, links: ConsoleLink
     status,
     view: {
       name: 'console',
-      render: (nonce, brand) =>
-        consoleMessagePage({ nonce, brand: brand as PageBrand | undefined, title, message: text, links }),
+      render: (chrome) => consoleMessagePage({ ...(chrome as PageChrome), title, message: text, links }),
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { View } from '../protocol/provider.ts';
-import type { PageBrand } from '../ui/html.ts';
+import type { PageChrome } from '../ui/html.ts';
 import { accountAreaPage } from '../ui/account-pages.ts';
 import {
   consentPage,
@@ -25,51 +25,51 @@ import {
   verifyEmailPage,
 } from '../ui/recovery-pages.ts';
 
-/** The page of `view`, with the deployment's branding (Tessera's own without one). */
-export function renderView(view: View, nonce: string, brand?: PageBrand): string {
+/** The page of `view`, with its chrome: nonce, branding (Tessera's own without one), language, language links. */
+export function renderView(view: View, chrome: PageChrome): string {
   switch (view.name) {
     case 'login':
-      return loginPage({ ...view, nonce, brand, assetVersion: ASSET_VERSION });
+      return loginPage({ ...view, ...chrome, assetVersion: ASSET_VERSION });
     case 'consent':
-      return consentPage({ ...view, nonce, brand });
+      return consentPage({ ...view, ...chrome });
     case 'signup':
-      return signupPage({ ...view, nonce, brand });
+      return signupPage({ ...view, ...chrome });
     case 'select-account':
-      return selectAccountPage({ ...view, nonce, brand });
+      return selectAccountPage({ ...view, ...chrome });
     case 'error':
-      return errorPage({ ...view, nonce, brand });
+      return errorPage({ ...view, ...chrome });
     case 'logout-confirm':
-      return logoutConfirmPage({ ...view, nonce, brand });
+      return logoutConfirmPage({ ...view, ...chrome });
     case 'logged-out':
-      return loggedOutPage({ nonce, brand, frames: view.frames, continueTo: view.continueTo });
+      return loggedOutPage({ ...chrome, frames: view.frames, continueTo: view.continueTo });
     case 'account-area':
-      return accountAreaPage({ nav: view.nav, account: view.account, nonce, brand });
+      return accountAreaPage({ nav: view.nav, account: view.account, ...chrome });
     case 'second-factor':
-      return secondFactorPage({ ...view, nonce, brand, assetVersion: ASSET_VERSION });
+      return secondFactorPage({ ...view, ...chrome, assetVersion: ASSET_VERSION });
     case 'mfa-enrol':
-      return mfaEnrolPage({ ...view, nonce, brand });
+      return mfaEnrolPage({ ...view, ...chrome });
     case 'device':
-      return deviceEntryPage({ ...view, nonce, brand });
+      return deviceEntryPage({ ...view, ...chrome });
     case 'device-done':
-      return deviceDonePage({ ...view, nonce, brand });
+      return deviceDonePage({ ...view, ...chrome });
     case 'passkeys':
-      return passkeysPage({ ...view, nonce, brand, assetVersion: ASSET_VERSION });
+      return passkeysPage({ ...view, ...chrome, assetVersion: ASSET_VERSION });
     case 'forgot-password':
-      return forgotPasswordPage({ ...view, nonce, brand });
+      return forgotPasswordPage({ ...view, ...chrome });
     case 'reset-password':
-      return resetPasswordPage({ ...view, nonce, brand, assetVersion: ASSET_VERSION });
+      return resetPasswordPage({ ...view, ...chrome, assetVersion: ASSET_VERSION });
     case 'verify-email':
-      return verifyEmailPage({ ...view, nonce, brand });
+      return verifyEmailPage({ ...view, ...chrome });
     case 'email-unverified':
-      return emailUnverifiedPage({ ...view, nonce, brand });
+      return emailUnverifiedPage({ ...view, ...chrome });
     case 'recovery-done':
-      return recoveryDonePage({ ...view, nonce, brand });
+      return recoveryDonePage({ ...view, ...chrome });
     case 'upstream-problem':
-      return upstreamProblemPage({ ...view, nonce, brand });
+      return upstreamProblemPage({ ...view, ...chrome });
     case 'upstream-continue':
-      return upstreamContinuePage({ ...view, nonce, brand });
+      return upstreamContinuePage({ ...view, ...chrome });
     case 'console':
-      return view.render(nonce, brand);
+      return view.render(chrome);
   }
 }
 

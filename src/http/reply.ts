@@ -12,7 +12,8 @@ import { API_CSP, JSON_HEADERS } from './headers.ts';
 import { closeAfterAnswer } from './node-server.ts';
 import { renderFormPost, renderView } from './render-page.ts';
 import type { RequestLike } from './request.ts';
-import type { PageBrand } from '../ui/html.ts';
+import type { PageBrand, PageChrome } from '../ui/html.ts';
+import type { RequestLanguage } from './language.ts';
 import type { Kind } from './routes.ts';
 
 /** What the route pipeline needs of a reply: Fastify's reply, or a RawReply (form-lane.ts). */
@@ -27,6 +28,11 @@ export interface ReplyLike {
    * The deployment's branding for a page (a getter server.ts decorates Fastify's replies with); absent: Tessera's own.
    */
   readonly pageBrand?: PageBrand;
+  /**
+   * What the request says about a page's language (a getter server.ts decorates Fastify's replies with); absent:
+   * English.
+   */
+  readonly pageLanguage?: RequestLanguage;
 }
 
 /** How cookies are written (cookies.ts). */
@@ -77,11 +83,18 @@ export function render(reply: ReplyLike, res: OAuthResponse): ReplyLike {
         `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; img-src 'self'; ` +
         `form-action ${actions}; frame-ancestors 'none'; ` +
         `base-uri 'none'${frames}`;
+      const language = reply.pageLanguage;
+      const chrome: PageChrome = {
+        nonce,
+        brand: reply.pageBrand,
+        locale: language?.localeFor(res.language) ?? 'en',
+        languages: language?.links() ?? [],
+      };
       return reply
         .code(res.status)
-        .headers({ 'cache-control': 'no-store', 'content-security-policy': csp })
+        .headers({ 'cache-control': 'no-store', 'content-security-policy': csp, 'content-language': chrome.locale! })
         .type('text/html; charset=utf-8')
-        .send(renderView(res.view, nonce, reply.pageBrand));
+        .send(renderView(res.view, chrome));
     }
   }
 }

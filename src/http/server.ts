@@ -17,6 +17,7 @@ import { isAdminApiUrl, registerAdminApi, sendFrameworkProblem } from './admin-a
 import { registerConsole } from '../console/console.ts';
 import { mountAssets } from './assets.ts';
 import { mountBranding, pageBrands } from './branding.ts';
+import { mountLanguageSwitch, requestLanguage } from './language.ts';
 import { certificateReader } from './client-certificate.ts';
 import { corsHeaders, corsModeFor, type CorsPolicy } from './cors.ts';
 import { formLane, takesFormLane } from './form-lane.ts';
@@ -159,6 +160,13 @@ export function buildServer(p: Provider, opts: ServerOptions): FastifyInstance {
   // The first pages after a start already show the stored branding (a failed read is tried again by the pages).
   p.branding?.read().catch(() => {});
   app.decorateReply('pageBrand', { getter: brandOf });
+  // The language of the pages (language.ts): the request's, over TESSERA_DEFAULT_LOCALE.
+  app.decorateReply('pageLanguage', {
+    getter(this: FastifyReply) {
+      return requestLanguage(this.request, config.defaultLocale, config.cookieSecure);
+    },
+  });
+  mountLanguageSwitch(app, ctx.cookieOpts);
   app.setErrorHandler((error, req, reply) => {
     const kind = (req.routeOptions.config as { kind?: Kind } | undefined)?.kind ?? 'json';
     sendFailure(error, req, reply, kind, req.routeOptions.url);

@@ -4,9 +4,23 @@
 // English key", so a missing translation does not compile. Texts take {name} placeholders, filled by
 // `t`; the renderer escapes the result like any other text (a catalog never holds markup).
 import { LOCALES, type Locale } from './negotiate.ts';
+import * as account from './messages/account.ts';
+import * as consoleArea from './messages/console.ts';
+import * as interaction from './messages/interaction.ts';
 import * as layout from './messages/layout.ts';
+import * as mail from './messages/mail.ts';
+import * as scopes from './messages/scopes.ts';
 
-const en = { ...layout.en } as const;
+const AREAS = [layout, interaction, account, mail, scopes, consoleArea] as const;
+
+const en = {
+  ...layout.en,
+  ...interaction.en,
+  ...account.en,
+  ...mail.en,
+  ...scopes.en,
+  ...consoleArea.en,
+} as const;
 
 /** A message's key: a key of the English catalog. */
 export type MessageKey = keyof typeof en;
@@ -14,10 +28,13 @@ export type MessageKey = keyof typeof en;
 /** Values for a message's placeholders. */
 export type MessageParams = Readonly<Record<string, string | number>>;
 
+const merged = (l: Exclude<Locale, 'en'>): Record<MessageKey, string> =>
+  Object.assign({}, ...AREAS.map((a) => a[l])) as Record<MessageKey, string>;
+
 const CATALOGS: Readonly<Record<Locale, Readonly<Record<MessageKey, string>>>> = {
   en,
-  de: { ...layout.de },
-  fr: { ...layout.fr },
+  de: merged('de'),
+  fr: merged('fr'),
 };
 
 declare const MESSAGE: unique symbol;
@@ -51,6 +68,24 @@ export function t(locale: Locale, message: Msg | MessageKey, params?: MessagePar
   return text.replace(PLACEHOLDER, (whole, name: string) =>
     values !== undefined && Object.hasOwn(values, name) ? String(values[name]) : whole,
   );
+}
+
+/**
+ * A text written by an operator rather than by Tessera (a custom scope's description, from a resource
+ * server's record or TESSERA_EXTRA_SCOPES): English, and any other language they gave.
+ */
+export interface OperatorText {
+  readonly en: string;
+  readonly de?: string;
+  readonly fr?: string;
+}
+
+/** Words a page shows: a catalog message, or an operator's text. */
+export type Words = Msg | { readonly operator: OperatorText };
+
+/** Words in `locale`: the catalog's, or the operator's in that language (else their English). */
+export function say(locale: Locale, words: Words): string {
+  return 'operator' in words ? (words.operator[locale] ?? words.operator.en) : t(locale, words);
 }
 
 /** Every language's catalog, for the tests that compare them. */

@@ -10,6 +10,14 @@ export type Locale = (typeof LOCALES)[number];
 
 const KNOWN: ReadonlySet<string> = new Set(LOCALES);
 
+/** Each language by its own name (the footer's language links show these, whatever the page's language). */
+export const LANGUAGE_NAMES: Readonly<Record<Locale, string>> = { en: 'English', de: 'Deutsch', fr: 'Français' };
+
+/** The cookie that keeps the language a person picked from a page's language links (http/language.ts). */
+export const LANGUAGE_COOKIE = 'tessera_lang';
+/** The query parameter of those links: `?lang=de` on a page sets the cookie and shows the page again without it. */
+export const LANGUAGE_PARAM = 'lang';
+
 /** Whether `tag` names a language Tessera speaks exactly (`de`, not `de-CH`). */
 export const isLocale = (tag: string): tag is Locale => KNOWN.has(tag);
 
@@ -66,6 +74,8 @@ export function fromAcceptLanguage(header: string | undefined): Locale | undefin
 
 /** What a request and its user say about language. */
 export interface LanguageHints {
+  /** The language the person picked from a page's language links, in this browser (the cookie). */
+  chosen?: string;
   /** The authorization request's ui_locales (kept with the interaction). */
   uiLocales?: string;
   /** The user's own choice (their account), when signed in. */
@@ -74,9 +84,14 @@ export interface LanguageHints {
   acceptLanguage?: string;
 }
 
-/** The language to answer in: ui_locales, then the user's choice, then Accept-Language, then `fallback`. */
+/**
+ * The language to answer in: the one picked from the language links in this browser (the person's
+ * own act, as Keycloak's kc_locale), then ui_locales, then the user's choice on their account page,
+ * then Accept-Language, then `fallback`.
+ */
 export function negotiate(hints: LanguageHints, fallback: Locale = 'en'): Locale {
   return (
+    (hints.chosen ? localeOf(hints.chosen) : undefined) ??
     fromUiLocales(hints.uiLocales) ??
     (hints.userLocale ? localeOf(hints.userLocale) : undefined) ??
     fromAcceptLanguage(hints.acceptLanguage) ??

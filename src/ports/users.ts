@@ -24,6 +24,8 @@ export interface UserRecord {
    * Under a required policy: until when this user, who has no factor yet, may skip enrolling one (absent: not started).
    */
   mfaEnrolBy?: number | null;
+  /** The language the user chose on their account page (en, de, fr; i18n/negotiate.ts); absent: none chosen. */
+  locale?: string | null;
 }
 
 /**

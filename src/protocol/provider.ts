@@ -14,6 +14,7 @@ import type { BrandingCache } from './branding.ts';
 import type { UpstreamClient } from '../ports/upstream-client.ts';
 import type { SecretMemo } from './client-auth/secret-hash.ts';
 import type { KeyRing } from './tokens/keys.ts';
+import type { Words } from '../i18n/catalog.ts';
 import type { AccountSection, AccountView } from './account/views.ts';
 
 export interface Logger {
@@ -154,7 +155,7 @@ export type View =
       clientName: string;
       username: string;
       /** `releases`: the claims of the directory the scope releases to this client and these resources. */
-      scopes: { name: string; description: string; releases?: string[] }[];
+      scopes: { name: string; description: Words; releases?: string[] }[];
       resources?: { uri: string; name?: string }[];
       userCode?: string;
       claims?: string[];
@@ -246,8 +247,32 @@ export type View =
    * A page of the admin console (console/): rendered by ui/console-pages.ts from what the console
    * looked up, given only the page's CSP nonce here.
    */
-  /** `brand`: the deployment's branding as the HTTP layer hands it to the pages (ui/html.ts PageBrand). */
-  | { name: 'console'; render(nonce: string, brand?: unknown): string };
+  /**
+   * `chrome`: the nonce, branding, language and language links the HTTP layer renders every page with (ui/html.ts
+   * PageChrome).
+   */
+  | { name: 'console'; render(chrome: PageChromeOf): string };
+
+/**
+ * What the HTTP layer renders a page with (ui/html.ts PageChrome, which protocol/ may not import):
+ * the CSP nonce, the branding, the language and the links to the page in the others.
+ */
+export interface PageChromeOf {
+  nonce: string;
+  brand?: unknown;
+  locale?: 'en' | 'de' | 'fr';
+  languages?: readonly { locale: 'en' | 'de' | 'fr'; href: string }[];
+}
+
+/**
+ * What a page's endpoint knows of the language to show it in (i18n/negotiate.ts LanguageHints): the
+ * authorization request's ui_locales, the signed-in user's own choice. The HTTP layer adds the
+ * person's pick from the language links and Accept-Language, and always negotiates.
+ */
+export interface PageLanguage {
+  uiLocales?: string;
+  userLocale?: string | null;
+}
 
 /** A login page's passkey sign-in: where the answer is posted, the options (JSON), the scripts' base URL. */
 export interface PasskeyLogin {
@@ -289,6 +314,8 @@ export type OAuthResponse =
       kind: 'page';
       status: number;
       view: View;
+      /** What the endpoint knows of the page's language (the HTTP layer negotiates with it). */
+      language?: PageLanguage;
       cookies?: CookieSpec[];
       formActions?: string[];
       headers?: Record<string, string>;

@@ -1,3 +1,5 @@
+import type { Words } from '../i18n/catalog.ts';
+
 /** The standard scopes Tessera knows, what the consent page says of them, and the claims they release. */
 export const STANDARD_SCOPES: Readonly<Record<string, { description: string; claims: readonly string[] }>> = {
   openid: { description: 'Sign you in and know your user id', claims: ['sub'] },
@@ -15,6 +17,15 @@ export function supportedScopes(extra: readonly string[]): string[] {
 
 export function describeScope(scope: string): string {
   return STANDARD_SCOPES[scope]?.description ?? `Access: ${scope}`;
+}
+
+/**
+ * What the consent page says of `scope` (issue 18: in the page's language): the description a resource
+ * server's record gives it (`registered`, an operator's text), else Tessera's own.
+ * TODO(issue 18, scopes): catalog messages for the standard scopes, operators' texts per language.
+ */
+export function scopeWords(scope: string, registered: string | undefined): Words {
+  return { operator: { en: registered || describeScope(scope) } };
 }
 
 export function claimsSupported(): string[] {

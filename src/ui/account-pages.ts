@@ -3,7 +3,7 @@
  * hands them (protocol/account/views.ts, repeated here structurally: ui/ imports nothing of ours).
  * No script: every action is a plain form with its CSRF token; a navigation links the sections.
  */
-import { html, layout, raw, type Html, type PageBrand } from './html.ts';
+import { html, layout, raw, type Html, chromeOf, type PageChrome } from './html.ts';
 
 type Section =
   | 'overview'
@@ -522,13 +522,13 @@ ${buttons}`,
 }
 
 /** A page of the account area, with its navigation (none on the re-authentication page). */
-export function accountAreaPage(p: {
-  nonce: string;
-  brand?: PageBrand;
-  nav?: Section;
-  account: AccountPageProps;
-}): string {
+export function accountAreaPage(
+  p: PageChrome & {
+    nav?: Section;
+    account: AccountPageProps;
+  },
+): string {
   const { title, content } = body(p.account);
   const navigation = p.account.page === 'reauth' ? '' : nav(p.account.base, p.nav);
-  return layout({ title, nonce: p.nonce, brand: p.brand, body: html`${navigation}${content}` });
+  return layout({ title, ...chromeOf(p), body: html`${navigation}${content}` });
 }

@@ -5,7 +5,7 @@
  * action is a plain form with its CSRF token; the chart is an SVG drawn here, with its figures as a
  * table beside it. Usable on a phone (the tables scroll sideways, the navigation wraps).
  */
-import { html, layout, raw, type Html, type HtmlValue, type PageBrand } from './html.ts';
+import { html, layout, raw, type Html, type HtmlValue, chromeOf, type PageChrome } from './html.ts';
 
 export interface ConsoleLink {
   href: string;
@@ -63,9 +63,7 @@ export interface ConsoleChart {
   series: { name: string; label: string; values: number[] }[];
 }
 
-export interface ConsoleBase {
-  nonce: string;
-  brand?: PageBrand;
+export interface ConsoleBase extends PageChrome {
   /** The issuer: every link of the console is under it. */
   base: string;
   username: string;
@@ -107,9 +105,7 @@ export type ConsolePage = ConsoleBase &
   );
 
 /** A page outside the console's frame: not signed in as an admin, no second factor, refused. */
-export interface ConsoleMessage {
-  nonce: string;
-  brand?: PageBrand;
+export interface ConsoleMessage extends PageChrome {
   title: string;
   message: string;
   links: ConsoleLink[];
@@ -371,7 +367,7 @@ function frame(p: ConsoleBase, body: HtmlValue): string {
   const notice = p.notice ? html`<p class="notice" role="status">${p.notice}</p>` : '';
   const page = html`${head}${nav}<h1>${p.title}</h1>${notice}${body}`;
   // STYLES make the console's <main> wider than the sign-in pages'.
-  return layout({ title: `${p.title} · Admin`, nonce: p.nonce, brand: p.brand, body: page, styles: STYLES });
+  return layout({ title: `${p.title} · Admin`, ...chromeOf(p), body: page, styles: STYLES });
 }
 
 /** A page of the console. */
@@ -421,8 +417,7 @@ export function consolePage(p: ConsolePage): string {
 export function consoleMessagePage(m: ConsoleMessage): string {
   return layout({
     title: m.title,
-    nonce: m.nonce,
-    brand: m.brand,
+    ...chromeOf(m),
     body: html`<h1>${m.title}</h1><p>${m.message}</p>${linksView(m.links)}`,
   });
 }

@@ -8,6 +8,7 @@
  * by string concatenation of unescaped input.
  */
 import { t } from '../i18n/catalog.ts';
+import { LANGUAGE_NAMES, type Locale } from '../i18n/negotiate.ts';
 
 const ESCAPES: Record<string, string> = {
   '&': '&amp;',
@@ -311,6 +312,7 @@ button.danger { background: var(--danger-text); color: var(--card); }
 .site-footer { margin-top: 1.5rem; font-size: .875rem; }
 .site-footer ul { list-style: none; display: flex; flex-wrap: wrap; justify-content: center; gap: .5rem 1.25rem; margin: 0; padding: 0; }
 .site-footer a { color: var(--muted); }
+.site-footer nav + nav { margin-top: .5rem; }
 .client-logo { display: block; width: 4rem; height: 4rem; object-fit: contain; margin: 0 0 1rem; border-radius: .5rem; }
 .client-links { margin-top: 1rem; }
 .button-link {
@@ -347,11 +349,31 @@ export const DEFAULT_BRAND: PageBrand = { name: 'Tessera' };
 /** The deployment's name, for the pages' own sentences ("your <name> account"). */
 export const brandName = (brand: PageBrand | undefined): string => (brand ?? DEFAULT_BRAND).name;
 
+/** A link of the footer's language switcher: a language, and the page again in it. */
+export interface LanguageLink {
+  locale: Locale;
+  href: string;
+}
+
 /**
- * The layout's own words, from the message catalog (i18n/messages/layout.ts). English until pages
- * take the request's language (the rest of issue 18).
+ * What every page is rendered with besides its own content: the CSP nonce of its style and
+ * scripts, the deployment's branding, the language (negotiated by the HTTP layer, http/language.ts)
+ * and the links to the same page in the other languages (only on pages reached by GET).
  */
-const LOCALE = 'en';
+export interface PageChrome {
+  nonce: string;
+  brand?: PageBrand;
+  locale?: Locale;
+  languages?: readonly LanguageLink[];
+}
+
+/** The chrome of a page's parameters (what `layout` takes of them). */
+export const chromeOf = (p: PageChrome): PageChrome => ({
+  nonce: p.nonce,
+  brand: p.brand,
+  locale: p.locale,
+  languages: p.languages,
+});
 
 const HEX_COLOR = /^#[0-9a-fA-F]{6}$/;
 
@@ -380,19 +402,30 @@ function brandStyles(b: PageBrand): string {
   );
 }
 
-/** The footer: the brand's links, when it has any. */
-function footer(b: PageBrand): Html | '' {
+/** The footer: the brand's links, and the other languages' links, when there are any. */
+function footer(b: PageBrand, locale: Locale, languages: readonly LanguageLink[]): Html | '' {
   const links = (
     [
-      [webLink(b.privacyUrl), t(LOCALE, 'layout.privacy')],
-      [webLink(b.termsUrl), t(LOCALE, 'layout.terms')],
-      [webLink(b.supportUrl), t(LOCALE, 'layout.support')],
+      [webLink(b.privacyUrl), t(locale, 'layout.privacy')],
+      [webLink(b.termsUrl), t(locale, 'layout.terms')],
+      [webLink(b.supportUrl), t(locale, 'layout.support')],
     ] as const
   ).filter((l): l is readonly [string, string] => l[0] !== undefined);
-  if (!links.length) return '';
-  return html`<footer class="site-footer"><nav aria-label="${t(LOCALE, 'layout.footer')}"><ul>${links.map(
-    ([href, label]) => html`<li><a href="${href}" rel="noopener noreferrer">${label}</a></li>`,
-  )}</ul></nav></footer>`;
+  const others = languages.filter((l) => l.locale !== locale);
+  if (!links.length && !others.length) return '';
+  const brandLinks = links.length
+    ? html`<nav aria-label="${t(locale, 'layout.footer')}"><ul>${links.map(
+        ([href, label]) => html`<li><a href="${href}" rel="noopener noreferrer">${label}</a></li>`,
+      )}</ul></nav>`
+    : '';
+  // Each language by its own name, marked as being in it (WCAG 3.1.2), the link relative to this page.
+  const languageLinks = others.length
+    ? html`<nav class="languages" aria-label="${t(locale, 'layout.languages')}"><ul>${others.map(
+        (l) =>
+          html`<li><a href="${l.href}" lang="${l.locale}" hreflang="${l.locale}">${LANGUAGE_NAMES[l.locale]}</a></li>`,
+      )}</ul></nav>`
+    : '';
+  return html`<footer class="site-footer">${brandLinks}${languageLinks}</footer>`;
 }
 
 /**
@@ -401,13 +434,14 @@ function footer(b: PageBrand): Html | '' {
  * the shared ones (a compile-time constant of the pages' module, e.g. the console's). `brand`:
  * the deployment's branding; Tessera's own without it.
  */
-export function layout(p: {
-  title: string;
-  nonce: string;
-  body: Html | string;
-  styles?: string;
-  brand?: PageBrand;
-}): string {
+export function layout(
+  p: {
+    title: string;
+    body: Html | string;
+    styles?: string;
+  } & PageChrome,
+): string {
+  const locale = p.locale ?? 'en';
   // A plain string body is treated as text, never as markup.
   const body = p.body instanceof Html ? p.body : html`<p>${p.body}</p>`;
   const brand = p.brand ?? DEFAULT_BRAND;
@@ -415,14 +449,14 @@ export function layout(p: {
     ? html`<img class="brand-logo" src="${brand.logoUrl}" alt="${brand.name}" height="32">`
     : html`<span class="brand-mark" aria-hidden="true"></span>`;
   return html`<!doctype html>
-<html lang="en">
+<html lang="${locale}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <meta name="referrer" content="no-referrer">
 <meta name="robots" content="noindex, nofollow">
-<title>${t(LOCALE, 'layout.title', { page: p.title, brand: brand.name })}</title>
+<title>${t(locale, 'layout.title', { page: p.title, brand: brand.name })}</title>
 <style nonce="${p.nonce}">${raw(STYLES)}${raw(p.styles ?? '')}${raw(brandStyles(brand))}</style>
 </head>
 <body>
@@ -430,7 +464,7 @@ export function layout(p: {
 <main>
 ${body}
 </main>
-${footer(brand)}
+${footer(brand, locale, p.languages ?? [])}
 </body>
 </html>
 `.value;

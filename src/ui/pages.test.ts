@@ -282,8 +282,8 @@ describe('consentPage', () => {
     clientName: 'Acme Photos',
     username: 'alice',
     scopes: [
-      { name: 'openid', description: 'Confirm your identity' },
-      { name: 'photos.read', description: 'Read your photos' },
+      { name: 'openid', description: { operator: { en: 'Confirm your identity' } } },
+      { name: 'photos.read', description: { operator: { en: 'Read your photos' } } },
     ],
   };
 
@@ -294,7 +294,7 @@ describe('consentPage', () => {
     assert.ok(doc.includes('<strong>Acme Photos</strong>'));
     assert.ok(doc.includes('<strong>alice</strong>'));
     for (const s of base.scopes) {
-      assert.ok(doc.includes(s.description));
+      assert.ok(doc.includes(s.description.operator.en));
       assert.ok(doc.includes(`<code class="scope-name small">${s.name}</code>`));
     }
     assert.ok(!doc.includes('Access is for the API'));
@@ -449,7 +449,7 @@ describe('consentPage', () => {
       csrf: HOSTILE,
       clientName: HOSTILE,
       username: HOSTILE,
-      scopes: [{ name: HOSTILE, description: HOSTILE }],
+      scopes: [{ name: HOSTILE, description: { operator: { en: HOSTILE } } }],
       resources: [{ uri: HOSTILE, name: HOSTILE }, { uri: HOSTILE }],
       unverified: { host: HOSTILE },
       authorizationDetails: [{ type: HOSTILE, fields: [{ name: HOSTILE, value: HOSTILE }] }],

@@ -4,8 +4,9 @@
  * passkey scripts of passkey-pages.ts, served by Tessera and loaded by nonce) and no external
  * resources; styles live in one nonce'd inline <style> (see layout()).
  */
-import { brandName, html, layout, webLink, type PageBrand } from './html.ts';
+import { brandName, html, layout, webLink, chromeOf, type PageChrome } from './html.ts';
 import type { Html } from './html.ts';
+import { say, type Words } from '../i18n/catalog.ts';
 import { passkeyLoginForm, type PasskeyLoginBlock } from './passkey-pages.ts';
 import { upstreamButtons, type UpstreamButtonBlock } from './upstream-pages.ts';
 
@@ -83,30 +84,30 @@ function hostOf(uri: string): string {
   }
 }
 
-export function loginPage(p: {
-  nonce: string;
-  brand?: PageBrand;
-  action: string;
-  csrf: string;
-  clientName: string;
-  username?: string;
-  error?: string;
-  /** The error is the passkey's: the username and password fields, not used, are not marked invalid. */
-  passkeyError?: boolean;
-  /** Self-registration on: where "Create an account" leads. */
-  signupUrl?: string;
-  /** Password reset on: where "Forgot password?" leads. */
-  forgotUrl?: string;
-  unverified?: Unverified;
-  /** Passkey sign-in (a button, and the browser's autofill on the username field). */
-  passkey?: PasskeyLoginBlock;
-  /** The version in the scripts' URLs (http/assets.ts). */
-  assetVersion?: string;
-  /** The error is an upstream provider's (unreachable): the fields are not marked invalid either. */
-  upstreamError?: boolean;
-  /** The enabled upstream identity providers: a "Continue with <label>" button each, in order. */
-  upstreams?: UpstreamButtonBlock[];
-}): string {
+export function loginPage(
+  p: PageChrome & {
+    action: string;
+    csrf: string;
+    clientName: string;
+    username?: string;
+    error?: string;
+    /** The error is the passkey's: the username and password fields, not used, are not marked invalid. */
+    passkeyError?: boolean;
+    /** Self-registration on: where "Create an account" leads. */
+    signupUrl?: string;
+    /** Password reset on: where "Forgot password?" leads. */
+    forgotUrl?: string;
+    unverified?: Unverified;
+    /** Passkey sign-in (a button, and the browser's autofill on the username field). */
+    passkey?: PasskeyLoginBlock;
+    /** The version in the scripts' URLs (http/assets.ts). */
+    assetVersion?: string;
+    /** The error is an upstream provider's (unreachable): the fields are not marked invalid either. */
+    upstreamError?: boolean;
+    /** The enabled upstream identity providers: a "Continue with <label>" button each, in order. */
+    upstreams?: UpstreamButtonBlock[];
+  },
+): string {
   const hasError = Boolean(p.error);
   const invalid =
     hasError && !p.passkeyError && !p.upstreamError ? html` aria-invalid="true" aria-describedby="login-error"` : '';
@@ -133,25 +134,25 @@ ${p.passkey ? passkeyLoginForm(p.passkey, p.csrf, p.nonce, p.assetVersion) : ''}
 ${upstreamButtons(p.upstreams ?? [], p.csrf)}
 ${p.forgotUrl ? html`<p class="note small"><a href="${p.forgotUrl}">Forgot password?</a></p>` : ''}
 ${p.signupUrl ? html`<p class="note small">New here? <a href="${p.signupUrl}">Create an account</a></p>` : ''}`;
-  return layout({ title: 'Sign in', nonce: p.nonce, brand: p.brand, body });
+  return layout({ title: 'Sign in', ...chromeOf(p), body });
 }
 
 type SignupField = 'username' | 'email' | 'name' | 'password' | 'confirm';
 
 /** Self-registration: the sign-up form. Passwords are never echoed back. */
-export function signupPage(p: {
-  nonce: string;
-  brand?: PageBrand;
-  action: string;
-  csrf: string;
-  clientName: string;
-  emailRequired: boolean;
-  values: { username: string; email: string; name: string };
-  errors: Partial<Record<SignupField, string>>;
-  error?: string;
-  loginUrl?: string;
-  unverified?: Unverified;
-}): string {
+export function signupPage(
+  p: PageChrome & {
+    action: string;
+    csrf: string;
+    clientName: string;
+    emailRequired: boolean;
+    values: { username: string; email: string; name: string };
+    errors: Partial<Record<SignupField, string>>;
+    error?: string;
+    loginUrl?: string;
+    unverified?: Unverified;
+  },
+): string {
   const firstError = (['username', 'email', 'name', 'password', 'confirm'] as const).find((f) => p.errors[f]);
   const focus = firstError ?? 'username';
   const field = (
@@ -183,7 +184,7 @@ ${field('confirm', 'Confirm password', 'password', { autocomplete: 'new-password
 <div class="actions"><button type="submit">Create account</button></div>
 </form>
 ${p.loginUrl ? html`<p class="note small">Already have an account? <a href="${p.loginUrl}">Sign in</a></p>` : ''}`;
-  return layout({ title: 'Create an account', nonce: p.nonce, brand: p.brand, body });
+  return layout({ title: 'Create an account', ...chromeOf(p), body });
 }
 
 /** The consent page's words about the client's own links (one place, for the coming message catalog). */
@@ -193,34 +194,34 @@ const CONSENT_TEXT = {
   terms: 'terms of service',
 };
 
-export function consentPage(p: {
-  nonce: string;
-  brand?: PageBrand;
-  action: string;
-  csrf: string;
-  clientName: string;
-  username: string;
-  /** `releases`: the claims of the directory (groups, roles, attributes) the scope shares with the client. */
-  scopes: { name: string; description: string; releases?: string[] }[];
-  /** RFC 8707: the resources (APIs) the access is for, with their display names where known. */
-  resources?: { uri: string; name?: string }[];
-  /** A device approval: the user code, for the user to compare with the one on their device. */
-  userCode?: string;
-  /** RFC 9396: the authorization details asked for, one entry per type with its fields as text. */
-  authorizationDetails?: { type: string; fields: { name: string; value: string }[] }[];
-  /** Claims asked for by name (OIDC claims parameter) beyond what the scopes release. */
-  claims?: string[];
-  /** A dynamically registered client: its name is unverified. */
-  unverified?: Unverified;
-  /** A Client ID Metadata Document client: its note replaces the one of self-registered clients. */
-  clientIdDocument?: ClientIdDocument;
-  /** The client's logo as Tessera serves it; absent: no image. */
-  clientLogo?: string;
-  /** RFC 7591 section 2: the client's home page, privacy policy and terms of service. */
-  clientUri?: string;
-  policyUri?: string;
-  tosUri?: string;
-}): string {
+export function consentPage(
+  p: PageChrome & {
+    action: string;
+    csrf: string;
+    clientName: string;
+    username: string;
+    /** `releases`: the claims of the directory (groups, roles, attributes) the scope shares with the client. */
+    scopes: { name: string; description: Words; releases?: string[] }[];
+    /** RFC 8707: the resources (APIs) the access is for, with their display names where known. */
+    resources?: { uri: string; name?: string }[];
+    /** A device approval: the user code, for the user to compare with the one on their device. */
+    userCode?: string;
+    /** RFC 9396: the authorization details asked for, one entry per type with its fields as text. */
+    authorizationDetails?: { type: string; fields: { name: string; value: string }[] }[];
+    /** Claims asked for by name (OIDC claims parameter) beyond what the scopes release. */
+    claims?: string[];
+    /** A dynamically registered client: its name is unverified. */
+    unverified?: Unverified;
+    /** A Client ID Metadata Document client: its note replaces the one of self-registered clients. */
+    clientIdDocument?: ClientIdDocument;
+    /** The client's logo as Tessera serves it; absent: no image. */
+    clientLogo?: string;
+    /** RFC 7591 section 2: the client's home page, privacy policy and terms of service. */
+    clientUri?: string;
+    policyUri?: string;
+    tosUri?: string;
+  },
+): string {
   const unverified = p.clientIdDocument ? clientIdDocumentNote(p.clientIdDocument) : unverifiedNote(p.unverified);
   const device = p.userCode
     ? html`<div class="alert device-code" role="note"><p>Check that this code is the one shown on your device:</p>
@@ -232,7 +233,7 @@ export function consentPage(p: {
 <ul class="scopes" aria-labelledby="scopes-heading">
 ${p.scopes.map(
   (s) =>
-    html`<li><span class="scope-desc">${s.description || s.name}</span><code class="scope-name small">${s.name}</code>${
+    html`<li><span class="scope-desc">${say(p.locale ?? 'en', s.description) || s.name}</span><code class="scope-name small">${s.name}</code>${
       s.releases?.length
         ? html`<span class="scope-releases small">Shares: ${s.releases.map((c, i) => html`${i ? ', ' : ''}<code>${c}</code>`)}</span>`
         : ''
@@ -297,19 +298,19 @@ ${csrfInput(p.csrf)}
 </div>
 </form>
 <p class="note small muted">Only allow access to applications you trust. You can revoke access later from your ${brandName(p.brand)} account.</p>`;
-  return layout({ title: `Allow access to ${p.clientName}?`, nonce: p.nonce, brand: p.brand, body });
+  return layout({ title: `Allow access to ${p.clientName}?`, ...chromeOf(p), body });
 }
 
 /** prompt=select_account: continue as the signed-in user, or sign in as someone else. */
-export function selectAccountPage(p: {
-  nonce: string;
-  brand?: PageBrand;
-  action: string;
-  csrf: string;
-  clientName: string;
-  username: string;
-  unverified?: Unverified;
-}): string {
+export function selectAccountPage(
+  p: PageChrome & {
+    action: string;
+    csrf: string;
+    clientName: string;
+    username: string;
+    unverified?: Unverified;
+  },
+): string {
   const body = html`<h1>Choose an account</h1>
 <p class="lead">to continue to <strong>${p.clientName}</strong></p>
 ${unverifiedNote(p.unverified)}
@@ -320,17 +321,17 @@ ${csrfInput(p.csrf)}
 <button type="submit" name="decision" value="continue" autofocus>Continue as ${p.username}</button>
 </div>
 </form>`;
-  return layout({ title: 'Choose an account', nonce: p.nonce, brand: p.brand, body });
+  return layout({ title: 'Choose an account', ...chromeOf(p), body });
 }
 
-export function deviceEntryPage(p: {
-  nonce: string;
-  brand?: PageBrand;
-  action: string;
-  csrf: string;
-  userCode?: string;
-  error?: string;
-}): string {
+export function deviceEntryPage(
+  p: PageChrome & {
+    action: string;
+    csrf: string;
+    userCode?: string;
+    error?: string;
+  },
+): string {
   const invalid = p.error ? html` aria-invalid="true" aria-describedby="code-error"` : '';
   const body = html`<h1>Connect a device</h1>
 <p class="lead">Enter the code shown on your TV, console or other device.</p>
@@ -344,26 +345,26 @@ ${csrfInput(p.csrf)}
 <div class="actions"><button type="submit">Continue</button></div>
 </form>
 <p class="note small muted">Only enter a code from a device you are setting up yourself. Never enter a code someone else sent you.</p>`;
-  return layout({ title: 'Connect a device', nonce: p.nonce, brand: p.brand, body });
+  return layout({ title: 'Connect a device', ...chromeOf(p), body });
 }
 
-export function deviceDonePage(p: { nonce: string; brand?: PageBrand; approved: boolean; clientName: string }): string {
+export function deviceDonePage(p: PageChrome & { approved: boolean; clientName: string }): string {
   const body = p.approved
     ? html`<h1>You may return to your device</h1>
 <p class="lead"><strong>${p.clientName}</strong> now has the access you allowed. You can close this page and continue on your device.</p>
 <p class="note small muted">You can revoke its access at any time from your ${brandName(p.brand)} account.</p>`
     : html`<h1>Access denied</h1>
 <p class="lead"><strong>${p.clientName}</strong> was not given access. You can close this page.</p>`;
-  return layout({ title: p.approved ? 'Device connected' : 'Access denied', nonce: p.nonce, brand: p.brand, body });
+  return layout({ title: p.approved ? 'Device connected' : 'Access denied', ...chromeOf(p), body });
 }
 
-export function errorPage(p: {
-  nonce: string;
-  brand?: PageBrand;
-  title: string;
-  message: string;
-  link?: { href: string; text: string };
-}): string {
+export function errorPage(
+  p: PageChrome & {
+    title: string;
+    message: string;
+    link?: { href: string; text: string };
+  },
+): string {
   const back = p.link
     ? html`<p class="muted small">For your security, you have not been sent back to the application automatically. You can close this page, or go back only if you trust it:</p>
 <p><a href="${p.link.href}" rel="noreferrer">${p.link.text}</a></p>`
@@ -371,19 +372,19 @@ export function errorPage(p: {
   const body = html`<h1>${p.title}</h1>
 <div class="alert" role="alert">${p.message}</div>
 ${back}`;
-  return layout({ title: p.title, nonce: p.nonce, brand: p.brand, body });
+  return layout({ title: p.title, ...chromeOf(p), body });
 }
 
-export function logoutConfirmPage(p: {
-  nonce: string;
-  brand?: PageBrand;
-  action: string;
-  csrf: string;
-  clientName?: string;
-  hidden: Record<string, string>;
-  /** A self-registered client's post_logout_redirect_uri host: said before the user goes there. */
-  unverifiedHost?: string;
-}): string {
+export function logoutConfirmPage(
+  p: PageChrome & {
+    action: string;
+    csrf: string;
+    clientName?: string;
+    hidden: Record<string, string>;
+    /** A self-registered client's post_logout_redirect_uri host: said before the user goes there. */
+    unverifiedHost?: string;
+  },
+): string {
   const who = p.clientName
     ? html`<p class="lead"><strong>${p.clientName}</strong> is asking to sign you out of ${brandName(p.brand)}.</p>`
     : html`<p class="lead">A request was made to sign you out of ${brandName(p.brand)}.</p>`;
@@ -399,14 +400,14 @@ ${hiddenInputs(p.hidden, ['csrf', 'confirm'])}${csrfInput(p.csrf)}
 <div class="actions"><button type="submit">Sign out</button></div>
 </form>
 <p class="note small muted">If you did not ask to sign out, you can close this page and stay signed in.</p>`;
-  return layout({ title: 'Sign out?', nonce: p.nonce, brand: p.brand, body });
+  return layout({ title: 'Sign out?', ...chromeOf(p), body });
 }
 
 /**
  * frames: OpenID Connect Front-Channel Logout iframes, one per client of the ended session;
  * continueTo: the post_logout_redirect_uri, followed after the frames had a moment to load.
  */
-export function loggedOutPage(p: { nonce: string; brand?: PageBrand; frames?: string[]; continueTo?: string }): string {
+export function loggedOutPage(p: PageChrome & { frames?: string[]; continueTo?: string }): string {
   const frames = (p.frames ?? []).map(
     (
       src,
@@ -420,15 +421,15 @@ export function loggedOutPage(p: { nonce: string; brand?: PageBrand; frames?: st
   const body = html`<h1>You are signed out.</h1>
 ${next}
 ${frames}`;
-  return layout({ title: 'Signed out', nonce: p.nonce, brand: p.brand, body });
+  return layout({ title: 'Signed out', ...chromeOf(p), body });
 }
 
-export function formPostPage(p: {
-  nonce: string;
-  brand?: PageBrand;
-  action: string;
-  fields: Record<string, string>;
-}): string {
+export function formPostPage(
+  p: PageChrome & {
+    action: string;
+    fields: Record<string, string>;
+  },
+): string {
   const body = html`<h1>Continuing…</h1>
 <p class="muted status">Returning you to the application.</p>
 <form method="post" action="${p.action}">
@@ -438,5 +439,5 @@ ${hiddenInputs(p.fields)}<noscript>
 </noscript>
 </form>
 <script nonce="${p.nonce}">document.forms[0].submit()</script>`;
-  return layout({ title: 'Continuing', nonce: p.nonce, brand: p.brand, body });
+  return layout({ title: 'Continuing', ...chromeOf(p), body });
 }

@@ -4,7 +4,7 @@
  * (/assets/webauthn.js), both loaded by a nonce'd <script src>; the options travel in a data-options
  * attribute (escaped like every value) and the answer goes back in a hidden field of a normal form.
  */
-import { html, layout, type Html, type PageBrand } from './html.ts';
+import { html, layout, type Html, chromeOf, type PageChrome } from './html.ts';
 
 /** A login page's passkey sign-in: where the answer is posted, the options (JSON), the scripts' base URL. */
 export interface PasskeyLoginBlock {
@@ -43,21 +43,21 @@ function isoDate(t: number | null): string | undefined {
 }
 
 /** /account/security/passkeys: the user's passkeys, and a form to add one with a name. */
-export function passkeysPage(p: {
-  nonce: string;
-  brand?: PageBrand;
-  assetVersion?: string;
-  action: string;
-  csrf: string;
-  username: string;
-  options: string;
-  assets: string;
-  passkeys: { name: string; createdAt: number; lastUsedAt: number | null; synced: boolean }[];
-  continueTo?: { path: string; url: string };
-  accountUrl: string;
-  error?: string;
-  added?: string;
-}): string {
+export function passkeysPage(
+  p: PageChrome & {
+    assetVersion?: string;
+    action: string;
+    csrf: string;
+    username: string;
+    options: string;
+    assets: string;
+    passkeys: { name: string; createdAt: number; lastUsedAt: number | null; synced: boolean }[];
+    continueTo?: { path: string; url: string };
+    accountUrl: string;
+    error?: string;
+    added?: string;
+  },
+): string {
   const list = p.passkeys.length
     ? html`<ul class="apps" aria-labelledby="passkeys-heading">
 ${p.passkeys.map((k) => {
@@ -94,5 +94,5 @@ ${p.continueTo ? html`<input type="hidden" name="continue" value="${p.continueTo
 </form>
 <p class="note small"><a href="${p.continueTo?.url ?? p.accountUrl}">${p.continueTo ? 'Continue signing in' : 'Back to your account'}</a></p>
 ${passkeyScripts(p.nonce, p.assets, p.assetVersion)}`;
-  return layout({ title: 'Passkeys', nonce: p.nonce, brand: p.brand, body });
+  return layout({ title: 'Passkeys', ...chromeOf(p), body });
 }

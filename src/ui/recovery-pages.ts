@@ -2,19 +2,19 @@
 // account has one), confirm an email address, a sign-in held back for an unverified address, and
 // the page that ends each. Same layout, styles and strict CSP as the other pages; no script but the
 // passkey scripts of a reset page whose account has passkeys (/assets/passkeys.js, nonce'd).
-import { html, layout, type PageBrand } from './html.ts';
+import { html, layout, chromeOf, type PageChrome } from './html.ts';
 import { passkeyScripts, type PasskeyLoginBlock } from './passkey-pages.ts';
 
 const csrfInput = (csrf: string) => html`<input type="hidden" name="csrf" value="${csrf}">`;
 
 /** "Forgot password?": a username or an address; after a submission, the same words for any name. */
-export function forgotPasswordPage(p: {
-  nonce: string;
-  brand?: PageBrand;
-  action: string;
-  csrf: string;
-  sent: boolean;
-}): string {
+export function forgotPasswordPage(
+  p: PageChrome & {
+    action: string;
+    csrf: string;
+    sent: boolean;
+  },
+): string {
   const body = p.sent
     ? html`<h1>Check your mail</h1>
 <p role="status">If an account matches and has a confirmed email address, a link to choose a new password is on its way there. It works once, for a short while.</p>
@@ -29,7 +29,7 @@ ${csrfInput(p.csrf)}
 </div>
 <div class="actions"><button type="submit">Send the link</button></div>
 </form>`;
-  return layout({ title: p.sent ? 'Check your mail' : 'Forgot password', nonce: p.nonce, brand: p.brand, body });
+  return layout({ title: p.sent ? 'Check your mail' : 'Forgot password', ...chromeOf(p), body });
 }
 
 /**
@@ -37,18 +37,18 @@ ${csrfInput(p.csrf)}
  * is then also a passkey form (passkeys.js puts the assertion in `response` and sends the whole form,
  * new password included). Without the script a passkey-only account cannot pass this page.
  */
-export function resetPasswordPage(p: {
-  nonce: string;
-  brand?: PageBrand;
-  assetVersion?: string;
-  action: string;
-  csrf: string;
-  token: string;
-  username: string;
-  needsCode: boolean;
-  passkey?: PasskeyLoginBlock;
-  error?: string;
-}): string {
+export function resetPasswordPage(
+  p: PageChrome & {
+    assetVersion?: string;
+    action: string;
+    csrf: string;
+    token: string;
+    username: string;
+    needsCode: boolean;
+    passkey?: PasskeyLoginBlock;
+    error?: string;
+  },
+): string {
   const invalid = p.error ? html` aria-invalid="true" aria-describedby="reset-error"` : '';
   const passkeyAttrs = p.passkey ? html` data-passkey="login" data-options="${p.passkey.options}"` : '';
   const body = html`<h1>Choose a new password</h1>
@@ -89,18 +89,18 @@ ${p.needsCode || !p.passkey ? html`<div class="actions"><button type="submit">Ch
 </form>
 ${p.passkey ? passkeyScripts(p.nonce, p.passkey.assets, p.assetVersion) : ''}
 <p class="muted small">Every session of the account is signed out afterwards.</p>`;
-  return layout({ title: 'Choose a new password', nonce: p.nonce, brand: p.brand, body });
+  return layout({ title: 'Choose a new password', ...chromeOf(p), body });
 }
 
 /** A verification link, opened: one button, so that a link scanner fetching the URL confirms nothing. */
-export function verifyEmailPage(p: {
-  nonce: string;
-  brand?: PageBrand;
-  action: string;
-  csrf: string;
-  token: string;
-  address: string;
-}): string {
+export function verifyEmailPage(
+  p: PageChrome & {
+    action: string;
+    csrf: string;
+    token: string;
+    address: string;
+  },
+): string {
   const body = html`<h1>Confirm your email address</h1>
 <p class="lead">Is <strong>${p.address}</strong> your address? Press the button to confirm it.</p>
 <form method="post" action="${p.action}">
@@ -108,19 +108,19 @@ ${csrfInput(p.csrf)}
 <input type="hidden" name="token" value="${p.token}">
 <div class="actions"><button type="submit">Confirm my email address</button></div>
 </form>`;
-  return layout({ title: 'Confirm your email address', nonce: p.nonce, brand: p.brand, body });
+  return layout({ title: 'Confirm your email address', ...chromeOf(p), body });
 }
 
 /** A sign-in held back until the address is confirmed, with a button that mails the link again. */
-export function emailUnverifiedPage(p: {
-  nonce: string;
-  brand?: PageBrand;
-  action: string;
-  csrf: string;
-  ticket: string;
-  address: string;
-  sent: boolean;
-}): string {
+export function emailUnverifiedPage(
+  p: PageChrome & {
+    action: string;
+    csrf: string;
+    ticket: string;
+    address: string;
+    sent: boolean;
+  },
+): string {
   const body = html`<h1>Confirm your email address first</h1>
 <p class="lead">This account can sign in once its email address (${p.address}) is confirmed. Open the link in the mail we sent there.</p>
 ${p.sent ? html`<p role="status"><strong>A new link is on its way</strong>, unless several were sent within the hour.</p>` : ''}
@@ -129,19 +129,19 @@ ${csrfInput(p.csrf)}
 <input type="hidden" name="ticket" value="${p.ticket}">
 <div class="actions"><button type="submit" class="secondary">Send the link again</button></div>
 </form>`;
-  return layout({ title: 'Confirm your email address', nonce: p.nonce, brand: p.brand, body });
+  return layout({ title: 'Confirm your email address', ...chromeOf(p), body });
 }
 
 /** How a mail flow ended (done, or why not), with a link onwards. */
-export function recoveryDonePage(p: {
-  nonce: string;
-  brand?: PageBrand;
-  title: string;
-  message: string;
-  link?: { href: string; text: string };
-}): string {
+export function recoveryDonePage(
+  p: PageChrome & {
+    title: string;
+    message: string;
+    link?: { href: string; text: string };
+  },
+): string {
   const body = html`<h1>${p.title}</h1>
 <p>${p.message}</p>
 ${p.link ? html`<p><a href="${p.link.href}">${p.link.text}</a></p>` : ''}`;
-  return layout({ title: p.title, nonce: p.nonce, brand: p.brand, body });
+  return layout({ title: p.title, ...chromeOf(p), body });
 }

@@ -3,7 +3,7 @@
  * a recovery code, or a passkey when the passkey script fills its block) and the enrolment prompt
  * of a required policy (enrol now, or skip within the grace period). Pure functions, as ui/pages.ts.
  */
-import { html, layout, type PageBrand } from './html.ts';
+import { html, layout, chromeOf, type PageChrome } from './html.ts';
 import { passkeyLoginForm, type PasskeyLoginBlock } from './passkey-pages.ts';
 
 /** A self-registered client's name is unverified (as ui/pages.ts Unverified). */
@@ -46,7 +46,7 @@ export interface MfaEnrolView {
 const isoDate = (t: number) => new Date(t * 1000).toISOString().slice(0, 10);
 
 /** The challenge: one form with the code field; links switch between the app and a recovery code. */
-export function secondFactorPage(p: SecondFactorView & { nonce: string; brand?: PageBrand }): string {
+export function secondFactorPage(p: SecondFactorView & PageChrome): string {
   const invalid = p.error ? html` aria-invalid="true" aria-describedby="mfa-error"` : '';
   const field =
     p.method === 'recovery'
@@ -88,11 +88,11 @@ ${form}
 ${p.passkey ? html`<section class="passkey" aria-label="Passkey">${passkeyLoginForm(p.passkey, p.csrf, p.nonce, p.assetVersion)}</section>` : ''}
 ${p.method === 'none' && !p.passkey ? html`<p class="note">This sign-in needs a passkey, which this page cannot use yet.</p>` : ''}
 ${switchLink}`;
-  return layout({ title: 'Second factor', nonce: p.nonce, brand: p.brand, body });
+  return layout({ title: 'Second factor', ...chromeOf(p), body });
 }
 
 /** A policy needs a second factor the user has not set up: set one up now, or skip within the grace period. */
-export function mfaEnrolPage(p: MfaEnrolView & { nonce: string; brand?: PageBrand }): string {
+export function mfaEnrolPage(p: MfaEnrolView & PageChrome): string {
   const what = p.factor === 'passkey' ? 'a passkey' : 'an authenticator app';
   const body = html`<h1>Set up a second factor</h1>
 <p class="lead">Signed in as <strong>${p.username}</strong>. To continue to <strong>${p.clientName}</strong>, your account needs ${what}.</p>
@@ -109,5 +109,5 @@ ${
 </form>`
     : ''
 }`;
-  return layout({ title: 'Set up a second factor', nonce: p.nonce, brand: p.brand, body });
+  return layout({ title: 'Set up a second factor', ...chromeOf(p), body });
 }

@@ -3,7 +3,7 @@
  * buttons, each a small form of its own (POST, the login form's CSRF token, no JavaScript), and the
  * page shown when a sign-in through a provider did not go through, with the way back.
  */
-import { html, layout, type Html, type PageBrand } from './html.ts';
+import { html, layout, type Html, chromeOf, type PageChrome } from './html.ts';
 
 /** A login page's provider button: its form's action and the provider's label. */
 export interface UpstreamButtonBlock {
@@ -27,17 +27,17 @@ ${buttons.map(
 }
 
 /** A sign-in through a provider that did not go through: what happened, and where to go back to. */
-export function upstreamProblemPage(p: {
-  nonce: string;
-  brand?: PageBrand;
-  title: string;
-  message: string;
-  link?: { href: string; text: string };
-}): string {
+export function upstreamProblemPage(
+  p: PageChrome & {
+    title: string;
+    message: string;
+    link?: { href: string; text: string };
+  },
+): string {
   const body = html`<h1>${p.title}</h1>
 <div class="alert" role="alert">${p.message}</div>
 ${p.link ? html`<p class="note"><a href="${p.link.href}">${p.link.text}</a></p>` : ''}`;
-  return layout({ title: p.title, nonce: p.nonce, brand: p.brand, body });
+  return layout({ title: p.title, ...chromeOf(p), body });
 }
 
 /**
@@ -46,9 +46,9 @@ ${p.link ? html`<p class="note"><a href="${p.link.href}">${p.link.text}</a></p>`
  * submission to that, so a redirect to the application would be blocked. This page ends that
  * navigation here and goes on by a refresh (which form-action does not govern), with a link.
  */
-export function upstreamContinuePage(p: { nonce: string; brand?: PageBrand; location: string }): string {
+export function upstreamContinuePage(p: PageChrome & { location: string }): string {
   const body = html`<meta http-equiv="refresh" content="0;url=${p.location}">
 <h1>Continuing…</h1>
 <p><a href="${p.location}">Continue</a></p>`;
-  return layout({ title: 'Continuing', nonce: p.nonce, brand: p.brand, body });
+  return layout({ title: 'Continuing', ...chromeOf(p), body });
 }

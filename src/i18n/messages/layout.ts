@@ -7,6 +7,7 @@ export const en = {
   'layout.privacy': 'Privacy',
   'layout.terms': 'Terms',
   'layout.support': 'Help',
+  'layout.languages': 'Languages',
 } as const;
 
 export const de: Record<keyof typeof en, string> = {
@@ -15,6 +16,7 @@ export const de: Record<keyof typeof en, string> = {
   'layout.privacy': 'Datenschutz',
   'layout.terms': 'Nutzungsbedingungen',
   'layout.support': 'Hilfe',
+  'layout.languages': 'Sprachen',
 };
 
 export const fr: Record<keyof typeof en, string> = {
@@ -23,4 +25,5 @@ export const fr: Record<keyof typeof en, string> = {
   'layout.privacy': 'Confidentialité',
   'layout.terms': 'Conditions d’utilisation',
   'layout.support': 'Aide',
+  'layout.languages': 'Langues',
 };

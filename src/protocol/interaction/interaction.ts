@@ -12,7 +12,7 @@ import { readFormParams, splitScope } from '../params.ts';
 import type { CookieSpec, OAuthResponse, Provider, ProtocolRequest, Unverified } from '../provider.ts';
 import { consentScopes, currentRegistry, describeResource, splitResources } from '../resources.ts';
 import { releasedByScope } from '../directory-claims.ts';
-import { describeScope } from '../scopes.ts';
+import { scopeWords } from '../scopes.ts';
 import { describeAuthorizationDetails } from '../authorization-details.ts';
 import { authorizationError, issueCode, type AuthorizationRequest } from './authorization-response.ts';
 import { approveDevice, denyDevice } from './device.ts';
@@ -285,7 +285,7 @@ async function consentView(
       // A scope implied by another one asked at the same resource (the registry's hierarchy) is shown through it.
       scopes: consentScopes(registered, asked).map((name) => ({
         name,
-        description: registryScopes.get(name) || describeScope(name),
+        description: scopeWords(name, registryScopes.get(name)),
         ...(releases.has(name) ? { releases: releases.get(name) } : {}),
       })),
       ...(uris.length

@@ -1,0 +1,93 @@
+// The language of a page on the HTTP side (issue 18): what the request says (the language picked from
+// a page's language links, kept in a cookie, and Accept-Language), added to what the endpoint knows
+// (the authorization request's ui_locales, the user's own choice; OAuthResponse's `language`), then
+// negotiated (i18n/negotiate.ts) over TESSERA_DEFAULT_LOCALE. Every page goes through here, so none
+// can forget its language. The footer's links go to the same page with `?lang=<locale>`: that
+// request only sets the cookie and sends the browser back to the page without the parameter.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { LANGUAGE_COOKIE, LANGUAGE_PARAM, LOCALES, localeOf, negotiate, type Locale } from '../i18n/negotiate.ts';
+import type { PageLanguage } from '../protocol/provider.ts';
+import type { LanguageLink } from '../ui/html.ts';
+import { parseCookies, serializeCookie } from './cookies.ts';
+import type { CookieOptions } from './reply.ts';
+
+/** How long the picked language is kept (a year, as Keycloak keeps its locale cookie for a session at most). */
+const LANGUAGE_COOKIE_MAX_AGE = 365 * 86400;
+
+/** What a page's request says about its language (a getter server.ts decorates Fastify's replies with). */
+export interface RequestLanguage {
+  /** The language negotiated with what the endpoint knows. */
+  localeFor(known: PageLanguage | undefined): Locale;
+  /** The page in each language (GET pages only: a page answering a form has no address to come back to). */
+  links(): readonly LanguageLink[];
+}
+
+/** The path and query of a request's URL when it is a plain path of this server, else undefined. */
+function ownUrl(url: string): URL | undefined {
+  if (!url.startsWith('/') || url.startsWith('//')) return undefined;
+  try {
+    const u = new URL(url, 'http://tessera.invalid');
+    return u.host === 'tessera.invalid' ? u : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `u`'s path and query, with `lang` set to `locale` (or left out). */
+function relative(u: URL, locale?: Locale): string {
+  const q = new URLSearchParams(u.search);
+  q.delete(LANGUAGE_PARAM);
+  if (locale) q.set(LANGUAGE_PARAM, locale);
+  const query = q.toString();
+  return u.pathname + (query ? `?${query}` : '');
+}
+
+/**
+ * The language of a request's page. `fallback`: TESSERA_DEFAULT_LOCALE. `secure`: cookies are
+ * Secure (only __Host- names are read).
+ */
+export function requestLanguage(req: FastifyRequest, fallback: Locale, secure: boolean): RequestLanguage {
+  const accept = req.headers['accept-language'];
+  const chosen = parseCookies(req.headers.cookie, secure)[LANGUAGE_COOKIE];
+  return {
+    localeFor: (known) =>
+      negotiate(
+        {
+          ...(chosen ? { chosen } : {}),
+          ...(known?.uiLocales ? { uiLocales: known.uiLocales } : {}),
+          ...(known?.userLocale ? { userLocale: known.userLocale } : {}),
+          ...(typeof accept === 'string' ? { acceptLanguage: accept } : {}),
+        },
+        fallback,
+      ),
+    links: () => {
+      if (req.method !== 'GET') return [];
+      const u = ownUrl(req.url);
+      return u ? LOCALES.map((locale) => ({ locale, href: relative(u, locale) })) : [];
+    },
+  };
+}
+
+/**
+ * `?lang=<locale>` on a GET page: keep the language in the cookie and show the page again without
+ * the parameter (so that no endpoint ever sees it). Not a redirect elsewhere: the location is this
+ * request's own path. An unknown language is ignored (the page is shown as asked).
+ */
+export function mountLanguageSwitch(app: FastifyInstance, cookieOpts: CookieOptions): void {
+  app.addHook('onRequest', (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    if (req.method !== 'GET' || !req.url.includes(`${LANGUAGE_PARAM}=`)) return done();
+    if ((req.routeOptions.config as { kind?: string } | undefined)?.kind !== 'page') return done();
+    const u = ownUrl(req.url);
+    const asked = u?.searchParams.get(LANGUAGE_PARAM);
+    const locale = asked ? localeOf(asked) : undefined;
+    if (!u || !locale) return done();
+    const cookie = serializeCookie(
+      { name: LANGUAGE_COOKIE, value: locale, maxAge: LANGUAGE_COOKIE_MAX_AGE, path: '/' },
+      cookieOpts,
+    );
+    reply
+      .code(303)
+      .headers({ 'cache-control': 'no-store', location: relative(u), 'set-cookie': cookie })
+      .send();
+  });
+}
