@@ -116,9 +116,20 @@ function pkce(): { verifier: string; challenge: string } {
 
 const FORM = 'application/x-www-form-urlencoded';
 
+/**
+ * How a flow runs. `jar`: the browser's cookies (a new browser without it). `sso`: the browser is
+ * signed in and has consented already (a flow with `jar` did both), so the flow must go straight
+ * from /authorize to the client with a code: any page shown on the way is an error.
+ */
+export interface FlowOptions {
+  resource?: string;
+  jar?: CookieJar;
+  sso?: boolean;
+}
+
 /** Runs one flow; throws a FlowError naming the failing step. */
-export async function codeFlow(t: FlowTarget, scope: string, opts: { resource?: string } = {}): Promise<FlowResult> {
-  const jar = new CookieJar();
+export async function codeFlow(t: FlowTarget, scope: string, opts: FlowOptions = {}): Promise<FlowResult> {
+  const jar = opts.jar ?? new CookieJar();
   const { verifier, challenge } = pkce();
   const state = randomBytes(16).toString('base64url');
   const nonce = randomBytes(16).toString('base64url');
@@ -132,9 +143,10 @@ export async function codeFlow(t: FlowTarget, scope: string, opts: { resource?: 
     nonce,
     code_challenge: challenge,
     code_challenge_method: 'S256',
-    // OIDC: offline_access needs prompt=consent; both servers then show login and consent.
-    prompt: 'consent',
   };
+  // OIDC: offline_access needs prompt=consent; both servers then show login and consent. A single
+  // sign-on flow sends no prompt: the session and the remembered consent answer at once.
+  if (!opts.sso) q.prompt = 'consent';
   if (opts.resource) q.resource = opts.resource;
   for (const [k, v] of Object.entries(q)) auth.searchParams.set(k, v);
 
@@ -168,6 +180,7 @@ export async function codeFlow(t: FlowTarget, scope: string, opts: { resource?: 
     const text = await res.text();
     if (res.status !== 200)
       throw new FlowError(step, `status ${res.status}: ${text.slice(0, 200).replace(/\s+/g, ' ')}`);
+    if (opts.sso) throw new FlowError(step, 'a page was shown to a signed-in browser that had consented');
     const form = parseForm(text);
     if (!form) throw new FlowError(step, 'page without a form');
     let fields = new URLSearchParams(form.hidden);
@@ -195,7 +208,7 @@ export async function codeFlow(t: FlowTarget, scope: string, opts: { resource?: 
     body = fields.toString();
   }
   if (!callback) throw new FlowError('authorize', 'too many redirects');
-  if (!loggedIn || !consented)
+  if (!opts.sso && (!loggedIn || !consented))
     throw new FlowError('authorize', `code issued without ${loggedIn ? 'consent' : 'login'}`);
   const p = callback.searchParams;
   if (p.get('error')) throw new FlowError('callback', `${p.get('error')}: ${p.get('error_description')}`);

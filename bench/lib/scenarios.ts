@@ -11,7 +11,7 @@ import {
   USER_SCOPE,
   type Fixtures,
 } from './fixtures.ts';
-import { codeFlow, codeFlows, type FlowTarget } from './flow.ts';
+import { CookieJar, codeFlow, codeFlows, type FlowTarget } from './flow.ts';
 import { enrolBenchPasskey } from './passkey.ts';
 import type { ServerHandle, ServerKind } from './servers.ts';
 import { check, checkJwks, fetchJwks, getJson, verifyAccessToken, verifyIdToken } from './validate.ts';
@@ -24,6 +24,7 @@ export type ScenarioId =
   | 'refresh'
   | 'userinfo'
   | 'authcode_flow'
+  | 'sso_flow'
   | 'passkey_flow'
   | 'floor_json'
   | 'floor_token'
@@ -285,6 +286,36 @@ const authcodeFlow: Scenario = {
   },
 };
 
+// Single sign-on: a browser that has a session and has consented signs in to the app again:
+// authorize with the session cookie (no page), the code, the token request with an ID token. The
+// same ID-token algorithm on both servers (ES256 for Tessera's web client, as the peer's default
+// key). Each browser signs in and consents once before the measurement (not counted).
+const ssoFlow: Scenario = {
+  id: 'sso_flow',
+  title: 'single sign-on: authorize with a session and remembered consent, code, token (ID token)',
+  unit: 'flow',
+  servers: BOTH,
+  async prepare(ctx) {
+    const { server, fixtures } = ctx;
+    const jwks = await fetchJwks(server.endpoints.jwks);
+    const target = flowTarget(ctx);
+    const jar = new CookieJar();
+    await codeFlow(target, USER_SCOPE, { jar });
+    const r = await codeFlow(target, USER_SCOPE, { jar, sso: true });
+    check(r.requests <= 3, `a single sign-on flow took ${r.requests} requests`);
+    // ES256 only (validate.ts): both servers sign the ID token with the same algorithm.
+    await verifyIdToken(r.tokens.id_token, jwks, { issuer: server.issuer, clientId: fixtures.web.id, nonce: r.nonce });
+    const w: Workload = {
+      kind: 'flow',
+      target,
+      scope: USER_SCOPE,
+      concurrency: ctx.flowConcurrency,
+      sso: true,
+    };
+    return async () => w;
+  },
+};
+
 // The same flow signed in with a passkey (Tessera only): the login page's passkey form, answered by
 // a software authenticator (ES256), verified by @simplewebauthn/server.
 const passkeyFlow: Scenario = {
@@ -382,6 +413,7 @@ export const SCENARIOS: readonly Scenario[] = [
   refresh,
   userinfo,
   authcodeFlow,
+  ssoFlow,
   passkeyFlow,
   floorJson,
   floorToken,

@@ -31,6 +31,11 @@ export interface FlowWorkload {
   target: FlowTarget;
   scope: string;
   concurrency: number;
+  /**
+   * Single sign-on: each browser signs in and consents once (not measured), then every measured
+   * flow is authorize with its session cookie, the code, and the token request.
+   */
+  sso?: boolean;
 }
 
 export type Workload = HttpWorkload | RefreshWorkload | FlowWorkload;
