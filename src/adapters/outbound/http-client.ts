@@ -153,60 +153,15 @@ function getDocument(
   });
 }
 
+/** POSTs a form (back-channel logout): `post` with the form's fields, the answer's status only. */
 function postForm(
   uri: string,
   form: URLSearchParams,
-  { name, allowLoopback, timeoutMs }: OutboundRequest,
+  request: OutboundRequest,
   test: OutboundTestOptions,
 ): Promise<number> {
-  const u = target(uri, { name, allowLoopback, timeoutMs });
-  if (u instanceof OutboundError) return Promise.reject(u);
-  const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
-  const body = Buffer.from(form.toString());
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      req.destroy();
-      reject(new OutboundError('failed', `${name} did not answer within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const req = send(
-      u,
-      {
-        method: 'POST',
-        lookup: checkedLookup(allowLoopback, test.resolve),
-        agent: false,
-        ...(test.ca !== undefined ? { ca: test.ca } : {}),
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          'content-length': body.length,
-          'cache-control': 'no-store',
-        },
-      },
-      (res: IncomingMessage) => {
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > MAX_POST_RESPONSE_BYTES) {
-            clearTimeout(timer);
-            req.destroy();
-            resolve(res.statusCode!);
-          }
-        });
-        res.on('error', (e) => {
-          clearTimeout(timer);
-          reject(new OutboundError('failed', `${name}: ${e.message}`));
-        });
-        res.on('end', () => {
-          clearTimeout(timer);
-          resolve(res.statusCode!);
-        });
-      },
-    );
-    req.on('error', (e: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      reject(new OutboundError(e.code === 'ENOTPUBLIC' ? 'refused' : 'failed', `${name} request failed: ${e.message}`));
-    });
-    req.end(body);
-  });
+  const headers = { 'content-type': 'application/x-www-form-urlencoded', 'cache-control': 'no-store' };
+  return post(uri, { headers, body: form.toString() }, { ...request, keepBytes: 0 }, test).then((r) => r.status);
 }
 
 /**
