@@ -11,7 +11,8 @@ import { compare, consoleReport, NOTES, writeReport, type BenchReport } from './
 import { openScenario, type OpenScenario, type ScenarioResult } from './lib/runner.ts';
 import { SCALING_PINNING, runScaling } from './lib/scaling.ts';
 import { SCENARIOS, type ScenarioId } from './lib/scenarios.ts';
-import { REPO_ROOT, SERVER_LABELS, STARTERS, type ServerHandle, type ServerKind } from './lib/servers.ts';
+import { REPO_ROOT, SERVER_LABELS, STARTERS, useStorage, type ServerHandle, type ServerKind } from './lib/servers.ts';
+import { prepareStorage } from './lib/storage.ts';
 import {
   driverFor,
   notStarted,
@@ -150,8 +151,10 @@ async function main(): Promise<number> {
     scaling: 'Tessera worker scaling',
   }[o.mode];
   const session = openSession(o, pinning, title);
+  const storage = await prepareStorage(o.storage);
+  useStorage(storage.env);
   const run = { compare: compareServers, soak: runSoak, scaling: runScaling }[o.mode];
-  const code = await run(session);
+  const code = await run(session).finally(() => storage.release());
   if (code === 0) rmSync(session.dir, { recursive: true, force: true });
   return code;
 }

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { SCENARIOS, type ScenarioId } from './scenarios.ts';
 import type { ServerKind } from './servers.ts';
+import type { Storage } from './storage.ts';
 
 export interface BenchOptions {
   /**
@@ -25,6 +26,8 @@ export interface BenchOptions {
   soakSeconds: number;
   /** --soak: the scenario held. */
   soakScenario: ScenarioId;
+  /** Where Tessera keeps its state (storage.ts). */
+  storage: Storage;
 }
 
 /** What --scaling measures unless --only says otherwise. */
@@ -52,6 +55,9 @@ export const USAGE = `Usage: npm run bench -- [options]
   --quiet-wait S        before each measured run, wait up to S seconds for other work on the
                         machine to calm down (default 60; smoke 0)
   --out DIR             where results are written (default bench/results)
+  --storage NAME        Tessera's storage: sqlite (default, a file in the temporary directory) or
+                        postgres (the production topology: PostgreSQL and Redis on 127.0.0.1, a
+                        database made for the run and dropped after it; BENCH_DATABASE_URL, BENCH_REDIS_URL)
 `;
 
 function positive(name: string, v: string | undefined, dflt: number, integer = true): number {
@@ -103,11 +109,14 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       'soak-seconds': { type: 'string' },
       'soak-scenario': { type: 'string', default: 'client_credentials' },
       scaling: { type: 'boolean', default: false },
+      storage: { type: 'string', default: 'sqlite' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
   });
   if (values.help) return 'help';
+  if (values.storage !== 'sqlite' && values.storage !== 'postgres')
+    throw new Error('--storage must be sqlite or postgres');
   const smoke = values.smoke!;
   const loader = values.loader as BenchOptions['loader'];
   if (!['auto', 'wrk', 'autocannon'].includes(loader)) throw new Error('--loader must be auto, wrk or autocannon');
@@ -152,5 +161,6 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     outDir: values.out!,
     soakSeconds,
     soakScenario: soakScenario[0]!,
+    storage: values.storage,
   };
 }

@@ -17,6 +17,8 @@ export interface Machine {
   loadAverage: number[];
   /** Filesystem of the temporary directory that holds Tessera's SQLite database. */
   tempFilesystem: string;
+  /** Where Tessera keeps its state (--storage): SQLite, or PostgreSQL + Redis. */
+  storage: string;
   /** The Tessera source measured. */
   tessera: { commit: string; srcModified: boolean };
   /** node-oidc-provider's version. */

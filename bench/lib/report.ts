@@ -185,7 +185,7 @@ export function machineLine(m: Machine): string {
   const pin = m.pinning.applied
     ? `pinned (servers core ${m.pinning.serverCore}, load core ${m.pinning.loaderCore})`
     : `not pinned (${m.pinning.reason})`;
-  return `${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}; load generator: ${m.loader} ${m.loaderVersion}; ${pin}; load average at start ${m.loadAverage.join(' ')}; SQLite on ${m.tempFilesystem}`;
+  return `${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}; load generator: ${m.loader} ${m.loaderVersion}; ${pin}; load average at start ${m.loadAverage.join(' ')}; ${m.storage === 'PostgreSQL + Redis' ? 'Tessera on PostgreSQL + Redis (node-oidc-provider in memory)' : `SQLite on ${m.tempFilesystem}`}`;
 }
 
 /** A warning when other processes took a noticeable share of the server's core in some run. */

@@ -169,6 +169,12 @@ const BENCH_RATE_LIMITS = Object.entries(DEFAULT_RATE_LIMITS)
  * `overrides` replace the defaults below (bench/cimd.ts runs it in development mode, the only
  * one that may fetch metadata documents from loopback); `extraClients` join the bootstrap file.
  */
+/** DATABASE_URL and REDIS_URL of the run's storage (storage.ts; none: SQLite in the run's directory). */
+let storageEnv: Record<string, string> = {};
+export const useStorage = (env: Record<string, string>) => {
+  storageEnv = env;
+};
+
 export async function startTessera(
   machine: Machine,
   fixtures: Fixtures,
@@ -193,6 +199,7 @@ export async function startTessera(
     TESSERA_SECRET: secret48(),
     TESSERA_KEY_ENCRYPTION_KEY: secret48(),
     DATABASE_URL: `sqlite:${join(dir, 'bench.db')}`,
+    ...storageEnv,
     TESSERA_BOOTSTRAP_FILE: bootstrap,
     TESSERA_LOG_LEVEL: 'warn',
     TESSERA_SHUTDOWN_DRAIN_SECONDS: '0', // no load balancer to drain from between scenarios

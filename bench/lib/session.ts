@@ -63,6 +63,7 @@ export function openSession(o: BenchOptions, pinning: Machine['pinning'], title:
     clockTicks: clockTicks(),
     loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100),
     tempFilesystem: filesystemType(tmpdir()),
+    storage: o.storage === 'postgres' ? 'PostgreSQL + Redis' : 'SQLite',
     tessera: tesseraRevision(REPO_ROOT),
     oidcProvider: packageVersion('oidc-provider'),
   };
@@ -73,7 +74,11 @@ export function openSession(o: BenchOptions, pinning: Machine['pinning'], title:
   log(`Load generator: ${loaderName} ${machine.loaderVersion}; code flows: JS flow driver`);
   log(`Pinning: ${pinning.applied ? 'applied' : 'NOT applied'} (${pinning.reason})`);
   log(
-    `Load average at start: ${machine.loadAverage.join(' ')}; Tessera's SQLite database on ${machine.tempFilesystem} (${tmpdir()})`,
+    `Load average at start: ${machine.loadAverage.join(' ')}; ${
+      o.storage === 'postgres'
+        ? "Tessera's state in PostgreSQL + Redis (node-oidc-provider: its in-memory store)"
+        : `Tessera's SQLite database on ${machine.tempFilesystem} (${tmpdir()})`
+    }`,
   );
 
   const interrupt = () => {
