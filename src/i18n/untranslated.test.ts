@@ -83,6 +83,22 @@ describe('untranslated texts of a page', () => {
     assert.deepEqual(untranslated('en', texts, CATALOGS), []);
   });
 
+  it('a sentence in English that no catalog holds is found by its small English words', () => {
+    const found = untranslated(
+      'fr',
+      ['Choose the app you trust', 'Fabrikam Shop', 'Mot de passe', 'on a fini'],
+      CATALOGS,
+    );
+    assert.deepEqual(found, [{ text: 'Choose the app you trust', reason: 'words', key: 'the you' }]);
+    // Words German or French share are no sign ("in", "an", "was", "die", "on", "a", "or"), nor is one word alone.
+    assert.deepEqual(
+      untranslated('de', ['Die Sitzung war in Ordnung', 'was', 'You', 'openid profile email'], CATALOGS),
+      [],
+    );
+    assert.equal(describeUntranslated(found), '"Choose the app you trust" (English words in no catalog: the you)');
+    assert.deepEqual(untranslated('en', ['Choose the app you trust'], CATALOGS), []);
+  });
+
   it('an English page has no English findings', () => {
     assert.deepEqual(untranslated('en', ['Sign in', 'Username', 'Welcome back, Alice.'], CATALOGS), []);
   });

@@ -10,9 +10,12 @@ import type { Locale } from './negotiate.ts';
 export interface Untranslated {
   /** The text as the page shows it (whitespace collapsed). */
   readonly text: string;
-  /** 'english': the English catalog text of `key`; 'key': `key` shown literally. */
-  readonly reason: 'english' | 'key';
-  /** The catalog key (or, for 'key', the key-shaped text shown). */
+  /**
+   * 'english': the English catalog text of `key`; 'key': `key` shown literally; 'words': English words
+   * that are in no catalog (a sentence written into a page, never put in a catalog), `key` empty.
+   */
+  readonly reason: 'english' | 'key' | 'words';
+  /** The catalog key (for 'key', the key-shaped text shown; for 'words', the English words found). */
   readonly key: string;
 }
 
@@ -92,6 +95,26 @@ function keysIn(index: Index, text: string): string[] {
     .filter((k) => index.keys.has(k) || (k.split('.').length >= 3 && !HOST_ENDING.test(k)));
 }
 
+/**
+ * English words that are no German or French word (so not "an", "in", "was", "will", "die", "on", "a",
+ * "or", "not", "as", "us"): the small words of any English sentence. A text of two words or more with
+ * one of them, on a German or French page, is English that no catalog holds. Names of things (a brand,
+ * a client, a scope, an address) are not sentences and rarely hold one.
+ */
+const ENGLISH_ONLY = new Set(
+  (
+    'the your yours you this that these those with and of to is are be been being has have had for from by ' +
+    'at our we they them their its it which when what where who there here should would could must may ' +
+    "please than then only any does do did don’t don't can’t can't cannot can isn’t isn't won’t won't yet"
+  ).split(' '),
+);
+
+/** The English-only words of `text`, when it has two words or more. */
+function englishWordsOf(text: string): string[] {
+  const words = text.toLowerCase().match(/[\p{L}’']+/gu) ?? [];
+  return words.length >= 2 ? [...new Set(words.filter((w) => ENGLISH_ONLY.has(w)))] : [];
+}
+
 const indexes = new Map<Locale, Index>();
 
 function shipped(locale: Locale): Index {
@@ -105,11 +128,11 @@ function shipped(locale: Locale): Index {
 }
 
 /**
- * The texts of a page in `locale` that are untranslated: in any language, a catalog key shown as text;
- * in a language other than English, a text that is an English catalog text (a whole text, after
- * collapsing whitespace; with placeholders, any values in their place) whose translation in `locale`
- * differs, and that is no text of `locale`'s own catalog. Each text is reported once, in the order
- * given. `source`: other catalogs than Tessera's (this module's own tests).
+ * The texts of a page in `locale` that are untranslated: in any language, a catalog key shown as text; in a language
+ * other than English, a text that is an English catalog text (a whole text, after collapsing whitespace; with
+ * placeholders, any values in their place) whose translation in `locale` differs, and that is no text of `locale`'s own
+ * catalog; and a text of English words no catalog holds (ENGLISH_ONLY). Each text is reported once, in the order given.
+ * `source`: other catalogs than Tessera's (this module's own tests).
  */
 export function untranslated(locale: Locale, texts: Iterable<string>, source?: Catalogs): Untranslated[] {
   const index = source ? indexOf(source, locale !== 'en') : shipped(locale);
@@ -126,7 +149,12 @@ export function untranslated(locale: Locale, texts: Iterable<string>, source?: C
     }
     if (index.own.has(text)) continue;
     const english = index.english.get(text) ?? index.templates.find(([pattern]) => pattern.test(text))?.[1];
-    if (english !== undefined) found.push({ text, reason: 'english', key: english });
+    if (english !== undefined) {
+      found.push({ text, reason: 'english', key: english });
+      continue;
+    }
+    const words = locale === 'en' ? [] : englishWordsOf(text);
+    if (words.length > 0) found.push({ text, reason: 'words', key: words.join(' ') });
   }
   return found;
 }
@@ -134,5 +162,11 @@ export function untranslated(locale: Locale, texts: Iterable<string>, source?: C
 /** One line per untranslated text, for an assertion's message: `"Sign in" (English of interaction.login.title)`. */
 export const describeUntranslated = (found: readonly Untranslated[]): string =>
   found
-    .map((f) => (f.reason === 'key' ? `"${f.text}" (shows the key ${f.key})` : `"${f.text}" (English of ${f.key})`))
+    .map((f) =>
+      f.reason === 'key'
+        ? `"${f.text}" (shows the key ${f.key})`
+        : f.reason === 'english'
+          ? `"${f.text}" (English of ${f.key})`
+          : `"${f.text}" (English words in no catalog: ${f.key})`,
+    )
     .join('\n');

@@ -41,6 +41,11 @@ const OWNER_PASSWORD = 'operators keep long passphrases 4821';
 const BRAND_LOGO = pngTile(64, [123, 31, 162], [255, 255, 255]);
 const CLIENT_LOGO = pngTile(96, [21, 128, 61], [240, 253, 244]);
 const STEP_MS = 30_000;
+const BRAND_LINKS = [
+  'https://northwind.example/privacy',
+  'https://northwind.example/terms',
+  'https://northwind.example/help',
+];
 
 /** For each language of a sign-in page, a browser that prefers another: the page follows ui_locales. */
 const OTHER: Readonly<Record<Locale, Locale>> = { en: 'de', de: 'fr', fr: 'en' };
@@ -51,6 +56,9 @@ type Storage = Awaited<ReturnType<BrowserContext['storageState']>>;
 /** What a page shows as text, and what language each piece is marked as being in. */
 interface Shown {
   lang: string;
+  /** Whether the brand's logo is shown (loaded), and the addresses of the footer's links. */
+  logo: boolean;
+  footer: string[];
   texts: { text: string; lang: string }[];
 }
 
@@ -209,7 +217,13 @@ describe('every page in every language, as a person sees it', { skip: browserSki
         }
       for (const el of document.body.querySelectorAll('input[type="submit"], input[type="button"]'))
         texts.push({ text: (el as HTMLInputElement).value, lang: langOf(el) });
-      return { lang: document.documentElement.lang, texts };
+      const logo = document.querySelector('img.brand-logo') as HTMLImageElement | null;
+      return {
+        lang: document.documentElement.lang,
+        logo: Boolean(logo?.complete && logo.naturalWidth > 0),
+        footer: [...document.querySelectorAll('footer a[href^="https:"]')].map((a) => (a as HTMLAnchorElement).href),
+        texts,
+      };
     });
 
   /**
@@ -221,8 +235,12 @@ describe('every page in every language, as a person sees it', { skip: browserSki
     checked.push(where);
     const s = await shown(page);
     if (s.lang !== locale) wrongLang.push(`${where}: <html lang="${s.lang}">`);
-    // A text marked as in another language (the footer's "Deutsch", lang="de") is not this page's to translate.
-    const mine = s.texts.filter((x) => x.lang === '' || x.lang === locale).map((x) => x.text);
+    // The brand in every language: its logo, and its footer links.
+    assert.ok(s.logo, `${where}: the brand's logo`);
+    assert.deepEqual(s.footer, BRAND_LINKS, `${where}: the brand's footer links`);
+    // A text marked as in another language than the page's (the footer's "Deutsch", lang="de") is not the
+    // page's to translate; the page's own texts must be in `locale` (a wrong <html lang> is reported apart).
+    const mine = s.texts.filter((x) => x.lang === '' || x.lang === s.lang).map((x) => x.text);
     for (const line of describeUntranslated(untranslated(locale, mine)).split('\n').filter(Boolean))
       findings.push(`${where}: ${line}`);
     await page.screenshot({
@@ -392,15 +410,15 @@ describe('every page in every language, as a person sees it', { skip: browserSki
   });
 
   it('every page says its language in <html lang>', () => {
-    assert.deepEqual(wrongLang, [], wrongLang.join('\n'));
+    assert.ok(wrongLang.length === 0, `${wrongLang.length} pages in another language:\n${wrongLang.join('\n')}`);
   });
 
   it('no page reported a CSP violation, a script error or a console error', () => {
-    assert.deepEqual(problems, [], problems.join('\n'));
+    assert.ok(problems.length === 0, `${problems.length} problems:\n${problems.join('\n')}`);
   });
 
   it('no page shows a text left in English or a catalog key', () => {
-    assert.ok(checked.length >= LOCALES.length * 17, `pages checked: ${checked.length}\n${checked.join('\n')}`);
-    assert.deepEqual(findings, [], `${findings.length} untranslated texts:\n${findings.join('\n')}`);
+    assert.ok(checked.length >= LOCALES.length * 18, `pages checked: ${checked.length}\n${checked.join('\n')}`);
+    assert.ok(findings.length === 0, `${findings.length} untranslated texts:\n${findings.join('\n')}`);
   });
 });
