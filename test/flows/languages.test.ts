@@ -62,7 +62,7 @@ interface Shown {
   texts: { text: string; lang: string }[];
 }
 
-describe('every page in every language, as a person sees it', { skip: browserSkip, timeout: 150_000 }, () => {
+describe('every page in every language, as a person sees it', { skip: browserSkip, timeout: 120_000 }, () => {
   let server: RunningServer;
   let cb: CallbackServer;
   let browser: Browser;
@@ -165,7 +165,10 @@ describe('every page in every language, as a person sees it', { skip: browserSki
    * A browser window whose requests prefer `accept` (Accept-Language), reporting every CSP violation,
    * uncaught script error and console error into `problems`.
    */
-  async function window(accept: Locale, storageState?: Storage): Promise<{ context: BrowserContext; page: Page }> {
+  async function browserWindow(
+    accept: Locale,
+    storageState?: Storage,
+  ): Promise<{ context: BrowserContext; page: Page }> {
     const context = await browser.newContext({
       extraHTTPHeaders: { 'accept-language': accept },
       ...(storageState ? { storageState } : {}),
@@ -227,12 +230,20 @@ describe('every page in every language, as a person sees it', { skip: browserSki
     });
 
   /**
-   * Checks the page the browser shows as `name` in `locale`: its <html lang>, its texts (findings kept
-   * for the last test), a screenshot.
+   * Checks the page the browser shows as `name` in `locale`: a screenshot, its <html lang> and its texts
+   * (both kept for the tests at the end, which list every page), the brand's logo and footer links.
    */
   async function check(page: Page, locale: Locale, name: string): Promise<void> {
     const where = `${locale} ${name} (${new URL(page.url()).pathname})`;
     checked.push(where);
+    // JPEG: a PNG of a long page takes several times longer to encode, and the suite keeps to its time.
+    await page.screenshot({
+      path: join(shots, `${locale}-${name}.jpg`),
+      fullPage: true,
+      type: 'jpeg',
+      quality: 60,
+      scale: 'css',
+    });
     const s = await shown(page);
     if (s.lang !== locale) wrongLang.push(`${where}: <html lang="${s.lang}">`);
     // The brand in every language: its logo, and its footer links.
@@ -243,13 +254,6 @@ describe('every page in every language, as a person sees it', { skip: browserSki
     const mine = s.texts.filter((x) => x.lang === '' || x.lang === s.lang).map((x) => x.text);
     for (const line of describeUntranslated(untranslated(locale, mine)).split('\n').filter(Boolean))
       findings.push(`${where}: ${line}`);
-    await page.screenshot({
-      path: join(shots, `${locale}-${name}.jpg`),
-      fullPage: true,
-      type: 'jpeg',
-      quality: 60,
-      scale: 'css',
-    });
   }
 
   const go = async (page: Page, path: string) => {
@@ -283,7 +287,7 @@ describe('every page in every language, as a person sees it', { skip: browserSki
 
   /** The owner adds an authenticator app and signs in to the console with it (in English: a setup, not a check). */
   async function ownerAtTheConsole(): Promise<BrowserContext> {
-    const { context, page } = await window('en');
+    const { context, page } = await browserWindow('en');
     await go(page, '/account');
     await signIn(page, 'olga', OWNER_PASSWORD);
     await go(page, '/account/security/totp');
@@ -305,7 +309,7 @@ describe('every page in every language, as a person sees it', { skip: browserSki
 
   for (const locale of LOCALES) {
     it(`${locale}: login, sign-up and consent follow ui_locales (the browser prefers ${OTHER[locale]})`, async () => {
-      const { page } = await window(OTHER[locale]);
+      const { page } = await browserWindow(OTHER[locale]);
       const config = await rpConfig(server.issuer, 'shop', client.ClientSecretBasic(SECRET));
       const signup = await authRequest(config, {
         redirect_uri: cb.url('/callback'),
@@ -342,7 +346,7 @@ describe('every page in every language, as a person sees it', { skip: browserSki
     });
 
     it(`${locale}: the account area, device entry, an error, signing out and forgot password in the browser's language`, async () => {
-      const { page } = await window(locale);
+      const { page } = await browserWindow(locale);
       await go(page, '/forgot-password');
       await check(page, locale, 'forgot-password');
       await go(page, '/device');
@@ -378,7 +382,7 @@ describe('every page in every language, as a person sees it', { skip: browserSki
 
     it(`${locale}: the admin console's dashboard, a list and a form in the browser's language`, async () => {
       owner ??= await (await ownerAtTheConsole()).storageState();
-      const { page } = await window(locale, owner);
+      const { page } = await browserWindow(locale, owner);
       for (const [path, name] of [
         ['/admin', 'console-dashboard'],
         ['/admin/clients', 'console-clients'],
@@ -392,7 +396,7 @@ describe('every page in every language, as a person sees it', { skip: browserSki
   }
 
   it("the footer's language link switches the language, and the choice sticks on the next page", async () => {
-    const { page } = await window('en');
+    const { page } = await browserWindow('en');
     await go(page, '/account');
     await signIn(page, 'reader-en', PASSWORD);
     assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
