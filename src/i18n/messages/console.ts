@@ -119,6 +119,8 @@ export const en = {
   'console.hint.color': '#rgb or #rrggbb',
   'console.hint.textColor': '#rgb or #rrggbb; default white or black, whichever reads better',
   'console.hint.logo': 'Base64 of a PNG, JPEG, WebP or GIF image, at most 256 KiB',
+  'console.row.label': '{action} {target}',
+  'console.join': '{first} {next}',
   'console.action.dashboard.read.title': 'Dashboard',
   'console.action.dashboard.read.summary':
     'Users, clients, live sessions and active grants; tokens issued and sign-ins ok/failed per minute over the last hours (all instances); key states and ages; health of the database and Redis; recent security events.',
@@ -622,6 +624,8 @@ export const de: Record<keyof typeof en, string> = {
   'console.hint.color': '#rgb oder #rrggbb',
   'console.hint.textColor': '#rgb oder #rrggbb; Standard: Weiß oder Schwarz, je nachdem, was besser lesbar ist',
   'console.hint.logo': 'Base64 eines PNG-, JPEG-, WebP- oder GIF-Bildes, höchstens 256 KiB',
+  'console.row.label': '{action} {target}',
+  'console.join': '{first} {next}',
   'console.action.dashboard.read.title': 'Übersicht',
   'console.action.dashboard.read.summary':
     'Benutzer, Clients, aktive Sitzungen und gültige Berechtigungen; ausgestellte Tokens sowie erfolgreiche und fehlgeschlagene Anmeldungen pro Minute in den letzten Stunden (alle Instanzen); Zustand und Alter der Schlüssel; Zustand der Datenbank und von Redis; jüngste Sicherheitsereignisse.',
@@ -1135,6 +1139,8 @@ export const fr: Record<keyof typeof en, string> = {
   'console.hint.color': '#rgb ou #rrggbb',
   'console.hint.textColor': '#rgb ou #rrggbb ; par défaut blanc ou noir, selon ce qui se lit le mieux',
   'console.hint.logo': 'Base64 d’une image PNG, JPEG, WebP ou GIF, 256 Kio au plus',
+  'console.row.label': '{action} {target}',
+  'console.join': '{first} {next}',
   'console.action.dashboard.read.title': 'Tableau de bord',
   'console.action.dashboard.read.summary':
     'Utilisateurs, clients, sessions actives et autorisations en cours ; jetons émis et connexions réussies ou échouées par minute au cours des dernières heures (toutes instances) ; état et âge des clés ; état de la base de données et de Redis ; événements de sécurité récents.',
