@@ -28,6 +28,8 @@ const SAME: Record<'de' | 'fr', ReadonlySet<string>> = {
     'Name',
     'Status',
     'DPoP',
+    'Passkeys',
+    'Code',
     '(optional)',
   ]),
   fr: new Set([
@@ -47,6 +49,10 @@ const SAME: Record<'de' | 'fr', ReadonlySet<string>> = {
     'Source',
     'Type',
     'DPoP',
+    'Message',
+    'Via',
+    'Code',
+    'Application',
   ]),
 };
 
