@@ -561,6 +561,7 @@ export const en = {
   'console.field.response': 'Response',
   'console.field.application': 'Application',
   'console.field.items': 'Items',
+  'console.field.database': 'Database',
 } as const;
 
 export const de: Record<keyof typeof en, string> = {
@@ -613,7 +614,7 @@ export const de: Record<keyof typeof en, string> = {
   'console.form.yes': 'Ja',
   'console.form.no': 'Nein',
   'console.form.show': 'Anzeigen',
-  'console.form.ask': '{action} …',
+  'console.form.ask': '{action}…',
   'console.form.recentAuth':
     'Erfordert eine kürzliche Anmeldung: Möglicherweise werden Sie erneut nach Ihrem Passwort gefragt.',
   'console.form.problem': '{field}: {message}',
@@ -1136,6 +1137,7 @@ export const de: Record<keyof typeof en, string> = {
   'console.field.response': 'Antwort',
   'console.field.application': 'Anwendung',
   'console.field.items': 'Einträge',
+  'console.field.database': 'Datenbank',
 };
 
 export const fr: Record<keyof typeof en, string> = {
@@ -1705,4 +1707,5 @@ export const fr: Record<keyof typeof en, string> = {
   'console.field.response': 'Réponse',
   'console.field.application': 'Application',
   'console.field.items': 'Éléments',
+  'console.field.database': 'Base de données',
 };
