@@ -2,15 +2,16 @@
 // the per-minute figures the dashboard action (dashboard.read) gives, summed into buckets that suit
 // the span shown (about 36 to 60 points).
 import { DASHBOARD_FIGURES } from '../admin/actions/dashboard.ts';
+import { msg, type Msg } from '../i18n/catalog.ts';
 import type { ConsoleChart } from '../ui/console-pages.ts';
 
 /** The spans the chart offers, hours → bucket minutes (about 36 to 60 points each). */
 export const SPANS: Readonly<Record<string, number>> = { '1': 1, '6': 10, '24': 30, '48': 60 };
 /** How the chart and the dashboard's facts name each figure. */
-const LABELS: Record<(typeof DASHBOARD_FIGURES)[number], string> = {
-  tokens_issued: 'Tokens issued',
-  sign_ins_ok: 'Sign-ins ok',
-  sign_ins_failed: 'Sign-ins failed',
+const LABELS: Record<(typeof DASHBOARD_FIGURES)[number], Msg> = {
+  tokens_issued: msg('console.figure.tokens_issued'),
+  sign_ins_ok: msg('console.figure.sign_ins_ok'),
+  sign_ins_failed: msg('console.figure.sign_ins_failed'),
 };
 const FIGURES = DASHBOARD_FIGURES.map((name) => ({ name, label: LABELS[name] }));
 
@@ -50,7 +51,7 @@ export function chartOf(
   const { from, to, size } = spanOf(hours, now);
   const { buckets, series } = bucketed(rows, from, to, size / 60);
   const chart: ConsoleChart = {
-    title: `Last ${hours} hour${hours === '1' ? '' : 's'}`,
+    title: hours === '1' ? msg('console.chart.lastHour') : msg('console.chart.lastHours', { hours }),
     buckets,
     series: FIGURES.map((f) => ({ name: f.name, label: f.label, values: series[f.name]! })),
   };

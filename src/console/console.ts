@@ -11,21 +11,26 @@ import { OVERVIEW_PURPOSE } from '../protocol/account/overview.ts';
 import { returnCookie, safeReturn } from '../protocol/account/common.ts';
 import { checkCsrf, csrfToken } from '../protocol/interaction/session.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../protocol/provider.ts';
+import { msg, type Msg } from '../i18n/catalog.ts';
 import {
+  compose,
   consoleMessagePage,
   consolePage,
+  data,
+  fieldLabel,
   type ConsoleBase,
   type ConsoleField,
   type ConsoleForm,
   type ConsoleLink,
   type ConsolePage,
   type ConsoleTable,
+  type Text,
 } from '../ui/console-pages.ts';
 import type { PageChrome } from '../ui/html.ts';
 import { consoleAccess, type ConsoleAccess } from './access.ts';
 import { SPANS, chartOf } from './chart.ts';
-import { SHOWN, fieldsFor, inputFrom, membersOf, type MemberShape } from './forms.ts';
-import { isDestructive, isRead, sectionsOf, verbOf, type Section } from './sections.ts';
+import { SHOWN, fieldsFor, inputFrom, membersOf, type MemberShape, type Problem } from './forms.ts';
+import { isDestructive, isRead, sectionTitle, sectionsOf, summaryOf, titleOf, type Section } from './sections.ts';
 
 /** What the HTTP layer lends the console: its request mapping and its way of sending answers. */
 export interface ConsoleIO {
@@ -96,36 +101,28 @@ export class Console {
         };
       case 'no-role':
         return {
-          response: message(
-            403,
-            'Not an administrator',
-            'Your account has no admin role, so the console is closed to it.',
-            [{ href: `${issuer}/account`, text: 'Go to your account' }],
-          ),
+          response: message(403, msg('console.noRole.title'), msg('console.noRole.text'), [
+            { href: `${issuer}/account`, text: msg('console.link.account') },
+          ]),
         };
       case 'needs-mfa': {
         const reauth = `${issuer}/account/reauth?return=${encodeURIComponent(safeReturn(back))}`;
         if (this.p.config.mfa === 'off')
           return {
-            response: message(
-              403,
-              'A second factor is needed',
-              'The console needs a sign-in with a second factor, and second factors are turned off here (TESSERA_MFA=off). Use the tessera command on the host instead.',
-              [{ href: `${issuer}/account`, text: 'Go to your account' }],
-            ),
+            response: message(403, msg('console.mfa.title'), msg('console.mfa.off'), [
+              { href: `${issuer}/account`, text: msg('console.link.account') },
+            ]),
           };
         return {
           response: message(
             403,
-            'A second factor is needed',
+            msg('console.mfa.title'),
+            msg(a.hasFactor ? 'console.mfa.confirm' : 'console.mfa.none'),
             a.hasFactor
-              ? 'The console needs a sign-in with your second factor. Confirm it to go on.'
-              : 'The console needs a sign-in with a second factor, and your account has none yet. Add an authenticator app or a passkey, then sign in again with it.',
-            a.hasFactor
-              ? [{ href: reauth, text: 'Confirm with your second factor' }]
+              ? [{ href: reauth, text: msg('console.mfa.confirmLink') }]
               : [
-                  { href: `${issuer}/account/security`, text: 'Add a second factor' },
-                  { href: reauth, text: 'Then sign in again with it' },
+                  { href: `${issuer}/account/security`, text: msg('console.mfa.addLink') },
+                  { href: reauth, text: msg('console.mfa.againLink') },
                 ],
           ),
         };
@@ -135,14 +132,14 @@ export class Console {
     }
   }
 
-  private frame(s: Signed, title: string, current?: string, notice?: string): Omit<ConsoleBase, 'nonce'> {
+  private frame(s: Signed, title: Text, current?: string, notice?: Text): Omit<ConsoleBase, 'nonce'> {
     return {
       base: this.p.config.issuer,
       username: s.user.username,
       role: s.role,
       nav: [
         ...(this.summary && s.principal.scopes.has(this.summary.permission)
-          ? [{ id: 'dashboard', title: 'Dashboard' }]
+          ? [{ id: 'dashboard', title: sectionTitle('dashboard') }]
           : []),
         ...this.sections
           .filter((x) => s.principal.scopes.has(x.list!.permission))
@@ -204,21 +201,21 @@ export class Console {
 
   private forbidden(s: Signed): OAuthResponse {
     return this.page(403, {
-      ...this.frame(s, 'Not allowed'),
+      ...this.frame(s, msg('console.forbidden.title')),
       page: 'result',
-      summary: `Your role (${s.role}) does not allow this.`,
+      summary: msg('console.forbidden.text', { role: s.role }),
       value: undefined,
-      links: [{ href: this.base, text: 'Back to the dashboard' }],
+      links: [{ href: this.base, text: msg('console.back.dashboard') }],
     });
   }
 
-  private notFound(s: Signed, what = 'This page'): OAuthResponse {
+  private notFound(s: Signed): OAuthResponse {
     return this.page(404, {
-      ...this.frame(s, 'Not found'),
+      ...this.frame(s, msg('console.notFound.title')),
       page: 'result',
-      summary: `${what} was not found.`,
+      summary: msg('console.notFound.text'),
       value: undefined,
-      links: [{ href: this.base, text: 'Back to the dashboard' }],
+      links: [{ href: this.base, text: msg('console.back.dashboard') }],
     });
   }
 
@@ -241,18 +238,21 @@ export class Console {
     }));
     const { chart, totals } = chartOf(rows, hours, this.p.now());
     const counts = isObject(r.counts)
-      ? Object.entries(r.counts).map(([k, v]): [string, unknown] => [labelOf(k), v])
+      ? Object.entries(r.counts).map(([k, v]): [Text, unknown] => [fieldLabel(k), v])
       : [];
     const { at: _at, counts: _c, activity: _a, ...details } = r;
     return this.page(200, {
-      ...this.frame(a, 'Dashboard', 'dashboard'),
+      ...this.frame(a, sectionTitle('dashboard'), 'dashboard'),
       page: 'dashboard',
-      facts: [...counts, ...chart.series.map((x): [string, unknown] => [x.label, totals[x.name] ?? 0])],
+      facts: [...counts, ...chart.series.map((x): [Text, unknown] => [x.label, totals[x.name] ?? 0])],
       charts: [chart],
       details,
       links: Object.keys(SPANS)
         .filter((h) => h !== hours)
-        .map((h) => ({ href: `${this.base}?hours=${h}`, text: `Show the last ${h} hour${h === '1' ? '' : 's'}` })),
+        .map((h) => ({
+          href: `${this.base}?hours=${h}`,
+          text: h === '1' ? msg('console.dashboard.lastHour') : msg('console.dashboard.lastHours', { hours: h }),
+        })),
     });
   }
 
@@ -298,10 +298,14 @@ export class Console {
           id: 'filters',
           action: `${this.base}/${section.id}`,
           method: 'get',
-          submit: filterMembers.length === 1 && filterMembers[0]!.name === 'search' ? 'Search' : 'Filter',
+          submit: msg(
+            filterMembers.length === 1 && filterMembers[0]!.name === 'search'
+              ? 'console.list.search'
+              : 'console.list.filter',
+          ),
           hidden: {},
           fields: fieldsFor(filterMembers, typed, refused instanceof ActionRefused ? refused.problems : []),
-          ...(refused ? { error: refused.message } : {}),
+          ...(refused ? { error: data(refused.message) } : {}),
         }
       : undefined;
     const items = itemsOf(result);
@@ -319,7 +323,7 @@ export class Console {
     const columns = columnsOf(items, key);
     const table: ConsoleTable = {
       caption: section.title,
-      columns: columns.map((k) => ({ key: k, label: labelOf(k) })),
+      columns: columns.map((k) => ({ key: k, label: fieldLabel(k) })),
       rows: items.map((item) => {
         const id = recordKeyOf(item, key);
         return {
@@ -330,11 +334,15 @@ export class Console {
           forms: rowActions.flatMap((x) => {
             const fixed = rowInput(x, item);
             if (!fixed) return [];
-            return [this.buttonForm(s, x, fixed, `${verbOf(x)} ${Object.values(fixed).join(' ')}`)];
+            const label = compose(msg('console.row.label'), {
+              action: titleOf(x),
+              target: data(Object.values(fixed).join(' ')),
+            });
+            return [this.buttonForm(s, x, fixed, label)];
           }),
         };
       }),
-      empty: 'Nothing to show.',
+      empty: msg('console.list.empty'),
     };
     const next = isObject(result) && typeof result.next_cursor === 'string' ? result.next_cursor : undefined;
     const nextQuery = new URLSearchParams();
@@ -345,7 +353,7 @@ export class Console {
     const preview =
       section.id === 'keys' && result !== undefined
         ? {
-            title: 'Published key set (JWKS)',
+            title: msg('console.keys.jwks'),
             text: JSON.stringify(JSON.parse(this.p.keys().jwksBody.toString('utf8')), null, 2),
           }
         : undefined;
@@ -371,7 +379,7 @@ export class Console {
       if (!s.principal.scopes.has(x.permission)) continue;
       const members = membersOf(x.input);
       if (!isRead(x) && members.length <= 2) forms.push(this.actionForm(s, x, members, {}, {}));
-      else links.push({ href: `${this.base}/do/${x.name}`, text: x.summary });
+      else links.push({ href: `${this.base}/do/${x.name}`, text: titleOf(x) });
     }
     return { forms, links };
   }
@@ -397,14 +405,14 @@ export class Console {
       const method = x.http?.method;
       if (isRead(x)) {
         const q = new URLSearchParams({ ...keyInput, [GO]: '1' });
-        links.push({ href: `${this.base}/do/${x.name}?${q}`, text: x.summary });
+        links.push({ href: `${this.base}/do/${x.name}?${q}`, text: titleOf(x) });
       } else if (members.length === 0 && method === 'DELETE')
         // A deletion asks once more: its button opens a page with the button that does it.
         forms.push({
           id: x.name.replace(/[^a-z0-9]+/gi, '-'),
           action: `${this.base}/do/${x.name}`,
           method: 'get',
-          submit: `${verbOf(x)}…`,
+          submit: compose(msg('console.form.ask'), { action: titleOf(x) }),
           hidden: keyInput,
           fields: [],
           danger: true,
@@ -414,14 +422,14 @@ export class Console {
         // The values the form starts with go with it: only what the person changed is sent to the action.
         const was = JSON.stringify(Object.fromEntries(fieldsFor(members, current).map((f) => [f.name, fieldText(f)])));
         forms.push(this.actionForm(s, x, members, current, { ...keyInput, [WAS]: was }, r.etag));
-      } else links.push({ href: `${this.base}/do/${x.name}?${new URLSearchParams(keyInput)}`, text: x.summary });
+      } else links.push({ href: `${this.base}/do/${x.name}?${new URLSearchParams(keyInput)}`, text: titleOf(x) });
     }
     return this.page(
       200,
       {
         ...this.frame(
           s,
-          `${section.title}: ${nameOf(current) ?? key}`,
+          compose(msg('console.record.title'), { section: section.title, name: data(nameOf(current) ?? key) }),
           section.id,
           notice ? noticeOf(notice) : undefined,
         ),
@@ -429,14 +437,17 @@ export class Console {
         value: r.result,
         forms,
         links,
-        back: { href: `${this.base}/${section.id}`, text: `Back to ${section.title.toLowerCase()}` },
+        back: {
+          href: `${this.base}/${section.id}`,
+          text: compose(msg('console.back.section'), { section: section.title }),
+        },
       },
       r.etag ? { etag: r.etag } : undefined,
     );
   }
 
   /** A form that runs `action` with only `fixed` (its key): one button. */
-  private buttonForm(s: Signed, action: AdminAction, fixed: Record<string, string>, label?: string): ConsoleForm {
+  private buttonForm(s: Signed, action: AdminAction, fixed: Record<string, string>, label?: Text): ConsoleForm {
     return {
       ...this.actionForm(s, action, [], {}, fixed),
       ...(label ? { label } : {}),
@@ -450,17 +461,17 @@ export class Console {
     values: Record<string, unknown>,
     fixed: Record<string, string>,
     etag?: string,
-    problems: { field: string; message: string }[] = [],
-    error?: string,
+    problems: readonly Problem[] = [],
+    error?: Text,
   ): ConsoleForm {
     const read = isRead(action);
     return {
       id: action.name.replace(/[^a-z0-9]+/gi, '-'),
       action: `${this.base}/do/${action.name}`,
       method: read ? 'get' : 'post',
-      title: members.length ? verbOf(action) : undefined,
-      description: action.summary,
-      submit: read ? 'Show' : verbOf(action),
+      title: members.length ? titleOf(action) : undefined,
+      description: summaryOf(action),
+      submit: read ? msg('console.form.show') : titleOf(action),
       hidden: {
         ...fixed,
         ...(read
@@ -470,7 +481,7 @@ export class Console {
       },
       fields: fieldsFor(members, values, problems),
       ...(isDestructive(action) ? { danger: true } : {}),
-      ...(action.recentAuth ? { note: 'Needs a recent sign-in: you may be asked for your password again.' } : {}),
+      ...(action.recentAuth ? { note: msg('console.form.recentAuth') } : {}),
       ...(error ? { error } : {}),
     } as ConsoleForm;
   }
@@ -487,7 +498,7 @@ export class Console {
     members: readonly MemberShape[],
     fixed: Record<string, string>,
     values: Record<string, unknown>,
-    again: { etag?: string; problems?: { field: string; message: string }[]; error?: string } = {},
+    again: { etag?: string; problems?: readonly Problem[]; error?: Text } = {},
   ): Promise<OAuthResponse> {
     const target = await this.targetOf(s, section, fixed);
     const form = this.actionForm(
@@ -501,10 +512,10 @@ export class Console {
       again.error,
     );
     return this.page(status, {
-      ...this.frame(s, verbOf(action), section?.id),
+      ...this.frame(s, titleOf(action), section?.id),
       page: 'form',
       form: { ...form, title: undefined },
-      summary: action.summary,
+      summary: summaryOf(action),
       ...(target ? { target } : {}),
       back: this.backOf(section, fixed),
     });
@@ -518,7 +529,7 @@ export class Console {
     s: Signed,
     section: Section | undefined,
     fixed: Record<string, string>,
-  ): Promise<{ label: string; text: string } | undefined> {
+  ): Promise<{ label: Text; text: Text } | undefined> {
     const key = section?.key;
     const value = key ? fixed[key] : undefined;
     if (!section || !key || !value) return undefined;
@@ -527,9 +538,12 @@ export class Console {
       const r = await runAction(this.p, section.get, s.principal, { [key]: value }).catch(() => undefined);
       name = r && isObject(r.result) ? nameOf(r.result) : undefined;
     }
-    // The section's title in the singular ("Users" → "User"), else the key's own name.
-    const label = / and /.test(section.title) ? labelOf(key) : section.title.replace(/s$/, '');
-    return { label, text: name && name !== value ? `${name} (${key} ${value})` : value };
+    // One record of the section ("User"), else the key's own label.
+    const label = section.one ?? fieldLabel(key);
+    return {
+      label,
+      text: name && name !== value ? msg('console.target.named', { name, key, value }) : data(value),
+    };
   }
 
   /** GET /admin/do/<action>: a change's form, or a read (run at once, or its form first when it has inputs). */
@@ -559,7 +573,7 @@ export class Console {
       if (out.status === 400 && out.refused instanceof ActionRefused)
         return this.formPage(400, a, action, section, members, fixed, query.typed, {
           problems: out.refused.problems,
-          error: out.refused.message,
+          error: data(out.refused.message),
         });
       return this.failure(a, out.refused, out.status);
     }
@@ -582,9 +596,9 @@ export class Console {
       };
     }
     return this.page(200, {
-      ...this.frame(a, verbOf(action), section?.id),
+      ...this.frame(a, titleOf(action), section?.id),
       page: 'result',
-      summary: action.summary,
+      summary: summaryOf(action),
       value: result,
       links: [this.backOf(section, fixed)],
     });
@@ -601,11 +615,11 @@ export class Console {
     const csrf = req.params.getAll(CSRF);
     if (csrf.length !== 1 || !checkCsrf(this.p, purposeOf(action), a.cookie, csrf[0]))
       return this.page(403, {
-        ...this.frame(a, 'Form expired', section?.id),
+        ...this.frame(a, msg('console.expired.title'), section?.id),
         page: 'result',
-        summary: 'The form could not be verified, so nothing was changed. Reload the page and try again.',
+        summary: msg('console.expired.text'),
         value: undefined,
-        links: [{ href: `${this.p.config.issuer}${back}`, text: 'Back' }],
+        links: [{ href: `${this.p.config.issuer}${back}`, text: msg('console.back') }],
       });
     const members = membersOf(action.input);
     const shown = new Set((req.params.get(SHOWN) ?? '').split(',').filter(Boolean));
@@ -622,14 +636,13 @@ export class Console {
         if (Object.hasOwn(before, m.name) && norm(now) === norm(before[m.name]!)) delete input[m.name];
       }
     }
-    const retry = (status: number, list: { field: string; message: string }[], error: string) =>
+    const retry = (status: number, list: readonly Problem[], error: Text) =>
       this.formPage(status, a, action, section, members, fixed, typed, {
         etag: req.params.get(ETAG) ?? undefined,
         problems: list,
         error,
       });
-    if (problems.length)
-      return retry(400, problems, problems.map((x) => `${labelOf(x.field)}: ${x.message}`).join(' '));
+    if (problems.length) return retry(400, problems, problemsText(problems));
     const out = await this.run(a, action, input, back, req.params.get(ETAG) ?? undefined);
     if ('refused' in out) {
       if (out.response) return out.response;
@@ -637,14 +650,12 @@ export class Console {
       return retry(
         out.status,
         out.refused instanceof ActionRefused ? out.refused.problems : [],
-        out.status === 412
-          ? 'The record changed since this page was loaded. Reload it and try again.'
-          : out.refused.message,
+        out.status === 412 ? msg('console.conflict') : data(out.refused.message),
       );
     }
     const key = section?.key && fixed[section.key];
     // A change to one record shows the record again, unless it is gone; anything shown once (a new secret) stays here.
-    const done = `${verbOf(action)}: done.`;
+    const done = compose(msg('console.done'), { action: titleOf(action) });
     if (key && section.get && action.http?.method !== 'DELETE' && !showsOnce(out.r.result))
       return {
         kind: 'redirect',
@@ -653,9 +664,9 @@ export class Console {
     return this.page(
       out.r.status ?? 200,
       {
-        ...this.frame(a, verbOf(action), section?.id, done),
+        ...this.frame(a, titleOf(action), section?.id, done),
         page: 'result',
-        summary: showsOnce(out.r.result) ? 'Copy the secret now: it is shown only this once.' : action.summary,
+        summary: showsOnce(out.r.result) ? msg('console.secretOnce') : summaryOf(action),
         value: out.r.result,
         links: [this.backOf(section, key && action.http?.method !== 'DELETE' ? fixed : {})],
       },
@@ -665,11 +676,12 @@ export class Console {
 
   private failure(s: Signed, err: Error, status: number): OAuthResponse {
     return this.page(status, {
-      ...this.frame(s, status === 404 ? 'Not found' : 'Refused'),
+      ...this.frame(s, msg(status === 404 ? 'console.notFound.title' : 'console.refused.title')),
       page: 'result',
-      summary: err.message,
+      // The admin layer's reason, as it gives it (its words are not the console's catalog).
+      summary: data(err.message),
       value: undefined,
-      links: [{ href: this.base, text: 'Back to the dashboard' }],
+      links: [{ href: this.base, text: msg('console.back.dashboard') }],
     });
   }
 
@@ -684,11 +696,17 @@ export class Console {
   }
 
   private backOf(section: Section | undefined, fixed: Record<string, string>): ConsoleLink {
-    if (!section) return { href: this.base, text: 'Back to the dashboard' };
+    if (!section) return { href: this.base, text: msg('console.back.dashboard') };
     const key = section.key && fixed[section.key];
     if (key && section.get)
-      return { href: `${this.base}/${section.id}/${encodeURIComponent(key)}`, text: `Back to ${key}` };
-    return { href: `${this.base}/${section.id}`, text: `Back to ${section.title.toLowerCase()}` };
+      return {
+        href: `${this.base}/${section.id}/${encodeURIComponent(key)}`,
+        text: msg('console.back.record', { key }),
+      };
+    return {
+      href: `${this.base}/${section.id}`,
+      text: compose(msg('console.back.section'), { section: section.title }),
+    };
   }
 }
 
@@ -698,9 +716,19 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-const labelOf = (k: string) => (k.charAt(0).toUpperCase() + k.slice(1)).replace(/[_-]+/g, ' ');
+/** The problems of a form as one text: "<label>: <problem>" each. */
+const problemsText = (problems: readonly Problem[]): Text => {
+  const [first, ...rest] = problems.map((x) =>
+    compose(msg('console.form.problem'), {
+      field: fieldLabel(x.field),
+      message: typeof x.message === 'string' ? data(x.message) : x.message,
+    }),
+  );
+  // Sentences one after the other: each said in the page's language, joined by a space.
+  return rest.reduce<Text>((all, next) => compose(msg('console.join'), { first: all, next }), first!);
+};
 
-function message(status: number, title: string, text: string, links: ConsoleLink[]): OAuthResponse {
+function message(status: number, title: Msg, text: Msg, links: ConsoleLink[]): OAuthResponse {
   return {
     kind: 'page',
     status,
@@ -819,9 +847,9 @@ function columnsOf(items: Record<string, unknown>[], key: string | undefined): s
 const showsOnce = (v: unknown): boolean =>
   isObject(v) && Object.keys(v).some((k) => /(^|_)(secret|token|password)$/.test(k) && typeof v[k] === 'string');
 
-const noticeOf = (actionName: string) => {
+const noticeOf = (actionName: string): Text | undefined => {
   const a = ADMIN_ACTIONS.find((x) => x.name === actionName);
-  return a ? `${verbOf(a)}: done.` : undefined;
+  return a ? compose(msg('console.done'), { action: titleOf(a) }) : undefined;
 };
 
 /**

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { bool, pageInput } from '../admin/action.ts';
+import { msg } from '../i18n/catalog.ts';
+import { data } from '../ui/console-pages.ts';
 import { fieldsFor, inputFrom, membersOf, SHOWN } from './forms.ts';
 
 const schema = z
@@ -110,13 +112,13 @@ describe('console forms from action schemas', () => {
     );
     const f = Object.fromEntries(fields.map((x) => [x.name, x]));
     assert.equal(f.client_name!.value, 'Web');
-    assert.equal(f.client_name!.error, 'Too long.');
-    assert.equal(f.client_name!.label, 'Client name');
+    assert.deepEqual(f.client_name!.error, [data('Too long.')]);
+    assert.deepEqual(f.client_name!.label, msg('console.field.client_name'));
     assert.equal(f.redirect_uris!.value, 'https://a/cb\nhttps://b/cb');
     assert.equal(f.disabled!.value, 'false');
     assert.deepEqual(f.disabled!.options, [
-      { value: 'true', label: 'Yes' },
-      { value: 'false', label: 'No' },
+      { value: 'true', label: msg('console.form.yes') },
+      { value: 'false', label: msg('console.form.no') },
     ]);
     assert.deepEqual(f.grant_types!.values, ['refresh_token']);
     assert.equal(f.limit!.value, '50');

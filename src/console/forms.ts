@@ -3,8 +3,28 @@
 // schema stays the judge: runAction parses what is built here, and its problems are shown beside the
 // fields they name. Nothing here trusts the form: only the schema's own members are read.
 import type { z } from 'zod';
-import type { ConsoleField } from '../ui/console-pages.ts';
-import { labelOf } from '../ui/console-pages.ts';
+import { msg, type Msg } from '../i18n/catalog.ts';
+import { en as consoleWords } from '../i18n/messages/console.ts';
+import { data, fieldLabel, type ConsoleField, type Text } from '../ui/console-pages.ts';
+
+/** A problem with a member's value: the console's own (a Msg), or the schema's as the admin layer says it. */
+export interface Problem {
+  field: string;
+  message: string | Msg;
+}
+
+/**
+ * The catalog's hint for a member's description: the 'console.hint.*' message whose English is that
+ * description (the action table describes members in English; the console says it in the page's language).
+ */
+const HINTS = new Map(
+  Object.entries(consoleWords)
+    .filter(([k]) => k.startsWith('console.hint.'))
+    .map(([k, v]) => [v as string, msg(k as keyof typeof consoleWords)]),
+);
+
+/** A member's hint in the catalog, else its description as written (a test proves none is left so). */
+export const hintOf = (description: string): Text => HINTS.get(description) ?? data(description);
 
 /** What a member of an input schema is, for a form. */
 export interface MemberShape {
@@ -137,30 +157,33 @@ function asText(m: MemberShape, v: unknown): string | undefined {
 export function fieldsFor(
   members: readonly MemberShape[],
   values: Record<string, unknown> = {},
-  problems: readonly { field: string; message: string }[] = [],
+  problems: readonly Problem[] = [],
 ): ConsoleField[] {
   return members.map((m) => {
     const v = Object.hasOwn(values, m.name) ? values[m.name] : m.defaultValue;
     const error = problems
       .filter((p) => p.field === m.name || p.field.startsWith(`${m.name}.`))
-      .map((p) => p.message)
-      .join(' ');
+      .map((p): Text => (typeof p.message === 'string' ? data(p.message) : p.message));
     const field: ConsoleField = {
       name: m.name,
-      label: labelOf(m.name),
+      label: fieldLabel(m.name),
       kind: m.kind,
       required: m.required,
-      ...(m.description ? { hint: m.description } : {}),
-      ...(error ? { error } : {}),
+      ...(m.description ? { hint: hintOf(m.description) } : {}),
+      ...(error.length ? { error } : {}),
     };
     if (m.kind === 'checkboxes') {
       field.values = Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : [];
-      field.options = (m.options ?? []).map((o) => ({ value: o, label: o }));
+      // Enum values are identifiers (grant types, scopes): shown as they are, in every language.
+      field.options = (m.options ?? []).map((o) => ({ value: o, label: data(o) }));
     } else {
       const text = asText(m, v);
       if (text !== undefined) field.value = text;
       if (m.options)
-        field.options = m.options.map((o) => ({ value: o, label: m.boolean ? (o === 'true' ? 'Yes' : 'No') : o }));
+        field.options = m.options.map((o) => ({
+          value: o,
+          label: m.boolean ? msg(o === 'true' ? 'console.form.yes' : 'console.form.no') : data(o),
+        }));
     }
     return field;
   });
@@ -177,11 +200,11 @@ export const SHOWN = '_fields';
 export function inputFrom(
   members: readonly MemberShape[],
   params: URLSearchParams,
-): { input: Record<string, unknown>; problems: { field: string; message: string }[]; typed: Record<string, unknown> } {
+): { input: Record<string, unknown>; problems: Problem[]; typed: Record<string, unknown> } {
   const shown = new Set((params.get(SHOWN) ?? '').split(',').filter(Boolean));
   const input: Record<string, unknown> = {};
   const typed: Record<string, unknown> = {};
-  const problems: { field: string; message: string }[] = [];
+  const problems: Problem[] = [];
   for (const m of members) {
     const all = params.getAll(m.name);
     if (m.kind === 'checkboxes') {
@@ -189,7 +212,7 @@ export function inputFrom(
       continue;
     }
     if (all.length > 1) {
-      problems.push({ field: m.name, message: 'Given more than once.' });
+      problems.push({ field: m.name, message: msg('console.problem.twice') });
       continue;
     }
     const raw = all[0];
@@ -213,7 +236,7 @@ export function inputFrom(
       try {
         input[m.name] = JSON.parse(text);
       } catch {
-        problems.push({ field: m.name, message: 'Not valid JSON.' });
+        problems.push({ field: m.name, message: msg('console.problem.json') });
       }
     } else input[m.name] = text;
   }

@@ -3,10 +3,14 @@
 // and the actions on the collection and on one record. A new action appears where its path puts it;
 // only the titles and the order are written here.
 import type { AdminAction } from '../admin/action.ts';
+import { msg } from '../i18n/catalog.ts';
+import { data, hasKey, type Text } from '../ui/console-pages.ts';
 
 export interface Section {
   id: string;
-  title: string;
+  title: Text;
+  /** One record of the section ("User"), naming the record a form acts on. */
+  one?: Text;
   /** GET /<id>: the section's page. */
   list?: AdminAction;
   /** GET /<id>/{key}: one record's page. */
@@ -19,23 +23,35 @@ export interface Section {
   item: AdminAction[];
 }
 
-const TITLES: Record<string, string> = {
-  dashboard: 'Dashboard',
-  clients: 'Clients',
-  users: 'Users',
-  sessions: 'Sessions',
-  consents: 'Consents',
-  resources: 'Resource servers and scopes',
-  keys: 'Signing keys',
-  audit: 'Audit trail',
-  settings: 'Settings',
-  groups: 'Groups',
-  'app-roles': 'Application roles',
-  'claim-mappings': 'Claim mappings',
-  upstreams: 'Upstream providers',
-  webhooks: 'Webhooks',
-};
-const ORDER = Object.keys(TITLES);
+/** The sections in the order of the navigation (their titles: the catalog's 'console.section.<id>'). */
+const ORDER = [
+  'dashboard',
+  'clients',
+  'users',
+  'sessions',
+  'consents',
+  'resources',
+  'keys',
+  'audit',
+  'settings',
+  'groups',
+  'app-roles',
+  'claim-mappings',
+  'upstreams',
+  'webhooks',
+];
+
+/** A section's title from the catalog; a section the catalog does not know yet is named by its id. */
+export function sectionTitle(id: string): Text {
+  const key = `console.section.${id}`;
+  return hasKey(key) ? msg(key) : msg('console.section.other', { name: idTitle(id) });
+}
+
+/** One record of a section ("User"), from the catalog. */
+function oneOf(id: string): Text | undefined {
+  const key = `console.one.${id}`;
+  return hasKey(key) ? msg(key) : undefined;
+}
 
 /** Segments that are the console's own routes (the dashboard is /admin itself), never a section. */
 const RESERVED = new Set(['api', 'do', 'dashboard']);
@@ -52,7 +68,10 @@ export function sectionsOf(actions: readonly AdminAction[]): Section[] {
     const id = parts[0]!;
     if (!/^[a-z][a-z-]{0,31}$/.test(id) || RESERVED.has(id)) continue;
     let s = byId.get(id);
-    if (!s) byId.set(id, (s = { id, title: TITLES[id] ?? titleOf(id), collection: [], item: [] }));
+    if (!s) {
+      const one = oneOf(id);
+      byId.set(id, (s = { id, title: sectionTitle(id), ...(one ? { one } : {}), collection: [], item: [] }));
+    }
     const param = /^\{([a-z_]+)\}$/.exec(parts[1] ?? '')?.[1];
     if (parts.length === 1 && isRead(a) && !s.list) s.list = a;
     else if (param) {
@@ -66,12 +85,22 @@ export function sectionsOf(actions: readonly AdminAction[]): Section[] {
   return [...byId.values()].filter((s) => s.list).sort((a, b) => rank(a.id) - rank(b.id) || (a.id < b.id ? -1 : 1));
 }
 
-const titleOf = (id: string) => id.charAt(0).toUpperCase() + id.slice(1).replace(/-/g, ' ');
+const idTitle = (id: string) => id.charAt(0).toUpperCase() + id.slice(1).replace(/-/g, ' ');
+
+/** An action's title ("Create user") and summary in the console: the catalog's, else made from the table. */
+export function titleOf(a: AdminAction): Text {
+  const key = `console.action.${a.name}.title`;
+  return hasKey(key) ? msg(key) : data(verbOf(a));
+}
+export function summaryOf(a: AdminAction): Text {
+  const key = `console.action.${a.name}.summary`;
+  return hasKey(key) ? msg(key) : data(a.summary);
+}
 
 /**
- * A button's text from the action's name: a change of one word names what it changes (`users.create` →
- * "Create user", `roles.set` → "Set role"); longer ones say it already (`clients.revoke-tokens` → "Revoke
- * tokens"); a read is its area and its name (`users.sessions` → "Users: sessions").
+ * A button's text from the action's name (for an action the catalog does not know yet): a change of one word names what
+ * it changes (`users.create` → "Create user", `roles.set` → "Set role"); longer ones say it already
+ * (`clients.revoke-tokens` → "Revoke tokens"); a read is its area and its name (`users.sessions` → "Users: sessions").
  */
 export function verbOf(a: AdminAction): string {
   const [area = '', ...rest] = a.name.split('.');

@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cellText, chartView, consoleMessagePage, consolePage, labelOf, type ConsoleBase } from './console-pages.ts';
+import { msg } from '../i18n/catalog.ts';
+import {
+  cellText,
+  chartView,
+  consoleMessagePage,
+  consolePage,
+  data,
+  labelOf,
+  type ConsoleBase,
+} from './console-pages.ts';
 
 const base: ConsoleBase = {
   nonce: 'n0nce',
@@ -8,11 +17,11 @@ const base: ConsoleBase = {
   username: 'owner<1>',
   role: 'owner',
   nav: [
-    { id: 'dashboard', title: 'Dashboard' },
-    { id: 'keys', title: 'Signing keys' },
+    { id: 'dashboard', title: msg('console.section.dashboard') },
+    { id: 'keys', title: msg('console.section.keys') },
   ],
   current: 'keys',
-  title: 'Signing keys',
+  title: msg('console.section.keys'),
   signOutCsrf: 'tok',
 };
 
@@ -30,10 +39,10 @@ describe('console pages', () => {
       ...base,
       page: 'list',
       table: {
-        caption: 'Signing keys',
+        caption: msg('console.section.keys'),
         columns: [
-          { key: 'kid', label: 'Kid' },
-          { key: 'created_at', label: 'Created at' },
+          { key: 'kid', label: msg('console.field.kid') },
+          { key: 'created_at', label: msg('console.field.created_at') },
         ],
         rows: [
           {
@@ -44,8 +53,8 @@ describe('console pages', () => {
                 id: 'keys-retire',
                 action: 'https://id.example/admin/do/keys.retire',
                 method: 'post',
-                submit: 'Retire',
-                label: 'Retire k1',
+                submit: data('Retire'),
+                label: data('Retire k1'),
                 hidden: { kid: 'k1', csrf: 'c' },
                 fields: [],
                 danger: true,
@@ -53,7 +62,7 @@ describe('console pages', () => {
             ],
           },
         ],
-        empty: 'None',
+        empty: msg('console.list.empty'),
       },
       forms: [],
       links: [],
@@ -72,30 +81,37 @@ describe('console pages', () => {
     const page = consolePage({
       ...base,
       page: 'form',
-      back: { href: '/admin/keys', text: 'Back' },
+      back: { href: '/admin/keys', text: msg('console.back') },
       form: {
         id: 'keys-rotate',
         action: 'https://id.example/admin/do/keys.rotate',
         method: 'post',
-        submit: 'Rotate',
+        submit: data('Rotate'),
         hidden: { csrf: 'c' },
-        error: 'Refused',
+        error: data('Refused'),
         fields: [
           {
             name: 'alg',
-            label: 'Alg',
+            label: data('Alg'),
             kind: 'select',
             required: false,
-            options: [{ value: 'ES256', label: 'ES256' }],
+            options: [{ value: 'ES256', label: data('ES256') }],
             value: 'ES256',
           },
-          { name: 'note', label: 'Note', kind: 'text', required: true, hint: 'Why', error: 'Too long' },
+          {
+            name: 'note',
+            label: data('Note'),
+            kind: 'text',
+            required: true,
+            hint: data('Why'),
+            error: [data('Too long')],
+          },
           {
             name: 'scopes',
-            label: 'Scopes',
+            label: data('Scopes'),
             kind: 'checkboxes',
             required: false,
-            options: [{ value: 'a', label: 'a' }],
+            options: [{ value: 'a', label: data('a') }],
             values: ['a'],
           },
         ],
@@ -120,11 +136,11 @@ describe('console pages', () => {
 
   it('the chart: an SVG with a title and description, and the same figures as a table', () => {
     const svg = chartView({
-      title: 'Last 1 hour',
+      title: msg('console.chart.lastHour'),
       buckets: [1_700_000_000, 1_700_000_060],
       series: [
-        { name: 'tokens_issued', label: 'Tokens issued', values: [3, 5] },
-        { name: 'sign_ins_failed', label: 'Sign-ins failed', values: [0, 1] },
+        { name: 'tokens_issued', label: msg('console.figure.tokens_issued'), values: [3, 5] },
+        { name: 'sign_ins_failed', label: msg('console.figure.sign_ins_failed'), values: [0, 1] },
       ],
     }).value;
     assert.match(svg, /<svg class="chart"[^>]*role="img" aria-labelledby="last-1-hour-t last-1-hour-d"/);
@@ -146,9 +162,9 @@ describe('console pages', () => {
   it('a message page is a plain page of the shared shell', () => {
     const page = consoleMessagePage({
       nonce: 'n0nce',
-      title: 'A second factor is needed',
-      message: 'x',
-      links: [{ href: '/account/security', text: 'Add a second factor' }],
+      title: msg('console.mfa.title'),
+      message: msg('console.mfa.none'),
+      links: [{ href: '/account/security', text: msg('console.mfa.addLink') }],
     });
     assertStrict(page);
     assert.match(page, /<a href="\/account\/security">Add a second factor<\/a>/);

@@ -440,6 +440,24 @@ describe('the admin console, as operators use it', { skip: browserSkip, timeout:
     noViolations();
   });
 
+  it('the owner picks German from the language links: the console speaks German, then English again', async () => {
+    const { page } = operators.olga!;
+    await page.goto(url('/admin/users?lang=de'));
+    const nav = await navOf(page);
+    for (const title of ['Übersicht', 'Clients', 'Benutzer', 'Sitzungen', 'Signaturschlüssel', 'Einstellungen'])
+      assert.ok(nav.includes(title), `${title} in ${nav.join(', ')}`);
+    assert.equal(await heading(page), 'Benutzer');
+    await page.getByRole('button', { name: 'Abmelden' }).waitFor();
+    await page.goto(url('/admin/do/users.create'));
+    assert.equal(await heading(page), 'Benutzer anlegen');
+    await field(page, 'Benutzername').waitFor();
+    await page.getByRole('button', { name: 'Benutzer anlegen' }).waitFor();
+    await shoot(page, 'owner-desktop-de-create-user');
+    await page.goto(url('/admin?lang=en'));
+    assert.equal(await heading(page), 'Dashboard');
+    noViolations();
+  });
+
   it('every console page, on a desktop and a phone, without a CSP violation', async () => {
     const owner = operators.olga!;
     const phone = await window({ phone: true, from: owner.context });
