@@ -1,3 +1,5 @@
+import type { Locale } from '../i18n/negotiate.ts';
+
 /**
  * Mail to users. The protocol names what to send (a template and its values); the mail adapter
  * renders and delivers it. `send` is durable: once it resolves, the mail is queued and will be
@@ -21,6 +23,11 @@ export interface MailMessage {
   vars: Readonly<Record<string, string>>;
   /** The account it is about, for the audit trail when delivery fails. */
   userId?: string;
+  /**
+   * The language to write it in, chosen when it is queued (protocol/mail-language.ts): the worker
+   * renders it later, far from the request that caused it. Absent: English.
+   */
+  locale?: Locale;
 }
 
 export interface Mailer {
