@@ -1,5 +1,3 @@
-import type { Locale } from '../i18n/negotiate.ts';
-
 /**
  * Mail to users. The protocol names what to send (a template and its values); the mail adapter
  * renders and delivers it. `send` is durable: once it resolves, the mail is queued and will be
@@ -27,7 +25,7 @@ export interface MailMessage {
    * The language to write it in, chosen when it is queued (protocol/mail-language.ts): the worker
    * renders it later, far from the request that caused it. Absent: English.
    */
-  locale?: Locale;
+  locale?: 'en' | 'de' | 'fr';
 }
 
 export interface Mailer {
