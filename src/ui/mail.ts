@@ -154,7 +154,7 @@ export function renderMail(template: string, vars: Vars, locale: Locale = 'en'):
   const c = content(locale, template, vars);
   const text = [
     ...c.paragraphs,
-    ...(c.button ? [`${c.button.label}: ${c.button.href}`] : []),
+    ...(c.button ? [t(locale, 'mail.linkLine', { label: c.button.label, link: c.button.href })] : []),
     ...(c.footer ? [c.footer] : []),
     `-- \n${vars.service || 'Tessera'}`,
   ].join('\n\n');

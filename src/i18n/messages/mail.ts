@@ -8,6 +8,7 @@ export const en = {
   'mail.time': 'Time: {time}',
   'mail.browser': 'Browser: {browser}',
   'mail.copyLink': 'Or copy this address into your browser:',
+  'mail.linkLine': '{label}: {link}',
   'mail.notYou':
     'If this was not you, change your password now and check the sign-in methods of your account, or ask the operator of this service for help.',
   'mail.ignore': 'If you did not ask for this, you can ignore this mail: nothing changes until the link is used.',
@@ -58,6 +59,7 @@ export const de: Record<keyof typeof en, string> = {
   'mail.time': 'Zeitpunkt: {time}',
   'mail.browser': 'Browser: {browser}',
   'mail.copyLink': 'Oder kopieren Sie diese Adresse in Ihren Browser:',
+  'mail.linkLine': '{label}: {link}',
   'mail.notYou':
     'Falls Sie das nicht waren, ändern Sie jetzt Ihr Passwort und prüfen Sie die Anmeldemethoden Ihres Kontos, oder bitten Sie den Betreiber dieses Dienstes um Hilfe.',
   'mail.ignore':
@@ -110,6 +112,7 @@ export const fr: Record<keyof typeof en, string> = {
   'mail.time': 'Date : {time}',
   'mail.browser': 'Navigateur : {browser}',
   'mail.copyLink': 'Ou copiez cette adresse dans votre navigateur :',
+  'mail.linkLine': '{label} : {link}',
   'mail.notYou':
     'Si ce n’était pas vous, changez votre mot de passe dès maintenant et vérifiez les méthodes de connexion de votre compte, ou demandez de l’aide à l’exploitant de ce service.',
   'mail.ignore':

@@ -89,7 +89,8 @@ export async function saveProfile(p: ProfileDeps, req: ProtocolRequest): Promise
           template: 'email-changed',
           vars: {
             username: s.user.username,
-            address: email ? maskEmail(email) : '(none)',
+            // No new address: the mail says the address was removed, in its own language.
+            ...(email ? { address: maskEmail(email) } : {}),
             time: new Date(p.now() * 1000).toUTCString(),
           },
           userId: s.user.id,
