@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { say } from '../i18n/catalog.ts';
+import { ADMIN_SCOPE_DESCRIPTIONS, ADMIN_SCOPES } from './admin-scopes.ts';
 import { scopeWords } from './scopes.ts';
 
 it('standard scopes are catalog messages: the consent page says them in its language', () => {
@@ -21,4 +22,13 @@ it("an operator's description wins: per language, else its English", () => {
   assert.equal(say('de', scopeWords('files:read', texts)), 'Ihre Dateien lesen');
   assert.equal(say('fr', scopeWords('files:read', texts)), 'Read your files');
   assert.equal(say('de', scopeWords('email', 'Mail of yours')), 'Mail of yours');
+});
+
+it("admin scopes (the CLI's device flow) are Tessera's words, the same in English as ADMIN_SCOPE_DESCRIPTIONS", () => {
+  for (const scope of ADMIN_SCOPES) {
+    const words = scopeWords(scope, ADMIN_SCOPE_DESCRIPTIONS[scope]);
+    assert.equal(say('en', words), ADMIN_SCOPE_DESCRIPTIONS[scope], scope);
+    assert.match(say('de', words), /^Tessera verwalten: /, scope);
+    assert.match(say('fr', words), /^Administrer Tessera : /, scope);
+  }
 });

@@ -1,5 +1,6 @@
 import { msg, type MessageKey, type Words } from '../i18n/catalog.ts';
 import type { ScopeDescription } from '../ports/resource-servers.ts';
+import { knownAdminScope } from './admin-scopes.ts';
 
 /**
  * The standard scopes Tessera knows, what the consent page says of them (a catalog message: issue 18)
@@ -20,11 +21,13 @@ export function supportedScopes(extra: readonly string[]): string[] {
 }
 
 /**
- * What the consent page says of `scope`, in the page's language (issue 18): the description a resource
- * server's record gives it (`registered`, an operator's text, in the languages they wrote it in), else
- * Tessera's own message for a standard scope, else "Access: <scope>".
+ * What the consent page says of `scope`, in the page's language (issue 18): for an admin scope (the
+ * CLI's device flow), Tessera's own words; else the description a resource server's record gives it
+ * (`registered`, an operator's text, in the languages they wrote it in), else Tessera's own message for
+ * a standard scope, else "Access: <scope>".
  */
 export function scopeWords(scope: string, registered: ScopeDescription | undefined): Words {
+  if (knownAdminScope(scope)) return msg(`scopes.${scope}`);
   const text = typeof registered === 'string' ? { en: registered } : registered;
   if (text?.en) return { operator: text };
   const standard = Object.hasOwn(STANDARD_SCOPES, scope) ? STANDARD_SCOPES[scope] : undefined;
