@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { LANGUAGE_COOKIE } from '../../src/i18n/negotiate.ts';
 import type { ReceivedMail } from '../fixtures/smtp.ts';
 import { mailSkip, startMailingServer, type MailingServer } from './support.ts';
 
@@ -31,20 +32,12 @@ describe('mail language: a password reset in the language of the request', { ski
   before(async () => {
     mailing = await startMailingServer({
       bootstrap: {
-        users: [
-          {
-            username: 'greta',
-            password: 'a long and memorable passphrase',
-            email: 'greta@example.org',
-            email_verified: true,
-          },
-          {
-            username: 'ellen',
-            password: 'a long and memorable passphrase',
-            email: 'ellen@example.org',
-            email_verified: true,
-          },
-        ],
+        users: ['greta', 'ellen', 'pierre'].map((username) => ({
+          username,
+          password: 'a long and memorable passphrase',
+          email: `${username}@example.org`,
+          email_verified: true,
+        })),
       },
     });
   });
@@ -52,18 +45,20 @@ describe('mail language: a password reset in the language of the request', { ski
     await mailing?.stop();
   });
 
-  /** Asks for a reset link for `username` as a browser sending `acceptLanguage` would. */
-  async function forgot(username: string, acceptLanguage: string): Promise<void> {
+  /**
+   * Asks for a reset link for `username` as a browser sending `acceptLanguage` would, with the language
+   * picked from the pages' links (`picked`, the cookie) when given.
+   */
+  async function forgot(username: string, acceptLanguage: string, picked?: string): Promise<void> {
     const { issuer } = mailing.server;
     const form = await fetch(`${issuer}/forgot-password`, { headers: { 'accept-language': acceptLanguage } });
     assert.equal(form.status, 200);
     const page = await form.text();
     const csrf = /name="csrf" value="([^"]+)"/.exec(page)?.[1];
     assert.ok(csrf, 'the form has its CSRF token');
-    const cookie = form.headers
-      .getSetCookie()
-      .map((c) => c.split(';')[0])
-      .join('; ');
+    const set = form.headers.getSetCookie().map((c) => c.split(';')[0]!);
+    const prefix = set.some((c) => c.startsWith('__Host-')) ? '__Host-' : '';
+    const cookie = [...set, ...(picked ? [`${prefix}${LANGUAGE_COOKIE}=${picked}`] : [])].join('; ');
     const sent = await fetch(`${issuer}/forgot-password`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', 'accept-language': acceptLanguage, cookie },
@@ -84,6 +79,14 @@ describe('mail language: a password reset in the language of the request', { ski
     assert.match(m.text, /Neues Passwort wählen: http/);
     assert.match(m.html, /<html lang="de">/);
     assert.doesNotMatch(m.text, /Choose a new password|If you did not ask/);
+  });
+
+  it("the language picked from the pages' links (its cookie) comes before Accept-Language", async () => {
+    await forgot('pierre', 'de', 'fr');
+    const m = await mailing.smtp.waitFor(resetTo('pierre@example.org'));
+    assert.equal(decodeHeader(m.subject), 'Réinitialisez votre mot de passe Tessera');
+    assert.match(m.text, /^Bonjour pierre,/);
+    assert.match(m.html, /<html lang="fr">/);
   });
 
   it('Accept-Language: en gets it in English', async () => {
