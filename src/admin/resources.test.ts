@@ -68,3 +68,31 @@ describe('the registry as operators write it', () => {
     refused({ scopes: { files: { parent: 'x' } as never } }, /description of scope files/);
   });
 });
+
+describe('scope descriptions per language (issue 18)', () => {
+  it('a description is text or { en, de?, fr? }, kept as given, with or without a parent', () => {
+    const r = build({
+      scopes: {
+        files: { en: 'All your files', de: 'Alle Ihre Dateien', fr: 'Tous vos fichiers' },
+        'files:read': { description: { en: 'Read your files', fr: 'Lire vos fichiers' }, parent: 'files' },
+        'files:write': 'Change your files',
+      },
+    });
+    assert.deepEqual(r.scopes, [
+      { name: 'files', description: { en: 'All your files', de: 'Alle Ihre Dateien', fr: 'Tous vos fichiers' } },
+      { name: 'files:read', description: { en: 'Read your files', fr: 'Lire vos fichiers' }, parent: 'files' },
+      { name: 'files:write', description: 'Change your files' },
+    ]);
+    const shown = describeResourceServer(r).scopes as ResourceInput['scopes'];
+    assert.deepEqual(build({ scopes: shown }).scopes, r.scopes);
+  });
+
+  it('English is required, only the languages Tessera speaks, each text a display text of at most 300 characters', () => {
+    refused({ scopes: { files: { de: 'Dateien' } as never } }, /unknown key de|the description of scope files/);
+    refused({ scopes: { files: { en: 'Files', es: 'Archivos' } as never } }, /unknown language es/);
+    refused({ scopes: { files: { en: 'Files', de: 'x'.repeat(301) } } }, /scope files \(de\)/);
+    refused({ scopes: { files: { en: '' } } }, /scope files \(en\)/);
+    refused({ scopes: { files: { en: 'Files', fr: 'a\u0000b' } } }, /scope files \(fr\)/);
+    assert.doesNotThrow(() => build({ scopes: { files: { en: 'Files', de: 'x'.repeat(300) } } }));
+  });
+});

@@ -2,7 +2,7 @@
 // `tessera resource` commands): validated here and stored through the resourceServers port. What a
 // registry entry means for tokens is protocol/resources.ts.
 import type { Config } from '../config/config.ts';
-import type { ResourceServerRecord } from '../ports/resource-servers.ts';
+import type { ResourceServerRecord, ScopeDescription } from '../ports/resource-servers.ts';
 import type { Stores } from '../ports/index.ts';
 import { isScopeToken } from '../protocol/params.ts';
 import { supportedScopes } from '../protocol/scopes.ts';
@@ -50,8 +50,9 @@ export interface ResourceInput {
    * Scope name -> description shown to users, or -> { description, parent }: `parent` names another
    * scope of this resource that includes this one (a token with the parent satisfies it). Each scope
    * must be offered by the server (TESSERA_EXTRA_SCOPES), unless TESSERA_REGISTRATION_RESOURCE_SCOPES is on.
+   * A description is English text or the text per language, { en, de?, fr? } (issue 18).
    */
-  scopes?: Record<string, string | ScopeInput>;
+  scopes?: Record<string, ScopeDescription | ScopeInput>;
   /**
    * Access-token lifetime in seconds (30 up to the longer of TESSERA_ACCESS_TOKEN_TTL and TESSERA_ID_TOKEN_TTL);
    * omitted or null: TESSERA_ACCESS_TOKEN_TTL.
@@ -65,12 +66,42 @@ export interface ResourceInput {
 
 /** A scope with its place in the hierarchy (protocol/resources.ts). */
 export interface ScopeInput {
-  description: string;
+  description: ScopeDescription;
   /** The scope of the same resource that includes this one. */
   parent?: string;
 }
 
+/** Whether a scope's value is { description, parent } rather than a description (text, or { en, de?, fr? }). */
+export const isScopeInput = (v: ScopeDescription | ScopeInput): v is ScopeInput =>
+  typeof v === 'object' && !('en' in v);
+
 const KEYS = ['identifier', 'display_name', 'scopes', 'access_token_ttl', 'signing_alg', 'dpop'];
+/** The languages a scope's description may be written in, English first (and required). */
+const DESCRIPTION_LANGUAGES = ['en', 'de', 'fr'] as const;
+
+/**
+ * A scope's description as given (text, or { en, de?, fr? }) with its problems: each text is a
+ * display text of at most 300 characters, as a plain description always was.
+ */
+function scopeDescription(label: string, value: unknown): { description: ScopeDescription; problems: string[] } {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    const p = displayTextProblem(`the description of scope ${label}`, value, 300);
+    return { description: String(value), problems: p ? [p] : [] };
+  }
+  const problems = Object.keys(value)
+    .filter((k) => !(DESCRIPTION_LANGUAGES as readonly string[]).includes(k))
+    .slice(0, 1)
+    .map((k) => `the description of scope ${label}: unknown language ${k.slice(0, 20)} (en, de, fr)`);
+  const texts: Record<string, string> = {};
+  for (const lang of DESCRIPTION_LANGUAGES) {
+    const text = (value as Record<string, unknown>)[lang];
+    if (text === undefined && lang !== 'en') continue;
+    const p = displayTextProblem(`the description of scope ${label} (${lang})`, text, 300);
+    if (p) problems.push(p);
+    else texts[lang] = String(text);
+  }
+  return { description: texts as { en: string; de?: string; fr?: string }, problems };
+}
 const MAX_SCOPES = 100;
 
 /** Validates a resource server and turns it into a record (the creation time of `existing` is kept). */
@@ -92,7 +123,7 @@ export function buildResourceServer(
   if (!('canonical' in canonical)) problems.push(`identifier ${canonical.problem}`);
   const nameProblem = displayTextProblem('display_name', input.display_name);
   if (nameProblem) problems.push(nameProblem);
-  const scopes: { name: string; description: string; parent?: string }[] = [];
+  const scopes: ResourceServerRecord['scopes'] = [];
   const offered = supportedScopes(config.extraScopes);
   if (input.scopes !== undefined) {
     if (input.scopes === null || typeof input.scopes !== 'object' || Array.isArray(input.scopes))
@@ -110,21 +141,23 @@ export function buildResourceServer(
             `scope ${name} is not offered by this server (add it to TESSERA_EXTRA_SCOPES, or set TESSERA_REGISTRATION_RESOURCE_SCOPES)`,
           );
         const label = name.slice(0, 100);
-        let description: unknown = value;
+        let given: unknown = value;
         let parent: unknown;
-        if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+        // { description, parent } places the scope in the hierarchy; any other object is a description
+        // per language ({ en, de?, fr? }).
+        if (value !== null && typeof value === 'object' && !Array.isArray(value) && !('en' in value)) {
           const extra = Object.keys(value).filter((k) => k !== 'description' && k !== 'parent');
           if (extra.length)
             problems.push(`scope ${label}: unknown key ${extra[0]!.slice(0, 50)} (description, parent)`);
-          ({ description, parent } = value as ScopeInput);
+          ({ description: given, parent } = value as ScopeInput);
         }
-        const p = displayTextProblem(`the description of scope ${label}`, description, 300);
-        if (p) problems.push(p);
+        const { description, problems: descriptionProblems } = scopeDescription(label, given);
+        problems.push(...descriptionProblems);
         if (parent !== undefined && (typeof parent !== 'string' || !isScopeToken(parent)))
           problems.push(`scope ${label}: parent must be a scope name`);
         scopes.push({
           name,
-          description: String(description),
+          description,
           ...(typeof parent === 'string' ? { parent } : {}),
         });
       }

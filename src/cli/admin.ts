@@ -11,6 +11,7 @@ import { ADMIN_ACTIONS, actionNamed } from '../admin/actions/index.ts';
 import { AdminError } from '../admin/errors.ts';
 import { toAuditEvent } from '../observability/audit-events.ts';
 import { ADMIN_SCOPES } from '../protocol/admin-scopes.ts';
+import { mailLocale } from '../protocol/mail-language.ts';
 import { notificationFor } from '../protocol/notifications.ts';
 import type { Provider } from '../protocol/provider.ts';
 import { protocolServices } from '../protocol/services.ts';
@@ -83,6 +84,8 @@ export function cliProvider(ctx: Ctx): Promise<{ p: Provider; settle: () => Prom
           template: n.template,
           vars: { username: user.username, time: new Date(now() * 1000).toUTCString(), ...n.vars },
           userId: user.id,
+          // An operator's command: the user's own language, else the deployment's.
+          locale: mailLocale(undefined, config, user),
         });
       };
       return {

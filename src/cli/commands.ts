@@ -9,7 +9,7 @@ import type { ParseArgsOptionsConfig } from 'node:util';
 import { applyBootstrap, parseUpstreamsDocument, readBootstrapFile } from '../admin/bootstrap.ts';
 import { AdminError } from '../admin/clients.ts';
 import { describeUser, saveUser, setPassword, usernameCollisions, type UsernameCollision } from '../admin/users.ts';
-import { findResourceServer, type ResourceInput } from '../admin/resources.ts';
+import { findResourceServer, isScopeInput, type ResourceInput } from '../admin/resources.ts';
 import { checkUpstreams, rewrapUpstreamSecrets, type UpstreamInput } from '../admin/upstreams.ts';
 import { rewrapWebhookSecrets } from '../admin/webhooks.ts';
 import { isMetadataDocumentId } from '../protocol/clients/metadata-document.ts';
@@ -327,7 +327,7 @@ function resourceInput(ctx: Ctx, base: ResourceInput): ResourceInput {
     input.scopes = Object.fromEntries(
       Object.entries(input.scopes ?? {}).map(([name, v]) => [
         name,
-        { description: typeof v === 'string' ? v : v.description },
+        { description: isScopeInput(v) ? v.description : v },
       ]),
     );
     for (const s of parents) {
@@ -335,7 +335,7 @@ function resourceInput(ctx: Ctx, base: ResourceInput): ResourceInput {
       if (eq <= 0 || eq === s.length - 1) throw new UsageError('--parent takes SCOPE=PARENT');
       const child = s.slice(0, eq);
       const entry = input.scopes[child];
-      if (entry === undefined || typeof entry === 'string')
+      if (entry === undefined || !isScopeInput(entry))
         throw new UsageError(`--parent ${child}=...: ${child} is not one of the resource's scopes`);
       entry.parent = s.slice(eq + 1);
     }

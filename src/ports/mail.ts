@@ -21,6 +21,11 @@ export interface MailMessage {
   vars: Readonly<Record<string, string>>;
   /** The account it is about, for the audit trail when delivery fails. */
   userId?: string;
+  /**
+   * The language to write it in, chosen when it is queued (protocol/mail-language.ts): the worker
+   * renders it later, far from the request that caused it. Absent: English.
+   */
+  locale?: 'en' | 'de' | 'fr';
 }
 
 export interface Mailer {

@@ -7,10 +7,11 @@ import type { Config } from '../config/config.ts';
 import type { MailTemplate } from '../ports/mail.ts';
 import { describeUserAgent } from './account/user-agent.ts';
 import type { EventSink, ProtocolEvent } from './events.ts';
+import { mailLocale } from './mail-language.ts';
 import type { Provider, StoreDeps } from './provider.ts';
 
 export type NotificationDeps = Pick<Provider, 'mail' | 'log' | 'now'> & {
-  readonly config: Pick<Config, 'notifications'>;
+  readonly config: Pick<Config, 'notifications' | 'defaultLocale'>;
 } & StoreDeps<'users'>;
 
 /** The mail an event asks for under the settings, with its values; none for most events. */
@@ -71,6 +72,8 @@ export function securityNotifications(p: NotificationDeps): EventSink {
         template: n.template,
         vars: { username: user.username, time: new Date(at * 1000).toUTCString(), ...n.vars },
         userId: user.id,
+        // An event carries no request: the user's own language, else the deployment's.
+        locale: mailLocale(undefined, p.config, user),
       });
     })().catch((err) =>
       p.log.warn(

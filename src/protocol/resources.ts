@@ -5,7 +5,7 @@
 // Per-resource scopes: a client's `resource_scopes` metadata maps a resource to the scopes an
 // access token for it may carry; OpenID Connect scopes are not affected by the mapping.
 import type { ClientRecord } from '../ports/clients.ts';
-import type { ResourceServerRecord } from '../ports/resource-servers.ts';
+import type { ResourceServerRecord, ScopeDescription } from '../ports/resource-servers.ts';
 import { ADMIN_SCOPE_DESCRIPTIONS, adminAudience, ADMIN_SCOPES, isAdminScope } from './admin-scopes.ts';
 import { adminTokenRequest } from './admin-tokens.ts';
 import { isLoopbackHostName } from './client-auth/public-address.ts';
@@ -345,7 +345,11 @@ export async function describeResource(
   p: Pick<Provider, 'resourceRegistry' | 'config'>,
   uri: string,
 ): Promise<
-  | { identifier: string; displayName: string; scopes: { name: string; description: string; parent?: string }[] }
+  | {
+      identifier: string;
+      displayName: string;
+      scopes: { name: string; description: ScopeDescription; parent?: string }[];
+    }
   | undefined
 > {
   // The admin API (admin-scopes.ts) is described by Tessera itself: the CLI's device flow shows its scopes plainly.

@@ -61,3 +61,54 @@ describe('mails name the deployment by its brand', () => {
     assert.ok(renderMail('verify-email', { address: 'a@example.com' }).text.endsWith('-- \nTessera\n'));
   });
 });
+
+describe('mails in the language chosen when they were queued (issue 18)', () => {
+  const vars = {
+    username: 'ada',
+    link: 'https://id.example/reset-password?token=abc',
+    ttl: '900',
+    time: 'Sat, 05 Dec 2026 10:30:00 GMT',
+  };
+
+  it('writes every template in German and French, the HTML root saying which', () => {
+    for (const [locale, hello] of [
+      ['de', /^Hallo ada,/],
+      ['fr', /^Bonjour ada,/],
+    ] as const) {
+      for (const t of TEMPLATES) {
+        const m = renderMail(t, vars, locale);
+        assert.match(m.text, hello, `${locale} ${t}`);
+        assert.ok(m.html.includes(`<html lang="${locale}">`), `${locale} ${t}`);
+        assert.doesNotMatch(m.text, /Hello|If this was not you|If you did not ask|Or copy/, `${locale} ${t}`);
+      }
+    }
+  });
+
+  it('a German reset mail: subject, duration, button and the line to copy the link', () => {
+    const m = renderMail('password-reset', vars, 'de');
+    assert.equal(m.subject, 'Setzen Sie Ihr Passwort für Tessera zurück');
+    assert.match(m.text, /15 Minuten lang gültig/);
+    assert.match(m.text, /Neues Passwort wählen: https:\/\/id\.example\/reset-password\?token=abc/);
+    assert.match(m.html, /Oder kopieren Sie diese Adresse in Ihren Browser:/);
+  });
+
+  it('a French factor mail names the method in French; the time is written in the mail’s language', () => {
+    const m = renderMail('factor-added', { ...vars, kind: 'passkey' }, 'fr');
+    assert.equal(m.subject, 'Une méthode de connexion a été ajoutée à votre compte Tessera');
+    assert.match(m.text, /Une clé d’accès a été ajoutée à votre compte\./);
+    assert.match(m.text, /Date : samedi 5 décembre 2026/);
+    const de = renderMail('password-changed', vars, 'de');
+    assert.match(de.text, /Zeitpunkt: Samstag, 5\. Dezember 2026/);
+  });
+
+  it('one unit: "1 hour", not "1 hours"', () => {
+    assert.match(renderMail('verify-email', { ttl: '3600' }).text, /for 1 hour\./);
+    assert.match(renderMail('verify-email', { ttl: '7200' }, 'de').text, /2 Stunden lang/);
+  });
+
+  it('without a language, English (a mail queued before mails had one)', () => {
+    const m = renderMail('password-reset', vars);
+    assert.equal(m.subject, 'Reset your Tessera password');
+    assert.ok(m.html.includes('<html lang="en">'));
+  });
+});

@@ -1,7 +1,10 @@
 // The mails Tessera sends, as pure functions of a template's values: a subject, a plain-text body
 // and an HTML body with the pages' look (brand line, card, one button), inline-styled because
 // mail clients drop style sheets. The mail adapter renders them at send time from what the outbox
-// holds ({ template, vars }). Every value is escaped (ui/html.ts).
+// holds ({ template, vars }), in the language chosen when the mail was queued (issue 18): every
+// word comes from the catalog (i18n/messages/mail.ts). Every value is escaped (ui/html.ts).
+import { t } from '../i18n/catalog.ts';
+import type { Locale } from '../i18n/negotiate.ts';
 import { html, type Html } from './html.ts';
 
 export interface RenderedMail {
@@ -21,100 +24,116 @@ interface Content {
   footer: string;
 }
 
-const WHO = (v: Vars) => (v.username ? `Hello ${v.username},` : 'Hello,');
-/** The sign-in method a factor mail is about: a passkey, an app, or an upstream provider (its id). */
-const factorName = (v: Vars) =>
-  v.kind === 'passkey'
-    ? 'A passkey'
-    : v.kind === 'upstream'
-      ? `Signing in through the provider "${v.provider ?? 'unknown'}"`
-      : 'An authenticator app';
-const NOT_YOU =
-  'If this was not you, change your password now and check the sign-in methods of your account, or ask the operator of this service for help.';
-const IGNORE = 'If you did not ask for this, you can ignore this mail: nothing changes until the link is used.';
-
-function minutes(seconds: string | undefined): string {
-  const n = Number(seconds);
-  if (!Number.isFinite(n) || n <= 0) return 'a short while';
-  if (n < 3600) return `${Math.round(n / 60)} minutes`;
-  if (n < 86400) return `${Math.round(n / 3600)} hours`;
-  return `${Math.round(n / 86400)} days`;
+/**
+ * A time as the mail's language writes it. Queued mails carry it as an HTTP date (UTC, English
+ * names); one that does not read as a date is shown as it is.
+ */
+function timeIn(locale: Locale, value: string): string {
+  const at = Date.parse(value);
+  if (!Number.isFinite(at)) return value;
+  return new Intl.DateTimeFormat(locale, { dateStyle: 'full', timeStyle: 'long', timeZone: 'UTC' }).format(at);
 }
 
-function content(template: string, v: Vars): Content {
+function minutes(L: Locale, seconds: string | undefined): string {
+  const n = Number(seconds);
+  if (!Number.isFinite(n) || n <= 0) return t(L, 'mail.duration.shortWhile');
+  const [count, one, many] =
+    n < 3600
+      ? ([Math.round(n / 60), 'mail.duration.minute', 'mail.duration.minutes'] as const)
+      : n < 86400
+        ? ([Math.round(n / 3600), 'mail.duration.hour', 'mail.duration.hours'] as const)
+        : ([Math.round(n / 86400), 'mail.duration.day', 'mail.duration.days'] as const);
+  return t(L, count === 1 ? one : many, { count });
+}
+
+function content(L: Locale, template: string, v: Vars): Content {
   const service = v.service || 'Tessera';
+  const who = v.username ? t(L, 'mail.hello', { username: v.username }) : t(L, 'mail.helloAnonymous');
+  const when = v.time ? [t(L, 'mail.time', { time: timeIn(L, v.time) })] : [];
+  const notYou = t(L, 'mail.notYou');
+  const ignore = t(L, 'mail.ignore');
+  // The sign-in method a factor mail is about: a passkey, an app, or an upstream provider (its id).
+  const factor = () =>
+    v.kind === 'passkey'
+      ? t(L, 'mail.factor.passkey')
+      : v.kind === 'upstream'
+        ? t(L, 'mail.factor.upstream', { provider: v.provider ?? t(L, 'mail.factor.unknownProvider') })
+        : t(L, 'mail.factor.app');
   switch (template) {
     case 'verify-email':
       return {
-        subject: `Confirm your email address for ${service}`,
+        subject: t(L, 'mail.verify.subject', { service }),
         paragraphs: [
-          WHO(v),
-          `Confirm that ${v.address || 'this address'} is yours by opening the link below and pressing the button there. The link works once, for ${minutes(v.ttl)}.`,
+          who,
+          t(L, 'mail.verify.body', {
+            address: v.address || t(L, 'mail.verify.thisAddress'),
+            duration: minutes(L, v.ttl),
+          }),
         ],
-        button: v.link ? { href: v.link, label: 'Confirm my email address' } : undefined,
-        footer: IGNORE,
+        button: v.link ? { href: v.link, label: t(L, 'mail.verify.button') } : undefined,
+        footer: ignore,
       };
     case 'email-changed':
       return {
-        subject: `The email address of your ${service} account was changed`,
+        subject: t(L, 'mail.emailChanged.subject', { service }),
         paragraphs: [
-          WHO(v),
-          `The email address of your account was changed${v.address ? ` to ${v.address}` : ''}${v.time ? ` on ${v.time}` : ''}. Mail about your account goes there from now on.`,
+          who,
+          // '(none)': what mails queued before the mails had languages say of a removed address.
+          v.address && v.address !== '(none)'
+            ? t(L, 'mail.emailChanged.body', { address: v.address })
+            : t(L, 'mail.emailChanged.bodyRemoved'),
+          ...when,
         ],
-        footer: NOT_YOU,
+        footer: notYou,
       };
     case 'password-reset':
       return {
-        subject: `Reset your ${service} password`,
-        paragraphs: [
-          WHO(v),
-          `Someone asked to reset the password of your account. To choose a new one, open the link below. It works once, for ${minutes(v.ttl)}, and a newer link or a sign-in ends it.`,
-        ],
-        button: v.link ? { href: v.link, label: 'Choose a new password' } : undefined,
-        footer: IGNORE,
+        subject: t(L, 'mail.reset.subject', { service }),
+        paragraphs: [who, t(L, 'mail.reset.body', { duration: minutes(L, v.ttl) })],
+        button: v.link ? { href: v.link, label: t(L, 'mail.reset.button') } : undefined,
+        footer: ignore,
       };
     case 'password-changed':
       return {
-        subject: `Your ${service} password was changed`,
+        subject: t(L, 'mail.passwordChanged.subject', { service }),
         paragraphs: [
-          WHO(v),
-          `The password of your account was changed${v.time ? ` on ${v.time}` : ''}. Every session was signed out${v.reset === 'true' ? ' and every application must be allowed again' : ''}.`,
+          who,
+          t(L, v.reset === 'true' ? 'mail.passwordChanged.bodyReset' : 'mail.passwordChanged.body'),
+          ...when,
         ],
-        footer: NOT_YOU,
+        footer: notYou,
       };
     case 'new-device':
       return {
-        subject: `New sign-in to your ${service} account`,
+        subject: t(L, 'mail.newDevice.subject', { service }),
         paragraphs: [
-          WHO(v),
-          `Your account was signed in to from a browser it had not been used from before${v.time ? `, on ${v.time}` : ''}.`,
-          ...(v.browser ? [`Browser: ${v.browser}`] : []),
+          who,
+          t(L, 'mail.newDevice.body'),
+          ...when,
+          ...(v.browser ? [t(L, 'mail.browser', { browser: v.browser })] : []),
         ],
-        footer: NOT_YOU,
+        footer: notYou,
       };
     case 'factor-added':
       return {
-        subject: `A sign-in method was added to your ${service} account`,
-        paragraphs: [WHO(v), `${factorName(v)} was added to your account${v.time ? ` on ${v.time}` : ''}.`],
-        footer: NOT_YOU,
+        subject: t(L, 'mail.factorAdded.subject', { service }),
+        paragraphs: [who, t(L, 'mail.factorAdded.body', { factor: factor() }), ...when],
+        footer: notYou,
       };
     case 'factor-removed':
       return {
-        subject: `A sign-in method was removed from your ${service} account`,
-        paragraphs: [WHO(v), `${factorName(v)} was removed from your account${v.time ? ` on ${v.time}` : ''}.`],
-        footer: NOT_YOU,
+        subject: t(L, 'mail.factorRemoved.subject', { service }),
+        paragraphs: [who, t(L, 'mail.factorRemoved.body', { factor: factor() }), ...when],
+        footer: notYou,
       };
     case 'account-deleted':
       return {
-        subject: `Your ${service} account was deleted`,
-        paragraphs: [
-          WHO(v),
-          `Your account${v.time ? ` was deleted on ${v.time}` : ' was deleted'}, with its sign-in methods and the access you gave applications.`,
-        ],
-        footer: 'If this was not you, contact the operator of this service at once.',
+        subject: t(L, 'mail.accountDeleted.subject', { service }),
+        paragraphs: [who, t(L, 'mail.accountDeleted.body'), ...when],
+        footer: t(L, 'mail.accountDeleted.footer'),
       };
     default:
-      return { subject: `A message from ${service}`, paragraphs: [WHO(v)], footer: '' };
+      return { subject: t(L, 'mail.other.subject', { service }), paragraphs: [who], footer: '' };
   }
 }
 
@@ -130,22 +149,22 @@ const S = {
   link: 'color:#1d4ed8;word-break:break-all',
 };
 
-/** The mail of a template with its values. */
-export function renderMail(template: string, vars: Vars): RenderedMail {
-  const c = content(template, vars);
+/** The mail of a template with its values, in `locale` (English when the mail was queued without one). */
+export function renderMail(template: string, vars: Vars, locale: Locale = 'en'): RenderedMail {
+  const c = content(locale, template, vars);
   const text = [
     ...c.paragraphs,
-    ...(c.button ? [`${c.button.label}: ${c.button.href}`] : []),
+    ...(c.button ? [t(locale, 'mail.linkLine', { label: c.button.label, link: c.button.href })] : []),
     ...(c.footer ? [c.footer] : []),
     `-- \n${vars.service || 'Tessera'}`,
   ].join('\n\n');
-  const paragraphs: Html[] = c.paragraphs.map((t) => html`<p style="${S.p}">${t}</p>`);
+  const paragraphs: Html[] = c.paragraphs.map((p) => html`<p style="${S.p}">${p}</p>`);
   const button = c.button
     ? html`<p style="${S.p}"><a href="${c.button.href}" style="${S.button}">${c.button.label}</a></p>
-<p style="${S.small}">Or copy this address into your browser:<br><a href="${c.button.href}" style="${S.link}">${c.button.href}</a></p>`
+<p style="${S.small}">${t(locale, 'mail.copyLink')}<br><a href="${c.button.href}" style="${S.link}">${c.button.href}</a></p>`
     : '';
   const body = html`<!doctype html>
-<html lang="en">
+<html lang="${locale}">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${c.subject}</title></head>
 <body style="${S.body}">
 <div style="${S.brand}"><span style="${S.mark}"></span>${vars.service || 'Tessera'}</div>

@@ -45,6 +45,25 @@ export function resourceServersContract(store: () => ResourceServerStore, now: n
     assert.equal(await store().get(r.identifier), undefined);
   });
 
+  it('keeps a scope description per language as given, beside plain texts (issue 18)', async () => {
+    const r = record({
+      scopes: [
+        {
+          name: 'orders:read',
+          description: { en: 'See your orders', de: 'Ihre Bestellungen sehen', fr: 'Voir vos commandes' },
+        },
+        {
+          name: 'orders:write',
+          description: { en: 'Place orders', fr: 'Passer des commandes' },
+          parent: 'orders:read',
+        },
+        { name: 'plain', description: 'Plain English' },
+      ],
+    });
+    await store().put(r);
+    assert.deepEqual(await store().get(r.identifier), r);
+  });
+
   it('put replaces an existing resource in place, keeping its creation time; concurrent puts leave one row', async () => {
     const r = record();
     await store().put(r);

@@ -28,7 +28,7 @@ export function outboxMailer(outbox: MailOutboxStore, now: () => number, queued:
         id: randomUUID(),
         to: m.to,
         template: m.template,
-        vars: await sealVars(keks, m.vars),
+        vars: await sealVars(keks, m.vars, m.locale),
         userId: m.userId ?? null,
         createdAt: now(),
       });

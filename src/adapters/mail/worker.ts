@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { MailOutboxStore, OutboxMail } from '../../ports/mail.ts';
 import { renderMail } from '../../ui/mail.ts';
-import { openVars, type Keks } from './sealed-vars.ts';
+import { localeOfVars, openVars, type Keks } from './sealed-vars.ts';
 import { MailSendError, type MailLog, type MailTransport } from './transport.ts';
 
 export interface MailWorkerOptions {
@@ -67,12 +67,14 @@ export function mailWorker(o: MailWorkerOptions): MailWorker {
   async function deliver(mail: OutboxMail): Promise<void> {
     try {
       // Values that cannot be opened (the key-encryption key changed twice since) fail for good.
-      const vars = await openVars(o.keks, mail.vars).catch(() => {
+      const opened = await openVars(o.keks, mail.vars).catch(() => {
         throw new MailSendError('sealed_values', true, 'the values could not be opened');
       });
+      // In the language chosen when it was queued (issue 18); English for a mail queued before.
+      const { locale, vars } = localeOfVars(opened);
       await o.transport.send(
         { ...mail, vars },
-        renderMail(mail.template, { ...vars, service: vars.service || o.serviceName?.() || '' }),
+        renderMail(mail.template, { ...vars, service: vars.service || o.serviceName?.() || '' }, locale),
         o.from,
       );
     } catch (err) {

@@ -14,10 +14,15 @@ import {
   type ResourceInput,
 } from '../resources.ts';
 
-const scopeValue = z.union([
+// A scope's description: English text, or the text per language (issue 18: the consent page shows the
+// one of its language, else the English).
+const description = z.union([
   z.string().max(300),
-  z.object({ description: z.string().max(300), parent: z.string().max(128).optional() }).strict(),
+  z
+    .object({ en: z.string().max(300), de: z.string().max(300).optional(), fr: z.string().max(300).optional() })
+    .strict(),
 ]);
+const scopeValue = z.union([description, z.object({ description, parent: z.string().max(128).optional() }).strict()]);
 const resourceFields = {
   display_name: z.string().max(200),
   scopes: z.record(z.string().max(128), scopeValue),

@@ -5,11 +5,12 @@
 // upstream identities go too, so the provider accounts sign in to nothing (or make a new user, just in time).
 import type { Config } from '../../config/config.ts';
 import type { Stores } from '../../ports/index.ts';
-import type { DepsOf, Provider, StoreDeps } from '../provider.ts';
+import { mailLocale } from '../mail-language.ts';
+import type { DepsOf, ProtocolRequest, Provider, StoreDeps } from '../provider.ts';
 import { sessionEnded, userSessionsEnded } from '../logout/session-ended.ts';
 
 export type DeleteAccountDeps = Pick<Provider, 'now' | 'events' | 'log' | 'mail'> & {
-  readonly config: Pick<Config, 'usernameReservation'>;
+  readonly config: Pick<Config, 'usernameReservation' | 'defaultLocale'>;
 } & StoreDeps<
     'users' | 'grants' | 'consents' | 'factors' | 'sessions' | 'signIns' | 'upstreamIdentities' | 'transaction'
   > &
@@ -18,7 +19,8 @@ export type DeleteAccountDeps = Pick<Provider, 'now' | 'events' | 'log' | 'mail'
 /**
  * Deletes the account; false when there was no such user. `guard`, when given, runs in one transaction
  * with the removal of the user itself and may refuse it by throwing (the account holds an admin role:
- * account/delete.ts); what was revoked and ended before stays so.
+ * account/delete.ts); what was revoked and ended before stays so. `asked`: the user's own request to
+ * delete it (the mail's language when the account chose none; an operator's deletion has none).
  */
 export async function deleteAccount(
   p: DeleteAccountDeps,
@@ -26,6 +28,7 @@ export async function deleteAccount(
   by: 'user' | 'operator',
   ip?: string,
   guard?: (stores: Stores) => Promise<void>,
+  asked?: Pick<ProtocolRequest, 'headers' | 'cookies'>,
 ): Promise<boolean> {
   const user = await p.stores.users.get(userId);
   if (!user) return false;
@@ -57,6 +60,12 @@ export async function deleteAccount(
     'account deleted',
   );
   if (user.email && user.emailVerified)
-    await p.mail.send({ to: user.email, template: 'account-deleted', vars: { username: user.username }, userId });
+    await p.mail.send({
+      to: user.email,
+      template: 'account-deleted',
+      vars: { username: user.username },
+      userId,
+      locale: mailLocale(asked, p.config, user),
+    });
   return true;
 }

@@ -78,11 +78,18 @@ export async function submitDelete(p: DeleteDeps, req: ProtocolRequest): Promise
   const role = await roleOf(p.stores);
   if (role !== undefined) return operatorPage(role);
   try {
-    await deleteAccount(p, s.user.id, 'user', req.ip, async (tx) => {
-      await lockAdminRoles(tx, p.now());
-      const now = await roleOf(tx);
-      if (now !== undefined) throw new HoldsAdminRole(now);
-    });
+    await deleteAccount(
+      p,
+      s.user.id,
+      'user',
+      req.ip,
+      async (tx) => {
+        await lockAdminRoles(tx, p.now());
+        const now = await roleOf(tx);
+        if (now !== undefined) throw new HoldsAdminRole(now);
+      },
+      req,
+    );
   } catch (err) {
     if (err instanceof HoldsAdminRole) return operatorPage(err.role);
     throw err;

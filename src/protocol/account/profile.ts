@@ -3,6 +3,7 @@
 // mail and the old one is told of the change. Changing the address needs a recent sign-in.
 import { isEmailAddress } from '../../accounts/registration.ts';
 import { maskEmail, sendVerification } from '../interaction/email.ts';
+import { mailLocale } from '../mail-language.ts';
 import type { DepsOf, OAuthResponse, Provider, ProtocolRequest, StoreDeps } from '../provider.ts';
 import {
   accountForm,
@@ -81,17 +82,19 @@ export async function saveProfile(p: ProfileDeps, req: ProtocolRequest): Promise
     // Both are queued or the change is undone: an address changed without the old one being told
     // (or without a link to verify the new one) is what an attacker with a session would want.
     try {
-      if (email && p.config.emailVerification !== 'off') await sendVerification(p, s.user, email);
+      if (email && p.config.emailVerification !== 'off') await sendVerification(p, s.user, email, req);
       if (oldEmail)
         await p.mail.send({
           to: oldEmail,
           template: 'email-changed',
           vars: {
             username: s.user.username,
-            address: email ? maskEmail(email) : '(none)',
+            // No new address: the mail says the address was removed, in its own language.
+            ...(email ? { address: maskEmail(email) } : {}),
             time: new Date(p.now() * 1000).toUTCString(),
           },
           userId: s.user.id,
+          locale: mailLocale(req, p.config, s.user),
         });
     } catch (err) {
       await p.stores.users.put({

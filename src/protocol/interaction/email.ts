@@ -8,6 +8,7 @@
 import type { Config } from '../../config/config.ts';
 import type { UserRecord } from '../../ports/users.ts';
 import { keyedHash, randomToken, safeEqual, tokenHash } from '../hash.ts';
+import { mailLocale } from '../mail-language.ts';
 import { readFormParams } from '../params.ts';
 import type { CookieSpec, DepsOf, OAuthResponse, Provider, ProtocolRequest, StoreDeps } from '../provider.ts';
 import { checkCsrf, csrfToken } from './session.ts';
@@ -58,17 +59,20 @@ export const mailTime = (now: number) => new Date(now * 1000).toUTCString();
 
 /** What sending a verification link uses: the issuer and link lifetime, the clock, the mailer, events and log. */
 export type SendVerificationDeps = Pick<Provider, 'now' | 'mail' | 'events' | 'log'> & {
-  readonly config: Pick<Config, 'issuer' | 'emailLinkTtl' | 'emailVerification'>;
+  readonly config: Pick<Config, 'issuer' | 'emailLinkTtl' | 'emailVerification' | 'defaultLocale'>;
 } & StoreDeps<'accountTokens'>;
 
 /**
  * Mails a verification link for `address` to it (sign-up; the account page after a change of
  * address). Earlier verification links of the user end. Throws when the mail could not be queued.
+ * `asked` and `uiLocales`: the request that caused it and its sign-in's ui_locales (the mail's language).
  */
 export async function sendVerification(
   p: SendVerificationDeps,
-  user: Pick<UserRecord, 'id' | 'username'>,
+  user: Pick<UserRecord, 'id' | 'username' | 'locale'>,
   address: string,
+  asked?: Pick<ProtocolRequest, 'headers' | 'cookies'>,
+  uiLocales?: string,
 ): Promise<void> {
   const token = randomToken(32);
   const now = p.now();
@@ -93,6 +97,7 @@ export async function sendVerification(
       ttl: String(p.config.emailLinkTtl),
     },
     userId: user.id,
+    locale: mailLocale(asked, p.config, user, uiLocales),
   });
   p.events({ type: 'email_verification_sent', userId: user.id });
 }
@@ -227,6 +232,6 @@ export async function resendVerification(p: VerifyEmailDeps, req: ProtocolReques
   if (user.emailVerified)
     return messagePage('Email address confirmed', 'Your email address is confirmed already: sign in.');
   const { count } = await p.stores.counters.hit(`verify-resend:${user.id}`, now, 3600);
-  if (count <= 3) await sendVerification(p, user, user.email);
+  if (count <= 3) await sendVerification(p, user, user.email, req);
   return unverifiedEmailAnswer(p, req, user, { sent: true, status: 200 });
 }

@@ -16,6 +16,7 @@ import { checkPassword, UserInputError } from '../../accounts/users.ts';
 import type { Config } from '../../config/config.ts';
 import type { UserRecord } from '../../ports/users.ts';
 import { randomToken, tokenHash } from '../hash.ts';
+import { mailLocale } from '../mail-language.ts';
 import { passkeySecondFactorBlock, verifyPasskeyForUser } from '../passkeys.ts';
 import { userSessionsEnded } from '../logout/session-ended.ts';
 import type { DepsOf, OAuthResponse, Provider, ProtocolRequest, StoreDeps } from '../provider.ts';
@@ -38,7 +39,7 @@ const CODE_ATTEMPTS = 5;
 
 /** What the forgot-password page and its background work use. */
 export type ForgotDeps = Pick<Provider, 'now' | 'mail' | 'events' | 'log'> & {
-  readonly config: Pick<Config, 'issuer' | 'passwordResetTtl' | 'secret' | 'secretPrevious'>;
+  readonly config: Pick<Config, 'issuer' | 'passwordResetTtl' | 'secret' | 'secretPrevious' | 'defaultLocale'>;
 } & StoreDeps<'users' | 'accountTokens' | 'counters'>;
 
 /** What the reset page uses: the forgot page's, the factors, and ending the user's sessions. */
@@ -77,8 +78,10 @@ export async function submitForgot(p: ForgotDeps, req: ProtocolRequest): Promise
   const name = (form.username ?? '').trim();
   if (name.length > 0 && name.length <= 320) {
     const ip = req.ip;
+    // The mail is in the language of this request unless the account chose one (mail-language.ts).
+    const asked = { headers: req.headers, cookies: req.cookies };
     setImmediate(() => {
-      requestReset(p, name, ip).catch((err) =>
+      requestReset(p, name, ip, asked).catch((err) =>
         p.log.warn({ event: 'password_reset_request_failed', err: String(err) }, 'password reset request failed'),
       );
     });
@@ -89,9 +92,15 @@ export async function submitForgot(p: ForgotDeps, req: ProtocolRequest): Promise
 /**
  * The work behind a forgot-password request: the accounts the name designates (a username, or an
  * address verified by one or more accounts), each mailed a new link to its verified address.
- * Exported for tests, which await it instead of the mail.
+ * Exported for tests, which await it instead of the mail. `asked`: the request that asked for it (for the
+ * mail's language); none when an operator did.
  */
-export async function requestReset(p: ForgotDeps, name: string, ip?: string): Promise<number> {
+export async function requestReset(
+  p: ForgotDeps,
+  name: string,
+  ip?: string,
+  asked?: Pick<ProtocolRequest, 'headers' | 'cookies'>,
+): Promise<number> {
   let users: UserRecord[];
   if (name.includes('@')) {
     const ids = await p.stores.accountTokens.usersWithVerifiedEmail(name);
@@ -130,6 +139,7 @@ export async function requestReset(p: ForgotDeps, name: string, ip?: string): Pr
         ttl: String(p.config.passwordResetTtl),
       },
       userId: user.id,
+      locale: mailLocale(asked, p.config, user),
     });
     p.events({ type: 'password_reset_requested', userId: user.id, ...(ip ? { ip } : {}) });
     sent++;
@@ -309,6 +319,7 @@ export async function submitReset(p: ResetDeps, req: ProtocolRequest): Promise<O
         template: 'password-changed',
         vars: { username: current.username, time: mailTime(now), reset: 'true' },
         userId: user.id,
+        locale: mailLocale(req, p.config, current),
       })
       .catch((err) => p.log.warn({ event: 'mail_not_queued', err: String(err) }, 'password-changed mail not queued'));
   return messagePage(
