@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { msg } from '../i18n/catalog.ts';
 import { accountAreaPage, type AccountPageProps } from './account-pages.ts';
 
 const base = { base: 'https://id.example', username: 'ann<script>', csrf: 'tok"en' };
@@ -31,8 +32,14 @@ describe('account pages', () => {
   });
 
   it('tie field errors to their fields and show refusals as alerts', () => {
-    const doc = render({ ...base, page: 'password', fieldErrors: { current: 'Wrong.' }, error: 'Check the fields.' });
-    assert.match(doc, /<p class="alert" role="alert">Check the fields\.<\/p>/);
+    const doc = render({
+      ...base,
+      page: 'password',
+      fieldErrors: { current: msg('account.password.notCurrent') },
+      error: msg('account.form.checkFields'),
+    });
+    assert.match(doc, /<p class="alert" role="alert">Check the fields marked below\.<\/p>/);
+    assert.match(doc, /id="current-error">This is not your current password\.<\/p>/);
     assert.match(doc, /id="current"[^>]*aria-invalid="true"[^>]*aria-describedby="current-error"/);
     assert.match(doc, /<label for="current">Current password<\/label>/);
     assert.match(doc, /autocomplete="new-password"/);
@@ -47,7 +54,7 @@ describe('account pages', () => {
     const bad = good.replace('<path', '<script>alert(1)</script><path');
     assert.doesNotMatch(page(bad), /<svg|<script/);
     // After a wrong code the key is not shown again.
-    const again = render({ ...base, page: 'totp', factorId: 'f1', error: 'Wrong code.' });
+    const again = render({ ...base, page: 'totp', factorId: 'f1', error: msg('account.totp.wrong') });
     assert.doesNotMatch(again, /class="secret"/);
     assert.match(again, /start again with a new key/);
   });
@@ -97,7 +104,7 @@ describe('account pages', () => {
           },
         ],
         available: [{ id: 'globex', label: 'Globex & Co' }],
-        error: 'This is the only way you can sign in.',
+        error: msg('account.linked.last'),
       },
       'linked',
     );
@@ -111,7 +118,7 @@ describe('account pages', () => {
     assert.match(doc, /<form method="post" action="https:\/\/id\.example\/account\/linked\/link">/);
     assert.match(doc, /name="provider" value="globex"/);
     assert.match(doc, /aria-label="Link Globex &amp; Co">Link<\/button>/);
-    assert.match(doc, /<p class="alert" role="alert">This is the only way you can sign in\.<\/p>/);
+    assert.match(doc, /<p class="alert" role="alert">This is the only way you can sign in to your account, so/);
     assert.equal((doc.match(/name="csrf" value="tok&quot;en"/g) ?? []).length, 2);
     const empty = render({ ...base, page: 'linked', identities: [], available: [] });
     assert.match(empty, /No other sign-in is linked to your account\./);
