@@ -287,14 +287,14 @@ describe('account pages', () => {
       const body = doc.split('</style>')[1]!;
       const between = [...body.matchAll(/>([^<]+)</g)].map((m) => m[1]!);
       const attrs = [...body.matchAll(/(?:aria-label|title|placeholder|alt)="([^"]*)"/g)].map((m) => m[1]!);
-      const unescape = (x: string) =>
+      const unescaped = (x: string) =>
         x
           .replace(/&quot;/g, '"')
           .replace(/&#39;/g, "'")
           .replace(/&lt;/g, '<')
           .replace(/&gt;/g, '>')
           .replace(/&amp;/g, '&');
-      return [...between, ...attrs].map((x) => unescape(x).trim()).filter(Boolean);
+      return [...between, ...attrs].map((x) => unescaped(x).trim()).filter(Boolean);
     };
 
     for (const [locale, words] of [
