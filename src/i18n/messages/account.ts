@@ -227,6 +227,21 @@ export const en = {
   'account.reauth.continueWith': 'Continue with {provider}',
   'account.reauth.passwordLabel': 'Password',
   'account.reauth.continue': 'Continue',
+
+  // The error pages of the area (the View 'error'): its forms' token refused, an item that is not the user's.
+  'account.error.formExpired': 'Form expired',
+  'account.error.formExpiredText': 'The form could not be verified. Reload the page and try again.',
+  'account.error.notFound': 'Not found',
+  'account.error.factorNotFound': 'That factor was not found in your account.',
+  'account.error.sessionNotFound': 'That session was not found in your account.',
+  'account.error.enrolmentNotFound': 'That enrolment was not found in your account.',
+  'account.error.providerNotOffered': 'That sign-in provider is not offered here.',
+  'account.error.notLinked': 'That sign-in is not linked to your account.',
+  'account.error.unreachable': 'Cannot reach {provider}',
+  'account.error.unreachableText': '{provider} did not answer. Try again in a few minutes.',
+  'account.error.back': 'Go back',
+  'account.deleted.title': 'Account deleted',
+  'account.deleted.text': 'Your account was deleted. Applications you used it with have been signed out.',
 } as const;
 
 export const de: Record<keyof typeof en, string> = {
@@ -460,6 +475,21 @@ export const de: Record<keyof typeof en, string> = {
   'account.reauth.continueWith': 'Weiter mit {provider}',
   'account.reauth.passwordLabel': 'Passwort',
   'account.reauth.continue': 'Weiter',
+
+  'account.error.formExpired': 'Formular abgelaufen',
+  'account.error.formExpiredText':
+    'Das Formular konnte nicht überprüft werden. Laden Sie die Seite neu und versuchen Sie es erneut.',
+  'account.error.notFound': 'Nicht gefunden',
+  'account.error.factorNotFound': 'Dieser Faktor wurde in Ihrem Konto nicht gefunden.',
+  'account.error.sessionNotFound': 'Diese Sitzung wurde in Ihrem Konto nicht gefunden.',
+  'account.error.enrolmentNotFound': 'Diese Einrichtung wurde in Ihrem Konto nicht gefunden.',
+  'account.error.providerNotOffered': 'Dieser Anmeldeanbieter wird hier nicht angeboten.',
+  'account.error.notLinked': 'Diese Anmeldung ist nicht mit Ihrem Konto verknüpft.',
+  'account.error.unreachable': '{provider} ist nicht erreichbar',
+  'account.error.unreachableText': '{provider} hat nicht geantwortet. Versuchen Sie es in einigen Minuten erneut.',
+  'account.error.back': 'Zurück',
+  'account.deleted.title': 'Konto gelöscht',
+  'account.deleted.text': 'Ihr Konto wurde gelöscht. Die Anwendungen, die Sie damit genutzt haben, wurden abgemeldet.',
 };
 
 export const fr: Record<keyof typeof en, string> = {
@@ -691,4 +721,19 @@ export const fr: Record<keyof typeof en, string> = {
   'account.reauth.continueWith': 'Continuer avec {provider}',
   'account.reauth.passwordLabel': 'Mot de passe',
   'account.reauth.continue': 'Continuer',
+
+  'account.error.formExpired': 'Formulaire expiré',
+  'account.error.formExpiredText': 'Le formulaire n’a pas pu être vérifié. Rechargez la page et réessayez.',
+  'account.error.notFound': 'Introuvable',
+  'account.error.factorNotFound': 'Ce facteur est introuvable dans votre compte.',
+  'account.error.sessionNotFound': 'Cette session est introuvable dans votre compte.',
+  'account.error.enrolmentNotFound': 'Cet enregistrement est introuvable dans votre compte.',
+  'account.error.providerNotOffered': 'Ce fournisseur de connexion n’est pas proposé ici.',
+  'account.error.notLinked': 'Cette connexion n’est pas associée à votre compte.',
+  'account.error.unreachable': 'Impossible de joindre {provider}',
+  'account.error.unreachableText': '{provider} n’a pas répondu. Réessayez dans quelques minutes.',
+  'account.error.back': 'Retour',
+  'account.deleted.title': 'Compte supprimé',
+  'account.deleted.text':
+    'Votre compte a été supprimé. Les applications avec lesquelles vous l’utilisiez ont été déconnectées.',
 };
