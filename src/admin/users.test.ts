@@ -22,12 +22,12 @@ describe('provisioning keeps what operators and the policy set', () => {
   });
   after(() => stores.close());
 
-  it('applying the same bootstrap file again changes no user, and keeps mfa_required and the enrolment deadline', async () => {
+  it('applying the same bootstrap file again changes no user, and keeps mfa_required, the enrolment deadline and the language of the user', async () => {
     const file = { users: [{ username: 'keeper', email: 'keeper@example.com', password: 'a long pass phrase here' }] };
     assert.equal((await applyBootstrap(stores, config, file, NOW)).users, 1);
     assert.equal((await applyBootstrap(stores, config, file, NOW + 1)).users, 0, 'idempotent');
     const u = (await stores.users.findByUsername('keeper'))!;
-    await stores.users.put({ ...u, mfaRequired: true, mfaEnrolBy: NOW + 86400 });
+    await stores.users.put({ ...u, mfaRequired: true, mfaEnrolBy: NOW + 86400, locale: 'fr' });
     assert.equal((await applyBootstrap(stores, config, file, NOW + 2)).users, 0, 'still idempotent');
     const r = await saveUser(stores, { username: 'keeper', name: 'Keeper' }, NOW + 3);
     assert.equal(r.changed, true);
@@ -35,5 +35,6 @@ describe('provisioning keeps what operators and the policy set', () => {
     assert.equal(after.name, 'Keeper');
     assert.equal(after.mfaRequired, true);
     assert.equal(after.mfaEnrolBy, NOW + 86400);
+    assert.equal(after.locale, 'fr', 'the language the user chose stays');
   });
 });

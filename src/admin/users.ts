@@ -119,6 +119,8 @@ export async function saveUser(stores: Stores, input: UserInput, now: number, at
     // user read back carries them only when set, so the record stays equal to the one stored).
     ...((input.mfa_required ?? existing?.mfaRequired) ? { mfaRequired: true } : {}),
     ...(existing?.mfaEnrolBy != null ? { mfaEnrolBy: existing.mfaEnrolBy } : {}),
+    // The user's own choice on their profile: provisioning never takes it away.
+    ...(existing?.locale ? { locale: existing.locale } : {}),
   };
   if (existing && !adopted && sameUser(existing, user)) {
     return {
@@ -524,6 +526,8 @@ export async function describeUserDetail(stores: Stores, u: UserRecord): Promise
     given_name: u.givenName,
     family_name: u.familyName,
     origin: u.origin ?? 'operator',
+    // The language the user chose on their profile, null for none (their browser's).
+    locale: u.locale ?? null,
     updated_at: new Date(u.updatedAt * 1000).toISOString(),
     mfa: {
       required: u.mfaRequired ?? false,

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { catalogs, msg } from '../i18n/catalog.ts';
+import type { Locale } from '../i18n/negotiate.ts';
 import { accountAreaPage, type AccountPageProps } from './account-pages.ts';
 
 const base = { base: 'https://id.example', username: 'ann<script>', csrf: 'tok"en' };
@@ -31,8 +33,14 @@ describe('account pages', () => {
   });
 
   it('tie field errors to their fields and show refusals as alerts', () => {
-    const doc = render({ ...base, page: 'password', fieldErrors: { current: 'Wrong.' }, error: 'Check the fields.' });
-    assert.match(doc, /<p class="alert" role="alert">Check the fields\.<\/p>/);
+    const doc = render({
+      ...base,
+      page: 'password',
+      fieldErrors: { current: msg('account.password.notCurrent') },
+      error: msg('account.form.checkFields'),
+    });
+    assert.match(doc, /<p class="alert" role="alert">Check the fields marked below\.<\/p>/);
+    assert.match(doc, /id="current-error">This is not your current password\.<\/p>/);
     assert.match(doc, /id="current"[^>]*aria-invalid="true"[^>]*aria-describedby="current-error"/);
     assert.match(doc, /<label for="current">Current password<\/label>/);
     assert.match(doc, /autocomplete="new-password"/);
@@ -47,7 +55,7 @@ describe('account pages', () => {
     const bad = good.replace('<path', '<script>alert(1)</script><path');
     assert.doesNotMatch(page(bad), /<svg|<script/);
     // After a wrong code the key is not shown again.
-    const again = render({ ...base, page: 'totp', factorId: 'f1', error: 'Wrong code.' });
+    const again = render({ ...base, page: 'totp', factorId: 'f1', error: msg('account.totp.wrong') });
     assert.doesNotMatch(again, /class="secret"/);
     assert.match(again, /start again with a new key/);
   });
@@ -97,7 +105,7 @@ describe('account pages', () => {
           },
         ],
         available: [{ id: 'globex', label: 'Globex & Co' }],
-        error: 'This is the only way you can sign in.',
+        error: msg('account.linked.last'),
       },
       'linked',
     );
@@ -111,7 +119,7 @@ describe('account pages', () => {
     assert.match(doc, /<form method="post" action="https:\/\/id\.example\/account\/linked\/link">/);
     assert.match(doc, /name="provider" value="globex"/);
     assert.match(doc, /aria-label="Link Globex &amp; Co">Link<\/button>/);
-    assert.match(doc, /<p class="alert" role="alert">This is the only way you can sign in\.<\/p>/);
+    assert.match(doc, /<p class="alert" role="alert">This is the only way you can sign in to your account, so/);
     assert.equal((doc.match(/name="csrf" value="tok&quot;en"/g) ?? []).length, 2);
     const empty = render({ ...base, page: 'linked', identities: [], available: [] });
     assert.match(empty, /No other sign-in is linked to your account\./);
@@ -146,5 +154,200 @@ describe('account pages', () => {
     const none = render({ ...base, page: 'delete', hasPassword: false });
     assert.doesNotMatch(none, /type="password"/);
     assert.match(none, /I want to delete my account/);
+  });
+
+  describe('in German and French', () => {
+    const secs = 1_700_000_000;
+    /** One of each page, with every optional part there. */
+    const every: [AccountPageProps, Parameters<typeof accountAreaPage>[0]['nav']][] = [
+      [
+        {
+          ...base,
+          page: 'overview',
+          name: null,
+          email: 'a@example.com',
+          emailVerified: true,
+          factorCount: 2,
+          consents: [
+            { clientId: 'c1', clientName: 'App', scopes: ['openid'], grantedAt: secs },
+            { clientId: 'c2', clientName: 'Other', scopes: [], grantedAt: secs },
+          ],
+          notice: msg('account.profile.saved'),
+        },
+        'overview',
+      ],
+      [
+        {
+          ...base,
+          page: 'profile',
+          name: 'Ann',
+          email: 'a@example.com',
+          emailVerified: false,
+          locale: 'fr',
+          fieldErrors: { name: msg('account.profile.nameControl'), locale: msg('account.profile.languageInvalid') },
+          error: msg('account.form.checkFields'),
+        },
+        'profile',
+      ],
+      [
+        { ...base, page: 'password', fieldErrors: { password: msg('account.password.tooShort', { min: 8 }) } },
+        'password',
+      ],
+      [
+        {
+          ...base,
+          page: 'security',
+          factors: [
+            { id: 'f1', kind: 'totp', name: 'Phone', createdAt: secs, lastUsedAt: null },
+            { id: 'f2', kind: 'passkey', name: 'YubiKey 5', createdAt: secs, lastUsedAt: secs },
+          ],
+          recoveryCodesLeft: 9,
+          mfaOff: false,
+          passkeysOnly: false,
+          required: true,
+        },
+        'security',
+      ],
+      [
+        {
+          ...base,
+          page: 'security',
+          factors: [],
+          recoveryCodesLeft: 0,
+          mfaOff: true,
+          passkeysOnly: false,
+          required: true,
+        },
+        'security',
+      ],
+      [{ ...base, page: 'totp', factorId: 'f1', secret: 'ABCDEFGH' }, 'security'],
+      [{ ...base, page: 'totp', factorId: 'f1', error: msg('account.totp.replayed') }, 'security'],
+      [{ ...base, page: 'recovery-codes', left: 10, codes: ['aaaa'] }, 'security'],
+      [{ ...base, page: 'recovery-codes', left: 1 }, 'security'],
+      [
+        {
+          ...base,
+          page: 'sessions',
+          sessions: [
+            { sid: 's1', browser: null, os: null, ip: null, createdAt: secs, lastSeenAt: secs, current: true },
+            {
+              sid: 's2',
+              browser: 'Firefox',
+              os: 'Linux',
+              ip: '192.0.2.1',
+              createdAt: secs,
+              lastSeenAt: secs,
+              current: false,
+            },
+          ],
+          notice: msg('account.sessions.ended', { count: 2 }),
+        },
+        'sessions',
+      ],
+      [
+        {
+          ...base,
+          page: 'activity',
+          records: [
+            { at: secs * 1000, type: 'login_succeeded', outcome: 'success', ip: '192.0.2.1' },
+            { at: secs * 1000, type: 'second_factor_failed', outcome: 'failure', ip: null },
+            { at: secs * 1000, type: 'something_new', outcome: 'success', ip: null },
+          ],
+        },
+        'activity',
+      ],
+      [{ ...base, page: 'activity', records: [] }, 'activity'],
+      [
+        {
+          ...base,
+          page: 'linked',
+          identities: [{ ref: 'r', providerLabel: 'Acme', email: 'a@acme.example', createdAt: secs, lastUsedAt: secs }],
+          available: [{ id: 'g', label: 'Globex' }],
+          notice: msg('account.linked.done'),
+        },
+        'linked',
+      ],
+      [{ ...base, page: 'linked', identities: [], available: [] }, 'linked'],
+      [{ ...base, page: 'data' }, 'data'],
+      [{ ...base, page: 'delete', error: msg('account.delete.adminRole', { role: 'owner' }) }, 'delete'],
+      [{ ...base, page: 'reauth', returnTo: '/account', providers: [{ id: 'a', label: 'Acme' }] }, undefined],
+      [
+        { ...base, page: 'reauth', returnTo: '/account', providers: [{ id: 'a', label: 'Acme' }], hasPassword: false },
+        undefined,
+      ],
+      [{ ...base, page: 'reauth', returnTo: '/account', providers: [], hasPassword: false }, undefined],
+    ];
+    const page = (locale: Locale, account: AccountPageProps, nav?: Parameters<typeof accountAreaPage>[0]['nav']) =>
+      accountAreaPage({ nonce: 'n0nce', locale, account, ...(nav ? { nav } : {}) });
+    const catalog = (l: Locale) => new Map(catalogs()).get(l)!;
+    const en = catalog('en');
+
+    /** The texts a person reads or hears: between tags, and the labels and titles of attributes. */
+    const texts = (doc: string): string[] => {
+      const body = doc.split('</style>')[1]!;
+      const between = [...body.matchAll(/>([^<]+)</g)].map((m) => m[1]!);
+      const attrs = [...body.matchAll(/(?:aria-label|title|placeholder|alt)="([^"]*)"/g)].map((m) => m[1]!);
+      const unescaped = (x: string) =>
+        x
+          .replace(/&quot;/g, '"')
+          .replace(/&#39;/g, "'")
+          .replace(/&lt;/g, '<')
+          .replace(/&gt;/g, '>')
+          .replace(/&amp;/g, '&');
+      return [...between, ...attrs].map((x) => unescaped(x).trim()).filter(Boolean);
+    };
+
+    for (const [locale, words] of [
+      ['de', { title: 'Ihr Konto', nav: 'Übersicht', signOut: 'Abmelden', save: 'Speichern', language: 'Sprache' }],
+      [
+        'fr',
+        {
+          title: 'Votre compte',
+          nav: 'Vue d’ensemble',
+          signOut: 'Se déconnecter',
+          save: 'Enregistrer',
+          language: 'Langue',
+        },
+      ],
+    ] as const) {
+      it(`${locale}: the page says its language, and its words are ${locale === 'de' ? 'German' : 'French'}`, () => {
+        const overview = page(locale, every[0]![0], 'overview');
+        assert.match(overview, new RegExp(`<html lang="${locale}">`));
+        assert.match(overview, new RegExp(`<h1>${words.title}</h1>`));
+        assert.match(overview, new RegExp(`aria-current="page">${words.nav}</a>`));
+        assert.match(overview, new RegExp(`>${words.signOut}</button>`));
+        const profile = page(locale, every[1]![0], 'profile');
+        assert.match(profile, new RegExp(`<label for="locale">${words.language}</label>`));
+        assert.match(profile, new RegExp(`<button type="submit">${words.save}</button>`));
+      });
+
+      it(`${locale}: no page shows an English text of the catalog that has a ${locale} translation`, () => {
+        const mine = catalog(locale);
+        const english = new Set<string>(
+          Object.entries(en)
+            .filter(([key, text]) => key.startsWith('account.') && mine[key as keyof typeof mine] !== text)
+            .map(([, text]) => text),
+        );
+        for (const [account, nav] of every) {
+          const doc = page(locale, account, nav);
+          for (const text of texts(doc)) assert.equal(english.has(text), false, `${account.page}: ${text}`);
+          // Whole sentences of the English catalog do not appear inside other text either.
+          for (const text of english)
+            if (text.length > 24 && !/\{/.test(text)) assert.equal(doc.includes(text), false, text);
+        }
+      });
+    }
+  });
+
+  it('the profile offers the languages by their own names and the browser default, the choice selected', () => {
+    const profile = (locale: string | null) =>
+      render({ ...base, page: 'profile', name: '', email: '', emailVerified: false, locale, fieldErrors: {} });
+    const none = profile(null);
+    assert.match(none, /<option value="" selected>Browser default<\/option>/);
+    assert.match(none, /<option value="en" lang="en">English<\/option>/);
+    assert.match(none, /<option value="de" lang="de">Deutsch<\/option>/);
+    assert.match(none, /<option value="fr" lang="fr">Français<\/option>/);
+    assert.match(profile('de'), /<option value="de" lang="de" selected>Deutsch<\/option>/);
+    assert.doesNotMatch(profile('de'), /<option value="" selected>/);
   });
 });

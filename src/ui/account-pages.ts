@@ -1,9 +1,12 @@
 /**
  * The account area's pages (/account and /account/*): pure functions over what the protocol layer
- * hands them (protocol/account/views.ts, repeated here structurally: ui/ imports nothing of ours).
+ * hands them (protocol/account/views.ts, repeated here structurally: ui/ imports no protocol code).
  * No script: every action is a plain form with its CSRF token; a navigation links the sections.
+ * Every word comes from the catalog (i18n/messages/account.ts) in the page's language.
  */
-import { html, layout, raw, type Html, chromeOf, type PageChrome } from './html.ts';
+import { t, type MessageKey, type Msg } from '../i18n/catalog.ts';
+import { LANGUAGE_NAMES, LOCALES, type Locale } from '../i18n/negotiate.ts';
+import { html, layout, raw, type Html, type HtmlValue, chromeOf, type PageChrome } from './html.ts';
 
 type Section =
   | 'overview'
@@ -20,8 +23,8 @@ interface Base {
   base: string;
   username: string;
   csrf: string;
-  notice?: string;
-  error?: string;
+  notice?: Msg;
+  error?: Msg;
 }
 
 /** A linked upstream identity; `ref` is what the Unlink form names it by. */
@@ -61,9 +64,10 @@ export type AccountPageProps = Base &
         name: string;
         email: string;
         emailVerified: boolean;
-        fieldErrors: { name?: string; email?: string };
+        locale: string | null;
+        fieldErrors: { name?: Msg; email?: Msg; locale?: Msg };
       }
-    | { page: 'password'; fieldErrors: { current?: string; password?: string; confirm?: string } }
+    | { page: 'password'; fieldErrors: { current?: Msg; password?: Msg; confirm?: Msg } }
     | {
         page: 'security';
         factors: Factor[];
@@ -78,8 +82,8 @@ export type AccountPageProps = Base &
         page: 'sessions';
         sessions: {
           sid: string;
-          browser: string;
-          os: string;
+          browser: string | null;
+          os: string | null;
           ip: string | null;
           createdAt: number;
           lastSeenAt: number;
@@ -93,23 +97,45 @@ export type AccountPageProps = Base &
     | { page: 'reauth'; returnTo: string; providers?: ProviderButton[]; hasPassword?: boolean }
   );
 
-const SECTIONS: [Section, string, string][] = [
-  ['overview', 'Overview', '/account'],
-  ['profile', 'Profile', '/account/profile'],
-  ['password', 'Password', '/account/password'],
-  ['security', 'Security', '/account/security'],
-  ['linked', 'Linked sign-ins', '/account/linked'],
-  ['sessions', 'Sessions', '/account/sessions'],
-  ['activity', 'Activity', '/account/activity'],
-  ['data', 'Your data', '/account/data'],
-  ['delete', 'Delete account', '/account/delete'],
+const SECTIONS: [Section, MessageKey, string][] = [
+  ['overview', 'account.nav.overview', '/account'],
+  ['profile', 'account.nav.profile', '/account/profile'],
+  ['password', 'account.nav.password', '/account/password'],
+  ['security', 'account.nav.security', '/account/security'],
+  ['linked', 'account.nav.linked', '/account/linked'],
+  ['sessions', 'account.nav.sessions', '/account/sessions'],
+  ['activity', 'account.nav.activity', '/account/activity'],
+  ['data', 'account.nav.data', '/account/data'],
+  ['delete', 'account.nav.delete', '/account/delete'],
 ];
 
-/** Epoch seconds as a <time> element (UTC, to the minute). */
-function when(t: number | null, ms = false): Html | string {
-  if (t === null) return 'never';
-  const d = new Date(ms ? t : t * 1000);
-  if (Number.isNaN(d.getTime())) return 'unknown';
+const PLACEHOLDER = /\{([A-Za-z][A-Za-z0-9_]*)\}/g;
+
+/**
+ * A catalog text whose placeholders are filled with markup (a <time>, a link, a name in <strong>):
+ * the text around them is escaped like any other, the values are rendered as they are. Catalog texts
+ * hold no markup, so a sentence with a link in it is one text with a placeholder where the link goes.
+ */
+function compose(L: Locale, key: MessageKey, values: Readonly<Record<string, HtmlValue>>): Html {
+  const text = t(L, key); // no values given: t leaves every placeholder as written
+  const parts: HtmlValue[] = [];
+  let at = 0;
+  for (const m of text.matchAll(PLACEHOLDER)) {
+    parts.push(text.slice(at, m.index), Object.hasOwn(values, m[1]!) ? values[m[1]!] : m[0]);
+    at = m.index + m[0].length;
+  }
+  parts.push(text.slice(at));
+  return html`${parts}`;
+}
+
+/** A message of the protocol layer in the page's language, when there is one. */
+const say = (L: Locale, m: Msg | undefined): string | undefined => (m ? t(L, m) : undefined);
+
+/** Epoch seconds as a <time> element (UTC, to the minute: the same digits in every language). */
+function when(L: Locale, at: number | null, ms = false): Html | string {
+  if (at === null) return t(L, 'account.time.never');
+  const d = new Date(ms ? at : at * 1000);
+  if (Number.isNaN(d.getTime())) return t(L, 'account.time.unknown');
   const iso = d.toISOString();
   return html`<time datetime="${iso}">${iso.slice(0, 16).replace('T', ' ')} UTC</time>`;
 }
@@ -121,7 +147,13 @@ const csrfInput = (csrf: string) => html`<input type="hidden" name="csrf" value=
  * the hidden field names the item, and the button's accessible name says which one it is, since the
  * visible word alone repeats on every row.
  */
-function itemButton(action: string, csrf: string, item: [name: string, value: string], word: string, name: Html): Html {
+function itemButton(
+  action: string,
+  csrf: string,
+  item: [name: string, value: string],
+  word: string,
+  name: string,
+): Html {
   return html`<form method="post" action="${action}">
 ${csrfInput(csrf)}
 <input type="hidden" name="${item[0]}" value="${item[1]}">
@@ -129,18 +161,18 @@ ${csrfInput(csrf)}
 </form>`;
 }
 
-function nav(base: string, current: Section | undefined): Html {
-  return html`<nav class="account-nav" aria-label="Account">
+function nav(L: Locale, base: string, current: Section | undefined): Html {
+  return html`<nav class="account-nav" aria-label="${t(L, 'account.nav.label')}">
 <ul>${SECTIONS.map(
     ([id, label, path]) =>
-      html`<li><a href="${base}${path}"${current === id ? raw(' aria-current="page"') : ''}>${label}</a></li>`,
+      html`<li><a href="${base}${path}"${current === id ? raw(' aria-current="page"') : ''}>${t(L, label)}</a></li>`,
   )}</ul>
 </nav>`;
 }
 
-function messages(p: Base): Html {
-  return html`${p.notice ? html`<p class="notice" role="status">${p.notice}</p>` : ''}${
-    p.error ? html`<p class="alert" role="alert">${p.error}</p>` : ''
+function messages(L: Locale, p: Base): Html {
+  return html`${p.notice ? html`<p class="notice" role="status">${t(L, p.notice)}</p>` : ''}${
+    p.error ? html`<p class="alert" role="alert">${t(L, p.error)}</p>` : ''
   }`;
 }
 
@@ -164,43 +196,76 @@ ${p.error ? html`<p class="field-error small" id="${p.id}-error">${p.error}</p>`
 </div>`;
 }
 
+/**
+ * The profile's language: "browser default" (empty: the browser's languages decide), then each
+ * language Tessera speaks by its own name, marked with its lang so a screen reader says it right.
+ */
+function languageField(L: Locale, chosen: string | null, error: string | undefined): Html {
+  const selected = (v: string) => ((chosen ?? '') === v ? raw(' selected') : '');
+  return html`<div class="field">
+<label for="locale">${t(L, 'account.profile.language')}</label>
+<select id="locale" name="locale" aria-describedby="locale-hint${error ? ' locale-error' : ''}"${error ? raw(' aria-invalid="true"') : ''}>
+<option value=""${selected('')}>${t(L, 'account.profile.languageDefault')}</option>
+${LOCALES.map((l) => html`<option value="${l}" lang="${l}"${selected(l)}>${LANGUAGE_NAMES[l]}</option>`)}
+</select>
+<p class="hint small" id="locale-hint">${t(L, 'account.profile.languageHint')}</p>
+${error ? html`<p class="field-error small" id="locale-error">${error}</p>` : ''}
+</div>`;
+}
+
 /** The QR code's SVG from the TOTP enrolment, only in the exact shape uqr draws (a rect and a path). */
 const QR_SVG =
   /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" viewBox="0 0 \d+ \d+"><rect fill="white" width="\d+" height="\d+"\/><path fill="black" d="[MHVhvz0-9,. -]*"\/><\/svg>$/;
-function qr(svg: string | undefined): Html | '' {
+function qr(L: Locale, svg: string | undefined): Html | '' {
   if (!svg || !QR_SVG.test(svg)) return '';
-  return html`<div class="qr">${raw(svg.replace('<svg ', '<svg role="img" aria-label="QR code for your authenticator app" '))}</div>`;
+  const label = html`${t(L, 'account.totp.qr')}`.value; // escaped for the attribute it goes into
+  return html`<div class="qr">${raw(svg.replace('<svg ', `<svg role="img" aria-label="${label}" `))}</div>`;
 }
 
-const TYPE_TEXT: Record<string, string> = {
-  login_succeeded: 'Signed in',
-  logout: 'Signed out',
-  user_registered: 'Account created',
-  consent_granted: 'Gave an application access',
-  consent_revoked: 'Removed an application’s access',
-  factor_added: 'Second factor added',
-  factor_removed: 'Second factor removed',
-  factor_renamed: 'Second factor renamed',
-  recovery_codes_generated: 'New recovery codes made',
-  second_factor_succeeded: 'Second factor passed',
-  second_factor_failed: 'Second factor failed',
-  second_factor_throttled: 'Too many wrong second-factor codes',
-  step_up: 'Signed in again for an application',
-  new_device_sign_in: 'Signed in from a new device',
-  password_changed: 'Password changed',
-  password_reset_requested: 'Password reset asked for',
-  password_reset_failed: 'Password reset failed',
-  email_verification_sent: 'Verification mail sent',
-  email_verified: 'Email address verified',
-  email_changed: 'Email address changed',
-  sessions_ended: 'Sessions ended',
-  account_exported: 'Data downloaded',
-  upstream_login_succeeded: 'Signed in with a linked provider',
-  upstream_linked: 'Sign-in linked',
-  upstream_unlinked: 'Sign-in unlinked',
+/** The audit types the activity page names (protocol/account/activity.ts ACTIVITY_TYPES). */
+const TYPE_TEXT: Readonly<Record<string, MessageKey>> = {
+  login_succeeded: 'account.activity.login_succeeded',
+  logout: 'account.activity.logout',
+  user_registered: 'account.activity.user_registered',
+  consent_granted: 'account.activity.consent_granted',
+  consent_revoked: 'account.activity.consent_revoked',
+  factor_added: 'account.activity.factor_added',
+  factor_removed: 'account.activity.factor_removed',
+  factor_renamed: 'account.activity.factor_renamed',
+  recovery_codes_generated: 'account.activity.recovery_codes_generated',
+  second_factor_succeeded: 'account.activity.second_factor_succeeded',
+  second_factor_failed: 'account.activity.second_factor_failed',
+  second_factor_throttled: 'account.activity.second_factor_throttled',
+  step_up: 'account.activity.step_up',
+  new_device_sign_in: 'account.activity.new_device_sign_in',
+  password_changed: 'account.activity.password_changed',
+  password_reset_requested: 'account.activity.password_reset_requested',
+  password_reset_failed: 'account.activity.password_reset_failed',
+  email_verification_sent: 'account.activity.email_verification_sent',
+  email_verified: 'account.activity.email_verified',
+  email_changed: 'account.activity.email_changed',
+  sessions_ended: 'account.activity.sessions_ended',
+  account_exported: 'account.activity.account_exported',
+  mfa_reset: 'account.activity.mfa_reset',
+  user_unlocked: 'account.activity.user_unlocked',
+  mfa_required_set: 'account.activity.mfa_required_set',
+  upstream_login_succeeded: 'account.activity.upstream_login_succeeded',
+  upstream_linked: 'account.activity.upstream_linked',
+  upstream_unlinked: 'account.activity.upstream_unlinked',
 };
 
-function body(p: AccountPageProps): { title: string; content: Html } {
+/** An audit type in words ("Other event (type)" for one the list above does not name). */
+const typeText = (L: Locale, type: string): string =>
+  Object.hasOwn(TYPE_TEXT, type) ? t(L, TYPE_TEXT[type]!) : t(L, 'account.activity.other', { type });
+
+/** A session's browser and system in words, the unknown ones said in the page's language. */
+const device = (L: Locale, x: { browser: string | null; os: string | null }): string =>
+  t(L, 'account.sessions.device', {
+    browser: x.browser ?? t(L, 'account.sessions.unknownBrowser'),
+    os: x.os ?? t(L, 'account.sessions.unknownSystem'),
+  });
+
+function body(L: Locale, p: AccountPageProps): { title: string; content: Html } {
   const b = p.base;
   switch (p.page) {
     case 'overview': {
@@ -210,76 +275,83 @@ ${p.consents.map(
   (c) => html`<li>
 <div class="app-info">
 <span class="app-name">${c.clientName}</span>
-<span class="app-meta small muted">${c.scopes.length ? c.scopes.map((s, i) => html`${i ? ' ' : ''}<code>${s}</code>`) : 'No scopes'}</span>
-<span class="app-meta small muted">Granted ${when(c.grantedAt)}</span>
+<span class="app-meta small muted">${c.scopes.length ? c.scopes.map((s, i) => html`${i ? ' ' : ''}<code>${s}</code>`) : t(L, 'account.overview.noScopes')}</span>
+<span class="app-meta small muted">${compose(L, 'account.overview.granted', { when: when(L, c.grantedAt) })}</span>
 </div>
 ${itemButton(
   `${b}/account/revoke`,
   p.csrf,
   ['client_id', c.clientId],
-  'Revoke',
-  html`Revoke access for ${c.clientName}`,
+  t(L, 'account.overview.revoke'),
+  t(L, 'account.overview.revokeFor', { client: c.clientName }),
 )}
 </li>
 `,
 )}</ul>`
-        : html`<p class="empty">You have not granted any applications access to your account.</p>`;
+        : html`<p class="empty">${t(L, 'account.overview.noApps')}</p>`;
+      const email = p.email
+        ? t(L, p.emailVerified ? 'account.overview.verified' : 'account.overview.notVerified', { email: p.email })
+        : t(L, 'account.overview.notGiven');
       return {
-        title: 'Your account',
-        content: html`<h1>Your account</h1>
-<p class="lead">Signed in as <strong>${p.username}</strong></p>
-${messages(p)}
+        title: t(L, 'account.overview.title'),
+        content: html`<h1>${t(L, 'account.overview.title')}</h1>
+<p class="lead">${compose(L, 'account.overview.signedInAs', { username: html`<strong>${p.username}</strong>` })}</p>
+${messages(L, p)}
 <dl class="facts">
-<dt>Name</dt><dd>${p.name ?? 'Not given'}</dd>
-<dt>Email</dt><dd>${p.email ? html`${p.email} ${p.emailVerified ? '(verified)' : '(not verified)'}` : 'Not given'}</dd>
-<dt>Second factors</dt><dd>${p.factorCount === 0 ? 'None' : String(p.factorCount)}</dd>
+<dt>${t(L, 'account.overview.name')}</dt><dd>${p.name ?? t(L, 'account.overview.notGiven')}</dd>
+<dt>${t(L, 'account.overview.email')}</dt><dd>${email}</dd>
+<dt>${t(L, 'account.overview.factors')}</dt><dd>${p.factorCount === 0 ? t(L, 'account.overview.noFactors') : String(p.factorCount)}</dd>
 </dl>
-<h2 id="apps-heading">Applications with access</h2>
+<h2 id="apps-heading">${t(L, 'account.overview.apps')}</h2>
 ${apps}
 <hr class="divider">
 <form method="post" action="${b}/account/logout">
 ${csrfInput(p.csrf)}
-<button type="submit" class="secondary">Sign out</button>
+<button type="submit" class="secondary">${t(L, 'account.overview.signOut')}</button>
 </form>`,
       };
     }
     case 'profile':
       return {
-        title: 'Profile',
-        content: html`<h1>Profile</h1>
-${messages(p)}
+        title: t(L, 'account.profile.title'),
+        content: html`<h1>${t(L, 'account.profile.title')}</h1>
+${messages(L, p)}
 <form method="post" action="${b}/account/profile" novalidate>
 ${csrfInput(p.csrf)}
-${field({ id: 'name', label: 'Name', type: 'text', value: p.name, autocomplete: 'name', error: p.fieldErrors.name })}
+${field({ id: 'name', label: t(L, 'account.profile.name'), type: 'text', value: p.name, autocomplete: 'name', error: say(L, p.fieldErrors.name) })}
 ${field({
   id: 'email',
-  label: 'Email address',
+  label: t(L, 'account.profile.email'),
   type: 'email',
   value: p.email,
   autocomplete: 'email',
-  error: p.fieldErrors.email,
-  hint: p.email
-    ? p.emailVerified
-      ? 'Verified. A new address must be verified again: we send it a link.'
-      : 'Not verified yet: open the link we sent to it.'
-    : 'We send a link to verify it.',
+  error: say(L, p.fieldErrors.email),
+  hint: t(
+    L,
+    p.email
+      ? p.emailVerified
+        ? 'account.profile.emailVerified'
+        : 'account.profile.emailNotVerified'
+      : 'account.profile.emailNew',
+  ),
 })}
-<button type="submit">Save</button>
+${languageField(L, p.locale, say(L, p.fieldErrors.locale))}
+<button type="submit">${t(L, 'account.profile.save')}</button>
 </form>`,
       };
     case 'password':
       return {
-        title: 'Password',
-        content: html`<h1>Change your password</h1>
-<p class="lead">Your other sessions end when you change it.</p>
-${messages(p)}
+        title: t(L, 'account.password.title'),
+        content: html`<h1>${t(L, 'account.password.heading')}</h1>
+<p class="lead">${t(L, 'account.password.lead')}</p>
+${messages(L, p)}
 <form method="post" action="${b}/account/password" novalidate>
 ${csrfInput(p.csrf)}
 <input type="text" name="username" value="${p.username}" autocomplete="username" hidden>
-${field({ id: 'current', label: 'Current password', type: 'password', autocomplete: 'current-password', error: p.fieldErrors.current, required: true })}
-${field({ id: 'password', label: 'New password', type: 'password', autocomplete: 'new-password', error: p.fieldErrors.password, required: true, hint: 'At least 8 characters; a long phrase is best.' })}
-${field({ id: 'confirm', label: 'New password again', type: 'password', autocomplete: 'new-password', error: p.fieldErrors.confirm, required: true })}
-<button type="submit">Change password</button>
+${field({ id: 'current', label: t(L, 'account.password.current'), type: 'password', autocomplete: 'current-password', error: say(L, p.fieldErrors.current), required: true })}
+${field({ id: 'password', label: t(L, 'account.password.new'), type: 'password', autocomplete: 'new-password', error: say(L, p.fieldErrors.password), required: true, hint: t(L, 'account.password.newHint') })}
+${field({ id: 'confirm', label: t(L, 'account.password.confirm'), type: 'password', autocomplete: 'new-password', error: say(L, p.fieldErrors.confirm), required: true })}
+<button type="submit">${t(L, 'account.password.submit')}</button>
 </form>`,
       };
     case 'security': {
@@ -288,90 +360,108 @@ ${field({ id: 'confirm', label: 'New password again', type: 'password', autocomp
             (f) => html`<li class="factor">
 <div class="app-info">
 <span class="app-name">${f.name}</span>
-<span class="app-meta small muted">${f.kind === 'totp' ? 'Authenticator app' : 'Passkey'} · added ${when(f.createdAt)} · last used ${when(f.lastUsedAt)}</span>
+<span class="app-meta small muted">${compose(L, 'account.security.factorMeta', {
+              kind: t(L, f.kind === 'totp' ? 'account.security.totp' : 'account.security.passkey'),
+              added: when(L, f.createdAt),
+              used: when(L, f.lastUsedAt),
+            })}</span>
 <form method="post" action="${b}/account/security/rename" class="inline-form">
 ${csrfInput(p.csrf)}
 <input type="hidden" name="factor_id" value="${f.id}">
-<label for="name-${f.id}" class="small">New name for ${f.name}</label>
+<label for="name-${f.id}" class="small">${t(L, 'account.security.newName', { name: f.name })}</label>
 <input id="name-${f.id}" name="name" type="text" maxlength="64" value="${f.name}" autocomplete="off">
-<button type="submit" class="secondary compact">Rename</button>
+<button type="submit" class="secondary compact">${t(L, 'account.security.rename')}</button>
 </form>
 </div>
-${itemButton(`${b}/account/security/remove`, p.csrf, ['factor_id', f.id], 'Remove', html`Remove ${f.name}`)}
+${itemButton(
+  `${b}/account/security/remove`,
+  p.csrf,
+  ['factor_id', f.id],
+  t(L, 'account.security.remove'),
+  t(L, 'account.security.removeName', { name: f.name }),
+)}
 </li>`,
           )}</ul>`
-        : html`<p class="empty">No second factor yet.${p.required ? ' Your account must have one.' : ''}</p>`;
+        : html`<p class="empty">${t(L, 'account.security.none')}${p.required ? ` ${t(L, 'account.security.mustHave')}` : ''}</p>`;
       return {
-        title: 'Security',
-        content: html`<h1>Security</h1>
-<p class="lead">Second factors protect your account if your password is stolen.</p>
-${messages(p)}
-<h2 id="factors-heading">Second factors</h2>
+        title: t(L, 'account.security.title'),
+        content: html`<h1>${t(L, 'account.security.title')}</h1>
+<p class="lead">${t(L, 'account.security.lead')}</p>
+${messages(L, p)}
+<h2 id="factors-heading">${t(L, 'account.security.factors')}</h2>
 ${list}
 ${
   p.mfaOff
-    ? html`<p class="muted">This server does not offer second factors.</p>`
+    ? html`<p class="muted">${t(L, 'account.security.mfaOff')}</p>`
     : html`<ul class="links">
-${p.passkeysOnly ? '' : html`<li><a href="${b}/account/security/totp">Add an authenticator app</a></li>`}
-<li><a href="${b}/account/security/passkeys">Add or manage passkeys</a></li>
+${p.passkeysOnly ? '' : html`<li><a href="${b}/account/security/totp">${t(L, 'account.security.addTotp')}</a></li>`}
+<li><a href="${b}/account/security/passkeys">${t(L, 'account.security.passkeys')}</a></li>
 </ul>
-<h2>Recovery codes</h2>
-<p>${p.recoveryCodesLeft} of 10 left. <a href="${b}/account/security/recovery-codes">Recovery codes</a></p>`
+<h2>${t(L, 'account.security.recovery')}</h2>
+<p>${t(L, 'account.security.recoveryLeft', { left: p.recoveryCodesLeft })} <a href="${b}/account/security/recovery-codes">${t(L, 'account.security.recovery')}</a></p>`
 }`,
       };
     }
     case 'totp': {
       const back = p.continueTo ? `?continue=${p.continueTo}` : '';
       return {
-        title: 'Add an authenticator app',
-        content: html`<h1>Add an authenticator app</h1>
-${messages(p)}
+        title: t(L, 'account.totp.title'),
+        content: html`<h1>${t(L, 'account.totp.title')}</h1>
+${messages(L, p)}
 ${
   p.secret
-    ? html`<p>Scan this code with your authenticator app, or type the key below into it.</p>
-${qr(p.qrSvg)}
-<p><span class="muted small" id="secret-label">Key</span><br><code class="secret" aria-labelledby="secret-label">${p.secret.replace(/(.{4})/g, '$1 ').trim()}</code></p>`
-    : html`<p>Type the current code from the app you set up, or <a href="${b}/account/security/totp${back}">start again with a new key</a>.</p>`
+    ? html`<p>${t(L, 'account.totp.scan')}</p>
+${qr(L, p.qrSvg)}
+<p><span class="muted small" id="secret-label">${t(L, 'account.totp.key')}</span><br><code class="secret" aria-labelledby="secret-label">${p.secret.replace(/(.{4})/g, '$1 ').trim()}</code></p>`
+    : html`<p>${compose(L, 'account.totp.typeCurrent', {
+        restart: html`<a href="${b}/account/security/totp${back}">${t(L, 'account.totp.restart')}</a>`,
+      })}</p>`
 }
 <form method="post" action="${b}/account/security/totp${back}" novalidate>
 ${csrfInput(p.csrf)}
 <input type="hidden" name="factor_id" value="${p.factorId}">
 ${p.continueTo ? html`<input type="hidden" name="continue" value="${p.continueTo}">` : ''}
-${field({ id: 'code', label: 'Code from the app', type: 'text', autocomplete: 'one-time-code', required: true, extra: raw(' inputmode="numeric" pattern="[0-9 ]*" maxlength="8"') })}
-${field({ id: 'name', label: 'Name for this app (optional)', type: 'text', autocomplete: 'off', hint: 'For example: Phone' })}
-<button type="submit">Add</button>
+${field({ id: 'code', label: t(L, 'account.totp.code'), type: 'text', autocomplete: 'one-time-code', required: true, extra: raw(' inputmode="numeric" pattern="[0-9 ]*" maxlength="8"') })}
+${field({ id: 'name', label: t(L, 'account.totp.name'), type: 'text', autocomplete: 'off', hint: t(L, 'account.totp.nameHint') })}
+<button type="submit">${t(L, 'account.totp.add')}</button>
 </form>`,
       };
     }
     case 'recovery-codes':
       return {
-        title: 'Recovery codes',
-        content: html`<h1>Recovery codes</h1>
-${messages(p)}
+        title: t(L, 'account.recovery.title'),
+        content: html`<h1>${t(L, 'account.recovery.title')}</h1>
+${messages(L, p)}
 ${
   p.codes
-    ? html`<p>Keep these codes somewhere safe. Each one signs you in once if you lose your second factor. <strong>They are shown only now.</strong></p>
-<ul class="codes" aria-label="Your recovery codes">${p.codes.map((c) => html`<li><code>${c}</code></li>`)}</ul>
-${p.continueTo ? html`<p><a class="button-link" href="${b}${p.continueTo}">Continue signing in</a></p>` : html`<p><a href="${b}/account/security">Back to security</a></p>`}`
-    : html`<p>You have <strong>${p.left}</strong> unused recovery code${p.left === 1 ? '' : 's'}.</p>
+    ? html`<p>${t(L, 'account.recovery.keep')} <strong>${t(L, 'account.recovery.onlyNow')}</strong></p>
+<ul class="codes" aria-label="${t(L, 'account.recovery.list')}">${p.codes.map((c) => html`<li><code>${c}</code></li>`)}</ul>
+${p.continueTo ? html`<p><a class="button-link" href="${b}${p.continueTo}">${t(L, 'account.recovery.continue')}</a></p>` : html`<p><a href="${b}/account/security">${t(L, 'account.recovery.back')}</a></p>`}`
+    : html`<p>${compose(L, p.left === 1 ? 'account.recovery.leftOne' : 'account.recovery.left', {
+        count: html`<strong>${p.left}</strong>`,
+      })}</p>
 <form method="post" action="${b}/account/security/recovery-codes">
 ${csrfInput(p.csrf)}
-<button type="submit">Make new codes</button>
+<button type="submit">${t(L, 'account.recovery.make')}</button>
 </form>
-<p class="hint small">New codes replace the old ones.</p>`
+<p class="hint small">${t(L, 'account.recovery.replace')}</p>`
 }`,
       };
     case 'sessions':
       return {
-        title: 'Sessions',
-        content: html`<h1>Sessions and devices</h1>
-<p class="lead">Where your account is signed in.</p>
-${messages(p)}
-<ul class="apps" aria-label="Sessions">${p.sessions.map(
+        title: t(L, 'account.sessions.title'),
+        content: html`<h1>${t(L, 'account.sessions.heading')}</h1>
+<p class="lead">${t(L, 'account.sessions.lead')}</p>
+${messages(L, p)}
+<ul class="apps" aria-label="${t(L, 'account.sessions.title')}">${p.sessions.map(
           (x) => html`<li>
 <div class="app-info">
-<span class="app-name">${x.browser} on ${x.os}${x.current ? html` <span class="badge">This device</span>` : ''}</span>
-<span class="app-meta small muted">${x.ip ?? 'Unknown address'} · last seen ${when(x.lastSeenAt)} · signed in ${when(x.createdAt)}</span>
+<span class="app-name">${device(L, x)}${x.current ? html` <span class="badge">${t(L, 'account.sessions.thisDevice')}</span>` : ''}</span>
+<span class="app-meta small muted">${compose(L, 'account.sessions.meta', {
+            ip: x.ip ?? t(L, 'account.sessions.unknownAddress'),
+            seen: when(L, x.lastSeenAt),
+            started: when(L, x.createdAt),
+          })}</span>
 </div>
 ${
   x.current
@@ -380,8 +470,8 @@ ${
         `${b}/account/sessions/end`,
         p.csrf,
         ['sid', x.sid],
-        'End',
-        html`End the session of ${x.browser} on ${x.os}`,
+        t(L, 'account.sessions.end'),
+        t(L, 'account.sessions.endName', { device: device(L, x) }),
       )
 }
 </li>`,
@@ -390,23 +480,23 @@ ${
   p.sessions.some((x) => !x.current)
     ? html`<form method="post" action="${b}/account/sessions/end-others" class="note">
 ${csrfInput(p.csrf)}
-<button type="submit" class="secondary">End all other sessions</button>
+<button type="submit" class="secondary">${t(L, 'account.sessions.endOthers')}</button>
 </form>`
     : ''
 }`,
       };
     case 'activity':
       return {
-        title: 'Activity',
-        content: html`<h1>Recent security activity</h1>
-<p class="lead">The latest ${p.records.length} events of your account.</p>
+        title: t(L, 'account.activity.title'),
+        content: html`<h1>${t(L, 'account.activity.heading')}</h1>
+<p class="lead">${t(L, 'account.activity.lead', { count: p.records.length })}</p>
 ${
   p.records.length
     ? html`<ul class="activity">${p.records.map(
         (r) =>
-          html`<li>${when(r.at, true)}: ${TYPE_TEXT[r.type] ?? r.type}${r.outcome === 'failure' ? ' (failed)' : ''}${r.ip ? html` <span class="muted">from ${r.ip}</span>` : ''}</li>`,
+          html`<li>${when(L, r.at, true)}: ${r.outcome === 'failure' ? t(L, 'account.activity.failed', { event: typeText(L, r.type) }) : typeText(L, r.type)}${r.ip ? html` <span class="muted">${t(L, 'account.activity.from', { ip: r.ip })}</span>` : ''}</li>`,
       )}</ul>`
-    : html`<p class="empty">Nothing yet.</p>`
+    : html`<p class="empty">${t(L, 'account.activity.empty')}</p>`
 }`,
       };
     case 'linked': {
@@ -416,33 +506,44 @@ ${
 <div class="app-info">
 <span class="app-name">${i.providerLabel}</span>
 ${i.email ? html`<span class="app-meta small muted">${i.email}</span>` : ''}
-<span class="app-meta small muted">Linked ${when(i.createdAt)} · last used ${when(i.lastUsedAt)}</span>
+<span class="app-meta small muted">${compose(L, 'account.linked.meta', {
+              linked: when(L, i.createdAt),
+              used: when(L, i.lastUsedAt),
+            })}</span>
 </div>
 ${itemButton(
   `${b}/account/linked/unlink`,
   p.csrf,
   ['identity', i.ref],
-  'Unlink',
-  html`Unlink ${i.providerLabel}${i.email ? html` (${i.email})` : ''}`,
+  t(L, 'account.linked.unlink'),
+  i.email
+    ? t(L, 'account.linked.unlinkNameEmail', { provider: i.providerLabel, email: i.email })
+    : t(L, 'account.linked.unlinkName', { provider: i.providerLabel }),
 )}
 </li>`,
           )}</ul>`
-        : html`<p class="empty">No other sign-in is linked to your account.</p>`;
+        : html`<p class="empty">${t(L, 'account.linked.none')}</p>`;
       return {
-        title: 'Linked sign-ins',
-        content: html`<h1>Linked sign-ins</h1>
-<p class="lead">Accounts at other providers that can sign you in here.</p>
-${messages(p)}
-<h2 id="linked-heading">Linked</h2>
+        title: t(L, 'account.linked.title'),
+        content: html`<h1>${t(L, 'account.linked.title')}</h1>
+<p class="lead">${t(L, 'account.linked.lead')}</p>
+${messages(L, p)}
+<h2 id="linked-heading">${t(L, 'account.linked.linked')}</h2>
 ${list}
 ${
   p.available.length
-    ? html`<h2 id="link-heading">Link another</h2>
-<p>You sign in at the provider, then come back here.</p>
+    ? html`<h2 id="link-heading">${t(L, 'account.linked.another')}</h2>
+<p>${t(L, 'account.linked.anotherHint')}</p>
 <ul class="apps" aria-labelledby="link-heading">${p.available.map(
         (u) => html`<li>
 <div class="app-info"><span class="app-name">${u.label}</span></div>
-${itemButton(`${b}/account/linked/link`, p.csrf, ['provider', u.id], 'Link', html`Link ${u.label}`)}
+${itemButton(
+  `${b}/account/linked/link`,
+  p.csrf,
+  ['provider', u.id],
+  t(L, 'account.linked.link'),
+  t(L, 'account.linked.linkName', { provider: u.label }),
+)}
 </li>`,
       )}</ul>`
     : ''
@@ -451,31 +552,31 @@ ${itemButton(`${b}/account/linked/link`, p.csrf, ['provider', u.id], 'Link', htm
     }
     case 'data':
       return {
-        title: 'Your data',
-        content: html`<h1>Download your data</h1>
-<p>A JSON file with your profile, your second factors (names and dates, never their secrets), your linked sign-ins, your sessions, the applications you let in and your recent activity.</p>
-${messages(p)}
+        title: t(L, 'account.data.title'),
+        content: html`<h1>${t(L, 'account.data.heading')}</h1>
+<p>${t(L, 'account.data.text')}</p>
+${messages(L, p)}
 <form method="post" action="${b}/account/data">
 ${csrfInput(p.csrf)}
-<button type="submit">Download my data</button>
+<button type="submit">${t(L, 'account.data.download')}</button>
 </form>`,
       };
     case 'delete':
       return {
-        title: 'Delete account',
-        content: html`<h1>Delete your account</h1>
-<p>This cannot be undone. Applications you use with this account lose access and are signed out; your second factors, linked sign-ins and sessions are deleted. Your username stays reserved for a while and is not given to anyone else during it.</p>
-${messages(p)}
+        title: t(L, 'account.delete.title'),
+        content: html`<h1>${t(L, 'account.delete.heading')}</h1>
+<p>${t(L, 'account.delete.text')}</p>
+${messages(L, p)}
 <form method="post" action="${b}/account/delete" novalidate>
 ${csrfInput(p.csrf)}
 ${
   p.hasPassword === false
     ? ''
     : html`<input type="text" name="username" value="${p.username}" autocomplete="username" hidden>
-${field({ id: 'password', label: 'Your password', type: 'password', autocomplete: 'current-password', required: true })}`
+${field({ id: 'password', label: t(L, 'account.delete.password'), type: 'password', autocomplete: 'current-password', required: true })}`
 }
-<div class="field check"><input id="confirm" name="confirm" type="checkbox" value="yes" required> <label for="confirm">I want to delete my account</label></div>
-<button type="submit" class="danger">Delete my account</button>
+<div class="field check"><input id="confirm" name="confirm" type="checkbox" value="yes" required> <label for="confirm">${t(L, 'account.delete.confirm')}</label></div>
+<button type="submit" class="danger">${t(L, 'account.delete.submit')}</button>
 </form>`,
       };
     case 'reauth': {
@@ -483,35 +584,37 @@ ${field({ id: 'password', label: 'Your password', type: 'password', autocomplete
       const password = p.hasPassword !== false;
       // A user without a password signs in again through a linked provider; one with a password may too.
       const buttons = providers.length
-        ? html`${password ? html`<hr class="divider"><p>Or confirm with a linked sign-in:</p>` : ''}
+        ? html`${password ? html`<hr class="divider"><p>${t(L, 'account.reauth.orLinked')}</p>` : ''}
 ${providers.map(
   (u) => html`<form method="post" action="${b}/account/reauth/upstream" class="note">
 ${csrfInput(p.csrf)}
 <input type="hidden" name="return" value="${p.returnTo}">
 <input type="hidden" name="provider" value="${u.id}">
-<button type="submit" class="secondary">Continue with ${u.label}</button>
+<button type="submit" class="secondary">${t(L, 'account.reauth.continueWith', { provider: u.label })}</button>
 </form>`,
 )}`
         : '';
       return {
-        title: 'Confirm it is you',
-        content: html`<h1>Confirm it is you</h1>
+        title: t(L, 'account.reauth.title'),
+        content: html`<h1>${t(L, 'account.reauth.title')}</h1>
 <p class="lead">${
           password
-            ? 'Type your password again to go on (then your second factor, if your account has one).'
+            ? t(L, 'account.reauth.password')
             : providers.length
-              ? 'Sign in again with a provider linked to your account to go on (then your second factor, if your account has one).'
-              : html`Your account has no password and no linked sign-in to confirm it with. <a href="${b}/account">Back to your account</a>: sign out there, then sign in again.`
+              ? t(L, 'account.reauth.provider')
+              : compose(L, 'account.reauth.neither', {
+                  back: html`<a href="${b}/account">${t(L, 'account.reauth.back')}</a>`,
+                })
         }</p>
-${messages(p)}
+${messages(L, p)}
 ${
   password
     ? html`<form method="post" action="${b}/account/reauth" novalidate>
 ${csrfInput(p.csrf)}
 <input type="hidden" name="return" value="${p.returnTo}">
 <input type="text" name="username" value="${p.username}" autocomplete="username" hidden>
-${field({ id: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', required: true })}
-<button type="submit">Continue</button>
+${field({ id: 'password', label: t(L, 'account.reauth.passwordLabel'), type: 'password', autocomplete: 'current-password', required: true })}
+<button type="submit">${t(L, 'account.reauth.continue')}</button>
 </form>`
     : ''
 }
@@ -528,7 +631,8 @@ export function accountAreaPage(
     account: AccountPageProps;
   },
 ): string {
-  const { title, content } = body(p.account);
-  const navigation = p.account.page === 'reauth' ? '' : nav(p.account.base, p.nav);
+  const L = p.locale ?? 'en';
+  const { title, content } = body(L, p.account);
+  const navigation = p.account.page === 'reauth' ? '' : nav(L, p.account.base, p.nav);
   return layout({ title, ...chromeOf(p), body: html`${navigation}${content}` });
 }

@@ -91,6 +91,7 @@ forEachBackend('SQL stores', (stores, backend) => {
         '0027_directory',
         '0028_webhooks',
         '0029_branding',
+        '0030_user_locale',
       ]);
       assert.deepEqual(await migrate(backend.handle.db, usernameKeys), []);
     });

@@ -40,6 +40,21 @@ export function usersContract(stores: Stores): void {
         [renamed],
       );
     });
+    it('the chosen language round-trips (put, create, page), is cleared by null, and defaults to none', async () => {
+      const u = user();
+      await stores.users.put(u);
+      assert.equal((await stores.users.get(u.id))?.locale ?? null, null);
+      await stores.users.put({ ...u, locale: 'de' });
+      assert.equal((await stores.users.get(u.id))?.locale, 'de');
+      assert.deepEqual(await stores.users.get(u.id), { ...u, locale: 'de' });
+      assert.equal((await stores.users.findByUsername(u.username))?.locale, 'de');
+      await stores.users.put({ ...u, locale: null });
+      assert.equal((await stores.users.get(u.id))?.locale ?? null, null);
+      const made = user({ locale: 'fr' });
+      assert.equal(await stores.users.create(made), true);
+      assert.equal((await stores.users.get(made.id))?.locale, 'fr');
+      assert.equal((await stores.users.list()).find((x) => x.id === made.id)?.locale, 'fr');
+    });
     it('usernames are unique', async () => {
       const u = user();
       await stores.users.put(u);

@@ -3,6 +3,8 @@
  * enrol an authenticator app (the code computed from the key the page shows), see the session of a
  * second browser and end it, visit every page, download the data, delete the account. No page may
  * cause a Content-Security-Policy violation; a screenshot of each page is kept in test-artifacts/.
+ * Then a person chooses their language on the profile: the area speaks it at once, and in a browser
+ * they sign in with later.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -28,6 +30,7 @@ describe('account area in a browser', { skip: browserSkip }, () => {
         bootstrap: {
           users: [
             { username: 'alice', password: PASSWORD, email: 'alice@example.com', email_verified: true, name: 'Alice' },
+            { username: 'bruno', password: PASSWORD, email: 'bruno@example.com', email_verified: true, name: 'Bruno' },
           ],
         },
       }),
@@ -152,6 +155,56 @@ describe('account area in a browser', { skip: browserSkip }, () => {
     await signIn(a, 'alice', PASSWORD);
     assert.equal(await heading(a), 'Sign in', 'the account is gone');
 
+    assert.deepEqual(violations, []);
+  });
+
+  it('the language chosen on the profile is that of the next page, and of a browser signed in later', async () => {
+    const a = await phone();
+    await go(a, '/account');
+    await signIn(a, 'bruno', PASSWORD);
+    assert.equal(await heading(a), 'Your account');
+    assert.equal(await a.locator('html').getAttribute('lang'), 'en');
+    await a.getByRole('link', { name: 'Profile' }).click();
+    await a.getByLabel('Language', { exact: true }).selectOption('de');
+    await submit(a, () => a.getByRole('button', { name: 'Save' }).click());
+    assert.equal(await a.locator('html').getAttribute('lang'), 'de');
+    assert.equal(await heading(a), 'Profil');
+    assert.equal((await a.locator('.notice').textContent())?.trim(), 'Gespeichert.');
+    assert.equal(await a.getByLabel('Sprache', { exact: true }).inputValue(), 'de');
+    await shot(a, 'profile-de');
+    await go(a, '/account/security');
+    assert.equal(await heading(a), 'Sicherheit');
+
+    // A value that is not a language Tessera speaks: the form again (400), in the same language, nothing changed.
+    await go(a, '/account/profile');
+    await a.locator('#locale option[value="fr"]').evaluate((o) => {
+      (o as HTMLOptionElement).value = 'xx';
+    });
+    await a.getByLabel('Sprache', { exact: true }).selectOption('xx');
+    const [refused] = await Promise.all([
+      a.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/account/profile')),
+      submit(a, () => a.getByRole('button', { name: 'Speichern' }).click()),
+    ]);
+    assert.equal(refused.status(), 400);
+    assert.match((await a.locator('#locale-error').textContent()) ?? '', /Wählen Sie eine der Sprachen/);
+
+    // Another browser (no language cookie, an English Accept-Language): German once Bruno is signed in.
+    const b = await phone();
+    await go(b, '/account');
+    await signIn(b, 'bruno', PASSWORD);
+    assert.equal(await b.locator('html').getAttribute('lang'), 'de');
+    assert.equal(await heading(b), 'Ihr Konto');
+    await shot(b, 'overview-de');
+    // French, then the browser's own language again.
+    await go(b, '/account/profile');
+    await b.getByLabel('Sprache', { exact: true }).selectOption('fr');
+    await submit(b, () => b.getByRole('button', { name: 'Speichern' }).click());
+    assert.equal(await b.locator('html').getAttribute('lang'), 'fr');
+    assert.equal(await heading(b), 'Profil');
+    await b.getByLabel('Langue', { exact: true }).selectOption('');
+    await submit(b, () => b.getByRole('button', { name: 'Enregistrer' }).click());
+    assert.equal(await b.locator('html').getAttribute('lang'), 'en');
+    assert.equal((await b.locator('.notice').textContent())?.trim(), 'Saved.');
     assert.deepEqual(violations, []);
   });
 });

@@ -47,6 +47,8 @@ export interface UsersTable {
   mfa_required: number;
   /** The end of this user's enrolment grace under a required policy (migration 0021). */
   mfa_enrol_by: number | null;
+  /** The language the user chose on their account page, or NULL (migration 0030). */
+  locale: string | null;
 }
 
 /** Second factors: TOTP apps and passkeys (migration 0021). */

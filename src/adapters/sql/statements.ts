@@ -209,6 +209,7 @@ export const toUser = (r: Row<UsersTable>): UserRecord => ({
   // Set only when they say something, so a record read back equals the one stored without them.
   ...(r.mfa_required === 1 ? { mfaRequired: true } : {}),
   ...(r.mfa_enrol_by !== null ? { mfaEnrolBy: Number(r.mfa_enrol_by) } : {}),
+  ...(r.locale !== null ? { locale: r.locale } : {}),
 });
 
 /**

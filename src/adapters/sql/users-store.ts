@@ -22,6 +22,7 @@ const userRow = (u: UserRecord, keys: UsernameKeys): UsersTable => ({
   origin: u.origin ?? 'operator',
   mfa_required: bool(u.mfaRequired ?? false),
   mfa_enrol_by: u.mfaEnrolBy ?? null,
+  locale: u.locale ?? null,
 });
 
 /** The user store; `keys` defines the canonical form and the skeleton that usernames are compared by. */

@@ -229,7 +229,7 @@ describe('account area', () => {
     const wrong = accountOf(
       await b.post(submitReauth, 'account:reauth', { password: 'nope', return: '/account/security' }),
     );
-    assert.match(wrong.error!, /not your password/);
+    assert.equal(wrong.error?.key, 'account.form.wrongPassword');
     assert.ok(t.events.some((e) => e.type === 'login_failed'));
     // An outside return address is not followed.
     const pwd = await b.post(submitReauth, 'account:reauth', { password: PASSWORD, return: 'https://evil.example/' });
@@ -342,7 +342,7 @@ describe('account area', () => {
     const remembered = await rememberedBrowser(required.id);
     const refused = await b.post(removeFactor, 'account:security', { factor_id: only.id });
     assert.equal((refused as { status: number }).status, 409);
-    assert.match(accountOf(refused).error!, /last second factor/);
+    assert.equal(accountOf(refused).error?.key, 'account.security.lastFactor');
     assert.ok(await t.p.stores.factors.get(only.id));
     assert.equal(await remembered(), true, 'a refused removal forgets nothing');
     // A second one: then the first may go, and the browsers remembered after a factor are forgotten.
@@ -377,7 +377,7 @@ describe('account area', () => {
 
   it('the security page shows only its own notices: ?done=constructor or __proto__ is no notice', async () => {
     const b = await browser((await user()).id);
-    assert.equal(accountOf(await b.get(showSecurity, { done: 'removed' })).notice, 'The factor was removed.');
+    assert.equal(accountOf(await b.get(showSecurity, { done: 'removed' })).notice?.key, 'account.security.removed');
     for (const done of ['constructor', '__proto__', 'toString'])
       assert.equal(accountOf(await b.get(showSecurity, { done })).notice, undefined, done);
   });
@@ -415,7 +415,7 @@ describe('account area', () => {
     assert.match(page.qrSvg!, /^<svg /);
     assert.equal(page.continueTo, '/interaction/abc_123');
     const wrong = accountOf(await b.post(submitTotp, 'account:totp', { factor_id: page.factorId, code: '000000' }));
-    assert.match(wrong.error!, /not right/);
+    assert.equal(wrong.error?.key, 'account.totp.wrong');
     const code = new TOTP({ secret: Secret.fromBase32(page.secret!), digits: 6, period: 30 }).generate({
       timestamp: t.clock.now() * 1000,
     });
@@ -528,6 +528,47 @@ describe('account area', () => {
     );
   });
 
+  it('saves the language: a language Tessera speaks or none, the cookie follows it, every page says the user chose it', async () => {
+    const u = await user();
+    const b = await browser(u.id);
+    const page = await b.get(showProfile);
+    assert.deepEqual((page as { language?: unknown }).language, { userLocale: null });
+    const shown = accountOf(page);
+    assert.ok(shown.page === 'profile' && shown.locale === null);
+    const saved = await b.post(saveProfile, 'account:profile', { name: 'Ann', email: 'old@example.com', locale: 'de' });
+    assert.match(locationOf(saved), /saved=1/);
+    assert.deepEqual((saved as { cookies?: unknown }).cookies, [
+      { name: 'tessera_lang', value: 'de', maxAge: 365 * 86400, path: '/' },
+    ]);
+    assert.equal((await t.p.stores.users.get(u.id))!.locale, 'de');
+    for (const get of [showAccount, showProfile, showSecurity, showSessions, showActivity, showData, showReauth])
+      assert.deepEqual(((await b.get(get)) as { language?: unknown }).language, { userLocale: 'de' }, get.name);
+    const again = accountOf(await b.get(showProfile));
+    assert.ok(again.page === 'profile' && again.locale === 'de');
+    // Anything else is refused with the form again (400), nothing stored and no cookie.
+    for (const locale of ['xx', 'de-CH', 'DE', 'en ', '__proto__']) {
+      const bad = await b.post(saveProfile, 'account:profile', { name: 'Bob', email: 'old@example.com', locale });
+      assert.equal((bad as { status: number }).status, 400, locale);
+      assert.equal((bad as { cookies?: unknown }).cookies, undefined, locale);
+      const v = accountOf(bad);
+      assert.ok(v.page === 'profile' && v.fieldErrors.locale?.key === 'account.profile.languageInvalid', locale);
+      assert.equal(v.locale, 'de', 'the stored choice stays selected');
+      const kept = (await t.p.stores.users.get(u.id))!;
+      assert.deepEqual([kept.locale, kept.name], ['de', 'Ann'], locale);
+    }
+    // Saving again without a change sets no cookie (a language picked from the links since stays).
+    const same = await b.post(saveProfile, 'account:profile', { name: 'Ann', email: 'old@example.com', locale: 'de' });
+    assert.equal((same as { cookies?: unknown }).cookies, undefined);
+    // A form without the field (an older page) keeps the choice; "browser default" clears it and the cookie.
+    await b.post(saveProfile, 'account:profile', { name: 'Ann', email: 'old@example.com' });
+    assert.equal((await t.p.stores.users.get(u.id))!.locale, 'de');
+    const cleared = await b.post(saveProfile, 'account:profile', { name: 'Ann', email: 'old@example.com', locale: '' });
+    assert.deepEqual((cleared as { cookies?: unknown }).cookies, [
+      { name: 'tessera_lang', value: '', maxAge: 0, path: '/' },
+    ]);
+    assert.equal((await t.p.stores.users.get(u.id))!.locale ?? null, null);
+  });
+
   it('lists sessions with browser, address and this device; ends one and all others; a new device is reported once', async () => {
     const u = await user();
     const before = t.events.length;
@@ -619,9 +660,9 @@ describe('account area', () => {
     const remembered = await rememberedBrowser(u.id);
     sent.length = 0;
     const wrong = accountOf(await b.post(submitDelete, 'account:delete', { password: 'nope', confirm: 'yes' }));
-    assert.match(wrong.error!, /not your password/);
+    assert.equal(wrong.error?.key, 'account.form.wrongPassword');
     const unticked = accountOf(await b.post(submitDelete, 'account:delete', { password: PASSWORD }));
-    assert.match(unticked.error!, /Tick/);
+    assert.equal(unticked.error?.key, 'account.delete.tick');
     const done = await b.post(submitDelete, 'account:delete', { password: PASSWORD, confirm: 'yes' });
     assert.equal((done as { status: number }).status, 200);
     assert.equal(await t.p.stores.users.get(u.id), undefined);

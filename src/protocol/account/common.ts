@@ -1,6 +1,7 @@
 // What every page of the account area shares: the signed-in user, the forms' CSRF tokens (each bound
 // to its form's purpose and to the session cookie), the recent-authentication rule, and the answers
 // for a missing session or a refused form.
+import { msg, type Msg } from '../../i18n/catalog.ts';
 import { readFormParams } from '../params.ts';
 import type { CookieSpec, DepsOf, OAuthResponse, Provider, ProtocolRequest, StoreDeps } from '../provider.ts';
 import type { SessionRecord } from '../../ports/sessions.ts';
@@ -44,6 +45,17 @@ export async function signedIn(p: AccountDeps, req: ProtocolRequest): Promise<Si
   // Using the account area keeps the session alive (idle timeout), and its "last seen" true to the minute.
   if (p.now() - session.lastSeenAt >= 60) await p.stores.sessions.touch(session.idHash, p.now());
   return { session, user, cookie: req.cookies[SESSION_COOKIE]! };
+}
+
+/**
+ * Why a password typed again (re-authentication, deletion) was refused: the login throttle's wait
+ * when it has one (checkLogin's retryAfter), else simply a wrong password.
+ */
+export function loginRefusal(retryAfter: number | undefined): Msg {
+  if (!retryAfter) return msg('account.form.wrongPassword');
+  return retryAfter === 1
+    ? msg('account.form.tooManyAttemptsOne')
+    : msg('account.form.tooManyAttempts', { seconds: retryAfter });
 }
 
 /** No session: the account page, which asks to sign in. */
@@ -117,6 +129,9 @@ export function accountPage(
       nav: opts.nav,
       account: { ...view, base: p.config.issuer, username: s.user.username, csrf } as AccountView,
     },
+    // The user's own choice of language (their profile) is what the area speaks, unless this browser
+    // picked another from the language links.
+    language: { userLocale: s.user.locale ?? null },
     ...(opts.headers ? { headers: opts.headers } : {}),
   };
 }

@@ -1,4 +1,5 @@
 // Delete my account (/account/delete): the password again, then deleteAccount (delete-account.ts).
+import { msg, type Msg } from '../../i18n/catalog.ts';
 import type { DepsOf, OAuthResponse, ProtocolRequest, StoreDeps } from '../provider.ts';
 import { checkLogin } from '../interaction/login-throttle.ts';
 import { SESSION_COOKIE } from '../interaction/session.ts';
@@ -10,6 +11,7 @@ import {
   signedIn,
   toLogin,
   toReauth,
+  loginRefusal,
   type AccountDeps,
   type SignedIn,
 } from './common.ts';
@@ -33,7 +35,7 @@ class HoldsAdminRole extends Error {
   }
 }
 
-const view = (p: DeleteDeps, s: SignedIn, error?: string, retryAfter?: number): OAuthResponse => ({
+const view = (p: DeleteDeps, s: SignedIn, error?: Msg, retryAfter?: number): OAuthResponse => ({
   ...accountPage(
     p,
     s,
@@ -55,26 +57,20 @@ export async function submitDelete(p: DeleteDeps, req: ProtocolRequest): Promise
   const ok = await accountForm(p, req, PURPOSE, { password: 1024, confirm: 16 }, { back: '/account/delete' });
   if ('response' in ok) return ok.response;
   const { s, f } = ok;
-  if (f.confirm !== 'yes') return view(p, s, 'Tick the box to confirm that you want to delete your account.');
+  if (f.confirm !== 'yes') return view(p, s, msg('account.delete.tick'));
   // The password again, counted with the login throttle. An account without one (made by an upstream
   // sign-in, issue 17) has just signed in again through its provider: accountForm required it.
   if (s.user.passwordHash !== null) {
     const checked = await checkLogin(p, req.ip, s.user.username, f.password ?? '', { page: 'account-delete' });
-    if ('error' in checked)
-      return view(p, s, checked.retryAfter ? checked.error : 'That is not your password.', checked.retryAfter);
-    if (checked.user.id !== s.user.id) return view(p, s, 'That is not your password.');
+    if ('error' in checked) return view(p, s, loginRefusal(checked.retryAfter), checked.retryAfter);
+    if (checked.user.id !== s.user.id) return view(p, s, msg('account.form.wrongPassword'));
   }
   // An operator's account is deleted by another operator (the admin action keeps the last owner):
   // deleting it here would leave its role behind, and could leave the deployment without an owner.
   // Read first for a clear page, and again in the transaction that removes the user, under the lock
   // that giving a role takes: a role given meanwhile is seen, never left on a deleted account.
   const roleOf = async (stores: Pick<Stores, 'adminRoles'>) => (await stores.adminRoles.get(s.user.id))?.role;
-  const operatorPage = (role: string) =>
-    view(
-      p,
-      s,
-      `Your account holds the ${role} admin role: an owner removes the role (or deletes the account) from the admin console.`,
-    );
+  const operatorPage = (role: string) => view(p, s, msg('account.delete.adminRole', { role }));
   const role = await roleOf(p.stores);
   if (role !== undefined) return operatorPage(role);
   try {

@@ -2,7 +2,8 @@
 // throttle), the new one under the one password policy (accounts/users.ts checkPassword); then every
 // other session of the user ends (their clients are told) and this browser gets a new session.
 import { hashPassword } from '../../accounts/passwords.ts';
-import { passwordProblem } from '../../accounts/registration.ts';
+import { isCommonPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../accounts/registration.ts';
+import { msg, type Msg } from '../../i18n/catalog.ts';
 import { checkPassword, UserInputError } from '../../accounts/users.ts';
 import type { DepsOf, OAuthResponse, Provider, ProtocolRequest, StoreDeps } from '../provider.ts';
 import { checkLogin } from '../interaction/login-throttle.ts';
@@ -16,6 +17,7 @@ import {
   signedIn,
   toLogin,
   toReauth,
+  loginRefusal,
   type AccountDeps,
   type SignedIn,
 } from './common.ts';
@@ -29,10 +31,24 @@ export type PasswordDeps = AccountDeps &
 
 const PURPOSE = 'account:password';
 
+/**
+ * What is wrong with a new password that checkPassword refused, in words of the catalog: the same
+ * rules as accounts/registration.ts passwordProblem, in its order (the username rule is what is left
+ * when no other one applies).
+ */
+function passwordMessage(password: string): Msg {
+  const length = [...password].length;
+  if (length === 0) return msg('account.password.empty');
+  if (length < MIN_PASSWORD_LENGTH) return msg('account.password.tooShort', { min: MIN_PASSWORD_LENGTH });
+  if (password.length > MAX_PASSWORD_LENGTH) return msg('account.password.tooLong', { max: MAX_PASSWORD_LENGTH });
+  if (isCommonPassword(password)) return msg('account.password.common');
+  return msg('account.password.isUsername');
+}
+
 const view = (
   p: PasswordDeps,
   s: SignedIn,
-  extra: { error?: string; notice?: string; fieldErrors?: Record<string, string> } = {},
+  extra: { error?: Msg; notice?: Msg; fieldErrors?: { current?: Msg; password?: Msg; confirm?: Msg } } = {},
 ) =>
   accountPage(
     p,
@@ -51,11 +67,7 @@ export async function showPassword(p: PasswordDeps, req: ProtocolRequest): Promi
   const s = await signedIn(p, req);
   if (!s) return toLogin(p);
   if (!isRecent(p, s.session)) return toReauth(p, '/account/password');
-  return view(
-    p,
-    s,
-    req.params.get('saved') ? { notice: 'Your password was changed. Your other sessions were ended.' } : {},
-  );
+  return view(p, s, req.params.get('saved') ? { notice: msg('account.password.changed') } : {});
 }
 
 /** Ends every session of the user but this one: each one's clients are told (back-channel logout). */
@@ -82,22 +94,25 @@ export async function changePassword(p: PasswordDeps, req: ProtocolRequest): Pro
   const password = f.password ?? '';
   if (password !== (f.confirm ?? ''))
     return view(p, s, {
-      error: 'Check the fields marked below.',
-      fieldErrors: { confirm: 'The two passwords are not the same.' },
+      error: msg('account.form.checkFields'),
+      fieldErrors: { confirm: msg('account.password.mismatch') },
     });
   try {
     checkPassword(password, s.user.username);
   } catch (err) {
     if (!(err instanceof UserInputError)) throw err;
-    const message = passwordProblem(password, s.user.username) ?? 'Choose another password.';
-    return view(p, s, { error: 'Check the fields marked below.', fieldErrors: { password: message } });
+    return view(p, s, {
+      error: msg('account.form.checkFields'),
+      fieldErrors: { password: passwordMessage(password) },
+    });
   }
   const checked = await checkLogin(p, req.ip, s.user.username, f.current ?? '', { page: 'account-password' });
   if ('error' in checked || checked.user.id !== s.user.id)
     return {
       ...view(p, s, {
-        error: 'error' in checked && checked.retryAfter ? checked.error : 'Check the fields marked below.',
-        fieldErrors: { current: 'This is not your current password.' },
+        error:
+          'error' in checked && checked.retryAfter ? loginRefusal(checked.retryAfter) : msg('account.form.checkFields'),
+        fieldErrors: { current: msg('account.password.notCurrent') },
       }),
       ...('error' in checked && checked.retryAfter
         ? { status: 429, headers: { 'retry-after': String(checked.retryAfter) } }

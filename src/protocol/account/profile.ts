@@ -1,10 +1,14 @@
-// The profile (/account/profile): the user's name and email address. A new address is stored
+// The profile (/account/profile): the user's name, email address and language. A new address is stored
 // unverified (email_verified false until its link is used): the new address gets a verification
-// mail and the old one is told of the change. Changing the address needs a recent sign-in.
+// mail and the old one is told of the change. Changing the address needs a recent sign-in. The language
+// (issue 18) is one Tessera speaks (i18n/negotiate.ts LOCALES) or none (the browser's): saving a new
+// one also sets this browser's language cookie, so that the very next page is in it.
 import { isEmailAddress } from '../../accounts/registration.ts';
+import { msg, type Msg } from '../../i18n/catalog.ts';
+import { isLocale, LANGUAGE_COOKIE } from '../../i18n/negotiate.ts';
 import { maskEmail, sendVerification } from '../interaction/email.ts';
 import { mailLocale } from '../mail-language.ts';
-import type { DepsOf, OAuthResponse, Provider, ProtocolRequest, StoreDeps } from '../provider.ts';
+import type { CookieSpec, DepsOf, OAuthResponse, Provider, ProtocolRequest, StoreDeps } from '../provider.ts';
 import {
   accountForm,
   accountPage,
@@ -24,6 +28,15 @@ export type ProfileDeps = AccountDeps &
 
 const PURPOSE = 'account:profile';
 
+/** How long the language cookie keeps a language saved here: a year, as a pick from the language links. */
+const LANGUAGE_COOKIE_MAX_AGE = 365 * 86400;
+
+/** This browser's language cookie for a language saved on the profile; none chosen clears it. */
+const languageCookie = (locale: string | null): CookieSpec =>
+  locale
+    ? { name: LANGUAGE_COOKIE, value: locale, maxAge: LANGUAGE_COOKIE_MAX_AGE, path: '/' }
+    : { name: LANGUAGE_COOKIE, value: '', maxAge: 0, path: '/' };
+
 export async function showProfile(p: ProfileDeps, req: ProtocolRequest): Promise<OAuthResponse> {
   const s = await signedIn(p, req);
   if (!s) return toLogin(p);
@@ -37,11 +50,12 @@ export async function showProfile(p: ProfileDeps, req: ProtocolRequest): Promise
       name: s.user.name ?? '',
       email: s.user.email ?? '',
       emailVerified: s.user.emailVerified,
+      locale: s.user.locale ?? null,
       fieldErrors: {},
       ...(saved === 'email'
-        ? { notice: 'Saved. We sent a link to your new address: open it to verify the address.' }
+        ? { notice: msg('account.profile.savedEmail') }
         : saved
-          ? { notice: 'Saved.' }
+          ? { notice: msg('account.profile.saved') }
           : {}),
     },
     { nav: 'profile' },
@@ -49,23 +63,38 @@ export async function showProfile(p: ProfileDeps, req: ProtocolRequest): Promise
 }
 
 export async function saveProfile(p: ProfileDeps, req: ProtocolRequest): Promise<OAuthResponse> {
-  const ok = await accountForm(p, req, PURPOSE, { name: 255, email: 320 });
+  const ok = await accountForm(p, req, PURPOSE, { name: 255, email: 320, locale: 16 });
   if ('response' in ok) return ok.response;
   const { s, f } = ok;
   const name = (f.name ?? '').trim();
   const email = (f.email ?? '').trim();
-  const fieldErrors: { name?: string; email?: string } = {};
-  if (/[\p{Cc}]/u.test(name)) fieldErrors.name = 'The name cannot contain control characters.';
+  // A form without the field (a page from before it) leaves the language as it is; an empty one is "none"
+  // (an empty value reads as absent: the request says which it was).
+  const asked = req.params.has('locale') ? (f.locale ?? '') : (s.user.locale ?? '');
+  const fieldErrors: { name?: Msg; email?: Msg; locale?: Msg } = {};
+  if (/[\p{Cc}]/u.test(name)) fieldErrors.name = msg('account.profile.nameControl');
   // Control characters (a NUL is refused by PostgreSQL, others end up in mail headers) as at sign-up.
-  if (email && !isEmailAddress(email)) fieldErrors.email = 'Enter an email address such as name@example.com.';
-  if (fieldErrors.name || fieldErrors.email)
+  if (email && !isEmailAddress(email)) fieldErrors.email = msg('account.profile.emailInvalid');
+  if (asked !== '' && !isLocale(asked)) fieldErrors.locale = msg('account.profile.languageInvalid');
+  if (fieldErrors.name || fieldErrors.email || fieldErrors.locale)
     return accountPage(
       p,
       s,
       formToken(p, s, PURPOSE),
-      { page: 'profile', name, email, emailVerified: false, fieldErrors, error: 'Check the fields marked below.' },
+      {
+        page: 'profile',
+        name,
+        email,
+        emailVerified: false,
+        // The stored choice stays selected: what was sent is not a language to show again.
+        locale: fieldErrors.locale ? (s.user.locale ?? null) : asked || null,
+        fieldErrors,
+        error: msg('account.form.checkFields'),
+      },
       { nav: 'profile' },
     );
+  const locale = asked || null;
+  const localeChanged = locale !== (s.user.locale ?? null);
   const oldEmail = s.user.email;
   const emailChanged = (email || null) !== oldEmail;
   if (emailChanged && !isRecent(p, s.session)) return toReauth(p, '/account/profile');
@@ -74,6 +103,7 @@ export async function saveProfile(p: ProfileDeps, req: ProtocolRequest): Promise
     ...s.user,
     name: name || null,
     ...(emailChanged ? { email: email || null, emailVerified: false } : {}),
+    locale,
     updatedAt: now,
   };
   await p.stores.users.put(updated);
@@ -116,8 +146,9 @@ export async function saveProfile(p: ProfileDeps, req: ProtocolRequest): Promise
           name,
           email,
           emailVerified: false,
+          locale,
           fieldErrors: {},
-          error: 'Your email address could not be changed just now (its mails could not be queued). Try again later.',
+          error: msg('account.profile.mailFailed'),
         },
         { nav: 'profile', status: 503 },
       );
@@ -125,5 +156,11 @@ export async function saveProfile(p: ProfileDeps, req: ProtocolRequest): Promise
     p.events({ type: 'email_changed', userId: s.user.id, ip: req.ip });
     p.log.info({ event: 'email_changed', sub: s.user.id }, 'email address changed by user');
   }
-  return redirectTo(p, `/account/profile?saved=${emailChanged && email ? 'email' : '1'}`);
+  if (localeChanged)
+    p.log.info({ event: 'locale_changed', sub: s.user.id, locale: locale ?? 'none' }, 'language changed by user');
+  const back = `/account/profile?saved=${emailChanged && email ? 'email' : '1'}`;
+  if (!localeChanged) return redirectTo(p, back);
+  // The switch shows at once in this browser: the cookie outranks the stored choice (negotiate.ts), so
+  // it follows the new choice, and is cleared for "browser default".
+  return { kind: 'redirect', location: `${p.config.issuer}${back}`, cookies: [languageCookie(locale)] };
 }

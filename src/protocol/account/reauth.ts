@@ -4,6 +4,7 @@
 // A user with a second factor passes it too (the second-factor step at /account/mfa, which comes
 // back here after): re-authenticating with the password alone would lower the session to one
 // factor, and would let a stolen password change the factors.
+import { msg, type Msg } from '../../i18n/catalog.ts';
 import type { DepsOf, OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import { checkLogin } from '../interaction/login-throttle.ts';
 import { beginSecondFactor, capabilityOf } from '../interaction/mfa-policy.ts';
@@ -18,6 +19,7 @@ import {
   safeReturn,
   signedIn,
   toLogin,
+  loginRefusal,
   type AccountDeps,
   type SignedIn,
 } from './common.ts';
@@ -37,7 +39,7 @@ const view = async (
   p: ReauthDeps,
   s: SignedIn,
   returnTo: string,
-  error?: string,
+  error?: Msg,
   retryAfter?: number,
 ): Promise<OAuthResponse> => {
   const { providers, formActions } = await reauthButtons(p, s.user.id);
@@ -66,9 +68,8 @@ export async function submitReauth(p: ReauthDeps, req: ProtocolRequest): Promise
   const { s, f } = ok;
   const returnTo = safeReturn(f.return);
   const checked = await checkLogin(p, req.ip, s.user.username, f.password ?? '', { page: 'account-reauth' });
-  if ('error' in checked)
-    return view(p, s, returnTo, checked.retryAfter ? checked.error : 'That is not your password.', checked.retryAfter);
-  if (checked.user.id !== s.user.id) return view(p, s, returnTo, 'That is not your password.');
+  if ('error' in checked) return view(p, s, returnTo, loginRefusal(checked.retryAfter), checked.retryAfter);
+  if (checked.user.id !== s.user.id) return view(p, s, returnTo, msg('account.form.wrongPassword'));
   // Confirmed factors: the second factor (or a passkey) before the new session, whatever the policy
   // and whether this browser is remembered; the session then has both (amr pwd, otp or a passkey's, mfa).
   const cap = capabilityOf(await p.stores.factors.listByUser(s.user.id));

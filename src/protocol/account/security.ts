@@ -6,6 +6,7 @@
 import { beginTotp, confirmTotp } from '../../accounts/totp.ts';
 import { regenerateRecoveryCodes } from '../../accounts/recovery-codes.ts';
 import type { Config } from '../../config/config.ts';
+import { msg, type Msg } from '../../i18n/catalog.ts';
 import type { FactorRecord } from '../../ports/factors.ts';
 import type { UserRecord } from '../../ports/users.ts';
 import type { CookieSpec, DepsOf, OAuthResponse, Provider, ProtocolRequest, StoreDeps } from '../provider.ts';
@@ -56,7 +57,7 @@ const row = (f: FactorRecord): FactorRow => ({
   lastUsedAt: f.lastUsedAt,
 });
 
-async function securityView(p: SecurityDeps, s: SignedIn, extra: { notice?: string; error?: string } = {}) {
+async function securityView(p: SecurityDeps, s: SignedIn, extra: { notice?: Msg; error?: Msg } = {}) {
   const factors = (await p.stores.factors.listByUser(s.user.id)).filter((f) => f.confirmed);
   return accountPage(
     p,
@@ -75,10 +76,10 @@ async function securityView(p: SecurityDeps, s: SignedIn, extra: { notice?: stri
   );
 }
 
-const NOTICES: Record<string, string> = {
-  renamed: 'The factor was renamed.',
-  removed: 'The factor was removed.',
-  added: 'Your authenticator app was added.',
+const NOTICES: Record<string, Msg> = {
+  renamed: msg('account.security.renamed'),
+  removed: msg('account.security.removed'),
+  added: msg('account.security.added'),
 };
 
 export async function showSecurity(p: SecurityDeps, req: ProtocolRequest): Promise<OAuthResponse> {
@@ -104,8 +105,7 @@ export async function renameFactor(p: SecurityDeps, req: ProtocolRequest): Promi
   const factor = await ownFactor(p, s, f.factor_id);
   if (!factor) return notFound('That factor');
   const name = (f.name ?? '').trim();
-  if (!name || /[\p{Cc}]/u.test(name))
-    return securityView(p, s, { error: 'Give the factor a name of 1 to 64 characters.' });
+  if (!name || /[\p{Cc}]/u.test(name)) return securityView(p, s, { error: msg('account.security.nameInvalid') });
   await p.stores.factors.rename(s.user.id, factor.id, name);
   p.events({ type: 'factor_renamed', userId: s.user.id, factorId: factor.id, ip: req.ip });
   return redirectTo(p, '/account/security?done=renamed');
@@ -122,11 +122,7 @@ export async function removeFactor(p: SecurityDeps, req: ProtocolRequest): Promi
     const counting = (x: FactorRecord) =>
       x.confirmed && (p.config.mfa !== 'phishing-resistant' || x.kind === 'passkey');
     const left = (await p.stores.factors.listByUser(s.user.id)).filter((x) => counting(x) && x.id !== factor.id);
-    if (counting(factor) && left.length === 0)
-      return securityView(p, s, {
-        error:
-          'This is your last second factor, and your account must have one. Add another one first, then remove this one.',
-      });
+    if (counting(factor) && left.length === 0) return securityView(p, s, { error: msg('account.security.lastFactor') });
   }
   // A passkey is a way in of its own (issue 17: an account made by a provider has no password). The
   // last way in is never taken away, whether an identity is unlinked last or the passkey removed last.
@@ -135,10 +131,7 @@ export async function removeFactor(p: SecurityDeps, req: ProtocolRequest): Promi
       (x) => x.kind === 'passkey' && x.confirmed && x.id !== factor.id,
     );
     if (passkeys.length === 0 && (await p.stores.upstreamIdentities.listByUser(s.user.id)).length === 0)
-      return securityView(p, s, {
-        error:
-          'This passkey is the only way you can sign in to your account, so it cannot be removed. Add another passkey or link a sign-in first.',
-      });
+      return securityView(p, s, { error: msg('account.security.lastPasskey') });
   }
   if (!(await p.stores.factors.delete(s.user.id, factor.id))) return notFound('That factor');
   // A browser remembered after a second factor may have been remembered by the one removed (a lost
@@ -168,7 +161,7 @@ export async function showTotp(p: SecurityDeps, req: ProtocolRequest): Promise<O
   const back = `/account/security/totp${continueTo ? `?continue=${continueTo}` : ''}`;
   if (!isRecent(p, s.session)) return toReauth(p, back);
   if (p.config.mfa === 'off' || p.config.mfa === 'phishing-resistant')
-    return securityView(p, s, { error: 'Authenticator apps cannot be added on this server.' });
+    return securityView(p, s, { error: msg('account.security.totpOff') });
   const e = await beginTotp(p.stores, keks(p), s.user, issuerName(p), p.now());
   return accountPage(
     p,
@@ -201,10 +194,7 @@ export async function submitTotp(p: SecurityDeps, req: ProtocolRequest): Promise
         page: 'totp',
         factorId: factor.id,
         ...(continueTo ? { continueTo } : {}),
-        error:
-          verdict === 'replayed'
-            ? 'That code was used already. Wait for the next one.'
-            : 'That code is not right. Check the time on your device and type the current code.',
+        error: verdict === 'replayed' ? msg('account.totp.replayed') : msg('account.totp.wrong'),
       },
       { nav: 'security' },
     );
@@ -233,7 +223,7 @@ export async function submitTotp(p: SecurityDeps, req: ProtocolRequest): Promise
         page: 'recovery-codes',
         left: codes.length,
         codes,
-        notice: 'Your authenticator app was added.',
+        notice: msg('account.security.added'),
         ...(continueTo ? { continueTo } : {}),
       },
       { nav: 'security', headers: { 'cache-control': 'no-store' } },
@@ -273,7 +263,7 @@ export async function regenerateCodes(p: SecurityDeps, req: ProtocolRequest): Pr
       page: 'recovery-codes',
       left: codes.length,
       codes,
-      notice: 'New recovery codes were made. The old ones no longer work.',
+      notice: msg('account.recovery.made'),
     },
     { nav: 'security', headers: { 'cache-control': 'no-store' } },
   );

@@ -14,7 +14,8 @@ import {
   type AccountDeps,
 } from './common.ts';
 import { endOtherSessions } from './password.ts';
-import { describeUserAgent } from './user-agent.ts';
+import { msg } from '../../i18n/catalog.ts';
+import { userAgentParts } from './user-agent.ts';
 
 export type SessionsDeps = AccountDeps &
   Pick<Provider, 'events' | 'log'> &
@@ -39,14 +40,14 @@ export async function showSessions(p: SessionsDeps, req: ProtocolRequest): Promi
       page: 'sessions',
       sessions: live.map((x) => ({
         sid: x.sid,
-        ...describeUserAgent(x.userAgent),
+        ...userAgentParts(x.userAgent),
         ip: x.ip ?? null,
         createdAt: x.createdAt,
         lastSeenAt: x.lastSeenAt,
         current: x.idHash === s.session.idHash,
       })),
       ...(Number.isInteger(ended) && ended > 0
-        ? { notice: ended === 1 ? 'The session was ended.' : `${ended} sessions were ended.` }
+        ? { notice: ended === 1 ? msg('account.sessions.endedOne') : msg('account.sessions.ended', { count: ended }) }
         : {}),
     },
     { nav: 'sessions' },

@@ -23,10 +23,20 @@ const SYSTEMS: [RegExp, string][] = [
   [/\bLinux\b/, 'Linux'],
 ];
 
-/** The browser and operating system a User-Agent names, as words for people. */
+/**
+ * The browser and operating system a User-Agent names, or null for either one it names none we know
+ * of (the account page says "unknown" in the page's language).
+ */
+export function userAgentParts(ua: string | undefined): { browser: string | null; os: string | null } {
+  if (!ua) return { browser: null, os: null };
+  return {
+    browser: BROWSERS.find(([re]) => re.test(ua))?.[1] ?? null,
+    os: SYSTEMS.find(([re]) => re.test(ua))?.[1] ?? null,
+  };
+}
+
+/** The browser and operating system a User-Agent names, as English words (the data export, notifications). */
 export function describeUserAgent(ua: string | undefined): { browser: string; os: string } {
-  if (!ua) return { browser: 'Unknown browser', os: 'unknown system' };
-  const browser = BROWSERS.find(([re]) => re.test(ua))?.[1] ?? 'Unknown browser';
-  const os = SYSTEMS.find(([re]) => re.test(ua))?.[1] ?? 'unknown system';
-  return { browser, os };
+  const { browser, os } = userAgentParts(ua);
+  return { browser: browser ?? 'Unknown browser', os: os ?? 'unknown system' };
 }

@@ -1,4 +1,7 @@
-// What the account area's pages show (the View 'account-area'); ui/account-pages.ts renders them.
+// What the account area's pages show (the View 'account-area'); ui/account-pages.ts renders them. Every
+// sentence the protocol code puts here is a message of the catalog (Msg), never English text: the page
+// says it in the language the HTTP layer negotiated.
+import type { Msg } from '../../i18n/catalog.ts';
 
 /** The pages of the account area, as its navigation names them. */
 export type AccountSection =
@@ -19,9 +22,9 @@ export interface AccountPageBase {
   username: string;
   csrf: string;
   /** A confirmation of what was just done. */
-  notice?: string;
+  notice?: Msg;
   /** Why the form was refused (shown with role=alert). */
-  error?: string;
+  error?: Msg;
 }
 
 export interface FactorRow {
@@ -34,8 +37,10 @@ export interface FactorRow {
 
 export interface SessionRow {
   sid: string;
-  browser: string;
-  os: string;
+  /** The browser's product name (not translated), or null when the User-Agent names none we know. */
+  browser: string | null;
+  /** The operating system's name, or null when unknown. */
+  os: string | null;
   ip: string | null;
   createdAt: number;
   lastSeenAt: number;
@@ -81,9 +86,11 @@ export type AccountView = AccountPageBase &
         name: string;
         email: string;
         emailVerified: boolean;
-        fieldErrors: { name?: string; email?: string };
+        /** The language the user chose (a LOCALES tag), or null for the browser's. */
+        locale: string | null;
+        fieldErrors: { name?: Msg; email?: Msg; locale?: Msg };
       }
-    | { page: 'password'; fieldErrors: { current?: string; password?: string; confirm?: string } }
+    | { page: 'password'; fieldErrors: { current?: Msg; password?: Msg; confirm?: Msg } }
     | {
         page: 'security';
         factors: FactorRow[];

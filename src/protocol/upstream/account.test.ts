@@ -128,12 +128,12 @@ describe('linked sign-ins (account area)', () => {
   it('shows the notices the callback sends back, refusals as errors, and nothing for other keys', async () => {
     const b = await browser((await user(true)).id);
     const done = async (key: string) => linkedOf(await b.get(showLinked, { done: key }));
-    assert.match((await done('upstream-linked')).notice ?? '', /linked/);
-    assert.match((await done('upstream-exists')).notice ?? '', /already/);
-    assert.match((await done('upstream-unlinked')).notice ?? '', /unlinked/);
-    assert.match((await done('upstream-taken')).error ?? '', /another account/);
-    assert.match((await done('upstream-last')).error ?? '', /only way/);
-    assert.match((await done('upstream-failed')).error ?? '', /could not be linked/);
+    assert.equal((await done('upstream-linked')).notice?.key, 'account.linked.done');
+    assert.equal((await done('upstream-exists')).notice?.key, 'account.linked.exists');
+    assert.equal((await done('upstream-unlinked')).notice?.key, 'account.linked.unlinked');
+    assert.equal((await done('upstream-taken')).error?.key, 'account.linked.taken');
+    assert.equal((await done('upstream-last')).error?.key, 'account.linked.last');
+    assert.equal((await done('upstream-failed')).error?.key, 'account.linked.failed');
     for (const key of ['constructor', '__proto__', 'toString', 'nope']) {
       const v = await done(key);
       assert.equal(v.notice, undefined, key);

@@ -4,6 +4,7 @@
 // that have no password. Linking and unlinking change how the account can be entered, so they need a
 // recent sign-in, as a new passkey does; unlinking the last way in is refused (the store decides it
 // in one statement, so two unlinks at once cannot both take the last two).
+import { msg, type Msg } from '../../i18n/catalog.ts';
 import type { UpstreamIdentity, UpstreamIdentityKey, UpstreamProvider } from '../../ports/upstreams.ts';
 import { tokenHash, safeEqual } from '../hash.ts';
 import { sessionEnded } from '../logout/session-ended.ts';
@@ -43,19 +44,13 @@ export const identityRef = (k: UpstreamIdentityKey): string =>
   tokenHash(`${k.providerId}\n${k.issuer}\n${k.subject}`).slice(0, 22);
 
 /** What the callback (callback.ts) sends back to this page as `?done=`: notices, and refusals shown as alerts. */
-const NOTICES: Record<string, { notice: string } | { error: string }> = {
-  'upstream-linked': { notice: 'The sign-in was linked. You can now use it to sign in to your account.' },
-  'upstream-exists': { notice: 'That sign-in was linked to your account already.' },
-  'upstream-unlinked': { notice: 'The sign-in was unlinked. It no longer signs you in to this account.' },
-  'upstream-taken': {
-    error:
-      'That sign-in is linked to another account. Sign in to that account and unlink it there first, then link it here.',
-  },
-  'upstream-last': {
-    error:
-      'This is the only way you can sign in to your account, so it cannot be unlinked. Add a passkey or link another sign-in first.',
-  },
-  'upstream-failed': { error: 'The sign-in could not be linked. Try again.' },
+const NOTICES: Record<string, { notice: Msg } | { error: Msg }> = {
+  'upstream-linked': { notice: msg('account.linked.done') },
+  'upstream-exists': { notice: msg('account.linked.exists') },
+  'upstream-unlinked': { notice: msg('account.linked.unlinked') },
+  'upstream-taken': { error: msg('account.linked.taken') },
+  'upstream-last': { error: msg('account.linked.last') },
+  'upstream-failed': { error: msg('account.linked.failed') },
 };
 
 const button = (u: UpstreamProvider): ProviderButton => ({ id: u.id, label: u.label });
@@ -73,7 +68,7 @@ export const upstreamFormActions = (providers: readonly UpstreamProvider[]): str
 async function linkedView(
   p: LinkedDeps,
   s: SignedIn,
-  extra: { notice?: string; error?: string } = {},
+  extra: { notice?: Msg; error?: Msg } = {},
   status = 200,
 ): Promise<OAuthResponse> {
   const providers = await p.stores.upstreams.list();

@@ -29,6 +29,7 @@ import * as admin from './0026_admin.ts';
 import * as directory from './0027_directory.ts';
 import * as webhooks from './0028_webhooks.ts';
 import * as branding from './0029_branding.ts';
+import * as userLocale from './0030_user_locale.ts';
 
 /** Every migration, in order. Imported statically (no file-system provider), so bundling is safe. */
 const migrations = (usernames: UsernameKeys): Record<string, Migration> => ({
@@ -61,6 +62,7 @@ const migrations = (usernames: UsernameKeys): Record<string, Migration> => ({
   '0027_directory': directory,
   '0028_webhooks': webhooks,
   '0029_branding': branding,
+  '0030_user_locale': userLocale,
 });
 
 /** Brings the schema up to date; returns the names of the migrations applied now. */
