@@ -19,6 +19,9 @@ const SAME_AS_ENGLISH: Readonly<Record<Exclude<Locale, 'en'>, readonly MessageKe
   // Words that are the same in German (loanwords, names of things, abbreviations).
   de: [
     'layout.footer',
+    'account.overview.name',
+    'account.profile.name',
+    'account.security.passkey',
     'console.action.clients.read.title',
     'console.action.webhooks.read.title',
     'console.chart.caption',
@@ -44,6 +47,8 @@ const SAME_AS_ENGLISH: Readonly<Record<Exclude<Locale, 'en'>, readonly MessageKe
   ],
   // Words that are the same in French.
   fr: [
+    'account.nav.sessions',
+    'account.sessions.title',
     'console.action.clients.read.title',
     'console.action.webhooks.read.title',
     'console.chart.caption',
