@@ -19,6 +19,7 @@ const SAME_AS_ENGLISH: Readonly<Record<Exclude<Locale, 'en'>, readonly MessageKe
   // Words that are the same in German (loanwords, names of things, abbreviations).
   de: [
     'layout.footer',
+    'console.field.redis',
     'account.overview.name',
     'account.profile.name',
     'account.security.passkey',
@@ -47,6 +48,7 @@ const SAME_AS_ENGLISH: Readonly<Record<Exclude<Locale, 'en'>, readonly MessageKe
   ],
   // Words that are the same in French.
   fr: [
+    'console.field.redis',
     'account.nav.sessions',
     'account.sessions.title',
     'console.action.clients.read.title',

@@ -562,6 +562,8 @@ export const en = {
   'console.field.application': 'Application',
   'console.field.items': 'Items',
   'console.field.database': 'Database',
+  'console.field.signing_key': 'Signing key',
+  'console.field.redis': 'Redis',
 } as const;
 
 export const de: Record<keyof typeof en, string> = {
@@ -1138,6 +1140,8 @@ export const de: Record<keyof typeof en, string> = {
   'console.field.application': 'Anwendung',
   'console.field.items': 'Einträge',
   'console.field.database': 'Datenbank',
+  'console.field.signing_key': 'Signaturschlüssel',
+  'console.field.redis': 'Redis',
 };
 
 export const fr: Record<keyof typeof en, string> = {
@@ -1708,4 +1712,6 @@ export const fr: Record<keyof typeof en, string> = {
   'console.field.application': 'Application',
   'console.field.items': 'Éléments',
   'console.field.database': 'Base de données',
+  'console.field.signing_key': 'Clé de signature',
+  'console.field.redis': 'Redis',
 };
