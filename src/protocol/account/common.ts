@@ -1,6 +1,7 @@
 // What every page of the account area shares: the signed-in user, the forms' CSRF tokens (each bound
 // to its form's purpose and to the session cookie), the recent-authentication rule, and the answers
 // for a missing session or a refused form.
+import { problemPage, problemView } from '../interaction/problem.ts';
 import { readFormParams } from '../params.ts';
 import type { CookieSpec, DepsOf, OAuthResponse, Provider, ProtocolRequest, StoreDeps } from '../provider.ts';
 import type { SessionRecord } from '../../ports/sessions.ts';
@@ -23,18 +24,16 @@ export interface SignedIn {
 export const forbidden: OAuthResponse = {
   kind: 'page',
   status: 403,
-  view: {
-    name: 'error',
-    title: 'Form expired',
-    message: 'The form could not be verified. Reload the page and try again.',
-  },
+  view: problemView('interaction.problem.formExpiredReload'),
 };
 
-export const notFound = (what: string): OAuthResponse => ({
-  kind: 'page',
-  status: 404,
-  view: { name: 'error', title: 'Not found', message: `${what} was not found in your account.` },
-});
+const NOT_FOUND = {
+  'That factor': 'interaction.problem.factorNotFound',
+  'That session': 'interaction.problem.sessionNotFound',
+  'That enrolment': 'interaction.problem.enrolmentNotFound',
+} as const;
+
+export const notFound = (what: keyof typeof NOT_FOUND): OAuthResponse => problemPage(NOT_FOUND[what], 404);
 
 export async function signedIn(p: AccountDeps, req: ProtocolRequest): Promise<SignedIn | undefined> {
   const session = await loadSession(p, req);

@@ -1,4 +1,6 @@
 // Delete my account (/account/delete): the password again, then deleteAccount (delete-account.ts).
+import { t } from '../../i18n/catalog.ts';
+import { problemView } from '../interaction/problem.ts';
 import type { DepsOf, OAuthResponse, ProtocolRequest, StoreDeps } from '../provider.ts';
 import { checkLogin } from '../interaction/login-throttle.ts';
 import { SESSION_COOKIE } from '../interaction/session.ts';
@@ -61,7 +63,7 @@ export async function submitDelete(p: DeleteDeps, req: ProtocolRequest): Promise
   if (s.user.passwordHash !== null) {
     const checked = await checkLogin(p, req.ip, s.user.username, f.password ?? '', { page: 'account-delete' });
     if ('error' in checked)
-      return view(p, s, checked.retryAfter ? checked.error : 'That is not your password.', checked.retryAfter);
+      return view(p, s, checked.retryAfter ? t('en', checked.error) : 'That is not your password.', checked.retryAfter);
     if (checked.user.id !== s.user.id) return view(p, s, 'That is not your password.');
   }
   // An operator's account is deleted by another operator (the admin action keeps the last owner):
@@ -90,11 +92,7 @@ export async function submitDelete(p: DeleteDeps, req: ProtocolRequest): Promise
   return {
     kind: 'page',
     status: 200,
-    view: {
-      name: 'error',
-      title: 'Account deleted',
-      message: 'Your account was deleted. Applications you used it with have been signed out.',
-    },
+    view: problemView('interaction.problem.accountDeleted'),
     cookies: [{ name: SESSION_COOKIE, value: '', maxAge: 0, path: '/' }],
   };
 }

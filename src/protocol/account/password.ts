@@ -1,6 +1,7 @@
 // Changing the password (/account/password): the current password first (counted with the login
 // throttle), the new one under the one password policy (accounts/users.ts checkPassword); then every
 // other session of the user ends (their clients are told) and this browser gets a new session.
+import { t } from '../../i18n/catalog.ts';
 import { hashPassword } from '../../accounts/passwords.ts';
 import { passwordProblem } from '../../accounts/registration.ts';
 import { checkPassword, UserInputError } from '../../accounts/users.ts';
@@ -96,7 +97,7 @@ export async function changePassword(p: PasswordDeps, req: ProtocolRequest): Pro
   if ('error' in checked || checked.user.id !== s.user.id)
     return {
       ...view(p, s, {
-        error: 'error' in checked && checked.retryAfter ? checked.error : 'Check the fields marked below.',
+        error: 'error' in checked && checked.retryAfter ? t('en', checked.error) : 'Check the fields marked below.',
         fieldErrors: { current: 'This is not your current password.' },
       }),
       ...('error' in checked && checked.retryAfter

@@ -4,6 +4,7 @@
 // A user with a second factor passes it too (the second-factor step at /account/mfa, which comes
 // back here after): re-authenticating with the password alone would lower the session to one
 // factor, and would let a stolen password change the factors.
+import { t } from '../../i18n/catalog.ts';
 import type { DepsOf, OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import { checkLogin } from '../interaction/login-throttle.ts';
 import { beginSecondFactor, capabilityOf } from '../interaction/mfa-policy.ts';
@@ -67,7 +68,13 @@ export async function submitReauth(p: ReauthDeps, req: ProtocolRequest): Promise
   const returnTo = safeReturn(f.return);
   const checked = await checkLogin(p, req.ip, s.user.username, f.password ?? '', { page: 'account-reauth' });
   if ('error' in checked)
-    return view(p, s, returnTo, checked.retryAfter ? checked.error : 'That is not your password.', checked.retryAfter);
+    return view(
+      p,
+      s,
+      returnTo,
+      checked.retryAfter ? t('en', checked.error) : 'That is not your password.',
+      checked.retryAfter,
+    );
   if (checked.user.id !== s.user.id) return view(p, s, returnTo, 'That is not your password.');
   // Confirmed factors: the second factor (or a passkey) before the new session, whatever the policy
   // and whether this browser is remembered; the session then has both (amr pwd, otp or a passkey's, mfa).

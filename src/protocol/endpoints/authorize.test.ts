@@ -1,5 +1,6 @@
 // The steps of /authorize without HTTP: resolveRedirectUri, checkRequest, and authorize() as a whole
 // on testProvider (test/fixtures/protocol.ts), one row per case.
+import { t as english } from '../../i18n/catalog.ts';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
@@ -126,7 +127,7 @@ describe('resolveRedirectUri', () => {
   for (const row of rows) {
     it(row.name, () => {
       const got = resolveRedirectUri(clients.get(row.client)!, read(params({ client_id: row.client, ...row.change })));
-      assert.equal(typeof got === 'string' ? got : got.title, row.expect);
+      assert.equal(typeof got === 'string' ? got : english('en', `${got.problem}.title`), row.expect);
     });
   }
 });

@@ -4,6 +4,8 @@
 // that have no password. Linking and unlinking change how the account can be entered, so they need a
 // recent sign-in, as a new passkey does; unlinking the last way in is refused (the store decides it
 // in one statement, so two unlinks at once cannot both take the last two).
+import { msg } from '../../i18n/catalog.ts';
+import { problemPage, problemView } from '../interaction/problem.ts';
 import type { UpstreamIdentity, UpstreamIdentityKey, UpstreamProvider } from '../../ports/upstreams.ts';
 import { tokenHash, safeEqual } from '../hash.ts';
 import { sessionEnded } from '../logout/session-ended.ts';
@@ -115,21 +117,15 @@ async function enabledProvider(p: LinkedDeps, id: string | undefined): Promise<U
   return u?.enabled ? u : undefined;
 }
 
-const noProvider: OAuthResponse = {
-  kind: 'page',
-  status: 404,
-  view: { name: 'error', title: 'Not found', message: 'That sign-in provider is not offered here.' },
-};
+const noProvider: OAuthResponse = problemPage('interaction.problem.providerNotOffered', 404);
 
 /** The provider could not be reached to start (its discovery failed): a 503 page with the way back. */
 const unreachable = (p: LinkedDeps, u: UpstreamProvider, back: string): OAuthResponse => ({
   kind: 'page',
   status: 503,
   view: {
-    name: 'error',
-    title: `Cannot reach ${u.label}`,
-    message: `${u.label} did not answer. Try again in a few minutes.`,
-    link: { href: `${p.config.issuer}${back}`, text: 'Go back' },
+    ...problemView('interaction.problem.providerNotAnswering', { provider: u.label }),
+    link: { href: `${p.config.issuer}${back}`, text: msg('interaction.upstream.goBack') },
   },
 });
 
@@ -213,11 +209,7 @@ export async function unlinkUpstream(p: LinkedDeps, req: ProtocolRequest): Promi
   return redirectTo(p, `${PAGE}?done=upstream-unlinked`);
 }
 
-const notLinked: OAuthResponse = {
-  kind: 'page',
-  status: 404,
-  view: { name: 'error', title: 'Not found', message: 'That sign-in is not linked to your account.' },
-};
+const notLinked: OAuthResponse = problemPage('interaction.problem.notLinked', 404);
 
 /** The providers the re-authentication page offers the user: enabled ones the user has an identity at, in order. */
 export async function reauthProviders(

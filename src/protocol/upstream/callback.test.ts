@@ -3,6 +3,7 @@
 // UpstreamClient of the test's own that returns the profile a case needs (the real adapter is
 // tested against real servers by its own tests): what is under test here is what Tessera does
 // with an answer, and that nothing reaches the upstream without a state this browser started.
+import { t as english, type Msg } from '../../i18n/catalog.ts';
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { Secret, TOTP } from 'otpauth';
@@ -373,9 +374,9 @@ describe('upstream sign-in: buttons, callback and linking rules', () => {
       const prof = profile({ email: 'VICTIM@corp.example', emailVerified: true });
       const { res, b } = await signInWith(prof);
       assert.equal(statusOf(res), 409);
-      const view = viewOf(res) as { message: string; link?: { href: string } };
+      const view = viewOf(res) as { message: Msg; link?: { href: string } };
       assert.match(
-        view.message,
+        english('en', view.message),
         /An account with this email exists. Sign in to it with your password or passkey, then link Corp ID/,
       );
       assert.ok(view.link);
