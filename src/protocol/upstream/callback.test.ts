@@ -27,6 +27,14 @@ import { beginUpstream, UPSTREAM_COOKIE } from './state.ts';
 import { upstreamRecord } from '../../../test/fixtures/upstream-records.ts';
 import { locationOf, queuedUpstream, statusOf, viewOf } from '../../../test/fixtures/upstream-account.ts';
 
+/** A response as JSON with its messages in English (the pages' words are catalog messages). */
+const inEnglish = (res: unknown): string =>
+  JSON.stringify(res, (_k, v: unknown) =>
+    v && typeof v === 'object' && typeof (v as { key?: unknown }).key === 'string' && 'key' in v
+      ? english('en', v as Msg)
+      : v,
+  );
+
 const UP_ISSUER = 'https://up.example';
 
 function providerRecord(id: string, over: Partial<UpstreamProvider> = {}): UpstreamProvider {
@@ -233,7 +241,7 @@ describe('upstream sign-in: buttons, callback and linking rules', () => {
     up.answer(profile());
     const replay = await callback(b, state);
     assert.equal(statusOf(replay), 400);
-    assert.match(JSON.stringify(replay), /expired, was already used/);
+    assert.match(inEnglish(replay), /expired, was already used/);
     assert.equal(up.callbacks.length, asked + 1, 'the upstream is not asked for a refused state');
     assert.ok(t.events.some((e) => e.type === 'upstream_login_failed' && e.reason === 'state'));
     // A callback with no state at all, and one with the state twice.
@@ -312,9 +320,9 @@ describe('upstream sign-in: buttons, callback and linking rules', () => {
       up.answer(err);
       const res = b.take(await callback(b, state));
       assert.equal(statusOf(res), status);
-      const view = viewOf(res) as { name: string; message: string; link?: { href: string } };
+      const view = viewOf(res) as { name: string; message: Msg; link?: { href: string } };
       assert.equal(view.name, 'upstream-problem');
-      assert.match(view.message, message);
+      assert.match(english('en', view.message), message);
       assert.equal(view.link?.href, `${TEST_ISSUER}/interaction/${uid}?hint=off`);
       assert.equal(b.cookies[SESSION_COOKIE], undefined);
       assert.ok(t.events.some((e) => e.type === 'upstream_login_failed' && e.reason === err.reason));
@@ -333,7 +341,8 @@ describe('upstream sign-in: buttons, callback and linking rules', () => {
         'corp',
       );
       assert.equal(statusOf(res), 503);
-      assert.match((viewOf(res) as { error?: string }).error ?? '', /Corp ID cannot be reached/);
+      const error = (viewOf(res) as { error?: Msg }).error;
+      assert.match(error ? english('en', error) : '', /Corp ID cannot be reached/);
     } finally {
       up.setDown(false);
     }
@@ -365,7 +374,7 @@ describe('upstream sign-in: buttons, callback and linking rules', () => {
         'strict',
       );
       assert.equal(statusOf(strict.res), 403);
-      assert.match(JSON.stringify(strict.res), /No account is linked to this Provider strict sign-in/);
+      assert.match(inEnglish(strict.res), /No account is linked to this Provider strict sign-in/);
       assert.ok(t.events.some((e) => e.type === 'upstream_login_failed' && e.reason === 'not_linked'));
     });
 
@@ -829,7 +838,7 @@ describe('upstream sign-in: buttons, callback and linking rules', () => {
       up.answer(profile());
       const wrong = await callback(b, await startReauth());
       assert.equal(statusOf(wrong), 403);
-      assert.match(JSON.stringify(wrong), /not linked to your account/);
+      assert.match(inEnglish(wrong), /not linked to your account/);
     });
   });
 });
