@@ -9,6 +9,7 @@ import type { ClientRecord } from '../../ports/clients.ts';
 import { OAuthError } from '../errors.ts';
 import type { AuthorizationRequest } from '../interaction/authorization-response.ts';
 import { readParams } from '../params.ts';
+import { MAX_UI_LOCALES, uiLocalesOf } from './authorize-params.ts';
 import type { OAuthResponse } from '../provider.ts';
 import {
   authorize,
@@ -434,5 +435,17 @@ describe('consentCovers: a remembered consent and the scope hierarchy of the reg
     assert.ok(!consentCovers(consent, ['files:read'], [R]), 'without the registry: exact names only');
     const child = { ...consent, scopes: ['files:read'], resources: { [R]: ['files:read'] } };
     assert.ok(!consentCovers(child, ['files'], [R], registry));
+  });
+});
+
+describe('ui_locales as an interaction keeps it', () => {
+  it('valid language tags, in order, at most 20; anything else dropped, never an error', () => {
+    assert.equal(uiLocalesOf(undefined), undefined);
+    assert.equal(uiLocalesOf('de'), 'de');
+    assert.equal(uiLocalesOf('fr-CA de en'), 'fr-CA de en');
+    assert.equal(uiLocalesOf('<script> de_DE!! ../x'), undefined);
+    assert.equal(uiLocalesOf('x de  zh-Hant-TW a-very-long-subtag'), 'de zh-Hant-TW');
+    const many = Array.from({ length: 30 }, (_, i) => `l${'abcdefghijklmnopqrstuvwxyz'[i % 26]}`).join(' ');
+    assert.equal(uiLocalesOf(many)?.split(' ').length, MAX_UI_LOCALES);
   });
 });
