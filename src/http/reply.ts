@@ -71,7 +71,7 @@ export function render(reply: ReplyLike, res: OAuthResponse): ReplyLike {
         .code(200)
         .headers({ 'cache-control': 'no-store', 'content-security-policy': csp })
         .type('text/html; charset=utf-8')
-        .send(renderFormPost(res.action, res.fields, nonce));
+        .send(renderFormPost(res.action, res.fields, nonce, reply.pageLanguage?.localeFor(undefined)));
     }
     case 'page': {
       if (res.headers) reply.headers(res.headers);
