@@ -81,7 +81,8 @@ export function passwordProblemMsg(problem: string): Msg {
   return msg('interaction.error.fieldInvalid');
 }
 
-function problemMsgs(problems: SignupProblems): Partial<Record<SignupField, Msg>> {
+/** The sign-up checks' problems as messages of the catalog, field by field. */
+export function signupProblemMsgs(problems: SignupProblems): Partial<Record<SignupField, Msg>> {
   const out: Partial<Record<SignupField, Msg>> = {};
   for (const [field, text] of Object.entries(problems) as [SignupField, string][])
     out[field] =
@@ -131,7 +132,7 @@ export async function submitSignup(p: SignupDeps, req: ProtocolRequest, uid: str
     });
   };
   const problems = validateSignup(input, { emailRequired: p.config.selfRegistrationEmail === 'required' });
-  if (Object.keys(problems).length) return refuse('invalid', problemMsgs(problems));
+  if (Object.keys(problems).length) return refuse('invalid', signupProblemMsgs(problems));
   // The answer "taken" tells whether an account exists; sign-up cannot avoid it (see
   // docs/security.md). The login rate limits bound how fast it can be asked. A name equal to an
   // existing one in canonical form (RFC 8265), looking like one (UTS #39 skeleton) or reserved
