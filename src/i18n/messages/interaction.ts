@@ -511,7 +511,7 @@ export const de: Record<keyof typeof en, string> = {
     'Geben Sie Ihren Benutzernamen oder die E-Mail-Adresse Ihres Kontos ein. Hat das Konto eine bestätigte Adresse, senden wir Ihnen dorthin einen Link, um ein neues Passwort zu wählen.',
   'interaction.forgot.name': 'Benutzername oder E-Mail-Adresse',
   'interaction.forgot.submit': 'Link senden',
-  'interaction.forgot.sentTitle': 'Sehen Sie in Ihr Postfach',
+  'interaction.forgot.sentTitle': 'Sehen Sie in Ihrem Postfach nach',
   'interaction.forgot.sent':
     'Wenn ein Konto passt und eine bestätigte E-Mail-Adresse hat, ist ein Link zum Wählen eines neuen Passworts dorthin unterwegs. Er funktioniert einmal und nur für kurze Zeit.',
   'interaction.forgot.sentHint':
