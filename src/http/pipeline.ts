@@ -6,6 +6,7 @@
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { OAuthError } from '../protocol/errors.ts';
+import { problemView } from '../protocol/interaction/problem.ts';
 import type { Provider } from '../protocol/provider.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { corsHeaders, type CorsPolicy } from './cors.ts';
@@ -124,7 +125,8 @@ async function refuse(
   const message = `Too many requests. Try again in ${wait} second${wait === 1 ? '' : 's'}.`;
   reply.header('retry-after', String(wait));
   if (spec.kind === 'page') {
-    render(reply, { kind: 'page', status: 429, view: { name: 'error', title: 'Too many requests', message } });
+    const problem = wait === 1 ? 'interaction.problem.tooManyRequestsOne' : 'interaction.problem.tooManyRequests';
+    render(reply, { kind: 'page', status: 429, view: problemView(problem, { seconds: wait }) });
   } else {
     // No OAuth error code means "rate limited"; temporarily_unavailable is the registered code
     // for a temporary refusal, and the 429 status with Retry-After says why and for how long.

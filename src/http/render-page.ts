@@ -73,6 +73,12 @@ export function renderView(view: View, chrome: PageChrome): string {
   }
 }
 
-export function renderFormPost(action: string, fields: Record<string, string>, nonce: string): string {
-  return formPostPage({ nonce, action, fields });
+/** The auto-submitting form of a form_post response; its words (seen without JavaScript) in `locale`. */
+export function renderFormPost(
+  action: string,
+  fields: Record<string, string>,
+  nonce: string,
+  locale?: PageChrome['locale'],
+): string {
+  return formPostPage({ nonce, action, fields, ...(locale ? { locale } : {}) });
 }

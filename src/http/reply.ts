@@ -4,6 +4,7 @@
 // is Fastify's, or the form lane's RawReply: both are ReplyLike.
 import { NO_STORE } from '../protocol/endpoints/token.ts';
 import { OAuthError } from '../protocol/errors.ts';
+import { problemView } from '../protocol/interaction/problem.ts';
 import { randomToken } from '../protocol/hash.ts';
 import type { OAuthResponse } from '../protocol/provider.ts';
 import { BackendUnavailableError } from '../ports/unavailable.ts';
@@ -70,7 +71,7 @@ export function render(reply: ReplyLike, res: OAuthResponse): ReplyLike {
         .code(200)
         .headers({ 'cache-control': 'no-store', 'content-security-policy': csp })
         .type('text/html; charset=utf-8')
-        .send(renderFormPost(res.action, res.fields, nonce));
+        .send(renderFormPost(res.action, res.fields, nonce, reply.pageLanguage?.localeFor(undefined)));
     }
     case 'page': {
       if (res.headers) reply.headers(res.headers);
@@ -102,8 +103,9 @@ export function render(reply: ReplyLike, res: OAuthResponse): ReplyLike {
 /** Sends `err` as a route of `kind` shows errors: an error page, a Bearer challenge, or OAuth JSON. */
 export function sendError(reply: ReplyLike, kind: Kind, err: OAuthError): ReplyLike {
   if (kind === 'page') {
-    const title = err.status >= 500 ? 'Service unavailable' : 'Request not valid';
-    const view = { name: 'error', title, message: err.description } as const;
+    // The page says what happened in the reader's language; the description (for developers) is its detail.
+    const problem = err.status >= 500 ? 'interaction.problem.unavailable' : 'interaction.problem.requestNotValid';
+    const view = problemView(problem, undefined, err.description);
     return render(reply, { kind: 'page', status: err.status, view });
   }
   if (kind === 'bearer' && err.status < 500) {

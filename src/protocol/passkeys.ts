@@ -6,6 +6,7 @@
 // interaction cookie, the account login cookie or the session cookie). Nothing is stored when it is
 // handed out; a challenge made for another purpose or browser, or expired, fails its MAC or date
 // check, and a verified one is claimed once in the replay store (every instance shares it).
+import { msg } from '../i18n/catalog.ts';
 import {
   authenticationOptions,
   credentialIdOf,
@@ -259,6 +260,6 @@ export async function passkeySecondFactorBlock(
     action,
     options: JSON.stringify(await passkeySecondFactorOptions(p, userId, binding)),
     assets: `${p.config.issuer}/assets`,
-    label: 'Use a passkey',
+    label: msg('interaction.login.usePasskey'),
   };
 }

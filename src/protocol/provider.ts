@@ -14,7 +14,7 @@ import type { BrandingCache } from './branding.ts';
 import type { UpstreamClient } from '../ports/upstream-client.ts';
 import type { SecretMemo } from './client-auth/secret-hash.ts';
 import type { KeyRing } from './tokens/keys.ts';
-import type { Words } from '../i18n/catalog.ts';
+import type { Msg, Words } from '../i18n/catalog.ts';
 import type { AccountSection, AccountView } from './account/views.ts';
 
 export interface Logger {
@@ -121,8 +121,10 @@ export type View =
       action: string;
       csrf: string;
       clientName: string;
+      /** The account area's login (not a client's): the page says "your account" in its language, not clientName. */
+      accountArea?: boolean;
       username?: string;
-      error?: string;
+      error?: Msg;
       /** The error is the passkey's: the username and password fields, not used, are not marked invalid. */
       passkeyError?: boolean;
       signupUrl?: string;
@@ -143,8 +145,8 @@ export type View =
       clientName: string;
       emailRequired: boolean;
       values: { username: string; email: string; name: string };
-      errors: Partial<Record<'username' | 'email' | 'name' | 'password' | 'confirm', string>>;
-      error?: string;
+      errors: Partial<Record<'username' | 'email' | 'name' | 'password' | 'confirm', Msg>>;
+      error?: Msg;
       loginUrl?: string;
       unverified?: Unverified;
     }
@@ -184,6 +186,8 @@ export type View =
       action: string;
       csrf: string;
       clientName: string;
+      /** The account area's sign-in (not a client's): the page says "your account" in its language. */
+      accountArea?: boolean;
       username: string;
       /** What the form asks for: an app's code, a recovery code, or nothing (a passkey only). */
       method: 'totp' | 'recovery' | 'none';
@@ -191,7 +195,7 @@ export type View =
       recovery: boolean;
       /** Offer "remember this browser" (TESSERA_MFA_REMEMBER_DEVICE). */
       remember: boolean;
-      error?: string;
+      error?: Msg;
       /** The user's passkeys as the factor (protocol/passkeys.ts passkeySecondFactorBlock), posted to `action`. */
       passkey?: PasskeyLogin;
       unverified?: Unverified;
@@ -206,11 +210,12 @@ export type View =
       enrol: { action: string; continueTo: string };
       skip?: { action: string; csrf: string; until: number };
     }
-  | { name: 'device'; action: string; csrf: string; userCode?: string; error?: string }
+  | { name: 'device'; action: string; csrf: string; userCode?: string; error?: Msg }
   | { name: 'device-done'; approved: boolean; clientName: string }
-  | { name: 'error'; title: string; message: string; link?: { href: string; text: string } }
+  /** `detail`: an OAuth error's description (technical, for developers, in English), shown below the message. */
+  | { name: 'error'; title: Msg; message: Msg; detail?: string; link?: { href: string; text: Msg } }
   /** A sign-in through an upstream that did not go through (ui/upstream-pages.ts), with the way back. */
-  | { name: 'upstream-problem'; title: string; message: string; link?: { href: string; text: string } }
+  | { name: 'upstream-problem'; title: Msg; message: Msg; link?: { href: string; text: Msg } }
   /** After a bounced form_post: on to `location` (another site) by a refresh, not a redirect (ui/upstream-pages.ts). */
   | { name: 'upstream-continue'; location: string }
   | {
@@ -235,11 +240,11 @@ export type View =
       needsCode: boolean;
       /** The account has passkeys: the form can be sent with one instead of a code (protocol/passkeys.ts). */
       passkey?: PasskeyLogin;
-      error?: string;
+      error?: Msg;
     }
   | { name: 'verify-email'; action: string; csrf: string; token: string; address: string }
   | { name: 'email-unverified'; action: string; csrf: string; ticket: string; address: string; sent: boolean }
-  | { name: 'recovery-done'; title: string; message: string; link?: { href: string; text: string } }
+  | { name: 'recovery-done'; title: Msg; message: Msg; link?: { href: string; text: Msg } }
   | PasskeysView
   /** A page of the account area (protocol/account/): `nav` marks the section in its navigation. */
   | { name: 'account-area'; nav?: AccountSection; account: AccountView }
@@ -280,7 +285,7 @@ export interface PasskeyLogin {
   options: string;
   assets: string;
   /** The button's text (default "Sign in with a passkey"). */
-  label?: string;
+  label?: Msg;
 }
 
 /** The account area's passkeys page (/account/security/passkeys): the user's passkeys, and adding one. */
@@ -296,7 +301,7 @@ export interface PasskeysView {
   /** Where the user goes on after adding one: a sign-in in progress (path /interaction/<uid>, and its URL). */
   continueTo?: { path: string; url: string };
   accountUrl: string;
-  error?: string;
+  error?: Msg;
   added?: string;
 }
 

@@ -1,4 +1,5 @@
 import { describe, it } from 'node:test';
+import { msg } from '../i18n/catalog.ts';
 import assert from 'node:assert/strict';
 import { escapeHtml, html, layout, raw } from './html.ts';
 import {
@@ -237,7 +238,7 @@ describe('loginPage', () => {
   });
 
   it('shows the error in an alert and keeps the username', () => {
-    const doc = loginPage({ ...base, username: 'alice', error: 'Invalid username or password.' });
+    const doc = loginPage({ ...base, username: 'alice', error: msg('interaction.error.invalidLogin') });
     assert.match(doc, /<div class="alert" role="alert" id="login-error">Invalid username or password\.<\/div>/);
     const inputs = tags(doc, 'input');
     const user = inputs.find((i) => i.attrs.name === 'username')!;
@@ -249,8 +250,11 @@ describe('loginPage', () => {
   });
 
   it("a passkey's error is in the alert, the unused username and password fields are not marked invalid", () => {
-    const doc = loginPage({ ...base, error: 'The passkey could not be used.', passkeyError: true });
-    assert.match(doc, /<div class="alert" role="alert" id="login-error">The passkey could not be used\.<\/div>/);
+    const doc = loginPage({ ...base, error: msg('interaction.error.passkeyLogin'), passkeyError: true });
+    assert.match(
+      doc,
+      /<div class="alert" role="alert" id="login-error">The passkey could not be used to sign you in\./,
+    );
     for (const input of tags(doc, 'input').filter((i) => ['username', 'password'].includes(i.attrs.name!))) {
       assert.ok(!('aria-invalid' in input.attrs) && !('aria-describedby' in input.attrs), input.attrs.name);
     }
@@ -263,7 +267,7 @@ describe('loginPage', () => {
       csrf: HOSTILE,
       clientName: HOSTILE,
       username: HOSTILE,
-      error: HOSTILE,
+      error: msg('interaction.error.upstreamUnreachable', { provider: HOSTILE }),
     });
     assertDocument(doc);
     assertEscaped(doc);
@@ -513,13 +517,14 @@ describe('deviceEntryPage', () => {
     assert.ok(!doc.includes('role="alert"'));
   });
   it('prefills the code and shows an error tied to the field', () => {
-    const doc = deviceEntryPage({ ...base, userCode: 'BCDF-GHJK', error: 'That code is not valid.' });
+    const doc = deviceEntryPage({ ...base, userCode: 'BCDF-GHJK', error: msg('interaction.error.deviceCode') });
     assert.equal(tags(doc, 'input').find((t) => t.attrs.name === 'user_code')!.attrs.value, 'BCDF-GHJK');
-    assert.match(doc, /<div class="alert" role="alert" id="code-error">That code is not valid.<\/div>/);
+    assert.match(doc, /<div class="alert" role="alert" id="code-error">That code is not valid or has expired\./);
     assert.match(doc, /aria-describedby="code-error"/);
   });
   it('escapes every interpolated value', () => {
-    const doc = deviceEntryPage({ nonce: NONCE, action: HOSTILE, csrf: HOSTILE, userCode: HOSTILE, error: HOSTILE });
+    const error = msg('interaction.error.upstreamUnreachable', { provider: HOSTILE });
+    const doc = deviceEntryPage({ nonce: NONCE, action: HOSTILE, csrf: HOSTILE, userCode: HOSTILE, error });
     assertDocument(doc);
     assertEscaped(doc);
   });
@@ -542,16 +547,26 @@ describe('deviceDonePage', () => {
 
 describe('errorPage', () => {
   it('renders title and message without links or forms', () => {
-    const doc = errorPage({ nonce: NONCE, title: 'Unknown client', message: 'The application is not registered.' });
+    const doc = errorPage({
+      nonce: NONCE,
+      title: msg('interaction.problem.clientGone.title'),
+      message: msg('interaction.problem.clientGone.message'),
+    });
     assertDocument(doc);
-    assert.match(doc, /<h1>Unknown client<\/h1>/);
-    assert.ok(doc.includes('role="alert">The application is not registered.</div>'));
+    assert.match(doc, /<h1>Unknown application<\/h1>/);
+    assert.ok(!doc.includes('error-detail'), 'no technical detail without one');
+    assert.ok(doc.includes('role="alert">The application is no longer registered.</div>'));
     assert.equal(tags(doc, 'a').length, 0, 'no links back to the client');
     assert.equal(forms(doc).length, 0);
   });
 
   it('escapes every interpolated value', () => {
-    const doc = errorPage({ nonce: NONCE, title: HOSTILE, message: HOSTILE });
+    const doc = errorPage({
+      nonce: NONCE,
+      title: msg('interaction.problem.accessDenied.title'),
+      message: msg('interaction.problem.accessDenied.message', { client: HOSTILE }),
+      detail: HOSTILE,
+    });
     assertDocument(doc);
     assertEscaped(doc);
   });
@@ -803,8 +818,8 @@ describe('signupPage', () => {
     const doc = signupPage({
       ...base,
       values: { username: 'bob', email: 'b@example.com', name: 'Bob' },
-      error: 'Not created.',
-      errors: { email: 'Bad email.', confirm: 'No match.' },
+      error: msg('interaction.error.signupFailed'),
+      errors: { email: msg('interaction.error.emailShape'), confirm: msg('interaction.error.passwordsMismatch') },
     });
     const inputs = Object.fromEntries(tags(doc, 'input').map((i) => [i.attrs.name, i.attrs]));
     assert.equal(inputs.username!.value, 'bob');
@@ -814,8 +829,8 @@ describe('signupPage', () => {
     assert.equal(inputs.confirm!['aria-invalid'], 'true');
     assert.ok(!('aria-invalid' in inputs.username!));
     assert.ok(!('value' in inputs.password!) && !('value' in inputs.confirm!));
-    assert.match(doc, /id="email-error">Bad email\.</);
-    assert.match(doc, /role="alert">Not created\.</);
+    assert.match(doc, /id="email-error">Enter a valid email address, like name@example\.com\.</);
+    assert.match(doc, /role="alert">Your account was not created\. Check the fields marked below\.</);
   });
 
   it('escapes every interpolated value', () => {
@@ -826,9 +841,12 @@ describe('signupPage', () => {
       clientName: HOSTILE,
       emailRequired: false,
       loginUrl: HOSTILE,
-      error: HOSTILE,
+      error: msg('interaction.error.signupFailed'),
       values: { username: HOSTILE, email: HOSTILE, name: HOSTILE },
-      errors: { username: HOSTILE, password: HOSTILE },
+      errors: {
+        username: msg('interaction.error.nameTooLong', { max: HOSTILE }),
+        password: msg('interaction.error.choosePassword'),
+      },
     });
     assertDocument(doc, { links: true });
     assertEscaped(doc);

@@ -6,7 +6,9 @@
  */
 import { brandName, html, layout, webLink, chromeOf, type PageChrome } from './html.ts';
 import type { Html } from './html.ts';
-import { say, type Words } from '../i18n/catalog.ts';
+import { say, t, type Msg, type Words } from '../i18n/catalog.ts';
+import type { Locale } from '../i18n/negotiate.ts';
+import { rich, strong } from './rich-text.ts';
 import { passkeyLoginForm, type PasskeyLoginBlock } from './passkey-pages.ts';
 import { upstreamButtons, type UpstreamButtonBlock } from './upstream-pages.ts';
 
@@ -32,16 +34,16 @@ export interface Unverified {
  * The warning every page that names a self-registered client shows: the code flow's login,
  * sign-up, account chooser and consent pages, and the device flow's (RFC 8628 section 5.4).
  */
-function unverifiedNote(u: Unverified | undefined): Html | '' {
+function unverifiedNote(L: Locale, u: Unverified | undefined): Html | '' {
   if (!u) return '';
   const where =
     u.host !== undefined
-      ? html`If you continue, you will be sent to <strong>${u.host}</strong>.`
-      : html`Access would go to the device that showed you the code, not to this browser.`;
+      ? rich(L, 'interaction.unverified.sentTo', { host: strong(u.host) })
+      : t(L, 'interaction.unverified.device');
   const who =
     u.documentHost !== undefined
-      ? html`This application is identified by <strong>${u.documentHost}</strong>, which publishes its details: its name has not been checked by anyone.`
-      : html`This application registered itself with Tessera: its name has not been checked by anyone.`;
+      ? rich(L, 'interaction.unverified.document', { host: strong(u.documentHost) })
+      : t(L, 'interaction.unverified.self');
   return html`<div class="alert unverified" role="note"><p>${who} ${where}</p></div>`;
 }
 
@@ -63,15 +65,15 @@ export interface ClientIdDocument {
  * returns only to this device gets the draft's warning that another program on the device could
  * pose as it.
  */
-function clientIdDocumentNote(d: ClientIdDocument): Html {
+function clientIdDocumentNote(L: Locale, d: ClientIdDocument): Html {
   const first = d.firstTime
-    ? html`<p class="first-visit"><strong>You have not allowed this application before.</strong> Continue only if you expected to use an application from <strong>${d.clientIdHost}</strong>.</p>`
+    ? html`<p class="first-visit"><strong>${t(L, 'interaction.cimd.firstTime')}</strong> ${rich(L, 'interaction.cimd.firstTimeHost', { host: strong(d.clientIdHost) })}</p>`
     : '';
   const local = d.localOnly
-    ? html`<p class="local-only"><strong>This application returns to an address on your own device (${d.redirectHost}).</strong> Any program on your device could claim to be it: continue only if you started this sign-in yourself, from the application you expect.</p>`
+    ? html`<p class="local-only"><strong>${t(L, 'interaction.cimd.localOnly', { host: d.redirectHost })}</strong> ${t(L, 'interaction.cimd.localOnlyWarning')}</p>`
     : '';
-  return html`<div class="alert unverified client-id-document" role="note" aria-label="About this application">
-<p>This application is identified by <strong>${d.clientIdHost}</strong>, which publishes its details; its name has not been checked by anyone. If you continue, you will be sent to <strong>${d.redirectHost}</strong>.</p>
+  return html`<div class="alert unverified client-id-document" role="note" aria-label="${t(L, 'interaction.cimd.label')}">
+<p>${rich(L, 'interaction.cimd.identified', { host: strong(d.clientIdHost), redirect: strong(d.redirectHost) })}</p>
 ${first}${local}</div>`;
 }
 
@@ -89,8 +91,10 @@ export function loginPage(
     action: string;
     csrf: string;
     clientName: string;
+    /** The account area's login: "to continue to your account", whatever clientName says. */
+    accountArea?: boolean;
     username?: string;
-    error?: string;
+    error?: Msg;
     /** The error is the passkey's: the username and password fields, not used, are not marked invalid. */
     passkeyError?: boolean;
     /** Self-registration on: where "Create an account" leads. */
@@ -108,33 +112,34 @@ export function loginPage(
     upstreams?: UpstreamButtonBlock[];
   },
 ): string {
-  const hasError = Boolean(p.error);
   const invalid =
-    hasError && !p.passkeyError && !p.upstreamError ? html` aria-invalid="true" aria-describedby="login-error"` : '';
+    p.error && !p.passkeyError && !p.upstreamError ? html` aria-invalid="true" aria-describedby="login-error"` : '';
   // Focus the first field that needs input (password when the username is already known).
   const focusUser = !p.username ? html` autofocus` : '';
   const focusPass = p.username ? html` autofocus` : '';
-  const body = html`<h1>Sign in</h1>
-<p class="lead">to continue to <strong>${p.clientName}</strong></p>
-${unverifiedNote(p.unverified)}
-${hasError ? html`<div class="alert" role="alert" id="login-error">${p.error}</div>` : ''}
+  const L = p.locale ?? 'en';
+  const client = p.accountArea ? t(L, 'interaction.login.yourAccount') : p.clientName;
+  const body = html`<h1>${t(L, 'interaction.login.title')}</h1>
+<p class="lead">${rich(L, 'interaction.lead.continueTo', { client: strong(client) })}</p>
+${unverifiedNote(L, p.unverified)}
+${p.error ? html`<div class="alert" role="alert" id="login-error">${t(L, p.error)}</div>` : ''}
 <form method="post" action="${p.action}">
 ${csrfInput(p.csrf)}
 <div class="field">
-<label for="username">Username</label>
+<label for="username">${t(L, 'interaction.login.username')}</label>
 <input type="text" id="username" name="username" value="${p.username ?? ''}" autocomplete="${p.passkey ? 'username webauthn' : 'username'}" autocapitalize="none" autocorrect="off" spellcheck="false" required${invalid}${focusUser}>
 </div>
 <div class="field">
-<label for="password">Password</label>
+<label for="password">${t(L, 'interaction.login.password')}</label>
 <input type="password" id="password" name="password" autocomplete="current-password" required${invalid}${focusPass}>
 </div>
-<div class="actions"><button type="submit">Sign in</button></div>
+<div class="actions"><button type="submit">${t(L, 'interaction.login.submit')}</button></div>
 </form>
-${p.passkey ? passkeyLoginForm(p.passkey, p.csrf, p.nonce, p.assetVersion) : ''}
-${upstreamButtons(p.upstreams ?? [], p.csrf)}
-${p.forgotUrl ? html`<p class="note small"><a href="${p.forgotUrl}">Forgot password?</a></p>` : ''}
-${p.signupUrl ? html`<p class="note small">New here? <a href="${p.signupUrl}">Create an account</a></p>` : ''}`;
-  return layout({ title: 'Sign in', ...chromeOf(p), body });
+${p.passkey ? passkeyLoginForm(L, p.passkey, p.csrf, p.nonce, p.assetVersion) : ''}
+${upstreamButtons(L, p.upstreams ?? [], p.csrf)}
+${p.forgotUrl ? html`<p class="note small"><a href="${p.forgotUrl}">${t(L, 'interaction.login.forgot')}</a></p>` : ''}
+${p.signupUrl ? html`<p class="note small">${t(L, 'interaction.login.newHere')} <a href="${p.signupUrl}">${t(L, 'interaction.login.signup')}</a></p>` : ''}`;
+  return layout({ title: t(L, 'interaction.login.title'), ...chromeOf(p), body });
 }
 
 type SignupField = 'username' | 'email' | 'name' | 'password' | 'confirm';
@@ -147,14 +152,15 @@ export function signupPage(
     clientName: string;
     emailRequired: boolean;
     values: { username: string; email: string; name: string };
-    errors: Partial<Record<SignupField, string>>;
-    error?: string;
+    errors: Partial<Record<SignupField, Msg>>;
+    error?: Msg;
     loginUrl?: string;
     unverified?: Unverified;
   },
 ): string {
   const firstError = (['username', 'email', 'name', 'password', 'confirm'] as const).find((f) => p.errors[f]);
   const focus = firstError ?? 'username';
+  const L = p.locale ?? 'en';
   const field = (
     f: SignupField,
     label: string,
@@ -164,35 +170,28 @@ export function signupPage(
     const err = p.errors[f];
     const describedBy = [err ? `${f}-error` : '', attrs.hint ? `${f}-hint` : ''].filter(Boolean).join(' ');
     return html`<div class="field">
-<label for="${f}">${label}${attrs.required ? '' : html` <span class="muted small">(optional)</span>`}</label>
+<label for="${f}">${label}${attrs.required ? '' : html` <span class="muted small">${t(L, 'interaction.optional')}</span>`}</label>
 <input type="${type}" id="${f}" name="${f}"${attrs.value !== undefined ? html` value="${attrs.value}"` : ''} autocomplete="${attrs.autocomplete}"${attrs.required ? html` required` : ''}${attrs.extra ?? ''}${err ? html` aria-invalid="true"` : ''}${describedBy ? html` aria-describedby="${describedBy}"` : ''}${focus === f ? html` autofocus` : ''}>
-${attrs.hint ? html`<p class="hint small" id="${f}-hint">${attrs.hint}</p>` : ''}${err ? html`<p class="field-error small" id="${f}-error">${err}</p>` : ''}
+${attrs.hint ? html`<p class="hint small" id="${f}-hint">${attrs.hint}</p>` : ''}${err ? html`<p class="field-error small" id="${f}-error">${t(L, err)}</p>` : ''}
 </div>
 `;
   };
-  const body = html`<h1>Create an account</h1>
-<p class="lead">to continue to <strong>${p.clientName}</strong></p>
-${unverifiedNote(p.unverified)}
-${p.error ? html`<div class="alert" role="alert">${p.error}</div>` : ''}
+  const body = html`<h1>${t(L, 'interaction.signup.title')}</h1>
+<p class="lead">${rich(L, 'interaction.lead.continueTo', { client: strong(p.clientName) })}</p>
+${unverifiedNote(L, p.unverified)}
+${p.error ? html`<div class="alert" role="alert">${t(L, p.error)}</div>` : ''}
 <form method="post" action="${p.action}" novalidate>
 ${csrfInput(p.csrf)}
-${field('username', 'Username', 'text', { value: p.values.username, autocomplete: 'username', required: true, hint: '3 to 32 characters: letters, digits, dots, dashes or underscores.', extra: html` autocapitalize="none" autocorrect="off" spellcheck="false" maxlength="32"` })}
-${field('email', 'Email', 'email', { value: p.values.email, autocomplete: 'email', required: p.emailRequired, extra: html` maxlength="254"` })}
-${field('name', 'Full name', 'text', { value: p.values.name, autocomplete: 'name', required: false, extra: html` maxlength="128"` })}
-${field('password', 'Password', 'password', { autocomplete: 'new-password', required: true, hint: 'At least 8 characters. Long passphrases are welcome.' })}
-${field('confirm', 'Confirm password', 'password', { autocomplete: 'new-password', required: true })}
-<div class="actions"><button type="submit">Create account</button></div>
+${field('username', t(L, 'interaction.login.username'), 'text', { value: p.values.username, autocomplete: 'username', required: true, hint: t(L, 'interaction.signup.usernameHint'), extra: html` autocapitalize="none" autocorrect="off" spellcheck="false" maxlength="32"` })}
+${field('email', t(L, 'interaction.signup.email'), 'email', { value: p.values.email, autocomplete: 'email', required: p.emailRequired, extra: html` maxlength="254"` })}
+${field('name', t(L, 'interaction.signup.name'), 'text', { value: p.values.name, autocomplete: 'name', required: false, extra: html` maxlength="128"` })}
+${field('password', t(L, 'interaction.login.password'), 'password', { autocomplete: 'new-password', required: true, hint: t(L, 'interaction.signup.passwordHint') })}
+${field('confirm', t(L, 'interaction.signup.confirm'), 'password', { autocomplete: 'new-password', required: true })}
+<div class="actions"><button type="submit">${t(L, 'interaction.signup.submit')}</button></div>
 </form>
-${p.loginUrl ? html`<p class="note small">Already have an account? <a href="${p.loginUrl}">Sign in</a></p>` : ''}`;
-  return layout({ title: 'Create an account', ...chromeOf(p), body });
+${p.loginUrl ? html`<p class="note small">${t(L, 'interaction.signup.haveAccount')} <a href="${p.loginUrl}">${t(L, 'interaction.login.submit')}</a></p>` : ''}`;
+  return layout({ title: t(L, 'interaction.signup.title'), ...chromeOf(p), body });
 }
-
-/** The consent page's words about the client's own links (one place, for the coming message catalog). */
-const CONSENT_TEXT = {
-  policiesOf: (client: string) => `${client}'s`,
-  privacy: 'privacy policy',
-  terms: 'terms of service',
-};
 
 export function consentPage(
   p: PageChrome & {
@@ -222,45 +221,46 @@ export function consentPage(
     tosUri?: string;
   },
 ): string {
-  const unverified = p.clientIdDocument ? clientIdDocumentNote(p.clientIdDocument) : unverifiedNote(p.unverified);
+  const L = p.locale ?? 'en';
+  const unverified = p.clientIdDocument ? clientIdDocumentNote(L, p.clientIdDocument) : unverifiedNote(L, p.unverified);
   const device = p.userCode
-    ? html`<div class="alert device-code" role="note"><p>Check that this code is the one shown on your device:</p>
+    ? html`<div class="alert device-code" role="note"><p>${t(L, 'interaction.consent.checkCode')}</p>
 <p class="user-code"><strong>${p.userCode}</strong></p>
-<p class="small">If it is not, or you did not start this on a device of your own, select Deny: someone may be trying to get access to your account.</p></div>`
+<p class="small">${t(L, 'interaction.consent.codeWarning')}</p></div>`
     : '';
   const scopeList = p.scopes.length
-    ? html`<h2 id="scopes-heading">This will allow ${p.clientName} to:</h2>
+    ? html`<h2 id="scopes-heading">${t(L, 'interaction.consent.scopes', { client: p.clientName })}</h2>
 <ul class="scopes" aria-labelledby="scopes-heading">
 ${p.scopes.map(
   (s) =>
-    html`<li><span class="scope-desc">${say(p.locale ?? 'en', s.description) || s.name}</span><code class="scope-name small">${s.name}</code>${
+    html`<li><span class="scope-desc">${say(L, s.description) || s.name}</span><code class="scope-name small">${s.name}</code>${
       s.releases?.length
-        ? html`<span class="scope-releases small">Shares: ${s.releases.map((c, i) => html`${i ? ', ' : ''}<code>${c}</code>`)}</span>`
+        ? html`<span class="scope-releases small">${t(L, 'interaction.consent.shares')} ${s.releases.map((c, i) => html`${i ? ', ' : ''}<code>${c}</code>`)}</span>`
         : ''
     }</li>\n`,
 )}</ul>`
-    : html`<p class="muted">No specific permissions are requested.</p>`;
+    : html`<p class="muted">${t(L, 'interaction.consent.noScopes')}</p>`;
   // RFC 8707: each API by its name (from the resource registry) or its host, with the identifier.
   const apis = p.resources ?? [];
   const resource = apis.length
-    ? html`<h2 id="resources-heading">${apis.length === 1 ? 'This access can be used only with:' : 'This access can be used only with these services:'}</h2>
+    ? html`<h2 id="resources-heading">${t(L, apis.length === 1 ? 'interaction.consent.resourceOne' : 'interaction.consent.resourceMany')}</h2>
 <ul class="resources" aria-labelledby="resources-heading">
 ${apis.map(
   (
     a,
-  ) => html`<li><span class="resource-name">${a.name ?? `The service at ${hostOf(a.uri)}`}</span><code class="resource-uri small">${a.uri}</code></li>
+  ) => html`<li><span class="resource-name">${a.name ?? t(L, 'interaction.consent.serviceAt', { host: hostOf(a.uri) })}</span><code class="resource-uri small">${a.uri}</code></li>
 `,
 )}</ul>`
     : '';
   const details = p.authorizationDetails?.length
-    ? html`<h2 id="details-heading">In particular:</h2>
+    ? html`<h2 id="details-heading">${t(L, 'interaction.consent.details')}</h2>
 <ul class="authorization-details" aria-labelledby="details-heading">${p.authorizationDetails.map(
         (d) =>
           html`<li><code class="detail-type">${d.type}</code><dl>${d.fields.map((f) => html`<dt>${f.name}</dt><dd>${f.value}</dd>`)}</dl></li>\n`,
       )}</ul>`
     : '';
   const claims = p.claims?.length
-    ? html`<h2 id="claims-heading">It also asks to see:</h2>
+    ? html`<h2 id="claims-heading">${t(L, 'interaction.consent.claims')}</h2>
 <ul class="scopes" aria-labelledby="claims-heading">
 ${p.claims.map(
   (c) => html`<li><code class="scope-name">${c}</code></li>
@@ -273,16 +273,16 @@ ${p.claims.map(
     : html`<strong>${p.clientName}</strong>`;
   const logo = p.clientLogo ? html`<img class="client-logo" src="${p.clientLogo}" alt="" width="64" height="64">` : '';
   const policies = [
-    [webLink(p.policyUri), CONSENT_TEXT.privacy],
-    [webLink(p.tosUri), CONSENT_TEXT.terms],
+    [webLink(p.policyUri), t(L, 'interaction.consent.privacy')],
+    [webLink(p.tosUri), t(L, 'interaction.consent.terms')],
   ].filter((l): l is [string, string] => l[0] !== undefined);
   const clientLinks = policies.length
-    ? html`<p class="client-links small">${CONSENT_TEXT.policiesOf(p.clientName)} ${policies.map(
+    ? html`<p class="client-links small">${t(L, 'interaction.consent.policiesOf', { client: p.clientName })} ${policies.map(
         ([href, label], i) => html`${i ? ' · ' : ''}<a href="${href}" rel="noopener noreferrer">${label}</a>`,
       )}</p>`
     : '';
-  const body = html`${logo}<h1>Allow access?</h1>
-<p class="lead">${name} is asking for access to your account <strong>${p.username}</strong>${p.userCode ? ' on a device' : ''}.</p>
+  const body = html`${logo}<h1>${t(L, 'interaction.consent.heading')}</h1>
+<p class="lead">${rich(L, p.userCode ? 'interaction.consent.leadDevice' : 'interaction.consent.lead', { client: name, user: strong(p.username) })}</p>
 ${device}
 ${unverified}
 ${scopeList}
@@ -293,12 +293,12 @@ ${clientLinks}
 <form method="post" action="${p.action}">
 ${csrfInput(p.csrf)}
 <div class="actions">
-<button type="submit" class="secondary" name="decision" value="deny">Deny</button>
-<button type="submit" name="decision" value="allow">Allow</button>
+<button type="submit" class="secondary" name="decision" value="deny">${t(L, 'interaction.consent.deny')}</button>
+<button type="submit" name="decision" value="allow">${t(L, 'interaction.consent.allow')}</button>
 </div>
 </form>
-<p class="note small muted">Only allow access to applications you trust. You can revoke access later from your ${brandName(p.brand)} account.</p>`;
-  return layout({ title: `Allow access to ${p.clientName}?`, ...chromeOf(p), body });
+<p class="note small muted">${t(L, 'interaction.consent.trust', { brand: brandName(p.brand) })}</p>`;
+  return layout({ title: t(L, 'interaction.consent.title', { client: p.clientName }), ...chromeOf(p), body });
 }
 
 /** prompt=select_account: continue as the signed-in user, or sign in as someone else. */
@@ -311,17 +311,18 @@ export function selectAccountPage(
     unverified?: Unverified;
   },
 ): string {
-  const body = html`<h1>Choose an account</h1>
-<p class="lead">to continue to <strong>${p.clientName}</strong></p>
-${unverifiedNote(p.unverified)}
+  const L = p.locale ?? 'en';
+  const body = html`<h1>${t(L, 'interaction.select.title')}</h1>
+<p class="lead">${rich(L, 'interaction.lead.continueTo', { client: strong(p.clientName) })}</p>
+${unverifiedNote(L, p.unverified)}
 <form method="post" action="${p.action}">
 ${csrfInput(p.csrf)}
 <div class="actions">
-<button type="submit" class="secondary" name="decision" value="switch">Use another account</button>
-<button type="submit" name="decision" value="continue" autofocus>Continue as ${p.username}</button>
+<button type="submit" class="secondary" name="decision" value="switch">${t(L, 'interaction.select.switch')}</button>
+<button type="submit" name="decision" value="continue" autofocus>${t(L, 'interaction.select.continueAs', { user: p.username })}</button>
 </div>
 </form>`;
-  return layout({ title: 'Choose an account', ...chromeOf(p), body });
+  return layout({ title: t(L, 'interaction.select.title'), ...chromeOf(p), body });
 }
 
 export function deviceEntryPage(
@@ -329,50 +330,65 @@ export function deviceEntryPage(
     action: string;
     csrf: string;
     userCode?: string;
-    error?: string;
+    error?: Msg;
   },
 ): string {
+  const L = p.locale ?? 'en';
   const invalid = p.error ? html` aria-invalid="true" aria-describedby="code-error"` : '';
-  const body = html`<h1>Connect a device</h1>
-<p class="lead">Enter the code shown on your TV, console or other device.</p>
-${p.error ? html`<div class="alert" role="alert" id="code-error">${p.error}</div>` : ''}
+  const body = html`<h1>${t(L, 'interaction.device.title')}</h1>
+<p class="lead">${t(L, 'interaction.device.lead')}</p>
+${p.error ? html`<div class="alert" role="alert" id="code-error">${t(L, p.error)}</div>` : ''}
 <form method="post" action="${p.action}">
 ${csrfInput(p.csrf)}
 <div class="field">
-<label for="user_code">Code</label>
+<label for="user_code">${t(L, 'interaction.device.code')}</label>
 <input type="text" id="user_code" name="user_code" value="${p.userCode ?? ''}" placeholder="XXXX-XXXX" autocomplete="one-time-code" autocapitalize="characters" autocorrect="off" spellcheck="false" maxlength="64" required autofocus${invalid}>
 </div>
-<div class="actions"><button type="submit">Continue</button></div>
+<div class="actions"><button type="submit">${t(L, 'interaction.device.submit')}</button></div>
 </form>
-<p class="note small muted">Only enter a code from a device you are setting up yourself. Never enter a code someone else sent you.</p>`;
-  return layout({ title: 'Connect a device', ...chromeOf(p), body });
+<p class="note small muted">${t(L, 'interaction.device.warning')}</p>`;
+  return layout({ title: t(L, 'interaction.device.title'), ...chromeOf(p), body });
 }
 
 export function deviceDonePage(p: PageChrome & { approved: boolean; clientName: string }): string {
+  const L = p.locale ?? 'en';
+  const client = { client: strong(p.clientName) };
   const body = p.approved
-    ? html`<h1>You may return to your device</h1>
-<p class="lead"><strong>${p.clientName}</strong> now has the access you allowed. You can close this page and continue on your device.</p>
-<p class="note small muted">You can revoke its access at any time from your ${brandName(p.brand)} account.</p>`
-    : html`<h1>Access denied</h1>
-<p class="lead"><strong>${p.clientName}</strong> was not given access. You can close this page.</p>`;
-  return layout({ title: p.approved ? 'Device connected' : 'Access denied', ...chromeOf(p), body });
+    ? html`<h1>${t(L, 'interaction.deviceDone.heading')}</h1>
+<p class="lead">${rich(L, 'interaction.deviceDone.lead', client)}</p>
+<p class="note small muted">${t(L, 'interaction.deviceDone.revoke', { brand: brandName(p.brand) })}</p>`
+    : html`<h1>${t(L, 'interaction.deviceDone.deniedTitle')}</h1>
+<p class="lead">${rich(L, 'interaction.deviceDone.deniedLead', client)}</p>`;
+  const title = t(L, p.approved ? 'interaction.deviceDone.title' : 'interaction.deviceDone.deniedTitle');
+  return layout({ title, ...chromeOf(p), body });
 }
 
+/**
+ * An error: its title and sentence in the page's language; `detail`, the technical description of an
+ * OAuth error (for the application's developers, in English), below them when there is one.
+ */
 export function errorPage(
   p: PageChrome & {
-    title: string;
-    message: string;
-    link?: { href: string; text: string };
+    title: Msg;
+    message: Msg;
+    detail?: string;
+    link?: { href: string; text: Msg };
   },
 ): string {
+  const L = p.locale ?? 'en';
   const back = p.link
-    ? html`<p class="muted small">For your security, you have not been sent back to the application automatically. You can close this page, or go back only if you trust it:</p>
-<p><a href="${p.link.href}" rel="noreferrer">${p.link.text}</a></p>`
-    : html`<p class="muted small">For your security, you have not been sent back to the application. You can close this page.</p>`;
-  const body = html`<h1>${p.title}</h1>
-<div class="alert" role="alert">${p.message}</div>
-${back}`;
-  return layout({ title: p.title, ...chromeOf(p), body });
+    ? html`<p class="muted small">${t(L, 'interaction.errorPage.back')}</p>
+<p><a href="${p.link.href}" rel="noreferrer">${t(L, p.link.text)}</a></p>`
+    : html`<p class="muted small">${t(L, 'interaction.errorPage.noBack')}</p>`;
+  const detail = p.detail
+    ? html`<p class="muted small error-detail">${t(L, 'interaction.errorPage.detail')} <code lang="en">${p.detail}</code></p>
+`
+    : '';
+  const title = t(L, p.title);
+  const body = html`<h1>${title}</h1>
+<div class="alert" role="alert">${t(L, p.message)}</div>
+${detail}${back}`;
+  return layout({ title, ...chromeOf(p), body });
 }
 
 export function logoutConfirmPage(
@@ -385,22 +401,24 @@ export function logoutConfirmPage(
     unverifiedHost?: string;
   },
 ): string {
+  const L = p.locale ?? 'en';
+  const brand = brandName(p.brand);
   const who = p.clientName
-    ? html`<p class="lead"><strong>${p.clientName}</strong> is asking to sign you out of ${brandName(p.brand)}.</p>`
-    : html`<p class="lead">A request was made to sign you out of ${brandName(p.brand)}.</p>`;
+    ? html`<p class="lead">${rich(L, 'interaction.logout.asking', { client: strong(p.clientName) }, { brand })}</p>`
+    : html`<p class="lead">${t(L, 'interaction.logout.request', { brand })}</p>`;
   const next = p.unverifiedHost
-    ? html`<p class="note small">You will then be sent to <strong>${p.unverifiedHost}</strong>, an address this application registered itself. Continue only if you trust it.</p>
+    ? html`<p class="note small">${rich(L, 'interaction.logout.next', { host: strong(p.unverifiedHost) })}</p>
 `
     : '';
-  const body = html`<h1>Sign out of ${brandName(p.brand)}?</h1>
+  const body = html`<h1>${t(L, 'interaction.logout.heading', { brand })}</h1>
 ${who}
 ${next}<form method="post" action="${p.action}">
 ${hiddenInputs(p.hidden, ['csrf', 'confirm'])}${csrfInput(p.csrf)}
 <input type="hidden" name="confirm" value="yes">
-<div class="actions"><button type="submit">Sign out</button></div>
+<div class="actions"><button type="submit">${t(L, 'interaction.logout.submit')}</button></div>
 </form>
-<p class="note small muted">If you did not ask to sign out, you can close this page and stay signed in.</p>`;
-  return layout({ title: 'Sign out?', ...chromeOf(p), body });
+<p class="note small muted">${t(L, 'interaction.logout.stay')}</p>`;
+  return layout({ title: t(L, 'interaction.logout.title'), ...chromeOf(p), body });
 }
 
 /**
@@ -408,20 +426,21 @@ ${hiddenInputs(p.hidden, ['csrf', 'confirm'])}${csrfInput(p.csrf)}
  * continueTo: the post_logout_redirect_uri, followed after the frames had a moment to load.
  */
 export function loggedOutPage(p: PageChrome & { frames?: string[]; continueTo?: string }): string {
+  const L = p.locale ?? 'en';
   const frames = (p.frames ?? []).map(
     (
       src,
-    ) => html`<iframe class="logout-frame" src="${src}" title="Signing out of an application" sandbox="allow-scripts allow-same-origin" referrerpolicy="no-referrer"></iframe>
+    ) => html`<iframe class="logout-frame" src="${src}" title="${t(L, 'interaction.loggedOut.frame')}" sandbox="allow-scripts allow-same-origin" referrerpolicy="no-referrer"></iframe>
 `,
   );
   const next = p.continueTo
     ? html`<meta http-equiv="refresh" content="2;url=${p.continueTo}">
-<p><a href="${p.continueTo}">Continue to the application</a></p>`
-    : html`<p class="muted">You have been signed out of ${brandName(p.brand)}. You can close this page.</p>`;
-  const body = html`<h1>You are signed out.</h1>
+<p><a href="${p.continueTo}">${t(L, 'interaction.loggedOut.continue')}</a></p>`
+    : html`<p class="muted">${t(L, 'interaction.loggedOut.done', { brand: brandName(p.brand) })}</p>`;
+  const body = html`<h1>${t(L, 'interaction.loggedOut.heading')}</h1>
 ${next}
 ${frames}`;
-  return layout({ title: 'Signed out', ...chromeOf(p), body });
+  return layout({ title: t(L, 'interaction.loggedOut.title'), ...chromeOf(p), body });
 }
 
 export function formPostPage(
@@ -430,14 +449,15 @@ export function formPostPage(
     fields: Record<string, string>;
   },
 ): string {
-  const body = html`<h1>Continuing…</h1>
-<p class="muted status">Returning you to the application.</p>
+  const L = p.locale ?? 'en';
+  const body = html`<h1>${t(L, 'interaction.continuing.heading')}</h1>
+<p class="muted status">${t(L, 'interaction.continuing.status')}</p>
 <form method="post" action="${p.action}">
 ${hiddenInputs(p.fields)}<noscript>
-<p class="small noscript-hint">JavaScript is turned off. Select Continue to return to the application.</p>
-<div class="actions"><button type="submit">Continue</button></div>
+<p class="small noscript-hint">${t(L, 'interaction.continuing.noscript')}</p>
+<div class="actions"><button type="submit">${t(L, 'interaction.continuing.link')}</button></div>
 </noscript>
 </form>
 <script nonce="${p.nonce}">document.forms[0].submit()</script>`;
-  return layout({ title: 'Continuing', ...chromeOf(p), body });
+  return layout({ title: t(L, 'interaction.continuing.title'), ...chromeOf(p), body });
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { msg } from '../i18n/catalog.ts';
 import { describe, it } from 'node:test';
 import { mfaEnrolPage, secondFactorPage } from './second-factor-page.ts';
 
@@ -30,12 +31,12 @@ describe('second-factor pages', () => {
       ...view,
       method: 'recovery',
       remember: true,
-      error: 'That recovery code is not valid.',
+      error: msg('interaction.error.recoveryInvalid'),
       passkey: {
         action: '/a',
         options: '{"challenge":"x"}',
         assets: 'https://id.example/assets',
-        label: 'Use a passkey',
+        label: msg('interaction.login.usePasskey'),
       },
       assetVersion: 'v1',
     });

@@ -3,6 +3,8 @@
  * buttons, each a small form of its own (POST, the login form's CSRF token, no JavaScript), and the
  * page shown when a sign-in through a provider did not go through, with the way back.
  */
+import { t, type Msg } from '../i18n/catalog.ts';
+import type { Locale } from '../i18n/negotiate.ts';
 import { html, layout, type Html, chromeOf, type PageChrome } from './html.ts';
 
 /** A login page's provider button: its form's action and the provider's label. */
@@ -13,14 +15,14 @@ export interface UpstreamButtonBlock {
 }
 
 /** The providers' buttons, in the order given, under an "or" heading for screen readers and eyes alike. */
-export function upstreamButtons(buttons: readonly UpstreamButtonBlock[], csrf: string): Html | '' {
+export function upstreamButtons(L: Locale, buttons: readonly UpstreamButtonBlock[], csrf: string): Html | '' {
   if (!buttons.length) return '';
   return html`<section class="upstream-signin" aria-labelledby="upstream-heading">
-<h2 id="upstream-heading">Or continue with</h2>
+<h2 id="upstream-heading">${t(L, 'interaction.upstream.or')}</h2>
 ${buttons.map(
   (b) => html`<form method="post" action="${b.action}">
 <input type="hidden" name="csrf" value="${csrf}">
-<button type="submit" class="secondary" data-upstream="${b.id}">Continue with ${b.label}</button>
+<button type="submit" class="secondary" data-upstream="${b.id}">${t(L, 'interaction.upstream.continueWith', { provider: b.label })}</button>
 </form>
 `,
 )}</section>`;
@@ -29,15 +31,17 @@ ${buttons.map(
 /** A sign-in through a provider that did not go through: what happened, and where to go back to. */
 export function upstreamProblemPage(
   p: PageChrome & {
-    title: string;
-    message: string;
-    link?: { href: string; text: string };
+    title: Msg;
+    message: Msg;
+    link?: { href: string; text: Msg };
   },
 ): string {
-  const body = html`<h1>${p.title}</h1>
-<div class="alert" role="alert">${p.message}</div>
-${p.link ? html`<p class="note"><a href="${p.link.href}">${p.link.text}</a></p>` : ''}`;
-  return layout({ title: p.title, ...chromeOf(p), body });
+  const L = p.locale ?? 'en';
+  const title = t(L, p.title);
+  const body = html`<h1>${title}</h1>
+<div class="alert" role="alert">${t(L, p.message)}</div>
+${p.link ? html`<p class="note"><a href="${p.link.href}">${t(L, p.link.text)}</a></p>` : ''}`;
+  return layout({ title, ...chromeOf(p), body });
 }
 
 /**
@@ -47,8 +51,9 @@ ${p.link ? html`<p class="note"><a href="${p.link.href}">${p.link.text}</a></p>`
  * navigation here and goes on by a refresh (which form-action does not govern), with a link.
  */
 export function upstreamContinuePage(p: PageChrome & { location: string }): string {
+  const L = p.locale ?? 'en';
   const body = html`<meta http-equiv="refresh" content="0;url=${p.location}">
-<h1>Continuing…</h1>
-<p><a href="${p.location}">Continue</a></p>`;
-  return layout({ title: 'Continuing', ...chromeOf(p), body });
+<h1>${t(L, 'interaction.continuing.heading')}</h1>
+<p><a href="${p.location}">${t(L, 'interaction.continuing.link')}</a></p>`;
+  return layout({ title: t(L, 'interaction.continuing.title'), ...chromeOf(p), body });
 }

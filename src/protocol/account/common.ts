@@ -26,15 +26,26 @@ export const forbidden: OAuthResponse = {
   status: 403,
   view: {
     name: 'error',
-    title: 'Form expired',
-    message: 'The form could not be verified. Reload the page and try again.',
+    title: msg('account.error.formExpired'),
+    message: msg('account.error.formExpiredText'),
   },
 };
 
-export const notFound = (what: string): OAuthResponse => ({
+/** What the account area could not find: a factor, a session, an enrolment in progress. */
+export const notFound = (what: 'factor' | 'session' | 'enrolment'): OAuthResponse => ({
   kind: 'page',
   status: 404,
-  view: { name: 'error', title: 'Not found', message: `${what} was not found in your account.` },
+  view: {
+    name: 'error',
+    title: msg('account.error.notFound'),
+    message: msg(
+      what === 'factor'
+        ? 'account.error.factorNotFound'
+        : what === 'session'
+          ? 'account.error.sessionNotFound'
+          : 'account.error.enrolmentNotFound',
+    ),
+  },
 });
 
 export async function signedIn(p: AccountDeps, req: ProtocolRequest): Promise<SignedIn | undefined> {

@@ -95,8 +95,8 @@ export async function submitDelete(p: DeleteDeps, req: ProtocolRequest): Promise
     status: 200,
     view: {
       name: 'error',
-      title: 'Account deleted',
-      message: 'Your account was deleted. Applications you used it with have been signed out.',
+      title: msg('account.deleted.title'),
+      message: msg('account.deleted.text'),
     },
     cookies: [{ name: SESSION_COOKIE, value: '', maxAge: 0, path: '/' }],
   };

@@ -103,7 +103,7 @@ export async function renameFactor(p: SecurityDeps, req: ProtocolRequest): Promi
   if ('response' in ok) return ok.response;
   const { s, f } = ok;
   const factor = await ownFactor(p, s, f.factor_id);
-  if (!factor) return notFound('That factor');
+  if (!factor) return notFound('factor');
   const name = (f.name ?? '').trim();
   if (!name || /[\p{Cc}]/u.test(name)) return securityView(p, s, { error: msg('account.security.nameInvalid') });
   await p.stores.factors.rename(s.user.id, factor.id, name);
@@ -116,7 +116,7 @@ export async function removeFactor(p: SecurityDeps, req: ProtocolRequest): Promi
   if ('response' in ok) return ok.response;
   const { s, f } = ok;
   const factor = await ownFactor(p, s, f.factor_id);
-  if (!factor) return notFound('That factor');
+  if (!factor) return notFound('factor');
   if (factorRequired(p, s.user)) {
     // Under phishing-resistant only passkeys count; else any confirmed factor.
     const counting = (x: FactorRecord) =>
@@ -133,7 +133,7 @@ export async function removeFactor(p: SecurityDeps, req: ProtocolRequest): Promi
     if (passkeys.length === 0 && (await p.stores.upstreamIdentities.listByUser(s.user.id)).length === 0)
       return securityView(p, s, { error: msg('account.security.lastPasskey') });
   }
-  if (!(await p.stores.factors.delete(s.user.id, factor.id))) return notFound('That factor');
+  if (!(await p.stores.factors.delete(s.user.id, factor.id))) return notFound('factor');
   // A browser remembered after a second factor may have been remembered by the one removed (a lost
   // phone): every remembered browser asks for a factor again.
   await p.stores.signIns.forgetUser(s.user.id);
@@ -180,7 +180,7 @@ export async function submitTotp(p: SecurityDeps, req: ProtocolRequest): Promise
   const { s, f } = ok;
   const factor = f.factor_id ? await p.stores.factors.get(f.factor_id) : undefined;
   if (!factor || factor.userId !== s.user.id || factor.kind !== 'totp' || factor.confirmed)
-    return notFound('That enrolment');
+    return notFound('enrolment');
   const now = p.now();
   const verdict = await confirmTotp(p.stores, keks(p), s.user.id, factor.id, f.code ?? '', now);
   if (verdict !== 'ok') {

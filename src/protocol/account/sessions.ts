@@ -60,8 +60,8 @@ export async function endOneSession(p: SessionsDeps, req: ProtocolRequest): Prom
   const { s, f } = ok;
   const sid = f.sid ?? '';
   // This browser's own session ends with "Sign out"; another user's sid is not found.
-  if (!sid || sid === s.session.sid) return notFound('That session');
-  if (!(await p.stores.sessions.deleteBySid(s.user.id, sid))) return notFound('That session');
+  if (!sid || sid === s.session.sid) return notFound('session');
+  if (!(await p.stores.sessions.deleteBySid(s.user.id, sid))) return notFound('session');
   await sessionEnded(p, sid);
   p.events({ type: 'sessions_ended', userId: s.user.id, count: 1, by: 'user', ip: req.ip });
   return redirectTo(p, '/account/sessions?ended=1');

@@ -56,5 +56,24 @@ export const AUTHORIZE_LIMITS: Readonly<Record<string, number>> = {
   tessera_idp_hint: 64,
 };
 
+/** A language tag of the shape BCP 47 gives them (RFC 5646 section 2.1): a language, then subtags. */
+const LANGUAGE_TAG = /^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*$/;
+/** The most language tags of a ui_locales value kept; nobody prefers more languages than that in order. */
+export const MAX_UI_LOCALES = 20;
+
+/**
+ * ui_locales (OpenID Connect Core 3.1.2.1) as an interaction keeps it: the space-separated tags of
+ * the shape of a language tag, at most MAX_UI_LOCALES of them, or undefined when none is. Anything
+ * else is dropped, never refused: the parameter only picks the pages' language.
+ */
+export function uiLocalesOf(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const tags = value
+    .split(' ')
+    .filter((tag) => tag.length <= 35 && LANGUAGE_TAG.test(tag))
+    .slice(0, MAX_UI_LOCALES);
+  return tags.length ? tags.join(' ') : undefined;
+}
+
 /** RFC 9126 section 2.2: the prefix of the request_uri values /par hands out. */
 export const PAR_URN = 'urn:ietf:params:oauth:request_uri:';

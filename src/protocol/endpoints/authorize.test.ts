@@ -1,5 +1,6 @@
 // The steps of /authorize without HTTP: resolveRedirectUri, checkRequest, and authorize() as a whole
 // on testProvider (test/fixtures/protocol.ts), one row per case.
+import { t as english } from '../../i18n/catalog.ts';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
@@ -8,6 +9,7 @@ import type { ClientRecord } from '../../ports/clients.ts';
 import { OAuthError } from '../errors.ts';
 import type { AuthorizationRequest } from '../interaction/authorization-response.ts';
 import { readParams } from '../params.ts';
+import { MAX_UI_LOCALES, uiLocalesOf } from './authorize-params.ts';
 import type { OAuthResponse } from '../provider.ts';
 import {
   authorize,
@@ -126,7 +128,7 @@ describe('resolveRedirectUri', () => {
   for (const row of rows) {
     it(row.name, () => {
       const got = resolveRedirectUri(clients.get(row.client)!, read(params({ client_id: row.client, ...row.change })));
-      assert.equal(typeof got === 'string' ? got : got.title, row.expect);
+      assert.equal(typeof got === 'string' ? got : english('en', `${got.problem}.title`), row.expect);
     });
   }
 });
@@ -433,5 +435,17 @@ describe('consentCovers: a remembered consent and the scope hierarchy of the reg
     assert.ok(!consentCovers(consent, ['files:read'], [R]), 'without the registry: exact names only');
     const child = { ...consent, scopes: ['files:read'], resources: { [R]: ['files:read'] } };
     assert.ok(!consentCovers(child, ['files'], [R], registry));
+  });
+});
+
+describe('ui_locales as an interaction keeps it', () => {
+  it('valid language tags, in order, at most 20; anything else dropped, never an error', () => {
+    assert.equal(uiLocalesOf(undefined), undefined);
+    assert.equal(uiLocalesOf('de'), 'de');
+    assert.equal(uiLocalesOf('fr-CA de en'), 'fr-CA de en');
+    assert.equal(uiLocalesOf('<script> de_DE!! ../x'), undefined);
+    assert.equal(uiLocalesOf('x de  zh-Hant-TW a-very-long-subtag'), 'de zh-Hant-TW');
+    const many = Array.from({ length: 30 }, (_, i) => `l${'abcdefghijklmnopqrstuvwxyz'[i % 26]}`).join(' ');
+    assert.equal(uiLocalesOf(many)?.split(' ').length, MAX_UI_LOCALES);
   });
 });

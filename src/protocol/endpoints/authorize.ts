@@ -27,7 +27,8 @@ import { matchRedirectUri } from '../redirect-uri.ts';
 import { supportedScopes } from '../scopes.ts';
 import { verifyIdTokenHint } from '../tokens/id-token-hint.ts';
 import { subjectFor } from '../tokens/subject.ts';
-import { AUTHORIZE_LIMITS, AUTHORIZE_PARAMS, PAR_URN } from './authorize-params.ts';
+import { problemPage, type ProblemKey } from '../interaction/problem.ts';
+import { AUTHORIZE_LIMITS, AUTHORIZE_PARAMS, PAR_URN, uiLocalesOf } from './authorize-params.ts';
 import {
   checkResources,
   checkSelfRegisteredRequest,
@@ -75,27 +76,35 @@ export const INTERACTION_COOKIE = 'tessera_interaction';
 /** What startInteraction makes (randomToken(32)): 43 base64url characters. */
 const BROWSER_SECRET = /^[A-Za-z0-9_-]{43}$/;
 
-const page = (title: string, message: string, status = 400): OAuthResponse => ({
-  kind: 'page',
-  status,
-  view: { name: 'error', title, message },
-});
+/**
+ * An error page of /authorize (interaction/problem.ts): what went wrong, and the technical detail when there is one.
+ */
+const page = (problem: ProblemKey, detail?: string): OAuthResponse => problemPage(problem, 400, undefined, detail);
+/** A request the application got wrong: the page says so, with the OAuth error's description as the detail. */
+const invalid = (detail: string): OAuthResponse => page('interaction.problem.invalidRequest', detail);
 
 /**
- * The redirect URI a request will be answered at, or why there is none (the title and message of
- * the error page /authorize shows; /par answers invalid_request). Shared by /authorize and /par.
+ * The redirect URI a request will be answered at, or why there is none: the error page /authorize
+ * shows (`problem`), and the description /par answers invalid_request with (`message`, technical).
+ * Shared by /authorize and /par.
  */
-export function resolveRedirectUri(client: ClientRecord, params: Params): string | { title: string; message: string } {
+export function resolveRedirectUri(
+  client: ClientRecord,
+  params: Params,
+): string | { problem: ProblemKey; message: string } {
   // redirect_uri may be left out only by a plain OAuth client with exactly one registered URI;
   // OpenID Connect requests must always send it.
   const openid = splitScope(params.scope).includes('openid');
   const redirectUri =
     params.redirect_uri ?? (openid || client.redirectUris.length !== 1 ? undefined : client.redirectUris[0]);
   if (!redirectUri)
-    return { title: 'Missing redirect address', message: 'The application did not say where to send you back to.' };
+    return {
+      problem: 'interaction.problem.noRedirect',
+      message: 'The application did not say where to send you back to.',
+    };
   if (!matchRedirectUri(client, redirectUri))
     return {
-      title: 'Unregistered redirect address',
+      problem: 'interaction.problem.unregisteredRedirect',
       message: 'The application asked to send you to an address it has not registered, so this request was stopped.',
     };
   return redirectUri;
@@ -109,12 +118,9 @@ async function loadClientAndRedirect(
   const client = params.client_id ? await p.stores.clients.get(params.client_id) : undefined;
   // A registration left unused past TESSERA_REGISTRATION_UNUSED_TTL is gone (clients/usage.ts).
   if (!client || client.disabled || unusedRegistrationExpired(p, client))
-    return page(
-      'Unknown application',
-      'The application that sent you here is not registered with this server, so you cannot sign in to it from here.',
-    );
+    return page('interaction.problem.unknownClient');
   const redirectUri = resolveRedirectUri(client, params);
-  if (typeof redirectUri !== 'string') return page(redirectUri.title, redirectUri.message);
+  if (typeof redirectUri !== 'string') return page(redirectUri.problem);
   return { client, redirectUri };
 }
 
@@ -255,6 +261,7 @@ export function checkRequest(
     prompt,
     maxAge,
     loginHint: params.login_hint,
+    ...(uiLocalesOf(params.ui_locales) ? { uiLocales: uiLocalesOf(params.ui_locales) } : {}),
     // An id of the shape of a provider's is kept; whether it names an enabled one is decided on the login page.
     ...(params.tessera_idp_hint !== undefined && PROVIDER_ID.test(params.tessera_idp_hint)
       ? { idpHint: params.tessera_idp_hint }
@@ -320,16 +327,12 @@ async function pushedParams(
   params: Params,
 ): Promise<Params | OAuthResponse> {
   const uri = params.request_uri!;
-  if (!params.client_id) return page('Invalid request', 'client_id is required with request_uri.');
+  if (!params.client_id) return invalid('client_id is required with request_uri.');
   if (!uri.startsWith(PAR_URN) || !/^[A-Za-z0-9_-]{43}$/.test(uri.slice(PAR_URN.length))) {
-    return page('Invalid request', 'request_uri is not one this server issued.');
+    return invalid('request_uri is not one this server issued.');
   }
   const pushed = await p.stores.pushedRequests.consume(tokenHash(uri), params.client_id, p.now());
-  if (!pushed)
-    return page(
-      'Sign-in request expired',
-      'This sign-in request has expired, was already used, or belongs to another application. Go back to the application and start again.',
-    );
+  if (!pushed) return page('interaction.problem.parExpired');
   return pushed.params;
 }
 
@@ -340,17 +343,13 @@ async function pushedParams(
  */
 async function requestObjectParams(p: AuthorizeDeps, outer: Params): Promise<{ params: Params } | OAuthResponse> {
   const client = outer.client_id ? await p.stores.clients.get(outer.client_id) : undefined;
-  if (!client || client.disabled)
-    return page(
-      'Unknown application',
-      'The application that sent you here is not registered with this server, so you cannot sign in to it from here.',
-    );
+  if (!client || client.disabled) return page('interaction.problem.unknownClient');
   try {
     return { params: await resolveRequestObject(p, client, outer.request!) };
   } catch (err) {
     if (!(err instanceof OAuthError)) throw err;
     const loaded = await loadClientAndRedirect(p, outer);
-    if ('kind' in loaded) return page('Invalid request', `${err.description} (${err.code})`);
+    if ('kind' in loaded) return invalid(`${err.description} (${err.code})`);
     return authorizationError(
       p,
       {
@@ -372,7 +371,7 @@ async function requestObjectParams(p: AuthorizeDeps, outer: Params): Promise<{ p
 async function requestNotSupported(p: AuthorizeDeps, params: Params): Promise<OAuthResponse> {
   const err = new OAuthError('request_not_supported', 'Request objects are not supported by this server.');
   const loaded = await loadClientAndRedirect(p, params);
-  if ('kind' in loaded) return page('Invalid request', `${err.description} (${err.code})`);
+  if ('kind' in loaded) return invalid(`${err.description} (${err.code})`);
   return authorizationError(
     p,
     {
@@ -392,17 +391,16 @@ export async function authorize(p: AuthorizeDeps, req: ProtocolRequest): Promise
   try {
     params = readParams(req.params, AUTHORIZE_PARAMS, LIMITS);
   } catch (err) {
-    return page('Invalid request', (err as OAuthError).description);
+    return invalid((err as OAuthError).description);
   }
   const pushed = params.request_uri !== undefined;
   let fromRequestObject = false;
   if (pushed && !featureEnabled(p.config, 'par'))
-    return page('Invalid request', 'request_uri is not supported by this server (request_uri_not_supported).');
+    return invalid('request_uri is not supported by this server (request_uri_not_supported).');
   if (params.request !== undefined && !featureEnabled(p.config, 'request_object'))
     return requestNotSupported(p, params);
   if (pushed) {
-    if (params.request !== undefined)
-      return page('Invalid request', 'request and request_uri cannot be used together.');
+    if (params.request !== undefined) return invalid('request and request_uri cannot be used together.');
     const stored = await pushedParams(p, params);
     if ('kind' in stored) return stored as OAuthResponse;
     params = stored;

@@ -1,4 +1,6 @@
 import { compactVerify, decodeJwt } from 'jose';
+import { problemPage } from '../interaction/problem.ts';
+import { uiLocalesOf } from './authorize-params.ts';
 import type { ClientRecord } from '../../ports/clients.ts';
 import type { Stores } from '../../ports/index.ts';
 import type { OAuthError } from '../errors.ts';
@@ -34,11 +36,9 @@ const PARAMS = new Set([
 ]);
 const LIMITS = { id_token_hint: MAX_TOKEN_LENGTH, post_logout_redirect_uri: 2048, client_id: 255, state: 4096 };
 
-const errorPage = (message: string): OAuthResponse => ({
-  kind: 'page',
-  status: 400,
-  view: { name: 'error', title: 'Sign-out request not valid', message },
-});
+/** A sign-out request the application got wrong: the page says so; `detail` (technical, for developers) says what. */
+const errorPage = (detail: string): OAuthResponse =>
+  problemPage('interaction.problem.logoutInvalid', 400, undefined, detail);
 
 /** Verifies an ID token we issued; expired ones are fine as hints (OpenID RP-Initiated Logout). */
 async function readIdTokenHint(
@@ -78,6 +78,9 @@ export async function logout(p: LogoutDeps, req: ProtocolRequest): Promise<OAuth
   } catch (err) {
     return errorPage((err as OAuthError).description);
   }
+  // OpenID RP-Initiated Logout 1.0 section 2: the languages the application asks the pages in (valid tags only).
+  const uiLocales = uiLocalesOf(params.ui_locales);
+  const language = uiLocales ? { language: { uiLocales } } : {};
   const hint = params.id_token_hint ? await readIdTokenHint(p, params.id_token_hint) : undefined;
   if (params.id_token_hint && !hint) return errorPage('The id_token_hint is not a valid ID token from this server.');
   const clientId = params.client_id ?? (hint?.aud.length === 1 ? hint.aud[0] : undefined);
@@ -126,11 +129,12 @@ export async function logout(p: LogoutDeps, req: ProtocolRequest): Promise<OAuth
     (session ? checkCsrf(p, 'logout', req.cookies[SESSION_COOKIE], params.csrf) : !crossSite(p, req));
   if (!trusted && !confirmed) {
     const hidden: Record<string, string> = {};
-    for (const k of ['id_token_hint', 'client_id', 'post_logout_redirect_uri', 'state'] as const)
+    for (const k of ['id_token_hint', 'client_id', 'post_logout_redirect_uri', 'state', 'ui_locales'] as const)
       if (params[k] !== undefined) hidden[k] = params[k]!;
     return {
       kind: 'page',
       status: 200,
+      ...language,
       formActions: redirect ? [redirect] : [],
       view: {
         name: 'logout-confirm',
@@ -159,6 +163,7 @@ export async function logout(p: LogoutDeps, req: ProtocolRequest): Promise<OAuth
   return {
     kind: 'page',
     status: 200,
+    ...language,
     view: { name: 'logged-out', frames, continueTo: next },
     cookies,
     frameSources: frames,

@@ -1,4 +1,5 @@
 import { forbidden } from '../account/common.ts';
+import type { Msg } from '../../i18n/catalog.ts';
 import { readFormParams } from '../params.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import { checkLogin, loginPageAnswer } from './login-throttle.ts';
@@ -46,7 +47,7 @@ const form = (req: ProtocolRequest) => readFormParams(req.params, PARAMS, LIMITS
 export async function loginView(
   p: LoginViewDeps,
   secret: string,
-  error?: string,
+  error?: Msg,
   username?: string,
   retryAfter?: number,
   status?: number,
@@ -65,6 +66,7 @@ export async function loginView(
       action: `${p.config.issuer}/account/login`,
       csrf: csrfToken(p, 'account-login', secret),
       clientName: 'your Tessera account',
+      accountArea: true,
       username,
       error,
       passkey: passkeyLoginBlock(p, `${p.config.issuer}/account/passkey`, 'account', secret),

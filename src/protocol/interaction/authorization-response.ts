@@ -11,6 +11,8 @@ import type { CookieSpec, OAuthResponse, Provider } from '../provider.ts';
 import { FAPI_CODE_TTL } from '../fapi.ts';
 import { isJwtMode, jarmResponseJwt, jarmSigner, type ResponseMode } from './jarm.ts';
 import type { DepsOf } from '../provider.ts';
+import { msg, type Msg } from '../../i18n/catalog.ts';
+import { problemView } from './problem.ts';
 
 /** A validated authorization request, as stored while the user logs in and consents. */
 export interface AuthorizationRequest {
@@ -31,6 +33,10 @@ export interface AuthorizationRequest {
   prompt: string[];
   maxAge?: number;
   loginHint?: string;
+  /**
+   * OIDC Core 3.1.2.1: the languages asked for the pages, in order (authorize-params.ts uiLocalesOf: valid tags only).
+   */
+  uiLocales?: string;
   /** tessera_idp_hint: the upstream identity provider to send the user straight to (issue 17). */
   idpHint?: string;
   /** RFC 9449 section 10: the DPoP key (JWK thumbprint) the code is bound to. */
@@ -69,7 +75,8 @@ export type IssueCodeDeps = ResponseDeps & {
 export type ResponseTarget = Pick<
   AuthorizationRequest,
   'clientId' | 'redirectUri' | 'responseMode' | 'responseAlg' | 'state'
->;
+> &
+  Partial<Pick<AuthorizationRequest, 'uiLocales'>>;
 
 /**
  * Sends parameters to the client's redirect_uri, always with state (if any) and iss (RFC 9207).
@@ -146,29 +153,35 @@ export async function authorizationError(
   cookies?: CookieSpec[],
 ): Promise<OAuthResponse> {
   const client = await p.stores.clients.get(target.clientId);
+  // The page says what happened in the reader's language; the error's description (for developers) is its detail.
   const shown = `${err.description} (${err.code})`;
+  const language = target.uiLocales ? { language: { uiLocales: target.uiLocales } } : {};
   if (!client || client.disabled || !err.redirectable || !matchRedirectUri(client, target.redirectUri)) {
-    return { kind: 'page', status: 400, view: { name: 'error', title: 'Request not valid', message: shown }, cookies };
+    const view = problemView('interaction.problem.requestNotValid', undefined, shown);
+    return { kind: 'page', status: 400, view, cookies, ...language };
   }
   const res = authorizationResponse(p, target, { error: err.code, error_description: err.description }, cookies);
   if (client.metadata.registration === undefined || staysOnDevice(client, target.redirectUri)) return res;
   const denied = err.code === 'access_denied';
-  let link: { href: string; text: string } | undefined;
+  const name = client.clientName || client.clientId;
+  let link: { href: string; text: Msg } | undefined;
   if (res.kind === 'redirect') {
     // The query modes can be followed by a plain link; a form_post response cannot (no link then).
     const host = new URL(res.location).host;
-    link = { href: res.location, text: `Return to ${client.clientName || client.clientId}${host ? ` (${host})` : ''}` };
+    const text = host
+      ? msg('interaction.errorPage.returnToHost', { client: name, host })
+      : msg('interaction.errorPage.returnTo', { client: name });
+    link = { href: res.location, text };
   }
+  const view = denied
+    ? problemView('interaction.problem.accessDenied', { client: name }, err.code)
+    : problemView('interaction.problem.requestNotValid', undefined, shown);
   return {
     kind: 'page',
     status: denied ? 200 : 400,
     cookies,
-    view: {
-      name: 'error',
-      title: denied ? 'Access not allowed' : 'Request not valid',
-      message: denied ? `You did not allow ${client.clientName || client.clientId} access. (${err.code})` : shown,
-      ...(link ? { link } : {}),
-    },
+    ...language,
+    view: { ...view, ...(link ? { link } : {}) },
   };
 }
 

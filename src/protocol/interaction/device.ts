@@ -4,6 +4,8 @@ import { randomToken } from '../hash.ts';
 import { readFormParams, splitScope } from '../params.ts';
 import type { CookieSpec, OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import type { AuthorizationRequest } from './authorization-response.ts';
+import { msg, type Msg } from '../../i18n/catalog.ts';
+import { problemPage, problemView, waitMsg } from './problem.ts';
 import { checkCsrf, csrfToken, loadSession } from './session.ts';
 import type { SessionRecord } from '../../ports/sessions.ts';
 import { featureEnabled } from '../../config/features.ts';
@@ -37,18 +39,12 @@ export type DeviceDecisionDeps = Pick<Provider, 'now' | 'events'> & StoreDeps<'d
 const DEVICE_COOKIE = 'tessera_device';
 const PARAMS = new Set(['user_code', 'csrf']);
 const LIMITS = { user_code: 64, csrf: 128 };
-const WRONG_CODE = 'That code is not valid or has expired. Check the code shown on your device and try again.';
-
-const page = (title: string, message: string, status = 400): OAuthResponse => ({
-  kind: 'page',
-  status,
-  view: { name: 'error', title, message },
-});
+const WRONG_CODE = msg('interaction.error.deviceCode');
 
 function entryView(
   p: DeviceEntryViewDeps,
   secret: string,
-  o: { userCode?: string; error?: string; status?: number; retryAfter?: number } = {},
+  o: { userCode?: string; error?: Msg; status?: number; retryAfter?: number } = {},
 ): OAuthResponse {
   return {
     kind: 'page',
@@ -81,7 +77,7 @@ export async function submitDeviceEntry(p: DeviceEntryDeps, req: ProtocolRequest
   const form = readFormParams(req.params, PARAMS, LIMITS);
   const secret = browserSecret(req);
   if (!form || !secret || !checkCsrf(p, 'device', secret, form.csrf))
-    return page('Form expired', 'The form could not be verified. Reload the page and enter the code again.', 403);
+    return problemPage('interaction.problem.formExpiredDevice', 403);
   const now = p.now();
   // Guessing user codes: wrong entries are counted per source address (an IPv6 address by its prefix), in storage every
   // instance shares.
@@ -96,7 +92,7 @@ export async function submitDeviceEntry(p: DeviceEntryDeps, req: ProtocolRequest
     );
     return entryView(p, secret, {
       userCode: form.user_code,
-      error: `Too many wrong codes. Try again in ${retryAfter} second${retryAfter === 1 ? '' : 's'}.`,
+      error: waitMsg('interaction.error.tooManyCodes', retryAfter),
       status: 429,
       retryAfter,
     });
@@ -133,12 +129,7 @@ export async function submitDeviceEntry(p: DeviceEntryDeps, req: ProtocolRequest
 
 /** GET or POST /device. */
 export const deviceEntry = async (p: DeviceEntryDeps, req: ProtocolRequest): Promise<OAuthResponse> => {
-  if (!featureEnabled(p.config, 'device_flow'))
-    return {
-      kind: 'page',
-      status: 404,
-      view: { name: 'error', title: 'Not found', message: 'Device sign-in is not available on this server.' },
-    };
+  if (!featureEnabled(p.config, 'device_flow')) return problemPage('interaction.problem.deviceUnavailable', 404);
   return req.method === 'POST' ? submitDeviceEntry(p, req) : showDeviceEntry(p, req);
 };
 
@@ -151,11 +142,7 @@ const done = (approved: boolean, clientName: string, cookies: CookieSpec[]): OAu
 const expired = (cookies: CookieSpec[]): OAuthResponse => ({
   kind: 'page',
   status: 400,
-  view: {
-    name: 'error',
-    title: 'Code expired',
-    message: 'This code has expired or was already used. Start again on your device.',
-  },
+  view: problemView('interaction.problem.codeExpired'),
   cookies,
 });
 
@@ -182,12 +169,7 @@ export async function approveDevice(
       return {
         kind: 'page',
         status: 403,
-        view: {
-          name: 'error',
-          title: 'No admin access',
-          message:
-            'Your account holds no admin role with these permissions (or you have not signed in with a second factor), so the device gets nothing. Ask an owner for a role.',
-        },
+        view: problemView('interaction.problem.noAdminAccess'),
         cookies,
       };
     }

@@ -5,6 +5,8 @@
 // address is still the account's. In before-sign-in mode an account with an unverified address
 // cannot sign in with its password: `emailVerificationRequired` says so, and
 // `unverifiedEmailAnswer` is the page to show instead (it offers to send the link again).
+import { msg, type Msg } from '../../i18n/catalog.ts';
+import type { ProblemKey } from './problem.ts';
 import type { Config } from '../../config/config.ts';
 import type { UserRecord } from '../../ports/users.ts';
 import { keyedHash, randomToken, safeEqual, tokenHash } from '../hash.ts';
@@ -45,11 +47,19 @@ export function recoveryForm(
   return form;
 }
 
-export const messagePage = (title: string, message: string, status = 200, link?: { href: string; text: string }) =>
-  ({ kind: 'page', status, view: { name: 'recovery-done', title, message, ...(link ? { link } : {}) } }) as const;
+/** How a mail flow ended: the catalog's `<problem>.title` and `.message`, with a link onwards. */
+export const messagePage = (problem: ProblemKey, status = 200, link?: { href: string; text: Msg }): OAuthResponse => ({
+  kind: 'page',
+  status,
+  view: {
+    name: 'recovery-done',
+    title: msg(`${problem}.title`),
+    message: msg(`${problem}.message`),
+    ...(link ? { link } : {}),
+  },
+});
 
-export const formExpired = (): OAuthResponse =>
-  messagePage('Form expired', 'The form could not be verified. Open the link from the mail again.', 403);
+export const formExpired = (): OAuthResponse => messagePage('interaction.mail.formExpired', 403);
 
 /** A token as it appears in a link: 43 base64url characters (32 random bytes). */
 export const tokenShape = (t: string | undefined | null): t is string => !!t && /^[A-Za-z0-9_-]{43}$/.test(t);
@@ -146,13 +156,14 @@ export function maskEmail(email: string): string {
 export function unverifiedEmailAnswer(
   p: Pick<Provider, 'now'> & { readonly config: Pick<Config, 'issuer' | 'secret'> },
   req: ProtocolRequest,
-  user: Pick<UserRecord, 'id' | 'email'>,
+  user: Pick<UserRecord, 'id' | 'email' | 'locale'>,
   opts: { sent?: boolean; status?: number } = {},
 ): OAuthResponse {
   const { secret, cookie } = recoverySecret(req);
   return {
     kind: 'page',
     status: opts.status ?? 403,
+    ...(user.locale ? { language: { userLocale: user.locale } } : {}),
     cookies: [cookie],
     view: {
       name: 'email-unverified',
@@ -170,12 +181,7 @@ export type VerifyEmailDeps = SendVerificationDeps & {
   readonly config: Pick<Config, 'secret' | 'secretPrevious'>;
 } & StoreDeps<'users' | 'counters'>;
 
-const badLink = () =>
-  messagePage(
-    'Link not valid',
-    'This verification link is not valid: it was used already, has expired, or a newer one was sent. Sign in to have a new one sent.',
-    400,
-  );
+const badLink = () => messagePage('interaction.mail.verifyLinkInvalid', 400);
 
 /** GET /verify-email?token=: a page with one button; the token is not used yet. */
 export async function showVerifyEmail(p: VerifyEmailDeps, req: ProtocolRequest): Promise<OAuthResponse> {
@@ -207,17 +213,10 @@ export async function submitVerifyEmail(p: VerifyEmailDeps, req: ProtocolRequest
   const t = await p.stores.accountTokens.consume(tokenHash(form.token), 'verify_email', now);
   if (!t) return badLink();
   if (!(await p.stores.accountTokens.markEmailVerified(t.userId, t.address, now)))
-    return messagePage(
-      'Address changed',
-      'This address is no longer the one of your account, so it was not marked verified. Check your account for the current address.',
-      409,
-    );
+    return messagePage('interaction.mail.addressChanged', 409);
   p.events({ type: 'email_verified', userId: t.userId, ip: req.ip });
   p.log.info({ event: 'email_verified', sub: t.userId }, 'email address verified');
-  return messagePage(
-    'Email address confirmed',
-    'Thank you: your email address is confirmed. You can close this page or sign in.',
-  );
+  return messagePage('interaction.mail.confirmed');
 }
 
 /** POST /verify-email/resend: from the page of a sign-in held back; at most 3 mails per account per hour. */
@@ -227,10 +226,8 @@ export async function resendVerification(p: VerifyEmailDeps, req: ProtocolReques
   const now = p.now();
   const userId = readTicket(p, form.ticket ?? '', now);
   const user = userId ? await p.stores.users.get(userId) : undefined;
-  if (!user || user.disabled || !user.email)
-    return messagePage('Link expired', 'This page has expired. Sign in again to have the link sent.', 400);
-  if (user.emailVerified)
-    return messagePage('Email address confirmed', 'Your email address is confirmed already: sign in.');
+  if (!user || user.disabled || !user.email) return messagePage('interaction.mail.ticketExpired', 400);
+  if (user.emailVerified) return messagePage('interaction.mail.confirmedAlready');
   const { count } = await p.stores.counters.hit(`verify-resend:${user.id}`, now, 3600);
   if (count <= 3) await sendVerification(p, user, user.email, req);
   return unverifiedEmailAnswer(p, req, user, { sent: true, status: 200 });

@@ -1,4 +1,5 @@
-import type { SignupInput, SignupProblems } from '../../accounts/registration.ts';
+import type { SignupField, SignupInput } from '../../accounts/registration.ts';
+import type { Msg } from '../../i18n/catalog.ts';
 import type { InteractionRecord } from '../../ports/interactions.ts';
 import type { ClientMetadata } from '../../ports/clients.ts';
 import type { UpstreamProvider as UpstreamProviderRecord } from '../../ports/upstreams.ts';
@@ -9,7 +10,7 @@ import { consentCovers, needsConsent, INTERACTION_COOKIE, startInteraction } fro
 import { OAuthError } from '../errors.ts';
 import { tokenHash, safeEqual } from '../hash.ts';
 import { readFormParams, splitScope } from '../params.ts';
-import type { CookieSpec, OAuthResponse, Provider, ProtocolRequest, Unverified } from '../provider.ts';
+import type { CookieSpec, OAuthResponse, PageLanguage, Provider, ProtocolRequest, Unverified } from '../provider.ts';
 import { consentScopes, currentRegistry, describeResource, splitResources } from '../resources.ts';
 import { releasedByScope } from '../directory-claims.ts';
 import { scopeWords } from '../scopes.ts';
@@ -21,6 +22,7 @@ import { askOf, beginSecondFactor, requirementFor, sessionGate } from './mfa-pol
 import { checkCsrf, csrfToken, loadSession, startSession } from './session.ts';
 import { emailVerificationRequired, unverifiedEmailAnswer } from './email.ts';
 import { passkeyLoginBlock } from '../passkeys.ts';
+import { problemPage } from './problem.ts';
 import type { DepsOf, StoreDeps } from '../provider.ts';
 import type { SessionUpstream } from '../../ports/sessions.ts';
 import type { UserRecord } from '../../ports/users.ts';
@@ -79,15 +81,9 @@ export type InteractionDeps = LoadDeps &
 const FORM_PARAMS = new Set(['username', 'password', 'csrf', 'decision']);
 const LIMITS = { username: 255, password: 1024, csrf: 128, decision: 16 };
 
-export const page = (title: string, message: string, status = 400): OAuthResponse => ({
-  kind: 'page',
-  status,
-  view: { name: 'error', title, message },
-});
-export const EXPIRED = page(
-  'Sign-in request expired',
-  'This sign-in request has expired or was already completed. Go back to the application and start again.',
-);
+/** An error page of the sign-in (interaction/problem.ts). */
+export const page = problemPage;
+export const EXPIRED = page('interaction.problem.expired');
 
 export interface Loaded {
   ia: InteractionRecord;
@@ -115,14 +111,10 @@ export async function load(p: LoadDeps, req: ProtocolRequest, uid: string): Prom
   if (!ia || ia.expiresAt <= p.now()) return EXPIRED;
   const browserSecret = req.cookies[INTERACTION_COOKIE];
   if (!browserSecret || !safeEqual(tokenHash(browserSecret), ia.browserHash)) {
-    return page(
-      'Sign-in request not recognised',
-      'This sign-in request was started in another browser or its cookie is missing. Go back to the application and start again.',
-      403,
-    );
+    return page('interaction.problem.notRecognised', 403);
   }
   const client = await p.stores.clients.get(ia.clientId);
-  if (!client || client.disabled) return page('Unknown application', 'The application is no longer registered.');
+  if (!client || client.disabled) return page('interaction.problem.clientGone');
   if (ia.loginAt !== null && ia.sessionIdHash && !(await p.stores.sessions.get(ia.sessionIdHash))) {
     // The session this sign-in started with was replaced since (a new session id after a further
     // factor, ASVS 7.2.4: e.g. the enrolment in the account area that continues here): this
@@ -191,6 +183,18 @@ export const unverified = (l: Loaded): { unverified?: Unverified } =>
 export const action = (p: Pick<Provider, 'config'>, uid: string, step: string) =>
   `${p.config.issuer}/interaction/${uid}/${step}`;
 /** Where the page's forms may lead: the client's redirect URI, or nowhere else for a device approval. */
+/**
+ * What a sign-in page knows of its language (provider.ts PageLanguage): the request's ui_locales, and
+ * the user's own choice when the page has the user's record at hand anyway.
+ */
+export const languageOf = (
+  areq: Pick<AuthorizationRequest, 'uiLocales'>,
+  user?: Pick<UserRecord, 'locale'>,
+): PageLanguage => ({
+  ...(areq.uiLocales ? { uiLocales: areq.uiLocales } : {}),
+  ...(user?.locale ? { userLocale: user.locale } : {}),
+});
+
 export const formActions = (areq: AuthorizationRequest) => (areq.device ? [] : [areq.redirectUri]);
 
 /**
@@ -275,6 +279,7 @@ async function consentView(
   return {
     kind: 'page',
     status,
+    language: languageOf(l.areq, user),
     formActions: formActions(l.areq),
     view: {
       name: 'consent',
@@ -312,7 +317,7 @@ async function consentView(
 export async function loginView(
   p: LoginPageDeps,
   l: Loaded,
-  error?: string,
+  error?: Msg,
   username?: string,
   retryAfter?: number,
   status?: number,
@@ -325,6 +330,7 @@ export async function loginView(
     kind: 'page',
     ...answer,
     ...(status !== undefined ? { status } : {}),
+    language: languageOf(l.areq),
     formActions: [...formActions(l.areq), ...upstreamActions],
     view: {
       name: 'login',
@@ -379,6 +385,7 @@ async function selectAccountView(p: UserPageDeps, l: Loaded): Promise<OAuthRespo
   return {
     kind: 'page',
     status: 200,
+    language: languageOf(l.areq, user),
     formActions: formActions(l.areq),
     view: {
       name: 'select-account',
@@ -399,12 +406,18 @@ export const creating = (p: Pick<Provider, 'config'>, l: Loaded): boolean =>
 export function signupView(
   p: PageDeps,
   l: Loaded,
-  opts: { values?: Partial<SignupInput>; errors?: SignupProblems; error?: string; status?: number } = {},
+  opts: {
+    values?: Partial<SignupInput>;
+    errors?: Partial<Record<SignupField, Msg>>;
+    error?: Msg;
+    status?: number;
+  } = {},
 ): OAuthResponse {
   const v = opts.values ?? {};
   return {
     kind: 'page',
     status: opts.status ?? 200,
+    language: languageOf(l.areq),
     formActions: formActions(l.areq),
     view: {
       name: 'signup',
@@ -491,11 +504,11 @@ export async function selectAccount(p: InteractionDeps, req: ProtocolRequest, ui
   if ('kind' in l) return l;
   const form = readForm(req);
   if (!form || !checkCsrf(p, `ia:${uid}`, l.browserSecret, form.csrf))
-    return page('Form expired', 'The form could not be verified. Go back to the application and start again.', 403);
+    return page('interaction.problem.formExpired', 403);
   if (!choosing(l)) return { kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}` };
   if (form.decision !== 'continue' && form.decision !== 'switch') return selectAccountView(p, l);
   const client = await p.stores.clients.get(l.ia.clientId);
-  if (!client || client.disabled) return page('Unknown application', 'The application is no longer registered.');
+  if (!client || client.disabled) return page('interaction.problem.clientGone');
   const ia = await p.stores.interactions.consume(uid);
   if (!ia) return EXPIRED;
   const areq: AuthorizationRequest = { ...l.areq, prompt: l.areq.prompt.filter((x) => x !== 'select_account') };
@@ -550,7 +563,7 @@ export async function submitLogin(p: InteractionDeps, req: ProtocolRequest, uid:
   if ('kind' in l) return l;
   const form = readForm(req);
   if (!form || !checkCsrf(p, `ia:${uid}`, l.browserSecret, form.csrf))
-    return page('Form expired', 'The form could not be verified. Go back to the application and start again.', 403);
+    return page('interaction.problem.formExpired', 403);
   if (l.ia.loginAt !== null) return { kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}` };
   const username = form.username ?? '';
   // Home-realm discovery: an email address typed without a password, in a provider's home realm.
@@ -631,8 +644,7 @@ export async function submitConsent(p: InteractionDeps, req: ProtocolRequest, ui
   const purpose = session
     ? consentPurpose(uid, await scopesToAsk(p, session.userId, l.ia.clientId, l.areq))
     : `ia:${uid}`;
-  if (!form || !checkCsrf(p, purpose, l.browserSecret, form.csrf))
-    return page('Form expired', 'The form could not be verified. Go back to the application and start again.', 403);
+  if (!form || !checkCsrf(p, purpose, l.browserSecret, form.csrf)) return page('interaction.problem.formExpired', 403);
   if (l.ia.loginAt === null || !l.ia.sessionIdHash)
     return { kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}` };
   if (form.decision === 'deny') {

@@ -1,4 +1,6 @@
 import { verifyPassword } from '../../accounts/passwords.ts';
+import { msg, type Msg } from '../../i18n/catalog.ts';
+import { waitMsg } from './problem.ts';
 import type { UserRecord } from '../../ports/users.ts';
 import { canonicalUsername } from '../../accounts/usernames.ts';
 import type { Config } from '../../config/config.ts';
@@ -127,14 +129,14 @@ export async function recordLoginSuccess(p: LoginThrottleDeps, username: string,
 
 /** Status and headers of a login page: 200, 400 after a failure, 429 with Retry-After when throttled. */
 export function loginPageAnswer(
-  error?: string,
+  error?: Msg,
   retryAfter?: number,
 ): { status: number; headers?: Record<string, string> } {
   if (retryAfter) return { status: 429, headers: { 'retry-after': String(retryAfter) } };
   return { status: error ? 400 : 200 };
 }
 
-export type LoginResult = { user: UserRecord } | { error: string; retryAfter?: number };
+export type LoginResult = { user: UserRecord } | { error: Msg; retryAfter?: number };
 
 /**
  * Checks a username and password as a login form submits them: throttled first, then the
@@ -160,17 +162,14 @@ export async function checkLogin(
       { event: 'login_throttled', ip, retry_after: retryAfter, ...(user ? { target_sub: user.id } : {}), ...context },
       'login throttled',
     );
-    return {
-      error: `Too many failed attempts. Try again in ${retryAfter} second${retryAfter === 1 ? '' : 's'}.`,
-      retryAfter,
-    };
+    return { error: waitMsg('interaction.error.tooManyAttempts', retryAfter), retryAfter };
   }
   const ok = await verifyPassword(password, user?.passwordHash);
   if (!user || !ok || user.disabled) {
     await recordLoginFailure(p, username, ip);
     p.events({ type: 'login_failed', clientId, ip, ...target });
     p.log.info({ event: 'login_failed', ip, ...(user ? { target_sub: user.id } : {}), ...context }, 'login failed');
-    return { error: 'Invalid username or password.' };
+    return { error: msg('interaction.error.invalidLogin') };
   }
   await recordLoginSuccess(p, username, ip);
   p.events({ type: 'login_succeeded', userId: user.id, clientId, ip });

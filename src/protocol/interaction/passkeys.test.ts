@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { t as english, type Msg } from '../../i18n/catalog.ts';
 import { after, before, describe, it } from 'node:test';
 import { testProvider, TEST_ISSUER, type TestProvider } from '../../../test/fixtures/protocol.ts';
 import { softAssert, softRegister } from '../../../test/fixtures/soft-authenticator.ts';
@@ -8,6 +9,14 @@ import { ACCOUNT_LOGIN_COOKIE } from './account.ts';
 import { showAccount } from '../account/overview.ts';
 import { accountPasskey, passkeyRegistrationOptionsEndpoint, passkeysPage } from './passkeys.ts';
 import { SESSION_COOKIE } from './session.ts';
+
+/** A response as JSON with its messages in English (the pages' words are catalog messages). */
+const inEnglish = (res: unknown): string =>
+  JSON.stringify(res, (_k, v: unknown) =>
+    v && typeof v === 'object' && typeof (v as { key?: unknown }).key === 'string' && 'key' in v
+      ? english('en', v as Msg)
+      : v,
+  );
 
 const viewOf = (res: OAuthResponse) => {
   assert.equal(res.kind, 'page', JSON.stringify(res));
@@ -111,7 +120,7 @@ describe('passkey registration in the account area', () => {
       t.request({ csrf: login.view.csrf, response: answer }, { method: 'POST', cookies: browser }),
     );
     assert.equal(again.kind === 'page' && again.status, 400);
-    assert.match(JSON.stringify(again), /could not be used to sign you in/);
+    assert.match(inEnglish(again), /could not be used to sign you in/);
     assert.equal(again.kind === 'page' && again.view.name === 'login' && again.view.passkeyError, true);
     assert.ok(
       t.events.some(

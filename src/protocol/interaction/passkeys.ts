@@ -2,6 +2,7 @@
 // (/interaction/:uid/passkey) and of the account (/account/passkey), each with an options endpoint
 // (JSON), and registration in the account area (/account/security/passkeys). The ceremonies'
 // answers come back as a hidden field of an ordinary CSRF-protected form (ui/assets/passkeys.js).
+import { msg, type Msg } from '../../i18n/catalog.ts';
 import { passkeyAmr } from '../../accounts/passkeys.ts';
 import type { SessionRecord } from '../../ports/sessions.ts';
 import type { UserRecord } from '../../ports/users.ts';
@@ -46,7 +47,7 @@ const PARAMS = new Set(['csrf', 'response', 'name', 'continue']);
 const LIMITS = { csrf: 128, response: 16_384, name: 256, continue: 100 };
 const form = (req: ProtocolRequest) => readFormParams(req.params, PARAMS, LIMITS);
 
-const FAILED = 'The passkey could not be used to sign you in. Try again, or sign in with your password.';
+const FAILED = msg('interaction.error.passkeyLogin');
 
 /**
  * The sign-in page again after a refused passkey: its alert says so, and the username and password
@@ -204,15 +205,16 @@ const PURPOSE = 'account-passkeys';
 
 async function passkeysView(
   p: PasskeysPageDeps,
-  user: { id: string; username: string; name?: string | null },
+  user: { id: string; username: string; name?: string | null; locale?: string | null },
   binding: string,
-  opts: { continueTo?: string; error?: string; added?: string; status?: number } = {},
+  opts: { continueTo?: string; error?: Msg; added?: string; status?: number } = {},
 ): Promise<OAuthResponse> {
   const factors = (await p.stores.factors.listByUser(user.id)).filter((f) => f.kind === 'passkey');
   const options = await passkeyRegistrationOptions(p, user, binding);
   return {
     kind: 'page',
     status: opts.status ?? 200,
+    ...(user.locale ? { language: { userLocale: user.locale } } : {}),
     view: {
       name: 'passkeys',
       action: `${p.config.issuer}/account/security/passkeys`,
@@ -257,19 +259,19 @@ export async function passkeysPage(p: PasskeysPageDeps, req: ProtocolRequest): P
   const f = form(req);
   if (!f || !checkCsrf(p, PURPOSE, s.binding, f.csrf)) return forbidden;
   const continueTo = continueOf(f.continue);
-  if (f.continue !== undefined && !continueTo)
-    return page('Request not valid', 'The address to continue to is not one of a sign-in.', 400);
+  if (f.continue !== undefined && !continueTo) return page('interaction.problem.notSignIn', 400);
   if (!f.response)
     return passkeysView(p, s.user, s.binding, {
       ...(continueTo ? { continueTo } : {}),
-      error: 'Your browser did not create a passkey. Adding one needs JavaScript and a browser that supports passkeys.',
+      error: msg('interaction.error.passkeyNotCreated'),
       status: 400,
     });
   const result = await registerPasskey(p, s.user.id, f.response, s.binding, f.name);
   if (!result.ok) {
     p.log.info({ event: 'passkey_registration_failed', sub: s.user.id, reason: result.reason }, 'passkey refused');
-    const error =
-      result.reason === 'exists' ? 'This passkey is registered already.' : 'The passkey could not be added. Try again.';
+    const error = msg(
+      result.reason === 'exists' ? 'interaction.error.passkeyExists' : 'interaction.error.passkeyNotAdded',
+    );
     return passkeysView(p, s.user, s.binding, { ...(continueTo ? { continueTo } : {}), error, status: 400 });
   }
   const factor = result.factor;

@@ -9,6 +9,10 @@
 // every session (telling the clients: back-channel logout) and revokes every grant and access
 // token, and mails 'password-changed'. A newer link ends the older ones; a password sign-in ends
 // them all (`invalidateResetLinks`).
+import { msg, type Msg } from '../../i18n/catalog.ts';
+import { passwordProblem } from '../../accounts/registration.ts';
+import { waitMsg } from './problem.ts';
+import { passwordProblemMsg } from './signup.ts';
 import { hashPassword } from '../../accounts/passwords.ts';
 import { useRecoveryCode } from '../../accounts/recovery-codes.ts';
 import { normalizeTotpCode, verifyUserTotp } from '../../accounts/totp.ts';
@@ -155,12 +159,7 @@ export async function invalidateResetLinks(
   await p.stores.accountTokens.invalidate(userId, 'reset_password', p.now());
 }
 
-const badLink = () =>
-  messagePage(
-    'Link not valid',
-    'This password reset link is not valid: it was used already, has expired, was replaced by a newer one, or the account was signed in to since. Ask for a new one.',
-    400,
-  );
+const badLink = () => messagePage('interaction.mail.resetLinkInvalid', 400);
 
 /** The user's second factors as the reset page offers them: a code field (an app, recovery codes), passkeys. */
 async function secondFactors(p: StoreDeps<'factors'>, userId: string) {
@@ -176,7 +175,7 @@ async function resetView(
   req: ProtocolRequest,
   token: string,
   user: UserRecord,
-  opts: { error?: string; status?: number } = {},
+  opts: { error?: Msg; status?: number } = {},
 ): Promise<OAuthResponse> {
   const { secret, cookie } = recoverySecret(req);
   const action = `${p.config.issuer}/reset-password`;
@@ -187,6 +186,7 @@ async function resetView(
     kind: 'page',
     status: opts.status ?? 200,
     cookies: [cookie],
+    ...(user.locale ? { language: { userLocale: user.locale } } : {}),
     view: {
       name: 'reset-password',
       action,
@@ -237,12 +237,12 @@ export async function submitReset(p: ResetDeps, req: ProtocolRequest): Promise<O
   } catch (err) {
     if (!(err instanceof UserInputError)) throw err;
     return resetView(p, req, token, user, {
-      error: err.message.replace(/^user [^:]*: password/, 'The password'),
+      error: passwordProblemMsg(passwordProblem(password, user.username) ?? ''),
       status: 400,
     });
   }
   if (password !== (form.confirm ?? ''))
-    return resetView(p, req, token, user, { error: 'The two passwords differ.', status: 400 });
+    return resetView(p, req, token, user, { error: msg('interaction.error.passwordsDiffer'), status: 400 });
 
   // A second factor, when the account has one: the link alone (a mailbox) is not enough.
   if ((await secondFactors(p, user.id)).any) {
@@ -254,7 +254,7 @@ export async function submitReset(p: ResetDeps, req: ProtocolRequest): Promise<O
     if (wait > 0) {
       p.events({ type: 'second_factor_throttled', userId: user.id, ip: req.ip });
       const page = await resetView(p, req, token, user, {
-        error: `Too many wrong codes. Try again in ${wait} second${wait === 1 ? '' : 's'}.`,
+        error: waitMsg('interaction.error.tooManyCodes', wait),
         status: 429,
       });
       return page.kind === 'page' ? { ...page, headers: { 'retry-after': String(wait) } } : page;
@@ -277,17 +277,10 @@ export async function submitReset(p: ResetDeps, req: ProtocolRequest): Promise<O
       const { count } = await p.stores.counters.hit(`reset-code:${t.tokenHash}`, now, p.config.passwordResetTtl);
       if (count >= CODE_ATTEMPTS) {
         await p.stores.accountTokens.consume(t.tokenHash, 'reset_password', now);
-        return messagePage(
-          'Link ended',
-          'Too many wrong codes: this reset link no longer works. Ask for a new one.',
-          429,
-        );
+        return messagePage('interaction.mail.linkEnded', 429);
       }
       return resetView(p, req, token, user, {
-        error:
-          kind === 'passkey'
-            ? 'That passkey could not be verified. Try again, or use another way.'
-            : 'The code is not valid. Enter a current code from your authenticator app, or a recovery code.',
+        error: msg(kind === 'passkey' ? 'interaction.error.passkeyNotVerified' : 'interaction.error.resetCodeInvalid'),
         status: 400,
       });
     }
@@ -322,10 +315,8 @@ export async function submitReset(p: ResetDeps, req: ProtocolRequest): Promise<O
         locale: mailLocale(req, p.config, current),
       })
       .catch((err) => p.log.warn({ event: 'mail_not_queued', err: String(err) }, 'password-changed mail not queued'));
-  return messagePage(
-    'Password changed',
-    'Your password is changed. Every session of your account was signed out and applications must be allowed again. Sign in with the new password.',
-    200,
-    { href: `${p.config.issuer}/account`, text: 'Go to your account' },
-  );
+  return messagePage('interaction.mail.passwordChanged', 200, {
+    href: `${p.config.issuer}/account`,
+    text: msg('interaction.mail.toAccount'),
+  });
 }

@@ -5,6 +5,8 @@
 // start, with the combined amr. A signed-in user asked for more (acr_values, a stricter client) gets
 // the same page (step-up). Wrong codes are counted per account in the shared counters
 // (TESSERA_FACTOR_MAX_FAILURES, then a doubling wait); a TOTP code is taken once on every instance.
+import { msg, type Msg } from '../../i18n/catalog.ts';
+import { waitMsg } from './problem.ts';
 import { useRecoveryCode } from '../../accounts/recovery-codes.ts';
 import { safeReturn } from '../account/common.ts';
 import { verifyUserTotp } from '../../accounts/totp.ts';
@@ -32,6 +34,7 @@ import {
   EXPIRED,
   finish,
   formActions,
+  languageOf,
   load,
   page,
   unverified,
@@ -68,11 +71,8 @@ const PARAMS = new Set(['csrf', 'code', 'method', 'remember', 'decision', 'respo
 const LIMITS = { csrf: 128, code: 64, method: 16, remember: 8, decision: 16, response: 16_384 };
 const readForm = (req: ProtocolRequest) => readFormParams(req.params, PARAMS, LIMITS);
 
-const FORM_EXPIRED = page('Form expired', 'The form could not be verified. Go back and try again.', 403);
-const SIGN_IN_EXPIRED = page(
-  'Sign-in expired',
-  'This sign-in has expired or was already completed. Start again from the application or the account page.',
-);
+const FORM_EXPIRED = page('interaction.problem.formExpiredRetry', 403);
+const SIGN_IN_EXPIRED = page('interaction.problem.signInExpired');
 const clearSignInCookie: CookieSpec = { name: SIGN_IN_COOKIE, value: '', maxAge: 0, path: '/' };
 
 type Method = 'totp' | 'recovery';
@@ -126,7 +126,7 @@ async function checkCode(
   userId: string,
   presented: Presented,
   clientId: string | undefined,
-): Promise<{ amr: string[] } | { error: string; retryAfter?: number }> {
+): Promise<{ amr: string[] } | { error: Msg; retryAfter?: number }> {
   const method = presented.method;
   // Counted before the check (login-throttle.ts claimFactorAttempt), shared with every page that checks a factor.
   const retryAfter = await claimFactorAttempt(p, userId);
@@ -137,7 +137,7 @@ async function checkCode(
       'second factor throttled',
     );
     return {
-      error: `Too many wrong codes. Try again in ${retryAfter} second${retryAfter === 1 ? '' : 's'}.`,
+      error: waitMsg('interaction.error.tooManyCodes', retryAfter),
       retryAfter,
     };
   }
@@ -162,14 +162,15 @@ async function checkCode(
       'second factor failed',
     );
     return {
-      error:
+      error: msg(
         method === 'passkey'
-          ? 'That passkey could not be verified. Try again, or use another way.'
+          ? 'interaction.error.passkeyNotVerified'
           : reason === 'replayed'
-            ? 'This code was used already. Wait for the next code from your app.'
+            ? 'interaction.error.codeReplayed'
             : method === 'recovery'
-              ? 'That recovery code is not valid.'
-              : 'That code is not valid. Check your app and try again.',
+              ? 'interaction.error.recoveryInvalid'
+              : 'interaction.error.totpInvalid',
+      ),
     };
   }
   await factorPassed(p, userId);
@@ -202,11 +203,13 @@ async function challenge(
     action: string;
     csrf: string;
     clientName: string;
+    /** The account area's sign-in (not a client's). */
+    accountArea?: boolean;
     /** The browser secret the passkey challenge is bound to (the CSRF token's). */
     binding: string;
     method: Method;
     rememberable: boolean;
-    error?: string;
+    error?: Msg;
     retryAfter?: number;
     cookies?: CookieSpec[];
     formActions?: string[];
@@ -221,6 +224,7 @@ async function challenge(
   return {
     kind: 'page',
     ...loginPageAnswer(o.error, o.retryAfter),
+    language: languageOf(o.loaded?.areq ?? {}, user),
     ...(o.cookies ? { cookies: o.cookies } : {}),
     ...(o.formActions ? { formActions: o.formActions } : {}),
     view: {
@@ -228,6 +232,7 @@ async function challenge(
       action: o.action,
       csrf: o.csrf,
       clientName: o.clientName,
+      ...(o.accountArea ? { accountArea: true } : {}),
       username: user.username,
       method,
       totp,
@@ -369,6 +374,7 @@ export async function showSecondFactor(p: SecondFactorDeps, req: ProtocolRequest
     return {
       kind: 'page',
       status: 200,
+      language: languageOf(l.areq, user),
       formActions: formActions(l.areq),
       view: {
         name: 'mfa-enrol',
@@ -456,11 +462,12 @@ export async function accountSecondFactor(p: SecondFactorDeps, req: ProtocolRequ
   if (!user || user.disabled) return SIGN_IN_EXPIRED;
   const here = `${p.config.issuer}/account/mfa`;
   const rememberable = pending.continueTo === 'account';
-  const view = (method: Method, error?: string, retryAfter?: number) =>
+  const view = (method: Method, error?: Msg, retryAfter?: number) =>
     challenge(p, user, 1, {
       action: here,
       csrf: csrfToken(p, 'account-mfa', secret),
       clientName: 'your Tessera account',
+      accountArea: true,
       binding: secret,
       method,
       rememberable,

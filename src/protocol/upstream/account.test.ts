@@ -2,6 +2,7 @@
 // linking (a recent sign-in, then the redirect with its state), unlinking (own identities only, never
 // the last way in, sessions it started elsewhere ended), re-authentication through a linked provider,
 // and the account's deletion and data export with its identities.
+import { t as english, type Msg } from '../../i18n/catalog.ts';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { hashPassword } from '../../accounts/passwords.ts';
@@ -212,9 +213,9 @@ describe('linked sign-ins (account area)', () => {
     const before = t.events.length;
     const down = await b.post(linkUpstream, 'account:linked', { provider: 'downco' });
     assert.equal(statusOf(down), 503);
-    const view = (down as { view: { name: string; title: string; link?: { href: string } } }).view;
+    const view = (down as { view: { name: string; title: Msg; link?: { href: string } } }).view;
     assert.equal(view.name, 'error');
-    assert.match(view.title, /Downco/);
+    assert.match(english('en', view.title), /Downco/);
     assert.equal(view.link?.href, `${t.config.issuer}/account/linked`);
     assert.deepEqual(
       t.events.slice(before).map((e) => e.type),

@@ -113,7 +113,7 @@ async function enabledProvider(p: LinkedDeps, id: string | undefined): Promise<U
 const noProvider: OAuthResponse = {
   kind: 'page',
   status: 404,
-  view: { name: 'error', title: 'Not found', message: 'That sign-in provider is not offered here.' },
+  view: { name: 'error', title: msg('account.error.notFound'), message: msg('account.error.providerNotOffered') },
 };
 
 /** The provider could not be reached to start (its discovery failed): a 503 page with the way back. */
@@ -122,9 +122,9 @@ const unreachable = (p: LinkedDeps, u: UpstreamProvider, back: string): OAuthRes
   status: 503,
   view: {
     name: 'error',
-    title: `Cannot reach ${u.label}`,
-    message: `${u.label} did not answer. Try again in a few minutes.`,
-    link: { href: `${p.config.issuer}${back}`, text: 'Go back' },
+    title: msg('account.error.unreachable', { provider: u.label }),
+    message: msg('account.error.unreachableText', { provider: u.label }),
+    link: { href: `${p.config.issuer}${back}`, text: msg('account.error.back') },
   },
 });
 
@@ -211,7 +211,7 @@ export async function unlinkUpstream(p: LinkedDeps, req: ProtocolRequest): Promi
 const notLinked: OAuthResponse = {
   kind: 'page',
   status: 404,
-  view: { name: 'error', title: 'Not found', message: 'That sign-in is not linked to your account.' },
+  view: { name: 'error', title: msg('account.error.notFound'), message: msg('account.error.notLinked') },
 };
 
 /** The providers the re-authentication page offers the user: enabled ones the user has an identity at, in order. */

@@ -3,6 +3,7 @@
 // UpstreamClient of the test's own that returns the profile a case needs (the real adapter is
 // tested against real servers by its own tests): what is under test here is what Tessera does
 // with an answer, and that nothing reaches the upstream without a state this browser started.
+import { t as english, type Msg } from '../../i18n/catalog.ts';
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { Secret, TOTP } from 'otpauth';
@@ -25,6 +26,14 @@ import { accountUpstream, interactionUpstream } from './signin.ts';
 import { beginUpstream, UPSTREAM_COOKIE } from './state.ts';
 import { upstreamRecord } from '../../../test/fixtures/upstream-records.ts';
 import { locationOf, queuedUpstream, statusOf, viewOf } from '../../../test/fixtures/upstream-account.ts';
+
+/** A response as JSON with its messages in English (the pages' words are catalog messages). */
+const inEnglish = (res: unknown): string =>
+  JSON.stringify(res, (_k, v: unknown) =>
+    v && typeof v === 'object' && typeof (v as { key?: unknown }).key === 'string' && 'key' in v
+      ? english('en', v as Msg)
+      : v,
+  );
 
 const UP_ISSUER = 'https://up.example';
 
@@ -232,7 +241,7 @@ describe('upstream sign-in: buttons, callback and linking rules', () => {
     up.answer(profile());
     const replay = await callback(b, state);
     assert.equal(statusOf(replay), 400);
-    assert.match(JSON.stringify(replay), /expired, was already used/);
+    assert.match(inEnglish(replay), /expired, was already used/);
     assert.equal(up.callbacks.length, asked + 1, 'the upstream is not asked for a refused state');
     assert.ok(t.events.some((e) => e.type === 'upstream_login_failed' && e.reason === 'state'));
     // A callback with no state at all, and one with the state twice.
@@ -311,9 +320,9 @@ describe('upstream sign-in: buttons, callback and linking rules', () => {
       up.answer(err);
       const res = b.take(await callback(b, state));
       assert.equal(statusOf(res), status);
-      const view = viewOf(res) as { name: string; message: string; link?: { href: string } };
+      const view = viewOf(res) as { name: string; message: Msg; link?: { href: string } };
       assert.equal(view.name, 'upstream-problem');
-      assert.match(view.message, message);
+      assert.match(english('en', view.message), message);
       assert.equal(view.link?.href, `${TEST_ISSUER}/interaction/${uid}?hint=off`);
       assert.equal(b.cookies[SESSION_COOKIE], undefined);
       assert.ok(t.events.some((e) => e.type === 'upstream_login_failed' && e.reason === err.reason));
@@ -332,7 +341,8 @@ describe('upstream sign-in: buttons, callback and linking rules', () => {
         'corp',
       );
       assert.equal(statusOf(res), 503);
-      assert.match((viewOf(res) as { error?: string }).error ?? '', /Corp ID cannot be reached/);
+      const error = (viewOf(res) as { error?: Msg }).error;
+      assert.match(error ? english('en', error) : '', /Corp ID cannot be reached/);
     } finally {
       up.setDown(false);
     }
@@ -364,7 +374,7 @@ describe('upstream sign-in: buttons, callback and linking rules', () => {
         'strict',
       );
       assert.equal(statusOf(strict.res), 403);
-      assert.match(JSON.stringify(strict.res), /No account is linked to this Provider strict sign-in/);
+      assert.match(inEnglish(strict.res), /No account is linked to this Provider strict sign-in/);
       assert.ok(t.events.some((e) => e.type === 'upstream_login_failed' && e.reason === 'not_linked'));
     });
 
@@ -373,9 +383,9 @@ describe('upstream sign-in: buttons, callback and linking rules', () => {
       const prof = profile({ email: 'VICTIM@corp.example', emailVerified: true });
       const { res, b } = await signInWith(prof);
       assert.equal(statusOf(res), 409);
-      const view = viewOf(res) as { message: string; link?: { href: string } };
+      const view = viewOf(res) as { message: Msg; link?: { href: string } };
       assert.match(
-        view.message,
+        english('en', view.message),
         /An account with this email exists. Sign in to it with your password or passkey, then link Corp ID/,
       );
       assert.ok(view.link);
@@ -828,7 +838,7 @@ describe('upstream sign-in: buttons, callback and linking rules', () => {
       up.answer(profile());
       const wrong = await callback(b, await startReauth());
       assert.equal(statusOf(wrong), 403);
-      assert.match(JSON.stringify(wrong), /not linked to your account/);
+      assert.match(inEnglish(wrong), /not linked to your account/);
     });
   });
 });

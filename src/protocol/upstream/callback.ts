@@ -10,6 +10,7 @@
 // provider asked to complete it (p.upstream.callback: error, iss, code with PKCE, ID token, nonce),
 // and its answer goes through the linking rules (linking.ts) to the purpose the redirect was for.
 // Every failure is a page with the way back; a provider that cannot be reached is a 503.
+import { msg, type Msg } from '../../i18n/catalog.ts';
 import { UpstreamError, type UpstreamProfile } from '../../ports/upstream-client.ts';
 import type { UpstreamProvider, UpstreamState } from '../../ports/upstreams.ts';
 import { safeReturn } from '../account/common.ts';
@@ -56,12 +57,7 @@ const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 /** Set on the same-site re-post of a cross-site form_post, so that it is bounced at most once. */
 export const BOUNCE = 'tessera_bounce';
 
-const problem = (
-  status: number,
-  title: string,
-  message: string,
-  link?: { href: string; text: string },
-): OAuthResponse => ({
+const problem = (status: number, title: Msg, message: Msg, link?: { href: string; text: Msg }): OAuthResponse => ({
   kind: 'page',
   status,
   view: { name: 'upstream-problem', title, message, ...(link ? { link } : {}) },
@@ -71,78 +67,56 @@ const problem = (
  * Where a failed sign-in sends the person back to: the login page of the interaction (with the
  * provider hint off, so that it is not followed again), the account login, or the linked sign-ins.
  */
-function backLink(p: Pick<Provider, 'config'>, state: UpstreamState): { href: string; text: string } {
+function backLink(p: Pick<Provider, 'config'>, state: UpstreamState): { href: string; text: Msg } {
   const issuer = p.config.issuer;
-  if (state.purpose === 'login')
-    return { href: `${issuer}/interaction/${state.interactionUid ?? ''}?hint=off`, text: 'Back to the sign-in page' };
-  if (state.purpose === 'account-login') return { href: `${issuer}/account`, text: 'Back to the sign-in page' };
-  return { href: `${issuer}/account/linked`, text: 'Back to your linked sign-ins' };
+  const text = msg('interaction.upstream.backToSignIn');
+  if (state.purpose === 'login') return { href: `${issuer}/interaction/${state.interactionUid ?? ''}?hint=off`, text };
+  if (state.purpose === 'account-login') return { href: `${issuer}/account`, text };
+  return { href: `${issuer}/account/linked`, text: msg('interaction.upstream.backToLinked') };
 }
 
-/** What each refusal of the linking rules says, and its status. */
+/** What each refusal of the linking rules says (interaction.upstream.<reason>), and its status. */
 function refusalPage(provider: UpstreamProvider, reason: Refusal | 'session' | 'not_yours') {
-  const label = provider.label;
-  switch (reason) {
-    case 'tenant':
-      return [
-        403,
-        'Organisation not allowed',
-        `Your ${label} account belongs to an organisation that may not sign in here.`,
-      ] as const;
-    case 'domain':
-      return [
-        403,
-        'Account not allowed',
-        `Only ${label} accounts of the allowed email domains may sign in here.`,
-      ] as const;
-    case 'disabled':
-      return [403, 'Account disabled', `The account linked to this ${label} sign-in cannot be used.`] as const;
-    case 'email_in_use':
-      return [
-        409,
-        'Sign in to your account first',
-        `An account with this email exists. Sign in to it with your password or passkey, then link ${label} from your account page.`,
-      ] as const;
-    case 'not_linked':
-      return [403, 'No linked account', `No account is linked to this ${label} sign-in.`] as const;
-    case 'username':
-      return [
-        409,
-        'Account not created',
-        `An account could not be created for this ${label} sign-in. Try again.`,
-      ] as const;
-    case 'session':
-      return [
-        403,
-        'Sign in again',
-        `Your session ended or changed while you were at ${label}. Sign in to your account and try again.`,
-      ] as const;
-    case 'not_yours':
-      return [403, 'Not your linked sign-in', `This ${label} sign-in is not linked to your account.`] as const;
-  }
+  const [status, key] = (
+    {
+      tenant: [403, 'interaction.upstream.tenant'],
+      domain: [403, 'interaction.upstream.domain'],
+      disabled: [403, 'interaction.upstream.disabled'],
+      email_in_use: [409, 'interaction.upstream.emailInUse'],
+      not_linked: [403, 'interaction.upstream.notLinked'],
+      username: [409, 'interaction.upstream.username'],
+      session: [403, 'interaction.upstream.session'],
+      not_yours: [403, 'interaction.upstream.notYours'],
+    } as const
+  )[reason];
+  const words = { provider: provider.label };
+  return [status, msg(`${key}.title`, words), msg(`${key}.message`, words)] as const;
 }
 
 /** What an upstream's failure says, and its status: 503 when it could not be reached. */
 function upstreamErrorPage(provider: UpstreamProvider, err: UpstreamError) {
-  const label = provider.label;
+  const words = { provider: provider.label };
   if (err.reason === 'unavailable')
     return [
       503,
-      `Cannot reach ${label}`,
-      `${label} cannot be reached right now, so you could not be signed in. Try again in a moment, or sign in another way.`,
+      msg('interaction.upstream.unavailable.title', words),
+      msg('interaction.upstream.unavailable.message', words),
     ] as const;
   if (err.reason === 'denied') {
-    const code = err.upstreamError && /^[A-Za-z0-9_.-]{1,64}$/.test(err.upstreamError) ? ` (${err.upstreamError})` : '';
+    // The provider's error code, when it has the shape of one, for the person to pass on.
+    const code = err.upstreamError && /^[A-Za-z0-9_.-]{1,64}$/.test(err.upstreamError) ? err.upstreamError : undefined;
     return [
       400,
-      'Sign-in not completed',
-      `${label} did not sign you in${code}. You can try again, or sign in another way.`,
+      msg('interaction.upstream.denied.title', words),
+      code
+        ? msg('interaction.upstream.deniedCode.message', { ...words, code })
+        : msg('interaction.upstream.denied.message', words),
     ] as const;
   }
   return [
     400,
-    'Sign-in not completed',
-    `The answer from ${label} could not be verified, so you were not signed in. Start again from the sign-in page.`,
+    msg('interaction.upstream.unverified.title', words),
+    msg('interaction.upstream.unverified.message', words),
   ] as const;
 }
 
@@ -186,11 +160,17 @@ async function callback(
   if (!provider)
     return problem(
       404,
-      'Unknown sign-in provider',
-      'This sign-in provider is not configured here. Start again from the sign-in page.',
+      msg('interaction.upstream.unknownProvider.title'),
+      msg('interaction.upstream.unknownProvider.message'),
     );
   const fields = readFormParams(req.params, CALLBACK_FIELDS, CALLBACK_LIMITS);
-  if (!fields) return problem(400, 'Sign-in not completed', `The answer from ${provider.label} is not valid.`);
+  const words = { provider: provider.label };
+  if (!fields)
+    return problem(
+      400,
+      msg('interaction.upstream.badAnswer.title', words),
+      msg('interaction.upstream.badAnswer.message', words),
+    );
   // A cross-site form_post arrives without our SameSite=Lax cookies, and under TESSERA_COOKIE_SAMESITE=
   // strict a cross-site redirect back arrives without the session cookie (which linking and
   // re-authentication check): re-posted once from our own page, same-site, so the cookies come.
@@ -201,8 +181,8 @@ async function callback(
     p.events({ type: 'upstream_login_failed', provider: provider.id, reason: 'state' });
     return problem(
       400,
-      'Sign-in expired',
-      `This sign-in through ${provider.label} has expired, was already used, or was started in another browser. Start again from the sign-in page.`,
+      msg('interaction.upstream.stateExpired.title', words),
+      msg('interaction.upstream.stateExpired.message', words),
     );
   }
   const back = backLink(p, state);

@@ -3,6 +3,7 @@
 // address (login_hint, or typed as the username with no password) in a provider's home-realm
 // domains. The login pages (interaction.ts, account.ts) import this file; the endpoints behind the
 // buttons are in signin.ts, which imports them in turn.
+import { msg, type Msg } from '../../i18n/catalog.ts';
 import type { UpstreamProvider } from '../../ports/upstreams.ts';
 import type { StoreDeps } from '../provider.ts';
 import { enabledUpstreams, PROVIDER_ID } from './state.ts';
@@ -50,8 +51,7 @@ function originOf(url: string | undefined): string | undefined {
 }
 
 /** The login page's alert when an upstream could not be reached to start a sign-in there. */
-export const unreachable = (label: string) =>
-  `${label} cannot be reached right now. Try again in a moment, or sign in another way.`;
+export const unreachable = (label: string): Msg => msg('interaction.error.upstreamUnreachable', { provider: label });
 
 /** The domain of an email address, lower-cased; undefined when it is not one. */
 export function emailDomain(email: string | undefined): string | undefined {

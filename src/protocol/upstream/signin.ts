@@ -3,6 +3,7 @@
 // checked like the login form it sits beside (its CSRF token), and what a sign-in through a
 // provider amounts to once its answer came back (callback.ts): the amr, and the identity a session
 // records for the provider's back-channel logout.
+import { msg } from '../../i18n/catalog.ts';
 import type { UpstreamProfile } from '../../ports/upstream-client.ts';
 import type { SessionUpstream } from '../../ports/sessions.ts';
 import type { UpstreamProvider } from '../../ports/upstreams.ts';
@@ -37,7 +38,7 @@ export async function enabledProvider(
   return provider?.enabled ? provider : undefined;
 }
 
-const NOT_OFFERED = 'That way of signing in is not offered any more. Choose another one.';
+const NOT_OFFERED = msg('interaction.error.notOffered');
 
 /** POST /interaction/:uid/upstream/:provider: a login page's button; on to the provider. */
 export async function interactionUpstream(
@@ -49,8 +50,7 @@ export async function interactionUpstream(
   const l = await load(p, req, uid);
   if ('kind' in l) return l;
   const f = form(req);
-  if (!f || !checkCsrf(p, `ia:${uid}`, l.browserSecret, f.csrf))
-    return page('Form expired', 'The form could not be verified. Go back to the application and start again.', 403);
+  if (!f || !checkCsrf(p, `ia:${uid}`, l.browserSecret, f.csrf)) return page('interaction.problem.formExpired', 403);
   if (l.ia.loginAt !== null) return { kind: 'redirect', location: `${p.config.issuer}/interaction/${uid}` };
   const provider = await enabledProvider(p, providerId);
   if (!provider) return loginView(p, l, NOT_OFFERED, undefined, undefined, 404);

@@ -27,6 +27,8 @@
     form.querySelector('input[name="response"]').value = JSON.stringify(answer);
     form.submit();
   };
+  // The words come from the page, in its language (data-msg-* attributes of the form).
+  const words = (form, name) => form.getAttribute(`data-msg-${name}`) || '';
   // A ceremony the user cancelled, or that a newer one replaced, is not an error worth showing.
   const quiet = (err) => err && (err.name === 'AbortError' || err.code === 'ERROR_CEREMONY_ABORTED');
 
@@ -46,7 +48,7 @@
           .then((answer) => send(form, answer))
           .catch((err) => {
             busy = false;
-            if (!quiet(err)) say(form, 'No passkey was used. Try again, or sign in with your password.');
+            if (!quiet(err)) say(form, words(form, 'not-used'));
           });
       });
     }
@@ -81,8 +83,8 @@
         .catch((err) => {
           busy = false;
           if (err && err.name === 'InvalidStateError')
-            say(form, 'This device already holds a passkey for your account.');
-          else if (!quiet(err)) say(form, 'No passkey was created. Try again.');
+            say(form, words(form, 'exists'));
+          else if (!quiet(err)) say(form, words(form, 'not-created'));
         });
     });
   }
