@@ -19,6 +19,11 @@ const SAME_AS_ENGLISH: Readonly<Record<Exclude<Locale, 'en'>, readonly MessageKe
   // Words that are the same in German (loanwords, names of things, abbreviations).
   de: [
     'layout.footer',
+    'interaction.device.code',
+    'interaction.mfa.passkey',
+    'interaction.optional',
+    'interaction.passkeys.name',
+    'interaction.passkeys.title',
     'console.field.redis',
     'account.overview.name',
     'account.profile.name',
@@ -48,6 +53,7 @@ const SAME_AS_ENGLISH: Readonly<Record<Exclude<Locale, 'en'>, readonly MessageKe
   ],
   // Words that are the same in French.
   fr: [
+    'interaction.device.code',
     'console.field.redis',
     'account.nav.sessions',
     'account.sessions.title',
