@@ -142,18 +142,23 @@ ${csrfInput(p.csrf)}
   return layout({ title: t(L, 'interaction.verify.title'), ...chromeOf(p), body });
 }
 
-/** How a mail flow ended (done, or why not), with a link onwards. */
-export function recoveryDonePage(
-  p: PageChrome & {
-    title: Msg;
-    message: Msg;
-    link?: { href: string; text: Msg };
-  },
-): string {
+/** What a page that tells how something ended says: a title, a sentence, and maybe a link onwards. */
+export type OutcomeView = PageChrome & { title: Msg; message: Msg; link?: { href: string; text: Msg } };
+
+/**
+ * A page that tells how something ended: a mail flow (done, or why not), or a sign-in through an
+ * upstream provider that did not go through (`alert`: the sentence is an alert, the link a note).
+ */
+export function outcomePage(p: OutcomeView, alert = false): string {
   const L = p.locale ?? 'en';
   const title = t(L, p.title);
+  const text = t(L, p.message);
+  const link = p.link ? html`<a href="${p.link.href}">${t(L, p.link.text)}</a>` : '';
   const body = html`<h1>${title}</h1>
-<p>${t(L, p.message)}</p>
-${p.link ? html`<p><a href="${p.link.href}">${t(L, p.link.text)}</a></p>` : ''}`;
+${alert ? html`<div class="alert" role="alert">${text}</div>` : html`<p>${text}</p>`}
+${link ? (alert ? html`<p class="note">${link}</p>` : html`<p>${link}</p>`) : ''}`;
   return layout({ title, ...chromeOf(p), body });
 }
+
+/** How a mail flow ended (done, or why not), with a link onwards. */
+export const recoveryDonePage = (p: OutcomeView): string => outcomePage(p);

@@ -3,8 +3,9 @@
  * buttons, each a small form of its own (POST, the login form's CSRF token, no JavaScript), and the
  * page shown when a sign-in through a provider did not go through, with the way back.
  */
-import { t, type Msg } from '../i18n/catalog.ts';
+import { t } from '../i18n/catalog.ts';
 import type { Locale } from '../i18n/negotiate.ts';
+import { outcomePage, type OutcomeView } from './recovery-pages.ts';
 import { html, layout, type Html, chromeOf, type PageChrome } from './html.ts';
 
 /** A login page's provider button: its form's action and the provider's label. */
@@ -29,20 +30,7 @@ ${buttons.map(
 }
 
 /** A sign-in through a provider that did not go through: what happened, and where to go back to. */
-export function upstreamProblemPage(
-  p: PageChrome & {
-    title: Msg;
-    message: Msg;
-    link?: { href: string; text: Msg };
-  },
-): string {
-  const L = p.locale ?? 'en';
-  const title = t(L, p.title);
-  const body = html`<h1>${title}</h1>
-<div class="alert" role="alert">${t(L, p.message)}</div>
-${p.link ? html`<p class="note"><a href="${p.link.href}">${t(L, p.link.text)}</a></p>` : ''}`;
-  return layout({ title, ...chromeOf(p), body });
-}
+export const upstreamProblemPage = (p: OutcomeView): string => outcomePage(p, true);
 
 /**
  * The way on after a bounced form_post (protocol/upstream/callback.ts): the bounce page's form may
