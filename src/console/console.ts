@@ -136,6 +136,7 @@ export class Console {
     return {
       base: this.p.config.issuer,
       username: s.user.username,
+      userLocale: s.user.locale ?? null,
       role: s.role,
       nav: [
         ...(this.summary && s.principal.scopes.has(this.summary.permission)
@@ -165,6 +166,8 @@ export class Console {
         name: 'console',
         render: (chrome) => consolePage({ ...data, ...(chrome as PageChrome) } as ConsolePage),
       },
+      // The operator's own language choice, when the page is theirs (the HTTP layer negotiates with it).
+      ...('userLocale' in data ? { language: { userLocale: data.userLocale } } : {}),
       ...(headers ? { headers } : {}),
     };
   }

@@ -11,7 +11,7 @@ async function server(secure = false) {
   mountLanguageSwitch(app, { ...cookieOpts, secure });
   const answer = (req: Parameters<typeof requestLanguage>[0], known?: { uiLocales?: string; userLocale?: string }) => {
     const l = requestLanguage(req, 'fr', secure);
-    return { locale: l.localeFor(known), links: l.links() };
+    return { locale: l.localeFor(known), links: l.links(undefined) };
   };
   app.get('/page', { config: { kind: 'page' } }, async (req) => answer(req));
   app.post('/page', { config: { kind: 'page' } }, async (req) => answer(req));
@@ -80,10 +80,36 @@ describe('a page language (http/language.ts)', () => {
     assert.equal(post.headers['set-cookie'], undefined);
   });
 
-  it('never sends the browser to another host', async () => {
-    const app = await server();
-    // A path that a URL parser would read as a host gets no switch at all.
-    const r = await app.inject('//evil.example/page?lang=de');
-    assert.notEqual(r.headers.location?.toString().includes('evil'), true);
+  it('never sends the browser to another host, nor links to one', async () => {
+    const app = Fastify();
+    mountLanguageSwitch(app, cookieOpts);
+    // A route whose parameter takes anything, as /interaction/:uid and /admin/:section do.
+    app.get('/i/:uid', { config: { kind: 'page' } }, async (req) => ({
+      links: requestLanguage(req, 'en', false).links(undefined),
+    }));
+    await app.ready();
+    const tricks = [
+      '/i/..\\evil.example',
+      '/i/..\\evil.example%2f',
+      '/i/%2e%2e/%2e%2e//evil.example',
+      '/i/../..//evil.example',
+    ];
+    for (const path of tricks) {
+      const r = await app.inject(`${path}?lang=de`);
+      assert.notEqual(r.statusCode, 303, path);
+      if (r.statusCode === 200) assert.deepEqual(r.json().links, [], path);
+    }
+    // An encoded slash stays encoded: the address is the request's own.
+    const ok = await app.inject('/i/https%3A%2F%2Fapp.example?lang=de');
+    assert.equal(ok.headers.location, '/i/https%3A%2F%2Fapp.example');
+  });
+
+  it('offers no links on a page whose address used something up', async () => {
+    const app = Fastify();
+    app.get('/callback', { config: { kind: 'page' } }, async (req) => ({
+      links: requestLanguage(req, 'en', false).links({ once: true }),
+    }));
+    await app.ready();
+    assert.deepEqual((await app.inject('/callback?code=c&state=s')).json().links, []);
   });
 });

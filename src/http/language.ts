@@ -18,28 +18,36 @@ const LANGUAGE_COOKIE_MAX_AGE = 365 * 86400;
 export interface RequestLanguage {
   /** The language negotiated with what the endpoint knows. */
   localeFor(known: PageLanguage | undefined): Locale;
-  /** The page in each language (GET pages only: a page answering a form has no address to come back to). */
-  links(): readonly LanguageLink[];
+  /**
+   * The page in each language: GET pages only (a page answering a form has no address to come back
+   * to), and not a page whose address used something up (`once`: loading it again would not show it again).
+   */
+  links(known: PageLanguage | undefined): readonly LanguageLink[];
 }
 
-/** The path and query of a request's URL when it is a plain path of this server, else undefined. */
-function ownUrl(url: string): URL | undefined {
-  if (!url.startsWith('/') || url.startsWith('//')) return undefined;
-  try {
-    const u = new URL(url, 'http://tessera.invalid');
-    return u.host === 'tessera.invalid' ? u : undefined;
-  } catch {
-    return undefined;
-  }
+/**
+ * A request's own address, split into its path exactly as sent and its query, when the path is a
+ * plain one: one slash, then no slash or backslash, and no backslash or dot segment anywhere (a URL
+ * parser would turn `/x/..\host` into `//host`, and a browser reads `/\host` as another host). The
+ * links and the switch's redirect reuse the path as sent, never a parsed one, so they cannot lead
+ * anywhere but where this request came.
+ */
+function ownUrl(url: string): { path: string; query: URLSearchParams } | undefined {
+  const at = url.indexOf('?');
+  const path = at < 0 ? url : url.slice(0, at);
+  if (!/^\/(?:[^/\\]|$)/.test(path) || path.includes('\\') || /(?:^|\/)\.\.?(?:\/|$)/.test(path)) return undefined;
+  // `%2e` is a dot to a URL parser (`/x/%2e%2e/` climbs too); an encoded slash or backslash stays encoded.
+  if (/%2e/i.test(path)) return undefined;
+  return { path, query: new URLSearchParams(at < 0 ? '' : url.slice(at + 1)) };
 }
 
-/** `u`'s path and query, with `lang` set to `locale` (or left out). */
-function relative(u: URL, locale?: Locale): string {
-  const q = new URLSearchParams(u.search);
+/** The address's path and query, with `lang` set to `locale` (or left out). */
+function relative(u: { path: string; query: URLSearchParams }, locale?: Locale): string {
+  const q = new URLSearchParams(u.query);
   q.delete(LANGUAGE_PARAM);
   if (locale) q.set(LANGUAGE_PARAM, locale);
   const query = q.toString();
-  return u.pathname + (query ? `?${query}` : '');
+  return u.path + (query ? `?${query}` : '');
 }
 
 /**
@@ -60,8 +68,8 @@ export function requestLanguage(req: FastifyRequest, fallback: Locale, secure: b
         },
         fallback,
       ),
-    links: () => {
-      if (req.method !== 'GET') return [];
+    links: (known) => {
+      if (req.method !== 'GET' || known?.once) return [];
       const u = ownUrl(req.url);
       return u ? LOCALES.map((locale) => ({ locale, href: relative(u, locale) })) : [];
     },
@@ -78,7 +86,7 @@ export function mountLanguageSwitch(app: FastifyInstance, cookieOpts: CookieOpti
     if (req.method !== 'GET' || !req.url.includes(`${LANGUAGE_PARAM}=`)) return done();
     if ((req.routeOptions.config as { kind?: string } | undefined)?.kind !== 'page') return done();
     const u = ownUrl(req.url);
-    const asked = u?.searchParams.get(LANGUAGE_PARAM);
+    const asked = u?.query.get(LANGUAGE_PARAM);
     const locale = asked ? localeOf(asked) : undefined;
     if (!u || !locale) return done();
     const cookie = serializeCookie(

@@ -89,11 +89,17 @@ export function render(reply: ReplyLike, res: OAuthResponse): ReplyLike {
         nonce,
         brand: reply.pageBrand,
         locale: language?.localeFor(res.language) ?? 'en',
-        languages: language?.links() ?? [],
+        languages: language?.links(res.language) ?? [],
       };
       return reply
         .code(res.status)
-        .headers({ 'cache-control': 'no-store', 'content-security-policy': csp, 'content-language': chrome.locale! })
+        .headers({
+          'cache-control': 'no-store',
+          'content-security-policy': csp,
+          'content-language': chrome.locale!,
+          // One address, a page in the language the request's header and cookie chose.
+          vary: 'Accept-Language, Cookie',
+        })
         .type('text/html; charset=utf-8')
         .send(renderView(res.view, chrome));
     }

@@ -277,6 +277,11 @@ export interface PageChromeOf {
 export interface PageLanguage {
   uiLocales?: string;
   userLocale?: string | null;
+  /**
+   * The page's address used something up (an upstream's callback took its state): loading it again
+   * would not show this page, so it offers no links to itself in other languages.
+   */
+  once?: boolean;
 }
 
 /** A login page's passkey sign-in: where the answer is posted, the options (JSON), the scripts' base URL. */

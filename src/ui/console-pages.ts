@@ -105,6 +105,8 @@ export interface ConsoleChart {
 }
 
 export interface ConsoleBase extends PageChrome {
+  /** The signed-in operator's own language choice (the page's language is negotiated with it before rendering). */
+  userLocale?: string | null;
   /** The issuer: every link of the console is under it. */
   base: string;
   username: string;

@@ -59,8 +59,16 @@ describe('ui_locales on /authorize', { timeout: 60_000 }, () => {
       .map((c) => c.split(';')[0])
       .join('; ');
     const page = await fetch(location, { redirect: 'manual', headers: { ...headers, cookie } });
+    assert.equal(page.headers.get('vary'), 'Accept-Language, Cookie', 'one address, pages in several languages');
     return { status: page.status, lang: page.headers.get('content-language') ?? '', body: await page.text() };
   }
+
+  it('discovery names the languages ui_locales may ask for', async () => {
+    const doc = (await (await fetch(new URL('/.well-known/openid-configuration', server.issuer))).json()) as {
+      ui_locales_supported?: string[];
+    };
+    assert.deepEqual(doc.ui_locales_supported, ['en', 'de', 'fr']);
+  });
 
   it('ui_locales=de gives a German login page, over an English Accept-Language', async () => {
     const page = await loginPage('de', 'en-US,en;q=0.9');

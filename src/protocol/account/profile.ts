@@ -112,7 +112,7 @@ export async function saveProfile(p: ProfileDeps, req: ProtocolRequest): Promise
     // Both are queued or the change is undone: an address changed without the old one being told
     // (or without a link to verify the new one) is what an attacker with a session would want.
     try {
-      if (email && p.config.emailVerification !== 'off') await sendVerification(p, s.user, email, req);
+      if (email && p.config.emailVerification !== 'off') await sendVerification(p, updated, email, req);
       if (oldEmail)
         await p.mail.send({
           to: oldEmail,
@@ -124,7 +124,8 @@ export async function saveProfile(p: ProfileDeps, req: ProtocolRequest): Promise
             time: new Date(p.now() * 1000).toUTCString(),
           },
           userId: s.user.id,
-          locale: mailLocale(req, p.config, s.user),
+          // In the language just chosen, if one was: the mails follow the saved record.
+          locale: mailLocale(req, p.config, updated),
         });
     } catch (err) {
       await p.stores.users.put({
@@ -159,8 +160,9 @@ export async function saveProfile(p: ProfileDeps, req: ProtocolRequest): Promise
   if (localeChanged)
     p.log.info({ event: 'locale_changed', sub: s.user.id, locale: locale ?? 'none' }, 'language changed by user');
   const back = `/account/profile?saved=${emailChanged && email ? 'email' : '1'}`;
-  if (!localeChanged) return redirectTo(p, back);
-  // The switch shows at once in this browser: the cookie outranks the stored choice (negotiate.ts), so
-  // it follows the new choice, and is cleared for "browser default".
+  // The choice shows at once in this browser: the cookie outranks the stored choice (negotiate.ts), so it
+  // follows what the form saved (cleared for "browser default"), even when the stored choice did not change
+  // but this browser had picked another language from a page's links. A form without the field changes neither.
+  if (!req.params.has('locale')) return redirectTo(p, back);
   return { kind: 'redirect', location: `${p.config.issuer}${back}`, cookies: [languageCookie(locale)] };
 }

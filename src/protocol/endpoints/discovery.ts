@@ -5,6 +5,7 @@ import { ASYMMETRIC_ALGS, HMAC_ALGS } from '../client-auth/client-assertion.ts';
 import { grants } from '../grants/index.ts';
 import type { Config } from '../../config/config.ts';
 import { claimsSupported, supportedScopes } from '../scopes.ts';
+import { LOCALES } from '../../i18n/negotiate.ts';
 import { isAdminScope } from '../admin-scopes.ts';
 import { featureEnabled } from '../../config/features.ts';
 import { rarEnabled } from '../authorization-details.ts';
@@ -76,6 +77,8 @@ export function discoveryDocument(
     ...(mtls.length ? { tls_client_certificate_bound_access_tokens: true } : {}),
     claims_supported: [...claimsSupported(), 'acr'],
     claims_parameter_supported: true,
+    // OIDC Discovery 3: the languages of the pages (ui_locales, docs/languages.md).
+    ui_locales_supported: [...LOCALES],
     acr_values_supported: [...ACR_VALUES_SUPPORTED],
     request_parameter_supported: true,
     request_object_signing_alg_values_supported: [...ASYMMETRIC_ALGS],

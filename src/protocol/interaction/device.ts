@@ -2,7 +2,7 @@ import { INTERACTION_COOKIE, startInteraction } from '../endpoints/authorize.ts'
 import { formatUserCode, normalizeUserCode, userCodeHash } from '../device/user-code.ts';
 import { randomToken } from '../hash.ts';
 import { readFormParams, splitScope } from '../params.ts';
-import type { CookieSpec, OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
+import type { CookieSpec, OAuthResponse, PageLanguage, Provider, ProtocolRequest } from '../provider.ts';
 import type { AuthorizationRequest } from './authorization-response.ts';
 import { msg, type Msg } from '../../i18n/catalog.ts';
 import { problemPage, problemView, waitMsg } from './problem.ts';
@@ -133,11 +133,16 @@ export const deviceEntry = async (p: DeviceEntryDeps, req: ProtocolRequest): Pro
   return req.method === 'POST' ? submitDeviceEntry(p, req) : showDeviceEntry(p, req);
 };
 
-const done = (approved: boolean, clientName: string, cookies: CookieSpec[]): OAuthResponse => ({
+// In the language of the consent page before it (the request's ui_locales).
+const pageLanguage = (areq: AuthorizationRequest): PageLanguage =>
+  areq.uiLocales ? { uiLocales: areq.uiLocales } : {};
+
+const done = (approved: boolean, clientName: string, cookies: CookieSpec[], language: PageLanguage): OAuthResponse => ({
   kind: 'page',
   status: 200,
   view: { name: 'device-done', approved, clientName },
   cookies,
+  language,
 });
 const expired = (cookies: CookieSpec[]): OAuthResponse => ({
   kind: 'page',
@@ -183,7 +188,7 @@ export async function approveDevice(
     scope: areq.scope,
     ip: req.ip,
   });
-  return done(true, clientName, cookies);
+  return done(true, clientName, cookies, pageLanguage(areq));
 }
 
 /** The user denied it: the device's next poll gets access_denied. */
@@ -197,5 +202,5 @@ export async function denyDevice(
 ): Promise<OAuthResponse> {
   if (!(await p.stores.deviceCodes.deny(areq.device!.codeHash, p.now()))) return expired(cookies);
   p.events({ type: 'device_authorization_denied', userId, clientId: areq.clientId, ip: req.ip });
-  return done(false, clientName, cookies);
+  return done(false, clientName, cookies, pageLanguage(areq));
 }

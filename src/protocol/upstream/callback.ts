@@ -57,10 +57,12 @@ const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 /** Set on the same-site re-post of a cross-site form_post, so that it is bounced at most once. */
 export const BOUNCE = 'tessera_bounce';
 
+// The callback took its state: the page offers no links to its own address in other languages.
 const problem = (status: number, title: Msg, message: Msg, link?: { href: string; text: Msg }): OAuthResponse => ({
   kind: 'page',
   status,
   view: { name: 'upstream-problem', title, message, ...(link ? { link } : {}) },
+  language: { once: true },
 });
 
 /**
