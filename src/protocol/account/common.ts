@@ -6,7 +6,7 @@ import { readFormParams } from '../params.ts';
 import type { CookieSpec, DepsOf, OAuthResponse, Provider, ProtocolRequest, StoreDeps } from '../provider.ts';
 import type { SessionRecord } from '../../ports/sessions.ts';
 import type { UserRecord } from '../../ports/users.ts';
-import { checkCsrf, csrfToken, loadSession, SESSION_COOKIE } from '../interaction/session.ts';
+import { checkCsrf, csrfToken, loadSession, SESSION_COOKIE, touchSession } from '../interaction/session.ts';
 import type { AccountSection, AccountView } from './views.ts';
 
 /** What finding the signed-in user of an account page uses: the session, the user, the CSRF key, the issuer. */
@@ -54,7 +54,7 @@ export async function signedIn(p: AccountDeps, req: ProtocolRequest): Promise<Si
   const user = await p.stores.users.get(session.userId);
   if (!user) return undefined;
   // Using the account area keeps the session alive (idle timeout), and its "last seen" true to the minute.
-  if (p.now() - session.lastSeenAt >= 60) await p.stores.sessions.touch(session.idHash, p.now());
+  await touchSession(p, session);
   return { session, user, cookie: req.cookies[SESSION_COOKIE]! };
 }
 

@@ -20,7 +20,7 @@ import {
 } from '../interaction/authorization-response.ts';
 import { errorResponseModeFor, isJwtMode, jarmAlgFor, jarmSigner, responseModeFor } from '../interaction/jarm.ts';
 import { askOf, sessionGate } from '../interaction/mfa-policy.ts';
-import { loadSession } from '../interaction/session.ts';
+import { loadSession, touchSession } from '../interaction/session.ts';
 import { isScopeToken, readParams, splitScope, type Params } from '../params.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import { matchRedirectUri } from '../redirect-uri.ts';
@@ -526,7 +526,7 @@ async function decide(
   if (gate === 'more' && areq.prompt.includes('none'))
     throw new OAuthError('interaction_required', 'The user must pass a second factor.');
   if (session && !loginNeeded && !consentNeeded && !choose && gate === 'ok') {
-    await p.stores.sessions.touch(session.idHash, now);
+    await touchSession(p, session);
     return issueCode(p, areq, session);
   }
   return startInteraction(p, client, areq, loginNeeded ? undefined : session, req.cookies[INTERACTION_COOKIE]);

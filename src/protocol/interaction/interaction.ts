@@ -19,7 +19,7 @@ import { authorizationError, issueCode, type AuthorizationRequest } from './auth
 import { approveDevice, denyDevice } from './device.ts';
 import { checkLogin, loginPageAnswer } from './login-throttle.ts';
 import { askOf, beginSecondFactor, requirementFor, sessionGate } from './mfa-policy.ts';
-import { checkCsrf, csrfToken, loadSession, startSession } from './session.ts';
+import { checkCsrf, csrfToken, loadSession, startSession, touchSession } from './session.ts';
 import { emailVerificationRequired, unverifiedEmailAnswer } from './email.ts';
 import { passkeyLoginBlock } from '../passkeys.ts';
 import { problemPage } from './problem.ts';
@@ -526,7 +526,7 @@ export async function selectAccount(p: InteractionDeps, req: ProtocolRequest, ui
     !(await needsConsent(p, client, session.userId, areq)) &&
     (await sessionGate(p, req, session, client, askOf(areq))) === 'ok'
   ) {
-    await p.stores.sessions.touch(session.idHash, p.now());
+    await touchSession(p, session);
     return issueCode(p, areq, session);
   }
   return startInteraction(p, client, areq, session, l.browserSecret);
@@ -550,7 +550,7 @@ export async function finish(
   if (!ia || !ia.sessionIdHash) return EXPIRED;
   const session = await p.stores.sessions.get(ia.sessionIdHash);
   if (!session) return EXPIRED;
-  await p.stores.sessions.touch(session.idHash, p.now());
+  await touchSession(p, session);
   // The interaction cookie stays: it is the browser's, shared by the interactions of its other tabs (authorize.ts
   // startInteraction).
   if (l.areq.device) return approveDevice(p, req, l.areq, session, l.clientName, cookies);

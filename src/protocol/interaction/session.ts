@@ -3,7 +3,7 @@ import type { Stores } from '../../ports/index.ts';
 import type { SessionRecord, SessionUpstream } from '../../ports/sessions.ts';
 import { sessionEnded } from '../logout/session-ended.ts';
 import { keyedHash, randomToken, safeEqual, tokenHash } from '../hash.ts';
-import { header, type CookieSpec, type Provider, type ProtocolRequest } from '../provider.ts';
+import { header, type CookieSpec, type Provider, type ProtocolRequest, type StoreDeps } from '../provider.ts';
 import type { DepsOf } from '../provider.ts';
 
 /** What loading a session uses: the sessions and users stores, the clock and the idle timeout. */
@@ -43,6 +43,21 @@ function browserOf(req: ProtocolRequest): { userAgent?: string; device: string }
     ...(ua ? { userAgent: ua.slice(0, USER_AGENT_MAX) } : {}),
     device: valid ? cookie : randomToken(32),
   };
+}
+
+/**
+ * Records that a session was used now, for its idle timeout: at most once a minute (a tenth of the
+ * idle timeout when that is shorter), so a browser signing in to several applications in a row does
+ * not write its session each time. The session then ends at most that much before its true idle
+ * end, never after it.
+ */
+export async function touchSession(
+  p: Pick<Provider, 'now'> & StoreDeps<'sessions'> & { readonly config: Pick<Provider['config'], 'sessionIdleTtl'> },
+  session: Pick<SessionRecord, 'idHash' | 'lastSeenAt'>,
+): Promise<void> {
+  const now = p.now();
+  if (now - session.lastSeenAt >= Math.min(60, Math.floor(p.config.sessionIdleTtl / 10)))
+    await p.stores.sessions.touch(session.idHash, now);
 }
 
 /** The login session of this browser, if it has a live one. */
