@@ -15,6 +15,7 @@ import {
   WAL_SIZE_LIMIT,
   type FaultEvent,
 } from './database.ts';
+import { sqlContext } from './statements.ts';
 import { migrate } from './migrations/index.ts';
 import { StorageUnavailableError } from '../../ports/unavailable.ts';
 import { usernameKeys } from '../../accounts/usernames.ts';
@@ -239,6 +240,62 @@ describe('SQLite direct statements (inside a transaction)', () => {
         (await handle.db.selectFrom('revoked_tokens').select('jti').execute()).map((r) => r.jti),
         ['a'],
       );
+    } finally {
+      await handle.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('SQLite direct statements (outside a transaction)', () => {
+  it('run at once while no transaction is open, and wait for one that is: never inside another transaction', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-direct-'));
+    const handle = await openDatabase(`sqlite:${join(dir, 'd.db')}`);
+    try {
+      await migrate(handle.db, usernameKeys);
+      const ctx = sqlContext(handle);
+      const insert = ctx.statement((k) => k.insertInto('revoked_tokens').values({ jti: '', expires_at: 0 }));
+      const jtis = async () =>
+        (await handle.db.selectFrom('revoked_tokens').select('jti').orderBy('jti').execute()).map((r) => r.jti);
+      // No transaction open: the statement has run and committed before its promise is even awaited.
+      const alone = insert(handle.db, ['alone', 1]);
+      const reader = new DatabaseSync(join(dir, 'd.db'));
+      assert.deepEqual(
+        reader
+          .prepare('select jti from revoked_tokens')
+          .all()
+          .map((r) => r.jti),
+        ['alone'],
+        'committed already, seen by another connection',
+      );
+      reader.close();
+      await alone;
+      assert.deepEqual(await jtis(), ['alone']);
+      // A transaction open and waiting: a statement of its own waits for it, so rolling it back keeps that row.
+      let release!: () => void;
+      const held = new Promise<void>((r) => {
+        release = r;
+      });
+      let opened!: () => void;
+      const open = new Promise<void>((r) => {
+        opened = r;
+      });
+      const tx = handle.db
+        .transaction()
+        .execute(async (t) => {
+          await insert(t, ['inside', 1]);
+          opened();
+          await held;
+          throw new Error('undo');
+        })
+        .catch((e: Error) => e.message);
+      await open;
+      assert.equal(handle.inTransaction!(), true);
+      const outside = insert(handle.db, ['outside', 1]);
+      release();
+      assert.equal(await tx, 'undo');
+      await outside;
+      assert.deepEqual(await jtis(), ['alone', 'outside']);
     } finally {
       await handle.close();
       rmSync(dir, { recursive: true, force: true });

@@ -31,10 +31,14 @@ export interface DatabaseHandle {
   close(): Promise<void>;
   /**
    * SQLite only: runs a compiled statement on the process's one connection at once, without
-   * Kysely's executor. Only for statements of a transaction in progress, which holds that
-   * connection (Kysely queues every other query until it ends); see statements.ts `statement`.
+   * Kysely's executor: a statement of a transaction in progress, which holds that connection
+   * (Kysely queues every other query until it ends), or a statement of its own while no transaction
+   * is open (`inTransaction` false: it runs and commits in the one synchronous call, so it cannot
+   * fall inside another's transaction); see statements.ts `statement`.
    */
   direct?: <R>(query: CompiledQuery, parameters: readonly unknown[]) => QueryResult<R>;
+  /** SQLite only: a transaction is open on the connection (between its BEGIN and its COMMIT or ROLLBACK). */
+  inTransaction?: () => boolean;
   /**
    * The storage fault of the episode under way, if any: the database refused a write because its
    * disk is full, it is read-only, or an I/O error occurred. Set by the first such error, cleared
@@ -131,12 +135,15 @@ function openSqlite(location: string, faults: FaultEpisodes): DatabaseHandle {
         const stmt = database.prepare(query.sql);
         if (stmt.reader) return { rows: stmt.all(parameters) as R[] };
         const { changes } = stmt.run(parameters);
-        faults.directWrite = true;
+        // In a transaction, its commit ends a fault episode; on its own, the write has committed already.
+        if (raw.isTransaction) faults.directWrite = true;
+        else if (faults.current !== undefined) faults.written();
         return { numAffectedRows: BigInt(changes), rows: [] };
       } catch (err) {
         return rethrowMapped(err, test);
       }
     },
+    inTransaction: () => raw.isTransaction,
     fault: () => faults.current,
     probeWrite: () => probeWrite(db),
     async close() {

@@ -104,17 +104,19 @@ export interface SqlContext {
 }
 
 export function sqlContext(handle: DatabaseHandle): SqlContext {
-  const { db, direct } = handle;
+  const { db, direct, inTransaction } = handle;
   const pg = handle.dialect === 'postgres';
   const tx: Tx = (fn) => db.transaction().execute(fn);
   const statement = <R>(build: (k: Kysely<Schema>) => Compilable<R>): Statement<R> => {
     let compiled: CompiledQuery<R> | undefined;
     return async (q, parameters) => {
       compiled ??= build(db).compile();
-      // SQLite, inside a transaction (a rotation, a group commit, an audit append): the
-      // transaction holds the one connection, so its statements run on it at once, without the
-      // several promise hops of Kysely's executor per statement.
-      if (direct && q.isTransaction) return direct<R>(compiled, parameters);
+      // SQLite: inside a transaction (a rotation, a group commit, an audit append), the transaction
+      // holds the one connection, so its statements run on it at once, without the several promise
+      // hops of Kysely's executor per statement. Outside one, while no transaction is open, a
+      // statement runs (and commits) at once too: node:sqlite is synchronous, so nothing can come
+      // between. While another's transaction is open, it waits for it in Kysely's queue.
+      if (direct && (q.isTransaction || !inTransaction!())) return direct<R>(compiled, parameters);
       return q.executeQuery<R>({ ...compiled, parameters });
     };
   };
