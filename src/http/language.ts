@@ -79,12 +79,12 @@ export function requestLanguage(req: FastifyRequest, fallback: Locale, secure: b
 /**
  * `?lang=<locale>` on a GET page: keep the language in the cookie and show the page again without
  * the parameter (so that no endpoint ever sees it). Not a redirect elsewhere: the location is this
- * request's own path. An unknown language is ignored (the page is shown as asked).
+ * request's own path. An unknown language is ignored (the page is shown as asked). Attached to the
+ * page routes only (kind `page`, registered after this), so no other route pays for it.
  */
 export function mountLanguageSwitch(app: FastifyInstance, cookieOpts: CookieOptions): void {
-  app.addHook('onRequest', (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
+  const languageSwitch = (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
     if (req.method !== 'GET' || !req.url.includes(`${LANGUAGE_PARAM}=`)) return done();
-    if ((req.routeOptions.config as { kind?: string } | undefined)?.kind !== 'page') return done();
     const u = ownUrl(req.url);
     const asked = u?.query.get(LANGUAGE_PARAM);
     const locale = asked ? localeOf(asked) : undefined;
@@ -97,5 +97,10 @@ export function mountLanguageSwitch(app: FastifyInstance, cookieOpts: CookieOpti
       .code(303)
       .headers({ 'cache-control': 'no-store', location: relative(u), 'set-cookie': cookie })
       .send();
+  };
+  app.addHook('onRoute', (route) => {
+    if ((route.config as { kind?: string } | undefined)?.kind !== 'page') return;
+    const own = route.onRequest;
+    route.onRequest = [languageSwitch, ...(own === undefined ? [] : Array.isArray(own) ? own : [own])];
   });
 }
