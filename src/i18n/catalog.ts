@@ -52,7 +52,8 @@ export interface Msg {
 /** The message `key` with the values of its placeholders. */
 export const msg = (key: MessageKey, params?: MessageParams): Msg => ({ key, ...(params ? { params } : {}) }) as Msg;
 
-const PLACEHOLDER = /\{([A-Za-z][A-Za-z0-9_]*)\}/g;
+/** A {placeholder} of a catalog text (its name in group 1). */
+export const PLACEHOLDER = /\{([A-Za-z][A-Za-z0-9_]*)\}/g;
 
 /** The placeholders a text names, sorted (for the catalogs' test). */
 export const placeholdersOf = (text: string): string[] => [...text.matchAll(PLACEHOLDER)].map((m) => m[1]!).sort();

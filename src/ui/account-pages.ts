@@ -6,6 +6,7 @@
  */
 import { t, type MessageKey, type Msg } from '../i18n/catalog.ts';
 import { LANGUAGE_NAMES, LOCALES, type Locale } from '../i18n/negotiate.ts';
+import { rich } from './rich-text.ts';
 import { html, layout, raw, type Html, type HtmlValue, chromeOf, type PageChrome } from './html.ts';
 
 type Section =
@@ -108,25 +109,6 @@ const SECTIONS: [Section, MessageKey, string][] = [
   ['data', 'account.nav.data', '/account/data'],
   ['delete', 'account.nav.delete', '/account/delete'],
 ];
-
-const PLACEHOLDER = /\{([A-Za-z][A-Za-z0-9_]*)\}/g;
-
-/**
- * A catalog text whose placeholders are filled with markup (a <time>, a link, a name in <strong>):
- * the text around them is escaped like any other, the values are rendered as they are. Catalog texts
- * hold no markup, so a sentence with a link in it is one text with a placeholder where the link goes.
- */
-function compose(L: Locale, key: MessageKey, values: Readonly<Record<string, HtmlValue>>): Html {
-  const text = t(L, key); // no values given: t leaves every placeholder as written
-  const parts: HtmlValue[] = [];
-  let at = 0;
-  for (const m of text.matchAll(PLACEHOLDER)) {
-    parts.push(text.slice(at, m.index), Object.hasOwn(values, m[1]!) ? values[m[1]!] : m[0]);
-    at = m.index + m[0].length;
-  }
-  parts.push(text.slice(at));
-  return html`${parts}`;
-}
 
 /** A message of the protocol layer in the page's language, when there is one. */
 const say = (L: Locale, m: Msg | undefined): string | undefined => (m ? t(L, m) : undefined);
@@ -276,7 +258,7 @@ ${p.consents.map(
 <div class="app-info">
 <span class="app-name">${c.clientName}</span>
 <span class="app-meta small muted">${c.scopes.length ? c.scopes.map((s, i) => html`${i ? ' ' : ''}<code>${s}</code>`) : t(L, 'account.overview.noScopes')}</span>
-<span class="app-meta small muted">${compose(L, 'account.overview.granted', { when: when(L, c.grantedAt) })}</span>
+<span class="app-meta small muted">${rich(L, 'account.overview.granted', { when: when(L, c.grantedAt) })}</span>
 </div>
 ${itemButton(
   `${b}/account/revoke`,
@@ -295,7 +277,7 @@ ${itemButton(
       return {
         title: t(L, 'account.overview.title'),
         content: html`<h1>${t(L, 'account.overview.title')}</h1>
-<p class="lead">${compose(L, 'account.overview.signedInAs', { username: html`<strong>${p.username}</strong>` })}</p>
+<p class="lead">${rich(L, 'account.overview.signedInAs', { username: html`<strong>${p.username}</strong>` })}</p>
 ${messages(L, p)}
 <dl class="facts">
 <dt>${t(L, 'account.overview.name')}</dt><dd>${p.name ?? t(L, 'account.overview.notGiven')}</dd>
@@ -360,7 +342,7 @@ ${field({ id: 'confirm', label: t(L, 'account.password.confirm'), type: 'passwor
             (f) => html`<li class="factor">
 <div class="app-info">
 <span class="app-name">${f.name}</span>
-<span class="app-meta small muted">${compose(L, 'account.security.factorMeta', {
+<span class="app-meta small muted">${rich(L, 'account.security.factorMeta', {
               kind: t(L, f.kind === 'totp' ? 'account.security.totp' : 'account.security.passkey'),
               added: when(L, f.createdAt),
               used: when(L, f.lastUsedAt),
@@ -413,7 +395,7 @@ ${
     ? html`<p>${t(L, 'account.totp.scan')}</p>
 ${qr(L, p.qrSvg)}
 <p><span class="muted small" id="secret-label">${t(L, 'account.totp.key')}</span><br><code class="secret" aria-labelledby="secret-label">${p.secret.replace(/(.{4})/g, '$1 ').trim()}</code></p>`
-    : html`<p>${compose(L, 'account.totp.typeCurrent', {
+    : html`<p>${rich(L, 'account.totp.typeCurrent', {
         restart: html`<a href="${b}/account/security/totp${back}">${t(L, 'account.totp.restart')}</a>`,
       })}</p>`
 }
@@ -437,7 +419,7 @@ ${
     ? html`<p>${t(L, 'account.recovery.keep')} <strong>${t(L, 'account.recovery.onlyNow')}</strong></p>
 <ul class="codes" aria-label="${t(L, 'account.recovery.list')}">${p.codes.map((c) => html`<li><code>${c}</code></li>`)}</ul>
 ${p.continueTo ? html`<p><a class="button-link" href="${b}${p.continueTo}">${t(L, 'account.recovery.continue')}</a></p>` : html`<p><a href="${b}/account/security">${t(L, 'account.recovery.back')}</a></p>`}`
-    : html`<p>${compose(L, p.left === 1 ? 'account.recovery.leftOne' : 'account.recovery.left', {
+    : html`<p>${rich(L, p.left === 1 ? 'account.recovery.leftOne' : 'account.recovery.left', {
         count: html`<strong>${p.left}</strong>`,
       })}</p>
 <form method="post" action="${b}/account/security/recovery-codes">
@@ -457,7 +439,7 @@ ${messages(L, p)}
           (x) => html`<li>
 <div class="app-info">
 <span class="app-name">${device(L, x)}${x.current ? html` <span class="badge">${t(L, 'account.sessions.thisDevice')}</span>` : ''}</span>
-<span class="app-meta small muted">${compose(L, 'account.sessions.meta', {
+<span class="app-meta small muted">${rich(L, 'account.sessions.meta', {
             ip: x.ip ?? t(L, 'account.sessions.unknownAddress'),
             seen: when(L, x.lastSeenAt),
             started: when(L, x.createdAt),
@@ -506,7 +488,7 @@ ${
 <div class="app-info">
 <span class="app-name">${i.providerLabel}</span>
 ${i.email ? html`<span class="app-meta small muted">${i.email}</span>` : ''}
-<span class="app-meta small muted">${compose(L, 'account.linked.meta', {
+<span class="app-meta small muted">${rich(L, 'account.linked.meta', {
               linked: when(L, i.createdAt),
               used: when(L, i.lastUsedAt),
             })}</span>
@@ -602,7 +584,7 @@ ${csrfInput(p.csrf)}
             ? t(L, 'account.reauth.password')
             : providers.length
               ? t(L, 'account.reauth.provider')
-              : compose(L, 'account.reauth.neither', {
+              : rich(L, 'account.reauth.neither', {
                   back: html`<a href="${b}/account">${t(L, 'account.reauth.back')}</a>`,
                 })
         }</p>

@@ -4,20 +4,18 @@
  * text around the placeholders is escaped like any other; the pieces are markup the page built with
  * `html`.
  */
-import { t, type MessageKey, type MessageParams } from '../i18n/catalog.ts';
+import { PLACEHOLDER, t, type MessageKey, type MessageParams } from '../i18n/catalog.ts';
 import type { Locale } from '../i18n/negotiate.ts';
 import { html, type Html, type HtmlValue } from './html.ts';
 
-const PLACEHOLDER = /\{([A-Za-z][A-Za-z0-9_]*)\}/g;
-
 /**
- * The message `key` in `locale`: `pieces` (markup) in their placeholders, `params` (plain values,
- * escaped) in theirs; a placeholder named in neither stays as written.
+ * The message `key` in `locale`: `pieces` in their placeholders (markup as it is, strings escaped),
+ * `params` (plain values, escaped) in theirs; a placeholder named in neither stays as written.
  */
 export function rich(
   locale: Locale,
   key: MessageKey,
-  pieces: Readonly<Record<string, Html>>,
+  pieces: Readonly<Record<string, HtmlValue>>,
   params: MessageParams = {},
 ): Html {
   // Filled here rather than by t, so that a value holding "{name}" is never taken for a placeholder.
