@@ -7,7 +7,7 @@
 import { t, type MessageKey, type Msg } from '../i18n/catalog.ts';
 import { LANGUAGE_NAMES, LOCALES, type Locale } from '../i18n/negotiate.ts';
 import { rich } from './rich-text.ts';
-import { html, layout, raw, type Html, type HtmlValue, chromeOf, type PageChrome } from './html.ts';
+import { html, layout, raw, type Html, chromeOf, type PageChrome } from './html.ts';
 
 type Section =
   | 'overview'
