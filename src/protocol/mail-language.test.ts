@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { LANGUAGE_COOKIE } from '../i18n/negotiate.ts';
-import { mailLocale, uiLocalesOf } from './mail-language.ts';
+import { mailLocale } from './mail-language.ts';
 
 const config = { defaultLocale: 'en' as const };
 const request = (accept?: string, cookie?: string) => ({
@@ -22,10 +22,4 @@ it('else the request: the picked language, then ui_locales, then Accept-Language
 it('else the deployment’s default; an unknown choice of the user counts as none', () => {
   assert.equal(mailLocale(undefined, { defaultLocale: 'de' }), 'de');
   assert.equal(mailLocale(request('ja'), { defaultLocale: 'fr' }, { locale: 'ja' }), 'fr');
-});
-
-it('ui_locales are read from an authorization request that keeps them', () => {
-  assert.equal(uiLocalesOf({ uiLocales: 'de fr' }), 'de fr');
-  assert.equal(uiLocalesOf({}), undefined);
-  assert.equal(uiLocalesOf(undefined), undefined);
 });

@@ -28,12 +28,3 @@ export function mailLocale(
     config.defaultLocale,
   );
 }
-
-/**
- * The ui_locales an authorization request kept, when it keeps them (the interaction stores them with
- * the request; a request from before that has none).
- */
-export function uiLocalesOf(areq: object | undefined): string | undefined {
-  const value = (areq as { uiLocales?: unknown } | undefined)?.uiLocales;
-  return typeof value === 'string' ? value : undefined;
-}

@@ -22,7 +22,6 @@ import { EXPIRED, finish, load, page, signupView } from './interaction.ts';
 import { checkCsrf, startSession } from './session.ts';
 import { emailVerificationRequired, sendVerification, unverifiedEmailAnswer } from './email.ts';
 import type { DepsOf } from '../provider.ts';
-import { uiLocalesOf } from '../mail-language.ts';
 
 /** What the sign-up page uses: settings, and loading the interaction and showing its page. */
 export type ShowSignupDeps = Pick<Provider, 'config'> & DepsOf<typeof load> & DepsOf<typeof signupView>;
@@ -157,7 +156,7 @@ export async function submitSignup(p: SignupDeps, req: ProtocolRequest, uid: str
   // Email verification (email.ts): the link is mailed now (a failure to queue it does not undo the
   // account: the sign-in page offers to send it again); before-sign-in mode signs in only after it is used.
   if (user.email && p.config.emailVerification !== 'off')
-    await sendVerification(p, user, user.email, req, uiLocalesOf(l.areq)).catch((err) =>
+    await sendVerification(p, user, user.email, req, l.areq.uiLocales).catch((err) =>
       p.log.warn({ event: 'mail_not_queued', sub: user.id, err: String(err) }, 'verification mail not queued'),
     );
   if (emailVerificationRequired(p, user)) return unverifiedEmailAnswer(p, req, user, { status: 200 });
