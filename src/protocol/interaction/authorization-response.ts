@@ -7,7 +7,8 @@ import type { SessionRecord } from '../../ports/sessions.ts';
 import type { OAuthError } from '../errors.ts';
 import { isLoopbackHost, matchRedirectUri, redirectUriProblem } from '../redirect-uri.ts';
 import { randomToken, tokenHash } from '../hash.ts';
-import type { CookieSpec, OAuthResponse, Provider } from '../provider.ts';
+import type { CookieSpec, OAuthResponse, PageLanguage, Provider } from '../provider.ts';
+import type { UserRecord } from '../../ports/users.ts';
 import { FAPI_CODE_TTL } from '../fapi.ts';
 import { isJwtMode, jarmResponseJwt, jarmSigner, type ResponseMode } from './jarm.ts';
 import type { DepsOf } from '../provider.ts';
@@ -56,6 +57,18 @@ export interface AuthorizationRequest {
   /** Set when this is the approval of a device authorization (RFC 8628) rather than a redirect-based request. */
   device?: { codeHash: string; userCode: string };
 }
+
+/**
+ * What a sign-in page knows of its language (provider.ts PageLanguage): the request's ui_locales, and
+ * the user's own choice when the page has the user's record at hand anyway.
+ */
+export const languageOf = (
+  areq: Pick<AuthorizationRequest, 'uiLocales'>,
+  user?: Pick<UserRecord, 'locale'>,
+): PageLanguage => ({
+  ...(areq.uiLocales ? { uiLocales: areq.uiLocales } : {}),
+  ...(user?.locale ? { userLocale: user.locale } : {}),
+});
 
 /**
  * What sending a response to the redirect URI uses: the issuer, the clock, the JARM lifetime, and
@@ -155,7 +168,7 @@ export async function authorizationError(
   const client = await p.stores.clients.get(target.clientId);
   // The page says what happened in the reader's language; the error's description (for developers) is its detail.
   const shown = `${err.description} (${err.code})`;
-  const language = target.uiLocales ? { language: { uiLocales: target.uiLocales } } : {};
+  const language = { language: languageOf(target) };
   if (!client || client.disabled || !err.redirectable || !matchRedirectUri(client, target.redirectUri)) {
     const view = problemView('interaction.problem.requestNotValid', undefined, shown);
     return { kind: 'page', status: 400, view, cookies, ...language };

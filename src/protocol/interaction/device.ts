@@ -3,7 +3,7 @@ import { formatUserCode, normalizeUserCode, userCodeHash } from '../device/user-
 import { randomToken } from '../hash.ts';
 import { readFormParams, splitScope } from '../params.ts';
 import type { CookieSpec, OAuthResponse, PageLanguage, Provider, ProtocolRequest } from '../provider.ts';
-import type { AuthorizationRequest } from './authorization-response.ts';
+import { languageOf, type AuthorizationRequest } from './authorization-response.ts';
 import { msg, type Msg } from '../../i18n/catalog.ts';
 import { problemPage, problemView, waitMsg } from './problem.ts';
 import { checkCsrf, csrfToken, loadSession } from './session.ts';
@@ -134,9 +134,6 @@ export const deviceEntry = async (p: DeviceEntryDeps, req: ProtocolRequest): Pro
 };
 
 // In the language of the consent page before it (the request's ui_locales).
-const pageLanguage = (areq: AuthorizationRequest): PageLanguage =>
-  areq.uiLocales ? { uiLocales: areq.uiLocales } : {};
-
 const done = (approved: boolean, clientName: string, cookies: CookieSpec[], language: PageLanguage): OAuthResponse => ({
   kind: 'page',
   status: 200,
@@ -188,7 +185,7 @@ export async function approveDevice(
     scope: areq.scope,
     ip: req.ip,
   });
-  return done(true, clientName, cookies, pageLanguage(areq));
+  return done(true, clientName, cookies, languageOf(areq));
 }
 
 /** The user denied it: the device's next poll gets access_denied. */
@@ -202,5 +199,5 @@ export async function denyDevice(
 ): Promise<OAuthResponse> {
   if (!(await p.stores.deviceCodes.deny(areq.device!.codeHash, p.now()))) return expired(cookies);
   p.events({ type: 'device_authorization_denied', userId, clientId: areq.clientId, ip: req.ip });
-  return done(false, clientName, cookies, pageLanguage(areq));
+  return done(false, clientName, cookies, languageOf(areq));
 }

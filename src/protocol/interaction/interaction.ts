@@ -10,12 +10,12 @@ import { consentCovers, needsConsent, INTERACTION_COOKIE, startInteraction } fro
 import { OAuthError } from '../errors.ts';
 import { tokenHash, safeEqual } from '../hash.ts';
 import { readFormParams, splitScope } from '../params.ts';
-import type { CookieSpec, OAuthResponse, PageLanguage, Provider, ProtocolRequest, Unverified } from '../provider.ts';
+import type { CookieSpec, OAuthResponse, Provider, ProtocolRequest, Unverified } from '../provider.ts';
 import { consentScopes, currentRegistry, describeResource, splitResources } from '../resources.ts';
 import { releasedByScope } from '../directory-claims.ts';
 import { scopeWords } from '../scopes.ts';
 import { describeAuthorizationDetails } from '../authorization-details.ts';
-import { authorizationError, issueCode, type AuthorizationRequest } from './authorization-response.ts';
+import { authorizationError, issueCode, languageOf, type AuthorizationRequest } from './authorization-response.ts';
 import { approveDevice, denyDevice } from './device.ts';
 import { checkLogin, loginPageAnswer } from './login-throttle.ts';
 import { askOf, beginSecondFactor, requirementFor, sessionGate } from './mfa-policy.ts';
@@ -183,18 +183,6 @@ export const unverified = (l: Loaded): { unverified?: Unverified } =>
 export const action = (p: Pick<Provider, 'config'>, uid: string, step: string) =>
   `${p.config.issuer}/interaction/${uid}/${step}`;
 /** Where the page's forms may lead: the client's redirect URI, or nowhere else for a device approval. */
-/**
- * What a sign-in page knows of its language (provider.ts PageLanguage): the request's ui_locales, and
- * the user's own choice when the page has the user's record at hand anyway.
- */
-export const languageOf = (
-  areq: Pick<AuthorizationRequest, 'uiLocales'>,
-  user?: Pick<UserRecord, 'locale'>,
-): PageLanguage => ({
-  ...(areq.uiLocales ? { uiLocales: areq.uiLocales } : {}),
-  ...(user?.locale ? { userLocale: user.locale } : {}),
-});
-
 export const formActions = (areq: AuthorizationRequest) => (areq.device ? [] : [areq.redirectUri]);
 
 /**

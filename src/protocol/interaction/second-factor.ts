@@ -28,13 +28,12 @@ import type {
   ProtocolRequest,
   StoreDeps,
 } from '../provider.ts';
-import { authorizationError } from './authorization-response.ts';
+import { authorizationError, languageOf } from './authorization-response.ts';
 import {
   action,
   EXPIRED,
   finish,
   formActions,
-  languageOf,
   load,
   page,
   unverified,
