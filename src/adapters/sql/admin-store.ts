@@ -16,10 +16,12 @@ const toAssignment = (r: Row<AdminRolesTable>): AdminRoleAssignment => ({
 });
 
 /** The admin roles of users (migration 0026): one row per user who has one. */
-export function createSqlAdminRoleStore({ db }: SqlContext): AdminRoleStore {
+export function createSqlAdminRoleStore({ db, lookup }: SqlContext): AdminRoleStore {
+  // Compiled once: read at every authorization (whether the user must show a second factor).
+  const roleOf = lookup((k) => k.selectFrom('admin_roles').selectAll().where('user_id', '=', ''));
   return {
     async get(userId) {
-      const row = await db.selectFrom('admin_roles').selectAll().where('user_id', '=', userId).executeTakeFirst();
+      const row = await roleOf(userId);
       return row && toAssignment(row);
     },
     /** One upsert: a user's role is replaced whole (who gave it and when, too). */

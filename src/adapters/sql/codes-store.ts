@@ -42,10 +42,39 @@ const toCode = (r: Row<AuthCodesTable>): CodeRecord => ({
   ...(r.claims != null ? { claims: JSON.parse(r.claims) } : {}),
 });
 
-export function createSqlCodeStore({ db }: SqlContext): CodeStore {
+/** A code row's columns with placeholder values: the compiled statements take a row's values in this order. */
+const PLACEHOLDER: CodeRecord = {
+  codeHash: '',
+  grantId: '',
+  clientId: '',
+  userId: '',
+  redirectUri: '',
+  scope: '',
+  nonce: null,
+  codeChallenge: '',
+  resource: null,
+  sid: '',
+  authTime: 0,
+  amr: [],
+  createdAt: 0,
+  expiresAt: 0,
+};
+
+export function createSqlCodeStore({ db, statement }: SqlContext): CodeStore {
+  // Compiled once: a code is written at every authorization and used up at every redemption.
+  const insertCode = statement((k) => k.insertInto('auth_codes').values(codeRow(PLACEHOLDER)));
+  const consumeCode = statement((k) =>
+    k
+      .updateTable('auth_codes')
+      .set({ consumed_at: 0 })
+      .where('code_hash', '=', '')
+      .where('consumed_at', 'is', null)
+      .returningAll(),
+  );
+  const selectCode = statement((k) => k.selectFrom('auth_codes').selectAll().where('code_hash', '=', ''));
   return {
     async create(code) {
-      await db.insertInto('auth_codes').values(codeRow(code)).execute();
+      await insertCode(db, Object.values(codeRow(code)));
     },
     /**
      * One conditional UPDATE decides the winner: in PostgreSQL a concurrent UPDATE of the same row
@@ -53,15 +82,9 @@ export function createSqlCodeStore({ db }: SqlContext): CodeStore {
      * statements are serialised. Expiry is the caller's to check.
      */
     async consume(codeHash, now) {
-      const won = await db
-        .updateTable('auth_codes')
-        .set({ consumed_at: now })
-        .where('code_hash', '=', codeHash)
-        .where('consumed_at', 'is', null)
-        .returningAll()
-        .executeTakeFirst();
+      const won = (await consumeCode(db, [now, codeHash])).rows[0];
       if (won) return { status: 'ok', code: toCode(won) };
-      const row = await db.selectFrom('auth_codes').selectAll().where('code_hash', '=', codeHash).executeTakeFirst();
+      const row = (await selectCode(db, [codeHash])).rows[0];
       return row ? { status: 'reused', code: toCode(row) } : { status: 'missing' };
     },
   };

@@ -23,7 +23,11 @@ const toConsent = (r: Row<ConsentsTable>): ConsentRecord => ({
   grantedAt: r.granted_at,
 });
 
-export function createSqlConsentStore({ db, pg, tx }: SqlContext): ConsentStore {
+export function createSqlConsentStore({ db, pg, tx, lookup }: SqlContext): ConsentStore {
+  // Compiled once: read at every authorization of a signed-in user.
+  const consentOf = lookup((k) =>
+    k.selectFrom('consents').selectAll().where('user_id', '=', '').where('client_id', '=', ''),
+  );
   return {
     /** By user id (index consents_client_id, migration 0026). */
     async listByClient(clientId) {
@@ -32,12 +36,7 @@ export function createSqlConsentStore({ db, pg, tx }: SqlContext): ConsentStore 
       ).map(toConsent);
     },
     async get(userId, clientId) {
-      const row = await db
-        .selectFrom('consents')
-        .selectAll()
-        .where('user_id', '=', userId)
-        .where('client_id', '=', clientId)
-        .executeTakeFirst();
+      const row = await consentOf(userId, clientId);
       return row && toConsent(row);
     },
     /**

@@ -199,6 +199,24 @@ export function createSqlGrantStore({ db, pg, tx, hotTx, statement }: SqlContext
     ),
   );
   const insertAccess = statement((k) => k.insertInto('access_tokens').values(accessRow('', { jti: '', expiresAt: 0 })));
+  // A grant's creation (every code redeemed): every column, so the values of grantRow line up.
+  const insertGrant = statement((k) =>
+    k.insertInto('grants').values(
+      grantRow({
+        id: '',
+        clientId: '',
+        userId: '',
+        scope: '',
+        resource: null,
+        sid: null,
+        authTime: 0,
+        amr: [],
+        createdAt: 0,
+        expiresAt: 0,
+        revokedAt: null,
+      }),
+    ),
+  );
 
   /**
    * Revokes every active grant of a client or a user in one transaction, in id order (one lock
@@ -249,9 +267,9 @@ export function createSqlGrantStore({ db, pg, tx, hotTx, statement }: SqlContext
     },
     create: (grant, refresh, access) =>
       hotTx(async (t) => {
-        await t.insertInto('grants').values(grantRow(grant)).execute();
-        if (refresh) await t.insertInto('refresh_tokens').values(refreshRow(refresh)).execute();
-        await t.insertInto('access_tokens').values(accessRow(grant.id, access)).execute();
+        await insertGrant(t, Object.values(grantRow(grant)));
+        if (refresh) await insertRefresh(t, Object.values(refreshRow(refresh)));
+        await insertAccess(t, Object.values(accessRow(grant.id, access)));
       }),
     get: (id) => getGrant(db, id),
     async getRefresh(tokenHash) {

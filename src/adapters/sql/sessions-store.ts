@@ -50,8 +50,17 @@ const toSessionClient = (r: Row<SessionClientsTable>): SessionClient => ({
   expiresAt: Number(r.expires_at),
 });
 
-export function createSqlSessionStore({ db, pg, lookup }: SqlContext): SessionStore {
+export function createSqlSessionStore({ db, pg, lookup, statement }: SqlContext): SessionStore {
   const sessionById = lookup((k) => k.selectFrom('sessions').selectAll().where('id_hash', '=', ''));
+  // Compiled once: every code redeemed under a session records its client.
+  const upsertClient = statement((k) =>
+    k
+      .insertInto('session_clients')
+      .values({ sid: '', client_id: '', user_id: '', created_at: 0, expires_at: 0 })
+      .onConflict((oc) =>
+        oc.columns(['sid', 'client_id']).doUpdateSet((eb) => ({ expires_at: eb.ref('excluded.expires_at') })),
+      ),
+  );
   return {
     /** By sid (index sessions_sid, migration 0026), the live ones only; the search scans user_id and ip. */
     async page({ after, limit, search }, now) {
@@ -155,19 +164,7 @@ export function createSqlSessionStore({ db, pg, lookup }: SqlContext): SessionSt
       return 'known';
     },
     async addClient(e) {
-      await db
-        .insertInto('session_clients')
-        .values({
-          sid: e.sid,
-          client_id: e.clientId,
-          user_id: e.userId,
-          created_at: e.createdAt,
-          expires_at: e.expiresAt,
-        })
-        .onConflict((oc) =>
-          oc.columns(['sid', 'client_id']).doUpdateSet((eb) => ({ expires_at: eb.ref('excluded.expires_at') })),
-        )
-        .execute();
+      await upsertClient(db, [e.sid, e.clientId, e.userId, e.createdAt, e.expiresAt]);
     },
     /** DELETE ... RETURNING: a row goes to exactly one caller on both databases. */
     async takeClients(sid) {
