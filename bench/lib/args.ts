@@ -39,8 +39,9 @@ export const USAGE = `Usage: npm run bench -- [options]
 
   --smoke               every scenario for ~1 s, 1 run (CI: proves the harness works; no speed gate)
   --soak                Tessera only: peak of one scenario (one run of --duration), then a constant
-                        70% of that peak for --soak-seconds, RSS, errors and latency every 10 s
-  --soak-seconds S      length of the soak (default 300)
+                        70% of that peak for --soak-seconds, RSS (drift, slope), errors and latency
+                        every 10 s; with --storage and --instances, on that topology
+  --soak-seconds S      length of the soak (default 300; 600 is issue 19's 10-minute soak)
   --soak-scenario ID    the scenario held by the soak (default client_credentials; request scenarios only)
   --scaling             Tessera only, with 1 and then 2 worker processes (TESSERA_WORKERS), unpinned:
                         req/s and the 2-worker/1-worker factor (default --only ${SCALING_SCENARIOS.join(',')})

@@ -119,7 +119,7 @@ function soakNotes(t: Topology): string[] {
       : []),
     ...(t.storage === 'postgres'
       ? [
-          "DB CPU %: CPU time of the database services over the window, percent of one core: the PostgreSQL server's processes (other databases' client backends left out) and redis-server, found in /proc by command name. They are shared machine services, so this is approximate.",
+          "DB CPU %: CPU time of the database services over the window, percent of one core: the PostgreSQL server's processes (other databases' client backends left out) and redis-server, found in /proc by command name. They are shared machine services, so this is approximate. They are not pinned: whatever of them ran on the server's core is in its others %, so the noise warning of a PostgreSQL soak counts them too.",
         ]
       : []),
   ];
