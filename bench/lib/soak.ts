@@ -314,7 +314,7 @@ export function soakMarkdown(r: SoakReport): string {
     `- Measured: Tessera ${r.machine.tessera.commit}${r.machine.tessera.srcModified ? ' (with uncommitted changes in src/)' : ''}`,
     `- Topology: ${topologyLine(r.options, false)}`,
     `- Machine: ${machineLine(r.machine)}`,
-    `- Peak: ${fmt(r.peak.rps)} req/s (${r.peak.loader}, ${r.options.durationS} s after ${r.options.warmupS} s of warm-up, ${r.options.connections} connections; p99 ${fmt(r.peak.p99Ms, 2)} ms)`,
+    `- Peak: ${fmt(r.peak.rps)} req/s (${r.peak.loader}, ${r.options.durationS} s after ${r.options.warmupS} s of warm-up, ${r.options.connections} connections; p99 ${fmt(r.peak.p99Ms, 2)} ms; CPU ${fmt(r.peak.cpuUsPerUnit, 0)} µs/req${r.peak.serviceCpuUsPerUnit != null ? `, database services ${fmt(r.peak.serviceCpuUsPerUnit, 0)} µs/req` : ''})`,
     ...(noiseWarning([r.peak])
       ? [`- ${noiseWarning([r.peak])} The target rate is then below 70% of what a quiet machine gives.`]
       : []),
