@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseOptions, USAGE } from './lib/args.ts';
 import { pinningPlan, pinSelf } from './lib/machine.ts';
-import { compare, consoleReport, NOTES, writeReport, type BenchReport } from './lib/report.ts';
+import { compare, comparisonNotes, consoleReport, writeReport, type BenchReport } from './lib/report.ts';
 import { openScenario, type OpenScenario, type ScenarioResult } from './lib/runner.ts';
 import { SCALING_PINNING, runScaling } from './lib/scaling.ts';
 import { SCENARIOS, type ScenarioId } from './lib/scenarios.ts';
@@ -17,6 +17,7 @@ import {
   driverFor,
   notStarted,
   openSession,
+  rssMiB,
   runnerOptions,
   scenarioContext,
   startServer,
@@ -62,6 +63,7 @@ async function compareServers(session: Session): Promise<number> {
   const results: ScenarioResult[] = [];
   const serverLogs: BenchReport['serverLogs'] = {};
   const servers = new Map<ServerKind, ServerHandle>();
+  const memory: NonNullable<BenchReport['memory']> = [];
   const wanted = (kind: ServerKind) =>
     o.servers.includes(kind) && SCENARIOS.some((s) => s.servers.includes(kind) && o.scenarios.includes(s.id));
   try {
@@ -76,7 +78,10 @@ async function compareServers(session: Session): Promise<number> {
             server,
           ),
         );
-      else servers.set(kind, server);
+      else {
+        servers.set(kind, server);
+        if (kind !== 'floor') memory.push({ server: kind, startMiB: rssMiB(server) });
+      }
     }
     for (const group of interleavedGroups(o.scenarios)) {
       log(`\n${group.join(', ')}`);
@@ -95,6 +100,8 @@ async function compareServers(session: Session): Promise<number> {
       for (let i = 0; i < o.runs; i++) for (const x of open) await x.measureRun(i);
       results.push(...open.map((x) => x.result()));
     }
+    await new Promise((r) => setTimeout(r, 1000)); // the last responses and their sockets settle
+    for (const m of memory) m.endMiB = rssMiB(servers.get(m.server)!);
   } finally {
     for (const [kind, server] of servers)
       serverLogs[kind] = await stopServer(server, validatedReplays(results.filter((r) => r.server === kind)));
@@ -117,7 +124,8 @@ async function compareServers(session: Session): Promise<number> {
     results,
     comparisons: compare(results),
     serverLogs,
-    notes: NOTES,
+    memory,
+    notes: comparisonNotes(o),
   };
   log(`\n${consoleReport(report)}\n`);
   for (const [kind, s] of Object.entries(serverLogs)) {
@@ -152,7 +160,7 @@ async function main(): Promise<number> {
   }[o.mode];
   const session = openSession(o, pinning, title);
   const storage = await prepareStorage(o.storage);
-  useStorage(storage.env);
+  useStorage(storage, o.instances);
   const run = { compare: compareServers, soak: runSoak, scaling: runScaling }[o.mode];
   const code = await run(session).finally(() => storage.release());
   if (code === 0) rmSync(session.dir, { recursive: true, force: true });

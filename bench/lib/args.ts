@@ -28,6 +28,8 @@ export interface BenchOptions {
   soakScenario: ScenarioId;
   /** Where Tessera keeps its state (storage.ts). */
   storage: Storage;
+  /** Tessera instances sharing the storage (TESSERA_WORKERS; compare and soak; PostgreSQL only above 1). */
+  instances: number;
 }
 
 /** What --scaling measures unless --only says otherwise. */
@@ -37,8 +39,9 @@ export const USAGE = `Usage: npm run bench -- [options]
 
   --smoke               every scenario for ~1 s, 1 run (CI: proves the harness works; no speed gate)
   --soak                Tessera only: peak of one scenario (one run of --duration), then a constant
-                        70% of that peak for --soak-seconds, RSS, errors and latency every 10 s
-  --soak-seconds S      length of the soak (default 300)
+                        70% of that peak for --soak-seconds, RSS (drift, slope), errors and latency
+                        every 10 s; with --storage and --instances, on that topology
+  --soak-seconds S      length of the soak (default 300; 600 is issue 19's 10-minute soak)
   --soak-scenario ID    the scenario held by the soak (default client_credentials; request scenarios only)
   --scaling             Tessera only, with 1 and then 2 worker processes (TESSERA_WORKERS), unpinned:
                         req/s and the 2-worker/1-worker factor (default --only ${SCALING_SCENARIOS.join(',')})
@@ -58,6 +61,9 @@ export const USAGE = `Usage: npm run bench -- [options]
   --storage NAME        Tessera's storage: sqlite (default, a file in the temporary directory) or
                         postgres (the production topology: PostgreSQL and Redis on 127.0.0.1, a
                         database made for the run and dropped after it; BENCH_DATABASE_URL, BENCH_REDIS_URL)
+  --instances N         Tessera instances sharing PostgreSQL + Redis, 1 (default) or 2: TESSERA_WORKERS=N,
+                        the cluster primary and N workers, all pinned to the server core like node-oidc-provider;
+                        results go to postgres-N-latest.* (--storage postgres only; comparison and soak)
 `;
 
 function positive(name: string, v: string | undefined, dflt: number, integer = true): number {
@@ -110,6 +116,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       'soak-scenario': { type: 'string', default: 'client_credentials' },
       scaling: { type: 'boolean', default: false },
       storage: { type: 'string', default: 'sqlite' },
+      instances: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -131,6 +138,11 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   if (soakScenario.length !== 1) throw new Error('--soak-scenario takes one scenario');
   const soakSeconds = positive('soak-seconds', values['soak-seconds'], 300);
   if (soakSeconds < 20) throw new Error('--soak-seconds must be at least 20 (two windows of 10 s)');
+  const instances = positive('instances', values.instances, 1);
+  if (instances > 2) throw new Error('--instances must be 1 or 2');
+  if (instances > 1 && values.storage !== 'postgres')
+    throw new Error('--instances 2 needs --storage postgres: the instances share PostgreSQL and Redis');
+  if (instances > 1 && mode === 'scaling') throw new Error('--scaling sets the worker count itself; drop --instances');
   const tesseraIds = SCENARIOS.filter((s) => s.servers.includes('tessera')).map((s) => s.id);
   return {
     mode,
@@ -162,5 +174,6 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     soakSeconds,
     soakScenario: soakScenario[0]!,
     storage: values.storage,
+    instances,
   };
 }

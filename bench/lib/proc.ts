@@ -166,3 +166,72 @@ export async function waitForQuiet(maxWaitS: number, thresholdPct = 10): Promise
   while (busyPct > thresholdPct && Date.now() - start < maxWaitS * 1000) busyPct = await machineBusyPct(1000);
   return { busyPct, waitedS: (Date.now() - start) / 1000 };
 }
+
+/** A process and its live descendants (a cluster primary and its workers). */
+export function treePids(pid: number): number[] {
+  const out = [pid];
+  for (const child of childPids(pid)) {
+    try {
+      out.push(...treePids(child));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return out;
+}
+
+/** A status figure summed over a process tree; undefined when the root cannot be read. */
+function treeStatus(pid: number, name: string): number | undefined {
+  const root = statusField(pid, name);
+  if (root === undefined) return undefined;
+  let total = root;
+  for (const p of treePids(pid).slice(1)) {
+    try {
+      total += statusField(p, name) ?? 0;
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return total;
+}
+
+/** Current RSS of a process tree (the sum of every process's VmRSS), bytes. */
+export const treeRss = (pid: number) => treeStatus(pid, 'VmRSS');
+
+/**
+ * Peak RSS of a process tree: the sum of every process's VmHWM, bytes. The processes need not
+ * have peaked at the same moment, so with workers this is an upper bound of the tree's peak.
+ */
+export const treePeakRss = (pid: number) => treeStatus(pid, 'VmHWM');
+
+/** resetPeakRss for every process of a tree; whether it worked for all. */
+export function resetTreePeakRss(pid: number): boolean {
+  return treePids(pid).map(resetPeakRss).every(Boolean);
+}
+
+/**
+ * CPU time of the machine's database services, microseconds: redis-server (all threads) and the
+ * PostgreSQL server's processes (found by command name in /proc), leaving out the client backends
+ * of other databases than `database` (named in their command line). The services are shared, so
+ * anything else using them while the bench runs counts too: approximate. A backend that exits
+ * between two readings takes its CPU time with it (Tessera's pool keeps its connections open).
+ */
+export function serviceCpuMicros(database: string | undefined): number {
+  let total = 0;
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const comm = readFileSync(`/proc/${name}/comm`, 'utf8').trim();
+      if (comm === 'postgres' || comm === 'postmaster') {
+        // A client backend: "postgres: [cluster: ]user database host(port) state".
+        const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0/g, ' ');
+        const backend = /\s(\S+)\s(\S+)\s(?:\S+\(\d+\)|\[local\])/.exec(cmd);
+        if (backend && backend[2] !== database) continue;
+      } else if (comm !== 'redis-server') continue;
+      total += cpuMicros(Number(name));
+    } catch {
+      /* exited meanwhile, or not ours to read */
+    }
+  }
+  return total;
+}

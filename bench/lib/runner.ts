@@ -5,9 +5,9 @@ import {
   childrenCpuMicros,
   coreTimes,
   otherCpuPct,
-  peakRss,
-  resetPeakRss,
+  resetTreePeakRss,
   treeCpuMicros,
+  treePeakRss,
   waitForQuiet,
 } from './proc.ts';
 import type { Scenario, ScenarioContext, ScenarioId } from './scenarios.ts';
@@ -32,6 +32,17 @@ export interface RunRecord extends LoadResult {
   otherOnLoaderCorePct?: number;
   /** CPU the load generator process used, percent of one core. */
   loaderCpuPct: number;
+  /**
+   * CPU the database services (PostgreSQL, Redis) used per successful request or flow, microseconds; measured for
+   * Tessera on PostgreSQL only (approximate: the services are the machine's, shared).
+   */
+  serviceCpuUsPerUnit?: number | null;
+  /**
+   * With the database services measured (pinned runs): CPU time other processes than the server, the load generator,
+   * the harness and the database services took on both cores, percent of one core. The services run unpinned on either
+   * core, so without this every run on PostgreSQL would look noisy.
+   */
+  otherThanServicesPct?: number;
 }
 
 export interface ScenarioResult {
@@ -55,6 +66,11 @@ export interface ScenarioResult {
   otherOnServerCorePct?: number;
   /** Highest share of the load generator's core that other processes took in any run, percent. */
   otherOnLoaderCorePct?: number;
+  /** Highest RunRecord.otherThanServicesPct of the runs. */
+  otherThanServicesPct?: number;
+  /** Median over the runs of RunRecord.serviceCpuUsPerUnit. */
+  serviceCpuUsPerUnit?: number | null;
+  /** Peak RSS of the server's process tree (the sum of each process's VmHWM), MiB. */
   peakRssMiB?: number;
   /** Whether peak RSS is this scenario's own (VmHWM reset before it) or the process's so far. */
   peakRssScope?: 'scenario' | 'process';
@@ -70,6 +86,10 @@ export interface RunnerOptions {
   /** Longest wait, seconds, for other processes to calm down before each measured run. */
   quietWaitS: number;
   log: (line: string) => void;
+  /**
+   * CPU time of the database services so far, microseconds (proc.ts serviceCpuMicros); measured around Tessera's runs.
+   */
+  services?: () => number;
 }
 
 export function median(xs: number[]): number {
@@ -90,7 +110,9 @@ async function measure(
   load: LoadOptions,
   pid: number,
   cores: RunnerOptions['cores'],
+  services: RunnerOptions['services'],
 ): Promise<RunRecord> {
+  const services0 = services?.();
   const cores0 = coreTimes();
   const self0 = process.cpuUsage();
   const children0 = childrenCpuMicros(process.pid);
@@ -100,16 +122,25 @@ async function measure(
   const loaderCpu = childrenCpuMicros(process.pid) - children0;
   const self = process.cpuUsage(self0);
   const cores1 = coreTimes();
+  const servicesCpu = services && services0 !== undefined ? services() - services0 : undefined;
   const rec: RunRecord = {
     ...r,
     rps: r.ok / r.durationS,
     cpuUsPerUnit: r.ok > 0 ? cpu / r.ok : null,
     serverCpuPct: (100 * cpu) / 1e6 / r.durationS,
     loaderCpuPct: (100 * loaderCpu) / 1e6 / r.durationS,
+    ...(servicesCpu !== undefined ? { serviceCpuUsPerUnit: r.ok > 0 ? servicesCpu / r.ok : null } : {}),
   };
   if (cores) {
     rec.otherOnServerCorePct = otherCpuPct(cores0, cores1, cores.server, cpu);
     rec.otherOnLoaderCorePct = otherCpuPct(cores0, cores1, cores.loader, loaderCpu + self.user + self.system);
+    const span = (c: number) => (cores1.get(c)?.total ?? 0) - (cores0.get(c)?.total ?? 0);
+    if (servicesCpu !== undefined && span(cores.server) > 0) {
+      const otherMicros =
+        ((rec.otherOnServerCorePct ?? 0) * span(cores.server) + (rec.otherOnLoaderCorePct ?? 0) * span(cores.loader)) /
+        100;
+      rec.otherThanServicesPct = Math.max(0, (100 * (otherMicros - servicesCpu)) / span(cores.server));
+    }
   }
   return rec;
 }
@@ -118,11 +149,11 @@ function describeRun(r: RunRecord, unit: string): string {
   const errPct = (100 * r.failed) / Math.max(1, r.ok + r.failed);
   const others =
     r.otherOnServerCorePct !== undefined
-      ? `; other processes: ${r.otherOnServerCorePct.toFixed(0)}% of the server core, ${(r.otherOnLoaderCorePct ?? 0).toFixed(0)}% of the load core`
+      ? `; other processes: ${r.otherOnServerCorePct.toFixed(0)}% of the server core, ${(r.otherOnLoaderCorePct ?? 0).toFixed(0)}% of the load core${r.otherThanServicesPct !== undefined ? `, ${r.otherThanServicesPct.toFixed(0)}% of a core without the database services` : ''}`
       : '';
   return (
     `${r.rps.toFixed(1)} ${unit}s/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, errors ${errPct.toFixed(2)}%, ` +
-    `cpu ${r.cpuUsPerUnit === null ? '-' : r.cpuUsPerUnit.toFixed(0)} µs/${unit} (server busy ${r.serverCpuPct.toFixed(0)}%, load generator ${r.loaderCpuPct.toFixed(0)}%${others})` +
+    `cpu ${r.cpuUsPerUnit === null ? '-' : r.cpuUsPerUnit.toFixed(0)} µs/${unit}${r.serviceCpuUsPerUnit != null ? ` + database services ${r.serviceCpuUsPerUnit.toFixed(0)}` : ''} (server busy ${r.serverCpuPct.toFixed(0)}%, load generator ${r.loaderCpuPct.toFixed(0)}%${others})` +
     `${r.firstError ? ` (first error: ${r.firstError.slice(0, 160)})` : ''}`
   );
 }
@@ -166,7 +197,8 @@ export async function openScenario(
     o.log(`  ${scenario.id} (${base.serverLabel}): INVALID: ${(err as Error).message}`);
     failure = { ...base, status: 'invalid', error: (err as Error).message };
   }
-  const rssScope = resetPeakRss(server.pid) ? 'scenario' : 'process';
+  const rssScope = resetTreePeakRss(server.pid) ? 'scenario' : 'process';
+  const services = server.kind === 'tessera' ? o.services : undefined;
   const load = { durationS: o.durationS, connections: o.connections };
   const guard = async (step: () => Promise<void>): Promise<boolean> => {
     if (failure) return false;
@@ -199,7 +231,7 @@ export async function openScenario(
             );
           else if (q.waitedS > 2) o.log(`  (waited ${q.waitedS.toFixed(0)} s for other work on the machine to finish)`);
         }
-        const rec = await measure(driver, workload, load, server.pid, o.cores);
+        const rec = await measure(driver, workload, load, server.pid, o.cores, services);
         base.runs.push(rec);
         o.log(`  ${scenario.id} ${base.serverLabel} run ${i + 1}/${o.runs}: ${describeRun(rec, scenario.unit)}`);
       }),
@@ -228,7 +260,8 @@ function summarize(
   const ok = runs.reduce((n, r) => n + r.ok, 0);
   const failed = runs.reduce((n, r) => n + r.failed, 0);
   const cpu = runs.map((r) => r.cpuUsPerUnit).filter((x): x is number => x !== null);
-  const rss = peakRss(pid);
+  const serviceCpu = runs.map((r) => r.serviceCpuUsPerUnit).filter((x): x is number => typeof x === 'number');
+  const rss = treePeakRss(pid);
   return {
     ...base,
     status: ok > 0 ? 'ok' : 'failed',
@@ -239,12 +272,18 @@ function summarize(
     p99Ms: round(median(runs.map((r) => r.p99Ms)), 3),
     errorPct: round((100 * failed) / Math.max(1, ok + failed), 3),
     cpuUsPerUnit: cpu.length ? round(median(cpu), 1) : null,
+    ...(runs.some((r) => r.serviceCpuUsPerUnit !== undefined)
+      ? { serviceCpuUsPerUnit: serviceCpu.length ? round(median(serviceCpu), 1) : null }
+      : {}),
     serverCpuPct: round(median(runs.map((r) => r.serverCpuPct)), 1),
     otherOnServerCorePct: runs.some((r) => r.otherOnServerCorePct !== undefined)
       ? round(Math.max(...runs.map((r) => r.otherOnServerCorePct ?? 0)), 1)
       : undefined,
     otherOnLoaderCorePct: runs.some((r) => r.otherOnLoaderCorePct !== undefined)
       ? round(Math.max(...runs.map((r) => r.otherOnLoaderCorePct ?? 0)), 1)
+      : undefined,
+    otherThanServicesPct: runs.some((r) => r.otherThanServicesPct !== undefined)
+      ? round(Math.max(...runs.map((r) => r.otherThanServicesPct ?? 0)), 1)
       : undefined,
     peakRssMiB: rss === undefined ? undefined : round(rss / 2 ** 20, 1),
     peakRssScope: rssScope,

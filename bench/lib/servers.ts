@@ -10,6 +10,7 @@ import { NODE_FLAGS } from '../../src/config/node-flags.ts';
 import { DEFAULT_RATE_LIMITS } from '../../src/config/rate-limits.ts';
 import { RESOURCE, RESOURCE_SCOPE, tesseraBootstrap, type Fixtures } from './fixtures.ts';
 import { pinned, type Machine } from './machine.ts';
+import type { StorageUrls } from './storage.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -164,17 +165,26 @@ const BENCH_RATE_LIMITS = Object.entries(DEFAULT_RATE_LIMITS)
   .join(' ');
 
 /**
- * Tessera in production mode on a real SQLite file, with the bench clients and user from a
- * bootstrap file. `env` adds settings (TESSERA_WORKERS=N: ready once every worker listens);
+ * The run's storage (storage.ts: DATABASE_URL and REDIS_URL, none for SQLite in the run's
+ * directory) and how many Tessera instances share it (TESSERA_WORKERS unless a caller sets it).
+ */
+let topology: { storage: Pick<StorageUrls, 'env' | 'database'>; instances: number } = {
+  storage: { env: {} },
+  instances: 1,
+};
+export const useStorage = (storage: Pick<StorageUrls, 'env' | 'database'>, instances = 1) => {
+  topology = { storage, instances };
+};
+/** The PostgreSQL database of the run, when there is one. */
+export const tesseraDatabase = () => topology.storage.database;
+
+/**
+ * Tessera in production mode on the run's storage (a real SQLite file unless useStorage said
+ * otherwise), with the bench clients and user from a bootstrap file. `env` adds settings
+ * (TESSERA_WORKERS=N, else the run's instance count: ready once every worker listens);
  * `overrides` replace the defaults below (bench/cimd.ts runs it in development mode, the only
  * one that may fetch metadata documents from loopback); `extraClients` join the bootstrap file.
  */
-/** DATABASE_URL and REDIS_URL of the run's storage (storage.ts; none: SQLite in the run's directory). */
-let storageEnv: Record<string, string> = {};
-export const useStorage = (env: Record<string, string>) => {
-  storageEnv = env;
-};
-
 export async function startTessera(
   machine: Machine,
   fixtures: Fixtures,
@@ -189,8 +199,10 @@ export async function startTessera(
   const file = tesseraBootstrap(fixtures) as { clients: object[] };
   writeFileSync(bootstrap, JSON.stringify({ ...file, clients: [...file.clients, ...extraClients] }, null, 2));
   const logFile = join(dir, 'tessera.log');
+  const workers = env.TESSERA_WORKERS ?? (topology.instances > 1 ? String(topology.instances) : undefined);
   const serverEnv = cleanEnv({
     ...env,
+    ...(workers ? { TESSERA_WORKERS: workers } : {}),
     NODE_ENV: 'production',
     TESSERA_ENV: 'production',
     TESSERA_ISSUER: issuer,
@@ -199,7 +211,7 @@ export async function startTessera(
     TESSERA_SECRET: secret48(),
     TESSERA_KEY_ENCRYPTION_KEY: secret48(),
     DATABASE_URL: `sqlite:${join(dir, 'bench.db')}`,
-    ...storageEnv,
+    ...topology.storage.env,
     TESSERA_BOOTSTRAP_FILE: bootstrap,
     TESSERA_LOG_LEVEL: 'warn',
     TESSERA_SHUTDOWN_DRAIN_SECONDS: '0', // no load balancer to drain from between scenarios
@@ -217,7 +229,7 @@ export async function startTessera(
   const child = launch(machine, 'src/main.ts', serverEnv, logFile);
   await waitReady(child, logFile, answers(`${issuer}/.well-known/openid-configuration`));
   // The cluster primary announces itself once all its workers listen (src/main.ts).
-  if (Number(env.TESSERA_WORKERS ?? 1) > 1)
+  if (Number(workers ?? 1) > 1)
     await waitReady(child, logFile, async () => /Tessera is running \(.*\d+ workers\)/.test(tail(logFile)));
   return { kind: 'tessera', pid: child.pid!, issuer, endpoints: await discover(issuer), logFile, stop: stopper(child) };
 }

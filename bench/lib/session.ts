@@ -19,10 +19,11 @@ import {
   wrkVersion,
   type Machine,
 } from './machine.ts';
-import { clockTicks } from './proc.ts';
-import type { RunnerOptions, ScenarioResult } from './runner.ts';
+import { clockTicks, serviceCpuMicros, treeRss } from './proc.ts';
+import { round, type RunnerOptions, type ScenarioResult } from './runner.ts';
 import type { Scenario, ScenarioContext } from './scenarios.ts';
-import { REPO_ROOT, scanLog, type ServerHandle, type ServerLogSummary } from './servers.ts';
+import { REPO_ROOT, scanLog, tesseraDatabase, type ServerHandle, type ServerLogSummary } from './servers.ts';
+import { topologyLabel } from './storage.ts';
 
 export interface Session {
   options: BenchOptions;
@@ -74,10 +75,10 @@ export function openSession(o: BenchOptions, pinning: Machine['pinning'], title:
   log(`Load generator: ${loaderName} ${machine.loaderVersion}; code flows: JS flow driver`);
   log(`Pinning: ${pinning.applied ? 'applied' : 'NOT applied'} (${pinning.reason})`);
   log(
-    `Load average at start: ${machine.loadAverage.join(' ')}; ${
+    `Load average at start: ${machine.loadAverage.join(' ')}; Tessera: ${topologyLabel(o)}${
       o.storage === 'postgres'
-        ? "Tessera's state in PostgreSQL + Redis (node-oidc-provider: its in-memory store)"
-        : `Tessera's SQLite database on ${machine.tempFilesystem} (${tmpdir()})`
+        ? ' (node-oidc-provider: its in-memory store)'
+        : `, the database on ${machine.tempFilesystem} (${tmpdir()})`
     }`,
   );
 
@@ -162,6 +163,7 @@ export function runnerOptions(s: Session, overrides: Partial<RunnerOptions> = {}
     log: s.log,
     quietWaitS: o.quietWaitS,
     cores: pinning.applied ? { server: pinning.serverCore!, loader: pinning.loaderCore! } : undefined,
+    services: o.storage === 'postgres' ? () => serviceCpuMicros(tesseraDatabase()) : undefined,
     ...overrides,
   };
 }
@@ -183,4 +185,14 @@ export function notStarted(
     error: `server did not start: ${err.message.split('\n')[0]}`,
     runs: [],
   }));
+}
+
+/** A server's RSS now, the sum over its process tree (primary and workers), MiB; undefined when unreadable. */
+export function rssMiB(server: ServerHandle): number | undefined {
+  try {
+    const rss = treeRss(server.pid);
+    return rss === undefined ? undefined : round(rss / 2 ** 20, 1);
+  } catch {
+    return undefined;
+  }
 }

@@ -2,18 +2,20 @@
 // peak of one scenario (one run, as the comparison does), then holds 70% of it with autocannon
 // (wrk holds no rate), and at the end of every 10 s window records the server's RSS and CPU and
 // the window's requests, errors and latency. After the warm-up it judges the RSS drift (within
-// 20 MB), the errors (none) and the p99 (steady), and writes bench/results/soak-latest.*.
+// 20 MB) and slope (under 1 MB per minute), the errors (none) and the p99 (steady), and writes
+// bench/results/soak-latest.* (soak-postgres-2-latest.* and the like for other topologies).
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { autocannonDriver } from '../load/autocannon.ts';
 import type { LoadResult, LoadWindow } from '../load/types.ts';
 import { packageVersion } from './machine.ts';
-import { coreTimes, currentRss, otherCpuPct, treeCpuMicros } from './proc.ts';
-import { logSummary, machineLine, mdTable, noiseWarning, notesSection, writeFiles } from './report.ts';
+import { coreTimes, otherCpuPct, treeCpuMicros, treeRss } from './proc.ts';
+import { logSummary, machineLine, mdTable, noiseWarning, notesSection, topologyLine, writeFiles } from './report.ts';
 import { median, round, runScenario, type ScenarioResult } from './runner.ts';
 import { SCENARIOS, type ScenarioId } from './scenarios.ts';
 import { REPO_ROOT, startTessera, type ServerHandle, type ServerLogSummary } from './servers.ts';
 import { runnerOptions, scenarioContext, startServer, stopServer, type Session } from './session.ts';
+import { instancesNote, resultName, topologyLabel, type Topology } from './storage.ts';
 
 export const SOAK = {
   /** Share of the measured peak held during the soak. */
@@ -24,6 +26,8 @@ export const SOAK = {
   maxWarmupS: 60,
   /** Largest RSS drift (max - min after the warm-up), MB (10^6 bytes). */
   rssLimitMB: 20,
+  /** RSS growth (least-squares slope over the judged windows) below this, MB per minute, counts as flat. */
+  rssSlopeLimitMBPerMin: 1,
   /** Largest ratio of the highest to the lowest window p99 after the warm-up that counts as steady. */
   p99SpreadLimit: 2,
   /** Below this share of the target rate, the load generator did not hold the rate. */
@@ -36,10 +40,15 @@ export interface SoakWindow extends LoadWindow {
   warmup: boolean;
   /** Successful requests per second in this window. */
   rps: number;
-  /** The server's VmRSS at the end of the window, MB (10^6 bytes); null when it could not be read. */
+  /**
+   * The server's RSS at the end of the window, the sum of VmRSS over its process tree (primary and workers), MB (10^6
+   * bytes); null when it could not be read.
+   */
   rssMB: number | null;
-  /** Server CPU time over the window's wall time, percent of one core. */
+  /** Server CPU time (the whole process tree) over the window's wall time, percent of one core. */
   serverCpuPct: number | null;
+  /** CPU time of the database services over the window's wall time, percent of one core (PostgreSQL runs only). */
+  serviceCpuPct?: number | null;
   /**
    * The V8 heap in use and reserved, and the memory outside it held by JS objects (buffers), MB,
    * from Tessera's own metrics at the end of the window: they tell whether RSS that grows is live
@@ -55,6 +64,8 @@ export interface SoakWindow extends LoadWindow {
 export interface SoakVerdicts {
   /** netMB: last judged window minus the first (growth rather than fluctuation). */
   rss: { minMB: number; maxMB: number; driftMB: number; netMB: number; limitMB: number; stable: boolean };
+  /** Least-squares slope of the judged windows' RSS over time; flat when under the limit. */
+  rssSlope: { mbPerMin: number; limitMBPerMin: number; flat: boolean };
   errors: { failedRequests: number; serverLoggedErrors: number; none: boolean };
   /** trend: median p99 of the second half of the judged windows over the first half. */
   p99: { minMs: number; maxMs: number; spread: number; spreadLimit: number; trend: number; steady: boolean };
@@ -90,19 +101,42 @@ export interface SoakReport {
   notes: string[];
 }
 
-const NOTES = [
+const BASE_NOTES = [
   "The constant rate is autocannon's overallRate: each connection gets its share of requests per second and sends it at the start of each second as fast as the answers come back, then waits for the next second. The load therefore comes in bursts with every connection busy, then a pause; a window's p99 is that of the bursts (close to the p99 at peak), not that of evenly spaced requests. The p99 verdict is about steadiness from window to window.",
   "Window latency: every response completed in the window (autocannon's response times, without its correction for coordinated omission). Errors: unexpected statuses, bad bodies, socket errors and timeouts over the whole soak, plus the errors Tessera logged (level error and above) during the whole run.",
-  'RSS: VmRSS of the Tessera process at the end of each window, in MB of 10^6 bytes. The warm-up windows are shown but not judged. Server CPU: utime+stime of the server (all threads) over the window.',
-  'The peak is one run of --duration seconds with the usual load generator (wrk when installed), after the usual warm-up; servers are pinned to core 0 and load generators to core 1 when pinning applies, as in the comparison.',
+  "RSS: VmRSS at the end of each window summed over the Tessera process tree (with instances: the cluster primary and every worker), in MB of 10^6 bytes. The warm-up windows are shown but not judged. Slope: the least-squares line through the judged windows' RSS against time, MB per minute; a leak shows as a slope that stays positive however long the soak, a one-off growth as a drift with a slope that falls on a longer soak. Server CPU: utime+stime of the process tree (all threads) over the window.",
+  'The peak is one run of --duration seconds with the usual load generator (wrk when installed), after the usual warm-up, on the same topology as the soak (with two instances, the peak of the two); servers are pinned to core 0 and load generators to core 1 when pinning applies, as in the comparison.',
 ];
+
+function soakNotes(t: Topology): string[] {
+  return [
+    ...BASE_NOTES,
+    instancesNote(t),
+    ...(t.instances > 1
+      ? [
+          "Heap figures come from Tessera's /metrics, answered by whichever worker took the request: one worker's heap, not the sum.",
+        ]
+      : []),
+    ...(t.storage === 'postgres'
+      ? [
+          "DB CPU %: CPU time of the database services over the window, percent of one core: the PostgreSQL server's processes (other databases' client backends left out) and redis-server, found in /proc by command name. They are shared machine services, so this is approximate. They are not pinned: whatever of them ran on the server's core is in its others %, so the noise warning of a PostgreSQL soak counts them too.",
+        ]
+      : []),
+  ];
+}
 
 const fmt = (x: number | null | undefined, digits = 1) => (x === null || x === undefined ? '-' : x.toFixed(digits));
 
 /** The server's RSS, CPU and the other processes' share of its core at each window's end. */
-function windowSampler(server: ServerHandle, serverCore: number | undefined, warmupS: number) {
+function windowSampler(
+  server: ServerHandle,
+  serverCore: number | undefined,
+  warmupS: number,
+  services: (() => number) | undefined,
+) {
   let cpu0 = treeCpuMicros(server.pid);
   let cores0 = coreTimes();
+  let services0 = services?.();
   return (w: LoadWindow): SoakWindow => {
     const out: SoakWindow = {
       ...w,
@@ -114,10 +148,15 @@ function windowSampler(server: ServerHandle, serverCore: number | undefined, war
     try {
       const cpu = treeCpuMicros(server.pid);
       const cores = coreTimes();
-      const rss = currentRss(server.pid);
+      const rss = treeRss(server.pid);
       out.rssMB = rss === undefined ? null : round(rss / 1e6, 1);
       out.serverCpuPct = round((100 * (cpu - cpu0)) / 1e6 / w.durationS, 1);
       if (serverCore !== undefined) out.otherOnServerCorePct = otherCpuPct(cores0, cores, serverCore, cpu - cpu0);
+      if (services && services0 !== undefined) {
+        const now = services();
+        out.serviceCpuPct = round((100 * (now - services0)) / 1e6 / w.durationS, 1);
+        services0 = now;
+      }
       [cpu0, cores0] = [cpu, cores];
     } catch {
       /* the server is gone: the window says so with nulls */
@@ -154,6 +193,16 @@ async function heapOf(server: ServerHandle, token: string): Promise<Pick<SoakWin
   }
 }
 
+/** Least-squares slope of y over x; 0 with fewer than two distinct x. */
+export function slope(points: readonly (readonly [number, number])[]): number {
+  const n = points.length;
+  const mx = points.reduce((a, [x]) => a + x, 0) / n;
+  const my = points.reduce((a, [, y]) => a + y, 0) / n;
+  const sxx = points.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  const sxy = points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0);
+  return n > 1 && sxx > 0 ? sxy / sxx : 0;
+}
+
 const spreadOf = (xs: number[]) =>
   xs.length && Math.min(...xs) > 0 ? round(Math.max(...xs) / Math.min(...xs), 2) : Infinity;
 
@@ -165,6 +214,7 @@ export function judge(
 ): SoakVerdicts {
   const judged = windows.filter((w) => !w.warmup);
   const rss = judged.map((w) => w.rssMB).filter((x): x is number => x !== null);
+  const rssPerMin = slope(judged.filter((w) => w.rssMB !== null).map((w) => [w.endS / 60, w.rssMB!] as const));
   const p99 = judged.map((w) => w.p99Ms);
   const half = Math.floor(p99.length / 2);
   const failedRequests = Math.max(
@@ -188,6 +238,11 @@ export function judge(
       netMB: round(rss.at(-1)! - rss[0]!, 1),
       limitMB: SOAK.rssLimitMB,
       stable: rss.length > 0 && rss.length === judged.length && maxRss - minRss <= SOAK.rssLimitMB,
+    },
+    rssSlope: {
+      mbPerMin: round(rssPerMin, 2),
+      limitMBPerMin: SOAK.rssSlopeLimitMBPerMin,
+      flat: rss.length > 1 && rss.length === judged.length && rssPerMin < SOAK.rssSlopeLimitMBPerMin,
     },
     errors: {
       failedRequests,
@@ -216,6 +271,7 @@ export function judge(
 
 export function soakMarkdown(r: SoakReport): string {
   const v = r.verdicts;
+  const db = r.windows.some((w) => w.serviceCpuPct !== undefined);
   const rows = r.windows.map((w) => [
     String(w.index),
     fmt(w.endS, 0),
@@ -230,16 +286,35 @@ export function soakMarkdown(r: SoakReport): string {
     fmt(w.heapTotalMB),
     fmt(w.externalMB),
     fmt(w.serverCpuPct, 0),
+    ...(db ? [fmt(w.serviceCpuPct, 0)] : []),
     fmt(w.otherOnServerCorePct, 0),
   ]);
+  const windowsHeader = [
+    '#',
+    'end s',
+    'phase',
+    'req/s',
+    'errors',
+    'p50 ms',
+    'p99 ms',
+    'max ms',
+    'RSS MB',
+    'heap used MB',
+    'heap total MB',
+    'external MB',
+    'server CPU %',
+    ...(db ? ['DB CPU %'] : []),
+    'others % (srv core)',
+  ];
   return [
-    `# Tessera soak: ${r.scenario} at ${Math.round(SOAK.rateFraction * 100)}% of peak for ${r.durationS} s`,
+    `# Tessera soak: ${r.scenario} at ${Math.round(SOAK.rateFraction * 100)}% of peak for ${r.durationS} s, ${topologyLabel(r.options)}`,
     '',
     `- Started ${r.startedAt}, finished ${r.finishedAt}`,
     `- Command: \`${r.command}\``,
-    `- Measured: Tessera ${r.machine.tessera.commit}${r.machine.tessera.srcModified ? ' (with uncommitted changes in src/)' : ''}, one process`,
+    `- Measured: Tessera ${r.machine.tessera.commit}${r.machine.tessera.srcModified ? ' (with uncommitted changes in src/)' : ''}`,
+    `- Topology: ${topologyLine(r.options, false)}`,
     `- Machine: ${machineLine(r.machine)}`,
-    `- Peak: ${fmt(r.peak.rps)} req/s (${r.peak.loader}, ${r.options.durationS} s after ${r.options.warmupS} s of warm-up, ${r.options.connections} connections; p99 ${fmt(r.peak.p99Ms, 2)} ms)`,
+    `- Peak: ${fmt(r.peak.rps)} req/s (${r.peak.loader}, ${r.options.durationS} s after ${r.options.warmupS} s of warm-up, ${r.options.connections} connections; p99 ${fmt(r.peak.p99Ms, 2)} ms; CPU ${fmt(r.peak.cpuUsPerUnit, 0)} µs/req${r.peak.serviceCpuUsPerUnit != null ? `, database services ${fmt(r.peak.serviceCpuUsPerUnit, 0)} µs/req` : ''})`,
     ...(noiseWarning([r.peak])
       ? [`- ${noiseWarning([r.peak])} The target rate is then below 70% of what a quiet machine gives.`]
       : []),
@@ -254,6 +329,11 @@ export function soakMarkdown(r: SoakReport): string {
           'RSS',
           `min ${fmt(v.rss.minMB)} MB, max ${fmt(v.rss.maxMB)} MB, drift ${fmt(v.rss.driftMB)} MB (limit ${v.rss.limitMB} MB); last - first ${fmt(v.rss.netMB)} MB`,
           v.rss.stable ? 'stable' : 'DRIFTS',
+        ],
+        [
+          'RSS slope',
+          `${fmt(v.rssSlope.mbPerMin, 2)} MB/min over the judged windows (least squares; limit < ${v.rssSlope.limitMBPerMin} MB/min)`,
+          v.rssSlope.flat ? 'flat' : 'GROWS',
         ],
         [
           'errors',
@@ -285,24 +365,9 @@ export function soakMarkdown(r: SoakReport): string {
     '## Windows',
     '',
     mdTable(
-      [
-        '#',
-        'end s',
-        'phase',
-        'req/s',
-        'errors',
-        'p50 ms',
-        'p99 ms',
-        'max ms',
-        'RSS MB',
-        'heap used MB',
-        'heap total MB',
-        'external MB',
-        'server CPU %',
-        'others % (srv core)',
-      ],
+      windowsHeader,
       rows,
-      ['r', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+      windowsHeader.map((_, k) => (k === 2 ? 'l' : 'r')),
     ),
     '',
     `Server log: ${logSummary(r.serverLog)}`,
@@ -337,7 +402,12 @@ export async function runSoak(session: Session): Promise<number> {
       );
       // Validated again after the peak; a fresh workload for the soak.
       const workload = await (await scenario.prepare(ctx))();
-      const sample = windowSampler(server, machine.pinning.applied ? machine.pinning.serverCore : undefined, warmupS);
+      const sample = windowSampler(
+        server,
+        machine.pinning.applied ? machine.pinning.serverCore : undefined,
+        warmupS,
+        runnerOptions(session).services,
+      );
       const heaps: Promise<void>[] = [];
       total = await autocannonDriver(machine.pinning).run(
         workload,
@@ -350,7 +420,7 @@ export async function runSoak(session: Session): Promise<number> {
               Object.assign(win, h);
               log(
                 `  ${String(win.index).padStart(3)} ${fmt(win.endS, 0).padStart(4)} s${win.warmup ? ' (warm-up)' : '          '}: ${fmt(win.rps)} req/s, ${win.failed} errors, ` +
-                  `p50 ${fmt(win.p50Ms, 2)} ms, p99 ${fmt(win.p99Ms, 2)} ms, RSS ${fmt(win.rssMB)} MB (heap ${fmt(win.heapUsedMB)} used of ${fmt(win.heapTotalMB)}, external ${fmt(win.externalMB)}), server CPU ${fmt(win.serverCpuPct, 0)}%`,
+                  `p50 ${fmt(win.p50Ms, 2)} ms, p99 ${fmt(win.p99Ms, 2)} ms, RSS ${fmt(win.rssMB)} MB (heap ${fmt(win.heapUsedMB)} used of ${fmt(win.heapTotalMB)}, external ${fmt(win.externalMB)}), server CPU ${fmt(win.serverCpuPct, 0)}%${win.serviceCpuPct != null ? `, DB CPU ${fmt(win.serviceCpuPct, 0)}%` : ''}`,
               );
             }),
           );
@@ -388,11 +458,11 @@ export async function runSoak(session: Session): Promise<number> {
     total,
     verdicts: judge(windows, total, serverLog, targetRps),
     serverLog,
-    notes: NOTES,
+    notes: soakNotes(o),
   };
   const md = soakMarkdown(report);
   log(`\n${md}`);
-  const files = writeFiles(resolve(REPO_ROOT, o.outDir), ['soak-latest'], report, md);
+  const files = writeFiles(resolve(REPO_ROOT, o.outDir), [resultName(o, 'soak', 'latest')], report, md);
   log(`Written: ${files.map((f) => f.replace(REPO_ROOT, '')).join(', ')}`);
   if (!report.verdicts.errors.none) {
     log(`\nthe soak had errors; server log kept in ${session.dir}`);

@@ -14,6 +14,8 @@ export interface StorageUrls {
   env: Record<string, string>;
   /** How the report names it. */
   label: string;
+  /** The PostgreSQL database made for the run (its backends are told apart from other databases' by it). */
+  database?: string;
   /** Drops what was made for the run. */
   release(): Promise<void>;
 }
@@ -42,6 +44,7 @@ export async function prepareStorage(storage: Storage): Promise<StorageUrls> {
   databaseUrl.pathname = `/${name}`;
   return {
     env: { DATABASE_URL: databaseUrl.href, REDIS_URL: redisUrl },
+    database: name,
     label: 'PostgreSQL + Redis',
     async release() {
       const c = new pg.Client({ connectionString: ADMIN_URL });
@@ -57,4 +60,38 @@ export async function prepareStorage(storage: Storage): Promise<StorageUrls> {
       await r.quit();
     },
   };
+}
+
+/**
+ * Where and how Tessera runs in a benchmark: its storage and how many instances (TESSERA_WORKERS:
+ * the cluster primary and that many workers sharing the port, all pinned to the server core).
+ */
+export interface Topology {
+  storage: Storage;
+  instances: number;
+}
+
+/**
+ * The name of a result file: `<prefix>-<topology>-latest` and the like. SQLite with one instance
+ * keeps the plain names (the runs kept in git before topologies existed); PostgreSQL adds
+ * `postgres`, and `postgres-2` with two instances, so runs of different topologies do not
+ * overwrite each other.
+ */
+export function resultName(t: Topology, prefix: string | undefined, name: string): string {
+  const topology =
+    t.storage === 'sqlite' && t.instances === 1 ? [] : [t.storage, ...(t.instances > 1 ? [String(t.instances)] : [])];
+  return [...(prefix ? [prefix] : []), ...topology, name].join('-');
+}
+
+/** How a report names the topology: "PostgreSQL + Redis, 2 instances". */
+export function topologyLabel(t: Topology): string {
+  const storage = t.storage === 'postgres' ? 'PostgreSQL + Redis' : 'SQLite';
+  return `${storage}, ${t.instances === 1 ? 'one instance' : `${t.instances} instances`}`;
+}
+
+/** One sentence on how the instances run, for the report's notes. */
+export function instancesNote(t: Topology): string {
+  return t.instances === 1
+    ? 'Tessera runs as one process (TESSERA_WORKERS=1).'
+    : `Tessera runs as ${t.instances} instances sharing ${t.storage === 'postgres' ? 'PostgreSQL and Redis' : 'its storage'}: TESSERA_WORKERS=${t.instances}, the cluster primary and ${t.instances} workers sharing the port. Every one of them is pinned to the same server core as node-oidc-provider's single process, so both servers get the same CPU budget; the second instance shows what the topology costs (processes, connections, shared state in Redis), not what a second core gives (--scaling measures that). CPU per request sums the whole process tree (primary and workers, all threads); RSS is the sum of the tree's processes.`;
 }
