@@ -1,4 +1,5 @@
 import type { UserRecord } from './users.ts';
+import type { SessionClient } from './sessions.ts';
 
 /**
  * A grant is what one authorization produced: the family of refresh tokens and the access tokens
@@ -102,8 +103,17 @@ export type RotateResult<A = unknown, R extends object = object, N extends Rotat
   | RefusedRefresh<R>;
 
 export interface GrantStore {
-  /** Stores the grant, its first refresh token (if any) and first access token in one transaction. */
-  create(grant: GrantRecord, refresh: RefreshTokenRecord | null, access: IssuedAccessToken): Promise<void>;
+  /**
+   * Stores the grant, its first refresh token (if any) and first access token in one transaction;
+   * with `sessionClient`, the same transaction records the client under the browser session the
+   * grant was made in (as SessionStore.addClient does), for back- and front-channel logout.
+   */
+  create(
+    grant: GrantRecord,
+    refresh: RefreshTokenRecord | null,
+    access: IssuedAccessToken,
+    sessionClient?: SessionClient,
+  ): Promise<void>;
   get(id: string): Promise<GrantRecord | undefined>;
   getRefresh(tokenHash: string): Promise<{ refresh: RefreshTokenRecord; grant: GrantRecord } | undefined>;
   /**

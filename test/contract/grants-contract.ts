@@ -62,6 +62,23 @@ export function grantsContract(stores: Stores): void {
     });
   });
 
+  describe('a grant made under a browser session', () => {
+    it('records the client under the session with the grant, with and without a refresh token, again extending it', async () => {
+      const g = grant({ sid: uid('sid') });
+      const entry = { sid: g.sid!, clientId: g.clientId, userId: g.userId, createdAt: NOW, expiresAt: NOW + 100 };
+      await stores.grants.create(g, refreshFor(g), access(), entry);
+      assert.deepEqual(await stores.grants.get(g.id), g);
+      const again = grant({ sid: g.sid, clientId: g.clientId, userId: g.userId });
+      await stores.grants.create(again, null, access(), { ...entry, createdAt: NOW + 1, expiresAt: NOW + 200 });
+      assert.deepEqual(await stores.grants.get(again.id), again);
+      assert.deepEqual(await stores.sessions.takeClients(g.sid!), [{ ...entry, expiresAt: NOW + 200 }]);
+      // Without one, nothing is recorded under the session.
+      const alone = grant({ sid: uid('sid') });
+      await stores.grants.create(alone, null, access());
+      assert.deepEqual(await stores.sessions.takeClients(alone.sid!), []);
+    });
+  });
+
   describe('claims requests (OIDC Core 5.5)', () => {
     it('codes and grants keep the claims asked for; records without them have none', async () => {
       const claims = { id_token: ['email', 'name'], userinfo: ['family_name'] };

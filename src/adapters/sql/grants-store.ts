@@ -7,7 +7,16 @@ import type {
 } from '../../ports/grants.ts';
 import { CompiledQuery, type Transaction } from 'kysely';
 import type { GrantsTable, RefreshTokensTable, Schema } from './schema.ts';
-import { json, revokeGrant, toUser, type Db, type Row, type SqlContext } from './statements.ts';
+import {
+  json,
+  revokeGrant,
+  sessionClientValues,
+  toUser,
+  upsertSessionClient,
+  type Db,
+  type Row,
+  type SqlContext,
+} from './statements.ts';
 
 const grantRow = (g: GrantRecord): GrantsTable => ({
   id: g.id,
@@ -212,25 +221,41 @@ export function createSqlGrantStore({ db, pg, tx, hotTx, statement, bound }: Sql
   const insertRefresh = statement((k) => k.insertInto('refresh_tokens').values(refreshRow(PLACEHOLDER_REFRESH)));
   const insertAccess = statement((k) => k.insertInto('access_tokens').values(accessRow('', { jti: '', expiresAt: 0 })));
   /**
-   * PostgreSQL: a grant, its refresh token (if any) and its access token's jti written by one
-   * statement (data-modifying WITH clauses), one round trip instead of five (begin, three inserts,
-   * commit). One statement is atomic; the foreign keys are checked at its end, when the grant row is there.
+   * PostgreSQL: a grant, its refresh token (if any), its access token's jti and the session's
+   * client (if any) written by one statement (data-modifying WITH clauses), one round trip instead
+   * of six (begin, four writes, commit). One statement is atomic; the foreign keys are checked at
+   * its end, when the grant row is there. Not inside a transaction under way: there a failing
+   * statement must undo only its own part (a savepoint). One text per shape, made on first use.
    */
-  const createAtOnce = (withRefresh: boolean) => {
+  const createTexts = new Map<string, string>();
+  const createText = (withRefresh: boolean, withSession: boolean) => {
+    const key = `${withRefresh} ${withSession}`;
+    let text = createTexts.get(key);
+    if (text) return text;
     let n = 0;
-    const insert = (table: string, columns: string[]) =>
-      `insert into ${table} (${columns.map((c) => `"${c}"`).join(', ')}) values (${columns.map(() => `$${++n}`).join(', ')})`;
-    const tables: [string, string[]][] = [
-      ['grants', Object.keys(grantRow(PLACEHOLDER_GRANT))],
-      ...(withRefresh ? [['refresh_tokens', Object.keys(refreshRow(PLACEHOLDER_REFRESH))] as [string, string[]]] : []),
-      ['access_tokens', Object.keys(accessRow('', { jti: '', expiresAt: 0 }))],
+    const insert = (table: string, columns: string[], tail = '') =>
+      `insert into ${table} (${columns.map((c) => `"${c}"`).join(', ')}) values (${columns.map(() => `$${++n}`).join(', ')})${tail}`;
+    const parts = [
+      insert('grants', Object.keys(grantRow(PLACEHOLDER_GRANT))),
+      ...(withRefresh ? [insert('refresh_tokens', Object.keys(refreshRow(PLACEHOLDER_REFRESH)))] : []),
+      ...(withSession
+        ? [
+            insert(
+              'session_clients',
+              ['sid', 'client_id', 'user_id', 'created_at', 'expires_at'],
+              ' on conflict ("sid", "client_id") do update set "expires_at" = excluded."expires_at"',
+            ),
+          ]
+        : []),
+      insert('access_tokens', Object.keys(accessRow('', { jti: '', expiresAt: 0 }))),
     ];
-    const parts = tables.map(([table, columns]) => insert(table, columns));
     const last = parts.pop()!;
-    return `with ${parts.map((p, i) => `w${i} as (${p})`).join(', ')} ${last}`;
+    text = `with ${parts.map((p, i) => `w${i} as (${p})`).join(', ')} ${last}`;
+    createTexts.set(key, text);
+    return text;
   };
-  // Not inside a transaction under way: there a failing statement must undo only its own part (a savepoint).
-  const createSql = pg && !bound ? { with: createAtOnce(true), without: createAtOnce(false) } : undefined;
+  const createAtOnce = pg && !bound;
+  const insertSessionClient = statement(upsertSessionClient);
   // A grant's creation (every code redeemed): every column, so the values of grantRow line up.
   const insertGrant = statement((k) => k.insertInto('grants').values(grantRow(PLACEHOLDER_GRANT)));
 
@@ -281,20 +306,22 @@ export function createSqlGrantStore({ db, pg, tx, hotTx, statement, bound }: Sql
         .executeTakeFirstOrThrow();
       return Number(row.n);
     },
-    create: async (grant, refresh, access) => {
-      if (createSql) {
+    create: async (grant, refresh, access, sessionClient) => {
+      if (createAtOnce) {
         const values = [
           ...Object.values(grantRow(grant)),
           ...(refresh ? Object.values(refreshRow(refresh)) : []),
+          ...(sessionClient ? sessionClientValues(sessionClient) : []),
           ...Object.values(accessRow(grant.id, access)),
         ];
-        await db.executeQuery(CompiledQuery.raw(refresh ? createSql.with : createSql.without, values));
+        await db.executeQuery(CompiledQuery.raw(createText(refresh !== null, sessionClient !== undefined), values));
         return;
       }
       await hotTx(async (t) => {
         await insertGrant(t, Object.values(grantRow(grant)));
         if (refresh) await insertRefresh(t, Object.values(refreshRow(refresh)));
         await insertAccess(t, Object.values(accessRow(grant.id, access)));
+        if (sessionClient) await insertSessionClient(t, sessionClientValues(sessionClient));
       });
     },
     get: (id) => getGrant(db, id),

@@ -1,6 +1,16 @@
 import type { SessionClient, SessionRecord, SessionStore } from '../../ports/sessions.ts';
 import type { SessionClientsTable, SessionsTable } from './schema.ts';
-import { contains, count, json, pageLimit, pageOf, type Row, type SqlContext } from './statements.ts';
+import {
+  contains,
+  count,
+  json,
+  pageLimit,
+  pageOf,
+  sessionClientValues,
+  upsertSessionClient,
+  type Row,
+  type SqlContext,
+} from './statements.ts';
 
 const sessionRow = (s: SessionRecord): SessionsTable => ({
   id_hash: s.idHash,
@@ -53,14 +63,7 @@ const toSessionClient = (r: Row<SessionClientsTable>): SessionClient => ({
 export function createSqlSessionStore({ db, pg, lookup, statement }: SqlContext): SessionStore {
   const sessionById = lookup((k) => k.selectFrom('sessions').selectAll().where('id_hash', '=', ''));
   // Compiled once: every code redeemed under a session records its client.
-  const upsertClient = statement((k) =>
-    k
-      .insertInto('session_clients')
-      .values({ sid: '', client_id: '', user_id: '', created_at: 0, expires_at: 0 })
-      .onConflict((oc) =>
-        oc.columns(['sid', 'client_id']).doUpdateSet((eb) => ({ expires_at: eb.ref('excluded.expires_at') })),
-      ),
-  );
+  const upsertClient = statement(upsertSessionClient);
   return {
     /** By sid (index sessions_sid, migration 0026), the live ones only; the search scans user_id and ip. */
     async page({ after, limit, search }, now) {
@@ -164,7 +167,7 @@ export function createSqlSessionStore({ db, pg, lookup, statement }: SqlContext)
       return 'known';
     },
     async addClient(e) {
-      await upsertClient(db, [e.sid, e.clientId, e.userId, e.createdAt, e.expiresAt]);
+      await upsertClient(db, sessionClientValues(e));
     },
     /** DELETE ... RETURNING: a row goes to exactly one caller on both databases. */
     async takeClients(sid) {

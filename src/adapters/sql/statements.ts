@@ -14,6 +14,7 @@ import {
   type Transaction,
 } from 'kysely';
 import type { Page } from '../../ports/admin.ts';
+import type { SessionClient } from '../../ports/sessions.ts';
 import type { UserOrigin, UserRecord } from '../../ports/users.ts';
 import type { DatabaseHandle } from './database.ts';
 import { groupCommit } from './group-commit.ts';
@@ -193,6 +194,27 @@ export function savepoints(t: Transaction<Schema>): Tx {
 }
 
 // ---- shared by several stores ---------------------------------------------------------------------------
+
+/**
+ * A client recorded under a browser session (values: sid, client_id, user_id, created_at,
+ * expires_at); again, it moves the row's end. Written by the session store, and by the grant store
+ * with a grant made under a session (in the grant's own transaction).
+ */
+export const upsertSessionClient = (k: Kysely<Schema>) =>
+  k
+    .insertInto('session_clients')
+    .values({ sid: '', client_id: '', user_id: '', created_at: 0, expires_at: 0 })
+    .onConflict((oc) =>
+      oc.columns(['sid', 'client_id']).doUpdateSet((eb) => ({ expires_at: eb.ref('excluded.expires_at') })),
+    );
+/** upsertSessionClient's values. */
+export const sessionClientValues = (e: SessionClient): unknown[] => [
+  e.sid,
+  e.clientId,
+  e.userId,
+  e.createdAt,
+  e.expiresAt,
+];
 
 /** A users row as a record: read by the user store, and by the grant store's rotations (the grant's user). */
 export const toUser = (r: Row<UsersTable>): UserRecord => ({

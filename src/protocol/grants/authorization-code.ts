@@ -28,7 +28,7 @@ export type AuthorizationCodeDeps = Pick<Provider, 'now' | 'events' | 'log'> & {
   readonly config: Pick<Config, 'refreshAbsoluteTtl' | 'sessionAbsoluteTtl'> &
     DepsOf<typeof pkceOptional> &
     DepsOf<typeof narrowAuthorizationDetails>;
-  readonly stores: Pick<Stores, 'codes' | 'replay' | 'grants' | 'users' | 'sessions'>;
+  readonly stores: Pick<Stores, 'codes' | 'replay' | 'grants' | 'users'>;
 } & RegistryDeps &
   PolicyDeps &
   UserTokenDeps &
@@ -144,7 +144,23 @@ export const authorizationCode: GrantHandler<AuthorizationCodeDeps> = {
       directory,
     });
     const refresh = issuesRefreshTokens(client) ? newRefreshToken(p, grant, code.scope) : undefined;
-    await p.stores.grants.create(grant, refresh?.record ?? null, { jti: access.jti, expiresAt: access.expiresAt });
+    // Back-/front-channel logout: this client now has tokens under the session (kept at most as
+    // long as a session lives), recorded with the grant.
+    const sessionClient = code.sid
+      ? {
+          sid: code.sid,
+          clientId: client.clientId,
+          userId: code.userId,
+          createdAt: now,
+          expiresAt: now + p.config.sessionAbsoluteTtl,
+        }
+      : undefined;
+    await p.stores.grants.create(
+      grant,
+      refresh?.record ?? null,
+      { jti: access.jti, expiresAt: access.expiresAt },
+      sessionClient,
+    );
     // Whoever claims the marker second knows the other side's step came first: a replay that
     // marked it before the grant existed could not revoke it, so the grant is revoked here, and
     // the tokens answered below are dead, as if the replay had come a moment later.
@@ -155,16 +171,6 @@ export const authorizationCode: GrantHandler<AuthorizationCodeDeps> = {
         'authorization code replayed during its redemption; grant revoked',
       );
     }
-    // Back-/front-channel logout: this client now has tokens under the session (kept at most as long as a session
-    // lives).
-    if (code.sid)
-      await p.stores.sessions.addClient({
-        sid: code.sid,
-        clientId: client.clientId,
-        userId: code.userId,
-        createdAt: now,
-        expiresAt: now + p.config.sessionAbsoluteTtl,
-      });
     return userTokenResponse(
       p,
       grant,
