@@ -60,7 +60,7 @@ const PLACEHOLDER: CodeRecord = {
   expiresAt: 0,
 };
 
-export function createSqlCodeStore({ db, statement }: SqlContext): CodeStore {
+export function createSqlCodeStore({ db, statement, hotWrite }: SqlContext): CodeStore {
   // Compiled once: a code is written at every authorization and used up at every redemption.
   const insertCode = statement((k) => k.insertInto('auth_codes').values(codeRow(PLACEHOLDER)));
   const consumeCode = statement((k) =>
@@ -74,7 +74,8 @@ export function createSqlCodeStore({ db, statement }: SqlContext): CodeStore {
   const selectCode = statement((k) => k.selectFrom('auth_codes').selectAll().where('code_hash', '=', ''));
   return {
     async create(code) {
-      await insertCode(db, Object.values(codeRow(code)));
+      const values = Object.values(codeRow(code));
+      await hotWrite((q) => insertCode(q, values));
     },
     /**
      * One conditional UPDATE decides the winner: in PostgreSQL a concurrent UPDATE of the same row
@@ -82,7 +83,7 @@ export function createSqlCodeStore({ db, statement }: SqlContext): CodeStore {
      * statements are serialised. Expiry is the caller's to check.
      */
     async consume(codeHash, now) {
-      const won = (await consumeCode(db, [now, codeHash])).rows[0];
+      const won = (await hotWrite((q) => consumeCode(q, [now, codeHash]))).rows[0];
       if (won) return { status: 'ok', code: toCode(won) };
       const row = (await selectCode(db, [codeHash])).rows[0];
       return row ? { status: 'reused', code: toCode(row) } : { status: 'missing' };

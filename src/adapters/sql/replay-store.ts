@@ -1,7 +1,7 @@
 import type { ReplayStore } from '../../ports/replay.ts';
 import type { SqlContext } from './statements.ts';
 
-export function createSqlReplayStore({ db, statement }: SqlContext): ReplayStore {
+export function createSqlReplayStore({ statement, hotWrite }: SqlContext): ReplayStore {
   const claimReplay = statement((k) =>
     k
       .insertInto('replay_entries')
@@ -18,7 +18,7 @@ export function createSqlReplayStore({ db, statement }: SqlContext): ReplayStore
     /** One upsert: a new key is inserted; an expired one is taken over; a live one returns no row. */
     async claim(key, expiresAt, now) {
       if (key.length > 512) throw new Error('replay key longer than 512 characters');
-      const row = await claimReplay(db, [key, expiresAt, now]);
+      const row = await hotWrite((q) => claimReplay(q, [key, expiresAt, now]));
       return row.rows.length === 1;
     },
   };

@@ -90,6 +90,13 @@ export interface SqlContext {
    * userinfo and refresh paths. Inserts take the row object's values in the mapper's key order.
    */
   statement<R>(build: (k: Kysely<Schema>) => Compilable<R>): Statement<R>;
+  /**
+   * A hot single write (a code's insert or use, a replay marker): on SQLite it joins the group
+   * commit of the turn (hotTx), since a commit of its own costs several times the statement; on
+   * PostgreSQL, and inside a transaction under way, it runs on `db` at once (one round trip,
+   * atomic by itself). `run` must be safe to run twice (groupCommit's retry).
+   */
+  hotWrite<R>(run: (q: Db) => Promise<R>): Promise<R>;
   /** A statement whose shape depends on a count (IN lists, multi-row inserts), compiled once per count. */
   statementBySize<R>(
     build: (k: Kysely<Schema>, n: number) => Compilable<R>,
@@ -133,7 +140,9 @@ export function sqlContext(handle: DatabaseHandle): SqlContext {
     const run = statement(build);
     return async (...parameters: unknown[]): Promise<R | undefined> => (await run(db, parameters)).rows[0];
   };
-  return { handle, db, pg, tx, hotTx: pg ? tx : groupCommit(tx), statement, statementBySize, lookup, bound: false };
+  const hotTx = pg ? tx : groupCommit(tx);
+  const hotWrite = <R>(run: (q: Db) => Promise<R>) => (pg ? run(db) : hotTx(run));
+  return { handle, db, pg, tx, hotTx, hotWrite, statement, statementBySize, lookup, bound: false };
 }
 
 /**
@@ -150,7 +159,8 @@ export function transactionContext(root: SqlContext, t: Transaction<Schema>): Sq
     const run = root.statement(build);
     return async (...parameters: unknown[]): Promise<R | undefined> => (await run(t, parameters)).rows[0];
   };
-  return { ...root, db: t, tx: section, hotTx: section, lookup, bound: true };
+  const hotWrite = <R>(run: (q: Db) => Promise<R>) => run(t);
+  return { ...root, db: t, tx: section, hotTx: section, hotWrite, lookup, bound: true };
 }
 
 /** The savepoint sections of the transactions under way: the innermost section of the code running now. */
