@@ -1,7 +1,8 @@
 // `npm run bench`: Tessera against node-oidc-provider on the same machine, with Fastify floors.
 // Starts every server (pinned to core 0), validates each scenario on each, then measures them
 // with wrk (or autocannon) or the JS flow driver (pinned to core 1), the servers' runs
-// interleaved. `--soak` (lib/soak.ts) and `--scaling` (lib/scaling.ts) are the other modes.
+// interleaved. `--soak` (lib/soak.ts), `--scaling` (lib/scaling.ts) and `--latency` (lib/latency.ts)
+// are the other modes.
 // See bench/README.md.
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -25,6 +26,7 @@ import {
   validatedReplays,
   type Session,
 } from './lib/session.ts';
+import { runLatency } from './lib/latency.ts';
 import { runSoak } from './lib/soak.ts';
 
 const KINDS = ['tessera', 'oidc-provider', 'floor'] as const;
@@ -157,11 +159,12 @@ async function main(): Promise<number> {
     compare: `Tessera benchmark${o.smoke ? ' (smoke)' : ''}`,
     soak: 'Tessera soak',
     scaling: 'Tessera worker scaling',
+    latency: `Latency under open load${o.smoke ? ' (smoke)' : ''}`,
   }[o.mode];
   const session = openSession(o, pinning, title);
   const storage = await prepareStorage(o.storage);
   useStorage(storage, o.instances);
-  const run = { compare: compareServers, soak: runSoak, scaling: runScaling }[o.mode];
+  const run = { compare: compareServers, soak: runSoak, scaling: runScaling, latency: runLatency }[o.mode];
   const code = await run(session).finally(() => storage.release());
   if (code === 0) rmSync(session.dir, { recursive: true, force: true });
   return code;

@@ -3,13 +3,14 @@ import { parseArgs } from 'node:util';
 import { SCENARIOS, type ScenarioId } from './scenarios.ts';
 import type { ServerKind } from './servers.ts';
 import type { Storage } from './storage.ts';
+import { LATENCY_SCENARIOS } from './latency.ts';
 
 export interface BenchOptions {
   /**
    * compare: Tessera against node-oidc-provider (the default); soak: a long constant load on Tessera; scaling: Tessera
-   * with 1 and 2 workers.
+   * with 1 and 2 workers; latency: the highest open-load rate at which p99 stays under 50 ms, both servers.
    */
-  mode: 'compare' | 'soak' | 'scaling';
+  mode: 'compare' | 'soak' | 'scaling' | 'latency';
   smoke: boolean;
   durationS: number;
   runs: number;
@@ -45,7 +46,12 @@ export const USAGE = `Usage: npm run bench -- [options]
   --soak-scenario ID    the scenario held by the soak (default client_credentials; request scenarios only)
   --scaling             Tessera only, with 1 and then 2 worker processes (TESSERA_WORKERS), unpinned:
                         req/s and the 2-worker/1-worker factor (default --only ${SCALING_SCENARIOS.join(',')})
-  --duration S          seconds per measured run (default 4; smoke 1)
+  --latency             Tessera and node-oidc-provider under open load (requests on a fixed schedule, latency
+                        from when each was due): the highest rate at which p99 stays under 50 ms with no
+                        error, rates searched in steps of --duration s (default 5); --only picks the scenario
+                        (default client_credentials; also introspection, jwks, discovery, userinfo);
+                        with --smoke, two low rates only (< 30 s)
+  --duration S          seconds per measured run (default 4; latency 5; smoke 1)
   --runs N              measured runs per scenario, interleaved across the servers; medians are
                         reported (default 7; smoke 1)
   --warmup S            seconds of unmeasured load before the runs (default 3; smoke 0); wrk rounds to whole seconds
@@ -115,6 +121,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       'soak-seconds': { type: 'string' },
       'soak-scenario': { type: 'string', default: 'client_credentials' },
       scaling: { type: 'boolean', default: false },
+      latency: { type: 'boolean', default: false },
       storage: { type: 'string', default: 'sqlite' },
       instances: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -128,9 +135,9 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   const loader = values.loader as BenchOptions['loader'];
   if (!['auto', 'wrk', 'autocannon'].includes(loader)) throw new Error('--loader must be auto, wrk or autocannon');
   const ids = SCENARIOS.map((s) => s.id);
-  if ([smoke, values.soak, values.scaling].filter(Boolean).length > 1)
-    throw new Error('--smoke, --soak and --scaling exclude each other');
-  const mode = values.soak ? 'soak' : values.scaling ? 'scaling' : 'compare';
+  if ([smoke && !values.latency, values.soak, values.scaling, values.latency].filter(Boolean).length > 1)
+    throw new Error('--soak, --scaling and --latency exclude each other and --smoke (which goes with --latency)');
+  const mode = values.soak ? 'soak' : values.scaling ? 'scaling' : values.latency ? 'latency' : 'compare';
   const tesseraRequests = SCENARIOS.filter((s) => s.servers.includes('tessera') && s.unit === 'request').map(
     (s) => s.id,
   );
@@ -147,7 +154,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   return {
     mode,
     smoke,
-    durationS: positive('duration', values.duration, smoke ? 1 : 4, false),
+    durationS: positive('duration', values.duration, smoke ? 1 : mode === 'latency' ? 5 : 4, false),
     runs: positive('runs', values.runs, smoke ? 1 : 7),
     warmupS:
       values.warmup === '0' || (smoke && values.warmup === undefined)
@@ -156,13 +163,15 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     connections: positive('connections', values.connections, smoke ? 16 : 32),
     flowConcurrency: positive('flow-concurrency', values['flow-concurrency'], smoke ? 4 : 8),
     scenarios:
-      mode === 'scaling'
-        ? values.only === undefined
-          ? SCALING_SCENARIOS
-          : list('only', values.only, tesseraIds)
-        : list('only', values.only, ids, {
-            floor: ['floor_json', 'floor_token', 'floor_token_node', 'floor_token_raw'],
-          }),
+      mode === 'latency'
+        ? list('only', values.only ?? 'client_credentials', LATENCY_SCENARIOS)
+        : mode === 'scaling'
+          ? values.only === undefined
+            ? SCALING_SCENARIOS
+            : list('only', values.only, tesseraIds)
+          : list('only', values.only, ids, {
+              floor: ['floor_json', 'floor_token', 'floor_token_node', 'floor_token_raw'],
+            }),
     servers: list('servers', values.servers, ['tessera', 'oidc-provider', 'floor'] as ServerKind[]),
     loader,
     pin: !values['no-pin'],
