@@ -3,7 +3,6 @@ import { parseArgs } from 'node:util';
 import { SCENARIOS, type ScenarioId } from './scenarios.ts';
 import type { ServerKind } from './servers.ts';
 import type { Storage } from './storage.ts';
-import { LATENCY_SCENARIOS } from './latency.ts';
 
 export interface BenchOptions {
   /**
@@ -163,15 +162,13 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     connections: positive('connections', values.connections, smoke ? 16 : 32),
     flowConcurrency: positive('flow-concurrency', values['flow-concurrency'], smoke ? 4 : 8),
     scenarios:
-      mode === 'latency'
-        ? list('only', values.only ?? 'client_credentials', LATENCY_SCENARIOS)
-        : mode === 'scaling'
-          ? values.only === undefined
-            ? SCALING_SCENARIOS
-            : list('only', values.only, tesseraIds)
-          : list('only', values.only, ids, {
-              floor: ['floor_json', 'floor_token', 'floor_token_node', 'floor_token_raw'],
-            }),
+      mode === 'scaling'
+        ? values.only === undefined
+          ? SCALING_SCENARIOS
+          : list('only', values.only, tesseraIds)
+        : list('only', mode === 'latency' ? (values.only ?? 'client_credentials') : values.only, ids, {
+            floor: ['floor_json', 'floor_token', 'floor_token_node', 'floor_token_raw'],
+          }),
     servers: list('servers', values.servers, ['tessera', 'oidc-provider', 'floor'] as ServerKind[]),
     loader,
     pin: !values['no-pin'],
