@@ -29,7 +29,7 @@ export const LATENCY = {
   bisections: 3,
   /** A rate fails after this many tries fail on the server's account (best of two)... */
   triesToFail: 2,
-  /** ...and is given up after this many tries in all (generator-bound ones included). */
+  /** ...and is given up after this many tries in all (generator-bound and noisy ones included). */
   maxTries: 3,
   /** Longest wait for a quiet machine before each step, s (at most --quiet-wait): it bounds the run's length. */
   maxQuietWaitS: 10,
@@ -38,6 +38,8 @@ export const LATENCY = {
   maxConnections: 4096,
   /** Above this lag p99 (ms) or below this share of the rate sent, the generator, not the server, was the limit. */
   maxLagP99Ms: 5,
+  /** A slow step during which other processes took more of the server's core than this, percent, is noisy. */
+  maxOtherPct: 15,
   minAchieved: 0.97,
   /** The search stops climbing here (rates above are not asked of either server). */
   maxRate: 200_000,
@@ -49,7 +51,8 @@ export const LATENCY = {
 export const LATENCY_SCENARIOS: ScenarioId[] = ['client_credentials', 'introspection', 'jwks', 'discovery', 'userinfo'];
 export const LATENCY_SERVERS: ServerKind[] = ['tessera', 'oidc-provider'];
 
-export type StepVerdict = 'pass' | 'slow' | 'errors' | 'generator-bound';
+/** generator-bound and noisy steps do not count for the server (they are tried again). */
+export type StepVerdict = 'pass' | 'slow' | 'errors' | 'generator-bound' | 'noisy';
 
 export interface LatencyStep {
   /** 1, 2, ... in the order this server's steps ran. */
@@ -75,8 +78,11 @@ export interface LatencyServerResult {
   bestRate?: number;
   /** The lowest rate that failed on the server's account. */
   firstFailingRate?: number;
-  /** Why the search stopped: bracketed (bisected), generator (could not go higher), ceiling (maxRate), smoke. */
-  end?: 'bracketed' | 'generator' | 'ceiling' | 'smoke';
+  /**
+   * Why the search stopped: bracketed (bisected), uncounted (three tries of a rate were generator-bound or noisy),
+   * ceiling (maxRate), smoke.
+   */
+  end?: 'bracketed' | 'uncounted' | 'ceiling' | 'smoke';
 }
 
 export interface LatencyScenarioResult {
@@ -105,7 +111,7 @@ const NOTES = [
   "Open load: request i is due at t0 + i/rate (after a ramp of 1 s in which the rate rises linearly from 0, sent but not measured), whatever became of the requests before it. A due request goes out on an idle keep-alive connection, or on a new connection when every open one is busy (the 'conns' column: opened during the step / most busy at once), so the number of connections never holds the rate back; only above 4096 open connections would requests wait in the generator, and that wait counts as latency.",
   "Coordinated omission corrected: a request's latency is the time from when it was due to when its answer was complete, not from when it was written to a socket. A closed-loop generator (wrk, autocannon without a rate: N connections, each sending its next request when the last answer arrives) stops sending while the server stalls, so a 200 ms pause shows as one slow request per connection and the percentiles hide it; here every request due during the pause is late by what remains of it, as a client arriving on its own schedule would see it.",
   'Percentiles come from a histogram with logarithmic buckets 1% wide (every measured request recorded, read back within 0.5%). Errors: any status other than 200, socket errors, and requests not answered 2 s after they were due (timeouts, counted with their age as latency).',
-  "A step passes when its p99 is under 50 ms with no error. The generator's own lag (how late it was in sending each request against the schedule) is recorded; when its p99 exceeds 5 ms or it sent under 97% of the rate, the step is generator-bound: its latency is partly the generator's, so it does not count for the server and is tried again.",
+  "A step passes when its p99 is under 50 ms with no error at the full rate. The generator's own lag (how late it was in sending each request against the schedule) is recorded, and so is the CPU other processes took on the server's core. Both only add latency, so a passing step passes whatever they were; a failing one does not count against the server (it is tried again) when the generator sent under 97% of the rate or its lag p99 exceeded 5 ms (generator-bound), or when other processes took more than 15% of the server's core (noisy).",
   "Search: from 250/s the rate grows 1.4x per step while steps pass, then 3 steps bisect between the last passing and the first failing rate. Other processes on a shared machine only ever add latency, so a rate fails only when two tries fail (slow or errors); it passes on its first passing try; after three tries with no pass and no failure on the server's account (all generator-bound) the search stops there and its best rate is a lower bound. A step that can no longer pass (an error, or more than 1% of its requests already at or over 50 ms, which makes p99 >= 50 ms whatever follows) is stopped early: its figures cover the part that ran, unanswered requests counted with their age then, so its p99 is a lower bound (shown as >=). The steps of the two servers alternate, each after waiting (up to 10 s, at most --quiet-wait) for the machine to be quiet.",
   'Servers are pinned to core 0 and the generator to core 1, as in the comparison. The generator spins (yields to I/O without sleeping) when the next request is due within 2 ms, so its core shows busy at any rate above a few hundred per second: its CPU is not a measure of its load; its lag is.',
   "Server CPU %: the server's utime+stime over the step's wall time. Others %: CPU time other processes took on the server's and the generator's cores during the step; well above a few percent means the machine was not quiet and the step's latency is the machine's as much as the server's.",
@@ -153,7 +159,7 @@ export class RateSearch {
       return;
     }
     // Noise from other processes only ever adds latency: a rate fails when two tries fail on the server's account,
-    // and a generator-bound try is tried again, three tries at most.
+    // and a generator-bound or noisy try is tried again, three tries at most.
     const tries = [...this.#tries, verdict];
     const serverFailures = tries.filter((v) => v === 'slow' || v === 'errors').length;
     if (verdict !== 'pass' && serverFailures < LATENCY.triesToFail && tries.length < LATENCY.maxTries) {
@@ -164,7 +170,7 @@ export class RateSearch {
     this.#tries = [];
     if (verdict !== 'pass' && serverFailures === 0) {
       this.#next = undefined;
-      this.#stopped = 'generator';
+      this.#stopped = 'uncounted';
       return;
     }
     if (verdict === 'pass') this.#pass = Math.max(this.#pass, rate);
@@ -188,13 +194,19 @@ export class RateSearch {
   }
 }
 
-export function stepVerdict(r: OpenLoopResult): StepVerdict {
+/**
+ * What a step says of the server. Lag and other processes only add latency: a step fast enough at the full rate passes
+ * whatever they were; a slow one counts against the server only when neither can explain it.
+ */
+export function stepVerdict(r: OpenLoopResult, otherOnServerCorePct?: number): StepVerdict {
   const errors = r.errors.status + r.errors.socket + r.errors.timeout;
   if (errors > 0) return 'errors';
-  // A late generator adds its lateness to every latency: such a step says nothing of the server.
-  if (r.lag.p99Ms > LATENCY.maxLagP99Ms || r.achievedRate < LATENCY.minAchieved * r.rate) return 'generator-bound';
-  if (r.stoppedEarlyS !== undefined || r.latency.p99Ms >= LATENCY.sloMs) return 'slow';
-  return 'pass';
+  const underRate = r.achievedRate < LATENCY.minAchieved * r.rate;
+  const slow = r.stoppedEarlyS !== undefined || r.latency.p99Ms >= LATENCY.sloMs;
+  if (!slow && !underRate) return 'pass';
+  if (underRate || r.lag.p99Ms > LATENCY.maxLagP99Ms) return 'generator-bound';
+  if ((otherOnServerCorePct ?? 0) > LATENCY.maxOtherPct) return 'noisy';
+  return 'slow';
 }
 
 function describeStep(s: LatencyStep): string {
@@ -249,7 +261,7 @@ async function runStep(session: Session, lane: Lane, rate: number, phase: Latenc
     index: lane.result.steps.length + 1,
     phase,
     rate,
-    verdict: stepVerdict(load),
+    verdict: 'pass',
     load,
     serverCpuPct: round((100 * cpu) / 1e6 / wallS, 1),
   };
@@ -260,6 +272,7 @@ async function runStep(session: Session, lane: Lane, rate: number, phase: Latenc
       1,
     );
   }
+  step.verdict = stepVerdict(load, step.otherOnServerCorePct);
   lane.result.steps.push(step);
   lane.search.record(rate, step.verdict);
   session.log(`  ${lane.result.serverLabel.padEnd(18)} ${describeStep(step)}`);
@@ -326,7 +339,7 @@ function bestText(r: LatencyServerResult | undefined): string {
   if (!r) return 'not measured';
   if (r.status !== 'ok') return r.status.toUpperCase();
   if (!r.bestRate) return `none (below ${r.steps[0]?.rate ?? LATENCY.startRate}/s)`;
-  return `${r.bestRate}/s${r.end === 'generator' ? ' (at least: generator-bound above)' : r.end === 'ceiling' ? ' (search ceiling)' : ''}`;
+  return `${r.bestRate}/s${r.end === 'uncounted' ? ' (at least: the steps above were generator-bound or noisy)' : r.end === 'ceiling' ? ' (search ceiling)' : ''}`;
 }
 
 export function verdictLine(s: LatencyScenarioResult): string {
