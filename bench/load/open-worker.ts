@@ -44,6 +44,7 @@ interface Conn {
   socket: Socket;
   req?: Req;
   buf?: Buffer;
+  idleSince: number;
 }
 
 const latency = new LogHistogram();
@@ -102,7 +103,10 @@ function release(c: Conn): void {
       queue.splice(0, queueHead);
       queueHead = 0;
     }
-  } else idle.push(c);
+  } else {
+    c.idleSince = now();
+    idle.push(c);
+  }
 }
 
 function drop(c: Conn, why: string, kind: keyof typeof errors): void {
@@ -158,7 +162,7 @@ function onData(c: Conn, chunk: Buffer): void {
 
 function openConn(first?: Req): Conn {
   const socket = connect({ host: url.hostname, port, noDelay: true });
-  const c: Conn = { socket };
+  const c: Conn = { socket, idleSince: 0 };
   conns.add(c);
   opened++;
   peakOpen = Math.max(peakOpen, conns.size);
@@ -210,9 +214,17 @@ function tick(): void {
   else setImmediate(tick);
 }
 
+/**
+ * A connection idle this long is closed by the generator, before any server's keep-alive timeout (Node's default is
+ * 5 s) could close it just as a request goes out on it, which would count as an error of the server.
+ */
+const IDLE_CLOSE_MS = 2000;
+
 /** Times out old requests, stops a step that can no longer pass, and ends when all is answered. */
 function sweep(): void {
   const t = now();
+  // The idle stack is used from its top: its bottom holds the longest idle.
+  while (idle.length && t - idle[0]!.idleSince > IDLE_CLOSE_MS) drop(idle[0]!, 'idle', 'socket');
   for (const c of [...conns]) if (c.req && t - c.req.dueMs > timeoutMs) drop(c, `timeout (${timeoutMs} ms)`, 'timeout');
   while (queueHead < queue.length && t - queue[queueHead]!.dueMs > timeoutMs)
     finish(queue[queueHead++]!, `timeout (${timeoutMs} ms) waiting for a connection`, 'timeout');
@@ -283,5 +295,6 @@ await Promise.all(
 );
 loopDelay.enable();
 t0 = performance.now() + 5;
+for (const c of idle) c.idleSince = 0;
 sweeper = setInterval(sweep, 20);
 setTimeout(tick, 5);
