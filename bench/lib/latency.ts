@@ -113,7 +113,7 @@ const NOTES = [
   'Percentiles come from a histogram with logarithmic buckets 1% wide (every measured request recorded, read back within 0.5%). Errors: any status other than 200, socket errors, and requests not answered 2 s after they were due (timeouts, counted with their age as latency).',
   "A step passes when its p99 is under 50 ms with no error at the full rate. The generator's own lag (how late it was in sending each request against the schedule) is recorded, and so is the CPU other processes took on the server's core. Both only add latency, so a passing step passes whatever they were; a failing one does not count against the server (it is tried again) when the generator sent under 97% of the rate or its lag p99 exceeded 5 ms (generator-bound), or when other processes took more than 15% of the server's core (noisy).",
   "Search: from 250/s the rate grows 1.4x per step while steps pass, then 3 steps bisect between the last passing and the first failing rate. Other processes on a shared machine only ever add latency, so a rate fails only when two tries fail (slow or errors); it passes on its first passing try; after three tries with no pass and no failure on the server's account (all generator-bound) the search stops there and its best rate is a lower bound. A step that can no longer pass (an error, or more than 1% of its requests already at or over 50 ms, which makes p99 >= 50 ms whatever follows) is stopped early: its figures cover the part that ran, unanswered requests counted with their age then, so its p99 is a lower bound (shown as >=). The steps of the two servers alternate, each after waiting (up to 10 s, at most --quiet-wait) for the machine to be quiet.",
-  'Servers are pinned to core 0 and the generator to core 1, as in the comparison. The generator spins (yields to I/O without sleeping) when the next request is due within 2 ms, so its core shows busy at any rate above a few hundred per second: its CPU is not a measure of its load; its lag is.',
+  "Servers are pinned to core 0 and the generator to core 1, as in the comparison. The generator wakes on a timer (1 ms at the finest) and sends every request then due, so its lag is typically under a millisecond and is part of every latency (both servers alike); the gen CPU column is the generator's CPU over its process's life, percent of one core.",
   "Server CPU %: the server's utime+stime over the step's wall time. Others %: CPU time other processes took on the server's and the generator's cores during the step; well above a few percent means the machine was not quiet and the step's latency is the machine's as much as the server's.",
 ];
 
@@ -215,7 +215,7 @@ function describeStep(s: LatencyStep): string {
   return (
     `${String(s.rate).padStart(6)}/s ${s.phase.padEnd(6)}: ${s.verdict.toUpperCase().padEnd(15)} ` +
     `p50 ${fmt(l.latency.p50Ms, 2)} p99 ${fmt(l.latency.p99Ms, 2)} max ${fmt(l.latency.maxMs, 1)} ms, ` +
-    `${fmt(l.okRate, 0)} ok/s, ${errors} errors, lag p99 ${fmt(l.lag.p99Ms, 2)} ms, conns ${l.connections.opened}/${l.connections.peakBusy}, ` +
+    `${fmt(l.okRate, 0)} ok/s, ${errors} errors, lag p99 ${fmt(l.lag.p99Ms, 2)} ms (gen CPU ${l.cpuPct}%), conns ${l.connections.opened}/${l.connections.peakBusy}, ` +
     `server CPU ${fmt(s.serverCpuPct, 0)}%${s.otherOnServerCorePct !== undefined ? `, others ${fmt(s.otherOnServerCorePct, 0)}/${fmt(s.otherOnLoaderCorePct, 0)}%` : ''}` +
     `${l.stoppedEarlyS !== undefined ? `, stopped at ${fmt(l.stoppedEarlyS, 1)} s` : ''}${l.firstError ? ` (${l.firstError.slice(0, 100)})` : ''}`
   );
@@ -365,6 +365,7 @@ function stepRows(r: LatencyServerResult): [string[], string[][], ('l' | 'r')[]]
       'max ms',
       'errors',
       'lag p99 ms',
+      'gen CPU %',
       'conns',
       'server CPU %',
       'others % (srv/load core)',
@@ -386,13 +387,14 @@ function stepRows(r: LatencyServerResult): [string[], string[][], ('l' | 'r')[]]
         fmt(l.latency.maxMs, 1),
         String(l.errors.status + l.errors.socket + l.errors.timeout),
         fmt(l.lag.p99Ms, 2),
+        String(l.cpuPct),
         `${l.connections.opened}/${l.connections.peakBusy}`,
         fmt(s.serverCpuPct, 0),
         `${fmt(s.otherOnServerCorePct, 0)} / ${fmt(s.otherOnLoaderCorePct, 0)}`,
         `${s.verdict}${early ? ` (stopped at ${fmt(l.stoppedEarlyS, 1)} s)` : ''}${l.firstError ? `: ${l.firstError.slice(0, 80)}` : ''}`,
       ];
     }),
-    ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
+    ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
   ];
 }
 
