@@ -47,6 +47,11 @@ export interface OpenLoopResult {
   latency: Percentiles;
   /** How late the generator was in dispatching each measured request against its due time. */
   lag: Percentiles;
+  /**
+   * Completion minus the time the generator dispatched the request: the latency without the generator's own
+   * lateness (still counting any wait for a connection). It tells a slow server from a late generator.
+   */
+  fromSend: Percentiles;
   /** Event-loop delay of the generator (timer lateness), p99, ms. */
   loopDelayP99Ms: number;
   connections: { initial: number; opened: number; peakOpen: number; peakBusy: number; capReached: boolean };

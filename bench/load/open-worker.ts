@@ -39,6 +39,8 @@ const due = (i: number) =>
 interface Req {
   i: number;
   dueMs: number;
+  /** When the generator got to it (dueMs plus its lag). */
+  sentMs: number;
 }
 interface Conn {
   socket: Socket;
@@ -49,6 +51,7 @@ interface Conn {
 
 const latency = new LogHistogram();
 const lag = new LogHistogram();
+const fromSend = new LogHistogram();
 const loopDelay = monitorEventLoopDelay({ resolution: 1 });
 const errors = { status: 0, socket: 0, timeout: 0 };
 let firstError: string | undefined;
@@ -81,8 +84,10 @@ function finish(r: Req, error: string | undefined, kind: keyof typeof errors = '
     if (error) rampErrors++;
     return;
   }
-  const ms = now() - r.dueMs;
+  const t = now();
+  const ms = t - r.dueMs;
   latency.record(ms * 1000);
+  fromSend.record((t - r.sentMs) * 1000);
   if (ms >= (job.stopWhenFailedMs ?? Infinity)) slow++;
   if (error === undefined) ok++;
   else {
@@ -202,7 +207,7 @@ function tick(): void {
     const d = due(next);
     const t = now();
     if (d > t) break;
-    const r: Req = { i: next++, dueMs: d };
+    const r: Req = { i: next++, dueMs: d, sentMs: t };
     if (measured(r)) {
       lag.record((t - d) * 1000);
       dispatched++;
@@ -237,7 +242,11 @@ function sweep(): void {
     if (errorCount > 0 || slow + late > scheduled - Math.ceil(0.99 * scheduled)) {
       stoppedEarlyS = Math.max(0, (t - rampMs) / 1000);
       // What is still unanswered counts with the age it has now: a lower bound of its latency.
-      for (const r of waiting) if (r && measured(r)) latency.record((t - r.dueMs) * 1000);
+      for (const r of waiting)
+        if (r && measured(r)) {
+          latency.record((t - r.dueMs) * 1000);
+          fromSend.record((t - r.sentMs) * 1000);
+        }
       return end();
     }
   }
@@ -269,6 +278,7 @@ function end(): void {
     okRate: ok / Math.max(1e-3, measuredS),
     latency: latency.summary(),
     lag: lag.summary(),
+    fromSend: fromSend.summary(),
     loopDelayP99Ms: Math.round(loopDelay.percentile(99) / 1e3) / 1e3,
     connections: { initial: initialConnections, opened, peakOpen, peakBusy, capReached },
     peakQueued,
