@@ -33,6 +33,8 @@ export const LATENCY = {
   maxTries: 3,
   /** Longest wait for a quiet machine before each step, s (at most --quiet-wait): it bounds the run's length. */
   maxQuietWaitS: 10,
+  /** The same after a noisy step of the server, s: other work tends to come in runs of minutes. */
+  quietWaitAfterNoiseS: 30,
   rampS: 1,
   timeoutMs: 2000,
   maxConnections: 4096,
@@ -40,7 +42,10 @@ export const LATENCY = {
   maxLagP99Ms: 5,
   /** A generator busier than this, percent of its core, cannot be trusted to read answers on time. */
   maxGeneratorCpuPct: 90,
-  /** A slow step during which other processes took more of the server's core than this, percent, is noisy. */
+  /**
+   * A slow step during which other processes took more of the server's or the generator's core than this, percent, is
+   * noisy.
+   */
   maxOtherPct: 15,
   minAchieved: 0.97,
   /** The search stops climbing here (rates above are not asked of either server). */
@@ -113,8 +118,8 @@ const NOTES = [
   "Open load: request i is due at t0 + i/rate (after a ramp of 1 s in which the rate rises linearly from 0, sent but not measured), whatever became of the requests before it. A due request goes out on an idle keep-alive connection, or on a new connection when every open one is busy (the 'conns' column: opened during the step / most busy at once), so the number of connections never holds the rate back; only above 4096 open connections would requests wait in the generator, and that wait counts as latency.",
   "Coordinated omission corrected: a request's latency is the time from when it was due to when its answer was complete, not from when it was written to a socket. A closed-loop generator (wrk, autocannon without a rate: N connections, each sending its next request when the last answer arrives) stops sending while the server stalls, so a 200 ms pause shows as one slow request per connection and the percentiles hide it; here every request due during the pause is late by what remains of it, as a client arriving on its own schedule would see it.",
   'Percentiles come from a histogram with logarithmic buckets 1% wide (every measured request recorded, read back within 0.5%). Errors: any status other than 200, socket errors, and requests not answered 2 s after they were due (timeouts, counted with their age as latency).',
-  "A step passes when its p99 is under 50 ms with no error at the full rate. The generator's own lag (how late it was in sending each request against the schedule) is recorded, and so is the CPU other processes took on the server's core. Both only add latency, so a passing step passes whatever they were; a failing one does not count against the server (it is tried again) when the generator sent under 97% of the rate, used over 90% of its core, or had a lag p99 over 5 ms while the p99 counted from when it actually sent each request was under 50 ms (its own lateness made the difference; the p99 from send column) (generator-bound), or when other processes took more than 15% of the server's core (noisy).",
-  "Search: from 250/s the rate grows 1.4x per step while steps pass, then 3 steps bisect between the last passing and the first failing rate. Other processes on a shared machine only ever add latency, so a rate fails only when two tries fail (slow or errors); it passes on its first passing try; after three tries with no pass and no failure on the server's account (all generator-bound) the search stops there and its best rate is a lower bound. A step that can no longer pass (an error, or more than 1% of its requests already at or over 50 ms, which makes p99 >= 50 ms whatever follows) is stopped early: its figures cover the part that ran, unanswered requests counted with their age then, so its p99 is a lower bound (shown as >=). The steps of the two servers alternate, each after waiting (up to 10 s, at most --quiet-wait) for the machine to be quiet.",
+  "A step passes when its p99 is under 50 ms with no error at the full rate. The generator's own lag (how late it was in sending each request against the schedule) is recorded, and so is the CPU other processes took on the server's core. Both only add latency, so a passing step passes whatever they were; a failing one does not count against the server (it is tried again) when the generator sent under 97% of the rate, used over 90% of its core, or had a lag p99 over 5 ms while the p99 counted from when it actually sent each request was under 50 ms (its own lateness made the difference; the p99 from send column) (generator-bound), or when other processes took more than 15% of the server's or the generator's core (noisy; the generator late in reading answers adds to their latency too).",
+  "Search: from 250/s the rate grows 1.4x per step while steps pass, then 3 steps bisect between the last passing and the first failing rate. Other processes on a shared machine only ever add latency, so a rate fails only when two tries fail (slow or errors); it passes on its first passing try; after three tries with no pass and no failure on the server's account (all generator-bound) the search stops there and its best rate is a lower bound. A step that can no longer pass (an error, or more than 1% of its requests already at or over 50 ms, which makes p99 >= 50 ms whatever follows) is stopped early: its figures cover the part that ran, unanswered requests counted with their age then, so its p99 is a lower bound (shown as >=). The steps of the two servers alternate, each after waiting (up to 10 s, 30 s after a noisy step, at most --quiet-wait) for the machine to be quiet.",
   "Servers are pinned to core 0 and the generator to core 1, as in the comparison. The generator wakes on a timer (1 ms at the finest) and sends every request then due, so its lag is typically under a millisecond and is part of every latency (both servers alike); the gen CPU column is the generator's CPU over its process's life, percent of one core.",
   "Server CPU %: the server's utime+stime over the step's wall time. Others %: CPU time other processes took on the server's and the generator's cores during the step; well above a few percent means the machine was not quiet and the step's latency is the machine's as much as the server's.",
 ];
@@ -200,7 +205,11 @@ export class RateSearch {
  * What a step says of the server. Lag and other processes only add latency: a step fast enough at the full rate passes
  * whatever they were; a slow one counts against the server only when neither can explain it.
  */
-export function stepVerdict(r: OpenLoopResult, otherOnServerCorePct?: number): StepVerdict {
+export function stepVerdict(
+  r: OpenLoopResult,
+  otherOnServerCorePct?: number,
+  otherOnLoaderCorePct?: number,
+): StepVerdict {
   const errors = r.errors.status + r.errors.socket + r.errors.timeout;
   if (errors > 0) return 'errors';
   const underRate = r.achievedRate < LATENCY.minAchieved * r.rate;
@@ -209,7 +218,7 @@ export function stepVerdict(r: OpenLoopResult, otherOnServerCorePct?: number): S
   // Slow only because the generator was late: without its lag, the p99 would have passed.
   const lagged = r.lag.p99Ms > LATENCY.maxLagP99Ms && r.fromSend.p99Ms < LATENCY.sloMs;
   if (underRate || lagged || r.cpuPct > LATENCY.maxGeneratorCpuPct) return 'generator-bound';
-  if ((otherOnServerCorePct ?? 0) > LATENCY.maxOtherPct) return 'noisy';
+  if (Math.max(otherOnServerCorePct ?? 0, otherOnLoaderCorePct ?? 0) > LATENCY.maxOtherPct) return 'noisy';
   return 'slow';
 }
 
@@ -236,7 +245,10 @@ async function runStep(session: Session, lane: Lane, rate: number, phase: Latenc
   const { options: o, machine } = session;
   const { pinning } = machine;
   if (o.quietWaitS > 0) {
-    const q = await waitForQuiet(Math.min(o.quietWaitS, LATENCY.maxQuietWaitS));
+    const noisyBefore = lane.result.steps.at(-1)?.verdict === 'noisy';
+    const q = await waitForQuiet(
+      Math.min(o.quietWaitS, noisyBefore ? LATENCY.quietWaitAfterNoiseS : LATENCY.maxQuietWaitS),
+    );
     if (q.busyPct > 10)
       session.log(
         `  (machine still ${q.busyPct.toFixed(0)}% busy after waiting ${q.waitedS.toFixed(0)} s; measuring anyway)`,
@@ -276,7 +288,7 @@ async function runStep(session: Session, lane: Lane, rate: number, phase: Latenc
       1,
     );
   }
-  step.verdict = stepVerdict(load, step.otherOnServerCorePct);
+  step.verdict = stepVerdict(load, step.otherOnServerCorePct, step.otherOnLoaderCorePct);
   lane.result.steps.push(step);
   lane.search.record(rate, step.verdict);
   session.log(`  ${lane.result.serverLabel.padEnd(18)} ${describeStep(step)}`);
