@@ -5,6 +5,7 @@
 // with no error. The two servers' steps are interleaved. Writes bench/results/latency-latest.*.
 import { resolve } from 'node:path';
 import { runOpenLoop, type OpenLoopResult } from '../load/open-loop.ts';
+import type { HttpWorkload } from '../load/types.ts';
 import type { Machine } from './machine.ts';
 import { childrenCpuMicros, coreTimes, otherCpuPct, treeCpuMicros, waitForQuiet } from './proc.ts';
 import { logSummary, machineLine, mdTable, notesSection, table, writeFiles } from './report.ts';
@@ -238,7 +239,7 @@ interface Lane {
   server: ServerHandle;
   result: LatencyServerResult;
   search: RateSearch;
-  workload: Awaited<ReturnType<Awaited<ReturnType<Scenario['prepare']>>>>;
+  workload: HttpWorkload;
 }
 
 async function runStep(session: Session, lane: Lane, rate: number, phase: LatencyStep['phase'], stepS: number) {
@@ -260,7 +261,7 @@ async function runStep(session: Session, lane: Lane, rate: number, phase: Latenc
   const children0 = childrenCpuMicros(process.pid);
   const wall0 = performance.now();
   const load = await runOpenLoop(pinning, {
-    workload: lane.workload as Extract<typeof lane.workload, { kind: 'http' }>,
+    workload: lane.workload,
     rate,
     rampS: o.smoke ? LATENCY.smokeRampS : LATENCY.rampS,
     durationS: stepS,
