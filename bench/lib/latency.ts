@@ -361,9 +361,14 @@ function bestText(r: LatencyServerResult | undefined): string {
 
 export function verdictLine(s: LatencyScenarioResult): string {
   const get = (k: ServerKind) => s.servers.find((x) => x.server === k);
+  const bounds = s.servers.filter((x) => x.end === 'uncounted').map((x) => x.serverLabel);
+  const ratio = s.ratio === undefined ? '-' : `${s.ratio.toFixed(2)}x`;
   return (
     `${s.scenario}: highest rate with p99 < ${LATENCY.sloMs} ms: Tessera ${bestText(get('tessera'))}, ` +
-    `node-oidc-provider ${bestText(get('oidc-provider'))}, ratio ${s.ratio === undefined ? '-' : `${s.ratio.toFixed(2)}x`}`
+    `node-oidc-provider ${bestText(get('oidc-provider'))}, ratio ${ratio}` +
+    (bounds.length && s.ratio !== undefined
+      ? ` (${bounds.join(' and ')} ${bounds.length > 1 ? 'are lower bounds' : 'is a lower bound'}: not a verdict; rerun on a quiet machine)`
+      : '')
   );
 }
 
