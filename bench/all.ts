@@ -1,9 +1,8 @@
-// `npm run bench:all`: every measurement the README's performance section shows, one after the
-// other on a quiet machine, then the section regenerated from their result files (readme.ts):
-// the comparison on SQLite, on PostgreSQL + Redis, and on PostgreSQL + Redis with two instances;
-// the latency search under open load; the 10-minute soak of two instances on PostgreSQL + Redis.
-// Options after `--` go to every comparison (e.g. `--runs 3 --duration 3` for a shorter run).
-// About 60 minutes with the defaults.
+// `npm run bench:all`: every measurement the README's performance section shows, one after the other on a quiet
+// machine, then the section regenerated from their result files (readme.ts): the comparison on SQLite, on PostgreSQL +
+// Redis, and on PostgreSQL + Redis with two instances; the latency search under open load on SQLite and on PostgreSQL +
+// Redis; the 10-minute soak of two instances on PostgreSQL + Redis. Options after `--` go to every comparison (e.g.
+// `--runs 3 --duration 3` for a shorter run). About 60 minutes with the defaults.
 import { spawnSync } from 'node:child_process';
 import { REPO_ROOT } from './lib/servers.ts';
 
@@ -13,6 +12,7 @@ const STEPS: string[][] = [
   ['--storage', 'postgres', ...extra],
   ['--storage', 'postgres', '--instances', '2', ...extra],
   ['--latency'],
+  ['--latency', '--storage', 'postgres'],
   ['--soak', '--storage', 'postgres', '--instances', '2', '--soak-seconds', '600'],
 ];
 

@@ -11,6 +11,7 @@ import { childrenCpuMicros, coreTimes, otherCpuPct, treeCpuMicros, waitForQuiet 
 import { logSummary, machineLine, mdTable, notesSection, table, writeFiles } from './report.ts';
 import { round } from './runner.ts';
 import { SCENARIOS, type Scenario, type ScenarioId } from './scenarios.ts';
+import { resultName } from './storage.ts';
 import {
   REPO_ROOT,
   SERVER_LABELS,
@@ -527,7 +528,7 @@ export async function runLatency(session: Session): Promise<number> {
   }
   const files = writeFiles(
     resolve(REPO_ROOT, o.outDir),
-    [o.smoke ? 'smoke-latency-latest' : 'latency-latest'],
+    [resultName({ storage: o.storage, instances: o.instances }, o.smoke ? 'smoke' : undefined, 'latency-latest')],
     report,
     latencyMarkdown(report),
   );
