@@ -6,7 +6,7 @@ import type {
   RefusedRefresh,
 } from '../../ports/grants.ts';
 import { CompiledQuery, type Transaction } from 'kysely';
-import type { GrantsTable, RefreshTokensTable, Schema } from './schema.ts';
+import type { GrantsTable, RefreshTokensTable, Schema, UsersTable } from './schema.ts';
 import {
   json,
   revokeGrant,
@@ -78,6 +78,44 @@ const accessRow = (grantId: string, a: IssuedAccessToken) => ({
   expires_at: a.expiresAt,
 });
 
+/** The columns of a refresh token's row and of a user's row, read beside a grant's under prefixes. */
+const TOKEN_COLUMNS = [
+  'token_hash',
+  'grant_id',
+  'client_id',
+  'scope',
+  'created_at',
+  'expires_at',
+  'used_at',
+] as const satisfies readonly (keyof RefreshTokensTable)[];
+const USER_COLUMNS = [
+  'id',
+  'username',
+  'password_hash',
+  'email',
+  'email_verified',
+  'name',
+  'given_name',
+  'family_name',
+  'disabled',
+  'created_at',
+  'updated_at',
+  'username_canonical',
+  'username_skeleton',
+  'origin',
+  'mfa_required',
+  'mfa_enrol_by',
+  'locale',
+] as const satisfies readonly (keyof UsersTable)[];
+type Prefixed<P extends string, T> = { [K in keyof T & string as `${P}${K}`]: T[K] };
+type Nullable<T> = { [K in keyof T]: T[K] | null };
+/** The row of `columns` that `row` holds under `prefix` (a left join's row is read only when it was found). */
+function unprefixed<T>(row: object, prefix: string, columns: readonly string[]): T {
+  const out: Record<string, unknown> = {};
+  for (const c of columns) out[c] = (row as Record<string, unknown>)[prefix + c];
+  return out as T;
+}
+
 /** Rows with every column, in the order the compiled statements take their values. */
 const PLACEHOLDER_GRANT: GrantRecord = {
   id: '',
@@ -109,61 +147,49 @@ const refused = <R extends object>({ ok: _, ...refusal }: { ok: false } & R): Re
 
 /** Grants: their refresh tokens (rotation, reuse detection) and the access tokens issued from them. */
 export function createSqlGrantStore({ db, pg, tx, hotTx, statement, bound }: SqlContext): GrantStore {
-  const selectUser = statement((k) => k.selectFrom('users').selectAll().where('id', '=', ''));
-  // The statements of a refresh-token rotation. PostgreSQL: the grant row locked first, then the token row.
-  const grantOfRefresh = statement((k) =>
-    k
-      .selectFrom('grants')
-      .selectAll()
-      .where('id', '=', (eb) => eb.selectFrom('refresh_tokens').select('grant_id').where('token_hash', '=', ''))
-      .forUpdate(),
-  );
-  const refreshByHash = statement((k) =>
-    k.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', '').forUpdate(),
-  );
+  // The statements of a refresh-token rotation: the token, its grant and the grant's user in one
+  // statement. PostgreSQL: the grant row locked first, then the token row (see lockedRead below).
   // SQLite (BEGIN IMMEDIATE serialises the writers, so there are no row locks to take in order):
-  // the token and its grant in one statement.
+  // a plain join.
   const refreshAndGrant = statement((k) =>
     k
       .selectFrom('refresh_tokens as r')
       .innerJoin('grants as g', 'g.id', 'r.grant_id')
+      .leftJoin('users as u', 'u.id', 'g.user_id')
       .selectAll('g')
-      .select([
-        'r.token_hash as r_token_hash',
-        'r.grant_id as r_grant_id',
-        'r.client_id as r_client_id',
-        'r.scope as r_scope',
-        'r.created_at as r_created_at',
-        'r.expires_at as r_expires_at',
-        'r.used_at as r_used_at',
-      ])
+      .select(TOKEN_COLUMNS.map((c) => `r.${c} as r_${c}` as const))
+      .select(USER_COLUMNS.map((c) => `u.${c} as u_${c}` as const))
       .where('r.token_hash', '=', ''),
   );
-  /** A refresh token's row and its grant's row, in rotate()'s lock order on PostgreSQL. */
+  // PostgreSQL: the same row, read under the rotation's locks in their order. The grant's row is
+  // locked by the (materialized, so run first) WITH query; the token's row by the outer FOR UPDATE
+  // OF r, which runs only on a row the join made from the locked grant, so always after it; a
+  // token changed meanwhile (used by the rotation we waited for) is read again as it is now (READ
+  // COMMITTED re-checks a row it locks after waiting). One round trip instead of three (grant,
+  // token, user).
+  const lockedRead = pg
+    ? `with g as materialized (select * from grants where id = (select grant_id from refresh_tokens where token_hash = $1) for update) ` +
+      `select g.*, ${TOKEN_COLUMNS.map((c) => `r.${c} as r_${c}`).join(', ')}, ${USER_COLUMNS.map((c) => `u.${c} as u_${c}`).join(', ')} ` +
+      `from g join refresh_tokens r on r.token_hash = $1 and r.grant_id = g.id left join users u on u.id = g.user_id for update of r`
+    : undefined;
+  type Found = Row<GrantsTable> & Prefixed<'r_', Row<RefreshTokensTable>> & Nullable<Prefixed<'u_', Row<UsersTable>>>;
+  /** A refresh token's row, its grant's row and the grant's user's row, in rotate()'s lock order on PostgreSQL. */
   const tokenAndGrant = async (
     t: Db,
     tokenHash: string,
-  ): Promise<{ gRow: Row<GrantsTable>; rRow: Row<RefreshTokensTable> } | undefined> => {
-    if (pg) {
-      const gRow = (await grantOfRefresh(t, [tokenHash])).rows[0];
-      const rRow = gRow && (await refreshByHash(t, [tokenHash])).rows[0];
-      return gRow && rRow ? { gRow, rRow } : undefined;
-    }
-    const row = (await refreshAndGrant(t, [tokenHash])).rows[0];
+  ): Promise<
+    { gRow: Row<GrantsTable>; rRow: Row<RefreshTokensTable>; uRow: Row<UsersTable> | undefined } | undefined
+  > => {
+    const row = lockedRead
+      ? (await t.executeQuery<Found>(CompiledQuery.raw(lockedRead, [tokenHash]))).rows[0]
+      : (await refreshAndGrant(t, [tokenHash])).rows[0];
     if (!row) return undefined;
-    // The row has every grants column under its own name (the token's are prefixed r_), so it
-    // serves as the grant's row as it is.
+    // The row has every grants column under its own name (the token's are prefixed r_, the user's
+    // u_), so it serves as the grant's row as it is.
     return {
       gRow: row,
-      rRow: {
-        token_hash: row.r_token_hash,
-        grant_id: row.r_grant_id,
-        client_id: row.r_client_id,
-        scope: row.r_scope,
-        created_at: row.r_created_at,
-        expires_at: row.r_expires_at,
-        used_at: row.r_used_at,
-      },
+      rRow: unprefixed(row, 'r_', TOKEN_COLUMNS),
+      uRow: row.u_id === null ? undefined : unprefixed(row, 'u_', USER_COLUMNS),
     };
   };
   /**
@@ -175,7 +201,7 @@ export function createSqlGrantStore({ db, pg, tx, hotTx, statement, bound }: Sql
     const found = await tokenAndGrant(t, tokenHash);
     if (!found || found.gRow.revoked_at !== null) return { status: 'done' as const, outcome: INVALID };
     const grant = toGrant(found.gRow);
-    const uRow = (await selectUser(t, [grant.userId])).rows[0];
+    const uRow = found.uRow;
     const reuse = async () =>
       (await revokeGrant(t, grant.id, now))
         ? { status: 'reused' as const, grantId: grant.id, clientId: grant.clientId }
