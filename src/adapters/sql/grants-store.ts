@@ -146,7 +146,7 @@ const refused = <R extends object>({ ok: _, ...refusal }: { ok: false } & R): Re
   ({ status: 'invalid', ...refusal }) as RefusedRefresh<R>;
 
 /** Grants: their refresh tokens (rotation, reuse detection) and the access tokens issued from them. */
-export function createSqlGrantStore({ db, pg, tx, hotTx, statement, bound }: SqlContext): GrantStore {
+export function createSqlGrantStore({ handle, db, pg, tx, hotTx, statement, bound }: SqlContext): GrantStore {
   // The statements of a refresh-token rotation: the token, its grant and the grant's user in one
   // statement. PostgreSQL: the grant row locked first, then the token row (see lockedRead below).
   // SQLite (BEGIN IMMEDIATE serialises the writers, so there are no row locks to take in order):
@@ -167,9 +167,16 @@ export function createSqlGrantStore({ db, pg, tx, hotTx, statement, bound }: Sql
   // token changed meanwhile (used by the rotation we waited for) is read again as it is now (READ
   // COMMITTED re-checks a row it locks after waiting). One round trip instead of three (grant,
   // token, user).
+  // Its columns named (not g.*): it is a prepared statement (below), whose columns must not
+  // change when a later migration adds one.
+  const grantColumns = Object.keys(grantRow(PLACEHOLDER_GRANT)).join(', ');
   const lockedRead = pg
-    ? `with g as materialized (select * from grants where id = (select grant_id from refresh_tokens where token_hash = $1) for update) ` +
-      `select g.*, ${TOKEN_COLUMNS.map((c) => `r.${c} as r_${c}`).join(', ')}, ${USER_COLUMNS.map((c) => `u.${c} as u_${c}`).join(', ')} ` +
+    ? `with g as materialized (select ${grantColumns} from grants where id = (select grant_id from refresh_tokens where token_hash = $1) for update) ` +
+      `select ${Object.keys(grantRow(PLACEHOLDER_GRANT))
+        .map((c) => `g.${c}`)
+        .join(
+          ', ',
+        )}, ${TOKEN_COLUMNS.map((c) => `r.${c} as r_${c}`).join(', ')}, ${USER_COLUMNS.map((c) => `u.${c} as u_${c}`).join(', ')} ` +
       `from g join refresh_tokens r on r.token_hash = $1 and r.grant_id = g.id left join users u on u.id = g.user_id for update of r`
     : undefined;
   type Found = Row<GrantsTable> & Prefixed<'r_', Row<RefreshTokensTable>> & Nullable<Prefixed<'u_', Row<UsersTable>>>;
@@ -326,6 +333,8 @@ export function createSqlGrantStore({ db, pg, tx, hotTx, statement, bound }: Sql
   const rotationSql = pg
     ? { plain: rotationWrites('plain'), forget: rotationWrites('forget'), keep: rotationWrites('keep') }
     : undefined;
+  // Named prepared statements: parsed and planned once per connection instead of on every refresh.
+  for (const text of [lockedRead, ...Object.values(rotationSql ?? {})]) if (text) handle.prepare?.(text);
   // A grant's creation (every code redeemed): every column, so the values of grantRow line up.
   const insertGrant = statement((k) => k.insertInto('grants').values(grantRow(PLACEHOLDER_GRANT)));
 
