@@ -40,6 +40,13 @@ export interface DatabaseHandle {
   /** SQLite only: a transaction is open on the connection (between its BEGIN and its COMMIT or ROLLBACK). */
   inTransaction?: () => boolean;
   /**
+   * PostgreSQL only: runs the statement of exactly this text as a named prepared statement from
+   * now on (parsed and planned once per connection, then only bound and executed). For the few
+   * hot statements whose text is fixed; a statement should name its columns rather than `*`, so
+   * that a column added by a later migration does not change what a prepared one returns.
+   */
+  prepare?: (sql: string) => void;
+  /**
    * The storage fault of the episode under way, if any: the database refused a write because its
    * disk is full, it is read-only, or an I/O error occurred. Set by the first such error, cleared
    * by the next write that commits (a request's, or `probeWrite`'s).
@@ -324,8 +331,17 @@ function openPostgres(
   // client, which without a listener would be an uncaught exception. The pool drops broken
   // clients and the next query opens a new connection.
   pool.on('error', () => {});
+  // Named statements (DatabaseHandle.prepare): Kysely hands pg each statement's text, which is
+  // turned here into a named query for the texts registered.
+  const names = new Map<string, string>();
   pool.on('connect', (client) => {
     client.on('error', () => {});
+    const query = client.query as (...args: unknown[]) => unknown;
+    client.query = function (this: pg.PoolClient, ...args: unknown[]) {
+      const name = typeof args[0] === 'string' ? names.get(args[0]) : undefined;
+      if (name === undefined || typeof args[2] === 'function') return query.apply(this, args);
+      return query.call(this, { name, text: args[0], values: args[1] });
+    } as typeof client.query;
   });
   const test = (err: unknown) => faults.classify(err, pgFault(err)) || pgUnavailable(err);
   const db = new Kysely<Schema>({
@@ -334,6 +350,9 @@ function openPostgres(
   return {
     db,
     dialect: 'postgres',
+    prepare(sql) {
+      if (!names.has(sql)) names.set(sql, `tessera_${names.size + 1}`);
+    },
     close: () => db.destroy(),
     fault: () => faults.current,
     probeWrite: () => probeWrite(db),

@@ -6,7 +6,7 @@ import type {
   RefusedRefresh,
 } from '../../ports/grants.ts';
 import { CompiledQuery, type Transaction } from 'kysely';
-import type { GrantsTable, RefreshTokensTable, Schema } from './schema.ts';
+import type { GrantsTable, RefreshGraceTable, RefreshTokensTable, Schema, UsersTable } from './schema.ts';
 import {
   json,
   revokeGrant,
@@ -78,6 +78,44 @@ const accessRow = (grantId: string, a: IssuedAccessToken) => ({
   expires_at: a.expiresAt,
 });
 
+/** The columns of a refresh token's row and of a user's row, read beside a grant's under prefixes. */
+const TOKEN_COLUMNS = [
+  'token_hash',
+  'grant_id',
+  'client_id',
+  'scope',
+  'created_at',
+  'expires_at',
+  'used_at',
+] as const satisfies readonly (keyof RefreshTokensTable)[];
+const USER_COLUMNS = [
+  'id',
+  'username',
+  'password_hash',
+  'email',
+  'email_verified',
+  'name',
+  'given_name',
+  'family_name',
+  'disabled',
+  'created_at',
+  'updated_at',
+  'username_canonical',
+  'username_skeleton',
+  'origin',
+  'mfa_required',
+  'mfa_enrol_by',
+  'locale',
+] as const satisfies readonly (keyof UsersTable)[];
+type Prefixed<P extends string, T> = { [K in keyof T & string as `${P}${K}`]: T[K] };
+type Nullable<T> = { [K in keyof T]: T[K] | null };
+/** The row of `columns` that `row` holds under `prefix` (a left join's row is read only when it was found). */
+function unprefixed<T>(row: object, prefix: string, columns: readonly string[]): T {
+  const out: Record<string, unknown> = {};
+  for (const c of columns) out[c] = (row as Record<string, unknown>)[prefix + c];
+  return out as T;
+}
+
 /** Rows with every column, in the order the compiled statements take their values. */
 const PLACEHOLDER_GRANT: GrantRecord = {
   id: '',
@@ -108,62 +146,57 @@ const refused = <R extends object>({ ok: _, ...refusal }: { ok: false } & R): Re
   ({ status: 'invalid', ...refusal }) as RefusedRefresh<R>;
 
 /** Grants: their refresh tokens (rotation, reuse detection) and the access tokens issued from them. */
-export function createSqlGrantStore({ db, pg, tx, hotTx, statement, bound }: SqlContext): GrantStore {
-  const selectUser = statement((k) => k.selectFrom('users').selectAll().where('id', '=', ''));
-  // The statements of a refresh-token rotation. PostgreSQL: the grant row locked first, then the token row.
-  const grantOfRefresh = statement((k) =>
-    k
-      .selectFrom('grants')
-      .selectAll()
-      .where('id', '=', (eb) => eb.selectFrom('refresh_tokens').select('grant_id').where('token_hash', '=', ''))
-      .forUpdate(),
-  );
-  const refreshByHash = statement((k) =>
-    k.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', '').forUpdate(),
-  );
+export function createSqlGrantStore({ handle, db, pg, tx, hotTx, statement, bound }: SqlContext): GrantStore {
+  // The statements of a refresh-token rotation: the token, its grant and the grant's user in one
+  // statement. PostgreSQL: the grant row locked first, then the token row (see lockedRead below).
   // SQLite (BEGIN IMMEDIATE serialises the writers, so there are no row locks to take in order):
-  // the token and its grant in one statement.
+  // a plain join.
   const refreshAndGrant = statement((k) =>
     k
       .selectFrom('refresh_tokens as r')
       .innerJoin('grants as g', 'g.id', 'r.grant_id')
+      .leftJoin('users as u', 'u.id', 'g.user_id')
       .selectAll('g')
-      .select([
-        'r.token_hash as r_token_hash',
-        'r.grant_id as r_grant_id',
-        'r.client_id as r_client_id',
-        'r.scope as r_scope',
-        'r.created_at as r_created_at',
-        'r.expires_at as r_expires_at',
-        'r.used_at as r_used_at',
-      ])
+      .select(TOKEN_COLUMNS.map((c) => `r.${c} as r_${c}` as const))
+      .select(USER_COLUMNS.map((c) => `u.${c} as u_${c}` as const))
       .where('r.token_hash', '=', ''),
   );
-  /** A refresh token's row and its grant's row, in rotate()'s lock order on PostgreSQL. */
+  // PostgreSQL: the same row, read under the rotation's locks in their order. The grant's row is
+  // locked by the (materialized, so run first) WITH query; the token's row by the outer FOR UPDATE
+  // OF r, which runs only on a row the join made from the locked grant, so always after it; a
+  // token changed meanwhile (used by the rotation we waited for) is read again as it is now (READ
+  // COMMITTED re-checks a row it locks after waiting). One round trip instead of three (grant,
+  // token, user).
+  // Its columns named (not g.*): it is a prepared statement (below), whose columns must not
+  // change when a later migration adds one.
+  const grantColumns = Object.keys(grantRow(PLACEHOLDER_GRANT)).join(', ');
+  const lockedRead = pg
+    ? `with g as materialized (select ${grantColumns} from grants where id = (select grant_id from refresh_tokens where token_hash = $1) for update) ` +
+      `select ${Object.keys(grantRow(PLACEHOLDER_GRANT))
+        .map((c) => `g.${c}`)
+        .join(
+          ', ',
+        )}, ${TOKEN_COLUMNS.map((c) => `r.${c} as r_${c}`).join(', ')}, ${USER_COLUMNS.map((c) => `u.${c} as u_${c}`).join(', ')} ` +
+      `from g join refresh_tokens r on r.token_hash = $1 and r.grant_id = g.id left join users u on u.id = g.user_id for update of r`
+    : undefined;
+  type Found = Row<GrantsTable> & Prefixed<'r_', Row<RefreshTokensTable>> & Nullable<Prefixed<'u_', Row<UsersTable>>>;
+  /** A refresh token's row, its grant's row and the grant's user's row, in rotate()'s lock order on PostgreSQL. */
   const tokenAndGrant = async (
     t: Db,
     tokenHash: string,
-  ): Promise<{ gRow: Row<GrantsTable>; rRow: Row<RefreshTokensTable> } | undefined> => {
-    if (pg) {
-      const gRow = (await grantOfRefresh(t, [tokenHash])).rows[0];
-      const rRow = gRow && (await refreshByHash(t, [tokenHash])).rows[0];
-      return gRow && rRow ? { gRow, rRow } : undefined;
-    }
-    const row = (await refreshAndGrant(t, [tokenHash])).rows[0];
+  ): Promise<
+    { gRow: Row<GrantsTable>; rRow: Row<RefreshTokensTable>; uRow: Row<UsersTable> | undefined } | undefined
+  > => {
+    const row = lockedRead
+      ? (await t.executeQuery<Found>(CompiledQuery.raw(lockedRead, [tokenHash]))).rows[0]
+      : (await refreshAndGrant(t, [tokenHash])).rows[0];
     if (!row) return undefined;
-    // The row has every grants column under its own name (the token's are prefixed r_), so it
-    // serves as the grant's row as it is.
+    // The row has every grants column under its own name (the token's are prefixed r_, the user's
+    // u_), so it serves as the grant's row as it is.
     return {
       gRow: row,
-      rRow: {
-        token_hash: row.r_token_hash,
-        grant_id: row.r_grant_id,
-        client_id: row.r_client_id,
-        scope: row.r_scope,
-        created_at: row.r_created_at,
-        expires_at: row.r_expires_at,
-        used_at: row.r_used_at,
-      },
+      rRow: unprefixed(row, 'r_', TOKEN_COLUMNS),
+      uRow: row.u_id === null ? undefined : unprefixed(row, 'u_', USER_COLUMNS),
     };
   };
   /**
@@ -175,7 +208,7 @@ export function createSqlGrantStore({ db, pg, tx, hotTx, statement, bound }: Sql
     const found = await tokenAndGrant(t, tokenHash);
     if (!found || found.gRow.revoked_at !== null) return { status: 'done' as const, outcome: INVALID };
     const grant = toGrant(found.gRow);
-    const uRow = (await selectUser(t, [grant.userId])).rows[0];
+    const uRow = found.uRow;
     const reuse = async () =>
       (await revokeGrant(t, grant.id, now))
         ? { status: 'reused' as const, grantId: grant.id, clientId: grant.clientId }
@@ -256,6 +289,52 @@ export function createSqlGrantStore({ db, pg, tx, hotTx, statement, bound }: Sql
   };
   const createAtOnce = pg && !bound;
   const insertSessionClient = statement(upsertSessionClient);
+  /**
+   * PostgreSQL: a rotation's writes, under its locks, as one statement (data-modifying WITH
+   * clauses): the presented token marked used and, only if it was, its successor, the new access
+   * token's jti and the reuse grace (`forget`: the family's replay erased; `keep`: and this
+   * rotation's stored). One round trip instead of three to five; it answers how many tokens it
+   * marked (1, or 0 and nothing written).
+   */
+  const rotationWrites = (grace: 'plain' | 'forget' | 'keep') => {
+    // $1 now, $2 the presented token; then the successor's row, the access token's row, the grant
+    // (forget, keep) and the grace row (keep). Typed, since a value selected rather than inserted
+    // from VALUES takes no type from its column.
+    let n = 2;
+    const insert = (table: string, columns: [string, 'text' | 'bigint'][]) =>
+      `insert into ${table} (${columns.map(([c]) => `"${c}"`).join(', ')}) select ${columns.map(([, type]) => `$${++n}::${type}`).join(', ')} from used`;
+    const columns = <T extends object>(row: T, bigints: (keyof T)[]) =>
+      Object.keys(row).map(
+        (c) => [c, bigints.includes(c as keyof T) ? 'bigint' : 'text'] as [string, 'text' | 'bigint'],
+      );
+    const clauses = [
+      'used as (update refresh_tokens set used_at = $1 where token_hash = $2 and used_at is null returning token_hash)',
+      `successor as (${insert('refresh_tokens', columns(refreshRow(PLACEHOLDER_REFRESH), ['created_at', 'expires_at', 'used_at']))})`,
+      `access as (${insert('access_tokens', columns(accessRow('', { jti: '', expiresAt: 0 }), ['expires_at']))})`,
+    ];
+    if (grace !== 'plain') {
+      const grant = `$${++n}`;
+      clauses.push(`forget as (delete from refresh_grace where grant_id = ${grant} and exists (select 1 from used))`);
+    }
+    if (grace === 'keep') {
+      const row = {
+        token_hash: '',
+        grant_id: '',
+        successor_hash: '',
+        binding: '',
+        response: '',
+        created_at: 0,
+        expires_at: 0,
+      } satisfies RefreshGraceTable;
+      clauses.push(`kept as (${insert('refresh_grace', columns(row, ['created_at', 'expires_at']))})`);
+    }
+    return `with ${clauses.join(', ')} select count(*) as n from used`;
+  };
+  const rotationSql = pg
+    ? { plain: rotationWrites('plain'), forget: rotationWrites('forget'), keep: rotationWrites('keep') }
+    : undefined;
+  // Named prepared statements: parsed and planned once per connection instead of on every refresh.
+  for (const text of [lockedRead, ...Object.values(rotationSql ?? {})]) if (text) handle.prepare?.(text);
   // A grant's creation (every code redeemed): every column, so the values of grantRow line up.
   const insertGrant = statement((k) => k.insertInto('grants').values(grantRow(PLACEHOLDER_GRANT)));
 
@@ -374,6 +453,33 @@ export function createSqlGrantStore({ db, pg, tx, hotTx, statement, bound }: Sql
         }
         const verdict = accept(refresh, grant, found.user);
         if (!verdict.ok) return refused(verdict);
+        if (rotationSql) {
+          // Minted before the token is marked used: the statement writes nothing unless it marks
+          // it, which the locks above make certain.
+          const issued = next(refresh, grant, verdict.value);
+          const values = [now, tokenHash, ...Object.values(refreshRow(issued.refresh))];
+          values.push(...Object.values(accessRow(grant.id, issued.access)));
+          let text = rotationSql.plain;
+          if (grace) {
+            text = issued.replay === undefined ? rotationSql.forget : rotationSql.keep;
+            values.push(grant.id);
+            if (issued.replay !== undefined) {
+              values.push(
+                tokenHash,
+                grant.id,
+                issued.refresh.tokenHash,
+                grace.binding,
+                issued.replay,
+                now,
+                grace.until,
+              );
+            }
+          }
+          const marked = await t.executeQuery<{ n: number }>(CompiledQuery.raw(text, values));
+          if (Number(marked.rows[0]?.n) !== 1) return reuse(); // cannot happen under the locks above; fail safe
+          const previous = { ...refresh, usedAt: now };
+          return { status: 'rotated' as const, grant, previous, accepted: verdict.value, issued };
+        }
         const marked = await markRefreshUsed(t, [now, tokenHash]);
         if (Number(marked.numAffectedRows ?? 0) !== 1) return reuse(); // cannot happen under the locks above; fail safe
         const issued = next(refresh, grant, verdict.value);
