@@ -20,9 +20,7 @@ import { sweepUnusedRegistrations } from './protocol/clients/usage.ts';
 import { memoryRateLimits } from './adapters/memory/rate-limits.ts';
 import { createMail } from './adapters/mail/mailer.ts';
 import type { MailWorker } from './adapters/mail/worker.ts';
-import { openRedis, type RedisConnection } from './adapters/redis/client.ts';
-import { redisRateLimits, withFallback } from './adapters/redis/rate-limits.ts';
-import { redisReplay } from './adapters/redis/replay.ts';
+import type { RedisConnection } from './adapters/redis/client.ts';
 import { sqlReplayEpoch } from './adapters/sql/replay-epoch.ts';
 import { FUTURE_SKEW } from './protocol/dpop.ts';
 import type { Config } from './config/config.ts';
@@ -330,6 +328,24 @@ export function outboundServices(
   };
 }
 
+/**
+ * The Redis adapters, loaded only with REDIS_URL: ioredis costs some 20 MB of a process's memory
+ * that an instance on the database alone would carry for nothing.
+ */
+async function loadRedisAdapters() {
+  const [client, rateLimits, replay] = await Promise.all([
+    import('./adapters/redis/client.ts'),
+    import('./adapters/redis/rate-limits.ts'),
+    import('./adapters/redis/replay.ts'),
+  ]);
+  return {
+    openRedis: client.openRedis,
+    redisRateLimits: rateLimits.redisRateLimits,
+    withFallback: rateLimits.withFallback,
+    redisReplay: replay.redisReplay,
+  };
+}
+
 /** What each request step runs in (http/pipeline.ts RequestScope): its Redis deadline, its address. */
 function requestScope(redis: RedisConnection | undefined, sources: boolean): RequestScope | undefined {
   const ipOf = (req: object) => (req as { ip?: string }).ip;
@@ -444,10 +460,13 @@ export async function buildApp(
   // With REDIS_URL, state every instance must share at request speed lives in Redis: the replay
   // cache (instead of the database) and the rate-limit counters (instead of each process).
   let redis: RedisConnection | undefined;
+  let redisAdapters: Awaited<ReturnType<typeof loadRedisAdapters>> | undefined;
   // Metrics exist once the keys are loaded; Redis reports to them from then on.
   let metricsReady: Metrics | undefined;
   try {
     if (config.redisUrl) {
+      redisAdapters = await loadRedisAdapters();
+      const { openRedis, redisReplay } = redisAdapters;
       redis = await openRedis(
         {
           url: config.redisUrl,
@@ -603,9 +622,12 @@ export async function buildApp(
   // Rate-limit counters: in Redis when configured (falling back to this process while Redis is
   // unreachable, see docs/production.md), else in this process.
   const localLimits = memoryRateLimits();
-  limitStore = redis
-    ? withFallback(redis, redisRateLimits(redis), localLimits, () => metrics.rateLimitFallback())
-    : localLimits;
+  limitStore =
+    redis && redisAdapters
+      ? redisAdapters.withFallback(redis, redisAdapters.redisRateLimits(redis), localLimits, () =>
+          metrics.rateLimitFallback(),
+        )
+      : localLimits;
 
   let draining = false;
   const serverOptions: Parameters<typeof buildServer>[1] = {

@@ -4,16 +4,27 @@
 // unlocked it). The challenge is the caller's (protocol/passkeys.ts binds it to the browser and
 // claims it once); this file only checks it through the callback it is given.
 import { randomUUID } from 'node:crypto';
-import {
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type AuthenticatorTransport,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
+import type {
+  AuthenticationResponseJSON,
+  AuthenticatorTransport,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import type { FactorRecord } from '../ports/factors.ts';
+
+// The library (and the ASN.1 and CBOR packages under it, some 25 MB of a process's memory) is
+// loaded by the first ceremony that verifies an answer, not at start: most instances never see a
+// passkey. A failed load is not memoised (the next ceremony tries again) and is thrown to the
+// caller, never taken for an invalid answer.
+let webauthn: Promise<typeof import('@simplewebauthn/server')> | undefined;
+function loadWebauthn(): Promise<typeof import('@simplewebauthn/server')> {
+  webauthn ??= import('@simplewebauthn/server').catch((err: unknown) => {
+    webauthn = undefined;
+    throw err;
+  });
+  return webauthn;
+}
 
 /** Where ceremonies happen: the RP ID, the origins a browser may run them from, the name users see. */
 export interface RelyingParty {
@@ -191,6 +202,7 @@ export async function verifyRegistration(
   const posted = (response.response as { transports?: unknown }).transports;
   if (posted !== undefined && !(Array.isArray(posted) && posted.every((t) => typeof t === 'string')))
     return { ok: false, reason: 'invalid' };
+  const { verifyRegistrationResponse } = await loadWebauthn();
   let verified;
   try {
     verified = await verifyRegistrationResponse({
@@ -254,6 +266,7 @@ export async function verifyAssertion(
   const response = parseResponse(responseJson);
   if (!response || factor.kind !== 'passkey' || !factor.credentialId || !factor.publicKey)
     return { ok: false, reason: 'invalid' };
+  const { verifyAuthenticationResponse } = await loadWebauthn();
   let verified;
   try {
     verified = await verifyAuthenticationResponse({

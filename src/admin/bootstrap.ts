@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml, YAMLError } from 'yaml';
+import { createRequire } from 'node:module';
 import type { Config } from '../config/config.ts';
 import type { AuditEvent, Stores } from '../ports/index.ts';
 import type { OutboundHttp } from '../ports/outbound.ts';
@@ -183,13 +183,18 @@ export function bootstrapSchemaProblems(doc: unknown): string[] {
   return problems;
 }
 
+// The YAML parser (some 10 MB of a process's memory) is loaded by the first YAML document read, not
+// at start: an instance without a bootstrap file, or with a JSON one, never needs it. require() keeps
+// the readers synchronous.
+const yaml = (): typeof import('yaml') => createRequire(import.meta.url)('yaml');
+
 /**
  * Why a file does not parse, without its text: the parsers quote the lines around the error (YAML) or
  * the characters (JSON), which may be a client secret or a private key, and this message is printed
  * by the CLI and logged at start. YAML's first line names the problem and where; JSON's, where only.
  */
-function parseProblem(err: unknown): string {
-  if (err instanceof YAMLError) {
+function parseProblem(err: unknown, isYaml: boolean): string {
+  if (isYaml && err instanceof yaml().YAMLError) {
     const at = err.linePos?.[0];
     const what = err.message.split('\n', 1)[0]!.replace(/ at line \d+, column \d+:?$/, '');
     return at ? `${what} at line ${at.line}, column ${at.col}` : what;
@@ -206,10 +211,13 @@ export function readBootstrapFile(path: string): BootstrapFile {
     throw new AdminError(`TESSERA_BOOTSTRAP_FILE: cannot read ${path}: ${(err as Error).message}`);
   }
   let doc: unknown;
+  const isYaml = !path.endsWith('.json');
+  // Loaded outside the try: a parser that cannot be loaded is not a file that does not parse.
+  const parse: (text: string) => unknown = isYaml ? yaml().parse : JSON.parse;
   try {
-    doc = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+    doc = parse(text);
   } catch (err) {
-    throw new AdminError(`TESSERA_BOOTSTRAP_FILE: ${path} does not parse: ${parseProblem(err)}`);
+    throw new AdminError(`TESSERA_BOOTSTRAP_FILE: ${path} does not parse: ${parseProblem(err, isYaml)}`);
   }
   // Nothing of a file with a problem is applied: a misspelled key is refused, not ignored.
   const problems = bootstrapSchemaProblems(doc);
@@ -233,10 +241,11 @@ export function readBootstrapFile(path: string): BootstrapFile {
  */
 export function parseUpstreamsDocument(text: string, source: string): UpstreamInput[] {
   let doc: unknown;
+  const { parse } = yaml();
   try {
-    doc = parseYaml(text);
+    doc = parse(text);
   } catch (err) {
-    throw new AdminError(`${source} does not parse: ${parseProblem(err)}`);
+    throw new AdminError(`${source} does not parse: ${parseProblem(err, true)}`);
   }
   const list = Array.isArray(doc)
     ? doc

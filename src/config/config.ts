@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { parseRateLimits, type RateLimitTable } from './rate-limits.ts';
 import { DEV_KEK, DEV_SECRET, settings, type Mode, type Setting } from './settings.ts';
 import { keyScheduleProblems } from './key-schedule.ts';
@@ -184,6 +184,10 @@ export class ConfigError extends Error {
 
 type Raw = Record<string, unknown>;
 
+// The YAML parser (some 10 MB of a process's memory) is loaded by the first YAML file read, not at
+// start: most instances are configured by their environment. require() keeps loadConfig synchronous.
+const yaml = (): typeof import('yaml') => createRequire(import.meta.url)('yaml');
+
 function readFile(path: string): Raw {
   let text: string;
   try {
@@ -192,8 +196,10 @@ function readFile(path: string): Raw {
     throw new ConfigError([`TESSERA_CONFIG_FILE: cannot read ${path}: ${(err as Error).message}`]);
   }
   let parsed: unknown;
+  // Loaded outside the try: a parser that cannot be loaded is not a file that does not parse.
+  const parse: (text: string) => unknown = path.endsWith('.json') ? JSON.parse : yaml().parse;
   try {
-    parsed = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+    parsed = parse(text);
   } catch (err) {
     throw new ConfigError([
       `TESSERA_CONFIG_FILE: ${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`,

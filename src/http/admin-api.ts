@@ -264,7 +264,9 @@ export function sendFrameworkProblem(reply: FastifyReply, err: { code?: string; 
  * under the API's prefix: its errors and its unknown routes are answered as problems too.
  */
 export function registerAdminApi(app: FastifyInstance, p: Provider, opts: AdminApiOptions): void {
-  const document = JSON.stringify(adminOpenApi(ADMIN_ACTIONS, p.config.issuer));
+  // Made by its first request, not at start: most instances are never asked for it, and making it
+  // (every action's schema as JSON Schema) leaves a few hundred kB in the heap.
+  let document: string | undefined;
   const bodyLimit = p.config.bodyLimit;
   app.register(
     (api, _opts, done) => {
@@ -315,7 +317,7 @@ export function registerAdminApi(app: FastifyInstance, p: Provider, opts: AdminA
         reply
           .headers({ ...HEADERS, 'cache-control': 'no-cache' })
           .type('application/json; charset=utf-8')
-          .send(document),
+          .send((document ??= JSON.stringify(adminOpenApi(ADMIN_ACTIONS, p.config.issuer)))),
       );
       done();
     },

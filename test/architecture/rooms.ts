@@ -1,11 +1,11 @@
 // The import rules of docs/architecture.md ("## Rooms"), as a function over a set of source files,
 // so that rooms.test.ts can run it on src/ and on planted violations alike.
 //
-// A room is a folder under src/ (each adapters/<name> a room of its own), or src/app.ts or src/main.ts.
-// The table's "may import" column lists, in backticks, what a room may import besides itself:
-// `room/` (a room, by its folder), `path/file.ts` (one file of another room), `*` (every room of
-// ours), and packages as they are imported (`jose`, `@node-rs/argon2`, `node:crypto`). Words outside
-// backticks are for people. Imports within a room are free.
+// A room is a folder under src/ (each adapters/<name> a room of its own), or a file at the top of src/ (app.ts,
+// main.ts, run.ts). The table's "may import" column lists, in backticks, what a room may import besides itself: `room/`
+// (a room, by its folder), `path/file.ts` (one file of another room), `*` (every room of ours), and packages as they
+// are imported (`jose`, `@node-rs/argon2`, `node:crypto`). Words outside backticks are for people. Imports within a
+// room are free.
 
 export interface ImportRef {
   /** The specifier as written. */

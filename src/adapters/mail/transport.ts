@@ -4,9 +4,26 @@
 // refuses to start when a feature that mails is on, so only a stray mail meets this).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { OutboxMail } from '../../ports/mail.ts';
 import type { RenderedMail } from '../../ui/mail.ts';
+
+type Nodemailer = typeof import('nodemailer').default;
+
+// nodemailer (some 20 MB of a process's memory) is loaded by the first mail sent, not at start: a
+// production instance without TESSERA_SMTP_URL never sends one. A failed load is not memoised (the
+// outbox's next try loads again) and fails that delivery like any other transient error.
+let nodemailerModule: Promise<Nodemailer> | undefined;
+function loadNodemailer(): Promise<Nodemailer> {
+  nodemailerModule ??= import('nodemailer').then(
+    (m) => m.default,
+    (err: unknown) => {
+      nodemailerModule = undefined;
+      throw err;
+    },
+  );
+  return nodemailerModule;
+}
 
 export interface MailLog {
   info(obj: object, msg?: string): void;
@@ -61,7 +78,7 @@ export function smtpTransport(o: TransportOptions): MailTransport {
   const url = new URL(o.smtpUrl!);
   const secure = url.protocol === 'smtps:';
   const ms = o.smtpTimeout * 1000;
-  const transporter = nodemailer.createTransport({
+  const options = {
     host: url.hostname.replace(/^\[|\]$/g, ''),
     port: url.port ? Number(url.port) : secure ? 465 : 587,
     secure,
@@ -75,10 +92,12 @@ export function smtpTransport(o: TransportOptions): MailTransport {
     ...(o.tlsCa ? { tls: { ca: o.tlsCa } } : {}),
     disableFileAccess: true,
     disableUrlAccess: true,
-  });
+  };
+  let transporter: Transporter | undefined;
   return {
     async send(mail, rendered, from) {
       try {
+        transporter ??= (await loadNodemailer()).createTransport(options);
         await transporter.sendMail({
           from,
           to: mail.to,
@@ -91,7 +110,7 @@ export function smtpTransport(o: TransportOptions): MailTransport {
         throw classify(err);
       }
     },
-    close: () => transporter.close(),
+    close: () => transporter?.close(),
   };
 }
 
@@ -119,9 +138,10 @@ function classify(err: unknown): MailSendError {
  * the file and the mail's link (a development server's own links only).
  */
 export function fileTransport(dir: string, log: MailLog): MailTransport {
-  const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  let composer: Transporter | undefined;
   return {
     async send(mail, rendered, from) {
+      composer ??= (await loadNodemailer()).createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
       const info = await composer.sendMail({
         from,
         to: mail.to,
