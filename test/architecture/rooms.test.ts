@@ -34,6 +34,27 @@ describe('rooms (docs/architecture.md, "## Rooms")', () => {
     );
   });
 
+  it('every package src/ loads at run time is a production dependency (the image installs no others)', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      dependencies?: Record<string, string>;
+    };
+    const production = new Set(Object.keys(pkg.dependencies ?? {}));
+    const missing: string[] = [];
+    for (const [file, text] of sources()) {
+      const specifiers = [
+        ...importsOf(text)
+          .filter((r) => !r.typeOnly)
+          .map((r) => r.specifier),
+        ...[...text.matchAll(/\brequire\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1]!),
+      ];
+      for (const s of specifiers) {
+        if (s.startsWith('.') || s.startsWith('node:')) continue;
+        if (!production.has(packageOf(s))) missing.push(`${file}: ${packageOf(s)}`);
+      }
+    }
+    assert.deepEqual(missing, [], 'packages loaded by src/ but missing from package.json dependencies');
+  });
+
   it('the table has a row for every room of src/', () => {
     const table = rules();
     const rooms = new Set(
