@@ -56,6 +56,5 @@ const latency = (file: string, label: string): Section => ({
 export const SECTIONS: Section[] = [
   latency('latency-latest', 'SQLite'),
   latency('postgres-latency-latest', 'PostgreSQL + Redis'),
-  soak('soak-latest', 'SQLite, one instance'),
   soak('soak-postgres-2-latest', 'PostgreSQL + Redis, 2 instances'),
 ];
