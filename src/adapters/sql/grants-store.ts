@@ -140,6 +140,17 @@ const PLACEHOLDER_REFRESH: RefreshTokenRecord = {
   usedAt: null,
 };
 
+/** A reuse-grace row's columns, in the order the compiled statements take its values. */
+const PLACEHOLDER_GRACE: RefreshGraceTable = {
+  token_hash: '',
+  grant_id: '',
+  successor_hash: '',
+  binding: '',
+  response: '',
+  created_at: 0,
+  expires_at: 0,
+};
+
 /** rotate() and useRefresh() refusing a token; an `accept` that refused it has its refusal's members returned too. */
 const INVALID = { status: 'invalid' } as const;
 const refused = <R extends object>({ ok: _, ...refusal }: { ok: false } & R): RefusedRefresh<R> =>
@@ -236,17 +247,7 @@ export function createSqlGrantStore({ handle, db, pg, tx, hotTx, statement, boun
       .where('x.token_hash', '=', ''),
   );
   const forgetGraceOfGrant = statement((k) => k.deleteFrom('refresh_grace').where('grant_id', '=', ''));
-  const insertGrace = statement((k) =>
-    k.insertInto('refresh_grace').values({
-      token_hash: '',
-      grant_id: '',
-      successor_hash: '',
-      binding: '',
-      response: '',
-      created_at: 0,
-      expires_at: 0,
-    }),
-  );
+  const insertGrace = statement((k) => k.insertInto('refresh_grace').values(PLACEHOLDER_GRACE));
 
   const markRefreshUsed = statement((k) =>
     k.updateTable('refresh_tokens').set({ used_at: 0 }).where('token_hash', '=', '').where('used_at', 'is', null),
@@ -317,16 +318,7 @@ export function createSqlGrantStore({ handle, db, pg, tx, hotTx, statement, boun
       clauses.push(`forget as (delete from refresh_grace where grant_id = ${grant} and exists (select 1 from used))`);
     }
     if (grace === 'keep') {
-      const row = {
-        token_hash: '',
-        grant_id: '',
-        successor_hash: '',
-        binding: '',
-        response: '',
-        created_at: 0,
-        expires_at: 0,
-      } satisfies RefreshGraceTable;
-      clauses.push(`kept as (${insert('refresh_grace', columns(row, ['created_at', 'expires_at']))})`);
+      clauses.push(`kept as (${insert('refresh_grace', columns(PLACEHOLDER_GRACE, ['created_at', 'expires_at']))})`);
     }
     return `with ${clauses.join(', ')} select count(*) as n from used`;
   };
