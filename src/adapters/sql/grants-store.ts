@@ -107,6 +107,12 @@ const USER_COLUMNS = [
   'mfa_enrol_by',
   'locale',
 ] as const satisfies readonly (keyof UsersTable)[];
+// Every column, checked when it compiles: a column added to either table by a migration must be read here too.
+type Unlisted<T, L extends readonly string[]> = Exclude<keyof T, L[number]>;
+const allTokenColumns: [Unlisted<RefreshTokensTable, typeof TOKEN_COLUMNS>] extends [never] ? true : never = true;
+const allUserColumns: [Unlisted<UsersTable, typeof USER_COLUMNS>] extends [never] ? true : never = true;
+void allTokenColumns;
+void allUserColumns;
 type Prefixed<P extends string, T> = { [K in keyof T & string as `${P}${K}`]: T[K] };
 type Nullable<T> = { [K in keyof T]: T[K] | null };
 /** The row of `columns` that `row` holds under `prefix` (a left join's row is read only when it was found). */
