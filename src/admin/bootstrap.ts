@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import type { Config } from '../config/config.ts';
+import { yaml, type Config } from '../config/config.ts';
 import type { AuditEvent, Stores } from '../ports/index.ts';
 import type { OutboundHttp } from '../ports/outbound.ts';
 import { AdminError, saveClient, type ClientInput } from './clients.ts';
@@ -182,11 +181,6 @@ export function bootstrapSchemaProblems(doc: unknown): string[] {
   }
   return problems;
 }
-
-// The YAML parser (some 10 MB of a process's memory) is loaded by the first YAML document read, not
-// at start: an instance without a bootstrap file, or with a JSON one, never needs it. require() keeps
-// the readers synchronous.
-const yaml = (): typeof import('yaml') => createRequire(import.meta.url)('yaml');
 
 /**
  * Why a file does not parse, without its text: the parsers quote the lines around the error (YAML) or

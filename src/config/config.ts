@@ -184,9 +184,12 @@ export class ConfigError extends Error {
 
 type Raw = Record<string, unknown>;
 
-// The YAML parser (some 10 MB of a process's memory) is loaded by the first YAML file read, not at
-// start: most instances are configured by their environment. require() keeps loadConfig synchronous.
-const yaml = (): typeof import('yaml') => createRequire(import.meta.url)('yaml');
+/**
+ * The YAML parser (some 10 MB of a process's memory), loaded by the first YAML document read (a
+ * configuration, bootstrap or upstreams file), not at start: most instances are configured by their
+ * environment. require() keeps the readers synchronous.
+ */
+export const yaml = (): typeof import('yaml') => createRequire(import.meta.url)('yaml');
 
 function readFile(path: string): Raw {
   let text: string;
