@@ -188,15 +188,18 @@ export function createRateLimiter(
         return outcome;
       }
       const list = state.list;
-      const pending = rules.map((r) => {
+      const asked: { rule: PreparedRule; key: string; windowMs: number }[] = [];
+      for (const r of rules) {
         const value = keyValue(r.key, stage, req, params, state, ipv6Prefix);
-        return value === undefined ? undefined : store.hit(storeKey(r, value), r.windowMs);
-      });
-      return Promise.all(pending).then((hits) => {
+        if (value !== undefined) asked.push({ rule: r, key: storeKey(r, value), windowMs: r.windowMs });
+      }
+      const hits =
+        store.hitMany && asked.length > 1
+          ? store.hitMany(asked)
+          : Promise.all(asked.map((a) => store.hit(a.key, a.windowMs)));
+      return hits.then((counts) => {
         const outcome: RateLimitOutcome = { counted: list, added: 0 };
-        hits.forEach((h, i) => {
-          if (h) count(policy, outcome, rules[i]!, h);
-        });
+        counts.forEach((h, i) => count(policy, outcome, asked[i]!.rule, h));
         return outcome;
       });
     },

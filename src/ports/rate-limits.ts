@@ -16,4 +16,9 @@ export interface RateLimitStore {
    * an asynchronous hop on every request. Same semantics as `hit`.
    */
   hitNow?(key: string, windowMs: number): { count: number; resetMs: number };
+  /**
+   * Several hits at once (a request's rules), each with `hit`'s semantics, the results in the
+   * order asked: offered by adapters for which one exchange costs less than one per key.
+   */
+  hitMany?(hits: readonly { key: string; windowMs: number }[]): Promise<{ count: number; resetMs: number }[]>;
 }

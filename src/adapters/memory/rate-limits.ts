@@ -8,7 +8,7 @@ import type { RateLimitStore } from '../../ports/rate-limits.ts';
  */
 export function memoryRateLimits(
   opts: { maxKeys?: number; now?: () => number } = {},
-): Required<RateLimitStore> & { size(): number; close(): void } {
+): Required<Pick<RateLimitStore, 'hit' | 'hitNow'>> & { size(): number; close(): void } {
   const maxKeys = opts.maxKeys ?? 100_000;
   const now = opts.now ?? Date.now;
   const windows = new Map<string, { count: number; endsAt: number }>();

@@ -37,6 +37,14 @@ export interface RedisConnection {
    */
   run<T>(fn: (client: Redis | Cluster) => Promise<T>): Promise<T>;
   /**
+   * A Lua script sent by its SHA1 (EVALSHA, loaded again by ioredis when Redis answers NOSCRIPT)
+   * instead of its text on every call; `name` is unique per script. Call it inside `run`.
+   */
+  script(
+    name: string,
+    lua: string,
+  ): (client: Redis | Cluster, keys: string[], args: (string | number)[]) => Promise<unknown>;
+  /**
    * Runs `fn` with `owner`'s Redis budget: every command `fn` sends, now or later in its
    * asynchronous chain, shares one deadline of `timeout` ms of waiting for Redis. The budget is
    * kept per owner (the request object), so several scopes of one request share it.
@@ -315,6 +323,21 @@ export async function openRedis(
       await run((c) => c.ping());
     },
     run,
+    script(name, lua) {
+      // One command per number of keys (ioredis then sends the keys as they are, no count first).
+      const defined = new Set<number>();
+      return (c, keys, args) => {
+        const command = `tessera_${name}_${keys.length}`;
+        if (!defined.has(keys.length)) {
+          client.defineCommand(command, { lua, numberOfKeys: keys.length });
+          defined.add(keys.length);
+        }
+        return (c as unknown as Record<string, (...a: (string | number)[]) => Promise<unknown>>)[command]!(
+          ...keys,
+          ...args,
+        );
+      };
+    },
     scope(owner, fn) {
       let budget = owned.get(owner);
       if (!budget) owned.set(owner, (budget = { spent: 0, wall: 0, since: 0, sinceBusy: 0, inflight: 0 }));

@@ -77,8 +77,10 @@ export function redisReplay(
   let recovering: Promise<void> | undefined;
 
   /** Sets every bucket's epoch to `generation` (those holding a later one keep it). */
+  const raise = redis.script('replay_raise', RAISE);
+  const claimScript = redis.script('replay_claim', CLAIM);
   const raiseAll = (generation: number) =>
-    Promise.all(Array.from({ length: BUCKETS }, (_, b) => redis.run((c) => c.eval(RAISE, 1, epochKey(b), generation))));
+    Promise.all(Array.from({ length: BUCKETS }, (_, b) => redis.run((c) => raise(c, [epochKey(b)], [generation]))));
 
   const load = () =>
     (loading ??= (async () => {
@@ -141,8 +143,8 @@ export function redisReplay(
         if (issuedAt !== undefined && madeIn !== e.generation && e.lostAt > 0 && issuedAt < e.lostAt) return false;
         const r = (await redis.run((c) =>
           legacy
-            ? c.eval(CLAIM, 3, marker, epochKey(b), `${redis.prefix}replay:${key}`, expiresAt, now, e.generation)
-            : c.eval(CLAIM, 2, marker, epochKey(b), expiresAt, now, e.generation),
+            ? claimScript(c, [marker, epochKey(b), `${redis.prefix}replay:${key}`], [expiresAt, now, e.generation])
+            : claimScript(c, [marker, epochKey(b)], [expiresAt, now, e.generation]),
         )) as number[];
         if (r[0] === 1) return true;
         if (r[0] === 0) return false;
