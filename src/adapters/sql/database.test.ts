@@ -113,12 +113,12 @@ describe('which driver errors mean "the database refuses writes" (a storage faul
       const pages = (await sql<{ page_count: number }>`pragma page_count`.execute(handle.db)).rows[0]!.page_count;
       // SQLite answers SQLITE_FULL exactly as for a full disk once the file may not grow.
       await sql.raw(`pragma max_page_count = ${pages}`).execute(handle.db);
-      const fill = () =>
+      const fill = (prefix = '') =>
         handle.db.transaction().execute(async (t) => {
           for (let i = 0; i < 50; i++)
             await t
               .insertInto('revoked_tokens')
-              .values({ jti: `${i}-${'x'.repeat(3000)}`, expires_at: 0 })
+              .values({ jti: `${prefix}${i}-${'x'.repeat(3000)}`, expires_at: 0 })
               .execute();
         });
       for (let i = 0; i < 3; i++) {
@@ -149,6 +149,16 @@ describe('which driver errors mean "the database refuses writes" (a storage faul
       );
       await fill();
       assert.equal(events.length, 2);
+      // A hand-written statement that writes (as the grants store's) ends an episode too.
+      await sql.raw('pragma max_page_count = 1').execute(handle.db);
+      await assert.rejects(fill('again-'), StorageFaultError);
+      assert.equal(handle.fault(), 'disk_full');
+      await sql`select count(*) from counters`.execute(handle.db);
+      assert.equal(handle.fault(), 'disk_full', 'a raw read proves nothing');
+      await sql.raw('pragma max_page_count = 1000000').execute(handle.db);
+      await sql`delete from revoked_tokens where jti = ${'none'}`.execute(handle.db);
+      assert.equal(handle.fault(), undefined);
+      assert.equal(events.length, 4);
     } finally {
       await handle.close();
       rmSync(dir, { recursive: true, force: true });

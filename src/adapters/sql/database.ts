@@ -524,6 +524,9 @@ class UnavailableMappingDialect implements Dialect {
 
 /** Statements that write: one that succeeds outside a transaction has committed. */
 const WRITES = new Set(['InsertQueryNode', 'UpdateQueryNode', 'DeleteQueryNode']);
+/** Raw SQL (the stores' hand-written statements: grant creation, refresh rotation) that writes. */
+const RAW_WRITE = /\b(insert|update|delete)\b/i;
+const isWrite = (q: CompiledQuery) => WRITES.has(q.query.kind) || (q.query.kind === 'RawNode' && RAW_WRITE.test(q.sql));
 
 class UnavailableMappingDriver implements Driver {
   readonly #inner: Driver;
@@ -569,7 +572,7 @@ class UnavailableMappingDriver implements Driver {
         } catch (err) {
           return map(err);
         }
-        if (faults.current !== undefined && WRITES.has(query.query.kind)) {
+        if (faults.current !== undefined && isWrite(query)) {
           if (inTransaction.has(inner)) wrote.add(inner);
           else faults.written();
         }
