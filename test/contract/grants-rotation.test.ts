@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import type { GrantRecord, IssuedAccessToken, RefreshTokenRecord, UserRecord } from '../../src/ports/index.ts';
 import { forEachBackend } from './backends.ts';
-import { NOW, access, grant, refreshFor, seedGrant, uid } from './factories.ts';
+import { NOW, access, grant, refreshFor, seedGrant, tally, times, uid } from './factories.ts';
 
 forEachBackend('grants: rotation callbacks run again', (stores, backend) => {
   // SQLite groups the hot transactions of a turn into one commit; PostgreSQL runs each alone.
@@ -192,5 +192,83 @@ forEachBackend('grants: rotation callbacks run again', (stores, backend) => {
     assert.equal(runs, grouped() ? 2 : 1);
     assert.deepEqual(refused.status === 'fulfilled' && refused.value, { status: 'invalid', reason: `run ${runs}` });
     assert.deepEqual(await stores.grants.getRefresh(rt.tokenHash), { refresh: rt, grant: g });
+  });
+
+  // PostgreSQL writes a rotation's BEGIN with its read and its COMMIT with its writes, on a
+  // connection of its own (adapters/sql/grants-store.ts, atOnce): every way out must end that
+  // transaction before the connection goes back to the pool, or the grant's lock would stay held
+  // (a revocation would wait for ever) and the connection's next user would run inside it. Calls
+  // side by side, on several connections, each used again.
+  /** Resolves with `promise`, or fails once `ms` have passed (a lock left held would hang the test). */
+  const within = <T>(promise: Promise<T>, what: string, ms = 5000) =>
+    Promise.race([
+      promise,
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`${what}: still waiting after ${ms} ms`)), ms).unref(),
+      ),
+    ]);
+
+  it('refusals, unknown and revoked tokens end their transaction: the grant is not left locked, the token not used', async () => {
+    const { g, rt } = await seed();
+    const refuse = () => ({ ok: false }) as const;
+    const never = () => assert.fail('next must not run');
+    for (let round = 0; round < 3; round++) {
+      const presented = times(
+        12,
+        (i): Promise<{ status: string }> =>
+          i % 3 === 2
+            ? stores.grants.useRefresh(rt.tokenHash, NOW + 1, NOW + 100, refuse, never)
+            : stores.grants.rotate(i % 3 ? uid('rt') : rt.tokenHash, NOW + 1, refuse, never),
+      );
+      assert.deepEqual(tally(await within(presented, 'refusals')), { invalid: 12 });
+    }
+    assert.deepEqual(await stores.grants.getRefresh(rt.tokenHash), { refresh: rt, grant: g });
+    const cb = recording();
+    const rotated = await within(stores.grants.rotate(rt.tokenHash, NOW + 1, cb.accept, cb.next), 'rotation');
+    assert.equal(rotated.status, 'rotated');
+    assert.equal(await within(stores.grants.revoke(g.id, NOW + 2), 'revocation'), true);
+    const revoked = times(12, () => stores.grants.rotate(rt.tokenHash, NOW + 3, cb.accept, never));
+    assert.deepEqual(tally(await within(revoked, 'revoked')), { invalid: 12 });
+    const other = await seed();
+    assert.equal(
+      (await within(stores.grants.rotate(other.rt.tokenHash, NOW + 1, cb.accept, cb.next), 'rotation')).status,
+      'rotated',
+    );
+  });
+
+  it('a rotation or use whose writes fail, or whose callback throws, is undone whole: its error comes back, the token stays unused', async () => {
+    const { g, rt, at } = await seed();
+    const yes = () => ({ ok: true, value: undefined }) as const;
+    // The new access token's jti is taken (the grant's first one): the rotation's writes fail.
+    const taken = (prev: RefreshTokenRecord) => ({
+      refresh: { ...prev, tokenHash: uid('rt'), createdAt: NOW + 1, usedAt: null },
+      access: at,
+    });
+    const throwing = () => {
+      throw new Error('next failed');
+    };
+    const grace = { binding: 'b', until: NOW + 31 };
+    const failing = times(16, async (i) => {
+      const attempt = [
+        () => stores.grants.rotate(rt.tokenHash, NOW + 1, yes, taken),
+        () => stores.grants.rotate(rt.tokenHash, NOW + 1, yes, throwing),
+        () => stores.grants.rotate(rt.tokenHash, NOW + 1, yes, (p) => ({ ...taken(p), replay: 'r' }), grace),
+        () => stores.grants.useRefresh(rt.tokenHash, NOW + 1, NOW + 100, yes, () => at),
+      ][i % 4]!();
+      await (i % 4 === 1 ? assert.rejects(attempt, /next failed/) : assert.rejects(attempt));
+    });
+    await within(failing, 'failing rotations');
+    assert.deepEqual(await stores.grants.getRefresh(rt.tokenHash), { refresh: rt, grant: g });
+    // The grant is not locked, the connections are usable, and the token still rotates once.
+    const cb = recording();
+    const rotated = await within(stores.grants.rotate(rt.tokenHash, NOW + 1, cb.accept, cb.next), 'rotation');
+    assert.equal(rotated.status, 'rotated');
+    assert.equal(cb.nexts.length, 1);
+    assert.deepEqual(await stores.grants.rotate(rt.tokenHash, NOW + 2, cb.accept, cb.next), {
+      status: 'reused',
+      grantId: g.id,
+      clientId: g.clientId,
+    });
+    assert.equal(await within(stores.grants.revoke(g.id, NOW + 3), 'revocation'), false);
   });
 });

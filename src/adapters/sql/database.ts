@@ -44,8 +44,14 @@ export interface DatabaseHandle {
    * now on (parsed and planned once per connection, then only bound and executed). For the few
    * hot statements whose text is fixed; a statement should name its columns rather than `*`, so
    * that a column added by a later migration does not change what a prepared one returns.
+   *
+   * `begin`: the statement opens a transaction, BEGIN written before it in the same round trip
+   * (one Sync, as JDBC drivers do). `commit`: it ends one, COMMIT written after it in the same
+   * round trip; should the statement fail, the server skips the COMMIT and the transaction is left
+   * aborted. For a transaction run by hand on one connection (Kysely.connection()), which its
+   * caller must end (ROLLBACK after any error) before the connection goes back to the pool.
    */
-  prepare?: (sql: string) => void;
+  prepare?: (sql: string, options?: { begin?: boolean; commit?: boolean }) => void;
   /**
    * The storage fault of the episode under way, if any: the database refused a write because its
    * disk is full, it is read-only, or an I/O error occurred. Set by the first such error, cleared
@@ -333,14 +339,21 @@ function openPostgres(
   pool.on('error', () => {});
   // Named statements (DatabaseHandle.prepare): Kysely hands pg each statement's text, which is
   // turned here into a named query for the texts registered.
-  const names = new Map<string, string>();
+  const names = new Map<string, Named>();
   pool.on('connect', (client) => {
     client.on('error', () => {});
     const query = client.query as (...args: unknown[]) => unknown;
     client.query = function (this: pg.PoolClient, ...args: unknown[]) {
-      const name = typeof args[0] === 'string' ? names.get(args[0]) : undefined;
-      if (name === undefined || typeof args[2] === 'function') return query.apply(this, args);
-      return query.call(this, { name, text: args[0], values: args[1] });
+      const named = typeof args[0] === 'string' ? names.get(args[0]) : undefined;
+      if (named === undefined || typeof args[2] === 'function') return query.apply(this, args);
+      const config = { name: named.name, text: args[0] as string, values: args[1] as unknown[] };
+      if (!named.begin && !named.commit) return query.call(this, config);
+      return new Promise((resolve, reject) => {
+        const bracketed = new Bracketed(config, named.begin, named.commit);
+        // The results of BEGIN, the statement and COMMIT, in order: the statement's is returned.
+        bracketed.callback = (err, results) => (err ? reject(err) : resolve(results[named.begin ? 1 : 0]));
+        query.call(this, bracketed);
+      });
     } as typeof client.query;
   });
   const test = (err: unknown) => faults.classify(err, pgFault(err)) || pgUnavailable(err);
@@ -350,13 +363,67 @@ function openPostgres(
   return {
     db,
     dialect: 'postgres',
-    prepare(sql) {
-      if (!names.has(sql)) names.set(sql, `tessera_${names.size + 1}`);
+    prepare(sql, options = {}) {
+      if (!names.has(sql))
+        names.set(sql, { name: `tessera_${names.size + 1}`, begin: !!options.begin, commit: !!options.commit });
     },
     close: () => db.destroy(),
     fault: () => faults.current,
     probeWrite: () => probeWrite(db),
   };
+}
+
+/** A text registered with DatabaseHandle.prepare: its statement's name, and what is written around it. */
+interface Named {
+  name: string;
+  begin: boolean;
+  commit: boolean;
+}
+
+/** What Bracketed uses of pg's connection (its protocol messages) and of pg's Query (not in pg's types). */
+interface Wire {
+  parse(query: { text: string }): void;
+  bind(config: object): void;
+  execute(config: { portal?: string; rows?: number }): void;
+  sync(): void;
+}
+interface QueryInternals {
+  portal: string;
+  callback: (err: Error | undefined, results: pg.QueryResult[]) => void;
+  prepare(connection: Wire): void;
+}
+const QueryBase = pg.Query as unknown as new (config: pg.QueryConfig) => pg.Query & QueryInternals;
+
+/**
+ * A named statement sent with BEGIN before it and/or COMMIT after it, all under one Sync: one
+ * write, one round trip (DatabaseHandle.prepare). The server runs them in order and answers each
+ * (pg's Query gathers the answers as a multi-statement query's results); once one fails, it skips
+ * the rest up to the Sync. BEGIN and COMMIT go through the unnamed statement, parsed anew each
+ * time (they have nothing to plan).
+ */
+class Bracketed extends QueryBase {
+  readonly #begin: boolean;
+  readonly #commit: boolean;
+  constructor(config: pg.QueryConfig, begin: boolean, commit: boolean) {
+    super(config);
+    this.#begin = begin;
+    this.#commit = commit;
+  }
+  override prepare(connection: Wire): void {
+    if (this.#begin) Bracketed.#unnamed(connection, 'begin');
+    super.prepare(connection);
+  }
+  /** pg's Query: executes the statement's portal, then syncs (never with a row count here). */
+  _getRows(connection: Wire, rows?: number): void {
+    connection.execute({ portal: this.portal, rows });
+    if (this.#commit) Bracketed.#unnamed(connection, 'commit');
+    connection.sync();
+  }
+  static #unnamed(connection: Wire, text: string): void {
+    connection.parse({ text });
+    connection.bind({});
+    connection.execute({});
+  }
 }
 
 // ---- "the database cannot be reached now" --------------------------------------------------------

@@ -2,9 +2,15 @@ import type {
   GrantRecord,
   GrantStore,
   IssuedAccessToken,
+  RefreshGrace,
   RefreshTokenRecord,
   RefusedRefresh,
+  RotateResult,
+  Rotation,
+  UseRefreshResult,
+  Verdict,
 } from '../../ports/grants.ts';
+import type { UserRecord } from '../../ports/users.ts';
 import { CompiledQuery, type Transaction } from 'kysely';
 import type { GrantsTable, RefreshGraceTable, RefreshTokensTable, Schema, UsersTable } from './schema.ts';
 import {
@@ -197,24 +203,22 @@ export function createSqlGrantStore({ handle, db, pg, tx, hotTx, statement, boun
       `from g join refresh_tokens r on r.token_hash = $1 and r.grant_id = g.id left join users u on u.id = g.user_id for update of r`
     : undefined;
   type Found = Row<GrantsTable> & Prefixed<'r_', Row<RefreshTokensTable>> & Nullable<Prefixed<'u_', Row<UsersTable>>>;
+  /** The rows of a grant, its refresh token and its user in a row read by refreshAndGrant or lockedRead. */
+  const split = (
+    row: Row<GrantsTable> & { u_id: unknown },
+  ): { gRow: Row<GrantsTable>; rRow: Row<RefreshTokensTable>; uRow: Row<UsersTable> | undefined } => ({
+    // The row has every grants column under its own name (the token's are prefixed r_, the
+    // user's u_), so it serves as the grant's row as it is.
+    gRow: row,
+    rRow: unprefixed(row, 'r_', TOKEN_COLUMNS),
+    uRow: row.u_id === null ? undefined : unprefixed(row, 'u_', USER_COLUMNS),
+  });
   /** A refresh token's row, its grant's row and the grant's user's row, in rotate()'s lock order on PostgreSQL. */
-  const tokenAndGrant = async (
-    t: Db,
-    tokenHash: string,
-  ): Promise<
-    { gRow: Row<GrantsTable>; rRow: Row<RefreshTokensTable>; uRow: Row<UsersTable> | undefined } | undefined
-  > => {
+  const tokenAndGrant = async (t: Db, tokenHash: string): Promise<ReturnType<typeof split> | undefined> => {
     const row = lockedRead
       ? (await t.executeQuery<Found>(CompiledQuery.raw(lockedRead, [tokenHash]))).rows[0]
       : (await refreshAndGrant(t, [tokenHash])).rows[0];
-    if (!row) return undefined;
-    // The row has every grants column under its own name (the token's are prefixed r_, the user's
-    // u_), so it serves as the grant's row as it is.
-    return {
-      gRow: row,
-      rRow: unprefixed(row, 'r_', TOKEN_COLUMNS),
-      uRow: row.u_id === null ? undefined : unprefixed(row, 'u_', USER_COLUMNS),
-    };
+    return row && split(row);
   };
   /**
    * The presented refresh token and its grant, read under the rotation's locks, with the grant's
@@ -331,8 +335,131 @@ export function createSqlGrantStore({ handle, db, pg, tx, hotTx, statement, boun
   const rotationSql = pg
     ? { plain: rotationWrites('plain'), forget: rotationWrites('forget'), keep: rotationWrites('keep') }
     : undefined;
+  /** A rotation's writes (rotationWrites, one of `texts`): the token used, `issued` stored, the reuse grace kept. */
+  const rotationWrite = (
+    texts: Record<'plain' | 'forget' | 'keep', string>,
+    tokenHash: string,
+    now: number,
+    grantId: string,
+    issued: Rotation,
+    grace: RefreshGrace | undefined,
+  ) => {
+    const values = [now, tokenHash, ...Object.values(refreshRow(issued.refresh))];
+    values.push(...Object.values(accessRow(grantId, issued.access)));
+    if (!grace) return CompiledQuery.raw(texts.plain, values);
+    values.push(grantId);
+    if (issued.replay === undefined) return CompiledQuery.raw(texts.forget, values);
+    values.push(tokenHash, grantId, issued.refresh.tokenHash, grace.binding, issued.replay, now, grace.until);
+    return CompiledQuery.raw(texts.keep, values);
+  };
+  /**
+   * PostgreSQL, outside a transaction under way: the transaction of rotate() and useRefresh() for
+   * a live token, on one connection of its own, its BEGIN written with the locked read and its
+   * COMMIT with the writes (DatabaseHandle.prepare): two round trips instead of four (BEGIN, read,
+   * writes, COMMIT), the same statements under the same locks. Each its own text (a comment), so
+   * that the plain ones still serve the transactions of hotTx.
+   */
+  const atOnce =
+    pg && !bound && handle.prepare && lockedRead && rotationSql
+      ? {
+          read: `/* begin */ ${lockedRead}`,
+          writes: {
+            plain: `${rotationSql.plain} /* commit */`,
+            forget: `${rotationSql.forget} /* commit */`,
+            keep: `${rotationSql.keep} /* commit */`,
+          },
+          // useRefresh(): the token's idle expiry moved and the new access token's jti recorded,
+          // only if the token is still unused ($1 its new expiry, $2 the token, then the access row).
+          use:
+            'with kept as (update refresh_tokens set expires_at = $1 where token_hash = $2 and used_at is null returning token_hash), ' +
+            'access as (insert into access_tokens ("jti", "grant_id", "expires_at") select $3::text, $4::text, $5::bigint from kept) ' +
+            'select count(*) as n from kept /* commit */',
+        }
+      : undefined;
   // Named prepared statements: parsed and planned once per connection instead of on every refresh.
   for (const text of [lockedRead, ...Object.values(rotationSql ?? {})]) if (text) handle.prepare?.(text);
+  if (atOnce) {
+    handle.prepare?.(atOnce.read, { begin: true });
+    for (const text of [...Object.values(atOnce.writes), atOnce.use]) handle.prepare?.(text, { commit: true });
+  }
+  /**
+   * A transaction of `atOnce` for the presented token: invalid when it is unknown or its grant
+   * revoked; undefined when it is used already (reuse, or the reuse grace), which the transaction
+   * of hotTx then decides, reading it again under its locks; else what `live` makes of it. `live`
+   * writes with `commit` (one of atOnce's writes and the COMMIT: true when it changed the token),
+   * or writes nothing. The transaction is ended (COMMIT with the writes, else ROLLBACK) before the
+   * connection goes back to the pool, on every path.
+   */
+  const atOnceTransaction = <T>(
+    texts: NonNullable<typeof atOnce>,
+    tokenHash: string,
+    live: (
+      found: { grant: GrantRecord; refresh: RefreshTokenRecord; user: UserRecord | undefined },
+      commit: (write: CompiledQuery) => Promise<boolean>,
+    ) => Promise<T | undefined>,
+  ): Promise<T | typeof INVALID | undefined> =>
+    db.connection().execute(async (c) => {
+      let open = true; // BEGIN has been written: the transaction lasts until its COMMIT or ROLLBACK
+      const commit = async (write: CompiledQuery) => {
+        const changed = await c.executeQuery<{ n: number }>(write);
+        open = false;
+        return Number(changed.rows[0]?.n) === 1;
+      };
+      try {
+        const row = (await c.executeQuery<Found>(CompiledQuery.raw(texts.read, [tokenHash]))).rows[0];
+        let outcome: T | typeof INVALID | undefined = INVALID;
+        if (row && row.revoked_at === null && row.r_used_at !== null) outcome = undefined;
+        else if (row && row.revoked_at === null) {
+          const { gRow, rRow, uRow } = split(row);
+          outcome = await live({ grant: toGrant(gRow), refresh: toRefresh(rRow), user: uRow && toUser(uRow) }, commit);
+        }
+        if (open) {
+          await c.executeQuery(CompiledQuery.raw('rollback'));
+          open = false;
+        }
+        return outcome;
+      } catch (err) {
+        // The statement that failed left the transaction aborted (or, a COMMIT that failed, ended).
+        if (open) await c.executeQuery(CompiledQuery.raw('rollback')).catch(() => {});
+        throw err;
+      }
+    });
+  /** rotate() through atOnceTransaction. */
+  const rotateAtOnce = <A, R extends object, N extends Rotation>(
+    texts: NonNullable<typeof atOnce>,
+    tokenHash: string,
+    now: number,
+    accept: (refresh: RefreshTokenRecord, grant: GrantRecord, user: UserRecord | undefined) => Verdict<A, R>,
+    next: (refresh: RefreshTokenRecord, grant: GrantRecord, accepted: A) => N,
+    grace: RefreshGrace | undefined,
+  ): Promise<RotateResult<A, R, N> | undefined> =>
+    atOnceTransaction<RotateResult<A, R, N>>(texts, tokenHash, async ({ grant, refresh, user }, commit) => {
+      const verdict = accept(refresh, grant, user);
+      if (!verdict.ok) return refused(verdict);
+      const issued = next(refresh, grant, verdict.value);
+      // Not marked (nothing written) cannot happen under the locks: the transaction of hotTx decides then.
+      if (!(await commit(rotationWrite(texts.writes, tokenHash, now, grant.id, issued, grace)))) return undefined;
+      const previous = { ...refresh, usedAt: now };
+      return { status: 'rotated', grant, previous, accepted: verdict.value, issued };
+    });
+  /** useRefresh() through atOnceTransaction. */
+  const useAtOnce = <A, R extends object, N extends IssuedAccessToken>(
+    texts: NonNullable<typeof atOnce>,
+    tokenHash: string,
+    idleExpiresAt: number,
+    accept: (refresh: RefreshTokenRecord, grant: GrantRecord, user: UserRecord | undefined) => Verdict<A, R>,
+    next: (refresh: RefreshTokenRecord, grant: GrantRecord, accepted: A) => N,
+  ): Promise<UseRefreshResult<A, R, N> | undefined> =>
+    atOnceTransaction<UseRefreshResult<A, R, N>>(texts, tokenHash, async ({ grant, refresh, user }, commit) => {
+      const verdict = accept(refresh, grant, user);
+      if (!verdict.ok) return refused(verdict);
+      const expiresAt = Math.min(idleExpiresAt, grant.expiresAt);
+      const issued = next(refresh, grant, verdict.value);
+      const values = [expiresAt, tokenHash, ...Object.values(accessRow(grant.id, issued))];
+      // Not changed (nothing written) cannot happen under the locks: the transaction of hotTx decides then.
+      if (!(await commit(CompiledQuery.raw(texts.use, values)))) return undefined;
+      return { status: 'used', grant, refresh: { ...refresh, expiresAt }, accepted: verdict.value, issued };
+    });
   // A grant's creation (every code redeemed): every column, so the values of grantRow line up.
   const insertGrant = statement((k) => k.insertInto('grants').values(grantRow(PLACEHOLDER_GRANT)));
 
@@ -420,8 +547,12 @@ export function createSqlGrantStore({ handle, db, pg, tx, hotTx, statement, boun
      * A 'reused' outcome commits its revocation (we return, never throw, from that branch).
      * The grant's user is read in the same transaction, for `accept` and the token response.
      */
-    rotate: (tokenHash, now, accept, next, grace) =>
-      hotTx(async (t) => {
+    rotate: async (tokenHash, now, accept, next, grace) => {
+      if (atOnce) {
+        const outcome = await rotateAtOnce(atOnce, tokenHash, now, accept, next, grace);
+        if (outcome) return outcome;
+      }
+      return hotTx(async (t) => {
         const found = await presented(t, tokenHash, now);
         if (found.status === 'done') return found.outcome;
         const { grant, refresh, reuse } = found;
@@ -455,25 +586,8 @@ export function createSqlGrantStore({ handle, db, pg, tx, hotTx, statement, boun
           // Minted before the token is marked used: the statement writes nothing unless it marks
           // it, which the locks above make certain.
           const issued = next(refresh, grant, verdict.value);
-          const values = [now, tokenHash, ...Object.values(refreshRow(issued.refresh))];
-          values.push(...Object.values(accessRow(grant.id, issued.access)));
-          let text = rotationSql.plain;
-          if (grace) {
-            text = issued.replay === undefined ? rotationSql.forget : rotationSql.keep;
-            values.push(grant.id);
-            if (issued.replay !== undefined) {
-              values.push(
-                tokenHash,
-                grant.id,
-                issued.refresh.tokenHash,
-                grace.binding,
-                issued.replay,
-                now,
-                grace.until,
-              );
-            }
-          }
-          const marked = await t.executeQuery<{ n: number }>(CompiledQuery.raw(text, values));
+          const write = rotationWrite(rotationSql, tokenHash, now, grant.id, issued, grace);
+          const marked = await t.executeQuery<{ n: number }>(write);
           if (Number(marked.rows[0]?.n) !== 1) return reuse(); // cannot happen under the locks above; fail safe
           const previous = { ...refresh, usedAt: now };
           return { status: 'rotated' as const, grant, previous, accepted: verdict.value, issued };
@@ -493,10 +607,15 @@ export function createSqlGrantStore({ handle, db, pg, tx, hotTx, statement, boun
         }
         const previous = { ...refresh, usedAt: now };
         return { status: 'rotated' as const, grant, previous, accepted: verdict.value, issued };
-      }),
+      });
+    },
     /** Same locks and order as rotate(); the token row is updated in place instead of marked used. */
-    useRefresh: (tokenHash, now, idleExpiresAt, accept, next) =>
-      hotTx(async (t) => {
+    useRefresh: async (tokenHash, now, idleExpiresAt, accept, next) => {
+      if (atOnce) {
+        const outcome = await useAtOnce(atOnce, tokenHash, idleExpiresAt, accept, next);
+        if (outcome) return outcome;
+      }
+      return hotTx(async (t) => {
         const found = await presented(t, tokenHash, now);
         if (found.status === 'done') return found.outcome;
         if (found.status === 'used') return found.reuse();
@@ -513,7 +632,8 @@ export function createSqlGrantStore({ handle, db, pg, tx, hotTx, statement, boun
         const issued = next(refresh, grant, verdict.value);
         await insertAccess(t, Object.values(accessRow(grant.id, issued)));
         return { status: 'used' as const, grant, refresh: { ...refresh, expiresAt }, accepted: verdict.value, issued };
-      }),
+      });
+    },
     revoke: (id, now) => tx((t) => revokeGrant(t, id, now)),
     revokeByUserAndClient: (userId, clientId, now) =>
       tx(async (t) => {
