@@ -103,8 +103,8 @@ export interface SqlContext {
     build: (k: Kysely<Schema>, n: number) => Compilable<R>,
   ): (q: Db, parameters: readonly unknown[], n?: number) => Promise<QueryResult<R>>;
   /**
-   * A select of the rows of a set of keys, compiled once: `where` puts `match(column)` in its
-   * where clause, `column IN (...)` on SQLite (compiled once per count of keys) or
+   * A select of the rows of a set of keys, compiled once: `build` puts `match(column)` in its
+   * where clause, which is `column IN (...)` on SQLite (compiled once per count of keys) or
    * `column = any($1)` on PostgreSQL (one text for any count: a named prepared statement, parsed
    * and planned once per connection, so the select should name its columns). For the batched
    * lookups of the hot paths (batched-lookups.ts).
