@@ -63,3 +63,49 @@ it('bounds the kinds per window and stores no source that is not an IP address',
   assert.deepEqual(store.rows.at(-1)!.details, { overflow: true, repeated: 90 });
   await log.close();
 });
+
+it('under steady load writes full batches (or what the timer finds), not a trickle of small ones', async () => {
+  const batches: number[] = [];
+  const store = memoryStore();
+  // An append takes a while (a database round trip or four): events keep coming meanwhile.
+  const slow: AuditStore = {
+    ...store,
+    async append(e) {
+      batches.push(e.length);
+      await new Promise((r) => setTimeout(r, 5));
+      await store.append(e);
+    },
+  };
+  const log = createAuditLog(slow, pino({ level: 'silent' }), { flushMs: 50, maxBatch: 20 });
+  const event = (i: number): AuditEvent => ({
+    ...failure('192.0.2.9'),
+    outcome: 'success',
+    type: 'token_issued',
+    details: { i },
+  });
+  let n = 0;
+  // 3 events a millisecond for 150 ms: full batches of 20 as they fill, never a trickle of small ones.
+  const until = Date.now() + 150;
+  while (Date.now() < until) {
+    for (let i = 0; i < 3; i++) log.record(event(n++));
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await log.close();
+  assert.deepEqual(
+    store.rows.map((r) => r.details.i),
+    Array.from({ length: n }, (_, i) => i),
+  );
+  // Every batch but the ones the timer or close wrote is full.
+  assert.ok(batches.filter((b) => b < 20).length <= 2 + Math.ceil(150 / 50), JSON.stringify(batches));
+});
+
+it('writes everything at close even when a drop left fewer events than it meant to write', async () => {
+  const store = memoryStore();
+  const log = createAuditLog(store, pino({ level: 'silent' }), { flushMs: 5, maxBatch: 4, maxBuffer: 6 });
+  for (let i = 0; i < 10; i++) log.record({ ...failure('192.0.2.9'), outcome: 'success', details: { i } });
+  await log.close();
+  assert.deepEqual(
+    store.rows.map((r) => r.details.i),
+    [4, 5, 6, 7, 8, 9],
+  );
+});

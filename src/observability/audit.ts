@@ -74,9 +74,16 @@ export function createAuditLog(store: AuditStore, log: Logger, opts: AuditLogOpt
     timer.unref();
   };
 
-  /** Writes the buffer batch by batch; false if an append failed (the events stay queued). */
-  const drain = async (): Promise<boolean> => {
-    while (buffer.length) {
+  /**
+   * Writes batch by batch the events queued when it starts (`all`: the timer, flush and close), then
+   * any full batch; false if an append failed (the events stay queued). Events queued while it
+   * writes wait for a full batch or the timer: under steady load the appends stay batches of
+   * maxBatch, instead of one after the other, each with whatever arrived during the one before (a
+   * transaction and a commit for a few events).
+   */
+  const drain = async (all: boolean): Promise<boolean> => {
+    let due = all ? buffer.length : 0;
+    while (buffer.length && (due > 0 || buffer.length >= maxBatch)) {
       const batch = buffer.slice(0, maxBatch);
       try {
         await store.append(batch);
@@ -88,18 +95,27 @@ export function createAuditLog(store: AuditStore, log: Logger, opts: AuditLogOpt
         return false;
       }
       buffer = buffer.slice(batch.length);
+      due -= batch.length;
     }
     return true;
   };
 
   // One writer at a time keeps the batches in order: each flush queues behind the one before.
   // After a failure the next attempt waits longer, so an unavailable database is not hammered.
-  function write(): Promise<void> {
-    if (timer) {
+  function write(all = true): Promise<void> {
+    if (all && timer) {
       clearTimeout(timer);
       timer = undefined;
     }
-    chain = chain.then(drain).then((ok) => schedule(ok ? flushMs : Math.max(flushMs, 5000)));
+    chain = chain
+      .then(() => drain(all))
+      .then((ok) => {
+        if (!ok && timer) {
+          clearTimeout(timer);
+          timer = undefined;
+        }
+        schedule(ok ? flushMs : Math.max(flushMs, 5000));
+      });
     return chain;
   }
 
@@ -157,7 +173,7 @@ export function createAuditLog(store: AuditStore, log: Logger, opts: AuditLogOpt
         }, 1000).unref();
       dropped += over;
     }
-    if (buffer.length === maxBatch) void write();
+    if (buffer.length === maxBatch) void write(false);
     else schedule(flushMs);
   }
 

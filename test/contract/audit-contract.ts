@@ -224,5 +224,30 @@ export function auditContract(stores: Stores, backend: OpenBackend): void {
       );
       assert.deepEqual(await stores.audit.verify(), { ok: true, checked: 1 });
     });
+
+    it('stores any text as given, in a batch over one SQLite insert (PostgreSQL: arrays)', async () => {
+      const odd = ['NULL', '', 'a,b', '{x}', '"q"', 'back\\slash', 'ü 🙂', ' lead', 'trail ', 'nul-free\ttab'];
+      const batch = Array.from({ length: 120 }, (_, i) =>
+        auditEvent({
+          at: T + 5000 + i,
+          type: `odd_${odd[i % odd.length]}`,
+          actor: i % 3 ? odd[(i + 1) % odd.length]! : null,
+          clientId: i % 4 ? odd[(i + 2) % odd.length]! : null,
+          ip: i % 2 ? null : '2001:db8::1',
+          details: { text: odd[i % odd.length]!, n: i, none: null },
+        }),
+      );
+      await stores.audit.append(batch);
+      const back = await stores.audit.query({ from: T + 5000 });
+      assert.deepEqual(
+        back.map((r) => r.seq),
+        Array.from({ length: 120 }, (_, i) => 47 + i),
+      );
+      assert.deepEqual(
+        back.map(({ seq: _s, prevHash: _p, hash: _h, ...r }) => r),
+        batch,
+      );
+      assert.deepEqual(await stores.audit.verify(), { ok: true, checked: 121 });
+    });
   });
 }

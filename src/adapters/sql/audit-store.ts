@@ -1,7 +1,7 @@
-import { sql } from 'kysely';
+import { sql, type CompiledQuery, type Transaction } from 'kysely';
 import type { AuditEvent, AuditRecord, AuditStore, AuditVerifyResult } from '../../ports/audit.ts';
 import { canonicalDetails, chainHash, normalizeEvent } from './audit-chain.ts';
-import type { AuditEventsTable } from './schema.ts';
+import type { AuditEventsTable, Schema } from './schema.ts';
 import { count, json, type Row, type SqlContext } from './statements.ts';
 
 /** An audit row; append() passes the values in this column order. */
@@ -30,10 +30,15 @@ const toAudit = (r: Row<AuditEventsTable>): AuditRecord => ({
   hash: r.hash,
 });
 
-/** Rows per multi-row insert of the audit trail (times its 10 columns: well under both engines' parameter limits). */
+/** The columns of audit_events in auditRow's order. */
+const AUDIT_COLUMNS = Object.keys(
+  auditRow(0, '', '', { at: 0, type: '', actor: null, clientId: null, ip: null, outcome: 'success', details: {} }),
+) as (keyof AuditEventsTable)[];
+
+/** SQLite: rows per multi-row insert of the audit trail (times its 10 columns: well under the parameter limit). */
 const AUDIT_ROWS_PER_INSERT = 50;
 
-export function createSqlAuditStore({ db, pg, tx, statementBySize }: SqlContext): AuditStore {
+export function createSqlAuditStore({ handle, db, pg, tx, statementBySize }: SqlContext): AuditStore {
   const auditTemplate = auditRow(0, '', '', {
     at: 0,
     type: '',
@@ -46,6 +51,34 @@ export function createSqlAuditStore({ db, pg, tx, statementBySize }: SqlContext)
   const insertAuditRows = statementBySize((k, n) =>
     k.insertInto('audit_events').values(Array.from({ length: n }, () => auditTemplate)),
   );
+  // PostgreSQL: the rows of a batch as one array parameter per column (unnest), inserted by a
+  // data-modifying WITH of the statement that moves the head: one statement of one text whatever the
+  // batch's size (a named prepared statement, parsed and planned once per connection) instead of an
+  // insert per 50 rows and an update; the transaction's round trips: begin, the head, this, commit.
+  let appendCompiled: CompiledQuery | undefined;
+  const appendPg = (t: Transaction<Schema>, parameters: unknown[]) => {
+    if (!appendCompiled) {
+      appendCompiled = db
+        .with('rows', (w) =>
+          w
+            .insertInto('audit_events')
+            .columns(AUDIT_COLUMNS)
+            .expression(
+              sql`select * from unnest(${sql.join(
+                AUDIT_COLUMNS.map(
+                  (c) => sql`${sql.val([])}::${sql.raw(c === 'seq' || c === 'at' ? 'bigint' : 'text')}[]`,
+                ),
+              )})`,
+            ),
+        )
+        .updateTable('audit_head')
+        .set({ seq: 0, hash: '' })
+        .where('id', '=', 1)
+        .compile();
+      handle.prepare?.(appendCompiled.sql);
+    }
+    return t.executeQuery({ ...appendCompiled, parameters });
+  };
   return {
     /**
      * One transaction holds the chain head (row lock in PostgreSQL; BEGIN IMMEDIATE in SQLite)
@@ -63,20 +96,25 @@ export function createSqlAuditStore({ db, pg, tx, statementBySize }: SqlContext)
           .executeTakeFirstOrThrow();
         let seq = Number(head.seq);
         let prev = head.hash;
-        // Multi-row inserts of up to 50 rows (PostgreSQL: few round trips; SQLite: few
-        // statements), each shape compiled once; the values in auditRow's column order.
-        for (let i = 0; i < events.length; i += AUDIT_ROWS_PER_INSERT) {
-          const chunk = events.slice(i, i + AUDIT_ROWS_PER_INSERT);
-          const values: unknown[] = [];
-          for (const raw of chunk) {
-            const e = normalizeEvent(raw);
-            // Stored as hashed: the details' canonical JSON (keys sorted), serialised once.
-            const details = canonicalDetails(e.details);
-            const hash = chainHash(prev, ++seq, e, details);
-            values.push(seq, e.at, e.type, e.actor, e.clientId, e.ip, e.outcome, details, prev, hash);
-            prev = hash;
-          }
-          await insertAuditRows(t, values, chunk.length);
+        // Each row's values in auditRow's column order.
+        const rows: unknown[][] = [];
+        for (const raw of events) {
+          const e = normalizeEvent(raw);
+          // Stored as hashed: the details' canonical JSON (keys sorted), serialised once.
+          const details = canonicalDetails(e.details);
+          const hash = chainHash(prev, ++seq, e, details);
+          rows.push([seq, e.at, e.type, e.actor, e.clientId, e.ip, e.outcome, details, prev, hash]);
+          prev = hash;
+        }
+        if (pg) {
+          // One statement: the rows as one array per column, and the head moved.
+          await appendPg(t, [...AUDIT_COLUMNS.map((_, c) => rows.map((r) => r[c])), seq, prev, 1]);
+          return;
+        }
+        // SQLite: multi-row inserts of up to 50 rows (few statements), each shape compiled once.
+        for (let i = 0; i < rows.length; i += AUDIT_ROWS_PER_INSERT) {
+          const chunk = rows.slice(i, i + AUDIT_ROWS_PER_INSERT);
+          await insertAuditRows(t, chunk.flat(), chunk.length);
         }
         await t.updateTable('audit_head').set({ seq, hash: prev }).where('id', '=', 1).execute();
       });

@@ -4,6 +4,11 @@ import { openDatabase, type DatabaseHandle } from './database.ts';
 import { migrate } from './migrations/index.ts';
 import { batchedLookup } from './batched-lookups.ts';
 import { usernameKeys } from '../../accounts/usernames.ts';
+import { createPgDatabase } from '../../../test/fixtures/db.ts';
+import { StorageUnavailableError } from '../../ports/unavailable.ts';
+import { createSqlRevocationStore } from './revocations-store.ts';
+import { sqlContext } from './statements.ts';
+import { createSqlUserStore } from './users-store.ts';
 
 describe('SQLite batched lookups', () => {
   let handle: DatabaseHandle;
@@ -77,4 +82,151 @@ describe('SQLite batched lookups', () => {
     );
     assert.equal((await good('r1'))?.jti, 'r1');
   });
+
+  it('takes a larger batch limit: one statement for as many keys', async () => {
+    let statements = 0;
+    const lookup = batchedLookup(
+      async (jtis) => {
+        statements++;
+        return handle.db.selectFrom('revoked_tokens').selectAll().where('jti', 'in', jtis).execute();
+      },
+      (r) => r.jti,
+      200,
+    );
+    const many = Array.from({ length: 150 }, (_, i) => (i === 7 ? 'r1' : `k${i}`));
+    const found = await Promise.all(many.map(lookup));
+    assert.deepEqual(
+      found.map((r) => r?.jti),
+      many.map((k) => (k === 'r1' ? 'r1' : undefined)),
+    );
+    assert.equal(statements, 1);
+  });
+});
+
+// The stores' batched lookups on each database: the revoked-token and user lookups of one turn are
+// one statement (PostgreSQL: `= any($1)`, a named prepared statement), each caller its own answer.
+const pgDb = await createPgDatabase();
+for (const [name, url] of [
+  ['sqlite', 'sqlite::memory:'],
+  ['postgresql', pgDb?.url],
+] as const) {
+  describe(`batched store lookups: ${name}`, { skip: url ? false : 'PostgreSQL unreachable' }, () => {
+    let handle: DatabaseHandle;
+    let statements = 0;
+    const prepared: string[] = [];
+    let revocations: ReturnType<typeof createSqlRevocationStore>;
+    let users: ReturnType<typeof createSqlUserStore>;
+    before(async () => {
+      handle = await openDatabase(url!);
+      await migrate(handle.db, usernameKeys);
+      const counting = handle.db.withPlugin({
+        transformQuery: (a) => a.node,
+        transformResult: async (a) => {
+          statements++;
+          return a.result;
+        },
+      });
+      const direct = handle.direct;
+      const prepare = handle.prepare;
+      // SQLite runs the compiled statements directly (no plugin sees them): counted here.
+      const counted: DatabaseHandle = {
+        ...handle,
+        db: counting,
+        direct:
+          direct &&
+          (<R>(...args: Parameters<NonNullable<DatabaseHandle['direct']>>) => {
+            statements++;
+            return direct<R>(...args);
+          }),
+        prepare:
+          prepare &&
+          ((text: string) => {
+            prepared.push(text);
+            prepare(text);
+          }),
+      };
+      const ctx = sqlContext(counted);
+      revocations = createSqlRevocationStore(ctx);
+      users = createSqlUserStore(ctx, usernameKeys);
+      await revocations.revokeAccessToken('jti-revoked', 2_000_000_000);
+      await revocations.setHolderDisabled('client:off', true, 1000);
+      await revocations.cutOffHolder('user:cut', 1_000_000);
+      for (const id of ['u1', 'u2'])
+        await users.create({
+          id,
+          username: `name-${id}`,
+          passwordHash: null,
+          email: `${id}@example.com`,
+          emailVerified: true,
+          name: null,
+          givenName: null,
+          familyName: null,
+          disabled: false,
+          createdAt: 1,
+          updatedAt: 1,
+        });
+    });
+    after(async () => {
+      await handle?.close();
+    });
+
+    it('answers the revocation checks of one turn with one statement', async () => {
+      statements = 0;
+      const token = (jti: string, sub: string, client_id = 'app', iat = 2_000_000) => ({ jti, iat, client_id, sub });
+      const answers = await Promise.all([
+        revocations.isTokenRevoked(token('jti-ok', 'alice')),
+        revocations.isTokenRevoked(token('jti-revoked', 'alice')),
+        revocations.isTokenRevoked(token('jti-2', 'bob', 'off')),
+        revocations.isTokenRevoked(token('jti-3', 'off', 'off')), // a client's own token
+        revocations.isTokenRevoked(token('jti-4', 'cut', 'app', 1_000_000 - 90_000)), // before the cut-off
+        revocations.isTokenRevoked(token('jti-5', 'cut', 'app', 1_000_001)), // after it
+        revocations.isAccessTokenRevoked('jti-revoked'),
+        revocations.isAccessTokenRevoked('jti-ok'),
+      ]);
+      assert.deepEqual(answers, [false, true, true, true, true, false, true, false]);
+      assert.equal(statements, 1);
+    });
+
+    it('answers the user lookups of one turn with one statement', async () => {
+      statements = 0;
+      const found = await Promise.all(['u1', 'nobody', 'u2', 'u1'].map((id) => users.get(id)));
+      assert.deepEqual(
+        found.map((u) => u?.email),
+        ['u1@example.com', undefined, 'u2@example.com', 'u1@example.com'],
+      );
+      assert.equal(statements, 1);
+      assert.deepEqual(found[0], await users.findByUsername('name-u1'));
+    });
+
+    if (name === 'postgresql') {
+      it('runs them as named prepared statements that name their columns', () => {
+        assert.equal(prepared.length, 2);
+        for (const text of prepared) {
+          assert.match(text, /= any\(\$1\)$/);
+          assert.doesNotMatch(text, /\*/);
+        }
+      });
+
+      it('fails every lookup of the batch with the unavailable error when the database is gone', async () => {
+        // Nothing listens on port 1: every connection is refused.
+        const gone = await openDatabase('postgres://postgres@127.0.0.1:1/none');
+        const ctx = sqlContext(gone);
+        const r = createSqlRevocationStore(ctx);
+        const u = createSqlUserStore(ctx, usernameKeys);
+        const outcomes = await Promise.allSettled([
+          r.isAccessTokenRevoked('a'),
+          r.isAccessTokenRevoked('b'),
+          u.get('u1'),
+        ]);
+        for (const o of outcomes) {
+          assert.equal(o.status, 'rejected');
+          assert.ok(o.reason instanceof StorageUnavailableError);
+        }
+        await gone.close();
+      });
+    }
+  });
+}
+after(async () => {
+  await pgDb?.drop();
 });

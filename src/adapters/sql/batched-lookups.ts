@@ -1,38 +1,51 @@
-// Batched lookups for SQLite, which serves a whole process through one connection: the lookups
-// of one event-loop turn (the requests read from the sockets that were ready together) go to the
-// database as one statement. See docs/architecture.md, Storage.
+// Batched lookups: the lookups of one event-loop turn (the requests read from the sockets that
+// were ready together) go to the database as one statement. See docs/architecture.md, Storage.
 
-/** Most keys one batched lookup asks for in one statement. */
-const BATCH_LOOKUP_MAX = 64;
+/** Most keys one batched lookup asks for in one statement by default (SQLite: an IN list of placeholders). */
+export const BATCH_LOOKUP_MAX = 64;
 
 /**
- * SQLite: lookups by key asked for in one turn of the event loop (the requests read from the
- * sockets that were ready together) are answered by one `select` of many keys (SELECT ... WHERE
- * key IN (...)). Each SQLite statement takes and releases the WAL read lock (two system calls)
- * and goes through Kysely's connection handling; the most requested lookups (revoked access
- * tokens, users) pay that once per batch instead of once per request. A failed statement fails
- * every lookup of its batch.
+ * Most keys one PostgreSQL batched lookup asks for in one statement: one array parameter, so the
+ * limit is only the statement's size (32 connections' requests of a turn, a few keys each, fit).
+ */
+export const PG_BATCH_MAX = 512;
+
+/**
+ * Lookups by key asked for in one turn of the event loop (the requests read from the sockets that
+ * were ready together) are answered by one `select` of many keys: SQLite `WHERE key IN (...)`,
+ * PostgreSQL `WHERE key = any($1)`. A SQLite statement takes and releases the WAL read lock (two
+ * system calls) and goes through Kysely's connection handling; a PostgreSQL statement is a round
+ * trip (a write and a read on the socket, the server's own work per statement). The most requested
+ * lookups (revoked access tokens, users) pay that once per batch instead of once per request. Each
+ * key is asked for once per batch however many callers want it; each caller gets its own answer. A
+ * failed statement fails every lookup of its batch (with the statement's error: unavailable storage
+ * stays StorageUnavailableError). `max`: most keys per statement (more make several statements).
  */
 export function batchedLookup<R>(
   select: (keys: string[]) => Promise<R[]>,
   keyOf: (row: R) => string,
+  max = BATCH_LOOKUP_MAX,
 ): (key: string) => Promise<R | undefined> {
   let pending: Map<string, { resolve: (row: R | undefined) => void; reject: (err: unknown) => void }[]> | undefined;
   const run = async (keys: string[]): Promise<Map<string, R>> =>
     new Map((await select(keys)).map((r) => [keyOf(r), r]));
-  const flush = async () => {
+  const answer = async (batch: NonNullable<typeof pending>, chunk: string[]) => {
+    try {
+      const found = await run(chunk);
+      for (const k of chunk) for (const w of batch.get(k)!) w.resolve(found.get(k));
+    } catch (err) {
+      for (const k of chunk) for (const w of batch.get(k)!) w.reject(err);
+    }
+  };
+  const flush = () => {
     const batch = pending!;
     pending = undefined;
     const keys = [...batch.keys()];
-    for (let i = 0; i < keys.length; i += BATCH_LOOKUP_MAX) {
-      const chunk = keys.slice(i, i + BATCH_LOOKUP_MAX);
-      try {
-        const found = await run(chunk);
-        for (const k of chunk) for (const w of batch.get(k)!) w.resolve(found.get(k));
-      } catch (err) {
-        for (const k of chunk) for (const w of batch.get(k)!) w.reject(err);
-      }
-    }
+    if (keys.length <= max) return void answer(batch, keys);
+    // The chunks of a large batch one after the other: one connection's worth of work at a time.
+    void (async () => {
+      for (let i = 0; i < keys.length; i += max) await answer(batch, keys.slice(i, i + max));
+    })();
   };
   return (key) =>
     new Promise((resolve, reject) => {

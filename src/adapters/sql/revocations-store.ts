@@ -1,27 +1,27 @@
 import { HOLDER_CUTOFF_SPAN, HOLDER_DISABLED, type RevocationStore } from '../../ports/grants.ts';
-import { batchedLookup } from './batched-lookups.ts';
+import { batchedLookup, PG_BATCH_MAX } from './batched-lookups.ts';
 import type { SqlContext } from './statements.ts';
 
-export function createSqlRevocationStore({ db, pg, lookup, statementBySize, bound }: SqlContext): RevocationStore {
-  const revokedByJtis = statementBySize((k, n) =>
-    k.selectFrom('revoked_tokens').select(['jti', 'expires_at']).where('jti', 'in', Array<string>(n).fill('')),
+export function createSqlRevocationStore({ db, pg, keyed, bound }: SqlContext): RevocationStore {
+  const revokedByJtis = keyed((k, match) =>
+    k.selectFrom('revoked_tokens').select(['jti', 'expires_at']).where(match('jti')),
   );
-  // Batched on SQLite, but not within a transaction (Stores.transaction): a batch belongs to none.
-  const revokedJti =
-    pg || bound
-      ? lookup((k) => k.selectFrom('revoked_tokens').select(['jti', 'expires_at']).where('jti', '=', ''))
-      : batchedLookup(
-          async (jtis) => (await revokedByJtis(db, jtis)).rows,
-          (r) => r.jti,
-        );
+  // Batched across the requests of a turn (batched-lookups.ts), but not within a transaction
+  // (Stores.transaction): a batch belongs to none.
+  const revokedJti = bound
+    ? undefined
+    : batchedLookup(
+        (jtis) => revokedByJtis(db, jtis),
+        (r) => r.jti,
+        pg ? PG_BATCH_MAX : undefined,
+      );
   /**
-   * A token's jti and its holders (client, user) in revoked_tokens: one statement on PostgreSQL;
-   * on SQLite the three keys join the batched IN lookup of the turn.
+   * A token's jti and its holders (client, user) in revoked_tokens: the keys join the batched
+   * lookup of the turn; within a transaction, one statement of its own.
    */
-  const revokedOrHolders =
-    pg || bound
-      ? async (keys: string[]) => (await revokedByJtis(db, keys)).rows
-      : async (keys: string[]) => (await Promise.all(keys.map(revokedJti))).filter((r) => r !== undefined);
+  const revokedOrHolders = revokedJti
+    ? async (keys: string[]) => (await Promise.all(keys.map(revokedJti))).filter((r) => r !== undefined)
+    : (keys: string[]) => revokedByJtis(db, keys);
   return {
     async revokeAccessToken(jti, expiresAt) {
       await db
@@ -31,7 +31,7 @@ export function createSqlRevocationStore({ db, pg, lookup, statementBySize, boun
         .execute();
     },
     async isAccessTokenRevoked(jti) {
-      return (await revokedJti(jti)) !== undefined;
+      return (revokedJti ? await revokedJti(jti) : (await revokedByJtis(db, [jti]))[0]) !== undefined;
     },
     async isTokenRevoked(t) {
       // A client's own token (client_credentials: sub is the client id) has no user to look up.

@@ -11,6 +11,7 @@ import {
   type QueryResult,
   type RawBuilder,
   type Selectable,
+  type SqlBool,
   type Transaction,
 } from 'kysely';
 import type { Page } from '../../ports/admin.ts';
@@ -101,6 +102,16 @@ export interface SqlContext {
   statementBySize<R>(
     build: (k: Kysely<Schema>, n: number) => Compilable<R>,
   ): (q: Db, parameters: readonly unknown[], n?: number) => Promise<QueryResult<R>>;
+  /**
+   * A select of the rows of a set of keys, compiled once: `build` puts `match(column)` in its
+   * where clause, which is `column IN (...)` on SQLite (compiled once per count of keys) or
+   * `column = any($1)` on PostgreSQL (one text for any count: a named prepared statement, parsed
+   * and planned once per connection, so the select should name its columns). For the batched
+   * lookups of the hot paths (batched-lookups.ts).
+   */
+  keyed<R>(
+    build: (k: Kysely<Schema>, match: (column: string) => RawBuilder<SqlBool>) => Compilable<R>,
+  ): (q: Db, keys: readonly string[]) => Promise<R[]>;
   /** A compiled-once statement run on `db` (outside any transaction of a store's own), answering its first row. */
   lookup<R>(build: (k: Kysely<Schema>) => Compilable<R>): (...parameters: unknown[]) => Promise<R | undefined>;
   /**
@@ -140,9 +151,25 @@ export function sqlContext(handle: DatabaseHandle): SqlContext {
     const run = statement(build);
     return async (...parameters: unknown[]): Promise<R | undefined> => (await run(db, parameters)).rows[0];
   };
+  const keyed = <R>(build: (k: Kysely<Schema>, match: (column: string) => RawBuilder<SqlBool>) => Compilable<R>) => {
+    if (pg) {
+      let compiled: CompiledQuery<R> | undefined;
+      return async (q: Db, keys: readonly string[]) => {
+        if (!compiled) {
+          compiled = build(db, (c) => sql<SqlBool>`${sql.ref(c)} = any(${sql.val([])})`).compile();
+          handle.prepare?.(compiled.sql);
+        }
+        return (await q.executeQuery<R>({ ...compiled, parameters: [keys] })).rows;
+      };
+    }
+    const bySize = statementBySize((k, n) =>
+      build(k, (c) => sql<SqlBool>`${sql.ref(c)} in (${sql.join(Array<string>(n).fill(''))})`),
+    );
+    return async (q: Db, keys: readonly string[]) => (await bySize(q, keys)).rows;
+  };
   const hotTx = pg ? tx : groupCommit(tx);
   const hotWrite = <R>(run: (q: Db) => Promise<R>) => (pg ? run(db) : hotTx(run));
-  return { handle, db, pg, tx, hotTx, hotWrite, statement, statementBySize, lookup, bound: false };
+  return { handle, db, pg, tx, hotTx, hotWrite, statement, statementBySize, keyed, lookup, bound: false };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { UsernameKeys, UserRecord, UserStore } from '../../ports/users.ts';
-import { batchedLookup } from './batched-lookups.ts';
+import { batchedLookup, PG_BATCH_MAX } from './batched-lookups.ts';
 import type { UsersTable } from './schema.ts';
 import { bool, contains, pageLimit, pageOf, toUser, type SqlContext } from './statements.ts';
 
@@ -25,22 +25,39 @@ const userRow = (u: UserRecord, keys: UsernameKeys): UsersTable => ({
   locale: u.locale ?? null,
 });
 
+/** Every column of users (userRow names each one), in its order. */
+const USER_COLUMNS = Object.keys(
+  userRow(
+    {
+      id: '',
+      username: '',
+      passwordHash: null,
+      email: null,
+      emailVerified: false,
+      name: null,
+      givenName: null,
+      familyName: null,
+      disabled: false,
+      createdAt: 0,
+      updatedAt: 0,
+    },
+    { canonical: () => undefined, skeleton: () => '' },
+  ),
+) as (keyof UsersTable)[];
+
 /** The user store; `keys` defines the canonical form and the skeleton that usernames are compared by. */
-export function createSqlUserStore(
-  { db, pg, tx, statement, statementBySize, bound }: SqlContext,
-  keys: UsernameKeys,
-): UserStore {
+export function createSqlUserStore({ db, pg, tx, statement, keyed, bound }: SqlContext, keys: UsernameKeys): UserStore {
   const selectUser = statement((k) => k.selectFrom('users').selectAll().where('id', '=', ''));
-  const usersByIds = statementBySize((k, n) =>
-    k.selectFrom('users').selectAll().where('id', 'in', Array<string>(n).fill('')),
-  );
-  const userById =
-    pg || bound
-      ? async (id: string) => (await selectUser(db, [id])).rows[0]
-      : batchedLookup(
-          async (ids) => (await usersByIds(db, ids)).rows,
-          (r) => r.id,
-        );
+  // Its columns named (a prepared statement on PostgreSQL: a column added later must not change it).
+  const usersByIds = keyed((k, match) => k.selectFrom('users').select(USER_COLUMNS).where(match('id')));
+  // Batched across the requests of a turn (batched-lookups.ts), but not within a transaction.
+  const userById = bound
+    ? async (id: string) => (await selectUser(db, [id])).rows[0]
+    : batchedLookup(
+        (ids) => usersByIds(db, ids),
+        (r) => r.id,
+        pg ? PG_BATCH_MAX : undefined,
+      );
   return {
     /** By id (the primary key); the search scans (LIKE with its wildcards escaped: statements.ts `contains`). */
     async page({ after, limit, search }) {
