@@ -11,3 +11,7 @@ import { fileURLToPath } from 'node:url';
 enableCompileCache(fileURLToPath(new URL('../node_modules/.cache/tessera', import.meta.url)));
 
 await import('./run.ts');
+
+// Listening (or, as a cluster primary, the workers forked): what starting up allocated is
+// garbage, and the young generation it passed through is given back (config/node-flags.ts).
+(await import('./config/node-flags.ts')).releaseStartupMemory();
