@@ -2,23 +2,23 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { NODE_FLAGS } from './node-flags.ts';
+import { NODE_FLAGS, SERVER_ENTRY } from './node-flags.ts';
 
 const here = new URL('./node-flags.ts', import.meta.url).href;
 
 const root = new URL('../../', import.meta.url);
 
 describe('Node flags of the server', () => {
-  it('npm start runs src/main.ts with them', () => {
+  it('npm start runs the launcher with them', () => {
     const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { scripts: Record<string, string> };
-    assert.equal(pkg.scripts.start, `node ${NODE_FLAGS.join(' ')} src/main.ts`);
+    assert.equal(pkg.scripts.start, `node ${NODE_FLAGS.join(' ')} ${SERVER_ENTRY}`);
   });
 
-  it('the container image runs src/main.ts with them', () => {
+  it('the container image runs the launcher with them', () => {
     const cmd = readFileSync(new URL('deploy/Dockerfile', root), 'utf8')
       .split('\n')
       .find((l) => l.startsWith('CMD '));
-    assert.deepEqual(JSON.parse(cmd!.slice(4)), ['node', ...NODE_FLAGS, 'src/main.ts']);
+    assert.deepEqual(JSON.parse(cmd!.slice(4)), ['node', ...NODE_FLAGS, SERVER_ENTRY]);
   });
 
   it('this Node takes them: the young generation starts at its full size', () => {

@@ -11,6 +11,12 @@ import { runInNewContext } from 'node:vm';
 export const NODE_FLAGS = ['--min-semi-space-size=16', '--max-semi-space-size=16'] as const;
 
 /**
+ * What `npm start`, the container image and the benchmark run with NODE_FLAGS: the launcher that
+ * enables Node's compile cache before src/main.ts loads (bin/server.js says why).
+ */
+export const SERVER_ENTRY = 'bin/server.js';
+
+/**
  * Called once the server listens (src/main.ts): one full garbage collection that reduces the
  * memory footprint, as V8's own memory reducer would after some idle seconds. Starting up (the
  * modules, the configuration, migrations, the bootstrap file) allocates far more than it keeps, and
