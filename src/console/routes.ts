@@ -12,7 +12,7 @@ import type { Console, ConsoleIO } from './console.ts';
  */
 export function registerConsole(app: FastifyInstance, p: Provider, basePath: string, io: ConsoleIO): void {
   let made: Promise<Console> | undefined;
-  const console = () => {
+  const loaded = () => {
     made ??= import('./console.ts').then(
       (m) => new m.Console(p),
       (err: unknown) => {
@@ -34,7 +34,7 @@ export function registerConsole(app: FastifyInstance, p: Provider, basePath: str
       config: { kind: 'page' },
       handler: async (req, reply) => {
         const request = io.request(req);
-        return io.send(reply, await handler(await console(), request, req.params as Record<string, string>));
+        return io.send(reply, await handler(await loaded(), request, req.params as Record<string, string>));
       },
     });
   route('GET', root, (c, req) => c.dashboard(req));
