@@ -1,5 +1,6 @@
 import { enableCompileCache } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { releaseStartupMemory } from './config/node-flags.ts';
 
 // Process entry. Node's compile cache is enabled before the server's modules load (run.ts), so a
 // start after the first reads each module's type-stripped source and V8 bytecode from the cache
@@ -11,3 +12,7 @@ import { fileURLToPath } from 'node:url';
 enableCompileCache(fileURLToPath(new URL('../node_modules/.cache/tessera', import.meta.url)));
 
 await import('./run.ts');
+
+// Listening (or, as a cluster primary, the workers forked): what starting up allocated is
+// garbage, and the young generation it passed through is given back (config/node-flags.ts).
+releaseStartupMemory();

@@ -6,7 +6,7 @@ import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NODE_FLAGS } from '../../src/config/node-flags.ts';
+import { NODE_FLAGS, SERVER_ENTRY } from '../../src/config/node-flags.ts';
 import { DEFAULT_RATE_LIMITS } from '../../src/config/rate-limits.ts';
 import { RESOURCE, RESOURCE_SCOPE, tesseraBootstrap, type Fixtures } from './fixtures.ts';
 import { pinned, type Machine } from './machine.ts';
@@ -132,10 +132,10 @@ const profileArgs = process.env.BENCH_PROFILE_DIR
 
 function launch(machine: Machine, script: string, env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
   const fd = openSync(logFile, 'a');
-  // Tessera runs with the V8 flags `npm start` gives it.
+  // Tessera runs as `npm start` runs it: its launcher, with its V8 flags.
   const [cmd, args] = pinned(machine.pinning, 'server', process.execPath, [
     ...profileArgs,
-    ...(script === 'src/main.ts' ? NODE_FLAGS : []),
+    ...(script === SERVER_ENTRY ? NODE_FLAGS : []),
     script,
   ]);
   const child = spawn(cmd, args, { cwd: REPO_ROOT, env, stdio: ['ignore', fd, fd] });
@@ -226,7 +226,7 @@ export async function startTessera(
     TESSERA_NOTIFICATIONS: 'none',
     ...overrides,
   });
-  const child = launch(machine, 'src/main.ts', serverEnv, logFile);
+  const child = launch(machine, SERVER_ENTRY, serverEnv, logFile);
   await waitReady(child, logFile, answers(`${issuer}/.well-known/openid-configuration`));
   // The cluster primary announces itself once all its workers listen (src/main.ts).
   if (Number(workers ?? 1) > 1)

@@ -5,7 +5,7 @@ import { ADMIN_ROLES, type AdminRole, type AdminRoleAssignment } from '../ports/
 import type { Stores } from '../ports/index.ts';
 import type { UserRecord } from '../ports/users.ts';
 import { lockAdminRoles, ROLE_SCOPES } from '../protocol/admin-scopes.ts';
-import { ActionRefused, type ActionContext } from './action.ts';
+import type { ActionContext } from './action.ts';
 import { AdminError, ConflictError, NotFoundError } from './errors.ts';
 
 export { ADMIN_ROLES, type AdminRole };
@@ -109,6 +109,9 @@ export async function requireOutranks(
   const role = (await ctx.stores.adminRoles.get(user.id))?.role;
   if (role && !mayGiveRole(ctx.actor.scopes, role)) {
     const name = user.username ?? (await ctx.stores.users.get(user.id))?.username ?? user.id;
+    // Loaded here, not at the top: this module is part of the start-up (the bootstrap file) and
+    // action.ts brings zod; only an action, which has loaded it already, comes here.
+    const { ActionRefused } = await import('./action.ts');
     throw new ActionRefused(
       403,
       'forbidden',

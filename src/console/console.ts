@@ -4,7 +4,7 @@
 // through runAction: permissions, the recent sign-in rule and the audit trail are never a page's own
 // check. A person signs in through Tessera's own login (the account area's session), needs an admin
 // role and a second factor in the session. Bearer tokens are never read here: only the cookie.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ActionRefused, runAction, statusOf, type ActionResult, type AdminAction } from '../admin/action.ts';
 import { ADMIN_ACTIONS } from '../admin/actions/index.ts';
 import { OVERVIEW_PURPOSE } from '../protocol/account/overview.ts';
@@ -854,29 +854,3 @@ const noticeOf = (actionName: string): Text | undefined => {
   const a = ADMIN_ACTIONS.find((x) => x.name === actionName);
   return a ? compose(msg('console.done'), { action: titleOf(a) }) : undefined;
 };
-
-/**
- * Mounts the console under `<base>/admin`. Every route is a page route (its errors as error pages);
- * the admin API's routes under /admin/api/v1 are its own.
- */
-export function registerConsole(app: FastifyInstance, p: Provider, basePath: string, io: ConsoleIO): void {
-  const c = new Console(p);
-  const root = `${basePath}/admin`;
-  const route = (
-    method: 'GET' | 'POST',
-    url: string,
-    handler: (req: ProtocolRequest, params: Record<string, string>) => Promise<OAuthResponse>,
-  ) =>
-    app.route({
-      method,
-      url,
-      config: { kind: 'page' },
-      handler: async (req, reply) =>
-        io.send(reply, await handler(io.request(req), req.params as Record<string, string>)),
-    });
-  route('GET', root, (req) => c.dashboard(req));
-  route('GET', `${root}/do/:action`, (req, x) => c.showAction(req, x.action!));
-  route('POST', `${root}/do/:action`, (req, x) => c.submitAction(req, x.action!));
-  route('GET', `${root}/:section`, (req, x) => c.list(req, x.section!));
-  route('GET', `${root}/:section/:key`, (req, x) => c.record(req, x.section!, x.key!));
-}

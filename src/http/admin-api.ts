@@ -3,16 +3,16 @@
 // access token Tessera issued for its admin audience (Bearer or DPoP; protocol/admin-tokens.ts), or
 // with the break-glass TESSERA_ADMIN_TOKEN (the owner's scopes). Cookies are never read. Answers are
 // JSON, never cached; errors are RFC 9457 problem details. The OpenAPI document of the same table is
-// served at /admin/api/v1/openapi.json.
+// served at /admin/api/v1/openapi.json. The routes come from admin-routes.ts; the action table, with
+// runAction and the OpenAPI document, is loaded by the API's first request that needs it.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { runAction, statusOf, ActionRefused, type AdminAction, type AdminPrincipal } from '../admin/action.ts';
-import { ADMIN_ACTIONS } from '../admin/actions/index.ts';
+import type { AdminAction, AdminPrincipal } from '../admin/action.ts';
 import { ADMIN_SCOPES } from '../protocol/admin-scopes.ts';
 import { verifyAdminToken } from '../protocol/admin-tokens.ts';
 import { OAuthError } from '../protocol/errors.ts';
 import { safeEqual } from '../protocol/hash.ts';
 import type { Provider, ProtocolRequest } from '../protocol/provider.ts';
-import { adminOpenApi } from './admin-openapi.ts';
+import { ADMIN_ROUTES, type AdminRoute } from './admin-routes.ts';
 import { closeAfterAnswer } from './node-server.ts';
 import { BackendUnavailableError } from '../ports/unavailable.ts';
 
@@ -107,6 +107,34 @@ function tokenRequest(req: FastifyRequest, clientCertificate: ProtocolRequest['c
 
 const OWNER_SCOPES: ReadonlySet<string> = new Set(ADMIN_SCOPES);
 
+interface ActionTable {
+  /** admin/action.ts: runAction, statusOf, ActionRefused. */
+  run: typeof import('../admin/action.ts');
+  actions: readonly AdminAction[];
+  byName: ReadonlyMap<string, AdminAction>;
+}
+let table: Promise<ActionTable> | undefined;
+
+/**
+ * The action table and admin/action.ts, loaded once by the first request that runs an action (or
+ * asks for the OpenAPI document): they hold every action's input schema (zod), several MB that an
+ * instance nobody administers through its API never needs. A failed load is tried again next time.
+ */
+function actionTable(): Promise<ActionTable> {
+  table ??= Promise.all([import('../admin/action.ts'), import('../admin/actions/index.ts')]).then(
+    ([run, { ADMIN_ACTIONS }]) => ({
+      run,
+      actions: ADMIN_ACTIONS,
+      byName: new Map(ADMIN_ACTIONS.map((a) => [a.name, a])),
+    }),
+    (err: unknown) => {
+      table = undefined;
+      throw err;
+    },
+  );
+  return table;
+}
+
 export interface AdminApiOptions {
   basePath: string;
   /** TESSERA_ADMIN_TOKEN: the break-glass token of the first owner; absent: none is accepted. */
@@ -151,9 +179,8 @@ async function principalOf(
 /** The principals of requests authenticated before their body was read (routes that raise the body limit). */
 const earlyPrincipals = new WeakMap<FastifyRequest, AdminPrincipal>();
 
-/** Serves one action. */
-function serveAction(app: FastifyInstance, p: Provider, action: AdminAction, opts: AdminApiOptions): void {
-  const http = action.http!;
+/** Serves one action (its route: the action's name, method, path and raised body limit). */
+function serveAction(app: FastifyInstance, p: Provider, http: AdminRoute, opts: AdminApiOptions): void {
   const htu = `${p.config.issuer}${ADMIN_API_PATH}${http.path}`;
   /** The request's principal, or undefined once its 401 (problem+json) is sent. */
   const authenticate = async (req: FastifyRequest, reply: FastifyReply): Promise<AdminPrincipal | undefined> => {
@@ -167,7 +194,7 @@ function serveAction(app: FastifyInstance, p: Provider, action: AdminAction, opt
       return await principalOf(p, req, opts, own);
     } catch (err) {
       if (!(err instanceof OAuthError)) throw err;
-      req.log.warn({ event: 'admin_auth_failed', ip: req.ip, action: action.name }, 'admin API request refused');
+      req.log.warn({ event: 'admin_auth_failed', ip: req.ip, action: http.action }, 'admin API request refused');
       sendProblem(reply, err.status, err.code, err.description, {}, { ...(err.headers ?? {}) });
       return undefined;
     }
@@ -206,11 +233,14 @@ function serveAction(app: FastifyInstance, p: Provider, action: AdminAction, opt
         return sendProblem(reply, status, 'invalid_input', err.message);
       }
       const ifMatch = req.headers['if-match'];
+      const { run, byName } = await actionTable();
+      const { runAction, statusOf, ActionRefused } = run;
+      const action = byName.get(http.action)!;
       try {
         const r = await runAction(p, action, principal, input, {
           ifMatch: typeof ifMatch === 'string' ? ifMatch : undefined,
         });
-        reply.code(r.status ?? http.status ?? 200).headers(HEADERS);
+        reply.code(r.status ?? action.http!.status ?? 200).headers(HEADERS);
         if (r.etag) reply.header('etag', r.etag);
         if (r.result === undefined || r.status === 204) return reply.code(204).send();
         if (typeof r.result === 'object' && r.result !== null && 'contentType' in r.result && 'body' in r.result) {
@@ -312,13 +342,17 @@ export function registerAdminApi(app: FastifyInstance, p: Provider, opts: AdminA
       api.setNotFoundHandler((req, reply) =>
         sendProblem(reply, 404, 'not_found', `The admin API has no route for ${req.method} ${req.url.split('?')[0]}.`),
       );
-      for (const action of ADMIN_ACTIONS) if (action.http) serveAction(api, p, action, opts);
-      api.get('/openapi.json', async (_req, reply) =>
-        reply
+      for (const route of ADMIN_ROUTES) serveAction(api, p, route, opts);
+      api.get('/openapi.json', async (_req, reply) => {
+        if (document === undefined) {
+          const [{ actions }, { adminOpenApi }] = await Promise.all([actionTable(), import('./admin-openapi.ts')]);
+          document ??= JSON.stringify(adminOpenApi(actions, p.config.issuer));
+        }
+        return reply
           .headers({ ...HEADERS, 'cache-control': 'no-cache' })
           .type('application/json; charset=utf-8')
-          .send((document ??= JSON.stringify(adminOpenApi(ADMIN_ACTIONS, p.config.issuer)))),
-      );
+          .send(document);
+      });
       done();
     },
     { prefix: `${opts.basePath}${ADMIN_API_PATH}` },

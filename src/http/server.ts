@@ -14,7 +14,7 @@ import { requestLogger } from '../observability/request-logger.ts';
 import type { RateLimitTable } from '../config/rate-limits.ts';
 import type { RateLimitStore } from '../ports/rate-limits.ts';
 import { isAdminApiUrl, registerAdminApi, sendFrameworkProblem } from './admin-api.ts';
-import { registerConsole } from '../console/console.ts';
+import { registerConsole } from '../console/routes.ts';
 import { mountAssets } from './assets.ts';
 import { mountBranding, pageBrands } from './branding.ts';
 import { mountLanguageSwitch, requestLanguage } from './language.ts';

@@ -237,7 +237,7 @@ describe('deploy/Dockerfile', () => {
     assert.ok(cmd, 'CMD in exec form, so that signals reach Node directly');
     assert.equal(finalOf('ENTRYPOINT').length, 0, 'no ENTRYPOINT wraps the command');
     assert.deepEqual(cmd, pkg.scripts.start!.trim().split(/\s+/));
-    const script = cmd.find((a) => a.endsWith('.ts'))!;
+    const script = cmd.find((a) => /\.[jt]s$/.test(a))!;
     assert.ok(
       copies.some((c) => c.from === undefined && c.sources.some((s) => script.startsWith(s.replace(/\/$/, '') + '/'))),
       `${script} is copied into the image`,
