@@ -25,12 +25,25 @@ export interface CodeRecord {
 
 export type ConsumeResult =
   | { status: 'ok'; code: CodeRecord }
-  /** Already redeemed: the caller must revoke code.grantId. */
+  /**
+   * Already redeemed: the caller must revoke code.grantId. The replay is marked on the code before
+   * this is returned (see `replayed`).
+   */
   | { status: 'reused'; code: CodeRecord }
   | { status: 'missing' };
 
 export interface CodeStore {
   create(code: CodeRecord): Promise<void>;
-  /** Atomic single use: exactly one caller gets 'ok' for a code. */
+  /**
+   * Atomic single use: exactly one caller gets 'ok' for a code. Every other caller gets 'reused'
+   * (or 'missing'), and a 'reused' has marked the code as replayed when it returns.
+   */
   consume(codeHash: string, now: number): Promise<ConsumeResult>;
+  /**
+   * Whether the code has been replayed (a consume answered 'reused' for it) by now; true as well for
+   * a code no longer stored (it cannot say otherwise). A plain read: the redemption that won the
+   * code asks it once its grant is stored, and a replay marks the code before it revokes that grant,
+   * so one of the two always sees the other's step (the grant revoked either way).
+   */
+  replayed(codeHash: string): Promise<boolean>;
 }

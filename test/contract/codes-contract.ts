@@ -26,6 +26,31 @@ export function codesContract(stores: Stores): void {
       await stores.codes.create(c);
       const results = await times(50, () => stores.codes.consume(c.codeHash, NOW));
       assert.deepEqual(tally(results), { ok: 1, reused: 49 });
+      assert.equal(await stores.codes.replayed(c.codeHash), true);
+    });
+    it('replayed: false after the first use only, true once a later use came, and for an unknown code', async () => {
+      const c = code();
+      await stores.codes.create(c);
+      assert.equal(await stores.codes.replayed(c.codeHash), false);
+      assert.equal((await stores.codes.consume(c.codeHash, NOW)).status, 'ok');
+      assert.equal(await stores.codes.replayed(c.codeHash), false);
+      assert.equal((await stores.codes.consume(c.codeHash, NOW + 1)).status, 'reused');
+      assert.equal(await stores.codes.replayed(c.codeHash), true);
+      // Still reused (never ok again) after the mark, and the mark stays.
+      assert.deepEqual(await stores.codes.consume(c.codeHash, NOW + 2), { status: 'reused', code: c });
+      assert.equal(await stores.codes.replayed(c.codeHash), true);
+      assert.equal(await stores.codes.replayed(uid('code')), true);
+    });
+    it('a replay racing the redemption: the winner sees the mark of every replay that committed before it asks', async () => {
+      for (let i = 0; i < 5; i++) {
+        const c = code();
+        await stores.codes.create(c);
+        const [first, ...rest] = await Promise.all(
+          Array.from({ length: 10 }, () => stores.codes.consume(c.codeHash, NOW)),
+        );
+        assert.deepEqual(tally([first!, ...rest]), { ok: 1, reused: 9 });
+        assert.equal(await stores.codes.replayed(c.codeHash), true);
+      }
     });
   });
 }

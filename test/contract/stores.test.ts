@@ -92,6 +92,7 @@ forEachBackend('SQL stores', (stores, backend) => {
         '0028_webhooks',
         '0029_branding',
         '0030_user_locale',
+        '0031_code_replayed',
       ]);
       assert.deepEqual(await migrate(backend.handle.db, usernameKeys), []);
     });

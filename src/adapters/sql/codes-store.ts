@@ -21,6 +21,7 @@ const codeRow = (c: CodeRecord): AuthCodesTable => ({
   dpop_jkt: c.dpopJkt ?? null,
   authorization_details: c.authorizationDetails ?? null,
   claims: c.claims ? json(c.claims) : null,
+  replayed_at: null,
 });
 const toCode = (r: Row<AuthCodesTable>): CodeRecord => ({
   codeHash: r.code_hash,
@@ -60,33 +61,52 @@ const PLACEHOLDER: CodeRecord = {
   expiresAt: 0,
 };
 
-export function createSqlCodeStore({ db, statement, hotWrite }: SqlContext): CodeStore {
+export function createSqlCodeStore({ statement, hotWrite, lookup }: SqlContext): CodeStore {
   // Compiled once: a code is written at every authorization and used up at every redemption.
   const insertCode = statement((k) => k.insertInto('auth_codes').values(codeRow(PLACEHOLDER)));
+  // The first use sets consumed_at; any later one leaves it and sets replayed_at (the first
+  // replay's time stays). Every right-hand side reads the row as it was before the update, so the
+  // row returned says which happened: replayed_at still null for the first use only.
   const consumeCode = statement((k) =>
     k
       .updateTable('auth_codes')
-      .set({ consumed_at: 0 })
+      .set((eb) => ({
+        consumed_at: eb.fn.coalesce('consumed_at', eb.val(0)),
+        replayed_at: eb
+          .case()
+          .when('consumed_at', 'is', null)
+          .then(eb.ref('replayed_at'))
+          .else(eb.fn.coalesce('replayed_at', eb.val(0)))
+          .end(),
+      }))
       .where('code_hash', '=', '')
-      .where('consumed_at', 'is', null)
       .returningAll(),
   );
-  const selectCode = statement((k) => k.selectFrom('auth_codes').selectAll().where('code_hash', '=', ''));
+  const replayedAt = lookup((k) => k.selectFrom('auth_codes').select('replayed_at').where('code_hash', '=', ''));
   return {
     async create(code) {
       const values = Object.values(codeRow(code));
       await hotWrite((q) => insertCode(q, values));
     },
     /**
-     * One conditional UPDATE decides the winner: in PostgreSQL a concurrent UPDATE of the same row
-     * waits for the first to commit and then no longer matches `consumed_at IS NULL`; in SQLite
-     * statements are serialised. Expiry is the caller's to check.
+     * One UPDATE decides the winner and marks a replay: in PostgreSQL a concurrent UPDATE of the
+     * same row waits for the first to commit, then evaluates its SET again on the row that one left
+     * (consumed); in SQLite statements are serialised. Expiry is the caller's to check.
      */
     async consume(codeHash, now) {
-      const won = (await hotWrite((q) => consumeCode(q, [now, codeHash]))).rows[0];
-      if (won) return { status: 'ok', code: toCode(won) };
-      const row = (await selectCode(db, [codeHash])).rows[0];
-      return row ? { status: 'reused', code: toCode(row) } : { status: 'missing' };
+      const row = (await hotWrite((q) => consumeCode(q, [now, now, codeHash]))).rows[0];
+      if (!row) return { status: 'missing' };
+      return { status: row.replayed_at === null ? 'ok' : 'reused', code: toCode(row) };
+    },
+    /**
+     * A read of committed state: the winner's grant was committed before it asks, and a replay's
+     * mark is committed before the replay revokes, so whichever of the two comes second sees the
+     * other's (SQLite serialises statements; PostgreSQL's READ COMMITTED sees every commit made
+     * before the statement began).
+     */
+    async replayed(codeHash) {
+      const row = await replayedAt(codeHash);
+      return row === undefined || row.replayed_at !== null;
     },
   };
 }

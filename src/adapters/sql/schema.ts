@@ -178,6 +178,8 @@ export interface AuthCodesTable {
   dpop_jkt: string | null;
   authorization_details: string | null;
   claims: string | null;
+  /** When the code was presented again after its redemption (migration 0031), or null. */
+  replayed_at: number | null;
 }
 
 export interface GrantsTable {

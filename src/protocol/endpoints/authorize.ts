@@ -20,7 +20,7 @@ import {
 } from '../interaction/authorization-response.ts';
 import { errorResponseModeFor, isJwtMode, jarmAlgFor, jarmSigner, responseModeFor } from '../interaction/jarm.ts';
 import { askOf, sessionGate } from '../interaction/mfa-policy.ts';
-import { loadSession, touchSession } from '../interaction/session.ts';
+import { loadSessionAndUser, touchSession } from '../interaction/session.ts';
 import { isScopeToken, readParams, splitScope, type Params } from '../params.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import { matchRedirectUri } from '../redirect-uri.ts';
@@ -65,7 +65,7 @@ export type AuthorizeDeps = AuthorizationRequestDeps &
   Pick<Provider, 'now' | 'pairwiseKeys'> & {
     readonly stores: Pick<Stores, 'clients' | 'pushedRequests' | 'consents' | 'sessions'>;
   } & DepsOf<typeof verifyIdTokenHint> &
-  DepsOf<typeof loadSession> &
+  DepsOf<typeof loadSessionAndUser> &
   DepsOf<typeof issueCode> &
   DepsOf<typeof sessionGate> &
   DepsOf<typeof authorizationError>;
@@ -484,7 +484,8 @@ async function decide(
   client: ClientRecord,
   areq: AuthorizationRequest,
 ): Promise<OAuthResponse> {
-  const session = await loadSession(p, req);
+  const signedIn = await loadSessionAndUser(p, req);
+  const session = signedIn?.session;
   const now = p.now();
   // OIDC Core 3.1.2.1: id_token_hint names the user the client expects; another signed-in user
   // means a login (login_required for prompt=none). The hint's sub is the one this client sees
@@ -517,7 +518,7 @@ async function decide(
   // The second-factor policy and the acr asked for (interaction/mfa-policy.ts): a session that has
   // not passed what this client needs goes through the second-factor step (step-up); an essential
   // acr its user cannot reach is an error to the client (OIDC Core 5.5.1.1).
-  const gate = session && !loginNeeded ? await sessionGate(p, req, session, client, askOf(areq)) : 'ok';
+  const gate = session && !loginNeeded ? await sessionGate(p, req, session, client, askOf(areq), signedIn?.user) : 'ok';
   if (gate === 'unmet')
     throw new OAuthError(
       'unmet_authentication_requirements',

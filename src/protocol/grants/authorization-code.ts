@@ -19,16 +19,12 @@ import {
   type UserTokenDeps,
 } from './user-tokens.ts';
 
-/** Replay-store key shared by a code's redemption and its replays (see below). */
-const reuseMarker = (grantId: string) => `code-reuse:${grantId}`;
-const REUSE_MARKER_TTL = 600;
-
 /** What the authorization-code grant uses of the provider. */
 export type AuthorizationCodeDeps = Pick<Provider, 'now' | 'events' | 'log'> & {
   readonly config: Pick<Config, 'refreshAbsoluteTtl' | 'sessionAbsoluteTtl'> &
     DepsOf<typeof pkceOptional> &
     DepsOf<typeof narrowAuthorizationDetails>;
-  readonly stores: Pick<Stores, 'codes' | 'replay' | 'grants' | 'users'>;
+  readonly stores: Pick<Stores, 'codes' | 'grants' | 'users'>;
 } & RegistryDeps &
   PolicyDeps &
   UserTokenDeps &
@@ -52,8 +48,8 @@ export const authorizationCode: GrantHandler<AuthorizationCodeDeps> = {
     if (result.status === 'missing') throw invalidGrant('The authorization code is invalid.', 'unknown code');
     if (result.status === 'reused') {
       // RFC 9700 section 4.2.4: a replayed code revokes what the first redemption issued. The first
-      // redemption may not have stored its grant yet: the marker tells it to revoke it itself.
-      await p.stores.replay.claim(reuseMarker(result.code.grantId), now + REUSE_MARKER_TTL, now);
+      // redemption may not have stored its grant yet: consume has marked the code replayed, which
+      // tells it to revoke the grant itself.
       await p.stores.grants.revoke(result.code.grantId, now);
       p.events({ type: 'code_reuse', clientId: result.code.clientId, ip: req.ip });
       p.log.warn(
@@ -161,10 +157,11 @@ export const authorizationCode: GrantHandler<AuthorizationCodeDeps> = {
       { jti: access.jti, expiresAt: access.expiresAt },
       sessionClient,
     );
-    // Whoever claims the marker second knows the other side's step came first: a replay that
-    // marked it before the grant existed could not revoke it, so the grant is revoked here, and
-    // the tokens answered below are dead, as if the replay had come a moment later.
-    if (!(await p.stores.replay.claim(reuseMarker(grant.id), now + REUSE_MARKER_TTL, now))) {
+    // A replay marks the code, then revokes; this redemption stored its grant, then reads the mark:
+    // whichever comes second sees the other's step. A replay that marked the code before the grant
+    // existed could not revoke it, so the grant is revoked here, and the tokens answered below are
+    // dead, as if the replay had come a moment later.
+    if (await p.stores.codes.replayed(code.codeHash)) {
       await p.stores.grants.revoke(grant.id, now);
       p.log.warn(
         { event: 'code_reuse', client_id: client.clientId, grant: grant.id },

@@ -222,9 +222,11 @@ export async function sessionGate(
   session: Pick<SessionRecord, 'userId' | 'amr'>,
   client: Pick<ClientRecord, 'metadata'> | undefined,
   ask: AcrAsk | undefined,
+  sessionUser?: UserRecord,
 ): Promise<'ok' | 'more' | 'unmet'> {
+  // The session's user when the caller has just read it (authorize.ts: loadSessionAndUser).
   const [user, operator] = await Promise.all([
-    p.stores.users.get(session.userId),
+    sessionUser?.id === session.userId ? sessionUser : p.stores.users.get(session.userId),
     isOperator(p, session.userId, client),
   ]);
   if (!user) return 'ok';

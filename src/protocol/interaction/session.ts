@@ -1,6 +1,7 @@
 import type { Config } from '../../config/config.ts';
 import type { Stores } from '../../ports/index.ts';
 import type { SessionRecord, SessionUpstream } from '../../ports/sessions.ts';
+import type { UserRecord } from '../../ports/users.ts';
 import { sessionEnded } from '../logout/session-ended.ts';
 import { keyedHash, randomToken, safeEqual, tokenHash } from '../hash.ts';
 import { header, type CookieSpec, type Provider, type ProtocolRequest, type StoreDeps } from '../provider.ts';
@@ -62,6 +63,17 @@ export async function touchSession(
 
 /** The login session of this browser, if it has a live one. */
 export async function loadSession(p: LoadSessionDeps, req: ProtocolRequest): Promise<SessionRecord | undefined> {
+  return (await loadSessionAndUser(p, req))?.session;
+}
+
+/**
+ * The login session of this browser, if it has a live one, with its user as read to check it (an
+ * existing, enabled user), for a caller that reads the user next (authorize's second-factor gate).
+ */
+export async function loadSessionAndUser(
+  p: LoadSessionDeps,
+  req: ProtocolRequest,
+): Promise<{ session: SessionRecord; user: UserRecord } | undefined> {
   const value = req.cookies[SESSION_COOKIE];
   if (!value || value.length > 128) return undefined;
   const session = await p.stores.sessions.get(tokenHash(value));
@@ -69,7 +81,7 @@ export async function loadSession(p: LoadSessionDeps, req: ProtocolRequest): Pro
   if (!session || session.expiresAt <= now || session.lastSeenAt + p.config.sessionIdleTtl <= now) return undefined;
   const user = await p.stores.users.get(session.userId);
   if (!user || user.disabled) return undefined;
-  return session;
+  return { session, user };
 }
 
 /**

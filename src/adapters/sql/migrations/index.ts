@@ -30,6 +30,7 @@ import * as directory from './0027_directory.ts';
 import * as webhooks from './0028_webhooks.ts';
 import * as branding from './0029_branding.ts';
 import * as userLocale from './0030_user_locale.ts';
+import * as codeReplayed from './0031_code_replayed.ts';
 
 /** Every migration, in order. Imported statically (no file-system provider), so bundling is safe. */
 const migrations = (usernames: UsernameKeys): Record<string, Migration> => ({
@@ -63,6 +64,7 @@ const migrations = (usernames: UsernameKeys): Record<string, Migration> => ({
   '0028_webhooks': webhooks,
   '0029_branding': branding,
   '0030_user_locale': userLocale,
+  '0031_code_replayed': codeReplayed,
 });
 
 /** Brings the schema up to date; returns the names of the migrations applied now. */
