@@ -170,7 +170,7 @@ export async function openStores(
     onFault: opts.onFault,
   });
   try {
-    if (opts.migrate ?? config.migrateOnStart) await migrate(handle.db, usernameKeys);
+    if ((opts.migrate ?? config.migrateOnStart) && (await migrate(handle.db, usernameKeys)).length) handle.settle?.();
     return { handle, stores: createSqlStores(handle, usernameKeys) };
   } catch (err) {
     await handle.close();

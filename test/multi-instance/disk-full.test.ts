@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, openSync, rmSync, statSync, writeSync, closeSync } from 'node:fs';
+import { mkdtempSync, openSync, rmSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -109,9 +109,9 @@ describe('storage faults', { timeout: 120_000 }, () => {
       const { chains } = await makeChains(b, 2);
       const cc = await clientCredentials(b);
       assert.equal(cc.status, 200);
-      // Idle: the checkpointer truncates the WAL, so the next commit needs new space.
+      // Idle: the WAL is either truncated by the checkpointer's thread (once it has passed 1 MiB)
+      // or not yet checkpointed at all; either way the next commit appends, so it needs new space.
       await sleep(1500);
-      assert.equal(statSync(join(mnt, 'tessera.db-wal')).size, 0, 'the idle WAL was truncated');
 
       const filler = join(mnt, 'filler');
       assert.ok(fillUp(filler) > 0);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -191,10 +191,13 @@ describe('SQLite WAL size', () => {
       });
       const grown = statSync(`${path}-wal`).size;
       assert.ok(grown > 10_000_000, `the WAL grew (${grown} bytes)`);
+      const threads = () => Number(/Threads:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]);
+      let whileRunning = threads();
       let size = grown;
       for (let i = 0; i < 40 && size > 0; i++) {
         await new Promise((r) => setTimeout(r, 250));
         size = statSync(`${path}-wal`).size;
+        whileRunning = Math.max(whileRunning, threads());
       }
       assert.equal(size, 0, `the idle WAL was truncated (still ${size} bytes)`);
       assert.equal(
@@ -204,6 +207,27 @@ describe('SQLite WAL size', () => {
           .executeTakeFirst())!.n,
         4000,
       );
+      // Once idle, the checkpointer's thread ends; the next writes past 1 MiB start it again.
+      let idle = whileRunning;
+      for (let i = 0; i < 20 && idle >= whileRunning; i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        idle = threads();
+      }
+      assert.ok(idle < whileRunning, `the thread ended (${whileRunning} -> ${idle} threads)`);
+      await handle.db.transaction().execute(async (t) => {
+        for (let i = 0; i < 1000; i++)
+          await t
+            .insertInto('revoked_tokens')
+            .values({ jti: `again-${i}-${blob}`, expires_at: 0 })
+            .execute();
+      });
+      size = statSync(`${path}-wal`).size;
+      assert.ok(size > 1024 * 1024, `the WAL grew again (${size} bytes)`);
+      for (let i = 0; i < 40 && size > 0; i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        size = statSync(`${path}-wal`).size;
+      }
+      assert.equal(size, 0, `the thread started again and truncated the idle WAL (still ${size} bytes)`);
     } finally {
       await handle.close();
       rmSync(dir, { recursive: true, force: true });

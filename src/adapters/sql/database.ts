@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, statfsSync } from 'node:fs';
+import { existsSync, mkdirSync, statfsSync, statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { dirname, resolve } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
@@ -39,6 +39,11 @@ export interface DatabaseHandle {
   direct?: <R>(query: CompiledQuery, parameters: readonly unknown[]) => QueryResult<R>;
   /** SQLite only: a transaction is open on the connection (between its BEGIN and its COMMIT or ROLLBACK). */
   inTransaction?: () => boolean;
+  /**
+   * SQLite: copies the WAL back into the database and truncates it, now (start-up, after the
+   * migrations, whose WAL would otherwise start the checkpointer's thread on an idle server).
+   */
+  settle?: () => void;
   /**
    * PostgreSQL only: runs the statement of exactly this text as a named prepared statement from
    * now on (parsed and planned once per connection, then only bound and executed). For the few
@@ -134,7 +139,7 @@ function openSqlite(location: string, faults: FaultEpisodes): DatabaseHandle {
   );
   // Case folding for the admin lists' search (statements.ts `contains`): SQLite's lower() folds ASCII only.
   raw.function('tessera_fold', { deterministic: true }, (v) => (typeof v === 'string' ? v.toLowerCase() : v));
-  const checkpointer = memory ? undefined : startCheckpointer(raw, path);
+  const checkpointer = memory ? undefined : checkpointing(raw, path);
   const database = wrapSqlite(raw);
   const test = (err: unknown) => faults.classify(err, sqliteFault(err)) || sqliteUnavailable(err);
   const db = new Kysely<Schema>({
@@ -157,6 +162,14 @@ function openSqlite(location: string, faults: FaultEpisodes): DatabaseHandle {
       }
     },
     inTransaction: () => raw.isTransaction,
+    settle() {
+      if (memory) return;
+      try {
+        raw.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+      } catch {
+        /* busy or a full disk: the checkpointer's thread copies it back later */
+      }
+    },
     fault: () => faults.current,
     probeWrite: () => probeWrite(db),
     async close() {
@@ -181,25 +194,72 @@ function openSqlite(location: string, faults: FaultEpisodes): DatabaseHandle {
 // connection runs passive checkpoints instead, off the request path; the main connection keeps a
 // much larger automatic threshold only as a safety net should the worker stop. When a passive
 // checkpoint finds nothing written since the previous one and every frame copied back (the
-// database is idle), the worker truncates the WAL to zero bytes: a TRUNCATE checkpoint waits for
-// writers, which is harmless only then.
+// database is idle), the worker truncates the WAL to zero bytes (a TRUNCATE checkpoint waits for
+// writers, which is harmless only then) and ends: a thread is a second Node environment, about
+// 13 MB (which the process keeps once it has run one), for nothing while no one writes. The main
+// thread starts it once the WAL passes 1 MiB (its size on disk, looked at every 250 ms); start-up
+// truncates the WAL its migrations wrote (DatabaseHandle.settle), so an idle server never does.
 const CHECKPOINTER = `
 const { workerData } = require('node:worker_threads');
 const { DatabaseSync } = require('node:sqlite');
 const db = new DatabaseSync(workerData.path);
 db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_size_limit = ' + workerData.walLimit);
 const passive = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
+const truncate = db.prepare('PRAGMA wal_checkpoint(TRUNCATE)');
 let previous = -1;
 setInterval(() => {
   try {
     const r = passive.get();
-    if (r.busy === 0 && r.log > 0 && r.log === previous && r.checkpointed === r.log) {
-      db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
-      previous = 0;
-    } else previous = r.log;
+    if (r.busy === 0 && r.log === previous && r.checkpointed === r.log) {
+      if (r.log > 0 && truncate.get().busy !== 0) return;
+      db.close();
+      process.exit(0);
+    }
+    previous = r.log;
   } catch {}
 }, workerData.intervalMs);
 `;
+
+/** The WAL size on disk past which the checkpointer's thread is started. */
+const CHECKPOINTER_RESTART_BYTES = 1024 * 1024;
+
+/**
+ * The checkpointer's thread while the database is written: started when the WAL passes 1 MiB
+ * (a WAL the last run left, or new writes), ended by itself once the database is idle. Should the
+ * thread fail, SQLite's automatic checkpoint (1000 pages) takes over.
+ */
+function checkpointing(raw: DatabaseSync, path: string): { terminate(): Promise<unknown> } {
+  let worker: Worker | undefined;
+  let failed = false;
+  const start = () => {
+    worker = startCheckpointer(raw, path);
+    if (!worker) failed = true;
+    worker?.once('error', () => {
+      failed = true;
+    });
+    worker?.once('exit', () => {
+      worker = undefined;
+    });
+  };
+  const poll = setInterval(() => {
+    if (worker || failed || !raw.isOpen) return;
+    let size = 0;
+    try {
+      size = statSync(`${path}-wal`).size;
+    } catch {
+      return; // no WAL file
+    }
+    if (size > CHECKPOINTER_RESTART_BYTES) start();
+  }, 250);
+  poll.unref();
+  return {
+    terminate: async () => {
+      clearInterval(poll);
+      failed = true;
+      return worker?.terminate();
+    },
+  };
+}
 
 function startCheckpointer(raw: DatabaseSync, path: string): Worker | undefined {
   try {
