@@ -59,27 +59,34 @@ export function withFallback(
   local: RateLimitStore,
   onFallback: () => void,
 ): RateLimitStore {
-  return {
-    async hit(key, windowMs) {
-      if (redis.ready()) {
-        try {
-          return await primary.hit(key, windowMs);
-        } catch {
-          /* counted locally below */
-        }
+  const hit: RateLimitStore['hit'] = async (key, windowMs) => {
+    if (redis.ready()) {
+      try {
+        return await primary.hit(key, windowMs);
+      } catch {
+        /* counted locally below */
       }
-      onFallback();
-      return local.hit(key, windowMs);
-    },
+    }
+    onFallback();
+    return local.hit(key, windowMs);
+  };
+  return {
+    hit,
     async hitMany(hits) {
-      if (redis.ready() && primary.hitMany) {
+      if (!primary.hitMany) return Promise.all(hits.map((h) => hit(h.key, h.windowMs)));
+      if (redis.ready()) {
         try {
           return await primary.hitMany(hits);
         } catch {
-          /* counted locally below */
+          /* counted locally below, without asking Redis again key by key */
         }
       }
-      return Promise.all(hits.map((h) => this.hit(h.key, h.windowMs)));
+      return Promise.all(
+        hits.map((h) => {
+          onFallback();
+          return local.hit(h.key, h.windowMs);
+        }),
+      );
     },
   };
 }
