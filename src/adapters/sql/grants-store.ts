@@ -23,6 +23,7 @@ import {
   type Row,
   type SqlContext,
 } from './statements.ts';
+import { rotationBatches, type Judged } from './rotation-batches.ts';
 
 const grantRow = (g: GrantRecord): GrantsTable => ({
   id: g.id,
@@ -193,15 +194,21 @@ export function createSqlGrantStore({ handle, db, pg, tx, hotTx, statement, boun
   // Its columns named (not g.*): it is a prepared statement (below), whose columns must not
   // change when a later migration adds one.
   const grantColumns = Object.keys(grantRow(PLACEHOLDER_GRANT)).join(', ');
-  const lockedRead = pg
-    ? `with g as materialized (select ${grantColumns} from grants where id = (select grant_id from refresh_tokens where token_hash = $1) for update) ` +
+  // `many`: the rows of several tokens ($1 an array), the grants locked in id order.
+  const lockedReadOf = (many: boolean) => {
+    const token = many ? '= any($1::text[])' : '= $1';
+    return (
+      `with g as materialized (select ${grantColumns} from grants where id ${many ? 'in' : '='} ` +
+      `(select grant_id from refresh_tokens where token_hash ${token})${many ? ' order by id' : ''} for update) ` +
       `select ${Object.keys(grantRow(PLACEHOLDER_GRANT))
         .map((c) => `g.${c}`)
         .join(
           ', ',
         )}, ${TOKEN_COLUMNS.map((c) => `r.${c} as r_${c}`).join(', ')}, ${USER_COLUMNS.map((c) => `u.${c} as u_${c}`).join(', ')} ` +
-      `from g join refresh_tokens r on r.token_hash = $1 and r.grant_id = g.id left join users u on u.id = g.user_id for update of r`
-    : undefined;
+      `from g join refresh_tokens r on r.token_hash ${token} and r.grant_id = g.id left join users u on u.id = g.user_id for update of r`
+    );
+  };
+  const lockedRead = pg ? lockedReadOf(false) : undefined;
   type Found = Row<GrantsTable> & Prefixed<'r_', Row<RefreshTokensTable>> & Nullable<Prefixed<'u_', Row<UsersTable>>>;
   /** The rows of a grant, its refresh token and its user in a row read by refreshAndGrant or lockedRead. */
   const split = (
@@ -424,6 +431,94 @@ export function createSqlGrantStore({ handle, db, pg, tx, hotTx, statement, boun
         throw err;
       }
     });
+  /**
+   * PostgreSQL, outside a transaction under way: the rotations of one turn in one transaction
+   * (rotation-batches.ts). Its read is lockedRead for many tokens, the grants locked in id order;
+   * its write is rotationWrites for many rotations (arrays, one element per rotation), which marks
+   * each presented token used and writes its rotation only if it did.
+   */
+  type BatchWrite = { now: number; grantId: string; issued: Rotation; grace: RefreshGrace | undefined };
+  const batchTexts = atOnce
+    ? (() => {
+        const columns = (table: string, row: object, bigints: string[]) =>
+          Object.keys(row).map((c) => ({ table, column: c, type: bigints.includes(c) ? 'bigint' : 'text' }));
+        const refreshCols = columns('refresh_tokens', refreshRow(PLACEHOLDER_REFRESH), [
+          'created_at',
+          'expires_at',
+          'used_at',
+        ]);
+        const accessCols = columns('access_tokens', accessRow('', { jti: '', expiresAt: 0 }), ['expires_at']);
+        const graceCols = columns('refresh_grace', PLACEHOLDER_GRACE, ['created_at', 'expires_at']);
+        // The arrays in order: the presented token, its time, the successor's columns, the access
+        // token's, the grant whose reuse grace is forgotten (or null), the grace row's (or nulls).
+        const all = [
+          { column: 'presented', type: 'text' },
+          { column: 'now', type: 'bigint' },
+          ...refreshCols.map((c) => ({ ...c, column: `r_${c.column}` })),
+          ...accessCols.map((c) => ({ ...c, column: `a_${c.column}` })),
+          { column: 'forget', type: 'text' },
+          ...graceCols.map((c) => ({ ...c, column: `x_${c.column}` })),
+        ];
+        const insert = (table: string, cols: { column: string }[], prefix: string, where = '') =>
+          `insert into ${table} (${cols.map((c) => `"${c.column}"`).join(', ')}) ` +
+          `select ${cols.map((c) => `${prefix}${c.column}`).join(', ')} from marked${where}`;
+        const write =
+          `with batch as (select * from unnest(${all.map((c, i) => `$${i + 1}::${c.type}[]`).join(', ')}) ` +
+          `as b(${all.map((c) => c.column).join(', ')})), ` +
+          'used as (update refresh_tokens t set used_at = batch.now from batch where t.token_hash = batch.presented and t.used_at is null returning t.token_hash), ' +
+          'marked as (select batch.* from batch join used on used.token_hash = batch.presented), ' +
+          `successor as (${insert('refresh_tokens', refreshCols, 'r_')}), ` +
+          `access as (${insert('access_tokens', accessCols, 'a_')}), ` +
+          'forget as (delete from refresh_grace where grant_id in (select forget from marked where forget is not null)), ' +
+          `kept as (${insert('refresh_grace', graceCols, 'x_', ' where x_token_hash is not null')}) ` +
+          'select token_hash from used /* commit batch */';
+        const read = `/* begin batch */ ${lockedReadOf(true)}`;
+        return { read, write, width: all.length };
+      })()
+    : undefined;
+  const rotateInBatch = batchTexts
+    ? rotationBatches<
+        { executeQuery: (q: CompiledQuery) => Promise<{ rows: unknown[] }> },
+        ReturnType<typeof split>,
+        BatchWrite,
+        RotateResult<unknown, object, Rotation>
+      >({
+        connection: (fn) => db.connection().execute((c) => fn(c)),
+        async read(c, tokenHashes) {
+          const rows = (await c.executeQuery(CompiledQuery.raw(batchTexts.read, [tokenHashes]))).rows as Found[];
+          return new Map(rows.map((row) => [row.r_token_hash, { grantId: row.id, found: split(row) }]));
+        },
+        async write(c, writes) {
+          const arrays: unknown[][] = Array.from({ length: batchTexts.width }, () => []);
+          for (const { tokenHash, write } of writes) {
+            const { now, grantId, issued, grace } = write;
+            const keep = grace && issued.replay !== undefined;
+            const values = [
+              tokenHash,
+              now,
+              ...Object.values(refreshRow(issued.refresh)),
+              ...Object.values(accessRow(grantId, issued.access)),
+              grace ? grantId : null,
+              ...(keep
+                ? [tokenHash, grantId, issued.refresh.tokenHash, grace.binding, issued.replay, now, grace.until]
+                : Object.keys(PLACEHOLDER_GRACE).map(() => null)),
+            ];
+            values.forEach((v, i) => arrays[i]!.push(v));
+          }
+          const rows = (await c.executeQuery(CompiledQuery.raw(batchTexts.write, arrays))).rows as {
+            token_hash: string;
+          }[];
+          return new Set(rows.map((r) => r.token_hash));
+        },
+        async rollback(c) {
+          await c.executeQuery(CompiledQuery.raw('rollback'));
+        },
+      })
+    : undefined;
+  if (batchTexts) {
+    handle.prepare?.(batchTexts.read, { begin: true });
+    handle.prepare?.(batchTexts.write, { commit: true });
+  }
   /** rotate() through atOnceTransaction. */
   const rotateAtOnce = <A, R extends object, N extends Rotation>(
     texts: NonNullable<typeof atOnce>,
@@ -460,6 +555,79 @@ export function createSqlGrantStore({ handle, db, pg, tx, hotTx, statement, boun
       if (!(await commit(CompiledQuery.raw(texts.use, values)))) return undefined;
       return { status: 'used', grant, refresh: { ...refresh, expiresAt }, accepted: verdict.value, issued };
     });
+  /**
+   * One rotation in transactions of its own: atOnceTransaction for a live token (unless `used`:
+   * the token was found used already), else hotTx, where reuse and the reuse grace are decided.
+   */
+  const rotateAlone = async <A, R extends object, N extends Rotation>(
+    tokenHash: string,
+    now: number,
+    accept: (refresh: RefreshTokenRecord, grant: GrantRecord, user: UserRecord | undefined) => Verdict<A, R>,
+    next: (refresh: RefreshTokenRecord, grant: GrantRecord, accepted: A) => N,
+    grace: RefreshGrace | undefined,
+    used: boolean,
+  ): Promise<RotateResult<A, R, N>> => {
+    if (atOnce && !used) {
+      const outcome = await rotateAtOnce(atOnce, tokenHash, now, accept, next, grace);
+      if (outcome) return outcome;
+    }
+    return hotTx(async (t) => {
+      const found = await presented(t, tokenHash, now);
+      if (found.status === 'done') return found.outcome;
+      const { grant, refresh, reuse } = found;
+      if (found.status === 'used') {
+        if (!grace) return reuse();
+        // Read under the grant's lock (PostgreSQL) or in the serialised transaction (SQLite):
+        // the rotation that kept it has committed, and the successor's state is current.
+        const kept = (await graceOf(t, [tokenHash])).rows[0];
+        const within =
+          kept !== undefined &&
+          Number(kept.expires_at) > now &&
+          kept.binding === grace.binding &&
+          kept.s_token_hash !== null &&
+          kept.s_used_at === null &&
+          Number(kept.s_expires_at) > now &&
+          grant.expiresAt > now;
+        if (!within) return reuse();
+        const verdict = accept(refresh, grant, found.user);
+        if (!verdict.ok) return refused(verdict);
+        return {
+          status: 'replayed' as const,
+          grant,
+          accepted: verdict.value,
+          replay: kept.response,
+          rotatedAt: Number(kept.created_at),
+        };
+      }
+      const verdict = accept(refresh, grant, found.user);
+      if (!verdict.ok) return refused(verdict);
+      if (rotationSql) {
+        // Minted before the token is marked used: the statement writes nothing unless it marks
+        // it, which the locks above make certain.
+        const issued = next(refresh, grant, verdict.value);
+        const write = rotationWrite(rotationSql, tokenHash, now, grant.id, issued, grace);
+        const marked = await t.executeQuery<{ n: number }>(write);
+        if (Number(marked.rows[0]?.n) !== 1) return reuse(); // cannot happen under the locks above; fail safe
+        const previous = { ...refresh, usedAt: now };
+        return { status: 'rotated' as const, grant, previous, accepted: verdict.value, issued };
+      }
+      const marked = await markRefreshUsed(t, [now, tokenHash]);
+      if (Number(marked.numAffectedRows ?? 0) !== 1) return reuse(); // cannot happen under the locks above; fail safe
+      const issued = next(refresh, grant, verdict.value);
+      await insertRefresh(t, Object.values(refreshRow(issued.refresh)));
+      await insertAccess(t, Object.values(accessRow(grant.id, issued.access)));
+      if (grace) {
+        // One replay per family: the token rotated before this one is no longer answered.
+        await forgetGraceOfGrant(t, [grant.id]);
+        if (issued.replay !== undefined) {
+          const row = [tokenHash, grant.id, issued.refresh.tokenHash, grace.binding, issued.replay, now, grace.until];
+          await insertGrace(t, row);
+        }
+      }
+      const previous = { ...refresh, usedAt: now };
+      return { status: 'rotated' as const, grant, previous, accepted: verdict.value, issued };
+    });
+  };
   // A grant's creation (every code redeemed): every column, so the values of grantRow line up.
   const insertGrant = statement((k) => k.insertInto('grants').values(grantRow(PLACEHOLDER_GRANT)));
 
@@ -547,67 +715,33 @@ export function createSqlGrantStore({ handle, db, pg, tx, hotTx, statement, boun
      * A 'reused' outcome commits its revocation (we return, never throw, from that branch).
      * The grant's user is read in the same transaction, for `accept` and the token response.
      */
-    rotate: async (tokenHash, now, accept, next, grace) => {
-      if (atOnce) {
-        const outcome = await rotateAtOnce(atOnce, tokenHash, now, accept, next, grace);
-        if (outcome) return outcome;
-      }
-      return hotTx(async (t) => {
-        const found = await presented(t, tokenHash, now);
-        if (found.status === 'done') return found.outcome;
-        const { grant, refresh, reuse } = found;
-        if (found.status === 'used') {
-          if (!grace) return reuse();
-          // Read under the grant's lock (PostgreSQL) or in the serialised transaction (SQLite):
-          // the rotation that kept it has committed, and the successor's state is current.
-          const kept = (await graceOf(t, [tokenHash])).rows[0];
-          const within =
-            kept !== undefined &&
-            Number(kept.expires_at) > now &&
-            kept.binding === grace.binding &&
-            kept.s_token_hash !== null &&
-            kept.s_used_at === null &&
-            Number(kept.s_expires_at) > now &&
-            grant.expiresAt > now;
-          if (!within) return reuse();
-          const verdict = accept(refresh, grant, found.user);
-          if (!verdict.ok) return refused(verdict);
-          return {
-            status: 'replayed' as const,
-            grant,
-            accepted: verdict.value,
-            replay: kept.response,
-            rotatedAt: Number(kept.created_at),
-          };
-        }
-        const verdict = accept(refresh, grant, found.user);
-        if (!verdict.ok) return refused(verdict);
-        if (rotationSql) {
-          // Minted before the token is marked used: the statement writes nothing unless it marks
-          // it, which the locks above make certain.
-          const issued = next(refresh, grant, verdict.value);
-          const write = rotationWrite(rotationSql, tokenHash, now, grant.id, issued, grace);
-          const marked = await t.executeQuery<{ n: number }>(write);
-          if (Number(marked.rows[0]?.n) !== 1) return reuse(); // cannot happen under the locks above; fail safe
-          const previous = { ...refresh, usedAt: now };
-          return { status: 'rotated' as const, grant, previous, accepted: verdict.value, issued };
-        }
-        const marked = await markRefreshUsed(t, [now, tokenHash]);
-        if (Number(marked.numAffectedRows ?? 0) !== 1) return reuse(); // cannot happen under the locks above; fail safe
+    rotate: <A, R extends object, N extends Rotation>(
+      tokenHash: string,
+      now: number,
+      accept: (refresh: RefreshTokenRecord, grant: GrantRecord, user: UserRecord | undefined) => Verdict<A, R>,
+      next: (refresh: RefreshTokenRecord, grant: GrantRecord, accepted: A) => N,
+      grace?: RefreshGrace,
+    ): Promise<RotateResult<A, R, N>> => {
+      if (!rotateInBatch) return rotateAlone(tokenHash, now, accept, next, grace, false);
+      const judge = (found: ReturnType<typeof split> | undefined): Judged<BatchWrite, RotateResult<A, R, N>> => {
+        if (!found || found.gRow.revoked_at !== null) return { outcome: INVALID };
+        if (found.rRow.used_at !== null) return { alone: true };
+        const grant = toGrant(found.gRow);
+        const refresh = toRefresh(found.rRow);
+        const verdict = accept(refresh, grant, found.uRow && toUser(found.uRow));
+        if (!verdict.ok) return { outcome: refused(verdict) };
         const issued = next(refresh, grant, verdict.value);
-        await insertRefresh(t, Object.values(refreshRow(issued.refresh)));
-        await insertAccess(t, Object.values(accessRow(grant.id, issued.access)));
-        if (grace) {
-          // One replay per family: the token rotated before this one is no longer answered.
-          await forgetGraceOfGrant(t, [grant.id]);
-          if (issued.replay !== undefined) {
-            const row = [tokenHash, grant.id, issued.refresh.tokenHash, grace.binding, issued.replay, now, grace.until];
-            await insertGrace(t, row);
-          }
-        }
         const previous = { ...refresh, usedAt: now };
-        return { status: 'rotated' as const, grant, previous, accepted: verdict.value, issued };
-      });
+        return {
+          write: { now, grantId: grant.id, issued, grace },
+          outcome: { status: 'rotated', grant, previous, accepted: verdict.value, issued },
+        };
+      };
+      return rotateInBatch({
+        tokenHash,
+        judge,
+        alone: (used) => rotateAlone(tokenHash, now, accept, next, grace, used),
+      } as Parameters<typeof rotateInBatch>[0]) as Promise<RotateResult<A, R, N>>;
     },
     /** Same locks and order as rotate(); the token row is updated in place instead of marked used. */
     useRefresh: async (tokenHash, now, idleExpiresAt, accept, next) => {
