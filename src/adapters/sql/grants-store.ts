@@ -198,8 +198,10 @@ export function createSqlGrantStore({ handle, db, pg, tx, hotTx, statement, boun
   const lockedReadOf = (many: boolean) => {
     const token = many ? '= any($1::text[])' : '= $1';
     return (
-      `with g as materialized (select ${grantColumns} from grants where id ${many ? 'in' : '='} ` +
-      `(select grant_id from refresh_tokens where token_hash ${token})${many ? ' order by id' : ''} for update) ` +
+      // Many: `id = any(array(...))`, which any plan the prepared statement keeps finds by the key
+      // (`id in (...)` planned while the table was small may scan it whole).
+      `with g as materialized (select ${grantColumns} from grants where id ${many ? '= any(array' : '='}` +
+      `(select grant_id from refresh_tokens where token_hash ${token})${many ? ') order by id' : ''} for update) ` +
       `select ${Object.keys(grantRow(PLACEHOLDER_GRANT))
         .map((c) => `g.${c}`)
         .join(
@@ -465,7 +467,10 @@ export function createSqlGrantStore({ handle, db, pg, tx, hotTx, statement, boun
         const write =
           `with batch as (select * from unnest(${all.map((c, i) => `$${i + 1}::${c.type}[]`).join(', ')}) ` +
           `as b(${all.map((c) => c.column).join(', ')})), ` +
-          'used as (update refresh_tokens t set used_at = batch.now from batch where t.token_hash = batch.presented and t.used_at is null returning t.token_hash), ' +
+          // The tokens found by their key ($1, the presented ones) whatever plan the prepared
+          // statement keeps: a plan made while the table was small would otherwise scan it whole.
+          'used as (update refresh_tokens t set used_at = batch.now from batch where t.token_hash = any($1::text[]) ' +
+          'and t.token_hash = batch.presented and t.used_at is null returning t.token_hash), ' +
           'marked as (select batch.* from batch join used on used.token_hash = batch.presented), ' +
           `successor as (${insert('refresh_tokens', refreshCols, 'r_')}), ` +
           `access as (${insert('access_tokens', accessCols, 'a_')}), ` +
