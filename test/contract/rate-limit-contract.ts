@@ -43,6 +43,34 @@ export function rateLimitContract(store: () => RateLimitStore, offers: { hitMany
     assert.ok(fresh.resetMs > 0 && fresh.resetMs <= 300);
   });
 
+  it('hits asked together (a key repeated within one request and across requests) each get their own count', async () => {
+    const s = store();
+    const k = key();
+    const j = key();
+    const many = (hits: { key: string; windowMs: number }[]) =>
+      s.hitMany ? s.hitMany(hits) : Promise.all(hits.map((h) => s.hit(h.key, h.windowMs)));
+    const results = await Promise.all([
+      s.hit(k, 60_000).then((h) => [h]),
+      many([
+        { key: k, windowMs: 60_000 },
+        { key: j, windowMs: 60_000 },
+        { key: k, windowMs: 60_000 },
+      ]),
+      s.hit(j, 60_000).then((h) => [h]),
+      many([{ key: k, windowMs: 60_000 }]),
+    ]);
+    const [first, rules, second, last] = results;
+    assert.deepEqual(
+      [first![0]!, rules![0]!, rules![2]!, last![0]!].map((h) => h.count).sort((a, b) => a - b),
+      [1, 2, 3, 4],
+    );
+    assert.deepEqual(
+      [rules![1]!, second![0]!].map((h) => h.count).sort((a, b) => a - b),
+      [1, 2],
+    );
+    for (const h of results.flat()) assert.ok(h.resetMs > 59_000 && h.resetMs <= 60_000, String(h.resetMs));
+  });
+
   it('keys are independent', async () => {
     const a = key();
     const b = key();
