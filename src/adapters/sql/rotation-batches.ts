@@ -124,11 +124,13 @@ export function rotationBatches<C, F, W, O>(
       // ended the transaction without committing it: each rotation then runs alone, so that one
       // rotation's failure (its callback, a value its writes cannot store) is its own only.
       if (err instanceof BackendUnavailableError) for (const job of jobs) job.reject(err);
-      else for (const job of jobs) await alone(job, false);
+      else for (const job of jobs) void alone(job, false);
       return;
     }
     for (const s of settled) s();
-    for (const { job, used } of later) await alone(job, used);
+    // Not waited for: the batch's place is free for the next one meanwhile, so that many
+    // presentations of one token (each left to run alone) delay only their own presenter.
+    for (const { job, used } of later) void alone(job, used);
   };
 
   const flush = () => {
