@@ -4,7 +4,7 @@ import type { Stores } from '../../ports/index.ts';
 import type { Config } from '../../config/config.ts';
 import type { Provider } from '../provider.ts';
 import { OAuthError, invalidGrant, invalidRequest } from '../errors.ts';
-import { randomToken, tokenHash } from '../hash.ts';
+import { tokenHash } from '../hash.ts';
 import {
   boundCertificate,
   type DepsOf,
@@ -19,6 +19,7 @@ import type { UserRecord } from '../../ports/users.ts';
 import { adminTokenRequest, personAdminScopes, type AdminTokenRequest } from '../admin-tokens.ts';
 import { accessTokenPolicy, currentRegistry, pickResource } from '../resources.ts';
 import { prepareDirectoryClaims } from '../directory-claims.ts';
+import { newGrantId } from '../tokens/access-token.ts';
 import {
   issuesRefreshTokens,
   newRefreshToken,
@@ -98,7 +99,7 @@ export const deviceCode: GrantHandler<DeviceCodeDeps> = {
     if (admin) return adminPersonToken(p, record, client, ctx, admin, user);
 
     const grant: GrantRecord = {
-      id: randomToken(16),
+      id: newGrantId(),
       clientId: client.clientId,
       userId: approval.userId,
       scope: record.scope,
@@ -152,7 +153,7 @@ async function adminPersonToken(
   const now = p.now();
   const ttl = p.config.adminTokenTtl;
   const grant: GrantRecord = {
-    id: randomToken(16),
+    id: newGrantId(),
     clientId: client.clientId,
     userId: approval.userId,
     scope,

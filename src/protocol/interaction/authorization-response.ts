@@ -14,6 +14,7 @@ import { isJwtMode, jarmResponseJwt, jarmSigner, type ResponseMode } from './jar
 import type { DepsOf } from '../provider.ts';
 import { msg, type Msg } from '../../i18n/catalog.ts';
 import { problemView } from './problem.ts';
+import { newGrantId } from '../tokens/access-token.ts';
 
 /** A validated authorization request, as stored while the user logs in and consents. */
 export interface AuthorizationRequest {
@@ -219,7 +220,7 @@ export async function issueCode(
   const now = p.now();
   const record: CodeRecord = {
     codeHash: tokenHash(code),
-    grantId: randomToken(16),
+    grantId: newGrantId(),
     clientId: areq.clientId,
     userId: session.userId,
     // An empty redirectUri records that the request relied on the single registered URI.
