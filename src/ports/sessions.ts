@@ -1,4 +1,6 @@
-import type { Page, PageQuery } from './admin.ts';
+import type { AdminRole, Page, PageQuery } from './admin.ts';
+import type { ConsentRecord } from './consents.ts';
+import type { UserRecord } from './users.ts';
 
 /** A browser login session. The cookie holds a random value; only its hash is stored. */
 export interface SessionRecord {
@@ -30,9 +32,30 @@ export interface SessionUpstream {
   sid?: string;
 }
 
+/**
+ * A session with what a signed-in authorization request is decided from (SessionStore.getForClient):
+ * who it is, whether that person is an operator, and what they consented to for the client.
+ */
+export interface SessionForClient {
+  session: SessionRecord;
+  /** The session's user, as users.get answers (undefined: no such user). */
+  user: UserRecord | undefined;
+  /** The user's admin role, as adminRoles.get has it (undefined: none). */
+  adminRole: AdminRole | undefined;
+  /** The user's remembered consent to the client, as consents.get answers (undefined: none). */
+  consent: ConsentRecord | undefined;
+}
+
 export interface SessionStore {
   create(session: SessionRecord): Promise<void>;
   get(idHash: string): Promise<SessionRecord | undefined>;
+  /**
+   * The session with this id hash (as get), with its user, the user's admin role and the user's
+   * consent to `clientId`, read together (one statement: /authorize with a session reads them all,
+   * at every single sign-on). Undefined when there is no such session, expired or not: the caller
+   * judges expiry and the user, as with get.
+   */
+  getForClient(idHash: string, clientId: string): Promise<SessionForClient | undefined>;
   touch(idHash: string, now: number): Promise<void>;
   delete(idHash: string): Promise<void>;
   deleteByUser(userId: string): Promise<number>;

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Stores } from '../../src/ports/index.ts';
-import { NOW, uid, session } from './factories.ts';
+import { NOW, uid, session, user } from './factories.ts';
 
 export function sessionsContract(stores: Stores): void {
   describe('sessions', () => {
@@ -18,6 +18,66 @@ export function sessionsContract(stores: Stores): void {
       await stores.sessions.delete(s.idHash);
       assert.equal(await stores.sessions.get(s.idHash), undefined);
       await stores.sessions.delete(s.idHash); // idempotent
+    });
+    it('getForClient: the session with its user, admin role and consent to that client, each as its own store answers', async () => {
+      const u = user({ mfaRequired: true, locale: 'de' });
+      await stores.users.create(u);
+      const [clientId, otherClient] = [uid('client'), uid('client')];
+      await stores.adminRoles.set({ userId: u.id, role: 'support', grantedAt: NOW, grantedBy: 'cli' });
+      await stores.consents.grant(u.id, clientId, ['openid', 'profile'], NOW, ['https://api.example/']);
+      await stores.consents.grant(u.id, clientId, ['email'], NOW + 1);
+      // Another user's consent to the same client, and this user's to another client, are not this one.
+      const other = user();
+      await stores.users.create(other);
+      await stores.consents.grant(other.id, clientId, ['openid'], NOW);
+      await stores.consents.grant(u.id, otherClient, ['openid'], NOW);
+      const s = session({
+        userId: u.id,
+        upstream: { providerId: 'corp', issuer: 'https://idp.example', subject: 'x' },
+      });
+      await stores.sessions.create(s);
+      const consent = await stores.consents.get(u.id, clientId);
+      assert.ok(consent);
+      assert.deepEqual(await stores.sessions.getForClient(s.idHash, clientId), {
+        session: await stores.sessions.get(s.idHash),
+        user: await stores.users.get(u.id),
+        adminRole: 'support',
+        consent,
+      });
+      assert.deepEqual((await stores.sessions.getForClient(s.idHash, uid('client')))?.consent, undefined);
+      assert.equal(await stores.sessions.getForClient(uid('sess'), clientId), undefined);
+      // What changes after the grant is read as it is now: consent revoked, role removed, user disabled.
+      await stores.consents.revoke(u.id, clientId);
+      await stores.adminRoles.remove(u.id);
+      await stores.users.put({ ...u, disabled: true });
+      assert.deepEqual(await stores.sessions.getForClient(s.idHash, clientId), {
+        session: s,
+        user: { ...u, disabled: true },
+        adminRole: undefined,
+        consent: undefined,
+      });
+    });
+    it('getForClient: a session without a user, role or consent; an expired session too (the caller judges expiry)', async () => {
+      const orphan = session({ expiresAt: NOW - 1, lastSeenAt: NOW - 100 });
+      await stores.sessions.create(orphan);
+      assert.deepEqual(await stores.sessions.getForClient(orphan.idHash, uid('client')), {
+        session: orphan,
+        user: undefined,
+        adminRole: undefined,
+        consent: undefined,
+      });
+      const u = user();
+      await stores.users.create(u);
+      const plain = session({ userId: u.id });
+      await stores.sessions.create(plain);
+      assert.deepEqual(await stores.sessions.getForClient(plain.idHash, uid('client')), {
+        session: plain,
+        user: u,
+        adminRole: undefined,
+        consent: undefined,
+      });
+      await stores.sessions.delete(plain.idHash);
+      assert.equal(await stores.sessions.getForClient(plain.idHash, uid('client')), undefined);
     });
     it('deleteByUser removes all sessions of that user only', async () => {
       const userId = uid('user');

@@ -1,6 +1,5 @@
-import { DEFAULT_AUDIENCE, type ConsentRecord, type ConsentStore } from '../../ports/consents.ts';
-import type { ConsentsTable } from './schema.ts';
-import { count, json, type Row, type SqlContext } from './statements.ts';
+import { DEFAULT_AUDIENCE, type ConsentStore } from '../../ports/consents.ts';
+import { count, json, toConsent, type SqlContext } from './statements.ts';
 
 /** Consent to `scopes` at each of `resources` (none: the default audience) added to `before`. */
 function mergeConsent(
@@ -14,14 +13,6 @@ function mergeConsent(
   }
   return merged;
 }
-
-const toConsent = (r: Row<ConsentsTable>): ConsentRecord => ({
-  userId: r.user_id,
-  clientId: r.client_id,
-  scopes: JSON.parse(r.scopes),
-  resources: JSON.parse(r.resources),
-  grantedAt: r.granted_at,
-});
 
 export function createSqlConsentStore({ db, pg, tx, lookup }: SqlContext): ConsentStore {
   // Compiled once: read at every authorization of a signed-in user.

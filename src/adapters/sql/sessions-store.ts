@@ -1,5 +1,6 @@
+import type { AdminRole } from '../../ports/admin.ts';
 import type { SessionClient, SessionRecord, SessionStore } from '../../ports/sessions.ts';
-import type { SessionClientsTable, SessionsTable } from './schema.ts';
+import type { ConsentsTable, SessionClientsTable, SessionsTable, UsersTable } from './schema.ts';
 import {
   contains,
   count,
@@ -7,9 +8,16 @@ import {
   pageLimit,
   pageOf,
   sessionClientValues,
+  toConsent,
+  toUser,
+  unprefixed,
   upsertSessionClient,
+  USER_COLUMNS,
+  type Nullable,
+  type Prefixed,
   type Row,
   type SqlContext,
+  type Unlisted,
 } from './statements.ts';
 
 const sessionRow = (s: SessionRecord): SessionsTable => ({
@@ -52,6 +60,35 @@ const toSession = (r: Row<SessionsTable>): SessionRecord => ({
       }
     : {}),
 });
+/**
+ * The columns getForClient reads: every column of sessions under its own name, and the consent's
+ * (the user's and the client's ids are the session's and the caller's) under the prefix c_.
+ */
+const SESSION_COLUMNS = [
+  'id_hash',
+  'sid',
+  'user_id',
+  'auth_time',
+  'amr',
+  'created_at',
+  'last_seen_at',
+  'expires_at',
+  'user_agent',
+  'ip',
+  'device_hash',
+  'upstream_provider',
+  'upstream_issuer',
+  'upstream_subject',
+  'upstream_sid',
+] as const satisfies readonly (keyof SessionsTable)[];
+const CONSENT_COLUMNS = ['scopes', 'resources', 'granted_at'] as const satisfies readonly (keyof ConsentsTable)[];
+// Every column of sessions, checked when it compiles: one a migration adds must be read here too.
+const allSessionColumns: [Unlisted<SessionsTable, typeof SESSION_COLUMNS>] extends [never] ? true : never = true;
+void allSessionColumns;
+type ForClientRow = Row<SessionsTable> &
+  Nullable<Prefixed<'u_', Row<UsersTable>>> &
+  Nullable<Prefixed<'c_', Pick<Row<ConsentsTable>, (typeof CONSENT_COLUMNS)[number]>>> & { r_role: string | null };
+
 const toSessionClient = (r: Row<SessionClientsTable>): SessionClient => ({
   sid: r.sid,
   clientId: r.client_id,
@@ -62,6 +99,23 @@ const toSessionClient = (r: Row<SessionClientsTable>): SessionClient => ({
 
 export function createSqlSessionStore({ db, pg, lookup, statement }: SqlContext): SessionStore {
   const sessionById = lookup((k) => k.selectFrom('sessions').selectAll().where('id_hash', '=', ''));
+  // A signed-in authorization's reads in one statement (a prepared one on PostgreSQL, so its
+  // columns are named): the session, its user, the user's admin role and consent to the client.
+  // Parameters in the order of the text: the client id (the consent's join), then the id hash.
+  const forClient = statement(
+    (k) =>
+      k
+        .selectFrom('sessions as s')
+        .leftJoin('users as u', 'u.id', 's.user_id')
+        .leftJoin('admin_roles as r', 'r.user_id', 's.user_id')
+        .leftJoin('consents as c', (j) => j.onRef('c.user_id', '=', 's.user_id').on('c.client_id', '=', ''))
+        .select(SESSION_COLUMNS.map((c) => `s.${c}` as const))
+        .select(USER_COLUMNS.map((c) => `u.${c} as u_${c}` as const))
+        .select('r.role as r_role')
+        .select(CONSENT_COLUMNS.map((c) => `c.${c} as c_${c}` as const))
+        .where('s.id_hash', '=', ''),
+    { prepared: true },
+  );
   // Compiled once: every code redeemed under a session records its client.
   const upsertClient = statement(upsertSessionClient);
   return {
@@ -97,6 +151,25 @@ export function createSqlSessionStore({ db, pg, lookup, statement }: SqlContext)
     async get(idHash) {
       const row = await sessionById(idHash);
       return row && toSession(row);
+    },
+    async getForClient(idHash, clientId) {
+      const row = (await forClient(db, [clientId, idHash])).rows[0] as ForClientRow | undefined;
+      if (!row) return undefined;
+      return {
+        session: toSession(row),
+        user: row.u_id === null ? undefined : toUser(unprefixed(row, 'u_', USER_COLUMNS)),
+        adminRole: (row.r_role ?? undefined) as AdminRole | undefined,
+        consent:
+          row.c_scopes === null
+            ? undefined
+            : toConsent({
+                user_id: row.user_id,
+                client_id: clientId,
+                scopes: row.c_scopes,
+                resources: row.c_resources!,
+                granted_at: row.c_granted_at!,
+              }),
+      };
     },
     async touch(idHash, now) {
       await db.updateTable('sessions').set({ last_seen_at: now }).where('id_hash', '=', idHash).execute();

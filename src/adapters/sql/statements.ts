@@ -15,11 +15,12 @@ import {
   type Transaction,
 } from 'kysely';
 import type { Page } from '../../ports/admin.ts';
+import type { ConsentRecord } from '../../ports/consents.ts';
 import type { SessionClient } from '../../ports/sessions.ts';
 import type { UserOrigin, UserRecord } from '../../ports/users.ts';
 import type { DatabaseHandle } from './database.ts';
 import { groupCommit } from './group-commit.ts';
-import type { Schema, UsersTable } from './schema.ts';
+import type { ConsentsTable, Schema, UsersTable } from './schema.ts';
 
 export type Db = Kysely<Schema> | Transaction<Schema>;
 export type Row<T> = Selectable<T>;
@@ -89,8 +90,10 @@ export interface SqlContext {
    * A hot statement, built and compiled by Kysely once and then run with new parameters (in the
    * order they appear in the SQL): saves the query-building work on the token, introspection,
    * userinfo and refresh paths. Inserts take the row object's values in the mapper's key order.
+   * `prepared`: on PostgreSQL, also a named prepared statement (DatabaseHandle.prepare: parsed and
+   * planned once per connection), for a statement of the hottest paths that names its columns.
    */
-  statement<R>(build: (k: Kysely<Schema>) => Compilable<R>): Statement<R>;
+  statement<R>(build: (k: Kysely<Schema>) => Compilable<R>, options?: { prepared?: boolean }): Statement<R>;
   /**
    * A hot single write (a code's insert or use, a replay marker): on SQLite it joins the group
    * commit of the turn (hotTx), since a commit of its own costs several times the statement; on
@@ -126,10 +129,16 @@ export function sqlContext(handle: DatabaseHandle): SqlContext {
   const { db, direct, inTransaction } = handle;
   const pg = handle.dialect === 'postgres';
   const tx: Tx = (fn) => db.transaction().execute(fn);
-  const statement = <R>(build: (k: Kysely<Schema>) => Compilable<R>): Statement<R> => {
+  const statement = <R>(
+    build: (k: Kysely<Schema>) => Compilable<R>,
+    options?: { prepared?: boolean },
+  ): Statement<R> => {
     let compiled: CompiledQuery<R> | undefined;
     return async (q, parameters) => {
-      compiled ??= build(db).compile();
+      if (!compiled) {
+        compiled = build(db).compile();
+        if (options?.prepared) handle.prepare?.(compiled.sql);
+      }
       // SQLite: inside a transaction (a rotation, a group commit, an audit append), the transaction
       // holds the one connection, so its statements run on it at once, without the several promise
       // hops of Kysely's executor per statement. Outside one, while no transaction is open, a
@@ -253,6 +262,45 @@ export const sessionClientValues = (e: SessionClient): unknown[] => [
   e.expiresAt,
 ];
 
+/**
+ * Every column of users, for a statement that reads a user's row beside another table's under a
+ * prefix (`u.<column> as u_<column>`) and names its columns (a prepared statement's must not
+ * change when a later migration adds one).
+ */
+export const USER_COLUMNS = [
+  'id',
+  'username',
+  'password_hash',
+  'email',
+  'email_verified',
+  'name',
+  'given_name',
+  'family_name',
+  'disabled',
+  'created_at',
+  'updated_at',
+  'username_canonical',
+  'username_skeleton',
+  'origin',
+  'mfa_required',
+  'mfa_enrol_by',
+  'locale',
+] as const satisfies readonly (keyof UsersTable)[];
+/** Checked when it compiles: a column a migration adds to users must be listed in USER_COLUMNS too. */
+export type Unlisted<T, L extends readonly string[]> = Exclude<keyof T, L[number]>;
+const allUserColumns: [Unlisted<UsersTable, typeof USER_COLUMNS>] extends [never] ? true : never = true;
+void allUserColumns;
+/** A row's columns under a prefix, as a join reads them (`u.id as u_id`). */
+export type Prefixed<P extends string, T> = { [K in keyof T & string as `${P}${K}`]: T[K] };
+/** A left join's columns: null when it found no row. */
+export type Nullable<T> = { [K in keyof T]: T[K] | null };
+/** The row of `columns` that `row` holds under `prefix` (a left join's row is read only when it was found). */
+export function unprefixed<T>(row: object, prefix: string, columns: readonly string[]): T {
+  const out: Record<string, unknown> = {};
+  for (const c of columns) out[c] = (row as Record<string, unknown>)[prefix + c];
+  return out as T;
+}
+
 /** A users row as a record: read by the user store, and by the grant store's rotations (the grant's user). */
 export const toUser = (r: Row<UsersTable>): UserRecord => ({
   id: r.id,
@@ -271,6 +319,15 @@ export const toUser = (r: Row<UsersTable>): UserRecord => ({
   ...(r.mfa_required === 1 ? { mfaRequired: true } : {}),
   ...(r.mfa_enrol_by !== null ? { mfaEnrolBy: Number(r.mfa_enrol_by) } : {}),
   ...(r.locale !== null ? { locale: r.locale } : {}),
+});
+
+/** A consents row as a record: read by the consent store, and by the session store beside a session. */
+export const toConsent = (r: Row<ConsentsTable>): ConsentRecord => ({
+  userId: r.user_id,
+  clientId: r.client_id,
+  scopes: JSON.parse(r.scopes),
+  resources: JSON.parse(r.resources),
+  grantedAt: r.granted_at,
 });
 
 /**

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { UsernameKeys, UserRecord, UserStore } from '../../ports/users.ts';
 import { batchedLookup, PG_BATCH_MAX } from './batched-lookups.ts';
 import type { UsersTable } from './schema.ts';
-import { bool, contains, pageLimit, pageOf, toUser, type SqlContext } from './statements.ts';
+import { bool, contains, pageLimit, pageOf, toUser, USER_COLUMNS, type SqlContext } from './statements.ts';
 
 /** The row of a user: its username's canonical form and skeleton computed by `keys`. */
 const userRow = (u: UserRecord, keys: UsernameKeys): UsersTable => ({
@@ -24,26 +24,6 @@ const userRow = (u: UserRecord, keys: UsernameKeys): UsersTable => ({
   mfa_enrol_by: u.mfaEnrolBy ?? null,
   locale: u.locale ?? null,
 });
-
-/** Every column of users (userRow names each one), in its order. */
-const USER_COLUMNS = Object.keys(
-  userRow(
-    {
-      id: '',
-      username: '',
-      passwordHash: null,
-      email: null,
-      emailVerified: false,
-      name: null,
-      givenName: null,
-      familyName: null,
-      disabled: false,
-      createdAt: 0,
-      updatedAt: 0,
-    },
-    { canonical: () => undefined, skeleton: () => '' },
-  ),
-) as (keyof UsersTable)[];
 
 /** The user store; `keys` defines the canonical form and the skeleton that usernames are compared by. */
 export function createSqlUserStore({ db, pg, tx, statement, keyed, bound }: SqlContext, keys: UsernameKeys): UserStore {

@@ -270,9 +270,16 @@ describe('authorize()', () => {
     name: string;
     env?: Record<string, string>;
     browser: Browser;
+    /** What happens after the sign-in (and the consent), before the request: a role given, time passing. */
+    meanwhile?: (t: TestProvider, userId: string) => Promise<void>;
+    /** The session's amr (default: a password). */
+    amr?: string[];
     change: Record<string, string | undefined>;
     expect: string;
   };
+  const operator = (t: TestProvider, userId: string) =>
+    t.p.stores.adminRoles.set({ userId, role: 'support', grantedAt: t.clock.now(), grantedBy: 'cli' });
+  const later = (seconds: number) => async (t: TestProvider) => t.clock.advance(seconds);
   const rows: Row[] = [
     { name: 'an unknown client: a page', browser: 'anonymous', change: { client_id: 'nobody' }, expect: 'page 400' },
     { name: 'a disabled client: a page', browser: 'anonymous', change: { client_id: 'off' }, expect: 'page 400' },
@@ -362,6 +369,98 @@ describe('authorize()', () => {
       change: { scope: 'openid email' },
       expect: 'interaction',
     },
+    // What the session's one read (sessions.getForClient) brings beside it is judged as each read alone was.
+    {
+      name: "a consent of the user's to another client only: the consent interaction",
+      browser: 'signed in',
+      meanwhile: (t, userId) => t.consent(userId, 'two', 'openid profile'),
+      change: { prompt: 'none' },
+      expect: 'error consent_required',
+    },
+    {
+      name: "another user's consent to this client: the consent interaction",
+      browser: 'signed in',
+      meanwhile: async (t) => t.consent((await t.addUser()).id, 'web', 'openid profile'),
+      change: { prompt: 'none' },
+      expect: 'error consent_required',
+    },
+    {
+      name: 'a consent revoked since: the consent interaction',
+      browser: 'signed in, consented',
+      meanwhile: async (t, userId) => void (await t.p.stores.consents.revoke(userId, 'web')),
+      change: { prompt: 'none' },
+      expect: 'error consent_required',
+    },
+    {
+      name: 'a user disabled since: login_required',
+      browser: 'signed in, consented',
+      meanwhile: async (t, userId) =>
+        t.p.stores.users.put({ ...(await t.p.stores.users.get(userId))!, disabled: true }),
+      change: { prompt: 'none' },
+      expect: 'error login_required',
+    },
+    {
+      name: 'a session idle past TESSERA_SESSION_IDLE_TTL: login_required',
+      env: { TESSERA_SESSION_IDLE_TTL: '600' },
+      browser: 'signed in, consented',
+      meanwhile: later(600),
+      change: { prompt: 'none' },
+      expect: 'error login_required',
+    },
+    {
+      name: 'a session just within TESSERA_SESSION_IDLE_TTL: a code',
+      env: { TESSERA_SESSION_IDLE_TTL: '600' },
+      browser: 'signed in, consented',
+      meanwhile: later(599),
+      change: { prompt: 'none' },
+      expect: 'code',
+    },
+    {
+      name: 'a session past its absolute end: the login interaction',
+      env: { TESSERA_SESSION_ABSOLUTE_TTL: '3600', TESSERA_SESSION_IDLE_TTL: '3600' },
+      browser: 'signed in, consented',
+      // Used (touched) at 3000 s, so only its absolute end is past at 3600 s.
+      meanwhile: async (t, userId) => {
+        t.clock.advance(3000);
+        const [session] = await t.p.stores.sessions.listByUser(userId);
+        await t.p.stores.sessions.touch(session!.idHash, t.clock.now());
+        t.clock.advance(600);
+      },
+      change: {},
+      expect: 'interaction',
+    },
+    {
+      name: "an operator's password-only session (a role given after the sign-in): the second-factor step",
+      browser: 'signed in, consented',
+      meanwhile: operator,
+      change: {},
+      expect: 'interaction',
+    },
+    {
+      name: "an operator's password-only session with prompt=none: interaction_required",
+      browser: 'signed in, consented',
+      meanwhile: operator,
+      change: { prompt: 'none' },
+      expect: 'error interaction_required',
+    },
+    {
+      name: "an operator's session with a second factor: a code",
+      browser: 'signed in, consented',
+      amr: ['pwd', 'otp', 'mfa'],
+      meanwhile: operator,
+      change: { prompt: 'none' },
+      expect: 'code',
+    },
+    {
+      name: 'a role removed since: a password is enough again',
+      browser: 'signed in, consented',
+      meanwhile: async (t, userId) => {
+        await operator(t, userId);
+        await t.p.stores.adminRoles.remove(userId);
+      },
+      change: { prompt: 'none' },
+      expect: 'code',
+    },
     {
       name: 'TESSERA_REQUIRE_PAR: a request not pushed',
       env: { TESSERA_REQUIRE_PAR: 'true' },
@@ -390,8 +489,9 @@ describe('authorize()', () => {
         const cookies: Record<string, string> = {};
         if (row.browser !== 'anonymous') {
           const user = await t.addUser();
-          Object.assign(cookies, await t.signIn(user.id));
+          Object.assign(cookies, await t.signIn(user.id, row.amr));
           if (row.browser === 'signed in, consented') await t.consent(user.id, 'web', 'openid profile');
+          await row.meanwhile?.(t, user.id);
         }
         const res = await authorize(t.p, t.request(params(row.change), { method: 'GET', cookies }));
         assert.equal(answerOf(res), row.expect);

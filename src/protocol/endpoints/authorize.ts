@@ -20,7 +20,7 @@ import {
 } from '../interaction/authorization-response.ts';
 import { errorResponseModeFor, isJwtMode, jarmAlgFor, jarmSigner, responseModeFor } from '../interaction/jarm.ts';
 import { askOf, sessionGate } from '../interaction/mfa-policy.ts';
-import { loadSessionAndUser, touchSession } from '../interaction/session.ts';
+import { loadSessionForClient, touchSession } from '../interaction/session.ts';
 import { isScopeToken, readParams, splitScope, type Params } from '../params.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
 import { matchRedirectUri } from '../redirect-uri.ts';
@@ -65,7 +65,7 @@ export type AuthorizeDeps = AuthorizationRequestDeps &
   Pick<Provider, 'now' | 'pairwiseKeys'> & {
     readonly stores: Pick<Stores, 'clients' | 'pushedRequests' | 'consents' | 'sessions'>;
   } & DepsOf<typeof verifyIdTokenHint> &
-  DepsOf<typeof loadSessionAndUser> &
+  DepsOf<typeof loadSessionForClient> &
   DepsOf<typeof issueCode> &
   DepsOf<typeof sessionGate> &
   DepsOf<typeof authorizationError>;
@@ -453,11 +453,16 @@ export function consentCovers(
   });
 }
 
+/**
+ * Whether the user must be asked for consent to this request. `known`: the user's remembered consent
+ * to the client, when the caller has just read it (decide: with the session), so it is not read again.
+ */
 export async function needsConsent(
   p: StoreDeps<'consents'> & Pick<Provider, 'resourceRegistry'>,
   client: ClientRecord,
   userId: string,
   areq: AuthorizationRequest,
+  known?: { consent: ConsentRecord | undefined },
 ): Promise<boolean> {
   if (areq.prompt.includes('consent')) return true;
   // RFC 9396: remembered consent covers scopes only; authorization_details are always shown and approved.
@@ -465,7 +470,11 @@ export async function needsConsent(
   if (client.skipConsent) return false;
   // Claims asked for by name beyond what the scopes release are not covered by a remembered consent.
   if (claimsBeyondScopes(areq.claims, splitScope(areq.scope)).length) return true;
-  const consent = await p.stores.consents.get(userId, client.clientId);
+  const consent =
+    known &&
+    (known.consent === undefined || (known.consent.userId === userId && known.consent.clientId === client.clientId))
+      ? known.consent
+      : await p.stores.consents.get(userId, client.clientId);
   // A remembered consent covers the scopes at the RFC 8707 resources they were given for, no others.
   if (!consent) return true;
   const resources = splitResources(areq.resource);
@@ -484,7 +493,8 @@ async function decide(
   client: ClientRecord,
   areq: AuthorizationRequest,
 ): Promise<OAuthResponse> {
-  const signedIn = await loadSessionAndUser(p, req);
+  // The session with its user, the user's admin role and consent to this client, in one read.
+  const signedIn = await loadSessionForClient(p, req, client.clientId);
   const session = signedIn?.session;
   const now = p.now();
   // OIDC Core 3.1.2.1: id_token_hint names the user the client expects; another signed-in user
@@ -506,7 +516,7 @@ async function decide(
   // prompt=create (Prompt Create 1.0): the sign-up page instead of the login page, whatever the session.
   const loginNeeded =
     !session || areq.prompt.includes('login') || tooOld || hintedOther || areq.prompt.includes('create');
-  const consentNeeded = session ? await needsConsent(p, client, session.userId, areq) : true;
+  const consentNeeded = signedIn ? await needsConsent(p, client, signedIn.user.id, areq, signedIn) : true;
   if (areq.prompt.includes('none')) {
     if (loginNeeded) throw new OAuthError('login_required', 'The user is not signed in.');
     if (consentNeeded) throw new OAuthError('consent_required', 'The user has not consented.');
@@ -518,7 +528,7 @@ async function decide(
   // The second-factor policy and the acr asked for (interaction/mfa-policy.ts): a session that has
   // not passed what this client needs goes through the second-factor step (step-up); an essential
   // acr its user cannot reach is an error to the client (OIDC Core 5.5.1.1).
-  const gate = session && !loginNeeded ? await sessionGate(p, req, session, client, askOf(areq), signedIn?.user) : 'ok';
+  const gate = session && !loginNeeded ? await sessionGate(p, req, session, client, askOf(areq), signedIn) : 'ok';
   if (gate === 'unmet')
     throw new OAuthError(
       'unmet_authentication_requirements',

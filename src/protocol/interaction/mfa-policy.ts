@@ -4,6 +4,7 @@
 // acr (claims parameter) ask for a level on top. assess() decides from what is at hand; the loaders
 // below read the user's factors only when the answer depends on them.
 import type { Config } from '../../config/config.ts';
+import type { AdminRole } from '../../ports/admin.ts';
 import type { ClientRecord } from '../../ports/clients.ts';
 import type { FactorRecord } from '../../ports/factors.ts';
 import type { SessionRecord, SessionUpstream } from '../../ports/sessions.ts';
@@ -69,6 +70,10 @@ async function isOperator(
   if (client !== undefined && isAdminClient(client)) return true;
   return (await p.stores.adminRoles.get(userId)) !== undefined;
 }
+
+/** isOperator with the user's admin role already read (the session store's getForClient read it with the session). */
+const isOperatorWith = (adminRole: AdminRole | undefined, client: Pick<ClientRecord, 'metadata'> | undefined) =>
+  (client !== undefined && isAdminClient(client)) || adminRole !== undefined;
 
 /** What a user's confirmed factors can reach. */
 export interface Capability {
@@ -222,13 +227,14 @@ export async function sessionGate(
   session: Pick<SessionRecord, 'userId' | 'amr'>,
   client: Pick<ClientRecord, 'metadata'> | undefined,
   ask: AcrAsk | undefined,
-  sessionUser?: UserRecord,
+  known?: { user: UserRecord; adminRole: AdminRole | undefined },
 ): Promise<'ok' | 'more' | 'unmet'> {
-  // The session's user when the caller has just read it (authorize.ts: loadSessionAndUser).
-  const [user, operator] = await Promise.all([
-    sessionUser?.id === session.userId ? sessionUser : p.stores.users.get(session.userId),
-    isOperator(p, session.userId, client),
-  ]);
+  // The session's user and admin role when the caller has just read them with the session
+  // (authorize.ts: loadSessionForClient); else both are read here.
+  const [user, operator] =
+    known?.user.id === session.userId
+      ? [known.user, isOperatorWith(known.adminRole, client)]
+      : await Promise.all([p.stores.users.get(session.userId), isOperator(p, session.userId, client)]);
   if (!user) return 'ok';
   // Under optional (or off) the second factor is asked at sign-in: a session that passed it is not
   // interrupted, unless the client asks for a level (no read of the factors then).

@@ -1,6 +1,6 @@
 import type { Config } from '../../config/config.ts';
 import type { Stores } from '../../ports/index.ts';
-import type { SessionRecord, SessionUpstream } from '../../ports/sessions.ts';
+import type { SessionForClient, SessionRecord, SessionUpstream } from '../../ports/sessions.ts';
 import type { UserRecord } from '../../ports/users.ts';
 import { sessionEnded } from '../logout/session-ended.ts';
 import { keyedHash, randomToken, safeEqual, tokenHash } from '../hash.ts';
@@ -68,20 +68,55 @@ export async function loadSession(p: LoadSessionDeps, req: ProtocolRequest): Pro
 
 /**
  * The login session of this browser, if it has a live one, with its user as read to check it (an
- * existing, enabled user), for a caller that reads the user next (authorize's second-factor gate).
+ * existing, enabled user), for a caller that reads the user next.
  */
 export async function loadSessionAndUser(
   p: LoadSessionDeps,
   req: ProtocolRequest,
 ): Promise<{ session: SessionRecord; user: UserRecord } | undefined> {
-  const value = req.cookies[SESSION_COOKIE];
-  if (!value || value.length > 128) return undefined;
-  const session = await p.stores.sessions.get(tokenHash(value));
-  const now = p.now();
-  if (!session || session.expiresAt <= now || session.lastSeenAt + p.config.sessionIdleTtl <= now) return undefined;
+  const idHash = sessionCookieHash(req);
+  if (idHash === undefined) return undefined;
+  const session = await p.stores.sessions.get(idHash);
+  if (!session || !isLive(p, session)) return undefined;
   const user = await p.stores.users.get(session.userId);
   if (!user || user.disabled) return undefined;
   return { session, user };
+}
+
+/**
+ * The same live session with its user, and what an authorization request for `clientId` is decided
+ * from beside it (authorize.ts decide): whether the user holds an admin role (the second-factor
+ * gate) and the user's remembered consent to the client. One read of the session store instead of
+ * four, at every single sign-on; the session and its user are judged exactly as loadSessionAndUser
+ * judges them.
+ */
+export async function loadSessionForClient(
+  p: Pick<Provider, 'now'> & { readonly config: Pick<Config, 'sessionIdleTtl'> } & StoreDeps<'sessions'>,
+  req: ProtocolRequest,
+  clientId: string,
+): Promise<(SessionForClient & { user: UserRecord }) | undefined> {
+  const idHash = sessionCookieHash(req);
+  if (idHash === undefined) return undefined;
+  const found = await p.stores.sessions.getForClient(idHash, clientId);
+  if (!found || !isLive(p, found.session)) return undefined;
+  const { user } = found;
+  if (!user || user.disabled) return undefined;
+  return { ...found, user };
+}
+
+/** The hash of this browser's session cookie, when it sent one that may be a session's. */
+function sessionCookieHash(req: ProtocolRequest): string | undefined {
+  const value = req.cookies[SESSION_COOKIE];
+  return !value || value.length > 128 ? undefined : tokenHash(value);
+}
+
+/** Whether a session may still be used now: neither past its absolute end nor idle past the idle timeout. */
+function isLive(
+  p: Pick<Provider, 'now'> & { readonly config: Pick<Config, 'sessionIdleTtl'> },
+  session: SessionRecord,
+): boolean {
+  const now = p.now();
+  return session.expiresAt > now && session.lastSeenAt + p.config.sessionIdleTtl > now;
 }
 
 /**
