@@ -1,3 +1,5 @@
+import type { UserRecord } from './users.ts';
+
 export interface CodeRecord {
   codeHash: string;
   /** The grant (token family) the code will start; known up front so a replay can revoke it. */
@@ -24,7 +26,11 @@ export interface CodeRecord {
 }
 
 export type ConsumeResult =
-  | { status: 'ok'; code: CodeRecord }
+  /**
+   * The first use. `user`: the code's user as read with it, as users.get would answer then
+   * (undefined: no such user), so that the redemption need not read the user again.
+   */
+  | { status: 'ok'; code: CodeRecord; user: UserRecord | undefined }
   /**
    * Already redeemed: the caller must revoke code.grantId. The replay is marked on the code before
    * this is returned (see `replayed`).
@@ -35,8 +41,9 @@ export type ConsumeResult =
 export interface CodeStore {
   create(code: CodeRecord): Promise<void>;
   /**
-   * Atomic single use: exactly one caller gets 'ok' for a code. Every other caller gets 'reused'
-   * (or 'missing'), and a 'reused' has marked the code as replayed when it returns.
+   * Atomic single use: exactly one caller gets 'ok' for a code, with the code's user read in the
+   * same statement (PostgreSQL) or transaction (SQLite). Every other caller gets 'reused' (or
+   * 'missing'), and a 'reused' has marked the code as replayed when it returns.
    */
   consume(codeHash: string, now: number): Promise<ConsumeResult>;
   /**

@@ -5,21 +5,44 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Stores } from '../../src/ports/index.ts';
-import { NOW, uid, times, tally, code } from './factories.ts';
+import { NOW, uid, times, tally, code, user } from './factories.ts';
 
 export function codesContract(stores: Stores): void {
   describe('authorization codes', () => {
     it('consume: ok once, then reused (with the record), missing for unknown codes', async () => {
       const c = code({ resource: 'https://api.example/' });
       await stores.codes.create(c);
-      assert.deepEqual(await stores.codes.consume(c.codeHash, NOW), { status: 'ok', code: c });
+      assert.deepEqual(await stores.codes.consume(c.codeHash, NOW), { status: 'ok', code: c, user: undefined });
       assert.deepEqual(await stores.codes.consume(c.codeHash, NOW + 1), { status: 'reused', code: c });
       assert.deepEqual(await stores.codes.consume(uid('code'), NOW), { status: 'missing' });
+    });
+    it("consume: the first use answers with the code's user as users.get has it; a replay without it", async () => {
+      const u = user({ mfaRequired: true, mfaEnrolBy: NOW + 60, locale: 'fr' });
+      await stores.users.create(u);
+      const c = code({ userId: u.id });
+      await stores.codes.create(c);
+      assert.deepEqual(await stores.codes.consume(c.codeHash, NOW), {
+        status: 'ok',
+        code: c,
+        user: await stores.users.get(u.id),
+      });
+      assert.deepEqual(await stores.codes.consume(c.codeHash, NOW + 1), { status: 'reused', code: c });
+      // The user as it is when the code is used: disabled after the code was issued, read disabled.
+      const d = user();
+      await stores.users.create(d);
+      const dc = code({ userId: d.id });
+      await stores.codes.create(dc);
+      await stores.users.put({ ...d, disabled: true, updatedAt: NOW + 5 });
+      assert.deepEqual(await stores.codes.consume(dc.codeHash, NOW), {
+        status: 'ok',
+        code: dc,
+        user: { ...d, disabled: true, updatedAt: NOW + 5 },
+      });
     });
     it('returns expired codes too (the caller checks expiry)', async () => {
       const c = code({ nonce: null, expiresAt: NOW - 10 });
       await stores.codes.create(c);
-      assert.deepEqual(await stores.codes.consume(c.codeHash, NOW), { status: 'ok', code: c });
+      assert.deepEqual(await stores.codes.consume(c.codeHash, NOW), { status: 'ok', code: c, user: undefined });
     });
     it('50 concurrent consumes of one code: exactly one ok, 49 reused', async () => {
       const c = code();

@@ -57,7 +57,7 @@ export function grantsContract(stores: Stores): void {
       const jkt = 'j'.repeat(43);
       const c = code({ dpopJkt: jkt });
       await stores.codes.create(c);
-      assert.deepEqual(await stores.codes.consume(c.codeHash, NOW), { status: 'ok', code: c });
+      assert.deepEqual(await stores.codes.consume(c.codeHash, NOW), { status: 'ok', code: c, user: undefined });
       assert.equal((await boundGrantRoundTrip({ dpopJkt: jkt }))?.dpopJkt, jkt);
     });
   });
@@ -84,7 +84,7 @@ export function grantsContract(stores: Stores): void {
       const claims = { id_token: ['email', 'name'], userinfo: ['family_name'] };
       const c = code({ claims });
       await stores.codes.create(c);
-      assert.deepEqual(await stores.codes.consume(c.codeHash, NOW), { status: 'ok', code: c });
+      assert.deepEqual(await stores.codes.consume(c.codeHash, NOW), { status: 'ok', code: c, user: undefined });
       const g = grant({ claims });
       const rt = refreshFor(g);
       const a = access();

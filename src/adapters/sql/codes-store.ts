@@ -1,6 +1,16 @@
+import type { QueryCreator } from 'kysely';
 import type { CodeRecord, CodeStore } from '../../ports/codes.ts';
-import type { AuthCodesTable } from './schema.ts';
-import { json, type Row, type SqlContext } from './statements.ts';
+import type { AuthCodesTable, Schema, UsersTable } from './schema.ts';
+import {
+  json,
+  toUser,
+  unprefixed,
+  USER_COLUMNS,
+  type Nullable,
+  type Prefixed,
+  type Row,
+  type SqlContext,
+} from './statements.ts';
 
 const codeRow = (c: CodeRecord): AuthCodesTable => ({
   code_hash: c.codeHash,
@@ -61,13 +71,17 @@ const PLACEHOLDER: CodeRecord = {
   expiresAt: 0,
 };
 
-export function createSqlCodeStore({ statement, hotWrite, lookup }: SqlContext): CodeStore {
+/** Every column of auth_codes, named (the PostgreSQL statement that returns them is a prepared one). */
+const CODE_COLUMNS = Object.keys(codeRow(PLACEHOLDER)) as (keyof AuthCodesTable)[];
+type ConsumedRow = Row<AuthCodesTable> & Nullable<Prefixed<'u_', Row<UsersTable>>>;
+
+export function createSqlCodeStore({ pg, statement, hotWrite, lookup }: SqlContext): CodeStore {
   // Compiled once: a code is written at every authorization and used up at every redemption.
   const insertCode = statement((k) => k.insertInto('auth_codes').values(codeRow(PLACEHOLDER)));
   // The first use sets consumed_at; any later one leaves it and sets replayed_at (the first
   // replay's time stays). Every right-hand side reads the row as it was before the update, so the
   // row returned says which happened: replayed_at still null for the first use only.
-  const consumeCode = statement((k) =>
+  const useCode = (k: QueryCreator<Schema>) =>
     k
       .updateTable('auth_codes')
       .set((eb) => ({
@@ -80,7 +94,27 @@ export function createSqlCodeStore({ statement, hotWrite, lookup }: SqlContext):
           .end(),
       }))
       .where('code_hash', '=', '')
-      .returningAll(),
+      .returning(CODE_COLUMNS);
+  // PostgreSQL: the update and the code's user in one statement (a data-modifying WITH query,
+  // which runs once and exactly as alone), instead of a second round trip for the user.
+  const consumeWithUser = statement(
+    (k) =>
+      k
+        .with('c', useCode)
+        .selectFrom('c')
+        .leftJoin('users as u', 'u.id', 'c.user_id')
+        .select(CODE_COLUMNS.map((c) => `c.${c}` as const))
+        .select(USER_COLUMNS.map((c) => `u.${c} as u_${c}` as const)),
+    { prepared: true },
+  );
+  // SQLite (no UPDATE in a WITH query): the update, then the user, in the one transaction of the
+  // group commit the update joins; statements cost no round trip there.
+  const consumeCode = statement(useCode);
+  const userOf = statement((k) =>
+    k
+      .selectFrom('users')
+      .select(USER_COLUMNS.map((c) => `${c} as u_${c}` as const))
+      .where('id', '=', ''),
   );
   const replayedAt = lookup((k) => k.selectFrom('auth_codes').select('replayed_at').where('code_hash', '=', ''));
   return {
@@ -94,9 +128,18 @@ export function createSqlCodeStore({ statement, hotWrite, lookup }: SqlContext):
      * (consumed); in SQLite statements are serialised. Expiry is the caller's to check.
      */
     async consume(codeHash, now) {
-      const row = (await hotWrite((q) => consumeCode(q, [now, now, codeHash]))).rows[0];
+      const row: ConsumedRow | undefined = await hotWrite(async (q) => {
+        if (pg) return (await consumeWithUser(q, [now, now, codeHash])).rows[0] as ConsumedRow | undefined;
+        const used = (await consumeCode(q, [now, now, codeHash])).rows[0];
+        // Only the first use needs the user (a replay answers with the code alone).
+        if (!used || used.replayed_at !== null) return used && ({ ...used, u_id: null } as ConsumedRow);
+        return { ...used, ...(await userOf(q, [used.user_id])).rows[0] } as ConsumedRow;
+      });
       if (!row) return { status: 'missing' };
-      return { status: row.replayed_at === null ? 'ok' : 'reused', code: toCode(row) };
+      const code = toCode(row);
+      if (row.replayed_at !== null) return { status: 'reused', code };
+      const user = row.u_id == null ? undefined : toUser(unprefixed(row, 'u_', USER_COLUMNS));
+      return { status: 'ok', code, user };
     },
     /**
      * A read of committed state: the winner's grant was committed before it asks, and a replay's

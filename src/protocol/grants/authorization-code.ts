@@ -24,7 +24,7 @@ export type AuthorizationCodeDeps = Pick<Provider, 'now' | 'events' | 'log'> & {
   readonly config: Pick<Config, 'refreshAbsoluteTtl' | 'sessionAbsoluteTtl'> &
     DepsOf<typeof pkceOptional> &
     DepsOf<typeof narrowAuthorizationDetails>;
-  readonly stores: Pick<Stores, 'codes' | 'grants' | 'users'>;
+  readonly stores: Pick<Stores, 'codes' | 'grants'>;
 } & RegistryDeps &
   PolicyDeps &
   UserTokenDeps &
@@ -103,7 +103,8 @@ export const authorizationCode: GrantHandler<AuthorizationCodeDeps> = {
     const tokenScope = policy.scope;
     // RFC 9396 section 6.1: the token may carry a subset of what the user approved.
     const details = narrowAuthorizationDetails(p.config, params.authorization_details, code.authorizationDetails);
-    const user = await p.stores.users.get(code.userId);
+    // The code's user as consume read it with the code (one statement, no second read).
+    const user = result.user;
     if (!user || user.disabled) throw invalidGrant('The authorization code is invalid.', 'user missing or disabled');
 
     const grant: GrantRecord = {

@@ -266,6 +266,30 @@ describe('authorization_code grant, through token()', () => {
       request: (c) => [redeem(c), as('web')],
       expect: refused('invalid_grant'),
     },
+    {
+      name: 'a user deleted since the code was issued',
+      setup: async (t) => {
+        const c = await t.codeFor('web');
+        assert.ok(await t.p.stores.users.deleteWithTombstone(c.userId, t.clock.now(), t.clock.now() + 60));
+        return c;
+      },
+      request: (c) => [redeem(c), as('web')],
+      expect: refused('invalid_grant'),
+    },
+    {
+      name: "the ID token has the user's claims as they are when the code is redeemed, not when it was issued",
+      setup: async (t) => {
+        const c = await t.codeFor('web');
+        await t.p.stores.users.put({ ...(await t.p.stores.users.get(c.userId))!, name: 'Renamed Since' });
+        return c;
+      },
+      request: (c) => [redeem(c), as('web')],
+      expect: answered(
+        { scope: 'openid profile' },
+        ALL_TOKENS.filter((n) => n !== 'refresh_token'),
+      ),
+      check: async (_t, _c, o) => assert.equal(decodeJwt(bodyOf(o).id_token as string).name, 'Renamed Since'),
+    },
   ]);
 });
 
