@@ -79,6 +79,41 @@ export function sessionsContract(stores: Stores): void {
       await stores.sessions.delete(plain.idHash);
       assert.equal(await stores.sessions.getForClient(plain.idHash, uid('client')), undefined);
     });
+    it('getForClient: calls at once (one statement on PostgreSQL) each get their own session, user, role and consent', async () => {
+      const [a, b] = [user(), user()];
+      for (const u of [a, b]) await stores.users.create(u);
+      const [c1, c2] = [uid('client'), uid('client')];
+      await stores.adminRoles.set({ userId: b.id, role: 'auditor', grantedAt: NOW, grantedBy: 'cli' });
+      await stores.consents.grant(a.id, c1, ['openid'], NOW);
+      await stores.consents.grant(b.id, c2, ['email'], NOW);
+      const [sa, sb, orphan] = [session({ userId: a.id }), session({ userId: b.id }), session()];
+      for (const s of [sa, sb, orphan]) await stores.sessions.create(s);
+      const asks: [string, string][] = [
+        [sa.idHash, c1],
+        [sa.idHash, c2],
+        [sb.idHash, c1],
+        [sb.idHash, c2],
+        [orphan.idHash, c1],
+        [uid('sess'), c1],
+        [sa.idHash, c1],
+      ];
+      const together = await Promise.all(asks.map(([h, c]) => stores.sessions.getForClient(h, c)));
+      const alone = [];
+      for (const [h, c] of asks) alone.push(await stores.sessions.getForClient(h, c));
+      assert.deepEqual(together, alone);
+      assert.deepEqual(
+        together.map((r) => r && [r.session.idHash, r.user?.id, r.adminRole, r.consent?.clientId]),
+        [
+          [sa.idHash, a.id, undefined, c1],
+          [sa.idHash, a.id, undefined, undefined],
+          [sb.idHash, b.id, 'auditor', undefined],
+          [sb.idHash, b.id, 'auditor', c2],
+          [orphan.idHash, undefined, undefined, undefined],
+          undefined,
+          [sa.idHash, a.id, undefined, c1],
+        ],
+      );
+    });
     it('deleteByUser removes all sessions of that user only', async () => {
       const userId = uid('user');
       const mine = [session({ userId }), session({ userId }), session({ userId })];

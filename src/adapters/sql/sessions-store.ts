@@ -1,5 +1,7 @@
+import { CompiledQuery } from 'kysely';
 import type { AdminRole } from '../../ports/admin.ts';
 import type { SessionClient, SessionRecord, SessionStore } from '../../ports/sessions.ts';
+import { batchedLookup, PG_BATCH_MAX } from './batched-lookups.ts';
 import type { ConsentsTable, SessionClientsTable, SessionsTable, UsersTable } from './schema.ts';
 import {
   contains,
@@ -97,11 +99,12 @@ const toSessionClient = (r: Row<SessionClientsTable>): SessionClient => ({
   expiresAt: Number(r.expires_at),
 });
 
-export function createSqlSessionStore({ db, pg, lookup, statement }: SqlContext): SessionStore {
+export function createSqlSessionStore({ handle, db, pg, bound, lookup, statement }: SqlContext): SessionStore {
   const sessionById = lookup((k) => k.selectFrom('sessions').selectAll().where('id_hash', '=', ''));
-  // A signed-in authorization's reads in one statement (a prepared one on PostgreSQL, so its
-  // columns are named): the session, its user, the user's admin role and consent to the client.
-  // Parameters in the order of the text: the client id (the consent's join), then the id hash.
+  // A signed-in authorization's reads in one statement: the session, its user, the user's admin
+  // role and consent to the client (SQLite, and a transaction's stores on PostgreSQL, where it is a
+  // prepared statement, so its columns are named). Parameters in the order of the text: the client
+  // id (the consent's join), then the id hash.
   const forClient = statement(
     (k) =>
       k
@@ -116,6 +119,40 @@ export function createSqlSessionStore({ db, pg, lookup, statement }: SqlContext)
         .where('s.id_hash', '=', ''),
     { prepared: true },
   );
+  // PostgreSQL, outside a transaction: the getForClient calls of one turn of the event loop (the
+  // requests read from the sockets that were ready together) are one statement, as users.get's are
+  // (batched-lookups.ts): the pairs of id hash and client id as two arrays, unnested side by side.
+  // A named prepared statement, its columns named.
+  const manyText = [
+    'select',
+    [
+      ...SESSION_COLUMNS.map((c) => `s.${c}`),
+      'k.client_id as k_client_id',
+      ...USER_COLUMNS.map((c) => `u.${c} as u_${c}`),
+      'r.role as r_role',
+      ...CONSENT_COLUMNS.map((c) => `c.${c} as c_${c}`),
+    ].join(', '),
+    'from unnest($1::text[], $2::text[]) as k(id_hash, client_id)',
+    'join sessions s on s.id_hash = k.id_hash',
+    'left join users u on u.id = s.user_id',
+    'left join admin_roles r on r.user_id = s.user_id',
+    'left join consents c on c.user_id = s.user_id and c.client_id = k.client_id',
+  ].join(' ');
+  if (pg && !bound) handle.prepare?.(manyText);
+  /** The key of one getForClient call in a batch (JSON: neither part can make another pair's key). */
+  const pairKey = (idHash: string, clientId: string) => JSON.stringify([idHash, clientId]);
+  const forClientBatched =
+    pg && !bound
+      ? batchedLookup(
+          async (keys) => {
+            const pairs = keys.map((k) => JSON.parse(k) as [string, string]);
+            const query = CompiledQuery.raw(manyText, [pairs.map((p) => p[0]), pairs.map((p) => p[1])]);
+            return (await db.executeQuery<ForClientRow & { k_client_id: string }>(query)).rows;
+          },
+          (r) => pairKey(r.id_hash, r.k_client_id),
+          PG_BATCH_MAX,
+        )
+      : undefined;
   // Compiled once: every code redeemed under a session records its client.
   const upsertClient = statement(upsertSessionClient);
   return {
@@ -153,7 +190,9 @@ export function createSqlSessionStore({ db, pg, lookup, statement }: SqlContext)
       return row && toSession(row);
     },
     async getForClient(idHash, clientId) {
-      const row = (await forClient(db, [clientId, idHash])).rows[0] as ForClientRow | undefined;
+      const row = forClientBatched
+        ? await forClientBatched(pairKey(idHash, clientId))
+        : ((await forClient(db, [clientId, idHash])).rows[0] as ForClientRow | undefined);
       if (!row) return undefined;
       return {
         session: toSession(row),
