@@ -20,8 +20,13 @@ import {
   toUser,
   upsertSessionClient,
   type Db,
+  type Nullable,
+  type Prefixed,
   type Row,
   type SqlContext,
+  type Unlisted,
+  unprefixed,
+  USER_COLUMNS,
 } from './statements.ts';
 import { rotationBatches, type Judged } from './rotation-batches.ts';
 
@@ -95,39 +100,9 @@ const TOKEN_COLUMNS = [
   'expires_at',
   'used_at',
 ] as const satisfies readonly (keyof RefreshTokensTable)[];
-const USER_COLUMNS = [
-  'id',
-  'username',
-  'password_hash',
-  'email',
-  'email_verified',
-  'name',
-  'given_name',
-  'family_name',
-  'disabled',
-  'created_at',
-  'updated_at',
-  'username_canonical',
-  'username_skeleton',
-  'origin',
-  'mfa_required',
-  'mfa_enrol_by',
-  'locale',
-] as const satisfies readonly (keyof UsersTable)[];
-// Every column, checked when it compiles: a column added to either table by a migration must be read here too.
-type Unlisted<T, L extends readonly string[]> = Exclude<keyof T, L[number]>;
+// Every column, checked when it compiles: a column added by a migration must be read here too.
 const allTokenColumns: [Unlisted<RefreshTokensTable, typeof TOKEN_COLUMNS>] extends [never] ? true : never = true;
-const allUserColumns: [Unlisted<UsersTable, typeof USER_COLUMNS>] extends [never] ? true : never = true;
 void allTokenColumns;
-void allUserColumns;
-type Prefixed<P extends string, T> = { [K in keyof T & string as `${P}${K}`]: T[K] };
-type Nullable<T> = { [K in keyof T]: T[K] | null };
-/** The row of `columns` that `row` holds under `prefix` (a left join's row is read only when it was found). */
-function unprefixed<T>(row: object, prefix: string, columns: readonly string[]): T {
-  const out: Record<string, unknown> = {};
-  for (const c of columns) out[c] = (row as Record<string, unknown>)[prefix + c];
-  return out as T;
-}
 
 /** Rows with every column, in the order the compiled statements take their values. */
 const PLACEHOLDER_GRANT: GrantRecord = {
