@@ -95,6 +95,19 @@ describe('untranslated texts of a page', () => {
       untranslated('de', ['Die Sitzung war in Ordnung', 'was', 'You', 'openid profile email'], CATALOGS),
       [],
     );
+    // An identifier is no text: a key id whose random letters hold "wE" between "_" and "4" (the
+    // console's key table, a failure once in CI), a long unbroken id, a time.
+    assert.deepEqual(
+      untranslated(
+        'de',
+        [
+          '2am1nts5ZiyU3u7oCPxx4OvpesJ_wE4jHUGF-Xm8L40 ES256 aktiv 2026-12-05T10:55:40Z',
+          'abcdefghijklmnopqrstuvwxyzYOUTHE und',
+        ],
+        CATALOGS,
+      ),
+      [],
+    );
     assert.equal(describeUntranslated(found), '"Choose the app you trust" (English words in no catalog: the you)');
     assert.deepEqual(untranslated('en', ['Choose the app you trust'], CATALOGS), []);
   });

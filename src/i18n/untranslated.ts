@@ -111,7 +111,13 @@ const ENGLISH_ONLY = new Set(
 
 /** The English-only words of `text`, when it has two words or more. */
 function englishWordsOf(text: string): string[] {
-  const words = text.toLowerCase().match(/[\p{L}’']+/gu) ?? [];
+  // Identifiers shown on a page (key ids, client ids, times) hold letters too, and a random one can
+  // hold a short English word ("_wE4"): a token with a digit in it, or a long unbroken one, is no word.
+  const words =
+    text
+      .replace(/\S*\d\S*|[\p{L}\p{N}_-]{24,}/gu, ' ')
+      .toLowerCase()
+      .match(/[\p{L}’']+/gu) ?? [];
   return words.length >= 2 ? [...new Set(words.filter((w) => ENGLISH_ONLY.has(w)))] : [];
 }
 
