@@ -33,7 +33,7 @@ export type ConsumeResult =
   | { status: 'ok'; code: CodeRecord; user: UserRecord | undefined }
   /**
    * Already redeemed: the caller must revoke code.grantId. The replay is marked on the code before
-   * this is returned (see `replayed`).
+   * this is returned (GrantStore.create reads the mark, `redeemedCode`).
    */
   | { status: 'reused'; code: CodeRecord }
   | { status: 'missing' };
@@ -46,11 +46,4 @@ export interface CodeStore {
    * 'missing'), and a 'reused' has marked the code as replayed when it returns.
    */
   consume(codeHash: string, now: number): Promise<ConsumeResult>;
-  /**
-   * Whether the code has been replayed (a consume answered 'reused' for it) by now; true as well for
-   * a code no longer stored (it cannot say otherwise). A plain read: the redemption that won the
-   * code asks it once its grant is stored, and a replay marks the code before it revokes that grant,
-   * so one of the two always sees the other's step (the grant revoked either way).
-   */
-  replayed(codeHash: string): Promise<boolean>;
 }

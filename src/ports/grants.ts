@@ -107,13 +107,22 @@ export interface GrantStore {
    * Stores the grant, its first refresh token (if any) and first access token in one transaction;
    * with `sessionClient`, the same transaction records the client under the browser session the
    * grant was made in (as SessionStore.addClient does), for back- and front-channel logout.
+   *
+   * `redeemedCode`: the hash of the authorization code this grant redeems (CodeStore.consume
+   * answered 'ok' for it). The same transaction reads the code's replay mark, under the code row's
+   * lock where there are row locks, and `codeReplayed` says whether it was set: true as well for a
+   * code no longer stored. A replay marks the code, then revokes the code's grant; the mark is read
+   * as the grant is committed, so either the replay's mark is seen here or the replay's revocation
+   * comes after the grant exists (its mark waited for the lock, or came later): the grant is revoked
+   * either way, by the caller when `codeReplayed`.
    */
   create(
     grant: GrantRecord,
     refresh: RefreshTokenRecord | null,
     access: IssuedAccessToken,
     sessionClient?: SessionClient,
-  ): Promise<void>;
+    redeemedCode?: string,
+  ): Promise<{ codeReplayed: boolean }>;
   get(id: string): Promise<GrantRecord | undefined>;
   getRefresh(tokenHash: string): Promise<{ refresh: RefreshTokenRecord; grant: GrantRecord } | undefined>;
   /**

@@ -5,9 +5,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Stores } from '../../src/ports/index.ts';
-import { NOW, uid, times, tally, code, user } from './factories.ts';
+import { NOW, uid, times, tally, code, user, grant, refreshFor, access } from './factories.ts';
 
 export function codesContract(stores: Stores): void {
+  /**
+   * The grant a redemption of `codeHash` stores (GrantStore.create with redeemedCode): whether the code was replayed.
+   */
+  const redeemGrant = async (codeHash: string) => {
+    const g = grant();
+    return (await stores.grants.create(g, refreshFor(g), access(), undefined, codeHash)).codeReplayed;
+  };
   describe('authorization codes', () => {
     it('consume: ok once, then reused (with the record), missing for unknown codes', async () => {
       const c = code({ resource: 'https://api.example/' });
@@ -49,22 +56,25 @@ export function codesContract(stores: Stores): void {
       await stores.codes.create(c);
       const results = await times(50, () => stores.codes.consume(c.codeHash, NOW));
       assert.deepEqual(tally(results), { ok: 1, reused: 49 });
-      assert.equal(await stores.codes.replayed(c.codeHash), true);
+      assert.equal(await redeemGrant(c.codeHash), true);
     });
-    it('replayed: false after the first use only, true once a later use came, and for an unknown code', async () => {
+    it('the grant of a redemption reads the replay mark: unset after the first use only, set once a later use came, and for an unknown code', async () => {
       const c = code();
       await stores.codes.create(c);
-      assert.equal(await stores.codes.replayed(c.codeHash), false);
+      assert.equal(await redeemGrant(c.codeHash), false);
       assert.equal((await stores.codes.consume(c.codeHash, NOW)).status, 'ok');
-      assert.equal(await stores.codes.replayed(c.codeHash), false);
+      assert.equal(await redeemGrant(c.codeHash), false);
       assert.equal((await stores.codes.consume(c.codeHash, NOW + 1)).status, 'reused');
-      assert.equal(await stores.codes.replayed(c.codeHash), true);
+      assert.equal(await redeemGrant(c.codeHash), true);
       // Still reused (never ok again) after the mark, and the mark stays.
       assert.deepEqual(await stores.codes.consume(c.codeHash, NOW + 2), { status: 'reused', code: c });
-      assert.equal(await stores.codes.replayed(c.codeHash), true);
-      assert.equal(await stores.codes.replayed(uid('code')), true);
+      assert.equal(await redeemGrant(c.codeHash), true);
+      assert.equal(await redeemGrant(uid('code')), true);
+      // A grant stored without a code to redeem reads none.
+      const g = grant();
+      assert.deepEqual(await stores.grants.create(g, null, access()), { codeReplayed: false });
     });
-    it('a replay racing the redemption: the winner sees the mark of every replay that committed before it asks', async () => {
+    it('a replay racing the redemption: the redemption sees the mark, or the replay finds the grant to revoke', async () => {
       for (let i = 0; i < 5; i++) {
         const c = code();
         await stores.codes.create(c);
@@ -72,7 +82,25 @@ export function codesContract(stores: Stores): void {
           Array.from({ length: 10 }, () => stores.codes.consume(c.codeHash, NOW)),
         );
         assert.deepEqual(tally([first!, ...rest]), { ok: 1, reused: 9 });
-        assert.equal(await stores.codes.replayed(c.codeHash), true);
+        assert.equal(await redeemGrant(c.codeHash), true);
+      }
+      // The winner stores its grant while a replay marks the code and then revokes the code's
+      // grant: whatever the interleaving, the grant ends revoked.
+      for (let i = 0; i < 10; i++) {
+        const g = grant();
+        const c = code({ grantId: g.id, clientId: g.clientId, userId: g.userId });
+        await stores.codes.create(c);
+        assert.equal((await stores.codes.consume(c.codeHash, NOW)).status, 'ok');
+        const [created] = await Promise.all([
+          stores.grants.create(g, refreshFor(g), access(), undefined, c.codeHash),
+          (async () => {
+            const replay = await stores.codes.consume(c.codeHash, NOW + 1);
+            assert.equal(replay.status, 'reused');
+            await stores.grants.revoke(g.id, NOW + 1);
+          })(),
+        ]);
+        if (created.codeReplayed) await stores.grants.revoke(g.id, NOW + 2);
+        assert.notEqual((await stores.grants.get(g.id))?.revokedAt ?? null, null, `round ${i}`);
       }
     });
   });

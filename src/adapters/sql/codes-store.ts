@@ -75,7 +75,7 @@ const PLACEHOLDER: CodeRecord = {
 const CODE_COLUMNS = Object.keys(codeRow(PLACEHOLDER)) as (keyof AuthCodesTable)[];
 type ConsumedRow = Row<AuthCodesTable> & Nullable<Prefixed<'u_', Row<UsersTable>>>;
 
-export function createSqlCodeStore({ pg, statement, hotWrite, lookup }: SqlContext): CodeStore {
+export function createSqlCodeStore({ pg, statement, hotWrite }: SqlContext): CodeStore {
   // Compiled once: a code is written at every authorization and used up at every redemption.
   const insertCode = statement((k) => k.insertInto('auth_codes').values(codeRow(PLACEHOLDER)));
   // The first use sets consumed_at; any later one leaves it and sets replayed_at (the first
@@ -116,7 +116,6 @@ export function createSqlCodeStore({ pg, statement, hotWrite, lookup }: SqlConte
       .select(USER_COLUMNS.map((c) => `${c} as u_${c}` as const))
       .where('id', '=', ''),
   );
-  const replayedAt = lookup((k) => k.selectFrom('auth_codes').select('replayed_at').where('code_hash', '=', ''));
   return {
     async create(code) {
       const values = Object.values(codeRow(code));
@@ -140,16 +139,6 @@ export function createSqlCodeStore({ pg, statement, hotWrite, lookup }: SqlConte
       if (row.replayed_at !== null) return { status: 'reused', code };
       const user = row.u_id == null ? undefined : toUser(unprefixed(row, 'u_', USER_COLUMNS));
       return { status: 'ok', code, user };
-    },
-    /**
-     * A read of committed state: the winner's grant was committed before it asks, and a replay's
-     * mark is committed before the replay revokes, so whichever of the two comes second sees the
-     * other's (SQLite serialises statements; PostgreSQL's READ COMMITTED sees every commit made
-     * before the statement began).
-     */
-    async replayed(codeHash) {
-      const row = await replayedAt(codeHash);
-      return row === undefined || row.replayed_at !== null;
     },
   };
 }

@@ -256,8 +256,8 @@ export function createSqlGrantStore({ handle, db, pg, tx, hotTx, statement, boun
    * statement must undo only its own part (a savepoint). One text per shape, made on first use.
    */
   const createTexts = new Map<string, string>();
-  const createText = (withRefresh: boolean, withSession: boolean) => {
-    const key = `${withRefresh} ${withSession}`;
+  const createText = (withRefresh: boolean, withSession: boolean, withCode: boolean) => {
+    const key = `${withRefresh} ${withSession} ${withCode}`;
     let text = createTexts.get(key);
     if (text) return text;
     let n = 0;
@@ -277,7 +277,9 @@ export function createSqlGrantStore({ handle, db, pg, tx, hotTx, statement, boun
         : []),
       insert('access_tokens', Object.keys(accessRow('', { jti: '', expiresAt: 0 }))),
     ];
-    const last = parts.pop()!;
+    // With the code a grant redeems: its replay mark, read under the code row's lock (a replay's
+    // mark waits for this statement to commit, or was committed first and is read as it is now).
+    const last = withCode ? `select replayed_at from auth_codes where code_hash = $${++n} for update` : parts.pop()!;
     text = `with ${parts.map((p, i) => `w${i} as (${p})`).join(', ')} ${last}`;
     createTexts.set(key, text);
     return text;
@@ -610,6 +612,13 @@ export function createSqlGrantStore({ handle, db, pg, tx, hotTx, statement, boun
   };
   // A grant's creation (every code redeemed): every column, so the values of grantRow line up.
   const insertGrant = statement((k) => k.insertInto('grants').values(grantRow(PLACEHOLDER_GRANT)));
+  const replayMark = statement((k) =>
+    k
+      .selectFrom('auth_codes')
+      .select('replayed_at')
+      .where('code_hash', '=', '')
+      .$if(pg, (q) => q.forUpdate()),
+  );
 
   /**
    * Revokes every active grant of a client or a user in one transaction, in id order (one lock
@@ -658,22 +667,29 @@ export function createSqlGrantStore({ handle, db, pg, tx, hotTx, statement, boun
         .executeTakeFirstOrThrow();
       return Number(row.n);
     },
-    create: async (grant, refresh, access, sessionClient) => {
+    create: async (grant, refresh, access, sessionClient, redeemedCode) => {
+      // No row: the code is no longer stored, and cannot say it was not replayed.
+      const replayed = (rows: readonly { replayed_at: number | null }[]) => rows[0]?.replayed_at !== null;
       if (createAtOnce) {
         const values = [
           ...Object.values(grantRow(grant)),
           ...(refresh ? Object.values(refreshRow(refresh)) : []),
           ...(sessionClient ? sessionClientValues(sessionClient) : []),
           ...Object.values(accessRow(grant.id, access)),
+          ...(redeemedCode !== undefined ? [redeemedCode] : []),
         ];
-        await db.executeQuery(CompiledQuery.raw(createText(refresh !== null, sessionClient !== undefined), values));
-        return;
+        const text = createText(refresh !== null, sessionClient !== undefined, redeemedCode !== undefined);
+        const { rows } = await db.executeQuery<{ replayed_at: number | null }>(CompiledQuery.raw(text, values));
+        return { codeReplayed: redeemedCode !== undefined && replayed(rows) };
       }
-      await hotTx(async (t) => {
+      return hotTx(async (t) => {
         await insertGrant(t, Object.values(grantRow(grant)));
         if (refresh) await insertRefresh(t, Object.values(refreshRow(refresh)));
         await insertAccess(t, Object.values(accessRow(grant.id, access)));
         if (sessionClient) await insertSessionClient(t, sessionClientValues(sessionClient));
+        // SQLite serialises the transactions: a replay's mark came before this one, or after the grant.
+        if (redeemedCode === undefined) return { codeReplayed: false };
+        return { codeReplayed: replayed((await replayMark(t, [redeemedCode])).rows) };
       });
     },
     get: (id) => getGrant(db, id),

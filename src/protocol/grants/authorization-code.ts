@@ -152,17 +152,18 @@ export const authorizationCode: GrantHandler<AuthorizationCodeDeps> = {
           expiresAt: now + p.config.sessionAbsoluteTtl,
         }
       : undefined;
-    await p.stores.grants.create(
+    // A replay marks the code, then revokes; this redemption reads the mark as its grant is
+    // committed: whichever comes second sees the other's step. A replay that marked the code before
+    // the grant existed could not revoke it, so the grant is revoked here, and the tokens answered
+    // below are dead, as if the replay had come a moment later.
+    const { codeReplayed } = await p.stores.grants.create(
       grant,
       refresh?.record ?? null,
       { jti: access.jti, expiresAt: access.expiresAt },
       sessionClient,
+      code.codeHash,
     );
-    // A replay marks the code, then revokes; this redemption stored its grant, then reads the mark:
-    // whichever comes second sees the other's step. A replay that marked the code before the grant
-    // existed could not revoke it, so the grant is revoked here, and the tokens answered below are
-    // dead, as if the replay had come a moment later.
-    if (await p.stores.codes.replayed(code.codeHash)) {
+    if (codeReplayed) {
       await p.stores.grants.revoke(grant.id, now);
       p.log.warn(
         { event: 'code_reuse', client_id: client.clientId, grant: grant.id },
