@@ -77,7 +77,7 @@ type ConsumedRow = Row<AuthCodesTable> & Nullable<Prefixed<'u_', Row<UsersTable>
 
 export function createSqlCodeStore({ pg, statement, hotWrite }: SqlContext): CodeStore {
   // Compiled once: a code is written at every authorization and used up at every redemption.
-  const insertCode = statement((k) => k.insertInto('auth_codes').values(codeRow(PLACEHOLDER)));
+  const insertCode = statement((k) => k.insertInto('auth_codes').values(codeRow(PLACEHOLDER)), { prepared: true });
   // The first use sets consumed_at; any later one leaves it and sets replayed_at (the first
   // replay's time stays). Every right-hand side reads the row as it was before the update, so the
   // row returned says which happened: replayed_at still null for the first use only.

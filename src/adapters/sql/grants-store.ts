@@ -281,6 +281,8 @@ export function createSqlGrantStore({ handle, db, pg, tx, hotTx, statement, boun
     // mark waits for this statement to commit, or was committed first and is read as it is now).
     const last = withCode ? `select replayed_at from auth_codes where code_hash = $${++n} for update` : parts.pop()!;
     text = `with ${parts.map((p, i) => `w${i} as (${p})`).join(', ')} ${last}`;
+    // Named, so that PostgreSQL parses and plans it once per connection.
+    handle.prepare?.(text);
     createTexts.set(key, text);
     return text;
   };
