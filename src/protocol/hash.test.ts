@@ -11,4 +11,27 @@ describe('random values', () => {
     assert.equal(new Set(ids).size, ids.length);
     assert.equal(randomId(16).length, randomToken(16).length);
   });
+  it('randomToken hands out each drawn byte once: every size, across refills of the pool, and past it', () => {
+    const sizes = [32, 16, 1, 33, 256, 300, 7];
+    const values: Buffer[] = [];
+    // Several refills of the 4 KiB pool, with sizes that do not divide it.
+    for (let i = 0; i < 700; i++) {
+      const n = sizes[i % sizes.length]!;
+      const v = randomToken(n);
+      assert.match(v, /^[A-Za-z0-9_-]+$/);
+      const bytes = Buffer.from(v, 'base64url');
+      assert.equal(bytes.length, n);
+      values.push(bytes);
+    }
+    // No value repeats, and no 16-byte window of one appears in another (a byte handed out twice
+    // would make two tokens share their bytes).
+    const windows = new Set<string>();
+    for (const v of values)
+      for (let at = 0; at + 16 <= v.length; at += 16) {
+        const w = v.toString('hex', at, at + 16);
+        assert.equal(windows.has(w), false);
+        windows.add(w);
+      }
+    assert.ok(windows.size > 2000);
+  });
 });
