@@ -210,28 +210,44 @@ export function resetTreePeakRss(pid: number): boolean {
 }
 
 /**
- * CPU time of the machine's database services, microseconds: redis-server (all threads) and the
- * PostgreSQL server's processes (found by command name in /proc), leaving out the client backends
- * of other databases than `database` (named in their command line). The services are shared, so
- * anything else using them while the bench runs counts too: approximate. A backend that exits
- * between two readings takes its CPU time with it (Tessera's pool keeps its connections open).
+ * A meter of the CPU time of the machine's database services, microseconds since its first
+ * reading: redis-server (all threads) and the PostgreSQL server's processes (found by command name
+ * in /proc), leaving out the client backends of other databases than `database()` (named in their
+ * command line). Each reading adds what every process used since the one before (a process that
+ * appeared since counts whole), so the total never goes back when a backend exits; what a backend
+ * used between the last reading and its exit is lost (an undercount). The services are shared, so
+ * anything else using them while the bench runs counts too: approximate.
  */
-export function serviceCpuMicros(database: string | undefined): number {
+export function serviceCpuMeter(database: () => string | undefined): () => number {
+  const last = new Map<number, number>();
   let total = 0;
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const comm = readFileSync(`/proc/${name}/comm`, 'utf8').trim();
-      if (comm === 'postgres' || comm === 'postmaster') {
-        // A client backend: "postgres: [cluster: ]user database host(port) state".
-        const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0/g, ' ');
-        const backend = /\s(\S+)\s(\S+)\s(?:\S+\(\d+\)|\[local\])/.exec(cmd);
-        if (backend && backend[2] !== database) continue;
-      } else if (comm !== 'redis-server') continue;
-      total += cpuMicros(Number(name));
-    } catch {
-      /* exited meanwhile, or not ours to read */
+  let first = true;
+  return () => {
+    const db = database();
+    const seen = new Set<number>();
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        const comm = readFileSync(`/proc/${name}/comm`, 'utf8').trim();
+        if (comm === 'postgres' || comm === 'postmaster') {
+          // A client backend: "postgres: [cluster: ]user database host(port) state".
+          const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0/g, ' ');
+          const backend = /\s(\S+)\s(\S+)\s(?:\S+\(\d+\)|\[local\])/.exec(cmd);
+          if (backend && backend[2] !== db) continue;
+        } else if (comm !== 'redis-server') continue;
+        const pid = Number(name);
+        const cpu = cpuMicros(pid);
+        const before = last.get(pid);
+        if (before !== undefined) total += Math.max(0, cpu - before);
+        else if (!first) total += cpu;
+        last.set(pid, cpu);
+        seen.add(pid);
+      } catch {
+        /* exited meanwhile, or not ours to read */
+      }
     }
-  }
-  return total;
+    for (const pid of last.keys()) if (!seen.has(pid)) last.delete(pid);
+    first = false;
+    return total;
+  };
 }

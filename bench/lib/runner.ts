@@ -87,7 +87,7 @@ export interface RunnerOptions {
   quietWaitS: number;
   log: (line: string) => void;
   /**
-   * CPU time of the database services so far, microseconds (proc.ts serviceCpuMicros); measured around Tessera's runs.
+   * CPU time of the database services so far, microseconds (proc.ts serviceCpuMeter); measured around Tessera's runs.
    */
   services?: () => number;
 }

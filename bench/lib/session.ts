@@ -19,7 +19,7 @@ import {
   wrkVersion,
   type Machine,
 } from './machine.ts';
-import { clockTicks, serviceCpuMicros, treeRss } from './proc.ts';
+import { clockTicks, serviceCpuMeter, treeRss } from './proc.ts';
 import { round, type RunnerOptions, type ScenarioResult } from './runner.ts';
 import type { Scenario, ScenarioContext } from './scenarios.ts';
 import { REPO_ROOT, scanLog, tesseraDatabase, type ServerHandle, type ServerLogSummary } from './servers.ts';
@@ -163,7 +163,7 @@ export function runnerOptions(s: Session, overrides: Partial<RunnerOptions> = {}
     log: s.log,
     quietWaitS: o.quietWaitS,
     cores: pinning.applied ? { server: pinning.serverCore!, loader: pinning.loaderCore! } : undefined,
-    services: o.storage === 'postgres' ? () => serviceCpuMicros(tesseraDatabase()) : undefined,
+    services: o.storage === 'postgres' ? serviceCpuMeter(tesseraDatabase) : undefined,
     ...overrides,
   };
 }
