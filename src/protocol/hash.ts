@@ -11,7 +11,9 @@ let drawn = pool.length;
 
 /** A new random value with `bytes` bytes of entropy from the CSPRNG, base64url-encoded. */
 export function randomToken(bytes = 32): string {
-  if (bytes > 256) return randomBytes(bytes).toString('base64url');
+  // Only whole sizes up to 256 come from the pool: a fraction or a negative size would move the
+  // cursor back over bytes already handed out (randomBytes refuses or rounds those as before).
+  if (!Number.isInteger(bytes) || bytes < 1 || bytes > 256) return randomBytes(bytes).toString('base64url');
   if (drawn + bytes > pool.length) {
     randomFillSync(pool);
     drawn = 0;
