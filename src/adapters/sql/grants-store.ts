@@ -614,6 +614,11 @@ export function createSqlGrantStore({ handle, db, pg, tx, hotTx, statement, boun
   };
   // A grant's creation (every code redeemed): every column, so the values of grantRow line up.
   const insertGrant = statement((k) => k.insertInto('grants').values(grantRow(PLACEHOLDER_GRANT)));
+  /**
+   * Whether the replay mark read by a grant's creation is set; no row: the code is no longer stored, and cannot say it
+   * was not.
+   */
+  const replayed = (rows: readonly { replayed_at: number | null }[]) => rows[0]?.replayed_at !== null;
   const replayMark = statement((k) =>
     k
       .selectFrom('auth_codes')
@@ -670,8 +675,6 @@ export function createSqlGrantStore({ handle, db, pg, tx, hotTx, statement, boun
       return Number(row.n);
     },
     create: async (grant, refresh, access, sessionClient, redeemedCode) => {
-      // No row: the code is no longer stored, and cannot say it was not replayed.
-      const replayed = (rows: readonly { replayed_at: number | null }[]) => rows[0]?.replayed_at !== null;
       if (createAtOnce) {
         const values = [
           ...Object.values(grantRow(grant)),
