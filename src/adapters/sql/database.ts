@@ -55,8 +55,15 @@ export interface DatabaseHandle {
    * round trip; should the statement fail, the server skips the COMMIT and the transaction is left
    * aborted. For a transaction run by hand on one connection (Kysely.connection()), which its
    * caller must end (ROLLBACK after any error) before the connection goes back to the pool.
+   *
+   * `byKeys` (with `begin`): the transaction's statements find their rows by keys only, and are
+   * planned with sequential scans off (SET LOCAL enable_seqscan, written after the BEGIN). A
+   * prepared statement keeps the plan it was given on its sixth run, from the table's size then:
+   * on a table that was nearly empty (a new deployment, a new database) that is a sequential
+   * scan, which then reads the whole table at every run as it grows, until an ANALYZE of the
+   * table has the statement planned again.
    */
-  prepare?: (sql: string, options?: { begin?: boolean; commit?: boolean }) => void;
+  prepare?: (sql: string, options?: { begin?: boolean; commit?: boolean; byKeys?: boolean }) => void;
   /**
    * The storage fault of the episode under way, if any: the database refused a write because its
    * disk is full, it is read-only, or an I/O error occurred. Set by the first such error, cleared
@@ -407,11 +414,11 @@ function openPostgres(
       const named = typeof args[0] === 'string' ? names.get(args[0]) : undefined;
       if (named === undefined || typeof args[2] === 'function') return query.apply(this, args);
       const config = { name: named.name, text: args[0] as string, values: args[1] as unknown[] };
-      if (!named.begin && !named.commit) return query.call(this, config);
+      if (!named.before.length && !named.commit) return query.call(this, config);
       return new Promise((resolve, reject) => {
-        const bracketed = new Bracketed(config, named.begin, named.commit);
-        // The results of BEGIN, the statement and COMMIT, in order: the statement's is returned.
-        bracketed.callback = (err, results) => (err ? reject(err) : resolve(results[named.begin ? 1 : 0]));
+        const bracketed = new Bracketed(config, named.before, named.commit);
+        // The results of what is written before, the statement and COMMIT, in order: the statement's is returned.
+        bracketed.callback = (err, results) => (err ? reject(err) : resolve(results[named.before.length]));
         query.call(this, bracketed);
       });
     } as typeof client.query;
@@ -424,8 +431,9 @@ function openPostgres(
     db,
     dialect: 'postgres',
     prepare(sql, options = {}) {
-      if (!names.has(sql))
-        names.set(sql, { name: `tessera_${names.size + 1}`, begin: !!options.begin, commit: !!options.commit });
+      if (names.has(sql)) return;
+      const before = options.begin ? ['begin', ...(options.byKeys ? ['set local enable_seqscan = off'] : [])] : [];
+      names.set(sql, { name: `tessera_${names.size + 1}`, before, commit: !!options.commit });
     },
     close: () => db.destroy(),
     fault: () => faults.current,
@@ -436,7 +444,8 @@ function openPostgres(
 /** A text registered with DatabaseHandle.prepare: its statement's name, and what is written around it. */
 interface Named {
   name: string;
-  begin: boolean;
+  /** The statements written before it: BEGIN and the transaction's settings (`byKeys`), or none. */
+  before: string[];
   commit: boolean;
 }
 
@@ -455,22 +464,22 @@ interface QueryInternals {
 const QueryBase = pg.Query as unknown as new (config: pg.QueryConfig) => pg.Query & QueryInternals;
 
 /**
- * A named statement sent with BEGIN before it and/or COMMIT after it, all under one Sync: one
- * write, one round trip (DatabaseHandle.prepare). The server runs them in order and answers each
- * (pg's Query gathers the answers as a multi-statement query's results); once one fails, it skips
- * the rest up to the Sync. BEGIN and COMMIT go through the unnamed statement, parsed anew each
- * time (they have nothing to plan).
+ * A named statement sent with BEGIN (and the transaction's settings) before it and/or COMMIT
+ * after it, all under one Sync: one write, one round trip (DatabaseHandle.prepare). The server
+ * runs them in order and answers each (pg's Query gathers the answers as a multi-statement
+ * query's results); once one fails, it skips the rest up to the Sync. The statements around it go
+ * through the unnamed statement, parsed anew each time (they have nothing to plan).
  */
 class Bracketed extends QueryBase {
-  readonly #begin: boolean;
+  readonly #before: readonly string[];
   readonly #commit: boolean;
-  constructor(config: pg.QueryConfig, begin: boolean, commit: boolean) {
+  constructor(config: pg.QueryConfig, before: readonly string[], commit: boolean) {
     super(config);
-    this.#begin = begin;
+    this.#before = before;
     this.#commit = commit;
   }
   override prepare(connection: Wire): void {
-    if (this.#begin) Bracketed.#unnamed(connection, 'begin');
+    for (const text of this.#before) Bracketed.#unnamed(connection, text);
     super.prepare(connection);
   }
   /** pg's Query: executes the statement's portal, then syncs (never with a row count here). */

@@ -173,8 +173,8 @@ export function createSqlGrantStore({ handle, db, pg, tx, hotTx, statement, boun
   const lockedReadOf = (many: boolean) => {
     const token = many ? '= any($1::text[])' : '= $1';
     return (
-      // Many: `id = any(array(...))`, which any plan the prepared statement keeps finds by the key
-      // (`id in (...)` planned while the table was small may scan it whole).
+      // Many: `id = any(array(...))`, in a batch's transaction, which is planned with sequential
+      // scans off (prepare's byKeys: a plan kept from when the tables were small would scan them).
       `with g as materialized (select ${grantColumns} from grants where id ${many ? '= any(array' : '='}` +
       `(select grant_id from refresh_tokens where token_hash ${token})${many ? ') order by id' : ''} for update) ` +
       `select ${Object.keys(grantRow(PLACEHOLDER_GRANT))
@@ -446,8 +446,8 @@ export function createSqlGrantStore({ handle, db, pg, tx, hotTx, statement, boun
         const write =
           `with batch as (select * from unnest(${all.map((c, i) => `$${i + 1}::${c.type}[]`).join(', ')}) ` +
           `as b(${all.map((c) => c.column).join(', ')})), ` +
-          // The tokens found by their key ($1, the presented ones) whatever plan the prepared
-          // statement keeps: a plan made while the table was small would otherwise scan it whole.
+          // The tokens found by their key ($1, the presented ones), planned, like the batch's
+          // read, with sequential scans off (the transaction's setting).
           'used as (update refresh_tokens t set used_at = batch.now from batch where t.token_hash = any($1::text[]) ' +
           'and t.token_hash = batch.presented and t.used_at is null returning t.token_hash), ' +
           'marked as (select batch.* from batch join used on used.token_hash = batch.presented), ' +
@@ -500,7 +500,7 @@ export function createSqlGrantStore({ handle, db, pg, tx, hotTx, statement, boun
       })
     : undefined;
   if (batchTexts) {
-    handle.prepare?.(batchTexts.read, { begin: true });
+    handle.prepare?.(batchTexts.read, { begin: true, byKeys: true });
     handle.prepare?.(batchTexts.write, { commit: true });
   }
   /** rotate() through atOnceTransaction. */
