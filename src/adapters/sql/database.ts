@@ -102,6 +102,8 @@ export interface OpenOptions {
    * ends it (ms). Default: no limit (the CLI); the server sets it so no request waits unbounded.
    */
   statementTimeoutMs?: number;
+  /** PostgreSQL: seconds a pooled connection serves before it is replaced (default PG_CONNECTION_LIFETIME_S). */
+  connectionLifetimeS?: number;
   /** Called once when a fault episode begins (with the original error) and once when it ends: for the logs. */
   onFault?: (event: FaultEvent) => void;
 }
@@ -114,9 +116,18 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
   const faults = new FaultEpisodes(options.onFault);
   if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length), faults);
   if (/^postgres(ql)?:\/\//.test(url))
-    return openPostgres(url, options.poolMax ?? 10, options.statementTimeoutMs, faults);
+    return openPostgres(
+      url,
+      options.poolMax ?? 10,
+      options.statementTimeoutMs,
+      options.connectionLifetimeS ?? PG_CONNECTION_LIFETIME_S,
+      faults,
+    );
   throw new Error('database URL must start with sqlite: or postgres://');
 }
+
+/** Seconds a PostgreSQL connection of the pool serves before it is replaced (its statements planned again). */
+export const PG_CONNECTION_LIFETIME_S = 300;
 
 /** Largest size the SQLite WAL file keeps once a checkpoint has emptied it (journal_size_limit). */
 export const WAL_SIZE_LIMIT = 64 * 1024 * 1024;
@@ -380,6 +391,7 @@ function openPostgres(
   url: string,
   max: number,
   statementTimeoutMs: number | undefined,
+  lifetimeS: number,
   faults: FaultEpisodes,
 ): DatabaseHandle {
   const pool = new pg.Pool({
@@ -389,6 +401,11 @@ function openPostgres(
     // Bounded waits: for a new connection or a free pooled one, for a statement, for the answer
     // to a statement when the server has gone silent; dead peers found by TCP keep-alive.
     connectionTimeoutMillis: 5000,
+    // Each connection is replaced after five minutes (when next released). Its prepared statements
+    // keep the plans they were given from the tables' sizes then; a new connection plans them again
+    // from the sizes now, so a plan made while a table was nearly empty (a new deployment: a
+    // sequential scan) lasts minutes, not the life of the process, even where no ANALYZE runs.
+    maxLifetimeSeconds: lifetimeS,
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
     ...(statementTimeoutMs

@@ -137,8 +137,9 @@ export function createSqlSessionStore({ handle, db, pg, bound, lookup, statement
     'left join users u on u.id = s.user_id',
     'left join admin_roles r on r.user_id = s.user_id',
     'left join consents c on c.user_id = s.user_id and c.client_id = k.client_id',
-    // The sessions found by their key whatever plan the prepared statement keeps (one planned
-    // while the table was small may otherwise scan it whole, as grants-store.ts's batch read notes).
+    // The sessions by their key. A plan the prepared statement keeps from while the table was
+    // small scans it whole: it lasts until an ANALYZE or the connection's replacement
+    // (PG_CONNECTION_LIFETIME_S in database.ts).
     'where s.id_hash = any($1::text[])',
   ].join(' ');
   if (pg && !bound) handle.prepare?.(manyText);
