@@ -1,6 +1,7 @@
 import type { UserRecord } from './users.ts';
 
 export interface CodeRecord {
+  /** timeOrderedKey of the code (protocol/hash.ts). */
   codeHash: string;
   /** The grant (token family) the code will start; known up front so a replay can revoke it. */
   grantId: string;

@@ -29,6 +29,7 @@ export interface GrantRecord {
 }
 
 export interface RefreshTokenRecord {
+  /** timeOrderedKey of the token (protocol/hash.ts). */
   tokenHash: string;
   grantId: string;
   clientId: string;

@@ -40,6 +40,30 @@ export function tokenHash(value: string): string {
   return hash('sha256', value, 'base64url');
 }
 
+/** A time-ordered token: 12 hex digits of its issue time in milliseconds, then 32 random bytes (base64url). */
+const TIME_ORDERED = /^[0-9a-f]{12}[\w-]{43}$/;
+
+/**
+ * An authorization code or refresh token: 32 random bytes (as randomToken(32)) after the time it was
+ * issued, in milliseconds as 12 hex digits. The time carries no secret (a token's holder knows when
+ * it got it); it makes the keys of tokens issued together neighbours in their table's index
+ * (timeOrderedKey), so the rows one commit inserts share the index's last pages instead of
+ * dirtying a random page each.
+ */
+export function timeOrderedToken(): string {
+  return Date.now().toString(16).padStart(12, '0') + randomToken(32);
+}
+
+/**
+ * How a code or refresh token is looked up: a time-ordered token (timeOrderedToken) by its time
+ * then its SHA-256; any other value by its SHA-256 alone (tokenHash), as tokens issued before these
+ * were stored. The time part comes from the value presented, so a value cannot be found under
+ * another's key.
+ */
+export function timeOrderedKey(value: string): string {
+  return TIME_ORDERED.test(value) ? value.slice(0, 12) + tokenHash(value) : tokenHash(value);
+}
+
 /** Keyed hash for values that are compared to a server-side copy (client secrets, CSRF). */
 export function keyedHash(secret: string, value: string): string {
   return createHmac('sha256', secret).update(value).digest('base64url');

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { App } from '../../src/app.ts';
 import { StorageUnavailableError } from '../../src/ports/unavailable.ts';
-import { tokenHash } from '../../src/protocol/hash.ts';
+import { timeOrderedKey } from '../../src/protocol/hash.ts';
 import { authorizeUrl, authorizeWithLogin, basic, form, Jar, pkce, testApp } from '../fixtures/app.ts';
 
 const ADMIN_TOKEN = 'admin-token-0123456789-abcdefghijklmnopqrstuvwxyz';
@@ -173,7 +173,7 @@ describe('refresh and the database failing mid-request', () => {
     try {
       const res = await refresh(first.refresh_token);
       assert.equal(res.json().error, 'invalid_grant');
-      const stored = await app.stores.grants.getRefresh(tokenHash(first.refresh_token));
+      const stored = await app.stores.grants.getRefresh(timeOrderedKey(first.refresh_token));
       assert.notEqual(stored!.grant.revokedAt, null);
     } finally {
       await app.stores.users.put({ ...alice, disabled: false });

@@ -5,7 +5,7 @@ import type { Stores } from '../../ports/index.ts';
 import type { Config } from '../../config/config.ts';
 import type { Provider } from '../provider.ts';
 import { invalidGrant, invalidRequest } from '../errors.ts';
-import { safeEqual, tokenHash } from '../hash.ts';
+import { safeEqual, timeOrderedKey } from '../hash.ts';
 import { boundCertificate, type DepsOf, type GrantHandler, type PolicyDeps, type RegistryDeps } from './grant.ts';
 import { narrowAuthorizationDetails } from '../authorization-details.ts';
 import { isFapiClient } from '../fapi.ts';
@@ -44,7 +44,7 @@ export const authorizationCode: GrantHandler<AuthorizationCodeDeps> = {
     const now = p.now();
     // Read before the code is used up: a failure here leaves the code for the client's retry.
     const registry = await currentRegistry(p);
-    const result = await p.stores.codes.consume(tokenHash(params.code), now);
+    const result = await p.stores.codes.consume(timeOrderedKey(params.code), now);
     if (result.status === 'missing') throw invalidGrant('The authorization code is invalid.', 'unknown code');
     if (result.status === 'reused') {
       // RFC 9700 section 4.2.4: a replayed code revokes what the first redemption issued. The first

@@ -14,7 +14,8 @@ import {
 } from '../../../test/fixtures/protocol.ts';
 import type { GrantType } from '../../ports/clients.ts';
 import { deviceAuthorization } from '../endpoints/device-authorization.ts';
-import { tokenHash } from '../hash.ts';
+import { randomToken, timeOrderedKey, tokenHash } from '../hash.ts';
+import { newGrantId } from '../tokens/access-token.ts';
 import { DEVICE_CODE_GRANT } from './device-code.ts';
 import { ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from './token-exchange.ts';
 
@@ -146,6 +147,9 @@ describe('authorization_code grant, through token()', () => {
       request: (c) => [redeem(c), as('web')],
       expect: answered({ token_type: 'Bearer', scope: 'openid profile' }, ALL_TOKENS),
       check: async (t, c, o) => {
+        // Codes and refresh tokens are time-ordered (protocol/hash.ts timeOrderedToken).
+        assert.match(c.code, /^[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
+        assert.match(bodyOf(o).refresh_token as string, /^[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
         assert.equal(claimsOf(o).sub, c.userId);
         assert.equal(claimsOf(o).client_id, 'web');
         const issued = t.events.filter((e) => e.type === 'token_issued');
@@ -325,6 +329,27 @@ describe('refresh_token grant, through token()', () => {
         const next = (s as Tokens & { next: string }).next;
         const successor = await t.token({ grant_type: 'refresh_token', refresh_token: next }, as('web'));
         assertOutcome(successor, refused('invalid_grant'));
+      },
+    },
+    {
+      name: 'a refresh token of the earlier form (32 random bytes, stored by its SHA-256 alone) still rotates, and its successor is time-ordered',
+      setup: async (t) => {
+        // A grant as a release before time-ordered tokens stored it: copied from a fresh one under a new id.
+        const s = await tokensOf(t);
+        const found = (await t.p.stores.grants.getRefresh(timeOrderedKey(s.refreshToken)))!;
+        const grant = { ...found.grant, id: newGrantId() };
+        const legacy = randomToken(32);
+        const refreshRecord = { ...found.refresh, grantId: grant.id, tokenHash: tokenHash(legacy) };
+        await t.p.stores.grants.create(grant, refreshRecord, { jti: newGrantId(), expiresAt: found.refresh.expiresAt });
+        return { ...s, refreshToken: legacy };
+      },
+      request: (s) => [refresh(s), as('web')],
+      expect: answered({ scope: 'openid profile' }, ALL_TOKENS),
+      check: async (t, s, o) => {
+        const successor = bodyOf(o).refresh_token as string;
+        assert.match(successor, /^[0-9a-f]{12}[A-Za-z0-9_-]{43}$/);
+        assert.equal((await t.p.stores.grants.getRefresh(tokenHash(s.refreshToken)))!.refresh.usedAt !== null, true);
+        assertOutcome(await t.token(refresh({ ...s, refreshToken: successor }), as('web')), answered({}));
       },
     },
     {

@@ -1,5 +1,5 @@
 import { OAuthError, invalidGrant, invalidRequest } from '../errors.ts';
-import { tokenHash } from '../hash.ts';
+import { timeOrderedKey } from '../hash.ts';
 import { splitScope } from '../params.ts';
 import { boundCertificate, type DepsOf, type GrantHandler, type PolicyDeps, type RegistryDeps } from './grant.ts';
 import { newRefreshToken, userAccessToken, userTokenResponse, type UserTokenDeps } from './user-tokens.ts';
@@ -62,7 +62,7 @@ export const refreshToken: GrantHandler<RefreshTokenDeps> = {
     if (!params.refresh_token) throw invalidRequest('refresh_token is required.');
     const now = p.now();
     const requested = params.scope !== undefined ? splitScope(params.scope) : undefined;
-    const hash = tokenHash(params.refresh_token);
+    const hash = timeOrderedKey(params.refresh_token);
     // Every read happens before the rotation commits (the grant's user is read in its
     // transaction): once it has, the answer is built in memory, so a database failing at that
     // moment cannot swallow the new token (the client's retry would then be a replay and revoke

@@ -1,6 +1,6 @@
 import type { ClientRecord } from '../../ports/clients.ts';
 import type { GrantRecord, RefreshTokenRecord } from '../../ports/grants.ts';
-import { randomToken, tokenHash } from '../hash.ts';
+import { timeOrderedKey, timeOrderedToken } from '../hash.ts';
 import type { Provider } from '../provider.ts';
 import type { Config } from '../../config/config.ts';
 import { mintAccessToken, type MintedAccessToken } from '../tokens/access-token.ts';
@@ -37,12 +37,12 @@ export function newRefreshToken(
   grant: GrantRecord,
   scope: string,
 ): { value: string; record: RefreshTokenRecord } {
-  const value = randomToken(32);
+  const value = timeOrderedToken();
   const now = p.now();
   return {
     value,
     record: {
-      tokenHash: tokenHash(value),
+      tokenHash: timeOrderedKey(value),
       grantId: grant.id,
       clientId: grant.clientId,
       scope,

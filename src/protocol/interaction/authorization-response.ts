@@ -6,7 +6,7 @@ import { acrLevel, type RequestedClaims } from '../claims-request.ts';
 import type { SessionRecord } from '../../ports/sessions.ts';
 import type { OAuthError } from '../errors.ts';
 import { isLoopbackHost, matchRedirectUri, redirectUriProblem } from '../redirect-uri.ts';
-import { randomToken, tokenHash } from '../hash.ts';
+import { timeOrderedKey, timeOrderedToken } from '../hash.ts';
 import type { CookieSpec, OAuthResponse, PageLanguage, Provider } from '../provider.ts';
 import type { UserRecord } from '../../ports/users.ts';
 import { FAPI_CODE_TTL } from '../fapi.ts';
@@ -216,10 +216,10 @@ export async function issueCode(
   session: SessionRecord,
   cookies?: CookieSpec[],
 ): Promise<OAuthResponse> {
-  const code = randomToken(32);
+  const code = timeOrderedToken();
   const now = p.now();
   const record: CodeRecord = {
-    codeHash: tokenHash(code),
+    codeHash: timeOrderedKey(code),
     grantId: newGrantId(),
     clientId: areq.clientId,
     userId: session.userId,
