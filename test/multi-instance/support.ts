@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import * as client from 'openid-client';
 import { sql } from 'kysely';
 import { openDatabase } from '../../src/adapters/sql/database.ts';
-import { tokenHash } from '../../src/protocol/hash.ts';
+import { timeOrderedKey } from '../../src/protocol/hash.ts';
 import { startServer, type RunningServer } from '../fixtures/server.ts';
 
 /** The one public issuer of every instance (the load balancer's URL); tests address instances directly. */
@@ -381,7 +381,7 @@ export async function refreshTokenRecord(
     const row = await handle.db
       .selectFrom('refresh_tokens')
       .selectAll()
-      .where('token_hash', '=', tokenHash(rt))
+      .where('token_hash', '=', timeOrderedKey(rt))
       .executeTakeFirst();
     if (!row) return { found: false, used: false, familyRevoked: false, familyHasUnused: false };
     const grant = await handle.db
