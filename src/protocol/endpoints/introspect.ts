@@ -3,7 +3,7 @@ import type { Stores } from '../../ports/index.ts';
 import { authenticateClient, CLIENT_AUTH_PARAMS, type ClientAuthDeps } from '../client-auth/authenticate-client.ts';
 import { OAuthError, invalidRequest } from '../errors.ts';
 import { featureEnabled } from '../../config/features.ts';
-import { timeOrderedKey } from '../hash.ts';
+import { findRefreshToken } from '../grants/user-tokens.ts';
 import { MAX_TOKEN_LENGTH, readParams } from '../params.ts';
 import { header, type OAuthResponse, type Provider, type ProtocolRequest } from '../provider.ts';
 import { verifyAccessToken, type AccessTokenVerifierDeps } from '../tokens/access-token.ts';
@@ -82,8 +82,7 @@ async function introspectRefreshToken(
   client: ClientRecord,
 ): Promise<object | undefined> {
   const clientId = client.clientId;
-  if (token.length > 256) return undefined;
-  const found = await p.stores.grants.getRefresh(timeOrderedKey(token));
+  const found = await findRefreshToken(p.stores.grants, token);
   const now = p.now();
   if (!found) return undefined;
   const { refresh, grant } = found;

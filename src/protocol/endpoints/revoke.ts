@@ -1,6 +1,6 @@
 import { authenticateClient, CLIENT_AUTH_PARAMS, type ClientAuthDeps } from '../client-auth/authenticate-client.ts';
 import { OAuthError, invalidRequest } from '../errors.ts';
-import { timeOrderedKey } from '../hash.ts';
+import { findRefreshToken } from '../grants/user-tokens.ts';
 import { MAX_TOKEN_LENGTH, readParams } from '../params.ts';
 import type { Stores } from '../../ports/index.ts';
 import type { OAuthResponse, Provider, ProtocolRequest } from '../provider.ts';
@@ -20,8 +20,7 @@ const notYours = () => new OAuthError('unauthorized_client', 'The token was not 
 
 /** Returns true when the value was a refresh token (and has been dealt with). */
 async function revokeRefreshToken(p: RevokeDeps, token: string, clientId: string, ip: string): Promise<boolean> {
-  if (token.length > 256) return false;
-  const found = await p.stores.grants.getRefresh(timeOrderedKey(token));
+  const found = await findRefreshToken(p.stores.grants, token);
   if (!found) return false;
   if (found.refresh.clientId !== clientId) throw notYours();
   // Revoking a refresh token revokes its whole family and the access tokens issued from it.

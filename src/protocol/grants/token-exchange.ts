@@ -5,7 +5,8 @@ import { audienceOf } from '../tokens/resource-token.ts';
 import type { ClientRecord, TokenExchangePolicy, TokenExchangeTokenType, TrustedIssuer } from '../../ports/clients.ts';
 import { clientKeys, verifyWithClientKeys } from '../client-auth/client-keys.ts';
 import { OAuthError, invalidRequest } from '../errors.ts';
-import { timeOrderedKey, tokenHash } from '../hash.ts';
+import { tokenHash } from '../hash.ts';
+import { findRefreshToken } from './user-tokens.ts';
 import { isScopeToken, splitScope, type Params } from '../params.ts';
 import type { Provider } from '../provider.ts';
 import type { Stores } from '../../ports/index.ts';
@@ -248,8 +249,7 @@ async function fromAccessToken(p: TokenExchangeDeps, ctx: GrantContext, token: s
  * of a live grant and an enabled user. Only read, never rotated or consumed: the exchange leaves the family as it was.
  */
 async function fromRefreshToken(p: TokenExchangeDeps, ctx: GrantContext, token: string, now: number): Promise<Party> {
-  if (token.length > 256) throw new TokenRefused('invalid_refresh_token');
-  const found = await p.stores.grants.getRefresh(timeOrderedKey(token));
+  const found = await findRefreshToken(p.stores.grants, token);
   if (!found) throw new TokenRefused('invalid_refresh_token');
   const { refresh, grant } = found;
   if (grant.revokedAt !== null) throw new TokenRefused('revoked', 'grant revoked');

@@ -1,5 +1,5 @@
 import type { ClientRecord } from '../../ports/clients.ts';
-import type { GrantRecord, RefreshTokenRecord } from '../../ports/grants.ts';
+import type { GrantRecord, GrantStore, RefreshTokenRecord } from '../../ports/grants.ts';
 import { timeOrderedKey, timeOrderedToken } from '../hash.ts';
 import type { Provider } from '../provider.ts';
 import type { Config } from '../../config/config.ts';
@@ -51,6 +51,20 @@ export function newRefreshToken(
       usedAt: null,
     },
   };
+}
+
+/** Longest value looked up as a refresh token where any token may come (Tessera's are 55 characters). */
+const REFRESH_LOOKUP_MAX = 256;
+
+/**
+ * A refresh token presented where any token may be (introspection, revocation, token exchange):
+ * its row and grant, found under the key newRefreshToken stored it by (timeOrderedKey, which also
+ * finds a token issued before refresh tokens were time-ordered); undefined for an unknown value,
+ * and without a lookup for a value longer than any refresh token.
+ */
+export async function findRefreshToken(grants: Pick<GrantStore, 'getRefresh'>, value: string) {
+  if (value.length > REFRESH_LOOKUP_MAX) return undefined;
+  return grants.getRefresh(timeOrderedKey(value));
 }
 
 /**
