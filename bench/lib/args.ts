@@ -1,5 +1,6 @@
 // Command-line options of `npm run bench -- [options]`.
 import { parseArgs } from 'node:util';
+import { DISTURBED_PCT } from './runner.ts';
 import { SCENARIOS, type ScenarioId } from './scenarios.ts';
 import type { ServerKind } from './servers.ts';
 import type { Storage } from './storage.ts';
@@ -21,6 +22,8 @@ export interface BenchOptions {
   loader: 'auto' | 'wrk' | 'autocannon';
   pin: boolean;
   quietWaitS: number;
+  /** How many times a disturbed run is measured again (runner.ts measureQuietly). */
+  remeasure: number;
   outDir: string;
   /** --soak: seconds of constant load. */
   soakSeconds: number;
@@ -62,6 +65,9 @@ export const USAGE = `Usage: npm run bench -- [options]
   --no-pin              do not pin servers and load generators to cores with taskset
   --quiet-wait S        before each measured run, wait up to S seconds for other work on the
                         machine to calm down (default 60; smoke 0)
+  --remeasure N         measure a run again, up to N times, when other processes took more than
+                        ${DISTURBED_PCT}% of the server's or the load generator's core during it (the
+                        database services left out); the quietest attempt counts (default 2; smoke 0)
   --out DIR             where results are written (default bench/results)
   --storage NAME        Tessera's storage: sqlite (default, a file in the temporary directory) or
                         postgres (the production topology: PostgreSQL and Redis on 127.0.0.1, a
@@ -115,6 +121,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       loader: { type: 'string', default: 'auto' },
       'no-pin': { type: 'boolean', default: false },
       'quiet-wait': { type: 'string' },
+      remeasure: { type: 'string' },
       out: { type: 'string', default: 'bench/results' },
       soak: { type: 'boolean', default: false },
       'soak-seconds': { type: 'string' },
@@ -178,6 +185,10 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       values['quiet-wait'] === '0' || (smoke && values['quiet-wait'] === undefined)
         ? 0
         : positive('quiet-wait', values['quiet-wait'], 60, false),
+    remeasure:
+      values.remeasure === '0' || (smoke && values.remeasure === undefined)
+        ? 0
+        : positive('remeasure', values.remeasure, 2),
     outDir: values.out!,
     soakSeconds,
     soakScenario: soakScenario[0]!,

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchOptions } from './args.ts';
 import type { Machine } from './machine.ts';
-import { median, type RunRecord, type ScenarioResult } from './runner.ts';
+import { median, otherPct, type RunRecord, type ScenarioResult } from './runner.ts';
 import { FLOOR_FOR, SCENARIOS, type ScenarioId } from './scenarios.ts';
 import type { ServerKind, ServerLogSummary } from './servers.ts';
 import { instancesNote, resultName, topologyLabel, type Topology } from './storage.ts';
@@ -251,12 +251,10 @@ export function machineLine(m: Machine): string {
 /** A warning when other processes took a noticeable share of the server's core in some run. */
 export function noiseWarning(results: ScenarioResult[], thresholdPct = 5): string | undefined {
   // On PostgreSQL the database services (unpinned, on either core) are the server's own work, not noise.
-  const other = (r: ScenarioResult) =>
-    r.otherThanServicesPct ?? Math.max(r.otherOnServerCorePct ?? 0, r.otherOnLoaderCorePct ?? 0);
-  const noisy = results.filter((r) => other(r) > thresholdPct);
+  const noisy = results.filter((r) => otherPct(r) > thresholdPct);
   if (!noisy.length) return undefined;
   return (
-    `WARNING: the machine was not quiet: other processes took up to ${Math.max(...noisy.map(other)).toFixed(0)}% of the server's or the load generator's core${noisy.some((r) => r.otherThanServicesPct !== undefined) ? ' (the database services left out)' : ''} in ` +
+    `WARNING: the machine was not quiet: other processes took up to ${Math.max(...noisy.map(otherPct)).toFixed(0)}% of the server's or the load generator's core${noisy.some((r) => r.otherThanServicesPct !== undefined) ? ' (the database services left out)' : ''} in ` +
     `${noisy.map((r) => `${r.scenario} (${r.serverLabel})`).join(', ')}. Those numbers are low and noisy; rerun on a quiet machine.`
   );
 }

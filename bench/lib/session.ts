@@ -162,6 +162,7 @@ export function runnerOptions(s: Session, overrides: Partial<RunnerOptions> = {}
     connections: o.connections,
     log: s.log,
     quietWaitS: o.quietWaitS,
+    remeasure: o.remeasure,
     cores: pinning.applied ? { server: pinning.serverCore!, loader: pinning.loaderCore! } : undefined,
     services: o.storage === 'postgres' ? serviceCpuMeter(tesseraDatabase) : undefined,
     ...overrides,
