@@ -23,6 +23,7 @@ import {
   artifactsDir,
   authRequest,
   browserSkip,
+  captureFullPage,
   collectCspViolations,
   decide,
   launchBrowser,
@@ -102,9 +103,8 @@ describe('the admin console, as operators use it', { skip: browserSkip, timeout:
   const heading = async (page: Page) => (await page.locator('h1').first().textContent())?.trim();
   // JPEG: a PNG of a long page takes several times longer to encode, and the suite keeps to its time.
   const shoot = (page: Page, name: string) =>
-    page.screenshot({
+    captureFullPage(page, {
       path: join(artifactsDir(SUITE), `${name}.jpg`),
-      fullPage: true,
       type: 'jpeg',
       quality: 70,
       scale: 'css',

@@ -9,7 +9,6 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { RunningServer } from '../fixtures/server.ts';
@@ -23,6 +22,7 @@ import {
   decide,
   launchBrowser,
   rpConfig,
+  screenshot,
   secretWebClient,
   signIn,
   startCallbackServer,
@@ -103,8 +103,7 @@ describe('branding and client logos in the browser', { skip: browserSkip, timeou
     await new Promise<void>((r) => (logos ? logos.close(() => r()) : r()));
   });
 
-  const shoot = (page: Page, name: string) =>
-    page.screenshot({ path: join(artifactsDir(SUITE), `${name}.png`), fullPage: true });
+  const shoot = (page: Page, name: string) => screenshot(page, SUITE, name);
   /** Whether the image loaded (a broken image has no natural width). */
   const loaded = (page: Page, selector: string) =>
     page

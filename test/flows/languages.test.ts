@@ -26,6 +26,7 @@ import { startServer, type RunningServer } from '../fixtures/server.ts';
 import {
   authRequest,
   browserSkip,
+  captureFullPage,
   launchBrowser,
   rpConfig,
   secretWebClient,
@@ -239,9 +240,8 @@ describe('every page in every language, as a person sees it', { skip: browserSki
     const where = `${locale} ${name} (${new URL(page.url()).pathname})`;
     checked.push(where);
     // JPEG: a PNG of a long page takes several times longer to encode, and the suite keeps to its time.
-    await page.screenshot({
+    await captureFullPage(page, {
       path: join(shots, `${locale}-${name}.jpg`),
-      fullPage: true,
       type: 'jpeg',
       quality: 60,
       scale: 'css',

@@ -9,7 +9,14 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import * as client from 'openid-client';
-import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type CDPSession,
+  type Page,
+  type PageScreenshotOptions,
+} from 'playwright-core';
 import { hasOpenssl, makePki } from '../fixtures/certs.ts';
 import { startServer, type RunningServer, type StartOptions } from '../fixtures/server.ts';
 import { startSmtp, type SmtpFixture } from '../fixtures/smtp.ts';
@@ -212,9 +219,24 @@ export function artifactsDir(suite: string, opts: { clean?: boolean } = {}): str
   return dir;
 }
 
+/**
+ * A full-page screenshot. Chromium sometimes answers a capture with "Unable to capture screenshot"
+ * when the machine is busy (two test files at once on two cores): that capture is tried again once,
+ * a moment later. A screenshot is a record for people; the tests' assertions are elsewhere.
+ */
+export async function captureFullPage(page: Page, options: Omit<PageScreenshotOptions, 'fullPage'>): Promise<void> {
+  try {
+    await page.screenshot({ ...options, fullPage: true });
+  } catch (err) {
+    if (!/Unable to capture screenshot/.test(String(err))) throw err;
+    await page.waitForTimeout(250);
+    await page.screenshot({ ...options, fullPage: true });
+  }
+}
+
 /** A full-page screenshot kept as artifactsDir(suite)/<name>.png. */
 export async function screenshot(page: Page, suite: string, name: string): Promise<void> {
-  await page.screenshot({ path: join(artifactsDir(suite), `${name}.png`), fullPage: true });
+  await captureFullPage(page, { path: join(artifactsDir(suite), `${name}.png`) });
 }
 
 export interface VirtualAuthenticator {
