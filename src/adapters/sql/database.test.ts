@@ -6,6 +6,8 @@ import { DatabaseSync } from 'node:sqlite';
 import { describe, it } from 'node:test';
 import { sql } from 'kysely';
 import {
+  Bracketed,
+  Commit,
   openDatabase,
   pgFault,
   pgUnavailable,
@@ -77,6 +79,59 @@ describe('which driver errors mean "the database is unavailable"', () => {
       b.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('a COMMIT the server answered, then a connection that ends before ReadyForQuery', () => {
+  // pg's Query as the client's parser drives it: one CommandComplete per statement, then either
+  // ReadyForQuery or, when the server goes away first (a fast shutdown terminates a backend between
+  // COMMIT's answer and the Sync's), an error. The connection object is not used by these steps.
+  type Driven = {
+    callback: (err: Error | undefined, results: unknown) => void;
+    handleCommandComplete(msg: { text: string }, connection: unknown): void;
+    handleError(err: Error, connection: unknown): void;
+  };
+  const drive = (q: unknown, tags: string[]) => {
+    const query = q as Driven;
+    let outcome: { err?: Error; results?: unknown } | undefined;
+    query.callback = (err, results) => {
+      assert.equal(outcome, undefined, 'answered once');
+      outcome = { err, results };
+    };
+    for (const text of tags) query.handleCommandComplete({ text }, {});
+    query.handleError(new Error('terminating connection due to administrator command'), {});
+    return outcome!;
+  };
+  const terminated = /terminating connection/;
+
+  it('a plain COMMIT: done once answered, failed when not answered or answered ROLLBACK', () => {
+    const done = drive(new Commit({ text: 'commit' }), ['COMMIT']);
+    assert.equal(done.err, undefined);
+    assert.equal((done.results as { command: string }).command, 'COMMIT');
+    assert.match(String(drive(new Commit({ text: 'commit' }), []).err), terminated);
+    assert.match(String(drive(new Commit({ text: 'commit' }), ['ROLLBACK']).err), terminated);
+  });
+
+  it('a statement bracketed with BEGIN and COMMIT: its answers returned once COMMIT is answered', () => {
+    const batch = () => new Bracketed({ name: 't', text: 'update t set x = 1' }, ['begin'], true);
+    const done = drive(batch(), ['BEGIN', 'UPDATE 3', 'COMMIT']);
+    assert.equal(done.err, undefined);
+    const results = done.results as { command: string; rowCount: number }[];
+    assert.deepEqual(
+      results.map((r) => [r.command, r.rowCount]),
+      [
+        ['BEGIN', null],
+        ['UPDATE', 3],
+        ['COMMIT', null],
+      ],
+    );
+    // The statement answered, the COMMIT not yet: nothing says the transaction committed.
+    assert.match(String(drive(batch(), ['BEGIN', 'UPDATE 3']).err), terminated);
+  });
+
+  it('a statement without COMMIT after it fails with the connection, whatever it was answered', () => {
+    const read = new Bracketed({ name: 'r', text: 'select 1' }, ['begin'], false);
+    assert.match(String(drive(read, ['BEGIN', 'SELECT 1']).err), terminated);
   });
 });
 

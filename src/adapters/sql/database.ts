@@ -428,6 +428,12 @@ function openPostgres(
     client.on('error', () => {});
     const query = client.query as (...args: unknown[]) => unknown;
     client.query = function (this: pg.PoolClient, ...args: unknown[]) {
+      if (typeof args[0] === 'string' && COMMIT_TEXT.test(args[0]) && !args.some((a) => typeof a === 'function'))
+        return new Promise((resolve, reject) => {
+          const commit = new Commit({ text: args[0] as string, values: args[1] as unknown[] | undefined });
+          commit.callback = (err, results) => (err ? reject(err) : resolve(results));
+          query.call(this, commit);
+        });
       const named = typeof args[0] === 'string' ? names.get(args[0]) : undefined;
       if (named === undefined || typeof args[2] === 'function') return query.apply(this, args);
       const config = { name: named.name, text: args[0] as string, values: args[1] as unknown[] };
@@ -477,8 +483,38 @@ interface QueryInternals {
   portal: string;
   callback: (err: Error | undefined, results: pg.QueryResult[]) => void;
   prepare(connection: Wire): void;
+  handleError(err: Error, connection: Wire): void;
+  /** The answers so far: one result, or one per statement of a multi-statement query. */
+  _results: pg.QueryResult | pg.QueryResult[];
+  /** An error of the client's own (a row it could not parse), reported at ReadyForQuery. */
+  _canceledDueToError: unknown;
 }
 const QueryBase = pg.Query as unknown as new (config: pg.QueryConfig) => pg.Query & QueryInternals;
+
+/** A transaction's COMMIT as Kysely's PostgreSQL driver sends it. */
+const COMMIT_TEXT = /^commit;?$/i;
+
+/**
+ * Whether the server has answered a query's COMMIT: its last answer is COMMIT's CommandComplete,
+ * which PostgreSQL sends once the transaction is durable (COMMIT of a failed transaction answers
+ * ROLLBACK). The connection may still end before ReadyForQuery follows (a fast shutdown's
+ * "terminating connection", a dropped socket): pg reports that as the query's error, and the
+ * caller would take a committed transaction for one that failed (a refresh rotation answered
+ * 503 although it happened, so the client's retry looks like reuse and revokes the family).
+ */
+export function commitAnswered(q: Pick<QueryInternals, '_results' | '_canceledDueToError'>): boolean {
+  if (q._canceledDueToError) return false;
+  const last = Array.isArray(q._results) ? q._results.at(-1) : q._results;
+  return last?.command === 'COMMIT';
+}
+
+/** A transaction's COMMIT that counts as done once the server has answered it (commitAnswered). */
+export class Commit extends QueryBase {
+  override handleError(err: Error, connection: Wire): void {
+    if (commitAnswered(this)) this.callback(undefined, this._results as unknown as pg.QueryResult[]);
+    else super.handleError(err, connection);
+  }
+}
 
 /**
  * A named statement sent with BEGIN (and the transaction's settings) before it and/or COMMIT
@@ -487,7 +523,7 @@ const QueryBase = pg.Query as unknown as new (config: pg.QueryConfig) => pg.Quer
  * query's results); once one fails, it skips the rest up to the Sync. The statements around it go
  * through the unnamed statement, parsed anew each time (they have nothing to plan).
  */
-class Bracketed extends QueryBase {
+export class Bracketed extends QueryBase {
   readonly #before: readonly string[];
   readonly #commit: boolean;
   constructor(config: pg.QueryConfig, before: readonly string[], commit: boolean) {
@@ -498,6 +534,11 @@ class Bracketed extends QueryBase {
   override prepare(connection: Wire): void {
     for (const text of this.#before) Bracketed.#unnamed(connection, text);
     super.prepare(connection);
+  }
+  /** With COMMIT after it: done once the server has answered the COMMIT (commitAnswered). */
+  override handleError(err: Error, connection: Wire): void {
+    if (this.#commit && commitAnswered(this)) this.callback(undefined, this._results as pg.QueryResult[]);
+    else super.handleError(err, connection);
   }
   /** pg's Query: executes the statement's portal, then syncs (never with a row count here). */
   _getRows(connection: Wire, rows?: number): void {
