@@ -510,8 +510,12 @@ export function commitAnswered(q: Pick<QueryInternals, '_results' | '_canceledDu
 
 /** A transaction's COMMIT that counts as done once the server has answered it (commitAnswered). */
 export class Commit extends QueryBase {
+  /** Whether this query ends with a COMMIT (Bracketed: only when asked to). */
+  protected get commits(): boolean {
+    return true;
+  }
   override handleError(err: Error, connection: Wire): void {
-    if (commitAnswered(this)) this.callback(undefined, this._results as unknown as pg.QueryResult[]);
+    if (this.commits && commitAnswered(this)) this.callback(undefined, this._results as pg.QueryResult[]);
     else super.handleError(err, connection);
   }
 }
@@ -523,7 +527,7 @@ export class Commit extends QueryBase {
  * query's results); once one fails, it skips the rest up to the Sync. The statements around it go
  * through the unnamed statement, parsed anew each time (they have nothing to plan).
  */
-export class Bracketed extends QueryBase {
+export class Bracketed extends Commit {
   readonly #before: readonly string[];
   readonly #commit: boolean;
   constructor(config: pg.QueryConfig, before: readonly string[], commit: boolean) {
@@ -535,10 +539,9 @@ export class Bracketed extends QueryBase {
     for (const text of this.#before) Bracketed.#unnamed(connection, text);
     super.prepare(connection);
   }
-  /** With COMMIT after it: done once the server has answered the COMMIT (commitAnswered). */
-  override handleError(err: Error, connection: Wire): void {
-    if (this.#commit && commitAnswered(this)) this.callback(undefined, this._results as pg.QueryResult[]);
-    else super.handleError(err, connection);
+  /** With COMMIT after it, done once the server has answered the COMMIT (Commit). */
+  protected override get commits(): boolean {
+    return this.#commit;
   }
   /** pg's Query: executes the statement's portal, then syncs (never with a row count here). */
   _getRows(connection: Wire, rows?: number): void {
