@@ -32,8 +32,7 @@ describe('cluster mode (TESSERA_WORKERS=2)', () => {
 
   it('starts the workers, and every response is signed by the one key the primary created', async () => {
     // /health answers as soon as one worker listens; the primary announces once both do.
-    for (let i = 0; i < 100 && !/2 workers/.test(server.output()); i++) await new Promise((r) => setTimeout(r, 100));
-    assert.match(server.output(), /2 workers/);
+    assert.match(await server.waitForOutput(/2 workers/), /2 workers/);
     const jwks = createRemoteJWKSet(new URL(`${server.issuer}/jwks`));
     const kids = new Set<string>();
     for (let i = 0; i < 40; i++) {

@@ -27,7 +27,8 @@ describe('start-up with TESSERA_MCP_PROFILE', { timeout: 60_000 }, () => {
   });
 
   it('prints one line per setting of the profile, profile or explicit, and logs the effective settings', async () => {
-    const out = server.output();
+    // /health can answer before the log line has come through the pipe.
+    const out = await server.waitForOutput(/"event":"config_effective"/);
     assert.match(out, /^MCP profile latest = 2026-07-28 \(TESSERA_MCP_PROFILE; docs\/mcp\.md\):$/m);
     assert.match(out, /^ {2}TESSERA_REGISTRATION=open {2}\(profile\)$/m);
     assert.match(out, /^ {2}TESSERA_CLIENT_ID_METADATA_DOCUMENTS=on {2}\(profile\)$/m);

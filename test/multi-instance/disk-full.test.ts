@@ -161,7 +161,7 @@ describe('storage faults', { timeout: 120_000 }, () => {
           assert.equal((await introspect(b, at)).body.active, true, 'an access token answered 200 is still active');
       }
       assert.equal((await authorizePage(b)).status, 303);
-      assert.match(server.output(), /"event":"storage_recovered","fault":"disk_full"/);
+      await server.waitForOutput(/"event":"storage_recovered","fault":"disk_full"/);
       assert.doesNotMatch(server.output(), /tessera exited/);
       await server.stop();
       server = undefined;
@@ -216,7 +216,7 @@ describe('storage faults', { timeout: 120_000 }, () => {
       await until('/ready once writes are allowed again', async () => (await ready(b)).status === 200);
       const again = await refresh(b, chain.rt);
       assert.equal(again.status, 200, JSON.stringify(again.body));
-      assert.match(server.output(), /"event":"storage_recovered","fault":"read_only"/);
+      await server.waitForOutput(/"event":"storage_recovered","fault":"read_only"/);
       await server.stop();
       server = undefined;
     } finally {

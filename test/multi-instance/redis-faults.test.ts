@@ -156,7 +156,7 @@ describe('Redis faults (real server, private Redis)', { skip: privateRedisSkip()
     assert.ok(healthMax <= 500, `/health max ${healthMax.toFixed(0)} ms > 500 ms`);
 
     // The breaker's changes are logged and counted.
-    assert.match(server.output(), /redis_breaker_open/);
+    await server.waitForOutput(/redis_breaker_open/);
     const transitions = await metric(issuer, 'tessera_redis_breaker_transitions_total');
     t.diagnostic(transitions.join('; '));
     for (const state of ['open', 'half_open', 'closed'])
