@@ -354,19 +354,7 @@ export async function makeChains(b: string, n: number): Promise<{ chains: Chain[
   return { chains, agent };
 }
 
-/** Polls until `check` returns true (or throws after `timeoutMs`). */
-export async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      /* not yet */
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+export { until } from '../fixtures/until.ts';
 
 /**
  * What the database holds for a refresh token (by its hash): nothing, or its state and whether
