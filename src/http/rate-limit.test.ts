@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import type { FastifyRequest } from 'fastify';
 import { memoryRateLimits } from '../adapters/memory/rate-limits.ts';
 import { parseRateLimits } from '../config/rate-limits.ts';
-import { createRateLimiter, rateLimitHeaders } from './rate-limit.ts';
+import type { Hit, RateLimitStore } from '../ports/rate-limits.ts';
+import { createRateLimiter, rateLimitHeaders, reservationSize } from './rate-limit.ts';
 
 // The limiter reads only `ip` and `headers` of a request.
 const request = (ip: string, authorization?: string) =>
@@ -154,6 +155,57 @@ describe('rate limiter', () => {
     assert.equal((await local.hit('k', 60_000)).count, 2);
     local.close();
     shared.close();
+  });
+
+  it('asks a shared store to reserve 1% of a rule (at most 64), and takes reserved counts without a promise', async () => {
+    assert.deepEqual([20, 199, 200, 1200, 6400, 999_999_999].map(reservationSize), [1, 1, 2, 12, 64, 64]);
+    // A store that reserves as the port says, over in-process counts: `ahead` hits at once, the
+    // first answered, the rest held for `reserved`.
+    const counts = memoryRateLimits();
+    const held = new Map<string, Hit[]>();
+    const asked: [string, number][] = [];
+    const store: RateLimitStore = {
+      hit: async (key, windowMs, ahead = 1) => {
+        asked.push([key.split(':')[0]!, ahead]);
+        const got = Array.from({ length: ahead }, () => counts.hitNow(key, windowMs));
+        held.set(key, got.slice(1));
+        return got[0]!;
+      },
+      reserved: (key) => held.get(key)?.shift(),
+    };
+    const limiter = createRateLimiter(parseRateLimits(['token.ip=1000/60s', 'token.client=20000/60s'], []), store, {
+      rejected: () => {},
+    });
+    const check = () => limiter.check('token', 'headers', request('192.0.2.30', basic('svc')));
+    const pairs = (o: Awaited<ReturnType<typeof check>>) => o.counted.map((c) => [c.name, c.count]);
+    const first = check();
+    assert.ok(first instanceof Promise);
+    assert.deepEqual(pairs(await first), [
+      ['token.ip', 1],
+      ['token.client', 1],
+    ]);
+    assert.deepEqual(asked.splice(0), [
+      ['token.ip', 10],
+      ['token.client', 64],
+    ]);
+    for (let i = 2; i <= 10; i++) {
+      const o = check();
+      assert.ok(!(o instanceof Promise), `check ${i} took its counts from the reservations`);
+      assert.deepEqual(pairs(o as Awaited<typeof o>), [
+        ['token.ip', i],
+        ['token.client', i],
+      ]);
+    }
+    // The address's reservation is spent, the client's is not: only the address is asked for,
+    // and the answers keep the rules' order.
+    const eleventh = check();
+    assert.ok(eleventh instanceof Promise);
+    assert.deepEqual(pairs(await eleventh), [
+      ['token.ip', 11],
+      ['token.client', 11],
+    ]);
+    assert.deepEqual(asked, [['token.ip', 10]]);
+    counts.close();
   });
 
   it('writes RateLimit-Policy and RateLimit as structured-field lists', () => {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RateLimitKey, RateLimitPolicy, RateLimitRule, RateLimitTable } from '../config/rate-limits.ts';
-import type { RateLimitStore } from '../ports/rate-limits.ts';
+import type { Hit, HitRequest, RateLimitStore } from '../ports/rate-limits.ts';
 import { addressKey, DEFAULT_IPV6_PREFIX } from '../protocol/address-key.ts';
 
 // Per-endpoint rate limits, applied from the route table (RouteSpec.rateLimit). Each policy has
@@ -123,8 +123,17 @@ interface PreparedRule {
   name: string;
   rule: RateLimitRule;
   windowMs: number;
+  /** Counts a shared store may reserve for this process at once (RateLimitStore.hit). */
+  ahead: number;
   keys: Map<string, string>;
 }
+
+/**
+ * What a shared store (Redis) may reserve for one process at once: 1% of a rule's limit, at most
+ * 64, so a rule refuses at most 1% of its limit early per process (counts reserved and not spent
+ * when the window ends) and never admits more; rules under 200 a window are counted one by one.
+ */
+export const reservationSize = (limit: number): number => Math.min(64, Math.max(1, Math.floor(limit / 100)));
 
 function storeKey(r: PreparedRule, value: string): string {
   let k = r.keys.get(value);
@@ -137,7 +146,6 @@ function storeKey(r: PreparedRule, value: string): string {
   }
   return k;
 }
-type Hit = { count: number; resetMs: number };
 
 /** `ipv6Prefix`: the prefix length IPv6 addresses are counted by (TESSERA_RATE_LIMIT_IPV6_PREFIX). */
 export function createRateLimiter(
@@ -155,6 +163,7 @@ export function createRateLimiter(
         name: `${policy}.${key}`,
         rule,
         windowMs: rule.window * 1000,
+        ahead: reservationSize(rule.limit),
         keys: new Map(),
       })),
     );
@@ -172,6 +181,11 @@ export function createRateLimiter(
     }
   };
 
+  const ask = (asked: readonly HitRequest[]): Promise<Hit[]> =>
+    store.hitMany && asked.length > 1
+      ? store.hitMany(asked)
+      : Promise.all(asked.map((a) => store.hit(a.key, a.windowMs, a.ahead)));
+
   return {
     check(policy, stage, req, params) {
       const holder = req as unknown as WithState;
@@ -188,19 +202,28 @@ export function createRateLimiter(
         return outcome;
       }
       const list = state.list;
-      const asked: { rule: PreparedRule; key: string; windowMs: number }[] = [];
+      const asked: { rule: PreparedRule; key: string; windowMs: number; ahead: number }[] = [];
+      let taken: (Hit | undefined)[] | undefined;
       for (const r of rules) {
         const value = keyValue(r.key, stage, req, params, state, ipv6Prefix);
-        if (value !== undefined) asked.push({ rule: r, key: storeKey(r, value), windowMs: r.windowMs });
+        if (value === undefined) continue;
+        const key = storeKey(r, value);
+        // A count this process holds reserved (a shared store's `ahead`) is taken without a promise.
+        const own = store.reserved?.(key);
+        if (own) (taken ??= [])[asked.length] = own;
+        asked.push({ rule: r, key, windowMs: r.windowMs, ahead: r.ahead });
       }
-      const hits =
-        store.hitMany && asked.length > 1
-          ? store.hitMany(asked)
-          : Promise.all(asked.map((a) => store.hit(a.key, a.windowMs)));
-      return hits.then((counts) => {
+      const outcomeOf = (counts: readonly (Hit | undefined)[]): RateLimitOutcome => {
         const outcome: RateLimitOutcome = { counted: list, added: 0 };
-        counts.forEach((h, i) => count(policy, outcome, asked[i]!.rule, h));
+        counts.forEach((h, i) => count(policy, outcome, asked[i]!.rule, h!));
         return outcome;
+      };
+      if (!taken) return ask(asked).then(outcomeOf);
+      const missing = asked.filter((_, i) => !taken[i]);
+      if (!missing.length) return outcomeOf(taken);
+      return ask(missing).then((got) => {
+        let j = 0;
+        return outcomeOf(asked.map((_, i) => taken[i] ?? got[j++]));
       });
     },
   };

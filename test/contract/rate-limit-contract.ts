@@ -71,6 +71,61 @@ export function rateLimitContract(store: () => RateLimitStore, offers: { hitMany
     for (const h of results.flat()) assert.ok(h.resetMs > 59_000 && h.resetMs <= 60_000, String(h.resetMs));
   });
 
+  // `ahead`: a shared store may reserve counts for its process. store() is that process; for the
+  // Redis adapter each call of the getter is a new one (another process), for the in-process
+  // adapter the same store (which counts exactly and ignores `ahead`).
+  it('with ahead, one process still gives its parallel hits the counts 1..N once each', async () => {
+    const s = store();
+    const k = key();
+    const results = await Promise.all(Array.from({ length: 50 }, () => s.hit(k, 60_000, 8)));
+    assert.deepEqual(
+      results.map((r) => r.count).sort((a, b) => a - b),
+      Array.from({ length: 50 }, (_, i) => i + 1),
+    );
+    for (const h of results) assert.ok(h.resetMs > 59_000 && h.resetMs <= 60_000, String(h.resetMs));
+    // The hits asked later, one by one and in a request's rules, go on from there.
+    const j = key();
+    assert.equal((await s.hit(k, 60_000, 8)).count, 51);
+    const many = s.hitMany
+      ? await s.hitMany([
+          { key: k, windowMs: 60_000, ahead: 8 },
+          { key: j, windowMs: 60_000, ahead: 8 },
+          { key: k, windowMs: 60_000 },
+        ])
+      : [await s.hit(k, 60_000, 8), await s.hit(j, 60_000, 8), await s.hit(k, 60_000)];
+    assert.equal(many[1]!.count, 1);
+    assert.ok(many[0]!.count >= 52 && many[2]!.count >= 52 && many[0]!.count !== many[2]!.count);
+  });
+
+  it('with ahead, processes sharing the counters never give a count twice and never let more than a limit in', async () => {
+    const processes = [store(), store(), store()];
+    const k = key();
+    const counts: number[] = [];
+    // Rounds of parallel hits from every process, 60 in all.
+    for (let round = 0; round < 4; round++) {
+      const got = await Promise.all(Array.from({ length: 15 }, (_, i) => processes[i % 3]!.hit(k, 60_000, 6)));
+      counts.push(...got.map((h) => h.count));
+    }
+    assert.equal(new Set(counts).size, 60, `a count was given twice: ${counts.join(',')}`);
+    assert.ok(Math.min(...counts) >= 1);
+    // What one process leaves unspent is at most its last reservation less one.
+    assert.ok(Math.max(...counts) <= 60 + 3 * 5, String(Math.max(...counts)));
+    // A limit of 20: at most 20 hits are let in, whoever counted them.
+    assert.ok(counts.filter((c) => c <= 20).length <= 20);
+  });
+
+  it('with ahead, a reservation ends with its window', async () => {
+    const s = store();
+    const k = key();
+    await s.hit(k, 300, 8);
+    await s.hit(k, 300, 8);
+    assert.equal((await s.hit(k, 300, 8)).count, 3);
+    await sleep(450);
+    const fresh = await s.hit(k, 300, 8);
+    assert.equal(fresh.count, 1);
+    assert.ok(fresh.resetMs > 0 && fresh.resetMs <= 300);
+  });
+
   it('keys are independent', async () => {
     const a = key();
     const b = key();

@@ -11,7 +11,7 @@ import { deletePrefix, sharedRedis, uniquePrefix } from '../../../test/fixtures/
 import { BackendUnavailableError } from '../../ports/unavailable.ts';
 import { memoryRateLimits } from '../memory/rate-limits.ts';
 import { openRedis, type RedisConnection } from './client.ts';
-import { HIT_BATCH_MAX, redisRateLimits, withFallback } from './rate-limits.ts';
+import { HIT_BATCH_MAX, RESERVATIONS_MAX, redisRateLimits, withFallback } from './rate-limits.ts';
 
 const silent = pino({ level: 'silent' });
 const redisUrl = await sharedRedis();
@@ -124,6 +124,38 @@ describe('Redis rate-limit counters: one script call per turn', {
     assert.deepEqual(sorted(results.map((r) => r.count)), oneTo(1200));
   });
 
+  it('a reservation: one INCRBY for `ahead` counts, the rest handed out synchronously, and hits that come meanwhile wait for it', async () => {
+    const { conn, calls } = counting(redis);
+    const store = redisRateLimits(conn);
+    const k = key();
+    const results = await Promise.all(Array.from({ length: 20 }, () => store.hit(k, 60_000, 8)));
+    // Three reservations of 8, one at a time: 1..8, 9..16, 17..24.
+    assert.deepEqual(calls, [1, 1, 1]);
+    assert.deepEqual(sorted(results.map((h) => h.count)), oneTo(20));
+    assert.equal(await redis.client.get(`${prefix}rl:${k}`), '24');
+    const left = [store.reserved(k), store.reserved(k), store.reserved(k), store.reserved(k)];
+    assert.deepEqual(
+      left.map((h) => h?.count),
+      [21, 22, 23, 24],
+    );
+    for (const h of left) assert.ok(h!.resetMs > 59_000 && h!.resetMs <= 60_000, String(h!.resetMs));
+    assert.equal(store.reserved(k), undefined);
+    assert.equal(store.reserved(key()), undefined);
+    // Another process's reservation starts after this one's.
+    assert.equal((await redisRateLimits(conn).hit(k, 60_000, 8)).count, 25);
+  });
+
+  it(`holds reservations for at most ${RESERVATIONS_MAX} keys`, async () => {
+    const store = redisRateLimits(redis);
+    const keys = Array.from({ length: RESERVATIONS_MAX + 10 }, () => key());
+    for (let i = 0; i < keys.length; i += 500)
+      await Promise.all(keys.slice(i, i + 500).map((k) => store.hit(k, 5_000, 4)));
+    // The first keys' reservations were dropped to make room (their counts are no one's now);
+    // the last ones are still held.
+    assert.equal(store.reserved(keys[0]!), undefined);
+    assert.equal(store.reserved(keys.at(-1)!)?.count, 2);
+  });
+
   it('a failed call fails each of its callers; behind withFallback every hit is counted locally and told once', async () => {
     const { conn, calls } = counting(redis);
     const bad = key();
@@ -181,6 +213,7 @@ describe('Redis rate-limit counters: a hung Redis', { skip: privateRedisSkip() }
     const { conn, calls } = counting(redis);
     const store = redisRateLimits(conn);
     assert.equal((await store.hit('warm', 60_000)).count, 1);
+    assert.equal((await store.hit('held', 60_000, 4)).count, 1);
     calls.length = 0;
     priv.pause();
     try {
@@ -211,6 +244,8 @@ describe('Redis rate-limit counters: a hung Redis', { skip: privateRedisSkip() }
         [1, 1],
       );
       assert.equal(told, 2);
+      // Counts reserved before Redis hung are still this process's own.
+      assert.equal(withFallback(conn, store, local, () => told++).reserved?.('held')?.count, 2);
       assert.deepEqual(calls, []);
     } finally {
       priv.resume();

@@ -1,18 +1,18 @@
-import type { RateLimitStore } from '../../ports/rate-limits.ts';
-import { Cluster } from 'ioredis';
+import type { Hit, HitRequest, RateLimitStore } from '../../ports/rate-limits.ts';
+import { Cluster, type Redis } from 'ioredis';
 import type { RedisConnection } from './client.ts';
 
-// One atomic script per call (the hits of a turn, see redisRateLimits): for each key (its window in
-// the same place of ARGV), count, and start the window (its expiry) on the first hit; the counts
-// and times left in pairs.
+// One atomic script per call (the hits of a turn, see redisRateLimits): for each key (its window
+// and increment in pairs of ARGV), count (by 1, or by a process's reservation, see `ahead`), and
+// start the window (its expiry) on the first hit; the counts and times left in pairs.
 const HIT = `
 local out = {}
 for i, k in ipairs(KEYS) do
-  local c = redis.call('INCR', k)
+  local c = redis.call('INCRBY', k, ARGV[2 * i])
   local t = redis.call('PTTL', k)
   if t < 0 then
-    redis.call('PEXPIRE', k, ARGV[i])
-    t = tonumber(ARGV[i])
+    redis.call('PEXPIRE', k, ARGV[2 * i - 1])
+    t = tonumber(ARGV[2 * i - 1])
   end
   out[2 * i - 1] = c
   out[2 * i] = t
@@ -22,13 +22,31 @@ return out
 
 /** Most keys one script call counts: the hits of a larger turn go in further calls. */
 export const HIT_BATCH_MAX = 512;
+/** Most keys this process holds reservations for; past it, spent and ended ones are dropped first. */
+export const RESERVATIONS_MAX = 10_000;
 
-type Hit = { count: number; resetMs: number };
+/** A hit as sent: its key, window and increment (1, or the size of a reservation). */
+interface Asked {
+  key: string;
+  windowMs: number;
+  by: number;
+}
 /** The hits of one caller (one `hit`, or one `hitMany`: a request's rules) waiting for the turn's script call. */
 interface Waiting {
-  hits: readonly { key: string; windowMs: number }[];
+  hits: readonly Asked[];
   resolve: (counts: Hit[]) => void;
   reject: (err: unknown) => void;
+}
+/**
+ * The counts `next..last` of a key, reserved by this process in the window that ends at `endsAt`
+ * (this process's clock, taken before the counts were asked for, so never later than Redis's end);
+ * `asking` while a reservation is on its way.
+ */
+interface Reservation {
+  next: number;
+  last: number;
+  endsAt: number;
+  asking?: Promise<unknown>;
 }
 
 /**
@@ -46,32 +64,113 @@ interface Waiting {
  * caller when its own deadline is spent, and a caller whose deadline is already spent (or whose
  * breaker is open) joins no call. A failed call fails each of its callers.
  *
+ * A hit with `ahead` above 1 reserves that many counts at once (one INCRBY): this process hands
+ * them out in order to the key's next hits (`reserved`, synchronously) until they are spent or
+ * the window ends, and only one reservation per key is on its way at a time (the hits that come
+ * meanwhile wait for it). Counts stay unique across every process, so no limit is passed; a
+ * reservation left unspent when its window ends only makes the rule refuse early.
+ *
  * In a cluster a script's keys must share a slot, and a request's client and address keys do not:
  * there each key is counted by a script call of its own, at once.
  */
-export function redisRateLimits(redis: RedisConnection, max = HIT_BATCH_MAX): RateLimitStore {
+export function redisRateLimits(
+  redis: RedisConnection,
+  max = HIT_BATCH_MAX,
+): RateLimitStore & Required<Pick<RateLimitStore, 'hitMany' | 'reserved'>> {
   const script = redis.script('rate_hit', HIT);
   const keyOf = (key: string) => `${redis.prefix}rl:${key}`;
-  if (redis.client instanceof Cluster) {
-    const hit: RateLimitStore['hit'] = async (key, windowMs) => {
-      const [count, resetMs] = (await redis.run((c) => script(c, [keyOf(key)], [windowMs]))) as [number, number];
-      return { count, resetMs };
-    };
-    return { hit, hitMany: (hits) => Promise.all(hits.map((h) => hit(h.key, h.windowMs))) };
-  }
+  const counter = redis.client instanceof Cluster ? eachAlone(script, keyOf) : batched(redis, script, keyOf, max);
+  /** Counts `hits` as they are (no reservation), within the caller's Redis deadline. */
+  const count = (hits: readonly Asked[]) => redis.run((client) => counter(client, hits));
 
+  const reservations = new Map<string, Reservation>();
+  const reserved = (key: string): Hit | undefined => {
+    const r = reservations.get(key);
+    if (!r || r.next > r.last) return undefined;
+    const now = Date.now();
+    if (now >= r.endsAt) return undefined;
+    return { count: r.next++, resetMs: r.endsAt - now };
+  };
+  const reservationOf = (key: string): Reservation => {
+    let r = reservations.get(key);
+    if (r) return r;
+    if (reservations.size >= RESERVATIONS_MAX) {
+      const now = Date.now();
+      for (const [k, v] of reservations) if (!v.asking && (v.next > v.last || now >= v.endsAt)) reservations.delete(k);
+      if (reservations.size >= RESERVATIONS_MAX) reservations.clear();
+    }
+    reservations.set(key, (r = { next: 1, last: 0, endsAt: 0 }));
+    return r;
+  };
+  /** A hit with `ahead` above 1: from this process's reservation, or from a new one. */
+  const take = async (key: string, windowMs: number, ahead: number): Promise<Hit> => {
+    for (;;) {
+      const got = reserved(key);
+      if (got) return got;
+      const asking = reservations.get(key)?.asking;
+      if (!asking) break;
+      await asking.then(
+        () => undefined,
+        () => undefined,
+      );
+    }
+    const r = reservationOf(key);
+    const askedAt = Date.now();
+    const answer = count([{ key, windowMs, by: ahead }]);
+    r.asking = answer;
+    try {
+      const [top] = await answer;
+      r.next = top!.count - ahead + 2;
+      r.last = top!.count;
+      r.endsAt = askedAt + top!.resetMs;
+      return { count: top!.count - ahead + 1, resetMs: top!.resetMs };
+    } finally {
+      r.asking = undefined;
+    }
+  };
+  const hit = (key: string, windowMs: number, ahead = 1): Promise<Hit> =>
+    ahead > 1 ? take(key, windowMs, ahead) : count([{ key, windowMs, by: 1 }]).then((r) => r[0]!);
+  return {
+    hit,
+    hitMany: async (hits) => {
+      if (!hits.length) return [];
+      if (hits.every((h) => !h.ahead || h.ahead <= 1)) return count(hits.map(plain));
+      return Promise.all(hits.map((h) => hit(h.key, h.windowMs, h.ahead)));
+    },
+    reserved,
+  };
+}
+
+const plain = (h: HitRequest): Asked => ({ key: h.key, windowMs: h.windowMs, by: 1 });
+type Script = ReturnType<RedisConnection['script']>;
+/** Counts hits as asked, the answers in the order asked; called within `redis.run`. */
+type Counter = (client: Redis | Cluster, hits: readonly Asked[]) => Promise<Hit[]>;
+
+/** A cluster: each key in a script call of its own (a call's keys must share a slot). */
+function eachAlone(script: Script, keyOf: (key: string) => string): Counter {
+  return (client, hits) =>
+    Promise.all(
+      hits.map(async (h) => {
+        const r = (await script(client, [keyOf(h.key)], [h.windowMs, h.by])) as [number, number];
+        return { count: r[0], resetMs: r[1] };
+      }),
+    );
+}
+
+/** One connection: the hits of a turn in one script call (or a few, of at most `max` keys each). */
+function batched(redis: RedisConnection, script: Script, keyOf: (key: string) => string, max: number): Counter {
   let pending: Waiting[] | undefined;
   /** One script call for `callers`, each given its own slice of the answer. */
   const send = async (callers: Waiting[]): Promise<void> => {
     const keys: string[] = [];
-    const windows: number[] = [];
+    const args: number[] = [];
     for (const w of callers)
       for (const h of w.hits) {
         keys.push(keyOf(h.key));
-        windows.push(h.windowMs);
+        args.push(h.windowMs, h.by);
       }
     try {
-      const r = (await script(redis.client, keys, windows)) as number[];
+      const r = (await script(redis.client, keys, args)) as number[];
       let at = 0;
       for (const w of callers)
         w.resolve(
@@ -109,8 +208,8 @@ export function redisRateLimits(redis: RedisConnection, max = HIT_BATCH_MAX): Ra
     }
     void send(call);
   };
-  /** Joins this turn's script call; called from within `redis.run`, so only once the caller's deadline allows it. */
-  const ask = (hits: Waiting['hits']) =>
+  /** Joins this turn's script call. */
+  const ask = (hits: readonly Asked[]) =>
     new Promise<Hit[]>((resolve, reject) => {
       if (!pending) {
         pending = [];
@@ -118,17 +217,11 @@ export function redisRateLimits(redis: RedisConnection, max = HIT_BATCH_MAX): Ra
       }
       pending.push({ hits, resolve, reject });
     });
-  return {
-    hit: async (key, windowMs) => (await redis.run(() => ask([{ key, windowMs }])))[0]!,
-    hitMany: async (hits) => {
-      if (!hits.length) return [];
-      return redis.run(async () => {
-        if (hits.length <= max) return ask(hits);
-        const parts: Promise<Hit[]>[] = [];
-        for (let i = 0; i < hits.length; i += max) parts.push(ask(hits.slice(i, i + max)));
-        return (await Promise.all(parts)).flat();
-      });
-    },
+  return async (_client, hits) => {
+    if (hits.length <= max) return ask(hits);
+    const parts: Promise<Hit[]>[] = [];
+    for (let i = 0; i < hits.length; i += max) parts.push(ask(hits.slice(i, i + max)));
+    return (await Promise.all(parts)).flat();
   };
 }
 
@@ -143,10 +236,10 @@ export function withFallback(
   local: RateLimitStore,
   onFallback: () => void,
 ): RateLimitStore {
-  const hit: RateLimitStore['hit'] = async (key, windowMs) => {
+  const hit: RateLimitStore['hit'] = async (key, windowMs, ahead) => {
     if (redis.ready()) {
       try {
-        return await primary.hit(key, windowMs);
+        return await primary.hit(key, windowMs, ahead);
       } catch {
         /* counted locally below */
       }
@@ -154,10 +247,10 @@ export function withFallback(
     onFallback();
     return local.hit(key, windowMs);
   };
-  return {
+  const store: RateLimitStore = {
     hit,
     async hitMany(hits) {
-      if (!primary.hitMany) return Promise.all(hits.map((h) => hit(h.key, h.windowMs)));
+      if (!primary.hitMany) return Promise.all(hits.map((h) => hit(h.key, h.windowMs, h.ahead)));
       if (redis.ready()) {
         try {
           return await primary.hitMany(hits);
@@ -173,4 +266,7 @@ export function withFallback(
       );
     },
   };
+  // Counts already reserved in Redis stay good while it is away: they are no one else's.
+  if (primary.reserved) store.reserved = primary.reserved;
+  return store;
 }
