@@ -124,36 +124,58 @@ describe('Redis rate-limit counters: one script call per turn', {
     assert.deepEqual(sorted(results.map((r) => r.count)), oneTo(1200));
   });
 
-  it('a reservation: one INCRBY for `ahead` counts, the rest handed out synchronously, and hits that come meanwhile wait for it', async () => {
+  it("a reservation: one INCRBY for `ahead` counts after a key's first hit, the rest handed out synchronously, and hits that come meanwhile wait for it", async () => {
     const { conn, calls } = counting(redis);
     const store = redisRateLimits(conn);
     const k = key();
     const results = await Promise.all(Array.from({ length: 20 }, () => store.hit(k, 60_000, 8)));
-    // Three reservations of 8, one at a time: 1..8, 9..16, 17..24.
-    assert.deepEqual(calls, [1, 1, 1]);
+    // The first hit alone (1) and a reservation (2..9) in one call, then one reservation at a
+    // time: 10..17, 18..25.
+    assert.deepEqual(calls, [2, 1, 1]);
     assert.deepEqual(sorted(results.map((h) => h.count)), oneTo(20));
-    assert.equal(await redis.client.get(`${prefix}rl:${k}`), '24');
-    const left = [store.reserved(k), store.reserved(k), store.reserved(k), store.reserved(k)];
+    assert.equal(await redis.client.get(`${prefix}rl:${k}`), '25');
+    const left = Array.from({ length: 5 }, () => store.reserved(k));
     assert.deepEqual(
       left.map((h) => h?.count),
-      [21, 22, 23, 24],
+      [21, 22, 23, 24, 25],
     );
     for (const h of left) assert.ok(h!.resetMs > 59_000 && h!.resetMs <= 60_000, String(h!.resetMs));
     assert.equal(store.reserved(k), undefined);
     assert.equal(store.reserved(key()), undefined);
-    // Another process's reservation starts after this one's.
-    assert.equal((await redisRateLimits(conn).hit(k, 60_000, 8)).count, 25);
+    // Another process's counts start after this one's reservation.
+    assert.equal((await redisRateLimits(conn).hit(k, 60_000, 8)).count, 26);
   });
 
-  it(`holds reservations for at most ${RESERVATIONS_MAX} keys`, async () => {
-    const store = redisRateLimits(redis);
-    const keys = Array.from({ length: RESERVATIONS_MAX + 10 }, () => key());
-    for (let i = 0; i < keys.length; i += 500)
-      await Promise.all(keys.slice(i, i + 500).map((k) => store.hit(k, 5_000, 4)));
-    // The first keys' reservations were dropped to make room (their counts are no one's now);
-    // the last ones are still held.
-    assert.equal(store.reserved(keys[0]!), undefined);
-    assert.equal(store.reserved(keys.at(-1)!)?.count, 2);
+  it(`remembers at most ${RESERVATIONS_MAX} keys: a flood of keys hit once reserves nothing and goes first; then the least recently renewed`, async () => {
+    const { conn, calls } = counting(redis);
+    const store = redisRateLimits(conn);
+    const hot = key();
+    await store.hit(hot, 60_000, 4);
+    assert.equal((await store.hit(hot, 60_000, 4)).count, 2); // reserves 2..5
+    const flood = Array.from({ length: RESERVATIONS_MAX + 10 }, () => key());
+    for (let i = 0; i < flood.length; i += 500)
+      await Promise.all(flood.slice(i, i + 500).map((k) => store.hit(k, 60_000, 4)));
+    // Every made-up key was counted by 1, and the hot key's reservation survived them.
+    const values = await redis.client.mget(flood.slice(0, 50).map((k) => `${prefix}rl:${k}`));
+    assert.ok(
+      values.every((v) => v === '1'),
+      values.join(),
+    );
+    assert.equal(store.reserved(hot)?.count, 3);
+    // Keys that all hold reservations: past the bound the least recently renewed tenth is dropped.
+    const other = redisRateLimits(conn);
+    const held = Array.from({ length: RESERVATIONS_MAX }, () => key());
+    for (let round = 0; round < 2; round++)
+      for (let i = 0; i < held.length; i += 500)
+        await Promise.all(held.slice(i, i + 500).map((k) => other.hit(k, 60_000, 4)));
+    assert.equal(other.reserved(held[0]!)?.count, 3);
+    await other.hit(key(), 60_000, 4);
+    calls.length = 0;
+    assert.equal(other.reserved(held[0]!), undefined);
+    assert.equal(other.reserved(held[RESERVATIONS_MAX / 10 - 1]!), undefined);
+    assert.equal(other.reserved(held[RESERVATIONS_MAX / 10]!)?.count, 3);
+    assert.equal(other.reserved(held.at(-1)!)?.count, 3);
+    assert.deepEqual(calls, []);
   });
 
   it('a failed call fails each of its callers; behind withFallback every hit is counted locally and told once', async () => {
@@ -213,7 +235,8 @@ describe('Redis rate-limit counters: a hung Redis', { skip: privateRedisSkip() }
     const { conn, calls } = counting(redis);
     const store = redisRateLimits(conn);
     assert.equal((await store.hit('warm', 60_000)).count, 1);
-    assert.equal((await store.hit('held', 60_000, 4)).count, 1);
+    await store.hit('held', 60_000, 4);
+    assert.equal((await store.hit('held', 60_000, 4)).count, 2);
     calls.length = 0;
     priv.pause();
     try {
@@ -245,7 +268,7 @@ describe('Redis rate-limit counters: a hung Redis', { skip: privateRedisSkip() }
       );
       assert.equal(told, 2);
       // Counts reserved before Redis hung are still this process's own.
-      assert.equal(withFallback(conn, store, local, () => told++).reserved?.('held')?.count, 2);
+      assert.equal(withFallback(conn, store, local, () => told++).reserved?.('held')?.count, 3);
       assert.deepEqual(calls, []);
     } finally {
       priv.resume();

@@ -22,7 +22,10 @@ return out
 
 /** Most keys one script call counts: the hits of a larger turn go in further calls. */
 export const HIT_BATCH_MAX = 512;
-/** Most keys this process holds reservations for; past it, spent and ended ones are dropped first. */
+/**
+ * Most keys this process remembers reservations of; past it, the spent and ended go first, then the least recently
+ * renewed.
+ */
 export const RESERVATIONS_MAX = 10_000;
 
 /** A hit as sent: its key, window and increment (1, or the size of a reservation). */
@@ -64,11 +67,12 @@ interface Reservation {
  * caller when its own deadline is spent, and a caller whose deadline is already spent (or whose
  * breaker is open) joins no call. A failed call fails each of its callers.
  *
- * A hit with `ahead` above 1 reserves that many counts at once (one INCRBY): this process hands
- * them out in order to the key's next hits (`reserved`, synchronously) until they are spent or
- * the window ends, and only one reservation per key is on its way at a time (the hits that come
- * meanwhile wait for it). Counts stay unique across every process, so no limit is passed; a
- * reservation left unspent when its window ends only makes the rule refuse early.
+ * A hit with `ahead` above 1, after the key's first in this process, reserves that many counts at
+ * once (one INCRBY): this process hands them out in order to the key's next hits (`reserved`,
+ * synchronously) until they are spent or the window ends, and only one reservation per key is on
+ * its way at a time (the hits that come meanwhile wait for it). Counts stay unique across every
+ * process, so no limit is passed; a reservation left unspent when its window ends only makes the
+ * rule refuse early.
  *
  * In a cluster a script's keys must share a slot, and a request's client and address keys do not:
  * there each key is counted by a script call of its own, at once.
@@ -91,16 +95,18 @@ export function redisRateLimits(
     if (now >= r.endsAt) return undefined;
     return { count: r.next++, resetMs: r.endsAt - now };
   };
-  const reservationOf = (key: string): Reservation => {
-    let r = reservations.get(key);
-    if (r) return r;
-    if (reservations.size >= RESERVATIONS_MAX) {
-      const now = Date.now();
-      for (const [k, v] of reservations) if (!v.asking && (v.next > v.last || now >= v.endsAt)) reservations.delete(k);
-      if (reservations.size >= RESERVATIONS_MAX) reservations.clear();
+  /** Makes room for one more key: first the spent and ended, then the least recently renewed tenth. */
+  const makeRoom = () => {
+    const now = Date.now();
+    for (const [k, v] of reservations) if (!v.asking && (v.next > v.last || now >= v.endsAt)) reservations.delete(k);
+    let drop = reservations.size - RESERVATIONS_MAX + Math.ceil(RESERVATIONS_MAX / 10);
+    // Maps iterate in insertion order, and a key is set again each time it is renewed.
+    for (const [k, v] of reservations) {
+      if (drop <= 0) break;
+      if (v.asking) continue;
+      reservations.delete(k);
+      drop--;
     }
-    reservations.set(key, (r = { next: 1, last: 0, endsAt: 0 }));
-    return r;
   };
   /** A hit with `ahead` above 1: from this process's reservation, or from a new one. */
   const take = async (key: string, windowMs: number, ahead: number): Promise<Hit> => {
@@ -114,7 +120,18 @@ export function redisRateLimits(
         () => undefined,
       );
     }
-    const r = reservationOf(key);
+    const r = reservations.get(key);
+    if (!r) {
+      // A key's first hit in this process reserves nothing, and is only remembered: a flood of
+      // made-up values (client_ids, addresses) takes no counts and leaves only spent entries,
+      // the first to go when room is needed. Its next hit reserves.
+      if (reservations.size >= RESERVATIONS_MAX) makeRoom();
+      reservations.set(key, { next: 1, last: 0, endsAt: 0 });
+      return count([{ key, windowMs, by: 1 }]).then((c) => c[0]!);
+    }
+    // Renewed: set again, so the least recently renewed keys are the first dropped.
+    reservations.delete(key);
+    reservations.set(key, r);
     const askedAt = Date.now();
     const answer = count([{ key, windowMs, by: ahead }]);
     r.asking = answer;
