@@ -26,9 +26,10 @@ export interface RateLimitStore {
    * `ahead` (default 1): how many counts a shared adapter may reserve for this process at once,
    * this hit's included, so that the next hits of the key in the window are counted without asking
    * the backend (see `reserved`). Every count is still given to one hit at most and one process's
-   * counts come in order, so a limit is never passed; a count reserved by one process and not used
-   * before the window ends is given to no one, so a rule may refuse up to `ahead - 1` hits per
-   * process before its limit. Adapters that count in this process ignore it.
+   * counts come in order, so a limit is not passed while the backend keeps its counts; a count
+   * reserved by one process and not used before the window ends is given to no one, so a rule may
+   * refuse hits before its limit (typically up to `ahead - 1` per process). Adapters that count in
+   * this process ignore it.
    */
   hit(key: string, windowMs: number, ahead?: number): Promise<Hit>;
   /**

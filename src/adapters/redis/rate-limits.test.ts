@@ -124,26 +124,30 @@ describe('Redis rate-limit counters: one script call per turn', {
     assert.deepEqual(sorted(results.map((r) => r.count)), oneTo(1200));
   });
 
-  it("a reservation: one INCRBY for `ahead` counts after a key's first hit, the rest handed out synchronously, and hits that come meanwhile wait for it", async () => {
+  it("a reservation: one INCRBY for `ahead` counts after a key's first hit, handed out in order and synchronously; hits that come meanwhile wait for it once", async () => {
     const { conn, calls } = counting(redis);
     const store = redisRateLimits(conn);
     const k = key();
     const results = await Promise.all(Array.from({ length: 20 }, () => store.hit(k, 60_000, 8)));
-    // The first hit alone (1) and a reservation (2..9) in one call, then one reservation at a
-    // time: 10..17, 18..25.
-    assert.deepEqual(calls, [2, 1, 1]);
+    // The first hit alone (1) and a reservation (2..9) in one call; seven of the hits waiting for
+    // it take 3..9, and the other eleven are counted one by one in the next call.
+    assert.deepEqual(calls.splice(0), [2, 11]);
     assert.deepEqual(sorted(results.map((h) => h.count)), oneTo(20));
-    assert.equal(await redis.client.get(`${prefix}rl:${k}`), '25');
-    const left = Array.from({ length: 5 }, () => store.reserved(k));
+    assert.equal(store.reserved(k), undefined);
+    // The next hit reserves 21..28, and the rest of it is taken without asking Redis.
+    assert.equal((await store.hit(k, 60_000, 8)).count, 21);
+    assert.deepEqual(calls.splice(0), [1]);
+    const left = Array.from({ length: 8 }, () => store.reserved(k));
     assert.deepEqual(
       left.map((h) => h?.count),
-      [21, 22, 23, 24, 25],
+      [22, 23, 24, 25, 26, 27, 28, undefined],
     );
-    for (const h of left) assert.ok(h!.resetMs > 59_000 && h!.resetMs <= 60_000, String(h!.resetMs));
-    assert.equal(store.reserved(k), undefined);
+    for (const h of left.slice(0, 7)) assert.ok(h!.resetMs > 59_000 && h!.resetMs <= 60_000, String(h!.resetMs));
+    assert.equal(await redis.client.get(`${prefix}rl:${k}`), '28');
     assert.equal(store.reserved(key()), undefined);
+    assert.deepEqual(calls, []);
     // Another process's counts start after this one's reservation.
-    assert.equal((await redisRateLimits(conn).hit(k, 60_000, 8)).count, 26);
+    assert.equal((await redisRateLimits(conn).hit(k, 60_000, 8)).count, 29);
   });
 
   it(`remembers at most ${RESERVATIONS_MAX} keys: a flood of keys hit once reserves nothing and goes first; then the least recently renewed`, async () => {
@@ -234,18 +238,21 @@ describe('Redis rate-limit counters: a hung Redis', { skip: privateRedisSkip() }
   it("fails each caller of a turn's call within its own deadline, and sends nothing more while the breaker is open", async () => {
     const { conn, calls } = counting(redis);
     const store = redisRateLimits(conn);
-    assert.equal((await store.hit('warm', 60_000)).count, 1);
+    assert.equal((await store.hit('warm', 60_000, 4)).count, 1);
     await store.hit('held', 60_000, 4);
     assert.equal((await store.hit('held', 60_000, 4)).count, 2);
     calls.length = 0;
     priv.pause();
     try {
       const started = performance.now();
-      const settled = await Promise.allSettled(
-        Array.from({ length: 5 }, (_, i) => redis.scope({}, () => store.hit(`k${i}`, 60_000))),
-      );
+      // Five keys counted one by one, and 30 hits of a key that reserves: one of them asks for the
+      // reservation, the others wait for it once and are then not queued behind another.
+      const settled = await Promise.allSettled([
+        ...Array.from({ length: 5 }, (_, i) => redis.scope({}, () => store.hit(`k${i}`, 60_000))),
+        ...Array.from({ length: 30 }, () => redis.scope({}, () => store.hit('warm', 60_000, 4))),
+      ]);
       const took = performance.now() - started;
-      assert.deepEqual(calls.splice(0), [5]);
+      assert.deepEqual(calls.splice(0), [6]);
       for (const r of settled) {
         assert.equal(r.status, 'rejected');
         assert.ok((r as PromiseRejectedResult).reason instanceof BackendUnavailableError);

@@ -42,7 +42,8 @@ interface Waiting {
 }
 /**
  * The counts `next..last` of a key, reserved by this process in the window that ends at `endsAt`
- * (this process's clock, taken before the counts were asked for, so never later than Redis's end);
+ * (this process's monotonic clock, taken before the counts were asked for, so never later than
+ * Redis's end);
  * `asking` while a reservation is on its way.
  */
 interface Reservation {
@@ -62,7 +63,7 @@ interface Reservation {
  * key asked for several times in one call gets the next count each time, and each caller is given
  * the answers in its own places of the call, whatever the others asked. A call counts at most
  * `max` keys; a caller's hits never straddle two calls (unless they alone pass `max`), so one
- * request's rules are counted together.
+ * request's rules are counted together (unless some of them are reserved, below).
  * Each caller waits through `redis.run` with its own request's deadline: a hung Redis fails each
  * caller when its own deadline is spent, and a caller whose deadline is already spent (or whose
  * breaker is open) joins no call. A failed call fails each of its callers.
@@ -70,9 +71,10 @@ interface Reservation {
  * A hit with `ahead` above 1, after the key's first in this process, reserves that many counts at
  * once (one INCRBY): this process hands them out in order to the key's next hits (`reserved`,
  * synchronously) until they are spent or the window ends, and only one reservation per key is on
- * its way at a time (the hits that come meanwhile wait for it). Counts stay unique across every
- * process, so no limit is passed; a reservation left unspent when its window ends only makes the
- * rule refuse early.
+ * its way at a time (the hits that come meanwhile wait for it once, and those it cannot serve are
+ * counted one by one). Counts stay unique across every process, so no limit is passed while Redis
+ * keeps its keys; a reservation left unspent when its window ends, or dropped to make room, only
+ * makes the rule refuse early.
  *
  * In a cluster a script's keys must share a slot, and a request's client and address keys do not:
  * there each key is counted by a script call of its own, at once.
@@ -91,36 +93,38 @@ export function redisRateLimits(
   const reserved = (key: string): Hit | undefined => {
     const r = reservations.get(key);
     if (!r || r.next > r.last) return undefined;
-    const now = Date.now();
+    const now = performance.now();
     if (now >= r.endsAt) return undefined;
     return { count: r.next++, resetMs: r.endsAt - now };
   };
   /** Makes room for one more key: first the spent and ended, then the least recently renewed tenth. */
   const makeRoom = () => {
-    const now = Date.now();
+    const now = performance.now();
     for (const [k, v] of reservations) if (!v.asking && (v.next > v.last || now >= v.endsAt)) reservations.delete(k);
+    // Maps iterate in insertion order, and a key is set again each time it is renewed. A
+    // reservation on its way goes too (its counts are then no one's), so the map always shrinks
+    // by a tenth, however many are on their way while Redis is slow.
     let drop = reservations.size - RESERVATIONS_MAX + Math.ceil(RESERVATIONS_MAX / 10);
-    // Maps iterate in insertion order, and a key is set again each time it is renewed.
-    for (const [k, v] of reservations) {
-      if (drop <= 0) break;
-      if (v.asking) continue;
+    for (const k of reservations.keys()) {
+      if (drop-- <= 0) break;
       reservations.delete(k);
-      drop--;
     }
   };
   /** A hit with `ahead` above 1: from this process's reservation, or from a new one. */
   const take = async (key: string, windowMs: number, ahead: number): Promise<Hit> => {
-    for (;;) {
-      const got = reserved(key);
-      if (got) return got;
-      const asking = reservations.get(key)?.asking;
-      if (!asking) break;
-      await asking.then(
+    const got = reserved(key);
+    if (got) return got;
+    const r = reservations.get(key);
+    if (r?.asking) {
+      // One wait at most: a count of the reservation on its way, or else this hit alone, in the
+      // turn's call and within its own request's deadline (so a slow or failing Redis never makes
+      // the waiters queue behind reservation after reservation).
+      await r.asking.then(
         () => undefined,
         () => undefined,
       );
+      return reserved(key) ?? count([{ key, windowMs, by: 1 }]).then((c) => c[0]!);
     }
-    const r = reservations.get(key);
     if (!r) {
       // A key's first hit in this process reserves nothing, and is only remembered: a flood of
       // made-up values (client_ids, addresses) takes no counts and leaves only spent entries,
@@ -132,7 +136,7 @@ export function redisRateLimits(
     // Renewed: set again, so the least recently renewed keys are the first dropped.
     reservations.delete(key);
     reservations.set(key, r);
-    const askedAt = Date.now();
+    const askedAt = performance.now();
     const answer = count([{ key, windowMs, by: ahead }]);
     r.asking = answer;
     try {
