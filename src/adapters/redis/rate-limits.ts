@@ -115,7 +115,7 @@ export function redisRateLimits(
     const got = reserved(key);
     if (got) return got;
     const r = reservations.get(key);
-    if (r?.asking) {
+    if (r?.asking !== undefined) {
       // One wait at most: a count of the reservation on its way, or else this hit alone, in the
       // turn's call and within its own request's deadline (so a slow or failing Redis never makes
       // the waiters queue behind reservation after reservation).
