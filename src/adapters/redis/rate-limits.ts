@@ -88,6 +88,8 @@ export function redisRateLimits(
   const counter = redis.client instanceof Cluster ? eachAlone(script, keyOf) : batched(redis, script, keyOf, max);
   /** Counts `hits` as they are (no reservation), within the caller's Redis deadline. */
   const count = (hits: readonly Asked[]) => redis.run((client) => counter(client, hits));
+  /** One hit counted by 1, no reservation. */
+  const single = (key: string, windowMs: number) => count([{ key, windowMs, by: 1 }]).then((c) => c[0]!);
 
   const reservations = new Map<string, Reservation>();
   const reserved = (key: string): Hit | undefined => {
@@ -123,7 +125,7 @@ export function redisRateLimits(
         () => undefined,
         () => undefined,
       );
-      return reserved(key) ?? count([{ key, windowMs, by: 1 }]).then((c) => c[0]!);
+      return reserved(key) ?? single(key, windowMs);
     }
     if (!r) {
       // A key's first hit in this process reserves nothing, and is only remembered: a flood of
@@ -131,7 +133,7 @@ export function redisRateLimits(
       // the first to go when room is needed. Its next hit reserves.
       if (reservations.size >= RESERVATIONS_MAX) makeRoom();
       reservations.set(key, { next: 1, last: 0, endsAt: 0 });
-      return count([{ key, windowMs, by: 1 }]).then((c) => c[0]!);
+      return single(key, windowMs);
     }
     // Renewed: set again, so the least recently renewed keys are the first dropped.
     reservations.delete(key);
@@ -150,7 +152,7 @@ export function redisRateLimits(
     }
   };
   const hit = (key: string, windowMs: number, ahead = 1): Promise<Hit> =>
-    ahead > 1 ? take(key, windowMs, ahead) : count([{ key, windowMs, by: 1 }]).then((r) => r[0]!);
+    ahead > 1 ? take(key, windowMs, ahead) : single(key, windowMs);
   return {
     hit,
     hitMany: async (hits) => {
