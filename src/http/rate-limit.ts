@@ -130,8 +130,9 @@ interface PreparedRule {
 
 /**
  * What a shared store (Redis) may reserve for one process at once: 1% of a rule's limit, at most
- * 64, so a rule refuses at most 1% of its limit early per process (counts reserved and not spent
- * when the window ends) and never admits more; rules under 200 a window are counted one by one.
+ * 64, so a rule typically refuses up to 1% of its limit early per process (counts reserved and not
+ * spent when the window ends) and does not admit more while Redis keeps its counts (the cases in
+ * docs/production.md, "Rate limits"); rules under 200 a window are counted one by one.
  */
 export const reservationSize = (limit: number): number => Math.min(64, Math.max(1, Math.floor(limit / 100)));
 
