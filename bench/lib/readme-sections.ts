@@ -19,7 +19,11 @@ const soak = (file: string, label: string): Section => ({
         `${r.scenario} at ${Math.round(r.targetRps)} req/s (70% of the measured peak of ${Math.round(r.peak.rps ?? 0)}) for ${r.durationS} s: ` +
         `${Math.round(v.rate.achievedRps)} req/s held; ${v.errors.failedRequests} failed requests and ${v.errors.serverLoggedErrors} errors logged; ` +
         `RSS ${v.rss.minMB}-${v.rss.maxMB} MB after the warm-up, slope ${v.rssSlope ? v.rssSlope.mbPerMin.toFixed(2) : '-'} MB/min ` +
-        `(${v.rssSlope?.flat ? 'flat' : 'not flat'}; target under 1); p99 ${v.p99.minMs}-${v.p99.maxMs} ms.`,
+        `(${v.rssSlope?.flat ? 'flat' : 'not flat'}; target under 1` +
+        (v.rssSlope?.secondHalfMBPerMin != null
+          ? `; ${v.rssSlope.secondHalfMBPerMin.toFixed(2)} MB/min over the second half of the soak alone`
+          : '') +
+        `); p99 ${v.p99.minMs}-${v.p99.maxMs} ms.`,
     ];
   },
 });

@@ -77,8 +77,12 @@ export interface SoakVerdicts {
     limitMB: number;
     stable: boolean;
   };
-  /** Least-squares slope of the judged windows' RSS over time; flat when under the limit. */
-  rssSlope: { mbPerMin: number; limitMBPerMin: number; flat: boolean };
+  /**
+   * Least-squares slope of the judged windows' RSS over time; flat when under the limit. secondHalfMBPerMin, the
+   * slope of the later half of those windows alone, is shown and not judged: a growth that slows (the JIT and the
+   * allocators settling) has a second half far below the whole, a leak about the same.
+   */
+  rssSlope: { mbPerMin: number; secondHalfMBPerMin?: number; limitMBPerMin: number; flat: boolean };
   errors: { failedRequests: number; serverLoggedErrors: number; none: boolean };
   /** trend: median p99 of the second half of the judged windows over the first half. */
   p99: { minMs: number; maxMs: number; spread: number; spreadLimit: number; trend: number; steady: boolean };
@@ -227,7 +231,8 @@ export function judge(
 ): SoakVerdicts {
   const judged = windows.filter((w) => !w.warmup);
   const rss = judged.map((w) => w.rssMB).filter((x): x is number => x !== null);
-  const rssPerMin = slope(judged.filter((w) => w.rssMB !== null).map((w) => [w.endS / 60, w.rssMB!] as const));
+  const rssPoints = judged.filter((w) => w.rssMB !== null).map((w) => [w.endS / 60, w.rssMB!] as const);
+  const rssPerMin = slope(rssPoints);
   const p99 = judged.map((w) => w.p99Ms);
   const half = Math.floor(p99.length / 2);
   const failedRequests = Math.max(
@@ -255,6 +260,7 @@ export function judge(
     },
     rssSlope: {
       mbPerMin: round(rssPerMin, 2),
+      secondHalfMBPerMin: round(slope(rssPoints.slice(Math.floor(rssPoints.length / 2))), 2),
       limitMBPerMin: SOAK.rssSlopeLimitMBPerMin,
       flat: rss.length > 1 && rss.length === judged.length && rssPerMin < SOAK.rssSlopeLimitMBPerMin,
     },
@@ -346,7 +352,10 @@ export function soakMarkdown(r: SoakReport): string {
         ],
         [
           'RSS slope',
-          `${fmt(v.rssSlope.mbPerMin, 2)} MB/min over the judged windows (least squares; limit < ${v.rssSlope.limitMBPerMin} MB/min)`,
+          `${fmt(v.rssSlope.mbPerMin, 2)} MB/min over the judged windows (least squares; limit < ${v.rssSlope.limitMBPerMin} MB/min)` +
+            (v.rssSlope.secondHalfMBPerMin != null
+              ? `; ${fmt(v.rssSlope.secondHalfMBPerMin, 2)} MB/min over their second half alone (shown, not judged)`
+              : ''),
           v.rssSlope.flat ? 'flat' : 'GROWS',
         ],
         [

@@ -37,5 +37,12 @@ describe('soak verdicts', () => {
     const v = judge(windows([200, 200, 201, 202, 203, 204, 205, 206]), total, quietLog, 100);
     assert.equal(v.rss.stable, true);
     assert.equal(v.rssSlope.flat, false); // 1 MB per 10 s: 6 MB/min
+    assert.equal(v.rssSlope.secondHalfMBPerMin, 6, 'a leak: the second half rises as fast as the whole');
+  });
+  it('a rise that levels off fails the slope, and its second half alone shows it settling', () => {
+    const v = judge(windows([400, 400, 404, 407, 409, 410, 410, 410, 410, 410]), total, quietLog, 100);
+    assert.equal(v.rssSlope.flat, false); // the whole: about 7.2 MB/min
+    assert.ok(v.rssSlope.mbPerMin > 5, String(v.rssSlope.mbPerMin));
+    assert.equal(v.rssSlope.secondHalfMBPerMin, 0);
   });
 });
