@@ -34,6 +34,17 @@ describe('Node flags of the server', () => {
     assert.equal(Number(out), 16 * 2 ** 20);
   });
 
+  it('this Node takes them: V8 runs one background thread', () => {
+    // Linux names V8's background threads "V8Worker" (/proc/self/task/*/comm); Node's default is four.
+    const count = `const fs = require('fs');
+      const names = fs.readdirSync('/proc/self/task').map((t) => fs.readFileSync('/proc/self/task/' + t + '/comm', 'utf8').trim());
+      process.stdout.write(String(names.filter((n) => n === 'V8Worker').length));`;
+    const workers = (flags: readonly string[]) =>
+      Number(execFileSync(process.execPath, [...flags, '-e', count], { encoding: 'utf8' }));
+    assert.equal(workers(NODE_FLAGS), 1);
+    assert.ok(workers([]) > 1, 'without the flag Node starts more than one (so the count above means something)');
+  });
+
   it('releaseStartupMemory gives the young generation back after start-up, and leaves no gc function behind', () => {
     const script = `
       const { getHeapSpaceStatistics } = await import('node:v8');

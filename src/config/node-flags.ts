@@ -2,13 +2,22 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 /**
- * The V8 flags Tessera's server runs with (`npm start`, the container image and the benchmark
- * start it with them; cluster workers inherit them). Tessera's live heap is small (about 30 MB
- * under load), but V8 grows the young generation with the allocation rate and keeps it: under a
- * steady load the server's RSS rose by about 60 MB in steps for minutes. A young generation of a
- * fixed 2 x 16 MB from the start keeps RSS flat once warmed up (the benchmark's soak measures it).
+ * The Node and V8 flags Tessera's server runs with (`npm start`, the container image and the
+ * benchmark start it with them; cluster workers inherit them). Both are about memory under a
+ * steady load (the benchmark's soak measures it; docs/performance.md has the runs).
+ *
+ * - A young generation of a fixed 2 x 16 MB from the start. Tessera's live heap is small (about
+ *   30 MB under load), but V8 grows the young generation with the allocation rate and keeps it:
+ *   RSS rose by about 60 MB in steps for minutes.
+ * - One V8 background thread instead of Node's default four. V8 runs concurrent marking and
+ *   compilation on them, and glibc's malloc gives each thread its own arena, which keeps what the
+ *   largest job it ran needed: with four, RSS still grew 1.2 to 1.35 MB a minute ten minutes into
+ *   the soak of two instances; with one, 0.57 and 0.73, flat after about three minutes. A heap
+ *   this small gains little from more parallel collector threads, and where the server has one
+ *   core (a container's CPU limit, or the benchmark's pinning) four threads only take turns on it;
+ *   requests per second were the same within the machine's noise.
  */
-export const NODE_FLAGS = ['--min-semi-space-size=16', '--max-semi-space-size=16'] as const;
+export const NODE_FLAGS = ['--min-semi-space-size=16', '--max-semi-space-size=16', '--v8-pool-size=1'] as const;
 
 /**
  * What `npm start`, the container image and the benchmark run with NODE_FLAGS: the launcher that
