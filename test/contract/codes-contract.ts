@@ -46,6 +46,34 @@ export function codesContract(stores: Stores): void {
         user: { ...d, disabled: true, updatedAt: NOW + 5 },
       });
     });
+    it('codes created and used in one turn each get their own answer (batched on PostgreSQL)', async () => {
+      const u = user();
+      await stores.users.create(u);
+      const made = Array.from({ length: 20 }, (_, i) =>
+        code({
+          userId: i % 2 ? u.id : uid('user'),
+          nonce: i % 3 ? null : `n-${i}`,
+          ...(i % 4 ? {} : { dpopJkt: `jkt-${i}` }),
+          ...(i % 5 ? {} : { claims: { id_token: ['email'], userinfo: [] } }),
+        }),
+      );
+      await Promise.all(made.map((c) => stores.codes.create(c)));
+      const unknown = uid('code');
+      const used = await Promise.all([
+        ...made.map((c, i) => stores.codes.consume(c.codeHash, NOW + i)),
+        // The first code again in the same turn (after its first use), and a code never issued.
+        stores.codes.consume(made[0]!.codeHash, NOW + 50),
+        stores.codes.consume(unknown, NOW),
+      ]);
+      const stored = await stores.users.get(u.id);
+      made.forEach((c, i) =>
+        assert.deepEqual(used[i], { status: 'ok', code: c, user: i % 2 ? stored : undefined }, `code ${i}`),
+      );
+      assert.deepEqual(used.slice(20), [{ status: 'reused', code: made[0] }, { status: 'missing' }]);
+      // The replay is marked: the first code's grant reads it, a code used once does not.
+      assert.equal(await redeemGrant(made[0]!.codeHash), true);
+      assert.equal(await redeemGrant(made[1]!.codeHash), false);
+    });
     it('returns expired codes too (the caller checks expiry)', async () => {
       const c = code({ nonce: null, expiresAt: NOW - 10 });
       await stores.codes.create(c);

@@ -9,6 +9,8 @@ import { StorageUnavailableError } from '../../ports/unavailable.ts';
 import { createSqlRevocationStore } from './revocations-store.ts';
 import { sqlContext } from './statements.ts';
 import { createSqlUserStore } from './users-store.ts';
+import { createSqlCodeStore } from './codes-store.ts';
+import { code } from '../../../test/contract/factories.ts';
 
 describe('SQLite batched lookups', () => {
   let handle: DatabaseHandle;
@@ -114,6 +116,7 @@ for (const [name, url] of [
     let handle: DatabaseHandle;
     let statements = 0;
     const prepared: string[] = [];
+    let counted: DatabaseHandle;
     let revocations: ReturnType<typeof createSqlRevocationStore>;
     let users: ReturnType<typeof createSqlUserStore>;
     before(async () => {
@@ -129,7 +132,7 @@ for (const [name, url] of [
       const direct = handle.direct;
       const prepare = handle.prepare;
       // SQLite runs the compiled statements directly (no plugin sees them): counted here.
-      const counted: DatabaseHandle = {
+      counted = {
         ...handle,
         db: counting,
         direct:
@@ -207,16 +210,45 @@ for (const [name, url] of [
         }
       });
 
-      it('fails every lookup of the batch with the unavailable error when the database is gone', async () => {
+      it('writes the code inserts of one turn as one statement, each code stored', async () => {
+        const codes = createSqlCodeStore(sqlContext(counted));
+        const made = Array.from({ length: 12 }, () => code());
+        statements = 0;
+        await Promise.all(made.map((c) => codes.create(c)));
+        assert.equal(statements, 1);
+        for (const c of made)
+          assert.deepEqual(await codes.consume(c.codeHash, 1000), { status: 'ok', code: c, user: undefined });
+      });
+
+      it('runs each write of a failed batch alone: only the write that fails is refused', async () => {
+        const codes = createSqlCodeStore(sqlContext(handle));
+        const twin = code();
+        const other = code();
+        // The same code twice in one statement breaks its key: the batch fails whole, and alone
+        // the first insert of it and the other code are stored, the second refused.
+        const outcomes = await Promise.allSettled([codes.create(twin), codes.create(other), codes.create(twin)]);
+        assert.deepEqual(
+          outcomes.map((o) => o.status),
+          ['fulfilled', 'fulfilled', 'rejected'],
+        );
+        assert.ok(!((outcomes[2] as PromiseRejectedResult).reason instanceof StorageUnavailableError));
+        for (const c of [twin, other]) assert.equal((await codes.consume(c.codeHash, 1000)).status, 'ok');
+      });
+
+      it('fails every lookup and write of the batch with the unavailable error when the database is gone', async () => {
         // Nothing listens on port 1: every connection is refused.
         const gone = await openDatabase('postgres://postgres@127.0.0.1:1/none');
         const ctx = sqlContext(gone);
         const r = createSqlRevocationStore(ctx);
         const u = createSqlUserStore(ctx, usernameKeys);
+        const c = createSqlCodeStore(ctx);
         const outcomes = await Promise.allSettled([
           r.isAccessTokenRevoked('a'),
           r.isAccessTokenRevoked('b'),
           u.get('u1'),
+          // The batched writes too.
+          c.create(code()),
+          c.create(code()),
         ]);
         for (const o of outcomes) {
           assert.equal(o.status, 'rejected');

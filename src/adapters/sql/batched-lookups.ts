@@ -1,5 +1,7 @@
-// Batched lookups: the lookups of one event-loop turn (the requests read from the sockets that
-// were ready together) go to the database as one statement. See docs/architecture.md, Storage.
+// Batched lookups and writes: the lookups (or hot single writes) of one event-loop turn (the
+// requests read from the sockets that were ready together) go to the database as one statement.
+// See docs/architecture.md, Storage.
+import { BackendUnavailableError } from '../../ports/unavailable.ts';
 
 /** Most keys one batched lookup asks for in one statement by default (SQLite: an IN list of placeholders). */
 export const BATCH_LOOKUP_MAX = 64;
@@ -56,5 +58,54 @@ export function batchedLookup<R>(
       const waiting = pending.get(key);
       if (waiting) waiting.push({ resolve, reject });
       else pending.set(key, [{ resolve, reject }]);
+    });
+}
+
+/** A batched write: the statement of many items, and that of one. */
+export interface BatchedWrite<T> {
+  /** The items' statement, atomic by itself. */
+  many(items: T[]): Promise<void>;
+  /** One item's own statement: a batch of one, a failed batch's items. */
+  one(item: T): Promise<void>;
+  /** Most items per statement (more make several statements, one after the other). */
+  max: number;
+}
+
+/**
+ * Hot single writes asked for in one turn of the event loop (PostgreSQL: a code's insert) run as
+ * one statement of many rows: one round trip and one commit for the turn instead of one each.
+ * The statement is atomic, so a batch is stored whole or not at all, and each caller learns once
+ * it is. Unavailable storage, or an answer lost, fails every item of the batch with that error
+ * (the statement may have committed: running an item again would store it twice or fail on its
+ * key). Any other error is the statement's, which stored nothing: each item then runs alone, one
+ * after the other, so that one item's failure is its own only.
+ */
+export function batchedWrite<T>(w: BatchedWrite<T>): (item: T) => Promise<void> {
+  type Job = { item: T; resolve: () => void; reject: (err: unknown) => void };
+  let pending: Job[] | undefined;
+  const alone = (job: Job) => w.one(job.item).then(job.resolve, job.reject);
+  const run = async (jobs: Job[]) => {
+    if (jobs.length === 1) return alone(jobs[0]!);
+    try {
+      await w.many(jobs.map((j) => j.item));
+      for (const j of jobs) j.resolve();
+    } catch (err) {
+      if (err instanceof BackendUnavailableError) for (const j of jobs) j.reject(err);
+      // One after the other, in the order asked: of two writes that conflict, the first wins.
+      else for (const j of jobs) await alone(j);
+    }
+  };
+  const flush = async () => {
+    const jobs = pending!;
+    pending = undefined;
+    for (let i = 0; i < jobs.length; i += w.max) await run(jobs.slice(i, i + w.max));
+  };
+  return (item) =>
+    new Promise<void>((resolve, reject) => {
+      if (!pending) {
+        pending = [];
+        setImmediate(() => void flush());
+      }
+      pending.push({ item, resolve, reject });
     });
 }
