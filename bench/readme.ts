@@ -74,6 +74,18 @@ function floorLine(r: BenchReport): string | undefined {
   );
 }
 
+/** Passkey sign-ins beside password sign-ins of the same run (Tessera only: node-oidc-provider has no passkeys). */
+export function passkeyLine(r: BenchReport): string | undefined {
+  const k = result(r, 'passkey_flow', 'tessera');
+  const p = result(r, 'authcode_flow', 'tessera');
+  if (!k || !p) return undefined;
+  return (
+    `Passkey sign-ins (Tessera only; the same complete flow with the login page's passkey form instead of the ` +
+    `password): ${n0(k.rps)} flows/s, ${n0(k.cpuUsPerUnit)} µs of CPU and p99 ${ms(k.p99Ms)} ms a flow, against ` +
+    `${n0(p.rps)} flows/s, ${n0(p.cpuUsPerUnit)} µs and ${ms(p.p99Ms)} ms with the password (Argon2id) in the same run.`
+  );
+}
+
 function memoryLines(r: BenchReport): string[] {
   if (!r.memory?.length) return [];
   const m = (s: string) => r.memory!.find((e) => e.server === s);
@@ -115,6 +127,8 @@ export function generate(): string {
     );
     const floor = floorLine(r);
     if (floor) out.push(floor, '');
+    const passkey = passkeyLine(r);
+    if (passkey) out.push(passkey, '');
     const mem = memoryLines(r);
     if (mem.length) out.push(...mem, '');
   }
