@@ -22,6 +22,15 @@ describe('parameters (RFC 6749 section 3.1)', () => {
     assert.throws(() => read('a=%C3%28'), /UTF-8/);
     assert.equal(read('a=%C3%A9').a, 'é');
   });
+  it('refuses a NUL character, wherever it is in the value', () => {
+    for (const q of ['a=%00', 'a=x%00', 'a=%00x', 'b=1&a=n%00nce'])
+      assert.throws(
+        () => read(q),
+        (e: OAuthError) => e.code === 'invalid_request' && /NUL/.test(e.description ?? ''),
+      );
+    // Other control characters are the endpoint's to judge (JSON parameters may hold newlines).
+    assert.equal(read('a=x%0Ay').a, 'x\ny');
+  });
   it('splits scopes into unique tokens', () => {
     assert.deepEqual(splitScope('openid  profile openid'), ['openid', 'profile']);
     assert.deepEqual(splitScope(undefined), []);

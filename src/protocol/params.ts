@@ -14,7 +14,8 @@ export const MULTI_VALUED: ReadonlySet<string> = new Set(['resource']);
 /**
  * Reads form or query parameters the way RFC 6749 section 3.1 wants: a parameter sent without a
  * value counts as omitted, unknown parameters are ignored, and a defined parameter that appears
- * twice is an error. Values that were not valid UTF-8 and over-long values are refused.
+ * twice is an error. Values that were not valid UTF-8, over-long values and values with a NUL
+ * character are refused.
  */
 export function readParams(
   source: URLSearchParams,
@@ -28,6 +29,8 @@ export function readParams(
     if (!defined.has(name) || value === '') continue;
     if (value.length > (limits[name] ?? MAX_PARAM_LENGTH)) throw invalidRequest(`Parameter ${name} is too long.`);
     if (value.includes('\uFFFD')) throw invalidRequest(`Parameter ${name} is not valid UTF-8.`);
+    // No parameter has a use for NUL, and PostgreSQL's text cannot store it.
+    if (value.includes('\u0000')) throw invalidRequest(`Parameter ${name} contains a NUL character.`);
     if (MULTI_VALUED.has(name)) {
       // RFC 8707: resource may be repeated; the values are kept space-separated. A URI has no spaces,
       // so a value with one is split into parts that each fail the URI check later (invalid_target).

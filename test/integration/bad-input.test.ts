@@ -97,11 +97,14 @@ for (const backend of await backends()) {
         assert.equal(svc.statusCode, 400);
         assert.equal(svc.headers.location, undefined);
       });
-      it('refuses over-long and non-UTF-8 values', async () => {
+      it('refuses over-long and non-UTF-8 values, and NUL characters (PostgreSQL cannot store them)', async () => {
         const long = await get({ ...GOOD, state: 'x'.repeat(5000) });
         assert.equal(long.statusCode, 400);
         const bad = await app.server.inject({ url: `${authorizeUrl(GOOD)}&nonce=%C3%28` });
         assert.equal(bad.statusCode, 400);
+        const nul = await get({ ...GOOD, nonce: 'n\u0000once' });
+        assert.equal(nul.statusCode, 400);
+        assert.match(nul.body, /NUL/);
       });
       it('answers form_post errors with an auto-submitting form and a nonce-bound script', async () => {
         const res = await get({ ...GOOD, response_mode: 'form_post', scope: 'bogus' });
