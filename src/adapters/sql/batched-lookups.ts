@@ -77,8 +77,8 @@ export interface BatchedWrite<T> {
  * The statement is atomic, so a batch is stored whole or not at all, and each caller learns once
  * it is. Unavailable storage, or an answer lost, fails every item of the batch with that error
  * (the statement may have committed: running an item again would store it twice or fail on its
- * key). Any other error is the statement's, which stored nothing: each item then runs alone, one
- * after the other, so that one item's failure is its own only.
+ * key). Any other error is the statement's, which stored nothing: each item then runs alone (side
+ * by side, as they would have without the batch), so that one item's failure is its own only.
  */
 export function batchedWrite<T>(w: BatchedWrite<T>): (item: T) => Promise<void> {
   type Job = { item: T; resolve: () => void; reject: (err: unknown) => void };
@@ -91,8 +91,7 @@ export function batchedWrite<T>(w: BatchedWrite<T>): (item: T) => Promise<void> 
       for (const j of jobs) j.resolve();
     } catch (err) {
       if (err instanceof BackendUnavailableError) for (const j of jobs) j.reject(err);
-      // One after the other, in the order asked: of two writes that conflict, the first wins.
-      else for (const j of jobs) await alone(j);
+      else await Promise.all(jobs.map(alone));
     }
   };
   const flush = async () => {
