@@ -33,6 +33,8 @@ export function clientsContract(stores: Stores): void {
       await stores.clients.put(c);
       assert.deepEqual(await stores.clients.get(c.clientId), c);
       assert.equal(await stores.clients.get(uid('nope')), undefined);
+      // An id no client can hold: unknown, not a storage error.
+      assert.equal(await stores.clients.get(`${c.clientId}\u0000`), undefined);
     });
     it('put replaces the whole client; list includes it', async () => {
       const c = client();

@@ -148,6 +148,20 @@ for (const backend of await backends()) {
         });
         assertOAuthError(res, 413, 'invalid_request');
       });
+      it('answers a client id or secret with a NUL character as an unknown client (401), in Basic and in the form', async () => {
+        const nul = `Basic ${Buffer.from('s%00vc:x').toString('base64')}`;
+        assertOAuthError(
+          await form(app, '/token', { grant_type: 'client_credentials' }, { authorization: nul }),
+          401,
+          'invalid_client',
+        );
+        const raw = `Basic ${Buffer.from('s\u0000vc:x').toString('base64')}`;
+        assertOAuthError(
+          await form(app, '/token', { grant_type: 'client_credentials' }, { authorization: raw }),
+          401,
+          'invalid_client',
+        );
+      });
       it('refuses duplicate, missing and unknown grant types', async () => {
         assertOAuthError(
           await form(

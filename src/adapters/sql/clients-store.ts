@@ -69,6 +69,9 @@ export function createSqlClientStore({ db, pg, tx, lookup }: SqlContext): Client
       return pageOf(rows.map(toClient), n, (c) => c.clientId);
     },
     async get(clientId) {
+      // No client id holds a NUL character (PostgreSQL's text cannot store one), so none is asked
+      // for: an id from Basic credentials or a client assertion is not a parameter readParams saw.
+      if (clientId.includes('\u0000')) return undefined;
       const row = await clientById(clientId);
       return row && toClient(row);
     },
