@@ -22,6 +22,15 @@ export function readParams(
   defined: ReadonlySet<string>,
   limits: Readonly<Record<string, number>> = {},
 ): Params {
+  return collect(source, defined, limits, true);
+}
+
+function collect(
+  source: URLSearchParams,
+  defined: ReadonlySet<string>,
+  limits: Readonly<Record<string, number>>,
+  refuseNul: boolean,
+): Params {
   const out: Record<string, string> = Object.create(null);
   let count = 0;
   for (const [name, value] of source) {
@@ -29,8 +38,8 @@ export function readParams(
     if (!defined.has(name) || value === '') continue;
     if (value.length > (limits[name] ?? MAX_PARAM_LENGTH)) throw invalidRequest(`Parameter ${name} is too long.`);
     if (value.includes('\uFFFD')) throw invalidRequest(`Parameter ${name} is not valid UTF-8.`);
-    // No parameter has a use for NUL, and PostgreSQL's text cannot store it.
-    if (value.includes('\u0000')) throw invalidRequest(`Parameter ${name} contains a NUL character.`);
+    // No parameter of the protocol has a use for NUL, and PostgreSQL's text cannot store it.
+    if (refuseNul && value.includes('\u0000')) throw invalidRequest(`Parameter ${name} contains a NUL character.`);
     if (MULTI_VALUED.has(name)) {
       // RFC 8707: resource may be repeated; the values are kept space-separated. A URI has no spaces,
       // so a value with one is split into parts that each fail the URI check later (invalid_target).
@@ -43,14 +52,19 @@ export function readParams(
   return out;
 }
 
-/** readParams for HTML forms: undefined instead of an error, so the page can answer for itself. */
+/**
+ * readParams for HTML forms: undefined instead of an error, so the page can answer for itself. A
+ * value with a NUL character is kept: each form checks its fields for control characters and
+ * answers with its own message (a 400 page that says which field), where an undefined form is
+ * taken for a forged one.
+ */
 export function readFormParams(
   source: URLSearchParams,
   defined: ReadonlySet<string>,
   limits: Readonly<Record<string, number>> = {},
 ): Params | undefined {
   try {
-    return readParams(source, defined, limits);
+    return collect(source, defined, limits, false);
   } catch (err) {
     if (err instanceof OAuthError) return undefined;
     throw err;

@@ -26,6 +26,10 @@ export function usersContract(stores: Stores): void {
       assert.deepEqual(await stores.users.get(bare.id), bare);
       assert.deepEqual(await stores.users.findByUsername(u.username), u);
       assert.equal(await stores.users.findByUsername(uid('ghost')), undefined);
+      // A name no user can hold: unknown, not a storage error.
+      assert.equal(await stores.users.findByUsername(`${u.username}\u0000`), undefined);
+      assert.equal(await stores.users.findByCanonical(`${u.username}\u0000`), undefined);
+      assert.equal(await stores.users.findConfusable(`${u.username}\u0000`), undefined);
       assert.equal(await stores.users.get(uid('ghost')), undefined);
     });
     it('put replaces by id (including the username); list includes it', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { App } from '../../src/app.ts';
-import { authorizeUrl, backends, basic, form, ISSUER, pkce, SECRETS, testApp } from '../fixtures/app.ts';
+import { authorizeUrl, backends, basic, csrfOf, form, ISSUER, Jar, pkce, SECRETS, testApp } from '../fixtures/app.ts';
 
 const { challenge } = pkce();
 const GOOD = {
@@ -147,6 +147,20 @@ for (const backend of await backends()) {
           headers: { 'content-type': 'application/x-www-form-urlencoded' },
         });
         assertOAuthError(res, 413, 'invalid_request');
+      });
+      it('fails a sign-in whose username holds a NUL character as an unknown account would (400), asking no storage', async () => {
+        const jar = new Jar();
+        const home = await app.server.inject({ method: 'GET', url: '/account' });
+        jar.take(home);
+        for (const username of ['a\u0000b', 'a\u0000@example.net']) {
+          const res = await form(
+            app,
+            '/account/login',
+            { csrf: csrfOf(home.body), username, password: 'x' },
+            { cookie: jar.header() },
+          );
+          assert.equal(res.statusCode, 400, JSON.stringify(username));
+        }
       });
       it('answers a client id or secret with a NUL character as an unknown client (401), in Basic and in the form', async () => {
         const nul = `Basic ${Buffer.from('s%00vc:x').toString('base64')}`;

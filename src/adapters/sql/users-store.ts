@@ -68,6 +68,8 @@ export function createSqlUserStore({ db, pg, tx, statement, keyed, bound }: SqlC
       return row && toUser(row);
     },
     async findByUsername(username) {
+      // No username holds a NUL character (PostgreSQL's text cannot store one): none is asked for.
+      if (username.includes('\u0000')) return undefined;
       // By canonical form; a row left without one (an existing collision) answers to its exact name
       // only, and first, so that it keeps signing in as before the migration.
       const canonical = keys.canonical(username);
@@ -85,6 +87,7 @@ export function createSqlUserStore({ db, pg, tx, statement, keyed, bound }: SqlC
       return row && toUser(row);
     },
     async findByCanonical(username) {
+      if (username.includes('\u0000')) return undefined;
       const canonical = keys.canonical(username);
       if (canonical === undefined) return undefined;
       const row = await db
@@ -95,6 +98,7 @@ export function createSqlUserStore({ db, pg, tx, statement, keyed, bound }: SqlC
       return row && toUser(row);
     },
     async findConfusable(username) {
+      if (username.includes('\u0000')) return undefined;
       const row = await db
         .selectFrom('users')
         .selectAll()
