@@ -150,14 +150,8 @@ export async function checkLogin(
   password: string,
   context: Record<string, unknown>,
 ): Promise<LoginResult> {
-  const clientId = typeof context.client_id === 'string' ? context.client_id : undefined;
-  // No username holds a NUL character, and PostgreSQL's text cannot (nor the throttle's counter
-  // keys): the attempt fails as an unknown account's does, before any storage is asked.
-  if (username.includes('\u0000')) {
-    p.events({ type: 'login_failed', clientId, ip });
-    return { error: msg('interaction.error.invalidLogin') };
-  }
   const retryAfter = await loginRetryAfter(p, username, ip);
+  const clientId = typeof context.client_id === 'string' ? context.client_id : undefined;
   // The audit records of a failed or throttled attempt name the account it targeted, by user id,
   // when one exists (never the username typed: it may be a mistyped password).
   const user = username ? await p.stores.users.findByUsername(username) : undefined;
