@@ -130,25 +130,25 @@ export function createSqlCodeStore({ pg, statement, hotWrite, handle, db, bound 
   // joined to the turn's codes, in a transaction planned by keys), they cost the database as much
   // as they saved the process, and flows per second did not move (docs/performance.md, thirteenth
   // session).
-  const insertMany = `insert into auth_codes (${CODE_COLUMNS.join(', ')}) select * from unnest(${CODE_COLUMNS.map(
-    (c, i) => `$${i + 1}::${pgType(c)}[]`,
-  ).join(', ')})`;
-  const batched = pg && !bound;
-  if (batched) handle.prepare?.(insertMany);
-  const create = batched
-    ? batchedWrite<unknown[]>({
-        max: PG_BATCH_MAX,
-        one: insertOne,
-        async many(rows) {
-          await db.executeQuery(
-            CompiledQuery.raw(
-              insertMany,
-              CODE_COLUMNS.map((_, i) => rows.map((r) => r[i])),
-            ),
-          );
-        },
-      })
-    : insertOne;
+  const create = pg && !bound ? insertBatches() : insertOne;
+  function insertBatches() {
+    const text = `insert into auth_codes (${CODE_COLUMNS.join(', ')}) select * from unnest(${CODE_COLUMNS.map(
+      (c, i) => `$${i + 1}::${pgType(c)}[]`,
+    ).join(', ')})`;
+    handle.prepare?.(text);
+    return batchedWrite<unknown[]>({
+      max: PG_BATCH_MAX,
+      one: insertOne,
+      async many(rows) {
+        await db.executeQuery(
+          CompiledQuery.raw(
+            text,
+            CODE_COLUMNS.map((_, i) => rows.map((r) => r[i])),
+          ),
+        );
+      },
+    });
+  }
   return {
     async create(code) {
       await create(Object.values(codeRow(code)));
